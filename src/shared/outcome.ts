@@ -1,0 +1,71 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+export type IssueSeverity = OperationOutcomeIssue['severity'];
+export type IssueCode = OperationOutcomeIssue['code'];
+
+/** One issue, the shape every stage reports problems in. */
+export function issue(
+  severity: IssueSeverity,
+  code: IssueCode,
+  diagnostics: string,
+  expression?: string | string[],
+): OperationOutcomeIssue {
+  const result: OperationOutcomeIssue = { severity, code, diagnostics };
+  if (expression !== undefined) {
+    const list = Array.isArray(expression) ? expression : [expression];
+    result.expression = list;
+    result.location = list;
+  }
+  return result;
+}
+
+export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues.length ? issues : [allOk()] };
+}
+
+function allOk(): OperationOutcomeIssue {
+  return { severity: 'information', code: 'informational', diagnostics: 'All OK' };
+}
+
+export function hasErrors(oo: OperationOutcome): boolean {
+  return (oo.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal');
+}
+
+/**
+ * An error that carries its HTTP status and a FHIR OperationOutcome. Every stage throws this for
+ * problems a caller can act on; the server turns it into a response unchanged.
+ */
+export class FhirError extends Error {
+  readonly status: number;
+  readonly outcome: OperationOutcome;
+
+  constructor(status: number, issues: OperationOutcomeIssue | OperationOutcomeIssue[]) {
+    const list = Array.isArray(issues) ? issues : [issues];
+    super(list.map((i) => i.diagnostics).join('; '));
+    this.name = 'FhirError';
+    this.status = status;
+    this.outcome = outcome(list);
+  }
+
+  static badRequest(diagnostics: string, expression?: string): FhirError {
+    return new FhirError(400, issue('error', 'invalid', diagnostics, expression));
+  }
+  static notFound(diagnostics: string): FhirError {
+    return new FhirError(404, issue('error', 'not-found', diagnostics));
+  }
+  static gone(diagnostics: string): FhirError {
+    return new FhirError(410, issue('error', 'deleted', diagnostics));
+  }
+  static conflict(diagnostics: string): FhirError {
+    return new FhirError(409, issue('error', 'conflict', diagnostics));
+  }
+  static preconditionFailed(diagnostics: string): FhirError {
+    return new FhirError(412, issue('error', 'conflict', diagnostics));
+  }
+  static preconditionRequired(diagnostics: string): FhirError {
+    return new FhirError(428, issue('error', 'required', diagnostics));
+  }
+  static unprocessable(oo: OperationOutcome): FhirError {
+    return new FhirError(422, oo.issue ?? []);
+  }
+}
