@@ -1,0 +1,48 @@
+import type {
+  CodeSystem,
+  ConceptMap,
+  ElementDefinitionConstraint,
+  Resource,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
+
+/** Conformance resources loaded from FHIR packages, resolved by canonical URL (optionally `url|version`). */
+export interface ConformanceRegistry {
+  resolve<T extends Resource = Resource>(canonical: string): T | undefined;
+  structureDefinition(urlOrTypeName: string): StructureDefinition | undefined;
+  valueSet(canonical: string): ValueSet | undefined;
+  codeSystem(canonical: string): CodeSystem | undefined;
+  conceptMap(canonical: string): ConceptMap | undefined;
+  /** Every loaded resource of one type, in load order. */
+  all<T extends Resource = Resource>(resourceType: T['resourceType']): T[];
+}
+
+/** What a terminology check reports; the engine turns it into an OperationOutcome issue. */
+export interface BindingIssue {
+  severity: 'error' | 'warning' | 'information';
+  code: 'code-invalid' | 'not-supported' | 'invalid' | 'business-rule';
+  message: string;
+}
+
+export type BindingStrength = 'required' | 'extensible' | 'preferred' | 'example';
+
+export interface CompiledInvariant {
+  key: string;
+  severity: 'error' | 'warning';
+  human: string;
+  /**
+   * True when the node satisfies the constraint. `node` is the element the constraint sits on,
+   * `typeName` its FHIR type, `path` its ElementDefinition path (e.g. `Observation.component`).
+   */
+  check(node: unknown, env: InvariantEnv): boolean;
+}
+
+export interface InvariantEnv {
+  resource: unknown;
+  rootResource: unknown;
+  typeName: string;
+  path: string;
+}
+
+export type ConstraintInput = ElementDefinitionConstraint;
