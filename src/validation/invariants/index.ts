@@ -1,0 +1,108 @@
+import type { ElementDefinitionConstraint } from '@medplum/fhirtypes';
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4';
+import type { CompiledInvariant, InvariantEnv } from '../types.ts';
+import { correctedExpressions } from './fixes.ts';
+import { nativeChecks } from './native.ts';
+
+export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
+
+/**
+ * Thrown by `CompiledInvariant.check` when the expression cannot be evaluated (fhirpath.js cannot parse
+ * it, or it fails on this node). The engine reports it as a warning on the node, never as an error:
+ * a constraint we cannot evaluate is not evidence that the resource is wrong.
+ */
+export class InvariantEvaluationError extends Error {
+  readonly key: string;
+  constructor(key: string, cause: unknown) {
+    super(`${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
+    this.name = 'InvariantEvaluationError';
+    this.key = key;
+  }
+}
+
+export type InvariantOutcome = { ok: boolean } | { ok: true; error: string };
+
+/** Runs an invariant without throwing: `error` is set when it could not be evaluated (report a warning). */
+export function runInvariant(inv: CompiledInvariant, node: unknown, env: InvariantEnv): InvariantOutcome {
+  try {
+    return { ok: inv.check(node, env) };
+  } catch (e) {
+    return { ok: true, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+type Compiled = (node: unknown, vars: Record<string, unknown>) => unknown[];
+
+/**
+ * Compiles one snapshot constraint once. Core constraints that fhirpath.js gets slow or wrong run
+ * natively; published expressions the reference validator corrects are corrected the same way.
+ * Returns undefined for a constraint with neither an expression nor a native implementation.
+ */
+export function compileInvariant(constraint: ElementDefinitionConstraint, path: string): CompiledInvariant | undefined {
+  const key = constraint.key ?? '(unnamed)';
+  const severity = constraint.severity === 'warning' ? 'warning' : 'error';
+  const human = constraint.human ?? constraint.expression ?? key;
+  const native = nativeChecks[key];
+  if (native && isCoreConstraint(constraint)) return { key, severity, human, check: native };
+  const published = constraint.expression?.trim();
+  if (!published) return undefined;
+  const expression = correctedExpressions[published] ?? published;
+
+  // One compiled function per base path: the base tells fhirpath.js the node's type.
+  const byBase = new Map<string, Compiled | Error>();
+  const compiled = (base: string): Compiled => {
+    let fn = byBase.get(base);
+    if (!fn) {
+      try {
+        fn = fhirpath.compile({ base, expression }, r4 as any) as unknown as Compiled;
+      } catch (e) {
+        fn = e instanceof Error ? e : new Error(String(e));
+      }
+      byBase.set(base, fn);
+    }
+    if (fn instanceof Error) throw new InvariantEvaluationError(key, fn);
+    return fn;
+  };
+
+  return {
+    key,
+    severity,
+    human,
+    check(node, env) {
+      const fn = compiled(baseFor(path, env.typeName));
+      let result: unknown[];
+      try {
+        result = fn(node, { resource: env.resource, rootResource: env.rootResource });
+      } catch (e) {
+        throw new InvariantEvaluationError(key, e);
+      }
+      return toBoolean(result);
+    },
+  };
+}
+
+/** Constraints from the FHIR core spec (not a profile reusing a key with its own meaning). */
+function isCoreConstraint(c: ElementDefinitionConstraint): boolean {
+  return !c.source || c.source.startsWith('http://hl7.org/fhir/StructureDefinition/');
+}
+
+/**
+ * Where the node sits, as fhirpath.js's model knows it. Datatypes and resources are their own base;
+ * backbone elements need the element path; choice paths (`value[x]`) only make sense as the type.
+ */
+function baseFor(path: string, typeName: string): string {
+  if (typeName && typeName !== 'BackboneElement' && typeName !== 'Element') return typeName;
+  return path.replace(/\[x\]$/, '');
+}
+
+/** The HL7 validator's reading of an invariant result: empty is false, one boolean is itself, else true. */
+function toBoolean(result: unknown[]): boolean {
+  if (result.length === 0) return false;
+  if (result.length === 1) {
+    const v = result[0];
+    if (typeof v === 'boolean') return v;
+    if (v && typeof v === 'object' && 'valueOf' in v && typeof (v as any).valueOf() === 'boolean') return (v as any).valueOf();
+  }
+  return true;
+}

@@ -1,0 +1,117 @@
+import type { InvariantEnv } from '../types.ts';
+import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** A constraint implemented in code: faster than fhirpath.js, or right where the published text is not. */
+export type NativeCheck = (node: unknown, env: InvariantEnv) => boolean;
+
+/** ele-1: every element has a value or children (other than `id`). */
+function ele1(node: unknown): boolean {
+  if (node === null || node === undefined) return false;
+  if (!isObj(node)) return typeof node !== 'string' || node.length > 0;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'id' || k === 'resourceType' || v === null || v === undefined) continue;
+    if (Array.isArray(v) ? v.length > 0 : true) return true;
+  }
+  return false;
+}
+
+/** ext-1: an extension has either nested extensions or a value, not both. */
+function ext1(node: unknown): boolean {
+  if (!isObj(node)) return true;
+  const hasValue = Object.keys(node).some((k) => k.startsWith('value') && k.length > 5);
+  const hasExtensions = asList(node.extension).length > 0;
+  return hasValue !== hasExtensions;
+}
+
+const contained = (node: unknown): Obj[] => (isObj(node) ? asList(node.contained).filter(isObj) : []);
+
+/** dom-2: a contained resource contains no resources. */
+const dom2: NativeCheck = (node) => contained(node).every((c) => asList(c.contained).length === 0);
+
+/** dom-4: a contained resource has no meta.versionId or meta.lastUpdated. */
+const dom4: NativeCheck = (node) =>
+  contained(node).every((c) => !isObj(c.meta) || (c.meta.versionId === undefined && c.meta.lastUpdated === undefined));
+
+/** dom-5: a contained resource has no security labels. */
+const dom5: NativeCheck = (node) => contained(node).every((c) => !isObj(c.meta) || asList(c.meta.security).length === 0);
+
+/** dom-6: a (top-level) resource has a narrative; a best-practice warning. Contained resources are exempt. */
+const dom6: NativeCheck = (node, env) => {
+  if (!isObj(node)) return true;
+  if (node !== env.rootResource && contained(env.rootResource).includes(node)) return true;
+  return isObj(node.text) && typeof node.text.div === 'string';
+};
+
+/**
+ * dom-3: every contained resource is referenced from the rest of the resource, or from another
+ * contained resource that is itself referenced, or refers to its container with `#`.
+ */
+const dom3: NativeCheck = (node) => {
+  const list = contained(node);
+  if (list.length === 0) return true;
+  const byId = new Map<string, Obj>();
+  for (const c of list) if (typeof c.id === 'string') byId.set(c.id, c);
+  const reached = new Set<Obj>();
+  const queue: Obj[] = [];
+  const visitRefs = (value: unknown, skipContained: boolean) => {
+    collectLocalRefs(value, skipContained, (id) => {
+      const target = byId.get(id);
+      if (target && !reached.has(target)) {
+        reached.add(target);
+        queue.push(target);
+      }
+    });
+  };
+  visitRefs(node, true);
+  for (const c of list) {
+    let pointsHome = false;
+    collectLocalRefs(c, false, (id) => {
+      if (id === '') pointsHome = true;
+    });
+    if (pointsHome && !reached.has(c)) {
+      reached.add(c);
+      queue.push(c);
+    }
+  }
+  while (queue.length) visitRefs(queue.pop(), false);
+  return list.every((c) => reached.has(c));
+};
+
+/**
+ * Calls `found` with the id of every local reference (`#id`, `#` gives '') anywhere in `value`:
+ * Reference.reference and canonical/uri values alike. Narrative is skipped.
+ */
+function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: string) => void): void {
+  if (typeof value === 'string') {
+    if (value.startsWith('#')) found(value.slice(1));
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectLocalRefs(v, false, found);
+    return;
+  }
+  if (!isObj(value)) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'div' || (skipContained && k === 'contained')) continue;
+    collectLocalRefs(v, false, found);
+  }
+}
+
+/** txt-1 / txt-2 sit on `Narrative.div` (node = the div string) or on the Narrative itself. */
+const divOf = (node: unknown): unknown => (isObj(node) ? node.div : node);
+
+export const nativeChecks: Record<string, NativeCheck> = {
+  'ele-1': ele1,
+  'ext-1': ext1,
+  'dom-2': dom2,
+  'dom-3': dom3,
+  'dom-4': dom4,
+  'dom-5': dom5,
+  'dom-6': dom6,
+  'txt-1': (node) => narrativeXhtmlOk(divOf(node)),
+  'txt-2': (node) => narrativeHasContent(divOf(node)),
+};

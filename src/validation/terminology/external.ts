@@ -1,0 +1,60 @@
+// Code systems too large or too external to ship (SNOMED CT, LOINC, UCUM, BCP-47, ...). We never
+// reject their codes for not being listed; where the syntax is simple enough we check it lightly so
+// obvious typos still surface.
+
+export const UCUM = 'http://unitsofmeasure.org';
+export const BCP47 = 'urn:ietf:bcp:47';
+export const MIME = 'urn:ietf:bcp:13';
+export const CURRENCY = 'urn:iso:std:iso:4217';
+export const COUNTRY = 'urn:iso:std:iso:3166';
+
+/** A syntax check for a system whose full content we do not hold; true when the code looks valid. */
+export type SyntaxCheck = (code: string) => boolean;
+
+// BCP-47 language tag, RFC 5646 (grandfathered tags and private use included, letter case free).
+const bcp47 =
+  /^(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[\da-wy-z](?:-[a-z\d]{2,8})+)*(?:-x(?:-[a-z\d]{1,8})+)?|x(?:-[a-z\d]{1,8})+|i-[a-z]{2,8}|[a-z]{2,3}-[a-z]{2,8}(?:-[a-z]{2,8})?)$/i;
+
+// RFC 2045/6838 media type, optional parameters.
+const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const mime = new RegExp(`^${token}/${token}(?:\\s*;\\s*${token}=(?:${token}|"[^"]*"))*$`);
+
+/**
+ * UCUM: printable ASCII without spaces, balanced brackets and braces. The full grammar needs the
+ * unit tables; this catches what is clearly not a unit.
+ */
+function looksLikeUcum(code: string): boolean {
+  if (!/^[!-~]+$/.test(code)) return false;
+  let round = 0;
+  let square = 0;
+  let curly = 0;
+  for (const ch of code) {
+    if (curly > 0) {
+      if (ch === '}') curly--;
+      continue;
+    }
+    if (ch === '{') curly++;
+    else if (ch === '[') square++;
+    else if (ch === ']') square--;
+    else if (ch === '(') round++;
+    else if (ch === ')') round--;
+    if (round < 0 || square < 0) return false;
+  }
+  return round === 0 && square === 0 && curly === 0;
+}
+
+export const syntaxChecks: Record<string, SyntaxCheck> = {
+  [UCUM]: looksLikeUcum,
+  [BCP47]: (c) => bcp47.test(c),
+  [MIME]: (c) => mime.test(c),
+  [CURRENCY]: (c) => /^[A-Z]{3}$/.test(c),
+  [COUNTRY]: (c) => /^(?:[A-Z]{2}|[A-Z]{3}|\d{3})$/.test(c),
+};
+
+export const syntaxName: Record<string, string> = {
+  [UCUM]: 'UCUM unit',
+  [BCP47]: 'BCP-47 language tag',
+  [MIME]: 'MIME type',
+  [CURRENCY]: 'ISO 4217 currency code',
+  [COUNTRY]: 'ISO 3166 country code',
+};

@@ -1,0 +1,213 @@
+import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
+import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
+import { type CompiledValueSet, compileValueSet, type ExpansionContext } from './expand.ts';
+import { syntaxChecks, syntaxName } from './external.ts';
+
+export type { IndexedCodeSystem } from './codesystem.ts';
+export type { CompiledValueSet } from './expand.ts';
+
+export interface CodedValue {
+  system?: string;
+  code?: string;
+  display?: string;
+}
+
+/**
+ * Terminology checks without a terminology server. ValueSets are expanded from the CodeSystems and
+ * ValueSets in the registry once, on first use, into Set lookups.
+ */
+export interface Terminology {
+  /** A `code`, `Coding` or `Quantity`/`uri` coded value; `code`-typed elements pass only `{code}`. */
+  checkCode(valueSet: string, strength: BindingStrength, value: CodedValue): BindingIssue[];
+  checkCodeableConcept(valueSet: string, strength: BindingStrength, codings: CodedValue[], text?: string): BindingIssue[];
+  /** The compiled ValueSet, or undefined when it cannot be resolved. */
+  expand(valueSet: string): CompiledValueSet | undefined;
+  /** The indexed CodeSystem, or undefined when we do not hold it. */
+  codeSystem(url: string): IndexedCodeSystem | undefined;
+}
+
+type Verdict =
+  | { kind: 'member' }
+  | { kind: 'uncheckable'; system: string }
+  | { kind: 'not-member'; reason?: string };
+
+export function createTerminology(registry: ConformanceRegistry): Terminology {
+  const codeSystems = new Map<string, IndexedCodeSystem | null>();
+  const valueSets = new Map<string, CompiledValueSet | null>();
+  const compiling = new Set<string>();
+
+  const codeSystem = (url: string): IndexedCodeSystem | undefined => {
+    let cs = codeSystems.get(url);
+    if (cs === undefined) {
+      const def = registry.codeSystem(url) ?? registry.codeSystem(stripVersion(url));
+      cs = def && def.content !== 'supplement' ? indexCodeSystem(def) : null;
+      codeSystems.set(url, cs);
+    }
+    return cs ?? undefined;
+  };
+
+  const expand = (url: string): CompiledValueSet | undefined => {
+    let vs = valueSets.get(url);
+    if (vs !== undefined) return vs ?? undefined;
+    if (compiling.has(url)) return undefined; // a cycle of imports: treat as unresolvable
+    const def = registry.valueSet(url) ?? registry.valueSet(stripVersion(url));
+    if (!def) {
+      valueSets.set(url, null);
+      return undefined;
+    }
+    compiling.add(url);
+    try {
+      vs = compileValueSet(def, ctx);
+    } finally {
+      compiling.delete(url);
+    }
+    valueSets.set(url, vs);
+    return vs;
+  };
+  const ctx: ExpansionContext = { codeSystem, valueSet: expand };
+
+  /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
+  const codeSystemIssues = (v: CodedValue): BindingIssue[] => {
+    if (!v.system || !v.code) return [];
+    const cs = codeSystem(v.system);
+    if (!cs?.complete) return [];
+    const concept = cs.lookup(v.code);
+    if (!concept) {
+      return [
+        {
+          severity: 'error',
+          code: 'code-invalid',
+          message: `Unknown code '${v.code}' in the CodeSystem '${v.system}'`,
+        },
+      ];
+    }
+    if (v.display !== undefined && concept.displays.size > 0 && !concept.displays.has(normaliseDisplay(v.display))) {
+      return [
+        {
+          severity: 'warning',
+          code: 'invalid',
+          message: `Wrong display '${v.display}' for '${v.system}#${v.code}': expected '${concept.display ?? [...concept.displays][0]}' (or a designation)`,
+        },
+      ];
+    }
+    return [];
+  };
+
+  const verdict = (vs: CompiledValueSet, v: CodedValue): Verdict => {
+    const code = v.code!;
+    if (v.system) {
+      const m = vs.systems.get(v.system);
+      if (!m) return { kind: 'not-member' };
+      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
+      if (!m.open) return { kind: 'not-member' };
+      const syntax = syntaxChecks[v.system];
+      if (syntax) {
+        return syntax(code)
+          ? { kind: 'member' }
+          : { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxName[v.system]}` };
+      }
+      // Held but only partly defined (fragment/example): accept; not held at all: cannot check.
+      return codeSystem(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
+    }
+    // A bare `code`: any system of the ValueSet may define it.
+    let uncheckable: string | undefined;
+    for (const [system, m] of vs.systems) {
+      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
+      if (!m.open) continue;
+      const syntax = syntaxChecks[system];
+      if (syntax ? syntax(code) : codeSystem(system)) return { kind: 'member' };
+      if (!syntax) uncheckable ??= system;
+    }
+    return uncheckable ? { kind: 'uncheckable', system: uncheckable } : { kind: 'not-member' };
+  };
+
+  const unresolvedValueSet = (url: string, strength: BindingStrength): BindingIssue[] =>
+    strength === 'required' || strength === 'extensible'
+      ? [{ severity: 'warning', code: 'not-supported', message: `ValueSet '${url}' could not be resolved, so the ${strength} binding was not checked` }]
+      : [];
+
+  const uncheckableIssue = (system: string, code: string, url: string): BindingIssue => ({
+    severity: 'warning',
+    code: 'not-supported',
+    message: `Code system '${system}' is not available here, so the code '${code}' could not be checked against the value set '${url}'`,
+  });
+
+  const notMemberIssue = (
+    vs: CompiledValueSet,
+    url: string,
+    strength: BindingStrength,
+    what: string,
+    reason?: string,
+  ): BindingIssue[] => {
+    const suffix = reason ? ` (${reason})` : '';
+    if (vs.unresolved.length) {
+      return [
+        {
+          severity: 'warning',
+          code: 'not-supported',
+          message: `${what} could not be confirmed in the value set '${url}' because it depends on ${vs.unresolved.join(', ')}, which could not be resolved${suffix}`,
+        },
+      ];
+    }
+    if (strength === 'required') {
+      return [{ severity: 'error', code: 'code-invalid', message: `${what} is not in the required value set '${url}'${suffix}` }];
+    }
+    if (strength === 'extensible') {
+      return [{ severity: 'warning', code: 'code-invalid', message: `${what} is not in the extensible value set '${url}'${suffix}` }];
+    }
+    return [];
+  };
+
+  const describe = (v: CodedValue) => (v.system ? `The code '${v.system}#${v.code}'` : `The code '${v.code}'`);
+
+  return {
+    expand,
+    codeSystem,
+
+    checkCode(url, strength, value) {
+      if (strength === 'example' || !value.code) return [];
+      const own = codeSystemIssues(value);
+      if (own.some((i) => i.severity === 'error') || strength === 'preferred') return own;
+      const vs = expand(url);
+      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+      const v = verdict(vs, value);
+      if (v.kind === 'member') return own;
+      if (v.kind === 'uncheckable') {
+        return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
+      }
+      return [...own, ...notMemberIssue(vs, url, strength, describe(value), v.reason)];
+    },
+
+    checkCodeableConcept(url, strength, codings, text) {
+      if (strength === 'example') return [];
+      const coded = codings.filter((c) => c.code);
+      const own = coded.flatMap(codeSystemIssues);
+      if (strength === 'preferred') return own;
+      if (coded.length === 0) {
+        if (strength !== 'required') return own;
+        const vs = expand(url);
+        if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+        const what = text ? `No code provided (only text '${text}'), and a code` : 'No code provided, and a code';
+        return [...own, { severity: 'error', code: 'code-invalid', message: `${what} is required from the value set '${url}'` }];
+      }
+      const vs = expand(url);
+      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+      const verdicts = coded.map((c) => verdict(vs, c));
+      if (verdicts.some((v) => v.kind === 'member')) return own;
+      const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
+      if (uncheckable >= 0) {
+        const c = coded[uncheckable];
+        return [...own, uncheckableIssue(c.system!, c.code!, url)];
+      }
+      const list = coded.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+      const reasons = verdicts.map((v) => (v.kind === 'not-member' ? v.reason : undefined)).filter(Boolean);
+      const what = coded.length === 1 ? describe(coded[0]) : `None of the codings (${list})`;
+      return [...own, ...notMemberIssue(vs, url, strength, what, reasons.join('; ') || undefined)];
+    },
+  };
+}
+
+function stripVersion(url: string): string {
+  const bar = url.indexOf('|');
+  return bar < 0 ? url : url.slice(0, bar);
+}
