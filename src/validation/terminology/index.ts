@@ -93,6 +93,9 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     return [];
   };
 
+  /** A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted. */
+  const holdsSome = (system: string) => (codeSystem(system)?.concepts.size ?? 0) > 0;
+
   const verdict = (vs: CompiledValueSet, v: CodedValue): Verdict => {
     const code = v.code!;
     if (v.system) {
@@ -107,7 +110,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
           : { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxName[v.system]}` };
       }
       // Held but only partly defined (fragment/example): accept; not held at all: cannot check.
-      return codeSystem(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
+      return holdsSome(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
     }
     // A bare `code`: any system of the ValueSet may define it.
     let uncheckable: string | undefined;
@@ -115,10 +118,14 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
       if (!m.open) continue;
       const syntax = syntaxChecks[system];
-      if (syntax ? syntax(code) : codeSystem(system)) return { kind: 'member' };
+      if (syntax ? syntax(code) : holdsSome(system)) return { kind: 'member' };
       if (!syntax) uncheckable ??= system;
     }
-    return uncheckable ? { kind: 'uncheckable', system: uncheckable } : { kind: 'not-member' };
+    if (uncheckable) return { kind: 'uncheckable', system: uncheckable };
+    const syntaxSystems = [...vs.systems].filter(([s, m]) => m.open && syntaxChecks[s]).map(([s]) => syntaxName[s]);
+    return syntaxSystems.length
+      ? { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxSystems.join(' or ')}` }
+      : { kind: 'not-member' };
   };
 
   const unresolvedValueSet = (url: string, strength: BindingStrength): BindingIssue[] =>

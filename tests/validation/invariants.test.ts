@@ -1,0 +1,201 @@
+import type { ElementDefinitionConstraint } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileInvariant, InvariantEvaluationError, runInvariant } from '../../src/validation/invariants/index.ts';
+import { Registry } from '../../src/validation/registry.ts';
+import type { CompiledInvariant } from '../../src/validation/types.ts';
+
+let registry: Registry;
+beforeAll(() => {
+  registry = new Registry();
+  registry.loadCore();
+});
+
+/** The R4 core constraint `key` as published on `path` of `type`'s snapshot, compiled. */
+function core(type: string, path: string, key: string): CompiledInvariant {
+  const sd = registry.structureDefinition(type)!;
+  const el = sd.snapshot!.element!.find((e) => e.path === path)!;
+  const c = el.constraint!.find((k) => k.key === key)!;
+  return compileInvariant(c, path)!;
+}
+
+/** Checks `node` (the resource itself when at the root). */
+function holds(inv: CompiledInvariant, node: unknown, resource: any, typeName: string, path: string): boolean {
+  return inv.check(node, { resource, rootResource: resource, typeName, path });
+}
+const root = (inv: CompiledInvariant, r: any) => holds(inv, r, r, r.resourceType, r.resourceType);
+
+const div = (inner: string) => `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>`;
+
+describe('R4 resource invariants through fhirpath.js', () => {
+  it('obs-6: dataAbsentReason only when there is no value', () => {
+    const inv = core('Observation', 'Observation', 'obs-6');
+    expect(inv).toMatchObject({ key: 'obs-6', severity: 'error' });
+    const ok = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, dataAbsentReason: { text: 'lost' } };
+    expect(root(inv, ok)).toBe(true);
+    expect(root(inv, { ...ok, valueString: 'x' })).toBe(false);
+  });
+
+  it('obs-7: no value[x] when a component code equals the observation code', () => {
+    const inv = core('Observation', 'Observation', 'obs-7');
+    const code = { coding: [{ system: 'http://loinc.org', code: '85354-9' }] };
+    const o = { resourceType: 'Observation', status: 'final', code, valueString: 'x', component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }] };
+    expect(root(inv, o)).toBe(true);
+    expect(root(inv, { ...o, component: [{ code }] })).toBe(false);
+  });
+
+  it('pat-1: a contact has a name, telecom, address or organization', () => {
+    const inv = core('Patient', 'Patient.contact', 'pat-1');
+    const p: any = { resourceType: 'Patient', contact: [{ name: { family: 'Virtanen' } }, { gender: 'male' }] };
+    expect(holds(inv, p.contact[0], p, 'BackboneElement', 'Patient.contact')).toBe(true);
+    expect(holds(inv, p.contact[1], p, 'BackboneElement', 'Patient.contact')).toBe(false);
+  });
+
+  it('cpl-3: an activity has a detail or a reference, not both', () => {
+    const inv = core('CarePlan', 'CarePlan.activity', 'cpl-3');
+    const both = { reference: { reference: 'ServiceRequest/1' }, detail: { status: 'scheduled' } };
+    const cp: any = { resourceType: 'CarePlan', activity: [{ reference: { reference: 'ServiceRequest/1' } }, both] };
+    expect(holds(inv, cp.activity[0], cp, 'BackboneElement', 'CarePlan.activity')).toBe(true);
+    expect(holds(inv, cp.activity[1], cp, 'BackboneElement', 'CarePlan.activity')).toBe(false);
+  });
+
+  it('ppc-1: a policy or a policyRule', () => {
+    const inv = core('Consent', 'Consent', 'ppc-1');
+    const c = { resourceType: 'Consent', status: 'active', scope: { text: 's' }, category: [{ text: 'c' }] };
+    expect(root(inv, { ...c, policyRule: { text: 'opt-in' } })).toBe(true);
+    expect(root(inv, c)).toBe(false);
+  });
+
+  it('ppc-2..5 as published (system "something") never fire, exactly like the reference validator', () => {
+    const c = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    };
+    for (const key of ['ppc-2', 'ppc-3', 'ppc-4', 'ppc-5']) expect(root(core('Consent', 'Consent', key), c)).toBe(true);
+  });
+
+  it('que-12: the corrected expression (>= 2 enableWhen need enableBehavior)', () => {
+    const inv = core('Questionnaire', 'Questionnaire.item', 'que-12');
+    const when = { question: 'q1', operator: 'exists', answerBoolean: true };
+    const q: any = { resourceType: 'Questionnaire', item: [{ linkId: 'a', type: 'string', enableWhen: [when, when] }] };
+    expect(holds(inv, q.item[0], q, 'BackboneElement', 'Questionnaire.item')).toBe(false);
+    q.item[0].enableBehavior = 'all';
+    expect(holds(inv, q.item[0], q, 'BackboneElement', 'Questionnaire.item')).toBe(true);
+  });
+
+  it('ref-1: a local reference must point to a contained resource; "#" and logical references are fine', () => {
+    const inv = core('Reference', 'Reference', 'ref-1');
+    const r: any = { resourceType: 'Observation', contained: [{ resourceType: 'Patient', id: 'p' }] };
+    const check = (ref: unknown) => holds(inv, ref, r, 'Reference', 'Reference');
+    expect(check({ reference: '#p' })).toBe(true);
+    expect(check({ reference: '#' })).toBe(true);
+    expect(check({ identifier: { value: 'x' } })).toBe(true);
+    expect(check({ reference: '#q' })).toBe(false);
+  });
+
+  it('a constraint on a datatype reached through a choice element uses the type as base', () => {
+    const sd = registry.structureDefinition('Quantity')!;
+    const qty3 = sd.snapshot!.element![0].constraint!.find((c) => c.key === 'qty-3')!;
+    const inv = compileInvariant(qty3, 'Observation.value[x]')!;
+    const o: any = { resourceType: 'Observation', valueQuantity: { value: 1, code: 'mg' } };
+    expect(inv.check(o.valueQuantity, { resource: o, rootResource: o, typeName: 'Quantity', path: 'Observation.value[x]' })).toBe(false);
+    o.valueQuantity.system = 'http://unitsofmeasure.org';
+    expect(inv.check(o.valueQuantity, { resource: o, rootResource: o, typeName: 'Quantity', path: 'Observation.value[x]' })).toBe(true);
+  });
+});
+
+describe('native core invariants', () => {
+  it('ele-1: an element has a value or children other than id', () => {
+    const inv = core('Observation', 'Observation.code', 'ele-1');
+    const env = { resource: {}, rootResource: {}, typeName: 'CodeableConcept', path: 'Observation.code' };
+    expect(inv.check({ text: 'x' }, env)).toBe(true);
+    expect(inv.check('x', env)).toBe(true);
+    expect(inv.check({ id: 'a' }, env)).toBe(false);
+    expect(inv.check({}, env)).toBe(false);
+  });
+
+  it('ext-1: an extension has nested extensions or a value, not both and not neither', () => {
+    const inv = core('Extension', 'Extension', 'ext-1');
+    const env = { resource: {}, rootResource: {}, typeName: 'Extension', path: 'Extension' };
+    expect(inv.check({ url: 'u', valueString: 'x' }, env)).toBe(true);
+    expect(inv.check({ url: 'u', extension: [{ url: 'a', valueString: 'x' }] }, env)).toBe(true);
+    expect(inv.check({ url: 'u' }, env)).toBe(false);
+    expect(inv.check({ url: 'u', valueString: 'x', extension: [{ url: 'a', valueString: 'x' }] }, env)).toBe(false);
+  });
+
+  it('dom-2, dom-4, dom-5: contained resources are flat, unversioned, unlabelled', () => {
+    const patient = { resourceType: 'Patient', id: 'p' };
+    const base = { resourceType: 'Observation', subject: { reference: '#p' } };
+    expect(root(core('Observation', 'Observation', 'dom-2'), { ...base, contained: [patient] })).toBe(true);
+    expect(root(core('Observation', 'Observation', 'dom-2'), { ...base, contained: [{ ...patient, contained: [{ resourceType: 'Organization', id: 'o' }] }] })).toBe(false);
+    expect(root(core('Observation', 'Observation', 'dom-4'), { ...base, contained: [{ ...patient, meta: { versionId: '2' } }] })).toBe(false);
+    expect(root(core('Observation', 'Observation', 'dom-4'), { ...base, contained: [{ ...patient, meta: { lastUpdated: '2024-01-01T00:00:00Z' } }] })).toBe(false);
+    expect(root(core('Observation', 'Observation', 'dom-5'), { ...base, contained: [{ ...patient, meta: { security: [{ code: 'R' }] } }] })).toBe(false);
+    expect(root(core('Observation', 'Observation', 'dom-5'), { ...base, contained: [{ ...patient, meta: { tag: [{ code: 'R' }] } }] })).toBe(true);
+  });
+
+  it('dom-3: contained resources are referenced, directly, through each other, by canonical, or point home', () => {
+    const inv = core('Observation', 'Observation', 'dom-3');
+    const p = { resourceType: 'Patient', id: 'p', managingOrganization: { reference: '#o' } };
+    const o = { resourceType: 'Organization', id: 'o' };
+    expect(root(inv, { resourceType: 'Observation', subject: { reference: '#p' }, contained: [p, o] })).toBe(true);
+    expect(root(inv, { resourceType: 'Observation', subject: { reference: '#p' }, contained: [{ ...p, managingOrganization: undefined }, o] })).toBe(false);
+    expect(root(inv, { resourceType: 'Observation', contained: [{ resourceType: 'Provenance', id: 'v', target: [{ reference: '#' }] }] })).toBe(true);
+    expect(root(inv, { resourceType: 'Questionnaire', item: [{ linkId: 'a', type: 'choice', answerValueSet: '#vs' }], contained: [{ resourceType: 'ValueSet', id: 'vs' }] })).toBe(true);
+    // A reference from one unreferenced contained resource to another does not count.
+    expect(root(inv, { resourceType: 'Observation', contained: [p, o] })).toBe(false);
+  });
+
+  it('dom-6: a narrative is expected on the resource (warning), not on contained ones', () => {
+    const inv = core('Observation', 'Observation', 'dom-6');
+    expect(inv.severity).toBe('warning');
+    const contained = { resourceType: 'Patient', id: 'p' };
+    const withText = { resourceType: 'Observation', text: { status: 'generated', div: div('x') }, contained: [contained] };
+    expect(root(inv, withText)).toBe(true);
+    expect(root(inv, { resourceType: 'Observation' })).toBe(false);
+    expect(inv.check(contained, { resource: contained, rootResource: withText, typeName: 'Patient', path: 'Patient' })).toBe(true);
+  });
+
+  it('txt-1: only the XHTML subset FHIR allows, well formed', () => {
+    const inv = core('Narrative', 'Narrative.div', 'txt-1');
+    const env = { resource: {}, rootResource: {}, typeName: 'xhtml', path: 'Narrative.div' };
+    expect(inv.check(div('<p>Hei <b>Maija</b></p><table><tr><td>1</td></tr></table>'), env)).toBe(true);
+    expect(inv.check(div('a&nbsp;b &amp; c'), env)).toBe(true);
+    expect(inv.check(div(''), env)).toBe(true); // empty content is txt-2's business
+    expect(inv.check(div('<script>alert(1)</script>'), env)).toBe(false);
+    expect(inv.check(div('<p onclick="x()">a</p>'), env)).toBe(false);
+    expect(inv.check(div('<p>unclosed'), env)).toBe(false);
+    expect(inv.check('<p>not a div</p>', env)).toBe(false);
+  });
+
+  it('txt-2: the narrative has non-whitespace content', () => {
+    const inv = core('Narrative', 'Narrative.div', 'txt-2');
+    const env = { resource: {}, rootResource: {}, typeName: 'xhtml', path: 'Narrative.div' };
+    expect(inv.check(div('<p>x</p>'), env)).toBe(true);
+    expect(inv.check(div('<img src="#a"/>'), env)).toBe(true);
+    expect(inv.check(div('  <p> </p> '), env)).toBe(false);
+  });
+});
+
+describe('constraints that cannot be evaluated', () => {
+  const broken: ElementDefinitionConstraint = { key: 'tst-1', severity: 'error', human: 'broken', expression: 'name.where(' };
+  it('compile to a check that throws InvariantEvaluationError (a warning for the engine), never false', () => {
+    const inv = compileInvariant(broken, 'Patient')!;
+    const p = { resourceType: 'Patient' };
+    expect(() => inv.check(p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' })).toThrow(InvariantEvaluationError);
+    expect(runInvariant(inv, p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' })).toMatchObject({
+      ok: true,
+      error: expect.stringMatching(/^tst-1: could not be evaluated/),
+    });
+  });
+  it('a constraint with neither expression nor native implementation compiles to undefined', () => {
+    expect(compileInvariant({ key: 'x-1', severity: 'error', human: 'x', xpath: 'f:x' } as ElementDefinitionConstraint, 'Patient')).toBeUndefined();
+  });
+  it('a profile constraint is evaluated with its severity and key', () => {
+    const inv = compileInvariant({ key: 'tyk-was-1', severity: 'error', human: 'score 0-10', expression: 'value.ofType(integer) <= 10' }, 'Observation')!;
+    const o = { resourceType: 'Observation', valueInteger: 11 };
+    expect(inv).toMatchObject({ key: 'tyk-was-1', severity: 'error', human: 'score 0-10' });
+    expect(root(inv, o)).toBe(false);
+    expect(root(inv, { ...o, valueInteger: 7 })).toBe(true);
+  });
+});

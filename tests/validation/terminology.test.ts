@@ -1,0 +1,235 @@
+import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from '../../src/validation/registry.ts';
+import { createTerminology, type Terminology } from '../../src/validation/terminology/index.ts';
+
+const base = 'https://example.org/fhir';
+const cs: CodeSystem = {
+  resourceType: 'CodeSystem',
+  url: `${base}/CodeSystem/animals`,
+  status: 'active',
+  content: 'complete',
+  caseSensitive: true,
+  property: [{ code: 'legs', type: 'integer' }],
+  concept: [
+    {
+      code: 'animal',
+      display: 'Animal',
+      concept: [
+        {
+          code: 'mammal',
+          display: 'Mammal',
+          designation: [{ language: 'fi', value: 'Nisäkäs' }],
+          concept: [
+            { code: 'dog', display: 'Dog', property: [{ code: 'legs', valueInteger: 4 }] },
+            { code: 'whale', display: 'Whale', property: [{ code: 'legs', valueInteger: 0 }] },
+          ],
+        },
+        { code: 'bird', display: 'Bird', property: [{ code: 'legs', valueInteger: 2 }] },
+      ],
+    },
+  ],
+};
+const insensitive: CodeSystem = {
+  resourceType: 'CodeSystem',
+  url: `${base}/CodeSystem/colours`,
+  status: 'active',
+  content: 'complete',
+  caseSensitive: false,
+  concept: [{ code: 'Red', display: 'Red' }],
+};
+const vs = (id: string, compose: ValueSet['compose']): ValueSet => ({
+  resourceType: 'ValueSet',
+  url: `${base}/ValueSet/${id}`,
+  status: 'active',
+  compose,
+});
+const animals = `${base}/CodeSystem/animals`;
+const valueSets = [
+  vs('is-a-mammal', { include: [{ system: animals, filter: [{ property: 'concept', op: 'is-a', value: 'mammal' }] }] }),
+  vs('below-mammal', { include: [{ system: animals, filter: [{ property: 'concept', op: 'descendent-of', value: 'mammal' }] }] }),
+  vs('two-legs', { include: [{ system: animals, filter: [{ property: 'legs', op: '=', value: '2' }] }] }),
+  vs('all-but-whale', { include: [{ system: animals }], exclude: [{ system: animals, concept: [{ code: 'whale' }] }] }),
+  vs('imports', { include: [{ valueSet: [`${base}/ValueSet/two-legs`] }, { system: animals, concept: [{ code: 'dog' }] }] }),
+  vs('broken-import', { include: [{ valueSet: [`${base}/ValueSet/nowhere`] }] }),
+  vs('colours', { include: [{ system: `${base}/CodeSystem/colours` }] }),
+  vs('snomed-or-dog', { include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }] }),
+  vs('cycle-a', { include: [{ valueSet: [`${base}/ValueSet/cycle-b`] }] }),
+  vs('cycle-b', { include: [{ valueSet: [`${base}/ValueSet/cycle-a`] }] }),
+];
+const url = (id: string) => `${base}/ValueSet/${id}`;
+
+let tx: Terminology;
+beforeAll(() => {
+  const registry = new Registry();
+  registry.loadCore();
+  for (const r of [cs, insensitive, ...valueSets]) registry.add(r);
+  tx = createTerminology(registry);
+});
+
+describe('ValueSet expansion from local CodeSystems', () => {
+  it('is-a includes the concept and its descendants', () => {
+    expect([...tx.expand(url('is-a-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['dog', 'mammal', 'whale']);
+  });
+  it('descendent-of excludes the concept itself', () => {
+    expect([...tx.expand(url('below-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['dog', 'whale']);
+  });
+  it('= filters on a property value', () => {
+    expect([...tx.expand(url('two-legs'))!.systems.get(animals)!.codes.keys()]).toEqual(['bird']);
+  });
+  it('a whole-system include minus an exclude', () => {
+    expect([...tx.expand(url('all-but-whale'))!.systems.get(animals)!.codes.keys()].sort()).toEqual([
+      'animal',
+      'bird',
+      'dog',
+      'mammal',
+    ]);
+  });
+  it('valueSet imports are unioned with concept lists', () => {
+    expect([...tx.expand(url('imports'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['bird', 'dog']);
+  });
+  it('an import cycle does not loop', () => {
+    expect(tx.checkCode(url('cycle-a'), 'required', { system: animals, code: 'dog' })).toMatchObject([
+      { severity: 'warning', code: 'not-supported' },
+    ]);
+  });
+  it('R4 core: a v3 ValueSet with an is-a filter expands from the v3 CodeSystem', () => {
+    const act = tx.expand('http://terminology.hl7.org/ValueSet/v3-ActEncounterCode')!;
+    expect(act.systems.get('http://terminology.hl7.org/CodeSystem/v3-ActCode')!.codes.has('AMB')).toBe(true);
+  });
+});
+
+describe('checkCode', () => {
+  const gender = 'http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1';
+  it('accepts a code of a required binding, bare or with system', () => {
+    expect(tx.checkCode(gender, 'required', { code: 'female' })).toEqual([]);
+    expect(tx.checkCode(gender, 'required', { system: 'http://hl7.org/fhir/administrative-gender', code: 'female' })).toEqual([]);
+  });
+  it('rejects a code outside a required binding with an error naming the value set', () => {
+    expect(tx.checkCode(gender, 'required', { code: 'Female' })).toEqual([
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `The code 'Female' is not in the required value set '${gender}'`,
+      },
+    ]);
+  });
+  it('warns for a code outside an extensible binding and is silent for preferred', () => {
+    expect(tx.checkCode(url('is-a-mammal'), 'extensible', { system: animals, code: 'bird' })).toMatchObject([
+      { severity: 'warning', code: 'code-invalid', message: expect.stringContaining('extensible value set') },
+    ]);
+    expect(tx.checkCode(url('is-a-mammal'), 'preferred', { system: animals, code: 'bird' })).toEqual([]);
+    expect(tx.checkCode(url('is-a-mammal'), 'example', { system: animals, code: 'nonsense' })).toEqual([]);
+  });
+  it('an unknown code in a complete local CodeSystem is an error whatever the strength', () => {
+    expect(tx.checkCode(url('is-a-mammal'), 'preferred', { system: animals, code: 'cat' })).toEqual([
+      { severity: 'error', code: 'code-invalid', message: `Unknown code 'cat' in the CodeSystem '${animals}'` },
+    ]);
+  });
+  it('display mismatch is a warning; displays and designations match case-insensitively', () => {
+    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'MAMMAL' })).toEqual([]);
+    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'nisäkäs' })).toEqual([]);
+    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'Fish' })).toEqual([
+      {
+        severity: 'warning',
+        code: 'invalid',
+        message: `Wrong display 'Fish' for '${animals}#mammal': expected 'Mammal' (or a designation)`,
+      },
+    ]);
+  });
+  it('case-insensitive CodeSystems match any case', () => {
+    expect(tx.checkCode(url('colours'), 'required', { system: `${base}/CodeSystem/colours`, code: 'RED' })).toEqual([]);
+  });
+  it('an unresolvable ValueSet is a warning, not an error', () => {
+    expect(tx.checkCode(url('missing'), 'required', { code: 'x' })).toEqual([
+      {
+        severity: 'warning',
+        code: 'not-supported',
+        message: `ValueSet '${url('missing')}' could not be resolved, so the required binding was not checked`,
+      },
+    ]);
+  });
+  it('a value set depending on an unresolvable import gives a warning instead of an error', () => {
+    expect(tx.checkCode(url('broken-import'), 'required', { system: animals, code: 'dog' })).toMatchObject([
+      { severity: 'warning', code: 'not-supported', message: expect.stringContaining(url('nowhere')) },
+    ]);
+  });
+  it('a code from a system we do not hold (SNOMED CT) is a warning, never an error', () => {
+    expect(tx.checkCode(url('snomed-or-dog'), 'required', { system: 'http://snomed.info/sct', code: '38341003' })).toEqual([
+      {
+        severity: 'warning',
+        code: 'not-supported',
+        message: `Code system 'http://snomed.info/sct' is not available here, so the code '38341003' could not be checked against the value set '${url('snomed-or-dog')}'`,
+      },
+    ]);
+  });
+  it('MIME types, currencies, languages and UCUM get a syntax check only', () => {
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'application/fhir+json; charset=utf-8' })).toEqual([]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'json' })).toMatchObject([
+      { severity: 'error', message: expect.stringContaining('mimetypes') },
+    ]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'EUR' })).toEqual([]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'euro' })).toMatchObject([{ severity: 'error' }]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'fi-FI' })).toEqual([]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'not a language' })).toMatchObject([
+      { severity: 'error' },
+    ]);
+    const ucum = 'http://hl7.org/fhir/ValueSet/ucum-units';
+    expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/dL' })).toEqual([]);
+    expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/(dL' })).toEqual([
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `The code 'http://unitsofmeasure.org#mg/(dL' is not in the required value set '${ucum}' ('mg/(dL' is not a valid UCUM unit)`,
+      },
+    ]);
+  });
+});
+
+describe('checkCodeableConcept', () => {
+  const cat = 'http://hl7.org/fhir/ValueSet/observation-category';
+  const catSystem = 'http://terminology.hl7.org/CodeSystem/observation-category';
+  it('passes when any coding is in the value set', () => {
+    expect(
+      tx.checkCodeableConcept(url('is-a-mammal'), 'required', [
+        { system: 'http://loinc.org', code: '1-8' },
+        { system: animals, code: 'dog' },
+      ]),
+    ).toEqual([]);
+  });
+  it('required: none of the codings in the value set is an error', () => {
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'required', [{ system: animals, code: 'bird' }])).toEqual([
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `The code '${animals}#bird' is not in the required value set '${url('is-a-mammal')}'`,
+      },
+    ]);
+  });
+  it('required: text only is an error; extensible: text only is fine', () => {
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'required', [], 'a pet')).toMatchObject([
+      { severity: 'error', message: expect.stringContaining('No code provided') },
+    ]);
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'extensible', [], 'a pet')).toEqual([]);
+  });
+  it('extensible: a coding from elsewhere is a warning', () => {
+    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: 'http://loinc.org', code: '1234-5' }])).toEqual([
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `The code 'http://loinc.org#1234-5' is not in the extensible value set '${cat}'`,
+      },
+    ]);
+  });
+  it('reports a wrong display on a matching coding', () => {
+    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: catSystem, code: 'vital-signs', display: 'Vital signs' }])).toEqual([]);
+    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: catSystem, code: 'vital-signs', display: 'Vitals' }])).toMatchObject([
+      { severity: 'warning', code: 'invalid', message: expect.stringContaining("Wrong display 'Vitals'") },
+    ]);
+  });
+  it('LOINC codes in an extensible LOINC value set are warned about, not rejected', () => {
+    expect(
+      tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/observation-codes', 'extensible', [{ system: 'http://loinc.org', code: '8867-4' }]),
+    ).toMatchObject([{ severity: 'warning', code: 'not-supported' }]);
+  });
+});
