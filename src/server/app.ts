@@ -1,0 +1,103 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { FhirError, issue } from '../shared/outcome.ts';
+import { createFhirRouter, DEFAULT_LIMITS, type Limits } from './fhir/router.ts';
+import { FHIR_JSON, responseType, send } from './http/negotiation.ts';
+import { createMetrics, defaultLogger, requestLogging } from './ops.ts';
+import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
+import { createWritePolicy } from './write-policy.ts';
+
+export interface AppOptions {
+  store: FacadeStore;
+  validator: FacadeValidator;
+  /** Our families must declare one of our profiles (default true). */
+  strict?: boolean;
+  sync?: FacadeSync;
+  limits?: Partial<Limits>;
+  logger?: Logger;
+  /** Public base of the FHIR API, e.g. https://host/fhir; derived from the request when absent. */
+  baseUrl?: string;
+  /** Extra routers mounted before the 404 handler (the domain API uses this). */
+  extraRoutes?: (app: express.Express) => void;
+}
+
+export function createApp(opts: AppOptions): express.Express {
+  const app = express();
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const strict = opts.strict ?? true;
+  const policy = createWritePolicy(opts.validator, strict);
+  const metrics = createMetrics();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('trust proxy', false);
+  app.locals.metrics = metrics;
+
+  app.use(metrics.middleware);
+  app.use(requestLogging(opts.logger ?? defaultLogger()));
+
+  app.get('/healthz', async (_req, res) => {
+    res.locals.route = '/healthz';
+    try {
+      await opts.store.query('select 1');
+      res.json({ status: 'ok' });
+    } catch (err) {
+      throw new FhirError(503, issue('fatal', 'transient', `Database unreachable: ${(err as Error).message}`));
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.locals.route = '/metrics';
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  if (opts.sync) {
+    const sync = opts.sync;
+    app.get('/api/sync/status', async (_req, res) => {
+      res.locals.route = '/api/sync/status';
+      res.json(await sync.status());
+    });
+  }
+
+  app.use('/fhir', (req, res, next) => {
+    res.locals.contentType = FHIR_JSON;
+    res.locals.contentType = responseType(req);
+    next();
+  });
+  app.use('/fhir', createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl }));
+  opts.extraRoutes?.(app);
+
+  app.use((req: Request) => {
+    throw new FhirError(404, issue('error', 'not-found', `No route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+/** Every error leaves as an OperationOutcome; unexpected ones are logged and reported without internals. */
+function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+  const fhirError = toFhirError(err);
+  if (fhirError.status >= 500) {
+    req.log?.error({ err }, 'request failed');
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
+  send(res, fhirError.status, fhirError.outcome);
+}
+
+function toFhirError(err: unknown): FhirError {
+  if (err instanceof FhirError) return err;
+  const e = err as { status?: number; statusCode?: number; type?: string; message?: string; limit?: number };
+  const status = e?.status ?? e?.statusCode;
+  if (e?.type === 'entity.too.large') {
+    return new FhirError(413, issue('error', 'too-costly', `Request body exceeds the limit of ${e.limit} bytes`));
+  }
+  if (e?.type === 'entity.parse.failed') {
+    return new FhirError(400, issue('error', 'structure', `Request body could not be parsed: ${e.message}`));
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new FhirError(status, issue('error', 'invalid', e.message ?? 'Bad request'));
+  }
+  return new FhirError(500, issue('fatal', 'exception', 'Internal server error; see the server log for the request id'));
+}
+

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import { FhirError, issue, outcome } from '../../shared/outcome.ts';
+import { versionedLocation } from '../http/negotiation.ts';
+import type { FacadeStore, StoreWrites } from '../ports.ts';
+import { assertResourceShape, assertValidId } from '../write-policy.ts';
+import {
+  assertType,
+  checkIfNoneExist,
+  createResource,
+  type InteractionContext,
+  inEntry,
+  readResource,
+  searchType,
+  updateResource,
+} from './interactions.ts';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+
+interface PlannedEntry {
+  index: number;
+  method: Method;
+  type: string;
+  id?: string;
+  query?: Record<string, string[]>;
+  resource?: Resource;
+  fullUrl?: string;
+  ifNoneExist?: string;
+  ifMatch?: string;
+  /** A transaction assigned this POST's id so urn:uuid references could be rewritten. */
+  keepId?: boolean;
+}
+
+export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome' | undefined;
+
+/** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
+function planEntry(entry: BundleEntry, index: number): PlannedEntry {
+  const where = `Bundle.entry[${index}].request`;
+  const method = entry.request?.method as Method | undefined;
+  const url = entry.request?.url;
+  if (!method || !(method in ORDER)) {
+    throw new FhirError(400, issue('error', 'invalid', `entry[${index}]: request.method must be GET, POST, PUT or DELETE`, `${where}.method`));
+  }
+  if (!url || typeof url !== 'string') {
+    throw new FhirError(400, issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`));
+  }
+  const [path, search] = url.replace(/^\//, '').split('?', 2);
+  const [type, id, ...rest] = path.split('/');
+  const fail = (msg: string) => new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
+  if (rest.length) throw fail(`request.url "${url}" is not of the form Type or Type/id`);
+  try {
+    assertType(type);
+  } catch (err) {
+    throw new FhirError(404, inEntry((err as FhirError).outcome.issue ?? [], index));
+  }
+  if (id !== undefined) assertValidId(id, type);
+  const planned: PlannedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
+  if (method === 'POST' || method === 'PUT') {
+    if (method === 'POST' && id !== undefined) throw fail('POST url must be just the resource type');
+    if (method === 'PUT' && id === undefined) throw fail('PUT url must be Type/id');
+    try {
+      planned.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
+    } catch (err) {
+      throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index, type));
+    }
+    planned.ifNoneExist = entry.request?.ifNoneExist;
+    planned.ifMatch = entry.request?.ifMatch;
+    if (planned.ifNoneExist) checkIfNoneExist(type, planned.ifNoneExist);
+  }
+  if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
+  if (method === 'GET' && id === undefined) {
+    planned.query = {};
+    for (const [k, v] of new URLSearchParams(search ?? '')) (planned.query[k] ??= []).push(v);
+  }
+  return planned;
+}
+
+function parseBundle(body: unknown): Bundle {
+  const bundle = body as Bundle;
+  if (bundle?.resourceType !== 'Bundle') {
+    throw new FhirError(400, issue('error', 'invalid', 'POST to the base URL takes a Bundle of type transaction or batch', 'Bundle'));
+  }
+  if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Bundle.type must be transaction or batch, got "${String(bundle.type)}"`, 'Bundle.type'),
+    );
+  }
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {
+    throw new FhirError(400, issue('error', 'structure', 'Bundle.entry must be an array', 'Bundle.entry'));
+  }
+  return bundle;
+}
+
+/** A copy of `value` with every Reference.reference found in `refs` replaced. */
+export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
+  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, refs)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    copy[k] = k === 'reference' && typeof v === 'string' && refs.has(v) ? refs.get(v) : rewriteReferences(v, refs);
+  }
+  return copy as T;
+}
+
+function statusLine(status: number): string {
+  const text: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content' };
+  return `${status} ${text[status] ?? ''}`.trim();
+}
+
+function entryFor(
+  ctx: InteractionContext,
+  status: number,
+  resource: Resource | undefined,
+  prefer: ReturnPreference,
+  withLocation: boolean,
+): BundleEntry {
+  const response: BundleEntryResponse = { status: statusLine(status) };
+  if (resource?.meta?.versionId) {
+    response.etag = `W/"${resource.meta.versionId}"`;
+    if (resource.meta.lastUpdated) response.lastModified = resource.meta.lastUpdated;
+    if (withLocation) response.location = versionedLocation(ctx.base, resource);
+  }
+  const entry: BundleEntry = { response };
+  if (resource?.id) entry.fullUrl = `${ctx.base}/${resource.resourceType}/${resource.id}`;
+  if (resource && prefer !== 'minimal' && prefer !== 'OperationOutcome') entry.resource = resource;
+  if (prefer === 'OperationOutcome') response.outcome = outcome([]);
+  return entry;
+}
+
+async function execute(
+  store: StoreWrites,
+  ctx: InteractionContext,
+  e: PlannedEntry,
+  prefer: ReturnPreference,
+  validated = false,
+): Promise<BundleEntry> {
+  switch (e.method) {
+    case 'POST': {
+      const { resource, created } = await createResource(store, ctx, e.resource!, e.ifNoneExist, validated, e.keepId === true);
+      return entryFor(ctx, created ? 201 : 200, resource, prefer, created);
+    }
+    case 'PUT': {
+      const { resource, created } = await updateResource(store, ctx, e.resource!, e.ifMatch, validated);
+      return entryFor(ctx, created ? 201 : 200, resource, prefer, true);
+    }
+    case 'DELETE':
+      await store.delete(e.type, e.id!);
+      return { response: { status: '204 No Content' } };
+    case 'GET': {
+      if (e.id !== undefined) return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
+      const bundle = await searchType(store, ctx, e.type, e.query ?? {}, false);
+      return { resource: bundle, response: { status: '200 OK' } };
+    }
+  }
+}
+
+/**
+ * Runs a transaction (all-or-nothing, in one store transaction) or a batch (each entry on its own).
+ * In a transaction, POST entries get their ids up front so every `urn:uuid:` fullUrl can be rewritten
+ * in every Reference.reference before anything is validated or written.
+ */
+export async function processBundle(
+  store: FacadeStore,
+  ctx: InteractionContext,
+  body: unknown,
+  prefer: ReturnPreference,
+): Promise<Bundle> {
+  const bundle = parseBundle(body);
+  const entries = bundle.entry ?? [];
+  return bundle.type === 'transaction'
+    ? runTransaction(store, ctx, entries, prefer)
+    : runBatch(store, ctx, entries, prefer);
+}
+
+async function runTransaction(
+  store: FacadeStore,
+  ctx: InteractionContext,
+  entries: BundleEntry[],
+  prefer: ReturnPreference,
+): Promise<Bundle> {
+  const planned = entries.map(planEntry);
+  const refs = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const e of planned) {
+    if (!e.fullUrl) continue;
+    if (seen.has(e.fullUrl)) {
+      throw new FhirError(
+        400,
+        issue('error', 'duplicate', `entry[${e.index}]: fullUrl "${e.fullUrl}" appears more than once`, `Bundle.entry[${e.index}].fullUrl`),
+      );
+    }
+    seen.add(e.fullUrl);
+    if (e.method === 'POST' && e.fullUrl.startsWith('urn:uuid:')) {
+      const id = randomUUID();
+      refs.set(e.fullUrl, `${e.type}/${id}`);
+      e.resource = { ...e.resource!, id };
+      e.keepId = true;
+    } else if (e.method === 'PUT' && e.fullUrl.startsWith('urn:uuid:')) {
+      refs.set(e.fullUrl, `${e.type}/${e.id}`);
+    }
+  }
+  // Validate everything first so a bad entry costs no database work and names its entry.
+  const problems = planned.flatMap((e) => {
+    if (!e.resource) return [];
+    const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
+    const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    return errors.length ? inEntry(errors, e.index, e.type) : [];
+  });
+  if (problems.length) throw new FhirError(422, problems);
+
+  // Conditional creates go first among the POSTs: when one matches an existing resource, references
+  // to its fullUrl must point at that resource instead of the id assigned above.
+  const rank = (e: PlannedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
+  const ordered = [...planned].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
+  const results = await store.transaction(async (tx) => {
+    const out: BundleEntry[] = new Array(planned.length);
+    for (const e of ordered) {
+      try {
+        if (e.resource) e.resource = rewriteReferences(e.resource, refs);
+        out[e.index] = await execute(tx, ctx, e, prefer, true);
+        const stored = out[e.index].fullUrl;
+        if (e.method === 'POST' && e.fullUrl && refs.has(e.fullUrl) && stored && !stored.endsWith(refs.get(e.fullUrl)!)) {
+          refs.set(e.fullUrl, `${e.type}/${stored.slice(stored.lastIndexOf('/') + 1)}`);
+        }
+      } catch (err) {
+        if (err instanceof FhirError) throw new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type));
+        throw err;
+      }
+    }
+    return out;
+  });
+  return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+}
+
+async function runBatch(
+  store: FacadeStore,
+  ctx: InteractionContext,
+  entries: BundleEntry[],
+  prefer: ReturnPreference,
+): Promise<Bundle> {
+  const results: BundleEntry[] = [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      results.push(await execute(store, ctx, planEntry(entry, index), prefer));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      results.push({ response: { status: String(err.status), outcome: err.outcome } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: results };
+}

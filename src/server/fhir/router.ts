@@ -1,0 +1,260 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
+import { FhirError, issue, outcome } from '../../shared/outcome.ts';
+import { parseJsonBody } from '../http/json-body.ts';
+import {
+  assertJsonBody,
+  baseUrl,
+  parsePrefer,
+  send,
+  versionedLocation,
+  versionHeaders,
+} from '../http/negotiation.ts';
+import type { FacadeStore } from '../ports.ts';
+import { assertResourceShape, assertValidId, type WritePolicy } from '../write-policy.ts';
+import { processBundle } from './bundle.ts';
+import { buildCapabilityStatement } from './capability.ts';
+import { assertType, createResource, readResource, searchType, updateResource } from './interactions.ts';
+
+export interface Limits {
+  /** Largest accepted request body, in bytes or an expression such as "1mb". */
+  bodyBytes: number | string;
+  /** Deepest allowed JSON nesting. */
+  jsonDepth: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { bodyBytes: '5mb', jsonDepth: 64 };
+
+export interface FhirRouterOptions {
+  store: FacadeStore;
+  policy: WritePolicy;
+  strict: boolean;
+  limits: Limits;
+  baseUrl?: string;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+/** The FHIR REST API, mounted at /fhir. */
+export function createFhirRouter(opts: FhirRouterOptions): express.Router {
+  const { store, policy } = opts;
+  const router = express.Router();
+  const raw = express.raw({ type: () => true, limit: opts.limits.bodyBytes });
+  const form = express.urlencoded({ extended: false, limit: opts.limits.bodyBytes });
+
+  const ctxOf = (req: Request) => ({ policy, base: baseUrl(req, opts.baseUrl) });
+  const jsonBody = (req: Request): unknown => {
+    assertJsonBody(req);
+    const buf = req.body as Buffer | undefined;
+    if (!buf || !Buffer.isBuffer(buf) || buf.length === 0) {
+      throw new FhirError(400, issue('error', 'required', 'Request body is empty; send a FHIR resource'));
+    }
+    return parseJsonBody(buf.toString('utf8'), { maxDepth: opts.limits.jsonDepth });
+  };
+  /** Labels the request for metrics/logs with its route pattern, then runs the handler. */
+  const route =
+    (pattern: string, handler: Handler) =>
+    async (req: Request, res: Response, _next: NextFunction) => {
+      res.locals.route = `/fhir${pattern}`;
+      await handler(req, res);
+    };
+
+  const sendWritten = (req: Request, res: Response, resource: Resource, status: number, withLocation: boolean) => {
+    versionHeaders(res, resource);
+    if (withLocation) res.setHeader('Location', versionedLocation(ctxOf(req).base, resource));
+    const prefer = parsePrefer(req).return;
+    if (prefer === 'minimal') return send(res, status, undefined);
+    if (prefer === 'OperationOutcome') {
+      const text = status === 201 ? 'Created' : 'OK';
+      return send(res, status, outcome([issue('information', 'informational', `${text} ${resource.resourceType}/${resource.id}`)]));
+    }
+    send(res, status, resource);
+  };
+
+  router.get(
+    '/metadata',
+    route('/metadata', (req, res) => {
+      send(res, 200, buildCapabilityStatement({ base: ctxOf(req).base, strict: opts.strict, profiles: policy.profiles }));
+    }),
+  );
+
+  router.post(
+    '/',
+    raw,
+    route('/', async (req, res) => {
+      const bundle = await processBundle(store, ctxOf(req), jsonBody(req), parsePrefer(req).return);
+      send(res, 200, bundle);
+    }),
+  );
+
+  router.get(
+    '/:type',
+    route('/:type', async (req, res) => {
+      const type = req.params.type as string;
+      send(res, 200, await searchType(store, ctxOf(req), type, req.query, parsePrefer(req).lenient));
+    }),
+  );
+
+  router.post(
+    '/:type/_search',
+    form,
+    route('/:type/_search', async (req, res) => {
+      if (req.headers['content-type'] && !req.is('application/x-www-form-urlencoded')) {
+        throw new FhirError(
+          415,
+          issue('error', 'not-supported', 'POST _search takes application/x-www-form-urlencoded parameters'),
+        );
+      }
+      const query: Record<string, unknown> = { ...req.query };
+      for (const [k, v] of Object.entries((req.body as Record<string, unknown>) ?? {})) {
+        const prev = query[k];
+        query[k] = prev === undefined ? v : ([] as unknown[]).concat(prev, v);
+      }
+      send(res, 200, await searchType(store, ctxOf(req), req.params.type as string, query, parsePrefer(req).lenient));
+    }),
+  );
+
+  const validateHandler = (instance: boolean) =>
+    route(instance ? '/:type/:id/$validate' : '/:type/$validate', async (req, res) => {
+      const type = req.params.type as string;
+      assertType(type);
+      const id = instance ? (req.params.id as string) : undefined;
+      if (id !== undefined) assertValidId(id, type);
+      let resource: unknown;
+      let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
+      const hasBody = Buffer.isBuffer(req.body) && (req.body as Buffer).length > 0;
+      if (hasBody) {
+        const body = jsonBody(req) as Resource | Parameters;
+        if (body && (body as Resource).resourceType === 'Parameters') {
+          const params = (body as Parameters).parameter ?? [];
+          resource = params.find((p) => p.name === 'resource')?.resource;
+          profile = params.find((p) => p.name === 'profile')?.valueUri ?? profile;
+          if (!resource) {
+            throw FhirError.badRequest('$validate Parameters need a "resource" parameter', 'Parameters.parameter');
+          }
+        } else {
+          resource = body;
+        }
+      } else if (id !== undefined) {
+        resource = await readResource(store, type, id);
+      } else {
+        throw FhirError.badRequest('$validate needs a resource in the body');
+      }
+      const checked = assertResourceShape(resource, type, undefined);
+      if (id !== undefined && checked.id !== undefined && checked.id !== id) {
+        throw FhirError.badRequest(`Resource id "${checked.id}" does not match the id in the URL ("${id}")`, `${type}.id`);
+      }
+      send(res, 200, policy.check(checked, { profile }));
+    });
+  router.post('/:type/\\$validate', raw, validateHandler(false));
+  router.post('/:type/:id/\\$validate', raw, validateHandler(true));
+  router.get('/:type/:id/\\$validate', validateHandler(true));
+
+  router.post(
+    '/:type',
+    raw,
+    route('/:type', async (req, res) => {
+      const type = req.params.type as string;
+      assertType(type);
+      const resource = assertResourceShape(jsonBody(req), type);
+      const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
+      const { resource: stored, created } = await createResource(store, ctxOf(req), resource, ifNoneExist);
+      sendWritten(req, res, stored, created ? 201 : 200, created);
+    }),
+  );
+
+  router.get(
+    '/:type/:id',
+    route('/:type/:id', async (req, res) => {
+      const resource = await readResource(store, req.params.type as string, req.params.id as string);
+      versionHeaders(res, resource);
+      send(res, 200, resource);
+    }),
+  );
+
+  router.put(
+    '/:type/:id',
+    raw,
+    route('/:type/:id', async (req, res) => {
+      const type = req.params.type as string;
+      const id = req.params.id as string;
+      assertType(type);
+      assertValidId(id, type);
+      const resource = assertResourceShape(jsonBody(req), type, id);
+      const { resource: stored, created } = await updateResource(
+        store,
+        ctxOf(req),
+        resource,
+        req.headers['if-match'] as string | undefined,
+      );
+      sendWritten(req, res, stored, created ? 201 : 200, true);
+    }),
+  );
+
+  router.delete(
+    '/:type/:id',
+    route('/:type/:id', async (req, res) => {
+      const type = req.params.type as string;
+      const id = req.params.id as string;
+      assertType(type);
+      assertValidId(id, type);
+      await store.delete(type, id);
+      send(res, 204, undefined);
+    }),
+  );
+
+  router.get(
+    '/:type/:id/_history',
+    route('/:type/:id/_history', async (req, res) => {
+      const type = req.params.type as string;
+      const id = req.params.id as string;
+      assertType(type);
+      assertValidId(id, type);
+      const base = ctxOf(req).base;
+      const versions = await store.history(type, id);
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'history',
+        total: versions.length,
+        link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+        entry: versions.map((v) => ({
+          fullUrl: `${base}/${type}/${id}`,
+          ...(v.resource ? { resource: v.resource } : {}),
+          request: {
+            method: v.action === 'create' ? ('POST' as const) : v.action === 'update' ? ('PUT' as const) : ('DELETE' as const),
+            url: v.action === 'create' ? type : `${type}/${id}`,
+          },
+          response: {
+            status: v.action === 'create' ? '201 Created' : v.action === 'update' ? '200 OK' : '204 No Content',
+            etag: `W/"${v.versionId}"`,
+            lastModified: v.lastUpdated,
+          },
+        })),
+      };
+      send(res, 200, bundle);
+    }),
+  );
+
+  router.get(
+    '/:type/:id/_history/:vid',
+    route('/:type/:id/_history/:vid', async (req, res) => {
+      const type = req.params.type as string;
+      const id = req.params.id as string;
+      const vid = req.params.vid as string;
+      assertType(type);
+      assertValidId(id, type);
+      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
+      const resource = await store.vread(type, id, vid);
+      versionHeaders(res, resource);
+      send(res, 200, resource);
+    }),
+  );
+
+  router.all(
+    ['/:type', '/:type/:id'],
+    route('/:type/:id', (req) => {
+      throw new FhirError(405, issue('error', 'not-supported', `${req.method} is not supported on ${req.originalUrl.split('?')[0]}`));
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,38 @@
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+
+/**
+ * The parts of the other stages the facade uses, as written in DEVELOPERS.md. Typed structurally so
+ * the real `Store`, `Validator` and `SyncService` satisfy them without the facade reaching into
+ * their internals.
+ */
+export interface StoreWrites {
+  create(r: Resource, opts?: { ifNoneExist?: string; keepId?: boolean }): Promise<{ resource: Resource; created: boolean }>;
+  read(type: string, id: string): Promise<Resource>;
+  vread(type: string, id: string, versionId: string): Promise<Resource>;
+  history(
+    type: string,
+    id: string,
+  ): Promise<{ versionId: string; lastUpdated: string; action: 'create' | 'update' | 'delete'; resource?: Resource }[]>;
+  update(r: Resource, opts: { ifMatch?: string }): Promise<{ resource: Resource; created: boolean }>;
+  delete(type: string, id: string, opts?: { ifMatch?: string }): Promise<{ versionId: string; lastUpdated: string; deleted: boolean }>;
+  search(
+    type: string,
+    params: Record<string, string | string[]>,
+    opts?: { lenient?: boolean },
+  ): Promise<{ resources: Resource[]; total?: number; offset: number; count: number; nextCursor?: string; ignored?: string[] }>;
+}
+
+export interface FacadeStore extends StoreWrites {
+  transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T>;
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface FacadeValidator {
+  validate(resource: unknown, opts?: { profile?: string | string[] }): OperationOutcome;
+  readonly registry: { all<T extends Resource = Resource>(resourceType: T['resourceType']): T[] };
+}
+
+export interface FacadeSync {
+  status(): Promise<unknown>;
+}

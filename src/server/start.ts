@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { type AppOptions, createApp } from './app.ts';
+import { defaultLogger } from './ops.ts';
+import type { FacadeStore, FacadeValidator } from './ports.ts';
+
+export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
+  /** An open store; when absent one is opened from databaseUrl/dataDir and closed with the server. */
+  store?: FacadeStore;
+  validator?: FacadeValidator;
+  databaseUrl?: string;
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  /** How long in-flight requests get to finish on close before connections are cut (ms). */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  /** Base URL of the listening server, e.g. http://127.0.0.1:8080 (the FHIR API is at `${url}/fhir`). */
+  url: string;
+  server: Server;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the store if it opened it. */
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const logger: Logger = opts.logger ?? defaultLogger();
+  const ownsStore = !opts.store;
+  const store =
+    opts.store ??
+    ((await (await import('../store/index.ts')).openStore({
+      databaseUrl: opts.databaseUrl,
+      dataDir: opts.dataDir,
+    })) as unknown as FacadeStore);
+  const validator =
+    opts.validator ?? ((await (await import('../validation/index.ts')).loadProjectValidator()) as unknown as FacadeValidator);
+  const app = createApp({ ...opts, store, validator, logger });
+  const host = opts.host ?? '127.0.0.1';
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${shownHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? 10_000);
+      cut.unref();
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      });
+      clearTimeout(cut);
+      if (ownsStore) await store.close();
+      logger.info('server closed');
+    })());
+  return { url, server, close };
+}

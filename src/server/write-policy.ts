@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { OperationOutcome, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
+import type { FacadeValidator } from './ports.ts';
+import { PROFILED_TYPES } from './resource-types.ts';
+
+const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Our canonical base, read from the committed IG package as DEVELOPERS.md prescribes. */
+export function projectCanonical(): string {
+  try {
+    const url = new URL('../../profiles/package/package.json', import.meta.url);
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { canonical?: string };
+    return pkg.canonical ?? FALLBACK_CANONICAL;
+  } catch {
+    return FALLBACK_CANONICAL;
+  }
+}
+
+/** Our resource profiles per resource type, as loaded by the validator from profiles/package. */
+export function ourProfiles(validator: FacadeValidator): Map<string, string[]> {
+  const prefix = `${projectCanonical()}/StructureDefinition/`;
+  const byType = new Map<string, string[]>();
+  for (const sd of validator.registry.all<StructureDefinition>('StructureDefinition')) {
+    if (!sd.url?.startsWith(prefix) || sd.kind !== 'resource' || sd.derivation !== 'constraint') continue;
+    const list = byType.get(sd.type) ?? [];
+    list.push(sd.url);
+    byType.set(sd.type, list);
+  }
+  return byType;
+}
+
+export interface WritePolicy {
+  /** Issues for a resource about to be written; an error among them means 422. */
+  check(resource: Resource, opts?: { profile?: string }): OperationOutcome;
+  /** Throws a 422 FhirError when `check` finds an error. */
+  enforce(resource: Resource): void;
+  readonly profiles: Map<string, string[]>;
+}
+
+/**
+ * Kanta PHR-style write validation: the validator applies the profiles in `meta.profile`; in strict
+ * mode a resource of one of our families must also declare one of our profiles.
+ */
+export function createWritePolicy(validator: FacadeValidator, strict: boolean): WritePolicy {
+  const profiles = ourProfiles(validator);
+  const check = (resource: Resource, opts?: { profile?: string }): OperationOutcome => {
+    const issues: OperationOutcomeIssue[] = [];
+    const declared = resource.meta?.profile ?? [];
+    const ours = profiles.get(resource.resourceType) ?? [];
+    if (strict && PROFILED_TYPES.has(resource.resourceType) && !declared.some((p) => ours.includes(p.split('|')[0]))) {
+      issues.push(
+        issue(
+          'error',
+          'required',
+          `strict-profile: in strict mode a ${resource.resourceType} must declare one of our profiles in meta.profile (${
+            ours.join(', ') || 'none loaded'
+          })`,
+          `${resource.resourceType}.meta.profile`,
+        ),
+      );
+    }
+    const validated = validator.validate(resource, opts?.profile ? { profile: opts.profile } : undefined);
+    issues.push(...(validated.issue ?? []).filter((i) => i.code !== 'informational' || i.severity !== 'information'));
+    return outcome(issues);
+  };
+  return {
+    profiles,
+    check,
+    enforce(resource) {
+      const oo = check(resource);
+      if (hasErrors(oo)) throw new FhirError(422, oo.issue ?? []);
+    },
+  };
+}
+
+/** Shape checks every incoming resource gets before validation: an object with the expected type and id. */
+export function assertResourceShape(body: unknown, expectedType?: string, expectedId?: string): Resource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new FhirError(400, issue('error', 'structure', 'Request body must be a FHIR resource (a JSON object)'));
+  }
+  const r = body as Resource;
+  if (typeof r.resourceType !== 'string') {
+    throw new FhirError(400, issue('error', 'required', 'Resource has no resourceType', 'resourceType'));
+  }
+  if (expectedType && r.resourceType !== expectedType) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        `resourceType "${r.resourceType}" does not match the type in the URL ("${expectedType}")`,
+        `${r.resourceType}.resourceType`,
+      ),
+    );
+  }
+  if (r.id !== undefined && (typeof r.id !== 'string' || !ID_RE.test(r.id))) {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Invalid resource id "${String(r.id)}" (1-64 of A-Z a-z 0-9 - .)`, `${r.resourceType}.id`),
+    );
+  }
+  if (expectedId !== undefined && r.id !== expectedId) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        r.id === undefined
+          ? `Resource id is missing; PUT requires it to equal the id in the URL ("${expectedId}")`
+          : `Resource id "${r.id}" does not match the id in the URL ("${expectedId}")`,
+        `${r.resourceType}.id`,
+      ),
+    );
+  }
+  return r;
+}
+
+export function assertValidId(id: string, type: string): void {
+  if (!ID_RE.test(id)) {
+    throw new FhirError(400, issue('error', 'invalid', `Invalid id "${id}" in the URL (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`));
+  }
+}
