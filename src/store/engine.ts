@@ -1,0 +1,82 @@
+// The two database engines behind one small interface: run a statement, run a transaction, close.
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Queryable, Row } from './types.ts';
+
+export interface Engine extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openPglite(dataDir: string): Promise<Engine> {
+  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  // PGlite is one connection: its transaction() holds a mutex, so plain queries wait for it.
+  return {
+    kind: 'pglite',
+    async query<T extends Row>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    transaction<T>(fn: (q: Queryable) => Promise<T>) {
+      return db.transaction((tx) =>
+        fn({
+          async query<R extends Row>(sql: string, params?: unknown[]) {
+            return (await tx.query<R>(sql, params)).rows;
+          },
+        }),
+      );
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
+
+/** SQLSTATEs after which the whole transaction may be retried: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 4;
+
+export async function openPostgres(databaseUrl: string, max = 10): Promise<Engine> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => {});
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    async query<T extends Row>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params as unknown[])).rows as T[];
+    },
+    async transaction<T>(fn: (q: Queryable) => Promise<T>) {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query('BEGIN');
+          const result = await fn({
+            async query<R extends Row>(sql: string, params?: unknown[]) {
+              return (await client.query(sql, params as unknown[])).rows as R[];
+            },
+          });
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            broken = rollbackErr as Error;
+          }
+          const code = (err as { code?: string }).code;
+          if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+          throw err;
+        } finally {
+          client.release(broken);
+        }
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

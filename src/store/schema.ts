@@ -1,0 +1,70 @@
+// The SQL schema shared by both engines, and the migration registry other stages use too.
+import type { Engine } from './engine.ts';
+
+/** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
+const MIGRATION_LOCK = 7_465_703_279;
+
+export async function migrate(engine: Engine, name: string, statements: string[]): Promise<void> {
+  await engine.transaction(async (q) => {
+    await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await q.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         name text PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const done = await q.query('SELECT 1 FROM schema_migrations WHERE name = $1', [name]);
+    if (done.length) return;
+    for (const sql of statements) await q.query(sql);
+    await q.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+  });
+}
+
+export const STORE_MIGRATIONS: Array<[string, string[]]> = [
+  [
+    'store-001-resources',
+    [
+      `CREATE TABLE resources (
+         resource_type text NOT NULL,
+         id text NOT NULL,
+         version_id integer NOT NULL,
+         last_updated timestamptz NOT NULL,
+         deleted boolean NOT NULL DEFAULT false,
+         content jsonb,
+         PRIMARY KEY (resource_type, id)
+       )`,
+      // Serves the default sort and keyset paging (_lastUpdated, then id) and _lastUpdated ranges.
+      `CREATE INDEX resources_type_updated ON resources (resource_type, last_updated, id) WHERE NOT deleted`,
+      `CREATE TABLE resource_history (
+         resource_type text NOT NULL,
+         id text NOT NULL,
+         version_id integer NOT NULL,
+         last_updated timestamptz NOT NULL,
+         action text NOT NULL,
+         content jsonb,
+         PRIMARY KEY (resource_type, id, version_id)
+       )`,
+      // Token and reference search values of current, non-deleted versions.
+      // Tokens: system ('' when absent) + code/value. References: system = target type, value = id.
+      `CREATE TABLE search_token (
+         resource_type text NOT NULL,
+         id text NOT NULL,
+         param text NOT NULL,
+         system text NOT NULL,
+         value text NOT NULL
+       )`,
+      `CREATE INDEX search_token_lookup ON search_token (resource_type, param, value, system, id)`,
+      `CREATE INDEX search_token_owner ON search_token (resource_type, id)`,
+      // Date search values as half-open ranges [low, high); open ends are ±infinity.
+      `CREATE TABLE search_date (
+         resource_type text NOT NULL,
+         id text NOT NULL,
+         param text NOT NULL,
+         low timestamptz NOT NULL,
+         high timestamptz NOT NULL
+       )`,
+      `CREATE INDEX search_date_lookup ON search_date (resource_type, param, low, high, id)`,
+      `CREATE INDEX search_date_owner ON search_date (resource_type, id)`,
+    ],
+  ],
+];

@@ -1,0 +1,284 @@
+// Turns FHIR search parameters into one SQL WHERE clause over `resources r`, validating every value.
+import { FhirError, issue } from '../shared/outcome.ts';
+import { parseDateRange } from './dates.ts';
+import { type ParamDef, paramsFor, splitReference } from './indexing.ts';
+import type { SearchOptions, SearchParams } from './types.ts';
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+type Prefix = (typeof PREFIXES)[number];
+/** Accepted and ignored: presentation parameters the facade may pass through. */
+const PASSTHROUGH = new Set(['_format', '_pretty']);
+
+export interface Cursor {
+  lastUpdated: string;
+  id: string;
+  desc: boolean;
+}
+
+export interface CompiledSearch {
+  /** WHERE clause without paging conditions. */
+  where: string;
+  values: unknown[];
+  desc: boolean;
+  count: number;
+  offset: number;
+  cursor?: Cursor;
+  total: boolean;
+  ignored: string[];
+}
+
+export function badSearch(param: string, diagnostics: string): FhirError {
+  return new FhirError(400, issue('error', 'invalid', diagnostics, param));
+}
+
+export function compileSearch(type: string, params: SearchParams, opts: SearchOptions = {}): CompiledSearch {
+  const values: unknown[] = [type];
+  const bind = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
+  const out: CompiledSearch = { where: '', values, desc: false, count: DEFAULT_COUNT, offset: 0, total: false, ignored: [] };
+  const defs = paramsFor(type);
+
+  for (const [key, raw] of Object.entries(params)) {
+    if (raw === undefined) continue;
+    const list = Array.isArray(raw) ? raw : [raw];
+    const [name, modifier] = splitKey(key);
+    switch (name) {
+      case '_count':
+        out.count = Math.min(nonNegativeInt(key, last(list)), MAX_COUNT);
+        continue;
+      case '_offset':
+        out.offset = nonNegativeInt(key, last(list));
+        continue;
+      case '_cursor':
+        out.cursor = decodeCursor(last(list));
+        continue;
+      case '_total': {
+        const v = last(list);
+        if (!['none', 'estimate', 'accurate'].includes(v)) {
+          throw badSearch(key, `Invalid value for '_total': '${v}' (allowed: none, estimate, accurate)`);
+        }
+        out.total = v === 'accurate';
+        continue;
+      }
+      case '_sort': {
+        const v = last(list);
+        if (v !== '_lastUpdated' && v !== '-_lastUpdated') {
+          throw badSearch(key, `Unsupported _sort '${v}' (allowed: _lastUpdated, -_lastUpdated)`);
+        }
+        out.desc = v.startsWith('-');
+        continue;
+      }
+    }
+    if (PASSTHROUGH.has(name)) continue;
+    if (name === '_id') {
+      noModifier(key, modifier);
+      for (const v of list) clauses.push(`r.id = ANY(${bind(splitValues(key, v))}::text[])`);
+      continue;
+    }
+    if (name === '_lastUpdated') {
+      noModifier(key, modifier);
+      for (const v of list) {
+        const ors = splitValues(key, v).map((one) => {
+          const { prefix, low, high } = parseDateSearch(key, one);
+          return pointCondition('r.last_updated', prefix, () => bind(low), () => bind(high));
+        });
+        clauses.push(`(${ors.join(' OR ')})`);
+      }
+      continue;
+    }
+    const def = defs.get(name);
+    if (!def) {
+      if (opts.lenient) {
+        out.ignored.push(key);
+        continue;
+      }
+      throw new FhirError(
+        400,
+        issue('error', 'not-supported', `Unknown search parameter '${name}' for ${type}`, key),
+      );
+    }
+    for (const v of list) clauses.push(paramClause(def, key, modifier, v, bind));
+  }
+  if (out.cursor && out.cursor.desc !== out.desc) {
+    throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
+  }
+  out.where = clauses.join(' AND ');
+  return out;
+}
+
+function paramClause(
+  def: ParamDef,
+  key: string,
+  modifier: string | undefined,
+  value: string,
+  bind: (v: unknown) => string,
+): string {
+  const p = bind(def.code);
+  if (def.kind === 'date') {
+    noModifier(key, modifier);
+    const ors = splitValues(key, value).map((one) => {
+      const { prefix, low, high } = parseDateSearch(key, one);
+      return rangeCondition(prefix, () => bind(low), () => bind(high));
+    });
+    return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
+  }
+  let ors: string[];
+  if (def.kind === 'reference') {
+    if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) unsupportedModifier(key, modifier);
+    const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
+    ors = splitValues(key, value).map((one) => {
+      const [refType, id] = one.includes('/') ? splitReference(one) : [defaultType ?? '', one];
+      if (refType === '' && !one.includes('/')) return `t.value = ${bind(id)}`;
+      return `(t.system = ${bind(refType)} AND t.value = ${bind(id)})`;
+    });
+  } else {
+    noModifier(key, modifier);
+    ors = splitValues(key, value).map((one) => {
+      const bar = indexOfUnescaped(one, '|');
+      if (bar < 0) return `t.value = ${bind(unescape(one))}`;
+      const system = unescape(one.slice(0, bar));
+      const code = unescape(one.slice(bar + 1));
+      if (code === '') return `t.system = ${bind(system)}`;
+      return `(t.system = ${bind(system)} AND t.value = ${bind(code)})`;
+    });
+  }
+  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
+}
+
+/** Search value range [sl, sh) against a stored range [d.low, d.high). */
+function rangeCondition(prefix: Prefix, sl: () => string, sh: () => string): string {
+  const low = () => `${sl()}::timestamptz`;
+  const high = () => `${sh()}::timestamptz`;
+  switch (prefix) {
+    case 'eq':
+      return `(d.low >= ${low()} AND d.high <= ${high()})`;
+    case 'ne':
+      return `NOT (d.low >= ${low()} AND d.high <= ${high()})`;
+    case 'gt':
+      return `d.high > ${high()}`;
+    case 'ge':
+      return `d.high > ${low()}`;
+    case 'lt':
+      return `d.low < ${low()}`;
+    case 'le':
+      return `d.low < ${high()}`;
+    case 'sa':
+      return `d.low >= ${high()}`;
+    case 'eb':
+      return `d.high <= ${low()}`;
+  }
+}
+
+/** Search value range [sl, sh) against an instant column. */
+function pointCondition(col: string, prefix: Prefix, sl: () => string, sh: () => string): string {
+  const low = () => `${sl()}::timestamptz`;
+  const high = () => `${sh()}::timestamptz`;
+  switch (prefix) {
+    case 'eq':
+      return `(${col} >= ${low()} AND ${col} < ${high()})`;
+    case 'ne':
+      return `NOT (${col} >= ${low()} AND ${col} < ${high()})`;
+    case 'gt':
+    case 'sa':
+      return `${col} >= ${high()}`;
+    case 'ge':
+      return `${col} >= ${low()}`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${low()}`;
+    case 'le':
+      return `${col} < ${high()}`;
+  }
+}
+
+function parseDateSearch(key: string, value: string): { prefix: Prefix; low: string; high: string } {
+  let prefix: Prefix = 'eq';
+  let text = value;
+  if (/^[a-zA-Z]{2}/.test(value)) {
+    const p = value.slice(0, 2);
+    if (!(PREFIXES as readonly string[]).includes(p)) {
+      throw badSearch(
+        key,
+        `Invalid value for '${key}': '${value}' has an unknown prefix '${p}' (allowed: ${PREFIXES.join(', ')})`,
+      );
+    }
+    prefix = p as Prefix;
+    text = value.slice(2);
+  }
+  const range = parseDateRange(text);
+  if (!range) {
+    throw badSearch(key, `Invalid value for '${key}': '${text}' is not a valid FHIR date/dateTime`);
+  }
+  return { prefix, low: range.low.toISOString(), high: range.high.toISOString() };
+}
+
+function splitKey(key: string): [string, string | undefined] {
+  const i = key.indexOf(':');
+  return i < 0 ? [key, undefined] : [key.slice(0, i), key.slice(i + 1)];
+}
+
+function noModifier(key: string, modifier: string | undefined): void {
+  if (modifier !== undefined) unsupportedModifier(key, modifier);
+}
+
+function unsupportedModifier(key: string, modifier: string): never {
+  throw badSearch(key, `Unsupported modifier ':${modifier}' on search parameter '${key.split(':')[0]}'`);
+}
+
+function last(list: string[]): string {
+  return list[list.length - 1];
+}
+
+function nonNegativeInt(key: string, v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw badSearch(key, `Invalid value for '${key}': '${v}' is not a non-negative integer`);
+  return Number(v);
+}
+
+/** Comma-separated alternatives (OR); `\,` escapes a comma. Empty alternatives are an error. */
+function splitValues(key: string, value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === ',') {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  if (parts.some((p) => p === '')) throw badSearch(key, `Invalid value for '${key}': empty value`);
+  return parts;
+}
+
+function indexOfUnescaped(s: string, ch: string): number {
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\') i++;
+    else if (s[i] === ch) return i;
+  }
+  return -1;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\([\\,|$])/g, '$1');
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.lastUpdated, c.id, c.desc ? 1 : 0])).toString('base64url');
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const [lastUpdated, id, desc] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof lastUpdated === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(lastUpdated))) {
+      return { lastUpdated, id, desc: desc === 1 };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badSearch('_cursor', `Invalid value for '_cursor': '${text}' is not a cursor issued by this server`);
+}

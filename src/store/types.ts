@@ -1,0 +1,111 @@
+import type { Resource } from '@medplum/fhirtypes';
+
+export type Row = Record<string, unknown>;
+
+/** Anything that runs one SQL statement: a pool, a PGlite instance, or an open transaction. */
+export interface Queryable {
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface CreateOptions {
+  /** Conditional create, e.g. `identifier=urn:ietf:rfc:3986|urn:uuid:...` (any supported search). */
+  ifNoneExist?: string;
+  /** Keep `resource.id` instead of assigning a UUID (transaction bundles that pre-assign ids). */
+  keepId?: boolean;
+}
+
+export interface UpdateOptions {
+  /** `W/"3"`, `"3"` or `3`. Required for updating an existing resource unless `ifMatchOptional`. */
+  ifMatch?: string;
+  /** Allow an unconditional update (e.g. the sync worker applying remote versions). */
+  ifMatchOptional?: boolean;
+}
+
+export interface DeleteOptions {
+  ifMatch?: string;
+}
+
+export interface WriteResult<T extends Resource = Resource> {
+  resource: T;
+  /** true for a new resource (also PUT-create and update of a deleted one), false otherwise. */
+  created: boolean;
+}
+
+export interface DeleteResult {
+  versionId: string;
+  lastUpdated: string;
+  /** false when the resource was already deleted (nothing written). */
+  deleted: boolean;
+}
+
+export type WriteAction = 'create' | 'update' | 'delete';
+
+export interface HistoryEntry {
+  versionId: string;
+  lastUpdated: string;
+  action: WriteAction;
+  /** Absent for a delete tombstone. */
+  resource?: Resource;
+}
+
+export type SearchParams = Record<string, string | string[] | undefined>;
+
+export interface SearchOptions {
+  /** Ignore unknown search parameters instead of failing with 400 (`Prefer: handling=lenient`). */
+  lenient?: boolean;
+}
+
+export interface SearchResult {
+  resources: Resource[];
+  /** Only with `_total=accurate`. */
+  total?: number;
+  offset: number;
+  count: number;
+  /** Opaque keyset cursor for the next page (pass as `_cursor`); absent on the last page. */
+  nextCursor?: string;
+  /** Parameters that were ignored in lenient mode. */
+  ignored: string[];
+}
+
+export interface ResourceChange {
+  action: WriteAction;
+  /** The stored version; for a delete a stub `{resourceType, id, meta}`. */
+  resource: Resource;
+}
+
+export interface StoreHooks {
+  /** Runs inside the writing transaction; throwing rolls the write back. */
+  afterWrite?(tx: StoreTx, change: ResourceChange): Promise<void>;
+}
+
+export interface StoreTx {
+  create<T extends Resource>(resource: T, opts?: CreateOptions): Promise<WriteResult<T>>;
+  read<T extends Resource = Resource>(type: string, id: string): Promise<T>;
+  vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T>;
+  history(type: string, id: string): Promise<HistoryEntry[]>;
+  update<T extends Resource>(resource: T, opts?: UpdateOptions): Promise<WriteResult<T>>;
+  delete(type: string, id: string, opts?: DeleteOptions): Promise<DeleteResult>;
+  search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult>;
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Inside a transaction this joins the open one. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+}
+
+export interface Store extends StoreTx {
+  readonly engine: 'pglite' | 'postgres';
+  /** Idempotent: runs `statements` once per database under `name` (table `schema_migrations`). */
+  migrate(name: string, statements: string[]): Promise<void>;
+  /** Adds hooks after opening (the sync stage installs its outbox this way); returns a remover. */
+  addHooks(hooks: StoreHooks): () => void;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL connection string; when set, PostgreSQL is used instead of PGlite. */
+  databaseUrl?: string;
+  /** PGlite data directory (default `./data`); `memory://` for an in-memory database. */
+  dataDir?: string;
+  hooks?: StoreHooks;
+  /** PostgreSQL pool size (default 10). */
+  poolMax?: number;
+}
