@@ -154,7 +154,7 @@ function parseArgs(argv: string[]): BuildOptions {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const r = await buildProfiles(parseArgs(process.argv.slice(2)));
-    const warnings = r.sushiLog.match(/^warn .*$/gim) ?? [];
+    const warnings = (r.sushiLog.match(/^warn .*$/gim) ?? []).filter((w) => !w.includes('FSHOnly property'));
     for (const w of warnings) console.warn(w);
     console.log(
       `built ${r.out}: ${r.conformance} conformance resources, ${r.examples} examples in ${(r.millis / 1000).toFixed(1)} s`,

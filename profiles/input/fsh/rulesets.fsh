@@ -21,9 +21,11 @@ RuleSet: LocalValueSet(title)
 
 // Kanta PHR common rules: language, narrative, business identifier and creating application are mandatory.
 RuleSet: KantaCommon
+// identifier 1..* is set per profile (QuestionnaireResponse.identifier is 0..1 in R4).
 * language 1..1
 * text 1..1
-* identifier 1..*
 * identifier.system 1..1
 * identifier.value 1..1
 * extension contains CreatingApplication named creatingApplication 1..1
+* language ^short = "Kieli (Kanta: pakollinen) / Language (Kanta: required)"
+* text ^short = "Kertomusteksti (Kanta: pakollinen) / Narrative (Kanta: required)"

@@ -1,0 +1,179 @@
+Profile: TyokykyConsent
+Parent: Consent
+Id: tyokyky-consent
+Title: "Suostumus tietojen vaihtoon / Consent to data exchange"
+Description: """Asiakkaan suostumus tietojen vaihtoon monialaisessa verkostossa (Kelan Y100-tyyppinen): luovutuslupa (provision.type = permit) nimetyille vastaanottajille ja tietoryhmille, voimassaoloaika, peruutus (status inactive + peruutuspäivä, tyk-con-1). Yhteensopiva Kannan luovutuslupa-Consentin kanssa.
+
+The client's consent to exchange data in the multi-agency network (Kela Y100-style): a permit provision naming the receiving parties (provision.actor with a consent-party code and optionally an Organization reference) and the data classes (provision.code), a validity period and withdrawal (status inactive + withdrawal date, tyk-con-1). Mappable to Kanta's disclosure-permission Consent (category, provision.type = permit, data classes, receiving organisations as actors)."""
+* insert KantaCommon
+* identifier 1..*
+* obeys tyk-con-1
+* extension contains ConsentWithdrawalDate named withdrawalDate 0..1
+* scope = $consentscope#patient-privacy
+* category 1..*
+* category ^slicing.discriminator.type = #pattern
+* category ^slicing.discriminator.path = "$this"
+* category ^slicing.rules = #open
+* category contains patientConsent 1..1
+* category[patientConsent] = $loinc#59284-0
+* patient 1..1
+* patient only Reference(TyokykyPatient)
+* dateTime 1..1
+* performer MS
+* organization 1..*
+* organization only Reference(TyokykyOrganization)
+* policyRule 1..1
+* policyRule = $v3-ActCode#OPTIN
+* provision 1..1
+* provision.type 1..1
+* provision.type = #permit
+* provision.period 1..1
+* provision.period.start 1..1
+* provision.actor 1..*
+* provision.actor.role = http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP
+* provision.actor.extension contains ConsentReceivingParty named receivingParty 1..1
+* provision.actor.reference only Reference(TyokykyOrganization or TyokykyPractitionerRole)
+* provision.actor.reference ^comment = "A literal Organization reference, or a logical reference (identifier/display) when the party has no resource here."
+* provision.code 1..*
+* provision.code from ConsentDataClassVS (required)
+
+Invariant: tyk-con-1
+Description: "Peruutetulla (inactive) suostumuksella on peruutuspäivä. / A withdrawn (inactive) consent carries the consent-withdrawal-date extension."
+Severity: #error
+Expression: "status = 'inactive' implies extension('https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date').exists()"
+
+Profile: TyokykySupportPlan
+Parent: CarePlan
+Id: tyokyky-support-plan
+Title: "Työkyvyn tuen suunnitelma / Work-ability support plan"
+Description: """Yhteinen työkyvyn tuen suunnitelma HOI-näkymällä (työkyvyn tuen suunnitelma, aktivointisuunnitelma tai toteuttamissuunnitelma): tavoitteet, palvelut, vastuutyöntekijätiimi, seurantapäivä ja arvio, johon suunnitelma perustuu. Kuntouttava työtoiminta 1–4 päivää viikossa (tyk-rwa-1) ja 3–24 kuukautta (tyk-rwa-2).
+
+The joint work-ability support plan on the HOI view (work-ability support plan, activation plan or implementation plan, tyk-cpl-1): goals, activities naming work-ability services, the responsible-worker team, follow-up date and the supporting assessment. Rehabilitative work activity runs 1–4 days a week (tyk-rwa-1) for 3–24 months (tyk-rwa-2)."""
+* insert KantaCommon
+* identifier 1..*
+* obeys tyk-cpl-1
+* extension contains FollowUpDate named followUpDate 0..1
+* extension[followUpDate] MS
+* intent = #plan
+* category 2..*
+* category ^slicing.discriminator.type = #pattern
+* category ^slicing.discriminator.path = "$this"
+* category ^slicing.rules = #open
+* category contains recordView 1..1
+* category[recordView] = RecordViewCS#HOI
+* subject only Reference(TyokykyPatient)
+* period 1..1
+* period.start 1..1
+* created 1..1
+* author 1..1
+* author only Reference(TyokykyPractitionerRole)
+* careTeam only Reference(TyokykyResponsibleWorkerTeam)
+* supportingInfo only Reference(TyokykyWorkAbilityAssessment or TyokykyConsent)
+* goal 1..*
+* goal only Reference(TyokykyGoal)
+* activity obeys tyk-rwa-1 and tyk-rwa-2
+* activity.outcomeCodeableConcept from OnwardPathVS (extensible)
+* activity.reference only Reference(TyokykyReferral)
+* activity.detail.code 1..1
+* activity.detail.code from WorkAbilityServiceVS (required)
+* activity.detail.scheduled[x] ^comment = "Rehabilitative work activity: scheduledTiming.repeat with frequency 1–4 per 1 wk and boundsPeriod (or boundsDuration in months) of 3–24 months."
+* activity.detail.goal only Reference(TyokykyGoal)
+
+Invariant: tyk-cpl-1
+Description: "Suunnitelmalla on täsmälleen yksi plan-category-laji. / A support plan carries exactly one plan-category category (work-ability support plan, activation plan or implementation plan)."
+Severity: #error
+Expression: "category.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/plan-category').count() = 1"
+
+Invariant: tyk-rwa-1
+Description: "Kuntouttavaa työtoimintaa 1–4 päivää viikossa. / Rehabilitative work activity is scheduled 1–4 days a week (scheduledTiming.repeat frequency 1–4 per 1 wk)."
+Severity: #error
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies detail.scheduled.ofType(Timing).repeat.where(period = 1 and periodUnit = 'wk' and frequency >= 1 and frequency <= 4).exists()"
+
+Invariant: tyk-rwa-2
+Description: "Kuntouttava työtoiminta kestää 3–24 kuukautta. / Rehabilitative work activity lasts 3–24 months (scheduledTiming.repeat.boundsPeriod with start and end, or boundsDuration in months)."
+Severity: #error
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies (detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).where(start.exists() and end.exists() and end >= start + 3 months and end <= start + 24 months).exists() or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Duration).where(code = 'mo' and value >= 3 and value <= 24).exists())"
+
+Profile: TyokykyGoal
+Parent: Goal
+Id: tyokyky-goal
+Title: "Työkyvyn tuen tavoite / Work-ability goal"
+Description: """Asiakkaan kanssa sovittu tavoite työkyvyn tuen suunnitelmassa; muutokset kirjataan.
+
+A goal agreed with the client in the work-ability support plan (e.g. 'four days a week in the workshop by autumn'); changes are recorded."""
+* insert KantaCommon
+* identifier 1..*
+* description.text 1..1
+* subject only Reference(TyokykyPatient)
+* start[x] 1..1
+* start[x] only date
+* expressedBy only Reference(TyokykyPatient or TyokykyPractitionerRole)
+* addresses only Reference(TyokykyWorkAbilityAssessment)
+* outcomeCode from OnwardPathVS (extensible)
+* target.due[x] MS
+
+Profile: TyokykyReferral
+Parent: ServiceRequest
+Id: tyokyky-referral
+Title: "Lähete työkyvyn tuen palveluun / Referral to work-ability support"
+Description: """Lähete työkyvyn tuen palveluun: palvelu, lähettäjä (sosiaalihuollon ammattilainen tai Rikosseuraamuslaitoksen työntekijä), herätteet ja liitetty suostumus (tyk-ref-1).
+
+A referral (lähete) to a work-ability support service: the service code, the requester (a social-care professional or a Criminal Sanctions Agency employee, see ValueSet referral-requester-role), the triggers as reasons, and the attached consent to data disclosure (tyk-ref-1)."""
+* insert KantaCommon
+* identifier 1..*
+* obeys tyk-ref-1
+* intent = #order
+* code 1..1
+* code from WorkAbilityServiceVS (required)
+* subject only Reference(TyokykyPatient)
+* authoredOn 1..1
+* requester 1..1
+* requester only Reference(TyokykyPractitionerRole)
+* requester ^comment = "The PractitionerRole.code is one of referral-requester-role (social worker, social counsellor, Criminal Sanctions Agency employee); checked by the SDK's domain rules because a profile cannot follow the reference."
+* performer only Reference(TyokykyOrganization or TyokykyPractitionerRole)
+* reasonCode from WorkAbilityTriggerVS (required)
+* reasonCode MS
+* supportingInfo 1..*
+* supportingInfo ^comment = "At least one reference to the client's Consent (Consent/<id>, or type = Consent for urn:uuid references in a Bundle)."
+
+Invariant: tyk-ref-1
+Description: "Lähetteeseen on liitetty suostumus: supportingInfo viittaa Consentiin. / The referral's supportingInfo references a Consent (Consent/<id> or type Consent)."
+Severity: #error
+Expression: "supportingInfo.where(type = 'Consent' or reference.startsWith('Consent/') or reference.contains('/Consent/')).exists()"
+
+ValueSet: ReferralRequesterRoleVS
+Id: referral-requester-role
+Title: "Lähettäjän rooli / Referral requester role"
+Description: "Roles allowed to refer to Helsinki work-ability support: social-care professionals and Criminal Sanctions Agency employees; a subset of care-team-role."
+* ^status = #active
+* ^experimental = false
+* ^language = #fi
+* CareTeamRoleCS#social-worker
+* CareTeamRoleCS#social-counsellor
+* CareTeamRoleCS#criminal-sanctions-agency-employee
+
+Profile: TyokykyResponsibleWorkerTeam
+Parent: CareTeam
+Id: tyokyky-responsible-worker-team
+Title: "Vastuutyöntekijätiimi / Responsible-worker team"
+Description: """Asiakkaan ympärillä oleva tiimi: roolit ja jaksot; täsmälleen yksi nykyinen vastuutyöntekijä (tyk-ctm-1); vaihdot säilyvät päättyneinä jaksoina.
+
+The team around the client: each participant with a care-team-role and a period; exactly one current responsible worker (a responsible-worker-kind role with an open period, tyk-ctm-1); handovers are kept as ended periods."""
+* insert KantaCommon
+* identifier 1..*
+* obeys tyk-ctm-1
+* subject 1..1
+* subject only Reference(TyokykyPatient)
+* participant 1..*
+* participant.role 1..*
+* participant.role from CareTeamRoleVS (required)
+* participant.member 1..1
+* participant.member only Reference(TyokykyPractitionerRole or TyokykyOrganization or TyokykyPatient)
+* participant.period 1..1
+* participant.period.start 1..1
+* managingOrganization only Reference(TyokykyOrganization)
+
+Invariant: tyk-ctm-1
+Description: "Täsmälleen yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso). / Exactly one participant with a responsible-worker-kind role and an open period (no period.end)."
+Severity: #error
+Expression: "participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).count() = 1"
