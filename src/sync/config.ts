@@ -1,0 +1,61 @@
+import type { Resource } from '@medplum/fhirtypes';
+
+/** How a 412 (remote changed since we last saw it) is resolved, per resource family. */
+export type ConflictPolicy = 'remote-wins' | 'local-wins' | 'park';
+
+/** Whether and how the remote takes several writes in one request. */
+export type BundleMode = 'auto' | 'transaction' | 'batch' | 'none';
+
+export interface OAuthConfig {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  /** client_secret_basic (default) or client_secret_post. */
+  method?: 'basic' | 'post';
+}
+
+export interface RemoteConfig {
+  /** FHIR base, e.g. https://phr.example/fhir/R4 (no trailing slash needed). */
+  baseUrl: string;
+  auth?: OAuthConfig;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
+  breaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
+  bundle?: BundleMode;
+  /**
+   * The consent-party code (CodeSystem consent-party) that this store counts as when data is
+   * disclosed to it; a consent must permit this party.
+   */
+  party: string;
+  headers?: Record<string, string>;
+}
+
+/** Resource families: which consent data class their disclosure needs, how a 412 is resolved. */
+export interface FamilyRule {
+  /** consent-data-class code, or null when disclosure needs no consent (the client's own directives). */
+  dataClass: string | null;
+  conflict: ConflictPolicy;
+}
+
+export const DEFAULT_FAMILIES: Record<string, FamilyRule> = {
+  Patient: { dataClass: 'identification', conflict: 'local-wins' },
+  Consent: { dataClass: null, conflict: 'remote-wins' },
+  QuestionnaireResponse: { dataClass: 'work-ability-assessment', conflict: 'remote-wins' },
+  Observation: { dataClass: 'work-ability-assessment', conflict: 'local-wins' },
+  CarePlan: { dataClass: 'support-plan', conflict: 'local-wins' },
+  Goal: { dataClass: 'support-plan', conflict: 'local-wins' },
+  ServiceRequest: { dataClass: 'support-plan', conflict: 'local-wins' },
+  CareTeam: { dataClass: 'support-plan', conflict: 'local-wins' },
+};
+
+export const DEFAULT_PULL_TYPES = ['Consent', 'QuestionnaireResponse'];
+
+/** Where a resource points at its client: the reference to the Patient it belongs to. */
+export function patientReferenceOf(resource: Resource): string | undefined {
+  if (resource.resourceType === 'Patient') return resource.id ? `Patient/${resource.id}` : undefined;
+  const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
+  const ref = r.patient?.reference ?? r.subject?.reference;
+  return ref?.startsWith('Patient/') ? ref : undefined;
+}

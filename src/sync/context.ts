@@ -1,0 +1,72 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
+import type { FamilyRule } from './config.ts';
+import type { DisclosureRule } from './consent-gate.ts';
+import type { SyncMetrics } from './metrics.ts';
+import type { RemoteClient } from './remote-client.ts';
+import type { SyncStore } from './store-port.ts';
+
+/** Accumulated wall time per kind of work, for the benchmark's breakdown. */
+export interface Timings {
+  network: number;
+  database: number;
+  consent: number;
+}
+
+export interface SyncContext {
+  store: SyncStore;
+  remote: RemoteClient;
+  party: string;
+  families: Record<string, FamilyRule>;
+  pushTypes: Set<string>;
+  pullTypes: string[];
+  workerId: string;
+  batchSize: number;
+  leaseMs: number;
+  maxAttempts: number;
+  disclosure: DisclosureRule;
+  today: () => string;
+  log: Logger;
+  metrics: SyncMetrics;
+  timings: Timings;
+}
+
+export async function timed<T>(ctx: SyncContext, kind: keyof Timings, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    ctx.timings[kind] += performance.now() - started;
+  }
+}
+
+type Ident = { system?: string; value?: string };
+
+/** The business identifier Kanta keys conditional creates on (system urn:ietf:rfc:3986 preferred). */
+export function businessIdentifier(r: Resource): { system: string; value: string } | undefined {
+  // Most types carry a list; QuestionnaireResponse (and a few others) a single identifier.
+  const raw = (r as { identifier?: Ident[] | Ident }).identifier;
+  const ids = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  const pick = ids.find((i) => i.system === 'urn:ietf:rfc:3986' && i.value) ?? ids.find((i) => i.system && i.value);
+  return pick?.system && pick.value ? { system: pick.system, value: pick.value } : undefined;
+}
+
+/** Resource content without id and server-owned meta, keys sorted: equal ⇔ same clinical content. */
+export function contentKey(r: Resource): string {
+  const { id: _id, meta, ...rest } = r as Resource & { meta?: { profile?: string[]; security?: unknown[]; tag?: unknown[] } };
+  const keep = { ...rest, meta: { profile: meta?.profile, security: meta?.security, tag: meta?.tag } };
+  return JSON.stringify(sortKeys(keep));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}

@@ -1,0 +1,11 @@
+export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
+export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
+export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
+export { fhirDisclosureRule } from './consent-gate.ts';
+export type { OutboxRow, OutboxState } from './outbox.ts';
+export type { PullResult } from './pull.ts';
+export type { PushRoundResult } from './push.ts';
+export { RemoteClient } from './remote-client.ts';
+export { RemoteHttpError } from './resilience.ts';
+export type { CreateSyncOptions, SyncService, SyncStatus, SyncableStore } from './service.ts';
+export { createSync } from './service.ts';

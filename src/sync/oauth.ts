@@ -1,0 +1,83 @@
+import { FhirError, issue } from '../shared/outcome.ts';
+import type { OAuthConfig } from './config.ts';
+
+interface CachedToken {
+  value: string;
+  refreshAt: number;
+}
+
+/**
+ * OAuth 2.0 client-credentials tokens, cached and refreshed before they expire. Concurrent callers
+ * share one in-flight token request.
+ */
+export class TokenSource {
+  private cached?: CachedToken;
+  private inflight?: Promise<string>;
+
+  constructor(
+    private readonly config: OAuthConfig,
+    private readonly timeoutMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async token(): Promise<string> {
+    if (this.cached && this.now() < this.cached.refreshAt) return this.cached.value;
+    this.inflight ??= this.fetchToken().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  /** Forget the cached token (the resource server answered 401). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const { tokenUrl, clientId, clientSecret, scope, method = 'basic' } = this.config;
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope) form.set('scope', scope);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (method === 'basic') {
+      const basic = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`;
+      headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
+    } else {
+      form.set('client_id', clientId);
+      form.set('client_secret', clientSecret);
+    }
+    let res: Response;
+    try {
+      res = await fetch(tokenUrl, {
+        method: 'POST',
+        headers,
+        body: form,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw tokenError(502, `token endpoint ${tokenUrl} unreachable: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw tokenError(res.status >= 500 ? 502 : 401, `token endpoint answered ${res.status}: ${text.slice(0, 300)}`);
+    let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw tokenError(502, 'token endpoint answered a body that is not JSON');
+    }
+    if (typeof body.access_token !== 'string' || !body.access_token) {
+      throw tokenError(502, 'token endpoint answer has no access_token');
+    }
+    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 300) * 1000;
+    // Refresh early: at 80% of the lifetime, but never later than 30 s before expiry.
+    const margin = Math.min(30_000, lifetimeMs * 0.2);
+    this.cached = { value: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
+    return body.access_token;
+  }
+}
+
+function tokenError(status: number, diagnostics: string): FhirError {
+  return new FhirError(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
+}

@@ -1,0 +1,149 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { type SyncContext, businessIdentifier, timed } from './context.ts';
+import { mappingsForLocal, mappingsForRemote, upsertMapping } from './idmap.ts';
+import { ORIGIN_SETTING } from './outbox.ts';
+import { collectReferences, rewriteReferences } from './references.ts';
+
+export interface PullResult {
+  patients: number;
+  fetched: number;
+  applied: number;
+  unchanged: number;
+  skipped: number;
+}
+
+/** Remote copy → local shape: no remote id or server meta, references through the id map. */
+function toLocal(remote: Resource, remoteToLocal: Map<string, string>): Resource {
+  const { id: _id, meta, ...rest } = remote;
+  const keptMeta = meta && { profile: meta.profile, security: meta.security, tag: meta.tag };
+  const clean = { ...rest, ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}) } as Resource;
+  return rewriteReferences(clean, (ref) => remoteToLocal.get(ref));
+}
+
+/**
+ * Store one remote resource locally (create or update), mapped, without echoing it into the
+ * outbox. With `supersede`, queued local changes of the same resource are dropped (remote wins).
+ */
+export async function applyRemote(
+  ctx: SyncContext,
+  remote: Resource,
+  opts: { supersede?: boolean } = {},
+): Promise<'applied' | 'unchanged' | 'skipped'> {
+  const type = remote.resourceType;
+  const remoteKey = `${type}/${remote.id}`;
+  const refs = collectReferences(remote);
+  const byRemote = await timed(ctx, 'database', () => mappingsForRemote(ctx.store, [remoteKey, ...refs]));
+  const mapping = byRemote.get(remoteKey);
+  if (mapping && mapping.remote_version && mapping.remote_version === remote.meta?.versionId) return 'unchanged';
+  const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
+  const local = toLocal(remote, remoteToLocal);
+  const policy = ctx.families[type]?.conflict ?? 'park';
+
+  return timed(ctx, 'database', () =>
+    ctx.store.transaction(async (tx) => {
+      await tx.query(`SELECT set_config('${ORIGIN_SETTING}', 'pull', true)`);
+      let localId = mapping?.local_id;
+      if (!localId) {
+        const ident = businessIdentifier(remote);
+        if (ident) {
+          const found = await tx.search(type, { identifier: `${ident.system}|${ident.value}` });
+          localId = found.resources[0]?.id;
+        }
+      }
+      if (localId) {
+        const queued = await tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM sync_outbox
+            WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'inflight', 'parked')`,
+          [type, localId],
+        );
+        if (queued[0]?.n) {
+          if (!opts.supersede && policy !== 'remote-wins') {
+            ctx.log.warn({ resource: `${type}/${localId}`, remote: remoteKey, policy }, 'sync: pull skipped, local changes queued');
+            return 'skipped' as const;
+          }
+          await tx.query(
+            `UPDATE sync_outbox SET state = 'done', reason = 'superseded by the remote version (remote-wins)', claimed_by = NULL,
+                    updated_at = now()
+              WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'parked')`,
+            [type, localId],
+          );
+          ctx.log.warn({ resource: `${type}/${localId}`, remote: remoteKey }, 'sync: queued local change superseded by remote');
+        }
+      }
+      const written = localId
+        ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true } as { ifMatch?: string })
+        : await tx.create(local);
+      await upsertMapping(tx, {
+        resource_type: type,
+        local_id: written.resource.id!,
+        remote_id: remote.id!,
+        local_version: written.resource.meta?.versionId ?? null,
+        remote_version: remote.meta?.versionId ?? null,
+      });
+      return 'applied' as const;
+    }),
+  );
+}
+
+/**
+ * Poll the remote for every followed client: `patient` + `_lastUpdated=gt<cursor>` per pulled
+ * type, all pages; apply each resource; advance the cursor only after its page is stored.
+ */
+export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult> {
+  const result: PullResult = { patients: 0, fetched: 0, applied: 0, unchanged: 0, skipped: 0 };
+  const followed = await timed(ctx, 'database', () =>
+    ctx.store.query<{ patient_id: string }>('SELECT patient_id FROM sync_followed ORDER BY patient_id'),
+  );
+  const patientMaps = await timed(ctx, 'database', () =>
+    mappingsForLocal(ctx.store, followed.map((f) => `Patient/${f.patient_id}`)),
+  );
+  for (const { patient_id } of followed) {
+    const remotePatient = patientMaps.get(`Patient/${patient_id}`);
+    if (!remotePatient) continue; // not on the remote yet: nothing to pull
+    result.patients++;
+    for (const type of ctx.pullTypes) {
+      const cursorRows = await timed(ctx, 'database', () =>
+        ctx.store.query<{ last_updated: string }>(
+          'SELECT last_updated FROM sync_cursor WHERE patient_id = $1 AND resource_type = $2',
+          [patient_id, type],
+        ),
+      );
+      let cursor = cursorRows[0]?.last_updated;
+      const params: Record<string, string> = { patient: `Patient/${remotePatient.remote_id}`, _count: '100' };
+      if (cursor) params._lastUpdated = `gt${cursor}`;
+      const pages = ctx.remote.search(type, params, signal);
+      while (true) {
+        const page = await timed(ctx, 'network', async () => pages.next());
+        if (page.done) break;
+        for (const resource of page.value) {
+          if (resource.resourceType !== type) continue;
+          result.fetched++;
+          const outcome = await applyRemote(ctx, resource);
+          result[outcome]++;
+          ctx.metrics.pulled.inc({ type, result: outcome });
+          const lu = resource.meta?.lastUpdated;
+          if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
+        }
+      }
+      // Pages are not sorted by _lastUpdated, so the cursor moves only once all of them are stored.
+      if (cursor) {
+        const value = cursor;
+        await timed(ctx, 'database', () =>
+          ctx.store.query(
+          `INSERT INTO sync_cursor (patient_id, resource_type, last_updated) VALUES ($1, $2, $3)
+           ON CONFLICT (patient_id, resource_type) DO UPDATE SET last_updated = EXCLUDED.last_updated, updated_at = now()`,
+          [patient_id, type, value],
+          ),
+        );
+        }
+    }
+  }
+  await timed(ctx, 'database', () =>
+    ctx.store.query(
+      `INSERT INTO sync_state (key, value) VALUES ('last_pull_success', $1)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [new Date().toISOString()],
+    ),
+  );
+  return result;
+}

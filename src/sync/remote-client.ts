@@ -1,0 +1,206 @@
+import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { FhirError, issue } from '../shared/outcome.ts';
+import type { BundleMode, RemoteConfig } from './config.ts';
+import { TokenSource } from './oauth.ts';
+import { RemoteHttpError, buildPolicy, parseRetryAfter } from './resilience.ts';
+
+export interface RemoteAnswer<T = Resource> {
+  status: number;
+  resource?: T;
+  location?: string;
+  etag?: string;
+}
+
+/** Where a written resource now lives on the remote. */
+export interface RemoteRef {
+  id: string;
+  versionId?: string;
+}
+
+export interface RemoteObserver {
+  onRequest?(method: string, status: number | 'error', ms: number): void;
+}
+
+/**
+ * FHIR R4 REST client for a Kanta-style store: bearer tokens, per-attempt timeouts, retries with
+ * jittered backoff honouring Retry-After, and a circuit breaker (all via cockatiel).
+ */
+export class RemoteClient {
+  readonly baseUrl: string;
+  private readonly tokens?: TokenSource;
+  private readonly resilience: ReturnType<typeof buildPolicy>;
+  private capabilityMode?: Exclude<BundleMode, 'auto'>;
+
+  constructor(
+    readonly config: RemoteConfig,
+    private readonly observer: RemoteObserver = {},
+  ) {
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    if (config.auth) this.tokens = new TokenSource(config.auth, config.timeoutMs ?? 10_000);
+    this.resilience = buildPolicy(config);
+  }
+
+  get breakerState(): string {
+    return String(this.resilience.breaker.state);
+  }
+
+  /** One HTTP exchange through retry → breaker → timeout. Non-2xx answers throw RemoteHttpError. */
+  async request<T = Resource>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<RemoteAnswer<T>> {
+    const url = path.startsWith('http') ? path : `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
+    return this.resilience.policy.execute(({ signal }) => this.exchange<T>(method, url, opts, signal), opts.signal);
+  }
+
+  private async exchange<T>(
+    method: string,
+    url: string,
+    opts: { body?: unknown; headers?: Record<string, string> },
+    signal: AbortSignal,
+    reauthorised = false,
+  ): Promise<RemoteAnswer<T>> {
+    const headers: Record<string, string> = {
+      accept: 'application/fhir+json',
+      ...this.config.headers,
+      ...opts.headers,
+    };
+    if (opts.body !== undefined) headers['content-type'] = 'application/fhir+json';
+    if (this.tokens) headers.authorization = `Bearer ${await this.tokens.token()}`;
+    const started = performance.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      this.observer.onRequest?.(method, 'error', performance.now() - started);
+      throw err;
+    }
+    this.observer.onRequest?.(method, res.status, performance.now() - started);
+    if (res.status === 401 && this.tokens && !reauthorised) {
+      this.tokens.invalidate();
+      return this.exchange(method, url, opts, signal, true);
+    }
+    let body: unknown;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    if (!res.ok) {
+      const oo = (body as Resource | undefined)?.resourceType === 'OperationOutcome' ? (body as OperationOutcome) : undefined;
+      throw new RemoteHttpError(res.status, method, url, oo, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    return {
+      status: res.status,
+      resource: body as T | undefined,
+      location: res.headers.get('location') ?? res.headers.get('content-location') ?? undefined,
+      etag: res.headers.get('etag') ?? undefined,
+    };
+  }
+
+  /** Kanta rule: create only conditionally, keyed by the business identifier. */
+  async conditionalCreate(resource: Resource, ifNoneExist: string, signal?: AbortSignal): Promise<RemoteRef & { created: boolean }> {
+    const answer = await this.request('POST', resource.resourceType, {
+      body: { ...stripForRemote(resource), id: undefined },
+      headers: { 'if-none-exist': ifNoneExist, prefer: 'return=representation' },
+      signal,
+    });
+    return { ...refFromAnswer(answer, resource.resourceType), created: answer.status === 201 };
+  }
+
+  /** Kanta rule: versioned update with If-Match. */
+  async update(resource: Resource & { id: string }, ifMatchVersion: string | undefined, signal?: AbortSignal): Promise<RemoteRef> {
+    const headers: Record<string, string> = { prefer: 'return=representation' };
+    if (ifMatchVersion) headers['if-match'] = `W/"${ifMatchVersion}"`;
+    const answer = await this.request('PUT', `${resource.resourceType}/${encodeURIComponent(resource.id)}`, {
+      body: stripForRemote(resource),
+      headers,
+      signal,
+    });
+    return refFromAnswer(answer, resource.resourceType, resource.id);
+  }
+
+  async read<T extends Resource = Resource>(type: string, id: string, signal?: AbortSignal): Promise<T> {
+    const answer = await this.request<T>('GET', `${type}/${encodeURIComponent(id)}`, { signal });
+    return answer.resource as T;
+  }
+
+  async delete(type: string, id: string, signal?: AbortSignal): Promise<void> {
+    await this.request('DELETE', `${type}/${encodeURIComponent(id)}`, { signal });
+  }
+
+  async bundle(bundle: Bundle, signal?: AbortSignal): Promise<Bundle> {
+    const answer = await this.request<Bundle>('POST', '', { body: bundle, signal });
+    return answer.resource as Bundle;
+  }
+
+  /**
+   * Every page of a search, following `next` links. Kanta rule: a search names its patient
+   * (except a Patient lookup by identifier).
+   */
+  async *search(type: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<Resource[]> {
+    if (type !== 'Patient' && !params.patient) {
+      throw new FhirError(
+        400,
+        issue('error', 'required', `sync-search-1: a search of ${type} on a Kanta-style store must name the patient`, `${type}.patient`),
+      );
+    }
+    let next: string | undefined = `${type}?${new URLSearchParams(params)}`;
+    while (next) {
+      const answer: RemoteAnswer<Bundle> = await this.request<Bundle>('GET', next, { signal });
+      const page: Bundle | undefined = answer.resource;
+      yield (page?.entry ?? []).flatMap((e) => (e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : []));
+      next = page?.link?.find((l) => l.relation === 'next')?.url;
+    }
+  }
+
+  /** Bundle mode to use: configured, or read from the CapabilityStatement once. */
+  async bundleMode(signal?: AbortSignal): Promise<Exclude<BundleMode, 'auto'>> {
+    const configured = this.config.bundle ?? 'auto';
+    if (configured !== 'auto') return configured;
+    if (this.capabilityMode) return this.capabilityMode;
+    try {
+      const cs = (await this.request<CapabilityStatement>('GET', 'metadata', { signal })).resource;
+      const codes = new Set((cs?.rest ?? []).flatMap((r) => (r.interaction ?? []).map((i) => i.code)));
+      this.capabilityMode = codes.has('transaction') ? 'transaction' : codes.has('batch') ? 'batch' : 'none';
+    } catch {
+      this.capabilityMode = 'none';
+    }
+    return this.capabilityMode;
+  }
+}
+
+/** What we never send: our local id and server-owned meta (the remote assigns its own). */
+export function stripForRemote<T extends Resource>(resource: T): T {
+  const copy = structuredClone(resource) as T & { meta?: Record<string, unknown> };
+  if (copy.meta) {
+    const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = copy.meta;
+    copy.meta = Object.keys(rest).length ? rest : undefined;
+    if (!copy.meta) delete copy.meta;
+  }
+  return copy;
+}
+
+/** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */
+export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
+  const body = answer.resource;
+  if (body?.resourceType === type && body.id) return { id: body.id, versionId: body.meta?.versionId ?? etagVersion(answer.etag) };
+  const m = answer.location ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location) : null;
+  const id = m?.[1] ?? fallbackId;
+  if (!id) throw new Error(`remote answer to ${type} write names no id (no body, no Location)`);
+  return { id, versionId: m?.[2] ?? etagVersion(answer.etag) };
+}
+
+function etagVersion(etag: string | undefined): string | undefined {
+  return etag ? /^(?:W\/)?"?([^"]+)"?$/.exec(etag)?.[1] : undefined;
+}

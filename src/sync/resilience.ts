@@ -1,0 +1,91 @@
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { RemoteConfig } from './config.ts';
+
+/** A non-2xx answer from the remote FHIR server. */
+export class RemoteHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly method: string,
+    readonly url: string,
+    readonly outcome: OperationOutcome | undefined,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    const diag = outcome?.issue?.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
+    super(`${method} ${url} → ${status}${diag ? `: ${diag}` : ''}`);
+    this.name = 'RemoteHttpError';
+  }
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof BrokenCircuitError) return false;
+  if (err instanceof RemoteHttpError) return RETRYABLE_STATUS.has(err.status);
+  if (err instanceof TaskCancelledError) return true;
+  // fetch() rejects with TypeError('fetch failed') on connection errors.
+  return err instanceof TypeError || (err as { name?: string })?.name === 'AbortError';
+}
+
+/** Seconds or HTTP-date → milliseconds, or undefined. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+type Ctx = IRetryBackoffContext<unknown>;
+
+/**
+ * Decorrelated-jitter exponential backoff (cockatiel's), stretched to the server's Retry-After when
+ * the last failure carried one.
+ */
+class RetryAfterBackoff implements IBackoff<Ctx> {
+  readonly duration: number;
+  private readonly current: IBackoff<Ctx>;
+
+  constructor(inner: IBackoffFactory<Ctx>, ctx: Ctx, private readonly capMs: number) {
+    this.current = inner.next(ctx);
+    const error = 'error' in ctx.result ? ctx.result.error : undefined;
+    const hinted = error instanceof RemoteHttpError ? error.retryAfterMs : undefined;
+    this.duration = hinted === undefined ? this.current.duration : Math.max(this.current.duration, Math.min(hinted, capMs));
+  }
+
+  next(ctx: Ctx): IBackoff<Ctx> {
+    return new RetryAfterBackoff(this.current, ctx, this.capMs);
+  }
+}
+
+export function buildPolicy(config: RemoteConfig) {
+  const r = config.retry ?? {};
+  const b = config.breaker ?? {};
+  const expo = new ExponentialBackoff({ initialDelay: r.initialDelayMs ?? 100, maxDelay: r.maxDelayMs ?? 5_000 });
+  const cap = r.maxRetryAfterMs ?? 30_000;
+  const retryPolicy = retry(handleWhen(isTransient), {
+    maxAttempts: r.maxAttempts ?? 5,
+    backoff: { next: (ctx: Ctx) => new RetryAfterBackoff(expo, ctx, cap) },
+  });
+  const breaker = circuitBreaker(handleWhen(isTransient), {
+    halfOpenAfter: b.halfOpenAfterMs ?? 5_000,
+    breaker: new ConsecutiveBreaker(b.consecutiveFailures ?? 8),
+  });
+  const perAttempt = timeout(config.timeoutMs ?? 10_000, TimeoutStrategy.Cooperative);
+  return { policy: wrap(retryPolicy, breaker, perAttempt), retryPolicy, breaker };
+}

@@ -1,0 +1,60 @@
+/** Sync's own tables, created through store.migrate('sync', …). */
+export const SYNC_MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS sync_outbox (
+    id bigserial PRIMARY KEY,
+    resource_type text NOT NULL,
+    resource_id text NOT NULL,
+    version_id text,
+    action text NOT NULL,
+    patient_id text,
+    payload jsonb NOT NULL,
+    state text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    available_at timestamptz NOT NULL DEFAULT now(),
+    claimed_by text,
+    lease_until timestamptz,
+    reason text,
+    outcome jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX IF NOT EXISTS sync_outbox_ready ON sync_outbox (state, id)`,
+  `CREATE INDEX IF NOT EXISTS sync_outbox_resource ON sync_outbox (resource_type, resource_id, id)`,
+  `CREATE INDEX IF NOT EXISTS sync_outbox_patient ON sync_outbox (patient_id) WHERE state = 'blocked'`,
+  `CREATE TABLE IF NOT EXISTS sync_idmap (
+    resource_type text NOT NULL,
+    local_id text NOT NULL,
+    remote_id text NOT NULL,
+    local_version text,
+    remote_version text,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (resource_type, local_id)
+  )`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS sync_idmap_remote ON sync_idmap (resource_type, remote_id)`,
+  `CREATE TABLE IF NOT EXISTS sync_cursor (
+    patient_id text NOT NULL,
+    resource_type text NOT NULL,
+    last_updated text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (patient_id, resource_type)
+  )`,
+  `CREATE TABLE IF NOT EXISTS sync_followed (
+    patient_id text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE IF NOT EXISTS sync_conflict (
+    id bigserial PRIMARY KEY,
+    outbox_id bigint,
+    resource_type text NOT NULL,
+    resource_id text NOT NULL,
+    policy text NOT NULL,
+    resolution text NOT NULL,
+    detail jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE IF NOT EXISTS sync_state (
+    key text PRIMARY KEY,
+    value text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+];

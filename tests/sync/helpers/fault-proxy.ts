@@ -1,0 +1,126 @@
+// An HTTP proxy in front of a FHIR server that injects faults: error statuses (with Retry-After
+// on 429/503), hangs past the client's timeout, lost responses (forwarded, then answered 503),
+// and going down (connections refused) and coming back on the same port.
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface Faults {
+  /** Share of requests answered with one of `statuses` without forwarding. */
+  errorRate: number;
+  statuses: number[];
+  /** Retry-After header value sent with 429/503. */
+  retryAfter?: string;
+  /** Share of requests held for `hangMs` before forwarding. */
+  hangRate: number;
+  hangMs: number;
+  /** Share of requests forwarded (so they take effect) whose answer is replaced by a 503. */
+  dropRate: number;
+}
+
+export interface FaultProxy {
+  url: string;
+  faults: Faults;
+  stats: { requests: number; injected: number; hung: number; dropped: number; forwarded: number };
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Small deterministic PRNG (mulberry32) so fault patterns repeat run to run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function startFaultProxy(target: string, faults: Partial<Faults> = {}, seed = 42): Promise<FaultProxy> {
+  const targetUrl = new URL(target);
+  const random = prng(seed);
+  const state: Faults = { errorRate: 0, statuses: [503], hangRate: 0, hangMs: 0, dropRate: 0, ...faults };
+  const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0 };
+  const sockets = new Set<Socket>();
+  let port = 0;
+  let server: Server;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const isToken = (req.url ?? '').endsWith('/token');
+    if (!isToken) {
+      stats.requests++;
+      if (random() < state.errorRate) {
+        stats.injected++;
+        const status = state.statuses[Math.floor(random() * state.statuses.length)];
+        const headers: Record<string, string> = { 'content-type': 'application/fhir+json' };
+        if (state.retryAfter && (status === 429 || status === 503)) headers['retry-after'] = state.retryAfter;
+        res.writeHead(status, headers).end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'injected fault' }] }));
+        return;
+      }
+      if (random() < state.hangRate) {
+        stats.hung++;
+        await new Promise((r) => setTimeout(r, state.hangMs));
+        if (res.destroyed || req.socket.destroyed) return;
+      }
+    }
+    const drop = !isToken && random() < state.dropRate;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
+    ) as Record<string, string>;
+    const upstream = await fetch(new URL(req.url ?? '/', targetUrl.origin), {
+      method: req.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    stats.forwarded++;
+    if (drop) {
+      stats.dropped++;
+      res.writeHead(503, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"answer lost"}]}');
+      return;
+    }
+    const out: Record<string, string> = {};
+    upstream.headers.forEach((v, k) => {
+      if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v.replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`);
+    });
+    res.writeHead(upstream.status, out).end(body.toString('utf8').replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`));
+  }
+
+  function listen(): Promise<void> {
+    server = createServer((req, res) => {
+      handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+    });
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    return new Promise((resolve) => server.listen(port, '127.0.0.1', () => {
+      port = (server.address() as AddressInfo).port;
+      resolve();
+    }));
+  }
+
+  async function down(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  }
+
+  await listen();
+  return {
+    url: `http://127.0.0.1:${port}${targetUrl.pathname.replace(/\/$/, '')}`,
+    faults: state,
+    stats,
+    down,
+    up: listen,
+    close: down,
+  };
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+
+const CANONICAL = 'https://tyokyky-fhir.org/fhir';
+const narrative = (text: string) => ({ status: 'generated' as const, div: `<div xmlns="http://www.w3.org/1999/xhtml">${text}</div>` });
+const creatingApp = [{ url: `${CANONICAL}/StructureDefinition/creating-application`, extension: [{ url: 'name', valueString: 'tyokyky-sync-tests' }] }];
+
+export function businessId(): { system: string; value: string } {
+  return { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${randomUUID()}` };
+}
+
+export function patient(hetu = '010181-900C'): Patient {
+  return {
+    resourceType: 'Patient',
+    language: 'fi',
+    text: narrative('Suvi Testaaja'),
+    extension: creatingApp,
+    identifier: [businessId(), { system: 'urn:oid:1.2.246.21', value: hetu }],
+    name: [{ family: 'Testaaja', given: ['Suvi'] }],
+    birthDate: '1981-01-01',
+  };
+}
+
+export function consent(
+  patientId: string,
+  opts: { parties?: string[]; dataClasses?: string[]; status?: Consent['status']; start?: string } = {},
+): Consent {
+  return {
+    resourceType: 'Consent',
+    language: 'fi',
+    text: narrative('Suostumus tietojen luovutukseen'),
+    extension: creatingApp,
+    identifier: [businessId()],
+    status: opts.status ?? 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    dateTime: opts.start ?? '2026-01-01',
+    provision: {
+      type: 'permit',
+      period: { start: opts.start ?? '2026-01-01' },
+      actor: (opts.parties ?? ['other-health-care']).map((code) => ({
+        role: { coding: [{ system: `${CANONICAL}/CodeSystem/consent-party`, code }] },
+        reference: { display: code },
+      })),
+      code: (opts.dataClasses ?? ['identification', 'work-ability-assessment', 'support-plan']).map((code) => ({
+        coding: [{ system: `${CANONICAL}/CodeSystem/consent-data-class`, code }],
+      })),
+    },
+  };
+}
+
+export function score(patientId: string, value = 6): Observation {
+  return {
+    resourceType: 'Observation',
+    language: 'fi',
+    text: narrative(`Työkykypistemäärä ${value}`),
+    extension: creatingApp,
+    identifier: [businessId()],
+    status: 'final',
+    code: { coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'work-ability-score' }] },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: '2026-03-01',
+    valueInteger: value,
+  };
+}
+
+export function selfAssessment(patientId: string): QuestionnaireResponse {
+  return {
+    resourceType: 'QuestionnaireResponse',
+    language: 'fi',
+    text: narrative('Kykyviisari'),
+    extension: creatingApp,
+    identifier: businessId(),
+    status: 'completed',
+    subject: { reference: `Patient/${patientId}` },
+    authored: '2026-03-02',
+    item: [{ linkId: 'work-ability', answer: [{ valueInteger: 7 }] }],
+  };
+}
+
+/** Every resource of `type` on a Medplum peer or facade, via plain HTTP search. */
+export async function remoteAll(baseUrl: string, type: string, query = ''): Promise<Resource[]> {
+  const out: Resource[] = [];
+  let next: string | undefined = `${baseUrl}/${type}?_count=1000${query ? `&${query}` : ''}`;
+  while (next) {
+    const res = await fetch(next, { headers: { accept: 'application/fhir+json' } });
+    const bundle = (await res.json()) as { entry?: { resource: Resource }[]; link?: { relation: string; url: string }[] };
+    out.push(...(bundle.entry ?? []).map((e) => e.resource));
+    next = bundle.link?.find((l) => l.relation === 'next')?.url;
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+// A FHIR server we did not write: @medplum/fhir-router over its in-memory repository, behind a
+// minimal node:http adapter (plus a client-credentials token endpoint when `auth` is given).
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getStatus } from '@medplum/core';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
+
+export interface PeerAuth {
+  clientId: string;
+  clientSecret: string;
+  expiresIn: number;
+}
+
+export interface MedplumPeer {
+  url: string;
+  tokenUrl: string;
+  repo: MemoryRepository;
+  stats: { requests: number; tokens: number; unauthorized: number };
+  close(): Promise<void>;
+}
+
+export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: boolean } = {}): Promise<MedplumPeer> {
+  const repo = new MemoryRepository();
+  const router = new FhirRouter();
+  const stats = { requests: 0, tokens: 0, unauthorized: 0 };
+  const valid = new Map<string, number>();
+  let base = '';
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const path = (req.url ?? '/').replace(/^\/fhir/, '');
+    if (path === '/token' && opts.auth) {
+      stats.tokens++;
+      const form = new URLSearchParams(raw);
+      const basic = Buffer.from(`${opts.auth.clientId}:${opts.auth.clientSecret}`).toString('base64');
+      if (form.get('grant_type') !== 'client_credentials' || req.headers.authorization !== `Basic ${basic}`) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_client"}');
+        return;
+      }
+      const token = randomUUID();
+      valid.set(token, Date.now() + opts.auth.expiresIn * 1000);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: opts.auth.expiresIn }));
+      return;
+    }
+    stats.requests++;
+    if (opts.auth) {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const until = token ? valid.get(token) : undefined;
+      if (!until || until < Date.now()) {
+        stats.unauthorized++;
+        res.writeHead(401, { 'content-type': 'application/fhir+json' });
+        res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }));
+        return;
+      }
+    }
+    if (path === '/metadata') {
+      send(res, 200, {
+        resourceType: 'CapabilityStatement',
+        status: 'active',
+        kind: 'instance',
+        fhirVersion: '4.0.1',
+        format: ['json'],
+        rest: [{ mode: 'server', interaction: [{ code: opts.transactions ? 'transaction' : 'batch' }] }],
+      } as Resource);
+      return;
+    }
+    const [outcome, resource] = await router.handleRequest(
+      {
+        method: req.method as 'GET',
+        url: path,
+        pathname: '',
+        body: raw ? JSON.parse(raw) : undefined,
+        params: {},
+        query: {},
+        headers: req.headers,
+        config: { transactions: opts.transactions ?? false },
+      },
+      repo,
+    );
+    const status = getStatus(outcome);
+    const headers: Record<string, string> = {};
+    if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
+    if (status === 201 && resource?.id) headers.location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+    send(res, status, fixLinks(resource ?? outcome), headers);
+  }
+
+  // Medplum writes its own origin into paging links; point them back at this server.
+  function fixLinks(r: Resource): Resource {
+    if (r.resourceType === 'Bundle' && r.link) {
+      for (const l of r.link) if (l.url) l.url = l.url.replace(/^https?:\/\/[^/]+(\/fhir\/R4)?/, base);
+    }
+    return r;
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => send(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: String(err) }] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  return {
+    url: base,
+    tokenUrl: `${base}/token`,
+    repo,
+    stats,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: Resource, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
+  res.end(JSON.stringify(body));
+}
