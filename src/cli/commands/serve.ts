@@ -1,4 +1,97 @@
 import type { Command } from 'commander';
+import { expandFiles, loadFile } from '../../server/cli/load.ts';
 
-// Owned by the facade work (issue 5): `serve` and `load`; replaced there.
-export function registerServeCommands(_program: Command): void {}
+function envFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  return !/^(0|false|no|off)$/i.test(value);
+}
+
+/** `tyokyky serve` (the facade) and `tyokyky load` (post Bundles/resources through its API). */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)')
+    .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
+    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '0.0.0.0')
+    .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
+    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL)', process.env.DATABASE_URL)
+    .option('--no-strict', 'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)')
+    .option('--remote <url...>', 'FHIR base URL(s) to sync with (starts the sync worker)')
+    .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
+    .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
+    .action(async (opts, cmd: Command) => {
+      const { startServer } = await import('../../server/index.ts');
+      const { defaultLogger } = await import('../../server/ops.ts');
+      const logger = defaultLogger();
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        logger.error(`invalid --port "${opts.port}"`);
+        process.exit(2);
+      }
+      const strict = cmd.getOptionValueSource('strict') === 'cli' ? opts.strict : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
+      const { openStore } = await import('../../store/index.ts');
+      const store = await openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir });
+      const syncs = await startSyncs(store, opts.remote ?? [], opts.remoteParty);
+      const running = await startServer({
+        store,
+        strict,
+        port,
+        host: opts.host,
+        logger,
+        baseUrl: opts.baseUrl,
+        sync: syncs.length ? { status: async () => Promise.all(syncs.map((s) => s.status())) } : undefined,
+      });
+      logger.info(
+        { url: `${running.url}/fhir`, engine: store.engine, strict, remotes: opts.remote ?? [] },
+        `tyokyky-fhir facade listening on ${running.url}/fhir`,
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        for (const s of syncs) await s.stop();
+        await running.close();
+        await store.close();
+        logger.info('store closed; bye');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+
+  program
+    .command('load')
+    .description('Post FHIR Bundles/resources (files or directories of *.json) through a running facade')
+    .argument('<files...>', 'JSON files or directories')
+    .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
+    .action(async (files: string[], opts: { url: string }) => {
+      const base = opts.url.replace(/\/$/, '');
+      let failed = 0;
+      for (const file of await expandFiles(files)) {
+        const r = await loadFile(file, base);
+        if (!r.ok) failed++;
+        console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);
+      }
+      if (failed) {
+        console.error(`${failed} file(s) failed`);
+        process.exit(1);
+      }
+    });
+}
+
+interface RunningSync {
+  status(): Promise<unknown>;
+  stop(): Promise<void> | void;
+}
+
+async function startSyncs(store: unknown, remotes: string[], party: string): Promise<RunningSync[]> {
+  if (!remotes.length) return [];
+  const { createSync } = await import('../../sync/index.ts');
+  return remotes.map((baseUrl) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the sync stage owns its option type
+    const sync = createSync({ store, remote: { baseUrl, party } } as any);
+    sync.start();
+    return sync as unknown as RunningSync;
+  });
+}

@@ -1,0 +1,81 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+
+export interface LoadResult {
+  file: string;
+  ok: boolean;
+  status: number;
+  summary: string;
+}
+
+/** Files to load: plain files as given, directories expanded to their *.json files (sorted). */
+export async function expandFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of paths) {
+    if ((await stat(p)).isDirectory()) {
+      const names = (await readdir(p)).filter((n) => n.endsWith('.json')).sort();
+      files.push(...names.map((n) => join(p, n)));
+    } else {
+      files.push(p);
+    }
+  }
+  return files;
+}
+
+function describeOutcome(body: unknown): string {
+  const oo = body as OperationOutcome | undefined;
+  if (oo?.resourceType !== 'OperationOutcome') return '';
+  return (oo.issue ?? [])
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics ?? i.code}`)
+    .join('; ');
+}
+
+/**
+ * Posts one file through the FHIR API: transaction/batch Bundles to the base, other resources to
+ * their type (conditional on their first identifier, so loading twice creates nothing new).
+ */
+export async function loadFile(file: string, baseUrl: string): Promise<LoadResult> {
+  let resource: Resource;
+  try {
+    resource = JSON.parse(await readFile(file, 'utf8')) as Resource;
+  } catch (err) {
+    return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
+  const isBundle = resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '');
+  let url = baseUrl;
+  if (!isBundle) {
+    url = `${baseUrl}/${resource.resourceType}`;
+    const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
+    if (id?.system && id.value) headers['if-none-exist'] = `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(resource) });
+  } catch (err) {
+    return { file, ok: false, status: 0, summary: `cannot reach ${url}: ${(err as Error).message}` };
+  }
+  const body = (await res.json().catch(() => undefined)) as Resource | undefined;
+  if (!res.ok) return { file, ok: false, status: res.status, summary: describeOutcome(body) || res.statusText };
+  if (isBundle) {
+    const statuses = ((body as Bundle | undefined)?.entry ?? []).map((e) => e.response?.status?.split(' ')[0] ?? '?');
+    const counts = new Map<string, number>();
+    for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const failed = statuses.filter((s) => !s.startsWith('2')).length;
+    const tally = [...counts].map(([s, n]) => `${n}×${s}`).join(', ');
+    return {
+      file,
+      ok: failed === 0,
+      status: res.status,
+      summary: `${(resource as Bundle).type} of ${statuses.length} entries (${tally})`,
+    };
+  }
+  return {
+    file,
+    ok: true,
+    status: res.status,
+    summary: `${res.status === 201 ? 'created' : 'already present'} ${body?.resourceType}/${body?.id}`,
+  };
+}

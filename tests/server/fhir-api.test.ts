@@ -1,0 +1,533 @@
+import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Patient, Practitioner } from '@medplum/fhirtypes';
+import type express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
+
+const FHIR = 'application/fhir+json';
+let fx: Fixture;
+let app: express.Express; // strict (default)
+let loose: express.Express; // --no-strict, small limits
+
+beforeAll(async () => {
+  fx = await openFixture();
+  app = fx.app();
+  loose = fx.app({ strict: false, limits: { bodyBytes: 4096, jsonDepth: 12 } });
+});
+afterAll(async () => fx?.close());
+
+const post = (a: express.Express, path: string, body: unknown) =>
+  request(a).post(path).set('Content-Type', FHIR).send(typeof body === 'string' ? body : JSON.stringify(body));
+
+function firstIssue(body: OperationOutcome) {
+  expect(body.resourceType).toBe('OperationOutcome');
+  return body.issue?.[0];
+}
+
+async function countByIdentifier(type: string, value: string): Promise<number> {
+  const res = await request(app).get(`/fhir/${type}`).query({ identifier: `urn:ietf:rfc:3986|${value}`, _total: 'accurate' });
+  expect(res.status).toBe(200);
+  return (res.body as Bundle).total ?? -1;
+}
+
+function observation(patientRef: string, extra: Partial<Observation> = {}): Observation {
+  return {
+    resourceType: 'Observation',
+    identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '89026-5' }] },
+    subject: { reference: patientRef },
+    effectiveDateTime: '2024-03-01T10:00:00Z',
+    valueInteger: 6,
+    ...extra,
+  };
+}
+
+describe('create, read, vread, update, delete, history', () => {
+  let created: Practitioner;
+
+  it('creates with 201, versioned Location, ETag and Last-Modified', async () => {
+    const res = await post(app, '/fhir/Practitioner', practitioner());
+    expect(res.status).toBe(201);
+    created = res.body;
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(res.headers.location).toMatch(new RegExp(`/fhir/Practitioner/${created.id}/_history/1$`));
+    expect(res.headers.etag).toBe('W/"1"');
+    expect(new Date(res.headers['last-modified']).getTime()).not.toBeNaN();
+    expect(created.meta?.versionId).toBe('1');
+  });
+
+  it('reads and vreads with ETag', async () => {
+    const read = await request(app).get(`/fhir/Practitioner/${created.id}`);
+    expect(read.status).toBe(200);
+    expect(read.headers.etag).toBe('W/"1"');
+    expect(read.body.name[0].family).toBe('Virtanen');
+    const vread = await request(app).get(`/fhir/Practitioner/${created.id}/_history/1`);
+    expect(vread.status).toBe(200);
+    expect(vread.body.meta.versionId).toBe('1');
+  });
+
+  it('requires If-Match on update (428), rejects a stale version (412), accepts the current one', async () => {
+    const changed = { ...created, active: true };
+    const missing = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).send(changed);
+    expect(missing.status).toBe(428);
+    expect(firstIssue(missing.body)?.diagnostics).toMatch(/requires If-Match/);
+
+    const ok = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).set('If-Match', 'W/"1"').send(changed);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.etag).toBe('W/"2"');
+    expect(ok.headers.location).toMatch(/\/_history\/2$/);
+
+    const stale = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).set('If-Match', 'W/"1"').send(changed);
+    expect(stale.status).toBe(412);
+    expect(firstIssue(stale.body)?.code).toBe('conflict');
+    const now = await request(app).get(`/fhir/Practitioner/${created.id}`);
+    expect(now.body.meta.versionId).toBe('2');
+  });
+
+  it('rejects id and type mismatches on PUT and invalid ids, naming the element', async () => {
+    const wrongId = await request(app)
+      .put(`/fhir/Practitioner/${created.id}`)
+      .set('Content-Type', FHIR)
+      .set('If-Match', 'W/"2"')
+      .send({ ...created, id: 'other-id' });
+    expect(wrongId.status).toBe(400);
+    expect(firstIssue(wrongId.body)?.expression).toEqual(['Practitioner.id']);
+
+    const wrongType = await post(app, '/fhir/Practitioner', { resourceType: 'Patient' });
+    expect(wrongType.status).toBe(400);
+    expect(firstIssue(wrongType.body)?.expression).toEqual(['Patient.resourceType']);
+    expect(firstIssue(wrongType.body)?.diagnostics).toMatch(/does not match the type in the URL/);
+
+    const badId = await request(app).get('/fhir/Practitioner/bad_id!');
+    expect(badId.status).toBe(400);
+    expect(firstIssue(badId.body)?.expression).toEqual(['Practitioner.id']);
+  });
+
+  it('deletes (204), then reads 410 and shows the tombstone in _history', async () => {
+    const del = await request(app).delete(`/fhir/Practitioner/${created.id}`);
+    expect(del.status).toBe(204);
+    const gone = await request(app).get(`/fhir/Practitioner/${created.id}`);
+    expect(gone.status).toBe(410);
+    expect(firstIssue(gone.body)?.code).toBe('deleted');
+    const history = await request(app).get(`/fhir/Practitioner/${created.id}/_history`);
+    expect(history.status).toBe(200);
+    const bundle = history.body as Bundle;
+    expect(bundle.type).toBe('history');
+    expect(bundle.entry?.map((e) => e.request?.method)).toEqual(['DELETE', 'PUT', 'POST']);
+    expect(bundle.entry?.[0].resource).toBeUndefined();
+  });
+
+  it('answers 404 for an unknown id and an unknown type', async () => {
+    const missing = await request(app).get('/fhir/Practitioner/does-not-exist');
+    expect(missing.status).toBe(404);
+    const type = await request(app).get('/fhir/Spaceship/1');
+    expect(type.status).toBe(404);
+    expect(firstIssue(type.body)?.diagnostics).toMatch(/Resource type "Spaceship" is not supported/);
+  });
+});
+
+describe('conditional create (If-None-Exist)', () => {
+  it('returns the existing resource with 200 on repeat, never a duplicate', async () => {
+    const p = practitioner();
+    const criteria = `identifier=${p.identifier?.[0].system}|${p.identifier?.[0].value}`;
+    const first = await post(app, '/fhir/Practitioner', p).set('If-None-Exist', criteria);
+    const second = await post(app, '/fhir/Practitioner', p).set('If-None-Exist', criteria);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
+  });
+
+  it('creates exactly one resource under concurrent requests', async () => {
+    const p = practitioner();
+    const criteria = `identifier=${p.identifier?.[0].system}|${p.identifier?.[0].value}`;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => post(app, '/fhir/Practitioner', p).set('If-None-Exist', criteria)),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
+  });
+
+  it('rejects criteria that are not an identifier search', async () => {
+    const res = await post(app, '/fhir/Practitioner', practitioner()).set('If-None-Exist', 'name=Virtanen');
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.expression).toEqual(['If-None-Exist']);
+  });
+});
+
+describe('search', () => {
+  const patientRef = `Patient/${crypto.randomUUID()}`;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 7; i++) {
+      const res = await post(
+        loose,
+        '/fhir/Observation',
+        observation(patientRef, { status: i % 2 ? 'final' : 'amended', effectiveDateTime: `2024-03-0${i + 1}T10:00:00Z` }),
+      );
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+  });
+
+  it('searches by patient, subject, code, category, status and date', async () => {
+    const q = (query: Record<string, string>) =>
+      request(app).get('/fhir/Observation').query({ ...query, _count: '100' }).then((r) => {
+        expect(r.status).toBe(200);
+        return (r.body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
+      });
+    expect((await q({ patient: patientRef })).sort()).toEqual([...ids].sort());
+    expect(await q({ subject: patientRef })).toHaveLength(7);
+    expect(await q({ patient: patientRef, code: 'http://loinc.org|89026-5' })).toHaveLength(7);
+    expect(await q({ patient: patientRef, category: 'survey' })).toHaveLength(7);
+    expect(await q({ patient: patientRef, status: 'final' })).toHaveLength(3);
+    expect(await q({ patient: patientRef, date: 'ge2024-03-05' })).toHaveLength(3);
+    expect(await q({ patient: patientRef, code: 'http://loinc.org|other' })).toHaveLength(0);
+  });
+
+  it('pages with stable next links until every match is seen once', async () => {
+    const seen: string[] = [];
+    let url: string | undefined = `/fhir/Observation?patient=${patientRef}&_count=3&_total=accurate`;
+    let pages = 0;
+    while (url) {
+      const res = await request(app).get(url);
+      expect(res.status).toBe(200);
+      const bundle = res.body as Bundle;
+      expect(bundle.total).toBe(7);
+      expect(bundle.link?.find((l) => l.relation === 'self')).toBeDefined();
+      seen.push(...(bundle.entry ?? []).map((e) => e.resource?.id as string));
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? new URL(next).pathname + new URL(next).search : undefined;
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(seen.sort()).toEqual([...ids].sort());
+  });
+
+  it('sorts by -_lastUpdated and filters on _lastUpdated and _id', async () => {
+    const desc = await request(app).get('/fhir/Observation').query({ patient: patientRef, _sort: '-_lastUpdated', _count: '100' });
+    const order = (desc.body as Bundle).entry?.map((e) => e.resource?.id);
+    expect(order).toEqual([...ids].reverse());
+    const byId = await request(app).get('/fhir/Observation').query({ _id: ids[2] });
+    expect((byId.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([ids[2]]);
+    const future = await request(app).get('/fhir/Observation').query({ patient: patientRef, _lastUpdated: 'gt2999-01-01' });
+    expect((future.body as Bundle).entry ?? []).toHaveLength(0);
+  });
+
+  it('supports POST _search with form parameters', async () => {
+    const res = await request(app)
+      .post('/fhir/Observation/_search')
+      .type('form')
+      .send({ patient: patientRef, status: 'final' });
+    expect(res.status).toBe(200);
+    expect((res.body as Bundle).entry).toHaveLength(3);
+  });
+
+  it('rejects unknown parameters with 400 unless Prefer: handling=lenient', async () => {
+    const strict = await request(app).get('/fhir/Observation').query({ patient: patientRef, colour: 'blue' });
+    expect(strict.status).toBe(400);
+    expect(firstIssue(strict.body)).toMatchObject({ code: 'not-supported', expression: ['colour'] });
+    const lenient = await request(app)
+      .get('/fhir/Observation')
+      .query({ patient: patientRef, colour: 'blue', _count: '100' })
+      .set('Prefer', 'handling=lenient');
+    expect(lenient.status).toBe(200);
+    const entries = (lenient.body as Bundle).entry ?? [];
+    expect(entries.filter((e) => e.search?.mode === 'match')).toHaveLength(7);
+    const warning = entries.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome;
+    expect(warning.issue?.[0]).toMatchObject({ severity: 'warning', expression: ['colour'] });
+  });
+
+  it('rejects invalid search values naming the parameter', async () => {
+    const badDate = await request(app).get('/fhir/Observation').query({ date: '2024-13-45' });
+    expect(badDate.status).toBe(400);
+    expect(firstIssue(badDate.body)?.expression).toEqual(['date']);
+    const badPrefix = await request(app).get('/fhir/Observation').query({ _lastUpdated: 'xx2024-01-01' });
+    expect(badPrefix.status).toBe(400);
+    expect(firstIssue(badPrefix.body)?.diagnostics).toMatch(/unknown prefix 'xx'/);
+    const badCount = await request(app).get('/fhir/Observation').query({ _count: '-1' });
+    expect(badCount.status).toBe(400);
+    expect(firstIssue(badCount.body)?.expression).toEqual(['_count']);
+  });
+});
+
+describe('formats and Prefer', () => {
+  it('answers 415 for XML bodies and 406 for XML Accept or _format=xml', async () => {
+    const xml = await request(app).post('/fhir/Practitioner').set('Content-Type', 'application/fhir+xml').send('<Practitioner/>');
+    expect(xml.status).toBe(415);
+    expect(xml.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(firstIssue(xml.body)?.code).toBe('not-supported');
+    const accept = await request(app).get('/fhir/metadata').set('Accept', 'application/fhir+xml');
+    expect(accept.status).toBe(406);
+    expect(JSON.parse(accept.text).resourceType).toBe('OperationOutcome');
+    const format = await request(app).get('/fhir/metadata?_format=xml');
+    expect(format.status).toBe(406);
+    expect(firstIssue(JSON.parse(format.text))?.expression).toEqual(['_format']);
+  });
+
+  it('accepts application/json and _format=json', async () => {
+    const res = await request(app).post('/fhir/Practitioner').set('Content-Type', 'application/json').send(practitioner());
+    expect(res.status).toBe(201);
+    const asJson = await request(app).get(`/fhir/Practitioner/${res.body.id}`).set('Accept', 'application/json');
+    expect(asJson.headers['content-type']).toMatch(/^application\/json/);
+    const format = await request(app).get(`/fhir/Practitioner/${res.body.id}?_format=json`);
+    expect(format.status).toBe(200);
+  });
+
+  it('honours Prefer: return=minimal, representation and OperationOutcome', async () => {
+    const minimal = await post(app, '/fhir/Practitioner', practitioner()).set('Prefer', 'return=minimal');
+    expect(minimal.status).toBe(201);
+    expect(minimal.text).toBe('');
+    expect(minimal.headers.location).toMatch(/_history\/1$/);
+    const oo = await post(app, '/fhir/Practitioner', practitioner()).set('Prefer', 'return=OperationOutcome');
+    expect(oo.body.resourceType).toBe('OperationOutcome');
+    const full = await post(app, '/fhir/Practitioner', practitioner()).set('Prefer', 'return=representation');
+    expect(full.body.resourceType).toBe('Practitioner');
+  });
+});
+
+describe('bad input: 4xx OperationOutcome, nothing stored', () => {
+  it('malformed JSON → 400', async () => {
+    const res = await post(app, '/fhir/Practitioner', '{"resourceType": "Practitioner", ');
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)).toMatchObject({ code: 'structure' });
+    expect(firstIssue(res.body)?.diagnostics).toMatch(/not valid JSON/);
+  });
+
+  it('body over the limit → 413', async () => {
+    const big = { ...practitioner(), name: [{ family: 'x'.repeat(5000) }] };
+    const res = await post(loose, '/fhir/Practitioner', big);
+    expect(res.status).toBe(413);
+    expect(firstIssue(res.body)?.diagnostics).toMatch(/exceeds the limit of 4096 bytes/);
+  });
+
+  it('nesting deeper than the limit → 400', async () => {
+    const deep = `{"resourceType":"Practitioner","extension":${'['.repeat(20)}${']'.repeat(20)}}`;
+    const res = await post(loose, '/fhir/Practitioner', deep);
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.diagnostics).toMatch(/nests deeper than the limit of 12/);
+  });
+
+  it('__proto__, constructor and prototype keys → 400 without polluting Object.prototype', async () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const p = practitioner();
+      const body = `{"resourceType":"Practitioner","identifier":${JSON.stringify(p.identifier)},"name":[{"${key}":{"polluted":"yes"}}]}`;
+      const res = await post(app, '/fhir/Practitioner', body);
+      expect(res.status).toBe(400);
+      expect(firstIssue(res.body)?.diagnostics).toBe(
+        `Property name "${key}" is not allowed in a request body (prototype pollution guard)`,
+      );
+      expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(0);
+    }
+    // A unicode-escaped key is the same key once parsed.
+    const escaped = await post(app, '/fhir/Practitioner', '{"resourceType":"Practitioner","\\u005f_proto__":{"polluted":"yes"}}');
+    expect(escaped.status).toBe(400);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('missing content type, empty body and non-object bodies are rejected', async () => {
+    const noType = await request(app).post('/fhir/Practitioner').send(Buffer.from('{}'));
+    expect(noType.status).toBe(415);
+    const empty = await request(app).post('/fhir/Practitioner').set('Content-Type', FHIR);
+    expect(empty.status).toBe(400);
+    expect(firstIssue(empty.body)?.diagnostics).toMatch(/body is empty/);
+    const array = await post(app, '/fhir/Practitioner', '[]');
+    expect(array.status).toBe(400);
+  });
+
+  it('unknown routes and methods are OperationOutcomes too', async () => {
+    const route = await request(app).get('/nothing/here');
+    expect(route.status).toBe(404);
+    expect(route.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(firstIssue(route.body)?.diagnostics).toBe('No route for GET /nothing/here');
+    const method = await request(app).patch('/fhir/Practitioner/abc').set('Content-Type', FHIR).send('{}');
+    expect(method.status).toBe(405);
+  });
+
+  it('unexpected failures are 500 OperationOutcomes without internals', async () => {
+    // Fault injection: the real store, with read failing as a broken connection would.
+    const broken = fx.app({ store: { ...fx.store, read: () => Promise.reject(new Error('socket hang up: secret detail')) } });
+    const res = await request(broken).get('/fhir/Practitioner/abc');
+    expect(res.status).toBe(500);
+    expect(firstIssue(res.body)).toMatchObject({ severity: 'fatal', code: 'exception' });
+    expect(res.text).not.toMatch(/secret detail/);
+  });
+});
+
+describe('validation on write', () => {
+  it('rejects a resource that breaks R4 core with 422 naming the element; nothing stored', async () => {
+    const p = { ...practitioner(), gender: 'robot' } as unknown as Practitioner;
+    const res = await post(app, '/fhir/Practitioner', p);
+    expect(res.status).toBe(422);
+    const errors = (res.body as OperationOutcome).issue?.filter((i) => i.severity === 'error') ?? [];
+    expect(errors.map((i) => i.expression?.[0])).toContain('Practitioner.gender');
+    expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(0);
+  });
+
+  it('strict mode requires one of our profiles on our families; --no-strict does not', async () => {
+    const patient: Patient = { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }] };
+    const strict = await post(app, '/fhir/Patient', patient);
+    expect(strict.status).toBe(422);
+    const issue = (strict.body as OperationOutcome).issue?.find((i) => i.diagnostics?.startsWith('strict-profile'));
+    expect(issue?.expression).toEqual(['Patient.meta.profile']);
+    expect(issue?.diagnostics).toContain('https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient');
+    expect(await countByIdentifier('Patient', patient.identifier?.[0].value as string)).toBe(0);
+    const relaxed = await post(loose, '/fhir/Patient', patient);
+    expect(relaxed.status).toBe(201);
+  });
+});
+
+describe('transaction and batch', () => {
+  it('stores a transaction all together, rewriting urn:uuid references', async () => {
+    const pUrn = uniqueUrn();
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: pUrn,
+          resource: { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          fullUrl: uniqueUrn(),
+          resource: observation(pUrn, { focus: [{ reference: pUrn }] }),
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const res = await post(loose, '/fhir', bundle);
+    expect(res.status).toBe(200);
+    const out = res.body as Bundle;
+    expect(out.type).toBe('transaction-response');
+    expect(out.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created']);
+    const patientId = out.entry?.[0].resource?.id;
+    const obs = out.entry?.[1].resource as Observation;
+    expect(obs.subject?.reference).toBe(`Patient/${patientId}`);
+    expect(obs.focus?.[0].reference).toBe(`Patient/${patientId}`);
+    expect(out.entry?.[0].response?.location).toMatch(new RegExp(`/fhir/Patient/${patientId}/_history/1$`));
+    const stored = await request(app).get(`/fhir/Observation/${obs.id}`);
+    expect(stored.body.subject.reference).toBe(`Patient/${patientId}`);
+  });
+
+  it('is all-or-nothing: an invalid entry fails the whole Bundle with 422 naming the entry', async () => {
+    const ok = practitioner();
+    const bad = { ...practitioner(), gender: 'robot' };
+    const res = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: ok, request: { method: 'POST', url: 'Practitioner' } },
+        { resource: bad, request: { method: 'POST', url: 'Practitioner' } },
+      ],
+    });
+    expect(res.status).toBe(422);
+    const errors = (res.body as OperationOutcome).issue ?? [];
+    expect(errors.map((i) => i.expression?.[0])).toContain('Bundle.entry[1].resource.gender');
+    expect(await countByIdentifier('Practitioner', ok.identifier?.[0].value as string)).toBe(0);
+  });
+
+  it('rolls back earlier entries when a later one fails in the store (stale If-Match → 412)', async () => {
+    const existing = (await post(app, '/fhir/Practitioner', practitioner())).body as Practitioner;
+    const fresh = practitioner();
+    const res = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: fresh, request: { method: 'POST', url: 'Practitioner' } },
+        { resource: { ...existing, active: false }, request: { method: 'PUT', url: `Practitioner/${existing.id}`, ifMatch: 'W/"7"' } },
+      ],
+    });
+    expect(res.status).toBe(412);
+    expect(firstIssue(res.body)?.diagnostics).toMatch(/^entry\[1\]: /);
+    expect(await countByIdentifier('Practitioner', fresh.identifier?.[0].value as string)).toBe(0);
+  });
+
+  it('runs batch entries independently, each with its own status', async () => {
+    const res = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: practitioner(), request: { method: 'POST', url: 'Practitioner' } },
+        { resource: { ...practitioner(), gender: 'robot' }, request: { method: 'POST', url: 'Practitioner' } },
+        { request: { method: 'GET', url: 'Practitioner/does-not-exist' } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const out = res.body as Bundle;
+    expect(out.type).toBe('batch-response');
+    expect(out.entry?.map((e) => e.response?.status.split(' ')[0])).toEqual(['201', '422', '404']);
+    expect(out.entry?.[1].response?.outcome?.resourceType).toBe('OperationOutcome');
+  });
+
+  it('rejects Bundles of other types and entries without a request', async () => {
+    const wrong = await post(app, '/fhir', { resourceType: 'Bundle', type: 'collection' });
+    expect(wrong.status).toBe(400);
+    expect(firstIssue(wrong.body)?.expression).toEqual(['Bundle.type']);
+    const noRequest = await post(app, '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: practitioner() }] });
+    expect(noRequest.status).toBe(400);
+    expect(firstIssue(noRequest.body)?.expression).toEqual(['Bundle.entry[0].request.method']);
+  });
+});
+
+describe('$validate', () => {
+  it('returns the validator OperationOutcome with 200 at type level', async () => {
+    const bad = await post(app, '/fhir/Practitioner/$validate', { ...practitioner(), gender: 'robot' });
+    expect(bad.status).toBe(200);
+    const errors = (bad.body as OperationOutcome).issue?.filter((i) => i.severity === 'error') ?? [];
+    expect(errors.map((i) => i.expression?.[0])).toContain('Practitioner.gender');
+    const good = await post(app, '/fhir/Practitioner/$validate', practitioner());
+    expect(good.status).toBe(200);
+    expect((good.body as OperationOutcome).issue?.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
+  it('validates a stored resource at instance level and accepts Parameters', async () => {
+    const stored = (await post(app, '/fhir/Practitioner', practitioner())).body as Practitioner;
+    const instance = await request(app).get(`/fhir/Practitioner/${stored.id}/$validate`);
+    expect(instance.status).toBe(200);
+    expect(instance.body.resourceType).toBe('OperationOutcome');
+    const params = await post(app, '/fhir/Practitioner/$validate', {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'resource', resource: { ...practitioner(), gender: 'robot' } }],
+    });
+    expect(params.status).toBe(200);
+    expect((params.body as OperationOutcome).issue?.some((i) => i.expression?.[0] === 'Practitioner.gender')).toBe(true);
+  });
+});
+
+describe('metadata and operations endpoints', () => {
+  it('generates a CapabilityStatement from what is implemented', async () => {
+    const res = await request(app).get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    const cs = res.body as CapabilityStatement;
+    expect(cs.fhirVersion).toBe('4.0.1');
+    expect(cs.format).toContain('application/fhir+json');
+    const rest = cs.rest?.[0];
+    expect(rest?.interaction?.map((i) => i.code)).toEqual(['transaction', 'batch']);
+    const obs = rest?.resource?.find((r) => r.type === 'Observation');
+    expect(obs?.interaction?.map((i) => i.code)).toContain('search-type');
+    expect(obs?.searchParam?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['_id', '_lastUpdated', 'identifier', 'patient', 'subject', 'code', 'category', 'status', 'date', '_count']),
+    );
+    expect(obs?.operation?.[0].name).toBe('validate');
+    const patient = rest?.resource?.find((r) => r.type === 'Patient');
+    expect(patient?.supportedProfile).toContain('https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient');
+  });
+
+  it('serves /healthz, echoes X-Request-Id and counts requests in /metrics', async () => {
+    const app = fx.app();
+    const health = await request(app).get('/healthz').set('X-Request-Id', 'req-123');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    expect(health.headers['x-request-id']).toBe('req-123');
+    const generated = await request(app).get('/fhir/metadata');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toMatch(/http_requests_total\{method="GET",route="\/fhir\/metadata",status="200"\} 1/);
+    expect(metrics.text).toMatch(/http_request_duration_seconds_bucket/);
+  });
+});
