@@ -1,0 +1,105 @@
+// A vendor's view: a real listening facade driven by fhir-kit-client, a FHIR client we did not write.
+import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Organization } from '@medplum/fhirtypes';
+import { Client } from 'fhir-kit-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { type Fixture, openFixture, silent } from './helpers.ts';
+import { example, MAIJA_STORY, storyTransaction } from './personas.ts';
+
+let fx: Fixture;
+let server: RunningServer;
+let client: Client;
+
+beforeAll(async () => {
+  fx = await openFixture();
+  server = await startServer({ store: fx.store, validator: fx.validator, logger: silent, port: 0 });
+  client = new Client({ baseUrl: `${server.url}/fhir` });
+});
+afterAll(async () => {
+  await server?.close();
+  await fx?.close();
+});
+
+async function httpStatus(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    return (err as { response?: { status: number } }).response?.status ?? -1;
+  }
+}
+
+describe('vendor workflow through fhir-kit-client (strict mode)', () => {
+  let patientId: string;
+  let score: Observation;
+
+  it('reads the CapabilityStatement', async () => {
+    const cs = (await client.capabilityStatement()) as CapabilityStatement;
+    expect(cs.rest?.[0].interaction?.map((i) => i.code)).toContain('transaction');
+  });
+
+  it('creates the Maija story as one transaction', async () => {
+    const response = (await client.transaction({ body: storyTransaction(MAIJA_STORY) as never })) as Bundle;
+    expect(response.type).toBe('transaction-response');
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(MAIJA_STORY.map(() => '201 Created'));
+    const patient = response.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
+    patientId = patient?.id as string;
+    score = response.entry?.[MAIJA_STORY.indexOf('Observation-maija-work-ability-score.json')].resource as Observation;
+    expect(score.subject?.reference).toBe(`Patient/${patientId}`);
+  });
+
+  it('searches the story back by patient and code', async () => {
+    const all = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } })) as Bundle;
+    expect(all.entry).toHaveLength(2);
+    const scores = (await client.search({
+      resourceType: 'Observation',
+      searchParams: {
+        patient: patientId,
+        code: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-observation|work-ability-score',
+      },
+    })) as Bundle;
+    expect(scores.entry?.map((e) => e.resource?.id)).toEqual([score.id]);
+  });
+
+  it('updates with If-Match, and a second writer with the old version gets 412', async () => {
+    const changed = { ...score, valueInteger: 7, interpretation: [
+      { coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation', code: 'needs-further-assessment' }] },
+    ] };
+    const updated = (await client.update({
+      resourceType: 'Observation',
+      id: score.id as string,
+      body: changed as never,
+      options: { headers: { 'If-Match': `W/"${score.meta?.versionId}"` } },
+    })) as Observation;
+    expect(updated.meta?.versionId).toBe('2');
+    const conflict = client.update({
+      resourceType: 'Observation',
+      id: score.id as string,
+      body: { ...changed, valueInteger: 5 } as never,
+      options: { headers: { 'If-Match': 'W/"1"' } },
+    });
+    expect(await httpStatus(conflict)).toBe(412);
+    const missing = client.update({ resourceType: 'Observation', id: score.id as string, body: changed as never });
+    expect(await httpStatus(missing)).toBe(428);
+  });
+
+  it('conditional create twice yields one resource', async () => {
+    const org = example<Organization>('Organization-kela.json');
+    delete org.id;
+    const criteria = `identifier=${org.identifier?.[0].system}|${org.identifier?.[0].value}`;
+    const first = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as Organization;
+    const second = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as Organization;
+    expect(second.id).toBe(first.id);
+    const found = (await client.search({ resourceType: 'Organization', searchParams: { identifier: `${org.identifier?.[0].system}|${org.identifier?.[0].value}` } })) as Bundle;
+    expect(found.entry).toHaveLength(1);
+  });
+
+  it('$validate reports a profile invariant (tyk-was-1) without storing anything', async () => {
+    const bad = { ...score, id: undefined, meta: { profile: score.meta?.profile }, valueInteger: 11 };
+    const oo = (await client.operation({ resourceType: 'Observation', name: '$validate', method: 'POST', input: bad as never })) as OperationOutcome;
+    const errors = oo.issue?.filter((i) => i.severity === 'error') ?? [];
+    expect(errors.some((i) => i.diagnostics?.includes('tyk-was-1'))).toBe(true);
+    const rejected = client.create({ resourceType: 'Observation', body: bad as never });
+    expect(await httpStatus(rejected)).toBe(422);
+  });
+});
