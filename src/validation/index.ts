@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { outcome } from '../shared/outcome.ts';
+import { findPackage, openPackage, PROJECT_ROOT } from './packages.ts';
+import { type InvariantCompiler, PlanCompiler } from './plan.ts';
+import { Registry } from './registry.ts';
+import type { ConformanceRegistry } from './types.ts';
+import { isObject, type TerminologyPort, Walk } from './walker.ts';
+
+export { Registry } from './registry.ts';
+export type { ConformanceRegistry } from './types.ts';
+
+export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' };
+
+export interface ValidatorOptions {
+  /** FHIR packages to load after the R4 core: `.tgz` files or folders (unpacked packages). */
+  packages?: string[];
+  /** Look for FI Base in the package search folders (default true). */
+  fiBase?: boolean;
+  /** Check required/extensible bindings (default true). */
+  terminology?: boolean;
+  /** Evaluate snapshot invariants (default true). */
+  invariants?: boolean;
+}
+
+export interface ValidateOptions {
+  /** Profiles to validate against, in addition to the resource's own `meta.profile`. */
+  profile?: string | string[];
+}
+
+export interface Validator {
+  validate(resource: unknown, opts?: ValidateOptions): OperationOutcome;
+  /** Validates each resource; the outcomes are in input order. */
+  validateMany(resources: Iterable<unknown>, opts?: ValidateOptions): OperationOutcome[];
+  readonly registry: ConformanceRegistry;
+  /** The packages loaded, core first (name and version). */
+  readonly packages: ReadonlyArray<{ name: string; version: string }>;
+}
+
+/** Creates a validator over the R4 core definitions plus the given packages (and FI Base when found). */
+export async function createValidator(opts: ValidatorOptions = {}): Promise<Validator> {
+  const registry = new Registry();
+  registry.loadCore();
+  const paths = [...(opts.packages ?? [])];
+  const pkgs = paths.map((p) => openPackage(p));
+  if (opts.fiBase !== false && !pkgs.some((p) => p.name === FI_BASE.name)) {
+    const found = findPackage(FI_BASE.name, FI_BASE.version) ?? findPackage(FI_BASE.name);
+    if (found) pkgs.unshift(openPackage(found));
+  }
+  for (const p of pkgs) registry.loadPackage(p);
+
+  let terminology: TerminologyPort | undefined;
+  if (opts.terminology !== false) {
+    const mod = await import('./terminology/index.ts');
+    terminology = mod.createTerminology(registry);
+  }
+  let compileInvariant: InvariantCompiler | undefined;
+  if (opts.invariants !== false) {
+    const mod = await import('./invariants/index.ts');
+    compileInvariant = mod.compileInvariant;
+  }
+  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology);
+}
+
+class CompiledValidator implements Validator {
+  constructor(
+    readonly registry: Registry,
+    private readonly compiler: PlanCompiler,
+    private readonly terminology: TerminologyPort | undefined,
+  ) {}
+
+  get packages() {
+    return this.registry.sources;
+  }
+
+  validate(resource: unknown, opts: ValidateOptions = {}): OperationOutcome {
+    return outcome(this.issues(resource, opts));
+  }
+
+  validateMany(resources: Iterable<unknown>, opts: ValidateOptions = {}): OperationOutcome[] {
+    const out: OperationOutcome[] = [];
+    for (const r of resources) out.push(this.validate(r, opts));
+    return out;
+  }
+
+  private issues(resource: unknown, opts: ValidateOptions): OperationOutcomeIssue[] {
+    const profiles =
+      opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
+    const walk = new Walk(this.compiler, this.terminology);
+    try {
+      if (isObject(resource) && typeof resource.resourceType === 'string') walk.push(resource.resourceType);
+      walk.resourceNode(resource, profiles);
+    } catch (e) {
+      walk.issues.push({
+        severity: 'fatal',
+        code: 'exception',
+        diagnostics: `Validation stopped by an internal error: ${(e as Error).message}`,
+      });
+    }
+    return walk.issues;
+  }
+}
+
+let project: Promise<Validator> | undefined;
+
+/** R4 core + FI Base (when found) + our committed IG package, created once per process. */
+export function loadProjectValidator(): Promise<Validator> {
+  if (!project) {
+    const ig = join(PROJECT_ROOT, 'profiles', 'package');
+    const packages = existsSync(join(ig, 'package.json')) ? [ig] : [];
+    project = createValidator({ packages });
+    project.catch(() => {
+      project = undefined;
+    });
+  }
+  return project;
+}

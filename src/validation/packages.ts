@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tar from 'tar';
+
+/** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
+export interface FhirPackage {
+  name: string;
+  version: string;
+  canonical?: string;
+  /** Folder containing package.json (the `package/` folder of the tarball). */
+  dir: string;
+}
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
+
+/**
+ * Opens a package given as a `.tgz`, a folder holding `package/package.json`, or the `package/` folder
+ * itself. Tarballs are unpacked once into the cache, keyed by file size and mtime.
+ */
+export function openPackage(path: string): FhirPackage {
+  const abs = resolve(path);
+  const st = statSync(abs);
+  let dir: string;
+  if (st.isFile()) dir = unpackTarball(abs, st.size, st.mtimeMs);
+  else if (existsSync(join(abs, 'package', 'package.json'))) dir = join(abs, 'package');
+  else if (existsSync(join(abs, 'package.json'))) dir = abs;
+  else throw new Error(`Not a FHIR package (no package.json): ${abs}`);
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    name?: string;
+    version?: string;
+    canonical?: string;
+  };
+  if (!manifest.name) throw new Error(`FHIR package without a name: ${dir}/package.json`);
+  return { name: manifest.name, version: manifest.version ?? '', canonical: manifest.canonical, dir };
+}
+
+function unpackTarball(file: string, size: number, mtime: number): string {
+  const key = createHash('sha1').update(`${file}|${size}|${mtime}`).digest('hex').slice(0, 16);
+  const target = join(CACHE_DIR, 'packages', key);
+  const dir = join(target, 'package');
+  if (existsSync(join(dir, 'package.json'))) return dir;
+  // Unpack beside the target and rename, so concurrent processes never see a half-written folder.
+  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  tar.x({ file, cwd: tmp, sync: true, strict: true });
+  if (!existsSync(join(tmp, 'package', 'package.json'))) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`Tarball has no package/package.json: ${file}`);
+  }
+  try {
+    renameSync(tmp, target);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process won the race
+  }
+  return dir;
+}
+
+/** Folders searched for packages, in the order DEVELOPERS.md gives (after explicit paths). */
+export function packageSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs: string[] = [];
+  for (const d of (env.TYOKYKY_FHIR_PACKAGES ?? '').split(':')) if (d) dirs.push(resolve(d));
+  dirs.push(resolve(PROJECT_ROOT, '..', 'shared', 'fhir-packages'));
+  dirs.push(join(homedir(), '.fhir', 'packages'));
+  return dirs;
+}
+
+/**
+ * Finds a package by name (and optionally version) in the search folders. Recognises
+ * `<name>-<version>.tgz`, `<name>#<version>/` (the ~/.fhir/packages layout) and `<name>-<version>/`.
+ */
+export function findPackage(name: string, version?: string, dirs = packageSearchDirs()): string | undefined {
+  for (const dir of dirs) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const candidates = entries
+      .filter((e) => {
+        const base = e.replace(/\.tgz$/, '');
+        const v = base.startsWith(`${name}#`)
+          ? base.slice(name.length + 1)
+          : base.startsWith(`${name}-`)
+            ? base.slice(name.length + 1)
+            : undefined;
+        if (v === undefined || !/^\d/.test(v)) return false;
+        return version === undefined || v === version;
+      })
+      .sort()
+      .reverse();
+    if (candidates.length) return join(dir, candidates[0]);
+  }
+  return undefined;
+}
+
+/** Every conformance resource file of a package (top-level `*.json`, excluding examples and manifests). */
+export function packageResourceFiles(pkg: FhirPackage): string[] {
+  return readdirSync(pkg.dir)
+    .filter((f) => f.endsWith('.json') && f !== 'package.json' && !f.startsWith('.'))
+    .map((f) => join(pkg.dir, f));
+}

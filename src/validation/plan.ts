@@ -1,0 +1,300 @@
+import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
+import { compilePrimitive, isPrimitiveCode, type PrimitiveRule } from './primitives.ts';
+import type { Registry } from './registry.ts';
+import type { CompiledInvariant } from './types.ts';
+
+const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
+/** Invariants the engine checks natively (with the same key in the message), so they are not compiled. */
+export const NATIVE_INVARIANTS = new Set(['bdl-3', 'bdl-7']);
+
+export interface TypeRef {
+  code: string;
+  profiles: string[];
+  targetProfiles: string[];
+}
+
+export interface Discriminator {
+  type: 'value' | 'pattern' | 'type' | 'exists' | 'profile' | 'position';
+  path: string;
+}
+
+export interface SlicingPlan {
+  discriminators: Discriminator[];
+  rules: 'open' | 'closed' | 'openAtEnd';
+  ordered: boolean;
+}
+
+export interface BindingPlan {
+  strength: 'required' | 'extensible' | 'preferred' | 'example';
+  valueSet: string;
+}
+
+/** One ElementDefinition compiled: everything the walker needs, no further look-ups in the snapshot. */
+export interface ElementPlan {
+  id: string;
+  path: string;
+  /** Last path segment, e.g. `value[x]`; `name` without `[x]` is the JSON prefix of a choice. */
+  name: string;
+  jsonName: string;
+  sliceName?: string;
+  min: number;
+  max: number;
+  /** JSON array representation (from the base definition's max). */
+  array: boolean;
+  choice: boolean;
+  types: TypeRef[];
+  contentRef?: string;
+  children: ElementPlan[];
+  slicing?: SlicingPlan;
+  slices: ElementPlan[];
+  fixed?: unknown;
+  pattern?: unknown;
+  binding?: BindingPlan;
+  invariants: CompiledInvariant[];
+  isModifier: boolean;
+  owner: StructurePlan;
+  /** JSON property name → child, built on first use. */
+  index?: Map<string, ChildSlot>;
+}
+
+export interface ChildSlot {
+  el: ElementPlan;
+  /** The FHIR type the JSON name implies (choice types), or the element's single type. */
+  type: string;
+  /** True for `_name` (primitive extension companion). */
+  underscore: boolean;
+}
+
+export interface StructurePlan {
+  url: string;
+  type: string;
+  kind: string;
+  /** True for the R4 core definitions; issues from other plans name the profile. */
+  core: boolean;
+  /** A base type or resource (derivation specialization), as opposed to a profile. */
+  base: boolean;
+  root: ElementPlan;
+  byId: Map<string, ElementPlan>;
+  sd: StructureDefinition;
+}
+
+export type InvariantCompiler = (
+  constraint: ElementDefinitionConstraint,
+  path: string,
+) => CompiledInvariant | undefined;
+
+/**
+ * Compiles StructureDefinition snapshots into plans, once per canonical. Datatype plans are compiled on
+ * first use and shared by every element of that type.
+ */
+export class PlanCompiler {
+  private readonly plans = new Map<string, StructurePlan | null>();
+  private readonly primitives = new Map<string, PrimitiveRule | null>();
+  /** Capitalised type name (as in `valueQuantity`) → FHIR type code. */
+  readonly typeSuffixes = new Map<string, string>();
+  readonly resourceTypes = new Set<string>();
+
+  constructor(
+    readonly registry: Registry,
+    private readonly compileInvariant?: InvariantCompiler,
+  ) {
+    for (const info of registry.structureDefinitionInfo()) {
+      if (info.derivation !== 'specialization' || !info.type || !info.url.startsWith(CORE_PREFIX)) continue;
+      if (info.kind === 'resource') this.resourceTypes.add(info.type);
+      else if (info.kind === 'primitive-type' || info.kind === 'complex-type')
+        this.typeSuffixes.set(capitalise(info.type), info.type);
+    }
+  }
+
+  plan(url: string): StructurePlan | undefined {
+    let p = this.plans.get(url);
+    if (p === undefined) {
+      const sd = this.registry.structureDefinition(url);
+      p = sd?.snapshot?.element?.length ? this.compile(sd) : null;
+      this.plans.set(url, p);
+      if (p && p.url !== url) this.plans.set(p.url, p);
+    }
+    return p ?? undefined;
+  }
+
+  /** The base definition of a type or resource by name. */
+  typePlan(code: string): StructurePlan | undefined {
+    return this.plan(CORE_PREFIX + code);
+  }
+
+  primitive(code: string): PrimitiveRule | undefined {
+    let r = this.primitives.get(code);
+    if (r === undefined) {
+      const sd = this.registry.structureDefinition(code);
+      r = sd && sd.kind === 'primitive-type' ? compilePrimitive(sd) : null;
+      this.primitives.set(code, r);
+    }
+    return r ?? undefined;
+  }
+
+  private compile(sd: StructureDefinition): StructurePlan {
+    const elements = sd.snapshot?.element ?? [];
+    const plan = {
+      url: sd.url,
+      type: sd.type,
+      kind: sd.kind,
+      core: sd.url.startsWith(CORE_PREFIX),
+      base: sd.derivation !== 'constraint',
+      byId: new Map(),
+      sd,
+    } as unknown as StructurePlan;
+    const isResource = sd.kind === 'resource';
+    for (let i = 0; i < elements.length; i++) {
+      const ed = elements[i];
+      const id = ed.id ?? ed.path;
+      const el = this.element(ed, plan, i === 0, isResource);
+      plan.byId.set(id, el);
+      if (i === 0) {
+        plan.root = el;
+        continue;
+      }
+      const { parentId, sliceOf } = splitId(id);
+      if (sliceOf !== undefined) {
+        const entry = plan.byId.get(sliceOf);
+        if (entry) entry.slices.push(el);
+        continue;
+      }
+      const parent = plan.byId.get(parentId);
+      if (parent) parent.children.push(el);
+    }
+    return plan;
+  }
+
+  private element(
+    ed: ElementDefinition,
+    owner: StructurePlan,
+    isRoot: boolean,
+    isResource: boolean,
+  ): ElementPlan {
+    const path = ed.path ?? '';
+    const name = path.slice(path.lastIndexOf('.') + 1);
+    const choice = name.endsWith('[x]');
+    const rootIdOfResource = isResource && path.indexOf('.') === path.lastIndexOf('.') && name === 'id';
+    const types: TypeRef[] = (ed.type ?? []).map((t) => ({
+      code: rootIdOfResource ? 'id' : typeCode(t.code ?? '', t.extension),
+      profiles: t.profile ?? [],
+      targetProfiles: t.targetProfile ?? [],
+    }));
+    const baseMax = ed.base?.max ?? ed.max ?? '1';
+    let fixed: unknown;
+    let pattern: unknown;
+    for (const key in ed) {
+      if (key.startsWith('fixed')) fixed = (ed as unknown as Record<string, unknown>)[key];
+      else if (key.startsWith('pattern')) pattern = (ed as unknown as Record<string, unknown>)[key];
+    }
+    const binding =
+      ed.binding?.valueSet && ed.binding.strength
+        ? { strength: ed.binding.strength, valueSet: ed.binding.valueSet }
+        : undefined;
+    return {
+      id: ed.id ?? path,
+      path,
+      name,
+      jsonName: choice ? name.slice(0, -3) : name,
+      sliceName: ed.sliceName,
+      min: ed.min ?? 0,
+      max: ed.max === '*' ? Number.POSITIVE_INFINITY : Number(ed.max ?? '1'),
+      array: !isRoot && baseMax !== '1' && baseMax !== '0',
+      choice,
+      types,
+      contentRef: ed.contentReference,
+      children: [],
+      slicing: ed.slicing
+        ? {
+            discriminators: (ed.slicing.discriminator ?? []) as Discriminator[],
+            rules: ed.slicing.rules ?? 'open',
+            ordered: ed.slicing.ordered ?? false,
+          }
+        : undefined,
+      slices: [],
+      fixed,
+      pattern,
+      binding,
+      invariants: this.invariants(ed, path),
+      isModifier: ed.isModifier ?? false,
+      owner,
+    };
+  }
+
+  private invariants(ed: ElementDefinition, path: string): CompiledInvariant[] {
+    if (!this.compileInvariant || !ed.constraint) return [];
+    const out: CompiledInvariant[] = [];
+    for (const c of ed.constraint) {
+      if (NATIVE_INVARIANTS.has(c.key ?? '')) continue;
+      const inv = this.compileInvariant(c, path);
+      if (inv) out.push(inv);
+    }
+    return out;
+  }
+
+  /** Children used to validate the content of `el`: its own, or those of a `contentReference` target. */
+  childrenOf(el: ElementPlan): ElementPlan[] {
+    if (el.children.length || !el.contentRef) return el.children;
+    const target = el.owner.byId.get(el.contentRef.slice(el.contentRef.indexOf('#') + 1));
+    return target ? target.children : el.children;
+  }
+
+  /** JSON property name → child element for an element whose children are used as a container. */
+  indexOf(el: ElementPlan): Map<string, ChildSlot> {
+    if (el.index) return el.index;
+    const index = new Map<string, ChildSlot>();
+    for (const child of this.childrenOf(el)) {
+      if (child.choice) {
+        for (const t of child.types) {
+          const key = child.jsonName + capitalise(t.code);
+          index.set(key, { el: child, type: t.code, underscore: false });
+          if (isPrimitiveCode(t.code)) index.set(`_${key}`, { el: child, type: t.code, underscore: true });
+        }
+      } else {
+        const type = child.types[0]?.code ?? 'Element';
+        index.set(child.name, { el: child, type, underscore: false });
+        if (child.types.some((t) => isPrimitiveCode(t.code)))
+          index.set(`_${child.name}`, { el: child, type, underscore: true });
+      }
+    }
+    el.index = index;
+    return index;
+  }
+}
+
+export function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function typeCode(
+  code: string,
+  ext: Array<{ url?: string; valueUrl?: string; valueUri?: string }> | undefined,
+): string {
+  if (!code.startsWith('http://hl7.org/fhirpath/System.')) return code;
+  const fhirType = ext?.find((x) => x.url === FHIR_TYPE_EXT);
+  if (fhirType) return fhirType.valueUrl ?? fhirType.valueUri ?? 'string';
+  return code.slice('http://hl7.org/fhirpath/System.'.length).toLowerCase();
+}
+
+/**
+ * `Observation.component:sys.code` → parent `Observation.component:sys`; `Observation.component:sys` →
+ * slice of `Observation.component`; `X.extension:a/b` → slice of `X.extension:a`.
+ */
+function splitId(id: string): { parentId: string; sliceOf?: string } {
+  const dot = lastSegmentStart(id);
+  const parentId = id.slice(0, dot - 1);
+  const last = id.slice(dot);
+  const colon = last.indexOf(':');
+  if (colon < 0) return { parentId };
+  const slicePart = last.slice(colon + 1);
+  const slash = slicePart.lastIndexOf('/');
+  const entryLast =
+    slash >= 0 ? `${last.slice(0, colon)}:${slicePart.slice(0, slash)}` : last.slice(0, colon);
+  return { parentId, sliceOf: `${id.slice(0, dot)}${entryLast}` };
+}
+
+/** Index just after the last '.' that is not inside a slice name. Slice names do not contain '.' in practice. */
+function lastSegmentStart(id: string): number {
+  return id.lastIndexOf('.') + 1;
+}

