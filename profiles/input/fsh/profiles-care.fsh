@@ -59,8 +59,11 @@ The joint work-ability support plan on the HOI view (work-ability support plan, 
 * category ^slicing.discriminator.type = #pattern
 * category ^slicing.discriminator.path = "$this"
 * category ^slicing.rules = #open
-* category contains recordView 1..1
+* category contains recordView 1..1 and workAbilitySupportPlan 0..1 and activationPlan 0..1 and implementationPlan 0..1
 * category[recordView] = RecordViewCS#HOI
+* category[workAbilitySupportPlan] = PlanCategoryCS#work-ability-support-plan
+* category[activationPlan] = PlanCategoryCS#activation-plan
+* category[implementationPlan] = PlanCategoryCS#implementation-plan
 * subject only Reference(TyokykyPatient)
 * period 1..1
 * period.start 1..1

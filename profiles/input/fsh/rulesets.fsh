@@ -29,3 +29,20 @@ RuleSet: KantaCommon
 * extension contains CreatingApplication named creatingApplication 1..1
 * language ^short = "Kieli (Kanta: pakollinen) / Language (Kanta: required)"
 * text ^short = "Kertomusteksti (Kanta: pakollinen) / Narrative (Kanta: required)"
+
+// Example instances: Finnish language, the creating application, a narrative.
+RuleSet: ExampleCommon(narrative)
+* language = #fi
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{narrative}</p></div>"
+* extension[creatingApplication].extension[name].valueString = "tyokyky-fhir examples"
+
+RuleSet: ExampleUuid(uuid)
+* identifier[+].system = "urn:ietf:rfc:3986"
+* identifier[=].value = "urn:uuid:{uuid}"
+
+RuleSet: Hetu(value)
+* identifier[PIC].use = #official
+* identifier[PIC].type = $v2-0203#NNFIN
+* identifier[PIC].system = "urn:oid:1.2.246.21"
+* identifier[PIC].value = "{value}"
