@@ -61,7 +61,10 @@ function tzMinutes(tz: string): number | undefined {
 }
 
 /** A Period: missing start or end is open (±infinity, as null here). */
-export function periodRange(start?: string, end?: string): { low: Date | null; high: Date | null } | undefined {
+export function periodRange(
+  start?: string,
+  end?: string,
+): { low: Date | null; high: Date | null } | undefined {
   const lo = start === undefined ? null : parseDateRange(start);
   const hi = end === undefined ? null : parseDateRange(end);
   if (lo === undefined || hi === undefined) return undefined;

@@ -1,3 +1,3 @@
-export { openStore } from './store.ts';
 export { parseDateRange } from './dates.ts';
+export { openStore } from './store.ts';
 export type * from './types.ts';

@@ -17,7 +17,15 @@ import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { parseDateRange, periodRange } from './dates.ts';
 
 /** The resource-specific parameters the store indexes (besides `_id` and `_lastUpdated`). */
-export const INDEXED_PARAMS = ['identifier', 'patient', 'subject', 'code', 'category', 'status', 'date'] as const;
+export const INDEXED_PARAMS = [
+  'identifier',
+  'patient',
+  'subject',
+  'code',
+  'category',
+  'status',
+  'date',
+] as const;
 
 export type ParamKind = 'token' | 'reference' | 'date';
 
@@ -71,7 +79,14 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
   for (const code of INDEXED_PARAMS) {
     const sp = all[code];
     if (!sp?.expression) continue;
-    const kind = sp.type === 'reference' ? 'reference' : sp.type === 'date' ? 'date' : sp.type === 'token' ? 'token' : undefined;
+    const kind =
+      sp.type === 'reference'
+        ? 'reference'
+        : sp.type === 'date'
+          ? 'date'
+          : sp.type === 'token'
+            ? 'token'
+            : undefined;
     if (!kind) continue;
     // Shared parameters list every base type's path joined by '|'; keep only this type's paths.
     const parts = sp.expression
@@ -108,7 +123,8 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
           tokens.push({ param: def.code, system, value });
         }
       } else if (def.kind === 'token') {
-        for (const [system, value] of tokenValues(tv.type, v)) tokens.push({ param: def.code, system, value });
+        for (const [system, value] of tokenValues(tv.type, v))
+          tokens.push({ param: def.code, system, value });
       } else {
         const range = dateValue(tv.type, v);
         if (range) dates.push({ param: def.code, ...range });
@@ -123,7 +139,9 @@ function tokenValues(type: string, v: unknown): Array<[string, string]> {
   const o = v as Record<string, unknown>;
   if (type === 'CodeableConcept') {
     const codings = (o.coding as Array<Record<string, unknown>> | undefined) ?? [];
-    return codings.filter((c) => typeof c.code === 'string').map((c) => [String(c.system ?? ''), String(c.code)]);
+    return codings
+      .filter((c) => typeof c.code === 'string')
+      .map((c) => [String(c.system ?? ''), String(c.code)]);
   }
   if (type === 'Identifier' || type === 'ContactPoint') {
     return typeof o.value === 'string' ? [[String(o.system ?? ''), o.value]] : [];
@@ -144,7 +162,10 @@ function dateValue(type: string, v: unknown): { low: string; high: string } | un
     const p = v as { start?: string; end?: string };
     const r = periodRange(p.start, p.end);
     if (!r) return undefined;
-    return { low: r.low ? r.low.toISOString() : NEG_INFINITY, high: r.high ? r.high.toISOString() : INFINITY };
+    return {
+      low: r.low ? r.low.toISOString() : NEG_INFINITY,
+      high: r.high ? r.high.toISOString() : INFINITY,
+    };
   }
   return undefined;
 }

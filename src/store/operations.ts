@@ -60,11 +60,18 @@ export class Operations implements StoreTx {
     return row.content as T;
   }
 
-  async vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T> {
+  async vread<T extends Resource = Resource>(
+    type: string,
+    id: string,
+    versionId: string | number,
+  ): Promise<T> {
     checkTypeAndId(type, id);
     const version = Number(versionId);
     if (!Number.isInteger(version) || version < 1) {
-      throw FhirError.badRequest(`Invalid version id '${versionId}' (expected a positive integer)`, 'Resource.meta.versionId');
+      throw FhirError.badRequest(
+        `Invalid version id '${versionId}' (expected a positive integer)`,
+        'Resource.meta.versionId',
+      );
     }
     const rows = await this.q.query<{ action: WriteAction; content: Resource | null }>(
       'SELECT action, content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
@@ -78,7 +85,12 @@ export class Operations implements StoreTx {
 
   async history(type: string, id: string): Promise<HistoryEntry[]> {
     checkTypeAndId(type, id);
-    const rows = await this.q.query<{ version_id: number; last_updated: Date; action: WriteAction; content: Resource | null }>(
+    const rows = await this.q.query<{
+      version_id: number;
+      last_updated: Date;
+      action: WriteAction;
+      content: Resource | null;
+    }>(
       `SELECT version_id, last_updated, action, content FROM resource_history
         WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC`,
       [type, id],
@@ -109,7 +121,9 @@ export class Operations implements StoreTx {
       ORDER BY r.last_updated ${dir}, r.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
     const [rows, total] = await Promise.all([
       s.count > 0 ? this.q.query<{ id: string; last_updated: Date; content: Resource }>(sql, values) : [],
-      s.total ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources r WHERE ${s.where}`, s.values) : undefined,
+      s.total
+        ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources r WHERE ${s.where}`, s.values)
+        : undefined,
     ]);
     const page = rows.slice(0, s.count);
     const result: SearchResult = {
@@ -121,7 +135,11 @@ export class Operations implements StoreTx {
     if (total) result.total = total[0].n;
     if (rows.length > s.count) {
       const lastRow = page[page.length - 1];
-      result.nextCursor = encodeCursor({ lastUpdated: lastRow.last_updated.toISOString(), id: lastRow.id, desc: s.desc });
+      result.nextCursor = encodeCursor({
+        lastUpdated: lastRow.last_updated.toISOString(),
+        id: lastRow.id,
+        desc: s.desc,
+      });
     }
     return result;
   }
@@ -163,7 +181,8 @@ export class Operations implements StoreTx {
 
   async update<T extends Resource>(resource: T, opts: UpdateOptions = {}): Promise<WriteResult<T>> {
     const type = checkResource(resource);
-    if (resource.id === undefined) throw FhirError.badRequest(`${type}.id is required for an update`, `${type}.id`);
+    if (resource.id === undefined)
+      throw FhirError.badRequest(`${type}.id is required for an update`, `${type}.id`);
     const id = resource.id;
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
@@ -212,7 +231,11 @@ export class Operations implements StoreTx {
     const current = await this.lockCurrent(type, id);
     if (!current) throw FhirError.notFound(`${type}/${id} not found`);
     if (current.deleted) {
-      return { versionId: String(current.version_id), lastUpdated: current.last_updated.toISOString(), deleted: false };
+      return {
+        versionId: String(current.version_id),
+        lastUpdated: current.last_updated.toISOString(),
+        deleted: false,
+      };
     }
     if (expected !== undefined && expected !== current.version_id) {
       throw FhirError.preconditionFailed(
@@ -226,7 +249,11 @@ export class Operations implements StoreTx {
         WHERE resource_type = $1 AND id = $2`,
       [type, id, version, now.toISOString()],
     );
-    const stub = { resourceType: type, id, meta: { versionId: String(version), lastUpdated: now.toISOString() } } as Resource;
+    const stub = {
+      resourceType: type,
+      id,
+      meta: { versionId: String(version), lastUpdated: now.toISOString() },
+    } as Resource;
     await this.writeVersion(stub, 'delete');
     return { versionId: String(version), lastUpdated: now.toISOString(), deleted: true };
   }
@@ -248,7 +275,14 @@ export class Operations implements StoreTx {
     await this.q.query(
       `INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
-      [type, id, Number(meta.versionId), meta.lastUpdated, action, action === 'delete' ? null : JSON.stringify(resource)],
+      [
+        type,
+        id,
+        Number(meta.versionId),
+        meta.lastUpdated,
+        action,
+        action === 'delete' ? null : JSON.stringify(resource),
+      ],
     );
     if (action !== 'create' || meta.versionId !== '1') {
       await this.q.query('DELETE FROM search_token WHERE resource_type = $1 AND id = $2', [type, id]);
@@ -294,7 +328,11 @@ function checkTypeAndId(type: string, id: string): void {
 
 /** A copy with the server-owned meta set; other meta (profile, security, tag) is kept. */
 function stamp<T extends Resource>(resource: T, id: string, version: number, when: Date): T {
-  return { ...resource, id, meta: { ...resource.meta, versionId: String(version), lastUpdated: when.toISOString() } };
+  return {
+    ...resource,
+    id,
+    meta: { ...resource.meta, versionId: String(version), lastUpdated: when.toISOString() },
+  };
 }
 
 /**
@@ -324,7 +362,10 @@ function parseCriteria(criteria: string, type: string): Record<string, string[]>
   if (q >= 0) {
     const prefix = text.slice(0, q);
     if (prefix !== type && prefix !== '') {
-      throw FhirError.badRequest(`If-None-Exist criteria '${criteria}' are for ${prefix}, not ${type}`, 'If-None-Exist');
+      throw FhirError.badRequest(
+        `If-None-Exist criteria '${criteria}' are for ${prefix}, not ${type}`,
+        'If-None-Exist',
+      );
     }
     text = text.slice(q + 1);
   }
@@ -333,7 +374,7 @@ function parseCriteria(criteria: string, type: string): Record<string, string[]>
     if (k.startsWith('_') && k !== '_id' && k !== '_lastUpdated') {
       throw FhirError.badRequest(`If-None-Exist criteria may not use '${k}'`, 'If-None-Exist');
     }
-    (params[k] ??= []).push(v);
+    params[k] = [...(params[k] ?? []), v];
   }
   if (!Object.keys(params).length) {
     throw FhirError.badRequest(`If-None-Exist criteria '${criteria}' are empty`, 'If-None-Exist');

@@ -40,7 +40,15 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
     return `$${values.length}`;
   };
   const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
-  const out: CompiledSearch = { where: '', values, desc: false, count: DEFAULT_COUNT, offset: 0, total: false, ignored: [] };
+  const out: CompiledSearch = {
+    where: '',
+    values,
+    desc: false,
+    count: DEFAULT_COUNT,
+    offset: 0,
+    total: false,
+    ignored: [],
+  };
   const defs = paramsFor(type);
 
   for (const [key, raw] of Object.entries(params)) {
@@ -85,7 +93,12 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
       for (const v of list) {
         const ors = splitValues(key, v).map((one) => {
           const { prefix, low, high } = parseDateSearch(key, one);
-          return pointCondition('r.last_updated', prefix, () => bind(low), () => bind(high));
+          return pointCondition(
+            'r.last_updated',
+            prefix,
+            () => bind(low),
+            () => bind(high),
+          );
         });
         clauses.push(`(${ors.join(' OR ')})`);
       }
@@ -123,7 +136,11 @@ function paramClause(
     noModifier(key, modifier);
     const ors = splitValues(key, value).map((one) => {
       const { prefix, low, high } = parseDateSearch(key, one);
-      return rangeCondition(prefix, () => bind(low), () => bind(high));
+      return rangeCondition(
+        prefix,
+        () => bind(low),
+        () => bind(high),
+      );
     });
     return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
   }
@@ -140,9 +157,9 @@ function paramClause(
     noModifier(key, modifier);
     ors = splitValues(key, value).map((one) => {
       const bar = indexOfUnescaped(one, '|');
-      if (bar < 0) return `t.value = ${bind(unescape(one))}`;
-      const system = unescape(one.slice(0, bar));
-      const code = unescape(one.slice(bar + 1));
+      if (bar < 0) return `t.value = ${bind(unescapeValue(one))}`;
+      const system = unescapeValue(one.slice(0, bar));
+      const code = unescapeValue(one.slice(bar + 1));
       if (code === '') return `t.system = ${bind(system)}`;
       return `(t.system = ${bind(system)} AND t.value = ${bind(code)})`;
     });
@@ -235,7 +252,8 @@ function last(list: string[]): string {
 }
 
 function nonNegativeInt(key: string, v: string): number {
-  if (!/^\d{1,9}$/.test(v)) throw badSearch(key, `Invalid value for '${key}': '${v}' is not a non-negative integer`);
+  if (!/^\d{1,9}$/.test(v))
+    throw badSearch(key, `Invalid value for '${key}': '${v}' is not a non-negative integer`);
   return Number(v);
 }
 
@@ -263,7 +281,7 @@ function indexOfUnescaped(s: string, ch: string): number {
   return -1;
 }
 
-function unescape(s: string): string {
+function unescapeValue(s: string): string {
   return s.replace(/\\([\\,|$])/g, '$1');
 }
 

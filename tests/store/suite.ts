@@ -1,0 +1,638 @@
+// The store test suite, run unchanged against every engine (pglite.test.ts, postgres.test.ts).
+import { randomUUID } from 'node:crypto';
+import type { CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { FhirError } from '../../src/shared/outcome.ts';
+import type { Store } from '../../src/store/index.ts';
+import { expectFhirError, ID_SYSTEM, LOINC, observation } from './helpers.ts';
+
+const ids = (rs: Resource[]) => rs.map((r) => r.id).sort();
+
+export function storeSuite(getStore: () => Store): void {
+  describe('create / read', () => {
+    it('assigns a UUID, version 1 and lastUpdated, and keeps the client meta', async () => {
+      const store = getStore();
+      const before = Date.now();
+      const { resource, created } = await store.create(
+        observation({ id: 'client-id', meta: { versionId: '99', profile: ['https://example.org/p'] } }),
+      );
+      expect(created).toBe(true);
+      expect(resource.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(resource.meta?.versionId).toBe('1');
+      expect(resource.meta?.profile).toEqual(['https://example.org/p']);
+      expect(Date.parse(resource.meta?.lastUpdated as string)).toBeGreaterThanOrEqual(before);
+      expect(await store.read('Observation', resource.id as string)).toEqual(resource);
+    });
+
+    it('keeps a client id with keepId, and rejects a second create with it (409)', async () => {
+      const store = getStore();
+      const id = `keep-${randomUUID()}`;
+      const { resource } = await store.create(observation({ id }), { keepId: true });
+      expect(resource.id).toBe(id);
+      await expectFhirError(
+        store.create(observation({ id }), { keepId: true }),
+        409,
+        `Observation/${id} already exists`,
+      );
+    });
+
+    it('read of an unknown id is 404; a malformed id or type is 400 naming the element', async () => {
+      const store = getStore();
+      const id = randomUUID();
+      await expectFhirError(store.read('Observation', id), 404, `Observation/${id} not found`);
+      await expectFhirError(
+        store.read('Observation', 'bad id!'),
+        400,
+        `Invalid id 'bad id!' (1-64 of A-Z a-z 0-9 - .)`,
+        'Observation.id',
+      );
+      await expectFhirError(
+        store.create({ resourceType: 'not a type' } as unknown as Resource),
+        400,
+        'Missing or invalid resourceType',
+        'resourceType',
+      );
+    });
+  });
+
+  describe('update with If-Match', () => {
+    it('accepts W/"n" and n, rejects stale (412), missing (428) and malformed (400)', async () => {
+      const store = getStore();
+      const { resource } = await store.create(observation());
+      const id = resource.id as string;
+      const v2 = await store.update({ ...resource, status: 'amended' }, { ifMatch: 'W/"1"' });
+      expect(v2.created).toBe(false);
+      expect(v2.resource.meta?.versionId).toBe('2');
+      expect(Date.parse(v2.resource.meta?.lastUpdated as string)).toBeGreaterThan(
+        Date.parse(resource.meta?.lastUpdated as string),
+      );
+      const v3 = await store.update({ ...resource, status: 'corrected' }, { ifMatch: '2' });
+      expect(v3.resource.meta?.versionId).toBe('3');
+      await expectFhirError(
+        store.update({ ...resource, status: 'final' }, { ifMatch: 'W/"2"' }),
+        412,
+        `Version conflict on Observation/${id}: If-Match is 2 but the current version is 3`,
+      );
+      await expectFhirError(
+        store.update({ ...resource, status: 'final' }),
+        428,
+        `If-Match is required to update Observation/${id}`,
+      );
+      await expectFhirError(
+        store.update({ ...resource, status: 'final' }, { ifMatch: 'abc' }),
+        400,
+        `Invalid If-Match 'abc' (expected W/"<versionId>")`,
+        'If-Match',
+      );
+      const unconditional = await store.update({ ...resource, status: 'final' }, { ifMatchOptional: true });
+      expect(unconditional.resource.meta?.versionId).toBe('4');
+      expect((await store.read<Observation>('Observation', id)).status).toBe('final');
+    });
+
+    it('PUT-create: update of an unknown id creates it with that id', async () => {
+      const store = getStore();
+      const id = randomUUID();
+      const { resource, created } = await store.update(observation({ id }));
+      expect(created).toBe(true);
+      expect(resource.id).toBe(id);
+      expect(resource.meta?.versionId).toBe('1');
+      const other = randomUUID();
+      await expectFhirError(
+        store.update(observation({ id: other }), { ifMatch: '1' }),
+        412,
+        `Observation/${other} does not exist (If-Match 1)`,
+      );
+    });
+
+    it('update without id is 400 naming Observation.id', async () => {
+      await expectFhirError(
+        getStore().update(observation(), { ifMatch: '1' }),
+        400,
+        'Observation.id is required for an update',
+        'Observation.id',
+      );
+    });
+
+    it('concurrent updates with the same If-Match: exactly one wins, the rest get 412', async () => {
+      const store = getStore();
+      const { resource } = await store.create(observation());
+      const results = await Promise.allSettled(
+        ['amended', 'corrected', 'cancelled', 'entered-in-error', 'preliminary'].map((status) =>
+          store.update({ ...resource, status: status as Observation['status'] }, { ifMatch: 'W/"1"' }),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(ok).toHaveLength(1);
+      expect(failed).toHaveLength(4);
+      for (const f of failed) {
+        expect(f.reason).toBeInstanceOf(FhirError);
+        expect((f.reason as FhirError).status).toBe(412);
+        expect((f.reason as FhirError).message).toBe(
+          `Version conflict on Observation/${resource.id}: If-Match is 1 but the current version is 2`,
+        );
+      }
+      const history = await store.history('Observation', resource.id as string);
+      expect(history.map((h) => h.versionId)).toEqual(['2', '1']);
+    });
+  });
+
+  describe('delete, vread and history', () => {
+    it('keeps a tombstone: read → 410, history newest first, vread of old versions', async () => {
+      const store = getStore();
+      const { resource } = await store.create(observation());
+      const id = resource.id as string;
+      await store.update({ ...resource, status: 'amended' }, { ifMatch: '1' });
+      await expectFhirError(
+        store.delete('Observation', id, { ifMatch: '1' }),
+        412,
+        `Version conflict on Observation/${id}: If-Match is 1 but the current version is 2`,
+      );
+      const del = await store.delete('Observation', id);
+      expect(del).toMatchObject({ versionId: '3', deleted: true });
+      await expectFhirError(store.read('Observation', id), 410, `Observation/${id} was deleted (version 3)`);
+      const again = await store.delete('Observation', id);
+      expect(again).toMatchObject({ versionId: '3', deleted: false });
+
+      const history = await store.history('Observation', id);
+      expect(history.map((h) => [h.versionId, h.action])).toEqual([
+        ['3', 'delete'],
+        ['2', 'update'],
+        ['1', 'create'],
+      ]);
+      expect(history[0].resource).toBeUndefined();
+      expect((history[1].resource as Observation).status).toBe('amended');
+      expect((await store.vread<Observation>('Observation', id, '1')).status).toBe('final');
+      await expectFhirError(
+        store.vread('Observation', id, 3),
+        410,
+        `Observation/${id}/_history/3 is a deletion`,
+      );
+      await expectFhirError(store.vread('Observation', id, 9), 404, `Observation/${id}/_history/9 not found`);
+
+      const found = await store.search('Observation', { _id: id });
+      expect(found.resources).toEqual([]);
+      // Updating a deleted resource brings it back as a new version, without If-Match.
+      const revived = await store.update({ ...resource, status: 'final' });
+      expect(revived.created).toBe(true);
+      expect(revived.resource.meta?.versionId).toBe('4');
+      expect((await store.search('Observation', { _id: id })).resources).toHaveLength(1);
+    });
+
+    it('delete and history of unknown ids are 404', async () => {
+      const store = getStore();
+      const id = randomUUID();
+      await expectFhirError(store.delete('Observation', id), 404, `Observation/${id} not found`);
+      await expectFhirError(store.history('Observation', id), 404, `Observation/${id} not found`);
+    });
+  });
+
+  describe('conditional create (ifNoneExist)', () => {
+    it('returns the existing resource on repeat', async () => {
+      const store = getStore();
+      const obs = observation();
+      const criteria = `identifier=${ID_SYSTEM}|${obs.identifier?.[0].value}`;
+      const first = await store.create(obs, { ifNoneExist: criteria });
+      const second = await store.create(obs, { ifNoneExist: criteria });
+      expect(first.created).toBe(true);
+      expect(second.created).toBe(false);
+      expect(second.resource).toEqual(first.resource);
+    });
+
+    it('is idempotent under concurrent requests (Promise.all) → one resource', async () => {
+      const store = getStore();
+      const obs = observation();
+      const criteria = `identifier=${ID_SYSTEM}|${obs.identifier?.[0].value}`;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.create(obs, { ifNoneExist: criteria })),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.resource.id)).size).toBe(1);
+      const found = await store.search('Observation', {
+        identifier: `${ID_SYSTEM}|${obs.identifier?.[0].value}`,
+      });
+      expect(found.resources).toHaveLength(1);
+    });
+
+    it('works on other token parameters and fails with 412 on several matches', async () => {
+      const store = getStore();
+      const code = `c-${randomUUID()}`;
+      const obs = observation({ code: { coding: [{ system: 'urn:test', code }] } });
+      const a = await store.create(obs, { ifNoneExist: `code=urn:test|${code}` });
+      const b = await store.create(obs, { ifNoneExist: `Observation?code=urn:test|${code}` });
+      expect(b.resource.id).toBe(a.resource.id);
+      await store.create(obs);
+      await expectFhirError(
+        store.create(obs, { ifNoneExist: `code=urn:test|${code}` }),
+        412,
+        `Conditional create: more than one Observation matches 'code=urn:test|${code}'`,
+      );
+    });
+
+    it('rejects empty or unknown criteria with 400', async () => {
+      const store = getStore();
+      await expectFhirError(
+        store.create(observation(), { ifNoneExist: '' }),
+        400,
+        `If-None-Exist criteria '' are empty`,
+        'If-None-Exist',
+      );
+      await expectFhirError(
+        store.create(observation(), { ifNoneExist: 'foo=bar' }),
+        400,
+        `Unknown search parameter 'foo' for Observation`,
+        'foo',
+      );
+    });
+  });
+
+  describe('search', () => {
+    const patient = randomUUID();
+    let o1: Observation;
+    let o2: Observation;
+    let o3: Observation;
+    let createdAfter: string;
+
+    it('indexes resources on write (setup for the cases below)', async () => {
+      const store = getStore();
+      createdAfter = new Date(Date.now() - 1).toISOString();
+      o1 = (
+        await store.create(
+          observation({
+            subject: { reference: `Patient/${patient}` },
+            category: [
+              {
+                coding: [
+                  { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' },
+                ],
+              },
+            ],
+          }),
+        )
+      ).resource;
+      o2 = (
+        await store.create(
+          observation({
+            subject: { reference: `Patient/${patient}` },
+            status: 'preliminary',
+            code: { coding: [{ system: 'http://x', code: 'abc' }] },
+            effectiveDateTime: undefined,
+            effectivePeriod: { start: '2024-06-01', end: '2024-06-30' },
+          }),
+        )
+      ).resource;
+      o3 = (
+        await store.create(
+          observation({
+            subject: { reference: `Patient/${patient}` },
+            status: 'amended',
+            effectiveDateTime: '2023-12',
+          }),
+        )
+      ).resource;
+      expect((await store.search('Observation', { patient })).resources).toHaveLength(3);
+    });
+
+    const cases: Array<[string, Record<string, string | string[]>, () => Observation[]]> = [
+      ['patient=Patient/id', { patient: `Patient/${patient}` }, () => [o1, o2, o3]],
+      ['subject=Patient/id', { subject: `Patient/${patient}` }, () => [o1, o2, o3]],
+      ['subject=id', { subject: patient }, () => [o1, o2, o3]],
+      ['subject:Patient=id', { 'subject:Patient': patient }, () => [o1, o2, o3]],
+      ['patient=Group/id finds nothing', { patient: `Group/${patient}` }, () => []],
+      ['code=system|code', { patient, code: `${LOINC}|89575-4` }, () => [o1, o3]],
+      ['code=code', { patient, code: '89575-4' }, () => [o1, o3]],
+      ['code=|code (no system)', { patient, code: '|89575-4' }, () => []],
+      ['code=system|', { patient, code: 'http://x|' }, () => [o2]],
+      ['status=a,b (OR)', { patient, status: 'final,preliminary' }, () => [o1, o2]],
+      ['category', { patient, category: 'survey' }, () => [o1]],
+      ['date=2024-05 (partial)', { patient, date: '2024-05' }, () => [o1]],
+      ['date=eq2024-06 (period inside)', { patient, date: 'eq2024-06' }, () => [o2]],
+      ['date=ge2024-06-15', { patient, date: 'ge2024-06-15' }, () => [o2]],
+      ['date=gt2024-05-03', { patient, date: 'gt2024-05-03' }, () => [o2]],
+      ['date=lt2024', { patient, date: 'lt2024' }, () => [o3]],
+      ['date=le2023-12-31', { patient, date: 'le2023-12-31' }, () => [o3]],
+      ['date=sa2024-01-01', { patient, date: 'sa2024-01-01' }, () => [o1, o2]],
+      ['date=ne2024-05', { patient, date: 'ne2024-05' }, () => [o2, o3]],
+      ['date AND date', { patient, date: ['ge2024-01', 'lt2024-06'] }, () => [o1]],
+      ['date with time zone', { patient, date: 'eq2024-05-03T12:00:00+02:00' }, () => [o1]],
+    ];
+    for (const [name, params, expected] of cases) {
+      it(name, async () => {
+        const found = await getStore().search('Observation', params);
+        expect(ids(found.resources)).toEqual(ids(expected()));
+      });
+    }
+
+    it('_id, identifier and _lastUpdated', async () => {
+      const store = getStore();
+      expect(ids((await store.search('Observation', { _id: `${o1.id},${o2.id}` })).resources)).toEqual(
+        ids([o1, o2]),
+      );
+      const ident = o2.identifier?.[0];
+      expect(
+        ids(
+          (await store.search('Observation', { identifier: `${ident?.system}|${ident?.value}` })).resources,
+        ),
+      ).toEqual(ids([o2]));
+      expect(
+        ids((await store.search('Observation', { patient, _lastUpdated: `gt${createdAfter}` })).resources),
+      ).toEqual(ids([o1, o2, o3]));
+      expect(
+        (await store.search('Observation', { patient, _lastUpdated: `lt${createdAfter}` })).resources,
+      ).toEqual([]);
+      const exact = await store.search('Observation', {
+        patient,
+        _lastUpdated: o1.meta?.lastUpdated as string,
+      });
+      expect(exact.resources.map((r) => r.id)).toContain(o1.id);
+      for (const r of exact.resources) expect(r.meta?.lastUpdated).toBe(o1.meta?.lastUpdated);
+      const day = createdAfter.slice(0, 10);
+      expect(
+        (await store.search('Observation', { patient, _lastUpdated: `ge${day}` })).resources,
+      ).toHaveLength(3);
+    });
+
+    it('_total=accurate, _count, nextCursor and _sort', async () => {
+      const store = getStore();
+      const page = await store.search('Observation', { patient, _total: 'accurate', _count: '2' });
+      expect(page.total).toBe(3);
+      expect(page.count).toBe(2);
+      expect(page.resources.map((r) => r.id)).toEqual([o1.id, o2.id]);
+      expect(page.nextCursor).toBeTypeOf('string');
+      const rest = await store.search('Observation', {
+        patient,
+        _count: '2',
+        _cursor: page.nextCursor as string,
+      });
+      expect(rest.resources.map((r) => r.id)).toEqual([o3.id]);
+      expect(rest.nextCursor).toBeUndefined();
+      expect(
+        (await store.search('Observation', { patient, _offset: '1', _count: '1' })).resources[0].id,
+      ).toBe(o2.id);
+      const desc = await store.search('Observation', { patient, _sort: '-_lastUpdated' });
+      expect(desc.resources.map((r) => r.id)).toEqual([o3.id, o2.id, o1.id]);
+      expect(desc.total).toBeUndefined();
+      expect((await store.search('Observation', { patient })).count).toBe(20);
+      expect((await store.search('Observation', { patient, _count: '5000' })).count).toBe(1000);
+      const zero = await store.search('Observation', { patient, _count: '0', _total: 'accurate' });
+      expect(zero.resources).toEqual([]);
+      expect(zero.total).toBe(3);
+    });
+
+    it('searches other resource types by their own paths', async () => {
+      const store = getStore();
+      const pid = randomUUID();
+      const consent: Consent = {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+        },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        patient: { reference: `Patient/${pid}` },
+        dateTime: '2024-02-01T09:00:00+02:00',
+      };
+      const plan: CarePlan = {
+        resourceType: 'CarePlan',
+        status: 'active',
+        intent: 'plan',
+        subject: { reference: `Patient/${pid}` },
+        period: { start: '2024-01-01' },
+      };
+      const person: Patient = {
+        resourceType: 'Patient',
+        identifier: [{ system: 'urn:oid:1.2.246.21', value: `${pid}` }],
+      };
+      const c = (await store.create(consent)).resource;
+      const p = (await store.create(plan)).resource;
+      const pt = (await store.create(person)).resource;
+      expect(ids((await store.search('Consent', { patient: pid, date: '2024-02-01' })).resources)).toEqual([
+        c.id,
+      ]);
+      expect(
+        ids(
+          (await store.search('Consent', { patient: pid, category: 'http://loinc.org|59284-0' })).resources,
+        ),
+      ).toEqual([c.id]);
+      // An open-ended period matches any later date.
+      expect(
+        ids((await store.search('CarePlan', { subject: `Patient/${pid}`, date: 'ge2030-01-01' })).resources),
+      ).toEqual([p.id]);
+      expect(
+        ids((await store.search('Patient', { identifier: `urn:oid:1.2.246.21|${pid}` })).resources),
+      ).toEqual([pt.id]);
+      await expectFhirError(
+        store.search('Patient', { patient: pid }),
+        400,
+        `Unknown search parameter 'patient' for Patient`,
+        'patient',
+      );
+    });
+
+    it('unknown parameters: 400 with not-supported, or ignored when lenient', async () => {
+      const store = getStore();
+      const err = await expectFhirError(
+        store.search('Observation', { patient, foo: 'bar' }),
+        400,
+        `Unknown search parameter 'foo' for Observation`,
+        'foo',
+      );
+      expect(err.outcome.issue?.[0].code).toBe('not-supported');
+      const lenient = await store.search('Observation', { patient, foo: 'bar' }, { lenient: true });
+      expect(lenient.ignored).toEqual(['foo']);
+      expect(lenient.resources).toHaveLength(3);
+    });
+
+    const bad: Array<[Record<string, string>, string, string]> = [
+      [
+        { date: 'xx2024' },
+        'date',
+        `Invalid value for 'date': 'xx2024' has an unknown prefix 'xx' (allowed: eq, ne, gt, lt, ge, le, sa, eb)`,
+      ],
+      [
+        { date: '2024-13-01' },
+        'date',
+        `Invalid value for 'date': '2024-13-01' is not a valid FHIR date/dateTime`,
+      ],
+      [
+        { date: 'ge2024-02-30' },
+        'date',
+        `Invalid value for 'date': '2024-02-30' is not a valid FHIR date/dateTime`,
+      ],
+      [
+        { _lastUpdated: 'gtyesterday' },
+        '_lastUpdated',
+        `Invalid value for '_lastUpdated': 'yesterday' is not a valid FHIR date/dateTime`,
+      ],
+      [
+        { _lastUpdated: 'ap2024' },
+        '_lastUpdated',
+        `Invalid value for '_lastUpdated': 'ap2024' has an unknown prefix 'ap' (allowed: eq, ne, gt, lt, ge, le, sa, eb)`,
+      ],
+      [{ _count: '-1' }, '_count', `Invalid value for '_count': '-1' is not a non-negative integer`],
+      [{ _offset: 'x' }, '_offset', `Invalid value for '_offset': 'x' is not a non-negative integer`],
+      [{ _sort: 'date' }, '_sort', `Unsupported _sort 'date' (allowed: _lastUpdated, -_lastUpdated)`],
+      [{ _total: 'all' }, '_total', `Invalid value for '_total': 'all' (allowed: none, estimate, accurate)`],
+      [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
+      [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],
+      [
+        { _cursor: 'nope' },
+        '_cursor',
+        `Invalid value for '_cursor': 'nope' is not a cursor issued by this server`,
+      ],
+    ];
+    for (const [params, expression, message] of bad) {
+      it(`400 for ${JSON.stringify(params)}`, async () => {
+        await expectFhirError(getStore().search('Observation', params), 400, message, expression);
+      });
+    }
+
+    it('a cursor from one _sort is rejected for the other', async () => {
+      const store = getStore();
+      const page = await store.search('Observation', { patient, _count: '1' });
+      await expectFhirError(
+        store.search('Observation', {
+          patient,
+          _count: '1',
+          _sort: '-_lastUpdated',
+          _cursor: page.nextCursor as string,
+        }),
+        400,
+        `Invalid value for '_cursor': it was issued for a different _sort`,
+        '_cursor',
+      );
+    });
+  });
+
+  describe('paging stability', () => {
+    for (const sort of ['_lastUpdated', '-_lastUpdated']) {
+      it(`cursor paging (${sort}) sees every earlier resource exactly once while others are inserted`, async () => {
+        const store = getStore();
+        const patient = randomUUID();
+        const make = () => store.create(observation({ subject: { reference: `Patient/${patient}` } }));
+        const originals: string[] = [];
+        for (let i = 0; i < 25; i++) originals.push((await make()).resource.id as string);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.search('Observation', {
+            patient,
+            _count: '7',
+            _sort: sort,
+            ...(cursor ? { _cursor: cursor } : {}),
+          });
+          seen.push(...page.resources.map((r) => r.id as string));
+          cursor = page.nextCursor;
+          // Inserts between pages land after every existing resource in _lastUpdated order.
+          if (pages++ < 3) for (let i = 0; i < 3; i++) await make();
+        } while (cursor && pages < 50);
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const id of originals) expect(seen).toContain(id);
+      });
+    }
+  });
+
+  describe('transactions and hooks', () => {
+    it('rollback leaves nothing: resources, history, index and own rows', async () => {
+      const store = getStore();
+      await store.migrate('store-test-notes', [
+        'CREATE TABLE store_test_notes (id serial PRIMARY KEY, note text NOT NULL)',
+      ]);
+      const a = observation();
+      const note = `note-${randomUUID()}`;
+      let createdId = '';
+      await expect(
+        store.transaction(async (tx) => {
+          createdId = (await tx.create(a)).resource.id as string;
+          await tx.create(observation({ subject: a.subject }));
+          await tx.query('INSERT INTO store_test_notes (note) VALUES ($1)', [note]);
+          expect(
+            (await tx.search('Observation', { subject: a.subject?.reference as string })).resources,
+          ).toHaveLength(2);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      await expectFhirError(store.read('Observation', createdId), 404, `Observation/${createdId} not found`);
+      expect(
+        (await store.search('Observation', { subject: a.subject?.reference as string })).resources,
+      ).toEqual([]);
+      expect(await store.query('SELECT 1 FROM resource_history WHERE id = $1', [createdId])).toEqual([]);
+      expect(await store.query('SELECT 1 FROM store_test_notes WHERE note = $1', [note])).toEqual([]);
+    });
+
+    it('commits several writes together and returns the callback value', async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const n = await store.transaction(async (tx) => {
+        await tx.create(observation({ subject }));
+        const { resource } = await tx.create(observation({ subject }));
+        await tx.transaction((inner) => inner.update({ ...resource, status: 'amended' }, { ifMatch: '1' }));
+        return 2;
+      });
+      expect(n).toBe(2);
+      const found = await store.search('Observation', { subject: subject.reference });
+      expect(found.resources.map((r) => (r as Observation).status).sort()).toEqual(['amended', 'final']);
+    });
+
+    it('afterWrite runs in the same transaction for create, update and delete; a failing hook rolls back', async () => {
+      const store = getStore();
+      await store.migrate('store-test-outbox', [
+        `CREATE TABLE store_test_outbox (
+           seq serial PRIMARY KEY, action text NOT NULL, ref text NOT NULL, version text NOT NULL)`,
+      ]);
+      let fail = false;
+      const remove = store.addHooks({
+        async afterWrite(tx, change) {
+          const { resource } = change;
+          await tx.query('INSERT INTO store_test_outbox (action, ref, version) VALUES ($1, $2, $3)', [
+            change.action,
+            `${resource.resourceType}/${resource.id}`,
+            resource.meta?.versionId,
+          ]);
+          if (fail) throw new Error('outbox down');
+        },
+      });
+      try {
+        const { resource } = await store.create(observation());
+        const ref = `Observation/${resource.id}`;
+        await store.update({ ...resource, status: 'amended' }, { ifMatch: '1' });
+        await store.delete('Observation', resource.id as string);
+        const rows = await store.query(
+          'SELECT action, version FROM store_test_outbox WHERE ref = $1 ORDER BY seq',
+          [ref],
+        );
+        expect(rows).toEqual([
+          { action: 'create', version: '1' },
+          { action: 'update', version: '2' },
+          { action: 'delete', version: '3' },
+        ]);
+        fail = true;
+        const doomed = observation();
+        await expect(store.create(doomed)).rejects.toThrow('outbox down');
+        const left = await store.search('Observation', {
+          identifier: `${ID_SYSTEM}|${doomed.identifier?.[0].value}`,
+        });
+        expect(left.resources).toEqual([]);
+      } finally {
+        remove();
+      }
+      // Removed hooks no longer run.
+      const { resource } = await store.create(observation());
+      expect(
+        await store.query('SELECT 1 FROM store_test_outbox WHERE ref = $1', [`Observation/${resource.id}`]),
+      ).toEqual([]);
+    });
+
+    it('migrate is idempotent and recorded once', async () => {
+      const store = getStore();
+      const statements = ['CREATE TABLE store_test_once (x int)'];
+      await store.migrate('store-test-once', statements);
+      await store.migrate('store-test-once', statements);
+      const rows = await store.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM schema_migrations WHERE name = 'store-test-once'`,
+      );
+      expect(rows[0].n).toBe(1);
+    });
+  });
+}
