@@ -9,6 +9,8 @@ Usage: #example
 * title = "Työkyvyn ja toimintakyvyn itsearvio (Kykyviisarin rakenne)"
 * status = #active
 * language = #fi
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Kykyviisarin rakenteinen itsearvio: yleinen työkyky ja viisi osa-aluetta (0–10).</p></div>"
 * subjectType = #Patient
 * description = "Modelled on the published structure of Kykyviisari (Finnish Institute of Occupational Health); the item texts are our own."
 * insert ScoreItem(overall, overall, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?)
@@ -33,6 +35,8 @@ InstanceOf: TyokykySelfAssessment
 Title: "Self-assessment form (minimal Questionnaire)"
 Usage: #example
 * status = #draft
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Itsearvio (minimaalinen).</p></div>"
 * item[overall].linkId = "overall"
 * item[overall].type = #integer
 * item[mentalWellbeing].linkId = "mental-wellbeing"

@@ -12,7 +12,7 @@ Usage: #example
 * dateTime = "2026-01-20T09:30:00+02:00"
 * performer = Reference(suvi)
 * organization = Reference(helsinki-sote)
-* policyRule = $v3-ActCode#OPTIN
+* policy.uri = "https://www.finlex.fi/fi/laki/alkup/2023/20230703"
 * provision.type = #permit
 * provision.period.start = "2026-01-20"
 * provision.period.end = "2027-01-20"
@@ -46,7 +46,7 @@ Usage: #example
 * patient = Reference(maija)
 * dateTime = "2026-02-03"
 * organization = Reference(helsinki-sote)
-* policyRule = $v3-ActCode#OPTIN
+* policy.uri = "https://www.finlex.fi/fi/laki/alkup/2023/20230703"
 * provision.type = #permit
 * provision.period.start = "2026-02-03"
 * provision.actor.role = http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP
@@ -67,7 +67,7 @@ Usage: #example
 * patient = Reference(sirpa)
 * dateTime = "2025-03-01"
 * organization = Reference(helsinki-sote)
-* policyRule = $v3-ActCode#OPTIN
+* policy.uri = "https://www.finlex.fi/fi/laki/alkup/2023/20230703"
 * provision.type = #permit
 * provision.period.start = "2025-03-01"
 * provision.period.end = "2026-03-01"

@@ -22,8 +22,9 @@ The client's consent to exchange data in the multi-agency network (Kela Y100-sty
 * performer MS
 * organization 1..*
 * organization only Reference(TyokykyOrganization)
-* policyRule 1..1
-* policyRule = $v3-ActCode#OPTIN
+* policy 1..*
+* policy.uri 1..1
+* policy ^comment = "The legal basis, e.g. https://www.finlex.fi/fi/laki/alkup/2023/20230703 (Act on the processing of client data in health and social care, 703/2023). R4's consent-policy codes are US/EU-specific, so policyRule is not used."
 * provision 1..1
 * provision.type 1..1
 * provision.type = #permit
