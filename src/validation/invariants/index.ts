@@ -32,6 +32,9 @@ export function runInvariant(inv: CompiledInvariant, node: unknown, env: Invaria
   }
 }
 
+// Published expressions call trace() (e.g. ref-1); fhirpath.js would print each call to the console.
+const ignoreTrace = () => {};
+
 type Compiled = (node: unknown, vars: Record<string, unknown>) => unknown[];
 
 /**
@@ -55,7 +58,7 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, path: 
     let fn = byBase.get(base);
     if (!fn) {
       try {
-        fn = fhirpath.compile({ base, expression }, r4 as any) as unknown as Compiled;
+        fn = fhirpath.compile({ base, expression }, r4 as any, { traceFn: ignoreTrace }) as unknown as Compiled;
       } catch (e) {
         fn = e instanceof Error ? e : new Error(String(e));
       }

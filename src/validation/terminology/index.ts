@@ -29,6 +29,8 @@ export interface Terminology {
 type Verdict =
   | { kind: 'member' }
   | { kind: 'uncheckable'; system: string }
+  /** Unknown to our copy of an HL7 Terminology system: already warned about, not refuted. */
+  | { kind: 'doubtful' }
   | { kind: 'not-member'; reason?: string };
 
 export function createTerminology(registry: ConformanceRegistry): Terminology {
@@ -73,11 +75,16 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     if (!cs?.complete) return [];
     const concept = cs.lookup(v.code);
     if (!concept) {
+      // HL7 Terminology (THO) code systems keep growing after R4; our R4-era copy can lack codes
+      // that are valid today (e.g. v2-0203 NNFIN, used by FI Base), so there it is only a warning.
+      const tho = isTho(v.system);
       return [
         {
-          severity: 'error',
+          severity: tho ? 'warning' : 'error',
           code: 'code-invalid',
-          message: `Unknown code '${v.code}' in the CodeSystem '${v.system}'`,
+          message: tho
+            ? `Unknown code '${v.code}' in the CodeSystem '${v.system}' (as of the R4 copy held here; HL7 Terminology may define it since)`
+            : `Unknown code '${v.code}' in the CodeSystem '${v.system}'`,
         },
       ];
     }
@@ -93,11 +100,19 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     return [];
   };
 
+  const isTho = (system: string) => system.startsWith('http://terminology.hl7.org/CodeSystem/');
+  const thoUnknown = (v: CodedValue) => {
+    if (!v.system || !v.code || !isTho(v.system)) return false;
+    const cs = codeSystem(v.system);
+    return !!cs?.complete && !cs.lookup(v.code);
+  };
+
   /** A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted. */
   const holdsSome = (system: string) => (codeSystem(system)?.concepts.size ?? 0) > 0;
 
   const verdict = (vs: CompiledValueSet, v: CodedValue): Verdict => {
     const code = v.code!;
+    if (thoUnknown(v)) return { kind: 'doubtful' };
     if (v.system) {
       const m = vs.systems.get(v.system);
       if (!m) return { kind: 'not-member' };
@@ -178,7 +193,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
       const v = verdict(vs, value);
-      if (v.kind === 'member') return own;
+      if (v.kind === 'member' || v.kind === 'doubtful') return own;
       if (v.kind === 'uncheckable') {
         return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
       }
@@ -200,7 +215,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
       const verdicts = coded.map((c) => verdict(vs, c));
-      if (verdicts.some((v) => v.kind === 'member')) return own;
+      if (verdicts.some((v) => v.kind === 'member' || v.kind === 'doubtful')) return own;
       const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
       if (uncheckable >= 0) {
         const c = coded[uncheckable];
