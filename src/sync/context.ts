@@ -24,6 +24,10 @@ export interface SyncContext {
   batchSize: number;
   leaseMs: number;
   maxAttempts: number;
+  /** First delay between rounds for a row whose transient failure outlived the client's retries. */
+  retryBaseMs: number;
+  pullOverlapMs: number;
+  pullPageSize: number;
   disclosure: DisclosureRule;
   today: () => string;
   log: Logger;

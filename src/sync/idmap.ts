@@ -2,13 +2,13 @@ import type { SyncStoreTx } from './store-port.ts';
 
 type Q = Pick<SyncStoreTx, 'query'>;
 
-export interface IdMapping {
+export type IdMapping = {
   resource_type: string;
   local_id: string;
   remote_id: string;
   local_version: string | null;
   remote_version: string | null;
-}
+};
 
 const COLUMNS = 'resource_type, local_id, remote_id, local_version, remote_version';
 
@@ -17,7 +17,7 @@ export async function mappingsForLocal(db: Q, refs: Iterable<string>): Promise<M
   const keys = [...new Set(refs)];
   const out = new Map<string, IdMapping>();
   if (!keys.length) return out;
-  const rows = await db.query<IdMapping & Record<string, unknown>>(
+  const rows = await db.query<IdMapping>(
     `SELECT ${COLUMNS} FROM sync_idmap
       WHERE (resource_type, local_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
     splitRefs(keys),
@@ -31,7 +31,7 @@ export async function mappingsForRemote(db: Q, refs: Iterable<string>): Promise<
   const keys = [...new Set(refs)];
   const out = new Map<string, IdMapping>();
   if (!keys.length) return out;
-  const rows = await db.query<IdMapping & Record<string, unknown>>(
+  const rows = await db.query<IdMapping>(
     `SELECT ${COLUMNS} FROM sync_idmap
       WHERE (resource_type, remote_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
     splitRefs(keys),

@@ -4,7 +4,7 @@ import type { SyncStoreTx, WriteChange } from './store-port.ts';
 
 export type OutboxState = 'pending' | 'inflight' | 'done' | 'dead' | 'blocked' | 'parked';
 
-export interface OutboxRow {
+export type OutboxRow = {
   id: string;
   resource_type: string;
   resource_id: string;
@@ -18,7 +18,7 @@ export interface OutboxRow {
   outcome: OperationOutcome | null;
   created_at: string;
   updated_at: string;
-}
+};
 
 type Q = Pick<SyncStoreTx, 'query'>;
 

@@ -71,7 +71,7 @@ export async function applyRemote(
         }
       }
       const written = localId
-        ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true } as { ifMatch?: string })
+        ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
         : await tx.create(local);
       await upsertMapping(tx, {
         resource_type: type,
@@ -109,8 +109,9 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
         ),
       );
       let cursor = cursorRows[0]?.last_updated;
-      const params: Record<string, string> = { patient: `Patient/${remotePatient.remote_id}`, _count: '100' };
-      if (cursor) params._lastUpdated = `gt${cursor}`;
+      const params: Record<string, string> = { patient: `Patient/${remotePatient.remote_id}`, _count: String(ctx.pullPageSize) };
+      // Overlap the window a little: a remote may stamp lastUpdated before its commit is visible.
+      if (cursor) params._lastUpdated = `gt${new Date(Date.parse(cursor) - ctx.pullOverlapMs).toISOString()}`;
       const pages = ctx.remote.search(type, params, signal);
       while (true) {
         const page = await timed(ctx, 'network', async () => pages.next());

@@ -460,7 +460,7 @@ class Round {
       return;
     }
     // Transient and the client's retries are spent: back off across rounds (1 s, 2 s, … ≤ 5 min).
-    const delay = Math.min(300_000, 1_000 * 2 ** Math.max(0, p.row.attempts - 1));
+    const delay = Math.min(300_000, ctx.retryBaseMs * 2 ** Math.max(0, p.row.attempts - 1));
     this.result.retrying++;
     ctx.metrics.pushed.inc({ type: p.row.resource_type, result: 'retry' });
     await timed(ctx, 'database', () =>

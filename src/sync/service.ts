@@ -12,11 +12,9 @@ import { type PullResult, pullOnce } from './pull.ts';
 import { type PushRoundResult, pushRound } from './push.ts';
 import { RemoteClient } from './remote-client.ts';
 import { SYNC_MIGRATIONS } from './schema.ts';
-import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
+import type { SyncStore } from './store-port.ts';
 
-export interface SyncableStore extends SyncStore {
-  addHooks(hooks: { afterWrite?(tx: SyncStoreTx, change: WriteChange): Promise<void> }): () => void;
-}
+export type SyncableStore = SyncStore;
 
 export interface CreateSyncOptions {
   store: SyncableStore;
@@ -32,6 +30,12 @@ export interface CreateSyncOptions {
   leaseMs?: number;
   /** Transient failures tolerated per row before it becomes a dead letter. */
   maxAttempts?: number;
+  /** First between-round delay for a row whose transient failure outlived the client's retries (doubles). */
+  retryBaseMs?: number;
+  /** How far back each pull re-reads before its cursor (idempotent; covers late commits). */
+  pullOverlapMs?: number;
+  /** `_count` of each pull search page. */
+  pullPageSize?: number;
   /** Idle wait of the push loop and interval of the pull loop in start(). */
   pushIdleMs?: number;
   pullIntervalMs?: number;
@@ -104,6 +108,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     batchSize: opts.batchSize ?? 100,
     leaseMs: opts.leaseMs ?? 120_000,
     maxAttempts: opts.maxAttempts ?? 25,
+    retryBaseMs: opts.retryBaseMs ?? 1_000,
+    pullOverlapMs: opts.pullOverlapMs ?? 1_000,
+    pullPageSize: opts.pullPageSize ?? 100,
     disclosure: opts.disclosure ?? fhirDisclosureRule,
     today: opts.today ?? (() => new Date().toISOString().slice(0, 10)),
     log,

@@ -1,9 +1,12 @@
-import type { Observation, Patient } from '@medplum/fhirtypes';
+// Push, pull, conflicts, dead letters and consent against a FHIR server we did not write
+// (@medplum/fhir-router + in-memory repository behind a small HTTP adapter), local store on PGlite.
+import type { CarePlan, Consent, Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.ts';
+import { FhirError } from '../../src/shared/outcome.ts';
 import type { Store } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { openStore } from '../../src/store/index.ts';
+import { RemoteClient, type SyncService, createSync } from '../../src/sync/index.ts';
+import { carePlan, consent, patient, remoteAll, remotePost, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
 import { type MedplumPeer, startMedplumPeer } from './helpers/medplum-peer.ts';
 
 let peer: MedplumPeer;
@@ -13,7 +16,13 @@ let sync: SyncService;
 beforeAll(async () => {
   peer = await startMedplumPeer();
   store = await openStore({ dataDir: 'memory://' });
-  sync = createSync({ store, remote: { baseUrl: peer.url, party: 'other-health-care', bundle: 'batch' } });
+  sync = createSync({
+    store,
+    remote: { baseUrl: peer.url, party: 'other-health-care', bundle: 'batch', retry: { initialDelayMs: 5, maxDelayMs: 20 } },
+    families: { CarePlan: { conflict: 'park' } },
+    pullPageSize: 2,
+    today: () => '2026-06-01',
+  });
   await sync.ready;
 });
 afterAll(async () => {
@@ -22,22 +31,240 @@ afterAll(async () => {
   await peer.close();
 });
 
+async function outboxOf(type: string, id: string) {
+  return store.query<{ id: string; state: string; reason: string | null; attempts: number; outcome: unknown }>(
+    'SELECT id::text, state, reason, attempts, outcome FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY id',
+    [type, id],
+  );
+}
+
+/** A client with an active consent, already on the remote; returns local and remote patient ids. */
+async function syncedClient(hetu: string): Promise<{ local: string; remote: string; consentId: string }> {
+  const p = (await store.create(patient(hetu))).resource as Patient;
+  const c = (await store.create(consent(p.id!))).resource as Consent;
+  await sync.pushOnce();
+  const [m] = await store.query<{ remote_id: string }>(
+    "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+    [p.id],
+  );
+  return { local: p.id!, remote: m.remote_id, consentId: c.id! };
+}
+
 describe('push to a Medplum peer', () => {
-  it('delivers a client with consent and records, once each, references rewritten to remote ids', async () => {
-    const p = (await store.create(patient())).resource as Patient;
+  it('delivers a client, consent and record once each, references rewritten to remote ids', async () => {
+    const p = (await store.create(patient('010181-900C'))).resource as Patient;
     await store.create(consent(p.id!));
     const obs = (await store.create(score(p.id!, 5))).resource as Observation;
     const result = await sync.pushOnce();
     expect(result.done).toBe(3);
-    const remotePatients = (await remoteAll(peer.url, 'Patient')) as Patient[];
+    const remotePatients = (await remoteAll(peer.url, 'Patient', `identifier=urn:oid:1.2.246.21|010181-900C`)) as Patient[];
     expect(remotePatients).toHaveLength(1);
-    const remoteObs = (await remoteAll(peer.url, 'Observation')) as Observation[];
+    const remoteObs = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
     expect(remoteObs).toHaveLength(1);
-    expect(remoteObs[0].identifier).toEqual(obs.identifier);
     expect(remoteObs[0].subject?.reference).toBe(`Patient/${remotePatients[0].id}`);
+    expect(remoteObs[0].valueInteger).toBe(5);
     const status = await sync.status();
     expect(status.queueDepth).toBe(0);
-    expect(status.states.done).toBe(3);
-    expect(status.followedClients).toBe(1);
+    expect(status.followedClients).toBeGreaterThanOrEqual(1);
+    expect(status.lastPushSuccess).not.toBeNull();
+    const metrics = await sync.metrics.getSingleMetricAsString('tyokyky_sync_pushed_total');
+    expect(metrics).toContain('type="Observation",result="done"');
+  });
+
+  it('sends an update with If-Match of the mapped remote version, keeping one remote resource', async () => {
+    const client = await syncedClient('020281-901N');
+    const obs = (await store.create(score(client.local, 4))).resource as Observation;
+    await sync.pushOnce();
+    await store.update({ ...obs, valueInteger: 8 }, { ifMatch: obs.meta!.versionId });
+    await sync.pushOnce();
+    const remote = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    expect(remote).toHaveLength(1);
+    expect(remote[0].valueInteger).toBe(8);
+    expect((await outboxOf('Observation', obs.id!)).map((r) => r.state)).toEqual(['done', 'done']);
+  });
+
+  it('dead-letters a remote validation error with the remote OperationOutcome, without retrying it', async () => {
+    const client = await syncedClient('030381-902P');
+    const bad = score(client.local);
+    delete (bad as Partial<Observation>).code;
+    const obs = (await store.create(bad)).resource as Observation;
+    await sync.pushOnce();
+    const before = peer.stats.requests;
+    await sync.pushOnce();
+    expect(peer.stats.requests).toBe(before); // no retry storm: a dead letter is not sent again
+    const [row] = await outboxOf('Observation', obs.id!);
+    expect(row.state).toBe('dead');
+    expect(row.attempts).toBe(1);
+    const dead = (await sync.deadLetters()).find((d) => d.resource_id === obs.id);
+    expect(dead?.outcome?.issue?.[0]).toMatchObject({ severity: 'error', expression: ['Observation.code'] });
+    expect((await sync.status()).failures.deadLetters).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sync-id-1: a resource without business identifier never leaves (dead letter naming the element)', async () => {
+    const client = await syncedClient('040481-903R');
+    const noId = score(client.local);
+    delete (noId as Partial<Observation>).identifier;
+    const obs = (await store.create(noId)).resource as Observation;
+    await sync.pushOnce();
+    const dead = (await sync.deadLetters()).find((d) => d.resource_id === obs.id);
+    expect(dead?.state).toBe('dead');
+    expect(dead?.outcome?.issue?.[0]?.expression).toEqual(['Observation.identifier']);
+    expect(dead?.outcome?.issue?.[0]?.diagnostics).toMatch(/^sync-id-1: Observation has no business identifier/);
+    expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
+  });
+
+  it('retry() puts a dead letter back in the queue', async () => {
+    const client = await syncedClient('050581-904S');
+    const bad = score(client.local);
+    delete (bad as Partial<Observation>).code;
+    const obs = (await store.create(bad)).resource as Observation;
+    await sync.pushOnce();
+    const [row] = await outboxOf('Observation', obs.id!);
+    expect(row.state).toBe('dead');
+    expect(await sync.retry(row.id)).toBe(1);
+    expect((await outboxOf('Observation', obs.id!))[0].state).toBe('pending');
+    await sync.pushOnce();
+    expect((await outboxOf('Observation', obs.id!))[0].state).toBe('dead');
+  });
+});
+
+describe('412 conflicts, policy per resource family', () => {
+  it('local wins for a professional record: the local version is written over the remote change, logged', async () => {
+    const client = await syncedClient('060681-905T');
+    const obs = (await store.create(score(client.local, 3))).resource as Observation;
+    await sync.pushOnce();
+    const [remote] = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    await remotePut(peer.url, { ...remote, valueInteger: 9 });
+    await store.update({ ...obs, valueInteger: 2 }, { ifMatch: obs.meta!.versionId });
+    await sync.pushOnce();
+    const [after] = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    expect(after.valueInteger).toBe(2);
+    const conflicts = await store.query<{ policy: string; resolution: string }>(
+      'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1',
+      [obs.id],
+    );
+    expect(conflicts).toEqual([{ policy: 'local-wins', resolution: 'local written' }]);
+    expect((await outboxOf('Observation', obs.id!))[1].reason).toMatch(/local-wins/);
+  });
+
+  it('remote wins for Consent (the client is the source of truth): the local copy takes the remote version', async () => {
+    const client = await syncedClient('070781-906U');
+    const local = await store.read<Consent>('Consent', client.consentId);
+    const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
+    await remotePut(peer.url, { ...remote, provision: { ...remote.provision, period: { start: '2026-01-01', end: '2026-12-31' } } });
+    await store.update({ ...local, dateTime: '2026-01-02' }, { ifMatch: local.meta!.versionId });
+    await sync.pushOnce();
+    const after = await store.read<Consent>('Consent', client.consentId);
+    expect(after.provision?.period?.end).toBe('2026-12-31');
+    const rows = await outboxOf('Consent', client.consentId);
+    expect(rows).toHaveLength(2); // the pulled remote version was not echoed back
+    expect(rows[1].reason).toMatch(/remote-wins/);
+  });
+
+  it('park (configured for CarePlan): the row waits for a person, visible with the reason', async () => {
+    const client = await syncedClient('080881-907V');
+    const plan = (await store.create(carePlan(client.local))).resource as CarePlan;
+    await sync.pushOnce();
+    const [remote] = (await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[];
+    await remotePut(peer.url, { ...remote, title: 'Muutettu toisessa järjestelmässä' });
+    await store.update({ ...plan, title: 'Paikallinen muutos' }, { ifMatch: plan.meta!.versionId });
+    await sync.pushOnce();
+    const parked = (await sync.parked()).find((r) => r.resource_id === plan.id);
+    expect(parked?.reason).toMatch(/parked for manual resolution/);
+    expect(parked?.outcome?.issue?.[0]).toMatchObject({ expression: ['CarePlan.meta.versionId'] });
+    expect(parked?.outcome?.issue?.[0]?.diagnostics).toMatch(/^sync-conflict-1/);
+    const [still] = (await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[];
+    expect(still.title).toBe('Muutettu toisessa järjestelmässä');
+  });
+});
+
+describe('consent-aware disclosure', () => {
+  it('blocks a client without consent, with the reason; a recorded consent releases the rows', async () => {
+    const p = (await store.create(patient('090981-908W'))).resource as Patient;
+    const obs = (await store.create(score(p.id!))).resource as Observation;
+    const r = await sync.pushOnce();
+    expect(r.blocked).toBe(2);
+    const blocked = (await sync.blocked()).filter((b) => b.patient_id === p.id);
+    expect(blocked.map((b) => b.reason)).toEqual([
+      'no active consent permits identification to other-health-care on 2026-06-01',
+      'no active consent permits work-ability-assessment to other-health-care on 2026-06-01',
+    ]);
+    expect((await sync.status()).blockedByConsent).toBeGreaterThanOrEqual(2);
+    expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|090981-908W')).toHaveLength(0);
+
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    expect((await outboxOf('Observation', obs.id!))[0].state).toBe('done');
+    expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|090981-908W')).toHaveLength(1);
+  });
+
+  it('blocks a data class the consent does not name', async () => {
+    const p = (await store.create(patient('101081-909X'))).resource as Patient;
+    await store.create(consent(p.id!, { dataClasses: ['identification'] }));
+    const obs = (await store.create(score(p.id!))).resource as Observation;
+    await sync.pushOnce();
+    const [row] = await outboxOf('Observation', obs.id!);
+    expect(row).toMatchObject({ state: 'blocked', reason: 'no active consent permits work-ability-assessment to other-health-care on 2026-06-01' });
+  });
+
+  it('a consent withdrawn in the remote, once pulled, blocks the next push of that client', async () => {
+    const client = await syncedClient('111181-910Y');
+    const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
+    await remotePut(peer.url, { ...remote, status: 'inactive' });
+    const pulled = await sync.pullOnce();
+    expect(pulled.applied).toBeGreaterThanOrEqual(1);
+    expect((await store.read<Consent>('Consent', client.consentId)).status).toBe('inactive');
+    expect(await outboxOf('Consent', client.consentId)).toHaveLength(1); // pulled write not echoed
+    const obs = (await store.create(score(client.local))).resource as Observation;
+    await sync.pushOnce();
+    const [row] = await outboxOf('Observation', obs.id!);
+    expect(row.state).toBe('blocked');
+    expect(row.reason).toBe(
+      `consent Consent/${client.consentId} covering work-ability-assessment to other-health-care is inactive (withdrawn)`,
+    );
+    expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
+  });
+});
+
+describe('pull from a Medplum peer', () => {
+  it('stores self-assessments filled in the remote, through all pages, idempotently, without echo', async () => {
+    const client = await syncedClient('121281-911A');
+    const qrs: QuestionnaireResponse[] = [];
+    for (let i = 0; i < 5; i++) {
+      qrs.push(await remotePost(peer.url, selfAssessment(client.remote)));
+    }
+    const first = await sync.pullOnce();
+    expect(first.applied).toBeGreaterThanOrEqual(5);
+    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${client.local}` })).resources;
+    expect(local).toHaveLength(5);
+    expect(new Set(local.map((r) => (r as QuestionnaireResponse).identifier?.value))).toEqual(
+      new Set(qrs.map((q) => q.identifier?.value)),
+    );
+    const outbox = await store.query(
+      "SELECT 1 FROM sync_outbox WHERE resource_type = 'QuestionnaireResponse' AND patient_id = $1",
+      [client.local],
+    );
+    expect(outbox).toHaveLength(0);
+    const again = await sync.pullOnce();
+    expect(again.applied).toBe(0);
+    for (const r of local) expect(await store.history('QuestionnaireResponse', r.id!)).toHaveLength(1);
+    const cursor = await store.query('SELECT last_updated FROM sync_cursor WHERE patient_id = $1', [client.local]);
+    expect(cursor.length).toBeGreaterThan(0);
+  });
+});
+
+describe('remote client rules', () => {
+  it('sync-search-1: a search without patient is refused before it is sent', async () => {
+    const client = new RemoteClient({ baseUrl: peer.url, party: 'kela' });
+    const before = peer.stats.requests;
+    const attempt = async () => {
+      for await (const _ of client.search('Consent', { status: 'active' })) break;
+    };
+    const err = await attempt().catch((e) => e);
+    expect(err).toBeInstanceOf(FhirError);
+    expect(err.status).toBe(400);
+    expect(err.outcome.issue[0].expression).toEqual(['Consent.patient']);
+    expect(err.outcome.issue[0].diagnostics).toMatch(/^sync-search-1:/);
+    expect(peer.stats.requests).toBe(before);
   });
 });

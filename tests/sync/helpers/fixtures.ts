@@ -36,6 +36,7 @@ export function consent(
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
     dateTime: opts.start ?? '2026-01-01',
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: {
       type: 'permit',
       period: { start: opts.start ?? '2026-01-01' },
@@ -90,4 +91,39 @@ export async function remoteAll(baseUrl: string, type: string, query = ''): Prom
     next = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
   return out;
+}
+
+export function carePlan(patientId: string, title = 'Työkyvyn tuen suunnitelma'): Resource {
+  return {
+    resourceType: 'CarePlan',
+    language: 'fi',
+    text: narrative(title),
+    extension: creatingApp,
+    identifier: [businessId()],
+    status: 'active',
+    intent: 'plan',
+    title,
+    subject: { reference: `Patient/${patientId}` },
+  } as Resource;
+}
+
+/** Plain HTTP write to a remote (what another system — or the client in Omakanta — does). */
+export async function remotePut<T extends Resource>(baseUrl: string, resource: T): Promise<T> {
+  const res = await fetch(`${baseUrl}/${resource.resourceType}/${resource.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (!res.ok) throw new Error(`PUT ${resource.resourceType}/${resource.id} → ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function remotePost<T extends Resource>(baseUrl: string, resource: T): Promise<T> {
+  const res = await fetch(`${baseUrl}/${resource.resourceType}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (!res.ok) throw new Error(`POST ${resource.resourceType} → ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
 }

