@@ -57,7 +57,6 @@ The professional's joint assessment with the client, recorded on the HOI view: p
 * value[x] 0..0
 * hasMember only Reference(TyokykyWorkAbilityScore)
 * derivedFrom only Reference(TyokykySelfAssessmentResponse)
-* component 2..*
 * component ^slicing.discriminator.type = #pattern
 * component ^slicing.discriminator.path = "code"
 * component ^slicing.rules = #open
@@ -89,7 +88,6 @@ Description: """Itsearviolomake Työterveyslaitoksen Kykyviisarin julkaistun rak
 
 A self-assessment form modelled on the published structure of Kykyviisari (Finnish Institute of Occupational Health): overall work ability 0–10 and five domains (mental well-being, social participation, physical functioning, competence, everyday life), each an integer item 0–10."""
 * status MS
-* item 6..*
 * item ^slicing.discriminator.type = #value
 * item ^slicing.discriminator.path = "linkId"
 * item ^slicing.rules = #open

@@ -56,7 +56,7 @@ The joint work-ability support plan on the HOI view (work-ability support plan, 
 * extension contains FollowUpDate named followUpDate 0..1
 * extension[followUpDate] MS
 * intent = #plan
-* category 2..*
+* category 1..*
 * category ^slicing.discriminator.type = #pattern
 * category ^slicing.discriminator.path = "$this"
 * category ^slicing.rules = #open
