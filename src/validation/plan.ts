@@ -6,7 +6,7 @@ import type { CompiledInvariant } from './types.ts';
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
 /** Invariants the engine checks natively (with the same key in the message), so they are not compiled. */
-export const NATIVE_INVARIANTS = new Set(['bdl-3', 'bdl-7']);
+export const NATIVE_INVARIANTS = new Set(['bdl-3', 'bdl-7', 'ref-1']);
 
 export interface TypeRef {
   code: string;
@@ -56,6 +56,8 @@ export interface ElementPlan {
   owner: StructurePlan;
   /** JSON property name → child, built on first use. */
   index?: Map<string, ChildSlot>;
+  /** Children that must be checked even when absent (min > 0 or a slice with min > 0), built on first use. */
+  required?: ElementPlan[];
 }
 
 export interface ChildSlot {
@@ -64,6 +66,11 @@ export interface ChildSlot {
   type: string;
   /** True for `_name` (primitive extension companion). */
   underscore: boolean;
+  /** The value's JSON name (without `_`), its `_` companion, and the FHIRPath segment reported in issues. */
+  key: string;
+  ukey: string;
+  seg: string;
+  primitive: boolean;
 }
 
 export interface StructurePlan {
@@ -91,6 +98,7 @@ export type InvariantCompiler = (
 export class PlanCompiler {
   private readonly plans = new Map<string, StructurePlan | null>();
   private readonly primitives = new Map<string, PrimitiveRule | null>();
+  private readonly typePlans = new Map<string, StructurePlan | null>();
   /** Capitalised type name (as in `valueQuantity`) → FHIR type code. */
   readonly typeSuffixes = new Map<string, string>();
   readonly resourceTypes = new Set<string>();
@@ -120,7 +128,12 @@ export class PlanCompiler {
 
   /** The base definition of a type or resource by name. */
   typePlan(code: string): StructurePlan | undefined {
-    return this.plan(CORE_PREFIX + code);
+    let p = this.typePlans.get(code);
+    if (p === undefined) {
+      p = this.plan(CORE_PREFIX + code) ?? null;
+      this.typePlans.set(code, p);
+    }
+    return p ?? undefined;
   }
 
   primitive(code: string): PrimitiveRule | undefined {
@@ -244,22 +257,43 @@ export class PlanCompiler {
   indexOf(el: ElementPlan): Map<string, ChildSlot> {
     if (el.index) return el.index;
     const index = new Map<string, ChildSlot>();
+    const add = (child: ElementPlan, key: string, type: string, seg: string, primitive: boolean) => {
+      const ukey = `_${key}`;
+      index.set(key, { el: child, type, underscore: false, key, ukey, seg, primitive });
+      if (primitive) index.set(ukey, { el: child, type, underscore: true, key, ukey, seg, primitive });
+    };
     for (const child of this.childrenOf(el)) {
       if (child.choice) {
         for (const t of child.types) {
-          const key = child.jsonName + capitalise(t.code);
-          index.set(key, { el: child, type: t.code, underscore: false });
-          if (isPrimitiveCode(t.code)) index.set(`_${key}`, { el: child, type: t.code, underscore: true });
+          const suffix = capitalise(t.code);
+          add(
+            child,
+            child.jsonName + suffix,
+            t.code,
+            `${child.jsonName}.ofType(${suffix})`,
+            isPrimitiveCode(t.code),
+          );
         }
       } else {
-        const type = child.types[0]?.code ?? 'Element';
-        index.set(child.name, { el: child, type, underscore: false });
-        if (child.types.some((t) => isPrimitiveCode(t.code)))
-          index.set(`_${child.name}`, { el: child, type, underscore: true });
+        const type = child.types.length === 1 ? child.types[0].code : 'Element';
+        add(
+          child,
+          child.name,
+          type,
+          child.name,
+          child.types.some((t) => isPrimitiveCode(t.code)),
+        );
       }
     }
     el.index = index;
     return index;
+  }
+
+  /** Children to check when absent: minimum cardinality above 0, directly or on a slice. */
+  requiredOf(el: ElementPlan): ElementPlan[] {
+    if (el.required) return el.required;
+    el.required = this.childrenOf(el).filter((c) => c.min > 0 || c.slices.some((s) => s.min > 0));
+    return el.required;
   }
 }
 

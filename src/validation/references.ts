@@ -29,7 +29,7 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
       walk.report(
         'error',
         'not-found',
-        `Unable to resolve the contained reference '${r}': no contained resource has id '${r.slice(1)}'`,
+        `ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id '${r.slice(1)}')`,
         'reference',
       );
       return;

@@ -257,19 +257,32 @@ export class Walk {
     let empty = true;
     for (const key in obj) {
       empty = false;
-      if (index.has(key)) continue;
-      if (key === 'resourceType' && isResource) continue;
-      this.unknownProperty(obj, key, el, index);
+      const slot = index.get(key);
+      if (slot === undefined) {
+        if (key !== 'resourceType' || !isResource) this.unknownProperty(key, el);
+        continue;
+      }
+      if (slot.underscore && obj[slot.key] !== undefined) continue; // validated with its value
+      if (slot.el.choice && this.duplicateChoice(obj, key, slot, index)) continue;
+      this.child(obj, slot);
     }
     if (empty) {
       this.report('error', 'structure', 'Object must have some content');
       return;
     }
-    const children = this.compiler.childrenOf(el);
-    for (let i = 0; i < children.length; i++) this.child(obj, children[i], index);
+    const required = this.compiler.requiredOf(el);
+    for (let i = 0; i < required.length; i++) {
+      const r = required[i];
+      if (!isPresent(obj, r, index)) {
+        this.cardinality(r, 0, r.name);
+        if (r.slicing && r.slices.length)
+          validateSliced(this, r, [], undefined, r.types[0]?.code ?? 'Element', r.name);
+        else if (r.choice && r.slices.length) this.sliceMinimums(r, 0);
+      }
+    }
   }
 
-  private unknownProperty(obj: Json, key: string, el: ElementPlan, index: Map<string, ChildSlot>): void {
+  private unknownProperty(key: string, el: ElementPlan): void {
     // A choice type the profile excludes (`valueString` where only Quantity is allowed) gets a precise message.
     for (const child of this.compiler.childrenOf(el)) {
       if (!child.choice || !key.startsWith(child.jsonName)) continue;
@@ -286,48 +299,31 @@ export class Walk {
         return;
       }
     }
-    void obj;
-    void index;
     this.report('error', 'structure', `Unrecognized property '${key}'`, key);
   }
 
-  private child(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): void {
-    let key: string | undefined;
-    let type: string;
-    if (el.choice) {
-      for (const k in obj) {
-        const slot = index.get(k);
-        if (!slot || slot.el !== el) continue;
-        const plain = slot.underscore ? k.slice(1) : k;
-        if (key === undefined) key = plain;
-        else if (key !== plain) {
-          this.report(
-            'error',
-            'structure',
-            `${el.path}: only one type of value is allowed (found ${key} and ${plain})`,
-            plain,
-          );
-        }
+  /** A second type for the same choice element (`valueString` and `valueInteger`) is reported, not validated. */
+  private duplicateChoice(obj: Json, key: string, slot: ChildSlot, index: Map<string, ChildSlot>): boolean {
+    for (const k in obj) {
+      if (k === key) return false;
+      const other = index.get(k);
+      if (other && other.el === slot.el && other.key !== slot.key) {
+        this.report(
+          'error',
+          'structure',
+          `${slot.el.path}: only one type of value is allowed (found ${other.key} and ${slot.key})`,
+          slot.key,
+        );
+        return true;
       }
-      if (key === undefined) {
-        this.cardinality(el, 0, el.name);
-        if (el.slices.length && el.min === 0) this.sliceMinimums(el, 0);
-        return;
-      }
-      type = (index.get(key) as ChildSlot).type;
-    } else {
-      key = el.name;
-      type = el.types.length === 1 ? el.types[0].code : 'Element';
     }
+    return false;
+  }
+
+  private child(obj: Json, slot: ChildSlot): void {
+    const { el, key, type, seg } = slot;
     const value = obj[key];
-    const primitive = isPrimitiveCode(type);
-    const ext = primitive ? obj[`_${key}`] : undefined;
-    if (value === undefined && ext === undefined) {
-      this.cardinality(el, 0, key);
-      if (el.slicing && el.slices.length) this.sliced(el, [], undefined, type, key);
-      return;
-    }
-    const seg = el.choice ? `${el.jsonName}.ofType(${capitalise(type)})` : key;
+    const ext = slot.primitive ? obj[slot.ukey] : undefined;
     if (el.array) {
       if (value !== undefined && !Array.isArray(value)) {
         this.report(
@@ -369,7 +365,7 @@ export class Walk {
       const count = Math.max(values?.length ?? 0, exts?.length ?? 0);
       this.cardinality(el, count, seg);
       if (el.slicing && el.slices.length) {
-        this.sliced(el, values ?? new Array(count).fill(null), exts, type, seg);
+        validateSliced(this, el, values ?? new Array(count).fill(null), exts, type, seg);
         return;
       }
       for (let i = 0; i < count; i++)
@@ -427,16 +423,6 @@ export class Walk {
           `${s.path}:${s.sliceName}: minimum required = ${s.min}, but only found ${count}`,
         );
     }
-  }
-
-  private sliced(
-    el: ElementPlan,
-    values: unknown[],
-    exts: unknown[] | undefined,
-    type: string,
-    seg: string,
-  ): void {
-    validateSliced(this, el, values, exts, type, seg);
   }
 
   /** `value[x]:valueQuantity`-style slices: constraints for one type of a choice. */
@@ -749,6 +735,12 @@ function relativeTail(fullUrl: string, res: Json): string | undefined {
   if (typeof res.resourceType !== 'string' || typeof res.id !== 'string') return undefined;
   const tail = `${res.resourceType}/${res.id}`;
   return fullUrl.endsWith(`/${tail}`) ? tail : undefined;
+}
+
+function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {
+  if (!el.choice) return obj[el.name] !== undefined || obj[`_${el.name}`] !== undefined;
+  for (const k in obj) if (index.get(k)?.el === el) return true;
+  return false;
 }
 
 function isEmpty(v: Json): boolean {
