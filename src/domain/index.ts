@@ -1,0 +1,24 @@
+/**
+ * Domain model of Finnish work-ability support (*työkyvyn tuki*): types, JSON Schemas, runtime
+ * validation and the business rules.
+ */
+export * from './codes.ts';
+export * from './rules/consent.ts';
+export * from './rules/eligibility.ts';
+export * from './rules/handover.ts';
+export * from './rules/hetu.ts';
+export * from './rules/plan.ts';
+export * from './rules/recommended-actions.ts';
+export * from './rules/work-ability-score.ts';
+export * from './schemas.ts';
+export type * from './types.ts';
+export {
+  DomainValidationError,
+  domainIssues,
+  KIND_LABEL,
+  recordIssues,
+  SCHEMAS,
+  validateDomain,
+  validateRecord,
+} from './validate.ts';
+export { projectPath, readProjectJson } from './project-files.ts';

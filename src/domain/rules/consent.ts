@@ -1,0 +1,50 @@
+/** *Tietojen luovutus suostumuksella* — may a party receive a class of data on a date? */
+import type { ConsentDataClass, ConsentParty } from '../codes.ts';
+import type { Consent } from '../types.ts';
+
+export interface DisclosureDecision {
+  permitted: boolean;
+  reason: string;
+  /** The consent that permits it, or — when refused — the nearest consent that did not. */
+  consentId?: string;
+}
+
+function asDate(date: string | Date): string {
+  return typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);
+}
+
+/** Why this consent does not permit the disclosure, or `undefined` when it does. */
+function refusal(c: Consent, party: ConsentParty, dataClass: ConsentDataClass, day: string): string | undefined {
+  if (c.withdrawnOn !== undefined && c.withdrawnOn <= day) return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
+  if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
+  if (c.period.end !== undefined && day > c.period.end) return `consent ${c.id} expired on ${c.period.end}`;
+  if (!c.parties.includes(party)) return `consent ${c.id} does not name party '${party}'`;
+  if (!c.dataClasses.includes(dataClass)) return `consent ${c.id} does not cover data class '${dataClass}'`;
+  return undefined;
+}
+
+/**
+ * Is `party` permitted to receive `dataClass` on `date` under any of the client's consents? A consent
+ * permits when it names the party and the data class, the date is within its period, and it had not
+ * been withdrawn by that date. Without a permitting consent the answer is no.
+ */
+export function isDisclosurePermitted(
+  consents: readonly Consent[],
+  party: ConsentParty,
+  dataClass: ConsentDataClass,
+  date: string | Date,
+): DisclosureDecision {
+  const day = asDate(date);
+  if (consents.length === 0) return { permitted: false, reason: 'no consent recorded' };
+  const refusals: { id: string; why: string }[] = [];
+  for (const c of consents) {
+    const why = refusal(c, party, dataClass, day);
+    if (why === undefined) {
+      return { permitted: true, reason: `consent ${c.id} permits '${party}' to receive '${dataClass}' on ${day}`, consentId: c.id };
+    }
+    refusals.push({ id: c.id, why });
+  }
+  // Report the consent that came closest: the one naming both party and class, if any.
+  const nearest = refusals.find((r) => !r.why.includes('does not')) ?? refusals[0]!;
+  return { permitted: false, reason: refusals.map((r) => r.why).join('; '), consentId: nearest.id };
+}

@@ -1,0 +1,216 @@
+/**
+ * Eligibility rules stated in the sources (DOMAIN.md "Eligibility rules"). Each returns a three-way
+ * decision: `eligible` true/false when the facts decide it, `undefined` with `missingFacts` naming what
+ * must still be found out.
+ */
+import type { CareTeamRole } from '../codes.ts';
+
+export interface Eligibility {
+  eligible: boolean | undefined;
+  /** One line per criterion, stating how it was decided. */
+  reasons: string[];
+  /** Names of the facts whose absence leaves the decision open. */
+  missingFacts: string[];
+}
+
+/** A criterion decides true, false or — with missing facts named — undefined. */
+interface Criterion {
+  met: boolean | undefined;
+  reason: string;
+  missing: string[];
+}
+
+function known(met: boolean, reason: string): Criterion {
+  return { met, reason, missing: [] };
+}
+function unknown(fact: string, what: string): Criterion {
+  return { met: undefined, reason: `${what}: unknown (${fact} missing)`, missing: [fact] };
+}
+
+function any(what: string, criteria: Criterion[]): Criterion {
+  const passed = criteria.find((c) => c.met === true);
+  if (passed) return { met: true, reason: `${what}: ${passed.reason}`, missing: [] };
+  const open = criteria.filter((c) => c.met === undefined);
+  if (open.length) {
+    return { met: undefined, reason: `${what}: undecided`, missing: [...new Set(open.flatMap((c) => c.missing))] };
+  }
+  return { met: false, reason: `${what}: none holds (${criteria.map((c) => c.reason).join('; ')})`, missing: [] };
+}
+
+function decide(criteria: Criterion[]): Eligibility {
+  const failed = criteria.filter((c) => c.met === false);
+  const open = criteria.filter((c) => c.met === undefined);
+  return {
+    eligible: failed.length ? false : open.length ? undefined : true,
+    reasons: criteria.map((c) => c.reason),
+    missingFacts: failed.length ? [] : [...new Set(open.flatMap((c) => c.missing))],
+  };
+}
+
+function flag(value: boolean | undefined, fact: string, yes: string, no: string): Criterion {
+  return value === undefined ? unknown(fact, yes) : known(value, value ? yes : no);
+}
+
+function ageBetween(age: number | undefined, min: number, max: number): Criterion {
+  if (age === undefined) return unknown('age', `age ${min}–${max}`);
+  return known(age >= min && age <= max, `age ${age} ${age >= min && age <= max ? 'is' : 'is not'} within ${min}–${max}`);
+}
+
+/** Age in whole years on a date, from a birth date (both ISO dates). */
+export function ageOn(birthDate: string, date: string): number {
+  const [by, bm, bd] = birthDate.split('-').map(Number);
+  const [y, m, d] = date.split('-').map(Number);
+  return y! - by! - (m! < bm! || (m === bm && d! < bd!) ? 1 : 0);
+}
+
+export const HELSINKI_MUNICIPALITY = '091';
+
+export interface HelsinkiFacts {
+  age?: number;
+  unemployed?: boolean;
+  /** Home municipality code (*kotikunta*). */
+  municipality?: string;
+  /** Health affects work ability and participation in work or training. */
+  healthAffectsWorkAbility?: boolean;
+  /** Role of the referring professional, when there is a referral. */
+  referrerRole?: CareTeamRole | 'none';
+  /** Whether the referrer works in social care (social worker, social counsellor, own worker …). */
+  referrerInSocialCare?: boolean;
+  /** Consent to data disclosure attached to the referral. */
+  consentAttached?: boolean;
+}
+
+/** Roles that may refer to the Helsinki service (the profile's ValueSet referral-requester-role). */
+export const HELSINKI_REFERRER_ROLES: readonly CareTeamRole[] = ['social-worker', 'social-counsellor', 'criminal-sanctions-agency-employee'];
+
+/** *Helsingin työkyvyn tuen palvelut*. */
+export function helsinkiWorkAbilitySupportEligibility(f: HelsinkiFacts): Eligibility {
+  let referral: Criterion;
+  if (f.referrerRole === undefined) referral = unknown('referrerRole', 'referral by a social-care professional or RISE employee');
+  else if (f.referrerRole === 'none') referral = known(false, 'no referral (lähete) — one is required');
+  else if (f.referrerRole === 'criminal-sanctions-agency-employee') referral = known(true, 'referred by a Criminal Sanctions Agency employee');
+  else if (HELSINKI_REFERRER_ROLES.includes(f.referrerRole) || f.referrerInSocialCare === true) referral = known(true, `referred by a social-care professional (${f.referrerRole})`);
+  else if (f.referrerInSocialCare === undefined) referral = unknown('referrerInSocialCare', `referrer '${f.referrerRole}' in social care`);
+  else referral = known(false, `referrer '${f.referrerRole}' is neither in social care nor a Criminal Sanctions Agency employee`);
+  return decide([
+    ageBetween(f.age, 18, 63),
+    flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
+    f.municipality === undefined
+      ? unknown('municipality', 'Helsinki resident')
+      : known(f.municipality === HELSINKI_MUNICIPALITY, f.municipality === HELSINKI_MUNICIPALITY ? 'Helsinki resident' : `municipality ${f.municipality} is not Helsinki (091)`),
+    flag(f.healthAffectsWorkAbility, 'healthAffectsWorkAbility', 'health affects work ability', 'health does not affect work ability'),
+    referral,
+    flag(f.consentAttached, 'consentAttached', 'consent to disclosure attached', 'no consent to disclosure attached to the referral'),
+  ]);
+}
+
+export interface RehabilitativeWorkActivityFacts {
+  age?: number;
+  unemployed?: boolean;
+  labourMarketSubsidy?: boolean;
+  socialAssistance?: boolean;
+  /** Decision of the social-care own worker (*omatyöntekijän päätös*). */
+  ownWorkerDecision?: boolean;
+  /** An activation plan (*aktivointisuunnitelma*) exists. */
+  activationPlan?: boolean;
+  daysPerWeek?: number;
+  durationMonths?: number;
+}
+
+export const RWA_DAYS_PER_WEEK = { min: 1, max: 4 } as const;
+export const RWA_DURATION_MONTHS = { min: 3, max: 24 } as const;
+
+/** Schedule part of the rule, shared with the plan validation (invariants `tyk-rwa-1`, `tyk-rwa-2`). */
+export function rehabilitativeWorkActivitySchedule(daysPerWeek?: number, durationMonths?: number): Criterion[] {
+  const days =
+    daysPerWeek === undefined
+      ? unknown('daysPerWeek', 'activity days a week')
+      : known(
+          daysPerWeek >= RWA_DAYS_PER_WEEK.min && daysPerWeek <= RWA_DAYS_PER_WEEK.max,
+          `${daysPerWeek} days a week ${daysPerWeek >= 1 && daysPerWeek <= 4 ? 'is' : 'is not'} within 1–4 (tyk-rwa-1)`,
+        );
+  const months =
+    durationMonths === undefined
+      ? unknown('durationMonths', 'duration in months')
+      : known(
+          durationMonths >= RWA_DURATION_MONTHS.min && durationMonths <= RWA_DURATION_MONTHS.max,
+          `${durationMonths} months ${durationMonths >= 3 && durationMonths <= 24 ? 'is' : 'is not'} within 3–24 (tyk-rwa-2)`,
+        );
+  return [days, months];
+}
+
+/** *Kuntouttava työtoiminta*. */
+export function rehabilitativeWorkActivityEligibility(f: RehabilitativeWorkActivityFacts): Eligibility {
+  const age = f.age === undefined ? unknown('age', 'working age') : known(f.age >= 17 && f.age < 65, `age ${f.age}${f.age >= 17 && f.age < 65 ? '' : ' is not of working age'}`);
+  return decide([
+    age,
+    flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
+    any('benefit', [
+      flag(f.labourMarketSubsidy, 'labourMarketSubsidy', 'entitled to labour-market subsidy', 'no labour-market subsidy'),
+      flag(f.socialAssistance, 'socialAssistance', 'receives social assistance', 'no social assistance'),
+    ]),
+    flag(f.ownWorkerDecision, 'ownWorkerDecision', 'decision of the social-care own worker', 'no decision of the social-care own worker'),
+    flag(f.activationPlan, 'activationPlan', 'activation plan drawn up', 'no activation plan'),
+    ...rehabilitativeWorkActivitySchedule(f.daysPerWeek, f.durationMonths),
+  ]);
+}
+
+export interface TypFacts {
+  age?: number;
+  /** Days of labour-market subsidy received. */
+  labourMarketSubsidyDays?: number;
+  /** Months of continuous unemployment. */
+  continuousUnemploymentMonths?: number;
+  /** Prospect of work or study within about two years. */
+  prospectWithinTwoYears?: boolean;
+}
+
+/** *TYP* — multi-sector joint service promoting employment. */
+export function typEligibility(f: TypFacts): Eligibility {
+  const subsidy =
+    f.labourMarketSubsidyDays === undefined
+      ? unknown('labourMarketSubsidyDays', '300 days of labour-market subsidy')
+      : known(f.labourMarketSubsidyDays >= 300, `${f.labourMarketSubsidyDays} days of labour-market subsidy (300 needed)`);
+  let unemployment: Criterion;
+  if (f.age === undefined || f.continuousUnemploymentMonths === undefined) {
+    const missing = [f.age === undefined ? 'age' : '', f.continuousUnemploymentMonths === undefined ? 'continuousUnemploymentMonths' : ''].filter(Boolean);
+    unemployment = { met: undefined, reason: 'continuous unemployment for the age: undecided', missing };
+  } else {
+    const needed = f.age >= 25 ? 12 : 6;
+    unemployment = known(
+      f.continuousUnemploymentMonths >= needed,
+      `${f.continuousUnemploymentMonths} months continuously unemployed (${needed} needed at age ${f.age})`,
+    );
+  }
+  return decide([
+    any('unemployment history', [subsidy, unemployment]),
+    flag(f.prospectWithinTwoYears, 'prospectWithinTwoYears', 'prospect of work or study within two years', 'no prospect of work or study within two years'),
+  ]);
+}
+
+export interface KuntakokeiluFacts {
+  age?: number;
+  entitledToEarningsRelatedAllowance?: boolean;
+  /** ISO 639-1 mother tongue. */
+  motherTongue?: string;
+  finnishCitizen?: boolean;
+}
+
+/** *Työllisyyden kuntakokeilu* client group. */
+export function kuntakokeiluEligibility(f: KuntakokeiluFacts): Eligibility {
+  const domestic = ['fi', 'sv', 'se', 'smn', 'sms'];
+  return decide([
+    any('kuntakokeilu group', [
+      f.entitledToEarningsRelatedAllowance === undefined
+        ? unknown('entitledToEarningsRelatedAllowance', 'not entitled to earnings-related allowance')
+        : known(!f.entitledToEarningsRelatedAllowance, f.entitledToEarningsRelatedAllowance ? 'entitled to earnings-related allowance' : 'not entitled to earnings-related allowance'),
+      f.motherTongue === undefined
+        ? unknown('motherTongue', 'mother tongue other than Finnish, Swedish or Sami')
+        : known(!domestic.includes(f.motherTongue), `mother tongue '${f.motherTongue}'${domestic.includes(f.motherTongue) ? ' is Finnish, Swedish or Sami' : ' is other than Finnish, Swedish or Sami'}`),
+      f.finnishCitizen === undefined
+        ? unknown('finnishCitizen', 'non-Finnish citizen')
+        : known(!f.finnishCitizen, f.finnishCitizen ? 'Finnish citizen' : 'not a Finnish citizen'),
+      f.age === undefined ? unknown('age', 'under 30') : known(f.age < 30, `age ${f.age}${f.age < 30 ? ' is under 30' : ' is 30 or over'}`),
+    ]),
+  ]);
+}

@@ -1,0 +1,107 @@
+/**
+ * *Henkilötunnus* (HETU): `DDMMYYCZZZQ`. The profile invariant `tyk-hetu-1` enforces the same format
+ * and check character; tests/domain/hetu-invariant.test.ts proves both agree on tests/fixtures/hetu-cases.json.
+ */
+
+const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
+const CENTURY: Record<string, number> = {
+  '+': 1800,
+  '-': 1900, Y: 1900, X: 1900, W: 1900, V: 1900, U: 1900,
+  A: 2000, B: 2000, C: 2000, D: 2000, E: 2000, F: 2000,
+};
+const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
+/** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
+export const SEX_NEUTRAL_FROM = '2027-01-01';
+
+export type HetuFailure = 'format' | 'century-sign' | 'date' | 'individual-number' | 'check-character';
+
+export interface ParsedHetu {
+  hetu: string;
+  birthDate: string;
+  centurySign: string;
+  individualNumber: number;
+  checkCharacter: string;
+  /** 900–999: a temporary or test code (Kanta test codes use these). */
+  temporary: boolean;
+  /** Sex from the parity of the individual number, or `undefined` when the code does not carry it. */
+  sex: 'male' | 'female' | undefined;
+  sexReason: string;
+}
+
+export type HetuResult =
+  | { valid: true; reason: string; value: ParsedHetu }
+  | { valid: false; reason: string; failure: HetuFailure };
+
+/** The check character the first nine digits call for. */
+export function hetuCheckCharacter(dateDigits: string, individualNumber: string): string {
+  return CHECK_CHARS[Number(dateDigits + individualNumber) % 31]!;
+}
+
+function isRealDate(year: number, month: number, day: number): boolean {
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
+/**
+ * The part of the rule the profile invariant `tyk-hetu-1` also states: shape, century sign, a real
+ * calendar date and the check character. `parseHetu` adds the individual-number range (002–999).
+ */
+export function checkHetuFormat(hetu: string): { valid: boolean; reason: string; failure?: HetuFailure } {
+  const m = SHAPE.exec(hetu);
+  if (!m) {
+    return {
+      valid: false,
+      failure: /^\d{6}.\d{3}.$/.test(hetu) ? 'century-sign' : 'format',
+      reason: /^\d{6}.\d{3}.$/.test(hetu)
+        ? `century sign '${hetu[6]}' is not one of + - Y X W V U A B C D E F`
+        : `'${hetu}' is not of the form DDMMYYCZZZQ`,
+    };
+  }
+  const year = CENTURY[m[4]!]! + Number(m[3]);
+  if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
+    return { valid: false, failure: 'date', reason: `${m[1]}.${m[2]}.${year} is not a calendar date` };
+  }
+  const expected = hetuCheckCharacter(m[1]! + m[2]! + m[3]!, m[5]!);
+  if (expected !== m[6]) {
+    return { valid: false, failure: 'check-character', reason: `check character is '${m[6]}', expected '${expected}'` };
+  }
+  return { valid: true, reason: 'format, date and check character are valid' };
+}
+
+/**
+ * Parses and validates a HETU. `issuedOn` (when known) tells whether the code was issued after the
+ * 2027 reform, when sex stopped being carried; otherwise codes of people born from 2027 are sex-neutral.
+ */
+export function parseHetu(hetu: string, opts: { issuedOn?: string } = {}): HetuResult {
+  const format = checkHetuFormat(hetu);
+  if (!format.valid) return { valid: false, reason: format.reason, failure: format.failure! };
+  const [, dd, mm, yy, sign, zzz, check] = SHAPE.exec(hetu)!;
+  const year = CENTURY[sign!]! + Number(yy);
+  const individualNumber = Number(zzz);
+  if (individualNumber < 2) {
+    return { valid: false, failure: 'individual-number', reason: `individual number ${zzz} is not issued (002–999)` };
+  }
+  const birthDate = `${year}-${mm}-${dd}`;
+  const temporary = individualNumber >= 900;
+  const neutral = (opts.issuedOn ?? birthDate) >= SEX_NEUTRAL_FROM;
+  const sex = neutral ? undefined : individualNumber % 2 === 1 ? 'male' : 'female';
+  const sexReason = neutral
+    ? `not carried: codes issued from ${SEX_NEUTRAL_FROM} are sex-neutral`
+    : `individual number ${zzz} is ${individualNumber % 2 === 1 ? 'odd (male)' : 'even (female)'}`;
+  return {
+    valid: true,
+    reason: temporary ? `valid temporary/test code (individual number ${zzz} in 900–999)` : 'valid',
+    value: { hetu, birthDate, centurySign: sign!, individualNumber, checkCharacter: check!, temporary, sex, sexReason },
+  };
+}
+
+/** Builds a HETU from its parts, computing the check character (for tests and generated data). */
+export function makeHetu(birthDate: string, individualNumber: number, centurySign?: string): string {
+  const [y, m, d] = birthDate.split('-');
+  const year = Number(y);
+  const sign = centurySign ?? (year < 1900 ? '+' : year < 2000 ? '-' : 'A');
+  if (CENTURY[sign] !== Math.floor(year / 100) * 100) throw new RangeError(`century sign ${sign} does not fit ${year}`);
+  const digits = `${d}${m}${y!.slice(2)}`;
+  const zzz = String(individualNumber).padStart(3, '0');
+  return `${digits}${sign}${zzz}${hetuCheckCharacter(digits, zzz)}`;
+}

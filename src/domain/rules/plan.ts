@@ -1,0 +1,47 @@
+/** Rules on support-plan activities that the CarePlan profile also states (`tyk-rwa-1`, `tyk-rwa-2`). */
+import type { Activity } from '../types.ts';
+import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
+
+export interface ActivityViolation {
+  field: 'daysPerWeek' | 'period';
+  rule: 'tyk-rwa-1' | 'tyk-rwa-2';
+  reason: string;
+}
+
+/** `date` plus `months` calendar months, clamped to the month's last day (FHIRPath date arithmetic). */
+export function addMonths(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  const total = y! * 12 + (m! - 1) + months;
+  const year = Math.floor(total / 12);
+  const month = (total % 12) + 1;
+  const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(d!, last)).padStart(2, '0')}`;
+}
+
+/** Rehabilitative work activity (*kuntouttava työtoiminta*): 1–4 days a week, for 3–24 months. */
+export function checkPlanActivity(a: Activity): ActivityViolation[] {
+  if (a.service !== 'rehabilitative-work-activity') return [];
+  const out: ActivityViolation[] = [];
+  if (a.daysPerWeek === undefined || a.daysPerWeek < RWA_DAYS_PER_WEEK.min || a.daysPerWeek > RWA_DAYS_PER_WEEK.max) {
+    out.push({
+      field: 'daysPerWeek',
+      rule: 'tyk-rwa-1',
+      reason: `rehabilitative work activity is 1–4 days a week, got ${a.daysPerWeek ?? 'none'}`,
+    });
+  }
+  if (a.period?.end === undefined) {
+    out.push({ field: 'period', rule: 'tyk-rwa-2', reason: 'rehabilitative work activity needs a period with start and end (3–24 months)' });
+  } else {
+    // Same arithmetic as the invariant: start + 3 months <= end <= start + 24 months.
+    const earliest = addMonths(a.period.start, RWA_DURATION_MONTHS.min);
+    const latest = addMonths(a.period.start, RWA_DURATION_MONTHS.max);
+    if (a.period.end < earliest || a.period.end > latest) {
+      out.push({
+        field: 'period',
+        rule: 'tyk-rwa-2',
+        reason: `rehabilitative work activity lasts 3–24 months: end ${a.period.end} must be within ${earliest}..${latest}`,
+      });
+    }
+  }
+  return out;
+}

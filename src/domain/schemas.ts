@@ -1,0 +1,258 @@
+/**
+ * JSON Schemas of the domain model, written with TypeBox so that each schema and its TypeScript type
+ * come from one declaration (`Static<typeof Schema>` in types.ts). ajv compiles the same objects for
+ * runtime validation (validate.ts).
+ */
+import { type TSchema, Type } from '@sinclair/typebox';
+import {
+  CARE_TEAM_ROLES,
+  CLIENT_SITUATIONS,
+  CONSENT_DATA_CLASSES,
+  CONSENT_PARTIES,
+  ONWARD_PATHS,
+  PHASES,
+  PLAN_CATEGORIES,
+  TRIGGERS,
+  WORK_ABILITY_SERVICES,
+} from './codes.ts';
+
+function code<T extends readonly string[]>(list: T, description: string) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...list], description });
+}
+
+/** A local key in the vendor's system, unique per kind of record (FHIR id syntax). */
+const LocalId = Type.String({ pattern: '^[A-Za-z0-9\\-.]{1,64}$', description: 'local id in the source system' });
+/** Free text: non-empty, no leading or trailing white space (FHIR string rules). */
+const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S(.*\\S)?$' });
+const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
+const Score = Type.Integer({ minimum: 0, maximum: 10 });
+const Identifier = Type.Object(
+  { system: Type.String({ pattern: '^(urn:oid:[0-2](\\.\\d+)+|https?://\\S+)$' }), value: Text },
+  { additionalProperties: false },
+);
+const Period = Type.Object({ start: DateOnly, end: Type.Optional(DateOnly) }, { additionalProperties: false });
+
+const strict = { additionalProperties: false } as const;
+
+export const HumanNameSchema = Type.Object({ family: Text, given: Type.Array(Text, { maxItems: 5 }) }, strict);
+
+/** *Asiakas* — the client. Identified by a HETU (*henkilötunnus*) or a temporary id (*väliaikainen tunniste*). */
+export const ClientSchema = Type.Object(
+  {
+    id: LocalId,
+    /** *Henkilötunnus*, e.g. `010181-900C`. */
+    hetu: Type.Optional(Type.String({ pattern: '^\\d{6}[-+A-FU-Y]\\d{3}[0-9A-Y]$' })),
+    /** *Väliaikainen tunniste* under the issuing organisation's OID (`urn:oid:1.2.246.10.…`). */
+    temporaryId: Type.Optional(
+      Type.Object({ system: Type.String({ pattern: '^urn:oid:1\\.2\\.246\\.10(\\.\\d+)+$' }), value: Text }, strict),
+    ),
+    name: HumanNameSchema,
+    /** *Syntymäaika*; only when no HETU carries it. */
+    birthDate: Type.Optional(DateOnly),
+    gender: Type.Optional(code(['female', 'male', 'other', 'unknown'] as const, 'administrative gender')),
+    /** *Kotikunta*, the three-digit municipality code (e.g. `091` Helsinki). */
+    municipality: Type.Optional(Type.String({ pattern: '^\\d{3}$' })),
+    /** *Turvakielto* — non-disclosure of personal details. */
+    nonDisclosure: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+
+/** *Organisaatio / toimija* — an organisation or party in the network. */
+export const OrganizationSchema = Type.Object(
+  {
+    id: LocalId,
+    name: Text,
+    /** e.g. the organisation's OID or *Y-tunnus* identifier. */
+    identifier: Type.Optional(Identifier),
+    /** The consent party this organisation acts as (*tietojen vastaanottaja*). */
+    party: Type.Optional(code(CONSENT_PARTIES, 'consent party')),
+  },
+  strict,
+);
+
+/** *Ammattilainen ja rooli* — a professional in one role. */
+export const ProfessionalSchema = Type.Object(
+  {
+    id: LocalId,
+    name: Text,
+    role: code(CARE_TEAM_ROLES, 'care-team role'),
+    /** The organisation the professional works for in this role. */
+    organizationId: LocalId,
+    identifier: Type.Optional(Identifier),
+  },
+  strict,
+);
+
+/** *Työkyvyn arvio* — the professional's joint assessment with the client (HOI view). */
+export const AssessmentSchema = Type.Object(
+  {
+    id: LocalId,
+    clientId: LocalId,
+    date: DateOnly,
+    /** The professional who made the assessment (*arvioija*). */
+    assessorId: LocalId,
+    /** *Työkykypistemäärä* as the client gave it (self-reported). */
+    selfScore: Type.Optional(Score),
+    /** *Työkykypistemäärä* as the professional assessed it. */
+    professionalScore: Type.Optional(Score),
+    /** *Vaihe*. */
+    phase: code(PHASES, 'phase'),
+    /** *Asiakkaan tilanne*. */
+    situation: code(CLIENT_SITUATIONS, 'client situation'),
+    /** *Herätteet* observed. */
+    triggers: Type.Array(code(TRIGGERS, 'trigger'), { uniqueItems: true }),
+    /** *Kuntoutustarve*. */
+    rehabilitationNeed: Type.Boolean(),
+    /** Mismatch between the client's own and the medical assessment (*ristiriita arvioissa*). */
+    mismatch: Type.Optional(Type.Boolean()),
+    /** The Kykyviisari self-assessment this assessment used. */
+    selfAssessmentId: Type.Optional(Type.String({ format: 'uuid' })),
+    note: Type.Optional(Text),
+  },
+  strict,
+);
+
+/** *Kykyviisari* self-assessment answers (0–10 each). */
+export const SelfAssessmentSchema = Type.Object(
+  {
+    /**
+     * A UUID: a QuestionnaireResponse carries a single identifier, so the id is used as the business
+     * identifier itself (responses filled in Omakanta arrive with one).
+     */
+    id: Type.String({ format: 'uuid' }),
+    clientId: LocalId,
+    date: DateOnly,
+    /** *Työkyky* — overall work ability. */
+    overall: Score,
+    /** *Mielen hyvinvointi*. */
+    mentalWellbeing: Type.Optional(Score),
+    /** *Osallisuus*. */
+    socialParticipation: Type.Optional(Score),
+    /** *Fyysinen toimintakyky*. */
+    physicalFunctioning: Type.Optional(Score),
+    /** *Osaaminen*. */
+    competence: Type.Optional(Score),
+    /** *Arjen sujuminen*. */
+    everydayLife: Type.Optional(Score),
+  },
+  strict,
+);
+
+/** *Suostumus* (Kela Y100 style) — consent to disclose data classes to named parties. */
+export const ConsentSchema = Type.Object(
+  {
+    id: LocalId,
+    clientId: LocalId,
+    /** When the consent was recorded (*kirjattu*). */
+    date: DateOnly,
+    /** *Vastaanottajat*. */
+    parties: Type.Array(code(CONSENT_PARTIES, 'consent party'), { minItems: 1, uniqueItems: true }),
+    /** *Tietoryhmät*. */
+    dataClasses: Type.Array(code(CONSENT_DATA_CLASSES, 'data class'), { minItems: 1, uniqueItems: true }),
+    /** *Voimassaolo*. */
+    period: Period,
+    /** *Peruttu* — the day the client withdrew the consent. */
+    withdrawnOn: Type.Optional(DateOnly),
+    /** The organisation that recorded the consent and keeps it (*rekisterinpitäjä*). */
+    organizationId: LocalId,
+  },
+  strict,
+);
+
+/** *Tavoite* — a goal of a support plan. */
+export const GoalSchema = Type.Object(
+  { id: LocalId, description: Text, dueDate: Type.Optional(DateOnly), achieved: Type.Optional(Type.Boolean()) },
+  strict,
+);
+
+/** *Toimenpide / palvelu* — an activity of a support plan, with its schedule. */
+export const ActivitySchema = Type.Object(
+  {
+    service: code(WORK_ABILITY_SERVICES, 'service'),
+    description: Type.Optional(Text),
+    /** *Päivää viikossa*. */
+    daysPerWeek: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 })),
+    period: Type.Optional(Period),
+    /** The professional who carries it out. */
+    performerId: Type.Optional(LocalId),
+    /** *Jatkopolku* — where the activity led. */
+    onwardPath: Type.Optional(code(ONWARD_PATHS, 'onward path')),
+  },
+  strict,
+);
+
+/** *Työkyvyn tuen suunnitelma / aktivointisuunnitelma / toteuttamissuunnitelma*. */
+export const SupportPlanSchema = Type.Object(
+  {
+    id: LocalId,
+    clientId: LocalId,
+    category: code(PLAN_CATEGORIES, 'plan category'),
+    status: code(['draft', 'active', 'completed', 'revoked'] as const, 'plan status'),
+    /** *Laadittu*. */
+    created: DateOnly,
+    period: Period,
+    /** The professional who drew up the plan. */
+    authorId: LocalId,
+    title: Type.Optional(Text),
+    goals: Type.Array(GoalSchema, { minItems: 1 }),
+    activities: Type.Array(ActivitySchema),
+    /** *Seurantapäivä* — next follow-up. */
+    followUpDate: Type.Optional(DateOnly),
+    /** The assessment the plan rests on. */
+    assessmentId: Type.Optional(LocalId),
+    /** The responsible-worker team carrying the plan. */
+    teamId: Type.Optional(LocalId),
+  },
+  strict,
+);
+
+/** *Lähete* — referral to a work-ability support service, with the client's consent attached. */
+export const ReferralSchema = Type.Object(
+  {
+    id: LocalId,
+    clientId: LocalId,
+    service: code(WORK_ABILITY_SERVICES, 'service'),
+    /** *Lähettäjä* — the referring professional. */
+    requesterId: LocalId,
+    date: DateOnly,
+    /** *Lähetteen syyt* (triggers). */
+    reasons: Type.Array(code(TRIGGERS, 'trigger'), { uniqueItems: true }),
+    /** *Suostumus* attached to the referral. */
+    consentId: LocalId,
+    note: Type.Optional(Text),
+  },
+  strict,
+);
+
+/** A member of the responsible-worker team, in one role for one period. */
+export const TeamMemberSchema = Type.Object(
+  { professionalId: LocalId, role: code(CARE_TEAM_ROLES, 'care-team role'), period: Period },
+  strict,
+);
+
+/** *Vastuutyöntekijä(tiimi)* — the team around the client; ended periods keep the handover history. */
+export const TeamSchema = Type.Object(
+  { id: LocalId, clientId: LocalId, name: Type.Optional(Text), members: Type.Array(TeamMemberSchema, { minItems: 1 }) },
+  strict,
+);
+
+function optionalList<T extends TSchema>(item: T) {
+  return Type.Optional(Type.Array(item, { minItems: 1 }));
+}
+
+/** *Asiakkuus* — everything about one client that travels as one transaction Bundle. */
+export const RecordSchema = Type.Object(
+  {
+    client: ClientSchema,
+    organizations: optionalList(OrganizationSchema),
+    professionals: optionalList(ProfessionalSchema),
+    selfAssessments: optionalList(SelfAssessmentSchema),
+    assessments: optionalList(AssessmentSchema),
+    consents: optionalList(ConsentSchema),
+    plans: optionalList(SupportPlanSchema),
+    referrals: optionalList(ReferralSchema),
+    teams: optionalList(TeamSchema),
+  },
+  strict,
+);

@@ -1,0 +1,268 @@
+/**
+ * Runtime validation of domain objects for untyped callers: the JSON Schemas (ajv) first, then the
+ * business rules a schema cannot state. Every problem becomes an OperationOutcome issue whose
+ * expression names the field (e.g. `SupportPlan.activities[0].daysPerWeek`) and whose diagnostics
+ * name the rule.
+ */
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { FhirError, issue } from '../shared/outcome.ts';
+import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
+import { parseHetu } from './rules/hetu.ts';
+import { checkSingleResponsibleWorker } from './rules/handover.ts';
+import { checkPlanActivity } from './rules/plan.ts';
+import {
+  AssessmentSchema,
+  ClientSchema,
+  ConsentSchema,
+  OrganizationSchema,
+  ProfessionalSchema,
+  RecordSchema,
+  ReferralSchema,
+  SelfAssessmentSchema,
+  SupportPlanSchema,
+  TeamSchema,
+} from './schemas.ts';
+import type { DomainKind, DomainTypes, WorkAbilityRecord } from './types.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** The FHIR-style type name used in error expressions for each kind. */
+export const KIND_LABEL: Record<DomainKind | 'record', string> = {
+  client: 'Client',
+  organization: 'Organization',
+  professional: 'Professional',
+  assessment: 'Assessment',
+  selfAssessment: 'SelfAssessment',
+  consent: 'Consent',
+  plan: 'SupportPlan',
+  referral: 'Referral',
+  team: 'ResponsibleWorkerTeam',
+  record: 'WorkAbilityRecord',
+};
+
+export const SCHEMAS: Record<DomainKind | 'record', TSchema> = {
+  client: ClientSchema,
+  organization: OrganizationSchema,
+  professional: ProfessionalSchema,
+  assessment: AssessmentSchema,
+  selfAssessment: SelfAssessmentSchema,
+  consent: ConsentSchema,
+  plan: SupportPlanSchema,
+  referral: ReferralSchema,
+  team: TeamSchema,
+  record: RecordSchema,
+};
+
+/** Invalid domain input: `field` is the first offending field; `outcome` lists every problem. */
+export class DomainValidationError extends FhirError {
+  readonly field: string;
+  constructor(issues: OperationOutcomeIssue[]) {
+    super(400, issues);
+    this.name = 'DomainValidationError';
+    this.field = issues[0]?.expression?.[0] ?? '';
+  }
+}
+
+const ajv = addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }));
+ajv.addKeyword('kind').addKeyword('modifier');
+const compiled = new Map<string, ValidateFunction>();
+function validatorFor(kind: DomainKind | 'record'): ValidateFunction {
+  let fn = compiled.get(kind);
+  if (!fn) {
+    fn = ajv.compile(SCHEMAS[kind]);
+    compiled.set(kind, fn);
+  }
+  return fn;
+}
+
+function fieldPath(base: string, pointer: string): string {
+  if (!pointer) return base;
+  return (
+    base +
+    pointer
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+      .join('')
+  );
+}
+
+function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
+  let path = fieldPath(base, e.instancePath);
+  let message = e.message ?? 'is invalid';
+  if (e.keyword === 'required') path += `.${(e.params as { missingProperty: string }).missingProperty}`;
+  else if (e.keyword === 'additionalProperties') {
+    path += `.${(e.params as { additionalProperty: string }).additionalProperty}`;
+    message = 'is not a known field';
+  } else if (e.keyword === 'enum') {
+    message = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+  }
+  const code = e.keyword === 'required' ? 'required' : e.keyword === 'additionalProperties' ? 'structure' : 'value';
+  return issue('error', code, `${path}: ${e.keyword === 'required' ? 'is required' : message} (schema ${e.keyword})`, path);
+}
+
+/** A rule violation found after the schema: expression = field, diagnostics start with the rule key. */
+export function ruleIssue(path: string, rule: string, message: string): OperationOutcomeIssue {
+  return issue('error', 'invariant', `${rule}: ${path}: ${message}`, path);
+}
+
+type Rules<K extends DomainKind> = (value: DomainTypes[K], base: string) => OperationOutcomeIssue[];
+
+function periodIssues(period: { start: string; end?: string } | undefined, path: string): OperationOutcomeIssue[] {
+  return period?.end !== undefined && period.end < period.start
+    ? [ruleIssue(`${path}.end`, 'period-order', `end ${period.end} is before start ${period.start}`)]
+    : [];
+}
+
+const RULES: { [K in DomainKind]: Rules<K> } = {
+  client: (c, base) => {
+    const out: OperationOutcomeIssue[] = [];
+    if (c.hetu === undefined && c.temporaryId === undefined) {
+      out.push(ruleIssue(`${base}.hetu`, 'client-id', 'either hetu or temporaryId is required'));
+    }
+    if (c.hetu !== undefined) {
+      const r = parseHetu(c.hetu);
+      if (!r.valid) {
+        const rule = r.failure === 'individual-number' ? 'hetu-individual-number' : 'tyk-hetu-1';
+        out.push(ruleIssue(`${base}.hetu`, rule, r.reason));
+      }
+      if (c.birthDate !== undefined) {
+        out.push(ruleIssue(`${base}.birthDate`, 'birth-date-from-hetu', 'give birthDate only without a hetu (the HETU carries it)'));
+      }
+    }
+    return out;
+  },
+  organization: () => [],
+  professional: () => [],
+  assessment: () => [],
+  selfAssessment: () => [],
+  consent: (c, base) => {
+    const out = periodIssues(c.period, `${base}.period`);
+    if (c.withdrawnOn !== undefined && c.withdrawnOn < c.date) {
+      out.push(ruleIssue(`${base}.withdrawnOn`, 'consent-withdrawal', `withdrawn ${c.withdrawnOn} before it was given ${c.date}`));
+    }
+    return out;
+  },
+  plan: (p, base) => [
+    ...periodIssues(p.period, `${base}.period`),
+    ...p.activities.flatMap((a, i) => [
+      ...periodIssues(a.period, `${base}.activities[${i}].period`),
+      ...checkPlanActivity(a).map((v) => ruleIssue(`${base}.activities[${i}].${v.field}`, v.rule, v.reason)),
+    ]),
+  ],
+  referral: () => [],
+  team: (t, base) => {
+    const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
+    const single = checkSingleResponsibleWorker(t);
+    if (!single.valid) out.push(ruleIssue(`${base}.members`, 'tyk-ctm-1', single.reason));
+    return out;
+  },
+};
+
+/** All problems of a domain object of `kind`; empty when it is valid. */
+export function domainIssues<K extends DomainKind>(kind: K, value: unknown, base: string = KIND_LABEL[kind]): OperationOutcomeIssue[] {
+  const fn = validatorFor(kind);
+  if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
+  return RULES[kind](value as DomainTypes[K], base);
+}
+
+/** Validates a domain object of `kind` and returns it typed, or throws DomainValidationError. */
+export function validateDomain<K extends DomainKind>(kind: K, value: unknown): DomainTypes[K] {
+  const issues = domainIssues(kind, value);
+  if (issues.length) throw new DomainValidationError(issues);
+  return value as DomainTypes[K];
+}
+
+const RECORD_LISTS = {
+  organizations: 'organization',
+  professionals: 'professional',
+  selfAssessments: 'selfAssessment',
+  assessments: 'assessment',
+  consents: 'consent',
+  plans: 'plan',
+  referrals: 'referral',
+  teams: 'team',
+} as const satisfies Partial<Record<keyof WorkAbilityRecord, DomainKind>>;
+
+/** Problems of a whole record: each part, unique ids, and references that resolve inside the record. */
+export function recordIssues(value: unknown): OperationOutcomeIssue[] {
+  const fn = validatorFor('record');
+  const base = KIND_LABEL.record;
+  if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
+  const r = value as WorkAbilityRecord;
+  const out = domainIssues('client', r.client, `${base}.client`);
+  const ids: Record<string, Set<string>> = {};
+  for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
+    const seen = new Set<string>();
+    ids[kind] = seen;
+    (r[list] ?? []).forEach((item: { id: string }, i: number) => {
+      const path = `${base}.${list}[${i}]`;
+      out.push(...domainIssues(kind, item, path));
+      if (seen.has(item.id)) out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
+      seen.add(item.id);
+    });
+  }
+  const ref = (path: string, kind: DomainKind, id: string | undefined) => {
+    if (id !== undefined && !ids[kind]!.has(id)) {
+      out.push(ruleIssue(path, 'reference', `'${id}' is not among the record's ${RECORD_LIST_OF[kind]}`));
+    }
+  };
+  const client = (path: string, id: string) => {
+    if (id !== r.client.id) out.push(ruleIssue(path, 'reference', `'${id}' is not the record's client '${r.client.id}'`));
+  };
+  r.professionals?.forEach((p, i) => ref(`${base}.professionals[${i}].organizationId`, 'organization', p.organizationId));
+  r.selfAssessments?.forEach((s, i) => client(`${base}.selfAssessments[${i}].clientId`, s.clientId));
+  r.assessments?.forEach((a, i) => {
+    const p = `${base}.assessments[${i}]`;
+    client(`${p}.clientId`, a.clientId);
+    ref(`${p}.assessorId`, 'professional', a.assessorId);
+    ref(`${p}.selfAssessmentId`, 'selfAssessment', a.selfAssessmentId);
+  });
+  r.consents?.forEach((c, i) => {
+    client(`${base}.consents[${i}].clientId`, c.clientId);
+    ref(`${base}.consents[${i}].organizationId`, 'organization', c.organizationId);
+  });
+  r.plans?.forEach((pl, i) => {
+    const p = `${base}.plans[${i}]`;
+    client(`${p}.clientId`, pl.clientId);
+    ref(`${p}.authorId`, 'professional', pl.authorId);
+    ref(`${p}.assessmentId`, 'assessment', pl.assessmentId);
+    ref(`${p}.teamId`, 'team', pl.teamId);
+    pl.activities.forEach((a, j) => ref(`${p}.activities[${j}].performerId`, 'professional', a.performerId));
+  });
+  r.referrals?.forEach((rf, i) => {
+    const p = `${base}.referrals[${i}]`;
+    client(`${p}.clientId`, rf.clientId);
+    ref(`${p}.requesterId`, 'professional', rf.requesterId);
+    ref(`${p}.consentId`, 'consent', rf.consentId);
+    const requester = r.professionals?.find((x) => x.id === rf.requesterId);
+    if (rf.service === 'helsinki-work-ability-support' && requester && !HELSINKI_REFERRER_ROLES.includes(requester.role)) {
+      out.push(
+        ruleIssue(
+          `${p}.requesterId`,
+          'referral-requester-role',
+          `a referral to Helsinki work-ability support comes from a social-care professional or a Criminal Sanctions Agency employee, not '${requester.role}'`,
+        ),
+      );
+    }
+  });
+  r.teams?.forEach((t, i) => {
+    client(`${base}.teams[${i}].clientId`, t.clientId);
+    t.members.forEach((m, j) => ref(`${base}.teams[${i}].members[${j}].professionalId`, 'professional', m.professionalId));
+  });
+  return out;
+}
+
+const RECORD_LIST_OF = Object.fromEntries(Object.entries(RECORD_LISTS).map(([list, kind]) => [kind, list])) as Record<
+  DomainKind,
+  string
+>;
+
+export function validateRecord(value: unknown): WorkAbilityRecord {
+  const issues = recordIssues(value);
+  if (issues.length) throw new DomainValidationError(issues);
+  return value as WorkAbilityRecord;
+}

@@ -1,0 +1,63 @@
+/** The declarative mapping tables of mappings/, with `{canonical}` resolved from the profile package. */
+import { readProjectJson } from '../domain/index.ts';
+
+export type FhirKind =
+  | 'client'
+  | 'organization'
+  | 'professional'
+  | 'score'
+  | 'assessment'
+  | 'selfAssessment'
+  | 'consent'
+  | 'plan'
+  | 'goal'
+  | 'referral'
+  | 'team';
+
+interface SimpleCoding {
+  system: string;
+  code: string;
+  display?: string;
+}
+
+export interface MapTable {
+  kinds: Record<FhirKind, { resourceType: string; profile: string }>;
+  bundleOrder: FhirKind[];
+  identifiers: {
+    business: string;
+    uuidNamespaceName: string;
+    localIdSystemBase: string;
+    hetu: { system: string; use: 'official'; type: SimpleCoding };
+    temporaryUse: 'temp';
+  };
+  extensions: Record<'creatingApplication' | 'consentWithdrawalDate' | 'consentReceivingParty' | 'followUpDate' | 'municipality', string>;
+  municipalitySystem: string;
+  nonDisclosure: SimpleCoding;
+  recordView: { codeSystem: string; code: string };
+  observationCodes: { codeSystem: string; score: string; assessment: string };
+  assessmentComponents: { field: string; code: string; value: 'code' | 'codes' | 'boolean'; codeSystem?: string }[];
+  scoreFields: Record<'selfScore' | 'professionalScore', 'self-reported' | 'professional'>;
+  selfAssessment: { questionnaire: string; items: Record<string, string> };
+  consent: Record<'scope' | 'category' | 'policyRule' | 'actorRole', SimpleCoding>;
+  planStatus: { carePlan: Record<string, string>; activity: Record<string, string> };
+  timing: { period: number; periodUnit: 'wk' };
+  referral: { status: 'active'; intent: 'order' };
+  team: { status: 'active' };
+  codedFields: Record<string, string>;
+}
+
+export const canonical: string = readProjectJson<{ canonical: string }>('profiles/package/package.json').canonical;
+
+function resolve<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value).replaceAll('{canonical}', canonical)) as T;
+}
+
+export const MAP: MapTable = resolve(readProjectJson<MapTable>('mappings/fhir-map.json'));
+
+export function profileUrl(kind: FhirKind): string {
+  return `${canonical}/StructureDefinition/${MAP.kinds[kind].profile}`;
+}
+
+export function codeSystemUrl(id: string): string {
+  return `${canonical}/CodeSystem/${id}`;
+}

@@ -1,0 +1,446 @@
+/**
+ * FHIR resources of our profiles → domain objects. A transaction Bundle (ours, or what a Kanta-style
+ * store returns) becomes a WorkAbilityRecord; a single resource becomes `{ kind, value }`. Resources
+ * that do not declare one of our profiles are refused with an error naming the element.
+ */
+import type {
+  Bundle,
+  CarePlan,
+  CareTeam,
+  Coding,
+  Consent,
+  Goal,
+  Identifier,
+  Observation,
+  Organization,
+  Patient,
+  PractitionerRole,
+  QuestionnaireResponse,
+  Reference,
+  Resource,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
+import type {
+  Activity,
+  Assessment,
+  Client,
+  Consent as DomainConsent,
+  DomainKind,
+  DomainTypes,
+  Goal as DomainGoal,
+  Organization as DomainOrganization,
+  Professional,
+  Referral,
+  ResponsibleWorkerTeam,
+  SelfAssessment,
+  SupportPlan,
+  WorkAbilityRecord,
+} from '../domain/index.ts';
+import { DomainValidationError, domainIssues, recordIssues } from '../domain/index.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
+import { type FhirKind, MAP, profileUrl } from './config.ts';
+import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
+import { codeFrom } from './terminology.ts';
+
+/** A Work Ability Score read on its own (outside its assessment). */
+export interface ScoreReading {
+  id: string;
+  clientId: string;
+  date: string;
+  method: 'self-reported' | 'professional';
+  score: number;
+}
+
+export type DomainObject =
+  | { [K in DomainKind]: { kind: K; value: DomainTypes[K] } }[DomainKind]
+  | { kind: 'score'; value: ScoreReading }
+  | { kind: 'goal'; value: DomainGoal & { planId?: string } };
+
+export interface FromFhirOptions extends IdentityOptions {
+  /** Finds the resource a reference points to (a Bundle supplies its own entries). */
+  resolve?: (reference: Reference) => Resource | undefined;
+  /** Validate the produced domain objects; on by default. */
+  validate?: boolean;
+}
+
+const KIND_BY_PROFILE = new Map(Object.keys(MAP.kinds).map((k) => [profileUrl(k as FhirKind), k as FhirKind]));
+
+function fail(path: string, message: string): never {
+  throw new FhirError(422, issue('error', 'invalid', `${path}: ${message}`, path));
+}
+
+/** Which of our profiles a resource declares, or an error saying it is not ours. */
+export function kindOf(resource: Resource, path: string = resource.resourceType): FhirKind {
+  const profiles = resource.meta?.profile ?? [];
+  for (const p of profiles) {
+    const kind = KIND_BY_PROFILE.get(p.split('|')[0]!);
+    if (kind && MAP.kinds[kind].resourceType === resource.resourceType) return kind;
+  }
+  return fail(
+    `${path}.meta.profile`,
+    `${resource.resourceType} is not a tyokyky resource: meta.profile must name one of our profiles (${[
+      ...KIND_BY_PROFILE.entries(),
+    ]
+      .filter(([, k]) => MAP.kinds[k].resourceType === resource.resourceType)
+      .map(([u]) => u)
+      .join(', ') || 'none for this resource type'})`,
+  );
+}
+
+class Reader {
+  constructor(
+    readonly opts: FromFhirOptions,
+    readonly path: string,
+  ) {}
+
+  idOf(kind: FhirKind, ids: Identifier[] | Identifier | undefined, path = `${this.path}.identifier`): string {
+    const id = localIdOf(kind, Array.isArray(ids) ? ids : ids ? [ids] : undefined, this.opts);
+    return id ?? fail(path, `no local id (${localIdSystem(kind, this.opts)}) or business identifier (urn:uuid)`);
+  }
+
+  /** The domain id a reference points to: its identifier, else the resolved target's identifiers. */
+  refId(kind: FhirKind, ref: Reference | undefined, path: string): string {
+    if (!ref) return fail(path, 'is required');
+    const local = ref.identifier && localIdOf(kind, [ref.identifier], this.opts);
+    if (local) return local;
+    const target = this.opts.resolve?.(ref);
+    if (target) return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
+    return fail(path, `cannot tell which ${MAP.kinds[kind].resourceType} '${ref.reference ?? ref.display ?? ''}' is`);
+  }
+
+  code(cc: { coding?: Coding[] } | undefined, field: string, path: string): string {
+    return codeFrom(cc, MAP.codedFields[field]!) ?? fail(path, `no code from CodeSystem ${MAP.codedFields[field]}`);
+  }
+
+  date(value: string | undefined, path: string): string {
+    if (!value) return fail(path, 'is required');
+    return value.slice(0, 10);
+  }
+}
+
+function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
+
+function readClient(p: Patient, r: Reader): Client {
+  const ids = p.identifier ?? [];
+  const hetu = ids.find((i) => i.system === MAP.identifiers.hetu.system)?.value;
+  const temp = ids.find((i) => i.use === MAP.identifiers.temporaryUse && i.system?.startsWith('urn:oid:1.2.246.10.'));
+  const name = p.name?.[0];
+  if (!name?.family) fail(`${r.path}.name[0].family`, 'is required');
+  const c: Client = { id: r.idOf('client', ids), name: { family: name.family, given: [...(name.given ?? [])] } };
+  put(c, 'hetu', hetu);
+  if (temp?.system && temp.value) c.temporaryId = { system: temp.system, value: temp.value };
+  if (!hetu) put(c, 'birthDate', p.birthDate);
+  put(c, 'gender', p.gender);
+  const municipality = p.extension?.find((e) => e.url === MAP.extensions.municipality)?.valueCoding?.code;
+  put(c, 'municipality', municipality);
+  if (p.meta?.security?.some((s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code)) {
+    c.nonDisclosure = true;
+  }
+  return c;
+}
+
+function readOrganization(o: Organization, r: Reader): DomainOrganization {
+  const business = new Set([MAP.identifiers.business, localIdSystem('organization', r.opts)]);
+  const other = o.identifier?.find((i) => !business.has(i.system ?? ''));
+  const out: DomainOrganization = { id: r.idOf('organization', o.identifier), name: o.name ?? fail(`${r.path}.name`, 'is required') };
+  if (other?.system && other.value) out.identifier = { system: other.system, value: other.value };
+  const party = o.type?.map((t) => codeFrom(t, MAP.codedFields.consentParty!)).find(Boolean);
+  put(out, 'party', party as DomainOrganization['party']);
+  return out;
+}
+
+function readProfessional(p: PractitionerRole, r: Reader): Professional {
+  const out: Professional = {
+    id: r.idOf('professional', p.identifier),
+    name: p.practitioner?.display ?? fail(`${r.path}.practitioner.display`, 'is required'),
+    role: r.code(p.code?.[0], 'careTeamRole', `${r.path}.code[0]`) as Professional['role'],
+    organizationId: r.refId('organization', p.organization, `${r.path}.organization`),
+  };
+  const id = p.practitioner?.identifier;
+  if (id?.system && id.value) out.identifier = { system: id.system, value: id.value };
+  return out;
+}
+
+function readScore(o: Observation, r: Reader): ScoreReading {
+  return {
+    id: r.idOf('score', o.identifier),
+    clientId: r.refId('client', o.subject, `${r.path}.subject`),
+    date: r.date(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
+    method: r.code(o.method, 'method', `${r.path}.method`) as ScoreReading['method'],
+    score: o.valueInteger ?? fail(`${r.path}.valueInteger`, 'is required'),
+  };
+}
+
+function readAssessment(o: Observation, r: Reader): Assessment {
+  const a: Record<string, unknown> = {
+    id: r.idOf('assessment', o.identifier),
+    clientId: r.refId('client', o.subject, `${r.path}.subject`),
+    date: r.date(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
+    assessorId: r.refId('professional', o.performer?.[0], `${r.path}.performer[0]`),
+  };
+  for (const c of MAP.assessmentComponents) {
+    const found = (o.component ?? [])
+      .map((comp, i) => ({ comp, i }))
+      .filter(({ comp }) => comp.code.coding?.some((x) => x.code === c.code && x.system?.endsWith(`/${MAP.observationCodes.codeSystem}`)));
+    const at = (i: number) => `${r.path}.component[${i}]`;
+    if (c.value === 'codes') {
+      a[c.field] = found.map(({ comp, i }) => codeFrom(comp.valueCodeableConcept, c.codeSystem!) ?? fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
+    } else if (found.length) {
+      const { comp, i } = found[0]!;
+      a[c.field] =
+        c.value === 'boolean'
+          ? (comp.valueBoolean ?? fail(`${at(i)}.valueBoolean`, 'is required'))
+          : (codeFrom(comp.valueCodeableConcept, c.codeSystem!) ?? fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
+    }
+  }
+  for (const [i, member] of (o.hasMember ?? []).entries()) {
+    const target = r.opts.resolve?.(member);
+    if (!target) fail(`${r.path}.hasMember[${i}]`, 'the score Observation is not in the Bundle');
+    const score = readScore(target as Observation, new Reader(r.opts, `${r.path}.hasMember[${i}]`));
+    const field = (Object.entries(MAP.scoreFields).find(([, m]) => m === score.method) ?? [])[0]!;
+    a[field] = score.score;
+  }
+  if (o.derivedFrom?.[0]) a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
+  if (o.note?.[0]?.text) a.note = o.note[0].text;
+  return a as Assessment;
+}
+
+function readSelfAssessment(q: QuestionnaireResponse, r: Reader): SelfAssessment {
+  const s: Record<string, unknown> = {
+    id: r.idOf('selfAssessment', q.identifier),
+    clientId: r.refId('client', q.subject, `${r.path}.subject`),
+    date: r.date(q.authored, `${r.path}.authored`),
+  };
+  for (const [field, linkId] of Object.entries(MAP.selfAssessment.items)) {
+    const i = (q.item ?? []).findIndex((it) => it.linkId === linkId);
+    if (i < 0) continue;
+    s[field] = q.item![i]!.answer?.[0]?.valueInteger ?? fail(`${r.path}.item[${i}].answer[0].valueInteger`, 'is required');
+  }
+  return s as SelfAssessment;
+}
+
+function readConsent(c: Consent, r: Reader): DomainConsent {
+  const p = `${r.path}.provision`;
+  const out: DomainConsent = {
+    id: r.idOf('consent', c.identifier),
+    clientId: r.refId('client', c.patient, `${r.path}.patient`),
+    date: r.date(c.dateTime, `${r.path}.dateTime`),
+    parties: (c.provision?.actor ?? []).map((a, i) => {
+      const ext = a.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
+      return r.code(ext?.valueCodeableConcept, 'consentParty', `${p}.actor[${i}].extension('${MAP.extensions.consentReceivingParty}')`);
+    }) as DomainConsent['parties'],
+    dataClasses: (c.provision?.code ?? []).map((cc, i) => r.code(cc, 'dataClass', `${p}.code[${i}]`)) as DomainConsent['dataClasses'],
+    period: { start: r.date(c.provision?.period?.start, `${p}.period.start`) },
+    organizationId: r.refId('organization', c.organization?.[0], `${r.path}.organization[0]`),
+  };
+  put(out.period, 'end', c.provision?.period?.end?.slice(0, 10));
+  const withdrawn = c.extension?.find((e) => e.url === MAP.extensions.consentWithdrawalDate)?.valueDateTime;
+  put(out, 'withdrawnOn', withdrawn?.slice(0, 10));
+  return out;
+}
+
+const PLAN_STATUS = Object.fromEntries(Object.entries(MAP.planStatus.carePlan).map(([d, f]) => [f, d]));
+
+function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
+  const key = r.idOf('goal', g.identifier);
+  const dot = key.indexOf('.');
+  const out: DomainGoal & { planId?: string } = {
+    id: dot >= 0 ? key.slice(dot + 1) : key,
+    description: g.description?.text ?? fail(`${r.path}.description.text`, 'is required'),
+  };
+  put(out, 'dueDate', g.target?.[0]?.dueDate);
+  const achievement = g.achievementStatus?.coding?.[0]?.code;
+  if (achievement !== undefined) out.achieved = achievement === 'achieved';
+  if (dot >= 0) out.planId = key.slice(0, dot);
+  return out;
+}
+
+function readPlan(c: CarePlan, r: Reader): SupportPlan {
+  const categoryIndex = (c.category ?? []).findIndex((cc) => codeFrom(cc, MAP.codedFields.planCategory!));
+  const out: SupportPlan = {
+    id: r.idOf('plan', c.identifier),
+    clientId: r.refId('client', c.subject, `${r.path}.subject`),
+    category: r.code(c.category?.[categoryIndex], 'planCategory', `${r.path}.category`) as SupportPlan['category'],
+    status: (PLAN_STATUS[c.status] ?? fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'],
+    created: r.date(c.created, `${r.path}.created`),
+    period: { start: r.date(c.period?.start, `${r.path}.period.start`) },
+    authorId: r.refId('professional', c.author, `${r.path}.author`),
+    goals: (c.goal ?? []).map((g, i) => {
+      const target = r.opts.resolve?.(g);
+      if (!target) return fail(`${r.path}.goal[${i}]`, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
+      const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, `${r.path}.goal[${i}]`));
+      return goal;
+    }),
+    activities: (c.activity ?? []).map((act, i) => {
+      const d = act.detail;
+      const p = `${r.path}.activity[${i}]`;
+      const a: Activity = { service: r.code(d?.code, 'service', `${p}.detail.code`) as Activity['service'] };
+      put(a, 'description', d?.description);
+      const repeat = d?.scheduledTiming?.repeat;
+      put(a, 'daysPerWeek', repeat?.frequency);
+      if (repeat?.boundsPeriod?.start) {
+        a.period = { start: repeat.boundsPeriod.start.slice(0, 10) };
+        put(a.period, 'end', repeat.boundsPeriod.end?.slice(0, 10));
+      }
+      if (d?.performer?.[0]) a.performerId = r.refId('professional', d.performer[0], `${p}.detail.performer[0]`);
+      const onward = act.outcomeCodeableConcept?.[0];
+      if (onward) a.onwardPath = r.code(onward, 'onwardPath', `${p}.outcomeCodeableConcept[0]`) as Activity['onwardPath'];
+      return a;
+    }),
+  };
+  put(out.period, 'end', c.period?.end?.slice(0, 10));
+  put(out, 'title', c.title);
+  const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
+  put(out, 'followUpDate', followUp);
+  if (c.supportingInfo?.[0]) out.assessmentId = r.refId('assessment', c.supportingInfo[0], `${r.path}.supportingInfo[0]`);
+  if (c.careTeam?.[0]) out.teamId = r.refId('team', c.careTeam[0], `${r.path}.careTeam[0]`);
+  return out;
+}
+
+function readReferral(s: ServiceRequest, r: Reader): Referral {
+  const consentIndex = (s.supportingInfo ?? []).findIndex((x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''));
+  const out: Referral = {
+    id: r.idOf('referral', s.identifier),
+    clientId: r.refId('client', s.subject, `${r.path}.subject`),
+    service: r.code(s.code, 'service', `${r.path}.code`) as Referral['service'],
+    requesterId: r.refId('professional', s.requester, `${r.path}.requester`),
+    date: r.date(s.authoredOn, `${r.path}.authoredOn`),
+    reasons: (s.reasonCode ?? []).map((cc, i) => r.code(cc, 'trigger', `${r.path}.reasonCode[${i}]`)) as Referral['reasons'],
+    consentId: r.refId('consent', s.supportingInfo?.[consentIndex], `${r.path}.supportingInfo`),
+  };
+  put(out, 'note', s.note?.[0]?.text);
+  return out;
+}
+
+function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
+  const out: ResponsibleWorkerTeam = {
+    id: r.idOf('team', t.identifier),
+    clientId: r.refId('client', t.subject, `${r.path}.subject`),
+    members: (t.participant ?? []).map((m, i) => {
+      const p = `${r.path}.participant[${i}]`;
+      const member = {
+        professionalId: r.refId('professional', m.member, `${p}.member`),
+        role: r.code(m.role?.[0], 'careTeamRole', `${p}.role[0]`) as ResponsibleWorkerTeam['members'][number]['role'],
+        period: { start: r.date(m.period?.start, `${p}.period.start`) } as { start: string; end?: string },
+      };
+      put(member.period, 'end', m.period?.end?.slice(0, 10));
+      return member;
+    }),
+  };
+  put(out, 'name', t.name);
+  return out;
+}
+
+function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {
+  switch (kind) {
+    case 'client':
+      return { kind, value: readClient(resource as Patient, r) };
+    case 'organization':
+      return { kind, value: readOrganization(resource as Organization, r) };
+    case 'professional':
+      return { kind, value: readProfessional(resource as PractitionerRole, r) };
+    case 'score':
+      return { kind, value: readScore(resource as Observation, r) };
+    case 'assessment':
+      return { kind, value: readAssessment(resource as Observation, r) };
+    case 'selfAssessment':
+      return { kind, value: readSelfAssessment(resource as QuestionnaireResponse, r) };
+    case 'consent':
+      return { kind, value: readConsent(resource as Consent, r) };
+    case 'goal':
+      return { kind, value: readGoal(resource as Goal, r) };
+    case 'plan':
+      return { kind, value: readPlan(resource as CarePlan, r) };
+    case 'referral':
+      return { kind, value: readReferral(resource as ServiceRequest, r) };
+    case 'team':
+      return { kind, value: readTeam(resource as CareTeam, r) };
+  }
+}
+
+const RECORD_LIST: Partial<Record<FhirKind, keyof WorkAbilityRecord>> = {
+  organization: 'organizations',
+  professional: 'professionals',
+  selfAssessment: 'selfAssessments',
+  assessment: 'assessments',
+  consent: 'consents',
+  plan: 'plans',
+  referral: 'referrals',
+  team: 'teams',
+};
+
+function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
+  const entries = bundle.entry ?? [];
+  const byUrl = new Map<string, Resource>();
+  for (const e of entries) {
+    if (e.fullUrl && e.resource) byUrl.set(e.fullUrl, e.resource);
+    if (e.resource?.id) byUrl.set(`${e.resource.resourceType}/${e.resource.id}`, e.resource);
+  }
+  const resolve = (ref: Reference) => (ref.reference ? byUrl.get(ref.reference) : undefined) ?? opts.resolve?.(ref);
+  const readerOpts = { ...opts, resolve };
+  let client: Client | undefined;
+  const lists: Partial<Record<keyof WorkAbilityRecord, unknown[]>> = {};
+  const consumedScores = new Set<Resource>();
+  const consumedGoals = new Set<Resource>();
+  const loose: { kind: FhirKind; path: string; resource: Resource }[] = [];
+  entries.forEach((e, i) => {
+    const path = `Bundle.entry[${i}].resource`;
+    if (!e.resource) fail(path, 'is required');
+    const kind = kindOf(e.resource, path);
+    if (kind === 'score' || kind === 'goal') {
+      loose.push({ kind, path, resource: e.resource });
+      return;
+    }
+    const r = new Reader(readerOpts, path);
+    const { value } = readResource(e.resource, kind, r);
+    if (kind === 'client') {
+      if (client) fail(path, 'a Bundle carries one client (Patient); found a second');
+      client = value as Client;
+      return;
+    }
+    if (kind === 'assessment') for (const m of (e.resource as Observation).hasMember ?? []) consumedScores.add(resolve(m)!);
+    if (kind === 'plan') for (const g of (e.resource as CarePlan).goal ?? []) consumedGoals.add(resolve(g)!);
+    const list = RECORD_LIST[kind]!;
+    (lists[list] ??= []).push(value);
+  });
+  for (const l of loose) {
+    if (!(l.kind === 'score' ? consumedScores : consumedGoals).has(l.resource)) {
+      fail(
+        l.path,
+        l.kind === 'score'
+          ? "a Work Ability Score must be a hasMember of an assessment Observation in the Bundle"
+          : 'a Goal must be referenced by a support plan (CarePlan.goal) in the Bundle',
+      );
+    }
+  }
+  if (!client) return fail('Bundle.entry', 'no client (Patient with the tyokyky-patient profile)');
+  return { client, ...lists } as WorkAbilityRecord;
+}
+
+function checked<T>(issues: ReturnType<typeof domainIssues>, value: T): T {
+  if (issues.length) throw new DomainValidationError(issues);
+  return value;
+}
+
+/**
+ * FHIR → domain. A Bundle gives the client's WorkAbilityRecord; a single resource gives `{ kind, value }`
+ * (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
+ * Throws FhirError (422) naming the element for resources that are not ours or lack what the domain needs.
+ */
+export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord;
+export function fromFhir(input: Resource, opts?: FromFhirOptions): DomainObject;
+export function fromFhir(input: Resource, opts: FromFhirOptions = {}): WorkAbilityRecord | DomainObject {
+  if (!input || typeof input !== 'object' || typeof (input as Resource).resourceType !== 'string') {
+    return fail('resourceType', 'input is not a FHIR resource');
+  }
+  if (input.resourceType === 'Bundle') {
+    const record = readBundle(input, opts);
+    return opts.validate === false ? record : checked(recordIssues(record), record);
+  }
+  const kind = kindOf(input);
+  const result = readResource(input, kind, new Reader(opts, input.resourceType));
+  if (opts.validate === false || result.kind === 'score' || result.kind === 'goal') return result;
+  return checked(domainIssues(result.kind, result.value), result);
+}

@@ -1,0 +1,30 @@
+/** Generated narrative (`Resource.text`): label/value rows in fi, sv or en as XHTML. */
+import type { Narrative } from '@medplum/fhirtypes';
+import { readProjectJson } from '../domain/index.ts';
+import type { Language } from './terminology.ts';
+
+const LABELS = readProjectJson<Record<Language, Record<string, string>>>('mappings/narrative.json');
+
+export type Row = [labelKey: string, value: string | undefined];
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+function escapeXml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
+}
+
+export function label(key: string, language: Language): string {
+  return LABELS[language][key] ?? key;
+}
+
+export function yesNo(value: boolean, language: Language): string {
+  return label(value ? 'yes' : 'no', language);
+}
+
+/** A generated narrative: a heading and one line per row that has a value. */
+export function narrative(titleKey: string, rows: Row[], language: Language): Narrative {
+  let body = `<p><b>${escapeXml(label(titleKey, language))}</b></p>`;
+  for (const [key, value] of rows) {
+    if (value !== undefined && value !== '') body += `<p>${escapeXml(label(key, language))}: ${escapeXml(value)}</p>`;
+  }
+  return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` };
+}
