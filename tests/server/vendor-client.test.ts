@@ -34,12 +34,12 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
   let score: Observation;
 
   it('reads the CapabilityStatement', async () => {
-    const cs = (await client.capabilityStatement()) as CapabilityStatement;
+    const cs = (await client.capabilityStatement()) as unknown as CapabilityStatement;
     expect(cs.rest?.[0].interaction?.map((i) => i.code)).toContain('transaction');
   });
 
   it('creates the Maija story as one transaction', async () => {
-    const response = (await client.transaction({ body: storyTransaction(MAIJA_STORY) as never })) as Bundle;
+    const response = (await client.transaction({ body: storyTransaction(MAIJA_STORY) as never })) as unknown as Bundle;
     expect(response.type).toBe('transaction-response');
     expect(response.entry?.map((e) => e.response?.status)).toEqual(MAIJA_STORY.map(() => '201 Created'));
     const patient = response.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
@@ -49,7 +49,7 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
   });
 
   it('searches the story back by patient and code', async () => {
-    const all = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } })) as Bundle;
+    const all = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } })) as unknown as Bundle;
     expect(all.entry).toHaveLength(2);
     const scores = (await client.search({
       resourceType: 'Observation',
@@ -57,7 +57,7 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
         patient: patientId,
         code: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-observation|work-ability-score',
       },
-    })) as Bundle;
+    })) as unknown as Bundle;
     expect(scores.entry?.map((e) => e.resource?.id)).toEqual([score.id]);
   });
 
@@ -70,7 +70,7 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
       id: score.id as string,
       body: changed as never,
       options: { headers: { 'If-Match': `W/"${score.meta?.versionId}"` } },
-    })) as Observation;
+    })) as unknown as Observation;
     expect(updated.meta?.versionId).toBe('2');
     const conflict = client.update({
       resourceType: 'Observation',
@@ -87,16 +87,16 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
     const org = example<Organization>('Organization-kela.json');
     delete org.id;
     const criteria = `identifier=${org.identifier?.[0].system}|${org.identifier?.[0].value}`;
-    const first = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as Organization;
-    const second = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as Organization;
+    const first = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as unknown as Organization;
+    const second = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as unknown as Organization;
     expect(second.id).toBe(first.id);
-    const found = (await client.search({ resourceType: 'Organization', searchParams: { identifier: `${org.identifier?.[0].system}|${org.identifier?.[0].value}` } })) as Bundle;
+    const found = (await client.search({ resourceType: 'Organization', searchParams: { identifier: `${org.identifier?.[0].system}|${org.identifier?.[0].value}` } })) as unknown as Bundle;
     expect(found.entry).toHaveLength(1);
   });
 
   it('$validate reports a profile invariant (tyk-was-1) without storing anything', async () => {
     const bad = { ...score, id: undefined, meta: { profile: score.meta?.profile }, valueInteger: 11 };
-    const oo = (await client.operation({ resourceType: 'Observation', name: '$validate', method: 'POST', input: bad as never })) as OperationOutcome;
+    const oo = (await client.operation({ resourceType: 'Observation', name: '$validate', method: 'POST', input: bad as never })) as unknown as OperationOutcome;
     const errors = oo.issue?.filter((i) => i.severity === 'error') ?? [];
     expect(errors.some((i) => i.diagnostics?.includes('tyk-was-1'))).toBe(true);
     const rejected = client.create({ resourceType: 'Observation', body: bad as never });

@@ -1,0 +1,174 @@
+// Facade benchmark: validated create, read by id and search by patient on PGlite and PostgreSQL,
+// against two floors measured in the same run (Express→pg INSERT without validation; Express echo).
+//   npx tsx bench/facade/index.ts
+// Env: FACADE_BENCH_RESOURCES (default 100000 seeded Observations), FACADE_BENCH_SECONDS (10 per
+// scenario), FACADE_BENCH_CONNECTIONS (50), FACADE_BENCH_ENGINES (pglite,postgres), TYOKYKY_PG_URL.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const RESOURCES = Number(process.env.FACADE_BENCH_RESOURCES ?? 100_000);
+const SECONDS = Number(process.env.FACADE_BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.FACADE_BENCH_CONNECTIONS ?? 50);
+const ENGINES = (process.env.FACADE_BENCH_ENGINES ?? 'pglite,postgres').split(',');
+const PG_SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const DB = 'tyokyky_bench_facade';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Measured {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  rssMb: number;
+}
+
+function observationBody(): string {
+  const example = JSON.parse(
+    readFileSync(new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url), 'utf8'),
+  );
+  delete example.id;
+  example.subject = { reference: 'Patient/bench-pat-1' };
+  return JSON.stringify(example);
+}
+
+async function startChild(kind: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/facade/server.ts', kind], {
+    cwd: ROOT,
+    env: { ...process.env, FACADE_BENCH_PG_URL: `${PG_SERVER}/${DB}` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+type Req = { method: 'GET' | 'POST'; path: () => string; body?: string; expect: number };
+
+async function measure(name: string, url: string, pid: number, req: Req): Promise<Measured> {
+  const run = (duration: number, connections: number) =>
+    autocannon({
+      url,
+      connections,
+      duration,
+      requests: [
+        {
+          method: req.method,
+          headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+          body: req.body,
+          setupRequest: (r) => ({ ...r, path: req.path() }),
+        },
+      ],
+    });
+  await run(Math.min(2, SECONDS), 10); // warm-up: JIT, pools, caches
+  const r = await run(SECONDS, CONNECTIONS);
+  const m: Measured = {
+    name,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    rssMb: rssMb(pid),
+  };
+  console.log(
+    `${name.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  RSS ${m.rssMb.toFixed(0)} MB${m.non2xx || m.errors ? `  (non-2xx ${m.non2xx}, errors ${m.errors})` : ''}`,
+  );
+  return m;
+}
+
+async function resetDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  await admin.end();
+}
+
+const rand = (n: number) => 1 + Math.floor(Math.random() * n);
+
+export default async function run(): Promise<void> {
+  const body = observationBody();
+  const patients = Math.max(1, Math.floor(RESOURCES / 100));
+  console.log(
+    `facade bench: ${RESOURCES} Observations over ${patients} patients, ${CONNECTIONS} connections, ${SECONDS} s per scenario`,
+  );
+  const results = new Map<string, Measured>();
+  const keep = (m: Measured) => results.set(m.name, m);
+
+  for (const engine of ENGINES) {
+    if (engine === 'postgres') await resetDatabase();
+    const { child, url } = await startChild(`facade-${engine}`);
+    try {
+      const pid = child.pid as number;
+      keep(await measure(`${engine}: validated create`, url, pid, { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 }));
+      keep(await measure(`${engine}: read by id`, url, pid, { method: 'GET', path: () => `/fhir/Observation/bench-obs-${rand(RESOURCES)}`, expect: 200 }));
+      keep(
+        await measure(`${engine}: search by patient`, url, pid, {
+          method: 'GET',
+          path: () => `/fhir/Observation?patient=Patient/bench-pat-${rand(patients) - 1}`,
+          expect: 200,
+        }),
+      );
+    } finally {
+      await stopChild(child);
+    }
+  }
+
+  if (!ENGINES.includes('postgres')) await resetDatabase();
+  for (const [kind, name, req] of [
+    ['floor-insert', 'floor: Express→pg INSERT', { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 }],
+    ['floor-echo', 'floor: Express JSON echo', { method: 'GET', path: () => `/fhir/Observation/${rand(RESOURCES)}`, expect: 200 }],
+  ] as const) {
+    const { child, url } = await startChild(kind);
+    try {
+      keep(await measure(name, url, child.pid as number, req as Req));
+    } finally {
+      await stopChild(child);
+    }
+  }
+
+  const floorInsert = results.get('floor: Express→pg INSERT');
+  const floorEcho = results.get('floor: Express JSON echo');
+  console.log('\nratios (same run):');
+  for (const engine of ENGINES) {
+    const create = results.get(`${engine}: validated create`);
+    const read = results.get(`${engine}: read by id`);
+    const search = results.get(`${engine}: search by patient`);
+    if (create && floorInsert) {
+      console.log(`  ${engine} validated create / unvalidated insert floor: ${(create.rps / floorInsert.rps).toFixed(2)} (target ≥ 0.70 on postgres, p99 ≤ 50 ms: ${create.p99} ms)`);
+    }
+    if (read && floorEcho) {
+      console.log(`  ${engine} read by id / echo floor: ${(read.rps / floorEcho.rps).toFixed(2)} (target ≥ 0.70 on postgres)`);
+    }
+    if (search) {
+      console.log(`  ${engine} search by patient at ${RESOURCES} stored: ${search.rps.toFixed(0)} req/s, p99 ${search.p99} ms (target ≥ 1000 req/s, p99 ≤ 100 ms on postgres)`);
+    }
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await run();
+}
