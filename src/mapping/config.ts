@@ -38,7 +38,7 @@ export interface MapTable {
   assessmentComponents: { field: string; code: string; value: 'code' | 'codes' | 'boolean'; codeSystem?: string }[];
   scoreFields: Record<'selfScore' | 'professionalScore', 'self-reported' | 'professional'>;
   selfAssessment: { questionnaire: string; items: Record<string, string> };
-  consent: Record<'scope' | 'category' | 'policyRule' | 'actorRole', SimpleCoding>;
+  consent: Record<'scope' | 'category' | 'actorRole', SimpleCoding> & { policyUri: string };
   planStatus: { carePlan: Record<string, string>; activity: Record<string, string> };
   timing: { period: number; periodUnit: 'wk' };
   referral: { status: 'active'; intent: 'order' };

@@ -264,7 +264,7 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
     patient: ref('client', c.clientId, ctx),
     dateTime: c.date,
     organization: [ref('organization', c.organizationId, ctx)],
-    policyRule: { coding: [{ ...k.policyRule }] },
+    policy: [{ uri: k.policyUri }],
     provision: {
       type: 'permit',
       period: { ...c.period },
