@@ -1,0 +1,71 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { CANONICAL, examples, type Json, negativeCases, profiles } from './fixtures.ts';
+
+let validator: Validator;
+beforeAll(async () => {
+  validator = await loadProjectValidator();
+});
+
+const errorsOf = (oo: Json) => (oo.issue ?? []).filter((i: Json) => i.severity === 'error' || i.severity === 'fatal');
+const all = examples();
+const ours = (p: string) => p.startsWith(`${CANONICAL}/StructureDefinition/`);
+
+describe('the package in the project validator', () => {
+  it('resolves every profile, extension, CodeSystem and ValueSet by canonical URL', () => {
+    for (const sd of profiles()) expect(validator.registry.structureDefinition(sd.url)?.url).toBe(sd.url);
+    for (const id of ['creating-application', 'consent-withdrawal-date', 'consent-receiving-party', 'follow-up-date']) {
+      expect(validator.registry.structureDefinition(`${CANONICAL}/StructureDefinition/${id}`)).toBeDefined();
+    }
+    expect(validator.registry.codeSystem(`${CANONICAL}/CodeSystem/care-team-role`)).toBeDefined();
+    expect(validator.registry.valueSet(`${CANONICAL}/ValueSet/responsible-worker-kind`)).toBeDefined();
+    expect(validator.packages.map((p) => p.name)).toContain('tyokyky.fhir.workability');
+  });
+});
+
+describe('examples', () => {
+  it('declare one of our profiles in meta.profile', () => {
+    for (const e of all) expect(e.resource.meta?.profile?.some(ours), e.name).toBe(true);
+  });
+
+  it.each(all.map((e) => [e.name, e.resource] as const))('%s validates with 0 errors', (_name, resource) => {
+    const errors = errorsOf(validator.validate(resource));
+    expect(errors).toEqual([]);
+  });
+
+  it('reach every profile with at least a minimal and a maximal example', () => {
+    for (const sd of profiles()) {
+      const n = all.filter((e) => e.resource.meta?.profile?.includes(sd.url)).length;
+      expect(n, sd.id).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('use test HETUs of the 900 series only', () => {
+    const hetus = all.flatMap((e) =>
+      ([] as Json[]).concat(e.resource.identifier ?? []).filter((i: Json) => i.system === 'urn:oid:1.2.246.21').map((i: Json) => i.value as string),
+    );
+    expect(hetus.length).toBeGreaterThan(0);
+    for (const h of hetus) expect(h.slice(7, 10) >= '900', h).toBe(true);
+  });
+});
+
+describe('negative examples', () => {
+  const cases = negativeCases();
+
+  it('cover every profile with at least 4 cases', () => {
+    for (const sd of profiles()) expect(cases.filter((c) => c.profile === sd.id).length, sd.id).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(cases.map((c) => [`${c.profile}/${c.name}`, c] as const))('%s is rejected with its expected issue', (_n, c) => {
+    expect(c.resource.meta.profile).toContain(`${CANONICAL}/StructureDefinition/${c.profile}`);
+    const errors = errorsOf(validator.validate(c.resource));
+    const { expression, key, message, severity } = c.expected;
+    const match = errors.find(
+      (i: Json) =>
+        i.severity === severity &&
+        (i.expression ?? []).includes(expression) &&
+        (key ? String(i.diagnostics).startsWith(`${key}:`) : String(i.diagnostics).includes(message!)),
+    );
+    expect(match, `expected ${JSON.stringify(c.expected)}; got ${JSON.stringify(errors, null, 1)}`).toBeDefined();
+  });
+});

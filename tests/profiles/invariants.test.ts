@@ -1,0 +1,161 @@
+/**
+ * The profile invariants evaluated with fhirpath.js directly (independent of the project validator),
+ * including property tests over generated HETUs.
+ */
+import fc from 'fast-check';
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { describe, expect, it } from 'vitest';
+import { type Json, profiles } from './fixtures.ts';
+
+const SDS = profiles();
+const compiled = new Map<string, (node: Json) => unknown[]>();
+
+function invariant(key: string): { path: string; expression: string } {
+  for (const sd of SDS) {
+    for (const e of sd.snapshot.element) {
+      const c = (e.constraint ?? []).find((x: Json) => x.key === key);
+      if (c) return { path: e.path, expression: c.expression };
+    }
+  }
+  throw new Error(`no invariant ${key}`);
+}
+
+function holds(key: string, node: Json, base: string): boolean {
+  let fn = compiled.get(`${key}|${base}`);
+  if (!fn) {
+    fn = fhirpath.compile({ base, expression: invariant(key).expression }, r4 as any) as unknown as (node: Json) => unknown[];
+    compiled.set(`${key}|${base}`, fn);
+  }
+  const result = fn(node);
+  return result.length === 1 && result[0] === true;
+}
+
+const CHECK = '0123456789ABCDEFHJKLMNPRSTUVWXY';
+const CENTURY: Record<string, number> = { '+': 1800, '-': 1900, Y: 1900, X: 1900, W: 1900, V: 1900, U: 1900, A: 2000, B: 2000, C: 2000, D: 2000, E: 2000, F: 2000 };
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+
+function hetuFor(date: Date, sign: string, individual: number): string {
+  const ddmmyy = `${pad(date.getUTCDate(), 2)}${pad(date.getUTCMonth() + 1, 2)}${pad(date.getUTCFullYear() % 100, 2)}`;
+  return `${ddmmyy}${sign}${pad(individual, 3)}${CHECK[Number(`${ddmmyy}${pad(individual, 3)}`) % 31]}`;
+}
+const hetuId = (value: string) => ({ system: 'urn:oid:1.2.246.21', value });
+
+const validHetu = fc
+  .record({ sign: fc.constantFrom(...Object.keys(CENTURY)), days: fc.integer({ min: 0, max: 36524 }), individual: fc.integer({ min: 900, max: 999 }) })
+  .map(({ sign, days, individual }) => {
+    const date = new Date(Date.UTC(CENTURY[sign]!, 0, 1) + days * 86_400_000);
+    return hetuFor(date, sign, individual);
+  });
+
+describe('tyk-hetu-1', () => {
+  it('accepts every well-formed HETU with a real date, any century sign', () => {
+    fc.assert(fc.property(validHetu, (h) => holds('tyk-hetu-1', hetuId(h), 'Identifier')), { numRuns: 300 });
+  });
+
+  it('rejects any other check character', () => {
+    fc.assert(
+      fc.property(validHetu, fc.integer({ min: 1, max: 30 }), (h, shift) => {
+        const wrong = CHECK[(CHECK.indexOf(h[10]!) + shift) % 31];
+        return !holds('tyk-hetu-1', hetuId(h.slice(0, 10) + wrong), 'Identifier');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it.each([
+    ['290200A901C', true, '29 Feb 2000 (leap)'],
+    ['290200-901C', false, '29 Feb 1900 (not leap)'],
+    ['310481-9005', false, '31 April'],
+    ['010181-900C', true, 'the Kanta sample code'],
+    ['010181*900C', false, 'unknown century sign'],
+    ['010181-90C', false, 'too short'],
+  ])('%s → %s (%s)', (value, ok) => {
+    expect(holds('tyk-hetu-1', hetuId(value), 'Identifier')).toBe(ok);
+  });
+
+  it('leaves temporary identifiers alone', () => {
+    expect(holds('tyk-hetu-1', { system: 'urn:oid:1.2.246.10.1234567.10.1', value: 'TEMP-1' }, 'Identifier')).toBe(true);
+  });
+});
+
+describe('tyk-was-1 / tyk-was-2', () => {
+  const obs = (value: number, interpretation?: string): Json => ({
+    resourceType: 'Observation',
+    valueInteger: value,
+    ...(interpretation && {
+      interpretation: [{ coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation', code: interpretation }] }],
+    }),
+  });
+  it('tyk-was-1 holds exactly for 0..10', () => {
+    fc.assert(fc.property(fc.integer({ min: -50, max: 50 }), (v) => holds('tyk-was-1', obs(v), 'Observation') === (v >= 0 && v <= 10)));
+  });
+  it('tyk-was-2 requires needs-further-assessment exactly when the score is 7 or lower', () => {
+    for (let v = 0; v <= 10; v++) {
+      expect(holds('tyk-was-2', obs(v), 'Observation'), `${v} without interpretation`).toBe(v > 7);
+      expect(holds('tyk-was-2', obs(v, 'needs-further-assessment'), 'Observation')).toBe(true);
+      expect(holds('tyk-was-2', obs(v, 'no-further-assessment'), 'Observation')).toBe(v > 7);
+    }
+  });
+});
+
+describe('tyk-rwa-1 / tyk-rwa-2', () => {
+  const activity = (repeat: Json, code = 'rehabilitative-work-activity'): Json => ({
+    detail: { code: { coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service', code }] }, status: 'in-progress', scheduledTiming: { repeat } },
+  });
+  it('tyk-rwa-1 allows 1-4 days a week only', () => {
+    for (let f = 0; f <= 7; f++) {
+      expect(holds('tyk-rwa-1', activity({ frequency: f, period: 1, periodUnit: 'wk' }), 'CarePlan.activity'), `${f}/wk`).toBe(f >= 1 && f <= 4);
+    }
+    expect(holds('tyk-rwa-1', activity({ frequency: 2, period: 1, periodUnit: 'd' }), 'CarePlan.activity')).toBe(false);
+    expect(holds('tyk-rwa-1', activity({ frequency: 5, period: 1, periodUnit: 'wk' }, 'social-work'), 'CarePlan.activity')).toBe(true);
+  });
+  it('tyk-rwa-2 allows 3-24 months as a period or a duration', () => {
+    const period = (end: string) => activity({ boundsPeriod: { start: '2026-02-01', end } });
+    expect(holds('tyk-rwa-2', period('2026-04-30'), 'CarePlan.activity')).toBe(false);
+    expect(holds('tyk-rwa-2', period('2026-05-01'), 'CarePlan.activity')).toBe(true);
+    expect(holds('tyk-rwa-2', period('2028-02-01'), 'CarePlan.activity')).toBe(true);
+    expect(holds('tyk-rwa-2', period('2028-02-02'), 'CarePlan.activity')).toBe(false);
+    for (let m = 0; m <= 30; m++) {
+      const a = activity({ boundsDuration: { value: m, unit: 'months', system: 'http://unitsofmeasure.org', code: 'mo' } });
+      expect(holds('tyk-rwa-2', a, 'CarePlan.activity'), `${m} mo`).toBe(m >= 3 && m <= 24);
+    }
+    expect(holds('tyk-rwa-2', activity({}), 'CarePlan.activity')).toBe(false);
+  });
+});
+
+describe('tyk-ctm-1', () => {
+  const ROLE = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role';
+  const p = (code: string, end?: string) => ({ role: [{ coding: [{ system: ROLE, code }] }], period: { start: '2025-01-01', ...(end && { end }) } });
+  const team = (...participant: Json[]) => ({ resourceType: 'CareTeam', participant });
+  it('needs exactly one open responsible-worker-kind participant', () => {
+    expect(holds('tyk-ctm-1', team(p('own-worker')), 'CareTeam')).toBe(true);
+    expect(holds('tyk-ctm-1', team(p('te-expert', '2025-06-01'), p('kuntakokeilu-coach'), p('job-coach')), 'CareTeam')).toBe(true);
+    expect(holds('tyk-ctm-1', team(p('own-worker'), p('patient-responsible-worker')), 'CareTeam')).toBe(false);
+    expect(holds('tyk-ctm-1', team(p('own-worker', '2025-06-01'), p('doctor')), 'CareTeam')).toBe(false);
+  });
+});
+
+describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
+  it('tyk-con-1: inactive needs the withdrawal date', () => {
+    const ext = [{ url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date', valueDateTime: '2026-03-01' }];
+    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive' }, 'Consent')).toBe(false);
+    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive', extension: ext }, 'Consent')).toBe(true);
+    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'active' }, 'Consent')).toBe(true);
+  });
+  it('tyk-ref-1: supportingInfo references a Consent, literally or by type', () => {
+    const sr = (...supportingInfo: Json[]) => ({ resourceType: 'ServiceRequest', supportingInfo });
+    expect(holds('tyk-ref-1', sr({ reference: 'Consent/1' }), 'ServiceRequest')).toBe(true);
+    expect(holds('tyk-ref-1', sr({ reference: 'https://x.example/fhir/Consent/1' }), 'ServiceRequest')).toBe(true);
+    expect(holds('tyk-ref-1', sr({ reference: 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000041', type: 'Consent' }), 'ServiceRequest')).toBe(true);
+    expect(holds('tyk-ref-1', sr({ reference: 'Observation/1' }), 'ServiceRequest')).toBe(false);
+    expect(holds('tyk-ref-1', sr(), 'ServiceRequest')).toBe(false);
+  });
+  it('tyk-cpl-1: exactly one plan category', () => {
+    const PC = 'https://tyokyky-fhir.org/fhir/CodeSystem/plan-category';
+    const cp = (...codes: string[]) => ({ resourceType: 'CarePlan', category: codes.map((code) => ({ coding: [{ system: PC, code }] })) });
+    expect(holds('tyk-cpl-1', cp('activation-plan'), 'CarePlan')).toBe(true);
+    expect(holds('tyk-cpl-1', cp(), 'CarePlan')).toBe(false);
+    expect(holds('tyk-cpl-1', cp('activation-plan', 'implementation-plan'), 'CarePlan')).toBe(false);
+  });
+});

@@ -1,0 +1,131 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CANONICAL, conformance, type Json, PACKAGE, profiles, readJson } from './fixtures.ts';
+
+const FI = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition';
+const R4 = 'http://hl7.org/fhir/StructureDefinition';
+// DEVELOPERS.md: id → parent
+const PROFILES: Record<string, string> = {
+  'tyokyky-patient': `${FI}/fi-base-patient`,
+  'tyokyky-practitioner-role': `${FI}/fi-base-practitioner-role`,
+  'tyokyky-organization': `${FI}/fi-base-organization`,
+  'tyokyky-work-ability-score': `${FI}/fi-base-observation`,
+  'tyokyky-work-ability-assessment': `${FI}/fi-base-observation`,
+  'tyokyky-self-assessment': `${R4}/Questionnaire`,
+  'tyokyky-self-assessment-response': `${R4}/QuestionnaireResponse`,
+  'tyokyky-consent': `${R4}/Consent`,
+  'tyokyky-support-plan': `${R4}/CarePlan`,
+  'tyokyky-goal': `${R4}/Goal`,
+  'tyokyky-referral': `${R4}/ServiceRequest`,
+  'tyokyky-responsible-worker-team': `${R4}/CareTeam`,
+};
+const CODE_SYSTEMS = [
+  'record-view', 'work-ability-observation', 'work-ability-interpretation', 'assessment-method', 'work-ability-phase',
+  'client-situation', 'work-ability-trigger', 'care-team-role', 'work-ability-service', 'consent-party',
+  'consent-data-class', 'plan-category', 'onward-path',
+];
+const INVARIANTS: Record<string, string[]> = {
+  'tyokyky-patient': ['tyk-hetu-1'],
+  'tyokyky-work-ability-score': ['tyk-was-1', 'tyk-was-2'],
+  'tyokyky-consent': ['tyk-con-1'],
+  'tyokyky-referral': ['tyk-ref-1'],
+  'tyokyky-responsible-worker-team': ['tyk-ctm-1'],
+  'tyokyky-support-plan': ['tyk-cpl-1', 'tyk-rwa-1', 'tyk-rwa-2'],
+};
+
+describe('profiles/package', () => {
+  const manifest = readJson(join(PACKAGE, 'package.json'));
+
+  it('is a FHIR NPM package named tyokyky.fhir.workability on R4 and FI Base', () => {
+    expect(manifest).toMatchObject({
+      name: 'tyokyky.fhir.workability',
+      canonical: CANONICAL,
+      fhirVersions: ['4.0.1'],
+      dependencies: { 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.fi.base': '2.0.0-rc2' },
+    });
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Object.keys(manifest.dependencies).some((d) => d.includes('stub') || d.startsWith('hl7.fhir.uv.tools'))).toBe(false);
+  });
+
+  it.each(['', 'example'])('has an .index.json listing exactly the files of %s/', (sub) => {
+    const dir = join(PACKAGE, sub);
+    const index = readJson(join(dir, '.index.json'));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.') && f !== 'package.json').sort();
+    expect(index['index-version']).toBe(1);
+    expect(index.files.map((f: Json) => f.filename)).toEqual(files);
+    for (const entry of index.files) {
+      const r = readJson(join(dir, entry.filename));
+      expect({ resourceType: r.resourceType, id: r.id, url: r.url }).toEqual({ resourceType: entry.resourceType, id: entry.id, url: entry.url });
+    }
+  });
+
+  it('holds the 12 profiles of DEVELOPERS.md with their parents, snapshots and bilingual descriptions', () => {
+    const byId = new Map(profiles().map((p) => [p.id, p]));
+    expect([...byId.keys()].sort()).toEqual(Object.keys(PROFILES).sort());
+    for (const [id, parent] of Object.entries(PROFILES)) {
+      const sd = byId.get(id)!;
+      expect(sd.url).toBe(`${CANONICAL}/StructureDefinition/${id}`);
+      expect(sd.baseDefinition, id).toBe(parent);
+      expect(sd.derivation).toBe('constraint');
+      expect(sd.snapshot?.element?.length, `${id} snapshot`).toBeGreaterThan(10);
+      expect(sd.description.split('\n\n').length, `${id} description in Finnish and English`).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('applies the Kanta PHR common rules on every profile but the Questionnaire', () => {
+    for (const sd of profiles()) {
+      if (sd.id === 'tyokyky-self-assessment') continue;
+      const el = (id: string) => sd.snapshot.element.find((e: Json) => e.id === `${sd.type}.${id}`);
+      expect(el('language')?.min, `${sd.id} language`).toBe(1);
+      expect(el('text')?.min, `${sd.id} text`).toBe(1);
+      expect(el('identifier')?.min, `${sd.id} identifier`).toBe(1);
+      const app = el('extension:creatingApplication');
+      expect(app?.min, `${sd.id} creating-application`).toBe(1);
+      expect(app?.max).toBe('1');
+      expect(app?.type?.[0]?.profile).toEqual([`${CANONICAL}/StructureDefinition/creating-application`]);
+    }
+  });
+
+  it('carries each profile-owned invariant on its profile', () => {
+    for (const [id, keys] of Object.entries(INVARIANTS)) {
+      const sd = profiles().find((p) => p.id === id)!;
+      const owned = sd.snapshot.element.flatMap((e: Json) => e.constraint ?? []).filter((c: Json) => c.source === sd.url || c.key.startsWith('tyk-'));
+      for (const key of keys) {
+        const c = owned.find((x: Json) => x.key === key);
+        expect(c, `${id} ${key}`).toBeDefined();
+        expect(c.severity).toBe('error');
+        expect(c.expression.length).toBeGreaterThan(10);
+      }
+    }
+  });
+
+  it('has every CodeSystem with a ValueSet of the same id, Finnish displays and sv/en designations', () => {
+    const all = conformance();
+    for (const id of CODE_SYSTEMS) {
+      const cs = all.find((r) => r.resourceType === 'CodeSystem' && r.id === id);
+      const vs = all.find((r) => r.resourceType === 'ValueSet' && r.id === id);
+      expect(cs?.url).toBe(`${CANONICAL}/CodeSystem/${id}`);
+      expect(vs?.url).toBe(`${CANONICAL}/ValueSet/${id}`);
+      expect(cs.language).toBe('fi');
+      expect(cs.content).toBe('complete');
+      for (const c of cs.concept) {
+        expect(c.display, `${id}#${c.code}`).toBeTruthy();
+        const langs = (c.designation ?? []).map((d: Json) => d.language).sort();
+        expect(langs, `${id}#${c.code} designations`).toEqual(['en', 'sv']);
+      }
+    }
+    const rwk = all.find((r) => r.resourceType === 'ValueSet' && r.id === 'responsible-worker-kind');
+    expect(rwk.compose.include[0].concept.map((c: Json) => c.code)).toEqual([
+      'patient-responsible-worker', 'own-worker', 'te-expert', 'kuntakokeilu-coach',
+    ]);
+  });
+
+  it('includes the ConceptMaps of mappings/conceptmaps', () => {
+    const dir = join(PACKAGE, '..', '..', 'mappings', 'conceptmaps');
+    const authored = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+    const maps = conformance().filter((r) => r.resourceType === 'ConceptMap');
+    expect(maps.length).toBe(authored.length);
+    for (const m of maps) expect(m.url).toBe(`${CANONICAL}/ConceptMap/${m.id}`);
+  });
+});
