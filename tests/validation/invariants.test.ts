@@ -199,3 +199,57 @@ describe('constraints that cannot be evaluated', () => {
     expect(root(inv, { ...o, valueInteger: 7 })).toBe(true);
   });
 });
+
+describe('skipping fhirpath.js when an invariant is trivially true', () => {
+  it('finds the names whose absence or presence alone makes an invariant true', async () => {
+    const { shortcutsFor } = await import('../../src/validation/invariants/shortcut.ts');
+    const absent = (name: string) => ({ name, when: 'absent' });
+    const present = (name: string) => ({ name, when: 'present' });
+    expect(shortcutsFor('dataAbsentReason.empty() or value.empty()')).toEqual([absent('dataAbsentReason'), absent('value')]);
+    expect(shortcutsFor('value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()')).toEqual([
+      absent('value'),
+      absent('component'),
+    ]);
+    expect(shortcutsFor("entry.search.empty() or (type = 'searchset')")).toEqual([absent('entry')]);
+    expect(shortcutsFor("fullUrl.exists() implies fullUrl.contains('/_history/').not()")).toEqual([absent('fullUrl')]);
+    expect(shortcutsFor('policy.exists() or policyRule.exists()')).toEqual([present('policy'), present('policyRule')]);
+    expect(shortcutsFor('start.hasValue().not() or end.hasValue().not() or (start <= end)')).toEqual([absent('start'), absent('end')]);
+    expect(shortcutsFor("a.where(b.empty() or c).exists() or d.empty()")).toEqual([absent('d')]);
+    // Not shortcuts: `count()`/`all()` do not keep emptiness; `implies`/`xor` bind looser than `or`.
+    expect(shortcutsFor('a.count().empty() or b')).toEqual([]);
+    expect(shortcutsFor('a.empty() or b implies c')).toEqual([]);
+    expect(shortcutsFor('a.empty() or b xor c')).toEqual([]);
+    expect(shortcutsFor('a.b.exists() or c')).toEqual([]);
+  });
+  it('treats choice, primitive-extension and plain properties as present', async () => {
+    const { isAbsent } = await import('../../src/validation/invariants/shortcut.ts');
+    expect(isAbsent({ valueQuantity: {} }, 'value')).toBe(false);
+    expect(isAbsent({ _code: { extension: [] } }, 'code')).toBe(false);
+    expect(isAbsent({ code: 'x' }, 'code')).toBe(false);
+    expect(isAbsent({ codeable: 'x', values: 1 }, 'value')).toBe(true);
+    expect(isAbsent('a string', 'value')).toBe(false);
+  });
+  it('gives the same verdict as fhirpath.js (obs-6 with and without the shortcut)', () => {
+    const inv = core('Observation', 'Observation', 'obs-6');
+    const both = { resourceType: 'Observation', valueBoolean: false, _dataAbsentReason: undefined, dataAbsentReason: { text: 'x' } };
+    expect(root(inv, both)).toBe(false);
+    expect(root(inv, { resourceType: 'Observation', valueBoolean: false })).toBe(true);
+  });
+});
+
+describe('txt-1 quick path agrees with the full check', () => {
+  it('on simple, attribute-bearing, badly nested and entity-laden divs', async () => {
+    const { narrativeXhtmlOk } = await import('../../src/validation/invariants/narrative.ts');
+    const cases: Array<[string, boolean]> = [
+      [div('<p>Hei <b>Maija</b></p><br/>'), true],
+      [div('<p>a &lt; b &#160; c</p>'), true],
+      [div('<p><b>bad nesting</p></b>'), false],
+      [div('<br>'), false],
+      [div('<p class="x">with attribute</p>'), true],
+      [div('<p style="x" onclick="y">event handler</p>'), false],
+      [div('<blink>no</blink>'), false],
+      [div('a & b'), false],
+    ];
+    for (const [html, ok] of cases) expect([html, narrativeXhtmlOk(html)]).toEqual([html, ok]);
+  });
+});

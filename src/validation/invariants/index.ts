@@ -4,6 +4,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { correctedExpressions } from './fixes.ts';
 import { nativeChecks } from './native.ts';
+import { shortcutsFor, triviallyTrue } from './shortcut.ts';
 
 export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
@@ -34,6 +35,7 @@ export function runInvariant(inv: CompiledInvariant, node: unknown, env: Invaria
 
 // Published expressions call trace() (e.g. ref-1); fhirpath.js would print each call to the console.
 const ignoreTrace = () => {};
+const noEnv = {};
 
 type Compiled = (node: unknown, vars: Record<string, unknown>) => unknown[];
 
@@ -68,15 +70,20 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, path: 
     return fn;
   };
 
+  const shortcuts = shortcutsFor(expression);
+  // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
+  const usesEnv = expression.includes('%');
+
   return {
     key,
     severity,
     human,
     check(node, env) {
+      if (shortcuts.length && triviallyTrue(node, shortcuts)) return true;
       const fn = compiled(baseFor(path, env.typeName));
       let result: unknown[];
       try {
-        result = fn(node, { resource: env.resource, rootResource: env.rootResource });
+        result = fn(node, usesEnv ? { resource: env.resource, rootResource: env.rootResource } : noEnv);
       } catch (e) {
         throw new InvariantEvaluationError(key, e);
       }

@@ -26,6 +26,7 @@ function withNumericEntities(div: string): string {
 /** txt-1: the div is well-formed XHTML using only the allowed elements and attributes. */
 export function narrativeXhtmlOk(div: unknown): boolean {
   if (typeof div !== 'string') return true; // absence is a cardinality question, not txt-1
+  if (plainlyValid(div)) return true;
   const probe = withNumericEntities(div).replace(/<\/div>\s*$/, ' x</div>');
   const result = htmlChecks(probe, {});
   return result.length === 1 && result[0] === true;
@@ -40,4 +41,41 @@ export function narrativeHasContent(div: unknown): boolean {
     .replace(/<[^>]*>/g, '')
     .replace(/&#(?:160|x[aA]0);|&nbsp;/g, ' ');
   return text.trim().length > 0;
+}
+
+// Elements allowed in narrative (the FHIR subset of HTML 4.0 chapters 7-11 and 15, anchors, images).
+const allowedElements = new Set(
+  'p br div h1 h2 h3 h4 h5 h6 a span b em i strong small big tt dfn q var abbr acronym cite blockquote hr address bdo kbd sub sup ul ol li dl dt dd pre table caption colgroup col thead tr tfoot tbody th td code samp img'.split(
+    ' ',
+  ),
+);
+const voidElements = new Set(['br', 'hr', 'img', 'col']);
+const tagRe = /<(\/?)([a-z][a-z0-9]*)\s*(\/?)>/g;
+const openingDiv = '<div xmlns="http://www.w3.org/1999/xhtml">';
+const safeText = /^(?:[^<>&]|&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});)*$/;
+
+/**
+ * A quick "certainly fine" for the common narrative: the XHTML div with attribute-free allowed
+ * elements, properly nested, and plain text. Anything else goes to the full check.
+ */
+function plainlyValid(div: string): boolean {
+  if (!div.startsWith(openingDiv) || !div.endsWith('</div>')) return false;
+  const inner = div.slice(openingDiv.length, -6);
+  const stack: string[] = [];
+  let last = 0;
+  tagRe.lastIndex = 0;
+  for (let m = tagRe.exec(inner); m; m = tagRe.exec(inner)) {
+    if (!safeText.test(inner.slice(last, m.index))) return false;
+    last = m.index + m[0].length;
+    const [, closing, name, selfClosing] = m;
+    if (!allowedElements.has(name)) return false;
+    if (closing) {
+      if (selfClosing || stack.pop() !== name) return false;
+    } else if (!selfClosing && !voidElements.has(name)) {
+      stack.push(name);
+    } else if (!selfClosing) {
+      return false; // <br> without "/" is not well-formed XML
+    }
+  }
+  return stack.length === 0 && safeText.test(inner.slice(last));
 }

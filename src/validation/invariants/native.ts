@@ -101,11 +101,41 @@ function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: st
   }
 }
 
+/** obs-7: no value[x] when a component has the same code as the observation (deep-equal Coding). */
+const obs7: NativeCheck = (node) => {
+  if (!isObj(node) || !Object.keys(node).some((k) => k.startsWith('value') && k.length > 5)) return true;
+  const own = isObj(node.code) ? asList(node.code.coding) : [];
+  if (own.length === 0) return true;
+  const keys = new Set(own.map(canonicalJson));
+  for (const comp of asList(node.component)) {
+    if (!isObj(comp) || !isObj(comp.code)) continue;
+    if (asList(comp.code.coding).some((c) => keys.has(canonicalJson(c)))) return false;
+  }
+  return true;
+};
+
+/** bdl-8: an entry's fullUrl is not a version-specific URL. */
+const bdl8: NativeCheck = (node) => !isObj(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/');
+
+/** JSON with sorted keys, so deep equality becomes string equality. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObj(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** txt-1 / txt-2 sit on `Narrative.div` (node = the div string) or on the Narrative itself. */
 const divOf = (node: unknown): unknown => (isObj(node) ? node.div : node);
 
 export const nativeChecks: Record<string, NativeCheck> = {
   'ele-1': ele1,
+  'obs-7': obs7,
+  'bdl-8': bdl8,
   'ext-1': ext1,
   'dom-2': dom2,
   'dom-3': dom3,
