@@ -414,6 +414,23 @@ describe('transaction and batch', () => {
     expect(stored.body.subject.reference).toBe(`Patient/${patientId}`);
   });
 
+  it('resolves conditional references to existing resources, and fails when none matches', async () => {
+    const value = uniqueUrn();
+    const patient = await post(loose, '/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value }] });
+    const bundle = (ref: string): Bundle => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: observation(ref), request: { method: 'POST', url: 'Observation' } }],
+    });
+    const ok = await post(loose, '/fhir', bundle(`Patient?identifier=urn:ietf:rfc:3986|${value}`));
+    expect(ok.status).toBe(200);
+    expect((ok.body as Bundle).entry?.[0].resource).toMatchObject({ subject: { reference: `Patient/${patient.body.id}` } });
+    const none = await post(loose, '/fhir', bundle(`Patient?identifier=urn:ietf:rfc:3986|${uniqueUrn()}`));
+    expect(none.status).toBe(400);
+    expect(firstIssue(none.body)).toMatchObject({ code: 'not-found', expression: ['Bundle.entry[0].resource'] });
+    expect(firstIssue(none.body)?.diagnostics).toMatch(/matches no resource/);
+  });
+
   it('is all-or-nothing: an invalid entry fails the whole Bundle with 422 naming the entry', async () => {
     const ok = practitioner();
     const bad = { ...practitioner(), gender: 'robot' };

@@ -104,6 +104,61 @@ export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
   return copy as T;
 }
 
+/** Every Reference.reference string inside `value`. */
+function referenceStrings(value: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(value)) for (const v of value) referenceStrings(v, out);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.add(v);
+      else if (typeof v === 'object') referenceStrings(v, out);
+    }
+  }
+  return out;
+}
+
+const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
+
+/**
+ * Resolves conditional references (`Patient?identifier=system|value`, as the SDK writes for
+ * targets outside the Bundle) to `Type/id`; no match or several matches fail the entry.
+ */
+async function resolveConditionalReferences(
+  store: StoreWrites,
+  entries: PlannedEntry[],
+  refs: Map<string, string>,
+): Promise<void> {
+  for (const e of entries) {
+    if (!e.resource) continue;
+    for (const ref of referenceStrings(e.resource, new Set())) {
+      const m = CONDITIONAL_REF.exec(ref);
+      if (!m || refs.has(ref)) continue;
+      const where = `Bundle.entry[${e.index}].resource`;
+      const params: Record<string, string | string[]> = {};
+      for (const [k, v] of new URLSearchParams(m[2])) params[k] = k in params ? ([] as string[]).concat(params[k], v) : v;
+      assertType(m[1]);
+      let found: Resource[];
+      try {
+        found = (await store.search(m[1], { ...params, _count: '2' })).resources;
+      } catch (err) {
+        if (err instanceof FhirError) throw new FhirError(400, inEntry(err.outcome.issue ?? [], e.index, e.type));
+        throw err;
+      }
+      if (found.length !== 1) {
+        throw new FhirError(
+          found.length ? 412 : 400,
+          issue(
+            'error',
+            found.length ? 'multiple-matches' : 'not-found',
+            `entry[${e.index}]: conditional reference "${ref}" matches ${found.length ? 'more than one' : 'no'} resource`,
+            where,
+          ),
+        );
+      }
+      refs.set(ref, `${m[1]}/${found[0].id}`);
+    }
+  }
+}
+
 function statusLine(status: number): string {
   const text: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content' };
   return `${status} ${text[status] ?? ''}`.trim();
@@ -201,6 +256,8 @@ async function runTransaction(
       refs.set(e.fullUrl, `${e.type}/${e.id}`);
     }
   }
+  await resolveConditionalReferences(store, planned, refs);
+
   // Validate everything first so a bad entry costs no database work and names its entry.
   const problems = planned.flatMap((e) => {
     if (!e.resource) return [];
@@ -243,7 +300,11 @@ async function runBatch(
   const results: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
     try {
-      results.push(await execute(store, ctx, planEntry(entry, index), prefer));
+      const planned = planEntry(entry, index);
+      const refs = new Map<string, string>();
+      await resolveConditionalReferences(store, [planned], refs);
+      if (planned.resource && refs.size) planned.resource = rewriteReferences(planned.resource, refs);
+      results.push(await execute(store, ctx, planned, prefer));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       results.push({ response: { status: String(err.status), outcome: err.outcome } });
