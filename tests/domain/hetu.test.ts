@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { checkHetuFormat, hetuCheckCharacter, makeHetu, parseHetu, SEX_NEUTRAL_FROM } from '../../src/domain/index.ts';
+import cases from '../fixtures/hetu-cases.json' with { type: 'json' };
+
+describe('parseHetu on the shared case table', () => {
+  for (const c of cases.cases) {
+    it(`${JSON.stringify(c.hetu)}: ${c.why}`, () => {
+      const r = parseHetu(c.hetu);
+      expect(r.valid).toBe(c.sdk);
+      if (!r.valid) {
+        expect(r.failure).toBe(c.failure);
+        expect(r.reason.length).toBeGreaterThan(5);
+      } else {
+        if ('birthDate' in c) expect(r.value.birthDate).toBe(c.birthDate);
+        if ('temporary' in c) expect(r.value.temporary).toBe(c.temporary);
+      }
+    });
+  }
+});
+
+describe('HETU details', () => {
+  it('names the expected check character', () => {
+    const r = parseHetu('010181-900D');
+    expect(r).toMatchObject({ valid: false, failure: 'check-character', reason: "check character is 'D', expected 'C'" });
+  });
+
+  it('reports the impossible date', () => {
+    expect(parseHetu('290200-902D')).toMatchObject({ valid: false, failure: 'date', reason: '29.02.1900 is not a calendar date' });
+  });
+
+  it('reads sex from the parity of the individual number before the reform', () => {
+    const odd = parseHetu(makeHetu('1981-01-01', 901));
+    const even = parseHetu(makeHetu('1981-01-01', 902));
+    expect(odd.valid && odd.value.sex).toBe('male');
+    expect(even.valid && even.value.sex).toBe('female');
+    expect(even.valid && even.value.sexReason).toContain('even');
+  });
+
+  it('does not read sex from codes of people born from 2027 (sex-neutral codes)', () => {
+    const r = parseHetu(makeHetu('2027-03-01', 901));
+    expect(r.valid).toBe(true);
+    if (r.valid) {
+      expect(r.value.sex).toBeUndefined();
+      expect(r.value.sexReason).toContain(SEX_NEUTRAL_FROM);
+    }
+  });
+
+  it('does not read sex from codes issued after the reform to people born earlier', () => {
+    const r = parseHetu(makeHetu('1990-05-05', 903), { issuedOn: '2027-06-01' });
+    expect(r.valid && r.value.sex).toBeUndefined();
+    const before = parseHetu(makeHetu('1990-05-05', 903), { issuedOn: '2026-12-31' });
+    expect(before.valid && before.value.sex).toBe('male');
+  });
+
+  it('detects temporary/test codes 900–999', () => {
+    const test = parseHetu('010181-900C');
+    const ordinary = parseHetu('131052-308T');
+    expect(test.valid && test.value.temporary).toBe(true);
+    expect(test.valid && test.reason).toContain('temporary/test');
+    expect(ordinary.valid && ordinary.value.temporary).toBe(false);
+  });
+
+  it('makeHetu picks the default century sign and rejects one that does not fit', () => {
+    expect(makeHetu('1850-05-15', 912)).toBe('150550+9121');
+    expect(makeHetu('2010-12-24', 934)).toBe('241210A934V');
+    expect(makeHetu('1995-03-12', 902, 'Y')).toBe('120395Y902S');
+    expect(() => makeHetu('1995-03-12', 902, 'A')).toThrow(/century sign A does not fit 1995/);
+  });
+
+  it('computes the check character as DDMMYYZZZ mod 31', () => {
+    expect(hetuCheckCharacter('131052', '308')).toBe('T');
+    expect(checkHetuFormat('131052-308T').valid).toBe(true);
+  });
+});

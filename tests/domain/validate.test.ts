@@ -1,0 +1,180 @@
+// Invalid domain input → DomainValidationError naming the field (expression) and the rule; no output.
+import { describe, expect, it } from 'vitest';
+import {
+  addMonths,
+  checkPlanActivity,
+  DomainValidationError,
+  domainIssues,
+  recordIssues,
+  type SupportPlan,
+  validateDomain,
+  validateRecord,
+} from '../../src/domain/index.ts';
+import { suvi } from '../../src/mapping/personas.ts';
+
+function firstIssue(fn: () => unknown) {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DomainValidationError);
+    const err = e as DomainValidationError;
+    return { field: err.field, issue: err.outcome.issue![0]!, all: err.outcome.issue!, status: err.status };
+  }
+  throw new Error('expected a DomainValidationError');
+}
+
+const plan: SupportPlan = structuredClone(suvi.plans![0]!);
+
+describe('domain validation names the field and the rule', () => {
+  it('bad HETU → tyk-hetu-1 on Client.hetu', () => {
+    const r = firstIssue(() => validateDomain('client', { id: 'c1', hetu: '010181-900D', name: { family: 'X', given: [] } }));
+    expect(r.status).toBe(400);
+    expect(r.field).toBe('Client.hetu');
+    expect(r.issue.expression).toEqual(['Client.hetu']);
+    expect(r.issue.diagnostics).toBe("tyk-hetu-1: Client.hetu: check character is 'D', expected 'C'");
+  });
+
+  it('HETU with an individual number never issued → hetu-individual-number', () => {
+    const r = firstIssue(() => validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }));
+    expect(r.issue.diagnostics).toBe('hetu-individual-number: Client.hetu: individual number 000 is not issued (002–999)');
+  });
+
+  it('client without HETU or temporary id → client-id', () => {
+    const r = firstIssue(() => validateDomain('client', { id: 'c1', name: { family: 'X', given: [] } }));
+    expect(r.issue.diagnostics).toBe('client-id: Client.hetu: either hetu or temporaryId is required');
+  });
+
+  it('birth date beside a HETU → birth-date-from-hetu', () => {
+    const r = firstIssue(() =>
+      validateDomain('client', { id: 'c1', hetu: '010181-900C', birthDate: '1981-01-01', name: { family: 'X', given: [] } }),
+    );
+    expect(r.field).toBe('Client.birthDate');
+  });
+
+  it('score 11 → schema maximum on Assessment.selfScore', () => {
+    const a = { ...suvi.assessments![0]!, selfScore: 11 };
+    const r = firstIssue(() => validateDomain('assessment', a));
+    expect(r.field).toBe('Assessment.selfScore');
+    expect(r.issue.diagnostics).toBe('Assessment.selfScore: must be <= 10 (schema maximum)');
+  });
+
+  it('consent without parties → schema minItems on Consent.parties', () => {
+    const c = { ...suvi.consents![0]!, parties: [] };
+    const r = firstIssue(() => validateDomain('consent', c));
+    expect(r.field).toBe('Consent.parties');
+    expect(r.issue.diagnostics).toBe('Consent.parties: must NOT have fewer than 1 items (schema minItems)');
+  });
+
+  it('plan with rehabilitative work activity 5 days a week → tyk-rwa-1', () => {
+    const p = structuredClone(plan);
+    p.activities[0]!.daysPerWeek = 5;
+    const r = firstIssue(() => validateDomain('plan', p));
+    expect(r.field).toBe('SupportPlan.activities[0].daysPerWeek');
+    expect(r.issue.diagnostics).toBe(
+      'tyk-rwa-1: SupportPlan.activities[0].daysPerWeek: rehabilitative work activity is 1–4 days a week, got 5',
+    );
+  });
+
+  it('rehabilitative work activity for 2 months or 25 months → tyk-rwa-2', () => {
+    const p = structuredClone(plan);
+    p.activities[0]!.period = { start: '2026-04-01', end: '2026-05-31' };
+    expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toBe(
+      'tyk-rwa-2: SupportPlan.activities[0].period: rehabilitative work activity lasts 3–24 months: end 2026-05-31 must be within 2026-07-01..2028-04-01',
+    );
+    p.activities[0]!.period = { start: '2026-04-01', end: '2028-04-02' };
+    expect(firstIssue(() => validateDomain('plan', p)).field).toBe('SupportPlan.activities[0].period');
+    p.activities[0]!.period = { start: '2026-04-01' };
+    expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toContain('needs a period with start and end');
+  });
+
+  it('other services may run 5 days a week', () => {
+    expect(checkPlanActivity({ service: 'ips-job-coaching', daysPerWeek: 5 })).toEqual([]);
+  });
+
+  it('addMonths clamps to the end of the month', () => {
+    expect(addMonths('2026-01-31', 1)).toBe('2026-02-28');
+    expect(addMonths('2024-01-31', 1)).toBe('2024-02-29');
+    expect(addMonths('2026-11-15', 3)).toBe('2027-02-15');
+  });
+
+  it('team with two current responsible workers → tyk-ctm-1', () => {
+    const t = structuredClone(suvi.teams![0]!);
+    t.members.push({ professionalId: 'x', role: 'own-worker', period: { start: '2026-02-01' } });
+    const r = firstIssue(() => validateDomain('team', t));
+    expect(r.field).toBe('ResponsibleWorkerTeam.members');
+    expect(r.issue.diagnostics).toBe(
+      'tyk-ctm-1: ResponsibleWorkerTeam.members: 2 current responsible workers (coach-laine, x); exactly one allowed',
+    );
+  });
+
+  it('period end before start → period-order', () => {
+    const c = { ...suvi.consents![0]!, period: { start: '2026-02-17', end: '2026-01-01' } };
+    expect(firstIssue(() => validateDomain('consent', c)).issue.diagnostics).toBe(
+      'period-order: Consent.period.end: end 2026-01-01 is before start 2026-02-17',
+    );
+  });
+
+  it('withdrawal before the consent was given → consent-withdrawal', () => {
+    const c = { ...suvi.consents![0]!, withdrawnOn: '2026-01-01' };
+    expect(firstIssue(() => validateDomain('consent', c)).field).toBe('Consent.withdrawnOn');
+  });
+
+  it('unknown field, wrong type, bad code and missing field are all reported', () => {
+    const issues = domainIssues('assessment', { ...suvi.assessments![0]!, phase: 'fourth', extra: 1, rehabilitationNeed: 'yes', date: undefined });
+    const byPath = Object.fromEntries(issues.map((i) => [i.expression![0], i.diagnostics]));
+    expect(byPath['Assessment.extra']).toBe('Assessment.extra: is not a known field (schema additionalProperties)');
+    expect(byPath['Assessment.phase']).toBe('Assessment.phase: must be one of primary, secondary, tertiary (schema enum)');
+    expect(byPath['Assessment.rehabilitationNeed']).toBe('Assessment.rehabilitationNeed: must be boolean (schema type)');
+    expect(byPath['Assessment.date']).toBe('Assessment.date: is required (schema required)');
+  });
+
+  it('valid persona parts pass', () => {
+    expect(validateRecord(suvi)).toBe(suvi);
+    expect(domainIssues('plan', plan)).toEqual([]);
+  });
+});
+
+describe('record validation', () => {
+  it('references must resolve inside the record', () => {
+    const r = structuredClone(suvi);
+    r.assessments![0]!.assessorId = 'nobody';
+    const issues = recordIssues(r);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.expression).toEqual(['WorkAbilityRecord.assessments[0].assessorId']);
+    expect(issues[0]!.diagnostics).toBe(
+      "reference: WorkAbilityRecord.assessments[0].assessorId: 'nobody' is not among the record's professionals",
+    );
+  });
+
+  it('every part belongs to the record client', () => {
+    const r = structuredClone(suvi);
+    r.consents![0]!.clientId = 'someone-else';
+    expect(recordIssues(r)[0]!.diagnostics).toBe(
+      "reference: WorkAbilityRecord.consents[0].clientId: 'someone-else' is not the record's client 'suvi'",
+    );
+  });
+
+  it('ids are unique per kind', () => {
+    const r = structuredClone(suvi);
+    r.organizations!.push({ ...r.organizations![0]! });
+    expect(recordIssues(r).map((i) => i.diagnostics)).toContain(
+      "unique-id: WorkAbilityRecord.organizations[3].id: id 'hki-kuntakokeilu' is used twice in organizations",
+    );
+  });
+
+  it('a referral to Helsinki work-ability support needs a social-care or RISE referrer', () => {
+    const r = structuredClone(suvi);
+    r.referrals![0]!.service = 'helsinki-work-ability-support';
+    const issues = recordIssues(r);
+    expect(issues[0]!.expression).toEqual(['WorkAbilityRecord.referrals[0].requesterId']);
+    expect(issues[0]!.diagnostics).toMatch(/^referral-requester-role: .*not 'kuntakokeilu-coach'$/);
+    r.referrals![0]!.requesterId = 'sw-nieminen';
+    expect(recordIssues(r)).toEqual([]);
+  });
+
+  it('nested problems carry the record path', () => {
+    const r = structuredClone(suvi);
+    r.client.hetu = '010181-900D';
+    expect(() => validateRecord(r)).toThrow("tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'D', expected 'C'");
+  });
+});
