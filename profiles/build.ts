@@ -30,7 +30,8 @@ export interface BuildOptions {
   out?: string;
   /** Scratch folder (SUSHI project copy, HOME with the package cache); default profiles/.build. */
   work?: string;
-  quiet?: boolean;
+  /** Replaces the whole FI Base search path (tests); default: --package paths, then DEVELOPERS.md's order. */
+  searchPath?: string[];
 }
 
 export interface BuildResult {
@@ -98,10 +99,11 @@ export async function buildProfiles(opts: BuildOptions = {}): Promise<BuildResul
   const started = Date.now();
   const out = resolve(opts.out ?? join(PROFILES_DIR, 'package'));
   const work = resolve(opts.work ?? join(PROFILES_DIR, '.build'));
-  const fiBase = locateFiBase(opts.packages);
+  const searchPath = opts.searchPath ?? packageSearchPath(opts.packages ?? [], REPO_ROOT);
+  const fiBase = findPackage(FI_BASE.name, FI_BASE.version, searchPath);
   if (!fiBase) {
     throw new Error(
-      `${FI_BASE.name}#${FI_BASE.version} not found; searched ${packageSearchPath(opts.packages ?? [], REPO_ROOT).join(', ')}. ` +
+      `${FI_BASE.name}#${FI_BASE.version} not found; searched ${searchPath.join(', ')}. ` +
         'Pass --package PATH or set TYOKYKY_FHIR_PACKAGES.',
     );
   }
