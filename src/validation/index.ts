@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
 import { findPackage, openPackage, PROJECT_ROOT } from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
@@ -22,6 +22,8 @@ export interface ValidatorOptions {
   terminology?: boolean;
   /** Evaluate snapshot invariants (default true). */
   invariants?: boolean;
+  /** Extra conformance resources (StructureDefinitions, ValueSets, CodeSystems), added after the packages. */
+  resources?: Resource[];
 }
 
 export interface ValidateOptions {
@@ -49,6 +51,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     if (found) pkgs.unshift(openPackage(found));
   }
   for (const p of pkgs) registry.loadPackage(p);
+  for (const r of opts.resources ?? []) registry.add(r);
 
   let terminology: TerminologyPort | undefined;
   if (opts.terminology !== false) {

@@ -77,9 +77,9 @@ export interface StructurePlan {
   url: string;
   type: string;
   kind: string;
-  /** True for the R4 core definitions; issues from other plans name the profile. */
+  /** True for the R4 core definitions. */
   core: boolean;
-  /** A base type or resource (derivation specialization), as opposed to a profile. */
+  /** A base type or resource (derivation specialization), as opposed to a profile; issues found by a profile name it. */
   base: boolean;
   root: ElementPlan;
   byId: Map<string, ElementPlan>;

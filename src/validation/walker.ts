@@ -177,7 +177,7 @@ export class Walk {
     this.containers.push(contained);
     const bundle = rt === 'Bundle' ? this.enterBundle(value) : undefined;
     for (const plan of plans) {
-      this.profile = plan.core ? undefined : plan.url;
+      this.profile = plan.base ? undefined : plan.url;
       this.hostTypes.push(rt);
       this.object(value, plan.root, true);
       this.hostTypes.pop();
@@ -676,10 +676,10 @@ export class Walk {
     }
   }
 
-  /** Runs `fn` with issues attributed to `plan` (profiles are named in messages, core definitions not). */
+  /** Runs `fn` with issues attributed to `plan` (profiles are named in messages, base definitions not). */
   inPlan(plan: StructurePlan, fn: () => void): void {
     const prev = this.profile;
-    this.profile = plan.core ? undefined : plan.url;
+    this.profile = plan.base ? undefined : plan.url;
     try {
       fn();
     } finally {

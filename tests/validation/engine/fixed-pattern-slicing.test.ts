@@ -1,0 +1,243 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createValidator, type Validator } from '../../../src/validation/index.ts';
+import { errors, patient } from './helpers.ts';
+import { ProfileBuilder } from './profiles.ts';
+
+const CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
+const HETU = 'urn:oid:1.2.246.21';
+const bySystem = { discriminator: [{ type: 'value' as const, path: 'system' }], rules: 'open' as const };
+
+const fixedPatient = new ProfileBuilder('Patient', 'fixed-patient')
+  .set('Patient.gender', { fixedCode: 'female' })
+  .set('Patient.maritalStatus', {
+    patternCodeableConcept: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }],
+    },
+  });
+const patternObs = new ProfileBuilder('Observation', 'pattern-obs').set('Observation.category', {
+  patternCodeableConcept: { coding: [{ system: CAT, code: 'vital-signs' }] },
+});
+const hetuSlice = (id: string, rules: 'open' | 'closed') =>
+  new ProfileBuilder('Patient', id)
+    .slice('Patient.identifier', { ...bySystem, rules }, 'hetu', { min: 1, max: '1' }, 'Identifier')
+    .set('Patient.identifier:hetu.system', { min: 1, fixedUri: HETU })
+    .set('Patient.identifier:hetu.value', { min: 1 });
+const openSlice = hetuSlice('slice-open', 'open');
+const closedSlice = hetuSlice('slice-closed', 'closed');
+const categorySlice = new ProfileBuilder('Observation', 'slice-pattern').slice(
+  'Observation.category',
+  { discriminator: [{ type: 'pattern', path: '$this' }], rules: 'open' },
+  'vs',
+  { min: 1, max: '1', patternCodeableConcept: { coding: [{ system: CAT, code: 'vital-signs' }] } },
+);
+const byType = { discriminator: [{ type: 'type' as const, path: 'value' }], rules: 'closed' as const };
+const componentTypes = new ProfileBuilder('Observation', 'slice-type')
+  .sliceBackbone(
+    'Observation.component',
+    byType,
+    'q',
+    { min: 1, max: '1' },
+    { 'value[x]': { type: [{ code: 'Quantity' }], min: 1 } },
+  )
+  .sliceBackbone(
+    'Observation.component',
+    byType,
+    's',
+    { min: 0, max: '1' },
+    { 'value[x]': { type: [{ code: 'string' }], min: 1 } },
+  );
+const byPeriod = {
+  discriminator: [{ type: 'exists' as const, path: 'period' }],
+  rules: 'closed' as const,
+  ordered: true,
+};
+const existsSlice = new ProfileBuilder('Patient', 'slice-exists')
+  .slice('Patient.identifier', byPeriod, 'dated', { min: 0, max: '1' }, 'Identifier')
+  .set('Patient.identifier:dated.period', { min: 1 })
+  .slice('Patient.identifier', byPeriod, 'undated', { min: 0, max: '*' }, 'Identifier')
+  .set('Patient.identifier:undated.period', { max: '0' });
+const hetuIdentifier = new ProfileBuilder('Identifier', 'hetu-identifier').set('Identifier.system', {
+  min: 1,
+  fixedUri: HETU,
+});
+const profileSlice = new ProfileBuilder('Patient', 'slice-profile').slice(
+  'Patient.identifier',
+  { discriminator: [{ type: 'profile', path: '$this' }], rules: 'open' },
+  'hetu',
+  { min: 1, max: '1', type: [{ code: 'Identifier', profile: [hetuIdentifier.url] }] },
+);
+const atEnd = new ProfileBuilder('Patient', 'slice-open-at-end')
+  .slice(
+    'Patient.identifier',
+    { ...bySystem, rules: 'openAtEnd' },
+    'hetu',
+    { min: 0, max: '1' },
+    'Identifier',
+  )
+  .set('Patient.identifier:hetu.system', { fixedUri: HETU });
+const BIRTHPLACE = 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace';
+const extSlice = new ProfileBuilder('Patient', 'slice-extension').slice(
+  'Patient.extension',
+  { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' },
+  'birthPlace',
+  { min: 1, max: '1', type: [{ code: 'Extension', profile: [BIRTHPLACE] }] },
+);
+
+const all = [
+  fixedPatient,
+  patternObs,
+  openSlice,
+  closedSlice,
+  categorySlice,
+  componentTypes,
+  existsSlice,
+  hetuIdentifier,
+  profileSlice,
+  atEnd,
+  extSlice,
+];
+let v: Validator;
+beforeAll(async () => {
+  v = await createValidator({ fiBase: false, resources: all.map((p) => p.build()) });
+});
+
+const withProfile = (p: ProfileBuilder, extra: Record<string, unknown>) => ({
+  meta: { profile: [p.url] },
+  ...extra,
+});
+const obs = (extra: Record<string, unknown>) => ({
+  resourceType: 'Observation',
+  text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+  status: 'final',
+  code: { text: 'x' },
+  ...extra,
+});
+const cc = (code: string) => ({ coding: [{ system: CAT, code }] });
+
+describe('fixed[x] and pattern[x]', () => {
+  it('requires the exact fixed value', () => {
+    expect(errors(v.validate(patient(withProfile(fixedPatient, { gender: 'female' }))))).toEqual([]);
+    expect(errors(v.validate(patient(withProfile(fixedPatient, { gender: 'male' }))))).toEqual([
+      `Patient.gender | Patient.gender: value is 'male' but must be 'female' (from ${fixedPatient.url})`,
+    ]);
+  });
+
+  it('accepts a value that contains the pattern and rejects one that does not', () => {
+    const married = {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M', display: 'Married' },
+      ],
+      text: 'naimisissa',
+    };
+    expect(errors(v.validate(patient(withProfile(fixedPatient, { maritalStatus: married }))))).toEqual([]);
+    const single = {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'S' }],
+    };
+    expect(errors(v.validate(patient(withProfile(fixedPatient, { maritalStatus: single }))))).toEqual([
+      `Patient.maritalStatus | Patient.maritalStatus: value does not match the pattern {"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M"}]} (from ${fixedPatient.url})`,
+    ]);
+  });
+
+  it('treats a pattern on a repeating element as "at least one element matches"', () => {
+    expect(
+      errors(v.validate(obs(withProfile(patternObs, { category: [cc('laboratory'), cc('vital-signs')] })))),
+    ).toEqual([]);
+    expect(errors(v.validate(obs(withProfile(patternObs, { category: [cc('laboratory')] }))))).toEqual([
+      `Observation.category | Observation.category: no element matches the pattern {"coding":[{"system":"${CAT}","code":"vital-signs"}]} (from ${patternObs.url})`,
+    ]);
+  });
+});
+
+describe('slicing', () => {
+  const hetu = { system: HETU, value: '010181-900C' };
+  const other = { system: 'urn:oid:1.2.246.10.1.2', value: '42' };
+
+  it('matches by value discriminator and applies the rules inside the slice', () => {
+    expect(errors(v.validate(patient(withProfile(openSlice, { identifier: [other, hetu] }))))).toEqual([]);
+    expect(
+      errors(v.validate(patient(withProfile(openSlice, { identifier: [other, { system: HETU }] })))),
+    ).toEqual([
+      `Patient.identifier[1] | Patient.identifier.value: minimum required = 1, but only found 0 (from ${openSlice.url})`,
+    ]);
+  });
+
+  it('checks slice minimum even when the array is absent, and slice maximum', () => {
+    expect(errors(v.validate(patient(withProfile(openSlice, {}))))).toEqual([
+      `Patient | Patient.identifier:hetu: minimum required = 1, but only found 0 (from ${openSlice.url})`,
+    ]);
+    expect(errors(v.validate(patient(withProfile(openSlice, { identifier: [hetu, hetu] }))))).toEqual([
+      `Patient.identifier | Patient.identifier:hetu: max allowed = 1, but found 2 (from ${openSlice.url})`,
+    ]);
+  });
+
+  it('rejects unmatched elements when the slicing is closed', () => {
+    expect(errors(v.validate(patient(withProfile(closedSlice, { identifier: [hetu, other] }))))).toEqual([
+      `Patient.identifier[1] | Patient.identifier: this element does not match any known slice (hetu) and the slicing is closed (from ${closedSlice.url})`,
+    ]);
+  });
+
+  it('requires unmatched elements to come last when the slicing is openAtEnd', () => {
+    expect(errors(v.validate(patient(withProfile(atEnd, { identifier: [hetu, other] }))))).toEqual([]);
+    expect(errors(v.validate(patient(withProfile(atEnd, { identifier: [other, hetu] }))))).toEqual([
+      `Patient.identifier[1] | Patient.identifier: slice 'hetu' follows an unsliced element (open slices must be at the end) (from ${atEnd.url})`,
+    ]);
+  });
+
+  it('matches by pattern discriminator', () => {
+    expect(errors(v.validate(obs(withProfile(categorySlice, { category: [cc('vital-signs')] }))))).toEqual(
+      [],
+    );
+    expect(errors(v.validate(obs(withProfile(categorySlice, { category: [cc('laboratory')] }))))).toEqual([
+      `Observation | Observation.category:vs: minimum required = 1, but only found 0 (from ${categorySlice.url})`,
+    ]);
+  });
+
+  it('matches by type discriminator', () => {
+    const q = { code: { text: 'q' }, valueQuantity: { value: 1 } };
+    const s = { code: { text: 's' }, valueString: 'x' };
+    const b = { code: { text: 'b' }, valueBoolean: true };
+    expect(errors(v.validate(obs(withProfile(componentTypes, { component: [q, s] }))))).toEqual([]);
+    expect(errors(v.validate(obs(withProfile(componentTypes, { component: [q, b] }))))).toEqual([
+      `Observation.component[1] | Observation.component: this element does not match any known slice (q, s) and the slicing is closed (from ${componentTypes.url})`,
+    ]);
+    expect(errors(v.validate(obs(withProfile(componentTypes, { component: [s] }))))).toEqual([
+      `Observation | Observation.component:q: minimum required = 1, but only found 0 (from ${componentTypes.url})`,
+    ]);
+  });
+
+  it('matches by exists discriminator and checks order when the slicing is ordered', () => {
+    const dated = { value: 'a', period: { start: '2020-01-01' } };
+    const undated = { value: 'b' };
+    expect(
+      errors(v.validate(patient(withProfile(existsSlice, { identifier: [dated, undated, undated] })))),
+    ).toEqual([]);
+    expect(errors(v.validate(patient(withProfile(existsSlice, { identifier: [undated, dated] }))))).toEqual([
+      `Patient.identifier[1] | Patient.identifier: slice 'dated' is out of order (slicing is ordered) (from ${existsSlice.url})`,
+    ]);
+  });
+
+  it('matches by profile discriminator', () => {
+    expect(errors(v.validate(patient(withProfile(profileSlice, { identifier: [other, hetu] }))))).toEqual([]);
+    expect(errors(v.validate(patient(withProfile(profileSlice, { identifier: [other] }))))).toEqual([
+      `Patient | Patient.identifier:hetu: minimum required = 1, but only found 0 (from ${profileSlice.url})`,
+    ]);
+  });
+
+  it('matches extension slices by url when the snapshot gives only type.profile, and validates their content', () => {
+    const bp = (value: Record<string, unknown>) => ({ url: BIRTHPLACE, ...value });
+    expect(
+      errors(
+        v.validate(patient(withProfile(extSlice, { extension: [bp({ valueAddress: { city: 'Oulu' } })] }))),
+      ),
+    ).toEqual([]);
+    expect(errors(v.validate(patient(withProfile(extSlice, {}))))).toEqual([
+      `Patient | Patient.extension:birthPlace: minimum required = 1, but only found 0 (from ${extSlice.url})`,
+    ]);
+    expect(
+      errors(v.validate(patient(withProfile(extSlice, { extension: [bp({ valueString: 'Oulu' })] })))),
+    ).toEqual([
+      `Patient.extension[0].valueString | Extension.value[x]: the type 'string' is not allowed here (allowed: Address) (from ${BIRTHPLACE})`,
+      `Patient.extension[0] | Extension.value[x]: minimum required = 1, but only found 0 (from ${BIRTHPLACE})`,
+    ]);
+  });
+});

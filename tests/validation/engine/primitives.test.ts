@@ -1,0 +1,106 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Validator } from '../../../src/validation/index.ts';
+import { errors, patient, validator } from './helpers.ts';
+
+let v: Validator;
+beforeAll(async () => {
+  v = await validator();
+});
+
+const obs = (extra: Record<string, unknown>) => ({
+  resourceType: 'Observation',
+  text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+  status: 'final',
+  code: { text: 'x' },
+  ...extra,
+});
+
+describe('primitive formats', () => {
+  it('accepts real calendar dates including leap days', () => {
+    expect(errors(v.validate(patient({ birthDate: '2000-02-29' })))).toEqual([]);
+    expect(errors(v.validate(patient({ birthDate: '1984' })))).toEqual([]);
+    expect(errors(v.validate(patient({ birthDate: '1984-07' })))).toEqual([]);
+  });
+
+  it('rejects dates that match the regex but not the calendar', () => {
+    expect(errors(v.validate(patient({ birthDate: '1970-02-31' })))).toEqual([
+      "Patient.birthDate | The value '1970-02-31' is not a valid date (1970-02 has 28 days)",
+    ]);
+    expect(errors(v.validate(patient({ birthDate: '1900-02-29' })))).toEqual([
+      "Patient.birthDate | The value '1900-02-29' is not a valid date (1900-02 has 28 days)",
+    ]);
+    expect(errors(v.validate(obs({ effectiveDateTime: '2021-04-31T10:00:00Z' })))).toEqual([
+      "Observation.effective.ofType(DateTime) | The value '2021-04-31T10:00:00Z' is not a valid date (2021-04 has 30 days)",
+    ]);
+  });
+
+  it('rejects values the definition regex does not allow', () => {
+    expect(errors(v.validate(patient({ birthDate: '1980-13-01' })))).toEqual([
+      "Patient.birthDate | The value '1980-13-01' is not a valid date",
+    ]);
+    expect(errors(v.validate(obs({ effectiveDateTime: '2021-04-01T10:00:00' })))).toEqual([
+      "Observation.effective.ofType(DateTime) | The value '2021-04-01T10:00:00' is not a valid dateTime",
+    ]);
+    expect(errors(v.validate(obs({ issued: '2021-04-01' })))).toEqual([
+      "Observation.issued | The value '2021-04-01' is not a valid instant",
+    ]);
+    expect(errors(v.validate(patient({ implicitRules: 'http://a b' })))).toEqual([
+      "Patient.implicitRules | The value 'http://a b' is not a valid uri",
+    ]);
+    expect(errors(v.validate(patient({ language: 'fi  FI' })))).toEqual([
+      "Patient.language | The value 'fi  FI' is not a valid code",
+    ]);
+  });
+
+  it('checks the resource id format', () => {
+    expect(errors(v.validate(patient({ id: 'a_b' })))).toEqual([
+      "Patient.id | The value 'a_b' is not a valid id",
+    ]);
+    expect(errors(v.validate(patient({ id: 'x'.repeat(65) })))[0]).toMatch(
+      /^Patient\.id \| The value 'x+\.\.\.' is not a valid id$/,
+    );
+  });
+
+  it('accepts base64Binary with whitespace and rejects invalid characters', () => {
+    const photo = (data: string) => patient({ photo: [{ contentType: 'image/png', data }] });
+    expect(errors(v.validate(photo('aGVs\nbG8=')))).toEqual([]);
+    expect(errors(v.validate(photo('aGVs*bG8=')))).toEqual([
+      "Patient.photo[0].data | The value 'aGVs*bG8=' is not a valid base64Binary",
+    ]);
+  });
+
+  it('checks integer ranges and JSON kinds', () => {
+    const mb = (n: unknown) => patient({ multipleBirthInteger: n });
+    expect(errors(v.validate(mb(2)))).toEqual([]);
+    expect(errors(v.validate(mb(2147483648)))).toEqual([
+      "Patient.multipleBirth.ofType(Integer) | The value '2147483648' is outside the range of integer (-2147483648..2147483647)",
+    ]);
+    expect(errors(v.validate(mb(1.5)))).toEqual([
+      "Patient.multipleBirth.ofType(Integer) | The value '1.5' is not a valid integer (not a whole number)",
+    ]);
+    expect(errors(v.validate(mb('2')))).toEqual([
+      'Patient.multipleBirth.ofType(Integer) | Error parsing JSON: the primitive value must be a number (found string "2")',
+    ]);
+    expect(errors(v.validate(patient({ active: 'true' })))).toEqual([
+      'Patient.active | Error parsing JSON: the primitive value must be a boolean (found string "true")',
+    ]);
+    const att = (size: unknown) => patient({ photo: [{ contentType: 'image/png', size }] });
+    expect(errors(v.validate(att(-1)))).toEqual([
+      "Patient.photo[0].size | The value '-1' is outside the range of unsignedInt (0..2147483647)",
+    ]);
+  });
+
+  it('requires decimals to be JSON numbers', () => {
+    const q = (value: unknown) => obs({ valueQuantity: { value } });
+    expect(errors(v.validate(q(1.25)))).toEqual([]);
+    expect(errors(v.validate(q('1.25')))).toEqual([
+      'Observation.value.ofType(Quantity).value | Error parsing JSON: the primitive value must be a number (found string "1.25")',
+    ]);
+  });
+
+  it('rejects an object where a primitive is expected', () => {
+    expect(errors(v.validate(patient({ gender: { code: 'male' } })))).toEqual([
+      'Patient.gender | Error parsing JSON: the primitive value must be a string (found an object)',
+    ]);
+  });
+});
