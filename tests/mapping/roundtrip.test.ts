@@ -1,0 +1,56 @@
+// Property: for generated valid records, fromFhir(toFhir(x)) deep-equals x and every Bundle validates
+// against our profiles with 0 errors (the project's validator, R4 core + FI Base + profiles/package).
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { recordIssues } from '../../src/domain/index.ts';
+import { fromFhir, toFhir } from '../../src/mapping/index.ts';
+import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { recordArb } from './arbitraries.ts';
+
+let validator: Validator;
+beforeAll(async () => {
+  validator = await loadProjectValidator();
+});
+
+function errorsOf(bundle: unknown): string[] {
+  return (validator.validate(bundle).issue ?? [])
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
+}
+
+describe('domain ⇄ FHIR round trip', () => {
+  it('the generator yields valid records', () => {
+    fc.assert(
+      fc.property(recordArb, (r) => {
+        expect(recordIssues(r)).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fromFhir(toFhir(x)) deep-equals x', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        expect(fromFhir(toFhir(record))).toEqual(record);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('every toFhir Bundle validates against the profiles with 0 errors', () => {
+    fc.assert(
+      fc.property(recordArb, fc.constantFrom('fi', 'sv', 'en') as fc.Arbitrary<'fi'>, (record, language) => {
+        expect(errorsOf(toFhir(record, { language }))).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the validator does catch a broken Bundle (so the 0 above means something)', () => {
+    const [record] = fc.sample(recordArb, { numRuns: 1, seed: 7 });
+    const bundle = toFhir(record!);
+    const patient = bundle.entry!.find((e) => e.resource!.resourceType === 'Patient')!.resource as { language?: string };
+    delete patient.language;
+    expect(errorsOf(bundle).join('\n')).toMatch(/Patient\.language/);
+  });
+});
