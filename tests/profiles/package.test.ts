@@ -129,3 +129,16 @@ describe('profiles/package', () => {
     for (const m of maps) expect(m.url).toBe(`${CANONICAL}/ConceptMap/${m.id}`);
   });
 });
+
+describe('conformance resources in the project validator', () => {
+  it('every CodeSystem, ValueSet and ConceptMap of the package validates against R4 with 0 errors', async () => {
+    const { loadProjectValidator } = await import('../../src/validation/index.ts');
+    const v = await loadProjectValidator();
+    const checked = conformance().filter((r) => ['CodeSystem', 'ValueSet', 'ConceptMap'].includes(r.resourceType));
+    expect(checked.length).toBeGreaterThan(25);
+    for (const r of checked) {
+      const errors = (v.validate(r).issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      expect(errors, `${r.resourceType}/${r.id}`).toEqual([]);
+    }
+  });
+});
