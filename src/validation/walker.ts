@@ -1,13 +1,6 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { checkExtensionContext } from './context.ts';
-import {
-  type ChildSlot,
-  capitalise,
-  type ElementPlan,
-  type PlanCompiler,
-  type StructurePlan,
-  type TypeRef,
-} from './plan.ts';
+import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from './plan.ts';
 import { isPrimitiveCode } from './primitives.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';

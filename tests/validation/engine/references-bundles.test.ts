@@ -1,0 +1,205 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createValidator, type Validator } from '../../../src/validation/index.ts';
+import { errors, patient, warnings } from './helpers.ts';
+import { ProfileBuilder } from './profiles.ts';
+
+const idPatient = new ProfileBuilder('Patient', 'identified-patient').set('Patient.identifier', { min: 1 });
+const subjectObs = new ProfileBuilder('Observation', 'subject-obs').set('Observation.subject', {
+  min: 1,
+  type: [{ code: 'Reference', targetProfile: [idPatient.url] }],
+});
+
+let v: Validator;
+beforeAll(async () => {
+  v = await createValidator({ fiBase: false, resources: [idPatient.build(), subjectObs.build()] });
+});
+
+const div = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
+const obs = (extra: Record<string, unknown>) => ({
+  resourceType: 'Observation',
+  text: div,
+  status: 'final',
+  code: { text: 'x' },
+  ...extra,
+});
+
+describe('references', () => {
+  it('accepts relative, absolute, urn and contained references', () => {
+    for (const reference of [
+      'Patient/1',
+      'Patient/1/_history/2',
+      'http://example.org/fhir/Patient/1',
+      'urn:uuid:c757873d-ec9a-4326-a141-556f43239520',
+    ]) {
+      expect(errors(v.validate(obs({ subject: { reference } })))).toEqual([]);
+    }
+    const withContained = obs({
+      contained: [{ resourceType: 'Patient', id: 'p' }],
+      subject: { reference: '#p' },
+    });
+    expect(errors(v.validate(withContained))).toEqual([]);
+  });
+
+  it('rejects a reference with whitespace', () => {
+    expect(errors(v.validate(obs({ subject: { reference: 'Patient/ 1' } })))).toEqual([
+      "Observation.subject.reference | Reference 'Patient/ 1' is not valid: it contains whitespace",
+    ]);
+  });
+
+  it('rejects a relative reference to an unknown resource type', () => {
+    expect(errors(v.validate(obs({ subject: { reference: 'Pateint/1' } })))).toEqual([
+      "Observation.subject.reference | Reference 'Pateint/1': 'Pateint' is not a resource type",
+    ]);
+  });
+
+  it('warns about a reference that is neither relative nor absolute', () => {
+    const oo = v.validate(obs({ subject: { reference: 'just-an-id' } }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toEqual([
+      "Observation.subject.reference | Reference 'just-an-id' is neither a relative reference ([type]/[id]) nor an absolute URL",
+    ]);
+  });
+
+  it('requires a contained resource for a local reference (ref-1)', () => {
+    expect(errors(v.validate(obs({ subject: { reference: '#nope' } })))).toEqual([
+      "Observation.subject.reference | ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id 'nope')",
+    ]);
+  });
+
+  it('checks the target type implied by the reference against targetProfile', () => {
+    expect(errors(v.validate(obs({ subject: { reference: 'Medication/1' } })))).toEqual([
+      "Observation.subject.reference | Observation.subject: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Patient, Group, Device, Location)",
+    ]);
+  });
+
+  it('checks the type of a contained target', () => {
+    const o = obs({ contained: [{ resourceType: 'Medication', id: 'm' }], subject: { reference: '#m' } });
+    expect(errors(v.validate(o))).toEqual([
+      "Observation.subject.reference | Observation.subject: the type 'Medication' of the reference '#m' is not a valid target (must be one of Patient, Group, Device, Location)",
+    ]);
+  });
+});
+
+describe('Bundles', () => {
+  const entry = (
+    fullUrl: string,
+    resource: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ) => ({ fullUrl, resource, ...extra });
+  const pUrl = 'urn:uuid:6f1e3a4c-1b2d-4e5f-8a9b-0c1d2e3f4a5b';
+  const p = patient({ id: undefined, identifier: [{ value: '1' }] });
+  delete (p as Record<string, unknown>).id;
+
+  it('accepts a collection whose references resolve', () => {
+    const b = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        entry(pUrl, p),
+        entry('urn:uuid:0a6a3c8e-0000-4000-8000-000000000001', obs({ subject: { reference: pUrl } })),
+      ],
+    };
+    expect(errors(v.validate(b))).toEqual([]);
+  });
+
+  it('validates entries as resources with indexed paths', () => {
+    const b = { resourceType: 'Bundle', type: 'collection', entry: [entry(pUrl, { ...p, foo: 1 })] };
+    expect(errors(v.validate(b))).toEqual(["Bundle.entry[0].resource.foo | Unrecognized property 'foo'"]);
+  });
+
+  it('requires absolute fullUrls', () => {
+    const b = { resourceType: 'Bundle', type: 'collection', entry: [entry('Patient/1', p)] };
+    expect(errors(v.validate(b))).toEqual([
+      "Bundle.entry[0].fullUrl | Bundle.entry.fullUrl must be an absolute URL (found 'Patient/1')",
+    ]);
+  });
+
+  it('requires unique fullUrls (bdl-7)', () => {
+    const b = { resourceType: 'Bundle', type: 'collection', entry: [entry(pUrl, p), entry(pUrl, p)] };
+    expect(errors(v.validate(b))).toEqual([
+      `Bundle.entry[1] | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '${pUrl}')`,
+    ]);
+  });
+
+  it('requires request on transaction entries (bdl-3)', () => {
+    const b = { resourceType: 'Bundle', type: 'transaction', entry: [entry(pUrl, p)] };
+    expect(errors(v.validate(b))).toEqual([
+      'Bundle.entry[0] | bdl-3: entry.request mandatory for batch/transaction/history (entry 0 has none)',
+    ]);
+  });
+
+  it('rejects urn references that do not resolve inside a transaction', () => {
+    const missing = 'urn:uuid:00000000-0000-4000-8000-00000000dead';
+    const b = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        entry(pUrl, obs({ subject: { reference: missing } }), {
+          request: { method: 'POST', url: 'Observation' },
+        }),
+      ],
+    };
+    expect(errors(v.validate(b))).toEqual([
+      `Bundle.entry[0].resource.subject.reference | Unable to resolve the reference '${missing}' within the transaction Bundle`,
+    ]);
+  });
+
+  it('checks the target type and profile of references resolved in the Bundle', () => {
+    const o = obs({ meta: { profile: [subjectObs.url] }, subject: { reference: pUrl } });
+    const ok = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [entry(pUrl, p), entry('urn:uuid:0a6a3c8e-0000-4000-8000-000000000002', o)],
+    };
+    expect(errors(v.validate(ok))).toEqual([]);
+    const { identifier: _i, ...anonymous } = p;
+    const bad = { ...ok, entry: [entry(pUrl, anonymous), ok.entry[1]] };
+    expect(errors(v.validate(bad))).toEqual([
+      `Bundle.entry[1].resource.subject.reference | Observation.subject: the resource referenced by '${pUrl}' does not conform to ${idPatient.url} (from ${subjectObs.url})`,
+    ]);
+    const wrongType = { ...ok, entry: [entry(pUrl, { resourceType: 'Device', text: div }), ok.entry[1]] };
+    expect(errors(v.validate(wrongType))).toEqual([
+      `Bundle.entry[1].resource.subject.reference | Observation.subject: the type 'Device' of the reference '${pUrl}' is not a valid target (must be one of Patient) (from ${subjectObs.url})`,
+    ]);
+  });
+
+  it('applies the meta.profile of an entry', () => {
+    const { identifier: _i, ...anonymous } = p;
+    const b = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [entry(pUrl, { ...anonymous, meta: { profile: [idPatient.url] } })],
+    };
+    expect(errors(v.validate(b))).toEqual([
+      `Bundle.entry[0].resource | Patient.identifier: minimum required = 1, but only found 0 (from ${idPatient.url})`,
+    ]);
+  });
+});
+
+describe('profiles', () => {
+  it('applies an explicit profile option', () => {
+    expect(errors(v.validate(patient(), { profile: idPatient.url }))).toEqual([
+      `Patient | Patient.identifier: minimum required = 1, but only found 0 (from ${idPatient.url})`,
+    ]);
+  });
+
+  it('warns about a meta.profile it cannot resolve and still validates the base resource', () => {
+    const oo = v.validate(patient({ meta: { profile: ['http://example.org/nope'] }, foo: 1 }));
+    expect(warnings(oo)).toEqual([
+      "Patient.meta.profile[0] | Profile reference 'http://example.org/nope' has not been checked because it could not be found",
+    ]);
+    expect(errors(oo)).toEqual(["Patient.foo | Unrecognized property 'foo'"]);
+  });
+
+  it('rejects an explicit profile it cannot resolve', () => {
+    expect(errors(v.validate(patient(), { profile: 'http://example.org/nope' }))).toEqual([
+      "Patient | Profile reference 'http://example.org/nope' has not been checked because it could not be found",
+    ]);
+  });
+
+  it('rejects a profile for another resource type', () => {
+    expect(errors(v.validate(patient({ meta: { profile: [subjectObs.url] } })))).toEqual([
+      `Patient | Profile '${subjectObs.url}' is for type 'Observation' and cannot apply to a Patient`,
+    ]);
+  });
+});
