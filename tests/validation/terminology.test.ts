@@ -119,7 +119,12 @@ describe('checkCode', () => {
       { severity: 'warning', code: 'code-invalid', message: expect.stringContaining('extensible value set') },
     ]);
     expect(tx.checkCode(url('is-a-mammal'), 'preferred', { system: animals, code: 'bird' })).toEqual([]);
-    expect(tx.checkCode(url('is-a-mammal'), 'example', { system: animals, code: 'nonsense' })).toEqual([]);
+    expect(tx.checkCode(url('is-a-mammal'), 'example', { system: animals, code: 'bird' })).toEqual([]);
+  });
+  it('a required binding to a THO value set still rejects codes outside it', () => {
+    const vs = 'http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1';
+    const system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical';
+    expect(tx.checkCodeableConcept(vs, 'required', [{ system, code: 'nope' }]).map((i) => i.severity)).toEqual(['warning', 'error']);
   });
   it('an unknown code in a complete local CodeSystem is an error whatever the strength', () => {
     expect(tx.checkCode(url('is-a-mammal'), 'preferred', { system: animals, code: 'cat' })).toEqual([
@@ -187,12 +192,11 @@ describe('checkCode', () => {
     const ucum = 'http://hl7.org/fhir/ValueSet/ucum-units';
     expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/dL' })).toEqual([]);
     expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/(dL' })).toEqual([
-      {
-        severity: 'error',
-        code: 'code-invalid',
-        message: `The code 'http://unitsofmeasure.org#mg/(dL' is not in the required value set '${ucum}' ('mg/(dL' is not a valid UCUM unit)`,
-      },
+      { severity: 'error', code: 'code-invalid', message: "'mg/(dL' is not a valid UCUM unit (system 'http://unitsofmeasure.org')" },
     ]);
+    // Unbound Quantity units (passed as `example`) get the same syntax check.
+    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: 'mg dL' })).toMatchObject([{ severity: 'error' }]);
+    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: '{beats}/min' })).toEqual([]);
   });
 });
 

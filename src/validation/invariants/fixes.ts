@@ -3,6 +3,9 @@
 export const correctedExpressions: Record<string, string> = {
   // que-12: "more than one" enableWhen needs enableBehavior; the published text says "> 2".
   'enableWhen.count() > 2 implies enableBehavior.exists()': 'enableWhen.count() >= 2 implies enableBehavior.exists()',
+  // que-7: `Boolean` is System.Boolean to fhirpath.js, which FHIR's boolean answer is not; the HL7
+  // validator's engine matches the FHIR primitive. Same meaning, spelled the way fhirpath.js reads it.
+  "operator = 'exists' implies (answer is Boolean)": "operator = 'exists' implies (answer is boolean)",
   // ras-2: `as` on a Range probability errors instead of passing.
   'probability is decimal implies (probability as decimal) <= 100':
     '(probability.exists() and (probability is decimal)) implies ((probability as decimal) <= 100)',

@@ -17,7 +17,11 @@ export interface CodedValue {
  * ValueSets in the registry once, on first use, into Set lookups.
  */
 export interface Terminology {
-  /** A `code`, `Coding` or `Quantity`/`uri` coded value; `code`-typed elements pass only `{code}`. */
+  /**
+   * A `code`, `Coding` or `Quantity`/`uri` coded value; `code`-typed elements pass only `{code}`.
+   * For `preferred`/`example` bindings (or an unbound Coding, passed as `example`) only the
+   * CodeSystem checks run: unknown code in a complete local system, display, external syntax.
+   */
   checkCode(valueSet: string, strength: BindingStrength, value: CodedValue): BindingIssue[];
   checkCodeableConcept(valueSet: string, strength: BindingStrength, codings: CodedValue[], text?: string): BindingIssue[];
   /** The compiled ValueSet, or undefined when it cannot be resolved. */
@@ -71,6 +75,10 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
   /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
   const codeSystemIssues = (v: CodedValue): BindingIssue[] => {
     if (!v.system || !v.code) return [];
+    const syntax = syntaxChecks[v.system];
+    if (syntax && !syntax(v.code)) {
+      return [{ severity: 'error', code: 'code-invalid', message: `'${v.code}' is not a valid ${syntaxName[v.system]} (system '${v.system}')` }];
+    }
     const cs = codeSystem(v.system);
     if (!cs?.complete) return [];
     const concept = cs.lookup(v.code);
@@ -110,9 +118,10 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
   /** A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted. */
   const holdsSome = (system: string) => (codeSystem(system)?.concepts.size ?? 0) > 0;
 
-  const verdict = (vs: CompiledValueSet, v: CodedValue): Verdict => {
+  const verdict = (vs: CompiledValueSet, v: CodedValue, strength: BindingStrength): Verdict => {
     const code = v.code!;
-    if (thoUnknown(v)) return { kind: 'doubtful' };
+    // Required bindings in R4 name R4 value sets, so our copy is the reference there.
+    if (strength !== 'required' && thoUnknown(v)) return { kind: 'doubtful' };
     if (v.system) {
       const m = vs.systems.get(v.system);
       if (!m) return { kind: 'not-member' };
@@ -187,12 +196,12 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     codeSystem,
 
     checkCode(url, strength, value) {
-      if (strength === 'example' || !value.code) return [];
+      if (!value.code) return [];
       const own = codeSystemIssues(value);
-      if (own.some((i) => i.severity === 'error') || strength === 'preferred') return own;
+      if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example') return own;
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-      const v = verdict(vs, value);
+      const v = verdict(vs, value, strength);
       if (v.kind === 'member' || v.kind === 'doubtful') return own;
       if (v.kind === 'uncheckable') {
         return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
@@ -201,10 +210,9 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     },
 
     checkCodeableConcept(url, strength, codings, text) {
-      if (strength === 'example') return [];
       const coded = codings.filter((c) => c.code);
       const own = coded.flatMap(codeSystemIssues);
-      if (strength === 'preferred') return own;
+      if (strength === 'preferred' || strength === 'example') return own;
       if (coded.length === 0) {
         if (strength !== 'required') return own;
         const vs = expand(url);
@@ -214,7 +222,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       }
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-      const verdicts = coded.map((c) => verdict(vs, c));
+      const verdicts = coded.map((c) => verdict(vs, c, strength));
       if (verdicts.some((v) => v.kind === 'member' || v.kind === 'doubtful')) return own;
       const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
       if (uncheckable >= 0) {

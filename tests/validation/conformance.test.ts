@@ -1,0 +1,75 @@
+// Conformance suite: labelled cases under tests/validation/cases/<check>/<name>.json, each
+// { description, resource, profile?, expect: "valid" | [{ severity, expression, rule }] }.
+// An invalid case passes when every expected issue is reported at exactly that FHIRPath expression
+// (null: an issue without expression) with a diagnostics text containing `rule`, and no other errors
+// are reported. A valid case passes with zero errors (warnings allowed).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+
+interface ExpectedIssue {
+  severity: 'error' | 'warning' | 'information';
+  expression: string | null;
+  rule: string;
+}
+interface Case {
+  description: string;
+  profile?: string;
+  resource: unknown;
+  expect: 'valid' | ExpectedIssue[];
+  /**
+   * A gap in the engine the case documents: the expectation is what the HL7 validator does, and the
+   * case is run as an expected failure (vitest `it.fails`) so it flags itself once the gap is closed.
+   */
+  knownGap?: string;
+}
+
+const casesDir = join(import.meta.dirname, 'cases');
+const groups = readdirSync(casesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+let validator: Validator;
+beforeAll(async () => {
+  validator = await loadProjectValidator();
+});
+
+const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
+const show = (issues: OperationOutcomeIssue[]) =>
+  issues.map((i) => `${i.severity} ${i.expression?.[0] ?? '-'}: ${i.diagnostics}`).join('\n');
+
+function matches(i: OperationOutcomeIssue, e: ExpectedIssue): boolean {
+  const severity = i.severity === 'fatal' ? 'error' : i.severity;
+  const where = i.expression?.[0] ?? null;
+  return severity === e.severity && where === e.expression && (i.diagnostics ?? '').includes(e.rule);
+}
+
+for (const group of groups) {
+  describe(group, () => {
+    const files = readdirSync(join(casesDir, group))
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    for (const file of files) {
+      const c = JSON.parse(readFileSync(join(casesDir, group, file), 'utf8')) as Case;
+      const title = `${file.replace(/\.json$/, '')}: ${c.description}`;
+      (c.knownGap ? it.fails : it)(c.knownGap ? `${title} [known gap: ${c.knownGap}]` : title, () => {
+        const issues = validator.validate(c.resource, c.profile ? { profile: c.profile } : undefined).issue ?? [];
+        const errors = issues.filter(isError);
+        if (c.expect === 'valid') {
+          expect(show(errors), 'expected no errors').toBe('');
+          return;
+        }
+        for (const e of c.expect) {
+          const found = issues.some((i) => matches(i, e));
+          expect(found, `expected ${e.severity} at ${e.expression} naming "${e.rule}"; got:\n${show(issues)}`).toBe(true);
+        }
+        const expectedErrors = c.expect.filter((e) => e.severity === 'error');
+        const unexpected = errors.filter((i) => !expectedErrors.some((e) => matches(i, e)));
+        expect(show(unexpected), 'unexpected errors').toBe('');
+      });
+    }
+  });
+}
