@@ -1,0 +1,287 @@
+import type { Bundle, CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DomainValidationError } from '../../src/domain/index.ts';
+import {
+  businessUuid,
+  canonical,
+  codeFrom,
+  fromFhir,
+  toFhir,
+  toResources,
+  workAbility,
+} from '../../src/mapping/index.ts';
+import { maija, sirpa, suvi } from '../../src/mapping/personas.ts';
+import { FhirError } from '../../src/shared/outcome.ts';
+import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+
+let validator: Validator;
+beforeAll(async () => {
+  validator = await loadProjectValidator();
+});
+function errorsOf(resource: unknown): string[] {
+  return (validator.validate(resource).issue ?? [])
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
+}
+
+function resources(bundle: Bundle): Resource[] {
+  return bundle.entry!.map((e) => e.resource!);
+}
+function find<T extends Resource>(bundle: Bundle, type: T['resourceType'], profile?: string): T {
+  return resources(bundle).find(
+    (r) => r.resourceType === type && (!profile || r.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`),
+  ) as T;
+}
+
+describe('identifiers and the transaction Bundle', () => {
+  const bundle = toFhir(suvi);
+
+  it('is deterministic: the same record gives the same Bundle', () => {
+    expect(toFhir(structuredClone(suvi))).toEqual(bundle);
+  });
+
+  it('uses UUID v5 business identifiers as fullUrl and conditional create', () => {
+    for (const e of bundle.entry!) {
+      const r = e.resource as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } };
+      const ids = Array.isArray(r.identifier) ? r.identifier : [r.identifier!];
+      const business = ids.find((i) => i.system === 'urn:ietf:rfc:3986')!.value!;
+      expect(business).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(e.fullUrl).toBe(business);
+      expect(e.request).toEqual({ method: 'POST', url: e.resource!.resourceType, ifNoneExist: `identifier=urn:ietf:rfc:3986|${business}` });
+    }
+    expect(new Set(bundle.entry!.map((e) => e.fullUrl)).size).toBe(bundle.entry!.length);
+  });
+
+  it('derives the UUID from the local id system, so vendors get their own identifiers', () => {
+    const ours = businessUuid('client', 'suvi');
+    expect(businessUuid('client', 'suvi')).toBe(ours);
+    expect(businessUuid('client', 'suvi', { localIdSystemBase: 'urn:oid:1.2.246.10.99' })).not.toBe(ours);
+    expect(businessUuid('consent', 'suvi')).not.toBe(ours);
+    const other = toFhir(suvi, { localIdSystemBase: 'urn:oid:1.2.246.10.99' });
+    expect(fromFhir(other, { localIdSystemBase: 'urn:oid:1.2.246.10.99' })).toEqual(suvi);
+  });
+
+  it('every resource declares its profile, language, narrative and creating application', () => {
+    for (const r of resources(bundle) as (Resource & { extension?: { url: string; extension?: unknown[] }[] })[]) {
+      expect(r.meta?.profile?.[0]).toMatch(new RegExp(`^${canonical}/StructureDefinition/tyokyky-`));
+      expect(r.language).toBe('fi');
+      expect((r as { text?: { div: string } }).text!.div).toMatch(/^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">.*<\/div>$/s);
+      expect(r.extension![0]).toEqual({
+        url: `${canonical}/StructureDefinition/creating-application`,
+        extension: [
+          { url: 'name', valueString: 'tyokyky-fhir' },
+          { url: 'version', valueString: '0.1.0' },
+        ],
+      });
+    }
+  });
+
+  it('orders entries so referenced resources come first', () => {
+    const types = resources(bundle).map((r) => r.resourceType);
+    expect(types.indexOf('Organization')).toBeLessThan(types.indexOf('PractitionerRole'));
+    expect(types.indexOf('Goal')).toBeLessThan(types.indexOf('CarePlan'));
+    expect(types.indexOf('Consent')).toBeLessThan(types.indexOf('ServiceRequest'));
+  });
+});
+
+describe('narrative and language', () => {
+  it.each([
+    ['fi', 'Asiakas', 'Henkilötunnus'],
+    ['sv', 'Klient', 'Personbeteckning'],
+    ['en', 'Client', 'Personal identity code'],
+  ] as const)('%s', (language, title, hetuLabel) => {
+    const [patient] = toResources('client', suvi.client, { language }) as Patient[];
+    expect(patient!.language).toBe(language);
+    expect(patient!.text!.div).toContain(`<b>${title}</b>`);
+    expect(patient!.text!.div).toContain(`${hetuLabel}: 120395-902S`);
+  });
+
+  it('escapes text into XHTML', () => {
+    const plan = { ...suvi.plans![0]!, goals: [{ id: 'g', description: 'A & B <c> "d"' }] };
+    const [goal] = toResources('plan', plan);
+    expect((goal as { text: { div: string } }).text.div).toContain('A &amp; B &lt;c&gt; &quot;d&quot;');
+  });
+
+  it('names code displays in the narrative language (CodeSystem designations)', () => {
+    const [, , assessment] = toResources('assessment', suvi.assessments![0]!, { language: 'en' });
+    expect((assessment as Observation).text!.div).toContain('Phase:');
+    expect((assessment as Observation).text!.div).not.toContain('Vaihe:');
+  });
+
+  it('records the vendor application', () => {
+    const [r] = toResources('organization', suvi.organizations![0]!, { application: { name: 'Vendor EHR' } });
+    expect((r as { extension: unknown[] }).extension[0]).toEqual({
+      url: `${canonical}/StructureDefinition/creating-application`,
+      extension: [{ url: 'name', valueString: 'Vendor EHR' }],
+    });
+  });
+});
+
+describe('resource content', () => {
+  it('Patient: HETU (official, NNFIN), birth date from the HETU, municipality, turvakielto', () => {
+    const p = toResources('client', { ...suvi.client, nonDisclosure: true })[0] as Patient;
+    expect(p.identifier).toContainEqual({
+      use: 'official',
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'NNFIN' }] },
+      system: 'urn:oid:1.2.246.21',
+      value: '120395-902S',
+    });
+    expect(p.birthDate).toBe('1995-03-12');
+    expect(p.extension).toContainEqual({
+      url: 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/municipality-code',
+      valueCoding: { system: 'urn:oid:1.2.246.537.6.21', code: '091' },
+    });
+    expect(p.meta!.security).toEqual([
+      { system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs', code: 'TURVAKIELTO' },
+    ]);
+  });
+
+  it('scores get the interpretation the rule gives (≤ 7 → needs further assessment) and their method', () => {
+    const [self, professional, assessment] = toResources('assessment', { ...suvi.assessments![0]!, selfScore: 8, professionalScore: 7 }) as Observation[];
+    expect(self!.valueInteger).toBe(8);
+    expect(codeFrom(self!.interpretation![0], 'work-ability-interpretation')).toBe('no-further-assessment');
+    expect(codeFrom(self!.method, 'assessment-method')).toBe('self-reported');
+    expect(self!.performer![0]!.type).toBe('Patient');
+    expect(codeFrom(professional!.interpretation![0], 'work-ability-interpretation')).toBe('needs-further-assessment');
+    expect(professional!.performer![0]!.type).toBe('PractitionerRole');
+    expect(assessment!.hasMember!.map((m) => m.reference)).toEqual([
+      `urn:uuid:${businessUuid('score', 'suvi-assessment-1.self-reported')}`,
+      `urn:uuid:${businessUuid('score', 'suvi-assessment-1.professional')}`,
+    ]);
+    expect(assessment!.category![0]!.coding![0]).toMatchObject({ system: `${canonical}/CodeSystem/record-view`, code: 'HOI' });
+  });
+
+  it('translates codes through the ConceptMaps (equivalent SNOMED CT codes) and reads them back', () => {
+    const [observation] = toResources('assessment', suvi.assessments![0]!).slice(-1) as Observation[];
+    const situation = observation!.component!.find((c) => c.code.coding![0]!.code === 'client-situation')!;
+    expect(situation.valueCodeableConcept!.coding).toContainEqual(expect.objectContaining({ system: 'http://snomed.info/sct', code: '73438004' }));
+    expect(codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '73438004' }] }, 'client-situation')).toBe('unemployed');
+    expect(codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '1' }] }, 'client-situation')).toBeUndefined();
+  });
+
+  it('a withdrawn consent is inactive with the withdrawal date; parties and data classes are coded', () => {
+    const bundle = toFhir(sirpa);
+    const withdrawn = resources(bundle).find((r) => r.resourceType === 'Consent' && (r as Consent).status === 'inactive') as Consent;
+    expect(withdrawn.extension).toContainEqual({ url: `${canonical}/StructureDefinition/consent-withdrawal-date`, valueDateTime: '2025-04-15' });
+    expect(withdrawn.provision!.type).toBe('permit');
+    expect(withdrawn.provision!.actor!.map((a) => codeFrom(a.extension![0]!.valueCodeableConcept, 'consent-party'))).toEqual([
+      'te-services',
+      'social-services',
+    ]);
+    expect(withdrawn.provision!.actor![0]!.reference!.reference).toBe(`urn:uuid:${businessUuid('organization', 'te-uusimaa')}`);
+  });
+
+  it('rehabilitative work activity carries its schedule as Timing', () => {
+    const plan = find<CarePlan>(toFhir(suvi), 'CarePlan');
+    expect(plan.activity![0]!.detail!.scheduledTiming).toEqual({
+      repeat: { boundsPeriod: { start: '2026-04-01', end: '2026-09-30' }, frequency: 2, period: 1, periodUnit: 'wk' },
+    });
+    expect(plan.extension).toContainEqual({ url: `${canonical}/StructureDefinition/follow-up-date`, valueDate: '2026-06-15' });
+  });
+});
+
+describe('builders', () => {
+  it('workAbility.assessment({...}).toBundle(): conditional references to what is outside the Bundle', () => {
+    const bundle = workAbility.assessment(suvi.assessments![0]!).toBundle();
+    expect(bundle.type).toBe('transaction');
+    expect(resources(bundle).map((r) => r.resourceType)).toEqual(['Observation', 'Observation', 'Observation']);
+    const assessment = resources(bundle)[2] as Observation;
+    expect(assessment.subject!.reference).toBe(`Patient?identifier=urn:ietf:rfc:3986|urn:uuid:${businessUuid('client', 'suvi')}`);
+    expect(assessment.hasMember![0]!.reference).toMatch(/^urn:uuid:/);
+    expect(errorsOf(bundle)).toEqual([]);
+  });
+
+  it('toResource gives the main resource; with() changes the language', () => {
+    const b = workAbility.plan(suvi.plans![0]!);
+    expect(b.toResource().resourceType).toBe('CarePlan');
+    expect(b.with({ language: 'sv' }).toResource().language).toBe('sv');
+    expect(workAbility.record(maija).toBundle()).toEqual(toFhir(maija));
+  });
+
+  it('invalid input throws DomainValidationError naming the field, and no builder is made', () => {
+    let made: unknown;
+    try {
+      made = workAbility.assessment({ ...suvi.assessments![0]!, professionalScore: 11 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(DomainValidationError);
+      expect((e as DomainValidationError).field).toBe('Assessment.professionalScore');
+    }
+    expect(made).toBeUndefined();
+  });
+
+  it('toFhir refuses an invalid record without output', () => {
+    const bad = structuredClone(suvi);
+    bad.plans![0]!.activities[0]!.daysPerWeek = 5;
+    expect(() => toFhir(bad)).toThrow(
+      'tyk-rwa-1: WorkAbilityRecord.plans[0].activities[0].daysPerWeek: rehabilitative work activity is 1–4 days a week, got 5',
+    );
+  });
+});
+
+describe('fromFhir', () => {
+  it('refuses a resource that does not declare one of our profiles', () => {
+    const foreign = { resourceType: 'Patient', id: 'x', name: [{ family: 'X' }] };
+    try {
+      fromFhir(foreign as Patient);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(FhirError);
+      const issue = (e as FhirError).outcome.issue![0]!;
+      expect((e as FhirError).status).toBe(422);
+      expect(issue.expression).toEqual(['Patient.meta.profile']);
+      expect(issue.diagnostics).toContain('Patient is not a tyokyky resource');
+      expect(issue.diagnostics).toContain(`${canonical}/StructureDefinition/tyokyky-patient`);
+    }
+  });
+
+  it('names the Bundle entry that is not ours', () => {
+    const bundle = toFhir(suvi);
+    bundle.entry!.push({ resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Observation });
+    expect(() => fromFhir(bundle)).toThrow(`Bundle.entry[${bundle.entry!.length - 1}].resource.meta.profile: Observation is not a tyokyky resource`);
+  });
+
+  it('refuses input that is not a resource', () => {
+    expect(() => fromFhir({ foo: 1 } as never)).toThrow('resourceType: input is not a FHIR resource');
+  });
+
+  it('reads resources as a Kanta-style server returns them (server ids, relative references)', () => {
+    const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
+    const stored = { ...structuredClone(consent!), id: '123', patient: { reference: 'Patient/9', identifier: consent!.patient!.identifier } };
+    expect(fromFhir(stored)).toEqual({ kind: 'consent', value: suvi.consents![0] });
+  });
+
+  it('takes the business UUID as the id when the local id is not there (e.g. a consent given in Omakanta)', () => {
+    const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
+    const fromKanta = structuredClone(consent!);
+    fromKanta.identifier = fromKanta.identifier!.slice(0, 1);
+    const read = fromFhir(fromKanta);
+    expect(read.kind).toBe('consent');
+    expect((read.value as { id: string }).id).toBe(businessUuid('consent', 'suvi-consent-1'));
+  });
+
+  it('a plan needs its Goals: names the missing one', () => {
+    const plan = toResources('plan', suvi.plans![0]!).at(-1) as CarePlan;
+    expect(() => fromFhir(plan)).toThrow('CarePlan.goal[0]: the Goal is not in the Bundle (pass the Bundle or a resolver)');
+  });
+
+  it('reports a missing element by its FHIRPath', () => {
+    const bundle = toFhir(suvi);
+    const assessment = find<Observation>(bundle, 'Observation', 'tyokyky-work-ability-assessment');
+    delete assessment.effectiveDateTime;
+    const index = bundle.entry!.findIndex((e) => e.resource === assessment);
+    expect(() => fromFhir(bundle)).toThrow(`Bundle.entry[${index}].resource.effectiveDateTime: is required`);
+  });
+
+  it('a Bundle with two clients is refused', () => {
+    const bundle = toFhir(suvi);
+    bundle.entry!.push(...toFhir(maija).entry!.filter((e) => e.resource!.resourceType === 'Patient'));
+    expect(() => fromFhir(bundle)).toThrow('a Bundle carries one client (Patient); found a second');
+  });
+
+  it('a score outside any assessment is refused, not dropped', () => {
+    const bundle = toFhir(suvi);
+    const assessment = find<Observation>(bundle, 'Observation', 'tyokyky-work-ability-assessment');
+    delete assessment.hasMember;
+    expect(() => fromFhir(bundle)).toThrow(/a Work Ability Score must be a hasMember of an assessment Observation/);
+  });
+});
