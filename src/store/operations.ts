@@ -113,16 +113,17 @@ export class Operations implements StoreTx {
       return `$${values.length}`;
     };
     let where = s.where;
+    const k = s.sortAlias;
     if (s.cursor) {
-      where += ` AND (r.last_updated, r.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
+      where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
     }
     const dir = s.desc ? 'DESC' : 'ASC';
-    const sql = `SELECT r.id, r.last_updated, r.content FROM resources r WHERE ${where}
-      ORDER BY r.last_updated ${dir}, r.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
+    const sql = `SELECT r.id, r.last_updated, r.content FROM ${s.from} WHERE ${where}
+      ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
     const [rows, total] = await Promise.all([
       s.count > 0 ? this.q.query<{ id: string; last_updated: Date; content: Resource }>(sql, values) : [],
       s.total
-        ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources r WHERE ${s.where}`, s.values)
+        ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.from} WHERE ${s.where}`, s.values)
         : undefined,
     ]);
     const page = rows.slice(0, s.count);
@@ -169,13 +170,8 @@ export class Operations implements StoreTx {
       id = randomUUID();
     }
     const stored = stamp(resource, id, 1, new Date());
-    const inserted = await this.q.query(
-      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
-       VALUES ($1, $2, 1, $3, false, $4::jsonb) ON CONFLICT DO NOTHING RETURNING 1 AS ok`,
-      [type, id, stored.meta?.lastUpdated, JSON.stringify(stored)],
-    );
-    if (!inserted.length) throw FhirError.conflict(`${type}/${id} already exists`);
-    await this.writeVersion(stored, 'create');
+    if (!(await this.writeVersion('insert', stored, 'create')))
+      throw FhirError.conflict(`${type}/${id} already exists`);
     return { resource: stored, created: true };
   }
 
@@ -192,15 +188,7 @@ export class Operations implements StoreTx {
         throw FhirError.preconditionFailed(`${type}/${id} does not exist (If-Match ${opts.ifMatch})`);
       }
       const stored = stamp(resource, id, 1, new Date());
-      const inserted = await this.q.query(
-        `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
-         VALUES ($1, $2, 1, $3, false, $4::jsonb) ON CONFLICT DO NOTHING RETURNING 1 AS ok`,
-        [type, id, stored.meta?.lastUpdated, JSON.stringify(stored)],
-      );
-      if (inserted.length) {
-        await this.writeVersion(stored, 'create');
-        return { resource: stored, created: true };
-      }
+      if (await this.writeVersion('insert', stored, 'create')) return { resource: stored, created: true };
       // A concurrent PUT created it first: continue as an update of that version.
       current = await this.lockCurrent(type, id);
       if (!current) throw new Error(`${type}/${id} vanished during update`);
@@ -215,13 +203,7 @@ export class Operations implements StoreTx {
     }
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
-    await this.q.query(
-      `UPDATE resources SET version_id = $3, last_updated = $4, deleted = false, content = $5::jsonb
-        WHERE resource_type = $1 AND id = $2`,
-      [type, id, version, stored.meta?.lastUpdated, JSON.stringify(stored)],
-    );
-    const action = current.deleted ? 'create' : 'update';
-    await this.writeVersion(stored, action);
+    await this.writeVersion('update', stored, current.deleted ? 'create' : 'update');
     return { resource: stored, created: current.deleted };
   }
 
@@ -244,17 +226,12 @@ export class Operations implements StoreTx {
     }
     const version = current.version_id + 1;
     const now = nextTimestamp(current.last_updated);
-    await this.q.query(
-      `UPDATE resources SET version_id = $3, last_updated = $4, deleted = true, content = NULL
-        WHERE resource_type = $1 AND id = $2`,
-      [type, id, version, now.toISOString()],
-    );
     const stub = {
       resourceType: type,
       id,
       meta: { versionId: String(version), lastUpdated: now.toISOString() },
     } as Resource;
-    await this.writeVersion(stub, 'delete');
+    await this.writeVersion('update', stub, 'delete');
     return { versionId: String(version), lastUpdated: now.toISOString(), deleted: true };
   }
 
@@ -267,47 +244,62 @@ export class Operations implements StoreTx {
     return rows[0];
   }
 
-  /** History row, search index and hooks for a version already written to `resources`. */
-  private async writeVersion(resource: Resource, action: WriteAction): Promise<void> {
-    const type = resource.resourceType;
-    const id = resource.id as string;
+  /**
+   * Writes one version in a single statement (current row, history row, search index), then runs
+   * the hooks. `insert` does nothing and returns false when the id exists; `update` overwrites the
+   * current row, which the caller has locked.
+   */
+  private async writeVersion(
+    mode: 'insert' | 'update',
+    resource: Resource,
+    action: WriteAction,
+  ): Promise<boolean> {
     const meta = resource.meta as { versionId: string; lastUpdated: string };
-    await this.q.query(
-      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+    const deleted = action === 'delete';
+    const { tokens, dates } = deleted ? { tokens: [], dates: [] } : extractIndex(resource);
+    const current =
+      mode === 'insert'
+        ? `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING RETURNING resource_type, id`
+        : `UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
+            WHERE resource_type = $1 AND id = $2 RETURNING resource_type, id`;
+    // All parts see one snapshot: the DELETEs remove only the previous version's index rows.
+    const clearIndex =
+      mode === 'insert'
+        ? ''
+        : `, old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
+           , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))`;
+    const rows = await this.q.query<{ n: number }>(
+      `WITH cur AS (${current})
+       , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
+                  SELECT resource_type, id, $3, $4, $7, $6::jsonb FROM cur)
+       ${clearIndex}
+       , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
+                        SELECT cur.resource_type, cur.id, $4, u.* FROM cur, unnest($8::text[], $9::text[], $10::text[]) u)
+       , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
+                       SELECT cur.resource_type, cur.id, u.* FROM cur, unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) u)
+       SELECT count(*)::int AS n FROM cur`,
       [
-        type,
-        id,
+        resource.resourceType,
+        resource.id,
         Number(meta.versionId),
         meta.lastUpdated,
+        deleted,
+        deleted ? null : JSON.stringify(resource),
         action,
-        action === 'delete' ? null : JSON.stringify(resource),
+        tokens.map((t) => t.param),
+        tokens.map((t) => t.system),
+        tokens.map((t) => t.value),
+        dates.map((d) => d.param),
+        dates.map((d) => d.low),
+        dates.map((d) => d.high),
       ],
     );
-    if (action !== 'create' || meta.versionId !== '1') {
-      await this.q.query('DELETE FROM search_token WHERE resource_type = $1 AND id = $2', [type, id]);
-      await this.q.query('DELETE FROM search_date WHERE resource_type = $1 AND id = $2', [type, id]);
-    }
-    if (action !== 'delete') {
-      const { tokens, dates } = extractIndex(resource);
-      if (tokens.length) {
-        await this.q.query(
-          `INSERT INTO search_token (resource_type, id, param, system, value)
-           SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[])`,
-          [type, id, tokens.map((t) => t.param), tokens.map((t) => t.system), tokens.map((t) => t.value)],
-        );
-      }
-      if (dates.length) {
-        await this.q.query(
-          `INSERT INTO search_date (resource_type, id, param, low, high)
-           SELECT $1, $2, * FROM unnest($3::text[], $4::timestamptz[], $5::timestamptz[])`,
-          [type, id, dates.map((d) => d.param), dates.map((d) => d.low), dates.map((d) => d.high)],
-        );
-      }
-    }
+    if (rows[0].n === 0) return false;
     for (const h of this.hooks()) {
       if (h.afterWrite) await h.afterWrite(this, { action, resource });
     }
+    return true;
   }
 }
 

@@ -67,4 +67,17 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       `CREATE INDEX search_date_owner ON search_date (resource_type, id)`,
     ],
   ],
+  [
+    'store-002-token-order',
+    [
+      // The resource's lastUpdated on its token rows lets a token search (e.g. patient=X) read
+      // its page in _lastUpdated order straight from the index instead of sorting every match.
+      `ALTER TABLE search_token ADD COLUMN last_updated timestamptz NOT NULL DEFAULT '-infinity'`,
+      `UPDATE search_token t SET last_updated = r.last_updated
+         FROM resources r WHERE r.resource_type = t.resource_type AND r.id = t.id`,
+      `ALTER TABLE search_token ALTER COLUMN last_updated DROP DEFAULT`,
+      `DROP INDEX search_token_lookup`,
+      `CREATE INDEX search_token_lookup ON search_token (resource_type, param, value, system, last_updated, id)`,
+    ],
+  ],
 ];

@@ -18,6 +18,10 @@ export interface Cursor {
 }
 
 export interface CompiledSearch {
+  /** FROM clause: `resources r`, or joined to the token row `k` that drives the search. */
+  from: string;
+  /** Alias whose (last_updated, id) orders and pages the result: `k` or `r`. */
+  sortAlias: 'k' | 'r';
   /** WHERE clause without paging conditions. */
   where: string;
   values: unknown[];
@@ -41,6 +45,8 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
   };
   const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
   const out: CompiledSearch = {
+    from: 'resources r',
+    sortAlias: 'r',
     where: '',
     values,
     desc: false,
@@ -115,13 +121,49 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
         issue('error', 'not-supported', `Unknown search parameter '${name}' for ${type}`, key),
       );
     }
-    for (const v of list) clauses.push(paramClause(def, key, modifier, v, bind));
+    for (const v of list) {
+      const exact = out.sortAlias === 'r' ? exactToken(def, modifier, v) : undefined;
+      if (exact) {
+        // One fully specified token (e.g. patient=X, identifier=sys|val): read matches from the
+        // token index, already in _lastUpdated order.
+        out.from = 'search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id';
+        out.sortAlias = 'k';
+        clauses.push(
+          `k.resource_type = $1 AND k.param = ${bind(def.code)} AND k.value = ${bind(exact.value)} AND k.system = ${bind(exact.system)}`,
+        );
+      } else {
+        clauses.push(paramClause(def, key, modifier, v, bind));
+      }
+    }
   }
   if (out.cursor && out.cursor.desc !== out.desc) {
     throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
   }
   out.where = clauses.join(' AND ');
   return out;
+}
+
+/** The single system+value a token/reference search value pins down, if it does. */
+function exactToken(
+  def: ParamDef,
+  modifier: string | undefined,
+  value: string,
+): { system: string; value: string } | undefined {
+  if (def.kind === 'date' || indexOfUnescaped(value, ',') >= 0 || value === '') return undefined;
+  if (def.kind === 'reference') {
+    if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return undefined;
+    const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
+    if (value.includes('/')) {
+      const [system, id] = splitReference(value);
+      return { system, value: id };
+    }
+    return defaultType ? { system: defaultType, value } : undefined;
+  }
+  if (modifier !== undefined) return undefined;
+  const bar = indexOfUnescaped(value, '|');
+  if (bar < 0) return undefined;
+  const code = unescapeValue(value.slice(bar + 1));
+  return code === '' ? undefined : { system: unescapeValue(value.slice(0, bar)), value: code };
 }
 
 function paramClause(

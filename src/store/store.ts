@@ -30,13 +30,17 @@ function createStore(engine: Engine, initialHooks?: StoreHooks): Store {
       const tx: Operations = new Operations(q, currentHooks, (inner) => inner(tx));
       return fn(tx);
     });
-  // Reads and searches run directly on the engine; writes always open a transaction so the
-  // history row, the index rows and the hooks commit together with the resource.
-  const direct = new Operations(engine, currentHooks, transaction);
+  // Reads, searches and hook-less plain creates run directly on the engine; other writes open a
+  // transaction so the row lock, the version and the hooks commit together.
+  const direct = new Operations(engine, () => [], transaction);
 
   return {
     engine: engine.kind,
-    create: (r, o) => transaction((tx) => tx.create(r, o)),
+    // A plain create is one statement, atomic on its own: no transaction round trips needed.
+    create: (r, o) =>
+      o?.ifNoneExist === undefined && !hooks.length
+        ? direct.create(r, o)
+        : transaction((tx) => tx.create(r, o)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),
     delete: (t, id, o) => transaction((tx) => tx.delete(t, id, o)),
     read: (t, id) => direct.read(t, id),
