@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { createDomainRouter } from './domain-api.ts';
 import { createFhirRouter, DEFAULT_LIMITS, type Limits } from './fhir/router.ts';
 import { FHIR_JSON, responseType, send } from './http/negotiation.ts';
 import { createMetrics, defaultLogger, requestLogging } from './ops.ts';
@@ -62,6 +63,7 @@ export function createApp(opts: AppOptions): express.Express {
     next();
   });
   app.use('/fhir', createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl }));
+  app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
   opts.extraRoutes?.(app);
 
   app.use((req: Request) => {

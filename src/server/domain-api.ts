@@ -1,0 +1,194 @@
+import type { Bundle, Identifier, Reference, Resource } from '@medplum/fhirtypes';
+import express, { type Request, type Response } from 'express';
+import {
+  type DomainKind,
+  type DomainTypes,
+  currentResponsibleWorkers,
+  type HandoverRequest,
+  handOver,
+  type ResponsibleWorkerTeam,
+} from '../domain/index.ts';
+import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
+import { processBundle } from './fhir/bundle.ts';
+import type { InteractionContext } from './fhir/interactions.ts';
+import { parseJsonBody } from './http/json-body.ts';
+import { assertJsonBody, baseUrl } from './http/negotiation.ts';
+import type { FacadeStore } from './ports.ts';
+import type { WritePolicy } from './write-policy.ts';
+
+const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
+
+/** POST /api/<path> → the SDK domain kind it accepts. */
+const WRITE_ROUTES: Record<string, DomainKind> = {
+  clients: 'client',
+  organizations: 'organization',
+  professionals: 'professional',
+  assessments: 'assessment',
+  'self-assessments': 'selfAssessment',
+  consents: 'consent',
+  plans: 'plan',
+  referrals: 'referral',
+  teams: 'team',
+};
+
+export interface DomainApiOptions {
+  store: FacadeStore;
+  policy: WritePolicy;
+  limits: { bodyBytes: number | string; jsonDepth: number };
+  baseUrl?: string;
+}
+
+/**
+ * The domain API: the SDK's domain JSON in, mapped through the SDK and stored as one FHIR
+ * transaction (validated like any other write); GET views map the stored resources back.
+ * A domain object that already exists (same business identifier) becomes a new version.
+ */
+export function createDomainRouter(opts: DomainApiOptions): express.Router {
+  const { store, policy } = opts;
+  const router = express.Router();
+  router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
+  const ctxOf = (req: Request): InteractionContext => ({ policy, base: baseUrl(req, opts.baseUrl) });
+  const body = (req: Request): unknown => {
+    assertJsonBody(req);
+    const buf = req.body as Buffer;
+    if (!Buffer.isBuffer(buf) || buf.length === 0) throw FhirError.badRequest('Request body is empty; send the domain JSON');
+    return parseJsonBody(buf.toString('utf8'), { maxDepth: opts.limits.jsonDepth });
+  };
+  const label = (res: Response, route: string) => {
+    res.locals.route = route;
+    res.locals.contentType = 'application/json';
+  };
+
+  const storeResources = async (req: Request, res: Response, resources: Resource[]) => {
+    const result = await writeAll(store, ctxOf(req), resources);
+    res.status(result.created ? 201 : 200).json({ resources: result.resources });
+  };
+
+  router.post('/records', async (req, res) => {
+    label(res, '/api/records');
+    const bundle = toFhir(body(req) as never);
+    await storeResources(req, res, (bundle.entry ?? []).map((e) => e.resource as Resource));
+  });
+
+  for (const [path, kind] of Object.entries(WRITE_ROUTES)) {
+    router.post(`/${path}`, async (req, res) => {
+      label(res, `/api/${path}`);
+      await storeResources(req, res, toResources(kind, body(req) as DomainTypes[typeof kind]));
+    });
+  }
+
+  router.post('/clients/:clientId/responsible-worker', async (req, res) => {
+    label(res, '/api/clients/:clientId/responsible-worker');
+    const request = body(req) as HandoverRequest;
+    const current = await currentTeam(store, req.params.clientId as string);
+    if (!current) throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team; POST /api/teams first`);
+    const result = handOver(current, request);
+    if (!result.ok) throw new FhirError(422, issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'));
+    const written = await writeAll(store, ctxOf(req), toResources('team', result.team));
+    res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
+  });
+
+  router.get('/clients/:clientId/plan', async (req, res) => {
+    label(res, '/api/clients/:clientId/plan');
+    const patient = await findClient(store, req.params.clientId as string);
+    const found = await store.search('CarePlan', { patient: `Patient/${patient.id}`, status: 'active', _sort: '-_lastUpdated', _count: '1' });
+    const plan = found.resources[0];
+    if (!plan) throw FhirError.notFound(`Client "${req.params.clientId}" has no active plan`);
+    const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
+    res.json({ plan: fromFhir(plan, { resolve: (r) => goals.get(r.reference ?? '') }).value });
+  });
+
+  router.get('/clients/:clientId/responsible-worker', async (req, res) => {
+    label(res, '/api/clients/:clientId/responsible-worker');
+    const team = await currentTeam(store, req.params.clientId as string);
+    if (!team) throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
+    res.json({ responsibleWorker: currentResponsibleWorkers(team)[0] ?? null, team });
+  });
+
+  router.get('/clients/:clientId/consents', async (req, res) => {
+    label(res, '/api/clients/:clientId/consents');
+    const patient = await findClient(store, req.params.clientId as string);
+    const found = await store.search('Consent', { patient: `Patient/${patient.id}`, status: 'active', _count: '1000' });
+    res.json({ consents: found.resources.map((c) => fromFhir(c).value) });
+  });
+
+  return router;
+}
+
+async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
+  const found = await store.search('Patient', { identifier: `${localIdSystem('client')}|${clientId}`, _count: '1' });
+  const patient = found.resources[0];
+  if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);
+  return patient;
+}
+
+async function currentTeam(store: FacadeStore, clientId: string): Promise<ResponsibleWorkerTeam | undefined> {
+  const patient = await findClient(store, clientId);
+  const found = await store.search('CareTeam', { patient: `Patient/${patient.id}`, status: 'active', _sort: '-_lastUpdated', _count: '1' });
+  return found.resources[0] ? (fromFhir(found.resources[0]).value as ResponsibleWorkerTeam) : undefined;
+}
+
+async function readReferenced(store: FacadeStore, refs: Reference[]): Promise<Map<string, Resource>> {
+  const out = new Map<string, Resource>();
+  for (const ref of refs) {
+    const [type, id] = (ref.reference ?? '').split('/');
+    if (type && id) out.set(ref.reference as string, await store.read(type, id));
+  }
+  return out;
+}
+
+/**
+ * Stores SDK resources as one transaction: new ones as conditional creates, existing ones (found by
+ * business identifier) as versioned updates, so a changed plan or team keeps its history.
+ */
+async function writeAll(
+  store: FacadeStore,
+  ctx: InteractionContext,
+  resources: Resource[],
+): Promise<{ resources: Resource[]; created: boolean }> {
+  const bundle: Bundle = transactionBundle(resources);
+  const unchanged: Resource[] = [];
+  for (const entry of [...(bundle.entry ?? [])]) {
+    const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
+    const ids = Array.isArray(resource.identifier) ? resource.identifier : resource.identifier ? [resource.identifier] : [];
+    const business = ids.find((i) => i.system === BUSINESS_SYSTEM)?.value;
+    if (!business) continue;
+    const existing = (await store.search(resource.resourceType, { identifier: `${BUSINESS_SYSTEM}|${business}`, _count: '1' }))
+      .resources[0];
+    if (existing && sameContent(existing, resource)) {
+      unchanged.push(existing);
+      bundle.entry = bundle.entry?.filter((e) => e !== entry);
+    } else if (existing) {
+      entry.resource = { ...resource, id: existing.id };
+      entry.request = { method: 'PUT', url: `${resource.resourceType}/${existing.id}`, ifMatch: `W/"${existing.meta?.versionId}"` };
+    }
+  }
+  const response = await processBundle(store, ctx, bundle, 'representation');
+  const entries = response.entry ?? [];
+  return {
+    resources: [...unchanged, ...entries.map((e) => e.resource as Resource)],
+    created: entries.some((e) => e.response?.status.startsWith('201')),
+  };
+}
+
+/**
+ * Equal apart from id/meta and reference strings (the SDK's references also carry the target's
+ * identifier, which stays compared), whatever the key order (jsonb reorders keys).
+ */
+function sameContent(stored: Resource, incoming: Resource): boolean {
+  const { id: _a, meta: _b, ...left } = stored;
+  const { id: _c, meta: _d, ...right } = incoming;
+  return stable(left) === stable(right);
+}
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value)
+      .filter((k) => k !== 'reference')
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
