@@ -1,0 +1,99 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createValidator } from '../../../src/validation/index.ts';
+import { findPackage, openPackage, packageSearchDirs } from '../../../src/validation/packages.ts';
+import { Registry } from '../../../src/validation/registry.ts';
+import { ProfileBuilder } from './profiles.ts';
+
+const FI_TGZ = join(process.cwd(), '..', 'shared', 'fhir-packages', 'hl7.fhir.fi.base-2.0.0-rc2.tgz');
+const FI_PATIENT = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient';
+const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-engine-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('registry', () => {
+  const core = new Registry();
+  core.loadCore();
+
+  it('resolves core definitions by canonical, url|version and type name', () => {
+    expect(core.structureDefinition('Patient')?.url).toBe('http://hl7.org/fhir/StructureDefinition/Patient');
+    expect(core.resolve('http://hl7.org/fhir/StructureDefinition/Patient|4.0.1')?.id).toBe('Patient');
+    expect(core.valueSet('http://hl7.org/fhir/ValueSet/administrative-gender')?.resourceType).toBe(
+      'ValueSet',
+    );
+    expect(core.codeSystem('http://hl7.org/fhir/administrative-gender')?.resourceType).toBe('CodeSystem');
+    expect(core.resolve('http://example.org/none')).toBeUndefined();
+  });
+
+  it('lists every resource of a type', () => {
+    const sds = core.all('StructureDefinition');
+    expect(sds.length).toBeGreaterThan(600);
+    expect(sds.every((s) => s.resourceType === 'StructureDefinition')).toBe(true);
+  });
+});
+
+describe('FHIR packages', () => {
+  it('opens a tarball and an unpacked folder', () => {
+    const fromTgz = openPackage(FI_TGZ);
+    expect(fromTgz).toMatchObject({ name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' });
+    const copy = join(tmp, 'fi-folder');
+    cpSync(join(fromTgz.dir), join(copy, 'package'), { recursive: true });
+    expect(openPackage(copy).name).toBe('hl7.fhir.fi.base');
+    const reg = new Registry();
+    reg.loadPackage(openPackage(copy));
+    expect(reg.structureDefinition(FI_PATIENT)?.type).toBe('Patient');
+  });
+
+  it('rejects a folder that is not a package', () => {
+    expect(() => openPackage(tmp)).toThrow(/Not a FHIR package/);
+  });
+
+  it('searches TYOKYKY_FHIR_PACKAGES before the shared folder and ~/.fhir/packages', () => {
+    const dir = join(tmp, 'pkgs');
+    cpSync(FI_TGZ, join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'));
+    const dirs = packageSearchDirs({ TYOKYKY_FHIR_PACKAGES: dir });
+    expect(dirs[0]).toBe(dir);
+    expect(dirs.at(-1)).toMatch(/\.fhir[/\\]packages$/);
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [dir])).toBe(
+      join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'),
+    );
+    expect(findPackage('hl7.fhir.fi.base', '9.9.9', [dir])).toBeUndefined();
+  });
+
+  it('validates against FI Base when loaded and warns about FI Base profiles when it is absent', async () => {
+    const fi = {
+      resourceType: 'Patient',
+      meta: { profile: [FI_PATIENT] },
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+    };
+    const without = await createValidator({ fiBase: false });
+    expect(without.validate(fi).issue?.map((i) => `${i.severity} ${i.diagnostics}`)).toEqual([
+      `warning Profile reference '${FI_PATIENT}' has not been checked because it could not be found`,
+    ]);
+    const withFi = await createValidator({ packages: [FI_TGZ] });
+    expect(withFi.packages.map((p) => p.name)).toEqual(['hl7.fhir.r4.core', 'hl7.fhir.fi.base']);
+    expect(
+      withFi.validate({
+        ...fi,
+        identifier: [{ use: 'official', system: 'urn:oid:1.2.246.21', value: 'x' }],
+        gender: 'x',
+      }).issue?.[0]?.diagnostics,
+    ).toContain(`(from ${FI_PATIENT})`);
+  });
+
+  it('loads an IG package folder with its own profiles', async () => {
+    const pkg = join(tmp, 'ig', 'package');
+    const sd = new ProfileBuilder('Patient', 'only-active').set('Patient.active', { min: 1 }).build();
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'example.ig', version: '1.0.0' }));
+    writeFileSync(join(pkg, 'StructureDefinition-only-active.json'), JSON.stringify(sd));
+    const v = await createValidator({ packages: [join(tmp, 'ig')], fiBase: false });
+    expect(
+      v
+        .validate({ resourceType: 'Patient', meta: { profile: [sd.url] } })
+        .issue?.filter((i) => i.severity === 'error')
+        .map((i) => i.diagnostics),
+    ).toEqual([`Patient.active: minimum required = 1, but only found 0 (from ${sd.url})`]);
+  });
+});
