@@ -29,7 +29,10 @@ interface Measured {
 
 function observationBody(): string {
   const example = JSON.parse(
-    readFileSync(new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url), 'utf8'),
+    readFileSync(
+      new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url),
+      'utf8',
+    ),
   );
   delete example.id;
   example.subject = { reference: 'Patient/bench-pat-1' };
@@ -123,8 +126,21 @@ export default async function run(): Promise<void> {
     const { child, url } = await startChild(`facade-${engine}`);
     try {
       const pid = child.pid as number;
-      keep(await measure(`${engine}: validated create`, url, pid, { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 }));
-      keep(await measure(`${engine}: read by id`, url, pid, { method: 'GET', path: () => `/fhir/Observation/bench-obs-${rand(RESOURCES)}`, expect: 200 }));
+      keep(
+        await measure(`${engine}: validated create`, url, pid, {
+          method: 'POST',
+          path: () => '/fhir/Observation',
+          body,
+          expect: 201,
+        }),
+      );
+      keep(
+        await measure(`${engine}: read by id`, url, pid, {
+          method: 'GET',
+          path: () => `/fhir/Observation/bench-obs-${rand(RESOURCES)}`,
+          expect: 200,
+        }),
+      );
       keep(
         await measure(`${engine}: search by patient`, url, pid, {
           method: 'GET',
@@ -139,8 +155,16 @@ export default async function run(): Promise<void> {
 
   if (!ENGINES.includes('postgres')) await resetDatabase();
   for (const [kind, name, req] of [
-    ['floor-insert', 'floor: Express→pg INSERT', { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 }],
-    ['floor-echo', 'floor: Express JSON echo', { method: 'GET', path: () => `/fhir/Observation/${rand(RESOURCES)}`, expect: 200 }],
+    [
+      'floor-insert',
+      'floor: Express→pg INSERT',
+      { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 },
+    ],
+    [
+      'floor-echo',
+      'floor: Express JSON echo',
+      { method: 'GET', path: () => `/fhir/Observation/${rand(RESOURCES)}`, expect: 200 },
+    ],
   ] as const) {
     const { child, url } = await startChild(kind);
     try {
@@ -158,13 +182,19 @@ export default async function run(): Promise<void> {
     const read = results.get(`${engine}: read by id`);
     const search = results.get(`${engine}: search by patient`);
     if (create && floorInsert) {
-      console.log(`  ${engine} validated create / unvalidated insert floor: ${(create.rps / floorInsert.rps).toFixed(2)} (target ≥ 0.70 on postgres, p99 ≤ 50 ms: ${create.p99} ms)`);
+      console.log(
+        `  ${engine} validated create / unvalidated insert floor: ${(create.rps / floorInsert.rps).toFixed(2)} (target ≥ 0.70 on postgres, p99 ≤ 50 ms: ${create.p99} ms)`,
+      );
     }
     if (read && floorEcho) {
-      console.log(`  ${engine} read by id / echo floor: ${(read.rps / floorEcho.rps).toFixed(2)} (target ≥ 0.70 on postgres)`);
+      console.log(
+        `  ${engine} read by id / echo floor: ${(read.rps / floorEcho.rps).toFixed(2)} (target ≥ 0.70 on postgres)`,
+      );
     }
     if (search) {
-      console.log(`  ${engine} search by patient at ${RESOURCES} stored: ${search.rps.toFixed(0)} req/s, p99 ${search.p99} ms (target ≥ 1000 req/s, p99 ≤ 100 ms on postgres)`);
+      console.log(
+        `  ${engine} search by patient at ${RESOURCES} stored: ${search.rps.toFixed(0)} req/s, p99 ${search.p99} ms (target ≥ 1000 req/s, p99 ≤ 100 ms on postgres)`,
+      );
     }
   }
 }

@@ -18,7 +18,9 @@ const pgUrl = process.env.FACADE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:
 
 async function listen(app: express.Express): Promise<string> {
   return new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`));
+    const s = app.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`),
+    );
   });
 }
 
@@ -36,11 +38,15 @@ async function facade(engine: 'pglite' | 'postgres'): Promise<string> {
 
 async function floorInsert(): Promise<string> {
   const pool = new pg.Pool({ connectionString: pgUrl, max: 20 });
-  await pool.query('CREATE TABLE IF NOT EXISTS bench_floor (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), content jsonb NOT NULL)');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS bench_floor (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), content jsonb NOT NULL)',
+  );
   const app = express();
   app.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
   app.post('/fhir/Observation', async (req, res) => {
-    const { rows } = await pool.query('INSERT INTO bench_floor (content) VALUES ($1) RETURNING id', [req.body]);
+    const { rows } = await pool.query('INSERT INTO bench_floor (content) VALUES ($1) RETURNING id', [
+      req.body,
+    ]);
     res.status(201).json({ ...req.body, id: rows[0].id });
   });
   return listen(app);
@@ -50,7 +56,11 @@ async function floorEcho(): Promise<string> {
   const app = express();
   app.use(express.json({ type: ['application/json', 'application/fhir+json'] }));
   app.all('/{*path}', (req, res) => {
-    res.json(req.method === 'GET' ? { resourceType: 'Observation', id: req.path.split('/').pop(), status: 'final' } : req.body);
+    res.json(
+      req.method === 'GET'
+        ? { resourceType: 'Observation', id: req.path.split('/').pop(), status: 'final' }
+        : req.body,
+    );
   });
   return listen(app);
 }

@@ -42,7 +42,10 @@ export function createApp(opts: AppOptions): express.Express {
       await opts.store.query('select 1');
       res.json({ status: 'ok' });
     } catch (err) {
-      throw new FhirError(503, issue('fatal', 'transient', `Database unreachable: ${(err as Error).message}`));
+      throw new FhirError(
+        503,
+        issue('fatal', 'transient', `Database unreachable: ${(err as Error).message}`),
+      );
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -92,7 +95,10 @@ function toFhirError(err: unknown): FhirError {
   const e = err as { status?: number; statusCode?: number; type?: string; message?: string; limit?: number };
   const status = e?.status ?? e?.statusCode;
   if (e?.type === 'entity.too.large') {
-    return new FhirError(413, issue('error', 'too-costly', `Request body exceeds the limit of ${e.limit} bytes`));
+    return new FhirError(
+      413,
+      issue('error', 'too-costly', `Request body exceeds the limit of ${e.limit} bytes`),
+    );
   }
   if (e?.type === 'entity.parse.failed') {
     return new FhirError(400, issue('error', 'structure', `Request body could not be parsed: ${e.message}`));
@@ -100,6 +106,8 @@ function toFhirError(err: unknown): FhirError {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new FhirError(status, issue('error', 'invalid', e.message ?? 'Bad request'));
   }
-  return new FhirError(500, issue('fatal', 'exception', 'Internal server error; see the server log for the request id'));
+  return new FhirError(
+    500,
+    issue('fatal', 'exception', 'Internal server error; see the server log for the request id'),
+  );
 }
-

@@ -1,9 +1,9 @@
 import type { Bundle, Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import express, { type Request, type Response } from 'express';
 import {
+  currentResponsibleWorkers,
   type DomainKind,
   type DomainTypes,
-  currentResponsibleWorkers,
   type HandoverRequest,
   handOver,
   type ResponsibleWorkerTeam,
@@ -52,7 +52,8 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   const body = (req: Request): unknown => {
     assertJsonBody(req);
     const buf = req.body as Buffer;
-    if (!Buffer.isBuffer(buf) || buf.length === 0) throw FhirError.badRequest('Request body is empty; send the domain JSON');
+    if (!Buffer.isBuffer(buf) || buf.length === 0)
+      throw FhirError.badRequest('Request body is empty; send the domain JSON');
     return parseJsonBody(buf.toString('utf8'), { maxDepth: opts.limits.jsonDepth });
   };
   const label = (res: Response, route: string) => {
@@ -68,7 +69,11 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   router.post('/records', async (req, res) => {
     label(res, '/api/records');
     const bundle = toFhir(body(req) as never);
-    await storeResources(req, res, (bundle.entry ?? []).map((e) => e.resource as Resource));
+    await storeResources(
+      req,
+      res,
+      (bundle.entry ?? []).map((e) => e.resource as Resource),
+    );
   });
 
   for (const [path, kind] of Object.entries(WRITE_ROUTES)) {
@@ -82,9 +87,16 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     label(res, '/api/clients/:clientId/responsible-worker');
     const request = body(req) as HandoverRequest;
     const current = await currentTeam(store, req.params.clientId as string);
-    if (!current) throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team; POST /api/teams first`);
+    if (!current)
+      throw FhirError.notFound(
+        `Client "${req.params.clientId}" has no active responsible-worker team; POST /api/teams first`,
+      );
     const result = handOver(current, request);
-    if (!result.ok) throw new FhirError(422, issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'));
+    if (!result.ok)
+      throw new FhirError(
+        422,
+        issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'),
+      );
     const written = await writeAll(store, ctxOf(req), toResources('team', result.team));
     res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
   });
@@ -92,7 +104,12 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   router.get('/clients/:clientId/plan', async (req, res) => {
     label(res, '/api/clients/:clientId/plan');
     const patient = await findClient(store, req.params.clientId as string);
-    const found = await store.search('CarePlan', { patient: `Patient/${patient.id}`, status: 'active', _sort: '-_lastUpdated', _count: '1' });
+    const found = await store.search('CarePlan', {
+      patient: `Patient/${patient.id}`,
+      status: 'active',
+      _sort: '-_lastUpdated',
+      _count: '1',
+    });
     const plan = found.resources[0];
     if (!plan) throw FhirError.notFound(`Client "${req.params.clientId}" has no active plan`);
     const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
@@ -102,14 +119,19 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   router.get('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
     const team = await currentTeam(store, req.params.clientId as string);
-    if (!team) throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
+    if (!team)
+      throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
     res.json({ responsibleWorker: currentResponsibleWorkers(team)[0] ?? null, team });
   });
 
   router.get('/clients/:clientId/consents', async (req, res) => {
     label(res, '/api/clients/:clientId/consents');
     const patient = await findClient(store, req.params.clientId as string);
-    const found = await store.search('Consent', { patient: `Patient/${patient.id}`, status: 'active', _count: '1000' });
+    const found = await store.search('Consent', {
+      patient: `Patient/${patient.id}`,
+      status: 'active',
+      _count: '1000',
+    });
     res.json({ consents: found.resources.map((c) => fromFhir(c).value) });
   });
 
@@ -117,7 +139,10 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 }
 
 async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
-  const found = await store.search('Patient', { identifier: `${localIdSystem('client')}|${clientId}`, _count: '1' });
+  const found = await store.search('Patient', {
+    identifier: `${localIdSystem('client')}|${clientId}`,
+    _count: '1',
+  });
   const patient = found.resources[0];
   if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);
   return patient;
@@ -125,7 +150,12 @@ async function findClient(store: FacadeStore, clientId: string): Promise<Resourc
 
 async function currentTeam(store: FacadeStore, clientId: string): Promise<ResponsibleWorkerTeam | undefined> {
   const patient = await findClient(store, clientId);
-  const found = await store.search('CareTeam', { patient: `Patient/${patient.id}`, status: 'active', _sort: '-_lastUpdated', _count: '1' });
+  const found = await store.search('CareTeam', {
+    patient: `Patient/${patient.id}`,
+    status: 'active',
+    _sort: '-_lastUpdated',
+    _count: '1',
+  });
   return found.resources[0] ? (fromFhir(found.resources[0]).value as ResponsibleWorkerTeam) : undefined;
 }
 
@@ -151,17 +181,26 @@ async function writeAll(
   const unchanged: Resource[] = [];
   for (const entry of [...(bundle.entry ?? [])]) {
     const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
-    const ids = Array.isArray(resource.identifier) ? resource.identifier : resource.identifier ? [resource.identifier] : [];
+    const ids = Array.isArray(resource.identifier)
+      ? resource.identifier
+      : resource.identifier
+        ? [resource.identifier]
+        : [];
     const business = ids.find((i) => i.system === BUSINESS_SYSTEM)?.value;
     if (!business) continue;
-    const existing = (await store.search(resource.resourceType, { identifier: `${BUSINESS_SYSTEM}|${business}`, _count: '1' }))
-      .resources[0];
+    const existing = (
+      await store.search(resource.resourceType, { identifier: `${BUSINESS_SYSTEM}|${business}`, _count: '1' })
+    ).resources[0];
     if (existing && sameContent(existing, resource)) {
       unchanged.push(existing);
       bundle.entry = bundle.entry?.filter((e) => e !== entry);
     } else if (existing) {
       entry.resource = { ...resource, id: existing.id };
-      entry.request = { method: 'PUT', url: `${resource.resourceType}/${existing.id}`, ifMatch: `W/"${existing.meta?.versionId}"` };
+      entry.request = {
+        method: 'PUT',
+        url: `${resource.resourceType}/${existing.id}`,
+        ifMatch: `W/"${existing.meta?.versionId}"`,
+      };
     }
   }
   const response = await processBundle(store, ctx, bundle, 'representation');

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function defaultLogger(): Logger {
   return pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'tyokyky-fhir' });
@@ -22,7 +22,8 @@ export function requestLogging(logger: Logger): RequestHandler {
       return id;
     },
     customProps: (_req, res) => ({ route: (res as unknown as Response).locals?.route }),
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
   }) as unknown as RequestHandler;
 }
 
@@ -36,7 +37,12 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'] as const;
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests',
+    labelNames,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -47,7 +53,11 @@ export function createMetrics(): Metrics {
   const middleware: RequestHandler = (req: Request, res: Response, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      const labels = { method: req.method, route: (res.locals.route as string) ?? 'unmatched', status: String(res.statusCode) };
+      const labels = {
+        method: req.method,
+        route: (res.locals.route as string) ?? 'unmatched',
+        status: String(res.statusCode),
+      };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     });

@@ -6,20 +6,36 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
  * their internals.
  */
 export interface StoreWrites {
-  create(r: Resource, opts?: { ifNoneExist?: string; keepId?: boolean }): Promise<{ resource: Resource; created: boolean }>;
+  create(
+    r: Resource,
+    opts?: { ifNoneExist?: string; keepId?: boolean },
+  ): Promise<{ resource: Resource; created: boolean }>;
   read(type: string, id: string): Promise<Resource>;
   vread(type: string, id: string, versionId: string): Promise<Resource>;
   history(
     type: string,
     id: string,
-  ): Promise<{ versionId: string; lastUpdated: string; action: 'create' | 'update' | 'delete'; resource?: Resource }[]>;
+  ): Promise<
+    { versionId: string; lastUpdated: string; action: 'create' | 'update' | 'delete'; resource?: Resource }[]
+  >;
   update(r: Resource, opts: { ifMatch?: string }): Promise<{ resource: Resource; created: boolean }>;
-  delete(type: string, id: string, opts?: { ifMatch?: string }): Promise<{ versionId: string; lastUpdated: string; deleted: boolean }>;
+  delete(
+    type: string,
+    id: string,
+    opts?: { ifMatch?: string },
+  ): Promise<{ versionId: string; lastUpdated: string; deleted: boolean }>;
   search(
     type: string,
     params: Record<string, string | string[]>,
     opts?: { lenient?: boolean },
-  ): Promise<{ resources: Resource[]; total?: number; offset: number; count: number; nextCursor?: string; ignored?: string[] }>;
+  ): Promise<{
+    resources: Resource[];
+    total?: number;
+    offset: number;
+    count: number;
+    nextCursor?: string;
+    ignored?: string[];
+  }>;
 }
 
 export interface FacadeStore extends StoreWrites {

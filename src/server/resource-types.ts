@@ -35,7 +35,17 @@ export const PROFILED_TYPES = new Set<string>([
 ]);
 
 /** Search parameters implemented on top of the store; the per-type set is whichever of these R4 defines. */
-const IMPLEMENTED_PARAMS = ['_id', '_lastUpdated', 'identifier', 'patient', 'subject', 'code', 'category', 'status', 'date'];
+const IMPLEMENTED_PARAMS = [
+  '_id',
+  '_lastUpdated',
+  'identifier',
+  'patient',
+  'subject',
+  'code',
+  'category',
+  'status',
+  'date',
+];
 
 /** Result parameters the facade understands on every type. */
 export const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_format'] as const;

@@ -30,12 +30,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const ownsStore = !opts.store;
   const store =
     opts.store ??
-    ((await (await import('../store/index.ts')).openStore({
+    ((await (
+      await import('../store/index.ts')
+    ).openStore({
       databaseUrl: opts.databaseUrl,
       dataDir: opts.dataDir,
     })) as unknown as FacadeStore);
   const validator =
-    opts.validator ?? ((await (await import('../validation/index.ts')).loadProjectValidator()) as unknown as FacadeValidator);
+    opts.validator ??
+    ((await (await import('../validation/index.ts')).loadProjectValidator()) as unknown as FacadeValidator);
   const app = createApp({ ...opts, store, validator, logger });
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {

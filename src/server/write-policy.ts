@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { OperationOutcome, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type {
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Resource,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
 import type { FacadeValidator } from './ports.ts';
 import { PROFILED_TYPES } from './resource-types.ts';
@@ -49,7 +54,11 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
     const issues: OperationOutcomeIssue[] = [];
     const declared = resource.meta?.profile ?? [];
     const ours = profiles.get(resource.resourceType) ?? [];
-    if (strict && PROFILED_TYPES.has(resource.resourceType) && !declared.some((p) => ours.includes(p.split('|')[0]))) {
+    if (
+      strict &&
+      PROFILED_TYPES.has(resource.resourceType) &&
+      !declared.some((p) => ours.includes(p.split('|')[0]))
+    ) {
       issues.push(
         issue(
           'error',
@@ -62,7 +71,9 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
       );
     }
     const validated = validator.validate(resource, opts?.profile ? { profile: opts.profile } : undefined);
-    issues.push(...(validated.issue ?? []).filter((i) => i.code !== 'informational' || i.severity !== 'information'));
+    issues.push(
+      ...(validated.issue ?? []).filter((i) => i.code !== 'informational' || i.severity !== 'information'),
+    );
     return outcome(issues);
   };
   return {
@@ -78,7 +89,10 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
 /** Shape checks every incoming resource gets before validation: an object with the expected type and id. */
 export function assertResourceShape(body: unknown, expectedType?: string, expectedId?: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new FhirError(400, issue('error', 'structure', 'Request body must be a FHIR resource (a JSON object)'));
+    throw new FhirError(
+      400,
+      issue('error', 'structure', 'Request body must be a FHIR resource (a JSON object)'),
+    );
   }
   const r = body as Resource;
   if (typeof r.resourceType !== 'string') {
@@ -98,7 +112,12 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
   if (r.id !== undefined && (typeof r.id !== 'string' || !ID_RE.test(r.id))) {
     throw new FhirError(
       400,
-      issue('error', 'invalid', `Invalid resource id "${String(r.id)}" (1-64 of A-Z a-z 0-9 - .)`, `${r.resourceType}.id`),
+      issue(
+        'error',
+        'invalid',
+        `Invalid resource id "${String(r.id)}" (1-64 of A-Z a-z 0-9 - .)`,
+        `${r.resourceType}.id`,
+      ),
     );
   }
   if (expectedId !== undefined && r.id !== expectedId) {
@@ -119,6 +138,9 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
 
 export function assertValidId(id: string, type: string): void {
   if (!ID_RE.test(id)) {
-    throw new FhirError(400, issue('error', 'invalid', `Invalid id "${id}" in the URL (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`));
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Invalid id "${id}" in the URL (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`),
+    );
   }
 }

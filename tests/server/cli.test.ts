@@ -63,7 +63,10 @@ describe('tyokyky serve / load', () => {
     expect(((await res.json()) as { resourceType: string }).resourceType).toBe('CapabilityStatement');
     await new Promise((r) => setTimeout(r, 200));
     const line = logs.split('\n').find((l) => l.includes('"cli-test-1"'));
-    expect(line && JSON.parse(line)).toMatchObject({ req: { id: 'cli-test-1', url: '/fhir/metadata' }, res: { statusCode: 200 } });
+    expect(line && JSON.parse(line)).toMatchObject({
+      req: { id: 'cli-test-1', url: '/fhir/metadata' },
+      res: { statusCode: 200 },
+    });
   });
 
   it('loads files with a clear result per file, twice without duplicates', async () => {
@@ -72,7 +75,11 @@ describe('tyokyky serve / load', () => {
     writeFileSync(join(dir, 'b-broken.json'), '{ not json');
     writeFileSync(
       join(dir, 'c-batch.json'),
-      JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ resource: practitioner(), request: { method: 'POST', url: 'Practitioner' } }] }),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ resource: practitioner(), request: { method: 'POST', url: 'Practitioner' } }],
+      }),
     );
     const first = await run(['load', dir, '--url', base]);
     expect(first.code).toBe(1);
@@ -85,7 +92,10 @@ describe('tyokyky serve / load', () => {
   });
 
   it('shuts down gracefully on SIGTERM: the in-flight request finishes, the store is closed', async () => {
-    const entry = Array.from({ length: 150 }, () => ({ resource: practitioner(), request: { method: 'POST', url: 'Practitioner' } }));
+    const entry = Array.from({ length: 150 }, () => ({
+      resource: practitioner(),
+      request: { method: 'POST', url: 'Practitioner' },
+    }));
     const inFlight = fetch(base, {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json' },

@@ -15,14 +15,17 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-const postJson = (path: string, body: unknown) => request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const postJson = (path: string, body: unknown) =>
+  request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 describe('domain API', () => {
   it('stores a whole record through the SDK mapping as one validated transaction', async () => {
     const res = await postJson('/api/records', maija);
     expect(res.status).toBe(201);
     const types = (res.body.resources as { resourceType: string }[]).map((r) => r.resourceType);
-    expect(types).toEqual(expect.arrayContaining(['Patient', 'Observation', 'Consent', 'CareTeam', 'CarePlan', 'Goal']));
+    expect(types).toEqual(
+      expect.arrayContaining(['Patient', 'Observation', 'Consent', 'CareTeam', 'CarePlan', 'Goal']),
+    );
     const again = await postJson('/api/records', maija);
     expect(again.status).toBe(200);
     expect(again.body.resources.map((r: { meta: { versionId: string } }) => r.meta.versionId)).toEqual(
@@ -33,29 +36,52 @@ describe('domain API', () => {
   it('maps the current plan, the responsible worker and active consents back to domain objects', async () => {
     const plan = await request(app).get('/api/clients/maija/plan');
     expect(plan.status).toBe(200);
-    expect(plan.body.plan).toMatchObject({ id: 'maija-plan', clientId: 'maija', status: 'active', goals: maija.plans?.[0].goals });
+    expect(plan.body.plan).toMatchObject({
+      id: 'maija-plan',
+      clientId: 'maija',
+      status: 'active',
+      goals: maija.plans?.[0].goals,
+    });
     const worker = await request(app).get('/api/clients/maija/responsible-worker');
     expect(worker.status).toBe(200);
     const team = maija.teams?.[0];
-    const current = team?.members.find((m) => !m.period.end && ['patient-responsible-worker', 'own-worker', 'te-expert', 'kuntakokeilu-coach'].includes(m.role));
+    const current = team?.members.find(
+      (m) =>
+        !m.period.end &&
+        ['patient-responsible-worker', 'own-worker', 'te-expert', 'kuntakokeilu-coach'].includes(m.role),
+    );
     expect(worker.body.responsibleWorker).toEqual(current);
     const consents = await request(app).get('/api/clients/maija/consents');
     expect(consents.status).toBe(200);
-    expect(consents.body.consents).toEqual([expect.objectContaining({ id: 'maija-consent-1', parties: maija.consents?.[0].parties })]);
+    expect(consents.body.consents).toEqual([
+      expect.objectContaining({ id: 'maija-consent-1', parties: maija.consents?.[0].parties }),
+    ]);
   });
 
   it('changes the responsible worker as a new CareTeam version, keeping the history', async () => {
-    const res = await postJson('/api/clients/maija/responsible-worker', { professionalId: 'nurse-koskinen', role: 'patient-responsible-worker', date: '2026-06-01' });
+    const res = await postJson('/api/clients/maija/responsible-worker', {
+      professionalId: 'nurse-koskinen',
+      role: 'patient-responsible-worker',
+      date: '2026-06-01',
+    });
     expect(res.status).toBe(200);
     expect(res.body.reason).toMatch(/^sc-lehtonen hands over to nurse-koskinen/);
     const worker = await request(app).get('/api/clients/maija/responsible-worker');
-    expect(worker.body.responsibleWorker).toEqual({ professionalId: 'nurse-koskinen', role: 'patient-responsible-worker', period: { start: '2026-06-01' } });
+    expect(worker.body.responsibleWorker).toEqual({
+      professionalId: 'nurse-koskinen',
+      role: 'patient-responsible-worker',
+      period: { start: '2026-06-01' },
+    });
     const careTeam = res.body.resources.find((r: CareTeam) => r.resourceType === 'CareTeam') as CareTeam;
     expect(careTeam.meta?.versionId).toBe('2');
     const history = await request(app).get(`/fhir/CareTeam/${careTeam.id}/_history`);
     expect((history.body as Bundle).entry).toHaveLength(2);
 
-    const same = await postJson('/api/clients/maija/responsible-worker', { professionalId: 'nurse-koskinen', role: 'patient-responsible-worker', date: '2026-07-01' });
+    const same = await postJson('/api/clients/maija/responsible-worker', {
+      professionalId: 'nurse-koskinen',
+      role: 'patient-responsible-worker',
+      date: '2026-07-01',
+    });
     expect(same.status).toBe(422);
     expect(same.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['CareTeam.participant'] });
     expect(same.body.issue[0].diagnostics).toBe('handover: nurse-koskinen is already the responsible worker');
@@ -66,14 +92,18 @@ describe('domain API', () => {
     const res = await postJson('/api/assessments', bad);
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
-    expect(res.body.issue.some((i: { expression?: string[] }) => i.expression?.[0]?.includes('selfScore'))).toBe(true);
+    expect(
+      res.body.issue.some((i: { expression?: string[] }) => i.expression?.[0]?.includes('selfScore')),
+    ).toBe(true);
   });
 
   it('rejects an object about a client the store does not know', async () => {
     const orphan = { ...maija.consents?.[0], id: 'orphan-consent', clientId: 'nobody' };
     const res = await postJson('/api/consents', orphan);
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].diagnostics).toMatch(/conditional reference "Patient\?identifier=.*" matches no resource/);
+    expect(res.body.issue[0].diagnostics).toMatch(
+      /conditional reference "Patient\?identifier=.*" matches no resource/,
+    );
     const missing = await request(app).get('/api/clients/nobody/plan');
     expect(missing.status).toBe(404);
     expect(missing.body.issue[0].diagnostics).toBe('Client "nobody" not found');

@@ -1,4 +1,11 @@
-import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Patient, Practitioner } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CapabilityStatement,
+  Observation,
+  OperationOutcome,
+  Patient,
+  Practitioner,
+} from '@medplum/fhirtypes';
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +24,10 @@ beforeAll(async () => {
 afterAll(async () => fx?.close());
 
 const post = (a: express.Express, path: string, body: unknown) =>
-  request(a).post(path).set('Content-Type', FHIR).send(typeof body === 'string' ? body : JSON.stringify(body));
+  request(a)
+    .post(path)
+    .set('Content-Type', FHIR)
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
 
 function firstIssue(body: OperationOutcome) {
   expect(body.resourceType).toBe('OperationOutcome');
@@ -25,7 +35,9 @@ function firstIssue(body: OperationOutcome) {
 }
 
 async function countByIdentifier(type: string, value: string): Promise<number> {
-  const res = await request(app).get(`/fhir/${type}`).query({ identifier: `urn:ietf:rfc:3986|${value}`, _total: 'accurate' });
+  const res = await request(app)
+    .get(`/fhir/${type}`)
+    .query({ identifier: `urn:ietf:rfc:3986|${value}`, _total: 'accurate' });
   expect(res.status).toBe(200);
   return (res.body as Bundle).total ?? -1;
 }
@@ -35,7 +47,9 @@ function observation(patientRef: string, extra: Partial<Observation> = {}): Obse
     resourceType: 'Observation',
     identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
     status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }],
+    category: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] },
+    ],
     code: { coding: [{ system: 'http://loinc.org', code: '89026-5' }] },
     subject: { reference: patientRef },
     effectiveDateTime: '2024-03-01T10:00:00Z',
@@ -70,16 +84,27 @@ describe('create, read, vread, update, delete, history', () => {
 
   it('requires If-Match on update (428), rejects a stale version (412), accepts the current one', async () => {
     const changed = { ...created, active: true };
-    const missing = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).send(changed);
+    const missing = await request(app)
+      .put(`/fhir/Practitioner/${created.id}`)
+      .set('Content-Type', FHIR)
+      .send(changed);
     expect(missing.status).toBe(428);
     expect(firstIssue(missing.body)?.diagnostics).toMatch(/requires If-Match/);
 
-    const ok = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).set('If-Match', 'W/"1"').send(changed);
+    const ok = await request(app)
+      .put(`/fhir/Practitioner/${created.id}`)
+      .set('Content-Type', FHIR)
+      .set('If-Match', 'W/"1"')
+      .send(changed);
     expect(ok.status).toBe(200);
     expect(ok.headers.etag).toBe('W/"2"');
     expect(ok.headers.location).toMatch(/\/_history\/2$/);
 
-    const stale = await request(app).put(`/fhir/Practitioner/${created.id}`).set('Content-Type', FHIR).set('If-Match', 'W/"1"').send(changed);
+    const stale = await request(app)
+      .put(`/fhir/Practitioner/${created.id}`)
+      .set('Content-Type', FHIR)
+      .set('If-Match', 'W/"1"')
+      .send(changed);
     expect(stale.status).toBe(412);
     expect(firstIssue(stale.body)?.code).toBe('conflict');
     const now = await request(app).get(`/fhir/Practitioner/${created.id}`);
@@ -167,7 +192,10 @@ describe('search', () => {
       const res = await post(
         loose,
         '/fhir/Observation',
-        observation(patientRef, { status: i % 2 ? 'final' : 'amended', effectiveDateTime: `2024-03-0${i + 1}T10:00:00Z` }),
+        observation(patientRef, {
+          status: i % 2 ? 'final' : 'amended',
+          effectiveDateTime: `2024-03-0${i + 1}T10:00:00Z`,
+        }),
       );
       expect(res.status).toBe(201);
       ids.push(res.body.id);
@@ -176,10 +204,13 @@ describe('search', () => {
 
   it('searches by patient, subject, code, category, status and date', async () => {
     const q = (query: Record<string, string>) =>
-      request(app).get('/fhir/Observation').query({ ...query, _count: '100' }).then((r) => {
-        expect(r.status).toBe(200);
-        return (r.body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
-      });
+      request(app)
+        .get('/fhir/Observation')
+        .query({ ...query, _count: '100' })
+        .then((r) => {
+          expect(r.status).toBe(200);
+          return (r.body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
+        });
     expect((await q({ patient: patientRef })).sort()).toEqual([...ids].sort());
     expect(await q({ subject: patientRef })).toHaveLength(7);
     expect(await q({ patient: patientRef, code: 'http://loinc.org|89026-5' })).toHaveLength(7);
@@ -209,12 +240,16 @@ describe('search', () => {
   });
 
   it('sorts by -_lastUpdated and filters on _lastUpdated and _id', async () => {
-    const desc = await request(app).get('/fhir/Observation').query({ patient: patientRef, _sort: '-_lastUpdated', _count: '100' });
+    const desc = await request(app)
+      .get('/fhir/Observation')
+      .query({ patient: patientRef, _sort: '-_lastUpdated', _count: '100' });
     const order = (desc.body as Bundle).entry?.map((e) => e.resource?.id);
     expect(order).toEqual([...ids].reverse());
     const byId = await request(app).get('/fhir/Observation').query({ _id: ids[2] });
     expect((byId.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([ids[2]]);
-    const future = await request(app).get('/fhir/Observation').query({ patient: patientRef, _lastUpdated: 'gt2999-01-01' });
+    const future = await request(app)
+      .get('/fhir/Observation')
+      .query({ patient: patientRef, _lastUpdated: 'gt2999-01-01' });
     expect((future.body as Bundle).entry ?? []).toHaveLength(0);
   });
 
@@ -257,7 +292,10 @@ describe('search', () => {
 
 describe('formats and Prefer', () => {
   it('answers 415 for XML bodies and 406 for XML Accept or _format=xml', async () => {
-    const xml = await request(app).post('/fhir/Practitioner').set('Content-Type', 'application/fhir+xml').send('<Practitioner/>');
+    const xml = await request(app)
+      .post('/fhir/Practitioner')
+      .set('Content-Type', 'application/fhir+xml')
+      .send('<Practitioner/>');
     expect(xml.status).toBe(415);
     expect(xml.headers['content-type']).toMatch(/^application\/fhir\+json/);
     expect(firstIssue(xml.body)?.code).toBe('not-supported');
@@ -270,9 +308,14 @@ describe('formats and Prefer', () => {
   });
 
   it('accepts application/json and _format=json', async () => {
-    const res = await request(app).post('/fhir/Practitioner').set('Content-Type', 'application/json').send(practitioner());
+    const res = await request(app)
+      .post('/fhir/Practitioner')
+      .set('Content-Type', 'application/json')
+      .send(practitioner());
     expect(res.status).toBe(201);
-    const asJson = await request(app).get(`/fhir/Practitioner/${res.body.id}`).set('Accept', 'application/json');
+    const asJson = await request(app)
+      .get(`/fhir/Practitioner/${res.body.id}`)
+      .set('Accept', 'application/json');
     expect(asJson.headers['content-type']).toMatch(/^application\/json/);
     const format = await request(app).get(`/fhir/Practitioner/${res.body.id}?_format=json`);
     expect(format.status).toBe(200);
@@ -324,7 +367,11 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
       expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(0);
     }
     // A unicode-escaped key is the same key once parsed.
-    const escaped = await post(app, '/fhir/Practitioner', '{"resourceType":"Practitioner","\\u005f_proto__":{"polluted":"yes"}}');
+    const escaped = await post(
+      app,
+      '/fhir/Practitioner',
+      '{"resourceType":"Practitioner","\\u005f_proto__":{"polluted":"yes"}}',
+    );
     expect(escaped.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -350,7 +397,9 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
 
   it('unexpected failures are 500 OperationOutcomes without internals', async () => {
     // Fault injection: the real store, with read failing as a broken connection would.
-    const broken = fx.app({ store: { ...fx.store, read: () => Promise.reject(new Error('socket hang up: secret detail')) } });
+    const broken = fx.app({
+      store: { ...fx.store, read: () => Promise.reject(new Error('socket hang up: secret detail')) },
+    });
     const res = await request(broken).get('/fhir/Practitioner/abc');
     expect(res.status).toBe(500);
     expect(firstIssue(res.body)).toMatchObject({ severity: 'fatal', code: 'exception' });
@@ -369,10 +418,15 @@ describe('validation on write', () => {
   });
 
   it('strict mode requires one of our profiles on our families; --no-strict does not', async () => {
-    const patient: Patient = { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }] };
+    const patient: Patient = {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+    };
     const strict = await post(app, '/fhir/Patient', patient);
     expect(strict.status).toBe(422);
-    const issue = (strict.body as OperationOutcome).issue?.find((i) => i.diagnostics?.startsWith('strict-profile'));
+    const issue = (strict.body as OperationOutcome).issue?.find((i) =>
+      i.diagnostics?.startsWith('strict-profile'),
+    );
     expect(issue?.expression).toEqual(['Patient.meta.profile']);
     expect(issue?.diagnostics).toContain('https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient');
     expect(await countByIdentifier('Patient', patient.identifier?.[0].value as string)).toBe(0);
@@ -390,7 +444,10 @@ describe('transaction and batch', () => {
       entry: [
         {
           fullUrl: pUrn,
-          resource: { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }] },
+          resource: {
+            resourceType: 'Patient',
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+          },
           request: { method: 'POST', url: 'Patient' },
         },
         {
@@ -416,7 +473,10 @@ describe('transaction and batch', () => {
 
   it('resolves conditional references to existing resources, and fails when none matches', async () => {
     const value = uniqueUrn();
-    const patient = await post(loose, '/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value }] });
+    const patient = await post(loose, '/fhir/Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+    });
     const bundle = (ref: string): Bundle => ({
       resourceType: 'Bundle',
       type: 'transaction',
@@ -424,10 +484,15 @@ describe('transaction and batch', () => {
     });
     const ok = await post(loose, '/fhir', bundle(`Patient?identifier=urn:ietf:rfc:3986|${value}`));
     expect(ok.status).toBe(200);
-    expect((ok.body as Bundle).entry?.[0].resource).toMatchObject({ subject: { reference: `Patient/${patient.body.id}` } });
+    expect((ok.body as Bundle).entry?.[0].resource).toMatchObject({
+      subject: { reference: `Patient/${patient.body.id}` },
+    });
     const none = await post(loose, '/fhir', bundle(`Patient?identifier=urn:ietf:rfc:3986|${uniqueUrn()}`));
     expect(none.status).toBe(400);
-    expect(firstIssue(none.body)).toMatchObject({ code: 'not-found', expression: ['Bundle.entry[0].resource'] });
+    expect(firstIssue(none.body)).toMatchObject({
+      code: 'not-found',
+      expression: ['Bundle.entry[0].resource'],
+    });
     expect(firstIssue(none.body)?.diagnostics).toMatch(/matches no resource/);
   });
 
@@ -456,7 +521,10 @@ describe('transaction and batch', () => {
       type: 'transaction',
       entry: [
         { resource: fresh, request: { method: 'POST', url: 'Practitioner' } },
-        { resource: { ...existing, active: false }, request: { method: 'PUT', url: `Practitioner/${existing.id}`, ifMatch: 'W/"7"' } },
+        {
+          resource: { ...existing, active: false },
+          request: { method: 'PUT', url: `Practitioner/${existing.id}`, ifMatch: 'W/"7"' },
+        },
       ],
     });
     expect(res.status).toBe(412);
@@ -470,7 +538,10 @@ describe('transaction and batch', () => {
       type: 'batch',
       entry: [
         { resource: practitioner(), request: { method: 'POST', url: 'Practitioner' } },
-        { resource: { ...practitioner(), gender: 'robot' }, request: { method: 'POST', url: 'Practitioner' } },
+        {
+          resource: { ...practitioner(), gender: 'robot' },
+          request: { method: 'POST', url: 'Practitioner' },
+        },
         { request: { method: 'GET', url: 'Practitioner/does-not-exist' } },
       ],
     });
@@ -485,7 +556,11 @@ describe('transaction and batch', () => {
     const wrong = await post(app, '/fhir', { resourceType: 'Bundle', type: 'collection' });
     expect(wrong.status).toBe(400);
     expect(firstIssue(wrong.body)?.expression).toEqual(['Bundle.type']);
-    const noRequest = await post(app, '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: practitioner() }] });
+    const noRequest = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: practitioner() }],
+    });
     expect(noRequest.status).toBe(400);
     expect(firstIssue(noRequest.body)?.expression).toEqual(['Bundle.entry[0].request.method']);
   });
@@ -512,7 +587,9 @@ describe('$validate', () => {
       parameter: [{ name: 'resource', resource: { ...practitioner(), gender: 'robot' } }],
     });
     expect(params.status).toBe(200);
-    expect((params.body as OperationOutcome).issue?.some((i) => i.expression?.[0] === 'Practitioner.gender')).toBe(true);
+    expect(
+      (params.body as OperationOutcome).issue?.some((i) => i.expression?.[0] === 'Practitioner.gender'),
+    ).toBe(true);
   });
 });
 
@@ -528,11 +605,24 @@ describe('metadata and operations endpoints', () => {
     const obs = rest?.resource?.find((r) => r.type === 'Observation');
     expect(obs?.interaction?.map((i) => i.code)).toContain('search-type');
     expect(obs?.searchParam?.map((p) => p.name)).toEqual(
-      expect.arrayContaining(['_id', '_lastUpdated', 'identifier', 'patient', 'subject', 'code', 'category', 'status', 'date', '_count']),
+      expect.arrayContaining([
+        '_id',
+        '_lastUpdated',
+        'identifier',
+        'patient',
+        'subject',
+        'code',
+        'category',
+        'status',
+        'date',
+        '_count',
+      ]),
     );
     expect(obs?.operation?.[0].name).toBe('validate');
     const patient = rest?.resource?.find((r) => r.type === 'Patient');
-    expect(patient?.supportedProfile).toContain('https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient');
+    expect(patient?.supportedProfile).toContain(
+      'https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient',
+    );
   });
 
   it('serves /healthz, echoes X-Request-Id and counts requests in /metrics', async () => {
@@ -544,7 +634,9 @@ describe('metadata and operations endpoints', () => {
     const generated = await request(app).get('/fhir/metadata');
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const metrics = await request(app).get('/metrics');
-    expect(metrics.text).toMatch(/http_requests_total\{method="GET",route="\/fhir\/metadata",status="200"\} 1/);
+    expect(metrics.text).toMatch(
+      /http_requests_total\{method="GET",route="\/fhir\/metadata",status="200"\} 1/,
+    );
     expect(metrics.text).toMatch(/http_request_duration_seconds_bucket/);
   });
 });

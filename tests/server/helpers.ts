@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Practitioner } from '@medplum/fhirtypes';
 import type express from 'express';
 import pino from 'pino';
-import { createApp, type AppOptions } from '../../src/server/index.ts';
+import { type AppOptions, createApp } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';

@@ -9,5 +9,7 @@ export function example<T extends Resource = Resource>(file: string): T {
 
 /** A persona transaction Bundle written by the SDK (examples/personas/<name>.json). */
 export function persona(name: string): Bundle {
-  return JSON.parse(readFileSync(new URL(`../../examples/personas/${name}.json`, import.meta.url), 'utf8')) as Bundle;
+  return JSON.parse(
+    readFileSync(new URL(`../../examples/personas/${name}.json`, import.meta.url), 'utf8'),
+  ) as Bundle;
 }

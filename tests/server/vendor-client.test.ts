@@ -1,8 +1,14 @@
 // A vendor's view: a real listening facade driven by fhir-kit-client, a FHIR client we did not write.
-import type { Bundle, CapabilityStatement, Observation, OperationOutcome, Organization } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CapabilityStatement,
+  Observation,
+  OperationOutcome,
+  Organization,
+} from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Fixture, openFixture, silent } from './helpers.ts';
 import { example, persona } from './personas.ts';
 
@@ -45,7 +51,9 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
     expect(response.entry?.map((e) => e.response?.status)).toEqual(story.entry?.map(() => '201 Created'));
     const patient = response.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
     patientId = patient?.id as string;
-    const scores = response.entry?.filter((e) => e.resource?.meta?.profile?.[0]?.endsWith('tyokyky-work-ability-score'));
+    const scores = response.entry?.filter((e) =>
+      e.resource?.meta?.profile?.[0]?.endsWith('tyokyky-work-ability-score'),
+    );
     score = scores?.[0].resource as Observation;
     expect(score.subject?.reference).toBe(`Patient/${patientId}`);
     const again = (await client.transaction({ body: story as never })) as unknown as Bundle;
@@ -53,7 +61,10 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
   });
 
   it('searches the story back by patient and code', async () => {
-    const all = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId } })) as unknown as Bundle;
+    const all = (await client.search({
+      resourceType: 'Observation',
+      searchParams: { patient: patientId },
+    })) as unknown as Bundle;
     expect(all.entry).toHaveLength(3);
     const scores = (await client.search({
       resourceType: 'Observation',
@@ -67,9 +78,20 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
   });
 
   it('updates with If-Match, and a second writer with the old version gets 412', async () => {
-    const changed = { ...score, valueInteger: 7, interpretation: [
-      { coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation', code: 'needs-further-assessment' }] },
-    ] };
+    const changed = {
+      ...score,
+      valueInteger: 7,
+      interpretation: [
+        {
+          coding: [
+            {
+              system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation',
+              code: 'needs-further-assessment',
+            },
+          ],
+        },
+      ],
+    };
     const updated = (await client.update({
       resourceType: 'Observation',
       id: score.id as string,
@@ -84,7 +106,11 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
       options: { headers: { 'If-Match': 'W/"1"' } },
     });
     expect(await httpStatus(conflict)).toBe(412);
-    const missing = client.update({ resourceType: 'Observation', id: score.id as string, body: changed as never });
+    const missing = client.update({
+      resourceType: 'Observation',
+      id: score.id as string,
+      body: changed as never,
+    });
     expect(await httpStatus(missing)).toBe(428);
   });
 
@@ -92,16 +118,32 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
     const org = example<Organization>('Organization-kela.json');
     delete org.id;
     const criteria = `identifier=${org.identifier?.[0].system}|${org.identifier?.[0].value}`;
-    const first = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as unknown as Organization;
-    const second = (await client.create({ resourceType: 'Organization', body: org as never, options: { headers: { 'If-None-Exist': criteria } } })) as unknown as Organization;
+    const first = (await client.create({
+      resourceType: 'Organization',
+      body: org as never,
+      options: { headers: { 'If-None-Exist': criteria } },
+    })) as unknown as Organization;
+    const second = (await client.create({
+      resourceType: 'Organization',
+      body: org as never,
+      options: { headers: { 'If-None-Exist': criteria } },
+    })) as unknown as Organization;
     expect(second.id).toBe(first.id);
-    const found = (await client.search({ resourceType: 'Organization', searchParams: { identifier: `${org.identifier?.[0].system}|${org.identifier?.[0].value}` } })) as unknown as Bundle;
+    const found = (await client.search({
+      resourceType: 'Organization',
+      searchParams: { identifier: `${org.identifier?.[0].system}|${org.identifier?.[0].value}` },
+    })) as unknown as Bundle;
     expect(found.entry).toHaveLength(1);
   });
 
   it('$validate reports a profile invariant (tyk-was-1) without storing anything', async () => {
     const bad = { ...score, id: undefined, meta: { profile: score.meta?.profile }, valueInteger: 11 };
-    const oo = (await client.operation({ resourceType: 'Observation', name: '$validate', method: 'POST', input: bad as never })) as unknown as OperationOutcome;
+    const oo = (await client.operation({
+      resourceType: 'Observation',
+      name: '$validate',
+      method: 'POST',
+      input: bad as never,
+    })) as unknown as OperationOutcome;
     const errors = oo.issue?.filter((i) => i.severity === 'error') ?? [];
     expect(errors.some((i) => i.diagnostics?.includes('tyk-was-1'))).toBe(true);
     const rejected = client.create({ resourceType: 'Observation', body: bad as never });

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { expandFiles, loadFile } from '../../server/cli/load.ts';
+import type { Store } from '../../store/index.ts';
+import type { SyncService } from '../../sync/index.ts';
 
 function envFlag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
@@ -14,8 +17,15 @@ export function registerServeCommands(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
     .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '0.0.0.0')
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL)', process.env.DATABASE_URL)
-    .option('--no-strict', 'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)')
+    .option(
+      '--database-url <url>',
+      'PostgreSQL connection string (env DATABASE_URL)',
+      process.env.DATABASE_URL,
+    )
+    .option(
+      '--no-strict',
+      'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
+    )
     .option('--remote <url...>', 'FHIR base URL(s) to sync with (starts the sync worker)')
     .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
@@ -28,10 +38,15 @@ export function registerServeCommands(program: Command): void {
         logger.error(`invalid --port "${opts.port}"`);
         process.exit(2);
       }
-      const strict = cmd.getOptionValueSource('strict') === 'cli' ? opts.strict : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
+      const strict =
+        cmd.getOptionValueSource('strict') === 'cli'
+          ? opts.strict
+          : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
       const { openStore } = await import('../../store/index.ts');
-      const store = await openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir });
-      const syncs = await startSyncs(store, opts.remote ?? [], opts.remoteParty);
+      const store = await openStore(
+        opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
+      );
+      const syncs = await startSyncs(store, opts.remote ?? [], opts.remoteParty, logger);
       const running = await startServer({
         store,
         strict,
@@ -80,18 +95,18 @@ export function registerServeCommands(program: Command): void {
     });
 }
 
-interface RunningSync {
-  status(): Promise<unknown>;
-  stop(): Promise<void> | void;
-}
-
-async function startSyncs(store: unknown, remotes: string[], party: string): Promise<RunningSync[]> {
+/** One sync worker per remote; each installs its outbox hook on the store before the server writes. */
+async function startSyncs(
+  store: Store,
+  remotes: string[],
+  party: string,
+  logger: Logger,
+): Promise<SyncService[]> {
   if (!remotes.length) return [];
   const { createSync } = await import('../../sync/index.ts');
   return remotes.map((baseUrl) => {
-    // biome-ignore lint/suspicious/noExplicitAny: the sync stage owns its option type
-    const sync = createSync({ store, remote: { baseUrl, party } } as any);
+    const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
     sync.start();
-    return sync as unknown as RunningSync;
+    return sync;
   });
 }

@@ -43,13 +43,18 @@ export async function loadFile(file: string, baseUrl: string): Promise<LoadResul
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }
-  const headers: Record<string, string> = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
-  const isBundle = resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '');
+  const headers: Record<string, string> = {
+    'content-type': 'application/fhir+json',
+    accept: 'application/fhir+json',
+  };
+  const isBundle =
+    resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '');
   let url = baseUrl;
   if (!isBundle) {
     url = `${baseUrl}/${resource.resourceType}`;
     const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
-    if (id?.system && id.value) headers['if-none-exist'] = `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
+    if (id?.system && id.value)
+      headers['if-none-exist'] = `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
   }
   let res: Response;
   try {
@@ -58,9 +63,12 @@ export async function loadFile(file: string, baseUrl: string): Promise<LoadResul
     return { file, ok: false, status: 0, summary: `cannot reach ${url}: ${(err as Error).message}` };
   }
   const body = (await res.json().catch(() => undefined)) as Resource | undefined;
-  if (!res.ok) return { file, ok: false, status: res.status, summary: describeOutcome(body) || res.statusText };
+  if (!res.ok)
+    return { file, ok: false, status: res.status, summary: describeOutcome(body) || res.statusText };
   if (isBundle) {
-    const statuses = ((body as Bundle | undefined)?.entry ?? []).map((e) => e.response?.status?.split(' ')[0] ?? '?');
+    const statuses = ((body as Bundle | undefined)?.entry ?? []).map(
+      (e) => e.response?.status?.split(' ')[0] ?? '?',
+    );
     const counts = new Map<string, number>();
     for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
     const failed = statuses.filter((s) => !s.startsWith('2')).length;

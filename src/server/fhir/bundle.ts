@@ -14,6 +14,7 @@ import {
   searchType,
   updateResource,
 } from './interactions.ts';
+import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
@@ -40,14 +41,26 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
   if (!method || !(method in ORDER)) {
-    throw new FhirError(400, issue('error', 'invalid', `entry[${index}]: request.method must be GET, POST, PUT or DELETE`, `${where}.method`));
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        `entry[${index}]: request.method must be GET, POST, PUT or DELETE`,
+        `${where}.method`,
+      ),
+    );
   }
   if (!url || typeof url !== 'string') {
-    throw new FhirError(400, issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`));
+    throw new FhirError(
+      400,
+      issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`),
+    );
   }
   const [path, search] = url.replace(/^\//, '').split('?', 2);
   const [type, id, ...rest] = path.split('/');
-  const fail = (msg: string) => new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
+  const fail = (msg: string) =>
+    new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
   if (rest.length) throw fail(`request.url "${url}" is not of the form Type or Type/id`);
   try {
     assertType(type);
@@ -66,12 +79,11 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
     }
     planned.ifNoneExist = entry.request?.ifNoneExist;
     planned.ifMatch = entry.request?.ifMatch;
-    if (planned.ifNoneExist) checkIfNoneExist(type, planned.ifNoneExist);
+    if (planned.ifNoneExist) checkIfNoneExist(planned.ifNoneExist);
   }
   if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
   if (method === 'GET' && id === undefined) {
-    planned.query = {};
-    for (const [k, v] of new URLSearchParams(search ?? '')) (planned.query[k] ??= []).push(v);
+    planned.query = parseQueryString(search ?? '');
   }
   return planned;
 }
@@ -79,12 +91,20 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
 function parseBundle(body: unknown): Bundle {
   const bundle = body as Bundle;
   if (bundle?.resourceType !== 'Bundle') {
-    throw new FhirError(400, issue('error', 'invalid', 'POST to the base URL takes a Bundle of type transaction or batch', 'Bundle'));
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', 'POST to the base URL takes a Bundle of type transaction or batch', 'Bundle'),
+    );
   }
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
     throw new FhirError(
       400,
-      issue('error', 'invalid', `Bundle.type must be transaction or batch, got "${String(bundle.type)}"`, 'Bundle.type'),
+      issue(
+        'error',
+        'invalid',
+        `Bundle.type must be transaction or batch, got "${String(bundle.type)}"`,
+        'Bundle.type',
+      ),
     );
   }
   if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {
@@ -99,7 +119,8 @@ export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
   if (value === null || typeof value !== 'object') return value;
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    copy[k] = k === 'reference' && typeof v === 'string' && refs.has(v) ? refs.get(v) : rewriteReferences(v, refs);
+    copy[k] =
+      k === 'reference' && typeof v === 'string' && refs.has(v) ? refs.get(v) : rewriteReferences(v, refs);
   }
   return copy as T;
 }
@@ -134,13 +155,15 @@ async function resolveConditionalReferences(
       if (!m || refs.has(ref)) continue;
       const where = `Bundle.entry[${e.index}].resource`;
       const params: Record<string, string | string[]> = {};
-      for (const [k, v] of new URLSearchParams(m[2])) params[k] = k in params ? ([] as string[]).concat(params[k], v) : v;
+      for (const [k, v] of new URLSearchParams(m[2]))
+        params[k] = k in params ? ([] as string[]).concat(params[k], v) : v;
       assertType(m[1]);
       let found: Resource[];
       try {
         found = (await store.search(m[1], { ...params, _count: '2' })).resources;
       } catch (err) {
-        if (err instanceof FhirError) throw new FhirError(400, inEntry(err.outcome.issue ?? [], e.index, e.type));
+        if (err instanceof FhirError)
+          throw new FhirError(400, inEntry(err.outcome.issue ?? [], e.index, e.type));
         throw err;
       }
       if (found.length !== 1) {
@@ -193,7 +216,14 @@ async function execute(
 ): Promise<BundleEntry> {
   switch (e.method) {
     case 'POST': {
-      const { resource, created } = await createResource(store, ctx, e.resource!, e.ifNoneExist, validated, e.keepId === true);
+      const { resource, created } = await createResource(
+        store,
+        ctx,
+        e.resource!,
+        e.ifNoneExist,
+        validated,
+        e.keepId === true,
+      );
       return entryFor(ctx, created ? 201 : 200, resource, prefer, created);
     }
     case 'PUT': {
@@ -204,7 +234,8 @@ async function execute(
       await store.delete(e.type, e.id!);
       return { response: { status: '204 No Content' } };
     case 'GET': {
-      if (e.id !== undefined) return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
+      if (e.id !== undefined)
+        return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
       const bundle = await searchType(store, ctx, e.type, e.query ?? {}, false);
       return { resource: bundle, response: { status: '200 OK' } };
     }
@@ -243,7 +274,12 @@ async function runTransaction(
     if (seen.has(e.fullUrl)) {
       throw new FhirError(
         400,
-        issue('error', 'duplicate', `entry[${e.index}]: fullUrl "${e.fullUrl}" appears more than once`, `Bundle.entry[${e.index}].fullUrl`),
+        issue(
+          'error',
+          'duplicate',
+          `entry[${e.index}]: fullUrl "${e.fullUrl}" appears more than once`,
+          `Bundle.entry[${e.index}].fullUrl`,
+        ),
       );
     }
     seen.add(e.fullUrl);
@@ -278,11 +314,18 @@ async function runTransaction(
         if (e.resource) e.resource = rewriteReferences(e.resource, refs);
         out[e.index] = await execute(tx, ctx, e, prefer, true);
         const stored = out[e.index].fullUrl;
-        if (e.method === 'POST' && e.fullUrl && refs.has(e.fullUrl) && stored && !stored.endsWith(refs.get(e.fullUrl)!)) {
+        if (
+          e.method === 'POST' &&
+          e.fullUrl &&
+          refs.has(e.fullUrl) &&
+          stored &&
+          !stored.endsWith(refs.get(e.fullUrl)!)
+        ) {
           refs.set(e.fullUrl, `${e.type}/${stored.slice(stored.lastIndexOf('/') + 1)}`);
         }
       } catch (err) {
-        if (err instanceof FhirError) throw new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type));
+        if (err instanceof FhirError)
+          throw new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type));
         throw err;
       }
     }

@@ -22,7 +22,9 @@ export const FORMATS = ['application/fhir+json', 'application/json', 'json'];
 const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -53,7 +55,11 @@ export function buildCapabilityStatement(opts: {
           documentation: p.documentation,
         })),
         { name: '_count', type: 'number' as const, documentation: 'Page size (max 1000)' },
-        { name: '_offset', type: 'number' as const, documentation: 'Paging offset, used by next/previous links' },
+        {
+          name: '_offset',
+          type: 'number' as const,
+          documentation: 'Paging offset, used by next/previous links',
+        },
         { name: '_sort', type: 'string' as const, documentation: '_lastUpdated or -_lastUpdated' },
         { name: '_total', type: 'token' as const, documentation: 'none | estimate | accurate' },
       ],

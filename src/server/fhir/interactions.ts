@@ -14,17 +14,23 @@ export interface InteractionContext {
 
 export function assertType(type: string): void {
   if (!isSupportedType(type)) {
-    throw new FhirError(404, issue('error', 'not-supported', `Resource type "${type}" is not supported by this server`));
+    throw new FhirError(
+      404,
+      issue('error', 'not-supported', `Resource type "${type}" is not supported by this server`),
+    );
   }
 }
 
-export function checkIfNoneExist(type: string, criteria: string): string {
-  const query: Record<string, string[]> = {};
-  for (const [k, v] of new URLSearchParams(criteria)) (query[k] ??= []).push(v);
-  if (!query.identifier) {
+export function checkIfNoneExist(criteria: string): string {
+  if (!new URLSearchParams(criteria).has('identifier')) {
     throw new FhirError(
       400,
-      issue('error', 'invalid', `If-None-Exist must be "identifier=system|value", got "${criteria}"`, 'If-None-Exist'),
+      issue(
+        'error',
+        'invalid',
+        `If-None-Exist must be "identifier=system|value", got "${criteria}"`,
+        'If-None-Exist',
+      ),
     );
   }
   return criteria;
@@ -40,7 +46,7 @@ export async function createResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   if (!validated) ctx.policy.enforce(resource);
   return store.create(resource, {
-    ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(resource.resourceType, ifNoneExist) } : {}),
+    ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(ifNoneExist) } : {}),
     keepId,
   });
 }
@@ -58,7 +64,10 @@ export async function updateResource(
     );
   }
   if (!/^(W\/)?"?[A-Za-z0-9\-.]{1,64}"?$/.test(ifMatch)) {
-    throw new FhirError(400, issue('error', 'invalid', `Malformed If-Match "${ifMatch}" (expected W/"<versionId>")`, 'If-Match'));
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Malformed If-Match "${ifMatch}" (expected W/"<versionId>")`, 'If-Match'),
+    );
   }
   if (!validated) ctx.policy.enforce(resource);
   return store.update(resource, { ifMatch });
@@ -84,7 +93,10 @@ export async function searchType(
   };
   const links: Bundle['link'] = [{ relation: 'self', url: link({}) }];
   if (result.nextCursor) {
-    links.push({ relation: 'next', url: link({ _cursor: result.nextCursor, _offset: undefined, _count: String(result.count) }) });
+    links.push({
+      relation: 'next',
+      url: link({ _cursor: result.nextCursor, _offset: undefined, _count: String(result.count) }),
+    });
   }
   const bundle: Bundle = {
     resourceType: 'Bundle',
@@ -99,9 +111,17 @@ export async function searchType(
   };
   if (result.ignored?.length) {
     const ignored = result.ignored.map((name) =>
-      issue('warning', 'not-supported', `Unknown search parameter "${name}" for ${type} ignored (Prefer: handling=lenient)`, name),
+      issue(
+        'warning',
+        'not-supported',
+        `Unknown search parameter "${name}" for ${type} ignored (Prefer: handling=lenient)`,
+        name,
+      ),
     );
-    bundle.entry?.push({ resource: { resourceType: 'OperationOutcome', issue: ignored }, search: { mode: 'outcome' } });
+    bundle.entry?.push({
+      resource: { resourceType: 'OperationOutcome', issue: ignored },
+      search: { mode: 'outcome' },
+    });
   }
   return bundle;
 }
@@ -113,10 +133,16 @@ export async function readResource(store: StoreWrites, type: string, id: string)
 }
 
 /** Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from. */
-export function inEntry(issues: OperationOutcomeIssue[], index: number, type?: string): OperationOutcomeIssue[] {
+export function inEntry(
+  issues: OperationOutcomeIssue[],
+  index: number,
+  type?: string,
+): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
   const rewrite = (e: string) =>
-    type && (e === type || e.startsWith(`${type}.`)) ? `${prefix}.resource${e.slice(type.length)}` : `${prefix}.${e}`;
+    type && (e === type || e.startsWith(`${type}.`))
+      ? `${prefix}.resource${e.slice(type.length)}`
+      : `${prefix}.${e}`;
   return issues.map((i) => ({
     ...i,
     diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,

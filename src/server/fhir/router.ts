@@ -1,5 +1,5 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { parseJsonBody } from '../http/json-body.ts';
 import {
@@ -53,20 +53,29 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   };
   /** Labels the request for metrics/logs with its route pattern, then runs the handler. */
   const route =
-    (pattern: string, handler: Handler) =>
-    async (req: Request, res: Response, _next: NextFunction) => {
+    (pattern: string, handler: Handler) => async (req: Request, res: Response, _next: NextFunction) => {
       res.locals.route = `/fhir${pattern}`;
       await handler(req, res);
     };
 
-  const sendWritten = (req: Request, res: Response, resource: Resource, status: number, withLocation: boolean) => {
+  const sendWritten = (
+    req: Request,
+    res: Response,
+    resource: Resource,
+    status: number,
+    withLocation: boolean,
+  ) => {
     versionHeaders(res, resource);
     if (withLocation) res.setHeader('Location', versionedLocation(ctxOf(req).base, resource));
     const prefer = parsePrefer(req).return;
     if (prefer === 'minimal') return send(res, status, undefined);
     if (prefer === 'OperationOutcome') {
       const text = status === 201 ? 'Created' : 'OK';
-      return send(res, status, outcome([issue('information', 'informational', `${text} ${resource.resourceType}/${resource.id}`)]));
+      return send(
+        res,
+        status,
+        outcome([issue('information', 'informational', `${text} ${resource.resourceType}/${resource.id}`)]),
+      );
     }
     send(res, status, resource);
   };
@@ -74,7 +83,11 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   router.get(
     '/metadata',
     route('/metadata', (req, res) => {
-      send(res, 200, buildCapabilityStatement({ base: ctxOf(req).base, strict: opts.strict, profiles: policy.profiles }));
+      send(
+        res,
+        200,
+        buildCapabilityStatement({ base: ctxOf(req).base, strict: opts.strict, profiles: policy.profiles }),
+      );
     }),
   );
 
@@ -110,7 +123,11 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
         const prev = query[k];
         query[k] = prev === undefined ? v : ([] as unknown[]).concat(prev, v);
       }
-      send(res, 200, await searchType(store, ctxOf(req), req.params.type as string, query, parsePrefer(req).lenient));
+      send(
+        res,
+        200,
+        await searchType(store, ctxOf(req), req.params.type as string, query, parsePrefer(req).lenient),
+      );
     }),
   );
 
@@ -130,7 +147,10 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
           resource = params.find((p) => p.name === 'resource')?.resource;
           profile = params.find((p) => p.name === 'profile')?.valueUri ?? profile;
           if (!resource) {
-            throw FhirError.badRequest('$validate Parameters need a "resource" parameter', 'Parameters.parameter');
+            throw FhirError.badRequest(
+              '$validate Parameters need a "resource" parameter',
+              'Parameters.parameter',
+            );
           }
         } else {
           resource = body;
@@ -142,7 +162,10 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
       }
       const checked = assertResourceShape(resource, type, undefined);
       if (id !== undefined && checked.id !== undefined && checked.id !== id) {
-        throw FhirError.badRequest(`Resource id "${checked.id}" does not match the id in the URL ("${id}")`, `${type}.id`);
+        throw FhirError.badRequest(
+          `Resource id "${checked.id}" does not match the id in the URL ("${id}")`,
+          `${type}.id`,
+        );
       }
       send(res, 200, policy.check(checked, { profile }));
     });
@@ -221,11 +244,17 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
           fullUrl: `${base}/${type}/${id}`,
           ...(v.resource ? { resource: v.resource } : {}),
           request: {
-            method: v.action === 'create' ? ('POST' as const) : v.action === 'update' ? ('PUT' as const) : ('DELETE' as const),
+            method:
+              v.action === 'create'
+                ? ('POST' as const)
+                : v.action === 'update'
+                  ? ('PUT' as const)
+                  : ('DELETE' as const),
             url: v.action === 'create' ? type : `${type}/${id}`,
           },
           response: {
-            status: v.action === 'create' ? '201 Created' : v.action === 'update' ? '200 OK' : '204 No Content',
+            status:
+              v.action === 'create' ? '201 Created' : v.action === 'update' ? '200 OK' : '204 No Content',
             etag: `W/"${v.versionId}"`,
             lastModified: v.lastUpdated,
           },
@@ -243,7 +272,8 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
       const vid = req.params.vid as string;
       assertType(type);
       assertValidId(id, type);
-      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
+      if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid))
+        throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
       const resource = await store.vread(type, id, vid);
       versionHeaders(res, resource);
       send(res, 200, resource);
@@ -253,7 +283,10 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   router.all(
     ['/:type', '/:type/:id'],
     route('/:type/:id', (req) => {
-      throw new FhirError(405, issue('error', 'not-supported', `${req.method} is not supported on ${req.originalUrl.split('?')[0]}`));
+      throw new FhirError(
+        405,
+        issue('error', 'not-supported', `${req.method} is not supported on ${req.originalUrl.split('?')[0]}`),
+      );
     }),
   );
   return router;

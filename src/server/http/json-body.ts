@@ -34,7 +34,11 @@ function rejectForbiddenKeys(this: unknown, key: string, value: unknown): unknow
   if (FORBIDDEN_KEYS.has(key)) {
     throw new FhirError(
       400,
-      issue('error', 'security', `Property name "${key}" is not allowed in a request body (prototype pollution guard)`),
+      issue(
+        'error',
+        'security',
+        `Property name "${key}" is not allowed in a request body (prototype pollution guard)`,
+      ),
     );
   }
   return value;

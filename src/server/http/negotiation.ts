@@ -1,5 +1,5 @@
-import type { Request, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
+import type { Request, Response } from 'express';
 import { FhirError, issue } from '../../shared/outcome.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
@@ -11,10 +11,21 @@ export function responseType(req: Request): string {
   const format = typeof req.query._format === 'string' ? req.query._format.replace(/ /g, '+') : undefined;
   if (format !== undefined) {
     if (XML_FORMATS.has(format)) {
-      throw new FhirError(406, issue('error', 'not-supported', '_format=xml is not supported; this server speaks JSON only', '_format'));
+      throw new FhirError(
+        406,
+        issue(
+          'error',
+          'not-supported',
+          '_format=xml is not supported; this server speaks JSON only',
+          '_format',
+        ),
+      );
     }
     if (!JSON_FORMATS.has(format)) {
-      throw new FhirError(406, issue('error', 'not-supported', `_format "${format}" is not supported; use json`, '_format'));
+      throw new FhirError(
+        406,
+        issue('error', 'not-supported', `_format "${format}" is not supported; use json`, '_format'),
+      );
     }
     return format === 'application/json' ? 'application/json' : FHIR_JSON;
   }
@@ -24,7 +35,11 @@ export function responseType(req: Request): string {
   if (!chosen) {
     throw new FhirError(
       406,
-      issue('error', 'not-supported', `Cannot produce any of "${accept}"; this server returns application/fhir+json or application/json`),
+      issue(
+        'error',
+        'not-supported',
+        `Cannot produce any of "${accept}"; this server returns application/fhir+json or application/json`,
+      ),
     );
   }
   // `*/*` matches the first candidate; only an explicit application/json gets application/json back.
@@ -35,12 +50,19 @@ export function responseType(req: Request): string {
 export function assertJsonBody(req: Request, extra: string[] = []): void {
   const type = req.headers['content-type'];
   if (!type) {
-    throw new FhirError(415, issue('error', 'not-supported', 'Content-Type is missing; send application/fhir+json'));
+    throw new FhirError(
+      415,
+      issue('error', 'not-supported', 'Content-Type is missing; send application/fhir+json'),
+    );
   }
   if (!req.is([FHIR_JSON, 'application/json', ...extra])) {
     throw new FhirError(
       415,
-      issue('error', 'not-supported', `Content-Type "${type}" is not supported; send application/fhir+json or application/json`),
+      issue(
+        'error',
+        'not-supported',
+        `Content-Type "${type}" is not supported; send application/fhir+json or application/json`,
+      ),
     );
   }
 }
