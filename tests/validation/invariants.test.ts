@@ -201,25 +201,36 @@ describe('constraints that cannot be evaluated', () => {
 });
 
 describe('skipping fhirpath.js when an invariant is trivially true', () => {
-  it('finds the names whose absence or presence alone makes an invariant true', async () => {
+  it('finds what alone makes an invariant true', async () => {
     const { shortcutsFor } = await import('../../src/validation/invariants/shortcut.ts');
-    const absent = (name: string) => ({ name, when: 'absent' });
-    const present = (name: string) => ({ name, when: 'present' });
+    const absent = (...path: string[]) => ({ path, when: 'absent' });
+    const present = (name: string) => ({ path: [name], when: 'present' });
     expect(shortcutsFor('dataAbsentReason.empty() or value.empty()')).toEqual([absent('dataAbsentReason'), absent('value')]);
     expect(shortcutsFor('value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()')).toEqual([
       absent('value'),
-      absent('component'),
+      absent('component', 'code'),
     ]);
-    expect(shortcutsFor("entry.search.empty() or (type = 'searchset')")).toEqual([absent('entry')]);
+    expect(shortcutsFor("entry.search.empty() or (type = 'searchset')")).toEqual([absent('entry', 'search')]);
     expect(shortcutsFor("fullUrl.exists() implies fullUrl.contains('/_history/').not()")).toEqual([absent('fullUrl')]);
+    expect(shortcutsFor("type = 'document' implies (timestamp.hasValue())")).toEqual([{ path: ['type'], when: 'differs', value: 'document' }]);
     expect(shortcutsFor('policy.exists() or policyRule.exists()')).toEqual([present('policy'), present('policyRule')]);
     expect(shortcutsFor('start.hasValue().not() or end.hasValue().not() or (start <= end)')).toEqual([absent('start'), absent('end')]);
-    expect(shortcutsFor("a.where(b.empty() or c).exists() or d.empty()")).toEqual([absent('d')]);
-    // Not shortcuts: `count()`/`all()` do not keep emptiness; `implies`/`xor` bind looser than `or`.
+    expect(shortcutsFor('a.where(b.empty() or c).exists() or d.empty()')).toEqual([absent('d')]);
+    // Not shortcuts: `count()` does not keep emptiness; `implies`/`xor` bind looser than `or`.
     expect(shortcutsFor('a.count().empty() or b')).toEqual([]);
     expect(shortcutsFor('a.empty() or b implies c')).toEqual([]);
     expect(shortcutsFor('a.empty() or b xor c')).toEqual([]);
     expect(shortcutsFor('a.b.exists() or c')).toEqual([]);
+  });
+  it('applies them to JSON nodes exactly', async () => {
+    const { shortcutsFor, triviallyTrue } = await import('../../src/validation/invariants/shortcut.ts');
+    const bdl2 = shortcutsFor("entry.search.empty() or (type = 'searchset')");
+    expect(triviallyTrue({ entry: [{ fullUrl: 'x' }, { resource: {} }] }, bdl2)).toBe(true);
+    expect(triviallyTrue({ entry: [{ search: { mode: 'match' } }] }, bdl2)).toBe(false);
+    const bdl10 = shortcutsFor("type = 'document' implies (timestamp.hasValue())");
+    expect(triviallyTrue({ type: 'collection' }, bdl10)).toBe(true);
+    expect(triviallyTrue({ type: 'document' }, bdl10)).toBe(false);
+    expect(triviallyTrue({}, bdl10)).toBe(false);
   });
   it('treats choice, primitive-extension and plain properties as present', async () => {
     const { isAbsent } = await import('../../src/validation/invariants/shortcut.ts');
@@ -251,5 +262,66 @@ describe('txt-1 quick path agrees with the full check', () => {
       [div('a & b'), false],
     ];
     for (const [html, ok] of cases) expect([html, narrativeXhtmlOk(html)]).toEqual([html, ok]);
+  });
+});
+
+describe('more shortcuts', () => {
+  it('coding filters, field filters on the node itself and "(a and b).not()"', async () => {
+    const { shortcutsFor, triviallyTrue } = await import('../../src/validation/invariants/shortcut.ts');
+    const con5 = shortcutsFor(
+      "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
+    );
+    const system = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
+    expect(triviallyTrue({ clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'confirmed' }] } }, con5)).toBe(true);
+    expect(triviallyTrue({ clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'entered-in-error' }] } }, con5)).toBe(false);
+    const org3 = shortcutsFor("where(use = 'home').empty()");
+    expect(triviallyTrue({ use: 'work' }, org3)).toBe(true);
+    expect(triviallyTrue({ line: ['x'] }, org3)).toBe(true);
+    expect(triviallyTrue({ use: 'home' }, org3)).toBe(false);
+    const qrs1 = shortcutsFor('(answer.exists() and item.exists()).not()');
+    expect(triviallyTrue({ answer: [{}] }, qrs1)).toBe(true);
+    expect(triviallyTrue({ answer: [{}], item: [{}] }, qrs1)).toBe(false);
+  });
+  it('never change a verdict: the real org-3 and con-5 still fail where they should', () => {
+    const org3 = core('Organization', 'Organization.telecom', 'org-3');
+    const o: any = { resourceType: 'Organization', telecom: [{ use: 'home', value: 'x' }, { use: 'work', value: 'y' }] };
+    expect(holds(org3, o.telecom[0], o, 'ContactPoint', 'Organization.telecom')).toBe(false);
+    expect(holds(org3, o.telecom[1], o, 'ContactPoint', 'Organization.telecom')).toBe(true);
+    const con5 = core('Condition', 'Condition', 'con-5');
+    const system = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
+    const c = { resourceType: 'Condition', clinicalStatus: { text: 'a' }, verificationStatus: { coding: [{ system, code: 'entered-in-error' }] } };
+    expect(root(con5, c)).toBe(false);
+    expect(root(con5, { ...c, verificationStatus: { coding: [{ system, code: 'confirmed' }] } })).toBe(true);
+  });
+});
+
+describe('fast paths agree with fhirpath.js', () => {
+  it('per-1 on equal-precision dates and dateTimes, and defers on mixed precision', async () => {
+    const { fastPaths } = await import('../../src/validation/invariants/native.ts');
+    const per1 = core('Period', 'Period', 'per-1');
+    const env = { resource: {}, rootResource: {}, typeName: 'Period', path: 'Period' };
+    for (const p of [
+      { start: '2024-03-01', end: '2024-03-02' },
+      { start: '2024-03-02', end: '2024-03-01' },
+      { start: '2024-03-01T10:00:00+02:00', end: '2024-03-01T09:30:00Z' },
+      { start: '2024-03-01T10:00:00Z', end: '2024-03-01T09:30:00Z' },
+    ]) {
+      const quick = fastPaths['per-1'](p, env);
+      expect(quick).toBe(p.start <= p.end || Date.parse(p.start) <= Date.parse(p.end));
+      expect(per1.check(p, env)).toBe(quick);
+    }
+    expect(fastPaths['per-1']({ start: '2024-03', end: '2024-03-01T10:00:00Z' }, env)).toBeUndefined();
+  });
+  it('bdl-4 by Bundle type', () => {
+    const bdl4 = core('Bundle', 'Bundle', 'bdl-4');
+    const b = (type: string, withResponse: boolean) => ({
+      resourceType: 'Bundle',
+      type,
+      entry: [{ fullUrl: 'urn:uuid:1', ...(withResponse ? { response: { status: '200' } } : {}) }],
+    });
+    expect(root(bdl4, b('transaction-response', true))).toBe(true);
+    expect(root(bdl4, b('transaction-response', false))).toBe(false);
+    expect(root(bdl4, b('collection', true))).toBe(false);
+    expect(root(bdl4, b('collection', false))).toBe(true);
   });
 });

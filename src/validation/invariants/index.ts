@@ -3,7 +3,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { correctedExpressions } from './fixes.ts';
-import { nativeChecks } from './native.ts';
+import { fastPaths, nativeChecks } from './native.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
 
 export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
@@ -71,6 +71,7 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, path: 
   };
 
   const shortcuts = shortcutsFor(expression);
+  const fast = isCoreConstraint(constraint) && published === expression ? fastPaths[key] : undefined;
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
   const usesEnv = expression.includes('%');
 
@@ -80,6 +81,8 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, path: 
     human,
     check(node, env) {
       if (shortcuts.length && triviallyTrue(node, shortcuts)) return true;
+      const quick = fast?.(node, env);
+      if (quick !== undefined) return quick;
       const fn = compiled(baseFor(path, env.typeName));
       let result: unknown[];
       try {

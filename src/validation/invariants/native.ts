@@ -145,3 +145,36 @@ export const nativeChecks: Record<string, NativeCheck> = {
   'txt-1': (node) => narrativeXhtmlOk(divOf(node)),
   'txt-2': (node) => narrativeHasContent(divOf(node)),
 };
+
+/**
+ * Fast answers for common core constraints, falling back to fhirpath.js (undefined) whenever the
+ * case is not the plain one, so the published semantics still decide the rest.
+ */
+export type FastPath = (node: unknown, env: InvariantEnv) => boolean | undefined;
+
+const DATE_ONLY = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
+
+/** per-1: start <= end, decided here for equal-precision values (dates, or dateTimes to the second). */
+const per1: FastPath = (node) => {
+  if (!isObj(node) || typeof node.start !== 'string' || typeof node.end !== 'string') return undefined;
+  const { start, end } = node;
+  if (DATE_ONLY.test(start) && DATE_ONLY.test(end) && start.length === end.length) return start <= end;
+  if (DATE_TIME.test(start) && DATE_TIME.test(end)) return Date.parse(start) <= Date.parse(end);
+  return undefined;
+};
+
+const RESPONSE_TYPES = new Set(['batch-response', 'transaction-response', 'history']);
+
+/** bdl-4: entries have a response exactly in batch-response, transaction-response and history Bundles. */
+const bdl4: FastPath = (node) => {
+  if (!isObj(node) || typeof node.type !== 'string') return undefined;
+  const want = RESPONSE_TYPES.has(node.type);
+  return asList(node.entry).every((e) => isObj(e) && (e.response !== undefined) === want);
+};
+
+/** org-1: an organization has an identifier or a name. */
+const org1: FastPath = (node) =>
+  isObj(node) && (asList(node.identifier).length > 0 || asList(node.name).length > 0) ? true : undefined;
+
+export const fastPaths: Record<string, FastPath> = { 'per-1': per1, 'bdl-4': bdl4, 'org-1': org1 };

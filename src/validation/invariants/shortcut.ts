@@ -4,11 +4,20 @@
 // without changing any verdict: we only ever skip evaluations whose result is certainly true.
 
 type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** When a name's presence or absence alone makes the whole invariant true. */
 export interface Shortcut {
-  name: string;
-  when: 'absent' | 'present';
+  /** Member steps from the node, e.g. ['entry', 'search']. */
+  path: string[];
+  /**
+   * `absent`/`present`: of the path; `differs`: the (single, primitive) value is not `value`;
+   * `lacks`: like `differs`, or no value at all (a `where(f = 'v')` filter drops such items);
+   * `noCoding`: no Coding at the path has `system` = value and `code` = code.
+   */
+  when: 'absent' | 'present' | 'differs' | 'lacks' | 'noCoding';
+  value?: string;
+  code?: string;
 }
 
 /** Splits at top-level occurrences of ` ${word} ` (outside parentheses and string literals). */
@@ -85,14 +94,34 @@ const identifier = /^[a-z][A-Za-z0-9]*$/;
 const emptyPreserving =
   /^(?:[a-z][A-Za-z0-9]*|where\(.*\)|select\(.*\)|ofType\([A-Za-z]+\)|first\(\)|last\(\)|tail\(\)|distinct\(\))$/s;
 
+const memberStep = /^[a-z][A-Za-z0-9]*$/;
+const equality = /^([a-z][A-Za-z0-9]*) ?= ?'([^'\\]*)'$/;
+const codingFilter = /^where\(system ?= ?'([^']*)' and code ?= ?'([^']*)'\)$/;
+const fieldFilter = /^where\(([a-z][A-Za-z0-9]*) ?= ?'([^']*)'\)$/;
+const bothExistNot = /^\(([a-z][A-Za-z0-9]*)\.exists\(\) and ([a-z][A-Za-z0-9]*)\.exists\(\)\)\.not\(\)$/;
+
 /** The shortcut one disjunct offers, if any. */
 function termShortcut(term: string): Shortcut | undefined {
   const steps = splitSteps(stripParens(term));
-  if (!steps || steps.length < 2 || !identifier.test(steps[0])) return undefined;
+  if (!steps || steps.length < 2) return undefined;
   const last = steps[steps.length - 1];
-  if (last === 'empty()' && steps.slice(1, -1).every((s) => emptyPreserving.test(s))) return { name: steps[0], when: 'absent' };
-  if (steps.length === 2 && last === 'exists()') return { name: steps[0], when: 'present' };
-  if (steps.length === 3 && steps[1] === 'hasValue()' && last === 'not()') return { name: steps[0], when: 'absent' };
+  // `where(use = 'home').empty()` on the node itself: true unless the node's field equals the value.
+  const onSelf = steps.length === 2 && last === 'empty()' ? fieldFilter.exec(steps[0]) : null;
+  if (onSelf) return { path: [onSelf[1]], when: 'lacks', value: onSelf[2] };
+  if (!identifier.test(steps[0])) return undefined;
+  // `a.coding.where(system = 'S' and code = 'C').empty()`: true when no such Coding is there.
+  if (last === 'empty()' && steps.length >= 3 && steps.slice(0, -2).every((s) => memberStep.test(s))) {
+    const f = codingFilter.exec(steps[steps.length - 2]);
+    if (f) return { path: steps.slice(0, -2), when: 'noCoding', value: f[1], code: f[2] };
+  }
+  if (last === 'empty()' && steps.slice(1, -1).every((s) => emptyPreserving.test(s))) {
+    // Leading member steps give the path whose absence empties the whole chain.
+    const members = steps.slice(0, -1);
+    const cut = members.findIndex((s) => !memberStep.test(s));
+    return { path: cut < 0 ? members : members.slice(0, cut), when: 'absent' };
+  }
+  if (steps.length === 2 && last === 'exists()') return { path: [steps[0]], when: 'present' };
+  if (steps.length === 3 && steps[1] === 'hasValue()' && last === 'not()') return { path: [steps[0]], when: 'absent' };
   return undefined;
 }
 
@@ -103,17 +132,25 @@ function termShortcut(term: string): Shortcut | undefined {
  */
 export function shortcutsFor(expression: string): Shortcut[] {
   const out: Shortcut[] = [];
+  const both = bothExistNot.exec(expression.trim());
+  if (both) return [{ path: [both[1]], when: 'absent' }, { path: [both[2]], when: 'absent' }];
   // `implies` and `xor` bind looser than (or as loose as) `or`; with them at top level, the
   // disjunction is not the whole expression.
   const implication = splitTopLevel(expression, 'implies');
   if (splitTopLevel(expression, 'xor').length > 1 || implication.length > 2) return out;
   if (implication.length === 2) {
-    const left = termShortcut(implication[0]);
-    if (left?.when === 'present') out.push({ name: left.name, when: 'absent' });
+    const antecedent = stripParens(implication[0]);
+    const eq = equality.exec(antecedent);
+    if (eq) {
+      out.push({ path: [eq[1]], when: 'differs', value: eq[2] });
+      return out;
+    }
+    const left = termShortcut(antecedent);
+    if (left?.when === 'present') out.push({ path: left.path, when: 'absent' });
     return out;
   }
+  // A single term, or a disjunction: any term that is certainly true makes the whole true.
   const disjuncts = splitTopLevel(expression, 'or');
-  if (disjuncts.length < 2) return out;
   for (const d of disjuncts) {
     const sc = termShortcut(d);
     if (sc) out.push(sc);
@@ -124,7 +161,16 @@ export function shortcutsFor(expression: string): Shortcut[] {
 /** True when one of the shortcuts applies to this node. */
 export function triviallyTrue(node: unknown, shortcuts: Shortcut[]): boolean {
   for (const sc of shortcuts) {
-    if (sc.when === 'absent' ? isAbsent(node, sc.name) : isPresent(node, sc.name)) return true;
+    if (sc.when === 'absent') {
+      if (sc.path.length === 1 ? isAbsent(node, sc.path[0]) : pathAbsent(node, sc.path)) return true;
+    } else if (sc.when === 'present') {
+      if (isPresent(node, sc.path[0])) return true;
+    } else if (sc.when === 'differs') {
+      if (differs(node, sc.path[0], sc.value!)) return true;
+    } else if (sc.when === 'lacks') {
+      const v = isObject(node) ? node[sc.path[0]] : null;
+      if (v === undefined || differs(node, sc.path[0], sc.value!)) return true;
+    } else if (noCoding(node, sc.path, sc.value!, sc.code!)) return true;
   }
   return false;
 }
@@ -149,4 +195,49 @@ export function isPresent(node: unknown, name: string): boolean {
   const v = (node as Obj)[name];
   if (v === undefined || v === null) return false;
   return !Array.isArray(v) || v.length > 0;
+}
+
+/** True when following member steps through objects and arrays reaches nothing at all. */
+function pathAbsent(node: unknown, path: string[]): boolean {
+  let current: unknown[] = [node];
+  for (const step of path) {
+    const next: unknown[] = [];
+    for (const n of current) {
+      if (typeof n !== 'object' || n === null || Array.isArray(n)) return false; // not plain JSON we understand
+      if (!isAbsent(n, step) && (n as Obj)[step] === undefined) return false; // choice/_x forms: give up
+      const v = (n as Obj)[step];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) next.push(...v);
+      else next.push(v);
+    }
+    if (next.length === 0) return true;
+    current = next;
+  }
+  return false;
+}
+
+/** True when `name` holds one primitive string that is not `value` (so `name = 'value'` is false). */
+function differs(node: unknown, name: string, value: string): boolean {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
+  const v = (node as Obj)[name];
+  return typeof v === 'string' && v !== value;
+}
+
+/** True when no object reached through `path` has `system` = system and `code` = code. */
+function noCoding(node: unknown, path: string[], system: string, code: string): boolean {
+  let current: unknown[] = [node];
+  for (const step of path) {
+    const next: unknown[] = [];
+    for (const n of current) {
+      if (typeof n !== 'object' || n === null || Array.isArray(n)) return false;
+      const v = (n as Obj)[step];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) next.push(...v);
+      else next.push(v);
+    }
+    current = next;
+  }
+  return current.every(
+    (c) => typeof c === 'object' && c !== null && !Array.isArray(c) && !((c as Obj).system === system && (c as Obj).code === code),
+  );
 }
