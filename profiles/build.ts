@@ -30,6 +30,8 @@ export interface BuildOptions {
   out?: string;
   /** Scratch folder (SUSHI project copy, HOME with the package cache); default profiles/.build. */
   work?: string;
+  /** HOME holding the generated package cache; default `<work>/home`. Safe to share between builds. */
+  home?: string;
   /** Replaces the whole FI Base search path (tests); default: --package paths, then DEVELOPERS.md's order. */
   searchPath?: string[];
 }
@@ -107,7 +109,7 @@ export async function buildProfiles(opts: BuildOptions = {}): Promise<BuildResul
         'Pass --package PATH or set TYOKYKY_FHIR_PACKAGES.',
     );
   }
-  const home = join(work, 'home');
+  const home = resolve(opts.home ?? join(work, 'home'));
   await prepareCache(home, fiBase);
 
   // SUSHI works on a copy whose config pins the automatic dependencies to the local stand-ins.

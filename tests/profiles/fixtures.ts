@@ -43,8 +43,10 @@ export interface Example {
 /** Package examples, JSON examples in examples/profiles/, and every entry of the persona Bundles. */
 export function examples(): Example[] {
   const out: Example[] = [];
-  for (const f of jsonFiles(join(PACKAGE, 'example'))) out.push({ name: relative(ROOT, f), resource: readJson(f) });
-  for (const f of walkJson(join(ROOT, 'examples', 'profiles'))) out.push({ name: relative(ROOT, f), resource: readJson(f) });
+  for (const f of jsonFiles(join(PACKAGE, 'example')))
+    out.push({ name: relative(ROOT, f), resource: readJson(f) });
+  for (const f of walkJson(join(ROOT, 'examples', 'profiles')))
+    out.push({ name: relative(ROOT, f), resource: readJson(f) });
   for (const f of walkJson(join(ROOT, 'examples', 'personas'))) {
     const bundle = readJson(f);
     if (bundle.resourceType !== 'Bundle') continue;
@@ -69,6 +71,16 @@ export function negativeCases(): NegativeCase[] {
     .filter((d) => statSync(join(root, d)).isDirectory())
     .sort()
     .flatMap((profile) =>
-      jsonFiles(join(root, profile)).map((f) => ({ profile, name: f.split('/').pop()!.replace(/\.json$/, ''), ...readJson(f) }) as NegativeCase),
+      jsonFiles(join(root, profile)).map(
+        (f) =>
+          ({
+            profile,
+            name: f
+              .split('/')
+              .pop()!
+              .replace(/\.json$/, ''),
+            ...readJson(f),
+          }) as NegativeCase,
+      ),
     );
 }

@@ -24,7 +24,9 @@ function invariant(key: string): { path: string; expression: string } {
 function holds(key: string, node: Json, base: string): boolean {
   let fn = compiled.get(`${key}|${base}`);
   if (!fn) {
-    fn = fhirpath.compile({ base, expression: invariant(key).expression }, r4 as any) as unknown as (node: Json) => unknown[];
+    fn = fhirpath.compile({ base, expression: invariant(key).expression }, r4 as any) as unknown as (
+      node: Json,
+    ) => unknown[];
     compiled.set(`${key}|${base}`, fn);
   }
   const result = fn(node);
@@ -32,7 +34,21 @@ function holds(key: string, node: Json, base: string): boolean {
 }
 
 const CHECK = '0123456789ABCDEFHJKLMNPRSTUVWXY';
-const CENTURY: Record<string, number> = { '+': 1800, '-': 1900, Y: 1900, X: 1900, W: 1900, V: 1900, U: 1900, A: 2000, B: 2000, C: 2000, D: 2000, E: 2000, F: 2000 };
+const CENTURY: Record<string, number> = {
+  '+': 1800,
+  '-': 1900,
+  Y: 1900,
+  X: 1900,
+  W: 1900,
+  V: 1900,
+  U: 1900,
+  A: 2000,
+  B: 2000,
+  C: 2000,
+  D: 2000,
+  E: 2000,
+  F: 2000,
+};
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
 function hetuFor(date: Date, sign: string, individual: number): string {
@@ -42,7 +58,11 @@ function hetuFor(date: Date, sign: string, individual: number): string {
 const hetuId = (value: string) => ({ system: 'urn:oid:1.2.246.21', value });
 
 const validHetu = fc
-  .record({ sign: fc.constantFrom(...Object.keys(CENTURY)), days: fc.integer({ min: 0, max: 36524 }), individual: fc.integer({ min: 900, max: 999 }) })
+  .record({
+    sign: fc.constantFrom(...Object.keys(CENTURY)),
+    days: fc.integer({ min: 0, max: 36524 }),
+    individual: fc.integer({ min: 900, max: 999 }),
+  })
   .map(({ sign, days, individual }) => {
     const date = new Date(Date.UTC(CENTURY[sign]!, 0, 1) + days * 86_400_000);
     return hetuFor(date, sign, individual);
@@ -50,7 +70,10 @@ const validHetu = fc
 
 describe('tyk-hetu-1', () => {
   it('accepts every well-formed HETU with a real date, any century sign', () => {
-    fc.assert(fc.property(validHetu, (h) => holds('tyk-hetu-1', hetuId(h), 'Identifier')), { numRuns: 300 });
+    fc.assert(
+      fc.property(validHetu, (h) => holds('tyk-hetu-1', hetuId(h), 'Identifier')),
+      { numRuns: 300 },
+    );
   });
 
   it('rejects any other check character', () => {
@@ -75,7 +98,9 @@ describe('tyk-hetu-1', () => {
   });
 
   it('leaves temporary identifiers alone', () => {
-    expect(holds('tyk-hetu-1', { system: 'urn:oid:1.2.246.10.1234567.10.1', value: 'TEMP-1' }, 'Identifier')).toBe(true);
+    expect(
+      holds('tyk-hetu-1', { system: 'urn:oid:1.2.246.10.1234567.10.1', value: 'TEMP-1' }, 'Identifier'),
+    ).toBe(true);
   });
 });
 
@@ -84,11 +109,25 @@ describe('tyk-was-1 / tyk-was-2', () => {
     resourceType: 'Observation',
     valueInteger: value,
     ...(interpretation && {
-      interpretation: [{ coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation', code: interpretation }] }],
+      interpretation: [
+        {
+          coding: [
+            {
+              system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation',
+              code: interpretation,
+            },
+          ],
+        },
+      ],
     }),
   });
   it('tyk-was-1 holds exactly for 0..10', () => {
-    fc.assert(fc.property(fc.integer({ min: -50, max: 50 }), (v) => holds('tyk-was-1', obs(v), 'Observation') === (v >= 0 && v <= 10)));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -50, max: 50 }),
+        (v) => holds('tyk-was-1', obs(v), 'Observation') === (v >= 0 && v <= 10),
+      ),
+    );
   });
   it('tyk-was-2 requires needs-further-assessment exactly when the score is 7 or lower', () => {
     for (let v = 0; v <= 10; v++) {
@@ -101,14 +140,29 @@ describe('tyk-was-1 / tyk-was-2', () => {
 
 describe('tyk-rwa-1 / tyk-rwa-2', () => {
   const activity = (repeat: Json, code = 'rehabilitative-work-activity'): Json => ({
-    detail: { code: { coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service', code }] }, status: 'in-progress', scheduledTiming: { repeat } },
+    detail: {
+      code: { coding: [{ system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service', code }] },
+      status: 'in-progress',
+      scheduledTiming: { repeat },
+    },
   });
   it('tyk-rwa-1 allows 1-4 days a week only', () => {
     for (let f = 0; f <= 7; f++) {
-      expect(holds('tyk-rwa-1', activity({ frequency: f, period: 1, periodUnit: 'wk' }), 'CarePlan.activity'), `${f}/wk`).toBe(f >= 1 && f <= 4);
+      expect(
+        holds('tyk-rwa-1', activity({ frequency: f, period: 1, periodUnit: 'wk' }), 'CarePlan.activity'),
+        `${f}/wk`,
+      ).toBe(f >= 1 && f <= 4);
     }
-    expect(holds('tyk-rwa-1', activity({ frequency: 2, period: 1, periodUnit: 'd' }), 'CarePlan.activity')).toBe(false);
-    expect(holds('tyk-rwa-1', activity({ frequency: 5, period: 1, periodUnit: 'wk' }, 'social-work'), 'CarePlan.activity')).toBe(true);
+    expect(
+      holds('tyk-rwa-1', activity({ frequency: 2, period: 1, periodUnit: 'd' }), 'CarePlan.activity'),
+    ).toBe(false);
+    expect(
+      holds(
+        'tyk-rwa-1',
+        activity({ frequency: 5, period: 1, periodUnit: 'wk' }, 'social-work'),
+        'CarePlan.activity',
+      ),
+    ).toBe(true);
   });
   it('tyk-rwa-2 allows 3-24 months as a period or a duration', () => {
     const period = (end: string) => activity({ boundsPeriod: { start: '2026-02-01', end } });
@@ -117,7 +171,9 @@ describe('tyk-rwa-1 / tyk-rwa-2', () => {
     expect(holds('tyk-rwa-2', period('2028-02-01'), 'CarePlan.activity')).toBe(true);
     expect(holds('tyk-rwa-2', period('2028-02-02'), 'CarePlan.activity')).toBe(false);
     for (let m = 0; m <= 30; m++) {
-      const a = activity({ boundsDuration: { value: m, unit: 'months', system: 'http://unitsofmeasure.org', code: 'mo' } });
+      const a = activity({
+        boundsDuration: { value: m, unit: 'months', system: 'http://unitsofmeasure.org', code: 'mo' },
+      });
       expect(holds('tyk-rwa-2', a, 'CarePlan.activity'), `${m} mo`).toBe(m >= 3 && m <= 24);
     }
     expect(holds('tyk-rwa-2', activity({}), 'CarePlan.activity')).toBe(false);
@@ -126,34 +182,63 @@ describe('tyk-rwa-1 / tyk-rwa-2', () => {
 
 describe('tyk-ctm-1', () => {
   const ROLE = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role';
-  const p = (code: string, end?: string) => ({ role: [{ coding: [{ system: ROLE, code }] }], period: { start: '2025-01-01', ...(end && { end }) } });
+  const p = (code: string, end?: string) => ({
+    role: [{ coding: [{ system: ROLE, code }] }],
+    period: { start: '2025-01-01', ...(end && { end }) },
+  });
   const team = (...participant: Json[]) => ({ resourceType: 'CareTeam', participant });
   it('needs exactly one open responsible-worker-kind participant', () => {
     expect(holds('tyk-ctm-1', team(p('own-worker')), 'CareTeam')).toBe(true);
-    expect(holds('tyk-ctm-1', team(p('te-expert', '2025-06-01'), p('kuntakokeilu-coach'), p('job-coach')), 'CareTeam')).toBe(true);
-    expect(holds('tyk-ctm-1', team(p('own-worker'), p('patient-responsible-worker')), 'CareTeam')).toBe(false);
+    expect(
+      holds(
+        'tyk-ctm-1',
+        team(p('te-expert', '2025-06-01'), p('kuntakokeilu-coach'), p('job-coach')),
+        'CareTeam',
+      ),
+    ).toBe(true);
+    expect(holds('tyk-ctm-1', team(p('own-worker'), p('patient-responsible-worker')), 'CareTeam')).toBe(
+      false,
+    );
     expect(holds('tyk-ctm-1', team(p('own-worker', '2025-06-01'), p('doctor')), 'CareTeam')).toBe(false);
   });
 });
 
 describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
   it('tyk-con-1: inactive needs the withdrawal date', () => {
-    const ext = [{ url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date', valueDateTime: '2026-03-01' }];
+    const ext = [
+      {
+        url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
+        valueDateTime: '2026-03-01',
+      },
+    ];
     expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive' }, 'Consent')).toBe(false);
-    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive', extension: ext }, 'Consent')).toBe(true);
+    expect(
+      holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive', extension: ext }, 'Consent'),
+    ).toBe(true);
     expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'active' }, 'Consent')).toBe(true);
   });
   it('tyk-ref-1: supportingInfo references a Consent, literally or by type', () => {
     const sr = (...supportingInfo: Json[]) => ({ resourceType: 'ServiceRequest', supportingInfo });
     expect(holds('tyk-ref-1', sr({ reference: 'Consent/1' }), 'ServiceRequest')).toBe(true);
-    expect(holds('tyk-ref-1', sr({ reference: 'https://x.example/fhir/Consent/1' }), 'ServiceRequest')).toBe(true);
-    expect(holds('tyk-ref-1', sr({ reference: 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000041', type: 'Consent' }), 'ServiceRequest')).toBe(true);
+    expect(holds('tyk-ref-1', sr({ reference: 'https://x.example/fhir/Consent/1' }), 'ServiceRequest')).toBe(
+      true,
+    );
+    expect(
+      holds(
+        'tyk-ref-1',
+        sr({ reference: 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000041', type: 'Consent' }),
+        'ServiceRequest',
+      ),
+    ).toBe(true);
     expect(holds('tyk-ref-1', sr({ reference: 'Observation/1' }), 'ServiceRequest')).toBe(false);
     expect(holds('tyk-ref-1', sr(), 'ServiceRequest')).toBe(false);
   });
   it('tyk-cpl-1: exactly one plan category', () => {
     const PC = 'https://tyokyky-fhir.org/fhir/CodeSystem/plan-category';
-    const cp = (...codes: string[]) => ({ resourceType: 'CarePlan', category: codes.map((code) => ({ coding: [{ system: PC, code }] })) });
+    const cp = (...codes: string[]) => ({
+      resourceType: 'CarePlan',
+      category: codes.map((code) => ({ coding: [{ system: PC, code }] })),
+    });
     expect(holds('tyk-cpl-1', cp('activation-plan'), 'CarePlan')).toBe(true);
     expect(holds('tyk-cpl-1', cp(), 'CarePlan')).toBe(false);
     expect(holds('tyk-cpl-1', cp('activation-plan', 'implementation-plan'), 'CarePlan')).toBe(false);

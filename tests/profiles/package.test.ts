@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CANONICAL, conformance, type Json, PACKAGE, profiles, readJson } from './fixtures.ts';
@@ -21,9 +21,19 @@ const PROFILES: Record<string, string> = {
   'tyokyky-responsible-worker-team': `${R4}/CareTeam`,
 };
 const CODE_SYSTEMS = [
-  'record-view', 'work-ability-observation', 'work-ability-interpretation', 'assessment-method', 'work-ability-phase',
-  'client-situation', 'work-ability-trigger', 'care-team-role', 'work-ability-service', 'consent-party',
-  'consent-data-class', 'plan-category', 'onward-path',
+  'record-view',
+  'work-ability-observation',
+  'work-ability-interpretation',
+  'assessment-method',
+  'work-ability-phase',
+  'client-situation',
+  'work-ability-trigger',
+  'care-team-role',
+  'work-ability-service',
+  'consent-party',
+  'consent-data-class',
+  'plan-category',
+  'onward-path',
 ];
 const INVARIANTS: Record<string, string[]> = {
   'tyokyky-patient': ['tyk-hetu-1'],
@@ -45,18 +55,26 @@ describe('profiles/package', () => {
       dependencies: { 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.fi.base': '2.0.0-rc2' },
     });
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(Object.keys(manifest.dependencies).some((d) => d.includes('stub') || d.startsWith('hl7.fhir.uv.tools'))).toBe(false);
+    expect(
+      Object.keys(manifest.dependencies).some((d) => d.includes('stub') || d.startsWith('hl7.fhir.uv.tools')),
+    ).toBe(false);
   });
 
   it.each(['', 'example'])('has an .index.json listing exactly the files of %s/', (sub) => {
     const dir = join(PACKAGE, sub);
     const index = readJson(join(dir, '.index.json'));
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.') && f !== 'package.json').sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.') && f !== 'package.json')
+      .sort();
     expect(index['index-version']).toBe(1);
     expect(index.files.map((f: Json) => f.filename)).toEqual(files);
     for (const entry of index.files) {
       const r = readJson(join(dir, entry.filename));
-      expect({ resourceType: r.resourceType, id: r.id, url: r.url }).toEqual({ resourceType: entry.resourceType, id: entry.id, url: entry.url });
+      expect({ resourceType: r.resourceType, id: r.id, url: r.url }).toEqual({
+        resourceType: entry.resourceType,
+        id: entry.id,
+        url: entry.url,
+      });
     }
   });
 
@@ -69,7 +87,10 @@ describe('profiles/package', () => {
       expect(sd.baseDefinition, id).toBe(parent);
       expect(sd.derivation).toBe('constraint');
       expect(sd.snapshot?.element?.length, `${id} snapshot`).toBeGreaterThan(10);
-      expect(sd.description.split('\n\n').length, `${id} description in Finnish and English`).toBeGreaterThanOrEqual(2);
+      expect(
+        sd.description.split('\n\n').length,
+        `${id} description in Finnish and English`,
+      ).toBeGreaterThanOrEqual(2);
     }
   });
 
@@ -90,7 +111,9 @@ describe('profiles/package', () => {
   it('carries each profile-owned invariant on its profile', () => {
     for (const [id, keys] of Object.entries(INVARIANTS)) {
       const sd = profiles().find((p) => p.id === id)!;
-      const owned = sd.snapshot.element.flatMap((e: Json) => e.constraint ?? []).filter((c: Json) => c.source === sd.url || c.key.startsWith('tyk-'));
+      const owned = sd.snapshot.element
+        .flatMap((e: Json) => e.constraint ?? [])
+        .filter((c: Json) => c.source === sd.url || c.key.startsWith('tyk-'));
       for (const key of keys) {
         const c = owned.find((x: Json) => x.key === key);
         expect(c, `${id} ${key}`).toBeDefined();
@@ -103,7 +126,7 @@ describe('profiles/package', () => {
   it('has every CodeSystem with a ValueSet of the same id, Finnish displays and sv/en designations', () => {
     const all = conformance();
     for (const id of CODE_SYSTEMS) {
-      const cs = all.find((r) => r.resourceType === 'CodeSystem' && r.id === id);
+      const cs = all.find((r) => r.resourceType === 'CodeSystem' && r.id === id)!;
       const vs = all.find((r) => r.resourceType === 'ValueSet' && r.id === id);
       expect(cs?.url).toBe(`${CANONICAL}/CodeSystem/${id}`);
       expect(vs?.url).toBe(`${CANONICAL}/ValueSet/${id}`);
@@ -115,10 +138,27 @@ describe('profiles/package', () => {
         expect(langs, `${id}#${c.code} designations`).toEqual(['en', 'sv']);
       }
     }
-    const rwk = all.find((r) => r.resourceType === 'ValueSet' && r.id === 'responsible-worker-kind');
+    const rwk = all.find((r) => r.resourceType === 'ValueSet' && r.id === 'responsible-worker-kind')!;
     expect(rwk.compose.include[0].concept.map((c: Json) => c.code)).toEqual([
-      'patient-responsible-worker', 'own-worker', 'te-expert', 'kuntakokeilu-coach',
+      'patient-responsible-worker',
+      'own-worker',
+      'te-expert',
+      'kuntakokeilu-coach',
     ]);
+  });
+
+  it('has exactly the codes the DEVELOPERS.md terminology table lists', () => {
+    const md = readFileSync(join(PACKAGE, '..', '..', 'DEVELOPERS.md'), 'utf8');
+    const rows = [...md.matchAll(/^\| `([a-z-]+)`( \(ValueSet only[^)]*\))? \| (`.+`) \|$/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(CODE_SYSTEMS.length);
+    const all = conformance();
+    for (const [, id, valueSetOnly, cells] of rows) {
+      const listed = [...cells!.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      const codes = valueSetOnly
+        ? all.find((r) => r.resourceType === 'ValueSet' && r.id === id)!.compose.include.flatMap((i: Json) => i.concept.map((c: Json) => c.code))
+        : all.find((r) => r.resourceType === 'CodeSystem' && r.id === id)!.concept.map((c: Json) => c.code);
+      expect(codes, id).toEqual(listed);
+    }
   });
 
   it('includes the ConceptMaps of mappings/conceptmaps', () => {
@@ -134,10 +174,14 @@ describe('conformance resources in the project validator', () => {
   it('every CodeSystem, ValueSet and ConceptMap of the package validates against R4 with 0 errors', async () => {
     const { loadProjectValidator } = await import('../../src/validation/index.ts');
     const v = await loadProjectValidator();
-    const checked = conformance().filter((r) => ['CodeSystem', 'ValueSet', 'ConceptMap'].includes(r.resourceType));
+    const checked = conformance().filter((r) =>
+      ['CodeSystem', 'ValueSet', 'ConceptMap'].includes(r.resourceType),
+    );
     expect(checked.length).toBeGreaterThan(25);
     for (const r of checked) {
-      const errors = (v.validate(r).issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      const errors = (v.validate(r).issue ?? []).filter(
+        (i) => i.severity === 'error' || i.severity === 'fatal',
+      );
       expect(errors, `${r.resourceType}/${r.id}`).toEqual([]);
     }
   });
