@@ -459,6 +459,7 @@ class Round {
       await this.dead(p.row, outcome([issue('error', 'transient', `sync-push-2: gave up after ${p.row.attempts} attempts: ${(err as Error).message}`)]));
       return;
     }
+    ctx.log.debug({ outbox: p.row.id, err: (err as Error)?.message }, 'sync: transient failure');
     // Transient and the client's retries are spent: back off across rounds (1 s, 2 s, … ≤ 5 min).
     const delay = Math.min(300_000, ctx.retryBaseMs * 2 ** Math.max(0, p.row.attempts - 1));
     this.result.retrying++;

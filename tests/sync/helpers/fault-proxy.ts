@@ -10,11 +10,16 @@ export interface Faults {
   statuses: number[];
   /** Retry-After header value sent with 429/503. */
   retryAfter?: string;
-  /** Share of requests held for `hangMs` before forwarding. */
+  /** Share of requests held for `hangMs`, then dropped unprocessed. */
   hangRate: number;
   hangMs: number;
+  /** The next this-many requests hang regardless of `hangRate`. */
+  hangNext: number;
   /** Share of requests forwarded (so they take effect) whose answer is replaced by a 503. */
   dropRate: number;
+  /** The next this-many requests get an error status / lose their answer regardless of the rates. */
+  errorNext: number;
+  dropNext: number;
 }
 
 export interface FaultProxy {
@@ -41,7 +46,7 @@ function prng(seed: number): () => number {
 export async function startFaultProxy(target: string, faults: Partial<Faults> = {}, seed = 42): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   const random = prng(seed);
-  const state: Faults = { errorRate: 0, statuses: [503], hangRate: 0, hangMs: 0, dropRate: 0, ...faults };
+  const state: Faults = { errorRate: 0, statuses: [503], hangRate: 0, hangMs: 0, hangNext: 0, dropRate: 0, errorNext: 0, dropNext: 0, ...faults };
   const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0 };
   const sockets = new Set<Socket>();
   let port = 0;
@@ -53,7 +58,8 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
     const isToken = (req.url ?? '').endsWith('/token');
     if (!isToken) {
       stats.requests++;
-      if (random() < state.errorRate) {
+      if (state.errorNext > 0 || random() < state.errorRate) {
+        if (state.errorNext > 0) state.errorNext--;
         stats.injected++;
         const status = state.statuses[Math.floor(random() * state.statuses.length)];
         const headers: Record<string, string> = { 'content-type': 'application/fhir+json' };
@@ -61,13 +67,17 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
         res.writeHead(status, headers).end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'injected fault' }] }));
         return;
       }
-      if (random() < state.hangRate) {
+      if (state.hangNext > 0 || random() < state.hangRate) {
+        if (state.hangNext > 0) state.hangNext--;
+        // A hung server: nothing is processed, no answer until the connection is dropped.
         stats.hung++;
         await new Promise((r) => setTimeout(r, state.hangMs));
-        if (res.destroyed || req.socket.destroyed) return;
+        req.socket.destroy();
+        return;
       }
     }
-    const drop = !isToken && random() < state.dropRate;
+    const drop = !isToken && (state.dropNext > 0 || random() < state.dropRate);
+    if (drop && state.dropNext > 0) state.dropNext--;
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
     ) as Record<string, string>;
