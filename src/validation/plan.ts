@@ -1,5 +1,5 @@
 import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
-import { compilePrimitive, isPrimitiveCode, type PrimitiveRule } from './primitives.ts';
+import { type PrimitiveRule, compilePrimitive, isPrimitiveCode } from './primitives.ts';
 import type { Registry } from './registry.ts';
 import type { CompiledInvariant } from './types.ts';
 
@@ -52,6 +52,8 @@ export interface ElementPlan {
   pattern?: unknown;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
+  /** Keys of all constraints on the element (compiled or native), to avoid running one twice. */
+  invariantKeys: Set<string>;
   isModifier: boolean;
   owner: StructurePlan;
   /** JSON property name → child, built on first use. */
@@ -230,6 +232,7 @@ export class PlanCompiler {
       pattern,
       binding,
       invariants: this.invariants(ed, path),
+      invariantKeys: new Set((ed.constraint ?? []).map((c) => c.key ?? '')),
       isModifier: ed.isModifier ?? false,
       owner,
     };

@@ -203,7 +203,7 @@ export class Walk {
         }
         const versionId = isObject(res?.meta) ? (res.meta as Json).versionId : undefined;
         const seen = versions.get(fullUrl);
-        if (seen && (seen.has(versionId) || versionId === undefined)) {
+        if (seen && type !== 'history' && (seen.has(versionId) || versionId === undefined)) {
           this.report(
             'error',
             'invariant',
@@ -533,39 +533,37 @@ export class Walk {
       for (const url of ref.profiles) {
         const p = this.compiler.plan(url);
         if (!p) {
-          if (!ownChildren)
+          if (!ownChildren) {
             this.report(
               'warning',
               'not-found',
               `${el.path}: profile '${url}' could not be found, so it has not been checked`,
             );
+          }
           continue;
         }
         viaProfile = true;
         if (type === 'Extension') checkExtensionContext(this, p);
-        this.inPlan(p, () => {
-          this.object(value, p.root, false);
-          this.runInvariants(p.root, value, type);
-        });
+        this.against(p, value, type, el);
       }
     }
     if (!ownChildren && !viaProfile) {
       if (type === 'Extension') this.extension(value, el);
       else {
         const tp = this.compiler.typePlan(type);
-        if (tp) {
-          this.withCore(() => {
-            this.object(value, tp.root, false);
-            this.runInvariants(tp.root, value, type);
-          });
-        } else if (type !== 'Element' && type !== 'BackboneElement') {
+        if (tp) this.against(tp, value, type, el);
+        else if (type !== 'Element' && type !== 'BackboneElement') {
           this.report('error', 'structure', `${el.path}: unknown type '${type}'`);
         }
       }
     } else if (ownChildren) {
       const tp = this.compiler.typePlan(type);
-      if (tp?.root.invariants.length)
-        this.withCore(() => this.runInvariants(tp.root, value, type, el.invariants));
+      if (tp?.root.invariants.length) {
+        const prev = this.profile;
+        this.profile = undefined;
+        this.runInvariants(tp.root, value, type, el);
+        this.profile = prev;
+      }
     }
     this.hostTypes.pop();
     if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
@@ -593,10 +591,7 @@ export class Walk {
     const plan = typeof url === 'string' ? this.compiler.plan(url.split('|')[0]) : undefined;
     if (plan && plan.type === 'Extension') {
       checkExtensionContext(this, plan);
-      this.inPlan(plan, () => {
-        this.object(value, plan.root, false);
-        this.runInvariants(plan.root, value, 'Extension');
-      });
+      this.against(plan, value, 'Extension', el);
       return;
     }
     if (typeof url === 'string') {
@@ -612,10 +607,7 @@ export class Walk {
     }
     const base = this.compiler.typePlan('Extension');
     if (base) {
-      this.withCore(() => {
-        this.object(value, base.root, false);
-        this.runInvariants(base.root, value, 'Extension');
-      });
+      this.against(base, value, 'Extension', el);
     }
   }
 
@@ -641,7 +633,17 @@ export class Walk {
     for (const i of found) this.report(i.severity, i.code, `${el.path}: ${i.message}`);
   }
 
-  runInvariants(el: ElementPlan, node: unknown, typeName: string, skip?: CompiledInvariant[]): void {
+  /** Validates an object against a whole definition (type, profile or extension) and its root invariants. */
+  private against(plan: StructurePlan, value: Json, typeName: string, skipKeysOf?: ElementPlan): void {
+    const prev = this.profile;
+    this.profile = plan.base ? undefined : plan.url;
+    this.object(value, plan.root, false);
+    this.runInvariants(plan.root, value, typeName, skipKeysOf);
+    this.profile = prev;
+  }
+
+  /** Runs the element's invariants; those `skipKeysOf` also has (ele-1 on type roots) run only once, there. */
+  runInvariants(el: ElementPlan, node: unknown, typeName: string, skipKeysOf?: ElementPlan): void {
     const list = el.invariants;
     if (!list.length) return;
     const env = this.env;
@@ -651,7 +653,7 @@ export class Walk {
     env.path = el.path;
     for (let i = 0; i < list.length; i++) {
       const inv = list[i];
-      if (skip?.some((s) => s.key === inv.key)) continue;
+      if (skipKeysOf?.invariantKeys.has(inv.key)) continue;
       let ok: boolean;
       try {
         ok = inv.check(node, env);
