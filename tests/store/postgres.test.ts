@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../../src/store/engine.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
+import { migrate, STORE_MIGRATIONS } from '../../src/store/schema.ts';
 import { runChildren } from './children.ts';
 import { ID_SYSTEM, observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
@@ -37,6 +39,38 @@ describe('store on PostgreSQL', () => {
   });
 
   storeSuite(() => store);
+
+  it('upgrades a database written under the first schema version (store-001 → store-002)', async () => {
+    const upgradeDb = `${DB}_upgrade`;
+    await admin(`DROP DATABASE IF EXISTS ${upgradeDb} WITH (FORCE)`);
+    await admin(`CREATE DATABASE ${upgradeDb}`);
+    try {
+      const engine = await openPostgres(`${server}/${upgradeDb}`);
+      const [first] = STORE_MIGRATIONS;
+      await migrate(engine, first[0], first[1]);
+      // A resource indexed the way store-001 did it (no last_updated on token rows).
+      await engine.query(
+        `INSERT INTO resources VALUES ('Observation', 'old', 1, '2024-01-02T03:04:05Z', false, '{"resourceType":"Observation","id":"old"}')`,
+      );
+      await engine.query(
+        `INSERT INTO search_token VALUES ('Observation', 'old', 'patient', 'Patient', 'p-old')`,
+      );
+      await engine.close();
+      const upgraded = await openStore({ databaseUrl: `${server}/${upgradeDb}` });
+      try {
+        const found = await upgraded.search('Observation', { patient: 'p-old' });
+        expect(found.resources.map((r) => r.id)).toEqual(['old']);
+        const [row] = await upgraded.query<{ last_updated: Date }>(
+          `SELECT last_updated FROM search_token WHERE id = 'old'`,
+        );
+        expect(row.last_updated.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await admin(`DROP DATABASE IF EXISTS ${upgradeDb} WITH (FORCE)`);
+    }
+  });
 
   describe('two processes on one database', () => {
     it('concurrent conditional creates with the same identifier → one resource', async () => {
