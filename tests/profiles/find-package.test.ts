@@ -1,0 +1,60 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { findPackage, packageSearchPath } from '../../profiles/fhir-cache.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-find-package-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function unpacked(dir: string, name: string, version: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version }));
+  return dir;
+}
+
+describe('findPackage', () => {
+  it('finds a .tgz named <name>-<version>.tgz in a folder, or given directly', () => {
+    const dir = join(tmp, 'tgz');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'), '');
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [dir])).toBe(join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'));
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz')])).toBe(
+      join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'),
+    );
+  });
+
+  it('finds an unpacked package and a FHIR package cache entry, checking name and version', () => {
+    const pkg = unpacked(join(tmp, 'unpacked', 'package'), 'hl7.fhir.fi.base', '2.0.0-rc2');
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'unpacked')])).toBe(pkg);
+    const cached = unpacked(join(tmp, 'cache', 'hl7.fhir.fi.base#2.0.0-rc2', 'package'), 'hl7.fhir.fi.base', '2.0.0-rc2');
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'cache')])).toBe(cached);
+    unpacked(join(tmp, 'other', 'package'), 'hl7.fhir.fi.base', '1.0.0');
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'other')])).toBeUndefined();
+  });
+
+  it('searches in order and skips missing folders', () => {
+    const a = unpacked(join(tmp, 'a', 'package'), 'x.y', '1.0.0');
+    unpacked(join(tmp, 'b', 'package'), 'x.y', '1.0.0');
+    expect(findPackage('x.y', '1.0.0', [join(tmp, 'missing'), join(tmp, 'a'), join(tmp, 'b')])).toBe(a);
+  });
+});
+
+describe('packageSearchPath', () => {
+  const saved = process.env.TYOKYKY_FHIR_PACKAGES;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TYOKYKY_FHIR_PACKAGES;
+    else process.env.TYOKYKY_FHIR_PACKAGES = saved;
+  });
+
+  it('follows DEVELOPERS.md: --package, TYOKYKY_FHIR_PACKAGES, ../shared/fhir-packages, ~/.fhir/packages', () => {
+    process.env.TYOKYKY_FHIR_PACKAGES = '/e1:/e2';
+    expect(packageSearchPath(['/p'], '/repo/main')).toEqual([
+      '/p',
+      '/e1',
+      '/e2',
+      '/repo/shared/fhir-packages',
+      join(homedir(), '.fhir', 'packages'),
+    ]);
+  });
+});
