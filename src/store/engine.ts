@@ -42,7 +42,14 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
-  await pool.query('SELECT 1');
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new Error(`Cannot connect to PostgreSQL at ${redact(databaseUrl)}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   return {
     kind: 'postgres',
     async query<T extends Row>(sql: string, params?: unknown[]) {
@@ -79,4 +86,15 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
       await pool.end();
     },
   };
+}
+
+/** The URL without its password, for error messages. */
+function redact(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
 }

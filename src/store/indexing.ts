@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import {
-  evalFhirPathTyped,
   type FhirPathAtom,
+  evalFhirPathTyped,
   getSearchParameters,
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,

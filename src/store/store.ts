@@ -1,6 +1,6 @@
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { Operations } from './operations.ts';
-import { migrate, STORE_MIGRATIONS } from './schema.ts';
+import { STORE_MIGRATIONS, migrate } from './schema.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx } from './types.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPgliteDataDir, openStore, type Store } from '../../src/store/index.ts';
+import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/store/engine.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { migrate, STORE_MIGRATIONS } from '../../src/store/schema.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { STORE_MIGRATIONS, migrate } from '../../src/store/schema.ts';
 import { runChildren } from './children.ts';
 import { ID_SYSTEM, observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
@@ -39,6 +39,12 @@ describe('store on PostgreSQL', () => {
   });
 
   storeSuite(() => store);
+
+  it('names the server (without password) when it cannot connect', async () => {
+    await expect(openStore({ databaseUrl: 'postgres://someone:secret@127.0.0.1:1/nowhere' })).rejects.toThrow(
+      /^Cannot connect to PostgreSQL at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: /,
+    );
+  });
 
   it('upgrades a database written under the first schema version (store-001 → store-002)', async () => {
     const upgradeDb = `${DB}_upgrade`;

@@ -4,7 +4,7 @@ import type { CarePlan, Consent, Observation, Patient, Resource } from '@medplum
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
 import type { Store } from '../../src/store/index.ts';
-import { expectFhirError, ID_SYSTEM, LOINC, observation } from './helpers.ts';
+import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
 const ids = (rs: Resource[]) => rs.map((r) => r.id).sort();
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Observation } from '@medplum/fhirtypes';
 import pg from 'pg';
-import { openStore, type Store } from '../../../src/store/index.ts';
+import { type Store, openStore } from '../../../src/store/index.ts';
 
 const N = Number(process.env.STORE_PERF_N ?? 100_000);
 const PATIENTS = Math.max(1, Math.floor(N / 100));
