@@ -1,5 +1,5 @@
 import type { ElementPlan, TypeRef } from './plan.ts';
-import { isObject, type Walk } from './walker.ts';
+import { type Walk, isObject } from './walker.ts';
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +47,9 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
           `Unable to resolve the reference '${r}' within the ${bundle.type} Bundle`,
           'reference',
         );
+      } else if (!target && bundle.type === 'document' && m && !m[1]) {
+        // A document is self-contained: relative references must resolve to an entry.
+        walk.report('error', 'not-found', `Can't find '${r}' in the document Bundle`, 'reference');
       }
     }
     if (!m && !ABSOLUTE.test(r)) {

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createValidator, loadProjectValidator, type Validator } from '../../../src/validation/index.ts';
+import { type Validator, createValidator, loadProjectValidator } from '../../../src/validation/index.ts';
 import { openPackage } from '../../../src/validation/packages.ts';
 import { errors } from './helpers.ts';
 

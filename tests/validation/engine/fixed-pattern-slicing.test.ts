@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createValidator, type Validator } from '../../../src/validation/index.ts';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient } from './helpers.ts';
 import { ProfileBuilder } from './profiles.ts';
 

@@ -1,5 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { createValidator, type Validator } from '../../../src/validation/index.ts';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
 
 let shared: Promise<Validator> | undefined;
 

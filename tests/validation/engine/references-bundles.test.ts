@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createValidator, type Validator } from '../../../src/validation/index.ts';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient, warnings } from './helpers.ts';
 import { ProfileBuilder } from './profiles.ts';
 
@@ -141,6 +141,32 @@ describe('Bundles', () => {
     };
     expect(errors(v.validate(b))).toEqual([
       `Bundle.entry[0].resource.subject.reference | Unable to resolve the reference '${missing}' within the transaction Bundle`,
+    ]);
+  });
+
+  it('requires relative references in a document to resolve to an entry', () => {
+    const composition = {
+      resourceType: 'Composition',
+      text: div,
+      status: 'final',
+      type: { text: 'note' },
+      date: '2024-01-01',
+      author: [{ reference: 'Practitioner/1' }],
+      title: 'Note',
+      subject: { reference: 'Patient/p1' },
+    };
+    const b = {
+      resourceType: 'Bundle',
+      identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:2f0b0e1e-0000-4000-8000-000000000001' },
+      type: 'document',
+      timestamp: '2024-01-01T10:00:00Z',
+      entry: [
+        entry('http://example.org/fhir/Composition/c1', { ...composition, id: 'c1' }),
+        entry('http://example.org/fhir/Patient/p1', { ...p, id: 'p1' }),
+      ],
+    };
+    expect(errors(v.validate(b))).toEqual([
+      "Bundle.entry[0].resource.author[0].reference | Can't find 'Practitioner/1' in the document Bundle",
     ]);
   });
 
