@@ -46,6 +46,8 @@ const cases: Case[] = [
     mutate: (r) => { r.identifier[0].value = '030879Z904X'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
   { profile: 'tyokyky-patient', name: 'hetu-impossible-date', base: 'Patient-maija', description: 'HETU dated 29 February 1979 (not a leap year), check character correct',
     mutate: (r) => { r.identifier[0].value = '290279-904T'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
+  { profile: 'tyokyky-patient', name: 'hetu-individual-number-001', base: 'Patient-maija', description: 'HETU individual number 001 is never issued (002-899, 900-999 test)',
+    mutate: (r) => { r.identifier[0].value = '030879-001T'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
   { profile: 'tyokyky-patient', name: 'missing-language', base: 'Patient-maija', description: 'Kanta: language is mandatory',
     mutate: (r) => { delete r.language; }, expected: min1('Patient', 'Patient.language') },
   { profile: 'tyokyky-patient', name: 'missing-creating-application', base: 'Patient-maija', description: 'Kanta: the creating-application extension is mandatory',

@@ -27,7 +27,11 @@ describe('profiles build', () => {
     async () => {
       const out = join(tmp, 'package');
       // The package cache is shared with `npm run build:profiles` (written atomically, reused when current).
-    const result = await buildProfiles({ out, work: join(tmp, 'work'), home: join(PROFILES_DIR, '.build', 'home') });
+      const result = await buildProfiles({
+        out,
+        work: join(tmp, 'work'),
+        home: join(PROFILES_DIR, '.build', 'home'),
+      });
       expect(result.sushiLog).not.toMatch(/^error /m);
       const committed = files(PACKAGE).map((f) => relative(PACKAGE, f));
       const fresh = files(out).map((f) => relative(out, f));

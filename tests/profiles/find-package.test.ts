@@ -18,7 +18,9 @@ describe('findPackage', () => {
     const dir = join(tmp, 'tgz');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'), '');
-    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [dir])).toBe(join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'));
+    expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [dir])).toBe(
+      join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'),
+    );
     expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz')])).toBe(
       join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'),
     );
@@ -27,7 +29,11 @@ describe('findPackage', () => {
   it('finds an unpacked package and a FHIR package cache entry, checking name and version', () => {
     const pkg = unpacked(join(tmp, 'unpacked', 'package'), 'hl7.fhir.fi.base', '2.0.0-rc2');
     expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'unpacked')])).toBe(pkg);
-    const cached = unpacked(join(tmp, 'cache', 'hl7.fhir.fi.base#2.0.0-rc2', 'package'), 'hl7.fhir.fi.base', '2.0.0-rc2');
+    const cached = unpacked(
+      join(tmp, 'cache', 'hl7.fhir.fi.base#2.0.0-rc2', 'package'),
+      'hl7.fhir.fi.base',
+      '2.0.0-rc2',
+    );
     expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'cache')])).toBe(cached);
     unpacked(join(tmp, 'other', 'package'), 'hl7.fhir.fi.base', '1.0.0');
     expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [join(tmp, 'other')])).toBeUndefined();

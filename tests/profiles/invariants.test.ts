@@ -93,6 +93,8 @@ describe('tyk-hetu-1', () => {
     ['010181-900C', true, 'the Kanta sample code'],
     ['010181*900C', false, 'unknown century sign'],
     ['010181-90C', false, 'too short'],
+    ['010181-001C', false, 'individual number 001 is never issued'],
+    ['010181-002D', true, 'individual number 002'],
   ])('%s → %s (%s)', (value, ok) => {
     expect(holds('tyk-hetu-1', hetuId(value), 'Identifier')).toBe(ok);
   });

@@ -155,7 +155,9 @@ describe('profiles/package', () => {
     for (const [, id, valueSetOnly, cells] of rows) {
       const listed = [...cells!.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
       const codes = valueSetOnly
-        ? all.find((r) => r.resourceType === 'ValueSet' && r.id === id)!.compose.include.flatMap((i: Json) => i.concept.map((c: Json) => c.code))
+        ? all
+            .find((r) => r.resourceType === 'ValueSet' && r.id === id)!
+            .compose.include.flatMap((i: Json) => i.concept.map((c: Json) => c.code))
         : all.find((r) => r.resourceType === 'CodeSystem' && r.id === id)!.concept.map((c: Json) => c.code);
       expect(codes, id).toEqual(listed);
     }

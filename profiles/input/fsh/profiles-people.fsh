@@ -16,9 +16,9 @@ A client of work-ability support, on FI Base Patient. The personal identity code
 * extension[municipality] MS
 
 Invariant: tyk-hetu-1
-Description: "HETU: muoto DDMMYYCZZZQ, vuosisatamerkki (+-YXWVUABCDEF), oikea päivämäärä ja tarkistusmerkki (DDMMYYZZZ mod 31). / HETU format, century sign, a real date and the check character (DDMMYYZZZ mod 31 into 0123456789ABCDEFHJKLMNPRSTUVWXY)."
+Description: "HETU: muoto DDMMYYCZZZQ, vuosisatamerkki (+-YXWVUABCDEF), oikea päivämäärä, yksilönumero 002–999 ja tarkistusmerkki (DDMMYYZZZ mod 31). / HETU format, century sign, a real date, individual number 002-999 and the check character (DDMMYYZZZ mod 31 into 0123456789ABCDEFHJKLMNPRSTUVWXY)."
 Severity: #error
-Expression: "system = 'urn:oid:1.2.246.21' implies (value.matches('^(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}[-+A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]$') and '0123456789ABCDEFHJKLMNPRSTUVWXY'.substring((value.substring(0, 6) + value.substring(7, 3)).toInteger() mod 31, 1) = value.substring(10, 1) and value.substring(0, 2).toInteger() <= iif(value.substring(2, 2) = '02', iif(value.substring(4, 2).toInteger() mod 4 = 0 and (value.substring(4, 2) != '00' or 'ABCDEF'.contains(value.substring(6, 1))), 29, 28), iif(value.substring(2, 2) in ('04' | '06' | '09' | '11'), 30, 31)))"
+Expression: "system = 'urn:oid:1.2.246.21' implies (value.matches('^(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}[-+A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]$') and value.substring(7, 3).toInteger() >= 2 and '0123456789ABCDEFHJKLMNPRSTUVWXY'.substring((value.substring(0, 6) + value.substring(7, 3)).toInteger() mod 31, 1) = value.substring(10, 1) and value.substring(0, 2).toInteger() <= iif(value.substring(2, 2) = '02', iif(value.substring(4, 2).toInteger() mod 4 = 0 and (value.substring(4, 2) != '00' or 'ABCDEF'.contains(value.substring(6, 1))), 29, 28), iif(value.substring(2, 2) in ('04' | '06' | '09' | '11'), 30, 31)))"
 
 Profile: TyokykyPractitionerRole
 Parent: $fi-practitioner-role
