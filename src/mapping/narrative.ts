@@ -8,8 +8,9 @@ const LABELS = readProjectJson<Record<Language, Record<string, string>>>('mappin
 export type Row = [labelKey: string, value: string | undefined];
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const SPECIAL = /[&<>"]/;
 function escapeXml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ESCAPES[c]!);
+  return SPECIAL.test(s) ? s.replace(/[&<>"]/g, (c) => ESCAPES[c]!) : s;
 }
 
 export function label(key: string, language: Language): string {

@@ -75,17 +75,32 @@ export function display(system: string, code: string, language: Language = 'fi')
   return displays.get(key(system, code))?.[language] ?? code;
 }
 
+const codingMemo = new Map<string, { ours: Coding; more: Coding[] }>();
+function codings(csId: string, code: string): { ours: Coding; more: Coding[] } {
+  const k = `${csId}|${code}`;
+  let c = codingMemo.get(k);
+  if (!c) {
+    const system = codeSystemUrl(csId);
+    c = { ours: { system, code, display: display(system, code) }, more: forward.get(key(system, code)) ?? [] };
+    codingMemo.set(k, c);
+  }
+  return c;
+}
+
 /** A Coding of our CodeSystem `csId` with its Finnish display (the CodeSystems' display language). */
 export function coding(csId: string, code: string): Coding {
-  const system = codeSystemUrl(csId);
-  return { system, code, display: display(system, code) };
+  return { ...codings(csId, code).ours };
 }
 
 /** A CodeableConcept with our coding first, then every equivalent standard coding the ConceptMaps give. */
 export function concept(csId: string, code: string): CodeableConcept {
-  const ours = coding(csId, code);
-  const more = forward.get(key(ours.system!, code));
-  return { coding: more ? [ours, ...more] : [ours] };
+  const { ours, more } = codings(csId, code);
+  return { coding: more.length ? [{ ...ours }, ...more.map((m) => ({ ...m }))] : [{ ...ours }] };
+}
+
+/** Display of our code in a language, by CodeSystem id. */
+export function displayOf(csId: string, code: string, language: Language): string {
+  return language === 'fi' ? codings(csId, code).ours.display! : display(codeSystemUrl(csId), code, language);
 }
 
 /** Our code in CodeSystem `csId` from a CodeableConcept, directly or back through a ConceptMap. */

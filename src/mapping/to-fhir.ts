@@ -40,7 +40,7 @@ import { codeSystemUrl, type FhirKind, MAP, profileUrl } from './config.ts';
 import { businessUuid, fullUrl, identifiers, reference } from './identity.ts';
 import { label, narrative, type Row, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
-import { coding, concept, display, type Language } from './terminology.ts';
+import { coding, concept, display, displayOf, type Language } from './terminology.ts';
 
 interface Ctx {
   opts: MappingOptions;
@@ -57,7 +57,7 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
   const partyOrganizations = new Map<string, string>();
   for (const o of record?.organizations ?? []) if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
   return {
-    opts,
+    opts: { ...opts, uuidMemo: new Map() },
     lang: opts.language ?? 'fi',
     creatingApplication: { url: MAP.extensions.creatingApplication, extension },
     partyOrganizations,
@@ -80,7 +80,7 @@ function ref(kind: FhirKind, id: string, ctx: Ctx): Reference<any> {
 }
 
 function show(csId: string, code: string, ctx: Ctx): string {
-  return display(codeSystemUrl(csId), code, ctx.lang);
+  return displayOf(csId, code, ctx.lang);
 }
 
 const CS = MAP.codedFields;

@@ -17,7 +17,7 @@ const invariant = fhirpath.compile({ base: constraint.path, expression: constrai
 
 function invariantHolds(hetu: string): boolean {
   const identifier = { use: 'official', system: 'urn:oid:1.2.246.21', value: hetu };
-  return invariant(identifier).every((x: unknown) => x === true);
+  return (invariant(identifier) as unknown[]).every((x) => x === true);
 }
 
 describe('tyk-hetu-1 (profile) and the SDK agree', () => {
