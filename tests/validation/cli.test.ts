@@ -51,7 +51,11 @@ beforeAll(() => {
   );
   writeFileSync(join(good, 'notes.txt'), 'not a resource; directories only pick up .json/.ndjson');
   const bad = join(dir, 'bad.ndjson');
-  writeFileSync(bad, `${JSON.stringify({ resourceType: 'Patient', id: 'ok', text })}\n${JSON.stringify({ resourceType: 'Patient', id: 'x', text, gender: 'mal' })}\n{broken\n`);
+  writeFileSync(
+    bad,
+    `${JSON.stringify({ resourceType: 'Patient', id: 'ok', text })}\n${JSON.stringify({ resourceType: 'Patient', id: 'x', text, gender: 'mal' })}\n{broken\n` +
+      '{"resourceType":"Patient","id":"d","active":true,"active":false}\n',
+  );
   writeFileSync(
     join(dir, 'fi-patient.json'),
     JSON.stringify({ resourceType: 'Patient', id: 'f', text, identifier: [{ use: 'official', system: 'urn:oid:1.2.3', value: '010181-900C' }] }),
@@ -95,6 +99,7 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
       ['/bad.ndjson:1', true],
       ['/bad.ndjson:2', false],
       ['/bad.ndjson:3', false],
+      ['/bad.ndjson:4', false],
       ['/fi-patient.json', false],
     ]);
     expect(lines[0]).toMatchObject({ errors: 0, outcome: { resourceType: 'OperationOutcome' } });
@@ -104,11 +109,13 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
     );
     expect(lines[2]).toMatchObject({ valid: false, errors: 1, warnings: 0 });
     expect(lines[2].outcome.issue[0]).toMatchObject({ severity: 'fatal', diagnostics: expect.stringContaining('Cannot parse') });
+    // JSON.parse would keep the last "active"; FHIR JSON forbids repeated names and so do we.
+    expect(lines[3].outcome.issue[0]).toMatchObject({ severity: 'fatal', diagnostics: expect.stringContaining("Duplicated property name 'active'") });
   });
 
   it('--profile applies a profile to every resource', async () => {
     const r = await runs.bad;
-    const line = r.stdout.trim().split('\n').map((l) => JSON.parse(l))[3];
+    const line = r.stdout.trim().split('\n').map((l) => JSON.parse(l))[4];
     expect(line.outcome.issue).toContainEqual(
       expect.objectContaining({ severity: 'error', expression: ['Patient.identifier[0].system'], diagnostics: expect.stringContaining(FI_PATIENT) }),
     );

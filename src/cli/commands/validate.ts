@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { visit } from 'jsonc-parser';
 import { issue, outcome } from '../../shared/outcome.ts';
 import type { Validator } from '../../validation/index.ts';
 
@@ -157,7 +158,7 @@ async function* readItems(file: string): AsyncGenerator<InputItem> {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(stripBom(text));
+      parsed = parseStrict(stripBom(text));
     } catch (e) {
       yield { source: file, parseError: (e as Error).message };
       return;
@@ -177,7 +178,7 @@ async function* readItems(file: string): AsyncGenerator<InputItem> {
       if (!line.trim()) continue;
       const source = `${file}:${lineNo}`;
       try {
-        yield { source, resource: JSON.parse(lineNo === 1 ? stripBom(line) : line) };
+        yield { source, resource: parseStrict(lineNo === 1 ? stripBom(line) : line) };
       } catch (e) {
         yield { source, parseError: (e as Error).message };
       }
@@ -188,6 +189,44 @@ async function* readItems(file: string): AsyncGenerator<InputItem> {
 }
 
 const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+
+/**
+ * JSON.parse, plus the check it does not make: a property name repeated in one object is an error
+ * (JSON.parse keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them).
+ */
+function parseStrict(text: string): unknown {
+  const value = JSON.parse(text);
+  if (text.length > 2 && hasPossibleDuplicate(text)) {
+    const seen: Array<Set<string>> = [];
+    let duplicate: string | undefined;
+    visit(text, {
+      onObjectBegin: () => {
+        seen.push(new Set());
+      },
+      onObjectEnd: () => {
+        seen.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const keys = seen[seen.length - 1];
+        if (keys.has(name)) duplicate ??= `Duplicated property name '${name}' at offset ${offset}`;
+        keys.add(name);
+      },
+    });
+    if (duplicate) throw new Error(duplicate);
+  }
+  return value;
+}
+
+/** Cheap pre-filter: a duplicate needs some `"name":` to occur twice in the text. */
+function hasPossibleDuplicate(text: string): boolean {
+  const names = new Set<string>();
+  const re = /"((?:[^"\\]|\\.)*)"\s*:/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (names.has(m[1])) return true;
+    names.add(m[1]);
+  }
+  return false;
+}
 
 function count(oo: OperationOutcome, severity: OperationOutcomeIssue['severity']): number {
   return (oo.issue ?? []).filter((i) => i.severity === severity).length;
