@@ -1,5 +1,4 @@
 // The `tyokyky serve` and `tyokyky load` commands as real processes.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,54 +6,21 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
+import { type ServeProcess, run, startServe } from './processes.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-cli-'));
-let serve: ChildProcess;
-let logs = '';
+let serve: ServeProcess;
 let base = '';
-let exited: Promise<number | null>;
-
-function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 beforeAll(async () => {
-  serve = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data')]);
-  exited = new Promise((resolve) => serve.once('exit', (code) => resolve(code)));
-  base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${logs}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      logs += chunk.toString();
-      const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(logs);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    serve.stdout?.on('data', onData);
-    serve.stderr?.on('data', onData);
-    serve.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${logs}`)));
-  });
-}, 120_000);
+  serve = await startServe(['--data-dir', join(dir, 'data')]);
+  base = serve.base;
+}, 150_000);
 
 afterAll(() => {
-  if (serve.exitCode === null) serve.kill('SIGKILL');
+  if (serve?.child.exitCode === null) serve.child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = tyokyky(args);
-  let out = '';
-  child.stdout?.on('data', (c) => (out += c));
-  child.stderr?.on('data', (c) => (out += c));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out };
-}
 
 describe('tyokyky serve / load', () => {
   it('serves the FHIR API with structured request logs', async () => {
@@ -62,7 +28,10 @@ describe('tyokyky serve / load', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { resourceType: string }).resourceType).toBe('CapabilityStatement');
     await new Promise((r) => setTimeout(r, 200));
-    const line = logs.split('\n').find((l) => l.includes('"cli-test-1"'));
+    const line = serve
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('"cli-test-1"'));
     expect(line && JSON.parse(line)).toMatchObject({
       req: { id: 'cli-test-1', url: '/fhir/metadata' },
       res: { statusCode: 200 },
@@ -102,13 +71,13 @@ describe('tyokyky serve / load', () => {
       body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
     });
     await new Promise((r) => setTimeout(r, 150));
-    serve.kill('SIGTERM');
+    serve.child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(((await res.json()) as Bundle).entry).toHaveLength(150);
-    expect(await exited).toBe(0);
-    expect(logs).toMatch(/shutting down/);
-    expect(logs).toMatch(/store closed/);
+    expect(await serve.exited).toBe(0);
+    expect(serve.logs()).toMatch(/shutting down/);
+    expect(serve.logs()).toMatch(/store closed/);
     await expect(fetch(`${base}/metadata`)).rejects.toThrow();
   });
 });
