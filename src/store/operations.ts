@@ -171,7 +171,7 @@ export class Operations implements StoreTx {
     }
     const stored = stamp(resource, id, 1, new Date());
     if (!(await this.writeVersion('insert', stored, 'create')))
-      throw FhirError.conflict(`${type}/${id} already exists`);
+      throw new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
     return { resource: stored, created: true };
   }
 
@@ -185,7 +185,7 @@ export class Operations implements StoreTx {
     let current = await this.lockCurrent(type, id);
     if (!current) {
       if (expected !== undefined) {
-        throw FhirError.preconditionFailed(`${type}/${id} does not exist (If-Match ${opts.ifMatch})`);
+        throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type);
       }
       const stored = stamp(resource, id, 1, new Date());
       if (await this.writeVersion('insert', stored, 'create')) return { resource: stored, created: true };
@@ -194,11 +194,13 @@ export class Operations implements StoreTx {
       if (!current) throw new Error(`${type}/${id} vanished during update`);
     }
     if (expected === undefined && !current.deleted && !opts.ifMatchOptional) {
-      throw FhirError.preconditionRequired(`If-Match is required to update ${type}/${id}`);
+      throw versionError(428, `If-Match is required to update ${type}/${id}`, type);
     }
     if (expected !== undefined && expected !== current.version_id) {
-      throw FhirError.preconditionFailed(
+      throw versionError(
+        412,
         `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current.version_id}`,
+        type,
       );
     }
     const version = current.version_id + 1;
@@ -220,8 +222,10 @@ export class Operations implements StoreTx {
       };
     }
     if (expected !== undefined && expected !== current.version_id) {
-      throw FhirError.preconditionFailed(
+      throw versionError(
+        412,
         `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current.version_id}`,
+        type,
       );
     }
     const version = current.version_id + 1;
@@ -301,6 +305,12 @@ export class Operations implements StoreTx {
     }
     return true;
   }
+}
+
+/** 412/428: the version precondition, located at the resource's meta.versionId. */
+function versionError(status: 412 | 428, diagnostics: string, type: string): FhirError {
+  const code = status === 428 ? 'required' : 'conflict';
+  return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
 }
 
 function checkResource(resource: Resource): string {

@@ -33,6 +33,7 @@ export function storeSuite(getStore: () => Store): void {
         store.create(observation({ id }), { keepId: true }),
         409,
         `Observation/${id} already exists`,
+        'Observation.id',
       );
     });
 
@@ -72,11 +73,13 @@ export function storeSuite(getStore: () => Store): void {
         store.update({ ...resource, status: 'final' }, { ifMatch: 'W/"2"' }),
         412,
         `Version conflict on Observation/${id}: If-Match is 2 but the current version is 3`,
+        'Observation.meta.versionId',
       );
       await expectFhirError(
         store.update({ ...resource, status: 'final' }),
         428,
         `If-Match is required to update Observation/${id}`,
+        'Observation.meta.versionId',
       );
       await expectFhirError(
         store.update({ ...resource, status: 'final' }, { ifMatch: 'abc' }),
@@ -101,6 +104,7 @@ export function storeSuite(getStore: () => Store): void {
         store.update(observation({ id: other }), { ifMatch: '1' }),
         412,
         `Observation/${other} does not exist (If-Match 1)`,
+        'Observation.meta.versionId',
       );
     });
 
@@ -131,6 +135,7 @@ export function storeSuite(getStore: () => Store): void {
         expect((f.reason as FhirError).message).toBe(
           `Version conflict on Observation/${resource.id}: If-Match is 1 but the current version is 2`,
         );
+        expect((f.reason as FhirError).outcome.issue?.[0].expression).toEqual(['Observation.meta.versionId']);
       }
       const history = await store.history('Observation', resource.id as string);
       expect(history.map((h) => h.versionId)).toEqual(['2', '1']);
@@ -147,6 +152,7 @@ export function storeSuite(getStore: () => Store): void {
         store.delete('Observation', id, { ifMatch: '1' }),
         412,
         `Version conflict on Observation/${id}: If-Match is 1 but the current version is 2`,
+        'Observation.meta.versionId',
       );
       const del = await store.delete('Observation', id);
       expect(del).toMatchObject({ versionId: '3', deleted: true });
