@@ -13,10 +13,10 @@ import { parse, stringify } from 'yaml';
 import {
   AUTOMATIC_DEPENDENCIES,
   FI_BASE,
+  STUB_VERSION,
   findPackage,
   packageSearchPath,
   prepareCache,
-  STUB_VERSION,
 } from './fhir-cache.ts';
 import { type PackageManifest, packFhirPackage } from './pack.ts';
 
@@ -105,8 +105,7 @@ export async function buildProfiles(opts: BuildOptions = {}): Promise<BuildResul
   const fiBase = findPackage(FI_BASE.name, FI_BASE.version, searchPath);
   if (!fiBase) {
     throw new Error(
-      `${FI_BASE.name}#${FI_BASE.version} not found; searched ${searchPath.join(', ')}. ` +
-        'Pass --package PATH or set TYOKYKY_FHIR_PACKAGES.',
+      `${FI_BASE.name}#${FI_BASE.version} not found; searched ${searchPath.join(', ')}. Pass --package PATH or set TYOKYKY_FHIR_PACKAGES.`,
     );
   }
   const home = resolve(opts.home ?? join(work, 'home'));

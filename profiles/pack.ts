@@ -1,5 +1,5 @@
 /** Packs SUSHI output (+ ConceptMaps) into a standard FHIR NPM package folder, deterministically. */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageIndex } from './fhir-cache.ts';
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProfiles, locateFiBase, PROFILES_DIR } from '../../profiles/build.ts';
+import { PROFILES_DIR, buildProfiles, locateFiBase } from '../../profiles/build.ts';
 import { PACKAGE } from './fixtures.ts';
 
 function files(dir: string): string[] {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
-import { CANONICAL, examples, type Json, negativeCases, profiles } from './fixtures.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+import { CANONICAL, type Json, examples, negativeCases, profiles } from './fixtures.ts';
 
 let validator: Validator;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { findPackage, packageSearchPath } from '../../profiles/fhir-cache.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-find-package-'));
@@ -47,14 +47,12 @@ describe('findPackage', () => {
 });
 
 describe('packageSearchPath', () => {
-  const saved = process.env.TYOKYKY_FHIR_PACKAGES;
   afterEach(() => {
-    if (saved === undefined) delete process.env.TYOKYKY_FHIR_PACKAGES;
-    else process.env.TYOKYKY_FHIR_PACKAGES = saved;
+    vi.unstubAllEnvs();
   });
 
   it('follows DEVELOPERS.md: --package, TYOKYKY_FHIR_PACKAGES, ../shared/fhir-packages, ~/.fhir/packages', () => {
-    process.env.TYOKYKY_FHIR_PACKAGES = '/e1:/e2';
+    vi.stubEnv('TYOKYKY_FHIR_PACKAGES', '/e1:/e2');
     expect(packageSearchPath(['/p'], '/repo/main')).toEqual([
       '/p',
       '/e1',

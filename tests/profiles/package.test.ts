@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CANONICAL, conformance, type Json, PACKAGE, profiles, readJson } from './fixtures.ts';
+import { CANONICAL, type Json, PACKAGE, conformance, profiles, readJson } from './fixtures.ts';
 
 const FI = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition';
 const R4 = 'http://hl7.org/fhir/StructureDefinition';
