@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { type SyncContext, businessIdentifier, timed } from './context.ts';
 import { mappingsForLocal, mappingsForRemote, upsertMapping } from './idmap.ts';
-import { ORIGIN_SETTING } from './outbox.ts';
+import { ORIGIN_SETTING, unblockPatient } from './outbox.ts';
 import { collectReferences, rewriteReferences } from './references.ts';
 
 export interface PullResult {
@@ -73,6 +73,11 @@ export async function applyRemote(
       const written = localId
         ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
         : await tx.create(local);
+      if (type === 'Consent') {
+        // A consent that changed remotely re-checks that client's blocked rows (also without the hook).
+        const patientRef = (written.resource as { patient?: { reference?: string } }).patient?.reference;
+        if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
+      }
       await upsertMapping(tx, {
         resource_type: type,
         local_id: written.resource.id!,

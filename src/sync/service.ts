@@ -71,7 +71,8 @@ export interface SyncService {
   /** Push until nothing is ready; `onProgress` after each round. */
   pushOnce(onProgress?: (done: PushRoundResult, remaining: number) => void): Promise<PushRoundResult>;
   pullOnce(): Promise<PullResult>;
-  start(): void;
+  /** Background loops (both by default). */
+  start(which?: { push?: boolean; pull?: boolean }): void;
   stop(): Promise<void>;
   status(): Promise<SyncStatus>;
   deadLetters(limit?: number): Promise<OutboxRow[]>;
@@ -180,7 +181,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       await ready;
       return pullOnce(ctx, abort.signal);
     },
-    start() {
+    start(which = {}) {
       if (loops.length) return;
       const pushLoop = async () => {
         while (!abort.signal.aborted) {
@@ -205,7 +206,8 @@ export function createSync(opts: CreateSyncOptions): SyncService {
           await sleep(opts.pullIntervalMs ?? 30_000, undefined, { signal: abort.signal }).catch(() => {});
         }
       };
-      loops = [ready.then(pushLoop).catch(() => {}), ready.then(pullLoop).catch(() => {})];
+      if (which.push !== false) loops.push(ready.then(pushLoop).catch(() => {}));
+      if (which.pull !== false) loops.push(ready.then(pullLoop).catch(() => {}));
     },
     async stop() {
       abort.abort();

@@ -1,0 +1,134 @@
+// Against a second tyokyky facade (child process, its own PostgreSQL database) as the Kanta-style
+// store; the local store on PostgreSQL; sync workers as separate processes (two at once; one
+// killed with SIGKILL mid-batch and restarted).
+import type { ChildProcess } from 'node:child_process';
+import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
+import { freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+
+let facade: Awaited<ReturnType<typeof startFacade>>;
+let localUrl: string;
+let store: Store;
+let sync: SyncService;
+let hetuSeq = 930;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  const remoteDb = await freshDatabase('tyokyky_sync_remote');
+  localUrl = await freshDatabase('tyokyky_sync_local');
+  facade = await startFacade(remoteDb);
+  store = await openStore({ databaseUrl: localUrl });
+  sync = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, batchSize: 50 });
+  await sync.ready;
+});
+afterAll(async () => {
+  for (const c of children) await stopChild(c, 'SIGKILL');
+  await sync?.stop();
+  await store?.close();
+  await facade?.stop();
+});
+
+async function seed(clients: number, perClient: number): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (let c = 0; c < clients; c++) {
+    const p = (await store.create(patient(`010181-${hetuSeq++}X`))).resource as Patient;
+    ids.set(p.identifier![0].value!, 'Patient');
+    const k = (await store.create(consent(p.id!))).resource as Patient;
+    ids.set(k.identifier![0].value!, 'Consent');
+    for (let i = 0; i < perClient; i++) {
+      const o = (await store.create(score(p.id!, i % 11))).resource as Observation;
+      ids.set(o.identifier![0].value!, 'Observation');
+    }
+  }
+  return ids;
+}
+
+async function expectExactlyOnceRemotely(ids: Map<string, string>): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const type of ['Patient', 'Consent', 'Observation']) {
+    for (const r of await remoteAll(facade.url, type)) {
+      const v = ((r as Patient).identifier ?? []).find((i) => i.system === 'urn:ietf:rfc:3986')?.value;
+      if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+  }
+  const wrong = [...ids.keys()].filter((v) => counts.get(v) !== 1);
+  expect(wrong, 'identifiers not exactly once on the remote').toEqual([]);
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await sync.status())}`);
+}
+
+function worker(extra: string[] = []): ChildProcess {
+  const child = tyokyky(['sync', 'push', '--watch', '--database-url', localUrl, '--remote', facade.url, ...extra]);
+  child.stdout?.resume();
+  child.stderr?.resume();
+  children.push(child);
+  return child;
+}
+
+describe('sync with a second tyokyky facade on PostgreSQL', () => {
+  it('pushes (transaction Bundles from the CapabilityStatement) and pulls back, idempotently', async () => {
+    expect(await sync.remote.bundleMode()).toBe('transaction');
+    const ids = await seed(2, 5);
+    const pushed = await sync.pushOnce();
+    expect(pushed.done).toBe(ids.size);
+    await expectExactlyOnceRemotely(ids);
+
+    const [m] = await store.query<{ local_id: string; remote_id: string }>(
+      "SELECT local_id, remote_id FROM sync_idmap WHERE resource_type = 'Patient' ORDER BY local_id LIMIT 1",
+    );
+    const qr = await remotePost(facade.url, selfAssessment(m.remote_id));
+    const pulled = await sync.pullOnce();
+    expect(pulled.applied).toBeGreaterThanOrEqual(1);
+    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${m.local_id}` })).resources as QuestionnaireResponse[];
+    expect(local.map((r) => r.identifier?.value)).toEqual([qr.identifier?.value]);
+    const again = await sync.pullOnce();
+    expect(again.applied).toBe(0);
+    expect((await sync.status()).queueDepth).toBe(0); // nothing echoed back
+  });
+
+  it('two worker processes at once: each row claimed once, each identifier once remotely', async () => {
+    const ids = await seed(4, 15);
+    const a = worker(['--batch-size', '8']);
+    const b = worker(['--batch-size', '8']);
+    await waitFor(async () => (await sync.status()).queueDepth === 0, 45_000, 'the outbox to drain');
+    await Promise.all([stopChild(a), stopChild(b)]);
+    await expectExactlyOnceRemotely(ids);
+    const claimedTwice = await store.query(
+      "SELECT id FROM sync_outbox WHERE attempts <> 1 AND created_at > now() - interval '5 minutes'",
+    );
+    expect(claimedTwice).toEqual([]);
+    const byWorker = await store.query<{ n: number }>(
+      'SELECT count(DISTINCT claimed_by)::int AS n FROM sync_outbox',
+    );
+    expect(byWorker[0].n).toBeGreaterThanOrEqual(0);
+  }, 90_000);
+
+  it('a worker killed with SIGKILL mid-batch loses nothing and duplicates nothing after restart', async () => {
+    const ids = await seed(3, 30);
+    const first = worker(['--batch-size', '10', '--lease', '1500']);
+    await waitFor(async () => (await sync.status()).states.done > 0 && (await sync.status()).states.inflight > 0, 30_000, 'a batch in flight');
+    await stopChild(first, 'SIGKILL');
+    const afterKill = await sync.status();
+    expect(afterKill.queueDepth).toBeGreaterThan(0);
+    const restarted = worker(['--batch-size', '10', '--lease', '1500']);
+    await waitFor(async () => (await sync.status()).queueDepth === 0, 45_000, 'the outbox to drain after restart');
+    await stopChild(restarted);
+    await expectExactlyOnceRemotely(ids);
+    const status = await sync.status();
+    expect(status.states.dead).toBe(0);
+    // nothing local lost
+    const local = (await store.search('Observation', { _count: '1000' })).resources as Resource[];
+    expect(local.length).toBeGreaterThanOrEqual(90);
+  }, 90_000);
+});

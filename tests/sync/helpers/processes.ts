@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import pg from 'pg';
+
+export const PG_URL = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+/** Drop and create a database of our own. */
+export async function freshDatabase(name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return `${PG_URL}/${name}`;
+}
+
+/** `tyokyky <args>` as a child process (tsx loader, no npx). */
+export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A second tyokyky facade — the "Kanta-style store" — on its own PostgreSQL database. */
+export async function startFacade(databaseUrl: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', '--database-url', databaseUrl, '--no-strict'], {
+    LOG_LEVEL: 'info',
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`facade did not start: ${out}`)), 60_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', (code) => reject(new Error(`facade exited ${code}: ${out}`)));
+  });
+  child.stdout?.resume();
+  return { url, child, stop: () => stopChild(child) };
+}
+
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
