@@ -1,6 +1,6 @@
 import type { ElementPlan } from './plan.ts';
 import { deepEqual, matchesPattern } from './values.ts';
-import { isObject, type Walk } from './walker.ts';
+import { type Walk, isObject } from './walker.ts';
 
 type Json = Record<string, unknown>;
 
@@ -63,6 +63,16 @@ export function validateSliced(
       }
       if (s > last) last = s;
       walk.value(v, x, slice, sliceType(slice, type), seg, i, true);
+      // Items of a slice each carry the slice's pattern (unlike an unsliced repeating element).
+      if (slice.pattern !== undefined && !matchesPattern(v, slice.pattern)) {
+        at(
+          walk,
+          seg,
+          i,
+          `${el.path}:${slice.sliceName}: value does not match the pattern ${JSON.stringify(slice.pattern)}`,
+          'value',
+        );
+      }
       if (baseHasChildren) walk.value(v, x, el, type, seg, i, true);
     } else {
       unmatchedSeen = true;
@@ -98,9 +108,15 @@ export function validateSliced(
   }
 }
 
-function at(walk: Walk, seg: string, i: number, message: string): void {
+function at(
+  walk: Walk,
+  seg: string,
+  i: number,
+  message: string,
+  code: 'structure' | 'value' = 'structure',
+): void {
   walk.push(seg, i);
-  walk.report('error', 'structure', message);
+  walk.report('error', code, message);
   walk.pop();
 }
 

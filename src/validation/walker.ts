@@ -317,6 +317,7 @@ export class Walk {
     const { el, key, type, seg } = slot;
     const value = obj[key];
     const ext = slot.primitive ? obj[slot.ukey] : undefined;
+    if (value === undefined && ext === undefined) return; // a JS object with an undefined property: absent, checked as required
     if (el.array) {
       if (value !== undefined && !Array.isArray(value)) {
         this.report(
@@ -734,7 +735,7 @@ function relativeTail(fullUrl: string, res: Json): string | undefined {
 
 function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {
   if (!el.choice) return obj[el.name] !== undefined || obj[`_${el.name}`] !== undefined;
-  for (const k in obj) if (index.get(k)?.el === el) return true;
+  for (const k in obj) if (index.get(k)?.el === el && obj[k] !== undefined) return true;
   return false;
 }
 

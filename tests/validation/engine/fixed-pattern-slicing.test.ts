@@ -56,6 +56,15 @@ const existsSlice = new ProfileBuilder('Patient', 'slice-exists')
   .set('Patient.identifier:dated.period', { min: 1 })
   .slice('Patient.identifier', byPeriod, 'undated', { min: 0, max: '*' }, 'Identifier')
   .set('Patient.identifier:undated.period', { max: '0' });
+const sliceWithPattern = new ProfileBuilder('Patient', 'slice-with-pattern')
+  .slice(
+    'Patient.identifier',
+    bySystem,
+    'hetu',
+    { min: 0, max: '1', patternIdentifier: { system: HETU, use: 'official' } },
+    'Identifier',
+  )
+  .set('Patient.identifier:hetu.system', { fixedUri: HETU });
 const hetuIdentifier = new ProfileBuilder('Identifier', 'hetu-identifier').set('Identifier.system', {
   min: 1,
   fixedUri: HETU,
@@ -84,6 +93,7 @@ const extSlice = new ProfileBuilder('Patient', 'slice-extension').slice(
 );
 
 const all = [
+  sliceWithPattern,
   fixedPatient,
   patternObs,
   openSlice,
@@ -180,6 +190,19 @@ describe('slicing', () => {
     expect(errors(v.validate(patient(withProfile(atEnd, { identifier: [hetu, other] }))))).toEqual([]);
     expect(errors(v.validate(patient(withProfile(atEnd, { identifier: [other, hetu] }))))).toEqual([
       `Patient.identifier[1] | Patient.identifier: slice 'hetu' follows an unsliced element (open slices must be at the end) (from ${atEnd.url})`,
+    ]);
+  });
+
+  it('applies a slice pattern to every item of the slice', () => {
+    expect(
+      errors(
+        v.validate(patient(withProfile(sliceWithPattern, { identifier: [{ ...hetu, use: 'official' }] }))),
+      ),
+    ).toEqual([]);
+    expect(
+      errors(v.validate(patient(withProfile(sliceWithPattern, { identifier: [{ ...hetu, use: 'usual' }] })))),
+    ).toEqual([
+      `Patient.identifier[0] | Patient.identifier:hetu: value does not match the pattern {"system":"${HETU}","use":"official"} (from ${sliceWithPattern.url})`,
     ]);
   });
 
