@@ -43,7 +43,7 @@ describe('profiles build', () => {
         ).toBe(readFileSync(join(PACKAGE, f), 'utf8'));
       }
     },
-    180_000,
+    300_000,
   );
 
   it('fails with a clear message when FI Base cannot be found', async () => {
