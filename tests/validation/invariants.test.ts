@@ -325,3 +325,21 @@ describe('fast paths agree with fhirpath.js', () => {
     expect(root(bdl4, b('collection', false))).toBe(true);
   });
 });
+
+describe('core rules whose published form fails in JavaScript', () => {
+  it('eld-19 / eld-20 check ElementDefinition.path natively', () => {
+    const eld19 = core('ElementDefinition', 'ElementDefinition', 'eld-19');
+    const eld20 = core('ElementDefinition', 'ElementDefinition', 'eld-20');
+    const env = { resource: {}, rootResource: {}, typeName: 'ElementDefinition', path: 'ElementDefinition' };
+    expect(eld19.check({ path: 'Observation.value[x]' }, env)).toBe(true);
+    expect(eld19.check({ path: 'Observation.component:phase' }, env)).toBe(true);
+    expect(eld19.check({ path: 'Observation.va lue' }, env)).toBe(false);
+    expect(eld20.check({ path: 'Observation.valueQuantity' }, env)).toBe(true);
+    expect(eld20.check({ path: 'Observation.ValueQuantity' }, env)).toBe(false);
+  });
+  it('ext-1 counts a value that carries only extensions (_valueString) as a value', () => {
+    const inv = core('Extension', 'Extension', 'ext-1');
+    const env = { resource: {}, rootResource: {}, typeName: 'Extension', path: 'Extension' };
+    expect(inv.check({ url: 'u', _valueString: { extension: [{ url: 'x', valueCode: 'y' }] } }, env)).toBe(true);
+  });
+});

@@ -180,9 +180,10 @@ describe('checkCode', () => {
   });
   it('MIME types, currencies, languages and UCUM get a syntax check only', () => {
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'application/fhir+json; charset=utf-8' })).toEqual([]);
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'json' })).toMatchObject([
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'png' })).toMatchObject([
       { severity: 'error', message: expect.stringContaining('mimetypes') },
     ]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'json' })).toEqual([]); // CapabilityStatement.format
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'EUR' })).toEqual([]);
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'euro' })).toMatchObject([{ severity: 'error' }]);
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'fi-FI' })).toEqual([]);

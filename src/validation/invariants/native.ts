@@ -22,7 +22,8 @@ function ele1(node: unknown): boolean {
 /** ext-1: an extension has either nested extensions or a value, not both. */
 function ext1(node: unknown): boolean {
   if (!isObj(node)) return true;
-  const hasValue = Object.keys(node).some((k) => k.startsWith('value') && k.length > 5);
+  // `_valueString` alone (a value carrying only extensions) is a value too, as in FHIRPath.
+  const hasValue = Object.keys(node).some((k) => (k.startsWith('value') && k.length > 5) || (k.startsWith('_value') && k.length > 6));
   const hasExtensions = asList(node.extension).length > 0;
   return hasValue !== hasExtensions;
 }
@@ -129,12 +130,24 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+// eld-19/eld-20 as the HL7 validator evaluates them for R4 (its corrected, anchored patterns); the
+// published regexes do not compile in JavaScript. `[ \t\n\v\f\r]` is Java's (ASCII) \s.
+const ELD19 =
+  /^[^ \t\n\v\f\r.,:;'"/|?!@#$%&*()[\]{}]{1,64}(\.[^ \t\n\v\f\r.,:;'"/|?!@#$%&*()[\]{}]{1,64}(\[x\])?(:[^ \t\n\v\f\r.]+)?)*$/;
+const ELD20 = /^[A-Za-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*(\[x])?)*$/;
+const pathMatches =
+  (re: RegExp): NativeCheck =>
+  (node) =>
+    !isObj(node) || typeof node.path !== 'string' || re.test(node.path);
+
 /** txt-1 / txt-2 sit on `Narrative.div` (node = the div string) or on the Narrative itself. */
 const divOf = (node: unknown): unknown => (isObj(node) ? node.div : node);
 
 export const nativeChecks: Record<string, NativeCheck> = {
   'ele-1': ele1,
   'obs-7': obs7,
+  'eld-19': pathMatches(ELD19),
+  'eld-20': pathMatches(ELD20),
   'bdl-8': bdl8,
   'ext-1': ext1,
   'dom-2': dom2,

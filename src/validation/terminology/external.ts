@@ -46,7 +46,9 @@ function looksLikeUcum(code: string): boolean {
 export const syntaxChecks: Record<string, SyntaxCheck> = {
   [UCUM]: looksLikeUcum,
   [BCP47]: (c) => bcp47.test(c),
-  [MIME]: (c) => mime.test(c),
+  // CapabilityStatement.format takes "xml | json | ttl | mime type" under the same binding; the spec's
+  // own examples use the short forms.
+  [MIME]: (c) => mime.test(c) || c === 'xml' || c === 'json' || c === 'ttl',
   [CURRENCY]: (c) => /^[A-Z]{3}$/.test(c),
   [COUNTRY]: (c) => /^(?:[A-Z]{2}|[A-Z]{3}|\d{3})$/.test(c),
 };
