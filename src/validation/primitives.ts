@@ -32,7 +32,7 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
     type,
     json,
     check(value) {
-      if (typeof value !== json)
+      if (!isJsonKind(value, json))
         return `Error parsing JSON: the primitive value must be a ${json} (found ${describe(value)})`;
       if (json === 'string') {
         const s = value as string;
@@ -44,6 +44,14 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
       return semantic ? semantic(value) : undefined;
     },
   };
+}
+
+export function isJsonKind(v: unknown, kind: PrimitiveRule['json']): boolean {
+  return kind === 'string'
+    ? typeof v === 'string'
+    : kind === 'number'
+      ? typeof v === 'number'
+      : typeof v === 'boolean';
 }
 
 function describe(v: unknown): string {

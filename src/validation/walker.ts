@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { checkExtensionContext } from './context.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from './plan.ts';
-import { isPrimitiveCode } from './primitives.ts';
+import { isJsonKind, isPrimitiveCode } from './primitives.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';
 import type { BindingIssue, BindingStrength, CompiledInvariant, InvariantEnv } from './types.ts';
@@ -462,7 +462,7 @@ export class Walk {
       const rule = this.compiler.primitive(type);
       const problem = rule?.check(value);
       if (problem) {
-        this.report('error', rule && typeof value !== rule.json ? 'structure' : 'value', problem);
+        this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
         return;
       }
       if (el.fixed !== undefined && value !== el.fixed) {

@@ -73,8 +73,8 @@ export class ProfileBuilder {
     let end = this.elements.findIndex((x) => x.id === id) + 1;
     while (end < this.elements.length && (this.elements[end].id as string).startsWith(`${id}`)) end++;
     const sliceId = `${id}:${name}`;
-    const slice: ElementDefinition = { ...structuredClone(entry), id: sliceId, sliceName: name, ...patch };
-    delete slice.slicing;
+    const { slicing: _entrySlicing, ...entryCopy } = structuredClone(entry);
+    const slice: ElementDefinition = { ...entryCopy, id: sliceId, sliceName: name, ...patch };
     this.elements.splice(end, 0, slice);
     if (unrollType) this.unroll(sliceId, unrollType);
     return this;

@@ -87,8 +87,7 @@ describe('Bundles', () => {
     extra: Record<string, unknown> = {},
   ) => ({ fullUrl, resource, ...extra });
   const pUrl = 'urn:uuid:6f1e3a4c-1b2d-4e5f-8a9b-0c1d2e3f4a5b';
-  const p = patient({ id: undefined, identifier: [{ value: '1' }] });
-  delete (p as Record<string, unknown>).id;
+  const { id: _id, ...p } = patient({ identifier: [{ value: '1' }] });
 
   it('accepts a collection whose references resolve', () => {
     const b = {
