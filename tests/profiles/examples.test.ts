@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
-import { CANONICAL, type Json, examples, negativeCases, profiles } from './fixtures.ts';
+import { type Validator, createValidator, loadProjectValidator } from '../../src/validation/index.ts';
+import { CANONICAL, type Json, PACKAGE, examples, negativeCases, profiles } from './fixtures.ts';
 
 let validator: Validator;
 beforeAll(async () => {
@@ -26,6 +26,16 @@ describe('the package in the project validator', () => {
     expect(validator.registry.codeSystem(`${CANONICAL}/CodeSystem/care-team-role`)).toBeDefined();
     expect(validator.registry.valueSet(`${CANONICAL}/ValueSet/responsible-worker-kind`)).toBeDefined();
     expect(validator.packages.map((p) => p.name)).toContain('tyokyky.fhir.workability');
+  });
+});
+
+describe('the package without FI Base', () => {
+  it('still validates every package example with 0 errors (snapshots are self-contained)', async () => {
+    const alone = await createValidator({ packages: [PACKAGE], fiBase: false });
+    expect(alone.packages.map((p) => p.name)).not.toContain('hl7.fhir.fi.base');
+    for (const e of all.filter((x) => x.name.startsWith('profiles/package/example/'))) {
+      expect(errorsOf(alone.validate(e.resource)), e.name).toEqual([]);
+    }
   });
 });
 
