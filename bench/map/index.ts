@@ -1,10 +1,10 @@
+import { pathToFileURL } from 'node:url';
 /**
  * Domain → FHIR Bundle and back for generated client records, against a JSON parse+stringify floor
  * measured in the same run. `npx tsx bench/map/index.ts [count]` (default 10,000).
  */
 import type { Bundle } from '@medplum/fhirtypes';
 import fc from 'fast-check';
-import { pathToFileURL } from 'node:url';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { fromFhir, toFhir } from '../../src/mapping/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
@@ -31,7 +31,9 @@ function rate(r: Row): number {
 
 function print(title: string, rows: Row[], floor: Row): void {
   console.log(`\n${title}`);
-  console.log(`${'step'.padEnd(44)}${'records/s'.padStart(12)}${'resources/s'.padStart(13)}${'time vs floor'.padStart(15)}`);
+  console.log(
+    `${'step'.padEnd(44)}${'records/s'.padStart(12)}${'resources/s'.padStart(13)}${'time vs floor'.padStart(15)}`,
+  );
   for (const r of rows) {
     const perSecond = (n: number) => Math.round(n / r.seconds).toLocaleString('en');
     console.log(
@@ -44,7 +46,9 @@ function suite(label: string, records: WorkAbilityRecord[]): { rows: Row[]; bund
   const n = records.length;
   const bundles = records.map((r) => toFhir(r, { validate: false }));
   const resources = bundles.reduce((s, b) => s + b.entry!.length, 0);
-  const floor = time('floor: JSON.parse(JSON.stringify(bundle))', bundles, resources, (b) => JSON.parse(JSON.stringify(b)));
+  const floor = time('floor: JSON.parse(JSON.stringify(bundle))', bundles, resources, (b) =>
+    JSON.parse(JSON.stringify(b)),
+  );
   const rows = [
     floor,
     time('toFhir (mapping only)', records, resources, (r) => toFhir(r, { validate: false })),
@@ -52,7 +56,11 @@ function suite(label: string, records: WorkAbilityRecord[]): { rows: Row[]; bund
     time('fromFhir (mapping only)', bundles, resources, (b) => fromFhir(b, { validate: false })),
     time('fromFhir + domain validation', bundles, resources, (b) => fromFhir(b)),
   ];
-  print(`${label}: ${n.toLocaleString('en')} records, ${(resources / n).toFixed(1)} resources per Bundle`, rows, floor);
+  print(
+    `${label}: ${n.toLocaleString('en')} records, ${(resources / n).toFixed(1)} resources per Bundle`,
+    rows,
+    floor,
+  );
   return { rows, bundles };
 }
 
@@ -66,10 +74,20 @@ export default async function run(count = 10_000): Promise<void> {
   const sample = bundles.slice(0, Math.min(500, bundles.length));
   const sampleRecords = records.slice(0, sample.length);
   const sampleResources = sample.reduce((s, b) => s + b.entry!.length, 0);
-  const floor = time('floor: JSON.parse(JSON.stringify(bundle))', sample, sampleResources, (b) => JSON.parse(JSON.stringify(b)));
-  const validateRow = time('profile validation of the Bundle', sample, sampleResources, (b) => validator.validate(b));
-  const withValidation = time('toFhir + domain + profile validation', sampleRecords, sampleResources, (r) => validator.validate(toFhir(r)));
-  print(`With validation on (first ${sample.length} full records)`, [floor, validateRow, withValidation], floor);
+  const floor = time('floor: JSON.parse(JSON.stringify(bundle))', sample, sampleResources, (b) =>
+    JSON.parse(JSON.stringify(b)),
+  );
+  const validateRow = time('profile validation of the Bundle', sample, sampleResources, (b) =>
+    validator.validate(b),
+  );
+  const withValidation = time('toFhir + domain + profile validation', sampleRecords, sampleResources, (r) =>
+    validator.validate(toFhir(r)),
+  );
+  print(
+    `With validation on (first ${sample.length} full records)`,
+    [floor, validateRow, withValidation],
+    floor,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

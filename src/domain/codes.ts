@@ -109,7 +109,11 @@ export const CONSENT_DATA_CLASSES = [
 ] as const;
 
 /** *Suunnitelman tyyppi* — category of a support plan. */
-export const PLAN_CATEGORIES = ['work-ability-support-plan', 'activation-plan', 'implementation-plan'] as const;
+export const PLAN_CATEGORIES = [
+  'work-ability-support-plan',
+  'activation-plan',
+  'implementation-plan',
+] as const;
 
 /** *Jatkopolku* — onward path after coaching. */
 export const ONWARD_PATHS = [

@@ -21,7 +21,10 @@ function code<T extends readonly string[]>(list: T, description: string) {
 }
 
 /** A local key in the vendor's system, unique per kind of record (FHIR id syntax). */
-const LocalId = Type.String({ pattern: '^[A-Za-z0-9\\-.]{1,64}$', description: 'local id in the source system' });
+const LocalId = Type.String({
+  pattern: '^[A-Za-z0-9\\-.]{1,64}$',
+  description: 'local id in the source system',
+});
 /** Free text: non-empty, no leading or trailing white space (FHIR string rules). */
 const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S(.*\\S)?$' });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
@@ -30,11 +33,17 @@ const Identifier = Type.Object(
   { system: Type.String({ pattern: '^(urn:oid:[0-2](\\.\\d+)+|https?://\\S+)$' }), value: Text },
   { additionalProperties: false },
 );
-const Period = Type.Object({ start: DateOnly, end: Type.Optional(DateOnly) }, { additionalProperties: false });
+const Period = Type.Object(
+  { start: DateOnly, end: Type.Optional(DateOnly) },
+  { additionalProperties: false },
+);
 
 const strict = { additionalProperties: false } as const;
 
-export const HumanNameSchema = Type.Object({ family: Text, given: Type.Array(Text, { maxItems: 5 }) }, strict);
+export const HumanNameSchema = Type.Object(
+  { family: Text, given: Type.Array(Text, { maxItems: 5 }) },
+  strict,
+);
 
 /** *Asiakas* — the client. Identified by a HETU (*henkilötunnus*) or a temporary id (*väliaikainen tunniste*). */
 export const ClientSchema = Type.Object(
@@ -44,7 +53,10 @@ export const ClientSchema = Type.Object(
     hetu: Type.Optional(Type.String({ pattern: '^\\d{6}[-+A-FU-Y]\\d{3}[0-9A-Y]$' })),
     /** *Väliaikainen tunniste* under the issuing organisation's OID (`urn:oid:1.2.246.10.…`). */
     temporaryId: Type.Optional(
-      Type.Object({ system: Type.String({ pattern: '^urn:oid:1\\.2\\.246\\.10(\\.\\d+)+$' }), value: Text }, strict),
+      Type.Object(
+        { system: Type.String({ pattern: '^urn:oid:1\\.2\\.246\\.10(\\.\\d+)+$' }), value: Text },
+        strict,
+      ),
     ),
     name: HumanNameSchema,
     /** *Syntymäaika*; only when no HETU carries it. */
@@ -162,7 +174,12 @@ export const ConsentSchema = Type.Object(
 
 /** *Tavoite* — a goal of a support plan. */
 export const GoalSchema = Type.Object(
-  { id: LocalId, description: Text, dueDate: Type.Optional(DateOnly), achieved: Type.Optional(Type.Boolean()) },
+  {
+    id: LocalId,
+    description: Text,
+    dueDate: Type.Optional(DateOnly),
+    achieved: Type.Optional(Type.Boolean()),
+  },
   strict,
 );
 
@@ -233,7 +250,12 @@ export const TeamMemberSchema = Type.Object(
 
 /** *Vastuutyöntekijä(tiimi)* — the team around the client; ended periods keep the handover history. */
 export const TeamSchema = Type.Object(
-  { id: LocalId, clientId: LocalId, name: Type.Optional(Text), members: Type.Array(TeamMemberSchema, { minItems: 1 }) },
+  {
+    id: LocalId,
+    clientId: LocalId,
+    name: Type.Optional(Text),
+    members: Type.Array(TeamMemberSchema, { minItems: 1 }),
+  },
   strict,
 );
 

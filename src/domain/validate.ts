@@ -10,8 +10,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
-import { parseHetu } from './rules/hetu.ts';
 import { checkSingleResponsibleWorker } from './rules/handover.ts';
+import { parseHetu } from './rules/hetu.ts';
 import { checkPlanActivity } from './rules/plan.ts';
 import {
   AssessmentSchema,
@@ -100,8 +100,14 @@ function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   } else if (e.keyword === 'enum') {
     message = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
   }
-  const code = e.keyword === 'required' ? 'required' : e.keyword === 'additionalProperties' ? 'structure' : 'value';
-  return issue('error', code, `${path}: ${e.keyword === 'required' ? 'is required' : message} (schema ${e.keyword})`, path);
+  const code =
+    e.keyword === 'required' ? 'required' : e.keyword === 'additionalProperties' ? 'structure' : 'value';
+  return issue(
+    'error',
+    code,
+    `${path}: ${e.keyword === 'required' ? 'is required' : message} (schema ${e.keyword})`,
+    path,
+  );
 }
 
 /** A rule violation found after the schema: expression = field, diagnostics start with the rule key. */
@@ -111,7 +117,10 @@ export function ruleIssue(path: string, rule: string, message: string): Operatio
 
 type Rules<K extends DomainKind> = (value: DomainTypes[K], base: string) => OperationOutcomeIssue[];
 
-function periodIssues(period: { start: string; end?: string } | undefined, path: string): OperationOutcomeIssue[] {
+function periodIssues(
+  period: { start: string; end?: string } | undefined,
+  path: string,
+): OperationOutcomeIssue[] {
   return period?.end !== undefined && period.end < period.start
     ? [ruleIssue(`${path}.end`, 'period-order', `end ${period.end} is before start ${period.start}`)]
     : [];
@@ -126,11 +135,16 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
     if (c.hetu !== undefined) {
       const r = parseHetu(c.hetu);
       if (!r.valid) {
-        const rule = r.failure === 'individual-number' ? 'hetu-individual-number' : 'tyk-hetu-1';
-        out.push(ruleIssue(`${base}.hetu`, rule, r.reason));
+        out.push(ruleIssue(`${base}.hetu`, 'tyk-hetu-1', r.reason));
       }
       if (c.birthDate !== undefined) {
-        out.push(ruleIssue(`${base}.birthDate`, 'birth-date-from-hetu', 'give birthDate only without a hetu (the HETU carries it)'));
+        out.push(
+          ruleIssue(
+            `${base}.birthDate`,
+            'birth-date-from-hetu',
+            'give birthDate only without a hetu (the HETU carries it)',
+          ),
+        );
       }
     }
     return out;
@@ -142,7 +156,13 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   consent: (c, base) => {
     const out = periodIssues(c.period, `${base}.period`);
     if (c.withdrawnOn !== undefined && c.withdrawnOn < c.date) {
-      out.push(ruleIssue(`${base}.withdrawnOn`, 'consent-withdrawal', `withdrawn ${c.withdrawnOn} before it was given ${c.date}`));
+      out.push(
+        ruleIssue(
+          `${base}.withdrawnOn`,
+          'consent-withdrawal',
+          `withdrawn ${c.withdrawnOn} before it was given ${c.date}`,
+        ),
+      );
     }
     return out;
   },
@@ -163,7 +183,11 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
 };
 
 /** All problems of a domain object of `kind`; empty when it is valid. */
-export function domainIssues<K extends DomainKind>(kind: K, value: unknown, base: string = KIND_LABEL[kind]): OperationOutcomeIssue[] {
+export function domainIssues<K extends DomainKind>(
+  kind: K,
+  value: unknown,
+  base: string = KIND_LABEL[kind],
+): OperationOutcomeIssue[] {
   const fn = validatorFor(kind);
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
   return RULES[kind](value as DomainTypes[K], base);
@@ -201,7 +225,8 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     (r[list] ?? []).forEach((item: { id: string }, i: number) => {
       const path = `${base}.${list}[${i}]`;
       out.push(...domainIssues(kind, item, path));
-      if (seen.has(item.id)) out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
+      if (seen.has(item.id))
+        out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
       seen.add(item.id);
     });
   }
@@ -211,9 +236,12 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     }
   };
   const client = (path: string, id: string) => {
-    if (id !== r.client.id) out.push(ruleIssue(path, 'reference', `'${id}' is not the record's client '${r.client.id}'`));
+    if (id !== r.client.id)
+      out.push(ruleIssue(path, 'reference', `'${id}' is not the record's client '${r.client.id}'`));
   };
-  r.professionals?.forEach((p, i) => ref(`${base}.professionals[${i}].organizationId`, 'organization', p.organizationId));
+  r.professionals?.forEach((p, i) =>
+    ref(`${base}.professionals[${i}].organizationId`, 'organization', p.organizationId),
+  );
   r.selfAssessments?.forEach((s, i) => client(`${base}.selfAssessments[${i}].clientId`, s.clientId));
   r.assessments?.forEach((a, i) => {
     const p = `${base}.assessments[${i}]`;
@@ -239,7 +267,11 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     ref(`${p}.requesterId`, 'professional', rf.requesterId);
     ref(`${p}.consentId`, 'consent', rf.consentId);
     const requester = r.professionals?.find((x) => x.id === rf.requesterId);
-    if (rf.service === 'helsinki-work-ability-support' && requester && !HELSINKI_REFERRER_ROLES.includes(requester.role)) {
+    if (
+      rf.service === 'helsinki-work-ability-support' &&
+      requester &&
+      !HELSINKI_REFERRER_ROLES.includes(requester.role)
+    ) {
       out.push(
         ruleIssue(
           `${p}.requesterId`,
@@ -251,15 +283,16 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
   });
   r.teams?.forEach((t, i) => {
     client(`${base}.teams[${i}].clientId`, t.clientId);
-    t.members.forEach((m, j) => ref(`${base}.teams[${i}].members[${j}].professionalId`, 'professional', m.professionalId));
+    t.members.forEach((m, j) =>
+      ref(`${base}.teams[${i}].members[${j}].professionalId`, 'professional', m.professionalId),
+    );
   });
   return out;
 }
 
-const RECORD_LIST_OF = Object.fromEntries(Object.entries(RECORD_LISTS).map(([list, kind]) => [kind, list])) as Record<
-  DomainKind,
-  string
->;
+const RECORD_LIST_OF = Object.fromEntries(
+  Object.entries(RECORD_LISTS).map(([list, kind]) => [kind, list]),
+) as Record<DomainKind, string>;
 
 export function validateRecord(value: unknown): WorkAbilityRecord {
   const issues = recordIssues(value);

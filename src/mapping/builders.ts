@@ -7,7 +7,12 @@
  * ```
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { type DomainKind, type DomainTypes, validateDomain, type WorkAbilityRecord } from '../domain/index.ts';
+import {
+  type DomainKind,
+  type DomainTypes,
+  type WorkAbilityRecord,
+  validateDomain,
+} from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
 import type { MappingOptions } from './options.ts';
 import { toFhir, toResources } from './to-fhir.ts';

@@ -2,11 +2,15 @@
 import type { Bundle, BundleEntry, Reference, Resource } from '@medplum/fhirtypes';
 import { type FhirKind, MAP, profileUrl } from './config.ts';
 
-const KIND_BY_PROFILE = new Map(Object.keys(MAP.kinds).map((k) => [profileUrl(k as FhirKind), k as FhirKind]));
+const KIND_BY_PROFILE = new Map(
+  Object.keys(MAP.kinds).map((k) => [profileUrl(k as FhirKind), k as FhirKind]),
+);
 const ORDER = new Map(MAP.bundleOrder.map((k, i) => [k, i]));
 
 function businessId(resource: Resource): string {
-  const ids = (resource as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } }).identifier;
+  const ids = (
+    resource as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } }
+  ).identifier;
   const list = Array.isArray(ids) ? ids : ids ? [ids] : [];
   return list.find((i) => i.system === MAP.identifiers.business)!.value!;
 }
@@ -33,7 +37,11 @@ export function transactionBundle(resources: Resource[], opts: { rewriteOutside?
     const entry: BundleEntry = {
       fullUrl: url,
       resource,
-      request: { method: 'POST', url: resource.resourceType, ifNoneExist: `identifier=${MAP.identifiers.business}|${url}` },
+      request: {
+        method: 'POST',
+        url: resource.resourceType,
+        ifNoneExist: `identifier=${MAP.identifiers.business}|${url}`,
+      },
     };
     return { order: kind ? ORDER.get(kind)! : ORDER.size, entry };
   });
@@ -42,7 +50,8 @@ export function transactionBundle(resources: Resource[], opts: { rewriteOutside?
     const inside = new Set(entries.map((e) => e.entry.fullUrl));
     for (const { entry } of entries) {
       for (const ref of references(entry.resource)) {
-        if (!inside.has(ref.reference!)) ref.reference = `${ref.type}?identifier=${MAP.identifiers.business}|${ref.reference}`;
+        if (!inside.has(ref.reference!))
+          ref.reference = `${ref.type}?identifier=${MAP.identifiers.business}|${ref.reference}`;
       }
     }
   }

@@ -30,12 +30,24 @@ export interface MapTable {
     hetu: { system: string; use: 'official'; type: SimpleCoding };
     temporaryUse: 'temp';
   };
-  extensions: Record<'creatingApplication' | 'consentWithdrawalDate' | 'consentReceivingParty' | 'followUpDate' | 'municipality', string>;
+  extensions: Record<
+    | 'creatingApplication'
+    | 'consentWithdrawalDate'
+    | 'consentReceivingParty'
+    | 'followUpDate'
+    | 'municipality',
+    string
+  >;
   municipalitySystem: string;
   nonDisclosure: SimpleCoding;
   recordView: { codeSystem: string; code: string };
   observationCodes: { codeSystem: string; score: string; assessment: string };
-  assessmentComponents: { field: string; code: string; value: 'code' | 'codes' | 'boolean'; codeSystem?: string }[];
+  assessmentComponents: {
+    field: string;
+    code: string;
+    value: 'code' | 'codes' | 'boolean';
+    codeSystem?: string;
+  }[];
   scoreFields: Record<'selfScore' | 'professionalScore', 'self-reported' | 'professional'>;
   selfAssessment: { questionnaire: string; items: Record<string, string> };
   consent: Record<'scope' | 'category' | 'actorRole', SimpleCoding> & { policyUri: string };
@@ -46,7 +58,9 @@ export interface MapTable {
   codedFields: Record<string, string>;
 }
 
-export const canonical: string = readProjectJson<{ canonical: string }>('profiles/package/package.json').canonical;
+export const canonical: string = readProjectJson<{ canonical: string }>(
+  'profiles/package/package.json',
+).canonical;
 
 function resolve<T>(value: T): T {
   return JSON.parse(JSON.stringify(value).replaceAll('{canonical}', canonical)) as T;

@@ -25,10 +25,10 @@ import type {
   Assessment,
   Client,
   Consent as DomainConsent,
-  DomainKind,
-  DomainTypes,
   Goal as DomainGoal,
+  DomainKind,
   Organization as DomainOrganization,
+  DomainTypes,
   Professional,
   Referral,
   ResponsibleWorkerTeam,
@@ -63,7 +63,9 @@ export interface FromFhirOptions extends IdentityOptions {
   validate?: boolean;
 }
 
-const KIND_BY_PROFILE = new Map(Object.keys(MAP.kinds).map((k) => [profileUrl(k as FhirKind), k as FhirKind]));
+const KIND_BY_PROFILE = new Map(
+  Object.keys(MAP.kinds).map((k) => [profileUrl(k as FhirKind), k as FhirKind]),
+);
 
 function fail(path: string, message: string): never {
   throw new FhirError(422, issue('error', 'invalid', `${path}: ${message}`, path));
@@ -78,12 +80,12 @@ export function kindOf(resource: Resource, path: string = resource.resourceType)
   }
   return fail(
     `${path}.meta.profile`,
-    `${resource.resourceType} is not a tyokyky resource: meta.profile must name one of our profiles (${[
-      ...KIND_BY_PROFILE.entries(),
-    ]
-      .filter(([, k]) => MAP.kinds[k].resourceType === resource.resourceType)
-      .map(([u]) => u)
-      .join(', ') || 'none for this resource type'})`,
+    `${resource.resourceType} is not a tyokyky resource: meta.profile must name one of our profiles (${
+      [...KIND_BY_PROFILE.entries()]
+        .filter(([, k]) => MAP.kinds[k].resourceType === resource.resourceType)
+        .map(([u]) => u)
+        .join(', ') || 'none for this resource type'
+    })`,
   );
 }
 
@@ -95,7 +97,9 @@ class Reader {
 
   idOf(kind: FhirKind, ids: Identifier[] | Identifier | undefined, path = `${this.path}.identifier`): string {
     const id = localIdOf(kind, Array.isArray(ids) ? ids : ids ? [ids] : undefined, this.opts);
-    return id ?? fail(path, `no local id (${localIdSystem(kind, this.opts)}) or business identifier (urn:uuid)`);
+    return (
+      id ?? fail(path, `no local id (${localIdSystem(kind, this.opts)}) or business identifier (urn:uuid)`)
+    );
   }
 
   /** The domain id a reference points to: its identifier, else the resolved target's identifiers. */
@@ -104,12 +108,18 @@ class Reader {
     const local = ref.identifier && localIdOf(kind, [ref.identifier], this.opts);
     if (local) return local;
     const target = this.opts.resolve?.(ref);
-    if (target) return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
-    return fail(path, `cannot tell which ${MAP.kinds[kind].resourceType} '${ref.reference ?? ref.display ?? ''}' is`);
+    if (target)
+      return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
+    return fail(
+      path,
+      `cannot tell which ${MAP.kinds[kind].resourceType} '${ref.reference ?? ref.display ?? ''}' is`,
+    );
   }
 
   code(cc: { coding?: Coding[] } | undefined, field: string, path: string): string {
-    return codeFrom(cc, MAP.codedFields[field]!) ?? fail(path, `no code from CodeSystem ${MAP.codedFields[field]}`);
+    return (
+      codeFrom(cc, MAP.codedFields[field]!) ?? fail(path, `no code from CodeSystem ${MAP.codedFields[field]}`)
+    );
   }
 
   date(value: string | undefined, path: string): string {
@@ -125,17 +135,24 @@ function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K]
 function readClient(p: Patient, r: Reader): Client {
   const ids = p.identifier ?? [];
   const hetu = ids.find((i) => i.system === MAP.identifiers.hetu.system)?.value;
-  const temp = ids.find((i) => i.use === MAP.identifiers.temporaryUse && i.system?.startsWith('urn:oid:1.2.246.10.'));
+  const temp = ids.find(
+    (i) => i.use === MAP.identifiers.temporaryUse && i.system?.startsWith('urn:oid:1.2.246.10.'),
+  );
   const name = p.name?.[0];
   if (!name?.family) fail(`${r.path}.name[0].family`, 'is required');
-  const c: Client = { id: r.idOf('client', ids), name: { family: name.family, given: [...(name.given ?? [])] } };
+  const c: Client = {
+    id: r.idOf('client', ids),
+    name: { family: name.family, given: [...(name.given ?? [])] },
+  };
   put(c, 'hetu', hetu);
   if (temp?.system && temp.value) c.temporaryId = { system: temp.system, value: temp.value };
   if (!hetu) put(c, 'birthDate', p.birthDate);
   put(c, 'gender', p.gender);
   const municipality = p.extension?.find((e) => e.url === MAP.extensions.municipality)?.valueCoding?.code;
   put(c, 'municipality', municipality);
-  if (p.meta?.security?.some((s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code)) {
+  if (
+    p.meta?.security?.some((s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code)
+  ) {
     c.nonDisclosure = true;
   }
   return c;
@@ -144,7 +161,10 @@ function readClient(p: Patient, r: Reader): Client {
 function readOrganization(o: Organization, r: Reader): DomainOrganization {
   const business = new Set([MAP.identifiers.business, localIdSystem('organization', r.opts)]);
   const other = o.identifier?.find((i) => !business.has(i.system ?? ''));
-  const out: DomainOrganization = { id: r.idOf('organization', o.identifier), name: o.name ?? fail(`${r.path}.name`, 'is required') };
+  const out: DomainOrganization = {
+    id: r.idOf('organization', o.identifier),
+    name: o.name ?? fail(`${r.path}.name`, 'is required'),
+  };
   if (other?.system && other.value) out.identifier = { system: other.system, value: other.value };
   const party = o.type?.map((t) => codeFrom(t, MAP.codedFields.consentParty!)).find(Boolean);
   put(out, 'party', party as DomainOrganization['party']);
@@ -183,16 +203,25 @@ function readAssessment(o: Observation, r: Reader): Assessment {
   for (const c of MAP.assessmentComponents) {
     const found = (o.component ?? [])
       .map((comp, i) => ({ comp, i }))
-      .filter(({ comp }) => comp.code.coding?.some((x) => x.code === c.code && x.system?.endsWith(`/${MAP.observationCodes.codeSystem}`)));
+      .filter(({ comp }) =>
+        comp.code.coding?.some(
+          (x) => x.code === c.code && x.system?.endsWith(`/${MAP.observationCodes.codeSystem}`),
+        ),
+      );
     const at = (i: number) => `${r.path}.component[${i}]`;
     if (c.value === 'codes') {
-      a[c.field] = found.map(({ comp, i }) => codeFrom(comp.valueCodeableConcept, c.codeSystem!) ?? fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
+      a[c.field] = found.map(
+        ({ comp, i }) =>
+          codeFrom(comp.valueCodeableConcept, c.codeSystem!) ??
+          fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`),
+      );
     } else if (found.length) {
       const { comp, i } = found[0]!;
       a[c.field] =
         c.value === 'boolean'
           ? (comp.valueBoolean ?? fail(`${at(i)}.valueBoolean`, 'is required'))
-          : (codeFrom(comp.valueCodeableConcept, c.codeSystem!) ?? fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
+          : (codeFrom(comp.valueCodeableConcept, c.codeSystem!) ??
+            fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
     }
   }
   for (const [i, member] of (o.hasMember ?? []).entries()) {
@@ -202,7 +231,8 @@ function readAssessment(o: Observation, r: Reader): Assessment {
     const field = (Object.entries(MAP.scoreFields).find(([, m]) => m === score.method) ?? [])[0]!;
     a[field] = score.score;
   }
-  if (o.derivedFrom?.[0]) a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
+  if (o.derivedFrom?.[0])
+    a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
   if (o.note?.[0]?.text) a.note = o.note[0].text;
   return a as Assessment;
 }
@@ -216,7 +246,9 @@ function readSelfAssessment(q: QuestionnaireResponse, r: Reader): SelfAssessment
   for (const [field, linkId] of Object.entries(MAP.selfAssessment.items)) {
     const i = (q.item ?? []).findIndex((it) => it.linkId === linkId);
     if (i < 0) continue;
-    s[field] = q.item![i]!.answer?.[0]?.valueInteger ?? fail(`${r.path}.item[${i}].answer[0].valueInteger`, 'is required');
+    s[field] =
+      q.item![i]!.answer?.[0]?.valueInteger ??
+      fail(`${r.path}.item[${i}].answer[0].valueInteger`, 'is required');
   }
   return s as SelfAssessment;
 }
@@ -229,9 +261,15 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
     date: r.date(c.dateTime, `${r.path}.dateTime`),
     parties: (c.provision?.actor ?? []).map((a, i) => {
       const ext = a.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
-      return r.code(ext?.valueCodeableConcept, 'consentParty', `${p}.actor[${i}].extension('${MAP.extensions.consentReceivingParty}')`);
+      return r.code(
+        ext?.valueCodeableConcept,
+        'consentParty',
+        `${p}.actor[${i}].extension('${MAP.extensions.consentReceivingParty}')`,
+      );
     }) as DomainConsent['parties'],
-    dataClasses: (c.provision?.code ?? []).map((cc, i) => r.code(cc, 'dataClass', `${p}.code[${i}]`)) as DomainConsent['dataClasses'],
+    dataClasses: (c.provision?.code ?? []).map((cc, i) =>
+      r.code(cc, 'dataClass', `${p}.code[${i}]`),
+    ) as DomainConsent['dataClasses'],
     period: { start: r.date(c.provision?.period?.start, `${p}.period.start`) },
     organizationId: r.refId('organization', c.organization?.[0], `${r.path}.organization[0]`),
   };
@@ -262,14 +300,20 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   const out: SupportPlan = {
     id: r.idOf('plan', c.identifier),
     clientId: r.refId('client', c.subject, `${r.path}.subject`),
-    category: r.code(c.category?.[categoryIndex], 'planCategory', `${r.path}.category`) as SupportPlan['category'],
-    status: (PLAN_STATUS[c.status] ?? fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'],
+    category: r.code(
+      c.category?.[categoryIndex],
+      'planCategory',
+      `${r.path}.category`,
+    ) as SupportPlan['category'],
+    status: (PLAN_STATUS[c.status] ??
+      fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'],
     created: r.date(c.created, `${r.path}.created`),
     period: { start: r.date(c.period?.start, `${r.path}.period.start`) },
     authorId: r.refId('professional', c.author, `${r.path}.author`),
     goals: (c.goal ?? []).map((g, i) => {
       const target = r.opts.resolve?.(g);
-      if (!target) return fail(`${r.path}.goal[${i}]`, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
+      if (!target)
+        return fail(`${r.path}.goal[${i}]`, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
       const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, `${r.path}.goal[${i}]`));
       return goal;
     }),
@@ -284,9 +328,15 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
         a.period = { start: repeat.boundsPeriod.start.slice(0, 10) };
         put(a.period, 'end', repeat.boundsPeriod.end?.slice(0, 10));
       }
-      if (d?.performer?.[0]) a.performerId = r.refId('professional', d.performer[0], `${p}.detail.performer[0]`);
+      if (d?.performer?.[0])
+        a.performerId = r.refId('professional', d.performer[0], `${p}.detail.performer[0]`);
       const onward = act.outcomeCodeableConcept?.[0];
-      if (onward) a.onwardPath = r.code(onward, 'onwardPath', `${p}.outcomeCodeableConcept[0]`) as Activity['onwardPath'];
+      if (onward)
+        a.onwardPath = r.code(
+          onward,
+          'onwardPath',
+          `${p}.outcomeCodeableConcept[0]`,
+        ) as Activity['onwardPath'];
       return a;
     }),
   };
@@ -294,20 +344,25 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   put(out, 'title', c.title);
   const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
   put(out, 'followUpDate', followUp);
-  if (c.supportingInfo?.[0]) out.assessmentId = r.refId('assessment', c.supportingInfo[0], `${r.path}.supportingInfo[0]`);
+  if (c.supportingInfo?.[0])
+    out.assessmentId = r.refId('assessment', c.supportingInfo[0], `${r.path}.supportingInfo[0]`);
   if (c.careTeam?.[0]) out.teamId = r.refId('team', c.careTeam[0], `${r.path}.careTeam[0]`);
   return out;
 }
 
 function readReferral(s: ServiceRequest, r: Reader): Referral {
-  const consentIndex = (s.supportingInfo ?? []).findIndex((x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''));
+  const consentIndex = (s.supportingInfo ?? []).findIndex(
+    (x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''),
+  );
   const out: Referral = {
     id: r.idOf('referral', s.identifier),
     clientId: r.refId('client', s.subject, `${r.path}.subject`),
     service: r.code(s.code, 'service', `${r.path}.code`) as Referral['service'],
     requesterId: r.refId('professional', s.requester, `${r.path}.requester`),
     date: r.date(s.authoredOn, `${r.path}.authoredOn`),
-    reasons: (s.reasonCode ?? []).map((cc, i) => r.code(cc, 'trigger', `${r.path}.reasonCode[${i}]`)) as Referral['reasons'],
+    reasons: (s.reasonCode ?? []).map((cc, i) =>
+      r.code(cc, 'trigger', `${r.path}.reasonCode[${i}]`),
+    ) as Referral['reasons'],
     consentId: r.refId('consent', s.supportingInfo?.[consentIndex], `${r.path}.supportingInfo`),
   };
   put(out, 'note', s.note?.[0]?.text);
@@ -322,7 +377,11 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
       const p = `${r.path}.participant[${i}]`;
       const member = {
         professionalId: r.refId('professional', m.member, `${p}.member`),
-        role: r.code(m.role?.[0], 'careTeamRole', `${p}.role[0]`) as ResponsibleWorkerTeam['members'][number]['role'],
+        role: r.code(
+          m.role?.[0],
+          'careTeamRole',
+          `${p}.role[0]`,
+        ) as ResponsibleWorkerTeam['members'][number]['role'],
         period: { start: r.date(m.period?.start, `${p}.period.start`) } as { start: string; end?: string },
       };
       put(member.period, 'end', m.period?.end?.slice(0, 10));
@@ -378,7 +437,8 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
     if (e.fullUrl && e.resource) byUrl.set(e.fullUrl, e.resource);
     if (e.resource?.id) byUrl.set(`${e.resource.resourceType}/${e.resource.id}`, e.resource);
   }
-  const resolve = (ref: Reference) => (ref.reference ? byUrl.get(ref.reference) : undefined) ?? opts.resolve?.(ref);
+  const resolve = (ref: Reference) =>
+    (ref.reference ? byUrl.get(ref.reference) : undefined) ?? opts.resolve?.(ref);
   const readerOpts = { ...opts, resolve };
   let client: Client | undefined;
   const lists: Partial<Record<keyof WorkAbilityRecord, unknown[]>> = {};
@@ -400,17 +460,20 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
       client = value as Client;
       return;
     }
-    if (kind === 'assessment') for (const m of (e.resource as Observation).hasMember ?? []) consumedScores.add(resolve(m)!);
+    if (kind === 'assessment')
+      for (const m of (e.resource as Observation).hasMember ?? []) consumedScores.add(resolve(m)!);
     if (kind === 'plan') for (const g of (e.resource as CarePlan).goal ?? []) consumedGoals.add(resolve(g)!);
     const list = RECORD_LIST[kind]!;
-    (lists[list] ??= []).push(value);
+    const items = lists[list] ?? [];
+    items.push(value);
+    lists[list] = items;
   });
   for (const l of loose) {
     if (!(l.kind === 'score' ? consumedScores : consumedGoals).has(l.resource)) {
       fail(
         l.path,
         l.kind === 'score'
-          ? "a Work Ability Score must be a hasMember of an assessment Observation in the Bundle"
+          ? 'a Work Ability Score must be a hasMember of an assessment Observation in the Bundle'
           : 'a Goal must be referenced by a support plan (CarePlan.goal) in the Bundle',
       );
     }

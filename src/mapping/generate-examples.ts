@@ -10,7 +10,10 @@ export const EXAMPLES_DIR = 'examples/personas';
 /** The persona Bundles as the files hold them (2-space JSON, trailing newline). */
 export function renderPersonaExamples(): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(personas).map(([name, record]) => [`${name}.json`, `${JSON.stringify(toFhir(record), null, 2)}\n`]),
+    Object.entries(personas).map(([name, record]) => [
+      `${name}.json`,
+      `${JSON.stringify(toFhir(record), null, 2)}\n`,
+    ]),
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Identifier, Reference } from '@medplum/fhirtypes';
-import { v5 as uuidv5, validate as isUuid, parse as parseUuid } from 'uuid';
+import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import { type FhirKind, MAP } from './config.ts';
 
 /** The project's UUID v5 namespace: v5 of the canonical base in the URL namespace. */
@@ -68,12 +68,19 @@ export function reference(kind: FhirKind, id: string, opts?: IdentityOptions): R
   return {
     reference: url,
     type: MAP.kinds[kind].resourceType as Reference['type'],
-    identifier: kind === 'selfAssessment' ? { system: MAP.identifiers.business, value: url } : { system: localIdSystem(kind, opts), value: id },
+    identifier:
+      kind === 'selfAssessment'
+        ? { system: MAP.identifiers.business, value: url }
+        : { system: localIdSystem(kind, opts), value: id },
   };
 }
 
 /** The domain id recorded in a resource's identifiers: the local id, else the business UUID. */
-export function localIdOf(kind: FhirKind, ids: Identifier[] | undefined, opts?: IdentityOptions): string | undefined {
+export function localIdOf(
+  kind: FhirKind,
+  ids: Identifier[] | undefined,
+  opts?: IdentityOptions,
+): string | undefined {
   const system = localIdSystem(kind, opts);
   const local = ids?.find((i) => i.system === system)?.value;
   if (local !== undefined) return local;

@@ -25,7 +25,8 @@ export function yesNo(value: boolean, language: Language): string {
 export function narrative(titleKey: string, rows: Row[], language: Language): Narrative {
   let body = `<p><b>${escapeXml(label(titleKey, language))}</b></p>`;
   for (const [key, value] of rows) {
-    if (value !== undefined && value !== '') body += `<p>${escapeXml(label(key, language))}: ${escapeXml(value)}</p>`;
+    if (value !== undefined && value !== '')
+      body += `<p>${escapeXml(label(key, language))}: ${escapeXml(value)}</p>`;
   }
   return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` };
 }

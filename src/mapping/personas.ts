@@ -3,7 +3,7 @@
  * examples/personas/<name>.json, which `npx tsx src/mapping/generate-examples.ts` writes.
  * HETUs are 900-series test codes.
  */
-import { handOver, type ResponsibleWorkerTeam, type WorkAbilityRecord } from '../domain/index.ts';
+import { type ResponsibleWorkerTeam, type WorkAbilityRecord, handOver } from '../domain/index.ts';
 
 /** Suvi, 31: unemployed two years, warehouse and gig jobs; kuntakokeilu client referred to rehabilitative work activity. */
 export const suvi: WorkAbilityRecord = {
@@ -17,10 +17,20 @@ export const suvi: WorkAbilityRecord = {
   organizations: [
     { id: 'hki-kuntakokeilu', name: 'Helsingin työllisyyspalvelut (kuntakokeilu)', party: 'kuntakokeilu' },
     { id: 'hki-social', name: 'Helsingin kaupunki, sosiaalipalvelut', party: 'social-services' },
-    { id: 'kela', name: 'Kela', identifier: { system: 'urn:oid:1.2.246.10.2', value: '1.2.246.10.2' }, party: 'kela' },
+    {
+      id: 'kela',
+      name: 'Kela',
+      identifier: { system: 'urn:oid:1.2.246.10.2', value: '1.2.246.10.2' },
+      party: 'kela',
+    },
   ],
   professionals: [
-    { id: 'coach-laine', name: 'Liisa Laine', role: 'kuntakokeilu-coach', organizationId: 'hki-kuntakokeilu' },
+    {
+      id: 'coach-laine',
+      name: 'Liisa Laine',
+      role: 'kuntakokeilu-coach',
+      organizationId: 'hki-kuntakokeilu',
+    },
     { id: 'sw-nieminen', name: 'Pekka Nieminen', role: 'social-worker', organizationId: 'hki-social' },
   ],
   selfAssessments: [
@@ -85,7 +95,11 @@ export const suvi: WorkAbilityRecord = {
       authorId: 'sw-nieminen',
       title: 'Aktivointisuunnitelma',
       goals: [
-        { id: 'routine', description: 'Säännöllinen päivärytmi kahtena päivänä viikossa', dueDate: '2026-06-30' },
+        {
+          id: 'routine',
+          description: 'Säännöllinen päivärytmi kahtena päivänä viikossa',
+          dueDate: '2026-06-30',
+        },
         { id: 'path', description: 'Selkeä jatkopolku opintoihin tai työhön', dueDate: '2026-12-31' },
       ],
       activities: [
@@ -126,21 +140,40 @@ const maijaTeamBefore: ResponsibleWorkerTeam = {
     { professionalId: 'coord-heikkinen', role: 'work-ability-coordinator', period: { start: '2026-02-10' } },
   ],
 };
-const maijaHandover = handOver(maijaTeamBefore, { professionalId: 'sc-lehtonen', role: 'own-worker', date: '2026-05-01' });
+const maijaHandover = handOver(maijaTeamBefore, {
+  professionalId: 'sc-lehtonen',
+  role: 'own-worker',
+  date: '2026-05-01',
+});
 if (!maijaHandover.ok) throw new Error(maijaHandover.reason);
 
 /** Maija, 47: long out of working life, hidden alcohol use, recent divorce, small falls; supported in the sote centre. */
 export const maija: WorkAbilityRecord = {
-  client: { id: 'maija', hetu: '030879-904X', name: { family: 'Meikäläinen', given: ['Maija'] }, municipality: '091' },
+  client: {
+    id: 'maija',
+    hetu: '030879-904X',
+    name: { family: 'Meikäläinen', given: ['Maija'] },
+    municipality: '091',
+  },
   organizations: [
     { id: 'hki-sote', name: 'Helsingin kaupunki, sote-keskus', party: 'other-health-care' },
     { id: 'hki-social', name: 'Helsingin kaupunki, sosiaalipalvelut', party: 'social-services' },
     { id: 'kela', name: 'Kela', party: 'kela' },
   ],
   professionals: [
-    { id: 'nurse-koskinen', name: 'Anna Koskinen', role: 'public-health-nurse-unemployed', organizationId: 'hki-sote' },
+    {
+      id: 'nurse-koskinen',
+      name: 'Anna Koskinen',
+      role: 'public-health-nurse-unemployed',
+      organizationId: 'hki-sote',
+    },
     { id: 'dr-makela', name: 'Jussi Mäkelä', role: 'doctor', organizationId: 'hki-sote' },
-    { id: 'coord-heikkinen', name: 'Sari Heikkinen', role: 'work-ability-coordinator', organizationId: 'hki-sote' },
+    {
+      id: 'coord-heikkinen',
+      name: 'Sari Heikkinen',
+      role: 'work-ability-coordinator',
+      organizationId: 'hki-sote',
+    },
     { id: 'sc-lehtonen', name: 'Mika Lehtonen', role: 'social-counsellor', organizationId: 'hki-social' },
   ],
   assessments: [
@@ -198,7 +231,12 @@ export const maija: WorkAbilityRecord = {
 
 /** Sirpa, 51: merkonomi without paid work since 1993; rehabilitative work activity raised to four days, now in job coaching. */
 export const sirpa: WorkAbilityRecord = {
-  client: { id: 'sirpa', hetu: '250675Y906J', name: { family: 'Korhonen', given: ['Sirpa'] }, municipality: '091' },
+  client: {
+    id: 'sirpa',
+    hetu: '250675Y906J',
+    name: { family: 'Korhonen', given: ['Sirpa'] },
+    municipality: '091',
+  },
   organizations: [
     { id: 'hki-social', name: 'Helsingin kaupunki, sosiaalipalvelut', party: 'social-services' },
     { id: 'te-uusimaa', name: 'TE-palvelut', party: 'te-services' },
@@ -209,7 +247,14 @@ export const sirpa: WorkAbilityRecord = {
     { id: 'te-aalto', name: 'Kirsi Aalto', role: 'te-expert', organizationId: 'te-uusimaa' },
   ],
   selfAssessments: [
-    { id: 'f5de124e-6ec9-4bae-9996-995eac8ecc3b', clientId: 'sirpa', date: '2026-03-02', overall: 7, competence: 8, everydayLife: 7 },
+    {
+      id: 'f5de124e-6ec9-4bae-9996-995eac8ecc3b',
+      clientId: 'sirpa',
+      date: '2026-03-02',
+      overall: 7,
+      competence: 8,
+      everydayLife: 7,
+    },
   ],
   assessments: [
     {
@@ -269,7 +314,12 @@ export const sirpa: WorkAbilityRecord = {
       authorId: 'sc-virta',
       goals: [
         { id: 'four-days', description: 'Neljä päivää viikossa työtoiminnassa', achieved: true },
-        { id: 'job', description: 'Palkkatyö tuetun työllistymisen valmennuksella', dueDate: '2026-12-31', achieved: false },
+        {
+          id: 'job',
+          description: 'Palkkatyö tuetun työllistymisen valmennuksella',
+          dueDate: '2026-12-31',
+          achieved: false,
+        },
       ],
       activities: [
         {

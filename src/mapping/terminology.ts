@@ -18,7 +18,11 @@ interface ConceptMapJson {
   group?: {
     source?: string;
     target?: string;
-    element?: { code?: string; display?: string; target?: { code?: string; display?: string; equivalence?: string }[] }[];
+    element?: {
+      code?: string;
+      display?: string;
+      target?: { code?: string; display?: string; equivalence?: string }[];
+    }[];
   }[];
 }
 
@@ -57,7 +61,11 @@ function loadConceptMaps(): void {
       for (const e of g.element ?? []) {
         for (const t of e.target ?? []) {
           if (!e.code || !t.code || !SAFE.has(t.equivalence ?? '')) continue;
-          const target: Coding = { system: g.target, code: t.code, ...(t.display ? { display: t.display } : {}) };
+          const target: Coding = {
+            system: g.target,
+            code: t.code,
+            ...(t.display ? { display: t.display } : {}),
+          };
           const list = forward.get(key(g.source, e.code)) ?? [];
           list.push(target);
           forward.set(key(g.source, e.code), list);
@@ -81,7 +89,10 @@ function codings(csId: string, code: string): { ours: Coding; more: Coding[] } {
   let c = codingMemo.get(k);
   if (!c) {
     const system = codeSystemUrl(csId);
-    c = { ours: { system, code, display: display(system, code) }, more: forward.get(key(system, code)) ?? [] };
+    c = {
+      ours: { system, code, display: display(system, code) },
+      more: forward.get(key(system, code)) ?? [],
+    };
     codingMemo.set(k, c);
   }
   return c;

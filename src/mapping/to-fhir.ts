@@ -23,24 +23,24 @@ import {
   type Client,
   type Consent as DomainConsent,
   type DomainKind,
-  type DomainTypes,
-  interpretWorkAbilityScore,
   type Organization as DomainOrganization,
+  type DomainTypes,
   type Professional,
   type Referral,
   type ResponsibleWorkerTeam,
   type SelfAssessment,
   type SupportPlan,
+  type WorkAbilityRecord,
+  interpretWorkAbilityScore,
   validateDomain,
   validateRecord,
-  type WorkAbilityRecord,
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
-import { codeSystemUrl, type FhirKind, MAP, profileUrl } from './config.ts';
+import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
 import { businessUuid, fullUrl, identifiers, reference } from './identity.ts';
-import { label, narrative, type Row, yesNo } from './narrative.ts';
+import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
-import { coding, concept, display, displayOf, type Language } from './terminology.ts';
+import { type Language, coding, concept, display, displayOf } from './terminology.ts';
 
 interface Ctx {
   opts: MappingOptions;
@@ -55,7 +55,8 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
   const extension: Extension[] = [{ url: 'name', valueString: app.name }];
   if (app.version !== undefined) extension.push({ url: 'version', valueString: app.version });
   const partyOrganizations = new Map<string, string>();
-  for (const o of record?.organizations ?? []) if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
+  for (const o of record?.organizations ?? [])
+    if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
   return {
     opts: { ...opts, uuidMemo: new Map() },
     lang: opts.language ?? 'fi',
@@ -65,7 +66,14 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
 }
 
 /** The Kanta common elements: profile, language, narrative, identifiers, creating application. */
-function common(kind: FhirKind, id: string, ctx: Ctx, titleKey: string, rows: Row[], extra: Extension[] = []) {
+function common(
+  kind: FhirKind,
+  id: string,
+  ctx: Ctx,
+  titleKey: string,
+  rows: Row[],
+  extra: Extension[] = [],
+) {
   return {
     meta: { profile: [profileUrl(kind)] },
     language: ctx.lang,
@@ -100,13 +108,17 @@ function patient(c: Client, ctx: Ctx): Patient {
   };
   if (c.nonDisclosure) p.meta!.security = [{ ...MAP.nonDisclosure }];
   if (c.municipality !== undefined) {
-    p.extension!.push({ url: MAP.extensions.municipality, valueCoding: { system: MAP.municipalitySystem, code: c.municipality } });
+    p.extension!.push({
+      url: MAP.extensions.municipality,
+      valueCoding: { system: MAP.municipalitySystem, code: c.municipality },
+    });
   }
   if (c.hetu !== undefined) {
     const h = MAP.identifiers.hetu;
     p.identifier!.push({ use: h.use, type: { coding: [{ ...h.type }] }, system: h.system, value: c.hetu });
   }
-  if (c.temporaryId !== undefined) p.identifier!.push({ use: MAP.identifiers.temporaryUse, ...c.temporaryId });
+  if (c.temporaryId !== undefined)
+    p.identifier!.push({ use: MAP.identifiers.temporaryUse, ...c.temporaryId });
   p.name = [{ family: c.name.family, ...(c.name.given.length ? { given: [...c.name.given] } : {}) }];
   if (c.gender !== undefined) p.gender = c.gender;
   const birthDate = c.birthDate ?? (c.hetu ? hetuBirthDate(c.hetu) : undefined);
@@ -165,7 +177,9 @@ function scoreObservation(a: Assessment, field: 'selfScore' | 'professionalScore
     code: { coding: [coding(MAP.observationCodes.codeSystem, MAP.observationCodes.score)] },
     subject: ref('client', a.clientId, ctx),
     effectiveDateTime: a.date,
-    performer: [method === 'self-reported' ? ref('client', a.clientId, ctx) : ref('professional', a.assessorId, ctx)],
+    performer: [
+      method === 'self-reported' ? ref('client', a.clientId, ctx) : ref('professional', a.assessorId, ctx),
+    ],
     valueInteger: score,
     interpretation: [concept(CS.interpretation!, interpretation.interpretation)],
     method: concept(CS.method!, method),
@@ -183,8 +197,11 @@ function assessmentObservation(a: Assessment, ctx: Ctx): Observation {
     const value = (a as unknown as Record<string, unknown>)[c.field];
     if (value === undefined) continue;
     if (c.value === 'boolean') component.push({ code, valueBoolean: value as boolean });
-    else if (c.value === 'code') component.push({ code, valueCodeableConcept: concept(c.codeSystem!, value as string) });
-    else for (const v of value as string[]) component.push({ code, valueCodeableConcept: concept(c.codeSystem!, v) });
+    else if (c.value === 'code')
+      component.push({ code, valueCodeableConcept: concept(c.codeSystem!, value as string) });
+    else
+      for (const v of value as string[])
+        component.push({ code, valueCodeableConcept: concept(c.codeSystem!, v) });
   }
   const o: Observation = {
     resourceType: 'Observation',
@@ -195,7 +212,12 @@ function assessmentObservation(a: Assessment, ctx: Ctx): Observation {
       ['triggers', a.triggers.map((t) => show(CS.trigger!, t, ctx)).join(', ')],
       ['rehabilitationNeed', yesNo(a.rehabilitationNeed, ctx.lang)],
       ['mismatch', a.mismatch === undefined ? undefined : yesNo(a.mismatch, ctx.lang)],
-      ['score', scoreFieldsOf(a).map((f) => `${a[f]} (${show(CS.method!, MAP.scoreFields[f], ctx)})`).join(', ')],
+      [
+        'score',
+        scoreFieldsOf(a)
+          .map((f) => `${a[f]} (${show(CS.method!, MAP.scoreFields[f], ctx)})`)
+          .join(', '),
+      ],
       ['note', a.note],
     ]),
     status: 'final',
@@ -218,13 +240,10 @@ const SELF_FIELDS = Object.entries(MAP.selfAssessment.items) as [keyof SelfAsses
 function questionnaireResponse(s: SelfAssessment, ctx: Ctx): QuestionnaireResponse {
   return {
     resourceType: 'QuestionnaireResponse',
-    ...common(
-      'selfAssessment',
-      s.id,
-      ctx,
-      'selfAssessment',
-      [['date', s.date], ...SELF_FIELDS.map(([f]) => [f, s[f] === undefined ? undefined : String(s[f])] as Row)],
-    ),
+    ...common('selfAssessment', s.id, ctx, 'selfAssessment', [
+      ['date', s.date],
+      ...SELF_FIELDS.map(([f]) => [f, s[f] === undefined ? undefined : String(s[f])] as Row),
+    ]),
     identifier: identifiers('selfAssessment', s.id, ctx.opts)[0],
     questionnaire: MAP.selfAssessment.questionnaire,
     status: 'completed',
@@ -240,7 +259,9 @@ function questionnaireResponse(s: SelfAssessment, ctx: Ctx): QuestionnaireRespon
 }
 
 function consent(c: DomainConsent, ctx: Ctx): Consent {
-  const extra: Extension[] = c.withdrawnOn ? [{ url: MAP.extensions.consentWithdrawalDate, valueDateTime: c.withdrawnOn }] : [];
+  const extra: Extension[] = c.withdrawnOn
+    ? [{ url: MAP.extensions.consentWithdrawalDate, valueDateTime: c.withdrawnOn }]
+    : [];
   const k = MAP.consent;
   return {
     resourceType: 'Consent',
@@ -271,9 +292,13 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
       actor: c.parties.map((p) => {
         const org = ctx.partyOrganizations.get(p);
         return {
-          extension: [{ url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) }],
+          extension: [
+            { url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) },
+          ],
           role: { coding: [{ ...k.actorRole }] },
-          reference: org ? ref('organization', org, ctx) : { display: display(codeSystemUrl(CS.consentParty!), p) },
+          reference: org
+            ? ref('organization', org, ctx)
+            : { display: display(codeSystemUrl(CS.consentParty!), p) },
         };
       }),
       code: c.dataClasses.map((d) => concept(CS.dataClass!, d)),
@@ -297,7 +322,12 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
   };
   if (g.achieved !== undefined) {
     r.achievementStatus = {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: g.achieved ? 'achieved' : 'in-progress' }],
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
+          code: g.achieved ? 'achieved' : 'in-progress',
+        },
+      ],
     };
   }
   if (g.dueDate !== undefined) r.target = [{ dueDate: g.dueDate }];
@@ -306,7 +336,9 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
 }
 
 function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
-  const extra: Extension[] = p.followUpDate ? [{ url: MAP.extensions.followUpDate, valueDate: p.followUpDate }] : [];
+  const extra: Extension[] = p.followUpDate
+    ? [{ url: MAP.extensions.followUpDate, valueDate: p.followUpDate }]
+    : [];
   const activity: CarePlanActivity[] = p.activities.map((a) => {
     const detail: CarePlanActivity['detail'] = {
       code: concept(CS.service!, a.service),
@@ -338,7 +370,11 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
         [
           'activities',
           p.activities
-            .map((a) => show(CS.service!, a.service, ctx) + (a.daysPerWeek ? ` (${a.daysPerWeek} ${label('daysPerWeek', ctx.lang)})` : ''))
+            .map(
+              (a) =>
+                show(CS.service!, a.service, ctx) +
+                (a.daysPerWeek ? ` (${a.daysPerWeek} ${label('daysPerWeek', ctx.lang)})` : ''),
+            )
             .join('; '),
         ],
         ['followUpDate', p.followUpDate],
@@ -347,7 +383,10 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
     ),
     status: MAP.planStatus.carePlan[p.status] as CarePlan['status'],
     intent: 'plan',
-    category: [{ coding: [coding(MAP.recordView.codeSystem, MAP.recordView.code)] }, concept(CS.planCategory!, p.category)],
+    category: [
+      { coding: [coding(MAP.recordView.codeSystem, MAP.recordView.code)] },
+      concept(CS.planCategory!, p.category),
+    ],
     subject: ref('client', p.clientId, ctx),
     period: { ...p.period },
     created: p.created,
@@ -391,7 +430,10 @@ function careTeam(t: ResponsibleWorkerTeam, ctx: Ctx): CareTeam {
       [
         'members',
         t.members
-          .map((m) => `${show(CS.careTeamRole!, m.role, ctx)} ${m.professionalId} ${m.period.start}–${m.period.end ?? ''}`)
+          .map(
+            (m) =>
+              `${show(CS.careTeamRole!, m.role, ctx)} ${m.professionalId} ${m.period.start}–${m.period.end ?? ''}`,
+          )
           .join('; '),
       ],
     ]),
@@ -413,7 +455,10 @@ const MAPPERS: { [K in DomainKind]: Mapper<K> } = {
   client: (v, ctx) => [patient(v, ctx)],
   organization: (v, ctx) => [organization(v, ctx)],
   professional: (v, ctx) => [practitionerRole(v, ctx)],
-  assessment: (v, ctx) => [...scoreFieldsOf(v).map((f) => scoreObservation(v, f, ctx)), assessmentObservation(v, ctx)],
+  assessment: (v, ctx) => [
+    ...scoreFieldsOf(v).map((f) => scoreObservation(v, f, ctx)),
+    assessmentObservation(v, ctx),
+  ],
   selfAssessment: (v, ctx) => [questionnaireResponse(v, ctx)],
   consent: (v, ctx) => [consent(v, ctx)],
   plan: (v, ctx) => [...v.goals.map((_, i) => goalResource(v, i, ctx)), carePlan(v, ctx)],
@@ -426,7 +471,11 @@ const MAPPERS: { [K in DomainKind]: Mapper<K> } = {
  * its Goals first). Validates the input unless `validate: false`; invalid input throws
  * DomainValidationError naming the field, and nothing is returned.
  */
-export function toResources<K extends DomainKind>(kind: K, value: DomainTypes[K], opts: MappingOptions = {}): Resource[] {
+export function toResources<K extends DomainKind>(
+  kind: K,
+  value: DomainTypes[K],
+  opts: MappingOptions = {},
+): Resource[] {
   if (opts.validate !== false) validateDomain(kind, value);
   return MAPPERS[kind](value, context(opts));
 }

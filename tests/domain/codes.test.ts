@@ -18,7 +18,9 @@ describe('domain code lists = profile CodeSystems', () => {
 
   it('responsible-worker kinds = ValueSet responsible-worker-kind', () => {
     const vs = packageJson('ValueSet-responsible-worker-kind.json');
-    const codes = vs.compose.include.flatMap((i: { concept?: { code: string }[] }) => (i.concept ?? []).map((c) => c.code));
+    const codes = vs.compose.include.flatMap((i: { concept?: { code: string }[] }) =>
+      (i.concept ?? []).map((c) => c.code),
+    );
     expect(codes.sort()).toEqual([...RESPONSIBLE_WORKER_KINDS].sort());
   });
 });

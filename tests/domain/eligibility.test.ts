@@ -42,7 +42,10 @@ describe('Helsinki work-ability support services', () => {
     [{ municipality: '049' }, 'municipality 049 is not Helsinki (091)'],
     [{ healthAffectsWorkAbility: false }, 'health does not affect work ability'],
     [{ referrerRole: 'none' as const }, 'no referral (lähete) — one is required'],
-    [{ referrerRole: 'doctor' as const, referrerInSocialCare: false }, "referrer 'doctor' is neither in social care nor a Criminal Sanctions Agency employee"],
+    [
+      { referrerRole: 'doctor' as const, referrerInSocialCare: false },
+      "referrer 'doctor' is neither in social care nor a Criminal Sanctions Agency employee",
+    ],
     [{ consentAttached: false }, 'no consent to disclosure attached to the referral'],
   ])('not eligible: %j', (change, reason) => {
     const r = helsinki({ ...ok, ...change });
@@ -53,7 +56,12 @@ describe('Helsinki work-ability support services', () => {
   it('names the missing facts when undecidable', () => {
     const r = helsinki({ age: 40, unemployed: true });
     expect(r.eligible).toBeUndefined();
-    expect(r.missingFacts).toEqual(['municipality', 'healthAffectsWorkAbility', 'referrerRole', 'consentAttached']);
+    expect(r.missingFacts).toEqual([
+      'municipality',
+      'healthAffectsWorkAbility',
+      'referrerRole',
+      'consentAttached',
+    ]);
   });
   it('asks whether an unlisted referrer works in social care', () => {
     expect(helsinki({ ...ok, referrerRole: 'doctor' }).missingFacts).toEqual(['referrerInSocialCare']);
@@ -99,7 +107,10 @@ describe('rehabilitative work activity', () => {
   });
   it('names the missing benefit facts', () => {
     const r = rwa({ ...ok, labourMarketSubsidy: undefined });
-    expect(r).toMatchObject({ eligible: undefined, missingFacts: ['labourMarketSubsidy', 'socialAssistance'] });
+    expect(r).toMatchObject({
+      eligible: undefined,
+      missingFacts: ['labourMarketSubsidy', 'socialAssistance'],
+    });
   });
   it('names every missing fact', () => {
     expect(rwa({}).missingFacts).toEqual([
@@ -120,14 +131,40 @@ describe('TYP', () => {
     expect(typ({ labourMarketSubsidyDays: 300, prospectWithinTwoYears: true }).eligible).toBe(true);
   });
   it('25+ and 12 months continuously unemployed', () => {
-    expect(typ({ labourMarketSubsidyDays: 10, age: 30, continuousUnemploymentMonths: 12, prospectWithinTwoYears: true }).eligible).toBe(true);
-    expect(typ({ labourMarketSubsidyDays: 10, age: 30, continuousUnemploymentMonths: 11, prospectWithinTwoYears: true }).eligible).toBe(false);
+    expect(
+      typ({
+        labourMarketSubsidyDays: 10,
+        age: 30,
+        continuousUnemploymentMonths: 12,
+        prospectWithinTwoYears: true,
+      }).eligible,
+    ).toBe(true);
+    expect(
+      typ({
+        labourMarketSubsidyDays: 10,
+        age: 30,
+        continuousUnemploymentMonths: 11,
+        prospectWithinTwoYears: true,
+      }).eligible,
+    ).toBe(false);
   });
   it('under 25 and 6 months continuously unemployed', () => {
-    const r = typ({ labourMarketSubsidyDays: 0, age: 22, continuousUnemploymentMonths: 6, prospectWithinTwoYears: true });
+    const r = typ({
+      labourMarketSubsidyDays: 0,
+      age: 22,
+      continuousUnemploymentMonths: 6,
+      prospectWithinTwoYears: true,
+    });
     expect(r.eligible).toBe(true);
     expect(r.reasons[0]).toContain('6 months continuously unemployed (6 needed at age 22)');
-    expect(typ({ labourMarketSubsidyDays: 0, age: 22, continuousUnemploymentMonths: 5, prospectWithinTwoYears: true }).eligible).toBe(false);
+    expect(
+      typ({
+        labourMarketSubsidyDays: 0,
+        age: 22,
+        continuousUnemploymentMonths: 5,
+        prospectWithinTwoYears: true,
+      }).eligible,
+    ).toBe(false);
   });
   it('needs a prospect of work or study within two years', () => {
     const r = typ({ labourMarketSubsidyDays: 400, prospectWithinTwoYears: false });
@@ -139,12 +176,19 @@ describe('TYP', () => {
       eligible: undefined,
       missingFacts: ['labourMarketSubsidyDays', 'age', 'continuousUnemploymentMonths'],
     });
-    expect(typ({ labourMarketSubsidyDays: 100, age: 40, prospectWithinTwoYears: true }).missingFacts).toEqual(['continuousUnemploymentMonths']);
+    expect(typ({ labourMarketSubsidyDays: 100, age: 40, prospectWithinTwoYears: true }).missingFacts).toEqual(
+      ['continuousUnemploymentMonths'],
+    );
   });
 });
 
 describe('kuntakokeilu', () => {
-  const none = { age: 45, entitledToEarningsRelatedAllowance: true, motherTongue: 'fi', finnishCitizen: true };
+  const none = {
+    age: 45,
+    entitledToEarningsRelatedAllowance: true,
+    motherTongue: 'fi',
+    finnishCitizen: true,
+  };
   it('no criterion holds → not a kuntakokeilu client', () => {
     expect(kuntakokeilu(none).eligible).toBe(false);
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Consent,
+  type ResponsibleWorkerTeam,
   checkSingleResponsibleWorker,
   handOver,
   isDisclosurePermitted,
-  type ResponsibleWorkerTeam,
   responsibleWorkerOn,
 } from '../../src/domain/index.ts';
 
@@ -22,22 +22,38 @@ describe('responsible-worker handover', () => {
     const r = handOver(team, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.ended).toEqual({ professionalId: 'nurse', role: 'patient-responsible-worker', period: { start: '2026-01-01', end: '2026-02-28' } });
+    expect(r.ended).toEqual({
+      professionalId: 'nurse',
+      role: 'patient-responsible-worker',
+      period: { start: '2026-01-01', end: '2026-02-28' },
+    });
     expect(r.started).toEqual({ professionalId: 'sc', role: 'own-worker', period: { start: '2026-03-01' } });
     expect(r.team.members).toHaveLength(3);
-    expect(checkSingleResponsibleWorker(r.team)).toMatchObject({ valid: true, reason: 'sc is the responsible worker' });
+    expect(checkSingleResponsibleWorker(r.team)).toMatchObject({
+      valid: true,
+      reason: 'sc is the responsible worker',
+    });
     expect(team.members[0]!.period.end).toBeUndefined(); // input untouched
     expect(responsibleWorkerOn(r.team, '2026-02-15')?.professionalId).toBe('nurse');
     expect(responsibleWorkerOn(r.team, '2026-03-01')?.professionalId).toBe('sc');
   });
 
   it('starts the first responsible worker when there is none', () => {
-    const r = handOver({ ...team, members: [team.members[1]!] }, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' });
+    const r = handOver(
+      { ...team, members: [team.members[1]!] },
+      { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' },
+    );
     expect(r).toMatchObject({ ok: true, reason: 'no current responsible worker; sc starts on 2026-03-01' });
   });
 
   it('refuses a team that already has two current responsible workers', () => {
-    const two = { ...team, members: [...team.members, { professionalId: 'te', role: 'te-expert' as const, period: { start: '2026-01-05' } }] };
+    const two = {
+      ...team,
+      members: [
+        ...team.members,
+        { professionalId: 'te', role: 'te-expert' as const, period: { start: '2026-01-05' } },
+      ],
+    };
     expect(handOver(two, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' })).toEqual({
       ok: false,
       reason: 'team t1 already has 2 current responsible workers',
@@ -56,7 +72,9 @@ describe('responsible-worker handover', () => {
   });
 
   it('refuses a handover to the current worker', () => {
-    expect(handOver(team, { professionalId: 'nurse', role: 'patient-responsible-worker', date: '2026-02-01' })).toEqual({
+    expect(
+      handOver(team, { professionalId: 'nurse', role: 'patient-responsible-worker', date: '2026-02-01' }),
+    ).toEqual({
       ok: false,
       reason: 'nurse is already the responsible worker',
     });
@@ -96,7 +114,9 @@ describe('isDisclosurePermitted', () => {
     });
   });
   it('accepts a Date and the last day of the period', () => {
-    expect(isDisclosurePermitted([consent], 'kela', 'support-plan', new Date('2026-12-31T12:00:00Z')).permitted).toBe(true);
+    expect(
+      isDisclosurePermitted([consent], 'kela', 'support-plan', new Date('2026-12-31T12:00:00Z')).permitted,
+    ).toBe(true);
   });
   it.each([
     ['te-services', 'support-plan', '2026-06-01', "consent k1 does not name party 'te-services'"],
@@ -104,7 +124,11 @@ describe('isDisclosurePermitted', () => {
     ['kela', 'support-plan', '2026-01-09', 'consent k1 is valid only from 2026-01-10'],
     ['kela', 'support-plan', '2027-01-01', 'consent k1 expired on 2026-12-31'],
   ] as const)('refuses %s / %s on %s', (party, dataClass, date, reason) => {
-    expect(isDisclosurePermitted([consent], party, dataClass, date)).toEqual({ permitted: false, reason, consentId: 'k1' });
+    expect(isDisclosurePermitted([consent], party, dataClass, date)).toEqual({
+      permitted: false,
+      reason,
+      consentId: 'k1',
+    });
   });
   it('refuses from the day of withdrawal, permits the day before', () => {
     const withdrawn = { ...consent, withdrawnOn: '2026-05-01' };
@@ -116,16 +140,29 @@ describe('isDisclosurePermitted', () => {
     expect(isDisclosurePermitted([withdrawn], 'kela', 'support-plan', '2026-04-30').permitted).toBe(true);
   });
   it('without consents the answer is no', () => {
-    expect(isDisclosurePermitted([], 'kela', 'support-plan', '2026-06-01')).toEqual({ permitted: false, reason: 'no consent recorded' });
+    expect(isDisclosurePermitted([], 'kela', 'support-plan', '2026-06-01')).toEqual({
+      permitted: false,
+      reason: 'no consent recorded',
+    });
   });
   it('a later consent permits what an earlier withdrawn one no longer does', () => {
     const later = { ...consent, id: 'k2', date: '2026-05-02', period: { start: '2026-05-02' } };
-    const r = isDisclosurePermitted([{ ...consent, withdrawnOn: '2026-05-01' }, later], 'kela', 'support-plan', '2026-06-01');
+    const r = isDisclosurePermitted(
+      [{ ...consent, withdrawnOn: '2026-05-01' }, later],
+      'kela',
+      'support-plan',
+      '2026-06-01',
+    );
     expect(r).toMatchObject({ permitted: true, consentId: 'k2' });
   });
   it('points at the nearest consent when none permits', () => {
     const other = { ...consent, id: 'k0', parties: ['typ' as const] };
-    const r = isDisclosurePermitted([other, { ...consent, withdrawnOn: '2026-02-01' }], 'kela', 'support-plan', '2026-06-01');
+    const r = isDisclosurePermitted(
+      [other, { ...consent, withdrawnOn: '2026-02-01' }],
+      'kela',
+      'support-plan',
+      '2026-06-01',
+    );
     expect(r.consentId).toBe('k1');
     expect(r.reason).toBe("consent k0 does not name party 'kela'; consent k1 was withdrawn on 2026-02-01");
   });

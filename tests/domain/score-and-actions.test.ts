@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_SITUATIONS,
-  interpretWorkAbilityScore,
   PHASES,
-  recommendedActions,
+  interpretWorkAbilityScore,
   readProjectJson,
+  recommendedActions,
 } from '../../src/domain/index.ts';
 
 describe('interpretWorkAbilityScore', () => {
@@ -17,17 +17,25 @@ describe('interpretWorkAbilityScore', () => {
     });
   });
   it.each([8, 10])('%i > 7 → no further assessment', (score) => {
-    expect(interpretWorkAbilityScore(score)).toMatchObject({ valid: true, investigateFurther: false, interpretation: 'no-further-assessment' });
+    expect(interpretWorkAbilityScore(score)).toMatchObject({
+      valid: true,
+      investigateFurther: false,
+      interpretation: 'no-further-assessment',
+    });
   });
   it.each([-1, 11, 6.5, Number.NaN])('%s is not a score', (score) => {
-    expect(interpretWorkAbilityScore(score)).toEqual({ valid: false, reason: `Work Ability Score must be an integer 0–10, got ${score}` });
+    expect(interpretWorkAbilityScore(score)).toEqual({
+      valid: false,
+      reason: `Work Ability Score must be an integer 0–10, got ${score}`,
+    });
   });
 });
 
 describe('recommendedActions (phase × situation matrix in mappings/)', () => {
-  const table = readProjectJson<{ actions: Record<string, unknown>; matrix: Record<string, Record<string, string[]>> }>(
-    'mappings/phase-situation-actions.json',
-  );
+  const table = readProjectJson<{
+    actions: Record<string, unknown>;
+    matrix: Record<string, Record<string, string[]>>;
+  }>('mappings/phase-situation-actions.json');
 
   it('covers every cell, and every action id has Finnish and English text', () => {
     for (const s of CLIENT_SITUATIONS) {
@@ -40,7 +48,8 @@ describe('recommendedActions (phase × situation matrix in mappings/)', () => {
         }
       }
     }
-    for (const cells of Object.values(table.matrix)) for (const ids of Object.values(cells)) for (const id of ids) expect(table.actions).toHaveProperty(id);
+    for (const cells of Object.values(table.matrix))
+      for (const ids of Object.values(cells)) for (const id of ids) expect(table.actions).toHaveProperty(id);
   });
 
   it('tertiary unemployed starts multi-sector rehabilitation planning with TYP and always coordinates income', () => {
@@ -57,13 +66,17 @@ describe('recommendedActions (phase × situation matrix in mappings/)', () => {
   });
 
   it('secondary unemployed agrees a coordinator; employed without occupational health agrees who continues', () => {
-    expect(recommendedActions('secondary', 'unemployed').actions.map((a) => a.id)).toContain('agree-coordinator-of-employment-support');
-    expect(recommendedActions('secondary', 'employed-without-occupational-health').actions.map((a) => a.id)).toContain(
-      'agree-who-continues-employment-support',
+    expect(recommendedActions('secondary', 'unemployed').actions.map((a) => a.id)).toContain(
+      'agree-coordinator-of-employment-support',
     );
+    expect(
+      recommendedActions('secondary', 'employed-without-occupational-health').actions.map((a) => a.id),
+    ).toContain('agree-who-continues-employment-support');
   });
 
   it('rejects an unknown cell', () => {
-    expect(() => recommendedActions('quaternary' as never, 'unemployed')).toThrow(/no recommended actions for phase 'quaternary'/);
+    expect(() => recommendedActions('quaternary' as never, 'unemployed')).toThrow(
+      /no recommended actions for phase 'quaternary'/,
+    );
   });
 });

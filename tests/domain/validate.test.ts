@@ -1,12 +1,12 @@
 // Invalid domain input → DomainValidationError naming the field (expression) and the rule; no output.
 import { describe, expect, it } from 'vitest';
 import {
+  DomainValidationError,
+  type SupportPlan,
   addMonths,
   checkPlanActivity,
-  DomainValidationError,
   domainIssues,
   recordIssues,
-  type SupportPlan,
   validateDomain,
   validateRecord,
 } from '../../src/domain/index.ts';
@@ -27,16 +27,22 @@ const plan: SupportPlan = structuredClone(suvi.plans![0]!);
 
 describe('domain validation names the field and the rule', () => {
   it('bad HETU → tyk-hetu-1 on Client.hetu', () => {
-    const r = firstIssue(() => validateDomain('client', { id: 'c1', hetu: '010181-900D', name: { family: 'X', given: [] } }));
+    const r = firstIssue(() =>
+      validateDomain('client', { id: 'c1', hetu: '010181-900D', name: { family: 'X', given: [] } }),
+    );
     expect(r.status).toBe(400);
     expect(r.field).toBe('Client.hetu');
     expect(r.issue.expression).toEqual(['Client.hetu']);
     expect(r.issue.diagnostics).toBe("tyk-hetu-1: Client.hetu: check character is 'D', expected 'C'");
   });
 
-  it('HETU with an individual number never issued → hetu-individual-number', () => {
-    const r = firstIssue(() => validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }));
-    expect(r.issue.diagnostics).toBe('hetu-individual-number: Client.hetu: individual number 000 is not issued (002–999)');
+  it('HETU with an individual number never issued → tyk-hetu-1', () => {
+    const r = firstIssue(() =>
+      validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }),
+    );
+    expect(r.issue.diagnostics).toBe(
+      'tyk-hetu-1: Client.hetu: individual number 000 is not issued (002–999)',
+    );
   });
 
   it('client without HETU or temporary id → client-id', () => {
@@ -46,7 +52,12 @@ describe('domain validation names the field and the rule', () => {
 
   it('birth date beside a HETU → birth-date-from-hetu', () => {
     const r = firstIssue(() =>
-      validateDomain('client', { id: 'c1', hetu: '010181-900C', birthDate: '1981-01-01', name: { family: 'X', given: [] } }),
+      validateDomain('client', {
+        id: 'c1',
+        hetu: '010181-900C',
+        birthDate: '1981-01-01',
+        name: { family: 'X', given: [] },
+      }),
     );
     expect(r.field).toBe('Client.birthDate');
   });
@@ -84,7 +95,9 @@ describe('domain validation names the field and the rule', () => {
     p.activities[0]!.period = { start: '2026-04-01', end: '2028-04-02' };
     expect(firstIssue(() => validateDomain('plan', p)).field).toBe('SupportPlan.activities[0].period');
     p.activities[0]!.period = { start: '2026-04-01' };
-    expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toContain('needs a period with start and end');
+    expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toContain(
+      'needs a period with start and end',
+    );
   });
 
   it('other services may run 5 days a week', () => {
@@ -120,11 +133,23 @@ describe('domain validation names the field and the rule', () => {
   });
 
   it('unknown field, wrong type, bad code and missing field are all reported', () => {
-    const issues = domainIssues('assessment', { ...suvi.assessments![0]!, phase: 'fourth', extra: 1, rehabilitationNeed: 'yes', date: undefined });
+    const issues = domainIssues('assessment', {
+      ...suvi.assessments![0]!,
+      phase: 'fourth',
+      extra: 1,
+      rehabilitationNeed: 'yes',
+      date: undefined,
+    });
     const byPath = Object.fromEntries(issues.map((i) => [i.expression![0], i.diagnostics]));
-    expect(byPath['Assessment.extra']).toBe('Assessment.extra: is not a known field (schema additionalProperties)');
-    expect(byPath['Assessment.phase']).toBe('Assessment.phase: must be one of primary, secondary, tertiary (schema enum)');
-    expect(byPath['Assessment.rehabilitationNeed']).toBe('Assessment.rehabilitationNeed: must be boolean (schema type)');
+    expect(byPath['Assessment.extra']).toBe(
+      'Assessment.extra: is not a known field (schema additionalProperties)',
+    );
+    expect(byPath['Assessment.phase']).toBe(
+      'Assessment.phase: must be one of primary, secondary, tertiary (schema enum)',
+    );
+    expect(byPath['Assessment.rehabilitationNeed']).toBe(
+      'Assessment.rehabilitationNeed: must be boolean (schema type)',
+    );
     expect(byPath['Assessment.date']).toBe('Assessment.date: is required (schema required)');
   });
 
@@ -175,6 +200,8 @@ describe('record validation', () => {
   it('nested problems carry the record path', () => {
     const r = structuredClone(suvi);
     r.client.hetu = '010181-900D';
-    expect(() => validateRecord(r)).toThrow("tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'D', expected 'C'");
+    expect(() => validateRecord(r)).toThrow(
+      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'D', expected 'C'",
+    );
   });
 });

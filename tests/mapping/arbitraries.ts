@@ -1,13 +1,11 @@
 /** fast-check generators of valid domain records (used by the round-trip property and bench/map). */
 import fc from 'fast-check';
 import {
-  addMonths,
   CARE_TEAM_ROLES,
   CLIENT_SITUATIONS,
-  type Client,
   CONSENT_DATA_CLASSES,
   CONSENT_PARTIES,
-  makeHetu,
+  type Client,
   ONWARD_PATHS,
   PHASES,
   PLAN_CATEGORIES,
@@ -15,14 +13,32 @@ import {
   TRIGGERS,
   WORK_ABILITY_SERVICES,
   type WorkAbilityRecord,
+  addMonths,
+  makeHetu,
 } from '../../src/domain/index.ts';
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2020, 0, 1);
 /** An ISO date between 2020-01-01 and ~2027. */
-const dateArb = fc.integer({ min: 0, max: 2600 }).map((d) => new Date(BASE + d * DAY).toISOString().slice(0, 10));
-const birthDateArb = fc.integer({ min: -36_000, max: 2_000 }).map((d) => new Date(Date.UTC(1980, 0, 1) + d * DAY).toISOString().slice(0, 10));
-const WORDS = ['työkyky', 'arki', 'Åbo', 'päivä', 'A&B', '<tavoite>', 'verstas', '"lainaus"', 'kuntoutus', 'opinnot', 'ÄÖå'];
+const dateArb = fc
+  .integer({ min: 0, max: 2600 })
+  .map((d) => new Date(BASE + d * DAY).toISOString().slice(0, 10));
+const birthDateArb = fc
+  .integer({ min: -36_000, max: 2_000 })
+  .map((d) => new Date(Date.UTC(1980, 0, 1) + d * DAY).toISOString().slice(0, 10));
+const WORDS = [
+  'työkyky',
+  'arki',
+  'Åbo',
+  'päivä',
+  'A&B',
+  '<tavoite>',
+  'verstas',
+  '"lainaus"',
+  'kuntoutus',
+  'opinnot',
+  'ÄÖå',
+];
 const textArb = fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 5 }).map((w) => w.join(' '));
 const nameArb = fc.stringMatching(/^[A-ZÄÖ][a-zäöå]{1,10}$/);
 const scoreArb = fc.integer({ min: 0, max: 10 });
@@ -39,10 +55,17 @@ function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 function period(start: string, days: number | undefined) {
-  return clean({ start, end: days === undefined ? undefined : new Date(Date.parse(start) + days * DAY).toISOString().slice(0, 10) });
+  return clean({
+    start,
+    end: days === undefined ? undefined : new Date(Date.parse(start) + days * DAY).toISOString().slice(0, 10),
+  });
 }
 
-const CENTURY_SIGNS = { 18: ['+'], 19: ['-', 'Y', 'X', 'W', 'V', 'U'], 20: ['A', 'B', 'C', 'D', 'E', 'F'] } as const;
+const CENTURY_SIGNS = {
+  18: ['+'],
+  19: ['-', 'Y', 'X', 'W', 'V', 'U'],
+  20: ['A', 'B', 'C', 'D', 'E', 'F'],
+} as const;
 
 export const clientArb: fc.Arbitrary<Client> = fc
   .record({
@@ -54,7 +77,9 @@ export const clientArb: fc.Arbitrary<Client> = fc
     temp: fc.boolean(),
     family: nameArb,
     given: fc.array(nameArb, { maxLength: 2 }),
-    gender: opt(fc.constantFrom('female', 'male', 'other', 'unknown') as fc.Arbitrary<Client['gender'] & string>),
+    gender: opt(
+      fc.constantFrom('female', 'male', 'other', 'unknown') as fc.Arbitrary<Client['gender'] & string>,
+    ),
     municipality: opt(fc.stringMatching(/^\d{3}$/)),
     nonDisclosure: opt(fc.constant(true as const)),
   })
@@ -62,7 +87,10 @@ export const clientArb: fc.Arbitrary<Client> = fc
     const century = Number(r.birth.slice(0, 2)) as 18 | 19 | 20;
     const signs = CENTURY_SIGNS[century];
     const hetu = r.useHetu ? makeHetu(r.birth, r.individual, signs[r.signIndex % signs.length]) : undefined;
-    const temporaryId = !r.useHetu || r.temp ? { system: 'urn:oid:1.2.246.10.1234567.10.1', value: `T-${r.individual}` } : undefined;
+    const temporaryId =
+      !r.useHetu || r.temp
+        ? { system: 'urn:oid:1.2.246.10.1234567.10.1', value: `T-${r.individual}` }
+        : undefined;
     return clean({
       id: r.id,
       hetu,
@@ -80,11 +108,22 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
   .record({
     client: clientArb,
     orgCount: fc.integer({ min: 1, max: 3 }),
-    orgs: fc.array(fc.record({ name: textArb, party: opt(fc.constantFrom(...CONSENT_PARTIES)), oid: fc.boolean() }), { minLength: 3, maxLength: 3 }),
-    pros: fc.array(fc.record({ name: textArb, role: fc.constantFrom(...CARE_TEAM_ROLES), org: fc.nat(2), ident: fc.boolean() }), {
-      minLength: 1,
-      maxLength: 3,
-    }),
+    orgs: fc.array(
+      fc.record({ name: textArb, party: opt(fc.constantFrom(...CONSENT_PARTIES)), oid: fc.boolean() }),
+      { minLength: 3, maxLength: 3 },
+    ),
+    pros: fc.array(
+      fc.record({
+        name: textArb,
+        role: fc.constantFrom(...CARE_TEAM_ROLES),
+        org: fc.nat(2),
+        ident: fc.boolean(),
+      }),
+      {
+        minLength: 1,
+        maxLength: 3,
+      },
+    ),
     selfs: fc.array(
       fc.record({
         id: fc.uuid({ version: 4 }),
@@ -130,8 +169,14 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         name: opt(textArb),
         start: dateArb,
         kind: fc.constantFrom(...RESPONSIBLE_WORKER_KINDS),
-        past: fc.array(fc.record({ role: fc.constantFrom(...CARE_TEAM_ROLES), days: fc.integer({ min: 0, max: 300 }) }), { maxLength: 2 }),
-        others: fc.array(fc.constantFrom('doctor', 'job-coach', 'psychologist', 'kela-worker') as fc.Arbitrary<'doctor'>, { maxLength: 2 }),
+        past: fc.array(
+          fc.record({ role: fc.constantFrom(...CARE_TEAM_ROLES), days: fc.integer({ min: 0, max: 300 }) }),
+          { maxLength: 2 },
+        ),
+        others: fc.array(
+          fc.constantFrom('doctor', 'job-coach', 'psychologist', 'kela-worker') as fc.Arbitrary<'doctor'>,
+          { maxLength: 2 },
+        ),
       }),
       { maxLength: 1 },
     ),
@@ -142,7 +187,10 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         created: dateArb,
         days: opt(fc.integer({ min: 0, max: 900 })),
         title: opt(textArb),
-        goals: fc.array(fc.record({ description: textArb, due: opt(dateArb), achieved: opt(fc.boolean()) }), { minLength: 1, maxLength: 3 }),
+        goals: fc.array(fc.record({ description: textArb, due: opt(dateArb), achieved: opt(fc.boolean()) }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
         activities: fc.array(
           fc.record({
             service: fc.constantFrom(...WORK_ABILITY_SERVICES),
@@ -161,7 +209,15 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
       { maxLength: 2 },
     ),
     referrals: fc.array(
-      fc.record({ service: fc.constantFrom(...WORK_ABILITY_SERVICES.filter((s) => s !== 'helsinki-work-ability-support')), date: dateArb, reasons: subset(TRIGGERS), note: opt(textArb), requester: fc.nat(2) }),
+      fc.record({
+        service: fc.constantFrom(
+          ...WORK_ABILITY_SERVICES.filter((s) => s !== 'helsinki-work-ability-support'),
+        ),
+        date: dateArb,
+        reasons: subset(TRIGGERS),
+        note: opt(textArb),
+        requester: fc.nat(2),
+      }),
       { maxLength: 2 },
     ),
   })
@@ -217,7 +273,11 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
       }),
     );
     const teams = g.teams.map((t, i) => {
-      const past = t.past.map((p, j) => ({ professionalId: proId(j), role: p.role, period: period(t.start, p.days) as { start: string; end: string } }));
+      const past = t.past.map((p, j) => ({
+        professionalId: proId(j),
+        role: p.role,
+        period: period(t.start, p.days) as { start: string; end: string },
+      }));
       return clean({
         id: `team-${i}`,
         clientId: cid,
@@ -239,7 +299,9 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         period: period(p.created, p.days),
         authorId: proId(0),
         title: p.title,
-        goals: p.goals.map((goal, j) => clean({ id: `g${j}`, description: goal.description, dueDate: goal.due, achieved: goal.achieved })),
+        goals: p.goals.map((goal, j) =>
+          clean({ id: `g${j}`, description: goal.description, dueDate: goal.due, achieved: goal.achieved }),
+        ),
         activities: p.activities.map((a) => {
           const rwa = a.service === 'rehabilitative-work-activity';
           const months = a.months ?? (rwa ? 6 : undefined);
@@ -247,7 +309,8 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
             service: a.service,
             description: a.description,
             daysPerWeek: a.days ?? (rwa ? 2 : undefined),
-            period: months === undefined ? undefined : { start: p.created, end: addMonths(p.created, months) },
+            period:
+              months === undefined ? undefined : { start: p.created, end: addMonths(p.created, months) },
             performerId: a.performer === undefined ? undefined : proId(a.performer),
             onwardPath: a.onwardPath,
           });

@@ -13,7 +13,11 @@ const dir = mkdtempSync(join(tmpdir(), 'tyokyky-map-'));
 
 /** The real command in its own process (each start costs seconds, so only the main paths use it). */
 function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, ['bin/tyokyky.js', 'map', ...args], { cwd: root, input, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/tyokyky.js', 'map', ...args], {
+    cwd: root,
+    input,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,7 +75,9 @@ describe('tyokyky map', () => {
     const r = run(['--to-fhir', file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain("tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'T', expected 'S'");
+    expect(r.stderr).toContain(
+      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'T', expected 'S'",
+    );
   });
 
   it('a resource that is not ours → exit 1', () => {
@@ -85,21 +91,35 @@ describe('tyokyky map', () => {
   it('not JSON → exit 1; unknown kind → exit 1', () => {
     const file = join(dir, 'text.json');
     writeFileSync(file, 'not json');
-    expect(runHere({ toFhir: file })).toMatchObject({ code: 1, stderr: expect.stringContaining('is not JSON') });
+    expect(runHere({ toFhir: file })).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('is not JSON'),
+    });
     const pet = join(dir, 'pet.json');
     writeFileSync(pet, '{"kind":"pet","value":{}}');
-    expect(runHere({ toFhir: pet })).toMatchObject({ code: 1, stderr: expect.stringContaining("kind: 'pet'") });
+    expect(runHere({ toFhir: pet })).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("kind: 'pet'"),
+    });
   });
 
   it('usage and I/O errors → exit 2', () => {
-    expect(run([])).toMatchObject({ code: 2, stderr: expect.stringContaining('give exactly one of --to-fhir') });
-    expect(runHere({ toFhir: join(dir, 'missing.json') })).toMatchObject({ code: 2, stderr: expect.stringContaining('ENOENT') });
+    expect(run([])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('give exactly one of --to-fhir'),
+    });
+    expect(runHere({ toFhir: join(dir, 'missing.json') })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('ENOENT'),
+    });
   });
 
   it('the committed persona example maps back', () => {
     const r = runHere({ fromFhir: join(root, 'examples/personas/maija.json') });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).client.id).toBe('maija');
-    expect(readFileSync(join(root, 'examples/personas/maija.json'), 'utf8')).toContain('"resourceType": "Bundle"');
+    expect(readFileSync(join(root, 'examples/personas/maija.json'), 'utf8')).toContain(
+      '"resourceType": "Bundle"',
+    );
   });
 });

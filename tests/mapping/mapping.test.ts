@@ -12,7 +12,7 @@ import {
 } from '../../src/mapping/index.ts';
 import { maija, sirpa, suvi } from '../../src/mapping/personas.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 
 let validator: Validator;
 beforeAll(async () => {
@@ -29,7 +29,9 @@ function resources(bundle: Bundle): Resource[] {
 }
 function find<T extends Resource>(bundle: Bundle, type: T['resourceType'], profile?: string): T {
   return resources(bundle).find(
-    (r) => r.resourceType === type && (!profile || r.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`),
+    (r) =>
+      r.resourceType === type &&
+      (!profile || r.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`),
   ) as T;
 }
 
@@ -42,12 +44,20 @@ describe('identifiers and the transaction Bundle', () => {
 
   it('uses UUID v5 business identifiers as fullUrl and conditional create', () => {
     for (const e of bundle.entry!) {
-      const r = e.resource as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } };
+      const r = e.resource as {
+        identifier?: { system?: string; value?: string }[] | { system?: string; value?: string };
+      };
       const ids = Array.isArray(r.identifier) ? r.identifier : [r.identifier!];
       const business = ids.find((i) => i.system === 'urn:ietf:rfc:3986')!.value!;
-      expect(business).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(business).toMatch(
+        /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       expect(e.fullUrl).toBe(business);
-      expect(e.request).toEqual({ method: 'POST', url: e.resource!.resourceType, ifNoneExist: `identifier=urn:ietf:rfc:3986|${business}` });
+      expect(e.request).toEqual({
+        method: 'POST',
+        url: e.resource!.resourceType,
+        ifNoneExist: `identifier=urn:ietf:rfc:3986|${business}`,
+      });
     }
     expect(new Set(bundle.entry!.map((e) => e.fullUrl)).size).toBe(bundle.entry!.length);
   });
@@ -62,10 +72,14 @@ describe('identifiers and the transaction Bundle', () => {
   });
 
   it('every resource declares its profile, language, narrative and creating application', () => {
-    for (const r of resources(bundle) as (Resource & { extension?: { url: string; extension?: unknown[] }[] })[]) {
+    for (const r of resources(bundle) as (Resource & {
+      extension?: { url: string; extension?: unknown[] }[];
+    })[]) {
       expect(r.meta?.profile?.[0]).toMatch(new RegExp(`^${canonical}/StructureDefinition/tyokyky-`));
       expect(r.language).toBe('fi');
-      expect((r as { text?: { div: string } }).text!.div).toMatch(/^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">.*<\/div>$/s);
+      expect((r as { text?: { div: string } }).text!.div).toMatch(
+        /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">.*<\/div>$/s,
+      );
       expect(r.extension![0]).toEqual({
         url: `${canonical}/StructureDefinition/creating-application`,
         extension: [
@@ -132,51 +146,85 @@ describe('resource content', () => {
       valueCoding: { system: 'urn:oid:1.2.246.537.6.21', code: '091' },
     });
     expect(p.meta!.security).toEqual([
-      { system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs', code: 'TURVAKIELTO' },
+      {
+        system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
+        code: 'TURVAKIELTO',
+      },
     ]);
   });
 
   it('scores get the interpretation the rule gives (≤ 7 → needs further assessment) and their method', () => {
-    const [self, professional, assessment] = toResources('assessment', { ...suvi.assessments![0]!, selfScore: 8, professionalScore: 7 }) as Observation[];
+    const [self, professional, assessment] = toResources('assessment', {
+      ...suvi.assessments![0]!,
+      selfScore: 8,
+      professionalScore: 7,
+    }) as Observation[];
     expect(self!.valueInteger).toBe(8);
     expect(codeFrom(self!.interpretation![0], 'work-ability-interpretation')).toBe('no-further-assessment');
     expect(codeFrom(self!.method, 'assessment-method')).toBe('self-reported');
     expect(self!.performer![0]!.type).toBe('Patient');
-    expect(codeFrom(professional!.interpretation![0], 'work-ability-interpretation')).toBe('needs-further-assessment');
+    expect(codeFrom(professional!.interpretation![0], 'work-ability-interpretation')).toBe(
+      'needs-further-assessment',
+    );
     expect(professional!.performer![0]!.type).toBe('PractitionerRole');
     expect(assessment!.hasMember!.map((m) => m.reference)).toEqual([
       `urn:uuid:${businessUuid('score', 'suvi-assessment-1.self-reported')}`,
       `urn:uuid:${businessUuid('score', 'suvi-assessment-1.professional')}`,
     ]);
-    expect(assessment!.category![0]!.coding![0]).toMatchObject({ system: `${canonical}/CodeSystem/record-view`, code: 'HOI' });
+    expect(assessment!.category![0]!.coding![0]).toMatchObject({
+      system: `${canonical}/CodeSystem/record-view`,
+      code: 'HOI',
+    });
   });
 
   it('translates codes through the ConceptMaps (equivalent SNOMED CT codes) and reads them back', () => {
     const [observation] = toResources('assessment', suvi.assessments![0]!).slice(-1) as Observation[];
     const situation = observation!.component!.find((c) => c.code.coding![0]!.code === 'client-situation')!;
-    expect(situation.valueCodeableConcept!.coding).toContainEqual(expect.objectContaining({ system: 'http://snomed.info/sct', code: '73438004' }));
-    expect(codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '73438004' }] }, 'client-situation')).toBe('unemployed');
-    expect(codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '1' }] }, 'client-situation')).toBeUndefined();
+    expect(situation.valueCodeableConcept!.coding).toContainEqual(
+      expect.objectContaining({ system: 'http://snomed.info/sct', code: '73438004' }),
+    );
+    expect(
+      codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '73438004' }] }, 'client-situation'),
+    ).toBe('unemployed');
+    expect(
+      codeFrom({ coding: [{ system: 'http://snomed.info/sct', code: '1' }] }, 'client-situation'),
+    ).toBeUndefined();
   });
 
   it('a withdrawn consent is inactive with the withdrawal date; parties and data classes are coded', () => {
     const bundle = toFhir(sirpa);
-    const withdrawn = resources(bundle).find((r) => r.resourceType === 'Consent' && (r as Consent).status === 'inactive') as Consent;
-    expect(withdrawn.extension).toContainEqual({ url: `${canonical}/StructureDefinition/consent-withdrawal-date`, valueDateTime: '2025-04-15' });
+    const withdrawn = resources(bundle).find(
+      (r) => r.resourceType === 'Consent' && (r as Consent).status === 'inactive',
+    ) as Consent;
+    expect(withdrawn.extension).toContainEqual({
+      url: `${canonical}/StructureDefinition/consent-withdrawal-date`,
+      valueDateTime: '2025-04-15',
+    });
     expect(withdrawn.provision!.type).toBe('permit');
-    expect(withdrawn.provision!.actor!.map((a) => codeFrom(a.extension![0]!.valueCodeableConcept, 'consent-party'))).toEqual([
-      'te-services',
-      'social-services',
-    ]);
-    expect(withdrawn.provision!.actor![0]!.reference!.reference).toBe(`urn:uuid:${businessUuid('organization', 'te-uusimaa')}`);
+    expect(
+      withdrawn.provision!.actor!.map((a) =>
+        codeFrom(a.extension![0]!.valueCodeableConcept, 'consent-party'),
+      ),
+    ).toEqual(['te-services', 'social-services']);
+    expect(withdrawn.provision!.actor![0]!.reference!.reference).toBe(
+      `urn:uuid:${businessUuid('organization', 'te-uusimaa')}`,
+    );
   });
 
   it('rehabilitative work activity carries its schedule as Timing', () => {
     const plan = find<CarePlan>(toFhir(suvi), 'CarePlan');
     expect(plan.activity![0]!.detail!.scheduledTiming).toEqual({
-      repeat: { boundsPeriod: { start: '2026-04-01', end: '2026-09-30' }, frequency: 2, period: 1, periodUnit: 'wk' },
+      repeat: {
+        boundsPeriod: { start: '2026-04-01', end: '2026-09-30' },
+        frequency: 2,
+        period: 1,
+        periodUnit: 'wk',
+      },
     });
-    expect(plan.extension).toContainEqual({ url: `${canonical}/StructureDefinition/follow-up-date`, valueDate: '2026-06-15' });
+    expect(plan.extension).toContainEqual({
+      url: `${canonical}/StructureDefinition/follow-up-date`,
+      valueDate: '2026-06-15',
+    });
   });
 });
 
@@ -184,9 +232,15 @@ describe('builders', () => {
   it('workAbility.assessment({...}).toBundle(): conditional references to what is outside the Bundle', () => {
     const bundle = workAbility.assessment(suvi.assessments![0]!).toBundle();
     expect(bundle.type).toBe('transaction');
-    expect(resources(bundle).map((r) => r.resourceType)).toEqual(['Observation', 'Observation', 'Observation']);
+    expect(resources(bundle).map((r) => r.resourceType)).toEqual([
+      'Observation',
+      'Observation',
+      'Observation',
+    ]);
     const assessment = resources(bundle)[2] as Observation;
-    expect(assessment.subject!.reference).toBe(`Patient?identifier=urn:ietf:rfc:3986|urn:uuid:${businessUuid('client', 'suvi')}`);
+    expect(assessment.subject!.reference).toBe(
+      `Patient?identifier=urn:ietf:rfc:3986|urn:uuid:${businessUuid('client', 'suvi')}`,
+    );
     expect(assessment.hasMember![0]!.reference).toMatch(/^urn:uuid:/);
     expect(errorsOf(bundle)).toEqual([]);
   });
@@ -236,8 +290,12 @@ describe('fromFhir', () => {
 
   it('names the Bundle entry that is not ours', () => {
     const bundle = toFhir(suvi);
-    bundle.entry!.push({ resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Observation });
-    expect(() => fromFhir(bundle)).toThrow(`Bundle.entry[${bundle.entry!.length - 1}].resource.meta.profile: Observation is not a tyokyky resource`);
+    bundle.entry!.push({
+      resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Observation,
+    });
+    expect(() => fromFhir(bundle)).toThrow(
+      `Bundle.entry[${bundle.entry!.length - 1}].resource.meta.profile: Observation is not a tyokyky resource`,
+    );
   });
 
   it('refuses input that is not a resource', () => {
@@ -246,7 +304,11 @@ describe('fromFhir', () => {
 
   it('reads resources as a Kanta-style server returns them (server ids, relative references)', () => {
     const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
-    const stored = { ...structuredClone(consent!), id: '123', patient: { reference: 'Patient/9', identifier: consent!.patient!.identifier } };
+    const stored = {
+      ...structuredClone(consent!),
+      id: '123',
+      patient: { reference: 'Patient/9', identifier: consent!.patient!.identifier },
+    };
     expect(fromFhir(stored)).toEqual({ kind: 'consent', value: suvi.consents![0] });
   });
 
@@ -261,12 +323,15 @@ describe('fromFhir', () => {
 
   it('a plan needs its Goals: names the missing one', () => {
     const plan = toResources('plan', suvi.plans![0]!).at(-1) as CarePlan;
-    expect(() => fromFhir(plan)).toThrow('CarePlan.goal[0]: the Goal is not in the Bundle (pass the Bundle or a resolver)');
+    expect(() => fromFhir(plan)).toThrow(
+      'CarePlan.goal[0]: the Goal is not in the Bundle (pass the Bundle or a resolver)',
+    );
   });
 
   it('reports a missing element by its FHIRPath', () => {
     const bundle = toFhir(suvi);
     const assessment = find<Observation>(bundle, 'Observation', 'tyokyky-work-ability-assessment');
+    // biome-ignore lint/performance/noDelete: the test removes the element
     delete assessment.effectiveDateTime;
     const index = bundle.entry!.findIndex((e) => e.resource === assessment);
     expect(() => fromFhir(bundle)).toThrow(`Bundle.entry[${index}].resource.effectiveDateTime: is required`);
@@ -281,7 +346,10 @@ describe('fromFhir', () => {
   it('a score outside any assessment is refused, not dropped', () => {
     const bundle = toFhir(suvi);
     const assessment = find<Observation>(bundle, 'Observation', 'tyokyky-work-ability-assessment');
+    // biome-ignore lint/performance/noDelete: the test removes the element
     delete assessment.hasMember;
-    expect(() => fromFhir(bundle)).toThrow(/a Work Ability Score must be a hasMember of an assessment Observation/);
+    expect(() => fromFhir(bundle)).toThrow(
+      /a Work Ability Score must be a hasMember of an assessment Observation/,
+    );
   });
 });

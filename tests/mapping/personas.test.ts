@@ -6,7 +6,7 @@ import { isDisclosurePermitted, parseHetu, responsibleWorkerOn } from '../../src
 import { renderPersonaExamples } from '../../src/mapping/generate-examples.ts';
 import { fromFhir } from '../../src/mapping/index.ts';
 import { personas } from '../../src/mapping/personas.ts';
-import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 
 let validator: Validator;
 beforeAll(async () => {
@@ -24,7 +24,9 @@ describe.each(Object.keys(personas))('persona %s', (name) => {
   });
 
   it('validates against the profiles with 0 errors', () => {
-    const issues = (validator.validate(JSON.parse(committed)).issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    const issues = (validator.validate(JSON.parse(committed)).issue ?? []).filter(
+      (i) => i.severity === 'error' || i.severity === 'fatal',
+    );
     expect(issues).toEqual([]);
   });
 
@@ -47,7 +49,9 @@ describe('the stories hold under the rules', () => {
 
   it("Sirpa's withdrawn consent no longer permits, the new one does (Kela only under the new one)", () => {
     const consents = personas.sirpa.consents!;
-    expect(isDisclosurePermitted(consents, 'kela', 'support-plan', '2025-03-01')).toMatchObject({ permitted: false });
+    expect(isDisclosurePermitted(consents, 'kela', 'support-plan', '2025-03-01')).toMatchObject({
+      permitted: false,
+    });
     expect(isDisclosurePermitted(consents, 'kela', 'support-plan', '2025-05-01')).toMatchObject({
       permitted: true,
       consentId: 'sirpa-consent-2025',

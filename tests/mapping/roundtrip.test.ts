@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordIssues } from '../../src/domain/index.ts';
 import { fromFhir, toFhir } from '../../src/mapping/index.ts';
-import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 import { recordArb } from './arbitraries.ts';
 
 let validator: Validator;
@@ -49,7 +49,10 @@ describe('domain ⇄ FHIR round trip', () => {
   it('the validator does catch a broken Bundle (so the 0 above means something)', () => {
     const [record] = fc.sample(recordArb, { numRuns: 1, seed: 7 });
     const bundle = toFhir(record!);
-    const patient = bundle.entry!.find((e) => e.resource!.resourceType === 'Patient')!.resource as { language?: string };
+    const patient = bundle.entry!.find((e) => e.resource!.resourceType === 'Patient')!.resource as {
+      language?: string;
+    };
+    // biome-ignore lint/performance/noDelete: the test removes the element
     delete patient.language;
     expect(errorsOf(bundle).join('\n')).toMatch(/Patient\.language/);
   });

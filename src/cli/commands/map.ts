@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { type Command, Option } from 'commander';
 import type { DomainKind } from '../../domain/index.ts';
-import { fromFhir, type Language, toFhir, toResources, transactionBundle } from '../../mapping/index.ts';
+import { type Language, fromFhir, toFhir, toResources, transactionBundle } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
 
 interface MapOptions {
@@ -31,8 +31,15 @@ export function registerMapCommand(program: Command): void {
       'Map domain JSON to FHIR (a record {client, ...} → transaction Bundle, or {kind, value} → Bundle) or FHIR back to domain JSON',
     )
     .option('--to-fhir <file>', 'domain JSON file ("-" for stdin) → FHIR JSON on stdout')
-    .option('--from-fhir <file>', 'FHIR JSON file, a Bundle or one resource ("-" for stdin) → domain JSON on stdout')
-    .addOption(new Option('--language <lang>', 'language of Resource.language and the narrative').choices(['fi', 'sv', 'en']).default('fi'))
+    .option(
+      '--from-fhir <file>',
+      'FHIR JSON file, a Bundle or one resource ("-" for stdin) → domain JSON on stdout',
+    )
+    .addOption(
+      new Option('--language <lang>', 'language of Resource.language and the narrative')
+        .choices(['fi', 'sv', 'en'])
+        .default('fi'),
+    )
     .action((opts: MapOptions, cmd: Command) => {
       if ((opts.toFhir === undefined) === (opts.fromFhir === undefined)) {
         cmd.error('tyokyky map: give exactly one of --to-fhir <file> or --from-fhir <file>', { exitCode: 2 });
@@ -77,7 +84,8 @@ export function runMap(opts: MapOptions): number {
 function mapToFhir(input: unknown, language: Language): unknown {
   if (input && typeof input === 'object' && 'kind' in input && 'value' in input) {
     const { kind, value } = input as { kind: DomainKind; value: never };
-    if (!KINDS.includes(kind)) throw FhirError.badRequest(`kind: '${String(kind)}' is not one of ${KINDS.join(', ')}`, 'kind');
+    if (!KINDS.includes(kind))
+      throw FhirError.badRequest(`kind: '${String(kind)}' is not one of ${KINDS.join(', ')}`, 'kind');
     return transactionBundle(toResources(kind, value, { language }));
   }
   return toFhir(input as never, { language });

@@ -14,8 +14,14 @@ function asDate(date: string | Date): string {
 }
 
 /** Why this consent does not permit the disclosure, or `undefined` when it does. */
-function refusal(c: Consent, party: ConsentParty, dataClass: ConsentDataClass, day: string): string | undefined {
-  if (c.withdrawnOn !== undefined && c.withdrawnOn <= day) return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
+function refusal(
+  c: Consent,
+  party: ConsentParty,
+  dataClass: ConsentDataClass,
+  day: string,
+): string | undefined {
+  if (c.withdrawnOn !== undefined && c.withdrawnOn <= day)
+    return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
   if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
   if (c.period.end !== undefined && day > c.period.end) return `consent ${c.id} expired on ${c.period.end}`;
   if (!c.parties.includes(party)) return `consent ${c.id} does not name party '${party}'`;
@@ -40,7 +46,11 @@ export function isDisclosurePermitted(
   for (const c of consents) {
     const why = refusal(c, party, dataClass, day);
     if (why === undefined) {
-      return { permitted: true, reason: `consent ${c.id} permits '${party}' to receive '${dataClass}' on ${day}`, consentId: c.id };
+      return {
+        permitted: true,
+        reason: `consent ${c.id} permits '${party}' to receive '${dataClass}' on ${day}`,
+        consentId: c.id,
+      };
     }
     refusals.push({ id: c.id, why });
   }

@@ -32,9 +32,17 @@ function any(what: string, criteria: Criterion[]): Criterion {
   if (passed) return { met: true, reason: `${what}: ${passed.reason}`, missing: [] };
   const open = criteria.filter((c) => c.met === undefined);
   if (open.length) {
-    return { met: undefined, reason: `${what}: undecided`, missing: [...new Set(open.flatMap((c) => c.missing))] };
+    return {
+      met: undefined,
+      reason: `${what}: undecided`,
+      missing: [...new Set(open.flatMap((c) => c.missing))],
+    };
   }
-  return { met: false, reason: `${what}: none holds (${criteria.map((c) => c.reason).join('; ')})`, missing: [] };
+  return {
+    met: false,
+    reason: `${what}: none holds (${criteria.map((c) => c.reason).join('; ')})`,
+    missing: [],
+  };
 }
 
 function decide(criteria: Criterion[]): Eligibility {
@@ -53,7 +61,10 @@ function flag(value: boolean | undefined, fact: string, yes: string, no: string)
 
 function ageBetween(age: number | undefined, min: number, max: number): Criterion {
   if (age === undefined) return unknown('age', `age ${min}–${max}`);
-  return known(age >= min && age <= max, `age ${age} ${age >= min && age <= max ? 'is' : 'is not'} within ${min}–${max}`);
+  return known(
+    age >= min && age <= max,
+    `age ${age} ${age >= min && age <= max ? 'is' : 'is not'} within ${min}–${max}`,
+  );
 }
 
 /** Age in whole years on a date, from a birth date (both ISO dates). */
@@ -81,26 +92,53 @@ export interface HelsinkiFacts {
 }
 
 /** Roles that may refer to the Helsinki service (the profile's ValueSet referral-requester-role). */
-export const HELSINKI_REFERRER_ROLES: readonly CareTeamRole[] = ['social-worker', 'social-counsellor', 'criminal-sanctions-agency-employee'];
+export const HELSINKI_REFERRER_ROLES: readonly CareTeamRole[] = [
+  'social-worker',
+  'social-counsellor',
+  'criminal-sanctions-agency-employee',
+];
 
 /** *Helsingin työkyvyn tuen palvelut*. */
 export function helsinkiWorkAbilitySupportEligibility(f: HelsinkiFacts): Eligibility {
   let referral: Criterion;
-  if (f.referrerRole === undefined) referral = unknown('referrerRole', 'referral by a social-care professional or RISE employee');
+  if (f.referrerRole === undefined)
+    referral = unknown('referrerRole', 'referral by a social-care professional or RISE employee');
   else if (f.referrerRole === 'none') referral = known(false, 'no referral (lähete) — one is required');
-  else if (f.referrerRole === 'criminal-sanctions-agency-employee') referral = known(true, 'referred by a Criminal Sanctions Agency employee');
-  else if (HELSINKI_REFERRER_ROLES.includes(f.referrerRole) || f.referrerInSocialCare === true) referral = known(true, `referred by a social-care professional (${f.referrerRole})`);
-  else if (f.referrerInSocialCare === undefined) referral = unknown('referrerInSocialCare', `referrer '${f.referrerRole}' in social care`);
-  else referral = known(false, `referrer '${f.referrerRole}' is neither in social care nor a Criminal Sanctions Agency employee`);
+  else if (f.referrerRole === 'criminal-sanctions-agency-employee')
+    referral = known(true, 'referred by a Criminal Sanctions Agency employee');
+  else if (HELSINKI_REFERRER_ROLES.includes(f.referrerRole) || f.referrerInSocialCare === true)
+    referral = known(true, `referred by a social-care professional (${f.referrerRole})`);
+  else if (f.referrerInSocialCare === undefined)
+    referral = unknown('referrerInSocialCare', `referrer '${f.referrerRole}' in social care`);
+  else
+    referral = known(
+      false,
+      `referrer '${f.referrerRole}' is neither in social care nor a Criminal Sanctions Agency employee`,
+    );
   return decide([
     ageBetween(f.age, 18, 63),
     flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
     f.municipality === undefined
       ? unknown('municipality', 'Helsinki resident')
-      : known(f.municipality === HELSINKI_MUNICIPALITY, f.municipality === HELSINKI_MUNICIPALITY ? 'Helsinki resident' : `municipality ${f.municipality} is not Helsinki (091)`),
-    flag(f.healthAffectsWorkAbility, 'healthAffectsWorkAbility', 'health affects work ability', 'health does not affect work ability'),
+      : known(
+          f.municipality === HELSINKI_MUNICIPALITY,
+          f.municipality === HELSINKI_MUNICIPALITY
+            ? 'Helsinki resident'
+            : `municipality ${f.municipality} is not Helsinki (091)`,
+        ),
+    flag(
+      f.healthAffectsWorkAbility,
+      'healthAffectsWorkAbility',
+      'health affects work ability',
+      'health does not affect work ability',
+    ),
     referral,
-    flag(f.consentAttached, 'consentAttached', 'consent to disclosure attached', 'no consent to disclosure attached to the referral'),
+    flag(
+      f.consentAttached,
+      'consentAttached',
+      'consent to disclosure attached',
+      'no consent to disclosure attached to the referral',
+    ),
   ]);
 }
 
@@ -121,7 +159,10 @@ export const RWA_DAYS_PER_WEEK = { min: 1, max: 4 } as const;
 export const RWA_DURATION_MONTHS = { min: 3, max: 24 } as const;
 
 /** Schedule part of the rule, shared with the plan validation (invariants `tyk-rwa-1`, `tyk-rwa-2`). */
-export function rehabilitativeWorkActivitySchedule(daysPerWeek?: number, durationMonths?: number): Criterion[] {
+export function rehabilitativeWorkActivitySchedule(
+  daysPerWeek?: number,
+  durationMonths?: number,
+): Criterion[] {
   const days =
     daysPerWeek === undefined
       ? unknown('daysPerWeek', 'activity days a week')
@@ -141,15 +182,31 @@ export function rehabilitativeWorkActivitySchedule(daysPerWeek?: number, duratio
 
 /** *Kuntouttava työtoiminta*. */
 export function rehabilitativeWorkActivityEligibility(f: RehabilitativeWorkActivityFacts): Eligibility {
-  const age = f.age === undefined ? unknown('age', 'working age') : known(f.age >= 17 && f.age < 65, `age ${f.age}${f.age >= 17 && f.age < 65 ? '' : ' is not of working age'}`);
+  const age =
+    f.age === undefined
+      ? unknown('age', 'working age')
+      : known(
+          f.age >= 17 && f.age < 65,
+          `age ${f.age}${f.age >= 17 && f.age < 65 ? '' : ' is not of working age'}`,
+        );
   return decide([
     age,
     flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
     any('benefit', [
-      flag(f.labourMarketSubsidy, 'labourMarketSubsidy', 'entitled to labour-market subsidy', 'no labour-market subsidy'),
+      flag(
+        f.labourMarketSubsidy,
+        'labourMarketSubsidy',
+        'entitled to labour-market subsidy',
+        'no labour-market subsidy',
+      ),
       flag(f.socialAssistance, 'socialAssistance', 'receives social assistance', 'no social assistance'),
     ]),
-    flag(f.ownWorkerDecision, 'ownWorkerDecision', 'decision of the social-care own worker', 'no decision of the social-care own worker'),
+    flag(
+      f.ownWorkerDecision,
+      'ownWorkerDecision',
+      'decision of the social-care own worker',
+      'no decision of the social-care own worker',
+    ),
     flag(f.activationPlan, 'activationPlan', 'activation plan drawn up', 'no activation plan'),
     ...rehabilitativeWorkActivitySchedule(f.daysPerWeek, f.durationMonths),
   ]);
@@ -170,10 +227,16 @@ export function typEligibility(f: TypFacts): Eligibility {
   const subsidy =
     f.labourMarketSubsidyDays === undefined
       ? unknown('labourMarketSubsidyDays', '300 days of labour-market subsidy')
-      : known(f.labourMarketSubsidyDays >= 300, `${f.labourMarketSubsidyDays} days of labour-market subsidy (300 needed)`);
+      : known(
+          f.labourMarketSubsidyDays >= 300,
+          `${f.labourMarketSubsidyDays} days of labour-market subsidy (300 needed)`,
+        );
   let unemployment: Criterion;
   if (f.age === undefined || f.continuousUnemploymentMonths === undefined) {
-    const missing = [f.age === undefined ? 'age' : '', f.continuousUnemploymentMonths === undefined ? 'continuousUnemploymentMonths' : ''].filter(Boolean);
+    const missing = [
+      f.age === undefined ? 'age' : '',
+      f.continuousUnemploymentMonths === undefined ? 'continuousUnemploymentMonths' : '',
+    ].filter(Boolean);
     unemployment = { met: undefined, reason: 'continuous unemployment for the age: undecided', missing };
   } else {
     const needed = f.age >= 25 ? 12 : 6;
@@ -184,7 +247,12 @@ export function typEligibility(f: TypFacts): Eligibility {
   }
   return decide([
     any('unemployment history', [subsidy, unemployment]),
-    flag(f.prospectWithinTwoYears, 'prospectWithinTwoYears', 'prospect of work or study within two years', 'no prospect of work or study within two years'),
+    flag(
+      f.prospectWithinTwoYears,
+      'prospectWithinTwoYears',
+      'prospect of work or study within two years',
+      'no prospect of work or study within two years',
+    ),
   ]);
 }
 
@@ -203,14 +271,24 @@ export function kuntakokeiluEligibility(f: KuntakokeiluFacts): Eligibility {
     any('kuntakokeilu group', [
       f.entitledToEarningsRelatedAllowance === undefined
         ? unknown('entitledToEarningsRelatedAllowance', 'not entitled to earnings-related allowance')
-        : known(!f.entitledToEarningsRelatedAllowance, f.entitledToEarningsRelatedAllowance ? 'entitled to earnings-related allowance' : 'not entitled to earnings-related allowance'),
+        : known(
+            !f.entitledToEarningsRelatedAllowance,
+            f.entitledToEarningsRelatedAllowance
+              ? 'entitled to earnings-related allowance'
+              : 'not entitled to earnings-related allowance',
+          ),
       f.motherTongue === undefined
         ? unknown('motherTongue', 'mother tongue other than Finnish, Swedish or Sami')
-        : known(!domestic.includes(f.motherTongue), `mother tongue '${f.motherTongue}'${domestic.includes(f.motherTongue) ? ' is Finnish, Swedish or Sami' : ' is other than Finnish, Swedish or Sami'}`),
+        : known(
+            !domestic.includes(f.motherTongue),
+            `mother tongue '${f.motherTongue}'${domestic.includes(f.motherTongue) ? ' is Finnish, Swedish or Sami' : ' is other than Finnish, Swedish or Sami'}`,
+          ),
       f.finnishCitizen === undefined
         ? unknown('finnishCitizen', 'non-Finnish citizen')
         : known(!f.finnishCitizen, f.finnishCitizen ? 'Finnish citizen' : 'not a Finnish citizen'),
-      f.age === undefined ? unknown('age', 'under 30') : known(f.age < 30, `age ${f.age}${f.age < 30 ? ' is under 30' : ' is 30 or over'}`),
+      f.age === undefined
+        ? unknown('age', 'under 30')
+        : known(f.age < 30, `age ${f.age}${f.age < 30 ? ' is under 30' : ' is 30 or over'}`),
     ]),
   ]);
 }

@@ -1,5 +1,5 @@
 /** *Vastuutyöntekijän vaihto* — handing the client over to the next responsible worker. */
-import { type CareTeamRole, isResponsibleWorkerKind, type ResponsibleWorkerKind } from '../codes.ts';
+import { type CareTeamRole, type ResponsibleWorkerKind, isResponsibleWorkerKind } from '../codes.ts';
 import type { ResponsibleWorkerTeam, TeamMember } from '../types.ts';
 
 function isOpenOn(member: TeamMember, date: string): boolean {
@@ -11,12 +11,19 @@ export function currentResponsibleWorkers(team: ResponsibleWorkerTeam): TeamMemb
   return team.members.filter((m) => isResponsibleWorkerKind(m.role) && m.period.end === undefined);
 }
 
-export type ResponsibleWorkerCheck = { valid: true; reason: string; current: TeamMember } | { valid: false; reason: string };
+export type ResponsibleWorkerCheck =
+  | { valid: true; reason: string; current: TeamMember }
+  | { valid: false; reason: string };
 
 /** Exactly one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states). */
 export function checkSingleResponsibleWorker(team: ResponsibleWorkerTeam): ResponsibleWorkerCheck {
   const current = currentResponsibleWorkers(team);
-  if (current.length === 1) return { valid: true, reason: `${current[0]!.professionalId} is the responsible worker`, current: current[0]! };
+  if (current.length === 1)
+    return {
+      valid: true,
+      reason: `${current[0]!.professionalId} is the responsible worker`,
+      current: current[0]!,
+    };
   return {
     valid: false,
     reason: current.length
@@ -58,17 +65,30 @@ export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): Ha
     return { ok: false, reason: `role '${next.role}' is not a responsible-worker kind` };
   }
   const current = currentResponsibleWorkers(team);
-  if (current.length > 1) return { ok: false, reason: `team ${team.id} already has ${current.length} current responsible workers` };
+  if (current.length > 1)
+    return { ok: false, reason: `team ${team.id} already has ${current.length} current responsible workers` };
   const previous = current[0];
-  const started: TeamMember = { professionalId: next.professionalId, role: next.role, period: { start: next.date } };
+  const started: TeamMember = {
+    professionalId: next.professionalId,
+    role: next.role,
+    period: { start: next.date },
+  };
   if (!previous) {
-    return { ok: true, team: { ...team, members: [...team.members, started] }, started, reason: `no current responsible worker; ${next.professionalId} starts on ${next.date}` };
+    return {
+      ok: true,
+      team: { ...team, members: [...team.members, started] },
+      started,
+      reason: `no current responsible worker; ${next.professionalId} starts on ${next.date}`,
+    };
   }
   if (previous.professionalId === next.professionalId && previous.role === next.role) {
     return { ok: false, reason: `${next.professionalId} is already the responsible worker` };
   }
   if (next.date <= previous.period.start) {
-    return { ok: false, reason: `handover on ${next.date} is not after the current period's start ${previous.period.start}` };
+    return {
+      ok: false,
+      reason: `handover on ${next.date} is not after the current period's start ${previous.period.start}`,
+    };
   }
   const ended: TeamMember = { ...previous, period: { ...previous.period, end: dayBefore(next.date) } };
   return {

@@ -6,8 +6,18 @@
 const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
 const CENTURY: Record<string, number> = {
   '+': 1800,
-  '-': 1900, Y: 1900, X: 1900, W: 1900, V: 1900, U: 1900,
-  A: 2000, B: 2000, C: 2000, D: 2000, E: 2000, F: 2000,
+  '-': 1900,
+  Y: 1900,
+  X: 1900,
+  W: 1900,
+  V: 1900,
+  U: 1900,
+  A: 2000,
+  B: 2000,
+  C: 2000,
+  D: 2000,
+  E: 2000,
+  F: 2000,
 };
 const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
@@ -43,8 +53,8 @@ function isRealDate(year: number, month: number, day: number): boolean {
 }
 
 /**
- * The part of the rule the profile invariant `tyk-hetu-1` also states: shape, century sign, a real
- * calendar date and the check character. `parseHetu` adds the individual-number range (002–999).
+ * The rule the profile invariant `tyk-hetu-1` also states: shape, century sign, a real calendar
+ * date, individual number 002–999 and the check character.
  */
 export function checkHetuFormat(hetu: string): { valid: boolean; reason: string; failure?: HetuFailure } {
   const m = SHAPE.exec(hetu);
@@ -61,11 +71,22 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
   if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
     return { valid: false, failure: 'date', reason: `${m[1]}.${m[2]}.${year} is not a calendar date` };
   }
+  if (Number(m[5]) < 2) {
+    return {
+      valid: false,
+      failure: 'individual-number',
+      reason: `individual number ${m[5]} is not issued (002–999)`,
+    };
+  }
   const expected = hetuCheckCharacter(m[1]! + m[2]! + m[3]!, m[5]!);
   if (expected !== m[6]) {
-    return { valid: false, failure: 'check-character', reason: `check character is '${m[6]}', expected '${expected}'` };
+    return {
+      valid: false,
+      failure: 'check-character',
+      reason: `check character is '${m[6]}', expected '${expected}'`,
+    };
   }
-  return { valid: true, reason: 'format, date and check character are valid' };
+  return { valid: true, reason: 'format, date, individual number and check character are valid' };
 }
 
 /**
@@ -78,9 +99,6 @@ export function parseHetu(hetu: string, opts: { issuedOn?: string } = {}): HetuR
   const [, dd, mm, yy, sign, zzz, check] = SHAPE.exec(hetu)!;
   const year = CENTURY[sign!]! + Number(yy);
   const individualNumber = Number(zzz);
-  if (individualNumber < 2) {
-    return { valid: false, failure: 'individual-number', reason: `individual number ${zzz} is not issued (002–999)` };
-  }
   const birthDate = `${year}-${mm}-${dd}`;
   const temporary = individualNumber >= 900;
   const neutral = (opts.issuedOn ?? birthDate) >= SEX_NEUTRAL_FROM;
@@ -91,7 +109,16 @@ export function parseHetu(hetu: string, opts: { issuedOn?: string } = {}): HetuR
   return {
     valid: true,
     reason: temporary ? `valid temporary/test code (individual number ${zzz} in 900–999)` : 'valid',
-    value: { hetu, birthDate, centurySign: sign!, individualNumber, checkCharacter: check!, temporary, sex, sexReason },
+    value: {
+      hetu,
+      birthDate,
+      centurySign: sign!,
+      individualNumber,
+      checkCharacter: check!,
+      temporary,
+      sex,
+      sexReason,
+    },
   };
 }
 
@@ -100,7 +127,8 @@ export function makeHetu(birthDate: string, individualNumber: number, centurySig
   const [y, m, d] = birthDate.split('-');
   const year = Number(y);
   const sign = centurySign ?? (year < 1900 ? '+' : year < 2000 ? '-' : 'A');
-  if (CENTURY[sign] !== Math.floor(year / 100) * 100) throw new RangeError(`century sign ${sign} does not fit ${year}`);
+  if (CENTURY[sign] !== Math.floor(year / 100) * 100)
+    throw new RangeError(`century sign ${sign} does not fit ${year}`);
   const digits = `${d}${m}${y!.slice(2)}`;
   const zzz = String(individualNumber).padStart(3, '0');
   return `${digits}${sign}${zzz}${hetuCheckCharacter(digits, zzz)}`;

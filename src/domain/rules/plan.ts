@@ -22,7 +22,11 @@ export function addMonths(date: string, months: number): string {
 export function checkPlanActivity(a: Activity): ActivityViolation[] {
   if (a.service !== 'rehabilitative-work-activity') return [];
   const out: ActivityViolation[] = [];
-  if (a.daysPerWeek === undefined || a.daysPerWeek < RWA_DAYS_PER_WEEK.min || a.daysPerWeek > RWA_DAYS_PER_WEEK.max) {
+  if (
+    a.daysPerWeek === undefined ||
+    a.daysPerWeek < RWA_DAYS_PER_WEEK.min ||
+    a.daysPerWeek > RWA_DAYS_PER_WEEK.max
+  ) {
     out.push({
       field: 'daysPerWeek',
       rule: 'tyk-rwa-1',
@@ -30,7 +34,11 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
     });
   }
   if (a.period?.end === undefined) {
-    out.push({ field: 'period', rule: 'tyk-rwa-2', reason: 'rehabilitative work activity needs a period with start and end (3–24 months)' });
+    out.push({
+      field: 'period',
+      rule: 'tyk-rwa-2',
+      reason: 'rehabilitative work activity needs a period with start and end (3–24 months)',
+    });
   } else {
     // Same arithmetic as the invariant: start + 3 months <= end <= start + 24 months.
     const earliest = addMonths(a.period.start, RWA_DURATION_MONTHS.min);

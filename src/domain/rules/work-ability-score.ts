@@ -4,7 +4,13 @@ import type { WorkAbilityInterpretation } from '../codes.ts';
 export const FURTHER_ASSESSMENT_THRESHOLD = 7;
 
 export type ScoreInterpretation =
-  | { valid: true; score: number; interpretation: WorkAbilityInterpretation; investigateFurther: boolean; reason: string }
+  | {
+      valid: true;
+      score: number;
+      interpretation: WorkAbilityInterpretation;
+      investigateFurther: boolean;
+      reason: string;
+    }
   | { valid: false; reason: string };
 
 /** *Työkykypistemäärän tulkinta*: 0–10, 7 or lower → investigate work ability further. */
