@@ -1,19 +1,18 @@
-// A separate process writing to the store, driven by tests/store/children.ts:
-// prints "ready" once the store is open, waits for "go" on stdin, runs the operation, prints JSON.
+// A separate process writing to the store, driven by tests/store/children.ts: prints "ready" once
+// the store is open, then for each job waits for a "go" line on stdin, runs it and prints one JSON line.
 import { createInterface } from 'node:readline';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { ChildJob, ChildResult } from './children.ts';
 
-const job = JSON.parse(process.argv[2]) as ChildJob;
-const store = await openStore({ databaseUrl: job.databaseUrl, poolMax: job.times });
-// Warm up the search-parameter definitions so both processes start writing at the same moment.
+const { databaseUrl, jobs } = JSON.parse(process.argv[2]) as { databaseUrl: string; jobs: ChildJob[] };
+const store = await openStore({ databaseUrl, poolMax: Math.max(...jobs.map((j) => j.times)) });
+// Load the search-parameter definitions now so every process starts writing at the same moment.
 await store.search('Observation', { _id: 'warm-up' });
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 process.stdout.write('ready\n');
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) if (line === 'go') break;
 
-async function once(): Promise<ChildResult> {
+async function once(job: ChildJob): Promise<ChildResult> {
   try {
     if (job.op === 'create') {
       const { resource, created } = await store.create(job.resource, { ifNoneExist: job.ifNoneExist });
@@ -27,7 +26,12 @@ async function once(): Promise<ChildResult> {
   }
 }
 
-const results = await Promise.all(Array.from({ length: job.times }, once));
-process.stdout.write(`${JSON.stringify(results)}\n`);
+for (const job of jobs) {
+  while ((await lines.next()).value !== 'go') {
+    // wait for the parent's signal
+  }
+  const results = await Promise.all(Array.from({ length: job.times }, () => once(job)));
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+}
 await store.close();
-lines.close();
+process.exit(0);

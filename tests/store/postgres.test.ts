@@ -1,9 +1,10 @@
+import type { Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/store/engine.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { STORE_MIGRATIONS, migrate } from '../../src/store/schema.ts';
-import { runChildren } from './children.ts';
+import { type ChildResult, runChildren } from './children.ts';
 import { ID_SYSTEM, observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
 
@@ -79,20 +80,32 @@ describe('store on PostgreSQL', () => {
   });
 
   describe('two processes on one database', () => {
+    const conditional = observation();
+    const value = conditional.identifier?.[0].value as string;
+    let contested: Resource;
+    let creates: ChildResult[];
+    let updates: ChildResult[];
+
+    beforeAll(async () => {
+      contested = (await store.create(observation())).resource;
+      // One pair of processes runs both races (starting a process costs seconds here).
+      const [c, u] = await runChildren(2, databaseUrl, [
+        { op: 'create', resource: conditional, ifNoneExist: `identifier=${ID_SYSTEM}|${value}`, times: 5 },
+        {
+          op: 'update',
+          resource: { ...contested, status: 'amended' } as Resource,
+          ifMatch: 'W/"1"',
+          times: 1,
+        },
+      ]);
+      creates = c.flat();
+      updates = u.flat();
+    });
+
     it('concurrent conditional creates with the same identifier → one resource', async () => {
-      const obs = observation();
-      const value = obs.identifier?.[0].value as string;
-      const results = await runChildren(2, {
-        op: 'create',
-        databaseUrl,
-        resource: obs,
-        ifNoneExist: `identifier=${ID_SYSTEM}|${value}`,
-        times: 5,
-      });
-      const all = results.flat();
-      expect(all).toHaveLength(10);
-      expect(all.filter((r) => r.created)).toHaveLength(1);
-      expect(new Set(all.map((r) => r.id)).size).toBe(1);
+      expect(creates).toHaveLength(10);
+      expect(creates.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(creates.map((r) => r.id)).size).toBe(1);
       const found = await store.search('Observation', {
         identifier: `${ID_SYSTEM}|${value}`,
         _total: 'accurate',
@@ -101,18 +114,11 @@ describe('store on PostgreSQL', () => {
     });
 
     it('concurrent updates with the same If-Match → exactly one wins, the other gets 412', async () => {
-      const { resource } = await store.create(observation());
-      const results = await runChildren(2, {
-        op: 'update',
-        databaseUrl,
-        resource,
-        ifMatch: 'W/"1"',
-        times: 1,
-      });
-      const all = results.flat();
-      expect(all.filter((r) => r.status === 200)).toHaveLength(1);
-      expect(all.filter((r) => r.status === 412)).toHaveLength(1);
-      const history = await store.history('Observation', resource.id as string);
+      expect(updates.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(updates.filter((r) => r.status === 412).map((r) => r.message)).toEqual([
+        `Version conflict on Observation/${contested.id}: If-Match is 1 but the current version is 2`,
+      ]);
+      const history = await store.history('Observation', contested.id as string);
       expect(history.map((h) => h.versionId)).toEqual(['2', '1']);
     });
   });
