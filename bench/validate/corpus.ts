@@ -37,7 +37,10 @@ export function testHetu(rng: Rng): { hetu: string; birthDate: string } {
   const digits = `${pad(day, 2)}${pad(month, 2)}${pad(year % 100, 2)}`;
   const check = CHECK_CHARS[Number(`${digits}${individual}`) % 31];
   const sign = year >= 2000 ? 'A' : '-';
-  return { hetu: `${digits}${sign}${individual}${check}`, birthDate: `${year}-${pad(month, 2)}-${pad(day, 2)}` };
+  return {
+    hetu: `${digits}${sign}${individual}${check}`,
+    birthDate: `${year}-${pad(month, 2)}-${pad(day, 2)}`,
+  };
 }
 
 const narrative = (s: string) => ({
@@ -67,9 +70,20 @@ function patient(rng: Rng, i: number): Record<string, unknown> {
     telecom: [{ system: 'phone', value: `+35840${pad(rng.int(0, 9999999), 7)}`, use: 'mobile' }],
     gender: rng.pick(['male', 'female', 'other', 'unknown']),
     birthDate,
-    address: [{ use: 'home', line: [`Testikatu ${rng.int(1, 99)}`], postalCode: '00100', city: 'Helsinki', country: 'FI' }],
+    address: [
+      {
+        use: 'home',
+        line: [`Testikatu ${rng.int(1, 99)}`],
+        postalCode: '00100',
+        city: 'Helsinki',
+        country: 'FI',
+      },
+    ],
     communication: [
-      { language: { coding: [{ system: 'urn:ietf:bcp:47', code: rng.pick(['fi', 'sv', 'en']) }] }, preferred: true },
+      {
+        language: { coding: [{ system: 'urn:ietf:bcp:47', code: rng.pick(['fi', 'sv', 'en']) }] },
+        preferred: true,
+      },
     ],
   };
 }
@@ -113,21 +127,42 @@ function observation(rng: Rng, i: number, subject: string): Record<string, unkno
       ...base,
       category: [
         {
-          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }],
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+              code: 'vital-signs',
+              display: 'Vital Signs',
+            },
+          ],
         },
       ],
       code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
-      valueQuantity: { value: rng.int(45, 120), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+      valueQuantity: {
+        value: rng.int(45, 120),
+        unit: 'beats/minute',
+        system: 'http://unitsofmeasure.org',
+        code: '/min',
+      },
     };
   }
   return {
     ...base,
-    code: { coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'work-ability-score' }], text: 'Työkykypistemäärä' },
+    code: {
+      coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'work-ability-score' }],
+      text: 'Työkykypistemäärä',
+    },
     valueInteger: rng.int(0, 10),
     component: [
       {
         code: { coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'phase' }] },
-        valueCodeableConcept: { coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-phase`, code: rng.pick(['primary', 'secondary', 'tertiary']) }] },
+        valueCodeableConcept: {
+          coding: [
+            {
+              system: `${CANONICAL}/CodeSystem/work-ability-phase`,
+              code: rng.pick(['primary', 'secondary', 'tertiary']),
+            },
+          ],
+        },
       },
     ],
   };
@@ -138,10 +173,27 @@ function condition(rng: Rng, i: number, subject: string): Record<string, unknown
     resourceType: 'Condition',
     id: `cond-${i}`,
     text: narrative('condition'),
-    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: rng.pick(['active', 'remission', 'resolved']) }] },
-    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }],
-    code: { coding: [{ system: 'http://snomed.info/sct', code: rng.pick(['35489007', '7200002', '69896004']) }] },
+    clinicalStatus: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+          code: rng.pick(['active', 'remission', 'resolved']),
+        },
+      ],
+    },
+    verificationStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }],
+    },
+    category: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' },
+        ],
+      },
+    ],
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: rng.pick(['35489007', '7200002', '69896004']) }],
+    },
     subject: { reference: subject },
     onsetDateTime: `20${pad(rng.int(10, 23), 2)}-0${rng.int(1, 9)}-1${rng.int(0, 9)}`,
   };
@@ -154,7 +206,10 @@ function encounter(rng: Rng, i: number, subject: string): Record<string, unknown
     id: `enc-${i}`,
     text: narrative('encounter'),
     status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: rng.pick(['AMB', 'VR', 'HH']) },
+    class: {
+      system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+      code: rng.pick(['AMB', 'VR', 'HH']),
+    },
     subject: { reference: subject },
     period: { start: `2024-03-${day}T09:00:00+02:00`, end: `2024-03-${day}T10:00:00+02:00` },
   };
@@ -194,7 +249,12 @@ function carePlan(rng: Rng, i: number, subject: string): Record<string, unknown>
     subject: { reference: subject },
     period: { start: '2024-01-01', end: '2024-12-31' },
     activity: [
-      { detail: { status: rng.pick(['scheduled', 'in-progress', 'completed']), description: 'Kuntouttava työtoiminta 3 pv/vko' } },
+      {
+        detail: {
+          status: rng.pick(['scheduled', 'in-progress', 'completed']),
+          description: 'Kuntouttava työtoiminta 3 pv/vko',
+        },
+      },
       { reference: { reference: `ServiceRequest/sr-${i}` } },
     ],
   };
@@ -206,7 +266,9 @@ function consent(rng: Rng, i: number, subject: string): Record<string, unknown> 
     id: `con-${i}`,
     text: narrative('consent'),
     status: rng.pick(['active', 'inactive']),
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: subject },
     dateTime: '2024-02-01T10:00:00+02:00',
@@ -245,7 +307,12 @@ function bundle(rng: Rng, i: number): Record<string, unknown> {
       request: { method: 'POST', url: 'Observation' },
     });
   }
-  return { resourceType: 'Bundle', id: `bundle-${i}`, type: 'transaction', entry: entries.map(dropUndefined) };
+  return {
+    resourceType: 'Bundle',
+    id: `bundle-${i}`,
+    type: 'transaction',
+    entry: entries.map(dropUndefined),
+  };
 }
 
 function dropUndefined<T>(v: T): T {
@@ -264,7 +331,10 @@ const breakers: Array<(r: Record<string, unknown>) => void> = [
     r.id = 'not valid id!';
   },
   (r) => {
-    r.text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>' };
+    r.text = {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>',
+    };
   },
 ];
 
@@ -295,7 +365,7 @@ export function buildCorpus(seed = 20240601): Corpus {
   for (const [n, make] of plan) for (let i = 0; i < n; i++) mixed.push(make(i));
   // Every 25th resource gets one mistake (4%).
   mixed.forEach((r, i) => {
-    if (i % 25 === 24) breakers[(i / 25) % breakers.length | 0](r);
+    if (i % 25 === 24) breakers[((i / 25) % breakers.length) | 0](r);
   });
   const fiPatients: Array<Record<string, unknown>> = [];
   const tyokykyPatients: Array<Record<string, unknown>> = [];

@@ -55,7 +55,13 @@ function medplumOne(resource: unknown, profile?: StructureDefinition): number {
   }
 }
 
-function startup(project: boolean): { importMs: number; loadMs: number; firstValidateMs: number; rssMb: number; fiBase: boolean } {
+function startup(project: boolean): {
+  importMs: number;
+  loadMs: number;
+  firstValidateMs: number;
+  rssMb: number;
+  fiBase: boolean;
+} {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'startup.ts');
   const tsx = pathToFileURL(join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
   const out = execFileSync(process.execPath, ['--import', tsx, script, ...(project ? ['--project'] : [])], {
@@ -84,7 +90,8 @@ export default async function run(): Promise<void> {
   const hasFi = ours.registry.structureDefinition(FI_PATIENT) !== undefined;
   const hasOurs = ours.registry.structureDefinition(OUR_PATIENT) !== undefined;
 
-  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) indexStructureDefinitionBundle(readJson(file));
+  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
+    indexStructureDefinitionBundle(readJson(file));
   const fiSds = ours.registry
     .all<StructureDefinition>('StructureDefinition')
     .filter((sd) => sd.url?.startsWith('https://hl7.fi/') || sd.url?.startsWith('https://tyokyky-fhir.org/'));
@@ -97,7 +104,10 @@ export default async function run(): Promise<void> {
       rejected.push(sd.id ?? sd.url ?? '?');
     }
   }
-  if (rejected.length) console.log(`@medplum/core could not load ${rejected.length} FI Base/our definitions: ${rejected.join(', ')}`);
+  if (rejected.length)
+    console.log(
+      `@medplum/core could not load ${rejected.length} FI Base/our definitions: ${rejected.join(', ')}`,
+    );
   const fiProfile = ours.registry.structureDefinition(FI_PATIENT);
   const ourProfile = ours.registry.structureDefinition(OUR_PATIENT);
 
@@ -109,35 +119,53 @@ export default async function run(): Promise<void> {
   rows.push(measure('JSON.parse+stringify (floor)', mixed, floor));
   const medBase = measure('@medplum/core validateResource, base', mixed, (r) => medplumOne(r));
   rows.push(medBase);
-  rows.push(measure('ours, base R4 (+ meta.profile ignored)', mixed.map(stripProfiles), oursBase, medBase.name));
+  rows.push(
+    measure('ours, base R4 (+ meta.profile ignored)', mixed.map(stripProfiles), oursBase, medBase.name),
+  );
   rows.push(measure('ours, R4 + meta.profile (FI Base)', mixed, oursAuto, medBase.name));
   let medProfile: Row | undefined;
   if (hasFi && fiProfile) {
     // Medplum re-reads the profile on every call; 150 patients keep its runs short.
     const few = corpus.fiPatients.slice(0, 150);
-    medProfile = measure(`@medplum/core validateResource, profile fi-base-patient`, few, (r) => medplumOne(r, fiProfile));
+    medProfile = measure('@medplum/core validateResource, profile fi-base-patient', few, (r) =>
+      medplumOne(r, fiProfile),
+    );
     rows.push(medProfile);
     rows.push(
-      measure('ours, profile fi-base-patient + invariants', corpus.fiPatients, (r) => countErrors(ours.validate(r, { profile: FI_PATIENT }).issue), medProfile.name),
+      measure(
+        'ours, profile fi-base-patient + invariants',
+        corpus.fiPatients,
+        (r) => countErrors(ours.validate(r, { profile: FI_PATIENT }).issue),
+        medProfile.name,
+      ),
     );
   }
   if (hasOurs && ourProfile) {
     const few = corpus.tyokykyPatients.slice(0, 150);
-    const medOurs = measure('@medplum/core validateResource, profile tyokyky-patient', few, (r) => medplumOne(r, ourProfile));
+    const medOurs = measure('@medplum/core validateResource, profile tyokyky-patient', few, (r) =>
+      medplumOne(r, ourProfile),
+    );
     rows.push(medOurs);
     rows.push(
-      measure('ours, profile tyokyky-patient + invariants', corpus.tyokykyPatients, (r) => countErrors(ours.validate(r, { profile: OUR_PATIENT }).issue), medOurs.name),
+      measure(
+        'ours, profile tyokyky-patient + invariants',
+        corpus.tyokykyPatients,
+        (r) => countErrors(ours.validate(r, { profile: OUR_PATIENT }).issue),
+        medOurs.name,
+      ),
     );
   }
 
   const byName = new Map(rows.map((r) => [r.name, r]));
   console.log('');
-  console.log(`| mode | resources | resources/s | × peer | invalid found |`);
-  console.log(`| --- | ---: | ---: | ---: | ---: |`);
+  console.log('| mode | resources | resources/s | × peer | invalid found |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const peer = r.peer ? byName.get(r.peer) : undefined;
     const ratio = peer ? `${(r.perSecond / peer.perSecond).toFixed(1)}× (${shortName(peer.name)})` : '';
-    console.log(`| ${r.name} | ${r.resources} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${ratio} | ${r.errors} |`);
+    console.log(
+      `| ${r.name} | ${r.resources} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${ratio} | ${r.errors} |`,
+    );
   }
   console.log('');
   console.log(
@@ -147,7 +175,9 @@ export default async function run(): Promise<void> {
   console.log(
     `start-up with profiles/package too: ${(coldProject.importMs + coldProject.loadMs).toFixed(0)} ms; RSS ${coldProject.rssMb.toFixed(0)} MB`,
   );
-  console.log(`RSS of this process after all runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`);
+  console.log(
+    `RSS of this process after all runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`,
+  );
   if (!hasFi) console.log('FI Base package not found: profile-mode rows skipped');
   if (!hasOurs) console.log('profiles/package has no tyokyky-patient: our-profile rows skipped');
 }

@@ -8,12 +8,18 @@ const { existsSync } = await import('node:fs');
 const { join } = await import('node:path');
 const { PROJECT_ROOT } = await import('../../src/validation/packages.ts');
 const own = join(PROJECT_ROOT, 'profiles', 'package');
-const validator = await createValidator({ packages: withProfiles && existsSync(own) ? [own] : [], fiBase: true });
+const validator = await createValidator({
+  packages: withProfiles && existsSync(own) ? [own] : [],
+  fiBase: true,
+});
 const tLoad = performance.now();
 // First validation compiles the Patient plan; part of what a CLI user waits for.
 validator.validate({ resourceType: 'Patient', id: 'x', active: true });
 const tFirst = performance.now();
-const fiBase = validator.registry.resolve('https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient') !== undefined;
+const fiBase =
+  validator.registry.resolve(
+    'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient',
+  ) !== undefined;
 process.stdout.write(
   `${JSON.stringify({
     importMs: tImport - t0,

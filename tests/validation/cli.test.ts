@@ -36,13 +36,21 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tyokyky-validate-cli-'));
   const good = join(dir, 'good');
   mkdirSync(join(good, 'nested'), { recursive: true });
-  writeFileSync(join(good, 'patient.json'), JSON.stringify({ resourceType: 'Patient', id: 'p1', text, active: true }));
+  writeFileSync(
+    join(good, 'patient.json'),
+    JSON.stringify({ resourceType: 'Patient', id: 'p1', text, active: true }),
+  );
   writeFileSync(
     join(good, 'nested', 'bundle.json'),
     JSON.stringify({
       resourceType: 'Bundle',
       type: 'collection',
-      entry: [{ fullUrl: 'urn:uuid:0b5f4f36-5d0e-4a53-9a3b-1d2f3e4a5b6c', resource: { resourceType: 'Patient', text, gender: 'female' } }],
+      entry: [
+        {
+          fullUrl: 'urn:uuid:0b5f4f36-5d0e-4a53-9a3b-1d2f3e4a5b6c',
+          resource: { resourceType: 'Patient', text, gender: 'female' },
+        },
+      ],
     }),
   );
   writeFileSync(
@@ -53,18 +61,30 @@ beforeAll(() => {
   const bad = join(dir, 'bad.ndjson');
   writeFileSync(
     bad,
-    `${JSON.stringify({ resourceType: 'Patient', id: 'ok', text })}\n${JSON.stringify({ resourceType: 'Patient', id: 'x', text, gender: 'mal' })}\n{broken\n` +
-      '{"resourceType":"Patient","id":"d","active":true,"active":false}\n',
+    `${JSON.stringify({ resourceType: 'Patient', id: 'ok', text })}\n${JSON.stringify({ resourceType: 'Patient', id: 'x', text, gender: 'mal' })}\n{broken\n{"resourceType":"Patient","id":"d","active":true,"active":false}\n`,
   );
   writeFileSync(
     join(dir, 'fi-patient.json'),
-    JSON.stringify({ resourceType: 'Patient', id: 'f', text, identifier: [{ use: 'official', system: 'urn:oid:1.2.3', value: '010181-900C' }] }),
+    JSON.stringify({
+      resourceType: 'Patient',
+      id: 'f',
+      text,
+      identifier: [{ use: 'official', system: 'urn:oid:1.2.3', value: '010181-900C' }],
+    }),
   );
 
   // Start every run at once: each pays tsx start-up and validator loading, so overlap them.
   runs.good = tyokyky('validate', good);
   // One run covers NDJSON output, parse errors and --profile (FI Base patient applies to every resource).
-  runs.bad = tyokyky('validate', '--format', 'ndjson', '--profile', FI_PATIENT, bad, join(dir, 'fi-patient.json'));
+  runs.bad = tyokyky(
+    'validate',
+    '--format',
+    'ndjson',
+    '--profile',
+    FI_PATIENT,
+    bad,
+    join(dir, 'fi-patient.json'),
+  );
   runs.missing = tyokyky('validate', join(dir, 'nowhere.json'));
   runs.badFormat = tyokyky('validate', '--format', 'xml', good);
   runs.unknownProfile = tyokyky('validate', '--profile', 'http://example.org/StructureDefinition/none', good);
@@ -94,7 +114,10 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
   it('--format ndjson prints one line per resource with source, valid, counts and the OperationOutcome; exit 1 on errors', async () => {
     const r = await runs.bad;
     expect(r.code).toBe(1);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.source.replace(dir, ''), l.valid])).toEqual([
       ['/bad.ndjson:1', true],
       ['/bad.ndjson:2', false],
@@ -105,24 +128,46 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
     expect(lines[0]).toMatchObject({ errors: 0, outcome: { resourceType: 'OperationOutcome' } });
     expect(lines[1].errors).toBe(1);
     expect(lines[1].outcome.issue).toContainEqual(
-      expect.objectContaining({ severity: 'error', expression: ['Patient.gender'], diagnostics: expect.stringContaining("'mal'") }),
+      expect.objectContaining({
+        severity: 'error',
+        expression: ['Patient.gender'],
+        diagnostics: expect.stringContaining("'mal'"),
+      }),
     );
     expect(lines[2]).toMatchObject({ valid: false, errors: 1, warnings: 0 });
-    expect(lines[2].outcome.issue[0]).toMatchObject({ severity: 'fatal', diagnostics: expect.stringContaining('Cannot parse') });
+    expect(lines[2].outcome.issue[0]).toMatchObject({
+      severity: 'fatal',
+      diagnostics: expect.stringContaining('Cannot parse'),
+    });
     // JSON.parse would keep the last "active"; FHIR JSON forbids repeated names and so do we.
-    expect(lines[3].outcome.issue[0]).toMatchObject({ severity: 'fatal', diagnostics: expect.stringContaining("Duplicated property name 'active'") });
+    expect(lines[3].outcome.issue[0]).toMatchObject({
+      severity: 'fatal',
+      diagnostics: expect.stringContaining("Duplicated property name 'active'"),
+    });
   });
 
   it('--profile applies a profile to every resource', async () => {
     const r = await runs.bad;
-    const line = r.stdout.trim().split('\n').map((l) => JSON.parse(l))[4];
+    const line = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))[4];
     expect(line.outcome.issue).toContainEqual(
-      expect.objectContaining({ severity: 'error', expression: ['Patient.identifier[0].system'], diagnostics: expect.stringContaining(FI_PATIENT) }),
+      expect.objectContaining({
+        severity: 'error',
+        expression: ['Patient.identifier[0].system'],
+        diagnostics: expect.stringContaining(FI_PATIENT),
+      }),
     );
   });
 
   it('exits 2 on a missing file, an unknown profile, a bad option value or no paths', async () => {
-    const [missing, unknownProfile, badFormat, noArgs] = await Promise.all([runs.missing, runs.unknownProfile, runs.badFormat, runs.noArgs]);
+    const [missing, unknownProfile, badFormat, noArgs] = await Promise.all([
+      runs.missing,
+      runs.unknownProfile,
+      runs.badFormat,
+      runs.noArgs,
+    ]);
     expect([missing.code, unknownProfile.code, badFormat.code, noArgs.code]).toEqual([2, 2, 2, 2]);
     expect(missing.stderr).toContain('no such file or directory');
     expect(unknownProfile.stderr).toContain("unknown profile 'http://example.org/StructureDefinition/none'");

@@ -3,11 +3,11 @@
 // An invalid case passes when every expected issue is reported at exactly that FHIRPath expression
 // (null: an issue without expression) with a diagnostics text containing `rule`, and no other errors
 // are reported. A valid case passes with zero errors (warnings allowed).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadProjectValidator, type Validator } from '../../src/validation/index.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 
 interface ExpectedIssue {
   severity: 'error' | 'warning' | 'information';
@@ -56,7 +56,8 @@ for (const group of groups) {
       const c = JSON.parse(readFileSync(join(casesDir, group, file), 'utf8')) as Case;
       const title = `${file.replace(/\.json$/, '')}: ${c.description}`;
       (c.knownGap ? it.fails : it)(c.knownGap ? `${title} [known gap: ${c.knownGap}]` : title, () => {
-        const issues = validator.validate(c.resource, c.profile ? { profile: c.profile } : undefined).issue ?? [];
+        const issues =
+          validator.validate(c.resource, c.profile ? { profile: c.profile } : undefined).issue ?? [];
         const errors = issues.filter(isError);
         if (c.expect === 'valid') {
           expect(show(errors), 'expected no errors').toBe('');
@@ -64,7 +65,10 @@ for (const group of groups) {
         }
         for (const e of c.expect) {
           const found = issues.some((i) => matches(i, e));
-          expect(found, `expected ${e.severity} at ${e.expression} naming "${e.rule}"; got:\n${show(issues)}`).toBe(true);
+          expect(
+            found,
+            `expected ${e.severity} at ${e.expression} naming "${e.rule}"; got:\n${show(issues)}`,
+          ).toBe(true);
         }
         const expectedErrors = c.expect.filter((e) => e.severity === 'error');
         const unexpected = errors.filter((i) => !expectedErrors.some((e) => matches(i, e)));

@@ -1,10 +1,10 @@
 // FI Base's own examples (package/example/ in hl7.fhir.fi.base) validate against FI Base with zero
 // errors. Their meta.profile is applied automatically. Exceptions would be listed below with the
 // reason the HL7 reference validator rejects them too; with 2.0.0-rc2 there are none.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createValidator, FI_BASE } from '../../src/validation/index.ts';
+import { FI_BASE, createValidator } from '../../src/validation/index.ts';
 import { findPackage, openPackage } from '../../src/validation/packages.ts';
 
 /** file name → why the reference validator reports an error for it too. */
@@ -13,7 +13,11 @@ const EXCEPTIONS: Record<string, string> = {};
 const found = findPackage(FI_BASE.name, FI_BASE.version) ?? findPackage(FI_BASE.name);
 const pkg = found ? openPackage(found) : undefined;
 const exampleDir = pkg ? join(pkg.dir, 'example') : '';
-const examples = pkg ? readdirSync(exampleDir).filter((f) => f.endsWith('.json')).sort() : [];
+const examples = pkg
+  ? readdirSync(exampleDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 describe.runIf(pkg)('FI Base examples against FI Base', () => {
   const validator = createValidator({ packages: [found!] });

@@ -1,6 +1,10 @@
 import type { ElementDefinitionConstraint } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileInvariant, InvariantEvaluationError, runInvariant } from '../../src/validation/invariants/index.ts';
+import {
+  InvariantEvaluationError,
+  compileInvariant,
+  runInvariant,
+} from '../../src/validation/invariants/index.ts';
 import { Registry } from '../../src/validation/registry.ts';
 import type { CompiledInvariant } from '../../src/validation/types.ts';
 
@@ -19,7 +23,13 @@ function core(type: string, path: string, key: string): CompiledInvariant {
 }
 
 /** Checks `node` (the resource itself when at the root). */
-function holds(inv: CompiledInvariant, node: unknown, resource: any, typeName: string, path: string): boolean {
+function holds(
+  inv: CompiledInvariant,
+  node: unknown,
+  resource: any,
+  typeName: string,
+  path: string,
+): boolean {
   return inv.check(node, { resource, rootResource: resource, typeName, path });
 }
 const root = (inv: CompiledInvariant, r: any) => holds(inv, r, r, r.resourceType, r.resourceType);
@@ -30,7 +40,12 @@ describe('R4 resource invariants through fhirpath.js', () => {
   it('obs-6: dataAbsentReason only when there is no value', () => {
     const inv = core('Observation', 'Observation', 'obs-6');
     expect(inv).toMatchObject({ key: 'obs-6', severity: 'error' });
-    const ok = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, dataAbsentReason: { text: 'lost' } };
+    const ok = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      dataAbsentReason: { text: 'lost' },
+    };
     expect(root(inv, ok)).toBe(true);
     expect(root(inv, { ...ok, valueString: 'x' })).toBe(false);
   });
@@ -38,14 +53,23 @@ describe('R4 resource invariants through fhirpath.js', () => {
   it('obs-7: no value[x] when a component code equals the observation code', () => {
     const inv = core('Observation', 'Observation', 'obs-7');
     const code = { coding: [{ system: 'http://loinc.org', code: '85354-9' }] };
-    const o = { resourceType: 'Observation', status: 'final', code, valueString: 'x', component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }] };
+    const o = {
+      resourceType: 'Observation',
+      status: 'final',
+      code,
+      valueString: 'x',
+      component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }],
+    };
     expect(root(inv, o)).toBe(true);
     expect(root(inv, { ...o, component: [{ code }] })).toBe(false);
   });
 
   it('pat-1: a contact has a name, telecom, address or organization', () => {
     const inv = core('Patient', 'Patient.contact', 'pat-1');
-    const p: any = { resourceType: 'Patient', contact: [{ name: { family: 'Virtanen' } }, { gender: 'male' }] };
+    const p: any = {
+      resourceType: 'Patient',
+      contact: [{ name: { family: 'Virtanen' } }, { gender: 'male' }],
+    };
     expect(holds(inv, p.contact[0], p, 'BackboneElement', 'Patient.contact')).toBe(true);
     expect(holds(inv, p.contact[1], p, 'BackboneElement', 'Patient.contact')).toBe(false);
   });
@@ -53,7 +77,10 @@ describe('R4 resource invariants through fhirpath.js', () => {
   it('cpl-3: an activity has a detail or a reference, not both', () => {
     const inv = core('CarePlan', 'CarePlan.activity', 'cpl-3');
     const both = { reference: { reference: 'ServiceRequest/1' }, detail: { status: 'scheduled' } };
-    const cp: any = { resourceType: 'CarePlan', activity: [{ reference: { reference: 'ServiceRequest/1' } }, both] };
+    const cp: any = {
+      resourceType: 'CarePlan',
+      activity: [{ reference: { reference: 'ServiceRequest/1' } }, both],
+    };
     expect(holds(inv, cp.activity[0], cp, 'BackboneElement', 'CarePlan.activity')).toBe(true);
     expect(holds(inv, cp.activity[1], cp, 'BackboneElement', 'CarePlan.activity')).toBe(false);
   });
@@ -69,15 +96,21 @@ describe('R4 resource invariants through fhirpath.js', () => {
     const c = {
       resourceType: 'Consent',
       status: 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      scope: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+      },
     };
-    for (const key of ['ppc-2', 'ppc-3', 'ppc-4', 'ppc-5']) expect(root(core('Consent', 'Consent', key), c)).toBe(true);
+    for (const key of ['ppc-2', 'ppc-3', 'ppc-4', 'ppc-5'])
+      expect(root(core('Consent', 'Consent', key), c)).toBe(true);
   });
 
   it('que-12: the corrected expression (>= 2 enableWhen need enableBehavior)', () => {
     const inv = core('Questionnaire', 'Questionnaire.item', 'que-12');
     const when = { question: 'q1', operator: 'exists', answerBoolean: true };
-    const q: any = { resourceType: 'Questionnaire', item: [{ linkId: 'a', type: 'string', enableWhen: [when, when] }] };
+    const q: any = {
+      resourceType: 'Questionnaire',
+      item: [{ linkId: 'a', type: 'string', enableWhen: [when, when] }],
+    };
     expect(holds(inv, q.item[0], q, 'BackboneElement', 'Questionnaire.item')).toBe(false);
     q.item[0].enableBehavior = 'all';
     expect(holds(inv, q.item[0], q, 'BackboneElement', 'Questionnaire.item')).toBe(true);
@@ -98,9 +131,23 @@ describe('R4 resource invariants through fhirpath.js', () => {
     const qty3 = sd.snapshot!.element![0].constraint!.find((c) => c.key === 'qty-3')!;
     const inv = compileInvariant(qty3, 'Observation.value[x]')!;
     const o: any = { resourceType: 'Observation', valueQuantity: { value: 1, code: 'mg' } };
-    expect(inv.check(o.valueQuantity, { resource: o, rootResource: o, typeName: 'Quantity', path: 'Observation.value[x]' })).toBe(false);
+    expect(
+      inv.check(o.valueQuantity, {
+        resource: o,
+        rootResource: o,
+        typeName: 'Quantity',
+        path: 'Observation.value[x]',
+      }),
+    ).toBe(false);
     o.valueQuantity.system = 'http://unitsofmeasure.org';
-    expect(inv.check(o.valueQuantity, { resource: o, rootResource: o, typeName: 'Quantity', path: 'Observation.value[x]' })).toBe(true);
+    expect(
+      inv.check(o.valueQuantity, {
+        resource: o,
+        rootResource: o,
+        typeName: 'Quantity',
+        path: 'Observation.value[x]',
+      }),
+    ).toBe(true);
   });
 });
 
@@ -120,28 +167,74 @@ describe('native core invariants', () => {
     expect(inv.check({ url: 'u', valueString: 'x' }, env)).toBe(true);
     expect(inv.check({ url: 'u', extension: [{ url: 'a', valueString: 'x' }] }, env)).toBe(true);
     expect(inv.check({ url: 'u' }, env)).toBe(false);
-    expect(inv.check({ url: 'u', valueString: 'x', extension: [{ url: 'a', valueString: 'x' }] }, env)).toBe(false);
+    expect(inv.check({ url: 'u', valueString: 'x', extension: [{ url: 'a', valueString: 'x' }] }, env)).toBe(
+      false,
+    );
   });
 
   it('dom-2, dom-4, dom-5: contained resources are flat, unversioned, unlabelled', () => {
     const patient = { resourceType: 'Patient', id: 'p' };
     const base = { resourceType: 'Observation', subject: { reference: '#p' } };
     expect(root(core('Observation', 'Observation', 'dom-2'), { ...base, contained: [patient] })).toBe(true);
-    expect(root(core('Observation', 'Observation', 'dom-2'), { ...base, contained: [{ ...patient, contained: [{ resourceType: 'Organization', id: 'o' }] }] })).toBe(false);
-    expect(root(core('Observation', 'Observation', 'dom-4'), { ...base, contained: [{ ...patient, meta: { versionId: '2' } }] })).toBe(false);
-    expect(root(core('Observation', 'Observation', 'dom-4'), { ...base, contained: [{ ...patient, meta: { lastUpdated: '2024-01-01T00:00:00Z' } }] })).toBe(false);
-    expect(root(core('Observation', 'Observation', 'dom-5'), { ...base, contained: [{ ...patient, meta: { security: [{ code: 'R' }] } }] })).toBe(false);
-    expect(root(core('Observation', 'Observation', 'dom-5'), { ...base, contained: [{ ...patient, meta: { tag: [{ code: 'R' }] } }] })).toBe(true);
+    expect(
+      root(core('Observation', 'Observation', 'dom-2'), {
+        ...base,
+        contained: [{ ...patient, contained: [{ resourceType: 'Organization', id: 'o' }] }],
+      }),
+    ).toBe(false);
+    expect(
+      root(core('Observation', 'Observation', 'dom-4'), {
+        ...base,
+        contained: [{ ...patient, meta: { versionId: '2' } }],
+      }),
+    ).toBe(false);
+    expect(
+      root(core('Observation', 'Observation', 'dom-4'), {
+        ...base,
+        contained: [{ ...patient, meta: { lastUpdated: '2024-01-01T00:00:00Z' } }],
+      }),
+    ).toBe(false);
+    expect(
+      root(core('Observation', 'Observation', 'dom-5'), {
+        ...base,
+        contained: [{ ...patient, meta: { security: [{ code: 'R' }] } }],
+      }),
+    ).toBe(false);
+    expect(
+      root(core('Observation', 'Observation', 'dom-5'), {
+        ...base,
+        contained: [{ ...patient, meta: { tag: [{ code: 'R' }] } }],
+      }),
+    ).toBe(true);
   });
 
   it('dom-3: contained resources are referenced, directly, through each other, by canonical, or point home', () => {
     const inv = core('Observation', 'Observation', 'dom-3');
     const p = { resourceType: 'Patient', id: 'p', managingOrganization: { reference: '#o' } };
     const o = { resourceType: 'Organization', id: 'o' };
-    expect(root(inv, { resourceType: 'Observation', subject: { reference: '#p' }, contained: [p, o] })).toBe(true);
-    expect(root(inv, { resourceType: 'Observation', subject: { reference: '#p' }, contained: [{ ...p, managingOrganization: undefined }, o] })).toBe(false);
-    expect(root(inv, { resourceType: 'Observation', contained: [{ resourceType: 'Provenance', id: 'v', target: [{ reference: '#' }] }] })).toBe(true);
-    expect(root(inv, { resourceType: 'Questionnaire', item: [{ linkId: 'a', type: 'choice', answerValueSet: '#vs' }], contained: [{ resourceType: 'ValueSet', id: 'vs' }] })).toBe(true);
+    expect(root(inv, { resourceType: 'Observation', subject: { reference: '#p' }, contained: [p, o] })).toBe(
+      true,
+    );
+    expect(
+      root(inv, {
+        resourceType: 'Observation',
+        subject: { reference: '#p' },
+        contained: [{ ...p, managingOrganization: undefined }, o],
+      }),
+    ).toBe(false);
+    expect(
+      root(inv, {
+        resourceType: 'Observation',
+        contained: [{ resourceType: 'Provenance', id: 'v', target: [{ reference: '#' }] }],
+      }),
+    ).toBe(true);
+    expect(
+      root(inv, {
+        resourceType: 'Questionnaire',
+        item: [{ linkId: 'a', type: 'choice', answerValueSet: '#vs' }],
+        contained: [{ resourceType: 'ValueSet', id: 'vs' }],
+      }),
+    ).toBe(true);
     // A reference from one unreferenced contained resource to another does not count.
     expect(root(inv, { resourceType: 'Observation', contained: [p, o] })).toBe(false);
   });
@@ -150,10 +243,21 @@ describe('native core invariants', () => {
     const inv = core('Observation', 'Observation', 'dom-6');
     expect(inv.severity).toBe('warning');
     const contained = { resourceType: 'Patient', id: 'p' };
-    const withText = { resourceType: 'Observation', text: { status: 'generated', div: div('x') }, contained: [contained] };
+    const withText = {
+      resourceType: 'Observation',
+      text: { status: 'generated', div: div('x') },
+      contained: [contained],
+    };
     expect(root(inv, withText)).toBe(true);
     expect(root(inv, { resourceType: 'Observation' })).toBe(false);
-    expect(inv.check(contained, { resource: contained, rootResource: withText, typeName: 'Patient', path: 'Patient' })).toBe(true);
+    expect(
+      inv.check(contained, {
+        resource: contained,
+        rootResource: withText,
+        typeName: 'Patient',
+        path: 'Patient',
+      }),
+    ).toBe(true);
   });
 
   it('txt-1: only the XHTML subset FHIR allows, well formed', () => {
@@ -178,21 +282,38 @@ describe('native core invariants', () => {
 });
 
 describe('constraints that cannot be evaluated', () => {
-  const broken: ElementDefinitionConstraint = { key: 'tst-1', severity: 'error', human: 'broken', expression: 'name.where(' };
+  const broken: ElementDefinitionConstraint = {
+    key: 'tst-1',
+    severity: 'error',
+    human: 'broken',
+    expression: 'name.where(',
+  };
   it('compile to a check that throws InvariantEvaluationError (a warning for the engine), never false', () => {
     const inv = compileInvariant(broken, 'Patient')!;
     const p = { resourceType: 'Patient' };
-    expect(() => inv.check(p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' })).toThrow(InvariantEvaluationError);
-    expect(runInvariant(inv, p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' })).toMatchObject({
+    expect(() =>
+      inv.check(p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' }),
+    ).toThrow(InvariantEvaluationError);
+    expect(
+      runInvariant(inv, p, { resource: p, rootResource: p, typeName: 'Patient', path: 'Patient' }),
+    ).toMatchObject({
       ok: true,
       error: expect.stringMatching(/^tst-1: could not be evaluated/),
     });
   });
   it('a constraint with neither expression nor native implementation compiles to undefined', () => {
-    expect(compileInvariant({ key: 'x-1', severity: 'error', human: 'x', xpath: 'f:x' } as ElementDefinitionConstraint, 'Patient')).toBeUndefined();
+    expect(
+      compileInvariant(
+        { key: 'x-1', severity: 'error', human: 'x', xpath: 'f:x' } as ElementDefinitionConstraint,
+        'Patient',
+      ),
+    ).toBeUndefined();
   });
   it('a profile constraint is evaluated with its severity and key', () => {
-    const inv = compileInvariant({ key: 'tyk-was-1', severity: 'error', human: 'score 0-10', expression: 'value.ofType(integer) <= 10' }, 'Observation')!;
+    const inv = compileInvariant(
+      { key: 'tyk-was-1', severity: 'error', human: 'score 0-10', expression: 'value.ofType(integer) <= 10' },
+      'Observation',
+    )!;
     const o = { resourceType: 'Observation', valueInteger: 11 };
     expect(inv).toMatchObject({ key: 'tyk-was-1', severity: 'error', human: 'score 0-10' });
     expect(root(inv, o)).toBe(false);
@@ -205,16 +326,30 @@ describe('skipping fhirpath.js when an invariant is trivially true', () => {
     const { shortcutsFor } = await import('../../src/validation/invariants/shortcut.ts');
     const absent = (...path: string[]) => ({ path, when: 'absent' });
     const present = (name: string) => ({ path: [name], when: 'present' });
-    expect(shortcutsFor('dataAbsentReason.empty() or value.empty()')).toEqual([absent('dataAbsentReason'), absent('value')]);
-    expect(shortcutsFor('value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()')).toEqual([
+    expect(shortcutsFor('dataAbsentReason.empty() or value.empty()')).toEqual([
+      absent('dataAbsentReason'),
       absent('value'),
-      absent('component', 'code'),
     ]);
+    expect(
+      shortcutsFor(
+        'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()',
+      ),
+    ).toEqual([absent('value'), absent('component', 'code')]);
     expect(shortcutsFor("entry.search.empty() or (type = 'searchset')")).toEqual([absent('entry', 'search')]);
-    expect(shortcutsFor("fullUrl.exists() implies fullUrl.contains('/_history/').not()")).toEqual([absent('fullUrl')]);
-    expect(shortcutsFor("type = 'document' implies (timestamp.hasValue())")).toEqual([{ path: ['type'], when: 'differs', value: 'document' }]);
-    expect(shortcutsFor('policy.exists() or policyRule.exists()')).toEqual([present('policy'), present('policyRule')]);
-    expect(shortcutsFor('start.hasValue().not() or end.hasValue().not() or (start <= end)')).toEqual([absent('start'), absent('end')]);
+    expect(shortcutsFor("fullUrl.exists() implies fullUrl.contains('/_history/').not()")).toEqual([
+      absent('fullUrl'),
+    ]);
+    expect(shortcutsFor("type = 'document' implies (timestamp.hasValue())")).toEqual([
+      { path: ['type'], when: 'differs', value: 'document' },
+    ]);
+    expect(shortcutsFor('policy.exists() or policyRule.exists()')).toEqual([
+      present('policy'),
+      present('policyRule'),
+    ]);
+    expect(shortcutsFor('start.hasValue().not() or end.hasValue().not() or (start <= end)')).toEqual([
+      absent('start'),
+      absent('end'),
+    ]);
     expect(shortcutsFor('a.where(b.empty() or c).exists() or d.empty()')).toEqual([absent('d')]);
     // Not shortcuts: `count()` does not keep emptiness; `implies`/`xor` bind looser than `or`.
     expect(shortcutsFor('a.count().empty() or b')).toEqual([]);
@@ -242,7 +377,12 @@ describe('skipping fhirpath.js when an invariant is trivially true', () => {
   });
   it('gives the same verdict as fhirpath.js (obs-6 with and without the shortcut)', () => {
     const inv = core('Observation', 'Observation', 'obs-6');
-    const both = { resourceType: 'Observation', valueBoolean: false, _dataAbsentReason: undefined, dataAbsentReason: { text: 'x' } };
+    const both = {
+      resourceType: 'Observation',
+      valueBoolean: false,
+      _dataAbsentReason: undefined,
+      dataAbsentReason: { text: 'x' },
+    };
     expect(root(inv, both)).toBe(false);
     expect(root(inv, { resourceType: 'Observation', valueBoolean: false })).toBe(true);
   });
@@ -272,8 +412,18 @@ describe('more shortcuts', () => {
       "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
     );
     const system = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
-    expect(triviallyTrue({ clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'confirmed' }] } }, con5)).toBe(true);
-    expect(triviallyTrue({ clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'entered-in-error' }] } }, con5)).toBe(false);
+    expect(
+      triviallyTrue(
+        { clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'confirmed' }] } },
+        con5,
+      ),
+    ).toBe(true);
+    expect(
+      triviallyTrue(
+        { clinicalStatus: {}, verificationStatus: { coding: [{ system, code: 'entered-in-error' }] } },
+        con5,
+      ),
+    ).toBe(false);
     const org3 = shortcutsFor("where(use = 'home').empty()");
     expect(triviallyTrue({ use: 'work' }, org3)).toBe(true);
     expect(triviallyTrue({ line: ['x'] }, org3)).toBe(true);
@@ -284,12 +434,22 @@ describe('more shortcuts', () => {
   });
   it('never change a verdict: the real org-3 and con-5 still fail where they should', () => {
     const org3 = core('Organization', 'Organization.telecom', 'org-3');
-    const o: any = { resourceType: 'Organization', telecom: [{ use: 'home', value: 'x' }, { use: 'work', value: 'y' }] };
+    const o: any = {
+      resourceType: 'Organization',
+      telecom: [
+        { use: 'home', value: 'x' },
+        { use: 'work', value: 'y' },
+      ],
+    };
     expect(holds(org3, o.telecom[0], o, 'ContactPoint', 'Organization.telecom')).toBe(false);
     expect(holds(org3, o.telecom[1], o, 'ContactPoint', 'Organization.telecom')).toBe(true);
     const con5 = core('Condition', 'Condition', 'con-5');
     const system = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
-    const c = { resourceType: 'Condition', clinicalStatus: { text: 'a' }, verificationStatus: { coding: [{ system, code: 'entered-in-error' }] } };
+    const c = {
+      resourceType: 'Condition',
+      clinicalStatus: { text: 'a' },
+      verificationStatus: { coding: [{ system, code: 'entered-in-error' }] },
+    };
     expect(root(con5, c)).toBe(false);
     expect(root(con5, { ...c, verificationStatus: { coding: [{ system, code: 'confirmed' }] } })).toBe(true);
   });
@@ -340,6 +500,8 @@ describe('core rules whose published form fails in JavaScript', () => {
   it('ext-1 counts a value that carries only extensions (_valueString) as a value', () => {
     const inv = core('Extension', 'Extension', 'ext-1');
     const env = { resource: {}, rootResource: {}, typeName: 'Extension', path: 'Extension' };
-    expect(inv.check({ url: 'u', _valueString: { extension: [{ url: 'x', valueCode: 'y' }] } }, env)).toBe(true);
+    expect(inv.check({ url: 'u', _valueString: { extension: [{ url: 'x', valueCode: 'y' }] } }, env)).toBe(
+      true,
+    );
   });
 });

@@ -1,7 +1,7 @@
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../../src/validation/registry.ts';
-import { createTerminology, type Terminology } from '../../src/validation/terminology/index.ts';
+import { type Terminology, createTerminology } from '../../src/validation/terminology/index.ts';
 
 const base = 'https://example.org/fhir';
 const cs: CodeSystem = {
@@ -46,14 +46,25 @@ const vs = (id: string, compose: ValueSet['compose']): ValueSet => ({
 });
 const animals = `${base}/CodeSystem/animals`;
 const valueSets = [
-  vs('is-a-mammal', { include: [{ system: animals, filter: [{ property: 'concept', op: 'is-a', value: 'mammal' }] }] }),
-  vs('below-mammal', { include: [{ system: animals, filter: [{ property: 'concept', op: 'descendent-of', value: 'mammal' }] }] }),
+  vs('is-a-mammal', {
+    include: [{ system: animals, filter: [{ property: 'concept', op: 'is-a', value: 'mammal' }] }],
+  }),
+  vs('below-mammal', {
+    include: [{ system: animals, filter: [{ property: 'concept', op: 'descendent-of', value: 'mammal' }] }],
+  }),
   vs('two-legs', { include: [{ system: animals, filter: [{ property: 'legs', op: '=', value: '2' }] }] }),
-  vs('all-but-whale', { include: [{ system: animals }], exclude: [{ system: animals, concept: [{ code: 'whale' }] }] }),
-  vs('imports', { include: [{ valueSet: [`${base}/ValueSet/two-legs`] }, { system: animals, concept: [{ code: 'dog' }] }] }),
+  vs('all-but-whale', {
+    include: [{ system: animals }],
+    exclude: [{ system: animals, concept: [{ code: 'whale' }] }],
+  }),
+  vs('imports', {
+    include: [{ valueSet: [`${base}/ValueSet/two-legs`] }, { system: animals, concept: [{ code: 'dog' }] }],
+  }),
   vs('broken-import', { include: [{ valueSet: [`${base}/ValueSet/nowhere`] }] }),
   vs('colours', { include: [{ system: `${base}/CodeSystem/colours` }] }),
-  vs('snomed-or-dog', { include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }] }),
+  vs('snomed-or-dog', {
+    include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }],
+  }),
   vs('cycle-a', { include: [{ valueSet: [`${base}/ValueSet/cycle-b`] }] }),
   vs('cycle-b', { include: [{ valueSet: [`${base}/ValueSet/cycle-a`] }] }),
 ];
@@ -69,10 +80,17 @@ beforeAll(() => {
 
 describe('ValueSet expansion from local CodeSystems', () => {
   it('is-a includes the concept and its descendants', () => {
-    expect([...tx.expand(url('is-a-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['dog', 'mammal', 'whale']);
+    expect([...tx.expand(url('is-a-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual([
+      'dog',
+      'mammal',
+      'whale',
+    ]);
   });
   it('descendent-of excludes the concept itself', () => {
-    expect([...tx.expand(url('below-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['dog', 'whale']);
+    expect([...tx.expand(url('below-mammal'))!.systems.get(animals)!.codes.keys()].sort()).toEqual([
+      'dog',
+      'whale',
+    ]);
   });
   it('= filters on a property value', () => {
     expect([...tx.expand(url('two-legs'))!.systems.get(animals)!.codes.keys()]).toEqual(['bird']);
@@ -86,7 +104,10 @@ describe('ValueSet expansion from local CodeSystems', () => {
     ]);
   });
   it('valueSet imports are unioned with concept lists', () => {
-    expect([...tx.expand(url('imports'))!.systems.get(animals)!.codes.keys()].sort()).toEqual(['bird', 'dog']);
+    expect([...tx.expand(url('imports'))!.systems.get(animals)!.codes.keys()].sort()).toEqual([
+      'bird',
+      'dog',
+    ]);
   });
   it('an import cycle does not loop', () => {
     expect(tx.checkCode(url('cycle-a'), 'required', { system: animals, code: 'dog' })).toMatchObject([
@@ -103,7 +124,12 @@ describe('checkCode', () => {
   const gender = 'http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1';
   it('accepts a code of a required binding, bare or with system', () => {
     expect(tx.checkCode(gender, 'required', { code: 'female' })).toEqual([]);
-    expect(tx.checkCode(gender, 'required', { system: 'http://hl7.org/fhir/administrative-gender', code: 'female' })).toEqual([]);
+    expect(
+      tx.checkCode(gender, 'required', {
+        system: 'http://hl7.org/fhir/administrative-gender',
+        code: 'female',
+      }),
+    ).toEqual([]);
   });
   it('rejects a code outside a required binding with an error naming the value set', () => {
     expect(tx.checkCode(gender, 'required', { code: 'Female' })).toEqual([
@@ -124,16 +150,26 @@ describe('checkCode', () => {
   it('a required binding to a THO value set still rejects codes outside it', () => {
     const vs = 'http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1';
     const system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical';
-    expect(tx.checkCodeableConcept(vs, 'required', [{ system, code: 'nope' }]).map((i) => i.severity)).toEqual(['warning', 'error']);
+    expect(
+      tx.checkCodeableConcept(vs, 'required', [{ system, code: 'nope' }]).map((i) => i.severity),
+    ).toEqual(['warning', 'error']);
   });
   it('an unknown code in a complete local CodeSystem is an error whatever the strength', () => {
     expect(tx.checkCode(url('is-a-mammal'), 'preferred', { system: animals, code: 'cat' })).toEqual([
-      { severity: 'error', code: 'code-invalid', message: `Unknown code 'cat' in the CodeSystem '${animals}'` },
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `Unknown code 'cat' in the CodeSystem '${animals}'`,
+      },
     ]);
   });
   it('an unknown code in an HL7 Terminology (THO) CodeSystem is only a warning: our R4 copy may be older', () => {
     const v20203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
-    expect(tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/identifier-type', 'extensible', [{ system: v20203, code: 'NNFIN' }])).toEqual([
+    expect(
+      tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/identifier-type', 'extensible', [
+        { system: v20203, code: 'NNFIN' },
+      ]),
+    ).toEqual([
       {
         severity: 'warning',
         code: 'code-invalid',
@@ -142,9 +178,15 @@ describe('checkCode', () => {
     ]);
   });
   it('display mismatch is a warning; displays and designations match case-insensitively', () => {
-    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'MAMMAL' })).toEqual([]);
-    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'nisäkäs' })).toEqual([]);
-    expect(tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'Fish' })).toEqual([
+    expect(
+      tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'MAMMAL' }),
+    ).toEqual([]);
+    expect(
+      tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'nisäkäs' }),
+    ).toEqual([]);
+    expect(
+      tx.checkCode(url('is-a-mammal'), 'required', { system: animals, code: 'mammal', display: 'Fish' }),
+    ).toEqual([
       {
         severity: 'warning',
         code: 'invalid',
@@ -153,7 +195,9 @@ describe('checkCode', () => {
     ]);
   });
   it('case-insensitive CodeSystems match any case', () => {
-    expect(tx.checkCode(url('colours'), 'required', { system: `${base}/CodeSystem/colours`, code: 'RED' })).toEqual([]);
+    expect(
+      tx.checkCode(url('colours'), 'required', { system: `${base}/CodeSystem/colours`, code: 'RED' }),
+    ).toEqual([]);
   });
   it('an unresolvable ValueSet is a warning, not an error', () => {
     expect(tx.checkCode(url('missing'), 'required', { code: 'x' })).toEqual([
@@ -170,7 +214,9 @@ describe('checkCode', () => {
     ]);
   });
   it('a code from a system we do not hold (SNOMED CT) is a warning, never an error', () => {
-    expect(tx.checkCode(url('snomed-or-dog'), 'required', { system: 'http://snomed.info/sct', code: '38341003' })).toEqual([
+    expect(
+      tx.checkCode(url('snomed-or-dog'), 'required', { system: 'http://snomed.info/sct', code: '38341003' }),
+    ).toEqual([
       {
         severity: 'warning',
         code: 'not-supported',
@@ -179,25 +225,43 @@ describe('checkCode', () => {
     ]);
   });
   it('MIME types, currencies, languages and UCUM get a syntax check only', () => {
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'application/fhir+json; charset=utf-8' })).toEqual([]);
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'png' })).toMatchObject([
-      { severity: 'error', message: expect.stringContaining('mimetypes') },
-    ]);
+    expect(
+      tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', {
+        code: 'application/fhir+json; charset=utf-8',
+      }),
+    ).toEqual([]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'png' })).toMatchObject(
+      [{ severity: 'error', message: expect.stringContaining('mimetypes') }],
+    );
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/mimetypes', 'required', { code: 'json' })).toEqual([]); // CapabilityStatement.format
     expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'EUR' })).toEqual([]);
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'euro' })).toMatchObject([{ severity: 'error' }]);
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'fi-FI' })).toEqual([]);
-    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'not a language' })).toMatchObject([
-      { severity: 'error' },
-    ]);
+    expect(
+      tx.checkCode('http://hl7.org/fhir/ValueSet/currencies', 'required', { code: 'euro' }),
+    ).toMatchObject([{ severity: 'error' }]);
+    expect(tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'fi-FI' })).toEqual(
+      [],
+    );
+    expect(
+      tx.checkCode('http://hl7.org/fhir/ValueSet/all-languages', 'required', { code: 'not a language' }),
+    ).toMatchObject([{ severity: 'error' }]);
     const ucum = 'http://hl7.org/fhir/ValueSet/ucum-units';
-    expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/dL' })).toEqual([]);
+    expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/dL' })).toEqual(
+      [],
+    );
     expect(tx.checkCode(ucum, 'required', { system: 'http://unitsofmeasure.org', code: 'mg/(dL' })).toEqual([
-      { severity: 'error', code: 'code-invalid', message: "'mg/(dL' is not a valid UCUM unit (system 'http://unitsofmeasure.org')" },
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: "'mg/(dL' is not a valid UCUM unit (system 'http://unitsofmeasure.org')",
+      },
     ]);
     // Unbound Quantity units (passed as `example`) get the same syntax check.
-    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: 'mg dL' })).toMatchObject([{ severity: 'error' }]);
-    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: '{beats}/min' })).toEqual([]);
+    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: 'mg dL' })).toMatchObject(
+      [{ severity: 'error' }],
+    );
+    expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: '{beats}/min' })).toEqual(
+      [],
+    );
   });
 });
 
@@ -213,7 +277,9 @@ describe('checkCodeableConcept', () => {
     ).toEqual([]);
   });
   it('required: none of the codings in the value set is an error', () => {
-    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'required', [{ system: animals, code: 'bird' }])).toEqual([
+    expect(
+      tx.checkCodeableConcept(url('is-a-mammal'), 'required', [{ system: animals, code: 'bird' }]),
+    ).toEqual([
       {
         severity: 'error',
         code: 'code-invalid',
@@ -228,7 +294,9 @@ describe('checkCodeableConcept', () => {
     expect(tx.checkCodeableConcept(url('is-a-mammal'), 'extensible', [], 'a pet')).toEqual([]);
   });
   it('extensible: a coding from elsewhere is a warning', () => {
-    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: 'http://loinc.org', code: '1234-5' }])).toEqual([
+    expect(
+      tx.checkCodeableConcept(cat, 'extensible', [{ system: 'http://loinc.org', code: '1234-5' }]),
+    ).toEqual([
       {
         severity: 'warning',
         code: 'code-invalid',
@@ -237,14 +305,24 @@ describe('checkCodeableConcept', () => {
     ]);
   });
   it('reports a wrong display on a matching coding', () => {
-    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: catSystem, code: 'vital-signs', display: 'Vital signs' }])).toEqual([]);
-    expect(tx.checkCodeableConcept(cat, 'extensible', [{ system: catSystem, code: 'vital-signs', display: 'Vitals' }])).toMatchObject([
+    expect(
+      tx.checkCodeableConcept(cat, 'extensible', [
+        { system: catSystem, code: 'vital-signs', display: 'Vital signs' },
+      ]),
+    ).toEqual([]);
+    expect(
+      tx.checkCodeableConcept(cat, 'extensible', [
+        { system: catSystem, code: 'vital-signs', display: 'Vitals' },
+      ]),
+    ).toMatchObject([
       { severity: 'warning', code: 'invalid', message: expect.stringContaining("Wrong display 'Vitals'") },
     ]);
   });
   it('LOINC codes in an extensible LOINC value set are warned about, not rejected', () => {
     expect(
-      tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/observation-codes', 'extensible', [{ system: 'http://loinc.org', code: '8867-4' }]),
+      tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/observation-codes', 'extensible', [
+        { system: 'http://loinc.org', code: '8867-4' },
+      ]),
     ).toMatchObject([{ severity: 'warning', code: 'not-supported' }]);
   });
 });

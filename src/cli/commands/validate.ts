@@ -28,7 +28,9 @@ class UsageError extends Error {}
 export function registerValidateCommand(program: Command): void {
   program
     .command('validate')
-    .description('Validate FHIR R4 resources (JSON files, Bundles, NDJSON, or folders of them) against R4, FI Base and our profiles')
+    .description(
+      'Validate FHIR R4 resources (JSON files, Bundles, NDJSON, or folders of them) against R4, FI Base and our profiles',
+    )
     .argument('<paths...>', 'files or directories (*.json, *.ndjson; directories are walked recursively)')
     .option('--profile <url>', 'validate against this profile too (repeatable)', collect, [])
     .option('--package <path>', 'extra FHIR package: .tgz or folder (repeatable)', collect, [])
@@ -53,7 +55,8 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
   const files = await listFiles(paths);
   const validator = await openValidator(opts.package);
   for (const p of opts.profile) {
-    if (!validator.registry.structureDefinition(p)) throw new UsageError(`unknown profile '${p}' (not in any loaded package)`);
+    if (!validator.registry.structureDefinition(p))
+      throw new UsageError(`unknown profile '${p}' (not in any loaded package)`);
   }
   const progress = createProgress(files.length);
   const totals = { resources: 0, invalid: 0, errors: 0, warnings: 0 };
@@ -71,7 +74,9 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
       if (errors) totals.invalid++;
       progress.clear();
       if (opts.format === 'ndjson') {
-        out.write(`${JSON.stringify({ source: item.source, valid: errors === 0, errors, warnings, outcome: oo })}\n`);
+        out.write(
+          `${JSON.stringify({ source: item.source, valid: errors === 0, errors, warnings, outcome: oo })}\n`,
+        );
       } else {
         out.write(formatText(item.source, oo, errors, warnings));
       }
@@ -170,7 +175,10 @@ async function* readItems(file: string): AsyncGenerator<InputItem> {
     }
     return;
   }
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(file, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   let lineNo = 0;
   try {
     for await (const line of lines) {
@@ -240,7 +248,9 @@ function formatText(source: string, oo: OperationOutcome, errors: number, warnin
   for (const i of oo.issue ?? []) {
     if (i.severity === 'information' && i.code === 'informational' && i.diagnostics === 'All OK') continue;
     const where = i.expression?.[0] ?? i.location?.[0] ?? '';
-    lines.push(`  ${i.severity.padEnd(11)} ${where ? `${where}  ` : ''}${i.diagnostics ?? i.details?.text ?? i.code}`);
+    lines.push(
+      `  ${i.severity.padEnd(11)} ${where ? `${where}  ` : ''}${i.diagnostics ?? i.details?.text ?? i.code}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -255,7 +265,9 @@ function createProgress(total: number) {
     const width = 30;
     const filled = Math.round((done / total) * width);
     const name = label.length > 40 ? `…${label.slice(-39)}` : label;
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${name}\x1b[K`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${name}\x1b[K`,
+    );
     shown = true;
   };
   return {

@@ -2,7 +2,8 @@
 // expressions instead, and so do we (same corrections, keyed by the published text).
 export const correctedExpressions: Record<string, string> = {
   // que-12: "more than one" enableWhen needs enableBehavior; the published text says "> 2".
-  'enableWhen.count() > 2 implies enableBehavior.exists()': 'enableWhen.count() >= 2 implies enableBehavior.exists()',
+  'enableWhen.count() > 2 implies enableBehavior.exists()':
+    'enableWhen.count() >= 2 implies enableBehavior.exists()',
   // que-7: `Boolean` is System.Boolean to fhirpath.js, which FHIR's boolean answer is not; the HL7
   // validator's engine matches the FHIR primitive. Same meaning, spelled the way fhirpath.js reads it.
   "operator = 'exists' implies (answer is Boolean)": "operator = 'exists' implies (answer is boolean)",
@@ -18,10 +19,12 @@ export const correctedExpressions: Record<string, string> = {
   "fullUrl.contains('/_history/').not()": "fullUrl.exists() implies fullUrl.contains('/_history/').not()",
   // Typo in the published DocumentReference/Media-like rule.
   "generated='generated' implies source.empty()": "generation='generated' implies source.empty()",
-  'isModifier implies isModifierReason.exists()': '(isModifier.exists() and isModifier) implies isModifierReason.exists()',
-  "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')": "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){0,254}$')",
-  'differential.element.all(id) and differential.element.id.trace(\'ids\').isDistinct()':
+  'isModifier implies isModifierReason.exists()':
+    '(isModifier.exists() and isModifier) implies isModifierReason.exists()',
+  "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')":
+    "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){0,254}$')",
+  "differential.element.all(id) and differential.element.id.trace('ids').isDistinct()":
     "differential.element.all(id.exists()) and differential.element.id.trace('ids').isDistinct()",
-  'snapshot.element.all(id) and snapshot.element.id.trace(\'ids\').isDistinct()':
+  "snapshot.element.all(id) and snapshot.element.id.trace('ids').isDistinct()":
     "snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()",
 };

@@ -16,7 +16,9 @@ export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 export class InvariantEvaluationError extends Error {
   readonly key: string;
   constructor(key: string, cause: unknown) {
-    super(`${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
+    super(
+      `${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`,
+    );
     this.name = 'InvariantEvaluationError';
     this.key = key;
   }
@@ -44,7 +46,10 @@ type Compiled = (node: unknown, vars: Record<string, unknown>) => unknown[];
  * natively; published expressions the reference validator corrects are corrected the same way.
  * Returns undefined for a constraint with neither an expression nor a native implementation.
  */
-export function compileInvariant(constraint: ElementDefinitionConstraint, path: string): CompiledInvariant | undefined {
+export function compileInvariant(
+  constraint: ElementDefinitionConstraint,
+  path: string,
+): CompiledInvariant | undefined {
   const key = constraint.key ?? '(unnamed)';
   const severity = constraint.severity === 'warning' ? 'warning' : 'error';
   const human = constraint.human ?? constraint.expression ?? key;
@@ -60,7 +65,9 @@ export function compileInvariant(constraint: ElementDefinitionConstraint, path: 
     let fn = byBase.get(base);
     if (!fn) {
       try {
-        fn = fhirpath.compile({ base, expression }, r4 as any, { traceFn: ignoreTrace }) as unknown as Compiled;
+        fn = fhirpath.compile({ base, expression }, r4 as any, {
+          traceFn: ignoreTrace,
+        }) as unknown as Compiled;
       } catch (e) {
         fn = e instanceof Error ? e : new Error(String(e));
       }
@@ -115,7 +122,8 @@ function toBoolean(result: unknown[]): boolean {
   if (result.length === 1) {
     const v = result[0];
     if (typeof v === 'boolean') return v;
-    if (v && typeof v === 'object' && 'valueOf' in v && typeof (v as any).valueOf() === 'boolean') return (v as any).valueOf();
+    if (v && typeof v === 'object' && 'valueOf' in v && typeof (v as any).valueOf() === 'boolean')
+      return (v as any).valueOf();
   }
   return true;
 }

@@ -12,15 +12,52 @@ const htmlChecks = fhirpath.compile({ base: 'Narrative.div', expression: 'htmlCh
 // HTML named entities that narrative generators commonly emit. FHIR asks for XML entities only, but the
 // HL7 reference validator's XHTML parser accepts HTML's; we do the same rather than reject.
 const htmlEntities: Record<string, number> = {
-  nbsp: 160, copy: 169, reg: 174, trade: 8482, ndash: 8211, mdash: 8212, hellip: 8230, lsquo: 8216,
-  rsquo: 8217, ldquo: 8220, rdquo: 8221, laquo: 171, raquo: 187, euro: 8364, deg: 176, plusmn: 177,
-  times: 215, divide: 247, middot: 183, bull: 8226, micro: 181, para: 182, sect: 167, shy: 173,
-  auml: 228, ouml: 246, aring: 229, uuml: 252, Auml: 196, Ouml: 214, Aring: 197, Uuml: 220,
-  eacute: 233, egrave: 232, Eacute: 201, le: 8804, ge: 8805, ne: 8800, larr: 8592, rarr: 8594,
+  nbsp: 160,
+  copy: 169,
+  reg: 174,
+  trade: 8482,
+  ndash: 8211,
+  mdash: 8212,
+  hellip: 8230,
+  lsquo: 8216,
+  rsquo: 8217,
+  ldquo: 8220,
+  rdquo: 8221,
+  laquo: 171,
+  raquo: 187,
+  euro: 8364,
+  deg: 176,
+  plusmn: 177,
+  times: 215,
+  divide: 247,
+  middot: 183,
+  bull: 8226,
+  micro: 181,
+  para: 182,
+  sect: 167,
+  shy: 173,
+  auml: 228,
+  ouml: 246,
+  aring: 229,
+  uuml: 252,
+  Auml: 196,
+  Ouml: 214,
+  Aring: 197,
+  Uuml: 220,
+  eacute: 233,
+  egrave: 232,
+  Eacute: 201,
+  le: 8804,
+  ge: 8805,
+  ne: 8800,
+  larr: 8592,
+  rarr: 8594,
 };
 
 function withNumericEntities(div: string): string {
-  return div.replace(/&([A-Za-z]+);/g, (m, name: string) => (htmlEntities[name] ? `&#${htmlEntities[name]};` : m));
+  return div.replace(/&([A-Za-z]+);/g, (m, name: string) =>
+    htmlEntities[name] ? `&#${htmlEntities[name]};` : m,
+  );
 }
 
 /** txt-1: the div is well-formed XHTML using only the allowed elements and attributes. */

@@ -23,7 +23,9 @@ function ele1(node: unknown): boolean {
 function ext1(node: unknown): boolean {
   if (!isObj(node)) return true;
   // `_valueString` alone (a value carrying only extensions) is a value too, as in FHIRPath.
-  const hasValue = Object.keys(node).some((k) => (k.startsWith('value') && k.length > 5) || (k.startsWith('_value') && k.length > 6));
+  const hasValue = Object.keys(node).some(
+    (k) => (k.startsWith('value') && k.length > 5) || (k.startsWith('_value') && k.length > 6),
+  );
   const hasExtensions = asList(node.extension).length > 0;
   return hasValue !== hasExtensions;
 }
@@ -35,10 +37,13 @@ const dom2: NativeCheck = (node) => contained(node).every((c) => asList(c.contai
 
 /** dom-4: a contained resource has no meta.versionId or meta.lastUpdated. */
 const dom4: NativeCheck = (node) =>
-  contained(node).every((c) => !isObj(c.meta) || (c.meta.versionId === undefined && c.meta.lastUpdated === undefined));
+  contained(node).every(
+    (c) => !isObj(c.meta) || (c.meta.versionId === undefined && c.meta.lastUpdated === undefined),
+  );
 
 /** dom-5: a contained resource has no security labels. */
-const dom5: NativeCheck = (node) => contained(node).every((c) => !isObj(c.meta) || asList(c.meta.security).length === 0);
+const dom5: NativeCheck = (node) =>
+  contained(node).every((c) => !isObj(c.meta) || asList(c.meta.security).length === 0);
 
 /** dom-6: a (top-level) resource has a narrative; a best-practice warning. Contained resources are exempt. */
 const dom6: NativeCheck = (node, env) => {
@@ -116,7 +121,8 @@ const obs7: NativeCheck = (node) => {
 };
 
 /** bdl-8: an entry's fullUrl is not a version-specific URL. */
-const bdl8: NativeCheck = (node) => !isObj(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/');
+const bdl8: NativeCheck = (node) =>
+  !isObj(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/');
 
 /** JSON with sorted keys, so deep equality becomes string equality. */
 function canonicalJson(v: unknown): string {

@@ -121,7 +121,8 @@ function termShortcut(term: string): Shortcut | undefined {
     return { path: cut < 0 ? members : members.slice(0, cut), when: 'absent' };
   }
   if (steps.length === 2 && last === 'exists()') return { path: [steps[0]], when: 'present' };
-  if (steps.length === 3 && steps[1] === 'hasValue()' && last === 'not()') return { path: [steps[0]], when: 'absent' };
+  if (steps.length === 3 && steps[1] === 'hasValue()' && last === 'not()')
+    return { path: [steps[0]], when: 'absent' };
   return undefined;
 }
 
@@ -133,7 +134,11 @@ function termShortcut(term: string): Shortcut | undefined {
 export function shortcutsFor(expression: string): Shortcut[] {
   const out: Shortcut[] = [];
   const both = bothExistNot.exec(expression.trim());
-  if (both) return [{ path: [both[1]], when: 'absent' }, { path: [both[2]], when: 'absent' }];
+  if (both)
+    return [
+      { path: [both[1]], when: 'absent' },
+      { path: [both[2]], when: 'absent' },
+    ];
   // `implies` and `xor` bind looser than (or as loose as) `or`; with them at top level, the
   // disjunction is not the whole expression.
   const implication = splitTopLevel(expression, 'implies');
@@ -238,6 +243,10 @@ function noCoding(node: unknown, path: string[], system: string, code: string): 
     current = next;
   }
   return current.every(
-    (c) => typeof c === 'object' && c !== null && !Array.isArray(c) && !((c as Obj).system === system && (c as Obj).code === code),
+    (c) =>
+      typeof c === 'object' &&
+      c !== null &&
+      !Array.isArray(c) &&
+      !((c as Obj).system === system && (c as Obj).code === code),
   );
 }

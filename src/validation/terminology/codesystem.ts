@@ -58,7 +58,8 @@ export function indexCodeSystem(cs: CodeSystem): IndexedCodeSystem {
         const list = concept.properties.get(p.code) ?? [];
         list.push(v);
         concept.properties.set(p.code, list);
-        if ((p.code === 'parent' || p.code === 'subsumedBy') && typeof v === 'string') parentLinks.push([c.code, v]);
+        if ((p.code === 'parent' || p.code === 'subsumedBy') && typeof v === 'string')
+          parentLinks.push([c.code, v]);
         if (p.code === 'child' && typeof v === 'string') parentLinks.push([v, c.code]);
         if (p.code === 'notSelectable' && p.valueBoolean === true) concept.abstract = true;
         if (p.code === 'abstract' && p.valueBoolean === true) concept.abstract = true;

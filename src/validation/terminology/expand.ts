@@ -59,14 +59,22 @@ function addContains(out: CompiledValueSet, list: ValueSetExpansionContains[], c
   for (const c of list) {
     if (c.system && c.code && !c.abstract) {
       const cs = ctx.codeSystem(c.system);
-      addCode(membersFor(out, c.system, cs?.caseSensitive ?? true), c.code, c.display ? [normaliseDisplay(c.display)] : []);
+      addCode(
+        membersFor(out, c.system, cs?.caseSensitive ?? true),
+        c.code,
+        c.display ? [normaliseDisplay(c.display)] : [],
+      );
     }
     if (c.contains) addContains(out, c.contains, ctx);
   }
 }
 
 /** The codes one include/exclude entry selects. */
-function includeSet(inc: ValueSetComposeInclude, ctx: ExpansionContext, owner: CompiledValueSet): CompiledValueSet {
+function includeSet(
+  inc: ValueSetComposeInclude,
+  ctx: ExpansionContext,
+  owner: CompiledValueSet,
+): CompiledValueSet {
   const part: CompiledValueSet = { url: '', systems: new Map(), unresolved: [] };
   if (inc.system) {
     const system = inc.system;
@@ -93,7 +101,9 @@ function includeSet(inc: ValueSetComposeInclude, ctx: ExpansionContext, owner: C
             selected = undefined;
             break;
           }
-          selected = selected ? selected.filter((c) => matched.has(c.code)) : [...matched].map((code) => cs.lookup(code)!);
+          selected = selected
+            ? selected.filter((c) => matched.has(c.code))
+            : [...matched].map((code) => cs.lookup(code)!);
         }
         for (const c of selected ?? []) addCode(m, c.code, c.displays);
       }
@@ -120,7 +130,12 @@ function includeSet(inc: ValueSetComposeInclude, ctx: ExpansionContext, owner: C
   return part;
 }
 
-function applyFilter(cs: IndexedCodeSystem, property: string, op: string, value: string): Set<string> | undefined {
+function applyFilter(
+  cs: IndexedCodeSystem,
+  property: string,
+  op: string,
+  value: string,
+): Set<string> | undefined {
   const all = [...cs.concepts.values()];
   const isConceptProperty = property === 'concept' || property === 'code';
   switch (op) {
@@ -150,8 +165,11 @@ function applyFilter(cs: IndexedCodeSystem, property: string, op: string, value:
       return new Set(all.filter((c) => c.properties.get(property)?.includes(value)).map((c) => c.code));
     case 'in': {
       const values = value.split(',').map((v) => v.trim());
-      if (isConceptProperty) return new Set(values.map((v) => cs.lookup(v)?.code).filter((v): v is string => !!v));
-      return new Set(all.filter((c) => c.properties.get(property)?.some((v) => values.includes(v))).map((c) => c.code));
+      if (isConceptProperty)
+        return new Set(values.map((v) => cs.lookup(v)?.code).filter((v): v is string => !!v));
+      return new Set(
+        all.filter((c) => c.properties.get(property)?.some((v) => values.includes(v))).map((c) => c.code),
+      );
     }
     case 'not-in': {
       const values = value.split(',').map((v) => v.trim());
@@ -166,7 +184,9 @@ function applyFilter(cs: IndexedCodeSystem, property: string, op: string, value:
         return undefined;
       }
       if (isConceptProperty) return new Set(all.filter((c) => re.test(c.code)).map((c) => c.code));
-      return new Set(all.filter((c) => c.properties.get(property)?.some((v) => re.test(v))).map((c) => c.code));
+      return new Set(
+        all.filter((c) => c.properties.get(property)?.some((v) => re.test(v))).map((c) => c.code),
+      );
     }
     case 'exists': {
       const want = value !== 'false';

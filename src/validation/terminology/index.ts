@@ -1,6 +1,6 @@
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
 import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
-import { type CompiledValueSet, compileValueSet, type ExpansionContext } from './expand.ts';
+import { type CompiledValueSet, type ExpansionContext, compileValueSet } from './expand.ts';
 import { syntaxChecks, syntaxName } from './external.ts';
 
 export type { IndexedCodeSystem } from './codesystem.ts';
@@ -23,7 +23,12 @@ export interface Terminology {
    * CodeSystem checks run: unknown code in a complete local system, display, external syntax.
    */
   checkCode(valueSet: string, strength: BindingStrength, value: CodedValue): BindingIssue[];
-  checkCodeableConcept(valueSet: string, strength: BindingStrength, codings: CodedValue[], text?: string): BindingIssue[];
+  checkCodeableConcept(
+    valueSet: string,
+    strength: BindingStrength,
+    codings: CodedValue[],
+    text?: string,
+  ): BindingIssue[];
   /** The compiled ValueSet, or undefined when it cannot be resolved. */
   expand(valueSet: string): CompiledValueSet | undefined;
   /** The indexed CodeSystem, or undefined when we do not hold it. */
@@ -77,7 +82,13 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     if (!v.system || !v.code) return [];
     const syntax = syntaxChecks[v.system];
     if (syntax && !syntax(v.code)) {
-      return [{ severity: 'error', code: 'code-invalid', message: `'${v.code}' is not a valid ${syntaxName[v.system]} (system '${v.system}')` }];
+      return [
+        {
+          severity: 'error',
+          code: 'code-invalid',
+          message: `'${v.code}' is not a valid ${syntaxName[v.system]} (system '${v.system}')`,
+        },
+      ];
     }
     const cs = codeSystem(v.system);
     if (!cs?.complete) return [];
@@ -96,7 +107,11 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
         },
       ];
     }
-    if (v.display !== undefined && concept.displays.size > 0 && !concept.displays.has(normaliseDisplay(v.display))) {
+    if (
+      v.display !== undefined &&
+      concept.displays.size > 0 &&
+      !concept.displays.has(normaliseDisplay(v.display))
+    ) {
       return [
         {
           severity: 'warning',
@@ -146,7 +161,9 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       if (!syntax) uncheckable ??= system;
     }
     if (uncheckable) return { kind: 'uncheckable', system: uncheckable };
-    const syntaxSystems = [...vs.systems].filter(([s, m]) => m.open && syntaxChecks[s]).map(([s]) => syntaxName[s]);
+    const syntaxSystems = [...vs.systems]
+      .filter(([s, m]) => m.open && syntaxChecks[s])
+      .map(([s]) => syntaxName[s]);
     return syntaxSystems.length
       ? { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxSystems.join(' or ')}` }
       : { kind: 'not-member' };
@@ -154,7 +171,13 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
 
   const unresolvedValueSet = (url: string, strength: BindingStrength): BindingIssue[] =>
     strength === 'required' || strength === 'extensible'
-      ? [{ severity: 'warning', code: 'not-supported', message: `ValueSet '${url}' could not be resolved, so the ${strength} binding was not checked` }]
+      ? [
+          {
+            severity: 'warning',
+            code: 'not-supported',
+            message: `ValueSet '${url}' could not be resolved, so the ${strength} binding was not checked`,
+          },
+        ]
       : [];
 
   const uncheckableIssue = (system: string, code: string, url: string): BindingIssue => ({
@@ -181,15 +204,28 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       ];
     }
     if (strength === 'required') {
-      return [{ severity: 'error', code: 'code-invalid', message: `${what} is not in the required value set '${url}'${suffix}` }];
+      return [
+        {
+          severity: 'error',
+          code: 'code-invalid',
+          message: `${what} is not in the required value set '${url}'${suffix}`,
+        },
+      ];
     }
     if (strength === 'extensible') {
-      return [{ severity: 'warning', code: 'code-invalid', message: `${what} is not in the extensible value set '${url}'${suffix}` }];
+      return [
+        {
+          severity: 'warning',
+          code: 'code-invalid',
+          message: `${what} is not in the extensible value set '${url}'${suffix}`,
+        },
+      ];
     }
     return [];
   };
 
-  const describe = (v: CodedValue) => (v.system ? `The code '${v.system}#${v.code}'` : `The code '${v.code}'`);
+  const describe = (v: CodedValue) =>
+    v.system ? `The code '${v.system}#${v.code}'` : `The code '${v.code}'`;
 
   return {
     expand,
@@ -198,7 +234,8 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     checkCode(url, strength, value) {
       if (!value.code) return [];
       const own = codeSystemIssues(value);
-      if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example') return own;
+      if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example')
+        return own;
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
       const v = verdict(vs, value, strength);
@@ -217,8 +254,17 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
         if (strength !== 'required') return own;
         const vs = expand(url);
         if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-        const what = text ? `No code provided (only text '${text}'), and a code` : 'No code provided, and a code';
-        return [...own, { severity: 'error', code: 'code-invalid', message: `${what} is required from the value set '${url}'` }];
+        const what = text
+          ? `No code provided (only text '${text}'), and a code`
+          : 'No code provided, and a code';
+        return [
+          ...own,
+          {
+            severity: 'error',
+            code: 'code-invalid',
+            message: `${what} is required from the value set '${url}'`,
+          },
+        ];
       }
       const vs = expand(url);
       if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
