@@ -7,7 +7,12 @@ export interface DisclosureDecision {
 }
 
 /** Decides whether `consents` permit disclosing `dataClass` to `party` on `date` (YYYY-MM-DD). */
-export type DisclosureRule = (consents: Consent[], party: string, dataClass: string, date: string) => DisclosureDecision;
+export type DisclosureRule = (
+  consents: Consent[],
+  party: string,
+  dataClass: string,
+  date: string,
+) => DisclosureDecision;
 
 const PARTY_SYSTEM_SUFFIX = '/CodeSystem/consent-party';
 const CLASS_SYSTEM_SUFFIX = '/CodeSystem/consent-data-class';
@@ -16,7 +21,8 @@ function codesIn(value: unknown, systemSuffix: string, out = new Set<string>()):
   if (Array.isArray(value)) for (const v of value) codesIn(v, systemSuffix, out);
   else if (value && typeof value === 'object') {
     const o = value as { system?: unknown; code?: unknown };
-    if (typeof o.system === 'string' && o.system.endsWith(systemSuffix) && typeof o.code === 'string') out.add(o.code);
+    if (typeof o.system === 'string' && o.system.endsWith(systemSuffix) && typeof o.code === 'string')
+      out.add(o.code);
     for (const v of Object.values(value)) codesIn(v, systemSuffix, out);
   }
   return out;
@@ -38,7 +44,8 @@ export const fhirDisclosureRule: DisclosureRule = (consents, party, dataClass, d
   let withdrawn: Consent | undefined;
   for (const c of consents) {
     const p = c.provision;
-    const covers = codesIn(p, PARTY_SYSTEM_SUFFIX).has(party) && codesIn(p, CLASS_SYSTEM_SUFFIX).has(dataClass);
+    const covers =
+      codesIn(p, PARTY_SYSTEM_SUFFIX).has(party) && codesIn(p, CLASS_SYSTEM_SUFFIX).has(dataClass);
     if (!covers) continue;
     if (c.status !== 'active') {
       withdrawn ??= c;

@@ -35,12 +35,28 @@ export interface SyncContext {
   timings: Timings;
 }
 
+const spans = new WeakMap<Timings, Record<keyof Timings, { open: number; since: number }>>();
+
+/**
+ * Adds the wall time of `fn` to `ctx.timings[kind]`. Overlapping spans of one kind (concurrent
+ * requests) count once: the union of the intervals, so shares of the total stay meaningful.
+ */
 export async function timed<T>(ctx: SyncContext, kind: keyof Timings, fn: () => Promise<T>): Promise<T> {
-  const started = performance.now();
+  let open = spans.get(ctx.timings);
+  if (!open) {
+    open = {
+      network: { open: 0, since: 0 },
+      database: { open: 0, since: 0 },
+      consent: { open: 0, since: 0 },
+    };
+    spans.set(ctx.timings, open);
+  }
+  const span = open[kind];
+  if (span.open++ === 0) span.since = performance.now();
   try {
     return await fn();
   } finally {
-    ctx.timings[kind] += performance.now() - started;
+    if (--span.open === 0) ctx.timings[kind] += performance.now() - span.since;
   }
 }
 
@@ -51,13 +67,18 @@ export function businessIdentifier(r: Resource): { system: string; value: string
   // Most types carry a list; QuestionnaireResponse (and a few others) a single identifier.
   const raw = (r as { identifier?: Ident[] | Ident }).identifier;
   const ids = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  const pick = ids.find((i) => i.system === 'urn:ietf:rfc:3986' && i.value) ?? ids.find((i) => i.system && i.value);
+  const pick =
+    ids.find((i) => i.system === 'urn:ietf:rfc:3986' && i.value) ?? ids.find((i) => i.system && i.value);
   return pick?.system && pick.value ? { system: pick.system, value: pick.value } : undefined;
 }
 
 /** Resource content without id and server-owned meta, keys sorted: equal ⇔ same clinical content. */
 export function contentKey(r: Resource): string {
-  const { id: _id, meta, ...rest } = r as Resource & { meta?: { profile?: string[]; security?: unknown[]; tag?: unknown[] } };
+  const {
+    id: _id,
+    meta,
+    ...rest
+  } = r as Resource & { meta?: { profile?: string[]; security?: unknown[]; tag?: unknown[] } };
   const keep = { ...rest, meta: { profile: meta?.profile, security: meta?.security, tag: meta?.tag } };
   return JSON.stringify(sortKeys(keep));
 }

@@ -60,7 +60,11 @@ export class TokenSource {
       throw tokenError(502, `token endpoint ${tokenUrl} unreachable: ${(err as Error).message}`);
     }
     const text = await res.text();
-    if (!res.ok) throw tokenError(res.status >= 500 ? 502 : 401, `token endpoint answered ${res.status}: ${text.slice(0, 300)}`);
+    if (!res.ok)
+      throw tokenError(
+        res.status >= 500 ? 502 : 401,
+        `token endpoint answered ${res.status}: ${text.slice(0, 300)}`,
+      );
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
     try {
       body = JSON.parse(text);

@@ -98,12 +98,25 @@ export async function settle(
         SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL,
             available_at = now() + ($6::int * interval '1 millisecond'), updated_at = now()
       WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
-    [worker, ids, state, opts.reason ?? null, opts.outcome ? JSON.stringify(opts.outcome) : null, opts.delayMs ?? 0],
+    [
+      worker,
+      ids,
+      state,
+      opts.reason ?? null,
+      opts.outcome ? JSON.stringify(opts.outcome) : null,
+      opts.delayMs ?? 0,
+    ],
   );
 }
 
 /** Back to pending without counting the attempt (e.g. waiting for a dependency or an open circuit). */
-export async function release(db: Q, worker: string, ids: string[], delayMs: number, reason?: string): Promise<void> {
+export async function release(
+  db: Q,
+  worker: string,
+  ids: string[],
+  delayMs: number,
+  reason?: string,
+): Promise<void> {
   if (!ids.length) return;
   await db.query(
     `UPDATE sync_outbox

@@ -16,7 +16,10 @@ export interface PullResult {
 function toLocal(remote: Resource, remoteToLocal: Map<string, string>): Resource {
   const { id: _id, meta, ...rest } = remote;
   const keptMeta = meta && { profile: meta.profile, security: meta.security, tag: meta.tag };
-  const clean = { ...rest, ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}) } as Resource;
+  const clean = {
+    ...rest,
+    ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}),
+  } as Resource;
   return rewriteReferences(clean, (ref) => remoteToLocal.get(ref));
 }
 
@@ -34,7 +37,7 @@ export async function applyRemote(
   const refs = collectReferences(remote);
   const byRemote = await timed(ctx, 'database', () => mappingsForRemote(ctx.store, [remoteKey, ...refs]));
   const mapping = byRemote.get(remoteKey);
-  if (mapping && mapping.remote_version && mapping.remote_version === remote.meta?.versionId) return 'unchanged';
+  if (mapping?.remote_version && mapping.remote_version === remote.meta?.versionId) return 'unchanged';
   const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
   const local = toLocal(remote, remoteToLocal);
   const policy = ctx.families[type]?.conflict ?? 'park';
@@ -58,7 +61,10 @@ export async function applyRemote(
         );
         if (queued[0]?.n) {
           if (!opts.supersede && policy !== 'remote-wins') {
-            ctx.log.warn({ resource: `${type}/${localId}`, remote: remoteKey, policy }, 'sync: pull skipped, local changes queued');
+            ctx.log.warn(
+              { resource: `${type}/${localId}`, remote: remoteKey, policy },
+              'sync: pull skipped, local changes queued',
+            );
             return 'skipped' as const;
           }
           await tx.query(
@@ -67,7 +73,10 @@ export async function applyRemote(
               WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'parked')`,
             [type, localId],
           );
-          ctx.log.warn({ resource: `${type}/${localId}`, remote: remoteKey }, 'sync: queued local change superseded by remote');
+          ctx.log.warn(
+            { resource: `${type}/${localId}`, remote: remoteKey },
+            'sync: queued local change superseded by remote',
+          );
         }
       }
       const written = localId
@@ -100,7 +109,10 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
     ctx.store.query<{ patient_id: string }>('SELECT patient_id FROM sync_followed ORDER BY patient_id'),
   );
   const patientMaps = await timed(ctx, 'database', () =>
-    mappingsForLocal(ctx.store, followed.map((f) => `Patient/${f.patient_id}`)),
+    mappingsForLocal(
+      ctx.store,
+      followed.map((f) => `Patient/${f.patient_id}`),
+    ),
   );
   for (const { patient_id } of followed) {
     const remotePatient = patientMaps.get(`Patient/${patient_id}`);
@@ -114,7 +126,10 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
         ),
       );
       let cursor = cursorRows[0]?.last_updated;
-      const params: Record<string, string> = { patient: `Patient/${remotePatient.remote_id}`, _count: String(ctx.pullPageSize) };
+      const params: Record<string, string> = {
+        patient: `Patient/${remotePatient.remote_id}`,
+        _count: String(ctx.pullPageSize),
+      };
       // Overlap the window a little: a remote may stamp lastUpdated before its commit is visible.
       if (cursor) params._lastUpdated = `gt${new Date(Date.parse(cursor) - ctx.pullOverlapMs).toISOString()}`;
       const pages = ctx.remote.search(type, params, signal);
@@ -136,12 +151,12 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
         const value = cursor;
         await timed(ctx, 'database', () =>
           ctx.store.query(
-          `INSERT INTO sync_cursor (patient_id, resource_type, last_updated) VALUES ($1, $2, $3)
+            `INSERT INTO sync_cursor (patient_id, resource_type, last_updated) VALUES ($1, $2, $3)
            ON CONFLICT (patient_id, resource_type) DO UPDATE SET last_updated = EXCLUDED.last_updated, updated_at = now()`,
-          [patient_id, type, value],
+            [patient_id, type, value],
           ),
         );
-        }
+      }
     }
   }
   await timed(ctx, 'database', () =>

@@ -44,7 +44,15 @@ class CircuitOpen extends Error {}
  * in-batch references, deliver (Bundle or one by one), settle every row.
  */
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
-  const result: PushRoundResult = { claimed: 0, done: 0, dead: 0, blocked: 0, parked: 0, retrying: 0, waiting: 0 };
+  const result: PushRoundResult = {
+    claimed: 0,
+    done: 0,
+    dead: 0,
+    blocked: 0,
+    parked: 0,
+    retrying: 0,
+    waiting: 0,
+  };
   const db = ctx.store;
   await timed(ctx, 'database', () => reclaimExpired(db));
   const rows = await timed(ctx, 'database', () => claim(db, ctx.workerId, ctx.batchSize, ctx.leaseMs));
@@ -56,7 +64,13 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
   } catch (err) {
     // Whatever was not settled goes back to the queue; the lease guard keeps settled rows as they are.
     await timed(ctx, 'database', () =>
-      release(db, ctx.workerId, rows.map((r) => r.id), err instanceof CircuitOpen ? breakerDelay(ctx) : 1_000, (err as Error).message),
+      release(
+        db,
+        ctx.workerId,
+        rows.map((r) => r.id),
+        err instanceof CircuitOpen ? breakerDelay(ctx) : 1_000,
+        (err as Error).message,
+      ),
     );
     if (!(err instanceof CircuitOpen)) throw err;
   }
@@ -82,7 +96,9 @@ class Round {
     const wanted = new Set(keys);
     for (const row of passing) {
       const refs = [...collectReferences(row.payload)].filter(
-        (r) => this.ctx.pushTypes.has(r.slice(0, r.indexOf('/'))) && r !== `${row.resource_type}/${row.resource_id}`,
+        (r) =>
+          this.ctx.pushTypes.has(r.slice(0, r.indexOf('/'))) &&
+          r !== `${row.resource_type}/${row.resource_id}`,
       );
       refsByRow.set(row.id, refs);
       for (const r of refs) wanted.add(r);
@@ -99,7 +115,8 @@ class Round {
       let l = 0;
       for (const ref of refsByRow.get(row.id) ?? []) {
         const dep = rowByKey.get(ref);
-        if (dep && !mappings.has(ref) && !seen.has(ref)) l = Math.max(l, levelOf(dep, new Set([...seen, ref])) + 1);
+        if (dep && !mappings.has(ref) && !seen.has(ref))
+          l = Math.max(l, levelOf(dep, new Set([...seen, ref])) + 1);
       }
       level.set(row.id, l);
       return l;
@@ -111,12 +128,19 @@ class Round {
         continue;
       }
       const l = levelOf(row, new Set([`${row.resource_type}/${row.resource_id}`]));
-      (waves[l] ??= []).push(row);
+      if (!waves[l]) waves[l] = [];
+      waves[l].push(row);
     }
     if (waiting.length) {
       this.result.waiting += waiting.length;
       await timed(this.ctx, 'database', () =>
-        release(this.ctx.store, this.ctx.workerId, waiting.map((r) => r.id), 250, 'waiting for a referenced resource to reach the remote'),
+        release(
+          this.ctx.store,
+          this.ctx.workerId,
+          waiting.map((r) => r.id),
+          250,
+          'waiting for a referenced resource to reach the remote',
+        ),
       );
     }
     for (const wave of waves) {
@@ -142,12 +166,19 @@ class Round {
         const patient = row.patient_id;
         let decision: { permitted: boolean; reason: string };
         if (!patient) {
-          decision = { permitted: false, reason: `${row.resource_type} names no client, so no consent can cover its disclosure` };
+          decision = {
+            permitted: false,
+            reason: `${row.resource_type} names no client, so no consent can cover its disclosure`,
+          };
         } else {
           let consents = consentsByPatient.get(patient);
           if (!consents) {
-            consents = await timed(this.ctx, 'consent', async () =>
-              (await this.ctx.store.search('Consent', { patient: `Patient/${patient}` })).resources as Consent[],
+            consents = await timed(
+              this.ctx,
+              'consent',
+              async () =>
+                (await this.ctx.store.search('Consent', { patient: `Patient/${patient}` }))
+                  .resources as Consent[],
             );
             consentsByPatient.set(patient, consents);
           }
@@ -156,8 +187,13 @@ class Round {
         if (!decision.permitted) {
           this.result.blocked++;
           this.ctx.metrics.pushed.inc({ type: row.resource_type, result: 'blocked' });
-          this.ctx.log.info({ outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason: decision.reason }, 'sync: blocked by consent');
-          await timed(this.ctx, 'database', () => settle(this.ctx.store, this.ctx.workerId, [row.id], 'blocked', { reason: decision.reason }));
+          this.ctx.log.info(
+            { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason: decision.reason },
+            'sync: blocked by consent',
+          );
+          await timed(this.ctx, 'database', () =>
+            settle(this.ctx.store, this.ctx.workerId, [row.id], 'blocked', { reason: decision.reason }),
+          );
           continue;
         }
       }
@@ -198,7 +234,13 @@ class Round {
     const key = `${row.resource_type}/${row.resource_id}`;
     const mapping = mappings.get(key);
     if (row.action === 'delete') {
-      return { row, key, method: 'DELETE', url: mapping ? `${row.resource_type}/${mapping.remote_id}` : '', mapping };
+      return {
+        row,
+        key,
+        method: 'DELETE',
+        url: mapping ? `${row.resource_type}/${mapping.remote_id}` : '',
+        mapping,
+      };
     }
     const body = rewriteReferences(stripForRemote(row.payload), (ref) => {
       const m = mappings.get(ref);
@@ -283,7 +325,12 @@ class Round {
           settled.push({
             row: p.row,
             remote: refFromAnswer(
-              { status, resource: entry?.resource, location: entry?.response?.location, etag: entry?.response?.etag },
+              {
+                status,
+                resource: entry?.resource,
+                location: entry?.response?.location,
+                etag: entry?.response?.etag,
+              },
               p.row.resource_type,
               p.mapping?.remote_id,
             ),
@@ -314,8 +361,15 @@ class Round {
     const remote = this.ctx.remote;
     try {
       if (p.method === 'DELETE') {
-        if (p.mapping) await timed(this.ctx, 'network', () => remote.delete(p.row.resource_type, p.mapping!.remote_id, this.signal));
-        return { row: p.row, remote: { id: p.mapping?.remote_id ?? '' }, reason: p.mapping ? undefined : 'never reached the remote' };
+        if (p.mapping)
+          await timed(this.ctx, 'network', () =>
+            remote.delete(p.row.resource_type, p.mapping!.remote_id, this.signal),
+          );
+        return {
+          row: p.row,
+          remote: { id: p.mapping?.remote_id ?? '' },
+          reason: p.mapping ? undefined : 'never reached the remote',
+        };
       }
       if (p.method === 'PUT') {
         try {
@@ -330,12 +384,19 @@ class Round {
           return await this.deliverOne(this.plan(p.row, new Map()));
         }
       }
-      const created = await timed(this.ctx, 'network', () => remote.conditionalCreate(p.resource!, p.ifNoneExist!, this.signal));
+      const created = await timed(this.ctx, 'network', () =>
+        remote.conditionalCreate(p.resource!, p.ifNoneExist!, this.signal),
+      );
       if (created.created) return { row: p.row, remote: created };
       // Already there (our earlier attempt whose answer was lost, or another writer): make it ours.
-      const existing = await timed(this.ctx, 'network', () => remote.read(p.row.resource_type, created.id, this.signal));
+      const existing = await timed(this.ctx, 'network', () =>
+        remote.read(p.row.resource_type, created.id, this.signal),
+      );
       if (contentKey(existing) === contentKey(p.resource!)) {
-        return { row: p.row, remote: { id: created.id, versionId: existing.meta?.versionId ?? created.versionId } };
+        return {
+          row: p.row,
+          remote: { id: created.id, versionId: existing.meta?.versionId ?? created.versionId },
+        };
       }
       const asUpdate: Planned = {
         ...p,
@@ -370,7 +431,14 @@ class Round {
     const policy = this.ctx.families[type]?.conflict ?? 'park';
     this.ctx.metrics.conflicts.inc({ type, policy });
     this.ctx.log.warn(
-      { outbox: p.row.id, resource: p.key, remote: `${type}/${remoteId}`, expected: p.ifMatch, found: current.meta?.versionId, policy },
+      {
+        outbox: p.row.id,
+        resource: p.key,
+        remote: `${type}/${remoteId}`,
+        expected: p.ifMatch,
+        found: current.meta?.versionId,
+        policy,
+      },
       'sync: 412 conflict',
     );
     await timed(this.ctx, 'database', () =>
@@ -389,20 +457,35 @@ class Round {
     );
     if (policy === 'remote-wins') {
       await applyRemote(this.ctx, current, { supersede: true });
-      return { row: p.row, remote: { id: remoteId, versionId: current.meta?.versionId }, reason: 'conflict: remote version kept (remote-wins)' };
+      return {
+        row: p.row,
+        remote: { id: remoteId, versionId: current.meta?.versionId },
+        reason: 'conflict: remote version kept (remote-wins)',
+      };
     }
     if (policy === 'local-wins') {
       const ref = await timed(this.ctx, 'network', () =>
         this.ctx.remote.update(p.resource as Resource & { id: string }, current.meta?.versionId, this.signal),
       );
-      return { row: p.row, remote: ref, reason: 'conflict: local version written over the remote one (local-wins)' };
+      return {
+        row: p.row,
+        remote: ref,
+        reason: 'conflict: local version written over the remote one (local-wins)',
+      };
     }
     this.result.parked++;
     this.ctx.metrics.pushed.inc({ type, result: 'parked' });
     await timed(this.ctx, 'database', () =>
       settle(this.ctx.store, this.ctx.workerId, [p.row.id], 'parked', {
         reason: `conflict: remote ${type}/${remoteId} is at version ${current.meta?.versionId}, we expected ${p.ifMatch}; parked for manual resolution`,
-        outcome: outcome([issue('error', 'conflict', 'sync-conflict-1: remote changed since the last sync', `${type}.meta.versionId`)]),
+        outcome: outcome([
+          issue(
+            'error',
+            'conflict',
+            'sync-conflict-1: remote changed since the last sync',
+            `${type}.meta.versionId`,
+          ),
+        ]),
       }),
     );
     return undefined;
@@ -426,7 +509,8 @@ class Round {
         );
         const plain = settled.filter((s) => !s.reason).map((s) => s.row.id);
         await settle(tx, ctx.workerId, plain, 'done');
-        for (const s of settled.filter((x) => x.reason)) await settle(tx, ctx.workerId, [s.row.id], 'done', { reason: s.reason });
+        for (const s of settled.filter((x) => x.reason))
+          await settle(tx, ctx.workerId, [s.row.id], 'done', { reason: s.reason });
         const patients = [...new Set(settled.map((s) => s.row.patient_id).filter((x): x is string => !!x))];
         if (patients.length) {
           await tx.query(
@@ -448,15 +532,31 @@ class Round {
   private async failed(p: Planned, err: unknown): Promise<void> {
     const ctx = this.ctx;
     if (err instanceof RemoteHttpError && !isTransient(err) && err.status >= 400 && err.status < 500) {
-      await this.dead(p.row, err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]));
+      await this.dead(
+        p.row,
+        err.outcome ??
+          outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]),
+      );
       return;
     }
     if (!isTransient(err)) {
-      await this.dead(p.row, outcome([issue('error', 'exception', `sync-push-1: ${(err as Error)?.message ?? String(err)}`)]));
+      await this.dead(
+        p.row,
+        outcome([issue('error', 'exception', `sync-push-1: ${(err as Error)?.message ?? String(err)}`)]),
+      );
       return;
     }
     if (p.row.attempts >= ctx.maxAttempts) {
-      await this.dead(p.row, outcome([issue('error', 'transient', `sync-push-2: gave up after ${p.row.attempts} attempts: ${(err as Error).message}`)]));
+      await this.dead(
+        p.row,
+        outcome([
+          issue(
+            'error',
+            'transient',
+            `sync-push-2: gave up after ${p.row.attempts} attempts: ${(err as Error).message}`,
+          ),
+        ]),
+      );
       return;
     }
     ctx.log.debug({ outbox: p.row.id, err: (err as Error)?.message }, 'sync: transient failure');
@@ -465,7 +565,10 @@ class Round {
     this.result.retrying++;
     ctx.metrics.pushed.inc({ type: p.row.resource_type, result: 'retry' });
     await timed(ctx, 'database', () =>
-      settle(ctx.store, ctx.workerId, [p.row.id], 'pending', { reason: (err as Error).message, delayMs: delay }),
+      settle(ctx.store, ctx.workerId, [p.row.id], 'pending', {
+        reason: (err as Error).message,
+        delayMs: delay,
+      }),
     );
   }
 
@@ -473,8 +576,13 @@ class Round {
     this.result.dead++;
     this.ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
     const reason = (oo.issue ?? []).map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
-    this.ctx.log.warn({ outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason }, 'sync: dead letter');
-    await timed(this.ctx, 'database', () => settle(this.ctx.store, this.ctx.workerId, [row.id], 'dead', { reason, outcome: oo }));
+    this.ctx.log.warn(
+      { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason },
+      'sync: dead letter',
+    );
+    await timed(this.ctx, 'database', () =>
+      settle(this.ctx.store, this.ctx.workerId, [row.id], 'dead', { reason, outcome: oo }),
+    );
   }
 }
 

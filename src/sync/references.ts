@@ -17,7 +17,10 @@ export function rewriteReferences<T>(value: T, map: (ref: string) => string | un
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = k === 'reference' && typeof v === 'string' && RELATIVE.test(v) ? (map(v) ?? v) : rewriteReferences(v, map);
+      out[k] =
+        k === 'reference' && typeof v === 'string' && RELATIVE.test(v)
+          ? (map(v) ?? v)
+          : rewriteReferences(v, map);
     }
     return out as T;
   }

@@ -51,7 +51,10 @@ export class RemoteClient {
     opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<RemoteAnswer<T>> {
     const url = path.startsWith('http') ? path : `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
-    return this.resilience.policy.execute(({ signal }) => this.exchange<T>(method, url, opts, signal), opts.signal);
+    return this.resilience.policy.execute(
+      ({ signal }) => this.exchange<T>(method, url, opts, signal),
+      opts.signal,
+    );
   }
 
   private async exchange<T>(
@@ -97,7 +100,10 @@ export class RemoteClient {
       }
     }
     if (!res.ok) {
-      const oo = (body as Resource | undefined)?.resourceType === 'OperationOutcome' ? (body as OperationOutcome) : undefined;
+      const oo =
+        (body as Resource | undefined)?.resourceType === 'OperationOutcome'
+          ? (body as OperationOutcome)
+          : undefined;
       throw new RemoteHttpError(res.status, method, url, oo, parseRetryAfter(res.headers.get('retry-after')));
     }
     return {
@@ -109,7 +115,11 @@ export class RemoteClient {
   }
 
   /** Kanta rule: create only conditionally, keyed by the business identifier. */
-  async conditionalCreate(resource: Resource, ifNoneExist: string, signal?: AbortSignal): Promise<RemoteRef & { created: boolean }> {
+  async conditionalCreate(
+    resource: Resource,
+    ifNoneExist: string,
+    signal?: AbortSignal,
+  ): Promise<RemoteRef & { created: boolean }> {
     const answer = await this.request('POST', resource.resourceType, {
       body: { ...stripForRemote(resource), id: undefined },
       headers: { 'if-none-exist': ifNoneExist, prefer: 'return=representation' },
@@ -119,7 +129,11 @@ export class RemoteClient {
   }
 
   /** Kanta rule: versioned update with If-Match. */
-  async update(resource: Resource & { id: string }, ifMatchVersion: string | undefined, signal?: AbortSignal): Promise<RemoteRef> {
+  async update(
+    resource: Resource & { id: string },
+    ifMatchVersion: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RemoteRef> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (ifMatchVersion) headers['if-match'] = `W/"${ifMatchVersion}"`;
     const answer = await this.request('PUT', `${resource.resourceType}/${encodeURIComponent(resource.id)}`, {
@@ -148,18 +162,29 @@ export class RemoteClient {
    * Every page of a search, following `next` links. Kanta rule: a search names its patient
    * (except a Patient lookup by identifier).
    */
-  async *search(type: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<Resource[]> {
+  async *search(
+    type: string,
+    params: Record<string, string>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Resource[]> {
     if (type !== 'Patient' && !params.patient) {
       throw new FhirError(
         400,
-        issue('error', 'required', `sync-search-1: a search of ${type} on a Kanta-style store must name the patient`, `${type}.patient`),
+        issue(
+          'error',
+          'required',
+          `sync-search-1: a search of ${type} on a Kanta-style store must name the patient`,
+          `${type}.patient`,
+        ),
       );
     }
     let next: string | undefined = `${type}?${new URLSearchParams(params)}`;
     while (next) {
       const answer: RemoteAnswer<Bundle> = await this.request<Bundle>('GET', next, { signal });
       const page: Bundle | undefined = answer.resource;
-      yield (page?.entry ?? []).flatMap((e) => (e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : []));
+      yield (page?.entry ?? []).flatMap((e) =>
+        e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : [],
+      );
       next = page?.link?.find((l) => l.relation === 'next')?.url;
     }
   }
@@ -186,7 +211,7 @@ export function stripForRemote<T extends Resource>(resource: T): T {
   if (copy.meta) {
     const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = copy.meta;
     copy.meta = Object.keys(rest).length ? rest : undefined;
-    if (!copy.meta) delete copy.meta;
+    if (!copy.meta) copy.meta = undefined;
   }
   return copy;
 }
@@ -194,8 +219,11 @@ export function stripForRemote<T extends Resource>(resource: T): T {
 /** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */
 export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
   const body = answer.resource;
-  if (body?.resourceType === type && body.id) return { id: body.id, versionId: body.meta?.versionId ?? etagVersion(answer.etag) };
-  const m = answer.location ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location) : null;
+  if (body?.resourceType === type && body.id)
+    return { id: body.id, versionId: body.meta?.versionId ?? etagVersion(answer.etag) };
+  const m = answer.location
+    ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location)
+    : null;
   const id = m?.[1] ?? fallbackId;
   if (!id) throw new Error(`remote answer to ${type} write names no id (no body, no Location)`);
   return { id, versionId: m?.[2] ?? etagVersion(answer.etag) };

@@ -1,3 +1,4 @@
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import {
   BrokenCircuitError,
   ConsecutiveBreaker,
@@ -13,7 +14,6 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { RemoteConfig } from './config.ts';
 
 /** A non-2xx answer from the remote FHIR server. */
@@ -61,11 +61,16 @@ class RetryAfterBackoff implements IBackoff<Ctx> {
   readonly duration: number;
   private readonly current: IBackoff<Ctx>;
 
-  constructor(inner: IBackoffFactory<Ctx>, ctx: Ctx, private readonly capMs: number) {
+  constructor(
+    inner: IBackoffFactory<Ctx>,
+    ctx: Ctx,
+    private readonly capMs: number,
+  ) {
     this.current = inner.next(ctx);
     const error = 'error' in ctx.result ? ctx.result.error : undefined;
     const hinted = error instanceof RemoteHttpError ? error.retryAfterMs : undefined;
-    this.duration = hinted === undefined ? this.current.duration : Math.max(this.current.duration, Math.min(hinted, capMs));
+    this.duration =
+      hinted === undefined ? this.current.duration : Math.max(this.current.duration, Math.min(hinted, capMs));
   }
 
   next(ctx: Ctx): IBackoff<Ctx> {
@@ -76,7 +81,10 @@ class RetryAfterBackoff implements IBackoff<Ctx> {
 export function buildPolicy(config: RemoteConfig) {
   const r = config.retry ?? {};
   const b = config.breaker ?? {};
-  const expo = new ExponentialBackoff({ initialDelay: r.initialDelayMs ?? 100, maxDelay: r.maxDelayMs ?? 5_000 });
+  const expo = new ExponentialBackoff({
+    initialDelay: r.initialDelayMs ?? 100,
+    maxDelay: r.maxDelayMs ?? 5_000,
+  });
   const cap = r.maxRetryAfterMs ?? 30_000;
   const retryPolicy = retry(handleWhen(isTransient), {
     maxAttempts: r.maxAttempts ?? 5,

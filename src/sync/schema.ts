@@ -18,8 +18,8 @@ export const SYNC_MIGRATIONS: string[] = [
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
   )`,
-  `CREATE INDEX IF NOT EXISTS sync_outbox_ready ON sync_outbox (state, id)`,
-  `CREATE INDEX IF NOT EXISTS sync_outbox_resource ON sync_outbox (resource_type, resource_id, id)`,
+  'CREATE INDEX IF NOT EXISTS sync_outbox_ready ON sync_outbox (state, id)',
+  'CREATE INDEX IF NOT EXISTS sync_outbox_resource ON sync_outbox (resource_type, resource_id, id)',
   `CREATE INDEX IF NOT EXISTS sync_outbox_patient ON sync_outbox (patient_id) WHERE state = 'blocked'`,
   `CREATE TABLE IF NOT EXISTS sync_idmap (
     resource_type text NOT NULL,
@@ -30,7 +30,7 @@ export const SYNC_MIGRATIONS: string[] = [
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (resource_type, local_id)
   )`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS sync_idmap_remote ON sync_idmap (resource_type, remote_id)`,
+  'CREATE UNIQUE INDEX IF NOT EXISTS sync_idmap_remote ON sync_idmap (resource_type, remote_id)',
   `CREATE TABLE IF NOT EXISTS sync_cursor (
     patient_id text NOT NULL,
     resource_type text NOT NULL,

@@ -93,10 +93,13 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     families[type] = Object.assign({ dataClass: null, conflict: 'park' }, families[type], rule);
   }
   const pushTypes = new Set(opts.pushTypes ?? Object.keys(families));
-  const log = opts.logger ?? pino({ name: 'tyokyky-sync', level: process.env.TYOKYKY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const log =
+    opts.logger ??
+    pino({ name: 'tyokyky-sync', level: process.env.TYOKYKY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const metrics = createSyncMetrics(opts.metricsRegistry);
   const remote = new RemoteClient(opts.remote, {
-    onRequest: (method, status, ms) => metrics.requests.observe({ method, status: String(status) }, ms / 1000),
+    onRequest: (method, status, ms) =>
+      metrics.requests.observe({ method, status: String(status) }, ms / 1000),
   });
   const ctx: SyncContext = {
     store,
@@ -161,7 +164,15 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async pushOnce(onProgress) {
       await ready;
-      const total: PushRoundResult = { claimed: 0, done: 0, dead: 0, blocked: 0, parked: 0, retrying: 0, waiting: 0 };
+      const total: PushRoundResult = {
+        claimed: 0,
+        done: 0,
+        dead: 0,
+        blocked: 0,
+        parked: 0,
+        retrying: 0,
+        waiting: 0,
+      };
       while (!abort.signal.aborted) {
         const r = await pushRound(ctx, abort.signal);
         for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
@@ -187,7 +198,8 @@ export function createSync(opts: CreateSyncOptions): SyncService {
         while (!abort.signal.aborted) {
           try {
             const r = await pushRound(ctx, abort.signal);
-            if (r.claimed === 0 || r.claimed === r.waiting) await sleep(opts.pushIdleMs ?? 500, undefined, { signal: abort.signal });
+            if (r.claimed === 0 || r.claimed === r.waiting)
+              await sleep(opts.pushIdleMs ?? 500, undefined, { signal: abort.signal });
           } catch (err) {
             if (abort.signal.aborted) break;
             await recordError(err);
@@ -220,7 +232,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
         `SELECT state, count(*)::int AS n, count(*) FILTER (WHERE attempts > 0 AND reason IS NOT NULL)::int AS retrying
            FROM sync_outbox GROUP BY state`,
       );
-      const states: Record<OutboxState, number> = { pending: 0, inflight: 0, done: 0, dead: 0, blocked: 0, parked: 0 };
+      const states: Record<OutboxState, number> = {
+        pending: 0,
+        inflight: 0,
+        done: 0,
+        dead: 0,
+        blocked: 0,
+        parked: 0,
+      };
       let retrying = 0;
       for (const r of rows) {
         states[r.state] = r.n;
@@ -228,10 +247,13 @@ export function createSync(opts: CreateSyncOptions): SyncService {
         if (r.state === 'pending') retrying = r.retrying;
       }
       const kv = new Map(
-        (await store.query<{ key: string; value: string }>('SELECT key, value FROM sync_state')).map((r) => [r.key, r.value]),
+        (await store.query<{ key: string; value: string }>('SELECT key, value FROM sync_state')).map((r) => [
+          r.key,
+          r.value,
+        ]),
       );
       const [{ followed, conflicts }] = await store.query<{ followed: number; conflicts: number }>(
-        `SELECT (SELECT count(*)::int FROM sync_followed) AS followed, (SELECT count(*)::int FROM sync_conflict) AS conflicts`,
+        'SELECT (SELECT count(*)::int FROM sync_followed) AS followed, (SELECT count(*)::int FROM sync_conflict) AS conflicts',
       );
       return {
         remote: remote.baseUrl,
@@ -265,7 +287,10 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async follow(patientId) {
       await ready;
-      await store.query('INSERT INTO sync_followed (patient_id) VALUES ($1) ON CONFLICT (patient_id) DO NOTHING', [patientId]);
+      await store.query(
+        'INSERT INTO sync_followed (patient_id) VALUES ($1) ON CONFLICT (patient_id) DO NOTHING',
+        [patientId],
+      );
     },
     detach,
   };

@@ -2,7 +2,7 @@
 // store; the local store on PostgreSQL; sync workers as separate processes (two at once; one
 // killed with SIGKILL mid-batch and restarted).
 import type { ChildProcess } from 'node:child_process';
-import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -37,7 +37,7 @@ async function seed(clients: number, perClient: number): Promise<Map<string, str
   for (let c = 0; c < clients; c++) {
     const p = (await store.create(patient(`010181-${hetuSeq++}X`))).resource as Patient;
     ids.set(p.identifier![0].value!, 'Patient');
-    const k = (await store.create(consent(p.id!))).resource as Patient;
+    const k = (await store.create(consent(p.id!))).resource as Consent;
     ids.set(k.identifier![0].value!, 'Consent');
     for (let i = 0; i < perClient; i++) {
       const o = (await store.create(score(p.id!, i % 11))).resource as Observation;
@@ -69,7 +69,16 @@ async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): 
 }
 
 function worker(extra: string[] = []): ChildProcess {
-  const child = tyokyky(['sync', 'push', '--watch', '--database-url', localUrl, '--remote', facade.url, ...extra]);
+  const child = tyokyky([
+    'sync',
+    'push',
+    '--watch',
+    '--database-url',
+    localUrl,
+    '--remote',
+    facade.url,
+    ...extra,
+  ]);
   child.stdout?.resume();
   child.stderr?.resume();
   children.push(child);
@@ -90,7 +99,8 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const qr = await remotePost(facade.url, selfAssessment(m.remote_id));
     const pulled = await sync.pullOnce();
     expect(pulled.applied).toBeGreaterThanOrEqual(1);
-    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${m.local_id}` })).resources as QuestionnaireResponse[];
+    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${m.local_id}` }))
+      .resources as QuestionnaireResponse[];
     expect(local.map((r) => r.identifier?.value)).toEqual([qr.identifier?.value]);
     const again = await sync.pullOnce();
     expect(again.applied).toBe(0);
@@ -117,12 +127,20 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
   it('a worker killed with SIGKILL mid-batch loses nothing and duplicates nothing after restart', async () => {
     const ids = await seed(3, 30);
     const first = worker(['--batch-size', '10', '--lease', '1500']);
-    await waitFor(async () => (await sync.status()).states.done > 0 && (await sync.status()).states.inflight > 0, 30_000, 'a batch in flight');
+    await waitFor(
+      async () => (await sync.status()).states.done > 0 && (await sync.status()).states.inflight > 0,
+      30_000,
+      'a batch in flight',
+    );
     await stopChild(first, 'SIGKILL');
     const afterKill = await sync.status();
     expect(afterKill.queueDepth).toBeGreaterThan(0);
     const restarted = worker(['--batch-size', '10', '--lease', '1500']);
-    await waitFor(async () => (await sync.status()).queueDepth === 0, 45_000, 'the outbox to drain after restart');
+    await waitFor(
+      async () => (await sync.status()).queueDepth === 0,
+      45_000,
+      'the outbox to drain after restart',
+    );
     await stopChild(restarted);
     await expectExactlyOnceRemotely(ids);
     const status = await sync.status();

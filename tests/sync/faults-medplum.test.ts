@@ -1,6 +1,6 @@
 // Loss-free and duplicate-free push under faults injected between us and a Medplum peer:
 // 500/503/429 answers, lost answers, hangs past the timeout, the remote going down and back.
-import type { Observation, Patient } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -62,7 +62,7 @@ async function seed(clients: number, perClient: number): Promise<Map<string, str
     const p = (await store.create(patient(hetu))).resource as Patient;
     ids.set(p.identifier![0].value!, 'Patient');
     const k = (await store.create(consent(p.id!))).resource;
-    ids.set((k as Patient).identifier![0].value!, 'Consent');
+    ids.set((k as Consent).identifier![0].value!, 'Consent');
     for (let i = 0; i < perClient; i++) {
       const o = (await store.create(score(p.id!, i % 11))).resource as Observation;
       ids.set(o.identifier![0].value!, 'Observation');
@@ -100,14 +100,23 @@ async function expectExactlyOnce(ids: Map<string, string>): Promise<void> {
 
 describe('push under injected faults (Medplum peer)', () => {
   it('30% 500/503/429 answers with Retry-After and 10% lost answers: all delivered exactly once', async () => {
-    Object.assign(proxy.faults, { errorRate: 0.3, statuses: [500, 503, 429], retryAfter: '0', dropRate: 0.1, errorNext: 1, dropNext: 1 });
+    Object.assign(proxy.faults, {
+      errorRate: 0.3,
+      statuses: [500, 503, 429],
+      retryAfter: '0',
+      dropRate: 0.1,
+      errorNext: 1,
+      dropNext: 1,
+    });
     const ids = await seed(2, 8);
     await drain();
     expect(proxy.stats.injected).toBeGreaterThan(0);
     expect(proxy.stats.dropped).toBeGreaterThan(0);
     await expectExactlyOnce(ids);
     // nothing local lost
-    expect((await store.search('Observation', { _count: '1000' })).resources.length).toBeGreaterThanOrEqual(16);
+    expect((await store.search('Observation', { _count: '1000' })).resources.length).toBeGreaterThanOrEqual(
+      16,
+    );
   });
 
   it('hangs past the per-attempt timeout are abandoned and retried: exactly once', async () => {

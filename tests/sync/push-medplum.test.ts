@@ -6,7 +6,16 @@ import { FhirError } from '../../src/shared/outcome.ts';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RemoteClient, type SyncService, createSync } from '../../src/sync/index.ts';
-import { carePlan, consent, patient, remoteAll, remotePost, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
+import {
+  carePlan,
+  consent,
+  patient,
+  remoteAll,
+  remotePost,
+  remotePut,
+  score,
+  selfAssessment,
+} from './helpers/fixtures.ts';
 import { type MedplumPeer, startMedplumPeer } from './helpers/medplum-peer.ts';
 
 let peer: MedplumPeer;
@@ -18,7 +27,12 @@ beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
   sync = createSync({
     store,
-    remote: { baseUrl: peer.url, party: 'other-health-care', bundle: 'batch', retry: { initialDelayMs: 5, maxDelayMs: 20 } },
+    remote: {
+      baseUrl: peer.url,
+      party: 'other-health-care',
+      bundle: 'batch',
+      retry: { initialDelayMs: 5, maxDelayMs: 20 },
+    },
     families: { CarePlan: { conflict: 'park' } },
     pullPageSize: 2,
     today: () => '2026-06-01',
@@ -32,7 +46,13 @@ afterAll(async () => {
 });
 
 async function outboxOf(type: string, id: string) {
-  return store.query<{ id: string; state: string; reason: string | null; attempts: number; outcome: unknown }>(
+  return store.query<{
+    id: string;
+    state: string;
+    reason: string | null;
+    attempts: number;
+    outcome: unknown;
+  }>(
     'SELECT id::text, state, reason, attempts, outcome FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY id',
     [type, id],
   );
@@ -57,9 +77,17 @@ describe('push to a Medplum peer', () => {
     const obs = (await store.create(score(p.id!, 5))).resource as Observation;
     const result = await sync.pushOnce();
     expect(result.done).toBe(3);
-    const remotePatients = (await remoteAll(peer.url, 'Patient', `identifier=urn:oid:1.2.246.21|010181-900C`)) as Patient[];
+    const remotePatients = (await remoteAll(
+      peer.url,
+      'Patient',
+      'identifier=urn:oid:1.2.246.21|010181-900C',
+    )) as Patient[];
     expect(remotePatients).toHaveLength(1);
-    const remoteObs = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    const remoteObs = (await remoteAll(
+      peer.url,
+      'Observation',
+      `identifier=${obs.identifier![0].value}`,
+    )) as Observation[];
     expect(remoteObs).toHaveLength(1);
     expect(remoteObs[0].subject?.reference).toBe(`Patient/${remotePatients[0].id}`);
     expect(remoteObs[0].valueInteger).toBe(5);
@@ -77,7 +105,11 @@ describe('push to a Medplum peer', () => {
     await sync.pushOnce();
     await store.update({ ...obs, valueInteger: 8 }, { ifMatch: obs.meta!.versionId });
     await sync.pushOnce();
-    const remote = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    const remote = (await remoteAll(
+      peer.url,
+      'Observation',
+      `identifier=${obs.identifier![0].value}`,
+    )) as Observation[];
     expect(remote).toHaveLength(1);
     expect(remote[0].valueInteger).toBe(8);
     expect((await outboxOf('Observation', obs.id!)).map((r) => r.state)).toEqual(['done', 'done']);
@@ -86,7 +118,7 @@ describe('push to a Medplum peer', () => {
   it('dead-letters a remote validation error with the remote OperationOutcome, without retrying it', async () => {
     const client = await syncedClient('030381-902P');
     const bad = score(client.local);
-    delete (bad as Partial<Observation>).code;
+    (bad as Partial<Observation>).code = undefined;
     const obs = (await store.create(bad)).resource as Observation;
     await sync.pushOnce();
     const before = peer.stats.requests;
@@ -103,20 +135,22 @@ describe('push to a Medplum peer', () => {
   it('sync-id-1: a resource without business identifier never leaves (dead letter naming the element)', async () => {
     const client = await syncedClient('040481-903R');
     const noId = score(client.local);
-    delete (noId as Partial<Observation>).identifier;
+    (noId as Partial<Observation>).identifier = undefined;
     const obs = (await store.create(noId)).resource as Observation;
     await sync.pushOnce();
     const dead = (await sync.deadLetters()).find((d) => d.resource_id === obs.id);
     expect(dead?.state).toBe('dead');
     expect(dead?.outcome?.issue?.[0]?.expression).toEqual(['Observation.identifier']);
-    expect(dead?.outcome?.issue?.[0]?.diagnostics).toMatch(/^sync-id-1: Observation has no business identifier/);
+    expect(dead?.outcome?.issue?.[0]?.diagnostics).toMatch(
+      /^sync-id-1: Observation has no business identifier/,
+    );
     expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
   });
 
   it('retry() puts a dead letter back in the queue', async () => {
     const client = await syncedClient('050581-904S');
     const bad = score(client.local);
-    delete (bad as Partial<Observation>).code;
+    (bad as Partial<Observation>).code = undefined;
     const obs = (await store.create(bad)).resource as Observation;
     await sync.pushOnce();
     const [row] = await outboxOf('Observation', obs.id!);
@@ -133,11 +167,19 @@ describe('412 conflicts, policy per resource family', () => {
     const client = await syncedClient('060681-905T');
     const obs = (await store.create(score(client.local, 3))).resource as Observation;
     await sync.pushOnce();
-    const [remote] = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    const [remote] = (await remoteAll(
+      peer.url,
+      'Observation',
+      `identifier=${obs.identifier![0].value}`,
+    )) as Observation[];
     await remotePut(peer.url, { ...remote, valueInteger: 9 });
     await store.update({ ...obs, valueInteger: 2 }, { ifMatch: obs.meta!.versionId });
     await sync.pushOnce();
-    const [after] = (await remoteAll(peer.url, 'Observation', `identifier=${obs.identifier![0].value}`)) as Observation[];
+    const [after] = (await remoteAll(
+      peer.url,
+      'Observation',
+      `identifier=${obs.identifier![0].value}`,
+    )) as Observation[];
     expect(after.valueInteger).toBe(2);
     const conflicts = await store.query<{ policy: string; resolution: string }>(
       'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1',
@@ -151,7 +193,10 @@ describe('412 conflicts, policy per resource family', () => {
     const client = await syncedClient('070781-906U');
     const local = await store.read<Consent>('Consent', client.consentId);
     const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
-    await remotePut(peer.url, { ...remote, provision: { ...remote.provision, period: { start: '2026-01-01', end: '2026-12-31' } } });
+    await remotePut(peer.url, {
+      ...remote,
+      provision: { ...remote.provision, period: { start: '2026-01-01', end: '2026-12-31' } },
+    });
     await store.update({ ...local, dateTime: '2026-01-02' }, { ifMatch: local.meta!.versionId });
     await sync.pushOnce();
     const after = await store.read<Consent>('Consent', client.consentId);
@@ -165,7 +210,11 @@ describe('412 conflicts, policy per resource family', () => {
     const client = await syncedClient('080881-907V');
     const plan = (await store.create(carePlan(client.local))).resource as CarePlan;
     await sync.pushOnce();
-    const [remote] = (await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[];
+    const [remote] = (await remoteAll(
+      peer.url,
+      'CarePlan',
+      `subject=Patient/${client.remote}`,
+    )) as CarePlan[];
     await remotePut(peer.url, { ...remote, title: 'Muutettu toisessa järjestelmässä' });
     await store.update({ ...plan, title: 'Paikallinen muutos' }, { ifMatch: plan.meta!.versionId });
     await sync.pushOnce();
@@ -204,7 +253,10 @@ describe('consent-aware disclosure', () => {
     const obs = (await store.create(score(p.id!))).resource as Observation;
     await sync.pushOnce();
     const [row] = await outboxOf('Observation', obs.id!);
-    expect(row).toMatchObject({ state: 'blocked', reason: 'no active consent permits work-ability-assessment to other-health-care on 2026-06-01' });
+    expect(row).toMatchObject({
+      state: 'blocked',
+      reason: 'no active consent permits work-ability-assessment to other-health-care on 2026-06-01',
+    });
   });
 
   it('a consent withdrawn in the remote, once pulled, blocks the next push of that client', async () => {
@@ -235,7 +287,8 @@ describe('pull from a Medplum peer', () => {
     }
     const first = await sync.pullOnce();
     expect(first.applied).toBeGreaterThanOrEqual(5);
-    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${client.local}` })).resources;
+    const local = (await store.search('QuestionnaireResponse', { subject: `Patient/${client.local}` }))
+      .resources;
     expect(local).toHaveLength(5);
     expect(new Set(local.map((r) => (r as QuestionnaireResponse).identifier?.value))).toEqual(
       new Set(qrs.map((q) => q.identifier?.value)),
@@ -248,7 +301,9 @@ describe('pull from a Medplum peer', () => {
     const again = await sync.pullOnce();
     expect(again.applied).toBe(0);
     for (const r of local) expect(await store.history('QuestionnaireResponse', r.id!)).toHaveLength(1);
-    const cursor = await store.query('SELECT last_updated FROM sync_cursor WHERE patient_id = $1', [client.local]);
+    const cursor = await store.query('SELECT last_updated FROM sync_cursor WHERE patient_id = $1', [
+      client.local,
+    ]);
     expect(cursor.length).toBeGreaterThan(0);
   });
 });

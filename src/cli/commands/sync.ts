@@ -21,18 +21,46 @@ interface SyncCliOptions {
 /** Connection options shared by every `tyokyky sync` subcommand. */
 function withConnection(cmd: Command, needsRemote: boolean): Command {
   return cmd
-    .option('--database-url <url>', 'PostgreSQL connection string (env DATABASE_URL)', process.env.DATABASE_URL)
+    .option(
+      '--database-url <url>',
+      'PostgreSQL connection string (env DATABASE_URL)',
+      process.env.DATABASE_URL,
+    )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-    .option(`--remote <url>`, `remote FHIR base URL (env TYOKYKY_SYNC_REMOTE)${needsRemote ? '' : ' — optional here'}`, process.env.TYOKYKY_SYNC_REMOTE)
-    .option('--party <code>', 'consent-party code the remote counts as (env TYOKYKY_SYNC_PARTY)', process.env.TYOKYKY_SYNC_PARTY ?? 'other-health-care')
-    .option('--token-url <url>', 'OAuth 2.0 token endpoint (env TYOKYKY_SYNC_TOKEN_URL)', process.env.TYOKYKY_SYNC_TOKEN_URL)
-    .option('--client-id <id>', 'OAuth client id (env TYOKYKY_SYNC_CLIENT_ID)', process.env.TYOKYKY_SYNC_CLIENT_ID)
-    .option('--client-secret <secret>', 'OAuth client secret (env TYOKYKY_SYNC_CLIENT_SECRET; prefer the env)', process.env.TYOKYKY_SYNC_CLIENT_SECRET)
+    .option(
+      '--remote <url>',
+      `remote FHIR base URL (env TYOKYKY_SYNC_REMOTE)${needsRemote ? '' : ' — optional here'}`,
+      process.env.TYOKYKY_SYNC_REMOTE,
+    )
+    .option(
+      '--party <code>',
+      'consent-party code the remote counts as (env TYOKYKY_SYNC_PARTY)',
+      process.env.TYOKYKY_SYNC_PARTY ?? 'other-health-care',
+    )
+    .option(
+      '--token-url <url>',
+      'OAuth 2.0 token endpoint (env TYOKYKY_SYNC_TOKEN_URL)',
+      process.env.TYOKYKY_SYNC_TOKEN_URL,
+    )
+    .option(
+      '--client-id <id>',
+      'OAuth client id (env TYOKYKY_SYNC_CLIENT_ID)',
+      process.env.TYOKYKY_SYNC_CLIENT_ID,
+    )
+    .option(
+      '--client-secret <secret>',
+      'OAuth client secret (env TYOKYKY_SYNC_CLIENT_SECRET; prefer the env)',
+      process.env.TYOKYKY_SYNC_CLIENT_SECRET,
+    )
     .option('--scope <scopes>', 'OAuth scopes (env TYOKYKY_SYNC_SCOPE)', process.env.TYOKYKY_SYNC_SCOPE)
     .option('--bundle <mode>', 'auto | transaction | batch | none', 'auto')
     .option('--batch-size <n>', 'outbox rows per round', '100')
     .option('--timeout <ms>', 'per-request timeout in ms', '10000')
-    .option('--lease <ms>', 'how long a claimed outbox row stays with this worker before others may take it', '120000')
+    .option(
+      '--lease <ms>',
+      'how long a claimed outbox row stays with this worker before others may take it',
+      '120000',
+    )
     .option('--json', 'print JSON');
 }
 
@@ -41,19 +69,39 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-async function open(opts: SyncCliOptions, needsRemote: boolean): Promise<{ store: Store; sync: SyncService }> {
+async function open(
+  opts: SyncCliOptions,
+  needsRemote: boolean,
+): Promise<{ store: Store; sync: SyncService }> {
   if (needsRemote && !opts.remote) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
   const batchSize = Number(opts.batchSize);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) fail(`--batch-size must be 1..1000, got "${opts.batchSize}"`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
+    fail(`--batch-size must be 1..1000, got "${opts.batchSize}"`);
   const timeoutMs = Number(opts.timeout);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`--timeout must be a positive number of ms, got "${opts.timeout}"`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    fail(`--timeout must be a positive number of ms, got "${opts.timeout}"`);
   const leaseMs = Number(opts.lease);
-  if (!Number.isInteger(leaseMs) || leaseMs < 100) fail(`--lease must be at least 100 ms, got "${opts.lease}"`);
-  if (!['auto', 'transaction', 'batch', 'none'].includes(opts.bundle)) fail(`--bundle must be auto, transaction, batch or none`);
+  if (!Number.isInteger(leaseMs) || leaseMs < 100)
+    fail(`--lease must be at least 100 ms, got "${opts.lease}"`);
+  if (!['auto', 'transaction', 'batch', 'none'].includes(opts.bundle))
+    fail('--bundle must be auto, transaction, batch or none');
   const auth = opts.tokenUrl
-    ? { tokenUrl: opts.tokenUrl, clientId: opts.clientId ?? fail('--client-id is required with --token-url'), clientSecret: opts.clientSecret ?? fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'), scope: opts.scope }
+    ? {
+        tokenUrl: opts.tokenUrl,
+        clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
+        clientSecret:
+          opts.clientSecret ??
+          fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'),
+        scope: opts.scope,
+      }
     : undefined;
-  const remote: RemoteConfig = { baseUrl: opts.remote ?? 'http://remote.invalid', party: opts.party, auth, bundle: opts.bundle, timeoutMs };
+  const remote: RemoteConfig = {
+    baseUrl: opts.remote ?? 'http://remote.invalid',
+    party: opts.party,
+    auth,
+    bundle: opts.bundle,
+    timeoutMs,
+  };
   const { openStore } = await import('../../store/index.ts');
   const { createSync } = await import('../../sync/index.ts');
   let store: Store;
@@ -73,7 +121,9 @@ function print(opts: SyncCliOptions, value: unknown, text: () => string): void {
 }
 
 export function registerSyncCommand(program: Command): void {
-  const sync = program.command('sync').description('Two-way sync with a Kanta-style FHIR store (outbox push, pull, status)');
+  const sync = program
+    .command('sync')
+    .description('Two-way sync with a Kanta-style FHIR store (outbox push, pull, status)');
 
   withConnection(sync.command('push'), true)
     .description('Deliver the outbox to the remote (until empty, or forever with --watch)')
@@ -97,7 +147,11 @@ export function registerSyncCommand(program: Command): void {
       const before = (await service.status()).queueDepth;
       const bar =
         process.stderr.isTTY && before > 0 && !opts.json
-          ? new ProgressBar('pushing [:bar] :current/:total :rate/s :etas', { total: before, width: 30, stream: process.stderr })
+          ? new ProgressBar('pushing [:bar] :current/:total :rate/s :etas', {
+              total: before,
+              width: 30,
+              stream: process.stderr,
+            })
           : undefined;
       let last = 0;
       const result = await service.pushOnce((done) => {
@@ -107,9 +161,12 @@ export function registerSyncCommand(program: Command): void {
       });
       const status = await service.status();
       await store.close();
-      print(opts, { result, status }, () =>
-        `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, parked ${result.parked}, ` +
-        `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
+      print(
+        opts,
+        { result, status },
+        () =>
+          `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, parked ${result.parked}, ` +
+          `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
       );
       process.exit(result.dead > 0 ? 1 : 0);
     });
@@ -122,7 +179,12 @@ export function registerSyncCommand(program: Command): void {
       for (const id of opts.follow ?? []) await service.follow(id);
       try {
         const result = await service.pullOnce();
-        print(opts, result, () => `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`);
+        print(
+          opts,
+          result,
+          () =>
+            `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`,
+        );
       } catch (err) {
         await store.close();
         fail(`pull failed: ${(err as Error).message}`, 1);
@@ -157,18 +219,26 @@ export function registerSyncCommand(program: Command): void {
     .option('--state <state>', 'dead | blocked | parked', 'dead')
     .option('--limit <n>', 'rows to show', '50')
     .action(async (opts: SyncCliOptions & { state: string; limit: string }) => {
-      if (!['dead', 'blocked', 'parked'].includes(opts.state)) fail('--state must be dead, blocked or parked');
+      if (!['dead', 'blocked', 'parked'].includes(opts.state))
+        fail('--state must be dead, blocked or parked');
       const { store, sync: service } = await open(opts, false);
       const limit = Number(opts.limit) || 50;
       const rows =
-        opts.state === 'blocked' ? await service.blocked(limit) : opts.state === 'parked' ? await service.parked(limit) : await service.deadLetters(limit);
+        opts.state === 'blocked'
+          ? await service.blocked(limit)
+          : opts.state === 'parked'
+            ? await service.parked(limit)
+            : await service.deadLetters(limit);
       await store.close();
       print(opts, rows, () =>
         rows.length
           ? rows
               .map((r) => {
                 const issues = (r.outcome?.issue ?? [])
-                  .map((i) => `    ${i.severity} ${i.code} ${(i.expression ?? []).join(',')} ${i.diagnostics ?? i.details?.text ?? ''}`)
+                  .map(
+                    (i) =>
+                      `    ${i.severity} ${i.code} ${(i.expression ?? []).join(',')} ${i.diagnostics ?? i.details?.text ?? ''}`,
+                  )
                   .join('\n');
                 return `#${r.id} ${r.resource_type}/${r.resource_id} (${r.action}, attempts ${r.attempts}) ${r.reason ?? ''}${issues ? `\n${issues}` : ''}`;
               })

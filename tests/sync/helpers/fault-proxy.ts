@@ -43,10 +43,24 @@ function prng(seed: number): () => number {
   };
 }
 
-export async function startFaultProxy(target: string, faults: Partial<Faults> = {}, seed = 42): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: string,
+  faults: Partial<Faults> = {},
+  seed = 42,
+): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   const random = prng(seed);
-  const state: Faults = { errorRate: 0, statuses: [503], hangRate: 0, hangMs: 0, hangNext: 0, dropRate: 0, errorNext: 0, dropNext: 0, ...faults };
+  const state: Faults = {
+    errorRate: 0,
+    statuses: [503],
+    hangRate: 0,
+    hangMs: 0,
+    hangNext: 0,
+    dropRate: 0,
+    errorNext: 0,
+    dropNext: 0,
+    ...faults,
+  };
   const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0 };
   const sockets = new Set<Socket>();
   let port = 0;
@@ -64,7 +78,12 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
         const status = state.statuses[Math.floor(random() * state.statuses.length)];
         const headers: Record<string, string> = { 'content-type': 'application/fhir+json' };
         if (state.retryAfter && (status === 429 || status === 503)) headers['retry-after'] = state.retryAfter;
-        res.writeHead(status, headers).end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'injected fault' }] }));
+        res.writeHead(status, headers).end(
+          JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'transient', diagnostics: 'injected fault' }],
+          }),
+        );
         return;
       }
       if (state.hangNext > 0 || random() < state.hangRate) {
@@ -79,7 +98,9 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
     const drop = !isToken && (state.dropNext > 0 || random() < state.dropRate);
     if (drop && state.dropNext > 0) state.dropNext--;
     const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
+      Object.entries(req.headers).filter(
+        ([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k),
+      ),
     ) as Record<string, string>;
     const upstream = await fetch(new URL(req.url ?? '/', targetUrl.origin), {
       method: req.method,
@@ -90,14 +111,21 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
     stats.forwarded++;
     if (drop) {
       stats.dropped++;
-      res.writeHead(503, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"answer lost"}]}');
+      res
+        .writeHead(503, { 'content-type': 'application/fhir+json' })
+        .end(
+          '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"answer lost"}]}',
+        );
       return;
     }
     const out: Record<string, string> = {};
     upstream.headers.forEach((v, k) => {
-      if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v.replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`);
+      if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))
+        out[k] = v.replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`);
     });
-    res.writeHead(upstream.status, out).end(body.toString('utf8').replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`));
+    res
+      .writeHead(upstream.status, out)
+      .end(body.toString('utf8').replaceAll(targetUrl.origin, `http://127.0.0.1:${port}`));
   }
 
   function listen(): Promise<void> {
@@ -111,10 +139,12 @@ export async function startFaultProxy(target: string, faults: Partial<Faults> = 
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });
-    return new Promise((resolve) => server.listen(port, '127.0.0.1', () => {
-      port = (server.address() as AddressInfo).port;
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.address() as AddressInfo).port;
+        resolve();
+      }),
+    );
   }
 
   async function down(): Promise<void> {

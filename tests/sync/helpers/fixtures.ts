@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 
 const CANONICAL = 'https://tyokyky-fhir.org/fhir';
-const narrative = (text: string) => ({ status: 'generated' as const, div: `<div xmlns="http://www.w3.org/1999/xhtml">${text}</div>` });
-const creatingApp = [{ url: `${CANONICAL}/StructureDefinition/creating-application`, extension: [{ url: 'name', valueString: 'tyokyky-sync-tests' }] }];
+const narrative = (text: string) => ({
+  status: 'generated' as const,
+  div: `<div xmlns="http://www.w3.org/1999/xhtml">${text}</div>`,
+});
+const creatingApp = [
+  {
+    url: `${CANONICAL}/StructureDefinition/creating-application`,
+    extension: [{ url: 'name', valueString: 'tyokyky-sync-tests' }],
+  },
+];
 
 export function businessId(): { system: string; value: string } {
   return { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${randomUUID()}` };
@@ -32,7 +40,9 @@ export function consent(
     extension: creatingApp,
     identifier: [businessId()],
     status: opts.status ?? 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
     dateTime: opts.start ?? '2026-01-01',
@@ -44,9 +54,11 @@ export function consent(
         role: { coding: [{ system: `${CANONICAL}/CodeSystem/consent-party`, code }] },
         reference: { display: code },
       })),
-      code: (opts.dataClasses ?? ['identification', 'work-ability-assessment', 'support-plan']).map((code) => ({
-        coding: [{ system: `${CANONICAL}/CodeSystem/consent-data-class`, code }],
-      })),
+      code: (opts.dataClasses ?? ['identification', 'work-ability-assessment', 'support-plan']).map(
+        (code) => ({
+          coding: [{ system: `${CANONICAL}/CodeSystem/consent-data-class`, code }],
+        }),
+      ),
     },
   };
 }
@@ -59,7 +71,9 @@ export function score(patientId: string, value = 6): Observation {
     extension: creatingApp,
     identifier: [businessId()],
     status: 'final',
-    code: { coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'work-ability-score' }] },
+    code: {
+      coding: [{ system: `${CANONICAL}/CodeSystem/work-ability-observation`, code: 'work-ability-score' }],
+    },
     subject: { reference: `Patient/${patientId}` },
     effectiveDateTime: '2026-03-01',
     valueInteger: value,
@@ -86,7 +100,10 @@ export async function remoteAll(baseUrl: string, type: string, query = ''): Prom
   let next: string | undefined = `${baseUrl}/${type}?_count=1000${query ? `&${query}` : ''}`;
   while (next) {
     const res = await fetch(next, { headers: { accept: 'application/fhir+json' } });
-    const bundle = (await res.json()) as { entry?: { resource: Resource }[]; link?: { relation: string; url: string }[] };
+    const bundle = (await res.json()) as {
+      entry?: { resource: Resource }[];
+      link?: { relation: string; url: string }[];
+    };
     out.push(...(bundle.entry ?? []).map((e) => e.resource));
     next = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
@@ -114,7 +131,8 @@ export async function remotePut<T extends Resource>(baseUrl: string, resource: T
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
     body: JSON.stringify(resource),
   });
-  if (!res.ok) throw new Error(`PUT ${resource.resourceType}/${resource.id} → ${res.status}: ${await res.text()}`);
+  if (!res.ok)
+    throw new Error(`PUT ${resource.resourceType}/${resource.id} → ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
 }
 

@@ -19,7 +19,8 @@ function indexDefinitions(): void {
   if (indexed) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  for (const f of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(f) as Bundle<SearchParameter>);
+  for (const f of SEARCH_PARAMETER_BUNDLE_FILES)
+    indexSearchParameterBundle(readJson(f) as Bundle<SearchParameter>);
   indexed = true;
 }
 
@@ -27,11 +28,15 @@ function indexDefinitions(): void {
 class ValidatingRepository extends MemoryRepository {
   override async createResource<T extends Resource>(resource: T, ...rest: unknown[]) {
     validateResource(resource);
-    return (super.createResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['createResource']>)(resource, ...rest) as never;
+    return (
+      super.createResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['createResource']>
+    )(resource, ...rest) as never;
   }
   override async updateResource<T extends Resource>(resource: T, ...rest: unknown[]) {
     validateResource(resource);
-    return (super.updateResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['updateResource']>)(resource, ...rest) as never;
+    return (
+      super.updateResource as (r: T, ...a: unknown[]) => ReturnType<MemoryRepository['updateResource']>
+    )(resource, ...rest) as never;
   }
 }
 
@@ -49,7 +54,9 @@ export interface MedplumPeer {
   close(): Promise<void>;
 }
 
-export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: boolean } = {}): Promise<MedplumPeer> {
+export async function startMedplumPeer(
+  opts: { auth?: PeerAuth; transactions?: boolean } = {},
+): Promise<MedplumPeer> {
   indexDefinitions();
   const repo = new ValidatingRepository();
   const router = new FhirRouter();
@@ -83,7 +90,9 @@ export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: b
       if (!until || until < Date.now()) {
         stats.unauthorized++;
         res.writeHead(401, { 'content-type': 'application/fhir+json' });
-        res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }));
+        res.end(
+          JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }),
+        );
         return;
       }
     }
@@ -114,7 +123,8 @@ export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: b
     const status = getStatus(outcome);
     const headers: Record<string, string> = {};
     if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
-    if (status === 201 && resource?.id) headers.location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+    if (status === 201 && resource?.id)
+      headers.location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
     send(res, status, addPaging(path, resource ?? outcome), headers);
   }
 
@@ -132,7 +142,12 @@ export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: b
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err) => send(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: String(err) }] }));
+    handle(req, res).catch((err) =>
+      send(res, 500, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'exception', diagnostics: String(err) }],
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
@@ -145,7 +160,12 @@ export async function startMedplumPeer(opts: { auth?: PeerAuth; transactions?: b
   };
 }
 
-function send(res: ServerResponse, status: number, body: Resource, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: Resource,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -1,0 +1,198 @@
+// Sync benchmark: push N resources from a local PostgreSQL store to a second tyokyky facade (child
+// process, own database), pull them back into a second local store, then push another N through a
+// proxy answering 20% of requests with 503. Reports resources/s, the time split (network incl. the
+// remote's validation and database / local database / consent gate / rest), lost and duplicated
+// counts, and the ratio of batched (transaction Bundles) to unbatched (one request per resource)
+// push measured in the same run.
+//
+//   npx tsx bench/sync/index.ts                    # N = 10,000
+//   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
+import { pathToFileURL } from 'node:url';
+import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
+import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
+import { consent, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
+import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
+
+const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
+const BATCH = Number(process.env.TYOKYKY_SYNC_BENCH_BATCH ?? 200);
+const PER_CLIENT = 50; // 1 Patient + 1 Consent + 48 Observations
+
+let hetu = 900;
+
+/** N resources (clients of 50) written locally in transactions of one client each. */
+async function seed(store: Store, n: number): Promise<{ ids: Set<string>; ms: number }> {
+  const ids = new Set<string>();
+  const started = performance.now();
+  for (let written = 0; written < n; ) {
+    await store.transaction(async (tx) => {
+      const p = (await tx.create(patient(`010181-${String(900 + (hetu++ % 100))}X`))).resource as Patient;
+      ids.add(p.identifier![0].value!);
+      const c = (await tx.create(consent(p.id!))).resource as Consent;
+      ids.add(c.identifier![0].value!);
+      written += 2;
+      for (let i = 0; i < PER_CLIENT - 2 && written < n; i++, written++) {
+        const o = (await tx.create(score(p.id!, i % 11))).resource as Observation;
+        ids.add(o.identifier![0].value!);
+      }
+    });
+  }
+  return { ids, ms: performance.now() - started };
+}
+
+function split(sync: SyncService, totalMs: number): string {
+  const t = sync.timings;
+  const pct = (x: number) => `${((100 * x) / totalMs).toFixed(0)}%`;
+  const rest = Math.max(0, totalMs - t.network - t.database - t.consent);
+  return `network+remote ${pct(t.network)}, local db ${pct(t.database)}, consent gate ${pct(t.consent)}, other ${pct(rest)}`;
+}
+
+async function countRemote(url: string, ids: Set<string>): Promise<{ lost: number; duplicated: number }> {
+  const counts = new Map<string, number>();
+  for (const type of ['Patient', 'Consent', 'Observation']) {
+    for (const r of await remoteAll(url, type)) {
+      const v = ((r as Patient).identifier ?? []).find((i) => i.system === 'urn:ietf:rfc:3986')?.value;
+      if (v && ids.has(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+  }
+  let lost = 0;
+  let duplicated = 0;
+  for (const v of ids) {
+    const c = counts.get(v) ?? 0;
+    if (c === 0) lost++;
+    if (c > 1) duplicated += c - 1;
+  }
+  return { lost, duplicated };
+}
+
+async function timedPush(sync: SyncService): Promise<{ ms: number; done: number }> {
+  const started = performance.now();
+  let done = 0;
+  for (;;) {
+    const r = await sync.pushOnce();
+    done += r.done;
+    if ((await sync.status()).queueDepth === 0) break;
+    await new Promise((res) => setTimeout(res, 50)); // rows waiting out a retry delay
+  }
+  return { ms: performance.now() - started, done };
+}
+
+function worker(store: Store, baseUrl: string, bundle: BundleMode): SyncService {
+  return createSync({
+    store,
+    remote: {
+      baseUrl,
+      party: 'other-health-care',
+      bundle,
+      timeoutMs: 60_000,
+      retry: { maxAttempts: 6, initialDelayMs: 20, maxDelayMs: 500 },
+      breaker: { consecutiveFailures: 20, halfOpenAfterMs: 500 },
+    },
+    batchSize: BATCH,
+    retryBaseMs: 100,
+    installHook: false,
+  });
+}
+
+export default async function run(): Promise<void> {
+  const remoteDb = await freshDatabase('tyokyky_sync_bench_remote');
+  const localDb = await freshDatabase('tyokyky_sync_bench_local');
+  const pullDb = await freshDatabase('tyokyky_sync_bench_pull');
+  const facade = await startFacade(remoteDb);
+  const store = await openStore({ databaseUrl: localDb });
+  const hooks = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' } });
+  await hooks.ready;
+  try {
+    console.log(
+      `sync bench: N=${N}, batch ${BATCH}, local PostgreSQL → tyokyky facade (PostgreSQL) at ${facade.url}`,
+    );
+
+    // Warm the facade (validator load) so it is not charged to the first batch.
+    const warm = await seed(store, 2);
+    await worker(store, facade.url, 'transaction').pushOnce();
+
+    const clean = await seed(store, N);
+    const batched = worker(store, facade.url, 'transaction');
+    const push = await timedPush(batched);
+    const pushRate = (push.done / push.ms) * 1000;
+    const cleanCheck = await countRemote(facade.url, clean.ids);
+    console.log(
+      `local writes (outbox in the same tx): ${((N / clean.ms) * 1000).toFixed(0)} resources/s\n` +
+        `push, transaction Bundles:           ${pushRate.toFixed(0)} resources/s (${push.done} in ${(push.ms / 1000).toFixed(1)} s; ${split(batched, push.ms)}); lost ${cleanCheck.lost}, duplicated ${cleanCheck.duplicated}`,
+    );
+
+    // Peer in the same run: the same worker without batching (one conditional create per resource).
+    const small = Math.max(100, Math.round(N / 10));
+    await seed(store, small);
+    const single = worker(store, facade.url, 'none');
+    const one = await timedPush(single);
+    const oneRate = (one.done / one.ms) * 1000;
+    console.log(
+      `push, one request per resource:     ${oneRate.toFixed(0)} resources/s (${one.done} in ${(one.ms / 1000).toFixed(1)} s; ${split(single, one.ms)})\n` +
+        `ratio batched / unbatched:          ${(pushRate / oneRate).toFixed(2)}×`,
+    );
+
+    // Pull them back into a second local store that knows the clients.
+    const pullStore = await openStore({ databaseUrl: pullDb });
+    const puller = createSync({
+      store: pullStore,
+      remote: { baseUrl: facade.url, party: 'other-health-care' },
+      pullTypes: ['Consent', 'Observation'],
+      pullPageSize: 500,
+      installHook: false,
+    });
+    await puller.ready;
+    const patients = await store.query<{ local_id: string; remote_id: string }>(
+      "SELECT local_id, remote_id FROM sync_idmap WHERE resource_type = 'Patient'",
+    );
+    for (const p of patients) {
+      const local = await store.read('Patient', p.local_id);
+      await pullStore.create({ ...local, id: p.local_id }, { keepId: true });
+      await pullStore.query(
+        "INSERT INTO sync_idmap (resource_type, local_id, remote_id) VALUES ('Patient', $1, $2)",
+        [p.local_id, p.remote_id],
+      );
+      await puller.follow(p.local_id);
+    }
+    const pullStarted = performance.now();
+    const pulled = await puller.pullOnce();
+    const pullMs = performance.now() - pullStarted;
+    console.log(
+      `pull back (${pulled.patients} clients, Consent + Observation): ${((pulled.applied / pullMs) * 1000).toFixed(0)} resources/s ` +
+        `(${pulled.applied} applied of ${pulled.fetched} in ${(pullMs / 1000).toFixed(1)} s; ${split(puller, pullMs)})`,
+    );
+    const again = performance.now();
+    const repeat = await puller.pullOnce();
+    console.log(
+      `repeat pull: ${repeat.applied} applied, ${repeat.unchanged} unchanged in ${((performance.now() - again) / 1000).toFixed(1)} s`,
+    );
+    await pullStore.close();
+
+    // 20% injected 503s.
+    const proxy = await startFaultProxy(facade.url, {
+      errorRate: 0.2,
+      statuses: [503],
+      retryAfter: '0',
+      errorNext: 1,
+    });
+    const faulty = await seed(store, N);
+    const flaky = worker(store, proxy.url, 'transaction');
+    const f = await timedPush(flaky);
+    const fCheck = await countRemote(facade.url, faulty.ids);
+    console.log(
+      `push with 20% 503s:                  ${((f.done / f.ms) * 1000).toFixed(0)} resources/s (${f.done} in ${(f.ms / 1000).toFixed(1)} s; ` +
+        `${proxy.stats.injected} of ${proxy.stats.requests} requests failed; ${split(flaky, f.ms)}); lost ${fCheck.lost}, duplicated ${fCheck.duplicated}`,
+    );
+    await proxy.close();
+    void warm;
+  } finally {
+    await store.close();
+    await facade.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await run();
+}
