@@ -273,7 +273,7 @@ export class PlanCompiler {
             child,
             child.jsonName + suffix,
             t.code,
-            `${child.jsonName}.ofType(${suffix})`,
+            `${child.jsonName}.ofType(${t.code})`,
             isPrimitiveCode(t.code),
           );
         }

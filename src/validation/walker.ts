@@ -52,6 +52,8 @@ export class Walk {
   /** Stack of the current resource's contained resources by id. */
   containers: Array<Map<string, Json> | undefined> = [];
   errors = 0;
+  /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
+  private boundConcept = -1;
   private readonly env: InvariantEnv = {
     resource: undefined,
     rootResource: undefined,
@@ -527,6 +529,10 @@ export class Walk {
     }
     const ref = typeRef(el, type);
     const ownChildren = this.compiler.childrenOf(el).length > 0;
+    const bound = isChecked(el) && (type === 'CodeableConcept' || type === 'Coding' || type === 'Quantity');
+    const prevBoundConcept = this.boundConcept;
+    // The binding check of a CodeableConcept covers its codings' own code-system checks.
+    if (bound && type === 'CodeableConcept') this.boundConcept = this.depth;
     this.hostTypes.push(type);
     if (ownChildren) this.object(value, el, false);
     let viaProfile = false;
@@ -581,7 +587,10 @@ export class Walk {
         `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`,
       );
     }
-    if (el.binding) this.complexBinding(value, el, type);
+    this.boundConcept = prevBoundConcept;
+    if (bound) this.complexBinding(value, el, type);
+    else if ((type === 'Coding' && this.boundConcept !== this.depth - 1) || type === 'Quantity')
+      this.codeSystemCheck(value);
     if (type === 'Reference') checkReference(this, value, el, ref);
     if (el.invariants.length) this.runInvariants(el, value, type);
   }
@@ -624,6 +633,16 @@ export class Walk {
     } else if (type === 'Quantity' && typeof value.code === 'string') {
       this.binding(el, () => this.terminology?.checkCode(b.valueSet, b.strength, coded(value)));
     }
+  }
+
+  /**
+   * A Coding (or coded Quantity) outside any required/extensible binding: the code must still exist in
+   * its CodeSystem when we hold that system (the reference validator checks every coding).
+   */
+  private codeSystemCheck(value: Json): void {
+    if (!this.terminology || typeof value.code !== 'string' || typeof value.system !== 'string') return;
+    for (const i of this.terminology.checkCode('', 'example', coded(value)))
+      this.report(i.severity, i.code, i.message);
   }
 
   private binding(el: ElementPlan, run: () => BindingIssue[] | undefined): void {
@@ -731,6 +750,11 @@ function relativeTail(fullUrl: string, res: Json): string | undefined {
   if (typeof res.resourceType !== 'string' || typeof res.id !== 'string') return undefined;
   const tail = `${res.resourceType}/${res.id}`;
   return fullUrl.endsWith(`/${tail}`) ? tail : undefined;
+}
+
+function isChecked(el: ElementPlan): boolean {
+  const s = el.binding?.strength;
+  return s === 'required' || s === 'extensible';
 }
 
 function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {

@@ -130,6 +130,30 @@ describe('bindings', () => {
     );
   });
 
+  it('checks the code of an unbound Coding against a CodeSystem we hold', () => {
+    const o = obs({
+      code: { coding: [{ system: 'http://hl7.org/fhir/administrative-gender', code: 'bogus' }] },
+    });
+    expect(errors(v.validate(o))).toEqual([
+      "Observation.code.coding[0] | Unknown code 'bogus' in the CodeSystem 'http://hl7.org/fhir/administrative-gender'",
+    ]);
+  });
+
+  it('reports a bad code in a bound CodeableConcept once, at the CodeableConcept', () => {
+    const a = {
+      resourceType: 'AllergyIntolerance',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+      patient: { reference: 'Patient/1' },
+      clinicalStatus: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'bogus' },
+        ],
+      },
+    };
+    const found = (v.validate(a).issue ?? []).filter((i) => i.diagnostics?.includes("Unknown code 'bogus'"));
+    expect(found.map((i) => i.expression?.[0])).toEqual(['AllergyIntolerance.clinicalStatus']);
+  });
+
   it('accepts codes inside required and extensible bindings', () => {
     const oo = v.validate(
       patient({

@@ -30,7 +30,7 @@ describe('primitive formats', () => {
       "Patient.birthDate | The value '1900-02-29' is not a valid date (1900-02 has 28 days)",
     ]);
     expect(errors(v.validate(obs({ effectiveDateTime: '2021-04-31T10:00:00Z' })))).toEqual([
-      "Observation.effective.ofType(DateTime) | The value '2021-04-31T10:00:00Z' is not a valid date (2021-04 has 30 days)",
+      "Observation.effective.ofType(dateTime) | The value '2021-04-31T10:00:00Z' is not a valid date (2021-04 has 30 days)",
     ]);
   });
 
@@ -39,7 +39,7 @@ describe('primitive formats', () => {
       "Patient.birthDate | The value '1980-13-01' is not a valid date",
     ]);
     expect(errors(v.validate(obs({ effectiveDateTime: '2021-04-01T10:00:00' })))).toEqual([
-      "Observation.effective.ofType(DateTime) | The value '2021-04-01T10:00:00' is not a valid dateTime",
+      "Observation.effective.ofType(dateTime) | The value '2021-04-01T10:00:00' is not a valid dateTime",
     ]);
     expect(errors(v.validate(obs({ issued: '2021-04-01' })))).toEqual([
       "Observation.issued | The value '2021-04-01' is not a valid instant",
@@ -73,13 +73,13 @@ describe('primitive formats', () => {
     const mb = (n: unknown) => patient({ multipleBirthInteger: n });
     expect(errors(v.validate(mb(2)))).toEqual([]);
     expect(errors(v.validate(mb(2147483648)))).toEqual([
-      "Patient.multipleBirth.ofType(Integer) | The value '2147483648' is outside the range of integer (-2147483648..2147483647)",
+      "Patient.multipleBirth.ofType(integer) | The value '2147483648' is outside the range of integer (-2147483648..2147483647)",
     ]);
     expect(errors(v.validate(mb(1.5)))).toEqual([
-      "Patient.multipleBirth.ofType(Integer) | The value '1.5' is not a valid integer (not a whole number)",
+      "Patient.multipleBirth.ofType(integer) | The value '1.5' is not a valid integer (not a whole number)",
     ]);
     expect(errors(v.validate(mb('2')))).toEqual([
-      'Patient.multipleBirth.ofType(Integer) | Error parsing JSON: the primitive value must be a number (found string "2")',
+      'Patient.multipleBirth.ofType(integer) | Error parsing JSON: the primitive value must be a number (found string "2")',
     ]);
     expect(errors(v.validate(patient({ active: 'true' })))).toEqual([
       'Patient.active | Error parsing JSON: the primitive value must be a boolean (found string "true")',
