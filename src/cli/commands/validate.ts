@@ -6,6 +6,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { visit } from 'jsonc-parser';
+import ProgressBar from 'progress';
 import { issue, outcome } from '../../shared/outcome.ts';
 import type { Validator } from '../../validation/index.ts';
 
@@ -255,38 +256,28 @@ function formatText(source: string, oo: OperationOutcome, errors: number, warnin
   return `${lines.join('\n')}\n`;
 }
 
-/** A one-line progress bar on stderr, only when stderr is a terminal. */
+/** A one-line progress bar on stderr (the `progress` package draws nothing unless stderr is a terminal). */
 function createProgress(total: number) {
-  const tty = process.stderr.isTTY === true && total > 1;
-  let done = 0;
-  let last = 0;
-  let shown = false;
-  const render = (label: string) => {
-    const width = 30;
-    const filled = Math.round((done / total) * width);
-    const name = label.length > 40 ? `…${label.slice(-39)}` : label;
-    process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${name}\x1b[K`,
-    );
-    shown = true;
-  };
+  const bar =
+    process.stderr.isTTY === true && total > 1
+      ? new ProgressBar('[:bar] :current/:total :file', {
+          total,
+          width: 30,
+          stream: process.stderr,
+          renderThrottle: 80,
+          clear: true,
+        })
+      : undefined;
   return {
-    tick(label: string) {
-      done++;
-      if (!tty) return;
-      const now = Date.now();
-      if (now - last < 80 && done < total) return;
-      last = now;
-      render(label);
+    tick(file: string) {
+      bar?.tick({ file: file.length > 40 ? `…${file.slice(-39)}` : file });
     },
+    /** Wipes the bar before a line is written to stdout, so the two never interleave on one line. */
     clear() {
-      if (tty && shown) {
-        process.stderr.write('\r\x1b[K');
-        shown = false;
-      }
+      if (bar && !bar.complete) process.stderr.write('\r\x1b[K');
     },
     done() {
-      if (tty && shown) process.stderr.write('\r\x1b[K');
+      if (bar && !bar.complete) bar.terminate();
     },
   };
 }
