@@ -283,7 +283,7 @@ const PLAN_STATUS = Object.fromEntries(Object.entries(MAP.planStatus.carePlan).m
 
 function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
   const key = r.idOf('goal', g.identifier);
-  const dot = key.indexOf('.');
+  const dot = key.lastIndexOf('/');
   const out: DomainGoal & { planId?: string } = {
     id: dot >= 0 ? key.slice(dot + 1) : key,
     description: g.description?.text ?? fail(`${r.path}.description.text`, 'is required'),

@@ -52,6 +52,17 @@ export function businessUuid(kind: FhirKind, id: string, opts?: IdentityOptions)
   return uuid;
 }
 
+/**
+ * Keys of the resources a domain object yields besides its own: '/' cannot occur in a local id, so
+ * the key splits back unambiguously.
+ */
+export function goalKey(planId: string, goalId: string): string {
+  return `${planId}/${goalId}`;
+}
+export function scoreKey(assessmentId: string, method: string): string {
+  return `${assessmentId}/${method}`;
+}
+
 export function fullUrl(kind: FhirKind, id: string, opts?: IdentityOptions): string {
   return `urn:uuid:${businessUuid(kind, id, opts)}`;
 }

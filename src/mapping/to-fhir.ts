@@ -32,12 +32,13 @@ import {
   type SupportPlan,
   type WorkAbilityRecord,
   interpretWorkAbilityScore,
+  parseHetu,
   validateDomain,
   validateRecord,
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
 import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
-import { businessUuid, fullUrl, identifiers, reference } from './identity.ts';
+import { businessUuid, fullUrl, goalKey, identifiers, reference, scoreKey } from './identity.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 import { type Language, coding, concept, display, displayOf } from './terminology.ts';
@@ -121,14 +122,10 @@ function patient(c: Client, ctx: Ctx): Patient {
     p.identifier!.push({ use: MAP.identifiers.temporaryUse, ...c.temporaryId });
   p.name = [{ family: c.name.family, ...(c.name.given.length ? { given: [...c.name.given] } : {}) }];
   if (c.gender !== undefined) p.gender = c.gender;
-  const birthDate = c.birthDate ?? (c.hetu ? hetuBirthDate(c.hetu) : undefined);
+  const parsed = c.hetu === undefined ? undefined : parseHetu(c.hetu);
+  const birthDate = c.birthDate ?? (parsed?.valid ? parsed.value.birthDate : undefined);
   if (birthDate !== undefined) p.birthDate = birthDate;
   return p;
-}
-
-const CENTURY: Record<string, string> = { '+': '18', '-': '19', Y: '19', X: '19', W: '19', V: '19', U: '19' };
-function hetuBirthDate(hetu: string): string {
-  return `${CENTURY[hetu[6]!] ?? '20'}${hetu.slice(4, 6)}-${hetu.slice(2, 4)}-${hetu.slice(0, 2)}`;
 }
 
 function organization(o: DomainOrganization, ctx: Ctx): Organization {
@@ -164,7 +161,7 @@ function scoreObservation(a: Assessment, field: 'selfScore' | 'professionalScore
   const score = a[field]!;
   const interpretation = interpretWorkAbilityScore(score);
   if (!interpretation.valid) throw new RangeError(interpretation.reason);
-  const key = `${a.id}.${method}`;
+  const key = scoreKey(a.id, method);
   return {
     resourceType: 'Observation',
     ...common('score', key, ctx, 'score', [
@@ -228,7 +225,7 @@ function assessmentObservation(a: Assessment, ctx: Ctx): Observation {
     performer: [ref('professional', a.assessorId, ctx)],
     component,
   };
-  const members = scoreFieldsOf(a).map((f) => ref('score', `${a.id}.${MAP.scoreFields[f]}`, ctx));
+  const members = scoreFieldsOf(a).map((f) => ref('score', scoreKey(a.id, MAP.scoreFields[f]), ctx));
   if (members.length) o.hasMember = members;
   if (a.selfAssessmentId !== undefined) o.derivedFrom = [ref('selfAssessment', a.selfAssessmentId, ctx)];
   if (a.note !== undefined) o.note = [{ text: a.note }];
@@ -310,7 +307,7 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
   const g = plan.goals[index]!;
   const r: Goal = {
     resourceType: 'Goal',
-    ...common('goal', `${plan.id}.${g.id}`, ctx, 'goal', [
+    ...common('goal', goalKey(plan.id, g.id), ctx, 'goal', [
       ['goal', g.description],
       ['dueDate', g.dueDate],
       ['achieved', g.achieved === undefined ? undefined : yesNo(g.achieved, ctx.lang)],
@@ -391,7 +388,7 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
     period: { ...p.period },
     created: p.created,
     author: ref('professional', p.authorId, ctx),
-    goal: p.goals.map((g) => ref('goal', `${p.id}.${g.id}`, ctx)),
+    goal: p.goals.map((g) => ref('goal', goalKey(p.id, g.id), ctx)),
   };
   if (p.title !== undefined) r.title = p.title;
   if (p.teamId !== undefined) r.careTeam = [ref('team', p.teamId, ctx)];

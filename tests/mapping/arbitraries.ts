@@ -291,7 +291,7 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
     });
     const plans = g.plans.map((p, i) =>
       clean({
-        id: `plan-${i}`,
+        id: `plan.${i}`,
         clientId: cid,
         category: p.category,
         status: p.status,
@@ -300,7 +300,7 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         authorId: proId(0),
         title: p.title,
         goals: p.goals.map((goal, j) =>
-          clean({ id: `g${j}`, description: goal.description, dueDate: goal.due, achieved: goal.achieved }),
+          clean({ id: `g.${j}`, description: goal.description, dueDate: goal.due, achieved: goal.achieved }),
         ),
         activities: p.activities.map((a) => {
           const rwa = a.service === 'rehabilitative-work-activity';

@@ -168,8 +168,8 @@ describe('resource content', () => {
     );
     expect(professional!.performer![0]!.type).toBe('PractitionerRole');
     expect(assessment!.hasMember!.map((m) => m.reference)).toEqual([
-      `urn:uuid:${businessUuid('score', 'suvi-assessment-1.self-reported')}`,
-      `urn:uuid:${businessUuid('score', 'suvi-assessment-1.professional')}`,
+      `urn:uuid:${businessUuid('score', 'suvi-assessment-1/self-reported')}`,
+      `urn:uuid:${businessUuid('score', 'suvi-assessment-1/professional')}`,
     ]);
     expect(assessment!.category![0]!.coding![0]).toMatchObject({
       system: `${canonical}/CodeSystem/record-view`,
