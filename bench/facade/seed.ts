@@ -1,6 +1,7 @@
 // Seeds N Observations (spread over N/100 patients) straight into the store's tables with one
 // INSERT ... SELECT per table: the store has no bulk path yet and 100,000 validated creates would
-// take minutes. Rows mirror what the store itself writes (content, history, token/date index).
+// take minutes. Rows mirror what the store itself writes (content, history, token/date index), so
+// this follows the store's schema (store-002: token rows carry last_updated).
 export interface SeedQuery {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
@@ -25,8 +26,8 @@ export async function seedObservations(db: SeedQuery, n: number): Promise<void> 
     SELECT 'Observation', s.id, 1, s.ts, false, ${content} FROM (${series}) s`);
   await db.query(`INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
     SELECT resource_type, id, 1, last_updated, 'create', content FROM resources WHERE resource_type = 'Observation' AND id LIKE 'bench-obs-%'`);
-  await db.query(`INSERT INTO search_token (resource_type, id, param, system, value)
-    SELECT 'Observation', s.id, p.param, p.system, p.value FROM (${series}) s
+  await db.query(`INSERT INTO search_token (resource_type, id, param, system, value, last_updated)
+    SELECT 'Observation', s.id, p.param, p.system, p.value, s.ts FROM (${series}) s
     CROSS JOIN LATERAL (VALUES
       ('patient', 'Patient', s.patient), ('subject', 'Patient', s.patient),
       ('code', 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-observation', 'work-ability-score'),

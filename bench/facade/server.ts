@@ -81,3 +81,4 @@ if (!url) {
 }
 process.stdout.write(`READY ${url}\n`);
 process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
