@@ -505,3 +505,31 @@ describe('core rules whose published form fails in JavaScript', () => {
     );
   });
 });
+
+describe('resolve() inside invariants', () => {
+  it('ctm-1 resolves contained and Bundle targets; an unresolvable member passes as in the HL7 validator', () => {
+    const ctm1 = core('CareTeam', 'CareTeam.participant', 'ctm-1');
+    const team = (member: string, contained: unknown[] = []) => ({
+      resourceType: 'CareTeam',
+      contained,
+      participant: [{ member: { reference: member }, onBehalfOf: { reference: 'Organization/o1' } }],
+    });
+    const check = (ct: any, root: any = ct) =>
+      ctm1.check(ct.participant[0], {
+        resource: ct,
+        rootResource: root,
+        typeName: 'BackboneElement',
+        path: 'CareTeam.participant',
+      });
+    expect(check(team('#p', [{ resourceType: 'Practitioner', id: 'p' }]))).toBe(true);
+    expect(check(team('#p', [{ resourceType: 'Patient', id: 'p' }]))).toBe(false);
+    expect(check(team('Practitioner/elsewhere'))).toBe(true);
+    const inBundle = team('urn:uuid:1');
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [{ fullUrl: 'urn:uuid:1', resource: { resourceType: 'Patient' } }, { resource: inBundle }],
+    };
+    expect(check(inBundle, bundle)).toBe(false);
+  });
+});

@@ -4,6 +4,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { correctedExpressions } from './fixes.ts';
 import { fastPaths, nativeChecks } from './native.ts';
+import { resolveInvocation } from './resolve.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
 
 export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
@@ -65,9 +66,14 @@ export function compileInvariant(
     let fn = byBase.get(base);
     if (!fn) {
       try {
-        fn = fhirpath.compile({ base, expression }, r4 as any, {
-          traceFn: ignoreTrace,
-        }) as unknown as Compiled;
+        fn = fhirpath.compile(
+          { base, expression },
+          r4 as any,
+          {
+            traceFn: ignoreTrace,
+            userInvocationTable: resolveInvocation,
+          } as any,
+        ) as unknown as Compiled;
       } catch (e) {
         fn = e instanceof Error ? e : new Error(String(e));
       }
@@ -80,7 +86,7 @@ export function compileInvariant(
   const shortcuts = shortcutsFor(expression);
   const fast = isCoreConstraint(constraint) && published === expression ? fastPaths[key] : undefined;
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
-  const usesEnv = expression.includes('%');
+  const usesEnv = expression.includes('%') || expression.includes('resolve(');
 
   return {
     key,

@@ -1,0 +1,59 @@
+// fhirpath.js's resolve() only works asynchronously against a FHIR server. Invariants need the
+// reference validator's local reading: a `#id` reference is a contained resource, `#` the
+// container, and inside a Bundle a reference is an entry (by fullUrl, or Type/id). Anything else
+// resolves to nothing, which published constraints treat as "cannot tell" (e.g. ctm-1's iif(empty())).
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The subset of fhirpath.js's evaluation context and ResourceNode this function relies on. */
+interface EvalContext {
+  vars: { rootResource?: unknown; resource?: unknown };
+}
+interface NodeLike {
+  data?: unknown;
+  constructor: { makeResNode?: (...args: unknown[]) => unknown };
+}
+
+function findLocal(root: unknown, reference: string): Obj | undefined {
+  if (!isObj(root)) return undefined;
+  if (reference === '#') return root;
+  if (reference.startsWith('#')) {
+    const id = reference.slice(1);
+    return (Array.isArray(root.contained) ? root.contained : []).find(
+      (c): c is Obj => isObj(c) && c.id === id,
+    );
+  }
+  if (root.resourceType !== 'Bundle' || !Array.isArray(root.entry)) return undefined;
+  for (const e of root.entry) {
+    if (!isObj(e) || !isObj(e.resource)) continue;
+    const r = e.resource;
+    const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : '';
+    if (fullUrl === reference) return r;
+    const local = `${String(r.resourceType)}/${String(r.id)}`;
+    if (r.id !== undefined && (reference === local || fullUrl.endsWith(`/${reference}`))) return r;
+  }
+  return undefined;
+}
+
+export const resolveInvocation = {
+  resolve: {
+    internalStructures: true,
+    fn(this: EvalContext, items: NodeLike[]): unknown[] {
+      const root = this.vars.rootResource ?? this.vars.resource;
+      const out: unknown[] = [];
+      for (const item of items ?? []) {
+        const data = item?.data ?? item;
+        const reference = typeof data === 'string' ? data : isObj(data) ? data.reference : undefined;
+        if (typeof reference !== 'string') continue;
+        const target = findLocal(root, reference);
+        if (!target) continue;
+        // Typed nodes, so that `is Practitioner` / `ofType(Practitioner)` work on the result.
+        const make = item?.constructor?.makeResNode;
+        const rt = target.resourceType;
+        out.push(make ? make(this, target, null, rt, null, rt) : target);
+      }
+      return out;
+    },
+  },
+};
