@@ -1,4 +1,6 @@
-import type { Consent, Resource } from '@medplum/fhirtypes';
+import type { Consent, Reference, Resource } from '@medplum/fhirtypes';
+import { type ConsentDataClass, type ConsentParty, isDisclosurePermitted } from '../domain/index.ts';
+import { fromFhir } from '../mapping/index.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -14,57 +16,51 @@ export type DisclosureRule = (
   date: string,
 ) => DisclosureDecision;
 
-const PARTY_SYSTEM_SUFFIX = '/CodeSystem/consent-party';
-const CLASS_SYSTEM_SUFFIX = '/CodeSystem/consent-data-class';
-
-function codesIn(value: unknown, systemSuffix: string, out = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) for (const v of value) codesIn(v, systemSuffix, out);
-  else if (value && typeof value === 'object') {
-    const o = value as { system?: unknown; code?: unknown };
-    if (typeof o.system === 'string' && o.system.endsWith(systemSuffix) && typeof o.code === 'string')
-      out.add(o.code);
-    for (const v of Object.values(value)) codesIn(v, systemSuffix, out);
-  }
-  return out;
-}
-
-function withinPeriod(period: { start?: string; end?: string } | undefined, date: string): boolean {
-  if (!period) return true;
-  if (period.start && period.start.slice(0, 10) > date) return false;
-  if (period.end && period.end.slice(0, 10) < date) return false;
-  return true;
-}
+// The rule looks at parties, data classes, period and withdrawal, never at who the client or the
+// recording organisation is: references are resolved to a placeholder identity just for reading.
+const PLACEHOLDER: Resource = {
+  resourceType: 'Basic',
+  code: { text: 'placeholder' },
+  identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:00000000-0000-5000-8000-000000000000' }],
+} as Resource;
+const resolve = (_ref: Reference) => PLACEHOLDER;
 
 /**
- * FHIR-level reading of the consent rule: an active permit Consent whose provision names the party
- * (consent-party code) and the data class (consent-data-class code) and whose period covers the
- * date. A withdrawn (inactive/rejected) consent never permits.
+ * The SDK's consent rule (`isDisclosurePermitted`) over the client's FHIR Consents read through the
+ * SDK (`fromFhir`). A Consent that is not active, or that the SDK cannot read, permits nothing; its
+ * reason is reported.
  */
-export const fhirDisclosureRule: DisclosureRule = (consents, party, dataClass, date) => {
-  let withdrawn: Consent | undefined;
+export const sdkDisclosureRule: DisclosureRule = (consents, party, dataClass, date) => {
+  const readable = [];
+  const refusals: { id?: string; why: string }[] = [];
   for (const c of consents) {
-    const p = c.provision;
-    const covers =
-      codesIn(p, PARTY_SYSTEM_SUFFIX).has(party) && codesIn(p, CLASS_SYSTEM_SUFFIX).has(dataClass);
-    if (!covers) continue;
     if (c.status !== 'active') {
-      withdrawn ??= c;
+      refusals.push({ id: c.id, why: `consent Consent/${c.id} is ${c.status} (withdrawn)` });
       continue;
     }
-    if ((p?.type ?? 'permit') !== 'permit' || !withinPeriod(p?.period, date)) continue;
-    if (c.dateTime && c.dateTime.slice(0, 10) > date) continue;
-    return { permitted: true, reason: `Consent/${c.id} permits ${dataClass} to ${party}`, consentId: c.id };
+    try {
+      const forReading = {
+        ...c,
+        organization: c.organization?.length ? c.organization : [{ display: 'unknown' }],
+      };
+      const read = fromFhir(forReading, { validate: false, resolve });
+      if (read.kind === 'consent') readable.push({ ...read.value, id: `Consent/${c.id}` });
+    } catch (err) {
+      refusals.push({ id: c.id, why: `consent Consent/${c.id} cannot be read: ${(err as Error).message}` });
+    }
   }
-  if (withdrawn) {
-    return {
-      permitted: false,
-      reason: `consent Consent/${withdrawn.id} covering ${dataClass} to ${party} is ${withdrawn.status} (withdrawn)`,
-      consentId: withdrawn.id,
-    };
-  }
-  return { permitted: false, reason: `no active consent permits ${dataClass} to ${party} on ${date}` };
+  if (!readable.length && !refusals.length) return { permitted: false, reason: 'no consent recorded' };
+  const decision = isDisclosurePermitted(
+    readable,
+    party as ConsentParty,
+    dataClass as ConsentDataClass,
+    date,
+  );
+  if (decision.permitted) return { ...decision, consentId: decision.consentId?.replace(/^Consent\//, '') };
+  const reasons = [...refusals.map((r) => r.why), ...(readable.length ? [decision.reason] : [])];
+  return {
+    permitted: false,
+    reason: reasons.join('; '),
+    consentId: decision.consentId?.replace(/^Consent\//, '') ?? refusals[0]?.id,
+  };
 };
-
-export function isConsent(r: Resource): r is Consent {
-  return r.resourceType === 'Consent';
-}

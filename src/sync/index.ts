@@ -1,7 +1,7 @@
 export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
 export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
-export { fhirDisclosureRule } from './consent-gate.ts';
+export { sdkDisclosureRule } from './consent-gate.ts';
 export type { OutboxRow, OutboxState } from './outbox.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push.ts';

@@ -182,7 +182,11 @@ class Round {
             );
             consentsByPatient.set(patient, consents);
           }
-          decision = this.ctx.disclosure(consents, this.ctx.party, family.dataClass, today);
+          const d = this.ctx.disclosure(consents, this.ctx.party, family.dataClass, today);
+          decision = {
+            permitted: d.permitted,
+            reason: `not disclosed: ${family.dataClass} to ${this.ctx.party} on ${today} — ${d.reason}`,
+          };
         }
         if (!decision.permitted) {
           this.result.blocked++;

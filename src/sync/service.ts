@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
-import { type DisclosureRule, fhirDisclosureRule } from './consent-gate.ts';
+import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, Timings } from './context.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type OutboxRow, type OutboxState, enqueue, listByState, requeue, unblockPatient } from './outbox.ts';
@@ -115,7 +115,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     retryBaseMs: opts.retryBaseMs ?? 1_000,
     pullOverlapMs: opts.pullOverlapMs ?? 1_000,
     pullPageSize: opts.pullPageSize ?? 100,
-    disclosure: opts.disclosure ?? fhirDisclosureRule,
+    disclosure: opts.disclosure ?? sdkDisclosureRule,
     today: opts.today ?? (() => new Date().toISOString().slice(0, 10)),
     log,
     metrics,

@@ -235,8 +235,8 @@ describe('consent-aware disclosure', () => {
     expect(r.blocked).toBe(2);
     const blocked = (await sync.blocked()).filter((b) => b.patient_id === p.id);
     expect(blocked.map((b) => b.reason)).toEqual([
-      'no active consent permits identification to other-health-care on 2026-06-01',
-      'no active consent permits work-ability-assessment to other-health-care on 2026-06-01',
+      'not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded',
+      'not disclosed: work-ability-assessment to other-health-care on 2026-06-01 — no consent recorded',
     ]);
     expect((await sync.status()).blockedByConsent).toBeGreaterThanOrEqual(2);
     expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|090981-908W')).toHaveLength(0);
@@ -249,20 +249,32 @@ describe('consent-aware disclosure', () => {
 
   it('blocks a data class the consent does not name', async () => {
     const p = (await store.create(patient('101081-909X'))).resource as Patient;
-    await store.create(consent(p.id!, { dataClasses: ['identification'] }));
+    const k = (await store.create(consent(p.id!, { dataClasses: ['identification'] }))).resource as Consent;
     const obs = (await store.create(score(p.id!))).resource as Observation;
     await sync.pushOnce();
     const [row] = await outboxOf('Observation', obs.id!);
     expect(row).toMatchObject({
       state: 'blocked',
-      reason: 'no active consent permits work-ability-assessment to other-health-care on 2026-06-01',
+      reason: `not disclosed: work-ability-assessment to other-health-care on 2026-06-01 — consent Consent/${k.id} does not cover data class 'work-ability-assessment'`,
     });
+    expect((await outboxOf('Patient', p.id!))[0].state).toBe('done'); // identification is covered
   });
 
   it('a consent withdrawn in the remote, once pulled, blocks the next push of that client', async () => {
     const client = await syncedClient('111181-910Y');
     const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
-    await remotePut(peer.url, { ...remote, status: 'inactive' });
+    // What the client's withdrawal in Omakanta looks like (tyk-con-1: inactive ⇒ withdrawal date).
+    await remotePut(peer.url, {
+      ...remote,
+      status: 'inactive',
+      extension: [
+        ...(remote.extension ?? []),
+        {
+          url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
+          valueDateTime: '2026-05-31',
+        },
+      ],
+    });
     const pulled = await sync.pullOnce();
     expect(pulled.applied).toBeGreaterThanOrEqual(1);
     expect((await store.read<Consent>('Consent', client.consentId)).status).toBe('inactive');
@@ -272,7 +284,7 @@ describe('consent-aware disclosure', () => {
     const [row] = await outboxOf('Observation', obs.id!);
     expect(row.state).toBe('blocked');
     expect(row.reason).toBe(
-      `consent Consent/${client.consentId} covering work-ability-assessment to other-health-care is inactive (withdrawn)`,
+      `not disclosed: work-ability-assessment to other-health-care on 2026-06-01 — consent Consent/${client.consentId} is inactive (withdrawn)`,
     );
     expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
   });

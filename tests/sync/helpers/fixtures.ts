@@ -35,6 +35,7 @@ export function consent(
 ): Consent {
   return {
     resourceType: 'Consent',
+    meta: { profile: [`${CANONICAL}/StructureDefinition/tyokyky-consent`] },
     language: 'fi',
     text: narrative('Suostumus tietojen luovutukseen'),
     extension: creatingApp,
@@ -46,12 +47,21 @@ export function consent(
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
     dateTime: opts.start ?? '2026-01-01',
-    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    policy: [{ uri: 'https://www.finlex.fi/fi/laki/alkup/2023/20230703' }],
     provision: {
       type: 'permit',
       period: { start: opts.start ?? '2026-01-01' },
+      // As the SDK maps it: the receiving party in an extension on each actor, data classes as codes.
       actor: (opts.parties ?? ['other-health-care']).map((code) => ({
-        role: { coding: [{ system: `${CANONICAL}/CodeSystem/consent-party`, code }] },
+        extension: [
+          {
+            url: `${CANONICAL}/StructureDefinition/consent-receiving-party`,
+            valueCodeableConcept: { coding: [{ system: `${CANONICAL}/CodeSystem/consent-party`, code }] },
+          },
+        ],
+        role: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }],
+        },
         reference: { display: code },
       })),
       code: (opts.dataClasses ?? ['identification', 'work-ability-assessment', 'support-plan']).map(
