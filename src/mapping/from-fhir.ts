@@ -275,6 +275,15 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
   };
   put(out.period, 'end', c.provision?.period?.end?.slice(0, 10));
   const withdrawn = c.extension?.find((e) => e.url === MAP.extensions.consentWithdrawalDate)?.valueDateTime;
+  if (c.status === 'inactive' && !withdrawn) {
+    fail(
+      `${r.path}.extension`,
+      'tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
+    );
+  }
+  if (c.status !== 'active' && c.status !== 'inactive') {
+    fail(`${r.path}.status`, `a consent in status '${c.status}' is neither in force nor withdrawn`);
+  }
   put(out, 'withdrawnOn', withdrawn?.slice(0, 10));
   return out;
 }

@@ -321,6 +321,51 @@ describe('fromFhir', () => {
     expect((read.value as { id: string }).id).toBe(businessUuid('consent', 'suvi-consent-1'));
   });
 
+  it('reads a searchset Bundle with server ids and relative references only', () => {
+    const tx = toFhir(sirpa);
+    const ids = new Map(tx.entry!.map((e, i) => [e.fullUrl!, `${e.resource!.resourceType}/${i + 1}`]));
+    const text = JSON.stringify(tx.entry!.map((e) => e.resource)).replace(
+      /"reference":"(urn:uuid:[0-9a-f-]{36})"/g,
+      (m, url: string) => (ids.has(url) ? `"reference":"${ids.get(url)}"` : m),
+    );
+    const stored = (JSON.parse(text) as Resource[]).map((r, i) => {
+      const copy = { ...r, id: String(i + 1) } as Resource & Record<string, unknown>;
+      return copy;
+    });
+    // drop the identifiers inside references so the reader has to follow the references
+    const strip = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(strip);
+      else if (node && typeof node === 'object') {
+        const o = node as Record<string, unknown>;
+        if (typeof o.reference === 'string' && o.identifier) {
+          // biome-ignore lint/performance/noDelete: the test removes the element
+          delete o.identifier;
+        }
+        Object.values(o).forEach(strip);
+      }
+    };
+    strip(stored);
+    const searchset: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: stored.map((resource) => ({
+        fullUrl: `https://kanta.example/fhir/${resource.resourceType}/${resource.id}`,
+        resource,
+      })),
+    };
+    expect(fromFhir(searchset)).toEqual(sirpa);
+  });
+
+  it('an inactive consent without its withdrawal date is refused (tyk-con-1)', () => {
+    const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
+    expect(() => fromFhir({ ...consent!, status: 'inactive' })).toThrow(
+      'Consent.extension: tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
+    );
+    expect(() => fromFhir({ ...consent!, status: 'draft' })).toThrow(
+      "Consent.status: a consent in status 'draft' is neither in force nor withdrawn",
+    );
+  });
+
   it('a plan needs its Goals: names the missing one', () => {
     const plan = toResources('plan', suvi.plans![0]!).at(-1) as CarePlan;
     expect(() => fromFhir(plan)).toThrow(
