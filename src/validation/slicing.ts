@@ -6,12 +6,18 @@ type Json = Record<string, unknown>;
 
 /** A discriminator prepared once per slice: what to look at in an item and what it must be. */
 type Test =
-  | { kind: 'value'; path: string[]; expected: unknown; exact: boolean }
+  | { kind: 'value'; path: string[]; expected: Expected[] }
   | { kind: 'binding'; path: string[]; valueSet: string }
   | { kind: 'exists'; path: string[]; present: boolean }
   | { kind: 'type'; path: string[]; types: Set<string> }
   | { kind: 'profile'; path: string[]; profiles: string[] }
   | { kind: 'any' };
+
+/** One acceptable value for a value/pattern discriminator: exact (fixed) or containment (pattern). */
+interface Expected {
+  value: unknown;
+  exact: boolean;
+}
 
 const prepared = new WeakMap<ElementPlan, Test[]>();
 const profileVerdicts = new WeakMap<object, Map<string, boolean>>();
@@ -192,6 +198,79 @@ function elementAt(
   return { el: cur };
 }
 
+/**
+ * Values a value/pattern discriminator path may take in a slice. The path is followed through children
+ * and through required slices of those children (the core bp profile fixes `code.coding.code` only in
+ * the slice `code.coding:SBPCode`); where an element has no child for the rest of the path, its own
+ * fixed/pattern value is projected along it.
+ */
+function expectedValues(walk: Walk, slice: ElementPlan, segs: string[]): Expected[] {
+  let frontier: ElementPlan[] = [slice];
+  const out: Expected[] = [];
+  for (let i = 0; i < segs.length && frontier.length; i++) {
+    const seg = segs[i];
+    if (seg === 'resolve()' || seg.startsWith('ofType(')) continue;
+    const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
+    const next: ElementPlan[] = [];
+    for (const cur of frontier) {
+      let children = walk.compiler.childrenOf(cur);
+      if (!children.length) {
+        const profile = cur.types[0]?.profiles[0];
+        const plan = profile ? walk.compiler.plan(profile) : undefined;
+        if (plan) children = walk.compiler.childrenOf(plan.root);
+      }
+      let child: ElementPlan | undefined;
+      if (ext)
+        child = children
+          .find((c) => c.name === 'extension')
+          ?.slices.find((sl) => extensionUrl(walk, sl) === ext[1]);
+      else child = children.find((c) => c.name === seg || c.jsonName === seg);
+      if (child) {
+        next.push(child);
+        for (const sl of child.slices) if (sl.min >= 1) next.push(sl);
+        continue;
+      }
+      const source = cur.fixed !== undefined ? cur.fixed : cur.pattern;
+      const projected = source === undefined ? undefined : project(source, segs.slice(i));
+      if (projected !== undefined) out.push({ value: projected, exact: cur.fixed !== undefined });
+    }
+    frontier = next;
+  }
+  for (const el of frontier) {
+    const implied = impliedPattern(walk, el, 0);
+    if (implied !== undefined) out.push({ value: implied, exact: el.fixed !== undefined });
+  }
+  return out;
+}
+
+/**
+ * The pattern an element's descendants imply when it has none itself: fixed/pattern children and the
+ * contents of required slices, e.g. `code` whose `coding` has a required slice with fixed system and
+ * code implies `{coding: [{system, code}]}`.
+ */
+function impliedPattern(walk: Walk, el: ElementPlan, depth: number): unknown {
+  if (el.fixed !== undefined) return el.fixed;
+  if (el.pattern !== undefined) return el.pattern;
+  if (depth > 4) return undefined;
+  const out: Json = {};
+  let found = false;
+  for (const child of walk.compiler.childrenOf(el)) {
+    if (child.choice) continue;
+    const parts: unknown[] = [];
+    const own = impliedPattern(walk, child, depth + 1);
+    if (own !== undefined) parts.push(own);
+    for (const slice of child.slices) {
+      if (slice.min < 1) continue;
+      const p = impliedPattern(walk, slice, depth + 1);
+      if (p !== undefined) parts.push(p);
+    }
+    if (!parts.length) continue;
+    found = true;
+    out[child.name] = child.array ? parts : parts[0];
+  }
+  return found ? out : undefined;
+}
+
 function project(value: unknown, segs: string[]): unknown {
   let v = value;
   for (const s of segs) {
@@ -207,15 +286,11 @@ function prepare(walk: Walk, slice: ElementPlan, type: string, path: string): Te
   if (type === 'value' || type === 'pattern') {
     if (segs.length === 1 && segs[0] === 'url' && slice.types[0]?.code === 'Extension') {
       const url = extensionUrl(walk, slice);
-      if (url) return { kind: 'value', path: segs, expected: url, exact: true };
+      if (url) return { kind: 'value', path: segs, expected: [{ value: url, exact: true }] };
     }
-    const { el, projected } = elementAt(walk, slice, segs);
-    if (projected)
-      return projected.value === undefined
-        ? { kind: 'any' }
-        : { kind: 'value', path: segs, expected: projected.value, exact: projected.exact };
-    if (el?.fixed !== undefined) return { kind: 'value', path: segs, expected: el.fixed, exact: true };
-    if (el?.pattern !== undefined) return { kind: 'value', path: segs, expected: el.pattern, exact: false };
+    const expected = expectedValues(walk, slice, segs);
+    if (expected.length) return { kind: 'value', path: segs, expected };
+    const { el } = elementAt(walk, slice, segs);
     if (el?.binding?.strength === 'required')
       return { kind: 'binding', path: segs, valueSet: el.binding.valueSet };
     return { kind: 'any' };
@@ -247,7 +322,9 @@ function passes(walk: Walk, item: unknown, t: Test): boolean {
       return true;
     case 'value': {
       const values = evaluate(walk, item, t.path);
-      return values.some((v) => (t.exact ? deepEqual(v, t.expected) : matchesPattern(v, t.expected)));
+      return values.some((v) =>
+        t.expected.some((e) => (e.exact ? deepEqual(v, e.value) : matchesPattern(v, e.value))),
+      );
     }
     case 'binding': {
       const term = walk.terminology;

@@ -263,4 +263,37 @@ describe('slicing', () => {
       `Patient.extension[0] | Extension.value[x]: minimum required = 1, but only found 0 (from ${BIRTHPLACE})`,
     ]);
   });
+
+  it('matches slices whose discriminator values sit in nested required slices (core bp profile)', () => {
+    const BP = 'http://hl7.org/fhir/StructureDefinition/bp';
+    const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
+    const mmHg = (value: number) => ({
+      value,
+      unit: 'mmHg',
+      system: 'http://unitsofmeasure.org',
+      code: 'mm[Hg]',
+    });
+    const bp = obs({
+      meta: { profile: [BP] },
+      category: [{ coding: [{ system: CAT, code: 'vital-signs' }] }],
+      code: loinc('85354-9'),
+      subject: { reference: 'Patient/p1' },
+      effectiveDateTime: '2024-01-01T10:00:00Z',
+      component: [
+        {
+          code: {
+            coding: [...loinc('8480-6').coding, { system: 'http://snomed.info/sct', code: '271649006' }],
+          },
+          valueQuantity: mmHg(107),
+        },
+        { code: loinc('8462-4'), valueQuantity: mmHg(60) },
+      ],
+    });
+    expect(errors(v.validate(bp))).toEqual([]);
+    const noDiastolic = { ...bp, component: [bp.component[0]] };
+    expect(errors(v.validate(noDiastolic))).toEqual([
+      `Observation | Observation.component: minimum required = 2, but only found 1 (from ${BP})`,
+      `Observation | Observation.component:DiastolicBP: minimum required = 1, but only found 0 (from ${BP})`,
+    ]);
+  });
 });
