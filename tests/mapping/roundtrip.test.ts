@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordIssues } from '../../src/domain/index.ts';
-import { fromFhir, toFhir } from '../../src/mapping/index.ts';
+import { fromFhir, toFhir, workAbility } from '../../src/mapping/index.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 import { recordArb } from './arbitraries.ts';
 
@@ -43,6 +43,32 @@ describe('domain ⇄ FHIR round trip', () => {
         expect(errorsOf(toFhir(record, { language }))).toEqual([]);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('each part on its own (builders) gives a Bundle with 0 errors that reads back', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const parts = [
+          workAbility.client(record.client),
+          ...(record.consents ?? []).map((c) => workAbility.consent(c)),
+          ...(record.assessments ?? []).map((a) => workAbility.assessment(a)),
+          ...(record.plans ?? []).map((p) => workAbility.plan(p)),
+          ...(record.teams ?? []).map((t) => workAbility.team(t)),
+          ...(record.referrals ?? []).map((r) => workAbility.referral(r)),
+        ];
+        for (const part of parts) {
+          const bundle = part.toBundle();
+          expect(errorsOf(bundle)).toEqual([]);
+          expect(
+            fromFhir(part.toResource(), {
+              resolve: (ref) => bundle.entry!.find((e) => e.fullUrl === ref.reference)?.resource,
+              validate: false,
+            }),
+          ).toEqual({ kind: part.kind, value: part.value });
+        }
+      }),
+      { numRuns: 25 },
     );
   });
 
