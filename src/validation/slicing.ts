@@ -209,7 +209,21 @@ function expectedValues(walk: Walk, slice: ElementPlan, segs: string[]): Expecte
   const out: Expected[] = [];
   for (let i = 0; i < segs.length && frontier.length; i++) {
     const seg = segs[i];
-    if (seg === 'resolve()' || seg.startsWith('ofType(')) continue;
+    if (seg.startsWith('ofType(')) continue;
+    if (seg === 'resolve()') {
+      // Continue in the target profiles of the reference (lipidprofile: `resolve().code`).
+      const targets: ElementPlan[] = [];
+      for (const cur of frontier) {
+        for (const t of cur.types) {
+          for (const url of t.targetProfiles) {
+            const plan = walk.compiler.plan(url);
+            if (plan) targets.push(plan.root);
+          }
+        }
+      }
+      frontier = targets;
+      continue;
+    }
     const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
     const next: ElementPlan[] = [];
     for (const cur of frontier) {

@@ -296,4 +296,59 @@ describe('slicing', () => {
       `Observation | Observation.component:DiastolicBP: minimum required = 1, but only found 0 (from ${BP})`,
     ]);
   });
+
+  it('follows resolve() into target profiles for slice discriminators (core lipidprofile)', () => {
+    const core = (id: string) => `http://hl7.org/fhir/StructureDefinition/${id}`;
+    const fixedOf = (id: string, path: string) => {
+      const el = v.registry
+        .structureDefinition(core(id))
+        ?.snapshot?.element.find((e) => e.id === path) as Record<string, unknown>;
+      return el.fixedCodeableConcept ?? el.patternCodeableConcept;
+    };
+    const ranges: Record<string, unknown> = {
+      cholesterol: [{ high: { value: 4.5 } }],
+      triglyceride: [{ high: { value: 2 } }],
+      hdlcholesterol: [{ low: { value: 1.5 } }],
+      ldlcholesterol: [{ high: { value: 3 } }],
+    };
+    const lab = (id: string) => ({
+      fullUrl: `http://example.org/fhir/Observation/${id}`,
+      resource: obs({
+        id,
+        meta: { profile: [core(id)] },
+        code: fixedOf(id, 'Observation.code') ?? { coding: [{ system: 'http://loinc.org', code: '18262-6' }] },
+        subject: { reference: 'Patient/p' },
+        valueQuantity: { value: 1, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+        referenceRange: ranges[id],
+      }),
+    });
+    const ids = ['cholesterol', 'triglyceride', 'hdlcholesterol', 'ldlcholesterol'];
+    const report = {
+      resourceType: 'DiagnosticReport',
+      id: 'lipids',
+      meta: { profile: [core('lipidprofile')] },
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+      status: 'final',
+      code: fixedOf('lipidprofile', 'DiagnosticReport.code'),
+      subject: { reference: 'Patient/p' },
+      result: ids.map((id) => ({ reference: `Observation/${id}` })),
+    };
+    const bundle = (results: unknown[]) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        {
+          fullUrl: 'http://example.org/fhir/DiagnosticReport/lipids',
+          resource: { ...report, result: results },
+        },
+        ...ids.map(lab),
+      ],
+    });
+    expect(errors(v.validate(bundle(report.result)))).toEqual([]);
+    expect(
+      errors(v.validate(bundle(report.result.filter((r) => r.reference !== 'Observation/hdlcholesterol')))),
+    ).toEqual([
+      `Bundle.entry[0].resource | DiagnosticReport.result:HDLCholesterol: minimum required = 1, but only found 0 (from ${core('lipidprofile')})`,
+    ]);
+  });
 });
