@@ -16,9 +16,11 @@ beforeAll(async () => {
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${DB}`);
   await admin.end();
-  // The first process migrates; the second then opens an up-to-date schema.
-  a = await startServe(['--database-url', `${SERVER}/${DB}`]);
-  b = await startServe(['--database-url', `${SERVER}/${DB}`]);
+  // Both start at once: the store serialises their migrations with an advisory lock.
+  [a, b] = await Promise.all([
+    startServe(['--database-url', `${SERVER}/${DB}`]),
+    startServe(['--database-url', `${SERVER}/${DB}`]),
+  ]);
 }, 240_000);
 
 afterAll(async () => {
