@@ -533,3 +533,53 @@ describe('resolve() inside invariants', () => {
     expect(check(inBundle, bundle)).toBe(false);
   });
 });
+
+describe('tyk-hetu-1 native evaluation', () => {
+  it('agrees with fhirpath.js on valid and invalid HETUs', async () => {
+    const fhirpath = (await import('fhirpath')).default;
+    const r4 = (await import('fhirpath/fhir-context/r4')).default;
+    const { TYK_HETU_1 } = await import('../../src/validation/invariants/project.ts');
+    const inv = compileInvariant(
+      { key: 'tyk-hetu-1', severity: 'error', human: 'HETU', expression: TYK_HETU_1 },
+      'Patient.identifier',
+    )!;
+    const env = { resource: {}, rootResource: {}, typeName: 'Identifier', path: 'Patient.identifier' };
+    // HETUs with the right check character, so the date rules decide: 29.2.2000 (leap), 29.2.1900 (not),
+    // 29.2.2024, 30.4. and 31.4., individual numbers 001 (too low) and 002.
+    const withCheck = (date: string, sign: string, n: string) =>
+      `${date}${sign}${n}${'0123456789ABCDEFHJKLMNPRSTUVWXY'[Number(date + n) % 31]}`;
+    const built = [
+      withCheck('290200', 'A', '900'),
+      withCheck('290200', '-', '900'),
+      withCheck('290224', 'B', '901'),
+      withCheck('300481', '-', '902'),
+      withCheck('310481', '-', '902'),
+      withCheck('010181', '-', '001'),
+      withCheck('010181', '-', '002'),
+    ];
+    const values = [
+      ...built,
+      '010181-900C',
+      '010181-900D',
+      '010181+900C',
+      '01018-900C',
+      '131052-308T',
+      '320181-900C',
+    ];
+    for (const value of values) {
+      const id = { system: 'urn:oid:1.2.246.21', value };
+      const published = fhirpath.evaluate(
+        id,
+        { base: 'Patient.identifier', expression: TYK_HETU_1 },
+        {},
+        r4 as any,
+      );
+      expect([value, inv.check(id, env)]).toEqual([value, published[0] === true]);
+    }
+    // Both verdicts occur, so the comparison above is not vacuous.
+    const verdicts = values.map((value) => inv.check({ system: 'urn:oid:1.2.246.21', value }, env));
+    expect(verdicts.filter(Boolean).length).toBeGreaterThanOrEqual(5);
+    expect(verdicts.filter((v) => !v).length).toBeGreaterThanOrEqual(5);
+    expect(inv.check({ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:x' }, env)).toBe(true);
+  });
+});

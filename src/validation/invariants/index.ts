@@ -4,6 +4,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { correctedExpressions } from './fixes.ts';
 import { fastPaths, nativeChecks } from './native.ts';
+import { expressionFastPaths } from './project.ts';
 import { resolveInvocation } from './resolve.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
 
@@ -84,7 +85,9 @@ export function compileInvariant(
   };
 
   const shortcuts = shortcutsFor(expression);
-  const fast = isCoreConstraint(constraint) && published === expression ? fastPaths[key] : undefined;
+  const fast =
+    expressionFastPaths[expression] ??
+    (isCoreConstraint(constraint) && published === expression ? fastPaths[key] : undefined);
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
   const usesEnv = expression.includes('%') || expression.includes('resolve(');
 
