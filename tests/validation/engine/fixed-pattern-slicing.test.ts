@@ -115,7 +115,7 @@ const withProfile = (p: ProfileBuilder, extra: Record<string, unknown>) => ({
   meta: { profile: [p.url] },
   ...extra,
 });
-const obs = (extra: Record<string, unknown>) => ({
+const obs = (extra: Record<string, unknown>): Record<string, unknown> => ({
   resourceType: 'Observation',
   text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
   status: 'final',
@@ -290,7 +290,7 @@ describe('slicing', () => {
       ],
     });
     expect(errors(v.validate(bp))).toEqual([]);
-    const noDiastolic = { ...bp, component: [bp.component[0]] };
+    const noDiastolic = { ...bp, component: [(bp.component as unknown[])[0]] };
     expect(errors(v.validate(noDiastolic))).toEqual([
       `Observation | Observation.component: minimum required = 2, but only found 1 (from ${BP})`,
       `Observation | Observation.component:DiastolicBP: minimum required = 1, but only found 0 (from ${BP})`,
@@ -302,7 +302,7 @@ describe('slicing', () => {
     const fixedOf = (id: string, path: string) => {
       const el = v.registry
         .structureDefinition(core(id))
-        ?.snapshot?.element.find((e) => e.id === path) as Record<string, unknown>;
+        ?.snapshot?.element.find((e) => e.id === path) as unknown as Record<string, unknown>;
       return el.fixedCodeableConcept ?? el.patternCodeableConcept;
     };
     const ranges: Record<string, unknown> = {
@@ -316,7 +316,9 @@ describe('slicing', () => {
       resource: obs({
         id,
         meta: { profile: [core(id)] },
-        code: fixedOf(id, 'Observation.code') ?? { coding: [{ system: 'http://loinc.org', code: '18262-6' }] },
+        code: fixedOf(id, 'Observation.code') ?? {
+          coding: [{ system: 'http://loinc.org', code: '18262-6' }],
+        },
         subject: { reference: 'Patient/p' },
         valueQuantity: { value: 1, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
         referenceRange: ranges[id],
