@@ -573,7 +573,7 @@ describe('tyk-hetu-1 native evaluation', () => {
         { base: 'Patient.identifier', expression: TYK_HETU_1 },
         {},
         r4 as any,
-      );
+      ) as unknown[];
       expect([value, inv.check(id, env)]).toEqual([value, published[0] === true]);
     }
     // Both verdicts occur, so the comparison above is not vacuous.
