@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { createDomainRouter } from './domain-api.ts';
-import { createFhirRouter, DEFAULT_LIMITS, type Limits } from './fhir/router.ts';
+import { DEFAULT_LIMITS, type Limits, createFhirRouter } from './fhir/router.ts';
 import { FHIR_JSON, responseType, send } from './http/negotiation.ts';
 import { createMetrics, defaultLogger, requestLogging } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
@@ -50,7 +50,9 @@ export function createApp(opts: AppOptions): express.Express {
   });
   app.get('/metrics', async (_req, res) => {
     res.locals.route = '/metrics';
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    const own = await metrics.registry.metrics();
+    const sync = opts.sync?.metrics ? await opts.sync.metrics.metrics() : '';
+    res.type(metrics.registry.contentType).send(sync ? `${own}\n${sync}` : own);
   });
   if (opts.sync) {
     const sync = opts.sync;

@@ -1,12 +1,12 @@
 import type { Bundle, Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import express, { type Request, type Response } from 'express';
 import {
-  currentResponsibleWorkers,
   type DomainKind,
   type DomainTypes,
   type HandoverRequest,
-  handOver,
   type ResponsibleWorkerTeam,
+  currentResponsibleWorkers,
+  handOver,
 } from '../domain/index.ts';
 import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';

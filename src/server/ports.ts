@@ -51,4 +51,6 @@ export interface FacadeValidator {
 
 export interface FacadeSync {
   status(): Promise<unknown>;
+  /** The sync worker's Prometheus registry, served with the facade's on /metrics. */
+  readonly metrics?: { metrics(): Promise<string> };
 }

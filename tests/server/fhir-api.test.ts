@@ -640,3 +640,26 @@ describe('metadata and operations endpoints', () => {
     expect(metrics.text).toMatch(/http_request_duration_seconds_bucket/);
   });
 });
+
+describe('sync status', () => {
+  it('mounts GET /api/sync/status when a SyncService is passed', async () => {
+    const { createSync } = await import('../../src/sync/index.ts');
+    const sync = createSync({
+      store: fx.store as never,
+      remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'kela' },
+      installHook: false,
+    });
+    await sync.ready;
+    const withSync = fx.app({ sync });
+    const res = await request(withSync).get('/api/sync/status');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ remote: 'http://127.0.0.1:9/fhir', party: 'kela', queueDepth: 0 });
+    const metrics = await request(withSync).get('/metrics');
+    expect(metrics.text).toMatch(
+      /http_requests_total\{method="GET",route="\/api\/sync\/status",status="200"\} 1/,
+    );
+    expect(metrics.text).toMatch(/^# HELP tyokyky_sync_/m);
+    const without = await request(app).get('/api/sync/status');
+    expect(without.status).toBe(404);
+  });
+});

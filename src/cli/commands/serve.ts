@@ -54,7 +54,14 @@ export function registerServeCommands(program: Command): void {
         host: opts.host,
         logger,
         baseUrl: opts.baseUrl,
-        sync: syncs.length ? { status: async () => Promise.all(syncs.map((s) => s.status())) } : undefined,
+        sync: syncs.length
+          ? {
+              status: async () => Promise.all(syncs.map((s) => s.status())),
+              metrics: {
+                metrics: async () => (await Promise.all(syncs.map((s) => s.metrics.metrics()))).join('\n'),
+              },
+            }
+          : undefined,
       });
       logger.info(
         { url: `${running.url}/fhir`, engine: store.engine, strict, remotes: opts.remote ?? [] },

@@ -5,10 +5,10 @@ import { versionedLocation } from '../http/negotiation.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
+  type InteractionContext,
   assertType,
   checkIfNoneExist,
   createResource,
-  type InteractionContext,
   inEntry,
   readResource,
   searchType,

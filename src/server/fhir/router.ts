@@ -7,11 +7,11 @@ import {
   baseUrl,
   parsePrefer,
   send,
-  versionedLocation,
   versionHeaders,
+  versionedLocation,
 } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
-import { assertResourceShape, assertValidId, type WritePolicy } from '../write-policy.ts';
+import { type WritePolicy, assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
 import { buildCapabilityStatement } from './capability.ts';
 import { assertType, createResource, readResource, searchType, updateResource } from './interactions.ts';
