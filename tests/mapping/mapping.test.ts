@@ -1,6 +1,8 @@
 import type { Bundle, CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { v5 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DomainValidationError } from '../../src/domain/index.ts';
+import { NAMESPACE, uuidV5 } from '../../src/mapping/identity.ts';
 import {
   businessUuid,
   canonical,
@@ -60,6 +62,12 @@ describe('identifiers and the transaction Bundle', () => {
       });
     }
     expect(new Set(bundle.entry!.map((e) => e.fullUrl)).size).toBe(bundle.entry!.length);
+  });
+
+  it('the fast UUID v5 equals the uuid package on ASCII and non-ASCII names', () => {
+    for (const name of ['a', 'https://tyokyky-fhir.org/fhir/sid/local/client|suvi', 'äö|€|𝄞', '']) {
+      expect(uuidV5(name)).toBe(v5(name, NAMESPACE));
+    }
   });
 
   it('derives the UUID from the local id system, so vendors get their own identifiers', () => {
