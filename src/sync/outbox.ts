@@ -95,7 +95,7 @@ export async function settle(
   if (!ids.length) return;
   await db.query(
     `UPDATE sync_outbox
-        SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL,
+        SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL, settled_by = $1,
             available_at = now() + ($6::int * interval '1 millisecond'), updated_at = now()
       WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
     [

@@ -58,3 +58,9 @@ export const SYNC_MIGRATIONS: string[] = [
     updated_at timestamptz NOT NULL DEFAULT now()
   )`,
 ];
+
+/** Later additions, each its own migration so existing databases get them too. */
+export const SYNC_MIGRATIONS_2: string[] = [
+  // Which worker settled a row (audit; shows several workers sharing the queue).
+  'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS settled_by text',
+];

@@ -11,7 +11,7 @@ import { type OutboxRow, type OutboxState, enqueue, listByState, requeue, unbloc
 import { type PullResult, pullOnce } from './pull.ts';
 import { type PushRoundResult, pushRound } from './push.ts';
 import { RemoteClient } from './remote-client.ts';
-import { SYNC_MIGRATIONS } from './schema.ts';
+import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2 } from './schema.ts';
 import type { SyncStore } from './store-port.ts';
 
 export type SyncableStore = SyncStore;
@@ -121,7 +121,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     metrics,
     timings: { network: 0, database: 0, consent: 0 },
   };
-  const ready = store.migrate('sync', SYNC_MIGRATIONS);
+  const ready = store.migrate('sync', SYNC_MIGRATIONS).then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2));
 
   const detach =
     opts.installHook === false

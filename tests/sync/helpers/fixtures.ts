@@ -47,6 +47,9 @@ export function consent(
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
     dateTime: opts.start ?? '2026-01-01',
+    organization: [
+      { identifier: { system: 'urn:oid:1.2.246.10.1234567', value: 'sote-keskus' }, display: 'Sote-keskus' },
+    ],
     policy: [{ uri: 'https://www.finlex.fi/fi/laki/alkup/2023/20230703' }],
     provision: {
       type: 'permit',
