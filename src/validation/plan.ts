@@ -196,7 +196,8 @@ export class PlanCompiler {
       profiles: t.profile ?? [],
       targetProfiles: t.targetProfile ?? [],
     }));
-    const baseMax = ed.base?.max ?? ed.max ?? '1';
+    const baseMax =
+      ed.base?.max ?? (owner.base ? undefined : this.inheritedMax(owner.type, path)) ?? ed.max ?? '1';
     let fixed: unknown;
     let pattern: unknown;
     for (const key in ed) {
@@ -247,6 +248,33 @@ export class PlanCompiler {
       if (inv) out.push(inv);
     }
     return out;
+  }
+
+  /**
+   * The base definition's max for a profile element whose snapshot omits `base` (hand-written
+   * snapshots do): the JSON array-ness comes from the base resource or datatype, not the profile.
+   */
+  private inheritedMax(type: string, path: string): string | undefined {
+    let sd = this.registry.structureDefinition(type);
+    let rest = path.slice(path.indexOf('.') + 1);
+    for (let guard = 0; sd && guard < 8; guard++) {
+      const elements = sd.snapshot?.element ?? [];
+      const exact = elements.find((e) => e.path === `${sd?.type}.${rest}`);
+      if (exact) return exact.base?.max ?? exact.max;
+      // Descend into the datatype of the longest prefix that exists.
+      const segs = rest.split('.');
+      let next: StructureDefinition | undefined;
+      for (let n = segs.length - 1; n > 0 && !next; n--) {
+        const prefix = elements.find((e) => e.path === `${sd?.type}.${segs.slice(0, n).join('.')}`);
+        const code = prefix?.type?.length === 1 ? prefix.type[0].code : undefined;
+        if (code) {
+          next = this.registry.structureDefinition(code);
+          rest = segs.slice(n).join('.');
+        }
+      }
+      sd = next;
+    }
+    return undefined;
   }
 
   /** Children used to validate the content of `el`: its own, or those of a `contentReference` target. */

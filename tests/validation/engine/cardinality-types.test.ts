@@ -12,9 +12,16 @@ const quantityObs = new ProfileBuilder('Observation', 'quantity-obs').set('Obser
   type: [{ code: 'Quantity' }],
 });
 
+// Hand-written snapshots may omit ElementDefinition.base; arrays still follow the base definition.
+const noBase = new ProfileBuilder('Patient', 'no-base-patient').set('Patient.name', { max: '1' });
+for (const e of noBase.elements) e.base = undefined;
+
 let v: Validator;
 beforeAll(async () => {
-  v = await createValidator({ fiBase: false, resources: [card.build(), quantityObs.build()] });
+  v = await createValidator({
+    fiBase: false,
+    resources: [card.build(), quantityObs.build(), noBase.build()],
+  });
 });
 
 const obs = (extra: Record<string, unknown>) => ({
@@ -48,6 +55,18 @@ describe('cardinality', () => {
     ]);
     expect(errors(v.validate({ ...p, name: [{ family: 'A' }, { family: 'B' }] }))).toEqual([
       `Patient.name | Patient.name: max allowed = 1, but found 2 (from ${card.url})`,
+    ]);
+  });
+
+  it('keeps JSON arrays from the base definition when the snapshot omits base', () => {
+    const p = patient({
+      meta: { profile: [noBase.url] },
+      name: [{ family: 'A' }],
+      identifier: [{ value: '1' }],
+    });
+    expect(errors(v.validate(p))).toEqual([]);
+    expect(errors(v.validate({ ...p, name: [{ family: 'A' }, { family: 'B' }] }))).toEqual([
+      `Patient.name | Patient.name: max allowed = 1, but found 2 (from ${noBase.url})`,
     ]);
   });
 
