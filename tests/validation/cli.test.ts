@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FI_BASE } from '../../src/validation/index.ts';
+import { findPackage } from '../../src/validation/packages.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const FI_PATIENT = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient';
@@ -74,7 +76,9 @@ beforeAll(() => {
   );
 
   // Start every run at once: each pays tsx start-up and validator loading, so overlap them.
-  runs.good = tyokyky('validate', good);
+  // --package: the FI Base package given explicitly (when this machine has it) loads on top of the rest.
+  const fiBase = findPackage(FI_BASE.name, FI_BASE.version);
+  runs.good = tyokyky('validate', ...(fiBase ? ['--package', fiBase] : []), good);
   // One run covers NDJSON output, parse errors and --profile (FI Base patient applies to every resource).
   runs.bad = tyokyky(
     'validate',
@@ -99,7 +103,7 @@ afterAll(() => {
 const SLOW = 180_000;
 
 describe('tyokyky validate', { timeout: SLOW }, () => {
-  it('walks directories (JSON, Bundles, NDJSON), reports each resource and exits 0 when nothing has errors', async () => {
+  it('walks directories (JSON, Bundles, NDJSON), takes --package, reports each resource and exits 0 when nothing has errors', async () => {
     const r = await runs.good;
     expect(r.stderr).not.toMatch(/Error|error:/);
     expect(r.code).toBe(0);
