@@ -60,6 +60,9 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
   for (const [key, raw] of Object.entries(params)) {
     if (raw === undefined) continue;
     const list = Array.isArray(raw) ? raw : [raw];
+    if (list.some((v) => typeof v !== 'string')) {
+      throw badSearch(key, `Invalid value for '${key}': expected text`);
+    }
     const [name, modifier] = splitKey(key);
     switch (name) {
       case '_count':

@@ -493,6 +493,15 @@ export function storeSuite(getStore: () => Store): void {
       });
     }
 
+    it('400 for a value that is not text (e.g. a nested query object)', async () => {
+      await expectFhirError(
+        getStore().search('Observation', { code: { a: 'b' } as unknown as string }),
+        400,
+        `Invalid value for 'code': expected text`,
+        'code',
+      );
+    });
+
     it('a cursor from one _sort is rejected for the other', async () => {
       const store = getStore();
       const page = await store.search('Observation', { patient, _count: '1' });
