@@ -143,6 +143,16 @@ export class Walk {
       if (typeof url !== 'string') continue;
       const p = this.compiler.plan(url);
       const fromMeta = i >= explicitProfiles.length;
+      if (!p && this.compiler.registry.structureDefinition(url)) {
+        // Differential-only definitions need a snapshot generator, which the engine does not have.
+        this.report(
+          'warning',
+          'not-supported',
+          `Profile '${url}' has no snapshot, so it has not been checked`,
+          fromMeta ? `meta.profile[${i - explicitProfiles.length}]` : undefined,
+        );
+        continue;
+      }
       if (!p) {
         this.report(
           fromMeta ? 'warning' : 'error',

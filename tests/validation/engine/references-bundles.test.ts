@@ -9,9 +9,11 @@ const subjectObs = new ProfileBuilder('Observation', 'subject-obs').set('Observa
   type: [{ code: 'Reference', targetProfile: [idPatient.url] }],
 });
 
+const diffOnly = { ...new ProfileBuilder('Patient', 'differential-only').build(), snapshot: undefined };
+
 let v: Validator;
 beforeAll(async () => {
-  v = await createValidator({ fiBase: false, resources: [idPatient.build(), subjectObs.build()] });
+  v = await createValidator({ fiBase: false, resources: [idPatient.build(), subjectObs.build(), diffOnly] });
 });
 
 const div = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
@@ -219,6 +221,14 @@ describe('profiles', () => {
   it('rejects an explicit profile it cannot resolve', () => {
     expect(errors(v.validate(patient(), { profile: 'http://example.org/nope' }))).toEqual([
       "Patient | Profile reference 'http://example.org/nope' has not been checked because it could not be found",
+    ]);
+  });
+
+  it('warns, and does not reject, when a profile has no snapshot', () => {
+    const oo = v.validate(patient(), { profile: diffOnly.url });
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toEqual([
+      `Patient | Profile '${diffOnly.url}' has no snapshot, so it has not been checked`,
     ]);
   });
 
