@@ -34,9 +34,8 @@ function observationBody(): string {
       'utf8',
     ),
   );
-  delete example.id;
-  example.subject = { reference: 'Patient/bench-pat-1' };
-  return JSON.stringify(example);
+  const { id: _id, ...body } = example;
+  return JSON.stringify({ ...body, subject: { reference: 'Patient/bench-pat-1' } });
 }
 
 async function startChild(kind: string): Promise<{ child: ChildProcess; url: string }> {

@@ -51,17 +51,20 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = `http://${shownHost}:${port}`;
 
   let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? 10_000);
-      cut.unref();
-      await new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      });
-      clearTimeout(cut);
-      if (ownsStore) await store.close();
-      logger.info('server closed');
-    })());
+  const shutdown = async () => {
+    const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? 10_000);
+    cut.unref();
+    await new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeIdleConnections();
+    });
+    clearTimeout(cut);
+    if (ownsStore) await store.close();
+    logger.info('server closed');
+  };
+  const close = () => {
+    closing = closing ?? shutdown();
+    return closing;
+  };
   return { url, server, close };
 }

@@ -46,8 +46,11 @@ export async function startServe(args: string[], timeoutMs = 120_000): Promise<S
 export async function run(args: string[]): Promise<{ code: number | null; out: string }> {
   const child = tyokyky(args);
   let out = '';
-  child.stdout?.on('data', (c) => (out += c));
-  child.stderr?.on('data', (c) => (out += c));
+  const collect = (c: Buffer) => {
+    out += c.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { code, out };
 }

@@ -115,8 +115,7 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
   });
 
   it('conditional create twice yields one resource', async () => {
-    const org = example<Organization>('Organization-kela.json');
-    delete org.id;
+    const { id: _id, ...org } = example<Organization>('Organization-kela.json');
     const criteria = `identifier=${org.identifier?.[0].system}|${org.identifier?.[0].value}`;
     const first = (await client.create({
       resourceType: 'Organization',
