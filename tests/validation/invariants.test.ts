@@ -400,6 +400,8 @@ describe('txt-1 quick path agrees with the full check', () => {
       [div('<p style="x" onclick="y">event handler</p>'), false],
       [div('<blink>no</blink>'), false],
       [div('a & b'), false],
+      // xml:lang next to lang, as the HL7 validator recommends for resources with a language.
+      ['<div xmlns="http://www.w3.org/1999/xhtml" lang="fi" xml:lang="fi"><p>Hei</p></div>', true],
     ];
     for (const [html, ok] of cases) expect([html, narrativeXhtmlOk(html)]).toEqual([html, ok]);
   });

@@ -60,11 +60,19 @@ function withNumericEntities(div: string): string {
   );
 }
 
+// XML's own attributes: `xml:lang`/`xml:space` (narrative language, which the HL7 validator even asks
+// for next to `lang`) and namespace prefix declarations. fhirpath.js rejects every prefixed name.
+const xmlAttributes = /\s(?:xml:(?:lang|space)|xmlns:[A-Za-z_][\w.-]*)\s*=\s*(?:"[^"]*"|'[^']*')/g;
+
+function withoutXmlAttributes(div: string): string {
+  return div.replace(xmlAttributes, '');
+}
+
 /** txt-1: the div is well-formed XHTML using only the allowed elements and attributes. */
 export function narrativeXhtmlOk(div: unknown): boolean {
   if (typeof div !== 'string') return true; // absence is a cardinality question, not txt-1
   if (plainlyValid(div)) return true;
-  const probe = withNumericEntities(div).replace(/<\/div>\s*$/, ' x</div>');
+  const probe = withoutXmlAttributes(withNumericEntities(div)).replace(/<\/div>\s*$/, ' x</div>');
   const result = htmlChecks(probe, {});
   return result.length === 1 && result[0] === true;
 }
