@@ -79,6 +79,38 @@ async function timedPush(sync: SyncService): Promise<{ ms: number; done: number 
   return { ms: performance.now() - started, done };
 }
 
+/** Resources/s of conditional-create transaction Bundles of BATCH entries POSTed directly. */
+async function directPost(url: string, n: number): Promise<number> {
+  const started = performance.now();
+  let sent = 0;
+  while (sent < n) {
+    const p = patient('010181-999X');
+    const entries = [
+      p,
+      ...Array.from({ length: Math.min(BATCH, n - sent) - 1 }, () => score('placeholder')),
+    ].map((r) => {
+      const ident = (r as Patient).identifier![0];
+      return {
+        resource: r,
+        request: {
+          method: 'POST',
+          url: r.resourceType,
+          ifNoneExist: `identifier=${ident.system}|${ident.value}`,
+        },
+      };
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }),
+    });
+    if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    await res.arrayBuffer();
+    sent += entries.length;
+  }
+  return (sent / (performance.now() - started)) * 1000;
+}
+
 function worker(store: Store, baseUrl: string, bundle: BundleMode): SyncService {
   return createSync({
     store,
@@ -121,6 +153,13 @@ export default async function run(): Promise<void> {
     console.log(
       `local writes (outbox in the same tx): ${((N / clean.ms) * 1000).toFixed(0)} resources/s\n` +
         `push, transaction Bundles:           ${pushRate.toFixed(0)} resources/s (${push.done} in ${(push.ms / 1000).toFixed(1)} s; ${split(batched, push.ms)}); lost ${cleanCheck.lost}, duplicated ${cleanCheck.duplicated}`,
+    );
+
+    // Floor in the same run: the same kind of transaction Bundles POSTed straight to the facade, no
+    // sync (no outbox, consent gate or mapping) — what the remote itself can take.
+    const direct = await directPost(facade.url, Math.max(200, Math.round(N / 5)));
+    console.log(
+      `direct transaction POST (no sync):  ${direct.toFixed(0)} resources/s → sync reaches ${((100 * pushRate) / direct).toFixed(0)}% of it`,
     );
 
     // Peer in the same run: the same worker without batching (one conditional create per resource).
