@@ -37,11 +37,11 @@ import {
   validateRecord,
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
-import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
-import { businessUuid, fullUrl, goalKey, identifiers, reference, scoreKey } from './identity.ts';
+import { type FhirKind, MAP, profileUrl } from './config.ts';
+import { goalKey, identifiers, reference, scoreKey } from './identity.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
-import { type Language, coding, concept, display, displayOf } from './terminology.ts';
+import { type Language, coding, concept, displayOf } from './terminology.ts';
 
 interface Ctx {
   opts: MappingOptions;
@@ -293,9 +293,7 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
             { url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) },
           ],
           role: { coding: [{ ...k.actorRole }] },
-          reference: org
-            ? ref('organization', org, ctx)
-            : { display: display(codeSystemUrl(CS.consentParty!), p) },
+          reference: org ? ref('organization', org, ctx) : { display: displayOf(CS.consentParty!, p, 'fi') },
         };
       }),
       code: c.dataClasses.map((d) => concept(CS.dataClass!, d)),
@@ -503,5 +501,3 @@ export function toFhir(record: WorkAbilityRecord, opts: MappingOptions = {}): Bu
   }
   return transactionBundle(resources, { rewriteOutside: false });
 }
-
-export { businessUuid, fullUrl };
