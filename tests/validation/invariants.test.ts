@@ -270,6 +270,7 @@ describe('native core invariants', () => {
     expect(inv.check(div('<p onclick="x()">a</p>'), env)).toBe(false);
     expect(inv.check(div('<p>unclosed'), env)).toBe(false);
     expect(inv.check('<p>not a div</p>', env)).toBe(false);
+    expect(inv.check('<div>no namespace</div>', env)).toBe(false);
   });
 
   it('txt-2: the narrative has non-whitespace content', () => {
@@ -400,6 +401,9 @@ describe('txt-1 quick path agrees with the full check', () => {
       [div('<p style="x" onclick="y">event handler</p>'), false],
       [div('<blink>no</blink>'), false],
       [div('a & b'), false],
+      // The XHTML namespace must be declared on the div (the HL7 validator: "Wrong namespace").
+      ['<div><p>no namespace</p></div>', false],
+      ['<div xmlns="http://www.w3.org/1999/xhtmlx"><p>wrong namespace</p></div>', false],
       // xml:lang next to lang, as the HL7 validator recommends for resources with a language.
       ['<div xmlns="http://www.w3.org/1999/xhtml" lang="fi" xml:lang="fi"><p>Hei</p></div>', true],
     ];

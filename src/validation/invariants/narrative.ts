@@ -60,6 +60,9 @@ function withNumericEntities(div: string): string {
   );
 }
 
+const xhtmlRoot =
+  /^\s*<div\b[^>]*?\sxmlns\s*=\s*(?:"http:\/\/www\.w3\.org\/1999\/xhtml"|'http:\/\/www\.w3\.org\/1999\/xhtml')/;
+
 // XML's own attributes: `xml:lang`/`xml:space` (narrative language, which the HL7 validator even asks
 // for next to `lang`) and namespace prefix declarations. fhirpath.js rejects every prefixed name.
 const xmlAttributes = /\s(?:xml:(?:lang|space)|xmlns:[A-Za-z_][\w.-]*)\s*=\s*(?:"[^"]*"|'[^']*')/g;
@@ -72,6 +75,9 @@ function withoutXmlAttributes(div: string): string {
 export function narrativeXhtmlOk(div: unknown): boolean {
   if (typeof div !== 'string') return true; // absence is a cardinality question, not txt-1
   if (plainlyValid(div)) return true;
+  // The narrative root must be the XHTML div in the XHTML namespace; fhirpath.js does not insist on
+  // the declaration, the HL7 validator does ("Wrong namespace on the XHTML").
+  if (!xhtmlRoot.test(div)) return false;
   const probe = withoutXmlAttributes(withNumericEntities(div)).replace(/<\/div>\s*$/, ' x</div>');
   const result = htmlChecks(probe, {});
   return result.length === 1 && result[0] === true;
