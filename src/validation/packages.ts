@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tar from 'tar';
 
 /** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
 export interface FhirPackage {
@@ -46,6 +46,8 @@ function unpackTarball(file: string, size: number, mtime: number): string {
   // Unpack beside the target and rename, so concurrent processes never see a half-written folder.
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });
+  // Loaded only when a tarball is not yet in the cache, to keep start-up light.
+  const tar = createRequire(import.meta.url)('tar') as typeof import('tar');
   tar.x({ file, cwd: tmp, sync: true, strict: true });
   if (!existsSync(join(tmp, 'package', 'package.json'))) {
     rmSync(tmp, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { CACHE_DIR, type FhirPackage, packageResourceFiles } from './packages.ts';
 import type { ConformanceRegistry } from './types.ts';
@@ -191,9 +191,27 @@ export class Registry implements ConformanceRegistry {
     this.sources.push({ name: 'hl7.fhir.r4.core', version: '4.0.1' });
   }
 
-  /** Loads every conformance resource of an unpacked FHIR package. */
+  /**
+   * Loads every conformance resource of an unpacked FHIR package. Files listed in the package's
+   * `.index.json` are indexed from it and parsed on first use; any other file is parsed now.
+   */
   loadPackage(pkg: FhirPackage): void {
+    const index = readPackageIndex(pkg.dir);
     for (const file of packageResourceFiles(pkg)) {
+      const listed = index?.get(basename(file));
+      if (listed) {
+        if (listed.url && CONFORMANCE_TYPES.has(listed.resourceType)) {
+          this.addEntry({
+            rt: listed.resourceType,
+            url: listed.url,
+            version: listed.version ?? undefined,
+            type: listed.type ?? undefined,
+            kind: listed.kind ?? undefined,
+            file,
+          });
+        }
+        continue;
+      }
       let r: Resource & { url?: string };
       try {
         r = JSON.parse(readFileSync(file, 'utf8'));
@@ -204,6 +222,30 @@ export class Registry implements ConformanceRegistry {
       this.add(r);
     }
     this.sources.push({ name: pkg.name, version: pkg.version });
+  }
+}
+
+interface PackageIndexFile {
+  filename: string;
+  resourceType: string;
+  url?: string | null;
+  version?: string | null;
+  kind?: string | null;
+  type?: string | null;
+}
+
+/** The package's `.index.json` (NPM package spec) by file name, or undefined when absent or unreadable. */
+function readPackageIndex(dir: string): Map<string, PackageIndexFile> | undefined {
+  try {
+    const index = JSON.parse(readFileSync(join(dir, '.index.json'), 'utf8')) as {
+      files?: PackageIndexFile[];
+    };
+    if (!Array.isArray(index.files)) return undefined;
+    return new Map(
+      index.files.filter((f) => f && typeof f.filename === 'string').map((f) => [f.filename, f]),
+    );
+  } catch {
+    return undefined;
   }
 }
 

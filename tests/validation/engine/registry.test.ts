@@ -1,6 +1,6 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../../src/validation/index.ts';
 import { findPackage, openPackage, packageSearchDirs } from '../../../src/validation/packages.ts';
@@ -34,6 +34,18 @@ describe('registry', () => {
 });
 
 describe('FHIR packages', () => {
+  it('unpacks a tarball it has not seen into the cache', () => {
+    const copy = join(tmp, 'fresh', 'hl7.fhir.fi.base-2.0.0-rc2.tgz');
+    cpSync(FI_TGZ, copy);
+    const pkg = openPackage(copy);
+    try {
+      expect(pkg).toMatchObject({ name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' });
+      expect(existsSync(join(pkg.dir, 'StructureDefinition-fi-base-patient.json'))).toBe(true);
+    } finally {
+      rmSync(dirname(pkg.dir), { recursive: true, force: true }); // the cache entry keyed by this temp path
+    }
+  });
+
   it('opens a tarball and an unpacked folder', () => {
     const fromTgz = openPackage(FI_TGZ);
     expect(fromTgz).toMatchObject({ name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' });
