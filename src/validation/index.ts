@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
-import { findPackage, openPackage, PROJECT_ROOT } from './packages.ts';
+import { PROJECT_ROOT, findPackage, openPackage } from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
-import { isObject, type TerminologyPort, Walk } from './walker.ts';
+import { type TerminologyPort, Walk, isObject } from './walker.ts';
 
 export { Registry } from './registry.ts';
 export type { ConformanceRegistry } from './types.ts';
@@ -42,6 +42,9 @@ export interface Validator {
 
 /** Creates a validator over the R4 core definitions plus the given packages (and FI Base when found). */
 export async function createValidator(opts: ValidatorOptions = {}): Promise<Validator> {
+  // Start loading the plug-in modules first: the module loader works while the registry is read.
+  const terminologyModule = opts.terminology !== false ? import('./terminology/index.ts') : undefined;
+  const invariantsModule = opts.invariants !== false ? import('./invariants/index.ts') : undefined;
   const registry = new Registry();
   registry.loadCore();
   const paths = [...(opts.packages ?? [])];
@@ -53,16 +56,10 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   for (const p of pkgs) registry.loadPackage(p);
   for (const r of opts.resources ?? []) registry.add(r);
 
-  let terminology: TerminologyPort | undefined;
-  if (opts.terminology !== false) {
-    const mod = await import('./terminology/index.ts');
-    terminology = mod.createTerminology(registry);
-  }
-  let compileInvariant: InvariantCompiler | undefined;
-  if (opts.invariants !== false) {
-    const mod = await import('./invariants/index.ts');
-    compileInvariant = mod.compileInvariant;
-  }
+  const terminology: TerminologyPort | undefined =
+    terminologyModule && (await terminologyModule).createTerminology(registry);
+  const compileInvariant: InvariantCompiler | undefined =
+    invariantsModule && (await invariantsModule).compileInvariant;
   return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology);
 }
 
