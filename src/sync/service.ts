@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, Timings } from './context.ts';
@@ -86,6 +87,8 @@ export interface SyncService {
   detach(): void;
 }
 
+const hooked = new WeakSet<object>();
+
 export function createSync(opts: CreateSyncOptions): SyncService {
   const store = opts.store;
   const families = { ...DEFAULT_FAMILIES };
@@ -121,9 +124,19 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     metrics,
     timings: { network: 0, database: 0, consent: 0 },
   };
+  if (opts.installHook !== false) {
+    // One outbox per database: a second hook-installing service would enqueue every write twice and
+    // its workers would deliver each other's rows to the wrong remote.
+    if (hooked.has(store)) {
+      throw FhirError.conflict(
+        'sync-config-1: this store already has a sync service with the outbox hook; one remote per store (pass installHook: false for extra workers of the same remote)',
+      );
+    }
+    hooked.add(store);
+  }
   const ready = store.migrate('sync', SYNC_MIGRATIONS).then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2));
 
-  const detach =
+  const removeHook =
     opts.installHook === false
       ? () => {}
       : store.addHooks({
@@ -139,6 +152,10 @@ export function createSync(opts: CreateSyncOptions): SyncService {
           },
         });
 
+  const detach = () => {
+    removeHook();
+    if (opts.installHook !== false) hooked.delete(store);
+  };
   const abort = new AbortController();
   let loops: Promise<void>[] = [];
 

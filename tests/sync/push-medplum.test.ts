@@ -320,6 +320,25 @@ describe('pull from a Medplum peer', () => {
   });
 });
 
+describe('configuration', () => {
+  it('sync-config-1: a second outbox hook on the same store is refused', () => {
+    let err: unknown;
+    try {
+      createSync({ store, remote: { baseUrl: peer.url, party: 'kela' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FhirError);
+    expect((err as FhirError).outcome.issue?.[0]?.diagnostics).toMatch(
+      /^sync-config-1: this store already has a sync service/,
+    );
+    // an extra worker without the hook is fine
+    expect(() =>
+      createSync({ store, remote: { baseUrl: peer.url, party: 'kela' }, installHook: false }),
+    ).not.toThrow();
+  });
+});
+
 describe('remote client rules', () => {
   it('sync-search-1: a search without patient is refused before it is sent', async () => {
     const client = new RemoteClient({ baseUrl: peer.url, party: 'kela' });
