@@ -7,7 +7,6 @@ const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_histor
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 /** Bundle types whose `urn:` references must resolve inside the Bundle. */
 const SELF_CONTAINED = new Set(['document', 'transaction']);
-const conformance = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * Reference.reference: format, resolution against contained resources and the enclosing Bundle, and the
@@ -103,10 +102,10 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
 }
 
 function targetConforms(walk: Walk, target: Json, url: string): boolean {
-  let cache = conformance.get(target);
+  let cache = walk.verdicts.get(target);
   if (!cache) {
     cache = new Map();
-    conformance.set(target, cache);
+    walk.verdicts.set(target, cache);
   }
   let ok = cache.get(url);
   if (ok === undefined) {

@@ -20,7 +20,6 @@ interface Expected {
 }
 
 const prepared = new WeakMap<ElementPlan, Test[]>();
-const profileVerdicts = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * Validates the items of a sliced element: assigns each to the first slice whose discriminators match,
@@ -440,10 +439,10 @@ function resolveReference(walk: Walk, ref: string): Json | undefined {
 
 function conformsTo(walk: Walk, value: unknown, url: string): boolean {
   if (!isObject(value)) return false;
-  let cache = profileVerdicts.get(value);
+  let cache = walk.verdicts.get(value);
   if (!cache) {
     cache = new Map();
-    profileVerdicts.set(value, cache);
+    walk.verdicts.set(value, cache);
   }
   let ok = cache.get(url);
   if (ok !== undefined) return ok;

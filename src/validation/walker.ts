@@ -52,6 +52,15 @@ export class Walk {
   /** Stack of the current resource's contained resources by id. */
   containers: Array<Map<string, Json> | undefined> = [];
   errors = 0;
+  private verdictCache: WeakMap<object, Map<string, boolean>> | undefined;
+  /** Whether an object conforms to a profile (by URL), shared with scratch walks of the same run. */
+  get verdicts(): WeakMap<object, Map<string, boolean>> {
+    this.verdictCache ??= new WeakMap();
+    return this.verdictCache;
+  }
+  set verdicts(cache: WeakMap<object, Map<string, boolean>>) {
+    this.verdictCache = cache;
+  }
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
   private readonly env: InvariantEnv = {
@@ -728,6 +737,7 @@ export class Walk {
     w.rootResource = this.rootResource;
     w.resource = this.resource;
     w.bundles = this.bundles;
+    w.verdicts = this.verdicts;
     build(w);
     void value;
     return w.errors === 0;
