@@ -262,6 +262,19 @@ describe('checkCode', () => {
     expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: '{beats}/min' })).toEqual(
       [],
     );
+    // Full UCUM grammar and unit table (NLM ucum-lhc via fhirpath.js), as the HL7 validator checks.
+    for (const ok of ['mm[Hg]', '10*3/uL', 'kg/m2', '%', 'a', '[in_i]']) {
+      expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: ok })).toEqual([]);
+    }
+    for (const bad of ['whatever', '21612-7', 'beats/min', ' mg']) {
+      expect(tx.checkCode('', 'example', { system: 'http://unitsofmeasure.org', code: bad })).toEqual([
+        {
+          severity: 'error',
+          code: 'code-invalid',
+          message: `'${bad}' is not a valid UCUM unit (system 'http://unitsofmeasure.org')`,
+        },
+      ]);
+    }
   });
 });
 

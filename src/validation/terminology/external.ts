@@ -1,6 +1,8 @@
 // Code systems too large or too external to ship (SNOMED CT, LOINC, UCUM, BCP-47, ...). We never
 // reject their codes for not being listed; where the syntax is simple enough we check it lightly so
-// obvious typos still surface.
+// obvious typos still surface. UCUM is the exception: it is a grammar, not a list, and the NLM UCUM
+// library that fhirpath.js ships (ucumUtils) validates it fully, as the HL7 validator does.
+import { ucumUtils } from 'fhirpath';
 
 export const UCUM = 'http://unitsofmeasure.org';
 export const BCP47 = 'urn:ietf:bcp:47';
@@ -19,32 +21,21 @@ const bcp47 =
 const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const mime = new RegExp(`^${token}/${token}(?:\\s*;\\s*${token}=(?:${token}|"[^"]*"))*$`);
 
-/**
- * UCUM: printable ASCII without spaces, balanced brackets and braces. The full grammar needs the
- * unit tables; this catches what is clearly not a unit.
- */
-function looksLikeUcum(code: string): boolean {
+interface UcumValidator {
+  validateUnitString(code: string): { status: string };
+}
+const ucum = ucumUtils as unknown as UcumValidator;
+
+/** A UCUM unit expression (case-sensitive UCUM, annotations like {beats} included). */
+function isUcum(code: string): boolean {
+  // UCUM has no whitespace; the library would trim it, or log and report an "error" for it.
   if (!/^[!-~]+$/.test(code)) return false;
-  let round = 0;
-  let square = 0;
-  let curly = 0;
-  for (const ch of code) {
-    if (curly > 0) {
-      if (ch === '}') curly--;
-      continue;
-    }
-    if (ch === '{') curly++;
-    else if (ch === '[') square++;
-    else if (ch === ']') square--;
-    else if (ch === '(') round++;
-    else if (ch === ')') round--;
-    if (round < 0 || square < 0) return false;
-  }
-  return round === 0 && square === 0 && curly === 0;
+  // Otherwise only a definite "invalid" rejects; an internal "error" of the library is not evidence.
+  return ucum.validateUnitString(code).status !== 'invalid';
 }
 
 export const syntaxChecks: Record<string, SyntaxCheck> = {
-  [UCUM]: looksLikeUcum,
+  [UCUM]: isUcum,
   [BCP47]: (c) => bcp47.test(c),
   // CapabilityStatement.format takes "xml | json | ttl | mime type" under the same binding; the spec's
   // own examples use the short forms.
