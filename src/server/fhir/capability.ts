@@ -21,11 +21,12 @@ export const FORMATS = ['application/fhir+json', 'application/json', 'json'];
 
 const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
 
+let version: string | undefined;
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  version ??= (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return version;
 }
 
 export function buildCapabilityStatement(opts: {
