@@ -3,6 +3,7 @@ import { type SyncContext, businessIdentifier, timed } from './context.ts';
 import { mappingsForLocal, mappingsForRemote, upsertMapping } from './idmap.ts';
 import { ORIGIN_SETTING, unblockPatient } from './outbox.ts';
 import { collectReferences, rewriteReferences } from './references.ts';
+import type { SyncStoreTx } from './store-port.ts';
 
 export interface PullResult {
   patients: number;
@@ -23,6 +24,8 @@ function toLocal(remote: Resource, remoteToLocal: Map<string, string>): Resource
   return rewriteReferences(clean, (ref) => remoteToLocal.get(ref));
 }
 
+type ApplyOutcome = 'applied' | 'unchanged' | 'skipped';
+
 /**
  * Store one remote resource locally (create or update), mapped, without echoing it into the
  * outbox. With `supersede`, queued local changes of the same resource are dropped (remote wins).
@@ -31,72 +34,106 @@ export async function applyRemote(
   ctx: SyncContext,
   remote: Resource,
   opts: { supersede?: boolean } = {},
-): Promise<'applied' | 'unchanged' | 'skipped'> {
-  const type = remote.resourceType;
-  const remoteKey = `${type}/${remote.id}`;
-  const refs = collectReferences(remote);
-  const byRemote = await timed(ctx, 'database', () => mappingsForRemote(ctx.store, [remoteKey, ...refs]));
-  const mapping = byRemote.get(remoteKey);
-  if (mapping?.remote_version && mapping.remote_version === remote.meta?.versionId) return 'unchanged';
-  const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
-  const local = toLocal(remote, remoteToLocal);
-  const policy = ctx.families[type]?.conflict ?? 'park';
+): Promise<ApplyOutcome> {
+  return (await applyRemoteBatch(ctx, [remote], opts))[0];
+}
 
-  return timed(ctx, 'database', () =>
+/** Many remote resources (a search page) in one local transaction; unchanged versions are skipped. */
+export async function applyRemoteBatch(
+  ctx: SyncContext,
+  remotes: Resource[],
+  opts: { supersede?: boolean } = {},
+): Promise<ApplyOutcome[]> {
+  const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
+  const refs = remotes.flatMap((r) => [...collectReferences(r)]);
+  const byRemote = await timed(ctx, 'database', () => mappingsForRemote(ctx.store, [...keys, ...refs]));
+  const outcomes: ApplyOutcome[] = remotes.map((r, i) => {
+    const version = byRemote.get(keys[i])?.remote_version;
+    return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
+  });
+  const todo = remotes.flatMap((r, i) => (outcomes[i] === 'applied' ? [i] : []));
+  if (!todo.length) return outcomes;
+  const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
+  await timed(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       await tx.query(`SELECT set_config('${ORIGIN_SETTING}', 'pull', true)`);
-      let localId = mapping?.local_id;
-      if (!localId) {
-        const ident = businessIdentifier(remote);
-        if (ident) {
-          const found = await tx.search(type, { identifier: `${ident.system}|${ident.value}` });
-          localId = found.resources[0]?.id;
-        }
-      }
-      if (localId) {
-        const queued = await tx.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM sync_outbox
-            WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'inflight', 'parked')`,
-          [type, localId],
+      for (const i of todo) {
+        outcomes[i] = await applyOne(
+          ctx,
+          tx,
+          remotes[i],
+          byRemote.get(keys[i])?.local_id,
+          remoteToLocal,
+          opts,
         );
-        if (queued[0]?.n) {
-          if (!opts.supersede && policy !== 'remote-wins') {
-            ctx.log.warn(
-              { resource: `${type}/${localId}`, remote: remoteKey, policy },
-              'sync: pull skipped, local changes queued',
-            );
-            return 'skipped' as const;
-          }
-          await tx.query(
-            `UPDATE sync_outbox SET state = 'done', reason = 'superseded by the remote version (remote-wins)', claimed_by = NULL,
-                    updated_at = now()
-              WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'parked')`,
-            [type, localId],
-          );
-          ctx.log.warn(
-            { resource: `${type}/${localId}`, remote: remoteKey },
-            'sync: queued local change superseded by remote',
-          );
-        }
       }
-      const written = localId
-        ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
-        : await tx.create(local);
-      if (type === 'Consent') {
-        // A consent that changed remotely re-checks that client's blocked rows (also without the hook).
-        const patientRef = (written.resource as { patient?: { reference?: string } }).patient?.reference;
-        if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
-      }
-      await upsertMapping(tx, {
-        resource_type: type,
-        local_id: written.resource.id!,
-        remote_id: remote.id!,
-        local_version: written.resource.meta?.versionId ?? null,
-        remote_version: remote.meta?.versionId ?? null,
-      });
-      return 'applied' as const;
     }),
   );
+  return outcomes;
+}
+
+async function applyOne(
+  ctx: SyncContext,
+  tx: SyncStoreTx,
+  remote: Resource,
+  mappedLocalId: string | undefined,
+  remoteToLocal: Map<string, string>,
+  opts: { supersede?: boolean },
+): Promise<ApplyOutcome> {
+  const type = remote.resourceType;
+  const remoteKey = `${type}/${remote.id}`;
+  const local = toLocal(remote, remoteToLocal);
+  const policy = ctx.families[type]?.conflict ?? 'park';
+  let localId = mappedLocalId;
+  if (!localId) {
+    const ident = businessIdentifier(remote);
+    if (ident) {
+      const found = await tx.search(type, { identifier: `${ident.system}|${ident.value}` });
+      localId = found.resources[0]?.id;
+    }
+  }
+  if (localId) {
+    const queued = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sync_outbox
+        WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'inflight', 'parked')`,
+      [type, localId],
+    );
+    if (queued[0]?.n) {
+      if (!opts.supersede && policy !== 'remote-wins') {
+        ctx.log.warn(
+          { resource: `${type}/${localId}`, remote: remoteKey, policy },
+          'sync: pull skipped, local changes queued',
+        );
+        return 'skipped';
+      }
+      await tx.query(
+        `UPDATE sync_outbox SET state = 'done', reason = 'superseded by the remote version (remote-wins)', claimed_by = NULL,
+                updated_at = now()
+          WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'parked')`,
+        [type, localId],
+      );
+      ctx.log.warn(
+        { resource: `${type}/${localId}`, remote: remoteKey },
+        'sync: queued local change superseded by remote',
+      );
+    }
+  }
+  const written = localId
+    ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
+    : await tx.create(local);
+  if (type === 'Consent') {
+    // A consent that changed remotely re-checks that client's blocked rows (also without the hook).
+    const patientRef = (written.resource as { patient?: { reference?: string } }).patient?.reference;
+    if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
+  }
+  await upsertMapping(tx, {
+    resource_type: type,
+    local_id: written.resource.id!,
+    remote_id: remote.id!,
+    local_version: written.resource.meta?.versionId ?? null,
+    remote_version: remote.meta?.versionId ?? null,
+  });
+  return 'applied';
 }
 
 /**
@@ -136,13 +173,13 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
       while (true) {
         const page = await timed(ctx, 'network', async () => pages.next());
         if (page.done) break;
-        for (const resource of page.value) {
-          if (resource.resourceType !== type) continue;
-          result.fetched++;
-          const outcome = await applyRemote(ctx, resource);
+        const resources = page.value.filter((r) => r.resourceType === type);
+        result.fetched += resources.length;
+        const outcomes = await applyRemoteBatch(ctx, resources);
+        for (const [i, outcome] of outcomes.entries()) {
           result[outcome]++;
           ctx.metrics.pulled.inc({ type, result: outcome });
-          const lu = resource.meta?.lastUpdated;
+          const lu = resources[i].meta?.lastUpdated;
           if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
         }
       }
