@@ -127,7 +127,7 @@ export class Walk {
    * Validates a resource node: its base definition, or the given/claimed profiles (whose snapshots
    * include the base rules) when any resolves.
    */
-  resourceNode(value: unknown, explicitProfiles: string[] = []): void {
+  resourceNode(value: unknown, explicitProfiles: string[] = [], contained = false): void {
     if (!isObject(value)) {
       this.report('error', 'structure', `A resource must be a JSON object (found ${kindOf(value)})`);
       return;
@@ -184,9 +184,11 @@ export class Walk {
     if (!plans.length) plans.push(base);
 
     const prevResource = this.resource;
+    const prevRoot = this.rootResource;
     const prevProfile = this.profile;
     this.resource = value;
-    if (!this.rootResource) this.rootResource = value;
+    // %rootResource: the container for a contained resource, else the resource itself (Bundle entries too).
+    if (!contained || !this.rootResource) this.rootResource = value;
     const contained = indexContained(value);
     this.containers.push(contained);
     const bundle = rt === 'Bundle' ? this.enterBundle(value) : undefined;
@@ -201,6 +203,7 @@ export class Walk {
     this.containers.pop();
     this.profile = prevProfile;
     this.resource = prevResource;
+    this.rootResource = prevRoot;
   }
 
   private enterBundle(bundle: Json): BundleScope {
@@ -539,7 +542,7 @@ export class Walk {
       return;
     }
     if (type === 'Resource' || this.compiler.resourceTypes.has(type)) {
-      this.resourceNode(value);
+      this.resourceNode(value, [], el.name === 'contained');
       return;
     }
     if (isEmpty(value)) {
