@@ -189,8 +189,7 @@ export class Walk {
     this.resource = value;
     // %rootResource: the container for a contained resource, else the resource itself (Bundle entries too).
     if (!contained || !this.rootResource) this.rootResource = value;
-    const contained = indexContained(value);
-    this.containers.push(contained);
+    this.containers.push(indexContained(value));
     const bundle = rt === 'Bundle' ? this.enterBundle(value) : undefined;
     for (const plan of plans) {
       this.profile = plan.base ? undefined : plan.url;
