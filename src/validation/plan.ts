@@ -50,6 +50,10 @@ export interface ElementPlan {
   slices: ElementPlan[];
   fixed?: unknown;
   pattern?: unknown;
+  /** ElementDefinition.maxLength, and numeric minValue[x]/maxValue[x]. */
+  maxLength?: number;
+  minValue?: number;
+  maxValue?: number;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
   /** Keys of all constraints on the element (compiled or native), to avoid running one twice. */
@@ -200,9 +204,14 @@ export class PlanCompiler {
       ed.base?.max ?? (owner.base ? undefined : this.inheritedMax(owner.type, path)) ?? ed.max ?? '1';
     let fixed: unknown;
     let pattern: unknown;
+    let minValue: number | undefined;
+    let maxValue: number | undefined;
     for (const key in ed) {
-      if (key.startsWith('fixed')) fixed = (ed as unknown as Record<string, unknown>)[key];
-      else if (key.startsWith('pattern')) pattern = (ed as unknown as Record<string, unknown>)[key];
+      const v = (ed as unknown as Record<string, unknown>)[key];
+      if (key.startsWith('fixed')) fixed = v;
+      else if (key.startsWith('pattern')) pattern = v;
+      else if (key.startsWith('minValue') && typeof v === 'number') minValue = v;
+      else if (key.startsWith('maxValue') && typeof v === 'number') maxValue = v;
     }
     const binding =
       ed.binding?.valueSet && ed.binding.strength
@@ -231,6 +240,9 @@ export class PlanCompiler {
       slices: [],
       fixed,
       pattern,
+      maxLength: ed.maxLength,
+      minValue,
+      maxValue,
       binding,
       invariants: this.invariants(ed, path),
       invariantKeys: new Set((ed.constraint ?? []).map((c) => c.key ?? '')),

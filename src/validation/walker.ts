@@ -488,6 +488,29 @@ export class Walk {
         this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
         return;
       }
+      if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
+        this.report(
+          'error',
+          'value',
+          `${el.path}: the value is longer than the permitted maximum length of ${el.maxLength}`,
+        );
+      }
+      if (typeof value === 'number') {
+        if (el.minValue !== undefined && value < el.minValue) {
+          this.report(
+            'error',
+            'value',
+            `${el.path}: the value ${value} is less than the permitted minimum value of ${el.minValue}`,
+          );
+        }
+        if (el.maxValue !== undefined && value > el.maxValue) {
+          this.report(
+            'error',
+            'value',
+            `${el.path}: the value ${value} is greater than the permitted maximum value of ${el.maxValue}`,
+          );
+        }
+      }
       if (el.fixed !== undefined && value !== el.fixed) {
         this.report(
           'error',

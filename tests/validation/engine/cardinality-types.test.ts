@@ -12,6 +12,11 @@ const quantityObs = new ProfileBuilder('Observation', 'quantity-obs').set('Obser
   type: [{ code: 'Quantity' }],
 });
 
+const limits = new ProfileBuilder('Patient', 'limits-patient')
+  .unroll('Patient.name', 'HumanName')
+  .set('Patient.name.family', { maxLength: 5 })
+  .set('Patient.multipleBirth[x]', { type: [{ code: 'integer' }], minValueInteger: 1, maxValueInteger: 9 });
+
 // Hand-written snapshots may omit ElementDefinition.base; arrays still follow the base definition.
 const noBase = new ProfileBuilder('Patient', 'no-base-patient').set('Patient.name', { max: '1' });
 for (const e of noBase.elements) e.base = undefined;
@@ -20,7 +25,7 @@ let v: Validator;
 beforeAll(async () => {
   v = await createValidator({
     fiBase: false,
-    resources: [card.build(), quantityObs.build(), noBase.build()],
+    resources: [card.build(), quantityObs.build(), noBase.build(), limits.build()],
   });
 });
 
@@ -67,6 +72,20 @@ describe('cardinality', () => {
     expect(errors(v.validate(p))).toEqual([]);
     expect(errors(v.validate({ ...p, name: [{ family: 'A' }, { family: 'B' }] }))).toEqual([
       `Patient.name | Patient.name: max allowed = 1, but found 2 (from ${noBase.url})`,
+    ]);
+  });
+
+  it('checks maxLength and numeric minValue/maxValue', () => {
+    const p = (extra: Record<string, unknown>) => patient({ meta: { profile: [limits.url] }, ...extra });
+    expect(errors(v.validate(p({ name: [{ family: 'Aho' }], multipleBirthInteger: 2 })))).toEqual([]);
+    expect(errors(v.validate(p({ name: [{ family: 'Virtanen' }] })))).toEqual([
+      `Patient.name[0].family | Patient.name.family: the value is longer than the permitted maximum length of 5 (from ${limits.url})`,
+    ]);
+    expect(errors(v.validate(p({ multipleBirthInteger: 0 })))).toEqual([
+      `Patient.multipleBirth.ofType(integer) | Patient.multipleBirth[x]: the value 0 is less than the permitted minimum value of 1 (from ${limits.url})`,
+    ]);
+    expect(errors(v.validate(p({ multipleBirthInteger: 10 })))).toEqual([
+      `Patient.multipleBirth.ofType(integer) | Patient.multipleBirth[x]: the value 10 is greater than the permitted maximum value of 9 (from ${limits.url})`,
     ]);
   });
 
