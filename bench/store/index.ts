@@ -1,13 +1,14 @@
 // Measures the store against raw SQL floors on the same database, in the same run:
-//   npx tsx tests/store/perf/search-100k.ts [pglite|postgres|both]   (N=100000 resources by default)
+//   npx tsx bench/store/index.ts [pglite|postgres|both]   (N=100000 resources by default)
 // Not a test: numbers are printed, never asserted. STORE_PERF_N overrides the resource count.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Observation } from '@medplum/fhirtypes';
 import pg from 'pg';
-import { type Store, openStore } from '../../../src/store/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
 
 const N = Number(process.env.STORE_PERF_N ?? 100_000);
 const PATIENTS = Math.max(1, Math.floor(N / 100));
@@ -121,30 +122,35 @@ async function run(store: Store, concurrency: number): Promise<void> {
   );
 }
 
-const which = process.argv[2] ?? 'both';
-if (which === 'pglite' || which === 'both') {
-  const dir = mkdtempSync(join(tmpdir(), 'tyokyky-store-perf-'));
-  const store = await openStore({ dataDir: dir });
-  console.log(`PGlite (${dir}), 1 in flight`);
-  try {
-    await run(store, 1);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+export default async function main(which = 'both'): Promise<void> {
+  if (which === 'pglite' || which === 'both') {
+    const dir = mkdtempSync(join(tmpdir(), 'tyokyky-store-perf-'));
+    const store = await openStore({ dataDir: dir });
+    console.log(`PGlite (${dir}), 1 in flight`);
+    try {
+      await run(store, 1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (which === 'postgres' || which === 'both') {
+    const admin = new pg.Client({ connectionString: `${server}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DB}`);
+    const store = await openStore({ databaseUrl: `${server}/${DB}`, poolMax: 8 });
+    console.log('PostgreSQL, 8 in flight');
+    try {
+      await run(store, 8);
+    } finally {
+      await store.close();
+      if (!process.env.STORE_PERF_KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+      await admin.end();
+    }
   }
 }
-if (which === 'postgres' || which === 'both') {
-  const admin = new pg.Client({ connectionString: `${server}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  const store = await openStore({ databaseUrl: `${server}/${DB}`, poolMax: 8 });
-  console.log('PostgreSQL, 8 in flight');
-  try {
-    await run(store, 8);
-  } finally {
-    await store.close();
-    if (!process.env.STORE_PERF_KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-    await admin.end();
-  }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv[2] ?? 'both');
 }
