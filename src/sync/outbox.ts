@@ -150,3 +150,13 @@ export async function requeue(db: Q, id?: string): Promise<number> {
       );
   return rows.length;
 }
+
+/** Keep our claim on rows still being worked on (a long round must not lose them to another worker). */
+export async function renewLease(db: Q, worker: string, ids: string[], leaseMs: number): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE sync_outbox SET lease_until = now() + ($3::int * interval '1 millisecond')
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+    [worker, ids, leaseMs],
+  );
+}

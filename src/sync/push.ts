@@ -3,7 +3,7 @@ import { BrokenCircuitError } from 'cockatiel';
 import { issue, outcome } from '../shared/outcome.ts';
 import { type SyncContext, businessIdentifier, contentKey, timed } from './context.ts';
 import { type IdMapping, mappingsForLocal, upsertMappings } from './idmap.ts';
-import { type OutboxRow, claim, reclaimExpired, release, settle } from './outbox.ts';
+import { type OutboxRow, claim, reclaimExpired, release, renewLease, settle } from './outbox.ts';
 import { applyRemote } from './pull.ts';
 import { collectReferences, rewriteReferences } from './references.ts';
 import { type RemoteRef, refFromAnswer, stripForRemote } from './remote-client.ts';
@@ -145,6 +145,14 @@ class Round {
     }
     for (const wave of waves) {
       if (!wave?.length) continue;
+      await timed(this.ctx, 'database', () =>
+        renewLease(
+          this.ctx.store,
+          this.ctx.workerId,
+          wave.map((r) => r.id),
+          this.ctx.leaseMs,
+        ),
+      );
       // Later waves reference resources created by earlier ones: refresh their mappings.
       const fresh = await timed(this.ctx, 'database', () => mappingsForLocal(this.ctx.store, wanted));
       await this.deliver(wave.map((row) => this.plan(row, fresh)));
