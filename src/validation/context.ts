@@ -1,30 +1,77 @@
+import type { StructureDefinitionContext } from '@medplum/fhirtypes';
 import type { StructurePlan } from './plan.ts';
 import type { Walk } from './walker.ts';
 
-const ANYWHERE = new Set(['Element', 'Base', 'Resource', 'DomainResource', 'BackboneElement']);
+/** Contexts that allow an extension on any element. */
+const ANYWHERE = new Set(['Element', 'Base', 'Any', 'BackboneElement']);
+/** Inside these ElementDefinition values every extension is allowed (they carry instance data). */
+const FREE_ZONES = new Set([
+  'ElementDefinition.example.value[x]',
+  'ElementDefinition.pattern[x]',
+  'ElementDefinition.fixed[x]',
+]);
+const CANONICAL_RESOURCES = new Set([
+  'ActivityDefinition',
+  'CapabilityStatement',
+  'ChargeItemDefinition',
+  'CodeSystem',
+  'CompartmentDefinition',
+  'ConceptMap',
+  'EffectEvidenceSynthesis',
+  'EventDefinition',
+  'Evidence',
+  'EvidenceVariable',
+  'ExampleScenario',
+  'GraphDefinition',
+  'ImplementationGuide',
+  'Library',
+  'Measure',
+  'MessageDefinition',
+  'NamingSystem',
+  'OperationDefinition',
+  'PlanDefinition',
+  'Questionnaire',
+  'ResearchDefinition',
+  'ResearchElementDefinition',
+  'RiskEvidenceSynthesis',
+  'SearchParameter',
+  'StructureDefinition',
+  'StructureMap',
+  'TerminologyCapabilities',
+  'TestScript',
+  'ValueSet',
+]);
 
 /**
- * Checks StructureDefinition.context of an extension against where it is used: the type of the element
- * holding it (or one of that type's ancestors) or its element path. Called with the extension pushed on
- * the walk, so the host is one level up.
+ * Checks StructureDefinition.context of an extension against where it is used, as the HL7 validator does:
+ * an `element` context matches the host's instance path or definition path (a contentReference's target,
+ * a datatype's own element path), with the first segment replaced by any ancestor type; `Element`/`Any`
+ * match anywhere, `Resource`/`DomainResource`/`CanonicalResource` match a resource of that kind.
+ * `fhirpath` contexts are not evaluated (accepted); `extension` contexts need an extension host.
+ * Called with the extension pushed on the walk, so the host is one level up.
  */
 export function checkExtensionContext(walk: Walk, ext: StructurePlan): void {
-  const contexts = ext.sd.context;
+  const contexts = fixContexts(ext.url, ext.sd.context);
   if (!contexts?.length) return;
   const hostType = walk.hostTypes[walk.hostTypes.length - 2];
   if (hostType === undefined) return;
+  if (walk.hostPaths.some((p) => FREE_ZONES.has(p))) return;
   const logical = walk.logicalPath();
   const hostPath = logical.slice(0, logical.lastIndexOf('.'));
-  const ancestors = typeAncestors(walk, hostType);
+  const defPath = walk.hostPaths[walk.hostPaths.length - 2] ?? hostType;
+  const candidates = hostPath === defPath ? [hostPath] : [hostPath, defPath];
   for (const c of contexts) {
     if (c.type === 'fhirpath') return;
-    const raw = c.expression ?? '';
     if (c.type === 'extension') {
       if (hostType === 'Extension') return;
       continue;
     }
-    const expr = raw.slice(raw.indexOf('#') + 1).replace(/\[x\]/g, '');
-    if (ANYWHERE.has(expr) || ancestors.includes(expr) || expr === hostPath) return;
+    const expr = (c.expression ?? '').slice((c.expression ?? '').indexOf('#') + 1).replace(/\[x\]/g, '');
+    if (ANYWHERE.has(expr) || typeAncestors(walk, hostType).includes(expr)) return;
+    if (expr === 'CanonicalResource' && CANONICAL_RESOURCES.has(hostType)) return;
+    for (const p of candidates) {
+      if (p.replace(/\[x\]/g, '') === expr || matchesViaAncestor(walk, p.replace(/\[x\]/g, ''), expr)) return;
+    }
     const dot = expr.indexOf('.');
     if (dot > 0 && walk.hostTypes.includes(expr.slice(0, dot)) && hostPath.endsWith(expr.slice(dot))) return;
   }
@@ -36,7 +83,47 @@ export function checkExtensionContext(walk: Walk, ext: StructurePlan): void {
   );
 }
 
+/** `Patient.contact` matches `DomainResource`-rooted contexts only as the whole path: `p`'s first segment's ancestors + rest. */
+function matchesViaAncestor(walk: Walk, p: string, expr: string): boolean {
+  const dot = p.indexOf('.');
+  const head = dot < 0 ? p : p.slice(0, dot);
+  const rest = dot < 0 ? '' : p.slice(dot);
+  if (!expr.endsWith(rest)) return false;
+  return typeAncestors(walk, head).some((t) => t + rest === expr);
+}
+
+/**
+ * Corrections the HL7 validator applies to R4 core extension contexts that the core definitions themselves
+ * break (the published contexts are too narrow for how R4 uses them).
+ */
+function fixContexts(
+  url: string,
+  contexts: StructureDefinitionContext[] | undefined,
+): StructureDefinitionContext[] | undefined {
+  switch (url) {
+    case 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type':
+      return [{ type: 'element', expression: 'ElementDefinition.type' }, ...(contexts ?? [])];
+    case 'http://hl7.org/fhir/StructureDefinition/regex':
+      return [...(contexts ?? []), { type: 'element', expression: 'ElementDefinition.type' }];
+    case 'http://hl7.org/fhir/StructureDefinition/structuredefinition-normative-version':
+    case 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation':
+    case 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-prohibited':
+      return [{ type: 'element', expression: 'Element' }];
+    default:
+      return contexts;
+  }
+}
+
+const ancestorCache = new WeakMap<object, Map<string, string[]>>();
+
 function typeAncestors(walk: Walk, type: string): string[] {
+  let byType = ancestorCache.get(walk.compiler);
+  if (!byType) {
+    byType = new Map();
+    ancestorCache.set(walk.compiler, byType);
+  }
+  const cached = byType.get(type);
+  if (cached) return cached;
   const out = [type];
   let plan = walk.compiler.typePlan(type);
   for (let guard = 0; plan && guard < 10; guard++) {
@@ -45,5 +132,6 @@ function typeAncestors(walk: Walk, type: string): string[] {
     plan = walk.compiler.plan(base);
     if (plan) out.push(plan.type);
   }
+  byType.set(type, out);
   return out;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
-import { PROJECT_ROOT, findPackage, openPackage } from './packages.ts';
+import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPackage } from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
@@ -14,7 +14,11 @@ export type { ConformanceRegistry } from './types.ts';
 export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' };
 
 export interface ValidatorOptions {
-  /** FHIR packages to load after the R4 core: `.tgz` files or folders (unpacked packages). */
+  /**
+   * FHIR packages to load after the R4 core: `.tgz` files or folders (unpacked packages); also loose
+   * conformance resources: a `.json` file (resource, Bundle or array) or a folder of `*.json` files
+   * without `package.json` (loaded after the packages).
+   */
   packages?: string[];
   /** Look for FI Base in the package search folders (default true). */
   fiBase?: boolean;
@@ -48,12 +52,17 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   const registry = new Registry();
   registry.loadCore();
   const paths = [...(opts.packages ?? [])];
-  const pkgs = paths.map((p) => openPackage(p));
+  const loose = paths.filter((p) => !isPackagePath(p)).map((p) => openLooseResources(p));
+  const pkgs = paths.filter((p) => isPackagePath(p)).map((p) => openPackage(p));
   if (opts.fiBase !== false && !pkgs.some((p) => p.name === FI_BASE.name)) {
     const found = findPackage(FI_BASE.name, FI_BASE.version) ?? findPackage(FI_BASE.name);
     if (found) pkgs.unshift(openPackage(found));
   }
   for (const p of pkgs) registry.loadPackage(p);
+  for (const l of loose) {
+    for (const r of l.resources) registry.add(r as unknown as Resource);
+    registry.sources.push({ name: l.name, version: '' });
+  }
   for (const r of opts.resources ?? []) registry.add(r);
 
   const terminology: TerminologyPort | undefined =

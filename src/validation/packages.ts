@@ -106,3 +106,68 @@ export function packageResourceFiles(pkg: FhirPackage): string[] {
     .filter((f) => f.endsWith('.json') && f !== 'package.json' && !f.startsWith('.'))
     .map((f) => join(pkg.dir, f));
 }
+
+/** Conformance resources given loosely (a JSON file, a Bundle, or a folder of JSON files without package.json). */
+export interface LooseResources {
+  name: string;
+  resources: Array<Record<string, unknown>>;
+}
+
+/** True when `path` is a package (tarball, or a folder with `package.json` or `package/package.json`). */
+export function isPackagePath(path: string): boolean {
+  const abs = resolve(path);
+  const st = statSync(abs);
+  if (st.isFile()) return !abs.toLowerCase().endsWith('.json');
+  return existsSync(join(abs, 'package', 'package.json')) || existsSync(join(abs, 'package.json'));
+}
+
+/**
+ * Reads conformance resources from a `.json` file (one resource, a Bundle of them, or a JSON array) or
+ * from every `*.json` file under a folder (recursively), as fhir-test-cases supplies supporting
+ * profiles and value sets. Resources without `url` are kept out (nothing can refer to them).
+ * A file that is not JSON throws when it was named directly and is skipped inside a folder.
+ */
+export function openLooseResources(path: string): LooseResources {
+  const abs = resolve(path);
+  const resources: LooseResources['resources'] = [];
+  if (statSync(abs).isFile()) {
+    collectResources(JSON.parse(readFileSync(abs, 'utf8')), resources);
+  } else {
+    const files = listJsonFiles(abs);
+    if (!files.length) throw new Error(`Not a FHIR package (no package.json and no *.json files): ${abs}`);
+    for (const file of files) {
+      try {
+        collectResources(JSON.parse(readFileSync(file, 'utf8')), resources);
+      } catch {
+        // not JSON: skipped, as in a package folder
+      }
+    }
+  }
+  return { name: `file:${abs}`, resources };
+}
+
+function listJsonFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listJsonFiles(p));
+    else if (e.name.toLowerCase().endsWith('.json')) out.push(p);
+  }
+  return out.sort();
+}
+
+function collectResources(json: unknown, out: LooseResources['resources']): void {
+  if (Array.isArray(json)) {
+    for (const j of json) collectResources(j, out);
+    return;
+  }
+  if (!json || typeof json !== 'object') return;
+  const r = json as Record<string, unknown>;
+  if (r.resourceType === 'Bundle' && Array.isArray(r.entry)) {
+    for (const e of r.entry as Array<Record<string, unknown> | null>)
+      if (e?.resource) collectResources(e.resource, out);
+    return;
+  }
+  if (typeof r.resourceType === 'string' && typeof r.url === 'string') out.push(r);
+}

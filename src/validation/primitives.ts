@@ -24,7 +24,7 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
   const valueEl = sd.snapshot?.element.find((e) => e.path === `${type}.value`);
   const source = valueEl?.type?.[0]?.extension?.find((x) => x.url === REGEX_EXT)?.valueString;
   // base64Binary's published regex backtracks badly on long invalid input; checked by hand below.
-  const regex = source && type !== 'base64Binary' ? new RegExp(`^(?:${source})$`) : undefined;
+  const regex = source && type !== 'base64Binary' ? new RegExp(`^(?:${javaClasses(source)})$`) : undefined;
   const json: PrimitiveRule['json'] =
     type === 'boolean' ? 'boolean' : NUMBER_TYPES.has(type) ? 'number' : 'string';
   const semantic = SEMANTIC[type];
@@ -44,6 +44,33 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
       return semantic ? semantic(value) : undefined;
     },
   };
+}
+
+/**
+ * The published regexes are Java regexes: `\\s` there is ASCII whitespace only, so `[ \\r\\n\\t\\S]+` (string)
+ * accepts U+00A0 and other Unicode spaces. JavaScript's `\\s`/`\\S` are Unicode-aware; spell the Java classes out.
+ */
+function javaClasses(source: string): string {
+  const space = '\\x09-\\x0D\\x20';
+  const nonSpace = '\\x00-\\x08\\x0E-\\x1F\\x21-\\uFFFF';
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\' && i + 1 < source.length) {
+      const next = source[i + 1];
+      i++;
+      if (next === 's' || next === 'S') {
+        const range = next === 's' ? space : nonSpace;
+        out += inClass ? range : `[${range}]`;
+      } else out += ch + next;
+      continue;
+    }
+    if (ch === '[' && !inClass) inClass = true;
+    else if (ch === ']' && inClass) inClass = false;
+    out += ch;
+  }
+  return out;
 }
 
 export function isJsonKind(v: unknown, kind: PrimitiveRule['json']): boolean {

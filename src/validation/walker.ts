@@ -48,6 +48,8 @@ export class Walk {
   rootResource: Json | undefined;
   /** Logical element path (e.g. `Patient.name`) of the element holding the current object, for extension contexts. */
   readonly hostTypes: string[] = [];
+  /** Element definition path of each host on `hostTypes` (a contentReference's target path, e.g. `OperationDefinition.parameter` for `parameter.part`). */
+  readonly hostPaths: string[] = [];
   bundles: BundleScope[] = [];
   /** Stack of the current resource's contained resources by id. */
   containers: Array<Map<string, Json> | undefined> = [];
@@ -194,8 +196,10 @@ export class Walk {
     for (const plan of plans) {
       this.profile = plan.base ? undefined : plan.url;
       this.hostTypes.push(rt);
+      this.hostPaths.push(rt);
       this.object(value, plan.root, true);
       this.hostTypes.pop();
+      this.hostPaths.pop();
       this.runInvariants(plan.root, value, rt);
     }
     if (bundle) this.bundles.pop();
@@ -547,8 +551,10 @@ export class Walk {
       const typePlan = this.compiler.typePlan(type);
       if (typePlan) {
         this.hostTypes.push(type);
+        this.hostPaths.push(definitionPath(el));
         this.withCore(() => this.object(ext, typePlan.root, false));
         this.hostTypes.pop();
+        this.hostPaths.pop();
       }
     }
     if (value !== null && el.invariants.length) this.runInvariants(el, value, type);
@@ -578,6 +584,7 @@ export class Walk {
     // The binding check of a CodeableConcept covers its codings' own code-system checks.
     if (bound && type === 'CodeableConcept') this.boundConcept = this.depth;
     this.hostTypes.push(type);
+    this.hostPaths.push(definitionPath(el));
     if (ownChildren) this.object(value, el, false);
     let viaProfile = false;
     if (ref?.profiles.length) {
@@ -617,6 +624,7 @@ export class Walk {
       }
     }
     this.hostTypes.pop();
+    this.hostPaths.pop();
     if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
       this.report(
         'error',
@@ -822,4 +830,9 @@ export function kindOf(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   return `a ${typeof v}`;
+}
+
+/** The element's definition path; for a contentReference, the path it refers to. */
+function definitionPath(el: ElementPlan): string {
+  return el.contentRef ? el.contentRef.slice(el.contentRef.indexOf('#') + 1) : el.path;
 }

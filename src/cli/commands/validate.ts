@@ -13,6 +13,7 @@ import type { Validator } from '../../validation/index.ts';
 interface ValidateOptions {
   profile: string[];
   package: string[];
+  ig?: string[];
   format: 'text' | 'ndjson';
 }
 
@@ -34,7 +35,13 @@ export function registerValidateCommand(program: Command): void {
     )
     .argument('<paths...>', 'files or directories (*.json, *.ndjson; directories are walked recursively)')
     .option('--profile <url>', 'validate against this profile too (repeatable)', collect, [])
-    .option('--package <path>', 'extra FHIR package: .tgz or folder (repeatable)', collect, [])
+    .option(
+      '--package <path>',
+      'extra FHIR package (.tgz or folder) or conformance resources (a .json resource/Bundle, or a folder of .json files) (repeatable)',
+      collect,
+      [],
+    )
+    .option('--ig <path>', "same as --package (the HL7 validator's -ig)", collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'ndjson']).default('text'))
     .action(async (paths: string[], opts: ValidateOptions) => {
       try {
@@ -54,7 +61,7 @@ function collect(value: string, previous: string[]): string[] {
 /** Validates everything under `paths`; returns the exit code (0 valid, 1 errors found, 2 usage/I-O). */
 export async function runValidate(paths: string[], opts: ValidateOptions): Promise<number> {
   const files = await listFiles(paths);
-  const validator = await openValidator(opts.package);
+  const validator = await openValidator([...opts.package, ...(opts.ig ?? [])]);
   for (const p of opts.profile) {
     if (!validator.registry.structureDefinition(p))
       throw new UsageError(`unknown profile '${p}' (not in any loaded package)`);

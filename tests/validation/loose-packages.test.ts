@@ -1,0 +1,104 @@
+// `packages` / `--package` given as loose conformance resources: a .json file, a Bundle, a folder without package.json.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { StructureDefinition } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createValidator } from '../../src/validation/index.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const PROFILE = 'http://example.org/StructureDefinition/patient-with-gender';
+const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div>' };
+const noGender = { resourceType: 'Patient', id: 'p1', text, meta: { profile: [PROFILE] } };
+const withGender = { ...noGender, gender: 'female' };
+const GENDER_RULE = 'Patient.gender: minimum required = 1, but only found 0';
+
+let dir: string;
+
+/** A profile on Patient requiring gender, built from the core snapshot (the engine generates none). */
+async function genderProfile(): Promise<StructureDefinition> {
+  const core = await createValidator({ fiBase: false, terminology: false, invariants: false });
+  const base = structuredClone(
+    core.registry.resolve('http://hl7.org/fhir/StructureDefinition/Patient') as StructureDefinition,
+  );
+  for (const e of base.snapshot?.element ?? []) if (e.path === 'Patient.gender') e.min = 1;
+  return {
+    ...base,
+    id: 'patient-with-gender',
+    url: PROFILE,
+    name: 'PatientWithGender',
+    derivation: 'constraint',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+    differential: { element: [{ id: 'Patient.gender', path: 'Patient.gender', min: 1 }] },
+  };
+}
+
+function errorsOf(oo: { issue?: Array<{ severity: string; diagnostics?: string; expression?: string[] }> }) {
+  return (oo.issue ?? [])
+    .filter((i) => i.severity === 'error')
+    .map((i) => `${i.expression?.[0]} | ${i.diagnostics}`);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tyokyky-loose-'));
+  const sd = await genderProfile();
+  writeFileSync(join(dir, 'profile.json'), JSON.stringify(sd));
+  writeFileSync(
+    join(dir, 'bundle.json'),
+    JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: sd }] }),
+  );
+  mkdirSync(join(dir, 'folder', 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'folder', 'sub', 'profile.json'), JSON.stringify(sd));
+  writeFileSync(join(dir, 'folder', 'notes.json'), '{ not json');
+  writeFileSync(join(dir, 'broken.json'), '{ not json');
+  writeFileSync(join(dir, 'no-gender.json'), JSON.stringify(noGender));
+  writeFileSync(join(dir, 'with-gender.json'), JSON.stringify(withGender));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('createValidator({ packages }) with loose conformance resources', () => {
+  for (const source of ['profile.json', 'bundle.json', 'folder']) {
+    it(`loads the profile from ${source}`, async () => {
+      const v = await createValidator({ fiBase: false, packages: [join(dir, source)] });
+      expect(v.registry.resolve(PROFILE)).toBeDefined();
+      expect(errorsOf(v.validate(noGender))).toEqual([`Patient | ${GENDER_RULE} (from ${PROFILE})`]);
+      expect(errorsOf(v.validate(withGender))).toEqual([]);
+      expect(v.packages.map((p) => p.name)).toContain(`file:${join(dir, source)}`);
+    });
+  }
+
+  it('rejects a named file that is not JSON', async () => {
+    await expect(createValidator({ fiBase: false, packages: [join(dir, 'broken.json')] })).rejects.toThrow(
+      /JSON/,
+    );
+  });
+
+  it('rejects a folder with neither package.json nor JSON files', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    await expect(createValidator({ fiBase: false, packages: [empty] })).rejects.toThrow(/Not a FHIR package/);
+  });
+});
+
+function tyokyky(...args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((done) => {
+    execFile('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root }, (err, stdout) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
+    });
+  });
+}
+
+describe('tyokyky validate --package / --ig with loose resources', () => {
+  it('applies a profile from a folder given with --ig', async () => {
+    const [bad, good] = await Promise.all([
+      tyokyky('validate', join(dir, 'no-gender.json'), '--ig', join(dir, 'folder')),
+      tyokyky('validate', join(dir, 'with-gender.json'), '--package', join(dir, 'profile.json')),
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(GENDER_RULE);
+    expect(good.stdout).toContain('valid');
+    expect(good.code).toBe(0);
+  }, 60_000);
+});
