@@ -115,6 +115,26 @@ describe('push to a Medplum peer', () => {
     expect((await outboxOf('Observation', obs.id!)).map((r) => r.state)).toEqual(['done', 'done']);
   });
 
+  it('keeps per-resource order: create and two updates queued together arrive in order, last one wins', async () => {
+    const client = await syncedClient('131381-912B');
+    const v1 = (await store.create(score(client.local, 1))).resource as Observation;
+    const v2 = (await store.update({ ...v1, valueInteger: 2 }, { ifMatch: v1.meta!.versionId }))
+      .resource as Observation;
+    await store.update({ ...v2, valueInteger: 3 }, { ifMatch: v2.meta!.versionId });
+    const first = await sync.pushRound();
+    expect(first.claimed).toBe(1); // the updates wait while the create of the same resource is queued
+    await sync.pushOnce();
+    const rows = await outboxOf('Observation', v1.id!);
+    expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done']);
+    const remote = (await remoteAll(
+      peer.url,
+      'Observation',
+      `identifier=${v1.identifier![0].value}`,
+    )) as Observation[];
+    expect(remote).toHaveLength(1);
+    expect(remote[0].valueInteger).toBe(3);
+  });
+
   it('dead-letters a remote validation error with the remote OperationOutcome, without retrying it', async () => {
     const client = await syncedClient('030381-902P');
     const bad = score(client.local);
