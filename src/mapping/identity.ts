@@ -3,26 +3,36 @@
  * from a fixed namespace and the natural key `<local id system>|<local id>`. The same domain object
  * always gets the same identifier, so re-sending it is a conditional-create no-op.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Identifier, Reference } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import { type FhirKind, MAP } from './config.ts';
 
 /** The project's UUID v5 namespace: v5 of the canonical base in the URL namespace. */
 export const NAMESPACE = uuidv5(MAP.identifiers.uuidNamespaceName, uuidv5.URL);
-const NAMESPACE_BYTES = Buffer.from(parseUuid(NAMESPACE));
+
+/** Namespace bytes followed by the UTF-8 name; grown when a name does not fit. */
+let input = Buffer.alloc(512);
+input.set(parseUuid(NAMESPACE), 0);
+
+/** The variant nibble (10xx) of byte 8, by the hex digit SHA-1 put there. */
+const VARIANT = '89ab89ab89ab89ab';
 
 /**
  * RFC 9562 UUID v5 (SHA-1 of namespace + name). The `uuid` package gives the same result (a test
- * checks it); this variant hashes the UTF-8 name directly, which is several times faster on the
- * mapping's hot path.
+ * checks it); this variant hashes with the one-shot `crypto.hash` into a reused buffer and sets the
+ * version and variant on the hex digits, which is several times faster on the mapping's hot path.
  */
 export function uuidV5(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const worst = 16 + name.length * 3; // UTF-8 bytes per UTF-16 unit ≤ 3
+  if (worst > input.length) {
+    const bigger = Buffer.alloc(worst * 2);
+    input.copy(bigger, 0, 0, 16);
+    input = bigger;
+  }
+  const end = 16 + input.write(name, 16, 'utf8');
+  const hex = hash('sha1', input.subarray(0, end), 'hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${VARIANT[Number.parseInt(hex[16]!, 16)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 export interface IdentityOptions {
@@ -32,8 +42,13 @@ export interface IdentityOptions {
   uuidMemo?: Map<string, string>;
 }
 
+const DEFAULT_SYSTEMS = Object.fromEntries(
+  Object.keys(MAP.kinds).map((k) => [k, `${MAP.identifiers.localIdSystemBase}/${k}`]),
+) as Record<FhirKind, string>;
+
 export function localIdSystem(kind: FhirKind, opts?: IdentityOptions): string {
-  return `${opts?.localIdSystemBase ?? MAP.identifiers.localIdSystemBase}/${kind}`;
+  const base = opts?.localIdSystemBase;
+  return base === undefined ? DEFAULT_SYSTEMS[kind] : `${base}/${kind}`;
 }
 
 /**

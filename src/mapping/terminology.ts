@@ -83,35 +83,54 @@ export function display(system: string, code: string, language: Language = 'fi')
   return displays.get(key(system, code))?.[language] ?? code;
 }
 
-const codingMemo = new Map<string, { ours: Coding; more: Coding[] }>();
-function codings(csId: string, code: string): { ours: Coding; more: Coding[] } {
-  const k = `${csId}|${code}`;
-  let c = codingMemo.get(k);
+interface Codings {
+  ours: Coding;
+  more: Coding[];
+  names: Record<Language, string>;
+}
+/** Per CodeSystem id, per code: our coding and its equivalents (memo; the tables never change). */
+const codingMemo = new Map<string, Map<string, Codings>>();
+function codings(csId: string, code: string): Codings {
+  let byCode = codingMemo.get(csId);
+  if (!byCode) {
+    byCode = new Map();
+    codingMemo.set(csId, byCode);
+  }
+  let c = byCode.get(code);
   if (!c) {
     const system = codeSystemUrl(csId);
     c = {
       ours: { system, code, display: display(system, code) },
       more: forward.get(key(system, code)) ?? [],
+      names: displays.get(key(system, code)) ?? { fi: code, sv: code, en: code },
     };
-    codingMemo.set(k, c);
+    byCode.set(code, c);
   }
   return c;
 }
 
+function copy(c: Coding): Coding {
+  return c.display === undefined
+    ? { system: c.system, code: c.code }
+    : { system: c.system, code: c.code, display: c.display };
+}
+
 /** A Coding of our CodeSystem `csId` with its Finnish display (the CodeSystems' display language). */
 export function coding(csId: string, code: string): Coding {
-  return { ...codings(csId, code).ours };
+  return copy(codings(csId, code).ours);
 }
 
 /** A CodeableConcept with our coding first, then every equivalent standard coding the ConceptMaps give. */
 export function concept(csId: string, code: string): CodeableConcept {
   const { ours, more } = codings(csId, code);
-  return { coding: more.length ? [{ ...ours }, ...more.map((m) => ({ ...m }))] : [{ ...ours }] };
+  const list = [copy(ours)];
+  for (const m of more) list.push(copy(m));
+  return { coding: list };
 }
 
 /** Display of our code in a language, by CodeSystem id. */
 export function displayOf(csId: string, code: string, language: Language): string {
-  return language === 'fi' ? codings(csId, code).ours.display! : display(codeSystemUrl(csId), code, language);
+  return codings(csId, code).names[language];
 }
 
 /** Our code in CodeSystem `csId` from a CodeableConcept, directly or back through a ConceptMap. */
