@@ -54,6 +54,9 @@ export interface ElementPlan {
   maxLength?: number;
   minValue?: number;
   maxValue?: number;
+  /** minValue[x]/maxValue[x] of date, dateTime, instant and time elements, as published. */
+  minTemporal?: string;
+  maxTemporal?: string;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
   /** Keys of all constraints on the element (compiled or native), to avoid running one twice. */
@@ -206,12 +209,16 @@ export class PlanCompiler {
     let pattern: unknown;
     let minValue: number | undefined;
     let maxValue: number | undefined;
+    let minTemporal: string | undefined;
+    let maxTemporal: string | undefined;
     for (const key in ed) {
       const v = (ed as unknown as Record<string, unknown>)[key];
       if (key.startsWith('fixed')) fixed = v;
       else if (key.startsWith('pattern')) pattern = v;
       else if (key.startsWith('minValue') && typeof v === 'number') minValue = v;
       else if (key.startsWith('maxValue') && typeof v === 'number') maxValue = v;
+      else if (key.startsWith('minValue') && typeof v === 'string') minTemporal = v;
+      else if (key.startsWith('maxValue') && typeof v === 'string') maxTemporal = v;
     }
     const binding =
       ed.binding?.valueSet && ed.binding.strength
@@ -243,6 +250,8 @@ export class PlanCompiler {
       maxLength: ed.maxLength,
       minValue,
       maxValue,
+      minTemporal,
+      maxTemporal,
       binding,
       invariants: this.invariants(ed, path),
       invariantKeys: new Set((ed.constraint ?? []).map((c) => c.key ?? '')),

@@ -35,3 +35,31 @@ export function matchesPattern(value: unknown, pattern: unknown): boolean {
   }
   return true;
 }
+
+const ZONED = /T.*(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * Orders two FHIR date, dateTime, instant or time values: -1, 0, 1, or undefined when they cannot be
+ * ordered for sure (different precision and equal at the shared one, or unparsable). Zoned date-times
+ * are compared as instants; other values by their shared precision.
+ */
+export function compareTemporal(a: string, b: string): -1 | 0 | 1 | undefined {
+  if (a === b) return 0;
+  if (ZONED.test(a) && ZONED.test(b)) {
+    const ta = Date.parse(a);
+    const tb = Date.parse(b);
+    if (Number.isNaN(ta) || Number.isNaN(tb)) return undefined;
+    return ta < tb ? -1 : ta > tb ? 1 : 0;
+  }
+  const isTime = (s: string) => s.length >= 5 && s[2] === ':';
+  if (isTime(a) !== isTime(b)) return undefined;
+  // Dates and unzoned or mixed date-times: compare the date part (and time of day for time values).
+  const pa = isTime(a) ? a : a.slice(0, 10);
+  const pb = isTime(b) ? b : b.slice(0, 10);
+  const n = Math.min(pa.length, pb.length);
+  const x = pa.slice(0, n);
+  const y = pb.slice(0, n);
+  if (x < y) return -1;
+  if (x > y) return 1;
+  return undefined;
+}

@@ -1,11 +1,12 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { checkAttachment } from './attachment.ts';
 import { checkExtensionContext } from './context.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from './plan.ts';
 import { isJsonKind, isPrimitiveCode } from './primitives.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';
 import type { BindingIssue, BindingStrength, CompiledInvariant, InvariantEnv } from './types.ts';
-import { deepEqual, matchesPattern } from './values.ts';
+import { compareTemporal, deepEqual, matchesPattern } from './values.ts';
 
 type Severity = OperationOutcomeIssue['severity'];
 type Code = OperationOutcomeIssue['code'];
@@ -484,6 +485,24 @@ export class Walk {
     }
   }
 
+  /** minValue/maxValue on date, dateTime, instant and time: an error only when the value is outside at any precision. */
+  private temporalRange(value: string, el: ElementPlan): void {
+    if (el.minTemporal !== undefined && compareTemporal(value, el.minTemporal) === -1) {
+      this.report(
+        'error',
+        'value',
+        `${el.path}: the value '${value}' is before the permitted minimum value of '${el.minTemporal}'`,
+      );
+    }
+    if (el.maxTemporal !== undefined && compareTemporal(value, el.maxTemporal) === 1) {
+      this.report(
+        'error',
+        'value',
+        `${el.path}: the value '${value}' is after the permitted maximum value of '${el.maxTemporal}'`,
+      );
+    }
+  }
+
   private primitive(value: unknown, ext: unknown, el: ElementPlan, type: string): void {
     if (value !== null) {
       const rule = this.compiler.primitive(type);
@@ -515,6 +534,8 @@ export class Walk {
           );
         }
       }
+      if (typeof value === 'string' && (el.minTemporal !== undefined || el.maxTemporal !== undefined))
+        this.temporalRange(value, el);
       if (el.fixed !== undefined && value !== el.fixed) {
         this.report(
           'error',
@@ -644,6 +665,7 @@ export class Walk {
     else if ((type === 'Coding' && this.boundConcept !== this.depth - 1) || type === 'Quantity')
       this.codeSystemCheck(value);
     if (type === 'Reference') checkReference(this, value, el, ref);
+    else if (type === 'Attachment') checkAttachment(this, value);
     if (el.invariants.length) this.runInvariants(el, value, type);
   }
 

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import type { Walk } from './walker.ts';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Attachment.size and Attachment.hash (R4: base64 SHA-1) must describe `data` when both are present,
+ * as the HL7 validator checks. Invalid base64 is reported by the primitive check, not here.
+ */
+export function checkAttachment(walk: Walk, value: Record<string, unknown>): void {
+  if (typeof value.data !== 'string') return;
+  const data = value.data.replace(/\s+/g, '');
+  if (data.length % 4 !== 0 || !BASE64.test(data)) return;
+  const bytes = Buffer.from(data, 'base64');
+  if (typeof value.size === 'number' && value.size !== bytes.length) {
+    walk.report(
+      'error',
+      'value',
+      `Attachment.size: stated attachment size ${value.size} does not match the actual size of data (${bytes.length} bytes)`,
+    );
+  }
+  if (typeof value.hash === 'string') {
+    const actual = createHash('sha1').update(bytes).digest('base64');
+    if (value.hash.replace(/\s+/g, '') !== actual) {
+      walk.report(
+        'error',
+        'value',
+        `Attachment.hash: stated hash ${value.hash} does not match the SHA-1 hash of data (${actual})`,
+      );
+    }
+  }
+}
