@@ -26,7 +26,7 @@ export function registerServeCommands(program: Command): void {
       '--no-strict',
       'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
     )
-    .option('--remote <url...>', 'FHIR base URL(s) to sync with (starts the sync worker)')
+    .option('--remote <url>', 'FHIR base URL of the Kanta-style store to sync with (starts the sync worker)')
     .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
     .action(async (opts, cmd: Command) => {
@@ -46,7 +46,7 @@ export function registerServeCommands(program: Command): void {
       const store = await openStore(
         opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
       );
-      const syncs = await startSyncs(store, opts.remote ?? [], opts.remoteParty, logger);
+      const sync = opts.remote ? await startSync(store, opts.remote, opts.remoteParty, logger) : undefined;
       const running = await startServer({
         store,
         strict,
@@ -54,17 +54,10 @@ export function registerServeCommands(program: Command): void {
         host: opts.host,
         logger,
         baseUrl: opts.baseUrl,
-        sync: syncs.length
-          ? {
-              status: async () => Promise.all(syncs.map((s) => s.status())),
-              metrics: {
-                metrics: async () => (await Promise.all(syncs.map((s) => s.metrics.metrics()))).join('\n'),
-              },
-            }
-          : undefined,
+        sync,
       });
       logger.info(
-        { url: `${running.url}/fhir`, engine: store.engine, strict, remotes: opts.remote ?? [] },
+        { url: `${running.url}/fhir`, engine: store.engine, strict, remote: opts.remote ?? null },
         `tyokyky-fhir facade listening on ${running.url}/fhir`,
       );
       let stopping = false;
@@ -72,7 +65,7 @@ export function registerServeCommands(program: Command): void {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        for (const s of syncs) await s.stop();
+        await sync?.stop();
         await running.close();
         await store.close();
         logger.info('store closed; bye');
@@ -102,18 +95,10 @@ export function registerServeCommands(program: Command): void {
     });
 }
 
-/** One sync worker per remote; each installs its outbox hook on the store before the server writes. */
-async function startSyncs(
-  store: Store,
-  remotes: string[],
-  party: string,
-  logger: Logger,
-): Promise<SyncService[]> {
-  if (!remotes.length) return [];
+/** The sync worker installs its outbox hook on the store before the server takes writes. */
+async function startSync(store: Store, baseUrl: string, party: string, logger: Logger): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
-  return remotes.map((baseUrl) => {
-    const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
-    sync.start();
-    return sync;
-  });
+  const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
+  sync.start();
+  return sync;
 }
