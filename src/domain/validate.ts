@@ -217,14 +217,15 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
   const base = KIND_LABEL.record;
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
   const r = value as WorkAbilityRecord;
-  const out = domainIssues('client', r.client, `${base}.client`);
+  // The record schema has already checked every part against its own schema: only the rules remain.
+  const out = RULES.client(r.client, `${base}.client`);
   const ids: Record<string, Set<string>> = {};
   for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
     const seen = new Set<string>();
     ids[kind] = seen;
     (r[list] ?? []).forEach((item: { id: string }, i: number) => {
       const path = `${base}.${list}[${i}]`;
-      out.push(...domainIssues(kind, item, path));
+      out.push(...(RULES[kind] as Rules<DomainKind>)(item as never, path));
       if (seen.has(item.id))
         out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
       seen.add(item.id);

@@ -38,8 +38,8 @@ export function uuidV5(name: string): string {
 export interface IdentityOptions {
   /** Base of the systems under which the vendor's local ids are recorded (one system per kind). */
   localIdSystemBase?: string;
-  /** Memo of UUIDs computed during one mapping call (internal). */
-  uuidMemo?: Map<string, string>;
+  /** Memo of the `urn:uuid:` URLs computed during one mapping call, per kind, per id (internal). */
+  uuidMemo?: Map<FhirKind, Map<string, string>>;
 }
 
 const DEFAULT_SYSTEMS = Object.fromEntries(
@@ -57,14 +57,7 @@ export function localIdSystem(kind: FhirKind, opts?: IdentityOptions): string {
  */
 export function businessUuid(kind: FhirKind, id: string, opts?: IdentityOptions): string {
   if (kind === 'selfAssessment' && isUuid(id)) return id.toLowerCase();
-  const name = `${localIdSystem(kind, opts)}|${id}`;
-  const memo = opts?.uuidMemo;
-  let uuid = memo?.get(name);
-  if (uuid === undefined) {
-    uuid = uuidV5(name);
-    memo?.set(name, uuid);
-  }
-  return uuid;
+  return uuidV5(`${localIdSystem(kind, opts)}|${id}`);
 }
 
 /**
@@ -79,7 +72,20 @@ export function scoreKey(assessmentId: string, method: string): string {
 }
 
 export function fullUrl(kind: FhirKind, id: string, opts?: IdentityOptions): string {
-  return `urn:uuid:${businessUuid(kind, id, opts)}`;
+  const memo = opts?.uuidMemo;
+  if (!memo) return `urn:uuid:${businessUuid(kind, id, opts)}`;
+  // Keyed by the caller's id string itself: its hash is computed once, unlike a concatenated key's.
+  let byId = memo.get(kind);
+  if (!byId) {
+    byId = new Map();
+    memo.set(kind, byId);
+  }
+  let url = byId.get(id);
+  if (url === undefined) {
+    url = `urn:uuid:${businessUuid(kind, id, opts)}`;
+    byId.set(id, url);
+  }
+  return url;
 }
 
 export function identifiers(kind: FhirKind, id: string, opts?: IdentityOptions): Identifier[] {
