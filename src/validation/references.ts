@@ -51,7 +51,15 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
         walk.report('error', 'not-found', `Can't find '${r}' in the document Bundle`, 'reference');
       }
     }
-    if (!m && !ABSOLUTE.test(r)) {
+    if (!m && !ABSOLUTE.test(r) && !r.includes('/')) {
+      // A bare id: the HL7 validator rejects it ("Relative URLs must be of the format [ResourceName]/[id]").
+      walk.report(
+        'error',
+        'invalid',
+        `Relative URLs must be of the format [ResourceName]/[id] (found '${r}')`,
+        'reference',
+      );
+    } else if (!m && !ABSOLUTE.test(r)) {
       walk.report(
         'warning',
         'invalid',

@@ -5,6 +5,7 @@ import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } fro
 import { isJsonKind, isPrimitiveCode } from './primitives.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';
+import { checkSystem } from './systems.ts';
 import type { BindingIssue, BindingStrength, CompiledInvariant, InvariantEnv } from './types.ts';
 import { compareTemporal, deepEqual, matchesPattern } from './values.ts';
 
@@ -666,6 +667,7 @@ export class Walk {
       this.codeSystemCheck(value);
     if (type === 'Reference') checkReference(this, value, el, ref);
     else if (type === 'Attachment') checkAttachment(this, value);
+    else if (type === 'Coding' || type === 'Identifier') checkSystem(this, value, type);
     if (el.invariants.length) this.runInvariants(el, value, type);
   }
 

@@ -54,11 +54,17 @@ describe('references', () => {
     ]);
   });
 
-  it('warns about a reference that is neither relative nor absolute', () => {
-    const oo = v.validate(obs({ subject: { reference: 'just-an-id' } }));
+  it('rejects a bare id as a reference, as the HL7 validator does', () => {
+    expect(errors(v.validate(obs({ subject: { reference: 'just-an-id' } })))).toEqual([
+      "Observation.subject.reference | Relative URLs must be of the format [ResourceName]/[id] (found 'just-an-id')",
+    ]);
+  });
+
+  it('warns about a reference with a path that is neither relative nor absolute', () => {
+    const oo = v.validate(obs({ subject: { reference: 'Patient/1/extra' } }));
     expect(errors(oo)).toEqual([]);
     expect(warnings(oo)).toEqual([
-      "Observation.subject.reference | Reference 'just-an-id' is neither a relative reference ([type]/[id]) nor an absolute URL",
+      "Observation.subject.reference | Reference 'Patient/1/extra' is neither a relative reference ([type]/[id]) nor an absolute URL",
     ]);
   });
 

@@ -1,0 +1,30 @@
+import type { Walk } from './walker.ts';
+
+/** A URI with a scheme (`http:`, `urn:`, `mailto:` ...), as the HL7 validator's absolute-URL test. */
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
+
+/**
+ * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
+ * system, not a value set the registry holds (the HL7 validator reports all three as errors).
+ */
+export function checkSystem(walk: Walk, value: Record<string, unknown>, type: 'Coding' | 'Identifier'): void {
+  const system = value.system;
+  if (typeof system !== 'string' || system === '') return;
+  if (!ABSOLUTE.test(system)) {
+    walk.report(
+      'error',
+      'invalid',
+      `${type}.system must be an absolute reference, not a local reference ('${system}')`,
+    );
+    return;
+  }
+  if (type === 'Coding' && isValueSetUrl(walk, system)) {
+    walk.report('error', 'invalid', `The Coding references a value set, not a code system ('${system}')`);
+  }
+}
+
+function isValueSetUrl(walk: Walk, system: string): boolean {
+  if (!system.includes('/ValueSet/')) return false;
+  const registry = walk.compiler.registry;
+  return registry.valueSet(system) !== undefined && registry.codeSystem(system) === undefined;
+}
