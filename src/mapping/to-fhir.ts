@@ -38,28 +38,31 @@ import {
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
 import { type FhirKind, MAP, profileUrl } from './config.ts';
-import { goalKey, identifiers, reference, scoreKey } from './identity.ts';
+import { type IdentityOptions, goalKey, identifiers, reference, scoreKey } from './identity.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 import { type Language, coding, concept, displayOf } from './terminology.ts';
 
 interface Ctx {
-  opts: MappingOptions;
+  opts: IdentityOptions;
   lang: Language;
   creatingApplication: Extension;
-  /** Organisations of the record by the consent party they act as. */
-  partyOrganizations: Map<string, string>;
+  /** Organisations of the record by the consent party they act as (none for a record without organisations). */
+  partyOrganizations: Map<string, string> | undefined;
 }
 
 function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
   const app = opts.application ?? DEFAULT_APPLICATION;
   const extension: Extension[] = [{ url: 'name', valueString: app.name }];
   if (app.version !== undefined) extension.push({ url: 'version', valueString: app.version });
-  const partyOrganizations = new Map<string, string>();
-  for (const o of record?.organizations ?? [])
-    if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
+  let partyOrganizations: Map<string, string> | undefined;
+  if (record?.organizations) {
+    partyOrganizations = new Map();
+    for (const o of record.organizations)
+      if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
+  }
   return {
-    opts: { ...opts, uuidMemo: new Map() },
+    opts: { localIdSystemBase: opts.localIdSystemBase, uuidMemo: new Map() },
     lang: opts.language ?? 'fi',
     creatingApplication: { url: MAP.extensions.creatingApplication, extension },
     partyOrganizations,
@@ -79,7 +82,7 @@ function common(
     meta: { profile: [profileUrl(kind)] },
     language: ctx.lang,
     text: narrative(titleKey, rows, ctx.lang),
-    extension: [ctx.creatingApplication, ...extra],
+    extension: extra.length ? [ctx.creatingApplication, ...extra] : [ctx.creatingApplication],
     identifier: identifiers(kind, id, ctx.opts),
   };
 }
@@ -287,7 +290,7 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
       type: 'permit',
       period: { ...c.period },
       actor: c.parties.map((p) => {
-        const org = ctx.partyOrganizations.get(p);
+        const org = ctx.partyOrganizations?.get(p);
         return {
           extension: [
             { url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) },

@@ -66,7 +66,14 @@ describe('identifiers and the transaction Bundle', () => {
 
   it('the fast UUID v5 equals the uuid package on ASCII and non-ASCII names', () => {
     const long = `${'x'.repeat(700)}|ä€𝄞`; // longer than the reused input buffer
-    for (const name of ['a', 'https://tyokyky-fhir.org/fhir/sid/local/client|suvi', 'äö|€|𝄞', '', long, 'b']) {
+    for (const name of [
+      'a',
+      'https://tyokyky-fhir.org/fhir/sid/local/client|suvi',
+      'äö|€|𝄞',
+      '',
+      long,
+      'b',
+    ]) {
       expect(uuidV5(name)).toBe(v5(name, NAMESPACE));
     }
   });
