@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fhirXmlToJson } from './xml.ts';
 
 /** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
 export interface FhirPackage {
@@ -117,7 +118,7 @@ export interface LooseResources {
 export function isPackagePath(path: string): boolean {
   const abs = resolve(path);
   const st = statSync(abs);
-  if (st.isFile()) return !abs.toLowerCase().endsWith('.json');
+  if (st.isFile()) return !/\.(json|xml)$/i.test(abs);
   return existsSync(join(abs, 'package', 'package.json')) || existsSync(join(abs, 'package.json'));
 }
 
@@ -131,15 +132,16 @@ export function openLooseResources(path: string): LooseResources {
   const abs = resolve(path);
   const resources: LooseResources['resources'] = [];
   if (statSync(abs).isFile()) {
-    collectResources(JSON.parse(readFileSync(abs, 'utf8')), resources);
+    collectResources(readResourceFile(abs), resources);
   } else {
     const files = listJsonFiles(abs);
-    if (!files.length) throw new Error(`Not a FHIR package (no package.json and no *.json files): ${abs}`);
+    if (!files.length)
+      throw new Error(`Not a FHIR package (no package.json and no *.json or *.xml files): ${abs}`);
     for (const file of files) {
       try {
-        collectResources(JSON.parse(readFileSync(file, 'utf8')), resources);
+        collectResources(readResourceFile(file), resources);
       } catch {
-        // not JSON: skipped, as in a package folder
+        // not FHIR JSON or XML: skipped, as in a package folder
       }
     }
   }
@@ -152,9 +154,14 @@ function listJsonFiles(dir: string): string[] {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...listJsonFiles(p));
-    else if (e.name.toLowerCase().endsWith('.json')) out.push(p);
+    else if (/\.(json|xml)$/i.test(e.name)) out.push(p);
   }
   return out.sort();
+}
+
+function readResourceFile(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  return /\.xml$/i.test(file) ? fhirXmlToJson(text) : JSON.parse(text);
 }
 
 function collectResources(json: unknown, out: LooseResources['resources']): void {

@@ -51,8 +51,8 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
         walk.report('error', 'not-found', `Can't find '${r}' in the document Bundle`, 'reference');
       }
     }
-    if (!m && !ABSOLUTE.test(r) && !r.includes('/')) {
-      // A bare id: the HL7 validator rejects it ("Relative URLs must be of the format [ResourceName]/[id]").
+    if (!m && !ABSOLUTE.test(r) && !r.includes('/') && !r.includes('?')) {
+      // A bare id (not a conditional reference `Type?search`): the HL7 validator rejects it.
       walk.report(
         'error',
         'invalid',

@@ -1,6 +1,7 @@
 // `packages` / `--package` given as loose conformance resources: a .json file, a Bundle, a folder without package.json.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { StructureDefinition } from '@medplum/fhirtypes';
@@ -54,12 +55,20 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'broken.json'), '{ not json');
   writeFileSync(join(dir, 'no-gender.json'), JSON.stringify(noGender));
   writeFileSync(join(dir, 'with-gender.json'), JSON.stringify(withGender));
+  // XML forms, written with the same library that reads them.
+  const { Fhir } = createRequire(import.meta.url)('fhir') as {
+    Fhir: new () => { objToXml(o: unknown): string };
+  };
+  const fhir = new Fhir();
+  mkdirSync(join(dir, 'xml'), { recursive: true });
+  writeFileSync(join(dir, 'xml', 'profile.xml'), fhir.objToXml(sd));
+  writeFileSync(join(dir, 'no-gender.xml'), fhir.objToXml(noGender));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('createValidator({ packages }) with loose conformance resources', () => {
-  for (const source of ['profile.json', 'bundle.json', 'folder']) {
+  for (const source of ['profile.json', 'bundle.json', 'folder', 'xml', 'xml/profile.xml']) {
     it(`loads the profile from ${source}`, async () => {
       const v = await createValidator({ fiBase: false, packages: [join(dir, source)] });
       expect(v.registry.resolve(PROFILE)).toBeDefined();
@@ -92,12 +101,15 @@ function tyokyky(...args: string[]): Promise<{ code: number; stdout: string }> {
 
 describe('tyokyky validate --package / --ig with loose resources', () => {
   it('applies a profile from a folder given with --ig', async () => {
-    const [bad, good] = await Promise.all([
+    const [bad, good, badXml] = await Promise.all([
       tyokyky('validate', join(dir, 'no-gender.json'), '--ig', join(dir, 'folder')),
       tyokyky('validate', join(dir, 'with-gender.json'), '--package', join(dir, 'profile.json')),
+      tyokyky('validate', join(dir, 'no-gender.xml'), '--ig', join(dir, 'xml')),
     ]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain(GENDER_RULE);
+    expect(badXml.code).toBe(1);
+    expect(badXml.stdout).toContain(GENDER_RULE);
     expect(good.stdout).toContain('valid');
     expect(good.code).toBe(0);
   }, 60_000);

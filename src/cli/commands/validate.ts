@@ -33,7 +33,10 @@ export function registerValidateCommand(program: Command): void {
     .description(
       'Validate FHIR R4 resources (JSON files, Bundles, NDJSON, or folders of them) against R4, FI Base and our profiles',
     )
-    .argument('<paths...>', 'files or directories (*.json, *.ndjson; directories are walked recursively)')
+    .argument(
+      '<paths...>',
+      'files or directories (*.json, *.ndjson, *.xml; directories are walked recursively)',
+    )
     .option('--profile <url>', 'validate against this profile too (repeatable)', collect, [])
     .option(
       '--package <path>',
@@ -127,7 +130,7 @@ function exists(p: string): boolean {
   }
 }
 
-const INPUT_EXTENSIONS = new Set(['.json', '.ndjson', '.jsonl']);
+const INPUT_EXTENSIONS = new Set(['.json', '.ndjson', '.jsonl', '.xml']);
 
 /** The files to read, in a stable order: explicit files as given, directories walked and sorted. */
 async function listFiles(paths: string[]): Promise<string[]> {
@@ -148,7 +151,9 @@ async function listFiles(paths: string[]): Promise<string[]> {
       files.push(...found);
     } else {
       if (!INPUT_EXTENSIONS.has(extname(p).toLowerCase())) {
-        throw new UsageError(`not a JSON or NDJSON file: ${p} (expected .json, .ndjson or .jsonl)`);
+        throw new UsageError(
+          `not a JSON, NDJSON or XML file: ${p} (expected .json, .ndjson, .jsonl or .xml)`,
+        );
       }
       files.push(p);
     }
@@ -162,6 +167,21 @@ async function listFiles(paths: string[]): Promise<string[]> {
  */
 async function* readItems(file: string): AsyncGenerator<InputItem> {
   const ext = extname(file).toLowerCase();
+  if (ext === '.xml') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    const { fhirXmlToJson } = await import('../../validation/xml.ts');
+    try {
+      yield { source: file, resource: fhirXmlToJson(text) };
+    } catch (e) {
+      yield { source: file, parseError: (e as Error).message };
+    }
+    return;
+  }
   if (ext === '.json') {
     let text: string;
     try {

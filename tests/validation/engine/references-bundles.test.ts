@@ -60,6 +60,11 @@ describe('references', () => {
     ]);
   });
 
+  it('accepts a conditional reference (Type?search) without a slash', () => {
+    const oo = v.validate(obs({ subject: { reference: 'Patient?identifier=urn:ietf:rfc:3986|urn:uuid:1' } }));
+    expect(errors(oo)).toEqual([]);
+  });
+
   it('warns about a reference with a path that is neither relative nor absolute', () => {
     const oo = v.validate(obs({ subject: { reference: 'Patient/1/extra' } }));
     expect(errors(oo)).toEqual([]);
