@@ -3,6 +3,7 @@ import { checkAttachment } from './attachment.ts';
 import { checkExtensionContext } from './context.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from './plan.ts';
 import { isJsonKind, isPrimitiveCode } from './primitives.ts';
+import { checkQuestionnaireResponse } from './questionnaire.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';
 import { checkSystem } from './systems.ts';
@@ -203,6 +204,10 @@ export class Walk {
       this.hostTypes.pop();
       this.hostPaths.pop();
       this.runInvariants(plan.root, value, rt);
+    }
+    if (rt === 'QuestionnaireResponse') {
+      this.profile = undefined;
+      checkQuestionnaireResponse(this, value);
     }
     if (bundle) this.bundles.pop();
     this.containers.pop();

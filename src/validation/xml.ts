@@ -38,24 +38,20 @@ export function fhirXmlToJson(xml: string): unknown {
  * creates only for them), which FHIR JSON does not have: drop them and the companions left empty.
  */
 function stripComments(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    for (const x of v) stripComments(x);
-  } else if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    delete o.fhir_comments;
-    for (const k in o) {
-      stripComments(o[k]);
-      if (!k.startsWith('_')) continue;
-      const c = o[k];
-      if (isEmptyObject(c)) delete o[k];
-      else if (Array.isArray(c)) {
-        const items = c.map((x) => (isEmptyObject(x) ? null : x));
-        if (items.every((x) => x === null)) delete o[k];
-        else o[k] = items;
-      }
-    }
+  if (Array.isArray(v)) return v.map(stripComments);
+  if (!v || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, raw] of Object.entries(v as Record<string, unknown>)) {
+    if (k === 'fhir_comments') continue;
+    const c = stripComments(raw);
+    if (k.startsWith('_') && isEmptyObject(c)) continue;
+    if (k.startsWith('_') && Array.isArray(c)) {
+      const kept = c.map((x) => (isEmptyObject(x) ? null : x));
+      if (kept.every((x) => x === null)) continue;
+      out[k] = kept;
+    } else out[k] = c;
   }
-  return v;
+  return out;
 }
 
 function isEmptyObject(v: unknown): boolean {

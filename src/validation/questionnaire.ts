@@ -1,0 +1,207 @@
+import { type Walk, isObject } from './walker.ts';
+
+type Json = Record<string, unknown>;
+
+/** Answer value[x] types each Questionnaire item type accepts (R4). */
+const ANSWER_TYPES: Record<string, string[]> = {
+  boolean: ['Boolean'],
+  decimal: ['Decimal'],
+  integer: ['Integer'],
+  date: ['Date'],
+  dateTime: ['DateTime'],
+  time: ['Time'],
+  string: ['String'],
+  text: ['String'],
+  url: ['Uri'],
+  choice: ['Coding', 'Date', 'Time', 'Integer', 'String'],
+  'open-choice': ['Coding', 'Date', 'Time', 'Integer', 'String'],
+  attachment: ['Attachment'],
+  reference: ['Reference'],
+  quantity: ['Quantity'],
+};
+
+/**
+ * A QuestionnaireResponse against its Questionnaire (resolved from `questionnaire`: a contained `#id`
+ * or a canonical the registry holds), with the HL7 validator's rules: every linkId exists in the
+ * Questionnaire, at its place and in order; item text matches; required items are answered (a warning
+ * while `in-progress`); one answer unless `repeats`; answer types match the item type; choice answers
+ * are among the `answerOption`s; groups and displays have no answers. Items with `enableWhen` are not
+ * required here (their enablement is not evaluated). Called with the walk at the response's root.
+ */
+export function checkQuestionnaireResponse(walk: Walk, qr: Json): void {
+  const ref = qr.questionnaire;
+  if (typeof ref !== 'string') return;
+  const q = resolveQuestionnaire(walk, qr, ref);
+  if (!q) {
+    walk.report(
+      'warning',
+      'not-found',
+      `The questionnaire '${ref}' could not be resolved, so no validation can be performed against the base questionnaire`,
+      'questionnaire',
+    );
+    return;
+  }
+  const inProgress = qr.status === 'in-progress';
+  const allLinkIds = new Set<string>();
+  collectLinkIds(items(q), allLinkIds);
+  checkItems(walk, items(q), items(qr), inProgress, allLinkIds);
+}
+
+function resolveQuestionnaire(walk: Walk, qr: Json, ref: string): Json | undefined {
+  if (ref.startsWith('#')) {
+    const contained = Array.isArray(qr.contained) ? qr.contained : [];
+    return contained.find(
+      (c): c is Json => isObject(c) && c.resourceType === 'Questionnaire' && c.id === ref.slice(1),
+    );
+  }
+  const r = walk.compiler.registry.resolve(ref) ?? walk.compiler.registry.resolve(ref.split('|')[0]);
+  return r?.resourceType === 'Questionnaire' ? (r as unknown as Json) : undefined;
+}
+
+function items(node: Json): Json[] {
+  return Array.isArray(node.item) ? (node.item as unknown[]).filter(isObject) : [];
+}
+
+function collectLinkIds(qItems: Json[], out: Set<string>): void {
+  for (const q of qItems) {
+    if (typeof q.linkId === 'string') out.add(q.linkId);
+    collectLinkIds(items(q), out);
+  }
+}
+
+/** The response items under one parent (QR root, item or answer) against the Questionnaire items there. */
+function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: boolean, all: Set<string>): void {
+  const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
+  let last = -1;
+  for (let i = 0; i < rItems.length; i++) {
+    const linkId = rItems[i].linkId;
+    if (typeof linkId !== 'string') continue; // linkId 1..1 is reported by the structure check
+    const at = qItems.findIndex((q) => q.linkId === linkId);
+    walk.push('item', i);
+    if (at < 0) {
+      walk.report(
+        'error',
+        'structure',
+        all.has(linkId)
+          ? `Structural Error: the item with linkId '${linkId}' is in the wrong place`
+          : `LinkId '${linkId}' not found in questionnaire`,
+      );
+    } else {
+      if (at < last) walk.report('error', 'structure', 'Structural Error: items are out of order');
+      last = Math.max(last, at);
+      const list = byLinkId.get(linkId) ?? [];
+      list.push({ item: rItems[i], index: i });
+      byLinkId.set(linkId, list);
+    }
+    walk.pop();
+  }
+  for (const q of qItems) {
+    const linkId = typeof q.linkId === 'string' ? q.linkId : '';
+    const found = byLinkId.get(linkId);
+    if (!found) {
+      if (q.required === true && !hasEnableWhen(q)) {
+        walk.report(
+          inProgress ? 'warning' : 'error',
+          'required',
+          `No response found for required item with id = '${linkId}'`,
+        );
+      }
+      continue;
+    }
+    if (found.length > 1 && q.repeats !== true && q.type !== 'group') {
+      walk.push('item', found[1].index);
+      walk.report('error', 'structure', `Only one response item with linkId '${linkId}' allowed`);
+      walk.pop();
+    }
+    for (const { item, index } of found) {
+      walk.push('item', index);
+      checkItem(walk, q, item, inProgress, all);
+      walk.pop();
+    }
+  }
+}
+
+function checkItem(walk: Walk, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
+  const linkId = String(q.linkId);
+  if (typeof item.text === 'string' && item.text !== q.text) {
+    walk.report(
+      'error',
+      'value',
+      `If text exists, it must match the questionnaire definition for linkId '${linkId}'`,
+      'text',
+    );
+  }
+  const answers = Array.isArray(item.answer) ? (item.answer as unknown[]).filter(isObject) : [];
+  const type = typeof q.type === 'string' ? q.type : '';
+  if (!answers.length && q.required === true && type !== 'group' && type !== 'display' && !hasEnableWhen(q)) {
+    walk.report(
+      inProgress ? 'warning' : 'error',
+      'required',
+      `No response answer found for required item '${linkId}'`,
+    );
+  }
+  if (answers.length > 1 && q.repeats !== true) {
+    walk.report('error', 'structure', `Only one response answer item with linkId '${linkId}' allowed`);
+  }
+  for (let j = 0; j < answers.length; j++) {
+    walk.push('answer', j);
+    checkAnswer(walk, q, type, answers[j]);
+    checkItems(walk, items(q), items(answers[j]), inProgress, all);
+    walk.pop();
+  }
+  checkItems(walk, items(q), items(item), inProgress, all);
+}
+
+function checkAnswer(walk: Walk, q: Json, type: string, answer: Json): void {
+  if (type === 'group' || type === 'display') {
+    walk.report('error', 'structure', `Items of type ${type} should not have answers`);
+    return;
+  }
+  const key = Object.keys(answer).find((k) => k.startsWith('value') && k.length > 5);
+  const allowed = ANSWER_TYPES[type];
+  if (!key || !allowed) return;
+  const valueType = key.slice(5);
+  if (!allowed.includes(valueType)) {
+    const names = allowed.map((t) => t[0].toLowerCase() + t.slice(1));
+    walk.report(
+      'error',
+      'structure',
+      names.length === 1
+        ? `Answer value must be of type ${names[0]}`
+        : `Answer value must be one of the types ${names.join(', ')}`,
+    );
+    return;
+  }
+  if (
+    (type === 'choice' || (type === 'open-choice' && valueType === 'Coding')) &&
+    Array.isArray(q.answerOption)
+  ) {
+    checkOption(walk, q.answerOption as unknown[], valueType, answer[key]);
+  }
+}
+
+/** A choice answer must be one of the item's answerOptions of the same type. */
+function checkOption(walk: Walk, options: unknown[], valueType: string, value: unknown): void {
+  const same = options
+    .filter(isObject)
+    .map((o) => o[`value${valueType}`])
+    .filter((v) => v !== undefined);
+  if (!same.length) return;
+  const match =
+    valueType === 'Coding'
+      ? same.some(
+          (o) =>
+            isObject(o) &&
+            isObject(value) &&
+            o.code === value.code &&
+            (o.system ?? null) === (value.system ?? null),
+        )
+      : (same as unknown[]).includes(value);
+  if (match) return;
+  const shown = isObject(value) ? `${value.system ?? ''}::${value.code ?? ''}` : String(value);
+  walk.report('error', 'code-invalid', `The ${valueType.toLowerCase()} '${shown}' is not a valid option`);
+}
+
+function hasEnableWhen(q: Json): boolean {
+  return Array.isArray(q.enableWhen) && q.enableWhen.length > 0;
+}

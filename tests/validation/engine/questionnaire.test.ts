@@ -1,0 +1,164 @@
+// QuestionnaireResponse against its Questionnaire (contained or from the registry).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
+import { errors, warnings } from './helpers.ts';
+
+const Q_URL = 'http://example.org/Questionnaire/wellbeing';
+const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div>' };
+const questionnaire = {
+  resourceType: 'Questionnaire',
+  id: 'wellbeing',
+  url: Q_URL,
+  name: 'Wellbeing',
+  status: 'active',
+  text,
+  item: [
+    { linkId: 'score', text: 'Score', type: 'integer', required: true },
+    {
+      linkId: 'mood',
+      text: 'Mood',
+      type: 'choice',
+      answerOption: [
+        { valueCoding: { system: 'http://example.org/mood', code: 'good' } },
+        { valueCoding: { system: 'http://example.org/mood', code: 'bad' } },
+      ],
+    },
+    {
+      linkId: 'work',
+      type: 'group',
+      item: [
+        { linkId: 'work.hours', text: 'Hours', type: 'decimal', required: true },
+        { linkId: 'work.notes', type: 'string', repeats: true },
+      ],
+    },
+    {
+      linkId: 'followup',
+      type: 'boolean',
+      required: true,
+      enableWhen: [{ question: 'score', operator: '<', answerInteger: 5 }],
+    },
+  ],
+};
+
+function response(item: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    resourceType: 'QuestionnaireResponse',
+    id: 'r',
+    text,
+    questionnaire: Q_URL,
+    status: 'completed',
+    item,
+    ...extra,
+  };
+}
+const score = (n: unknown = 7) => ({ linkId: 'score', answer: [{ valueInteger: n }] });
+const work = (items: unknown[] = [{ linkId: 'work.hours', answer: [{ valueDecimal: 7.5 }] }]) => ({
+  linkId: 'work',
+  item: items,
+});
+
+let v: Validator;
+beforeAll(async () => {
+  v = await createValidator({ fiBase: false, resources: [questionnaire as never] });
+});
+
+describe('QuestionnaireResponse against its Questionnaire', () => {
+  it('accepts a complete response (an item with enableWhen is not required here)', () => {
+    const mood = {
+      linkId: 'mood',
+      answer: [{ valueCoding: { system: 'http://example.org/mood', code: 'good' } }],
+    };
+    expect(errors(v.validate(response([score(), mood, work()])))).toEqual([]);
+  });
+
+  it('finds the Questionnaire contained in the response', () => {
+    const r = response([{ linkId: 'nope' }], {
+      questionnaire: '#q',
+      contained: [{ ...questionnaire, id: 'q' }],
+    });
+    expect(errors(v.validate(r))).toContain(
+      "QuestionnaireResponse.item[0] | LinkId 'nope' not found in questionnaire",
+    );
+  });
+
+  it('rejects an unknown linkId and an item in the wrong place', () => {
+    expect(
+      errors(
+        v.validate(
+          response([
+            score(),
+            { linkId: 'work.hours', answer: [{ valueDecimal: 1 }] },
+            work(),
+            { linkId: 'x' },
+          ]),
+        ),
+      ),
+    ).toEqual([
+      "QuestionnaireResponse.item[1] | Structural Error: the item with linkId 'work.hours' is in the wrong place",
+      "QuestionnaireResponse.item[3] | LinkId 'x' not found in questionnaire",
+    ]);
+  });
+
+  it('rejects items out of order', () => {
+    expect(errors(v.validate(response([work(), score()])))).toEqual([
+      'QuestionnaireResponse.item[1] | Structural Error: items are out of order',
+    ]);
+  });
+
+  it('requires required items when completed, warns while in progress', () => {
+    expect(errors(v.validate(response([{ linkId: 'work' }])))).toEqual([
+      "QuestionnaireResponse | No response found for required item with id = 'score'",
+      "QuestionnaireResponse.item[0] | No response found for required item with id = 'work.hours'",
+    ]);
+    const oo = v.validate(response([{ linkId: 'score' }, work()], { status: 'in-progress' }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      "QuestionnaireResponse.item[0] | No response answer found for required item 'score'",
+    );
+  });
+
+  it('checks the answer type against the item type', () => {
+    const wrong = { linkId: 'score', answer: [{ valueString: '7' }] };
+    expect(errors(v.validate(response([wrong, work()])))).toEqual([
+      'QuestionnaireResponse.item[0].answer[0] | Answer value must be of type integer',
+    ]);
+  });
+
+  it('checks choice answers against answerOption', () => {
+    const mood = {
+      linkId: 'mood',
+      answer: [{ valueCoding: { system: 'http://example.org/mood', code: 'meh' } }],
+    };
+    expect(errors(v.validate(response([score(), mood, work()])))).toEqual([
+      "QuestionnaireResponse.item[1].answer[0] | The coding 'http://example.org/mood::meh' is not a valid option",
+    ]);
+  });
+
+  it('allows one answer unless the item repeats, and no answers on groups', () => {
+    const two = { linkId: 'score', answer: [{ valueInteger: 1 }, { valueInteger: 2 }] };
+    const notes = { linkId: 'work.notes', answer: [{ valueString: 'a' }, { valueString: 'b' }] };
+    const hours = { linkId: 'work.hours', answer: [{ valueDecimal: 1 }] };
+    expect(errors(v.validate(response([two, { linkId: 'work', item: [hours, notes] }])))).toEqual([
+      "QuestionnaireResponse.item[0] | Only one response answer item with linkId 'score' allowed",
+    ]);
+    const groupAnswer = { linkId: 'work', answer: [{ valueString: 'x', item: [hours] }] };
+    expect(errors(v.validate(response([score(), groupAnswer])))).toContain(
+      'QuestionnaireResponse.item[1].answer[0] | Items of type group should not have answers',
+    );
+  });
+
+  it('item text must match the Questionnaire', () => {
+    const renamed = { linkId: 'score', text: 'Points', answer: [{ valueInteger: 3 }] };
+    expect(errors(v.validate(response([renamed, work()])))).toEqual([
+      "QuestionnaireResponse.item[0].text | If text exists, it must match the questionnaire definition for linkId 'score'",
+    ]);
+  });
+
+  it('warns when the Questionnaire cannot be found', () => {
+    const oo = v.validate(response([score()], { questionnaire: 'http://example.org/Questionnaire/unknown' }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      "QuestionnaireResponse.questionnaire | The questionnaire 'http://example.org/Questionnaire/unknown' could not be resolved, so no validation can be performed against the base questionnaire",
+    );
+  });
+});
