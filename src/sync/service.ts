@@ -135,6 +135,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     hooked.add(store);
   }
   const ready = store.migrate('sync', SYNC_MIGRATIONS).then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2));
+  // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
+  // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
+  ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));
 
   const removeHook =
     opts.installHook === false
