@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { INDEXED_PARAMS } from '../store/index.ts';
 
 /** Resource types the facade holds. Everything else is an unknown type (404). */
 export const SUPPORTED_TYPES = [
@@ -34,18 +35,8 @@ export const PROFILED_TYPES = new Set<string>([
   'Organization',
 ]);
 
-/** Search parameters implemented on top of the store; the per-type set is whichever of these R4 defines. */
-const IMPLEMENTED_PARAMS = [
-  '_id',
-  '_lastUpdated',
-  'identifier',
-  'patient',
-  'subject',
-  'code',
-  'category',
-  'status',
-  'date',
-];
+/** Search parameters implemented on top of the store (its indexed ones); the per-type set is whichever of these R4 defines. */
+const IMPLEMENTED_PARAMS: readonly string[] = ['_id', '_lastUpdated', ...INDEXED_PARAMS];
 
 /** Result parameters the facade understands on every type. */
 export const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_format'] as const;

@@ -1,4 +1,5 @@
 export { parseDateRange } from './dates.ts';
 export { openStore } from './store.ts';
+export { INDEXED_PARAMS } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
