@@ -3,7 +3,7 @@ import type { StructurePlan } from './plan.ts';
 import type { Walk } from './walker.ts';
 
 /** Contexts that allow an extension on any element. */
-const ANYWHERE = new Set(['Element', 'Base', 'Any', 'BackboneElement']);
+const ANYWHERE = new Set(['Element', 'Base', 'Any']);
 /** Inside these ElementDefinition values every extension is allowed (they carry instance data). */
 const FREE_ZONES = new Set([
   'ElementDefinition.example.value[x]',

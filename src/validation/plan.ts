@@ -1,6 +1,7 @@
 import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
 import { type PrimitiveRule, compilePrimitive, isPrimitiveCode } from './primitives.ts';
 import type { Registry } from './registry.ts';
+import { simpleSnapshot } from './snapshot.ts';
 import type { CompiledInvariant } from './types.ts';
 
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
@@ -128,11 +129,20 @@ export class PlanCompiler {
     let p = this.plans.get(url);
     if (p === undefined) {
       const sd = this.registry.structureDefinition(url);
-      p = sd?.snapshot?.element?.length ? this.compile(sd) : null;
+      p = sd?.snapshot?.element?.length ? this.compile(sd) : sd ? this.compileDifferential(sd) : null;
       this.plans.set(url, p);
       if (p && p.url !== url) this.plans.set(p.url, p);
     }
     return p ?? undefined;
+  }
+
+  /** A differential-only profile, when a simple snapshot can be generated for it (see snapshot.ts). */
+  private compileDifferential(sd: StructureDefinition): StructurePlan | null {
+    if (!sd.baseDefinition || sd.baseDefinition === sd.url) return null;
+    this.plans.set(sd.url, null); // guards against a cycle through baseDefinition
+    const base = this.plan(sd.baseDefinition)?.sd;
+    const elements = base && simpleSnapshot(sd, base, (u) => this.plan(u)?.sd);
+    return elements ? this.compile({ ...sd, snapshot: { element: elements } }) : null;
   }
 
   /** The base definition of a type or resource by name. */

@@ -1,0 +1,108 @@
+// Differential-only profiles: simple snapshots generated from the base (no slicing).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
+import { errors, patient, warnings } from './helpers.ts';
+
+const EXT = 'http://example.org/StructureDefinition/flag';
+const PROFILE = 'http://example.org/StructureDefinition/strict-patient';
+const SLICED = 'http://example.org/StructureDefinition/sliced-patient';
+
+const extension = {
+  resourceType: 'StructureDefinition',
+  url: EXT,
+  name: 'Flag',
+  status: 'draft',
+  kind: 'complex-type',
+  abstract: false,
+  context: [
+    { type: 'element', expression: 'DomainResource' },
+    { type: 'element', expression: 'BackboneElement' },
+  ],
+  type: 'Extension',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
+  derivation: 'constraint',
+  differential: {
+    element: [
+      { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+      { id: 'Extension.url', path: 'Extension.url', fixedUri: EXT },
+      { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'boolean' }] },
+    ],
+  },
+};
+const profile = {
+  resourceType: 'StructureDefinition',
+  url: PROFILE,
+  name: 'StrictPatient',
+  status: 'draft',
+  kind: 'resource',
+  abstract: false,
+  type: 'Patient',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+  derivation: 'constraint',
+  differential: {
+    element: [
+      { id: 'Patient', path: 'Patient' },
+      { id: 'Patient.gender', path: 'Patient.gender', min: 1 },
+      { id: 'Patient.identifier', path: 'Patient.identifier', min: 1 },
+      { id: 'Patient.identifier.system', path: 'Patient.identifier.system', min: 1 },
+    ],
+  },
+};
+const sliced = {
+  ...profile,
+  url: SLICED,
+  name: 'SlicedPatient',
+  differential: {
+    element: [
+      {
+        id: 'Patient.identifier',
+        path: 'Patient.identifier',
+        slicing: { discriminator: [{ type: 'value', path: 'system' }], rules: 'open' },
+      },
+      { id: 'Patient.identifier:mrn', path: 'Patient.identifier', sliceName: 'mrn', min: 1 },
+    ],
+  },
+};
+
+let v: Validator;
+beforeAll(async () => {
+  v = await createValidator({ fiBase: false, resources: [extension, profile, sliced] as never[] });
+});
+
+const flag = (value: Record<string, unknown>) => ({ url: EXT, ...value });
+
+describe('differential-only definitions', () => {
+  it('an extension is checked through its generated snapshot', () => {
+    expect(errors(v.validate(patient({ extension: [flag({ valueBoolean: true })] })))).toEqual([]);
+    expect(errors(v.validate(patient({ extension: [flag({ valueString: 'x' })] })))).toContain(
+      `Patient.extension[0].valueString | Extension.value[x]: the type 'string' is not allowed here (allowed: boolean) (from ${EXT})`,
+    );
+  });
+
+  it('a BackboneElement context allows backbone elements, not datatypes', () => {
+    const contact = { extension: [flag({ valueBoolean: true })], name: { family: 'X' } };
+    expect(errors(v.validate(patient({ contact: [contact] })))).toEqual([]);
+    expect(
+      errors(v.validate(patient({ name: [{ family: 'X', extension: [flag({ valueBoolean: true })] }] }))),
+    ).toEqual([
+      `Patient.name[0].extension[0] | The extension ${EXT} is not allowed to be used at this point (allowed: DomainResource, BackboneElement; this element is Patient.name of type HumanName)`,
+    ]);
+  });
+
+  it('a profile applies its differential on the base, unrolling datatype children', () => {
+    const ok = { gender: 'male', identifier: [{ system: 'urn:oid:1.2.3', value: '1' }] };
+    expect(errors(v.validate(patient(ok), { profile: PROFILE }))).toEqual([]);
+    expect(errors(v.validate(patient({ identifier: [{ value: '1' }] }), { profile: PROFILE })).sort()).toEqual([
+      `Patient | Patient.gender: minimum required = 1, but only found 0 (from ${PROFILE})`,
+      `Patient.identifier[0] | Patient.identifier.system: minimum required = 1, but only found 0 (from ${PROFILE})`,
+    ]);
+  });
+
+  it('a differential with slicing is left unchecked, with a warning', () => {
+    const oo = v.validate(patient({ meta: { profile: [SLICED] } }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      `Patient.meta.profile[0] | Profile '${SLICED}' has no snapshot, so it has not been checked`,
+    );
+  });
+});
