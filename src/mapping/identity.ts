@@ -15,15 +15,19 @@ export const NAMESPACE = uuidv5(MAP.identifiers.uuidNamespaceName, uuidv5.URL);
 let input = Buffer.alloc(512);
 input.set(parseUuid(NAMESPACE), 0);
 
-/** The variant nibble (10xx) of byte 8, by the hex digit SHA-1 put there. */
-const VARIANT = '89ab89ab89ab89ab';
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const URN = 'urn:uuid:';
+/** `urn:uuid:` and the 36 characters of the last UUID computed. */
+const out = Buffer.alloc(URN.length + 36);
+out.write(URN, 0, 'latin1');
 
 /**
- * RFC 9562 UUID v5 (SHA-1 of namespace + name). The `uuid` package gives the same result (a test
- * checks it); this variant hashes with the one-shot `crypto.hash` into a reused buffer and sets the
- * version and variant on the hex digits, which is several times faster on the mapping's hot path.
+ * RFC 9562 UUID v5 (SHA-1 of namespace + name) written after `urn:uuid:` in `out`. The `uuid` package
+ * gives the same result (a test checks it); this variant hashes with the one-shot `crypto.hash` from a
+ * reused buffer and formats the digest itself, which is several times faster on the mapping's hot
+ * path, and the string read from `out` is one flat string (not a tree of slices a kept Bundle would hold).
  */
-export function uuidV5(name: string): string {
+function writeUuidV5(name: string): void {
   const worst = 16 + name.length * 3; // UTF-8 bytes per UTF-16 unit ≤ 3
   if (worst > input.length) {
     const bigger = Buffer.alloc(worst * 2);
@@ -31,8 +35,26 @@ export function uuidV5(name: string): string {
     input = bigger;
   }
   const end = 16 + input.write(name, 16, 'utf8');
-  const hex = hash('sha1', input.subarray(0, end), 'hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${VARIANT[Number.parseInt(hex[16]!, 16)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  const h = hash('sha1', input.subarray(0, end), 'buffer') as unknown as Buffer;
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  let o = URN.length;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out[o++] = 0x2d;
+    const b = h[i]!;
+    out[o++] = HEX[b >> 4]!;
+    out[o++] = HEX[b & 15]!;
+  }
+}
+
+export function uuidV5(name: string): string {
+  writeUuidV5(name);
+  return out.toString('latin1', URN.length);
+}
+
+function urnV5(name: string): string {
+  writeUuidV5(name);
+  return out.toString('latin1');
 }
 
 export interface IdentityOptions {
@@ -82,7 +104,10 @@ export function fullUrl(kind: FhirKind, id: string, opts?: IdentityOptions): str
   }
   let url = byId.get(id);
   if (url === undefined) {
-    url = `urn:uuid:${businessUuid(kind, id, opts)}`;
+    url =
+      kind === 'selfAssessment' && isUuid(id)
+        ? `urn:uuid:${id.toLowerCase()}`
+        : urnV5(`${localIdSystem(kind, opts)}|${id}`);
     byId.set(id, url);
   }
   return url;

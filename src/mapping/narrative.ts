@@ -21,12 +21,20 @@ export function yesNo(value: boolean, language: Language): string {
   return label(value ? 'yes' : 'no', language);
 }
 
-/** A generated narrative: a heading and one line per row that has a value. */
+/**
+ * A generated narrative: a heading and one line per row that has a value. Joined from parts, so the
+ * Bundle holds one flat string rather than a tree of concatenations.
+ */
 export function narrative(titleKey: string, rows: Row[], language: Language): Narrative {
-  let body = `<p><b>${escapeXml(label(titleKey, language))}</b></p>`;
+  const parts = [
+    '<div xmlns="http://www.w3.org/1999/xhtml"><p><b>',
+    escapeXml(label(titleKey, language)),
+    '</b></p>',
+  ];
   for (const [key, value] of rows) {
     if (value !== undefined && value !== '')
-      body += `<p>${escapeXml(label(key, language))}: ${escapeXml(value)}</p>`;
+      parts.push('<p>', escapeXml(label(key, language)), ': ', escapeXml(value), '</p>');
   }
-  return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` };
+  parts.push('</div>');
+  return { status: 'generated', div: parts.join('') };
 }
