@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { StructureDefinitionContext } from '@medplum/fhirtypes';
 import type { StructurePlan } from './plan.ts';
 import type { Walk } from './walker.ts';
@@ -51,29 +52,37 @@ const CANONICAL_RESOURCES = new Set([
  * Called with the extension pushed on the walk, so the host is one level up.
  */
 export function checkExtensionContext(walk: Walk, ext: StructurePlan): void {
+  if (!contextAllowed(walk, ext)) return;
+  for (const inv of ext.sd.contextInvariant ?? []) checkContextInvariant(walk, ext.url, inv);
+}
+
+/** The element/fhirpath/extension contexts; reports and returns false on a mismatch. */
+function contextAllowed(walk: Walk, ext: StructurePlan): boolean {
   const contexts = fixContexts(ext.url, ext.sd.context);
-  if (!contexts?.length) return;
+  if (!contexts?.length) return true;
   const hostType = walk.hostTypes[walk.hostTypes.length - 2];
-  if (hostType === undefined) return;
-  if (walk.hostPaths.some((p) => FREE_ZONES.has(p))) return;
+  if (hostType === undefined) return true;
+  if (walk.hostPaths.some((p) => FREE_ZONES.has(p))) return true;
   const logical = walk.logicalPath();
   const hostPath = logical.slice(0, logical.lastIndexOf('.'));
   const defPath = walk.hostPaths[walk.hostPaths.length - 2] ?? hostType;
   const candidates = hostPath === defPath ? [hostPath] : [hostPath, defPath];
   for (const c of contexts) {
-    if (c.type === 'fhirpath') return;
+    if (c.type === 'fhirpath') return true;
     if (c.type === 'extension') {
-      if (hostType === 'Extension') return;
+      if (hostType === 'Extension') return true;
       continue;
     }
     const expr = (c.expression ?? '').slice((c.expression ?? '').indexOf('#') + 1).replace(/\[x\]/g, '');
-    if (ANYWHERE.has(expr) || typeAncestors(walk, hostType).includes(expr)) return;
-    if (expr === 'CanonicalResource' && CANONICAL_RESOURCES.has(hostType)) return;
+    if (ANYWHERE.has(expr) || typeAncestors(walk, hostType).includes(expr)) return true;
+    if (expr === 'CanonicalResource' && CANONICAL_RESOURCES.has(hostType)) return true;
     for (const p of candidates) {
-      if (p.replace(/\[x\]/g, '') === expr || matchesViaAncestor(walk, p.replace(/\[x\]/g, ''), expr)) return;
+      if (p.replace(/\[x\]/g, '') === expr || matchesViaAncestor(walk, p.replace(/\[x\]/g, ''), expr))
+        return true;
     }
     const dot = expr.indexOf('.');
-    if (dot > 0 && walk.hostTypes.includes(expr.slice(0, dot)) && hostPath.endsWith(expr.slice(dot))) return;
+    if (dot > 0 && walk.hostTypes.includes(expr.slice(0, dot)) && hostPath.endsWith(expr.slice(dot)))
+      return true;
   }
   const allowed = contexts.map((c) => c.expression).join(', ');
   walk.report(
@@ -81,6 +90,46 @@ export function checkExtensionContext(walk: Walk, ext: StructurePlan): void {
     'structure',
     `The extension ${ext.url} is not allowed to be used at this point (allowed: ${allowed}; this element is ${hostPath || hostType} of type ${hostType})`,
   );
+  return false;
+}
+
+type FhirPathFn = (node: unknown) => unknown[];
+const compiledInvariants = new Map<string, FhirPathFn | null>();
+
+/**
+ * StructureDefinition.contextInvariant: a FHIRPath expression evaluated on the element that holds the
+ * extension; false is an error. One that cannot be evaluated is a warning. fhirpath.js is loaded lazily.
+ */
+function checkContextInvariant(walk: Walk, url: string, expression: string): void {
+  const host = walk.hostNodes[walk.hostNodes.length - 2];
+  if (host === undefined) return;
+  let fn = compiledInvariants.get(expression);
+  try {
+    if (fn === undefined) {
+      const require = createRequire(import.meta.url);
+      const fhirpath = require('fhirpath') as { compile(e: string, model: unknown): FhirPathFn };
+      fn = fhirpath.compile(expression, require('fhirpath/fhir-context/r4'));
+      compiledInvariants.set(expression, fn);
+    }
+    if (!fn) return;
+    const result = fn(host);
+    const ok =
+      result.length === 0 ? false : result.length === 1 && typeof result[0] === 'boolean' ? result[0] : true;
+    if (!ok) {
+      walk.report(
+        'error',
+        'invariant',
+        `The extension ${url} is not allowed to be used here: its context invariant '${expression}' is not satisfied`,
+      );
+    }
+  } catch (e) {
+    if (fn === undefined) compiledInvariants.set(expression, null);
+    walk.report(
+      'warning',
+      'processing',
+      `The context invariant '${expression}' of ${url} could not be evaluated: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** `Patient.contact` matches `DomainResource`-rooted contexts only as the whole path: `p`'s first segment's ancestors + rest. */

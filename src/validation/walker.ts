@@ -53,6 +53,8 @@ export class Walk {
   readonly hostTypes: string[] = [];
   /** Element definition path of each host on `hostTypes` (a contentReference's target path, e.g. `OperationDefinition.parameter` for `parameter.part`). */
   readonly hostPaths: string[] = [];
+  /** The JSON node of each host on `hostTypes` (for extension contextInvariants). */
+  readonly hostNodes: unknown[] = [];
   bundles: BundleScope[] = [];
   /** Stack of the current resource's contained resources by id. */
   containers: Array<Map<string, Json> | undefined> = [];
@@ -200,9 +202,11 @@ export class Walk {
       this.profile = plan.base ? undefined : plan.url;
       this.hostTypes.push(rt);
       this.hostPaths.push(rt);
+      this.hostNodes.push(value);
       this.object(value, plan.root, true);
       this.hostTypes.pop();
       this.hostPaths.pop();
+      this.hostNodes.pop();
       this.runInvariants(plan.root, value, rt);
     }
     if (rt === 'QuestionnaireResponse') {
@@ -579,9 +583,11 @@ export class Walk {
       if (typePlan) {
         this.hostTypes.push(type);
         this.hostPaths.push(definitionPath(el));
+        this.hostNodes.push(value);
         this.withCore(() => this.object(ext, typePlan.root, false));
         this.hostTypes.pop();
         this.hostPaths.pop();
+        this.hostNodes.pop();
       }
     }
     if (value !== null && el.invariants.length) this.runInvariants(el, value, type);
@@ -612,6 +618,7 @@ export class Walk {
     if (bound && type === 'CodeableConcept') this.boundConcept = this.depth;
     this.hostTypes.push(type);
     this.hostPaths.push(definitionPath(el));
+    this.hostNodes.push(value);
     if (ownChildren) this.object(value, el, false);
     let viaProfile = false;
     if (ref?.profiles.length) {
@@ -652,6 +659,7 @@ export class Walk {
     }
     this.hostTypes.pop();
     this.hostPaths.pop();
+    this.hostNodes.pop();
     if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
       this.report(
         'error',

@@ -64,9 +64,22 @@ const sliced = {
   },
 };
 
+const INV = 'http://example.org/StructureDefinition/inactive-only';
+const invariantExtension = {
+  ...extension,
+  url: INV,
+  name: 'InactiveOnly',
+  context: [{ type: 'element', expression: 'Patient' }],
+  contextInvariant: ['Patient.active.not()'],
+  differential: { element: [{ id: 'Extension.url', path: 'Extension.url', fixedUri: INV }] },
+};
+
 let v: Validator;
 beforeAll(async () => {
-  v = await createValidator({ fiBase: false, resources: [extension, profile, sliced] as never[] });
+  v = await createValidator({
+    fiBase: false,
+    resources: [extension, profile, sliced, invariantExtension] as never[],
+  });
 });
 
 const flag = (value: Record<string, unknown>) => ({ url: EXT, ...value });
@@ -89,10 +102,20 @@ describe('differential-only definitions', () => {
     ]);
   });
 
+  it('a contextInvariant must hold on the element holding the extension', () => {
+    const ext = [{ url: INV, valueBoolean: true }];
+    expect(errors(v.validate(patient({ active: false, extension: ext })))).toEqual([]);
+    expect(errors(v.validate(patient({ active: true, extension: ext })))).toEqual([
+      `Patient.extension[0] | The extension ${INV} is not allowed to be used here: its context invariant 'Patient.active.not()' is not satisfied`,
+    ]);
+  });
+
   it('a profile applies its differential on the base, unrolling datatype children', () => {
     const ok = { gender: 'male', identifier: [{ system: 'urn:oid:1.2.3', value: '1' }] };
     expect(errors(v.validate(patient(ok), { profile: PROFILE }))).toEqual([]);
-    expect(errors(v.validate(patient({ identifier: [{ value: '1' }] }), { profile: PROFILE })).sort()).toEqual([
+    expect(
+      errors(v.validate(patient({ identifier: [{ value: '1' }] }), { profile: PROFILE })).sort(),
+    ).toEqual([
       `Patient | Patient.gender: minimum required = 1, but only found 0 (from ${PROFILE})`,
       `Patient.identifier[0] | Patient.identifier.system: minimum required = 1, but only found 0 (from ${PROFILE})`,
     ]);
