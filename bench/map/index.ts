@@ -135,16 +135,10 @@ function profileRows(s: Suite, validator: Validator, sample: number, repeats: nu
     time(`toFhir + domain + profile validation (first ${sample})`, records, s.perRecord, repeats, (r) =>
       validator.validate(toFhir(r)),
     ),
-    time(
-      `profile validation + fromFhir + domain (first ${sample})`,
-      bundles,
-      s.perRecord,
-      repeats,
-      (b) => {
-        validator.validate(b);
-        return fromFhir(b);
-      },
-    ),
+    time(`profile validation + fromFhir + domain (first ${sample})`, bundles, s.perRecord, repeats, (b) => {
+      validator.validate(b);
+      return fromFhir(b);
+    }),
   );
 }
 

@@ -40,133 +40,613 @@ const notIn = (expression: string, valueSet: string): Expected =>
 
 const cases: Case[] = [
   // Patient
-  { profile: 'tyokyky-patient', name: 'hetu-wrong-check-character', base: 'Patient-maija', description: 'HETU 030879-904Y: check character should be X',
-    mutate: (r) => { r.identifier[0].value = '030879-904Y'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
-  { profile: 'tyokyky-patient', name: 'hetu-unknown-century-sign', base: 'Patient-maija', description: 'HETU with century sign Z, which does not exist',
-    mutate: (r) => { r.identifier[0].value = '030879Z904X'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
-  { profile: 'tyokyky-patient', name: 'hetu-impossible-date', base: 'Patient-maija', description: 'HETU dated 29 February 1979 (not a leap year), check character correct',
-    mutate: (r) => { r.identifier[0].value = '290279-904T'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
-  { profile: 'tyokyky-patient', name: 'hetu-individual-number-001', base: 'Patient-maija', description: 'HETU individual number 001 is never issued (002-899, 900-999 test)',
-    mutate: (r) => { r.identifier[0].value = '030879-001T'; }, expected: inv('Patient.identifier[0]', 'tyk-hetu-1') },
-  { profile: 'tyokyky-patient', name: 'missing-language', base: 'Patient-maija', description: 'Kanta: language is mandatory',
-    mutate: (r) => { delete r.language; }, expected: min1('Patient', 'Patient.language') },
-  { profile: 'tyokyky-patient', name: 'missing-creating-application', base: 'Patient-maija', description: 'Kanta: the creating-application extension is mandatory',
-    mutate: (r) => { delete r.extension; }, expected: min1('Patient', 'Patient.extension:creatingApplication') },
+  {
+    profile: 'tyokyky-patient',
+    name: 'hetu-wrong-check-character',
+    base: 'Patient-maija',
+    description: 'HETU 030879-904Y: check character should be X',
+    mutate: (r) => {
+      r.identifier[0].value = '030879-904Y';
+    },
+    expected: inv('Patient.identifier[0]', 'tyk-hetu-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'hetu-unknown-century-sign',
+    base: 'Patient-maija',
+    description: 'HETU with century sign Z, which does not exist',
+    mutate: (r) => {
+      r.identifier[0].value = '030879Z904X';
+    },
+    expected: inv('Patient.identifier[0]', 'tyk-hetu-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'hetu-impossible-date',
+    base: 'Patient-maija',
+    description: 'HETU dated 29 February 1979 (not a leap year), check character correct',
+    mutate: (r) => {
+      r.identifier[0].value = '290279-904T';
+    },
+    expected: inv('Patient.identifier[0]', 'tyk-hetu-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'hetu-individual-number-001',
+    base: 'Patient-maija',
+    description: 'HETU individual number 001 is never issued (002-899, 900-999 test)',
+    mutate: (r) => {
+      r.identifier[0].value = '030879-001T';
+    },
+    expected: inv('Patient.identifier[0]', 'tyk-hetu-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'missing-language',
+    base: 'Patient-maija',
+    description: 'Kanta: language is mandatory',
+    mutate: (r) => {
+      delete r.language;
+    },
+    expected: min1('Patient', 'Patient.language'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'missing-creating-application',
+    base: 'Patient-maija',
+    description: 'Kanta: the creating-application extension is mandatory',
+    mutate: (r) => {
+      delete r.extension;
+    },
+    expected: min1('Patient', 'Patient.extension:creatingApplication'),
+  },
   // Work Ability Score
-  { profile: 'tyokyky-work-ability-score', name: 'score-11', base: 'Observation-suvi-work-ability-score', description: 'WAS 11 is above the scale',
-    mutate: (r) => { r.valueInteger = 11; delete r.interpretation; }, expected: inv('Observation', 'tyk-was-1') },
-  { profile: 'tyokyky-work-ability-score', name: 'score-negative', base: 'Observation-suvi-work-ability-score', description: 'WAS -1 is below the scale',
-    mutate: (r) => { r.valueInteger = -1; }, expected: inv('Observation', 'tyk-was-1') },
-  { profile: 'tyokyky-work-ability-score', name: 'score-6-without-interpretation', base: 'Observation-suvi-work-ability-score', description: 'WAS 6 must carry needs-further-assessment',
-    mutate: (r) => { delete r.interpretation; }, expected: inv('Observation', 'tyk-was-2') },
-  { profile: 'tyokyky-work-ability-score', name: 'score-7-wrong-interpretation', base: 'Observation-suvi-work-ability-score', description: 'WAS 7 interpreted as no-further-assessment',
-    mutate: (r) => { r.valueInteger = 7; r.interpretation = [{ coding: [{ system: `${CS}/work-ability-interpretation`, code: 'no-further-assessment' }] }]; }, expected: inv('Observation', 'tyk-was-2') },
-  { profile: 'tyokyky-work-ability-score', name: 'missing-method', base: 'Observation-suvi-work-ability-score', description: 'self-reported vs professional is required',
-    mutate: (r) => { delete r.method; }, expected: min1('Observation', 'Observation.method') },
-  { profile: 'tyokyky-work-ability-score', name: 'missing-effective', base: 'Observation-suvi-work-ability-score', description: 'effective[x] is required',
-    mutate: (r) => { delete r.effectiveDateTime; }, expected: min1('Observation', 'Observation.effective[x]') },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-11',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS 11 is above the scale',
+    mutate: (r) => {
+      r.valueInteger = 11;
+      delete r.interpretation;
+    },
+    expected: inv('Observation', 'tyk-was-1'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-negative',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS -1 is below the scale',
+    mutate: (r) => {
+      r.valueInteger = -1;
+    },
+    expected: inv('Observation', 'tyk-was-1'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-6-without-interpretation',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS 6 must carry needs-further-assessment',
+    mutate: (r) => {
+      delete r.interpretation;
+    },
+    expected: inv('Observation', 'tyk-was-2'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-7-wrong-interpretation',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS 7 interpreted as no-further-assessment',
+    mutate: (r) => {
+      r.valueInteger = 7;
+      r.interpretation = [
+        { coding: [{ system: `${CS}/work-ability-interpretation`, code: 'no-further-assessment' }] },
+      ];
+    },
+    expected: inv('Observation', 'tyk-was-2'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'missing-method',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'self-reported vs professional is required',
+    mutate: (r) => {
+      delete r.method;
+    },
+    expected: min1('Observation', 'Observation.method'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'missing-effective',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'effective[x] is required',
+    mutate: (r) => {
+      delete r.effectiveDateTime;
+    },
+    expected: min1('Observation', 'Observation.effective[x]'),
+  },
   // Work-ability assessment
-  { profile: 'tyokyky-work-ability-assessment', name: 'missing-hoi-category', base: 'Observation-suvi-assessment', description: 'the HOI record view category is replaced by another category',
-    mutate: (r) => { r.category = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }]; }, expected: min1('Observation', 'Observation.category:recordView') },
-  { profile: 'tyokyky-work-ability-assessment', name: 'missing-phase', base: 'Observation-suvi-assessment', description: 'the phase component is required',
-    mutate: (r) => { r.component = r.component.filter((c: Json) => c.code.coding[0].code !== 'phase'); }, expected: min1('Observation', 'Observation.component:phase') },
-  { profile: 'tyokyky-work-ability-assessment', name: 'unknown-trigger', base: 'Observation-suvi-assessment', description: "trigger 'bad-luck' is not in work-ability-trigger",
-    mutate: (r) => { r.component.find((c: Json) => c.code.coding[0].code === 'trigger').valueCodeableConcept.coding[0].code = 'bad-luck'; }, expected: notIn('Observation.component[3].value.ofType(CodeableConcept)', 'work-ability-trigger') },
-  { profile: 'tyokyky-work-ability-assessment', name: 'missing-performer', base: 'Observation-suvi-assessment', description: 'performer is required',
-    mutate: (r) => { delete r.performer; }, expected: min1('Observation', 'Observation.performer') },
+  {
+    profile: 'tyokyky-work-ability-assessment',
+    name: 'missing-hoi-category',
+    base: 'Observation-suvi-assessment',
+    description: 'the HOI record view category is replaced by another category',
+    mutate: (r) => {
+      r.category = [
+        {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }],
+        },
+      ];
+    },
+    expected: min1('Observation', 'Observation.category:recordView'),
+  },
+  {
+    profile: 'tyokyky-work-ability-assessment',
+    name: 'missing-phase',
+    base: 'Observation-suvi-assessment',
+    description: 'the phase component is required',
+    mutate: (r) => {
+      r.component = r.component.filter((c: Json) => c.code.coding[0].code !== 'phase');
+    },
+    expected: min1('Observation', 'Observation.component:phase'),
+  },
+  {
+    profile: 'tyokyky-work-ability-assessment',
+    name: 'unknown-trigger',
+    base: 'Observation-suvi-assessment',
+    description: "trigger 'bad-luck' is not in work-ability-trigger",
+    mutate: (r) => {
+      r.component.find((c: Json) => c.code.coding[0].code === 'trigger').valueCodeableConcept.coding[0].code =
+        'bad-luck';
+    },
+    expected: notIn('Observation.component[3].value.ofType(CodeableConcept)', 'work-ability-trigger'),
+  },
+  {
+    profile: 'tyokyky-work-ability-assessment',
+    name: 'missing-performer',
+    base: 'Observation-suvi-assessment',
+    description: 'performer is required',
+    mutate: (r) => {
+      delete r.performer;
+    },
+    expected: min1('Observation', 'Observation.performer'),
+  },
   // Self-assessment Questionnaire
-  { profile: 'tyokyky-self-assessment', name: 'missing-everyday-life', base: 'Questionnaire-kykyviisari', description: 'the everyday-life domain item is required',
-    mutate: (r) => { r.item = r.item.filter((i: Json) => i.linkId !== 'everyday-life'); }, expected: min1('Questionnaire', 'Questionnaire.item:everydayLife') },
-  { profile: 'tyokyky-self-assessment', name: 'overall-as-string', base: 'Questionnaire-kykyviisari', description: 'the overall item must be an integer item',
-    mutate: (r) => { r.item[0].type = 'string'; }, expected: msg('Questionnaire.item[0].type', 'integer') },
-  { profile: 'tyokyky-self-assessment', name: 'competence-as-decimal', base: 'Questionnaire-kykyviisari', description: 'the competence item must be an integer item',
-    mutate: (r) => { r.item.find((i: Json) => i.linkId === 'competence').type = 'decimal'; }, expected: msg('Questionnaire.item[4].type', 'integer') },
-  { profile: 'tyokyky-self-assessment', name: 'missing-status', base: 'Questionnaire-kykyviisari', description: 'status is required (R4)',
-    mutate: (r) => { delete r.status; }, expected: min1('Questionnaire', 'Questionnaire.status') },
+  {
+    profile: 'tyokyky-self-assessment',
+    name: 'missing-everyday-life',
+    base: 'Questionnaire-kykyviisari',
+    description: 'the everyday-life domain item is required',
+    mutate: (r) => {
+      r.item = r.item.filter((i: Json) => i.linkId !== 'everyday-life');
+    },
+    expected: min1('Questionnaire', 'Questionnaire.item:everydayLife'),
+  },
+  {
+    profile: 'tyokyky-self-assessment',
+    name: 'overall-as-string',
+    base: 'Questionnaire-kykyviisari',
+    description: 'the overall item must be an integer item',
+    mutate: (r) => {
+      r.item[0].type = 'string';
+    },
+    expected: msg('Questionnaire.item[0].type', 'integer'),
+  },
+  {
+    profile: 'tyokyky-self-assessment',
+    name: 'competence-as-decimal',
+    base: 'Questionnaire-kykyviisari',
+    description: 'the competence item must be an integer item',
+    mutate: (r) => {
+      r.item.find((i: Json) => i.linkId === 'competence').type = 'decimal';
+    },
+    expected: msg('Questionnaire.item[4].type', 'integer'),
+  },
+  {
+    profile: 'tyokyky-self-assessment',
+    name: 'missing-status',
+    base: 'Questionnaire-kykyviisari',
+    description: 'status is required (R4)',
+    mutate: (r) => {
+      delete r.status;
+    },
+    expected: min1('Questionnaire', 'Questionnaire.status'),
+  },
   // Self-assessment response
-  { profile: 'tyokyky-self-assessment-response', name: 'overall-as-string', base: 'QuestionnaireResponse-suvi-self-assessment', description: 'answers are integers',
-    mutate: (r) => { r.item[0].answer[0] = { valueString: 'kuusi' }; }, expected: msg('QuestionnaireResponse.item[0].answer[0].valueString', "the type 'string' is not allowed here") },
-  { profile: 'tyokyky-self-assessment-response', name: 'missing-overall', base: 'QuestionnaireResponse-suvi-self-assessment', description: 'the overall answer is required',
-    mutate: (r) => { r.item = r.item.filter((i: Json) => i.linkId !== 'overall'); }, expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.item:overall') },
-  { profile: 'tyokyky-self-assessment-response', name: 'missing-subject', base: 'QuestionnaireResponse-suvi-self-assessment', description: 'subject is required',
-    mutate: (r) => { delete r.subject; }, expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.subject') },
-  { profile: 'tyokyky-self-assessment-response', name: 'missing-identifier', base: 'QuestionnaireResponse-suvi-self-assessment', description: 'Kanta: business identifier is required',
-    mutate: (r) => { delete r.identifier; }, expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.identifier') },
+  {
+    profile: 'tyokyky-self-assessment-response',
+    name: 'overall-as-string',
+    base: 'QuestionnaireResponse-suvi-self-assessment',
+    description: 'answers are integers',
+    mutate: (r) => {
+      r.item[0].answer[0] = { valueString: 'kuusi' };
+    },
+    expected: msg(
+      'QuestionnaireResponse.item[0].answer[0].valueString',
+      "the type 'string' is not allowed here",
+    ),
+  },
+  {
+    profile: 'tyokyky-self-assessment-response',
+    name: 'missing-overall',
+    base: 'QuestionnaireResponse-suvi-self-assessment',
+    description: 'the overall answer is required',
+    mutate: (r) => {
+      r.item = r.item.filter((i: Json) => i.linkId !== 'overall');
+    },
+    expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.item:overall'),
+  },
+  {
+    profile: 'tyokyky-self-assessment-response',
+    name: 'missing-subject',
+    base: 'QuestionnaireResponse-suvi-self-assessment',
+    description: 'subject is required',
+    mutate: (r) => {
+      delete r.subject;
+    },
+    expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.subject'),
+  },
+  {
+    profile: 'tyokyky-self-assessment-response',
+    name: 'missing-identifier',
+    base: 'QuestionnaireResponse-suvi-self-assessment',
+    description: 'Kanta: business identifier is required',
+    mutate: (r) => {
+      delete r.identifier;
+    },
+    expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.identifier'),
+  },
   // Consent
-  { profile: 'tyokyky-consent', name: 'withdrawn-without-date', base: 'Consent-suvi-consent', description: 'inactive (withdrawn) consent without the withdrawal date',
-    mutate: (r) => { r.status = 'inactive'; }, expected: inv('Consent', 'tyk-con-1') },
-  { profile: 'tyokyky-consent', name: 'deny-provision', base: 'Consent-suvi-consent', description: 'the provision must be a permit',
-    mutate: (r) => { r.provision.type = 'deny'; }, expected: msg('Consent.provision.type', 'permit') },
-  { profile: 'tyokyky-consent', name: 'actor-without-party', base: 'Consent-suvi-consent', description: 'each receiving party carries a consent-party code',
-    mutate: (r) => { delete r.provision.actor[0].extension; }, expected: min1('Consent.provision.actor[0]', 'Consent.provision.actor.extension:receivingParty') },
-  { profile: 'tyokyky-consent', name: 'unknown-data-class', base: 'Consent-suvi-consent', description: "data class 'everything' is not in consent-data-class",
-    mutate: (r) => { r.provision.code[0].coding[0].code = 'everything'; }, expected: notIn('Consent.provision.code[0]', 'consent-data-class') },
-  { profile: 'tyokyky-consent', name: 'missing-period', base: 'Consent-suvi-consent', description: 'the validity period is required',
-    mutate: (r) => { delete r.provision.period; }, expected: min1('Consent.provision', 'Consent.provision.period') },
+  {
+    profile: 'tyokyky-consent',
+    name: 'withdrawn-without-date',
+    base: 'Consent-suvi-consent',
+    description: 'inactive (withdrawn) consent without the withdrawal date',
+    mutate: (r) => {
+      r.status = 'inactive';
+    },
+    expected: inv('Consent', 'tyk-con-1'),
+  },
+  {
+    profile: 'tyokyky-consent',
+    name: 'deny-provision',
+    base: 'Consent-suvi-consent',
+    description: 'the provision must be a permit',
+    mutate: (r) => {
+      r.provision.type = 'deny';
+    },
+    expected: msg('Consent.provision.type', 'permit'),
+  },
+  {
+    profile: 'tyokyky-consent',
+    name: 'actor-without-party',
+    base: 'Consent-suvi-consent',
+    description: 'each receiving party carries a consent-party code',
+    mutate: (r) => {
+      delete r.provision.actor[0].extension;
+    },
+    expected: min1('Consent.provision.actor[0]', 'Consent.provision.actor.extension:receivingParty'),
+  },
+  {
+    profile: 'tyokyky-consent',
+    name: 'unknown-data-class',
+    base: 'Consent-suvi-consent',
+    description: "data class 'everything' is not in consent-data-class",
+    mutate: (r) => {
+      r.provision.code[0].coding[0].code = 'everything';
+    },
+    expected: notIn('Consent.provision.code[0]', 'consent-data-class'),
+  },
+  {
+    profile: 'tyokyky-consent',
+    name: 'missing-period',
+    base: 'Consent-suvi-consent',
+    description: 'the validity period is required',
+    mutate: (r) => {
+      delete r.provision.period;
+    },
+    expected: min1('Consent.provision', 'Consent.provision.period'),
+  },
   // Support plan
-  { profile: 'tyokyky-support-plan', name: 'rwa-5-days-a-week', base: 'CarePlan-suvi-activation-plan', description: 'rehabilitative work activity 5 days a week',
-    mutate: (r) => { r.activity[0].detail.scheduledTiming.repeat.frequency = 5; }, expected: inv('CarePlan.activity[0]', 'tyk-rwa-1') },
-  { profile: 'tyokyky-support-plan', name: 'rwa-no-weekly-schedule', base: 'CarePlan-suvi-activation-plan', description: 'rehabilitative work activity without days a week',
-    mutate: (r) => { const rep = r.activity[0].detail.scheduledTiming.repeat; delete rep.frequency; delete rep.period; delete rep.periodUnit; delete rep.dayOfWeek; }, expected: inv('CarePlan.activity[0]', 'tyk-rwa-1') },
-  { profile: 'tyokyky-support-plan', name: 'rwa-2-months', base: 'CarePlan-suvi-activation-plan', description: 'rehabilitative work activity for two months',
-    mutate: (r) => { r.activity[0].detail.scheduledTiming.repeat.boundsPeriod.end = '2026-03-31'; }, expected: inv('CarePlan.activity[0]', 'tyk-rwa-2') },
-  { profile: 'tyokyky-support-plan', name: 'rwa-30-months', base: 'CarePlan-sirpa-implementation-plan', description: 'rehabilitative work activity for 30 months',
-    mutate: (r) => { r.activity[0].detail.scheduledTiming.repeat.boundsDuration.value = 30; }, expected: inv('CarePlan.activity[0]', 'tyk-rwa-2') },
-  { profile: 'tyokyky-support-plan', name: 'two-plan-categories', base: 'CarePlan-suvi-activation-plan', description: 'a plan is of exactly one plan category',
-    mutate: (r) => { r.category.push({ coding: [{ system: `${CS}/plan-category`, code: 'implementation-plan' }] }); }, expected: inv('CarePlan', 'tyk-cpl-1') },
-  { profile: 'tyokyky-support-plan', name: 'missing-hoi-category', base: 'CarePlan-maija-plan', description: 'the HOI record view category is required',
-    mutate: (r) => { r.category = r.category.filter((c: Json) => c.coding[0].code !== 'HOI'); }, expected: min1('CarePlan', 'CarePlan.category:recordView') },
-  { profile: 'tyokyky-support-plan', name: 'missing-goal', base: 'CarePlan-maija-plan', description: 'a plan has at least one goal',
-    mutate: (r) => { delete r.goal; }, expected: min1('CarePlan', 'CarePlan.goal') },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-5-days-a-week',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'rehabilitative work activity 5 days a week',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.frequency = 5;
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-no-weekly-schedule',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'rehabilitative work activity without days a week',
+    mutate: (r) => {
+      const rep = r.activity[0].detail.scheduledTiming.repeat;
+      delete rep.frequency;
+      delete rep.period;
+      delete rep.periodUnit;
+      delete rep.dayOfWeek;
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-2-months',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'rehabilitative work activity for two months',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.boundsPeriod.end = '2026-03-31';
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-2'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-30-months',
+    base: 'CarePlan-sirpa-implementation-plan',
+    description: 'rehabilitative work activity for 30 months',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.boundsDuration.value = 30;
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-2'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'two-plan-categories',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'a plan is of exactly one plan category',
+    mutate: (r) => {
+      r.category.push({ coding: [{ system: `${CS}/plan-category`, code: 'implementation-plan' }] });
+    },
+    expected: inv('CarePlan', 'tyk-cpl-1'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'missing-hoi-category',
+    base: 'CarePlan-maija-plan',
+    description: 'the HOI record view category is required',
+    mutate: (r) => {
+      r.category = r.category.filter((c: Json) => c.coding[0].code !== 'HOI');
+    },
+    expected: min1('CarePlan', 'CarePlan.category:recordView'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'missing-goal',
+    base: 'CarePlan-maija-plan',
+    description: 'a plan has at least one goal',
+    mutate: (r) => {
+      delete r.goal;
+    },
+    expected: min1('CarePlan', 'CarePlan.goal'),
+  },
   // Goal
-  { profile: 'tyokyky-goal', name: 'missing-description-text', base: 'Goal-suvi-goal', description: 'the goal is described in text',
-    mutate: (r) => { r.description = { coding: [{ system: `${CS}/onward-path`, code: 'work-trial' }] }; }, expected: min1('Goal.description', 'Goal.description.text') },
-  { profile: 'tyokyky-goal', name: 'missing-start', base: 'Goal-suvi-goal', description: 'start date is required',
-    mutate: (r) => { delete r.startDate; }, expected: min1('Goal', 'Goal.start[x]') },
-  { profile: 'tyokyky-goal', name: 'missing-identifier', base: 'Goal-maija-goal', description: 'Kanta: business identifier is required',
-    mutate: (r) => { delete r.identifier; }, expected: min1('Goal', 'Goal.identifier') },
-  { profile: 'tyokyky-goal', name: 'missing-text', base: 'Goal-maija-goal', description: 'Kanta: narrative is required',
-    mutate: (r) => { delete r.text; }, expected: min1('Goal', 'Goal.text') },
+  {
+    profile: 'tyokyky-goal',
+    name: 'missing-description-text',
+    base: 'Goal-suvi-goal',
+    description: 'the goal is described in text',
+    mutate: (r) => {
+      r.description = { coding: [{ system: `${CS}/onward-path`, code: 'work-trial' }] };
+    },
+    expected: min1('Goal.description', 'Goal.description.text'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'missing-start',
+    base: 'Goal-suvi-goal',
+    description: 'start date is required',
+    mutate: (r) => {
+      delete r.startDate;
+    },
+    expected: min1('Goal', 'Goal.start[x]'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'missing-identifier',
+    base: 'Goal-maija-goal',
+    description: 'Kanta: business identifier is required',
+    mutate: (r) => {
+      delete r.identifier;
+    },
+    expected: min1('Goal', 'Goal.identifier'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'missing-text',
+    base: 'Goal-maija-goal',
+    description: 'Kanta: narrative is required',
+    mutate: (r) => {
+      delete r.text;
+    },
+    expected: min1('Goal', 'Goal.text'),
+  },
   // Referral
-  { profile: 'tyokyky-referral', name: 'without-consent', base: 'ServiceRequest-suvi-referral', description: 'referral without the consent attached',
-    mutate: (r) => { r.supportingInfo = r.supportingInfo.filter((s: Json) => !String(s.reference).startsWith('Consent/')); }, expected: inv('ServiceRequest', 'tyk-ref-1') },
-  { profile: 'tyokyky-referral', name: 'unknown-service', base: 'ServiceRequest-maija-referral', description: "service 'spa-holiday' is not a work-ability service",
-    mutate: (r) => { r.code.coding[0].code = 'spa-holiday'; }, expected: notIn('ServiceRequest.code', 'work-ability-service') },
-  { profile: 'tyokyky-referral', name: 'missing-requester', base: 'ServiceRequest-maija-referral', description: 'the referring professional is required',
-    mutate: (r) => { delete r.requester; }, expected: min1('ServiceRequest', 'ServiceRequest.requester') },
-  { profile: 'tyokyky-referral', name: 'intent-proposal', base: 'ServiceRequest-maija-referral', description: 'a referral is an order',
-    mutate: (r) => { r.intent = 'proposal'; }, expected: msg('ServiceRequest.intent', 'order') },
-  { profile: 'tyokyky-referral', name: 'reason-not-a-trigger', base: 'ServiceRequest-suvi-referral', description: "reason 'boredom' is not a trigger",
-    mutate: (r) => { r.reasonCode[0].coding[0].code = 'boredom'; }, expected: notIn('ServiceRequest.reasonCode[0]', 'work-ability-trigger') },
+  {
+    profile: 'tyokyky-referral',
+    name: 'without-consent',
+    base: 'ServiceRequest-suvi-referral',
+    description: 'referral without the consent attached',
+    mutate: (r) => {
+      r.supportingInfo = r.supportingInfo.filter((s: Json) => !String(s.reference).startsWith('Consent/'));
+    },
+    expected: inv('ServiceRequest', 'tyk-ref-1'),
+  },
+  {
+    profile: 'tyokyky-referral',
+    name: 'unknown-service',
+    base: 'ServiceRequest-maija-referral',
+    description: "service 'spa-holiday' is not a work-ability service",
+    mutate: (r) => {
+      r.code.coding[0].code = 'spa-holiday';
+    },
+    expected: notIn('ServiceRequest.code', 'work-ability-service'),
+  },
+  {
+    profile: 'tyokyky-referral',
+    name: 'missing-requester',
+    base: 'ServiceRequest-maija-referral',
+    description: 'the referring professional is required',
+    mutate: (r) => {
+      delete r.requester;
+    },
+    expected: min1('ServiceRequest', 'ServiceRequest.requester'),
+  },
+  {
+    profile: 'tyokyky-referral',
+    name: 'intent-proposal',
+    base: 'ServiceRequest-maija-referral',
+    description: 'a referral is an order',
+    mutate: (r) => {
+      r.intent = 'proposal';
+    },
+    expected: msg('ServiceRequest.intent', 'order'),
+  },
+  {
+    profile: 'tyokyky-referral',
+    name: 'reason-not-a-trigger',
+    base: 'ServiceRequest-suvi-referral',
+    description: "reason 'boredom' is not a trigger",
+    mutate: (r) => {
+      r.reasonCode[0].coding[0].code = 'boredom';
+    },
+    expected: notIn('ServiceRequest.reasonCode[0]', 'work-ability-trigger'),
+  },
   // Responsible-worker team
-  { profile: 'tyokyky-responsible-worker-team', name: 'two-current-responsible-workers', base: 'CareTeam-suvi-team', description: 'the handed-over coach period left open',
-    mutate: (r) => { delete r.participant[0].period.end; }, expected: inv('CareTeam', 'tyk-ctm-1') },
-  { profile: 'tyokyky-responsible-worker-team', name: 'no-current-responsible-worker', base: 'CareTeam-maija-team', description: 'the only responsible worker period has ended',
-    mutate: (r) => { r.participant[0].period.end = '2026-03-01'; }, expected: inv('CareTeam', 'tyk-ctm-1') },
-  { profile: 'tyokyky-responsible-worker-team', name: 'participant-without-period', base: 'CareTeam-suvi-team', description: 'every participant has a period',
-    mutate: (r) => { delete r.participant[3].period; }, expected: min1('CareTeam.participant[3]', 'CareTeam.participant.period') },
-  { profile: 'tyokyky-responsible-worker-team', name: 'unknown-role', base: 'CareTeam-suvi-team', description: "role 'janitor' is not a care-team role",
-    mutate: (r) => { r.participant[3].role[0].coding[0].code = 'janitor'; }, expected: notIn('CareTeam.participant[3].role[0]', 'care-team-role') },
-  { profile: 'tyokyky-responsible-worker-team', name: 'missing-subject', base: 'CareTeam-maija-team', description: 'the team is for one client',
-    mutate: (r) => { delete r.subject; }, expected: min1('CareTeam', 'CareTeam.subject') },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'two-current-responsible-workers',
+    base: 'CareTeam-suvi-team',
+    description: 'the handed-over coach period left open',
+    mutate: (r) => {
+      delete r.participant[0].period.end;
+    },
+    expected: inv('CareTeam', 'tyk-ctm-1'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'no-current-responsible-worker',
+    base: 'CareTeam-maija-team',
+    description: 'the only responsible worker period has ended',
+    mutate: (r) => {
+      r.participant[0].period.end = '2026-03-01';
+    },
+    expected: inv('CareTeam', 'tyk-ctm-1'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'participant-without-period',
+    base: 'CareTeam-suvi-team',
+    description: 'every participant has a period',
+    mutate: (r) => {
+      delete r.participant[3].period;
+    },
+    expected: min1('CareTeam.participant[3]', 'CareTeam.participant.period'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'unknown-role',
+    base: 'CareTeam-suvi-team',
+    description: "role 'janitor' is not a care-team role",
+    mutate: (r) => {
+      r.participant[3].role[0].coding[0].code = 'janitor';
+    },
+    expected: notIn('CareTeam.participant[3].role[0]', 'care-team-role'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'missing-subject',
+    base: 'CareTeam-maija-team',
+    description: 'the team is for one client',
+    mutate: (r) => {
+      delete r.subject;
+    },
+    expected: min1('CareTeam', 'CareTeam.subject'),
+  },
   // PractitionerRole
-  { profile: 'tyokyky-practitioner-role', name: 'missing-code', base: 'PractitionerRole-social-worker-laine', description: 'the role code is required',
-    mutate: (r) => { delete r.code; }, expected: min1('PractitionerRole', 'PractitionerRole.code') },
-  { profile: 'tyokyky-practitioner-role', name: 'missing-organization', base: 'PractitionerRole-coordinator-nieminen', description: 'the organisation is required',
-    mutate: (r) => { delete r.organization; }, expected: min1('PractitionerRole', 'PractitionerRole.organization') },
-  { profile: 'tyokyky-practitioner-role', name: 'missing-practitioner', base: 'PractitionerRole-coordinator-nieminen', description: 'the practitioner is required',
-    mutate: (r) => { delete r.practitioner; }, expected: min1('PractitionerRole', 'PractitionerRole.practitioner') },
-  { profile: 'tyokyky-practitioner-role', name: 'missing-identifier', base: 'PractitionerRole-coordinator-nieminen', description: 'Kanta: business identifier is required',
-    mutate: (r) => { delete r.identifier; }, expected: min1('PractitionerRole', 'PractitionerRole.identifier') },
+  {
+    profile: 'tyokyky-practitioner-role',
+    name: 'missing-code',
+    base: 'PractitionerRole-social-worker-laine',
+    description: 'the role code is required',
+    mutate: (r) => {
+      delete r.code;
+    },
+    expected: min1('PractitionerRole', 'PractitionerRole.code'),
+  },
+  {
+    profile: 'tyokyky-practitioner-role',
+    name: 'missing-organization',
+    base: 'PractitionerRole-coordinator-nieminen',
+    description: 'the organisation is required',
+    mutate: (r) => {
+      delete r.organization;
+    },
+    expected: min1('PractitionerRole', 'PractitionerRole.organization'),
+  },
+  {
+    profile: 'tyokyky-practitioner-role',
+    name: 'missing-practitioner',
+    base: 'PractitionerRole-coordinator-nieminen',
+    description: 'the practitioner is required',
+    mutate: (r) => {
+      delete r.practitioner;
+    },
+    expected: min1('PractitionerRole', 'PractitionerRole.practitioner'),
+  },
+  {
+    profile: 'tyokyky-practitioner-role',
+    name: 'missing-identifier',
+    base: 'PractitionerRole-coordinator-nieminen',
+    description: 'Kanta: business identifier is required',
+    mutate: (r) => {
+      delete r.identifier;
+    },
+    expected: min1('PractitionerRole', 'PractitionerRole.identifier'),
+  },
   // Organization
-  { profile: 'tyokyky-organization', name: 'missing-name', base: 'Organization-kela', description: 'name is required',
-    mutate: (r) => { delete r.name; }, expected: min1('Organization', 'Organization.name') },
-  { profile: 'tyokyky-organization', name: 'missing-identifier', base: 'Organization-kela', description: 'Kanta: business identifier is required',
-    mutate: (r) => { delete r.identifier; }, expected: min1('Organization', 'Organization.identifier') },
-  { profile: 'tyokyky-organization', name: 'missing-language', base: 'Organization-kela', description: 'Kanta: language is required',
-    mutate: (r) => { delete r.language; }, expected: min1('Organization', 'Organization.language') },
-  { profile: 'tyokyky-organization', name: 'missing-text', base: 'Organization-helsinki-sote', description: 'Kanta: narrative is required',
-    mutate: (r) => { delete r.text; }, expected: min1('Organization', 'Organization.text') },
+  {
+    profile: 'tyokyky-organization',
+    name: 'missing-name',
+    base: 'Organization-kela',
+    description: 'name is required',
+    mutate: (r) => {
+      delete r.name;
+    },
+    expected: min1('Organization', 'Organization.name'),
+  },
+  {
+    profile: 'tyokyky-organization',
+    name: 'missing-identifier',
+    base: 'Organization-kela',
+    description: 'Kanta: business identifier is required',
+    mutate: (r) => {
+      delete r.identifier;
+    },
+    expected: min1('Organization', 'Organization.identifier'),
+  },
+  {
+    profile: 'tyokyky-organization',
+    name: 'missing-language',
+    base: 'Organization-kela',
+    description: 'Kanta: language is required',
+    mutate: (r) => {
+      delete r.language;
+    },
+    expected: min1('Organization', 'Organization.language'),
+  },
+  {
+    profile: 'tyokyky-organization',
+    name: 'missing-text',
+    base: 'Organization-helsinki-sote',
+    description: 'Kanta: narrative is required',
+    mutate: (r) => {
+      delete r.text;
+    },
+    expected: min1('Organization', 'Organization.text'),
+  },
 ];
 
 export function generate(): number {
@@ -177,7 +657,12 @@ export function generate(): number {
     resource.id = `negative-${c.name}`;
     c.mutate(resource);
     mkdirSync(join(HERE, c.profile), { recursive: true });
-    const file = { description: c.description, derivedFrom: `profiles/package/example/${c.base}.json`, expected: c.expected, resource };
+    const file = {
+      description: c.description,
+      derivedFrom: `profiles/package/example/${c.base}.json`,
+      expected: c.expected,
+      resource,
+    };
     writeFileSync(join(HERE, c.profile, `${c.name}.json`), `${JSON.stringify(file, null, 2)}\n`);
   }
   return cases.length;
