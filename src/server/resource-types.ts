@@ -20,21 +20,6 @@ export const SUPPORTED_TYPES = [
 ] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
-/** Types of "our families": in strict mode a write must declare one of our profiles for them. */
-export const PROFILED_TYPES = new Set<string>([
-  'Patient',
-  'Observation',
-  'Questionnaire',
-  'QuestionnaireResponse',
-  'Consent',
-  'CarePlan',
-  'Goal',
-  'ServiceRequest',
-  'CareTeam',
-  'PractitionerRole',
-  'Organization',
-]);
-
 /** Search parameters implemented on top of the store (its indexed ones); the per-type set is whichever of these R4 defines. */
 const IMPLEMENTED_PARAMS: readonly string[] = ['_id', '_lastUpdated', ...INDEXED_PARAMS];
 

@@ -7,7 +7,6 @@ import type {
 } from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
 import type { FacadeValidator } from './ports.ts';
-import { PROFILED_TYPES } from './resource-types.ts';
 
 const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -54,18 +53,13 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
     const issues: OperationOutcomeIssue[] = [];
     const declared = resource.meta?.profile ?? [];
     const ours = profiles.get(resource.resourceType) ?? [];
-    if (
-      strict &&
-      PROFILED_TYPES.has(resource.resourceType) &&
-      !declared.some((p) => ours.includes(p.split('|')[0]))
-    ) {
+    // "Our families" are exactly the types our package profiles.
+    if (strict && ours.length && !declared.some((p) => ours.includes(p.split('|')[0]))) {
       issues.push(
         issue(
           'error',
           'required',
-          `strict-profile: in strict mode a ${resource.resourceType} must declare one of our profiles in meta.profile (${
-            ours.join(', ') || 'none loaded'
-          })`,
+          `strict-profile: in strict mode a ${resource.resourceType} must declare one of our profiles in meta.profile (${ours.join(', ')})`,
           `${resource.resourceType}.meta.profile`,
         ),
       );
