@@ -3,7 +3,8 @@
  * and check character; tests/domain/hetu-invariant.test.ts proves both agree on tests/fixtures/hetu-cases.json.
  */
 
-const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
+/** The 31 check characters, indexed by `DDMMYYZZZ mod 31`. */
+export const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
 const CENTURY: Record<string, number> = {
   '+': 1800,
   '-': 1900,
@@ -19,6 +20,8 @@ const CENTURY: Record<string, number> = {
   E: 2000,
   F: 2000,
 };
+/** Century signs and the first year of the century each stands for. */
+export const CENTURY_SIGNS: Readonly<Record<string, number>> = CENTURY;
 const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
 export const SEX_NEUTRAL_FROM = '2027-01-01';
