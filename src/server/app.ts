@@ -33,8 +33,9 @@ export function createApp(opts: AppOptions): express.Express {
   app.set('trust proxy', false);
   app.locals.metrics = metrics;
 
+  const logger = opts.logger ?? defaultLogger();
   app.use(metrics.middleware);
-  app.use(requestLogging(opts.logger ?? defaultLogger()));
+  app.use(requestLogging(logger));
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
@@ -74,23 +75,25 @@ export function createApp(opts: AppOptions): express.Express {
   app.use((req: Request) => {
     throw new FhirError(404, issue('error', 'not-found', `No route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler);
+  app.use(errorHandler(logger));
   return app;
 }
 
 /** Every error leaves as an OperationOutcome; unexpected ones are logged and reported without internals. */
-function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const fhirError = toFhirError(err);
-  if (fhirError.status >= 500) {
-    req.log?.error({ err }, 'request failed');
-  }
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
-  send(res, fhirError.status, fhirError.outcome);
-}
+const errorHandler =
+  (logger: Logger) =>
+  (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const fhirError = toFhirError(err);
+    if (fhirError.status >= 500) {
+      logger.error({ err, reqId: req.id }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
+    send(res, fhirError.status, fhirError.outcome);
+  };
 
 function toFhirError(err: unknown): FhirError {
   if (err instanceof FhirError) return err;

@@ -11,6 +11,8 @@ export interface StoreWrites {
     opts?: { ifNoneExist?: string; keepId?: boolean },
   ): Promise<{ resource: Resource; created: boolean }>;
   read(type: string, id: string): Promise<Resource>;
+  /** The current version as stored JSON text, served without a parse/serialise round trip. */
+  readJson(type: string, id: string): Promise<{ json: string; versionId: string; lastUpdated: string }>;
   vread(type: string, id: string, versionId: string): Promise<Resource>;
   history(
     type: string,
@@ -30,6 +32,20 @@ export interface StoreWrites {
     opts?: { lenient?: boolean },
   ): Promise<{
     resources: Resource[];
+    total?: number;
+    offset: number;
+    count: number;
+    nextCursor?: string;
+    ignored?: string[];
+  }>;
+  /** `search` with each match as its stored JSON text. */
+  searchJson(
+    type: string,
+    params: Record<string, string | string[]>,
+    opts?: { lenient?: boolean },
+  ): Promise<{
+    ids: string[];
+    json: string[];
     total?: number;
     offset: number;
     count: number;

@@ -12,11 +12,13 @@ import type {
   HistoryEntry,
   Queryable,
   Row,
+  SearchJsonResult,
   SearchOptions,
   SearchParams,
   SearchResult,
   StoreHooks,
   StoreTx,
+  StoredJson,
   UpdateOptions,
   WriteAction,
   WriteResult,
@@ -30,6 +32,55 @@ interface CurrentRow extends Row {
   deleted: boolean;
   last_updated: Date;
   content: Resource | null;
+}
+
+interface JsonRow extends Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  deleted: boolean;
+  last_updated: string | null;
+  content: string | null;
+}
+
+/** Current rows with their content as text; callers add the WHERE clause. */
+export const SELECT_JSON =
+  "SELECT resource_type, id, version_id, deleted, content #>> '{meta,lastUpdated}' AS last_updated, content::text AS content FROM resources";
+
+/** The stored JSON of a current row, or the FHIR error for a missing or deleted one. */
+export function currentJson(type: string, id: string, row: JsonRow | undefined): StoredJson {
+  if (!row) throw FhirError.notFound(`${type}/${id} not found`);
+  if (row.deleted || row.content === null) {
+    throw FhirError.gone(`${type}/${id} was deleted (version ${row.version_id})`);
+  }
+  return { json: row.content, versionId: String(row.version_id), lastUpdated: row.last_updated ?? '' };
+}
+
+/** Reads many current rows in one statement; the result is in the order of `keys`. */
+export async function readJsonMany(
+  q: Queryable,
+  keys: ReadonlyArray<{ type: string; id: string }>,
+): Promise<Array<StoredJson | FhirError>> {
+  const rows = await q.query<JsonRow>(
+    `${SELECT_JSON} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [keys.map((k) => k.type), keys.map((k) => k.id)],
+  );
+  const found = new Map(rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
+  return keys.map(({ type, id }) => {
+    try {
+      checkTypeAndId(type, id);
+      return currentJson(type, id, found.get(`${type}/${id}`));
+    } catch (err) {
+      if (err instanceof FhirError) return err;
+      throw err;
+    }
+  });
+}
+
+/** One item of `createMany`. */
+export interface CreateItem {
+  resource: Resource;
+  opts?: CreateOptions;
 }
 
 export class Operations implements StoreTx {
@@ -49,15 +100,17 @@ export class Operations implements StoreTx {
   }
 
   async read<T extends Resource = Resource>(type: string, id: string): Promise<T> {
+    return JSON.parse((await this.readJson(type, id)).json) as T;
+  }
+
+  /** The current version as the stored JSON text (no parse/serialise round trip), with its version. */
+  async readJson(type: string, id: string): Promise<StoredJson> {
     checkTypeAndId(type, id);
-    const rows = await this.q.query<CurrentRow>(
-      'SELECT version_id, deleted, last_updated, content FROM resources WHERE resource_type = $1 AND id = $2',
-      [type, id],
-    );
-    const row = rows[0];
-    if (!row) throw FhirError.notFound(`${type}/${id} not found`);
-    if (row.deleted) throw FhirError.gone(`${type}/${id} was deleted (version ${row.version_id})`);
-    return row.content as T;
+    const rows = await this.q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
+      type,
+      id,
+    ]);
+    return currentJson(type, id, rows[0]);
   }
 
   async vread<T extends Resource = Resource>(
@@ -105,6 +158,12 @@ export class Operations implements StoreTx {
   }
 
   async search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult> {
+    const { json, ids: _ids, ...rest } = await this.searchJson(type, params, opts);
+    return { ...rest, resources: json.map((text) => JSON.parse(text) as Resource) };
+  }
+
+  /** `search` with each match as its stored JSON text, for callers that only pass it on. */
+  async searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult> {
     if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
     const s = compileSearch(type, params, opts);
     const values = [...s.values];
@@ -118,17 +177,19 @@ export class Operations implements StoreTx {
       where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
     }
     const dir = s.desc ? 'DESC' : 'ASC';
-    const sql = `SELECT r.id, r.last_updated, r.content FROM ${s.from} WHERE ${where}
+    // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
+    const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
       ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
     const [rows, total] = await Promise.all([
-      s.count > 0 ? this.q.query<{ id: string; last_updated: Date; content: Resource }>(sql, values) : [],
+      s.count > 0 ? this.q.query<{ id: string; last_updated: string; content: string }>(sql, values) : [],
       s.total
         ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.from} WHERE ${s.where}`, s.values)
         : undefined,
     ]);
     const page = rows.slice(0, s.count);
-    const result: SearchResult = {
-      resources: page.map((r) => r.content),
+    const result: SearchJsonResult = {
+      ids: page.map((r) => r.id),
+      json: page.map((r) => r.content),
       offset: s.offset,
       count: s.count,
       ignored: s.ignored,
@@ -136,43 +197,148 @@ export class Operations implements StoreTx {
     if (total) result.total = total[0].n;
     if (rows.length > s.count) {
       const lastRow = page[page.length - 1];
-      result.nextCursor = encodeCursor({
-        lastUpdated: lastRow.last_updated.toISOString(),
-        id: lastRow.id,
-        desc: s.desc,
-      });
+      result.nextCursor = encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
     }
     return result;
   }
 
   async create<T extends Resource>(resource: T, opts: CreateOptions = {}): Promise<WriteResult<T>> {
-    const type = checkResource(resource);
-    if (opts.ifNoneExist !== undefined) {
-      const params = parseCriteria(opts.ifNoneExist, type);
-      // Serialises conditional creates with the same criteria across connections and processes;
-      // the lock is held until commit, so the next holder's search sees the committed resource.
-      await this.q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `ifNoneExist:${type}?${canonicalCriteria(params)}`,
-      ]);
-      const found = await this.search(type, { ...params, _count: '2' });
-      if (found.resources.length > 1) {
-        throw FhirError.preconditionFailed(
-          `Conditional create: more than one ${type} matches '${opts.ifNoneExist}'`,
-        );
+    const [result] = await this.createMany([{ resource, opts }]);
+    if (result instanceof FhirError) throw result;
+    return result as WriteResult<T>;
+  }
+
+  /**
+   * Creates many resources with a handful of statements instead of a few per resource: the
+   * If-None-Exist locks are taken together, identifier criteria are looked up in one query, and
+   * every new resource is inserted by one statement. Each item gets its own result or error; in a
+   * transaction the caller decides whether one error fails them all.
+   */
+  async createMany(items: CreateItem[]): Promise<Array<WriteResult | FhirError>> {
+    const results: Array<WriteResult | FhirError | undefined> = new Array(items.length);
+    const fail = (i: number, err: unknown) => {
+      if (!(err instanceof FhirError)) throw err;
+      results[i] = err;
+    };
+    const conditional: Array<{ i: number; type: string; key: string; params: Record<string, string[]> }> = [];
+    const sameAs = new Map<number, number>();
+    const toInsert: Array<{ i: number; resource: Resource }> = [];
+    const ids = new Set<string>();
+    const plan = (i: number) => {
+      const { resource, opts = {} } = items[i];
+      const type = checkResource(resource);
+      let id: string = randomUUID();
+      if (opts.keepId && resource.id !== undefined) {
+        checkTypeAndId(type, resource.id);
+        id = resource.id;
       }
-      if (found.resources.length === 1) return { resource: found.resources[0] as T, created: false };
+      if (ids.has(`${type}/${id}`)) {
+        throw new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
+      }
+      ids.add(`${type}/${id}`);
+      toInsert.push({ i, resource: stamp(resource, id, 1, new Date()) });
+    };
+    items.forEach(({ resource, opts }, i) => {
+      try {
+        if (opts?.ifNoneExist === undefined) return plan(i);
+        const type = checkResource(resource);
+        const params = parseCriteria(opts.ifNoneExist, type);
+        conditional.push({ i, type, key: `ifNoneExist:${type}?${canonicalCriteria(params)}`, params });
+      } catch (err) {
+        fail(i, err);
+      }
+    });
+
+    if (conditional.length) {
+      // Locks in one statement, in a fixed order, so two batches never wait on each other in a cycle.
+      await this.q.query(
+        `SELECT pg_advisory_xact_lock(h) FROM (
+           SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
+        [conditional.map((c) => c.key)],
+      );
+      const matches = await this.matchIdentifiers(conditional);
+      const firstByKey = new Map<string, number>();
+      for (const c of conditional) {
+        try {
+          const earlier = firstByKey.get(c.key);
+          if (earlier !== undefined) {
+            sameAs.set(c.i, earlier);
+            continue;
+          }
+          firstByKey.set(c.key, c.i);
+          const found =
+            matches.get(c.i) ?? (await this.search(c.type, { ...c.params, _count: '2' })).resources;
+          if (found.length > 1) {
+            throw FhirError.preconditionFailed(
+              `Conditional create: more than one ${c.type} matches '${items[c.i].opts?.ifNoneExist}'`,
+            );
+          }
+          if (found.length === 1) results[c.i] = { resource: found[0], created: false };
+          else plan(c.i);
+        } catch (err) {
+          fail(c.i, err);
+        }
+      }
     }
-    let id: string;
-    if (opts.keepId && resource.id !== undefined) {
-      checkTypeAndId(type, resource.id);
-      id = resource.id;
-    } else {
-      id = randomUUID();
+
+    const inserted = await this.insertVersions(toInsert.map((x) => x.resource));
+    for (const { i, resource } of toInsert) {
+      results[i] = inserted.has(`${resource.resourceType}/${resource.id}`)
+        ? { resource, created: true }
+        : new FhirError(
+            409,
+            issue(
+              'error',
+              'duplicate',
+              `${resource.resourceType}/${resource.id} already exists`,
+              `${resource.resourceType}.id`,
+            ),
+          );
     }
-    const stored = stamp(resource, id, 1, new Date());
-    if (!(await this.writeVersion('insert', stored, 'create')))
-      throw new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
-    return { resource: stored, created: true };
+    // Same criteria twice in one batch: the later item gets what the first found or made.
+    for (const [later, first] of sameAs) {
+      const r = results[first] as WriteResult | FhirError;
+      results[later] = r instanceof FhirError ? r : { resource: r.resource, created: false };
+    }
+    return results as Array<WriteResult | FhirError>;
+  }
+
+  /**
+   * Resources matching `identifier=system|value` criteria, for all such items in one query. Items
+   * with other criteria are left out (the caller searches for them one by one).
+   */
+  private async matchIdentifiers(
+    items: Array<{ i: number; type: string; params: Record<string, string[]> }>,
+  ): Promise<Map<number, Resource[]>> {
+    const simple = items.flatMap((c) => {
+      const ident = c.params.identifier;
+      if (Object.keys(c.params).length !== 1 || ident?.length !== 1) return [];
+      const value = ident[0];
+      const bar = value.indexOf('|');
+      if (bar <= 0 || bar === value.length - 1 || value.indexOf('|', bar + 1) >= 0) return [];
+      return [{ i: c.i, type: c.type, system: value.slice(0, bar), value: value.slice(bar + 1) }];
+    });
+    const out = new Map<number, Resource[]>();
+    if (!simple.length) return out;
+    const rows = await this.q.query<{
+      resource_type: string;
+      system: string;
+      value: string;
+      content: Resource;
+    }>(
+      `SELECT k.resource_type, k.system, k.value, r.content
+         FROM search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id
+        WHERE (k.resource_type, k.system, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+          AND k.param = 'identifier' AND NOT r.deleted`,
+      [simple.map((c) => c.type), simple.map((c) => c.system), simple.map((c) => c.value)],
+    );
+    const byKey = new Map<string, Resource[]>();
+    for (const r of rows) {
+      const key = `${r.resource_type}\u0000${r.system}\u0000${r.value}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), r.content]);
+    }
+    for (const c of simple) out.set(c.i, byKey.get(`${c.type}\u0000${c.system}\u0000${c.value}`) ?? []);
+    return out;
   }
 
   async update<T extends Resource>(resource: T, opts: UpdateOptions = {}): Promise<WriteResult<T>> {
@@ -188,7 +354,7 @@ export class Operations implements StoreTx {
         throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type);
       }
       const stored = stamp(resource, id, 1, new Date());
-      if (await this.writeVersion('insert', stored, 'create')) return { resource: stored, created: true };
+      if ((await this.insertVersions([stored])).size) return { resource: stored, created: true };
       // A concurrent PUT created it first: continue as an update of that version.
       current = await this.lockCurrent(type, id);
       if (!current) throw new Error(`${type}/${id} vanished during update`);
@@ -205,7 +371,7 @@ export class Operations implements StoreTx {
     }
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
-    await this.writeVersion('update', stored, current.deleted ? 'create' : 'update');
+    await this.writeVersion(stored, current.deleted ? 'create' : 'update');
     return { resource: stored, created: current.deleted };
   }
 
@@ -235,7 +401,7 @@ export class Operations implements StoreTx {
       id,
       meta: { versionId: String(version), lastUpdated: now.toISOString() },
     } as Resource;
-    await this.writeVersion('update', stub, 'delete');
+    await this.writeVersion(stub, 'delete');
     return { versionId: String(version), lastUpdated: now.toISOString(), deleted: true };
   }
 
@@ -249,35 +415,106 @@ export class Operations implements StoreTx {
   }
 
   /**
-   * Writes one version in a single statement (current row, history row, search index), then runs
-   * the hooks. `insert` does nothing and returns false when the id exists; `update` overwrites the
-   * current row, which the caller has locked.
+   * Inserts version 1 of each resource in one statement (current rows, history, search index), then
+   * runs the hooks for each. Returns the `Type/id` keys inserted; an id that already exists is
+   * skipped, and the caller reports it.
    */
-  private async writeVersion(
-    mode: 'insert' | 'update',
-    resource: Resource,
-    action: WriteAction,
-  ): Promise<boolean> {
+  private async insertVersions(resources: Resource[]): Promise<Set<string>> {
+    if (!resources.length) return new Set();
+    const tokens = {
+      type: [] as string[],
+      id: [] as string[],
+      param: [] as string[],
+      system: [] as string[],
+      value: [] as string[],
+    };
+    const dates = {
+      type: [] as string[],
+      id: [] as string[],
+      param: [] as string[],
+      low: [] as string[],
+      high: [] as string[],
+    };
+    for (const r of resources) {
+      const index = extractIndex(r);
+      for (const t of index.tokens) {
+        tokens.type.push(r.resourceType);
+        tokens.id.push(r.id as string);
+        tokens.param.push(t.param);
+        tokens.system.push(t.system);
+        tokens.value.push(t.value);
+      }
+      for (const d of index.dates) {
+        dates.type.push(r.resourceType);
+        dates.id.push(r.id as string);
+        dates.param.push(d.param);
+        dates.low.push(d.low);
+        dates.high.push(d.high);
+      }
+    }
+    const rows = await this.q.query<{ resource_type: string; id: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+                    AS u(resource_type, id, last_updated, content))
+       , cur AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
+                 SELECT resource_type, id, 1, last_updated, false, content::jsonb FROM input
+                 ON CONFLICT DO NOTHING RETURNING resource_type, id, last_updated, content)
+       , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
+                  SELECT resource_type, id, 1, last_updated, 'create', content FROM cur)
+       , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
+                        SELECT cur.resource_type, cur.id, cur.last_updated, u.param, u.system, u.value
+                          FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                               AS u(resource_type, id, param, system, value)
+                          JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
+       , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
+                       SELECT cur.resource_type, cur.id, u.param, u.low, u.high
+                         FROM unnest($10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[])
+                              AS u(resource_type, id, param, low, high)
+                         JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
+       SELECT resource_type, id FROM cur`,
+      [
+        resources.map((r) => r.resourceType),
+        resources.map((r) => r.id),
+        resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
+        resources.map((r) => JSON.stringify(r)),
+        tokens.type,
+        tokens.id,
+        tokens.param,
+        tokens.system,
+        tokens.value,
+        dates.type,
+        dates.id,
+        dates.param,
+        dates.low,
+        dates.high,
+      ],
+    );
+    const inserted = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+    for (const resource of resources) {
+      if (!inserted.has(`${resource.resourceType}/${resource.id}`)) continue;
+      for (const h of this.hooks()) {
+        if (h.afterWrite) await h.afterWrite(this, { action: 'create', resource });
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * Writes a new version of a resource whose current row the caller has locked, in one statement
+   * (current row, history row, search index), then runs the hooks.
+   */
+  private async writeVersion(resource: Resource, action: WriteAction): Promise<void> {
     const meta = resource.meta as { versionId: string; lastUpdated: string };
     const deleted = action === 'delete';
     const { tokens, dates } = deleted ? { tokens: [], dates: [] } : extractIndex(resource);
-    const current =
-      mode === 'insert'
-        ? `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING RETURNING resource_type, id`
-        : `UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
-            WHERE resource_type = $1 AND id = $2 RETURNING resource_type, id`;
     // All parts see one snapshot: the DELETEs remove only the previous version's index rows.
-    const clearIndex =
-      mode === 'insert'
-        ? ''
-        : `, old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
-           , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))`;
-    const rows = await this.q.query<{ n: number }>(
-      `WITH cur AS (${current})
+    await this.q.query(
+      `WITH cur AS (UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
+                     WHERE resource_type = $1 AND id = $2 RETURNING resource_type, id)
        , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
                   SELECT resource_type, id, $3, $4, $7, $6::jsonb FROM cur)
-       ${clearIndex}
+       , old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
+       , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
        , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
                         SELECT cur.resource_type, cur.id, $4, u.* FROM cur, unnest($8::text[], $9::text[], $10::text[]) u)
        , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
@@ -299,11 +536,9 @@ export class Operations implements StoreTx {
         dates.map((d) => d.high),
       ],
     );
-    if (rows[0].n === 0) return false;
     for (const h of this.hooks()) {
       if (h.afterWrite) await h.afterWrite(this, { action, resource });
     }
-    return true;
   }
 }
 

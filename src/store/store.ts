@@ -1,7 +1,13 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../shared/outcome.ts';
+import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
-import { Operations } from './operations.ts';
+import { type CreateItem, Operations, readJsonMany } from './operations.ts';
 import { STORE_MIGRATIONS, migrate } from './schema.ts';
-import type { OpenStoreOptions, Store, StoreHooks, StoreTx } from './types.ts';
+import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
+
+const DEFAULT_POOL = 10;
+const MAX_BATCH = 200;
 
 /**
  * Opens the resource store: PostgreSQL when `databaseUrl` is given, otherwise embedded PGlite in
@@ -17,10 +23,13 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     await engine.close();
     throw err;
   }
-  return createStore(engine, opts.hooks);
+  // PGlite is one connection; on PostgreSQL, leave most of the pool to transactions.
+  const batchSlots =
+    engine.kind === 'pglite' ? 1 : Math.max(1, Math.floor((opts.poolMax ?? DEFAULT_POOL) / 4));
+  return createStore(engine, batchSlots, opts.hooks);
 }
 
-function createStore(engine: Engine, initialHooks?: StoreHooks): Store {
+function createStore(engine: Engine, batchSlots: number, initialHooks?: StoreHooks): Store {
   let hooks: StoreHooks[] = initialHooks ? [initialHooks] : [];
   const currentHooks = () => hooks;
   let closed = false;
@@ -30,23 +39,58 @@ function createStore(engine: Engine, initialHooks?: StoreHooks): Store {
       const tx: Operations = new Operations(q, currentHooks, (inner) => inner(tx));
       return fn(tx);
     });
-  // Reads, searches and hook-less plain creates run directly on the engine; other writes open a
+  // Reads and searches run directly on the engine; writes that lock, check or run hooks open a
   // transaction so the row lock, the version and the hooks commit together.
   const direct = new Operations(engine, () => [], transaction);
 
+  // Concurrent reads by id and hook-less plain creates are coalesced into one statement per batch.
+  const reads = new Coalescer<{ type: string; id: string }, StoredJson>(
+    (keys) => readJsonMany(engine, keys),
+    batchSlots,
+    MAX_BATCH,
+  );
+  const creates = new Coalescer<CreateItem, WriteResult>(
+    async (items) => {
+      // Hooks added since these were queued need a transaction.
+      if (hooks.length) return transaction((tx) => tx.createMany(items));
+      try {
+        return await direct.createMany(items);
+      } catch (err) {
+        // One resource the database refuses (e.g. text it cannot store) must not fail the others.
+        if (items.length === 1 || !(err as { code?: string }).code) throw err;
+        return Promise.all(
+          items.map((item) =>
+            direct.createMany([item]).then(
+              ([r]) => r,
+              (e: Error) => e,
+            ),
+          ),
+        );
+      }
+    },
+    batchSlots,
+    MAX_BATCH,
+  );
+  const readJson = (type: string, id: string) => reads.submit({ type, id });
+
   return {
     engine: engine.kind,
-    // A plain create is one statement, atomic on its own: no transaction round trips needed.
-    create: (r, o) =>
-      o?.ifNoneExist === undefined && !hooks.length
-        ? direct.create(r, o)
-        : transaction((tx) => tx.create(r, o)),
+    create: <T extends Resource>(r: T, o?: CreateItem['opts']) =>
+      (o?.ifNoneExist === undefined && !hooks.length
+        ? creates.submit({ resource: r, opts: o })
+        : transaction((tx) => tx.create(r, o))) as Promise<WriteResult<T>>,
+    createMany: (items) =>
+      !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined)
+        ? direct.createMany(items)
+        : transaction((tx) => tx.createMany(items)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),
     delete: (t, id, o) => transaction((tx) => tx.delete(t, id, o)),
-    read: (t, id) => direct.read(t, id),
+    read: async (t, id) => JSON.parse((await readJson(t, id)).json),
+    readJson,
     vread: (t, id, v) => direct.vread(t, id, v),
     history: (t, id) => direct.history(t, id),
     search: (t, p, o) => direct.search(t, p, o),
+    searchJson: (t, p, o) => direct.searchJson(t, p, o),
     query: (sql, params) => engine.query(sql, params),
     transaction,
     migrate: (name, statements) => migrate(engine, name, statements),

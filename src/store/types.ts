@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { FhirError } from '../shared/outcome.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -67,6 +68,20 @@ export interface SearchResult {
   ignored: string[];
 }
 
+/** `search` with each match left as the stored JSON text. */
+export interface SearchJsonResult extends Omit<SearchResult, 'resources'> {
+  /** The matches' ids, in the order of `json`. */
+  ids: string[];
+  json: string[];
+}
+
+/** A current version as stored JSON text, for callers that pass it on without parsing it. */
+export interface StoredJson {
+  json: string;
+  versionId: string;
+  lastUpdated: string;
+}
+
 export interface ResourceChange {
   action: WriteAction;
   /** The stored version; for a delete a stub `{resourceType, id, meta}`. */
@@ -80,12 +95,23 @@ export interface StoreHooks {
 
 export interface StoreTx {
   create<T extends Resource>(resource: T, opts?: CreateOptions): Promise<WriteResult<T>>;
+  /**
+   * Creates many resources in a few statements. Each item gets its own result or FhirError (e.g. 412
+   * when its If-None-Exist matches several resources); nothing is thrown for one item's failure.
+   */
+  createMany(
+    items: Array<{ resource: Resource; opts?: CreateOptions }>,
+  ): Promise<Array<WriteResult | FhirError>>;
   read<T extends Resource = Resource>(type: string, id: string): Promise<T>;
   vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T>;
+  /** `read` without parsing: the stored JSON text and its version (for serving it as it is). */
+  readJson(type: string, id: string): Promise<StoredJson>;
   history(type: string, id: string): Promise<HistoryEntry[]>;
   update<T extends Resource>(resource: T, opts?: UpdateOptions): Promise<WriteResult<T>>;
   delete(type: string, id: string, opts?: DeleteOptions): Promise<DeleteResult>;
   search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult>;
+  /** `search` with each match as its stored JSON text. */
+  searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult>;
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Inside a transaction this joins the open one. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;

@@ -396,9 +396,9 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
   });
 
   it('unexpected failures are 500 OperationOutcomes without internals', async () => {
-    // Fault injection: the real store, with read failing as a broken connection would.
+    // Fault injection: the real store, with reads failing as a broken connection would.
     const broken = fx.app({
-      store: { ...fx.store, read: () => Promise.reject(new Error('socket hang up: secret detail')) },
+      store: { ...fx.store, readJson: () => Promise.reject(new Error('socket hang up: secret detail')) },
     });
     const res = await request(broken).get('/fhir/Practitioner/abc');
     expect(res.status).toBe(500);

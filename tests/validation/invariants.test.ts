@@ -589,3 +589,55 @@ describe('tyk-hetu-1 native evaluation', () => {
     expect(inv.check({ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:x' }, env)).toBe(true);
   });
 });
+
+describe('tyk-was-1 and tyk-was-2 native evaluation', () => {
+  it('agrees with fhirpath.js on scores, interpretations and other value types', async () => {
+    const fhirpath = (await import('fhirpath')).default;
+    const r4 = (await import('fhirpath/fhir-context/r4')).default;
+    const { TYK_WAS_1, TYK_WAS_2 } = await import('../../src/validation/invariants/project.ts');
+    const needs = {
+      coding: [
+        {
+          system: 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation',
+          code: 'needs-further-assessment',
+        },
+      ],
+    };
+    const other = { coding: [{ system: 'http://example.org', code: 'needs-further-assessment' }] };
+    const observations: Record<string, unknown>[] = [
+      { valueInteger: 8 },
+      { valueInteger: 10 },
+      { valueInteger: 11 },
+      { valueInteger: -1 },
+      { valueInteger: 7 },
+      { valueInteger: 7, interpretation: [needs] },
+      { valueInteger: 0, interpretation: [other] },
+      { valueInteger: 3, interpretation: [other, needs] },
+      { valueQuantity: { value: 5 } },
+      {},
+    ].map((o) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...o }));
+    const env = { resource: {}, rootResource: {}, typeName: 'Observation', path: 'Observation' };
+    const verdicts: boolean[] = [];
+    for (const [key, expression] of [
+      ['tyk-was-1', TYK_WAS_1],
+      ['tyk-was-2', TYK_WAS_2],
+    ]) {
+      const inv = compileInvariant({ key, severity: 'error', human: key, expression }, 'Observation')!;
+      for (const obs of observations) {
+        const published = fhirpath.evaluate(
+          obs,
+          { base: 'Observation', expression },
+          {},
+          r4 as any,
+        ) as unknown[];
+        const expected = published.length === 0 ? false : published[0] === true;
+        const native = inv.check(obs, env);
+        expect([key, obs, native]).toEqual([key, obs, expected]);
+        verdicts.push(native);
+      }
+    }
+    // Both rules both pass and fail above, so the agreement is not vacuous.
+    expect(verdicts.filter((v) => !v).length).toBeGreaterThanOrEqual(4);
+    expect(verdicts.filter(Boolean).length).toBeGreaterThanOrEqual(8);
+  });
+});

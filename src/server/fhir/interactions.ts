@@ -80,9 +80,23 @@ export async function searchType(
   query: Record<string, unknown>,
   lenient: boolean,
 ): Promise<Bundle> {
+  return JSON.parse(await searchTypeJson(store, ctx, type, query, lenient)) as Bundle;
+}
+
+/**
+ * A searchset Bundle as JSON text. The matches are spliced in as the store holds them: a page of
+ * resources is never parsed and serialised again just to be wrapped.
+ */
+export async function searchTypeJson(
+  store: StoreWrites,
+  ctx: InteractionContext,
+  type: string,
+  query: Record<string, unknown>,
+  lenient: boolean,
+): Promise<string> {
   assertType(type);
   const params = toSearchParams(query);
-  const result = await store.search(type, params, { lenient });
+  const result = await store.searchJson(type, params, { lenient });
   const link = (change: Record<string, string | undefined>) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...params, ...change })) {
@@ -98,17 +112,16 @@ export async function searchType(
       url: link({ _cursor: result.nextCursor, _offset: undefined, _count: String(result.count) }),
     });
   }
-  const bundle: Bundle = {
+  const head: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
     ...(result.total !== undefined ? { total: result.total } : {}),
     link: links,
-    entry: result.resources.map((r) => ({
-      fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`,
-      resource: r,
-      search: { mode: 'match' as const },
-    })),
   };
+  const entries = result.json.map(
+    (json, i) =>
+      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${json},"search":{"mode":"match"}}`,
+  );
   if (result.ignored?.length) {
     const ignored = result.ignored.map((name) =>
       issue(
@@ -118,12 +131,24 @@ export async function searchType(
         name,
       ),
     );
-    bundle.entry?.push({
-      resource: { resourceType: 'OperationOutcome', issue: ignored },
-      search: { mode: 'outcome' },
-    });
+    entries.push(
+      JSON.stringify({
+        resource: { resourceType: 'OperationOutcome', issue: ignored },
+        search: { mode: 'outcome' },
+      }),
+    );
   }
-  return bundle;
+  return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+
+export async function readResourceJson(
+  store: StoreWrites,
+  type: string,
+  id: string,
+): Promise<{ json: string; versionId: string; lastUpdated: string }> {
+  assertType(type);
+  assertValidId(id, type);
+  return store.readJson(type, id);
 }
 
 export async function readResource(store: StoreWrites, type: string, id: string): Promise<Resource> {

@@ -7,6 +7,7 @@ import {
   baseUrl,
   parsePrefer,
   send,
+  sendJsonText,
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
@@ -14,7 +15,14 @@ import type { FacadeStore } from '../ports.ts';
 import { type WritePolicy, assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
 import { buildCapabilityStatement } from './capability.ts';
-import { assertType, createResource, readResource, searchType, updateResource } from './interactions.ts';
+import {
+  assertType,
+  createResource,
+  readResource,
+  readResourceJson,
+  searchTypeJson,
+  updateResource,
+} from './interactions.ts';
 
 export interface Limits {
   /** Largest accepted request body, in bytes or an expression such as "1mb". */
@@ -65,7 +73,7 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
     status: number,
     withLocation: boolean,
   ) => {
-    versionHeaders(res, resource);
+    versionHeaders(res, resource.meta);
     if (withLocation) res.setHeader('Location', versionedLocation(ctxOf(req).base, resource));
     const prefer = parsePrefer(req).return;
     if (prefer === 'minimal') return send(res, status, undefined);
@@ -104,7 +112,11 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
     '/:type',
     route('/:type', async (req, res) => {
       const type = req.params.type as string;
-      send(res, 200, await searchType(store, ctxOf(req), type, req.query, parsePrefer(req).lenient));
+      sendJsonText(
+        res,
+        200,
+        await searchTypeJson(store, ctxOf(req), type, req.query, parsePrefer(req).lenient),
+      );
     }),
   );
 
@@ -123,10 +135,10 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
         const prev = query[k];
         query[k] = prev === undefined ? v : ([] as unknown[]).concat(prev, v);
       }
-      send(
+      sendJsonText(
         res,
         200,
-        await searchType(store, ctxOf(req), req.params.type as string, query, parsePrefer(req).lenient),
+        await searchTypeJson(store, ctxOf(req), req.params.type as string, query, parsePrefer(req).lenient),
       );
     }),
   );
@@ -189,9 +201,9 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   router.get(
     '/:type/:id',
     route('/:type/:id', async (req, res) => {
-      const resource = await readResource(store, req.params.type as string, req.params.id as string);
-      versionHeaders(res, resource);
-      send(res, 200, resource);
+      const stored = await readResourceJson(store, req.params.type as string, req.params.id as string);
+      versionHeaders(res, stored);
+      sendJsonText(res, 200, stored.json);
     }),
   );
 
@@ -275,7 +287,7 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid))
         throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
       const resource = await store.vread(type, id, vid);
-      versionHeaders(res, resource);
+      versionHeaders(res, resource.meta);
       send(res, 200, resource);
     }),
   );

@@ -90,15 +90,21 @@ export function send(res: Response, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** Sends JSON that is already text (stored resources, Bundles built around them). */
+export function sendJsonText(res: Response, status: number, json: string): void {
+  const type = (res.locals.contentType as string | undefined) ?? FHIR_JSON;
+  res.status(status);
+  res.setHeader('Content-Type', `${type}; charset=utf-8`);
+  res.end(json);
+}
+
 export function baseUrl(req: Request, configured?: string): string {
   return configured ?? `${req.protocol}://${req.get('host')}/fhir`;
 }
 
-export function versionHeaders(res: Response, resource: Resource): void {
-  const vid = resource.meta?.versionId;
-  if (vid) res.setHeader('ETag', `W/"${vid}"`);
-  const last = resource.meta?.lastUpdated;
-  if (last) res.setHeader('Last-Modified', new Date(last).toUTCString());
+export function versionHeaders(res: Response, meta: { versionId?: string; lastUpdated?: string } = {}): void {
+  if (meta.versionId) res.setHeader('ETag', `W/"${meta.versionId}"`);
+  if (meta.lastUpdated) res.setHeader('Last-Modified', new Date(meta.lastUpdated).toUTCString());
 }
 
 export function versionedLocation(base: string, resource: Resource): string {
