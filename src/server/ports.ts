@@ -1,4 +1,5 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { FhirError } from '../shared/outcome.ts';
 
 /**
  * The parts of the other stages the facade uses, as written in DEVELOPERS.md. Typed structurally so
@@ -10,6 +11,10 @@ export interface StoreWrites {
     r: Resource,
     opts?: { ifNoneExist?: string; keepId?: boolean },
   ): Promise<{ resource: Resource; created: boolean }>;
+  /** Creates many in a few statements; each item gets its result or its FhirError. */
+  createMany(
+    items: Array<{ resource: Resource; opts?: { ifNoneExist?: string; keepId?: boolean } }>,
+  ): Promise<Array<{ resource: Resource; created: boolean } | FhirError>>;
   read(type: string, id: string): Promise<Resource>;
   /** The current version as stored JSON text, served without a parse/serialise round trip. */
   readJson(type: string, id: string): Promise<{ json: string; versionId: string; lastUpdated: string }>;

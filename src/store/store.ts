@@ -58,14 +58,17 @@ function createStore(engine: Engine, batchSlots: number, initialHooks?: StoreHoo
       } catch (err) {
         // One resource the database refuses (e.g. text it cannot store) must not fail the others.
         if (items.length === 1 || !(err as { code?: string }).code) throw err;
-        return Promise.all(
-          items.map((item) =>
-            direct.createMany([item]).then(
+        // In arrival order, so the first of two creates with one kept id is the one that wins.
+        const results: Array<WriteResult | Error> = [];
+        for (const item of items) {
+          results.push(
+            await direct.createMany([item]).then(
               ([r]) => r,
               (e: Error) => e,
             ),
-          ),
-        );
+          );
+        }
+        return results;
       }
     },
     batchSlots,

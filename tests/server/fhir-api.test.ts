@@ -471,6 +471,58 @@ describe('transaction and batch', () => {
     expect(stored.body.subject.reference).toBe(`Patient/${patientId}`);
   });
 
+  it('points references at the resource a conditional create found, also between conditional entries', async () => {
+    const value = uniqueUrn();
+    const existing = await post(loose, '/fhir/Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+    });
+    expect(existing.status).toBe(201);
+    const pUrn = uniqueUrn();
+    const conditional = (o: Observation) => ({
+      fullUrl: uniqueUrn(),
+      resource: o,
+      request: {
+        method: 'POST' as const,
+        url: 'Observation',
+        ifNoneExist: `identifier=urn:ietf:rfc:3986|${o.identifier?.[0].value}`,
+      },
+    });
+    const first = observation(pUrn);
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        // The Observations come first and are conditional too: they must still wait for the Patient.
+        conditional(first),
+        conditional(observation(pUrn)),
+        {
+          fullUrl: pUrn,
+          resource: { resourceType: 'Patient', identifier: [{ system: 'urn:ietf:rfc:3986', value }] },
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=urn:ietf:rfc:3986|${value}` },
+        },
+        // The same criteria twice in one transaction: one resource, found by the second entry.
+        conditional(first),
+      ],
+    };
+    const res = await post(loose, '/fhir', bundle);
+    expect(res.status).toBe(200);
+    const out = res.body as Bundle;
+    expect(out.entry?.map((e) => e.response?.status)).toEqual([
+      '201 Created',
+      '201 Created',
+      '200 OK',
+      '200 OK',
+    ]);
+    expect(out.entry?.[2].resource?.id).toBe(existing.body.id);
+    for (const i of [0, 1, 3]) {
+      expect((out.entry?.[i].resource as Observation).subject?.reference).toBe(`Patient/${existing.body.id}`);
+    }
+    expect(out.entry?.[3].resource?.id).toBe(out.entry?.[0].resource?.id);
+    expect(await countByIdentifier('Observation', first.identifier?.[0].value as string)).toBe(1);
+    expect(await countByIdentifier('Patient', value)).toBe(1);
+  });
+
   it('resolves conditional references to existing resources, and fails when none matches', async () => {
     const value = uniqueUrn();
     const patient = await post(loose, '/fhir/Patient', {

@@ -56,6 +56,77 @@ export function storeSuite(getStore: () => Store): void {
     });
   });
 
+  describe('batched writes and reads', () => {
+    it('concurrent plain creates and reads each get their own result, errors included', async () => {
+      const store = getStore();
+      const kept = `batch-${randomUUID()}`;
+      const made = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => store.create(observation({ valueInteger: i }))),
+      );
+      expect(new Set(made.map((m) => m.resource.id)).size).toBe(30);
+      // One id taken twice and one value PostgreSQL cannot store (NUL) among good creates: only they fail.
+      const mixed = await Promise.allSettled([
+        store.create(observation({ id: kept }), { keepId: true }),
+        store.create(observation({ id: kept }), { keepId: true }),
+        store.create(observation({ note: [{ text: 'nul \u0000 here' }] })),
+        store.create(observation({ valueInteger: 99 })),
+      ]);
+      expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect((mixed[1] as PromiseRejectedResult).reason).toBeInstanceOf(FhirError);
+      expect(((mixed[1] as PromiseRejectedResult).reason as FhirError).status).toBe(409);
+      const reads = await Promise.allSettled([
+        ...made.map((m) => store.read('Observation', m.resource.id as string)),
+        store.read('Observation', 'no-such-id'),
+        store.read('Observation', 'bad id'),
+      ]);
+      made.forEach((m, i) =>
+        expect((reads[i] as PromiseFulfilledResult<Resource>).value).toEqual(m.resource),
+      );
+      expect(((reads[30] as PromiseRejectedResult).reason as FhirError).status).toBe(404);
+      expect(((reads[31] as PromiseRejectedResult).reason as FhirError).status).toBe(400);
+      const json = await store.readJson('Observation', made[0].resource.id as string);
+      expect(JSON.parse(json.json)).toEqual(made[0].resource);
+      expect(json).toMatchObject({ versionId: '1', lastUpdated: made[0].resource.meta?.lastUpdated });
+    });
+
+    it('createMany: conditional and plain items in one call, same criteria twice → one resource', async () => {
+      const store = getStore();
+      const value = randomUUID();
+      const criteria = `identifier=${ID_SYSTEM}|${value}`;
+      const existingValue = randomUUID();
+      const existing = await store.create(
+        observation({ identifier: [{ system: ID_SYSTEM, value: existingValue }] }),
+      );
+      const results = await store.transaction((tx) =>
+        tx.createMany([
+          {
+            resource: observation({ identifier: [{ system: ID_SYSTEM, value }] }),
+            opts: { ifNoneExist: criteria },
+          },
+          { resource: observation(), opts: { ifNoneExist: `identifier=${ID_SYSTEM}|${existingValue}` } },
+          {
+            resource: observation({ identifier: [{ system: ID_SYSTEM, value }] }),
+            opts: { ifNoneExist: criteria },
+          },
+          { resource: observation({ valueInteger: 3 }) },
+          { resource: observation(), opts: { ifNoneExist: 'nonsense=1' } },
+        ]),
+      );
+      const [made, found, again, plain, bad] = results;
+      expect(made).toMatchObject({ created: true });
+      expect(found).toMatchObject({ created: false, resource: { id: existing.resource.id } });
+      expect(again).toMatchObject({
+        created: false,
+        resource: { id: (made as { resource: Resource }).resource.id },
+      });
+      expect(plain).toMatchObject({ created: true, resource: { valueInteger: 3 } });
+      expect(bad).toBeInstanceOf(FhirError);
+      expect((bad as FhirError).status).toBe(400);
+      const matches = await store.search('Observation', { identifier: `${ID_SYSTEM}|${value}` });
+      expect(matches.resources.length).toBe(1);
+    });
+  });
+
   describe('update with If-Match', () => {
     it('accepts W/"n" and n, rejects stale (412), missing (428) and malformed (400)', async () => {
       const store = getStore();

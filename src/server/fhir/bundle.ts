@@ -309,29 +309,79 @@ async function runTransaction(
   const ordered = [...planned].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
   const results = await store.transaction(async (tx) => {
     const out: BundleEntry[] = new Array(planned.length);
-    for (const e of ordered) {
-      try {
-        if (e.resource) e.resource = rewriteReferences(e.resource, refs);
-        out[e.index] = await execute(tx, ctx, e, prefer, true);
-        const stored = out[e.index].fullUrl;
-        if (
-          e.method === 'POST' &&
-          e.fullUrl &&
-          refs.has(e.fullUrl) &&
-          stored &&
-          !stored.endsWith(refs.get(e.fullUrl)!)
-        ) {
-          refs.set(e.fullUrl, `${e.type}/${stored.slice(stored.lastIndexOf('/') + 1)}`);
+    const inEntryError = (err: unknown, e: PlannedEntry) =>
+      err instanceof FhirError
+        ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+        : err;
+    for (const group of groupBy(ordered, rank)) {
+      if (group[0].method !== 'POST') {
+        for (const e of group) {
+          try {
+            if (e.resource) e.resource = rewriteReferences(e.resource, refs);
+            out[e.index] = await execute(tx, ctx, e, prefer, true);
+          } catch (err) {
+            throw inEntryError(err, e);
+          }
         }
-      } catch (err) {
-        if (err instanceof FhirError)
-          throw new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type));
-        throw err;
+        continue;
+      }
+      for (const wave of createWaves(group, refs)) {
+        for (const e of wave) e.resource = rewriteReferences(e.resource!, refs);
+        const written = await tx.createMany(
+          wave.map((e) => ({
+            resource: e.resource!,
+            opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
+          })),
+        );
+        wave.forEach((e, k) => {
+          const w = written[k];
+          if (w instanceof FhirError) throw inEntryError(w, e);
+          out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, w.created);
+          if (!w.created && e.fullUrl && refs.has(e.fullUrl))
+            refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
+        });
       }
     }
     return out;
   });
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+}
+
+/** Consecutive runs of entries with the same key (the input is sorted by it). */
+function groupBy<T>(items: T[], key: (item: T) => number): T[][] {
+  const groups: T[][] = [];
+  for (const item of items) {
+    const last = groups[groups.length - 1];
+    if (last && key(last[0]) === key(item)) last.push(item);
+    else groups.push([item]);
+  }
+  return groups;
+}
+
+/**
+ * Splits POST entries into waves that can each be created in one store call: an entry waits for
+ * every conditional create in its group whose fullUrl it references, because that entry's id is
+ * known only once its If-None-Exist has been looked up. A reference cycle falls back to one at a time.
+ */
+function createWaves(group: PlannedEntry[], refs: Map<string, string>): PlannedEntry[][] {
+  const pendingUrl = (e: PlannedEntry) =>
+    e.ifNoneExist !== undefined && e.fullUrl !== undefined && refs.has(e.fullUrl);
+  let remaining = group;
+  const waves: PlannedEntry[][] = [];
+  while (remaining.length) {
+    const unresolved = new Set(remaining.filter(pendingUrl).map((e) => e.fullUrl as string));
+    const ready = remaining.filter((e) => {
+      for (const ref of referenceStrings(e.resource, new Set())) {
+        if (ref !== e.fullUrl && unresolved.has(ref)) return false;
+      }
+      return true;
+    });
+    const wave = ready.length ? ready : [remaining[0]];
+    waves.push(wave);
+    const taken = new Set(wave);
+    remaining = remaining.filter((e) => !taken.has(e));
+  }
+  return waves;
 }
 
 async function runBatch(
