@@ -46,7 +46,9 @@ function split(sync: SyncService, totalMs: number): string {
   const t = sync.timings;
   const pct = (x: number) => `${((100 * x) / totalMs).toFixed(0)}%`;
   const rest = Math.max(0, totalMs - t.network - t.database - t.consent);
-  return `network+remote ${pct(t.network)}, local db ${pct(t.database)}, consent gate ${pct(t.consent)}, other ${pct(rest)}`;
+  // The remote's Server-Timing splits its share: validation, its database, and the rest (HTTP, JSON, wire).
+  const wire = Math.max(0, t.network - t.remoteValidation - t.remoteDatabase);
+  return `network ${pct(wire)}, remote validation ${pct(t.remoteValidation)}, remote db ${pct(t.remoteDatabase)}, local db ${pct(t.database)}, consent gate ${pct(t.consent)}, other ${pct(rest)}`;
 }
 
 async function countRemote(url: string, ids: Set<string>): Promise<{ lost: number; duplicated: number }> {

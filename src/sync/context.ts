@@ -8,10 +8,16 @@ import type { SyncStore } from './store-port.ts';
 
 /** Accumulated wall time per kind of work, for the benchmark's breakdown. */
 export interface Timings {
+  /** Wall time waiting on the remote (the network and everything the remote did). */
   network: number;
   database: number;
   consent: number;
+  /** What the remote reported (Server-Timing) for validation and its database, inside `network`. */
+  remoteValidation: number;
+  remoteDatabase: number;
 }
+
+type Span = 'network' | 'database' | 'consent';
 
 export interface SyncContext {
   store: SyncStore;
@@ -35,13 +41,13 @@ export interface SyncContext {
   timings: Timings;
 }
 
-const spans = new WeakMap<Timings, Record<keyof Timings, { open: number; since: number }>>();
+const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>>();
 
 /**
  * Adds the wall time of `fn` to `ctx.timings[kind]`. Overlapping spans of one kind (concurrent
  * requests) count once: the union of the intervals, so shares of the total stay meaningful.
  */
-export async function timed<T>(ctx: SyncContext, kind: keyof Timings, fn: () => Promise<T>): Promise<T> {
+export async function timed<T>(ctx: SyncContext, kind: Span, fn: () => Promise<T>): Promise<T> {
   let open = spans.get(ctx.timings);
   if (!open) {
     open = {

@@ -1,5 +1,6 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
 import { TokenSource } from './oauth.ts';
 import { RemoteHttpError, buildPolicy, parseRetryAfter } from './resilience.ts';
@@ -19,6 +20,8 @@ export interface RemoteRef {
 
 export interface RemoteObserver {
   onRequest?(method: string, status: number | 'error', ms: number): void;
+  /** The remote's own account of the request (Server-Timing), when it sends one. */
+  onServerTiming?(timing: Map<string, number>): void;
 }
 
 /**
@@ -87,6 +90,8 @@ export class RemoteClient {
       throw err;
     }
     this.observer.onRequest?.(method, res.status, performance.now() - started);
+    const serverTiming = res.headers.get('server-timing');
+    if (serverTiming) this.observer.onServerTiming?.(parseServerTiming(serverTiming));
     if (res.status === 401 && this.tokens && !reauthorised) {
       this.tokens.invalidate();
       return this.exchange(method, url, opts, signal, true);

@@ -100,9 +100,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     opts.logger ??
     pino({ name: 'tyokyky-sync', level: process.env.TYOKYKY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const metrics = createSyncMetrics(opts.metricsRegistry);
+  const timings = { network: 0, database: 0, consent: 0, remoteValidation: 0, remoteDatabase: 0 };
   const remote = new RemoteClient(opts.remote, {
     onRequest: (method, status, ms) =>
       metrics.requests.observe({ method, status: String(status) }, ms / 1000),
+    onServerTiming: (timing) => {
+      timings.remoteValidation += timing.get('validate') ?? 0;
+      timings.remoteDatabase += timing.get('db') ?? 0;
+    },
   });
   const ctx: SyncContext = {
     store,
@@ -122,7 +127,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     today: opts.today ?? (() => new Date().toISOString().slice(0, 10)),
     log,
     metrics,
-    timings: { network: 0, database: 0, consent: 0 },
+    timings,
   };
   if (opts.installHook !== false) {
     // One outbox per database: a second hook-installing service would enqueue every write twice and

@@ -9,6 +9,7 @@ import type {
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServerTiming } from '../../src/shared/server-timing.ts';
 import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
@@ -70,6 +71,10 @@ describe('create, read, vread, update, delete, history', () => {
     expect(res.headers.etag).toBe('W/"1"');
     expect(new Date(res.headers['last-modified']).getTime()).not.toBeNaN();
     expect(created.meta?.versionId).toBe('1');
+    // The server's own time, split for clients such as the sync worker.
+    const timing = parseServerTiming(res.headers['server-timing']);
+    expect([...timing.keys()]).toEqual(['validate', 'db']);
+    for (const ms of timing.values()) expect(ms).toBeGreaterThanOrEqual(0);
   });
 
   it('reads and vreads with ETag', async () => {

@@ -92,6 +92,11 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const pushed = await sync.pushOnce();
     expect(pushed.done).toBe(ids.size);
     await expectExactlyOnceRemotely(ids);
+    // The remote facade's Server-Timing splits its time; both parts sit inside the network wait.
+    const t = sync.timings;
+    expect(t.remoteValidation).toBeGreaterThan(0);
+    expect(t.remoteDatabase).toBeGreaterThan(0);
+    expect(t.remoteValidation + t.remoteDatabase).toBeLessThanOrEqual(t.network);
 
     const [m] = await store.query<{ local_id: string; remote_id: string }>(
       "SELECT local_id, remote_id FROM sync_idmap WHERE resource_type = 'Patient' ORDER BY local_id LIMIT 1",

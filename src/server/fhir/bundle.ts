@@ -12,6 +12,8 @@ import {
   inEntry,
   readResource,
   searchType,
+  timed,
+  timedAsync,
   updateResource,
 } from './interactions.ts';
 import { parseQueryString } from './search-params.ts';
@@ -295,55 +297,59 @@ async function runTransaction(
   await resolveConditionalReferences(store, planned, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
-  const problems = planned.flatMap((e) => {
-    if (!e.resource) return [];
-    const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
-    const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    return errors.length ? inEntry(errors, e.index, e.type) : [];
-  });
+  const problems = timed(ctx, 'validate', () =>
+    planned.flatMap((e) => {
+      if (!e.resource) return [];
+      const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
+      const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      return errors.length ? inEntry(errors, e.index, e.type) : [];
+    }),
+  );
   if (problems.length) throw new FhirError(422, problems);
 
   // Conditional creates go first among the POSTs: when one matches an existing resource, references
   // to its fullUrl must point at that resource instead of the id assigned above.
   const rank = (e: PlannedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
   const ordered = [...planned].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
-  const results = await store.transaction(async (tx) => {
-    const out: BundleEntry[] = new Array(planned.length);
-    const inEntryError = (err: unknown, e: PlannedEntry) =>
-      err instanceof FhirError
-        ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
-        : err;
-    for (const group of groupBy(ordered, rank)) {
-      if (group[0].method !== 'POST') {
-        for (const e of group) {
-          try {
-            if (e.resource) e.resource = rewriteReferences(e.resource, refs);
-            out[e.index] = await execute(tx, ctx, e, prefer, true);
-          } catch (err) {
-            throw inEntryError(err, e);
+  const results = await timedAsync(ctx, 'db', () =>
+    store.transaction(async (tx) => {
+      const out: BundleEntry[] = new Array(planned.length);
+      const inEntryError = (err: unknown, e: PlannedEntry) =>
+        err instanceof FhirError
+          ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+          : err;
+      for (const group of groupBy(ordered, rank)) {
+        if (group[0].method !== 'POST') {
+          for (const e of group) {
+            try {
+              if (e.resource) e.resource = rewriteReferences(e.resource, refs);
+              out[e.index] = await execute(tx, ctx, e, prefer, true);
+            } catch (err) {
+              throw inEntryError(err, e);
+            }
           }
+          continue;
         }
-        continue;
+        for (const wave of createWaves(group, refs)) {
+          for (const e of wave) e.resource = rewriteReferences(e.resource!, refs);
+          const written = await tx.createMany(
+            wave.map((e) => ({
+              resource: e.resource!,
+              opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
+            })),
+          );
+          wave.forEach((e, k) => {
+            const w = written[k];
+            if (w instanceof FhirError) throw inEntryError(w, e);
+            out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, w.created);
+            if (!w.created && e.fullUrl && refs.has(e.fullUrl))
+              refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
+          });
+        }
       }
-      for (const wave of createWaves(group, refs)) {
-        for (const e of wave) e.resource = rewriteReferences(e.resource!, refs);
-        const written = await tx.createMany(
-          wave.map((e) => ({
-            resource: e.resource!,
-            opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
-          })),
-        );
-        wave.forEach((e, k) => {
-          const w = written[k];
-          if (w instanceof FhirError) throw inEntryError(w, e);
-          out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, w.created);
-          if (!w.created && e.fullUrl && refs.has(e.fullUrl))
-            refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
-        });
-      }
-    }
-    return out;
-  });
+      return out;
+    }),
+  );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
 }
 

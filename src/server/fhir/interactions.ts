@@ -1,5 +1,6 @@
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { ServerTiming } from '../http/server-timing.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
@@ -10,6 +11,21 @@ import { toSearchParams } from './search-params.ts';
 export interface InteractionContext {
   policy: WritePolicy;
   base: string;
+  /** Collects validation and database time for the response's Server-Timing header. */
+  timing?: ServerTiming;
+}
+
+/** Runs `fn` under the context's Server-Timing span `name`, if the context collects timings. */
+export function timed<T>(ctx: InteractionContext, name: 'validate' | 'db', fn: () => T): T {
+  return ctx.timing ? ctx.timing.measure(name, fn) : fn();
+}
+
+export function timedAsync<T>(
+  ctx: InteractionContext,
+  name: 'validate' | 'db',
+  fn: () => Promise<T>,
+): Promise<T> {
+  return ctx.timing ? ctx.timing.measureAsync(name, fn) : fn();
 }
 
 export function assertType(type: string): void {
@@ -44,11 +60,9 @@ export async function createResource(
   validated = false,
   keepId = false,
 ): Promise<{ resource: Resource; created: boolean }> {
-  if (!validated) ctx.policy.enforce(resource);
-  return store.create(resource, {
-    ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(ifNoneExist) } : {}),
-    keepId,
-  });
+  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  const opts = { ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(ifNoneExist) } : {}), keepId };
+  return timedAsync(ctx, 'db', () => store.create(resource, opts));
 }
 
 export async function updateResource(
@@ -69,8 +83,8 @@ export async function updateResource(
       issue('error', 'invalid', `Malformed If-Match "${ifMatch}" (expected W/"<versionId>")`, 'If-Match'),
     );
   }
-  if (!validated) ctx.policy.enforce(resource);
-  return store.update(resource, { ifMatch });
+  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  return timedAsync(ctx, 'db', () => store.update(resource, { ifMatch }));
 }
 
 export async function searchType(

@@ -11,6 +11,7 @@ import {
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
+import { ServerTiming } from '../http/server-timing.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type WritePolicy, assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
@@ -51,6 +52,12 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   const form = express.urlencoded({ extended: false, limit: opts.limits.bodyBytes });
 
   const ctxOf = (req: Request) => ({ policy, base: baseUrl(req, opts.baseUrl) });
+  /** A context for a write, whose validation and database time go out as Server-Timing. */
+  const timedCtxOf = (req: Request, res: Response) => {
+    const timing = new ServerTiming();
+    res.locals.timing = timing;
+    return { ...ctxOf(req), timing };
+  };
   const jsonBody = (req: Request): unknown => {
     assertJsonBody(req);
     const buf = req.body as Buffer | undefined;
@@ -103,7 +110,7 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
     '/',
     raw,
     route('/', async (req, res) => {
-      const bundle = await processBundle(store, ctxOf(req), jsonBody(req), parsePrefer(req).return);
+      const bundle = await processBundle(store, timedCtxOf(req, res), jsonBody(req), parsePrefer(req).return);
       send(res, 200, bundle);
     }),
   );
@@ -193,7 +200,12 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
       assertType(type);
       const resource = assertResourceShape(jsonBody(req), type);
       const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
-      const { resource: stored, created } = await createResource(store, ctxOf(req), resource, ifNoneExist);
+      const { resource: stored, created } = await createResource(
+        store,
+        timedCtxOf(req, res),
+        resource,
+        ifNoneExist,
+      );
       sendWritten(req, res, stored, created ? 201 : 200, created);
     }),
   );
@@ -218,7 +230,7 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
       const resource = assertResourceShape(jsonBody(req), type, id);
       const { resource: stored, created } = await updateResource(
         store,
-        ctxOf(req),
+        timedCtxOf(req, res),
         resource,
         req.headers['if-match'] as string | undefined,
       );

@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { ServerTiming } from './server-timing.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
@@ -79,8 +80,14 @@ export function parsePrefer(req: Request): Prefer {
   return { return: ret, lenient: /handling=lenient/.test(header) };
 }
 
+function serverTiming(res: Response): void {
+  const header = (res.locals.timing as ServerTiming | undefined)?.header();
+  if (header) res.setHeader('Server-Timing', header);
+}
+
 export function send(res: Response, status: number, body: unknown): void {
   const type = (res.locals.contentType as string | undefined) ?? FHIR_JSON;
+  serverTiming(res);
   res.status(status);
   if (body === undefined) {
     res.end();
