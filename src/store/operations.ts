@@ -490,11 +490,12 @@ export class Operations implements StoreTx {
       ],
     );
     const inserted = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
-    for (const resource of resources) {
-      if (!inserted.has(`${resource.resourceType}/${resource.id}`)) continue;
-      for (const h of this.hooks()) {
-        if (h.afterWrite) await h.afterWrite(this, { action: 'create', resource });
-      }
+    const changes = resources
+      .filter((r) => inserted.has(`${r.resourceType}/${r.id}`))
+      .map((resource) => ({ action: 'create' as const, resource }));
+    for (const h of this.hooks()) {
+      if (h.afterWriteMany && changes.length > 1) await h.afterWriteMany(this, changes);
+      else if (h.afterWrite) for (const change of changes) await h.afterWrite(this, change);
     }
     return inserted;
   }

@@ -91,6 +91,11 @@ export interface ResourceChange {
 export interface StoreHooks {
   /** Runs inside the writing transaction; throwing rolls the write back. */
   afterWrite?(tx: StoreTx, change: ResourceChange): Promise<void>;
+  /**
+   * For writes of many resources at once (createMany): called once with all of them instead of
+   * `afterWrite` per resource, so a hook can record them in one statement. Falls back to `afterWrite`.
+   */
+  afterWriteMany?(tx: StoreTx, changes: ResourceChange[]): Promise<void>;
 }
 
 export interface StoreTx {

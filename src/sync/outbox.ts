@@ -40,6 +40,26 @@ export async function enqueue(tx: Q, change: WriteChange): Promise<void> {
   );
 }
 
+/** `enqueue` for many writes of one transaction, in one statement. */
+export async function enqueueMany(tx: Q, changes: WriteChange[]): Promise<void> {
+  if (!changes.length) return;
+  await tx.query(
+    `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
+     SELECT t, i, v, a, p, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, j, n)
+     WHERE coalesce(current_setting('${ORIGIN_SETTING}', true), '') <> 'pull'
+     ORDER BY n`,
+    [
+      changes.map((c) => c.resource.resourceType),
+      changes.map((c) => c.resource.id),
+      changes.map((c) => c.resource.meta?.versionId ?? null),
+      changes.map((c) => c.action),
+      changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
+      changes.map((c) => JSON.stringify(c.resource)),
+    ],
+  );
+}
+
 /** Blocked rows of a client go back to the queue (their consent changed); they are re-checked. */
 export async function unblockPatient(tx: Q, patientId: string): Promise<void> {
   await tx.query(

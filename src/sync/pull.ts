@@ -1,6 +1,12 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { type SyncContext, businessIdentifier, timed } from './context.ts';
-import { mappingsForLocal, mappingsForRemote, upsertMapping } from './idmap.ts';
+import {
+  type IdMapping,
+  mappingsForLocal,
+  mappingsForRemote,
+  upsertMapping,
+  upsertMappings,
+} from './idmap.ts';
 import { ORIGIN_SETTING, unblockPatient } from './outbox.ts';
 import { collectReferences, rewriteReferences } from './references.ts';
 import type { SyncStoreTx } from './store-port.ts';
@@ -57,19 +63,56 @@ export async function applyRemoteBatch(
   await timed(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       await tx.query(`SELECT set_config('${ORIGIN_SETTING}', 'pull', true)`);
-      for (const i of todo) {
-        outcomes[i] = await applyOne(
-          ctx,
-          tx,
-          remotes[i],
-          byRemote.get(keys[i])?.local_id,
-          remoteToLocal,
-          opts,
-        );
+      // Resources new to the id map are created together, conditionally on their business
+      // identifier; one that turns out to exist locally joins the mapped ones, updated one by one.
+      const fresh = todo.flatMap((i) => {
+        const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
+        return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
+      });
+      const written = await tx.createMany(
+        fresh.map(({ i, ifNoneExist }) => ({
+          resource: toLocal(remotes[i], remoteToLocal),
+          opts: { ifNoneExist },
+        })),
+      );
+      const existing = new Map<number, string | undefined>(
+        todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
+      );
+      const mappings: IdMapping[] = [];
+      for (const [k, { i }] of fresh.entries()) {
+        const w = written[k];
+        if (w instanceof Error) throw w;
+        if (!w.created) {
+          existing.set(i, w.resource.id);
+          continue;
+        }
+        existing.delete(i);
+        if (w.resource.resourceType === 'Consent') await unblockConsentPatient(tx, w.resource);
+        mappings.push(mappingOf(w.resource, remotes[i]));
+      }
+      await upsertMappings(tx, mappings);
+      for (const [i, localId] of existing) {
+        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts);
       }
     }),
   );
   return outcomes;
+}
+
+function mappingOf(local: Resource, remote: Resource): IdMapping {
+  return {
+    resource_type: local.resourceType,
+    local_id: local.id as string,
+    remote_id: remote.id as string,
+    local_version: local.meta?.versionId ?? null,
+    remote_version: remote.meta?.versionId ?? null,
+  };
+}
+
+/** A consent that changed remotely re-checks that client's blocked rows (also without the hook). */
+async function unblockConsentPatient(tx: SyncStoreTx, consent: Resource): Promise<void> {
+  const patientRef = (consent as { patient?: { reference?: string } }).patient?.reference;
+  if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
 }
 
 async function applyOne(
@@ -121,18 +164,8 @@ async function applyOne(
   const written = localId
     ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
     : await tx.create(local);
-  if (type === 'Consent') {
-    // A consent that changed remotely re-checks that client's blocked rows (also without the hook).
-    const patientRef = (written.resource as { patient?: { reference?: string } }).patient?.reference;
-    if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
-  }
-  await upsertMapping(tx, {
-    resource_type: type,
-    local_id: written.resource.id!,
-    remote_id: remote.id!,
-    local_version: written.resource.meta?.versionId ?? null,
-    remote_version: remote.meta?.versionId ?? null,
-  });
+  if (type === 'Consent') await unblockConsentPatient(tx, written.resource);
+  await upsertMapping(tx, mappingOf(written.resource, remote));
   return 'applied';
 }
 

@@ -8,14 +8,33 @@ import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfi
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, Timings } from './context.ts';
 import { createSyncMetrics } from './metrics.ts';
-import { type OutboxRow, type OutboxState, enqueue, listByState, requeue, unblockPatient } from './outbox.ts';
+import {
+  type OutboxRow,
+  type OutboxState,
+  enqueue,
+  enqueueMany,
+  listByState,
+  requeue,
+  unblockPatient,
+} from './outbox.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { type PushRoundResult, pushRound } from './push.ts';
 import { RemoteClient } from './remote-client.ts';
 import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2 } from './schema.ts';
-import type { SyncStore } from './store-port.ts';
+import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
 
 export type SyncableStore = SyncStore;
+
+/** A consent change (local or pulled) re-checks that client's blocked rows. */
+async function unblockOnConsent(tx: SyncStoreTx, changes: WriteChange[]): Promise<void> {
+  const patients = new Set<string>();
+  for (const { resource } of changes) {
+    if (resource.resourceType !== 'Consent') continue;
+    const patient = (resource as { patient?: { reference?: string } }).patient?.reference;
+    if (patient?.startsWith('Patient/')) patients.add(patient.slice('Patient/'.length));
+  }
+  for (const patient of patients) await unblockPatient(tx, patient);
+}
 
 export interface CreateSyncOptions {
   store: SyncableStore;
@@ -150,13 +169,16 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       : store.addHooks({
           async afterWrite(tx, change) {
             await ready;
-            const r = change.resource;
-            if (pushTypes.has(r.resourceType)) await enqueue(tx, change);
-            // A consent change (local or pulled) re-checks that client's blocked rows.
-            if (r.resourceType === 'Consent') {
-              const patient = (r as { patient?: { reference?: string } }).patient?.reference;
-              if (patient?.startsWith('Patient/')) await unblockPatient(tx, patient.slice('Patient/'.length));
-            }
+            if (pushTypes.has(change.resource.resourceType)) await enqueue(tx, change);
+            await unblockOnConsent(tx, [change]);
+          },
+          async afterWriteMany(tx, changes) {
+            await ready;
+            await enqueueMany(
+              tx,
+              changes.filter((c) => pushTypes.has(c.resource.resourceType)),
+            );
+            await unblockOnConsent(tx, changes);
           },
         });
 

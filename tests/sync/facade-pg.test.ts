@@ -112,6 +112,22 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     expect((await sync.status()).queueDepth).toBe(0); // nothing echoed back
   });
 
+  it('a createMany enqueues every resource in one statement, in order, and they reach the remote', async () => {
+    const p = (await store.create(patient(`010181-${hetuSeq++}X`))).resource as Patient;
+    await store.create(consent(p.id!));
+    const scores = [3, 8, 9].map((v) => score(p.id!, v));
+    const written = await store.createMany(scores.map((resource) => ({ resource })));
+    const ids = written.map((w) => (w as { resource: Observation }).resource.id);
+    const rows = await store.query<{ resource_id: string; state: string }>(
+      `SELECT resource_id, state FROM sync_outbox WHERE resource_id = ANY($1::text[]) ORDER BY id`,
+      [ids],
+    );
+    expect(rows).toEqual(ids.map((id) => ({ resource_id: id, state: 'pending' })));
+    const pushed = await sync.pushOnce();
+    expect(pushed.done).toBeGreaterThanOrEqual(5);
+    await expectExactlyOnceRemotely(new Map(scores.map((o) => [o.identifier![0].value!, 'Observation'])));
+  });
+
   it('two worker processes at once: each row claimed once, each identifier once remotely', async () => {
     const [{ last }] = await store.query<{ last: string }>(
       'SELECT coalesce(max(id), 0)::text AS last FROM sync_outbox',
