@@ -46,9 +46,13 @@ function split(sync: SyncService, totalMs: number): string {
   const t = sync.timings;
   const pct = (x: number) => `${((100 * x) / totalMs).toFixed(0)}%`;
   const rest = Math.max(0, totalMs - t.network - t.database - t.consent);
-  // The remote's Server-Timing splits its share: validation, its database, and the rest (HTTP, JSON, wire).
-  const wire = Math.max(0, t.network - t.remoteValidation - t.remoteDatabase);
-  return `network ${pct(wire)}, remote validation ${pct(t.remoteValidation)}, remote db ${pct(t.remoteDatabase)}, local db ${pct(t.database)}, consent gate ${pct(t.consent)}, other ${pct(rest)}`;
+  // The remote's Server-Timing splits its share: validation, its database, and the rest (HTTP, JSON,
+  // wire). Its sums are over requests, which may overlap: scale them to the network wall time.
+  const scale = t.requests > 0 ? t.network / t.requests : 0;
+  const validation = t.remoteValidation * scale;
+  const remoteDb = t.remoteDatabase * scale;
+  const wire = Math.max(0, t.network - validation - remoteDb);
+  return `network ${pct(wire)}, remote validation ${pct(validation)}, remote db ${pct(remoteDb)}, local db ${pct(t.database)}, consent gate ${pct(t.consent)}, other ${pct(rest)}`;
 }
 
 async function countRemote(url: string, ids: Set<string>): Promise<{ lost: number; duplicated: number }> {

@@ -12,9 +12,14 @@ export interface Timings {
   network: number;
   database: number;
   consent: number;
-  /** What the remote reported (Server-Timing) for validation and its database, inside `network`. */
+  /**
+   * What the remote reported (Server-Timing) for validation and its database, summed over requests,
+   * and the sum of those requests' own durations: with concurrent requests the sums exceed `network`
+   * (a union), so a share of `network` is `network × remoteX / requests`.
+   */
   remoteValidation: number;
   remoteDatabase: number;
+  requests: number;
 }
 
 type Span = 'network' | 'database' | 'consent';

@@ -119,10 +119,19 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     opts.logger ??
     pino({ name: 'tyokyky-sync', level: process.env.TYOKYKY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const metrics = createSyncMetrics(opts.metricsRegistry);
-  const timings = { network: 0, database: 0, consent: 0, remoteValidation: 0, remoteDatabase: 0 };
+  const timings = {
+    network: 0,
+    database: 0,
+    consent: 0,
+    remoteValidation: 0,
+    remoteDatabase: 0,
+    requests: 0,
+  };
   const remote = new RemoteClient(opts.remote, {
-    onRequest: (method, status, ms) =>
-      metrics.requests.observe({ method, status: String(status) }, ms / 1000),
+    onRequest: (method, status, ms) => {
+      timings.requests += ms;
+      metrics.requests.observe({ method, status: String(status) }, ms / 1000);
+    },
     onServerTiming: (timing) => {
       timings.remoteValidation += timing.get('validate') ?? 0;
       timings.remoteDatabase += timing.get('db') ?? 0;
