@@ -360,6 +360,21 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(firstIssue(res.body)?.diagnostics).toMatch(/nests deeper than the limit of 12/);
   });
 
+  it('a U+0000 character (which PostgreSQL cannot store) → 400 naming the element, nothing stored', async () => {
+    const family = `nul-${uniqueUrn()}`;
+    const res = await post(loose, '/fhir/Practitioner', {
+      resourceType: 'Practitioner',
+      name: [{ family, given: ['a\u0000b'] }],
+    });
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)).toMatchObject({
+      code: 'invalid',
+      expression: ['Practitioner.name[0].given[0]'],
+    });
+    const found = await request(app).get('/fhir/Practitioner').query({ _total: 'accurate', _count: '1000' });
+    expect(JSON.stringify(found.body)).not.toContain(family);
+  });
+
   it('__proto__, constructor and prototype keys → 400 without polluting Object.prototype', async () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const p = practitioner();

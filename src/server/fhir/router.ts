@@ -106,6 +106,34 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
     }),
   );
 
+  // The hottest interactions first: Express tries routes in order.
+  router.get(
+    '/:type/:id',
+    route('/:type/:id', async (req, res) => {
+      const stored = await readResourceJson(store, req.params.type as string, req.params.id as string);
+      versionHeaders(res, stored);
+      sendJsonText(res, 200, stored.json);
+    }),
+  );
+
+  router.post(
+    '/:type',
+    raw,
+    route('/:type', async (req, res) => {
+      const type = req.params.type as string;
+      assertType(type);
+      const resource = assertResourceShape(jsonBody(req), type);
+      const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
+      const { resource: stored, created } = await createResource(
+        store,
+        timedCtxOf(req, res),
+        resource,
+        ifNoneExist,
+      );
+      sendWritten(req, res, stored, created ? 201 : 200, created);
+    }),
+  );
+
   router.post(
     '/',
     raw,
@@ -191,33 +219,6 @@ export function createFhirRouter(opts: FhirRouterOptions): express.Router {
   router.post('/:type/\\$validate', raw, validateHandler(false));
   router.post('/:type/:id/\\$validate', raw, validateHandler(true));
   router.get('/:type/:id/\\$validate', validateHandler(true));
-
-  router.post(
-    '/:type',
-    raw,
-    route('/:type', async (req, res) => {
-      const type = req.params.type as string;
-      assertType(type);
-      const resource = assertResourceShape(jsonBody(req), type);
-      const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
-      const { resource: stored, created } = await createResource(
-        store,
-        timedCtxOf(req, res),
-        resource,
-        ifNoneExist,
-      );
-      sendWritten(req, res, stored, created ? 201 : 200, created);
-    }),
-  );
-
-  router.get(
-    '/:type/:id',
-    route('/:type/:id', async (req, res) => {
-      const stored = await readResourceJson(store, req.params.type as string, req.params.id as string);
-      versionHeaders(res, stored);
-      sendJsonText(res, 200, stored.json);
-    }),
-  );
 
   router.put(
     '/:type/:id',

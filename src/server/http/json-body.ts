@@ -25,11 +25,42 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
       issue('error', 'structure', `Request body is not valid JSON: ${(err as Error).message}`),
     );
   }
-  checkValue(value, 1, limits.maxDepth);
+  checkValue(value, 1, { maxDepth: limits.maxDepth, root: value, path: [] });
   return value;
 }
 
-function checkValue(value: unknown, depth: number, maxDepth: number): void {
+/** `Observation.note[0].text`-style location of the value at `path` (for the OperationOutcome). */
+function locate(root: unknown, path: Array<string | number>): string {
+  const type = (root as { resourceType?: unknown } | null)?.resourceType;
+  let out = typeof type === 'string' ? type : '$this';
+  for (const step of path) out += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return out;
+}
+
+interface Walk {
+  maxDepth: number;
+  root: unknown;
+  /** Keys and indexes from the root to the value being checked. */
+  path: Array<string | number>;
+}
+
+function checkValue(value: unknown, depth: number, walk: Walk): void {
+  const { maxDepth, path } = walk;
+  if (typeof value === 'string') {
+    // FHIR strings may not hold control characters, and PostgreSQL text cannot hold U+0000 at all.
+    if (value.includes('\u0000')) {
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'invalid',
+          'A string in the request body contains the character U+0000, which FHIR strings may not contain',
+          locate(walk.root, path),
+        ),
+      );
+    }
+    return;
+  }
   if (value === null || typeof value !== 'object') return;
   if (depth > maxDepth) {
     throw new FhirError(
@@ -38,7 +69,11 @@ function checkValue(value: unknown, depth: number, maxDepth: number): void {
     );
   }
   if (Array.isArray(value)) {
-    for (const item of value) checkValue(item, depth + 1, maxDepth);
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      checkValue(value[i], depth + 1, walk);
+      path.pop();
+    }
     return;
   }
   for (const key in value) {
@@ -52,6 +87,8 @@ function checkValue(value: unknown, depth: number, maxDepth: number): void {
         ),
       );
     }
-    checkValue((value as Record<string, unknown>)[key], depth + 1, maxDepth);
+    path.push(key);
+    checkValue((value as Record<string, unknown>)[key], depth + 1, walk);
+    path.pop();
   }
 }
