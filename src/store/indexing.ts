@@ -35,6 +35,85 @@ export interface ParamDef {
   /** Target types of a reference parameter (e.g. ['Patient'] for `patient`). */
   targets: string[];
   atom: FhirPathAtom;
+  /** The same expression as plain element paths, when it is that simple (almost always). */
+  paths?: SimplePath[];
+}
+
+/**
+ * `Type.a.b`, `Type.a.where(resolve() is Patient)` or `(Type.a as CodeableConcept)`: the shapes of
+ * nearly every R4 search parameter expression. Walking the resource along the element definitions
+ * gives the same values as evaluating the FHIRPath, at a small fraction of the cost on every write;
+ * anything else (and any surprise on the way) is left to @medplum/core's FHIRPath.
+ */
+interface SimplePath {
+  steps: string[];
+  as?: string;
+  resolveIs?: string;
+}
+
+interface Typed {
+  type: string;
+  value: unknown;
+}
+
+const SIMPLE_PATH =
+  /^(?:\((?<cast>[A-Za-z]+(?:\.[A-Za-z]+)+) as (?<as>[A-Za-z]+)\)|(?<plain>[A-Za-z]+(?:\.[A-Za-z]+)+)(?:\.where\(resolve\(\) is (?<is>[A-Za-z]+)\))?)$/;
+
+function compileSimple(resourceType: string, parts: string[]): SimplePath[] | undefined {
+  const out: SimplePath[] = [];
+  for (const part of parts) {
+    const m = SIMPLE_PATH.exec(part.trim());
+    const path = (m?.groups?.cast ?? m?.groups?.plain)?.split('.');
+    if (!path || path[0] !== resourceType) return undefined;
+    out.push({ steps: path.slice(1), as: m?.groups?.as, resolveIs: m?.groups?.is });
+  }
+  return out;
+}
+
+/** The values at `path`, typed from the element definitions; undefined when not sure (use FHIRPath). */
+function evalSimple(resource: Resource, path: SimplePath): Typed[] | undefined {
+  let nodes: Typed[] = [{ type: resource.resourceType, value: resource }];
+  for (const step of path.steps) {
+    const next: Typed[] = [];
+    for (const node of nodes) {
+      const elements = tryGetDataType(node.type)?.elements;
+      if (!elements || typeof node.value !== 'object' || node.value === null) return undefined;
+      const obj = node.value as Record<string, unknown>;
+      const plain = elements[step];
+      if (plain) {
+        if (plain.type.length !== 1) return undefined;
+        pushValues(next, plain.type[0].code, obj[step]);
+        continue;
+      }
+      const choice = elements[`${step}[x]`];
+      if (!choice) return undefined;
+      for (const t of choice.type)
+        pushValues(next, t.code, obj[step + t.code[0].toUpperCase() + t.code.slice(1)]);
+    }
+    nodes = next;
+  }
+  if (path.as) nodes = nodes.filter((n) => n.type === path.as);
+  if (path.resolveIs) nodes = nodes.filter((n) => referencedType(n.value) === path.resolveIs);
+  return nodes;
+}
+
+function pushValues(out: Typed[], type: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== undefined && v !== null) out.push({ type, value: v });
+  } else out.push({ type, value });
+}
+
+/** What FHIRPath's resolve() reports as the type of a Reference, without resolving it. */
+function referencedType(ref: unknown): string | undefined {
+  if (typeof ref !== 'object' || ref === null) return undefined;
+  const r = ref as { reference?: unknown; type?: unknown; identifier?: unknown; resource?: unknown };
+  if (r.resource) return (r.resource as { resourceType?: string }).resourceType;
+  const text =
+    typeof r.reference === 'string' ? r.reference : r.type && r.identifier ? `${r.type}?` : undefined;
+  if (text?.includes('?')) return text.split('?')[0];
+  if (text?.includes('/')) return text.split('/')[0];
+  return undefined;
 }
 
 export interface TokenRow {
@@ -93,7 +172,13 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
       .split(' | ')
       .filter((p) => p.startsWith(`${resourceType}.`) || p.startsWith(`(${resourceType}.`));
     if (!parts.length) continue;
-    defs.set(code, { code, kind, targets: sp.target ?? [], atom: parseFhirPath(parts.join(' | ')) });
+    defs.set(code, {
+      code,
+      kind,
+      targets: sp.target ?? [],
+      atom: parseFhirPath(parts.join(' | ')),
+      paths: compileSimple(resourceType, parts),
+    });
   }
   paramCache.set(resourceType, defs);
   return defs;
@@ -111,9 +196,8 @@ export function splitReference(reference: string): [string, string] {
 export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: DateRow[] } {
   const tokens: TokenRow[] = [];
   const dates: DateRow[] = [];
-  const input = [toTypedValue(resource)];
   for (const def of paramsFor(resource.resourceType).values()) {
-    for (const tv of evalFhirPathTyped(def.atom, input)) {
+    for (const tv of valuesOf(resource, def)) {
       const v = tv.value as unknown;
       if (v === null || v === undefined) continue;
       if (def.kind === 'reference') {
@@ -132,6 +216,29 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
     }
   }
   return { tokens: dedupe(tokens), dates };
+}
+
+/** The parameter's values in the resource: plain paths when possible, else @medplum/core's FHIRPath. */
+export function valuesOf(resource: Resource, def: ParamDef): Typed[] {
+  if (def.paths) {
+    const out: Typed[] = [];
+    let simple = true;
+    for (const path of def.paths) {
+      const values = evalSimple(resource, path);
+      if (!values) {
+        simple = false;
+        break;
+      }
+      out.push(...values);
+    }
+    if (simple) return out;
+  }
+  return evalFhirPathTyped(def.atom, [toTypedValue(resource)]);
+}
+
+/** Only for tests: FHIRPath's answer, to compare with `valuesOf`. */
+export function valuesByFhirPath(resource: Resource, def: ParamDef): Typed[] {
+  return evalFhirPathTyped(def.atom, [toTypedValue(resource)]);
 }
 
 function tokenValues(type: string, v: unknown): Array<[string, string]> {

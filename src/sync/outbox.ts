@@ -84,13 +84,37 @@ export async function reclaimExpired(db: Q): Promise<number> {
  * which keeps per-resource order.
  */
 export async function claim(db: Q, worker: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  // First among the oldest few ready rows only: with a large backlog, checking every pending row
+  // for an earlier one of the same resource made each claim cost O(backlog), and the planner does
+  // not know to stop early after a burst of writes has left its statistics stale.
+  const rows = await claimFrom(db, worker, limit, leaseMs, limit * CLAIM_WINDOW);
+  if (rows.length === limit) return rows;
+  // A short claim: the backlog is small, or the window was held up by rows waiting for earlier
+  // versions of their resource; look at everything that is ready.
+  return [...rows, ...(await claimFrom(db, worker, limit - rows.length, leaseMs))];
+}
+
+/** How many ready rows per wanted row a claim looks at first. */
+const CLAIM_WINDOW = 4;
+
+function claimFrom(
+  db: Q,
+  worker: string,
+  limit: number,
+  leaseMs: number,
+  window?: number,
+): Promise<OutboxRow[]> {
+  const candidates = window
+    ? `c.id IN (SELECT w.id FROM sync_outbox w WHERE w.state = 'pending' AND w.available_at <= now()
+                 ORDER BY w.id LIMIT ${Math.trunc(window)})`
+    : `c.state = 'pending' AND c.available_at <= now()`;
   return db.query<OutboxRow>(
     `UPDATE sync_outbox o
         SET state = 'inflight', claimed_by = $1, lease_until = now() + ($2::int * interval '1 millisecond'),
             attempts = o.attempts + 1, updated_at = now()
       WHERE o.id IN (
         SELECT c.id FROM sync_outbox c
-         WHERE c.state = 'pending' AND c.available_at <= now()
+         WHERE ${candidates} AND c.state = 'pending'
            AND NOT EXISTS (
              SELECT 1 FROM sync_outbox p
               WHERE p.resource_type = c.resource_type AND p.resource_id = c.resource_id

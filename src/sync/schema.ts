@@ -64,3 +64,9 @@ export const SYNC_MIGRATIONS_2: string[] = [
   // Which worker settled a row (audit; shows several workers sharing the queue).
   'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS settled_by text',
 ];
+
+export const SYNC_MIGRATIONS_3: string[] = [
+  // Only the rows waiting to be claimed: a claim's scan stays proportional to the queue, not to every
+  // row ever delivered (done rows and the dead index entries their updates leave behind).
+  `CREATE INDEX IF NOT EXISTS sync_outbox_pending ON sync_outbox (id) WHERE state = 'pending'`,
+];

@@ -20,7 +20,7 @@ import {
 import { type PullResult, pullOnce } from './pull.ts';
 import { type PushRoundResult, pushRound } from './push.ts';
 import { RemoteClient } from './remote-client.ts';
-import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2 } from './schema.ts';
+import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3 } from './schema.ts';
 import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
 
 export type SyncableStore = SyncStore;
@@ -167,7 +167,10 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     }
     hooked.add(store);
   }
-  const ready = store.migrate('sync', SYNC_MIGRATIONS).then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2));
+  const ready = store
+    .migrate('sync', SYNC_MIGRATIONS)
+    .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
+    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));

@@ -1,0 +1,87 @@
+// The store indexes search values by walking plain element paths instead of evaluating each
+// parameter's FHIRPath on every write. This checks both give the same values on real resources
+// (our profile examples and the persona Bundles) and on references of every shape.
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { INDEXED_PARAMS, paramsFor, valuesByFhirPath, valuesOf } from '../../src/store/indexing.ts';
+
+const root = new URL('../../', import.meta.url);
+const json = (path: string) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
+
+function corpus(): Resource[] {
+  const examples = readdirSync(new URL('profiles/package/example/', root)).map(
+    (f) => json(`profiles/package/example/${f}`) as Resource,
+  );
+  const personas = readdirSync(new URL('examples/personas/', root)).flatMap((f) =>
+    ((json(`examples/personas/${f}`) as Bundle).entry ?? []).map((e) => e.resource as Resource),
+  );
+  const ref = (reference: string) => ({ reference });
+  const tricky: Resource[] = [
+    'Patient/p1',
+    'Patient/p1/_history/2',
+    'http://example.org/fhir/Patient/p1',
+    'urn:uuid:7f0c1b56-0000-4000-8000-000000000001',
+    '#contained-1',
+    'Patient?identifier=urn:oid:1.2.246.21|010181-900C',
+    'Group/g1',
+  ].map((reference, i) => ({
+    resourceType: 'Observation',
+    id: `tricky-${i}`,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '89575-4' }], text: 'x' },
+    subject: ref(reference),
+    effectivePeriod: { start: '2024-01-01', end: '2024-02-01' },
+    category: [{ coding: [{ code: 'survey' }] }, { text: 'no coding' }],
+    identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${i}` }, { value: 'no-system' }],
+  }));
+  const logical: Resource = {
+    resourceType: 'Consent',
+    id: 'logical',
+    status: 'active',
+    scope: { coding: [{ code: 'patient-privacy' }] },
+    category: [{ coding: [{ code: 'x' }] }],
+    patient: { type: 'Patient', identifier: { system: 'urn:oid:1.2.246.21', value: '010181-900C' } },
+    dateTime: '2024-05-03',
+  };
+  return [...examples, ...personas, ...tricky, logical];
+}
+
+const canonical = (values: Array<{ type: string; value: unknown }>) =>
+  [...new Set(values.map((v) => JSON.stringify([v.type, v.value])))].sort();
+
+describe('search index extraction', () => {
+  const resources = corpus();
+
+  it('walks plain paths for the parameters of every type in the corpus', () => {
+    const types = new Set(resources.map((r) => r.resourceType));
+    expect(types.size).toBeGreaterThanOrEqual(8);
+    for (const type of types) {
+      for (const def of paramsFor(type).values()) {
+        expect([type, def.code, def.paths !== undefined]).toEqual([type, def.code, true]);
+      }
+    }
+  });
+
+  it('gives the values FHIRPath gives, parameter by parameter', () => {
+    let compared = 0;
+    let nonEmpty = 0;
+    for (const resource of resources) {
+      for (const def of paramsFor(resource.resourceType).values()) {
+        const fast = canonical(valuesOf(resource, def));
+        const reference = canonical(valuesByFhirPath(resource, def));
+        expect([resource.resourceType, resource.id, def.code, fast]).toEqual([
+          resource.resourceType,
+          resource.id,
+          def.code,
+          reference,
+        ]);
+        compared++;
+        if (fast.length) nonEmpty++;
+      }
+    }
+    expect(INDEXED_PARAMS.length).toBe(7);
+    expect(compared).toBeGreaterThan(200);
+    expect(nonEmpty).toBeGreaterThan(100);
+  });
+});
