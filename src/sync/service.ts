@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
@@ -46,6 +47,11 @@ export interface CreateSyncOptions {
   /** Per-family overrides of consent data class and 412 policy. */
   families?: Record<string, Partial<FamilyRule>>;
   batchSize?: number;
+  /**
+   * Push rounds in flight at once (default 2): while the remote stores one batch, the next is
+   * claimed, checked and sent. Rounds claim disjoint rows, as separate workers do.
+   */
+  pushConcurrency?: number;
   /** How long a claimed row stays with its worker before others may take it over. */
   leaseMs?: number;
   /** Transient failures tolerated per row before it becomes a dead letter. */
@@ -199,7 +205,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     if (opts.installHook !== false) hooked.delete(store);
   };
   const abort = new AbortController();
+  // Every request and backoff in flight listens for stop(); with several push rounds and unbatched
+  // delivery that is more than Node's default of 10 listeners, without any leak.
+  setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
+  const pushConcurrency = Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
 
   async function recordError(err: unknown): Promise<void> {
     log.error({ err }, 'sync: round failed');
@@ -232,19 +242,26 @@ export function createSync(opts: CreateSyncOptions): SyncService {
         retrying: 0,
         waiting: 0,
       };
-      while (!abort.signal.aborted) {
-        const r = await pushRound(ctx, abort.signal);
-        for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
-        if (onProgress) {
-          const [{ n }] = await store.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight')`,
-          );
-          onProgress(total, n);
+      let lastReport = Promise.resolve();
+      const lane = async () => {
+        while (!abort.signal.aborted) {
+          const r = await pushRound(ctx, abort.signal);
+          for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
+          if (onProgress) {
+            lastReport = lastReport.then(async () => {
+              const [{ n }] = await store.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight')`,
+              );
+              onProgress(total, n);
+            });
+            await lastReport;
+          }
+          if (r.claimed === 0) break;
+          // Only rows that must wait came back: give them their moment instead of spinning.
+          if (r.claimed === r.waiting) await sleep(250);
         }
-        if (r.claimed === 0) break;
-        // Only rows that must wait came back: give them their moment instead of spinning.
-        if (r.claimed === r.waiting) await sleep(250);
-      }
+      };
+      await Promise.all(Array.from({ length: pushConcurrency }, lane));
       return total;
     },
     async pullOnce() {
@@ -277,7 +294,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
           await sleep(opts.pullIntervalMs ?? 30_000, undefined, { signal: abort.signal }).catch(() => {});
         }
       };
-      if (which.push !== false) loops.push(ready.then(pushLoop).catch(() => {}));
+      if (which.push !== false) {
+        for (let i = 0; i < pushConcurrency; i++) loops.push(ready.then(pushLoop).catch(() => {}));
+      }
       if (which.pull !== false) loops.push(ready.then(pullLoop).catch(() => {}));
     },
     async stop() {

@@ -13,6 +13,7 @@ interface SyncCliOptions {
   scope?: string;
   bundle: BundleMode;
   batchSize: string;
+  concurrency: string;
   timeout: string;
   lease: string;
   json?: boolean;
@@ -55,6 +56,7 @@ function withConnection(cmd: Command, needsRemote: boolean): Command {
     .option('--scope <scopes>', 'OAuth scopes (env TYOKYKY_SYNC_SCOPE)', process.env.TYOKYKY_SYNC_SCOPE)
     .option('--bundle <mode>', 'auto | transaction | batch | none', 'auto')
     .option('--batch-size <n>', 'outbox rows per round', '100')
+    .option('--concurrency <n>', 'push rounds in flight at once (1-8)', '2')
     .option('--timeout <ms>', 'per-request timeout in ms', '10000')
     .option(
       '--lease <ms>',
@@ -77,6 +79,9 @@ async function open(
   const batchSize = Number(opts.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
     fail(`--batch-size must be 1..1000, got "${opts.batchSize}"`);
+  const pushConcurrency = Number(opts.concurrency);
+  if (!Number.isInteger(pushConcurrency) || pushConcurrency < 1 || pushConcurrency > 8)
+    fail(`--concurrency must be 1..8, got "${opts.concurrency}"`);
   const timeoutMs = Number(opts.timeout);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
     fail(`--timeout must be a positive number of ms, got "${opts.timeout}"`);
@@ -111,7 +116,7 @@ async function open(
     fail(`cannot open the store: ${(err as Error).message}`, 1);
   }
   // This process only moves outbox rows; the writers' processes own the hook.
-  const sync = createSync({ store, remote, batchSize, leaseMs, installHook: false });
+  const sync = createSync({ store, remote, batchSize, pushConcurrency, leaseMs, installHook: false });
   await sync.ready;
   return { store, sync };
 }
