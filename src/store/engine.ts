@@ -1,4 +1,5 @@
 // The two database engines behind one small interface: run a statement, run a transaction, close.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -34,6 +35,28 @@ export async function openPglite(dataDir: string): Promise<Engine> {
   };
 }
 
+/**
+ * Statements with parameters run as named prepared statements, so PostgreSQL parses and plans each
+ * shape once per connection instead of on every call (the store's statements are few and fixed in
+ * shape; searches vary with their parameters). Past the cap, new shapes run unnamed: a connection's
+ * prepared statements are never released, so their number must stay bounded.
+ */
+const MAX_PREPARED = 500;
+
+export function preparer(max = MAX_PREPARED): (sql: string, params?: unknown[]) => string | pg.QueryConfig {
+  const names = new Map<string, string>();
+  return (sql, params) => {
+    if (!params?.length) return sql;
+    let name = names.get(sql);
+    if (!name) {
+      if (names.size >= max) return { text: sql, values: params };
+      name = `tyk_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      names.set(sql, name);
+    }
+    return { name, text: sql, values: params };
+  };
+}
+
 /** SQLSTATEs after which the whole transaction may be retried: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 4;
@@ -50,10 +73,15 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
       cause: err,
     });
   }
+  const prepared = preparer();
+  const run = (q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => {
+    const config = prepared(sql, params);
+    return typeof config === 'string' ? q.query(config) : q.query(config);
+  };
   return {
     kind: 'postgres',
     async query<T extends Row>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params as unknown[])).rows as T[];
+      return (await run(pool, sql, params)).rows as T[];
     },
     async transaction<T>(fn: (q: Queryable) => Promise<T>) {
       for (let attempt = 1; ; attempt++) {
@@ -63,7 +91,7 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
           await client.query('BEGIN');
           const result = await fn({
             async query<R extends Row>(sql: string, params?: unknown[]) {
-              return (await client.query(sql, params as unknown[])).rows as R[];
+              return (await run(client, sql, params)).rows as R[];
             },
           });
           await client.query('COMMIT');
