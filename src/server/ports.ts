@@ -31,32 +31,19 @@ export interface StoreWrites {
     id: string,
     opts?: { ifMatch?: string },
   ): Promise<{ versionId: string; lastUpdated: string; deleted: boolean }>;
-  search(
-    type: string,
-    params: Record<string, string | string[]>,
-    opts?: { lenient?: boolean },
-  ): Promise<{
-    resources: Resource[];
-    total?: number;
-    offset: number;
-    count: number;
-    nextCursor?: string;
-    ignored?: string[];
-  }>;
+  search(...args: SearchArgs): Promise<SearchPage & { resources: Resource[] }>;
   /** `search` with each match as its stored JSON text. */
-  searchJson(
-    type: string,
-    params: Record<string, string | string[]>,
-    opts?: { lenient?: boolean },
-  ): Promise<{
-    ids: string[];
-    json: string[];
-    total?: number;
-    offset: number;
-    count: number;
-    nextCursor?: string;
-    ignored?: string[];
-  }>;
+  searchJson(...args: SearchArgs): Promise<SearchPage & { ids: string[]; json: string[] }>;
+}
+
+type SearchArgs = [type: string, params: Record<string, string | string[]>, opts?: { lenient?: boolean }];
+
+interface SearchPage {
+  total?: number;
+  offset: number;
+  count: number;
+  nextCursor?: string;
+  ignored?: string[];
 }
 
 export interface FacadeStore extends StoreWrites {

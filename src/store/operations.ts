@@ -421,37 +421,15 @@ export class Operations implements StoreTx {
    */
   private async insertVersions(resources: Resource[]): Promise<Set<string>> {
     if (!resources.length) return new Set();
-    const tokens = {
-      type: [] as string[],
-      id: [] as string[],
-      param: [] as string[],
-      system: [] as string[],
-      value: [] as string[],
-    };
-    const dates = {
-      type: [] as string[],
-      id: [] as string[],
-      param: [] as string[],
-      low: [] as string[],
-      high: [] as string[],
-    };
+    // One row per index value, sent as one array per column (unnest turns them back into rows).
+    const tokens: string[][] = [];
+    const dates: string[][] = [];
     for (const r of resources) {
       const index = extractIndex(r);
-      for (const t of index.tokens) {
-        tokens.type.push(r.resourceType);
-        tokens.id.push(r.id as string);
-        tokens.param.push(t.param);
-        tokens.system.push(t.system);
-        tokens.value.push(t.value);
-      }
-      for (const d of index.dates) {
-        dates.type.push(r.resourceType);
-        dates.id.push(r.id as string);
-        dates.param.push(d.param);
-        dates.low.push(d.low);
-        dates.high.push(d.high);
-      }
+      for (const t of index.tokens) tokens.push([r.resourceType, r.id as string, t.param, t.system, t.value]);
+      for (const d of index.dates) dates.push([r.resourceType, r.id as string, d.param, d.low, d.high]);
     }
+    const column = (rows: string[][], i: number) => rows.map((row) => row[i]);
     const rows = await this.q.query<{ resource_type: string; id: string }>(
       `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
@@ -477,16 +455,8 @@ export class Operations implements StoreTx {
         resources.map((r) => r.id),
         resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
         resources.map((r) => JSON.stringify(r)),
-        tokens.type,
-        tokens.id,
-        tokens.param,
-        tokens.system,
-        tokens.value,
-        dates.type,
-        dates.id,
-        dates.param,
-        dates.low,
-        dates.high,
+        ...[0, 1, 2, 3, 4].map((i) => column(tokens, i)),
+        ...[0, 1, 2, 3, 4].map((i) => column(dates, i)),
       ],
     );
     const inserted = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
