@@ -19,6 +19,11 @@ export interface PushRoundResult {
   waiting: number;
 }
 
+/** A result with every count at zero, to add rounds up from. */
+export function emptyPushResult(): PushRoundResult {
+  return { claimed: 0, done: 0, dead: 0, blocked: 0, parked: 0, retrying: 0, waiting: 0 };
+}
+
 /** One prepared remote write for an outbox row. */
 interface Planned {
   row: OutboxRow;
@@ -44,15 +49,7 @@ class CircuitOpen extends Error {}
  * in-batch references, deliver (Bundle or one by one), settle every row.
  */
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
-  const result: PushRoundResult = {
-    claimed: 0,
-    done: 0,
-    dead: 0,
-    blocked: 0,
-    parked: 0,
-    retrying: 0,
-    waiting: 0,
-  };
+  const result = emptyPushResult();
   const db = ctx.store;
   await timed(ctx, 'database', () => reclaimExpired(db));
   const rows = await timed(ctx, 'database', () => claim(db, ctx.workerId, ctx.batchSize, ctx.leaseMs));

@@ -19,7 +19,7 @@ import {
   unblockPatient,
 } from './outbox.ts';
 import { type PullResult, pullOnce } from './pull.ts';
-import { type PushRoundResult, pushRound } from './push.ts';
+import { type PushRoundResult, emptyPushResult, pushRound } from './push.ts';
 import { RemoteClient } from './remote-client.ts';
 import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3 } from './schema.ts';
 import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
@@ -233,15 +233,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async pushOnce(onProgress) {
       await ready;
-      const total: PushRoundResult = {
-        claimed: 0,
-        done: 0,
-        dead: 0,
-        blocked: 0,
-        parked: 0,
-        retrying: 0,
-        waiting: 0,
-      };
+      const total = emptyPushResult();
       let lastReport = Promise.resolve();
       const lane = async () => {
         while (!abort.signal.aborted) {

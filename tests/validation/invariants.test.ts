@@ -131,23 +131,10 @@ describe('R4 resource invariants through fhirpath.js', () => {
     const qty3 = sd.snapshot!.element![0].constraint!.find((c) => c.key === 'qty-3')!;
     const inv = compileInvariant(qty3, 'Observation.value[x]')!;
     const o: any = { resourceType: 'Observation', valueQuantity: { value: 1, code: 'mg' } };
-    expect(
-      inv.check(o.valueQuantity, {
-        resource: o,
-        rootResource: o,
-        typeName: 'Quantity',
-        path: 'Observation.value[x]',
-      }),
-    ).toBe(false);
+    const env = { resource: o, rootResource: o, typeName: 'Quantity', path: 'Observation.value[x]' };
+    expect(inv.check(o.valueQuantity, env)).toBe(false);
     o.valueQuantity.system = 'http://unitsofmeasure.org';
-    expect(
-      inv.check(o.valueQuantity, {
-        resource: o,
-        rootResource: o,
-        typeName: 'Quantity',
-        path: 'Observation.value[x]',
-      }),
-    ).toBe(true);
+    expect(inv.check(o.valueQuantity, env)).toBe(true);
   });
 });
 

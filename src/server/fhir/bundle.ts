@@ -13,7 +13,6 @@ import {
   readResource,
   searchType,
   timed,
-  timedAsync,
   updateResource,
 } from './interactions.ts';
 import { parseQueryString } from './search-params.ts';
@@ -311,7 +310,7 @@ async function runTransaction(
   // to its fullUrl must point at that resource instead of the id assigned above.
   const rank = (e: PlannedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
   const ordered = [...planned].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
-  const results = await timedAsync(ctx, 'db', () =>
+  const results = await timed(ctx, 'db', () =>
     store.transaction(async (tx) => {
       const out: BundleEntry[] = new Array(planned.length);
       const inEntryError = (err: unknown, e: PlannedEntry) =>

@@ -20,14 +20,6 @@ export function timed<T>(ctx: InteractionContext, name: 'validate' | 'db', fn: (
   return ctx.timing ? ctx.timing.measure(name, fn) : fn();
 }
 
-export function timedAsync<T>(
-  ctx: InteractionContext,
-  name: 'validate' | 'db',
-  fn: () => Promise<T>,
-): Promise<T> {
-  return ctx.timing ? ctx.timing.measureAsync(name, fn) : fn();
-}
-
 export function assertType(type: string): void {
   if (!isSupportedType(type)) {
     throw new FhirError(
@@ -62,7 +54,7 @@ export async function createResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const opts = { ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(ifNoneExist) } : {}), keepId };
-  return timedAsync(ctx, 'db', () => store.create(resource, opts));
+  return timed(ctx, 'db', () => store.create(resource, opts));
 }
 
 export async function updateResource(
@@ -84,7 +76,7 @@ export async function updateResource(
     );
   }
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-  return timedAsync(ctx, 'db', () => store.update(resource, { ifMatch }));
+  return timed(ctx, 'db', () => store.update(resource, { ifMatch }));
 }
 
 export async function searchType(
