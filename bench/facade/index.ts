@@ -211,13 +211,16 @@ function report(engine: string, rounds: Map<string, Measured[]>): void {
   const readRatios = ratios(read, echoFloor);
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
   console.log(
-    `  validated create / insert floor: median ${median(createRatios).toFixed(2)} (rounds ${fmt(createRatios)}); target ≥ 0.70 on postgres; create p99 ${median(create.map((m) => m.p99))} ms (target ≤ 50 ms)`,
+    `  validated create / insert floor: median ${median(createRatios).toFixed(2)} (rounds ${fmt(createRatios)}); target ≥ 0.70 on postgres`,
+  );
+  console.log(
+    `  validated create p99: median ${median(create.map((m) => m.p99))} ms (rounds ${create.map((m) => m.p99).join(', ')}); target ≤ 50 ms on postgres`,
   );
   console.log(
     `  read by id / echo floor: median ${median(readRatios).toFixed(2)} (rounds ${fmt(readRatios)}); target ≥ 0.70 on postgres`,
   );
   console.log(
-    `  search by patient at ${RESOURCES} stored: median ${median(search.map((m) => m.rps)).toFixed(0)} req/s, p99 ${median(search.map((m) => m.p99))} ms (target ≥ 1000 req/s, p99 ≤ 100 ms on postgres)`,
+    `  search by patient at ${RESOURCES} stored: median ${median(search.map((m) => m.rps)).toFixed(0)} req/s, p99 median ${median(search.map((m) => m.p99))} ms (target ≥ 1000 req/s, p99 ≤ 100 ms on postgres)`,
   );
 }
 

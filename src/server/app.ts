@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { createDomainRouter } from './domain-api.ts';
 import { DEFAULT_LIMITS, type Limits, createFhirRouter } from './fhir/router.ts';
-import { FHIR_JSON, responseType, send } from './http/negotiation.ts';
-import { createMetrics, defaultLogger, requestLogging } from './ops.ts';
+import { FHIR_JSON, send } from './http/negotiation.ts';
+import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 import { createWritePolicy } from './write-policy.ts';
 
@@ -34,8 +34,9 @@ export function createApp(opts: AppOptions): express.Express {
   app.locals.metrics = metrics;
 
   const logger = opts.logger ?? defaultLogger();
-  app.use(metrics.middleware);
-  app.use(requestLogging(logger));
+  const fhir = createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl });
+  app.use(requestTelemetry(logger, metrics));
+  app.use(fhir.hot);
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
@@ -63,12 +64,7 @@ export function createApp(opts: AppOptions): express.Express {
     });
   }
 
-  app.use('/fhir', (req, res, next) => {
-    res.locals.contentType = FHIR_JSON;
-    res.locals.contentType = responseType(req);
-    next();
-  });
-  app.use('/fhir', createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl }));
+  app.use('/fhir', fhir.router);
   app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
   opts.extraRoutes?.(app);
 

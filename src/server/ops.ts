@@ -20,19 +20,26 @@ declare global {
 }
 
 /**
- * Structured request logs: one line per finished (or aborted) request with its id, method, URL,
- * route pattern, status and duration. Headers are never logged, so credentials stay out of the log.
- * Nothing is built for a request whose line the logger's level would drop.
+ * Per-request telemetry in one middleware with one listener: the request id (incoming X-Request-Id
+ * when sane, else a new UUID, echoed in the response), Prometheus counts and durations by method,
+ * route pattern and status, and one structured log line per finished (or aborted) request.
+ * Headers are never logged, so credentials stay out of the log; nothing is built for a line the
+ * logger's level would drop.
  */
-export function requestLogging(logger: Logger): RequestHandler {
+export function requestTelemetry(logger: Logger, metrics: Metrics): RequestHandler {
   return (req: Request, res: Response, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     req.id = id;
     const started = performance.now();
-    const done = (aborted: boolean) => {
+    // 'close' follows 'finish' on every response, and comes alone when the client went away first.
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
       const status = res.statusCode;
+      const route = (res.locals.route as string | undefined) ?? 'unmatched';
+      const ms = performance.now() - started;
+      if (!aborted) metrics.observe(req.method, route, status, ms / 1000);
       const level = aborted || status >= 400 ? (status >= 500 ? 'error' : 'warn') : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
@@ -40,14 +47,10 @@ export function requestLogging(logger: Logger): RequestHandler {
           req: { id, method: req.method, url: req.originalUrl },
           res: { statusCode: status },
           route: res.locals.route,
-          responseTime: Math.round(performance.now() - started),
+          responseTime: Math.round(ms),
         },
         aborted ? 'request aborted' : 'request completed',
       );
-    };
-    res.once('finish', () => done(false));
-    res.once('close', () => {
-      if (!res.writableFinished) done(true);
     });
     next();
   };
@@ -55,7 +58,8 @@ export function requestLogging(logger: Logger): RequestHandler {
 
 export interface Metrics {
   registry: Registry;
-  middleware: RequestHandler;
+  /** Counts a finished request and records its duration. */
+  observe(method: string, route: string, status: number, seconds: number): void;
 }
 
 /** Prometheus request counts and durations by method, route pattern and status. One registry per app. */
@@ -76,18 +80,22 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const middleware: RequestHandler = (req: Request, res: Response, next) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const labels = {
-        method: req.method,
-        route: (res.locals.route as string) ?? 'unmatched',
-        status: String(res.statusCode),
-      };
-      requests.inc(labels);
-      duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-    });
-    next();
+  // prom-client hashes the label object on every call; the few label sets a server sees are bound once.
+  const bound = new Map<string, { count: () => void; time: (s: number) => void }>();
+  return {
+    registry,
+    observe(method, route, status, seconds) {
+      const key = `${method} ${status} ${route}`;
+      let series = bound.get(key);
+      if (!series) {
+        const labels = { method, route, status: String(status) };
+        const counter = requests.labels(labels);
+        const histogram = duration.labels(labels);
+        series = { count: () => counter.inc(), time: (s) => histogram.observe(s) };
+        bound.set(key, series);
+      }
+      series.count();
+      series.time(seconds);
+    },
   };
-  return { registry, middleware };
 }

@@ -431,11 +431,13 @@ export class Operations implements StoreTx {
     }
     const column = (rows: string[][], i: number) => rows.map((row) => row[i]);
     const rows = await this.q.query<{ resource_type: string; id: string }>(
+      // The contents travel as one JSON array: a text[] parameter would escape every quote in them.
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
-                    AS u(resource_type, id, last_updated, content))
+         SELECT u.resource_type, u.id, u.last_updated, c.content
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(resource_type, id, last_updated, n)
+           JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS c(content, n) USING (n))
        , cur AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
-                 SELECT resource_type, id, 1, last_updated, false, content::jsonb FROM input
+                 SELECT resource_type, id, 1, last_updated, false, content FROM input
                  ON CONFLICT DO NOTHING RETURNING resource_type, id, last_updated, content)
        , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
                   SELECT resource_type, id, 1, last_updated, 'create', content FROM cur)
@@ -454,7 +456,7 @@ export class Operations implements StoreTx {
         resources.map((r) => r.resourceType),
         resources.map((r) => r.id),
         resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
-        resources.map((r) => JSON.stringify(r)),
+        `[${resources.map((r) => JSON.stringify(r)).join(',')}]`,
         ...[0, 1, 2, 3, 4].map((i) => column(tokens, i)),
         ...[0, 1, 2, 3, 4].map((i) => column(dates, i)),
       ],

@@ -8,6 +8,13 @@ import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteRes
 
 const DEFAULT_POOL = 10;
 const MAX_BATCH = 200;
+/**
+ * Largest group-commit batch of creates on PostgreSQL. A create writes about eight rows and fifteen
+ * index entries; measured with 50 concurrent clients, batches of 16–32 gave 15 % more creates per
+ * second than unbounded ones (several batches run on separate connections instead of one long one).
+ * PGlite has one connection and does best with whole batches.
+ */
+const PG_CREATE_BATCH = 24;
 
 /**
  * Opens the resource store: PostgreSQL when `databaseUrl` is given, otherwise embedded PGlite in
@@ -26,10 +33,15 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   // PGlite is one connection; on PostgreSQL, leave most of the pool to transactions.
   const batchSlots =
     engine.kind === 'pglite' ? 1 : Math.max(1, Math.floor((opts.poolMax ?? DEFAULT_POOL) / 4));
-  return createStore(engine, batchSlots, opts.hooks);
+  const createBatch = engine.kind === 'pglite' ? MAX_BATCH : PG_CREATE_BATCH;
+  return createStore(engine, { slots: batchSlots, createBatch }, opts.hooks);
 }
 
-function createStore(engine: Engine, batchSlots: number, initialHooks?: StoreHooks): Store {
+function createStore(
+  engine: Engine,
+  batches: { slots: number; createBatch: number },
+  initialHooks?: StoreHooks,
+): Store {
   let hooks: StoreHooks[] = initialHooks ? [initialHooks] : [];
   const currentHooks = () => hooks;
   let closed = false;
@@ -46,7 +58,7 @@ function createStore(engine: Engine, batchSlots: number, initialHooks?: StoreHoo
   // Concurrent reads by id and hook-less plain creates are coalesced into one statement per batch.
   const reads = new Coalescer<{ type: string; id: string }, StoredJson>(
     (keys) => readJsonMany(engine, keys),
-    batchSlots,
+    batches.slots,
     MAX_BATCH,
   );
   const creates = new Coalescer<CreateItem, WriteResult>(
@@ -71,8 +83,8 @@ function createStore(engine: Engine, batchSlots: number, initialHooks?: StoreHoo
         return results;
       }
     },
-    batchSlots,
-    MAX_BATCH,
+    batches.slots,
+    batches.createBatch,
   );
   const readJson = (type: string, id: string) => reads.submit({ type, id });
 

@@ -711,6 +711,59 @@ describe('metadata and operations endpoints', () => {
     );
     expect(metrics.text).toMatch(/http_request_duration_seconds_bucket/);
   });
+
+  it('answers canonical read, create and search URLs (dispatched directly) as the router does', async () => {
+    const app = fx.app();
+    const mismatch = await post(app, '/fhir/Patient', practitioner());
+    expect(mismatch.status).toBe(400);
+    expect(firstIssue(mismatch.body)?.expression).toEqual(['Practitioner.resourceType']);
+
+    // Canonical spellings take the direct dispatch; a trailing slash or other case takes the router.
+    const created = await post(app, '/fhir/Practitioner', practitioner());
+    const viaRouter = await post(app, '/FHIR/Practitioner/', practitioner());
+    for (const res of [created, viaRouter]) {
+      expect(res.status).toBe(201);
+      expect(res.headers['content-type']).toBe('application/fhir+json; charset=utf-8');
+      expect(res.headers.location).toMatch(/\/fhir\/Practitioner\/[^/]+\/_history\/1$/);
+      expect([...parseServerTiming(res.headers['server-timing']).keys()]).toEqual(['validate', 'db']);
+    }
+    const id = (created.body as Practitioner).id;
+    const direct = await request(app).get(`/fhir/Practitioner/${id}`).query({ _format: 'application/json' });
+    const routed = await request(app).get(`/fhir/Practitioner/${id}/`).query({ _format: 'application/json' });
+    expect(direct.status).toBe(200);
+    expect(routed.status).toBe(200);
+    expect(direct.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(routed.headers['content-type']).toBe(direct.headers['content-type']);
+    expect(routed.headers.etag).toBe(direct.headers.etag);
+    expect(routed.body).toEqual(direct.body);
+
+    // Negotiation and errors behave alike on both paths.
+    for (const path of [`/fhir/Practitioner/${id}`, `/fhir/Practitioner/${id}/`]) {
+      const xml = await request(app).get(path).query({ _format: 'xml' });
+      expect(xml.status).toBe(406);
+      expect(firstIssue(xml.body)?.diagnostics).toMatch(/_format=xml is not supported/);
+    }
+    for (const path of ['/fhir/Practitioner/no-such-id', '/fhir/Practitioner/no-such-id/']) {
+      const missing = await request(app).get(path);
+      expect(missing.status).toBe(404);
+      expect(firstIssue(missing.body)?.code).toBe('not-found');
+    }
+    const wrongType = await request(app)
+      .post('/fhir/Practitioner')
+      .set('Content-Type', 'text/plain')
+      .send('x');
+    expect(wrongType.status).toBe(415);
+    const search = await request(app).get('/fhir/Practitioner').query({ _id: id });
+    expect((search.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([id]);
+
+    // Telemetry sees the direct path: request ids and metrics by route pattern.
+    expect(direct.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const metrics = (await request(app).get('/metrics')).text;
+    expect(metrics).toMatch(/http_requests_total\{method="POST",route="\/fhir\/:type",status="201"\} 2/);
+    expect(metrics).toMatch(/http_requests_total\{method="GET",route="\/fhir\/:type\/:id",status="200"\} 2/);
+    expect(metrics).toMatch(/http_requests_total\{method="GET",route="\/fhir\/:type\/:id",status="404"\} 2/);
+    expect(metrics).toMatch(/http_requests_total\{method="GET",route="\/fhir\/:type",status="200"\} 1/);
+  });
 });
 
 describe('sync status', () => {
