@@ -61,10 +61,16 @@ export async function readJsonMany(
   q: Queryable,
   keys: ReadonlyArray<{ type: string; id: string }>,
 ): Promise<Array<StoredJson | FhirError>> {
-  const rows = await q.query<JsonRow>(
-    `${SELECT_JSON} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [keys.map((k) => k.type), keys.map((k) => k.id)],
-  );
+  const rows =
+    keys.length === 1
+      ? await q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
+          keys[0].type,
+          keys[0].id,
+        ])
+      : await q.query<JsonRow>(
+          `${SELECT_JSON} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [keys.map((k) => k.type), keys.map((k) => k.id)],
+        );
   const found = new Map(rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
   return keys.map(({ type, id }) => {
     try {
