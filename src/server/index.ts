@@ -2,3 +2,4 @@ export { type AppOptions, createApp } from './app.ts';
 export { DEFAULT_LIMITS, type Limits } from './fhir/router.ts';
 export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 export { type RunningServer, type StartOptions, startServer } from './start.ts';
+export { superviseWorkers, workerIndex } from './workers.ts';

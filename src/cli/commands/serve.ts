@@ -29,14 +29,33 @@ export function registerServeCommands(program: Command): void {
     .option('--remote <url>', 'FHIR base URL of the Kanta-style store to sync with (starts the sync worker)')
     .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
+    .option(
+      '--workers <n>',
+      'facade processes sharing the port; more than 1 needs --database-url (env TYOKYKY_WORKERS)',
+      process.env.TYOKYKY_WORKERS ?? '1',
+    )
     .action(async (opts, cmd: Command) => {
-      const { startServer } = await import('../../server/index.ts');
+      const { startServer, superviseWorkers, workerIndex } = await import('../../server/index.ts');
       const { defaultLogger } = await import('../../server/ops.ts');
       const logger = defaultLogger();
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         logger.error(`invalid --port "${opts.port}"`);
         process.exit(2);
+      }
+      const workers = Number(opts.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        logger.error(`invalid --workers "${opts.workers}" (a whole number from 1 to 64)`);
+        process.exit(2);
+      }
+      if (workers > 1 && !opts.databaseUrl) {
+        logger.error('--workers above 1 needs --database-url: PGlite is an embedded database of one process');
+        process.exit(2);
+      }
+      const worker = workerIndex();
+      if (workers > 1 && worker === undefined) {
+        superviseWorkers(workers, logger);
+        return;
       }
       const strict =
         cmd.getOptionValueSource('strict') === 'cli'
@@ -46,7 +65,10 @@ export function registerServeCommands(program: Command): void {
       const store = await openStore(
         opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
       );
-      const sync = opts.remote ? await startSync(store, opts.remote, opts.remoteParty, logger) : undefined;
+      // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
+      const sync = opts.remote
+        ? await startSync(store, opts.remote, opts.remoteParty, logger, worker === undefined || worker === 1)
+        : undefined;
       const running = await startServer({
         store,
         strict,
@@ -57,7 +79,13 @@ export function registerServeCommands(program: Command): void {
         sync,
       });
       logger.info(
-        { url: `${running.url}/fhir`, engine: store.engine, strict, remote: opts.remote ?? null },
+        {
+          url: `${running.url}/fhir`,
+          engine: store.engine,
+          strict,
+          remote: opts.remote ?? null,
+          ...(worker === undefined ? {} : { worker }),
+        },
         `tyokyky-fhir facade listening on ${running.url}/fhir`,
       );
       let stopping = false;
@@ -96,9 +124,15 @@ export function registerServeCommands(program: Command): void {
 }
 
 /** The sync worker installs its outbox hook on the store before the server takes writes. */
-async function startSync(store: Store, baseUrl: string, party: string, logger: Logger): Promise<SyncService> {
+async function startSync(
+  store: Store,
+  baseUrl: string,
+  party: string,
+  logger: Logger,
+  runLoops: boolean,
+): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
   const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
-  sync.start();
+  if (runLoops) sync.start();
   return sync;
 }

@@ -1,0 +1,169 @@
+// `tyokyky serve --workers N`: a pool of facade processes on one port and one PostgreSQL database.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bundle, Consent, Practitioner } from '@medplum/fhirtypes';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { practitioner } from './helpers.ts';
+import { example } from './personas.ts';
+import { type ServeProcess, run, startServe } from './processes.ts';
+
+const SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const DB = 'tyokyky_workers';
+const remoteDir = mkdtempSync(join(tmpdir(), 'tyokyky-workers-remote-'));
+let remote: ServeProcess; // the Kanta-style store the pool syncs to
+let pool: ServeProcess;
+
+/** The pids that logged "listening", with their worker numbers, in order. */
+function listening(logs: string): Array<{ pid: number; worker: number }> {
+  return logs
+    .split('\n')
+    .filter((l) => l.includes('facade listening'))
+    .map((l) => JSON.parse(l) as { pid: number; worker: number });
+}
+
+async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  await admin.end();
+  remote = await startServe(['--data-dir', join(remoteDir, 'data')]);
+  pool = await startServe(['--workers', '2', '--database-url', `${SERVER}/${DB}`, '--remote', remote.base]);
+  await until('both workers', () => listening(pool.logs()).length === 2);
+}, 120_000);
+
+afterAll(async () => {
+  if (remote && remote.child.exitCode === null) remote.child.kill('SIGKILL');
+  rmSync(remoteDir, { recursive: true, force: true });
+  if (pool && pool.child.exitCode === null) {
+    pool.child.kill('SIGKILL');
+    for (const { pid } of listening(pool.logs())) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+describe('tyokyky serve --workers', () => {
+  it('refuses a pool on the embedded store and a malformed count, with exit code 2', async () => {
+    const embedded = await run(['serve', '--workers', '2', '--port', '0']);
+    expect(embedded.code).toBe(2);
+    expect(embedded.out).toMatch(/--workers above 1 needs --database-url/);
+    const malformed = await run(['serve', '--workers', 'two', '--database-url', `${SERVER}/${DB}`]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.out).toMatch(/invalid --workers \\"two\\" \(a whole number from 1 to 64\)/);
+  });
+
+  it('stops with exit code 1 when the workers cannot start', async () => {
+    const down = await run([
+      'serve',
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--database-url',
+      'postgres://127.0.0.1:1/x',
+    ]);
+    expect(down.code).toBe(1);
+    expect(down.out).toMatch(/facade worker failed while starting/);
+  }, 60_000);
+
+  it('serves from every worker on one port; a write in one is read in the other', async () => {
+    const workers = listening(pool.logs());
+    expect(workers.map((w) => w.worker).sort()).toEqual([1, 2]);
+    expect(new Set(workers.map((w) => w.pid)).size).toBe(2);
+    // New connections are dealt out by the primary in turn.
+    const created: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${pool.base}/Practitioner`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', connection: 'close' },
+        body: JSON.stringify(practitioner()),
+      });
+      expect(res.status).toBe(201);
+      created.push(((await res.json()) as Practitioner).id as string);
+    }
+    for (const id of created) {
+      const res = await fetch(`${pool.base}/Practitioner/${id}`, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const servedBy = new Set(
+      pool
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"request completed"'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    expect(servedBy).toEqual(new Set(workers.map((w) => w.pid)));
+  });
+
+  it('records writes from every worker in the sync outbox; they reach the remote', async () => {
+    const consent = example('Consent-maija-consent.json') as Consent;
+    const values: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const value = `urn:uuid:${randomUUID()}`;
+      values.push(value);
+      const res = await fetch(`${pool.base}/Consent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', connection: 'close' },
+        body: JSON.stringify({
+          ...consent,
+          id: undefined,
+          identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+        }),
+      });
+      expect(res.status).toBe(201);
+    }
+    for (const value of values) {
+      const onRemote = async () => {
+        const found = await fetch(
+          `${remote.base}/Consent?identifier=urn:ietf:rfc:3986|${value}&_total=accurate`,
+        );
+        return ((await found.json()) as Bundle).total ?? 0;
+      };
+      const deadline = Date.now() + 30_000;
+      let total = await onRemote();
+      while (total === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        total = await onRemote();
+      }
+      expect(total).toBe(1);
+    }
+  }, 70_000);
+
+  it('replaces a worker that dies under load, and stops all on SIGTERM with exit code 0', async () => {
+    const [first] = listening(pool.logs());
+    // A worker younger than the start grace (10 s) counts as failing to start; wait it out.
+    await new Promise((r) => setTimeout(r, 10_500));
+    process.kill(first.pid, 'SIGKILL');
+    await until('a replacement', () => listening(pool.logs()).length === 3);
+    const replacement = listening(pool.logs())[2];
+    expect(replacement.worker).toBe(first.worker);
+    expect(replacement.pid).not.toBe(first.pid);
+    expect(pool.logs()).toMatch(/"signal":"SIGKILL".*"msg":"facade worker exited"/);
+    const res = await fetch(`${pool.base}/metadata`);
+    expect(res.status).toBe(200);
+
+    pool.child.kill('SIGTERM');
+    expect(await pool.exited).toBe(0);
+    expect(pool.logs()).toMatch(/all facade workers stopped/);
+    for (const { pid } of listening(pool.logs()).slice(1)) {
+      expect(() => process.kill(pid, 0)).toThrow();
+    }
+  }, 60_000);
+});
