@@ -1,25 +1,20 @@
 // Two facade processes on one PostgreSQL database: no duplicate identifier, no lost update.
 import type { Bundle, Practitioner } from '@medplum/fhirtypes';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../helpers/databases.ts';
 import { practitioner } from './helpers.ts';
 import { type ServeProcess, startServe } from './processes.ts';
 
-const SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB = 'tyokyky_server';
 let a: ServeProcess;
 let b: ServeProcess;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
+  const databaseUrl = await freshDatabase(DB);
   // Both start at once: the store serialises their migrations with an advisory lock.
   [a, b] = await Promise.all([
-    startServe(['--database-url', `${SERVER}/${DB}`]),
-    startServe(['--database-url', `${SERVER}/${DB}`]),
+    startServe(['--database-url', databaseUrl]),
+    startServe(['--database-url', databaseUrl]),
   ]);
 }, 240_000);
 

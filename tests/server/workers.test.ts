@@ -4,17 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, Consent, Practitioner } from '@medplum/fhirtypes';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../helpers/databases.ts';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
 import { type ServeProcess, run, startServe } from './processes.ts';
 
-const SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB = 'tyokyky_workers';
 const remoteDir = mkdtempSync(join(tmpdir(), 'tyokyky-workers-remote-'));
 let remote: ServeProcess; // the Kanta-style store the pool syncs to
 let pool: ServeProcess;
+let databaseUrl = '';
 
 /** The pids that logged "listening", with their worker numbers, in order. */
 function listening(logs: string): Array<{ pid: number; worker: number }> {
@@ -33,13 +33,9 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
 }
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
+  databaseUrl = await freshDatabase(DB);
   remote = await startServe(['--data-dir', join(remoteDir, 'data')]);
-  pool = await startServe(['--workers', '2', '--database-url', `${SERVER}/${DB}`, '--remote', remote.base]);
+  pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.base]);
   await until('both workers', () => listening(pool.logs()).length === 2);
 }, 120_000);
 
@@ -63,7 +59,7 @@ describe('tyokyky serve --workers', () => {
     const embedded = await run(['serve', '--workers', '2', '--port', '0']);
     expect(embedded.code).toBe(2);
     expect(embedded.out).toMatch(/--workers above 1 needs --database-url/);
-    const malformed = await run(['serve', '--workers', 'two', '--database-url', `${SERVER}/${DB}`]);
+    const malformed = await run(['serve', '--workers', 'two', '--database-url', databaseUrl]);
     expect(malformed.code).toBe(2);
     expect(malformed.out).toMatch(/invalid --workers \\"two\\" \(a whole number from 1 to 64\)/);
   });

@@ -1,21 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import pg from 'pg';
+export { PG_URL, freshDatabase } from '../../helpers/databases.ts';
 
-export const PG_URL = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const ROOT = new URL('../../../', import.meta.url).pathname;
-
-/** Drop and create a database of our own. */
-export async function freshDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return `${PG_URL}/${name}`;
-}
 
 /** `tyokyky <args>` as a child process (tsx loader, no npx). */
 export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
