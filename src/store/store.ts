@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { Coalescer } from './coalescer.ts';
@@ -21,14 +23,23 @@ const PG_CREATE_BATCH = 24;
  * `dataDir` (default `./data`). Applies the store's migrations before returning.
  */
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
-  const engine = opts.databaseUrl
+  const dataDir = opts.dataDir ?? './data';
+  const newDataDir =
+    !opts.databaseUrl && !dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION'));
+  let engine = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
-    : await openPglite(opts.dataDir ?? './data');
+    : await openPglite(dataDir);
   try {
     for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
   } catch (err) {
     await engine.close();
     throw err;
+  }
+  if (newDataDir) {
+    // initdb grows PGlite's WebAssembly memory to about twice what serving needs, and that memory
+    // never shrinks: reopening the new directory hands it back (measured 864 → 464 MB RSS).
+    await engine.close();
+    engine = await openPglite(dataDir);
   }
   // PGlite is one connection; on PostgreSQL, leave most of the pool to transactions.
   const batchSlots =
