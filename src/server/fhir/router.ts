@@ -332,8 +332,9 @@ export function createFhirRouter(opts: FhirRouterOptions): FhirApi {
   );
 
   // Express matches every layer's regular expression and wraps each step in closures (10–20 % of a
-  // read's CPU in a profile under load). For the canonical URL forms (a type name, an id of FHIR's id characters, nothing to
-  // decode) the same handlers run at once; any other spelling goes through the router as before.
+  // read's CPU in a profile under load). For the canonical URL forms (a type name, an id of FHIR's id
+  // characters, nothing to decode) the same handlers run at once; any other spelling goes through the
+  // router as before.
   const HOT_URL = /^\/fhir\/([A-Z][A-Za-z]{0,63})(?:\/([A-Za-z0-9\-.]{1,64}))?(?:\?|$)/;
   const hot: RequestHandler = (req, res, next) => {
     const m = HOT_URL.exec(req.url);
