@@ -4,9 +4,11 @@
 //   npx tsx bench/facade/index.ts
 // Env: FACADE_BENCH_RESOURCES (default 100000 seeded Observations), FACADE_BENCH_SECONDS (10 per
 // scenario), FACADE_BENCH_CONNECTIONS (50), FACADE_BENCH_ENGINES (pglite,postgres),
-// FACADE_BENCH_ROUNDS (3), TYOKYKY_PG_URL.
+// FACADE_BENCH_ROUNDS (3), FACADE_BENCH_WORKERS (2: also measures creates on `tyokyky serve --workers 2`
+// on PostgreSQL, for information; 1 skips it), TYOKYKY_PG_URL.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -16,6 +18,7 @@ const SECONDS = Number(process.env.FACADE_BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.FACADE_BENCH_CONNECTIONS ?? 50);
 const ENGINES = (process.env.FACADE_BENCH_ENGINES ?? 'pglite,postgres').split(',');
 const ROUNDS = Number(process.env.FACADE_BENCH_ROUNDS ?? 3);
+const WORKERS = Number(process.env.FACADE_BENCH_WORKERS ?? 2);
 const PG_SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB = 'tyokyky_bench_facade';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,9 +68,55 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** RSS of a process and its child processes (the workers of a pool), in MB. */
 function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  const own = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const childrenFile = `/proc/${pid}/task/${pid}/children`;
+  const children = existsSync(childrenFile)
+    ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+    : [];
+  return own + children.reduce((sum, child) => sum + rssMb(child), 0);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** `tyokyky serve --workers N` on the bench database, as a user would run it (request logs off). */
+async function startWorkerPool(workers: number): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--workers',
+      String(workers),
+      '--port',
+      String(port),
+    ].concat(['--host', '127.0.0.1', '--database-url', `${PG_SERVER}/${DB}`]),
+    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (const end = Date.now() + 120_000; Date.now() < end; ) {
+    if (child.exitCode !== null) throw new Error(`worker pool exited with ${child.exitCode}`);
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) return { child, url };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('worker pool did not start');
 }
 
 type Req = { method: 'GET' | 'POST'; path: () => string; body?: string; expect: number };
@@ -140,6 +189,7 @@ export default async function run(): Promise<void> {
   try {
     for (const engine of ENGINES) {
       const { child, url } = await startChild(`facade-${engine}`);
+      const pool = engine === 'postgres' && WORKERS > 1 ? await startWorkerPool(WORKERS) : undefined;
       const rounds = new Map<string, Measured[]>();
       const keep = (m: Measured) => rounds.set(m.name, [...(rounds.get(m.name) ?? []), m]);
       try {
@@ -154,14 +204,18 @@ export default async function run(): Promise<void> {
               insertReq,
             ),
           );
-          keep(
-            await measure(`${engine}: validated create`, url, pid, {
-              method: 'POST',
-              path: () => '/fhir/Observation',
-              body,
-              expect: 201,
-            }),
-          );
+          const createReq: Req = { method: 'POST', path: () => '/fhir/Observation', body, expect: 201 };
+          keep(await measure(`${engine}: validated create`, url, pid, createReq));
+          if (pool) {
+            keep(
+              await measure(
+                `${engine}, ${WORKERS} workers: validated create`,
+                pool.url,
+                pool.child.pid as number,
+                createReq,
+              ),
+            );
+          }
           keep(
             await measure('floor: Express JSON echo', echoFloor.url, echoFloor.child.pid as number, echoReq),
           );
@@ -182,6 +236,7 @@ export default async function run(): Promise<void> {
         }
       } finally {
         await stopChild(child);
+        if (pool) await stopChild(pool.child);
       }
       report(engine, rounds);
     }
@@ -199,11 +254,13 @@ function report(engine: string, rounds: Map<string, Measured[]>): void {
   const search = get(`${engine}: search by patient`);
   const insertFloor = get('floor: Express→pg INSERT');
   const echoFloor = get('floor: Express JSON echo');
+  const pooled = get(`${engine}, ${WORKERS} workers: validated create`);
   const line = (label: string, m: Measured) =>
     `  ${label.padEnd(32)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  RSS ${m.rssMb.toFixed(0)} MB`;
   console.log(`\n${engine}, median rounds:`);
   console.log(line('floor: Express→pg INSERT', medianRound(insertFloor)));
   console.log(line('validated create', medianRound(create)));
+  if (pooled.length) console.log(line(`validated create, ${WORKERS} workers`, medianRound(pooled)));
   console.log(line('floor: Express JSON echo', medianRound(echoFloor)));
   console.log(line('read by id', medianRound(read)));
   console.log(line('search by patient', medianRound(search)));
@@ -216,6 +273,12 @@ function report(engine: string, rounds: Map<string, Measured[]>): void {
   console.log(
     `  validated create p99: median ${median(create.map((m) => m.p99))} ms (rounds ${create.map((m) => m.p99).join(', ')}); target ≤ 50 ms on postgres`,
   );
+  if (pooled.length) {
+    const pooledRatios = ratios(pooled, insertFloor);
+    console.log(
+      `  ${WORKERS} workers (tyokyky serve --workers ${WORKERS}), validated create / one-process insert floor: median ${median(pooledRatios).toFixed(2)} (rounds ${fmt(pooledRatios)}), p99 median ${median(pooled.map((m) => m.p99))} ms; for information, not a target`,
+    );
+  }
   console.log(
     `  read by id / echo floor: median ${median(readRatios).toFixed(2)} (rounds ${fmt(readRatios)}); target ≥ 0.70 on postgres`,
   );
