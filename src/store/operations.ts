@@ -11,6 +11,7 @@ import type {
   DeleteResult,
   HistoryEntry,
   Queryable,
+  ResourceChange,
   Row,
   SearchJsonResult,
   SearchOptions,
@@ -471,10 +472,7 @@ export class Operations implements StoreTx {
     const changes = resources
       .filter((r) => inserted.has(`${r.resourceType}/${r.id}`))
       .map((resource) => ({ action: 'create' as const, resource }));
-    for (const h of this.hooks()) {
-      if (h.afterWriteMany && changes.length > 1) await h.afterWriteMany(this, changes);
-      else if (h.afterWrite) for (const change of changes) await h.afterWrite(this, change);
-    }
+    await this.runHooks(changes);
     return inserted;
   }
 
@@ -515,8 +513,15 @@ export class Operations implements StoreTx {
         dates.map((d) => d.high),
       ],
     );
+    await this.runHooks([{ action, resource }]);
+  }
+
+  /** Every hook sees every write: all of a statement's writes at once where it can take them. */
+  private async runHooks(changes: ResourceChange[]): Promise<void> {
+    if (!changes.length) return;
     for (const h of this.hooks()) {
-      if (h.afterWrite) await h.afterWrite(this, { action, resource });
+      if (h.afterWriteMany) await h.afterWriteMany(this, changes);
+      else if (h.afterWrite) for (const change of changes) await h.afterWrite(this, change);
     }
   }
 }

@@ -89,11 +89,12 @@ export interface ResourceChange {
 }
 
 export interface StoreHooks {
-  /** Runs inside the writing transaction; throwing rolls the write back. */
+  /** Runs inside the writing transaction for each write; throwing rolls the write back. */
   afterWrite?(tx: StoreTx, change: ResourceChange): Promise<void>;
   /**
-   * For writes of many resources at once (createMany): called once with all of them instead of
-   * `afterWrite` per resource, so a hook can record them in one statement. Falls back to `afterWrite`.
+   * When given, called instead of `afterWrite` with the writes of each statement together (all of a
+   * `createMany`, a single create, update or delete as a list of one), so a hook can record them in
+   * one statement. Same transaction and rollback rule as `afterWrite`.
    */
   afterWriteMany?(tx: StoreTx, changes: ResourceChange[]): Promise<void>;
 }

@@ -26,21 +26,9 @@ type Q = Pick<SyncStoreTx, 'query'>;
 export const ORIGIN_SETTING = 'tyokyky.sync_origin';
 
 /**
- * Record a local write in the outbox, in the caller's (the write's) transaction. A write made by
- * pull carries the origin flag and is skipped inside the same statement.
+ * Records local writes in the outbox, in the caller's (the writes') transaction, in one statement.
+ * Writes made by pull carry the origin flag and are skipped inside the same statement.
  */
-export async function enqueue(tx: Q, change: WriteChange): Promise<void> {
-  const r = change.resource;
-  const patient = patientReferenceOf(r)?.slice('Patient/'.length) ?? null;
-  await tx.query(
-    `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT $1, $2, $3, $4, $5, $6::jsonb
-     WHERE coalesce(current_setting('${ORIGIN_SETTING}', true), '') <> 'pull'`,
-    [r.resourceType, r.id, r.meta?.versionId ?? null, change.action, patient, JSON.stringify(r)],
-  );
-}
-
-/** `enqueue` for many writes of one transaction, in one statement. */
 export async function enqueueMany(tx: Q, changes: WriteChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(
@@ -58,6 +46,16 @@ export async function enqueueMany(tx: Q, changes: WriteChange[]): Promise<void> 
       changes.map((c) => JSON.stringify(c.resource)),
     ],
   );
+}
+
+/** Consents among the written resources re-check their clients' blocked rows (local or pulled). */
+export async function unblockConsentPatients(tx: Q, resources: Resource[]): Promise<void> {
+  const patients = new Set<string>();
+  for (const r of resources) {
+    const ref = r.resourceType === 'Consent' ? patientReferenceOf(r) : undefined;
+    if (ref) patients.add(ref.slice('Patient/'.length));
+  }
+  for (const patient of patients) await unblockPatient(tx, patient);
 }
 
 /** Blocked rows of a client go back to the queue (their consent changed); they are re-checked. */

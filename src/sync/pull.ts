@@ -7,7 +7,7 @@ import {
   upsertMapping,
   upsertMappings,
 } from './idmap.ts';
-import { ORIGIN_SETTING, unblockPatient } from './outbox.ts';
+import { ORIGIN_SETTING, unblockConsentPatients } from './outbox.ts';
 import { collectReferences, rewriteReferences } from './references.ts';
 import type { SyncStoreTx } from './store-port.ts';
 
@@ -79,6 +79,7 @@ export async function applyRemoteBatch(
         todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
       );
       const mappings: IdMapping[] = [];
+      const created: Resource[] = [];
       for (const [k, { i }] of fresh.entries()) {
         const w = written[k];
         if (w instanceof Error) throw w;
@@ -87,10 +88,12 @@ export async function applyRemoteBatch(
           continue;
         }
         existing.delete(i);
-        if (w.resource.resourceType === 'Consent') await unblockConsentPatient(tx, w.resource);
+        created.push(w.resource);
         mappings.push(mappingOf(w.resource, remotes[i]));
       }
       await upsertMappings(tx, mappings);
+      // Consents changed remotely re-check their clients' blocked rows (also where no hook runs).
+      await unblockConsentPatients(tx, created);
       for (const [i, localId] of existing) {
         outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts);
       }
@@ -107,12 +110,6 @@ function mappingOf(local: Resource, remote: Resource): IdMapping {
     local_version: local.meta?.versionId ?? null,
     remote_version: remote.meta?.versionId ?? null,
   };
-}
-
-/** A consent that changed remotely re-checks that client's blocked rows (also without the hook). */
-async function unblockConsentPatient(tx: SyncStoreTx, consent: Resource): Promise<void> {
-  const patientRef = (consent as { patient?: { reference?: string } }).patient?.reference;
-  if (patientRef?.startsWith('Patient/')) await unblockPatient(tx, patientRef.slice('Patient/'.length));
 }
 
 async function applyOne(
@@ -164,7 +161,7 @@ async function applyOne(
   const written = localId
     ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
     : await tx.create(local);
-  if (type === 'Consent') await unblockConsentPatient(tx, written.resource);
+  await unblockConsentPatients(tx, [written.resource]);
   await upsertMapping(tx, mappingOf(written.resource, remote));
   return 'applied';
 }

@@ -12,11 +12,10 @@ import { createSyncMetrics } from './metrics.ts';
 import {
   type OutboxRow,
   type OutboxState,
-  enqueue,
   enqueueMany,
   listByState,
   requeue,
-  unblockPatient,
+  unblockConsentPatients,
 } from './outbox.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { type PushRoundResult, emptyPushResult, pushRound } from './push.ts';
@@ -25,17 +24,6 @@ import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3 } from './schema.
 import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
 
 export type SyncableStore = SyncStore;
-
-/** A consent change (local or pulled) re-checks that client's blocked rows. */
-async function unblockOnConsent(tx: SyncStoreTx, changes: WriteChange[]): Promise<void> {
-  const patients = new Set<string>();
-  for (const { resource } of changes) {
-    if (resource.resourceType !== 'Consent') continue;
-    const patient = (resource as { patient?: { reference?: string } }).patient?.reference;
-    if (patient?.startsWith('Patient/')) patients.add(patient.slice('Patient/'.length));
-  }
-  for (const patient of patients) await unblockPatient(tx, patient);
-}
 
 export interface CreateSyncOptions {
   store: SyncableStore;
@@ -185,18 +173,16 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     opts.installHook === false
       ? () => {}
       : store.addHooks({
-          async afterWrite(tx, change) {
-            await ready;
-            if (pushTypes.has(change.resource.resourceType)) await enqueue(tx, change);
-            await unblockOnConsent(tx, [change]);
-          },
           async afterWriteMany(tx, changes) {
             await ready;
             await enqueueMany(
               tx,
               changes.filter((c) => pushTypes.has(c.resource.resourceType)),
             );
-            await unblockOnConsent(tx, changes);
+            await unblockConsentPatients(
+              tx,
+              changes.map((c) => c.resource),
+            );
           },
         });
 

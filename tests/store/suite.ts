@@ -715,6 +715,34 @@ export function storeSuite(getStore: () => Store): void {
       ).toEqual([]);
     });
 
+    it('afterWriteMany, when given, sees every write: a createMany together, single writes as lists of one', async () => {
+      const store = getStore();
+      const calls: Array<Array<[string, string]>> = [];
+      const remove = store.addHooks({
+        async afterWriteMany(_tx, changes) {
+          calls.push(changes.map((c) => [c.action, c.resource.meta?.versionId ?? '']));
+        },
+      });
+      try {
+        const many = await store.createMany([{ resource: observation() }, { resource: observation() }]);
+        const { resource } = await store.create(observation());
+        await store.update({ ...resource, status: 'amended' }, { ifMatch: '1' });
+        await store.delete('Observation', resource.id as string);
+        expect(many.every((r) => !(r instanceof Error))).toBe(true);
+        expect(calls).toEqual([
+          [
+            ['create', '1'],
+            ['create', '1'],
+          ],
+          [['create', '1']],
+          [['update', '2']],
+          [['delete', '3']],
+        ]);
+      } finally {
+        remove();
+      }
+    });
+
     it('migrate is idempotent and recorded once', async () => {
       const store = getStore();
       const statements = ['CREATE TABLE store_test_once (x int)'];
