@@ -12,8 +12,8 @@ import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from 
 import { FhirError, issue } from '../shared/outcome.ts';
 import { processBundle } from './fhir/bundle.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
-import { parseJsonBody } from './http/json-body.ts';
-import { assertJsonBody, baseUrl } from './http/negotiation.ts';
+import { requestJson } from './http/json-body.ts';
+import { baseUrl } from './http/negotiation.ts';
 import type { FacadeStore } from './ports.ts';
 import type { WritePolicy } from './write-policy.ts';
 
@@ -49,13 +49,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   const router = express.Router();
   router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
   const ctxOf = (req: Request): InteractionContext => ({ policy, base: baseUrl(req, opts.baseUrl) });
-  const body = (req: Request): unknown => {
-    assertJsonBody(req);
-    const buf = req.body as Buffer;
-    if (!Buffer.isBuffer(buf) || buf.length === 0)
-      throw FhirError.badRequest('Request body is empty; send the domain JSON');
-    return parseJsonBody(buf.toString('utf8'), { maxDepth: opts.limits.jsonDepth });
-  };
+  const body = (req: Request) => requestJson(req, { maxDepth: opts.limits.jsonDepth }, 'the domain JSON');
   const label = (res: Response, route: string) => {
     res.locals.route = route;
     res.locals.contentType = 'application/json';

@@ -233,10 +233,10 @@ export function valuesOf(resource: Resource, def: ParamDef): Typed[] {
     }
     if (simple) return out;
   }
-  return evalFhirPathTyped(def.atom, [toTypedValue(resource)]);
+  return valuesByFhirPath(resource, def);
 }
 
-/** Only for tests: FHIRPath's answer, to compare with `valuesOf`. */
+/** The values by @medplum/core's FHIRPath: `valuesOf`'s fallback, and its oracle in the tests. */
 export function valuesByFhirPath(resource: Resource, def: ParamDef): Typed[] {
   return evalFhirPathTyped(def.atom, [toTypedValue(resource)]);
 }

@@ -62,6 +62,7 @@ export async function readJsonMany(
   q: Queryable,
   keys: ReadonlyArray<{ type: string; id: string }>,
 ): Promise<Array<StoredJson | FhirError>> {
+  // An invalid type or id matches no row and gets its 400 below.
   const rows =
     keys.length === 1
       ? await q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
@@ -112,12 +113,9 @@ export class Operations implements StoreTx {
 
   /** The current version as the stored JSON text (no parse/serialise round trip), with its version. */
   async readJson(type: string, id: string): Promise<StoredJson> {
-    checkTypeAndId(type, id);
-    const rows = await this.q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
-      type,
-      id,
-    ]);
-    return currentJson(type, id, rows[0]);
+    const [result] = await readJsonMany(this.q, [{ type, id }]);
+    if (result instanceof FhirError) throw result;
+    return result;
   }
 
   async vread<T extends Resource = Resource>(
@@ -240,7 +238,7 @@ export class Operations implements StoreTx {
         id = resource.id;
       }
       if (ids.has(`${type}/${id}`)) {
-        throw new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
+        throw duplicateId(type, id);
       }
       ids.add(`${type}/${id}`);
       toInsert.push({ i, resource: stamp(resource, id, 1, new Date()) });
@@ -292,15 +290,7 @@ export class Operations implements StoreTx {
     for (const { i, resource } of toInsert) {
       results[i] = inserted.has(`${resource.resourceType}/${resource.id}`)
         ? { resource, created: true }
-        : new FhirError(
-            409,
-            issue(
-              'error',
-              'duplicate',
-              `${resource.resourceType}/${resource.id} already exists`,
-              `${resource.resourceType}.id`,
-            ),
-          );
+        : duplicateId(resource.resourceType, resource.id as string);
     }
     // Same criteria twice in one batch: the later item gets what the first found or made.
     for (const [later, first] of sameAs) {
@@ -545,6 +535,10 @@ function checkTypeAndId(type: string, id: string): void {
   if (typeof id !== 'string' || !ID_RE.test(id)) {
     throw FhirError.badRequest(`Invalid id '${id}' (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`);
   }
+}
+
+function duplicateId(type: string, id: string): FhirError {
+  return new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
 }
 
 /** A copy with the server-owned meta set; other meta (profile, security, tag) is kept. */

@@ -1,10 +1,9 @@
 import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
-import { parseJsonBody } from '../http/json-body.ts';
+import { requestJson } from '../http/json-body.ts';
 import {
   FHIR_JSON,
-  assertJsonBody,
   baseUrl,
   parsePrefer,
   responseType,
@@ -73,14 +72,7 @@ export function createFhirRouter(opts: FhirRouterOptions): FhirApi {
     res.locals.timing = timing;
     return { ...ctxOf(req), timing };
   };
-  const jsonBody = (req: Request): unknown => {
-    assertJsonBody(req);
-    const buf = req.body as Buffer | undefined;
-    if (!buf || !Buffer.isBuffer(buf) || buf.length === 0) {
-      throw new FhirError(400, issue('error', 'required', 'Request body is empty; send a FHIR resource'));
-    }
-    return parseJsonBody(buf.toString('utf8'), { maxDepth: opts.limits.jsonDepth });
-  };
+  const jsonBody = (req: Request) => requestJson(req, { maxDepth: opts.limits.jsonDepth }, 'a FHIR resource');
   /** Labels the request for metrics/logs with its route pattern, then runs the handler. */
   const route =
     (pattern: string, handler: Handler) => async (req: Request, res: Response, _next: NextFunction) => {

@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { assertJsonBody } from './negotiation.ts';
 
 /** Keys that could reach Object.prototype through naive merges downstream; rejected wherever they appear. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -6,6 +8,19 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export interface JsonLimits {
   /** Deepest allowed nesting of objects/arrays (the top-level value counts as 1). */
   maxDepth: number;
+}
+
+/**
+ * The JSON body of a request whose raw bytes express.raw has read: 415 for a media type other than
+ * JSON, 400 when empty (`expected` says what to send), then `parseJsonBody`.
+ */
+export function requestJson(req: Request, limits: JsonLimits, expected: string): unknown {
+  assertJsonBody(req);
+  const buf = req.body as Buffer | undefined;
+  if (!buf || !Buffer.isBuffer(buf) || buf.length === 0) {
+    throw new FhirError(400, issue('error', 'required', `Request body is empty; send ${expected}`));
+  }
+  return parseJsonBody(buf.toString('utf8'), limits);
 }
 
 /**
@@ -47,14 +62,14 @@ interface Walk {
 function checkValue(value: unknown, depth: number, walk: Walk): void {
   const { maxDepth, path } = walk;
   if (typeof value === 'string') {
-    // FHIR strings may not hold control characters, and PostgreSQL text cannot hold U+0000 at all.
+    // PostgreSQL cannot store U+0000 in text or jsonb; refused here, it names its element.
     if (value.includes('\u0000')) {
       throw new FhirError(
         400,
         issue(
           'error',
           'invalid',
-          'A string in the request body contains the character U+0000, which FHIR strings may not contain',
+          'A string in the request body contains the character U+0000, which this server cannot store (FHIR strings should not contain control characters)',
           locate(walk.root, path),
         ),
       );

@@ -86,15 +86,12 @@ function serverTiming(res: Response): void {
 }
 
 export function send(res: Response, status: number, body: unknown): void {
-  const type = (res.locals.contentType as string | undefined) ?? FHIR_JSON;
   serverTiming(res);
-  res.status(status);
   if (body === undefined) {
-    res.end();
+    res.status(status).end();
     return;
   }
-  res.setHeader('Content-Type', `${type}; charset=utf-8`);
-  res.end(JSON.stringify(body));
+  sendJsonText(res, status, JSON.stringify(body));
 }
 
 /** Sends JSON that is already text (stored resources, Bundles built around them). */
