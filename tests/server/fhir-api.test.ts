@@ -190,7 +190,8 @@ describe('conditional create (If-None-Exist)', () => {
 
 describe('search', () => {
   const patientRef = `Patient/${crypto.randomUUID()}`;
-  const ids: string[] = [];
+  const created: Observation[] = [];
+  const ids: string[] = []; // in _lastUpdated order
 
   beforeAll(async () => {
     for (let i = 0; i < 7; i++) {
@@ -203,8 +204,11 @@ describe('search', () => {
         }),
       );
       expect(res.status).toBe(201);
-      ids.push(res.body.id);
+      created.push(res.body);
     }
+    // The server's order: _lastUpdated, then id (two creates in one millisecond are ordered by id).
+    const key = (r: Observation) => `${r.meta?.lastUpdated} ${r.id}`;
+    ids.push(...created.sort((a, b) => (key(a) < key(b) ? -1 : 1)).map((r) => r.id as string));
   });
 
   it('searches by patient, subject, code, category, status and date', async () => {

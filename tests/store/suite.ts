@@ -436,23 +436,26 @@ export function storeSuite(getStore: () => Store): void {
 
     it('_total=accurate, _count, nextCursor and _sort', async () => {
       const store = getStore();
+      // The order is _lastUpdated, then id: two creates in one millisecond are ordered by their ids.
+      const key = (r: Resource) => `${r.meta?.lastUpdated} ${r.id}`;
+      const [first, second, third] = [o1, o2, o3].sort((a, b) => (key(a) < key(b) ? -1 : 1));
       const page = await store.search('Observation', { patient, _total: 'accurate', _count: '2' });
       expect(page.total).toBe(3);
       expect(page.count).toBe(2);
-      expect(page.resources.map((r) => r.id)).toEqual([o1.id, o2.id]);
+      expect(page.resources.map((r) => r.id)).toEqual([first.id, second.id]);
       expect(page.nextCursor).toBeTypeOf('string');
       const rest = await store.search('Observation', {
         patient,
         _count: '2',
         _cursor: page.nextCursor as string,
       });
-      expect(rest.resources.map((r) => r.id)).toEqual([o3.id]);
+      expect(rest.resources.map((r) => r.id)).toEqual([third.id]);
       expect(rest.nextCursor).toBeUndefined();
       expect(
         (await store.search('Observation', { patient, _offset: '1', _count: '1' })).resources[0].id,
-      ).toBe(o2.id);
+      ).toBe(second.id);
       const desc = await store.search('Observation', { patient, _sort: '-_lastUpdated' });
-      expect(desc.resources.map((r) => r.id)).toEqual([o3.id, o2.id, o1.id]);
+      expect(desc.resources.map((r) => r.id)).toEqual([third.id, second.id, first.id]);
       expect(desc.total).toBeUndefined();
       expect((await store.search('Observation', { patient })).count).toBe(20);
       expect((await store.search('Observation', { patient, _count: '5000' })).count).toBe(1000);
