@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import type {
   Bundle,
   CapabilityStatement,
@@ -409,6 +411,37 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(firstIssue(empty.body)?.diagnostics).toMatch(/body is empty/);
     const array = await post(app, '/fhir/Practitioner', '[]');
     expect(array.status).toBe(400);
+  });
+
+  it('a POST with no body at all (no Content-Length, as curl -X POST sends it) is 400 empty, not 415', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      for (const path of ['/fhir/Practitioner', '/api/assessments']) {
+        const raw = await new Promise<string>((resolve, reject) => {
+          let text = '';
+          const socket = connect(port, '127.0.0.1', () =>
+            socket.write(
+              `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nConnection: close\r\n\r\n`,
+            ),
+          );
+          socket.on('data', (c) => {
+            text += c.toString();
+          });
+          socket.on('end', () => resolve(text));
+          socket.on('error', reject);
+        });
+        expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+        const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as OperationOutcome;
+        expect(firstIssue(body)).toMatchObject({
+          code: 'required',
+          diagnostics: expect.stringMatching(/^Request body is empty; send /),
+        });
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('unknown routes and methods are OperationOutcomes too', async () => {

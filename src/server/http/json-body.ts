@@ -11,15 +11,17 @@ export interface JsonLimits {
 }
 
 /**
- * The JSON body of a request whose raw bytes express.raw has read: 415 for a media type other than
- * JSON, 400 when empty (`expected` says what to send), then `parseJsonBody`.
+ * The JSON body of a request whose raw bytes express.raw has read: 400 when empty (`expected` says
+ * what to send), 415 for a media type other than JSON, then `parseJsonBody`.
  */
 export function requestJson(req: Request, limits: JsonLimits, expected: string): unknown {
-  assertJsonBody(req);
+  // Emptiness first: for a request without any body (no Content-Length, not chunked), the media
+  // type check cannot match, and would blame a Content-Type that is fine.
   const buf = req.body as Buffer | undefined;
   if (!buf || !Buffer.isBuffer(buf) || buf.length === 0) {
     throw new FhirError(400, issue('error', 'required', `Request body is empty; send ${expected}`));
   }
+  assertJsonBody(req);
   return parseJsonBody(buf.toString('utf8'), limits);
 }
 
