@@ -1,16 +1,16 @@
 // Two facade processes on one PostgreSQL database: no duplicate identifier, no lost update.
 import type { Bundle, Practitioner } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../helpers/databases.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { practitioner } from './helpers.ts';
 import { type ServeProcess, startServe } from './processes.ts';
 
-const DB = 'tyokyky_server';
+let databaseUrl = '';
 let a: ServeProcess;
 let b: ServeProcess;
 
 beforeAll(async () => {
-  const databaseUrl = await freshDatabase(DB);
+  databaseUrl = await freshDatabase('tyokyky_server');
   // Both start at once: the store serialises their migrations with an advisory lock.
   [a, b] = await Promise.all([
     startServe(['--database-url', databaseUrl]),
@@ -25,6 +25,7 @@ afterAll(async () => {
       await p.exited;
     }
   }
+  if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
 const send = (

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, Consent, Practitioner } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../helpers/databases.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
 import { type ServeProcess, run, startServe } from './processes.ts';
 
-const DB = 'tyokyky_workers';
 const remoteDir = mkdtempSync(join(tmpdir(), 'tyokyky-workers-remote-'));
 let remote: ServeProcess; // the Kanta-style store the pool syncs to
 let pool: ServeProcess;
@@ -33,7 +32,7 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
 }
 
 beforeAll(async () => {
-  databaseUrl = await freshDatabase(DB);
+  databaseUrl = await freshDatabase('tyokyky_workers');
   remote = await startServe(['--data-dir', join(remoteDir, 'data')]);
   pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.base]);
   await until('both workers', () => listening(pool.logs()).length === 2);
@@ -52,6 +51,7 @@ afterAll(async () => {
       }
     }
   }
+  if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
 describe('tyokyky serve --workers', () => {

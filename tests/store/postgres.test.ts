@@ -1,37 +1,24 @@
 import type { Resource } from '@medplum/fhirtypes';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/store/engine.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { STORE_MIGRATIONS, migrate } from '../../src/store/schema.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { type ChildResult, runChildren } from './children.ts';
 import { ID_SYSTEM, observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
 
-const server = (process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
-const DB = 'tyokyky_store_test';
-const databaseUrl = `${server}/${DB}`;
+let databaseUrl = '';
 let store: Store;
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DB}`);
+  databaseUrl = await freshDatabase('tyokyky_store');
   store = await openStore({ databaseUrl });
 });
 
 afterAll(async () => {
   await store?.close();
-  await admin(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
 describe('store on PostgreSQL', () => {
@@ -48,11 +35,9 @@ describe('store on PostgreSQL', () => {
   });
 
   it('upgrades a database written under the first schema version (store-001 → store-002)', async () => {
-    const upgradeDb = `${DB}_upgrade`;
-    await admin(`DROP DATABASE IF EXISTS ${upgradeDb} WITH (FORCE)`);
-    await admin(`CREATE DATABASE ${upgradeDb}`);
+    const upgradeUrl = await freshDatabase('tyokyky_store_upgrade');
     try {
-      const engine = await openPostgres(`${server}/${upgradeDb}`);
+      const engine = await openPostgres(upgradeUrl);
       const [first] = STORE_MIGRATIONS;
       await migrate(engine, first[0], first[1]);
       // A resource indexed the way store-001 did it (no last_updated on token rows).
@@ -63,7 +48,7 @@ describe('store on PostgreSQL', () => {
         `INSERT INTO search_token VALUES ('Observation', 'old', 'patient', 'Patient', 'p-old')`,
       );
       await engine.close();
-      const upgraded = await openStore({ databaseUrl: `${server}/${upgradeDb}` });
+      const upgraded = await openStore({ databaseUrl: upgradeUrl });
       try {
         const found = await upgraded.search('Observation', { patient: 'p-old' });
         expect(found.resources.map((r) => r.id)).toEqual(['old']);
@@ -75,7 +60,7 @@ describe('store on PostgreSQL', () => {
         await upgraded.close();
       }
     } finally {
-      await admin(`DROP DATABASE IF EXISTS ${upgradeDb} WITH (FORCE)`);
+      await dropDatabase(upgradeUrl);
     }
   });
 

@@ -8,7 +8,7 @@ import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
-import { freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
 
 let facade: Awaited<ReturnType<typeof startFacade>>;
 let localUrl: string;
@@ -17,8 +17,10 @@ let sync: SyncService;
 let hetuSeq = 930;
 const children: ChildProcess[] = [];
 
+let remoteDb = '';
+
 beforeAll(async () => {
-  const remoteDb = await freshDatabase('tyokyky_sync_remote');
+  remoteDb = await freshDatabase('tyokyky_sync_remote');
   localUrl = await freshDatabase('tyokyky_sync_local');
   facade = await startFacade(remoteDb);
   store = await openStore({ databaseUrl: localUrl });
@@ -30,6 +32,7 @@ afterAll(async () => {
   await sync?.stop();
   await store?.close();
   await facade?.stop();
+  for (const url of [remoteDb, localUrl]) if (url) await dropDatabase(url);
 });
 
 async function seed(clients: number, perClient: number): Promise<Map<string, string>> {

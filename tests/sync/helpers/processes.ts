@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-export { PG_URL, freshDatabase } from '../../helpers/databases.ts';
+export { PG_URL, dropDatabase, freshDatabase } from '../../helpers/databases.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
