@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** The PostgreSQL server the tests use (this machine's, unless TYOKYKY_PG_URL says otherwise). */
-export const PG_URL = (process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+export const PG_URL = (process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(
+  /\/+$/,
+  '',
+);
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: `${PG_URL}/postgres` });
