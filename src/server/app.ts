@@ -2,8 +2,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { createDomainRouter } from './domain-api.ts';
-import { DEFAULT_LIMITS, type Limits, createFhirRouter } from './fhir/router.ts';
+import { bindFhirRoutes } from './fhir/express-binding.ts';
+import { FHIR_ROUTES } from './fhir/routes.ts';
+import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
 import { FHIR_JSON, send } from './http/negotiation.ts';
+import { capOutcome } from './http/outcome-cap.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 import { createWritePolicy } from './write-policy.ts';
@@ -18,8 +21,6 @@ export interface AppOptions {
   logger?: Logger;
   /** Public base of the FHIR API, e.g. https://host/fhir; derived from the request when absent. */
   baseUrl?: string;
-  /** Extra routers mounted before the 404 handler (the domain API uses this). */
-  extraRoutes?: (app: express.Express) => void;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -34,14 +35,18 @@ export function createApp(opts: AppOptions): express.Express {
   app.locals.metrics = metrics;
 
   const logger = opts.logger ?? defaultLogger();
-  const fhir = createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl });
+  // Where this app is mounted in a host app ('' at the root): absolute URLs carry it.
+  app.use((req, res, next) => {
+    res.locals.appBase = req.baseUrl;
+    next();
+  });
   app.use(requestTelemetry(logger, metrics));
-  app.use(fhir.hot);
+  const store = opts.store;
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
     try {
-      await opts.store.query('select 1');
+      await store.query('select 1');
       res.json({ status: 'ok' });
     } catch (err) {
       throw new FhirError(
@@ -64,20 +69,21 @@ export function createApp(opts: AppOptions): express.Express {
     });
   }
 
-  app.use('/fhir', fhir.router);
-  app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
-  opts.extraRoutes?.(app);
+  app.use('/fhir', bindFhirRoutes(FHIR_ROUTES, { store, policy, strict, limits, baseUrl: opts.baseUrl }));
+  app.use('/api', createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }));
 
-  app.use((req: Request) => {
+  // Mounted inside a host app, paths we do not serve are the host's (its later routes must run).
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if ((app as { parent?: unknown }).parent) return next();
     throw new FhirError(404, issue('error', 'not-found', `No route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, limits));
   return app;
 }
 
 /** Every error leaves as an OperationOutcome; unexpected ones are logged and reported without internals. */
 const errorHandler =
-  (logger: Logger) =>
+  (logger: Logger, limits: Limits) =>
   (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const fhirError = toFhirError(err);
     if (fhirError.status >= 500) {
@@ -88,7 +94,7 @@ const errorHandler =
       return;
     }
     if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
-    send(res, fhirError.status, fhirError.outcome);
+    send(res, fhirError.status, capOutcome(fhirError.outcome, limits.outcomeIssues));
   };
 
 function toFhirError(err: unknown): FhirError {

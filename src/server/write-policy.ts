@@ -41,6 +41,8 @@ export interface WritePolicy {
   /** Throws a 422 FhirError when `check` finds an error. */
   enforce(resource: Resource): void;
   readonly profiles: Map<string, string[]>;
+  /** The conformance resources the validator holds (element flags for _summary). */
+  readonly definitions: FacadeValidator['registry'];
 }
 
 /**
@@ -65,13 +67,15 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
       );
     }
     const validated = validator.validate(resource, opts?.profile ? { profile: opts.profile } : undefined);
-    issues.push(
-      ...(validated.issue ?? []).filter((i) => i.code !== 'informational' || i.severity !== 'information'),
-    );
+    // A loop, not push(...spread): a hostile body can produce hundreds of thousands of issues.
+    for (const i of validated.issue ?? []) {
+      if (i.code !== 'informational' || i.severity !== 'information') issues.push(i);
+    }
     return outcome(issues);
   };
   return {
     profiles,
+    definitions: validator.registry,
     check,
     enforce(resource) {
       const oo = check(resource);

@@ -27,6 +27,9 @@ export const INDEXED_PARAMS = [
   'date',
 ] as const;
 
+/** The indexed parameters that hold references (rows: system = target type, value = target id). */
+export const REFERENCE_PARAMS: string[] = ['patient', 'subject'];
+
 export type ParamKind = 'token' | 'reference' | 'date';
 
 export interface ParamDef {

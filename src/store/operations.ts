@@ -2,14 +2,17 @@
 // (writes) or the engine itself (reads and searches).
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import { parseIfMatch } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { extractIndex } from './indexing.ts';
+import { REFERENCE_PARAMS, extractIndex } from './indexing.ts';
 import { compileSearch, encodeCursor } from './search.ts';
 import type {
   CreateOptions,
   DeleteOptions,
   DeleteResult,
   HistoryEntry,
+  HistoryPage,
+  HistoryPageOptions,
   Queryable,
   ResourceChange,
   Row,
@@ -131,6 +134,8 @@ export class Operations implements StoreTx {
         'Resource.meta.versionId',
       );
     }
+    // Versions are 32-bit integers in the database: a larger one cannot exist.
+    if (version > 2_147_483_647) throw FhirError.notFound(`${type}/${id}/_history/${versionId} not found`);
     const rows = await this.q.query<{ action: WriteAction; content: Resource | null }>(
       'SELECT action, content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
       [type, id, version],
@@ -154,12 +159,48 @@ export class Operations implements StoreTx {
       [type, id],
     );
     if (!rows.length) throw FhirError.notFound(`${type}/${id} not found`);
-    return rows.map((r) => ({
-      versionId: String(r.version_id),
-      lastUpdated: r.last_updated.toISOString(),
-      action: r.action,
-      ...(r.content ? { resource: r.content } : {}),
-    }));
+    return rows.map(historyEntry);
+  }
+
+  /**
+   * Type-level (`type` given) or system-level history, newest first: every version written at or
+   * after `since`, a page of `count` from `offset`, with the total.
+   */
+  async historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage> {
+    if (type !== undefined && !TYPE_RE.test(type)) {
+      throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
+    }
+    const where = `($1::text IS NULL OR resource_type = $1) AND ($2::timestamptz IS NULL OR last_updated >= $2)`;
+    const args = [type ?? null, opts.since ?? null];
+    const [rows, total] = await Promise.all([
+      opts.count > 0
+        ? this.q.query<HistoryRow & { resource_type: string; id: string }>(
+            `SELECT resource_type, id, version_id, last_updated, action, content FROM resource_history
+              WHERE ${where} ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $3 OFFSET $4`,
+            [...args, opts.count, opts.offset],
+          )
+        : [],
+      this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history WHERE ${where}`, args),
+    ]);
+    return {
+      total: total[0].n,
+      entries: rows.map((r) => ({ resourceType: r.resource_type, id: r.id, ...historyEntry(r) })),
+    };
+  }
+
+  /**
+   * Current resources of `fromTypes` whose indexed reference parameters point at `type/id` (at most
+   * `limit`, as `Type/id`), for a delete policy that keeps references intact.
+   */
+  async referrers(type: string, id: string, fromTypes: string[], limit = 10): Promise<string[]> {
+    checkTypeAndId(type, id);
+    const rows = await this.q.query<{ resource_type: string; id: string }>(
+      `SELECT DISTINCT resource_type, id FROM search_token
+        WHERE resource_type = ANY($1::text[]) AND param = ANY($2::text[]) AND value = $3 AND system = $4
+        ORDER BY resource_type, id LIMIT $5`,
+      [fromTypes, REFERENCE_PARAMS, id, type, limit],
+    );
+    return rows.map((r) => `${r.resource_type}/${r.id}`);
   }
 
   async search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult> {
@@ -346,6 +387,17 @@ export class Operations implements StoreTx {
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
     let current = await this.lockCurrent(type, id);
+    if (!current && opts.noCreate) {
+      throw new FhirError(
+        405,
+        issue(
+          'error',
+          'not-supported',
+          `${type}/${id} does not exist, and update cannot create it; POST to create`,
+          `${type}.id`,
+        ),
+      );
+    }
     if (!current) {
       if (expected !== undefined) {
         throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type);
@@ -516,6 +568,22 @@ export class Operations implements StoreTx {
   }
 }
 
+interface HistoryRow extends Row {
+  version_id: number;
+  last_updated: Date;
+  action: WriteAction;
+  content: Resource | null;
+}
+
+function historyEntry(r: HistoryRow): HistoryEntry {
+  return {
+    versionId: String(r.version_id),
+    lastUpdated: r.last_updated.toISOString(),
+    action: r.action,
+    ...(r.content ? { resource: r.content } : {}),
+  };
+}
+
 /** 412/428: the version precondition, located at the resource's meta.versionId. */
 function versionError(status: 412 | 428, diagnostics: string, type: string): FhirError {
   const code = status === 428 ? 'required' : 'conflict';
@@ -557,17 +625,6 @@ function stamp<T extends Resource>(resource: T, id: string, version: number, whe
 function nextTimestamp(previous: Date): Date {
   const now = Date.now();
   return new Date(Math.max(now, previous.getTime() + 1));
-}
-
-export function parseIfMatch(value: string): number {
-  const m = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(value);
-  if (!m || Number(m[1]) < 1) {
-    throw new FhirError(
-      400,
-      issue('error', 'invalid', `Invalid If-Match '${value}' (expected W/"<versionId>")`, 'If-Match'),
-    );
-  }
-  return Number(m[1]);
 }
 
 /** `identifier=sys|val&status=final` (optionally prefixed `Type?`) → search parameters. */

@@ -115,6 +115,8 @@ function createStore(
     readJson,
     vread: (t, id, v) => direct.vread(t, id, v),
     history: (t, id) => direct.history(t, id),
+    historyPage: (t, o) => direct.historyPage(t, o),
+    referrers: (t, id, from, limit) => direct.referrers(t, id, from, limit),
     search: (t, p, o) => direct.search(t, p, o),
     searchJson: (t, p, o) => direct.searchJson(t, p, o),
     query: (sql, params) => engine.query(sql, params),

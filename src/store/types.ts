@@ -20,6 +20,8 @@ export interface UpdateOptions {
   ifMatch?: string;
   /** Allow an unconditional update (e.g. the sync worker applying remote versions). */
   ifMatchOptional?: boolean;
+  /** Refuse to create a resource that does not exist yet (405), as a server with updateCreate false does. */
+  noCreate?: boolean;
 }
 
 export interface DeleteOptions {
@@ -47,6 +49,19 @@ export interface HistoryEntry {
   action: WriteAction;
   /** Absent for a delete tombstone. */
   resource?: Resource;
+}
+
+export interface HistoryPageOptions {
+  /** Only versions written at or after this instant (ISO 8601). */
+  since?: string;
+  count: number;
+  offset: number;
+}
+
+export interface HistoryPage {
+  /** Versions matching, over all pages. */
+  total: number;
+  entries: Array<HistoryEntry & { resourceType: string; id: string }>;
 }
 
 export type SearchParams = Record<string, string | string[] | undefined>;
@@ -113,6 +128,10 @@ export interface StoreTx {
   /** `read` without parsing: the stored JSON text and its version (for serving it as it is). */
   readJson(type: string, id: string): Promise<StoredJson>;
   history(type: string, id: string): Promise<HistoryEntry[]>;
+  /** Type-level (`type` given) or system-level history, newest first. */
+  historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage>;
+  /** `Type/id` of current `fromTypes` resources whose indexed references point at `type/id`. */
+  referrers(type: string, id: string, fromTypes: string[], limit?: number): Promise<string[]>;
   update<T extends Resource>(resource: T, opts?: UpdateOptions): Promise<WriteResult<T>>;
   delete(type: string, id: string, opts?: DeleteOptions): Promise<DeleteResult>;
   search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult>;

@@ -96,7 +96,7 @@ describe('create, read, vread, update, delete, history', () => {
       .set('Content-Type', FHIR)
       .send(changed);
     expect(missing.status).toBe(428);
-    expect(firstIssue(missing.body)?.diagnostics).toMatch(/requires If-Match/);
+    expect(firstIssue(missing.body)?.diagnostics).toMatch(/If-Match is required/);
 
     const ok = await request(app)
       .put(`/fhir/Practitioner/${created.id}`)
@@ -711,7 +711,7 @@ describe('metadata and operations endpoints', () => {
     expect(cs.fhirVersion).toBe('4.0.1');
     expect(cs.format).toContain('application/fhir+json');
     const rest = cs.rest?.[0];
-    expect(rest?.interaction?.map((i) => i.code)).toEqual(['transaction', 'batch']);
+    expect(rest?.interaction?.map((i) => i.code)).toEqual(['history-system', 'transaction', 'batch']);
     const obs = rest?.resource?.find((r) => r.type === 'Observation');
     expect(obs?.interaction?.map((i) => i.code)).toContain('search-type');
     expect(obs?.searchParam?.map((p) => p.name)).toEqual(

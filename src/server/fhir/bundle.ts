@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { versionedLocation } from '../http/negotiation.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
   type InteractionContext,
+  assertCriteriaMatchBody,
   assertType,
   checkIfNoneExist,
   createResource,
@@ -80,7 +82,13 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
     }
     planned.ifNoneExist = entry.request?.ifNoneExist;
     planned.ifMatch = entry.request?.ifMatch;
-    if (planned.ifNoneExist) checkIfNoneExist(planned.ifNoneExist);
+    if (planned.ifNoneExist) {
+      try {
+        assertCriteriaMatchBody(checkIfNoneExist(planned.ifNoneExist), planned.resource);
+      } catch (err) {
+        throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index, type));
+      }
+    }
   }
   if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
   if (method === 'GET' && id === undefined) {
@@ -197,7 +205,7 @@ function entryFor(
 ): BundleEntry {
   const response: BundleEntryResponse = { status: statusLine(status) };
   if (resource?.meta?.versionId) {
-    response.etag = `W/"${resource.meta.versionId}"`;
+    response.etag = weakEtag(resource.meta.versionId);
     if (resource.meta.lastUpdated) response.lastModified = resource.meta.lastUpdated;
     if (withLocation) response.location = versionedLocation(ctx.base, resource);
   }
@@ -293,6 +301,7 @@ async function runTransaction(
       refs.set(e.fullUrl, `${e.type}/${e.id}`);
     }
   }
+  assertLocalReferencesResolve(planned, seen);
   await resolveConditionalReferences(store, planned, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
@@ -350,6 +359,25 @@ async function runTransaction(
     }),
   );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+}
+
+/** A `urn:uuid:` reference must name some entry's fullUrl: 400 naming the entry that holds it. */
+function assertLocalReferencesResolve(planned: PlannedEntry[], fullUrls: Set<string>): void {
+  for (const e of planned) {
+    if (!e.resource) continue;
+    for (const ref of referenceStrings(e.resource, new Set())) {
+      if (!ref.startsWith('urn:uuid:') || fullUrls.has(ref)) continue;
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'not-found',
+          `entry[${e.index}]: reference "${ref}" matches no entry's fullUrl in this transaction`,
+          `Bundle.entry[${e.index}].resource`,
+        ),
+      );
+    }
+  }
 }
 
 /** Consecutive runs of entries with the same key (the input is sorted by it). */

@@ -1,25 +1,20 @@
 import { readFileSync } from 'node:fs';
 import type {
   CapabilityStatement,
+  CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
 } from '@medplum/fhirtypes';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
+import { declaredInteractions } from './routes.ts';
+import { SUMMARY_MODES } from './shaping.ts';
 
-/** The type-level interactions the router implements (kept here so metadata cannot drift from routes). */
-export const TYPE_INTERACTIONS: CapabilityStatementRestResourceInteraction['code'][] = [
-  'read',
-  'vread',
-  'update',
-  'delete',
-  'history-instance',
-  'create',
-  'search-type',
-];
-export const SYSTEM_INTERACTIONS = ['transaction', 'batch'] as const;
 export const FORMATS = ['application/fhir+json', 'application/json', 'json'];
 
-const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
+/** Canonical definitions of the operations route rows declare. */
+const OPERATIONS: Record<string, string> = {
+  validate: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+};
 
 let version: string | undefined;
 function packageVersion(): string {
@@ -35,12 +30,16 @@ export function buildCapabilityStatement(opts: {
   profiles: Map<string, string[]>;
 }): CapabilityStatement {
   const params = searchParamsByType();
+  const declared = declaredInteractions();
+  const operation = declared.operations.map((name) => ({ name, definition: OPERATIONS[name] }));
   const resource: CapabilityStatementRestResource[] = SUPPORTED_TYPES.map((type) => {
     const ours = opts.profiles.get(type) ?? [];
     return {
       type,
       ...(ours.length ? { supportedProfile: ours } : {}),
-      interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+      interaction: declared.type.map((code) => ({
+        code: code as CapabilityStatementRestResourceInteraction['code'],
+      })),
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: false,
@@ -63,8 +62,10 @@ export function buildCapabilityStatement(opts: {
         },
         { name: '_sort', type: 'string' as const, documentation: '_lastUpdated or -_lastUpdated' },
         { name: '_total', type: 'token' as const, documentation: 'none | estimate | accurate' },
+        { name: '_summary', type: 'token' as const, documentation: SUMMARY_MODES.join(' | ') },
+        { name: '_elements', type: 'string' as const, documentation: 'Comma-separated top-level elements' },
       ],
-      operation: [{ name: 'validate', definition: VALIDATE_OPERATION }],
+      operation,
     };
   });
   return {
@@ -86,8 +87,10 @@ export function buildCapabilityStatement(opts: {
           ? 'Writes are validated against meta.profile; resources of our families must declare one of our profiles.'
           : 'Writes are validated against meta.profile.',
         resource,
-        interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
-        operation: [{ name: 'validate', definition: VALIDATE_OPERATION }],
+        interaction: declared.system.map((code) => ({
+          code: code as NonNullable<CapabilityStatementRest['interaction']>[number]['code'],
+        })),
+        operation,
       },
     ],
   };

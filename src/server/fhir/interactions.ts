@@ -6,6 +6,7 @@ import { isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
 import { toSearchParams } from './search-params.ts';
+import { shapeOf, shapeResource } from './shaping.ts';
 
 /** What every interaction needs: where to write, how to validate, and the base URL for links. */
 export interface InteractionContext {
@@ -44,6 +45,33 @@ export function checkIfNoneExist(criteria: string): string {
   return criteria;
 }
 
+/**
+ * The identifier an If-None-Exist names must be one the resource itself carries: otherwise the same
+ * resource would be created again on every retry, and the documented idempotency would not hold.
+ */
+export function assertCriteriaMatchBody(criteria: string, resource: Resource): void {
+  const own = (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? [];
+  for (const wanted of new URLSearchParams(criteria.replace(/^[A-Za-z]*\?/, '')).getAll('identifier')) {
+    const bar = wanted.indexOf('|');
+    const system = bar >= 0 ? wanted.slice(0, bar) : undefined;
+    const value = bar >= 0 ? wanted.slice(bar + 1) : wanted;
+    const found = own.some(
+      (i) => i?.value === value && (system === undefined || (i.system ?? '') === system),
+    );
+    if (!found) {
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'invalid',
+          `If-None-Exist names identifier "${wanted}", which the ${resource.resourceType} does not carry; the criteria must name the resource's own identifier`,
+          `${resource.resourceType}.identifier`,
+        ),
+      );
+    }
+  }
+}
+
 export async function createResource(
   store: StoreWrites,
   ctx: InteractionContext,
@@ -52,11 +80,16 @@ export async function createResource(
   validated = false,
   keepId = false,
 ): Promise<{ resource: Resource; created: boolean }> {
+  if (ifNoneExist) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-  const opts = { ...(ifNoneExist ? { ifNoneExist: checkIfNoneExist(ifNoneExist) } : {}), keepId };
+  const opts = { ...(ifNoneExist ? { ifNoneExist } : {}), keepId };
   return timed(ctx, 'db', () => store.create(resource, opts));
 }
 
+/**
+ * An update of an existing resource. The store checks If-Match (428 when missing, 412 when stale) and
+ * refuses a new id with 405: this server does not create on PUT (`updateCreate: false`).
+ */
 export async function updateResource(
   store: StoreWrites,
   ctx: InteractionContext,
@@ -64,19 +97,8 @@ export async function updateResource(
   ifMatch: string | undefined,
   validated = false,
 ): Promise<{ resource: Resource; created: boolean }> {
-  if (!ifMatch) {
-    throw FhirError.preconditionRequired(
-      `Update of ${resource.resourceType}/${resource.id} requires If-Match with the current version (W/"<versionId>")`,
-    );
-  }
-  if (!/^(W\/)?"?[A-Za-z0-9\-.]{1,64}"?$/.test(ifMatch)) {
-    throw new FhirError(
-      400,
-      issue('error', 'invalid', `Malformed If-Match "${ifMatch}" (expected W/"<versionId>")`, 'If-Match'),
-    );
-  }
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-  return timed(ctx, 'db', () => store.update(resource, { ifMatch }));
+  return timed(ctx, 'db', () => store.update(resource, { ...(ifMatch ? { ifMatch } : {}), noCreate: true }));
 }
 
 export async function searchType(
@@ -102,7 +124,10 @@ export async function searchTypeJson(
 ): Promise<string> {
   assertType(type);
   const params = toSearchParams(query);
-  const result = await store.searchJson(type, params, { lenient });
+  const shape = shapeOf(params);
+  const { _summary, _elements, ...storeParams } = params;
+  if (shape.summary === 'count') Object.assign(storeParams, { _total: 'accurate', _count: '0' });
+  const result = await store.searchJson(type, storeParams, { lenient });
   const link = (change: Record<string, string | undefined>) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...params, ...change })) {
@@ -124,9 +149,10 @@ export async function searchTypeJson(
     ...(result.total !== undefined ? { total: result.total } : {}),
     link: links,
   };
+  const shaped = shape.summary !== undefined || shape.elements !== undefined;
   const entries = result.json.map(
     (json, i) =>
-      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${json},"search":{"mode":"match"}}`,
+      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${shaped ? JSON.stringify(shapeResource(JSON.parse(json) as Resource, shape, ctx)) : json},"search":{"mode":"match"}}`,
   );
   if (result.ignored?.length) {
     const ignored = result.ignored.map((name) =>
@@ -144,6 +170,8 @@ export async function searchTypeJson(
       }),
     );
   }
+  // An empty searchset has no entry element at all (FHIR JSON has no empty arrays).
+  if (!entries.length) return JSON.stringify(head);
   return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
 }
 

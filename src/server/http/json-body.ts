@@ -1,36 +1,51 @@
 import type { Request } from 'express';
+import { findDuplicateKey } from '../../shared/json-keys.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { assertJsonBody } from './negotiation.ts';
+import { assertJsonType, decodeText } from './negotiation.ts';
 
 /** Keys that could reach Object.prototype through naive merges downstream; rejected wherever they appear. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** R4 `string`: "Strings SHALL NOT exceed 1 MB (1024*1024 characters) in size". */
+export const MAX_STRING_LENGTH = 1024 * 1024;
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export interface JsonLimits {
   /** Deepest allowed nesting of objects/arrays (the top-level value counts as 1). */
   maxDepth: number;
 }
 
-/**
- * The JSON body of a request whose raw bytes express.raw has read: 400 when empty (`expected` says
- * what to send), 415 for a media type other than JSON, then `parseJsonBody`.
- */
+/** `requestJson` for an Express request whose raw bytes express.raw has read. */
 export function requestJson(req: Request, limits: JsonLimits, expected: string): unknown {
-  // Emptiness first: for a request without any body (no Content-Length, not chunked), the media
-  // type check cannot match, and would blame a Content-Type that is fine.
-  const buf = req.body as Buffer | undefined;
-  if (!buf || !Buffer.isBuffer(buf) || buf.length === 0) {
-    throw new FhirError(400, issue('error', 'required', `Request body is empty; send ${expected}`));
-  }
-  assertJsonBody(req);
-  return parseJsonBody(buf.toString('utf8'), limits);
+  return bodyJson(req.body as Buffer | undefined, req.headers['content-type'], limits, expected);
 }
 
 /**
- * Parses a request body as JSON with the checks a public endpoint needs: malformed text, nesting
- * depth and prototype-pollution keys are all reported as 400 OperationOutcomes. V8's JSON.parse is
- * iterative, so deep text cannot exhaust the stack there; the check that follows stops descending
- * at the limit, so it cannot either, and nothing after it sees a value deeper than the limit.
- * (JSON.parse stores a "__proto__" key as an own property, so parsing itself pollutes nothing.)
+ * The JSON value of a request body: 400 when empty (`expected` says what to send), 415 for a media
+ * type other than JSON or a charset we cannot decode, then `parseJsonBody`.
+ */
+export function bodyJson(
+  body: Buffer | undefined,
+  contentType: string | undefined,
+  limits: JsonLimits,
+  expected: string,
+): unknown {
+  // Emptiness first: for a request without any body (no Content-Length, not chunked), the media
+  // type check cannot match, and would blame a Content-Type that is fine.
+  if (!body || !Buffer.isBuffer(body) || body.length === 0) {
+    throw new FhirError(400, issue('error', 'required', `Request body is empty; send ${expected}`));
+  }
+  const type = assertJsonType(contentType);
+  return parseJsonBody(decodeText(body, type.params.get('charset')), limits);
+}
+
+/**
+ * Parses a request body as JSON with the checks a public endpoint needs: malformed text, duplicate
+ * property names, nesting depth, prototype-pollution keys, and strings PostgreSQL cannot store (U+0000,
+ * lone surrogates) are 400s; strings over R4's 1 MB limit are 422. V8's JSON.parse is iterative, so
+ * deep text cannot exhaust the stack there; the check that follows stops descending at the limit.
  */
 export function parseJsonBody(text: string, limits: JsonLimits): unknown {
   let value: unknown;
@@ -40,6 +55,18 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
     throw new FhirError(
       400,
       issue('error', 'structure', `Request body is not valid JSON: ${(err as Error).message}`),
+    );
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'structure',
+        `Duplicated property name "${duplicate.name}" at offset ${duplicate.offset} (FHIR JSON forbids repeated names)`,
+        duplicate.name,
+      ),
     );
   }
   checkValue(value, 1, { maxDepth: limits.maxDepth, root: value, path: [] });
@@ -61,21 +88,47 @@ interface Walk {
   path: Array<string | number>;
 }
 
+function checkString(value: string, walk: Walk): void {
+  // PostgreSQL cannot store U+0000 or a lone UTF-16 surrogate in jsonb; refused here, naming the element.
+  if (value.includes('\u0000')) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        'A string in the request body contains the character U+0000, which this server cannot store (FHIR strings should not contain control characters)',
+        locate(walk.root, walk.path),
+      ),
+    );
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        'A string in the request body contains a lone UTF-16 surrogate (not a Unicode character); send valid Unicode text',
+        locate(walk.root, walk.path),
+      ),
+    );
+  }
+  if (value.length > MAX_STRING_LENGTH) {
+    throw new FhirError(
+      422,
+      issue(
+        'error',
+        'too-long',
+        `A string of ${value.length} characters exceeds the R4 string limit of 1 MB (${MAX_STRING_LENGTH} characters)`,
+        locate(walk.root, walk.path),
+      ),
+    );
+  }
+}
+
 function checkValue(value: unknown, depth: number, walk: Walk): void {
   const { maxDepth, path } = walk;
   if (typeof value === 'string') {
-    // PostgreSQL cannot store U+0000 in text or jsonb; refused here, it names its element.
-    if (value.includes('\u0000')) {
-      throw new FhirError(
-        400,
-        issue(
-          'error',
-          'invalid',
-          'A string in the request body contains the character U+0000, which this server cannot store (FHIR strings should not contain control characters)',
-          locate(walk.root, path),
-        ),
-      );
-    }
+    checkString(value, walk);
     return;
   }
   if (value === null || typeof value !== 'object') return;
@@ -105,6 +158,7 @@ function checkValue(value: unknown, depth: number, walk: Walk): void {
       );
     }
     path.push(key);
+    if (LONE_SURROGATE.test(key)) checkString(key, walk);
     checkValue((value as Record<string, unknown>)[key], depth + 1, walk);
     path.pop();
   }

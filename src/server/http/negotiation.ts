@@ -1,69 +1,125 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
+import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from './server-timing.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
-const XML_FORMATS = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml']);
+/** What `_format` and `Accept` may name to get FHIR JSON (`application/json+fhir` is the R3-era name). */
+const FHIR_JSON_NAMES = new Set(['json', 'application/fhir+json', 'application/json+fhir']);
+const XML_FORMATS = new Set([
+  'xml',
+  'text/xml',
+  'application/xml',
+  'application/fhir+xml',
+  'application/xml+fhir',
+]);
+const ANY = new Set(['*/*', 'application/*']);
 
-/** The response media type, or a 406 when the client wants only something we do not produce. */
-export function responseType(req: Request): string {
-  const format = typeof req.query._format === 'string' ? req.query._format.replace(/ /g, '+') : undefined;
-  if (format !== undefined) {
-    if (XML_FORMATS.has(format)) {
-      throw new FhirError(
-        406,
-        issue(
-          'error',
-          'not-supported',
-          '_format=xml is not supported; this server speaks JSON only',
-          '_format',
-        ),
-      );
-    }
-    if (!JSON_FORMATS.has(format)) {
-      throw new FhirError(
-        406,
-        issue('error', 'not-supported', `_format "${format}" is not supported; use json`, '_format'),
-      );
-    }
-    return format === 'application/json' ? 'application/json' : FHIR_JSON;
-  }
-  const accept = req.headers.accept;
-  if (!accept) return FHIR_JSON;
-  const chosen = req.accepts([FHIR_JSON, 'application/json']);
-  if (!chosen) {
-    throw new FhirError(
-      406,
-      issue(
-        'error',
-        'not-supported',
-        `Cannot produce any of "${accept}"; this server returns application/fhir+json or application/json`,
-      ),
-    );
-  }
-  // `*/*` matches the first candidate; only an explicit application/json gets application/json back.
-  return chosen === 'application/json' && !/fhir\+json|\*\/\*/.test(accept) ? 'application/json' : FHIR_JSON;
+function notAcceptable(diagnostics: string, expression?: string): FhirError {
+  return new FhirError(406, issue('error', 'not-supported', diagnostics, expression));
 }
 
-/** Rejects request bodies that are not FHIR JSON (415). */
-export function assertJsonBody(req: Request, extra: string[] = []): void {
-  const type = req.headers['content-type'];
-  if (!type) {
+/** `type/subtype; a=b` → the lower-case media type and its parameters. */
+export function parseMediaType(value: string): { type: string; params: Map<string, string> } {
+  const [type, ...rest] = value.split(';');
+  const params = new Map<string, string>();
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq > 0)
+      params.set(
+        p.slice(0, eq).trim().toLowerCase(),
+        p
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"|"$/g, ''),
+      );
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+/** A `fhirVersion` parameter names R4 (4.0 or 4.0.x) or is absent. */
+function isR4(params: Map<string, string>): boolean {
+  const v = params.get('fhirversion');
+  return v === undefined || v === '4.0' || v.startsWith('4.0.');
+}
+
+/**
+ * The response media type from `_format` or `Accept`, or a 406 when the client wants only something
+ * we do not produce (XML, another FHIR version). Only an explicit `application/json` gets that back.
+ */
+export function responseType(format: string | undefined, accept: string | undefined): string {
+  if (format !== undefined) {
+    const { type, params } = parseMediaType(format.replace(/ /g, '+'));
+    if (XML_FORMATS.has(type)) {
+      throw notAcceptable('_format=xml is not supported; this server speaks JSON only', '_format');
+    }
+    if (type === 'application/json') return 'application/json';
+    if (!FHIR_JSON_NAMES.has(type) || !isR4(params)) {
+      throw notAcceptable(`_format "${format}" is not supported; use json`, '_format');
+    }
+    return FHIR_JSON;
+  }
+  if (!accept) return FHIR_JSON;
+  let best: { type: string; q: number } | undefined;
+  for (const range of accept.split(',')) {
+    const { type, params } = parseMediaType(range);
+    const q = params.has('q') ? Number(params.get('q')) : 1;
+    if (!(q > 0) || !isR4(params)) continue;
+    const produced =
+      FHIR_JSON_NAMES.has(type) || ANY.has(type) ? FHIR_JSON : type === 'application/json' ? type : undefined;
+    if (produced && (!best || q > best.q)) best = { type: produced, q };
+  }
+  if (!best) {
+    throw notAcceptable(
+      `Cannot produce any of "${accept}"; this server returns FHIR R4 (fhirVersion=4.0) as application/fhir+json or application/json`,
+    );
+  }
+  return best.type;
+}
+
+/** The body's media type must be JSON (FHIR or plain); 415 otherwise. Returns the parsed type. */
+export function assertJsonType(contentType: string | undefined): ReturnType<typeof parseMediaType> {
+  if (!contentType) {
     throw new FhirError(
       415,
       issue('error', 'not-supported', 'Content-Type is missing; send application/fhir+json'),
     );
   }
-  if (!req.is([FHIR_JSON, 'application/json', ...extra])) {
+  const parsed = parseMediaType(contentType);
+  if (!(FHIR_JSON_NAMES.has(parsed.type) || parsed.type === 'application/json') || !isR4(parsed.params)) {
     throw new FhirError(
       415,
       issue(
         'error',
         'not-supported',
-        `Content-Type "${type}" is not supported; send application/fhir+json or application/json`,
+        `Content-Type "${contentType}" is not supported; send application/fhir+json or application/json`,
       ),
+    );
+  }
+  return parsed;
+}
+
+/**
+ * Request body bytes as text in the declared charset (UTF-8 when none is declared). A charset we
+ * cannot decode is a 415, bytes that are not valid in it a 400: never stored garbled.
+ */
+export function decodeText(body: Buffer, charset = 'utf-8'): string {
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(charset.toLowerCase(), { fatal: true });
+  } catch {
+    throw new FhirError(
+      415,
+      issue('error', 'not-supported', `charset "${charset}" is not supported; send UTF-8`, 'Content-Type'),
+    );
+  }
+  try {
+    return decoder.decode(body);
+  } catch {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Request body is not valid ${charset} text`, 'Content-Type'),
     );
   }
 }
@@ -73,9 +129,8 @@ export interface Prefer {
   lenient: boolean;
 }
 
-export function parsePrefer(req: Request): Prefer {
-  const raw = req.headers.prefer ?? '';
-  const header = Array.isArray(raw) ? raw.join(',') : raw;
+export function parsePrefer(raw: string | string[] | undefined): Prefer {
+  const header = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
   const ret = /return=(minimal|representation|OperationOutcome)/.exec(header)?.[1] as Prefer['return'];
   return { return: ret, lenient: /handling=lenient/.test(header) };
 }
@@ -102,13 +157,22 @@ export function sendJsonText(res: Response, status: number, json: string): void 
   res.end(json);
 }
 
+/**
+ * The public base of the FHIR API: the configured one, else this request's origin plus the path the
+ * app is mounted at (recorded by createApp in `res.locals.appBase`) plus `/fhir`.
+ */
 export function baseUrl(req: Request, configured?: string): string {
-  return configured ?? `${req.protocol}://${req.get('host')}/fhir`;
+  const mount = (req.res?.locals.appBase as string | undefined) ?? '';
+  return configured ?? `${req.protocol}://${req.get('host')}${mount}/fhir`;
 }
 
-export function versionHeaders(res: Response, meta: { versionId?: string; lastUpdated?: string } = {}): void {
-  if (meta.versionId) res.setHeader('ETag', `W/"${meta.versionId}"`);
-  if (meta.lastUpdated) res.setHeader('Last-Modified', new Date(meta.lastUpdated).toUTCString());
+export function versionHeaders(
+  meta: { versionId?: string; lastUpdated?: string } = {},
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (meta.versionId) headers.ETag = weakEtag(meta.versionId);
+  if (meta.lastUpdated) headers['Last-Modified'] = new Date(meta.lastUpdated).toUTCString();
+  return headers;
 }
 
 export function versionedLocation(base: string, resource: Resource): string {

@@ -1,0 +1,63 @@
+// The one place the FHIR route table meets Express: a single middleware, mounted at /fhir, that
+// negotiates the media type, matches the table, reads the body when the method has one, runs the
+// transport-free handler and writes its response.
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Limits } from '../http/limits.ts';
+import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
+import { ServerTiming } from '../http/server-timing.ts';
+import type { FacadeStore } from '../ports.ts';
+import type { WritePolicy } from '../write-policy.ts';
+import { createDispatcher } from './dispatch.ts';
+import type { FhirContext, FhirRequest, FhirResponse, FhirRoute, Method } from './route-types.ts';
+
+export interface BindingOptions {
+  store: FacadeStore;
+  policy: WritePolicy;
+  strict: boolean;
+  limits: Limits;
+  /** Public base of the FHIR API; derived from each request when absent. */
+  baseUrl?: string;
+}
+
+const WITH_BODY = new Set(['POST', 'PUT']);
+
+function writeResponse(res: Response, out: FhirResponse): void {
+  for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+  if (out.json !== undefined) {
+    const timing = (res.locals.timing as ServerTiming | undefined)?.header();
+    if (timing) res.setHeader('Server-Timing', timing);
+    sendJsonText(res, out.status, out.json);
+  } else send(res, out.status, out.body);
+}
+
+/** The FHIR API as one Express middleware over `routes`; errors go to the app's error handler. */
+export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOptions): RequestHandler {
+  const dispatcher = createDispatcher(routes);
+  const raw = express.raw({ type: () => true, limit: opts.limits.bodyBytes });
+  const readBody = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => raw(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+
+  /** The single seam every FHIR request passes through. */
+  const dispatch = async (req: Request, res: Response): Promise<void> => {
+    res.locals.contentType = FHIR_JSON;
+    const format = typeof req.query._format === 'string' ? req.query._format : undefined;
+    res.locals.contentType = responseType(format, req.headers.accept);
+    const { route, params } = dispatcher.match(req.method, req.path);
+    res.locals.route = `/fhir${route.path}`;
+    if (WITH_BODY.has(req.method)) await readBody(req, res);
+    const timing = new ServerTiming();
+    res.locals.timing = timing;
+    const request: FhirRequest = {
+      method: route.method as Method,
+      params,
+      query: req.query as Record<string, string | string[]>,
+      headers: req.headers,
+      ...(Buffer.isBuffer(req.body) ? { body: req.body as Buffer } : {}),
+    };
+    const ctx: FhirContext = { ...opts, base: baseUrl(req, opts.baseUrl), timing };
+    writeResponse(res, await route.handler(request, ctx));
+  };
+  return (req: Request, res: Response, next: NextFunction) => {
+    dispatch(req, res).catch(next);
+  };
+}

@@ -1,0 +1,240 @@
+// The FHIR interactions as named, transport-free handlers: (request, context) → response. The route
+// table (routes.ts) pairs each with its URL pattern; nothing here knows about Express.
+import type { Parameters, Resource } from '@medplum/fhirtypes';
+import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
+import { FhirError, issue, outcome } from '../../shared/outcome.ts';
+import { bodyJson } from '../http/json-body.ts';
+import {
+  decodeText,
+  parseMediaType,
+  parsePrefer,
+  versionHeaders,
+  versionedLocation,
+} from '../http/negotiation.ts';
+import { SUPPORTED_TYPES } from '../resource-types.ts';
+import { assertResourceShape, assertValidId } from '../write-policy.ts';
+import { processBundle } from './bundle.ts';
+import { buildCapabilityStatement } from './capability.ts';
+import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
+import {
+  assertType,
+  createResource,
+  readResource,
+  readResourceJson,
+  searchTypeJson,
+  updateResource,
+} from './interactions.ts';
+import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
+import { shapeResourceJson, wantsShaping } from './shaping.ts';
+
+function header(req: FhirRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function resourceBody(req: FhirRequest, ctx: FhirContext): unknown {
+  return bodyJson(
+    req.body,
+    header(req, 'content-type'),
+    { maxDepth: ctx.limits.jsonDepth },
+    'a FHIR resource',
+  );
+}
+
+/** The type and id of an instance URL, checked. */
+function instance(req: FhirRequest): { type: string; id: string } {
+  const { type, id } = req.params;
+  assertType(type);
+  assertValidId(id, type);
+  return { type, id };
+}
+
+/** A written resource as the client's `Prefer: return=` asks for it, with version headers. */
+function written(
+  req: FhirRequest,
+  ctx: FhirContext,
+  resource: Resource,
+  status: number,
+  location: boolean,
+): FhirResponse {
+  const headers = versionHeaders(resource.meta);
+  if (location) headers.Location = versionedLocation(ctx.base, resource);
+  const prefer = parsePrefer(req.headers.prefer).return;
+  if (prefer === 'minimal') return { status, headers };
+  if (prefer === 'OperationOutcome') {
+    const text = status === 201 ? 'Created' : 'OK';
+    const oo = outcome([
+      issue('information', 'informational', `${text} ${resource.resourceType}/${resource.id}`),
+    ]);
+    return { status, headers, body: oo };
+  }
+  return { status, headers, body: resource };
+}
+
+export const metadata: FhirHandler = (_req, ctx) => ({
+  status: 200,
+  body: buildCapabilityStatement({ base: ctx.base, strict: ctx.strict, profiles: ctx.policy.profiles }),
+});
+
+export const read: FhirHandler = async (req, ctx) => {
+  const stored = await readResourceJson(ctx.store, req.params.type, req.params.id);
+  const json = wantsShaping(req.query) ? shapeResourceJson(stored.json, req.query, ctx) : stored.json;
+  return { status: 200, headers: versionHeaders(stored), json };
+};
+
+export const vread: FhirHandler = async (req, ctx) => {
+  const { type, id } = instance(req);
+  const vid = req.params.vid;
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) {
+    throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
+  }
+  const resource = await ctx.store.vread(type, id, vid);
+  return { status: 200, headers: versionHeaders(resource.meta), body: resource };
+};
+
+export const create: FhirHandler = async (req, ctx) => {
+  const type = req.params.type;
+  assertType(type);
+  const resource = assertResourceShape(resourceBody(req, ctx), type);
+  const stored = await createResource(ctx.store, ctx, resource, header(req, 'if-none-exist'));
+  return written(req, ctx, stored.resource, stored.created ? 201 : 200, stored.created);
+};
+
+/** PUT: an update of an existing resource with If-Match; a new id is 405 (updateCreate: false). */
+export const update: FhirHandler = async (req, ctx) => {
+  const { type, id } = instance(req);
+  const ifMatch = header(req, 'if-match');
+  if (ifMatch !== undefined) parseIfMatch(ifMatch);
+  const resource = assertResourceShape(resourceBody(req, ctx), type, id);
+  const stored = await updateResource(ctx.store, ctx, resource, ifMatch);
+  return written(req, ctx, stored.resource, stored.created ? 201 : 200, true);
+};
+
+/**
+ * DELETE: 204 also for an id that never existed (R4 allows it). A resource that current resources
+ * still reference (through the references we index) is not deleted: 409 listing the referrers.
+ */
+export const remove: FhirHandler = async (req, ctx) => {
+  const { type, id } = instance(req);
+  const ifMatch = header(req, 'if-match');
+  const referrers = await ctx.store.referrers(type, id, [...SUPPORTED_TYPES], 10);
+  if (referrers.length) {
+    throw new FhirError(
+      409,
+      issue(
+        'error',
+        'conflict',
+        `${type}/${id} is still referenced by ${referrers.join(', ')}${referrers.length === 10 ? ' and possibly more' : ''}; delete or update those first`,
+        `${type}.id`,
+      ),
+    );
+  }
+  try {
+    const result = await ctx.store.delete(type, id, ifMatch === undefined ? {} : { ifMatch });
+    const headers: Record<string, string> = result.deleted ? { ETag: weakEtag(result.versionId) } : {};
+    return { status: 204, headers };
+  } catch (err) {
+    if (err instanceof FhirError && err.status === 404) return { status: 204 };
+    throw err;
+  }
+};
+
+export const searchType: FhirHandler = async (req, ctx) => ({
+  status: 200,
+  json: await searchTypeJson(
+    ctx.store,
+    ctx,
+    req.params.type,
+    req.query,
+    parsePrefer(req.headers.prefer).lenient,
+  ),
+});
+
+/** POST _search: form parameters in the body, joined with any in the URL. */
+export const searchTypePost: FhirHandler = async (req, ctx) => {
+  const contentType = header(req, 'content-type');
+  const form = contentType ? parseMediaType(contentType) : undefined;
+  if (form && form.type !== 'application/x-www-form-urlencoded') {
+    throw new FhirError(
+      415,
+      issue('error', 'not-supported', 'POST _search takes application/x-www-form-urlencoded parameters'),
+    );
+  }
+  const query: Record<string, string | string[]> = { ...req.query };
+  if (req.body?.length) {
+    for (const [k, v] of new URLSearchParams(decodeText(req.body, form?.params.get('charset')))) {
+      const prev = query[k];
+      query[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+    }
+  }
+  return searchType({ ...req, query }, ctx);
+};
+
+export const historyInstance: FhirHandler = async (req, ctx) => {
+  const { type, id } = instance(req);
+  return { status: 200, body: instanceHistoryBundle(ctx.base, type, id, await ctx.store.history(type, id)) };
+};
+
+export const historyType: FhirHandler = async (req, ctx) => {
+  assertType(req.params.type);
+  const q = historyQuery(req.query);
+  const page = await ctx.store.historyPage(req.params.type, q);
+  return { status: 200, body: historyBundle(`${ctx.base}/${req.params.type}/_history`, ctx.base, q, page) };
+};
+
+export const historySystem: FhirHandler = async (req, ctx) => {
+  const q = historyQuery(req.query);
+  const page = await ctx.store.historyPage(undefined, q);
+  return { status: 200, body: historyBundle(`${ctx.base}/_history`, ctx.base, q, page) };
+};
+
+export const transaction: FhirHandler = async (req, ctx) => {
+  const body = bodyJson(
+    req.body,
+    header(req, 'content-type'),
+    { maxDepth: ctx.limits.jsonDepth },
+    'a Bundle',
+  );
+  return {
+    status: 200,
+    body: await processBundle(ctx.store, ctx, body, parsePrefer(req.headers.prefer).return),
+  };
+};
+
+/** $validate at type or instance level: a resource or a Parameters(resource, profile) in the body. */
+export const validate: FhirHandler = async (req, ctx) => {
+  const type = req.params.type;
+  assertType(type);
+  const id = req.params.id;
+  if (id !== undefined) assertValidId(id, type);
+  let resource: unknown;
+  let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
+  if (req.body?.length) {
+    const body = resourceBody(req, ctx) as Resource | Parameters;
+    if (body && (body as Resource).resourceType === 'Parameters') {
+      const params = (body as Parameters).parameter ?? [];
+      resource = params.find((p) => p.name === 'resource')?.resource;
+      profile = params.find((p) => p.name === 'profile')?.valueUri ?? profile;
+      if (!resource) {
+        throw FhirError.badRequest(
+          '$validate Parameters need a "resource" parameter',
+          'Parameters.parameter',
+        );
+      }
+    } else {
+      resource = body;
+    }
+  } else if (id !== undefined) {
+    resource = await readResource(ctx.store, type, id);
+  } else {
+    throw FhirError.badRequest('$validate needs a resource in the body');
+  }
+  const checked = assertResourceShape(resource, type, undefined);
+  if (id !== undefined && checked.id !== undefined && checked.id !== id) {
+    throw FhirError.badRequest(
+      `Resource id "${checked.id}" does not match the id in the URL ("${id}")`,
+      `${type}.id`,
+    );
+  }
+  return { status: 200, body: ctx.policy.check(checked, { profile }) };
+};

@@ -1,0 +1,96 @@
+// History Bundles: one instance's versions, or a type's or the whole system's, newest first.
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { weakEtag } from '../../shared/etag.ts';
+import { FhirError } from '../../shared/outcome.ts';
+import type { HistoryEntry, HistoryPage, HistoryPageOptions } from '../../store/index.ts';
+
+const DEFAULT_COUNT = 50;
+const MAX_COUNT = 1000;
+const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+function one(query: Record<string, string | string[]>, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) throw FhirError.badRequest(`${name} may be given once`, name);
+  return v;
+}
+
+function count(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(value))
+    throw FhirError.badRequest(`${name} must be a non-negative integer, got "${value}"`, name);
+  return Math.min(Number(value), max);
+}
+
+/** `_since`, `_count` and `_offset` of a type- or system-level history request, checked. */
+export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
+  for (const name of Object.keys(query)) {
+    if (!['_since', '_count', '_offset', '_format', '_pretty'].includes(name)) {
+      throw FhirError.badRequest(`Unknown _history parameter "${name}" (supported: _since, _count)`, name);
+    }
+  }
+  const since = one(query, '_since');
+  if (
+    since !== undefined &&
+    (!INSTANT.test(since) || Number.isNaN(Date.parse(since)) || since.startsWith('0000'))
+  ) {
+    throw FhirError.badRequest(
+      `_since must be an instant such as 2025-01-31T12:00:00Z, got "${since}"`,
+      '_since',
+    );
+  }
+  return {
+    ...(since ? { since } : {}),
+    count: count(one(query, '_count'), '_count', DEFAULT_COUNT, MAX_COUNT),
+    offset: count(one(query, '_offset'), '_offset', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function historyEntry(base: string, type: string, id: string, v: HistoryEntry): BundleEntry {
+  const method = v.action === 'create' ? 'POST' : v.action === 'update' ? 'PUT' : 'DELETE';
+  const status = v.action === 'create' ? '201 Created' : v.action === 'update' ? '200 OK' : '204 No Content';
+  return {
+    fullUrl: `${base}/${type}/${id}`,
+    ...(v.resource ? { resource: v.resource } : {}),
+    request: { method, url: v.action === 'create' ? type : `${type}/${id}` },
+    response: { status, etag: weakEtag(v.versionId), lastModified: v.lastUpdated },
+  };
+}
+
+/** Every version of one resource. */
+export function instanceHistoryBundle(
+  base: string,
+  type: string,
+  id: string,
+  versions: HistoryEntry[],
+): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+    ...(versions.length ? { entry: versions.map((v) => historyEntry(base, type, id, v)) } : {}),
+  };
+}
+
+/** One page of a type's or the system's history, with a next link while versions remain. */
+export function historyBundle(self: string, base: string, q: HistoryPageOptions, page: HistoryPage): Bundle {
+  const url = (offset: number) => {
+    const params = new URLSearchParams();
+    if (q.since) params.set('_since', q.since);
+    params.set('_count', String(q.count));
+    if (offset) params.set('_offset', String(offset));
+    return `${self}?${params}`;
+  };
+  const link: Bundle['link'] = [{ relation: 'self', url: url(q.offset) }];
+  if (q.count > 0 && q.offset + q.count < page.total)
+    link.push({ relation: 'next', url: url(q.offset + q.count) });
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: page.total,
+    link,
+    ...(page.entries.length
+      ? { entry: page.entries.map((e) => historyEntry(base, e.resourceType, e.id, e)) }
+      : {}),
+  };
+}

@@ -1,0 +1,63 @@
+import type { Limits } from '../http/limits.ts';
+import type { ServerTiming } from '../http/server-timing.ts';
+import type { FacadeStore } from '../ports.ts';
+import type { WritePolicy } from '../write-policy.ts';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A FHIR request with nothing of the transport left: what a handler reads. */
+export interface FhirRequest {
+  method: Method;
+  /** Path parameters named in the route's pattern (`type`, `id`, `vid`). */
+  params: Record<string, string>;
+  /** Query parameters: a string, or an array when repeated. */
+  query: Record<string, string | string[]>;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body, when the method has one. */
+  body?: Buffer;
+}
+
+/** What a handler answers; the binding writes it out (status, headers, JSON value or JSON text). */
+export interface FhirResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** A value to serialise as JSON. */
+  body?: unknown;
+  /** JSON that is already text (stored resources, Bundles spliced around them). */
+  json?: string;
+}
+
+/** Everything a handler may use besides the request: the stages behind it and this request's base URL. */
+export interface FhirContext {
+  store: FacadeStore;
+  policy: WritePolicy;
+  strict: boolean;
+  limits: Limits;
+  /** Public base of the FHIR API for links, e.g. https://host/prefix/fhir. */
+  base: string;
+  /** Collects validation and database time for the response's Server-Timing header. */
+  timing?: ServerTiming;
+}
+
+export type FhirHandler = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResponse> | FhirResponse;
+
+/** What a route row declares in the CapabilityStatement. */
+export interface Declares {
+  /** Type-level interaction codes (`read`, `search-type`, …). */
+  type?: string[];
+  /** System-level interaction codes (`transaction`, `history-system`, …). */
+  system?: string[];
+  /** An operation name (`validate`) at type/instance level. */
+  operation?: string;
+}
+
+/** One row of the route table: an interaction, its URL pattern, its handler and what it declares. */
+export interface FhirRoute {
+  name: string;
+  method: Method;
+  /** `/:type/:id/_history/:vid`-style: literal segments and `:name` parameters. */
+  path: string;
+  handler: FhirHandler;
+  declares?: Declares;
+}

@@ -1,0 +1,107 @@
+// Result shaping: _summary (true, text, data, count, false) and _elements, on read and search.
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../../shared/outcome.ts';
+import type { WritePolicy } from '../write-policy.ts';
+
+export const SUMMARY_MODES = ['true', 'text', 'data', 'count', 'false'] as const;
+type SummaryMode = (typeof SUMMARY_MODES)[number];
+
+/** The tag R4 puts on a resource some elements were left out of. */
+const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
+const ALWAYS = ['resourceType', 'id', 'meta'];
+
+export interface Shape {
+  summary?: SummaryMode;
+  elements?: string[];
+}
+
+/** `_summary` and `_elements` from a query, checked (400 naming the parameter); undefined when absent. */
+export function shapeOf(query: Record<string, string | string[] | undefined>): Shape {
+  const shape: Shape = {};
+  const summary = query._summary;
+  if (summary !== undefined) {
+    if (typeof summary !== 'string' || !(SUMMARY_MODES as readonly string[]).includes(summary)) {
+      throw FhirError.badRequest(
+        `_summary must be one of ${SUMMARY_MODES.join(', ')}, got "${String(summary)}"`,
+        '_summary',
+      );
+    }
+    shape.summary = summary as SummaryMode;
+  }
+  const elements = query._elements;
+  if (elements !== undefined) {
+    const list = ([] as string[])
+      .concat(elements)
+      .flatMap((e) => e.split(','))
+      .map((e) => e.trim());
+    const bad = list.find((e) => !/^[a-z][A-Za-z0-9]*(\[x\])?$/.test(e));
+    if (bad !== undefined)
+      throw FhirError.badRequest(`_elements lists "${bad}", not an element name`, '_elements');
+    shape.elements = list;
+  }
+  return shape;
+}
+
+export function wantsShaping(query: Record<string, string | string[] | undefined>): boolean {
+  return query._summary !== undefined || query._elements !== undefined;
+}
+
+/** Top-level element names of `type` flagged isSummary, and those with min ≥ 1, from the R4 definitions. */
+const cache = new Map<string, { summary: Set<string>; mandatory: Set<string> }>();
+function elementFlags(
+  type: string,
+  ctx: { policy: WritePolicy },
+): { summary: Set<string>; mandatory: Set<string> } {
+  let flags = cache.get(type);
+  if (flags) return flags;
+  flags = { summary: new Set(), mandatory: new Set() };
+  const sd = ctx.policy.definitions.structureDefinition(type);
+  for (const el of sd?.snapshot?.element ?? []) {
+    const parts = el.path.split('.');
+    if (parts.length !== 2) continue;
+    const name = parts[1].replace('[x]', '');
+    if (el.isSummary) flags.summary.add(name);
+    if ((el.min ?? 0) > 0) flags.mandatory.add(name);
+  }
+  cache.set(type, flags);
+  return flags;
+}
+
+/** Whether top-level key `key` (e.g. `valueQuantity`) belongs to one of `names` (`value`, `status`). */
+function matches(key: string, names: Set<string>): boolean {
+  if (names.has(key)) return true;
+  for (const n of names) if (key.startsWith(n) && /^[A-Z]/.test(key.slice(n.length))) return true;
+  return false;
+}
+
+/** The resource with only what the shape asks for; a subset carries the SUBSETTED tag. */
+export function shapeResource(resource: Resource, shape: Shape, ctx: { policy: WritePolicy }): Resource {
+  const mode = shape.summary;
+  if ((mode === undefined || mode === 'false') && !shape.elements) return resource;
+  const r = resource as unknown as Record<string, unknown>;
+  let keep: (key: string) => boolean;
+  if (mode === 'data') keep = (k) => k !== 'text';
+  else if (mode === 'text') {
+    const { mandatory } = elementFlags(resource.resourceType, ctx);
+    keep = (k) => ALWAYS.includes(k) || k === 'text' || matches(k, mandatory);
+  } else if (mode === 'true' || mode === 'count') {
+    const { summary } = elementFlags(resource.resourceType, ctx);
+    keep = (k) => ALWAYS.includes(k) || k === 'implicitRules' || matches(k, summary);
+  } else {
+    const wanted = new Set((shape.elements ?? []).map((e) => e.replace('[x]', '')));
+    keep = (k) => ALWAYS.includes(k) || matches(k, wanted);
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(r)) if (keep(key)) out[key] = r[key];
+  const meta = (resource.meta ?? {}) as NonNullable<Resource['meta']>;
+  out.meta = { ...meta, tag: [...(meta.tag ?? []), SUBSETTED] };
+  return out as unknown as Resource;
+}
+
+export function shapeResourceJson(
+  json: string,
+  query: Record<string, string | string[] | undefined>,
+  ctx: { policy: WritePolicy },
+): string {
+  return JSON.stringify(shapeResource(JSON.parse(json) as Resource, shapeOf(query), ctx));
+}

@@ -1,0 +1,22 @@
+import { FhirError, issue } from './outcome.ts';
+
+/** The weak ETag FHIR uses for a version: `W/"3"`. The one place this spelling is built. */
+export function weakEtag(versionId: string | number): string {
+  return `W/"${versionId}"`;
+}
+
+/**
+ * The version an `If-Match` header names: `W/"3"`, `"3"` or `3` → 3. The one parser server and store
+ * share; anything else is a 400 naming the header. Versions are positive 32-bit integers.
+ */
+export function parseIfMatch(value: string): number {
+  const m = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(value);
+  const version = m ? Number(m[1]) : Number.NaN;
+  if (!m || version < 1 || version > 2_147_483_647) {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Invalid If-Match '${value}' (expected W/"<versionId>")`, 'If-Match'),
+    );
+  }
+  return version;
+}
