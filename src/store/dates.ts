@@ -23,6 +23,7 @@ export function parseDateRange(text: string): DateRange | undefined {
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
   const ms = frac === undefined ? 0 : Number(`0.${frac}`) * 1000;
+  if (year < 1) return undefined; // FHIR has no year 0000
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const offsetMin = tz === undefined || tz === 'Z' ? 0 : tzMinutes(tz);
@@ -38,6 +39,17 @@ export function parseDateRange(text: string): DateRange | undefined {
   else if (frac === undefined) high = start + 1000;
   else high = start + 1;
   return { low, high: new Date(high) };
+}
+
+/**
+ * A range end as timestamptz text. `toISOString` writes years past 9999 as `+010000-…`, which
+ * PostgreSQL does not read; the end of year 9999 is the end of representable FHIR time, so infinity.
+ */
+export function sqlTimestamp(d: Date): string {
+  const year = d.getUTCFullYear();
+  if (year > 9999) return 'infinity';
+  if (year < 1) return '-infinity';
+  return d.toISOString();
 }
 
 /** Date.UTC without its mapping of years 0-99 to 1900-1999. */

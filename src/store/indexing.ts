@@ -14,7 +14,7 @@ import {
   tryGetDataType,
 } from '@medplum/core';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { parseDateRange, periodRange } from './dates.ts';
+import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 
 /** The resource-specific parameters the store indexes (besides `_id` and `_lastUpdated`). */
 export const INDEXED_PARAMS = [
@@ -266,15 +266,15 @@ const NEG_INFINITY = '-infinity';
 function dateValue(type: string, v: unknown): { low: string; high: string } | undefined {
   if (typeof v === 'string') {
     const r = parseDateRange(v);
-    return r && { low: r.low.toISOString(), high: r.high.toISOString() };
+    return r && { low: sqlTimestamp(r.low), high: sqlTimestamp(r.high) };
   }
   if (type === 'Period') {
     const p = v as { start?: string; end?: string };
     const r = periodRange(p.start, p.end);
     if (!r) return undefined;
     return {
-      low: r.low ? r.low.toISOString() : NEG_INFINITY,
-      high: r.high ? r.high.toISOString() : INFINITY,
+      low: r.low ? sqlTimestamp(r.low) : NEG_INFINITY,
+      high: r.high ? sqlTimestamp(r.high) : INFINITY,
     };
   }
   return undefined;

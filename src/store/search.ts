@@ -1,6 +1,6 @@
 // Turns FHIR search parameters into one SQL WHERE clause over `resources r`, validating every value.
 import { FhirError, issue } from '../shared/outcome.ts';
-import { parseDateRange } from './dates.ts';
+import { parseDateRange, sqlTimestamp } from './dates.ts';
 import { type ParamDef, paramsFor, splitReference } from './indexing.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
@@ -276,7 +276,7 @@ function parseDateSearch(key: string, value: string): { prefix: Prefix; low: str
   if (!range) {
     throw badSearch(key, `Invalid value for '${key}': '${text}' is not a valid FHIR date/dateTime`);
   }
-  return { prefix, low: range.low.toISOString(), high: range.high.toISOString() };
+  return { prefix, low: sqlTimestamp(range.low), high: sqlTimestamp(range.high) };
 }
 
 function splitKey(key: string): [string, string | undefined] {

@@ -19,17 +19,23 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** One on-disk PGlite store per test file (opening one costs about a second) plus the real validator. */
-export async function openFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'tyokyky-server-'));
-  const [store, validator] = await Promise.all([openStore({ dataDir: dir }), loadProjectValidator()]);
+/**
+ * One store per test file plus the real validator: an on-disk PGlite store (opening one costs about a
+ * second), or with `databaseUrl` a PostgreSQL database the caller made with `freshDatabase`.
+ */
+export async function openFixture(opts: { databaseUrl?: string } = {}): Promise<Fixture> {
+  const dir = opts.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'tyokyky-server-'));
+  const [store, validator] = await Promise.all([
+    openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: dir }),
+    loadProjectValidator(),
+  ]);
   return {
-    store: store as unknown as FacadeStore,
-    validator: validator as unknown as FacadeValidator,
-    app: (opts) => createApp({ store: store as unknown as FacadeStore, validator, logger: silent, ...opts }),
+    store,
+    validator,
+    app: (more) => createApp({ store, validator, logger: silent, ...more }),
     async close() {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
