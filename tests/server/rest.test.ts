@@ -1,0 +1,232 @@
+// REST behaviour a FHIR client written to R4 http.html / search.html expects.
+import type { Bundle, CapabilityStatement, OperationOutcome } from '@medplum/fhirtypes';
+import express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
+
+const FHIR = 'application/fhir+json';
+let fx: Fixture;
+let app: express.Express;
+
+beforeAll(async () => {
+  fx = await openFixture();
+  app = fx.app({ strict: false });
+}, 60_000);
+afterAll(async () => fx?.close());
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  request(app)
+    .post(path)
+    .set({ 'Content-Type': FHIR, ...headers })
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
+const firstIssue = (body: OperationOutcome) => {
+  expect(body.resourceType).toBe('OperationOutcome');
+  return body.issue?.[0];
+};
+const patient = () => ({
+  resourceType: 'Patient',
+  identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+  name: [{ family: 'Testinen' }],
+});
+
+describe('content negotiation', () => {
+  it('accepts fhirVersion=4.0, the R3-era application/json+fhir and _format=json; other versions are 406', async () => {
+    for (const accept of [
+      `${FHIR}; fhirVersion=4.0`,
+      'application/json+fhir',
+      `${FHIR}; fhirVersion=4.0.1`,
+    ]) {
+      const res = await request(app).get('/fhir/metadata').set('Accept', accept);
+      expect(res.status, accept).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    }
+    const format = await request(app).get('/fhir/metadata?_format=json');
+    expect(format.status).toBe(200);
+    const r3 = await request(app).get('/fhir/metadata').set('Accept', `${FHIR}; fhirVersion=3.0`);
+    expect(r3.status).toBe(406);
+    expect(firstIssue(r3.body)?.code).toBe('not-supported');
+  });
+});
+
+describe('search results', () => {
+  it('an empty searchset has no entry element', async () => {
+    const res = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ identifier: `urn:x|${uniqueUrn()}` });
+    expect(res.status).toBe(200);
+    expect(res.body.type).toBe('searchset');
+    expect('entry' in res.body).toBe(false);
+  });
+
+  it('_summary=count, _summary=true, _summary=data, _elements shape the results; a bad _summary is 400', async () => {
+    const p = {
+      ...practitioner('Summary'),
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+    };
+    const created = await post('/fhir/Practitioner', p);
+    const ident = `${p.identifier?.[0].system}|${p.identifier?.[0].value}`;
+    const count = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ identifier: ident, _summary: 'count' });
+    expect(count.body.total).toBe(1);
+    expect(count.body.entry).toBeUndefined();
+    const summary = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ identifier: ident, _summary: 'true' });
+    const s = summary.body.entry[0].resource;
+    expect(s.name[0].family).toBe('Summary'); // name is a summary element
+    expect(s.text).toBeUndefined();
+    expect(s.meta.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+    const data = await request(app).get(`/fhir/Practitioner/${created.body.id}`).query({ _summary: 'data' });
+    expect(data.body.text).toBeUndefined();
+    expect(data.body.identifier).toBeDefined();
+    const elements = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ identifier: ident, _elements: 'identifier' });
+    const e = elements.body.entry[0].resource;
+    expect(Object.keys(e).sort()).toEqual(['id', 'identifier', 'meta', 'resourceType']);
+    const bad = await request(app).get('/fhir/Practitioner').query({ _summary: 'maybe' });
+    expect(bad.status).toBe(400);
+    expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);
+  });
+
+  it('declares in the CapabilityStatement what it supports', async () => {
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const obs = cs.rest?.[0].resource?.find((r) => r.type === 'Observation');
+    expect(obs?.interaction?.map((i) => i.code)).toEqual(
+      expect.arrayContaining([
+        'history-type',
+        'history-instance',
+        'read',
+        'vread',
+        'create',
+        'update',
+        'delete',
+      ]),
+    );
+    expect(obs?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['_summary', '_elements']));
+    expect(cs.rest?.[0].interaction?.map((i) => i.code)).toContain('history-system');
+  });
+});
+
+describe('history at type and system level', () => {
+  it('GET Type/_history and /_history page newest first, honour _since and _count', async () => {
+    const since = new Date(Date.now() - 1).toISOString();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await post('/fhir/Practitioner', practitioner(`H${i}`))).body.id);
+    const type = await request(app).get('/fhir/Practitioner/_history').query({ _since: since, _count: '2' });
+    expect(type.status).toBe(200);
+    const page = type.body as Bundle;
+    expect(page.type).toBe('history');
+    expect(page.total).toBe(3);
+    expect(page.entry?.map((e) => e.resource?.id)).toEqual([ids[2], ids[1]]);
+    const next = page.link?.find((l) => l.relation === 'next')?.url as string;
+    expect(next).toContain('_offset=2');
+    const rest = await request(app).get(new URL(next).pathname + new URL(next).search);
+    expect(rest.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([ids[0]]);
+    const system = await request(app).get('/fhir/_history').query({ _since: since });
+    expect(system.body.total).toBe(3);
+    const bad = await request(app).get('/fhir/_history').query({ _since: 'yesterday' });
+    expect(bad.status).toBe(400);
+    expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
+  });
+});
+
+describe('writes', () => {
+  it('DELETE of an id that never existed is 204', async () => {
+    const res = await request(app).delete('/fhir/Practitioner/never-existed-123');
+    expect(res.status).toBe(204);
+  });
+
+  it('deleting a Patient still referenced is 409 listing the referrers; unreferenced it is 204', async () => {
+    const p = await post('/fhir/Patient', patient());
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${p.body.id}` },
+    });
+    expect(obs.status).toBe(201);
+    const refused = await request(app).delete(`/fhir/Patient/${p.body.id}`);
+    expect(refused.status).toBe(409);
+    expect(firstIssue(refused.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
+    expect((await request(app).get(`/fhir/Patient/${p.body.id}`)).status).toBe(200);
+    expect((await request(app).delete(`/fhir/Observation/${obs.body.id}`)).status).toBe(204);
+    expect((await request(app).delete(`/fhir/Patient/${p.body.id}`)).status).toBe(204);
+  });
+
+  it('PUT to a new id is 405 with an OperationOutcome, nothing created', async () => {
+    const res = await request(app)
+      .put('/fhir/Practitioner/brand-new-id')
+      .set('Content-Type', FHIR)
+      .send({ ...practitioner(), id: 'brand-new-id' });
+    expect(res.status).toBe(405);
+    expect(firstIssue(res.body)?.code).toBe('not-supported');
+    expect((await request(app).get('/fhir/Practitioner/brand-new-id')).status).toBe(404);
+  });
+
+  it('If-None-Exist naming an identifier the body does not carry is refused, naming the mismatch', async () => {
+    const p = practitioner();
+    const res = await post('/fhir/Practitioner', p, {
+      'If-None-Exist': `identifier=urn:ietf:rfc:3986|${uniqueUrn()}`,
+    });
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.expression).toEqual(['Practitioner.identifier']);
+    const ok = await post('/fhir/Practitioner', p, {
+      'If-None-Exist': `identifier=${p.identifier?.[0].system}|${p.identifier?.[0].value}`,
+    });
+    expect(ok.status).toBe(201);
+  });
+
+  it('duplicate JSON property names are 400 naming the key', async () => {
+    const text = '{"resourceType":"Practitioner","active":true,"active":false}';
+    const res = await post('/fhir/Practitioner', text);
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.diagnostics).toMatch(/Duplicated property name "active"/);
+  });
+
+  it('a transaction urn:uuid reference matching no fullUrl is 400 naming the entry', async () => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: uniqueUrn(),
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            subject: { reference: uniqueUrn() },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const res = await post('/fhir', bundle);
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.expression).toEqual(['Bundle.entry[0].resource']);
+  });
+});
+
+describe('mounted in a host app', () => {
+  it('absolute URLs carry the prefix; a root mount leaves the host its later routes', async () => {
+    const host = express();
+    host.use('/prefix', fx.app({ strict: false }));
+    const created = await request(host)
+      .post('/prefix/fhir/Practitioner')
+      .set('Content-Type', FHIR)
+      .send(JSON.stringify(practitioner()));
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toMatch(/^http:\/\/[^/]+\/prefix\/fhir\/Practitioner\//);
+
+    const root = express();
+    root.use(fx.app({ strict: false }));
+    root.get('/hello', (_req, res) => {
+      res.send('host route');
+    });
+    expect((await request(root).get('/hello')).text).toBe('host route');
+    expect((await request(root).get('/fhir/metadata')).status).toBe(200);
+    expect((await request(root).get('/fhir/Nothing/x/y/z')).status).toBe(404);
+  });
+});
