@@ -31,6 +31,8 @@ export interface SearchParamInfo {
   type: 'token' | 'date' | 'reference' | 'string';
   definition: string;
   documentation?: string;
+  /** Target types of a reference parameter. */
+  targets?: string[];
 }
 
 const TYPE_SET = new Set<string>(SUPPORTED_TYPES);
@@ -59,6 +61,7 @@ export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> 
         type: sp.type as SearchParamInfo['type'],
         definition: sp.url ?? '',
         documentation: sp.description?.split('\n')[0],
+        ...(sp.type === 'reference' ? { targets: sp.target ?? [] } : {}),
       });
     }
   }

@@ -31,6 +31,22 @@ export interface CompiledSearch {
   cursor?: Cursor;
   total: boolean;
   ignored: string[];
+  /** `_include` / `_revinclude` requests, run on the page's matches. */
+  includes: Include[];
+}
+
+/**
+ * `_include=Observation:subject[:Patient]`: the resources the page's matches reference through an
+ * indexed reference parameter; `_revinclude=Observation:subject`: resources of `source` that
+ * reference the page's matches.
+ */
+export interface Include {
+  rev: boolean;
+  /** `:iterate`: also applied to what earlier includes brought in (a few rounds at most). */
+  iterate: boolean;
+  source: string;
+  param: string;
+  target?: string;
 }
 
 export function badSearch(param: string, diagnostics: string): FhirError {
@@ -54,6 +70,7 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
     offset: 0,
     total: false,
     ignored: [],
+    includes: [],
   };
   const defs = paramsFor(type);
 
@@ -92,6 +109,14 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
       }
     }
     if (PASSTHROUGH.has(name)) continue;
+    if (name === '_include' || name === '_revinclude') {
+      for (const v of list) out.includes.push(parseInclude(type, key, v, name === '_revinclude'));
+      continue;
+    }
+    if (key.includes('.')) {
+      for (const v of list) clauses.push(chainClause(type, key, v, bind));
+      continue;
+    }
     if (name === '_id') {
       noModifier(key, modifier);
       for (const v of list) clauses.push(`r.id = ANY(${bind(splitValues(key, v))}::text[])`);
@@ -146,6 +171,61 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
   return out;
 }
 
+/** `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at it). */
+function parseInclude(type: string, key: string, value: string, rev: boolean): Include {
+  const [source, param, target, ...rest] = value.split(':');
+  const def = source && param ? paramsFor(source).get(param) : undefined;
+  if (rest.length || !def || def.kind !== 'reference' || (!rev && source !== type)) {
+    throw badSearch(
+      key,
+      `Invalid ${key} '${value}': expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter`,
+    );
+  }
+  const modifier = splitKey(key)[1];
+  if (modifier !== undefined && modifier !== 'iterate') unsupportedModifier(key, modifier);
+  if (target !== undefined && !def.targets.includes(target)) {
+    throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} does not reference ${target}`);
+  }
+  if (rev && !def.targets.includes(type)) {
+    throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} cannot reference ${type}`);
+  }
+  return { rev, source, param, iterate: modifier === 'iterate', ...(target ? { target } : {}) };
+}
+
+/**
+ * A chained parameter over an indexed reference, one level deep: `patient.identifier=sys|val`,
+ * `subject:Patient.identifier=…`. Matches resources whose reference points at a current resource of
+ * the target type that matches the chained parameter.
+ */
+function chainClause(type: string, key: string, value: string, bind: (v: unknown) => string): string {
+  const dot = key.indexOf('.');
+  const [refName, refModifier] = splitKey(key.slice(0, dot));
+  const [chained, chainedModifier] = splitKey(key.slice(dot + 1));
+  const def = paramsFor(type).get(refName);
+  if (!def || def.kind !== 'reference') {
+    throw badSearch(
+      key,
+      `Chained parameter '${key}': '${refName}' is not an indexed reference parameter of ${type}`,
+    );
+  }
+  const target = refModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
+  if (!target || !def.targets.includes(target)) {
+    throw badSearch(
+      key,
+      `Chained parameter '${key}': name the target type, e.g. ${refName}:${def.targets[0] ?? 'Patient'}.${chained} (allowed: ${def.targets.join(', ')})`,
+    );
+  }
+  const inner = paramsFor(target).get(chained);
+  if (!inner || chained.includes('.')) {
+    throw badSearch(
+      key,
+      `Chained parameter '${key}': '${chained}' is not an indexed parameter of ${target} (one level of chaining)`,
+    );
+  }
+  const match = paramClause(inner, key, chainedModifier, value, bind, 'c');
+  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${bind(refName)} AND t.system = ${bind(target)} AND t.value IN (SELECT c.id FROM resources c WHERE c.resource_type = ${bind(target)} AND NOT c.deleted AND ${match}))`;
+}
+
 /** The single system+value a token/reference search value pins down, if it does. */
 function exactToken(
   def: ParamDef,
@@ -175,6 +255,7 @@ function paramClause(
   modifier: string | undefined,
   value: string,
   bind: (v: unknown) => string,
+  alias = 'r',
 ): string {
   const p = bind(def.code);
   if (def.kind === 'date') {
@@ -187,7 +268,7 @@ function paramClause(
         () => bind(high),
       );
     });
-    return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
+    return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = ${alias}.resource_type AND d.id = ${alias}.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
   }
   let ors: string[];
   if (def.kind === 'reference') {
@@ -209,7 +290,7 @@ function paramClause(
       return `(t.system = ${bind(system)} AND t.value = ${bind(code)})`;
     });
   }
-  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
+  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
 }
 
 /** Search value range [sl, sh) against a stored range [d.low, d.high). */

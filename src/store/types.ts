@@ -88,6 +88,8 @@ export interface SearchJsonResult extends Omit<SearchResult, 'resources'> {
   /** The matches' ids, in the order of `json`. */
   ids: string[];
   json: string[];
+  /** Resources brought in by `_include` / `_revinclude`, each once. */
+  included?: Array<{ type: string; id: string; json: string }>;
 }
 
 /** A current version as stored JSON text, for callers that pass it on without parsing it. */

@@ -91,6 +91,57 @@ describe('search results', () => {
     expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);
   });
 
+  it('chains over indexed references and brings in _include/_revinclude resources', async () => {
+    const pat = patient();
+    const p = await post('/fhir/Patient', pat);
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'chain' },
+      subject: { reference: `Patient/${p.body.id}` },
+    });
+    expect(obs.status).toBe(201);
+    const ident = `${pat.identifier[0].system}|${pat.identifier[0].value}`;
+    for (const key of ['patient.identifier', 'subject:Patient.identifier']) {
+      const res = await request(app)
+        .get('/fhir/Observation')
+        .query({ [key]: ident });
+      expect(res.status, key).toBe(200);
+      expect(res.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([obs.body.id]);
+    }
+    const none = await request(app)
+      .get('/fhir/Observation')
+      .query({ 'patient.identifier': `${ident}-other` });
+    expect(none.body.entry).toBeUndefined();
+    const ambiguous = await request(app).get('/fhir/Observation').query({ 'subject.identifier': ident });
+    expect(ambiguous.status).toBe(400);
+    expect(firstIssue(ambiguous.body)?.expression).toEqual(['subject.identifier']);
+
+    const inc = await request(app)
+      .get('/fhir/Observation')
+      .query({ _id: obs.body.id, _include: 'Observation:subject' });
+    const modes = inc.body.entry.map(
+      (e: { search: { mode: string }; resource: { resourceType: string } }) => [
+        e.search.mode,
+        e.resource.resourceType,
+      ],
+    );
+    expect(modes).toEqual([
+      ['match', 'Observation'],
+      ['include', 'Patient'],
+    ]);
+    const rev = await request(app)
+      .get('/fhir/Patient')
+      .query({ _id: p.body.id, _revinclude: 'Observation:subject' });
+    expect(rev.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([
+      p.body.id,
+      obs.body.id,
+    ]);
+    const bad = await request(app).get('/fhir/Observation').query({ _include: 'Observation:code' });
+    expect(bad.status).toBe(400);
+    expect(firstIssue(bad.body)?.expression).toEqual(['_include']);
+  });
+
   it('declares in the CapabilityStatement what it supports', async () => {
     const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
     const obs = cs.rest?.[0].resource?.find((r) => r.type === 'Observation');
@@ -106,6 +157,9 @@ describe('search results', () => {
       ]),
     );
     expect(obs?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['_summary', '_elements']));
+    expect(obs?.searchInclude).toContain('Observation:subject');
+    const pat = cs.rest?.[0].resource?.find((r) => r.type === 'Patient');
+    expect(pat?.searchRevInclude).toContain('Observation:subject');
     expect(cs.rest?.[0].interaction?.map((i) => i.code)).toContain('history-system');
   });
 });

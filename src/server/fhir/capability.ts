@@ -34,6 +34,12 @@ export function buildCapabilityStatement(opts: {
   const operation = declared.operations.map((name) => ({ name, definition: OPERATIONS[name] }));
   const resource: CapabilityStatementRestResource[] = SUPPORTED_TYPES.map((type) => {
     const ours = opts.profiles.get(type) ?? [];
+    const refs = [...(params.get(type)?.values() ?? [])].filter((p) => p.type === 'reference');
+    const revRefs = SUPPORTED_TYPES.flatMap((source) =>
+      [...(params.get(source)?.values() ?? [])]
+        .filter((p) => p.type === 'reference' && p.targets?.includes(type))
+        .map((p) => `${source}:${p.code}`),
+    );
     return {
       type,
       ...(ours.length ? { supportedProfile: ours } : {}),
@@ -52,7 +58,10 @@ export function buildCapabilityStatement(opts: {
           name: p.code,
           type: p.type,
           definition: p.definition,
-          documentation: p.documentation,
+          documentation:
+            p.type === 'reference'
+              ? `${p.documentation ?? ''} Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; _include/_revinclude (with :iterate).`.trim()
+              : p.documentation,
         })),
         { name: '_count', type: 'number' as const, documentation: 'Page size (max 1000)' },
         {
@@ -66,6 +75,8 @@ export function buildCapabilityStatement(opts: {
         { name: '_elements', type: 'string' as const, documentation: 'Comma-separated top-level elements' },
       ],
       operation,
+      ...(refs.length ? { searchInclude: refs.map((p) => `${type}:${p.code}`) } : {}),
+      ...(revRefs.length ? { searchRevInclude: revRefs } : {}),
     };
   });
   return {

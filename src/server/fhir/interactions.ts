@@ -154,6 +154,14 @@ export async function searchTypeJson(
     (json, i) =>
       `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${shaped ? JSON.stringify(shapeResource(JSON.parse(json) as Resource, shape, ctx)) : json},"search":{"mode":"match"}}`,
   );
+  for (const inc of result.included ?? []) {
+    const json = shaped
+      ? JSON.stringify(shapeResource(JSON.parse(inc.json) as Resource, shape, ctx))
+      : inc.json;
+    entries.push(
+      `{"fullUrl":${JSON.stringify(`${ctx.base}/${inc.type}/${inc.id}`)},"resource":${json},"search":{"mode":"include"}}`,
+    );
+  }
   if (result.ignored?.length) {
     const ignored = result.ignored.map((name) =>
       issue(
