@@ -1,7 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { createDomainRouter } from './domain-api.ts';
 import { bindFhirRoutes } from './fhir/express-binding.ts';
 import { FHIR_ROUTES } from './fhir/routes.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
@@ -70,7 +69,14 @@ export function createApp(opts: AppOptions): express.Express {
   }
 
   app.use('/fhir', bindFhirRoutes(FHIR_ROUTES, { store, policy, strict, limits, baseUrl: opts.baseUrl }));
-  app.use('/api', createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }));
+  // The domain API needs the mapping stage (about 2 s to import): loaded on its first request.
+  let domain: Promise<express.Router> | undefined;
+  app.use('/api', (req, res, next) => {
+    domain ??= import('./domain-api.ts').then((m) =>
+      m.createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }),
+    );
+    domain.then((router) => router(req, res, next), next);
+  });
 
   // Mounted inside a host app, paths we do not serve are the host's (its later routes must run).
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -13,7 +13,10 @@ export interface Engine extends Queryable {
 
 export async function openPglite(dataDir: string): Promise<Engine> {
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  // PGlite's default 128 MB of shared buffers is resident memory of this process; the OS page cache
+  // still holds the data files, so a smaller pool costs little (measured: 372 → 236 MB RSS idle).
+  const sharedBuffers = process.env.TYOKYKY_PGLITE_SHARED_BUFFERS ?? '16MB';
+  const db = await PGlite.create(dataDir, { postgresqlconf: [`shared_buffers=${sharedBuffers}`] });
   // PGlite is one connection: its transaction() holds a mutex, so plain queries wait for it.
   return {
     kind: 'pglite',

@@ -6,6 +6,7 @@ import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations, readJsonMany } from './operations.ts';
 import { STORE_MIGRATIONS, migrate } from './schema.ts';
+import { copyPgliteTemplate } from './template.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
 
 const DEFAULT_POOL = 10;
@@ -26,6 +27,9 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const dataDir = opts.dataDir ?? './data';
   const newDataDir =
     !opts.databaseUrl && !dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION'));
+  // A new PGlite directory is a copy of a migrated template (initdb in WebAssembly costs 10–20 s;
+  // the template is built once per machine, PGlite version and schema).
+  if (newDataDir && opts.template !== false) await copyPgliteTemplate(dataDir);
   let engine = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
     : await openPglite(dataDir);
@@ -35,7 +39,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     await engine.close();
     throw err;
   }
-  if (newDataDir) {
+  if (newDataDir && opts.template === false) {
     // initdb grows PGlite's WebAssembly memory to about twice what serving needs, and that memory
     // never shrinks: reopening the new directory hands it back (measured 864 → 464 MB RSS).
     await engine.close();

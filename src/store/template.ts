@@ -19,17 +19,14 @@ function templateDir(): string {
   return join(tmpdir(), `tyokyky-pglite-template-${pgliteVersion}-${schema}`);
 }
 
-/**
- * Returns a new PGlite data directory (under the OS temp dir unless `target` is given) holding an
- * empty, migrated store. The template is built once per machine and schema version.
- */
-export async function freshPgliteDataDir(target?: string): Promise<string> {
+/** The machine's migrated template directory, built first if it is not there yet. */
+async function ensureTemplate(): Promise<string> {
   const template = templateDir();
   if (!existsSync(join(template, 'PG_VERSION'))) {
-    // Build beside the final path and rename: concurrent builders (parallel test files) never see
-    // a half-written template; the loser of the rename keeps using the winner's.
+    // Build beside the final path and rename: concurrent builders (parallel test files, two servers)
+    // never see a half-written template; the loser of the rename keeps using the winner's.
     const building = `${template}.${randomUUID()}`;
-    const store = await openStore({ dataDir: building });
+    const store = await openStore({ dataDir: building, template: false });
     await store.close();
     try {
       renameSync(building, template);
@@ -37,7 +34,20 @@ export async function freshPgliteDataDir(target?: string): Promise<string> {
       rmSync(building, { recursive: true, force: true });
     }
   }
+  return template;
+}
+
+/** Fills `target` (absent or empty) with a copy of the migrated template. */
+export async function copyPgliteTemplate(target: string): Promise<void> {
+  cpSync(await ensureTemplate(), target, { recursive: true });
+}
+
+/**
+ * Returns a new PGlite data directory (under the OS temp dir unless `target` is given) holding an
+ * empty, migrated store.
+ */
+export async function freshPgliteDataDir(target?: string): Promise<string> {
   const dir = target ?? mkdtempSync(join(tmpdir(), 'tyokyky-store-'));
-  cpSync(template, dir, { recursive: true });
+  await copyPgliteTemplate(dir);
   return dir;
 }

@@ -161,4 +161,6 @@ export interface OpenStoreOptions {
   hooks?: StoreHooks;
   /** PostgreSQL pool size (default 10). */
   poolMax?: number;
+  /** A new PGlite directory starts as a copy of the machine's migrated template (default true). */
+  template?: boolean;
 }

@@ -1,0 +1,131 @@
+// Startup benchmark: how long `tyokyky serve` takes until /fhir/metadata answers, and its idle RSS,
+// on a fresh PGlite data directory, an existing one, and PostgreSQL. Peer in the same run: a bare
+// Node process that starts and answers HTTP (the floor any Node server pays).
+//   npx tsx bench/facade/startup.ts
+// Env: STARTUP_BENCH_ROUNDS (3), STARTUP_BENCH_ENGINES (pglite,postgres), TYOKYKY_PG_URL.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROUNDS = Number(process.env.STARTUP_BENCH_ROUNDS ?? 3);
+const ENGINES = (process.env.STARTUP_BENCH_ENGINES ?? 'pglite,postgres').split(',');
+const PG_SERVER = (process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** How long the server idles before its RSS is read. */
+const IDLE_MS = 3000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+interface Sample {
+  seconds: number;
+  rssMb: number;
+}
+
+async function measure(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: (port: number) => string,
+): Promise<Sample> {
+  const port = await freePort();
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [...args, '--port', String(port)], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      try {
+        const res = await fetch(url(port));
+        if (res.ok) {
+          await res.arrayBuffer();
+          break;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    return { seconds, rssMb: rssMb(child.pid as number) };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const SERVE = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1'];
+const PEER = [
+  '-e',
+  "require('http').createServer((q,s)=>s.end('{}')).listen(Number(process.argv.at(-1)),'127.0.0.1')",
+  '--',
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function scenario(name: string, run: () => Promise<Sample>): Promise<void> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < ROUNDS; i++) samples.push(await run());
+  const t = median(samples.map((s) => s.seconds));
+  const m = median(samples.map((s) => s.rssMb));
+  console.log(`| ${name.padEnd(34)} | ${t.toFixed(2).padStart(7)} s | ${m.toFixed(0).padStart(5)} MB |`);
+}
+
+console.log(`| scenario (median of ${ROUNDS})${' '.repeat(14)} | to metadata | idle RSS |`);
+console.log('|------------------------------------|-------------|----------|');
+await scenario('peer: bare node http server', () => measure(PEER, {}, (p) => `http://127.0.0.1:${p}/`));
+if (ENGINES.includes('pglite')) {
+  const existing = mkdtempSync(join(tmpdir(), 'tyokyky-startup-'));
+  await scenario('pglite, fresh data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tyokyky-startup-'));
+    try {
+      return await measure([...SERVE, '--data-dir', dir], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await measure([...SERVE, '--data-dir', existing], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`);
+  await scenario('pglite, existing data dir', () =>
+    measure([...SERVE, '--data-dir', existing], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`),
+  );
+  rmSync(existing, { recursive: true, force: true });
+}
+if (ENGINES.includes('postgres')) {
+  const db = `tyokyky_bench_startup_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  try {
+    await scenario('postgres', () =>
+      measure(
+        [...SERVE, '--database-url', `${PG_SERVER}/${db}`],
+        {},
+        (p) => `http://127.0.0.1:${p}/fhir/metadata`,
+      ),
+    );
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  }
+}
