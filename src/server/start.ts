@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { type AppOptions, createApp } from './app.ts';
 import { defaultLogger } from './ops.ts';
@@ -25,20 +25,42 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Resolves when `port` on `host` can be bound, rejects with a one-line message when it is taken or
+ * not allowed: checked before a data directory is created or a database opened.
+ */
+export async function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'is already in use'
+          : err.code === 'EACCES'
+            ? 'needs privileges to bind'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'is on an address this machine does not have'
+              : `cannot be bound (${err.code})`;
+      reject(new Error(`port ${port} on ${host} ${why}; choose another with --port or PORT`));
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const logger: Logger = opts.logger ?? defaultLogger();
   const ownsStore = !opts.store;
   const store =
     opts.store ??
-    ((await (
+    (await (
       await import('../store/index.ts')
     ).openStore({
       databaseUrl: opts.databaseUrl,
       dataDir: opts.dataDir,
-    })) as unknown as FacadeStore);
-  const validator =
-    opts.validator ??
-    ((await (await import('../validation/index.ts')).loadProjectValidator()) as unknown as FacadeValidator);
+    }));
+  const validator: FacadeValidator =
+    opts.validator ?? (await (await import('../validation/index.ts')).loadProjectValidator());
   const app = createApp({ ...opts, store, validator, logger });
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
@@ -49,6 +71,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shownHost}:${port}`;
+  const bound = server.address() as AddressInfo;
+  logger.info({ bound: `${bound.address}:${bound.port}` }, `bound ${bound.address} port ${bound.port}`);
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {

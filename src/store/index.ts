@@ -3,3 +3,4 @@ export { openStore } from './store.ts';
 export { INDEXED_PARAMS } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
+export { explainOpenError } from './open-errors.ts';

@@ -61,9 +61,13 @@ export function registerServeCommands(program: Command): void {
         cmd.getOptionValueSource('strict') === 'cli'
           ? opts.strict
           : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
-      const { openStore } = await import('../../store/index.ts');
-      const store = await openStore(
-        opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
+      const { assertPortFree } = await import('../../server/start.ts');
+      // Checked first: a taken port must not leave a new data directory or database behind.
+      await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
+      const { explainOpenError, openStore } = await import('../../store/index.ts');
+      const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
+      const store = await openStore(where).catch((err: Error) =>
+        startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
       );
       // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
       const sync = opts.remote
@@ -77,7 +81,7 @@ export function registerServeCommands(program: Command): void {
         logger,
         baseUrl: opts.baseUrl,
         sync,
-      });
+      }).catch((err: Error) => startupFailed(err.message));
       logger.info(
         {
           url: `${running.url}/fhir`,
@@ -121,6 +125,12 @@ export function registerServeCommands(program: Command): void {
         process.exit(1);
       }
     });
+}
+
+/** A startup failure as one line on stderr (no stack) and exit status 2. */
+function startupFailed(message: string): never {
+  console.error(`tyokyky serve: ${message}`);
+  process.exit(2);
 }
 
 /** The sync worker installs its outbox hook on the store before the server takes writes. */

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Store } from '../../store/index.ts';
 import type { BundleMode, RemoteConfig, SyncService } from '../../sync/index.ts';
@@ -107,6 +109,10 @@ async function open(
     bundle: opts.bundle,
     timeoutMs,
   };
+  // Reading commands must not create an empty store where there was none.
+  if (!needsRemote && !opts.databaseUrl && !existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+    fail(`no store in ${opts.dataDir} (no PGlite database there); pass --data-dir or --database-url`);
+  }
   const { openStore } = await import('../../store/index.ts');
   const { createSync } = await import('../../sync/index.ts');
   let store: Store;
