@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseIfMatch } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { REFERENCE_PARAMS, extractIndex } from './indexing.ts';
-import { type Include, compileSearch, encodeCursor } from './search.ts';
+import { checkResource, checkTypeAndId, duplicateId, versionError } from './checks.ts';
+import { extractIndex } from './indexing.ts';
+import { findReferrers, readHistory, readHistoryPage, readJsonMany, readVersion } from './reads.ts';
+import { runSearch } from './search-run.ts';
 import type {
   CreateOptions,
   DeleteOptions,
@@ -28,64 +30,11 @@ import type {
   WriteResult,
 } from './types.ts';
 
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
-const TYPE_RE = /^[A-Z][A-Za-z]{1,63}$/;
-
 interface CurrentRow extends Row {
   version_id: number;
   deleted: boolean;
   last_updated: Date;
   content: Resource | null;
-}
-
-interface JsonRow extends Row {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  deleted: boolean;
-  last_updated: string | null;
-  content: string | null;
-}
-
-/** Current rows with their content as text; callers add the WHERE clause. */
-export const SELECT_JSON =
-  "SELECT resource_type, id, version_id, deleted, content #>> '{meta,lastUpdated}' AS last_updated, content::text AS content FROM resources";
-
-/** The stored JSON of a current row, or the FHIR error for a missing or deleted one. */
-export function currentJson(type: string, id: string, row: JsonRow | undefined): StoredJson {
-  if (!row) throw FhirError.notFound(`${type}/${id} not found`);
-  if (row.deleted || row.content === null) {
-    throw FhirError.gone(`${type}/${id} was deleted (version ${row.version_id})`);
-  }
-  return { json: row.content, versionId: String(row.version_id), lastUpdated: row.last_updated ?? '' };
-}
-
-/** Reads many current rows in one statement; the result is in the order of `keys`. */
-export async function readJsonMany(
-  q: Queryable,
-  keys: ReadonlyArray<{ type: string; id: string }>,
-): Promise<Array<StoredJson | FhirError>> {
-  // An invalid type or id matches no row and gets its 400 below.
-  const rows =
-    keys.length === 1
-      ? await q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
-          keys[0].type,
-          keys[0].id,
-        ])
-      : await q.query<JsonRow>(
-          `${SELECT_JSON} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-          [keys.map((k) => k.type), keys.map((k) => k.id)],
-        );
-  const found = new Map(rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
-  return keys.map(({ type, id }) => {
-    try {
-      checkTypeAndId(type, id);
-      return currentJson(type, id, found.get(`${type}/${id}`));
-    } catch (err) {
-      if (err instanceof FhirError) return err;
-      throw err;
-    }
-  });
 }
 
 /** One item of `createMany`. */
@@ -121,86 +70,21 @@ export class Operations implements StoreTx {
     return result;
   }
 
-  async vread<T extends Resource = Resource>(
-    type: string,
-    id: string,
-    versionId: string | number,
-  ): Promise<T> {
-    checkTypeAndId(type, id);
-    const version = Number(versionId);
-    if (!Number.isInteger(version) || version < 1) {
-      throw FhirError.badRequest(
-        `Invalid version id '${versionId}' (expected a positive integer)`,
-        'Resource.meta.versionId',
-      );
-    }
-    // Versions are 32-bit integers in the database: a larger one cannot exist.
-    if (version > 2_147_483_647) throw FhirError.notFound(`${type}/${id}/_history/${versionId} not found`);
-    const rows = await this.q.query<{ action: WriteAction; content: Resource | null }>(
-      'SELECT action, content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
-      [type, id, version],
-    );
-    const row = rows[0];
-    if (!row) throw FhirError.notFound(`${type}/${id}/_history/${version} not found`);
-    if (row.action === 'delete') throw FhirError.gone(`${type}/${id}/_history/${version} is a deletion`);
-    return row.content as T;
+  vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T> {
+    return readVersion<T>(this.q, type, id, versionId);
   }
 
-  async history(type: string, id: string): Promise<HistoryEntry[]> {
-    checkTypeAndId(type, id);
-    const rows = await this.q.query<{
-      version_id: number;
-      last_updated: Date;
-      action: WriteAction;
-      content: Resource | null;
-    }>(
-      `SELECT version_id, last_updated, action, content FROM resource_history
-        WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC`,
-      [type, id],
-    );
-    if (!rows.length) throw FhirError.notFound(`${type}/${id} not found`);
-    return rows.map(historyEntry);
+  history(type: string, id: string): Promise<HistoryEntry[]> {
+    return readHistory(this.q, type, id);
   }
 
-  /**
-   * Type-level (`type` given) or system-level history, newest first: every version written at or
-   * after `since`, a page of `count` from `offset`, with the total.
-   */
-  async historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage> {
-    if (type !== undefined && !TYPE_RE.test(type)) {
-      throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
-    }
-    const where = `($1::text IS NULL OR resource_type = $1) AND ($2::timestamptz IS NULL OR last_updated >= $2)`;
-    const args = [type ?? null, opts.since ?? null];
-    const [rows, total] = await Promise.all([
-      opts.count > 0
-        ? this.q.query<HistoryRow & { resource_type: string; id: string }>(
-            `SELECT resource_type, id, version_id, last_updated, action, content FROM resource_history
-              WHERE ${where} ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $3 OFFSET $4`,
-            [...args, opts.count, opts.offset],
-          )
-        : [],
-      this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history WHERE ${where}`, args),
-    ]);
-    return {
-      total: total[0].n,
-      entries: rows.map((r) => ({ resourceType: r.resource_type, id: r.id, ...historyEntry(r) })),
-    };
+  /** Type-level (`type` given) or system-level history, newest first. */
+  historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage> {
+    return readHistoryPage(this.q, type, opts);
   }
 
-  /**
-   * Current resources of `fromTypes` whose indexed reference parameters point at `type/id` (at most
-   * `limit`, as `Type/id`), for a delete policy that keeps references intact.
-   */
-  async referrers(type: string, id: string, fromTypes: string[], limit = 10): Promise<string[]> {
-    checkTypeAndId(type, id);
-    const rows = await this.q.query<{ resource_type: string; id: string }>(
-      `SELECT DISTINCT resource_type, id FROM search_token
-        WHERE resource_type = ANY($1::text[]) AND param = ANY($2::text[]) AND value = $3 AND system = $4
-        ORDER BY resource_type, id LIMIT $5`,
-      [fromTypes, REFERENCE_PARAMS, id, type, limit],
-    );
-    return rows.map((r) => `${r.resource_type}/${r.id}`);
+  referrers(type: string, id: string, fromTypes: string[], limit = 10): Promise<string[]> {
+    return findReferrers(this.q, type, id, fromTypes, limit);
   }
 
   async search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult> {
@@ -209,51 +93,8 @@ export class Operations implements StoreTx {
   }
 
   /** `search` with each match as its stored JSON text, for callers that only pass it on. */
-  async searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult> {
-    if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
-    const s = compileSearch(type, params, opts);
-    const values = [...s.values];
-    const bind = (v: unknown) => {
-      values.push(v);
-      return `$${values.length}`;
-    };
-    let where = s.where;
-    const k = s.sortAlias;
-    if (s.cursor) {
-      where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
-    }
-    const dir = s.desc ? 'DESC' : 'ASC';
-    // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
-    const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
-      ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
-    const [rows, total] = await Promise.all([
-      s.count > 0 ? this.q.query<{ id: string; last_updated: string; content: string }>(sql, values) : [],
-      s.total
-        ? this.q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.from} WHERE ${s.where}`, s.values)
-        : undefined,
-    ]);
-    const page = rows.slice(0, s.count);
-    const result: SearchJsonResult = {
-      ids: page.map((r) => r.id),
-      json: page.map((r) => r.content),
-      offset: s.offset,
-      count: s.count,
-      ignored: s.ignored,
-    };
-    if (total) result.total = total[0].n;
-    if (s.includes.length && page.length) {
-      result.included = await runIncludes(
-        this.q,
-        type,
-        page.map((r) => r.id),
-        s.includes,
-      );
-    }
-    if (rows.length > s.count) {
-      const lastRow = page[page.length - 1];
-      result.nextCursor = encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
-    }
-    return result;
+  searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult> {
+    return runSearch(this.q, type, params, opts);
   }
 
   async create<T extends Resource>(resource: T, opts: CreateOptions = {}): Promise<WriteResult<T>> {
@@ -574,95 +415,6 @@ export class Operations implements StoreTx {
       else if (h.afterWrite) for (const change of changes) await h.afterWrite(this, change);
     }
   }
-}
-
-/** At most this many resources come in through _include/_revinclude, over at most this many rounds. */
-const MAX_INCLUDED = 1000;
-const MAX_ITERATE_ROUNDS = 3;
-
-/**
- * The resources `includes` bring in for the matches `ids` of `type`: one statement per include and
- * round, through the reference index. `:iterate` includes run again on what the last round added.
- */
-async function runIncludes(
-  q: Queryable,
-  type: string,
-  ids: string[],
-  includes: Include[],
-): Promise<Array<{ type: string; id: string; json: string }>> {
-  const seen = new Set(ids.map((id) => `${type}/${id}`));
-  const out: Array<{ type: string; id: string; json: string }> = [];
-  let frontier = new Map<string, string[]>([[type, ids]]);
-  for (let round = 0; round < MAX_ITERATE_ROUNDS && frontier.size && out.length < MAX_INCLUDED; round++) {
-    const next = new Map<string, string[]>();
-    for (const inc of includes) {
-      if (round > 0 && !inc.iterate) continue;
-      const from = inc.rev ? frontier.get(inc.target ?? type) : frontier.get(inc.source);
-      if (!from?.length) continue;
-      const rows = await q.query<{ resource_type: string; id: string; content: string }>(
-        inc.rev
-          ? `SELECT DISTINCT r.resource_type, r.id, r.content::text AS content FROM search_token t
-               JOIN resources r ON r.resource_type = t.resource_type AND r.id = t.id
-              WHERE t.resource_type = $1 AND t.param = $2 AND t.value = ANY($3::text[]) AND t.system = $4 AND NOT r.deleted
-              LIMIT $5`
-          : `SELECT DISTINCT r.resource_type, r.id, r.content::text AS content FROM search_token t
-               JOIN resources r ON r.resource_type = t.system AND r.id = t.value
-              WHERE t.resource_type = $1 AND t.param = $2 AND t.id = ANY($3::text[]) AND ($4::text IS NULL OR t.system = $4)
-                AND NOT r.deleted LIMIT $5`,
-        [inc.source, inc.param, from, inc.rev ? (inc.target ?? type) : (inc.target ?? null), MAX_INCLUDED],
-      );
-      for (const r of rows) {
-        const key = `${r.resource_type}/${r.id}`;
-        if (seen.has(key) || out.length >= MAX_INCLUDED) continue;
-        seen.add(key);
-        out.push({ type: r.resource_type, id: r.id, json: r.content });
-        next.set(r.resource_type, [...(next.get(r.resource_type) ?? []), r.id]);
-      }
-    }
-    frontier = next;
-  }
-  return out;
-}
-
-interface HistoryRow extends Row {
-  version_id: number;
-  last_updated: Date;
-  action: WriteAction;
-  content: Resource | null;
-}
-
-function historyEntry(r: HistoryRow): HistoryEntry {
-  return {
-    versionId: String(r.version_id),
-    lastUpdated: r.last_updated.toISOString(),
-    action: r.action,
-    ...(r.content ? { resource: r.content } : {}),
-  };
-}
-
-/** 412/428: the version precondition, located at the resource's meta.versionId. */
-function versionError(status: 412 | 428, diagnostics: string, type: string): FhirError {
-  const code = status === 428 ? 'required' : 'conflict';
-  return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
-}
-
-function checkResource(resource: Resource): string {
-  const type = (resource as { resourceType?: unknown } | null)?.resourceType;
-  if (typeof type !== 'string' || !TYPE_RE.test(type)) {
-    throw FhirError.badRequest(`Missing or invalid resourceType`, 'resourceType');
-  }
-  return type;
-}
-
-function checkTypeAndId(type: string, id: string): void {
-  if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
-    throw FhirError.badRequest(`Invalid id '${id}' (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`);
-  }
-}
-
-function duplicateId(type: string, id: string): FhirError {
-  return new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
 }
 
 /** A copy with the server-owned meta set; other meta (profile, security, tag) is kept. */

@@ -1,0 +1,31 @@
+// The checks every store operation makes on types, ids and versions, and the errors they raise.
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError, issue } from '../shared/outcome.ts';
+
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+export const TYPE_RE = /^[A-Z][A-Za-z]{1,63}$/;
+
+/** 412/428: the version precondition, located at the resource's meta.versionId. */
+export function versionError(status: 412 | 428, diagnostics: string, type: string): FhirError {
+  const code = status === 428 ? 'required' : 'conflict';
+  return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
+}
+
+export function checkResource(resource: Resource): string {
+  const type = (resource as { resourceType?: unknown } | null)?.resourceType;
+  if (typeof type !== 'string' || !TYPE_RE.test(type)) {
+    throw FhirError.badRequest(`Missing or invalid resourceType`, 'resourceType');
+  }
+  return type;
+}
+
+export function checkTypeAndId(type: string, id: string): void {
+  if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
+  if (typeof id !== 'string' || !ID_RE.test(id)) {
+    throw FhirError.badRequest(`Invalid id '${id}' (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`);
+  }
+}
+
+export function duplicateId(type: string, id: string): FhirError {
+  return new FhirError(409, issue('error', 'duplicate', `${type}/${id} already exists`, `${type}.id`));
+}

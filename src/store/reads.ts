@@ -1,0 +1,173 @@
+// Reads of current and historical versions, straight from the tables (no transaction needed).
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../shared/outcome.ts';
+import { TYPE_RE, checkTypeAndId } from './checks.ts';
+import { REFERENCE_PARAMS } from './indexing.ts';
+import type {
+  HistoryEntry,
+  HistoryPage,
+  HistoryPageOptions,
+  Queryable,
+  Row,
+  StoredJson,
+  WriteAction,
+} from './types.ts';
+
+export interface JsonRow extends Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  deleted: boolean;
+  last_updated: string | null;
+  content: string | null;
+}
+
+/** Current rows with their content as text; callers add the WHERE clause. */
+export const SELECT_JSON =
+  "SELECT resource_type, id, version_id, deleted, content #>> '{meta,lastUpdated}' AS last_updated, content::text AS content FROM resources";
+
+/** The stored JSON of a current row, or the FHIR error for a missing or deleted one. */
+export function currentJson(type: string, id: string, row: JsonRow | undefined): StoredJson {
+  if (!row) throw FhirError.notFound(`${type}/${id} not found`);
+  if (row.deleted || row.content === null) {
+    throw FhirError.gone(`${type}/${id} was deleted (version ${row.version_id})`);
+  }
+  return { json: row.content, versionId: String(row.version_id), lastUpdated: row.last_updated ?? '' };
+}
+
+/** Reads many current rows in one statement; the result is in the order of `keys`. */
+export async function readJsonMany(
+  q: Queryable,
+  keys: ReadonlyArray<{ type: string; id: string }>,
+): Promise<Array<StoredJson | FhirError>> {
+  // An invalid type or id matches no row and gets its 400 below.
+  const rows =
+    keys.length === 1
+      ? await q.query<JsonRow>(`${SELECT_JSON} WHERE resource_type = $1 AND id = $2`, [
+          keys[0].type,
+          keys[0].id,
+        ])
+      : await q.query<JsonRow>(
+          `${SELECT_JSON} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [keys.map((k) => k.type), keys.map((k) => k.id)],
+        );
+  const found = new Map(rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
+  return keys.map(({ type, id }) => {
+    try {
+      checkTypeAndId(type, id);
+      return currentJson(type, id, found.get(`${type}/${id}`));
+    } catch (err) {
+      if (err instanceof FhirError) return err;
+      throw err;
+    }
+  });
+}
+
+interface HistoryRow extends Row {
+  version_id: number;
+  last_updated: Date;
+  action: WriteAction;
+  content: Resource | null;
+}
+
+function historyEntry(r: HistoryRow): HistoryEntry {
+  return {
+    versionId: String(r.version_id),
+    lastUpdated: r.last_updated.toISOString(),
+    action: r.action,
+    ...(r.content ? { resource: r.content } : {}),
+  };
+}
+
+export async function readVersion<T extends Resource = Resource>(
+  q: Queryable,
+  type: string,
+  id: string,
+  versionId: string | number,
+): Promise<T> {
+  checkTypeAndId(type, id);
+  const version = Number(versionId);
+  if (!Number.isInteger(version) || version < 1) {
+    throw FhirError.badRequest(
+      `Invalid version id '${versionId}' (expected a positive integer)`,
+      'Resource.meta.versionId',
+    );
+  }
+  // Versions are 32-bit integers in the database: a larger one cannot exist.
+  if (version > 2_147_483_647) throw FhirError.notFound(`${type}/${id}/_history/${versionId} not found`);
+  const rows = await q.query<{ action: WriteAction; content: Resource | null }>(
+    'SELECT action, content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+    [type, id, version],
+  );
+  const row = rows[0];
+  if (!row) throw FhirError.notFound(`${type}/${id}/_history/${version} not found`);
+  if (row.action === 'delete') throw FhirError.gone(`${type}/${id}/_history/${version} is a deletion`);
+  return row.content as T;
+}
+
+export async function readHistory(q: Queryable, type: string, id: string): Promise<HistoryEntry[]> {
+  checkTypeAndId(type, id);
+  const rows = await q.query<{
+    version_id: number;
+    last_updated: Date;
+    action: WriteAction;
+    content: Resource | null;
+  }>(
+    `SELECT version_id, last_updated, action, content FROM resource_history
+      WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC`,
+    [type, id],
+  );
+  if (!rows.length) throw FhirError.notFound(`${type}/${id} not found`);
+  return rows.map(historyEntry);
+}
+
+/**
+ * Type-level (`type` given) or system-level history, newest first: every version written at or
+ * after `since`, a page of `count` from `offset`, with the total.
+ */
+export async function readHistoryPage(
+  q: Queryable,
+  type: string | undefined,
+  opts: HistoryPageOptions,
+): Promise<HistoryPage> {
+  if (type !== undefined && !TYPE_RE.test(type)) {
+    throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
+  }
+  const where = `($1::text IS NULL OR resource_type = $1) AND ($2::timestamptz IS NULL OR last_updated >= $2)`;
+  const args = [type ?? null, opts.since ?? null];
+  const [rows, total] = await Promise.all([
+    opts.count > 0
+      ? q.query<HistoryRow & { resource_type: string; id: string }>(
+          `SELECT resource_type, id, version_id, last_updated, action, content FROM resource_history
+            WHERE ${where} ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $3 OFFSET $4`,
+          [...args, opts.count, opts.offset],
+        )
+      : [],
+    q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history WHERE ${where}`, args),
+  ]);
+  return {
+    total: total[0].n,
+    entries: rows.map((r) => ({ resourceType: r.resource_type, id: r.id, ...historyEntry(r) })),
+  };
+}
+
+/**
+ * Current resources of `fromTypes` whose indexed reference parameters point at `type/id` (at most
+ * `limit`, as `Type/id`), for a delete policy that keeps references intact.
+ */
+export async function findReferrers(
+  q: Queryable,
+  type: string,
+  id: string,
+  fromTypes: string[],
+  limit = 10,
+): Promise<string[]> {
+  checkTypeAndId(type, id);
+  const rows = await q.query<{ resource_type: string; id: string }>(
+    `SELECT DISTINCT resource_type, id FROM search_token
+      WHERE resource_type = ANY($1::text[]) AND param = ANY($2::text[]) AND value = $3 AND system = $4
+      ORDER BY resource_type, id LIMIT $5`,
+    [fromTypes, REFERENCE_PARAMS, id, type, limit],
+  );
+  return rows.map((r) => `${r.resource_type}/${r.id}`);
+}

@@ -1,0 +1,107 @@
+// Running a compiled search: the page of matches in keyset order, the total, and what _include and
+// _revinclude bring in.
+import { FhirError } from '../shared/outcome.ts';
+import { TYPE_RE } from './checks.ts';
+import { type Include, compileSearch, encodeCursor } from './search.ts';
+import type { Queryable, SearchJsonResult, SearchOptions, SearchParams } from './types.ts';
+
+/** `search` with each match as its stored JSON text, for callers that only pass it on. */
+export async function runSearch(
+  q: Queryable,
+  type: string,
+  params: SearchParams,
+  opts?: SearchOptions,
+): Promise<SearchJsonResult> {
+  if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
+  const s = compileSearch(type, params, opts);
+  const values = [...s.values];
+  const bind = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  let where = s.where;
+  const k = s.sortAlias;
+  if (s.cursor) {
+    where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
+  }
+  const dir = s.desc ? 'DESC' : 'ASC';
+  // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
+  const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
+    ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
+  const [rows, total] = await Promise.all([
+    s.count > 0 ? q.query<{ id: string; last_updated: string; content: string }>(sql, values) : [],
+    s.total
+      ? q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.from} WHERE ${s.where}`, s.values)
+      : undefined,
+  ]);
+  const page = rows.slice(0, s.count);
+  const result: SearchJsonResult = {
+    ids: page.map((r) => r.id),
+    json: page.map((r) => r.content),
+    offset: s.offset,
+    count: s.count,
+    ignored: s.ignored,
+  };
+  if (total) result.total = total[0].n;
+  if (s.includes.length && page.length) {
+    result.included = await runIncludes(
+      q,
+      type,
+      page.map((r) => r.id),
+      s.includes,
+    );
+  }
+  if (rows.length > s.count) {
+    const lastRow = page[page.length - 1];
+    result.nextCursor = encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
+  }
+  return result;
+}
+
+/** At most this many resources come in through _include/_revinclude, over at most this many rounds. */
+const MAX_INCLUDED = 1000;
+const MAX_ITERATE_ROUNDS = 3;
+
+/**
+ * The resources `includes` bring in for the matches `ids` of `type`: one statement per include and
+ * round, through the reference index. `:iterate` includes run again on what the last round added.
+ */
+async function runIncludes(
+  q: Queryable,
+  type: string,
+  ids: string[],
+  includes: Include[],
+): Promise<Array<{ type: string; id: string; json: string }>> {
+  const seen = new Set(ids.map((id) => `${type}/${id}`));
+  const out: Array<{ type: string; id: string; json: string }> = [];
+  let frontier = new Map<string, string[]>([[type, ids]]);
+  for (let round = 0; round < MAX_ITERATE_ROUNDS && frontier.size && out.length < MAX_INCLUDED; round++) {
+    const next = new Map<string, string[]>();
+    for (const inc of includes) {
+      if (round > 0 && !inc.iterate) continue;
+      const from = inc.rev ? frontier.get(inc.target ?? type) : frontier.get(inc.source);
+      if (!from?.length) continue;
+      const rows = await q.query<{ resource_type: string; id: string; content: string }>(
+        inc.rev
+          ? `SELECT DISTINCT r.resource_type, r.id, r.content::text AS content FROM search_token t
+               JOIN resources r ON r.resource_type = t.resource_type AND r.id = t.id
+              WHERE t.resource_type = $1 AND t.param = $2 AND t.value = ANY($3::text[]) AND t.system = $4 AND NOT r.deleted
+              LIMIT $5`
+          : `SELECT DISTINCT r.resource_type, r.id, r.content::text AS content FROM search_token t
+               JOIN resources r ON r.resource_type = t.system AND r.id = t.value
+              WHERE t.resource_type = $1 AND t.param = $2 AND t.id = ANY($3::text[]) AND ($4::text IS NULL OR t.system = $4)
+                AND NOT r.deleted LIMIT $5`,
+        [inc.source, inc.param, from, inc.rev ? (inc.target ?? type) : (inc.target ?? null), MAX_INCLUDED],
+      );
+      for (const r of rows) {
+        const key = `${r.resource_type}/${r.id}`;
+        if (seen.has(key) || out.length >= MAX_INCLUDED) continue;
+        seen.add(key);
+        out.push({ type: r.resource_type, id: r.id, json: r.content });
+        next.set(r.resource_type, [...(next.get(r.resource_type) ?? []), r.id]);
+      }
+    }
+    frontier = next;
+  }
+  return out;
+}
