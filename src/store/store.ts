@@ -121,6 +121,7 @@ function createStore(
     vread: (t, id, v) => direct.vread(t, id, v),
     history: (t, id) => direct.history(t, id),
     historyPage: (t, o) => direct.historyPage(t, o),
+    findByIdentifiers: (t, ids) => direct.findByIdentifiers(t, ids),
     referrers: (t, id, from, limit) => direct.referrers(t, id, from, limit),
     search: (t, p, o) => direct.search(t, p, o),
     searchJson: (t, p, o) => direct.searchJson(t, p, o),

@@ -126,6 +126,11 @@ export interface StoreTx {
     items: Array<{ resource: Resource; opts?: CreateOptions }>,
   ): Promise<Array<WriteResult | FhirError>>;
   read<T extends Resource = Resource>(type: string, id: string): Promise<T>;
+  /** Current resources of `type` carrying each business identifier (one list per identifier). */
+  findByIdentifiers(
+    type: string,
+    identifiers: ReadonlyArray<{ system: string; value: string }>,
+  ): Promise<Resource[][]>;
   vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T>;
   /** `read` without parsing: the stored JSON text and its version (for serving it as it is). */
   readJson(type: string, id: string): Promise<StoredJson>;

@@ -1,0 +1,83 @@
+// Conditional create's lookups: If-None-Exist criteria parsed and canonicalised, and the one way the
+// store finds current resources by business identifier.
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../shared/outcome.ts';
+import type { Queryable } from './types.ts';
+
+/**
+ * Current resources carrying each `(type, system, value)` identifier, in the order of `keys`, in one
+ * statement over the identifier index. The one "find by business identifier" of the store.
+ */
+export async function findByIdentifiers(
+  q: Queryable,
+  keys: ReadonlyArray<{ type: string; system: string; value: string }>,
+): Promise<Resource[][]> {
+  if (!keys.length) return [];
+  const rows = await q.query<{ resource_type: string; system: string; value: string; content: Resource }>(
+    `SELECT k.resource_type, k.system, k.value, r.content
+       FROM search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id
+      WHERE (k.resource_type, k.system, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+        AND k.param = 'identifier' AND NOT r.deleted`,
+    [keys.map((c) => c.type), keys.map((c) => c.system), keys.map((c) => c.value)],
+  );
+  const byKey = new Map<string, Resource[]>();
+  for (const r of rows) {
+    const key = `${r.resource_type}\u0000${r.system}\u0000${r.value}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r.content]);
+  }
+  return keys.map((c) => byKey.get(`${c.type}\u0000${c.system}\u0000${c.value}`) ?? []);
+}
+
+/**
+ * Resources matching `identifier=system|value` criteria, for all such items at once. Items with
+ * other criteria are left out (the caller searches for them one by one).
+ */
+export async function matchIdentifierCriteria(
+  q: Queryable,
+  items: Array<{ i: number; type: string; params: Record<string, string[]> }>,
+): Promise<Map<number, Resource[]>> {
+  const simple = items.flatMap((c) => {
+    const ident = c.params.identifier;
+    if (Object.keys(c.params).length !== 1 || ident?.length !== 1) return [];
+    const value = ident[0];
+    const bar = value.indexOf('|');
+    if (bar <= 0 || bar === value.length - 1 || value.indexOf('|', bar + 1) >= 0) return [];
+    return [{ i: c.i, type: c.type, system: value.slice(0, bar), value: value.slice(bar + 1) }];
+  });
+  const found = await findByIdentifiers(q, simple);
+  return new Map(simple.map((c, k) => [c.i, found[k]]));
+}
+
+/** `identifier=sys|val&status=final` (optionally prefixed `Type?`) → search parameters. */
+export function parseCriteria(criteria: string, type: string): Record<string, string[]> {
+  let text = criteria.trim();
+  const q = text.indexOf('?');
+  if (q >= 0) {
+    const prefix = text.slice(0, q);
+    if (prefix !== type && prefix !== '') {
+      throw FhirError.badRequest(
+        `If-None-Exist criteria '${criteria}' are for ${prefix}, not ${type}`,
+        'If-None-Exist',
+      );
+    }
+    text = text.slice(q + 1);
+  }
+  const params: Record<string, string[]> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (k.startsWith('_') && k !== '_id' && k !== '_lastUpdated') {
+      throw FhirError.badRequest(`If-None-Exist criteria may not use '${k}'`, 'If-None-Exist');
+    }
+    params[k] = [...(params[k] ?? []), v];
+  }
+  if (!Object.keys(params).length) {
+    throw FhirError.badRequest(`If-None-Exist criteria '${criteria}' are empty`, 'If-None-Exist');
+  }
+  return params;
+}
+
+export function canonicalCriteria(params: Record<string, string[]>): string {
+  return Object.keys(params)
+    .sort()
+    .map((k) => `${k}=${[...params[k]].sort().join('&')}`)
+    .join('&');
+}

@@ -1,0 +1,127 @@
+// The write statements: lock a current row, insert first versions, write a next version. Each runs
+// on the caller's open transaction; the caller runs the hooks.
+import type { Resource } from '@medplum/fhirtypes';
+import { extractIndex } from './indexing.ts';
+import type { Queryable, Row, WriteAction } from './types.ts';
+
+export interface CurrentRow extends Row {
+  version_id: number;
+  deleted: boolean;
+  last_updated: Date;
+  content: Resource | null;
+}
+
+export async function lockCurrent(q: Queryable, type: string, id: string): Promise<CurrentRow | undefined> {
+  const rows = await q.query<CurrentRow>(
+    `SELECT version_id, deleted, last_updated FROM resources
+      WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
+    [type, id],
+  );
+  return rows[0];
+}
+
+/**
+ * Inserts version 1 of each resource in one statement (current rows, history, search index). Returns the `Type/id` keys inserted; an id that already exists is
+ * skipped, and the caller reports it.
+ */
+export async function insertVersions(q: Queryable, resources: Resource[]): Promise<Set<string>> {
+  if (!resources.length) return new Set();
+  // One row per index value, sent as one array per column (unnest turns them back into rows).
+  const tokens: string[][] = [];
+  const dates: string[][] = [];
+  for (const r of resources) {
+    const index = extractIndex(r);
+    for (const t of index.tokens) tokens.push([r.resourceType, r.id as string, t.param, t.system, t.value]);
+    for (const d of index.dates) dates.push([r.resourceType, r.id as string, d.param, d.low, d.high]);
+  }
+  const column = (rows: string[][], i: number) => rows.map((row) => row[i]);
+  const rows = await q.query<{ resource_type: string; id: string }>(
+    // The contents travel as one JSON array: a text[] parameter would escape every quote in them.
+    `WITH input AS (
+       SELECT u.resource_type, u.id, u.last_updated, c.content
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(resource_type, id, last_updated, n)
+         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS c(content, n) USING (n))
+     , cur AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
+               SELECT resource_type, id, 1, last_updated, false, content FROM input
+               ON CONFLICT DO NOTHING RETURNING resource_type, id, last_updated, content)
+     , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
+                SELECT resource_type, id, 1, last_updated, 'create', content FROM cur)
+     , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
+                      SELECT cur.resource_type, cur.id, cur.last_updated, u.param, u.system, u.value
+                        FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                             AS u(resource_type, id, param, system, value)
+                        JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
+     , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
+                     SELECT cur.resource_type, cur.id, u.param, u.low, u.high
+                       FROM unnest($10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[])
+                            AS u(resource_type, id, param, low, high)
+                       JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
+     SELECT resource_type, id FROM cur`,
+    [
+      resources.map((r) => r.resourceType),
+      resources.map((r) => r.id),
+      resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
+      `[${resources.map((r) => JSON.stringify(r)).join(',')}]`,
+      ...[0, 1, 2, 3, 4].map((i) => column(tokens, i)),
+      ...[0, 1, 2, 3, 4].map((i) => column(dates, i)),
+    ],
+  );
+  return new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+}
+
+/**
+ * Writes a new version of a resource whose current row the caller has locked, in one statement
+ * (current row, history row, search index).
+ */
+export async function writeVersion(q: Queryable, resource: Resource, action: WriteAction): Promise<void> {
+  const meta = resource.meta as { versionId: string; lastUpdated: string };
+  const deleted = action === 'delete';
+  const { tokens, dates } = deleted ? { tokens: [], dates: [] } : extractIndex(resource);
+  // All parts see one snapshot: the DELETEs remove only the previous version's index rows.
+  await q.query(
+    `WITH cur AS (UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
+                   WHERE resource_type = $1 AND id = $2 RETURNING resource_type, id)
+     , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
+                SELECT resource_type, id, $3, $4, $7, $6::jsonb FROM cur)
+     , old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
+     , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
+     , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
+                      SELECT cur.resource_type, cur.id, $4, u.* FROM cur, unnest($8::text[], $9::text[], $10::text[]) u)
+     , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
+                     SELECT cur.resource_type, cur.id, u.* FROM cur, unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) u)
+     SELECT count(*)::int AS n FROM cur`,
+    [
+      resource.resourceType,
+      resource.id,
+      Number(meta.versionId),
+      meta.lastUpdated,
+      deleted,
+      deleted ? null : JSON.stringify(resource),
+      action,
+      tokens.map((t) => t.param),
+      tokens.map((t) => t.system),
+      tokens.map((t) => t.value),
+      dates.map((d) => d.param),
+      dates.map((d) => d.low),
+      dates.map((d) => d.high),
+    ],
+  );
+}
+
+/** A copy with the server-owned meta set; other meta (profile, security, tag) is kept. */
+export function stamp<T extends Resource>(resource: T, id: string, version: number, when: Date): T {
+  return {
+    ...resource,
+    id,
+    meta: { ...resource.meta, versionId: String(version), lastUpdated: when.toISOString() },
+  };
+}
+
+/**
+ * The new version's time: now, but strictly after the previous version so history and
+ * `_lastUpdated` order agree even when clocks of several processes differ slightly.
+ */
+export function nextTimestamp(previous: Date): Date {
+  const now = Date.now();
+  return new Date(Math.max(now, previous.getTime() + 1));
+}
