@@ -9,6 +9,7 @@ import {
   handOver,
 } from '../domain/index.ts';
 import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
+import { weakEtag } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { processBundle } from './fhir/bundle.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
@@ -182,9 +183,9 @@ async function writeAll(
         : [];
     const business = ids.find((i) => i.system === BUSINESS_SYSTEM)?.value;
     if (!business) continue;
-    const existing = (
-      await store.search(resource.resourceType, { identifier: `${BUSINESS_SYSTEM}|${business}`, _count: '1' })
-    ).resources[0];
+    const [[existing]] = await store.findByIdentifiers(resource.resourceType, [
+      { system: BUSINESS_SYSTEM, value: business },
+    ]);
     if (existing && sameContent(existing, resource)) {
       unchanged.push(existing);
       bundle.entry = bundle.entry?.filter((e) => e !== entry);
@@ -193,7 +194,7 @@ async function writeAll(
       entry.request = {
         method: 'PUT',
         url: `${resource.resourceType}/${existing.id}`,
-        ifMatch: `W/"${existing.meta?.versionId}"`,
+        ifMatch: weakEtag(existing.meta?.versionId ?? ''),
       };
     }
   }

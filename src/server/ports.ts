@@ -11,6 +11,7 @@ export type StoreWrites = Pick<
   | 'create'
   | 'createMany'
   | 'read'
+  | 'findByIdentifiers'
   | 'readJson'
   | 'vread'
   | 'history'
