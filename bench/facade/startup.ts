@@ -2,6 +2,8 @@
 // on a fresh PGlite data directory, an existing one, and PostgreSQL. Peer in the same run: a bare
 // Node process that starts and answers HTTP (the floor any Node server pays).
 //   npx tsx bench/facade/startup.ts
+// CPU used is the server's own user+system time until it answered (load on a shared machine
+// stretches the wall time, hardly the CPU time).
 // Env: STARTUP_BENCH_ROUNDS (3), STARTUP_BENCH_ENGINES (pglite,postgres), TYOKYKY_PG_URL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,8 +34,15 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** CPU time (user + system) the process has used so far, in seconds: what a busy machine cannot inflate. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 interface Sample {
   seconds: number;
+  cpu: number;
   rssMb: number;
 }
 
@@ -64,8 +73,9 @@ async function measure(
       await new Promise((r) => setTimeout(r, 25));
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds(child.pid as number);
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return { seconds, rssMb: rssMb(child.pid as number) };
+    return { seconds, cpu, rssMb: rssMb(child.pid as number) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -88,12 +98,15 @@ async function scenario(name: string, run: () => Promise<Sample>): Promise<void>
   const samples: Sample[] = [];
   for (let i = 0; i < ROUNDS; i++) samples.push(await run());
   const t = median(samples.map((s) => s.seconds));
+  const c = median(samples.map((s) => s.cpu));
   const m = median(samples.map((s) => s.rssMb));
-  console.log(`| ${name.padEnd(34)} | ${t.toFixed(2).padStart(7)} s | ${m.toFixed(0).padStart(5)} MB |`);
+  console.log(
+    `| ${name.padEnd(34)} | ${t.toFixed(2).padStart(7)} s | ${c.toFixed(2).padStart(6)} s | ${m.toFixed(0).padStart(5)} MB |`,
+  );
 }
 
-console.log(`| scenario (median of ${ROUNDS})${' '.repeat(14)} | to metadata | idle RSS |`);
-console.log('|------------------------------------|-------------|----------|');
+console.log(`| scenario (median of ${ROUNDS})${' '.repeat(14)} | to metadata | CPU used | idle RSS |`);
+console.log('|------------------------------------|-------------|----------|----------|');
 await scenario('peer: bare node http server', () => measure(PEER, {}, (p) => `http://127.0.0.1:${p}/`));
 if (ENGINES.includes('pglite')) {
   const existing = mkdtempSync(join(tmpdir(), 'tyokyky-startup-'));

@@ -23,9 +23,6 @@ export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 /** Search parameters implemented on top of the store (its indexed ones); the per-type set is whichever of these R4 defines. */
 const IMPLEMENTED_PARAMS: readonly string[] = ['_id', '_lastUpdated', ...INDEXED_PARAMS];
 
-/** Result parameters the facade understands on every type. */
-export const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_format'] as const;
-
 export interface SearchParamInfo {
   code: string;
   type: 'token' | 'date' | 'reference' | 'string';

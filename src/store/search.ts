@@ -1,4 +1,5 @@
-// Turns FHIR search parameters into one SQL WHERE clause over `resources r`, validating every value.
+// FHIR search parameters → a parsed SearchRequest (parseSearch) → one SQL WHERE clause over
+// `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseDateRange, sqlTimestamp } from './dates.ts';
 import { type ParamDef, paramsFor, splitReference } from './indexing.ts';
@@ -53,27 +54,37 @@ export function badSearch(param: string, diagnostics: string): FhirError {
   return new FhirError(400, issue('error', 'invalid', diagnostics, param));
 }
 
-export function compileSearch(type: string, params: SearchParams, opts: SearchOptions = {}): CompiledSearch {
-  const values: unknown[] = [type];
-  const bind = (v: unknown) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
-  const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
-  const out: CompiledSearch = {
-    from: 'resources r',
-    sortAlias: 'r',
-    where: '',
-    values,
+/** What a search asks for, parsed and checked, before any SQL: paging, shaping and the match terms. */
+export interface SearchRequest {
+  type: string;
+  desc: boolean;
+  count: number;
+  offset: number;
+  cursor?: Cursor;
+  total: boolean;
+  ignored: string[];
+  includes: Include[];
+  terms: Term[];
+}
+
+/** One match condition: a parameter, its modifier and one value (repeats are separate terms: AND). */
+export type Term =
+  | { kind: 'id' | 'lastUpdated' | 'chain'; key: string; value: string }
+  | { kind: 'param'; key: string; def: ParamDef; modifier?: string; value: string };
+
+/** Search parameters → a `SearchRequest`; unknown names, bad modifiers and paging values are 400s here. */
+export function parseSearch(type: string, params: SearchParams, opts: SearchOptions = {}): SearchRequest {
+  const req: SearchRequest = {
+    type,
     desc: false,
     count: DEFAULT_COUNT,
     offset: 0,
     total: false,
     ignored: [],
     includes: [],
+    terms: [],
   };
   const defs = paramsFor(type);
-
   for (const [key, raw] of Object.entries(params)) {
     if (raw === undefined) continue;
     const list = Array.isArray(raw) ? raw : [raw];
@@ -81,67 +92,27 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
       throw badSearch(key, `Invalid value for '${key}': expected text`);
     }
     const [name, modifier] = splitKey(key);
-    switch (name) {
-      case '_count':
-        out.count = Math.min(nonNegativeInt(key, last(list)), MAX_COUNT);
-        continue;
-      case '_offset':
-        out.offset = nonNegativeInt(key, last(list));
-        continue;
-      case '_cursor':
-        out.cursor = decodeCursor(last(list));
-        continue;
-      case '_total': {
-        const v = last(list);
-        if (!['none', 'estimate', 'accurate'].includes(v)) {
-          throw badSearch(key, `Invalid value for '_total': '${v}' (allowed: none, estimate, accurate)`);
-        }
-        out.total = v === 'accurate';
-        continue;
-      }
-      case '_sort': {
-        const v = last(list);
-        if (v !== '_lastUpdated' && v !== '-_lastUpdated') {
-          throw badSearch(key, `Unsupported _sort '${v}' (allowed: _lastUpdated, -_lastUpdated)`);
-        }
-        out.desc = v.startsWith('-');
-        continue;
-      }
-    }
-    if (PASSTHROUGH.has(name)) continue;
+    if (parseResultParam(req, key, name, last(list)) || PASSTHROUGH.has(name)) continue;
     if (name === '_include' || name === '_revinclude') {
-      for (const v of list) out.includes.push(parseInclude(type, key, v, name === '_revinclude'));
+      for (const v of list) req.includes.push(parseInclude(type, key, v, name === '_revinclude'));
       continue;
     }
-    if (key.includes('.')) {
-      for (const v of list) clauses.push(chainClause(type, key, v, bind));
-      continue;
-    }
-    if (name === '_id') {
-      noModifier(key, modifier);
-      for (const v of list) clauses.push(`r.id = ANY(${bind(splitValues(key, v))}::text[])`);
-      continue;
-    }
-    if (name === '_lastUpdated') {
-      noModifier(key, modifier);
-      for (const v of list) {
-        const ors = splitValues(key, v).map((one) => {
-          const { prefix, low, high } = parseDateSearch(key, one);
-          return pointCondition(
-            'r.last_updated',
-            prefix,
-            () => bind(low),
-            () => bind(high),
-          );
-        });
-        clauses.push(`(${ors.join(' OR ')})`);
-      }
+    const kind = key.includes('.')
+      ? 'chain'
+      : name === '_id'
+        ? 'id'
+        : name === '_lastUpdated'
+          ? 'lastUpdated'
+          : undefined;
+    if (kind) {
+      if (kind !== 'chain') noModifier(key, modifier);
+      for (const value of list) req.terms.push({ kind, key, value });
       continue;
     }
     const def = defs.get(name);
     if (!def) {
       if (opts.lenient) {
-        out.ignored.push(key);
+        req.ignored.push(key);
         continue;
       }
       throw new FhirError(
@@ -149,26 +120,99 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
         issue('error', 'not-supported', `Unknown search parameter '${name}' for ${type}`, key),
       );
     }
-    for (const v of list) {
-      const exact = out.sortAlias === 'r' ? exactToken(def, modifier, v) : undefined;
-      if (exact) {
-        // One fully specified token (e.g. patient=X, identifier=sys|val): read matches from the
-        // token index, already in _lastUpdated order.
-        out.from = 'search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id';
-        out.sortAlias = 'k';
-        clauses.push(
-          `k.resource_type = $1 AND k.param = ${bind(def.code)} AND k.value = ${bind(exact.value)} AND k.system = ${bind(exact.system)}`,
-        );
-      } else {
-        clauses.push(paramClause(def, key, modifier, v, bind));
-      }
-    }
+    for (const value of list) req.terms.push({ kind: 'param', key, def, modifier, value });
   }
-  if (out.cursor && out.cursor.desc !== out.desc) {
+  if (req.cursor && req.cursor.desc !== req.desc) {
     throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
+  }
+  return req;
+}
+
+/** `_count`, `_offset`, `_cursor`, `_total`, `_sort` into the request; false for any other name. */
+function parseResultParam(req: SearchRequest, key: string, name: string, v: string): boolean {
+  switch (name) {
+    case '_count':
+      req.count = Math.min(nonNegativeInt(key, v), MAX_COUNT);
+      return true;
+    case '_offset':
+      req.offset = nonNegativeInt(key, v);
+      return true;
+    case '_cursor':
+      req.cursor = decodeCursor(v);
+      return true;
+    case '_total':
+      if (!['none', 'estimate', 'accurate'].includes(v)) {
+        throw badSearch(key, `Invalid value for '_total': '${v}' (allowed: none, estimate, accurate)`);
+      }
+      req.total = v === 'accurate';
+      return true;
+    case '_sort':
+      if (v !== '_lastUpdated' && v !== '-_lastUpdated') {
+        throw badSearch(key, `Unsupported _sort '${v}' (allowed: _lastUpdated, -_lastUpdated)`);
+      }
+      req.desc = v.startsWith('-');
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A `SearchRequest` → one SQL WHERE over `resources r` with its bound values (search values are
+ * checked as they are bound: a bad date or token is a 400 naming the parameter).
+ */
+export function emitSearch(req: SearchRequest): CompiledSearch {
+  const values: unknown[] = [req.type];
+  const bind = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
+  const { terms: _terms, type: _type, ...paging } = req;
+  const out: CompiledSearch = { ...paging, from: 'resources r', sortAlias: 'r', where: '', values };
+  for (const term of req.terms) {
+    if (term.kind !== 'param') {
+      clauses.push(
+        term.kind === 'chain'
+          ? chainClause(req.type, term.key, term.value, bind)
+          : term.kind === 'id'
+            ? `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`
+            : lastUpdatedClause(term.key, term.value, bind),
+      );
+      continue;
+    }
+    const exact = out.sortAlias === 'r' ? exactToken(term.def, term.modifier, term.value) : undefined;
+    if (exact) {
+      // One fully specified token (e.g. patient=X, identifier=sys|val): read matches from the
+      // token index, already in _lastUpdated order.
+      out.from = 'search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id';
+      out.sortAlias = 'k';
+      clauses.push(
+        `k.resource_type = $1 AND k.param = ${bind(term.def.code)} AND k.value = ${bind(exact.value)} AND k.system = ${bind(exact.system)}`,
+      );
+    } else {
+      clauses.push(paramClause(term.def, term.key, term.modifier, term.value, bind));
+    }
   }
   out.where = clauses.join(' AND ');
   return out;
+}
+
+export function compileSearch(type: string, params: SearchParams, opts: SearchOptions = {}): CompiledSearch {
+  return emitSearch(parseSearch(type, params, opts));
+}
+
+function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => string): string {
+  const ors = splitValues(key, value).map((one) => {
+    const { prefix, low, high } = parseDateSearch(key, one);
+    return pointCondition(
+      'r.last_updated',
+      prefix,
+      () => bind(low),
+      () => bind(high),
+    );
+  });
+  return `(${ors.join(' OR ')})`;
 }
 
 /** `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at it). */
