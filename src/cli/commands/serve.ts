@@ -64,9 +64,6 @@ export function registerServeCommands(program: Command): void {
       const { assertPortFree } = await import('../../server/start.ts');
       // Checked first: a taken port must not leave a new data directory or database behind.
       await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
-      // The validator loads while the store opens (PGlite compiles its WebAssembly off the main thread).
-      const validator = import('../../validation/index.ts').then((m) => m.loadProjectValidator());
-      validator.catch(() => {});
       const { explainOpenError, openStore } = await import('../../store/index.ts');
       const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
       const store = await openStore(where).catch((err: Error) =>
@@ -78,9 +75,6 @@ export function registerServeCommands(program: Command): void {
         : undefined;
       const running = await startServer({
         store,
-        validator: await validator.catch((err: Error) =>
-          startupFailed(`cannot load the validator: ${err.message}`),
-        ),
         strict,
         port,
         host: opts.host,
