@@ -27,14 +27,15 @@ export function ourProfiles(validator: FacadeValidator): Map<string, string[]> {
   const prefix = `${projectCanonical()}/StructureDefinition/`;
   const byType = new Map<string, string[]>();
   // The registry's index lists every StructureDefinition without parsing one (parsing all of R4
-  // core here cost about 2 s and 70 MB at startup); any other registry is read in full.
+  // core here cost about 2 s and 70 MB at startup); any other registry is read in full. A package's
+  // index may leave `derivation` out: only a specialization is excluded.
   const registry = validator.registry as FacadeValidator['registry'] & {
     structureDefinitionInfo?: () => Array<Pick<StructureDefinition, 'url' | 'type' | 'kind' | 'derivation'>>;
   };
   const infos =
     registry.structureDefinitionInfo?.() ?? registry.all<StructureDefinition>('StructureDefinition');
   for (const sd of infos) {
-    if (!sd.url?.startsWith(prefix) || sd.kind !== 'resource' || sd.derivation !== 'constraint') continue;
+    if (!sd.url?.startsWith(prefix) || sd.kind !== 'resource' || sd.derivation === 'specialization') continue;
     const list = byType.get(sd.type) ?? [];
     list.push(sd.url);
     byType.set(sd.type, list);
