@@ -87,7 +87,7 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
     check,
     enforce(resource) {
       const oo = check(resource);
-      if (hasErrors(oo)) throw new FhirError(422, oo.issue ?? []);
+      if (hasErrors(oo)) throw FhirError.unprocessable(oo);
     },
   };
 }

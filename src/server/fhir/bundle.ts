@@ -313,7 +313,7 @@ async function runTransaction(
       return errors.length ? inEntry(errors, e.index, e.type) : [];
     }),
   );
-  if (problems.length) throw new FhirError(422, problems);
+  if (problems.length) throw FhirError.unprocessable(outcome(problems));
 
   // Conditional creates go first among the POSTs: when one matches an existing resource, references
   // to its fullUrl must point at that resource instead of the id assigned above.
