@@ -1,6 +1,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { checkAttachment } from './attachment.ts';
 import { checkExtensionContext } from './context.ts';
+import { type CrossVersionExtension, crossVersionExtension, crossVersionValueTypes } from './crossversion.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from './plan.ts';
 import { isJsonKind, isPrimitiveCode } from './primitives.ts';
 import { checkQuestionnaireResponse } from './questionnaire.ts';
@@ -693,7 +694,12 @@ export class Walk {
       this.against(plan, value, 'Extension', el);
       return;
     }
-    if (typeof url === 'string') {
+    const cross =
+      typeof url === 'string'
+        ? crossVersionExtension(url, (t) => this.compiler.registry.structureDefinition(t))
+        : undefined;
+    if (cross) this.crossVersion(value, el, cross);
+    else if (typeof url === 'string') {
       if (el.name === 'modifierExtension') {
         this.report(
           'error',
@@ -707,6 +713,39 @@ export class Walk {
     const base = this.compiler.typePlan('Extension');
     if (base) {
       this.against(base, value, 'Extension', el);
+    }
+  }
+
+  /** An implicit cross-version extension: checked against the R4 element it names, when it names one. */
+  private crossVersion(value: Json, el: ElementPlan, ext: CrossVersionExtension): void {
+    if (ext.unknownElement) {
+      this.report(
+        'warning',
+        'structure',
+        `Cross-version extension '${value.url}': ${ext.path} is not an element of FHIR ${ext.version}`,
+      );
+      return;
+    }
+    if (el.name === 'modifierExtension' && ext.element && !ext.element.isModifier) {
+      this.report(
+        'error',
+        'structure',
+        `Cross-version extension '${value.url}' is used as a modifierExtension, but ${ext.path} is not a modifier element`,
+      );
+    }
+    const allowed = crossVersionValueTypes(ext);
+    if (!allowed) return;
+    for (const key in value) {
+      if (!key.startsWith('value') || key.length <= 5) continue;
+      const type = this.compiler.typeSuffixes.get(key.slice(5));
+      if (type && !allowed.includes(type)) {
+        this.report(
+          'error',
+          'structure',
+          `Cross-version extension '${value.url}': the type '${type}' is not allowed (allowed: ${allowed.join(', ') || 'nested extensions'})`,
+          key,
+        );
+      }
     }
   }
 

@@ -27,6 +27,19 @@ interface Case {
 }
 
 const casesDir = join(import.meta.dirname, 'cases');
+/** Cases per folder: a missing or misnamed fixture fails the suite instead of passing silently. */
+const CASE_COUNTS: Record<string, number> = {
+  attachments: 4,
+  cardinality: 2,
+  extensions: 12,
+  invariants: 26,
+  json: 12,
+  primitives: 20,
+  profiles: 13,
+  references: 7,
+  terminology: 19,
+  types: 3,
+};
 const groups = readdirSync(casesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
@@ -46,6 +59,13 @@ function matches(i: OperationOutcomeIssue, e: ExpectedIssue): boolean {
   const where = i.expression?.[0] ?? null;
   return severity === e.severity && where === e.expression && (i.diagnostics ?? '').includes(e.rule);
 }
+
+it('holds the expected number of cases in every folder', () => {
+  const counts = Object.fromEntries(
+    groups.map((g) => [g, readdirSync(join(casesDir, g)).filter((f) => f.endsWith('.json')).length]),
+  );
+  expect(counts).toEqual(CASE_COUNTS);
+});
 
 for (const group of groups) {
   describe(group, () => {
