@@ -6,8 +6,6 @@ import type { CompiledInvariant } from './types.ts';
 
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
-/** Invariants the engine checks natively (with the same key in the message), so they are not compiled. */
-export const NATIVE_INVARIANTS = new Set(['bdl-3', 'bdl-7', 'ref-1']);
 
 export interface TypeRef {
   code: string;
@@ -274,7 +272,6 @@ export class PlanCompiler {
     if (!this.compileInvariant || !ed.constraint) return [];
     const out: CompiledInvariant[] = [];
     for (const c of ed.constraint) {
-      if (NATIVE_INVARIANTS.has(c.key ?? '')) continue;
       const inv = this.compileInvariant(c, path);
       if (inv) out.push(inv);
     }

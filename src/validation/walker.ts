@@ -8,7 +8,13 @@ import { checkQuestionnaireResponse } from './questionnaire.ts';
 import { checkReference } from './references.ts';
 import { validateSliced } from './slicing.ts';
 import { checkSystem } from './systems.ts';
-import type { BindingIssue, BindingStrength, CompiledInvariant, InvariantEnv } from './types.ts';
+import {
+  type BindingIssue,
+  type BindingStrength,
+  type CompiledInvariant,
+  type InvariantEnv,
+  InvariantEvaluationError,
+} from './types.ts';
 import { compareTemporal, deepEqual, matchesPattern } from './values.ts';
 
 type Severity = OperationOutcomeIssue['severity'];
@@ -806,13 +812,8 @@ export class Walk {
       try {
         ok = inv.check(node, env);
       } catch (e) {
-        this.report(
-          'warning',
-          'processing',
-          (e as Error).message.startsWith(inv.key)
-            ? (e as Error).message
-            : `${inv.key}: could not be evaluated (${(e as Error).message})`,
-        );
+        const failure = e instanceof InvariantEvaluationError ? e : new InvariantEvaluationError(inv.key, e);
+        this.report('warning', 'processing', failure.message);
         continue;
       }
       if (!ok) this.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);
