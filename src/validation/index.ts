@@ -6,7 +6,9 @@ import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPacka
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
-import { type TerminologyPort, Walk, isObject } from './walker.ts';
+import type { TerminologyPort } from './checks/context.ts';
+import { isObject } from './util.ts';
+import { Walk } from './walk/walker.ts';
 
 export { Registry } from './registry.ts';
 export type { ConformanceRegistry } from './types.ts';
@@ -98,7 +100,7 @@ class CompiledValidator implements Validator {
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
     const walk = new Walk(this.compiler, this.terminology);
     try {
-      if (isObject(resource) && typeof resource.resourceType === 'string') walk.push(resource.resourceType);
+      if (isObject(resource) && typeof resource.resourceType === 'string') walk.at.push(resource.resourceType);
       walk.resourceNode(resource, profiles);
     } catch (e) {
       walk.issues.push({

@@ -1,4 +1,5 @@
-import { type Walk, isObject } from './walker.ts';
+import { isObject } from '../util.ts';
+import type { CheckContext } from './context.ts';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +29,7 @@ const ANSWER_TYPES: Record<string, string[]> = {
  * are among the `answerOption`s; groups and displays have no answers. Items with `enableWhen` are not
  * required here (their enablement is not evaluated). Called with the walk at the response's root.
  */
-export function checkQuestionnaireResponse(walk: Walk, qr: Json): void {
+export function checkQuestionnaireResponse(walk: CheckContext, qr: Json): void {
   const ref = qr.questionnaire;
   if (typeof ref !== 'string') return;
   const q = resolveQuestionnaire(walk, qr, ref);
@@ -47,7 +48,7 @@ export function checkQuestionnaireResponse(walk: Walk, qr: Json): void {
   checkItems(walk, items(q), items(qr), inProgress, allLinkIds);
 }
 
-function resolveQuestionnaire(walk: Walk, qr: Json, ref: string): Json | undefined {
+function resolveQuestionnaire(walk: CheckContext, qr: Json, ref: string): Json | undefined {
   if (ref.startsWith('#')) {
     const contained = Array.isArray(qr.contained) ? qr.contained : [];
     return contained.find(
@@ -70,14 +71,14 @@ function collectLinkIds(qItems: Json[], out: Set<string>): void {
 }
 
 /** The response items under one parent (QR root, item or answer) against the Questionnaire items there. */
-function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: boolean, all: Set<string>): void {
+function checkItems(walk: CheckContext, qItems: Json[], rItems: Json[], inProgress: boolean, all: Set<string>): void {
   const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
   let last = -1;
   for (let i = 0; i < rItems.length; i++) {
     const linkId = rItems[i].linkId;
     if (typeof linkId !== 'string') continue; // linkId 1..1 is reported by the structure check
     const at = qItems.findIndex((q) => q.linkId === linkId);
-    walk.push('item', i);
+    walk.at.push('item', i);
     if (at < 0) {
       walk.report(
         'error',
@@ -93,7 +94,7 @@ function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: bool
       list.push({ item: rItems[i], index: i });
       byLinkId.set(linkId, list);
     }
-    walk.pop();
+    walk.at.pop();
   }
   for (const q of qItems) {
     const linkId = typeof q.linkId === 'string' ? q.linkId : '';
@@ -109,19 +110,19 @@ function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: bool
       continue;
     }
     if (found.length > 1 && q.repeats !== true && q.type !== 'group') {
-      walk.push('item', found[1].index);
+      walk.at.push('item', found[1].index);
       walk.report('error', 'structure', `Only one response item with linkId '${linkId}' allowed`);
-      walk.pop();
+      walk.at.pop();
     }
     for (const { item, index } of found) {
-      walk.push('item', index);
+      walk.at.push('item', index);
       checkItem(walk, q, item, inProgress, all);
-      walk.pop();
+      walk.at.pop();
     }
   }
 }
 
-function checkItem(walk: Walk, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
+function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
   const linkId = String(q.linkId);
   if (typeof item.text === 'string' && item.text !== q.text) {
     walk.report(
@@ -144,15 +145,15 @@ function checkItem(walk: Walk, q: Json, item: Json, inProgress: boolean, all: Se
     walk.report('error', 'structure', `Only one response answer item with linkId '${linkId}' allowed`);
   }
   for (let j = 0; j < answers.length; j++) {
-    walk.push('answer', j);
+    walk.at.push('answer', j);
     checkAnswer(walk, q, type, answers[j]);
     checkItems(walk, items(q), items(answers[j]), inProgress, all);
-    walk.pop();
+    walk.at.pop();
   }
   checkItems(walk, items(q), items(item), inProgress, all);
 }
 
-function checkAnswer(walk: Walk, q: Json, type: string, answer: Json): void {
+function checkAnswer(walk: CheckContext, q: Json, type: string, answer: Json): void {
   if (type === 'group' || type === 'display') {
     walk.report('error', 'structure', `Items of type ${type} should not have answers`);
     return;
@@ -181,7 +182,7 @@ function checkAnswer(walk: Walk, q: Json, type: string, answer: Json): void {
 }
 
 /** A choice answer must be one of the item's answerOptions of the same type. */
-function checkOption(walk: Walk, options: unknown[], valueType: string, value: unknown): void {
+function checkOption(walk: CheckContext, options: unknown[], valueType: string, value: unknown): void {
   const same = options
     .filter(isObject)
     .map((o) => o[`value${valueType}`])

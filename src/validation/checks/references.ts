@@ -1,5 +1,6 @@
-import type { ElementPlan, TypeRef } from './plan.ts';
-import { type Walk, isObject } from './walker.ts';
+import type { ElementPlan, TypeRef } from '../plan.ts';
+import { isObject } from '../util.ts';
+import type { CheckContext } from './context.ts';
 
 type Json = Record<string, unknown>;
 
@@ -12,7 +13,7 @@ const SELF_CONTAINED = new Set(['document', 'transaction']);
  * Reference.reference: format, resolution against contained resources and the enclosing Bundle, and the
  * target's type (and profile, when the target is at hand) against the element's targetProfile list.
  */
-export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: TypeRef | undefined): void {
+export function checkReference(walk: CheckContext, value: Json, el: ElementPlan, ref: TypeRef | undefined): void {
   const r = value.reference;
   if (typeof r !== 'string') return;
   if (/\s/.test(r)) {
@@ -99,7 +100,7 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
     targets.some((url) => walk.compiler.plan(url)?.base && walk.compiler.plan(url)?.type === actual)
   )
     return;
-  if (!profiles.some((url) => targetConforms(walk, target as Json, url))) {
+  if (!profiles.some((url) => walk.conformsTo(target, url))) {
     walk.report(
       'error',
       'structure',
@@ -109,22 +110,7 @@ export function checkReference(walk: Walk, value: Json, el: ElementPlan, ref: Ty
   }
 }
 
-function targetConforms(walk: Walk, target: Json, url: string): boolean {
-  let cache = walk.verdicts.get(target);
-  if (!cache) {
-    cache = new Map();
-    walk.verdicts.set(target, cache);
-  }
-  let ok = cache.get(url);
-  if (ok === undefined) {
-    cache.set(url, true); // guards reference cycles
-    ok = walk.conforms(target, (w) => w.resourceNode(target, [url]));
-    cache.set(url, ok);
-  }
-  return ok;
-}
-
-function findContained(walk: Walk, id: string): Json | undefined {
+function findContained(walk: CheckContext, id: string): Json | undefined {
   for (let i = walk.containers.length - 1; i >= 0; i--) {
     const found = walk.containers[i]?.get(id);
     if (found && isObject(found)) return found;

@@ -1,0 +1,71 @@
+// Value rules an element definition states: maxLength, minValue[x]/maxValue[x] (numbers and
+// temporal types), fixed[x] and pattern[x].
+import type { ElementPlan } from '../plan.ts';
+import type { Json } from '../util.ts';
+import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
+import type { CheckContext } from './context.ts';
+
+/** The rules on a primitive value (already known to be well formed). */
+export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: unknown): void {
+  if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value is longer than the permitted maximum length of ${el.maxLength}`,
+    );
+  }
+  if (typeof value === 'number') numericRange(ctx, el, value);
+  if (typeof value === 'string' && (el.minTemporal !== undefined || el.maxTemporal !== undefined))
+    temporalRange(ctx, el, value);
+  if (el.fixed !== undefined && value !== el.fixed) {
+    ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.fixed)}'`);
+  }
+  if (el.pattern !== undefined && !el.array && value !== el.pattern) {
+    ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.pattern)}'`);
+  }
+}
+
+/** fixed[x] (exact) and pattern[x] (containment) on a complex value. */
+export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Json): void {
+  if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
+    ctx.report('error', 'value', `${el.path}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`);
+  }
+  if (el.pattern !== undefined && !el.array && !matchesPattern(value, el.pattern)) {
+    ctx.report('error', 'value', `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`);
+  }
+}
+
+function numericRange(ctx: CheckContext, el: ElementPlan, value: number): void {
+  if (el.minValue !== undefined && value < el.minValue) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${value} is less than the permitted minimum value of ${el.minValue}`,
+    );
+  }
+  if (el.maxValue !== undefined && value > el.maxValue) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${value} is greater than the permitted maximum value of ${el.maxValue}`,
+    );
+  }
+}
+
+/** minValue/maxValue on date, dateTime, instant and time: an error only when outside at any precision. */
+function temporalRange(ctx: CheckContext, el: ElementPlan, value: string): void {
+  if (el.minTemporal !== undefined && compareTemporal(value, el.minTemporal) === -1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value '${value}' is before the permitted minimum value of '${el.minTemporal}'`,
+    );
+  }
+  if (el.maxTemporal !== undefined && compareTemporal(value, el.maxTemporal) === 1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value '${value}' is after the permitted maximum value of '${el.maxTemporal}'`,
+    );
+  }
+}
