@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
+import type { TerminologyPort } from './checks/context.ts';
 import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPackage } from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
-import type { TerminologyPort } from './checks/context.ts';
 import { isObject } from './util.ts';
 import { Walk } from './walk/walker.ts';
 
@@ -100,7 +100,8 @@ class CompiledValidator implements Validator {
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
     const walk = new Walk(this.compiler, this.terminology);
     try {
-      if (isObject(resource) && typeof resource.resourceType === 'string') walk.at.push(resource.resourceType);
+      if (isObject(resource) && typeof resource.resourceType === 'string')
+        walk.at.push(resource.resourceType);
       walk.resourceNode(resource, profiles);
     } catch (e) {
       walk.issues.push({

@@ -21,17 +21,29 @@ export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: u
     ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.fixed)}'`);
   }
   if (el.pattern !== undefined && !el.array && value !== el.pattern) {
-    ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.pattern)}'`);
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value is '${String(value)}' but must be '${String(el.pattern)}'`,
+    );
   }
 }
 
 /** fixed[x] (exact) and pattern[x] (containment) on a complex value. */
 export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Json): void {
   if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
-    ctx.report('error', 'value', `${el.path}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`);
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`,
+    );
   }
   if (el.pattern !== undefined && !el.array && !matchesPattern(value, el.pattern)) {
-    ctx.report('error', 'value', `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`);
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`,
+    );
   }
 }
 

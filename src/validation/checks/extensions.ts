@@ -4,7 +4,11 @@
 import type { ElementPlan } from '../plan.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
-import { type CrossVersionExtension, crossVersionExtension, crossVersionValueTypes } from './cross-version.ts';
+import {
+  type CrossVersionExtension,
+  crossVersionExtension,
+  crossVersionValueTypes,
+} from './cross-version.ts';
 
 export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: ElementPlan): void {
   const url = value.url;

@@ -71,7 +71,13 @@ function collectLinkIds(qItems: Json[], out: Set<string>): void {
 }
 
 /** The response items under one parent (QR root, item or answer) against the Questionnaire items there. */
-function checkItems(walk: CheckContext, qItems: Json[], rItems: Json[], inProgress: boolean, all: Set<string>): void {
+function checkItems(
+  walk: CheckContext,
+  qItems: Json[],
+  rItems: Json[],
+  inProgress: boolean,
+  all: Set<string>,
+): void {
   const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
   let last = -1;
   for (let i = 0; i < rItems.length; i++) {

@@ -13,7 +13,12 @@ const SELF_CONTAINED = new Set(['document', 'transaction']);
  * Reference.reference: format, resolution against contained resources and the enclosing Bundle, and the
  * target's type (and profile, when the target is at hand) against the element's targetProfile list.
  */
-export function checkReference(walk: CheckContext, value: Json, el: ElementPlan, ref: TypeRef | undefined): void {
+export function checkReference(
+  walk: CheckContext,
+  value: Json,
+  el: ElementPlan,
+  ref: TypeRef | undefined,
+): void {
   const r = value.reference;
   if (typeof r !== 'string') return;
   if (/\s/.test(r)) {

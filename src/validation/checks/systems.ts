@@ -7,7 +7,11 @@ const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
  * system, not a value set the registry holds (the HL7 validator reports all three as errors).
  */
-export function checkSystem(walk: CheckContext, value: Record<string, unknown>, type: 'Coding' | 'Identifier'): void {
+export function checkSystem(
+  walk: CheckContext,
+  value: Record<string, unknown>,
+  type: 'Coding' | 'Identifier',
+): void {
   const system = value.system;
   if (typeof system !== 'string' || system === '') return;
   if (!ABSOLUTE.test(system)) {

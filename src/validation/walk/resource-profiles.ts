@@ -25,7 +25,12 @@ export function resourceProfiles(
     const p = ctx.compiler.plan(url);
     if (!p && ctx.compiler.registry.structureDefinition(url)) {
       // A differential-only definition the simple snapshot generator cannot handle.
-      ctx.report('warning', 'not-supported', `Profile '${url}' has no snapshot, so it has not been checked`, where);
+      ctx.report(
+        'warning',
+        'not-supported',
+        `Profile '${url}' has no snapshot, so it has not been checked`,
+        where,
+      );
     } else if (!p) {
       ctx.report(
         fromMeta ? 'warning' : 'error',

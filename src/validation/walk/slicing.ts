@@ -130,7 +130,12 @@ function sliceType(slice: ElementPlan, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
-export function sliceMatches(walk: CheckContext, item: unknown, entry: ElementPlan, slice: ElementPlan): boolean {
+export function sliceMatches(
+  walk: CheckContext,
+  item: unknown,
+  entry: ElementPlan,
+  slice: ElementPlan,
+): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
     tests = (entry.slicing?.discriminators ?? []).map((d) => prepare(walk, slice, d.type, d.path));

@@ -42,7 +42,12 @@ export class Walk implements CheckContext {
   verdicts = new ProfileVerdicts();
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
-  private readonly env: InvariantEnv = { resource: undefined, rootResource: undefined, typeName: '', path: '' };
+  private readonly env: InvariantEnv = {
+    resource: undefined,
+    rootResource: undefined,
+    typeName: '',
+    path: '',
+  };
 
   constructor(
     readonly compiler: PlanCompiler,
@@ -119,7 +124,8 @@ export class Walk implements CheckContext {
         this.invariants(plan.root, value, rt);
       });
     }
-    if (rt === 'QuestionnaireResponse') this.out.attributed(undefined, () => checkQuestionnaireResponse(this, value));
+    if (rt === 'QuestionnaireResponse')
+      this.out.attributed(undefined, () => checkQuestionnaireResponse(this, value));
     if (bundle) this.bundles.pop();
     this.containers.pop();
     this.resource = prevResource;
@@ -203,7 +209,12 @@ export class Walk implements CheckContext {
 
   private repeating({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
     if (value !== undefined && !Array.isArray(value)) {
-      this.report('error', 'structure', `${el.path}: this property must be an array, not ${kindOf(value)}`, seg);
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: this property must be an array, not ${kindOf(value)}`,
+        seg,
+      );
       return;
     }
     if (ext !== undefined && !Array.isArray(ext)) {
@@ -240,15 +251,26 @@ export class Walk implements CheckContext {
       validateSliced(this, el, values ?? new Array(count).fill(null), exts, type, seg);
       return;
     }
-    for (let i = 0; i < count; i++) this.value(values?.[i] ?? null, exts?.[i] ?? null, el, type, seg, i, true);
+    for (let i = 0; i < count; i++)
+      this.value(values?.[i] ?? null, exts?.[i] ?? null, el, type, seg, i, true);
     if (el.pattern !== undefined && values && !values.some((v) => matchesPattern(v, el.pattern))) {
-      this.report('error', 'value', `${el.path}: no element matches the pattern ${JSON.stringify(el.pattern)}`, seg);
+      this.report(
+        'error',
+        'value',
+        `${el.path}: no element matches the pattern ${JSON.stringify(el.pattern)}`,
+        seg,
+      );
     }
   }
 
   private single({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
     if (Array.isArray(value)) {
-      this.report('error', 'structure', `${el.path}: this property must be a single value, not an array`, seg);
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: this property must be a single value, not an array`,
+        seg,
+      );
       return;
     }
     if (Array.isArray(ext)) {
@@ -265,7 +287,8 @@ export class Walk implements CheckContext {
     // `value[x]:valueQuantity`-style slices: constraints for one type of a choice.
     if (el.choice && el.slices.length) {
       for (const s of el.slices)
-        if (s.types.length === 1 && s.types[0].code === type) this.value(value ?? null, ext ?? null, s, type, seg, -1, false);
+        if (s.types.length === 1 && s.types[0].code === type)
+          this.value(value ?? null, ext ?? null, s, type, seg, -1, false);
     }
   }
 
@@ -274,7 +297,8 @@ export class Walk implements CheckContext {
       this.report('error', 'required', `${el.path}: minimum required = ${el.min}, but only found ${count}`);
     }
     if (count > el.max) {
-      if (el.max === 0) this.report('error', 'structure', `${el.path}: this element is not allowed (max = 0)`, seg);
+      if (el.max === 0)
+        this.report('error', 'structure', `${el.path}: this element is not allowed (max = 0)`, seg);
       else this.report('error', 'structure', `${el.path}: max allowed = ${el.max}, but found ${count}`, seg);
     }
   }
@@ -282,7 +306,11 @@ export class Walk implements CheckContext {
   private sliceMinimums(el: ElementPlan, count: number): void {
     for (const s of el.slices) {
       if (count < s.min)
-        this.report('error', 'required', `${s.path}:${s.sliceName}: minimum required = ${s.min}, but only found ${count}`);
+        this.report(
+          'error',
+          'required',
+          `${s.path}:${s.sliceName}: minimum required = ${s.min}, but only found ${count}`,
+        );
     }
   }
 
@@ -290,7 +318,15 @@ export class Walk implements CheckContext {
    * Validates one value of an element: primitive format, or the object against the element's children,
    * type profile or type definition; then fixed/pattern, binding, references and invariants.
    */
-  value(value: unknown, ext: unknown, el: ElementPlan, type: string, seg: string, idx: number, inArray: boolean): void {
+  value(
+    value: unknown,
+    ext: unknown,
+    el: ElementPlan,
+    type: string,
+    seg: string,
+    idx: number,
+    inArray: boolean,
+  ): void {
     this.at.push(seg, idx);
     try {
       if (value === null && ext === null) {
@@ -322,7 +358,11 @@ export class Walk implements CheckContext {
     }
     if (ext !== null) {
       if (!isObject(ext)) {
-        this.report('error', 'structure', `${el.path}: the primitive extension must be an object (found ${kindOf(ext)})`);
+        this.report(
+          'error',
+          'structure',
+          `${el.path}: the primitive extension must be an object (found ${kindOf(ext)})`,
+        );
         return;
       }
       const typePlan = this.compiler.typePlan(type);
@@ -337,7 +377,11 @@ export class Walk implements CheckContext {
 
   private complex(value: unknown, el: ElementPlan, type: string): void {
     if (!isObject(value)) {
-      this.report('error', 'structure', `${el.path}: expected an object of type ${type} (found ${kindOf(value)})`);
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: expected an object of type ${type} (found ${kindOf(value)})`,
+      );
       return;
     }
     if (type === 'Resource' || this.compiler.resourceTypes.has(type)) {
@@ -348,7 +392,8 @@ export class Walk implements CheckContext {
       this.report('error', 'structure', 'Object must have some content');
       return;
     }
-    const bound = isCheckedBinding(el) && (type === 'CodeableConcept' || type === 'Coding' || type === 'Quantity');
+    const bound =
+      isCheckedBinding(el) && (type === 'CodeableConcept' || type === 'Coding' || type === 'Quantity');
     const prevBoundConcept = this.boundConcept;
     // The binding check of a CodeableConcept covers its codings' own code-system checks.
     if (bound && type === 'CodeableConcept') this.boundConcept = this.at.depth;
@@ -375,7 +420,11 @@ export class Walk implements CheckContext {
       const p = this.compiler.plan(url);
       if (!p) {
         if (!ownChildren)
-          this.report('warning', 'not-found', `${el.path}: profile '${url}' could not be found, so it has not been checked`);
+          this.report(
+            'warning',
+            'not-found',
+            `${el.path}: profile '${url}' could not be found, so it has not been checked`,
+          );
         continue;
       }
       viaProfile = true;
@@ -384,7 +433,8 @@ export class Walk implements CheckContext {
     }
     if (ownChildren) {
       const tp = this.compiler.typePlan(type);
-      if (tp?.root.invariants.length) this.out.attributed(undefined, () => this.invariants(tp.root, value, type, el));
+      if (tp?.root.invariants.length)
+        this.out.attributed(undefined, () => this.invariants(tp.root, value, type, el));
     } else if (!viaProfile) {
       if (type === 'Extension') this.extension(value, el);
       else {
