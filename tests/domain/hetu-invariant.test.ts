@@ -102,7 +102,7 @@ const SCORE_CASES: Array<{ why: string; obs: Record<string, unknown>; was1: bool
   { why: 'above the range', obs: { valueInteger: 11 }, was1: false, was2: true },
   { why: 'below the range', obs: { valueInteger: -1, interpretation: [needs] }, was1: false, was2: true },
   { why: 'no value', obs: {}, was1: true, was2: true },
-]; // biome-ignore format: a table
+];
 
 describe('tyk-was-1 / tyk-was-2 (profile), their native paths and the SDK agree', () => {
   for (const c of SCORE_CASES) {

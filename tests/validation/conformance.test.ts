@@ -36,6 +36,7 @@ const CASE_COUNTS: Record<string, number> = {
   json: 12,
   primitives: 20,
   profiles: 13,
+  questionnaire: 6,
   references: 7,
   terminology: 19,
   types: 3,

@@ -1,5 +1,6 @@
 import { isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
+import { checkAnswerConstraints, checkOccurs, checkOptions } from './questionnaire-answers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -115,6 +116,11 @@ function checkItems(
       }
       continue;
     }
+    if (q.type === 'group') {
+      walk.at.push('item', found[0].index);
+      checkOccurs(walk, q, found.length, linkId);
+      walk.at.pop();
+    }
     if (found.length > 1 && q.repeats !== true && q.type !== 'group') {
       walk.at.push('item', found[1].index);
       walk.report('error', 'structure', `Only one response item with linkId '${linkId}' allowed`);
@@ -150,6 +156,13 @@ function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean,
   if (answers.length > 1 && q.repeats !== true) {
     walk.report('error', 'structure', `Only one response answer item with linkId '${linkId}' allowed`);
   }
+  if (type === 'group' && q.required === true && !items(item).length) {
+    walk.report(inProgress ? 'warning' : 'error', 'required', `The required group '${linkId}' has no items`);
+  }
+  if (type !== 'group' && type !== 'display') {
+    checkOccurs(walk, q, answers.length, linkId);
+    checkOptions(walk, q, answers, type === 'open-choice');
+  }
   for (let j = 0; j < answers.length; j++) {
     walk.at.push('answer', j);
     checkAnswer(walk, q, type, answers[j]);
@@ -162,6 +175,10 @@ function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean,
 function checkAnswer(walk: CheckContext, q: Json, type: string, answer: Json): void {
   if (type === 'group' || type === 'display') {
     walk.report('error', 'structure', `Items of type ${type} should not have answers`);
+    return;
+  }
+  if (type === 'question') {
+    walk.report('error', 'structure', 'Items of type question are abstract and cannot have answers');
     return;
   }
   const key = Object.keys(answer).find((k) => k.startsWith('value') && k.length > 5);
@@ -179,34 +196,7 @@ function checkAnswer(walk: CheckContext, q: Json, type: string, answer: Json): v
     );
     return;
   }
-  if (
-    (type === 'choice' || (type === 'open-choice' && valueType === 'Coding')) &&
-    Array.isArray(q.answerOption)
-  ) {
-    checkOption(walk, q.answerOption as unknown[], valueType, answer[key]);
-  }
-}
-
-/** A choice answer must be one of the item's answerOptions of the same type. */
-function checkOption(walk: CheckContext, options: unknown[], valueType: string, value: unknown): void {
-  const same = options
-    .filter(isObject)
-    .map((o) => o[`value${valueType}`])
-    .filter((v) => v !== undefined);
-  if (!same.length) return;
-  const match =
-    valueType === 'Coding'
-      ? same.some(
-          (o) =>
-            isObject(o) &&
-            isObject(value) &&
-            o.code === value.code &&
-            (o.system ?? null) === (value.system ?? null),
-        )
-      : (same as unknown[]).includes(value);
-  if (match) return;
-  const shown = isObject(value) ? `${value.system ?? ''}::${value.code ?? ''}` : String(value);
-  walk.report('error', 'code-invalid', `The ${valueType.toLowerCase()} '${shown}' is not a valid option`);
+  checkAnswerConstraints(walk, q, answer);
 }
 
 function hasEnableWhen(q: Json): boolean {

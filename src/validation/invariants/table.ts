@@ -23,11 +23,10 @@ export type Evaluation =
 // anchors it and lets an absent name pass.
 const NAME_PUBLISHED = "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')";
 const NAME_CORRECTED = "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){0,254}$')";
-const NAME_KEYS = [
-  'adf-0', 'cid-0', 'cmd-0', 'cpb-0', 'cpd-0', 'csd-0', 'esc-0', 'ees-0', 'evd-0', 'evi-0', 'evv-0',
-  'gdf-0', 'ig-0', 'inv-0', 'lib-0', 'mea-0', 'msd-0', 'nsd-0', 'opd-0', 'pdf-0', 'que-0', 'red-0',
-  'rsd-0', 'rvs-0', 'sdf-0', 'smp-0', 'spd-0', 'tcp-0', 'tst-0', 'vsd-0',
-]; // biome-ignore format: a list of keys
+const NAME_KEYS =
+  'adf cid cmd cpb cpd csd esc ees evd evi evv gdf ig inv lib mea msd nsd opd pdf que red rsd rvs sdf smp spd tcp tst vsd'
+    .split(' ')
+    .map((prefix) => `${prefix}-0`);
 
 const corrected: Record<string, Evaluation> = {
   // "more than one" enableWhen needs enableBehavior; the published text says "> 2".
