@@ -30,6 +30,7 @@ const casesDir = join(import.meta.dirname, 'cases');
 /** Cases per folder: a missing or misnamed fixture fails the suite instead of passing silently. */
 const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
+  bundles: 4,
   cardinality: 2,
   extensions: 12,
   invariants: 26,

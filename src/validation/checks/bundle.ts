@@ -8,14 +8,18 @@ const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 /** Checks the entries of `bundle` and returns its scope: resources by fullUrl and by `Type/id`. */
 export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
   const type = typeof bundle.type === 'string' ? bundle.type : '';
-  const scope: BundleScope = { type, byUrl: new Map() };
+  const scope: BundleScope = { type, byUrl: new Map(), entries: [], fullUrlOf: new Map() };
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
   const versions = new Map<string, Set<unknown>>();
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (!isObject(e)) continue;
     const res = isObject(e.resource) ? e.resource : undefined;
+    if (res)
+      scope.entries.push({ fullUrl: typeof e.fullUrl === 'string' ? e.fullUrl : undefined, resource: res });
     if (typeof e.fullUrl === 'string') {
+      if (res) scope.fullUrlOf.set(res, e.fullUrl);
+      checkRestfulFullUrl(ctx, e.fullUrl, res, i);
       checkFullUrl(ctx, e.fullUrl, res, i, type, versions);
       if (res) {
         scope.byUrl.set(e.fullUrl, res);
@@ -27,7 +31,87 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
     }
     checkRequest(ctx, e, i, type);
   }
+  if (type === 'searchset') checkSearchset(ctx, bundle, entries);
   return scope;
+}
+
+const RESTFUL_TAIL = /^https?:\/\/.+\/([A-Z][A-Za-z]+)\/([^/]+)$/;
+
+/** A RESTful fullUrl (`http(s)://base/Type/id`) ends with its resource's type and id. */
+function checkRestfulFullUrl(ctx: CheckContext, fullUrl: string, res: Json | undefined, i: number): void {
+  const m = RESTFUL_TAIL.exec(fullUrl);
+  if (!m || !res || !ctx.compiler.resourceTypes.has(m[1]!) || fullUrl.includes('/_history/')) return;
+  if (m[1] !== res.resourceType || m[2] !== res.id) {
+    ctx.report(
+      'error',
+      'invalid',
+      `The fullUrl '${fullUrl}' is a RESTful URL, so it must end with the resource's type and id (${String(res.resourceType)}/${String(res.id ?? '(no id)')})`,
+      `entry[${i}].fullUrl`,
+    );
+  }
+}
+
+/**
+ * searchset Bundles (search.html, http.html#paging): each link relation at most once; `match`
+ * entries carry an id and the searched type (from the `self` link); `outcome` entries are
+ * OperationOutcomes.
+ */
+function checkSearchset(ctx: CheckContext, bundle: Json, entries: unknown[]): void {
+  const links = Array.isArray(bundle.link) ? bundle.link : [];
+  const seen = new Set<string>();
+  let searched: string | undefined;
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i];
+    if (!isObject(l) || typeof l.relation !== 'string') continue;
+    if (seen.has(l.relation)) {
+      ctx.report(
+        'error',
+        'invalid',
+        `A searchset Bundle has at most one link with relation '${l.relation}'`,
+        `link[${i}]`,
+      );
+    }
+    seen.add(l.relation);
+    if (l.relation === 'self' && typeof l.url === 'string') searched = searchedType(ctx, l.url);
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (!isObject(e) || !isObject(e.resource)) continue;
+    const mode = isObject(e.search) ? e.search.mode : undefined;
+    const rt = e.resource.resourceType;
+    if (mode === 'outcome' && rt !== 'OperationOutcome') {
+      ctx.report(
+        'error',
+        'invalid',
+        `A searchset entry with search.mode 'outcome' must be an OperationOutcome (found ${String(rt)})`,
+        `entry[${i}].resource`,
+      );
+    } else if (mode === 'match') {
+      if (typeof e.resource.id !== 'string') {
+        ctx.report(
+          'error',
+          'required',
+          "A searchset entry with search.mode 'match' must have an id",
+          `entry[${i}].resource`,
+        );
+      }
+      if (searched && rt !== searched) {
+        ctx.report(
+          'error',
+          'invalid',
+          `A searchset entry with search.mode 'match' must be a ${searched} (the searched type), not ${String(rt)}`,
+          `entry[${i}].resource`,
+        );
+      }
+    }
+  }
+}
+
+/** The resource type a search URL searches (`.../Patient?name=x` or `.../Patient/_search`), if any. */
+function searchedType(ctx: CheckContext, url: string): string | undefined {
+  const path = url.split('?')[0]!.replace(/\/_search$/, '');
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  return ctx.compiler.resourceTypes.has(last) ? last : undefined;
 }
 
 function checkFullUrl(

@@ -27,6 +27,10 @@ export interface TerminologyPort {
 export interface BundleScope {
   type: string;
   byUrl: Map<string, Json>;
+  /** Every entry with a resource, in order. */
+  entries: Array<{ fullUrl: string | undefined; resource: Json }>;
+  /** The fullUrl of each entry's resource (relative references resolve against its base). */
+  fullUrlOf: Map<Json, string>;
 }
 
 export interface CheckContext {

@@ -1,5 +1,6 @@
 import type { ElementPlan, TypeRef } from '../plan.ts';
 import { isObject } from '../util.ts';
+import { resolveInBundle } from './bundle-references.ts';
 import type { CheckContext } from './context.ts';
 
 type Json = Record<string, unknown>;
@@ -44,7 +45,7 @@ export function checkReference(
     if (m && walk.compiler.resourceTypes.has(m[2])) implied = m[2];
     const bundle = walk.bundles[walk.bundles.length - 1];
     if (bundle) {
-      target = bundle.byUrl.get(r) ?? (m && !m[1] ? bundle.byUrl.get(`${m[2]}/${m[3]}`) : undefined);
+      target = resolveInBundle(walk, bundle, r, walk.rootResource);
       if (!target && r.startsWith('urn:') && SELF_CONTAINED.has(bundle.type)) {
         walk.report(
           'error',
