@@ -5,8 +5,29 @@ import type { Json } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
 
+/** FHIR strings are limited to 1 MB (datatypes.html#string). */
+const MAX_STRING = 1024 * 1024;
+const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const URI_TYPES = new Set(['uri', 'url', 'canonical', 'uuid']);
+
 /** The rules on a primitive value (already known to be well formed). */
-export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: unknown): void {
+export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: unknown, type: string): void {
+  if (typeof value === 'string') {
+    if (value.length > MAX_STRING) {
+      ctx.report(
+        'error',
+        'value',
+        `${el.path}: the value is longer than the permitted maximum of 1 MB (${MAX_STRING} characters)`,
+      );
+    }
+    if (URI_TYPES.has(type) && value.startsWith('urn:uuid:') && !URN_UUID.test(value)) {
+      ctx.report(
+        'error',
+        'value',
+        `${el.path}: '${value}' is not a valid urn:uuid (a UUID in lowercase hexadecimal)`,
+      );
+    }
+  }
   if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
     ctx.report(
       'error',

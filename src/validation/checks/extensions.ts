@@ -1,7 +1,7 @@
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
 // the element they name (cross-version.ts); any other unknown url is reported (an unknown
 // modifierExtension is an error, as it cannot be understood).
-import type { ElementPlan } from '../plan.ts';
+import type { ElementPlan, StructurePlan } from '../plan.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
 import {
@@ -63,5 +63,23 @@ function checkCrossVersion(
         key,
       );
     }
+  }
+}
+
+/** A modifier extension (its definition says isModifier) belongs in modifierExtension, and only it does. */
+export function checkModifierUse(ctx: CheckContext, plan: StructurePlan, el: ElementPlan): void {
+  const modifier = plan.root.isModifier;
+  if (el.name === 'modifierExtension' && !modifier) {
+    ctx.report(
+      'error',
+      'structure',
+      `The extension '${plan.url}' is not a modifier extension, so it cannot be used in modifierExtension`,
+    );
+  } else if (el.name === 'extension' && modifier) {
+    ctx.report(
+      'error',
+      'structure',
+      `The extension '${plan.url}' is a modifier extension, so it must be used in modifierExtension`,
+    );
   }
 }

@@ -13,7 +13,7 @@ import { enterBundle, indexContained } from '../checks/bundle.ts';
 import type { BundleScope, CheckContext, TerminologyPort } from '../checks/context.ts';
 import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
 import { checkExtensionContext } from '../checks/extension-context.ts';
-import { checkUnresolvedExtension } from '../checks/extensions.ts';
+import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
@@ -352,7 +352,7 @@ export class Walk implements CheckContext {
         this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
         return;
       }
-      checkPrimitiveValue(this, el, value);
+      checkPrimitiveValue(this, el, value, type);
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
     }
@@ -452,6 +452,7 @@ export class Walk implements CheckContext {
     const plan = typeof url === 'string' ? this.compiler.plan(url.split('|')[0]) : undefined;
     if (plan && plan.type === 'Extension') {
       checkExtensionContext(this, plan);
+      checkModifierUse(this, plan, el);
       this.against(plan, value, 'Extension', el);
       return;
     }
