@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
-import type { TerminologyPort } from './checks/context.ts';
+import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
 import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPackage } from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
@@ -30,6 +30,15 @@ export interface ValidatorOptions {
   invariants?: boolean;
   /** Extra conformance resources (StructureDefinitions, ValueSets, CodeSystems), added after the packages. */
   resources?: Resource[];
+  /**
+   * Severity of an extension whose url resolves to no definition. `'error'` is the HL7 validator's
+   * default (without `-allow-any-extensions`); the default `'auto'` gives an error when the url lies
+   * under the canonical base of a loaded package (R4 core: `http://hl7.org/fhir/StructureDefinition/`), where its
+   * definition would be if it existed, and a warning when the defining package is not loaded (FI Base
+   * absent must not turn its extensions into rejects). Example domains (example.org, example.com,
+   * acme.com) are always a warning; an unknown modifierExtension is always an error.
+   */
+  unknownExtensions?: 'auto' | 'error' | 'warning';
 }
 
 export interface ValidateOptions {
@@ -71,7 +80,9 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     terminologyModule && (await terminologyModule).createTerminology(registry);
   const compileInvariant: InvariantCompiler | undefined =
     invariantsModule && (await invariantsModule).compileInvariant;
-  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology);
+  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology, {
+    unknownExtensions: opts.unknownExtensions ?? 'auto',
+  });
 }
 
 class CompiledValidator implements Validator {
@@ -79,6 +90,7 @@ class CompiledValidator implements Validator {
     readonly registry: Registry,
     private readonly compiler: PlanCompiler,
     private readonly terminology: TerminologyPort | undefined,
+    private readonly policy: WalkPolicy,
   ) {}
 
   get packages() {
@@ -98,7 +110,7 @@ class CompiledValidator implements Validator {
   private issues(resource: unknown, opts: ValidateOptions): OperationOutcomeIssue[] {
     const profiles =
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
-    const walk = new Walk(this.compiler, this.terminology);
+    const walk = new Walk(this.compiler, this.terminology, this.policy);
     try {
       if (isObject(resource) && typeof resource.resourceType === 'string')
         walk.at.push(resource.resourceType);

@@ -32,7 +32,7 @@ const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
   bundles: 4,
   cardinality: 2,
-  extensions: 15,
+  extensions: 17,
   invariants: 26,
   json: 12,
   primitives: 22,

@@ -33,8 +33,15 @@ export interface BundleScope {
   fullUrlOf: Map<Json, string>;
 }
 
+/** Choices the caller makes for a whole run. */
+export interface WalkPolicy {
+  /** Severity of an extension url that resolves to no definition (see ValidatorOptions). */
+  unknownExtensions: 'auto' | 'error' | 'warning';
+}
+
 export interface CheckContext {
   readonly compiler: PlanCompiler;
+  readonly policy: WalkPolicy;
   readonly terminology: TerminologyPort | undefined;
   /** The path and host stacks. */
   readonly at: PathStack;

@@ -10,12 +10,29 @@ import {
   crossVersionValueTypes,
 } from './cross-version.ts';
 
+/** URLs of example domains: an unknown extension there is only a warning (the HL7 validator's exemption). */
+const EXAMPLE_DOMAIN = /^https?:\/\/(?:[^/]+\.)?(?:example\.org|example\.com|acme\.com|acme\.org)(?:[:/]|$)/;
+
+/**
+ * `auto`: an error when the url lies under the canonical base of a package we hold (its definition
+ * would be there if it existed), a warning when the package that defines it is not loaded.
+ */
+function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
+  if (EXAMPLE_DOMAIN.test(url)) return 'warning';
+  const policy = ctx.policy.unknownExtensions;
+  if (policy !== 'auto') return policy;
+  return ctx.compiler.registry.canonicals.some((base) => url.startsWith(base)) ? 'error' : 'warning';
+}
+
 export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: ElementPlan): void {
   const url = value.url;
   if (typeof url !== 'string') return;
   const cross = crossVersionExtension(url, (t) => ctx.compiler.registry.structureDefinition(t));
   if (cross) {
     checkCrossVersion(ctx, value, url, el, cross);
+  } else if (ctx.compiler.registry.structureDefinition(url.split('|')[0]!)) {
+    // Known, but a differential the simple snapshot generator cannot expand (a complex extension).
+    ctx.report('warning', 'not-supported', `Extension '${url}' has no snapshot, so it has not been checked`);
   } else if (el.name === 'modifierExtension') {
     ctx.report(
       'error',
@@ -23,7 +40,7 @@ export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: Ele
       `Unknown modifierExtension '${url}': it cannot be understood, so the resource cannot be processed safely`,
     );
   } else {
-    ctx.report('warning', 'structure', `Unknown extension '${url}'`);
+    ctx.report(unknownSeverity(ctx, url), 'structure', `Unknown extension '${url}'`);
   }
 }
 

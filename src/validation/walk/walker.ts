@@ -10,7 +10,7 @@ import {
   isCheckedBinding,
 } from '../checks/bindings.ts';
 import { enterBundle, indexContained } from '../checks/bundle.ts';
-import type { BundleScope, CheckContext, TerminologyPort } from '../checks/context.ts';
+import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
 import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
@@ -40,6 +40,8 @@ export class Walk implements CheckContext {
   bundles: BundleScope[] = [];
   readonly containers: Array<Map<string, Json> | undefined> = [];
   verdicts = new ProfileVerdicts();
+  /** How many unresolved extensions enclose the current node. */
+  private unresolvedDepth = 0;
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
   private readonly env: InvariantEnv = {
@@ -52,6 +54,7 @@ export class Walk implements CheckContext {
   constructor(
     readonly compiler: PlanCompiler,
     readonly terminology: TerminologyPort | undefined,
+    readonly policy: WalkPolicy = { unknownExtensions: 'auto' },
   ) {}
 
   get issues(): OperationOutcomeIssue[] {
@@ -75,7 +78,7 @@ export class Walk implements CheckContext {
     return this.verdicts.decide(value, url, () => {
       const plan = this.compiler.plan(url);
       if (!plan) return false;
-      const w = new Walk(this.compiler, this.terminology);
+      const w = new Walk(this.compiler, this.terminology, this.policy);
       w.rootResource = this.rootResource;
       w.resource = this.resource;
       w.bundles = this.bundles;
@@ -456,9 +459,12 @@ export class Walk implements CheckContext {
       this.against(plan, value, 'Extension', el);
       return;
     }
-    checkUnresolvedExtension(this, value, el);
+    // Inside an extension we cannot resolve, its sub-extensions are not reported again.
+    if (this.unresolvedDepth === 0) checkUnresolvedExtension(this, value, el);
     const base = this.compiler.typePlan('Extension');
+    this.unresolvedDepth++;
     if (base) this.against(base, value, 'Extension', el);
+    this.unresolvedDepth--;
   }
 
   /** Validates an object against a whole definition (type, profile or extension) and its root invariants. */

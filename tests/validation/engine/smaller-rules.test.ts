@@ -12,3 +12,21 @@ describe('strings over 1 MB', () => {
     ]);
   });
 });
+
+describe('unknownExtensions option', () => {
+  const resource = patient({
+    extension: [{ url: 'https://unknown.invalid/fhir/StructureDefinition/x', valueString: 'a' }],
+  });
+  it("'error' makes every unknown extension outside the example domains an error", async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const strict = await createValidator({ fiBase: false, unknownExtensions: 'error' });
+    expect(errors(strict.validate(resource))).toEqual([
+      "Patient.extension[0] | Unknown extension 'https://unknown.invalid/fhir/StructureDefinition/x'",
+    ]);
+    const example = patient({ extension: [{ url: 'http://example.org/x', valueString: 'a' }] });
+    expect(errors(strict.validate(example))).toEqual([]);
+  });
+  it("'auto' (default) warns when the defining package is not loaded", async () => {
+    expect(errors((await validator()).validate(resource))).toEqual([]);
+  });
+});
