@@ -11,6 +11,7 @@ import {
 } from '../checks/bindings.ts';
 import { enterBundle, indexContained } from '../checks/bundle.ts';
 import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
+import { checkCapabilityStatement, checkSearchParameter } from '../checks/definitions.ts';
 import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
@@ -30,6 +31,13 @@ import { validateSliced } from './slicing.ts';
 import { ProfileVerdicts } from './verdicts.ts';
 
 export type { BundleScope, TerminologyPort };
+
+/** Rules on a whole resource of one type, run once per resource after its definitions. */
+const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void> = {
+  QuestionnaireResponse: checkQuestionnaireResponse,
+  SearchParameter: checkSearchParameter,
+  CapabilityStatement: checkCapabilityStatement,
+};
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
 export class Walk implements CheckContext {
@@ -127,8 +135,8 @@ export class Walk implements CheckContext {
         this.invariants(plan.root, value, rt);
       });
     }
-    if (rt === 'QuestionnaireResponse')
-      this.out.attributed(undefined, () => checkQuestionnaireResponse(this, value));
+    const resourceRule = RESOURCE_RULES[rt];
+    if (resourceRule) this.out.attributed(undefined, () => resourceRule(this, value));
     if (bundle) this.bundles.pop();
     this.containers.pop();
     this.resource = prevResource;

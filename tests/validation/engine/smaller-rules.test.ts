@@ -30,3 +30,59 @@ describe('unknownExtensions option', () => {
     expect(errors((await validator()).validate(resource))).toEqual([]);
   });
 });
+
+describe('SearchParameter derivedFrom and CapabilityStatement searchParam types', () => {
+  const parent = {
+    resourceType: 'SearchParameter',
+    id: 'parent',
+    url: 'http://example.org/fhir/SearchParameter/parent',
+    name: 'Parent',
+    status: 'active',
+    description: 'x',
+    code: 'parent',
+    base: ['Patient', 'Practitioner'],
+    type: 'string',
+    expression: 'Patient.name | Practitioner.name',
+  };
+  const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
+  const derived = (extra: Record<string, unknown>) => ({
+    ...parent,
+    id: 'child',
+    url: 'http://example.org/fhir/SearchParameter/child',
+    name: 'Child',
+    code: 'child',
+    text,
+    derivedFrom: parent.url,
+    ...extra,
+  });
+  const cs = (type: string) => ({
+    resourceType: 'CapabilityStatement',
+    id: 'cs',
+    text,
+    status: 'active',
+    date: '2024-01-01',
+    kind: 'instance',
+    implementation: { description: 'x' },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: [{ type: 'Patient', searchParam: [{ name: 'parent', definition: parent.url, type }] }],
+      },
+    ],
+  });
+  it('a derived SearchParameter keeps its parent type and bases; a CapabilityStatement keeps its types', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const v = await createValidator({ fiBase: false, resources: [parent as never] });
+    expect(errors(v.validate(derived({ base: ['Patient'] })))).toEqual([]);
+    expect(errors(v.validate(derived({ type: 'token', base: ['Patient', 'Organization'] })))).toEqual([
+      "SearchParameter.type | SearchParameter.type 'token' differs from the type 'string' of the SearchParameter it is derived from",
+      "SearchParameter.base[1] | SearchParameter.base 'Organization' is not a base of the SearchParameter it is derived from (Patient, Practitioner)",
+    ]);
+    expect(errors(v.validate(cs('string')))).toEqual([]);
+    expect(errors(v.validate(cs('token')))).toEqual([
+      "CapabilityStatement.rest[0].resource[0].searchParam[0].type | searchParam 'parent' has type 'token', but its SearchParameter has type 'string'",
+    ]);
+  });
+});
