@@ -86,3 +86,51 @@ describe('SearchParameter derivedFrom and CapabilityStatement searchParam types'
     ]);
   });
 });
+
+describe('a complex extension shipped without a snapshot', () => {
+  const url = 'http://example.org/fhir/StructureDefinition/complex';
+  const ext = {
+    resourceType: 'StructureDefinition',
+    id: 'complex',
+    url,
+    name: 'Complex',
+    status: 'active',
+    kind: 'complex-type',
+    abstract: false,
+    context: [{ type: 'element', expression: 'Patient' }],
+    type: 'Extension',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        { id: 'Extension', path: 'Extension' },
+        {
+          id: 'Extension.extension',
+          path: 'Extension.extension',
+          slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'closed' },
+        },
+        { id: 'Extension.extension:name', path: 'Extension.extension', sliceName: 'name', min: 1, max: '1' },
+        { id: 'Extension.extension:name.url', path: 'Extension.extension.url', fixedUri: 'name' },
+        {
+          id: 'Extension.extension:name.value[x]',
+          path: 'Extension.extension.value[x]',
+          type: [{ code: 'string' }],
+        },
+        { id: 'Extension.url', path: 'Extension.url', fixedUri: url },
+        { id: 'Extension.value[x]', path: 'Extension.value[x]', max: '0' },
+      ],
+    },
+  };
+  it('gets a generated snapshot: its sub-extensions are checked, not reported as unknown', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const v = await createValidator({ fiBase: false, resources: [ext as never] });
+    const ok = patient({ extension: [{ url, extension: [{ url: 'name', valueString: 'x' }] }] });
+    expect(v.validate(ok).issue?.map((i) => i.diagnostics)).toEqual(['All OK']);
+    const wrong = patient({ extension: [{ url, extension: [{ url: 'name', valueInteger: 1 }] }] });
+    expect(errors(v.validate(wrong)).join('\n')).toMatch(
+      /Patient\.extension\[0\]\.extension\[0\]\.valueInteger \| .*type 'integer' is not allowed/,
+    );
+    const missing = patient({ extension: [{ url, valueString: 'x' }] });
+    expect(errors(v.validate(missing)).join('\n')).toMatch(/Extension\.extension:name: minimum required = 1/);
+  });
+});
