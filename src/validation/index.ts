@@ -39,6 +39,12 @@ export interface ValidatorOptions {
    * acme.com) are always a warning; an unknown modifierExtension is always an error.
    */
   unknownExtensions?: 'auto' | 'error' | 'warning';
+  /**
+   * Severity of a Coding display that matches neither the display nor a designation of the code in a
+   * CodeSystem we hold: `'warning'` (default) or `'error'` (the HL7 validator's verdict without
+   * `-display-issues-are-warnings`).
+   */
+  wrongDisplay?: 'error' | 'warning';
 }
 
 export interface ValidateOptions {
@@ -77,7 +83,8 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   for (const r of opts.resources ?? []) registry.add(r);
 
   const terminology: TerminologyPort | undefined =
-    terminologyModule && (await terminologyModule).createTerminology(registry);
+    terminologyModule &&
+    (await terminologyModule).createTerminology(registry, { wrongDisplay: opts.wrongDisplay });
   const compileInvariant: InvariantCompiler | undefined =
     invariantsModule && (await invariantsModule).compileInvariant;
   return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology, {

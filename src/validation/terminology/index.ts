@@ -42,7 +42,16 @@ type Verdict =
   | { kind: 'doubtful' }
   | { kind: 'not-member'; reason?: string };
 
-export function createTerminology(registry: ConformanceRegistry): Terminology {
+export interface TerminologyOptions {
+  /** Severity of a display that matches neither the code's display nor a designation (default warning). */
+  wrongDisplay?: 'error' | 'warning';
+}
+
+export function createTerminology(
+  registry: ConformanceRegistry,
+  options: TerminologyOptions = {},
+): Terminology {
+  const wrongDisplay = options.wrongDisplay ?? 'warning';
   const codeSystems = new Map<string, IndexedCodeSystem | null>();
   const valueSets = new Map<string, CompiledValueSet | null>();
   const compiling = new Set<string>();
@@ -114,7 +123,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     ) {
       return [
         {
-          severity: 'warning',
+          severity: wrongDisplay,
           code: 'invalid',
           message: `Wrong display '${v.display}' for '${v.system}#${v.code}': expected '${concept.display ?? [...concept.displays][0]}' (or a designation)`,
         },

@@ -134,3 +134,21 @@ describe('a complex extension shipped without a snapshot', () => {
     expect(errors(v.validate(missing)).join('\n')).toMatch(/Extension\.extension:name: minimum required = 1/);
   });
 });
+
+describe('wrongDisplay option', () => {
+  const resource = patient({
+    maritalStatus: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M', display: 'Single' },
+      ],
+    },
+  });
+  it("a display the CodeSystem does not have is a warning by default, an error with 'error'", async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    expect(errors((await validator()).validate(resource))).toEqual([]);
+    const strict = await createValidator({ fiBase: false, wrongDisplay: 'error' });
+    expect(errors(strict.validate(resource)).join('\n')).toMatch(
+      /^Patient\.maritalStatus(\.coding\[0\])? \| .*Wrong display 'Single' for 'http:\/\/terminology\.hl7\.org\/CodeSystem\/v3-MaritalStatus#M'/,
+    );
+  });
+});
