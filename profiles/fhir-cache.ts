@@ -17,7 +17,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { extract } from 'tar';
 
-export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
+import { FI_BASE } from '../src/validation/packages.ts';
+
+export { FI_BASE };
 
 /** Version given to the stand-ins; never published, stripped from the output package. */
 export const STUB_VERSION = '0.0.0-tyokyky-offline-stub';

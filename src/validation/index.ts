@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
 import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
-import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPackage } from './packages.ts';
+import {
+  FI_BASE,
+  PROJECT_ROOT,
+  findPackage,
+  isPackagePath,
+  openLooseResources,
+  openPackage,
+} from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
@@ -13,7 +20,7 @@ import { Walk } from './walk/walker.ts';
 export { Registry } from './registry.ts';
 export type { ConformanceRegistry } from './types.ts';
 
-export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' };
+export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
 
 export interface ValidatorOptions {
   /**

@@ -15,6 +15,9 @@ export interface FhirPackage {
   dir: string;
 }
 
+/** FI Base, looked up in the package search path unless a package of that name is given. */
+export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
+
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
 
