@@ -74,7 +74,7 @@ export function checkAnswerConstraints(ctx: CheckContext, q: Json, answer: Json)
   const found = answerValue(answer);
   if (!found) return;
   const { key, type, value } = found;
-  if (typeof value === 'string') checkText(ctx, q, value, key);
+  if (typeof value === 'string' && (type === 'String' || type === 'Uri')) checkText(ctx, q, value, key);
   if (type === 'Integer' || type === 'Decimal' || type === 'Date' || type === 'DateTime' || type === 'Time')
     checkRange(ctx, q, value, key);
   if (type === 'Decimal' && typeof value === 'number') checkDecimals(ctx, q, value, key);
@@ -94,7 +94,7 @@ function checkText(ctx: CheckContext, q: Json, value: string, key: string): void
   if (typeof regex === 'string') {
     let re: RegExp | undefined;
     try {
-      re = new RegExp(`^(?:${regex})$`, 'u');
+      re = new RegExp(`^(?:${regex})$`);
     } catch {
       ctx.report('warning', 'processing', `The item's regex '${regex}' cannot be evaluated`, key);
     }
