@@ -1,3 +1,4 @@
+import { compareQuantities } from '../quantity.ts';
 // The constraints a Questionnaire item places on its answers (questionnaireresponse.html and the
 // extension registry): length, value range, decimal places, regex, attachment size and type, number
 // of answers, Quantity units, answerOption / answerValueSet membership and exclusive options.
@@ -18,6 +19,9 @@ const MAX_OCCURS = `${EXT}questionnaire-maxOccurs`;
 const UNIT_OPTION = `${EXT}questionnaire-unitOption`;
 const UNIT_VALUE_SET = `${EXT}questionnaire-unitValueSet`;
 const OPTION_EXCLUSIVE = `${EXT}questionnaire-optionExclusive`;
+const SDC = 'http://hl7.org/fhir/uv/sdc/StructureDefinition/';
+const MIN_QUANTITY = [`${SDC}sdc-questionnaire-minQuantity`, MIN_VALUE];
+const MAX_QUANTITY = [`${SDC}sdc-questionnaire-maxQuantity`, MAX_VALUE];
 
 /** The extensions with `url` on a Questionnaire element. */
 function extensions(node: Json, url: string): Json[] {
@@ -79,7 +83,10 @@ export function checkAnswerConstraints(ctx: CheckContext, q: Json, answer: Json)
     checkRange(ctx, q, value, key);
   if (type === 'Decimal' && typeof value === 'number') checkDecimals(ctx, q, value, key);
   if (type === 'Attachment' && isObject(value)) checkAttachmentAnswer(ctx, q, value, key);
-  if (type === 'Quantity' && isObject(value)) checkUnit(ctx, q, value, key);
+  if (type === 'Quantity' && isObject(value)) {
+    checkUnit(ctx, q, value, key);
+    checkQuantityRange(ctx, q, value, key);
+  }
 }
 
 function checkText(ctx: CheckContext, q: Json, value: string, key: string): void {
@@ -268,5 +275,19 @@ export function checkOptions(ctx: CheckContext, q: Json, answers: Json[], open: 
     ctx.at.push('answer', exclusive[0]!);
     ctx.report('error', 'structure', 'optionExclusive: this answer excludes every other answer to the item');
     ctx.at.pop();
+  }
+}
+
+/** Quantity answers against sdc-questionnaire-min/maxQuantity (or min/maxValue as a Quantity), compared after UCUM conversion. */
+function checkQuantityRange(ctx: CheckContext, q: Json, value: Json, key: string): void {
+  const bound = (urls: string[]) => urls.map((u) => extValue(q, u)).find(isObject);
+  const show = (v: Json) => `${String(v.value)} ${String(v.code ?? v.unit ?? '')}`.trim();
+  const min = bound(MIN_QUANTITY);
+  const max = bound(MAX_QUANTITY);
+  if (min && compareQuantities(value, min) === -1) {
+    ctx.report('error', 'value', `The answer ${show(value)} is below the item's minimum ${show(min)}`, key);
+  }
+  if (max && compareQuantities(value, max) === 1) {
+    ctx.report('error', 'value', `The answer ${show(value)} is above the item's maximum ${show(max)}`, key);
   }
 }
