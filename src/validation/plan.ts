@@ -55,6 +55,9 @@ export interface ElementPlan {
   maxValue?: number;
   /** minValue[x]/maxValue[x] of date, dateTime, instant and time elements, as published. */
   minTemporal?: string;
+  /** minValueQuantity / maxValueQuantity (compared after UCUM conversion). */
+  minQuantity?: Record<string, unknown>;
+  maxQuantity?: Record<string, unknown>;
   maxTemporal?: string;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
@@ -219,6 +222,8 @@ export class PlanCompiler {
     let maxValue: number | undefined;
     let minTemporal: string | undefined;
     let maxTemporal: string | undefined;
+    let minQuantity: Record<string, unknown> | undefined;
+    let maxQuantity: Record<string, unknown> | undefined;
     for (const key in ed) {
       const v = (ed as unknown as Record<string, unknown>)[key];
       if (key.startsWith('fixed')) fixed = v;
@@ -227,6 +232,10 @@ export class PlanCompiler {
       else if (key.startsWith('maxValue') && typeof v === 'number') maxValue = v;
       else if (key.startsWith('minValue') && typeof v === 'string') minTemporal = v;
       else if (key.startsWith('maxValue') && typeof v === 'string') maxTemporal = v;
+      else if (key === 'minValueQuantity' && v && typeof v === 'object')
+        minQuantity = v as Record<string, unknown>;
+      else if (key === 'maxValueQuantity' && v && typeof v === 'object')
+        maxQuantity = v as Record<string, unknown>;
     }
     const binding =
       ed.binding?.valueSet && ed.binding.strength
@@ -260,6 +269,8 @@ export class PlanCompiler {
       maxValue,
       minTemporal,
       maxTemporal,
+      minQuantity,
+      maxQuantity,
       binding,
       invariants: this.invariants(ed, path),
       invariantKeys: new Set((ed.constraint ?? []).map((c) => c.key ?? '')),

@@ -1,6 +1,7 @@
 // Value rules an element definition states: maxLength, minValue[x]/maxValue[x] (numbers and
 // temporal types), fixed[x] and pattern[x].
 import type { ElementPlan } from '../plan.ts';
+import { compareQuantities } from '../quantity.ts';
 import type { Json } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
@@ -50,8 +51,22 @@ export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: u
   }
 }
 
-/** fixed[x] (exact) and pattern[x] (containment) on a complex value. */
+/** fixed[x] (exact) and pattern[x] (containment) on a complex value; Quantity min/max after UCUM conversion. */
 export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Json): void {
+  if (el.minQuantity && compareQuantities(value, el.minQuantity) === -1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${showQuantity(value)} is less than the permitted minimum value of ${showQuantity(el.minQuantity)}`,
+    );
+  }
+  if (el.maxQuantity && compareQuantities(value, el.maxQuantity) === 1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${showQuantity(value)} is greater than the permitted maximum value of ${showQuantity(el.maxQuantity)}`,
+    );
+  }
   if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
     ctx.report(
       'error',
@@ -101,4 +116,8 @@ function temporalRange(ctx: CheckContext, el: ElementPlan, value: string): void 
       `${el.path}: the value '${value}' is after the permitted maximum value of '${el.maxTemporal}'`,
     );
   }
+}
+
+function showQuantity(q: Json): string {
+  return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();
 }

@@ -152,3 +152,45 @@ describe('wrongDisplay option', () => {
     );
   });
 });
+
+describe('Quantity minValue/maxValue in a profile', () => {
+  const url = 'http://example.org/fhir/StructureDefinition/weight-limit';
+  const profile = {
+    resourceType: 'StructureDefinition',
+    url,
+    name: 'WeightLimit',
+    status: 'draft',
+    kind: 'resource',
+    abstract: false,
+    type: 'Observation',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        {
+          id: 'Observation.value[x]',
+          path: 'Observation.value[x]',
+          type: [{ code: 'Quantity' }],
+          maxValueQuantity: { value: 200, system: 'http://unitsofmeasure.org', code: 'kg' },
+        },
+      ],
+    },
+  };
+  const obs = (grams: number) => ({
+    resourceType: 'Observation',
+    id: 'o1',
+    meta: { profile: [url] },
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+    status: 'final',
+    code: { text: 'weight' },
+    valueQuantity: { value: grams, unit: 'g', system: 'http://unitsofmeasure.org', code: 'g' },
+  });
+  it('compares after UCUM conversion', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const v = await createValidator({ fiBase: false, resources: [profile as never] });
+    expect(errors(v.validate(obs(150000)))).toEqual([]);
+    expect(errors(v.validate(obs(250000)))).toEqual([
+      `Observation.value.ofType(Quantity) | Observation.value[x]: the value 250000 g is greater than the permitted maximum value of 200 kg (from ${url})`,
+    ]);
+  });
+});
