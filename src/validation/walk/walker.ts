@@ -47,7 +47,15 @@ export class Walk implements CheckContext {
   rootResource: Json | undefined;
   bundles: BundleScope[] = [];
   readonly containers: Array<Map<string, Json> | undefined> = [];
-  verdicts = new ProfileVerdicts();
+  private sharedVerdicts: ProfileVerdicts | undefined;
+  /** Created on first use: most runs never ask for a profile verdict. */
+  get verdicts(): ProfileVerdicts {
+    this.sharedVerdicts ??= new ProfileVerdicts();
+    return this.sharedVerdicts;
+  }
+  set verdicts(v: ProfileVerdicts) {
+    this.sharedVerdicts = v;
+  }
   /** How many unresolved extensions enclose the current node. */
   private unresolvedDepth = 0;
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
