@@ -73,6 +73,11 @@ export class Registry implements ConformanceRegistry {
   /** Canonical bases of the loaded packages (`http://hl7.org/fhir/StructureDefinition/` for the core), each ending in `/`. */
   readonly canonicals: string[] = [];
 
+  /** True when `url` lies under the canonical base of a loaded package: its definition would be here if it existed. */
+  covers(url: string): boolean {
+    return this.canonicals.some((base) => url.startsWith(base));
+  }
+
   resolve<T extends Resource = Resource>(canonical: string): T | undefined {
     let e = this.byUrl.get(canonical);
     if (!e) {

@@ -21,7 +21,7 @@ function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
   if (EXAMPLE_DOMAIN.test(url)) return 'warning';
   const policy = ctx.policy.unknownExtensions;
   if (policy !== 'auto') return policy;
-  return ctx.compiler.registry.canonicals.some((base) => url.startsWith(base)) ? 'error' : 'warning';
+  return ctx.compiler.registry.covers(url) ? 'error' : 'warning';
 }
 
 export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: ElementPlan): void {

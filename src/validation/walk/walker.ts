@@ -438,9 +438,13 @@ export class Walk implements CheckContext {
     for (const url of typeRef(el, type)?.profiles ?? []) {
       const p = this.compiler.plan(url);
       if (!p) {
+        // Missing from a package we hold: an error (the HL7 validator's verdict); from one we do not
+        // hold: a warning, as the defining package may simply not be loaded.
+        const registry = this.compiler.registry;
+        const missing = registry.covers(url) && !registry.structureDefinition(url);
         if (!ownChildren)
           this.report(
-            'warning',
+            missing ? 'error' : 'warning',
             'not-found',
             `${el.path}: profile '${url}' could not be found, so it has not been checked`,
           );

@@ -1,6 +1,6 @@
 // Smaller rules of the validator parity issue that need data too large for a case file.
 import { describe, expect, it } from 'vitest';
-import { errors, patient, validator } from './helpers.ts';
+import { errors, patient, validator, warnings } from './helpers.ts';
 
 describe('strings over 1 MB', () => {
   it('a string of exactly 1 MB is fine; one character more is an error naming the limit', async () => {
@@ -192,5 +192,47 @@ describe('Quantity minValue/maxValue in a profile', () => {
     expect(errors(v.validate(obs(250000)))).toEqual([
       `Observation.value.ofType(Quantity) | Observation.value[x]: the value 250000 g is greater than the permitted maximum value of 200 kg (from ${url})`,
     ]);
+  });
+});
+
+describe('an unresolvable type.profile', () => {
+  const profileWith = (url: string, typeProfile: string) => ({
+    resourceType: 'StructureDefinition',
+    url,
+    name: 'AddressProfiled',
+    status: 'draft',
+    kind: 'resource',
+    abstract: false,
+    type: 'Patient',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        {
+          id: 'Patient.address',
+          path: 'Patient.address',
+          type: [{ code: 'Address', profile: [typeProfile] }],
+        },
+      ],
+    },
+  });
+  const MISSING_CORE = 'http://hl7.org/fhir/StructureDefinition/no-such-address';
+  const ELSEWHERE = 'https://unknown.invalid/fhir/StructureDefinition/address';
+  it('is an error under a loaded package canonical, a warning when its package is not loaded', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const a = 'http://example.org/fhir/StructureDefinition/a';
+    const b = 'http://example.org/fhir/StructureDefinition/b';
+    const v = await createValidator({
+      fiBase: false,
+      resources: [profileWith(a, MISSING_CORE), profileWith(b, ELSEWHERE)] as never[],
+    });
+    const p = (url: string) => patient({ meta: { profile: [url] }, address: [{ city: 'Oulu' }] });
+    expect(errors(v.validate(p(a)))).toEqual([
+      `Patient.address[0] | Patient.address: profile '${MISSING_CORE}' could not be found, so it has not been checked (from ${a})`,
+    ]);
+    expect(errors(v.validate(p(b)))).toEqual([]);
+    expect(warnings(v.validate(p(b)))).toContain(
+      `Patient.address[0] | Patient.address: profile '${ELSEWHERE}' could not be found, so it has not been checked (from ${b})`,
+    );
   });
 });
