@@ -1,9 +1,30 @@
 // Which definitions a resource is walked against: the explicit profiles and its meta.profile claims
 // that resolve (their snapshots include the base rules), else its base definition. Unresolvable or
 // misapplied profiles are reported here, as the HL7 validator reports them.
+import type { ImplementationGuide } from '@medplum/fhirtypes';
 import type { CheckContext } from '../checks/context.ts';
 import type { StructurePlan } from '../plan.ts';
+import type { Registry } from '../registry.ts';
 import { type Json, isObject } from '../util.ts';
+
+const globalsByRegistry = new WeakMap<Registry, Map<string, string[]>>();
+
+/** Resource type → the `global` profiles of the loaded ImplementationGuides (they apply to every such resource). */
+function globalProfiles(registry: Registry): Map<string, string[]> {
+  let map = globalsByRegistry.get(registry);
+  if (map) return map;
+  map = new Map();
+  for (const ig of registry.all<ImplementationGuide>('ImplementationGuide')) {
+    for (const g of ig.global ?? []) {
+      if (!g.type || !g.profile) continue;
+      const list = map.get(g.type) ?? [];
+      if (!list.includes(g.profile)) list.push(g.profile);
+      map.set(g.type, list);
+    }
+  }
+  globalsByRegistry.set(registry, map);
+  return map;
+}
 
 export function resourceProfiles(
   ctx: CheckContext,
@@ -43,6 +64,10 @@ export function resourceProfiles(
     } else if (!p.base && !plans.includes(p)) {
       plans.push(p);
     }
+  }
+  for (const url of globalProfiles(ctx.compiler.registry).get(rt) ?? []) {
+    const p = ctx.compiler.plan(url);
+    if (p && p.type === rt && !p.base && !plans.includes(p)) plans.push(p);
   }
   if (!plans.length) plans.push(base);
   return plans;

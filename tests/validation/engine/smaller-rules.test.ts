@@ -236,3 +236,36 @@ describe('an unresolvable type.profile', () => {
     );
   });
 });
+
+describe('ImplementationGuide global profiles', () => {
+  it('apply to every resource of their type, claimed or not', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const strict = 'http://example.org/fhir/StructureDefinition/gendered-patient';
+    const profile = {
+      resourceType: 'StructureDefinition',
+      url: strict,
+      name: 'GenderedPatient',
+      status: 'draft',
+      kind: 'resource',
+      abstract: false,
+      type: 'Patient',
+      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+      derivation: 'constraint',
+      differential: { element: [{ id: 'Patient.gender', path: 'Patient.gender', min: 1 }] },
+    };
+    const ig = {
+      resourceType: 'ImplementationGuide',
+      url: 'http://example.org/fhir/ImplementationGuide/ig',
+      name: 'Ig',
+      status: 'draft',
+      packageId: 'example.ig',
+      fhirVersion: ['4.0.1'],
+      global: [{ type: 'Patient', profile: strict }],
+    };
+    const v = await createValidator({ fiBase: false, resources: [profile, ig] as never[] });
+    expect(errors(v.validate(patient()))).toEqual([
+      `Patient | Patient.gender: minimum required = 1, but only found 0 (from ${strict})`,
+    ]);
+    expect(errors(v.validate(patient({ gender: 'female' })))).toEqual([]);
+  });
+});
