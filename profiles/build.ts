@@ -10,14 +10,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import {
-  AUTOMATIC_DEPENDENCIES,
-  FI_BASE,
-  STUB_VERSION,
-  findPackage,
-  packageSearchPath,
-  prepareCache,
-} from './fhir-cache.ts';
+import { FI_BASE, findPackage, packageSearchPath } from '../src/validation/index.ts';
+import { AUTOMATIC_DEPENDENCIES, STUB_VERSION, prepareCache } from './fhir-cache.ts';
 import { type PackageManifest, packFhirPackage } from './pack.ts';
 
 export const PROFILES_DIR = dirname(fileURLToPath(import.meta.url));

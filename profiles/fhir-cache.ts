@@ -14,11 +14,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { extract } from 'tar';
 
-export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
+import { FI_BASE } from '../src/validation/packages.ts';
+
+export { FI_BASE };
 
 /** Version given to the stand-ins; never published, stripped from the output package. */
 export const STUB_VERSION = '0.0.0-tyokyky-offline-stub';
@@ -164,45 +165,10 @@ async function ensureStubPackages(cacheDir: string): Promise<void> {
   }
 }
 
-/** Folders searched for a FHIR package, in the order DEVELOPERS.md fixes. */
-export function packageSearchPath(explicit: string[], repoRoot: string): string[] {
-  return [
-    ...explicit,
-    ...(process.env.TYOKYKY_FHIR_PACKAGES ?? '').split(':').filter(Boolean),
-    resolve(repoRoot, '..', 'shared', 'fhir-packages'),
-    join(homedir(), '.fhir', 'packages'),
-  ];
-}
-
 function manifestMatches(packageJsonPath: string, name: string, version: string): boolean {
   if (!existsSync(packageJsonPath)) return false;
   const m = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { name?: string; version?: string };
   return m.name === name && m.version === version;
-}
-
-/**
- * Finds a package as a `.tgz`, an unpacked `package/` folder or a cache entry `name#version/`.
- * Returns a path to a `.tgz` or to a folder that contains `package.json`.
- */
-export function findPackage(name: string, version: string, searchPath: string[]): string | undefined {
-  for (const location of searchPath) {
-    if (!existsSync(location)) continue;
-    if (statSync(location).isFile()) {
-      if (basename(location).startsWith(`${name}-${version}`) && location.endsWith('.tgz')) return location;
-      continue;
-    }
-    const candidates = [
-      join(location, 'package'),
-      location,
-      join(location, `${name}#${version}`, 'package'),
-      join(location, `${name}-${version}`, 'package'),
-    ];
-    for (const c of candidates) if (manifestMatches(join(c, 'package.json'), name, version)) return c;
-    for (const tgz of [`${name}-${version}.tgz`, `${name}#${version}.tgz`, 'package.tgz']) {
-      if (existsSync(join(location, tgz))) return join(location, tgz);
-    }
-  }
-  return undefined;
 }
 
 async function installPackage(

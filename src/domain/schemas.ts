@@ -15,6 +15,7 @@ import {
   TRIGGERS,
   WORK_ABILITY_SERVICES,
 } from './codes.ts';
+import { WORK_ABILITY_SCORE_RANGE } from './rules/work-ability-score.ts';
 
 function code<T extends readonly string[]>(list: T, description: string) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...list], description });
@@ -28,7 +29,10 @@ const LocalId = Type.String({
 /** Free text: non-empty, no leading or trailing white space (FHIR string rules). */
 const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S(.*\\S)?$' });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
-const Score = Type.Integer({ minimum: 0, maximum: 10 });
+const Score = Type.Integer({
+  minimum: WORK_ABILITY_SCORE_RANGE.min,
+  maximum: WORK_ABILITY_SCORE_RANGE.max,
+});
 const Identifier = Type.Object(
   { system: Type.String({ pattern: '^(urn:oid:[0-2](\\.\\d+)+|https?://\\S+)$' }), value: Text },
   { additionalProperties: false },

@@ -2,16 +2,25 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
-import { PROJECT_ROOT, findPackage, isPackagePath, openLooseResources, openPackage } from './packages.ts';
+import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
+import {
+  FI_BASE,
+  PROJECT_ROOT,
+  findPackage,
+  isPackagePath,
+  openLooseResources,
+  openPackage,
+} from './packages.ts';
 import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
-import { type TerminologyPort, Walk, isObject } from './walker.ts';
+import { isObject } from './util.ts';
+import { Walk } from './walk/walker.ts';
 
 export { Registry } from './registry.ts';
 export type { ConformanceRegistry } from './types.ts';
 
-export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' };
+export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
 
 export interface ValidatorOptions {
   /**
@@ -28,6 +37,21 @@ export interface ValidatorOptions {
   invariants?: boolean;
   /** Extra conformance resources (StructureDefinitions, ValueSets, CodeSystems), added after the packages. */
   resources?: Resource[];
+  /**
+   * Severity of an extension whose url resolves to no definition. `'error'` is the HL7 validator's
+   * default (without `-allow-any-extensions`); the default `'auto'` gives an error when the url lies
+   * under the canonical base of a loaded package (R4 core: `http://hl7.org/fhir/StructureDefinition/`), where its
+   * definition would be if it existed, and a warning when the defining package is not loaded (FI Base
+   * absent must not turn its extensions into rejects). Example domains (example.org, example.com,
+   * acme.com) are always a warning; an unknown modifierExtension is always an error.
+   */
+  unknownExtensions?: 'auto' | 'error' | 'warning';
+  /**
+   * Severity of a Coding display that matches neither the display nor a designation of the code in a
+   * CodeSystem we hold: `'warning'` (default) or `'error'` (the HL7 validator's verdict without
+   * `-display-issues-are-warnings`).
+   */
+  wrongDisplay?: 'error' | 'warning';
 }
 
 export interface ValidateOptions {
@@ -66,10 +90,13 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   for (const r of opts.resources ?? []) registry.add(r);
 
   const terminology: TerminologyPort | undefined =
-    terminologyModule && (await terminologyModule).createTerminology(registry);
+    terminologyModule &&
+    (await terminologyModule).createTerminology(registry, { wrongDisplay: opts.wrongDisplay });
   const compileInvariant: InvariantCompiler | undefined =
     invariantsModule && (await invariantsModule).compileInvariant;
-  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology);
+  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology, {
+    unknownExtensions: opts.unknownExtensions ?? 'auto',
+  });
 }
 
 class CompiledValidator implements Validator {
@@ -77,6 +104,7 @@ class CompiledValidator implements Validator {
     readonly registry: Registry,
     private readonly compiler: PlanCompiler,
     private readonly terminology: TerminologyPort | undefined,
+    private readonly policy: WalkPolicy,
   ) {}
 
   get packages() {
@@ -96,9 +124,10 @@ class CompiledValidator implements Validator {
   private issues(resource: unknown, opts: ValidateOptions): OperationOutcomeIssue[] {
     const profiles =
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
-    const walk = new Walk(this.compiler, this.terminology);
+    const walk = new Walk(this.compiler, this.terminology, this.policy);
     try {
-      if (isObject(resource) && typeof resource.resourceType === 'string') walk.push(resource.resourceType);
+      if (isObject(resource) && typeof resource.resourceType === 'string')
+        walk.at.push(resource.resourceType);
       walk.resourceNode(resource, profiles);
     } catch (e) {
       walk.issues.push({

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fhirXmlToJson } from './xml.ts';
 
@@ -14,6 +14,9 @@ export interface FhirPackage {
   /** Folder containing package.json (the `package/` folder of the tarball). */
   dir: string;
 }
+
+/** FI Base, looked up in the package search path unless a package of that name is given. */
+export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
@@ -62,41 +65,80 @@ function unpackTarball(file: string, size: number, mtime: number): string {
   return dir;
 }
 
-/** Folders searched for packages, in the order DEVELOPERS.md gives (after explicit paths). */
-export function packageSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs: string[] = [];
-  for (const d of (env.TYOKYKY_FHIR_PACKAGES ?? '').split(':')) if (d) dirs.push(resolve(d));
-  dirs.push(resolve(PROJECT_ROOT, '..', 'shared', 'fhir-packages'));
-  dirs.push(join(homedir(), '.fhir', 'packages'));
-  return dirs;
+/**
+ * Folders (or package files) searched for a FHIR package, in the order DEVELOPERS.md fixes: the
+ * explicit `--package` / `packages` paths, `TYOKYKY_FHIR_PACKAGES` (`:`-separated),
+ * `../shared/fhir-packages` beside the project, `~/.fhir/packages`.
+ */
+export function packageSearchPath(
+  explicit: string[] = [],
+  root: string = PROJECT_ROOT,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  return [
+    ...explicit,
+    ...(env.TYOKYKY_FHIR_PACKAGES ?? '').split(':').filter(Boolean),
+    resolve(root, '..', 'shared', 'fhir-packages'),
+    join(homedir(), '.fhir', 'packages'),
+  ];
+}
+
+function manifestOf(dir: string): { name?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version an entry named `<name>#<version>`, `<name>-<version>` (optionally `.tgz`) holds. */
+function entryVersion(entry: string, name: string): string | undefined {
+  const base = entry.replace(/\.tgz$/, '');
+  if (!base.startsWith(`${name}#`) && !base.startsWith(`${name}-`)) return undefined;
+  const v = base.slice(name.length + 1);
+  return /^\d/.test(v) ? v : undefined;
 }
 
 /**
- * Finds a package by name (and optionally version) in the search folders. Recognises
- * `<name>-<version>.tgz`, `<name>#<version>/` (the ~/.fhir/packages layout) and `<name>-<version>/`.
+ * The one package finder (validator, CLI and profile build). Finds `name` (at `version`, or the
+ * highest version found when none is given) in each location of `searchPath` in turn: a `.tgz` given
+ * directly, a folder that is the package or holds `package/`, or a folder of packages named
+ * `<name>-<version>.tgz`, `<name>#<version>/` (the ~/.fhir/packages layout) or `<name>-<version>/`.
+ * Returns a `.tgz` or the folder holding `package.json`.
  */
-export function findPackage(name: string, version?: string, dirs = packageSearchDirs()): string | undefined {
-  for (const dir of dirs) {
-    let entries: string[];
+export function findPackage(
+  name: string,
+  version?: string,
+  searchPath: string[] = packageSearchPath(),
+): string | undefined {
+  const wanted = (m: { name?: string; version?: string } | undefined) =>
+    m?.name === name && (version === undefined || m.version === version);
+  for (const location of searchPath) {
+    let st: ReturnType<typeof statSync>;
     try {
-      entries = readdirSync(dir);
+      st = statSync(location);
     } catch {
       continue;
     }
-    const candidates = entries
+    if (st.isFile()) {
+      const v = entryVersion(basename(location), name);
+      if (location.endsWith('.tgz') && v !== undefined && (version === undefined || v === version))
+        return location;
+      continue;
+    }
+    for (const dir of [join(location, 'package'), location]) if (wanted(manifestOf(dir))) return dir;
+    const entries = readdirSync(location)
       .filter((e) => {
-        const base = e.replace(/\.tgz$/, '');
-        const v = base.startsWith(`${name}#`)
-          ? base.slice(name.length + 1)
-          : base.startsWith(`${name}-`)
-            ? base.slice(name.length + 1)
-            : undefined;
-        if (v === undefined || !/^\d/.test(v)) return false;
-        return version === undefined || v === version;
+        const v = entryVersion(e, name);
+        return v !== undefined && (version === undefined || v === version);
       })
       .sort()
       .reverse();
-    if (candidates.length) return join(dir, candidates[0]);
+    for (const e of entries) {
+      const path = join(location, e);
+      if (e.endsWith('.tgz')) return path;
+      for (const dir of [join(path, 'package'), path]) if (wanted(manifestOf(dir))) return dir;
+    }
   }
   return undefined;
 }

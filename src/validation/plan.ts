@@ -6,8 +6,6 @@ import type { CompiledInvariant } from './types.ts';
 
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
-/** Invariants the engine checks natively (with the same key in the message), so they are not compiled. */
-export const NATIVE_INVARIANTS = new Set(['bdl-3', 'bdl-7', 'ref-1']);
 
 export interface TypeRef {
   code: string;
@@ -57,6 +55,9 @@ export interface ElementPlan {
   maxValue?: number;
   /** minValue[x]/maxValue[x] of date, dateTime, instant and time elements, as published. */
   minTemporal?: string;
+  /** minValueQuantity / maxValueQuantity (compared after UCUM conversion). */
+  minQuantity?: Record<string, unknown>;
+  maxQuantity?: Record<string, unknown>;
   maxTemporal?: string;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
@@ -221,6 +222,8 @@ export class PlanCompiler {
     let maxValue: number | undefined;
     let minTemporal: string | undefined;
     let maxTemporal: string | undefined;
+    let minQuantity: Record<string, unknown> | undefined;
+    let maxQuantity: Record<string, unknown> | undefined;
     for (const key in ed) {
       const v = (ed as unknown as Record<string, unknown>)[key];
       if (key.startsWith('fixed')) fixed = v;
@@ -229,6 +232,10 @@ export class PlanCompiler {
       else if (key.startsWith('maxValue') && typeof v === 'number') maxValue = v;
       else if (key.startsWith('minValue') && typeof v === 'string') minTemporal = v;
       else if (key.startsWith('maxValue') && typeof v === 'string') maxTemporal = v;
+      else if (key === 'minValueQuantity' && v && typeof v === 'object')
+        minQuantity = v as Record<string, unknown>;
+      else if (key === 'maxValueQuantity' && v && typeof v === 'object')
+        maxQuantity = v as Record<string, unknown>;
     }
     const binding =
       ed.binding?.valueSet && ed.binding.strength
@@ -262,6 +269,8 @@ export class PlanCompiler {
       maxValue,
       minTemporal,
       maxTemporal,
+      minQuantity,
+      maxQuantity,
       binding,
       invariants: this.invariants(ed, path),
       invariantKeys: new Set((ed.constraint ?? []).map((c) => c.key ?? '')),
@@ -274,7 +283,6 @@ export class PlanCompiler {
     if (!this.compileInvariant || !ed.constraint) return [];
     const out: CompiledInvariant[] = [];
     for (const c of ed.constraint) {
-      if (NATIVE_INVARIANTS.has(c.key ?? '')) continue;
       const inv = this.compileInvariant(c, path);
       if (inv) out.push(inv);
     }

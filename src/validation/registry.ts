@@ -70,6 +70,13 @@ export class Registry implements ConformanceRegistry {
   private readonly byUrl = new Map<string, Entry>();
   private readonly byType = new Map<string, Entry[]>();
   readonly sources: LoadedSource[] = [];
+  /** Canonical bases of the loaded packages (`http://hl7.org/fhir/StructureDefinition/` for the core), each ending in `/`. */
+  readonly canonicals: string[] = [];
+
+  /** True when `url` lies under the canonical base of a loaded package: its definition would be here if it existed. */
+  covers(url: string): boolean {
+    return this.canonicals.some((base) => url.startsWith(base));
+  }
 
   resolve<T extends Resource = Resource>(canonical: string): T | undefined {
     let e = this.byUrl.get(canonical);
@@ -189,6 +196,7 @@ export class Registry implements ConformanceRegistry {
       this.addEntry({ ...rest, file: files[f] });
     }
     this.sources.push({ name: 'hl7.fhir.r4.core', version: '4.0.1' });
+    this.canonicals.push('http://hl7.org/fhir/StructureDefinition/');
   }
 
   /**
@@ -222,6 +230,8 @@ export class Registry implements ConformanceRegistry {
       this.add(r);
     }
     this.sources.push({ name: pkg.name, version: pkg.version });
+    if (pkg.canonical)
+      this.canonicals.push(pkg.canonical.endsWith('/') ? pkg.canonical : `${pkg.canonical}/`);
   }
 }
 

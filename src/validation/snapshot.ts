@@ -3,12 +3,13 @@ import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes'
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
 
 /**
- * A snapshot for a differential-only constraint profile, in the simple cases only: every differential
- * element is an element of the base snapshot (by id) or lies inside a single-typed datatype element,
- * whose children are unrolled from the datatype's own definition. Differentials with slicing, slices or
- * renamed choice paths are not handled (undefined: the profile stays unchecked, as before). Each
- * differential element is merged onto its snapshot element: its properties replace the base's,
- * constraints are added.
+ * A snapshot for a differential-only constraint profile, in the simple cases: every differential
+ * element is an element of the base snapshot (by id), lies inside a single-typed datatype element
+ * (whose children are unrolled from the datatype's own definition), or is a slice (one level, no
+ * reslicing) of such an element, inserted after the sliced element's group, as complex extensions
+ * slice `Extension.extension`. Anything else (reslicing, ids that do not match their path) gives
+ * undefined: the profile stays unchecked, as before. Each differential element is merged onto its
+ * snapshot element: its properties replace the base's, constraints are added.
  */
 export function simpleSnapshot(
   sd: StructureDefinition,
@@ -21,31 +22,71 @@ export function simpleSnapshot(
     return undefined;
   const out = baseEls.map((e) => structuredClone(e));
   for (const d of diff) {
-    const key = d.id ?? d.path;
-    if (d.slicing || d.sliceName || key.includes(':') || !d.path || (d.id && d.id !== d.path))
-      return undefined;
-    const at = ensure(out, d.path, resolve);
+    const id = d.id ?? d.path;
+    if (!d.path || id.includes('/') || withoutSlices(id) !== d.path) return undefined;
+    const at =
+      d.sliceName && id.endsWith(`:${d.sliceName}`)
+        ? addSlice(out, id, d.sliceName, resolve)
+        : ensure(out, id, d.path, resolve);
     if (at < 0) return undefined;
     merge(out[at], d);
   }
   return out;
 }
 
-/** Index of the element with this path, unrolling datatype children on the way; -1 when impossible. */
+/** `Extension.extension:name.url` → `Extension.extension.url`. */
+function withoutSlices(id: string): string {
+  return id.replace(/:[^.]+/g, '');
+}
+
+/** Inserts the slice `id` (a copy of the sliced element) after the sliced element's group. */
+function addSlice(
+  out: ElementDefinition[],
+  id: string,
+  sliceName: string,
+  resolve: (url: string) => StructureDefinition | undefined,
+): number {
+  const found = out.findIndex((e) => e.id === id);
+  if (found >= 0) return found;
+  const slicedId = id.slice(0, id.length - sliceName.length - 1);
+  const si = ensure(out, slicedId, withoutSlices(slicedId), resolve);
+  if (si < 0) return -1;
+  let end = si + 1;
+  while (end < out.length) {
+    const other = out[end]!.id ?? '';
+    if (!other.startsWith(`${slicedId}.`) && !other.startsWith(`${slicedId}:`)) break;
+    end++;
+  }
+  const slice = structuredClone(out[si]!);
+  slice.id = id;
+  slice.sliceName = sliceName;
+  slice.slicing = undefined;
+  out.splice(end, 0, slice);
+  return end;
+}
+
+/** Index of the element with this id, unrolling datatype children on the way; -1 when impossible. */
 function ensure(
   out: ElementDefinition[],
+  id: string,
   path: string,
   resolve: (url: string) => StructureDefinition | undefined,
 ): number {
-  const found = out.findIndex((e) => (e.id ?? e.path) === path);
+  const found = out.findIndex((e) => (e.id ?? e.path) === id);
   if (found >= 0) return found;
-  const dot = path.lastIndexOf('.');
-  if (dot < 0) return -1;
-  const parentPath = path.slice(0, dot);
-  const pi = ensure(out, parentPath, resolve);
+  const dot = id.lastIndexOf('.');
+  const pathDot = path.lastIndexOf('.');
+  if (dot < 0 || pathDot < 0) return -1;
+  const parentId = id.slice(0, dot);
+  const parentPath = path.slice(0, pathDot);
+  const colon = parentId.lastIndexOf(':');
+  const pi =
+    colon > parentId.lastIndexOf('.')
+      ? addSlice(out, parentId, parentId.slice(colon + 1), resolve)
+      : ensure(out, parentId, parentPath, resolve);
   if (pi < 0) return -1;
   const parent = out[pi];
-  if (out[pi + 1]?.path?.startsWith(`${parentPath}.`)) return -1; // has children, and not this one
+  if ((out[pi + 1]?.id ?? out[pi + 1]?.path)?.startsWith(`${parentId}.`)) return -1; // has children, and not this one
   const code = parent.type?.length === 1 ? parent.type[0].code : undefined;
   if (!code || parent.contentReference) return -1;
   const typeSd = resolve(CORE_PREFIX + code);
@@ -54,11 +95,11 @@ function ensure(
   const children = typeEls.slice(1).map((e) => {
     const c = structuredClone(e);
     c.path = parentPath + e.path.slice(code.length);
-    c.id = parentPath + (e.id ?? e.path).slice(code.length);
+    c.id = parentId + (e.id ?? e.path).slice(code.length);
     return c;
   });
   out.splice(pi + 1, 0, ...children);
-  return out.findIndex((e) => (e.id ?? e.path) === path);
+  return out.findIndex((e) => (e.id ?? e.path) === id);
 }
 
 function merge(target: ElementDefinition, d: ElementDefinition): void {

@@ -46,3 +46,19 @@ export interface InvariantEnv {
 }
 
 export type ConstraintInput = ElementDefinitionConstraint;
+
+/**
+ * Thrown by `CompiledInvariant.check` when the expression cannot be evaluated (fhirpath.js cannot parse
+ * it, or it fails on this node). The engine reports it as a warning on the node, never as an error:
+ * a constraint we cannot evaluate is not evidence that the resource is wrong.
+ */
+export class InvariantEvaluationError extends Error {
+  readonly key: string;
+  constructor(key: string, cause: unknown) {
+    super(
+      `${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`,
+    );
+    this.name = 'InvariantEvaluationError';
+    this.key = key;
+  }
+}

@@ -1,40 +1,146 @@
-// The SDK's HETU rule and the profile invariant tyk-hetu-1 must agree on every shared case: the
-// invariant's FHIRPath is read from the compiled profile package and evaluated with fhirpath.
-import { readFileSync } from 'node:fs';
+// Every native tyk-* invariant path must agree with its FSH expression, and the SDK's domain rule with
+// both, on one shared case table per rule. The FSH expressions are read from the compiled profile
+// package and evaluated with fhirpath.js; the native paths are the validator's (project.ts), which
+// call the domain rules.
+import { readFileSync, readdirSync } from 'node:fs';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { describe, expect, it } from 'vitest';
-import { checkHetuFormat, parseHetu } from '../../src/domain/index.ts';
+import {
+  FURTHER_ASSESSMENT_CODE,
+  HETU_SYSTEM,
+  checkHetuFormat,
+  interpretWorkAbilityScore,
+  parseHetu,
+} from '../../src/domain/index.ts';
+import { compileInvariant } from '../../src/validation/invariants/index.ts';
+import { projectFastPaths } from '../../src/validation/invariants/project.ts';
 import cases from '../fixtures/hetu-cases.json' with { type: 'json' };
 
-const sd = JSON.parse(
-  readFileSync(
-    new URL('../../profiles/package/StructureDefinition-tyokyky-patient.json', import.meta.url),
-    'utf8',
-  ),
-);
-const constraint = sd.snapshot.element
-  .flatMap((e: { path: string; constraint?: { key: string; expression: string }[] }) =>
-    (e.constraint ?? []).map((c) => ({ ...c, path: e.path })),
-  )
-  .find((c: { key: string }) => c.key === 'tyk-hetu-1');
-const invariant = fhirpath.compile({ base: constraint.path, expression: constraint.expression }, r4);
-
-function invariantHolds(hetu: string): boolean {
-  const identifier = { use: 'official', system: 'urn:oid:1.2.246.21', value: hetu };
-  return (invariant(identifier) as unknown[]).every((x) => x === true);
+interface Constraint {
+  key: string;
+  expression: string;
+  severity: 'error' | 'warning';
+  human: string;
+  source: string;
+  path: string;
 }
 
-describe('tyk-hetu-1 (profile) and the SDK agree', () => {
-  it('the invariant sits on Patient.identifier', () => {
-    expect(constraint.path).toBe('Patient.identifier');
-  });
+const packageDir = new URL('../../profiles/package/', import.meta.url);
+const constraints = new Map<string, Constraint>();
+for (const file of readdirSync(packageDir).filter((f) => f.startsWith('StructureDefinition-'))) {
+  const sd = JSON.parse(readFileSync(new URL(file, packageDir), 'utf8'));
+  for (const e of sd.snapshot?.element ?? []) {
+    for (const c of e.constraint ?? [])
+      if (c.key.startsWith('tyk-')) constraints.set(c.key, { ...c, path: e.path });
+  }
+}
 
+function published(key: string, node: unknown): boolean {
+  const c = constraints.get(key)!;
+  const result = fhirpath.evaluate(
+    node,
+    { base: c.path, expression: c.expression },
+    {},
+    r4 as any,
+  ) as unknown[];
+  return result.length === 1 && result[0] === true;
+}
+
+function native(key: string, node: unknown, typeName: string): boolean | undefined {
+  const c = constraints.get(key)!;
+  const env = { resource: node, rootResource: node, typeName, path: c.path };
+  const fast = projectFastPaths[key]!(node, env);
+  // The compiled invariant (what the validator runs) gives the same answer as the native path.
+  expect(compileInvariant(c, c.path)!.check(node, env)).toBe(fast ?? published(key, node));
+  return fast;
+}
+
+describe('every native tyk-* path has an FSH invariant and a case table here', () => {
+  it('native paths: tyk-hetu-1, tyk-was-1, tyk-was-2', () => {
+    expect(Object.keys(projectFastPaths).sort()).toEqual(['tyk-hetu-1', 'tyk-was-1', 'tyk-was-2']);
+    for (const key of Object.keys(projectFastPaths)) expect(constraints.get(key)?.expression).toBeTruthy();
+  });
+  it('tyk-hetu-1 sits on Patient.identifier', () => {
+    expect(constraints.get('tyk-hetu-1')?.path).toBe('Patient.identifier');
+  });
+});
+
+describe('tyk-hetu-1 (profile), its native path and the SDK agree', () => {
+  it('the case table holds valid and invalid codes', () => {
+    expect(cases.cases.filter((c) => c.valid).length).toBeGreaterThanOrEqual(5);
+    expect(cases.cases.filter((c) => !c.valid).length).toBeGreaterThanOrEqual(5);
+  });
   for (const c of cases.cases) {
     it(`${JSON.stringify(c.hetu)}: ${c.why}`, () => {
-      expect(invariantHolds(c.hetu)).toBe(c.valid);
+      const identifier = { use: 'official', system: HETU_SYSTEM, value: c.hetu };
+      expect(published('tyk-hetu-1', identifier)).toBe(c.valid);
+      expect(native('tyk-hetu-1', identifier, 'Identifier')).toBe(c.valid);
       expect(checkHetuFormat(c.hetu).valid).toBe(c.valid);
       expect(parseHetu(c.hetu).valid).toBe(c.valid);
     });
   }
+  it('another identifier system is not a HETU', () => {
+    const other = { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:x' };
+    expect(published('tyk-hetu-1', other)).toBe(true);
+    expect(native('tyk-hetu-1', other, 'Identifier')).toBe(true);
+  });
+});
+
+const system = `https://tyokyky-fhir.org/fhir/CodeSystem/${FURTHER_ASSESSMENT_CODE.codeSystem}`;
+const needs = { coding: [{ system, code: FURTHER_ASSESSMENT_CODE.code }] };
+const elsewhere = { coding: [{ system: 'http://example.org', code: FURTHER_ASSESSMENT_CODE.code }] };
+
+/** Scores with the interpretation they carry; `was1`/`was2` are the expected verdicts of both paths. */
+const SCORE_CASES: Array<{ why: string; obs: Record<string, unknown>; was1: boolean; was2: boolean }> = [
+  { why: 'top score', obs: { valueInteger: 10 }, was1: true, was2: true },
+  { why: 'above the threshold', obs: { valueInteger: 8 }, was1: true, was2: true },
+  { why: 'at the threshold, no interpretation', obs: { valueInteger: 7 }, was1: true, was2: false },
+  {
+    why: 'at the threshold, interpreted',
+    obs: { valueInteger: 7, interpretation: [needs] },
+    was1: true,
+    was2: true,
+  },
+  {
+    why: 'zero, code from another system',
+    obs: { valueInteger: 0, interpretation: [elsewhere] },
+    was1: true,
+    was2: false,
+  },
+  {
+    why: 'low, second concept interprets',
+    obs: { valueInteger: 3, interpretation: [elsewhere, needs] },
+    was1: true,
+    was2: true,
+  },
+  { why: 'above the range', obs: { valueInteger: 11 }, was1: false, was2: true },
+  { why: 'below the range', obs: { valueInteger: -1, interpretation: [needs] }, was1: false, was2: true },
+  { why: 'no value', obs: {}, was1: true, was2: true },
+];
+
+describe('tyk-was-1 / tyk-was-2 (profile), their native paths and the SDK agree', () => {
+  for (const c of SCORE_CASES) {
+    it(`${c.why}: ${JSON.stringify(c.obs)}`, () => {
+      const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...c.obs };
+      expect(published('tyk-was-1', obs)).toBe(c.was1);
+      expect(native('tyk-was-1', obs, 'Observation')).toBe(c.was1);
+      expect(published('tyk-was-2', obs)).toBe(c.was2);
+      expect(native('tyk-was-2', obs, 'Observation')).toBe(c.was2);
+      const score = c.obs.valueInteger;
+      if (typeof score === 'number') {
+        const sdk = interpretWorkAbilityScore(score);
+        expect(sdk.valid).toBe(c.was1);
+        // A score the profile rejects for lacking the interpretation is one the SDK interprets so;
+        // an uninterpreted score the profile accepts is one the SDK does not.
+        if (sdk.valid && !c.was2) expect(sdk.interpretation).toBe(FURTHER_ASSESSMENT_CODE.code);
+        if (sdk.valid && c.was2 && !c.obs.interpretation) expect(sdk.investigateFurther).toBe(false);
+      }
+    });
+  }
+  it('a value of another type is left to fhirpath.js', () => {
+    const obs = { resourceType: 'Observation', valueQuantity: { value: 5 } };
+    expect(native('tyk-was-1', obs, 'Observation')).toBe(true);
+    expect(published('tyk-was-1', obs)).toBe(true);
+  });
 });

@@ -27,6 +27,21 @@ interface Case {
 }
 
 const casesDir = join(import.meta.dirname, 'cases');
+/** Cases per folder: a missing or misnamed fixture fails the suite instead of passing silently. */
+const CASE_COUNTS: Record<string, number> = {
+  attachments: 4,
+  bundles: 4,
+  cardinality: 2,
+  extensions: 17,
+  invariants: 26,
+  json: 12,
+  primitives: 22,
+  profiles: 13,
+  questionnaire: 6,
+  references: 7,
+  terminology: 19,
+  types: 3,
+};
 const groups = readdirSync(casesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
@@ -46,6 +61,13 @@ function matches(i: OperationOutcomeIssue, e: ExpectedIssue): boolean {
   const where = i.expression?.[0] ?? null;
   return severity === e.severity && where === e.expression && (i.diagnostics ?? '').includes(e.rule);
 }
+
+it('holds the expected number of cases in every folder', () => {
+  const counts = Object.fromEntries(
+    groups.map((g) => [g, readdirSync(join(casesDir, g)).filter((f) => f.endsWith('.json')).length]),
+  );
+  expect(counts).toEqual(CASE_COUNTS);
+});
 
 for (const group of groups) {
   describe(group, () => {

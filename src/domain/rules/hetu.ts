@@ -3,6 +3,9 @@
  * and check character; tests/domain/hetu-invariant.test.ts proves both agree on tests/fixtures/hetu-cases.json.
  */
 
+/** The identifier system of the HETU (the OID of the Finnish personal identity code); `tyk-hetu-1` applies to it. */
+export const HETU_SYSTEM = 'urn:oid:1.2.246.21';
+
 /** The 31 check characters, indexed by `DDMMYYZZZ mod 31`. */
 export const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
 const CENTURY: Record<string, number> = {

@@ -3,6 +3,27 @@ import type { WorkAbilityInterpretation } from '../codes.ts';
 /** At or below this score the work ability must be investigated further (DOMAIN.md; invariant `tyk-was-2`). */
 export const FURTHER_ASSESSMENT_THRESHOLD = 7;
 
+/** The Work Ability Score is an integer in this range (invariant `tyk-was-1`, the domain schema). */
+export const WORK_ABILITY_SCORE_RANGE = { min: 0, max: 10 } as const;
+
+/** The interpretation a score at or below the threshold must carry: CodeSystem id and code (`tyk-was-2`). */
+export const FURTHER_ASSESSMENT_CODE = {
+  codeSystem: 'work-ability-interpretation',
+  code: 'needs-further-assessment',
+} as const satisfies { codeSystem: string; code: WorkAbilityInterpretation };
+
+/** True for an integer Work Ability Score within the range (`tyk-was-1`). */
+export function isWorkAbilityScore(score: number): boolean {
+  return (
+    Number.isInteger(score) && score >= WORK_ABILITY_SCORE_RANGE.min && score <= WORK_ABILITY_SCORE_RANGE.max
+  );
+}
+
+/** True when the score calls for further assessment (`tyk-was-2`). */
+export function needsFurtherAssessment(score: number): boolean {
+  return score <= FURTHER_ASSESSMENT_THRESHOLD;
+}
+
 export type ScoreInterpretation =
   | {
       valid: true;
@@ -15,15 +36,16 @@ export type ScoreInterpretation =
 
 /** *Työkykypistemäärän tulkinta*: 0–10, 7 or lower → investigate work ability further. */
 export function interpretWorkAbilityScore(score: number): ScoreInterpretation {
-  if (!Number.isInteger(score) || score < 0 || score > 10) {
-    return { valid: false, reason: `Work Ability Score must be an integer 0–10, got ${score}` };
+  if (!isWorkAbilityScore(score)) {
+    const { min, max } = WORK_ABILITY_SCORE_RANGE;
+    return { valid: false, reason: `Work Ability Score must be an integer ${min}–${max}, got ${score}` };
   }
-  const investigateFurther = score <= FURTHER_ASSESSMENT_THRESHOLD;
+  const investigateFurther = needsFurtherAssessment(score);
   return {
     valid: true,
     score,
     investigateFurther,
-    interpretation: investigateFurther ? 'needs-further-assessment' : 'no-further-assessment',
+    interpretation: investigateFurther ? FURTHER_ASSESSMENT_CODE.code : 'no-further-assessment',
     reason: investigateFurther
       ? `score ${score} ≤ ${FURTHER_ASSESSMENT_THRESHOLD}: investigate work ability further`
       : `score ${score} > ${FURTHER_ASSESSMENT_THRESHOLD}: no further assessment indicated`,

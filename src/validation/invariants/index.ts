@@ -2,29 +2,16 @@ import type { ElementDefinitionConstraint } from '@medplum/fhirtypes';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
-import { correctedExpressions } from './fixes.ts';
-import { fastPaths, nativeChecks } from './native.ts';
-import { expressionFastPaths } from './project.ts';
+import { InvariantEvaluationError } from '../types.ts';
+import { PROJECT_PROFILE_BASE } from './project.ts';
 import { resolveInvocation } from './resolve.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
+import { INVARIANTS } from './table.ts';
 
 export { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
-/**
- * Thrown by `CompiledInvariant.check` when the expression cannot be evaluated (fhirpath.js cannot parse
- * it, or it fails on this node). The engine reports it as a warning on the node, never as an error:
- * a constraint we cannot evaluate is not evidence that the resource is wrong.
- */
-export class InvariantEvaluationError extends Error {
-  readonly key: string;
-  constructor(key: string, cause: unknown) {
-    super(
-      `${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`,
-    );
-    this.name = 'InvariantEvaluationError';
-    this.key = key;
-  }
-}
+export { InvariantEvaluationError };
+export { INVARIANTS, isEngineChecked, type Evaluation } from './table.ts';
 
 export type InvariantOutcome = { ok: boolean } | { ok: true; error: string };
 
@@ -44,9 +31,9 @@ const noEnv = {};
 type Compiled = (node: unknown, vars: Record<string, unknown>) => unknown[];
 
 /**
- * Compiles one snapshot constraint once. Core constraints that fhirpath.js gets slow or wrong run
- * natively; published expressions the reference validator corrects are corrected the same way.
- * Returns undefined for a constraint with neither an expression nor a native implementation.
+ * Compiles one snapshot constraint once, evaluated as the table (table.ts) says for its key. Returns
+ * undefined for a constraint the engine checks itself, or with neither an expression nor a native
+ * implementation.
  */
 export function compileInvariant(
   constraint: ElementDefinitionConstraint,
@@ -55,11 +42,14 @@ export function compileInvariant(
   const key = constraint.key ?? '(unnamed)';
   const severity = constraint.severity === 'warning' ? 'warning' : 'error';
   const human = constraint.human ?? constraint.expression ?? key;
-  const native = nativeChecks[key];
-  if (native && isCoreConstraint(constraint)) return { key, severity, human, check: native };
+  const row = INVARIANTS[key];
+  if (row?.by === 'engine') return undefined;
+  const core = isCoreConstraint(constraint);
+  if (row?.by === 'native' && core) return { key, severity, human, check: row.check };
   const published = constraint.expression?.trim();
   if (!published) return undefined;
-  const expression = correctedExpressions[published] ?? published;
+  const expression =
+    row?.by === 'corrected' && row.published.includes(published) ? row.expression : published;
 
   // One compiled function per base path: the base tells fhirpath.js the node's type.
   const byBase = new Map<string, Compiled | Error>();
@@ -86,8 +76,11 @@ export function compileInvariant(
 
   const shortcuts = shortcutsFor(expression);
   const fast =
-    expressionFastPaths[expression] ??
-    (isCoreConstraint(constraint) && published === expression ? fastPaths[key] : undefined);
+    row?.by === 'fast' && core
+      ? row.fast
+      : row?.by === 'project' && constraint.source?.startsWith(PROJECT_PROFILE_BASE)
+        ? row.fast
+        : undefined;
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
   const usesEnv = expression.includes('%') || expression.includes('resolve(');
 

@@ -141,6 +141,13 @@ function canonicalJson(v: unknown): string {
 const ELD19 =
   /^[^ \t\n\v\f\r.,:;'"/|?!@#$%&*()[\]{}]{1,64}(\.[^ \t\n\v\f\r.,:;'"/|?!@#$%&*()[\]{}]{1,64}(\[x\])?(:[^ \t\n\v\f\r.]+)?)*$/;
 const ELD20 = /^[A-Za-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*(\[x])?)*$/;
+// eld-16: the published regex escapes `@` (`\@`), which a JavaScript unicode-mode regex rejects, so
+// fhirpath.js cannot compile it.
+const ELD16 = /^[a-zA-Z0-9/\-_[\]@]+$/;
+const eld16: NativeCheck = (node) =>
+  !isObj(node) ||
+  node.sliceName === undefined ||
+  (typeof node.sliceName === 'string' && ELD16.test(node.sliceName));
 const pathMatches =
   (re: RegExp): NativeCheck =>
   (node) =>
@@ -154,6 +161,7 @@ export const nativeChecks: Record<string, NativeCheck> = {
   'obs-7': obs7,
   'eld-19': pathMatches(ELD19),
   'eld-20': pathMatches(ELD20),
+  'eld-16': eld16,
   'bdl-8': bdl8,
   'ext-1': ext1,
   'dom-2': dom2,

@@ -17,9 +17,11 @@ export type SyntaxCheck = (code: string) => boolean;
 const bcp47 =
   /^(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[\da-wy-z](?:-[a-z\d]{2,8})+)*(?:-x(?:-[a-z\d]{1,8})+)?|x(?:-[a-z\d]{1,8})+|i-[a-z]{2,8}|[a-z]{2,3}-[a-z]{2,8}(?:-[a-z]{2,8})?)$/i;
 
-// RFC 2045/6838 media type, optional parameters.
+// RFC 2045/6838 media type: type/subtype strictly (tokens), then parameters. A parameter value is
+// anything without `;` or white space, or a quoted string: FHIR itself writes URIs unquoted
+// (`application/fhir+json;canonicalization=http://hl7.org/fhir/canonicalization/json#document`).
 const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const mime = new RegExp(`^${token}/${token}(?:\\s*;\\s*${token}=(?:${token}|"[^"]*"))*$`);
+const mime = new RegExp(`^${token}/${token}(?:[ \\t]*;[ \\t]*${token}=(?:[^;\\s"]+|"[^"]*"))*$`);
 
 interface UcumValidator {
   validateUnitString(code: string): { status: string };

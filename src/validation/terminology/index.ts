@@ -2,15 +2,18 @@ import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../type
 import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
 import { type CompiledValueSet, type ExpansionContext, compileValueSet } from './expand.ts';
 import { syntaxChecks, syntaxName } from './external.ts';
+import {
+  type CodedValue,
+  describeCode,
+  notMemberIssue,
+  uncheckableIssue,
+  unresolvedValueSet,
+} from './issues.ts';
 
 export type { IndexedCodeSystem } from './codesystem.ts';
 export type { CompiledValueSet } from './expand.ts';
 
-export interface CodedValue {
-  system?: string;
-  code?: string;
-  display?: string;
-}
+export type { CodedValue };
 
 /**
  * Terminology checks without a terminology server. ValueSets are expanded from the CodeSystems and
@@ -42,43 +45,66 @@ type Verdict =
   | { kind: 'doubtful' }
   | { kind: 'not-member'; reason?: string };
 
-export function createTerminology(registry: ConformanceRegistry): Terminology {
-  const codeSystems = new Map<string, IndexedCodeSystem | null>();
-  const valueSets = new Map<string, CompiledValueSet | null>();
-  const compiling = new Set<string>();
+export interface TerminologyOptions {
+  /** Severity of a display that matches neither the code's display nor a designation (default warning). */
+  wrongDisplay?: 'error' | 'warning';
+}
 
-  const codeSystem = (url: string): IndexedCodeSystem | undefined => {
-    let cs = codeSystems.get(url);
+export function createTerminology(
+  registry: ConformanceRegistry,
+  options: TerminologyOptions = {},
+): Terminology {
+  return new LocalTerminology(registry, options.wrongDisplay ?? 'warning');
+}
+
+const isTho = (system: string) => system.startsWith('http://terminology.hl7.org/CodeSystem/');
+
+/** The terminology checks over the registry's CodeSystems and ValueSets, compiled on first use. */
+class LocalTerminology implements Terminology {
+  private readonly codeSystems = new Map<string, IndexedCodeSystem | null>();
+  private readonly valueSets = new Map<string, CompiledValueSet | null>();
+  private readonly compiling = new Set<string>();
+  private readonly ctx: ExpansionContext = {
+    codeSystem: (url) => this.codeSystem(url),
+    valueSet: (url) => this.expand(url),
+  };
+
+  constructor(
+    private readonly registry: ConformanceRegistry,
+    private readonly wrongDisplay: 'error' | 'warning',
+  ) {}
+
+  codeSystem(url: string): IndexedCodeSystem | undefined {
+    let cs = this.codeSystems.get(url);
     if (cs === undefined) {
-      const def = registry.codeSystem(url) ?? registry.codeSystem(stripVersion(url));
+      const def = this.registry.codeSystem(url) ?? this.registry.codeSystem(stripVersion(url));
       cs = def && def.content !== 'supplement' ? indexCodeSystem(def) : null;
-      codeSystems.set(url, cs);
+      this.codeSystems.set(url, cs);
     }
     return cs ?? undefined;
-  };
+  }
 
-  const expand = (url: string): CompiledValueSet | undefined => {
-    let vs = valueSets.get(url);
+  expand(url: string): CompiledValueSet | undefined {
+    let vs = this.valueSets.get(url);
     if (vs !== undefined) return vs ?? undefined;
-    if (compiling.has(url)) return undefined; // a cycle of imports: treat as unresolvable
-    const def = registry.valueSet(url) ?? registry.valueSet(stripVersion(url));
+    if (this.compiling.has(url)) return undefined; // a cycle of imports: treat as unresolvable
+    const def = this.registry.valueSet(url) ?? this.registry.valueSet(stripVersion(url));
     if (!def) {
-      valueSets.set(url, null);
+      this.valueSets.set(url, null);
       return undefined;
     }
-    compiling.add(url);
+    this.compiling.add(url);
     try {
-      vs = compileValueSet(def, ctx);
+      vs = compileValueSet(def, this.ctx);
     } finally {
-      compiling.delete(url);
+      this.compiling.delete(url);
     }
-    valueSets.set(url, vs);
+    this.valueSets.set(url, vs);
     return vs;
-  };
-  const ctx: ExpansionContext = { codeSystem, valueSet: expand };
+  }
 
   /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
-  const codeSystemIssues = (v: CodedValue): BindingIssue[] => {
+  codeSystemIssues(v: CodedValue): BindingIssue[] {
     if (!v.system || !v.code) return [];
     const syntax = syntaxChecks[v.system];
     if (syntax && !syntax(v.code)) {
@@ -90,7 +116,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
         },
       ];
     }
-    const cs = codeSystem(v.system);
+    const cs = this.codeSystem(v.system);
     if (!cs?.complete) return [];
     const concept = cs.lookup(v.code);
     if (!concept) {
@@ -114,29 +140,30 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     ) {
       return [
         {
-          severity: 'warning',
+          severity: this.wrongDisplay,
           code: 'invalid',
           message: `Wrong display '${v.display}' for '${v.system}#${v.code}': expected '${concept.display ?? [...concept.displays][0]}' (or a designation)`,
         },
       ];
     }
     return [];
-  };
+  }
 
-  const isTho = (system: string) => system.startsWith('http://terminology.hl7.org/CodeSystem/');
-  const thoUnknown = (v: CodedValue) => {
+  private thoUnknown(v: CodedValue): boolean {
     if (!v.system || !v.code || !isTho(v.system)) return false;
-    const cs = codeSystem(v.system);
+    const cs = this.codeSystem(v.system);
     return !!cs?.complete && !cs.lookup(v.code);
-  };
+  }
 
   /** A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted. */
-  const holdsSome = (system: string) => (codeSystem(system)?.concepts.size ?? 0) > 0;
+  private holdsSome(system: string): boolean {
+    return (this.codeSystem(system)?.concepts.size ?? 0) > 0;
+  }
 
-  const verdict = (vs: CompiledValueSet, v: CodedValue, strength: BindingStrength): Verdict => {
+  private verdict(vs: CompiledValueSet, v: CodedValue, strength: BindingStrength): Verdict {
     const code = v.code!;
     // Required bindings in R4 name R4 value sets, so our copy is the reference there.
-    if (strength !== 'required' && thoUnknown(v)) return { kind: 'doubtful' };
+    if (strength !== 'required' && this.thoUnknown(v)) return { kind: 'doubtful' };
     if (v.system) {
       const m = vs.systems.get(v.system);
       if (!m) return { kind: 'not-member' };
@@ -149,7 +176,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
           : { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxName[v.system]}` };
       }
       // Held but only partly defined (fragment/example): accept; not held at all: cannot check.
-      return holdsSome(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
+      return this.holdsSome(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
     }
     // A bare `code`: any system of the ValueSet may define it.
     let uncheckable: string | undefined;
@@ -157,7 +184,7 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
       if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
       if (!m.open) continue;
       const syntax = syntaxChecks[system];
-      if (syntax ? syntax(code) : holdsSome(system)) return { kind: 'member' };
+      if (syntax ? syntax(code) : this.holdsSome(system)) return { kind: 'member' };
       if (!syntax) uncheckable ??= system;
     }
     if (uncheckable) return { kind: 'uncheckable', system: uncheckable };
@@ -167,120 +194,62 @@ export function createTerminology(registry: ConformanceRegistry): Terminology {
     return syntaxSystems.length
       ? { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxSystems.join(' or ')}` }
       : { kind: 'not-member' };
-  };
+  }
 
-  const unresolvedValueSet = (url: string, strength: BindingStrength): BindingIssue[] =>
-    strength === 'required' || strength === 'extensible'
-      ? [
-          {
-            severity: 'warning',
-            code: 'not-supported',
-            message: `ValueSet '${url}' could not be resolved, so the ${strength} binding was not checked`,
-          },
-        ]
-      : [];
+  checkCode(url: string, strength: BindingStrength, value: CodedValue): BindingIssue[] {
+    if (!value.code) return [];
+    const own = this.codeSystemIssues(value);
+    if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example')
+      return own;
+    const vs = this.expand(url);
+    if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+    const v = this.verdict(vs, value, strength);
+    if (v.kind === 'member' || v.kind === 'doubtful') return own;
+    if (v.kind === 'uncheckable') {
+      return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
+    }
+    return [...own, ...notMemberIssue(vs, url, strength, describeCode(value), v.reason)];
+  }
 
-  const uncheckableIssue = (system: string, code: string, url: string): BindingIssue => ({
-    severity: 'warning',
-    code: 'not-supported',
-    message: `Code system '${system}' is not available here, so the code '${code}' could not be checked against the value set '${url}'`,
-  });
-
-  const notMemberIssue = (
-    vs: CompiledValueSet,
+  checkCodeableConcept(
     url: string,
     strength: BindingStrength,
-    what: string,
-    reason?: string,
-  ): BindingIssue[] => {
-    const suffix = reason ? ` (${reason})` : '';
-    if (vs.unresolved.length) {
+    codings: CodedValue[],
+    text?: string,
+  ): BindingIssue[] {
+    const coded = codings.filter((c) => c.code);
+    const own = coded.flatMap((c) => this.codeSystemIssues(c));
+    if (strength === 'preferred' || strength === 'example') return own;
+    if (coded.length === 0) {
+      if (strength !== 'required') return own;
+      const vs = this.expand(url);
+      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+      const what = text
+        ? `No code provided (only text '${text}'), and a code`
+        : 'No code provided, and a code';
       return [
-        {
-          severity: 'warning',
-          code: 'not-supported',
-          message: `${what} could not be confirmed in the value set '${url}' because it depends on ${vs.unresolved.join(', ')}, which could not be resolved${suffix}`,
-        },
-      ];
-    }
-    if (strength === 'required') {
-      return [
+        ...own,
         {
           severity: 'error',
           code: 'code-invalid',
-          message: `${what} is not in the required value set '${url}'${suffix}`,
+          message: `${what} is required from the value set '${url}'`,
         },
       ];
     }
-    if (strength === 'extensible') {
-      return [
-        {
-          severity: 'warning',
-          code: 'code-invalid',
-          message: `${what} is not in the extensible value set '${url}'${suffix}`,
-        },
-      ];
+    const vs = this.expand(url);
+    if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+    const verdicts = coded.map((c) => this.verdict(vs, c, strength));
+    if (verdicts.some((v) => v.kind === 'member' || v.kind === 'doubtful')) return own;
+    const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
+    if (uncheckable >= 0) {
+      const c = coded[uncheckable];
+      return [...own, uncheckableIssue(c.system!, c.code!, url)];
     }
-    return [];
-  };
-
-  const describe = (v: CodedValue) =>
-    v.system ? `The code '${v.system}#${v.code}'` : `The code '${v.code}'`;
-
-  return {
-    expand,
-    codeSystem,
-
-    checkCode(url, strength, value) {
-      if (!value.code) return [];
-      const own = codeSystemIssues(value);
-      if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example')
-        return own;
-      const vs = expand(url);
-      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-      const v = verdict(vs, value, strength);
-      if (v.kind === 'member' || v.kind === 'doubtful') return own;
-      if (v.kind === 'uncheckable') {
-        return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
-      }
-      return [...own, ...notMemberIssue(vs, url, strength, describe(value), v.reason)];
-    },
-
-    checkCodeableConcept(url, strength, codings, text) {
-      const coded = codings.filter((c) => c.code);
-      const own = coded.flatMap(codeSystemIssues);
-      if (strength === 'preferred' || strength === 'example') return own;
-      if (coded.length === 0) {
-        if (strength !== 'required') return own;
-        const vs = expand(url);
-        if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-        const what = text
-          ? `No code provided (only text '${text}'), and a code`
-          : 'No code provided, and a code';
-        return [
-          ...own,
-          {
-            severity: 'error',
-            code: 'code-invalid',
-            message: `${what} is required from the value set '${url}'`,
-          },
-        ];
-      }
-      const vs = expand(url);
-      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-      const verdicts = coded.map((c) => verdict(vs, c, strength));
-      if (verdicts.some((v) => v.kind === 'member' || v.kind === 'doubtful')) return own;
-      const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
-      if (uncheckable >= 0) {
-        const c = coded[uncheckable];
-        return [...own, uncheckableIssue(c.system!, c.code!, url)];
-      }
-      const list = coded.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
-      const reasons = verdicts.map((v) => (v.kind === 'not-member' ? v.reason : undefined)).filter(Boolean);
-      const what = coded.length === 1 ? describe(coded[0]) : `None of the codings (${list})`;
-      return [...own, ...notMemberIssue(vs, url, strength, what, reasons.join('; ') || undefined)];
-    },
-  };
+    const list = coded.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+    const reasons = verdicts.map((v) => (v.kind === 'not-member' ? v.reason : undefined)).filter(Boolean);
+    const what = coded.length === 1 ? describeCode(coded[0]) : `None of the codings (${list})`;
+    return [...own, ...notMemberIssue(vs, url, strength, what, reasons.join('; ') || undefined)];
+  }
 }
 
 function stripVersion(url: string): string {

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../../src/validation/index.ts';
-import { findPackage, openPackage, packageSearchDirs } from '../../../src/validation/packages.ts';
+import {
+  PROJECT_ROOT,
+  findPackage,
+  openPackage,
+  packageSearchPath,
+} from '../../../src/validation/packages.ts';
 import { Registry } from '../../../src/validation/registry.ts';
 import { ProfileBuilder } from './profiles.ts';
 
@@ -64,7 +69,7 @@ describe('FHIR packages', () => {
   it('searches TYOKYKY_FHIR_PACKAGES before the shared folder and ~/.fhir/packages', () => {
     const dir = join(tmp, 'pkgs');
     cpSync(FI_TGZ, join(dir, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'));
-    const dirs = packageSearchDirs({ TYOKYKY_FHIR_PACKAGES: dir });
+    const dirs = packageSearchPath([], PROJECT_ROOT, { TYOKYKY_FHIR_PACKAGES: dir });
     expect(dirs[0]).toBe(dir);
     expect(dirs.at(-1)).toMatch(/\.fhir[/\\]packages$/);
     expect(findPackage('hl7.fhir.fi.base', '2.0.0-rc2', [dir])).toBe(

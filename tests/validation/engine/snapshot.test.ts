@@ -1,4 +1,4 @@
-// Differential-only profiles: simple snapshots generated from the base (no slicing).
+// Differential-only profiles: simple snapshots generated from the base (one level of slicing, no reslicing).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient, warnings } from './helpers.ts';
@@ -64,6 +64,19 @@ const sliced = {
   },
 };
 
+const RESLICED = 'http://example.org/StructureDefinition/resliced-patient';
+const resliced = {
+  ...profile,
+  url: RESLICED,
+  name: 'ReslicedPatient',
+  differential: {
+    element: [
+      ...sliced.differential.element,
+      { id: 'Patient.identifier:mrn/old', path: 'Patient.identifier', sliceName: 'mrn/old', min: 1 },
+    ],
+  },
+};
+
 const INV = 'http://example.org/StructureDefinition/inactive-only';
 const invariantExtension = {
   ...extension,
@@ -78,7 +91,7 @@ let v: Validator;
 beforeAll(async () => {
   v = await createValidator({
     fiBase: false,
-    resources: [extension, profile, sliced, invariantExtension] as never[],
+    resources: [extension, profile, sliced, resliced, invariantExtension] as never[],
   });
 });
 
@@ -121,11 +134,17 @@ describe('differential-only definitions', () => {
     ]);
   });
 
-  it('a differential with slicing is left unchecked, with a warning', () => {
+  it('a differential with one level of slicing gets a snapshot: its slices are checked', () => {
     const oo = v.validate(patient({ meta: { profile: [SLICED] } }));
+    expect(errors(oo)).toEqual([
+      `Patient | Patient.identifier:mrn: minimum required = 1, but only found 0 (from ${SLICED})`,
+    ]);
+  });
+  it('a differential with reslicing is left unchecked, with a warning', () => {
+    const oo = v.validate(patient({ meta: { profile: [RESLICED] } }));
     expect(errors(oo)).toEqual([]);
     expect(warnings(oo)).toContain(
-      `Patient.meta.profile[0] | Profile '${SLICED}' has no snapshot, so it has not been checked`,
+      `Patient.meta.profile[0] | Profile '${RESLICED}' has no snapshot, so it has not been checked`,
     );
   });
 });

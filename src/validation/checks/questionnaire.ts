@@ -1,4 +1,6 @@
-import { type Walk, isObject } from './walker.ts';
+import { isObject } from '../util.ts';
+import type { CheckContext } from './context.ts';
+import { checkAnswerConstraints, checkOccurs, checkOptions } from './questionnaire-answers.ts';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +30,7 @@ const ANSWER_TYPES: Record<string, string[]> = {
  * are among the `answerOption`s; groups and displays have no answers. Items with `enableWhen` are not
  * required here (their enablement is not evaluated). Called with the walk at the response's root.
  */
-export function checkQuestionnaireResponse(walk: Walk, qr: Json): void {
+export function checkQuestionnaireResponse(walk: CheckContext, qr: Json): void {
   const ref = qr.questionnaire;
   if (typeof ref !== 'string') return;
   const q = resolveQuestionnaire(walk, qr, ref);
@@ -47,7 +49,7 @@ export function checkQuestionnaireResponse(walk: Walk, qr: Json): void {
   checkItems(walk, items(q), items(qr), inProgress, allLinkIds);
 }
 
-function resolveQuestionnaire(walk: Walk, qr: Json, ref: string): Json | undefined {
+function resolveQuestionnaire(walk: CheckContext, qr: Json, ref: string): Json | undefined {
   if (ref.startsWith('#')) {
     const contained = Array.isArray(qr.contained) ? qr.contained : [];
     return contained.find(
@@ -70,14 +72,20 @@ function collectLinkIds(qItems: Json[], out: Set<string>): void {
 }
 
 /** The response items under one parent (QR root, item or answer) against the Questionnaire items there. */
-function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: boolean, all: Set<string>): void {
+function checkItems(
+  walk: CheckContext,
+  qItems: Json[],
+  rItems: Json[],
+  inProgress: boolean,
+  all: Set<string>,
+): void {
   const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
   let last = -1;
   for (let i = 0; i < rItems.length; i++) {
     const linkId = rItems[i].linkId;
     if (typeof linkId !== 'string') continue; // linkId 1..1 is reported by the structure check
     const at = qItems.findIndex((q) => q.linkId === linkId);
-    walk.push('item', i);
+    walk.at.push('item', i);
     if (at < 0) {
       walk.report(
         'error',
@@ -93,7 +101,7 @@ function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: bool
       list.push({ item: rItems[i], index: i });
       byLinkId.set(linkId, list);
     }
-    walk.pop();
+    walk.at.pop();
   }
   for (const q of qItems) {
     const linkId = typeof q.linkId === 'string' ? q.linkId : '';
@@ -108,20 +116,25 @@ function checkItems(walk: Walk, qItems: Json[], rItems: Json[], inProgress: bool
       }
       continue;
     }
+    if (q.type === 'group') {
+      walk.at.push('item', found[0].index);
+      checkOccurs(walk, q, found.length, linkId);
+      walk.at.pop();
+    }
     if (found.length > 1 && q.repeats !== true && q.type !== 'group') {
-      walk.push('item', found[1].index);
+      walk.at.push('item', found[1].index);
       walk.report('error', 'structure', `Only one response item with linkId '${linkId}' allowed`);
-      walk.pop();
+      walk.at.pop();
     }
     for (const { item, index } of found) {
-      walk.push('item', index);
+      walk.at.push('item', index);
       checkItem(walk, q, item, inProgress, all);
-      walk.pop();
+      walk.at.pop();
     }
   }
 }
 
-function checkItem(walk: Walk, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
+function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
   const linkId = String(q.linkId);
   if (typeof item.text === 'string' && item.text !== q.text) {
     walk.report(
@@ -143,18 +156,29 @@ function checkItem(walk: Walk, q: Json, item: Json, inProgress: boolean, all: Se
   if (answers.length > 1 && q.repeats !== true) {
     walk.report('error', 'structure', `Only one response answer item with linkId '${linkId}' allowed`);
   }
+  if (type === 'group' && q.required === true && !items(item).length) {
+    walk.report(inProgress ? 'warning' : 'error', 'required', `The required group '${linkId}' has no items`);
+  }
+  if (type !== 'group' && type !== 'display') {
+    checkOccurs(walk, q, answers.length, linkId);
+    checkOptions(walk, q, answers, type === 'open-choice');
+  }
   for (let j = 0; j < answers.length; j++) {
-    walk.push('answer', j);
+    walk.at.push('answer', j);
     checkAnswer(walk, q, type, answers[j]);
     checkItems(walk, items(q), items(answers[j]), inProgress, all);
-    walk.pop();
+    walk.at.pop();
   }
   checkItems(walk, items(q), items(item), inProgress, all);
 }
 
-function checkAnswer(walk: Walk, q: Json, type: string, answer: Json): void {
+function checkAnswer(walk: CheckContext, q: Json, type: string, answer: Json): void {
   if (type === 'group' || type === 'display') {
     walk.report('error', 'structure', `Items of type ${type} should not have answers`);
+    return;
+  }
+  if (type === 'question') {
+    walk.report('error', 'structure', 'Items of type question are abstract and cannot have answers');
     return;
   }
   const key = Object.keys(answer).find((k) => k.startsWith('value') && k.length > 5);
@@ -172,34 +196,7 @@ function checkAnswer(walk: Walk, q: Json, type: string, answer: Json): void {
     );
     return;
   }
-  if (
-    (type === 'choice' || (type === 'open-choice' && valueType === 'Coding')) &&
-    Array.isArray(q.answerOption)
-  ) {
-    checkOption(walk, q.answerOption as unknown[], valueType, answer[key]);
-  }
-}
-
-/** A choice answer must be one of the item's answerOptions of the same type. */
-function checkOption(walk: Walk, options: unknown[], valueType: string, value: unknown): void {
-  const same = options
-    .filter(isObject)
-    .map((o) => o[`value${valueType}`])
-    .filter((v) => v !== undefined);
-  if (!same.length) return;
-  const match =
-    valueType === 'Coding'
-      ? same.some(
-          (o) =>
-            isObject(o) &&
-            isObject(value) &&
-            o.code === value.code &&
-            (o.system ?? null) === (value.system ?? null),
-        )
-      : (same as unknown[]).includes(value);
-  if (match) return;
-  const shown = isObject(value) ? `${value.system ?? ''}::${value.code ?? ''}` : String(value);
-  walk.report('error', 'code-invalid', `The ${valueType.toLowerCase()} '${shown}' is not a valid option`);
+  checkAnswerConstraints(walk, q, answer);
 }
 
 function hasEnableWhen(q: Json): boolean {

@@ -1,4 +1,4 @@
-import type { Walk } from './walker.ts';
+import type { CheckContext } from './context.ts';
 
 /** A URI with a scheme (`http:`, `urn:`, `mailto:` ...), as the HL7 validator's absolute-URL test. */
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
@@ -7,7 +7,11 @@ const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
  * system, not a value set the registry holds (the HL7 validator reports all three as errors).
  */
-export function checkSystem(walk: Walk, value: Record<string, unknown>, type: 'Coding' | 'Identifier'): void {
+export function checkSystem(
+  walk: CheckContext,
+  value: Record<string, unknown>,
+  type: 'Coding' | 'Identifier',
+): void {
   const system = value.system;
   if (typeof system !== 'string' || system === '') return;
   if (!ABSOLUTE.test(system)) {
@@ -23,7 +27,7 @@ export function checkSystem(walk: Walk, value: Record<string, unknown>, type: 'C
   }
 }
 
-function isValueSetUrl(walk: Walk, system: string): boolean {
+function isValueSetUrl(walk: CheckContext, system: string): boolean {
   if (!system.includes('/ValueSet/')) return false;
   const registry = walk.compiler.registry;
   return registry.valueSet(system) !== undefined && registry.codeSystem(system) === undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Walk } from './walker.ts';
+import type { CheckContext } from './context.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -7,7 +7,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * Attachment.size and Attachment.hash (R4: base64 SHA-1) must describe `data` when both are present,
  * as the HL7 validator checks. Invalid base64 is reported by the primitive check, not here.
  */
-export function checkAttachment(walk: Walk, value: Record<string, unknown>): void {
+export function checkAttachment(walk: CheckContext, value: Record<string, unknown>): void {
   if (typeof value.data !== 'string') return;
   const data = value.data.replace(/\s+/g, '');
   if (data.length % 4 !== 0 || !BASE64.test(data)) return;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { StructureDefinitionContext } from '@medplum/fhirtypes';
-import type { StructurePlan } from './plan.ts';
-import type { Walk } from './walker.ts';
+import type { StructurePlan } from '../plan.ts';
+import type { CheckContext } from './context.ts';
 
 /** Contexts that allow an extension on any element. */
 const ANYWHERE = new Set(['Element', 'Base', 'Any']);
@@ -51,21 +51,21 @@ const CANONICAL_RESOURCES = new Set([
  * `fhirpath` contexts are not evaluated (accepted); `extension` contexts need an extension host.
  * Called with the extension pushed on the walk, so the host is one level up.
  */
-export function checkExtensionContext(walk: Walk, ext: StructurePlan): void {
+export function checkExtensionContext(walk: CheckContext, ext: StructurePlan): void {
   if (!contextAllowed(walk, ext)) return;
   for (const inv of ext.sd.contextInvariant ?? []) checkContextInvariant(walk, ext.url, inv);
 }
 
 /** The element/fhirpath/extension contexts; reports and returns false on a mismatch. */
-function contextAllowed(walk: Walk, ext: StructurePlan): boolean {
+function contextAllowed(walk: CheckContext, ext: StructurePlan): boolean {
   const contexts = fixContexts(ext.url, ext.sd.context);
   if (!contexts?.length) return true;
-  const hostType = walk.hostTypes[walk.hostTypes.length - 2];
+  const hostType = walk.at.hostTypes[walk.at.hostTypes.length - 2];
   if (hostType === undefined) return true;
-  if (walk.hostPaths.some((p) => FREE_ZONES.has(p))) return true;
-  const logical = walk.logicalPath();
+  if (walk.at.hostPaths.some((p) => FREE_ZONES.has(p))) return true;
+  const logical = walk.at.logicalPath();
   const hostPath = logical.slice(0, logical.lastIndexOf('.'));
-  const defPath = walk.hostPaths[walk.hostPaths.length - 2] ?? hostType;
+  const defPath = walk.at.hostPaths[walk.at.hostPaths.length - 2] ?? hostType;
   const candidates = hostPath === defPath ? [hostPath] : [hostPath, defPath];
   for (const c of contexts) {
     if (c.type === 'fhirpath') return true;
@@ -81,7 +81,7 @@ function contextAllowed(walk: Walk, ext: StructurePlan): boolean {
         return true;
     }
     const dot = expr.indexOf('.');
-    if (dot > 0 && walk.hostTypes.includes(expr.slice(0, dot)) && hostPath.endsWith(expr.slice(dot)))
+    if (dot > 0 && walk.at.hostTypes.includes(expr.slice(0, dot)) && hostPath.endsWith(expr.slice(dot)))
       return true;
   }
   const allowed = contexts.map((c) => c.expression).join(', ');
@@ -100,8 +100,8 @@ const compiledInvariants = new Map<string, FhirPathFn | null>();
  * StructureDefinition.contextInvariant: a FHIRPath expression evaluated on the element that holds the
  * extension; false is an error. One that cannot be evaluated is a warning. fhirpath.js is loaded lazily.
  */
-function checkContextInvariant(walk: Walk, url: string, expression: string): void {
-  const host = walk.hostNodes[walk.hostNodes.length - 2];
+function checkContextInvariant(walk: CheckContext, url: string, expression: string): void {
+  const host = walk.at.hostNodes[walk.at.hostNodes.length - 2];
   if (host === undefined) return;
   let fn = compiledInvariants.get(expression);
   try {
@@ -133,7 +133,7 @@ function checkContextInvariant(walk: Walk, url: string, expression: string): voi
 }
 
 /** `Patient.contact` matches `DomainResource`-rooted contexts only as the whole path: `p`'s first segment's ancestors + rest. */
-function matchesViaAncestor(walk: Walk, p: string, expr: string): boolean {
+function matchesViaAncestor(walk: CheckContext, p: string, expr: string): boolean {
   const dot = p.indexOf('.');
   const head = dot < 0 ? p : p.slice(0, dot);
   const rest = dot < 0 ? '' : p.slice(dot);
@@ -165,7 +165,7 @@ function fixContexts(
 
 const ancestorCache = new WeakMap<object, Map<string, string[]>>();
 
-function typeAncestors(walk: Walk, type: string): string[] {
+function typeAncestors(walk: CheckContext, type: string): string[] {
   let byType = ancestorCache.get(walk.compiler);
   if (!byType) {
     byType = new Map();

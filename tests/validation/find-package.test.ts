@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { findPackage, packageSearchPath } from '../../profiles/fhir-cache.ts';
+import { findPackage, packageSearchPath } from '../../src/validation/packages.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-find-package-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -44,6 +44,15 @@ describe('findPackage', () => {
     unpacked(join(tmp, 'b', 'package'), 'x.y', '1.0.0');
     expect(findPackage('x.y', '1.0.0', [join(tmp, 'missing'), join(tmp, 'a'), join(tmp, 'b')])).toBe(a);
   });
+
+  it('without a version, takes the highest version in a folder of packages', () => {
+    const dir = join(tmp, 'versions');
+    unpacked(join(dir, 'x.z#1.0.0', 'package'), 'x.z', '1.0.0');
+    const newest = unpacked(join(dir, 'x.z#1.2.0', 'package'), 'x.z', '1.2.0');
+    expect(findPackage('x.z', undefined, [dir])).toBe(newest);
+    expect(findPackage('x.z', '1.0.0', [dir])).toBe(join(dir, 'x.z#1.0.0', 'package'));
+    expect(findPackage('x.zz', undefined, [dir])).toBeUndefined();
+  });
 });
 
 describe('packageSearchPath', () => {
@@ -53,7 +62,7 @@ describe('packageSearchPath', () => {
 
   it('follows DEVELOPERS.md: --package, TYOKYKY_FHIR_PACKAGES, ../shared/fhir-packages, ~/.fhir/packages', () => {
     vi.stubEnv('TYOKYKY_FHIR_PACKAGES', '/e1:/e2');
-    expect(packageSearchPath(['/p'], '/repo/main')).toEqual([
+    expect(packageSearchPath(['/p'], '/repo/main', process.env)).toEqual([
       '/p',
       '/e1',
       '/e2',

@@ -1,6 +1,7 @@
-import type { ElementPlan } from './plan.ts';
-import { deepEqual, matchesPattern } from './values.ts';
-import { type Walk, isObject } from './walker.ts';
+import type { CheckContext } from '../checks/context.ts';
+import type { ElementPlan } from '../plan.ts';
+import { isObject } from '../util.ts';
+import { deepEqual, matchesPattern } from '../values.ts';
 
 type Json = Record<string, unknown>;
 
@@ -27,7 +28,7 @@ const prepared = new WeakMap<ElementPlan, Test[]>();
  * slice's cardinality (also when the element is absent).
  */
 export function validateSliced(
-  walk: Walk,
+  walk: CheckContext,
   el: ElementPlan,
   values: unknown[],
   exts: unknown[] | undefined,
@@ -114,22 +115,27 @@ export function validateSliced(
 }
 
 function at(
-  walk: Walk,
+  walk: CheckContext,
   seg: string,
   i: number,
   message: string,
   code: 'structure' | 'value' = 'structure',
 ): void {
-  walk.push(seg, i);
+  walk.at.push(seg, i);
   walk.report('error', code, message);
-  walk.pop();
+  walk.at.pop();
 }
 
 function sliceType(slice: ElementPlan, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
-export function sliceMatches(walk: Walk, item: unknown, entry: ElementPlan, slice: ElementPlan): boolean {
+export function sliceMatches(
+  walk: CheckContext,
+  item: unknown,
+  entry: ElementPlan,
+  slice: ElementPlan,
+): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
     tests = (entry.slicing?.discriminators ?? []).map((d) => prepare(walk, slice, d.type, d.path));
@@ -155,7 +161,7 @@ function splitPath(path: string): string[] {
   return out.filter((s) => s !== '$this');
 }
 
-function extensionUrl(walk: Walk, slice: ElementPlan): string | undefined {
+function extensionUrl(walk: CheckContext, slice: ElementPlan): string | undefined {
   const urlChild = walk.compiler.childrenOf(slice).find((c) => c.name === 'url');
   if (urlChild && typeof urlChild.fixed === 'string') return urlChild.fixed;
   const profile = slice.types[0]?.profiles[0];
@@ -164,7 +170,7 @@ function extensionUrl(walk: Walk, slice: ElementPlan): string | undefined {
 
 /** Finds the element a discriminator path designates inside a slice, diving into type profiles. */
 function elementAt(
-  walk: Walk,
+  walk: CheckContext,
   slice: ElementPlan,
   segs: string[],
 ): { el?: ElementPlan; projected?: { value: unknown; exact: boolean } } {
@@ -203,7 +209,7 @@ function elementAt(
  * the slice `code.coding:SBPCode`); where an element has no child for the rest of the path, its own
  * fixed/pattern value is projected along it.
  */
-function expectedValues(walk: Walk, slice: ElementPlan, segs: string[]): Expected[] {
+function expectedValues(walk: CheckContext, slice: ElementPlan, segs: string[]): Expected[] {
   let frontier: ElementPlan[] = [slice];
   const out: Expected[] = [];
   for (let i = 0; i < segs.length && frontier.length; i++) {
@@ -261,7 +267,7 @@ function expectedValues(walk: Walk, slice: ElementPlan, segs: string[]): Expecte
  * contents of required slices, e.g. `code` whose `coding` has a required slice with fixed system and
  * code implies `{coding: [{system, code}]}`.
  */
-function impliedPattern(walk: Walk, el: ElementPlan, depth: number): unknown {
+function impliedPattern(walk: CheckContext, el: ElementPlan, depth: number): unknown {
   if (el.fixed !== undefined) return el.fixed;
   if (el.pattern !== undefined) return el.pattern;
   if (depth > 4) return undefined;
@@ -294,7 +300,7 @@ function project(value: unknown, segs: string[]): unknown {
   return v;
 }
 
-function prepare(walk: Walk, slice: ElementPlan, type: string, path: string): Test {
+function prepare(walk: CheckContext, slice: ElementPlan, type: string, path: string): Test {
   const segs = splitPath(path);
   if (type === 'value' || type === 'pattern') {
     if (segs.length === 1 && segs[0] === 'url' && slice.types[0]?.code === 'Extension') {
@@ -329,7 +335,7 @@ function prepare(walk: Walk, slice: ElementPlan, type: string, path: string): Te
   return { kind: 'any' }; // 'position' is not an R4 discriminator
 }
 
-function passes(walk: Walk, item: unknown, t: Test): boolean {
+function passes(walk: CheckContext, item: unknown, t: Test): boolean {
   switch (t.kind) {
     case 'any':
       return true;
@@ -359,12 +365,12 @@ function passes(walk: Walk, item: unknown, t: Test): boolean {
     case 'type':
       return typesAt(walk, item, t.path).some((ty) => t.types.has(ty));
     case 'profile':
-      return evaluate(walk, item, t.path).some((v) => t.profiles.some((url) => conformsTo(walk, v, url)));
+      return evaluate(walk, item, t.path).some((v) => t.profiles.some((url) => walk.conformsTo(v, url)));
   }
 }
 
 /** Values a simple FHIRPath discriminator path designates (names, `extension('url')`, `resolve()`, `ofType()`). */
-function evaluate(walk: Walk, item: unknown, segs: string[]): unknown[] {
+function evaluate(walk: CheckContext, item: unknown, segs: string[]): unknown[] {
   let cur: unknown[] = [item];
   for (const seg of segs) {
     const next: unknown[] = [];
@@ -401,7 +407,7 @@ function evaluate(walk: Walk, item: unknown, segs: string[]): unknown[] {
   return cur;
 }
 
-function typesAt(walk: Walk, item: unknown, segs: string[]): string[] {
+function typesAt(walk: CheckContext, item: unknown, segs: string[]): string[] {
   if (!segs.length) return isObject(item) && typeof item.resourceType === 'string' ? [item.resourceType] : [];
   const parents = evaluate(walk, item, segs.slice(0, -1));
   const last = segs[segs.length - 1];
@@ -426,7 +432,7 @@ function pushAll(out: unknown[], v: unknown): void {
   else out.push(v);
 }
 
-function resolveReference(walk: Walk, ref: string): Json | undefined {
+function resolveReference(walk: CheckContext, ref: string): Json | undefined {
   if (ref.startsWith('#')) {
     for (let i = walk.containers.length - 1; i >= 0; i--) {
       const found = walk.containers[i]?.get(ref.slice(1));
@@ -435,24 +441,4 @@ function resolveReference(walk: Walk, ref: string): Json | undefined {
     return undefined;
   }
   return walk.bundles[walk.bundles.length - 1]?.byUrl.get(ref);
-}
-
-function conformsTo(walk: Walk, value: unknown, url: string): boolean {
-  if (!isObject(value)) return false;
-  let cache = walk.verdicts.get(value);
-  if (!cache) {
-    cache = new Map();
-    walk.verdicts.set(value, cache);
-  }
-  let ok = cache.get(url);
-  if (ok !== undefined) return ok;
-  const plan = walk.compiler.plan(url);
-  if (!plan) return false;
-  cache.set(url, false);
-  ok = walk.conforms(value, (w) => {
-    if (plan.kind === 'resource') w.resourceNode(value, [url]);
-    else w.inPlan(plan, () => w.object(value, plan.root, false));
-  });
-  cache.set(url, ok);
-  return ok;
 }

@@ -1,0 +1,52 @@
+// Bindings: required/extensible bindings through the terminology module (which sets the severity),
+// and the code-system check of every other Coding, as the HL7 validator checks every coding.
+import type { ElementPlan } from '../plan.ts';
+import type { BindingIssue } from '../types.ts';
+import { type Json, isObject } from '../util.ts';
+import type { CheckContext } from './context.ts';
+
+export function isCheckedBinding(el: ElementPlan): boolean {
+  const s = el.binding?.strength;
+  return s === 'required' || s === 'extensible';
+}
+
+/** A code, string or uri value under a binding. */
+export function checkPrimitiveBinding(ctx: CheckContext, el: ElementPlan, value: string): void {
+  const b = el.binding!;
+  report(ctx, el, () => ctx.terminology?.checkCode(b.valueSet, b.strength, { code: value }));
+}
+
+/** A CodeableConcept, Coding or coded Quantity under a binding. */
+export function checkComplexBinding(ctx: CheckContext, value: Json, el: ElementPlan, type: string): void {
+  const b = el.binding!;
+  if (type === 'CodeableConcept') {
+    const codings = Array.isArray(value.coding) ? (value.coding as Json[]).filter(isObject).map(coded) : [];
+    const text = typeof value.text === 'string' ? value.text : undefined;
+    report(ctx, el, () => ctx.terminology?.checkCodeableConcept(b.valueSet, b.strength, codings, text));
+  } else if (type === 'Coding' || (type === 'Quantity' && typeof value.code === 'string')) {
+    report(ctx, el, () => ctx.terminology?.checkCode(b.valueSet, b.strength, coded(value)));
+  }
+}
+
+/**
+ * A Coding (or coded Quantity) outside any required/extensible binding: the code must still exist in
+ * its CodeSystem when we hold that system.
+ */
+export function checkCodeSystem(ctx: CheckContext, value: Json): void {
+  if (!ctx.terminology || typeof value.code !== 'string' || typeof value.system !== 'string') return;
+  for (const i of ctx.terminology.checkCode('', 'example', coded(value)))
+    ctx.report(i.severity, i.code, i.message);
+}
+
+function report(ctx: CheckContext, el: ElementPlan, run: () => BindingIssue[] | undefined): void {
+  if (!isCheckedBinding(el)) return;
+  for (const i of run() ?? []) ctx.report(i.severity, i.code, `${el.path}: ${i.message}`);
+}
+
+function coded(v: Json): { system?: string; code?: string; display?: string } {
+  return {
+    system: typeof v.system === 'string' ? v.system : undefined,
+    code: typeof v.code === 'string' ? v.code : undefined,
+    display: typeof v.display === 'string' ? v.display : undefined,
+  };
+}

@@ -1,0 +1,85 @@
+// Resolving references inside a Bundle (bundle.html "Resolving references in Bundles"): absolute
+// references match a fullUrl; relative ones resolve against the base of the referring entry's
+// RESTful fullUrl (else match `Type/id` among the entries); a versioned reference must match the
+// target's meta.versionId; a reference that matches entries with different fullUrls is ambiguous.
+import { type Json, isObject } from '../util.ts';
+import type { BundleScope, CheckContext } from './context.ts';
+
+/** `base/Type/id` (optionally `/_history/v`) with a resource type: a RESTful URL. */
+const RESTFUL =
+  /^(https?:\/\/.+)\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+
+export interface BundleEntryRef {
+  fullUrl: string | undefined;
+  resource: Json;
+}
+
+/** The RESTful base (`http://x/fhir`) of a fullUrl, when it is one. */
+export function restfulBase(fullUrl: string | undefined): string | undefined {
+  return fullUrl ? RESTFUL.exec(fullUrl)?.[1] : undefined;
+}
+
+function typeAndId(r: Json): string | undefined {
+  return typeof r.resourceType === 'string' && typeof r.id === 'string'
+    ? `${r.resourceType}/${r.id}`
+    : undefined;
+}
+
+/**
+ * Resolves `ref` among the Bundle's entries for a reference made from `from` (the referring entry's
+ * resource). Reports ambiguity and version mismatches; returns the target when exactly one matches.
+ */
+export function resolveInBundle(
+  ctx: CheckContext,
+  bundle: BundleScope,
+  ref: string,
+  from: unknown,
+): Json | undefined {
+  let version: string | undefined;
+  let candidates: BundleEntryRef[];
+  const rel = RELATIVE.exec(ref);
+  const abs = RESTFUL.exec(ref);
+  if (rel) {
+    version = rel[3];
+    const base = restfulBase(isObject(from) ? bundle.fullUrlOf.get(from) : undefined);
+    const full = base ? `${base}/${rel[1]}/${rel[2]}` : undefined;
+    candidates = full ? bundle.entries.filter((e) => e.fullUrl === full) : [];
+    if (!candidates.length)
+      candidates = bundle.entries.filter((e) => typeAndId(e.resource) === `${rel[1]}/${rel[2]}`);
+  } else if (abs) {
+    version = abs[4];
+    const full = version ? ref.slice(0, ref.indexOf('/_history/')) : ref;
+    candidates = bundle.entries.filter((e) => e.fullUrl === full);
+  } else {
+    candidates = bundle.entries.filter((e) => e.fullUrl === ref);
+  }
+  if (!candidates.length) return undefined;
+  if (version !== undefined) {
+    const exact = candidates.filter((e) => versionOf(e.resource) === version);
+    if (!exact.length) {
+      ctx.report(
+        'error',
+        'invalid',
+        `The reference '${ref}' asks for version ${version}, but the Bundle entry it resolves to has meta.versionId ${versionOf(candidates[0]!.resource) ?? '(none)'}`,
+        'reference',
+      );
+      return candidates[0]!.resource;
+    }
+    candidates = exact;
+  }
+  const urls = new Set(candidates.map((e) => e.fullUrl ?? typeAndId(e.resource)));
+  if (urls.size > 1) {
+    ctx.report(
+      'error',
+      'invalid',
+      `The reference '${ref}' matches more than one entry in the Bundle (${[...urls].join(', ')})`,
+      'reference',
+    );
+  }
+  return candidates[candidates.length - 1]!.resource;
+}
+
+function versionOf(r: Json): string | undefined {
+  return isObject(r.meta) && typeof r.meta.versionId === 'string' ? r.meta.versionId : undefined;
+}

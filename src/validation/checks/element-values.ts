@@ -1,0 +1,123 @@
+// Value rules an element definition states: maxLength, minValue[x]/maxValue[x] (numbers and
+// temporal types), fixed[x] and pattern[x].
+import type { ElementPlan } from '../plan.ts';
+import { compareQuantities } from '../quantity.ts';
+import type { Json } from '../util.ts';
+import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
+import type { CheckContext } from './context.ts';
+
+/** FHIR strings are limited to 1 MB (datatypes.html#string). */
+const MAX_STRING = 1024 * 1024;
+const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const URI_TYPES = new Set(['uri', 'url', 'canonical', 'uuid']);
+
+/** The rules on a primitive value (already known to be well formed). */
+export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: unknown, type: string): void {
+  if (typeof value === 'string') {
+    if (value.length > MAX_STRING) {
+      ctx.report(
+        'error',
+        'value',
+        `${el.path}: the value is longer than the permitted maximum of 1 MB (${MAX_STRING} characters)`,
+      );
+    }
+    if (URI_TYPES.has(type) && value.startsWith('urn:uuid:') && !URN_UUID.test(value)) {
+      ctx.report(
+        'error',
+        'value',
+        `${el.path}: '${value}' is not a valid urn:uuid (a UUID in lowercase hexadecimal)`,
+      );
+    }
+  }
+  if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value is longer than the permitted maximum length of ${el.maxLength}`,
+    );
+  }
+  if (typeof value === 'number') numericRange(ctx, el, value);
+  if (typeof value === 'string' && (el.minTemporal !== undefined || el.maxTemporal !== undefined))
+    temporalRange(ctx, el, value);
+  if (el.fixed !== undefined && value !== el.fixed) {
+    ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.fixed)}'`);
+  }
+  if (el.pattern !== undefined && !el.array && value !== el.pattern) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value is '${String(value)}' but must be '${String(el.pattern)}'`,
+    );
+  }
+}
+
+/** fixed[x] (exact) and pattern[x] (containment) on a complex value; Quantity min/max after UCUM conversion. */
+export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Json): void {
+  if (el.minQuantity && compareQuantities(value, el.minQuantity) === -1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${showQuantity(value)} is less than the permitted minimum value of ${showQuantity(el.minQuantity)}`,
+    );
+  }
+  if (el.maxQuantity && compareQuantities(value, el.maxQuantity) === 1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${showQuantity(value)} is greater than the permitted maximum value of ${showQuantity(el.maxQuantity)}`,
+    );
+  }
+  if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`,
+    );
+  }
+  if (el.pattern !== undefined && !el.array && !matchesPattern(value, el.pattern)) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`,
+    );
+  }
+}
+
+function numericRange(ctx: CheckContext, el: ElementPlan, value: number): void {
+  if (el.minValue !== undefined && value < el.minValue) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${value} is less than the permitted minimum value of ${el.minValue}`,
+    );
+  }
+  if (el.maxValue !== undefined && value > el.maxValue) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value ${value} is greater than the permitted maximum value of ${el.maxValue}`,
+    );
+  }
+}
+
+/** minValue/maxValue on date, dateTime, instant and time: an error only when outside at any precision. */
+function temporalRange(ctx: CheckContext, el: ElementPlan, value: string): void {
+  if (el.minTemporal !== undefined && compareTemporal(value, el.minTemporal) === -1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value '${value}' is before the permitted minimum value of '${el.minTemporal}'`,
+    );
+  }
+  if (el.maxTemporal !== undefined && compareTemporal(value, el.maxTemporal) === 1) {
+    ctx.report(
+      'error',
+      'value',
+      `${el.path}: the value '${value}' is after the permitted maximum value of '${el.maxTemporal}'`,
+    );
+  }
+}
+
+function showQuantity(q: Json): string {
+  return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();
+}

@@ -1,0 +1,35 @@
+// Runs an element's compiled invariants on a node. A constraint that cannot be evaluated
+// (InvariantEvaluationError) is a warning, never an error.
+import type { ElementPlan } from '../plan.ts';
+import { type InvariantEnv, InvariantEvaluationError } from '../types.ts';
+import type { CheckContext } from './context.ts';
+
+/** Runs the element's invariants; those `skipKeysOf` also has (ele-1 on type roots) run only once, there. */
+export function runInvariants(
+  ctx: CheckContext,
+  env: InvariantEnv,
+  el: ElementPlan,
+  node: unknown,
+  typeName: string,
+  skipKeysOf?: ElementPlan,
+): void {
+  const list = el.invariants;
+  if (!list.length) return;
+  env.resource = ctx.resource;
+  env.rootResource = ctx.rootResource;
+  env.typeName = typeName;
+  env.path = el.path;
+  for (let i = 0; i < list.length; i++) {
+    const inv = list[i];
+    if (skipKeysOf?.invariantKeys.has(inv.key)) continue;
+    let ok: boolean;
+    try {
+      ok = inv.check(node, env);
+    } catch (e) {
+      const failure = e instanceof InvariantEvaluationError ? e : new InvariantEvaluationError(inv.key, e);
+      ctx.report('warning', 'processing', failure.message);
+      continue;
+    }
+    if (!ok) ctx.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);
+  }
+}

@@ -1,0 +1,151 @@
+import type { ElementPlan, TypeRef } from '../plan.ts';
+import { isObject } from '../util.ts';
+import { resolveInBundle } from './bundle-references.ts';
+import type { CheckContext } from './context.ts';
+
+type Json = Record<string, unknown>;
+
+const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+/** Bundle types whose `urn:` references must resolve inside the Bundle. */
+const SELF_CONTAINED = new Set(['document', 'transaction']);
+
+/**
+ * Reference.reference: format, resolution against contained resources and the enclosing Bundle, and the
+ * target's type (and profile, when the target is at hand) against the element's targetProfile list.
+ */
+export function checkReference(
+  walk: CheckContext,
+  value: Json,
+  el: ElementPlan,
+  ref: TypeRef | undefined,
+): void {
+  const r = value.reference;
+  if (typeof r !== 'string') return;
+  if (/\s/.test(r)) {
+    walk.report('error', 'invalid', `Reference '${r}' is not valid: it contains whitespace`, 'reference');
+    return;
+  }
+  const found = r.startsWith('#') ? resolveLocal(walk, r) : resolveUrl(walk, r);
+  if (!found) return;
+  checkTarget(walk, r, el, ref, found.target, found.implied);
+}
+
+interface Resolved {
+  target: Json | undefined;
+  /** The type the reference text implies (`Patient/1`). */
+  implied: string | undefined;
+}
+
+/** `#id`: a contained resource (ref-1); `#` is the container itself. Undefined: nothing more to check. */
+function resolveLocal(walk: CheckContext, r: string): Resolved | undefined {
+  if (r === '#') return undefined;
+  const target = findContained(walk, r.slice(1));
+  if (!target) {
+    walk.report(
+      'error',
+      'not-found',
+      `ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id '${r.slice(1)}')`,
+      'reference',
+    );
+    return undefined;
+  }
+  return { target, implied: undefined };
+}
+
+/** Relative or absolute references: format, and resolution inside the enclosing Bundle. */
+function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
+  const m = RELATIVE.exec(r);
+  const implied = m && walk.compiler.resourceTypes.has(m[2]) ? m[2] : undefined;
+  let target: Json | undefined;
+  const bundle = walk.bundles[walk.bundles.length - 1];
+  if (bundle) {
+    target = resolveInBundle(walk, bundle, r, walk.rootResource);
+    if (!target && r.startsWith('urn:') && SELF_CONTAINED.has(bundle.type)) {
+      walk.report(
+        'error',
+        'not-found',
+        `Unable to resolve the reference '${r}' within the ${bundle.type} Bundle`,
+        'reference',
+      );
+    } else if (!target && bundle.type === 'document' && m && !m[1]) {
+      // A document is self-contained: relative references must resolve to an entry.
+      walk.report('error', 'not-found', `Can't find '${r}' in the document Bundle`, 'reference');
+    }
+  }
+  if (!m && !ABSOLUTE.test(r) && !r.includes('/') && !r.includes('?')) {
+    // A bare id (not a conditional reference `Type?search`): the HL7 validator rejects it.
+    walk.report(
+      'error',
+      'invalid',
+      `Relative URLs must be of the format [ResourceName]/[id] (found '${r}')`,
+      'reference',
+    );
+  } else if (!m && !ABSOLUTE.test(r)) {
+    walk.report(
+      'warning',
+      'invalid',
+      `Reference '${r}' is neither a relative reference ([type]/[id]) nor an absolute URL`,
+      'reference',
+    );
+  } else if (m && !m[1] && !implied) {
+    walk.report('error', 'invalid', `Reference '${r}': '${m[2]}' is not a resource type`, 'reference');
+    return undefined;
+  }
+  return { target, implied };
+}
+
+/** The target's type against the targetProfiles, and its conformance when the target is at hand. */
+function checkTarget(
+  walk: CheckContext,
+  r: string,
+  el: ElementPlan,
+  ref: TypeRef | undefined,
+  target: Json | undefined,
+  implied: string | undefined,
+): void {
+  const actual = target && typeof target.resourceType === 'string' ? target.resourceType : implied;
+  const targets = ref?.targetProfiles ?? [];
+  if (!actual || !targets.length) return;
+  const allowed: string[] = [];
+  for (const url of targets) {
+    const p = walk.compiler.plan(url);
+    if (!p) return; // cannot judge against a profile we do not hold
+    allowed.push(p.type);
+  }
+  if (!allowed.includes(actual) && !allowed.includes('Resource')) {
+    walk.report(
+      'error',
+      'structure',
+      `${el.path}: the type '${actual}' of the reference '${r}' is not a valid target (must be one of ${[...new Set(allowed)].join(', ')})`,
+      'reference',
+    );
+    return;
+  }
+  if (!target) return;
+  const profiles = targets.filter((url) => {
+    const p = walk.compiler.plan(url);
+    return p && !p.base && p.type === actual;
+  });
+  if (
+    !profiles.length ||
+    targets.some((url) => walk.compiler.plan(url)?.base && walk.compiler.plan(url)?.type === actual)
+  )
+    return;
+  if (!profiles.some((url) => walk.conformsTo(target, url))) {
+    walk.report(
+      'error',
+      'structure',
+      `${el.path}: the resource referenced by '${r}' does not conform to ${profiles.join(' or ')}`,
+      'reference',
+    );
+  }
+}
+
+function findContained(walk: CheckContext, id: string): Json | undefined {
+  for (let i = walk.containers.length - 1; i >= 0; i--) {
+    const found = walk.containers[i]?.get(id);
+    if (found && isObject(found)) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,20 @@
+/** Small JSON helpers shared by the engine's modules (no module depends on the walker for these). */
+
+export type Json = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function isEmpty(v: Json): boolean {
+  for (const _ in v) return false;
+  return true;
+}
+
+/** `null`, `an array`, `an object`, `a string` ... for messages about the JSON kind of a value. */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}

@@ -1,0 +1,517 @@
+// Traversal: walks a resource's JSON alongside the compiled element definitions (plans), keeping the
+// path and host stacks, and calls the checks (checks/) at each node. The walker is the only
+// implementation of CheckContext; the checks see nothing else of it.
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { checkAttachment } from '../checks/attachment.ts';
+import {
+  checkCodeSystem,
+  checkComplexBinding,
+  checkPrimitiveBinding,
+  isCheckedBinding,
+} from '../checks/bindings.ts';
+import { enterBundle, indexContained } from '../checks/bundle.ts';
+import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
+import { checkCapabilityStatement, checkSearchParameter } from '../checks/definitions.ts';
+import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
+import { checkExtensionContext } from '../checks/extension-context.ts';
+import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
+import { runInvariants } from '../checks/invariants.ts';
+import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
+import { checkReference } from '../checks/references.ts';
+import { checkSystem } from '../checks/systems.ts';
+import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from '../plan.ts';
+import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
+import type { InvariantEnv } from '../types.ts';
+import { type Json, isEmpty, isObject, kindOf } from '../util.ts';
+import { matchesPattern } from '../values.ts';
+import { PathStack } from './path.ts';
+import { type IssueCode, Reporter, type Severity } from './report.ts';
+import { resourceProfiles } from './resource-profiles.ts';
+import { validateSliced } from './slicing.ts';
+import { ProfileVerdicts } from './verdicts.ts';
+
+export type { BundleScope, TerminologyPort };
+
+/** Rules on a whole resource of one type, run once per resource after its definitions. */
+const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void> = {
+  QuestionnaireResponse: checkQuestionnaireResponse,
+  SearchParameter: checkSearchParameter,
+  CapabilityStatement: checkCapabilityStatement,
+};
+
+/** One validation run over one resource (and, in scratch walks, one profile verdict). */
+export class Walk implements CheckContext {
+  readonly at = new PathStack();
+  private readonly out = new Reporter(this.at);
+  resource: Json | undefined;
+  rootResource: Json | undefined;
+  bundles: BundleScope[] = [];
+  readonly containers: Array<Map<string, Json> | undefined> = [];
+  private sharedVerdicts: ProfileVerdicts | undefined;
+  /** Created on first use: most runs never ask for a profile verdict. */
+  get verdicts(): ProfileVerdicts {
+    this.sharedVerdicts ??= new ProfileVerdicts();
+    return this.sharedVerdicts;
+  }
+  set verdicts(v: ProfileVerdicts) {
+    this.sharedVerdicts = v;
+  }
+  /** How many unresolved extensions enclose the current node. */
+  private unresolvedDepth = 0;
+  /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
+  private boundConcept = -1;
+  private readonly env: InvariantEnv = {
+    resource: undefined,
+    rootResource: undefined,
+    typeName: '',
+    path: '',
+  };
+
+  constructor(
+    readonly compiler: PlanCompiler,
+    readonly terminology: TerminologyPort | undefined,
+    readonly policy: WalkPolicy = { unknownExtensions: 'auto' },
+  ) {}
+
+  get issues(): OperationOutcomeIssue[] {
+    return this.out.issues;
+  }
+
+  get errors(): number {
+    return this.out.errors;
+  }
+
+  report(severity: Severity, code: IssueCode, message: string, extra?: string): void {
+    this.out.report(severity, code, message, extra);
+  }
+
+  inPlan(plan: StructurePlan, fn: () => void): void {
+    this.out.attributed(plan.base ? undefined : plan.url, fn);
+  }
+
+  conformsTo(value: unknown, url: string): boolean {
+    if (!isObject(value)) return false;
+    return this.verdicts.decide(value, url, () => {
+      const plan = this.compiler.plan(url);
+      if (!plan) return false;
+      const w = new Walk(this.compiler, this.terminology, this.policy);
+      w.rootResource = this.rootResource;
+      w.resource = this.resource;
+      w.bundles = this.bundles;
+      w.verdicts = this.verdicts;
+      if (plan.kind === 'resource') w.resourceNode(value, [url]);
+      else w.inPlan(plan, () => w.object(value, plan.root, false));
+      return w.errors === 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  /**
+   * Validates a resource node: its base definition, or the given/claimed profiles (whose snapshots
+   * include the base rules) when any resolves.
+   */
+  resourceNode(value: unknown, explicitProfiles: string[] = [], contained = false): void {
+    if (!isObject(value)) {
+      this.report('error', 'structure', `A resource must be a JSON object (found ${kindOf(value)})`);
+      return;
+    }
+    const rt = value.resourceType;
+    if (typeof rt !== 'string') {
+      this.report('error', 'structure', 'Unable to find resourceType property');
+      return;
+    }
+    if (!this.compiler.resourceTypes.has(rt)) {
+      this.report('error', 'structure', `Unknown resource type '${rt}'`);
+      return;
+    }
+    const plans = resourceProfiles(this, value, rt, explicitProfiles);
+    if (!plans) return;
+    const prevResource = this.resource;
+    const prevRoot = this.rootResource;
+    this.resource = value;
+    // %rootResource: the container for a contained resource, else the resource itself (Bundle entries too).
+    if (!contained || !this.rootResource) this.rootResource = value;
+    this.containers.push(indexContained(value));
+    const bundle = rt === 'Bundle';
+    if (bundle) this.bundles.push(enterBundle(this, value));
+    for (const plan of plans) {
+      this.inPlan(plan, () => {
+        this.at.pushHost(rt, rt, value);
+        this.object(value, plan.root, true);
+        this.at.popHost();
+        this.invariants(plan.root, value, rt);
+      });
+    }
+    const resourceRule = RESOURCE_RULES[rt];
+    if (resourceRule) this.out.attributed(undefined, () => resourceRule(this, value));
+    if (bundle) this.bundles.pop();
+    this.containers.pop();
+    this.resource = prevResource;
+    this.rootResource = prevRoot;
+  }
+
+  // ---------------------------------------------------------------- objects and elements
+
+  /** Validates the properties of `obj` against the children of `el` (a resource root, backbone or type root). */
+  object(obj: Json, el: ElementPlan, isResource: boolean): void {
+    const index = this.compiler.indexOf(el);
+    let empty = true;
+    for (const key in obj) {
+      empty = false;
+      const slot = index.get(key);
+      if (slot === undefined) {
+        if (key !== 'resourceType' || !isResource) this.unknownProperty(key, el);
+        continue;
+      }
+      if (slot.underscore && obj[slot.key] !== undefined) continue; // validated with its value
+      if (slot.el.choice && this.duplicateChoice(obj, key, slot, index)) continue;
+      this.child(obj, slot);
+    }
+    if (empty) {
+      this.report('error', 'structure', 'Object must have some content');
+      return;
+    }
+    for (const r of this.compiler.requiredOf(el)) {
+      if (isPresent(obj, r, index)) continue;
+      this.cardinality(r, 0, r.name);
+      if (r.slicing && r.slices.length)
+        validateSliced(this, r, [], undefined, r.types[0]?.code ?? 'Element', r.name);
+      else if (r.choice && r.slices.length) this.sliceMinimums(r, 0);
+    }
+  }
+
+  private unknownProperty(key: string, el: ElementPlan): void {
+    // A choice type the profile excludes (`valueString` where only Quantity is allowed) gets a precise message.
+    for (const child of this.compiler.childrenOf(el)) {
+      if (!child.choice || !key.startsWith(child.jsonName)) continue;
+      const type = this.compiler.typeSuffixes.get(key.slice(child.jsonName.length).replace(/^_/, ''));
+      if (type) {
+        const allowed = child.types.map((t) => t.code).join(', ');
+        this.report(
+          'error',
+          'structure',
+          `${child.path}: the type '${type}' is not allowed here (allowed: ${allowed})`,
+          key,
+        );
+        return;
+      }
+    }
+    this.report('error', 'structure', `Unrecognized property '${key}'`, key);
+  }
+
+  /** A second type for the same choice element (`valueString` and `valueInteger`) is reported, not validated. */
+  private duplicateChoice(obj: Json, key: string, slot: ChildSlot, index: Map<string, ChildSlot>): boolean {
+    for (const k in obj) {
+      if (k === key) return false;
+      const other = index.get(k);
+      if (other && other.el === slot.el && other.key !== slot.key) {
+        this.report(
+          'error',
+          'structure',
+          `${slot.el.path}: only one type of value is allowed (found ${other.key} and ${slot.key})`,
+          slot.key,
+        );
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private child(obj: Json, slot: ChildSlot): void {
+    const value = obj[slot.key];
+    const ext = slot.primitive ? obj[slot.ukey] : undefined;
+    if (value === undefined && ext === undefined) return; // a JS object with an undefined property: absent, checked as required
+    if (slot.el.array) this.repeating(slot, value, ext);
+    else this.single(slot, value, ext);
+  }
+
+  private repeating({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
+    if (value !== undefined && !Array.isArray(value)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: this property must be an array, not ${kindOf(value)}`,
+        seg,
+      );
+      return;
+    }
+    if (ext !== undefined && !Array.isArray(ext)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: the primitive extension '_${key}' must be an array, not ${kindOf(ext)}`,
+        `_${key}`,
+      );
+      return;
+    }
+    const values = value as unknown[] | undefined;
+    const exts = ext as unknown[] | undefined;
+    if ((values && values.length === 0) || (exts && exts.length === 0)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: array cannot be empty - the property should not be present if it has no values`,
+        seg,
+      );
+      return;
+    }
+    if (values && exts && values.length !== exts.length) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: the arrays '${key}' (${values.length}) and '_${key}' (${exts.length}) must have the same length`,
+        seg,
+      );
+    }
+    const count = Math.max(values?.length ?? 0, exts?.length ?? 0);
+    this.cardinality(el, count, seg);
+    if (el.slicing && el.slices.length) {
+      validateSliced(this, el, values ?? new Array(count).fill(null), exts, type, seg);
+      return;
+    }
+    for (let i = 0; i < count; i++)
+      this.value(values?.[i] ?? null, exts?.[i] ?? null, el, type, seg, i, true);
+    if (el.pattern !== undefined && values && !values.some((v) => matchesPattern(v, el.pattern))) {
+      this.report(
+        'error',
+        'value',
+        `${el.path}: no element matches the pattern ${JSON.stringify(el.pattern)}`,
+        seg,
+      );
+    }
+  }
+
+  private single({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
+    if (Array.isArray(value)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: this property must be a single value, not an array`,
+        seg,
+      );
+      return;
+    }
+    if (Array.isArray(ext)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: the primitive extension '_${key}' must be a single value, not an array`,
+        `_${key}`,
+      );
+      return;
+    }
+    this.cardinality(el, 1, seg);
+    this.value(value ?? null, ext ?? null, el, type, seg, -1, false);
+    // `value[x]:valueQuantity`-style slices: constraints for one type of a choice.
+    if (el.choice && el.slices.length) {
+      for (const s of el.slices)
+        if (s.types.length === 1 && s.types[0].code === type)
+          this.value(value ?? null, ext ?? null, s, type, seg, -1, false);
+    }
+  }
+
+  cardinality(el: ElementPlan, count: number, seg: string): void {
+    if (count < el.min) {
+      this.report('error', 'required', `${el.path}: minimum required = ${el.min}, but only found ${count}`);
+    }
+    if (count > el.max) {
+      if (el.max === 0)
+        this.report('error', 'structure', `${el.path}: this element is not allowed (max = 0)`, seg);
+      else this.report('error', 'structure', `${el.path}: max allowed = ${el.max}, but found ${count}`, seg);
+    }
+  }
+
+  private sliceMinimums(el: ElementPlan, count: number): void {
+    for (const s of el.slices) {
+      if (count < s.min)
+        this.report(
+          'error',
+          'required',
+          `${s.path}:${s.sliceName}: minimum required = ${s.min}, but only found ${count}`,
+        );
+    }
+  }
+
+  /**
+   * Validates one value of an element: primitive format, or the object against the element's children,
+   * type profile or type definition; then fixed/pattern, binding, references and invariants.
+   */
+  value(
+    value: unknown,
+    ext: unknown,
+    el: ElementPlan,
+    type: string,
+    seg: string,
+    idx: number,
+    inArray: boolean,
+  ): void {
+    this.at.push(seg, idx);
+    try {
+      if (value === null && ext === null) {
+        this.report(
+          'error',
+          'structure',
+          inArray ? `${el.path}: array items cannot be null` : `${el.path}: null is not a valid value`,
+        );
+        return;
+      }
+      if (isPrimitiveCode(type)) this.primitive(value, ext, el, type);
+      else this.complex(value, el, type);
+    } finally {
+      this.at.pop();
+    }
+  }
+
+  private primitive(value: unknown, ext: unknown, el: ElementPlan, type: string): void {
+    if (value !== null) {
+      const rule = this.compiler.primitive(type);
+      const problem = rule?.check(value);
+      if (problem) {
+        this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
+        return;
+      }
+      checkPrimitiveValue(this, el, value, type);
+      if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
+        checkPrimitiveBinding(this, el, value);
+    }
+    if (ext !== null) {
+      if (!isObject(ext)) {
+        this.report(
+          'error',
+          'structure',
+          `${el.path}: the primitive extension must be an object (found ${kindOf(ext)})`,
+        );
+        return;
+      }
+      const typePlan = this.compiler.typePlan(type);
+      if (typePlan) {
+        this.at.pushHost(type, definitionPath(el), value);
+        this.out.attributed(undefined, () => this.object(ext, typePlan.root, false));
+        this.at.popHost();
+      }
+    }
+    if (value !== null && el.invariants.length) this.invariants(el, value, type);
+  }
+
+  private complex(value: unknown, el: ElementPlan, type: string): void {
+    if (!isObject(value)) {
+      this.report(
+        'error',
+        'structure',
+        `${el.path}: expected an object of type ${type} (found ${kindOf(value)})`,
+      );
+      return;
+    }
+    if (type === 'Resource' || this.compiler.resourceTypes.has(type)) {
+      this.resourceNode(value, [], el.name === 'contained');
+      return;
+    }
+    if (isEmpty(value)) {
+      this.report('error', 'structure', 'Object must have some content');
+      return;
+    }
+    const bound =
+      isCheckedBinding(el) && (type === 'CodeableConcept' || type === 'Coding' || type === 'Quantity');
+    const prevBoundConcept = this.boundConcept;
+    // The binding check of a CodeableConcept covers its codings' own code-system checks.
+    if (bound && type === 'CodeableConcept') this.boundConcept = this.at.depth;
+    this.at.pushHost(type, definitionPath(el), value);
+    this.structure(value, el, type);
+    this.at.popHost();
+    checkComplexValue(this, el, value);
+    this.boundConcept = prevBoundConcept;
+    if (bound) checkComplexBinding(this, value, el, type);
+    else if ((type === 'Coding' && this.boundConcept !== this.at.depth - 1) || type === 'Quantity')
+      checkCodeSystem(this, value);
+    if (type === 'Reference') checkReference(this, value, el, typeRef(el, type));
+    else if (type === 'Attachment') checkAttachment(this, value);
+    else if (type === 'Coding' || type === 'Identifier') checkSystem(this, value, type);
+    if (el.invariants.length) this.invariants(el, value, type);
+  }
+
+  /** The object's own children (backbone), its type profiles, or its type definition. */
+  private structure(value: Json, el: ElementPlan, type: string): void {
+    const ownChildren = this.compiler.childrenOf(el).length > 0;
+    if (ownChildren) this.object(value, el, false);
+    let viaProfile = false;
+    for (const url of typeRef(el, type)?.profiles ?? []) {
+      const p = this.compiler.plan(url);
+      if (!p) {
+        // Missing from a package we hold: an error (the HL7 validator's verdict); from one we do not
+        // hold: a warning, as the defining package may simply not be loaded.
+        const registry = this.compiler.registry;
+        const missing = registry.covers(url) && !registry.structureDefinition(url);
+        if (!ownChildren)
+          this.report(
+            missing ? 'error' : 'warning',
+            'not-found',
+            `${el.path}: profile '${url}' could not be found, so it has not been checked`,
+          );
+        continue;
+      }
+      viaProfile = true;
+      if (type === 'Extension') checkExtensionContext(this, p);
+      this.against(p, value, type, el);
+    }
+    if (ownChildren) {
+      const tp = this.compiler.typePlan(type);
+      if (tp?.root.invariants.length)
+        this.out.attributed(undefined, () => this.invariants(tp.root, value, type, el));
+    } else if (!viaProfile) {
+      if (type === 'Extension') this.extension(value, el);
+      else {
+        const tp = this.compiler.typePlan(type);
+        if (tp) this.against(tp, value, type, el);
+        else if (type !== 'Element' && type !== 'BackboneElement')
+          this.report('error', 'structure', `${el.path}: unknown type '${type}'`);
+      }
+    }
+  }
+
+  /** An extension with no profile on the element: resolve its definition from `url`. */
+  private extension(value: Json, el: ElementPlan): void {
+    const url = value.url;
+    const plan = typeof url === 'string' ? this.compiler.plan(url.split('|')[0]) : undefined;
+    if (plan && plan.type === 'Extension') {
+      checkExtensionContext(this, plan);
+      checkModifierUse(this, plan, el);
+      this.against(plan, value, 'Extension', el);
+      return;
+    }
+    // Inside an extension we cannot resolve, its sub-extensions are not reported again.
+    if (this.unresolvedDepth === 0) checkUnresolvedExtension(this, value, el);
+    const base = this.compiler.typePlan('Extension');
+    this.unresolvedDepth++;
+    if (base) this.against(base, value, 'Extension', el);
+    this.unresolvedDepth--;
+  }
+
+  /** Validates an object against a whole definition (type, profile or extension) and its root invariants. */
+  private against(plan: StructurePlan, value: Json, typeName: string, skipKeysOf?: ElementPlan): void {
+    this.inPlan(plan, () => {
+      this.object(value, plan.root, false);
+      this.invariants(plan.root, value, typeName, skipKeysOf);
+    });
+  }
+
+  private invariants(el: ElementPlan, node: unknown, typeName: string, skipKeysOf?: ElementPlan): void {
+    runInvariants(this, this.env, el, node, typeName, skipKeysOf);
+  }
+}
+
+function typeRef(el: ElementPlan, type: string): TypeRef | undefined {
+  for (const t of el.types) if (t.code === type) return t;
+  return el.types[0];
+}
+
+function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {
+  if (!el.choice) return obj[el.name] !== undefined || obj[`_${el.name}`] !== undefined;
+  for (const k in obj) if (index.get(k)?.el === el && obj[k] !== undefined) return true;
+  return false;
+}
+
+/** The element's definition path; for a contentReference, the path it refers to. */
+function definitionPath(el: ElementPlan): string {
+  return el.contentRef ? el.contentRef.slice(el.contentRef.indexOf('#') + 1) : el.path;
+}
