@@ -7,22 +7,27 @@ import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
-import type { SyncContext, Timings } from './context.ts';
+import type { SyncContext, SyncStore, Timings } from './context.ts';
 import { createSyncMetrics } from './metrics.ts';
+import { type PullResult, pullOnce } from './pull.ts';
+import { pushRound } from './push/round.ts';
+import { type PushRoundResult, emptyPushResult } from './push/state.ts';
+import { RemoteClient } from './remote-client.ts';
 import {
   type OutboxRow,
-  type OutboxState,
   enqueueMany,
+  follow,
+  isPulledWrite,
   listByState,
+  queueDepth,
   requeue,
+  setState,
   unblockConsentPatients,
-} from './outbox.ts';
-import { type PullResult, pullOnce } from './pull.ts';
-import { type PushRoundResult, emptyPushResult, pushRound } from './push.ts';
-import { RemoteClient } from './remote-client.ts';
-import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3 } from './schema.ts';
-import type { SyncStore, SyncStoreTx, WriteChange } from './store-port.ts';
+} from './repository.ts';
+import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3, SYNC_MIGRATIONS_4 } from './schema.ts';
+import { type SyncStatus, readStatus } from './status.ts';
 
+/** The part of the store's contract (src/store/index.ts) createSync needs. */
 export type SyncableStore = SyncStore;
 
 export interface CreateSyncOptions {
@@ -50,6 +55,10 @@ export interface CreateSyncOptions {
   pullOverlapMs?: number;
   /** `_count` of each pull search page. */
   pullPageSize?: number;
+  /** Upper bound of one pull, all clients and pages (default 120 s); past it the pull stops with an error. */
+  pullTimeoutMs?: number;
+  /** How long a row held back by a dependency waits before it is checked again (default 5 s). */
+  heldRecheckMs?: number;
   /** Idle wait of the push loop and interval of the pull loop in start(). */
   pushIdleMs?: number;
   pullIntervalMs?: number;
@@ -60,20 +69,6 @@ export interface CreateSyncOptions {
   today?: () => string;
   /** Install the outbox hook (default true; a pure worker process that writes nothing may skip it). */
   installHook?: boolean;
-}
-
-export interface SyncStatus {
-  remote: string;
-  party: string;
-  queueDepth: number;
-  states: Record<OutboxState, number>;
-  lastPushSuccess: string | null;
-  lastPullSuccess: string | null;
-  failures: { retrying: number; deadLetters: number; lastError: string | null };
-  blockedByConsent: number;
-  conflicts: number;
-  followedClients: number;
-  breaker: string;
 }
 
 export interface SyncService {
@@ -145,11 +140,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     retryBaseMs: opts.retryBaseMs ?? 1_000,
     pullOverlapMs: opts.pullOverlapMs ?? 1_000,
     pullPageSize: opts.pullPageSize ?? 100,
+    pullTimeoutMs: opts.pullTimeoutMs ?? 120_000,
+    heldRecheckMs: opts.heldRecheckMs ?? 5_000,
     disclosure: opts.disclosure ?? sdkDisclosureRule,
     today: opts.today ?? (() => new Date().toISOString().slice(0, 10)),
     log,
     metrics,
     timings,
+    waits: new Map(),
   };
   if (opts.installHook !== false) {
     // One outbox per database: a second hook-installing service would enqueue every write twice and
@@ -164,7 +162,8 @@ export function createSync(opts: CreateSyncOptions): SyncService {
   const ready = store
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
-    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3));
+    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
+    .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));
@@ -175,10 +174,12 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       : store.addHooks({
           async afterWriteMany(tx, changes) {
             await ready;
-            await enqueueMany(
-              tx,
-              changes.filter((c) => pushTypes.has(c.resource.resourceType)),
-            );
+            // What pull stored is the remote's own content: it is not sent back.
+            if (!isPulledWrite(tx))
+              await enqueueMany(
+                tx,
+                changes.filter((c) => pushTypes.has(c.resource.resourceType)),
+              );
             await unblockConsentPatients(
               tx,
               changes.map((c) => c.resource),
@@ -199,13 +200,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
 
   async function recordError(err: unknown): Promise<void> {
     log.error({ err }, 'sync: round failed');
-    await store
-      .query(
-        `INSERT INTO sync_state (key, value) VALUES ('last_error', $1)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        [`${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`],
-      )
-      .catch(() => {});
+    await setState(
+      store,
+      'last_error',
+      `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`,
+    ).catch(() => {});
   }
 
   const service: SyncService = {
@@ -227,16 +226,13 @@ export function createSync(opts: CreateSyncOptions): SyncService {
           for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
           if (onProgress) {
             lastReport = lastReport.then(async () => {
-              const [{ n }] = await store.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight')`,
-              );
-              onProgress(total, n);
+              onProgress(total, await queueDepth(store));
             });
             await lastReport;
           }
           if (r.claimed === 0) break;
           // Only rows that must wait came back: give them their moment instead of spinning.
-          if (r.claimed === r.waiting) await sleep(250);
+          if (r.claimed === r.waiting + r.held) await sleep(250);
         }
       };
       await Promise.all(Array.from({ length: pushConcurrency }, lane));
@@ -252,7 +248,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
         while (!abort.signal.aborted) {
           try {
             const r = await pushRound(ctx, abort.signal);
-            if (r.claimed === 0 || r.claimed === r.waiting)
+            if (r.claimed === 0 || r.claimed === r.waiting + r.held)
               await sleep(opts.pushIdleMs ?? 500, undefined, { signal: abort.signal });
           } catch (err) {
             if (abort.signal.aborted) break;
@@ -284,46 +280,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async status() {
       await ready;
-      const rows = await store.query<{ state: OutboxState; n: number; retrying: number }>(
-        `SELECT state, count(*)::int AS n, count(*) FILTER (WHERE attempts > 0 AND reason IS NOT NULL)::int AS retrying
-           FROM sync_outbox GROUP BY state`,
-      );
-      const states: Record<OutboxState, number> = {
-        pending: 0,
-        inflight: 0,
-        done: 0,
-        dead: 0,
-        blocked: 0,
-        parked: 0,
-      };
-      let retrying = 0;
-      for (const r of rows) {
-        states[r.state] = r.n;
-        metrics.queue.set({ state: r.state }, r.n);
-        if (r.state === 'pending') retrying = r.retrying;
-      }
-      const kv = new Map(
-        (await store.query<{ key: string; value: string }>('SELECT key, value FROM sync_state')).map((r) => [
-          r.key,
-          r.value,
-        ]),
-      );
-      const [{ followed, conflicts }] = await store.query<{ followed: number; conflicts: number }>(
-        'SELECT (SELECT count(*)::int FROM sync_followed) AS followed, (SELECT count(*)::int FROM sync_conflict) AS conflicts',
-      );
-      return {
-        remote: remote.baseUrl,
-        party: ctx.party,
-        queueDepth: states.pending + states.inflight,
-        states,
-        lastPushSuccess: kv.get('last_push_success') ?? null,
-        lastPullSuccess: kv.get('last_pull_success') ?? null,
-        failures: { retrying, deadLetters: states.dead, lastError: kv.get('last_error') ?? null },
-        blockedByConsent: states.blocked,
-        conflicts,
-        followedClients: followed,
-        breaker: remote.breakerState,
-      };
+      return readStatus(ctx);
     },
     async deadLetters(limit) {
       await ready;
@@ -343,10 +300,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async follow(patientId) {
       await ready;
-      await store.query(
-        'INSERT INTO sync_followed (patient_id) VALUES ($1) ON CONFLICT (patient_id) DO NOTHING',
-        [patientId],
-      );
+      await follow(store, [patientId]);
     },
     detach,
   };
