@@ -11,3 +11,4 @@ export { RemoteHttpError } from './resilience.ts';
 export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';
+export { type RemoteSettings, remoteConfigFrom } from './settings.ts';

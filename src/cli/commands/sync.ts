@@ -1,63 +1,29 @@
 import type { Command } from 'commander';
 import type { Store } from '../../store/index.ts';
-import type { BundleMode, RemoteConfig, SyncService } from '../../sync/index.ts';
+import type { RemoteSettings, SyncService } from '../../sync/index.ts';
+import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
 
-interface SyncCliOptions {
+interface SyncCliOptions extends RemoteSettings {
   databaseUrl?: string;
   dataDir: string;
-  remote?: string;
-  party: string;
-  tokenUrl?: string;
-  clientId?: string;
-  clientSecret?: string;
-  scope?: string;
-  bundle: BundleMode;
   batchSize: string;
   concurrency: string;
-  timeout: string;
   lease: string;
   json?: boolean;
 }
 
 /** Connection options shared by every `tyokyky sync` subcommand. */
 function withConnection(cmd: Command, needsRemote: boolean): Command {
-  return cmd
+  // The remote's options are the same as `serve --remote`'s (src/cli/remote-options.ts).
+  return addRemoteOptions(cmd, needsRemote ? '' : ' — optional here')
     .option(
       '--database-url <url>',
       'PostgreSQL connection string (env DATABASE_URL)',
       process.env.DATABASE_URL,
     )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-    .option(
-      '--remote <url>',
-      `remote FHIR base URL (env TYOKYKY_SYNC_REMOTE)${needsRemote ? '' : ' — optional here'}`,
-      process.env.TYOKYKY_SYNC_REMOTE,
-    )
-    .option(
-      '--party <code>',
-      'consent-party code the remote counts as (env TYOKYKY_SYNC_PARTY)',
-      process.env.TYOKYKY_SYNC_PARTY ?? 'other-health-care',
-    )
-    .option(
-      '--token-url <url>',
-      'OAuth 2.0 token endpoint (env TYOKYKY_SYNC_TOKEN_URL)',
-      process.env.TYOKYKY_SYNC_TOKEN_URL,
-    )
-    .option(
-      '--client-id <id>',
-      'OAuth client id (env TYOKYKY_SYNC_CLIENT_ID)',
-      process.env.TYOKYKY_SYNC_CLIENT_ID,
-    )
-    .option(
-      '--client-secret <secret>',
-      'OAuth client secret (env TYOKYKY_SYNC_CLIENT_SECRET; prefer the env)',
-      process.env.TYOKYKY_SYNC_CLIENT_SECRET,
-    )
-    .option('--scope <scopes>', 'OAuth scopes (env TYOKYKY_SYNC_SCOPE)', process.env.TYOKYKY_SYNC_SCOPE)
-    .option('--bundle <mode>', 'auto | transaction | batch | none', 'auto')
     .option('--batch-size <n>', 'outbox rows per round', '100')
     .option('--concurrency <n>', 'push rounds in flight at once (1-8)', '2')
-    .option('--timeout <ms>', 'per-request timeout in ms', '10000')
     .option(
       '--lease <ms>',
       'how long a claimed outbox row stays with this worker before others may take it',
@@ -75,37 +41,26 @@ async function open(
   opts: SyncCliOptions,
   needsRemote: boolean,
 ): Promise<{ store: Store; sync: SyncService }> {
-  if (needsRemote && !opts.remote) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
+  const { remoteConfigFrom } = await import('../../sync/index.ts');
+  let configured: ReturnType<typeof remoteConfigFrom>;
+  try {
+    configured = remoteConfigFrom(remoteSettings(opts));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (needsRemote && !configured) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
   const batchSize = Number(opts.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
     fail(`--batch-size must be 1..1000, got "${opts.batchSize}"`);
   const pushConcurrency = Number(opts.concurrency);
   if (!Number.isInteger(pushConcurrency) || pushConcurrency < 1 || pushConcurrency > 8)
     fail(`--concurrency must be 1..8, got "${opts.concurrency}"`);
-  const timeoutMs = Number(opts.timeout);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-    fail(`--timeout must be a positive number of ms, got "${opts.timeout}"`);
   const leaseMs = Number(opts.lease);
   if (!Number.isInteger(leaseMs) || leaseMs < 100)
     fail(`--lease must be at least 100 ms, got "${opts.lease}"`);
-  if (!['auto', 'transaction', 'batch', 'none'].includes(opts.bundle))
-    fail('--bundle must be auto, transaction, batch or none');
-  const auth = opts.tokenUrl
-    ? {
-        tokenUrl: opts.tokenUrl,
-        clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
-        clientSecret:
-          opts.clientSecret ??
-          fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'),
-        scope: opts.scope,
-      }
-    : undefined;
-  const remote: RemoteConfig = {
-    baseUrl: opts.remote ?? 'http://remote.invalid',
-    party: opts.party,
-    auth,
-    bundle: opts.bundle,
-    timeoutMs,
+  const remote = configured ?? {
+    baseUrl: 'http://remote.invalid',
+    party: remoteSettings(opts).party ?? 'other-health-care',
   };
   const { openStore } = await import('../../store/index.ts');
   const { createSync } = await import('../../sync/index.ts');
@@ -138,7 +93,7 @@ export function registerSyncCommand(program: Command): void {
       const { store, sync: service } = await open(opts, true);
       if (opts.watch) {
         service.start({ push: true, pull: !!opts.withPull });
-        console.error(`tyokyky sync: worker pushing to ${opts.remote}`);
+        console.error(`tyokyky sync: worker pushing to ${service.remote.baseUrl}`);
         const stop = async () => {
           await service.stop();
           await store.close();
