@@ -25,19 +25,7 @@ export type Recreate = (write: RemoteWrite) => RemoteWrite | undefined;
 /** Deliver one wave and settle every row of it. */
 export async function deliverWave(round: Round, writes: RemoteWrite[], recreate: Recreate): Promise<void> {
   const { ctx } = round;
-  await timeSpent(ctx, 'database', () =>
-    recordSent(
-      ctx.store,
-      writes
-        .filter((w) => w.resource)
-        .map((w) => ({
-          type: w.row.resource_type,
-          localId: w.row.resource_id,
-          digest: contentDigest(contentKey(w.resource!)),
-          outboxId: w.row.id,
-        })),
-    ),
-  );
+  await remember(round, writes);
   const mode = await timeSpent(
     ctx,
     'network',
@@ -60,17 +48,68 @@ async function deliverSingly(round: Round, writes: RemoteWrite[], lanes: number,
   await succeed(round, delivered);
 }
 
+/**
+ * Rebuilds writes for rows whose Bundle entry needs a follow-up by itself, with the mappings known now
+ * (an entry that referred to another by urn:uuid gets its remote id); rows that cannot go yet are
+ * released to wait.
+ */
+export type Rebuild = (writes: RemoteWrite[]) => Promise<RemoteWrite[]>;
+
+/**
+ * A whole round in one transaction Bundle: entries refer to each other by `urn:uuid`, so a client's
+ * dependent resources travel together. Returns false when the remote refused the transaction as a
+ * whole (non-transient): the caller then delivers wave by wave, which isolates the culprit.
+ */
+export async function deliverTransaction(
+  round: Round,
+  writes: RemoteWrite[],
+  recreate: Recreate,
+  rebuild: Rebuild,
+): Promise<boolean> {
+  await remember(round, writes);
+  try {
+    await deliverBundle(round, writes, 'transaction', recreate, rebuild, true);
+  } catch (err) {
+    if (err instanceof RefusedTransaction) return false;
+    throw err;
+  }
+  return true;
+}
+
+class RefusedTransaction extends Error {}
+
+/** Before a write leaves: the digest of its content, so its echo is recognised later. */
+async function remember(round: Round, writes: RemoteWrite[]): Promise<void> {
+  const { ctx } = round;
+  await timeSpent(ctx, 'database', () =>
+    recordSent(
+      ctx.store,
+      writes
+        .filter((w) => w.resource)
+        .map((w) => ({
+          type: w.row.resource_type,
+          localId: w.row.resource_id,
+          digest: contentDigest(contentKey(w.resource!)),
+          outboxId: w.row.id,
+        })),
+    ),
+  );
+}
+
 async function deliverBundle(
   round: Round,
   writes: RemoteWrite[],
   mode: 'transaction' | 'batch',
   recreate: Recreate,
+  rebuild: Rebuild = async (w) => w,
+  refuseWhole = false,
 ): Promise<void> {
   const { ctx } = round;
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: mode,
     entry: writes.map((w) => ({
+      ...(w.fullUrl ? { fullUrl: w.fullUrl } : {}),
       resource: w.resource,
       request: {
         method: w.method as 'POST' | 'PUT',
@@ -91,7 +130,10 @@ async function deliverBundle(
   } catch (err) {
     if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
     // A rejected transaction names no single culprit: deliver one by one to isolate it.
-    if (!isTransient(err) && err instanceof RemoteHttpError) return deliverSingly(round, writes, 8, recreate);
+    if (!isTransient(err) && err instanceof RemoteHttpError) {
+      if (refuseWhole) throw new RefusedTransaction(err.message);
+      return deliverSingly(round, writes, 8, recreate);
+    }
     for (const w of writes) await failed(round, w.row, err);
     return;
   }
@@ -124,7 +166,7 @@ async function deliverBundle(
     }
   }
   await succeed(round, delivered);
-  await deliverSingly(round, followUps, 4, recreate);
+  await deliverSingly(round, followUps.length ? await rebuild(followUps) : [], 4, recreate);
 }
 
 /** One write by itself; returns the delivery to settle, or undefined when the row was settled otherwise. */

@@ -2,10 +2,12 @@
  * One round of a push worker: claim a batch, let consent through what it permits (per client), order
  * the rest by dependencies, then deliver wave by wave; every claimed row ends settled or released.
  */
+import { randomUUID } from 'node:crypto';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { type SyncContext, businessIdentifier, timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
 import {
+  type IdMapping,
   type OutboxRow,
   claim,
   mappingsForLocal,
@@ -14,11 +16,11 @@ import {
   renewLease,
 } from '../repository.ts';
 import { gateByConsent } from './consent.ts';
-import { deliverWave } from './delivery.ts';
+import { deliverTransaction, deliverWave } from './delivery.ts';
 import { WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
 import { dead } from './outcomes.ts';
 import { CircuitOpen, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
-import { type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
+import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
   const result = emptyPushResult();

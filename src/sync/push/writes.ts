@@ -14,6 +14,8 @@ import type { IdMapping, OutboxRow } from '../repository.ts';
 export interface RemoteWrite {
   row: OutboxRow;
   key: string;
+  /** Its `urn:uuid` in a transaction Bundle that other entries of the same Bundle refer to it by. */
+  fullUrl?: string;
   method: 'POST' | 'PUT' | 'DELETE';
   url: string;
   resource?: Resource;
@@ -31,6 +33,7 @@ export function remoteWrite(
   mappings: Map<string, IdMapping>,
   pushTypes: Set<string>,
   logical: LogicalTargets,
+  inBundle: Map<string, string> = new Map(),
 ): RemoteWrite | { untranslated: string[] } {
   const key = `${row.resource_type}/${row.resource_id}`;
   const mapping = mappings.get(key);
@@ -47,7 +50,9 @@ export function remoteWrite(
     const type = ref.slice(0, ref.indexOf('/'));
     if (pushTypes.has(type)) {
       const m = mappings.get(ref);
-      return m ? { reference: `${m.resource_type}/${m.remote_id}` } : undefined;
+      if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
+      const urn = inBundle.get(ref);
+      return urn ? { reference: urn } : undefined;
     }
     const identifier = logical.get(ref);
     return identifier ? { identifier, type } : undefined;
@@ -69,6 +74,7 @@ export function remoteWrite(
   return {
     row,
     key,
+    fullUrl: inBundle.get(key),
     method: 'POST',
     url: row.resource_type,
     resource: withoutId as Resource,
