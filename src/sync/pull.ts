@@ -41,6 +41,28 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   const patientMaps = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, refs));
   const unmapped = refs.filter((r) => !patientMaps.has(r));
   const states = await timeSpent(ctx, 'database', () => latestStates(ctx.store, unmapped));
+  const progress = { step: 'the remote' };
+  try {
+    await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
+  } catch (err) {
+    if (!bounded.aborted || signal?.aborted) throw err;
+    throw new Error(
+      `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
+    );
+  }
+  await timeSpent(ctx, 'database', () => setState(ctx.store, 'last_pull_success', new Date().toISOString()));
+  return result;
+}
+
+async function pullClients(
+  ctx: SyncContext,
+  result: PullResult,
+  clients: string[],
+  patientMaps: Map<string, { remote_id: string }>,
+  states: Map<string, { state: string; reason: string | null }>,
+  bounded: AbortSignal,
+  progress: { step: string },
+): Promise<void> {
   for (const patientId of clients) {
     const remotePatient = patientMaps.get(`Patient/${patientId}`);
     if (!remotePatient) {
@@ -54,10 +76,8 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
     }
     result.patients++;
     for (const type of ctx.pullTypes)
-      await pullType(ctx, result, patientId, remotePatient.remote_id, type, bounded);
+      await pullType(ctx, result, patientId, remotePatient.remote_id, type, bounded, progress);
   }
-  await timeSpent(ctx, 'database', () => setState(ctx.store, 'last_pull_success', new Date().toISOString()));
-  return result;
 }
 
 async function pullType(
@@ -67,6 +87,7 @@ async function pullType(
   remotePatientId: string,
   type: string,
   signal: AbortSignal,
+  progress: { step: string },
 ): Promise<void> {
   let cursor = await timeSpent(ctx, 'database', () => readCursor(ctx.store, patientId, type));
   const params: Record<string, string> = {
@@ -76,13 +97,9 @@ async function pullType(
   // Overlap the window a little: a remote may stamp lastUpdated before its commit is visible.
   if (cursor) params._lastUpdated = `gt${new Date(Date.parse(cursor) - ctx.pullOverlapMs).toISOString()}`;
   const pages = ctx.remote.search(type, params, signal);
+  progress.step = `pull: remote search ${type}?patient=Patient/${remotePatientId}`;
   while (true) {
-    const page = await timeSpent(
-      ctx,
-      'network',
-      async () => pages.next(),
-      `pull: remote search ${type}?patient=Patient/${remotePatientId}`,
-    );
+    const page = await timeSpent(ctx, 'network', async () => pages.next(), progress.step);
     if (page.done) break;
     const resources = page.value.filter((r) => r.resourceType === type);
     result.fetched += resources.length;

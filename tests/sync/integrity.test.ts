@@ -44,7 +44,10 @@ afterAll(async () => {
   for (const url of databases) await dropDatabase(url);
 });
 
-async function localSide(party = 'other-health-care'): Promise<{ store: Store; sync: SyncService }> {
+async function localSide(
+  party = 'other-health-care',
+  extra: { pullTimeoutMs?: number } = {},
+): Promise<{ store: Store; sync: SyncService }> {
   const url = await freshDatabase('tyokyky_integrity_local');
   databases.push(url);
   const store = await openStore({ databaseUrl: url });
@@ -64,6 +67,7 @@ async function localSide(party = 'other-health-care'): Promise<{ store: Store; s
     maxAttempts: 200,
     heldRecheckMs: 200,
     leaseMs: 30_000,
+    ...extra,
   });
   services.push(sync);
   await sync.ready;
@@ -115,6 +119,13 @@ async function compare(store: Store, localTypes = ['Patient', 'Consent', 'Observ
       .map((ref) => `${r.resourceType}/${r.id} → ${ref}`),
   );
   expect(dangling).toEqual([]);
+  // …and none of them is a local id (the local store's ids are not the remote's).
+  const localIds = new Set<string>();
+  for (const type of localTypes) {
+    for (const r of (await store.search(type, { _count: '1000' })).resources)
+      localIds.add(`${r.resourceType}/${r.id}`);
+  }
+  expect(remote.flatMap((r) => referencesIn(r)).filter((ref) => localIds.has(ref))).toEqual([]);
   const counts = new Map<string, number>();
   for (const r of remote) {
     const v = identifierOf(r);
@@ -261,6 +272,35 @@ describe('our own answer held back while a pull runs', () => {
     await drain(sync);
     expect((await sync.status()).conflicts).toBe(1);
   }, 120_000);
+});
+
+describe('long waits are bounded and observable', () => {
+  it('a pull whose remote hangs says what it waits for in status, and stops at its bound', async () => {
+    const { store, sync } = await localSide('other-health-care', { pullTimeoutMs: 2_500 });
+    const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
+    await store.create(consent(p.id!));
+    await drain(sync);
+    Object.assign(proxy.faults, { hangRate: 1, hangMs: 20_000 });
+    try {
+      const started = Date.now();
+      const pulling = sync.pullOnce().then(
+        () => 'finished',
+        (err: Error) => err.message,
+      );
+      await new Promise((r) => setTimeout(r, 600));
+      const waiting = (await sync.status()).waiting;
+      expect(waiting.map((w) => w.what)).toContainEqual(
+        expect.stringMatching(/^pull: remote search Consent\?patient=Patient\//),
+      );
+      expect(await pulling).toMatch(
+        /^sync-pull-1: pull stopped at its bound of 2500 ms while waiting for (pull: remote search|the remote)/,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await sync.status()).waiting).toEqual([]);
+    } finally {
+      Object.assign(proxy.faults, { hangRate: 0, hangMs: 0 });
+    }
+  }, 60_000);
 });
 
 /** A persona transaction Bundle written into a local store (urn:uuid references → local ids). */
