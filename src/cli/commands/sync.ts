@@ -125,7 +125,7 @@ export function registerSyncCommand(program: Command): void {
         opts,
         { result, status },
         () =>
-          `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, parked ${result.parked}, ` +
+          `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, held by a dependency ${status.heldByDependency}, parked ${result.parked}, ` +
           `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
       );
       process.exit(result.dead > 0 ? 1 : 0);
@@ -139,11 +139,11 @@ export function registerSyncCommand(program: Command): void {
       for (const id of opts.follow ?? []) await service.follow(id);
       try {
         const result = await service.pullOnce();
-        print(
-          opts,
-          result,
-          () =>
+        print(opts, result, () =>
+          [
             `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`,
+            ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
+          ].join('\n'),
         );
       } catch (err) {
         await store.close();
@@ -167,28 +167,32 @@ export function registerSyncCommand(program: Command): void {
           `retrying           ${s.failures.retrying}`,
           `dead letters       ${s.failures.deadLetters}`,
           `blocked by consent ${s.blockedByConsent}`,
+          `held (dependency) ${s.heldByDependency}`,
           `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
           `followed clients   ${s.followedClients}`,
           `last error         ${s.failures.lastError ?? '-'}`,
+          ...s.waiting.map((w) => `waiting            ${w.what} (${Math.round(w.forMs / 1000)} s)`),
         ].join('\n'),
       );
     });
 
   withConnection(sync.command('dead-letters'), false)
     .description('List dead letters (with the remote OperationOutcome), blocked and parked rows')
-    .option('--state <state>', 'dead | blocked | parked', 'dead')
+    .option('--state <state>', 'dead | blocked | held | parked', 'dead')
     .option('--limit <n>', 'rows to show', '50')
     .action(async (opts: SyncCliOptions & { state: string; limit: string }) => {
-      if (!['dead', 'blocked', 'parked'].includes(opts.state))
-        fail('--state must be dead, blocked or parked');
+      if (!['dead', 'blocked', 'held', 'parked'].includes(opts.state))
+        fail('--state must be dead, blocked, held or parked');
       const { store, sync: service } = await open(opts, false);
       const limit = Number(opts.limit) || 50;
       const rows =
         opts.state === 'blocked'
           ? await service.blocked(limit)
-          : opts.state === 'parked'
-            ? await service.parked(limit)
-            : await service.deadLetters(limit);
+          : opts.state === 'held'
+            ? await service.held(limit)
+            : opts.state === 'parked'
+              ? await service.parked(limit)
+              : await service.deadLetters(limit);
       await store.close();
       print(opts, rows, () =>
         rows.length
