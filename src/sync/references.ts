@@ -1,11 +1,11 @@
-/** Reference strings of the form Type/id found anywhere in a resource (contained ones excluded). */
+/** Reference strings of the form Type/id found anywhere in a resource (inside contained ones too). */
 export function collectReferences(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) {
     for (const v of value) collectReferences(v, out);
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (k === 'reference' && typeof v === 'string' && RELATIVE.test(v)) out.add(v);
-      else if (k !== 'contained') collectReferences(v, out);
+      else collectReferences(v, out);
     }
   }
   return out;
@@ -43,7 +43,7 @@ export function translateReferences<T>(
           out.type = t.type;
           out.identifier = t.identifier;
         }
-      } else out[k] = k === 'contained' ? x : walk(x);
+      } else out[k] = walk(x);
     }
     return out;
   };
