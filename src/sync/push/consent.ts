@@ -4,6 +4,7 @@
  * the client. Otherwise each row also needs its family's own data class.
  */
 import type { Consent } from '@medplum/fhirtypes';
+import { patientReferenceOf } from '../config.ts';
 import { timeSpent } from '../context.ts';
 import { type OutboxRow, settle } from '../repository.ts';
 import type { Round } from './state.ts';
@@ -19,7 +20,11 @@ interface Decision {
 /** The rows consent lets through; the others are settled `blocked` with the reason. */
 export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const { ctx } = round;
-  const decide = decider(round);
+  const patients = [
+    ...new Set(rows.flatMap((r) => (r.action !== 'delete' && r.patient_id ? [r.patient_id] : []))),
+  ];
+  const consents = await timeSpent(ctx, 'consent', () => consentsOf(round, patients));
+  const decide = decider(round, consents);
   const passing: OutboxRow[] = [];
   for (const row of rows) {
     const decision = row.action === 'delete' ? undefined : await decisionFor(ctx.families, row, decide);
@@ -66,23 +71,36 @@ async function decisionFor(
   return decide(patient, dataClass);
 }
 
-/** Decisions of this round, the client's consents read once per client. */
-function decider(round: Round): (patient: string, dataClass: string) => Promise<Decision> {
+/** How many clients one Consent search asks for (an OR of `patient` values). */
+const CLIENTS_PER_SEARCH = 50;
+
+/** The Consents of these clients, by client, in a few searches (all pages). */
+async function consentsOf(round: Round, patients: string[]): Promise<Map<string, Consent[]>> {
+  const out = new Map<string, Consent[]>(patients.map((p) => [p, []]));
+  for (let i = 0; i < patients.length; i += CLIENTS_PER_SEARCH) {
+    const chunk = patients.slice(i, i + CLIENTS_PER_SEARCH);
+    const params: Record<string, string> = {
+      patient: chunk.map((p) => `Patient/${p}`).join(','),
+      _count: '1000',
+    };
+    while (true) {
+      const page = await round.ctx.store.search('Consent', params);
+      for (const c of page.resources as Consent[]) {
+        out.get(patientReferenceOf(c)?.slice('Patient/'.length) ?? '')?.push(c);
+      }
+      if (!page.nextCursor) break;
+      params._cursor = page.nextCursor;
+    }
+  }
+  return out;
+}
+
+/** Decisions of this round over the clients' consents read up front. */
+function decider(round: Round, consents: Map<string, Consent[]>) {
   const { ctx } = round;
   const today = ctx.today();
-  const consents = new Map<string, Promise<Consent[]>>();
-  return async (patient, dataClass) => {
-    let list = consents.get(patient);
-    if (!list) {
-      list = timeSpent(
-        ctx,
-        'consent',
-        async () =>
-          (await ctx.store.search('Consent', { patient: `Patient/${patient}` })).resources as Consent[],
-      );
-      consents.set(patient, list);
-    }
-    const d = ctx.disclosure(await list, ctx.party, dataClass, today);
+  return async (patient: string, dataClass: string): Promise<Decision> => {
+    const d = ctx.disclosure(consents.get(patient) ?? [], ctx.party, dataClass, today);
     return {
       permitted: d.permitted,
       reason: `not disclosed: ${dataClass} to ${ctx.party} on ${today} — ${d.reason}`,
