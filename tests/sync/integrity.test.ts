@@ -52,6 +52,17 @@ async function localSide(
   databases.push(url);
   const store = await openStore({ databaseUrl: url });
   stores.push(store);
+  const sync = worker(store, party, extra);
+  await sync.ready;
+  return { store, sync };
+}
+
+/** A sync service on `store` (the first installs the outbox hook; more are extra workers). */
+function worker(
+  store: Store,
+  party = 'other-health-care',
+  extra: { pullTimeoutMs?: number; installHook?: boolean } = {},
+): SyncService {
   const sync = createSync({
     store,
     remote: {
@@ -70,8 +81,7 @@ async function localSide(
     ...extra,
   });
   services.push(sync);
-  await sync.ready;
-  return { store, sync };
+  return sync;
 }
 
 /** Push until nothing is queued (rows backing off between rounds included), bounded. */
@@ -143,9 +153,11 @@ async function compare(store: Store, localTypes = ['Patient', 'Consent', 'Observ
   return { remote, byIdentifier, missing };
 }
 
-describe('dependent resources under faults (503/429, hangs, lost answers), four rounds in flight', () => {
+describe('dependent resources under faults (503/429, hangs, lost answers), two workers × four rounds in flight', () => {
   it('nothing dangling, nothing twice, nothing lost, every local edit on the remote', async () => {
     const { store, sync } = await localSide();
+    const second = worker(store, 'other-health-care', { installHook: false });
+    await second.ready;
     const edits = new Map<string, number>(); // Observation id → last value written locally
     const goals: string[] = [];
     for (let c = 0; c < 12; c++) {
@@ -168,7 +180,7 @@ describe('dependent resources under faults (503/429, hangs, lost answers), four 
     });
     try {
       // Local edits while the push is under way: each must survive on both sides.
-      const pushing = drain(sync);
+      const pushing = Promise.all([drain(sync), drain(second)]);
       let n = 0;
       for (const [id] of [...edits].slice(0, 12)) {
         const current = await store.read<Observation>('Observation', id);
