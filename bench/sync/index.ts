@@ -9,11 +9,12 @@
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
 import { pathToFileURL } from 'node:url';
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
-import { consent, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
+import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
@@ -125,6 +126,134 @@ async function directPost(url: string, n: number, inFlight = 2): Promise<number>
   return (sent / (performance.now() - started)) * 1000;
 }
 
+/** One client of the cross-reference workload: Patient, Consent, 3 Observations, Goal → Observation, CarePlan → Goal + Observation. */
+const LINKED_PER_CLIENT = 7;
+
+function linkedClient(): Resource[] {
+  const p = patient(`010181-${String(900 + (hetu++ % 100))}X`);
+  const ref = (r: Resource) => `urn:uuid:${(r as Patient).identifier![0].value!.slice('urn:uuid:'.length)}`;
+  const pid = ref(p).slice('urn:uuid:'.length);
+  const k = consent(pid);
+  const obs = [0, 1, 2].map((i) => score(pid, i + 4));
+  const g = goal(pid, ref(obs[0]).slice('urn:uuid:'.length));
+  const plan = linkedPlan(pid, ref(g).slice('urn:uuid:'.length), ref(obs[1]).slice('urn:uuid:'.length));
+  return [p, k, ...obs, g, plan];
+}
+
+/** References `Type/<uuid>` of a linkedClient() as urn:uuid (for a transaction Bundle). */
+function asUrn(r: Resource): Resource {
+  return JSON.parse(
+    JSON.stringify(r).replace(/"reference":"[A-Za-z]+\/([0-9a-f-]{36})"/g, '"reference":"urn:uuid:$1"'),
+  );
+}
+
+/** Local ids for a linkedClient() written locally: each `Type/<uuid>` reference → the created id. */
+async function writeLinked(store: Store, clients: number, ids: Set<string>): Promise<void> {
+  for (let c = 0; c < clients; c++) {
+    await store.transaction(async (tx) => {
+      const local = new Map<string, string>();
+      for (const r of linkedClient()) {
+        const body = JSON.parse(
+          JSON.stringify(r).replace(/"reference":"([A-Za-z]+)\/([0-9a-f-]{36})"/g, (m, _t, u) =>
+            local.has(u) ? `"reference":"${local.get(u)}"` : m,
+          ),
+        ) as Resource;
+        const created = (await tx.create(body)).resource;
+        const value = (r as Patient).identifier![0].value!;
+        local.set(value.slice('urn:uuid:'.length), `${created.resourceType}/${created.id}`);
+        ids.add(value);
+      }
+    });
+  }
+}
+
+/**
+ * End to end with cross-resource references: from the first local write until everything is on the
+ * remote (writer and push worker running together), next to the same workload POSTed directly as
+ * transaction Bundles (urn:uuid references, 2 in flight) in the same run. Checks lost, duplicated and
+ * dangling (a reference on the remote that resolves to nothing there).
+ */
+async function endToEnd(store: Store, url: string, clients: number): Promise<void> {
+  const ids = new Set<string>();
+  const sync = worker(store, url, 'transaction');
+  const started = performance.now();
+  await writeLinked(store, clients, ids);
+  const writeMs = performance.now() - started;
+  const pushed = await timedPush(sync);
+  const syncMs = performance.now() - started;
+  const n = clients * LINKED_PER_CLIENT;
+  const check = await countRemoteLinked(url, ids);
+
+  const directStarted = performance.now();
+  let next = 0;
+  const perBundle = Math.max(1, Math.floor(BATCH / LINKED_PER_CLIENT));
+  const poster = async () => {
+    while (next < clients) {
+      const take = Math.min(perBundle, clients - next);
+      next += take;
+      const entry = Array.from({ length: take }, linkedClient)
+        .flat()
+        .map((r) => {
+          const ident = (r as Patient).identifier![0];
+          return {
+            fullUrl: ident.value,
+            resource: asUrn(r),
+            request: {
+              method: 'POST',
+              url: r.resourceType,
+              ifNoneExist: `identifier=${ident.system}|${ident.value}`,
+            },
+          };
+        });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry } as Bundle),
+      });
+      if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all([poster(), poster()]);
+  const directMs = performance.now() - directStarted;
+  const pushRate = (n / pushed.ms) * 1000;
+  const endRate = (n / syncMs) * 1000;
+  const directRate = (n / directMs) * 1000;
+  console.log(
+    `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient):\n` +
+      `  local writes (outbox in the same tx):           ${((n / writeMs) * 1000).toFixed(0)} resources/s\n` +
+      `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s)\n` +
+      `  end to end, first local write → all on remote:  ${endRate.toFixed(0)} resources/s (${(syncMs / 1000).toFixed(1)} s)\n` +
+      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s\n` +
+      `  push / direct ${(pushRate / directRate).toFixed(2)}×, end to end / direct ${(endRate / directRate).toFixed(2)}×; ` +
+      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}`,
+  );
+}
+
+async function countRemoteLinked(url: string, ids: Set<string>) {
+  const remote = (
+    await Promise.all(['Patient', 'Consent', 'Observation', 'Goal', 'CarePlan'].map((t) => remoteAll(url, t)))
+  ).flat();
+  const present = new Set(remote.map((r) => `${r.resourceType}/${r.id}`));
+  const counts = new Map<string, number>();
+  let dangling = 0;
+  for (const r of remote) {
+    const v = ((r as Patient).identifier ?? []).find((i) => i.system === 'urn:ietf:rfc:3986')?.value;
+    if (!v || !ids.has(v)) continue;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+    for (const m of JSON.stringify(r).matchAll(/"reference":"([A-Za-z]+\/[^"]+)"/g))
+      if (!present.has(m[1])) dangling++;
+  }
+  let lost = 0;
+  let duplicated = 0;
+  for (const v of ids) {
+    const c = counts.get(v) ?? 0;
+    if (c === 0) lost++;
+    if (c > 1) duplicated += c - 1;
+  }
+  return { lost, duplicated, dangling };
+}
+
 function worker(store: Store, baseUrl: string, bundle: BundleMode): SyncService {
   return createSync({
     store,
@@ -168,6 +297,8 @@ export default async function run(): Promise<void> {
       `local writes (outbox in the same tx): ${((N / clean.ms) * 1000).toFixed(0)} resources/s\n` +
         `push, transaction Bundles:           ${pushRate.toFixed(0)} resources/s (${push.done} in ${(push.ms / 1000).toFixed(1)} s; ${split(batched, push.ms)}); lost ${cleanCheck.lost}, duplicated ${cleanCheck.duplicated}`,
     );
+
+    await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
 
     // Floor in the same run: the same kind of transaction Bundles POSTed straight to the facade, no
     // sync (no outbox, consent gate or mapping) — what the remote itself can take.

@@ -1,6 +1,7 @@
 /** Domain ⇄ FHIR mapping driven by the tables in mappings/. */
 export { transactionBundle } from './bundle.ts';
 export { DomainBuilder, RecordBuilder, workAbility } from './builders.ts';
+export { consentForDisclosure } from './consent-reader.ts';
 export { canonical, type FhirKind, profileUrl } from './config.ts';
 export { type DomainObject, type FromFhirOptions, fromFhir, kindOf, type ScoreReading } from './from-fhir.ts';
 export { businessUuid, fullUrl, type IdentityOptions, localIdSystem } from './identity.ts';

@@ -1,6 +1,11 @@
-import type { Consent, Reference, Resource } from '@medplum/fhirtypes';
-import { type ConsentDataClass, type ConsentParty, isDisclosurePermitted } from '../domain/index.ts';
-import { fromFhir } from '../mapping/index.ts';
+import type { Consent } from '@medplum/fhirtypes';
+import {
+  type ConsentDataClass,
+  type ConsentParty,
+  type ConsentTerms,
+  isDisclosurePermitted,
+} from '../domain/index.ts';
+import { consentForDisclosure } from '../mapping/index.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -16,22 +21,13 @@ export type DisclosureRule = (
   date: string,
 ) => DisclosureDecision;
 
-// The rule looks at parties, data classes, period and withdrawal, never at who the client or the
-// recording organisation is: references are resolved to a placeholder identity just for reading.
-const PLACEHOLDER: Resource = {
-  resourceType: 'Basic',
-  code: { text: 'placeholder' },
-  identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:00000000-0000-5000-8000-000000000000' }],
-} as Resource;
-const resolve = (_ref: Reference) => PLACEHOLDER;
-
 /**
- * The SDK's consent rule (`isDisclosurePermitted`) over the client's FHIR Consents read through the
- * SDK (`fromFhir`). A Consent that is not active, or that the SDK cannot read, permits nothing; its
+ * The SDK's consent rule (`isDisclosurePermitted`) over the client's FHIR Consents read with the SDK's
+ * `consentForDisclosure`. A Consent that is not active, or that cannot be read, permits nothing; its
  * reason is reported.
  */
 export const sdkDisclosureRule: DisclosureRule = (consents, party, dataClass, date) => {
-  const readable = [];
+  const readable: ConsentTerms[] = [];
   const refusals: { id?: string; why: string }[] = [];
   for (const c of consents) {
     if (c.status !== 'active') {
@@ -39,12 +35,7 @@ export const sdkDisclosureRule: DisclosureRule = (consents, party, dataClass, da
       continue;
     }
     try {
-      const forReading = {
-        ...c,
-        organization: c.organization?.length ? c.organization : [{ display: 'unknown' }],
-      };
-      const read = fromFhir(forReading, { validate: false, resolve });
-      if (read.kind === 'consent') readable.push({ ...read.value, id: `Consent/${c.id}` });
+      readable.push(consentForDisclosure(c));
     } catch (err) {
       refusals.push({ id: c.id, why: `consent Consent/${c.id} cannot be read: ${(err as Error).message}` });
     }

@@ -1,10 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
+import type { Store } from '../store/index.ts';
 import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteClient } from './remote-client.ts';
-import type { SyncStore } from './store-port.ts';
 
 /** Accumulated wall time per kind of work, for the benchmark's breakdown. */
 export interface Timings {
@@ -24,6 +24,15 @@ export interface Timings {
 
 type Span = 'network' | 'database' | 'consent';
 
+/** The part of the store's contract (src/store/index.ts) the sync stage uses. */
+export type SyncStore = Pick<Store, 'query' | 'search' | 'read' | 'transaction' | 'migrate' | 'addHooks'>;
+
+/** What the sync is waiting for right now (status shows it, so a long wait is never silent). */
+export interface Wait {
+  what: string;
+  since: number;
+}
+
 export interface SyncContext {
   store: SyncStore;
   remote: RemoteClient;
@@ -39,11 +48,17 @@ export interface SyncContext {
   retryBaseMs: number;
   pullOverlapMs: number;
   pullPageSize: number;
+  /** Upper bound of one pull. */
+  pullTimeoutMs: number;
+  /** Delay before a held row is checked again. */
+  heldRecheckMs: number;
   disclosure: DisclosureRule;
   today: () => string;
   log: Logger;
   metrics: SyncMetrics;
   timings: Timings;
+  /** Waits in progress, by a private token. */
+  waits: Map<symbol, Wait>;
 }
 
 const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>>();
@@ -52,7 +67,14 @@ const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>
  * Adds the wall time of `fn` to `ctx.timings[kind]`. Overlapping spans of one kind (concurrent
  * requests) count once: the union of the intervals, so shares of the total stay meaningful.
  */
-export async function timed<T>(ctx: SyncContext, kind: Span, fn: () => Promise<T>): Promise<T> {
+export async function timeSpent<T>(
+  ctx: SyncContext,
+  kind: Span,
+  fn: () => Promise<T>,
+  what?: string,
+): Promise<T> {
+  const token = Symbol();
+  if (what) ctx.waits.set(token, { what, since: Date.now() });
   let open = spans.get(ctx.timings);
   if (!open) {
     open = {
@@ -67,6 +89,7 @@ export async function timed<T>(ctx: SyncContext, kind: Span, fn: () => Promise<T
   try {
     return await fn();
   } finally {
+    if (what) ctx.waits.delete(token);
     if (--span.open === 0) ctx.timings[kind] += performance.now() - span.since;
   }
 }

@@ -2,10 +2,13 @@ export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig 
 export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
 export { sdkDisclosureRule } from './consent-gate.ts';
-export type { OutboxRow, OutboxState } from './outbox.ts';
+export type { SyncStore } from './context.ts';
+export type { OutboxRow, OutboxState } from './repository.ts';
 export type { PullResult } from './pull.ts';
-export type { PushRoundResult } from './push.ts';
+export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient } from './remote-client.ts';
 export { RemoteHttpError } from './resilience.ts';
-export type { CreateSyncOptions, SyncService, SyncStatus, SyncableStore } from './service.ts';
+export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
+export type { SyncStatus } from './status.ts';
+export { type RemoteSettings, remoteConfigFrom } from './settings.ts';

@@ -70,3 +70,17 @@ export const SYNC_MIGRATIONS_3: string[] = [
   // row ever delivered (done rows and the dead index entries their updates leave behind).
   `CREATE INDEX IF NOT EXISTS sync_outbox_pending ON sync_outbox (id) WHERE state = 'pending'`,
 ];
+
+export const SYNC_MIGRATIONS_4: string[] = [
+  // Held rows (waiting for a dependency that will not arrive by itself) are claimable after their delay.
+  `CREATE INDEX IF NOT EXISTS sync_outbox_ready_held ON sync_outbox (id) WHERE state IN ('pending', 'held')`,
+  // The contents we wrote to the remote, per local resource: our own echo is recognised by its digest.
+  `CREATE TABLE IF NOT EXISTS sync_sent (
+    resource_type text NOT NULL,
+    local_id text NOT NULL,
+    digest text NOT NULL,
+    outbox_id bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (resource_type, local_id, digest)
+  )`,
+];

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle, Consent, Practitioner } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Practitioner, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { practitioner } from './helpers.ts';
@@ -109,21 +109,64 @@ describe('tyokyky serve --workers', () => {
   });
 
   it('records writes from every worker in the sync outbox; they reach the remote', async () => {
+    // The sync sends a client's data only with the client: the Patient and the organisation the
+    // consents name are written first, and the consents let the remote's party (other-health-care)
+    // receive the client's identification.
+    const post = async (resource: Resource): Promise<Resource> => {
+      const res = await fetch(`${pool.base}/${resource.resourceType}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', connection: 'close' },
+        body: JSON.stringify({ ...resource, id: undefined }),
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as Resource;
+    };
+    const client = await post(example('Patient-maija.json'));
+    const org = await post(example('Organization-helsinki-sote.json'));
     const consent = example('Consent-maija-consent.json') as Consent;
+    const actor = consent.provision!.actor![0]!;
     const values: string[] = [];
     for (let i = 0; i < 2; i++) {
       const value = `urn:uuid:${randomUUID()}`;
       values.push(value);
-      const res = await fetch(`${pool.base}/Consent`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', connection: 'close' },
-        body: JSON.stringify({
-          ...consent,
-          id: undefined,
-          identifier: [{ system: 'urn:ietf:rfc:3986', value }],
-        }),
-      });
-      expect(res.status).toBe(201);
+      await post({
+        ...consent,
+        identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+        patient: { reference: `Patient/${client.id}` },
+        organization: [{ reference: `Organization/${org.id}` }],
+        provision: {
+          ...consent.provision,
+          actor: [
+            {
+              ...actor,
+              reference: { reference: `Organization/${org.id}` },
+              extension: [
+                {
+                  url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-receiving-party',
+                  valueCodeableConcept: {
+                    coding: [
+                      {
+                        system: 'https://tyokyky-fhir.org/fhir/CodeSystem/consent-party',
+                        code: 'other-health-care',
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+          code: [
+            {
+              coding: [
+                {
+                  system: 'https://tyokyky-fhir.org/fhir/CodeSystem/consent-data-class',
+                  code: 'identification',
+                },
+              ],
+            },
+          ],
+        },
+      } as Consent);
     }
     for (const value of values) {
       const onRemote = async () => {

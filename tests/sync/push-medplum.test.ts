@@ -256,7 +256,8 @@ describe('consent-aware disclosure', () => {
     const blocked = (await sync.blocked()).filter((b) => b.patient_id === p.id);
     expect(blocked.map((b) => b.reason)).toEqual([
       'not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded',
-      'not disclosed: work-ability-assessment to other-health-care on 2026-06-01 — no consent recorded',
+      // The client's identity gates everything that refers to the client.
+      "not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded; the client's Patient may not be disclosed, so nothing referring to the client is sent",
     ]);
     expect((await sync.status()).blockedByConsent).toBeGreaterThanOrEqual(2);
     expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|090981-908W')).toHaveLength(0);
@@ -304,7 +305,7 @@ describe('consent-aware disclosure', () => {
     const [row] = await outboxOf('Observation', obs.id!);
     expect(row.state).toBe('blocked');
     expect(row.reason).toBe(
-      `not disclosed: work-ability-assessment to other-health-care on 2026-06-01 — consent Consent/${client.consentId} is inactive (withdrawn)`,
+      `not disclosed: identification to other-health-care on 2026-06-01 — consent Consent/${client.consentId} is inactive (withdrawn); the client's Patient may not be disclosed, so nothing referring to the client is sent`,
     );
     expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
   });

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { expandFiles, loadFile } from '../../server/cli/load.ts';
 import type { Store } from '../../store/index.ts';
-import type { SyncService } from '../../sync/index.ts';
+import type { RemoteConfig, SyncService } from '../../sync/index.ts';
+import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
 
 function envFlag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
@@ -11,8 +12,10 @@ function envFlag(value: string | undefined): boolean | undefined {
 
 /** `tyokyky serve` (the facade) and `tyokyky load` (post Bundles/resources through its API). */
 export function registerServeCommands(program: Command): void {
-  program
-    .command('serve')
+  const serve = program.command('serve');
+  // The same remote options as `tyokyky sync` (flags, environment, checks): one configuration path.
+  addRemoteOptions(serve, ' of the Kanta-style store to sync with (starts the sync worker)');
+  serve
     .description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)')
     .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
     .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '0.0.0.0')
@@ -26,8 +29,7 @@ export function registerServeCommands(program: Command): void {
       '--no-strict',
       'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
     )
-    .option('--remote <url>', 'FHIR base URL of the Kanta-style store to sync with (starts the sync worker)')
-    .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
+    .option('--remote-party <code>', 'same as --party (kept for existing scripts)')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
     .option(
       '--workers <n>',
@@ -61,6 +63,13 @@ export function registerServeCommands(program: Command): void {
         cmd.getOptionValueSource('strict') === 'cli'
           ? opts.strict
           : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
+      const { remoteConfigFrom } = await import('../../sync/index.ts');
+      let remote: RemoteConfig | undefined;
+      try {
+        remote = remoteConfigFrom(remoteSettings({ ...opts, party: opts.party ?? opts.remoteParty }));
+      } catch (err) {
+        startupFailed(`invalid remote settings: ${(err as Error).message}`);
+      }
       const { assertPortFree } = await import('../../server/start.ts');
       // Checked first: a taken port must not leave a new data directory or database behind.
       await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
@@ -70,8 +79,8 @@ export function registerServeCommands(program: Command): void {
         startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
       );
       // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
-      const sync = opts.remote
-        ? await startSync(store, opts.remote, opts.remoteParty, logger, worker === undefined || worker === 1)
+      const sync = remote
+        ? await startSync(store, remote, logger, worker === undefined || worker === 1)
         : undefined;
       const running = await startServer({
         store,
@@ -87,7 +96,7 @@ export function registerServeCommands(program: Command): void {
           url: `${running.url}/fhir`,
           engine: store.engine,
           strict,
-          remote: opts.remote ?? null,
+          remote: remote?.baseUrl ?? null,
           ...(worker === undefined ? {} : { worker }),
         },
         `tyokyky-fhir facade listening on ${running.url}/fhir`,
@@ -136,13 +145,12 @@ function startupFailed(message: string): never {
 /** The sync worker installs its outbox hook on the store before the server takes writes. */
 async function startSync(
   store: Store,
-  baseUrl: string,
-  party: string,
+  remote: RemoteConfig,
   logger: Logger,
   runLoops: boolean,
 ): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
-  const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
+  const sync = createSync({ store, remote, logger: logger.child({ remote: remote.baseUrl }) });
   if (runLoops) sync.start();
   return sync;
 }

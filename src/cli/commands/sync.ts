@@ -2,64 +2,30 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Store } from '../../store/index.ts';
-import type { BundleMode, RemoteConfig, SyncService } from '../../sync/index.ts';
+import type { RemoteSettings, SyncService } from '../../sync/index.ts';
+import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
 
-interface SyncCliOptions {
+interface SyncCliOptions extends RemoteSettings {
   databaseUrl?: string;
   dataDir: string;
-  remote?: string;
-  party: string;
-  tokenUrl?: string;
-  clientId?: string;
-  clientSecret?: string;
-  scope?: string;
-  bundle: BundleMode;
   batchSize: string;
   concurrency: string;
-  timeout: string;
   lease: string;
   json?: boolean;
 }
 
 /** Connection options shared by every `tyokyky sync` subcommand. */
 function withConnection(cmd: Command, needsRemote: boolean): Command {
-  return cmd
+  // The remote's options are the same as `serve --remote`'s (src/cli/remote-options.ts).
+  return addRemoteOptions(cmd, needsRemote ? '' : ' — optional here')
     .option(
       '--database-url <url>',
       'PostgreSQL connection string (env DATABASE_URL)',
       process.env.DATABASE_URL,
     )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-    .option(
-      '--remote <url>',
-      `remote FHIR base URL (env TYOKYKY_SYNC_REMOTE)${needsRemote ? '' : ' — optional here'}`,
-      process.env.TYOKYKY_SYNC_REMOTE,
-    )
-    .option(
-      '--party <code>',
-      'consent-party code the remote counts as (env TYOKYKY_SYNC_PARTY)',
-      process.env.TYOKYKY_SYNC_PARTY ?? 'other-health-care',
-    )
-    .option(
-      '--token-url <url>',
-      'OAuth 2.0 token endpoint (env TYOKYKY_SYNC_TOKEN_URL)',
-      process.env.TYOKYKY_SYNC_TOKEN_URL,
-    )
-    .option(
-      '--client-id <id>',
-      'OAuth client id (env TYOKYKY_SYNC_CLIENT_ID)',
-      process.env.TYOKYKY_SYNC_CLIENT_ID,
-    )
-    .option(
-      '--client-secret <secret>',
-      'OAuth client secret (env TYOKYKY_SYNC_CLIENT_SECRET; prefer the env)',
-      process.env.TYOKYKY_SYNC_CLIENT_SECRET,
-    )
-    .option('--scope <scopes>', 'OAuth scopes (env TYOKYKY_SYNC_SCOPE)', process.env.TYOKYKY_SYNC_SCOPE)
-    .option('--bundle <mode>', 'auto | transaction | batch | none', 'auto')
     .option('--batch-size <n>', 'outbox rows per round', '100')
     .option('--concurrency <n>', 'push rounds in flight at once (1-8)', '2')
-    .option('--timeout <ms>', 'per-request timeout in ms', '10000')
     .option(
       '--lease <ms>',
       'how long a claimed outbox row stays with this worker before others may take it',
@@ -77,37 +43,26 @@ async function open(
   opts: SyncCliOptions,
   needsRemote: boolean,
 ): Promise<{ store: Store; sync: SyncService }> {
-  if (needsRemote && !opts.remote) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
+  const { remoteConfigFrom } = await import('../../sync/index.ts');
+  let configured: ReturnType<typeof remoteConfigFrom>;
+  try {
+    configured = remoteConfigFrom(remoteSettings(opts));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (needsRemote && !configured) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
   const batchSize = Number(opts.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
     fail(`--batch-size must be 1..1000, got "${opts.batchSize}"`);
   const pushConcurrency = Number(opts.concurrency);
   if (!Number.isInteger(pushConcurrency) || pushConcurrency < 1 || pushConcurrency > 8)
     fail(`--concurrency must be 1..8, got "${opts.concurrency}"`);
-  const timeoutMs = Number(opts.timeout);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-    fail(`--timeout must be a positive number of ms, got "${opts.timeout}"`);
   const leaseMs = Number(opts.lease);
   if (!Number.isInteger(leaseMs) || leaseMs < 100)
     fail(`--lease must be at least 100 ms, got "${opts.lease}"`);
-  if (!['auto', 'transaction', 'batch', 'none'].includes(opts.bundle))
-    fail('--bundle must be auto, transaction, batch or none');
-  const auth = opts.tokenUrl
-    ? {
-        tokenUrl: opts.tokenUrl,
-        clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
-        clientSecret:
-          opts.clientSecret ??
-          fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'),
-        scope: opts.scope,
-      }
-    : undefined;
-  const remote: RemoteConfig = {
-    baseUrl: opts.remote ?? 'http://remote.invalid',
-    party: opts.party,
-    auth,
-    bundle: opts.bundle,
-    timeoutMs,
+  const remote = configured ?? {
+    baseUrl: 'http://remote.invalid',
+    party: remoteSettings(opts).party ?? 'other-health-care',
   };
   // Reading commands must not create an empty store where there was none.
   if (!needsRemote && !opts.databaseUrl && !existsSync(join(opts.dataDir, 'PG_VERSION'))) {
@@ -144,7 +99,7 @@ export function registerSyncCommand(program: Command): void {
       const { store, sync: service } = await open(opts, true);
       if (opts.watch) {
         service.start({ push: true, pull: !!opts.withPull });
-        console.error(`tyokyky sync: worker pushing to ${opts.remote}`);
+        console.error(`tyokyky sync: worker pushing to ${service.remote.baseUrl}`);
         const stop = async () => {
           await service.stop();
           await store.close();
@@ -176,7 +131,7 @@ export function registerSyncCommand(program: Command): void {
         opts,
         { result, status },
         () =>
-          `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, parked ${result.parked}, ` +
+          `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, held by a dependency ${status.heldByDependency}, parked ${result.parked}, ` +
           `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
       );
       process.exit(result.dead > 0 ? 1 : 0);
@@ -190,11 +145,11 @@ export function registerSyncCommand(program: Command): void {
       for (const id of opts.follow ?? []) await service.follow(id);
       try {
         const result = await service.pullOnce();
-        print(
-          opts,
-          result,
-          () =>
+        print(opts, result, () =>
+          [
             `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`,
+            ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
+          ].join('\n'),
         );
       } catch (err) {
         await store.close();
@@ -218,28 +173,32 @@ export function registerSyncCommand(program: Command): void {
           `retrying           ${s.failures.retrying}`,
           `dead letters       ${s.failures.deadLetters}`,
           `blocked by consent ${s.blockedByConsent}`,
+          `held (dependency) ${s.heldByDependency}`,
           `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
           `followed clients   ${s.followedClients}`,
           `last error         ${s.failures.lastError ?? '-'}`,
+          ...s.waiting.map((w) => `waiting            ${w.what} (${Math.round(w.forMs / 1000)} s)`),
         ].join('\n'),
       );
     });
 
   withConnection(sync.command('dead-letters'), false)
     .description('List dead letters (with the remote OperationOutcome), blocked and parked rows')
-    .option('--state <state>', 'dead | blocked | parked', 'dead')
+    .option('--state <state>', 'dead | blocked | held | parked', 'dead')
     .option('--limit <n>', 'rows to show', '50')
     .action(async (opts: SyncCliOptions & { state: string; limit: string }) => {
-      if (!['dead', 'blocked', 'parked'].includes(opts.state))
-        fail('--state must be dead, blocked or parked');
+      if (!['dead', 'blocked', 'held', 'parked'].includes(opts.state))
+        fail('--state must be dead, blocked, held or parked');
       const { store, sync: service } = await open(opts, false);
       const limit = Number(opts.limit) || 50;
       const rows =
         opts.state === 'blocked'
           ? await service.blocked(limit)
-          : opts.state === 'parked'
-            ? await service.parked(limit)
-            : await service.deadLetters(limit);
+          : opts.state === 'held'
+            ? await service.held(limit)
+            : opts.state === 'parked'
+              ? await service.parked(limit)
+              : await service.deadLetters(limit);
       await store.close();
       print(opts, rows, () =>
         rows.length

@@ -9,13 +9,16 @@ export interface DisclosureDecision {
   consentId?: string;
 }
 
+/** What the disclosure rule reads from a consent: who may receive which classes, when, and withdrawal. */
+export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'>;
+
 function asDate(date: string | Date): string {
   return typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);
 }
 
 /** Why this consent does not permit the disclosure, or `undefined` when it does. */
 function refusal(
-  c: Consent,
+  c: ConsentTerms,
   party: ConsentParty,
   dataClass: ConsentDataClass,
   day: string,
@@ -35,7 +38,7 @@ function refusal(
  * been withdrawn by that date. Without a permitting consent the answer is no.
  */
 export function isDisclosurePermitted(
-  consents: readonly Consent[],
+  consents: readonly ConsentTerms[],
   party: ConsentParty,
   dataClass: ConsentDataClass,
   date: string | Date,

@@ -20,12 +20,25 @@ export interface Faults {
   /** The next this-many requests get an error status / lose their answer regardless of the rates. */
   errorNext: number;
   dropNext: number;
+  /** Counts requests down: the answer of the request that brings it to 0 is lost (0: off). */
+  dropAt: number;
+  /** The next this-many requests are forwarded (so they take effect) and their answers held until release. */
+  holdNext: number;
 }
 
 export interface FaultProxy {
   url: string;
   faults: Faults;
-  stats: { requests: number; injected: number; hung: number; dropped: number; forwarded: number };
+  stats: {
+    requests: number;
+    injected: number;
+    hung: number;
+    dropped: number;
+    forwarded: number;
+    held: number;
+  };
+  /** Lets every held answer go on to the client. */
+  releaseHeld(): void;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -59,9 +72,12 @@ export async function startFaultProxy(
     dropRate: 0,
     errorNext: 0,
     dropNext: 0,
+    holdNext: 0,
+    dropAt: 0,
     ...faults,
   };
-  const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0 };
+  const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0, held: 0 };
+  let holds: (() => void)[] = [];
   const sockets = new Set<Socket>();
   let port = 0;
   let server: Server;
@@ -95,8 +111,11 @@ export async function startFaultProxy(
         return;
       }
     }
-    const drop = !isToken && (state.dropNext > 0 || random() < state.dropRate);
-    if (drop && state.dropNext > 0) state.dropNext--;
+    const counted = !isToken && state.dropAt > 0 && --state.dropAt === 0;
+    const drop = counted || (!isToken && (state.dropNext > 0 || random() < state.dropRate));
+    if (drop && !counted && state.dropNext > 0) state.dropNext--;
+    const hold = !isToken && !drop && state.holdNext > 0;
+    if (hold) state.holdNext--;
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(
         ([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k),
@@ -117,6 +136,10 @@ export async function startFaultProxy(
           '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"answer lost"}]}',
         );
       return;
+    }
+    if (hold) {
+      stats.held++;
+      await new Promise<void>((resolve) => holds.push(resolve));
     }
     const out: Record<string, string> = {};
     upstream.headers.forEach((v, k) => {
@@ -159,6 +182,10 @@ export async function startFaultProxy(
     url: `http://127.0.0.1:${port}${targetUrl.pathname.replace(/\/$/, '')}`,
     faults: state,
     stats,
+    releaseHeld() {
+      for (const h of holds) h();
+      holds = [];
+    },
     down,
     up: listen,
     close: down,

@@ -123,6 +123,35 @@ export async function remoteAll(baseUrl: string, type: string, query = ''): Prom
   return out;
 }
 
+/** A Goal of the client's support plan that addresses an observation (Goal → Observation → Patient). */
+export function goal(patientId: string, observationId: string, description = 'Paluu työelämään'): Resource {
+  return {
+    resourceType: 'Goal',
+    language: 'fi',
+    text: narrative(description),
+    extension: creatingApp,
+    identifier: [businessId()],
+    lifecycleStatus: 'active',
+    description: { text: description },
+    subject: { reference: `Patient/${patientId}` },
+    addresses: [{ reference: `Observation/${observationId}` }],
+  } as Resource;
+}
+
+/** A support plan with its goal and the observation behind it (CarePlan → Goal, Observation). */
+export function linkedPlan(
+  patientId: string,
+  goalId: string,
+  observationId: string,
+  title = 'Suunnitelma',
+): Resource {
+  return {
+    ...carePlan(patientId, title),
+    goal: [{ reference: `Goal/${goalId}` }],
+    supportingInfo: [{ reference: `Observation/${observationId}` }],
+  } as Resource;
+}
+
 export function carePlan(patientId: string, title = 'Työkyvyn tuen suunnitelma'): Resource {
   return {
     resourceType: 'CarePlan',
@@ -139,9 +168,14 @@ export function carePlan(patientId: string, title = 'Työkyvyn tuen suunnitelma'
 
 /** Plain HTTP write to a remote (what another system — or the client in Omakanta — does). */
 export async function remotePut<T extends Resource>(baseUrl: string, resource: T): Promise<T> {
+  const version = resource.meta?.versionId;
   const res = await fetch(`${baseUrl}/${resource.resourceType}/${resource.id}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+    headers: {
+      'content-type': 'application/fhir+json',
+      accept: 'application/fhir+json',
+      ...(version ? { 'if-match': `W/"${version}"` } : {}),
+    },
     body: JSON.stringify(resource),
   });
   if (!res.ok)

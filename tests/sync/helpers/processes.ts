@@ -13,15 +13,21 @@ export function tyokyky(args: string[], env: Record<string, string> = {}): Child
 }
 
 /** A second tyokyky facade — the "Kanta-style store" — on its own PostgreSQL database. */
-export async function startFacade(
+export function startFacade(
   databaseUrl: string,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = tyokyky(
-    ['serve', '--port', '0', '--host', '127.0.0.1', '--database-url', databaseUrl, '--no-strict'],
-    {
-      LOG_LEVEL: 'info',
-    },
-  );
+  return startServe(['--database-url', databaseUrl]);
+}
+
+/** `tyokyky serve` on a free port (not strict) with extra arguments and environment. */
+export async function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', '--no-strict', ...args], {
+    LOG_LEVEL: 'info',
+    ...env,
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`facade did not start: ${out}`)), 60_000);

@@ -1,0 +1,73 @@
+/**
+ * The remote's command-line options, shared by `tyokyky sync …` and `tyokyky serve --remote …`: each
+ * flag with the environment variable it falls back to. The sync stage turns the settings into a
+ * RemoteConfig (remoteConfigFrom), so both commands configure a remote the same way.
+ */
+import type { Command } from 'commander';
+import type { RemoteSettings } from '../sync/index.ts';
+
+interface RemoteOption {
+  key: keyof RemoteSettings;
+  flags: string;
+  description: string;
+  env: string;
+}
+
+const REMOTE_OPTIONS: RemoteOption[] = [
+  { key: 'remote', flags: '--remote <url>', description: 'remote FHIR base URL', env: 'TYOKYKY_SYNC_REMOTE' },
+  {
+    key: 'party',
+    flags: '--party <code>',
+    description: 'consent-party code the remote counts as (default other-health-care)',
+    env: 'TYOKYKY_SYNC_PARTY',
+  },
+  {
+    key: 'tokenUrl',
+    flags: '--token-url <url>',
+    description: 'OAuth 2.0 token endpoint',
+    env: 'TYOKYKY_SYNC_TOKEN_URL',
+  },
+  {
+    key: 'clientId',
+    flags: '--client-id <id>',
+    description: 'OAuth client id',
+    env: 'TYOKYKY_SYNC_CLIENT_ID',
+  },
+  {
+    key: 'clientSecret',
+    flags: '--client-secret <secret>',
+    description: 'OAuth client secret (prefer the environment variable)',
+    env: 'TYOKYKY_SYNC_CLIENT_SECRET',
+  },
+  { key: 'scope', flags: '--scope <scopes>', description: 'OAuth scopes', env: 'TYOKYKY_SYNC_SCOPE' },
+  {
+    key: 'bundle',
+    flags: '--bundle <mode>',
+    description: 'auto | transaction | batch | none (default auto)',
+    env: 'TYOKYKY_SYNC_BUNDLE',
+  },
+  {
+    key: 'timeout',
+    flags: '--timeout <ms>',
+    description: 'per-request timeout to the remote in ms (default 10000)',
+    env: 'TYOKYKY_SYNC_TIMEOUT',
+  },
+];
+
+/** Adds the remote options to `cmd` (`remoteNote` is appended to the --remote description). */
+export function addRemoteOptions(cmd: Command, remoteNote = ''): Command {
+  for (const o of REMOTE_OPTIONS) {
+    cmd.option(o.flags, `${o.description}${o.key === 'remote' ? remoteNote : ''} (env ${o.env})`);
+  }
+  return cmd;
+}
+
+/** The remote settings of parsed options: a flag wins over its environment variable. */
+export function remoteSettings(opts: RemoteSettings, env: NodeJS.ProcessEnv = process.env): RemoteSettings {
+  const out: RemoteSettings = {};
+  for (const o of REMOTE_OPTIONS) {
+    const value = opts[o.key] ?? env[o.env];
+    if (value !== undefined && value !== '') out[o.key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/** The push and pull loops a sync service runs (once, or in the background until stopped). */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SyncContext } from './context.ts';
+import { pullOnce } from './pull.ts';
+import { pushRound } from './push/round.ts';
+import { type PushRoundResult, emptyPushResult } from './push/state.ts';
+import { queueDepth, setState } from './repository.ts';
+
+/** Whether a round only gave rows back (all waiting or held): the next round should not spin. */
+const onlyGaveBack = (r: PushRoundResult) => r.claimed === r.waiting + r.held;
+
+/** Push until a round finds nothing ready, `lanes` rounds in flight; `onProgress` after each round. */
+export async function drainOutbox(
+  ctx: SyncContext,
+  signal: AbortSignal,
+  lanes: number,
+  onProgress?: (done: PushRoundResult, remaining: number) => void,
+): Promise<PushRoundResult> {
+  const total = emptyPushResult();
+  let lastReport = Promise.resolve();
+  const lane = async () => {
+    while (!signal.aborted) {
+      const r = await pushRound(ctx, signal);
+      for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
+      if (onProgress) {
+        lastReport = lastReport.then(async () => onProgress(total, await queueDepth(ctx.store)));
+        await lastReport;
+      }
+      if (r.claimed === 0) break;
+      // Only rows that must wait came back: give them their moment instead of spinning.
+      if (onlyGaveBack(r)) await sleep(250);
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return total;
+}
+
+/** A failed round is logged and kept as the status's last error; the loop goes on. */
+export async function recordError(ctx: SyncContext, err: unknown): Promise<void> {
+  ctx.log.error({ err }, 'sync: round failed');
+  const message = `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`;
+  await setState(ctx.store, 'last_error', message).catch(() => {});
+}
+
+export async function pushLoop(ctx: SyncContext, signal: AbortSignal, idleMs: number): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const r = await pushRound(ctx, signal);
+      if (r.claimed === 0 || onlyGaveBack(r)) await sleep(idleMs, undefined, { signal });
+    } catch (err) {
+      if (signal.aborted) break;
+      await recordError(ctx, err);
+      await sleep(1_000, undefined, { signal }).catch(() => {});
+    }
+  }
+}
+
+export async function pullLoop(ctx: SyncContext, signal: AbortSignal, intervalMs: number): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await pullOnce(ctx, signal);
+    } catch (err) {
+      if (signal.aborted) break;
+      await recordError(ctx, err);
+    }
+    await sleep(intervalMs, undefined, { signal }).catch(() => {});
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Consent before anything leaves, decided per client: a client whose Patient may not be disclosed
+ * (no `identification` for this party) has nothing sent — not the Patient, nor anything that refers to
+ * the client. Otherwise each row also needs its family's own data class.
+ */
+import type { Consent } from '@medplum/fhirtypes';
+import { patientReferenceOf } from '../config.ts';
+import { timeSpent } from '../context.ts';
+import { type OutboxRow, settle } from '../repository.ts';
+import type { Round } from './state.ts';
+
+/** The data class a client's identity needs; it gates every row that refers to the client. */
+const IDENTITY_CLASS = 'identification';
+
+interface Decision {
+  permitted: boolean;
+  reason: string;
+}
+
+/** The rows consent lets through; the others are settled `blocked` with the reason. */
+export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
+  const { ctx } = round;
+  const patients = [
+    ...new Set(rows.flatMap((r) => (r.action !== 'delete' && r.patient_id ? [r.patient_id] : []))),
+  ];
+  const consents = await timeSpent(ctx, 'consent', () => consentsOf(round, patients));
+  const decide = decider(round, consents);
+  const passing: OutboxRow[] = [];
+  for (const row of rows) {
+    const decision = row.action === 'delete' ? undefined : await decisionFor(ctx.families, row, decide);
+    if (!decision || decision.permitted) {
+      passing.push(row);
+      continue;
+    }
+    round.result.blocked++;
+    ctx.metrics.pushed.inc({ type: row.resource_type, result: 'blocked' });
+    ctx.log.info(
+      { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason: decision.reason },
+      'sync: blocked by consent',
+    );
+    await timeSpent(ctx, 'database', () =>
+      settle(ctx.store, ctx.workerId, [row.id], 'blocked', { reason: decision.reason }),
+    );
+  }
+  return passing;
+}
+
+async function decisionFor(
+  families: Round['ctx']['families'],
+  row: OutboxRow,
+  decide: (patient: string, dataClass: string) => Promise<Decision>,
+): Promise<Decision | undefined> {
+  const dataClass = families[row.resource_type]?.dataClass;
+  const patient = row.patient_id;
+  if (!patient) {
+    if (!dataClass) return undefined;
+    return {
+      permitted: false,
+      reason: `${row.resource_type} names no client, so no consent can cover its disclosure`,
+    };
+  }
+  const identity = await decide(patient, IDENTITY_CLASS);
+  if (!identity.permitted) {
+    if (row.resource_type === 'Patient') return identity;
+    return {
+      permitted: false,
+      reason: `${identity.reason}; the client's Patient may not be disclosed, so nothing referring to the client is sent`,
+    };
+  }
+  if (!dataClass || dataClass === IDENTITY_CLASS) return undefined;
+  return decide(patient, dataClass);
+}
+
+/** How many clients one Consent search asks for (an OR of `patient` values). */
+const CLIENTS_PER_SEARCH = 50;
+
+/** The Consents of these clients, by client, in a few searches (all pages). */
+async function consentsOf(round: Round, patients: string[]): Promise<Map<string, Consent[]>> {
+  const out = new Map<string, Consent[]>(patients.map((p) => [p, []]));
+  for (let i = 0; i < patients.length; i += CLIENTS_PER_SEARCH) {
+    const chunk = patients.slice(i, i + CLIENTS_PER_SEARCH);
+    const params: Record<string, string> = {
+      patient: chunk.map((p) => `Patient/${p}`).join(','),
+      _count: '1000',
+    };
+    while (true) {
+      const page = await round.ctx.store.search('Consent', params);
+      for (const c of page.resources as Consent[]) {
+        out.get(patientReferenceOf(c)?.slice('Patient/'.length) ?? '')?.push(c);
+      }
+      if (!page.nextCursor) break;
+      params._cursor = page.nextCursor;
+    }
+  }
+  return out;
+}
+
+/** Decisions of this round over the clients' consents read up front. */
+function decider(round: Round, consents: Map<string, Consent[]>) {
+  const { ctx } = round;
+  const today = ctx.today();
+  return async (patient: string, dataClass: string): Promise<Decision> => {
+    const d = ctx.disclosure(consents.get(patient) ?? [], ctx.party, dataClass, today);
+    return {
+      permitted: d.permitted,
+      reason: `not disclosed: ${dataClass} to ${ctx.party} on ${today} — ${d.reason}`,
+    };
+  };
+}

@@ -1,0 +1,345 @@
+/**
+ * Sending writes: one Bundle per wave when the remote takes them, else one by one. Every write path
+ * recognises our own earlier write (an answer lost on the way back) by content, and a real concurrent
+ * remote edit (412 on a version we did not write) is resolved by the family's conflict policy and
+ * recorded in sync_conflict.
+ */
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { BrokenCircuitError } from 'cockatiel';
+import { issue, outcome } from '../../shared/outcome.ts';
+import { contentKey, timeSpent } from '../context.ts';
+import { applyRemote } from '../remote-apply.ts';
+import { type RemoteRef, refFromAnswer } from '../remote-client.ts';
+import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
+import { RemoteHttpError, isTransient } from '../resilience.ts';
+import { type Delivered, failed, succeed } from './outcomes.ts';
+import { CircuitOpen, type Round } from './state.ts';
+import type { RemoteWrite } from './writes.ts';
+
+/** How many times a 412 is re-read and retried before the row is retried in a later round. */
+const CONFLICT_ROUNDS = 3;
+
+/** A write whose remote copy vanished, rebuilt as a create (see writes.asCreate). */
+export type Recreate = (write: RemoteWrite) => RemoteWrite | undefined;
+
+/** Deliver one wave and settle every row of it. */
+export async function deliverWave(round: Round, writes: RemoteWrite[], recreate: Recreate): Promise<void> {
+  const { ctx } = round;
+  await remember(round, writes);
+  const mode = await timeSpent(
+    ctx,
+    'network',
+    () => ctx.remote.bundleMode(round.signal),
+    'remote capabilities',
+  );
+  const bundled = writes.filter((w) => w.method !== 'DELETE');
+  const singles = writes.filter((w) => w.method === 'DELETE');
+  if (mode === 'none' || bundled.length < 2) singles.push(...bundled);
+  else await deliverBundle(round, bundled, mode, recreate);
+  await deliverSingly(round, singles, 8, recreate);
+}
+
+async function deliverSingly(round: Round, writes: RemoteWrite[], lanes: number, recreate: Recreate) {
+  const delivered: Delivered[] = [];
+  await mapLimit(writes, lanes, async (w) => {
+    const d = await deliverOne(round, w, recreate);
+    if (d) delivered.push(d);
+  });
+  await succeed(round, delivered);
+}
+
+/**
+ * Rebuilds writes for rows whose Bundle entry needs a follow-up by itself, with the mappings known now
+ * (an entry that referred to another by urn:uuid gets its remote id); rows that cannot go yet are
+ * released to wait.
+ */
+export type Rebuild = (writes: RemoteWrite[]) => Promise<RemoteWrite[]>;
+
+/**
+ * A whole round in one transaction Bundle: entries refer to each other by `urn:uuid`, so a client's
+ * dependent resources travel together. Returns false when the remote refused the transaction as a
+ * whole (non-transient): the caller then delivers wave by wave, which isolates the culprit.
+ */
+export async function deliverTransaction(
+  round: Round,
+  writes: RemoteWrite[],
+  recreate: Recreate,
+  rebuild: Rebuild,
+): Promise<boolean> {
+  await remember(round, writes);
+  try {
+    await deliverBundle(round, writes, 'transaction', recreate, rebuild, true);
+  } catch (err) {
+    if (err instanceof RefusedTransaction) return false;
+    throw err;
+  }
+  return true;
+}
+
+class RefusedTransaction extends Error {}
+
+/** Before a write leaves: the digest of its content, so its echo is recognised later. */
+async function remember(round: Round, writes: RemoteWrite[]): Promise<void> {
+  const { ctx } = round;
+  await timeSpent(ctx, 'database', () =>
+    recordSent(
+      ctx.store,
+      writes
+        .filter((w) => w.resource)
+        .map((w) => ({
+          type: w.row.resource_type,
+          localId: w.row.resource_id,
+          digest: contentDigest(contentKey(w.resource!)),
+          outboxId: w.row.id,
+        })),
+    ),
+  );
+}
+
+async function deliverBundle(
+  round: Round,
+  writes: RemoteWrite[],
+  mode: 'transaction' | 'batch',
+  recreate: Recreate,
+  rebuild: Rebuild = async (w) => w,
+  refuseWhole = false,
+): Promise<void> {
+  const { ctx } = round;
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: mode,
+    entry: writes.map((w) => ({
+      ...(w.fullUrl ? { fullUrl: w.fullUrl } : {}),
+      resource: w.resource,
+      request: {
+        method: w.method as 'POST' | 'PUT',
+        url: w.url,
+        ...(w.ifNoneExist ? { ifNoneExist: w.ifNoneExist } : {}),
+        ...(w.ifMatch ? { ifMatch: `W/"${w.ifMatch}"` } : {}),
+      },
+    })),
+  };
+  let response: Bundle;
+  try {
+    response = await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.bundle(bundle, round.signal),
+      `push: ${mode} Bundle of ${writes.length}`,
+    );
+  } catch (err) {
+    if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
+    // A rejected transaction names no single culprit: deliver one by one to isolate it.
+    if (!isTransient(err) && err instanceof RemoteHttpError) {
+      if (refuseWhole) throw new RefusedTransaction(err.message);
+      return deliverSingly(round, writes, 8, recreate);
+    }
+    for (const w of writes) await failed(round, w.row, err);
+    return;
+  }
+  const delivered: Delivered[] = [];
+  const followUps: RemoteWrite[] = [];
+  for (const [i, w] of writes.entries()) {
+    const entry = response.entry?.[i];
+    const status = Number.parseInt(entry?.response?.status ?? '0', 10);
+    if (status === 201 || (status === 200 && w.method === 'PUT')) {
+      try {
+        const answer = {
+          status,
+          resource: entry?.resource,
+          location: entry?.response?.location,
+          etag: entry?.response?.etag,
+        };
+        delivered.push({
+          row: w.row,
+          remote: refFromAnswer(answer, w.row.resource_type, w.mapping?.remote_id),
+        });
+      } catch {
+        followUps.push(w);
+      }
+    } else if (status === 200 || status === 412) {
+      // 200 on a conditional create: it already exists (compare content); 412: see resolveConflict.
+      followUps.push(w);
+    } else {
+      const oo = entry?.response?.outcome as OperationOutcome | undefined;
+      await failed(round, w.row, new RemoteHttpError(status || 500, w.method, w.url, oo, undefined));
+    }
+  }
+  await succeed(round, delivered);
+  await deliverSingly(round, followUps.length ? await rebuild(followUps) : [], 4, recreate);
+}
+
+/** One write by itself; returns the delivery to settle, or undefined when the row was settled otherwise. */
+async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
+  const { ctx } = round;
+  try {
+    if (w.method === 'DELETE') {
+      if (w.mapping) {
+        const id = w.mapping.remote_id;
+        await timeSpent(ctx, 'network', () => ctx.remote.delete(w.row.resource_type, id, round.signal));
+      }
+      const reason = w.mapping ? undefined : 'never reached the remote';
+      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason };
+    }
+    if (w.method === 'PUT') return await put(round, w, recreate);
+    const created = await timeSpent(ctx, 'network', () =>
+      ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
+    );
+    if (created.created) return { row: w.row, remote: created };
+    // Already there: our earlier create whose answer was lost, or another writer's copy.
+    return await resolveConflict(
+      round,
+      {
+        ...w,
+        method: 'PUT',
+        url: `${w.row.resource_type}/${created.id}`,
+        resource: { ...w.resource!, id: created.id },
+      },
+      created.id,
+      false,
+    );
+  } catch (err) {
+    if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
+    await failed(round, w.row, err);
+    return undefined;
+  }
+}
+
+async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
+  const { ctx } = round;
+  try {
+    const ref = await timeSpent(ctx, 'network', () =>
+      ctx.remote.update(w.resource as Resource & { id: string }, w.ifMatch, round.signal),
+    );
+    return { row: w.row, remote: ref };
+  } catch (err) {
+    if (err instanceof RemoteHttpError && err.status === 412)
+      return resolveConflict(round, w, w.mapping!.remote_id, true);
+    if (!(err instanceof RemoteHttpError && (err.status === 404 || err.status === 410))) throw err;
+    // Gone remotely: create it again under its business identifier.
+    const again = recreate(w);
+    if (!again) throw err;
+    return deliverOne(round, again, recreate);
+  }
+}
+
+/**
+ * The remote holds a version of the resource we did not expect. Re-read it: our own content (a lost
+ * answer, on any write path) is success; a version we wrote earlier is overwritten without a conflict;
+ * anything else is a real concurrent edit, resolved by the family's policy and recorded.
+ */
+async function resolveConflict(
+  round: Round,
+  w: RemoteWrite,
+  remoteId: string,
+  afterIfMatch: boolean,
+): Promise<Delivered | undefined> {
+  const { ctx } = round;
+  const type = w.row.resource_type;
+  const ours = contentKey(w.resource!);
+  let recorded = false;
+  for (let attempt = 0; attempt < CONFLICT_ROUNDS; attempt++) {
+    const current = await timeSpent(ctx, 'network', () => ctx.remote.read(type, remoteId, round.signal));
+    const version = current.meta?.versionId;
+    const found = contentKey(current);
+    if (found === ours) return { row: w.row, remote: { id: remoteId, versionId: version } };
+    const echo = await wasSentByUs(ctx.store, type, w.row.resource_id, contentDigest(found));
+    if (!echo && !recorded) {
+      const policy = ctx.families[type]?.conflict ?? 'park';
+      recorded = true;
+      await noteConflict(round, w, remoteId, version, policy, afterIfMatch);
+      if (policy === 'park') return park(round, w, remoteId, version);
+      if (policy === 'remote-wins') {
+        await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } });
+        return {
+          row: w.row,
+          remote: { id: remoteId, versionId: version },
+          reason: 'conflict: remote version kept (remote-wins)',
+        };
+      }
+    }
+    // Ours to overwrite: our own earlier version, or local-wins.
+    try {
+      const ref = await timeSpent(ctx, 'network', () =>
+        ctx.remote.update(
+          { ...w.resource!, id: remoteId } as Resource & { id: string },
+          version,
+          round.signal,
+        ),
+      );
+      return {
+        row: w.row,
+        remote: ref,
+        reason: recorded ? 'conflict: local version written over the remote one (local-wins)' : undefined,
+      };
+    } catch (err) {
+      // Someone (or our own lost answer) moved the version again: read it again.
+      if (!(err instanceof RemoteHttpError && err.status === 412)) throw err;
+    }
+  }
+  // Still moving after several re-reads: a transient failure, retried in a later round.
+  throw new RemoteHttpError(503, 'PUT', `${type}/${remoteId}`, undefined, undefined);
+}
+
+async function noteConflict(
+  round: Round,
+  w: RemoteWrite,
+  remoteId: string,
+  version: string | undefined,
+  policy: string,
+  afterIfMatch: boolean,
+): Promise<void> {
+  const { ctx } = round;
+  const type = w.row.resource_type;
+  ctx.metrics.conflicts.inc({ type, policy });
+  ctx.log.warn(
+    {
+      outbox: w.row.id,
+      resource: w.key,
+      remote: `${type}/${remoteId}`,
+      expected: w.ifMatch,
+      found: version,
+      policy,
+    },
+    'sync: conflict with a remote edit',
+  );
+  await timeSpent(ctx, 'database', () =>
+    recordConflict(ctx.store, {
+      outboxId: w.row.id,
+      type,
+      localId: w.row.resource_id,
+      policy,
+      resolution: policy === 'park' ? 'parked' : policy === 'remote-wins' ? 'remote kept' : 'local written',
+      detail: { remoteId, expectedVersion: afterIfMatch ? w.ifMatch : null, remoteVersion: version },
+    }),
+  );
+}
+
+async function park(round: Round, w: RemoteWrite, remoteId: string, version: string | undefined) {
+  const { ctx } = round;
+  const type = w.row.resource_type;
+  round.result.parked++;
+  ctx.metrics.pushed.inc({ type, result: 'parked' });
+  await timeSpent(ctx, 'database', () =>
+    settle(ctx.store, ctx.workerId, [w.row.id], 'parked', {
+      reason: `conflict: remote ${type}/${remoteId} is at version ${version}, we expected ${w.ifMatch}; parked for manual resolution`,
+      outcome: outcome([
+        issue(
+          'error',
+          'conflict',
+          'sync-conflict-1: remote changed since the last sync',
+          `${type}.meta.versionId`,
+        ),
+      ]),
+    }),
+  );
+  return undefined;
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,178 @@
+/**
+ * Dependency order across rounds and workers: a row goes only when every resource it references is on
+ * the remote (its remote id is mapped) or goes in an earlier wave of the same round. A row whose
+ * dependency is still queued waits (`pending`, short delay); one whose dependency is blocked, dead,
+ * parked, held or never queued is `held` with that reason (status shows it) and re-checked later.
+ */
+import { timeSpent } from '../context.ts';
+import { businessIdentifier } from '../context.ts';
+import { collectReferences } from '../references.ts';
+import {
+  type IdMapping,
+  type OutboxRow,
+  type OutboxState,
+  latestStates,
+  mappingsForLocal,
+  release,
+} from '../repository.ts';
+import type { Round } from './state.ts';
+import type { LogicalTargets } from './writes.ts';
+
+/** How long a row waits for a dependency that is in flight before it is looked at again. */
+export const WAIT_FOR_DEPENDENCY_MS = 250;
+
+export interface Ordered {
+  /** Rows to send, wave by wave (a wave references only mapped resources or earlier waves). */
+  waves: OutboxRow[][];
+  logical: LogicalTargets;
+}
+
+type Verdict = { kind: 'wait' | 'hold'; reason: string };
+
+/** References of a row that must be on the remote (or made logical) before it can go. */
+function dependenciesOf(row: OutboxRow): string[] {
+  if (row.action === 'delete') return [];
+  const self = `${row.resource_type}/${row.resource_id}`;
+  return [...collectReferences(row.payload)].filter((r) => r !== self);
+}
+
+/** Orders `rows` into waves; rows that cannot go now are released (waiting) or held, with the reason. */
+export async function orderByDependencies(round: Round, rows: OutboxRow[]): Promise<Ordered> {
+  const { ctx } = round;
+  const inBatch = new Map(rows.map((r) => [`${r.resource_type}/${r.resource_id}`, r]));
+  const deps = new Map(rows.map((r) => [r.id, dependenciesOf(r)]));
+  const all = [...new Set([...deps.values()].flat())];
+  const synced = all.filter((r) => ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
+  const logicalRefs = all.filter((r) => !ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
+  // Queue states first, mappings second: a dependency settled in between shows up as mapped.
+  const states = await timeSpent(ctx, 'database', () =>
+    latestStates(
+      ctx.store,
+      synced.filter((r) => !inBatch.has(r)),
+    ),
+  );
+  const mappings = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, synced));
+  const logical = await logicalTargets(round, logicalRefs);
+
+  const verdicts = new Map<string, Verdict>();
+  for (const row of rows) {
+    const v = ownVerdict(deps.get(row.id)!, inBatch, mappings, states, logical, ctx.pushTypes);
+    if (v) verdicts.set(row.id, v);
+  }
+  // A row whose in-batch dependency cannot go cannot go either (to a fixed point).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const row of rows) {
+      if (verdicts.has(row.id)) continue;
+      for (const ref of deps.get(row.id)!) {
+        const dep = inBatch.get(ref);
+        const dv = dep && !mappings.has(ref) ? verdicts.get(dep.id) : undefined;
+        if (!dv) continue;
+        verdicts.set(row.id, { kind: dv.kind, reason: `waits for ${ref}: ${dv.reason}` });
+        changed = true;
+        break;
+      }
+    }
+  }
+  await releaseHeldBack(round, rows, verdicts);
+  const sendable = rows.filter((r) => !verdicts.has(r.id));
+  return { waves: waves(sendable, deps, inBatch, mappings), logical };
+}
+
+function ownVerdict(
+  refs: string[],
+  inBatch: Map<string, OutboxRow>,
+  mappings: Map<string, IdMapping>,
+  states: Map<string, { state: OutboxState; reason: string | null }>,
+  logical: LogicalTargets,
+  pushTypes: Set<string>,
+): Verdict | undefined {
+  for (const ref of refs) {
+    if (!pushTypes.has(ref.slice(0, ref.indexOf('/')))) {
+      if (!logical.get(ref)) {
+        return {
+          kind: 'hold',
+          reason: `references ${ref}, which is not synced and has no business identifier to refer to it by`,
+        };
+      }
+      continue;
+    }
+    if (mappings.has(ref) || inBatch.has(ref)) continue;
+    const s = states.get(ref);
+    if (s?.state === 'pending' || s?.state === 'inflight') {
+      return { kind: 'wait', reason: `waiting for ${ref} to reach the remote` };
+    }
+    const why = !s
+      ? 'was never queued for the remote'
+      : `is ${s.state === 'done' ? 'not on the remote' : s.state}${s.reason ? ` (${s.reason})` : ''}`;
+    return { kind: 'hold', reason: `held: depends on ${ref}, which ${why}` };
+  }
+  return undefined;
+}
+
+async function releaseHeldBack(round: Round, rows: OutboxRow[], verdicts: Map<string, Verdict>) {
+  const { ctx } = round;
+  const groups = new Map<string, { kind: Verdict['kind']; ids: string[] }>();
+  for (const row of rows) {
+    const v = verdicts.get(row.id);
+    if (!v) continue;
+    const g = groups.get(`${v.kind}\u0000${v.reason}`) ?? { kind: v.kind, ids: [] };
+    g.ids.push(row.id);
+    groups.set(`${v.kind}\u0000${v.reason}`, g);
+    if (v.kind === 'hold') {
+      round.result.held++;
+      ctx.metrics.pushed.inc({ type: row.resource_type, result: 'held' });
+    } else round.result.waiting++;
+  }
+  for (const [key, g] of groups) {
+    const reason = key.slice(key.indexOf('\u0000') + 1);
+    await timeSpent(ctx, 'database', () =>
+      g.kind === 'wait'
+        ? release(ctx.store, ctx.workerId, g.ids, WAIT_FOR_DEPENDENCY_MS, reason)
+        : release(ctx.store, ctx.workerId, g.ids, ctx.heldRecheckMs, reason, 'held'),
+    );
+  }
+}
+
+/** Levels by in-batch dependencies: wave n references only waves < n (or mapped resources). */
+function waves(
+  rows: OutboxRow[],
+  deps: Map<string, string[]>,
+  inBatch: Map<string, OutboxRow>,
+  mappings: Map<string, IdMapping>,
+): OutboxRow[][] {
+  const sendable = new Set(rows.map((r) => r.id));
+  const level = new Map<string, number>();
+  const levelOf = (row: OutboxRow, seen: Set<string>): number => {
+    const known = level.get(row.id);
+    if (known !== undefined) return known;
+    let l = 0;
+    for (const ref of deps.get(row.id) ?? []) {
+      const dep = inBatch.get(ref);
+      if (dep && sendable.has(dep.id) && !mappings.has(ref) && !seen.has(ref))
+        l = Math.max(l, levelOf(dep, new Set([...seen, ref])) + 1);
+    }
+    level.set(row.id, l);
+    return l;
+  };
+  const out: OutboxRow[][] = [];
+  for (const row of rows) {
+    const l = levelOf(row, new Set([`${row.resource_type}/${row.resource_id}`]));
+    if (!out[l]) out[l] = [];
+    out[l].push(row);
+  }
+  return out.filter((w) => w?.length);
+}
+
+/** Business identifiers of referenced resources the sync does not send, read from the local store. */
+async function logicalTargets(round: Round, refs: string[]): Promise<LogicalTargets> {
+  const out: LogicalTargets = new Map();
+  for (const ref of refs) {
+    const slash = ref.indexOf('/');
+    const target = await timeSpent(round.ctx, 'database', () =>
+      round.ctx.store.read(ref.slice(0, slash), ref.slice(slash + 1)).catch(() => undefined),
+    );
+    out.set(ref, target ? (businessIdentifier(target) ?? null) : null);
+  }
+  return out;
+}

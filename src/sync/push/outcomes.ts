@@ -1,0 +1,109 @@
+/** Settling delivered, failed and dead rows; transient failures back off across rounds. */
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { issue, outcome } from '../../shared/outcome.ts';
+import { timeSpent } from '../context.ts';
+import type { RemoteRef } from '../remote-client.ts';
+import { type OutboxRow, follow, forgetOlderSent, setState, settle, upsertMappings } from '../repository.ts';
+import { RemoteHttpError, isTransient } from '../resilience.ts';
+import type { Round } from './state.ts';
+
+/** A row whose write reached the remote (or needed none), with where it lives there. */
+export interface Delivered {
+  row: OutboxRow;
+  remote: RemoteRef;
+  reason?: string;
+}
+
+/** Mappings, done rows, followed clients and the success time, in one local transaction. */
+export async function succeed(round: Round, delivered: Delivered[]): Promise<void> {
+  if (!delivered.length) return;
+  const { ctx } = round;
+  await timeSpent(ctx, 'database', () =>
+    ctx.store.transaction(async (tx) => {
+      const live = delivered.filter((s) => s.row.action !== 'delete' && s.remote.id);
+      await upsertMappings(
+        tx,
+        live.map((s) => ({
+          resource_type: s.row.resource_type,
+          local_id: s.row.resource_id,
+          remote_id: s.remote.id,
+          local_version: s.row.version_id,
+          remote_version: s.remote.versionId ?? null,
+        })),
+      );
+      await settle(
+        tx,
+        ctx.workerId,
+        delivered.filter((s) => !s.reason).map((s) => s.row.id),
+        'done',
+      );
+      for (const s of delivered.filter((x) => x.reason))
+        await settle(tx, ctx.workerId, [s.row.id], 'done', { reason: s.reason });
+      await forgetOlderSent(
+        tx,
+        live.map((s) => ({ type: s.row.resource_type, localId: s.row.resource_id, outboxId: s.row.id })),
+      );
+      await follow(tx, [...new Set(delivered.map((s) => s.row.patient_id).filter((x): x is string => !!x))]);
+      await setState(tx, 'last_push_success', new Date().toISOString());
+    }),
+  );
+  round.result.done += delivered.length;
+  for (const s of delivered) ctx.metrics.pushed.inc({ type: s.row.resource_type, result: 'done' });
+}
+
+/** A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent. */
+export async function failed(round: Round, row: OutboxRow, err: unknown): Promise<void> {
+  const { ctx } = round;
+  if (err instanceof RemoteHttpError && !isTransient(err) && err.status >= 400 && err.status < 500) {
+    await dead(
+      round,
+      row,
+      err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]),
+    );
+    return;
+  }
+  if (!isTransient(err)) {
+    await dead(
+      round,
+      row,
+      outcome([issue('error', 'exception', `sync-push-1: ${(err as Error)?.message ?? String(err)}`)]),
+    );
+    return;
+  }
+  if (row.attempts >= ctx.maxAttempts) {
+    await dead(
+      round,
+      row,
+      outcome([
+        issue(
+          'error',
+          'transient',
+          `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`,
+        ),
+      ]),
+    );
+    return;
+  }
+  ctx.log.debug({ outbox: row.id, err: (err as Error)?.message }, 'sync: transient failure');
+  // The client's own retries are spent: back off across rounds (1 s, 2 s, … ≤ 5 min).
+  const delay = Math.min(300_000, ctx.retryBaseMs * 2 ** Math.max(0, row.attempts - 1));
+  round.result.retrying++;
+  ctx.metrics.pushed.inc({ type: row.resource_type, result: 'retry' });
+  await timeSpent(ctx, 'database', () =>
+    settle(ctx.store, ctx.workerId, [row.id], 'pending', { reason: (err as Error).message, delayMs: delay }),
+  );
+}
+
+export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): Promise<void> {
+  const { ctx } = round;
+  round.result.dead++;
+  ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
+  const reason = (oo.issue ?? []).map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
+  ctx.log.warn(
+    { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason },
+    'sync: dead letter',
+  );
+  await timeSpent(ctx, 'database', () =>
+    settle(ctx.store, ctx.workerId, [row.id], 'dead', { reason, outcome: oo }),
+  );
+}

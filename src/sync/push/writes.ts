@@ -1,0 +1,95 @@
+/**
+ * The remote write an outbox row becomes: POST (conditional on the business identifier), PUT of the
+ * mapped remote resource (If-Match the version we last saw), or DELETE. Every reference is translated:
+ * to the remote id of a synced resource, or — for a resource the sync does not send (directory
+ * resources such as PractitionerRole and Organization) — to a logical reference by its business
+ * identifier. A row with any reference left untranslated is never sent.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { businessIdentifier } from '../context.ts';
+import { translateReferences } from '../references.ts';
+import { stripForRemote } from '../remote-client.ts';
+import type { IdMapping, OutboxRow } from '../repository.ts';
+
+export interface RemoteWrite {
+  row: OutboxRow;
+  key: string;
+  /** Its `urn:uuid` in a transaction Bundle that other entries of the same Bundle refer to it by. */
+  fullUrl?: string;
+  method: 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  resource?: Resource;
+  ifNoneExist?: string;
+  ifMatch?: string;
+  mapping?: IdMapping;
+}
+
+/** Business identifiers of the local resources referenced logically (null: it has none / is missing). */
+export type LogicalTargets = Map<string, { system: string; value: string } | null>;
+
+/** The write for `row`, or the references that cannot be translated yet. */
+export function remoteWrite(
+  row: OutboxRow,
+  mappings: Map<string, IdMapping>,
+  pushTypes: Set<string>,
+  logical: LogicalTargets,
+  inBundle: Map<string, string> = new Map(),
+): RemoteWrite | { untranslated: string[] } {
+  const key = `${row.resource_type}/${row.resource_id}`;
+  const mapping = mappings.get(key);
+  if (row.action === 'delete') {
+    return {
+      row,
+      key,
+      method: 'DELETE',
+      url: mapping ? `${row.resource_type}/${mapping.remote_id}` : '',
+      mapping,
+    };
+  }
+  const { value: body, untranslated } = translateReferences(stripForRemote(row.payload), (ref) => {
+    const type = ref.slice(0, ref.indexOf('/'));
+    if (pushTypes.has(type)) {
+      const m = mappings.get(ref);
+      if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
+      const urn = inBundle.get(ref);
+      return urn ? { reference: urn } : undefined;
+    }
+    const identifier = logical.get(ref);
+    return identifier ? { identifier, type } : undefined;
+  });
+  if (untranslated.length) return { untranslated };
+  if (mapping) {
+    return {
+      row,
+      key,
+      method: 'PUT',
+      url: `${row.resource_type}/${mapping.remote_id}`,
+      resource: { ...body, id: mapping.remote_id },
+      ifMatch: mapping.remote_version ?? undefined,
+      mapping,
+    };
+  }
+  const ident = businessIdentifier(row.payload)!;
+  const { id: _local, ...withoutId } = body;
+  return {
+    row,
+    key,
+    fullUrl: inBundle.get(key),
+    method: 'POST',
+    url: row.resource_type,
+    resource: withoutId as Resource,
+    ifNoneExist: `identifier=${encodeURIComponent(ident.system)}|${encodeURIComponent(ident.value)}`,
+  };
+}
+
+/** The same row written as a create again (its remote copy is gone). */
+export function asCreate(
+  write: RemoteWrite,
+  pushTypes: Set<string>,
+  logical: LogicalTargets,
+  mappings: Map<string, IdMapping>,
+) {
+  const withoutSelf = new Map(mappings);
+  withoutSelf.delete(write.key);
+  return remoteWrite(write.row, withoutSelf, pushTypes, logical);
+}

@@ -1,0 +1,177 @@
+/**
+ * Applying remote resources to the local store (pull, and push's remote-wins resolution of a 412).
+ * The writes are marked as pulled, so the outbox hook does not send them back.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
+import { collectReferences, translateReferences } from './references.ts';
+import {
+  type IdMapping,
+  contentDigest,
+  hasQueuedChanges,
+  mappingsForRemote,
+  markPulledWrites,
+  supersedeQueued,
+  unblockConsentPatients,
+  upsertMappings,
+  wasSentByUs,
+} from './repository.ts';
+
+type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
+
+/**
+ * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
+ * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
+ * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict).
+ */
+export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped';
+
+export interface ApplyOptions {
+  /**
+   * Push's remote-wins resolution: queued local changes of the resource are marked superseded, except
+   * the outbox row `keepRow` being settled by the caller.
+   */
+  supersede?: { keepRow?: string };
+}
+
+/** Remote copy → local shape: no remote id or server meta, references through the id map. */
+function toLocal(remote: Resource, remoteToLocal: Map<string, string>): Resource {
+  const { id: _id, meta, ...rest } = remote;
+  const keptMeta = meta && { profile: meta.profile, security: meta.security, tag: meta.tag };
+  const clean = {
+    ...rest,
+    ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}),
+  } as Resource;
+  return translateReferences(clean, (ref) => {
+    const local = remoteToLocal.get(ref);
+    return local ? { reference: local } : undefined;
+  }).value;
+}
+
+function mappingOf(local: Resource, remote: Resource): IdMapping {
+  return {
+    resource_type: local.resourceType,
+    local_id: local.id as string,
+    remote_id: remote.id as string,
+    local_version: local.meta?.versionId ?? null,
+    remote_version: remote.meta?.versionId ?? null,
+  };
+}
+
+/** One remote resource (see applyRemoteBatch). */
+export async function applyRemote(ctx: SyncContext, remote: Resource, opts: ApplyOptions = {}) {
+  return (await applyRemoteBatch(ctx, [remote], opts))[0];
+}
+
+/** Many remote resources (a search page) in one local transaction. */
+export async function applyRemoteBatch(
+  ctx: SyncContext,
+  remotes: Resource[],
+  opts: ApplyOptions = {},
+): Promise<ApplyOutcome[]> {
+  const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
+  const refs = remotes.flatMap((r) => [...collectReferences(r)]);
+  const byRemote = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, [...keys, ...refs]));
+  const outcomes: ApplyOutcome[] = remotes.map((r, i) => {
+    const version = byRemote.get(keys[i])?.remote_version;
+    return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
+  });
+  const todo = remotes.flatMap((r, i) => (outcomes[i] === 'applied' ? [i] : []));
+  if (!todo.length) return outcomes;
+  const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
+  await timeSpent(ctx, 'database', () =>
+    ctx.store.transaction(async (tx) => {
+      markPulledWrites(tx);
+      const existing = await createFresh(tx, todo, remotes, keys, byRemote, remoteToLocal);
+      for (const [i, localId] of existing) {
+        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts);
+      }
+    }),
+  );
+  return outcomes;
+}
+
+/**
+ * Resources new to the id map are created together, conditionally on their business identifier;
+ * returns the others (mapped, or found locally by identifier) with their local id, to update one by one.
+ */
+async function createFresh(
+  tx: Tx,
+  todo: number[],
+  remotes: Resource[],
+  keys: string[],
+  byRemote: Map<string, IdMapping>,
+  remoteToLocal: Map<string, string>,
+): Promise<Map<number, string | undefined>> {
+  const fresh = todo.flatMap((i) => {
+    const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
+    return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
+  });
+  const written = await tx.createMany(
+    fresh.map(({ i, ifNoneExist }) => ({
+      resource: toLocal(remotes[i], remoteToLocal),
+      opts: { ifNoneExist },
+    })),
+  );
+  const existing = new Map<number, string | undefined>(todo.map((i) => [i, byRemote.get(keys[i])?.local_id]));
+  const mappings: IdMapping[] = [];
+  const created: Resource[] = [];
+  for (const [k, { i }] of fresh.entries()) {
+    const w = written[k];
+    if (w instanceof Error) throw w;
+    if (!w.created) {
+      existing.set(i, w.resource.id);
+      continue;
+    }
+    existing.delete(i);
+    created.push(w.resource);
+    mappings.push(mappingOf(w.resource, remotes[i]));
+  }
+  await upsertMappings(tx, mappings);
+  // Consents changed remotely re-check their clients' blocked rows (also where no hook runs).
+  await unblockConsentPatients(tx, created);
+  return existing;
+}
+
+async function applyOne(
+  ctx: SyncContext,
+  tx: Tx,
+  remote: Resource,
+  mappedLocalId: string | undefined,
+  remoteToLocal: Map<string, string>,
+  opts: ApplyOptions,
+): Promise<ApplyOutcome> {
+  const type = remote.resourceType;
+  const local = toLocal(remote, remoteToLocal);
+  let localId = mappedLocalId;
+  if (!localId) {
+    const ident = businessIdentifier(remote);
+    if (ident)
+      localId = (await tx.search(type, { identifier: `${ident.system}|${ident.value}` })).resources[0]?.id;
+  }
+  if (localId && !opts.supersede) {
+    // Our own write coming back (its answer may still be on its way): not a remote change.
+    if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
+    if (await hasQueuedChanges(tx, type, localId)) {
+      ctx.log.info(
+        { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
+        'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',
+      );
+      return 'skipped';
+    }
+  }
+  if (localId && opts.supersede) await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
+  if (localId) {
+    const current = await tx.read(type, localId).catch(() => undefined);
+    if (current && contentKey(current) === contentKey(local)) {
+      await upsertMappings(tx, [mappingOf(current, remote)]);
+      return 'unchanged';
+    }
+  }
+  const written = localId
+    ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
+    : await tx.create(local);
+  await unblockConsentPatients(tx, [written.resource]);
+  await upsertMappings(tx, [mappingOf(written.resource, remote)]);
+  return 'applied';
+}

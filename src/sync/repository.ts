@@ -1,0 +1,485 @@
+/**
+ * The sync stage's own tables (schema.ts): every statement on sync_outbox, sync_idmap, sync_sent,
+ * sync_cursor, sync_followed, sync_conflict and sync_state lives here, so a change to a table is a
+ * change to this file.
+ */
+import { createHash } from 'node:crypto';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { ResourceChange, StoreTx } from '../store/index.ts';
+import { patientReferenceOf } from './config.ts';
+
+/** The part of the store's contract (src/store/index.ts) that sync's own tables need. */
+export type Db = Pick<StoreTx, 'query'>;
+
+/**
+ * `pending` waits to be claimed; `inflight` is claimed by a worker; `held` waits for a dependency that
+ * is blocked, dead, parked or never queued (re-checked after a delay); `blocked` by consent; `parked`
+ * by a conflict; `dead` by a permanent failure; `done` delivered (or superseded).
+ */
+export type OutboxState = 'pending' | 'inflight' | 'held' | 'done' | 'dead' | 'blocked' | 'parked';
+
+export type OutboxRow = {
+  id: string;
+  resource_type: string;
+  resource_id: string;
+  version_id: string | null;
+  action: ResourceChange['action'];
+  patient_id: string | null;
+  payload: Resource;
+  state: OutboxState;
+  attempts: number;
+  reason: string | null;
+  outcome: OperationOutcome | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type IdMapping = {
+  resource_type: string;
+  local_id: string;
+  remote_id: string;
+  local_version: string | null;
+  remote_version: string | null;
+};
+
+/** States in which a row still means "this local change has not reached the remote". */
+export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked'];
+
+/** The outbox columns an OutboxRow carries, of table alias `t`. */
+function rowColumns(t = 'sync_outbox'): string {
+  return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
+    ${t}.payload, ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
+    ${t}.updated_at::text AS updated_at`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which transactions are pull's: their writes are the remote's, not local changes to push back.
+
+const pulledTransactions = new WeakSet<object>();
+
+/** Marks a store transaction as applying pulled resources; the outbox hook leaves its writes out. */
+export function markPulledWrites(tx: object): void {
+  pulledTransactions.add(tx);
+}
+
+/** Whether the writes of this transaction came from the remote (pull). */
+export function isPulledWrite(tx: object): boolean {
+  return pulledTransactions.has(tx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+/** Records local writes in the outbox, in the writes' own transaction, in one statement. */
+export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
+  if (!changes.length) return;
+  await tx.query(
+    `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
+     SELECT t, i, v, a, p, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, j, n)
+     ORDER BY n`,
+    [
+      changes.map((c) => c.resource.resourceType),
+      changes.map((c) => c.resource.id),
+      changes.map((c) => c.resource.meta?.versionId ?? null),
+      changes.map((c) => c.action),
+      changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
+      changes.map((c) => JSON.stringify(c.resource)),
+    ],
+  );
+}
+
+/** Consents among the written resources re-check their clients' blocked rows (local or pulled). */
+export async function unblockConsentPatients(tx: Db, resources: Resource[]): Promise<void> {
+  const patients = new Set<string>();
+  for (const r of resources) {
+    const ref = r.resourceType === 'Consent' ? patientReferenceOf(r) : undefined;
+    if (ref) patients.add(ref.slice('Patient/'.length));
+  }
+  if (!patients.size) return;
+  // Blocked and held rows of those clients go back to the queue: their consent changed, re-check them.
+  await tx.query(
+    `UPDATE sync_outbox SET state = 'pending', available_at = now(), updated_at = now()
+     WHERE state IN ('blocked', 'held') AND patient_id = ANY($1::text[])`,
+    [[...patients]],
+  );
+}
+
+/** Rows whose lease ran out (their worker died) become claimable again. */
+export async function reclaimExpired(db: Db): Promise<number> {
+  const rows = await db.query(
+    `UPDATE sync_outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL, updated_at = now()
+     WHERE state = 'inflight' AND lease_until < now() RETURNING id`,
+  );
+  return rows.length;
+}
+
+/** How many ready rows per wanted row a claim looks at first. */
+const CLAIM_WINDOW = 4;
+
+/**
+ * Claim up to `limit` ready rows (pending, or held whose re-check time came) for `worker`. SKIP
+ * LOCKED keeps concurrent workers off each other's rows; a row waits while an earlier row of the same
+ * resource is still queued, which keeps per-resource order.
+ */
+export async function claim(db: Db, worker: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
+  // of the same resource would make each claim cost O(backlog).
+  const rows = await claimFrom(db, worker, limit, leaseMs, limit * CLAIM_WINDOW);
+  if (rows.length === limit) return rows;
+  return [...rows, ...(await claimFrom(db, worker, limit - rows.length, leaseMs))];
+}
+
+function claimFrom(db: Db, worker: string, limit: number, leaseMs: number, window?: number) {
+  const candidates = window
+    ? `c.id IN (SELECT w.id FROM sync_outbox w WHERE w.state IN ('pending', 'held') AND w.available_at <= now()
+                 ORDER BY w.id LIMIT ${Math.trunc(window)})`
+    : `c.available_at <= now()`;
+  return db.query<OutboxRow>(
+    `UPDATE sync_outbox o
+        SET state = 'inflight', claimed_by = $1, lease_until = now() + ($2::int * interval '1 millisecond'),
+            attempts = o.attempts + 1, updated_at = now()
+      WHERE o.id IN (
+        SELECT c.id FROM sync_outbox c
+         WHERE ${candidates} AND c.state IN ('pending', 'held')
+           AND NOT EXISTS (
+             SELECT 1 FROM sync_outbox p
+              WHERE p.resource_type = c.resource_type AND p.resource_id = c.resource_id
+                AND p.id < c.id AND p.state IN ('pending', 'inflight', 'held'))
+         ORDER BY c.id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED)
+      RETURNING ${rowColumns('o')}`,
+    [worker, leaseMs, limit],
+  );
+}
+
+/** Finish claimed rows; the `claimed_by` guard ignores rows whose lease this worker lost. */
+export async function settle(
+  db: Db,
+  worker: string,
+  ids: string[],
+  state: Exclude<OutboxState, 'inflight'>,
+  opts: { reason?: string; outcome?: OperationOutcome; delayMs?: number } = {},
+): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE sync_outbox
+        SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL, settled_by = $1,
+            available_at = now() + ($6::int * interval '1 millisecond'), updated_at = now()
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+    [
+      worker,
+      ids,
+      state,
+      opts.reason ?? null,
+      opts.outcome ? JSON.stringify(opts.outcome) : null,
+      opts.delayMs ?? 0,
+    ],
+  );
+}
+
+/**
+ * Back to the queue without counting the attempt: `pending` (waiting for a dependency in flight or
+ * an open circuit) or `held` (a dependency that will not arrive by itself), with the reason.
+ */
+export async function release(
+  db: Db,
+  worker: string,
+  ids: string[],
+  delayMs: number,
+  reason?: string,
+  state: 'pending' | 'held' = 'pending',
+): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE sync_outbox
+        SET state = $5, attempts = greatest(attempts - 1, 0), reason = coalesce($4, reason), claimed_by = NULL,
+            lease_until = NULL, available_at = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+    [worker, ids, delayMs, reason ?? null, state],
+  );
+}
+
+/** Keep our claim on rows still being worked on (a long round must not lose them to another worker). */
+export async function renewLease(db: Db, worker: string, ids: string[], leaseMs: number): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE sync_outbox SET lease_until = now() + ($3::int * interval '1 millisecond')
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+    [worker, ids, leaseMs],
+  );
+}
+
+export async function listByState(db: Db, states: OutboxState[], limit = 100): Promise<OutboxRow[]> {
+  return db.query<OutboxRow>(
+    `SELECT ${rowColumns()} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY id LIMIT $2`,
+    [states, limit],
+  );
+}
+
+/** Operator retry: dead, parked, blocked and held rows back to the queue. */
+export async function requeue(db: Db, id?: string): Promise<number> {
+  const rows = await db.query(
+    `UPDATE sync_outbox SET state = 'pending', available_at = now(), attempts = 0, updated_at = now()
+      WHERE state IN ('dead', 'parked', 'blocked', 'held') AND ($1::bigint IS NULL OR id = $1::bigint)
+      RETURNING id`,
+    [id ?? null],
+  );
+  return rows.length;
+}
+
+/** The state of the newest outbox row of each `Type/id` (absent: never queued). */
+export async function latestStates(
+  db: Db,
+  refs: string[],
+): Promise<Map<string, { state: OutboxState; reason: string | null }>> {
+  const out = new Map<string, { state: OutboxState; reason: string | null }>();
+  if (!refs.length) return out;
+  const rows = await db.query<{ ref: string; state: OutboxState; reason: string | null }>(
+    `SELECT DISTINCT ON (resource_type, resource_id) resource_type || '/' || resource_id AS ref, state, reason
+       FROM sync_outbox
+      WHERE (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))
+      ORDER BY resource_type, resource_id, id DESC`,
+    splitRefs(refs),
+  );
+  for (const r of rows) out.set(r.ref, { state: r.state, reason: r.reason });
+  return out;
+}
+
+/** Whether a local resource has changes not yet on the remote. */
+export async function hasQueuedChanges(db: Db, type: string, localId: string): Promise<boolean> {
+  const rows = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM sync_outbox
+      WHERE resource_type = $1 AND resource_id = $2 AND state = ANY($3::text[])`,
+    [type, localId, QUEUED_STATES],
+  );
+  return (rows[0]?.n ?? 0) > 0;
+}
+
+/** Queued rows of one resource marked done because the remote version replaced them (remote-wins). */
+export async function supersedeQueued(
+  db: Db,
+  type: string,
+  localId: string,
+  exceptId?: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE sync_outbox SET state = 'done', reason = 'superseded by the remote version (remote-wins)',
+            claimed_by = NULL, updated_at = now()
+      WHERE resource_type = $1 AND resource_id = $2 AND state IN ('pending', 'held', 'parked')
+        AND ($3::bigint IS NULL OR id <> $3::bigint)`,
+    [type, localId, exceptId ?? null],
+  );
+}
+
+export async function outboxCounts(db: Db): Promise<{ state: OutboxState; n: number; retrying: number }[]> {
+  return db.query(
+    `SELECT state, count(*)::int AS n,
+            count(*) FILTER (WHERE attempts > 0 AND reason IS NOT NULL)::int AS retrying
+       FROM sync_outbox GROUP BY state`,
+  );
+}
+
+export async function queueDepth(db: Db): Promise<number> {
+  const [{ n }] = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight')`,
+  );
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Id map: local Type/id ⇄ remote Type/id, with the versions last seen on either side.
+
+const MAP_COLUMNS = 'resource_type, local_id, remote_id, local_version, remote_version';
+
+/** Mappings for local references `Type/id`, keyed by that reference. */
+export function mappingsForLocal(db: Db, refs: Iterable<string>): Promise<Map<string, IdMapping>> {
+  return mappingsBy(db, 'local_id', refs);
+}
+
+/** Mappings for remote references `Type/id`, keyed by that reference. */
+export function mappingsForRemote(db: Db, refs: Iterable<string>): Promise<Map<string, IdMapping>> {
+  return mappingsBy(db, 'remote_id', refs);
+}
+
+async function mappingsBy(
+  db: Db,
+  column: 'local_id' | 'remote_id',
+  refs: Iterable<string>,
+): Promise<Map<string, IdMapping>> {
+  const keys = [...new Set(refs)];
+  const out = new Map<string, IdMapping>();
+  if (!keys.length) return out;
+  const rows = await db.query<IdMapping>(
+    `SELECT ${MAP_COLUMNS} FROM sync_idmap
+      WHERE (resource_type, ${column}) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
+    splitRefs(keys),
+  );
+  for (const r of rows) out.set(`${r.resource_type}/${r[column]}`, r);
+  return out;
+}
+
+/** Many mappings in one statement (the last one wins when a list maps one local resource twice). */
+export async function upsertMappings(db: Db, list: IdMapping[]): Promise<void> {
+  if (!list.length) return;
+  const rows = [...new Map(list.map((m) => [`${m.resource_type}/${m.local_id}`, m])).values()];
+  await db.query(
+    `INSERT INTO sync_idmap (${MAP_COLUMNS})
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+     ON CONFLICT (resource_type, local_id) DO UPDATE
+       SET remote_id = EXCLUDED.remote_id, local_version = EXCLUDED.local_version,
+           remote_version = EXCLUDED.remote_version, updated_at = now()`,
+    [
+      rows.map((m) => m.resource_type),
+      rows.map((m) => m.local_id),
+      rows.map((m) => m.remote_id),
+      rows.map((m) => m.local_version),
+      rows.map((m) => m.remote_version),
+    ],
+  );
+}
+
+function splitRefs(refs: string[]): [string[], string[]] {
+  const types: string[] = [];
+  const ids: string[] = [];
+  for (const ref of refs) {
+    const slash = ref.indexOf('/');
+    types.push(ref.slice(0, slash));
+    ids.push(ref.slice(slash + 1));
+  }
+  return [types, ids];
+}
+
+// ---------------------------------------------------------------------------------------------
+// What we sent: the content of every write we made, so our own echo is never taken for a remote change.
+
+/** A digest of remote-shaped content (see context.contentKey). */
+export function contentDigest(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+/** Before a write leaves: remember the content we are about to put on the remote. */
+export async function recordSent(
+  db: Db,
+  sent: { type: string; localId: string; digest: string; outboxId: string }[],
+): Promise<void> {
+  if (!sent.length) return;
+  await db.query(
+    `INSERT INTO sync_sent (resource_type, local_id, digest, outbox_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+     ON CONFLICT (resource_type, local_id, digest) DO UPDATE SET outbox_id = EXCLUDED.outbox_id, created_at = now()`,
+    [
+      sent.map((s) => s.type),
+      sent.map((s) => s.localId),
+      sent.map((s) => s.digest),
+      sent.map((s) => s.outboxId),
+    ],
+  );
+}
+
+/** Whether `digest` is content we wrote for this local resource (our own echo). */
+export async function wasSentByUs(db: Db, type: string, localId: string, digest: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM sync_sent WHERE resource_type = $1 AND local_id = $2 AND digest = $3',
+    [type, localId, digest],
+  );
+  return rows.length > 0;
+}
+
+/** Once a write is confirmed, older sent contents of the same resources are no longer needed. */
+export async function forgetOlderSent(
+  db: Db,
+  settled: { type: string; localId: string; outboxId: string }[],
+) {
+  if (!settled.length) return;
+  await db.query(
+    `DELETE FROM sync_sent s USING unnest($1::text[], $2::text[], $3::bigint[]) AS k(t, i, o)
+      WHERE s.resource_type = k.t AND s.local_id = k.i AND s.outbox_id < k.o`,
+    [settled.map((s) => s.type), settled.map((s) => s.localId), settled.map((s) => s.outboxId)],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull cursors, followed clients, conflicts, service state
+
+export async function readCursor(db: Db, patientId: string, type: string): Promise<string | undefined> {
+  const rows = await db.query<{ last_updated: string }>(
+    'SELECT last_updated FROM sync_cursor WHERE patient_id = $1 AND resource_type = $2',
+    [patientId, type],
+  );
+  return rows[0]?.last_updated;
+}
+
+export async function writeCursor(
+  db: Db,
+  patientId: string,
+  type: string,
+  lastUpdated: string,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_cursor (patient_id, resource_type, last_updated) VALUES ($1, $2, $3)
+     ON CONFLICT (patient_id, resource_type) DO UPDATE SET last_updated = EXCLUDED.last_updated, updated_at = now()`,
+    [patientId, type, lastUpdated],
+  );
+}
+
+export async function follow(db: Db, patientIds: string[]): Promise<void> {
+  if (!patientIds.length) return;
+  await db.query(
+    'INSERT INTO sync_followed (patient_id) SELECT unnest($1::text[]) ON CONFLICT (patient_id) DO NOTHING',
+    [patientIds],
+  );
+}
+
+/**
+ * Every client the local store holds sync data for: followed explicitly, or with any outbox row
+ * (whatever its state — a blocked client is still a client whose consents may arrive remotely).
+ */
+export async function clientsToFollow(db: Db): Promise<string[]> {
+  const rows = await db.query<{ patient_id: string }>(
+    `SELECT patient_id FROM sync_followed
+     UNION SELECT DISTINCT patient_id FROM sync_outbox WHERE patient_id IS NOT NULL
+     ORDER BY patient_id`,
+  );
+  return rows.map((r) => r.patient_id);
+}
+
+export async function followedCount(db: Db): Promise<number> {
+  const [{ n }] = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT patient_id FROM sync_followed
+       UNION SELECT DISTINCT patient_id FROM sync_outbox WHERE patient_id IS NOT NULL) f`,
+  );
+  return n;
+}
+
+export async function recordConflict(
+  db: Db,
+  c: { outboxId: string; type: string; localId: string; policy: string; resolution: string; detail: object },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_conflict (outbox_id, resource_type, resource_id, policy, resolution, detail)
+     VALUES ($1::bigint, $2, $3, $4, $5, $6::jsonb)`,
+    [c.outboxId, c.type, c.localId, c.policy, c.resolution, JSON.stringify(c.detail)],
+  );
+}
+
+export async function conflictCount(db: Db): Promise<number> {
+  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_conflict');
+  return n;
+}
+
+export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_error';
+
+export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_state (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+    [key, value],
+  );
+}
+
+export async function readStates(db: Db): Promise<Map<string, string>> {
+  const rows = await db.query<{ key: string; value: string }>('SELECT key, value FROM sync_state');
+  return new Map(rows.map((r) => [r.key, r.value]));
+}

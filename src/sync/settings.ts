@@ -1,0 +1,43 @@
+/**
+ * The one way a remote's configuration is built from settings (the command line's flags over its
+ * environment variables, src/cli/remote-options.ts), used by `tyokyky sync …` and
+ * `tyokyky serve --remote …` alike: the same settings, the same checks, the same RemoteConfig.
+ */
+import type { BundleMode, RemoteConfig } from './config.ts';
+
+/** The remote options as a command line gives them (all strings, all optional). */
+export interface RemoteSettings {
+  remote?: string;
+  party?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  clientSecret?: string;
+  scope?: string;
+  bundle?: string;
+  timeout?: string;
+}
+
+const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
+
+/**
+ * The RemoteConfig for these settings; throws an Error naming the option when the
+ * settings are incomplete or malformed. Without a remote URL the result is undefined.
+ */
+export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
+  if (!s.remote) return undefined;
+  const bundle = (s.bundle ?? 'auto') as BundleMode;
+  if (!BUNDLE_MODES.includes(bundle)) throw new Error('--bundle must be auto, transaction, batch or none');
+  const timeoutMs = Number(s.timeout ?? '10000');
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new Error(`--timeout must be a positive number of ms, got "${s.timeout}"`);
+  let auth: RemoteConfig['auth'];
+  if (s.tokenUrl) {
+    if (!s.clientId) throw new Error('--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url');
+    if (!s.clientSecret)
+      throw new Error('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url');
+    auth = { tokenUrl: s.tokenUrl, clientId: s.clientId, clientSecret: s.clientSecret, scope: s.scope };
+  } else if (s.clientId || s.clientSecret) {
+    throw new Error('--client-id/--client-secret need --token-url (or TYOKYKY_SYNC_TOKEN_URL)');
+  }
+  return { baseUrl: s.remote, party: s.party ?? 'other-health-care', auth, bundle, timeoutMs };
+}

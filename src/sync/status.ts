@@ -1,0 +1,57 @@
+import type { SyncContext } from './context.ts';
+import { type OutboxState, conflictCount, followedCount, outboxCounts, readStates } from './repository.ts';
+
+export interface SyncStatus {
+  remote: string;
+  party: string;
+  queueDepth: number;
+  states: Record<OutboxState, number>;
+  lastPushSuccess: string | null;
+  lastPullSuccess: string | null;
+  failures: { retrying: number; deadLetters: number; lastError: string | null };
+  blockedByConsent: number;
+  /** Rows held back because a resource they reference is blocked, dead, parked or never queued. */
+  heldByDependency: number;
+  conflicts: number;
+  /** Clients the store holds sync data for (pull follows each of them, or says why not). */
+  followedClients: number;
+  breaker: string;
+  /** What the sync is waiting for right now, and for how long. */
+  waiting: { what: string; forMs: number }[];
+}
+
+export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
+  const db = ctx.store;
+  const states: Record<OutboxState, number> = {
+    pending: 0,
+    inflight: 0,
+    held: 0,
+    done: 0,
+    dead: 0,
+    blocked: 0,
+    parked: 0,
+  };
+  let retrying = 0;
+  for (const r of await outboxCounts(db)) {
+    states[r.state] = r.n;
+    ctx.metrics.queue.set({ state: r.state }, r.n);
+    if (r.state === 'pending') retrying = r.retrying;
+  }
+  const kv = await readStates(db);
+  const now = Date.now();
+  return {
+    remote: ctx.remote.baseUrl,
+    party: ctx.party,
+    queueDepth: states.pending + states.inflight,
+    states,
+    lastPushSuccess: kv.get('last_push_success') ?? null,
+    lastPullSuccess: kv.get('last_pull_success') ?? null,
+    failures: { retrying, deadLetters: states.dead, lastError: kv.get('last_error') ?? null },
+    blockedByConsent: states.blocked,
+    heldByDependency: states.held,
+    conflicts: await conflictCount(db),
+    followedClients: await followedCount(db),
+    breaker: ctx.remote.breakerState,
+    waiting: [...ctx.waits.values()].map((w) => ({ what: w.what, forMs: now - w.since })),
+  };
+}
