@@ -125,3 +125,5 @@ export function loadProjectValidator(): Promise<Validator> {
   }
   return project;
 }
+export { packageSearchDirs } from './packages.ts';
+export { fhirXmlToJson } from './xml.ts';

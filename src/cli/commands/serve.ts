@@ -35,8 +35,10 @@ export function registerServeCommands(program: Command): void {
       process.env.TYOKYKY_WORKERS ?? '1',
     )
     .action(async (opts, cmd: Command) => {
-      const { startServer, superviseWorkers, workerIndex } = await import('../../server/index.ts');
-      const { defaultLogger } = await import('../../server/ops.ts');
+      const { defaultLogger, startServer, superviseWorkers, workerIndex } = await import(
+        '../../server/index.ts'
+      );
+
       const logger = defaultLogger();
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -1,5 +1,5 @@
 import type { ClientSituation, Phase } from '../codes.ts';
-import { readProjectJson } from '../project-files.ts';
+import { readProjectJson } from '../../shared/project-files.ts';
 
 export interface RecommendedAction {
   id: string;
