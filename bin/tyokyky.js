@@ -1,20 +1,36 @@
 #!/usr/bin/env node
-// The `tyokyky` command. Runs the compiled CLI from dist/ (built by `npm run build`, which `npm ci`
-// runs through `prepare`, and shipped in the npm package). Only in a checkout whose dist/ is missing does
-// it fall back to running the TypeScript sources through tsx (a devDependency).
-import { existsSync } from 'node:fs';
+// The `tyokyky` command. Runs the compiled CLI in dist/ (built by `npm run build`, which `npm ci` runs
+// through `prepare`, and shipped in the npm package). In a checkout (src/ beside dist/) whose dist/ is
+// missing or older than a source file, it runs the TypeScript sources through tsx (a devDependency)
+// instead, so an edit is never shadowed by a stale build.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(compiled)) {
+const sources = fileURLToPath(new URL('../src/', import.meta.url));
+
+function newestSource() {
+  let newest = 0;
+  for (const f of readdirSync(sources, { recursive: true })) {
+    if (f.endsWith('.ts')) newest = Math.max(newest, statSync(sources + f).mtimeMs);
+  }
+  return newest;
+}
+
+function useCompiled() {
+  if (!existsSync(compiled)) return false;
+  if (!existsSync(sources)) return true; // installed package: dist/ only
+  return statSync(compiled).mtimeMs >= newestSource();
+}
+
+if (useCompiled()) {
   await import(compiled.href);
 } else {
   let register;
   try {
     ({ register } = await import('tsx/esm/api'));
   } catch {
-    process.stderr.write(
-      "tyokyky: dist/ is missing and tsx is not installed; run 'npm run build' (or 'npm ci') first\n",
-    );
+    process.stderr.write("tyokyky: dist/ is missing or stale and tsx is not installed; run 'npm run build'\n");
     process.exit(2);
   }
   register();
