@@ -164,10 +164,9 @@ describe('npm pack → npm install → use by package name', () => {
     async () => {
       const r = await runs.modules;
       expect(r.code, r.stderr).toBe(0);
-      const { modules, exports, rssDeltaMb } = JSON.parse(r.stdout) as {
+      const { modules, exports } = JSON.parse(r.stdout) as {
         modules: string[];
         exports: number;
-        rssDeltaMb: number;
       };
       expect(exports).toBeGreaterThan(20);
       expect(modules.some((m) => m.includes('/node_modules/tyokyky-fhir/dist/mapping/'))).toBe(true);
@@ -175,7 +174,6 @@ describe('npm pack → npm install → use by package name', () => {
         /\/node_modules\/(express|pg|@electric-sql\/pglite|fhirpath|fsh-sushi|@medplum\/definitions|@medplum\/core)\//;
       expect(modules.filter((m) => heavy.test(m))).toEqual([]);
       expect(modules.filter((m) => /\/dist\/(validation|store|server|sync)\//.test(m))).toEqual([]);
-      console.info(`import('tyokyky-fhir'): ${modules.length} modules, RSS +${rssDeltaMb.toFixed(1)} MB`);
     },
   );
 

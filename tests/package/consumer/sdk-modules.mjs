@@ -13,14 +13,12 @@ export async function resolve(specifier, context, next) {
   return result;
 }`;
 register(`data:text/javascript,${encodeURIComponent(hook)}`);
-const before = process.memoryUsage().rss;
 const sdk = await import('tyokyky-fhir');
 const cjs = Object.keys(createRequire(import.meta.url).cache);
 appendFileSync(log, cjs.map((f) => `file://${f}\n`).join(''));
 console.log(
   JSON.stringify({
     exports: Object.keys(sdk).length,
-    modules: readFileSync(log, 'utf8').split('\n').filter(Boolean),
-    rssDeltaMb: (process.memoryUsage().rss - before) / 1e6,
+    modules: readFileSync(log, 'utf8').split('\n').filter(Boolean)
   }),
 );
