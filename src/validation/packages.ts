@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../shared/project-files.ts';
 import { fhirXmlToJson } from './xml.ts';
 
 /** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
@@ -15,7 +15,7 @@ export interface FhirPackage {
   dir: string;
 }
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { PROJECT_ROOT };
 export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
 
 /**

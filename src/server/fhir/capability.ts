@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
 } from '@medplum/fhirtypes';
+import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 
 /** The type-level interactions the router implements (kept here so metadata cannot drift from routes). */
@@ -23,9 +23,7 @@ const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-val
 
 let version: string | undefined;
 function packageVersion(): string {
-  version ??= (
-    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-  ).version;
+  version ??= readProjectJson<{ version: string }>('package.json').version;
   return version;
 }
 
