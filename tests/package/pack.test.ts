@@ -27,6 +27,7 @@ const CONSUMER_FILES = [
   'matchers.test.ts.txt',
 ];
 const node = process.execPath;
+const FI_PATIENT = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient';
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 
@@ -80,6 +81,13 @@ beforeAll(async () => {
     'npx',
     ['--offline', '--no-install', 'tyokyky', 'validate', '--format', 'junit', 'patient.json'],
     app,
+  );
+  // Installed, ../shared is not beside the package: an FI Base profile names the missing package.
+  runs.noFiBase = run(
+    'npx',
+    ['--offline', '--no-install', 'tyokyky', 'validate', '--profile', FI_PATIENT, 'patient.json'],
+    app,
+    { HOME: tmp, TYOKYKY_FHIR_PACKAGES: '' },
   );
   runs.matchers = run(node, [vitest, 'run', '--root', app, 'matchers.test.ts'], app);
   runs.readme = Promise.all(examples.map((_, i) => run(node, [`readme-${i}.mjs`], app))).then((all) => ({
@@ -196,6 +204,23 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.stdout).toContain('<testcase name="patient.json" classname="patient.json">');
       expect(r.stdout).toMatch(
         /<failure message="1 error\(s\), \d+ warning\(s\)" type="error">error +Patient\.gender/,
+      );
+    },
+  );
+
+  it(
+    'a profile from a FHIR package that is not installed names the package, the folders searched and how to give it',
+    SLOW,
+    async () => {
+      const r = await runs.noFiBase;
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(
+        `tyokyky validate: unknown profile '${FI_PATIENT}': it is in the FHIR package hl7.fhir.fi.base 2.0.0-rc2, which was not found (searched `,
+      );
+      expect(r.stderr).toContain(join(tmp, '.fhir', 'packages'));
+      expect(r.stderr).toContain(
+        'give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES',
       );
     },
   );
