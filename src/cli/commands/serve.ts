@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { expandFiles, loadFile } from '../../server/cli/load.ts';
 import type { Store } from '../../store/index.ts';
 import type { SyncService } from '../../sync/index.ts';
 
@@ -111,6 +110,7 @@ export function registerServeCommands(program: Command): void {
     .argument('<files...>', 'JSON files or directories')
     .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
     .action(async (files: string[], opts: { url: string }) => {
+      const { expandFiles, loadFile } = await import('../load/files.ts');
       const base = opts.url.replace(/\/$/, '');
       let failed = 0;
       for (const file of await expandFiles(files)) {
