@@ -1,6 +1,38 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// The `tyokyky` command. Runs the compiled CLI in dist/ (built by `npm run build`, which `npm ci` runs
+// through `prepare`, and shipped in the npm package). In a checkout (src/ beside dist/) whose dist/ is
+// missing or older than a source file, it runs the TypeScript sources through tsx (a devDependency)
+// instead, so an edit is never shadowed by a stale build.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const sources = fileURLToPath(new URL('../src/', import.meta.url));
+
+function newestSource() {
+  let newest = 0;
+  for (const f of readdirSync(sources, { recursive: true })) {
+    if (f.endsWith('.ts')) newest = Math.max(newest, statSync(sources + f).mtimeMs);
+  }
+  return newest;
+}
+
+function useCompiled() {
+  if (!existsSync(compiled)) return false;
+  if (!existsSync(sources)) return true; // installed package: dist/ only
+  return statSync(compiled).mtimeMs >= newestSource();
+}
+
+if (useCompiled()) {
+  await import(compiled.href);
+} else {
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write("tyokyky: dist/ is missing or stale and tsx is not installed; run 'npm run build'\n");
+    process.exit(2);
+  }
+  register();
+  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+}

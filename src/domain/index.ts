@@ -21,4 +21,4 @@ export {
   validateDomain,
   validateRecord,
 } from './validate.ts';
-export { projectPath, readProjectJson } from './project-files.ts';
+export { projectPath, readProjectJson } from '../shared/project-files.ts';

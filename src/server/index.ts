@@ -4,3 +4,4 @@ export { FHIR_ROUTES } from './fhir/routes.ts';
 export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 export { type RunningServer, type StartOptions, startServer } from './start.ts';
 export { superviseWorkers, workerIndex } from './workers.ts';
+export { defaultLogger } from './ops.ts';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type {
   OperationOutcome,
   OperationOutcomeIssue,
@@ -6,6 +5,7 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
+import { readProjectJson } from '../shared/project-files.ts';
 import type { FacadeValidator } from './ports.ts';
 
 const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
@@ -14,8 +14,7 @@ const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 /** Our canonical base, read from the committed IG package as DEVELOPERS.md prescribes. */
 export function projectCanonical(): string {
   try {
-    const url = new URL('../../profiles/package/package.json', import.meta.url);
-    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { canonical?: string };
+    const pkg = readProjectJson<{ canonical?: string }>('profiles/package/package.json');
     return pkg.canonical ?? FALLBACK_CANONICAL;
   } catch {
     return FALLBACK_CANONICAL;

@@ -154,3 +154,4 @@ export function loadProjectValidator(): Promise<Validator> {
   }
   return project;
 }
+export { fhirXmlToJson } from './xml.ts';

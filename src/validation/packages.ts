@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../shared/project-files.ts';
 import { fhirXmlToJson } from './xml.ts';
 
 /** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
@@ -18,7 +18,7 @@ export interface FhirPackage {
 /** FI Base, looked up in the package search path unless a package of that name is given. */
 export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { PROJECT_ROOT };
 export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
 
 /**

@@ -1,29 +1,7 @@
-import { readFileSync } from 'node:fs';
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import { type Command, Option } from 'commander';
-import type { DomainKind } from '../../domain/index.ts';
-import { type Language, fromFhir, toFhir, toResources, transactionBundle } from '../../mapping/index.ts';
-import { FhirError } from '../../shared/outcome.ts';
+import type { MapOptions } from '../map/run.ts';
 
-interface MapOptions {
-  toFhir?: string;
-  fromFhir?: string;
-  language: Language;
-}
-
-const KINDS: readonly DomainKind[] = [
-  'client',
-  'organization',
-  'professional',
-  'assessment',
-  'selfAssessment',
-  'consent',
-  'plan',
-  'referral',
-  'team',
-];
-
-/** Exit codes: 0 mapped, 1 invalid input (the issues go to stderr), 2 usage or I/O error. */
+/** `tyokyky map`; the mapping stage is loaded only when the command runs (`../map/run.ts`). */
 export function registerMapCommand(program: Command): void {
   program
     .command('map')
@@ -40,53 +18,11 @@ export function registerMapCommand(program: Command): void {
         .choices(['fi', 'sv', 'en'])
         .default('fi'),
     )
-    .action((opts: MapOptions, cmd: Command) => {
+    .action(async (opts: MapOptions, cmd: Command) => {
       if ((opts.toFhir === undefined) === (opts.fromFhir === undefined)) {
         cmd.error('tyokyky map: give exactly one of --to-fhir <file> or --from-fhir <file>', { exitCode: 2 });
       }
+      const { runMap } = await import('../map/run.ts');
       process.exitCode = runMap(opts);
     });
-}
-
-function fail(message: string, code: number): number {
-  process.stderr.write(`tyokyky map: ${message}\n`);
-  return code;
-}
-
-function describe(oo: OperationOutcome): string {
-  return (oo.issue ?? []).map((i) => `  ${i.severity}: ${i.diagnostics}`).join('\n');
-}
-
-export function runMap(opts: MapOptions): number {
-  const file = (opts.toFhir ?? opts.fromFhir)!;
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (e) {
-    return fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-  }
-  let input: unknown;
-  try {
-    input = JSON.parse(text);
-  } catch (e) {
-    return fail(`${file} is not JSON: ${(e as Error).message}`, 1);
-  }
-  try {
-    const output = opts.toFhir !== undefined ? mapToFhir(input, opts.language) : fromFhir(input as never);
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    return 0;
-  } catch (e) {
-    if (e instanceof FhirError) return fail(`invalid input in ${file}:\n${describe(e.outcome)}`, 1);
-    throw e;
-  }
-}
-
-function mapToFhir(input: unknown, language: Language): unknown {
-  if (input && typeof input === 'object' && 'kind' in input && 'value' in input) {
-    const { kind, value } = input as { kind: DomainKind; value: never };
-    if (!KINDS.includes(kind))
-      throw FhirError.badRequest(`kind: '${String(kind)}' is not one of ${KINDS.join(', ')}`, 'kind');
-    return transactionBundle(toResources(kind, value, { language }));
-  }
-  return toFhir(input as never, { language });
 }

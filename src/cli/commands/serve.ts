@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { expandFiles, loadFile } from '../../server/cli/load.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
@@ -37,8 +36,10 @@ export function registerServeCommands(program: Command): void {
       process.env.TYOKYKY_WORKERS ?? '1',
     )
     .action(async (opts, cmd: Command) => {
-      const { startServer, superviseWorkers, workerIndex } = await import('../../server/index.ts');
-      const { defaultLogger } = await import('../../server/ops.ts');
+      const { defaultLogger, startServer, superviseWorkers, workerIndex } = await import(
+        '../../server/index.ts'
+      );
+
       const logger = defaultLogger();
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -122,6 +123,7 @@ export function registerServeCommands(program: Command): void {
     .argument('<files...>', 'JSON files or directories')
     .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
     .action(async (files: string[], opts: { url: string }) => {
+      const { expandFiles, loadFile } = await import('../load/files.ts');
       const base = opts.url.replace(/\/$/, '');
       let failed = 0;
       for (const file of await expandFiles(files)) {

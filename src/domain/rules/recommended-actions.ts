@@ -1,5 +1,5 @@
+import { readProjectJson } from '../../shared/project-files.ts';
 import type { ClientSituation, Phase } from '../codes.ts';
-import { readProjectJson } from '../project-files.ts';
 
 export interface RecommendedAction {
   id: string;

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type {
   CapabilityStatement,
   CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
 } from '@medplum/fhirtypes';
+import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { declaredInteractions } from './routes.ts';
 import { SUMMARY_MODES } from './shaping.ts';
@@ -18,9 +18,7 @@ const OPERATIONS: Record<string, string> = {
 
 let version: string | undefined;
 function packageVersion(): string {
-  version ??= (
-    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-  ).version;
+  version ??= readProjectJson<{ version: string }>('package.json').version;
   return version;
 }
 

@@ -1,0 +1,170 @@
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { visit } from 'jsonc-parser';
+
+/** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
+export interface InputItem {
+  source: string;
+  /** The file it came from (JUnit groups test cases by it). */
+  file: string;
+  resource?: unknown;
+  parseError?: string;
+}
+
+/** A problem with the command line or the file system: exit code 2. */
+export class UsageError extends Error {}
+
+const INPUT_EXTENSIONS = new Set(['.json', '.ndjson', '.jsonl', '.xml']);
+
+/**
+ * Files a folder walk leaves out: FHIR and npm package manifests and the package index are not resources
+ * (a FHIR package folder holds all three beside its resources).
+ */
+const MANIFESTS = new Set(['package.json', 'package-lock.json', '.index.json']);
+
+/** The files to read, in a stable order: explicit files as given, directories walked and sorted. */
+export async function listFiles(paths: string[]): Promise<Array<{ path: string; size: number }>> {
+  const files: Array<{ path: string; size: number }> = [];
+  for (const p of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new UsageError(`no such file or directory: ${p}`);
+    }
+    if (st.isDirectory()) {
+      const entries = await readdir(p, { recursive: true, withFileTypes: true });
+      const found = entries
+        .filter((e) => e.isFile() && INPUT_EXTENSIONS.has(extname(e.name).toLowerCase()))
+        .filter((e) => !MANIFESTS.has(basename(e.name)))
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+      for (const f of found) files.push({ path: f, size: statSync(f).size });
+    } else {
+      if (!INPUT_EXTENSIONS.has(extname(p).toLowerCase())) {
+        throw new UsageError(
+          `not a JSON, NDJSON or XML file: ${p} (expected .json, .ndjson, .jsonl or .xml)`,
+        );
+      }
+      files.push({ path: p, size: st.size });
+    }
+  }
+  return files;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Resources in one file. A `.json` file holds one resource (a Bundle is validated as one resource,
+ * as the reference validator does) or a JSON array of resources; `.ndjson`/`.jsonl` one per line.
+ * `onBytes` hears how much of the file has been read, so progress can follow a single large file.
+ */
+export async function* readItems(file: string, onBytes: (n: number) => void): AsyncGenerator<InputItem> {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.xml') {
+    const text = readText(file);
+    onBytes(Buffer.byteLength(text));
+    const { fhirXmlToJson } = await import('../../validation/index.ts');
+    try {
+      yield { source: file, file, resource: fhirXmlToJson(text) };
+    } catch (e) {
+      yield { source: file, file, parseError: (e as Error).message };
+    }
+    return;
+  }
+  if (ext === '.json') {
+    const text = readText(file);
+    onBytes(Buffer.byteLength(text));
+    let parsed: unknown;
+    try {
+      parsed = parseStrict(stripBom(text));
+    } catch (e) {
+      yield { source: file, file, parseError: (e as Error).message };
+      return;
+    }
+    if (Array.isArray(parsed)) {
+      for (let i = 0; i < parsed.length; i++) yield { source: `${file}[${i}]`, file, resource: parsed[i] };
+    } else {
+      yield { source: file, file, resource: parsed };
+    }
+    return;
+  }
+  yield* readLines(file, onBytes);
+}
+
+async function* readLines(file: string, onBytes: (n: number) => void): AsyncGenerator<InputItem> {
+  const input = createReadStream(file, 'utf8');
+  let pending = 0;
+  input.on('data', (chunk) => {
+    pending += Buffer.byteLength(chunk);
+  });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (pending) {
+        onBytes(pending);
+        pending = 0;
+      }
+      if (!line.trim()) continue;
+      const source = `${file}:${lineNo}`;
+      try {
+        yield { source, file, resource: parseStrict(lineNo === 1 ? stripBom(line) : line) };
+      } catch (e) {
+        yield { source, file, parseError: (e as Error).message };
+      }
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (pending) onBytes(pending);
+}
+
+const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+
+/**
+ * JSON.parse, plus the check it does not make: a property name repeated in one object is an error
+ * (JSON.parse keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them).
+ */
+export function parseStrict(text: string): unknown {
+  const value = JSON.parse(text);
+  if (text.length > 2 && hasPossibleDuplicate(text)) {
+    const seen: Array<Set<string>> = [];
+    let duplicate: string | undefined;
+    visit(text, {
+      onObjectBegin: () => {
+        seen.push(new Set());
+      },
+      onObjectEnd: () => {
+        seen.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const keys = seen[seen.length - 1];
+        if (keys.has(name)) duplicate ??= `Duplicated property name '${name}' at offset ${offset}`;
+        keys.add(name);
+      },
+    });
+    if (duplicate) throw new Error(duplicate);
+  }
+  return value;
+}
+
+/** Cheap pre-filter: a duplicate needs some `"name":` to occur twice in the text. */
+function hasPossibleDuplicate(text: string): boolean {
+  const names = new Set<string>();
+  const re = /"((?:[^"\\]|\\.)*)"\s*:/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (names.has(m[1])) return true;
+    names.add(m[1]);
+  }
+  return false;
+}

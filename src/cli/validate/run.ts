@@ -1,0 +1,91 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { issue, outcome } from '../../shared/outcome.ts';
+import { ownPackageDir } from '../../shared/project-files.ts';
+import type { Validator } from '../../validation/index.ts';
+import { type InputItem, UsageError, listFiles, readItems } from './input.ts';
+import { createProgress } from './progress.ts';
+import { type Format, type Totals, createReporter } from './report.ts';
+
+export interface ValidateOptions {
+  profile: string[];
+  package: string[];
+  ig?: string[];
+  format: Format;
+  /** Which severity makes a resource fail (and the exit code 1): `error` (default) or `warning`. */
+  failOn?: 'error' | 'warning';
+  /** Draw progress on stderr: default only when stderr is a terminal. */
+  progress?: boolean;
+}
+
+export { UsageError };
+
+/**
+ * Validates everything under `paths`; returns the exit code: 0 nothing fails, 1 some resource fails
+ * (`--fail-on`), 2 usage or I/O error — including paths that hold no resources at all.
+ */
+export async function runValidate(paths: string[], opts: ValidateOptions): Promise<number> {
+  const files = await listFiles(paths);
+  if (!files.length) throw new UsageError(`no FHIR resources found in ${paths.join(', ')}`);
+  const validator = await openValidator([...opts.package, ...(opts.ig ?? [])], opts.profile);
+  const progress = createProgress(
+    files.reduce((n, f) => n + f.size, 0),
+    opts.progress ?? process.stderr.isTTY === true,
+  );
+  const reporter = createReporter(opts.format, (s) => process.stdout.write(s));
+  const totals: Totals = { resources: 0, invalid: 0, failed: 0, errors: 0, warnings: 0 };
+  const profile = opts.profile.length ? { profile: opts.profile } : undefined;
+  for (const file of files) {
+    for await (const item of readItems(file.path, (n) => progress.bytes(n))) {
+      const oo = check(validator, item, profile);
+      const errors = count(oo, 'error') + count(oo, 'fatal');
+      const warnings = count(oo, 'warning');
+      const failed = errors > 0 || (opts.failOn === 'warning' && warnings > 0);
+      totals.resources++;
+      totals.errors += errors;
+      totals.warnings += warnings;
+      if (errors) totals.invalid++;
+      if (failed) totals.failed++;
+      progress.resource(file.path);
+      progress.clear();
+      reporter.result({ source: item.source, file: item.file, outcome: oo, errors, warnings, failed });
+    }
+  }
+  progress.done();
+  if (!totals.resources) throw new UsageError(`no FHIR resources found in ${paths.join(', ')}`);
+  reporter.end(totals);
+  return totals.failed > 0 ? 1 : 0;
+}
+
+function check(validator: Validator, item: InputItem, profile?: { profile: string[] }): OperationOutcome {
+  if (item.parseError)
+    return outcome([issue('fatal', 'structure', `Cannot parse ${item.source}: ${item.parseError}`)]);
+  return validator.validate(item.resource, profile);
+}
+
+async function openValidator(extraPackages: string[], profiles: string[]): Promise<Validator> {
+  const { existsSync } = await import('node:fs');
+  for (const p of extraPackages) if (!existsSync(p)) throw new UsageError(`package not found: ${p}`);
+  const validation = await import('../../validation/index.ts');
+  const validator = extraPackages.length
+    ? await validation.createValidator({ packages: [...extraPackages, ownPackageDir()] })
+    : await validation.loadProjectValidator();
+  for (const p of profiles) {
+    if (validator.registry.structureDefinition(p)) continue;
+    if (
+      p.startsWith(FI_BASE_CANONICAL) &&
+      !validator.packages.some((k) => k.name === validation.FI_BASE.name)
+    ) {
+      throw new UsageError(
+        `unknown profile '${p}': it is in the FHIR package ${validation.FI_BASE.name} ${validation.FI_BASE.version}, which was not found (searched ${validation.packageSearchPath().join(', ')}); give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES`,
+      );
+    }
+    throw new UsageError(`unknown profile '${p}' (not in any loaded package)`);
+  }
+  return validator;
+}
+
+const FI_BASE_CANONICAL = 'https://hl7.fi/fhir/finnish-base-profiles/';
+
+function count(oo: OperationOutcome, severity: OperationOutcomeIssue['severity']): number {
+  return (oo.issue ?? []).filter((i) => i.severity === severity).length;
+}

@@ -1,0 +1,245 @@
+// The package as a vendor gets it: pack, install the tarball offline into a fresh project, and use it
+// there by package name — ESM, CommonJS, TypeScript (node16 and bundler), the bin, the test matchers,
+// the README's examples. One pack and one install; the checks then run side by side.
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Packed, type Run, ensureBuilt, pack, root, run, writeConsumerProject } from './consumer.ts';
+
+const CONSUMER_FILES = [
+  'esm.mjs',
+  'cjs.cjs',
+  'sdk-modules.mjs',
+  'consumer.ts.txt',
+  'tsconfig.node16.json',
+  'tsconfig.bundler.json',
+  'matchers.test.ts.txt',
+];
+const node = process.execPath;
+const FI_PATIENT = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/fi-base-patient';
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+
+/** The README's JavaScript examples that import the package by name. */
+function readmeExamples(): string[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  return [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .filter((code) => code.includes("from 'tyokyky-fhir"));
+}
+
+let tmp: string;
+let app: string;
+let packed: Packed;
+let installed: Run;
+const runs: Record<string, Promise<Run>> = {};
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'tyokyky-pack-'));
+  app = join(tmp, 'vendor-app');
+  mkdirSync(app);
+  await ensureBuilt();
+  packed = await pack(tmp);
+  writeConsumerProject(app, packed.tarball);
+  installed = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app);
+  if (installed.code !== 0) throw new Error(`npm ci --offline failed:\n${installed.stderr}`);
+  // TypeScript sources are kept as .txt here so the project's own tsc and vitest leave them alone.
+  for (const f of CONSUMER_FILES)
+    copyFileSync(join(import.meta.dirname, 'consumer', f), join(app, f.replace(/\.txt$/, '')));
+  // Test tooling is the vendor's own; here the checkout's typescript and vitest stand in for it.
+  symlinkSync(join(root, 'node_modules', 'vitest'), join(app, 'node_modules', 'vitest'), 'dir');
+  writeFileSync(
+    join(app, 'patient.json'),
+    JSON.stringify({
+      resourceType: 'Patient',
+      id: 'p1',
+      gender: 'mal',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+    }),
+  );
+  const examples = readmeExamples();
+  examples.forEach((code, i) => writeFileSync(join(app, `readme-${i}.mjs`), code));
+
+  // Everything below starts at once; each test awaits its own run.
+  runs.esm = run(node, ['esm.mjs'], app);
+  runs.cjs = run(node, ['--no-warnings', 'cjs.cjs'], app);
+  runs.modules = run(node, ['sdk-modules.mjs', join(tmp, 'modules.log')], app);
+  runs.node16 = run(node, [tsc, '-p', 'tsconfig.node16.json'], app);
+  runs.bundler = run(node, [tsc, '-p', 'tsconfig.bundler.json'], app);
+  runs.bin = run(
+    'npx',
+    ['--offline', '--no-install', 'tyokyky', 'validate', '--format', 'junit', 'patient.json'],
+    app,
+  );
+  // Installed, ../shared is not beside the package: an FI Base profile names the missing package.
+  runs.noFiBase = run(
+    'npx',
+    ['--offline', '--no-install', 'tyokyky', 'validate', '--profile', FI_PATIENT, 'patient.json'],
+    app,
+    { HOME: tmp, TYOKYKY_FHIR_PACKAGES: '' },
+  );
+  runs.matchers = run(node, [vitest, 'run', '--root', app, 'matchers.test.ts'], app);
+  runs.readme = Promise.all(examples.map((_, i) => run(node, [`readme-${i}.mjs`], app))).then((all) => ({
+    code: all.some((r) => r.code !== 0) ? 1 : 0,
+    stdout: all.map((r) => r.stdout).join(''),
+    stderr: all.map((r) => r.stderr).join(''),
+    ms: Math.max(0, ...all.map((r) => r.ms)),
+  }));
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.allSettled(Object.values(runs));
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const SLOW = { timeout: 300_000 };
+
+describe('npm pack → npm install → use by package name', () => {
+  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package and mappings; no tests, benches, sources or data', () => {
+    const tops = new Set(packed.files.map((f) => f.split('/')[0]));
+    expect([...tops].sort()).toEqual(['README.md', 'bin', 'dist', 'mappings', 'package.json', 'profiles']);
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/index.js.map',
+        'dist/cli/main.js',
+        'dist/testing/index.d.ts',
+        'bin/tyokyky.js',
+        'profiles/package/package.json',
+        'mappings/fhir-map.json',
+      ]),
+    );
+    expect(
+      packed.files.filter((f) => /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples/.test(f)),
+    ).toEqual([]);
+    expect(
+      // Only compiled FHIR packages: our IG and, where present, Kanta PHR's definitions it builds on.
+      packed.files.filter((f) => /^profiles\/(?!package\/|kanta-phr\/package\/)/.test(f)),
+    ).toEqual([]);
+    const du = execFileSync('du', ['-sk', join(app, 'node_modules')], { encoding: 'utf8' });
+    const added = /added (\d+) packages/.exec(installed.stdout)?.[1];
+    console.info(
+      `tarball ${(packed.size / 1024).toFixed(0)} kB (unpacked ${(packed.unpackedSize / 1024).toFixed(0)} kB, ${packed.files.length} files); vendor install: ${added} packages, node_modules ${(Number.parseInt(du) / 1024).toFixed(0)} MB, npm ci --offline ${installed.ms} ms`,
+    );
+    expect(Number(added)).toBeGreaterThan(0);
+  });
+
+  it(
+    'ESM: each public entry imports by name; maps, validates and serves /fhir/metadata; internal paths are not exported',
+    SLOW,
+    async () => {
+      const r = await runs.esm;
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '');
+      expect(out).toMatchObject({
+        bundleType: 'transaction',
+        patientErrors: 0,
+        status: 200,
+        metadataType: 'CapabilityStatement',
+        fhirVersion: '4.0.1',
+        createSync: 'function',
+        installFhirMatchers: 'function',
+      });
+      expect(out.packages).toContain('tyokyky.fhir.workability');
+      expect(out.internal).toEqual([
+        { path: 'tyokyky-fhir/dist/mapping/index.js', code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' },
+        { path: 'tyokyky-fhir/src/mapping/index.ts', code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' },
+      ]);
+    },
+  );
+
+  it('CommonJS require() of the SDK entry works (no top-level await on its path)', SLOW, async () => {
+    const r = await runs.cjs;
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ toFhir: 'function', fromFhir: 'function', builders: 'object' });
+  });
+
+  it(
+    'importing the SDK entry loads no express, pg, PGlite, fhirpath, fsh-sushi or R4 definitions',
+    SLOW,
+    async () => {
+      const r = await runs.modules;
+      expect(r.code, r.stderr).toBe(0);
+      const { modules, exports } = JSON.parse(r.stdout) as {
+        modules: string[];
+        exports: number;
+      };
+      expect(exports).toBeGreaterThan(20);
+      expect(modules.some((m) => m.includes('/node_modules/tyokyky-fhir/dist/mapping/'))).toBe(true);
+      const heavy =
+        /\/node_modules\/(express|pg|@electric-sql\/pglite|fhirpath|fsh-sushi|@medplum\/definitions|@medplum\/core)\//;
+      expect(modules.filter((m) => heavy.test(m))).toEqual([]);
+      expect(modules.filter((m) => /\/dist\/(validation|store|server|sync)\//.test(m))).toEqual([]);
+    },
+  );
+
+  it('TypeScript consumers type-check under moduleResolution node16 and bundler ', SLOW, async () => {
+    const [node16, bundler] = await Promise.all([runs.node16, runs.bundler]);
+    expect(node16.stdout + node16.stderr).toBe('');
+    expect(bundler.stdout + bundler.stderr).toBe('');
+    expect([node16.code, bundler.code]).toEqual([0, 0]);
+  });
+
+  it(
+    'npx tyokyky validate runs the installed bin: JUnit XML, the failure carries the issue, exit 1',
+    SLOW,
+    async () => {
+      const r = await runs.bin;
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(
+        /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="tyokyky validate" tests="1" failures="1"/,
+      );
+      expect(r.stdout).toContain('<testcase name="patient.json" classname="patient.json">');
+      expect(r.stdout).toMatch(
+        /<failure message="1 error\(s\), \d+ warning\(s\)" type="error">error +Patient\.gender/,
+      );
+    },
+  );
+
+  it(
+    'a profile from a FHIR package that is not installed names the package, the folders searched and how to give it',
+    SLOW,
+    async () => {
+      const r = await runs.noFiBase;
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(
+        `tyokyky validate: unknown profile '${FI_PATIENT}': it is in the FHIR package hl7.fhir.fi.base 2.0.0-rc2, which was not found (searched `,
+      );
+      expect(r.stderr).toContain(join(tmp, '.fhir', 'packages'));
+      expect(r.stderr).toContain(
+        'give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES',
+      );
+    },
+  );
+
+  it('a vendor vitest file uses toConformTo / toBeValidFhir from tyokyky-fhir/testing', SLOW, async () => {
+    const r = await runs.matchers;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Tests +2 passed \(2\)/);
+  });
+
+  it(
+    "the README's SDK and validator examples run as written against the installed package",
+    SLOW,
+    async () => {
+      expect(readmeExamples().length).toBeGreaterThanOrEqual(2);
+      const r = await runs.readme;
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    },
+  );
+});

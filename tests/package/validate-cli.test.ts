@@ -1,0 +1,125 @@
+// `tyokyky validate` features for CI and large inputs, run in this process (the command body itself;
+// the installed bin is exercised by pack.test.ts): JUnit XML, --fail-on, progress by resources,
+// package manifests skipped in folders, no resources → exit 2.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { xmlText } from '../../src/cli/validate/report.ts';
+import { type ValidateOptions, runValidate } from '../../src/cli/validate/run.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tyokyky-validate-ci-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
+const file = (name: string, content: unknown) => {
+  const path = join(dir, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+
+/** Runs the command body, capturing stdout and stderr; a usage error is exit 2 with its message. */
+async function validate(paths: string[], opts: Partial<ValidateOptions> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    stdout += String(s);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    stderr += String(s);
+    return true;
+  });
+  try {
+    const code = await runValidate(paths, {
+      profile: [],
+      package: [],
+      format: 'text',
+      progress: false,
+      ...opts,
+    });
+    return { code, stdout, stderr };
+  } catch (e) {
+    return { code: 2, stdout, stderr: `${stderr}${(e as Error).message}` };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const good = file('ok/patient.json', { resourceType: 'Patient', id: 'p1', text, active: true });
+const bad = file('bad/patient.json', { resourceType: 'Patient', id: 'p2', text, gender: 'mal' });
+// No narrative: dom-6 is a best-practice warning, not an error.
+const warnOnly = file('warn/patient.json', { resourceType: 'Patient', id: 'p3', active: true });
+
+describe('tyokyky validate in CI', { timeout: 120_000 }, () => {
+  it('--format junit: one suite per file, one case per resource; a failure carries the issues and the OperationOutcome', async () => {
+    const r = await validate([good, bad], { format: 'junit' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="tyokyky validate" tests="2" failures="1" errors="0">\n/,
+    );
+    expect(r.stdout).toContain(`<testsuite name="${good}" tests="1" failures="0" errors="0">`);
+    expect(r.stdout).toContain(`<testcase name="${good}" classname="${good}">`);
+    const failure =
+      /<failure message="1 error\(s\), (\d+) warning\(s\)" type="error">([\s\S]*?)<\/failure>/.exec(r.stdout);
+    expect(failure?.[2]).toMatch(/^error +Patient\.gender +.*&apos;mal&apos;/);
+    expect(failure?.[2]).toContain('&quot;resourceType&quot;: &quot;OperationOutcome&quot;');
+    expect(r.stdout.trimEnd().endsWith('</testsuites>')).toBe(true);
+  });
+
+  it('XML text escapes markup and drops characters XML 1.0 cannot carry', () => {
+    expect(xmlText(`<a href="x">'&'</a>\u0001\ud800`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;\uFFFD\uFFFD',
+    );
+  });
+
+  it('--fail-on warning fails a resource that has only warnings; the default (error) passes it', async () => {
+    // One at a time: each run captures process.stdout.
+    const byDefault = await validate([warnOnly]);
+    const strict = await validate([warnOnly], { failOn: 'warning', format: 'junit' });
+    expect(byDefault.code).toBe(0);
+    expect(byDefault.stdout).toMatch(/✓ .*patient\.json: valid, \d+ warning\(s\)/);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(
+      /<failure message="0 error\(s\), \d+ warning\(s\)" type="warning">warning +Patient/,
+    );
+  });
+
+  it('a folder walk skips package manifests (package.json, .index.json); only those → no resources, exit 2', async () => {
+    file('pkg/package/package.json', { name: 'x.fhir', version: '1.0.0' });
+    file('pkg/package/.index.json', { 'index-version': 1, files: [] });
+    const onlyManifests = await validate([join(dir, 'pkg')]);
+    expect(onlyManifests.code).toBe(2);
+    expect(onlyManifests.stderr).toBe(`no FHIR resources found in ${join(dir, 'pkg')}`);
+    file('pkg/package/Patient-p.json', { resourceType: 'Patient', id: 'p', text });
+    const withResource = await validate([join(dir, 'pkg')]);
+    expect(withResource.code).toBe(0);
+    expect(withResource.stdout).toContain('1 resource(s): 1 valid, 0 with errors');
+    expect(withResource.stdout).not.toMatch(/package\.json|\.index\.json/);
+  });
+
+  it('paths that hold no FHIR resources at all (an empty folder, a blank NDJSON) exit 2', async () => {
+    mkdirSync(join(dir, 'empty'));
+    const blank = file('blank.ndjson', '\n\n');
+    const empty = await validate([join(dir, 'empty')]);
+    const none = await validate([blank]);
+    expect([empty.code, none.code]).toEqual([2, 2]);
+    expect(empty.stderr).toBe(`no FHIR resources found in ${join(dir, 'empty')}`);
+    expect(none.stderr).toBe(`no FHIR resources found in ${blank}`);
+  });
+
+  it('progress counts resources while one large NDJSON file is read, and reaches 100%', async () => {
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ resourceType: 'Patient', id: `n${i}`, text }),
+    );
+    const big = file('big.ndjson', `${lines.join('\n')}\n`);
+    const r = await validate([big], { progress: true, format: 'ndjson' });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(300);
+    const frames = r.stderr.split('\r\x1b[K').filter(Boolean);
+    expect(frames.at(-1)).toMatch(/^100% 300 resource\(s\) .*big\.ndjson\n$/);
+    expect(frames.some((f) => /^ *\d+% [1-9]\d* resource\(s\)/.test(f))).toBe(true);
+  });
+});
