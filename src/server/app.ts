@@ -4,6 +4,7 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { createDomainRouter } from './domain-api.ts';
 import { DEFAULT_LIMITS, type Limits, createFhirRouter } from './fhir/router.ts';
 import { FHIR_JSON, send } from './http/negotiation.ts';
+import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 import { createWritePolicy } from './write-policy.ts';
@@ -18,6 +19,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Public base of the FHIR API, e.g. https://host/fhir; derived from the request when absent. */
   baseUrl?: string;
+  /** `kanta-phr`: /fhir behaves as the Kanta PHR sandbox (src/server/kanta, docs/kanta.md); default `fhir`. */
+  mode?: 'fhir' | 'kanta-phr';
   /** Extra routers mounted before the 404 handler (the domain API uses this). */
   extraRoutes?: (app: express.Express) => void;
 }
@@ -36,7 +39,8 @@ export function createApp(opts: AppOptions): express.Express {
   const logger = opts.logger ?? defaultLogger();
   const fhir = createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl });
   app.use(requestTelemetry(logger, metrics));
-  app.use(fhir.hot);
+  const kanta = opts.mode === 'kanta-phr';
+  if (!kanta) app.use(fhir.hot);
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
@@ -64,8 +68,10 @@ export function createApp(opts: AppOptions): express.Express {
     });
   }
 
-  app.use('/fhir', fhir.router);
-  app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
+  if (kanta) app.use('/fhir', createKantaRouter({ ...opts, bodyBytes: limits.bodyBytes }));
+  else app.use('/fhir', fhir.router);
+  if (!kanta)
+    app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
   opts.extraRoutes?.(app);
 
   app.use((req: Request) => {

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { expect } from 'vitest';
+import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
+
+export const FHIR = 'application/fhir+json';
+export const EXAMPLES = join(KANTA_PACKAGE_DIR, 'example');
+
+export function kantaExample<T = Resource>(file: string): T {
+  return JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')) as T;
+}
+
+export const urn = () => `urn:uuid:${randomUUID()}`;
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'Content-Type': FHIR, ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/** The first issue of an OperationOutcome reply, checked to be one. */
+export function firstIssue(r: Reply) {
+  const oo = r.body as OperationOutcome;
+  expect(oo.resourceType).toBe('OperationOutcome');
+  return oo.issue?.[0];
+}
+
+/** A pseudonymous Kanta PHR Patient (fiphr-sd-patient): one urn:uuid identifier, nothing else. */
+export function phrPatient(value = urn()): Resource {
+  return {
+    resourceType: 'Patient',
+    meta: { profile: ['http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient'] },
+    language: 'fi',
+    text: {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi">Pseudonyymi potilas</div>',
+    },
+    identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+    active: true,
+  } as Resource;
+}
