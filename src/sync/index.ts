@@ -9,3 +9,10 @@ export { RemoteClient } from './remote-client.ts';
 export { RemoteHttpError } from './resilience.ts';
 export type { CreateSyncOptions, SyncService, SyncStatus, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
+export {
+  type KantaOptions,
+  type KantaStatus,
+  type RemoteAdapter,
+  createKantaAdapter,
+  kantaStatus,
+} from './kanta/index.ts';

@@ -8,6 +8,7 @@ import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, Timings } from './context.ts';
+import type { RemoteAdapter } from './kanta/index.ts';
 import { createSyncMetrics } from './metrics.ts';
 import {
   type OutboxRow,
@@ -58,6 +59,8 @@ export interface CreateSyncOptions {
   logger?: Logger;
   metricsRegistry?: Registry;
   today?: () => string;
+  /** Another kind of remote (`createKantaAdapter` for Kanta PHR); default: a FHIR store. */
+  adapter?: RemoteAdapter;
   /** Install the outbox hook (default true; a pure worker process that writes nothing may skip it). */
   installHook?: boolean;
 }
@@ -164,7 +167,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
   const ready = store
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
-    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3));
+    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
+    .then(() => opts.adapter?.migrate(store));
+  const adapter = opts.adapter ?? { pushRound, pullOnce };
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));
@@ -215,7 +220,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     remote,
     async pushRound() {
       await ready;
-      return pushRound(ctx, abort.signal);
+      return adapter.pushRound(ctx, abort.signal);
     },
     async pushOnce(onProgress) {
       await ready;
@@ -223,7 +228,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       let lastReport = Promise.resolve();
       const lane = async () => {
         while (!abort.signal.aborted) {
-          const r = await pushRound(ctx, abort.signal);
+          const r = await adapter.pushRound(ctx, abort.signal);
           for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
           if (onProgress) {
             lastReport = lastReport.then(async () => {
@@ -244,14 +249,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async pullOnce() {
       await ready;
-      return pullOnce(ctx, abort.signal);
+      return adapter.pullOnce(ctx, abort.signal);
     },
     start(which = {}) {
       if (loops.length) return;
       const pushLoop = async () => {
         while (!abort.signal.aborted) {
           try {
-            const r = await pushRound(ctx, abort.signal);
+            const r = await adapter.pushRound(ctx, abort.signal);
             if (r.claimed === 0 || r.claimed === r.waiting)
               await sleep(opts.pushIdleMs ?? 500, undefined, { signal: abort.signal });
           } catch (err) {
@@ -264,7 +269,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       const pullLoop = async () => {
         while (!abort.signal.aborted) {
           try {
-            await pullOnce(ctx, abort.signal);
+            await adapter.pullOnce(ctx, abort.signal);
           } catch (err) {
             if (abort.signal.aborted) break;
             await recordError(err);
