@@ -7,7 +7,7 @@ import { type OutboxRow, claim, reclaimExpired, settle } from '../outbox.ts';
 import type { PushRoundResult } from '../push.ts';
 import { isTransient } from '../resilience.ts';
 import { toKantaResponse } from './convert.ts';
-import { ensurePhrPatient } from './patients.ts';
+import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
 
 const DATA_CLASS = 'work-ability-assessment';
@@ -56,13 +56,7 @@ async function gate(deps: KantaDeps, rows: OutboxRow[], result: PushRoundResult)
   return passing;
 }
 
-async function prepare(
-  deps: KantaDeps,
-  opts: KantaOptions,
-  row: OutboxRow,
-  signal?: AbortSignal,
-): Promise<Prepared> {
-  const phr = await ensurePhrPatient(deps, row.patient_id as string, signal);
+function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared {
   const qr = toKantaResponse(row.payload as QuestionnaireResponse, phr.remoteId, opts);
   const ident = qr.identifier;
   return {
@@ -78,34 +72,47 @@ async function prepare(
   };
 }
 
-async function recordDelivered(deps: KantaDeps, row: OutboxRow, r: Resource | undefined): Promise<void> {
-  if (!r?.id) return;
+async function recordDelivered(deps: KantaDeps, delivered: { row: OutboxRow; r: Resource }[]): Promise<void> {
+  if (!delivered.length) return;
   await deps.store.query(
-    `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version) VALUES ($1, $2, $3, $4)
+    `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
      ON CONFLICT (resource_type, local_id) DO UPDATE SET remote_id = EXCLUDED.remote_id,
        remote_version = EXCLUDED.remote_version, updated_at = now()`,
-    [row.resource_type, row.resource_id, r.id, r.meta?.versionId ?? null],
+    [
+      delivered.map((d) => d.row.resource_type),
+      delivered.map((d) => d.row.resource_id),
+      delivered.map((d) => d.r.id as string),
+      delivered.map((d) => d.r.meta?.versionId ?? null),
+    ],
   );
 }
 
+/** Each entry's answer settles its row: created and already-there are done, refusals are dead letters. */
 async function settleEntries(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
+  const delivered: { row: OutboxRow; r: Resource }[] = [];
+  const created: string[] = [];
+  const matched: string[] = [];
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
     const status = Number(e?.response?.status?.slice(0, 3));
     if (status >= 200 && status < 300) {
-      await recordDelivered(deps, p.row, e?.resource);
-      await settle(deps.store, deps.workerId, [p.row.id], 'done', {
-        reason: status === 200 ? 'already on Kanta PHR (conditional create matched)' : undefined,
-      });
-      result.done++;
-    } else {
-      await settle(deps.store, deps.workerId, [p.row.id], 'dead', {
-        reason: `Kanta PHR refused the response (${e?.response?.status ?? 'no answer'})`,
-        outcome: e?.response?.outcome as never,
-      });
-      result.dead++;
+      if (e?.resource?.id) delivered.push({ row: p.row, r: e.resource });
+      (status === 201 ? created : matched).push(p.row.id);
+      continue;
     }
+    await settle(deps.store, deps.workerId, [p.row.id], 'dead', {
+      reason: `Kanta PHR refused the response (${e?.response?.status ?? 'no answer'})`,
+      outcome: e?.response?.outcome as never,
+    });
+    result.dead++;
   }
+  await recordDelivered(deps, delivered);
+  await settle(deps.store, deps.workerId, created, 'done');
+  await settle(deps.store, deps.workerId, matched, 'done', {
+    reason: 'already on Kanta PHR (conditional create matched)',
+  });
+  result.done += created.length + matched.length;
 }
 
 async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {
@@ -140,19 +147,26 @@ export async function kantaPushRound(
   result.claimed = rows.length;
   if (!rows.length) return result;
   const other = rows.filter((r) => !KANTA_PUSH_TYPES.has(r.resource_type) || r.action === 'delete');
+  const byReason = new Map<string, string[]>();
   for (const r of other) {
     const why = KANTA_PUSH_TYPES.has(r.resource_type)
       ? `${NOT_APPLICABLE}: deletes stay local (the citizen or Omakanta deletes on Kanta PHR)`
       : `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data; ${r.resource_type} goes to the FHIR-store adapter`;
-    await settle(deps.store, deps.workerId, [r.id], 'done', { reason: why });
+    byReason.set(why, [...(byReason.get(why) ?? []), r.id]);
   }
+  for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
   result.done += other.length;
   const candidates = rows.filter((r) => !other.includes(r));
   try {
     const passing = await gate(deps, candidates, result);
     if (!passing.length) return result;
     const prepared: Prepared[] = [];
-    for (const row of passing) prepared.push(await prepare(deps, opts, row, signal));
+    const phr = new Map<string, Promise<PhrPatient>>();
+    for (const row of passing) {
+      const patient = row.patient_id as string;
+      if (!phr.has(patient)) phr.set(patient, ensurePhrPatient(deps, patient, signal));
+      prepared.push(prepare(row, (await phr.get(patient)) as PhrPatient, opts));
+    }
     const answer = await deps.remote.bundle(
       { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
       signal,
