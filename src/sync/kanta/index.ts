@@ -3,8 +3,8 @@
  * fiphr QuestionnaireResponses of the client's pseudonymous PHR Patient; citizen-filled responses
  * come back. Everything else stays with the FHIR-store adapter. See docs/kanta.md.
  */
-import type { PullResult } from '../pull.ts';
-import type { PushRoundResult } from '../push.ts';
+import type { PullResult } from './ports.ts';
+import type { PushRoundResult } from './ports.ts';
 import { kantaPullOnce } from './pull.ts';
 import { kantaPushRound } from './push.ts';
 import { KANTA_MIGRATIONS } from './schema.ts';

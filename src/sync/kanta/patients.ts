@@ -2,7 +2,7 @@
 // identifier, with nothing but that identifier — never HETU, name, birth date or address.
 import { randomUUID } from 'node:crypto';
 import type { Patient } from '@medplum/fhirtypes';
-import { refFromAnswer } from '../remote-client.ts';
+import { refFromAnswer } from './ports.ts';
 import { KANTA, type KantaDeps } from './types.ts';
 
 export interface PhrPatient {

@@ -2,10 +2,10 @@
 // Patient), read back through the SDK into our profile and linked to the local client. Responses the
 // citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
-import { ORIGIN_SETTING } from '../outbox.ts';
-import type { PullResult } from '../pull.ts';
 import { fromKantaResponse, isRestricted } from './convert.ts';
 import { type PhrPatient, knownPhrPatients } from './patients.ts';
+import { markPulledWrites } from './ports.ts';
+import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
 const RESTRICTED =
@@ -34,7 +34,7 @@ async function importOne(
   const ident = ours.identifier;
   return deps.store.transaction(async (tx) => {
     // Marked as pull's write: the outbox does not send it back.
-    await tx.query(`SELECT set_config('${ORIGIN_SETTING}', 'pull', true)`);
+    await markPulledWrites(tx);
     return tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
   });
 }

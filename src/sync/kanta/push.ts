@@ -3,11 +3,11 @@
 // pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
 import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { type OutboxRow, claim, reclaimExpired, settle } from '../outbox.ts';
-import type { PushRoundResult } from '../push.ts';
-import { isTransient } from '../resilience.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
+import { type OutboxRow, claim, reclaimExpired, settle } from './ports.ts';
+import type { PushRoundResult } from './ports.ts';
+import { isTransient } from './ports.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
 
 const DATA_CLASS = 'work-ability-assessment';

@@ -1,4 +1,4 @@
-import type { SyncStore } from '../store-port.ts';
+import type { SyncStore } from './ports.ts';
 import { NOT_APPLICABLE } from './types.ts';
 
 export interface KantaStatus {

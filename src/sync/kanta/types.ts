@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { DisclosureRule } from '../consent-gate.ts';
-import type { RemoteClient } from '../remote-client.ts';
-import type { SyncStore } from '../store-port.ts';
+import type { DisclosureRule } from './ports.ts';
+import type { RemoteClient } from './ports.ts';
+import type { SyncStore } from './ports.ts';
 
 /** What the Kanta PHR adapter needs of a sync context (the fields of SyncContext it reads). */
 export interface KantaDeps {
