@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
@@ -86,6 +89,31 @@ describe('Kanta PHR sandbox: CapabilityStatement', () => {
     expect((await call(base, 'GET', '/Patient?_id=abc')).status).toBe(200);
     expect(firstIssue(await call(base, 'GET', '/Patient?identifier=x'))?.expression).toEqual(['identifier']);
   });
+});
+
+describe('Kanta PHR sandbox: every CapabilityStatement row', () => {
+  const statement = JSON.parse(
+    readFileSync(join(KANTA_PACKAGE_DIR, 'CapabilityStatement-kanta-phr-capabilitystatement.json'), 'utf8'),
+  ) as CapabilityStatement;
+  for (const row of statement.rest?.[0].resource ?? []) {
+    const declared = new Set((row.interaction ?? []).map((i) => i.code));
+    const mandatory = (row.searchParam ?? []).filter((p) => /mandatory/i.test(p.documentation ?? ''));
+    it(`${row.type}: search-type, delete ${declared.has('delete') ? 'allowed' : 'refused'}, mandatory ${mandatory.map((m) => m.name).join(',') || 'none'}`, async () => {
+      const q = mandatory.map((m) => `${m.name}=Patient/x`).join('&');
+      expect((await call(base, 'GET', `/${row.type}${q ? `?${q}` : ''}`)).status).toBe(200);
+      const del = await call(base, 'DELETE', `/${row.type}/no-such-id`);
+      if (declared.has('delete')) expect(del.status).not.toBe(405);
+      else {
+        expect(del.status).toBe(405);
+        expect(firstIssue(del)?.diagnostics).toBe(
+          `kanta-interaction: Kanta PHR does not allow delete on ${row.type}`,
+        );
+      }
+      const read = await call(base, 'GET', `/${row.type}/no-such-id`);
+      expect(read.status).toBe(404);
+      expect(firstIssue(read)?.diagnostics ?? '').not.toMatch(/^kanta-/);
+    });
+  }
 });
 
 describe('Kanta PHR sandbox: writes', () => {
