@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { FI_BASE, findPackage, packageSearchPath } from '../src/validation/index.ts';
 import { AUTOMATIC_DEPENDENCIES, STUB_VERSION, prepareCache } from './fhir-cache.ts';
+import { KANTA_PACKAGE, KANTA_PACKAGE_DIR } from './kanta-phr/build.ts';
 import { type PackageManifest, packFhirPackage } from './pack.ts';
 
 export const PROFILES_DIR = dirname(fileURLToPath(import.meta.url));
@@ -103,7 +104,7 @@ export async function buildProfiles(opts: BuildOptions = {}): Promise<BuildResul
     );
   }
   const home = resolve(opts.home ?? join(work, 'home'));
-  await prepareCache(home, fiBase);
+  await prepareCache(home, fiBase, [{ dir: KANTA_PACKAGE_DIR, ...KANTA_PACKAGE }]);
 
   // SUSHI works on a copy whose config pins the automatic dependencies to the local stand-ins.
   const project = join(work, 'project');

@@ -198,11 +198,19 @@ async function installPackage(
   );
 }
 
-/** Prepares `<home>/.fhir/packages` (R4 core, the stand-ins, FI Base from `fiBaseSource`). */
-export async function prepareCache(home: string, fiBaseSource: string): Promise<void> {
+/**
+ * Prepares `<home>/.fhir/packages` (R4 core, the stand-ins, FI Base from `fiBaseSource`, and the
+ * committed packages in `extra`, e.g. profiles/kanta-phr/package).
+ */
+export async function prepareCache(
+  home: string,
+  fiBaseSource: string,
+  extra: { dir: string; name: string; version: string }[] = [],
+): Promise<void> {
   const cacheDir = join(home, '.fhir', 'packages');
   mkdirSync(cacheDir, { recursive: true });
   await ensureCorePackage(cacheDir);
   await ensureStubPackages(cacheDir);
   await installPackage(fiBaseSource, cacheDir, FI_BASE.name, FI_BASE.version);
+  for (const p of extra) await installPackage(p.dir, cacheDir, p.name, p.version);
 }

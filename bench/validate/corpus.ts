@@ -95,15 +95,6 @@ export function tyokykyPatient(rng: Rng, i: number): Record<string, unknown> {
     ...p,
     meta: { profile: [`${CANONICAL}/StructureDefinition/tyokyky-patient`] },
     language: 'fi',
-    extension: [
-      {
-        url: `${CANONICAL}/StructureDefinition/creating-application`,
-        extension: [
-          { url: 'name', valueString: 'tyokyky-bench' },
-          { url: 'version', valueString: '1.0.0' },
-        ],
-      },
-    ],
     identifier: [
       ...(p.identifier as unknown[]),
       { system: 'urn:ietf:rfc:3986', value: `urn:uuid:00000000-0000-5000-8000-${pad(i, 12)}` },

@@ -91,14 +91,44 @@ const cases: Case[] = [
     expected: min1('Patient', 'Patient.language'),
   },
   {
-    profile: 'tyokyky-patient',
+    profile: 'tyokyky-work-ability-score',
     name: 'missing-creating-application',
-    base: 'Patient-maija',
-    description: 'Kanta: the creating-application extension is mandatory',
+    base: 'Observation-suvi-work-ability-score',
+    description:
+      "Kanta: the creating-application extension (Kanta's fiphr-ext-creatingapplication) is mandatory",
     mutate: (r) => {
       delete r.extension;
     },
-    expected: min1('Patient', 'Patient.extension:creatingApplication'),
+    expected: min1('Observation', 'Observation.extension:creatingApplication'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'missing-application-id',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'Kanta: the creating application carries the applicationId Kela assigned',
+    mutate: (r) => {
+      r.extension[0].extension = r.extension[0].extension.filter((e: Json) => e.url !== 'applicationId');
+    },
+    expected: min1('Observation.extension[0]', 'Extension.extension:applicationId'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'creating-application-on-patient',
+    base: 'Patient-maija',
+    description: "Kanta's creating-application extension is not allowed on Patient (its context)",
+    mutate: (r) => {
+      r.extension = [
+        ...(r.extension ?? []),
+        {
+          url: 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication',
+          extension: [
+            { url: 'name', valueString: 'x' },
+            { url: 'applicationId', valueString: 'y' },
+          ],
+        },
+      ];
+    },
+    expected: msg('Patient.extension[0]', 'is not allowed to be used at this point'),
   },
   // Work Ability Score
   {

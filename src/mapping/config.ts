@@ -68,6 +68,16 @@ function resolve<T>(value: T): T {
 
 export const MAP: MapTable = resolve(readProjectJson<MapTable>('mappings/fhir-map.json'));
 
+/**
+ * Resource types that may carry Kanta PHR's creating-application extension, read from the context of
+ * Kanta's own definition (profiles/kanta-phr/package): our profiles on these types require it.
+ */
+export const CREATING_APPLICATION_TYPES: ReadonlySet<string> = new Set(
+  readProjectJson<{ context?: { expression: string }[] }>(
+    'profiles/kanta-phr/package/StructureDefinition-fiphr-ext-creatingapplication.json',
+  ).context?.map((c) => c.expression) ?? [],
+);
+
 export function profileUrl(kind: FhirKind): string {
   return `${canonical}/StructureDefinition/${MAP.kinds[kind].profile}`;
 }

@@ -37,7 +37,7 @@ import {
   validateRecord,
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
-import { type FhirKind, MAP, profileUrl } from './config.ts';
+import { CREATING_APPLICATION_TYPES, type FhirKind, MAP, profileUrl } from './config.ts';
 import { type IdentityOptions, goalKey, identifiers, reference, scoreKey } from './identity.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
@@ -53,8 +53,10 @@ interface Ctx {
 
 function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
   const app = opts.application ?? DEFAULT_APPLICATION;
-  const extension: Extension[] = [{ url: 'name', valueString: app.name }];
-  if (app.version !== undefined) extension.push({ url: 'version', valueString: app.version });
+  const extension: Extension[] = [
+    { url: 'name', valueString: app.name },
+    { url: 'applicationId', valueString: app.applicationId },
+  ];
   let partyOrganizations: Map<string, string> | undefined;
   if (record?.organizations) {
     partyOrganizations = new Map();
@@ -69,7 +71,7 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
   };
 }
 
-/** The Kanta common elements: profile, language, narrative, identifiers, creating application. */
+/** The Kanta common elements: profile, language, narrative, identifiers, creating application (where Kanta allows it). */
 function common(
   kind: FhirKind,
   id: string,
@@ -78,11 +80,13 @@ function common(
   rows: Row[],
   extra: Extension[] = [],
 ) {
+  const app = CREATING_APPLICATION_TYPES.has(MAP.kinds[kind].resourceType) ? [ctx.creatingApplication] : [];
+  const extension = [...app, ...extra];
   return {
     meta: { profile: [profileUrl(kind)] },
     language: ctx.lang,
     text: narrative(titleKey, rows, ctx.lang),
-    extension: extra.length ? [ctx.creatingApplication, ...extra] : [ctx.creatingApplication],
+    ...(extension.length ? { extension } : {}),
     identifier: identifiers(kind, id, ctx.opts),
   };
 }
@@ -112,10 +116,13 @@ function patient(c: Client, ctx: Ctx): Patient {
   };
   if (c.nonDisclosure) p.meta!.security = [{ ...MAP.nonDisclosure }];
   if (c.municipality !== undefined) {
-    p.extension!.push({
-      url: MAP.extensions.municipality,
-      valueCoding: { system: MAP.municipalitySystem, code: c.municipality },
-    });
+    p.extension = [
+      ...(p.extension ?? []),
+      {
+        url: MAP.extensions.municipality,
+        valueCoding: { system: MAP.municipalitySystem, code: c.municipality },
+      },
+    ];
   }
   if (c.hetu !== undefined) {
     const h = MAP.identifiers.hetu;

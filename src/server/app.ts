@@ -6,6 +6,7 @@ import { FHIR_ROUTES } from './fhir/routes.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
 import { FHIR_JSON, send } from './http/negotiation.ts';
 import { capOutcome } from './http/outcome-cap.ts';
+import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 import { createWritePolicy } from './write-policy.ts';
@@ -20,6 +21,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Public base of the FHIR API, e.g. https://host/fhir; derived from the request when absent. */
   baseUrl?: string;
+  /** `kanta-phr`: /fhir behaves as the Kanta PHR sandbox (src/server/kanta, docs/kanta.md); default `fhir`. */
+  mode?: 'fhir' | 'kanta-phr';
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -68,15 +71,19 @@ export function createApp(opts: AppOptions): express.Express {
     });
   }
 
-  app.use('/fhir', bindFhirRoutes(FHIR_ROUTES, { store, policy, strict, limits, baseUrl: opts.baseUrl }));
-  // The domain API needs the mapping stage (about 2 s to import): loaded on its first request.
-  let domain: Promise<express.Router> | undefined;
-  app.use('/api', (req, res, next) => {
-    domain ??= import('./domain-api.ts').then((m) =>
-      m.createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }),
-    );
-    domain.then((router) => router(req, res, next), next);
-  });
+  if (opts.mode === 'kanta-phr') {
+    app.use('/fhir', createKantaRouter({ ...opts, store, bodyBytes: limits.bodyBytes }));
+  } else {
+    app.use('/fhir', bindFhirRoutes(FHIR_ROUTES, { store, policy, strict, limits, baseUrl: opts.baseUrl }));
+    // The domain API needs the mapping stage (about 2 s to import): loaded on its first request.
+    let domain: Promise<express.Router> | undefined;
+    app.use('/api', (req, res, next) => {
+      domain ??= import('./domain-api.ts').then((m) =>
+        m.createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }),
+      );
+      domain.then((router) => router(req, res, next), next);
+    });
+  }
 
   // Mounted inside a host app, paths we do not serve are the host's (its later routes must run).
   app.use((req: Request, _res: Response, next: NextFunction) => {

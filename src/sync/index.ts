@@ -12,3 +12,10 @@ export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';
 export { type RemoteSettings, remoteConfigFrom } from './settings.ts';
+export {
+  type KantaOptions,
+  type KantaStatus,
+  type RemoteAdapter,
+  createKantaAdapter,
+  kantaStatus,
+} from './kanta/index.ts';

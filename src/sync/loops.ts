@@ -1,10 +1,17 @@
 /** The push and pull loops a sync service runs (once, or in the background until stopped). */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SyncContext } from './context.ts';
-import { pullOnce } from './pull.ts';
+import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
 import { type PushRoundResult, emptyPushResult } from './push/state.ts';
 import { queueDepth, setState } from './repository.ts';
+
+/** How one push round and one pull run against the remote (the FHIR-store default, or an adapter's). */
+export interface Rounds {
+  pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult>;
+  pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult>;
+}
+export const FHIR_STORE_ROUNDS: Rounds = { pushRound, pullOnce };
 
 /** Whether a round only gave rows back (all waiting or held): the next round should not spin. */
 const onlyGaveBack = (r: PushRoundResult) => r.claimed === r.waiting + r.held;
@@ -15,12 +22,13 @@ export async function drainOutbox(
   signal: AbortSignal,
   lanes: number,
   onProgress?: (done: PushRoundResult, remaining: number) => void,
+  rounds: Rounds = FHIR_STORE_ROUNDS,
 ): Promise<PushRoundResult> {
   const total = emptyPushResult();
   let lastReport = Promise.resolve();
   const lane = async () => {
     while (!signal.aborted) {
-      const r = await pushRound(ctx, signal);
+      const r = await rounds.pushRound(ctx, signal);
       for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
       if (onProgress) {
         lastReport = lastReport.then(async () => onProgress(total, await queueDepth(ctx.store)));
@@ -42,10 +50,15 @@ export async function recordError(ctx: SyncContext, err: unknown): Promise<void>
   await setState(ctx.store, 'last_error', message).catch(() => {});
 }
 
-export async function pushLoop(ctx: SyncContext, signal: AbortSignal, idleMs: number): Promise<void> {
+export async function pushLoop(
+  ctx: SyncContext,
+  signal: AbortSignal,
+  idleMs: number,
+  rounds: Rounds = FHIR_STORE_ROUNDS,
+): Promise<void> {
   while (!signal.aborted) {
     try {
-      const r = await pushRound(ctx, signal);
+      const r = await rounds.pushRound(ctx, signal);
       if (r.claimed === 0 || onlyGaveBack(r)) await sleep(idleMs, undefined, { signal });
     } catch (err) {
       if (signal.aborted) break;
@@ -55,10 +68,15 @@ export async function pushLoop(ctx: SyncContext, signal: AbortSignal, idleMs: nu
   }
 }
 
-export async function pullLoop(ctx: SyncContext, signal: AbortSignal, intervalMs: number): Promise<void> {
+export async function pullLoop(
+  ctx: SyncContext,
+  signal: AbortSignal,
+  intervalMs: number,
+  rounds: Rounds = FHIR_STORE_ROUNDS,
+): Promise<void> {
   while (!signal.aborted) {
     try {
-      await pullOnce(ctx, signal);
+      await rounds.pullOnce(ctx, signal);
     } catch (err) {
       if (signal.aborted) break;
       await recordError(ctx, err);

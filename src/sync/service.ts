@@ -7,7 +7,8 @@ import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
-import { drainOutbox, pullLoop, pushLoop } from './loops.ts';
+import { FHIR_STORE_ROUNDS, drainOutbox, pullLoop, pushLoop } from './loops.ts';
+import type { RemoteAdapter } from './kanta/index.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
@@ -66,6 +67,8 @@ export interface CreateSyncOptions {
   logger?: Logger;
   metricsRegistry?: Registry;
   today?: () => string;
+  /** Another kind of remote (`createKantaAdapter` for Kanta PHR); default: a FHIR store. */
+  adapter?: RemoteAdapter;
   /** Install the outbox hook (default true; a pure worker process that writes nothing may skip it). */
   installHook?: boolean;
 }
@@ -193,7 +196,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
-    .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4));
+    .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
+    .then(() => opts.adapter?.migrate(store));
+  const adapter = opts.adapter ?? FHIR_STORE_ROUNDS;
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => ctx.log.error({ err }, 'sync: schema migration failed'));
@@ -216,23 +221,23 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     remote: ctx.remote,
     async pushRound() {
       await ready;
-      return pushRound(ctx, abort.signal);
+      return adapter.pushRound(ctx, abort.signal);
     },
     async pushOnce(onProgress) {
       await ready;
-      return drainOutbox(ctx, abort.signal, lanes, onProgress);
+      return drainOutbox(ctx, abort.signal, lanes, onProgress, adapter);
     },
     async pullOnce() {
       await ready;
-      return pullOnce(ctx, abort.signal);
+      return adapter.pullOnce(ctx, abort.signal);
     },
     start(which = {}) {
       if (loops.length) return;
       const keep = (loop: () => Promise<void>) => loops.push(ready.then(loop).catch(() => {}));
       if (which.push !== false) {
-        for (let i = 0; i < lanes; i++) keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500));
+        for (let i = 0; i < lanes; i++) keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
       }
-      if (which.pull !== false) keep(() => pullLoop(ctx, abort.signal, opts.pullIntervalMs ?? 30_000));
+      if (which.pull !== false) keep(() => pullLoop(ctx, abort.signal, opts.pullIntervalMs ?? 30_000, adapter));
     },
     async stop() {
       abort.abort();

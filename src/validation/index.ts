@@ -142,12 +142,22 @@ class CompiledValidator implements Validator {
 
 let project: Promise<Validator> | undefined;
 
-/** R4 core + FI Base (when found) + our committed IG package, created once per process. */
+/**
+ * The committed packages every project validator loads: Kanta PHR's R4 definitions
+ * (`profiles/kanta-phr/package`, whose creating-application extension our profiles use) and our IG.
+ */
+export function projectPackages(): string[] {
+  const dirs = [
+    join(PROJECT_ROOT, 'profiles', 'kanta-phr', 'package'),
+    join(PROJECT_ROOT, 'profiles', 'package'),
+  ];
+  return dirs.filter((d) => existsSync(join(d, 'package.json')));
+}
+
+/** R4 core + FI Base (when found) + the committed packages (`projectPackages()`), created once per process. */
 export function loadProjectValidator(): Promise<Validator> {
   if (!project) {
-    const ig = join(PROJECT_ROOT, 'profiles', 'package');
-    const packages = existsSync(join(ig, 'package.json')) ? [ig] : [];
-    project = createValidator({ packages });
+    project = createValidator({ packages: projectPackages() });
     project.catch(() => {
       project = undefined;
     });

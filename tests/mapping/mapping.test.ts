@@ -37,6 +37,8 @@ function find<T extends Resource>(bundle: Bundle, type: T['resourceType'], profi
   ) as T;
 }
 
+const KANTA_APP = 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication';
+
 describe('identifiers and the transaction Bundle', () => {
   const bundle = toFhir(suvi);
 
@@ -87,7 +89,7 @@ describe('identifiers and the transaction Bundle', () => {
     expect(fromFhir(other, { localIdSystemBase: 'urn:oid:1.2.246.10.99' })).toEqual(suvi);
   });
 
-  it('every resource declares its profile, language, narrative and creating application', () => {
+  it("every resource declares its profile, language, narrative, and Kanta's creating application where Kanta allows it", () => {
     for (const r of resources(bundle) as (Resource & {
       extension?: { url: string; extension?: unknown[] }[];
     })[]) {
@@ -96,13 +98,18 @@ describe('identifiers and the transaction Bundle', () => {
       expect((r as { text?: { div: string } }).text!.div).toMatch(
         /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">.*<\/div>$/s,
       );
-      expect(r.extension![0]).toEqual({
-        url: `${canonical}/StructureDefinition/creating-application`,
-        extension: [
-          { url: 'name', valueString: 'tyokyky-fhir' },
-          { url: 'version', valueString: '0.1.0' },
-        ],
-      });
+      const app = r.extension?.find((e) => e.url === KANTA_APP);
+      if (['Observation', 'QuestionnaireResponse', 'CarePlan'].includes(r.resourceType)) {
+        expect(app).toEqual({
+          url: KANTA_APP,
+          extension: [
+            { url: 'name', valueString: 'tyokyky-fhir' },
+            { url: 'applicationId', valueString: 'tyokyky-fhir-unregistered' },
+          ],
+        });
+      } else {
+        expect(app, r.resourceType).toBeUndefined();
+      }
     }
   });
 
@@ -138,11 +145,16 @@ describe('narrative and language', () => {
     expect((assessment as Observation).text!.div).not.toContain('Vaihe:');
   });
 
-  it('records the vendor application', () => {
-    const [r] = toResources('organization', suvi.organizations![0]!, { application: { name: 'Vendor EHR' } });
-    expect((r as { extension: unknown[] }).extension[0]).toEqual({
-      url: `${canonical}/StructureDefinition/creating-application`,
-      extension: [{ url: 'name', valueString: 'Vendor EHR' }],
+  it('records the vendor application (name and the applicationId Kela assigned)', () => {
+    const [, , assessment] = toResources('assessment', suvi.assessments![0]!, {
+      application: { name: 'Vendor EHR', applicationId: 'kela-app-123' },
+    });
+    expect((assessment as { extension: unknown[] }).extension[0]).toEqual({
+      url: KANTA_APP,
+      extension: [
+        { url: 'name', valueString: 'Vendor EHR' },
+        { url: 'applicationId', valueString: 'kela-app-123' },
+      ],
     });
   });
 });

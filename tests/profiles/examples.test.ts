@@ -15,12 +15,12 @@ const ours = (p: string) => p.startsWith(`${CANONICAL}/StructureDefinition/`);
 describe('the package in the project validator', () => {
   it('resolves every profile, extension, CodeSystem and ValueSet by canonical URL', () => {
     for (const sd of profiles()) expect(validator.registry.structureDefinition(sd.url)?.url).toBe(sd.url);
-    for (const id of [
-      'creating-application',
-      'consent-withdrawal-date',
-      'consent-receiving-party',
-      'follow-up-date',
-    ]) {
+    expect(
+      validator.registry.structureDefinition(
+        'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication',
+      ),
+    ).toBeDefined();
+    for (const id of ['consent-withdrawal-date', 'consent-receiving-party', 'follow-up-date']) {
       expect(validator.registry.structureDefinition(`${CANONICAL}/StructureDefinition/${id}`)).toBeDefined();
     }
     expect(validator.registry.codeSystem(`${CANONICAL}/CodeSystem/care-team-role`)).toBeDefined();

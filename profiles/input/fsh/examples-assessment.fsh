@@ -55,6 +55,7 @@ InstanceOf: TyokykySelfAssessmentResponse
 Title: "Suvi's self-assessment (maximal QuestionnaireResponse)"
 Usage: #example
 * insert ExampleCommon(Suvin itsearvio 2026-01-15: yleinen työkyky 6)
+* insert ExampleCreatingApplication
 * identifier.system = "urn:ietf:rfc:3986"
 * identifier.value = "urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000021"
 * questionnaire = "https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari"
@@ -81,6 +82,7 @@ InstanceOf: TyokykySelfAssessmentResponse
 Title: "Maija's self-assessment (minimal QuestionnaireResponse)"
 Usage: #example
 * insert ExampleCommon(Maijan itsearvio: yleinen työkyky 4)
+* insert ExampleCreatingApplication
 * identifier.system = "urn:ietf:rfc:3986"
 * identifier.value = "urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000022"
 * questionnaire = "https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari"
@@ -96,6 +98,7 @@ Title: "Suvi's Work Ability Score 6 (maximal Observation)"
 Description: "Self-reported score 6, so work ability is investigated further."
 Usage: #example
 * insert ExampleCommon(Työkykypistemäärä 6/10 - asiakkaan itse ilmoittama - työkyky selvitettävä tarkemmin)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000031)
 * status = #final
 * category = $obs-category#survey
@@ -116,6 +119,7 @@ InstanceOf: TyokykyWorkAbilityScore
 Title: "Maija's Work Ability Score 8 (minimal Observation)"
 Usage: #example
 * insert ExampleCommon(Työkykypistemäärä 8/10)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000032)
 * status = #final
 * code = WorkAbilityObservationCS#work-ability-score
@@ -130,6 +134,7 @@ InstanceOf: TyokykyWorkAbilityAssessment
 Title: "Suvi's joint assessment (maximal Observation)"
 Usage: #example
 * insert ExampleCommon(Yhteinen arvio: toissijainen vaihe - työtön - kuntoutustarve)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000033)
 * status = #final
 * category[recordView] = RecordViewCS#HOI "Hoitotyö (HOI)"
@@ -159,6 +164,7 @@ InstanceOf: TyokykyWorkAbilityAssessment
 Title: "Maija's joint assessment (minimal Observation)"
 Usage: #example
 * insert ExampleCommon(Yhteinen arvio: ensisijainen vaihe - työtön)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000034)
 * status = #final
 * category[recordView] = RecordViewCS#HOI

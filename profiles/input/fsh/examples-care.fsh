@@ -111,6 +111,7 @@ Title: "Suvi's activation plan (maximal CarePlan)"
 Description: "Rehabilitative work activity two days a week for six months, with a follow-up date."
 Usage: #example
 * insert ExampleCommon(Aktivointisuunnitelma: kuntouttava työtoiminta 2 päivää viikossa 1.2.–31.7.2026)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000061)
 * extension[followUpDate].valueDate = "2026-05-01"
 * status = #active
@@ -153,6 +154,7 @@ InstanceOf: TyokykySupportPlan
 Title: "Maija's work-ability support plan (minimal CarePlan)"
 Usage: #example
 * insert ExampleCommon(Työkyvyn tuen suunnitelma)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000062)
 * status = #active
 * intent = #plan
@@ -169,6 +171,7 @@ InstanceOf: TyokykySupportPlan
 Title: "Sirpa's implementation plan: four days a week, 24 months (CarePlan)"
 Usage: #example
 * insert ExampleCommon(Toteuttamissuunnitelma: kuntouttava työtoiminta 4 päivää viikossa 24 kuukautta)
+* insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000063)
 * status = #active
 * intent = #plan

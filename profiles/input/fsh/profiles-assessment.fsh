@@ -6,6 +6,7 @@ Description: """Työkykykysymys: nykyinen työkyky verrattuna elinaikaiseen parh
 
 The Work Ability Score: current work ability compared with the lifetime best (integer 0–10, tyk-was-1). A score of 7 or lower requires the interpretation 'needs further assessment' (tyk-was-2). Local code: no LOINC or SNOMED CT code exists for the single item. Method tells self-reported from professional."""
 * insert KantaCommon
+* insert KantaCreatingApplication
 * identifier 1..*
 * obeys tyk-was-1 and tyk-was-2
 * code = WorkAbilityObservationCS#work-ability-score
@@ -41,6 +42,7 @@ Description: """Ammattilaisen ja asiakkaan yhteinen arvio työkyvystä HOI-näky
 
 The professional's joint assessment with the client, recorded on the HOI view: phase, client situation, triggers observed, rehabilitation need and a flag for a mismatch between the client's own and the medical assessment; links to the Work Ability Score(s) (hasMember) and the self-assessment (derivedFrom)."""
 * insert KantaCommon
+* insert KantaCreatingApplication
 * identifier 1..*
 * code = WorkAbilityObservationCS#work-ability-assessment
 * category 1..*
@@ -113,6 +115,7 @@ Description: """Asiakkaan vastaukset Kykyviisari-rakenteiseen itsearvioon: ylein
 
 The client's answers to the Kykyviisari-structured self-assessment: overall work ability and the five domains, each an integer 0–10."""
 * insert KantaCommon
+* insert KantaCreatingApplication
 * identifier 1..1
 * questionnaire 1..1
 * subject 1..1

@@ -51,6 +51,7 @@ Description: """Yhteinen työkyvyn tuen suunnitelma HOI-näkymällä (työkyvyn 
 
 The joint work-ability support plan on the HOI view (work-ability support plan, activation plan or implementation plan, tyk-cpl-1): goals, activities naming work-ability services, the responsible-worker team, follow-up date and the supporting assessment. Rehabilitative work activity runs 1–4 days a week (tyk-rwa-1) for 3–24 months (tyk-rwa-2)."""
 * insert KantaCommon
+* insert KantaCreatingApplication
 * identifier 1..*
 * obeys tyk-cpl-1
 * extension contains FollowUpDate named followUpDate 0..1

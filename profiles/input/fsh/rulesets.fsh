@@ -19,23 +19,32 @@ RuleSet: LocalValueSet(title)
 * ^experimental = false
 * ^language = #fi
 
-// Kanta PHR common rules: language, narrative, business identifier and creating application are mandatory.
+// Kanta PHR common rules: language, narrative and business identifier are mandatory.
 RuleSet: KantaCommon
 // identifier 1..* is set per profile (QuestionnaireResponse.identifier is 0..1 in R4).
 * language 1..1
 * text 1..1
 * identifier.system 1..1
 * identifier.value 1..1
-* extension contains CreatingApplication named creatingApplication 1..1
 * language ^short = "Kieli (Kanta: pakollinen) / Language (Kanta: required)"
 * text ^short = "Kertomusteksti (Kanta: pakollinen) / Narrative (Kanta: required)"
 
-// Example instances: Finnish language, the creating application, a narrative.
+// Kanta PHR's creating-application extension (tyokyky.kanta.phr.r4): name and the applicationId Kela
+// assigns, both 1..1. Kanta's definition allows it only on Observation, MedicationAdministration,
+// MedicationStatement, CarePlan, Questionnaire, QuestionnaireResponse and StructureDefinition, so our
+// Observation, QuestionnaireResponse and CarePlan profiles require it and the others leave it out.
+RuleSet: KantaCreatingApplication
+* extension contains http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication named creatingApplication 1..1
+
+RuleSet: ExampleCreatingApplication
+* extension[creatingApplication].extension[name].valueString = "tyokyky-fhir examples"
+* extension[creatingApplication].extension[applicationId].valueString = "tyokyky-fhir-unregistered"
+
+// Example instances: Finnish language and a narrative.
 RuleSet: ExampleCommon(narrative)
 * language = #fi
 * text.status = #generated
 * text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{narrative}</p></div>"
-* extension[creatingApplication].extension[name].valueString = "tyokyky-fhir examples"
 
 RuleSet: ExampleUuid(uuid)
 * identifier[+].system = "urn:ietf:rfc:3986"

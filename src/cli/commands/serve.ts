@@ -28,6 +28,11 @@ export function registerServeCommands(program: Command): void {
       '--no-strict',
       'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
     )
+    .option(
+      '--mode <mode>',
+      'fhir (our facade) or kanta-phr (a local Kanta PHR sandbox, docs/kanta.md)',
+      'fhir',
+    )
     .option('--remote-party <code>', 'same as --party (kept for existing scripts)')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
     .option(
@@ -44,6 +49,10 @@ export function registerServeCommands(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         logger.error(`invalid --port "${opts.port}"`);
+        process.exit(2);
+      }
+      if (opts.mode !== 'fhir' && opts.mode !== 'kanta-phr') {
+        logger.error(`invalid --mode "${opts.mode}" (fhir or kanta-phr)`);
         process.exit(2);
       }
       const workers = Number(opts.workers);
@@ -91,6 +100,7 @@ export function registerServeCommands(program: Command): void {
         logger,
         baseUrl: opts.baseUrl,
         sync,
+        mode: opts.mode === 'kanta-phr' ? 'kanta-phr' : 'fhir',
       }).catch((err: Error) => startupFailed(err.message));
       logger.info(
         {

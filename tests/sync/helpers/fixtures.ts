@@ -6,10 +6,14 @@ const narrative = (text: string) => ({
   status: 'generated' as const,
   div: `<div xmlns="http://www.w3.org/1999/xhtml">${text}</div>`,
 });
+/** Kanta PHR's creating-application extension (allowed on Observation, QuestionnaireResponse, CarePlan). */
 const creatingApp = [
   {
-    url: `${CANONICAL}/StructureDefinition/creating-application`,
-    extension: [{ url: 'name', valueString: 'tyokyky-sync-tests' }],
+    url: 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication',
+    extension: [
+      { url: 'name', valueString: 'tyokyky-sync-tests' },
+      { url: 'applicationId', valueString: 'tyokyky-sync-tests' },
+    ],
   },
 ];
 
@@ -22,7 +26,6 @@ export function patient(hetu = '010181-900C'): Patient {
     resourceType: 'Patient',
     language: 'fi',
     text: narrative('Suvi Testaaja'),
-    extension: creatingApp,
     identifier: [businessId(), { system: 'urn:oid:1.2.246.21', value: hetu }],
     name: [{ family: 'Testaaja', given: ['Suvi'] }],
     birthDate: '1981-01-01',
@@ -38,7 +41,6 @@ export function consent(
     meta: { profile: [`${CANONICAL}/StructureDefinition/tyokyky-consent`] },
     language: 'fi',
     text: narrative('Suostumus tietojen luovutukseen'),
-    extension: creatingApp,
     identifier: [businessId()],
     status: opts.status ?? 'active',
     scope: {

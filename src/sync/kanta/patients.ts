@@ -1,0 +1,71 @@
+// The pseudonymous PHR Patient of a local client: created (or found) on Kanta PHR by its urn:uuid
+// identifier, with nothing but that identifier — never HETU, name, birth date or address.
+import { randomUUID } from 'node:crypto';
+import type { Patient } from '@medplum/fhirtypes';
+import { refFromAnswer } from './ports.ts';
+import { KANTA, type KantaDeps } from './types.ts';
+
+export interface PhrPatient {
+  localId: string;
+  pseudonym: string;
+  remoteId: string;
+}
+
+/** The PHR Patient resource for a pseudonym: the only things fiphr-sd-patient allows and needs. */
+export function phrPatientResource(pseudonym: string): Patient {
+  return {
+    resourceType: 'Patient',
+    meta: { profile: [KANTA.patientProfile] },
+    language: 'fi',
+    text: {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi" xml:lang="fi">Pseudonyymi henkilö (PHR)</div>',
+    },
+    identifier: [{ system: KANTA.businessSystem, value: pseudonym }],
+    active: true,
+  };
+}
+
+async function pseudonymOf(
+  deps: KantaDeps,
+  localId: string,
+): Promise<{ pseudonym: string; remoteId: string | null }> {
+  // The pseudonym is stored before anything is sent: a retry reuses it.
+  await deps.store.query(
+    `INSERT INTO sync_kanta_patient (local_id, pseudonym) VALUES ($1, $2) ON CONFLICT (local_id) DO NOTHING`,
+    [localId, `urn:uuid:${randomUUID()}`],
+  );
+  const [row] = await deps.store.query<{ pseudonym: string; remote_id: string | null }>(
+    'SELECT pseudonym, remote_id FROM sync_kanta_patient WHERE local_id = $1',
+    [localId],
+  );
+  return { pseudonym: row.pseudonym, remoteId: row.remote_id };
+}
+
+/** Creates or finds the PHR Patient (conditional create on its pseudonym) and records the mapping. */
+export async function ensurePhrPatient(
+  deps: KantaDeps,
+  localId: string,
+  signal?: AbortSignal,
+): Promise<PhrPatient> {
+  const known = await pseudonymOf(deps, localId);
+  if (known.remoteId) return { localId, pseudonym: known.pseudonym, remoteId: known.remoteId };
+  const answer = await deps.remote.request('POST', 'Patient', {
+    body: phrPatientResource(known.pseudonym),
+    headers: { 'if-none-exist': `identifier=${KANTA.businessSystem}|${known.pseudonym}` },
+    signal,
+  });
+  const remoteId = refFromAnswer(answer, 'Patient').id;
+  await deps.store.query(
+    'UPDATE sync_kanta_patient SET remote_id = $2, updated_at = now() WHERE local_id = $1',
+    [localId, remoteId],
+  );
+  return { localId, pseudonym: known.pseudonym, remoteId };
+}
+
+export async function knownPhrPatients(deps: KantaDeps): Promise<PhrPatient[]> {
+  const rows = await deps.store.query<{ local_id: string; pseudonym: string; remote_id: string }>(
+    'SELECT local_id, pseudonym, remote_id FROM sync_kanta_patient WHERE remote_id IS NOT NULL ORDER BY local_id',
+  );
+  return rows.map((r) => ({ localId: r.local_id, pseudonym: r.pseudonym, remoteId: r.remote_id }));
+}

@@ -1,0 +1,102 @@
+// Pull from Kanta PHR: the self-assessment responses citizens filled in (for every client with a PHR
+// Patient), read back through the SDK into our profile and linked to the local client. Responses the
+// citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
+import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { fromKantaResponse, isRestricted } from './convert.ts';
+import { type PhrPatient, knownPhrPatients } from './patients.ts';
+import { markPulledWrites } from './ports.ts';
+import type { PullResult } from './ports.ts';
+import type { KantaDeps, KantaOptions } from './types.ts';
+
+const RESTRICTED =
+  'restricted by the citizen (meta.security v3 Confidentiality R): not shown in the professional view';
+
+async function recordSkipped(
+  deps: KantaDeps,
+  remoteId: string,
+  patient: string,
+  reason: string,
+): Promise<void> {
+  await deps.store.query(
+    `INSERT INTO sync_kanta_skipped (resource_type, remote_id, local_patient, reason) VALUES ('QuestionnaireResponse', $1, $2, $3)
+     ON CONFLICT (resource_type, remote_id) DO UPDATE SET reason = EXCLUDED.reason, seen_at = now()`,
+    [remoteId, patient, reason],
+  );
+}
+
+async function importOne(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  remote: QuestionnaireResponse,
+  local: Patient & { id: string },
+) {
+  const ours = fromKantaResponse(remote, local, opts);
+  const ident = ours.identifier;
+  return deps.store.transaction(async (tx) => {
+    // Marked as pull's write: the outbox does not send it back.
+    await markPulledWrites(tx);
+    return tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
+  });
+}
+
+async function pullPatient(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  phr: PhrPatient,
+  result: PullResult,
+  signal?: AbortSignal,
+) {
+  const local = (await deps.store.read('Patient', phr.localId)) as Patient & { id: string };
+  for await (const page of deps.remote.search(
+    'QuestionnaireResponse',
+    { patient: `Patient/${phr.remoteId}`, _count: '100' },
+    signal,
+  )) {
+    for (const r of page as QuestionnaireResponse[]) {
+      result.fetched++;
+      if (isRestricted(r)) {
+        await recordSkipped(deps, r.id as string, phr.localId, RESTRICTED);
+        result.skipped++;
+        continue;
+      }
+      try {
+        const written = await importOne(deps, opts, r, local);
+        if (written.created) result.applied++;
+        else result.unchanged++;
+      } catch (err) {
+        await recordSkipped(
+          deps,
+          r.id as string,
+          phr.localId,
+          `not readable as a self-assessment: ${(err as Error).message}`,
+        );
+        result.skipped++;
+      }
+    }
+  }
+}
+
+export async function kantaPullOnce(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  signal?: AbortSignal,
+): Promise<PullResult> {
+  const result: PullResult = {
+    patients: 0,
+    fetched: 0,
+    applied: 0,
+    unchanged: 0,
+    skipped: 0,
+    skippedClients: [],
+  };
+  for (const phr of await knownPhrPatients(deps)) {
+    result.patients++;
+    await pullPatient(deps, opts, phr, result, signal);
+  }
+  await deps.store.query(
+    `INSERT INTO sync_state (key, value) VALUES ('last_pull_success', $1)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+    [new Date().toISOString()],
+  );
+  return result;
+}

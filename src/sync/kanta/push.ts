@@ -1,0 +1,194 @@
+// One push round to Kanta PHR: claim outbox rows; what Kanta PHR cannot hold is settled as "not
+// applicable to this remote"; self-assessment responses pass the consent gate, get their client's
+// pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
+import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { issue, outcome } from '../../shared/outcome.ts';
+import { toKantaResponse } from './convert.ts';
+import { type PhrPatient, ensurePhrPatient } from './patients.ts';
+import { type OutboxRow, claim, reclaimExpired, settle } from './ports.ts';
+import type { PushRoundResult } from './ports.ts';
+import { isTransient } from './ports.ts';
+import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
+
+const DATA_CLASS = 'work-ability-assessment';
+
+function emptyResult(): PushRoundResult {
+  return { claimed: 0, done: 0, dead: 0, blocked: 0, parked: 0, retrying: 0, waiting: 0, held: 0 };
+}
+
+interface Prepared {
+  row: OutboxRow;
+  entry: BundleEntry;
+}
+
+async function consentsOf(deps: KantaDeps, patientId: string): Promise<Consent[]> {
+  const page = await deps.store.search('Consent', { patient: `Patient/${patientId}`, _count: '1000' });
+  return page.resources as Consent[];
+}
+
+/** Consent gate per client (the same rule as the FHIR-store adapter); blocked rows wait for a consent. */
+async function gate(deps: KantaDeps, rows: OutboxRow[], result: PushRoundResult): Promise<OutboxRow[]> {
+  const passing: OutboxRow[] = [];
+  const byPatient = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const list = byPatient.get(row.patient_id ?? '') ?? [];
+    list.push(row);
+    byPatient.set(row.patient_id ?? '', list);
+  }
+  for (const [patient, list] of byPatient) {
+    const decision = patient
+      ? deps.disclosure(await consentsOf(deps, patient), deps.party, DATA_CLASS, deps.today())
+      : { permitted: false, reason: 'the response names no client' };
+    if (decision.permitted) passing.push(...list);
+    else {
+      await settle(
+        deps.store,
+        deps.workerId,
+        list.map((r) => r.id),
+        'blocked',
+        {
+          reason: `consent: ${decision.reason}`,
+        },
+      );
+      result.blocked += list.length;
+    }
+  }
+  return passing;
+}
+
+function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared {
+  const qr = toKantaResponse(row.payload as QuestionnaireResponse, phr.remoteId, opts);
+  const ident = qr.identifier;
+  return {
+    row,
+    entry: {
+      resource: qr,
+      request: {
+        method: 'POST',
+        url: 'QuestionnaireResponse',
+        ifNoneExist: `identifier=${ident?.system ?? KANTA.businessSystem}|${ident?.value}`,
+      },
+    },
+  };
+}
+
+async function recordDelivered(deps: KantaDeps, delivered: { row: OutboxRow; r: Resource }[]): Promise<void> {
+  if (!delivered.length) return;
+  await deps.store.query(
+    `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     ON CONFLICT (resource_type, local_id) DO UPDATE SET remote_id = EXCLUDED.remote_id,
+       remote_version = EXCLUDED.remote_version, updated_at = now()`,
+    [
+      delivered.map((d) => d.row.resource_type),
+      delivered.map((d) => d.row.resource_id),
+      delivered.map((d) => d.r.id as string),
+      delivered.map((d) => d.r.meta?.versionId ?? null),
+    ],
+  );
+}
+
+/** Each entry's answer settles its row: created and already-there are done, refusals are dead letters. */
+async function settleEntries(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
+  const delivered: { row: OutboxRow; r: Resource }[] = [];
+  const created: string[] = [];
+  const matched: string[] = [];
+  for (const [i, p] of prepared.entries()) {
+    const e = answer.entry?.[i];
+    const status = Number(e?.response?.status?.slice(0, 3));
+    if (status >= 200 && status < 300) {
+      if (e?.resource?.id) delivered.push({ row: p.row, r: e.resource });
+      (status === 201 ? created : matched).push(p.row.id);
+      continue;
+    }
+    await settle(deps.store, deps.workerId, [p.row.id], 'dead', {
+      reason: `Kanta PHR refused the response (${e?.response?.status ?? 'no answer'})`,
+      outcome: e?.response?.outcome as never,
+    });
+    result.dead++;
+  }
+  await recordDelivered(deps, delivered);
+  await settle(deps.store, deps.workerId, created, 'done');
+  await settle(deps.store, deps.workerId, matched, 'done', {
+    reason: 'already on Kanta PHR (conditional create matched)',
+  });
+  result.done += created.length + matched.length;
+}
+
+async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {
+  const give = rows.filter((r) => r.attempts >= deps.maxAttempts);
+  const again = rows.filter((r) => r.attempts < deps.maxAttempts);
+  const why = `transient: ${err.message}`;
+  await settle(
+    deps.store,
+    deps.workerId,
+    give.map((r) => r.id),
+    'dead',
+    { reason: why },
+  );
+  result.dead += give.length;
+  for (const r of again) {
+    await settle(deps.store, deps.workerId, [r.id], 'pending', {
+      reason: why,
+      delayMs: deps.retryBaseMs * 2 ** Math.min(r.attempts - 1, 10),
+    });
+  }
+  result.retrying += again.length;
+}
+
+export async function kantaPushRound(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  signal?: AbortSignal,
+): Promise<PushRoundResult> {
+  const result = emptyResult();
+  await reclaimExpired(deps.store);
+  const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
+  result.claimed = rows.length;
+  if (!rows.length) return result;
+  const other = rows.filter((r) => !KANTA_PUSH_TYPES.has(r.resource_type) || r.action === 'delete');
+  const byReason = new Map<string, string[]>();
+  for (const r of other) {
+    const why = KANTA_PUSH_TYPES.has(r.resource_type)
+      ? `${NOT_APPLICABLE}: deletes stay local (the citizen or Omakanta deletes on Kanta PHR)`
+      : `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data; ${r.resource_type} goes to the FHIR-store adapter`;
+    byReason.set(why, [...(byReason.get(why) ?? []), r.id]);
+  }
+  for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
+  result.done += other.length;
+  const candidates = rows.filter((r) => !other.includes(r));
+  try {
+    const passing = await gate(deps, candidates, result);
+    if (!passing.length) return result;
+    const prepared: Prepared[] = [];
+    const phr = new Map<string, Promise<PhrPatient>>();
+    for (const row of passing) {
+      const patient = row.patient_id as string;
+      if (!phr.has(patient)) phr.set(patient, ensurePhrPatient(deps, patient, signal));
+      prepared.push(prepare(row, (await phr.get(patient)) as PhrPatient, opts));
+    }
+    const answer = await deps.remote.bundle(
+      { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
+      signal,
+    );
+    await settleEntries(deps, prepared, answer, result);
+  } catch (err) {
+    if (!isTransient(err)) {
+      await settle(
+        deps.store,
+        deps.workerId,
+        candidates.map((r) => r.id),
+        'dead',
+        {
+          reason: (err as Error).message,
+          outcome: outcome([issue('error', 'exception', (err as Error).message)]),
+        },
+      );
+      result.dead += candidates.length;
+      return result;
+    }
+    deps.log.warn({ err }, 'kanta push: transient failure, rows go back to the queue');
+    await failTransient(deps, candidates, err as Error, result);
+  }
+  return result;
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { DisclosureRule } from './ports.ts';
+import type { RemoteClient } from './ports.ts';
+import type { SyncStore } from './ports.ts';
+
+/** What the Kanta PHR adapter needs of a sync context (the fields of SyncContext it reads). */
+export interface KantaDeps {
+  store: SyncStore;
+  remote: RemoteClient;
+  party: string;
+  workerId: string;
+  batchSize: number;
+  leaseMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  disclosure: DisclosureRule;
+  today: () => string;
+  log: Logger;
+}
+
+export interface KantaOptions {
+  /** Kanta's creating application: the name and the applicationId Kela assigned at registration. */
+  application: { name: string; applicationId: string };
+}
+
+export const KANTA = {
+  patientProfile: 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient',
+  responseProfile: 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4',
+  creatingApplication: 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication',
+  confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
+  businessSystem: 'urn:ietf:rfc:3986',
+} as const;
+
+/** What this adapter sends: the rest stays with the FHIR-store adapter. */
+export const KANTA_PUSH_TYPES = new Set(['QuestionnaireResponse']);
+export const NOT_APPLICABLE = 'not applicable to this remote';

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { expect } from 'vitest';
+import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
+
+export const FHIR = 'application/fhir+json';
+export const EXAMPLES = join(KANTA_PACKAGE_DIR, 'example');
+
+export function kantaExample<T = Resource>(file: string): T {
+  return JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')) as T;
+}
+
+export const urn = () => `urn:uuid:${randomUUID()}`;
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'Content-Type': FHIR, ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/** The first issue of an OperationOutcome reply, checked to be one. */
+export function firstIssue(r: Reply) {
+  const oo = r.body as OperationOutcome;
+  expect(oo.resourceType).toBe('OperationOutcome');
+  return oo.issue?.[0];
+}
+
+/** A pseudonymous Kanta PHR Patient (fiphr-sd-patient): one urn:uuid identifier, nothing else. */
+export function phrPatient(value = urn()): Resource {
+  return {
+    resourceType: 'Patient',
+    meta: { profile: ['http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient'] },
+    language: 'fi',
+    text: {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi">Pseudonyymi potilas</div>',
+    },
+    identifier: [{ system: 'urn:ietf:rfc:3986', value }],
+    active: true,
+  } as Resource;
+}
+
+/** `tyokyky serve --mode kanta-phr` as a real second process on its own PostgreSQL database. */
+export async function startSandbox(
+  databaseUrl: string,
+): Promise<{ url: string; child: import('node:child_process').ChildProcess; stop(): Promise<void> }> {
+  const { tyokyky, stopChild } = await import('../sync/helpers/processes.ts');
+  const child = tyokyky(
+    ['serve', '--mode', 'kanta-phr', '--port', '0', '--host', '127.0.0.1', '--database-url', databaseUrl],
+    { LOG_LEVEL: 'info' },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${out}`)), 60_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', (code) => reject(new Error(`sandbox exited ${code}: ${out}`)));
+  });
+  child.stdout?.resume();
+  return { url, child, stop: () => stopChild(child) };
+}

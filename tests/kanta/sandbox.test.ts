@@ -1,0 +1,269 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
+import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { silent } from '../server/helpers.ts';
+import { call, firstIssue, kantaExample, phrPatient, urn } from './helpers.ts';
+
+let server: RunningServer;
+let base: string;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  const [store, validator] = await Promise.all([openStore({ dataDir: 'memory://' }), loadProjectValidator()]);
+  server = await startServer({
+    store: store as never,
+    validator: validator as never,
+    logger: silent,
+    mode: 'kanta-phr',
+  });
+  base = `${server.url}/fhir`;
+  close = async () => {
+    await server.close();
+    await store.close();
+  };
+});
+afterAll(async () => close?.());
+
+describe('Kanta PHR sandbox: CapabilityStatement', () => {
+  it("serves Kanta's statement with its own base", async () => {
+    const r = await call(base, 'GET', '/metadata');
+    const cs = r.body as CapabilityStatement;
+    expect(r.status).toBe(200);
+    expect(cs.implementation?.url).toBe(base);
+    expect(cs.instantiates).toEqual(['http://phr.kanta.fi/capabilitystatementR4']);
+    expect(cs.software).toEqual({ name: 'Omatietovaranto', version: '1.1', releaseDate: '2021-11-24' });
+    expect(cs.rest?.[0].resource?.map((x) => x.type)).toEqual([
+      'CarePlan',
+      'Observation',
+      'Patient',
+      'MedicationAdministration',
+      'Questionnaire',
+      'QuestionnaireResponse',
+      'ValueSet',
+      'StructureDefinition',
+      'CodeSystem',
+    ]);
+  });
+
+  it('refuses a type Kanta PHR does not hold', async () => {
+    const r = await call(base, 'GET', '/Practitioner');
+    expect(r.status).toBe(404);
+    expect(firstIssue(r)?.diagnostics).toMatch(/^kanta-type: Kanta PHR does not hold Practitioner/);
+  });
+
+  it('refuses an interaction the statement does not list (delete Patient)', async () => {
+    const r = await call(base, 'DELETE', '/Patient/abc');
+    expect(r.status).toBe(405);
+    expect(firstIssue(r)?.diagnostics).toBe('kanta-interaction: Kanta PHR does not allow delete on Patient');
+  });
+
+  for (const type of ['Observation', 'MedicationAdministration', 'QuestionnaireResponse']) {
+    it(`${type} search without the mandatory patient is 400 naming it`, async () => {
+      const r = await call(base, 'GET', `/${type}`);
+      expect(r.status).toBe(400);
+      const i = firstIssue(r);
+      expect(i?.expression).toEqual(['patient']);
+      expect(i?.diagnostics).toBe(
+        `kanta-search: search parameter 'patient' is mandatory for ${type} in Kanta PHR`,
+      );
+      expect((await call(base, 'GET', `/${type}?patient=Patient/x`)).status).toBe(200);
+    });
+  }
+
+  it('CarePlan search needs no patient; an undeclared parameter is 400 naming it', async () => {
+    expect((await call(base, 'GET', '/CarePlan')).status).toBe(200);
+    const r = await call(base, 'GET', '/Observation?patient=Patient/x&status=final');
+    expect(r.status).toBe(400);
+    expect(firstIssue(r)?.expression).toEqual(['status']);
+    expect(firstIssue(r)?.diagnostics).toMatch(
+      /^kanta-search: Kanta PHR does not support search parameter 'status' on Observation/,
+    );
+  });
+
+  it('Patient search accepts only _id', async () => {
+    expect((await call(base, 'GET', '/Patient?_id=abc')).status).toBe(200);
+    expect(firstIssue(await call(base, 'GET', '/Patient?identifier=x'))?.expression).toEqual(['identifier']);
+  });
+});
+
+describe('Kanta PHR sandbox: every CapabilityStatement row', () => {
+  const statement = JSON.parse(
+    readFileSync(join(KANTA_PACKAGE_DIR, 'CapabilityStatement-kanta-phr-capabilitystatement.json'), 'utf8'),
+  ) as CapabilityStatement;
+  for (const row of statement.rest?.[0].resource ?? []) {
+    const declared = new Set((row.interaction ?? []).map((i) => i.code));
+    const mandatory = (row.searchParam ?? []).filter((p) => /mandatory/i.test(p.documentation ?? ''));
+    it(`${row.type}: search-type, delete ${declared.has('delete') ? 'allowed' : 'refused'}, mandatory ${mandatory.map((m) => m.name).join(',') || 'none'}`, async () => {
+      const q = mandatory.map((m) => `${m.name}=Patient/x`).join('&');
+      expect((await call(base, 'GET', `/${row.type}${q ? `?${q}` : ''}`)).status).toBe(200);
+      const del = await call(base, 'DELETE', `/${row.type}/no-such-id`);
+      if (declared.has('delete')) expect(del.status).not.toBe(405);
+      else {
+        expect(del.status).toBe(405);
+        expect(firstIssue(del)?.diagnostics).toBe(
+          `kanta-interaction: Kanta PHR does not allow delete on ${row.type}`,
+        );
+      }
+      const read = await call(base, 'GET', `/${row.type}/no-such-id`);
+      expect(read.status).toBe(404);
+      expect(firstIssue(read)?.diagnostics ?? '').not.toMatch(/^kanta-/);
+    });
+  }
+});
+
+describe('Kanta PHR sandbox: writes', () => {
+  it("accepts Kanta's pseudonymous Patient example; a second plain create of its identifier is 409", async () => {
+    const p = kantaExample('Patient-36749a02-1710-44e7-aa76-0e934eb7860a.json');
+    const first = await call(base, 'POST', '/Patient', p);
+    expect(first.status).toBe(201);
+    const again = await call(base, 'POST', '/Patient', p);
+    expect(again.status).toBe(409);
+    expect(firstIssue(again)?.expression).toEqual(['Patient.identifier']);
+    const cond = await call(base, 'POST', '/Patient', p, {
+      'If-None-Exist': 'identifier=urn:ietf:rfc:3986|urn:uuid:36749a02-1710-44e7-aa76-0e934eb7860a',
+    });
+    expect(cond.status).toBe(200);
+    expect(cond.body.id).toBe(first.body.id);
+  });
+
+  it('conditional create by anything but identifier is 400', async () => {
+    const r = await call(base, 'POST', '/Patient', phrPatient(), { 'If-None-Exist': '_id=abc' });
+    expect(r.status).toBe(400);
+    expect(firstIssue(r)?.diagnostics).toMatch(
+      /^kanta-conditional: conditional create allows only identifier/,
+    );
+  });
+
+  it('a write without a fiphr-* profile in meta.profile is 422 naming meta.profile', async () => {
+    const p = phrPatient();
+    p.meta = undefined;
+    const r = await call(base, 'POST', '/Patient', p);
+    expect(r.status).toBe(422);
+    expect(firstIssue(r)?.expression).toEqual(['Patient.meta.profile']);
+    expect(firstIssue(r)?.diagnostics).toMatch(/^kanta-profile: /);
+  });
+
+  it('language, text in that language and a global business identifier are mandatory', async () => {
+    const noLang = { ...phrPatient(), language: undefined };
+    expect(firstIssue(await call(base, 'POST', '/Patient', noLang))?.expression).toEqual([
+      'Patient.language',
+    ]);
+    const noText = { ...phrPatient(), text: undefined };
+    expect(firstIssue(await call(base, 'POST', '/Patient', noText))?.expression).toEqual(['Patient.text']);
+    const wrongLang = { ...phrPatient(), language: 'sv' };
+    const r = await call(base, 'POST', '/Patient', wrongLang);
+    expect(r.status).toBe(422);
+    expect(firstIssue(r)?.expression).toEqual(['Patient.text.div']);
+    const localId = { ...phrPatient(), identifier: [{ system: 'urn:ietf:rfc:3986', value: 'local-42' }] };
+    const li = await call(base, 'POST', '/Patient', localId);
+    expect(li.status).toBe(422);
+    expect(firstIssue(li)?.expression).toEqual(['Patient.identifier']);
+    expect(firstIssue(li)?.diagnostics).toMatch(/^kanta-identifier: /);
+  });
+
+  it('a Patient with a name (fiphr-sd-patient forbids it) is refused by the profile', async () => {
+    const named = { ...phrPatient(), name: [{ family: 'Virtanen' }] };
+    const r = await call(base, 'POST', '/Patient', named);
+    expect(r.status).toBe(422);
+    expect(firstIssue(r)?.expression?.[0]).toMatch(/^Patient\.name/);
+  });
+
+  it("refuses Kanta's own CarePlan example whose status is not 'completed'", async () => {
+    const r = await call(
+      base,
+      'POST',
+      '/CarePlan',
+      kantaExample('CarePlan-b88191e3-ea47-4feb-9da9-e3b359fa8fca.json'),
+    );
+    expect(r.status).toBe(422);
+    const issues = r.body.issue as { expression?: string[]; diagnostics?: string }[];
+    expect(issues.find((i) => i.expression?.[0] === 'CarePlan.status')?.diagnostics).toMatch(
+      /value is 'active' but must be 'completed'/,
+    );
+  });
+
+  it('update needs If-Match (428), a stale one is 412, no update-as-create (404), no conditional update (405)', async () => {
+    const created = await call(base, 'POST', '/Patient', phrPatient());
+    const id = created.body.id;
+    const body = { ...created.body, active: false };
+    expect((await call(base, 'PUT', `/Patient/${id}`, body)).status).toBe(428);
+    expect((await call(base, 'PUT', `/Patient/${id}`, body, { 'If-Match': 'W/"7"' })).status).toBe(412);
+    const ok = await call(base, 'PUT', `/Patient/${id}`, body, { 'If-Match': 'W/"1"' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.meta.versionId).toBe('2');
+    const v1 = await call(base, 'GET', `/Patient/${id}/_history/1`);
+    expect(v1.body.active).toBe(true);
+    expect(
+      (await call(base, 'PUT', '/Patient/nope', { ...body, id: 'nope' }, { 'If-Match': 'W/"1"' })).status,
+    ).toBe(404);
+    expect((await call(base, 'PUT', '/Patient?identifier=x', body)).status).toBe(405);
+  });
+
+  it('a transaction Bundle is refused: Kanta PHR takes batches only', async () => {
+    const r = await call(base, 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [] });
+    expect(r.status).toBe(400);
+    expect(firstIssue(r)?.expression).toEqual(['Bundle.type']);
+  });
+});
+
+describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
+  const bundle = kantaExample<Bundle>('Bundle-diabetes-data-bundle-kantaphr-r4-en.json');
+  const patient = 'Patient/77c2c8d2-11ce-41d5-8150-75489f8b0b0a';
+
+  it('loads, and loads again without duplicates', async () => {
+    const first = await call(base, 'POST', '', bundle);
+    expect(first.status).toBe(200);
+    expect(first.body.type).toBe('batch-response');
+    expect(first.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(
+      new Array(958).fill('201'),
+    );
+    const second = await call(base, 'POST', '', bundle);
+    const statuses = second.body.entry.map((e: { response: { status: string } }) => e.response.status);
+    expect(statuses).toEqual(new Array(958).fill('200'));
+    const obs = await call(base, 'GET', `/Observation?patient=${patient}&_total=accurate&_count=1`);
+    expect(obs.body.total).toBe(646);
+    const ma = await call(
+      base,
+      'GET',
+      `/MedicationAdministration?patient=${patient}&_total=accurate&_count=1`,
+    );
+    expect(ma.body.total).toBe(312);
+  }, 120_000);
+
+  it('answers a declared parameter the store does not index by filtering (effective-time)', async () => {
+    const all = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&_count=1000`);
+    const times = all.body.entry.map(
+      (e: { resource: { effectivePeriod?: { start: string }; effectiveDateTime?: string } }) =>
+        e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime,
+    );
+    const cut = [...times].sort()[100].slice(0, 10);
+    const r = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}`);
+    expect(r.status).toBe(200);
+    const want = times.filter((t: string) => t.slice(0, 10) < cut).length;
+    expect(r.body.entry.length).toBe(want);
+    expect(want).toBeGreaterThan(0);
+  });
+
+  it('a batch entry that breaks a rule fails alone, with its own OperationOutcome', async () => {
+    const good = phrPatient(urn());
+    const bad = { ...phrPatient(), language: undefined };
+    const r = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: good, request: { method: 'POST', url: 'Patient' } },
+        { resource: bad, request: { method: 'POST', url: 'Patient' } },
+      ],
+    });
+    expect(r.body.entry[0].response.status).toBe('201');
+    expect(r.body.entry[1].response.status).toBe('422');
+    expect(r.body.entry[1].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[1].resource.language',
+    ]);
+  });
+});
