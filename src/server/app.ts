@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, type Limits, createFhirRouter } from './fhir/router.ts'
 import { FHIR_JSON, send } from './http/negotiation.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
+import type { Security } from './security/index.ts';
 import { createWritePolicy } from './write-policy.ts';
 
 export interface AppOptions {
@@ -18,6 +19,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Public base of the FHIR API, e.g. https://host/fhir; derived from the request when absent. */
   baseUrl?: string;
+  /** Authentication, scopes, consent-aware reads, redaction and audit (src/server/security). */
+  security?: Security;
   /** Extra routers mounted before the 404 handler (the domain API uses this). */
   extraRoutes?: (app: express.Express) => void;
 }
@@ -34,8 +37,10 @@ export function createApp(opts: AppOptions): express.Express {
   app.locals.metrics = metrics;
 
   const logger = opts.logger ?? defaultLogger();
-  const fhir = createFhirRouter({ store: opts.store, policy, strict, limits, baseUrl: opts.baseUrl });
+  const store = opts.security ? opts.security.wrapStore(opts.store) : opts.store;
+  const fhir = createFhirRouter({ store, policy, strict, limits, baseUrl: opts.baseUrl });
   app.use(requestTelemetry(logger, metrics));
+  if (opts.security) app.use(opts.security.front);
   app.use(fhir.hot);
 
   app.get('/healthz', async (_req, res) => {
@@ -44,10 +49,9 @@ export function createApp(opts: AppOptions): express.Express {
       await opts.store.query('select 1');
       res.json({ status: 'ok' });
     } catch (err) {
-      throw new FhirError(
-        503,
-        issue('fatal', 'transient', `Database unreachable: ${(err as Error).message}`),
-      );
+      // The driver's message stays in the log: it may name hosts, users or statements.
+      logger.error({ err, reqId: _req.id }, 'health check: database unreachable');
+      throw new FhirError(503, issue('fatal', 'transient', 'Database unreachable'));
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -65,7 +69,7 @@ export function createApp(opts: AppOptions): express.Express {
   }
 
   app.use('/fhir', fhir.router);
-  app.use('/api', createDomainRouter({ store: opts.store, policy, limits, baseUrl: opts.baseUrl }));
+  app.use('/api', createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }));
   opts.extraRoutes?.(app);
 
   app.use((req: Request) => {

@@ -3,3 +3,4 @@ export { DEFAULT_LIMITS, type Limits } from './fhir/router.ts';
 export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 export { type RunningServer, type StartOptions, startServer } from './start.ts';
 export { superviseWorkers, workerIndex } from './workers.ts';
+export { type AuthConfig, createSecurity, type Security } from './security/index.ts';

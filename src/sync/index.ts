@@ -1,5 +1,5 @@
 export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
-export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
+export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, patientReferenceOf } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
 export { sdkDisclosureRule } from './consent-gate.ts';
 export type { OutboxRow, OutboxState } from './outbox.ts';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { expandFiles, loadFile } from '../../server/cli/load.ts';
+import type { AuthConfig } from '../../server/security/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { SyncService } from '../../sync/index.ts';
 
@@ -15,7 +16,27 @@ export function registerServeCommands(program: Command): void {
     .command('serve')
     .description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)')
     .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
-    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '0.0.0.0')
+    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
+    .option(
+      '--auth <mode>',
+      'off | embedded (SMART Backend Services token server at /auth/token) | external (env TYOKYKY_AUTH)',
+      process.env.TYOKYKY_AUTH ?? 'off',
+    )
+    .option(
+      '--auth-issuer <url>',
+      'issuer of an external IdP (with --auth external)',
+      process.env.TYOKYKY_AUTH_ISSUER,
+    )
+    .option(
+      '--auth-jwks-url <url>',
+      'JWKS URL of an external IdP (with --auth external)',
+      process.env.TYOKYKY_AUTH_JWKS_URL,
+    )
+    .option('--rate-limit <n>', 'requests per client per minute', process.env.TYOKYKY_RATE_LIMIT ?? '6000')
+    .option(
+      '--insecure',
+      'allow a non-loopback --host with --auth off (anyone reaching it can read everything)',
+    )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
     .option(
       '--database-url <url>',
@@ -57,6 +78,11 @@ export function registerServeCommands(program: Command): void {
         superviseWorkers(workers, logger);
         return;
       }
+      const auth = authConfig(opts);
+      if (typeof auth === 'string') {
+        logger.error(auth);
+        process.exit(2);
+      }
       const strict =
         cmd.getOptionValueSource('strict') === 'cli'
           ? opts.strict
@@ -77,6 +103,12 @@ export function registerServeCommands(program: Command): void {
         logger,
         baseUrl: opts.baseUrl,
         sync,
+        auth,
+        insecure: opts.insecure === true,
+        rateLimit: Number(opts.rateLimit) || 6000,
+      }).catch((err: Error) => {
+        logger.error(err.message);
+        process.exit(2);
       });
       logger.info(
         {
@@ -84,6 +116,7 @@ export function registerServeCommands(program: Command): void {
           engine: store.engine,
           strict,
           remote: opts.remote ?? null,
+          auth: auth.mode,
           ...(worker === undefined ? {} : { worker }),
         },
         `tyokyky-fhir facade listening on ${running.url}/fhir`,
@@ -121,6 +154,14 @@ export function registerServeCommands(program: Command): void {
         process.exit(1);
       }
     });
+}
+
+/** The --auth options as the server's AuthConfig, or what is wrong with them. */
+function authConfig(opts: { auth: string; authIssuer?: string; authJwksUrl?: string }): AuthConfig | string {
+  if (opts.auth === 'off' || opts.auth === 'embedded') return { mode: opts.auth };
+  if (opts.auth !== 'external') return `invalid --auth "${opts.auth}" (off, embedded or external)`;
+  if (!opts.authIssuer || !opts.authJwksUrl) return '--auth external needs --auth-issuer and --auth-jwks-url';
+  return { mode: 'external', issuer: opts.authIssuer, jwksUrl: opts.authJwksUrl };
 }
 
 /** The sync worker installs its outbox hook on the store before the server takes writes. */
