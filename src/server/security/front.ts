@@ -164,12 +164,6 @@ export function securityFront(opts: FrontOptions): RequestHandler {
 
   const serveAudit = async (req: Request, res: Response, need: Extract<Need, { kind: 'audit' }>) => {
     res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
-    if (need.method !== 'GET') {
-      throw new FhirError(
-        405,
-        issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
-      );
-    }
     const body = need.id
       ? await readAudit(opts.db, need.id)
       : await searchAudit(opts.db, opts.fhirBase(), req.query as Record<string, unknown>);
@@ -188,6 +182,12 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       await new Promise<void>((resolve, reject) =>
         limiter(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
       );
+      if (need.kind === 'audit' && need.method !== 'GET') {
+        throw new FhirError(
+          405,
+          issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
+        );
+      }
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
       if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p);

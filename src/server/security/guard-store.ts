@@ -12,7 +12,8 @@ type StoredJson = { json: string; versionId: string; lastUpdated: string };
 type CreateOpts = { ifNoneExist?: string; keepId?: boolean };
 type Created = { resource: Resource; created: boolean };
 
-const PATIENT_IN_JSON = /"(?:subject|patient)":\{[^{}]*?"reference":"(Patient\/[^"]+)"/;
+const PATIENT_IN_JSON =
+  /"(?:subject|patient)"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*?"reference"\s*:\s*"(Patient\/[^"]+)"/;
 const TURVAKIELTO = '"TURVAKIELTO"';
 
 /** The client (Patient reference) a stored resource belongs to, read off its JSON text. */
