@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditEventEntity, Bundle } from '@medplum/fhirtypes';
 import { canonical } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
@@ -30,6 +29,7 @@ export interface AuditRecord {
   requestId?: string;
 }
 
+/** One audit record as stored in a batch's JSON array (short keys: millions of them). */
 interface Row {
   id: string;
   recorded: string;
@@ -47,18 +47,11 @@ interface Row {
   request_id: string | null;
 }
 
-const COLUMNS =
-  'id, recorded, client, party, interaction, action, outcome, detail, entities, entity_types, patients, consents, query, request_id';
-const INSERT = `INSERT INTO security_audit (${COLUMNS})
-  SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(id text, recorded timestamptz, client text,
-    party text, interaction text, action text, outcome text, detail text, entities text[],
-    entity_types text[], patients text[], consents text[], query text, request_id text)`;
+type Stored = Omit<Row, 'id' | 'entity_types'>;
 
-function toRow(r: AuditRecord, recorded = new Date().toISOString()): Row {
-  const types = new Set(r.entities.map((e) => e.split('/')[0] as string));
+function toStored(r: AuditRecord): Stored {
   return {
-    id: randomUUID(),
-    recorded,
+    recorded: new Date().toISOString(),
     client: r.client,
     party: r.party ?? null,
     interaction: r.interaction,
@@ -66,7 +59,6 @@ function toRow(r: AuditRecord, recorded = new Date().toISOString()): Row {
     outcome: r.outcome,
     detail: r.detail ?? null,
     entities: r.entities,
-    entity_types: [...types],
     patients: [...new Set(r.patients)],
     consents: r.consents ?? [],
     query: r.query ?? null,
@@ -74,10 +66,26 @@ function toRow(r: AuditRecord, recorded = new Date().toISOString()): Row {
   };
 }
 
-/** Writes audit rows with `db` now, e.g. inside the transaction of the write they record. */
+const typeOf = (entity: string) => entity.split('/')[0] as string;
+
+function fromStored(batch: string, index: number, e: Stored): Row {
+  return { ...e, id: `${batch}-${index}`, entity_types: [...new Set(e.entities.map(typeOf))] };
+}
+
+/** Writes audit records with `db` now (one row), e.g. inside the transaction of the write they record. */
 export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void> {
   if (!records.length) return;
-  await db.query(INSERT, [JSON.stringify(records.map((r) => toRow(r)))]);
+  const stored = records.map(toStored);
+  const set = (f: (e: Stored) => string[]) => [...new Set(stored.flatMap(f))];
+  await db.query(
+    'INSERT INTO security_audit (clients, patients, entity_types, events) VALUES ($1, $2, $3, $4)',
+    [
+      set((e) => [e.client]),
+      set((e) => e.patients),
+      set((e) => e.entities.map(typeOf)),
+      JSON.stringify(stored),
+    ],
+  );
 }
 
 /**
@@ -216,13 +224,19 @@ export function toAuditEvent(row: Row): AuditEvent {
 const SEARCH_PARAMS = new Set(['patient', 'agent', 'date', 'entity-type', '_count']);
 const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(.+)$/;
 
-/** Searches the audit log by patient, agent (client id), date and entity-type; newest first. */
+type Filter = (e: Row) => boolean;
+
+/**
+ * Searches the audit log by patient, agent (client id), date and entity-type; newest first. Batches
+ * are narrowed in SQL (patient index, time), each record is matched exactly here.
+ */
 export async function searchAudit(db: Db, base: string, query: Record<string, unknown>): Promise<Bundle> {
   const where: string[] = [];
   const params: unknown[] = [];
-  const add = (sql: (n: string) => string, value: unknown) => {
+  const filters: Filter[] = [];
+  const sql = (clause: (n: string) => string, value: unknown) => {
     params.push(value);
-    where.push(sql(`$${params.length}`));
+    where.push(clause(`$${params.length}`));
   };
   for (const [name, raw] of Object.entries(query)) {
     if (!SEARCH_PARAMS.has(name)) {
@@ -232,25 +246,44 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
       );
     }
     for (const value of ([] as unknown[]).concat(raw).map(String)) {
-      if (name === 'patient')
-        add((n) => `patients @> ARRAY[${n}::text]`, value.includes('/') ? value : `Patient/${value}`);
-      else if (name === 'agent') add((n) => `client = ${n}`, value);
-      else if (name === 'entity-type') add((n) => `entity_types @> ARRAY[${n}::text]`, value);
-      else if (name === 'date') dateClause(value, add);
+      if (name === 'patient') {
+        const ref = value.includes('/') ? value : `Patient/${value}`;
+        sql((n) => `patients @> ARRAY[${n}::text]`, ref);
+        filters.push((e) => e.patients.includes(ref));
+      } else if (name === 'agent') {
+        sql((n) => `clients @> ARRAY[${n}::text]`, value);
+        filters.push((e) => e.client === value);
+      } else if (name === 'entity-type') {
+        sql((n) => `entity_types @> ARRAY[${n}::text]`, value);
+        filters.push((e) => e.entity_types.includes(value));
+      } else if (name === 'date') filters.push(dateFilter(value, sql));
     }
   }
   const count = Math.min(1000, Math.max(1, Number(query._count ?? 50) || 50));
-  const found = await rows<Row>(
-    db,
-    `SELECT ${COLUMNS} FROM security_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY recorded DESC, id LIMIT ${count}`,
-    params,
-  );
+  const found: Row[] = [];
+  let before: string | undefined;
+  while (found.length < count) {
+    const page = await rows<{ id: string; events: string }>(
+      db,
+      `SELECT id::text, events FROM security_audit
+       WHERE ${[...where, ...(before ? [`id < ${Number(before)}`] : [])].join(' AND ') || 'true'}
+       ORDER BY id DESC LIMIT 100`,
+      params,
+    );
+    for (const batch of page) {
+      const events = (JSON.parse(batch.events) as Stored[])
+        .map((e, i) => fromStored(batch.id, i, e))
+        .reverse();
+      found.push(...events.filter((e) => filters.every((f) => f(e))));
+    }
+    if (page.length < 100) break;
+    before = page[page.length - 1]?.id;
+  }
   return {
     resourceType: 'Bundle',
     type: 'searchset',
     link: [{ relation: 'self', url: `${base}/AuditEvent` }],
-    entry: found.map((row) => ({
+    entry: found.slice(0, count).map((row) => ({
       fullUrl: `${base}/AuditEvent/${row.id}`,
       resource: toAuditEvent(row),
       search: { mode: 'match' as const },
@@ -258,7 +291,7 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
   };
 }
 
-function dateClause(value: string, add: (sql: (n: string) => string, v: unknown) => void): void {
+function dateFilter(value: string, sql: (clause: (n: string) => string, v: unknown) => void): Filter {
   const [, prefix = 'eq', text = ''] = DATE_PREFIX.exec(value) ?? [];
   const range = parseDateRange(text);
   if (!range) {
@@ -267,21 +300,26 @@ function dateClause(value: string, add: (sql: (n: string) => string, v: unknown)
       issue('error', 'invalid', `Invalid date "${value}" for AuditEvent date`, 'date'),
     );
   }
-  const low = range.low.toISOString();
-  const high = range.high.toISOString();
-  if (prefix === 'ge') add((n) => `recorded >= ${n}`, low);
-  else if (prefix === 'gt') add((n) => `recorded >= ${n}`, high);
-  else if (prefix === 'le') add((n) => `recorded < ${n}`, high);
-  else if (prefix === 'lt') add((n) => `recorded < ${n}`, low);
-  else {
-    add((n) => `recorded >= ${n}`, low);
-    add((n) => `recorded < ${n}`, high);
-  }
+  const low = range.low.getTime();
+  const high = range.high.getTime();
+  // A batch is written after its records: it is never older than they are.
+  if (prefix === 'ge' || prefix === 'eq') sql((n) => `recorded >= ${n}`, range.low.toISOString());
+  if (prefix === 'gt') sql((n) => `recorded >= ${n}`, range.high.toISOString());
+  const at = (e: Row) => Date.parse(e.recorded);
+  if (prefix === 'ge') return (e) => at(e) >= low;
+  if (prefix === 'gt') return (e) => at(e) >= high;
+  if (prefix === 'le') return (e) => at(e) < high;
+  if (prefix === 'lt') return (e) => at(e) < low;
+  return (e) => at(e) >= low && at(e) < high;
 }
 
-/** One audit row by id as an AuditEvent (404 when absent). */
+/** One audit record by id (`<batch>-<index>`) as an AuditEvent (404 when absent). */
 export async function readAudit(db: Db, id: string): Promise<AuditEvent> {
-  const [row] = await rows<Row>(db, `SELECT ${COLUMNS} FROM security_audit WHERE id = $1`, [id]);
-  if (!row) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
-  return toAuditEvent(row);
+  const m = /^(\d{1,18})-(\d{1,6})$/.exec(id);
+  const [row] = m
+    ? await rows<{ events: string }>(db, 'SELECT events FROM security_audit WHERE id = $1', [m[1]])
+    : [];
+  const stored = row ? (JSON.parse(row.events) as Stored[])[Number(m?.[2])] : undefined;
+  if (!stored || !m) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
+  return toAuditEvent(fromStored(m[1] as string, Number(m[2]), stored));
 }

@@ -81,13 +81,25 @@ export interface TokenVerifier {
   verify(token: string): Promise<JWTPayload>;
 }
 
+/** Verified tokens kept (by their exact text, signature included) until they expire. */
+const VERIFIED_CACHE = 10_000;
+
+/**
+ * Checks signature (a key of the issuer's JWKS), `iss`, `aud` and `exp`/`nbf` with jose. A token
+ * whose exact text (signature included) verified before is not verified again while it is unexpired:
+ * the signature check is the costly part, and the same bytes cannot verify differently; its expiry is
+ * checked on every request.
+ */
 export function createVerifier(opts: {
   issuer: () => string;
   audience: () => string;
   keys: JWTVerifyGetKey;
 }): TokenVerifier {
+  const verified = new Map<string, JWTPayload>();
   return {
     async verify(token) {
+      const known = verified.get(token);
+      if (known && (known.exp as number) - CLOCK_SKEW_S > Date.now() / 1000) return known;
       const { payload } = await jwtVerify(token, opts.keys, {
         issuer: opts.issuer(),
         audience: opts.audience(),
@@ -95,6 +107,8 @@ export function createVerifier(opts: {
         clockTolerance: CLOCK_SKEW_S,
         requiredClaims: ['exp', 'sub'],
       });
+      if (verified.size >= VERIFIED_CACHE) verified.clear();
+      verified.set(token, payload);
       return payload;
     },
   };
