@@ -1,6 +1,6 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { type RunningServer, type StartOptions, startServer } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { type RegisteredClient, addClient } from '../../src/server/security/index.ts';
 import { silent } from '../server/helpers.ts';
@@ -62,13 +62,18 @@ export interface Secured {
 }
 
 /** A facade with the embedded authorization server on an OS-chosen port. */
-export async function startSecured(store: FacadeStore, validator: FacadeValidator): Promise<Secured> {
+export async function startSecured(
+  store: FacadeStore,
+  validator: FacadeValidator,
+  extra: Partial<StartOptions> = {},
+): Promise<Secured> {
   const running = await startServer({
     store,
     validator,
     logger: silent,
     auth: { mode: 'embedded' },
     port: 0,
+    ...extra,
   });
   const url = running.url;
   const fhir = `${url}/fhir`;
