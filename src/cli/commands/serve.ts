@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { expandFiles, loadFile } from '../../server/cli/load.ts';
 import type { AuthConfig } from '../../server/security/index.ts';
 import type { Store } from '../../store/index.ts';
-import type { SyncService } from '../../sync/index.ts';
+import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 
 function envFlag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
@@ -49,6 +50,9 @@ export function registerServeCommands(program: Command): void {
     )
     .option('--remote <url>', 'FHIR base URL of the Kanta-style store to sync with (starts the sync worker)')
     .option('--remote-party <code>', 'consent-party code the remote counts as', 'other-health-care')
+    .option('--remote-client-id <id>', 'our client id at the remote (private_key_jwt with --remote-key)')
+    .option('--remote-key <file>', 'our private JWK for the remote (a tyokyky facade with --auth embedded)')
+    .option('--remote-token-url <url>', 'the remote token endpoint (default: <remote origin>/auth/token)')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
     .option(
       '--workers <n>',
@@ -93,7 +97,7 @@ export function registerServeCommands(program: Command): void {
       );
       // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
       const sync = opts.remote
-        ? await startSync(store, opts.remote, opts.remoteParty, logger, worker === undefined || worker === 1)
+        ? await startSync(store, remoteConfig(opts), logger, worker === undefined || worker === 1)
         : undefined;
       const running = await startServer({
         store,
@@ -156,6 +160,27 @@ export function registerServeCommands(program: Command): void {
     });
 }
 
+/** The --remote options; private_key_jwt when a key is given (SMART Backend Services). */
+function remoteConfig(opts: {
+  remote: string;
+  remoteParty: string;
+  remoteClientId?: string;
+  remoteKey?: string;
+  remoteTokenUrl?: string;
+}): RemoteConfig {
+  const remote: RemoteConfig = { baseUrl: opts.remote, party: opts.remoteParty };
+  if (!opts.remoteKey || !opts.remoteClientId) return remote;
+  return {
+    ...remote,
+    auth: {
+      tokenUrl: opts.remoteTokenUrl ?? `${new URL(opts.remote).origin}/auth/token`,
+      clientId: opts.remoteClientId,
+      method: 'private_key_jwt',
+      privateKey: JSON.parse(readFileSync(opts.remoteKey, 'utf8')),
+    },
+  };
+}
+
 /** The --auth options as the server's AuthConfig, or what is wrong with them. */
 function authConfig(opts: { auth: string; authIssuer?: string; authJwksUrl?: string }): AuthConfig | string {
   if (opts.auth === 'off' || opts.auth === 'embedded') return { mode: opts.auth };
@@ -167,13 +192,12 @@ function authConfig(opts: { auth: string; authIssuer?: string; authJwksUrl?: str
 /** The sync worker installs its outbox hook on the store before the server takes writes. */
 async function startSync(
   store: Store,
-  baseUrl: string,
-  party: string,
+  remote: RemoteConfig,
   logger: Logger,
   runLoops: boolean,
 ): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
-  const sync = createSync({ store, remote: { baseUrl, party }, logger: logger.child({ remote: baseUrl }) });
+  const sync = createSync({ store, remote, logger: logger.child({ remote: remote.baseUrl }) });
   if (runLoops) sync.start();
   return sync;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Store } from '../../store/index.ts';
 import type { BundleMode, RemoteConfig, SyncService } from '../../sync/index.ts';
@@ -10,6 +11,7 @@ interface SyncCliOptions {
   tokenUrl?: string;
   clientId?: string;
   clientSecret?: string;
+  clientKey?: string;
   scope?: string;
   bundle: BundleMode;
   batchSize: string;
@@ -53,6 +55,11 @@ function withConnection(cmd: Command, needsRemote: boolean): Command {
       'OAuth client secret (env TYOKYKY_SYNC_CLIENT_SECRET; prefer the env)',
       process.env.TYOKYKY_SYNC_CLIENT_SECRET,
     )
+    .option(
+      '--client-key <file>',
+      'private JWK for private_key_jwt instead of a secret (a tyokyky facade with --auth embedded; env TYOKYKY_SYNC_CLIENT_KEY)',
+      process.env.TYOKYKY_SYNC_CLIENT_KEY,
+    )
     .option('--scope <scopes>', 'OAuth scopes (env TYOKYKY_SYNC_SCOPE)', process.env.TYOKYKY_SYNC_SCOPE)
     .option('--bundle <mode>', 'auto | transaction | batch | none', 'auto')
     .option('--batch-size <n>', 'outbox rows per round', '100')
@@ -90,16 +97,25 @@ async function open(
     fail(`--lease must be at least 100 ms, got "${opts.lease}"`);
   if (!['auto', 'transaction', 'batch', 'none'].includes(opts.bundle))
     fail('--bundle must be auto, transaction, batch or none');
-  const auth = opts.tokenUrl
-    ? {
-        tokenUrl: opts.tokenUrl,
-        clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
-        clientSecret:
-          opts.clientSecret ??
-          fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'),
-        scope: opts.scope,
-      }
-    : undefined;
+  const auth =
+    opts.tokenUrl && opts.clientKey
+      ? {
+          tokenUrl: opts.tokenUrl,
+          clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
+          method: 'private_key_jwt' as const,
+          privateKey: JSON.parse(readFileSync(opts.clientKey, 'utf8')),
+          scope: opts.scope,
+        }
+      : opts.tokenUrl
+        ? {
+            tokenUrl: opts.tokenUrl,
+            clientId: opts.clientId ?? fail('--client-id is required with --token-url'),
+            clientSecret:
+              opts.clientSecret ??
+              fail('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url'),
+            scope: opts.scope,
+          }
+        : undefined;
   const remote: RemoteConfig = {
     baseUrl: opts.remote ?? 'http://remote.invalid',
     party: opts.party,
