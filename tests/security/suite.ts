@@ -382,10 +382,15 @@ export function securitySuite(
         const { token: t2 } = await s.client({ id: 'creator-2', scope: 'system/*.cruds' });
         const res = await s.call(t2, '', { method: 'POST', body: JSON.stringify(failing) });
         expect(res.status).toBeGreaterThanOrEqual(400);
-        const after = (await (await s.call(auditor, '/AuditEvent?agent=creator-2')).json()) as Bundle;
-        const kinds = after.entry
-          ?.map((e) => e.resource as { subtype?: { code?: string }[]; outcome?: string })
-          .map((r) => `${r.subtype?.[0]?.code}:${r.outcome}`);
+        // A failure the router answers is audited when the response has finished: wait for its row.
+        let kinds: string[] | undefined;
+        for (let tries = 0; tries < 50 && !kinds?.length; tries++) {
+          const after = (await (await s.call(auditor, '/AuditEvent?agent=creator-2')).json()) as Bundle;
+          kinds = after.entry
+            ?.map((e) => e.resource as { subtype?: { code?: string }[]; outcome?: string })
+            .map((r) => `${r.subtype?.[0]?.code}:${r.outcome}`);
+          if (!kinds?.length) await new Promise((r) => setTimeout(r, 50));
+        }
         expect(kinds).toEqual(['transaction:4']);
       });
     });

@@ -89,38 +89,54 @@ export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void>
 }
 
 /**
- * Audit rows of reads and refusals, gathered for one event-loop turn and written in one statement.
- * `record` resolves once its row is stored, so a response can wait for its audit row.
+ * Audit rows of reads and refusals, gathered per event-loop turn and written in one statement each.
+ * `record` resolves once its row is committed, so a response can wait for its audit row. Up to
+ * `concurrency` batches are written at once (on PostgreSQL their commits share the WAL flushes;
+ * PGlite, one connection, uses one).
  */
 export class AuditWriter {
   private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
-  private flushing = false;
+  private inFlight = 0;
+  private scheduled = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly concurrency = 1,
+  ) {}
 
   record(record: AuditRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ record, done: (err) => (err ? reject(err) : resolve()) });
-      if (this.pending.length === 1 && !this.flushing) setImmediate(() => void this.flush());
+      if (!this.scheduled && this.inFlight < this.concurrency) {
+        this.scheduled = true;
+        setImmediate(() => this.drain());
+      }
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.pending.length) {
+  private drain(): void {
+    this.scheduled = false;
+    while (this.pending.length && this.inFlight < this.concurrency) {
       const batch = this.pending;
       this.pending = [];
-      try {
-        await insertAudit(
-          this.db,
-          batch.map((b) => b.record),
-        );
-        for (const b of batch) b.done();
-      } catch (err) {
-        for (const b of batch) b.done(err);
-      }
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        if (this.pending.length && !this.scheduled) this.drain();
+      });
     }
-    this.flushing = false;
+  }
+
+  private async write(batch: AuditWriter['pending']): Promise<void> {
+    try {
+      await insertAudit(
+        this.db,
+        batch.map((b) => b.record),
+      );
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.done(err);
+    }
   }
 }
 

@@ -57,7 +57,9 @@ export function guardStore<S extends FacadeStore>(store: S, writer: AuditWriter)
   const outer = guard(store as unknown as Tx, (records) =>
     Promise.all(records.map((r) => writer.record(r))).then(() => undefined),
   );
-  const creates = new CreateBatcher(store as unknown as Tx);
+  const postgres = (store as { engine?: string }).engine === 'postgres';
+  // PGlite is one connection and does best with whole batches; PostgreSQL with several smaller ones.
+  const creates = new CreateBatcher(store as unknown as Tx, postgres ? 24 : 64, postgres ? 5 : 1);
   return {
     ...outer,
     create: (resource: Resource, opts?: CreateOpts) => creates.submit(resource, opts, principal()),
@@ -295,10 +297,12 @@ class CreateBatcher {
     done: (r: Created | Error) => void;
   }[] = [];
   private inFlight = 0;
-  private static readonly MAX_BATCH = 64;
-  private static readonly MAX_IN_FLIGHT = 3;
 
-  constructor(private readonly store: Tx) {}
+  constructor(
+    private readonly store: Tx,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
+  ) {}
 
   submit(resource: Resource, opts: CreateOpts | undefined, p: Principal): Promise<Created> {
     return new Promise((resolve, reject) => {
@@ -308,8 +312,8 @@ class CreateBatcher {
   }
 
   private drain(): void {
-    while (this.pending.length && this.inFlight < CreateBatcher.MAX_IN_FLIGHT) {
-      const batch = this.pending.splice(0, CreateBatcher.MAX_BATCH);
+    while (this.pending.length && this.inFlight < this.maxInFlight) {
+      const batch = this.pending.splice(0, this.maxBatch);
       this.inFlight++;
       void this.write(batch).finally(() => {
         this.inFlight--;

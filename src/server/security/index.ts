@@ -50,7 +50,8 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
   const publicBase = () => origin;
   const key = opts.auth.mode === 'embedded' ? await loadSigningKey(opts.store) : undefined;
-  const writer = new AuditWriter(opts.store);
+  const postgres = (opts.store as { engine?: string }).engine === 'postgres';
+  const writer = new AuditWriter(opts.store, postgres ? 4 : 1);
   let verifier: TokenVerifier | undefined;
   if (opts.auth.mode === 'embedded' && key) {
     verifier = createVerifier({
