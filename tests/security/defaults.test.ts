@@ -5,6 +5,7 @@ import { startServer } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { allows, parseScopes } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
+import { startSecured } from './helpers.ts';
 
 describe('secure defaults', () => {
   let store: Store;
@@ -35,6 +36,25 @@ describe('secure defaults', () => {
     const running = await startServer({ ...opts, host: '0.0.0.0', insecure: true, logger });
     await running.close();
     expect(lines.some((l) => l.includes('AUTHENTICATION IS OFF'))).toBe(true);
+  });
+
+  it('limits requests per client: 429 with Retry-After and an OperationOutcome', async () => {
+    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+      rateLimit: 3,
+    });
+    try {
+      const { token } = await s.client({ id: 'busy', scope: 'system/Observation.rs' });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await s.call(token, '/Observation?_count=1')).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const limited = await s.call(token, '/Observation?_count=1');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      const oo = (await limited.json()) as { issue: { code: string; diagnostics: string }[] };
+      expect(oo.issue[0]?.code).toBe('throttled');
+      expect(oo.issue[0]?.diagnostics).toMatch(/^sec-rate-1: /);
+    } finally {
+      await s.running.close();
+    }
   });
 });
 

@@ -54,7 +54,9 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   const limiter = rateLimit({
     windowMs: 60_000,
     limit: opts.rateLimit,
-    standardHeaders: 'draft-8',
+    // draft-7 headers: draft-8's policy header hashes the client key on every request.
+    standardHeaders: 'draft-7',
+    validate: false,
     legacyHeaders: false,
     keyGenerator: (req, res) =>
       (res.locals.principal as Principal | undefined)?.clientId ?? ipKeyGenerator(req.ip ?? ''),
