@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const stages = ['cli', 'validate', 'map', 'store', 'facade', 'sync'];
+const stages = ['cli', 'validate', 'map', 'store', 'facade', 'security', 'sync'];
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !stages.includes(w));

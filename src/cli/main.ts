@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerClientsCommand } from './commands/clients.ts';
 import { registerMapCommand } from './commands/map.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerSyncCommand } from './commands/sync.ts';
@@ -17,5 +18,6 @@ registerValidateCommand(program);
 registerMapCommand(program);
 registerServeCommands(program);
 registerSyncCommand(program);
+registerClientsCommand(program);
 
 await program.parseAsync(process.argv);

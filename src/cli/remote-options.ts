@@ -39,6 +39,13 @@ const REMOTE_OPTIONS: RemoteOption[] = [
     description: 'OAuth client secret (prefer the environment variable)',
     env: 'TYOKYKY_SYNC_CLIENT_SECRET',
   },
+  {
+    key: 'clientKey',
+    flags: '--client-key <file>',
+    description:
+      'private JWK file for private_key_jwt instead of a secret (a tyokyky facade with --auth embedded)',
+    env: 'TYOKYKY_SYNC_CLIENT_KEY',
+  },
   { key: 'scope', flags: '--scope <scopes>', description: 'OAuth scopes', env: 'TYOKYKY_SYNC_SCOPE' },
   {
     key: 'bundle',

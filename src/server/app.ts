@@ -9,6 +9,7 @@ import { capOutcome } from './http/outcome-cap.ts';
 import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
+import type { Security } from './security/index.ts';
 import { createWritePolicy } from './write-policy.ts';
 
 export interface AppOptions {
@@ -23,6 +24,8 @@ export interface AppOptions {
   baseUrl?: string;
   /** `kanta-phr`: /fhir behaves as the Kanta PHR sandbox (src/server/kanta, docs/kanta.md); default `fhir`. */
   mode?: 'fhir' | 'kanta-phr';
+  /** Authentication, scopes, consent-aware reads, redaction and audit (src/server/security). */
+  security?: Security;
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -43,7 +46,8 @@ export function createApp(opts: AppOptions): express.Express {
     next();
   });
   app.use(requestTelemetry(logger, metrics));
-  const store = opts.store;
+  const store = opts.security ? opts.security.wrapStore(opts.store) : opts.store;
+  if (opts.security) app.use(opts.security.front);
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
@@ -51,10 +55,9 @@ export function createApp(opts: AppOptions): express.Express {
       await store.query('select 1');
       res.json({ status: 'ok' });
     } catch (err) {
-      throw new FhirError(
-        503,
-        issue('fatal', 'transient', `Database unreachable: ${(err as Error).message}`),
-      );
+      // The driver's message stays in the log: it may name hosts, users or statements.
+      logger.error({ err, reqId: _req.id }, 'health check: database unreachable');
+      throw new FhirError(503, issue('fatal', 'transient', 'Database unreachable'));
     }
   });
   app.get('/metrics', async (_req, res) => {

@@ -5,3 +5,4 @@ export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 export { type RunningServer, type StartOptions, startServer } from './start.ts';
 export { superviseWorkers, workerIndex } from './workers.ts';
 export { defaultLogger } from './ops.ts';
+export { type AuthConfig, createSecurity, type Security } from './security/index.ts';

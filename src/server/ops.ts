@@ -43,8 +43,10 @@ export function requestTelemetry(logger: Logger, metrics: Metrics): RequestHandl
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          req: { id, method: req.method, url: req.originalUrl },
+          // The path only: a query string can carry identifiers (a search by HETU).
+          req: { id, method: req.method, url: req.originalUrl.split('?', 1)[0] },
           res: { statusCode: status },
+          ...(res.locals.clientId ? { client: res.locals.clientId } : {}),
           route: res.locals.route,
           responseTime: Math.round(ms),
         },

@@ -1,9 +1,10 @@
-import type { Server } from 'node:http';
+import { type Server, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { type AppOptions, createApp } from './app.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
+import { type AuthConfig, createSecurity } from './security/index.ts';
 
 export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   /** An open store; when absent one is opened from databaseUrl/dataDir and closed with the server. */
@@ -15,6 +16,12 @@ export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   host?: string;
   /** How long in-flight requests get to finish on close before connections are cut (ms). */
   shutdownGraceMs?: number;
+  /** Authentication (default off); audit, redaction and headers apply either way. */
+  auth?: AuthConfig;
+  /** Allow binding a non-loopback address with auth off. */
+  insecure?: boolean;
+  /** Requests per client per minute. */
+  rateLimit?: number;
 }
 
 export interface RunningServer {
@@ -48,8 +55,17 @@ export async function assertPortFree(port: number, host: string): Promise<void> 
   });
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const logger: Logger = opts.logger ?? defaultLogger();
+  const auth: AuthConfig = opts.auth ?? { mode: 'off' };
+  const host = opts.host ?? '127.0.0.1';
+  if (auth.mode === 'off' && !LOOPBACK.test(host) && !opts.insecure) {
+    throw new Error(
+      `refusing to listen on ${host} without authentication: configure auth, bind 127.0.0.1, or pass --insecure`,
+    );
+  }
   const ownsStore = !opts.store;
   const store =
     opts.store ??
@@ -61,11 +77,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     }));
   const validator: FacadeValidator =
     opts.validator ?? (await (await import('../validation/index.ts')).loadProjectValidator());
-  const app = createApp({ ...opts, store, validator, logger });
-  const host = opts.host ?? '127.0.0.1';
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+  // Listen first: with no configured base URL, links are built from the address we listen on, never
+  // from a caller's Host header.
+  const server = createHttpServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
   server.keepAliveTimeout = 65_000;
   const { port } = server.address() as AddressInfo;
@@ -73,6 +90,24 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = `http://${shownHost}:${port}`;
   const bound = server.address() as AddressInfo;
   logger.info({ bound: `${bound.address}:${bound.port}` }, `bound ${bound.address} port ${bound.port}`);
+  const fhirBase = opts.baseUrl?.replace(/\/+$/, '') ?? `${url}/fhir`;
+  const security =
+    opts.security ??
+    (await createSecurity({
+      store: store as unknown as Parameters<typeof createSecurity>[0]['store'],
+      auth,
+      publicBase: fhirBase.replace(/\/fhir$/, ''),
+      rateLimit: opts.rateLimit,
+      bodyLimit: opts.limits?.bodyBytes,
+      logger,
+    }));
+  if (security.auth === 'off') {
+    logger.warn(
+      `AUTHENTICATION IS OFF: anyone who can reach ${url} can read and write every client's data (bind stays ${host})`,
+    );
+  }
+  const app = createApp({ ...opts, baseUrl: fhirBase, security, store, validator, logger });
+  server.on('request', app);
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { JWK } from 'jose';
 
 /** How a 412 (remote changed since we last saw it) is resolved, per resource family. */
 export type ConflictPolicy = 'remote-wins' | 'local-wins' | 'park';
@@ -9,10 +10,16 @@ export type BundleMode = 'auto' | 'transaction' | 'batch' | 'none';
 export interface OAuthConfig {
   tokenUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** For `basic` and `post`. */
+  clientSecret?: string;
   scope?: string;
-  /** client_secret_basic (default) or client_secret_post. */
-  method?: 'basic' | 'post';
+  /**
+   * client_secret_basic (default), client_secret_post, or private_key_jwt (SMART Backend Services:
+   * a client assertion signed with `privateKey`, as a tyokyky facade with `--auth embedded` expects).
+   */
+  method?: 'basic' | 'post' | 'private_key_jwt';
+  /** The client's private key as a JWK (with `kid` and `alg`, ES384 or RS384), for private_key_jwt. */
+  privateKey?: JWK;
 }
 
 export interface RemoteConfig {

@@ -1,9 +1,10 @@
 export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
-export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
+export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, patientReferenceOf } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
 export { sdkDisclosureRule } from './consent-gate.ts';
 export type { SyncStore } from './context.ts';
 export type { OutboxRow, OutboxState } from './repository.ts';
+export { clientAssertion } from './oauth.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient } from './remote-client.ts';

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { type JWK, SignJWT, importJWK } from 'jose';
 import { FhirError, issue } from '../shared/outcome.ts';
 import type { OAuthConfig } from './config.ts';
 
@@ -41,12 +43,16 @@ export class TokenSource {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     };
-    if (method === 'basic') {
-      const basic = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`;
+    if (method === 'private_key_jwt') {
+      if (!this.config.privateKey) throw tokenError(401, 'private_key_jwt needs the client private key');
+      form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      form.set('client_assertion', await clientAssertion(clientId, tokenUrl, this.config.privateKey));
+    } else if (method === 'basic') {
+      const basic = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret ?? '')}`;
       headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
     } else {
       form.set('client_id', clientId);
-      form.set('client_secret', clientSecret);
+      form.set('client_secret', clientSecret ?? '');
     }
     let res: Response;
     try {
@@ -80,6 +86,24 @@ export class TokenSource {
     this.cached = { value: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
     return body.access_token;
   }
+}
+
+/**
+ * A SMART Backend Services client assertion: `iss` = `sub` = the client id, `aud` = the token
+ * endpoint, a fresh `jti`, valid for five minutes, signed with the client's private key (jose).
+ */
+export async function clientAssertion(clientId: string, tokenUrl: string, privateKey: JWK): Promise<string> {
+  const alg = privateKey.alg ?? (privateKey.kty === 'RSA' ? 'RS384' : 'ES384');
+  const key = await importJWK(privateKey, alg);
+  return new SignJWT({})
+    .setProtectedHeader({ alg, ...(privateKey.kid ? { kid: privateKey.kid } : {}), typ: 'JWT' })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(tokenUrl)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(key);
 }
 
 function tokenError(status: number, diagnostics: string): FhirError {

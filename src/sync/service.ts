@@ -7,8 +7,8 @@ import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
-import { FHIR_STORE_ROUNDS, drainOutbox, pullLoop, pushLoop } from './loops.ts';
 import type { RemoteAdapter } from './kanta/index.ts';
+import { FHIR_STORE_ROUNDS, drainOutbox, pullLoop, pushLoop } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
@@ -235,9 +235,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       if (loops.length) return;
       const keep = (loop: () => Promise<void>) => loops.push(ready.then(loop).catch(() => {}));
       if (which.push !== false) {
-        for (let i = 0; i < lanes; i++) keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
+        for (let i = 0; i < lanes; i++)
+          keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
       }
-      if (which.pull !== false) keep(() => pullLoop(ctx, abort.signal, opts.pullIntervalMs ?? 30_000, adapter));
+      if (which.pull !== false)
+        keep(() => pullLoop(ctx, abort.signal, opts.pullIntervalMs ?? 30_000, adapter));
     },
     async stop() {
       abort.abort();

@@ -3,6 +3,7 @@
  * environment variables, src/cli/remote-options.ts), used by `tyokyky sync …` and
  * `tyokyky serve --remote …` alike: the same settings, the same checks, the same RemoteConfig.
  */
+import { readFileSync } from 'node:fs';
 import type { BundleMode, RemoteConfig } from './config.ts';
 
 /** The remote options as a command line gives them (all strings, all optional). */
@@ -12,6 +13,8 @@ export interface RemoteSettings {
   tokenUrl?: string;
   clientId?: string;
   clientSecret?: string;
+  /** Path of a private JWK: private_key_jwt instead of a client secret. */
+  clientKey?: string;
   scope?: string;
   bundle?: string;
   timeout?: string;
@@ -33,11 +36,31 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   let auth: RemoteConfig['auth'];
   if (s.tokenUrl) {
     if (!s.clientId) throw new Error('--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url');
-    if (!s.clientSecret)
-      throw new Error('--client-secret (or TYOKYKY_SYNC_CLIENT_SECRET) is required with --token-url');
-    auth = { tokenUrl: s.tokenUrl, clientId: s.clientId, clientSecret: s.clientSecret, scope: s.scope };
-  } else if (s.clientId || s.clientSecret) {
-    throw new Error('--client-id/--client-secret need --token-url (or TYOKYKY_SYNC_TOKEN_URL)');
+    if (s.clientKey) {
+      auth = {
+        tokenUrl: s.tokenUrl,
+        clientId: s.clientId,
+        method: 'private_key_jwt',
+        privateKey: readPrivateKey(s.clientKey),
+        scope: s.scope,
+      };
+    } else {
+      if (!s.clientSecret)
+        throw new Error(
+          '--client-secret or --client-key (or TYOKYKY_SYNC_CLIENT_SECRET / _CLIENT_KEY) is required with --token-url',
+        );
+      auth = { tokenUrl: s.tokenUrl, clientId: s.clientId, clientSecret: s.clientSecret, scope: s.scope };
+    }
+  } else if (s.clientId || s.clientSecret || s.clientKey) {
+    throw new Error('--client-id/--client-secret/--client-key need --token-url (or TYOKYKY_SYNC_TOKEN_URL)');
   }
   return { baseUrl: s.remote, party: s.party ?? 'other-health-care', auth, bundle, timeoutMs };
+}
+
+function readPrivateKey(path: string): NonNullable<RemoteConfig['auth']>['privateKey'] {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`--client-key: cannot read a JWK from ${path} (${(err as Error).message})`);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import type { AuthConfig } from '../../server/security/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
@@ -17,7 +18,27 @@ export function registerServeCommands(program: Command): void {
   serve
     .description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)')
     .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
-    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '0.0.0.0')
+    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
+    .option(
+      '--auth <mode>',
+      'off | embedded (SMART Backend Services token server at /auth/token) | external (env TYOKYKY_AUTH)',
+      process.env.TYOKYKY_AUTH ?? 'off',
+    )
+    .option(
+      '--auth-issuer <url>',
+      'issuer of an external IdP (with --auth external)',
+      process.env.TYOKYKY_AUTH_ISSUER,
+    )
+    .option(
+      '--auth-jwks-url <url>',
+      'JWKS URL of an external IdP (with --auth external)',
+      process.env.TYOKYKY_AUTH_JWKS_URL,
+    )
+    .option('--rate-limit <n>', 'requests per client per minute', process.env.TYOKYKY_RATE_LIMIT ?? '6000')
+    .option(
+      '--insecure',
+      'allow a non-loopback --host with --auth off (anyone reaching it can read everything)',
+    )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
     .option(
       '--database-url <url>',
@@ -69,6 +90,11 @@ export function registerServeCommands(program: Command): void {
         superviseWorkers(workers, logger);
         return;
       }
+      const auth = authConfig(opts);
+      if (typeof auth === 'string') {
+        logger.error(auth);
+        process.exit(2);
+      }
       const strict =
         cmd.getOptionValueSource('strict') === 'cli'
           ? opts.strict
@@ -101,6 +127,9 @@ export function registerServeCommands(program: Command): void {
         baseUrl: opts.baseUrl,
         sync,
         mode: opts.mode === 'kanta-phr' ? 'kanta-phr' : 'fhir',
+        auth,
+        insecure: opts.insecure === true,
+        rateLimit: Number(opts.rateLimit) || 6000,
       }).catch((err: Error) => startupFailed(err.message));
       logger.info(
         {
@@ -108,6 +137,7 @@ export function registerServeCommands(program: Command): void {
           engine: store.engine,
           strict,
           remote: remote?.baseUrl ?? null,
+          auth: auth.mode,
           ...(worker === undefined ? {} : { worker }),
         },
         `tyokyky-fhir facade listening on ${running.url}/fhir`,
@@ -152,6 +182,14 @@ export function registerServeCommands(program: Command): void {
 function startupFailed(message: string): never {
   console.error(`tyokyky serve: ${message}`);
   process.exit(2);
+}
+
+/** The --auth options as the server's AuthConfig, or what is wrong with them. */
+function authConfig(opts: { auth: string; authIssuer?: string; authJwksUrl?: string }): AuthConfig | string {
+  if (opts.auth === 'off' || opts.auth === 'embedded') return { mode: opts.auth };
+  if (opts.auth !== 'external') return `invalid --auth "${opts.auth}" (off, embedded or external)`;
+  if (!opts.authIssuer || !opts.authJwksUrl) return '--auth external needs --auth-issuer and --auth-jwks-url';
+  return { mode: 'external', issuer: opts.authIssuer, jwksUrl: opts.authJwksUrl };
 }
 
 /** The sync worker installs its outbox hook on the store before the server takes writes. */

@@ -6,6 +6,7 @@
  * identifier. A row with any reference left untranslated is never sent.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { redactNonDisclosed } from '../../mapping/index.ts';
 import { businessIdentifier } from '../context.ts';
 import { translateReferences } from '../references.ts';
 import { stripForRemote } from '../remote-client.ts';
@@ -46,17 +47,21 @@ export function remoteWrite(
       mapping,
     };
   }
-  const { value: body, untranslated } = translateReferences(stripForRemote(row.payload), (ref) => {
-    const type = ref.slice(0, ref.indexOf('/'));
-    if (pushTypes.has(type)) {
-      const m = mappings.get(ref);
-      if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
-      const urn = inBundle.get(ref);
-      return urn ? { reference: urn } : undefined;
-    }
-    const identifier = logical.get(ref);
-    return identifier ? { identifier, type } : undefined;
-  });
+  const { value: body, untranslated } = translateReferences(
+    // Turvakielto: a party never receives what the label protects (the facade redacts reads the same way).
+    stripForRemote(redactNonDisclosed(row.payload)),
+    (ref) => {
+      const type = ref.slice(0, ref.indexOf('/'));
+      if (pushTypes.has(type)) {
+        const m = mappings.get(ref);
+        if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
+        const urn = inBundle.get(ref);
+        return urn ? { reference: urn } : undefined;
+      }
+      const identifier = logical.get(ref);
+      return identifier ? { identifier, type } : undefined;
+    },
+  );
   if (untranslated.length) return { untranslated };
   if (mapping) {
     return {

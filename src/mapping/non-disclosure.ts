@@ -1,0 +1,48 @@
+import type { Coding, Patient, Resource } from '@medplum/fhirtypes';
+import { MAP } from './config.ts';
+
+/** The security label a redacted copy carries (HL7 v3 ObservationValue REDACTED). */
+export const REDACTED_LABEL: Coding = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  code: 'REDACTED',
+  display: 'redacted',
+};
+
+/** Does this Patient carry the turvakielto (non-disclosure for personal safety) label? */
+export function hasNonDisclosure(resource: Resource): boolean {
+  return (
+    resource.resourceType === 'Patient' &&
+    (resource.meta?.security ?? []).some(
+      (s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code,
+    )
+  );
+}
+
+/**
+ * A copy of `resource` without what turvakielto protects: for a labelled Patient, every address,
+ * telecom and the home municipality go (also from contacts), the narrative (which repeats them) is
+ * replaced by a notice, and `meta.security` gains REDACTED. Anything else is returned unchanged.
+ * The facade applies this on reads for clients without the turvakielto scope; the sync must apply
+ * it to what it discloses to a party.
+ */
+export function redactNonDisclosed<T extends Resource>(resource: T): T {
+  if (!hasNonDisclosure(resource)) return resource;
+  const p = resource as Patient;
+  const { address: _a, telecom: _t, extension: _e, ...rest } = p;
+  const redacted: Patient = {
+    ...rest,
+    meta: { ...p.meta, security: [...(p.meta?.security ?? []), REDACTED_LABEL] },
+    ...(p.text
+      ? {
+          text: {
+            status: 'generated',
+            div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Turvakielto: osa tiedoista on poistettu.</p></div>',
+          },
+        }
+      : {}),
+  };
+  const extension = p.extension?.filter((e) => e.url !== MAP.extensions.municipality);
+  if (extension?.length) redacted.extension = extension;
+  if (p.contact) redacted.contact = p.contact.map(({ address: _ca, telecom: _ct, ...c }) => c);
+  return redacted as T;
+}

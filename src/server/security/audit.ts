@@ -1,0 +1,341 @@
+import type { AuditEvent, AuditEventEntity, Bundle } from '@medplum/fhirtypes';
+import { canonical } from '../../mapping/index.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
+import { parseDateRange } from '../../store/index.ts';
+import { rows } from './schema.ts';
+
+type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
+
+/** What an access did, as one row of the audit log (rendered as a BALP-shaped AuditEvent). */
+export interface AuditRecord {
+  client: string;
+  party?: string;
+  /** FHIR restful-interaction code (`read`, `search-type`, `create`, `transaction`, …) or `operation`. */
+  interaction: string;
+  /** C, R, U, D or E. */
+  action: 'C' | 'R' | 'U' | 'D' | 'E';
+  /** 0 success, 4 minor failure (refused, bad request), 8 serious failure. */
+  outcome: '0' | '4' | '8';
+  /** Why it was refused or failed; never client data. */
+  detail?: string;
+  /** `Type/id` of each resource touched (or the searched type alone). */
+  entities: string[];
+  /** `Patient/id` of each client whose data was touched. */
+  patients: string[];
+  /** `Consent/id` under which data went to a party. */
+  consents?: string[];
+  /** The search query as received (audit log only). */
+  query?: string;
+  requestId?: string;
+}
+
+/** One audit record as stored in a batch's JSON array (short keys: millions of them). */
+interface Row {
+  id: string;
+  recorded: string;
+  client: string;
+  party: string | null;
+  interaction: string;
+  action: string;
+  outcome: string;
+  detail: string | null;
+  entities: string[];
+  entity_types: string[];
+  patients: string[];
+  consents: string[];
+  query: string | null;
+  request_id: string | null;
+}
+
+type Stored = Omit<Row, 'id' | 'entity_types'>;
+
+function toStored(r: AuditRecord): Stored {
+  return {
+    recorded: new Date().toISOString(),
+    client: r.client,
+    party: r.party ?? null,
+    interaction: r.interaction,
+    action: r.action,
+    outcome: r.outcome,
+    detail: r.detail ?? null,
+    entities: r.entities,
+    patients: [...new Set(r.patients)],
+    consents: r.consents ?? [],
+    query: r.query ?? null,
+    request_id: r.requestId ?? null,
+  };
+}
+
+const typeOf = (entity: string) => entity.split('/')[0] as string;
+
+function fromStored(batch: string, index: number, e: Stored): Row {
+  return { ...e, id: `${batch}-${index}`, entity_types: [...new Set(e.entities.map(typeOf))] };
+}
+
+/** Writes audit records with `db` now (one row), e.g. inside the transaction of the write they record. */
+export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void> {
+  if (!records.length) return;
+  const stored = records.map(toStored);
+  const set = (f: (e: Stored) => string[]) => [...new Set(stored.flatMap(f))];
+  await db.query(
+    'INSERT INTO security_audit (clients, patients, entity_types, events) VALUES ($1, $2, $3, $4)',
+    [
+      set((e) => [e.client]),
+      set((e) => e.patients),
+      set((e) => e.entities.map(typeOf)),
+      JSON.stringify(stored),
+    ],
+  );
+}
+
+/**
+ * Audit rows of reads and refusals, gathered per event-loop turn and written in one statement each.
+ * `record` resolves once its row is committed, so a response can wait for its audit row. Up to
+ * `concurrency` batches are written at once (on PostgreSQL their commits share the WAL flushes;
+ * PGlite, one connection, uses one).
+ */
+export class AuditWriter {
+  private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly concurrency = 1,
+  ) {}
+
+  record(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ record, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.scheduled && this.inFlight < this.concurrency) {
+        this.scheduled = true;
+        setImmediate(() => this.drain());
+      }
+    });
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    while (this.pending.length && this.inFlight < this.concurrency) {
+      const batch = this.pending;
+      this.pending = [];
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        if (this.pending.length && !this.scheduled) this.drain();
+      });
+    }
+  }
+
+  private async write(batch: AuditWriter['pending']): Promise<void> {
+    try {
+      await insertAudit(
+        this.db,
+        batch.map((b) => b.record),
+      );
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.done(err);
+    }
+  }
+}
+
+const REST = {
+  system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+  code: 'rest',
+  display: 'RESTful Operation',
+};
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+
+/** One audit row as an AuditEvent in the shape of IHE Basic Audit Log Patterns. */
+export function toAuditEvent(row: Row): AuditEvent {
+  const entity: AuditEventEntity[] = [
+    ...row.patients.map((reference) => ({
+      what: { reference },
+      type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
+      role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
+    })),
+    ...row.entities
+      .filter((e) => e.includes('/'))
+      .map((reference) => ({
+        what: { reference },
+        type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+        role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
+      })),
+    ...row.consents.map((reference) => ({
+      what: { reference },
+      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+      role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
+      description: 'consent under which the data was disclosed',
+    })),
+    ...(row.query !== null
+      ? [
+          {
+            type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+            role: { system: OBJECT_ROLE, code: '24', display: 'Query' },
+            query: Buffer.from(row.query).toString('base64'),
+            description: row.entity_types.join(','),
+          },
+        ]
+      : []),
+  ];
+  return {
+    resourceType: 'AuditEvent',
+    id: row.id,
+    type: REST,
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: row.interaction }],
+    action: row.action as AuditEvent['action'],
+    recorded: new Date(row.recorded).toISOString(),
+    outcome: row.outcome as AuditEvent['outcome'],
+    ...(row.detail ? { outcomeDesc: row.detail } : {}),
+    agent: [
+      {
+        type: {
+          coding: [
+            {
+              system: 'http://dicom.nema.org/resources/ontology/DCM',
+              code: '110153',
+              display: 'Source Role ID',
+            },
+          ],
+        },
+        who: { identifier: { system: 'urn:tyokyky:client', value: row.client } },
+        requestor: true,
+        ...(row.party
+          ? { role: [{ coding: [{ system: `${canonical}/CodeSystem/consent-party`, code: row.party }] }] }
+          : {}),
+      },
+      {
+        type: {
+          coding: [
+            {
+              system: 'http://dicom.nema.org/resources/ontology/DCM',
+              code: '110152',
+              display: 'Destination Role ID',
+            },
+          ],
+        },
+        who: { display: 'tyokyky-fhir facade' },
+        requestor: false,
+      },
+    ],
+    source: {
+      observer: { display: 'tyokyky-fhir facade' },
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
+    },
+    ...(row.request_id
+      ? { extension: [{ url: `${canonical}/StructureDefinition/request-id`, valueString: row.request_id }] }
+      : {}),
+    ...(entity.length ? { entity } : {}),
+  };
+}
+
+const SEARCH_PARAMS = new Set(['patient', 'agent', 'date', 'entity-type', '_count']);
+const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(.+)$/;
+
+type Filter = (e: Row) => boolean;
+
+/**
+ * Searches the audit log by patient, agent (client id), date and entity-type; newest first. Batches
+ * are narrowed in SQL (patient index, time), each record is matched exactly here.
+ */
+export async function searchAudit(db: Db, base: string, query: Record<string, unknown>): Promise<Bundle> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const filters: Filter[] = [];
+  const sql = (clause: (n: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  for (const [name, raw] of Object.entries(query)) {
+    if (!SEARCH_PARAMS.has(name)) {
+      throw new FhirError(
+        400,
+        issue('error', 'not-supported', `Unknown search parameter "${name}" for AuditEvent`, name),
+      );
+    }
+    for (const value of ([] as unknown[]).concat(raw).map(String)) {
+      if (name === 'patient') {
+        const ref = value.includes('/') ? value : `Patient/${value}`;
+        sql((n) => `patients @> ARRAY[${n}::text]`, ref);
+        filters.push((e) => e.patients.includes(ref));
+      } else if (name === 'agent') {
+        sql((n) => `clients @> ARRAY[${n}::text]`, value);
+        filters.push((e) => e.client === value);
+      } else if (name === 'entity-type') {
+        sql((n) => `entity_types @> ARRAY[${n}::text]`, value);
+        filters.push((e) => e.entity_types.includes(value));
+      } else if (name === 'date') filters.push(dateFilter(value, sql));
+    }
+  }
+  const count = Math.min(1000, Math.max(1, Number(query._count ?? 50) || 50));
+  const found: Row[] = [];
+  let before: string | undefined;
+  while (found.length < count) {
+    const page = await rows<{ id: string; events: string }>(
+      db,
+      `SELECT id::text, events FROM security_audit
+       WHERE ${[...where, ...(before ? [`id < ${Number(before)}`] : [])].join(' AND ') || 'true'}
+       ORDER BY id DESC LIMIT 100`,
+      params,
+    );
+    for (const batch of page) {
+      const events = (JSON.parse(batch.events) as Stored[])
+        .map((e, i) => fromStored(batch.id, i, e))
+        .reverse();
+      found.push(...events.filter((e) => filters.every((f) => f(e))));
+    }
+    if (page.length < 100) break;
+    before = page[page.length - 1]?.id;
+  }
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    link: [{ relation: 'self', url: `${base}/AuditEvent` }],
+    entry: found.slice(0, count).map((row) => ({
+      fullUrl: `${base}/AuditEvent/${row.id}`,
+      resource: toAuditEvent(row),
+      search: { mode: 'match' as const },
+    })),
+  };
+}
+
+function dateFilter(value: string, sql: (clause: (n: string) => string, v: unknown) => void): Filter {
+  const [, prefix = 'eq', text = ''] = DATE_PREFIX.exec(value) ?? [];
+  const range = parseDateRange(text);
+  if (!range) {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', `Invalid date "${value}" for AuditEvent date`, 'date'),
+    );
+  }
+  const low = range.low.getTime();
+  const high = range.high.getTime();
+  // A batch is written after its records: it is never older than they are.
+  if (prefix === 'ge' || prefix === 'eq') sql((n) => `recorded >= ${n}`, range.low.toISOString());
+  if (prefix === 'gt') sql((n) => `recorded >= ${n}`, range.high.toISOString());
+  const at = (e: Row) => Date.parse(e.recorded);
+  if (prefix === 'ge') return (e) => at(e) >= low;
+  if (prefix === 'gt') return (e) => at(e) >= high;
+  if (prefix === 'le') return (e) => at(e) < high;
+  if (prefix === 'lt') return (e) => at(e) < low;
+  return (e) => at(e) >= low && at(e) < high;
+}
+
+/** One audit record by id (`<batch>-<index>`) as an AuditEvent (404 when absent). */
+export async function readAudit(db: Db, id: string): Promise<AuditEvent> {
+  const m = /^(\d{1,18})-(\d{1,6})$/.exec(id);
+  const [row] = m
+    ? await rows<{ events: string }>(db, 'SELECT events FROM security_audit WHERE id = $1', [m[1]])
+    : [];
+  const stored = row ? (JSON.parse(row.events) as Stored[])[Number(m?.[2])] : undefined;
+  if (!stored || !m) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
+  return toAuditEvent(fromStored(m[1] as string, Number(m[2]), stored));
+}

@@ -1,0 +1,142 @@
+import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { rows } from './schema.ts';
+import { ALGORITHMS, CLOCK_SKEW_S, remoteKeys } from './tokens.ts';
+
+type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
+
+/** A client registered for SMART Backend Services (`tyokyky clients add`). */
+export interface RegisteredClient {
+  id: string;
+  /** Space-separated scopes it may request. */
+  scope: string;
+  /** consent-party code when the client is a receiving party (its reads follow the clients' consents). */
+  party?: string;
+  /** Its public keys, inline … */
+  jwks?: { keys: JWK[] };
+  /** … or where to fetch them. */
+  jwksUrl?: string;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function addClient(db: Db, client: RegisteredClient): Promise<void> {
+  if (!CLIENT_ID.test(client.id))
+    throw new Error(`client id "${client.id}" must be 1-128 of A-Z a-z 0-9 . _ : -`);
+  if (!client.jwks === !client.jwksUrl) throw new Error('give exactly one of a JWKS (file) or a JWKS URL');
+  if (client.jwks && !client.jwks.keys?.length) throw new Error('the JWKS has no keys');
+  if (client.jwks?.keys.some((k) => 'd' in k || k.kty === 'oct')) {
+    throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
+  }
+  await db.query(
+    `INSERT INTO security_client (id, scope, party, jwks, jwks_url) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET scope = $2, party = $3, jwks = $4, jwks_url = $5`,
+    [
+      client.id,
+      client.scope,
+      client.party ?? null,
+      client.jwks ? JSON.stringify(client.jwks) : null,
+      client.jwksUrl ?? null,
+    ],
+  );
+}
+
+interface ClientRow {
+  id: string;
+  scope: string;
+  party: string | null;
+  jwks: string | null;
+  jwks_url: string | null;
+}
+
+const fromRow = (r: ClientRow): RegisteredClient => ({
+  id: r.id,
+  scope: r.scope,
+  ...(r.party ? { party: r.party } : {}),
+  ...(r.jwks ? { jwks: JSON.parse(r.jwks) } : {}),
+  ...(r.jwks_url ? { jwksUrl: r.jwks_url } : {}),
+});
+
+export async function listClients(db: Db): Promise<RegisteredClient[]> {
+  return (
+    await rows<ClientRow>(db, 'SELECT id, scope, party, jwks, jwks_url FROM security_client ORDER BY id')
+  ).map(fromRow);
+}
+
+export async function getClient(db: Db, id: string): Promise<RegisteredClient | undefined> {
+  const [row] = await rows<ClientRow>(
+    db,
+    'SELECT id, scope, party, jwks, jwks_url FROM security_client WHERE id = $1',
+    [id],
+  );
+  return row ? fromRow(row) : undefined;
+}
+
+export async function removeClient(db: Db, id: string): Promise<boolean> {
+  const gone = await rows<{ id: string }>(db, 'DELETE FROM security_client WHERE id = $1 RETURNING id', [id]);
+  return gone.length > 0;
+}
+
+/** Why a client assertion was refused (the token endpoint answers `invalid_client`). */
+export class AssertionError extends Error {}
+
+const remoteSets = new Map<string, JWTVerifyGetKey>();
+
+function keysOf(client: RegisteredClient): JWTVerifyGetKey {
+  if (client.jwks) return createLocalJWKSet(client.jwks);
+  const url = client.jwksUrl as string;
+  let set = remoteSets.get(url);
+  if (!set) {
+    set = remoteKeys(url);
+    remoteSets.set(url, set);
+  }
+  return set;
+}
+
+/** Longest lifetime accepted for a client assertion (SMART: at most five minutes). */
+const MAX_ASSERTION_S = 300;
+
+/**
+ * Verifies a SMART Backend Services client assertion: signed by one of the client's registered keys,
+ * `iss` = `sub` = client id, `aud` = our token endpoint, unexpired and short-lived, and a `jti` never
+ * seen before (kept until the assertion expires, in the database so every worker sees it).
+ */
+export async function verifyClientAssertion(
+  db: Db,
+  assertion: string,
+  tokenUrl: string,
+): Promise<RegisteredClient> {
+  let claimed: string | undefined;
+  try {
+    claimed = decodeJwt(assertion).iss;
+  } catch {
+    throw new AssertionError('client_assertion is not a JWT');
+  }
+  const client = claimed ? await getClient(db, claimed) : undefined;
+  if (!client) throw new AssertionError('unknown client');
+  let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+  try {
+    ({ payload } = await jwtVerify(assertion, keysOf(client), {
+      issuer: client.id,
+      subject: client.id,
+      audience: tokenUrl,
+      algorithms: ALGORITHMS,
+      clockTolerance: CLOCK_SKEW_S,
+      requiredClaims: ['exp', 'jti'],
+    }));
+  } catch (err) {
+    throw new AssertionError(`client assertion rejected: ${(err as { code?: string }).code ?? 'invalid'}`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if ((payload.exp as number) - now > MAX_ASSERTION_S + CLOCK_SKEW_S) {
+    throw new AssertionError('client assertion lives longer than five minutes');
+  }
+  await db.query('DELETE FROM security_jti WHERE expires < now()');
+  const fresh = await rows<{ jti: string }>(
+    db,
+    `INSERT INTO security_jti (jti, client, expires) VALUES ($1, $2, to_timestamp($3))
+     ON CONFLICT (jti) DO NOTHING RETURNING jti`,
+    [`${client.id} ${payload.jti}`, client.id, (payload.exp as number) + CLOCK_SKEW_S],
+  );
+  if (!fresh.length) throw new AssertionError('client assertion jti was already used');
+  return client;
+}

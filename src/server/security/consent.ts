@@ -1,0 +1,54 @@
+import type { Consent, Resource } from '@medplum/fhirtypes';
+import { DEFAULT_FAMILIES, patientReferenceOf, sdkDisclosureRule } from '../../sync/index.ts';
+
+export interface Disclosure {
+  permitted: boolean;
+  consentId?: string;
+}
+
+type ConsentReader = {
+  search(type: string, params: Record<string, string>): Promise<{ resources: Resource[] }>;
+};
+
+/**
+ * Whether a receiving party may see `resource` today: the same families, data classes and consent
+ * rule (`isDisclosurePermitted` through the sync's `sdkDisclosureRule`) that decide what the sync
+ * pushes to a party. Resources that are nobody's client data (organisations, questionnaires…) are
+ * open; the client's own Consents need no consent; client data outside the families is closed.
+ * Consents are looked up once per client within one `DisclosureCheck`.
+ */
+export class DisclosureCheck {
+  private readonly consents = new Map<string, Promise<Consent[]>>();
+
+  constructor(
+    private readonly reader: ConsentReader,
+    private readonly party: string,
+    private readonly today = new Date().toISOString().slice(0, 10),
+  ) {}
+
+  async check(resource: Resource): Promise<Disclosure> {
+    const family = DEFAULT_FAMILIES[resource.resourceType];
+    const patient = patientReferenceOf(resource);
+    if (!family) return { permitted: patient === undefined };
+    if (family.dataClass === null) return { permitted: true };
+    if (!patient) return { permitted: false };
+    const decision = sdkDisclosureRule(
+      await this.consentsOf(patient),
+      this.party,
+      family.dataClass,
+      this.today,
+    );
+    return decision.permitted ? { permitted: true, consentId: decision.consentId } : { permitted: false };
+  }
+
+  private consentsOf(patient: string): Promise<Consent[]> {
+    let found = this.consents.get(patient);
+    if (!found) {
+      found = this.reader
+        .search('Consent', { patient, _count: '1000' })
+        .then((r) => r.resources as Consent[]);
+      this.consents.set(patient, found);
+    }
+    return found;
+  }
+}

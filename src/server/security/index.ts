@@ -1,0 +1,90 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { FacadeStore } from '../ports.ts';
+import { AuditWriter } from './audit.ts';
+import { authRoutes, issuerOf } from './auth-server.ts';
+import { securityFront } from './front.ts';
+import { guardStore } from './guard-store.ts';
+import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityDb } from './schema.ts';
+import { type TokenVerifier, createVerifier, loadSigningKey, localKeys, remoteKeys } from './tokens.ts';
+
+export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
+export { ANONYMOUS, type Principal } from './context.ts';
+export { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
+export { SECURITY_MIGRATION, SECURITY_STATEMENTS } from './schema.ts';
+
+/** How the facade authenticates callers. */
+export type AuthConfig =
+  /** No authentication: every caller is `anonymous` with every permission (loopback only by default). */
+  | { mode: 'off' }
+  /** The embedded SMART Backend Services authorization server issues and verifies the tokens. */
+  | { mode: 'embedded' }
+  /** Tokens from an external IdP (Keycloak, Azure AD…): its issuer and JWKS URL. */
+  | { mode: 'external'; issuer: string; jwksUrl: string; tokenUrl?: string };
+
+export interface SecurityOptions {
+  store: SecurityDb;
+  auth: AuthConfig;
+  /** Public origin (scheme, host, port), e.g. https://facade.example; may be set later with `setPublicBase`. */
+  publicBase?: string;
+  /** Requests per client per minute (default 6000). */
+  rateLimit?: number;
+  bodyLimit?: number | string;
+  logger: Logger;
+}
+
+export interface Security {
+  readonly auth: AuthConfig['mode'];
+  /** Middleware for the front of the app, before every route. */
+  readonly front: RequestHandler;
+  /** The store the routes use: consent-aware, redacting, audited. */
+  wrapStore<S extends FacadeStore>(store: S): S;
+  /** The public origin once known (the listening address when none is configured). */
+  setPublicBase(origin: string): void;
+  publicBase(): string;
+}
+
+/** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
+export async function createSecurity(opts: SecurityOptions): Promise<Security> {
+  await opts.store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+  let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
+  const publicBase = () => origin;
+  const key = opts.auth.mode === 'embedded' ? await loadSigningKey(opts.store) : undefined;
+  const postgres = (opts.store as { engine?: string }).engine === 'postgres';
+  const writer = new AuditWriter(opts.store, postgres ? 4 : 1);
+  let verifier: TokenVerifier | undefined;
+  if (opts.auth.mode === 'embedded' && key) {
+    verifier = createVerifier({
+      issuer: () => issuerOf(origin),
+      audience: () => `${origin}/fhir`,
+      keys: localKeys(key),
+    });
+  } else if (opts.auth.mode === 'external') {
+    const { issuer, jwksUrl } = opts.auth;
+    verifier = createVerifier({
+      issuer: () => issuer,
+      audience: () => `${origin}/fhir`,
+      keys: remoteKeys(jwksUrl),
+    });
+  }
+  const external = opts.auth.mode === 'external' ? opts.auth : undefined;
+  const front = securityFront({
+    verifier,
+    writer,
+    db: opts.store,
+    fhirBase: () => `${origin}/fhir`,
+    rateLimit: opts.rateLimit ?? 6000,
+    bodyLimit: opts.bodyLimit ?? '5mb',
+    publicRoutes: authRoutes({ db: opts.store, key, publicBase, ...(external ? { external } : {}) }),
+    logger: opts.logger,
+  });
+  return {
+    auth: opts.auth.mode,
+    front,
+    wrapStore: (store) => guardStore(store, writer),
+    setPublicBase(o) {
+      origin = o.replace(/\/+$/, '');
+    },
+    publicBase,
+  };
+}

@@ -1,0 +1,47 @@
+/** Tables of the security stage, applied with the store's `migrate` (idempotent). */
+export const SECURITY_MIGRATION = 'security-1';
+
+export const SECURITY_STATEMENTS = [
+  `CREATE TABLE IF NOT EXISTS security_client (
+     id text PRIMARY KEY,
+     scope text NOT NULL,
+     party text,
+     jwks text,
+     jwks_url text,
+     created timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS security_key (
+     kid text PRIMARY KEY,
+     private_jwk text NOT NULL,
+     created timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS security_jti (
+     jti text PRIMARY KEY,
+     client text NOT NULL,
+     expires timestamptz NOT NULL)`,
+  // The audit log: one row per write of audit records (a flush of reads, or a write transaction),
+  // the records as a JSON array; the arrays name who and what for the index. One row per batch
+  // instead of one per access keeps auditing every read cheap.
+  `CREATE TABLE IF NOT EXISTS security_audit (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     recorded timestamptz NOT NULL DEFAULT now(),
+     clients text[] NOT NULL,
+     patients text[] NOT NULL,
+     entity_types text[] NOT NULL,
+     events text NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS security_audit_recorded ON security_audit (recorded)',
+  'CREATE INDEX IF NOT EXISTS security_audit_patients ON security_audit USING gin (patients)',
+];
+
+/** What the security stage needs of the store: SQL for its own tables, and their migration. */
+export interface SecurityDb {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+  migrate(name: string, statements: string[]): Promise<void>;
+}
+
+/** Rows of a query, typed by the caller (both engines answer `query` with an array of rows). */
+export async function rows<T>(
+  db: { query(sql: string, params?: unknown[]): Promise<unknown> },
+  sql: string,
+  params?: unknown[],
+): Promise<T[]> {
+  return (await db.query(sql, params)) as T[];
+}

@@ -1,0 +1,77 @@
+// Secure defaults of startServer and the scope grammar, without a second process.
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../src/server/index.ts';
+import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
+import { allows, parseScopes } from '../../src/server/security/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { startSecured } from './helpers.ts';
+
+describe('secure defaults', () => {
+  let store: Store;
+  const validator = {
+    validate: () => ({ resourceType: 'OperationOutcome', issue: [] }),
+    registry: { all: () => [] },
+  };
+  beforeAll(async () => {
+    store = await openStore({ dataDir: 'memory://' });
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('refuses to listen beyond loopback without auth unless insecure, and says loudly when auth is off', async () => {
+    const opts = {
+      store: store as unknown as FacadeStore,
+      validator: validator as unknown as FacadeValidator,
+      port: 0,
+    };
+    await expect(
+      startServer({ ...opts, host: '0.0.0.0', logger: pino({ level: 'silent' }) }),
+    ).rejects.toThrow(
+      'refusing to listen on 0.0.0.0 without authentication: configure auth, bind 127.0.0.1, or pass --insecure',
+    );
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const running = await startServer({ ...opts, host: '0.0.0.0', insecure: true, logger });
+    await running.close();
+    expect(lines.some((l) => l.includes('AUTHENTICATION IS OFF'))).toBe(true);
+  });
+
+  it('limits requests per client: 429 with Retry-After and an OperationOutcome', async () => {
+    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+      rateLimit: 3,
+    });
+    try {
+      const { token } = await s.client({ id: 'busy', scope: 'system/Observation.rs' });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await s.call(token, '/Observation?_count=1')).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const limited = await s.call(token, '/Observation?_count=1');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      const oo = (await limited.json()) as { issue: { code: string; diagnostics: string }[] };
+      expect(oo.issue[0]?.code).toBe('throttled');
+      expect(oo.issue[0]?.diagnostics).toMatch(/^sec-rate-1: /);
+    } finally {
+      await s.running.close();
+    }
+  });
+});
+
+describe('SMART scopes', () => {
+  it.each([
+    ['system/Observation.rs', 'Observation', 'r', true],
+    ['system/Observation.rs', 'Observation', 'c', false],
+    ['system/Observation.rs', 'Patient', 'r', false],
+    ['system/*.cruds', 'CarePlan', 'd', true],
+    ['system/*.cruds', 'AuditEvent', 'r', false],
+    ['system/AuditEvent.rs', 'AuditEvent', 's', true],
+    ['system/Patient.read', 'Patient', 's', true],
+    ['system/Patient.write', 'Patient', 'r', false],
+    ['system/*.*', 'Goal', 'u', true],
+    ['patient/Observation.rs', 'Observation', 'r', false],
+    ['system/Observation.sr', 'Observation', 'r', false],
+  ] as const)('%s on %s grants %s: %s', (scope, type, perm, granted) => {
+    expect(allows(parseScopes(scope), type, perm)).toBe(granted);
+  });
+});

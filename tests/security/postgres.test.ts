@@ -1,0 +1,16 @@
+import type { FacadeStore } from '../../src/server/ports.ts';
+import { openStore } from '../../src/store/index.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { securitySuite } from './suite.ts';
+
+securitySuite('PostgreSQL', async () => {
+  const url = await freshDatabase('tyokyky_security');
+  const store = await openStore({ databaseUrl: url });
+  return {
+    store: store as unknown as FacadeStore,
+    async close() {
+      await store.close();
+      await dropDatabase(url);
+    },
+  };
+});

@@ -1,0 +1,422 @@
+import { type IncomingMessage, request } from 'node:http';
+import type { Bundle, Consent, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonical } from '../../src/mapping/index.ts';
+import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { persona } from '../server/personas.ts';
+import { type Secured, assertion, requestToken, startSecured } from './helpers.ts';
+
+const ADMIN = 'system/*.cruds';
+const AUDIT = 'system/AuditEvent.rs';
+
+const diagnostics = async (res: Response) =>
+  ((await res.json()) as OperationOutcome).issue?.map((i) => i.diagnostics).join(' | ') ?? '';
+
+/** The security suite on a store opened by `open` (PGlite or PostgreSQL). */
+export function securitySuite(
+  engine: string,
+  open: () => Promise<{ store: FacadeStore; close(): Promise<void> }>,
+): void {
+  describe(`security on ${engine}`, () => {
+    let db: { store: FacadeStore; close(): Promise<void> };
+    let validator: FacadeValidator;
+    let s: Secured;
+    let admin: string;
+    let auditor: string;
+    /** Local ids by `Type/business-urn` of the loaded personas. */
+    const ids = new Map<string, string>();
+    const suviId = (type: string) => ids.get(`${type}|suvi`) as string;
+
+    beforeAll(async () => {
+      [db, validator] = await Promise.all([
+        open(),
+        loadProjectValidator() as unknown as Promise<FacadeValidator>,
+      ]);
+      s = await startSecured(db.store, validator);
+      admin = (await s.client({ id: 'admin', scope: `${ADMIN} ${AUDIT} tyokyky/turvakielto.read` })).token;
+      auditor = (await s.client({ id: 'auditor', scope: AUDIT })).token;
+      for (const name of ['suvi', 'maija']) {
+        const res = await s.call(admin, '', { method: 'POST', body: JSON.stringify(persona(name)) });
+        expect(res.status).toBe(200);
+        const out = (await res.json()) as Bundle;
+        for (const e of out.entry ?? []) {
+          const [type, id] = (e.response?.location ?? '').slice(s.fhir.length + 1).split('/') as [
+            string,
+            string,
+          ];
+          ids.set(`${type}|${name}|${id}`, id);
+          if (!ids.has(`${type}|${name}`)) ids.set(`${type}|${name}`, id);
+        }
+      }
+    }, 120_000);
+    afterAll(async () => {
+      await s?.running.close();
+      await db?.close();
+    });
+
+    describe('authentication', () => {
+      it('refuses a request without a token with 401, WWW-Authenticate and an OperationOutcome, and audits it', async () => {
+        const res = await s.call(undefined, `/Patient/${suviId('Patient')}`);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+        expect(await diagnostics(res)).toMatch(/^sec-auth-1: /);
+        const log = await s.call(auditor, '/AuditEvent?agent=unauthenticated&entity-type=Patient');
+        const bundle = (await log.json()) as Bundle;
+        expect(bundle.entry?.some((e) => (e.resource as { outcome?: string }).outcome === '4')).toBe(true);
+      });
+
+      it('answers metadata and SMART discovery without a token', async () => {
+        expect((await s.call(undefined, '/metadata')).status).toBe(200);
+        const conf = (await (await fetch(`${s.url}/.well-known/smart-configuration`)).json()) as Record<
+          string,
+          unknown
+        >;
+        expect(conf.token_endpoint).toBe(`${s.url}/auth/token`);
+        expect(conf.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt']);
+      });
+
+      it.each([
+        ['expired', async () => sign({ exp: Math.floor(Date.now() / 1000) - 120 })],
+        ['wrong aud', async () => sign({ aud: 'https://other.example/fhir' })],
+        ['wrong iss', async () => sign({ iss: 'https://evil.example/auth' })],
+        [
+          'alg none',
+          async () =>
+            new UnsecuredJWT({ scope: ADMIN, sub: 'admin', client_id: 'admin' })
+              .setIssuer(`${s.url}/auth`)
+              .setAudience(`${s.fhir}`)
+              .setExpirationTime('5m')
+              .encode(),
+        ],
+        [
+          'tampered payload',
+          async () => {
+            const [h, , sig] = admin.split('.');
+            const claims = JSON.parse(Buffer.from(admin.split('.')[1] as string, 'base64url').toString());
+            const forged = Buffer.from(
+              JSON.stringify({ ...claims, scope: `${ADMIN} ${AUDIT}`, client_id: 'root' }),
+            ).toString('base64url');
+            return `${h}.${forged}.${sig}`;
+          },
+        ],
+        ['unknown kid', async () => sign({}, true)],
+      ])('refuses an access token: %s', async (_name, make) => {
+        const res = await s.call(await make(), `/Patient/${suviId('Patient')}`);
+        expect(res.status).toBe(401);
+        expect(await diagnostics(res)).toMatch(/^sec-auth-2: the access token was rejected/);
+      });
+
+      /** An access token signed with a key the server does not know (or claims changed). */
+      async function sign(claims: Record<string, unknown>, ownKey = true): Promise<string> {
+        const { privateKey } = await generateKeyPair('ES384');
+        const now = Math.floor(Date.now() / 1000);
+        const base = {
+          iss: `${s.url}/auth`,
+          aud: s.fhir,
+          sub: 'admin',
+          client_id: 'admin',
+          scope: ADMIN,
+          exp: now + 300,
+        };
+        // A forged token can only be signed with some other key: either unknown kid or real kid.
+        return new SignJWT({ ...base, ...claims })
+          .setProtectedHeader({ alg: 'ES384', kid: ownKey ? 'not-a-known-kid' : 'x' })
+          .sign(privateKey);
+      }
+
+      it('refuses a replayed client assertion (same jti), an unknown client and a scope beyond registration', async () => {
+        const { key } = await s.client({ id: 'replayer', scope: 'system/Patient.rs' });
+        const tokenUrl = `${s.url}/auth/token`;
+        const once = await assertion('replayer', key, tokenUrl, { jti: 'fixed-jti' });
+        expect((await requestToken(s.url, once)).status).toBe(200);
+        const again = await requestToken(s.url, once);
+        expect(again.status).toBe(401);
+        expect(await again.json()).toMatchObject({
+          error: 'invalid_client',
+          error_description: 'client assertion jti was already used',
+        });
+        const stranger = await requestToken(s.url, await assertion('nobody', key, tokenUrl));
+        expect(await stranger.json()).toMatchObject({
+          error: 'invalid_client',
+          error_description: 'unknown client',
+        });
+        const wide = await requestToken(
+          s.url,
+          await assertion('replayer', key, tokenUrl),
+          'system/Patient.cruds',
+        );
+        expect(wide.status).toBe(400);
+        expect(await wide.json()).toMatchObject({ error: 'invalid_scope' });
+        const wrongAud = await requestToken(
+          s.url,
+          await assertion('replayer', key, 'https://other.example/token'),
+        );
+        expect(await wrongAud.json()).toMatchObject({ error: 'invalid_client' });
+      });
+    });
+
+    describe('scopes', () => {
+      it('lets system/Observation.rs read and search Observations but not create them, nor read Patients', async () => {
+        const { token } = await s.client({ id: 'obs-reader', scope: 'system/Observation.rs' });
+        expect((await s.call(token, `/Observation/${suviId('Observation')}`)).status).toBe(200);
+        expect((await s.call(token, '/Observation?_count=1')).status).toBe(200);
+        const create = await s.call(token, '/Observation', { method: 'POST', body: '{}' });
+        expect(create.status).toBe(403);
+        expect(await diagnostics(create)).toMatch(/^sec-scope-1: /);
+        expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(403);
+        expect((await s.call(token, `/Observation/${suviId('Observation')}/_history`)).status).toBe(200);
+      });
+
+      it('accepts v1 scopes: system/*.read reads but does not write', async () => {
+        const { token } = await s.client({ id: 'v1-reader', scope: 'system/*.read' });
+        expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(200);
+        expect((await s.call(token, `/Patient/${suviId('Patient')}`, { method: 'DELETE' })).status).toBe(403);
+        expect((await s.call(token, '/AuditEvent')).status).toBe(403);
+      });
+
+      it('refuses a whole transaction when one entry is outside the scopes, writing nothing', async () => {
+        const { token } = await s.client({ id: 'obs-writer', scope: 'system/Observation.crus' });
+        const marker = `urn:uuid:${crypto.randomUUID()}`;
+        const bundle: Bundle = {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { request: { method: 'GET', url: `Observation?identifier=${marker}` } },
+            { request: { method: 'DELETE', url: `Patient/${suviId('Patient')}` } },
+          ],
+        };
+        const res = await s.call(token, '', { method: 'POST', body: JSON.stringify(bundle) });
+        expect(res.status).toBe(403);
+        const oo = (await res.json()) as OperationOutcome;
+        expect(oo.issue?.[0]?.expression).toEqual(['Bundle.entry[1].request']);
+        expect(oo.issue?.[0]?.diagnostics).toMatch(
+          /^sec-scope-2: entry 1 \(DELETE Patient\/.+\) is outside the granted scopes/,
+        );
+        expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
+      });
+
+      it('guards the domain API with the scopes of every domain family', async () => {
+        const { token } = await s.client({ id: 'obs-only', scope: 'system/Observation.rs' });
+        expect((await s.call(token, `${s.url}/api/clients/${suviId('Patient')}/consents`)).status).toBe(403);
+      });
+    });
+
+    describe('consent-aware reads for a receiving party', () => {
+      it('shows kela only the data classes the client consented to, and nothing of a party without consent', async () => {
+        const { token: kela } = await s.client({ id: 'kela-client', scope: 'system/*.rs', party: 'kela' });
+        const { token: pension } = await s.client({
+          id: 'pension',
+          scope: 'system/*.rs',
+          party: 'pension-institution',
+        });
+        // Suvi consented to kela receiving identification and assessments.
+        expect((await s.call(kela, `/Patient/${suviId('Patient')}`)).status).toBe(200);
+        expect((await s.call(kela, `/Observation/${suviId('Observation')}`)).status).toBe(200);
+        // Maija's consent to kela does not cover identification.
+        const maijaPatient = await s.call(kela, `/Patient/${ids.get('Patient|maija')}`);
+        expect(maijaPatient.status).toBe(403);
+        const refusal = await diagnostics(maijaPatient);
+        expect(refusal).toBe(
+          `sec-consent-1: Patient/${ids.get('Patient|maija')} is not available to this client`,
+        );
+        // A missing resource is refused in exactly the same words: nothing tells it apart.
+        const missing = await s.call(kela, '/Patient/00000000-0000-4000-8000-000000000000');
+        expect(missing.status).toBe(403);
+        expect(await diagnostics(missing)).toBe(
+          'sec-consent-1: Patient/00000000-0000-4000-8000-000000000000 is not available to this client',
+        );
+        // No consent for pension institutions at all: searches come back empty and without a total.
+        const search = (await (await s.call(pension, '/Observation?_total=accurate')).json()) as Bundle;
+        expect(search.entry ?? []).toEqual([]);
+        expect(search.total).toBeUndefined();
+        expect((await s.call(pension, `/Observation/${suviId('Observation')}/_history`)).status).toBe(403);
+        const kelaPatients = (await (await s.call(kela, '/Patient')).json()) as Bundle;
+        expect(kelaPatients.entry?.map((e) => e.resource?.id)).toEqual([suviId('Patient')]);
+      });
+
+      it('withholds the data as soon as the consent is withdrawn', async () => {
+        const { token: kela } = await s.client({ id: 'kela-2', scope: 'system/*.rs', party: 'kela' });
+        const obs = `/Observation/${suviId('Observation')}`;
+        expect((await s.call(kela, obs)).status).toBe(200);
+        const consentRes = await s.call(admin, `/Consent/${suviId('Consent')}`);
+        const consent = (await consentRes.json()) as Consent;
+        const today = new Date().toISOString().slice(0, 10);
+        const withdrawn: Consent = {
+          ...consent,
+          status: 'inactive',
+          extension: [
+            ...(consent.extension ?? []),
+            { url: `${canonical}/StructureDefinition/consent-withdrawal-date`, valueDateTime: today },
+          ],
+        };
+        const put = await s.call(admin, `/Consent/${consent.id}`, {
+          method: 'PUT',
+          body: JSON.stringify(withdrawn),
+          headers: { 'if-match': consentRes.headers.get('etag') as string },
+        });
+        expect(put.status, await put.clone().text()).toBe(200);
+        expect((await s.call(kela, obs)).status).toBe(403);
+        const search = (await (await s.call(kela, '/Observation')).json()) as Bundle;
+        expect(
+          search.entry?.filter(
+            (e) => (e.resource as Observation).subject?.reference === `Patient/${suviId('Patient')}`,
+          ),
+        ).toEqual([]);
+      });
+    });
+
+    describe('turvakielto', () => {
+      it('redacts address, telecom and municipality for clients without the turvakielto scope', async () => {
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const { id: _id, meta, ...rest } = suvi;
+        const labelled: Patient = {
+          ...rest,
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+          meta: {
+            ...meta,
+            versionId: undefined,
+            lastUpdated: undefined,
+            security: [
+              {
+                system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
+                code: 'TURVAKIELTO',
+              },
+            ],
+          },
+          telecom: [{ system: 'phone', value: '+358401234567' }],
+          address: [{ line: ['Salainen tie 1'], city: 'Helsinki' }],
+        };
+        const created = await s.call(admin, '/Patient', { method: 'POST', body: JSON.stringify(labelled) });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const id = ((await created.json()) as Patient).id as string;
+        const { token } = await s.client({ id: 'reader-no-tk', scope: 'system/Patient.rs' });
+        const seen = (await (await s.call(token, `/Patient/${id}`)).json()) as Patient;
+        expect(seen.address).toBeUndefined();
+        expect(seen.telecom).toBeUndefined();
+        expect(seen.extension?.some((e) => e.url.endsWith('/municipality-code'))).toBeFalsy();
+        expect(seen.meta?.security?.map((c) => c.code)).toEqual(['TURVAKIELTO', 'REDACTED']);
+        expect(JSON.stringify(seen)).not.toContain('Salainen');
+        const searched = (await (await s.call(token, `/Patient?_id=${id}`)).json()) as Bundle;
+        expect((searched.entry?.[0]?.resource as Patient).address).toBeUndefined();
+        const full = (await (await s.call(admin, `/Patient/${id}`)).json()) as Patient;
+        expect(full.address?.[0]?.line).toEqual(['Salainen tie 1']);
+      });
+    });
+
+    describe('audit log', () => {
+      it('records reads with the patient, searchable by patient, agent, date and entity-type with the audit scope', async () => {
+        const { token } = await s.client({ id: 'audited-reader', scope: 'system/Observation.rs' });
+        const obsId = suviId('Observation');
+        expect((await s.call(token, `/Observation/${obsId}`)).status).toBe(200);
+        const today = new Date().toISOString().slice(0, 10);
+        const res = await s.call(
+          auditor,
+          `/AuditEvent?patient=Patient/${suviId('Patient')}&agent=audited-reader&date=ge${today}&entity-type=Observation`,
+        );
+        expect(res.status).toBe(200);
+        const bundle = (await res.json()) as Bundle;
+        const event = bundle.entry?.[0]?.resource as Resource & {
+          subtype?: { code?: string }[];
+          entity?: { what?: { reference?: string } }[];
+          outcome?: string;
+        };
+        expect(event.subtype?.[0]?.code).toBe('read');
+        expect(event.outcome).toBe('0');
+        expect(event.entity?.map((e) => e.what?.reference)).toEqual([
+          `Patient/${suviId('Patient')}`,
+          `Observation/${obsId}`,
+        ]);
+        expect((await s.call(token, '/AuditEvent')).status).toBe(403);
+      });
+
+      it('cannot be written through the API', async () => {
+        for (const [method, path] of [
+          ['POST', '/AuditEvent'],
+          ['PUT', '/AuditEvent/x'],
+          ['DELETE', '/AuditEvent/x'],
+        ] as const) {
+          const res = await s.call(admin, path, {
+            method,
+            ...(method === 'DELETE' ? {} : { body: '{"resourceType":"AuditEvent"}' }),
+          });
+          expect(res.status, await res.clone().text()).toBe(405);
+          expect(await diagnostics(res)).toMatch(/^sec-audit-1: /);
+        }
+      });
+
+      it('writes a create audit row in the transaction of the write, and none when the transaction fails', async () => {
+        const { token } = await s.client({ id: 'creator', scope: 'system/*.cruds' });
+        const practitioner = { resourceType: 'Practitioner', name: [{ family: 'Audit' }] };
+        const ok = await s.call(token, '/Practitioner', {
+          method: 'POST',
+          body: JSON.stringify(practitioner),
+        });
+        expect(ok.status).toBe(201);
+        const id = ((await ok.json()) as Resource).id;
+        const log = (await (
+          await s.call(auditor, '/AuditEvent?agent=creator&entity-type=Practitioner')
+        ).json()) as Bundle;
+        expect(
+          log.entry?.map(
+            (e) =>
+              (e.resource as { entity?: { what?: { reference?: string } }[] }).entity?.[0]?.what?.reference,
+          ),
+        ).toEqual([`Practitioner/${id}`]);
+        const failing: Bundle = {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            {
+              fullUrl: 'urn:uuid:1e5a3c1e-0000-4000-8000-000000000001',
+              resource: practitioner as Resource,
+              request: { method: 'POST', url: 'Practitioner' },
+            },
+            {
+              resource: { resourceType: 'Practitioner', name: 'not-an-array' } as unknown as Resource,
+              request: { method: 'POST', url: 'Practitioner' },
+            },
+          ],
+        };
+        const { token: t2 } = await s.client({ id: 'creator-2', scope: 'system/*.cruds' });
+        const res = await s.call(t2, '', { method: 'POST', body: JSON.stringify(failing) });
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        // A failure the router answers is audited when the response has finished: wait for its row.
+        let kinds: string[] | undefined;
+        for (let tries = 0; tries < 50 && !kinds?.length; tries++) {
+          const after = (await (await s.call(auditor, '/AuditEvent?agent=creator-2')).json()) as Bundle;
+          kinds = after.entry
+            ?.map((e) => e.resource as { subtype?: { code?: string }[]; outcome?: string })
+            .map((r) => `${r.subtype?.[0]?.code}:${r.outcome}`);
+          if (!kinds?.length) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(kinds).toEqual(['transaction:4']);
+      });
+    });
+
+    describe('hardening', () => {
+      it('sends security headers and no-store, and builds Location from the base URL, not the Host header', async () => {
+        const body = JSON.stringify({ resourceType: 'Practitioner', name: [{ family: 'Host' }] });
+        const res = await new Promise<IncomingMessage>((resolve, reject) => {
+          const req = request(`${s.fhir}/Practitioner`, {
+            method: 'POST',
+            headers: {
+              host: 'evil.example',
+              authorization: `Bearer ${admin}`,
+              'content-type': 'application/fhir+json',
+            },
+          });
+          req.once('response', resolve).once('error', reject);
+          req.end(body);
+        });
+        res.resume();
+        expect(res.statusCode).toBe(201);
+        expect(res.headers.location).toMatch(new RegExp(`^${s.fhir}/Practitioner/`));
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.headers['x-content-type-options']).toBe('nosniff');
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      });
+    });
+  });
+}

@@ -1,0 +1,89 @@
+// Two tyokyky facades with auth on: the local store's sync pushes to a remote facade that runs the
+// embedded authorization server, authenticating with private_key_jwt (SMART Backend Services).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { exportJWK, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
+import { addClient } from '../../src/server/security/index.ts';
+import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
+import { createSync } from '../../src/sync/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { consent, patient, score } from '../sync/helpers/fixtures.ts';
+import { type Secured, startSecured } from './helpers.ts';
+
+describe('sync between two facades with auth on', () => {
+  const dirs: string[] = [];
+  let local: Store;
+  let remoteStore: Store;
+  let remote: Secured;
+  let reader: string;
+
+  const dir = async () => {
+    const d = await freshPgliteDataDir(mkdtempSync(join(tmpdir(), 'tyokyky-sync-auth-')));
+    dirs.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    [local, remoteStore] = await Promise.all([
+      openStore({ dataDir: await dir() }),
+      openStore({ dataDir: await dir() }),
+    ]);
+    const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
+    // Like the sync tests' remote facade: the fixtures carry no profiles.
+    remote = await startSecured(remoteStore as unknown as FacadeStore, validator, { strict: false });
+    reader = (await remote.client({ id: 'reader', scope: 'system/*.rs' })).token;
+  }, 120_000);
+  afterAll(async () => {
+    await remote?.running.close();
+    await local?.close();
+    await remoteStore?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('pushes with a token obtained by private_key_jwt, and is refused without one', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
+    const kid = 'sync-key-1';
+    await addClient(remoteStore as never, {
+      id: 'facade-a',
+      scope: 'system/*.cruds',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384' }] },
+    });
+    const anonymous = createSync({
+      store: local,
+      remote: { baseUrl: remote.fhir, party: 'other-health-care' },
+    });
+    await anonymous.ready;
+    const p = (await local.create(patient('010181-907C'))).resource as Patient;
+    await local.create(consent(p.id as string));
+    await local.create(score(p.id as string, 7));
+    const refused = await anonymous.pushOnce();
+    expect(refused).toMatchObject({ claimed: 3, done: 0, dead: 3 });
+    await anonymous.stop();
+
+    const sync = createSync({
+      store: local,
+      installHook: false,
+      remote: {
+        baseUrl: remote.fhir,
+        party: 'other-health-care',
+        auth: {
+          tokenUrl: `${remote.url}/auth/token`,
+          clientId: 'facade-a',
+          method: 'private_key_jwt',
+          privateKey: { ...(await exportJWK(privateKey)), kid, alg: 'ES384' },
+        },
+      },
+    } as Parameters<typeof createSync>[0]);
+    await sync.ready;
+    await sync.retry();
+    const pushed = await sync.pushOnce();
+    expect(pushed).toMatchObject({ claimed: 3, done: 3, dead: 0 });
+    const found = (await (await remote.call(reader, '/Observation')).json()) as Bundle;
+    expect(found.entry?.length).toBe(1);
+    await sync.stop();
+  }, 60_000);
+});
