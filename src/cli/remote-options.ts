@@ -54,6 +54,24 @@ const REMOTE_OPTIONS: RemoteOption[] = [
     env: 'TYOKYKY_SYNC_BUNDLE',
   },
   {
+    key: 'remoteKind',
+    flags: '--remote-kind <kind>',
+    description: 'fhir-store (default) or kanta-phr (self-assessments to Kanta PHR, docs/kanta.md)',
+    env: 'TYOKYKY_SYNC_REMOTE_KIND',
+  },
+  {
+    key: 'applicationName',
+    flags: '--application-name <name>',
+    description: "Kanta PHR creating application's name (with --remote-kind kanta-phr)",
+    env: 'TYOKYKY_SYNC_APPLICATION_NAME',
+  },
+  {
+    key: 'applicationId',
+    flags: '--application-id <id>',
+    description: 'the applicationId Kela assigned to us (with --remote-kind kanta-phr)',
+    env: 'TYOKYKY_SYNC_APPLICATION_ID',
+  },
+  {
     key: 'timeout',
     flags: '--timeout <ms>',
     description: 'per-request timeout to the remote in ms (default 10000)',

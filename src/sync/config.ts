@@ -37,6 +37,13 @@ export interface RemoteConfig {
    */
   party: string;
   headers?: Record<string, string>;
+  /**
+   * What the remote is: `fhir-store` (default; a FHIR store that speaks our profiles) or `kanta-phr`
+   * (Kanta PHR: only self-assessments go, as Kanta's own profiles; docs/kanta.md).
+   */
+  kind?: 'fhir-store' | 'kanta-phr';
+  /** Kanta PHR's creating application (name + the applicationId Kela assigned); needed with `kanta-phr`. */
+  application?: { name: string; applicationId: string };
 }
 
 /** Resource families: which consent data class their disclosure needs, how a 412 is resolved. */

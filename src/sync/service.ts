@@ -7,8 +7,8 @@ import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
-import type { RemoteAdapter } from './kanta/index.ts';
-import { FHIR_STORE_ROUNDS, drainOutbox, pullLoop, pushLoop } from './loops.ts';
+import { type RemoteAdapter, createKantaAdapter } from './kanta/index.ts';
+import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
@@ -192,13 +192,13 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
 export function createSync(opts: CreateSyncOptions): SyncService {
   const store = opts.store;
   const ctx = contextFrom(opts);
+  const adapter = opts.adapter ?? adapterFor(opts.remote);
   const ready = store
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
-    .then(() => opts.adapter?.migrate(store));
-  const adapter = opts.adapter ?? FHIR_STORE_ROUNDS;
+    .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => ctx.log.error({ err }, 'sync: schema migration failed'));
@@ -264,4 +264,12 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     detach,
   };
+}
+
+/** The remote kind's rounds: Kanta PHR's adapter, or the FHIR-store push and pull. */
+function adapterFor(remote: RemoteConfig): Rounds & Partial<Pick<RemoteAdapter, 'migrate'>> {
+  if (remote.kind !== 'kanta-phr') return FHIR_STORE_ROUNDS;
+  if (!remote.application)
+    throw new Error('a kanta-phr remote needs its creating application (name, applicationId)');
+  return createKantaAdapter({ application: remote.application });
 }

@@ -18,6 +18,9 @@ export interface RemoteSettings {
   scope?: string;
   bundle?: string;
   timeout?: string;
+  remoteKind?: string;
+  applicationName?: string;
+  applicationId?: string;
 }
 
 const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
@@ -54,7 +57,26 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   } else if (s.clientId || s.clientSecret || s.clientKey) {
     throw new Error('--client-id/--client-secret/--client-key need --token-url (or TYOKYKY_SYNC_TOKEN_URL)');
   }
-  return { baseUrl: s.remote, party: s.party ?? 'other-health-care', auth, bundle, timeoutMs };
+  const kind = s.remoteKind ?? 'fhir-store';
+  if (kind !== 'fhir-store' && kind !== 'kanta-phr')
+    throw new Error(`--remote-kind must be fhir-store or kanta-phr, got "${kind}"`);
+  let application: RemoteConfig['application'];
+  if (kind === 'kanta-phr') {
+    if (!s.applicationName || !s.applicationId)
+      throw new Error(
+        "--remote-kind kanta-phr needs --application-name and --application-id (Kanta's creating application)",
+      );
+    application = { name: s.applicationName, applicationId: s.applicationId };
+  }
+  return {
+    baseUrl: s.remote,
+    party: s.party ?? 'other-health-care',
+    auth,
+    bundle,
+    timeoutMs,
+    kind,
+    ...(application ? { application } : {}),
+  };
 }
 
 function readPrivateKey(path: string): NonNullable<RemoteConfig['auth']>['privateKey'] {

@@ -9,7 +9,7 @@ import { toFhir, toResources } from '../../src/mapping/index.ts';
 import { personas } from '../../src/mapping/personas.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createKantaAdapter, createSync, kantaStatus } from '../../src/sync/index.ts';
+import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
@@ -66,11 +66,16 @@ beforeAll(async () => {
   sandbox = await startSandbox(remoteDb);
   proxy = await startFaultProxy(sandbox.url);
   store = await openStore({ databaseUrl: localDb });
-  sync = createSync({
-    store,
-    remote: { baseUrl: proxy.url, party: 'kela', retry: { initialDelayMs: 10, maxDelayMs: 50 } },
-    adapter: createKantaAdapter({ application: APP }),
+  // The remote as `--remote-kind kanta-phr --application-name … --application-id …` configures it.
+  const remote = remoteConfigFrom({
+    remote: proxy.url,
+    party: 'kela',
+    remoteKind: 'kanta-phr',
+    applicationName: APP.name,
+    applicationId: APP.applicationId,
   });
+  if (!remote) throw new Error('no remote configured');
+  sync = createSync({ store, remote: { ...remote, retry: { initialDelayMs: 10, maxDelayMs: 50 } } });
   await sync.ready;
   local = await startServer({
     store: store as never,

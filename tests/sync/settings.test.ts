@@ -1,0 +1,47 @@
+// remoteConfigFrom is the one path from command-line/environment settings to a RemoteConfig
+// (sync and serve): each rule gets a case that breaks it and the message expected.
+import { describe, expect, it } from 'vitest';
+import { remoteConfigFrom } from '../../src/sync/index.ts';
+
+describe('remoteConfigFrom', () => {
+  it('defaults to a FHIR store with the default party, bundle mode and timeout', () => {
+    expect(remoteConfigFrom({ remote: 'http://r.example/fhir' })).toEqual({
+      baseUrl: 'http://r.example/fhir',
+      party: 'other-health-care',
+      auth: undefined,
+      bundle: 'auto',
+      timeoutMs: 10_000,
+      kind: 'fhir-store',
+    });
+    expect(remoteConfigFrom({})).toBeUndefined();
+  });
+
+  it('a kanta-phr remote carries its creating application', () => {
+    expect(
+      remoteConfigFrom({
+        remote: 'http://phr.example/fhir',
+        remoteKind: 'kanta-phr',
+        applicationName: 'Työkyky',
+        applicationId: 'app-1',
+      }),
+    ).toMatchObject({ kind: 'kanta-phr', application: { name: 'Työkyky', applicationId: 'app-1' } });
+  });
+
+  it.each([
+    [{ remoteKind: 'kanta' }, '--remote-kind must be fhir-store or kanta-phr, got "kanta"'],
+    [
+      { remoteKind: 'kanta-phr', applicationName: 'x' },
+      '--remote-kind kanta-phr needs --application-name and --application-id',
+    ],
+    [{ bundle: 'stream' }, '--bundle must be auto, transaction, batch or none'],
+    [{ timeout: '-1' }, '--timeout must be a positive number of ms, got "-1"'],
+    [{ tokenUrl: 'http://t' }, '--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url'],
+    [{ clientKey: '/nonexistent.jwk' }, '--client-id/--client-secret/--client-key need --token-url'],
+    [
+      { tokenUrl: 'http://t', clientId: 'c', clientKey: '/nonexistent.jwk' },
+      '--client-key: cannot read a JWK from /nonexistent.jwk',
+    ],
+  ])('refuses %j', (settings, message) => {
+    expect(() => remoteConfigFrom({ remote: 'http://r.example/fhir', ...settings })).toThrow(message);
+  });
+});
