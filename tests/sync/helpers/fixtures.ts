@@ -131,7 +131,6 @@ export function goal(patientId: string, observationId: string, description = 'Pa
     resourceType: 'Goal',
     language: 'fi',
     text: narrative(description),
-    extension: creatingApp,
     identifier: [businessId()],
     lifecycleStatus: 'active',
     description: { text: description },
