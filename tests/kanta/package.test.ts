@@ -44,7 +44,11 @@ const EXPECTED: Record<string, 'accepted' | 'unchecked' | { expression: string; 
     expression: 'CarePlan.status',
     rule: /value is 'active' but must be 'completed'/,
   },
-  'CarePlan-care-plan-optional.json': 'accepted',
+  // Its identifier.system 'urn:uuid:ietf:rfc:3986' is not a UUID (meant: urn:ietf:rfc:3986): the example is wrong.
+  'CarePlan-care-plan-optional.json': {
+    expression: 'CarePlan.identifier[0].system',
+    rule: /is not a valid urn:uuid/,
+  },
   'MedicationAdministration-a4d97476-39fa-46c6-bf2e-1fb153a7bbe2.json': 'accepted',
   'MedicationAdministration-a4d97476-39fa-46c6-bf2e-1fb153a7bbe3.json': 'accepted',
   'MedicationAdministration-cee521bb-de12-4fdd-a86d-479a5b799810.json': 'accepted',
@@ -120,8 +124,12 @@ describe("our validator on Kanta PHR's own examples (committed package, no ../sh
         ).toBe(true);
       } else {
         expect(errors.length).toBeGreaterThan(0);
-        expect(errors[0].expression).toEqual([expected.expression]);
-        expect(errors[0].diagnostics).toMatch(expected.rule);
+        expect(
+          errors.some(
+            (e) => e.expression?.[0] === expected.expression && expected.rule.test(e.diagnostics ?? ''),
+          ),
+          JSON.stringify(errors.map((e) => [e.expression?.[0], e.diagnostics])),
+        ).toBe(true);
       }
     });
   }

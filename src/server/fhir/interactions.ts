@@ -50,7 +50,9 @@ export function checkIfNoneExist(criteria: string): string {
  * resource would be created again on every retry, and the documented idempotency would not hold.
  */
 export function assertCriteriaMatchBody(criteria: string, resource: Resource): void {
-  const own = (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? [];
+  // QuestionnaireResponse (and a few others) carry one identifier, not a list.
+  type Id = { system?: string; value?: string };
+  const own = ([] as Id[]).concat((resource as { identifier?: Id | Id[] }).identifier ?? []);
   for (const wanted of new URLSearchParams(criteria.replace(/^[A-Za-z]*\?/, '')).getAll('identifier')) {
     const bar = wanted.indexOf('|');
     const system = bar >= 0 ? wanted.slice(0, bar) : undefined;
