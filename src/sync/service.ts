@@ -7,7 +7,7 @@ import { FhirError } from '../shared/outcome.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
-import { type RemoteAdapter, createKantaAdapter } from './kanta/index.ts';
+import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PullResult, pullOnce } from './pull.ts';
@@ -248,7 +248,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async status() {
       await ready;
-      return readStatus(ctx);
+      const status = await readStatus(ctx);
+      // Kanta PHR takes only self-assessments: the rest is shown as not applicable, not as failures.
+      return opts.remote.kind === 'kanta-phr' || opts.adapter?.kind === 'kanta-phr'
+        ? { ...status, kanta: await kantaStatus(store) }
+        : status;
     },
     deadLetters: list('dead'),
     blocked: list('blocked'),

@@ -1,4 +1,5 @@
 import type { SyncContext } from './context.ts';
+import type { KantaStatus } from './kanta/status.ts';
 import { type OutboxState, conflictCount, followedCount, outboxCounts, readStates } from './repository.ts';
 
 export interface SyncStatus {
@@ -18,6 +19,8 @@ export interface SyncStatus {
   breaker: string;
   /** What the sync is waiting for right now, and for how long. */
   waiting: { what: string; forMs: number }[];
+  /** With a Kanta PHR remote: PHR patients, writes not applicable to it, remote resources not imported. */
+  kanta?: KantaStatus;
 }
 
 export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {

@@ -168,6 +168,8 @@ describe('Kanta PHR adapter: push', () => {
     );
     const status = await sync.status();
     expect(status.failures.deadLetters).toBe(0);
+    // The service's own status (GET /api/sync/status, `tyokyky sync status --json`) says the same.
+    expect(status.kanta?.notApplicable).toEqual(s.notApplicable);
   });
 
   it('a retry after a lost reply creates nothing new', async () => {

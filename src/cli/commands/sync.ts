@@ -173,11 +173,22 @@ export function registerSyncCommand(program: Command): void {
           `retrying           ${s.failures.retrying}`,
           `dead letters       ${s.failures.deadLetters}`,
           `blocked by consent ${s.blockedByConsent}`,
-          `held (dependency) ${s.heldByDependency}`,
+          `held (dependency)  ${s.heldByDependency}`,
           `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
           `followed clients   ${s.followedClients}`,
           `last error         ${s.failures.lastError ?? '-'}`,
           ...s.waiting.map((w) => `waiting            ${w.what} (${Math.round(w.forMs / 1000)} s)`),
+          ...(s.kanta
+            ? [
+                `PHR patients       ${s.kanta.phrPatients}`,
+                `not applicable     ${
+                  Object.entries(s.kanta.notApplicable)
+                    .map(([type, n]) => `${type} ${n}`)
+                    .join(', ') || '-'
+                } (this remote takes only self-assessments)`,
+                `not imported       ${s.kanta.notImported.length} (restricted by the citizen)`,
+              ]
+            : []),
         ].join('\n'),
       );
     });
