@@ -2,20 +2,11 @@
 // mandatory ones present, and those our store does not index answered by filtering its results.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { INDEXED_PARAMS } from '../../store/index.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
-/** Parameters the store indexes (DEVELOPERS.md, store search). */
-const STORE_PARAMS = new Set([
-  '_id',
-  '_lastUpdated',
-  'identifier',
-  'patient',
-  'subject',
-  'code',
-  'category',
-  'status',
-  'date',
-]);
+/** Parameters the store indexes: its own list, plus `_id` and `_lastUpdated`. */
+const STORE_PARAMS = new Set<string>(['_id', '_lastUpdated', ...INDEXED_PARAMS]);
 /** Paging and format parameters every search may carry. */
 const RESULT_PARAMS = new Set(['_count', '_cursor', '_format']);
 /** Largest page the store gives; a filtered search looks at this many candidates. */

@@ -1,17 +1,11 @@
 // Everything the Kanta PHR adapter uses from the rest of the sync stage, in one place: the outbox
 // (claim / settle), the round and pull result shapes, the transient-error test and how a pull's
 // writes are kept out of the outbox. When the sync stage moves these, only this file follows.
-import { markPulledWrites as markTx } from '../repository.ts';
-
-export { type OutboxRow, claim, reclaimExpired, settle } from '../repository.ts';
+/** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
+export { type OutboxRow, claim, markPulledWrites, reclaimExpired, settle } from '../repository.ts';
 export type { PullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { SyncStore } from '../context.ts';
-
-/** Marks a store transaction as pull's: the outbox hook does not send its writes back. */
-export async function markPulledWrites(tx: object): Promise<void> {
-  markTx(tx);
-}

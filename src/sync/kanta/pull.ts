@@ -34,7 +34,7 @@ async function importOne(
   const ident = ours.identifier;
   return deps.store.transaction(async (tx) => {
     // Marked as pull's write: the outbox does not send it back.
-    await markPulledWrites(tx);
+    markPulledWrites(tx);
     return tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
   });
 }
