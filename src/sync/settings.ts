@@ -80,9 +80,16 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
 }
 
 function readPrivateKey(path: string): NonNullable<RemoteConfig['auth']>['privateKey'] {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`--client-key: cannot read a JWK from ${path} (${(err as Error).message})`);
+    throw new Error(`--client-key: cannot read a JWK from ${path} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text it failed on: a piece of the private key.
+    throw new Error(`--client-key: ${path} is not a JSON Web Key (not JSON)`);
   }
 }

@@ -39,7 +39,12 @@ describe('remoteConfigFrom', () => {
     [{ clientKey: '/nonexistent.jwk' }, '--client-id/--client-secret/--client-key need --token-url'],
     [
       { tokenUrl: 'http://t', clientId: 'c', clientKey: '/nonexistent.jwk' },
-      '--client-key: cannot read a JWK from /nonexistent.jwk',
+      '--client-key: cannot read a JWK from /nonexistent.jwk (ENOENT)',
+    ],
+    // Not JSON: the message must not quote the file (it would be a piece of a private key).
+    [
+      { tokenUrl: 'http://t', clientId: 'c', clientKey: 'README.md' },
+      /^--client-key: README.md is not a JSON Web Key \(not JSON\)$/,
     ],
   ])('refuses %j', (settings, message) => {
     expect(() => remoteConfigFrom({ remote: 'http://r.example/fhir', ...settings })).toThrow(message);
