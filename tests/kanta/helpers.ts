@@ -62,27 +62,6 @@ export function phrPatient(value = urn()): Resource {
 export async function startSandbox(
   databaseUrl: string,
 ): Promise<{ url: string; child: import('node:child_process').ChildProcess; stop(): Promise<void> }> {
-  const { tyokyky, stopChild } = await import('../sync/helpers/processes.ts');
-  const child = tyokyky(
-    ['serve', '--mode', 'kanta-phr', '--port', '0', '--host', '127.0.0.1', '--database-url', databaseUrl],
-    { LOG_LEVEL: 'info' },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${out}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => reject(new Error(`sandbox exited ${code}: ${out}`)));
-  });
-  child.stdout?.resume();
-  return { url, child, stop: () => stopChild(child) };
+  const { startServe } = await import('../sync/helpers/processes.ts');
+  return startServe(['--mode', 'kanta-phr', '--database-url', databaseUrl]);
 }
