@@ -119,7 +119,13 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     remoteDatabase: 0,
     requests: 0,
   };
+  const waits = new Map<symbol, { what: string; since: number }>();
   const remote = new RemoteClient(opts.remote, {
+    onWait: (what) => {
+      const token = Symbol();
+      waits.set(token, { what, since: Date.now() });
+      return () => waits.delete(token);
+    },
     onRequest: (method, status, ms) => {
       timings.requests += ms;
       metrics.requests.observe({ method, status: String(status) }, ms / 1000);
@@ -150,7 +156,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     log,
     metrics,
     timings,
-    waits: new Map(),
+    waits,
   };
 }
 

@@ -426,6 +426,28 @@ describe('our own answer held back while a pull runs', () => {
 });
 
 describe('long waits are bounded and observable', () => {
+  it('a push whose remote hangs says what it waits for in status (the round and the request), none after', async () => {
+    const { store, sync } = await localSide();
+    const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.remote.bundleMode(); // the capabilities are read before the hang
+    Object.assign(proxy.faults, { hangRate: 1, hangMs: 20_000 });
+    let pushing: Promise<unknown> = Promise.resolve();
+    try {
+      pushing = sync.pushOnce();
+      await new Promise((r) => setTimeout(r, 600));
+      const waiting = (await sync.status()).waiting.map((w) => w.what);
+      // The Consent waits for its Patient (an earlier wave): one conditional create in flight.
+      expect(waiting).toEqual(['push: create Patient', 'remote POST Patient']);
+    } finally {
+      Object.assign(proxy.faults, { hangRate: 0, hangMs: 0 });
+    }
+    await pushing;
+    await drain(sync);
+    expect((await sync.status()).waiting).toEqual([]);
+    expect((await sync.status()).states.done).toBe(2);
+  }, 60_000);
+
   it('a pull whose remote hangs says what it waits for in status, and stops at its bound', async () => {
     const { store, sync } = await localSide('other-health-care', { pullTimeoutMs: 2_500 });
     const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
