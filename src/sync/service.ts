@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
+import { migrateAuditLog } from './audit.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
@@ -204,6 +205,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
+    .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.

@@ -184,7 +184,7 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
         );
       }
       const reason = w.mapping ? undefined : 'never reached the remote';
-      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason };
+      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason, notSent: !w.mapping };
     }
     if (w.method === 'PUT') return await put(round, w, recreate);
     const created = await timeSpent(
@@ -271,6 +271,7 @@ async function resolveConflict(
           row: w.row,
           remote: { id: remoteId, versionId: version },
           reason: 'conflict: remote version kept (remote-wins)',
+          notSent: true,
         };
       }
     }
