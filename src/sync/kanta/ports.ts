@@ -9,3 +9,5 @@ export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { SyncStore } from '../context.ts';
+/** auditTransfers: the audit rows of what went to Kanta PHR (exports) and came from it (imports). */
+export { auditTransfers } from '../audit.ts';
