@@ -469,7 +469,7 @@ export async function conflictCount(db: Db): Promise<number> {
   return n;
 }
 
-export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_error';
+export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_pull_skipped' | 'last_error';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(

@@ -516,6 +516,8 @@ describe('persona flow', () => {
     expect(pulled.skippedClients).toHaveLength(3);
     for (const s of pulled.skippedClients)
       expect(s.reason).toMatch(/its Patient is not on the remote \(blocked: not disclosed: identification/);
+    // …and status says so too (a background pull has no caller to tell).
+    expect((await sync.status()).lastPullSkipped).toEqual(pulled.skippedClients);
   }, 120_000);
 
   it('party kela: a client whose consent covers kela arrives whole, directory references made logical', async () => {
