@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
@@ -27,6 +25,7 @@ import {
 } from './repository.ts';
 import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3, SYNC_MIGRATIONS_4 } from './schema.ts';
 import { type SyncStatus, readStatus } from './status.ts';
+import { newWorkerId } from './workers.ts';
 
 /** The part of the store's contract (src/store/index.ts) createSync needs. */
 export type SyncableStore = SyncStore;
@@ -143,7 +142,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     families,
     pushTypes: new Set(opts.pushTypes ?? Object.keys(families)),
     pullTypes: opts.pullTypes ?? DEFAULT_PULL_TYPES,
-    workerId: opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    workerId: opts.workerId ?? newWorkerId(),
     batchSize: opts.batchSize ?? 100,
     leaseMs: opts.leaseMs ?? 120_000,
     maxAttempts: opts.maxAttempts ?? 25,

@@ -11,7 +11,14 @@ import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { persona } from '../server/personas.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import {
+  dropDatabase,
+  freshDatabase,
+  startFacade,
+  startServe,
+  stopChild,
+  tyokyky,
+} from './helpers/processes.ts';
 
 const TYPES = [
   'Patient',
@@ -317,6 +324,44 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
     const status = await sync.status();
     expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
     expect(status.conflicts).toBe(0);
+    const { byIdentifier, missing } = await compare(store);
+    expect(missing).toEqual([]);
+    await expectEditsKept(store, byIdentifier, edits);
+    await expectGoalsTranslated(store, byIdentifier, goals);
+  }, 240_000);
+
+  it('the local facade (serve --remote, default 120 s lease) killed mid-push resumes at once after a restart', async () => {
+    const { store, sync, url } = await localSide();
+    const { edits, goals } = await seedClients(store, 10);
+    const serve = () => startServe(['--database-url', url, '--remote', proxy.url]);
+    Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
+    let restarted: Awaited<ReturnType<typeof serve>> | undefined;
+    try {
+      const first = await serve();
+      children.push(first.child);
+      await waitFor(
+        async () => {
+          const s = (await sync.status()).states;
+          return s.done > 0 && s.inflight > 0;
+        },
+        60_000,
+        'rows delivered and rows in flight',
+      );
+      await stopChild(first.child, 'SIGKILL');
+      expect((await sync.status()).states.inflight).toBeGreaterThan(0); // leased to a dead process
+      await editSome(store, edits, 6, 0);
+      const started = Date.now();
+      restarted = await serve();
+      children.push(restarted.child);
+      await waitFor(async () => (await sync.status()).queueDepth === 0, 90_000, 'the outbox to drain');
+      // Well inside the dead process's 120 s leases: its rows were taken back at once.
+      expect(Date.now() - started).toBeLessThan(90_000);
+    } finally {
+      Object.assign(proxy.faults, { errorRate: 0, dropRate: 0 });
+      await restarted?.stop();
+    }
+    const status = await sync.status();
+    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
     const { byIdentifier, missing } = await compare(store);
     expect(missing).toEqual([]);
     await expectEditsKept(store, byIdentifier, edits);

@@ -5,7 +5,7 @@ import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } fr
 import { issue, outcome } from '../../shared/outcome.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
-import { type OutboxRow, auditTransfers, claim, reclaimExpired, settle } from './ports.ts';
+import { type OutboxRow, auditTransfers, claim, reclaimAbandoned, settle } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { isTransient } from './ports.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
@@ -179,7 +179,7 @@ export async function kantaPushRound(
   signal?: AbortSignal,
 ): Promise<PushRoundResult> {
   const result = emptyResult();
-  await reclaimExpired(deps.store);
+  await reclaimAbandoned(deps.store);
   const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
   result.claimed = rows.length;
   if (!rows.length) return result;
