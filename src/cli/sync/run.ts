@@ -97,6 +97,7 @@ function statusText(s: SyncStatus): string {
     `delivered          ${s.states.done}`,
     `last push success  ${s.lastPushSuccess ?? '-'}`,
     `last pull success  ${s.lastPullSuccess ?? '-'}`,
+    ...s.lastPullSkipped.map((c) => `not pulled         Patient/${c.patient} — ${c.reason}`),
     `retrying           ${s.failures.retrying}`,
     `dead letters       ${s.failures.deadLetters}`,
     `blocked by consent ${s.blockedByConsent}`,
