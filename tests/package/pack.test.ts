@@ -106,9 +106,17 @@ afterAll(async () => {
 const SLOW = { timeout: 300_000 };
 
 describe('npm pack → npm install → use by package name', () => {
-  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package and mappings; no tests, benches, sources or data', () => {
+  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package, mappings and the LICENSE; no tests, benches, sources, example tools or data', () => {
     const tops = new Set(packed.files.map((f) => f.split('/')[0]));
-    expect([...tops].sort()).toEqual(['README.md', 'bin', 'dist', 'mappings', 'package.json', 'profiles']);
+    expect([...tops].sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'bin',
+      'dist',
+      'mappings',
+      'package.json',
+      'profiles',
+    ]);
     expect(packed.files).toEqual(
       expect.arrayContaining([
         'dist/index.js',
@@ -122,7 +130,9 @@ describe('npm pack → npm install → use by package name', () => {
       ]),
     );
     expect(
-      packed.files.filter((f) => /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples/.test(f)),
+      packed.files.filter((f) =>
+        /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples|personas\./.test(f),
+      ),
     ).toEqual([]);
     expect(
       // Only compiled FHIR packages: our IG and, where present, Kanta PHR's definitions it builds on.
