@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -123,6 +124,7 @@ describe('npm pack → npm install → use by package name', () => {
         'dist/index.d.ts',
         'dist/index.js.map',
         'dist/cli/main.js',
+        'dist/validation/r4-core-index.json',
         'dist/testing/index.d.ts',
         'bin/tyokyky.js',
         'profiles/package/package.json',
@@ -216,6 +218,9 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.stdout).toMatch(
         /<failure message="1 error\(s\), \d+ warning\(s\)" type="error">error +Patient\.gender/,
       );
+      // The R4 definitions were read through the index shipped in dist/: none were split into a cache.
+      const cache = join(app, 'node_modules', 'tyokyky-fhir', 'node_modules', '.cache', 'tyokyky');
+      expect(existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('r4-core-')) : []).toEqual([]);
     },
   );
 
