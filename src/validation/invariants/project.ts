@@ -9,12 +9,13 @@
 // the TypeBox schemas and loads ajv, and src/mapping/index.ts adds the mapping tables and uuid — about
 // 40 % of the CPU of a one-file `tyokyky validate`, none of it needed to check a HETU or a score. The
 // canonical base is read from our package's manifest (as src/server/write-policy.ts does).
-import { HETU_SYSTEM, checkHetuFormat } from '../../domain/rules/hetu.ts';
 import {
   FURTHER_ASSESSMENT_CODE,
+  HETU_SYSTEM,
+  checkHetuFormat,
   isWorkAbilityScore,
   needsFurtherAssessment,
-} from '../../domain/rules/work-ability-score.ts';
+} from '../../domain/rules/index.ts';
 import { OWN_PACKAGE, readProjectJson } from '../../shared/project-files.ts';
 import type { FastPath } from './native.ts';
 
