@@ -1,4 +1,5 @@
-// Differential-only profiles: simple snapshots generated from the base (one level of slicing, no reslicing).
+// Differential-only profiles: snapshots generated from the base (slices at any depth, renamed choices,
+// contentReference children; reslicing is reported and skipped).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient, warnings } from './helpers.ts';
@@ -87,11 +88,27 @@ const invariantExtension = {
   differential: { element: [{ id: 'Extension.url', path: 'Extension.url', fixedUri: INV }] },
 };
 
+const NESTED = 'http://example.org/StructureDefinition/nested-text-questionnaire';
+const nested = {
+  resourceType: 'StructureDefinition',
+  url: NESTED,
+  name: 'NestedTextQuestionnaire',
+  status: 'draft',
+  kind: 'resource',
+  abstract: false,
+  type: 'Questionnaire',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Questionnaire',
+  derivation: 'constraint',
+  differential: {
+    element: [{ id: 'Questionnaire.item.item.text', path: 'Questionnaire.item.item.text', min: 1 }],
+  },
+};
+
 let v: Validator;
 beforeAll(async () => {
   v = await createValidator({
     fiBase: false,
-    resources: [extension, profile, sliced, resliced, invariantExtension] as never[],
+    resources: [extension, profile, sliced, resliced, invariantExtension, nested] as never[],
   });
 });
 
@@ -146,5 +163,21 @@ describe('differential-only definitions', () => {
     expect(warnings(oo)).toContain(
       `Patient.meta.profile[0] | Profile '${RESLICED}' has no snapshot, so it has not been checked`,
     );
+  });
+
+  it('a differential reaching into a contentReference element (Questionnaire.item.item) is applied there', () => {
+    const q = (inner: Record<string, unknown>) => ({
+      resourceType: 'Questionnaire',
+      id: 'q1',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Q</div>' },
+      status: 'draft',
+      item: [
+        { linkId: 'g', type: 'group', text: 'Group', item: [{ linkId: 'a', type: 'string', ...inner }] },
+      ],
+    });
+    expect(errors(v.validate(q({ text: 'A' }), { profile: NESTED }))).toEqual([]);
+    expect(errors(v.validate(q({}), { profile: NESTED }))).toEqual([
+      `Questionnaire.item[0].item[0] | Questionnaire.item.item.text: minimum required = 1, but only found 0 (from ${NESTED})`,
+    ]);
   });
 });
