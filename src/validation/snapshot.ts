@@ -45,14 +45,13 @@ class DifferentialIds {
 
   next(d: ElementDefinition): string | undefined {
     const path = d.path;
-    if (!path || d.sliceName?.includes('/')) return undefined;
+    if (!path) return undefined;
     let id = d.id && withoutSlices(d.id) === path ? d.id : undefined;
     if (!id) {
       const dot = path.lastIndexOf('.');
       const own = dot < 0 ? path : `${this.idOf(path.slice(0, dot))}.${path.slice(dot + 1)}`;
       id = d.sliceName ? `${own}:${d.sliceName}` : own;
     }
-    if (id.includes('/')) return undefined;
     for (const k of this.current.keys()) if (k.startsWith(`${path}.`)) this.current.delete(k);
     this.current.set(path, id);
     return id;
@@ -172,19 +171,25 @@ class SnapshotBuilder {
   }
 
   /**
-   * The slice `sliceName` of the element at `at`: when new, a copy of the sliced element and its
-   * subtree (min 0, no slicing of its own), inserted after the sliced element's group.
+   * The slice `sliceName` of the element at `at`: when new, a copy of the sliced element (or, for a
+   * reslice `a/b`, of the slice `a`) and its subtree (min 0, no slicing of its own), inserted after
+   * the group of what it copies.
    */
   private slice(at: number, slicedId: string, sliceName: string): number {
-    if (at < 0 || sliceName.includes('/')) return -1;
+    if (at < 0) return -1;
     const id = `${slicedId}:${sliceName}`;
     const found = this.find(id);
     if (found >= 0) return found;
-    const sliced = this.out[at]!;
-    let end = at + 1;
+    // A reslice (`mrn/old`) is a copy of the slice it refines.
+    const slash = sliceName.lastIndexOf('/');
+    const sourceId = slash < 0 ? slicedId : `${slicedId}:${sliceName.slice(0, slash)}`;
+    const sourceAt = slash < 0 ? at : this.slice(at, slicedId, sliceName.slice(0, slash));
+    if (sourceAt < 0) return -1;
+    const sliced = this.out[sourceAt]!;
+    let end = sourceAt + 1;
     while (end < this.out.length) {
       const other = this.out[end]!.id ?? this.out[end]!.path;
-      if (!other.startsWith(`${slicedId}.`) && !other.startsWith(`${slicedId}:`)) break;
+      if (![`${sourceId}.`, `${sourceId}:`, `${sourceId}/`].some((p) => other.startsWith(p))) break;
       end++;
     }
     const head = structuredClone(sliced);
@@ -192,18 +197,18 @@ class SnapshotBuilder {
     head.sliceName = sliceName;
     head.slicing = undefined;
     head.min = 0;
-    if (sliced.path?.endsWith('[x]')) {
+    if (slash < 0 && sliced.path?.endsWith('[x]')) {
       const jsonName = sliced.path.slice(sliced.path.lastIndexOf('.') + 1, -3);
       const type = sliceName.startsWith(jsonName) && typeOfSuffix(sliced, sliceName.slice(jsonName.length));
       if (type) head.type = [type];
       sliced.slicing ??= { discriminator: [{ type: 'type', path: '$this' }], rules: 'open' };
-    } else if (sliced.type?.length === 1 && sliced.type[0]!.code === 'Extension') {
+    } else if (slash < 0 && sliced.type?.length === 1 && sliced.type[0]!.code === 'Extension') {
       sliced.slicing ??= { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' };
     }
     const subtree = this.out
-      .slice(at + 1, end)
-      .filter((e) => (e.id ?? e.path).startsWith(`${slicedId}.`))
-      .map((e) => rebase(e, slicedId, id));
+      .slice(sourceAt + 1, end)
+      .filter((e) => (e.id ?? e.path).startsWith(`${sourceId}.`))
+      .map((e) => rebase(e, sourceId, id));
     this.out.splice(end, 0, head, ...subtree);
     return end;
   }
