@@ -35,7 +35,7 @@ const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
   bundles: 4,
   cardinality: 2,
-  extensions: 17,
+  extensions: 18,
   invariants: 26,
   json: 12,
   primitives: 22,
