@@ -16,6 +16,7 @@ import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
+import { checkMeasureReport } from '../checks/measure-report.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
@@ -38,6 +39,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   QuestionnaireResponse: checkQuestionnaireResponse,
   SearchParameter: checkSearchParameter,
   CapabilityStatement: checkCapabilityStatement,
+  MeasureReport: checkMeasureReport,
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
