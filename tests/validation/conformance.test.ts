@@ -42,7 +42,7 @@ const CASE_COUNTS: Record<string, number> = {
   narrative: 2,
   primitives: 22,
   profiles: 13,
-  questionnaire: 6,
+  questionnaire: 8,
   references: 7,
   snapshots: 7,
   terminology: 19,
