@@ -43,7 +43,7 @@ const CASE_COUNTS: Record<string, number> = {
   primitives: 22,
   profiles: 13,
   questionnaire: 8,
-  references: 7,
+  references: 9,
   snapshots: 7,
   terminology: 19,
   types: 3,
