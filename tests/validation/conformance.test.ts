@@ -41,7 +41,7 @@ const CASE_COUNTS: Record<string, number> = {
   'measure-report': 4,
   narrative: 2,
   primitives: 22,
-  profiles: 13,
+  profiles: 15,
   questionnaire: 8,
   references: 9,
   snapshots: 7,
