@@ -151,15 +151,24 @@ const VITAL_SIGNS: Array<[system: string, profile: string, codes: string[]]> = [
   ],
 ];
 
+/** `system|code` → index of its first VITAL_SIGNS entry (the HL7 validator's order decides between codings). */
+const VITAL_SIGNS_INDEX = new Map<string, number>();
+VITAL_SIGNS.forEach(([system, , codes], i) => {
+  for (const code of codes)
+    if (!VITAL_SIGNS_INDEX.has(`${system}|${code}`)) VITAL_SIGNS_INDEX.set(`${system}|${code}`, i);
+});
+
 function vitalSignsProfile(obs: Json): string | undefined {
   const code = obs.code;
-  const codings = (isObject(code) && Array.isArray(code.coding) ? code.coding : []).filter(isObject);
-  if (!codings.length) return undefined;
-  for (const [system, profile, codes] of VITAL_SIGNS) {
-    if (codings.some((c) => c.system === system && typeof c.code === 'string' && codes.includes(c.code)))
-      return profile ? `http://hl7.org/fhir/StructureDefinition/${profile}` : undefined;
+  if (!isObject(code) || !Array.isArray(code.coding)) return undefined;
+  let first = Number.POSITIVE_INFINITY;
+  for (const c of code.coding) {
+    if (!isObject(c) || (c.system !== LOINC && c.system !== SCT)) continue;
+    const i = VITAL_SIGNS_INDEX.get(`${c.system}|${c.code}`);
+    if (i !== undefined && i < first) first = i;
   }
-  return undefined;
+  const profile = Number.isFinite(first) ? VITAL_SIGNS[first]![1] : '';
+  return profile ? `http://hl7.org/fhir/StructureDefinition/${profile}` : undefined;
 }
 
 export function resourceProfiles(
