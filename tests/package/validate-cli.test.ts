@@ -87,6 +87,15 @@ describe('tyokyky validate in CI', { timeout: 120_000 }, () => {
     );
   });
 
+  it('--package adds to our packages: a support plan with the Kanta extension stays clean', async () => {
+    const plan = join(import.meta.dirname, '../../profiles/package/example/CarePlan-maija-plan.json');
+    const extra = join(import.meta.dirname, '../validation/supporting/measure-cohort-visits.json');
+    const r = await validate([plan], { package: [extra] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/✓ .*CarePlan-maija-plan\.json: valid\n/);
+    expect(r.stdout).not.toContain('Unknown extension');
+  });
+
   it('a folder walk skips package manifests (package.json, .index.json); only those → no resources, exit 2', async () => {
     file('pkg/package/package.json', { name: 'x.fhir', version: '1.0.0' });
     file('pkg/package/.index.json', { 'index-version': 1, files: [] });

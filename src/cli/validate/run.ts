@@ -1,6 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { ownPackageDir } from '../../shared/project-files.ts';
 import type { Validator } from '../../validation/index.ts';
 import { type InputItem, UsageError, listFiles, readItems } from './input.ts';
 import { createProgress } from './progress.ts';
@@ -67,7 +66,7 @@ async function openValidator(extraPackages: string[], profiles: string[]): Promi
   for (const p of extraPackages) if (!existsSync(p)) throw new UsageError(`package not found: ${p}`);
   const validation = await import('../../validation/index.ts');
   const validator = extraPackages.length
-    ? await validation.createValidator({ packages: [...extraPackages, ownPackageDir()] })
+    ? await validation.createValidator({ packages: [...extraPackages, ...validation.projectPackages()] })
     : await validation.loadProjectValidator();
   for (const p of profiles) {
     if (validator.registry.structureDefinition(p)) continue;
