@@ -257,9 +257,10 @@ function questionnaireResponse(s: SelfAssessment, ctx: Ctx): QuestionnaireRespon
     subject: ref('client', s.clientId, ctx),
     authored: s.date,
     author: ref('client', s.clientId, ctx),
+    // No item.text: it would have to repeat the Questionnaire's own text word for word (in Finnish);
+    // the narrative carries the labels in the record's language.
     item: SELF_FIELDS.filter(([f]) => s[f] !== undefined).map(([f, linkId]) => ({
       linkId,
-      text: label(f, ctx.lang),
       answer: [{ valueInteger: s[f] as number }],
     })),
   };

@@ -13,18 +13,19 @@ Usage: #example
 * text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Kykyviisarin rakenteinen itsearvio: yleinen työkyky ja viisi osa-aluetta (0–10).</p></div>"
 * subjectType = #Patient
 * description = "Modelled on the published structure of Kykyviisari (Finnish Institute of Occupational Health); the item texts are our own."
-* insert ScoreItem(overall, overall, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?)
-* insert ScoreItem(mentalWellbeing, mental-wellbeing, Psyykkinen hyvinvointi)
-* insert ScoreItem(socialParticipation, social-participation, Sosiaalinen osallisuus)
-* insert ScoreItem(physicalFunctioning, physical-functioning, Fyysinen toimintakyky)
-* insert ScoreItem(competence, competence, Osaaminen)
-* insert ScoreItem(everydayLife, everyday-life, Arki)
+* insert ScoreItem(overall, overall, true, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?)
+* insert ScoreItem(mentalWellbeing, mental-wellbeing, false, Psyykkinen hyvinvointi)
+* insert ScoreItem(socialParticipation, social-participation, false, Sosiaalinen osallisuus)
+* insert ScoreItem(physicalFunctioning, physical-functioning, false, Fyysinen toimintakyky)
+* insert ScoreItem(competence, competence, false, Osaaminen)
+* insert ScoreItem(everydayLife, everyday-life, false, Arki)
 
-RuleSet: ScoreItem(slice, linkId, text)
+// Only the overall score is required: the five domains are optional, as in the response profile.
+RuleSet: ScoreItem(slice, linkId, required, text)
 * item[{slice}].linkId = "{linkId}"
 * item[{slice}].text = "{text}"
 * item[{slice}].type = #integer
-* item[{slice}].required = true
+* item[{slice}].required = {required}
 * item[{slice}].extension[+].url = $minValue
 * item[{slice}].extension[=].valueInteger = 0
 * item[{slice}].extension[+].url = $maxValue
