@@ -64,7 +64,7 @@ async function measure(
     for (;;) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
       try {
-        const res = await fetch(url(port));
+        const res = await fetch(url(port), { signal: AbortSignal.timeout(5000) });
         if (res.ok) {
           await res.arrayBuffer();
           break;
