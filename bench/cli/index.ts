@@ -1,6 +1,7 @@
 // Start-up cost of the `tyokyky` command as a user runs it (node bin/tyokyky.js → compiled dist/), beside
 // `node -e 0` in the same run, and the RSS that `import('tyokyky-fhir')` adds to a bare Node process.
-// Median of 10 runs each; wall time and peak RSS (GNU time's %M) of the whole process.
+// Median of 10 runs each; wall time, CPU time (user + system) and peak RSS of the whole process (GNU
+// time's %U %S %M). On a busy machine the CPU time is the steadier figure.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,28 +13,35 @@ const TIME = '/usr/bin/time';
 
 interface Sample {
   ms: number;
+  cpuMs: number;
   rssMb: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One run: wall time measured here, peak RSS from GNU time (when installed). */
+/** One run: wall time measured here, CPU time and peak RSS from GNU time (when installed). */
 function once(args: string[], stdin?: string): Sample {
   const withTime = existsSync(TIME);
   const cmd = withTime ? TIME : process.execPath;
-  const argv = withTime ? ['-f', '%M', process.execPath, ...args] : args;
+  const argv = withTime ? ['-f', '%U %S %M', process.execPath, ...args] : args;
   const start = performance.now();
   const r = spawnSync(cmd, argv, { cwd: root, input: stdin, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - start;
   if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const kb = withTime ? Number(r.stderr.trim().split('\n').at(-1)) : Number.NaN;
-  return { ms, rssMb: kb / 1024 };
+  const [user, sys, kb] = withTime
+    ? (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number)
+    : [Number.NaN, Number.NaN, Number.NaN];
+  return { ms, cpuMs: (user + sys) * 1000, rssMb: kb / 1024 };
 }
 
-function measure(args: string[]): { ms: number; rssMb: number } {
+function measure(args: string[]): Sample {
   once(args); // warm the file cache
   const samples = Array.from({ length: RUNS }, () => once(args));
-  return { ms: median(samples.map((s) => s.ms)), rssMb: median(samples.map((s) => s.rssMb)) };
+  return {
+    ms: median(samples.map((s) => s.ms)),
+    cpuMs: median(samples.map((s) => s.cpuMs)),
+    rssMb: median(samples.map((s) => s.rssMb)),
+  };
 }
 
 function ensureBuilt(): void {
@@ -72,7 +80,7 @@ export default async function bench(): Promise<void> {
       }),
     );
     const patient = join(root, 'profiles', 'package', 'example', 'Patient-suvi.json');
-    const rows: Array<[string, { ms: number; rssMb: number }]> = [
+    const rows: Array<[string, Sample]> = [
       ['node -e 0 (floor)', measure(['-e', '0'])],
       ['tyokyky --help', measure(['bin/tyokyky.js', '--help'])],
       ['tsx src/cli/main.ts --help (the old bin)', measure(['--import', 'tsx', 'src/cli/main.ts', '--help'])],
@@ -81,10 +89,12 @@ export default async function bench(): Promise<void> {
     ];
     const floor = rows[0][1].ms;
     console.log(`median of ${RUNS} runs each\n`);
-    console.log('| command | wall ms | × floor | peak RSS MB |');
-    console.log('| --- | ---: | ---: | ---: |');
+    console.log('| command | wall ms | × floor | CPU ms | peak RSS MB |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
     for (const [name, m] of rows) {
-      console.log(`| ${name} | ${m.ms.toFixed(0)} | ${(m.ms / floor).toFixed(2)} | ${m.rssMb.toFixed(0)} |`);
+      console.log(
+        `| ${name} | ${m.ms.toFixed(0)} | ${(m.ms / floor).toFixed(2)} | ${m.cpuMs.toFixed(0)} | ${m.rssMb.toFixed(0)} |`,
+      );
     }
     const help = rows[1][1].ms / floor;
     const validate = rows[3][1].ms;

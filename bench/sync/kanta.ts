@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { personas } from '../../examples/tools/personas.ts';
 import { toResources } from '../../src/mapping/index.ts';
-import { personas } from '../../src/mapping/personas.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { createKantaAdapter, createSync } from '../../src/sync/index.ts';
 import { phrPatientResource } from '../../src/sync/kanta/index.ts';

@@ -5,4 +5,14 @@ export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
 export { type RunningServer, type StartOptions, startServer } from './start.ts';
 export { superviseWorkers, workerIndex } from './workers.ts';
 export { defaultLogger } from './ops.ts';
-export { type AuthConfig, createSecurity, type Security } from './security/index.ts';
+export {
+  type AuthConfig,
+  createSecurity,
+  type Security,
+  addClient,
+  listClients,
+  removeClient,
+  type RegisteredClient,
+  SECURITY_MIGRATION,
+  SECURITY_STATEMENTS,
+} from './security/index.ts';

@@ -4,3 +4,11 @@ export { INDEXED_PARAMS } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';
+export {
+  AUDIT_LOG_MIGRATION,
+  AUDIT_LOG_STATEMENTS,
+  type AuditRecord,
+  type StoredAuditRecord,
+  auditEntityType,
+  insertAudit,
+} from './audit-log.ts';

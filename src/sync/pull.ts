@@ -50,7 +50,11 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
       `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
     );
   }
-  await timeSpent(ctx, 'database', () => setState(ctx.store, 'last_pull_success', new Date().toISOString()));
+  await timeSpent(ctx, 'database', async () => {
+    await setState(ctx.store, 'last_pull_success', new Date().toISOString());
+    // Status shows whom the last pull could not follow, also when the pull runs in the background.
+    await setState(ctx.store, 'last_pull_skipped', JSON.stringify(result.skippedClients));
+  });
   return result;
 }
 

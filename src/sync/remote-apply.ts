@@ -3,6 +3,8 @@
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { type Transfer, auditTransfers } from './audit.ts';
+import { patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
 import { collectReferences, translateReferences } from './references.ts';
 import {
@@ -63,7 +65,17 @@ export async function applyRemote(ctx: SyncContext, remote: Resource, opts: Appl
   return (await applyRemoteBatch(ctx, [remote], opts))[0];
 }
 
-/** Many remote resources (a search page) in one local transaction. */
+/** What a pulled write did locally, for its audit row. */
+function imported(resource: Resource, action: 'create' | 'update'): Transfer {
+  return {
+    type: resource.resourceType,
+    localId: resource.id as string,
+    action,
+    patientId: patientReferenceOf(resource)?.slice('Patient/'.length),
+  };
+}
+
+/** Many remote resources (a search page) in one local transaction, audited as imports in it. */
 export async function applyRemoteBatch(
   ctx: SyncContext,
   remotes: Resource[],
@@ -82,10 +94,12 @@ export async function applyRemoteBatch(
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       markPulledWrites(tx);
-      const existing = await createFresh(tx, todo, remotes, keys, byRemote, remoteToLocal);
+      const transfers: Transfer[] = [];
+      const existing = await createFresh(tx, todo, remotes, keys, byRemote, remoteToLocal, transfers);
       for (const [i, localId] of existing) {
-        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts);
+        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts, transfers);
       }
+      await auditTransfers(tx, ctx, 'import', transfers);
     }),
   );
   return outcomes;
@@ -102,6 +116,7 @@ async function createFresh(
   keys: string[],
   byRemote: Map<string, IdMapping>,
   remoteToLocal: Map<string, string>,
+  transfers: Transfer[],
 ): Promise<Map<number, string | undefined>> {
   const fresh = todo.flatMap((i) => {
     const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
@@ -125,6 +140,7 @@ async function createFresh(
     }
     existing.delete(i);
     created.push(w.resource);
+    transfers.push(imported(w.resource, 'create'));
     mappings.push(mappingOf(w.resource, remotes[i]));
   }
   await upsertMappings(tx, mappings);
@@ -140,6 +156,7 @@ async function applyOne(
   mappedLocalId: string | undefined,
   remoteToLocal: Map<string, string>,
   opts: ApplyOptions,
+  transfers: Transfer[],
 ): Promise<ApplyOutcome> {
   const type = remote.resourceType;
   const local = toLocal(remote, remoteToLocal);
@@ -173,5 +190,6 @@ async function applyOne(
     : await tx.create(local);
   await unblockConsentPatients(tx, [written.resource]);
   await upsertMappings(tx, [mappingOf(written.resource, remote)]);
+  transfers.push(imported(written.resource, localId ? 'update' : 'create'));
   return 'applied';
 }

@@ -22,6 +22,11 @@ export interface RemoteObserver {
   onRequest?(method: string, status: number | 'error', ms: number): void;
   /** The remote's own account of the request (Server-Timing), when it sends one. */
   onServerTiming?(timing: Map<string, number>): void;
+  /**
+   * A request starts (retries, backoff and token fetch included); returns what to call when it is
+   * over. `what` names the method and path and only the names of the query's parameters.
+   */
+  onWait?(what: string): () => void;
 }
 
 /**
@@ -54,10 +59,15 @@ export class RemoteClient {
     opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<RemoteAnswer<T>> {
     const url = path.startsWith('http') ? path : `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
-    return this.resilience.policy.execute(
-      ({ signal }) => this.exchange<T>(method, url, opts, signal),
-      opts.signal,
-    );
+    const over = this.observer.onWait?.(`remote ${method} ${describePath(url, this.baseUrl)}`);
+    try {
+      return await this.resilience.policy.execute(
+        ({ signal }) => this.exchange<T>(method, url, opts, signal),
+        opts.signal,
+      );
+    } finally {
+      over?.();
+    }
   }
 
   private async exchange<T>(
@@ -236,4 +246,12 @@ export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: s
 
 function etagVersion(etag: string | undefined): string | undefined {
   return etag ? /^(?:W\/)?"?([^"]+)"?$/.exec(etag)?.[1] : undefined;
+}
+
+/** A request's path for status: relative to the base, query values left out (they may be identifiers). */
+function describePath(url: string, base: string): string {
+  const [path, query] = (url.startsWith(base) ? url.slice(base.length) : new URL(url).pathname).split('?');
+  const names = query ? [...new URLSearchParams(query).keys()] : [];
+  const shown = path.replace(/^\/+/, '') || '(base)';
+  return names.length ? `${shown}?${[...new Set(names)].join(',')}` : shown;
 }

@@ -114,6 +114,25 @@ export async function reclaimExpired(db: Db): Promise<number> {
   return rows.length;
 }
 
+/** The workers holding rows in flight now. */
+export async function inflightWorkers(db: Db): Promise<string[]> {
+  const rows = await db.query<{ claimed_by: string }>(
+    `SELECT DISTINCT claimed_by FROM sync_outbox WHERE state = 'inflight' AND claimed_by IS NOT NULL`,
+  );
+  return rows.map((r) => r.claimed_by);
+}
+
+/** Rows in flight with these (dead) workers become claimable again, their leases notwithstanding. */
+export async function reclaimFrom(db: Db, workers: string[]): Promise<number> {
+  if (!workers.length) return 0;
+  const rows = await db.query(
+    `UPDATE sync_outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL, updated_at = now()
+     WHERE state = 'inflight' AND claimed_by = ANY($1::text[]) RETURNING id`,
+    [workers],
+  );
+  return rows.length;
+}
+
 /** How many ready rows per wanted row a claim looks at first. */
 const CLAIM_WINDOW = 4;
 
@@ -469,7 +488,7 @@ export async function conflictCount(db: Db): Promise<number> {
   return n;
 }
 
-export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_error';
+export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_pull_skipped' | 'last_error';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
+import { migrateAuditLog } from './audit.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
@@ -26,6 +25,7 @@ import {
 } from './repository.ts';
 import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3, SYNC_MIGRATIONS_4 } from './schema.ts';
 import { type SyncStatus, readStatus } from './status.ts';
+import { newWorkerId } from './workers.ts';
 
 /** The part of the store's contract (src/store/index.ts) createSync needs. */
 export type SyncableStore = SyncStore;
@@ -119,7 +119,13 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     remoteDatabase: 0,
     requests: 0,
   };
+  const waits = new Map<symbol, { what: string; since: number }>();
   const remote = new RemoteClient(opts.remote, {
+    onWait: (what) => {
+      const token = Symbol();
+      waits.set(token, { what, since: Date.now() });
+      return () => waits.delete(token);
+    },
     onRequest: (method, status, ms) => {
       timings.requests += ms;
       metrics.requests.observe({ method, status: String(status) }, ms / 1000);
@@ -136,7 +142,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     families,
     pushTypes: new Set(opts.pushTypes ?? Object.keys(families)),
     pullTypes: opts.pullTypes ?? DEFAULT_PULL_TYPES,
-    workerId: opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    workerId: opts.workerId ?? newWorkerId(),
     batchSize: opts.batchSize ?? 100,
     leaseMs: opts.leaseMs ?? 120_000,
     maxAttempts: opts.maxAttempts ?? 25,
@@ -150,7 +156,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     log,
     metrics,
     timings,
-    waits: new Map(),
+    waits,
   };
 }
 
@@ -198,6 +204,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
+    .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.

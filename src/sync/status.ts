@@ -9,6 +9,8 @@ export interface SyncStatus {
   states: Record<OutboxState, number>;
   lastPushSuccess: string | null;
   lastPullSuccess: string | null;
+  /** Clients the last pull could not follow (local Patient id) and why. */
+  lastPullSkipped: { patient: string; reason: string }[];
   failures: { retrying: number; deadLetters: number; lastError: string | null };
   blockedByConsent: number;
   /** Rows held back because a resource they reference is blocked, dead, parked or never queued. */
@@ -49,6 +51,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     states,
     lastPushSuccess: kv.get('last_push_success') ?? null,
     lastPullSuccess: kv.get('last_pull_success') ?? null,
+    lastPullSkipped: JSON.parse(kv.get('last_pull_skipped') ?? '[]'),
     failures: { retrying, deadLetters: states.dead, lastError: kv.get('last_error') ?? null },
     blockedByConsent: states.blocked,
     heldByDependency: states.held,

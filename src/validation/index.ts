@@ -38,12 +38,13 @@ export interface ValidatorOptions {
   /** Extra conformance resources (StructureDefinitions, ValueSets, CodeSystems), added after the packages. */
   resources?: Resource[];
   /**
-   * Severity of an extension whose url resolves to no definition. `'error'` is the HL7 validator's
-   * default (without `-allow-any-extensions`); the default `'auto'` gives an error when the url lies
-   * under the canonical base of a loaded package (R4 core: `http://hl7.org/fhir/StructureDefinition/`), where its
-   * definition would be if it existed, and a warning when the defining package is not loaded (FI Base
-   * absent must not turn its extensions into rejects). Example domains (example.org, example.com,
-   * acme.com) are always a warning; an unknown modifierExtension is always an error.
+   * Severity of an extension whose url resolves to no definition. The default `'auto'` is the HL7
+   * validator's verdict (without `-allow-any-extensions`): an error, except in example domains
+   * (example.org, example.com, acme.com: a warning) and under the canonical base of a known package
+   * that is not loaded (HL7's `http://hl7.org/fhir/` IGs, `http://terminology.hl7.org/`, FI Base,
+   * Kanta PHR, our IG: a warning, as the package is missing rather than the extension). `'error'`
+   * makes those errors too; `'warning'` makes every unknown extension a warning. An unknown
+   * modifierExtension is always an error.
    */
   unknownExtensions?: 'auto' | 'error' | 'warning';
   /**

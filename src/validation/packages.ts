@@ -16,7 +16,11 @@ export interface FhirPackage {
 }
 
 /** FI Base, looked up in the package search path unless a package of that name is given. */
-export const FI_BASE = { name: 'hl7.fhir.fi.base', version: '2.0.0-rc2' } as const;
+export const FI_BASE = {
+  name: 'hl7.fhir.fi.base',
+  version: '2.0.0-rc2',
+  canonical: 'https://hl7.fi/fhir/finnish-base-profiles/',
+} as const;
 
 export { PROJECT_ROOT };
 export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');

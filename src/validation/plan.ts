@@ -1,7 +1,7 @@
 import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
 import { type PrimitiveRule, compilePrimitive, isPrimitiveCode } from './primitives.ts';
 import type { Registry } from './registry.ts';
-import { simpleSnapshot } from './snapshot.ts';
+import { generateSnapshot } from './snapshot.ts';
 import type { CompiledInvariant } from './types.ts';
 
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
@@ -137,12 +137,12 @@ export class PlanCompiler {
     return p ?? undefined;
   }
 
-  /** A differential-only profile, when a simple snapshot can be generated for it (see snapshot.ts). */
+  /** A differential-only profile, when a snapshot can be generated for it (see snapshot.ts). */
   private compileDifferential(sd: StructureDefinition): StructurePlan | null {
     if (!sd.baseDefinition || sd.baseDefinition === sd.url) return null;
     this.plans.set(sd.url, null); // guards against a cycle through baseDefinition
     const base = this.plan(sd.baseDefinition)?.sd;
-    const elements = base && simpleSnapshot(sd, base, (u) => this.plan(u)?.sd);
+    const elements = base && generateSnapshot(sd, base, (u) => this.plan(u)?.sd);
     return elements ? this.compile({ ...sd, snapshot: { element: elements } }) : null;
   }
 

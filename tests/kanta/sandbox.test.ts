@@ -204,6 +204,17 @@ describe('Kanta PHR sandbox: writes', () => {
     expect((await call(base, 'PUT', '/Patient?identifier=x', body)).status).toBe(405);
   });
 
+  it('other system-level interactions are 405 and an unknown path 404, each naming the rule', async () => {
+    const system = await call(base, 'DELETE', '');
+    expect(system.status).toBe(405);
+    expect(firstIssue(system)?.diagnostics).toMatch(/^kanta-interaction: .*system-level interactions/);
+    const unknown = await call(base, 'GET', '/Patient/x/_history');
+    expect(unknown.status).toBe(404);
+    expect(firstIssue(unknown)?.diagnostics).toBe(
+      'kanta-interaction: no Kanta PHR route for GET /Patient/x/_history',
+    );
+  });
+
   it('a transaction Bundle is refused: Kanta PHR takes batches only', async () => {
     const r = await call(base, 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [] });
     expect(r.status).toBe(400);

@@ -2,11 +2,11 @@
 // kanta-phr`, its own PostgreSQL database), through a fault proxy; the local side is a facade on
 // PostgreSQL fed with the persona Bundles.
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { personas } from '../../examples/tools/personas.ts';
 import { toFhir, toResources } from '../../src/mapping/index.ts';
-import { personas } from '../../src/mapping/personas.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
@@ -108,6 +108,15 @@ afterAll(async () => {
   for (const url of [remoteDb, localDb]) if (url) await dropDatabase(url);
 });
 
+/** The sync's audit rows (AuditEvents of type `code`: 110106 export, 110107 import) of a persona. */
+async function transfers(name: string, code: string): Promise<AuditEvent[]> {
+  const r = await call(`${local.url}/fhir`, 'GET', `/AuditEvent?patient=Patient/${localPatient.get(name)}`);
+  expect(r.status).toBe(200);
+  return ((r.body as Bundle<AuditEvent>).entry ?? [])
+    .map((e) => e.resource as AuditEvent)
+    .filter((e) => e.type.code === code);
+}
+
 describe('Kanta PHR adapter: push', () => {
   it("pushes consented self-assessments as fiphr responses of the clients' pseudonymous PHR Patients", async () => {
     const r = await sync.pushOnce();
@@ -133,6 +142,20 @@ describe('Kanta PHR adapter: push', () => {
     const blocked = await sync.blocked();
     expect(blocked.map((b) => b.resource_type)).toEqual(['QuestionnaireResponse']);
     expect(blocked[0].patient_id).toBe(localPatient.get('sirpa'));
+    // Each response that went is a disclosure in the audit log (export, the party, the consent); Sirpa's is not.
+    const suvi = await transfers('suvi', '110106');
+    expect(suvi).toHaveLength(1);
+    expect(suvi[0].outcome).toBe('0');
+    expect(suvi[0].entity?.map((e) => e.what?.reference?.split('/')[0])).toEqual([
+      'Patient',
+      'QuestionnaireResponse',
+      'Consent',
+    ]);
+    expect(suvi[0].agent[1]).toMatchObject({
+      who: { display: proxy.url },
+      role: [{ coding: [{ code: 'kela' }] }],
+    });
+    expect(await transfers('sirpa', '110106')).toEqual([]);
   }, 60_000);
 
   it('never puts HETU, name or address on the wire: the remote holds pseudonymous Patients only', async () => {
@@ -261,6 +284,12 @@ describe('Kanta PHR adapter: pull', () => {
     expect(s.notImported[0].reason).toMatch(
       /^restricted by the citizen \(meta\.security v3 Confidentiality R\)/,
     );
+
+    // The pulled response is an import in the client's audit log.
+    const imports = await transfers('suvi', '110107');
+    expect(imports.map((e) => e.entity?.[1]?.what?.reference)).toEqual([
+      `QuestionnaireResponse/${pulled?.id}`,
+    ]);
 
     // A second pull changes nothing, and nothing pulled is echoed back.
     const again = await sync.pullOnce();

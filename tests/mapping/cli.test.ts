@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import { suvi } from '../../examples/tools/personas.ts';
 import { runMap } from '../../src/cli/map/run.ts';
-import { suvi } from '../../src/mapping/personas.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-map-'));

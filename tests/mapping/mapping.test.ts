@@ -1,6 +1,7 @@
 import type { Bundle, CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { v5 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maija, sirpa, suvi } from '../../examples/tools/personas.ts';
 import { DomainValidationError } from '../../src/domain/index.ts';
 import { NAMESPACE, uuidV5 } from '../../src/mapping/identity.ts';
 import {
@@ -12,7 +13,6 @@ import {
   toResources,
   workAbility,
 } from '../../src/mapping/index.ts';
-import { maija, sirpa, suvi } from '../../src/mapping/personas.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 

@@ -1,11 +1,11 @@
-// The persona Bundles in examples/personas are generated from src/mapping/personas.ts (one source):
+// The persona Bundles in examples/personas are generated from examples/tools/personas.ts (one source):
 // the committed files equal a fresh generation, validate with 0 errors, and read back to the personas.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renderPersonaExamples } from '../../examples/tools/generate-examples.ts';
+import { personas } from '../../examples/tools/personas.ts';
 import { isDisclosurePermitted, parseHetu, responsibleWorkerOn } from '../../src/domain/index.ts';
-import { renderPersonaExamples } from '../../src/mapping/generate-examples.ts';
 import { fromFhir } from '../../src/mapping/index.ts';
-import { personas } from '../../src/mapping/personas.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 
 let validator: Validator;
@@ -19,7 +19,7 @@ describe.each(Object.keys(personas))('persona %s', (name) => {
   const file = `${name}.json`;
   const committed = readFileSync(new URL(`../../examples/personas/${file}`, import.meta.url), 'utf8');
 
-  it('committed file equals a fresh generation (run `npx tsx src/mapping/generate-examples.ts`)', () => {
+  it('committed file equals a fresh generation (run `npm run build:examples`)', () => {
     expect(committed).toBe(fresh[file]);
   });
 

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -106,15 +107,24 @@ afterAll(async () => {
 const SLOW = { timeout: 300_000 };
 
 describe('npm pack → npm install → use by package name', () => {
-  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package and mappings; no tests, benches, sources or data', () => {
+  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package, mappings and the LICENSE; no tests, benches, sources, example tools or data', () => {
     const tops = new Set(packed.files.map((f) => f.split('/')[0]));
-    expect([...tops].sort()).toEqual(['README.md', 'bin', 'dist', 'mappings', 'package.json', 'profiles']);
+    expect([...tops].sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'bin',
+      'dist',
+      'mappings',
+      'package.json',
+      'profiles',
+    ]);
     expect(packed.files).toEqual(
       expect.arrayContaining([
         'dist/index.js',
         'dist/index.d.ts',
         'dist/index.js.map',
         'dist/cli/main.js',
+        'dist/validation/r4-core-index.json',
         'dist/testing/index.d.ts',
         'bin/tyokyky.js',
         'profiles/package/package.json',
@@ -122,7 +132,9 @@ describe('npm pack → npm install → use by package name', () => {
       ]),
     );
     expect(
-      packed.files.filter((f) => /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples/.test(f)),
+      packed.files.filter((f) =>
+        /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples|personas\./.test(f),
+      ),
     ).toEqual([]);
     expect(
       // Only compiled FHIR packages: our IG and, where present, Kanta PHR's definitions it builds on.
@@ -206,6 +218,9 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.stdout).toMatch(
         /<failure message="1 error\(s\), \d+ warning\(s\)" type="error">error +Patient\.gender/,
       );
+      // The R4 definitions were read through the index shipped in dist/: none were split into a cache.
+      const cache = join(app, 'node_modules', 'tyokyky-fhir', 'node_modules', '.cache', 'tyokyky');
+      expect(existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('r4-core-')) : []).toEqual([]);
     },
   );
 

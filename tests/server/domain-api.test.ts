@@ -3,7 +3,7 @@ import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The SDK's persona records (the source of examples/personas/*.json).
-import { maija } from '../../src/mapping/personas.ts';
+import { maija } from '../../examples/tools/personas.ts';
 import { type Fixture, openFixture } from './helpers.ts';
 
 let fx: Fixture;

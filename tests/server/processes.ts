@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  return spawn(process.execPath, ['bin/tyokyky.js', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@
 // a second tyokyky facade (child process, its own PostgreSQL database). After each scenario both
 // databases are compared: every reference on the remote resolves on the remote (none points to a local
 // id), every business identifier is there once, and every local edit is present on both sides.
+import type { ChildProcess } from 'node:child_process';
 import type { Bundle, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
@@ -10,7 +11,14 @@ import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { persona } from '../server/personas.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
+import {
+  dropDatabase,
+  freshDatabase,
+  startFacade,
+  startServe,
+  stopChild,
+  tyokyky,
+} from './helpers/processes.ts';
 
 const TYPES = [
   'Patient',
@@ -28,6 +36,7 @@ let proxy: FaultProxy;
 const databases: string[] = [];
 const stores: Store[] = [];
 const services: SyncService[] = [];
+const children: ChildProcess[] = [];
 let hetu = 940;
 
 beforeAll(async () => {
@@ -37,6 +46,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(facade.url, {}, 7);
 }, 120_000);
 afterAll(async () => {
+  for (const c of children) await stopChild(c, 'SIGKILL');
   for (const s of services) await s.stop();
   for (const s of stores) await s.close();
   await proxy?.close();
@@ -47,14 +57,14 @@ afterAll(async () => {
 async function localSide(
   party = 'other-health-care',
   extra: { pullTimeoutMs?: number } = {},
-): Promise<{ store: Store; sync: SyncService }> {
+): Promise<{ store: Store; sync: SyncService; url: string }> {
   const url = await freshDatabase('tyokyky_integrity_local');
   databases.push(url);
   const store = await openStore({ databaseUrl: url });
   stores.push(store);
   const sync = worker(store, party, extra);
   await sync.ready;
-  return { store, sync };
+  return { store, sync, url };
 }
 
 /** A sync service on `store` (the first installs the outbox hook; more are extra workers). */
@@ -153,23 +163,61 @@ async function compare(store: Store, localTypes = ['Patient', 'Consent', 'Observ
   return { remote, byIdentifier, missing };
 }
 
+/**
+ * `n` clients, each: Patient, Consent, three Observations, a Goal addressing the first and a CarePlan
+ * with that Goal and the second (Goal → Observation, CarePlan → Goal/Observation, all → Patient).
+ */
+async function seedClients(
+  store: Store,
+  n: number,
+): Promise<{ edits: Map<string, number>; goals: string[] }> {
+  const edits = new Map<string, number>(); // Observation id → last value written locally
+  const goals: string[] = [];
+  for (let c = 0; c < n; c++) {
+    const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
+    await store.create(consent(p.id!));
+    const obs: Observation[] = [];
+    for (let i = 0; i < 3; i++) obs.push((await store.create(score(p.id!, i))).resource as Observation);
+    const g = (await store.create(goal(p.id!, obs[0].id!))).resource;
+    goals.push(g.id!);
+    await store.create(linkedPlan(p.id!, g.id!, obs[1].id!));
+    for (const o of obs) edits.set(o.id!, o.valueInteger!);
+  }
+  return { edits, goals };
+}
+
+/** Every local edit is the current content on both sides. */
+async function expectEditsKept(
+  store: Store,
+  byIdentifier: Map<unknown, Resource>,
+  edits: Map<string, number>,
+) {
+  for (const [id, value] of edits) {
+    const local = await store.read<Observation>('Observation', id);
+    expect(local.valueInteger).toBe(value);
+    expect((byIdentifier.get(identifierOf(local)) as Observation).valueInteger).toBe(value);
+  }
+}
+
+/** The goals on the remote point at the remote copies of their observations. */
+async function expectGoalsTranslated(store: Store, byIdentifier: Map<unknown, Resource>, goals: string[]) {
+  for (const id of goals) {
+    const local = await store.read('Goal', id);
+    const there = byIdentifier.get(identifierOf(local)) as { addresses: { reference: string }[] };
+    const target = await store.read(
+      'Observation',
+      (local as { addresses: { reference: string }[] }).addresses[0].reference.split('/')[1],
+    );
+    expect(there.addresses[0].reference).toBe(`Observation/${byIdentifier.get(identifierOf(target))?.id}`);
+  }
+}
+
 describe('dependent resources under faults (503/429, hangs, lost answers), two workers × four rounds in flight', () => {
   it('nothing dangling, nothing twice, nothing lost, every local edit on the remote', async () => {
     const { store, sync } = await localSide();
     const second = worker(store, 'other-health-care', { installHook: false });
     await second.ready;
-    const edits = new Map<string, number>(); // Observation id → last value written locally
-    const goals: string[] = [];
-    for (let c = 0; c < 12; c++) {
-      const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
-      await store.create(consent(p.id!));
-      const obs: Observation[] = [];
-      for (let i = 0; i < 3; i++) obs.push((await store.create(score(p.id!, i))).resource as Observation);
-      const g = (await store.create(goal(p.id!, obs[0].id!))).resource;
-      goals.push(g.id!);
-      await store.create(linkedPlan(p.id!, g.id!, obs[1].id!));
-      for (const o of obs) edits.set(o.id!, o.valueInteger!);
-    }
+    const { edits, goals } = await seedClients(store, 12);
     Object.assign(proxy.faults, {
       errorRate: 0.12,
       statuses: [503, 429],
@@ -199,22 +247,158 @@ describe('dependent resources under faults (503/429, hangs, lost answers), two w
     expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
     const { byIdentifier, missing } = await compare(store);
     expect(missing).toEqual([]);
-    for (const [id, value] of edits) {
-      const local = await store.read<Observation>('Observation', id);
-      expect(local.valueInteger).toBe(value);
-      expect((byIdentifier.get(identifierOf(local)) as Observation).valueInteger).toBe(value);
-    }
-    // The goals point at the remote copies of their observations.
-    for (const id of goals) {
-      const local = await store.read('Goal', id);
-      const there = byIdentifier.get(identifierOf(local)) as { addresses: { reference: string }[] };
-      const target = await store.read(
-        'Observation',
-        (local as { addresses: { reference: string }[] }).addresses[0].reference.split('/')[1],
-      );
-      expect(there.addresses[0].reference).toBe(`Observation/${byIdentifier.get(identifierOf(target))?.id}`);
-    }
+    await expectEditsKept(store, byIdentifier, edits);
+    await expectGoalsTranslated(store, byIdentifier, goals);
   }, 300_000);
+});
+
+/** `tyokyky sync push --watch` on the local database: a worker process (the test's store owns the hook). */
+function workerProcess(databaseUrl: string): ChildProcess {
+  const child = tyokyky([
+    'sync',
+    'push',
+    '--watch',
+    '--database-url',
+    databaseUrl,
+    '--remote',
+    proxy.url,
+    '--batch-size',
+    '7',
+    '--concurrency',
+    '4',
+    '--lease',
+    '1500',
+    '--timeout',
+    '2000',
+  ]);
+  child.stdout?.resume();
+  child.stderr?.resume();
+  children.push(child);
+  return child;
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Edits `n` of the observations locally (each a new version that must win on both sides). */
+async function editSome(store: Store, edits: Map<string, number>, n: number, offset: number): Promise<void> {
+  for (const [id] of [...edits].slice(offset, offset + n)) {
+    const current = await store.read<Observation>('Observation', id);
+    const value = ((current.valueInteger ?? 0) + 5) % 11;
+    await store.update({ ...current, valueInteger: value }, { ifMatchOptional: true });
+    edits.set(id, value);
+  }
+}
+
+describe('a worker process killed with SIGKILL mid-push, dependent resources in flight', () => {
+  it('after a restart on the same store: nothing dangling, nothing twice, nothing lost, every edit kept', async () => {
+    const { store, sync, url } = await localSide();
+    const { edits, goals } = await seedClients(store, 10);
+    Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
+    try {
+      const first = workerProcess(url);
+      await waitFor(
+        async () => {
+          const s = (await sync.status()).states;
+          return s.done > 5 && s.inflight > 0;
+        },
+        60_000,
+        'rows delivered and a batch in flight',
+      );
+      await editSome(store, edits, 6, 0); // edits queued while rows are in flight
+      await stopChild(first, 'SIGKILL');
+      expect((await sync.status()).queueDepth).toBeGreaterThan(0);
+      await editSome(store, edits, 6, 3); // and while no worker runs at all
+      const restarted = workerProcess(url);
+      await waitFor(async () => (await sync.status()).queueDepth === 0, 120_000, 'the outbox to drain');
+      await stopChild(restarted);
+    } finally {
+      Object.assign(proxy.faults, { errorRate: 0, dropRate: 0 });
+    }
+    const status = await sync.status();
+    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
+    expect(status.conflicts).toBe(0);
+    const { byIdentifier, missing } = await compare(store);
+    expect(missing).toEqual([]);
+    await expectEditsKept(store, byIdentifier, edits);
+    await expectGoalsTranslated(store, byIdentifier, goals);
+  }, 240_000);
+
+  it('the local facade (serve --remote, default 120 s lease) killed mid-push resumes at once after a restart', async () => {
+    const { store, sync, url } = await localSide();
+    const { edits, goals } = await seedClients(store, 10);
+    const serve = () => startServe(['--database-url', url, '--remote', proxy.url]);
+    Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
+    let restarted: Awaited<ReturnType<typeof serve>> | undefined;
+    try {
+      const first = await serve();
+      children.push(first.child);
+      await waitFor(
+        async () => {
+          const s = (await sync.status()).states;
+          return s.done > 0 && s.inflight > 0;
+        },
+        60_000,
+        'rows delivered and rows in flight',
+      );
+      await stopChild(first.child, 'SIGKILL');
+      expect((await sync.status()).states.inflight).toBeGreaterThan(0); // leased to a dead process
+      await editSome(store, edits, 6, 0);
+      const started = Date.now();
+      restarted = await serve();
+      children.push(restarted.child);
+      await waitFor(async () => (await sync.status()).queueDepth === 0, 90_000, 'the outbox to drain');
+      // Well inside the dead process's 120 s leases: its rows were taken back at once.
+      expect(Date.now() - started).toBeLessThan(90_000);
+    } finally {
+      Object.assign(proxy.faults, { errorRate: 0, dropRate: 0 });
+      await restarted?.stop();
+    }
+    const status = await sync.status();
+    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
+    const { byIdentifier, missing } = await compare(store);
+    expect(missing).toEqual([]);
+    await expectEditsKept(store, byIdentifier, edits);
+    await expectGoalsTranslated(store, byIdentifier, goals);
+  }, 240_000);
+
+  it('killed while the answer of a write the remote already stored is on its way back: recognised as ours', async () => {
+    const { store, sync, url } = await localSide();
+    const { edits, goals } = await seedClients(store, 4);
+    const first = workerProcess(url);
+    const heldBefore = proxy.stats.held;
+    // The first write's answer never reaches the worker: the remote stored it, the worker dies.
+    Object.assign(proxy.faults, { holdNext: 1, holdMethod: 'POST' });
+    await waitFor(async () => proxy.stats.held > heldBefore, 60_000, 'an answer on hold');
+    await stopChild(first, 'SIGKILL');
+    proxy.releaseHeld(); // its worker is gone: nobody reads it
+    proxy.faults.holdMethod = undefined;
+    // The remote holds resources of ours the local side has no mapping for.
+    const ours = new Set<string>();
+    for (const type of ['Patient', 'Consent', 'Observation', 'Goal', 'CarePlan'])
+      for (const r of (await store.search(type, { _count: '1000' })).resources) ours.add(identifierOf(r)!);
+    const there = (await remoteResources()).filter((r) => ours.has(identifierOf(r)!)).length;
+    const [{ mapped }] = await store.query<{ mapped: number }>(
+      'SELECT count(*)::int AS mapped FROM sync_idmap',
+    );
+    expect(there).toBeGreaterThan(mapped);
+    const restarted = workerProcess(url);
+    await waitFor(async () => (await sync.status()).queueDepth === 0, 120_000, 'the outbox to drain');
+    await stopChild(restarted);
+    const status = await sync.status();
+    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
+    expect(status.conflicts).toBe(0);
+    const { byIdentifier, missing } = await compare(store);
+    expect(missing).toEqual([]);
+    await expectEditsKept(store, byIdentifier, edits);
+    await expectGoalsTranslated(store, byIdentifier, goals);
+  }, 240_000);
 });
 
 describe('our own answer held back while a pull runs', () => {
@@ -287,6 +471,28 @@ describe('our own answer held back while a pull runs', () => {
 });
 
 describe('long waits are bounded and observable', () => {
+  it('a push whose remote hangs says what it waits for in status (the round and the request), none after', async () => {
+    const { store, sync } = await localSide();
+    const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.remote.bundleMode(); // the capabilities are read before the hang
+    Object.assign(proxy.faults, { hangRate: 1, hangMs: 20_000 });
+    let pushing: Promise<unknown> = Promise.resolve();
+    try {
+      pushing = sync.pushOnce();
+      await new Promise((r) => setTimeout(r, 600));
+      const waiting = (await sync.status()).waiting.map((w) => w.what);
+      // The Consent waits for its Patient (an earlier wave): one conditional create in flight.
+      expect(waiting).toEqual(['push: create Patient', 'remote POST Patient']);
+    } finally {
+      Object.assign(proxy.faults, { hangRate: 0, hangMs: 0 });
+    }
+    await pushing;
+    await drain(sync);
+    expect((await sync.status()).waiting).toEqual([]);
+    expect((await sync.status()).states.done).toBe(2);
+  }, 60_000);
+
   it('a pull whose remote hangs says what it waits for in status, and stops at its bound', async () => {
     const { store, sync } = await localSide('other-health-care', { pullTimeoutMs: 2_500 });
     const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
@@ -355,6 +561,8 @@ describe('persona flow', () => {
     expect(pulled.skippedClients).toHaveLength(3);
     for (const s of pulled.skippedClients)
       expect(s.reason).toMatch(/its Patient is not on the remote \(blocked: not disclosed: identification/);
+    // …and status says so too (a background pull has no caller to tell).
+    expect((await sync.status()).lastPullSkipped).toEqual(pulled.skippedClients);
   }, 120_000);
 
   it('party kela: a client whose consent covers kela arrives whole, directory references made logical', async () => {

@@ -2,12 +2,13 @@
 // { description, resource, profile?, expect: "valid" | [{ severity, expression, rule }] }.
 // An invalid case passes when every expected issue is reported at exactly that FHIRPath expression
 // (null: an issue without expression) with a diagnostics text containing `rule`, and no other errors
-// are reported. A valid case passes with zero errors (warnings allowed).
+// are reported. A valid case passes with zero errors (warnings allowed). Definitions the cases need
+// beyond the project's packages (differential-only profiles) are loose resources in ../supporting/.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FI_BASE, type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+import { FI_BASE, type Validator, createValidator, projectPackages } from '../../src/validation/index.ts';
 import { findPackage } from '../../src/validation/packages.ts';
 
 interface ExpectedIssue {
@@ -28,18 +29,22 @@ interface Case {
 }
 
 const casesDir = join(import.meta.dirname, 'cases');
+const supportingDir = join(import.meta.dirname, 'supporting');
 /** Cases per folder: a missing or misnamed fixture fails the suite instead of passing silently. */
 const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
   bundles: 4,
   cardinality: 2,
-  extensions: 17,
+  extensions: 18,
   invariants: 26,
   json: 12,
+  'measure-report': 4,
+  narrative: 2,
   primitives: 22,
-  profiles: 13,
-  questionnaire: 6,
-  references: 7,
+  profiles: 15,
+  questionnaire: 8,
+  references: 9,
+  snapshots: 7,
   terminology: 19,
   types: 3,
 };
@@ -51,7 +56,7 @@ const groups = readdirSync(casesDir, { withFileTypes: true })
 const NO_FI = !findPackage(FI_BASE.name, FI_BASE.version) && !findPackage(FI_BASE.name);
 let validator: Validator;
 beforeAll(async () => {
-  validator = await loadProjectValidator();
+  validator = await createValidator({ packages: [...projectPackages(), supportingDir] });
 });
 
 const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';

@@ -444,6 +444,34 @@ describe('more shortcuts', () => {
 });
 
 describe('fast paths agree with fhirpath.js', () => {
+  it('vs-1, vs-2, vs-3 (vital signs) answer only cases the published expression also passes', async () => {
+    const { fastPaths } = await import('../../src/validation/invariants/native.ts');
+    const fhirpath = (await import('fhirpath')).default;
+    const r4 = (await import('fhirpath/fhir-context/r4')).default;
+    const vs = registry.structureDefinition('http://hl7.org/fhir/StructureDefinition/vitalsigns')!;
+    const expr = (key: string) =>
+      vs.snapshot!.element!.flatMap((e) => e.constraint ?? []).find((c) => c.key === key)!.expression!;
+    const env = { resource: {}, rootResource: {}, typeName: 'Observation', path: 'Observation' };
+    const published = (key: string, node: unknown, base: string) =>
+      fhirpath.evaluate(node as object, { base, expression: expr(key) }, undefined, r4 as never);
+    const observations = [
+      { resourceType: 'Observation', valueQuantity: { value: 1 } },
+      { resourceType: 'Observation', dataAbsentReason: { text: 'x' } },
+      { resourceType: 'Observation', component: [{ valueString: 'a' }] },
+      { resourceType: 'Observation' },
+    ];
+    for (const o of observations) {
+      const quick = fastPaths['vs-2'](o, env);
+      if (quick !== undefined) expect(published('vs-2', o, 'Observation')).toEqual([quick]);
+    }
+    expect(fastPaths['vs-2']({ resourceType: 'Observation' }, env)).toBeUndefined();
+    for (const c of [{ valueQuantity: { value: 1 } }, { dataAbsentReason: { text: 'x' } }, {}]) {
+      const quick = fastPaths['vs-3'](c, env);
+      if (quick !== undefined) expect(published('vs-3', c, 'Observation.component')).toEqual([quick]);
+    }
+    expect(fastPaths['vs-1']('2024-05-02', env)).toBe(true);
+    expect(fastPaths['vs-1']('2024', env)).toBeUndefined();
+  });
   it('per-1 on equal-precision dates and dateTimes, and defers on mixed precision', async () => {
     const { fastPaths } = await import('../../src/validation/invariants/native.ts');
     const per1 = core('Period', 'Period', 'per-1');

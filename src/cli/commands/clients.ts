@@ -1,12 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { JWK } from 'jose';
+import type { AddOptions, StoreOptions } from '../clients/run.ts';
 
-interface StoreOptions {
-  databaseUrl?: string;
-  dataDir: string;
-}
+/** The work is in `../clients/run.ts`, loaded only when a subcommand runs. */
+const run = () => import('../clients/run.ts');
 
 function withStore(cmd: Command): Command {
   return cmd
@@ -17,28 +13,6 @@ function withStore(cmd: Command): Command {
     )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data');
 }
-
-/** Opens the store with the security tables in place, runs `fn`, closes it. */
-async function withSecurityStore<T>(opts: StoreOptions, fn: (db: never) => Promise<T>): Promise<T> {
-  const { openStore } = await import('../../store/index.ts');
-  const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/security/index.ts');
-  const store = await openStore(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
-  );
-  try {
-    await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
-    return await fn(store as never);
-  } finally {
-    await store.close();
-  }
-}
-
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
-
-const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 
 /** `tyokyky clients add|list|remove|keygen|assertion|token`: SMART Backend Services clients. */
 export function registerClientsCommand(program: Command): void {
@@ -61,43 +35,14 @@ export function registerClientsCommand(program: Command): void {
       )
       .option('--jwks-file <file>', 'JSON Web Key Set with the public key(s)')
       .option('--jwks-url <url>', 'where the client publishes its JSON Web Key Set'),
-  ).action(
-    async (
-      id: string,
-      opts: StoreOptions & { scope: string; party?: string; jwksFile?: string; jwksUrl?: string },
-    ) => {
-      const { addClient } = await import('../../server/security/index.ts');
-      const jwks = opts.jwksFile ? readJson<{ keys: JWK[] }>(opts.jwksFile) : undefined;
-      await withSecurityStore(opts, (db) =>
-        addClient(db, {
-          id,
-          scope: opts.scope,
-          ...(opts.party ? { party: opts.party } : {}),
-          ...(jwks ? { jwks } : {}),
-          ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
-        }),
-      ).catch((err: Error) => fail(err.message));
-      console.log(`client ${id} registered`);
-    },
-  );
+  ).action(async (id: string, opts: AddOptions) => (await run()).addClientAction(id, opts));
 
   withStore(clients.command('list').description('list registered clients')).action(
-    async (opts: StoreOptions) => {
-      const { listClients } = await import('../../server/security/index.ts');
-      for (const c of await withSecurityStore(opts, (db) => listClients(db))) {
-        console.log(
-          `${c.id}\t${c.party ?? '-'}\t${c.scope}\t${c.jwksUrl ?? `${c.jwks?.keys.length ?? 0} key(s)`}`,
-        );
-      }
-    },
+    async (opts: StoreOptions) => (await run()).listClientsAction(opts),
   );
 
   withStore(clients.command('remove').description('remove a client').argument('<id>', 'client id')).action(
-    async (id: string, opts: StoreOptions) => {
-      const { removeClient } = await import('../../server/security/index.ts');
-      if (!(await withSecurityStore(opts, (db) => removeClient(db, id)))) fail(`no client ${id}`);
-      console.log(`client ${id} removed`);
-    },
+    async (id: string, opts: StoreOptions) => (await run()).removeClientAction(id, opts),
   );
 
   clients
@@ -106,16 +51,7 @@ export function registerClientsCommand(program: Command): void {
       'make an ES384 key pair: <out>.private.jwk.json (keep secret) and <out>.jwks.json (register it)',
     )
     .requiredOption('--out <prefix>', 'file name prefix')
-    .action(async (opts: { out: string }) => {
-      const { exportJWK, generateKeyPair } = await import('jose');
-      const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
-      const kid = randomUUID();
-      const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
-      const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-      writeFileSync(`${opts.out}.private.jwk.json`, `${JSON.stringify(priv, null, 2)}\n`, { mode: 0o600 });
-      writeFileSync(`${opts.out}.jwks.json`, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`);
-      console.log(`wrote ${opts.out}.private.jwk.json and ${opts.out}.jwks.json`);
-    });
+    .action(async (opts: { out: string }) => (await run()).keygenAction(opts));
 
   clients
     .command('assertion')
@@ -123,10 +59,9 @@ export function registerClientsCommand(program: Command): void {
     .argument('<id>', 'client id')
     .requiredOption('--key <file>', 'the private JWK from keygen')
     .requiredOption('--token-url <url>', 'token endpoint, e.g. http://127.0.0.1:8080/auth/token')
-    .action(async (id: string, opts: { key: string; tokenUrl: string }) => {
-      const { clientAssertion } = await import('../../sync/index.ts');
-      console.log(await clientAssertion(id, opts.tokenUrl, readJson<JWK>(opts.key)));
-    });
+    .action(async (id: string, opts: { key: string; tokenUrl: string }) =>
+      (await run()).assertionAction(id, opts),
+    );
 
   clients
     .command('token')
@@ -135,23 +70,7 @@ export function registerClientsCommand(program: Command): void {
     .requiredOption('--key <file>', 'the private JWK from keygen')
     .option('--url <url>', 'the facade (origin)', 'http://127.0.0.1:8080')
     .option('--scope <scopes>', 'scopes to ask for (default: all registered)')
-    .action(async (id: string, opts: { key: string; url: string; scope?: string }) => {
-      const { clientAssertion } = await import('../../sync/index.ts');
-      const tokenUrl = `${opts.url.replace(/\/+$/, '')}/auth/token`;
-      const form = new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: await clientAssertion(id, tokenUrl, readJson<JWK>(opts.key)),
-      });
-      if (opts.scope) form.set('scope', opts.scope);
-      const res = await fetch(tokenUrl, { method: 'POST', body: form });
-      const body = (await res.json()) as {
-        access_token?: string;
-        error?: string;
-        error_description?: string;
-      };
-      if (!res.ok || !body.access_token)
-        fail(`token refused: ${body.error ?? res.status} ${body.error_description ?? ''}`);
-      console.log(body.access_token);
-    });
+    .action(async (id: string, opts: { key: string; url: string; scope?: string }) =>
+      (await run()).tokenAction(id, opts),
+    );
 }

@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { visit } from 'jsonc-parser';
+import { findDuplicateKey } from '../../shared/json-keys.ts';
 
 /** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
 export interface InputItem {
@@ -137,34 +137,8 @@ const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
  */
 export function parseStrict(text: string): unknown {
   const value = JSON.parse(text);
-  if (text.length > 2 && hasPossibleDuplicate(text)) {
-    const seen: Array<Set<string>> = [];
-    let duplicate: string | undefined;
-    visit(text, {
-      onObjectBegin: () => {
-        seen.push(new Set());
-      },
-      onObjectEnd: () => {
-        seen.pop();
-      },
-      onObjectProperty: (name, offset) => {
-        const keys = seen[seen.length - 1];
-        if (keys.has(name)) duplicate ??= `Duplicated property name '${name}' at offset ${offset}`;
-        keys.add(name);
-      },
-    });
-    if (duplicate) throw new Error(duplicate);
-  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate)
+    throw new Error(`Duplicated property name '${duplicate.name}' at offset ${duplicate.offset}`);
   return value;
-}
-
-/** Cheap pre-filter: a duplicate needs some `"name":` to occur twice in the text. */
-function hasPossibleDuplicate(text: string): boolean {
-  const names = new Set<string>();
-  const re = /"((?:[^"\\]|\\.)*)"\s*:/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (names.has(m[1])) return true;
-    names.add(m[1]);
-  }
-  return false;
 }

@@ -1,6 +1,7 @@
 // Kanta PHR takes `batch` Bundles (HL7 Finland's Kanta examples are batches of conditional creates);
 // there is no transaction. Entries succeed or fail on their own; creates go to the store together.
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import {
   type KantaContext,
@@ -26,7 +27,7 @@ function written(ctx: KantaContext, r: Resource, status: string): BundleEntry {
   const response: Response = {
     status,
     location: `${r.resourceType}/${r.id}/_history/${r.meta?.versionId}`,
-    etag: `W/"${r.meta?.versionId}"`,
+    etag: weakEtag(r.meta?.versionId ?? ''),
     lastModified: r.meta?.lastUpdated,
   };
   return { fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`, resource: r, response };

@@ -1,10 +1,11 @@
 // `tyokyky serve --mode kanta-phr`: the FHIR API at /fhir behaves as Kanta PHR's R4 CapabilityStatement
 // says (see docs/kanta.md). Everything it refuses leaves as an OperationOutcome naming the rule.
+// The routes are one table (KANTA_ROUTES) of named handlers; the Express binding is derived from it.
 import type { Bundle } from '@medplum/fhirtypes';
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestJson } from '../http/json-body.ts';
-import { FHIR_JSON, baseUrl, responseType, send, versionHeaders } from '../http/negotiation.ts';
+import { baseUrl, responseType, send, versionHeaders } from '../http/negotiation.ts';
 import type { FacadeStore, FacadeValidator } from '../ports.ts';
 import { processKantaBatch } from './batch.ts';
 import { servedStatement } from './capability.ts';
@@ -19,118 +20,120 @@ export interface KantaRouterOptions {
   jsonDepth?: number;
 }
 
-type Handler = (req: Request, res: Response, ctx: KantaContext) => Promise<void> | void;
+/** What a handler gets besides the request: the Kanta context and the request's parsed JSON body. */
+interface KantaCall extends KantaContext {
+  body: () => unknown;
+}
 
-export function createKantaRouter(opts: KantaRouterOptions): express.Router {
-  const router = express.Router();
-  const rules = createKantaWriteRules(opts.validator);
-  const raw = express.raw({ type: () => true, limit: opts.bodyBytes ?? '20mb' });
-  const json = (req: Request) => requestJson(req, { maxDepth: opts.jsonDepth ?? 64 }, 'a FHIR resource');
-  const route =
-    (pattern: string, handler: Handler) =>
-    async (req: Request, res: Response): Promise<void> => {
-      res.locals.route = `/fhir${pattern}`;
-      await handler(req, res, { store: opts.store, rules, base: baseUrl(req, opts.baseUrl) });
-    };
-  router.use((req, res, next) => {
-    res.locals.contentType = FHIR_JSON;
-    res.locals.contentType = responseType(
-      typeof req.query._format === 'string' ? req.query._format : undefined,
-      req.get('accept'),
+type KantaHandler = (req: Request, res: Response, call: KantaCall) => Promise<void> | void;
+
+interface KantaRoute {
+  /** `use` matches every method and path below `path`: the catch-all, counted as unmatched. */
+  method: 'get' | 'post' | 'put' | 'delete' | 'all' | 'use';
+  path: string;
+  /** Whether the route reads a request body. */
+  body?: boolean;
+  handler: KantaHandler;
+}
+
+const param = (req: Request, name: string) => String(req.params[name]);
+const query = (req: Request) => req.query as Record<string, string | string[]>;
+
+const metadata: KantaHandler = (_req, res, call) => send(res, 200, servedStatement(call.base));
+
+const batch: KantaHandler = async (_req, res, call) => {
+  const body = call.body() as Bundle;
+  if (body?.resourceType !== 'Bundle') {
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', 'kanta-batch: POST to the base takes a batch Bundle', 'resourceType'),
     );
-    next();
-  });
-  const query = (req: Request) => req.query as Record<string, string | string[]>;
-  const ifMatch = (req: Request) => req.get('if-match') ?? undefined;
+  }
+  send(res, 200, await processKantaBatch(call, body));
+};
 
-  router.get(
-    '/metadata',
-    route('/metadata', (_req, res, ctx) => send(res, 200, servedStatement(ctx.base))),
-  );
-  router.post(
-    '/',
-    raw,
-    route('/', async (req, res, ctx) => {
-      const body = json(req) as Bundle;
-      if (body?.resourceType !== 'Bundle') {
-        throw new FhirError(
-          400,
-          issue('error', 'invalid', 'kanta-batch: POST to the base takes a batch Bundle', 'resourceType'),
-        );
-      }
-      send(res, 200, await processKantaBatch(ctx, body));
-    }),
-  );
-  router.get(
-    '/:type',
-    route('/:type', async (req, res, ctx) =>
-      send(res, 200, await searchType(ctx, String(req.params.type), query(req))),
-    ),
-  );
-  router.post(
-    '/:type',
-    raw,
-    route('/:type', async (req, res, ctx) => {
-      const r = await createOne(
-        ctx,
-        json(req),
-        String(req.params.type),
-        req.get('if-none-exist') ?? undefined,
-      );
-      res.set(versionHeaders(r.resource.meta));
-      res.setHeader(
-        'Location',
-        `${ctx.base}/${r.resource.resourceType}/${r.resource.id}/_history/${r.resource.meta?.versionId}`,
-      );
-      send(res, r.created ? 201 : 200, r.resource);
-    }),
-  );
-  router.get(
-    '/:type/:id',
-    route('/:type/:id', async (req, res, ctx) => {
-      const r = await readOne(ctx, String(req.params.type), String(req.params.id));
-      res.set(versionHeaders(r.meta));
-      send(res, 200, r);
-    }),
-  );
-  router.get(
-    '/:type/:id/_history/:vid',
-    route('/:type/:id/_history/:vid', async (req, res, ctx) => {
-      const r = await readOne(ctx, String(req.params.type), String(req.params.id), String(req.params.vid));
-      res.set(versionHeaders(r.meta));
-      send(res, 200, r);
-    }),
-  );
-  router.put(
-    '/:type/:id',
-    raw,
-    route('/:type/:id', async (req, res, ctx) => {
-      const r = await updateOne(ctx, json(req), String(req.params.type), String(req.params.id), ifMatch(req));
-      res.set(versionHeaders(r.resource.meta));
-      send(res, 200, r.resource);
-    }),
-  );
-  router.delete(
-    '/:type/:id',
-    route('/:type/:id', async (req, res, ctx) => {
-      await deleteOne(ctx, String(req.params.type), String(req.params.id));
-      send(res, 204, undefined);
-    }),
-  );
-  const refuse = (what: string) => () => {
+const search: KantaHandler = async (req, res, call) =>
+  send(res, 200, await searchType(call, param(req, 'type'), query(req)));
+
+const create: KantaHandler = async (req, res, call) => {
+  const r = await createOne(call, call.body(), param(req, 'type'), req.get('if-none-exist') ?? undefined);
+  const { resourceType, id, meta } = r.resource;
+  res.set(versionHeaders(meta));
+  res.setHeader('Location', `${call.base}/${resourceType}/${id}/_history/${meta?.versionId}`);
+  send(res, r.created ? 201 : 200, r.resource);
+};
+
+const read: KantaHandler = async (req, res, call) => {
+  const vid = req.params.vid === undefined ? undefined : param(req, 'vid');
+  const r = await readOne(call, param(req, 'type'), param(req, 'id'), vid);
+  res.set(versionHeaders(r.meta));
+  send(res, 200, r);
+};
+
+const update: KantaHandler = async (req, res, call) => {
+  const ifMatch = req.get('if-match') ?? undefined;
+  const r = await updateOne(call, call.body(), param(req, 'type'), param(req, 'id'), ifMatch);
+  res.set(versionHeaders(r.resource.meta));
+  send(res, 200, r.resource);
+};
+
+const remove: KantaHandler = async (req, res, call) => {
+  await deleteOne(call, param(req, 'type'), param(req, 'id'));
+  send(res, 204, undefined);
+};
+
+const refuse =
+  (what: string): KantaHandler =>
+  () => {
     throw new FhirError(
       405,
       issue('error', 'not-supported', `kanta-interaction: Kanta PHR does not support ${what}`),
     );
   };
-  router.put('/:type', refuse('conditional update'));
-  router.delete('/:type', refuse('conditional delete'));
-  router.all('/', refuse('system-level interactions other than batch'));
-  router.use((req: Request) => {
-    throw new FhirError(
-      404,
-      issue('error', 'not-supported', `kanta-interaction: no Kanta PHR route for ${req.method} ${req.path}`),
-    );
+
+const unknownRoute: KantaHandler = (req) => {
+  throw new FhirError(
+    404,
+    issue('error', 'not-supported', `kanta-interaction: no Kanta PHR route for ${req.method} ${req.path}`),
+  );
+};
+
+/** Every interaction the Kanta PHR mode answers, in match order; the last row catches the rest. */
+export const KANTA_ROUTES: readonly KantaRoute[] = [
+  { method: 'get', path: '/metadata', handler: metadata },
+  { method: 'post', path: '/', body: true, handler: batch },
+  { method: 'get', path: '/:type', handler: search },
+  { method: 'post', path: '/:type', body: true, handler: create },
+  { method: 'get', path: '/:type/:id', handler: read },
+  { method: 'get', path: '/:type/:id/_history/:vid', handler: read },
+  { method: 'put', path: '/:type/:id', body: true, handler: update },
+  { method: 'delete', path: '/:type/:id', handler: remove },
+  { method: 'put', path: '/:type', handler: refuse('conditional update') },
+  { method: 'delete', path: '/:type', handler: refuse('conditional delete') },
+  { method: 'all', path: '/', handler: refuse('system-level interactions other than batch') },
+  { method: 'use', path: '/', handler: unknownRoute },
+];
+
+export function createKantaRouter(opts: KantaRouterOptions): express.Router {
+  const router = express.Router();
+  const rules = createKantaWriteRules(opts.validator);
+  const raw = express.raw({ type: () => true, limit: opts.bodyBytes ?? '20mb' });
+  const maxDepth = opts.jsonDepth ?? 64;
+  router.use((req, res, next) => {
+    const format = typeof req.query._format === 'string' ? req.query._format : undefined;
+    res.locals.contentType = responseType(format, req.get('accept'));
+    next();
   });
+  const bind =
+    (route: KantaRoute): RequestHandler =>
+    async (req, res) => {
+      if (route.method !== 'use') res.locals.route = `/fhir${route.path}`;
+      const body = () => requestJson(req, { maxDepth }, 'a FHIR resource');
+      await route.handler(req, res, { store: opts.store, rules, base: baseUrl(req, opts.baseUrl), body });
+    };
+  for (const route of KANTA_ROUTES) {
+    if (route.body) router[route.method](route.path, raw, bind(route));
+    else router[route.method](route.path, bind(route));
+  }
   return router;
 }

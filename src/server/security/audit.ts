@@ -1,91 +1,27 @@
 import type { AuditEvent, AuditEventEntity, Bundle } from '@medplum/fhirtypes';
 import { canonical } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { parseDateRange } from '../../store/index.ts';
+import {
+  type AuditRecord,
+  type StoredAuditRecord,
+  auditEntityType,
+  insertAudit,
+  parseDateRange,
+} from '../../store/index.ts';
 import { rows } from './schema.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
 
-/** What an access did, as one row of the audit log (rendered as a BALP-shaped AuditEvent). */
-export interface AuditRecord {
-  client: string;
-  party?: string;
-  /** FHIR restful-interaction code (`read`, `search-type`, `create`, `transaction`, …) or `operation`. */
-  interaction: string;
-  /** C, R, U, D or E. */
-  action: 'C' | 'R' | 'U' | 'D' | 'E';
-  /** 0 success, 4 minor failure (refused, bad request), 8 serious failure. */
-  outcome: '0' | '4' | '8';
-  /** Why it was refused or failed; never client data. */
-  detail?: string;
-  /** `Type/id` of each resource touched (or the searched type alone). */
-  entities: string[];
-  /** `Patient/id` of each client whose data was touched. */
-  patients: string[];
-  /** `Consent/id` under which data went to a party. */
-  consents?: string[];
-  /** The search query as received (audit log only). */
-  query?: string;
-  requestId?: string;
-}
+export { type AuditRecord, insertAudit } from '../../store/index.ts';
 
-/** One audit record as stored in a batch's JSON array (short keys: millions of them). */
-interface Row {
+/** One stored audit record with its id and the types it touched (what the AuditEvent is built from). */
+interface Row extends StoredAuditRecord {
   id: string;
-  recorded: string;
-  client: string;
-  party: string | null;
-  interaction: string;
-  action: string;
-  outcome: string;
-  detail: string | null;
-  entities: string[];
   entity_types: string[];
-  patients: string[];
-  consents: string[];
-  query: string | null;
-  request_id: string | null;
 }
 
-type Stored = Omit<Row, 'id' | 'entity_types'>;
-
-function toStored(r: AuditRecord): Stored {
-  return {
-    recorded: new Date().toISOString(),
-    client: r.client,
-    party: r.party ?? null,
-    interaction: r.interaction,
-    action: r.action,
-    outcome: r.outcome,
-    detail: r.detail ?? null,
-    entities: r.entities,
-    patients: [...new Set(r.patients)],
-    consents: r.consents ?? [],
-    query: r.query ?? null,
-    request_id: r.requestId ?? null,
-  };
-}
-
-const typeOf = (entity: string) => entity.split('/')[0] as string;
-
-function fromStored(batch: string, index: number, e: Stored): Row {
-  return { ...e, id: `${batch}-${index}`, entity_types: [...new Set(e.entities.map(typeOf))] };
-}
-
-/** Writes audit records with `db` now (one row), e.g. inside the transaction of the write they record. */
-export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void> {
-  if (!records.length) return;
-  const stored = records.map(toStored);
-  const set = (f: (e: Stored) => string[]) => [...new Set(stored.flatMap(f))];
-  await db.query(
-    'INSERT INTO security_audit (clients, patients, entity_types, events) VALUES ($1, $2, $3, $4)',
-    [
-      set((e) => [e.client]),
-      set((e) => e.patients),
-      set((e) => e.entities.map(typeOf)),
-      JSON.stringify(stored),
-    ],
-  );
+function fromStored(batch: string, index: number, e: StoredAuditRecord): Row {
+  return { ...e, id: `${batch}-${index}`, entity_types: [...new Set(e.entities.map(auditEntityType))] };
 }
 
 /**
@@ -148,6 +84,46 @@ const REST = {
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 
+const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+/** A sync transfer: data sent to a remote (a disclosure), or a remote's data written here. */
+const TRANSFER = {
+  export: { system: DCM, code: '110106', display: 'Export' },
+  import: { system: DCM, code: '110107', display: 'Import' },
+};
+const SOURCE_ROLE = { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] };
+const DESTINATION_ROLE = { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] };
+const FACADE = { display: 'tyokyky-fhir facade' };
+
+/**
+ * Who: the requesting client (with its party) and this facade; in a sync export this facade's sync is
+ * the source and the remote (the receiving party) the destination, in an import the other way round.
+ */
+function agentsOf(row: Row): AuditEvent['agent'] {
+  const role = (party: string | null) =>
+    party ? { role: [{ coding: [{ system: `${canonical}/CodeSystem/consent-party`, code: party }] }] } : {};
+  const client = { identifier: { system: 'urn:tyokyky:client', value: row.client } };
+  if (row.transfer) {
+    const remote = {
+      who: { display: row.transfer.remote },
+      network: { address: row.transfer.remote, type: '5' as const },
+    };
+    const us = { who: client, requestor: true };
+    return row.transfer.direction === 'export'
+      ? [
+          { type: SOURCE_ROLE, ...us },
+          { type: DESTINATION_ROLE, ...remote, ...role(row.party), requestor: false },
+        ]
+      : [
+          { type: SOURCE_ROLE, ...remote, ...role(row.party), requestor: false },
+          { type: DESTINATION_ROLE, ...us },
+        ];
+  }
+  return [
+    { type: SOURCE_ROLE, who: client, requestor: true, ...role(row.party) },
+    { type: DESTINATION_ROLE, who: FACADE, requestor: false },
+  ];
+}
+
 /** One audit row as an AuditEvent in the shape of IHE Basic Audit Log Patterns. */
 export function toAuditEvent(row: Row): AuditEvent {
   const entity: AuditEventEntity[] = [
@@ -183,43 +159,13 @@ export function toAuditEvent(row: Row): AuditEvent {
   return {
     resourceType: 'AuditEvent',
     id: row.id,
-    type: REST,
+    type: row.transfer ? TRANSFER[row.transfer.direction] : REST,
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: row.interaction }],
     action: row.action as AuditEvent['action'],
     recorded: new Date(row.recorded).toISOString(),
     outcome: row.outcome as AuditEvent['outcome'],
     ...(row.detail ? { outcomeDesc: row.detail } : {}),
-    agent: [
-      {
-        type: {
-          coding: [
-            {
-              system: 'http://dicom.nema.org/resources/ontology/DCM',
-              code: '110153',
-              display: 'Source Role ID',
-            },
-          ],
-        },
-        who: { identifier: { system: 'urn:tyokyky:client', value: row.client } },
-        requestor: true,
-        ...(row.party
-          ? { role: [{ coding: [{ system: `${canonical}/CodeSystem/consent-party`, code: row.party }] }] }
-          : {}),
-      },
-      {
-        type: {
-          coding: [
-            {
-              system: 'http://dicom.nema.org/resources/ontology/DCM',
-              code: '110152',
-              display: 'Destination Role ID',
-            },
-          ],
-        },
-        who: { display: 'tyokyky-fhir facade' },
-        requestor: false,
-      },
-    ],
+    agent: agentsOf(row),
     source: {
       observer: { display: 'tyokyky-fhir facade' },
       type: [
@@ -287,7 +233,7 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
       params,
     );
     for (const batch of page) {
-      const events = (JSON.parse(batch.events) as Stored[])
+      const events = (JSON.parse(batch.events) as StoredAuditRecord[])
         .map((e, i) => fromStored(batch.id, i, e))
         .reverse();
       found.push(...events.filter((e) => filters.every((f) => f(e))));
@@ -335,7 +281,7 @@ export async function readAudit(db: Db, id: string): Promise<AuditEvent> {
   const [row] = m
     ? await rows<{ events: string }>(db, 'SELECT events FROM security_audit WHERE id = $1', [m[1]])
     : [];
-  const stored = row ? (JSON.parse(row.events) as Stored[])[Number(m?.[2])] : undefined;
+  const stored = row ? (JSON.parse(row.events) as StoredAuditRecord[])[Number(m?.[2])] : undefined;
   if (!stored || !m) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
   return toAuditEvent(fromStored(m[1] as string, Number(m[2]), stored));
 }

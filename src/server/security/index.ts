@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS } from '../../store/index.ts';
 import type { FacadeStore } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
@@ -47,6 +48,7 @@ export interface Security {
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
 export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   await opts.store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+  await opts.store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
   let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
   const publicBase = () => origin;
   const key = opts.auth.mode === 'embedded' ? await loadSigningKey(opts.store) : undefined;

@@ -1,4 +1,5 @@
-/** Tables of the security stage, applied with the store's `migrate` (idempotent). */
+/** Tables of the security stage, applied with the store's `migrate` (idempotent); the audit log's table
+ * is the store's (AUDIT_LOG_STATEMENTS), shared with the sync. */
 export const SECURITY_MIGRATION = 'security-1';
 
 export const SECURITY_STATEMENTS = [
@@ -17,18 +18,6 @@ export const SECURITY_STATEMENTS = [
      jti text PRIMARY KEY,
      client text NOT NULL,
      expires timestamptz NOT NULL)`,
-  // The audit log: one row per write of audit records (a flush of reads, or a write transaction),
-  // the records as a JSON array; the arrays name who and what for the index. One row per batch
-  // instead of one per access keeps auditing every read cheap.
-  `CREATE TABLE IF NOT EXISTS security_audit (
-     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-     recorded timestamptz NOT NULL DEFAULT now(),
-     clients text[] NOT NULL,
-     patients text[] NOT NULL,
-     entity_types text[] NOT NULL,
-     events text NOT NULL)`,
-  'CREATE INDEX IF NOT EXISTS security_audit_recorded ON security_audit (recorded)',
-  'CREATE INDEX IF NOT EXISTS security_audit_patients ON security_audit USING gin (patients)',
 ];
 
 /** What the security stage needs of the store: SQL for its own tables, and their migration. */

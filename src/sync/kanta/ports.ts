@@ -2,10 +2,14 @@
 // (claim / settle), the round and pull result shapes, the transient-error test and how a pull's
 // writes are kept out of the outbox. When the sync stage moves these, only this file follows.
 /** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
-export { type OutboxRow, claim, markPulledWrites, reclaimExpired, settle } from '../repository.ts';
+export { type OutboxRow, claim, markPulledWrites, settle } from '../repository.ts';
+/** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
+export { reclaimAbandoned } from '../workers.ts';
 export type { PullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { SyncStore } from '../context.ts';
+/** auditTransfers: the audit rows of what went to Kanta PHR (exports) and came from it (imports). */
+export { auditTransfers } from '../audit.ts';

@@ -4,7 +4,7 @@
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { fromKantaResponse, isRestricted } from './convert.ts';
 import { type PhrPatient, knownPhrPatients } from './patients.ts';
-import { markPulledWrites } from './ports.ts';
+import { auditTransfers, markPulledWrites } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
@@ -35,7 +35,14 @@ async function importOne(
   return deps.store.transaction(async (tx) => {
     // Marked as pull's write: the outbox does not send it back.
     markPulledWrites(tx);
-    return tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
+    const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
+    if (written.created) {
+      const localId = written.resource.id as string;
+      await auditTransfers(tx, deps, 'import', [
+        { type: 'QuestionnaireResponse', localId, action: 'create', patientId: local.id },
+      ]);
+    }
+    return written;
   });
 }
 

@@ -5,7 +5,7 @@ import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } fr
 import { issue, outcome } from '../../shared/outcome.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
-import { type OutboxRow, claim, reclaimExpired, settle } from './ports.ts';
+import { type OutboxRow, auditTransfers, claim, reclaimAbandoned, settle } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { isTransient } from './ports.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
@@ -26,8 +26,16 @@ async function consentsOf(deps: KantaDeps, patientId: string): Promise<Consent[]
   return page.resources as Consent[];
 }
 
-/** Consent gate per client (the same rule as the FHIR-store adapter); blocked rows wait for a consent. */
-async function gate(deps: KantaDeps, rows: OutboxRow[], result: PushRoundResult): Promise<OutboxRow[]> {
+/**
+ * Consent gate per client (the same rule as the FHIR-store adapter); blocked rows wait for a consent.
+ * `consents` gets, per client let through, the Consent that permitted it (for the audit rows).
+ */
+async function gate(
+  deps: KantaDeps,
+  rows: OutboxRow[],
+  result: PushRoundResult,
+  consents: Map<string, string[]>,
+): Promise<OutboxRow[]> {
   const passing: OutboxRow[] = [];
   const byPatient = new Map<string, OutboxRow[]>();
   for (const row of rows) {
@@ -39,8 +47,10 @@ async function gate(deps: KantaDeps, rows: OutboxRow[], result: PushRoundResult)
     const decision = patient
       ? deps.disclosure(await consentsOf(deps, patient), deps.party, DATA_CLASS, deps.today())
       : { permitted: false, reason: 'the response names no client' };
-    if (decision.permitted) passing.push(...list);
-    else {
+    if (decision.permitted) {
+      passing.push(...list);
+      consents.set(patient, 'consentId' in decision && decision.consentId ? [decision.consentId] : []);
+    } else {
       await settle(
         deps.store,
         deps.workerId,
@@ -72,9 +82,12 @@ function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared 
   };
 }
 
-async function recordDelivered(deps: KantaDeps, delivered: { row: OutboxRow; r: Resource }[]): Promise<void> {
+async function recordDelivered(
+  db: Pick<KantaDeps['store'], 'query'>,
+  delivered: { row: OutboxRow; r: Resource }[],
+): Promise<void> {
   if (!delivered.length) return;
-  await deps.store.query(
+  await db.query(
     `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
      ON CONFLICT (resource_type, local_id) DO UPDATE SET remote_id = EXCLUDED.remote_id,
@@ -88,8 +101,17 @@ async function recordDelivered(deps: KantaDeps, delivered: { row: OutboxRow; r: 
   );
 }
 
-/** Each entry's answer settles its row: created and already-there are done, refusals are dead letters. */
-async function settleEntries(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
+/**
+ * Each entry's answer settles its row: created and already-there are done (with their mapping and the
+ * disclosure's audit row, in one transaction), refusals are dead letters.
+ */
+async function settleEntries(
+  deps: KantaDeps,
+  prepared: Prepared[],
+  answer: Bundle,
+  result: PushRoundResult,
+  consents: Map<string, string[]>,
+) {
   const delivered: { row: OutboxRow; r: Resource }[] = [];
   const created: string[] = [];
   const matched: string[] = [];
@@ -107,10 +129,25 @@ async function settleEntries(deps: KantaDeps, prepared: Prepared[], answer: Bund
     });
     result.dead++;
   }
-  await recordDelivered(deps, delivered);
-  await settle(deps.store, deps.workerId, created, 'done');
-  await settle(deps.store, deps.workerId, matched, 'done', {
-    reason: 'already on Kanta PHR (conditional create matched)',
+  const sent = prepared.filter((p) => created.includes(p.row.id) || matched.includes(p.row.id));
+  await deps.store.transaction(async (tx) => {
+    await recordDelivered(tx, delivered);
+    await settle(tx, deps.workerId, created, 'done');
+    await settle(tx, deps.workerId, matched, 'done', {
+      reason: 'already on Kanta PHR (conditional create matched)',
+    });
+    await auditTransfers(
+      tx,
+      deps,
+      'export',
+      sent.map(({ row }) => ({
+        type: row.resource_type,
+        localId: row.resource_id,
+        action: row.action,
+        patientId: row.patient_id,
+        consents: consents.get(row.patient_id ?? ''),
+      })),
+    );
   });
   result.done += created.length + matched.length;
 }
@@ -142,7 +179,7 @@ export async function kantaPushRound(
   signal?: AbortSignal,
 ): Promise<PushRoundResult> {
   const result = emptyResult();
-  await reclaimExpired(deps.store);
+  await reclaimAbandoned(deps.store);
   const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
   result.claimed = rows.length;
   if (!rows.length) return result;
@@ -158,7 +195,8 @@ export async function kantaPushRound(
   result.done += other.length;
   const candidates = rows.filter((r) => !other.includes(r));
   try {
-    const passing = await gate(deps, candidates, result);
+    const consents = new Map<string, string[]>();
+    const passing = await gate(deps, candidates, result, consents);
     if (!passing.length) return result;
     const prepared: Prepared[] = [];
     const phr = new Map<string, Promise<PhrPatient>>();
@@ -171,7 +209,7 @@ export async function kantaPushRound(
       { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
       signal,
     );
-    await settleEntries(deps, prepared, answer, result);
+    await settleEntries(deps, prepared, answer, result, consents);
   } catch (err) {
     if (!isTransient(err)) {
       await settle(

@@ -15,6 +15,8 @@ const IDENTITY_CLASS = 'identification';
 interface Decision {
   permitted: boolean;
   reason: string;
+  /** Local ids of the Consents that permitted it. */
+  consents: string[];
 }
 
 /** The rows consent lets through; the others are settled `blocked` with the reason. */
@@ -29,6 +31,8 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
   for (const row of rows) {
     const decision = row.action === 'delete' ? undefined : await decisionFor(ctx.families, row, decide);
     if (!decision || decision.permitted) {
+      round.consents ??= new Map();
+      round.consents.set(row.id, decision?.consents ?? []);
       passing.push(row);
       continue;
     }
@@ -57,6 +61,7 @@ async function decisionFor(
     return {
       permitted: false,
       reason: `${row.resource_type} names no client, so no consent can cover its disclosure`,
+      consents: [],
     };
   }
   const identity = await decide(patient, IDENTITY_CLASS);
@@ -65,10 +70,12 @@ async function decisionFor(
     return {
       permitted: false,
       reason: `${identity.reason}; the client's Patient may not be disclosed, so nothing referring to the client is sent`,
+      consents: identity.consents,
     };
   }
-  if (!dataClass || dataClass === IDENTITY_CLASS) return undefined;
-  return decide(patient, dataClass);
+  if (!dataClass || dataClass === IDENTITY_CLASS) return identity;
+  const own = await decide(patient, dataClass);
+  return { ...own, consents: [...new Set([...identity.consents, ...own.consents])] };
 }
 
 /** How many clients one Consent search asks for (an OR of `patient` values). */
@@ -104,6 +111,7 @@ function decider(round: Round, consents: Map<string, Consent[]>) {
     return {
       permitted: d.permitted,
       reason: `not disclosed: ${dataClass} to ${ctx.party} on ${today} — ${d.reason}`,
+      consents: d.permitted && d.consentId ? [d.consentId] : [],
     };
   };
 }

@@ -176,14 +176,22 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
     if (w.method === 'DELETE') {
       if (w.mapping) {
         const id = w.mapping.remote_id;
-        await timeSpent(ctx, 'network', () => ctx.remote.delete(w.row.resource_type, id, round.signal));
+        await timeSpent(
+          ctx,
+          'network',
+          () => ctx.remote.delete(w.row.resource_type, id, round.signal),
+          `push: delete ${w.row.resource_type}`,
+        );
       }
       const reason = w.mapping ? undefined : 'never reached the remote';
-      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason };
+      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason, notSent: !w.mapping };
     }
     if (w.method === 'PUT') return await put(round, w, recreate);
-    const created = await timeSpent(ctx, 'network', () =>
-      ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
+    const created = await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
+      `push: create ${w.row.resource_type}`,
     );
     if (created.created) return { row: w.row, remote: created };
     // Already there: our earlier create whose answer was lost, or another writer's copy.
@@ -208,8 +216,11 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
 async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
   const { ctx } = round;
   try {
-    const ref = await timeSpent(ctx, 'network', () =>
-      ctx.remote.update(w.resource as Resource & { id: string }, w.ifMatch, round.signal),
+    const ref = await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.update(w.resource as Resource & { id: string }, w.ifMatch, round.signal),
+      `push: update ${w.row.resource_type}`,
     );
     return { row: w.row, remote: ref };
   } catch (err) {
@@ -239,7 +250,12 @@ async function resolveConflict(
   const ours = contentKey(w.resource!);
   let recorded = false;
   for (let attempt = 0; attempt < CONFLICT_ROUNDS; attempt++) {
-    const current = await timeSpent(ctx, 'network', () => ctx.remote.read(type, remoteId, round.signal));
+    const current = await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.read(type, remoteId, round.signal),
+      `push: re-read ${type} after a version mismatch`,
+    );
     const version = current.meta?.versionId;
     const found = contentKey(current);
     if (found === ours) return { row: w.row, remote: { id: remoteId, versionId: version } };
@@ -255,17 +271,22 @@ async function resolveConflict(
           row: w.row,
           remote: { id: remoteId, versionId: version },
           reason: 'conflict: remote version kept (remote-wins)',
+          notSent: true,
         };
       }
     }
     // Ours to overwrite: our own earlier version, or local-wins.
     try {
-      const ref = await timeSpent(ctx, 'network', () =>
-        ctx.remote.update(
-          { ...w.resource!, id: remoteId } as Resource & { id: string },
-          version,
-          round.signal,
-        ),
+      const ref = await timeSpent(
+        ctx,
+        'network',
+        () =>
+          ctx.remote.update(
+            { ...w.resource!, id: remoteId } as Resource & { id: string },
+            version,
+            round.signal,
+          ),
+        `push: update ${type} over the version re-read`,
       );
       return {
         row: w.row,

@@ -1,6 +1,7 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
+import { auditTransfers } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
 import { type OutboxRow, follow, forgetOlderSent, setState, settle, upsertMappings } from '../repository.ts';
@@ -12,9 +13,11 @@ export interface Delivered {
   row: OutboxRow;
   remote: RemoteRef;
   reason?: string;
+  /** Nothing of ours went to the remote (a delete of what never reached it; the remote's version kept). */
+  notSent?: boolean;
 }
 
-/** Mappings, done rows, followed clients and the success time, in one local transaction. */
+/** Mappings, done rows, followed clients, the success time and the disclosures' audit rows, in one local transaction. */
 export async function succeed(round: Round, delivered: Delivered[]): Promise<void> {
   if (!delivered.length) return;
   const { ctx } = round;
@@ -44,6 +47,20 @@ export async function succeed(round: Round, delivered: Delivered[]): Promise<voi
         live.map((s) => ({ type: s.row.resource_type, localId: s.row.resource_id, outboxId: s.row.id })),
       );
       await follow(tx, [...new Set(delivered.map((s) => s.row.patient_id).filter((x): x is string => !!x))]);
+      await auditTransfers(
+        tx,
+        ctx,
+        'export',
+        delivered
+          .filter((s) => !s.notSent)
+          .map((s) => ({
+            type: s.row.resource_type,
+            localId: s.row.resource_id,
+            action: s.row.action,
+            patientId: s.row.patient_id,
+            consents: round.consents?.get(s.row.id),
+          })),
+      );
       await setState(tx, 'last_push_success', new Date().toISOString());
     }),
   );

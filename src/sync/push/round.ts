@@ -11,10 +11,10 @@ import {
   type OutboxRow,
   claim,
   mappingsForLocal,
-  reclaimExpired,
   release,
   renewLease,
 } from '../repository.ts';
+import { reclaimAbandoned } from '../workers.ts';
 import { gateByConsent } from './consent.ts';
 import { deliverTransaction, deliverWave } from './delivery.ts';
 import { WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
@@ -24,7 +24,7 @@ import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './
 
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
   const result = emptyPushResult();
-  await timeSpent(ctx, 'database', () => reclaimExpired(ctx.store));
+  await timeSpent(ctx, 'database', () => reclaimAbandoned(ctx.store));
   const rows = await timeSpent(ctx, 'database', () =>
     claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs),
   );

@@ -23,6 +23,8 @@ export interface Round {
   ctx: SyncContext;
   result: PushRoundResult;
   signal?: AbortSignal;
+  /** Per outbox row id: local ids of the Consents that let it go (for the disclosure's audit row). */
+  consents?: Map<string, string[]>;
 }
 
 /** The remote refused to take more right now (open circuit): the round stops, rows go back. */

@@ -1,6 +1,7 @@
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
 // the element they name (cross-version.ts); any other unknown url is reported (an unknown
 // modifierExtension is an error, as it cannot be understood).
+import { FI_BASE } from '../packages.ts';
 import type { ElementPlan, StructurePlan } from '../plan.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
@@ -10,18 +11,34 @@ import {
   crossVersionValueTypes,
 } from './cross-version.ts';
 
-/** URLs of example domains: an unknown extension there is only a warning (the HL7 validator's exemption). */
-const EXAMPLE_DOMAIN = /^https?:\/\/(?:[^/]+\.)?(?:example\.org|example\.com|acme\.com|acme\.org)(?:[:/]|$)/;
+/** Example domains and nema.org (DICOM): an unknown extension there is only a warning (the HL7 validator's exemptions). */
+const EXAMPLE_DOMAIN =
+  /^https?:\/\/(?:[^/]+\.)?(?:example\.org|example\.com|acme\.com|acme\.org|nema\.org)(?:[:/]|$)/;
 
 /**
- * `auto`: an error when the url lies under the canonical base of a package we hold (its definition
- * would be there if it existed), a warning when the package that defines it is not loaded.
+ * Canonical bases of packages we know of: HL7's own (the HL7 validator fetches HL7 IGs as needed), FI
+ * Base, Kanta PHR and our IG. An unknown url there, when that package is not loaded, means the package
+ * is missing, not that the extension does not exist: a warning, so a valid resource is not refused.
+ */
+const KNOWN_PACKAGE_BASES = [
+  'http://hl7.org/fhir/',
+  'http://terminology.hl7.org/',
+  FI_BASE.canonical,
+  'http://phr.kanta.fi/',
+  'https://tyokyky-fhir.org/fhir/',
+];
+
+/**
+ * `auto`: an error (the HL7 validator's verdict without `-allow-any-extensions`), except in example
+ * domains and under the canonical base of a known package that is not loaded (a warning). Under a
+ * loaded package's base it is always an error: the definition would be there if it existed.
  */
 function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
   if (EXAMPLE_DOMAIN.test(url)) return 'warning';
   const policy = ctx.policy.unknownExtensions;
   if (policy !== 'auto') return policy;
-  return ctx.compiler.registry.covers(url) ? 'error' : 'warning';
+  if (ctx.compiler.registry.covers(url)) return 'error';
+  return KNOWN_PACKAGE_BASES.some((base) => url.startsWith(base)) ? 'warning' : 'error';
 }
 
 export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: ElementPlan): void {

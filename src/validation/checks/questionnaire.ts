@@ -1,6 +1,7 @@
 import { isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
 import { checkAnswerConstraints, checkOccurs, checkOptions } from './questionnaire-answers.ts';
+import { enablement } from './questionnaire-enable.ts';
 
 type Json = Record<string, unknown>;
 
@@ -27,8 +28,9 @@ const ANSWER_TYPES: Record<string, string[]> = {
  * or a canonical the registry holds), with the HL7 validator's rules: every linkId exists in the
  * Questionnaire, at its place and in order; item text matches; required items are answered (a warning
  * while `in-progress`); one answer unless `repeats`; answer types match the item type; choice answers
- * are among the `answerOption`s; groups and displays have no answers. Items with `enableWhen` are not
- * required here (their enablement is not evaluated). Called with the walk at the response's root.
+ * are among the `answerOption`s; groups and displays have no answers. An item with `enableWhen` is
+ * required only when it is certainly enabled, and its answers are refused only when it is certainly
+ * disabled (questionnaire-enable.ts). Called with the walk at the response's root.
  */
 export function checkQuestionnaireResponse(walk: CheckContext, qr: Json): void {
   const ref = qr.questionnaire;
@@ -46,7 +48,7 @@ export function checkQuestionnaireResponse(walk: CheckContext, qr: Json): void {
   const inProgress = qr.status === 'in-progress';
   const allLinkIds = new Set<string>();
   collectLinkIds(items(q), allLinkIds);
-  checkItems(walk, items(q), items(qr), inProgress, allLinkIds);
+  checkItems(walk, items(q), items(qr), inProgress, allLinkIds, [qr]);
 }
 
 function resolveQuestionnaire(walk: CheckContext, qr: Json, ref: string): Json | undefined {
@@ -78,6 +80,7 @@ function checkItems(
   rItems: Json[],
   inProgress: boolean,
   all: Set<string>,
+  scopes: Json[],
 ): void {
   const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
   let last = -1;
@@ -106,8 +109,9 @@ function checkItems(
   for (const q of qItems) {
     const linkId = typeof q.linkId === 'string' ? q.linkId : '';
     const found = byLinkId.get(linkId);
+    const state = hasEnableWhen(q) ? enablement(q, scopes) : 'enabled';
     if (!found) {
-      if (q.required === true && !hasEnableWhen(q)) {
+      if (q.required === true && state === 'enabled') {
         walk.report(
           inProgress ? 'warning' : 'error',
           'required',
@@ -128,13 +132,30 @@ function checkItems(
     }
     for (const { item, index } of found) {
       walk.at.push('item', index);
-      checkItem(walk, q, item, inProgress, all);
+      if (state === 'disabled' && Array.isArray(item.answer) && item.answer.length) {
+        walk.report(
+          'error',
+          'business-rule',
+          `Item has answer, even though it is not enabled (item id = '${linkId}')`,
+        );
+      }
+      checkItem(walk, q, item, { inProgress, all, scopes, enabled: state === 'enabled' });
       walk.at.pop();
     }
   }
 }
 
-function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean, all: Set<string>): void {
+interface ItemContext {
+  inProgress: boolean;
+  all: Set<string>;
+  /** The response nodes enclosing the item, root first. */
+  scopes: Json[];
+  /** Certainly enabled (no enableWhen, or one that certainly holds). */
+  enabled: boolean;
+}
+
+function checkItem(walk: CheckContext, q: Json, item: Json, cx: ItemContext): void {
+  const { inProgress, all, scopes } = cx;
   const linkId = String(q.linkId);
   if (typeof item.text === 'string' && item.text !== q.text) {
     walk.report(
@@ -146,7 +167,7 @@ function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean,
   }
   const answers = Array.isArray(item.answer) ? (item.answer as unknown[]).filter(isObject) : [];
   const type = typeof q.type === 'string' ? q.type : '';
-  if (!answers.length && q.required === true && type !== 'group' && type !== 'display' && !hasEnableWhen(q)) {
+  if (!answers.length && q.required === true && type !== 'group' && type !== 'display' && cx.enabled) {
     walk.report(
       inProgress ? 'warning' : 'error',
       'required',
@@ -156,7 +177,7 @@ function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean,
   if (answers.length > 1 && q.repeats !== true) {
     walk.report('error', 'structure', `Only one response answer item with linkId '${linkId}' allowed`);
   }
-  if (type === 'group' && q.required === true && !items(item).length) {
+  if (type === 'group' && q.required === true && cx.enabled && !items(item).length) {
     walk.report(inProgress ? 'warning' : 'error', 'required', `The required group '${linkId}' has no items`);
   }
   if (type !== 'group' && type !== 'display') {
@@ -166,10 +187,10 @@ function checkItem(walk: CheckContext, q: Json, item: Json, inProgress: boolean,
   for (let j = 0; j < answers.length; j++) {
     walk.at.push('answer', j);
     checkAnswer(walk, q, type, answers[j]);
-    checkItems(walk, items(q), items(answers[j]), inProgress, all);
+    checkItems(walk, items(q), items(answers[j]), inProgress, all, [...scopes, item, answers[j]]);
     walk.at.pop();
   }
-  checkItems(walk, items(q), items(item), inProgress, all);
+  checkItems(walk, items(q), items(item), inProgress, all, [...scopes, item]);
 }
 
 function checkAnswer(walk: CheckContext, q: Json, type: string, answer: Json): void {

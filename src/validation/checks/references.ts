@@ -110,7 +110,10 @@ function checkTarget(
   const allowed: string[] = [];
   for (const url of targets) {
     const p = walk.compiler.plan(url);
-    if (!p) return; // cannot judge against a profile we do not hold
+    if (!p) {
+      reportMissingTargetProfile(walk, el, url);
+      return; // cannot judge against a profile we do not hold
+    }
     allowed.push(p.type);
   }
   if (!allowed.includes(actual) && !allowed.includes('Resource')) {
@@ -140,6 +143,21 @@ function checkTarget(
       'reference',
     );
   }
+}
+
+/**
+ * A targetProfile we cannot resolve: an error under a loaded package's canonical base, where it would
+ * be if it existed (the HL7 validator's verdict), a warning when its package is not loaded.
+ */
+function reportMissingTargetProfile(walk: CheckContext, el: ElementPlan, url: string): void {
+  const registry = walk.compiler.registry;
+  const missing = registry.covers(url) && !registry.structureDefinition(url);
+  walk.report(
+    missing ? 'error' : 'warning',
+    'not-found',
+    `${el.path}: target profile '${url}' could not be found, so the reference target has not been checked`,
+    'reference',
+  );
 }
 
 function findContained(walk: CheckContext, id: string): Json | undefined {

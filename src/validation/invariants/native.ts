@@ -204,4 +204,29 @@ const bdl4: FastPath = (node) => {
 const org1: FastPath = (node) =>
   isObj(node) && (asList(node.identifier).length > 0 || asList(node.name).length > 0) ? true : undefined;
 
-export const fastPaths: Record<string, FastPath> = { 'per-1': per1, 'bdl-4': bdl4, 'org-1': org1 };
+/** A `value[x]` property (valueQuantity, valueString ...) on the object. */
+const hasValueX = (node: Obj): boolean =>
+  Object.keys(node).some((k) => k.length > 5 && k.startsWith('value') && k.charCodeAt(5) < 91);
+
+/** vs-1 (vital signs effective[x]): a dateTime at least to the day; plain when it is one. */
+const vs1: FastPath = (node) => (typeof node === 'string' && node.length >= 8 ? true : undefined);
+
+/** vs-2: an Observation without components or members has a value or a dataAbsentReason. */
+const vs2: FastPath = (node) => {
+  if (!isObj(node)) return undefined;
+  if (asList(node.component).length || asList(node.hasMember).length) return true;
+  return hasValueX(node) || node.dataAbsentReason !== undefined ? true : undefined;
+};
+
+/** vs-3: each component has a value or a dataAbsentReason. */
+const vs3: FastPath = (node) =>
+  isObj(node) && (hasValueX(node) || node.dataAbsentReason !== undefined) ? true : undefined;
+
+export const fastPaths: Record<string, FastPath> = {
+  'per-1': per1,
+  'bdl-4': bdl4,
+  'org-1': org1,
+  'vs-1': vs1,
+  'vs-2': vs2,
+  'vs-3': vs3,
+};

@@ -4,15 +4,22 @@
 // rule in code; the FSH expression is its statement in the profile, and
 // tests/domain/hetu-invariant.test.ts proves both agree on a shared case table. A native path answers
 // only the plain JSON shape (strings, a bare valueInteger) and leaves anything else to fhirpath.js.
+//
+// The two rule modules are imported directly, not through src/domain/index.ts: that entry also builds
+// the TypeBox schemas and loads ajv, and src/mapping/index.ts adds the mapping tables and uuid — about
+// 40 % of the CPU of a one-file `tyokyky validate`, none of it needed to check a HETU or a score. The
+// canonical base is read from our package's manifest (as src/server/write-policy.ts does).
 import {
   FURTHER_ASSESSMENT_CODE,
   HETU_SYSTEM,
   checkHetuFormat,
   isWorkAbilityScore,
   needsFurtherAssessment,
-} from '../../domain/index.ts';
-import { canonical } from '../../mapping/index.ts';
+} from '../../domain/rules/index.ts';
+import { OWN_PACKAGE, readProjectJson } from '../../shared/project-files.ts';
 import type { FastPath } from './native.ts';
+
+const { canonical } = readProjectJson<{ canonical: string }>(`${OWN_PACKAGE.relative}/package.json`);
 
 /** The canonical base of our profiles: a constraint whose `source` starts with it is ours. */
 export const PROJECT_PROFILE_BASE = `${canonical}/StructureDefinition/`;

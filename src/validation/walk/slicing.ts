@@ -38,6 +38,10 @@ export function validateSliced(
   const slicing = el.slicing!;
   const slices = el.slices;
   const counts = new Array<number>(slices.length).fill(0);
+  // Items per slice, kept only when a slice is resliced (`mrn/old`).
+  const members = slices.some((sl) => sl.slicing && sl.slices.length)
+    ? slices.map((): number[] => [])
+    : undefined;
   const baseHasChildren = walk.compiler.childrenOf(el).length > 0;
   let last = -1;
   let unmatchedSeen = false;
@@ -55,6 +59,7 @@ export function validateSliced(
     }
     if (s >= 0) {
       counts[s]++;
+      members?.[s].push(i);
       const slice = slices[s];
       if (slicing.ordered && s < last) {
         at(walk, seg, i, `${el.path}: slice '${slice.sliceName}' is out of order (slicing is ordered)`);
@@ -94,6 +99,53 @@ export function validateSliced(
       walk.value(v ?? null, x, el, type, seg, i, true);
     }
   }
+  checkSliceCounts(walk, el, slices, counts, seg);
+  if (members) {
+    for (let j = 0; j < slices.length; j++)
+      if (members[j].length && slices[j].slicing && slices[j].slices.length)
+        validateReslices(walk, slices[j], members[j], values, exts, type, seg);
+  }
+}
+
+/** The items of a slice that declares its own slicing, matched again among its reslices (`mrn/old`). */
+function validateReslices(
+  walk: CheckContext,
+  slice: ElementPlan,
+  items: number[],
+  values: unknown[],
+  exts: unknown[] | undefined,
+  type: string,
+  seg: string,
+): void {
+  const reslices = slice.slices;
+  const counts = new Array<number>(reslices.length).fill(0);
+  for (const i of items) {
+    const v = values[i];
+    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slice, rs));
+    if (r >= 0) {
+      counts[r]++;
+      walk.value(v, exts?.[i] ?? null, reslices[r], sliceType(reslices[r], type), seg, i, true);
+    } else if (slice.slicing?.rules === 'closed') {
+      const names = reslices.map((rs) => rs.sliceName).join(', ');
+      at(
+        walk,
+        seg,
+        i,
+        `${slice.path}:${slice.sliceName}: this element does not match any known reslice (${names}) and the slicing is closed`,
+      );
+    }
+  }
+  checkSliceCounts(walk, slice, reslices, counts, seg);
+}
+
+/** Each slice's cardinality against the number of items it matched. */
+function checkSliceCounts(
+  walk: CheckContext,
+  el: ElementPlan,
+  slices: ElementPlan[],
+  counts: number[],
+  seg: string,
+): void {
   for (let j = 0; j < slices.length; j++) {
     const s = slices[j];
     const n = counts[j];

@@ -16,6 +16,8 @@ import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
+import { checkMeasureReport } from '../checks/measure-report.ts';
+import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
 import { checkSystem } from '../checks/systems.ts';
@@ -37,6 +39,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   QuestionnaireResponse: checkQuestionnaireResponse,
   SearchParameter: checkSearchParameter,
   CapabilityStatement: checkCapabilityStatement,
+  MeasureReport: checkMeasureReport,
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
@@ -372,6 +375,7 @@ export class Walk implements CheckContext {
         return;
       }
       checkPrimitiveValue(this, el, value, type);
+      if (type === 'xhtml' && typeof value === 'string') checkXhtmlEntities(this, el, value);
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
     }

@@ -24,6 +24,8 @@ export interface Faults {
   dropAt: number;
   /** The next this-many requests are forwarded (so they take effect) and their answers held until release. */
   holdNext: number;
+  /** When set, only requests of this method count for `holdNext` (e.g. POST: a write, not a read). */
+  holdMethod?: string;
 }
 
 export interface FaultProxy {
@@ -114,7 +116,8 @@ export async function startFaultProxy(
     const counted = !isToken && state.dropAt > 0 && --state.dropAt === 0;
     const drop = counted || (!isToken && (state.dropNext > 0 || random() < state.dropRate));
     if (drop && !counted && state.dropNext > 0) state.dropNext--;
-    const hold = !isToken && !drop && state.holdNext > 0;
+    const hold =
+      !isToken && !drop && state.holdNext > 0 && (!state.holdMethod || req.method === state.holdMethod);
     if (hold) state.holdNext--;
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(

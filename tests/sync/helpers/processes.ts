@@ -3,9 +3,9 @@ export { PG_URL, dropDatabase, freshDatabase } from '../../helpers/databases.ts'
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
-/** `tyokyky <args>` as a child process (tsx loader, no npx). */
+/** `tyokyky <args>` as a child process (bin/tyokyky.js: the compiled dist/ when it is fresh, else the sources through tsx). */
 export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  return spawn(process.execPath, ['bin/tyokyky.js', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

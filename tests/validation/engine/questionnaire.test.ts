@@ -63,12 +63,15 @@ beforeAll(async () => {
 });
 
 describe('QuestionnaireResponse against its Questionnaire', () => {
-  it('accepts a complete response (an item with enableWhen is not required here)', () => {
+  it('accepts a complete response (followup is required only when score < 5 enables it)', () => {
     const mood = {
       linkId: 'mood',
       answer: [{ valueCoding: { system: 'http://example.org/mood', code: 'good' } }],
     };
     expect(errors(v.validate(response([score(), mood, work()])))).toEqual([]);
+    expect(errors(v.validate(response([score(3), mood, work()])))).toEqual([
+      "QuestionnaireResponse | No response found for required item with id = 'followup'",
+    ]);
   });
 
   it('finds the Questionnaire contained in the response', () => {
@@ -135,7 +138,7 @@ describe('QuestionnaireResponse against its Questionnaire', () => {
   });
 
   it('allows one answer unless the item repeats, and no answers on groups', () => {
-    const two = { linkId: 'score', answer: [{ valueInteger: 1 }, { valueInteger: 2 }] };
+    const two = { linkId: 'score', answer: [{ valueInteger: 6 }, { valueInteger: 7 }] };
     const notes = { linkId: 'work.notes', answer: [{ valueString: 'a' }, { valueString: 'b' }] };
     const hours = { linkId: 'work.hours', answer: [{ valueDecimal: 1 }] };
     expect(errors(v.validate(response([two, { linkId: 'work', item: [hours, notes] }])))).toEqual([
@@ -148,7 +151,7 @@ describe('QuestionnaireResponse against its Questionnaire', () => {
   });
 
   it('item text must match the Questionnaire', () => {
-    const renamed = { linkId: 'score', text: 'Points', answer: [{ valueInteger: 3 }] };
+    const renamed = { linkId: 'score', text: 'Points', answer: [{ valueInteger: 8 }] };
     expect(errors(v.validate(response([renamed, work()])))).toEqual([
       "QuestionnaireResponse.item[0].text | If text exists, it must match the questionnaire definition for linkId 'score'",
     ]);

@@ -48,11 +48,11 @@ const seeds: Record<string, unknown>[] = [
     effectiveDateTime: '2024-01-01T10:00:00+02:00',
     component: [
       {
-        code: { text: 'sys' },
+        code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }], text: 'sys' },
         valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
       },
       {
-        code: { text: 'dia' },
+        code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }], text: 'dia' },
         valueQuantity: { value: 80, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
       },
     ],

@@ -1,4 +1,5 @@
-// Differential-only profiles: simple snapshots generated from the base (one level of slicing, no reslicing).
+// Differential-only profiles: snapshots generated from the base (slices at any depth, renamed choices,
+// contentReference children; reslicing is reported and skipped).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient, warnings } from './helpers.ts';
@@ -71,10 +72,27 @@ const resliced = {
   name: 'ReslicedPatient',
   differential: {
     element: [
-      ...sliced.differential.element,
+      sliced.differential.element[0],
+      {
+        id: 'Patient.identifier:mrn',
+        path: 'Patient.identifier',
+        sliceName: 'mrn',
+        min: 1,
+        slicing: { discriminator: [{ type: 'value', path: 'value' }], rules: 'open' },
+      },
+      { id: 'Patient.identifier:mrn.system', path: 'Patient.identifier.system', fixedUri: 'urn:mrn' },
       { id: 'Patient.identifier:mrn/old', path: 'Patient.identifier', sliceName: 'mrn/old', min: 1 },
+      { id: 'Patient.identifier:mrn/old.value', path: 'Patient.identifier.value', fixedString: 'old' },
     ],
   },
+};
+
+const UNKNOWN_PATH = 'http://example.org/StructureDefinition/unknown-path-patient';
+const unknownPath = {
+  ...profile,
+  url: UNKNOWN_PATH,
+  name: 'UnknownPathPatient',
+  differential: { element: [{ id: 'Patient.nickname', path: 'Patient.nickname', min: 1 }] },
 };
 
 const INV = 'http://example.org/StructureDefinition/inactive-only';
@@ -87,11 +105,27 @@ const invariantExtension = {
   differential: { element: [{ id: 'Extension.url', path: 'Extension.url', fixedUri: INV }] },
 };
 
+const NESTED = 'http://example.org/StructureDefinition/nested-text-questionnaire';
+const nested = {
+  resourceType: 'StructureDefinition',
+  url: NESTED,
+  name: 'NestedTextQuestionnaire',
+  status: 'draft',
+  kind: 'resource',
+  abstract: false,
+  type: 'Questionnaire',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Questionnaire',
+  derivation: 'constraint',
+  differential: {
+    element: [{ id: 'Questionnaire.item.item.text', path: 'Questionnaire.item.item.text', min: 1 }],
+  },
+};
+
 let v: Validator;
 beforeAll(async () => {
   v = await createValidator({
     fiBase: false,
-    resources: [extension, profile, sliced, resliced, invariantExtension] as never[],
+    resources: [extension, profile, sliced, resliced, unknownPath, invariantExtension, nested] as never[],
   });
 });
 
@@ -140,11 +174,36 @@ describe('differential-only definitions', () => {
       `Patient | Patient.identifier:mrn: minimum required = 1, but only found 0 (from ${SLICED})`,
     ]);
   });
-  it('a differential with reslicing is left unchecked, with a warning', () => {
-    const oo = v.validate(patient({ meta: { profile: [RESLICED] } }));
+  it('a reslice (mrn/old) is generated as a copy of its slice and its items are matched among the reslices', () => {
+    const ids = (value: string) => ({
+      meta: { profile: [RESLICED] },
+      identifier: [{ system: 'urn:mrn', value }],
+    });
+    expect(errors(v.validate(patient(ids('old'))))).toEqual([]);
+    expect(errors(v.validate(patient(ids('new'))))).toEqual([
+      `Patient | Patient.identifier:mrn/old: minimum required = 1, but only found 0 (from ${RESLICED})`,
+    ]);
+  });
+  it('a differential naming an element the base does not have is left unchecked, with a warning', () => {
+    const oo = v.validate(patient({ meta: { profile: [UNKNOWN_PATH] } }));
     expect(errors(oo)).toEqual([]);
     expect(warnings(oo)).toContain(
-      `Patient.meta.profile[0] | Profile '${RESLICED}' has no snapshot, so it has not been checked`,
+      `Patient.meta.profile[0] | Profile '${UNKNOWN_PATH}' has no snapshot, so it has not been checked`,
     );
+  });
+  it('a differential reaching into a contentReference element (Questionnaire.item.item) is applied there', () => {
+    const q = (inner: Record<string, unknown>) => ({
+      resourceType: 'Questionnaire',
+      id: 'q1',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Q</div>' },
+      status: 'draft',
+      item: [
+        { linkId: 'g', type: 'group', text: 'Group', item: [{ linkId: 'a', type: 'string', ...inner }] },
+      ],
+    });
+    expect(errors(v.validate(q({ text: 'A' }), { profile: NESTED }))).toEqual([]);
+    expect(errors(v.validate(q({}), { profile: NESTED }))).toEqual([
+      `Questionnaire.item[0].item[0] | Questionnaire.item.item.text: minimum required = 1, but only found 0 (from ${NESTED})`,
+    ]);
   });
 });

@@ -1,9 +1,9 @@
 /**
  * The persona stories of DOMAIN.md (Suvi, Maija, Sirpa) as domain objects — the one source of
- * examples/personas/<name>.json, which `npx tsx src/mapping/generate-examples.ts` writes.
+ * examples/personas/<name>.json, which `npm run build:examples` (generate-examples.ts) writes.
  * HETUs are 900-series test codes.
  */
-import { type ResponsibleWorkerTeam, type WorkAbilityRecord, handOver } from '../domain/index.ts';
+import { type ResponsibleWorkerTeam, type WorkAbilityRecord, handOver } from '../../src/domain/index.ts';
 
 /** Suvi, 31: unemployed two years, warehouse and gig jobs; kuntakokeilu client referred to rehabilitative work activity. */
 export const suvi: WorkAbilityRecord = {

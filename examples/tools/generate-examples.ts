@@ -1,9 +1,9 @@
-/** Writes examples/personas/<name>.json from the persona domain objects: `npx tsx src/mapping/generate-examples.ts`. */
+/** Writes examples/personas/<name>.json from the persona domain objects: `npm run build:examples`. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { projectPath } from '../domain/index.ts';
+import { projectPath } from '../../src/domain/index.ts';
+import { toFhir } from '../../src/mapping/index.ts';
 import { personas } from './personas.ts';
-import { toFhir } from './to-fhir.ts';
 
 export const EXAMPLES_DIR = 'examples/personas';
 

@@ -1,0 +1,103 @@
+// The work behind `tyokyky clients …` (registered in ../commands/clients.ts, loaded only when it runs).
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { JWK } from 'jose';
+import type { Store } from '../../store/index.ts';
+
+export interface StoreOptions {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+export interface AddOptions extends StoreOptions {
+  scope: string;
+  party?: string;
+  jwksFile?: string;
+  jwksUrl?: string;
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+/** Opens the store with the security tables in place, runs `fn`, closes it. */
+async function withSecurityStore<T>(opts: StoreOptions, fn: (db: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../../store/index.ts');
+  const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/index.ts');
+  const store = await openStore(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
+  );
+  try {
+    await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function addClientAction(id: string, opts: AddOptions): Promise<void> {
+  const { addClient } = await import('../../server/index.ts');
+  const jwks = opts.jwksFile ? readJson<{ keys: JWK[] }>(opts.jwksFile) : undefined;
+  await withSecurityStore(opts, (db) =>
+    addClient(db, {
+      id,
+      scope: opts.scope,
+      ...(opts.party ? { party: opts.party } : {}),
+      ...(jwks ? { jwks } : {}),
+      ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
+    }),
+  ).catch((err: Error) => fail(err.message));
+  console.log(`client ${id} registered`);
+}
+
+export async function listClientsAction(opts: StoreOptions): Promise<void> {
+  const { listClients } = await import('../../server/index.ts');
+  for (const c of await withSecurityStore(opts, (db) => listClients(db))) {
+    const keys = c.jwksUrl ?? `${c.jwks?.keys.length ?? 0} key(s)`;
+    console.log(`${c.id}\t${c.party ?? '-'}\t${c.scope}\t${keys}`);
+  }
+}
+
+export async function removeClientAction(id: string, opts: StoreOptions): Promise<void> {
+  const { removeClient } = await import('../../server/index.ts');
+  if (!(await withSecurityStore(opts, (db) => removeClient(db, id)))) fail(`no client ${id}`);
+  console.log(`client ${id} removed`);
+}
+
+export async function keygenAction(opts: { out: string }): Promise<void> {
+  const { exportJWK, generateKeyPair } = await import('jose');
+  const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = randomUUID();
+  const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
+  const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  writeFileSync(`${opts.out}.private.jwk.json`, `${JSON.stringify(priv, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(`${opts.out}.jwks.json`, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`);
+  console.log(`wrote ${opts.out}.private.jwk.json and ${opts.out}.jwks.json`);
+}
+
+export async function assertionAction(id: string, opts: { key: string; tokenUrl: string }): Promise<void> {
+  const { clientAssertion } = await import('../../sync/index.ts');
+  console.log(await clientAssertion(id, opts.tokenUrl, readJson<JWK>(opts.key)));
+}
+
+export async function tokenAction(
+  id: string,
+  opts: { key: string; url: string; scope?: string },
+): Promise<void> {
+  const { clientAssertion } = await import('../../sync/index.ts');
+  const tokenUrl = `${opts.url.replace(/\/+$/, '')}/auth/token`;
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await clientAssertion(id, tokenUrl, readJson<JWK>(opts.key)),
+  });
+  if (opts.scope) form.set('scope', opts.scope);
+  const res = await fetch(tokenUrl, { method: 'POST', body: form });
+  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+  if (!res.ok || !body.access_token)
+    fail(`token refused: ${body.error ?? res.status} ${body.error_description ?? ''}`);
+  console.log(body.access_token);
+}

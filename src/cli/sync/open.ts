@@ -1,0 +1,70 @@
+// Opening the store and the sync service for a `tyokyky sync` subcommand, with the options checked.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../../store/index.ts';
+import type { RemoteSettings, SyncService } from '../../sync/index.ts';
+import { remoteSettings } from '../remote-options.ts';
+
+export interface SyncCliOptions extends RemoteSettings {
+  databaseUrl?: string;
+  dataDir: string;
+  batchSize: string;
+  concurrency: string;
+  lease: string;
+  json?: boolean;
+}
+
+export function fail(message: string, code = 2): never {
+  console.error(`tyokyky sync: ${message}`);
+  process.exit(code);
+}
+
+/** A whole number in [min, max] or exit 2 naming the option and its range. */
+function integerOption(name: string, raw: string, min: number, max?: number, unit = ''): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `at least ${min}${unit}` : `${min}..${max}`;
+    fail(`${name} must be ${range}, got "${raw}"`);
+  }
+  return n;
+}
+
+export async function openSync(
+  opts: SyncCliOptions,
+  needsRemote: boolean,
+): Promise<{ store: Store; sync: SyncService }> {
+  const { remoteConfigFrom, createSync } = await import('../../sync/index.ts');
+  let configured: ReturnType<typeof remoteConfigFrom>;
+  try {
+    configured = remoteConfigFrom(remoteSettings(opts));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (needsRemote && !configured) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
+  const batchSize = integerOption('--batch-size', opts.batchSize, 1, 1000);
+  const pushConcurrency = integerOption('--concurrency', opts.concurrency, 1, 8);
+  const leaseMs = integerOption('--lease', opts.lease, 100, undefined, ' ms');
+  const remote = configured ?? {
+    baseUrl: 'http://remote.invalid',
+    party: remoteSettings(opts).party ?? 'other-health-care',
+  };
+  // Reading commands must not create an empty store where there was none.
+  if (!needsRemote && !opts.databaseUrl && !existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+    fail(`no store in ${opts.dataDir} (no PGlite database there); pass --data-dir or --database-url`);
+  }
+  const { openStore } = await import('../../store/index.ts');
+  let store: Store;
+  try {
+    store = await openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir });
+  } catch (err) {
+    fail(`cannot open the store: ${(err as Error).message}`, 1);
+  }
+  // This process only moves outbox rows; the writers' processes own the hook.
+  const sync = createSync({ store, remote, batchSize, pushConcurrency, leaseMs, installHook: false });
+  await sync.ready;
+  return { store, sync };
+}
+
+export function print(opts: { json?: boolean }, value: unknown, text: () => string): void {
+  console.log(opts.json ? JSON.stringify(value, null, 2) : text());
+}

@@ -1,0 +1,145 @@
+// The work behind `tyokyky sync push|pull|status|dead-letters|retry` (registered in ../commands/sync.ts,
+// loaded only when a subcommand runs).
+import type { OutboxRow, SyncService, SyncStatus } from '../../sync/index.ts';
+import { type SyncCliOptions, fail, openSync, print } from './open.ts';
+
+export type { SyncCliOptions } from './open.ts';
+
+export type PushOptions = SyncCliOptions & { watch?: boolean; withPull?: boolean };
+export type PullOptions = SyncCliOptions & { follow?: string[] };
+export type RowsOptions = SyncCliOptions & { state: string; limit: string };
+
+const ROW_STATES = ['dead', 'blocked', 'held', 'parked'] as const;
+type RowState = (typeof ROW_STATES)[number];
+
+const LISTS: Record<RowState, (s: SyncService, limit: number) => Promise<OutboxRow[]>> = {
+  dead: (s, limit) => s.deadLetters(limit),
+  blocked: (s, limit) => s.blocked(limit),
+  held: (s, limit) => s.held(limit),
+  parked: (s, limit) => s.parked(limit),
+};
+
+/** `sync push --watch`: a worker that runs until SIGTERM/SIGINT. */
+async function watch(opts: PushOptions): Promise<void> {
+  const { store, sync } = await openSync(opts, true);
+  sync.start({ push: true, pull: !!opts.withPull });
+  console.error(`tyokyky sync: worker pushing to ${sync.remote.baseUrl}`);
+  const stop = async () => {
+    await sync.stop();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+export async function pushAction(opts: PushOptions): Promise<void> {
+  if (opts.watch) return watch(opts);
+  const { store, sync } = await openSync(opts, true);
+  const { default: ProgressBar } = await import('progress');
+  const before = (await sync.status()).queueDepth;
+  const bar =
+    process.stderr.isTTY && before > 0 && !opts.json
+      ? new ProgressBar('pushing [:bar] :current/:total :rate/s :etas', {
+          total: before,
+          width: 30,
+          stream: process.stderr,
+        })
+      : undefined;
+  let last = 0;
+  const result = await sync.pushOnce((done) => {
+    const settled = done.done + done.dead + done.blocked + done.parked;
+    bar?.tick(Math.max(0, Math.min(settled - last, bar.total - bar.curr)));
+    last = settled;
+  });
+  const status = await sync.status();
+  await store.close();
+  print(
+    opts,
+    { result, status },
+    () =>
+      `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, held by a dependency ${status.heldByDependency}, parked ${result.parked}, ` +
+      `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
+  );
+  process.exit(result.dead > 0 ? 1 : 0);
+}
+
+export async function pullAction(opts: PullOptions): Promise<void> {
+  const { store, sync } = await openSync(opts, true);
+  for (const id of opts.follow ?? []) await sync.follow(id);
+  try {
+    const result = await sync.pullOnce();
+    print(opts, result, () =>
+      [
+        `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`,
+        ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
+      ].join('\n'),
+    );
+  } catch (err) {
+    await store.close();
+    fail(`pull failed: ${(err as Error).message}`, 1);
+  }
+  await store.close();
+}
+
+function kantaLines(kanta: NonNullable<SyncStatus['kanta']>): string[] {
+  const notApplicable = Object.entries(kanta.notApplicable).map(([type, n]) => `${type} ${n}`);
+  return [
+    `PHR patients       ${kanta.phrPatients}`,
+    `not applicable     ${notApplicable.join(', ') || '-'} (this remote takes only self-assessments)`,
+    `not imported       ${kanta.notImported.length} (restricted by the citizen)`,
+  ];
+}
+
+function statusText(s: SyncStatus): string {
+  return [
+    `queue depth        ${s.queueDepth} (pending ${s.states.pending}, in flight ${s.states.inflight})`,
+    `delivered          ${s.states.done}`,
+    `last push success  ${s.lastPushSuccess ?? '-'}`,
+    `last pull success  ${s.lastPullSuccess ?? '-'}`,
+    ...s.lastPullSkipped.map((c) => `not pulled         Patient/${c.patient} — ${c.reason}`),
+    `retrying           ${s.failures.retrying}`,
+    `dead letters       ${s.failures.deadLetters}`,
+    `blocked by consent ${s.blockedByConsent}`,
+    `held (dependency)  ${s.heldByDependency}`,
+    `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
+    `followed clients   ${s.followedClients}`,
+    `last error         ${s.failures.lastError ?? '-'}`,
+    ...s.waiting.map((w) => `waiting            ${w.what} (${Math.round(w.forMs / 1000)} s)`),
+    ...(s.kanta ? kantaLines(s.kanta) : []),
+  ].join('\n');
+}
+
+export async function statusAction(opts: SyncCliOptions): Promise<void> {
+  const { store, sync } = await openSync(opts, false);
+  const s = await sync.status();
+  await store.close();
+  print(opts, s, () => statusText(s));
+}
+
+function rowText(r: OutboxRow): string {
+  const issues = (r.outcome?.issue ?? []).map(
+    (i) =>
+      `    ${i.severity} ${i.code} ${(i.expression ?? []).join(',')} ${i.diagnostics ?? i.details?.text ?? ''}`,
+  );
+  const head = `#${r.id} ${r.resource_type}/${r.resource_id} (${r.action}, attempts ${r.attempts}) ${r.reason ?? ''}`;
+  return issues.length ? `${head}\n${issues.join('\n')}` : head;
+}
+
+export async function rowsAction(opts: RowsOptions): Promise<void> {
+  if (!(ROW_STATES as readonly string[]).includes(opts.state))
+    fail('--state must be dead, blocked, held or parked');
+  const { store, sync } = await openSync(opts, false);
+  const rows = await LISTS[opts.state as RowState](sync, Number(opts.limit) || 50);
+  await store.close();
+  print(opts, rows, () => (rows.length ? rows.map(rowText).join('\n') : `no ${opts.state} rows`));
+}
+
+export async function retryAction(id: string | undefined, opts: SyncCliOptions): Promise<void> {
+  if (id !== undefined && !/^\d+$/.test(id)) fail(`outbox id must be a number, got "${id}"`);
+  const { store, sync } = await openSync(opts, false);
+  const n = await sync.retry(id);
+  await store.close();
+  print(opts, { requeued: n }, () => `requeued ${n} row(s)`);
+  if (id !== undefined && n === 0) process.exit(1);
+}

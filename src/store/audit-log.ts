@@ -1,0 +1,106 @@
+/**
+ * The audit log's records and their table: what one access or disclosure did, written by the facade
+ * (every API access) and the sync (every push and pull), often inside the transaction of the write it
+ * records. The server renders the records as BALP-shaped AuditEvents (src/server/security/audit.ts).
+ */
+
+type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
+
+/** What an access did, as one row of the audit log (rendered as a BALP-shaped AuditEvent). */
+export interface AuditRecord {
+  client: string;
+  party?: string;
+  /** FHIR restful-interaction code (`read`, `search-type`, `create`, `transaction`, …) or `operation`. */
+  interaction: string;
+  /** C, R, U, D or E. */
+  action: 'C' | 'R' | 'U' | 'D' | 'E';
+  /** 0 success, 4 minor failure (refused, bad request), 8 serious failure. */
+  outcome: '0' | '4' | '8';
+  /** Why it was refused or failed; never client data. */
+  detail?: string;
+  /** `Type/id` of each resource touched (or the searched type alone). */
+  entities: string[];
+  /** `Patient/id` of each client whose data was touched. */
+  patients: string[];
+  /** `Consent/id` under which data went to a party. */
+  consents?: string[];
+  /** The search query as received (audit log only). */
+  query?: string;
+  requestId?: string;
+  /**
+   * A sync transfer: `export` sent the entities to the remote (a disclosure to `party`), `import` wrote
+   * the remote's copies locally; `remote` is the remote's base URL.
+   */
+  transfer?: { direction: 'export' | 'import'; remote: string };
+}
+
+/** One audit record as stored in a batch's JSON array. */
+export interface StoredAuditRecord {
+  recorded: string;
+  client: string;
+  party: string | null;
+  interaction: string;
+  action: string;
+  outcome: string;
+  detail: string | null;
+  entities: string[];
+  patients: string[];
+  consents: string[];
+  query: string | null;
+  request_id: string | null;
+  transfer?: { direction: 'export' | 'import'; remote: string };
+}
+
+/** The audit log's table (one row per batch of records, the records as a JSON array). */
+export const AUDIT_LOG_MIGRATION = 'audit-log-1';
+export const AUDIT_LOG_STATEMENTS = [
+  // One row per write of audit records (a flush of reads, a write transaction, a sync round), the
+  // records as a JSON array; the arrays name who and what for the index. One row per batch instead of
+  // one per access keeps auditing every read cheap.
+  `CREATE TABLE IF NOT EXISTS security_audit (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     recorded timestamptz NOT NULL DEFAULT now(),
+     clients text[] NOT NULL,
+     patients text[] NOT NULL,
+     entity_types text[] NOT NULL,
+     events text NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS security_audit_recorded ON security_audit (recorded)',
+  'CREATE INDEX IF NOT EXISTS security_audit_patients ON security_audit USING gin (patients)',
+];
+
+function toStored(r: AuditRecord): StoredAuditRecord {
+  return {
+    recorded: new Date().toISOString(),
+    client: r.client,
+    party: r.party ?? null,
+    interaction: r.interaction,
+    action: r.action,
+    outcome: r.outcome,
+    detail: r.detail ?? null,
+    entities: r.entities,
+    patients: [...new Set(r.patients)],
+    consents: r.consents ?? [],
+    query: r.query ?? null,
+    request_id: r.requestId ?? null,
+    ...(r.transfer ? { transfer: r.transfer } : {}),
+  };
+}
+
+/** The resource type of `Type/id` (or of a bare type). */
+export const auditEntityType = (entity: string) => entity.split('/')[0] as string;
+
+/** Writes audit records with `db` now (one row), e.g. inside the transaction of the write they record. */
+export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void> {
+  if (!records.length) return;
+  const stored = records.map(toStored);
+  const set = (f: (e: StoredAuditRecord) => string[]) => [...new Set(stored.flatMap(f))];
+  await db.query(
+    'INSERT INTO security_audit (clients, patients, entity_types, events) VALUES ($1, $2, $3, $4)',
+    [
+      set((e) => [e.client]),
+      set((e) => e.patients),
+      set((e) => e.entities.map(auditEntityType)),
+      JSON.stringify(stored),
+    ],
+  );
+}

@@ -1,0 +1,53 @@
+/**
+ * The sync's entries in the audit log (src/store/audit-log.ts; the server renders them as BALP-shaped
+ * AuditEvents): every push that reached the remote is an export — a disclosure of the client's data
+ * to the remote's party, under the consents that permitted it — and every pull that wrote locally an
+ * import. Each is written in the local transaction that records it (the push's settlement, the pull's
+ * write), so there is no transfer without its audit row.
+ */
+import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS, type AuditRecord, insertAudit } from '../store/index.ts';
+import type { SyncContext, SyncStore } from './context.ts';
+
+/** The client id the sync's audit rows carry (`agent` of the AuditEvent). */
+export const SYNC_AUDIT_CLIENT = 'tyokyky-sync';
+
+/** One resource that went to the remote or came from it. */
+export interface Transfer {
+  type: string;
+  localId: string;
+  action: 'create' | 'update' | 'delete';
+  /** The client's local Patient id, when the resource names one. */
+  patientId?: string | null;
+  /** Local ids of the Consents that permitted the disclosure (exports). */
+  consents?: string[];
+}
+
+const ACTION = { create: 'C', update: 'U', delete: 'D' } as const;
+
+/** The audit log's table, created with the sync's own tables (the facade creates it too). */
+export function migrateAuditLog(store: Pick<SyncStore, 'migrate'>): Promise<void> {
+  return store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+}
+
+/** Writes one audit record per transfer with `db` (the transaction of the write it records). */
+export async function auditTransfers(
+  db: { query(sql: string, params?: unknown[]): Promise<unknown> },
+  ctx: Pick<SyncContext, 'party' | 'remote'>,
+  direction: 'export' | 'import',
+  transfers: Transfer[],
+): Promise<void> {
+  const records = transfers.map(
+    (t): AuditRecord => ({
+      client: SYNC_AUDIT_CLIENT,
+      party: ctx.party,
+      interaction: t.action,
+      action: ACTION[t.action],
+      outcome: '0',
+      entities: [`${t.type}/${t.localId}`],
+      patients: t.patientId ? [`Patient/${t.patientId}`] : [],
+      consents: [...new Set(t.consents ?? [])].map((id) => `Consent/${id}`),
+      transfer: { direction, remote: ctx.remote.baseUrl },
+    }),
+  );
+  await insertAudit(db, records);
+}

@@ -1,0 +1,81 @@
+// `tyokyky clients …` as an operator runs it: real processes on a real PGlite directory, and a token
+// from a real facade (--auth embedded) with the registered key.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type ServeProcess, run, startServe } from '../server/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tyokyky-clients-'));
+const data = join(dir, 'data');
+const key = join(dir, 'kela');
+let server: ServeProcess | undefined;
+
+afterAll(() => {
+  server?.child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tyokyky clients', () => {
+  it('keygen writes a private JWK only its owner can read and a public JWKS', async () => {
+    const r = await run(['clients', 'keygen', '--out', key]);
+    expect(r.code).toBe(0);
+    expect(statSync(`${key}.private.jwk.json`).mode & 0o777).toBe(0o600);
+    const jwks = JSON.parse(readFileSync(`${key}.jwks.json`, 'utf8'));
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-384', alg: 'ES384', use: 'sig' });
+    expect(jwks.keys[0].d).toBeUndefined();
+  }, 60_000);
+
+  it('add, list and remove a client; removing it again is exit 2 naming it', async () => {
+    const add = ['clients', 'add', 'kela-test', '--scope', 'system/Observation.rs', '--party', 'kela'];
+    expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
+    const list = await run(['clients', 'list', '--data-dir', data]);
+    expect(list.code).toBe(0);
+    expect(list.out).toContain('kela-test\tkela\tsystem/Observation.rs\t1 key(s)');
+    expect((await run(['clients', 'remove', 'kela-test', '--data-dir', data])).code).toBe(0);
+    const again = await run(['clients', 'remove', 'kela-test', '--data-dir', data]);
+    expect(again.code).toBe(2);
+    expect(again.out).toContain('no client kela-test');
+  }, 120_000);
+
+  it('a client id with characters outside [A-Za-z0-9._:-] is refused with exit 2', async () => {
+    const r = await run(['clients', 'add', 'bad id', '--scope', 'system/*.rs', '--data-dir', data]);
+    expect(r.code).toBe(2);
+    expect(r.out).not.toContain('registered');
+  }, 60_000);
+
+  it('token: a registered client gets an access token from a facade with --auth embedded', async () => {
+    const add = ['clients', 'add', 'kela-token', '--scope', 'system/Observation.rs'];
+    expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
+    server = await startServe(['--data-dir', data, '--auth', 'embedded']);
+    const origin = new URL(server.base).origin;
+    const token = await run([
+      'clients',
+      'token',
+      'kela-token',
+      '--key',
+      `${key}.private.jwk.json`,
+      '--url',
+      origin,
+    ]);
+    expect(token.code).toBe(0);
+    const jwt = token.out.trim().split('\n').at(-1) ?? '';
+    expect(jwt.split('.')).toHaveLength(3);
+    const ok = await fetch(`${server.base}/Observation`, { headers: { authorization: `Bearer ${jwt}` } });
+    expect(ok.status).toBe(200);
+    const forbidden = await fetch(`${server.base}/Patient`, { headers: { authorization: `Bearer ${jwt}` } });
+    expect(forbidden.status).toBe(403);
+    const unknown = await run([
+      'clients',
+      'token',
+      'nobody',
+      '--key',
+      `${key}.private.jwk.json`,
+      '--url',
+      origin,
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('token refused: invalid_client');
+  }, 180_000);
+});

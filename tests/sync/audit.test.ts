@@ -1,0 +1,123 @@
+// The sync in the audit log: every push that reached the remote is an export (a disclosure to the
+// remote's party: which client, which resource, under which consent), every pulled write an import;
+// both are read back as AuditEvents from a real facade process on the local database.
+import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { consent, goal, patient, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
+import { dropDatabase, freshDatabase, startFacade, startServe } from './helpers/processes.ts';
+
+let remote: Awaited<ReturnType<typeof startFacade>>;
+let reader: Awaited<ReturnType<typeof startServe>> | undefined;
+let store: Store;
+let sync: SyncService;
+const databases: string[] = [];
+
+beforeAll(async () => {
+  const remoteDb = await freshDatabase('tyokyky_syncaudit_remote');
+  const localDb = await freshDatabase('tyokyky_syncaudit_local');
+  databases.push(remoteDb, localDb);
+  remote = await startFacade(remoteDb);
+  store = await openStore({ databaseUrl: localDb });
+  sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' }, batchSize: 50 });
+  await sync.ready;
+}, 120_000);
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await reader?.stop();
+  await remote?.stop();
+  for (const url of databases) await dropDatabase(url);
+});
+
+/** The local audit log as the local facade serves it (a process of its own on the local database). */
+async function auditEvents(query: string): Promise<AuditEvent[]> {
+  reader ??= await startServe(['--database-url', databases[1]]);
+  const res = await fetch(`${reader.url}/AuditEvent?${query}&_count=1000`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as Bundle<AuditEvent>).entry?.map((e) => e.resource as AuditEvent) ?? [];
+}
+
+const kind = (e: AuditEvent) => e.type.code;
+const entities = (e: AuditEvent) => (e.entity ?? []).map((x) => x.what?.reference);
+
+describe('sync push and pull are audited (BALP AuditEvents)', () => {
+  it('each disclosure names the client, the resource, the consent, the party and the remote; a blocked client has none', async () => {
+    const p = (await store.create(patient('010181-971X'))).resource as Patient;
+    const k = (await store.create(consent(p.id!))).resource as Consent;
+    const o = (await store.create(score(p.id!, 4))).resource as Observation;
+    const g = (await store.create(goal(p.id!, o.id!))).resource;
+    // A second client whose consent does not cover identification: nothing of theirs leaves.
+    const q = (await store.create(patient('010181-972X'))).resource as Patient;
+    await store.create(consent(q.id!, { dataClasses: ['work-ability-assessment'] }));
+    await store.create(score(q.id!, 5));
+    const pushed = await sync.pushOnce();
+    expect(pushed.done).toBe(4);
+    expect(pushed.blocked).toBe(3);
+
+    const exports = (await auditEvents(`patient=Patient/${p.id}`)).filter((e) => kind(e) === '110106');
+    expect(exports.map((e) => entities(e)[1]).sort()).toEqual(
+      [`Consent/${k.id}`, `Goal/${g.id}`, `Observation/${o.id}`, `Patient/${p.id}`].sort(),
+    );
+    for (const e of exports) {
+      expect(e.outcome).toBe('0');
+      expect(e.type).toEqual({
+        system: 'http://dicom.nema.org/resources/ontology/DCM',
+        code: '110106',
+        display: 'Export',
+      });
+      expect(e.subtype?.[0]?.code).toBe('create');
+      expect(e.action).toBe('C');
+      expect(e.entity?.[0]).toMatchObject({ what: { reference: `Patient/${p.id}` }, role: { code: '1' } });
+      // Under which consent it went (the client's Consent permitted identification and the class).
+      expect(e.entity?.find((x) => x.description?.startsWith('consent'))?.what?.reference).toBe(
+        `Consent/${k.id}`,
+      );
+      expect(e.agent[0]).toMatchObject({
+        who: { identifier: { system: 'urn:tyokyky:client', value: 'tyokyky-sync' } },
+        requestor: true,
+        type: { coding: [{ code: '110153' }] },
+      });
+      expect(e.agent[1]).toMatchObject({
+        who: { display: remote.url },
+        requestor: false,
+        type: { coding: [{ code: '110152' }] },
+        role: [{ coding: [{ code: 'other-health-care' }] }],
+      });
+    }
+    expect(await auditEvents(`patient=Patient/${q.id}`)).toEqual([]);
+    // One export row per row that reached the remote, no more.
+    const all = (await auditEvents('entity-type=Observation')).filter((e) => kind(e) === '110106');
+    expect(all.map((e) => entities(e)[1])).toEqual([`Observation/${o.id}`]);
+  }, 120_000);
+
+  it('a pulled resource is an import of the remote into the client’s local record', async () => {
+    const p = (await store.create(patient('010181-973X'))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    const [m] = await store.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+      [p.id],
+    );
+    const qr = await remotePost(remote.url, selfAssessment(m.remote_id));
+    const pulled = await sync.pullOnce();
+    expect(pulled.applied).toBe(1);
+    const [local] = (await store.search('QuestionnaireResponse', { subject: `Patient/${p.id}` })).resources;
+    expect(local.id).not.toBe(qr.id);
+    const imports = (await auditEvents(`patient=Patient/${p.id}`)).filter((e) => kind(e) === '110107');
+    expect(imports).toHaveLength(1);
+    const [e] = imports;
+    expect(e.outcome).toBe('0');
+    expect(e.subtype?.[0]?.code).toBe('create');
+    expect(entities(e)).toEqual([`Patient/${p.id}`, `QuestionnaireResponse/${local.id}`]);
+    expect(e.agent[0]).toMatchObject({ who: { display: remote.url }, requestor: false });
+    expect(e.agent[1]).toMatchObject({ who: { identifier: { value: 'tyokyky-sync' } }, requestor: true });
+    // Pulling again changes nothing and logs no import.
+    await sync.pullOnce();
+    expect((await auditEvents(`patient=Patient/${p.id}`)).filter((x) => kind(x) === '110107')).toHaveLength(
+      1,
+    );
+  }, 120_000);
+});

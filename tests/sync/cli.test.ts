@@ -1,0 +1,51 @@
+// `tyokyky sync …` as an operator runs it: option errors are one line and exit 2 before any store is
+// opened; the reading subcommands answer on an existing store.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../server/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tyokyky-sync-cli-'));
+const data = join(dir, 'data');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tyokyky sync: bad options', () => {
+  const remote = ['--remote', 'http://127.0.0.1:9/fhir', '--data-dir', data];
+  it.each([
+    ['--batch-size must be 1..1000, got "0"', ['push', ...remote, '--batch-size', '0']],
+    ['--concurrency must be 1..8, got "9"', ['push', ...remote, '--concurrency', '9']],
+    ['--lease must be at least 100 ms, got "5"', ['push', ...remote, '--lease', '5']],
+    ['--remote <url> (or TYOKYKY_SYNC_REMOTE) is required', ['push', '--data-dir', data]],
+    [
+      '--state must be dead, blocked, held or parked',
+      ['dead-letters', '--state', 'gone', '--data-dir', data],
+    ],
+    ['outbox id must be a number, got "abc"', ['retry', 'abc', '--data-dir', data]],
+  ])(
+    'sync %j → exit 2: %s',
+    async (message, args) => {
+      const r = await run(['sync', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.out.trim()).toBe(`tyokyky sync: ${message}`);
+    },
+    60_000,
+  );
+});
+
+describe('tyokyky sync: reading an existing store', () => {
+  it('status, dead-letters and retry answer on an empty outbox', async () => {
+    expect((await run(['clients', 'list', '--data-dir', data])).code).toBe(0); // creates the store
+    const status = await run(['sync', 'status', '--data-dir', data]);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/^queue depth {8}0 \(pending 0, in flight 0\)$/m);
+    expect(status.out).toMatch(/^dead letters {7}0$/m);
+    const json = await run(['sync', 'status', '--data-dir', data, '--json']);
+    expect(JSON.parse(json.out).queueDepth).toBe(0);
+    const held = await run(['sync', 'dead-letters', '--state', 'held', '--data-dir', data]);
+    expect(held.out.trim()).toBe('no held rows');
+    const retry = await run(['sync', 'retry', '--data-dir', data]);
+    expect(retry.out.trim()).toBe('requeued 0 row(s)');
+    expect((await run(['sync', 'retry', '42', '--data-dir', data])).code).toBe(1);
+  }, 180_000);
+});
