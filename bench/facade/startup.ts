@@ -1,12 +1,14 @@
-// Startup benchmark: how long `tyokyky serve` takes until /fhir/metadata answers, and its idle RSS,
-// on a fresh PGlite data directory, an existing one, and PostgreSQL. Peer in the same run: a bare
-// Node process that starts and answers HTTP (the floor any Node server pays).
-//   npx tsx bench/facade/startup.ts
+// Startup benchmark: how long `npm start` (`node bin/tyokyky.js serve`, which runs dist/ when it is
+// current) takes until /fhir/metadata answers, and its idle RSS: on a new PGlite data directory
+// (copied from the template `npm ci` prepares), on a new machine where no template exists yet, on an
+// existing data directory, and on PostgreSQL. Peer in the same run: a bare Node process that starts
+// and answers HTTP (the floor any Node server pays).
+//   npm run build && npx tsx bench/facade/startup.ts
 // CPU used is the server's own user+system time until it answered (load on a shared machine
 // stretches the wall time, hardly the CPU time).
 // Env: STARTUP_BENCH_ROUNDS (3), STARTUP_BENCH_ENGINES (pglite,postgres), TYOKYKY_PG_URL.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +64,7 @@ async function measure(
     for (;;) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
       try {
-        const res = await fetch(url(port));
+        const res = await fetch(url(port), { signal: AbortSignal.timeout(5000) });
         if (res.ok) {
           await res.arrayBuffer();
           break;
@@ -82,7 +84,7 @@ async function measure(
   }
 }
 
-const SERVE = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1'];
+const SERVE = ['bin/tyokyky.js', 'serve', '--host', '127.0.0.1'];
 const PEER = [
   '-e',
   "require('http').createServer((q,s)=>s.end('{}')).listen(Number(process.argv.at(-1)),'127.0.0.1')",
@@ -94,9 +96,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function scenario(name: string, run: () => Promise<Sample>): Promise<void> {
+async function scenario(name: string, run: () => Promise<Sample>, rounds = ROUNDS): Promise<void> {
   const samples: Sample[] = [];
-  for (let i = 0; i < ROUNDS; i++) samples.push(await run());
+  for (let i = 0; i < rounds; i++) samples.push(await run());
   const t = median(samples.map((s) => s.seconds));
   const c = median(samples.map((s) => s.cpu));
   const m = median(samples.map((s) => s.rssMb));
@@ -105,19 +107,27 @@ async function scenario(name: string, run: () => Promise<Sample>): Promise<void>
   );
 }
 
+if (!existsSync(join(ROOT, 'dist/cli/main.js')))
+  console.warn('dist/ is missing: bin/tyokyky.js runs the sources through tsx');
 console.log(`| scenario (median of ${ROUNDS})${' '.repeat(14)} | to metadata | CPU used | idle RSS |`);
 console.log('|------------------------------------|-------------|----------|----------|');
 await scenario('peer: bare node http server', () => measure(PEER, {}, (p) => `http://127.0.0.1:${p}/`));
 if (ENGINES.includes('pglite')) {
   const existing = mkdtempSync(join(tmpdir(), 'tyokyky-startup-'));
-  await scenario('pglite, fresh data dir', async () => {
+  const newDir = (env: NodeJS.ProcessEnv) => async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tyokyky-startup-'));
     try {
-      return await measure([...SERVE, '--data-dir', dir], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`);
+      return await measure([...SERVE, '--data-dir', dir], env, (p) => `http://127.0.0.1:${p}/fhir/metadata`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  };
+  await scenario('pglite, new data dir', newDir({}));
+  // No template yet (`npm ci --ignore-scripts`, or an installed package): the first start builds it.
+  // One round: it costs initdb, 6–7 s of CPU.
+  const emptyCache = mkdtempSync(join(tmpdir(), 'tyokyky-startup-cache-'));
+  await scenario('pglite, new data dir, no template', newDir({ TYOKYKY_CACHE_DIR: emptyCache }), 1);
+  rmSync(emptyCache, { recursive: true, force: true });
   await measure([...SERVE, '--data-dir', existing], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`);
   await scenario('pglite, existing data dir', () =>
     measure([...SERVE, '--data-dir', existing], {}, (p) => `http://127.0.0.1:${p}/fhir/metadata`),

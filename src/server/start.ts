@@ -1,6 +1,12 @@
-import { type Server, createServer as createHttpServer } from 'node:http';
+import {
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer as createHttpServer,
+} from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Logger } from 'pino';
+import { issue, outcome } from '../shared/outcome.ts';
 import { type AppOptions, createApp } from './app.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
@@ -39,7 +45,8 @@ export interface RunningServer {
 export async function assertPortFree(port: number, host: string): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
+    // A client connecting in the probe's moment is dropped at once (it retries), never left hanging.
+    const probe = createServer((socket) => socket.destroy());
     probe.once('error', (err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'EADDRINUSE'
@@ -53,6 +60,31 @@ export async function assertPortFree(port: number, host: string): Promise<void> 
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
+}
+
+/**
+ * Requests that arrive between listen and the app being ready wait for it (with no handler they
+ * would hang); if start-up fails they are answered 503 and the server closes.
+ */
+function holdEarlyRequests(server: Server) {
+  const early: Array<[IncomingMessage, ServerResponse]> = [];
+  const hold = (req: IncomingMessage, res: ServerResponse) => early.push([req, res]);
+  server.on('request', hold);
+  return {
+    release(app: (req: IncomingMessage, res: ServerResponse) => void) {
+      server.off('request', hold);
+      server.on('request', app);
+      for (const [req, res] of early.splice(0)) app(req, res);
+    },
+    fail() {
+      server.off('request', hold);
+      for (const [, res] of early.splice(0)) {
+        res.writeHead(503, { 'Content-Type': 'application/fhir+json', Connection: 'close' });
+        res.end(JSON.stringify(outcome([issue('fatal', 'transient', 'The server failed to start')])));
+      }
+      server.close();
+    },
+  };
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -80,6 +112,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Listen first: with no configured base URL, links are built from the address we listen on, never
   // from a caller's Host header.
   const server = createHttpServer();
+  const early = holdEarlyRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -100,6 +133,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       rateLimit: opts.rateLimit,
       bodyLimit: opts.limits?.bodyBytes,
       logger,
+    }).catch((err: unknown) => {
+      early.fail();
+      throw err;
     }));
   if (security.auth === 'off') {
     logger.warn(
@@ -107,7 +143,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     );
   }
   const app = createApp({ ...opts, baseUrl: fhirBase, security, store, validator, logger });
-  server.on('request', app);
+  early.release(app);
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {

@@ -2,7 +2,7 @@
 import type { Engine } from './engine.ts';
 
 /** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
-const MIGRATION_LOCK = 7_465_703_279;
+export const MIGRATION_LOCK = 7_465_703_279;
 
 export async function migrate(engine: Engine, name: string, statements: string[]): Promise<void> {
   await engine.transaction(async (q) => {

@@ -1,37 +1,106 @@
-// Initialising a new PGlite data directory costs ~10 s (initdb in WebAssembly); opening an existing
-// one ~1 s. Tests and tools that need many fresh databases copy a migrated template instead.
+// Initialising a new PGlite data directory (initdb in WebAssembly) costs 6–7 s of CPU and grows the
+// process to ~800 MB; opening an existing one ~1 s. So a new directory is a copy of a migrated
+// template, built once per machine, PGlite version and schema: by `npm ci` (`prepare` runs
+// prepare-template.ts), or else by the first store that needs it, in a child process so that the
+// memory initdb takes is handed back when it exits.
+import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  constants,
+  accessSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { STORE_MIGRATIONS } from './schema.ts';
 import { openStore } from './store.ts';
 
-function templateDir(): string {
-  const require = createRequire(import.meta.url);
+const run = promisify(execFile);
+
+function pgliteEntry(): string {
+  return createRequire(import.meta.url).resolve('@electric-sql/pglite');
+}
+
+function pgliteVersion(): string {
   // The package does not export its package.json: find it above the resolved entry.
-  let dir = dirname(require.resolve('@electric-sql/pglite'));
+  let dir = dirname(pgliteEntry());
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  const pgliteVersion = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string })
-    .version;
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function writable(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where templates live: TYOKYKY_CACHE_DIR, else the user's cache folder ($XDG_CACHE_HOME or
+ * ~/.cache, kept across reboots, unlike the temp folder), else the temp folder.
+ */
+function cacheRoot(): string {
+  const configured = process.env.TYOKYKY_CACHE_DIR;
+  if (configured) return configured;
+  const user = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tyokyky-fhir');
+  return writable(user) ? user : tmpdir();
+}
+
+/** The template directory for this PGlite version and this schema. */
+export function pgliteTemplateDir(): string {
   const schema = createHash('sha256').update(JSON.stringify(STORE_MIGRATIONS)).digest('hex').slice(0, 16);
-  return join(tmpdir(), `tyokyky-pglite-template-${pgliteVersion}-${schema}`);
+  return join(cacheRoot(), `tyokyky-pglite-template-${pgliteVersion()}-${schema}`);
+}
+
+/**
+ * Runs initdb into `dir` in a child Node process. The store lives in database `postgres`: the
+ * template databases are dropped, so a new directory is a copy of ~300 files instead of ~1000.
+ */
+async function initdbInChild(dir: string): Promise<void> {
+  const code = `const { PGlite } = await import(${JSON.stringify(pathToFileURL(pgliteEntry()).href)});
+const db = await PGlite.create(${JSON.stringify(dir)});
+for (const name of ['template0', 'template1']) {
+  await db.exec('ALTER DATABASE ' + name + ' IS_TEMPLATE false');
+  await db.exec('DROP DATABASE ' + name);
+}
+await db.close();`;
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    await run(process.execPath, ['--input-type=module', '-e', code], { timeout: 300_000 });
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? '');
+    const why = /^\w*Error: .*$/m.exec(stderr)?.[0] ?? (err as Error).message.split('\n')[0];
+    throw new Error(`initdb of a new PGlite directory failed: ${why}`);
+  }
 }
 
 /** The machine's migrated template directory, built first if it is not there yet. */
-async function ensureTemplate(): Promise<string> {
-  const template = templateDir();
+export async function ensurePgliteTemplate(): Promise<string> {
+  const template = pgliteTemplateDir();
   if (!existsSync(join(template, 'PG_VERSION'))) {
     // Build beside the final path and rename: concurrent builders (parallel test files, two servers)
     // never see a half-written template; the loser of the rename keeps using the winner's.
     const building = `${template}.${randomUUID()}`;
-    const store = await openStore({ dataDir: building, template: false });
-    await store.close();
     try {
+      await initdbInChild(building);
+      const store = await openStore({ dataDir: building, template: false });
+      await store.close();
       renameSync(building, template);
-    } catch {
+    } catch (err) {
       rmSync(building, { recursive: true, force: true });
+      if (!existsSync(join(template, 'PG_VERSION'))) throw err;
     }
   }
   return template;
@@ -39,7 +108,7 @@ async function ensureTemplate(): Promise<string> {
 
 /** Fills `target` (absent or empty) with a copy of the migrated template. */
 export async function copyPgliteTemplate(target: string): Promise<void> {
-  cpSync(await ensureTemplate(), target, { recursive: true });
+  cpSync(await ensurePgliteTemplate(), target, { recursive: true });
 }
 
 /**

@@ -40,7 +40,7 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
       ).body as Bundle
     ).total;
 
-  it('a lone UTF-16 surrogate → 400 naming the element; $validate reports it too', async () => {
+  it('a lone UTF-16 surrogate → 400 naming the element; $validate reports it as an error issue', async () => {
     const p = practitioner();
     const text = JSON.stringify(p).replace('"Virtanen"', '"Vir\\ud800tanen"');
     const res = await post('/fhir/Practitioner', text);
@@ -48,9 +48,18 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
     expect(issues(res.body)[0].expression).toEqual(['Practitioner.name[0].family']);
     expect(issues(res.body)[0].diagnostics).toMatch(/lone UTF-16 surrogate/);
     expect(await countOf(p.identifier?.[0].value as string)).toBe(0);
+    // $validate performs the validation: 200 with the finding among its issues (R4 $validate).
     const validate = await post('/fhir/Practitioner/$validate', text);
-    expect(validate.status).toBe(400);
-    expect(issues(validate.body)[0].expression).toEqual(['Practitioner.name[0].family']);
+    expect(validate.status).toBe(200);
+    const found = issues(validate.body).find((i) => i.expression?.[0] === 'Practitioner.name[0].family');
+    expect(found?.severity).toBe('error');
+    expect(found?.diagnostics).toMatch(/lone UTF-16 surrogate/);
+    const wrapped = await post(
+      '/fhir/Practitioner/$validate',
+      `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":${text}}]}`,
+    );
+    expect(wrapped.status).toBe(200);
+    expect(issues(wrapped.body).some((i) => i.diagnostics?.includes('lone UTF-16 surrogate'))).toBe(true);
   });
 
   it('year 9999 is stored and searchable; year 0000 in a search → 400 naming the parameter', async () => {
@@ -118,6 +127,13 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
     expect(issues(res.body)[0].code).toBe('too-long');
     expect(issues(res.body)[0].expression).toEqual(['Practitioner.name[0].family']);
     expect(await countOf(p.identifier?.[0].value as string)).toBe(0);
+    const validate = await post('/fhir/Practitioner/$validate', JSON.stringify(p));
+    expect(validate.status).toBe(200);
+    expect(issues(validate.body)[0]).toMatchObject({
+      severity: 'error',
+      code: 'too-long',
+      expression: ['Practitioner.name[0].family'],
+    });
   });
 
   it('a declared charset other than UTF-8 is decoded, an unknown one is 415, invalid UTF-8 is 400', async () => {

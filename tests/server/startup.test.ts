@@ -3,10 +3,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertPortFree } from '../../src/server/start.ts';
+import { assertPortFree, startServer } from '../../src/server/start.ts';
 import { explainOpenError, openStore } from '../../src/store/index.ts';
-import { PG_URL } from '../helpers/databases.ts';
+import { MIGRATION_LOCK } from '../../src/store/schema.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { PG_URL, dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { run } from './processes.ts';
 
 let dir: string;
@@ -22,6 +27,49 @@ beforeAll(async () => {
 afterAll(() => {
   taken?.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a request during start-up', () => {
+  it('arriving between listen and the app being ready waits for it instead of hanging', async () => {
+    const dbUrl = await freshDatabase('tyk_startup_early');
+    const store = await openStore({ databaseUrl: dbUrl });
+    const validator = await loadProjectValidator();
+    // Holding the migration lock stalls the security layer's migration, which runs after listen and
+    // before the app is attached: a window that stays open until the lock is released.
+    const locker = new pg.Client({ connectionString: dbUrl });
+    await locker.connect();
+    await locker.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    let boundPort: ((port: number) => void) | undefined;
+    const bound = new Promise<number>((resolve) => {
+      boundPort = resolve;
+    });
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          const m = /"bound":"127\.0\.0\.1:(\d+)"/.exec(line);
+          if (m) boundPort?.(Number(m[1]));
+        },
+      },
+    );
+    const starting = startServer({ store, validator, port: 0, logger });
+    try {
+      const early = fetch(`http://127.0.0.1:${await bound}/fhir/metadata`, {
+        signal: AbortSignal.timeout(20_000),
+      });
+      const pending = await Promise.race([early.then(() => 'answered'), sleep(500).then(() => 'waiting')]);
+      expect(pending).toBe('waiting');
+      await locker.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      const res = await early;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { resourceType: string }).resourceType).toBe('CapabilityStatement');
+    } finally {
+      await locker.end();
+      await (await starting).close();
+      await store.close();
+      await dropDatabase(dbUrl);
+    }
+  }, 60_000);
 });
 
 describe('startup errors', () => {

@@ -109,6 +109,10 @@ export function registerServeCommands(program: Command): void {
       const { assertPortFree } = await import('../../server/start.ts');
       // Checked first: a taken port must not leave a new data directory or database behind.
       await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
+      // The validator's definitions load while the store opens (its own promise: an error surfaces
+      // where it is awaited, after the store's).
+      const validator = import('../../validation/index.ts').then((m) => m.loadProjectValidator());
+      validator.catch(() => {});
       const { explainOpenError, openStore } = await import('../../store/index.ts');
       const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
       const store = await openStore(where).catch((err: Error) =>
@@ -120,6 +124,9 @@ export function registerServeCommands(program: Command): void {
         : undefined;
       const running = await startServer({
         store,
+        validator: await validator.catch((err: Error) =>
+          startupFailed(`cannot load the FHIR definitions: ${err.message}`),
+        ),
         strict,
         port,
         host: opts.host,

@@ -1,6 +1,6 @@
 // The FHIR interactions as named, transport-free handlers: (request, context) → response. The route
 // table (routes.ts) pairs each with its URL pattern; nothing here knows about Express.
-import type { Parameters, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { bodyJson } from '../http/json-body.ts';
@@ -32,11 +32,11 @@ function header(req: FhirRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function resourceBody(req: FhirRequest, ctx: FhirContext): unknown {
+function resourceBody(req: FhirRequest, ctx: FhirContext, report?: OperationOutcomeIssue[]): unknown {
   return bodyJson(
     req.body,
     header(req, 'content-type'),
-    { maxDepth: ctx.limits.jsonDepth },
+    { maxDepth: ctx.limits.jsonDepth, report },
     'a FHIR resource',
   );
 }
@@ -209,8 +209,10 @@ export const validate: FhirHandler = async (req, ctx) => {
   if (id !== undefined) assertValidId(id, type);
   let resource: unknown;
   let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
+  // Strings the store would refuse (U+0000, lone surrogates, over 1 MB) are findings of the validation.
+  const stringIssues: OperationOutcomeIssue[] = [];
   if (req.body?.length) {
-    const body = resourceBody(req, ctx) as Resource | Parameters;
+    const body = resourceBody(req, ctx, stringIssues) as Resource | Parameters;
     if (body && (body as Resource).resourceType === 'Parameters') {
       const params = (body as Parameters).parameter ?? [];
       resource = params.find((p) => p.name === 'resource')?.resource;
@@ -236,5 +238,10 @@ export const validate: FhirHandler = async (req, ctx) => {
       `${type}.id`,
     );
   }
-  return { status: 200, body: ctx.policy.check(checked, { profile }) };
+  const result = ctx.policy.check(checked, { profile });
+  if (!stringIssues.length) return { status: 200, body: result };
+  const found = (result.issue ?? []).filter(
+    (i) => i.severity !== 'information' || i.code !== 'informational',
+  );
+  return { status: 200, body: outcome([...stringIssues, ...found]) };
 };

@@ -1,3 +1,4 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Request } from 'express';
 import { findDuplicateKey } from '../../shared/json-keys.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
@@ -15,6 +16,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export interface JsonLimits {
   /** Deepest allowed nesting of objects/arrays (the top-level value counts as 1). */
   maxDepth: number;
+  /**
+   * When given, strings that cannot be stored (U+0000, lone surrogates, over 1 MB) are added here as
+   * error issues instead of refusing the body ($validate reports them with its other findings).
+   */
+  report?: OperationOutcomeIssue[];
 }
 
 /** `requestJson` for an Express request whose raw bytes express.raw has read. */
@@ -69,7 +75,7 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
       ),
     );
   }
-  checkValue(value, 1, { maxDepth: limits.maxDepth, root: value, path: [] });
+  checkValue(value, 1, { maxDepth: limits.maxDepth, report: limits.report, root: value, path: [] });
   return value;
 }
 
@@ -83,46 +89,44 @@ function locate(root: unknown, path: Array<string | number>): string {
 
 interface Walk {
   maxDepth: number;
+  report?: OperationOutcomeIssue[];
   root: unknown;
   /** Keys and indexes from the root to the value being checked. */
   path: Array<string | number>;
 }
 
-function checkString(value: string, walk: Walk): void {
-  // PostgreSQL cannot store U+0000 or a lone UTF-16 surrogate in jsonb; refused here, naming the element.
+/** What is wrong with a string PostgreSQL cannot store or R4 does not allow, with its status. */
+function stringProblem(value: string): [number, OperationOutcomeIssue['code'], string] | undefined {
   if (value.includes('\u0000')) {
-    throw new FhirError(
+    return [
       400,
-      issue(
-        'error',
-        'invalid',
-        'A string in the request body contains the character U+0000, which this server cannot store (FHIR strings should not contain control characters)',
-        locate(walk.root, walk.path),
-      ),
-    );
+      'invalid',
+      'A string in the request body contains the character U+0000, which this server cannot store (FHIR strings should not contain control characters)',
+    ];
   }
   if (LONE_SURROGATE.test(value)) {
-    throw new FhirError(
+    return [
       400,
-      issue(
-        'error',
-        'invalid',
-        'A string in the request body contains a lone UTF-16 surrogate (not a Unicode character); send valid Unicode text',
-        locate(walk.root, walk.path),
-      ),
-    );
+      'invalid',
+      'A string in the request body contains a lone UTF-16 surrogate (not a Unicode character); send valid Unicode text',
+    ];
   }
   if (value.length > MAX_STRING_LENGTH) {
-    throw new FhirError(
+    return [
       422,
-      issue(
-        'error',
-        'too-long',
-        `A string of ${value.length} characters exceeds the R4 string limit of 1 MB (${MAX_STRING_LENGTH} characters)`,
-        locate(walk.root, walk.path),
-      ),
-    );
+      'too-long',
+      `A string of ${value.length} characters exceeds the R4 string limit of 1 MB (${MAX_STRING_LENGTH} characters)`,
+    ];
   }
+  return undefined;
+}
+
+function checkString(value: string, walk: Walk): void {
+  const problem = stringProblem(value);
+  if (!problem) return;
+  const found = issue('error', problem[1], problem[2], locate(walk.root, walk.path));
+  if (walk.report) walk.report.push(found);
+  else throw new FhirError(problem[0], found);
 }
 
 function checkValue(value: unknown, depth: number, walk: Walk): void {

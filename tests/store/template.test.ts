@@ -1,0 +1,64 @@
+// The PGlite template `npm ci` prepares: where it lives, what it holds, and that building it never
+// fails the install. Builds one real template (initdb in WebAssembly, 10–40 s on a busy machine).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.ts';
+import { copyPgliteTemplate } from '../../src/store/template.ts';
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const cache = mkdtempSync(join(tmpdir(), 'tyokyky-template-cache-'));
+
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+/** Runs the `prepare` step's script from the sources with the given cache folder. */
+async function prepare(cacheDir: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/store/prepare-template.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, TYOKYKY_CACHE_DIR: cacheDir },
+  });
+  return stdout;
+}
+
+describe('PGlite template', () => {
+  it('npm ci builds it in the cache folder; a copy is a working store with only its own database', async () => {
+    const first = await prepare(cache);
+    const [, dir] = /template ready in (\S+) \(/.exec(first) ?? [];
+    expect(dir?.startsWith(join(cache, 'tyokyky-pglite-template-'))).toBe(true);
+    expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
+    // Built once: a second run finds it.
+    expect(await prepare(cache)).toMatch(/template ready in .* \(0\.\d s\)/);
+
+    const target = mkdtempSync(join(tmpdir(), 'tyokyky-template-copy-'));
+    const previous = process.env.TYOKYKY_CACHE_DIR;
+    process.env.TYOKYKY_CACHE_DIR = cache;
+    try {
+      await copyPgliteTemplate(target);
+      const store = await openStore({ dataDir: target });
+      try {
+        const dbs = await store.query<{ datname: string }>('SELECT datname FROM pg_database');
+        expect(dbs.map((d) => d.datname)).toEqual(['postgres']);
+        expect(await store.query('SELECT id FROM resources')).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      if (previous === undefined) Reflect.deleteProperty(process.env, 'TYOKYKY_CACHE_DIR');
+      else process.env.TYOKYKY_CACHE_DIR = previous;
+      rmSync(target, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('a cache folder that cannot be written does not fail the install: one line, exit 0', async () => {
+    const file = join(cache, 'not-a-folder');
+    await run('touch', [file]);
+    const out = await prepare(join(file, 'sub'));
+    expect(out.trim()).toMatch(
+      /^tyokyky-fhir: could not prepare the embedded PostgreSQL template \(.*\); the first start will build it$/,
+    );
+  }, 60_000);
+});
