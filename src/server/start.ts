@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type AppOptions, createApp } from './app.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
-import { type AuthConfig, createSecurity } from './security/index.ts';
+import { type AuthConfig, createSecurity, isSecurityStore } from './security/index.ts';
 
 export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   /** An open store; when absent one is opened from databaseUrl/dataDir and closed with the server. */
@@ -91,16 +91,22 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const bound = server.address() as AddressInfo;
   logger.info({ bound: `${bound.address}:${bound.port}` }, `bound ${bound.address} port ${bound.port}`);
   const fhirBase = opts.baseUrl?.replace(/\/+$/, '') ?? `${url}/fhir`;
-  const security =
-    opts.security ??
-    (await createSecurity({
-      store: store as unknown as Parameters<typeof createSecurity>[0]['store'],
+  let security = opts.security;
+  if (!security) {
+    if (!isSecurityStore(store)) {
+      throw new Error(
+        'the security layer needs the store openStore returns (its transactions and migrations)',
+      );
+    }
+    security = await createSecurity({
+      store,
       auth,
       publicBase: fhirBase.replace(/\/fhir$/, ''),
       rateLimit: opts.rateLimit,
       bodyLimit: opts.limits?.bodyBytes,
       logger,
-    }));
+    });
+  }
   if (security.auth === 'off') {
     logger.warn(
       `AUTHENTICATION IS OFF: anyone who can reach ${url} can read and write every client's data (bind stays ${host})`,
