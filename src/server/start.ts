@@ -22,6 +22,8 @@ export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   insecure?: boolean;
   /** Requests per client per minute. */
   rateLimit?: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-Proto/Host/Prefix shape links. */
+  trustProxy?: readonly string[];
 }
 
 export interface RunningServer {
@@ -104,6 +106,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       publicBase: fhirBase.replace(/\/fhir$/, ''),
       rateLimit: opts.rateLimit,
       bodyLimit: opts.limits?.bodyBytes,
+      ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
       logger,
     });
   }

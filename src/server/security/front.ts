@@ -8,9 +8,11 @@ import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
+import { baseUrl } from '../http/negotiation.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
 import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
 import { ANONYMOUS, type Principal, runAs } from './context.ts';
+import type { ForwardedOrigin } from './forwarded.ts';
 import { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
 
@@ -26,6 +28,8 @@ export interface FrontOptions {
   bodyLimit: number | string;
   /** Extra routes served before authentication (the embedded authorization server). */
   publicRoutes: express.Router;
+  /** The public origin a trusted proxy reports (absent: links keep the configured base). */
+  forwarded?: ForwardedOrigin;
   logger: Logger;
 }
 
@@ -178,7 +182,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
     const body = need.id
       ? await readAudit(opts.db, need.id)
-      : await searchAudit(opts.db, opts.fhirBase(), req.query as Record<string, unknown>);
+      : await searchAudit(opts.db, baseUrl(req, opts.fhirBase()), req.query as Record<string, unknown>);
     res.status(200).type('application/fhir+json').send(JSON.stringify(body));
   };
 
@@ -227,6 +231,9 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   };
 
   return (req, res, next) => {
+    // Read by every link builder (http/negotiation.ts baseUrl) for this request.
+    const origin = opts.forwarded?.(req);
+    if (origin) res.locals.forwardedOrigin = origin;
     headers(res);
     front(req, res, next).catch(next);
   };

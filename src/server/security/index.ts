@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FacadeStore } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
+import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './schema.ts';
@@ -36,6 +37,11 @@ export interface SecurityOptions {
   /** Requests per client per minute (default 6000). */
   rateLimit?: number;
   bodyLimit?: number | string;
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/Host/Prefix set the origin
+   * of links (Location, fullUrl, paging) for requests they forward; nobody else's are read.
+   */
+  trustProxy?: readonly string[];
   logger: Logger;
 }
 
@@ -85,6 +91,7 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     rateLimit: opts.rateLimit ?? 6000,
     bodyLimit: opts.bodyLimit ?? '5mb',
     publicRoutes: authRoutes({ db: opts.store, key, publicBase, ...(external ? { external } : {}) }),
+    ...(opts.trustProxy?.length ? { forwarded: forwardedOrigin(opts.trustProxy) } : {}),
     logger: opts.logger,
   });
   return {
