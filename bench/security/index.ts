@@ -1,12 +1,17 @@
 // Security benchmark: read by id, search by patient and validated create, each on the facade with
 // bearer-token authentication, scope checks and audit rows (`secured`) against the same facade with
-// no security layer (`plain`), in the same run, interleaved per round.
+// no security layer (`plain`: the same app, HTTP server settings, store engine and seed), in the same
+// run, interleaved per round (plain first in odd rounds, secured first in even ones), each warmed up
+// before it is measured. Besides requests per second it reports the CPU time each request cost the
+// server: its own process plus, on PostgreSQL, the backends serving its database — on a shared
+// machine that figure moves far less with other load than throughput does.
 //   npx tsx bench/security/index.ts       (or npm run bench -- security)
 // Env: SECURITY_BENCH_RESOURCES (20000 seeded Observations), SECURITY_BENCH_SECONDS (8),
-// SECURITY_BENCH_CONNECTIONS (50), SECURITY_BENCH_ROUNDS (3), SECURITY_BENCH_ENGINES (pglite),
-// TYOKYKY_PG_URL.
+// SECURITY_BENCH_WARMUP (2 s before each measurement), SECURITY_BENCH_CONNECTIONS (50), SECURITY_BENCH_ROUNDS (3), SECURITY_BENCH_ENGINES (pglite),
+// SECURITY_BENCH_SCENARIOS (read,search,create), SECURITY_BENCH_PROFILE (a directory: V8 CPU profiles
+// of both servers' serving phase), TYOKYKY_PG_URL.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -15,7 +20,9 @@ const RESOURCES = Number(process.env.SECURITY_BENCH_RESOURCES ?? 20_000);
 const SECONDS = Number(process.env.SECURITY_BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.SECURITY_BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.SECURITY_BENCH_ROUNDS ?? 3);
+const WARMUP = Number(process.env.SECURITY_BENCH_WARMUP ?? 2);
 const ENGINES = (process.env.SECURITY_BENCH_ENGINES ?? 'pglite').split(',');
+const SCENARIOS = (process.env.SECURITY_BENCH_SCENARIOS ?? 'read,search,create').split(',');
 const PG_SERVER = process.env.TYOKYKY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -23,6 +30,38 @@ interface Server {
   child: ChildProcess;
   origin: string;
   token?: string;
+  pid: number;
+  /** PostgreSQL database name (its backends' CPU counts as the server's). */
+  db?: string;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is none). */
+function cpuSeconds(pid: number): number {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const text = readFileSync(stat, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // the process ended between the check and the read
+  }
+}
+
+/** The server process and the PostgreSQL backends of its database. */
+async function serverPids(s: Server): Promise<number[]> {
+  if (!s.db) return [s.pid];
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  try {
+    const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      s.db,
+    ]);
+    return [s.pid, ...r.rows.map((row) => row.pid)];
+  } finally {
+    await admin.end();
+  }
 }
 
 async function start(kind: string, engine: string): Promise<Server> {
@@ -47,8 +86,16 @@ async function start(kind: string, engine: string): Promise<Server> {
     let out = '';
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /READY (\S+) (\S+)/.exec(out);
-      if (m) resolve({ child, origin: m[1] as string, ...(m[2] !== '-' ? { token: m[2] } : {}) });
+      const m = /READY (\S+) (\S+) (\d+)/.exec(out);
+      if (m) {
+        resolve({
+          child,
+          origin: m[1] as string,
+          pid: Number(m[3]),
+          ...(m[2] !== '-' ? { token: m[2] } : {}),
+          ...(engine === 'postgres' ? { db } : {}),
+        });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
   });
@@ -64,7 +111,15 @@ const rand = (n: number) => 1 + Math.floor(Math.random() * n);
 
 type Scenario = { name: string; method: 'GET' | 'POST'; path: () => string; body?: string };
 
-async function measure(s: Server, sc: Scenario): Promise<{ rps: number; p99: number; non2xx: number }> {
+interface Measured {
+  rps: number;
+  p99: number;
+  non2xx: number;
+  /** Server CPU per answered request, µs. */
+  cpu: number;
+}
+
+async function measure(s: Server, sc: Scenario): Promise<Measured> {
   const run = (duration: number, connections: number) =>
     autocannon({
       url: s.origin,
@@ -82,9 +137,17 @@ async function measure(s: Server, sc: Scenario): Promise<{ rps: number; p99: num
         },
       ],
     });
-  await run(2, 10);
+  await run(WARMUP, 10);
+  const pids = await serverPids(s);
+  const before = pids.map(cpuSeconds);
   const r = await run(SECONDS, CONNECTIONS);
-  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx };
+  const used = pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - (before[i] as number), 0);
+  return {
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    cpu: (used * 1e6) / Math.max(1, r.requests.total),
+  };
 }
 
 export default async function run(): Promise<void> {
@@ -96,7 +159,7 @@ export default async function run(): Promise<void> {
   );
   const { id: _id, ...body } = example;
   const patients = Math.max(1, Math.floor(RESOURCES / 100));
-  const scenarios: Scenario[] = [
+  const all: Scenario[] = [
     { name: 'read', method: 'GET', path: () => `/fhir/Observation/bench-obs-${rand(RESOURCES)}` },
     {
       name: 'search',
@@ -110,24 +173,33 @@ export default async function run(): Promise<void> {
       body: JSON.stringify({ ...body, subject: { reference: 'Patient/bench-pat-1' } }),
     },
   ];
+  const scenarios = all.filter((sc) => SCENARIOS.includes(sc.name));
   console.log(
     `security bench: ${RESOURCES} Observations, ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${ROUNDS} rounds`,
   );
   for (const engine of ENGINES) {
     const plain = await start('plain', engine);
     const secured = await start('secured', engine);
-    const results = new Map<string, { plain: number[]; secured: number[] }>();
+    const results = new Map<string, { plain: Measured[]; secured: Measured[] }>();
     try {
       for (let round = 1; round <= ROUNDS; round++) {
         for (const sc of scenarios) {
-          const a = await measure(plain, sc);
-          const b = await measure(secured, sc);
+          // Alternate which server goes first, so neither always meets the other's aftermath.
+          let a: Measured;
+          let b: Measured;
+          if (round % 2) {
+            a = await measure(plain, sc);
+            b = await measure(secured, sc);
+          } else {
+            b = await measure(secured, sc);
+            a = await measure(plain, sc);
+          }
           const entry = results.get(sc.name) ?? { plain: [], secured: [] };
-          entry.plain.push(a.rps);
-          entry.secured.push(b.rps);
+          entry.plain.push(a);
+          entry.secured.push(b);
           results.set(sc.name, entry);
           console.log(
-            `${engine} round ${round} ${sc.name.padEnd(7)} plain ${a.rps.toFixed(0).padStart(6)} req/s (p99 ${a.p99} ms)  secured ${b.rps.toFixed(0).padStart(6)} req/s (p99 ${b.p99} ms)  ${(b.rps / a.rps).toFixed(2)}×${a.non2xx || b.non2xx ? `  non-2xx ${a.non2xx}/${b.non2xx}` : ''}`,
+            `${engine} round ${round} ${sc.name.padEnd(7)} plain ${a.rps.toFixed(0).padStart(6)} req/s (p99 ${a.p99} ms, ${a.cpu.toFixed(0)} µs CPU/req)  secured ${b.rps.toFixed(0).padStart(6)} req/s (p99 ${b.p99} ms, ${b.cpu.toFixed(0)} µs CPU/req)  ${(b.rps / a.rps).toFixed(2)}×${a.non2xx || b.non2xx ? `  non-2xx ${a.non2xx}/${b.non2xx}` : ''}`,
           );
         }
       }
@@ -137,11 +209,20 @@ export default async function run(): Promise<void> {
     }
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
     console.log(`\n${engine}: median of ${ROUNDS} rounds (target secured ≥ 0.85× plain)`);
-    console.log('| interaction | plain req/s | secured req/s | ratio |\n| --- | --- | --- | --- |');
+    console.log(
+      '| interaction | plain req/s | secured req/s | ratio | plain µs CPU/req | secured µs CPU/req | CPU ratio (plain/secured) | median of round ratios (req/s, CPU) |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const [name, r] of results) {
-      const p = median(r.plain);
-      const s = median(r.secured);
-      console.log(`| ${name} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(s / p).toFixed(2)}× |`);
+      const p = median(r.plain.map((m) => m.rps));
+      const s = median(r.secured.map((m) => m.rps));
+      const pc = median(r.plain.map((m) => m.cpu));
+      const sc = median(r.secured.map((m) => m.cpu));
+      const rounds = r.plain.map((a, i) => [a, r.secured[i] as Measured] as const);
+      const rpsRatio = median(rounds.map(([a, b]) => b.rps / a.rps));
+      const cpuRatio = median(rounds.map(([a, b]) => a.cpu / b.cpu));
+      console.log(
+        `| ${name} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(s / p).toFixed(2)}× | ${pc.toFixed(0)} | ${sc.toFixed(0)} | ${(pc / sc).toFixed(2)}× | ${rpsRatio.toFixed(2)}×, ${cpuRatio.toFixed(2)}× |`,
+      );
     }
   }
 }

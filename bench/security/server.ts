@@ -2,16 +2,17 @@
 //   tsx bench/security/server.ts plain|secured <pglite|postgres>
 // `plain` is the facade with no security layer at all (createApp alone); `secured` is `startServer`
 // with the embedded authorization server, bearer tokens verified on every request, scopes checked
-// and every access audited. Prints `READY <origin> <access token>` when listening.
+// and every access audited. Prints `READY <origin> <access token> <pid>` when listening.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import pino from 'pino';
 import { createApp, startServer } from '../../src/server/index.ts';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS, addClient } from '../../src/server/security/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
@@ -25,16 +26,16 @@ const store =
     ? await openStore({ databaseUrl: process.env.SECURITY_BENCH_PG_URL as string, poolMax: 20 })
     : await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'tyokyky-bench-security-')) });
 await seedObservations(store, resources);
-const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
+const validator = await loadProjectValidator();
 
 let line: string;
 if (kind === 'plain') {
-  const app = createApp({ store: store as unknown as FacadeStore, validator, logger });
-  const origin = await new Promise<string>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`),
-    );
-  });
+  // The same HTTP server settings and link base as startServer's, without the security layer.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.keepAliveTimeout = 65_000;
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', createApp({ store, validator, logger, baseUrl: `${origin}/fhir` }));
   line = `${origin} -`;
 } else {
   await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
@@ -72,6 +73,29 @@ if (kind === 'plain') {
   const token = ((await res.json()) as { access_token: string }).access_token;
   line = `${running.url} ${token}`;
 }
-process.stdout.write(`READY ${line}\n`);
-process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => process.exit(0));
+const stopProfile = process.env.SECURITY_BENCH_PROFILE
+  ? await startProfile(process.env.SECURITY_BENCH_PROFILE, `${kind}-${engine}`)
+  : async () => {};
+process.stdout.write(`READY ${line} ${process.pid}\n`);
+const exit = () => void stopProfile().finally(() => process.exit(0));
+process.on('SIGTERM', exit);
+process.on('SIGINT', exit);
+
+/**
+ * With SECURITY_BENCH_PROFILE=<dir>: a V8 CPU profile of the serving phase only (after seeding and
+ * start-up), written to <dir>/<kind>-<engine>.cpuprofile when the process is stopped.
+ */
+async function startProfile(dir: string, name: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string) =>
+    new Promise<T>((resolve, reject) =>
+      session.post(method, (err, result) => (err ? reject(err) : resolve(result as T))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post<{ profile: unknown }>('Profiler.stop');
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  };
+}

@@ -10,7 +10,7 @@ import { issue, outcome } from '../shared/outcome.ts';
 import { type AppOptions, createApp } from './app.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
-import { type AuthConfig, createSecurity } from './security/index.ts';
+import { type AuthConfig, createSecurity, isSecurityStore } from './security/index.ts';
 
 export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   /** An open store; when absent one is opened from databaseUrl/dataDir and closed with the server. */
@@ -28,6 +28,8 @@ export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   insecure?: boolean;
   /** Requests per client per minute. */
   rateLimit?: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-Proto/Host/Prefix shape links. */
+  trustProxy?: readonly string[];
 }
 
 export interface RunningServer {
@@ -124,19 +126,27 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const bound = server.address() as AddressInfo;
   logger.info({ bound: `${bound.address}:${bound.port}` }, `bound ${bound.address} port ${bound.port}`);
   const fhirBase = opts.baseUrl?.replace(/\/+$/, '') ?? `${url}/fhir`;
-  const security =
-    opts.security ??
-    (await createSecurity({
-      store: store as unknown as Parameters<typeof createSecurity>[0]['store'],
+  let security = opts.security;
+  if (!security) {
+    if (!isSecurityStore(store)) {
+      early.fail();
+      throw new Error(
+        'the security layer needs the store openStore returns (its transactions and migrations)',
+      );
+    }
+    security = await createSecurity({
+      store,
       auth,
       publicBase: fhirBase.replace(/\/fhir$/, ''),
       rateLimit: opts.rateLimit,
       bodyLimit: opts.limits?.bodyBytes,
+      ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
       logger,
     }).catch((err: unknown) => {
       early.fail();
       throw err;
-    }));
+    });
+  }
   if (security.auth === 'off') {
     logger.warn(
       `AUTHENTICATION IS OFF: anyone who can reach ${url} can read and write every client's data (bind stays ${host})`,

@@ -57,6 +57,11 @@ export function registerServeCommands(program: Command): void {
     .option('--remote-party <code>', 'same as --party (kept for existing scripts)')
     .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
     .option(
+      '--trust-proxy <addresses>',
+      'reverse proxies (comma-separated IPs or CIDR ranges) whose X-Forwarded-Proto/Host/Prefix shape links (env TYOKYKY_TRUST_PROXY)',
+      process.env.TYOKYKY_TRUST_PROXY,
+    )
+    .option(
       '--workers <n>',
       'facade processes sharing the port; more than 1 needs --database-url (env TYOKYKY_WORKERS)',
       process.env.TYOKYKY_WORKERS ?? '1',
@@ -137,6 +142,7 @@ export function registerServeCommands(program: Command): void {
         auth,
         insecure: opts.insecure === true,
         rateLimit: Number(opts.rateLimit) || 6000,
+        trustProxy: typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [],
       }).catch((err: Error) => startupFailed(err.message));
       logger.info(
         {

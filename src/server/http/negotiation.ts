@@ -158,11 +158,15 @@ export function sendJsonText(res: Response, status: number, json: string): void 
 }
 
 /**
- * The public base of the FHIR API: the configured one, else this request's origin plus the path the
- * app is mounted at (recorded by createApp in `res.locals.appBase`) plus `/fhir`.
+ * The public base of the FHIR API: the origin a trusted proxy reported (set by the security front,
+ * security/forwarded.ts, in `res.locals.forwardedOrigin`), else the configured one, else this
+ * request's origin; plus the path the app is mounted at (recorded by createApp in
+ * `res.locals.appBase`) and `/fhir`.
  */
 export function baseUrl(req: Request, configured?: string): string {
   const mount = (req.res?.locals.appBase as string | undefined) ?? '';
+  const forwarded = req.res?.locals.forwardedOrigin as string | undefined;
+  if (forwarded) return `${forwarded}${mount}/fhir`;
   return configured ?? `${req.protocol}://${req.get('host')}${mount}/fhir`;
 }
 

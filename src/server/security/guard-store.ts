@@ -1,16 +1,26 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { CreateOptions, StoreTx, StoredJson, WriteResult } from '../../store/index.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { type AuditRecord, type AuditWriter, insertAudit } from './audit.ts';
 import { DisclosureCheck } from './consent.ts';
 import { type Principal, principal } from './context.ts';
+import type { SecurityStore } from './schema.ts';
 
-type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
-type Tx = StoreWrites & Db & { transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> };
-type StoredJson = { json: string; versionId: string; lastUpdated: string };
-type CreateOpts = { ifNoneExist?: string; keepId?: boolean };
-type Created = { resource: Resource; created: boolean };
+/** Runs `fn` in the write transaction: a new one, or the one a transaction handler already holds. */
+type InTx = <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>;
+
+/**
+ * The members of the store's `Store` that the guarded store does not offer, and why. Everything
+ * else the store has is in the guarded store's explicit table below; a member in neither is not
+ * reachable through the facade, and `tests/security/guard-table.test.ts` fails until it is placed.
+ */
+export const NOT_SERVED: Readonly<Record<string, string>> = {
+  engine: 'which database it is; read by the security layer itself, not by routes',
+  migrate: 'schema set-up at start, never on a request',
+  addHooks: "the sync's outbox hooks, installed beside the API",
+};
 
 const PATIENT_IN_JSON =
   /"(?:subject|patient)"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*?"reference"\s*:\s*"(Patient\/[^"]+)"/;
@@ -51,31 +61,54 @@ const record = (p: Principal, r: Omit<AuditRecord, 'client' | 'party' | 'request
  * and report no total); turvakielto Patients are redacted for clients without the turvakielto scope;
  * every read is audited before it returns, and every write is audited in its own transaction.
  * Creates arriving in the same event-loop turn are written together in one transaction with their
- * audit rows.
+ * audit rows. It is built member by member, not spread from the store: a store member missing here
+ * is missing from the facade (fails closed), and the type makes every `FacadeStore` member explicit.
  */
-export function guardStore<S extends FacadeStore>(store: S, writer: AuditWriter): S {
-  const outer = guard(store as unknown as Tx, (records) =>
-    Promise.all(records.map((r) => writer.record(r))).then(() => undefined),
+export function guardStore(store: SecurityStore, writer: AuditWriter): FacadeStore {
+  const outer = guard(
+    store,
+    (fn) => store.transaction(fn),
+    (records) => Promise.all(records.map((r) => writer.record(r))).then(() => undefined),
   );
-  const postgres = (store as { engine?: string }).engine === 'postgres';
+  const postgres = store.engine === 'postgres';
   // PGlite is one connection and does best with whole batches; PostgreSQL with several smaller ones.
-  const creates = new CreateBatcher(store as unknown as Tx, postgres ? 24 : 64, postgres ? 5 : 1);
+  const creates = new CreateBatcher(store, postgres ? 24 : 64, postgres ? 5 : 1);
   return {
-    ...outer,
-    create: (resource: Resource, opts?: CreateOpts) => creates.submit(resource, opts, principal()),
-    query: (sql: string, params?: unknown[]) => store.query(sql, params),
+    create: (resource, opts) => creates.submit(resource, opts, principal()),
+    createMany: outer.createMany,
+    read: outer.read,
+    findByIdentifiers: outer.findByIdentifiers,
+    readJson: outer.readJson,
+    vread: outer.vread,
+    history: outer.history,
+    historyPage: outer.historyPage,
+    referrers: outer.referrers,
+    update: outer.update,
+    delete: outer.delete,
+    search: outer.search,
+    searchJson: outer.searchJson,
+    transaction: (fn) =>
+      store.transaction((tx) =>
+        fn(
+          guard(
+            tx,
+            (inner) => inner(tx),
+            (records) => insertAudit(tx, records),
+          ),
+        ),
+      ),
+    query: (sql, params) => store.query(sql, params),
     close: () => store.close(),
-  } as unknown as S;
+  };
 }
 
-function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
-  const checked = async (
+function guard(base: StoreTx, inTx: InTx, audit: (records: AuditRecord[]) => Promise<void>): StoreWrites {
+  const checked = async <T extends Resource>(
     p: Principal,
-    r: Resource,
-    reader: Tx,
-  ): Promise<{ resource: Resource; consentId?: string }> => {
+    r: T,
+  ): Promise<{ resource: T; consentId?: string }> => {
     if (!p.party) return { resource: p.turvakielto ? r : redactNonDisclosed(r) };
-    const d = await new DisclosureCheck(reader, p.party).check(r);
+    const d = await new DisclosureCheck(base, p.party).check(r);
     if (!d.permitted) throw withheld(r.resourceType, r.id ?? '');
     return {
       resource: p.turvakielto ? r : redactNonDisclosed(r),
@@ -113,7 +146,7 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
       }),
     ]);
   const writeAudit = (
-    tx: Db,
+    tx: StoreTx,
     p: Principal,
     interaction: string,
     action: AuditRecord['action'],
@@ -129,10 +162,15 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
       }),
     ]);
 
-  const readOne = async (interaction: string, type: string, id: string, load: () => Promise<Resource>) => {
+  const readOne = async <T extends Resource>(
+    interaction: string,
+    type: string,
+    id: string,
+    load: () => Promise<T>,
+  ): Promise<T> => {
     const p = principal();
     const raw = await hideMissing(p, type, id, load);
-    const { resource, consentId } = await checked(p, raw, base);
+    const { resource, consentId } = await checked(p, raw);
     await audited(
       p,
       interaction,
@@ -182,11 +220,53 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
     return { ...(p.party ? rest : result), ids, json };
   };
 
-  const guarded: Tx = {
-    ...base,
-    query: (sql, params) => base.query(sql, params),
-    read: (type, id) => readOne('read', type, id, () => base.read(type, id)) as Promise<never>,
-    vread: (type, id, vid) => readOne('vread', type, id, () => base.vread(type, id, vid)) as Promise<never>,
+  /** Resources found by business identifier (matching before a write): read rules apply to each. */
+  const findByIdentifiers: StoreWrites['findByIdentifiers'] = async (type, identifiers) => {
+    const p = principal();
+    const found = await base.findByIdentifiers(type, identifiers);
+    const seen: Resource[] = [];
+    const consents: string[] = [];
+    const shown = await Promise.all(
+      found.map((list) =>
+        Promise.all(
+          list.map(async (r) => {
+            const { resource, consentId } = await checked(p, r);
+            seen.push(r);
+            if (consentId) consents.push(`Consent/${consentId}`);
+            return resource;
+          }),
+        ),
+      ),
+    );
+    if (seen.length) {
+      await audited(
+        p,
+        'search-type',
+        'E',
+        seen.map((r) => `${r.resourceType}/${r.id}`),
+        seen.flatMap(patientOf),
+        [...new Set(consents)],
+      );
+    }
+    return shown;
+  };
+
+  /**
+   * Who still points at a resource (checked before a delete). A party is not told: when anything
+   * does, its delete is refused like a withheld read, naming nothing.
+   */
+  const referrers: StoreWrites['referrers'] = async (type, id, fromTypes, limit) => {
+    const p = principal();
+    const found = await base.referrers(type, id, fromTypes, limit);
+    if (p.party && found.length) throw withheld(type, id);
+    return found;
+  };
+
+  const guarded: StoreWrites = {
+    findByIdentifiers,
+    referrers,
+    read: (type, id) => readOne('read', type, id, () => base.read(type, id)),
+    vread: (type, id, vid) => readOne('vread', type, id, () => base.vread(type, id, vid)),
     async historyPage(type, opts) {
       const p = principal();
       // A party's access is decided per client and consent; a history across clients is not offered.
@@ -219,7 +299,7 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
         return stored;
       }
       const raw = JSON.parse(stored.json) as Resource;
-      const { resource, consentId } = await checked(p, raw, base);
+      const { resource, consentId } = await checked(p, raw);
       await audited(
         p,
         'read',
@@ -237,7 +317,7 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
       let consentId: string | undefined;
       if (p.party) {
         if (!newest) throw withheld(type, id);
-        ({ consentId } = await checked(p, newest, base));
+        ({ consentId } = await checked(p, newest));
       }
       await audited(
         p,
@@ -257,18 +337,18 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
       return { ...rest, resources: json.map((t) => JSON.parse(t) as Resource) };
     },
     create: (resource, opts) =>
-      base.transaction(async (tx) => {
+      inTx(async (tx) => {
         const written = await tx.create(resource, opts);
-        await writeAudit(tx as Tx, principal(), 'create', 'C', written.resource);
+        await writeAudit(tx, principal(), 'create', 'C', written.resource);
         return written;
       }),
     createMany: (items) =>
-      base.transaction(async (tx) => {
+      inTx(async (tx) => {
         const p = principal();
         const results = await tx.createMany(items);
-        const ok = results.filter((r): r is Created => !(r instanceof FhirError));
+        const ok = results.filter((r): r is WriteResult => !(r instanceof FhirError));
         await insertAudit(
-          tx as Tx,
+          tx,
           ok.map((r) =>
             record(p, {
               interaction: 'create',
@@ -282,16 +362,16 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
         return results;
       }),
     update: (resource, opts) =>
-      base.transaction(async (tx) => {
+      inTx(async (tx) => {
         const written = await tx.update(resource, opts);
-        await writeAudit(tx as Tx, principal(), 'update', 'U', written.resource);
+        await writeAudit(tx, principal(), 'update', 'U', written.resource);
         return written;
       }),
     delete: (type, id, opts) =>
-      base.transaction(async (tx) => {
+      inTx(async (tx) => {
         const result = await tx.delete(type, id, opts);
         if (result.deleted) {
-          await insertAudit(tx as Tx, [
+          await insertAudit(tx, [
             record(principal(), {
               interaction: 'delete',
               action: 'D',
@@ -303,8 +383,6 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
         }
         return result;
       }),
-    transaction: (fn) =>
-      base.transaction((tx) => fn(guard(tx as Tx, (records) => insertAudit(tx as Tx, records)))),
   };
   return guarded;
 }
@@ -316,21 +394,30 @@ function guard(base: Tx, audit: (records: AuditRecord[]) => Promise<void>): Tx {
 class CreateBatcher {
   private pending: {
     resource: Resource;
-    opts?: CreateOpts;
+    opts?: CreateOptions;
     p: Principal;
-    done: (r: Created | Error) => void;
+    done: (r: WriteResult | Error) => void;
   }[] = [];
   private inFlight = 0;
 
   constructor(
-    private readonly store: Tx,
+    private readonly store: SecurityStore,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
   ) {}
 
-  submit(resource: Resource, opts: CreateOpts | undefined, p: Principal): Promise<Created> {
+  submit<T extends Resource>(
+    resource: T,
+    opts: CreateOptions | undefined,
+    p: Principal,
+  ): Promise<WriteResult<T>> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ resource, opts, p, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+      const done = (r: WriteResult | Error) =>
+        r instanceof Error
+          ? reject(r)
+          : // createMany hands back the resource it was given, with its id and meta filled in.
+            resolve({ ...r, resource: r.resource as T });
+      this.pending.push({ resource, ...(opts ? { opts } : {}), p, done });
       if (this.pending.length === 1) setImmediate(() => this.drain());
     });
   }
@@ -365,7 +452,7 @@ class CreateBatcher {
             }),
           );
         });
-        await insertAudit(tx as unknown as Db, records);
+        await insertAudit(tx, records);
         return out;
       });
       results.forEach((r, i) => (batch[i] as (typeof batch)[number]).done(r));

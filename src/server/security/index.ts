@@ -4,15 +4,22 @@ import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS } from '../../store/index.ts'
 import type { FacadeStore } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
+import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
-import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityDb } from './schema.ts';
+import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './schema.ts';
 import { type TokenVerifier, createVerifier, loadSigningKey, localKeys, remoteKeys } from './tokens.ts';
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
 export { ANONYMOUS, type Principal } from './context.ts';
 export { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
-export { SECURITY_MIGRATION, SECURITY_STATEMENTS } from './schema.ts';
+export {
+  SECURITY_MIGRATION,
+  SECURITY_STATEMENTS,
+  type SecurityStore,
+  isSecurityStore,
+} from './schema.ts';
+export { NOT_SERVED } from './guard-store.ts';
 
 /** How the facade authenticates callers. */
 export type AuthConfig =
@@ -24,13 +31,18 @@ export type AuthConfig =
   | { mode: 'external'; issuer: string; jwksUrl: string; tokenUrl?: string };
 
 export interface SecurityOptions {
-  store: SecurityDb;
+  store: SecurityStore;
   auth: AuthConfig;
   /** Public origin (scheme, host, port), e.g. https://facade.example; may be set later with `setPublicBase`. */
   publicBase?: string;
   /** Requests per client per minute (default 6000). */
   rateLimit?: number;
   bodyLimit?: number | string;
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/Host/Prefix set the origin
+   * of links (Location, fullUrl, paging) for requests they forward; nobody else's are read.
+   */
+  trustProxy?: readonly string[];
   logger: Logger;
 }
 
@@ -38,8 +50,11 @@ export interface Security {
   readonly auth: AuthConfig['mode'];
   /** Middleware for the front of the app, before every route. */
   readonly front: RequestHandler;
-  /** The store the routes use: consent-aware, redacting, audited. */
-  wrapStore<S extends FacadeStore>(store: S): S;
+  /**
+   * The store the routes use: consent-aware, redacting, audited. `store` must be the store security
+   * was created with (the guard writes audit rows in that store's transactions).
+   */
+  wrapStore(store: FacadeStore): FacadeStore;
   /** The public origin once known (the listening address when none is configured). */
   setPublicBase(origin: string): void;
   publicBase(): string;
@@ -52,7 +67,7 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
   const publicBase = () => origin;
   const key = opts.auth.mode === 'embedded' ? await loadSigningKey(opts.store) : undefined;
-  const postgres = (opts.store as { engine?: string }).engine === 'postgres';
+  const postgres = opts.store.engine === 'postgres';
   const writer = new AuditWriter(opts.store, postgres ? 4 : 1);
   let verifier: TokenVerifier | undefined;
   if (opts.auth.mode === 'embedded' && key) {
@@ -78,12 +93,18 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     rateLimit: opts.rateLimit ?? 6000,
     bodyLimit: opts.bodyLimit ?? '5mb',
     publicRoutes: authRoutes({ db: opts.store, key, publicBase, ...(external ? { external } : {}) }),
+    ...(opts.trustProxy?.length ? { forwarded: forwardedOrigin(opts.trustProxy) } : {}),
     logger: opts.logger,
   });
   return {
     auth: opts.auth.mode,
     front,
-    wrapStore: (store) => guardStore(store, writer),
+    wrapStore(store) {
+      if (store !== opts.store) {
+        throw new Error('sec-wire-1: wrapStore must be given the store createSecurity was given');
+      }
+      return guardStore(opts.store, writer);
+    },
     setPublicBase(o) {
       origin = o.replace(/\/+$/, '');
     },

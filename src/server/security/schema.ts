@@ -1,3 +1,5 @@
+import type { Store, StoreTx } from '../../store/index.ts';
+
 /** Tables of the security stage, applied with the store's `migrate` (idempotent); the audit log's table
  * is the store's (AUDIT_LOG_STATEMENTS), shared with the sync. */
 export const SECURITY_MIGRATION = 'security-1';
@@ -24,6 +26,24 @@ export const SECURITY_STATEMENTS = [
 export interface SecurityDb {
   query(sql: string, params?: unknown[]): Promise<unknown>;
   migrate(name: string, statements: string[]): Promise<void>;
+}
+
+/**
+ * The store security guards: the store's own operations and transactions (audit rows are written
+ * with SQL in the transaction of the write they record), its engine, and its migrations.
+ */
+export type SecurityStore = Pick<Store, keyof StoreTx | 'engine' | 'migrate' | 'close'>;
+
+/** Whether `store` is the store's own `Store` (a facade-only wrapper cannot be secured). */
+export function isSecurityStore(store: object): store is SecurityStore {
+  return (
+    'migrate' in store &&
+    typeof store.migrate === 'function' &&
+    'transaction' in store &&
+    typeof store.transaction === 'function' &&
+    'engine' in store &&
+    (store.engine === 'pglite' || store.engine === 'postgres')
+  );
 }
 
 /** Rows of a query, typed by the caller (both engines answer `query` with an array of rows). */

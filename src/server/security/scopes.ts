@@ -30,9 +30,8 @@ const V2_RE = /^c?r?u?d?s?$/;
 
 /** Parses one scope token; undefined when it grants nothing here. */
 export function parseScope(token: string): Scope | undefined {
-  const m = SCOPE_RE.exec(token);
-  if (!m) return undefined;
-  const [, type, access] = m as unknown as [string, string, string];
+  const [, type, access] = SCOPE_RE.exec(token) ?? [];
+  if (type === undefined || access === undefined) return undefined;
   const v1 = V1[access];
   if (v1) return { type, perms: new Set(v1) };
   if (!access || !V2_RE.test(access)) return undefined;

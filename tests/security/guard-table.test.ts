@@ -1,0 +1,95 @@
+// The guarded store is an explicit table of the store's members: every member of the store's
+// `Store` is either guarded or listed in NOT_SERVED with a reason, and nothing else gets through.
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FacadeStore } from '../../src/server/ports.ts';
+import { runAs } from '../../src/server/security/context.ts';
+import { ANONYMOUS, NOT_SERVED, type Principal, createSecurity } from '../../src/server/security/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+
+const KELA: Principal = {
+  clientId: 'kela-test',
+  party: 'kela',
+  scopes: [],
+  unrestricted: true,
+  turvakielto: false,
+};
+const BUSINESS = { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:5f0c1a2e-9d4b-4c1e-8a51-0d7b2e6f4a10' };
+
+describe('guarded store table', () => {
+  let store: Store;
+  let guarded: FacadeStore;
+  let patientId: string;
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: 'memory://' });
+    const security = await createSecurity({
+      store,
+      auth: { mode: 'off' },
+      logger: pino({ level: 'silent' }),
+    });
+    guarded = security.wrapStore(store);
+    await runAs(ANONYMOUS, async () => {
+      const patient = await guarded.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Taulu' }] });
+      patientId = patient.resource.id as string;
+      await guarded.create<Observation>({
+        resourceType: 'Observation',
+        status: 'final',
+        identifier: [BUSINESS],
+        code: { text: 'work ability' },
+        subject: { reference: `Patient/${patientId}` },
+      });
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('places every member of the store: guarded, or not served with a reason', () => {
+    const unplaced = Object.keys(store).filter((k) => !(k in guarded) && !(k in NOT_SERVED));
+    expect(unplaced).toEqual([]);
+    for (const reason of Object.values(NOT_SERVED)) expect(reason.length).toBeGreaterThan(10);
+  });
+
+  it('offers nothing beyond its table and nothing it lists as not served', () => {
+    expect(Object.keys(guarded).filter((k) => !(k in store))).toEqual([]);
+    expect(Object.keys(NOT_SERVED).filter((k) => k in guarded)).toEqual([]);
+    for (const member of Object.values(guarded)) expect(typeof member).toBe('function');
+  });
+
+  it('refuses a call outside a request rather than serving it unchecked', async () => {
+    await expect(guarded.read('Patient', patientId)).rejects.toThrow(
+      'sec-ctx-1: no access context for this call',
+    );
+    await expect(guarded.findByIdentifiers('Observation', [BUSINESS])).rejects.toThrow('sec-ctx-1');
+    await expect(guarded.referrers('Patient', patientId, ['Observation'])).rejects.toThrow('sec-ctx-1');
+  });
+
+  it('applies the consent rule to identifier matches and referrer lists for a receiving party', async () => {
+    const own = await runAs(ANONYMOUS, () => guarded.findByIdentifiers('Observation', [BUSINESS]));
+    expect(own[0]?.map((r) => r.resourceType)).toEqual(['Observation']);
+    // No consent to kela exists: the match is withheld, and who points at the Patient is not told.
+    await expect(runAs(KELA, () => guarded.findByIdentifiers('Observation', [BUSINESS]))).rejects.toThrow(
+      /^sec-consent-1: Observation\/.+ is not available to this client$/,
+    );
+    await expect(runAs(KELA, () => guarded.referrers('Patient', patientId, ['Observation']))).rejects.toThrow(
+      `sec-consent-1: Patient/${patientId} is not available to this client`,
+    );
+    expect(
+      await runAs(ANONYMOUS, () => guarded.referrers('Patient', patientId, ['Observation'])),
+    ).toHaveLength(1);
+  });
+
+  it('is refused for a store other than the one security was created with', async () => {
+    const security = await createSecurity({
+      store,
+      auth: { mode: 'off' },
+      logger: pino({ level: 'silent' }),
+    });
+    const other: FacadeStore = { ...store };
+    expect(() => security.wrapStore(other)).toThrow(
+      'sec-wire-1: wrapStore must be given the store createSecurity was given',
+    );
+  });
+});
