@@ -1,4 +1,5 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { weakEtag } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
@@ -150,7 +151,7 @@ export class RemoteClient {
     signal?: AbortSignal,
   ): Promise<RemoteRef> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
-    if (ifMatchVersion) headers['if-match'] = `W/"${ifMatchVersion}"`;
+    if (ifMatchVersion) headers['if-match'] = weakEtag(ifMatchVersion);
     const answer = await this.request('PUT', `${resource.resourceType}/${encodeURIComponent(resource.id)}`, {
       body: stripForRemote(resource),
       headers,

@@ -6,6 +6,7 @@
  */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { BrokenCircuitError } from 'cockatiel';
+import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
@@ -115,7 +116,7 @@ async function deliverBundle(
         method: w.method as 'POST' | 'PUT',
         url: w.url,
         ...(w.ifNoneExist ? { ifNoneExist: w.ifNoneExist } : {}),
-        ...(w.ifMatch ? { ifMatch: `W/"${w.ifMatch}"` } : {}),
+        ...(w.ifMatch ? { ifMatch: weakEtag(w.ifMatch) } : {}),
       },
     })),
   };
