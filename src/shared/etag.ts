@@ -20,3 +20,11 @@ export function parseIfMatch(value: string): number {
   }
   return version;
 }
+
+/**
+ * The version a remote server's `ETag` names (`W/"3"`, `"3"`, `3`), read leniently: another server may
+ * use any version string, so this does not apply `parseIfMatch`'s integer rule.
+ */
+export function versionFromEtag(etag: string | undefined): string | undefined {
+  return etag ? /^(?:W\/)?"?([^"]+)"?$/.exec(etag)?.[1] : undefined;
+}

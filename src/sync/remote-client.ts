@@ -1,5 +1,5 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { weakEtag } from '../shared/etag.ts';
+import { versionFromEtag, weakEtag } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
@@ -236,17 +236,13 @@ export function stripForRemote<T extends Resource>(resource: T): T {
 export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
   const body = answer.resource;
   if (body?.resourceType === type && body.id)
-    return { id: body.id, versionId: body.meta?.versionId ?? etagVersion(answer.etag) };
+    return { id: body.id, versionId: body.meta?.versionId ?? versionFromEtag(answer.etag) };
   const m = answer.location
     ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location)
     : null;
   const id = m?.[1] ?? fallbackId;
   if (!id) throw new Error(`remote answer to ${type} write names no id (no body, no Location)`);
-  return { id, versionId: m?.[2] ?? etagVersion(answer.etag) };
-}
-
-function etagVersion(etag: string | undefined): string | undefined {
-  return etag ? /^(?:W\/)?"?([^"]+)"?$/.exec(etag)?.[1] : undefined;
+  return { id, versionId: m?.[2] ?? versionFromEtag(answer.etag) };
 }
 
 /** A request's path for status: relative to the base, query values left out (they may be identifiers). */
