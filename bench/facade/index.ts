@@ -95,14 +95,14 @@ async function startWorkerPool(workers: number): Promise<{ child: ChildProcess; 
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+      'bin/tyokyky.js',
       'serve',
       '--workers',
       String(workers),
       '--port',
       String(port),
+      '--rate-limit',
+      '10000000', // one load generator is one client; see server.ts
     ].concat(['--host', '127.0.0.1', '--database-url', `${PG_SERVER}/${DB}`]),
     { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -147,6 +147,11 @@ async function measure(name: string, url: string, pid: number, req: Req): Promis
     errors: r.errors,
     rssMb: rssMb(pid),
   };
+  if (m.non2xx || m.errors) {
+    console.log(
+      `✘ ${name}: ${m.non2xx} non-2xx answers and ${m.errors} errors — this figure measures failures`,
+    );
+  }
   console.log(
     `${name.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  RSS ${m.rssMb.toFixed(0)} MB${m.non2xx || m.errors ? `  (non-2xx ${m.non2xx}, errors ${m.errors})` : ''}`,
   );

@@ -32,7 +32,14 @@ async function facade(engine: 'pglite' | 'postgres'): Promise<string> {
   const t0 = Date.now();
   await seedObservations(store, resources);
   process.stderr.write(`seeded ${resources} Observations on ${engine} in ${Date.now() - t0} ms\n`);
-  const running = await startServer({ store, logger: pino({ level: 'silent' }), port: 0 });
+  // The load generator is one client: the per-client rate limit (default 6,000/min) would turn most of
+  // the run into 429s. bench/security measures the security layer itself.
+  const running = await startServer({
+    store,
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    rateLimit: 10_000_000,
+  });
   return running.url;
 }
 
