@@ -20,6 +20,11 @@ export interface PullResult {
   skippedClients: { patient: string; reason: string }[];
 }
 
+/** A pull that has not fetched anything yet (both adapters count into one). */
+export function emptyPullResult(): PullResult {
+  return { patients: 0, fetched: 0, applied: 0, unchanged: 0, skipped: 0, skippedClients: [] };
+}
+
 /**
  * Poll the remote for every client the local store holds data for: `patient` + `_lastUpdated=gt<cursor>`
  * per pulled type, all pages; apply each resource; advance the cursor only after its pages are stored.
@@ -27,14 +32,7 @@ export interface PullResult {
  * `pullTimeoutMs`; what it waits for is visible in status (`waiting`).
  */
 export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult> {
-  const result: PullResult = {
-    patients: 0,
-    fetched: 0,
-    applied: 0,
-    unchanged: 0,
-    skipped: 0,
-    skippedClients: [],
-  };
+  const result = emptyPullResult();
   const bounded = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(ctx.pullTimeoutMs)]);
   const clients = await timeSpent(ctx, 'database', () => clientsToFollow(ctx.store));
   const refs = clients.map((c) => `Patient/${c}`);

@@ -34,14 +34,19 @@ export const CONFORMANCE_TYPES = new Set([
   'CompartmentDefinition',
 ]);
 
-/** One indexed resource: what the registry lists without parsing, and where its JSON text lies. */
-export interface IndexRow {
+/** What the registry lists of a conformance resource without parsing it. */
+export interface ListedResource {
   rt: string;
   url: string;
   version?: string;
+  /** StructureDefinition.type / kind / derivation. */
   type?: string;
   kind?: string;
   derivation?: string;
+}
+
+/** One indexed resource: its listing and where its JSON text lies. */
+export interface IndexRow extends ListedResource {
   /** Index into the file list, byte offset and length. */
   f: number;
   off: number;

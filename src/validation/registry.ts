@@ -1,19 +1,12 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { CONFORMANCE_TYPES, type IndexRow, coreIndex } from './core-definitions.ts';
+import { CONFORMANCE_TYPES, type IndexRow, type ListedResource, coreIndex } from './core-definitions.ts';
 import { type FhirPackage, packageResourceFiles } from './packages.ts';
 import type { ConformanceRegistry } from './types.ts';
 
 /** Index entry of one conformance resource; the resource itself is parsed on first use. */
-interface Entry {
-  rt: string;
-  url: string;
-  version?: string;
-  /** StructureDefinition.type / kind / derivation, kept so callers can list without parsing. */
-  type?: string;
-  kind?: string;
-  derivation?: string;
+interface Entry extends ListedResource {
   /** Where to read it: a byte range of a cache data file, or a whole JSON file. */
   file: string;
   off?: number;

@@ -5,7 +5,7 @@
 export { type OutboxRow, claim, markPulledWrites, settle } from '../repository.ts';
 /** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
 export { reclaimAbandoned } from '../workers.ts';
-export type { PullResult } from '../pull.ts';
+export { type PullResult, emptyPullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';

@@ -4,7 +4,7 @@
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { fromKantaResponse, isRestricted } from './convert.ts';
 import { type PhrPatient, knownPhrPatients } from './patients.ts';
-import { auditTransfers, markPulledWrites } from './ports.ts';
+import { auditTransfers, emptyPullResult, markPulledWrites } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
@@ -88,14 +88,7 @@ export async function kantaPullOnce(
   opts: KantaOptions,
   signal?: AbortSignal,
 ): Promise<PullResult> {
-  const result: PullResult = {
-    patients: 0,
-    fetched: 0,
-    applied: 0,
-    unchanged: 0,
-    skipped: 0,
-    skippedClients: [],
-  };
+  const result = emptyPullResult();
   for (const phr of await knownPhrPatients(deps)) {
     result.patients++;
     await pullPatient(deps, opts, phr, result, signal);
