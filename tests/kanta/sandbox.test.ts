@@ -277,4 +277,25 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
       'Bundle.entry[1].resource.language',
     ]);
   });
+
+  it('batch entries with a conditional update or delete are 400 naming the entry url', async () => {
+    const r = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: phrPatient(), request: { method: 'PUT', url: 'Patient?identifier=x' } },
+        { request: { method: 'DELETE', url: 'Patient?identifier=x' } },
+      ],
+    });
+    for (const [i, what] of [
+      [0, 'update'],
+      [1, 'delete'],
+    ] as const) {
+      expect(r.body.entry[i].response.status).toBe('400');
+      expect(r.body.entry[i].response.outcome.issue[0]).toMatchObject({
+        expression: [`Bundle.entry[${i}].request.url`],
+        diagnostics: `kanta-conditional: no conditional ${what} in Kanta PHR`,
+      });
+    }
+  });
 });

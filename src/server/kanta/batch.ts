@@ -33,6 +33,11 @@ function written(ctx: KantaContext, r: Resource, status: string): BundleEntry {
   return { fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`, resource: r, response };
 }
 
+function noConditional(what: 'update' | 'delete', at: string): FhirError {
+  const message = `kanta-conditional: no conditional ${what} in Kanta PHR`;
+  return new FhirError(400, issue('error', 'not-supported', message, `${at}.url`));
+}
+
 /** `Type`, `Type/id`, `Type/id/_history/v` or `Type?query` from an entry's request.url. */
 function parseUrl(url: string): {
   type: string;
@@ -61,30 +66,14 @@ async function otherEntry(ctx: KantaContext, entry: BundleEntry, i: number): Pro
       return { resource: await searchType(ctx, type, query ?? {}), response: { status: '200' } };
     case 'PUT': {
       if (!id || query) {
-        throw new FhirError(
-          400,
-          issue(
-            'error',
-            'not-supported',
-            'kanta-conditional: no conditional update in Kanta PHR',
-            `${at}.url`,
-          ),
-        );
+        throw noConditional('update', at);
       }
       const r = await updateOne(ctx, entry.resource, type, id, req.ifMatch);
       return written(ctx, r.resource, '200');
     }
     case 'DELETE':
       if (!id || query) {
-        throw new FhirError(
-          400,
-          issue(
-            'error',
-            'not-supported',
-            'kanta-conditional: no conditional delete in Kanta PHR',
-            `${at}.url`,
-          ),
-        );
+        throw noConditional('delete', at);
       }
       await deleteOne(ctx, type, id);
       return { response: { status: '204' } };
