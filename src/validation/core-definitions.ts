@@ -82,10 +82,17 @@ function coreSource(): { version: string; dir: string } {
   return { version, dir: join(dirname(pkgJson), 'dist', 'fhir', 'r4') };
 }
 
-/** The core index: the prebuilt one when it matches the installed Bundles, else the split cache. */
+let loadedIndex: CoreIndex | undefined;
+
+/**
+ * The core index: the prebuilt one when it matches the installed Bundles, else the split cache. Read
+ * once per process; every registry shares its rows, and with them each definition parsed from them.
+ */
 export function coreIndex(): CoreIndex {
+  if (loadedIndex) return loadedIndex;
   const { version, dir } = coreSource();
-  return prebuiltIndex(version, dir) ?? cachedIndex(version, dir);
+  loadedIndex = prebuiltIndex(version, dir) ?? cachedIndex(version, dir);
+  return loadedIndex;
 }
 
 function prebuiltIndex(version: string, dir: string): CoreIndex | undefined {

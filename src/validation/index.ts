@@ -18,6 +18,7 @@ import { isObject } from './util.ts';
 import { Walk } from './walk/walker.ts';
 
 export { Registry } from './registry.ts';
+export { type CoreChild, coreChildren } from './core-elements.ts';
 export type { ConformanceRegistry } from './types.ts';
 
 export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';

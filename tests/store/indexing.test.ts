@@ -4,7 +4,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { INDEXED_PARAMS, paramsFor, valuesByFhirPath, valuesOf } from '../../src/store/indexing.ts';
+import {
+  INDEXED_PARAMS,
+  paramsFor,
+  valuesByFhirPath,
+  valuesOf,
+  walkedValues,
+} from '../../src/store/indexing.ts';
 
 const root = new URL('../../', import.meta.url);
 const json = (path: string) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -68,6 +74,12 @@ describe('search index extraction', () => {
     let nonEmpty = 0;
     for (const resource of resources) {
       for (const def of paramsFor(resource.resourceType).values()) {
+        const walked = walkedValues(resource, def);
+        expect([resource.resourceType, def.code, walked !== undefined]).toEqual([
+          resource.resourceType,
+          def.code,
+          true,
+        ]);
         const fast = canonical(valuesOf(resource, def));
         const reference = canonical(valuesByFhirPath(resource, def));
         expect([resource.resourceType, resource.id, def.code, fast]).toEqual([
