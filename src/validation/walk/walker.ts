@@ -17,6 +17,7 @@ import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
 import { checkMeasureReport } from '../checks/measure-report.ts';
+import { checkNarrativeLinks } from '../checks/narrative-links.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
@@ -375,7 +376,10 @@ export class Walk implements CheckContext {
         return;
       }
       checkPrimitiveValue(this, el, value, type);
-      if (type === 'xhtml' && typeof value === 'string') checkXhtmlEntities(this, el, value);
+      if (type === 'xhtml' && typeof value === 'string') {
+        checkXhtmlEntities(this, el, value);
+        checkNarrativeLinks(this, el.path, value);
+      }
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
     }
