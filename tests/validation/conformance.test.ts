@@ -45,6 +45,7 @@ const CASE_COUNTS: Record<string, number> = {
   questionnaire: 10,
   references: 9,
   snapshots: 12,
+  'structure-definitions': 6,
   terminology: 19,
   types: 3,
 };

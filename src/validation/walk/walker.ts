@@ -21,6 +21,7 @@ import { checkNarrativeLinks } from '../checks/narrative-links.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
+import { checkStructureDefinition } from '../checks/structure-definition.ts';
 import { checkSystem } from '../checks/systems.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from '../plan.ts';
 import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
@@ -41,6 +42,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   SearchParameter: checkSearchParameter,
   CapabilityStatement: checkCapabilityStatement,
   MeasureReport: checkMeasureReport,
+  StructureDefinition: checkStructureDefinition,
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
