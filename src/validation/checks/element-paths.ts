@@ -26,7 +26,8 @@ export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathN
   }
   const out: PathNode[] = [];
   for (const kid of kids) {
-    if (kid.name === seg) out.push(nodeOf(kid));
+    // A choice is `value[x]` in a differential, `value` in a discriminator path.
+    if (kid.name === seg || (kid.choice && seg === kid.jsonName)) out.push(nodeOf(kid));
     else if (kid.choice && seg.startsWith(kid.jsonName) && seg.length > kid.jsonName.length) {
       const code = compiler.typeSuffixes.get(seg.slice(kid.jsonName.length));
       if (code && kid.types.some((t) => t.code === code)) out.push({ el: kid, types: [code] });

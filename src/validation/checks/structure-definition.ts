@@ -3,7 +3,7 @@
 // the base; slicing the base already has is not redefined (same discriminators, closed rules not
 // reopened, ordered not unordered); discriminator paths name elements below the sliced element; a
 // fixed or pattern value does not contradict the base's fixed or pattern value.
-import type { ElementPlan, PlanCompiler } from '../plan.ts';
+import type { ElementPlan } from '../plan.ts';
 import { type Json, isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
@@ -37,8 +37,7 @@ export function checkStructureDefinition(ctx: CheckContext, sd: Json): void {
     const inSlice = typeof d.id === 'string' && d.id.includes(':');
     if (isObject(d.slicing) && (exact || !inSlice))
       checkSlicing(ctx, d.slicing, baseEl, d.path, `${at}.slicing`);
-    if (isObject(d.slicing))
-      checkDiscriminators(ctx.compiler, ctx, d.slicing, nodes, d.path, `${at}.slicing`);
+    if (isObject(d.slicing)) checkDiscriminators(ctx, d.slicing, nodes, d.path, `${at}.slicing`);
     checkFixed(ctx, d, baseEl, d.path, at);
   }
 }
@@ -71,7 +70,6 @@ function checkSlicing(ctx: CheckContext, slicing: Json, baseEl: ElementPlan, pat
 
 /** Each discriminator path names something below the sliced element (functions other than extension() are not judged). */
 function checkDiscriminators(
-  compiler: PlanCompiler,
   ctx: CheckContext,
   slicing: Json,
   nodes: PathNode[],
@@ -86,7 +84,7 @@ function checkDiscriminators(
       .replace(/extension\('[^']*'\)/g, 'extension')
       .split('.');
     if (segs.some((s) => s.includes('(') || s.startsWith('$'))) return;
-    if (walkPath(compiler, nodes, segs).length) return;
+    if (walkPath(ctx.compiler, nodes, segs).length) return;
     ctx.report(
       'error',
       'structure',
