@@ -1,4 +1,5 @@
 import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
+import { narrowTypeSlicedChoice } from './choice-slices.ts';
 import { type PrimitiveRule, compilePrimitive, isPrimitiveCode } from './primitives.ts';
 import type { Registry } from './registry.ts';
 import { generateSnapshot } from './snapshot.ts';
@@ -196,6 +197,7 @@ export class PlanCompiler {
       const parent = plan.byId.get(parentId);
       if (parent) parent.children.push(el);
     }
+    for (const el of plan.byId.values()) narrowTypeSlicedChoice(el);
     return plan;
   }
 

@@ -1,10 +1,11 @@
 // A MeasureReport against the Measure it reports on (R4 measurereport.html), when that Measure is in
 // the registry or contained: no measureScore when the Measure's scoring is `cohort`; each group code
-// names a group of the Measure; each stratifier code names a stratifier of that group.
+// names a group of the Measure; each stratifier code names a stratifier of that group. Populations
+// (group and stratum) are in measure-report-populations.ts.
 import { type Json, isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
-
-type Concept = { coding?: Array<{ system?: string; code?: string }> } | undefined;
+import { type Concept, list, sameConcept, show } from './measure-codes.ts';
+import { checkGroupPopulations } from './measure-report-populations.ts';
 
 function measureOf(ctx: CheckContext, report: Json): Json | undefined {
   const url = report.measure;
@@ -16,19 +17,6 @@ function measureOf(ctx: CheckContext, report: Json): Json | undefined {
   const registry = ctx.compiler.registry;
   const r = registry.resolve(url) ?? registry.resolve(url.split('|')[0]!);
   return r?.resourceType === 'Measure' ? (r as unknown as Json) : undefined;
-}
-
-const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
-
-/** Two concepts share a coding (same system and code). */
-function sameConcept(a: Concept, b: Concept): boolean {
-  for (const x of a?.coding ?? [])
-    for (const y of b?.coding ?? []) if (x.code && x.code === y.code && x.system === y.system) return true;
-  return false;
-}
-
-function show(c: Concept): string {
-  return (c?.coding ?? []).map((x) => `${x.system ?? ''}#${x.code ?? ''}`).join(', ');
 }
 
 export function checkMeasureReport(ctx: CheckContext, report: Json): void {
@@ -60,7 +48,10 @@ export function checkMeasureReport(ctx: CheckContext, report: Json): void {
         );
       }
     }
-    if (match) checkStratifiers(ctx, g, match, i);
+    if (match) {
+      checkStratifiers(ctx, g, match, i);
+      checkGroupPopulations(ctx, report, g, match, `group[${i}]`);
+    }
   }
 }
 

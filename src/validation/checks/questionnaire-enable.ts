@@ -4,6 +4,7 @@
 // repetition) and, separately, in the whole response; the item's enablement is certain only when both
 // readings agree and every comparison involved could be made. Anything else is `unknown`, and the
 // caller then neither requires the item nor refuses its answers.
+import { compareQuantities } from '../quantity.ts';
 import { isObject } from '../util.ts';
 
 type Json = Record<string, unknown>;
@@ -107,7 +108,10 @@ function compare(op: unknown, answer: unknown, expected: unknown, type: string):
   }
 }
 
-/** -1/0/1 ordering (NaN for equal-or-not only: Coding, Reference, Boolean), undefined when unknown. */
+/**
+ * -1/0/1 ordering (NaN for equal-or-not only: Coding, Reference, Boolean), undefined when unknown.
+ * Quantities compare after UCUM conversion; other units, or no value, cannot be compared.
+ */
 function order(a: unknown, b: unknown, type: string): number | undefined {
   if (type === 'Coding') {
     if (!isObject(a) || !isObject(b) || !a.system || !b.system) return undefined;
@@ -117,6 +121,7 @@ function order(a: unknown, b: unknown, type: string): number | undefined {
     if (!isObject(a) || !isObject(b) || typeof a.reference !== 'string') return undefined;
     return a.reference === b.reference ? 0 : Number.NaN;
   }
+  if (type === 'Quantity') return isObject(a) && isObject(b) ? compareQuantities(a, b) : undefined;
   if (type === 'Boolean') return typeof a === 'boolean' ? (a === b ? 0 : Number.NaN) : undefined;
   if (typeof a === 'number' && typeof b === 'number') return Math.sign(a - b);
   if (typeof a === 'string' && typeof b === 'string') {

@@ -17,9 +17,11 @@ import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
 import { checkMeasureReport } from '../checks/measure-report.ts';
+import { checkNarrativeLinks } from '../checks/narrative-links.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
+import { checkStructureDefinition } from '../checks/structure-definition.ts';
 import { checkSystem } from '../checks/systems.ts';
 import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from '../plan.ts';
 import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
@@ -40,6 +42,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   SearchParameter: checkSearchParameter,
   CapabilityStatement: checkCapabilityStatement,
   MeasureReport: checkMeasureReport,
+  StructureDefinition: checkStructureDefinition,
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
@@ -375,7 +378,10 @@ export class Walk implements CheckContext {
         return;
       }
       checkPrimitiveValue(this, el, value, type);
-      if (type === 'xhtml' && typeof value === 'string') checkXhtmlEntities(this, el, value);
+      if (type === 'xhtml' && typeof value === 'string') {
+        checkXhtmlEntities(this, el, value);
+        checkNarrativeLinks(this, el.path, value);
+      }
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
     }

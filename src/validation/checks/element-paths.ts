@@ -1,0 +1,47 @@
+// Element paths resolved over compiled plans, the way a differential or a discriminator names them:
+// through the children a snapshot holds, else the datatype's (folded `Patient.identifier.system`),
+// contentReference targets, and renamed choices (`valueQuantity` = `value[x]` as Quantity). Slices
+// are not followed (a path names the element, whatever slice it is in).
+import type { ElementPlan, PlanCompiler } from '../plan.ts';
+
+/** An element reached by a path, with the types it can have there (a renamed choice has one). */
+export interface PathNode {
+  el: ElementPlan;
+  types: string[];
+}
+
+export function nodeOf(el: ElementPlan): PathNode {
+  return { el, types: el.types.map((t) => t.code) };
+}
+
+/** The elements `seg` names below `node`: none when it names nothing. */
+export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathNode[] {
+  let kids = compiler.childrenOf(node.el);
+  if (!kids.length) {
+    kids = [];
+    for (const code of node.types) {
+      const root = compiler.typePlan(code)?.root;
+      if (root) kids.push(...compiler.childrenOf(root));
+    }
+  }
+  const out: PathNode[] = [];
+  for (const kid of kids) {
+    // A choice is `value[x]` in a differential, `value` in a discriminator path.
+    if (kid.name === seg || (kid.choice && seg === kid.jsonName)) out.push(nodeOf(kid));
+    else if (kid.choice && seg.startsWith(kid.jsonName) && seg.length > kid.jsonName.length) {
+      const code = compiler.typeSuffixes.get(seg.slice(kid.jsonName.length));
+      if (code && kid.types.some((t) => t.code === code)) out.push({ el: kid, types: [code] });
+    }
+  }
+  return out;
+}
+
+/** The elements a dotted path (segments after the start) names, starting from `from`. */
+export function walkPath(compiler: PlanCompiler, from: PathNode[], segs: string[]): PathNode[] {
+  let nodes = from;
+  for (const seg of segs) {
+    if (!nodes.length) break;
+    nodes = nodes.flatMap((n) => step(compiler, n, seg));
+  }
+  return nodes;
+}
