@@ -11,6 +11,22 @@ export function versionError(status: 412 | 428, diagnostics: string, type: strin
   return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
 }
 
+/** 412 when an If-Match version was given and the stored one is another. */
+export function checkExpectedVersion(
+  type: string,
+  id: string,
+  expected: number | undefined,
+  current: number,
+): void {
+  if (expected !== undefined && expected !== current) {
+    throw versionError(
+      412,
+      `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current}`,
+      type,
+    );
+  }
+}
+
 export function checkResource(resource: Resource): string {
   const type = (resource as { resourceType?: unknown } | null)?.resourceType;
   if (typeof type !== 'string' || !TYPE_RE.test(type)) {

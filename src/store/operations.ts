@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseIfMatch } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { checkResource, checkTypeAndId, duplicateId, versionError } from './checks.ts';
+import { checkExpectedVersion, checkResource, checkTypeAndId, duplicateId, versionError } from './checks.ts';
 import {
   canonicalCriteria,
   findByIdentifiers,
@@ -232,13 +232,7 @@ export class Operations implements StoreTx {
     if (expected === undefined && !current.deleted && !opts.ifMatchOptional) {
       throw versionError(428, `If-Match is required to update ${type}/${id}`, type);
     }
-    if (expected !== undefined && expected !== current.version_id) {
-      throw versionError(
-        412,
-        `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current.version_id}`,
-        type,
-      );
-    }
+    checkExpectedVersion(type, id, expected, current.version_id);
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');
@@ -257,13 +251,7 @@ export class Operations implements StoreTx {
         deleted: false,
       };
     }
-    if (expected !== undefined && expected !== current.version_id) {
-      throw versionError(
-        412,
-        `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current.version_id}`,
-        type,
-      );
-    }
+    checkExpectedVersion(type, id, expected, current.version_id);
     const version = current.version_id + 1;
     const now = nextTimestamp(current.last_updated);
     const stub = {

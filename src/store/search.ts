@@ -18,7 +18,8 @@ export interface Cursor {
   desc: boolean;
 }
 
-export interface CompiledSearch {
+/** A search request turned into SQL: the request's paging and shaping, plus the clauses. */
+export interface CompiledSearch extends Omit<SearchRequest, 'type' | 'terms'> {
   /** FROM clause: `resources r`, or joined to the token row `k` that drives the search. */
   from: string;
   /** Alias whose (last_updated, id) orders and pages the result: `k` or `r`. */
@@ -26,14 +27,6 @@ export interface CompiledSearch {
   /** WHERE clause without paging conditions. */
   where: string;
   values: unknown[];
-  desc: boolean;
-  count: number;
-  offset: number;
-  cursor?: Cursor;
-  total: boolean;
-  ignored: string[];
-  /** `_include` / `_revinclude` requests, run on the page's matches. */
-  includes: Include[];
 }
 
 /**
