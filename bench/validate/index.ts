@@ -87,9 +87,33 @@ export default async function run(): Promise<void> {
 
   const own = join(PROJECT_ROOT, 'profiles', 'package');
   const ours = await createValidator({ packages: [own], fiBase: true });
-  const hasFi = ours.registry.structureDefinition(FI_PATIENT) !== undefined;
-  const hasOurs = ours.registry.structureDefinition(OUR_PATIENT) !== undefined;
+  loadMedplumDefinitions(ours);
 
+  const floor = (r: unknown) => (JSON.parse(JSON.stringify(r)) ? 0 : 1);
+  const oursAll = (r: unknown) => countErrors(ours.validate(r).issue);
+
+  const rows: Row[] = [];
+  rows.push(measure('JSON.parse+stringify (floor)', mixed, floor));
+  const medBase = measure('@medplum/core validateResource, base', mixed, (r) => medplumOne(r));
+  rows.push(medBase);
+  rows.push(
+    measure('ours, base R4 (+ meta.profile ignored)', mixed.map(stripProfiles), oursAll, medBase.name),
+  );
+  rows.push(measure('ours, R4 + meta.profile (FI Base)', mixed, oursAll, medBase.name));
+  const hasFi = profileRows(rows, ours, 'fi-base-patient', FI_PATIENT, corpus.fiPatients);
+  const hasOurs = profileRows(rows, ours, 'tyokyky-patient', OUR_PATIENT, corpus.tyokykyPatients);
+
+  printTable(rows);
+  printStartup(cold, coldProject);
+  if (!hasFi) console.log('FI Base package not found: profile-mode rows skipped');
+  if (!hasOurs) console.log('profiles/package has no tyokyky-patient: our-profile rows skipped');
+}
+
+type Startup = ReturnType<typeof startup>;
+type OurValidator = Awaited<ReturnType<typeof createValidator>>;
+
+/** Indexes the R4 core and the FI Base/our profiles into @medplum/core, as far as it can parse them. */
+function loadMedplumDefinitions(ours: OurValidator): void {
   for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'])
     indexStructureDefinitionBundle(readJson(file));
   const fiSds = ours.registry
@@ -108,54 +132,34 @@ export default async function run(): Promise<void> {
     console.log(
       `@medplum/core could not load ${rejected.length} FI Base/our definitions: ${rejected.join(', ')}`,
     );
-  const fiProfile = ours.registry.structureDefinition(FI_PATIENT);
-  const ourProfile = ours.registry.structureDefinition(OUR_PATIENT);
+}
 
-  const floor = (r: unknown) => (JSON.parse(JSON.stringify(r)) ? 0 : 1);
-  const oursBase = (r: unknown) => countErrors(ours.validate(r).issue);
-  const oursAuto = (r: unknown) => countErrors(ours.validate(r).issue);
-
-  const rows: Row[] = [];
-  rows.push(measure('JSON.parse+stringify (floor)', mixed, floor));
-  const medBase = measure('@medplum/core validateResource, base', mixed, (r) => medplumOne(r));
-  rows.push(medBase);
+/** Medplum's and our profile-mode rows for one profile; false when the profile is not loaded. */
+function profileRows(
+  rows: Row[],
+  ours: OurValidator,
+  label: string,
+  url: string,
+  patients: Record<string, unknown>[],
+): boolean {
+  const profile = ours.registry.structureDefinition(url);
+  if (!profile) return false;
+  // Medplum re-reads the profile on every call; 150 patients keep its runs short.
+  const few = patients.slice(0, 150);
+  const med = measure(`@medplum/core validateResource, profile ${label}`, few, (r) => medplumOne(r, profile));
+  rows.push(med);
   rows.push(
-    measure('ours, base R4 (+ meta.profile ignored)', mixed.map(stripProfiles), oursBase, medBase.name),
+    measure(
+      `ours, profile ${label} + invariants`,
+      patients,
+      (r) => countErrors(ours.validate(r, { profile: url }).issue),
+      med.name,
+    ),
   );
-  rows.push(measure('ours, R4 + meta.profile (FI Base)', mixed, oursAuto, medBase.name));
-  let medProfile: Row | undefined;
-  if (hasFi && fiProfile) {
-    // Medplum re-reads the profile on every call; 150 patients keep its runs short.
-    const few = corpus.fiPatients.slice(0, 150);
-    medProfile = measure('@medplum/core validateResource, profile fi-base-patient', few, (r) =>
-      medplumOne(r, fiProfile),
-    );
-    rows.push(medProfile);
-    rows.push(
-      measure(
-        'ours, profile fi-base-patient + invariants',
-        corpus.fiPatients,
-        (r) => countErrors(ours.validate(r, { profile: FI_PATIENT }).issue),
-        medProfile.name,
-      ),
-    );
-  }
-  if (hasOurs && ourProfile) {
-    const few = corpus.tyokykyPatients.slice(0, 150);
-    const medOurs = measure('@medplum/core validateResource, profile tyokyky-patient', few, (r) =>
-      medplumOne(r, ourProfile),
-    );
-    rows.push(medOurs);
-    rows.push(
-      measure(
-        'ours, profile tyokyky-patient + invariants',
-        corpus.tyokykyPatients,
-        (r) => countErrors(ours.validate(r, { profile: OUR_PATIENT }).issue),
-        medOurs.name,
-      ),
-    );
-  }
+  return true;
+}
 
+function printTable(rows: Row[]): void {
   const byName = new Map(rows.map((r) => [r.name, r]));
   console.log('');
   console.log('| mode | resources | resources/s | × peer | invalid found |');
@@ -168,6 +172,9 @@ export default async function run(): Promise<void> {
     );
   }
   console.log('');
+}
+
+function printStartup(cold: Startup, coldProject: Startup): void {
   console.log(
     `start-up (fresh process, R4 core + FI Base${cold.fiBase ? '' : ' NOT FOUND'}): import ${cold.importMs.toFixed(0)} ms + load ${cold.loadMs.toFixed(0)} ms` +
       ` = ${(cold.importMs + cold.loadMs).toFixed(0)} ms; first validation ${cold.firstValidateMs.toFixed(0)} ms; RSS after loading ${cold.rssMb.toFixed(0)} MB`,
@@ -178,8 +185,6 @@ export default async function run(): Promise<void> {
   console.log(
     `RSS of this process after all runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`,
   );
-  if (!hasFi) console.log('FI Base package not found: profile-mode rows skipped');
-  if (!hasOurs) console.log('profiles/package has no tyokyky-patient: our-profile rows skipped');
 }
 
 function shortName(name: string): string {
