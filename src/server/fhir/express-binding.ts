@@ -5,13 +5,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Limits } from '../http/limits.ts';
 import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
 import { ServerTiming } from '../http/server-timing.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { StoreFor } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { createDispatcher } from './dispatch.ts';
 import type { FhirContext, FhirRequest, FhirResponse, FhirRoute, Method } from './route-types.ts';
 
 export interface BindingOptions {
-  store: FacadeStore;
+  /** The store for one request (the caller's guarded store when the security layer is on). */
+  storeFor: StoreFor;
   policy: WritePolicy;
   strict: boolean;
   limits: Limits;
@@ -54,7 +55,18 @@ export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOption
       headers: req.headers,
       ...(Buffer.isBuffer(req.body) ? { body: req.body as Buffer } : {}),
     };
-    const ctx: FhirContext = { ...opts, base: baseUrl(req, opts.baseUrl), timing };
+    const { policy, strict, limits, storeFor } = opts;
+    const ctx: FhirContext = {
+      // Looked up when a handler first uses it: the capability statement needs none (and is public).
+      get store() {
+        return storeFor(res);
+      },
+      policy,
+      strict,
+      limits,
+      base: baseUrl(req, opts.baseUrl),
+      timing,
+    };
     writeResponse(res, await route.handler(request, ctx));
   };
   return (req: Request, res: Response, next: NextFunction) => {
