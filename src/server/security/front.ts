@@ -220,7 +220,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
 
   /** Authenticates, limits and checks scopes; a 401/403 is audited before it is thrown. */
   const admit = async (req: Request, res: Response, need: Need): Promise<Principal> => {
-    let p: Principal = { ...ANONYMOUS, clientId: 'unauthenticated', unrestricted: false, requestId: req.id };
+    let p: Principal | undefined;
     try {
       p = await authenticate(req);
       res.locals.principal = p;
@@ -244,7 +244,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
           await auditRequest(
             opts.writer,
             res,
-            p,
+            p ?? { ...ANONYMOUS, clientId: 'unauthenticated', unrestricted: false, requestId: req.id },
             need,
             '4',
             err.outcome.issue?.[0]?.diagnostics ?? String(err.status),
@@ -254,24 +254,30 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     }
   };
 
+  /** On `finish`: a failed request the front admitted is audited (one listener shared by all). */
+  function auditFailure(this: Response): void {
+    if (this.statusCode < 400 || this.locals.audited) return;
+    const status = this.statusCode;
+    const p = this.locals.principal as Principal;
+    auditRequest(
+      opts.writer,
+      this,
+      p,
+      this.locals.need as Need,
+      status >= 500 ? '8' : '4',
+      `answered ${status}`,
+    ).catch((e) =>
+      opts.logger.error({ err: e, reqId: p.requestId }, 'audit row of a failed request could not be written'),
+    );
+  }
+
   const front = async (req: Request, res: Response, next: NextFunction) => {
     const need = needOf(req.method, req.path);
     if (need.kind === 'public') return opts.publicRoutes(req, res, next);
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
-    res.once('finish', () => {
-      if (res.statusCode < 400 || res.locals.audited) return;
-      auditRequest(
-        opts.writer,
-        res,
-        p,
-        need,
-        res.statusCode >= 500 ? '8' : '4',
-        `answered ${res.statusCode}`,
-      ).catch((e) =>
-        opts.logger.error({ err: e, reqId: req.id }, 'audit row of a failed request could not be written'),
-      );
-    });
+    res.locals.need = need;
+    res.once('finish', auditFailure);
     if (need.kind === 'audit') return serveAudit(req, res, need, opts);
     bindRequestStore(res, opts.guard(p));
     next();

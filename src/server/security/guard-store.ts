@@ -1,4 +1,5 @@
-import type { StoreTx } from '../../store/index.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import type { CreateOptions, Row, UpdateOptions } from '../../store/index.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { type AuditRecord, type AuditWriter, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
@@ -19,35 +20,102 @@ export const NOT_SERVED: Readonly<Record<string, string>> = {
   addHooks: "the sync's outbox hooks, installed beside the API",
 };
 
-/** The store's members as one caller may use them: an explicit table, one named handler per member. */
-function guardTable(g: Guard): StoreWrites {
-  return {
-    read: (type, id) => reads.readOne(g, 'read', type, id, () => g.base.read(type, id)),
-    vread: (type, id, vid) => reads.readOne(g, 'vread', type, id, () => g.base.vread(type, id, vid)),
-    readJson: (type, id) => reads.readJson(g, type, id),
-    history: (type, id) => reads.history(g, type, id),
-    historyPage: (type, opts) => reads.historyPage(g, type, opts),
-    searchJson: (type, params, opts) => reads.searchJson(g, type, params, opts),
-    search: async (type, params, opts) => {
-      const { json, ...rest } = await reads.searchJson(g, type, params, opts);
-      return { ...rest, resources: json.map((t) => JSON.parse(t)) };
-    },
-    findByIdentifiers: (type, identifiers) => reads.findByIdentifiers(g, type, identifiers),
-    referrers: (type, id, fromTypes, limit) => reads.referrers(g, type, id, fromTypes, limit),
-    create: (resource, opts) => writes.create(g, resource, opts),
-    createMany: (items) => writes.createMany(g, items),
-    update: (resource, opts) => writes.update(g, resource, opts),
-    delete: (type, id, opts) => writes.remove(g, type, id, opts),
-  };
+/**
+ * The store's members as one caller may use them: an explicit table, one named handler per member.
+ * A class, so that binding it to a request allocates one object, not a closure per member; the
+ * caller's guard is a private field (no route can reach the store underneath through it).
+ */
+class GuardedWrites implements StoreWrites {
+  readonly #g: Guard;
+  constructor(g: Guard) {
+    this.#g = g;
+  }
+  read<T extends Resource>(type: string, id: string) {
+    const g = this.#g;
+    return reads.readOne(g, 'read', type, id, () => g.base.read<T>(type, id));
+  }
+  vread<T extends Resource>(type: string, id: string, vid: string) {
+    const g = this.#g;
+    return reads.readOne(g, 'vread', type, id, () => g.base.vread<T>(type, id, vid));
+  }
+  readJson(type: string, id: string) {
+    return reads.readJson(this.#g, type, id);
+  }
+  history(type: string, id: string) {
+    return reads.history(this.#g, type, id);
+  }
+  historyPage(...args: Parameters<StoreWrites['historyPage']>) {
+    return reads.historyPage(this.#g, ...args);
+  }
+  searchJson(...args: Parameters<StoreWrites['searchJson']>) {
+    return reads.searchJson(this.#g, ...args);
+  }
+  async search(...args: Parameters<StoreWrites['search']>) {
+    const { json, ...rest } = await reads.searchJson(this.#g, ...args);
+    return { ...rest, resources: json.map((t) => JSON.parse(t) as Resource) };
+  }
+  findByIdentifiers(...args: Parameters<StoreWrites['findByIdentifiers']>) {
+    return reads.findByIdentifiers(this.#g, ...args);
+  }
+  referrers(...args: Parameters<StoreWrites['referrers']>) {
+    return reads.referrers(this.#g, ...args);
+  }
+  create<T extends Resource>(resource: T, opts?: CreateOptions) {
+    return writes.create(this.#g, resource, opts);
+  }
+  createMany(...args: Parameters<StoreWrites['createMany']>) {
+    return writes.createMany(this.#g, ...args);
+  }
+  update<T extends Resource>(resource: T, opts?: UpdateOptions) {
+    return writes.update(this.#g, resource, opts);
+  }
+  delete(...args: Parameters<StoreWrites['delete']>) {
+    return writes.remove(this.#g, ...args);
+  }
 }
 
-/** The guard of a transaction a handler holds: writes join it, audit rows are written in it. */
-const inTransaction = (p: Principal, tx: StoreTx): Guard => ({
-  p,
-  base: tx,
-  inTx: (fn) => fn(tx),
-  audit: (records) => insertAudit(tx, records),
-});
+/** What every caller's guarded store shares: the store, its create batcher and read audit writer. */
+interface Shared {
+  store: SecurityStore;
+  creates: CreateBatcher;
+  inStore: Guard['inTx'];
+  auditRead: Guard['audit'];
+}
+
+/**
+ * The facade's store for one caller: the guarded members above, creates batched with their audit
+ * rows, transactions whose members are guarded the same way, and nothing else of the store.
+ */
+class GuardedStore extends GuardedWrites implements FacadeStore {
+  readonly #p: Principal;
+  readonly #shared: Shared;
+  constructor(p: Principal, shared: Shared) {
+    super({ p, base: shared.store, inTx: shared.inStore, audit: shared.auditRead });
+    this.#p = p;
+    this.#shared = shared;
+  }
+  override create<T extends Resource>(resource: T, opts?: CreateOptions) {
+    return this.#shared.creates.submit(resource, opts, this.#p);
+  }
+  transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
+    const p = this.#p;
+    return this.#shared.store.transaction((tx) =>
+      fn(new GuardedWrites({ p, base: tx, inTx: (inner) => inner(tx), audit: (r) => insertAudit(tx, r) })),
+    );
+  }
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    return this.#shared.store.query<T>(sql, params);
+  }
+  close() {
+    return this.#shared.store.close();
+  }
+}
+
+/** Every member a guarded store offers (the table `tests/security/guard-table.test.ts` checks). */
+export const GUARDED_MEMBERS: readonly string[] = [
+  ...Object.getOwnPropertyNames(GuardedWrites.prototype),
+  ...Object.getOwnPropertyNames(GuardedStore.prototype),
+].filter((name, i, all) => name !== 'constructor' && all.indexOf(name) === i);
 
 /**
  * The store as the facade's routes see it when security is on, one per caller (the security front
@@ -61,33 +129,16 @@ const inTransaction = (p: Principal, tx: StoreTx): Guard => ({
  */
 export function guardStore(store: SecurityStore, writer: AuditWriter): (p: Principal) => FacadeStore {
   const postgres = store.engine === 'postgres';
-  // PGlite is one connection and does best with whole batches; PostgreSQL with several smaller ones.
-  const creates = new CreateBatcher(store, postgres ? 24 : 64, postgres ? 5 : 1);
-  const inStore: Guard['inTx'] = (fn) => store.transaction(fn);
-  // Read audit rows outside a transaction go through the writer, which gathers each turn's rows.
-  const auditRead = (records: AuditRecord[]): Promise<void> =>
-    records.length === 1
-      ? writer.record(records[0] as AuditRecord)
-      : Promise.all(records.map((r) => writer.record(r))).then(() => undefined);
-  return (p) => {
-    const t = guardTable({ p, base: store, inTx: inStore, audit: auditRead });
-    return {
-      create: (resource, opts) => creates.submit(resource, opts, p),
-      createMany: t.createMany,
-      read: t.read,
-      findByIdentifiers: t.findByIdentifiers,
-      readJson: t.readJson,
-      vread: t.vread,
-      history: t.history,
-      historyPage: t.historyPage,
-      referrers: t.referrers,
-      update: t.update,
-      delete: t.delete,
-      search: t.search,
-      searchJson: t.searchJson,
-      transaction: (fn) => store.transaction((tx) => fn(guardTable(inTransaction(p, tx)))),
-      query: (sql, params) => store.query(sql, params),
-      close: () => store.close(),
-    };
+  const shared: Shared = {
+    store,
+    // PGlite is one connection and does best with whole batches; PostgreSQL with several smaller ones.
+    creates: new CreateBatcher(store, postgres ? 24 : 64, postgres ? 5 : 1),
+    inStore: (fn) => store.transaction(fn),
+    // Read audit rows outside a transaction go through the writer, which gathers each turn's rows.
+    auditRead: (records) =>
+      records.length === 1
+        ? writer.record(records[0] as AuditRecord)
+        : Promise.all(records.map((r) => writer.record(r))).then(() => undefined),
   };
+  return (p) => new GuardedStore(p, shared);
 }
