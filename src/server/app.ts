@@ -8,7 +8,7 @@ import { FHIR_JSON, send } from './http/negotiation.ts';
 import { capOutcome } from './http/outcome-cap.ts';
 import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
-import type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
+import type { FacadeStore, FacadeSync, FacadeValidator, StoreFor } from './ports.ts';
 import type { Security } from './security/index.ts';
 import { createWritePolicy } from './write-policy.ts';
 
@@ -46,13 +46,15 @@ export function createApp(opts: AppOptions): express.Express {
     next();
   });
   app.use(requestTelemetry(logger, metrics));
-  const store = opts.security ? opts.security.wrapStore(opts.store) : opts.store;
+  const plain = opts.store;
+  const storeFor: StoreFor = opts.security ? opts.security.wrapStore(opts.store) : () => plain;
   if (opts.security) app.use(opts.security.front);
 
   app.get('/healthz', async (_req, res) => {
     res.locals.route = '/healthz';
     try {
-      await store.query('select 1');
+      // Public (no caller, no client data): the store itself, not a caller's guarded store.
+      await plain.query('select 1');
       res.json({ status: 'ok' });
     } catch (err) {
       // The driver's message stays in the log: it may name hosts, users or statements.
@@ -75,14 +77,17 @@ export function createApp(opts: AppOptions): express.Express {
   }
 
   if (opts.mode === 'kanta-phr') {
-    app.use('/fhir', createKantaRouter({ ...opts, store, bodyBytes: limits.bodyBytes }));
+    app.use('/fhir', createKantaRouter({ ...opts, storeFor, bodyBytes: limits.bodyBytes }));
   } else {
-    app.use('/fhir', bindFhirRoutes(FHIR_ROUTES, { store, policy, strict, limits, baseUrl: opts.baseUrl }));
+    app.use(
+      '/fhir',
+      bindFhirRoutes(FHIR_ROUTES, { storeFor, policy, strict, limits, baseUrl: opts.baseUrl }),
+    );
     // The domain API needs the mapping stage (about 2 s to import): loaded on its first request.
     let domain: Promise<express.Router> | undefined;
     app.use('/api', (req, res, next) => {
       domain ??= import('./domain-api.ts').then((m) =>
-        m.createDomainRouter({ store, policy, limits, baseUrl: opts.baseUrl }),
+        m.createDomainRouter({ storeFor, policy, limits, baseUrl: opts.baseUrl }),
       );
       domain.then((router) => router(req, res, next), next);
     });

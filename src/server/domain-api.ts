@@ -15,7 +15,7 @@ import { processBundle } from './fhir/bundle.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
-import type { FacadeStore } from './ports.ts';
+import type { FacadeStore, StoreFor } from './ports.ts';
 import type { WritePolicy } from './write-policy.ts';
 
 const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
@@ -34,7 +34,8 @@ const WRITE_ROUTES: Record<string, DomainKind> = {
 };
 
 export interface DomainApiOptions {
-  store: FacadeStore;
+  /** The store for one request (the caller's guarded store when the security layer is on). */
+  storeFor: StoreFor;
   policy: WritePolicy;
   limits: { bodyBytes: number | string; jsonDepth: number };
   baseUrl?: string;
@@ -46,7 +47,7 @@ export interface DomainApiOptions {
  * A domain object that already exists (same business identifier) becomes a new version.
  */
 export function createDomainRouter(opts: DomainApiOptions): express.Router {
-  const { store, policy } = opts;
+  const { storeFor, policy } = opts;
   const router = express.Router();
   router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
   const ctxOf = (req: Request): InteractionContext => ({ policy, base: baseUrl(req, opts.baseUrl) });
@@ -57,7 +58,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   };
 
   const storeResources = async (req: Request, res: Response, resources: Resource[]) => {
-    const result = await writeAll(store, ctxOf(req), resources);
+    const result = await writeAll(storeFor(res), ctxOf(req), resources);
     res.status(result.created ? 201 : 200).json({ resources: result.resources });
   };
 
@@ -80,6 +81,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 
   router.post('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
+    const store = storeFor(res);
     const request = body(req) as HandoverRequest;
     const current = await currentTeam(store, req.params.clientId as string);
     if (!current)
@@ -98,6 +100,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 
   router.get('/clients/:clientId/plan', async (req, res) => {
     label(res, '/api/clients/:clientId/plan');
+    const store = storeFor(res);
     const patient = await findClient(store, req.params.clientId as string);
     const found = await store.search('CarePlan', {
       patient: `Patient/${patient.id}`,
@@ -113,6 +116,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 
   router.get('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
+    const store = storeFor(res);
     const team = await currentTeam(store, req.params.clientId as string);
     if (!team)
       throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
@@ -121,6 +125,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 
   router.get('/clients/:clientId/consents', async (req, res) => {
     label(res, '/api/clients/:clientId/consents');
+    const store = storeFor(res);
     const patient = await findClient(store, req.params.clientId as string);
     const found = await store.search('Consent', {
       patient: `Patient/${patient.id}`,

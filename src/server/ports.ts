@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import type { Store, StoreTx } from '../store/index.ts';
 import type { Validator } from '../validation/index.ts';
 
@@ -28,6 +29,12 @@ export interface FacadeStore extends StoreWrites {
   query: Store['query'];
   close: Store['close'];
 }
+
+/**
+ * How a route finds the store for one request: with the security layer, the guarded store the
+ * security front bound to this request's caller (`res.locals`); without it, the store itself.
+ */
+export type StoreFor = (res: Response) => FacadeStore;
 
 export type FacadeValidator = Pick<Validator, 'validate' | 'registry'>;
 

@@ -1,10 +1,12 @@
 // The guarded store is an explicit table of the store's members: every member of the store's
 // `Store` is either guarded or listed in NOT_SERVED with a reason, and nothing else gets through.
 import type { Observation, Patient } from '@medplum/fhirtypes';
+import type { Response } from 'express';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FacadeStore } from '../../src/server/ports.ts';
-import { runAs } from '../../src/server/security/context.ts';
+import { AuditWriter } from '../../src/server/security/audit.ts';
+import { GUARDED_MEMBERS, guardStore } from '../../src/server/security/guard-store.ts';
 import { ANONYMOUS, NOT_SERVED, type Principal, createSecurity } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 
@@ -19,6 +21,7 @@ const BUSINESS = { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:5f0c1a2e-9d4b-4
 
 describe('guarded store table', () => {
   let store: Store;
+  let as: (p: Principal) => FacadeStore;
   let guarded: FacadeStore;
   let patientId: string;
 
@@ -29,17 +32,17 @@ describe('guarded store table', () => {
       auth: { mode: 'off' },
       logger: pino({ level: 'silent' }),
     });
-    guarded = security.wrapStore(store);
-    await runAs(ANONYMOUS, async () => {
-      const patient = await guarded.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Taulu' }] });
-      patientId = patient.resource.id as string;
-      await guarded.create<Observation>({
-        resourceType: 'Observation',
-        status: 'final',
-        identifier: [BUSINESS],
-        code: { text: 'work ability' },
-        subject: { reference: `Patient/${patientId}` },
-      });
+    expect(security.auth).toBe('off'); // createSecurity made the audit tables the guard writes
+    as = guardStore(store, new AuditWriter(store));
+    guarded = as(ANONYMOUS);
+    const patient = await guarded.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Taulu' }] });
+    patientId = patient.resource.id as string;
+    await guarded.create<Observation>({
+      resourceType: 'Observation',
+      status: 'final',
+      identifier: [BUSINESS],
+      code: { text: 'work ability' },
+      subject: { reference: `Patient/${patientId}` },
     });
   }, 60_000);
   afterAll(async () => {
@@ -53,32 +56,42 @@ describe('guarded store table', () => {
   });
 
   it('offers nothing beyond its table and nothing it lists as not served', () => {
-    expect(Object.keys(guarded).filter((k) => !(k in store))).toEqual([]);
+    expect(GUARDED_MEMBERS.filter((k) => !(k in store))).toEqual([]);
     expect(Object.keys(NOT_SERVED).filter((k) => k in guarded)).toEqual([]);
-    for (const member of Object.values(guarded)) expect(typeof member).toBe('function');
+    for (const member of GUARDED_MEMBERS)
+      expect(typeof (guarded as unknown as Record<string, unknown>)[member]).toBe('function');
+    // Its state (the caller, the store underneath) is private: nothing a route could reach around the table.
+    expect(Object.keys(guarded)).toEqual([]);
+    expect(
+      Object.keys(store)
+        .filter((k) => k in guarded)
+        .sort(),
+    ).toEqual([...GUARDED_MEMBERS].sort());
   });
 
-  it('refuses a call outside a request rather than serving it unchecked', async () => {
-    await expect(guarded.read('Patient', patientId)).rejects.toThrow(
-      'sec-ctx-1: no access context for this call',
-    );
-    await expect(guarded.findByIdentifiers('Observation', [BUSINESS])).rejects.toThrow('sec-ctx-1');
-    await expect(guarded.referrers('Patient', patientId, ['Observation'])).rejects.toThrow('sec-ctx-1');
+  it('gives a route no store for a request the security front has not admitted', async () => {
+    const security = await createSecurity({
+      store,
+      auth: { mode: 'off' },
+      logger: pino({ level: 'silent' }),
+    });
+    const storeFor = security.wrapStore(store);
+    // A response without the front's binding, even one whose locals name a store, is refused.
+    const bare = { locals: { store, guarded: store } } as unknown as Response;
+    expect(() => storeFor(bare)).toThrow('sec-ctx-1: no access context for this call');
   });
 
   it('applies the consent rule to identifier matches and referrer lists for a receiving party', async () => {
-    const own = await runAs(ANONYMOUS, () => guarded.findByIdentifiers('Observation', [BUSINESS]));
+    const own = await guarded.findByIdentifiers('Observation', [BUSINESS]);
     expect(own[0]?.map((r) => r.resourceType)).toEqual(['Observation']);
     // No consent to kela exists: the match is withheld, and who points at the Patient is not told.
-    await expect(runAs(KELA, () => guarded.findByIdentifiers('Observation', [BUSINESS]))).rejects.toThrow(
+    await expect(as(KELA).findByIdentifiers('Observation', [BUSINESS])).rejects.toThrow(
       /^sec-consent-1: Observation\/.+ is not available to this client$/,
     );
-    await expect(runAs(KELA, () => guarded.referrers('Patient', patientId, ['Observation']))).rejects.toThrow(
+    await expect(as(KELA).referrers('Patient', patientId, ['Observation'])).rejects.toThrow(
       `sec-consent-1: Patient/${patientId} is not available to this client`,
     );
-    expect(
-      await runAs(ANONYMOUS, () => guarded.referrers('Patient', patientId, ['Observation'])),
-    ).toHaveLength(1);
+    expect(await guarded.referrers('Patient', patientId, ['Observation'])).toHaveLength(1);
   });
 
   it('is refused for a store other than the one security was created with', async () => {

@@ -5,13 +5,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Limits } from '../http/limits.ts';
 import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
 import { ServerTiming } from '../http/server-timing.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { FacadeStore, StoreFor } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { createDispatcher } from './dispatch.ts';
 import type { FhirContext, FhirRequest, FhirResponse, FhirRoute, Method } from './route-types.ts';
 
 export interface BindingOptions {
-  store: FacadeStore;
+  /** The store for one request (the caller's guarded store when the security layer is on). */
+  storeFor: StoreFor;
   policy: WritePolicy;
   strict: boolean;
   limits: Limits;
@@ -28,6 +29,27 @@ function writeResponse(res: Response, out: FhirResponse): void {
     if (timing) res.setHeader('Server-Timing', timing);
     sendJsonText(res, out.status, out.json);
   } else send(res, out.status, out.body);
+}
+
+/** One request's `FhirContext`: the binding's options, this request's base URL, timing and store. */
+class RequestContext implements FhirContext {
+  readonly policy: WritePolicy;
+  readonly strict: boolean;
+  readonly limits: Limits;
+  constructor(
+    private readonly opts: BindingOptions,
+    private readonly res: Response,
+    readonly base: string,
+    readonly timing: ServerTiming,
+  ) {
+    this.policy = opts.policy;
+    this.strict = opts.strict;
+    this.limits = opts.limits;
+  }
+  /** Looked up when a handler first uses it: the capability statement needs none (and is public). */
+  get store(): FacadeStore {
+    return this.opts.storeFor(this.res);
+  }
 }
 
 /** The FHIR API as one Express middleware over `routes`; errors go to the app's error handler. */
@@ -54,7 +76,7 @@ export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOption
       headers: req.headers,
       ...(Buffer.isBuffer(req.body) ? { body: req.body as Buffer } : {}),
     };
-    const ctx: FhirContext = { ...opts, base: baseUrl(req, opts.baseUrl), timing };
+    const ctx = new RequestContext(opts, res, baseUrl(req, opts.baseUrl), timing);
     writeResponse(res, await route.handler(request, ctx));
   };
   return (req: Request, res: Response, next: NextFunction) => {

@@ -6,14 +6,15 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestJson } from '../http/json-body.ts';
 import { baseUrl, responseType, send, versionHeaders } from '../http/negotiation.ts';
-import type { FacadeStore, FacadeValidator } from '../ports.ts';
+import type { FacadeValidator, StoreFor } from '../ports.ts';
 import { processKantaBatch } from './batch.ts';
 import { servedStatement } from './capability.ts';
 import { type KantaContext, createOne, deleteOne, readOne, searchType, updateOne } from './interactions.ts';
 import { createKantaWriteRules } from './write-rules.ts';
 
 export interface KantaRouterOptions {
-  store: FacadeStore;
+  /** The store for one request (the caller's guarded store when the security layer is on). */
+  storeFor: StoreFor;
   validator: FacadeValidator;
   baseUrl?: string;
   bodyBytes?: number | string;
@@ -129,7 +130,16 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
     async (req, res) => {
       if (route.method !== 'use') res.locals.route = `/fhir${route.path}`;
       const body = () => requestJson(req, { maxDepth }, 'a FHIR resource');
-      await route.handler(req, res, { store: opts.store, rules, base: baseUrl(req, opts.baseUrl), body });
+      const { storeFor } = opts;
+      await route.handler(req, res, {
+        // Looked up when a handler first uses it: the capability statement needs none (and is public).
+        get store() {
+          return storeFor(res);
+        },
+        rules,
+        base: baseUrl(req, opts.baseUrl),
+        body,
+      });
     };
   for (const route of KANTA_ROUTES) {
     if (route.body) router[route.method](route.path, raw, bind(route));

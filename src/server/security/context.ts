@@ -1,5 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Response } from 'express';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { FacadeStore } from '../ports.ts';
 import type { Scope } from './scopes.ts';
 
 /** Who is calling: the authenticated client (or `anonymous` when auth is off) and what it may do. */
@@ -23,19 +24,26 @@ export const ANONYMOUS: Principal = {
   turvakielto: true,
 };
 
-const current = new AsyncLocalStorage<Principal>();
+/**
+ * Where the security front leaves the request's guarded store in `res.locals`. A symbol only this
+ * module holds: nothing but the front (through `bindRequestStore`) can place a store there.
+ */
+const REQUEST_STORE = Symbol('tyokyky guarded store');
 
-/** Runs `fn` (the rest of the request) as `principal`. */
-export function runAs<T>(principal: Principal, fn: () => T): T {
-  return current.run(principal, fn);
+type Locals = Record<symbol, FacadeStore | undefined>;
+
+/** Called by the security front once the caller is authenticated and permitted. */
+export function bindRequestStore(res: Response, store: FacadeStore): void {
+  (res.locals as Locals)[REQUEST_STORE] = store;
 }
 
 /**
- * The caller of the running request. The guarded store is only used by request handlers; a call
- * without one is a wiring fault and is refused rather than served unchecked.
+ * The store a route uses for this request: the guarded store bound to the request's caller. A
+ * request the front has not passed has none; serving it would be unchecked, so it is refused.
  */
-export function principal(): Principal {
-  const p = current.getStore();
-  if (!p) throw new FhirError(500, issue('fatal', 'security', 'sec-ctx-1: no access context for this call'));
-  return p;
+export function requestStore(res: Response): FacadeStore {
+  const store = (res.locals as Locals)[REQUEST_STORE];
+  if (!store)
+    throw new FhirError(500, issue('fatal', 'security', 'sec-ctx-1: no access context for this call'));
+  return store;
 }

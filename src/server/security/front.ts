@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -9,9 +8,10 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { baseUrl } from '../http/negotiation.ts';
+import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
 import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
-import { ANONYMOUS, type Principal, runAs } from './context.ts';
+import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
 import { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
@@ -19,6 +19,8 @@ import type { TokenVerifier } from './tokens.ts';
 export interface FrontOptions {
   /** Absent when auth is off: every request runs as `anonymous` with every permission. */
   verifier?: TokenVerifier;
+  /** The guarded store of one caller, bound to each admitted request for the routes. */
+  guard: (p: Principal) => FacadeStore;
   writer: AuditWriter;
   db: { query(sql: string, params?: unknown[]): Promise<unknown> };
   /** The FHIR base for links, e.g. https://host/fhir. */
@@ -47,18 +49,15 @@ const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
 const refuse = (status: 401 | 403, rule: string, text: string) =>
   new FhirError(status, issue('error', status === 401 ? 'login' : 'forbidden', `${rule}: ${text}`));
 
-/**
- * The security front of the app, mounted before every route: security headers and `no-store`,
- * discovery and token endpoints, bearer-token authentication, per-client rate limiting, the scope
- * check of the interaction the request asks for (each entry of a transaction), the read-only audit
- * log endpoint, and the access context the guarded store reads. Every refusal is audited before it
- * is answered; any other failed request is audited when it finishes.
- */
-export function securityFront(opts: FrontOptions): RequestHandler {
-  const headers = securityHeaders();
-  const limiter = rateLimit({
+/** Runs an Express-style middleware as a promise. */
+const run = (mw: RequestHandler, req: Request, res: Response) =>
+  new Promise<void>((resolve, reject) => mw(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+
+/** Per-client rate limiting (per address before authentication), answered 429 with Retry-After. */
+function clientRateLimit(limit: number): RequestHandler {
+  return rateLimit({
     windowMs: 60_000,
-    limit: opts.rateLimit,
+    limit,
     // draft-7 headers: draft-8's policy header hashes the client key on every request.
     standardHeaders: 'draft-7',
     validate: false,
@@ -73,37 +72,44 @@ export function securityFront(opts: FrontOptions): RequestHandler {
         ),
       ),
   });
-  const raw = express.raw({ type: () => true, limit: opts.bodyLimit });
+}
 
-  const audit = (
-    res: Response,
-    p: Principal,
-    need: Need,
-    outcome: AuditRecord['outcome'],
-    detail: string,
-  ) => {
-    res.locals.audited = true;
-    const fhir = need.kind === 'fhir' ? need : undefined;
-    return opts.writer.record({
-      client: p.clientId,
-      ...(p.party ? { party: p.party } : {}),
-      ...(p.requestId ? { requestId: p.requestId } : {}),
-      interaction:
-        fhir?.interaction ??
-        (need.kind === 'bundle' ? 'transaction' : need.kind === 'audit' ? 'search-type' : 'operation'),
-      action: fhir ? (INTERACTION_ACTION[fhir.interaction] ?? 'R') : 'E',
-      outcome,
-      detail,
-      entities: fhir
-        ? [fhir.id ? `${fhir.type}/${fhir.id}` : fhir.type]
-        : need.kind === 'audit'
-          ? ['AuditEvent']
-          : [],
-      patients: [],
-    });
-  };
+/** Writes the audit row of a refused or failed request (and marks the response as audited). */
+function auditRequest(
+  writer: AuditWriter,
+  res: Response,
+  p: Principal,
+  need: Need,
+  outcome: AuditRecord['outcome'],
+  detail: string,
+): Promise<void> {
+  res.locals.audited = true;
+  const fhir = need.kind === 'fhir' ? need : undefined;
+  return writer.record({
+    client: p.clientId,
+    ...(p.party ? { party: p.party } : {}),
+    ...(p.requestId ? { requestId: p.requestId } : {}),
+    interaction:
+      fhir?.interaction ??
+      (need.kind === 'bundle' ? 'transaction' : need.kind === 'audit' ? 'search-type' : 'operation'),
+    action: fhir ? (INTERACTION_ACTION[fhir.interaction] ?? 'R') : 'E',
+    outcome,
+    detail,
+    entities: fhir
+      ? [fhir.id ? `${fhir.type}/${fhir.id}` : fhir.type]
+      : need.kind === 'audit'
+        ? ['AuditEvent']
+        : [],
+    patients: [],
+  });
+}
 
-  // The principal of a verified token, kept as long as the verifier keeps the token's claims.
+/**
+ * Bearer-token authentication: the principal of a verified token (`anonymous` with every
+ * permission when auth is off). The verifier keeps verified tokens until they expire; the principal
+ * built from a token's claims is kept as long as those claims are.
+ */
+function authenticator(verifier: TokenVerifier | undefined): (req: Request) => Promise<Principal> {
   const principals = new WeakMap<JWTPayload, Principal>();
   const principalOf = (claims: JWTPayload): Principal => {
     let p = principals.get(claims);
@@ -121,83 +127,105 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     }
     return p;
   };
-
-  const authenticate = async (req: Request): Promise<Principal> => {
-    if (!opts.verifier) return { ...ANONYMOUS, requestId: req.id };
+  return async (req) => {
+    if (!verifier) return { ...ANONYMOUS, requestId: req.id };
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token) throw refuse(401, 'sec-auth-1', 'a Bearer access token is required');
+    let claims: JWTPayload;
     try {
-      return { ...principalOf(await opts.verifier.verify(token)), requestId: req.id };
+      claims = await verifier.verify(token);
     } catch (err) {
-      throw refuse(
-        401,
-        'sec-auth-2',
-        `the access token was rejected (${(err as { code?: string }).code ?? 'invalid'})`,
-      );
+      const code = (err as { code?: string }).code ?? 'invalid';
+      throw refuse(401, 'sec-auth-2', `the access token was rejected (${code})`);
     }
+    return { ...principalOf(claims), requestId: req.id };
   };
+}
 
-  const permitted = (p: Principal, need: Need): boolean => {
-    if (p.unrestricted) return true;
-    if (need.kind === 'fhir') return need.perms.every((perm) => allows(p.scopes, need.type, perm));
-    if (need.kind === 'audit')
-      return (
-        need.method === 'GET' && allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')
-      );
-    if (need.kind === 'domain')
-      return DOMAIN_TYPES.every((t) => need.perms.every((perm) => allows(p.scopes, t, perm)));
-    return true;
-  };
-
-  /** A transaction or batch: every entry's interaction must be permitted, else the whole is refused. */
-  const checkBundle = async (req: Request, res: Response, p: Principal) => {
-    await new Promise<void>((resolve, reject) =>
-      raw(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
+/** Whether `p`'s scopes permit what the request needs (a Bundle's entries are checked one by one). */
+function permitted(p: Principal, need: Need): boolean {
+  if (p.unrestricted) return true;
+  if (need.kind === 'fhir') return need.perms.every((perm) => allows(p.scopes, need.type, perm));
+  if (need.kind === 'audit')
+    return (
+      need.method === 'GET' && allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')
     );
-    let bundle: { entry?: { request?: { method?: string; url?: string } }[] };
-    try {
-      bundle = JSON.parse((req.body as Buffer).toString('utf8'));
-    } catch {
-      return; // the router answers malformed bodies
-    }
-    for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
-      const need = entryNeed(entry?.request?.method, entry?.request?.url);
-      if (!need || need.kind === 'bundle' || need.kind === 'audit' || !permitted(p, need)) {
-        await audit(res, p, need ?? { kind: 'bundle' }, '4', `entry ${i} refused`);
-        throw new FhirError(
-          403,
-          issue(
-            'error',
-            'forbidden',
-            `sec-scope-2: entry ${i} (${entry?.request?.method ?? '?'} ${entry?.request?.url?.split('?')[0] ?? '?'}) is outside the granted scopes; nothing was processed`,
-            `Bundle.entry[${i}].request`,
-          ),
-        );
-      }
-    }
-  };
+  if (need.kind === 'domain')
+    return DOMAIN_TYPES.every((t) => need.perms.every((perm) => allows(p.scopes, t, perm)));
+  return true;
+}
 
-  const serveAudit = async (req: Request, res: Response, need: Extract<Need, { kind: 'audit' }>) => {
-    res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
-    const body = need.id
-      ? await readAudit(opts.db, need.id)
-      : await searchAudit(opts.db, baseUrl(req, opts.fhirBase()), req.query as Record<string, unknown>);
-    res.status(200).type('application/fhir+json').send(JSON.stringify(body));
-  };
+/**
+ * A transaction or batch: every entry's interaction must be permitted, else the whole is refused
+ * (audited) before anything is processed. Reads the body; the router answers malformed ones.
+ */
+async function checkBundle(
+  req: Request,
+  res: Response,
+  p: Principal,
+  raw: RequestHandler,
+  writer: AuditWriter,
+): Promise<void> {
+  await run(raw, req, res);
+  let bundle: { entry?: { request?: { method?: string; url?: string } }[] };
+  try {
+    bundle = JSON.parse((req.body as Buffer).toString('utf8'));
+  } catch {
+    return;
+  }
+  for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
+    const need = entryNeed(entry?.request?.method, entry?.request?.url);
+    if (need && need.kind !== 'bundle' && need.kind !== 'audit' && permitted(p, need)) continue;
+    await auditRequest(writer, res, p, need ?? { kind: 'bundle' }, '4', `entry ${i} refused`);
+    const what = `${entry?.request?.method ?? '?'} ${entry?.request?.url?.split('?')[0] ?? '?'}`;
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-scope-2: entry ${i} (${what}) is outside the granted scopes; nothing was processed`,
+        `Bundle.entry[${i}].request`,
+      ),
+    );
+  }
+}
 
-  const front = async (req: Request, res: Response, next: NextFunction) => {
-    const need = needOf(req.method, req.path);
-    if (need.kind === 'public') return opts.publicRoutes(req, res, next);
-    res.setHeader('Cache-Control', 'no-store');
-    let p: Principal = { ...ANONYMOUS, clientId: 'unauthenticated', unrestricted: false, requestId: req.id };
+/** GET /fhir/AuditEvent[/:id]: the audit log, read-only. */
+async function serveAudit(
+  req: Request,
+  res: Response,
+  need: Extract<Need, { kind: 'audit' }>,
+  opts: FrontOptions,
+): Promise<void> {
+  res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
+  const body = need.id
+    ? await readAudit(opts.db, need.id)
+    : await searchAudit(opts.db, baseUrl(req, opts.fhirBase()), req.query as Record<string, unknown>);
+  res.status(200).type('application/fhir+json').send(JSON.stringify(body));
+}
+
+/**
+ * The security front of the app, mounted before every route: security headers and `no-store`,
+ * discovery and token endpoints, bearer-token authentication, per-client rate limiting, the scope
+ * check of the interaction the request asks for (each entry of a transaction), the read-only audit
+ * log endpoint, and the caller's guarded store, bound to the request for the routes. Every refusal
+ * is audited before it is answered; any other failed request is audited when it finishes.
+ */
+export function securityFront(opts: FrontOptions): RequestHandler {
+  const headers = securityHeaders();
+  const limiter = clientRateLimit(opts.rateLimit);
+  const raw = express.raw({ type: () => true, limit: opts.bodyLimit });
+  const authenticate = authenticator(opts.verifier);
+
+  /** Authenticates, limits and checks scopes; a 401/403 is audited before it is thrown. */
+  const admit = async (req: Request, res: Response, need: Need): Promise<Principal> => {
+    let p: Principal | undefined;
     try {
       p = await authenticate(req);
       res.locals.principal = p;
       res.locals.clientId = p.clientId;
-      await new Promise<void>((resolve, reject) =>
-        limiter(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
-      );
+      await run(limiter, req, res);
       if (need.kind === 'audit' && need.method !== 'GET') {
         throw new FhirError(
           405,
@@ -206,32 +234,53 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       }
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
-      if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p);
+      if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts.writer);
+      return p;
     } catch (err) {
       if (err instanceof FhirError && (err.status === 401 || err.status === 403)) {
         if (err.status === 401)
           res.setHeader('WWW-Authenticate', 'Bearer realm="tyokyky-fhir", error="invalid_token"');
         if (!res.locals.audited)
-          await audit(res, p, need, '4', err.outcome.issue?.[0]?.diagnostics ?? String(err.status));
+          await auditRequest(
+            opts.writer,
+            res,
+            p ?? { ...ANONYMOUS, clientId: 'unauthenticated', unrestricted: false, requestId: req.id },
+            need,
+            '4',
+            err.outcome.issue?.[0]?.diagnostics ?? String(err.status),
+          );
       }
       throw err;
     }
-    res.once('finish', () => {
-      if (res.statusCode < 400 || res.locals.audited) return;
-      audit(res, p, need, res.statusCode >= 500 ? '8' : '4', `answered ${res.statusCode}`).catch((e) =>
-        opts.logger.error({ err: e, reqId: req.id }, 'audit row of a failed request could not be written'),
-      );
-    });
-    if (need.kind === 'audit') return runAs(p, () => serveAudit(req, res, need));
-    // Body parsers call `next` from stream events, outside this request's async context: bind them.
-    // A request without a body has no such events (the parsers go on at once), and binding costs an
-    // async resource per request (measured: up to a fifth of a cached read's CPU).
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-    runAs(p, () => {
-      if (hasBody) req.emit = AsyncResource.bind(req.emit.bind(req));
-      next();
-    });
+  };
+
+  /** On `finish`: a failed request the front admitted is audited (one listener shared by all). */
+  function auditFailure(this: Response): void {
+    if (this.statusCode < 400 || this.locals.audited) return;
+    const status = this.statusCode;
+    const p = this.locals.principal as Principal;
+    auditRequest(
+      opts.writer,
+      this,
+      p,
+      this.locals.need as Need,
+      status >= 500 ? '8' : '4',
+      `answered ${status}`,
+    ).catch((e) =>
+      opts.logger.error({ err: e, reqId: p.requestId }, 'audit row of a failed request could not be written'),
+    );
+  }
+
+  const front = async (req: Request, res: Response, next: NextFunction) => {
+    const need = needOf(req.method, req.path);
+    if (need.kind === 'public') return opts.publicRoutes(req, res, next);
+    res.setHeader('Cache-Control', 'no-store');
+    const p = await admit(req, res, need);
+    res.locals.need = need;
+    res.once('finish', auditFailure);
+    if (need.kind === 'audit') return serveAudit(req, res, need, opts);
+    bindRequestStore(res, opts.guard(p));
+    next();
   };
 
   return (req, res, next) => {

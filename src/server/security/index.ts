@@ -1,9 +1,10 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS } from '../../store/index.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
+import { requestStore } from './context.ts';
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
@@ -11,7 +12,7 @@ import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './s
 import { type TokenVerifier, createVerifier, loadSigningKey, localKeys, remoteKeys } from './tokens.ts';
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
-export { ANONYMOUS, type Principal } from './context.ts';
+export { ANONYMOUS, type Principal, requestStore } from './context.ts';
 export { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 export {
   SECURITY_MIGRATION,
@@ -51,10 +52,12 @@ export interface Security {
   /** Middleware for the front of the app, before every route. */
   readonly front: RequestHandler;
   /**
-   * The store the routes use: consent-aware, redacting, audited. `store` must be the store security
-   * was created with (the guard writes audit rows in that store's transactions).
+   * How the routes find their store: per request, the guarded store (consent-aware, redacting,
+   * audited) the front bound to the request's caller in `res.locals`; a request without one is
+   * refused (`sec-ctx-1`). `store` must be the store security was created with (the guard writes
+   * audit rows in that store's transactions).
    */
-  wrapStore(store: FacadeStore): FacadeStore;
+  wrapStore(store: FacadeStore): StoreFor;
   /** The public origin once known (the listening address when none is configured). */
   setPublicBase(origin: string): void;
   publicBase(): string;
@@ -87,6 +90,7 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   const external = opts.auth.mode === 'external' ? opts.auth : undefined;
   const front = securityFront({
     verifier,
+    guard: guardStore(opts.store, writer),
     writer,
     db: opts.store,
     fhirBase: () => `${origin}/fhir`,
@@ -103,7 +107,7 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
       if (store !== opts.store) {
         throw new Error('sec-wire-1: wrapStore must be given the store createSecurity was given');
       }
-      return guardStore(opts.store, writer);
+      return requestStore;
     },
     setPublicBase(o) {
       origin = o.replace(/\/+$/, '');

@@ -1,0 +1,78 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../../shared/outcome.ts';
+import type { CreateOptions, WriteResult } from '../../store/index.ts';
+import { type AuditRecord, insertAudit } from './audit.ts';
+import type { Principal } from './context.ts';
+import { writeRecord } from './guard-writes.ts';
+import type { SecurityStore } from './schema.ts';
+
+interface Pending {
+  resource: Resource;
+  opts?: CreateOptions;
+  p: Principal;
+  done: (r: WriteResult | Error) => void;
+}
+
+/**
+ * Creates of one event-loop turn written in one transaction together with their audit rows (the
+ * store's own group commit only applies to writes without hooks or surrounding transaction).
+ */
+export class CreateBatcher {
+  private pending: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly store: SecurityStore,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
+  ) {}
+
+  submit<T extends Resource>(
+    resource: T,
+    opts: CreateOptions | undefined,
+    p: Principal,
+  ): Promise<WriteResult<T>> {
+    return new Promise((resolve, reject) => {
+      const done = (r: WriteResult | Error) =>
+        r instanceof Error
+          ? reject(r)
+          : // createMany hands back the resource it was given, with its id and meta filled in.
+            resolve({ ...r, resource: r.resource as T });
+      this.pending.push({ resource, ...(opts ? { opts } : {}), p, done });
+      if (this.pending.length === 1) setImmediate(() => this.drain());
+    });
+  }
+
+  private drain(): void {
+    while (this.pending.length && this.inFlight < this.maxInFlight) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        if (this.pending.length) this.drain();
+      });
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.store.transaction(async (tx) => {
+        const out = await tx.createMany(
+          batch.map(({ resource, opts }) => ({ resource, ...(opts ? { opts } : {}) })),
+        );
+        const records: AuditRecord[] = [];
+        out.forEach((r, i) => {
+          if (!(r instanceof FhirError))
+            records.push(writeRecord((batch[i] as Pending).p, 'create', 'C', r.resource));
+        });
+        await insertAudit(tx, records);
+        return out;
+      });
+      results.forEach((r, i) => (batch[i] as Pending).done(r));
+    } catch (err) {
+      if (batch.length === 1) return (batch[0] as Pending).done(err as Error);
+      // One create the database refuses must not fail the others: retry each on its own.
+      for (const item of batch) await this.write([item]);
+    }
+  }
+}

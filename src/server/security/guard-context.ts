@@ -1,0 +1,108 @@
+// What every guarded store member shares: the caller, the store (or transaction) underneath, where
+// its audit rows go, and the read rules (consent for a party, turvakielto redaction) they all apply.
+import type { Resource } from '@medplum/fhirtypes';
+import { redactNonDisclosed } from '../../mapping/index.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
+import type { StoreTx } from '../../store/index.ts';
+import type { AuditRecord } from './audit.ts';
+import { DisclosureCheck } from './consent.ts';
+import type { Principal } from './context.ts';
+
+/** Runs `fn` in the write transaction: a new one, or the one a transaction handler already holds. */
+export type InTx = <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>;
+
+/** One caller's view of one store or transaction. */
+export interface Guard {
+  readonly p: Principal;
+  readonly base: StoreTx;
+  readonly inTx: InTx;
+  /** Writes read audit rows: before the answer outside a transaction, inside it otherwise. */
+  readonly audit: (records: AuditRecord[]) => Promise<void>;
+}
+
+const PATIENT_IN_JSON =
+  /"(?:subject|patient)"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*?"reference"\s*:\s*"(Patient\/[^"]+)"/;
+export const TURVAKIELTO = '"TURVAKIELTO"';
+
+/** The client (Patient reference) a stored resource belongs to, read off its JSON text. */
+export function patientOfJson(type: string, id: string, json: string): string[] {
+  if (type === 'Patient') return [`Patient/${id}`];
+  const m = PATIENT_IN_JSON.exec(json);
+  return m ? [m[1] as string] : [];
+}
+
+export function patientOf(r: Resource): string[] {
+  if (r.resourceType === 'Patient') return r.id ? [`Patient/${r.id}`] : [];
+  const ref = r as { subject?: { reference?: string }; patient?: { reference?: string } };
+  const p = ref.patient?.reference ?? ref.subject?.reference;
+  return p?.startsWith('Patient/') ? [p] : [];
+}
+
+/** The same refusal whether the resource is missing or withheld: nothing tells a party it exists. */
+export function withheld(type: string, id: string): FhirError {
+  return new FhirError(
+    403,
+    issue('error', 'forbidden', `sec-consent-1: ${type}/${id} is not available to this client`, type),
+  );
+}
+
+/** An audit record of `p`'s request. */
+export const record = (
+  p: Principal,
+  r: Omit<AuditRecord, 'client' | 'party' | 'requestId'>,
+): AuditRecord => ({
+  client: p.clientId,
+  ...(p.party ? { party: p.party } : {}),
+  ...(p.requestId ? { requestId: p.requestId } : {}),
+  ...r,
+});
+
+/** An audit record of a successful access. */
+export function succeeded(
+  g: Guard,
+  interaction: string,
+  action: AuditRecord['action'],
+  entities: string[],
+  patients: string[],
+  extra: { consents?: string[]; query?: string } = {},
+): AuditRecord {
+  return record(g.p, {
+    interaction,
+    action,
+    outcome: '0',
+    entities,
+    patients,
+    ...(extra.consents?.length ? { consents: extra.consents } : {}),
+    ...(extra.query !== undefined ? { query: extra.query } : {}),
+  });
+}
+
+/** `r` as the caller may see it: withheld for a party without consent, redacted without turvakielto. */
+export async function checked<T extends Resource>(
+  g: Guard,
+  r: T,
+): Promise<{ resource: T; consentId?: string }> {
+  const { p } = g;
+  if (!p.party) return { resource: p.turvakielto ? r : redactNonDisclosed(r) };
+  const d = await new DisclosureCheck(g.base, p.party).check(r);
+  if (!d.permitted) throw withheld(r.resourceType, r.id ?? '');
+  return {
+    resource: p.turvakielto ? r : redactNonDisclosed(r),
+    ...(d.consentId ? { consentId: d.consentId } : {}),
+  };
+}
+
+/** For a party a missing resource is refused like a withheld one. */
+export async function hideMissing<T>(g: Guard, type: string, id: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (g.p.party && err instanceof FhirError && (err.status === 404 || err.status === 410))
+      throw withheld(type, id);
+    throw err;
+  }
+}
+
+export const consentRefs = (ids: (string | undefined)[]): string[] => [
+  ...new Set(ids.filter((id): id is string => !!id).map((id) => `Consent/${id}`)),
+];

@@ -1,0 +1,188 @@
+// The guarded store's read members, one named handler each: consent for a receiving party,
+// turvakielto redaction, and an audit row written before the answer is returned.
+import type { Resource } from '@medplum/fhirtypes';
+import { redactNonDisclosed } from '../../mapping/index.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
+import type { HistoryEntry, StoredJson } from '../../store/index.ts';
+import type { StoreWrites } from '../ports.ts';
+import { DisclosureCheck } from './consent.ts';
+import {
+  type Guard,
+  TURVAKIELTO,
+  checked,
+  consentRefs,
+  hideMissing,
+  patientOf,
+  patientOfJson,
+  succeeded,
+  withheld,
+} from './guard-context.ts';
+
+type SearchParams = Record<string, string | string[] | undefined>;
+type SearchJsonResult = Awaited<ReturnType<StoreWrites['searchJson']>>;
+
+/** read and vread: the resource as the caller may see it. */
+export async function readOne<T extends Resource>(
+  g: Guard,
+  interaction: string,
+  type: string,
+  id: string,
+  load: () => Promise<T>,
+): Promise<T> {
+  const raw = await hideMissing(g, type, id, load);
+  const { resource, consentId } = await checked(g, raw);
+  await g.audit([
+    succeeded(g, interaction, 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
+  ]);
+  return resource;
+}
+
+/**
+ * read as stored text. The common case (no party, nothing to redact) serves the stored text as it is;
+ * only a party's read or a turvakielto Patient shown redacted is parsed.
+ */
+export async function readJson(g: Guard, type: string, id: string): Promise<StoredJson> {
+  const { p } = g;
+  const stored = await hideMissing(g, type, id, () => g.base.readJson(type, id));
+  if (!p.party && (p.turvakielto || type !== 'Patient' || !stored.json.includes(TURVAKIELTO))) {
+    await g.audit([succeeded(g, 'read', 'R', [`${type}/${id}`], patientOfJson(type, id, stored.json))]);
+    return stored;
+  }
+  const raw = JSON.parse(stored.json) as Resource;
+  const { resource, consentId } = await checked(g, raw);
+  await g.audit([
+    succeeded(g, 'read', 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
+  ]);
+  return { ...stored, json: resource === raw ? stored.json : JSON.stringify(resource) };
+}
+
+/** The matches a party may see (and the consents that let it), in order. */
+async function partyMatches(
+  g: Guard,
+  party: string,
+  ids: string[],
+  json: string[],
+): Promise<{ ids: string[]; json: string[]; consents: string[] }> {
+  const check = new DisclosureCheck(g.base, party);
+  const decisions = await Promise.all(json.map((text) => check.check(JSON.parse(text) as Resource)));
+  return {
+    ids: ids.filter((_, i) => decisions[i]?.permitted),
+    json: json.filter((_, i) => decisions[i]?.permitted),
+    consents: consentRefs(decisions.map((d) => d.consentId)),
+  };
+}
+
+/** The search as the audit row records it (parameters, not results). */
+function queryText(params: SearchParams): string {
+  return new URLSearchParams(
+    Object.entries(params).flatMap(([k, v]) =>
+      ([] as string[]).concat(v ?? []).map((one): [string, string] => [k, one]),
+    ),
+  ).toString();
+}
+
+/**
+ * search-type: a party's matches are filtered by consent and get no total (a count would tell what it
+ * may not see); turvakielto Patients are redacted; the audit row names every patient returned.
+ */
+export async function searchJson(
+  g: Guard,
+  type: string,
+  params: SearchParams,
+  opts?: { lenient?: boolean },
+): Promise<SearchJsonResult> {
+  const { p } = g;
+  const result = await g.base.searchJson(type, params, opts);
+  let { ids, json } = result;
+  let consents: string[] = [];
+  if (p.party) ({ ids, json, consents } = await partyMatches(g, p.party, ids, json));
+  if (!p.turvakielto && type === 'Patient') {
+    json = json.map((text) =>
+      text.includes(TURVAKIELTO) ? JSON.stringify(redactNonDisclosed(JSON.parse(text))) : text,
+    );
+  }
+  const patients = json.flatMap((text, i) => patientOfJson(type, ids[i] as string, text));
+  await g.audit([succeeded(g, 'search-type', 'E', [type], patients, { consents, query: queryText(params) })]);
+  const { total: _total, ...rest } = result;
+  return { ...(p.party ? rest : result), ids, json };
+}
+
+/** Resources found by business identifier (matching before a write): read rules apply to each. */
+export async function findByIdentifiers(
+  g: Guard,
+  type: string,
+  identifiers: Parameters<StoreWrites['findByIdentifiers']>[1],
+): Promise<Resource[][]> {
+  const found = await g.base.findByIdentifiers(type, identifiers);
+  const seen = found.flat();
+  const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checked(g, r)))));
+  if (seen.length) {
+    await g.audit([
+      succeeded(
+        g,
+        'search-type',
+        'E',
+        seen.map((r) => `${r.resourceType}/${r.id}`),
+        seen.flatMap(patientOf),
+        { consents: consentRefs(shown.flat().map((s) => s.consentId)) },
+      ),
+    ]);
+  }
+  return shown.map((list) => list.map((s) => s.resource));
+}
+
+/**
+ * Who still points at a resource (checked before a delete). A party is not told: when anything
+ * does, its delete is refused like a withheld read, naming nothing.
+ */
+export async function referrers(g: Guard, ...args: Parameters<StoreWrites['referrers']>): Promise<string[]> {
+  const found = await g.base.referrers(...args);
+  if (g.p.party && found.length) throw withheld(args[0], args[1]);
+  return found;
+}
+
+/** history-instance: a party needs consent for the newest version; every version is redacted alike. */
+export async function history(g: Guard, type: string, id: string): Promise<HistoryEntry[]> {
+  const { p } = g;
+  const versions = await hideMissing(g, type, id, () => g.base.history(type, id));
+  const newest = versions.find((v) => v.resource)?.resource;
+  let consentId: string | undefined;
+  if (p.party) {
+    if (!newest) throw withheld(type, id);
+    ({ consentId } = await checked(g, newest));
+  }
+  await g.audit([
+    succeeded(g, 'history-instance', 'R', [`${type}/${id}`], newest ? patientOf(newest) : [], {
+      consents: consentRefs([consentId]),
+    }),
+  ]);
+  return p.turvakielto ? versions : versions.map(redactedEntry);
+}
+
+const redactedEntry = <E extends HistoryEntry>(e: E): E =>
+  e.resource ? { ...e, resource: redactNonDisclosed(e.resource) } : e;
+
+/** history-type and history-system: not for a party (its access is decided per client and consent). */
+export async function historyPage(
+  g: Guard,
+  ...args: Parameters<StoreWrites['historyPage']>
+): ReturnType<StoreWrites['historyPage']> {
+  const { p } = g;
+  if (p.party) {
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        'sec-consent-1: history across clients is not available to a receiving party',
+      ),
+    );
+  }
+  const [type] = args;
+  const page = await g.base.historyPage(...args);
+  const patients = page.entries.flatMap((e) => (e.resource ? patientOf(e.resource) : []));
+  await g.audit([
+    succeeded(g, type ? 'history-type' : 'history-system', 'R', [type ?? '*'], [...new Set(patients)]),
+  ]);
+  return p.turvakielto ? page : { ...page, entries: page.entries.map(redactedEntry) };
+}
