@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { ResourceChange, StoreTx } from '../store/index.ts';
 import { patientReferenceOf } from './config.ts';
+import type { SyncStore } from './context.ts';
 
 /** The part of the store's contract (src/store/index.ts) that sync's own tables need. */
 export type Db = Pick<StoreTx, 'query'>;
@@ -70,23 +71,55 @@ export function isPulledWrite(tx: object): boolean {
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
+/** The outbox columns of `changes`, as arrays for one `unnest`. */
+function outboxArrays(changes: ResourceChange[]): (string | null)[][] {
+  return [
+    changes.map((c) => c.resource.resourceType),
+    changes.map((c) => c.resource.id ?? null),
+    changes.map((c) => c.resource.meta?.versionId ?? null),
+    changes.map((c) => c.action),
+    changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
+    changes.map((c) => JSON.stringify(c.resource)),
+  ];
+}
+
+const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, j, n)`;
+
 /** Records local writes in the outbox, in the writes' own transaction, in one statement. */
 export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(t, i, v, a, p, j, n)
+     SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
      ORDER BY n`,
-    [
-      changes.map((c) => c.resource.resourceType),
-      changes.map((c) => c.resource.id),
-      changes.map((c) => c.resource.meta?.versionId ?? null),
-      changes.map((c) => c.action),
-      changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
-      changes.map((c) => JSON.stringify(c.resource)),
-    ],
+    outboxArrays(changes),
   );
+}
+
+/**
+ * Backfill: queues those of `resources` that the sync has never seen (no outbox row, no mapping) as
+ * creates, in one statement; returns how many. Serialised across processes by an advisory lock, so
+ * two services attaching at once queue each resource once.
+ */
+export async function enqueueUnsynced(
+  db: Pick<SyncStore, 'transaction'>,
+  resources: Resource[],
+): Promise<number> {
+  if (!resources.length) return 0;
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
+    const rows = await tx.query(
+      `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
+       SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+        WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
+          AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
+       ORDER BY n
+       RETURNING id`,
+      outboxArrays(resources.map((resource) => ({ action: 'create' as const, resource }))),
+    );
+    return rows.length;
+  });
 }
 
 /** Consents among the written resources re-check their clients' blocked rows (local or pulled). */
@@ -488,7 +521,12 @@ export async function conflictCount(db: Db): Promise<number> {
   return n;
 }
 
-export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_pull_skipped' | 'last_error';
+export type StateKey =
+  | 'last_push_success'
+  | 'last_pull_success'
+  | 'last_pull_skipped'
+  | 'last_error'
+  | 'backfill';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(

@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
 import { migrateAuditLog } from './audit.ts';
+import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
@@ -71,6 +72,8 @@ export interface CreateSyncOptions {
   adapter?: RemoteAdapter;
   /** Install the outbox hook (default true; a pure worker process that writes nothing may skip it). */
   installHook?: boolean;
+  /** Resources queued per statement by the first-attach backfill (default 500; backfill.ts). */
+  backfillPageSize?: number;
 }
 
 export interface SyncService {
@@ -93,6 +96,11 @@ export interface SyncService {
   held(limit?: number): Promise<OutboxRow[]>;
   /** Dead, parked and blocked rows (or one of them) back to the queue. */
   retry(id?: string): Promise<number>;
+  /**
+   * Queue the resources written before the sync was attached (no outbox row, no mapping) and follow
+   * every local Patient. Runs by itself before the first push or pull on a store; `force` runs it again.
+   */
+  backfill(opts?: { force?: boolean }): Promise<BackfillStatus>;
   /** Pull this client's data from the remote (pushing any of their data follows them too). */
   follow(patientId: string): Promise<void>;
   /** Remove the outbox hook. */
@@ -216,6 +224,17 @@ export function createSync(opts: CreateSyncOptions): SyncService {
   setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
   const lanes = Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
+  // The first push or pull on a store queues what was written before any sync was attached.
+  let backfilled: Promise<BackfillStatus> | undefined;
+  const attached = () => {
+    backfilled ??= ready
+      .then(() => backfill(ctx, { pageSize: opts.backfillPageSize }))
+      .catch((err) => {
+        backfilled = undefined; // the next push or pull tries again (it resumes; nothing is queued twice)
+        throw err;
+      });
+    return backfilled;
+  };
   const list = (state: OutboxState) => async (limit?: number) => {
     await ready;
     return listByState(store, [state], limit);
@@ -227,20 +246,26 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     timings: ctx.timings,
     remote: ctx.remote,
     async pushRound() {
-      await ready;
+      await attached();
       return adapter.pushRound(ctx, abort.signal);
     },
     async pushOnce(onProgress) {
-      await ready;
+      await attached();
       return drainOutbox(ctx, abort.signal, lanes, onProgress, adapter);
     },
     async pullOnce() {
-      await ready;
+      await attached();
       return adapter.pullOnce(ctx, abort.signal);
     },
     start(which = {}) {
       if (loops.length) return;
-      const keep = (loop: () => Promise<void>) => loops.push(ready.then(loop).catch(() => {}));
+      const keep = (loop: () => Promise<void>) =>
+        loops.push(
+          attached()
+            .catch((err) => ctx.log.error({ err }, 'sync: backfill failed'))
+            .then(loop)
+            .catch(() => {}),
+        );
       if (which.push !== false) {
         for (let i = 0; i < lanes; i++)
           keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
@@ -268,6 +293,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     async retry(id) {
       await ready;
       return requeue(store, id);
+    },
+    async backfill(o = {}) {
+      if (!o.force) return attached();
+      await ready;
+      return backfill(ctx, { force: true, pageSize: opts.backfillPageSize });
     },
     async follow(patientId) {
       await ready;
