@@ -84,3 +84,8 @@ export const SYNC_MIGRATIONS_4: string[] = [
     PRIMARY KEY (resource_type, local_id, digest)
   )`,
 ];
+
+export const SYNC_MIGRATIONS_5: string[] = [
+  // A claim passes over the clients with rows in flight: which those are, without a scan.
+  `CREATE INDEX IF NOT EXISTS sync_outbox_inflight_patient ON sync_outbox (patient_id) WHERE state = 'inflight'`,
+];

@@ -24,7 +24,14 @@ import {
   requeue,
   unblockConsentPatients,
 } from './repository.ts';
-import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3, SYNC_MIGRATIONS_4 } from './schema.ts';
+import {
+  SYNC_MIGRATIONS,
+  SYNC_MIGRATIONS_2,
+  SYNC_MIGRATIONS_3,
+  SYNC_MIGRATIONS_4,
+  SYNC_MIGRATIONS_5,
+} from './schema.ts';
+import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
 import { newWorkerId } from './workers.ts';
 
@@ -165,7 +172,13 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     metrics,
     timings,
     waits,
+    sending: new Slots(pushLanes(opts)),
   };
+}
+
+/** Push Bundles in flight at once (`pushConcurrency`, default 2). */
+function pushLanes(opts: CreateSyncOptions): number {
+  return Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
 }
 
 /**
@@ -203,38 +216,58 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
   };
 }
 
-export function createSync(opts: CreateSyncOptions): SyncService {
-  const store = opts.store;
-  const ctx = contextFrom(opts);
-  const adapter = opts.adapter ?? adapterFor(opts.remote);
+/** The sync's tables, the audit log's and the adapter's, in order; resolves when all are there. */
+function migrateAll(
+  store: SyncableStore,
+  adapter: Partial<Pick<RemoteAdapter, 'migrate'>>,
+  log: Logger,
+): Promise<void> {
   const ready = store
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
+    .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
     .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
-  ready.catch((err) => ctx.log.error({ err }, 'sync: schema migration failed'));
+  ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));
+  return ready;
+}
+
+/**
+ * The backfill the first push or pull on a store waits for (one run per service; a failed run is
+ * tried again by the next push or pull, and resumes — nothing is queued twice).
+ */
+function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number) {
+  let backfilled: Promise<BackfillStatus> | undefined;
+  return () => {
+    backfilled ??= ready
+      .then(() => backfill(ctx, { pageSize }))
+      .catch((err) => {
+        backfilled = undefined;
+        throw err;
+      });
+    return backfilled;
+  };
+}
+
+export function createSync(opts: CreateSyncOptions): SyncService {
+  const store = opts.store;
+  const ctx = contextFrom(opts);
+  const adapter = opts.adapter ?? adapterFor(opts.remote);
+  const ready = migrateAll(store, adapter, ctx.log);
   const detach = opts.installHook === false ? () => {} : installOutbox(ctx, ready);
   const abort = new AbortController();
   // Every request and backoff in flight listens for stop(); with several push rounds and unbatched
   // delivery that is more than Node's default of 10 listeners, without any leak.
   setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
-  const lanes = Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
+  // One round more than Bundles in flight: the next is prepared while the others are at the remote.
+  const lanes = pushLanes(opts) + 1;
   // The first push or pull on a store queues what was written before any sync was attached.
-  let backfilled: Promise<BackfillStatus> | undefined;
-  const attached = () => {
-    backfilled ??= ready
-      .then(() => backfill(ctx, { pageSize: opts.backfillPageSize }))
-      .catch((err) => {
-        backfilled = undefined; // the next push or pull tries again (it resumes; nothing is queued twice)
-        throw err;
-      });
-    return backfilled;
-  };
+  const attached = backfillOnce(ctx, ready, opts.backfillPageSize);
   const list = (state: OutboxState) => async (limit?: number) => {
     await ready;
     return listByState(store, [state], limit);
