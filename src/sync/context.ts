@@ -5,7 +5,6 @@ import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteClient } from './remote-client.ts';
-import type { Slots } from './slots.ts';
 
 /** Accumulated wall time per kind of work, for the benchmark's breakdown. */
 export interface Timings {
@@ -60,8 +59,6 @@ export interface SyncContext {
   timings: Timings;
   /** Waits in progress, by a private token. */
   waits: Map<symbol, Wait>;
-  /** Push Bundles at the remote at once (`pushConcurrency`); rounds in flight are one more. */
-  sending: Slots;
 }
 
 const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>>();

@@ -31,7 +31,6 @@ import {
   SYNC_MIGRATIONS_4,
   SYNC_MIGRATIONS_5,
 } from './schema.ts';
-import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
 import { newWorkerId } from './workers.ts';
 
@@ -172,11 +171,10 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     metrics,
     timings,
     waits,
-    sending: new Slots(pushLanes(opts)),
   };
 }
 
-/** Push Bundles in flight at once (`pushConcurrency`, default 2). */
+/** Push rounds in flight at once (`pushConcurrency`, default 2). */
 function pushLanes(opts: CreateSyncOptions): number {
   return Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
 }
@@ -264,8 +262,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
   // delivery that is more than Node's default of 10 listeners, without any leak.
   setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
-  // One round more than Bundles in flight: the next is prepared while the others are at the remote.
-  const lanes = pushLanes(opts) + 1;
+  const lanes = pushLanes(opts);
   // The first push or pull on a store queues what was written before any sync was attached.
   const attached = backfillOnce(ctx, ready, opts.backfillPageSize);
   const list = (state: OutboxState) => async (limit?: number) => {

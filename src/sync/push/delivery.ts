@@ -128,14 +128,11 @@ async function deliverBundle(
   };
   let response: Bundle;
   try {
-    // At most pushConcurrency Bundles at the remote; a round prepared ahead waits here for its turn.
-    response = await ctx.sending.run(() =>
-      timeSpent(
-        ctx,
-        'network',
-        () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
-        `push: ${mode} Bundle of ${writes.length}`,
-      ),
+    response = await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
+      `push: ${mode} Bundle of ${writes.length}`,
     );
   } catch (err) {
     if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');

@@ -31,8 +31,8 @@ const RECLAIM_EVERY_MS = 1_000;
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
   const result = emptyPushResult();
   await timeSpent(ctx, 'database', () => reclaimAbandonedEvery(ctx.store, ctx, RECLAIM_EVERY_MS));
-  const rows = await timeSpent(ctx, 'database', () =>
-    claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs),
+  const rows = await inTurn(ctx, () =>
+    timeSpent(ctx, 'database', () => claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs)),
   );
   result.claimed = rows.length;
   if (!rows.length) return result;
@@ -54,6 +54,21 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
     if (!(err instanceof CircuitOpen)) throw err;
   }
   return result;
+}
+
+const claiming = new WeakMap<SyncContext, Promise<unknown>>();
+
+/**
+ * The rounds of one service claim one after another: each claim then sees the rows the previous one
+ * took as in flight and passes over their clients, instead of racing it for the same window.
+ */
+function inTurn<T>(ctx: SyncContext, fn: () => Promise<T>): Promise<T> {
+  const turn = (claiming.get(ctx) ?? Promise.resolve()).then(fn, fn);
+  claiming.set(
+    ctx,
+    turn.catch(() => {}),
+  );
+  return turn;
 }
 
 async function run(round: Round, rows: OutboxRow[]): Promise<void> {
