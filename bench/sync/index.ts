@@ -7,6 +7,7 @@
 //
 //   npx tsx bench/sync/index.ts                    # N = 10,000
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
+//   TYOKYKY_SYNC_BENCH_ONLY=linked npx tsx bench/sync/index.ts   # only the cross-referenced workload
 import { pathToFileURL } from 'node:url';
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -222,7 +223,7 @@ async function endToEnd(store: Store, url: string, clients: number): Promise<voi
   console.log(
     `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient):\n` +
       `  local writes (outbox in the same tx):           ${((n / writeMs) * 1000).toFixed(0)} resources/s\n` +
-      `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s)\n` +
+      `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s; ${split(sync, pushed.ms)})\n` +
       `  end to end, first local write → all on remote:  ${endRate.toFixed(0)} resources/s (${(syncMs / 1000).toFixed(1)} s)\n` +
       `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s\n` +
       `  push / direct ${(pushRate / directRate).toFixed(2)}×, end to end / direct ${(endRate / directRate).toFixed(2)}×; ` +
@@ -288,6 +289,10 @@ export default async function run(): Promise<void> {
     const warm = await seed(store, 2);
     await worker(store, facade.url, 'transaction').pushOnce();
 
+    if (process.env.TYOKYKY_SYNC_BENCH_ONLY === 'linked') {
+      await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
+      return;
+    }
     const clean = await seed(store, N);
     const batched = worker(store, facade.url, 'transaction');
     const push = await timedPush(batched);

@@ -2,6 +2,7 @@ export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig 
 export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, patientReferenceOf } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
 export { sdkDisclosureRule } from './consent-gate.ts';
+export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
 export type { OutboxRow, OutboxState } from './repository.ts';
 export { clientAssertion } from './oauth.ts';

@@ -169,8 +169,13 @@ export class RemoteClient {
     await this.request('DELETE', `${type}/${encodeURIComponent(id)}`, { signal });
   }
 
-  async bundle(bundle: Bundle, signal?: AbortSignal): Promise<Bundle> {
-    const answer = await this.request<Bundle>('POST', '', { body: bundle, signal });
+  /**
+   * A batch or transaction Bundle. `minimal`: ask for entries without the stored resources (their
+   * Location and ETag are enough to map them), which spares both sides serialising them.
+   */
+  async bundle(bundle: Bundle, signal?: AbortSignal, opts: { minimal?: boolean } = {}): Promise<Bundle> {
+    const headers = opts.minimal ? { prefer: 'return=minimal' } : undefined;
+    const answer = await this.request<Bundle>('POST', '', { body: bundle, signal, headers });
     return answer.resource as Bundle;
   }
 

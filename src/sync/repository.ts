@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { ResourceChange, StoreTx } from '../store/index.ts';
 import { patientReferenceOf } from './config.ts';
+import type { SyncStore } from './context.ts';
 
 /** The part of the store's contract (src/store/index.ts) that sync's own tables need. */
 export type Db = Pick<StoreTx, 'query'>;
@@ -70,23 +71,55 @@ export function isPulledWrite(tx: object): boolean {
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
+/** The outbox columns of `changes`, as arrays for one `unnest`. */
+function outboxArrays(changes: ResourceChange[]): (string | null)[][] {
+  return [
+    changes.map((c) => c.resource.resourceType),
+    changes.map((c) => c.resource.id ?? null),
+    changes.map((c) => c.resource.meta?.versionId ?? null),
+    changes.map((c) => c.action),
+    changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
+    changes.map((c) => JSON.stringify(c.resource)),
+  ];
+}
+
+const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, j, n)`;
+
 /** Records local writes in the outbox, in the writes' own transaction, in one statement. */
 export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(t, i, v, a, p, j, n)
+     SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
      ORDER BY n`,
-    [
-      changes.map((c) => c.resource.resourceType),
-      changes.map((c) => c.resource.id),
-      changes.map((c) => c.resource.meta?.versionId ?? null),
-      changes.map((c) => c.action),
-      changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
-      changes.map((c) => JSON.stringify(c.resource)),
-    ],
+    outboxArrays(changes),
   );
+}
+
+/**
+ * Backfill: queues those of `resources` that the sync has never seen (no outbox row, no mapping) as
+ * creates, in one statement; returns how many. Serialised across processes by an advisory lock, so
+ * two services attaching at once queue each resource once.
+ */
+export async function enqueueUnsynced(
+  db: Pick<SyncStore, 'transaction'>,
+  resources: Resource[],
+): Promise<number> {
+  if (!resources.length) return 0;
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
+    const rows = await tx.query(
+      `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
+       SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+        WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
+          AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
+       ORDER BY n
+       RETURNING id`,
+      outboxArrays(resources.map((resource) => ({ action: 'create' as const, resource }))),
+    );
+    return rows.length;
+  });
 }
 
 /** Consents among the written resources re-check their clients' blocked rows (local or pulled). */
@@ -139,7 +172,9 @@ const CLAIM_WINDOW = 4;
 /**
  * Claim up to `limit` ready rows (pending, or held whose re-check time came) for `worker`. SKIP
  * LOCKED keeps concurrent workers off each other's rows; a row waits while an earlier row of the same
- * resource is still queued, which keeps per-resource order.
+ * resource is still queued, which keeps per-resource order; and while rows of its client are in flight
+ * in another round, so a client's rows (which depend on its Patient and on each other) are not split
+ * between concurrent rounds, where the later part could only wait for the earlier.
  */
 export async function claim(db: Db, worker: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
   // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
@@ -165,6 +200,8 @@ function claimFrom(db: Db, worker: string, limit: number, leaseMs: number, windo
              SELECT 1 FROM sync_outbox p
               WHERE p.resource_type = c.resource_type AND p.resource_id = c.resource_id
                 AND p.id < c.id AND p.state IN ('pending', 'inflight', 'held'))
+           AND (c.patient_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM sync_outbox f WHERE f.patient_id = c.patient_id AND f.state = 'inflight'))
          ORDER BY c.id
          LIMIT $3
          FOR UPDATE SKIP LOCKED)
@@ -194,6 +231,64 @@ export async function settle(
       opts.reason ?? null,
       opts.outcome ? JSON.stringify(opts.outcome) : null,
       opts.delayMs ?? 0,
+    ],
+  );
+}
+
+/** A delivered row: where it lives on the remote now (no remote id: nothing to map), and why, if not plain done. */
+export interface DeliveredRow {
+  outboxId: string;
+  type: string;
+  localId: string;
+  localVersion: string | null;
+  remoteId: string | null;
+  remoteVersion: string | null;
+  patientId: string | null;
+  reason: string | null;
+}
+
+/**
+ * Everything a delivery changes in the sync tables, in one statement: the id map (last row of a
+ * resource wins), the rows `done` (guarded by the claim like `settle`), older sent contents of the
+ * mapped resources forgotten, their clients followed, and the time of the last success.
+ */
+export async function settleDelivered(db: Db, worker: string, delivered: DeliveredRow[]): Promise<void> {
+  if (!delivered.length) return;
+  await db.query(
+    `WITH d AS (
+       SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+         AS d(outbox_id, t, i, local_version, remote_id, remote_version, patient, reason)),
+     mapped AS (
+       INSERT INTO sync_idmap (${MAP_COLUMNS})
+       SELECT DISTINCT ON (t, i) t, i, remote_id, local_version, remote_version FROM d
+        WHERE remote_id IS NOT NULL ORDER BY t, i, outbox_id DESC
+       ON CONFLICT (resource_type, local_id) DO UPDATE
+         SET remote_id = EXCLUDED.remote_id, local_version = EXCLUDED.local_version,
+             remote_version = EXCLUDED.remote_version, updated_at = now()),
+     settled AS (
+       UPDATE sync_outbox o
+          SET state = 'done', reason = d.reason, outcome = NULL, claimed_by = NULL, lease_until = NULL,
+              settled_by = $1, available_at = now(), updated_at = now()
+         FROM d WHERE o.id = d.outbox_id AND o.claimed_by = $1 AND o.state = 'inflight'),
+     forgotten AS (
+       DELETE FROM sync_sent s USING d
+        WHERE d.remote_id IS NOT NULL AND s.resource_type = d.t AND s.local_id = d.i AND s.outbox_id < d.outbox_id),
+     followed AS (
+       INSERT INTO sync_followed (patient_id)
+       SELECT DISTINCT patient FROM d WHERE patient IS NOT NULL ON CONFLICT (patient_id) DO NOTHING)
+     INSERT INTO sync_state (key, value) VALUES ('last_push_success', $10)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+    [
+      worker,
+      delivered.map((d) => d.outboxId),
+      delivered.map((d) => d.type),
+      delivered.map((d) => d.localId),
+      delivered.map((d) => d.localVersion),
+      delivered.map((d) => d.remoteId),
+      delivered.map((d) => d.remoteVersion),
+      delivered.map((d) => d.patientId),
+      delivered.map((d) => d.reason),
+      new Date().toISOString(),
     ],
   );
 }
@@ -406,19 +501,6 @@ export async function wasSentByUs(db: Db, type: string, localId: string, digest:
   return rows.length > 0;
 }
 
-/** Once a write is confirmed, older sent contents of the same resources are no longer needed. */
-export async function forgetOlderSent(
-  db: Db,
-  settled: { type: string; localId: string; outboxId: string }[],
-) {
-  if (!settled.length) return;
-  await db.query(
-    `DELETE FROM sync_sent s USING unnest($1::text[], $2::text[], $3::bigint[]) AS k(t, i, o)
-      WHERE s.resource_type = k.t AND s.local_id = k.i AND s.outbox_id < k.o`,
-    [settled.map((s) => s.type), settled.map((s) => s.localId), settled.map((s) => s.outboxId)],
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Pull cursors, followed clients, conflicts, service state
 
@@ -488,7 +570,12 @@ export async function conflictCount(db: Db): Promise<number> {
   return n;
 }
 
-export type StateKey = 'last_push_success' | 'last_pull_success' | 'last_pull_skipped' | 'last_error';
+export type StateKey =
+  | 'last_push_success'
+  | 'last_pull_success'
+  | 'last_pull_skipped'
+  | 'last_error'
+  | 'backfill';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(

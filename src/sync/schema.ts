@@ -84,3 +84,11 @@ export const SYNC_MIGRATIONS_4: string[] = [
     PRIMARY KEY (resource_type, local_id, digest)
   )`,
 ];
+
+export const SYNC_MIGRATIONS_5: string[] = [
+  // A claim passes over the clients with rows in flight: which those are, without a scan.
+  `CREATE INDEX IF NOT EXISTS sync_outbox_inflight_patient ON sync_outbox (patient_id) WHERE state = 'inflight'`,
+  // A row changes state several times (claimed, settled) but its payload never: kept out of line, each
+  // of those updates writes the row's few small columns instead of the whole resource again.
+  'ALTER TABLE sync_outbox SET (toast_tuple_target = 128)',
+];

@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FhirError } from '../shared/outcome.ts';
 import { migrateAuditLog } from './audit.ts';
+import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
@@ -23,7 +24,13 @@ import {
   requeue,
   unblockConsentPatients,
 } from './repository.ts';
-import { SYNC_MIGRATIONS, SYNC_MIGRATIONS_2, SYNC_MIGRATIONS_3, SYNC_MIGRATIONS_4 } from './schema.ts';
+import {
+  SYNC_MIGRATIONS,
+  SYNC_MIGRATIONS_2,
+  SYNC_MIGRATIONS_3,
+  SYNC_MIGRATIONS_4,
+  SYNC_MIGRATIONS_5,
+} from './schema.ts';
 import { type SyncStatus, readStatus } from './status.ts';
 import { newWorkerId } from './workers.ts';
 
@@ -71,6 +78,8 @@ export interface CreateSyncOptions {
   adapter?: RemoteAdapter;
   /** Install the outbox hook (default true; a pure worker process that writes nothing may skip it). */
   installHook?: boolean;
+  /** Resources queued per statement by the first-attach backfill (default 500; backfill.ts). */
+  backfillPageSize?: number;
 }
 
 export interface SyncService {
@@ -93,6 +102,11 @@ export interface SyncService {
   held(limit?: number): Promise<OutboxRow[]>;
   /** Dead, parked and blocked rows (or one of them) back to the queue. */
   retry(id?: string): Promise<number>;
+  /**
+   * Queue the resources written before the sync was attached (no outbox row, no mapping) and follow
+   * every local Patient. Runs by itself before the first push or pull on a store; `force` runs it again.
+   */
+  backfill(opts?: { force?: boolean }): Promise<BackfillStatus>;
   /** Pull this client's data from the remote (pushing any of their data follows them too). */
   follow(patientId: string): Promise<void>;
   /** Remove the outbox hook. */
@@ -160,6 +174,11 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
   };
 }
 
+/** Push rounds in flight at once (`pushConcurrency`, default 2). */
+function pushLanes(opts: CreateSyncOptions): number {
+  return Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
+}
+
 /**
  * The outbox hook: local writes of pushed types are queued in the writes' own transaction; writes
  * of a transaction pull marked are the remote's own content and are not sent back. Returns the remover.
@@ -195,27 +214,57 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
   };
 }
 
-export function createSync(opts: CreateSyncOptions): SyncService {
-  const store = opts.store;
-  const ctx = contextFrom(opts);
-  const adapter = opts.adapter ?? adapterFor(opts.remote);
+/** The sync's tables, the audit log's and the adapter's, in order; resolves when all are there. */
+function migrateAll(
+  store: SyncableStore,
+  adapter: Partial<Pick<RemoteAdapter, 'migrate'>>,
+  log: Logger,
+): Promise<void> {
   const ready = store
     .migrate('sync', SYNC_MIGRATIONS)
     .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
+    .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
     .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
-  ready.catch((err) => ctx.log.error({ err }, 'sync: schema migration failed'));
+  ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));
+  return ready;
+}
+
+/**
+ * The backfill the first push or pull on a store waits for (one run per service; a failed run is
+ * tried again by the next push or pull, and resumes — nothing is queued twice).
+ */
+function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number) {
+  let backfilled: Promise<BackfillStatus> | undefined;
+  return () => {
+    backfilled ??= ready
+      .then(() => backfill(ctx, { pageSize }))
+      .catch((err) => {
+        backfilled = undefined;
+        throw err;
+      });
+    return backfilled;
+  };
+}
+
+export function createSync(opts: CreateSyncOptions): SyncService {
+  const store = opts.store;
+  const ctx = contextFrom(opts);
+  const adapter = opts.adapter ?? adapterFor(opts.remote);
+  const ready = migrateAll(store, adapter, ctx.log);
   const detach = opts.installHook === false ? () => {} : installOutbox(ctx, ready);
   const abort = new AbortController();
   // Every request and backoff in flight listens for stop(); with several push rounds and unbatched
   // delivery that is more than Node's default of 10 listeners, without any leak.
   setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
-  const lanes = Math.max(1, Math.trunc(opts.pushConcurrency ?? 2));
+  const lanes = pushLanes(opts);
+  // The first push or pull on a store queues what was written before any sync was attached.
+  const attached = backfillOnce(ctx, ready, opts.backfillPageSize);
   const list = (state: OutboxState) => async (limit?: number) => {
     await ready;
     return listByState(store, [state], limit);
@@ -227,20 +276,26 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     timings: ctx.timings,
     remote: ctx.remote,
     async pushRound() {
-      await ready;
+      await attached();
       return adapter.pushRound(ctx, abort.signal);
     },
     async pushOnce(onProgress) {
-      await ready;
+      await attached();
       return drainOutbox(ctx, abort.signal, lanes, onProgress, adapter);
     },
     async pullOnce() {
-      await ready;
+      await attached();
       return adapter.pullOnce(ctx, abort.signal);
     },
     start(which = {}) {
       if (loops.length) return;
-      const keep = (loop: () => Promise<void>) => loops.push(ready.then(loop).catch(() => {}));
+      const keep = (loop: () => Promise<void>) =>
+        loops.push(
+          attached()
+            .catch((err) => ctx.log.error({ err }, 'sync: backfill failed'))
+            .then(loop)
+            .catch(() => {}),
+        );
       if (which.push !== false) {
         for (let i = 0; i < lanes; i++)
           keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
@@ -268,6 +323,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     async retry(id) {
       await ready;
       return requeue(store, id);
+    },
+    async backfill(o = {}) {
+      if (!o.force) return attached();
+      await ready;
+      return backfill(ctx, { force: true, pageSize: opts.backfillPageSize });
     },
     async follow(patientId) {
       await ready;

@@ -1,3 +1,4 @@
+import { type BackfillStatus, readBackfill } from './backfill.ts';
 import type { SyncContext } from './context.ts';
 import type { KantaStatus } from './kanta/status.ts';
 import { type OutboxState, conflictCount, followedCount, outboxCounts, readStates } from './repository.ts';
@@ -18,6 +19,8 @@ export interface SyncStatus {
   conflicts: number;
   /** Clients the store holds sync data for (pull follows each of them, or says why not). */
   followedClients: number;
+  /** Resources written before the sync was attached, queued once (backfill.ts). */
+  backfill: BackfillStatus;
   breaker: string;
   /** What the sync is waiting for right now, and for how long. */
   waiting: { what: string; forMs: number }[];
@@ -57,6 +60,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     heldByDependency: states.held,
     conflicts: await conflictCount(db),
     followedClients: await followedCount(db),
+    backfill: await readBackfill(db),
     breaker: ctx.remote.breakerState,
     waiting: [...ctx.waits.values()].map((w) => ({ what: w.what, forMs: now - w.since })),
   };

@@ -40,3 +40,17 @@ export async function reclaimAbandoned(db: Db): Promise<number> {
   const dead = deadLocalWorkers(await inflightWorkers(db));
   return (await reclaimFrom(db, dead)) + (await reclaimExpired(db));
 }
+
+const lastReclaim = new WeakMap<object, number>();
+
+/**
+ * `reclaimAbandoned` at most once per `everyMs` for `owner` (a worker's context): a push round need
+ * not look for dead workers each time; the first round of a worker always does.
+ */
+export async function reclaimAbandonedEvery(db: Db, owner: object, everyMs: number): Promise<number> {
+  const now = performance.now();
+  const last = lastReclaim.get(owner);
+  if (last !== undefined && now - last < everyMs) return 0;
+  lastReclaim.set(owner, now);
+  return reclaimAbandoned(db);
+}

@@ -332,7 +332,8 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
 
   it('the local facade (serve --remote, default 120 s lease) killed mid-push resumes at once after a restart', async () => {
     const { store, sync, url } = await localSide();
-    const { edits, goals } = await seedClients(store, 10);
+    // More than one round of the facade's worker (batches of 100): some settled while others are in flight.
+    const { edits, goals } = await seedClients(store, 30);
     const serve = () => startServe(['--database-url', url, '--remote', proxy.url]);
     Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
     let restarted: Awaited<ReturnType<typeof serve>> | undefined;
@@ -482,8 +483,8 @@ describe('long waits are bounded and observable', () => {
       pushing = sync.pushOnce();
       await new Promise((r) => setTimeout(r, 600));
       const waiting = (await sync.status()).waiting.map((w) => w.what);
-      // The Consent waits for its Patient (an earlier wave): one conditional create in flight.
-      expect(waiting).toEqual(['push: create Patient', 'remote POST Patient']);
+      // The Consent refers to its Patient: both go in one transaction Bundle (urn:uuid between them).
+      expect(waiting).toEqual(['push: transaction Bundle of 2', 'remote POST (base)']);
     } finally {
       Object.assign(proxy.faults, { hangRate: 0, hangMs: 0 });
     }

@@ -104,6 +104,7 @@ function statusText(s: SyncStatus): string {
     `held (dependency)  ${s.heldByDependency}`,
     `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
     `followed clients   ${s.followedClients}`,
+    `backfilled         ${s.backfill.enqueued} written before the sync was attached (${s.backfill.state}; ${s.backfill.clients} local clients followed)`,
     `last error         ${s.failures.lastError ?? '-'}`,
     ...s.waiting.map((w) => `waiting            ${w.what} (${Math.round(w.forMs / 1000)} s)`),
     ...(s.kanta ? kantaLines(s.kanta) : []),

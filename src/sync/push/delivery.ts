@@ -79,20 +79,26 @@ export async function deliverTransaction(
 
 class RefusedTransaction extends Error {}
 
-/** Before a write leaves: the digest of its content, so its echo is recognised later. */
+/**
+ * Before a write leaves: the digest of its content, so its echo is recognised later. An entry that
+ * refers to another of its Bundle by `urn:uuid` is left out: the remote stores that reference resolved
+ * to an id not known yet, so no digest of ours could match its copy. Such a write is recognised by
+ * content instead — a retry meets it as an existing resource (conditional create) or a 412 and
+ * re-reads it; a pull leaves it alone while its row is queued and then finds the same content locally.
+ */
 async function remember(round: Round, writes: RemoteWrite[]): Promise<void> {
   const { ctx } = round;
+  const known = writes.filter((w) => w.resource && !w.viaBundle);
+  if (!known.length) return;
   await timeSpent(ctx, 'database', () =>
     recordSent(
       ctx.store,
-      writes
-        .filter((w) => w.resource)
-        .map((w) => ({
-          type: w.row.resource_type,
-          localId: w.row.resource_id,
-          digest: contentDigest(contentKey(w.resource!)),
-          outboxId: w.row.id,
-        })),
+      known.map((w) => ({
+        type: w.row.resource_type,
+        localId: w.row.resource_id,
+        digest: contentDigest(contentKey(w.resource!)),
+        outboxId: w.row.id,
+      })),
     ),
   );
 }
@@ -125,7 +131,7 @@ async function deliverBundle(
     response = await timeSpent(
       ctx,
       'network',
-      () => ctx.remote.bundle(bundle, round.signal),
+      () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
       `push: ${mode} Bundle of ${writes.length}`,
     );
   } catch (err) {

@@ -25,6 +25,8 @@ export interface Ordered {
   /** Rows to send, wave by wave (a wave references only mapped resources or earlier waves). */
   waves: OutboxRow[][];
   logical: LogicalTargets;
+  /** Mappings read while ordering: of every synced dependency and of the rows' own resources. */
+  mappings: Map<string, IdMapping>;
 }
 
 type Verdict = { kind: 'wait' | 'hold'; reason: string };
@@ -44,14 +46,7 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
   const all = [...new Set([...deps.values()].flat())];
   const synced = all.filter((r) => ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
   const logicalRefs = all.filter((r) => !ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
-  // Queue states first, mappings second: a dependency settled in between shows up as mapped.
-  const states = await timeSpent(ctx, 'database', () =>
-    latestStates(
-      ctx.store,
-      synced.filter((r) => !inBatch.has(r)),
-    ),
-  );
-  const mappings = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, synced));
+  const { mappings, states } = await knownState(round, synced, inBatch);
   const logical = await logicalTargets(round, logicalRefs);
 
   const verdicts = new Map<string, Verdict>();
@@ -76,7 +71,29 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
   }
   await releaseHeldBack(round, rows, verdicts);
   const sendable = rows.filter((r) => !verdicts.has(r.id));
-  return { waves: waves(sendable, deps, inBatch, mappings), logical };
+  return { waves: waves(sendable, deps, inBatch, mappings), logical, mappings };
+}
+
+/**
+ * The mappings of the dependencies and of the rows themselves, and the queue state of each dependency
+ * outside the batch that is not mapped. A dependency settled between the two reads shows as `done`
+ * without a mapping: its mapping (written in the statement that settled it) is read again.
+ */
+async function knownState(round: Round, synced: string[], inBatch: Map<string, OutboxRow>) {
+  const { ctx } = round;
+  const mappings = await timeSpent(ctx, 'database', () =>
+    mappingsForLocal(ctx.store, [...synced, ...inBatch.keys()]),
+  );
+  const outside = synced.filter((r) => !inBatch.has(r) && !mappings.has(r));
+  const states = outside.length
+    ? await timeSpent(ctx, 'database', () => latestStates(ctx.store, outside))
+    : new Map<string, { state: OutboxState; reason: string | null }>();
+  const settled = outside.filter((r) => states.get(r)?.state === 'done');
+  if (settled.length) {
+    const late = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, settled));
+    for (const [k, m] of late) mappings.set(k, m);
+  }
+  return { mappings, states };
 }
 
 function ownVerdict(
@@ -164,15 +181,19 @@ function waves(
   return out.filter((w) => w?.length);
 }
 
-/** Business identifiers of referenced resources the sync does not send, read from the local store. */
+/**
+ * Business identifiers of referenced resources the sync does not send, read from the local store (all
+ * at once: the store coalesces concurrent reads into one statement).
+ */
 async function logicalTargets(round: Round, refs: string[]): Promise<LogicalTargets> {
-  const out: LogicalTargets = new Map();
-  for (const ref of refs) {
-    const slash = ref.indexOf('/');
-    const target = await timeSpent(round.ctx, 'database', () =>
-      round.ctx.store.read(ref.slice(0, slash), ref.slice(slash + 1)).catch(() => undefined),
-    );
-    out.set(ref, target ? (businessIdentifier(target) ?? null) : null);
-  }
-  return out;
+  if (!refs.length) return new Map();
+  const targets = await timeSpent(round.ctx, 'database', () =>
+    Promise.all(
+      refs.map((ref) => {
+        const slash = ref.indexOf('/');
+        return round.ctx.store.read(ref.slice(0, slash), ref.slice(slash + 1)).catch(() => undefined);
+      }),
+    ),
+  );
+  return new Map(refs.map((ref, i) => [ref, targets[i] ? (businessIdentifier(targets[i]) ?? null) : null]));
 }

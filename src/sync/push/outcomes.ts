@@ -4,7 +4,7 @@ import { issue, outcome } from '../../shared/outcome.ts';
 import { auditTransfers } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
-import { type OutboxRow, follow, forgetOlderSent, setState, settle, upsertMappings } from '../repository.ts';
+import { type DeliveredRow, type OutboxRow, settle, settleDelivered } from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
 import type { Round } from './state.ts';
 
@@ -17,51 +17,39 @@ export interface Delivered {
   notSent?: boolean;
 }
 
-/** Mappings, done rows, followed clients, the success time and the disclosures' audit rows, in one local transaction. */
+/**
+ * Mappings, done rows, followed clients and the success time (one statement), and the disclosures'
+ * audit rows, in one local transaction.
+ */
 export async function succeed(round: Round, delivered: Delivered[]): Promise<void> {
   if (!delivered.length) return;
   const { ctx } = round;
+  const rows = delivered.map(
+    (s): DeliveredRow => ({
+      outboxId: s.row.id,
+      type: s.row.resource_type,
+      localId: s.row.resource_id,
+      localVersion: s.row.version_id,
+      // A delete leaves the mapping as it was; a write without a remote id has nothing to map.
+      remoteId: s.row.action !== 'delete' && s.remote.id ? s.remote.id : null,
+      remoteVersion: s.remote.versionId ?? null,
+      patientId: s.row.patient_id,
+      reason: s.reason ?? null,
+    }),
+  );
+  const transfers = delivered
+    .filter((s) => !s.notSent)
+    .map((s) => ({
+      type: s.row.resource_type,
+      localId: s.row.resource_id,
+      action: s.row.action,
+      patientId: s.row.patient_id,
+      consents: round.consents?.get(s.row.id),
+    }));
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
-      const live = delivered.filter((s) => s.row.action !== 'delete' && s.remote.id);
-      await upsertMappings(
-        tx,
-        live.map((s) => ({
-          resource_type: s.row.resource_type,
-          local_id: s.row.resource_id,
-          remote_id: s.remote.id,
-          local_version: s.row.version_id,
-          remote_version: s.remote.versionId ?? null,
-        })),
-      );
-      await settle(
-        tx,
-        ctx.workerId,
-        delivered.filter((s) => !s.reason).map((s) => s.row.id),
-        'done',
-      );
-      for (const s of delivered.filter((x) => x.reason))
-        await settle(tx, ctx.workerId, [s.row.id], 'done', { reason: s.reason });
-      await forgetOlderSent(
-        tx,
-        live.map((s) => ({ type: s.row.resource_type, localId: s.row.resource_id, outboxId: s.row.id })),
-      );
-      await follow(tx, [...new Set(delivered.map((s) => s.row.patient_id).filter((x): x is string => !!x))]);
-      await auditTransfers(
-        tx,
-        ctx,
-        'export',
-        delivered
-          .filter((s) => !s.notSent)
-          .map((s) => ({
-            type: s.row.resource_type,
-            localId: s.row.resource_id,
-            action: s.row.action,
-            patientId: s.row.patient_id,
-            consents: round.consents?.get(s.row.id),
-          })),
-      );
-      await setState(tx, 'last_push_success', new Date().toISOString());
+      await settleDelivered(tx, ctx.workerId, rows);
+      await auditTransfers(tx, ctx, 'export', transfers);
     }),
   );
   round.result.done += delivered.length;

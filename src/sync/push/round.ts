@@ -1,6 +1,8 @@
 /**
  * One round of a push worker: claim a batch, let consent through what it permits (per client), order
- * the rest by dependencies, then deliver wave by wave; every claimed row ends settled or released.
+ * the rest by dependencies, then deliver — the whole round in one transaction Bundle when the remote
+ * takes them (entries refer to each other by `urn:uuid`), else wave by wave; every claimed row ends
+ * settled or released.
  */
 import { randomUUID } from 'node:crypto';
 import { issue, outcome } from '../../shared/outcome.ts';
@@ -13,24 +15,28 @@ import {
   mappingsForLocal,
   release,
   renewLease,
+  settle,
 } from '../repository.ts';
-import { reclaimAbandoned } from '../workers.ts';
+import { reclaimAbandonedEvery } from '../workers.ts';
 import { gateByConsent } from './consent.ts';
-import { deliverTransaction, deliverWave } from './delivery.ts';
-import { WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
+import { type Recreate, deliverTransaction, deliverWave } from './delivery.ts';
+import { type Ordered, WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
 import { dead } from './outcomes.ts';
 import { CircuitOpen, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
 import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
+/** How often a worker looks for rows abandoned by dead workers or run-out leases. */
+const RECLAIM_EVERY_MS = 1_000;
+
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
   const result = emptyPushResult();
-  await timeSpent(ctx, 'database', () => reclaimAbandoned(ctx.store));
-  const rows = await timeSpent(ctx, 'database', () =>
-    claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs),
+  await timeSpent(ctx, 'database', () => reclaimAbandonedEvery(ctx.store, ctx, RECLAIM_EVERY_MS));
+  const rows = await inTurn(ctx, () =>
+    timeSpent(ctx, 'database', () => claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs)),
   );
   result.claimed = rows.length;
   if (!rows.length) return result;
-  const round: Round = { ctx, result, signal };
+  const round: Round = { ctx, result, signal, claimedAt: performance.now() };
   try {
     await run(round, rows);
   } catch (err) {
@@ -50,51 +56,179 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
   return result;
 }
 
+const claiming = new WeakMap<SyncContext, Promise<unknown>>();
+
+/**
+ * The rounds of one service claim one after another: each claim then sees the rows the previous one
+ * took as in flight and passes over their clients, instead of racing it for the same window.
+ */
+function inTurn<T>(ctx: SyncContext, fn: () => Promise<T>): Promise<T> {
+  const turn = (claiming.get(ctx) ?? Promise.resolve()).then(fn, fn);
+  claiming.set(
+    ctx,
+    turn.catch(() => {}),
+  );
+  return turn;
+}
+
 async function run(round: Round, rows: OutboxRow[]): Promise<void> {
-  const { ctx } = round;
   const permitted = await gateByConsent(round, rows);
   const identified = await requireIdentifiers(round, permitted);
-  const { waves, logical } = await orderByDependencies(round, identified);
-  for (const wave of waves) {
-    const ids = wave.map((r) => r.id);
-    await timeSpent(ctx, 'database', () => renewLease(ctx.store, ctx.workerId, ids, ctx.leaseMs));
-    // Later waves reference what earlier ones created: read the mappings again.
-    const keys = wave.flatMap((r) => [`${r.resource_type}/${r.resource_id}`, ...refsOf(r)]);
-    const mappings = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, keys));
-    const writes: RemoteWrite[] = [];
-    const notYet: OutboxRow[] = [];
-    const untranslated = new Set<string>();
-    for (const row of wave) {
-      const w = remoteWrite(row, mappings, ctx.pushTypes, logical);
-      if ('untranslated' in w) {
-        // A dependency of an earlier wave did not make it: never send a local id; wait for it.
-        notYet.push(row);
-        for (const r of w.untranslated) untranslated.add(r);
-      } else writes.push(w);
-    }
-    if (notYet.length) {
-      round.result.waiting += notYet.length;
-      const reason = `waiting for ${[...untranslated].slice(0, 3).join(', ')} to reach the remote`;
-      await timeSpent(ctx, 'database', () =>
-        release(
-          ctx.store,
-          ctx.workerId,
-          notYet.map((r) => r.id),
-          WAIT_FOR_DEPENDENCY_MS,
-          reason,
-        ),
-      );
-    }
-    const recreate = (w: RemoteWrite) => {
-      const again = asCreate(w, ctx.pushTypes, logical, mappings);
-      return 'untranslated' in again ? undefined : again;
-    };
-    await deliverWave(round, writes, recreate);
-  }
+  const ordered = await orderByDependencies(round, identified);
+  ordered.waves = await dropStale(round, ordered);
+  if (await asOneTransaction(round, ordered)) return;
+  await waveByWave(round, ordered);
 }
+
+const keyOf = (row: OutboxRow) => `${row.resource_type}/${row.resource_id}`;
 
 function refsOf(row: OutboxRow): string[] {
   return row.action === 'delete' ? [] : [...collectReferences(row.payload)];
+}
+
+/** Keep our claim on rows of a round that has run for a while (a fresh claim needs no renewal). */
+async function keepLease(round: Round, rows: OutboxRow[]): Promise<void> {
+  const { ctx } = round;
+  if (performance.now() - round.claimedAt < ctx.leaseMs / 4) return;
+  const ids = rows.map((r) => r.id);
+  await timeSpent(ctx, 'database', () => renewLease(ctx.store, ctx.workerId, ids, ctx.leaseMs));
+}
+
+/**
+ * A row older than the local version already on the remote (a write queued twice, e.g. by the hook
+ * and a backfill running at the same moment) is settled without sending: it would put older content
+ * over newer.
+ */
+async function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
+  const { ctx } = round;
+  const isStale = (row: OutboxRow) => {
+    const sent = mappings.get(keyOf(row))?.local_version;
+    return row.action !== 'delete' && !!sent && !!row.version_id && Number(row.version_id) < Number(sent);
+  };
+  const stale = waves.flat().filter(isStale);
+  if (!stale.length) return waves;
+  await timeSpent(ctx, 'database', () =>
+    settle(
+      ctx.store,
+      ctx.workerId,
+      stale.map((r) => r.id),
+      'done',
+      { reason: 'superseded: a newer local version is already on the remote' },
+    ),
+  );
+  round.result.done += stale.length;
+  return waves.map((w) => w.filter((r) => !isStale(r))).filter((w) => w.length);
+}
+
+/**
+ * Writes for `rows` with the mappings known now (and `inBundle` urn:uuids); rows with a reference that
+ * cannot be translated are released to wait — a local id is never sent.
+ */
+async function writesFor(
+  round: Round,
+  rows: OutboxRow[],
+  mappings: Map<string, IdMapping>,
+  logical: LogicalTargets,
+  inBundle?: Map<string, string>,
+): Promise<RemoteWrite[]> {
+  const { ctx } = round;
+  const writes: RemoteWrite[] = [];
+  const notYet: OutboxRow[] = [];
+  const untranslated = new Set<string>();
+  for (const row of rows) {
+    const w = remoteWrite(row, mappings, ctx.pushTypes, logical, inBundle);
+    if ('untranslated' in w) {
+      notYet.push(row);
+      for (const r of w.untranslated) untranslated.add(r);
+    } else writes.push(w);
+  }
+  if (notYet.length) {
+    round.result.waiting += notYet.length;
+    const reason = `waiting for ${[...untranslated].slice(0, 3).join(', ')} to reach the remote`;
+    await timeSpent(ctx, 'database', () =>
+      release(
+        ctx.store,
+        ctx.workerId,
+        notYet.map((r) => r.id),
+        WAIT_FOR_DEPENDENCY_MS,
+        reason,
+      ),
+    );
+  }
+  return writes;
+}
+
+/** Rebuilds a write as a create (its remote copy is gone), with the latest mappings in `known`. */
+function recreator(round: Round, logical: LogicalTargets, known: { mappings: Map<string, IdMapping> }) {
+  const recreate: Recreate = (w) => {
+    const again = asCreate(w, round.ctx.pushTypes, logical, known.mappings);
+    return 'untranslated' in again ? undefined : again;
+  };
+  return recreate;
+}
+
+/**
+ * The whole round in one transaction Bundle: rows not yet on the remote get a `urn:uuid` that the
+ * others refer to them by, so dependent resources need one round trip, not one per level. False when
+ * the remote takes no transactions or refused this one as a whole (nothing of it was stored): the
+ * caller goes wave by wave. Deletes go by themselves afterwards.
+ */
+async function asOneTransaction(round: Round, ordered: Ordered): Promise<boolean> {
+  const { ctx } = round;
+  const rows = ordered.waves.flat();
+  const live = rows.filter((r) => r.action !== 'delete');
+  if (live.length < 2 || ordered.waves.length < 2) return false;
+  const mode = await timeSpent(
+    ctx,
+    'network',
+    () => ctx.remote.bundleMode(round.signal),
+    'remote capabilities',
+  );
+  if (mode !== 'transaction') return false;
+  const inBundle = new Map(
+    live.filter((r) => !ordered.mappings.has(keyOf(r))).map((r) => [keyOf(r), `urn:uuid:${randomUUID()}`]),
+  );
+  const writes: RemoteWrite[] = [];
+  for (const row of live) {
+    const w = remoteWrite(row, ordered.mappings, ctx.pushTypes, ordered.logical, inBundle);
+    if ('untranslated' in w) return false; // ordering let it through: go the careful way
+    writes.push(w);
+  }
+  const known = { mappings: ordered.mappings };
+  const recreate = recreator(round, ordered.logical, known);
+  // An entry that needs a follow-up by itself is rebuilt with the mappings its Bundle just produced.
+  const rebuild = async (followUps: RemoteWrite[]) => {
+    const keys = followUps.flatMap((w) => [w.key, ...refsOf(w.row)]);
+    known.mappings = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, keys));
+    return writesFor(
+      round,
+      followUps.map((w) => w.row),
+      known.mappings,
+      ordered.logical,
+    );
+  };
+  await keepLease(round, rows);
+  if (!(await deliverTransaction(round, writes, recreate, rebuild))) return false;
+  const deletes = rows.filter((r) => r.action === 'delete');
+  if (deletes.length)
+    await deliverWave(round, await writesFor(round, deletes, known.mappings, ordered.logical), recreate);
+  return true;
+}
+
+/** Wave by wave: each wave's references are on the remote once the waves before it are settled. */
+async function waveByWave(round: Round, { waves, logical, mappings }: Ordered): Promise<void> {
+  const { ctx } = round;
+  const known = { mappings };
+  for (const [i, wave] of waves.entries()) {
+    await keepLease(round, wave);
+    // Later waves reference what earlier ones created: read the mappings again.
+    if (i > 0) {
+      const keys = wave.flatMap((r) => [keyOf(r), ...refsOf(r)]);
+      known.mappings = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, keys));
+    }
+    const writes = await writesFor(round, wave, known.mappings, logical);
+    await deliverWave(round, writes, recreator(round, logical, known));
+  }
 }
 
 /** Kanta-style stores take only conditional creates keyed by business identifier. */

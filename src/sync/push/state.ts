@@ -23,6 +23,8 @@ export interface Round {
   ctx: SyncContext;
   result: PushRoundResult;
   signal?: AbortSignal;
+  /** When the round's rows were claimed (performance.now()): their lease runs from then. */
+  claimedAt: number;
   /** Per outbox row id: local ids of the Consents that let it go (for the disclosure's audit row). */
   consents?: Map<string, string[]>;
 }

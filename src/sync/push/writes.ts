@@ -23,6 +23,11 @@ export interface RemoteWrite {
   ifNoneExist?: string;
   ifMatch?: string;
   mapping?: IdMapping;
+  /**
+   * It refers to another entry of its Bundle by `urn:uuid`: the remote stores the reference resolved,
+   * so what it holds is known only from its answer (see delivery.remember).
+   */
+  viaBundle?: boolean;
 }
 
 /** Business identifiers of the local resources referenced logically (null: it has none / is missing). */
@@ -47,6 +52,7 @@ export function remoteWrite(
       mapping,
     };
   }
+  let viaBundle = false;
   const { value: body, untranslated } = translateReferences(
     // Turvakielto: a party never receives what the label protects (the facade redacts reads the same way).
     stripForRemote(redactNonDisclosed(row.payload)),
@@ -56,7 +62,9 @@ export function remoteWrite(
         const m = mappings.get(ref);
         if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
         const urn = inBundle.get(ref);
-        return urn ? { reference: urn } : undefined;
+        if (!urn) return undefined;
+        viaBundle = true;
+        return { reference: urn };
       }
       const identifier = logical.get(ref);
       return identifier ? { identifier, type } : undefined;
@@ -72,6 +80,7 @@ export function remoteWrite(
       resource: { ...body, id: mapping.remote_id },
       ifMatch: mapping.remote_version ?? undefined,
       mapping,
+      viaBundle,
     };
   }
   const ident = businessIdentifier(row.payload)!;
@@ -84,6 +93,7 @@ export function remoteWrite(
     url: row.resource_type,
     resource: withoutId as Resource,
     ifNoneExist: `identifier=${encodeURIComponent(ident.system)}|${encodeURIComponent(ident.value)}`,
+    viaBundle,
   };
 }
 

@@ -1,0 +1,58 @@
+// A row older than the local version already on the remote (a write queued twice: the outbox hook and
+// a backfill at the same moment) is settled without being sent — older content never goes over newer.
+// Local PostgreSQL store, second tyokyky facade as the remote.
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
+
+let facade: Awaited<ReturnType<typeof startFacade>>;
+let store: Store;
+let sync: SyncService;
+const databases: string[] = [];
+
+beforeAll(async () => {
+  databases.push(await freshDatabase('tyokyky_stale_remote'), await freshDatabase('tyokyky_stale_local'));
+  facade = await startFacade(databases[0]);
+  store = await openStore({ databaseUrl: databases[1] });
+  sync = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, batchSize: 10 });
+  await sync.ready;
+}, 120_000);
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await facade?.stop();
+  for (const url of databases) await dropDatabase(url);
+});
+
+describe('rows older than what the remote has', () => {
+  it('are settled done with the reason, not sent; the remote keeps the newer content', async () => {
+    const p = (await store.create(patient('010181-977X'))).resource as Patient;
+    await store.create(consent(p.id!));
+    const v1 = (await store.create(score(p.id!, 3))).resource as Observation;
+    await sync.pushOnce();
+    const v2 = (await store.update({ ...v1, valueInteger: 8 }, { ifMatch: v1.meta!.versionId })).resource;
+    await sync.pushOnce();
+    // The same first version queued once more, as a backfill racing the hook could.
+    await store.query(
+      `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
+       VALUES ('Observation', $1, $2, 'create', $3, $4::jsonb)`,
+      [v1.id, v1.meta!.versionId, p.id, JSON.stringify(v1)],
+    );
+    const round = await sync.pushOnce();
+    expect(round).toMatchObject({ claimed: 1, done: 1, dead: 0 });
+    const [row] = await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox ORDER BY id DESC LIMIT 1',
+    );
+    expect(row).toEqual({
+      state: 'done',
+      reason: 'superseded: a newer local version is already on the remote',
+    });
+    const remote = (await remoteAll(facade.url, 'Observation')) as Observation[];
+    expect(remote.map((o) => o.valueInteger)).toEqual([(v2 as Observation).valueInteger]);
+    expect(remote[0].meta?.versionId).toBe('2');
+  }, 60_000);
+});
