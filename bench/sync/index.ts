@@ -323,63 +323,72 @@ export default async function run(): Promise<void> {
         `ratio batched / unbatched:          ${(pushRate / oneRate).toFixed(2)}×`,
     );
 
-    // Pull them back into a second local store that knows the clients.
-    const pullStore = await openStore({ databaseUrl: pullDb });
-    const puller = createSync({
-      store: pullStore,
-      remote: { baseUrl: facade.url, party: 'other-health-care' },
-      pullTypes: ['Consent', 'Observation'],
-      pullPageSize: 500,
-      installHook: false,
-    });
-    await puller.ready;
-    const patients = await store.query<{ local_id: string; remote_id: string }>(
-      "SELECT local_id, remote_id FROM sync_idmap WHERE resource_type = 'Patient'",
-    );
-    for (const p of patients) {
-      const local = await store.read('Patient', p.local_id);
-      await pullStore.create({ ...local, id: p.local_id }, { keepId: true });
-      await pullStore.query(
-        "INSERT INTO sync_idmap (resource_type, local_id, remote_id) VALUES ('Patient', $1, $2)",
-        [p.local_id, p.remote_id],
-      );
-      await puller.follow(p.local_id);
-    }
-    const pullStarted = performance.now();
-    const pulled = await puller.pullOnce();
-    const pullMs = performance.now() - pullStarted;
-    console.log(
-      `pull back (${pulled.patients} clients, Consent + Observation): ${((pulled.applied / pullMs) * 1000).toFixed(0)} resources/s ` +
-        `(${pulled.applied} applied of ${pulled.fetched} in ${(pullMs / 1000).toFixed(1)} s; ${split(puller, pullMs)})`,
-    );
-    const again = performance.now();
-    const repeat = await puller.pullOnce();
-    console.log(
-      `repeat pull: ${repeat.applied} applied, ${repeat.unchanged} unchanged in ${((performance.now() - again) / 1000).toFixed(1)} s`,
-    );
-    await pullStore.close();
-
-    // 20% injected 503s.
-    const proxy = await startFaultProxy(facade.url, {
-      errorRate: 0.2,
-      statuses: [503],
-      retryAfter: '0',
-      errorNext: 1,
-    });
-    const faulty = await seed(store, N);
-    const flaky = worker(store, proxy.url, 'transaction');
-    const f = await timedPush(flaky);
-    const fCheck = await countRemote(facade.url, faulty.ids);
-    console.log(
-      `push with 20% 503s:                  ${((f.done / f.ms) * 1000).toFixed(0)} resources/s (${f.done} in ${(f.ms / 1000).toFixed(1)} s; ` +
-        `${proxy.stats.injected} of ${proxy.stats.requests} requests failed; ${split(flaky, f.ms)}); lost ${fCheck.lost}, duplicated ${fCheck.duplicated}`,
-    );
-    await proxy.close();
+    await pullBack(store, facade.url, pullDb);
+    await pushThroughFaults(store, facade.url);
     void warm;
   } finally {
     await store.close();
     await facade.stop();
   }
+}
+
+/** Pulls the pushed clients' Consents and Observations back into a second store that knows them. */
+async function pullBack(store: Store, facadeUrl: string, pullDb: string): Promise<void> {
+  // Pull them back into a second local store that knows the clients.
+  const pullStore = await openStore({ databaseUrl: pullDb });
+  const puller = createSync({
+    store: pullStore,
+    remote: { baseUrl: facadeUrl, party: 'other-health-care' },
+    pullTypes: ['Consent', 'Observation'],
+    pullPageSize: 500,
+    installHook: false,
+  });
+  await puller.ready;
+  const patients = await store.query<{ local_id: string; remote_id: string }>(
+    "SELECT local_id, remote_id FROM sync_idmap WHERE resource_type = 'Patient'",
+  );
+  for (const p of patients) {
+    const local = await store.read('Patient', p.local_id);
+    await pullStore.create({ ...local, id: p.local_id }, { keepId: true });
+    await pullStore.query(
+      "INSERT INTO sync_idmap (resource_type, local_id, remote_id) VALUES ('Patient', $1, $2)",
+      [p.local_id, p.remote_id],
+    );
+    await puller.follow(p.local_id);
+  }
+  const pullStarted = performance.now();
+  const pulled = await puller.pullOnce();
+  const pullMs = performance.now() - pullStarted;
+  console.log(
+    `pull back (${pulled.patients} clients, Consent + Observation): ${((pulled.applied / pullMs) * 1000).toFixed(0)} resources/s ` +
+      `(${pulled.applied} applied of ${pulled.fetched} in ${(pullMs / 1000).toFixed(1)} s; ${split(puller, pullMs)})`,
+  );
+  const again = performance.now();
+  const repeat = await puller.pullOnce();
+  console.log(
+    `repeat pull: ${repeat.applied} applied, ${repeat.unchanged} unchanged in ${((performance.now() - again) / 1000).toFixed(1)} s`,
+  );
+  await pullStore.close();
+}
+
+/** The same push through a proxy that answers 20 % of the requests with 503. */
+async function pushThroughFaults(store: Store, facadeUrl: string): Promise<void> {
+  // 20% injected 503s.
+  const proxy = await startFaultProxy(facadeUrl, {
+    errorRate: 0.2,
+    statuses: [503],
+    retryAfter: '0',
+    errorNext: 1,
+  });
+  const faulty = await seed(store, N);
+  const flaky = worker(store, proxy.url, 'transaction');
+  const f = await timedPush(flaky);
+  const fCheck = await countRemote(facadeUrl, faulty.ids);
+  console.log(
+    `push with 20% 503s:                  ${((f.done / f.ms) * 1000).toFixed(0)} resources/s (${f.done} in ${(f.ms / 1000).toFixed(1)} s; ` +
+      `${proxy.stats.injected} of ${proxy.stats.requests} requests failed; ${split(flaky, f.ms)}); lost ${fCheck.lost}, duplicated ${fCheck.duplicated}`,
+  );
+  await proxy.close();
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
