@@ -41,11 +41,11 @@ const CASE_COUNTS: Record<string, number> = {
   'measure-report': 7,
   narrative: 4,
   primitives: 22,
-  profiles: 15,
+  profiles: 19,
   questionnaire: 10,
   references: 9,
   snapshots: 12,
-  'structure-definitions': 6,
+  'structure-definitions': 8,
   terminology: 19,
   types: 3,
 };
