@@ -41,7 +41,7 @@ const CASE_COUNTS: Record<string, number> = {
   'measure-report': 7,
   narrative: 4,
   primitives: 22,
-  profiles: 19,
+  profiles: 21,
   questionnaire: 10,
   references: 9,
   snapshots: 12,

@@ -1,5 +1,5 @@
 import type { CheckContext } from '../checks/context.ts';
-import type { ElementPlan } from '../plan.ts';
+import type { ElementPlan, SlicingPlan } from '../plan.ts';
 import { isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
 import { evaluatePath, ofTypeOf, typesAtPath } from './discriminator-path.ts';
@@ -40,9 +40,7 @@ export function validateSliced(
   const slices = el.slices;
   const counts = new Array<number>(slices.length).fill(0);
   // Items per slice, kept only when a slice is resliced (`mrn/old`).
-  const members = slices.some((sl) => sl.slicing && sl.slices.length)
-    ? slices.map((): number[] => [])
-    : undefined;
+  const members = slices.some((sl) => sl.slices.length) ? slices.map((): number[] => []) : undefined;
   const baseHasChildren = walk.compiler.childrenOf(el).length > 0;
   let last = -1;
   let unmatchedSeen = false;
@@ -52,7 +50,7 @@ export function validateSliced(
     let s = -1;
     if (v !== null && v !== undefined) {
       for (let j = 0; j < slices.length; j++) {
-        if (sliceMatches(walk, v, el, slices[j])) {
+        if (sliceMatches(walk, v, slicing, slices[j])) {
           s = j;
           break;
         }
@@ -103,40 +101,56 @@ export function validateSliced(
   checkSliceCounts(walk, el, slices, counts, seg);
   if (members) {
     for (let j = 0; j < slices.length; j++)
-      if (members[j].length && slices[j].slicing && slices[j].slices.length)
-        validateReslices(walk, slices[j], members[j], values, exts, type, seg);
+      if (slices[j].slices.length)
+        validateReslices(walk, slices[j], slicing, members[j], { values, exts, type, seg });
   }
 }
 
-/** The items of a slice that declares its own slicing, matched again among its reslices (`mrn/old`). */
+/** The items being sliced, as the walker gave them. */
+interface Items {
+  values: unknown[];
+  exts: unknown[] | undefined;
+  type: string;
+  seg: string;
+}
+
+/**
+ * The items of a resliced slice matched again among its reslices (`mrn/old`), by the slice's own slicing
+ * or, when it declares none, by the slicing it is a slice of (then open: a reslice does not close it);
+ * reslices of reslices (`mrn/old/paper`) the same way, one level further.
+ */
 function validateReslices(
   walk: CheckContext,
   slice: ElementPlan,
+  inherited: SlicingPlan,
   items: number[],
-  values: unknown[],
-  exts: unknown[] | undefined,
-  type: string,
-  seg: string,
+  all: Items,
 ): void {
+  const slicing = slice.slicing ?? { ...inherited, rules: 'open' as const, ordered: false };
   const reslices = slice.slices;
   const counts = new Array<number>(reslices.length).fill(0);
+  const members = reslices.map((): number[] => []);
   for (const i of items) {
-    const v = values[i];
-    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slice, rs));
+    const v = all.values[i];
+    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slicing, rs));
     if (r >= 0) {
       counts[r]++;
-      walk.value(v, exts?.[i] ?? null, reslices[r], sliceType(reslices[r], type), seg, i, true);
-    } else if (slice.slicing?.rules === 'closed') {
+      members[r].push(i);
+      const rs = reslices[r];
+      walk.value(v, all.exts?.[i] ?? null, rs, sliceType(rs, all.type), all.seg, i, true);
+    } else if (slicing.rules === 'closed') {
       const names = reslices.map((rs) => rs.sliceName).join(', ');
       at(
         walk,
-        seg,
+        all.seg,
         i,
         `${slice.path}:${slice.sliceName}: this element does not match any known reslice (${names}) and the slicing is closed`,
       );
     }
   }
-  checkSliceCounts(walk, slice, reslices, counts, seg);
+  checkSliceCounts(walk, slice, reslices, counts, all.seg);
+  for (let r = 0; r < reslices.length; r++)
+    if (reslices[r].slices.length) validateReslices(walk, reslices[r], slicing, members[r], all);
 }
 
 /** Each slice's cardinality against the number of items it matched. */
@@ -183,15 +197,10 @@ function sliceType(slice: ElementPlan, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
-export function sliceMatches(
-  walk: CheckContext,
-  item: unknown,
-  entry: ElementPlan,
-  slice: ElementPlan,
-): boolean {
+function sliceMatches(walk: CheckContext, item: unknown, slicing: SlicingPlan, slice: ElementPlan): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
-    tests = (entry.slicing?.discriminators ?? []).map((d) => prepare(walk, slice, d.type, d.path));
+    tests = slicing.discriminators.map((d) => prepare(walk, slice, d.type, d.path));
     prepared.set(slice, tests);
   }
   for (const t of tests) if (!passes(walk, item, t)) return false;
