@@ -38,7 +38,7 @@ const CASE_COUNTS: Record<string, number> = {
   extensions: 18,
   invariants: 26,
   json: 12,
-  'measure-report': 7,
+  'measure-report': 9,
   narrative: 4,
   primitives: 22,
   profiles: 21,
