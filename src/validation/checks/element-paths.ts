@@ -16,6 +16,9 @@ export function nodeOf(el: ElementPlan): PathNode {
 
 /** The elements `seg` names below `node`: none when it names nothing. */
 export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathNode[] {
+  if (seg === 'resolve()') return resolveStep(compiler, node);
+  const ofType = /^ofType\(([A-Za-z]+)\)$/.exec(seg)?.[1];
+  if (ofType) return ofTypeStep(compiler, node, ofType);
   let kids = compiler.childrenOf(node.el);
   if (!kids.length) {
     kids = [];
@@ -44,4 +47,26 @@ export function walkPath(compiler: PlanCompiler, from: PathNode[], segs: string[
     nodes = nodes.flatMap((n) => step(compiler, n, seg));
   }
   return nodes;
+}
+
+/** `resolve()`: the target profiles' roots of a Reference (any resource when it names none). */
+function resolveStep(compiler: PlanCompiler, node: PathNode): PathNode[] {
+  if (!node.types.includes('Reference')) return [];
+  const out: PathNode[] = [];
+  for (const t of node.el.types) {
+    if (t.code !== 'Reference') continue;
+    const plans = t.targetProfiles.length
+      ? t.targetProfiles.map((url) => compiler.plan(url))
+      : [compiler.typePlan('Resource')];
+    for (const plan of plans) if (plan) out.push({ el: plan.root, types: [plan.type] });
+  }
+  return out;
+}
+
+/** `ofType(T)`: the node narrowed to T when it can be T (a choice's type, or a resource of a generic target). */
+function ofTypeStep(compiler: PlanCompiler, node: PathNode, code: string): PathNode[] {
+  if (node.types.includes(code)) return [{ el: node.el, types: [code] }];
+  const generic = node.types.includes('Resource') || node.types.includes('DomainResource');
+  const root = generic && compiler.resourceTypes.has(code) ? compiler.typePlan(code)?.root : undefined;
+  return root ? [{ el: root, types: [code] }] : [];
 }

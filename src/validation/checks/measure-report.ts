@@ -1,11 +1,12 @@
 // A MeasureReport against the Measure it reports on (R4 measurereport.html), when that Measure is in
 // the registry or contained: no measureScore when the Measure's scoring is `cohort`; each group code
 // names a group of the Measure; each stratifier code names a stratifier of that group. Populations
-// (group and stratum) are in measure-report-populations.ts.
+// (group and stratum) are in measure-report-populations.ts, stratum counts in measure-report-strata.ts.
 import { type Json, isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
 import { type Concept, list, sameConcept, show } from './measure-codes.ts';
 import { checkGroupPopulations } from './measure-report-populations.ts';
+import { checkStratumCounts } from './measure-report-strata.ts';
 
 function measureOf(ctx: CheckContext, report: Json): Json | undefined {
   const url = report.measure;
@@ -20,6 +21,7 @@ function measureOf(ctx: CheckContext, report: Json): Json | undefined {
 }
 
 export function checkMeasureReport(ctx: CheckContext, report: Json): void {
+  list(report.group).forEach((g, i) => checkStratumCounts(ctx, g, `group[${i}]`));
   const measure = measureOf(ctx, report);
   if (!measure) return;
   const scoring = (measure.scoring as Concept)?.coding?.find((c) => c.system?.endsWith('/measure-scoring'));

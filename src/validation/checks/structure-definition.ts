@@ -68,7 +68,10 @@ function checkSlicing(ctx: CheckContext, slicing: Json, baseEl: ElementPlan, pat
   );
 }
 
-/** Each discriminator path names something below the sliced element (functions other than extension() are not judged). */
+/**
+ * Each discriminator path names something below the sliced element, through `resolve()` (a Reference's
+ * target profiles) and `ofType(T)` (a type the element can have); other functions are not judged.
+ */
 function checkDiscriminators(
   ctx: CheckContext,
   slicing: Json,
@@ -83,7 +86,8 @@ function checkDiscriminators(
       .replace(/^\$this\./, '')
       .replace(/extension\('[^']*'\)/g, 'extension')
       .split('.');
-    if (segs.some((s) => s.includes('(') || s.startsWith('$'))) return;
+    const judged = (s: string) => !s.includes('(') || s === 'resolve()' || /^ofType\([A-Za-z]+\)$/.test(s);
+    if (!segs.every(judged) || segs.some((s) => s.startsWith('$'))) return;
     if (walkPath(ctx.compiler, nodes, segs).length) return;
     ctx.report(
       'error',

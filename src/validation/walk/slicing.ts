@@ -1,7 +1,8 @@
 import type { CheckContext } from '../checks/context.ts';
-import type { ElementPlan } from '../plan.ts';
+import type { ElementPlan, SlicingPlan } from '../plan.ts';
 import { isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
+import { evaluatePath, ofTypeOf, typesAtPath } from './discriminator-path.ts';
 
 type Json = Record<string, unknown>;
 
@@ -39,9 +40,7 @@ export function validateSliced(
   const slices = el.slices;
   const counts = new Array<number>(slices.length).fill(0);
   // Items per slice, kept only when a slice is resliced (`mrn/old`).
-  const members = slices.some((sl) => sl.slicing && sl.slices.length)
-    ? slices.map((): number[] => [])
-    : undefined;
+  const members = slices.some((sl) => sl.slices.length) ? slices.map((): number[] => []) : undefined;
   const baseHasChildren = walk.compiler.childrenOf(el).length > 0;
   let last = -1;
   let unmatchedSeen = false;
@@ -51,7 +50,7 @@ export function validateSliced(
     let s = -1;
     if (v !== null && v !== undefined) {
       for (let j = 0; j < slices.length; j++) {
-        if (sliceMatches(walk, v, el, slices[j])) {
+        if (sliceMatches(walk, v, slicing, slices[j])) {
           s = j;
           break;
         }
@@ -102,40 +101,56 @@ export function validateSliced(
   checkSliceCounts(walk, el, slices, counts, seg);
   if (members) {
     for (let j = 0; j < slices.length; j++)
-      if (members[j].length && slices[j].slicing && slices[j].slices.length)
-        validateReslices(walk, slices[j], members[j], values, exts, type, seg);
+      if (slices[j].slices.length)
+        validateReslices(walk, slices[j], slicing, members[j], { values, exts, type, seg });
   }
 }
 
-/** The items of a slice that declares its own slicing, matched again among its reslices (`mrn/old`). */
+/** The items being sliced, as the walker gave them. */
+interface Items {
+  values: unknown[];
+  exts: unknown[] | undefined;
+  type: string;
+  seg: string;
+}
+
+/**
+ * The items of a resliced slice matched again among its reslices (`mrn/old`), by the slice's own slicing
+ * or, when it declares none, by the slicing it is a slice of (then open: a reslice does not close it);
+ * reslices of reslices (`mrn/old/paper`) the same way, one level further.
+ */
 function validateReslices(
   walk: CheckContext,
   slice: ElementPlan,
+  inherited: SlicingPlan,
   items: number[],
-  values: unknown[],
-  exts: unknown[] | undefined,
-  type: string,
-  seg: string,
+  all: Items,
 ): void {
+  const slicing = slice.slicing ?? { ...inherited, rules: 'open' as const, ordered: false };
   const reslices = slice.slices;
   const counts = new Array<number>(reslices.length).fill(0);
+  const members = reslices.map((): number[] => []);
   for (const i of items) {
-    const v = values[i];
-    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slice, rs));
+    const v = all.values[i];
+    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slicing, rs));
     if (r >= 0) {
       counts[r]++;
-      walk.value(v, exts?.[i] ?? null, reslices[r], sliceType(reslices[r], type), seg, i, true);
-    } else if (slice.slicing?.rules === 'closed') {
+      members[r].push(i);
+      const rs = reslices[r];
+      walk.value(v, all.exts?.[i] ?? null, rs, sliceType(rs, all.type), all.seg, i, true);
+    } else if (slicing.rules === 'closed') {
       const names = reslices.map((rs) => rs.sliceName).join(', ');
       at(
         walk,
-        seg,
+        all.seg,
         i,
         `${slice.path}:${slice.sliceName}: this element does not match any known reslice (${names}) and the slicing is closed`,
       );
     }
   }
-  checkSliceCounts(walk, slice, reslices, counts, seg);
+  checkSliceCounts(walk, slice, reslices, counts, all.seg);
+  for (let r = 0; r < reslices.length; r++)
+    if (reslices[r].slices.length) validateReslices(walk, reslices[r], slicing, members[r], all);
 }
 
 /** Each slice's cardinality against the number of items it matched. */
@@ -182,15 +197,10 @@ function sliceType(slice: ElementPlan, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
-export function sliceMatches(
-  walk: CheckContext,
-  item: unknown,
-  entry: ElementPlan,
-  slice: ElementPlan,
-): boolean {
+function sliceMatches(walk: CheckContext, item: unknown, slicing: SlicingPlan, slice: ElementPlan): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
-    tests = (entry.slicing?.discriminators ?? []).map((d) => prepare(walk, slice, d.type, d.path));
+    tests = slicing.discriminators.map((d) => prepare(walk, slice, d.type, d.path));
     prepared.set(slice, tests);
   }
   for (const t of tests) if (!passes(walk, item, t)) return false;
@@ -369,13 +379,24 @@ function prepare(walk: CheckContext, slice: ElementPlan, type: string, path: str
   if (type === 'exists') {
     const { el } = elementAt(walk, slice, segs);
     if (!el) return { kind: 'any' };
+    // `value.ofType(T)` where the slice narrows the choice to other types: T cannot be there.
+    const only = ofTypeOf(segs[segs.length - 1] ?? '');
+    if (only && !el.types.some((t) => t.code === only)) return { kind: 'exists', path: segs, present: false };
     if (el.min >= 1) return { kind: 'exists', path: segs, present: true };
     if (el.max === 0) return { kind: 'exists', path: segs, present: false };
     return { kind: 'any' };
   }
   if (type === 'type') {
     const { el } = elementAt(walk, slice, segs);
-    return el ? { kind: 'type', path: segs, types: new Set(el.types.map((t) => t.code)) } : { kind: 'any' };
+    if (!el) return { kind: 'any' };
+    // `resolve()` last: the types of the reference's target profiles (none named: any target).
+    const resolving = segs[segs.length - 1] === 'resolve()';
+    const types = resolving
+      ? el.types.flatMap((t) => t.targetProfiles.map((u) => walk.compiler.plan(u)?.type ?? ''))
+      : el.types.map((t) => t.code);
+    return types.length && !types.includes('')
+      ? { kind: 'type', path: segs, types: new Set(types) }
+      : { kind: 'any' };
   }
   if (type === 'profile') {
     const { el } = elementAt(walk, slice, segs);
@@ -392,7 +413,7 @@ function passes(walk: CheckContext, item: unknown, t: Test): boolean {
     case 'any':
       return true;
     case 'value': {
-      const values = evaluate(walk, item, t.path);
+      const values = evaluatePath(walk, item, t.path);
       return values.some((v) =>
         t.expected.some((e) => (e.exact ? deepEqual(v, e.value) : matchesPattern(v, e.value))),
       );
@@ -400,7 +421,7 @@ function passes(walk: CheckContext, item: unknown, t: Test): boolean {
     case 'binding': {
       const term = walk.terminology;
       if (!term) return false;
-      return evaluate(walk, item, t.path).some((v) => {
+      return evaluatePath(walk, item, t.path).some((v) => {
         const found =
           typeof v === 'string'
             ? term.checkCode(t.valueSet, 'required', { code: v })
@@ -413,84 +434,10 @@ function passes(walk: CheckContext, item: unknown, t: Test): boolean {
       });
     }
     case 'exists':
-      return evaluate(walk, item, t.path).length > 0 === t.present;
+      return evaluatePath(walk, item, t.path).length > 0 === t.present;
     case 'type':
-      return typesAt(walk, item, t.path).some((ty) => t.types.has(ty));
+      return typesAtPath(walk, item, t.path).some((ty) => t.types.has(ty));
     case 'profile':
-      return evaluate(walk, item, t.path).some((v) => t.profiles.some((url) => walk.conformsTo(v, url)));
+      return evaluatePath(walk, item, t.path).some((v) => t.profiles.some((url) => walk.conformsTo(v, url)));
   }
-}
-
-/** Values a simple FHIRPath discriminator path designates (names, `extension('url')`, `resolve()`, `ofType()`). */
-function evaluate(walk: CheckContext, item: unknown, segs: string[]): unknown[] {
-  let cur: unknown[] = [item];
-  for (const seg of segs) {
-    const next: unknown[] = [];
-    const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
-    for (const v of cur) {
-      if (seg === 'resolve()') {
-        const target =
-          isObject(v) && typeof v.reference === 'string' ? resolveReference(walk, v.reference) : undefined;
-        if (target) next.push(target);
-      } else if (seg.startsWith('ofType(')) {
-        next.push(v);
-      } else if (isObject(v)) {
-        if (ext) {
-          if (Array.isArray(v.extension))
-            for (const e of v.extension) if (isObject(e) && e.url === ext[1]) next.push(e);
-          continue;
-        }
-        const name = seg.endsWith('[x]') ? seg.slice(0, -3) : seg;
-        const direct = v[name];
-        if (direct !== undefined) pushAll(next, direct);
-        else
-          for (const k in v) {
-            if (
-              k.length > name.length &&
-              k.startsWith(name) &&
-              walk.compiler.typeSuffixes.has(k.slice(name.length))
-            )
-              pushAll(next, v[k]);
-          }
-      }
-    }
-    cur = next;
-  }
-  return cur;
-}
-
-function typesAt(walk: CheckContext, item: unknown, segs: string[]): string[] {
-  if (!segs.length) return isObject(item) && typeof item.resourceType === 'string' ? [item.resourceType] : [];
-  const parents = evaluate(walk, item, segs.slice(0, -1));
-  const last = segs[segs.length - 1];
-  const name = last.endsWith('[x]') ? last.slice(0, -3) : last;
-  const out: string[] = [];
-  for (const p of parents) {
-    if (!isObject(p)) continue;
-    const direct = p[name];
-    if (isObject(direct) && typeof direct.resourceType === 'string') out.push(direct.resourceType);
-    for (const k in p) {
-      if (k.length > name.length && k.startsWith(name)) {
-        const t = walk.compiler.typeSuffixes.get(k.slice(name.length));
-        if (t) out.push(t);
-      }
-    }
-  }
-  return out;
-}
-
-function pushAll(out: unknown[], v: unknown): void {
-  if (Array.isArray(v)) for (const x of v) out.push(x);
-  else out.push(v);
-}
-
-function resolveReference(walk: CheckContext, ref: string): Json | undefined {
-  if (ref.startsWith('#')) {
-    for (let i = walk.containers.length - 1; i >= 0; i--) {
-      const found = walk.containers[i]?.get(ref.slice(1));
-      if (found) return found;
-    }
-    return undefined;
-  }
-  return walk.bundles[walk.bundles.length - 1]?.byUrl.get(ref);
 }
