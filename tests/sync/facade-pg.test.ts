@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.ts';
+import type { Store, StoreTx } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
@@ -35,15 +35,15 @@ afterAll(async () => {
   for (const url of [remoteDb, localUrl]) if (url) await dropDatabase(url);
 });
 
-async function seed(clients: number, perClient: number): Promise<Map<string, string>> {
+async function seed(clients: number, perClient: number, db: StoreTx = store): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for (let c = 0; c < clients; c++) {
-    const p = (await store.create(patient(`010181-${hetuSeq++}X`))).resource as Patient;
+    const p = (await db.create(patient(`010181-${hetuSeq++}X`))).resource as Patient;
     ids.set(p.identifier![0].value!, 'Patient');
-    const k = (await store.create(consent(p.id!))).resource as Consent;
+    const k = (await db.create(consent(p.id!))).resource as Consent;
     ids.set(k.identifier![0].value!, 'Consent');
     for (let i = 0; i < perClient; i++) {
-      const o = (await store.create(score(p.id!, i % 11))).resource as Observation;
+      const o = (await db.create(score(p.id!, i % 11))).resource as Observation;
       ids.set(o.identifier![0].value!, 'Observation');
     }
   }
@@ -69,6 +69,18 @@ async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await sync.status())}`);
+}
+
+/** Resolves when a `sync push --watch` worker says it runs. */
+function workerStarted(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let said = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      if (said.includes('worker pushing to')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`sync worker exited (${code}) before it started`)));
+  });
 }
 
 function worker(extra: string[] = []): ChildProcess {
@@ -135,9 +147,12 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const [{ last }] = await store.query<{ last: string }>(
       'SELECT coalesce(max(id), 0)::text AS last FROM sync_outbox',
     );
-    const ids = await seed(3, 12);
+    // Both workers are polling (every 500 ms when idle) before the rows appear, all at once in one
+    // commit, and there are more rounds of work than one worker can finish before the other wakes.
     const a = worker(['--batch-size', '8']);
     const b = worker(['--batch-size', '8']);
+    await Promise.all([workerStarted(a), workerStarted(b)]);
+    const ids = await store.transaction((tx) => seed(12, 12, tx));
     await waitFor(async () => (await sync.status()).queueDepth === 0, 45_000, 'the outbox to drain');
     await Promise.all([stopChild(a), stopChild(b)]);
     await expectExactlyOnceRemotely(ids);
