@@ -62,6 +62,6 @@ export function phrPatient(value = urn()): Resource {
 export async function startSandbox(
   databaseUrl: string,
 ): Promise<{ url: string; child: import('node:child_process').ChildProcess; stop(): Promise<void> }> {
-  const { startServe } = await import('../sync/helpers/processes.ts');
-  return startServe(['--mode', 'kanta-phr', '--database-url', databaseUrl]);
+  const { startServe } = await import('../helpers/processes.ts');
+  return startServe(['--no-strict', '--mode', 'kanta-phr', '--database-url', databaseUrl]);
 }

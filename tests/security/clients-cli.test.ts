@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, run, startServe } from '../server/processes.ts';
+import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-clients-'));
 const data = join(dir, 'data');
@@ -49,7 +49,7 @@ describe('tyokyky clients', () => {
     const add = ['clients', 'add', 'kela-token', '--scope', 'system/Observation.rs'];
     expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
     server = await startServe(['--data-dir', data, '--auth', 'embedded']);
-    const origin = new URL(server.base).origin;
+    const origin = new URL(server.url).origin;
     const token = await run([
       'clients',
       'token',
@@ -62,9 +62,9 @@ describe('tyokyky clients', () => {
     expect(token.code).toBe(0);
     const jwt = token.out.trim().split('\n').at(-1) ?? '';
     expect(jwt.split('.')).toHaveLength(3);
-    const ok = await fetch(`${server.base}/Observation`, { headers: { authorization: `Bearer ${jwt}` } });
+    const ok = await fetch(`${server.url}/Observation`, { headers: { authorization: `Bearer ${jwt}` } });
     expect(ok.status).toBe(200);
-    const forbidden = await fetch(`${server.base}/Patient`, { headers: { authorization: `Bearer ${jwt}` } });
+    const forbidden = await fetch(`${server.url}/Patient`, { headers: { authorization: `Bearer ${jwt}` } });
     expect(forbidden.status).toBe(403);
     const unknown = await run([
       'clients',

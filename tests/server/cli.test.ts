@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
-import { type ServeProcess, run, startServe } from './processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-cli-'));
 let serve: ServeProcess;
@@ -14,7 +14,7 @@ let base = '';
 
 beforeAll(async () => {
   serve = await startServe(['--data-dir', join(dir, 'data')]);
-  base = serve.base;
+  base = serve.url;
 }, 150_000);
 
 afterAll(() => {

@@ -7,7 +7,7 @@ import type express from 'express';
 import pino from 'pino';
 import { type AppOptions, createApp } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
-import { openStore } from '../../src/store/index.ts';
+import { freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 
 export const silent = pino({ level: 'silent' });
@@ -20,13 +20,15 @@ export interface Fixture {
 }
 
 /**
- * One store per test file plus the real validator: an on-disk PGlite store (opening one costs about a
- * second), or with `databaseUrl` a PostgreSQL database the caller made with `freshDatabase`.
+ * One store per test file plus the real validator: an on-disk PGlite store (a copy of the migrated
+ * template, freshPgliteDataDir), or with `databaseUrl` a PostgreSQL database the caller made with `freshDatabase`.
  */
 export async function openFixture(opts: { databaseUrl?: string } = {}): Promise<Fixture> {
   const dir = opts.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'tyokyky-server-'));
   const [store, validator] = await Promise.all([
-    openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: dir }),
+    opts.databaseUrl
+      ? openStore({ databaseUrl: opts.databaseUrl })
+      : freshPgliteDataDir(dir).then((dataDir) => openStore({ dataDir })),
     loadProjectValidator(),
   ]);
   return {

@@ -2,8 +2,8 @@
 import type { Bundle, Practitioner } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { type ServeProcess, startServe } from '../helpers/processes.ts';
 import { practitioner } from './helpers.ts';
-import { type ServeProcess, startServe } from './processes.ts';
 
 let databaseUrl = '';
 let a: ServeProcess;
@@ -47,7 +47,7 @@ describe('two facade processes on one PostgreSQL', () => {
     const criteria = `identifier=${p.identifier?.[0].system}|${p.identifier?.[0].value}`;
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        send(i % 2 ? a.base : b.base, 'POST', '/Practitioner', p, { 'if-none-exist': criteria }),
+        send(i % 2 ? a.url : b.url, 'POST', '/Practitioner', p, { 'if-none-exist': criteria }),
       ),
     );
     const statuses = responses.map((r) => r.status).sort();
@@ -55,19 +55,19 @@ describe('two facade processes on one PostgreSQL', () => {
     const ids = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as Practitioner).id)));
     expect(ids.size).toBe(1);
     const search = await fetch(
-      `${a.base}/Practitioner?identifier=${encodeURIComponent(`${p.identifier?.[0].system}|${p.identifier?.[0].value}`)}&_total=accurate`,
+      `${a.url}/Practitioner?identifier=${encodeURIComponent(`${p.identifier?.[0].system}|${p.identifier?.[0].value}`)}&_total=accurate`,
     );
     expect(((await search.json()) as Bundle).total).toBe(1);
   });
 
   it('versioned updates racing on both processes: one wins, the others get 412, nothing is lost', async () => {
     const created = (await (
-      await send(a.base, 'POST', '/Practitioner', practitioner())
+      await send(a.url, 'POST', '/Practitioner', practitioner())
     ).json()) as Practitioner;
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         send(
-          i % 2 ? a.base : b.base,
+          i % 2 ? a.url : b.url,
           'PUT',
           `/Practitioner/${created.id}`,
           { ...created, name: [{ family: `Writer${i}` }] },
@@ -79,10 +79,10 @@ describe('two facade processes on one PostgreSQL', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 412)).toHaveLength(9);
     const winner = statuses.indexOf(200);
-    const current = (await (await fetch(`${b.base}/Practitioner/${created.id}`)).json()) as Practitioner;
+    const current = (await (await fetch(`${b.url}/Practitioner/${created.id}`)).json()) as Practitioner;
     expect(current.meta?.versionId).toBe('2');
     expect(current.name?.[0].family).toBe(`Writer${winner}`);
-    const history = (await (await fetch(`${a.base}/Practitioner/${created.id}/_history`)).json()) as Bundle;
+    const history = (await (await fetch(`${a.url}/Practitioner/${created.id}/_history`)).json()) as Bundle;
     expect(history.entry).toHaveLength(2);
   });
 });

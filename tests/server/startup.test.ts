@@ -12,7 +12,7 @@ import { explainOpenError, openStore } from '../../src/store/index.ts';
 import { MIGRATION_LOCK } from '../../src/store/schema.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { PG_URL, dropDatabase, freshDatabase } from '../helpers/databases.ts';
-import { run } from './processes.ts';
+import { run } from '../helpers/processes.ts';
 
 let dir: string;
 let taken: Server;

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import type { Bundle, Consent, Practitioner, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
-import { type ServeProcess, run, startServe } from './processes.ts';
 
 const remoteDir = mkdtempSync(join(tmpdir(), 'tyokyky-workers-remote-'));
 let remote: ServeProcess; // the Kanta-style store the pool syncs to
@@ -34,7 +34,7 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
 beforeAll(async () => {
   databaseUrl = await freshDatabase('tyokyky_workers');
   remote = await startServe(['--data-dir', join(remoteDir, 'data')]);
-  pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.base]);
+  pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.url]);
   await until('both workers', () => listening(pool.logs()).length === 2);
 }, 120_000);
 
@@ -85,7 +85,7 @@ describe('tyokyky serve --workers', () => {
     // New connections are dealt out by the primary in turn.
     const created: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${pool.base}/Practitioner`, {
+      const res = await fetch(`${pool.url}/Practitioner`, {
         method: 'POST',
         headers: { 'content-type': 'application/fhir+json', connection: 'close' },
         body: JSON.stringify(practitioner()),
@@ -94,7 +94,7 @@ describe('tyokyky serve --workers', () => {
       created.push(((await res.json()) as Practitioner).id as string);
     }
     for (const id of created) {
-      const res = await fetch(`${pool.base}/Practitioner/${id}`, { headers: { connection: 'close' } });
+      const res = await fetch(`${pool.url}/Practitioner/${id}`, { headers: { connection: 'close' } });
       expect(res.status).toBe(200);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -113,7 +113,7 @@ describe('tyokyky serve --workers', () => {
     // consents name are written first, and the consents let the remote's party (other-health-care)
     // receive the client's identification.
     const post = async (resource: Resource): Promise<Resource> => {
-      const res = await fetch(`${pool.base}/${resource.resourceType}`, {
+      const res = await fetch(`${pool.url}/${resource.resourceType}`, {
         method: 'POST',
         headers: { 'content-type': 'application/fhir+json', connection: 'close' },
         body: JSON.stringify({ ...resource, id: undefined }),
@@ -171,7 +171,7 @@ describe('tyokyky serve --workers', () => {
     for (const value of values) {
       const onRemote = async () => {
         const found = await fetch(
-          `${remote.base}/Consent?identifier=urn:ietf:rfc:3986|${value}&_total=accurate`,
+          `${remote.url}/Consent?identifier=urn:ietf:rfc:3986|${value}&_total=accurate`,
         );
         return ((await found.json()) as Bundle).total ?? 0;
       };
@@ -195,7 +195,7 @@ describe('tyokyky serve --workers', () => {
     expect(replacement.worker).toBe(first.worker);
     expect(replacement.pid).not.toBe(first.pid);
     expect(pool.logs()).toMatch(/"signal":"SIGKILL".*"msg":"facade worker exited"/);
-    const res = await fetch(`${pool.base}/metadata`);
+    const res = await fetch(`${pool.url}/metadata`);
     expect(res.status).toBe(200);
 
     pool.child.kill('SIGTERM');

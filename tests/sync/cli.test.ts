@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../server/processes.ts';
+import { run } from '../helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-sync-cli-'));
 const data = join(dir, 'data');

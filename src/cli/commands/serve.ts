@@ -4,10 +4,112 @@ import type { AuthConfig } from '../../server/security/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
+import { registerLoadCommand } from './load.ts';
 
 function envFlag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
   return !/^(0|false|no|off)$/i.test(value);
+}
+
+/** One `tyokyky serve` option: its flags, help text and default (environment defaults are read when registered). */
+interface ServeOption {
+  flags: string;
+  description: string;
+  fallback?: string;
+}
+
+/** The options of `tyokyky serve` besides the remote ones, in the order --help lists them. */
+function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
+  return [
+    { flags: '-p, --port <port>', description: 'port to listen on (env PORT)', fallback: env.PORT ?? '8080' },
+    {
+      flags: '--host <host>',
+      description: 'interface to listen on (env HOST)',
+      fallback: env.HOST ?? '127.0.0.1',
+    },
+    {
+      flags: '--auth <mode>',
+      description:
+        'off | embedded (SMART Backend Services token server at /auth/token) | external (env TYOKYKY_AUTH)',
+      fallback: env.TYOKYKY_AUTH ?? 'off',
+    },
+    {
+      flags: '--auth-issuer <url>',
+      description: 'issuer of an external IdP (with --auth external)',
+      fallback: env.TYOKYKY_AUTH_ISSUER,
+    },
+    {
+      flags: '--auth-jwks-url <url>',
+      description: 'JWKS URL of an external IdP (with --auth external)',
+      fallback: env.TYOKYKY_AUTH_JWKS_URL,
+    },
+    {
+      flags: '--rate-limit <n>',
+      description: 'requests per client per minute',
+      fallback: env.TYOKYKY_RATE_LIMIT ?? '6000',
+    },
+    {
+      flags: '--insecure',
+      description: 'allow a non-loopback --host with --auth off (anyone reaching it can read everything)',
+    },
+    {
+      flags: '--data-dir <dir>',
+      description: 'PGlite data directory (env DATA_DIR)',
+      fallback: env.DATA_DIR ?? './data',
+    },
+    {
+      flags: '--database-url <url>',
+      description: 'PostgreSQL connection string (env DATABASE_URL)',
+      fallback: env.DATABASE_URL,
+    },
+    {
+      flags: '--no-strict',
+      description: 'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
+    },
+    {
+      flags: '--mode <mode>',
+      description: 'fhir (our facade) or kanta-phr (a local Kanta PHR sandbox, docs/kanta.md)',
+      fallback: 'fhir',
+    },
+    { flags: '--remote-party <code>', description: 'same as --party (kept for existing scripts)' },
+    {
+      flags: '--base-url <url>',
+      description: 'public base URL of the FHIR API used in links (default: from the request)',
+    },
+    {
+      flags: '--trust-proxy <addresses>',
+      description:
+        'reverse proxies (comma-separated IPs or CIDR ranges) whose X-Forwarded-Proto/Host/Prefix shape links (env TYOKYKY_TRUST_PROXY)',
+      fallback: env.TYOKYKY_TRUST_PROXY,
+    },
+    {
+      flags: '--workers <n>',
+      description:
+        'facade processes sharing the port; more than 1 needs --database-url (env TYOKYKY_WORKERS)',
+      fallback: env.TYOKYKY_WORKERS ?? '1',
+    },
+  ];
+}
+
+/** The parsed options of `tyokyky serve` (commander's camel-cased keys). */
+interface ServeOpts {
+  port: string;
+  host: string;
+  auth: string;
+  authIssuer?: string;
+  authJwksUrl?: string;
+  rateLimit: string;
+  insecure?: boolean;
+  dataDir: string;
+  databaseUrl?: string;
+  strict: boolean;
+  mode: string;
+  party?: string;
+  remoteParty?: string;
+  baseUrl?: string;
+  trustProxy?: string;
+  workers: string;
+  [remoteOption: string]: unknown;
 }
 
 /** `tyokyky serve` (the facade) and `tyokyky load` (post Bundles/resources through its API). */
@@ -15,180 +117,141 @@ export function registerServeCommands(program: Command): void {
   const serve = program.command('serve');
   // The same remote options as `tyokyky sync` (flags, environment, checks): one configuration path.
   addRemoteOptions(serve, ' of the Kanta-style store to sync with (starts the sync worker)');
-  serve
-    .description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)')
-    .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
-    .option('--host <host>', 'interface to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
-    .option(
-      '--auth <mode>',
-      'off | embedded (SMART Backend Services token server at /auth/token) | external (env TYOKYKY_AUTH)',
-      process.env.TYOKYKY_AUTH ?? 'off',
-    )
-    .option(
-      '--auth-issuer <url>',
-      'issuer of an external IdP (with --auth external)',
-      process.env.TYOKYKY_AUTH_ISSUER,
-    )
-    .option(
-      '--auth-jwks-url <url>',
-      'JWKS URL of an external IdP (with --auth external)',
-      process.env.TYOKYKY_AUTH_JWKS_URL,
-    )
-    .option('--rate-limit <n>', 'requests per client per minute', process.env.TYOKYKY_RATE_LIMIT ?? '6000')
-    .option(
-      '--insecure',
-      'allow a non-loopback --host with --auth off (anyone reaching it can read everything)',
-    )
-    .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-    .option(
-      '--database-url <url>',
-      'PostgreSQL connection string (env DATABASE_URL)',
-      process.env.DATABASE_URL,
-    )
-    .option(
-      '--no-strict',
-      'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
-    )
-    .option(
-      '--mode <mode>',
-      'fhir (our facade) or kanta-phr (a local Kanta PHR sandbox, docs/kanta.md)',
-      'fhir',
-    )
-    .option('--remote-party <code>', 'same as --party (kept for existing scripts)')
-    .option('--base-url <url>', 'public base URL of the FHIR API used in links (default: from the request)')
-    .option(
-      '--trust-proxy <addresses>',
-      'reverse proxies (comma-separated IPs or CIDR ranges) whose X-Forwarded-Proto/Host/Prefix shape links (env TYOKYKY_TRUST_PROXY)',
-      process.env.TYOKYKY_TRUST_PROXY,
-    )
-    .option(
-      '--workers <n>',
-      'facade processes sharing the port; more than 1 needs --database-url (env TYOKYKY_WORKERS)',
-      process.env.TYOKYKY_WORKERS ?? '1',
-    )
-    .action(async (opts, cmd: Command) => {
-      const { defaultLogger, startServer, superviseWorkers, workerIndex } = await import(
-        '../../server/index.ts'
-      );
+  serve.description('Run the FHIR facade (embedded PGlite in --data-dir, or PostgreSQL with --database-url)');
+  for (const o of serveOptions(process.env)) serve.option(o.flags, o.description, o.fallback);
+  serve.action(runServe);
+  registerLoadCommand(program);
+}
 
-      const logger = defaultLogger();
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        logger.error(`invalid --port "${opts.port}"`);
-        process.exit(2);
-      }
-      if (opts.mode !== 'fhir' && opts.mode !== 'kanta-phr') {
-        logger.error(`invalid --mode "${opts.mode}" (fhir or kanta-phr)`);
-        process.exit(2);
-      }
-      const workers = Number(opts.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-        logger.error(`invalid --workers "${opts.workers}" (a whole number from 1 to 64)`);
-        process.exit(2);
-      }
-      if (workers > 1 && !opts.databaseUrl) {
-        logger.error('--workers above 1 needs --database-url: PGlite is an embedded database of one process');
-        process.exit(2);
-      }
-      const worker = workerIndex();
-      if (workers > 1 && worker === undefined) {
-        superviseWorkers(workers, logger);
-        return;
-      }
-      const auth = authConfig(opts);
-      if (typeof auth === 'string') {
-        logger.error(auth);
-        process.exit(2);
-      }
-      const strict =
-        cmd.getOptionValueSource('strict') === 'cli'
-          ? opts.strict
-          : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
-      const { remoteConfigFrom } = await import('../../sync/index.ts');
-      let remote: RemoteConfig | undefined;
-      try {
-        remote = remoteConfigFrom(remoteSettings({ ...opts, party: opts.party ?? opts.remoteParty }));
-      } catch (err) {
-        startupFailed(`invalid remote settings: ${(err as Error).message}`);
-      }
-      const { assertPortFree } = await import('../../server/start.ts');
-      // Checked first: a taken port must not leave a new data directory or database behind.
-      await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
-      // The validator's definitions load while the store opens (its own promise: an error surfaces
-      // where it is awaited, after the store's).
-      const validator = import('../../validation/index.ts').then((m) => m.loadProjectValidator());
-      validator.catch(() => {});
-      const { explainOpenError, openStore } = await import('../../store/index.ts');
-      const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
-      const store = await openStore(where).catch((err: Error) =>
-        startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
-      );
-      // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
-      const sync = remote
-        ? await startSync(store, remote, logger, worker === undefined || worker === 1)
-        : undefined;
-      const running = await startServer({
-        store,
-        validator: await validator.catch((err: Error) =>
-          startupFailed(`cannot load the FHIR definitions: ${err.message}`),
-        ),
-        strict,
-        port,
-        host: opts.host,
-        logger,
-        baseUrl: opts.baseUrl,
-        sync,
-        mode: opts.mode === 'kanta-phr' ? 'kanta-phr' : 'fhir',
-        auth,
-        insecure: opts.insecure === true,
-        rateLimit: Number(opts.rateLimit) || 6000,
-        trustProxy: typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [],
-      }).catch((err: Error) => startupFailed(err.message));
-      logger.info(
-        {
-          url: `${running.url}/fhir`,
-          engine: store.engine,
-          strict,
-          remote: remote?.baseUrl ?? null,
-          auth: auth.mode,
-          ...(worker === undefined ? {} : { worker }),
-        },
-        `tyokyky-fhir facade listening on ${running.url}/fhir`,
-      );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        await sync?.stop();
-        await running.close();
-        await store.close();
-        logger.info('store closed; bye');
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
-    });
+/** The checked numbers and modes of the options; exits with status 2 on the first invalid one. */
+function checkServeOptions(opts: ServeOpts, logger: Logger): { port: number; workers: number } {
+  const fail = (message: string): never => {
+    logger.error(message);
+    process.exit(2);
+  };
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port "${opts.port}"`);
+  if (opts.mode !== 'fhir' && opts.mode !== 'kanta-phr')
+    fail(`invalid --mode "${opts.mode}" (fhir or kanta-phr)`);
+  const workers = Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    fail(`invalid --workers "${opts.workers}" (a whole number from 1 to 64)`);
+  }
+  if (workers > 1 && !opts.databaseUrl) {
+    fail('--workers above 1 needs --database-url: PGlite is an embedded database of one process');
+  }
+  return { port, workers };
+}
 
-  program
-    .command('load')
-    .description('Post FHIR Bundles/resources (files or directories of *.json) through a running facade')
-    .argument('<files...>', 'JSON files or directories')
-    .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
-    .action(async (files: string[], opts: { url: string }) => {
-      const { expandFiles, loadFile } = await import('../load/files.ts');
-      const base = opts.url.replace(/\/$/, '');
-      let failed = 0;
-      for (const file of await expandFiles(files)) {
-        const r = await loadFile(file, base);
-        if (!r.ok) failed++;
-        console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);
-      }
-      if (failed) {
-        console.error(`${failed} file(s) failed`);
-        process.exit(1);
-      }
-    });
+/** --strict from the command line wins over TYOKYKY_STRICT; strict by default. */
+function strictFrom(opts: ServeOpts, cmd: Command): boolean {
+  return cmd.getOptionValueSource('strict') === 'cli'
+    ? opts.strict
+    : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
+}
+
+/** The action of `tyokyky serve`: checks the options, then runs a supervisor or one facade process. */
+async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
+  const { defaultLogger, superviseWorkers, workerIndex } = await import('../../server/index.ts');
+  const logger = defaultLogger();
+  const { port, workers } = checkServeOptions(opts, logger);
+  const worker = workerIndex();
+  if (workers > 1 && worker === undefined) {
+    superviseWorkers(workers, logger);
+    return;
+  }
+  const auth = authConfig(opts);
+  if (typeof auth === 'string') {
+    logger.error(auth);
+    process.exit(2);
+  }
+  await startFacade({ opts, port, auth, strict: strictFrom(opts, cmd), worker, logger });
+}
+
+/** What one facade process starts from. */
+interface FacadeStart {
+  opts: ServeOpts;
+  port: number;
+  auth: AuthConfig;
+  strict: boolean;
+  worker: number | undefined;
+  logger: Logger;
+}
+
+/** Opens the store (and the sync worker), starts listening, logs the URL and stops on SIGTERM/SIGINT. */
+async function startFacade({ opts, port, auth, strict, worker, logger }: FacadeStart): Promise<void> {
+  const { startServer } = await import('../../server/index.ts');
+  const { remoteConfigFrom } = await import('../../sync/index.ts');
+  let remote: RemoteConfig | undefined;
+  try {
+    remote = remoteConfigFrom(remoteSettings({ ...opts, party: opts.party ?? opts.remoteParty }));
+  } catch (err) {
+    startupFailed(`invalid remote settings: ${(err as Error).message}`);
+  }
+  const { assertPortFree } = await import('../../server/start.ts');
+  // Checked first: a taken port must not leave a new data directory or database behind.
+  await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
+  // The validator's definitions load while the store opens (its own promise: an error surfaces
+  // where it is awaited, after the store's).
+  const validator = import('../../validation/index.ts').then((m) => m.loadProjectValidator());
+  validator.catch(() => {});
+  const { explainOpenError, openStore } = await import('../../store/index.ts');
+  const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
+  const store = await openStore(where).catch((err: Error) =>
+    startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
+  );
+  // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
+  const sync = remote
+    ? await startSync(store, remote, logger, worker === undefined || worker === 1)
+    : undefined;
+  const running = await startServer({
+    store,
+    validator: await validator.catch((err: Error) =>
+      startupFailed(`cannot load the FHIR definitions: ${err.message}`),
+    ),
+    strict,
+    port,
+    host: opts.host,
+    logger,
+    baseUrl: opts.baseUrl,
+    sync,
+    mode: opts.mode === 'kanta-phr' ? 'kanta-phr' : 'fhir',
+    auth,
+    insecure: opts.insecure === true,
+    rateLimit: Number(opts.rateLimit) || 6000,
+    trustProxy: typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [],
+  }).catch((err: Error) => startupFailed(err.message));
+  logger.info(
+    {
+      url: `${running.url}/fhir`,
+      engine: store.engine,
+      strict,
+      remote: remote?.baseUrl ?? null,
+      auth: auth.mode,
+      ...(worker === undefined ? {} : { worker }),
+    },
+    `tyokyky-fhir facade listening on ${running.url}/fhir`,
+  );
+  stopOnSignals(logger, async () => {
+    await sync?.stop();
+    await running.close();
+    await store.close();
+  });
+}
+
+/** On the first SIGTERM or SIGINT: finish in-flight work, close, exit 0. */
+function stopOnSignals(logger: Logger, close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    await close();
+    logger.info('store closed; bye');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 /** A startup failure as one line on stderr (no stack) and exit status 2. */

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+
+/** `tyokyky load`: post Bundles/resources through a running facade's API. */
+export function registerLoadCommand(program: Command): void {
+  program
+    .command('load')
+    .description('Post FHIR Bundles/resources (files or directories of *.json) through a running facade')
+    .argument('<files...>', 'JSON files or directories')
+    .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
+    .action(runLoad);
+}
+
+/** Posts every file, one line per file; exit status 1 when any failed. */
+async function runLoad(files: string[], opts: { url: string }): Promise<void> {
+  const { expandFiles, loadFile } = await import('../load/files.ts');
+  const base = opts.url.replace(/\/$/, '');
+  let failed = 0;
+  for (const file of await expandFiles(files)) {
+    const r = await loadFile(file, base);
+    if (!r.ok) failed++;
+    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);
+  }
+  if (failed) {
+    console.error(`${failed} file(s) failed`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The CLI as a real child process, for the tests that prove a process-level behaviour (the command-line
+ * contract, signals, several workers on one port, a second facade as the sync remote). Everything else runs
+ * in-process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** `tyokyky <args>` as a child process (bin/tyokyky.js: the compiled dist/ when it is fresh, else the sources through tsx). */
+export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['bin/tyokyky.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A running `tyokyky serve`. */
+export interface ServeProcess {
+  child: ChildProcess;
+  /** FHIR base URL, e.g. http://127.0.0.1:40123/fhir */
+  url: string;
+  /** Everything it printed so far (stdout and stderr). */
+  logs(): string;
+  exited: Promise<number | null>;
+  /** Sends the signal (SIGTERM unless told) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ServeOptions {
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Starts `tyokyky serve` on an OS-chosen port of 127.0.0.1 and waits for its "listening" log line. */
+export async function startServe(args: string[], options: ServeOptions = {}): Promise<ServeProcess> {
+  const child = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  let logs = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not start:\n${logs}`)),
+      options.timeoutMs ?? 120_000,
+    );
+    const onData = (chunk: Buffer) => {
+      logs += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(logs);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${logs}`));
+    });
+  });
+  return { child, url, logs: () => logs, exited, stop: (signal) => stopChild(child, signal) };
+}
+
+/** Sends the signal (SIGTERM unless told) and resolves when the child has exited. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Runs `tyokyky <args>` to its end: exit code and everything it printed (info-level logs included). */
+export async function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
+  const child = tyokyky(args, { LOG_LEVEL: 'info', ...env });
+  let out = '';
+  const collect = (c: Buffer) => {
+    out += c.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out };
+}
