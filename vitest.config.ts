@@ -1,31 +1,34 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Two projects; `npm test` runs both (it is CI's command).
  * - integration: the files that start real child processes (the CLI contract, signals, several workers on
- *   one port, a second facade as the sync remote, npm pack, SUSHI). Each file in its own fork.
+ *   one port, a second facade as the sync remote, npm pack), found by their imports, and SUSHI's build.
+ *   Each file in its own fork.
  * - unit: everything else, in-process. Files share one module cache per worker (isolate: false), so the
  *   validator, the R4 definitions and PGlite load once per worker instead of once per file.
  * One project: `npx vitest run --project unit`; one file: `npx vitest run tests/store/pglite.test.ts`.
  */
+const TESTS = 'tests';
+
+/** Files that run in their own fork although they start no process: SUSHI keeps global state. */
+const OWN_FORK = ['tests/profiles/build.test.ts'];
+
+/** A file starts processes when it imports `node:child_process` (not only its types) or a processes helper. */
+const STARTS_PROCESSES = /^import (?!type )[^;]*from 'node:child_process'|^import [^;]*\/processes\.ts'/m;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) return testFiles(path);
+    return e.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
 const INTEGRATION = [
-  'tests/kanta/sync.test.ts',
-  'tests/mapping/cli.test.ts',
-  'tests/package/pack.test.ts',
-  'tests/profiles/build.test.ts',
-  'tests/security/clients-cli.test.ts',
-  'tests/server/cli.test.ts',
-  'tests/server/postgres-processes.test.ts',
-  'tests/server/startup.test.ts',
-  'tests/server/workers.test.ts',
-  'tests/store/template.test.ts',
-  'tests/sync/audit.test.ts',
-  'tests/sync/cli.test.ts',
-  'tests/sync/facade-pg.test.ts',
-  'tests/sync/integrity.test.ts',
-  'tests/sync/serve-remote.test.ts',
-  'tests/validation/cli.test.ts',
-  'tests/validation/loose-packages.test.ts',
+  ...testFiles(TESTS).filter((f) => STARTS_PROCESSES.test(readFileSync(f, 'utf8'))),
+  ...OWN_FORK,
 ];
 
 export default defineConfig({
