@@ -22,7 +22,6 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { STORE_MIGRATIONS } from './schema.ts';
-import { openStore } from './store.ts';
 
 const run = promisify(execFile);
 
@@ -95,6 +94,8 @@ export async function ensurePgliteTemplate(): Promise<string> {
     const building = `${template}.${randomUUID()}`;
     try {
       await initdbInChild(building);
+      // Loaded here: store.ts imports this module to copy the template.
+      const { openStore } = await import('./store.ts');
       const store = await openStore({ dataDir: building, template: false });
       await store.close();
       renameSync(building, template);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import type { AuthConfig } from '../../server/security/index.ts';
+import type { AuthConfig } from '../../server/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
@@ -188,7 +188,7 @@ async function startFacade({ opts, port, auth, strict, worker, logger }: FacadeS
   } catch (err) {
     startupFailed(`invalid remote settings: ${(err as Error).message}`);
   }
-  const { assertPortFree } = await import('../../server/start.ts');
+  const { assertPortFree } = await import('../../server/index.ts');
   // Checked first: a taken port must not leave a new data directory or database behind.
   await assertPortFree(port, opts.host).catch((err: Error) => startupFailed(err.message));
   // The validator's definitions load while the store opens (its own promise: an error surfaces

@@ -6,7 +6,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
-import { declaredInteractions } from './routes.ts';
+import type { DeclaredInteractions } from './route-types.ts';
 import { SUMMARY_MODES } from './shaping.ts';
 
 export const FORMATS = ['application/fhir+json', 'application/json', 'json'];
@@ -26,9 +26,10 @@ export function buildCapabilityStatement(opts: {
   base: string;
   strict: boolean;
   profiles: Map<string, string[]>;
+  declared: DeclaredInteractions;
 }): CapabilityStatement {
   const params = searchParamsByType();
-  const declared = declaredInteractions();
+  const { declared } = opts;
   const operation = declared.operations.map((name) => ({ name, definition: OPERATIONS[name] }));
   const resource: CapabilityStatementRestResource[] = SUPPORTED_TYPES.map((type) => {
     const ours = opts.profiles.get(type) ?? [];

@@ -14,7 +14,6 @@ import {
 import { SUPPORTED_TYPES } from '../resource-types.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
-import { buildCapabilityStatement } from './capability.ts';
 import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
 import {
   assertType,
@@ -70,11 +69,6 @@ function written(
   }
   return { status, headers, body: resource };
 }
-
-export const metadata: FhirHandler = (_req, ctx) => ({
-  status: 200,
-  body: buildCapabilityStatement({ base: ctx.base, strict: ctx.strict, profiles: ctx.policy.profiles }),
-});
 
 export const read: FhirHandler = async (req, ctx) => {
   const stored = await readResourceJson(ctx.store, req.params.type, req.params.id);

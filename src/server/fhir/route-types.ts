@@ -61,3 +61,10 @@ export interface FhirRoute {
   handler: FhirHandler;
   declares?: Declares;
 }
+
+/** The interactions and operations a route table declares, as the CapabilityStatement lists them. */
+export interface DeclaredInteractions {
+  type: string[];
+  system: string[];
+  operations: string[];
+}

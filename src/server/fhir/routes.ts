@@ -1,11 +1,23 @@
 // The FHIR REST API as data: one row per interaction. The Express binding, the dispatcher and the
 // CapabilityStatement are all derived from this table, so adding an interaction is adding a row.
+import { buildCapabilityStatement } from './capability.ts';
 import * as h from './handlers.ts';
-import type { FhirRoute } from './route-types.ts';
+import type { DeclaredInteractions, FhirHandler, FhirRoute } from './route-types.ts';
+
+/** `GET /metadata`: the CapabilityStatement, its interactions read off this very table. */
+const metadata: FhirHandler = (_req, ctx) => ({
+  status: 200,
+  body: buildCapabilityStatement({
+    base: ctx.base,
+    strict: ctx.strict,
+    profiles: ctx.policy.profiles,
+    declared: declaredInteractions(FHIR_ROUTES),
+  }),
+});
 
 /** In match order: a literal segment (`_history`, `$validate`) wins over a `:param` at the same place. */
 export const FHIR_ROUTES: readonly FhirRoute[] = [
-  { name: 'capabilities', method: 'GET', path: '/metadata', handler: h.metadata },
+  { name: 'capabilities', method: 'GET', path: '/metadata', handler: metadata },
   {
     name: 'history-system',
     method: 'GET',
@@ -65,11 +77,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
 ];
 
 /** The interaction codes the table declares at type level (for every supported type) and system level. */
-export function declaredInteractions(routes: readonly FhirRoute[] = FHIR_ROUTES): {
-  type: string[];
-  system: string[];
-  operations: string[];
-} {
+export function declaredInteractions(routes: readonly FhirRoute[] = FHIR_ROUTES): DeclaredInteractions {
   const type = routes.flatMap((r) => r.declares?.type ?? []);
   const system = routes.flatMap((r) => r.declares?.system ?? []);
   const operations = [
