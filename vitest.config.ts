@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -33,6 +34,9 @@ const INTEGRATION = [
 
 export default defineConfig({
   test: {
+    // Vitest's default (cores - 1) runs one file at a time on a 2-core machine; many files wait on child
+    // processes, PostgreSQL or sockets, so two per core finish sooner (measured: 245 s → 179 s).
+    maxWorkers: 2 * availableParallelism(),
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default'],
