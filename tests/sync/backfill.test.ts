@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { drain } from './helpers/drain.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
 
@@ -49,16 +50,6 @@ function attach(store: Store, extra: { installHook?: boolean; backfillPageSize?:
   });
   services.push(sync);
   return sync;
-}
-
-async function drain(sync: SyncService, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    await sync.pushOnce();
-    if ((await sync.status()).queueDepth === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`queue not drained: ${JSON.stringify((await sync.status()).states)}`);
 }
 
 const identifierOf = (r: Resource) =>

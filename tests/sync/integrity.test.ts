@@ -9,6 +9,7 @@ import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { persona } from '../server/personas.ts';
+import { drain } from './helpers/drain.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
 import {
@@ -92,18 +93,6 @@ function worker(
   });
   services.push(sync);
   return sync;
-}
-
-/** Push until nothing is queued (rows backing off between rounds included), bounded. */
-async function drain(sync: SyncService, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    await sync.pushOnce();
-    const s = await sync.status();
-    if (s.queueDepth === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`queue not drained: ${JSON.stringify((await sync.status()).states)}`);
 }
 
 const identifierOf = (r: Resource): string | undefined => {
@@ -228,7 +217,7 @@ describe('dependent resources under faults (503/429, hangs, lost answers), two w
     });
     try {
       // Local edits while the push is under way: each must survive on both sides.
-      const pushing = Promise.all([drain(sync), drain(second)]);
+      const pushing = Promise.all([drain(sync, 120_000), drain(second, 120_000)]);
       let n = 0;
       for (const [id] of [...edits].slice(0, 12)) {
         const current = await store.read<Observation>('Observation', id);
@@ -238,7 +227,7 @@ describe('dependent resources under faults (503/429, hangs, lost answers), two w
         await new Promise((r) => setTimeout(r, 20));
       }
       await pushing;
-      await drain(sync);
+      await drain(sync, 120_000);
     } finally {
       Object.assign(proxy.faults, { errorRate: 0, hangRate: 0, dropRate: 0 });
     }
@@ -407,7 +396,7 @@ describe('our own answer held back while a pull runs', () => {
     const { store, sync } = await localSide();
     const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
     let k = (await store.create(consent(p.id!))).resource as Consent;
-    await drain(sync);
+    await drain(sync, 120_000);
     const edit = (label: string) => ({
       ...k,
       text: { status: 'generated' as const, div: `<div xmlns="http://www.w3.org/1999/xhtml">${label}</div>` },
@@ -424,7 +413,7 @@ describe('our own answer held back while a pull runs', () => {
     expect((await store.read<Consent>('Consent', k.id!)).text?.div).toContain('Muokkaus 2');
     proxy.releaseHeld();
     await pushing;
-    await drain(sync);
+    await drain(sync, 120_000);
     await sync.pullOnce();
     expect((await store.read<Consent>('Consent', k.id!)).text?.div).toContain('Muokkaus 2');
     const [there] = (await remoteAll(
@@ -441,7 +430,7 @@ describe('our own answer held back while a pull runs', () => {
     const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
     await store.create(consent(p.id!));
     let o = (await store.create(score(p.id!, 3))).resource as Observation;
-    await drain(sync);
+    await drain(sync, 120_000);
     const [there] = (await remoteAll(
       facade.url,
       'Observation',
@@ -453,7 +442,7 @@ describe('our own answer held back while a pull runs', () => {
     // (the remote has our content; the client sees a 503 and retries into a 412).
     const droppedBefore = proxy.stats.dropped;
     proxy.faults.dropAt = 3;
-    await drain(sync);
+    await drain(sync, 120_000);
     expect(proxy.stats.dropped).toBe(droppedBefore + 1);
     const status = await sync.status();
     expect(status.states.dead).toBe(0);
@@ -466,7 +455,7 @@ describe('our own answer held back while a pull runs', () => {
     expect(after.valueInteger).toBe(4);
     // The id map holds the version that is there now: the next edit goes through without a 412.
     await store.update({ ...o, valueInteger: 5 }, { ifMatchOptional: true });
-    await drain(sync);
+    await drain(sync, 120_000);
     expect((await sync.status()).conflicts).toBe(1);
   }, 120_000);
 });
@@ -489,7 +478,7 @@ describe('long waits are bounded and observable', () => {
       Object.assign(proxy.faults, { hangRate: 0, hangMs: 0 });
     }
     await pushing;
-    await drain(sync);
+    await drain(sync, 120_000);
     expect((await sync.status()).waiting).toEqual([]);
     expect((await sync.status()).states.done).toBe(2);
   }, 60_000);
@@ -498,7 +487,7 @@ describe('long waits are bounded and observable', () => {
     const { store, sync } = await localSide('other-health-care', { pullTimeoutMs: 2_500 });
     const p = (await store.create(patient(`010181-${hetu++}X`))).resource as Patient;
     await store.create(consent(p.id!));
-    await drain(sync);
+    await drain(sync, 120_000);
     Object.assign(proxy.faults, { hangRate: 1, hangMs: 20_000 });
     try {
       const started = Date.now();
@@ -550,7 +539,7 @@ describe('persona flow', () => {
     const { store, sync } = await localSide();
     const loaded = [];
     for (const name of ['maija', 'sirpa', 'suvi']) loaded.push(...(await loadPersona(store, name)));
-    await drain(sync);
+    await drain(sync, 120_000);
     const status = await sync.status();
     expect(status.states.done).toBe(0);
     expect(status.blockedByConsent).toBeGreaterThan(10);
@@ -569,7 +558,7 @@ describe('persona flow', () => {
   it('party kela: a client whose consent covers kela arrives whole, directory references made logical', async () => {
     const { store, sync } = await localSide('kela');
     const loaded = await loadPersona(store, 'suvi');
-    await drain(sync);
+    await drain(sync, 120_000);
     const { byIdentifier } = await compare(store, [
       'Patient',
       'Observation',

@@ -1,0 +1,12 @@
+import type { SyncService } from '../../../src/sync/index.ts';
+
+/** Pushes until nothing is queued (rows backing off between rounds included), bounded by `ms`. */
+export async function drain(sync: SyncService, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await sync.pushOnce();
+    if ((await sync.status()).queueDepth === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`queue not drained: ${JSON.stringify((await sync.status()).states)}`);
+}
