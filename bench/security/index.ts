@@ -177,53 +177,57 @@ export default async function run(): Promise<void> {
   console.log(
     `security bench: ${RESOURCES} Observations, ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${ROUNDS} rounds`,
   );
-  for (const engine of ENGINES) {
-    const plain = await start('plain', engine);
-    const secured = await start('secured', engine);
-    const results = new Map<string, { plain: Measured[]; secured: Measured[] }>();
-    try {
-      for (let round = 1; round <= ROUNDS; round++) {
-        for (const sc of scenarios) {
-          // Alternate which server goes first, so neither always meets the other's aftermath.
-          let a: Measured;
-          let b: Measured;
-          if (round % 2) {
-            a = await measure(plain, sc);
-            b = await measure(secured, sc);
-          } else {
-            b = await measure(secured, sc);
-            a = await measure(plain, sc);
-          }
-          const entry = results.get(sc.name) ?? { plain: [], secured: [] };
-          entry.plain.push(a);
-          entry.secured.push(b);
-          results.set(sc.name, entry);
-          console.log(
-            `${engine} round ${round} ${sc.name.padEnd(7)} plain ${a.rps.toFixed(0).padStart(6)} req/s (p99 ${a.p99} ms, ${a.cpu.toFixed(0)} µs CPU/req)  secured ${b.rps.toFixed(0).padStart(6)} req/s (p99 ${b.p99} ms, ${b.cpu.toFixed(0)} µs CPU/req)  ${(b.rps / a.rps).toFixed(2)}×${a.non2xx || b.non2xx ? `  non-2xx ${a.non2xx}/${b.non2xx}` : ''}`,
-          );
+  for (const engine of ENGINES) await runEngine(engine, scenarios);
+}
+
+const KINDS = ['plain', 'open', 'secured'] as const;
+type Kind = (typeof KINDS)[number];
+type Series = Record<Kind, Measured[]>;
+
+/** Every scenario on the three servers, rounds rotating which server goes first. */
+async function runEngine(engine: string, scenarios: Scenario[]): Promise<void> {
+  const servers = [] as Server[];
+  for (const kind of KINDS) servers.push(await start(kind, engine));
+  const results = new Map<string, Series>();
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const sc of scenarios) {
+        const entry = results.get(sc.name) ?? { plain: [], open: [], secured: [] };
+        for (let k = 0; k < KINDS.length; k++) {
+          const i = (k + round) % KINDS.length;
+          entry[KINDS[i] as Kind].push(await measure(servers[i] as Server, sc));
         }
+        results.set(sc.name, entry);
+        const line = KINDS.map((kind) => {
+          const m = entry[kind][round - 1] as Measured;
+          return `${kind} ${m.rps.toFixed(0).padStart(6)} req/s (p99 ${m.p99} ms, ${m.cpu.toFixed(0)} µs CPU/req${m.non2xx ? `, non-2xx ${m.non2xx}` : ''})`;
+        });
+        console.log(`${engine} round ${round} ${sc.name.padEnd(7)} ${line.join('  ')}`);
       }
-    } finally {
-      await stop(plain);
-      await stop(secured);
     }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
-    console.log(`\n${engine}: median of ${ROUNDS} rounds (target secured ≥ 0.85× plain)`);
+  } finally {
+    for (const s of servers) await stop(s);
+  }
+  printMedians(engine, results);
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+
+function printMedians(engine: string, results: Map<string, Series>): void {
+  console.log(
+    `\n${engine}: median of ${ROUNDS} rounds (target secured ≥ 0.85× without auth; "plain" is the app with no security layer at all, "open" the same server as "secured" with auth off)`,
+  );
+  console.log(
+    '| interaction | plain req/s | open req/s | secured req/s | secured / plain | secured / open | µs CPU/req plain / open / secured | median of round ratios secured/plain, secured/open (req/s) |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const [name, r] of results) {
+    const rps = (kind: Kind) => median(r[kind].map((m) => m.rps));
+    const cpu = (kind: Kind) => median(r[kind].map((m) => m.cpu)).toFixed(0);
+    const roundRatio = (peer: Kind) =>
+      median(r.secured.map((m, i) => m.rps / (r[peer][i] as Measured).rps)).toFixed(2);
     console.log(
-      '| interaction | plain req/s | secured req/s | ratio | plain µs CPU/req | secured µs CPU/req | CPU ratio (plain/secured) | median of round ratios (req/s, CPU) |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
+      `| ${name} | ${rps('plain').toFixed(0)} | ${rps('open').toFixed(0)} | ${rps('secured').toFixed(0)} | ${(rps('secured') / rps('plain')).toFixed(2)}× | ${(rps('secured') / rps('open')).toFixed(2)}× | ${cpu('plain')} / ${cpu('open')} / ${cpu('secured')} | ${roundRatio('plain')}×, ${roundRatio('open')}× |`,
     );
-    for (const [name, r] of results) {
-      const p = median(r.plain.map((m) => m.rps));
-      const s = median(r.secured.map((m) => m.rps));
-      const pc = median(r.plain.map((m) => m.cpu));
-      const sc = median(r.secured.map((m) => m.cpu));
-      const rounds = r.plain.map((a, i) => [a, r.secured[i] as Measured] as const);
-      const rpsRatio = median(rounds.map(([a, b]) => b.rps / a.rps));
-      const cpuRatio = median(rounds.map(([a, b]) => a.cpu / b.cpu));
-      console.log(
-        `| ${name} | ${p.toFixed(0)} | ${s.toFixed(0)} | ${(s / p).toFixed(2)}× | ${pc.toFixed(0)} | ${sc.toFixed(0)} | ${(pc / sc).toFixed(2)}× | ${rpsRatio.toFixed(2)}×, ${cpuRatio.toFixed(2)}× |`,
-      );
-    }
   }
 }
 

@@ -1,6 +1,7 @@
 // One facade per process for the security benchmark:
-//   tsx bench/security/server.ts plain|secured <pglite|postgres>
-// `plain` is the facade with no security layer at all (createApp alone); `secured` is `startServer`
+//   tsx bench/security/server.ts plain|open|secured <pglite|postgres>
+// `plain` is the facade with no security layer at all (createApp alone); `open` is `startServer` with
+// auth off (security headers, rate limiter and audit rows, no token); `secured` is `startServer`
 // with the embedded authorization server, bearer tokens verified on every request, scopes checked
 // and every access audited. Prints `READY <origin> <access token> <pid>` when listening.
 import { randomUUID } from 'node:crypto';
@@ -37,6 +38,11 @@ if (kind === 'plain') {
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   server.on('request', createApp({ store, validator, logger, baseUrl: `${origin}/fhir` }));
   line = `${origin} -`;
+} else if (kind === 'open') {
+  // startServer with auth off: the same security layer (headers, limiter, audit rows) but no token.
+  await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+  const running = await startServer({ store, validator, logger, port: 0, rateLimit: 10_000_000 });
+  line = `${running.url} -`;
 } else {
   await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
   const { privateKey, publicKey } = await generateKeyPair('ES384');
