@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { drain } from './helpers/drain.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import { drain } from './helpers/waits.ts';
 
 const TYPES = ['Patient', 'Consent', 'Observation', 'Goal', 'CarePlan'];
 

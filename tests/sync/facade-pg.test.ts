@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import { waitFor } from './helpers/waits.ts';
 
 let facade: Awaited<ReturnType<typeof startFacade>>;
 let localUrl: string;
@@ -60,15 +61,6 @@ async function expectExactlyOnceRemotely(ids: Map<string, string>): Promise<void
   }
   const wrong = [...ids.keys()].filter((v) => counts.get(v) !== 1);
   expect(wrong, 'identifiers not exactly once on the remote').toEqual([]);
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await sync.status())}`);
 }
 
 /** Resolves when a `sync push --watch` worker says it runs. */
@@ -153,7 +145,12 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const b = worker(['--batch-size', '8']);
     await Promise.all([workerStarted(a), workerStarted(b)]);
     const ids = await store.transaction((tx) => seed(12, 12, tx));
-    await waitFor(async () => (await sync.status()).queueDepth === 0, 45_000, 'the outbox to drain');
+    await waitFor(
+      async () => (await sync.status()).queueDepth === 0,
+      45_000,
+      'the outbox to drain',
+      () => sync.status(),
+    );
     await Promise.all([stopChild(a), stopChild(b)]);
     await expectExactlyOnceRemotely(ids);
     const claimedTwice = await store.query(
@@ -175,6 +172,7 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
       async () => (await sync.status()).states.done > 0 && (await sync.status()).states.inflight > 0,
       30_000,
       'a batch in flight',
+      () => sync.status(),
     );
     await stopChild(first, 'SIGKILL');
     const afterKill = await sync.status();
@@ -184,6 +182,7 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
       async () => (await sync.status()).queueDepth === 0,
       45_000,
       'the outbox to drain after restart',
+      () => sync.status(),
     );
     await stopChild(restarted);
     await expectExactlyOnceRemotely(ids);

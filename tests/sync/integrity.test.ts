@@ -9,7 +9,6 @@ import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { persona } from '../server/personas.ts';
-import { drain } from './helpers/drain.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
 import {
@@ -20,6 +19,7 @@ import {
   stopChild,
   tyokyky,
 } from './helpers/processes.ts';
+import { drain, waitFor } from './helpers/waits.ts';
 
 const TYPES = [
   'Patient',
@@ -264,15 +264,6 @@ function workerProcess(databaseUrl: string): ChildProcess {
   child.stderr?.resume();
   children.push(child);
   return child;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Edits `n` of the observations locally (each a new version that must win on both sides). */

@@ -10,3 +10,18 @@ export async function drain(sync: SyncService, ms = 60_000): Promise<void> {
   }
   throw new Error(`queue not drained: ${JSON.stringify((await sync.status()).states)}`);
 }
+
+/** Polls `cond` until it holds; on timeout the error names `what` and, if given, `detail()`. */
+export async function waitFor(
+  cond: () => Promise<boolean>,
+  ms: number,
+  what: string,
+  detail?: () => Promise<unknown>,
+): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${detail ? `: ${JSON.stringify(await detail())}` : ''}`);
+}
