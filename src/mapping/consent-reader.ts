@@ -11,7 +11,7 @@ import { MAP } from './config.ts';
 import { codeFrom } from './terminology.ts';
 
 function unreadable(expression: string, message: string): never {
-  throw new FhirError(422, [issue('error', 'invalid', message, expression)]);
+  throw FhirError.unprocessable([issue('error', 'invalid', message, expression)]);
 }
 
 /**

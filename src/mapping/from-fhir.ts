@@ -68,7 +68,7 @@ const KIND_BY_PROFILE = new Map(
 );
 
 function fail(path: string, message: string): never {
-  throw new FhirError(422, issue('error', 'invalid', `${path}: ${message}`, path));
+  throw FhirError.unprocessable(issue('error', 'invalid', `${path}: ${message}`, path));
 }
 
 /** Which of our profiles a resource declares, or an error saying it is not ours. */

@@ -143,8 +143,3 @@ export function codeFrom(cc: CodeableConcept | undefined, csId: string): string 
   }
   return undefined;
 }
-
-/** Mappings loaded, for tests and diagnostics. */
-export function terminologyStats(): { displays: number; translations: number } {
-  return { displays: displays.size, translations: forward.size };
-}

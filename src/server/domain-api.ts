@@ -90,8 +90,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       );
     const result = handOver(current, request);
     if (!result.ok)
-      throw new FhirError(
-        422,
+      throw FhirError.unprocessable(
         issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'),
       );
     const written = await writeAll(store, ctxOf(req), toResources('team', result.team));

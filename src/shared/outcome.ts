@@ -65,7 +65,11 @@ export class FhirError extends Error {
   static preconditionRequired(diagnostics: string): FhirError {
     return new FhirError(428, issue('error', 'required', diagnostics));
   }
-  static unprocessable(oo: OperationOutcome): FhirError {
-    return new FhirError(422, oo.issue ?? []);
+  /** 422: the request was well-formed but breaks a rule (an OperationOutcome or its issues). */
+  static unprocessable(
+    problems: OperationOutcome | OperationOutcomeIssue | OperationOutcomeIssue[],
+  ): FhirError {
+    const isOutcome = !Array.isArray(problems) && 'resourceType' in problems;
+    return new FhirError(422, isOutcome ? (problems.issue ?? []) : problems);
   }
 }

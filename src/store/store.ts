@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError } from '../shared/outcome.ts';
 import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';

@@ -32,8 +32,7 @@ function declaredProfile(r: Resource, kanta: Set<string> | undefined, at: string
   const declared = r.meta?.profile ?? [];
   if (!declared.some((p) => kanta?.has(p.split('|')[0]))) {
     const allowed = kanta ? [...kanta].sort().join(', ') : 'none';
-    throw new FhirError(
-      422,
+    throw FhirError.unprocessable(
       issue(
         'error',
         'required',
@@ -46,22 +45,19 @@ function declaredProfile(r: Resource, kanta: Set<string> | undefined, at: string
 
 function languageAndText(r: Resource & { text?: { div?: string } }, at: string): void {
   if (!r.language) {
-    throw new FhirError(
-      422,
+    throw FhirError.unprocessable(
       issue('error', 'required', 'kanta-language: language is mandatory', `${at}.language`),
     );
   }
   const div = r.text?.div;
   if (!div) {
-    throw new FhirError(
-      422,
+    throw FhirError.unprocessable(
       issue('error', 'required', 'kanta-text: text (narrative) is mandatory', `${at}.text`),
     );
   }
   const lang = langOf(div);
   if (lang !== undefined && lang.toLowerCase() !== r.language.toLowerCase()) {
-    throw new FhirError(
-      422,
+    throw FhirError.unprocessable(
       issue(
         'error',
         'invariant',
@@ -88,8 +84,7 @@ function businessIdentifier(r: Resource, at: string): void {
     (i) => i.system === GLOBAL_SYSTEM && /^urn:(uuid|oid):/.test(i.value ?? ''),
   );
   if (!ok) {
-    throw new FhirError(
-      422,
+    throw FhirError.unprocessable(
       issue(
         'error',
         'required',
@@ -108,7 +103,7 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
       const oo = validator.validate(resource);
       if (hasErrors(oo)) {
         const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-        throw new FhirError(422, errors);
+        throw FhirError.unprocessable(errors);
       }
       languageAndText(resource, at);
       businessIdentifier(resource, at);
