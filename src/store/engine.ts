@@ -11,12 +11,16 @@ export interface Engine extends Queryable {
   close(): Promise<void>;
 }
 
-export async function openPglite(dataDir: string): Promise<Engine> {
+/** `archive`: a PGlite data-directory dump to start from instead of running initdb. */
+export async function openPglite(dataDir: string, archive?: Blob): Promise<Engine> {
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
   // PGlite's default 128 MB of shared buffers is resident memory of this process; the OS page cache
   // still holds the data files, so a smaller pool costs little (measured: 372 → 236 MB RSS idle).
   const sharedBuffers = process.env.TYOKYKY_PGLITE_SHARED_BUFFERS ?? '16MB';
-  const db = await PGlite.create(dataDir, { postgresqlconf: [`shared_buffers=${sharedBuffers}`] });
+  const db = await PGlite.create(dataDir, {
+    postgresqlconf: [`shared_buffers=${sharedBuffers}`],
+    ...(archive ? { loadDataDir: archive } : {}),
+  });
   // PGlite is one connection: its transaction() holds a mutex, so plain queries wait for it.
   return {
     kind: 'pglite',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { Coalescer } from './coalescer.ts';
@@ -6,9 +6,10 @@ import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
 import { readJsonMany } from './reads.ts';
 import { STORE_MIGRATIONS, migrate } from './schema.ts';
-import { copyPgliteTemplate } from './template.ts';
+import { copyPgliteTemplate, ensurePgliteArchive } from './template.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
 
+const MEMORY = 'memory://';
 const DEFAULT_POOL = 10;
 const MAX_BATCH = 200;
 /**
@@ -30,9 +31,14 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   // A new PGlite directory is a copy of a migrated template (initdb in WebAssembly costs 10–20 s;
   // the template is built once per machine, PGlite version and schema).
   if (newDataDir && opts.template !== false) await copyPgliteTemplate(dataDir);
+  // An in-memory store starts from the template's dump instead of running initdb.
+  const archive =
+    dataDir === MEMORY && opts.template !== false
+      ? new Blob([readFileSync(await ensurePgliteArchive())])
+      : undefined;
   let engine = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
-    : await openPglite(dataDir);
+    : await openPglite(dataDir, archive);
   try {
     for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
   } catch (err) {

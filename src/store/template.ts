@@ -107,6 +107,40 @@ export async function ensurePgliteTemplate(): Promise<string> {
   return template;
 }
 
+/** Dumps the PGlite directory `dir` as an uncompressed tar to `file`, in a child Node process. */
+async function dumpInChild(dir: string, file: string): Promise<void> {
+  const code = `const { PGlite } = await import(${JSON.stringify(pathToFileURL(pgliteEntry()).href)});
+const { writeFileSync } = await import('node:fs');
+const db = await PGlite.create(${JSON.stringify(dir)});
+const dump = await db.dumpDataDir('none');
+await db.close();
+writeFileSync(${JSON.stringify(file)}, Buffer.from(await dump.arrayBuffer()));`;
+  await run(process.execPath, ['--input-type=module', '-e', code], { timeout: 300_000 });
+}
+
+/**
+ * The migrated template as a PGlite dump (a tar beside the template directory), from which an
+ * in-memory store starts in about a second instead of running initdb (~11 s of CPU, ~1 GB RSS).
+ * Dumped from a copy, so the template itself is never opened.
+ */
+export async function ensurePgliteArchive(): Promise<string> {
+  const template = await ensurePgliteTemplate();
+  const archive = `${template}.tar`;
+  if (!existsSync(archive)) {
+    const copy = mkdtempSync(join(tmpdir(), 'tyokyky-template-dump-'));
+    const partial = `${archive}.${randomUUID()}`;
+    try {
+      cpSync(template, copy, { recursive: true });
+      await dumpInChild(copy, partial);
+      renameSync(partial, archive);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+      rmSync(partial, { force: true });
+    }
+  }
+  return archive;
+}
+
 /** Fills `target` (absent or empty) with a copy of the migrated template. */
 export async function copyPgliteTemplate(target: string): Promise<void> {
   cpSync(await ensurePgliteTemplate(), target, { recursive: true });

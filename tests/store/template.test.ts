@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { copyPgliteTemplate } from '../../src/store/template.ts';
@@ -45,6 +46,19 @@ describe('PGlite template', () => {
         expect(await store.query('SELECT id FROM resources')).toEqual([]);
       } finally {
         await store.close();
+      }
+      // In-memory stores start from the template's dump, already migrated, and are writable.
+      expect(existsSync(`${dir}.tar`)).toBe(true);
+      const memory = await openStore({ dataDir: 'memory://' });
+      try {
+        expect(await memory.query('SELECT id FROM resources')).toEqual([]);
+        const written = await memory.create<Resource>({
+          resourceType: 'Basic',
+          code: { text: 'x' },
+        } as Resource);
+        expect((await memory.read('Basic', written.resource.id!)).resourceType).toBe('Basic');
+      } finally {
+        await memory.close();
       }
     } finally {
       if (previous === undefined) Reflect.deleteProperty(process.env, 'TYOKYKY_CACHE_DIR');

@@ -1,0 +1,17 @@
+import { PGlite } from '@electric-sql/pglite';
+import { readFileSync, writeFileSync } from 'node:fs';
+const tpl = process.argv[2];
+let t = performance.now();
+const src = await PGlite.create(tpl);
+const dump = await src.dumpDataDir('none');
+await src.close();
+const buf = Buffer.from(await dump.arrayBuffer());
+writeFileSync('/tmp/tpl.tar', buf);
+console.log('dump ms', performance.now() - t, 'bytes', buf.length);
+t = performance.now();
+const db = await PGlite.create('memory://', { loadDataDir: new Blob([readFileSync('/tmp/tpl.tar')]) });
+const r = await db.query("select count(*) from information_schema.tables where table_schema='public'");
+console.log('load ms', performance.now() - t, r.rows, process.memoryUsage().rss/1e6);
+t = performance.now();
+const db2 = await PGlite.create('memory://');
+console.log('initdb ms', performance.now() - t, process.memoryUsage().rss/1e6);
