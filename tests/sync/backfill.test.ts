@@ -229,7 +229,17 @@ describe('backfill on first attach', () => {
         `backfilled +${written.length} written before the sync was attached \\(done; 1 local clients followed\\)`,
       ),
     );
+    // Written later by a process without the sync (no outbox hook): only `sync backfill` queues it.
+    const plain = await openStore({ databaseUrl: url });
+    const later = await permittedClient(plain);
+    await plain.close();
+    const queued = await run(['backfill']);
+    expect(queued.out).toMatch(new RegExp(`queued ${later.length} of \\d+ stored resource`));
+    expect(queued.code).toBe(0);
+    expect((await run(['backfill'])).out).toMatch(/queued 0 of \d+ stored resource/);
+    const again = await run(['push', '--remote', facade.url, '--party', 'other-health-care']);
+    expect(again.out).toContain(`pushed ${later.length}, dead letters 0`);
     const { counts } = await remoteByIdentifier();
-    for (const r of written) expect(counts.get(identifierOf(r)!)).toBe(1);
+    for (const r of [...written, ...later]) expect(counts.get(identifierOf(r)!)).toBe(1);
   }, 120_000);
 });

@@ -51,6 +51,12 @@ export function registerSyncCommand(program: Command): void {
     .option('--limit <n>', 'rows to show', '50')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));
 
+  withConnection(sync.command('backfill'), false)
+    .description(
+      'Queue resources stored while no sync was attached (the first push or pull does this once; run it after writes by a process without the sync)',
+    )
+    .action(async (opts: SyncCliOptions) => (await run()).backfillAction(opts));
+
   withConnection(sync.command('retry'), false)
     .description('Put dead, parked and blocked rows (or one, by outbox id) back in the queue')
     .argument('[id]', 'outbox row id')

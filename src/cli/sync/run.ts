@@ -1,4 +1,4 @@
-// The work behind `tyokyky sync push|pull|status|dead-letters|retry` (registered in ../commands/sync.ts,
+// The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
 // loaded only when a subcommand runs).
 import type { OutboxRow, SyncService, SyncStatus } from '../../sync/index.ts';
 import { type SyncCliOptions, fail, openSync, print } from './open.ts';
@@ -143,4 +143,17 @@ export async function retryAction(id: string | undefined, opts: SyncCliOptions):
   await store.close();
   print(opts, { requeued: n }, () => `requeued ${n} row(s)`);
   if (id !== undefined && n === 0) process.exit(1);
+}
+
+/** `sync backfill`: queue what is stored but was never queued (written while no sync was attached). */
+export async function backfillAction(opts: SyncCliOptions): Promise<void> {
+  const { store, sync } = await openSync(opts, false);
+  const b = await sync.backfill({ force: true });
+  await store.close();
+  print(
+    opts,
+    b,
+    () =>
+      `queued ${b.enqueued} of ${b.scanned} stored resource(s) that had never been queued; ${b.clients} local clients followed`,
+  );
 }
