@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServerTiming } from '../../src/server/http/server-timing.ts';
-import { parseServerTiming } from '../../src/shared/server-timing.ts';
+import { ServerTiming, parseServerTiming } from '../../src/shared/server-timing.ts';
 
 describe('Server-Timing', () => {
   it('writes summed spans and reads them back', async () => {

@@ -2,9 +2,9 @@
 // negotiates the media type, matches the table, reads the body when the method has one, runs the
 // transport-free handler and writes its response.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { ServerTiming } from '../../shared/server-timing.ts';
 import type { Limits } from '../http/limits.ts';
 import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
-import { ServerTiming } from '../http/server-timing.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { createDispatcher } from './dispatch.ts';

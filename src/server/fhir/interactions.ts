@@ -1,6 +1,6 @@
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { ServerTiming } from '../http/server-timing.ts';
+import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';

@@ -1,5 +1,5 @@
+import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { Limits } from '../http/limits.ts';
-import type { ServerTiming } from '../http/server-timing.ts';
 import type { FacadeStore } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 

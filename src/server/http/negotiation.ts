@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { ServerTiming } from './server-timing.ts';
+import type { ServerTiming } from '../../shared/server-timing.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
 /** What `_format` and `Accept` may name to get FHIR JSON (`application/json+fhir` is the R3-era name). */
