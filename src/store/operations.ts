@@ -118,7 +118,7 @@ export class Operations implements StoreTx {
     const sameAs = new Map<number, number>();
     const toInsert: Array<{ i: number; resource: Resource }> = [];
     const ids = new Set<string>();
-    const plan = (i: number) => {
+    const queueInsert = (i: number) => {
       const { resource, opts = {} } = items[i];
       const type = checkResource(resource);
       let id: string = randomUUID();
@@ -134,7 +134,7 @@ export class Operations implements StoreTx {
     };
     items.forEach(({ resource, opts }, i) => {
       try {
-        if (opts?.ifNoneExist === undefined) return plan(i);
+        if (opts?.ifNoneExist === undefined) return queueInsert(i);
         const type = checkResource(resource);
         const params = parseCriteria(opts.ifNoneExist, type);
         conditional.push({ i, type, key: `ifNoneExist:${type}?${canonicalCriteria(params)}`, params });
@@ -168,7 +168,7 @@ export class Operations implements StoreTx {
             );
           }
           if (found.length === 1) results[c.i] = { resource: found[0], created: false };
-          else plan(c.i);
+          else queueInsert(c.i);
         } catch (err) {
           fail(c.i, err);
         }
