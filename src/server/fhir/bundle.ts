@@ -22,7 +22,7 @@ import { parseQueryString } from './search-params.ts';
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
-interface PlannedEntry {
+interface ParsedEntry {
   index: number;
   method: Method;
   type: string;
@@ -39,7 +39,7 @@ interface PlannedEntry {
 export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome' | undefined;
 
 /** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
-function planEntry(entry: BundleEntry, index: number): PlannedEntry {
+function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
   const where = `Bundle.entry[${index}].request`;
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
@@ -71,20 +71,20 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
     throw new FhirError(404, inEntry((err as FhirError).outcome.issue ?? [], index));
   }
   if (id !== undefined) assertValidId(id, type);
-  const planned: PlannedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
+  const parsed: ParsedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
   if (method === 'POST' || method === 'PUT') {
     if (method === 'POST' && id !== undefined) throw fail('POST url must be just the resource type');
     if (method === 'PUT' && id === undefined) throw fail('PUT url must be Type/id');
     try {
-      planned.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
+      parsed.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
     } catch (err) {
       throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index, type));
     }
-    planned.ifNoneExist = entry.request?.ifNoneExist;
-    planned.ifMatch = entry.request?.ifMatch;
-    if (planned.ifNoneExist) {
+    parsed.ifNoneExist = entry.request?.ifNoneExist;
+    parsed.ifMatch = entry.request?.ifMatch;
+    if (parsed.ifNoneExist) {
       try {
-        assertCriteriaMatchBody(checkIfNoneExist(planned.ifNoneExist), planned.resource);
+        assertCriteriaMatchBody(checkIfNoneExist(parsed.ifNoneExist), parsed.resource);
       } catch (err) {
         throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index, type));
       }
@@ -92,9 +92,9 @@ function planEntry(entry: BundleEntry, index: number): PlannedEntry {
   }
   if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
   if (method === 'GET' && id === undefined) {
-    planned.query = parseQueryString(search ?? '');
+    parsed.query = parseQueryString(search ?? '');
   }
-  return planned;
+  return parsed;
 }
 
 function parseBundle(body: unknown): Bundle {
@@ -154,7 +154,7 @@ const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
  */
 async function resolveConditionalReferences(
   store: StoreWrites,
-  entries: PlannedEntry[],
+  entries: ParsedEntry[],
   refs: Map<string, string>,
 ): Promise<void> {
   for (const e of entries) {
@@ -219,7 +219,7 @@ function entryFor(
 async function execute(
   store: StoreWrites,
   ctx: InteractionContext,
-  e: PlannedEntry,
+  e: ParsedEntry,
   prefer: ReturnPreference,
   validated = false,
 ): Promise<BundleEntry> {
@@ -275,10 +275,10 @@ async function runTransaction(
   entries: BundleEntry[],
   prefer: ReturnPreference,
 ): Promise<Bundle> {
-  const planned = entries.map(planEntry);
+  const parsed = entries.map(parseEntry);
   const refs = new Map<string, string>();
   const seen = new Set<string>();
-  for (const e of planned) {
+  for (const e of parsed) {
     if (!e.fullUrl) continue;
     if (seen.has(e.fullUrl)) {
       throw new FhirError(
@@ -301,12 +301,12 @@ async function runTransaction(
       refs.set(e.fullUrl, `${e.type}/${e.id}`);
     }
   }
-  assertLocalReferencesResolve(planned, seen);
-  await resolveConditionalReferences(store, planned, refs);
+  assertLocalReferencesResolve(parsed, seen);
+  await resolveConditionalReferences(store, parsed, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
   const problems = timed(ctx, 'validate', () =>
-    planned.flatMap((e) => {
+    parsed.flatMap((e) => {
       if (!e.resource) return [];
       const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
       const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
@@ -317,12 +317,12 @@ async function runTransaction(
 
   // Conditional creates go first among the POSTs: when one matches an existing resource, references
   // to its fullUrl must point at that resource instead of the id assigned above.
-  const rank = (e: PlannedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
-  const ordered = [...planned].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
+  const rank = (e: ParsedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
+  const ordered = [...parsed].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
   const results = await timed(ctx, 'db', () =>
     store.transaction(async (tx) => {
-      const out: BundleEntry[] = new Array(planned.length);
-      const inEntryError = (err: unknown, e: PlannedEntry) =>
+      const out: BundleEntry[] = new Array(parsed.length);
+      const inEntryError = (err: unknown, e: ParsedEntry) =>
         err instanceof FhirError
           ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
           : err;
@@ -362,8 +362,8 @@ async function runTransaction(
 }
 
 /** A `urn:uuid:` reference must name some entry's fullUrl: 400 naming the entry that holds it. */
-function assertLocalReferencesResolve(planned: PlannedEntry[], fullUrls: Set<string>): void {
-  for (const e of planned) {
+function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: Set<string>): void {
+  for (const e of parsed) {
     if (!e.resource) continue;
     for (const ref of referenceStrings(e.resource, new Set())) {
       if (!ref.startsWith('urn:uuid:') || fullUrls.has(ref)) continue;
@@ -396,11 +396,11 @@ function groupBy<T>(items: T[], key: (item: T) => number): T[][] {
  * every conditional create in its group whose fullUrl it references, because that entry's id is
  * known only once its If-None-Exist has been looked up. A reference cycle falls back to one at a time.
  */
-function createWaves(group: PlannedEntry[], refs: Map<string, string>): PlannedEntry[][] {
-  const pendingUrl = (e: PlannedEntry) =>
+function createWaves(group: ParsedEntry[], refs: Map<string, string>): ParsedEntry[][] {
+  const pendingUrl = (e: ParsedEntry) =>
     e.ifNoneExist !== undefined && e.fullUrl !== undefined && refs.has(e.fullUrl);
   let remaining = group;
-  const waves: PlannedEntry[][] = [];
+  const waves: ParsedEntry[][] = [];
   while (remaining.length) {
     const unresolved = new Set(remaining.filter(pendingUrl).map((e) => e.fullUrl as string));
     const ready = remaining.filter((e) => {
@@ -426,11 +426,11 @@ async function runBatch(
   const results: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
     try {
-      const planned = planEntry(entry, index);
+      const parsed = parseEntry(entry, index);
       const refs = new Map<string, string>();
-      await resolveConditionalReferences(store, [planned], refs);
-      if (planned.resource && refs.size) planned.resource = rewriteReferences(planned.resource, refs);
-      results.push(await execute(store, ctx, planned, prefer));
+      await resolveConditionalReferences(store, [parsed], refs);
+      if (parsed.resource && refs.size) parsed.resource = rewriteReferences(parsed.resource, refs);
+      results.push(await execute(store, ctx, parsed, prefer));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       results.push({ response: { status: String(err.status), outcome: err.outcome } });
