@@ -4,8 +4,33 @@
  * in-process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Newest mtime of a `.ts` file under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Node arguments that run a script of src/ (e.g. `src/store/prepare-template.ts`) as `npm ci` and users
+ * run it: its compiled file in dist/ when that is newer than every source file (npm ci has just built
+ * it), else the source through tsx (an edit is never shadowed by a stale build), as bin/tyokyky.js does.
+ */
+export function nodeScript(source: string): string[] {
+  const compiled = join(ROOT, source.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js'));
+  if (existsSync(compiled) && statSync(compiled).mtimeMs >= newestSource(join(ROOT, 'src')))
+    return [compiled];
+  return ['--import', 'tsx', join(ROOT, source)];
+}
 
 /** `tyokyky <args>` as a child process (bin/tyokyky.js: the compiled dist/ when it is fresh, else the sources through tsx). */
 export function tyokyky(args: string[], env: Record<string, string> = {}): ChildProcess {

@@ -104,21 +104,23 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
     }
   });
 
-  it('a body producing ~200,000 validation issues → 422 with a capped, summarised OperationOutcome', async () => {
-    const identifier = uniqueUrn();
-    const p = {
-      ...practitioner(),
-      identifier: [{ system: 'urn:ietf:rfc:3986', value: identifier }],
-      name: Array.from({ length: 200_000 }, () => ({ family: 1 })),
-    };
-    const res = await post('/fhir/Practitioner', JSON.stringify(p));
-    expect(res.status).toBe(422);
-    const list = issues(res.body);
-    expect(list.length).toBe(1001);
-    expect(list[0].expression?.[0]).toMatch(/^Practitioner\.name\[0\]\.family/);
-    expect(list[1000].diagnostics).toMatch(/^\d+ more issues not listed/);
-    expect(await countOf(identifier)).toBe(0);
-  }, 120_000);
+  // The validator refuses this body before any engine is reached (seconds of CPU): once is enough.
+  if (engine === 'pglite')
+    it('a body producing ~200,000 validation issues → 422 with a capped, summarised OperationOutcome', async () => {
+      const identifier = uniqueUrn();
+      const p = {
+        ...practitioner(),
+        identifier: [{ system: 'urn:ietf:rfc:3986', value: identifier }],
+        name: Array.from({ length: 200_000 }, () => ({ family: 1 })),
+      };
+      const res = await post('/fhir/Practitioner', JSON.stringify(p));
+      expect(res.status).toBe(422);
+      const list = issues(res.body);
+      expect(list.length).toBe(1001);
+      expect(list[0].expression?.[0]).toMatch(/^Practitioner\.name\[0\]\.family/);
+      expect(list[1000].diagnostics).toMatch(/^\d+ more issues not listed/);
+      expect(await countOf(identifier)).toBe(0);
+    }, 120_000);
 
   it('a string over 1 MB (R4 string maxLength) → 422 naming the element, nothing stored', async () => {
     const p = { ...practitioner(), name: [{ family: 'x'.repeat(1024 * 1024 + 1) }] };

@@ -9,16 +9,16 @@ import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { copyPgliteTemplate } from '../../src/store/template.ts';
+import { ROOT, nodeScript } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
-const ROOT = new URL('../../', import.meta.url).pathname;
 const cache = mkdtempSync(join(tmpdir(), 'tyokyky-template-cache-'));
 
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
-/** Runs the `prepare` step's script from the sources with the given cache folder. */
+/** Runs the `prepare` step's script (from dist/ as `npm ci` does; the sources if dist/ is stale) with the given cache folder. */
 async function prepare(cacheDir: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/store/prepare-template.ts'], {
+  const { stdout } = await run(process.execPath, nodeScript('src/store/prepare-template.ts'), {
     cwd: ROOT,
     env: { ...process.env, TYOKYKY_CACHE_DIR: cacheDir },
   });
