@@ -1,23 +1,3 @@
-import { Command } from 'commander';
-import { registerClientsCommand } from './commands/clients.ts';
-import { registerMapCommand } from './commands/map.ts';
-import { registerServeCommands } from './commands/serve.ts';
-import { registerSyncCommand } from './commands/sync.ts';
-import { registerValidateCommand } from './commands/validate.ts';
+import { createProgram } from './program.ts';
 
-const program = new Command()
-  .name('tyokyky')
-  .description('Finnish work-ability support (työkyvyn tuki) as FHIR R4: validate, map, serve and sync')
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    // commander reports usage errors itself; map them to exit code 2 as documented.
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
-
-registerValidateCommand(program);
-registerMapCommand(program);
-registerServeCommands(program);
-registerSyncCommand(program);
-registerClientsCommand(program);
-
-await program.parseAsync(process.argv);
+await createProgram().parseAsync(process.argv);

@@ -1,0 +1,30 @@
+// tests/helpers/cli.ts runs `tyokyky` in the test's process; it must answer as the real command does.
+// One real process per case here, so that the suites using runHere need none for their own cases.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runHere } from '../helpers/cli.ts';
+import { run } from '../helpers/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tyokyky-cli-here-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('runHere (the CLI in this process) answers as the real command', () => {
+  it.each([
+    ['a command’s own refusal (exit 2)', ['sync', 'retry', 'abc', '--data-dir', join(dir, 'none')], 2],
+    ['a usage error from the parser (exit 2, help after it)', ['frobnicate'], 2],
+    ['help (exit 0)', ['map', '--help'], 0],
+    [
+      'a reading command where there is no store (exit 2)',
+      ['sync', 'status', '--data-dir', join(dir, 'none')],
+      2,
+    ],
+  ] as const)('%s', async (_what, args, code) => {
+    const [here, real] = await Promise.all([runHere([...args]), run([...args])]);
+    expect(real.code).toBe(code);
+    expect(here.code).toBe(code);
+    expect(here.out.trim()).toBe(real.out.trim());
+    expect(here.out.trim()).not.toBe('');
+  });
+});
