@@ -11,6 +11,7 @@ import { assertPortFree, startServer } from '../../src/server/start.ts';
 import { explainOpenError, openStore } from '../../src/store/index.ts';
 import { MIGRATION_LOCK } from '../../src/store/schema.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
+import { runHere } from '../helpers/cli.ts';
 import { PG_URL, dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { run } from '../helpers/processes.ts';
 
@@ -115,7 +116,8 @@ describe('startup errors', () => {
 
   it('`tyokyky sync status` where there is no store says so and creates none', async () => {
     const nothing = join(dir, 'nothing');
-    const { code, out } = await run(['sync', 'status', '--data-dir', nothing]);
+    // In this process; tests/shared/cli-here.test.ts shows the real command answers the same.
+    const { code, out } = await runHere(['sync', 'status', '--data-dir', nothing]);
     expect(code).toBe(2);
     expect(out).toContain(`no store in ${nothing}`);
     expect(existsSync(nothing)).toBe(false);
