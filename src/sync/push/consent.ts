@@ -43,7 +43,7 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       'sync: blocked by consent',
     );
     await timeSpent(ctx, 'database', () =>
-      settle(ctx.store, ctx.workerId, [row.id], 'blocked', { reason: decision.reason }),
+      settle(ctx.store, round.claim, [row.id], 'blocked', { reason: decision.reason }),
     );
   }
   return passing;
