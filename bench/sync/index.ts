@@ -205,7 +205,7 @@ async function directLinked(url: string, clients: number): Promise<number> {
 }
 
 /** Clients of the linked workload each side sends, untimed, before the timed runs. */
-const WARM_CLIENTS = 60;
+const WARM_CLIENTS = 150;
 
 /**
  * End to end with cross-resource references: the local writes, then the push from the outbox until

@@ -191,37 +191,61 @@ const CLAIM_WINDOW = 4;
  * LOCKED keeps concurrent workers off each other's rows; a row waits while an earlier row of the same
  * resource is still queued, which keeps per-resource order; and while rows of its client are in flight
  * in another round, so a client's rows (which depend on its Patient and on each other) are not split
- * between concurrent rounds, where the later part could only wait for the earlier.
+ * between concurrent rounds, where the later part could only wait for the earlier. For the same
+ * reason a claim takes clients whole: a client the limit would cut (among the next `limit` ready rows
+ * past the last one taken is one of its rows that could go) is left for the next round, whole — unless
+ * it is all the claim found (a client with more rows than `limit`).
  */
 export async function claim(db: Db, claimId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
   // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
-  // of the same resource would make each claim cost O(backlog).
+  // of the same resource would make each claim cost O(backlog). Only a claim that found little there
+  // (most of the window in flight or waiting) looks at every ready row.
   const rows = await claimFrom(db, claimId, limit, leaseMs, limit * CLAIM_WINDOW);
-  if (rows.length === limit) return rows;
+  if (rows.length * 2 >= limit) return rows;
   return [...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))];
 }
+
+/** Whether outbox row `r` may be claimed now, by itself (its client's rounds and its resource's order). */
+const CLAIMABLE = (r: string) => `${r}.state IN ('pending', 'held') AND ${r}.available_at <= now()
+           AND NOT EXISTS (
+             SELECT 1 FROM sync_outbox p
+              WHERE p.resource_type = ${r}.resource_type AND p.resource_id = ${r}.resource_id
+                AND p.id < ${r}.id AND p.state IN ('pending', 'inflight', 'held'))
+           AND (${r}.patient_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM sync_outbox f WHERE f.patient_id = ${r}.patient_id AND f.state = 'inflight'))`;
 
 function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, window?: number) {
   const candidates = window
     ? `c.id IN (SELECT w.id FROM sync_outbox w WHERE w.state IN ('pending', 'held') AND w.available_at <= now()
                  ORDER BY w.id LIMIT ${Math.trunc(window)})`
-    : `c.available_at <= now()`;
+    : 'true';
   return db.query<OutboxRow>(
-    `UPDATE sync_outbox o
+    `WITH picked AS (
+       SELECT c.id, c.patient_id FROM sync_outbox c
+        WHERE ${candidates} AND ${CLAIMABLE('c')}
+        ORDER BY c.id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED),
+     cut AS (
+       SELECT DISTINCT n.patient_id FROM (
+         SELECT r.patient_id FROM sync_outbox r
+          WHERE r.state IN ('pending', 'held') AND r.available_at <= now() AND r.id > (SELECT max(id) FROM picked)
+            AND NOT EXISTS (
+              SELECT 1 FROM sync_outbox p
+               WHERE p.resource_type = r.resource_type AND p.resource_id = r.resource_id
+                 AND p.id < r.id AND p.state IN ('pending', 'inflight', 'held'))
+          ORDER BY r.id
+          LIMIT $3) n
+        WHERE n.patient_id IN (SELECT patient_id FROM picked)),
+     whole AS (
+       SELECT id FROM picked WHERE patient_id IS NULL OR patient_id NOT IN (SELECT patient_id FROM cut)),
+     taken AS (
+       SELECT id FROM whole
+       UNION ALL SELECT id FROM picked WHERE NOT EXISTS (SELECT 1 FROM whole))
+     UPDATE sync_outbox o
         SET state = 'inflight', claimed_by = $1, lease_until = now() + ($2::int * interval '1 millisecond'),
             attempts = o.attempts + 1, updated_at = now()
-      WHERE o.id IN (
-        SELECT c.id FROM sync_outbox c
-         WHERE ${candidates} AND c.state IN ('pending', 'held')
-           AND NOT EXISTS (
-             SELECT 1 FROM sync_outbox p
-              WHERE p.resource_type = c.resource_type AND p.resource_id = c.resource_id
-                AND p.id < c.id AND p.state IN ('pending', 'inflight', 'held'))
-           AND (c.patient_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM sync_outbox f WHERE f.patient_id = c.patient_id AND f.state = 'inflight'))
-         ORDER BY c.id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED)
+      WHERE o.id IN (SELECT id FROM taken)
       RETURNING ${rowColumns('o')}`,
     [claimId, leaseMs, limit],
   );

@@ -49,8 +49,10 @@ export interface CreateSyncOptions {
   families?: Record<string, Partial<FamilyRule>>;
   batchSize?: number;
   /**
-   * Push rounds in flight at once (default 2): while the remote stores one batch, the next is
-   * claimed, checked and sent. Rounds claim disjoint rows, as separate workers do.
+   * Push Bundles at the remote at once (default 2). Twice as many rounds are in flight: while the
+   * remote stores one round's Bundle, another is claimed, checked and ordered, and the one before
+   * settles, so the remote does not wait for the local database. Rounds claim disjoint rows, each under
+   * its own claim id, as separate workers do.
    */
   pushConcurrency?: number;
   /** How long a claimed row stays with its worker before others may take it over. */

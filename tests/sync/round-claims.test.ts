@@ -158,4 +158,35 @@ describe('claims per round', () => {
     );
     expect(states).toEqual([{ state: 'done', n: 9 }]);
   }, 90_000);
+
+  it('a claim takes clients whole: the client the limit would cut waits whole for the next round, unless it is all there is', async () => {
+    const first = await client('010181-964L');
+    await client('010181-965M');
+    const worker = 'test-host:1:whole123';
+    const patientOf = async (ids: string[]) =>
+      (
+        await store.query<{ patient_id: string }>(
+          'SELECT DISTINCT patient_id FROM sync_outbox WHERE id = ANY($1::bigint[])',
+          [ids],
+        )
+      ).map((r) => r.patient_id);
+    // Limit 4 over two clients of 3: the first client only, not the first row of the second.
+    const one = await claim(store, roundClaimId(worker, 1), 4, 60_000);
+    expect(one).toHaveLength(3);
+    expect(one.map((r) => identifierOf(r.payload))).toEqual(first);
+    // Limit 2, and the only client left has 3 rows: it is cut after all (else it could never go).
+    const two = await claim(store, roundClaimId(worker, 2), 2, 60_000);
+    expect(two).toHaveLength(2);
+    expect(await patientOf(two.map((r) => r.id))).toHaveLength(1);
+    for (const [n, rows] of [one, two].entries())
+      await release(
+        store,
+        roundClaimId(worker, n + 1),
+        rows.map((r) => r.id),
+        0,
+      );
+    await drain(
+      createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, installHook: false }),
+    );
+  }, 60_000);
 });
