@@ -17,6 +17,7 @@ import { type BundleMode, type SyncService, createSync } from '../../src/sync/in
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
+import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
 const BATCH = Number(process.env.TYOKYKY_SYNC_BENCH_BATCH ?? 200);
@@ -217,38 +218,50 @@ const WARM_CLIENTS = 150;
  * (both are printed). Checks lost, duplicated and dangling (a reference on the remote that resolves to
  * nothing there).
  */
-async function endToEnd(store: Store, url: string, clients: number): Promise<void> {
+async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
   const warmIds = new Set<string>();
   await writeLinked(store, WARM_CLIENTS, warmIds);
   await worker(store, url, 'transaction').pushOnce();
   await directLinked(url, WARM_CLIENTS);
 
   const n = clients * LINKED_PER_CLIENT;
-  const directBefore = await directLinked(url, clients);
+  const before = await meter.measure(() => directLinked(url, clients));
   const ids = new Set<string>();
   const sync = worker(store, url, 'transaction');
   await sync.ready;
   const started = performance.now();
   await writeLinked(store, clients, ids);
   const writeMs = performance.now() - started;
-  const pushed = await timedPush(sync);
+  const { result: pushed, cpu: pushCpu } = await meter.measure(() => timedPush(sync));
   const syncMs = performance.now() - started;
-  const directAfter = await directLinked(url, clients);
+  const after = await meter.measure(() => directLinked(url, clients));
   const check = await countRemoteLinked(url, new Set([...ids, ...warmIds]));
 
   const rate = (ms: number) => (n / ms) * 1000;
   const pushRate = rate(pushed.ms);
   const endRate = rate(syncMs);
-  const directRate = rate((directBefore + directAfter) / 2);
+  const directRate = rate((before.result + after.result) / 2);
+  const directCpu = before.cpu && after.cpu ? meanCpu(before.cpu, after.cpu) : undefined;
   console.log(
     `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient; ${WARM_CLIENTS} clients each side untimed first):\n` +
       `  local writes (outbox in the same tx):           ${rate(writeMs).toFixed(0)} resources/s\n` +
       `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s; ${split(sync, pushed.ms)})\n` +
       `  end to end, first local write → all on remote:  ${endRate.toFixed(0)} resources/s (${(syncMs / 1000).toFixed(1)} s)\n` +
-      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before the push ${rate(directBefore).toFixed(0)}, after ${rate(directAfter).toFixed(0)})\n` +
+      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before the push ${rate(before.result).toFixed(0)}, after ${rate(after.result).toFixed(0)})\n` +
       `  push / direct ${(pushRate / directRate).toFixed(2)}×, end to end / direct ${(endRate / directRate).toFixed(2)}×; ` +
-      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}`,
+      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}\n` +
+      `  CPU, push:   ${perThousand(pushCpu, n)}\n` +
+      `  CPU, direct: ${perThousand(directCpu, n)} (mean of the two runs)`,
   );
+}
+
+function meanCpu(a: CpuParts, b: CpuParts): CpuParts {
+  return {
+    sync: (a.sync + b.sync) / 2,
+    localPg: (a.localPg + b.localPg) / 2,
+    facade: (a.facade + b.facade) / 2,
+    remotePg: (a.remotePg + b.remotePg) / 2,
+  };
 }
 
 async function countRemoteLinked(url: string, ids: Set<string>) {
@@ -297,6 +310,7 @@ export default async function run(): Promise<void> {
   const localDb = await freshDatabase('tyokyky_sync_bench_local');
   const pullDb = await freshDatabase('tyokyky_sync_bench_pull');
   const facade = await startFacade(remoteDb);
+  const meter = cpuMeter(facade.child.pid!, localDb, remoteDb);
   const store = await openStore({ databaseUrl: localDb });
   const hooks = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' } });
   await hooks.ready;
@@ -310,7 +324,7 @@ export default async function run(): Promise<void> {
     await worker(store, facade.url, 'transaction').pushOnce();
 
     if (process.env.TYOKYKY_SYNC_BENCH_ONLY === 'linked') {
-      await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
+      await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)), meter);
       return;
     }
     const clean = await seed(store, N);
@@ -323,7 +337,7 @@ export default async function run(): Promise<void> {
         `push, transaction Bundles:           ${pushRate.toFixed(0)} resources/s (${push.done} in ${(push.ms / 1000).toFixed(1)} s; ${split(batched, push.ms)}); lost ${cleanCheck.lost}, duplicated ${cleanCheck.duplicated}`,
     );
 
-    await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
+    await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)), meter);
 
     // Floor in the same run: the same kind of transaction Bundles POSTed straight to the facade, no
     // sync (no outbox, consent gate or mapping) — what the remote itself can take.
