@@ -183,6 +183,12 @@ export function workerOfClaim(claimId: string): string {
   return round ? claimId.slice(0, round.index) : claimId;
 }
 
+/**
+ * How many ready rows past the last one taken a claim looks at for rows of the clients it took (a
+ * client's rows are written together, so its cut-off rest follows closely).
+ */
+const CUT_WINDOW = 64;
+
 /** How many ready rows per wanted row a claim looks at first. */
 const CLAIM_WINDOW = 4;
 
@@ -192,9 +198,10 @@ const CLAIM_WINDOW = 4;
  * resource is still queued, which keeps per-resource order; and while rows of its client are in flight
  * in another round, so a client's rows (which depend on its Patient and on each other) are not split
  * between concurrent rounds, where the later part could only wait for the earlier. For the same
- * reason a claim takes clients whole: a client the limit would cut (among the next `limit` ready rows
- * past the last one taken is one of its rows that could go) is left for the next round, whole — unless
- * it is all the claim found (a client with more rows than `limit`).
+ * reason a claim takes clients whole: a client the limit would cut (one of its rows is among the next
+ * CUT_WINDOW ready rows past the last one taken) is left for the next round, whole — unless it is all
+ * the claim found (a client with more rows than `limit`). A client left so whose row there could not
+ * go yet anyway (behind an earlier row of its resource) only waits a round: the next claim starts with it.
  */
 export async function claim(db: Db, claimId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
   // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
@@ -230,12 +237,8 @@ function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, wind
        SELECT DISTINCT n.patient_id FROM (
          SELECT r.patient_id FROM sync_outbox r
           WHERE r.state IN ('pending', 'held') AND r.available_at <= now() AND r.id > (SELECT max(id) FROM picked)
-            AND NOT EXISTS (
-              SELECT 1 FROM sync_outbox p
-               WHERE p.resource_type = r.resource_type AND p.resource_id = r.resource_id
-                 AND p.id < r.id AND p.state IN ('pending', 'inflight', 'held'))
           ORDER BY r.id
-          LIMIT $3) n
+          LIMIT ${CUT_WINDOW}) n
         WHERE n.patient_id IN (SELECT patient_id FROM picked)),
      whole AS (
        SELECT id FROM picked WHERE patient_id IS NULL OR patient_id NOT IN (SELECT patient_id FROM cut)),
