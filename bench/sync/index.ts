@@ -46,7 +46,7 @@ async function seed(store: Store, n: number): Promise<{ ids: Set<string>; ms: nu
 }
 
 /**
- * Each part's share of the wall time. The worker keeps two rounds in flight, so parts overlap and
+ * Each part's share of the wall time. The worker keeps four rounds (two Bundles) in flight, so parts overlap and
  * the shares can add up to more than 100 %.
  */
 function split(sync: SyncService, totalMs: number): string {
@@ -321,7 +321,7 @@ export default async function run(): Promise<void> {
   await hooks.ready;
   try {
     console.log(
-      `sync bench: N=${N}, batch ${BATCH}, 2 push rounds in flight (time shares below overlap), local PostgreSQL → tyokyky facade (PostgreSQL) at ${facade.url}`,
+      `sync bench: N=${N}, batch ${BATCH}, 2 push Bundles at the remote at once, 4 rounds in flight (time shares below overlap), local PostgreSQL → tyokyky facade (PostgreSQL) at ${facade.url}`,
     );
 
     // Warm the facade (validator load) so it is not charged to the first batch.
