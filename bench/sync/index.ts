@@ -17,6 +17,7 @@ import { type BundleMode, type SyncService, createSync } from '../../src/sync/in
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
+import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
 const BATCH = Number(process.env.TYOKYKY_SYNC_BENCH_BATCH ?? 200);
@@ -45,7 +46,7 @@ async function seed(store: Store, n: number): Promise<{ ids: Set<string>; ms: nu
 }
 
 /**
- * Each part's share of the wall time. The worker keeps two rounds in flight, so parts overlap and
+ * Each part's share of the wall time. The worker keeps four rounds (two Bundles) in flight, so parts overlap and
  * the shares can add up to more than 100 %.
  */
 function split(sync: SyncService, totalMs: number): string {
@@ -168,24 +169,9 @@ async function writeLinked(store: Store, clients: number, ids: Set<string>): Pro
   }
 }
 
-/**
- * End to end with cross-resource references: from the first local write until everything is on the
- * remote (writer and push worker running together), next to the same workload POSTed directly as
- * transaction Bundles (urn:uuid references, 2 in flight) in the same run. Checks lost, duplicated and
- * dangling (a reference on the remote that resolves to nothing there).
- */
-async function endToEnd(store: Store, url: string, clients: number): Promise<void> {
-  const ids = new Set<string>();
-  const sync = worker(store, url, 'transaction');
+/** The linked workload of `clients` POSTed directly as transaction Bundles (urn:uuid references, 2 in flight, return=minimal); ms. */
+async function directLinked(url: string, clients: number): Promise<number> {
   const started = performance.now();
-  await writeLinked(store, clients, ids);
-  const writeMs = performance.now() - started;
-  const pushed = await timedPush(sync);
-  const syncMs = performance.now() - started;
-  const n = clients * LINKED_PER_CLIENT;
-  const check = await countRemoteLinked(url, ids);
-
-  const directStarted = performance.now();
   let next = 0;
   const perBundle = Math.max(1, Math.floor(BATCH / LINKED_PER_CLIENT));
   const poster = async () => {
@@ -208,7 +194,12 @@ async function endToEnd(store: Store, url: string, clients: number): Promise<voi
         });
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        // The same request the push sends: its Bundles ask for return=minimal too.
+        headers: {
+          'content-type': 'application/fhir+json',
+          accept: 'application/fhir+json',
+          prefer: 'return=minimal',
+        },
         body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry } as Bundle),
       });
       if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
@@ -216,19 +207,66 @@ async function endToEnd(store: Store, url: string, clients: number): Promise<voi
     }
   };
   await Promise.all([poster(), poster()]);
-  const directMs = performance.now() - directStarted;
-  const pushRate = (n / pushed.ms) * 1000;
-  const endRate = (n / syncMs) * 1000;
-  const directRate = (n / directMs) * 1000;
+  return performance.now() - started;
+}
+
+/** Clients of the linked workload each side sends, untimed, before the timed runs. */
+const WARM_CLIENTS = 150;
+
+/**
+ * End to end with cross-resource references: the local writes, then the push from the outbox until
+ * everything is on the remote, next to the same workload POSTed directly as transaction Bundles
+ * (urn:uuid references, 2 in flight) in the same run. Fair to both sides: each first sends
+ * WARM_CLIENTS clients untimed, and the direct POSTs run once before and once after the push — the
+ * remote facade's JIT and caches keep warming for a few thousand resources, which made whichever side
+ * ran first pay more of the remote's CPU for the same work — so the direct figure is the pair's mean
+ * (both are printed). Checks lost, duplicated and dangling (a reference on the remote that resolves to
+ * nothing there).
+ */
+async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
+  const warmIds = new Set<string>();
+  await writeLinked(store, WARM_CLIENTS, warmIds);
+  await worker(store, url, 'transaction').pushOnce();
+  await directLinked(url, WARM_CLIENTS);
+
+  const n = clients * LINKED_PER_CLIENT;
+  const before = await meter.measure(() => directLinked(url, clients));
+  const ids = new Set<string>();
+  const sync = worker(store, url, 'transaction');
+  await sync.ready;
+  const started = performance.now();
+  await writeLinked(store, clients, ids);
+  const writeMs = performance.now() - started;
+  const { result: pushed, cpu: pushCpu } = await meter.measure(() => timedPush(sync));
+  const syncMs = performance.now() - started;
+  const after = await meter.measure(() => directLinked(url, clients));
+  const check = await countRemoteLinked(url, new Set([...ids, ...warmIds]));
+
+  const rate = (ms: number) => (n / ms) * 1000;
+  const pushRate = rate(pushed.ms);
+  const endRate = rate(syncMs);
+  const directRate = rate((before.result + after.result) / 2);
+  const directCpu = before.cpu && after.cpu ? meanCpu(before.cpu, after.cpu) : undefined;
   console.log(
-    `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient):\n` +
-      `  local writes (outbox in the same tx):           ${((n / writeMs) * 1000).toFixed(0)} resources/s\n` +
+    `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient; ${WARM_CLIENTS} clients each side untimed first):\n` +
+      `  local writes (outbox in the same tx):           ${rate(writeMs).toFixed(0)} resources/s\n` +
       `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s; ${split(sync, pushed.ms)})\n` +
       `  end to end, first local write → all on remote:  ${endRate.toFixed(0)} resources/s (${(syncMs / 1000).toFixed(1)} s)\n` +
-      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s\n` +
+      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before the push ${rate(before.result).toFixed(0)}, after ${rate(after.result).toFixed(0)})\n` +
       `  push / direct ${(pushRate / directRate).toFixed(2)}×, end to end / direct ${(endRate / directRate).toFixed(2)}×; ` +
-      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}`,
+      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}\n` +
+      `  CPU, push:   ${perThousand(pushCpu, n)}\n` +
+      `  CPU, direct: ${perThousand(directCpu, n)} (mean of the two runs)`,
   );
+}
+
+function meanCpu(a: CpuParts, b: CpuParts): CpuParts {
+  return {
+    sync: (a.sync + b.sync) / 2,
+    localPg: (a.localPg + b.localPg) / 2,
+    facade: (a.facade + b.facade) / 2,
+    remotePg: (a.remotePg + b.remotePg) / 2,
+  };
 }
 
 async function countRemoteLinked(url: string, ids: Set<string>) {
@@ -277,12 +315,13 @@ export default async function run(): Promise<void> {
   const localDb = await freshDatabase('tyokyky_sync_bench_local');
   const pullDb = await freshDatabase('tyokyky_sync_bench_pull');
   const facade = await startFacade(remoteDb);
+  const meter = cpuMeter(facade.child.pid!, localDb, remoteDb);
   const store = await openStore({ databaseUrl: localDb });
   const hooks = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' } });
   await hooks.ready;
   try {
     console.log(
-      `sync bench: N=${N}, batch ${BATCH}, 2 push rounds in flight (time shares below overlap), local PostgreSQL → tyokyky facade (PostgreSQL) at ${facade.url}`,
+      `sync bench: N=${N}, batch ${BATCH}, 2 push Bundles at the remote at once, 4 rounds in flight (time shares below overlap), local PostgreSQL → tyokyky facade (PostgreSQL) at ${facade.url}`,
     );
 
     // Warm the facade (validator load) so it is not charged to the first batch.
@@ -290,7 +329,7 @@ export default async function run(): Promise<void> {
     await worker(store, facade.url, 'transaction').pushOnce();
 
     if (process.env.TYOKYKY_SYNC_BENCH_ONLY === 'linked') {
-      await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
+      await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)), meter);
       return;
     }
     const clean = await seed(store, N);
@@ -303,7 +342,7 @@ export default async function run(): Promise<void> {
         `push, transaction Bundles:           ${pushRate.toFixed(0)} resources/s (${push.done} in ${(push.ms / 1000).toFixed(1)} s; ${split(batched, push.ms)}); lost ${cleanCheck.lost}, duplicated ${cleanCheck.duplicated}`,
     );
 
-    await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)));
+    await endToEnd(store, facade.url, Math.max(100, Math.round(N / 5 / LINKED_PER_CLIENT)), meter);
 
     // Floor in the same run: the same kind of transaction Bundles POSTed straight to the facade, no
     // sync (no outbox, consent gate or mapping) — what the remote itself can take.

@@ -5,6 +5,7 @@ import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteClient } from './remote-client.ts';
+import type { Slots } from './slots.ts';
 
 /** Accumulated wall time per kind of work, for the benchmark's breakdown. */
 export interface Timings {
@@ -59,6 +60,8 @@ export interface SyncContext {
   timings: Timings;
   /** Waits in progress, by a private token. */
   waits: Map<symbol, Wait>;
+  /** Push Bundles in flight at once (`pushConcurrency`); rounds do their local work outside them. */
+  sending: Slots;
 }
 
 const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>>();

@@ -10,8 +10,20 @@ import { queueDepth, setState } from './repository.ts';
 export interface Rounds {
   pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult>;
   pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult>;
+  /**
+   * Push rounds in flight per request the remote gets at once (default 1). The FHIR-store rounds send
+   * their Bundles in the service's send slots (`ctx.sending`) and do their local work — claim, consent,
+   * order, settle — outside them, so one round per slot is prepared or settled while another's Bundle
+   * is at the remote: the remote never waits for our database, nor gets more at once.
+   */
+  roundsPerSlot?: number;
 }
-export const FHIR_STORE_ROUNDS: Rounds = { pushRound, pullOnce };
+export const FHIR_STORE_ROUNDS: Rounds = { pushRound, pullOnce, roundsPerSlot: 2 };
+
+/** Push rounds a service keeps in flight for `lanes` requests at the remote at once. */
+export function roundsInFlight(rounds: Rounds, lanes: number): number {
+  return lanes * Math.max(1, Math.trunc(rounds.roundsPerSlot ?? 1));
+}
 
 /** Whether a round only gave rows back (all waiting or held): the next round should not spin. */
 const onlyGaveBack = (r: PushRoundResult) => r.claimed === r.waiting + r.held;

@@ -226,15 +226,17 @@ export class RemoteClient {
   }
 }
 
-/** What we never send: our local id and server-owned meta (the remote assigns its own). */
+/**
+ * What we never send: server-owned meta (the remote assigns its own; callers drop or replace the id).
+ * A shallow copy: nested values are shared with `resource`, and neither is ever changed in place —
+ * every caller copies before it changes anything (translateReferences builds a new tree), so a deep
+ * copy of every resource a push sends would only feed the garbage collector.
+ */
 export function stripForRemote<T extends Resource>(resource: T): T {
-  const copy = structuredClone(resource) as T & { meta?: Record<string, unknown> };
-  if (copy.meta) {
-    const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = copy.meta;
-    copy.meta = Object.keys(rest).length ? rest : undefined;
-    if (!copy.meta) copy.meta = undefined;
-  }
-  return copy;
+  const meta = (resource as { meta?: Record<string, unknown> }).meta;
+  if (!meta) return { ...resource };
+  const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = meta;
+  return { ...resource, meta: Object.keys(rest).length ? rest : undefined };
 }
 
 /** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */

@@ -147,7 +147,7 @@ export async function reclaimExpired(db: Db): Promise<number> {
   return rows.length;
 }
 
-/** The workers holding rows in flight now. */
+/** The claim ids holding rows in flight now (see roundClaimId). */
 export async function inflightWorkers(db: Db): Promise<string[]> {
   const rows = await db.query<{ claimed_by: string }>(
     `SELECT DISTINCT claimed_by FROM sync_outbox WHERE state = 'inflight' AND claimed_by IS NOT NULL`,
@@ -155,7 +155,7 @@ export async function inflightWorkers(db: Db): Promise<string[]> {
   return rows.map((r) => r.claimed_by);
 }
 
-/** Rows in flight with these (dead) workers become claimable again, their leases notwithstanding. */
+/** Rows in flight with these claim ids (of dead workers) become claimable again, their leases notwithstanding. */
 export async function reclaimFrom(db: Db, workers: string[]): Promise<number> {
   if (!workers.length) return 0;
   const rows = await db.query(
@@ -166,54 +166,98 @@ export async function reclaimFrom(db: Db, workers: string[]): Promise<number> {
   return rows.length;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Claims: `claimed_by` holds the claim id of the round that holds a row (its worker's id, `~`, the
+// round's number), so a round can tell its own rows from a sibling round's of the same worker — a row
+// whose lease ran out and that a sibling then claimed is the sibling's, not still ours. `settled_by`
+// keeps the worker's id.
+
+/** The claim id of a worker's round number `n`. */
+export function roundClaimId(worker: string, n: number): string {
+  return `${worker}~${n}`;
+}
+
+/** The worker of a claim id (a worker that claims under its bare id is its own claim id). */
+export function workerOfClaim(claimId: string): string {
+  const round = /~\d+$/.exec(claimId);
+  return round ? claimId.slice(0, round.index) : claimId;
+}
+
+/**
+ * How many ready rows past the last one taken a claim looks at for rows of the clients it took (a
+ * client's rows are written together, so its cut-off rest follows closely).
+ */
+const CUT_WINDOW = 64;
+
 /** How many ready rows per wanted row a claim looks at first. */
 const CLAIM_WINDOW = 4;
 
 /**
- * Claim up to `limit` ready rows (pending, or held whose re-check time came) for `worker`. SKIP
+ * Claim up to `limit` ready rows (pending, or held whose re-check time came) for `claimId`. SKIP
  * LOCKED keeps concurrent workers off each other's rows; a row waits while an earlier row of the same
  * resource is still queued, which keeps per-resource order; and while rows of its client are in flight
  * in another round, so a client's rows (which depend on its Patient and on each other) are not split
- * between concurrent rounds, where the later part could only wait for the earlier.
+ * between concurrent rounds, where the later part could only wait for the earlier. For the same
+ * reason a claim takes clients whole: a client the limit would cut (one of its rows is among the next
+ * CUT_WINDOW ready rows past the last one taken) is left for the next round, whole — unless it is all
+ * the claim found (a client with more rows than `limit`). A client left so whose row there could not
+ * go yet anyway (behind an earlier row of its resource) only waits a round: the next claim starts with it.
  */
-export async function claim(db: Db, worker: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+export async function claim(db: Db, claimId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
   // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
-  // of the same resource would make each claim cost O(backlog).
-  const rows = await claimFrom(db, worker, limit, leaseMs, limit * CLAIM_WINDOW);
-  if (rows.length === limit) return rows;
-  return [...rows, ...(await claimFrom(db, worker, limit - rows.length, leaseMs))];
+  // of the same resource would make each claim cost O(backlog). Only a claim that found little there
+  // (most of the window in flight or waiting) looks at every ready row.
+  const rows = await claimFrom(db, claimId, limit, leaseMs, limit * CLAIM_WINDOW);
+  if (rows.length * 2 >= limit) return rows;
+  return [...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))];
 }
 
-function claimFrom(db: Db, worker: string, limit: number, leaseMs: number, window?: number) {
+/** Whether outbox row `r` may be claimed now, by itself (its client's rounds and its resource's order). */
+const CLAIMABLE = (r: string) => `${r}.state IN ('pending', 'held') AND ${r}.available_at <= now()
+           AND NOT EXISTS (
+             SELECT 1 FROM sync_outbox p
+              WHERE p.resource_type = ${r}.resource_type AND p.resource_id = ${r}.resource_id
+                AND p.id < ${r}.id AND p.state IN ('pending', 'inflight', 'held'))
+           AND (${r}.patient_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM sync_outbox f WHERE f.patient_id = ${r}.patient_id AND f.state = 'inflight'))`;
+
+function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, window?: number) {
   const candidates = window
     ? `c.id IN (SELECT w.id FROM sync_outbox w WHERE w.state IN ('pending', 'held') AND w.available_at <= now()
                  ORDER BY w.id LIMIT ${Math.trunc(window)})`
-    : `c.available_at <= now()`;
+    : 'true';
   return db.query<OutboxRow>(
-    `UPDATE sync_outbox o
+    `WITH picked AS (
+       SELECT c.id, c.patient_id FROM sync_outbox c
+        WHERE ${candidates} AND ${CLAIMABLE('c')}
+        ORDER BY c.id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED),
+     cut AS (
+       SELECT DISTINCT n.patient_id FROM (
+         SELECT r.patient_id FROM sync_outbox r
+          WHERE r.state IN ('pending', 'held') AND r.available_at <= now() AND r.id > (SELECT max(id) FROM picked)
+          ORDER BY r.id
+          LIMIT ${CUT_WINDOW}) n
+        WHERE n.patient_id IN (SELECT patient_id FROM picked)),
+     whole AS (
+       SELECT id FROM picked WHERE patient_id IS NULL OR patient_id NOT IN (SELECT patient_id FROM cut)),
+     taken AS (
+       SELECT id FROM whole
+       UNION ALL SELECT id FROM picked WHERE NOT EXISTS (SELECT 1 FROM whole))
+     UPDATE sync_outbox o
         SET state = 'inflight', claimed_by = $1, lease_until = now() + ($2::int * interval '1 millisecond'),
             attempts = o.attempts + 1, updated_at = now()
-      WHERE o.id IN (
-        SELECT c.id FROM sync_outbox c
-         WHERE ${candidates} AND c.state IN ('pending', 'held')
-           AND NOT EXISTS (
-             SELECT 1 FROM sync_outbox p
-              WHERE p.resource_type = c.resource_type AND p.resource_id = c.resource_id
-                AND p.id < c.id AND p.state IN ('pending', 'inflight', 'held'))
-           AND (c.patient_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM sync_outbox f WHERE f.patient_id = c.patient_id AND f.state = 'inflight'))
-         ORDER BY c.id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED)
+      WHERE o.id IN (SELECT id FROM taken)
       RETURNING ${rowColumns('o')}`,
-    [worker, leaseMs, limit],
+    [claimId, leaseMs, limit],
   );
 }
 
-/** Finish claimed rows; the `claimed_by` guard ignores rows whose lease this worker lost. */
+/** Finish claimed rows; the `claimed_by` guard ignores rows whose lease this claim lost. */
 export async function settle(
   db: Db,
-  worker: string,
+  claimId: string,
   ids: string[],
   state: Exclude<OutboxState, 'inflight'>,
   opts: { reason?: string; outcome?: OperationOutcome; delayMs?: number } = {},
@@ -221,16 +265,17 @@ export async function settle(
   if (!ids.length) return;
   await db.query(
     `UPDATE sync_outbox
-        SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL, settled_by = $1,
+        SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL, settled_by = $7,
             available_at = now() + ($6::int * interval '1 millisecond'), updated_at = now()
       WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
     [
-      worker,
+      claimId,
       ids,
       state,
       opts.reason ?? null,
       opts.outcome ? JSON.stringify(opts.outcome) : null,
       opts.delayMs ?? 0,
+      workerOfClaim(claimId),
     ],
   );
 }
@@ -248,30 +293,33 @@ export interface DeliveredRow {
 }
 
 /**
- * Everything a delivery changes in the sync tables, in one statement: the id map (last row of a
- * resource wins), the rows `done` (guarded by the claim like `settle`), older sent contents of the
- * mapped resources forgotten, their clients followed, and the time of the last success.
+ * Everything a delivery changes in the sync tables, in one statement: the rows `done` (guarded by the
+ * claim like `settle`) and, for the rows the claim still held, the id map (last row of a resource
+ * wins) and older sent contents of the mapped resources forgotten — a round that lost its rows leaves
+ * those to the round that holds them now; the clients followed, and the time of the last success.
  */
-export async function settleDelivered(db: Db, worker: string, delivered: DeliveredRow[]): Promise<void> {
+export async function settleDelivered(db: Db, claimId: string, delivered: DeliveredRow[]): Promise<void> {
   if (!delivered.length) return;
   await db.query(
     `WITH d AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
          AS d(outbox_id, t, i, local_version, remote_id, remote_version, patient, reason)),
+     settled AS (
+       UPDATE sync_outbox o
+          SET state = 'done', reason = d.reason, outcome = NULL, claimed_by = NULL, lease_until = NULL,
+              settled_by = $11, available_at = now(), updated_at = now()
+         FROM d WHERE o.id = d.outbox_id AND o.claimed_by = $1 AND o.state = 'inflight'
+       RETURNING o.id),
+     ours AS (SELECT d.* FROM d JOIN settled ON settled.id = d.outbox_id),
      mapped AS (
        INSERT INTO sync_idmap (${MAP_COLUMNS})
-       SELECT DISTINCT ON (t, i) t, i, remote_id, local_version, remote_version FROM d
+       SELECT DISTINCT ON (t, i) t, i, remote_id, local_version, remote_version FROM ours
         WHERE remote_id IS NOT NULL ORDER BY t, i, outbox_id DESC
        ON CONFLICT (resource_type, local_id) DO UPDATE
          SET remote_id = EXCLUDED.remote_id, local_version = EXCLUDED.local_version,
              remote_version = EXCLUDED.remote_version, updated_at = now()),
-     settled AS (
-       UPDATE sync_outbox o
-          SET state = 'done', reason = d.reason, outcome = NULL, claimed_by = NULL, lease_until = NULL,
-              settled_by = $1, available_at = now(), updated_at = now()
-         FROM d WHERE o.id = d.outbox_id AND o.claimed_by = $1 AND o.state = 'inflight'),
      forgotten AS (
-       DELETE FROM sync_sent s USING d
+       DELETE FROM sync_sent s USING ours d
         WHERE d.remote_id IS NOT NULL AND s.resource_type = d.t AND s.local_id = d.i AND s.outbox_id < d.outbox_id),
      followed AS (
        INSERT INTO sync_followed (patient_id)
@@ -279,7 +327,7 @@ export async function settleDelivered(db: Db, worker: string, delivered: Deliver
      INSERT INTO sync_state (key, value) VALUES ('last_push_success', $10)
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
     [
-      worker,
+      claimId,
       delivered.map((d) => d.outboxId),
       delivered.map((d) => d.type),
       delivered.map((d) => d.localId),
@@ -289,6 +337,7 @@ export async function settleDelivered(db: Db, worker: string, delivered: Deliver
       delivered.map((d) => d.patientId),
       delivered.map((d) => d.reason),
       new Date().toISOString(),
+      workerOfClaim(claimId),
     ],
   );
 }
@@ -299,7 +348,7 @@ export async function settleDelivered(db: Db, worker: string, delivered: Deliver
  */
 export async function release(
   db: Db,
-  worker: string,
+  claimId: string,
   ids: string[],
   delayMs: number,
   reason?: string,
@@ -311,18 +360,23 @@ export async function release(
         SET state = $5, attempts = greatest(attempts - 1, 0), reason = coalesce($4, reason), claimed_by = NULL,
             lease_until = NULL, available_at = now() + ($3::int * interval '1 millisecond'), updated_at = now()
       WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
-    [worker, ids, delayMs, reason ?? null, state],
+    [claimId, ids, delayMs, reason ?? null, state],
   );
 }
 
-/** Keep our claim on rows still being worked on (a long round must not lose them to another worker). */
-export async function renewLease(db: Db, worker: string, ids: string[], leaseMs: number): Promise<void> {
-  if (!ids.length) return;
-  await db.query(
+/**
+ * Keep our claim on rows still being worked on (a long round must not lose them to another worker);
+ * returns how many were still ours — fewer than `ids` means the lease of the others ran out and they
+ * may be with another round now.
+ */
+export async function renewLease(db: Db, claimId: string, ids: string[], leaseMs: number): Promise<number> {
+  if (!ids.length) return 0;
+  const rows = await db.query(
     `UPDATE sync_outbox SET lease_until = now() + ($3::int * interval '1 millisecond')
-      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
-    [worker, ids, leaseMs],
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight' RETURNING id`,
+    [claimId, ids, leaseMs],
   );
+  return rows.length;
 }
 
 export async function listByState(db: Db, states: OutboxState[], limit = 100): Promise<OutboxRow[]> {

@@ -8,7 +8,7 @@ import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfi
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
-import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop } from './loops.ts';
+import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
@@ -31,6 +31,7 @@ import {
   SYNC_MIGRATIONS_4,
   SYNC_MIGRATIONS_5,
 } from './schema.ts';
+import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
 import { newWorkerId } from './workers.ts';
 
@@ -48,8 +49,10 @@ export interface CreateSyncOptions {
   families?: Record<string, Partial<FamilyRule>>;
   batchSize?: number;
   /**
-   * Push rounds in flight at once (default 2): while the remote stores one batch, the next is
-   * claimed, checked and sent. Rounds claim disjoint rows, as separate workers do.
+   * Push Bundles at the remote at once (default 2). Twice as many rounds are in flight: while the
+   * remote stores one round's Bundle, another is claimed, checked and ordered, and the one before
+   * settles, so the remote does not wait for the local database. Rounds claim disjoint rows, each under
+   * its own claim id, as separate workers do.
    */
   pushConcurrency?: number;
   /** How long a claimed row stays with its worker before others may take it over. */
@@ -171,6 +174,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     metrics,
     timings,
     waits,
+    sending: new Slots(pushLanes(opts)),
   };
 }
 
@@ -262,7 +266,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
   // delivery that is more than Node's default of 10 listeners, without any leak.
   setMaxListeners(100, abort.signal);
   let loops: Promise<void>[] = [];
-  const lanes = pushLanes(opts);
+  const lanes = roundsInFlight(adapter, pushLanes(opts));
   // The first push or pull on a store queues what was written before any sync was attached.
   const attached = backfillOnce(ctx, ready, opts.backfillPageSize);
   const list = (state: OutboxState) => async (limit?: number) => {

@@ -43,7 +43,7 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       'sync: blocked by consent',
     );
     await timeSpent(ctx, 'database', () =>
-      settle(ctx.store, ctx.workerId, [row.id], 'blocked', { reason: decision.reason }),
+      settle(ctx.store, round.claim, [row.id], 'blocked', { reason: decision.reason }),
     );
   }
   return passing;
@@ -102,16 +102,25 @@ async function consentsOf(round: Round, patients: string[]): Promise<Map<string,
   return out;
 }
 
-/** Decisions of this round over the clients' consents read up front. */
+/**
+ * Decisions of this round over the clients' consents read up front, each (client, data class) decided
+ * once: a client's rows share them, and a round holds whole clients.
+ */
 function decider(round: Round, consents: Map<string, Consent[]>) {
   const { ctx } = round;
   const today = ctx.today();
+  const decided = new Map<string, Decision>();
   return async (patient: string, dataClass: string): Promise<Decision> => {
+    const key = `${patient}\u0000${dataClass}`;
+    const known = decided.get(key);
+    if (known) return known;
     const d = ctx.disclosure(consents.get(patient) ?? [], ctx.party, dataClass, today);
-    return {
+    const decision = {
       permitted: d.permitted,
       reason: `not disclosed: ${dataClass} to ${ctx.party} on ${today} — ${d.reason}`,
       consents: d.permitted && d.consentId ? [d.consentId] : [],
     };
+    decided.set(key, decision);
+    return decision;
   };
 }

@@ -13,9 +13,12 @@ import { applyRemote } from '../remote-apply.ts';
 import { type RemoteRef, refFromAnswer } from '../remote-client.ts';
 import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
+import { inSendSlot } from './lease.ts';
 import { type Delivered, failed, succeed } from './outcomes.ts';
-import { CircuitOpen, type Round } from './state.ts';
+import { CircuitOpen, LeaseLost, type Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
+
+const rows = (writes: RemoteWrite[]) => writes.map((w) => w.row);
 
 /** How many times a 412 is re-read and retried before the row is retried in a later round. */
 const CONFLICT_ROUNDS = 3;
@@ -128,13 +131,16 @@ async function deliverBundle(
   };
   let response: Bundle;
   try {
-    response = await timeSpent(
-      ctx,
-      'network',
-      () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
-      `push: ${mode} Bundle of ${writes.length}`,
+    response = await inSendSlot(round, rows(writes), () =>
+      timeSpent(
+        ctx,
+        'network',
+        () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
+        `push: ${mode} Bundle of ${writes.length}`,
+      ),
     );
   } catch (err) {
+    if (err instanceof LeaseLost) throw err;
     if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
     // A rejected transaction names no single culprit: deliver one by one to isolate it.
     if (!isTransient(err) && err instanceof RemoteHttpError) {
@@ -349,7 +355,7 @@ async function park(round: Round, w: RemoteWrite, remoteId: string, version: str
   round.result.parked++;
   ctx.metrics.pushed.inc({ type, result: 'parked' });
   await timeSpent(ctx, 'database', () =>
-    settle(ctx.store, ctx.workerId, [w.row.id], 'parked', {
+    settle(ctx.store, round.claim, [w.row.id], 'parked', {
       reason: `conflict: remote ${type}/${remoteId} is at version ${version}, we expected ${w.ifMatch}; parked for manual resolution`,
       outcome: outcome([
         issue(

@@ -145,8 +145,8 @@ async function releaseHeldBack(round: Round, rows: OutboxRow[], verdicts: Map<st
     const reason = key.slice(key.indexOf('\u0000') + 1);
     await timeSpent(ctx, 'database', () =>
       g.kind === 'wait'
-        ? release(ctx.store, ctx.workerId, g.ids, WAIT_FOR_DEPENDENCY_MS, reason)
-        : release(ctx.store, ctx.workerId, g.ids, ctx.heldRecheckMs, reason, 'held'),
+        ? release(ctx.store, round.claim, g.ids, WAIT_FOR_DEPENDENCY_MS, reason)
+        : release(ctx.store, round.claim, g.ids, ctx.heldRecheckMs, reason, 'held'),
     );
   }
 }

@@ -48,7 +48,7 @@ export async function succeed(round: Round, delivered: Delivered[]): Promise<voi
     }));
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
-      await settleDelivered(tx, ctx.workerId, rows);
+      await settleDelivered(tx, round.claim, rows);
       await auditTransfers(tx, ctx, 'export', transfers);
     }),
   );
@@ -95,7 +95,7 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
   round.result.retrying++;
   ctx.metrics.pushed.inc({ type: row.resource_type, result: 'retry' });
   await timeSpent(ctx, 'database', () =>
-    settle(ctx.store, ctx.workerId, [row.id], 'pending', { reason: (err as Error).message, delayMs: delay }),
+    settle(ctx.store, round.claim, [row.id], 'pending', { reason: (err as Error).message, delayMs: delay }),
   );
 }
 
@@ -109,6 +109,6 @@ export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): 
     'sync: dead letter',
   );
   await timeSpent(ctx, 'database', () =>
-    settle(ctx.store, ctx.workerId, [row.id], 'dead', { reason, outcome: oo }),
+    settle(ctx.store, round.claim, [row.id], 'dead', { reason, outcome: oo }),
   );
 }

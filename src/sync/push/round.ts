@@ -14,46 +14,65 @@ import {
   claim,
   mappingsForLocal,
   release,
-  renewLease,
+  roundClaimId,
   settle,
 } from '../repository.ts';
 import { reclaimAbandonedEvery } from '../workers.ts';
 import { gateByConsent } from './consent.ts';
 import { type Recreate, deliverTransaction, deliverWave } from './delivery.ts';
 import { type Ordered, WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
+import { keepLease } from './lease.ts';
 import { dead } from './outcomes.ts';
-import { CircuitOpen, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
+import { CircuitOpen, LeaseLost, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
 import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
 /** How often a worker looks for rows abandoned by dead workers or run-out leases. */
 const RECLAIM_EVERY_MS = 1_000;
 
+/** Round numbers per worker context, for the rounds' claim ids. */
+const roundsOf = new WeakMap<SyncContext, number>();
+
 export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult> {
   const result = emptyPushResult();
   await timeSpent(ctx, 'database', () => reclaimAbandonedEvery(ctx.store, ctx, RECLAIM_EVERY_MS));
+  const n = (roundsOf.get(ctx) ?? 0) + 1;
+  roundsOf.set(ctx, n);
+  const claimId = roundClaimId(ctx.workerId, n);
   const rows = await inTurn(ctx, () =>
-    timeSpent(ctx, 'database', () => claim(ctx.store, ctx.workerId, ctx.batchSize, ctx.leaseMs)),
+    timeSpent(ctx, 'database', () => claim(ctx.store, claimId, ctx.batchSize, ctx.leaseMs)),
   );
   result.claimed = rows.length;
   if (!rows.length) return result;
-  const round: Round = { ctx, result, signal, claimedAt: performance.now() };
+  const round: Round = { ctx, result, signal, claim: claimId, leasedAt: performance.now() };
   try {
     await run(round, rows);
   } catch (err) {
-    // Whatever was not settled goes back to the queue; the lease guard keeps settled rows as they are.
-    const delay = err instanceof CircuitOpen ? (ctx.remote.config.breaker?.halfOpenAfterMs ?? 5_000) : 1_000;
+    // Whatever was not settled goes back to the queue; the claim guard keeps settled rows as they are
+    // (and rows this round no longer holds with the round that does).
+    const delay =
+      err instanceof CircuitOpen
+        ? (ctx.remote.config.breaker?.halfOpenAfterMs ?? 5_000)
+        : err instanceof LeaseLost
+          ? 0
+          : 1_000;
     await timeSpent(ctx, 'database', () =>
       release(
         ctx.store,
-        ctx.workerId,
+        claimId,
         rows.map((r) => r.id),
         delay,
         (err as Error).message,
       ),
     );
-    if (!(err instanceof CircuitOpen)) throw err;
+    if (err instanceof LeaseLost) result.waiting += rows.length - accounted(result);
+    else if (!(err instanceof CircuitOpen)) throw err;
   }
   return result;
+}
+
+/** Rows of a round already counted in one of its results. */
+function accounted(r: PushRoundResult): number {
+  return r.done + r.dead + r.blocked + r.parked + r.retrying + r.waiting + r.held;
 }
 
 const claiming = new WeakMap<SyncContext, Promise<unknown>>();
@@ -86,14 +105,6 @@ function refsOf(row: OutboxRow): string[] {
   return row.action === 'delete' ? [] : [...collectReferences(row.payload)];
 }
 
-/** Keep our claim on rows of a round that has run for a while (a fresh claim needs no renewal). */
-async function keepLease(round: Round, rows: OutboxRow[]): Promise<void> {
-  const { ctx } = round;
-  if (performance.now() - round.claimedAt < ctx.leaseMs / 4) return;
-  const ids = rows.map((r) => r.id);
-  await timeSpent(ctx, 'database', () => renewLease(ctx.store, ctx.workerId, ids, ctx.leaseMs));
-}
-
 /**
  * A row older than the local version already on the remote (a write queued twice, e.g. by the hook
  * and a backfill running at the same moment) is settled without sending: it would put older content
@@ -110,7 +121,7 @@ async function dropStale(round: Round, { waves, mappings }: Ordered): Promise<Ou
   await timeSpent(ctx, 'database', () =>
     settle(
       ctx.store,
-      ctx.workerId,
+      round.claim,
       stale.map((r) => r.id),
       'done',
       { reason: 'superseded: a newer local version is already on the remote' },
@@ -148,7 +159,7 @@ async function writesFor(
     await timeSpent(ctx, 'database', () =>
       release(
         ctx.store,
-        ctx.workerId,
+        round.claim,
         notYet.map((r) => r.id),
         WAIT_FOR_DEPENDENCY_MS,
         reason,
@@ -207,7 +218,6 @@ async function asOneTransaction(round: Round, ordered: Ordered): Promise<boolean
       ordered.logical,
     );
   };
-  await keepLease(round, rows);
   if (!(await deliverTransaction(round, writes, recreate, rebuild))) return false;
   const deletes = rows.filter((r) => r.action === 'delete');
   if (deletes.length)

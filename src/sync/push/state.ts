@@ -23,11 +23,19 @@ export interface Round {
   ctx: SyncContext;
   result: PushRoundResult;
   signal?: AbortSignal;
-  /** When the round's rows were claimed (performance.now()): their lease runs from then. */
-  claimedAt: number;
+  /** The round's own claim id (`claimed_by` of its rows; see repository.roundClaimId). */
+  claim: string;
+  /** When the round's rows were claimed or their lease last renewed (performance.now()). */
+  leasedAt: number;
   /** Per outbox row id: local ids of the Consents that let it go (for the disclosure's audit row). */
   consents?: Map<string, string[]>;
 }
 
 /** The remote refused to take more right now (open circuit): the round stops, rows go back. */
 export class CircuitOpen extends Error {}
+
+/**
+ * Some of the round's rows were no longer its own when it was about to send them (their lease ran out
+ * while it waited; another round may hold them now): the round stops unsent, what it still holds goes back.
+ */
+export class LeaseLost extends Error {}
