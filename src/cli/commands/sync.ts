@@ -16,7 +16,11 @@ function withConnection(cmd: Command, needsRemote: boolean): Command {
     )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
     .option('--batch-size <n>', 'outbox rows per round', '100')
-    .option('--concurrency <n>', 'Bundles at the remote at once (1-8; a round is prepared while another is sent)', '2')
+    .option(
+      '--concurrency <n>',
+      'Bundles at the remote at once (1-8; a round is prepared while another is sent)',
+      '2',
+    )
     .option(
       '--lease <ms>',
       'how long a claimed outbox row stays with this worker before others may take it',
