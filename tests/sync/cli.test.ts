@@ -1,10 +1,11 @@
 // `tyokyky sync …` as an operator runs it: option errors are one line and exit 2 before any store is
-// opened; the reading subcommands answer on an existing store.
+// opened; the reading subcommands answer on an existing store. In this process (runHere); that it
+// answers as the real process does is tests/shared/cli-here.test.ts's job.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../helpers/processes.ts';
+import { runHere as run } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-sync-cli-'));
 const data = join(dir, 'data');
