@@ -2,14 +2,14 @@
 // second tyokyky facade (child process, own PostgreSQL database). What was written before arrives on
 // the remote once, its references resolved there; clients without consent stay blocked with the
 // reason; pull follows every local client and names those it skips.
-import type { ChildProcess } from 'node:child_process';
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { runHere } from '../helpers/cli.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
 import { drain } from './helpers/waits.ts';
 
 const TYPES = ['Patient', 'Consent', 'Observation', 'Goal', 'CarePlan'];
@@ -207,19 +207,7 @@ describe('backfill on first attach', () => {
     const written = await permittedClient(store);
     await store.close();
     stores.splice(stores.indexOf(store), 1);
-    const run = async (args: string[]) => {
-      const child: ChildProcess = tyokyky(['sync', ...args, '--database-url', url]);
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      await stopChild(child);
-      return { code, out };
-    };
+    const run = (args: string[]) => runHere(['sync', ...args, '--database-url', url]);
     const push = await run(['push', '--remote', facade.url, '--party', 'other-health-care']);
     expect(push.out).toContain(`pushed ${written.length}, dead letters 0`);
     expect(push.code).toBe(0);
