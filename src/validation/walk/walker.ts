@@ -414,7 +414,11 @@ export class Walk implements CheckContext {
         this.at.popHost();
       }
     }
-    if (value !== null && el.invariants.length) this.invariants(el, value, type);
+    if (value !== null && el.invariants.length) {
+      el.valueInvariants ??= el.invariants.filter((inv) => inv.key !== 'ele-1');
+      if (el.valueInvariants.length)
+        runInvariants(this, this.env, el, value, type, undefined, el.valueInvariants);
+    }
   }
 
   private complex(value: unknown, el: ElementPlan, type: string): void {
