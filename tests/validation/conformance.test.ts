@@ -42,7 +42,7 @@ const CASE_COUNTS: Record<string, number> = {
   narrative: 4,
   primitives: 22,
   profiles: 21,
-  questionnaire: 10,
+  questionnaire: 12,
   references: 9,
   snapshots: 12,
   'structure-definitions': 8,

@@ -1,6 +1,12 @@
+import type { ValueSet } from '@medplum/fhirtypes';
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
 import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
-import { type CompiledValueSet, type ExpansionContext, compileValueSet } from './expand.ts';
+import {
+  type CompiledValueSet,
+  type ExpansionContext,
+  type SystemMembers,
+  compileValueSet,
+} from './expand.ts';
 import { syntaxChecks, syntaxName } from './external.ts';
 import {
   type CodedValue,
@@ -36,6 +42,16 @@ export interface Terminology {
   expand(valueSet: string): CompiledValueSet | undefined;
   /** The indexed CodeSystem, or undefined when we do not hold it. */
   codeSystem(url: string): IndexedCodeSystem | undefined;
+  /**
+   * The members of a ValueSet (canonical or resource) when all of them are enumerable offline (no
+   * include left open, no unresolved import); undefined otherwise.
+   */
+  members(valueSet: string | Record<string, unknown>): ValueSetMembers | undefined;
+}
+
+/** A fully enumerated ValueSet: `system` undefined asks whether any of its systems has the code. */
+export interface ValueSetMembers {
+  has(system: string | undefined, code: string): boolean;
 }
 
 type Verdict =
@@ -105,6 +121,36 @@ class LocalTerminology implements Terminology {
     }
     this.valueSets.set(url, vs);
     return vs;
+  }
+
+  /** ValueSet resources compiled from the resource itself (contained ones), once each. */
+  private readonly local = new WeakMap<object, CompiledValueSet>();
+
+  members(valueSet: string | Record<string, unknown>): ValueSetMembers | undefined {
+    let vs: CompiledValueSet | undefined;
+    if (typeof valueSet === 'string') vs = this.expand(valueSet);
+    else if (valueSet.resourceType === 'ValueSet') {
+      vs = this.local.get(valueSet);
+      if (!vs) {
+        vs = compileValueSet(valueSet as unknown as ValueSet, this.ctx);
+        this.local.set(valueSet, vs);
+      }
+    }
+    if (!vs || vs.unresolved.length) return undefined;
+    for (const m of vs.systems.values()) if (m.open) return undefined;
+    const systems = vs.systems;
+    const inSystem = (m: SystemMembers, code: string) =>
+      m.codes.has(m.caseSensitive ? code : code.toLowerCase());
+    return {
+      has(system, code) {
+        if (system !== undefined) {
+          const m = systems.get(system);
+          return !!m && inSystem(m, code);
+        }
+        for (const m of systems.values()) if (inSystem(m, code)) return true;
+        return false;
+      },
+    };
   }
 
   /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
