@@ -41,7 +41,7 @@ const CASE_COUNTS: Record<string, number> = {
   'measure-report': 9,
   narrative: 4,
   primitives: 22,
-  profiles: 21,
+  profiles: 24,
   questionnaire: 12,
   references: 9,
   snapshots: 12,
