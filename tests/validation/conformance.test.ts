@@ -45,7 +45,7 @@ const CASE_COUNTS: Record<string, number> = {
   questionnaire: 12,
   references: 9,
   snapshots: 12,
-  'structure-definitions': 8,
+  'structure-definitions': 10,
   terminology: 19,
   types: 3,
 };
