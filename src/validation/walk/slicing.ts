@@ -90,7 +90,8 @@ export function validateSliced(
       unmatchedSeen = true;
       const open = v !== null && v !== undefined ? undecidedSlice(walk, v, slicing, slices) : undefined;
       if (open) {
-        (undecided ??= new Array<number>(slices.length).fill(0))[open.slice]++;
+        undecided ??= new Array<number>(slices.length).fill(0);
+        undecided[open.slice]++;
         walk.at.push(seg, i);
         walk.report(
           'warning',
