@@ -234,6 +234,10 @@ function undecidedSlice(
   slicing: SlicingPlan,
   slices: ElementPlan[],
 ): { slice: number; reference: string } | undefined {
+  // Only worth asking where it can change a verdict: a closed slicing or a slice minimum, and a
+  // profile discriminator through resolve() (most slicings have neither; this runs per unmatched item).
+  if (slicing.rules !== 'closed' && !slices.some((sl) => sl.min > 0)) return undefined;
+  if (!slices.some((sl) => prepared.get(sl)?.some(isResolvingProfile))) return undefined;
   for (let j = 0; j < slices.length; j++) {
     const tests = prepared.get(slices[j]);
     if (!tests) continue;
@@ -252,6 +256,8 @@ function undecidedSlice(
   }
   return undefined;
 }
+
+const isResolvingProfile = (t: Test) => t.kind === 'profile' && t.path.includes('resolve()');
 
 /** The first reference the path resolves through that does not resolve here (text or identifier). */
 function unresolvedReference(walk: CheckContext, item: unknown, segs: string[]): string | undefined {
