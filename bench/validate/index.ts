@@ -1,7 +1,8 @@
 // Validator throughput: ours (base R4; FI Base profile; our own profile) against @medplum/core's
 // validateResource (base and profile mode) and a JSON.parse+stringify floor, all in one run on the
-// same deterministic corpus. Median of 5 timed runs after one warm-up run. Plus cold start-up time
-// and RSS measured in a fresh process.
+// same deterministic corpus. Median of 5 timed runs after one warm-up run; a peer and the rows compared
+// with it run interleaved, slice by slice, so other load on the machine does not skew their ratio.
+// Plus cold start-up time and RSS measured in a fresh process.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,19 +27,56 @@ interface Row {
 
 /** Median resources/s of RUNS timed passes over `items` after one warm-up pass; `errors` from the last pass. */
 function measure(name: string, items: unknown[], validateOne: (r: unknown) => number, peer?: string): Row {
-  validateOne(items[0]);
-  for (const r of items) validateOne(r); // warm-up
-  const rates: number[] = [];
-  let errors = 0;
-  for (let run = 0; run < RUNS; run++) {
-    errors = 0;
-    const t0 = performance.now();
-    for (const r of items) errors += validateOne(r) > 0 ? 1 : 0;
-    const seconds = (performance.now() - t0) / 1000;
-    rates.push(items.length / seconds);
+  return measureTogether([{ name, items, validateOne, peer }])[0];
+}
+
+interface Contender {
+  name: string;
+  items: unknown[];
+  validateOne: (r: unknown) => number;
+  peer?: string;
+}
+
+/** Passes are cut into this many slices, run in turn for each contender. */
+const SLICES = 20;
+
+/**
+ * Median resources/s of each contender over RUNS timed passes, after one warm-up pass. The contenders'
+ * passes are interleaved slice by slice (a slice of the peer, then the same share of each of ours), so
+ * load from other processes on a shared machine falls on all of them alike and the ratios stay
+ * comparable; each contender's own time is summed over its slices.
+ */
+function measureTogether(contenders: Contender[]): Row[] {
+  for (const c of contenders) {
+    c.validateOne(c.items[0]);
+    for (const r of c.items) c.validateOne(r); // warm-up
   }
-  rates.sort((a, b) => a - b);
-  return { name, resources: items.length, perSecond: rates[Math.floor(RUNS / 2)], errors, peer };
+  const rates = contenders.map((): number[] => []);
+  const errors = contenders.map(() => 0);
+  for (let run = 0; run < RUNS; run++) {
+    const seconds = contenders.map(() => 0);
+    errors.fill(0);
+    for (let slice = 0; slice < SLICES; slice++) {
+      contenders.forEach((c, i) => {
+        const from = Math.floor((c.items.length * slice) / SLICES);
+        const to = Math.floor((c.items.length * (slice + 1)) / SLICES);
+        const t0 = performance.now();
+        for (let k = from; k < to; k++) errors[i] += c.validateOne(c.items[k]) > 0 ? 1 : 0;
+        seconds[i] += (performance.now() - t0) / 1000;
+      });
+    }
+    contenders.forEach((c, i) => rates[i].push(c.items.length / seconds[i]));
+  }
+  return contenders.map((c, i) => {
+    const sorted = rates[i].sort((a, b) => a - b);
+    return {
+      name: c.name,
+      resources: c.items.length,
+      perSecond: sorted[Math.floor(RUNS / 2)],
+      errors: errors[i],
+      peer: c.peer,
+    };
+  });
 }
 
 function countErrors(issues: Array<{ severity?: string }> | undefined): number {
@@ -94,12 +132,19 @@ export default async function run(): Promise<void> {
 
   const rows: Row[] = [];
   rows.push(measure('JSON.parse+stringify (floor)', mixed, floor));
-  const medBase = measure('@medplum/core validateResource, base', mixed, (r) => medplumOne(r));
-  rows.push(medBase);
+  const medBase = '@medplum/core validateResource, base';
   rows.push(
-    measure('ours, base R4 (+ meta.profile ignored)', mixed.map(stripProfiles), oursAll, medBase.name),
+    ...measureTogether([
+      { name: medBase, items: mixed, validateOne: (r) => medplumOne(r) },
+      {
+        name: 'ours, base R4 (+ meta.profile ignored)',
+        items: mixed.map(stripProfiles),
+        validateOne: oursAll,
+        peer: medBase,
+      },
+      { name: 'ours, R4 + meta.profile (FI Base)', items: mixed, validateOne: oursAll, peer: medBase },
+    ]),
   );
-  rows.push(measure('ours, R4 + meta.profile (FI Base)', mixed, oursAll, medBase.name));
   const hasFi = profileRows(rows, ours, 'fi-base-patient', FI_PATIENT, corpus.fiPatients);
   const hasOurs = profileRows(rows, ours, 'tyokyky-patient', OUR_PATIENT, corpus.tyokykyPatients);
 
@@ -146,15 +191,17 @@ function profileRows(
   if (!profile) return false;
   // Medplum re-reads the profile on every call; 150 patients keep its runs short.
   const few = patients.slice(0, 150);
-  const med = measure(`@medplum/core validateResource, profile ${label}`, few, (r) => medplumOne(r, profile));
-  rows.push(med);
+  const med = `@medplum/core validateResource, profile ${label}`;
   rows.push(
-    measure(
-      `ours, profile ${label} + invariants`,
-      patients,
-      (r) => countErrors(ours.validate(r, { profile: url }).issue),
-      med.name,
-    ),
+    ...measureTogether([
+      { name: med, items: few, validateOne: (r) => medplumOne(r, profile) },
+      {
+        name: `ours, profile ${label} + invariants`,
+        items: patients,
+        validateOne: (r) => countErrors(ours.validate(r, { profile: url }).issue),
+        peer: med,
+      },
+    ]),
   );
   return true;
 }

@@ -62,6 +62,11 @@ export interface ElementPlan {
   maxTemporal?: string;
   binding?: BindingPlan;
   invariants: CompiledInvariant[];
+  /**
+   * The invariants worth running on a primitive value that is present: all but ele-1, which such a
+   * value always meets (an empty string is refused before invariants run). Built on first use.
+   */
+  valueInvariants?: CompiledInvariant[];
   /** Keys of all constraints on the element (compiled or native), to avoid running one twice. */
   invariantKeys: Set<string>;
   isModifier: boolean;

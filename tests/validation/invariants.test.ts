@@ -391,6 +391,30 @@ describe('txt-1 quick path agrees with the full check', () => {
     ];
     for (const [html, ok] of cases) expect([html, narrativeXhtmlOk(html)]).toEqual([html, ok]);
   });
+
+  it('txt-2 quick path: text outside entities is content; blanks, &#160; and comments are not', async () => {
+    const { narrativeHasContent, narrativeXhtmlOk } = await import(
+      '../../src/validation/invariants/narrative.ts'
+    );
+    const cases: Array<[string, boolean]> = [
+      [div('<p>x</p>'), true],
+      [div('  <p> </p> '), false],
+      [div('<p>&#160;</p>'), false],
+      [div('<p>&#xA0; \u00a0\u2003</p>'), false],
+      [div('<p>&amp;</p>'), true],
+      [div('<p> &#160;a</p>'), true],
+      [div('<!-- only a comment -->'), false],
+      [div('<p></p><br/>\n'), false],
+      [div('\ufeff<b>\u3000</b>'), false],
+    ];
+    for (const [html, content] of cases) {
+      // Asked after txt-1 on the same div (as the walker does) and on its own: the same answer.
+      narrativeXhtmlOk(html);
+      expect([html, narrativeHasContent(html)]).toEqual([html, content]);
+      narrativeXhtmlOk(div('<p>other</p>'));
+      expect([html, narrativeHasContent(html)]).toEqual([html, content]);
+    }
+  });
 });
 
 describe('more shortcuts', () => {

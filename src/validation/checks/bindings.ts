@@ -13,18 +13,21 @@ export function isCheckedBinding(el: ElementPlan): boolean {
 /** A code, string or uri value under a binding. */
 export function checkPrimitiveBinding(ctx: CheckContext, el: ElementPlan, value: string): void {
   const b = el.binding!;
-  report(ctx, el, () => ctx.terminology?.checkCode(b.valueSet, b.strength, { code: value }));
+  if (!ctx.terminology || !isCheckedBinding(el)) return;
+  report(ctx, el, ctx.terminology.checkCode(b.valueSet, b.strength, { code: value }));
 }
 
 /** A CodeableConcept, Coding or coded Quantity under a binding. */
 export function checkComplexBinding(ctx: CheckContext, value: Json, el: ElementPlan, type: string): void {
   const b = el.binding!;
+  const terminology = ctx.terminology;
+  if (!terminology || !isCheckedBinding(el)) return;
   if (type === 'CodeableConcept') {
     const codings = Array.isArray(value.coding) ? (value.coding as Json[]).filter(isObject).map(coded) : [];
     const text = typeof value.text === 'string' ? value.text : undefined;
-    report(ctx, el, () => ctx.terminology?.checkCodeableConcept(b.valueSet, b.strength, codings, text));
+    report(ctx, el, terminology.checkCodeableConcept(b.valueSet, b.strength, codings, text));
   } else if (type === 'Coding' || (type === 'Quantity' && typeof value.code === 'string')) {
-    report(ctx, el, () => ctx.terminology?.checkCode(b.valueSet, b.strength, coded(value)));
+    report(ctx, el, terminology.checkCode(b.valueSet, b.strength, coded(value)));
   }
 }
 
@@ -38,9 +41,8 @@ export function checkCodeSystem(ctx: CheckContext, value: Json): void {
     ctx.report(i.severity, i.code, i.message);
 }
 
-function report(ctx: CheckContext, el: ElementPlan, run: () => BindingIssue[] | undefined): void {
-  if (!isCheckedBinding(el)) return;
-  for (const i of run() ?? []) ctx.report(i.severity, i.code, `${el.path}: ${i.message}`);
+function report(ctx: CheckContext, el: ElementPlan, issues: BindingIssue[]): void {
+  for (const i of issues) ctx.report(i.severity, i.code, `${el.path}: ${i.message}`);
 }
 
 function coded(v: Json): { system?: string; code?: string; display?: string } {

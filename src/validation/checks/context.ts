@@ -21,6 +21,17 @@ export interface TerminologyPort {
     codings: Array<{ system?: string; code?: string; display?: string }>,
     text?: string,
   ): BindingIssue[];
+  /**
+   * The members of a ValueSet (a canonical URL, or the resource itself, e.g. a contained one) when they
+   * can all be enumerated offline: every include lists its concepts or names a complete CodeSystem we
+   * hold, and every import resolves. Undefined otherwise (membership cannot be refuted).
+   */
+  members(valueSet: string | Json): ValueSetMembers | undefined;
+}
+
+/** A fully enumerated ValueSet: `system` undefined asks whether any of its systems has the code. */
+export interface ValueSetMembers {
+  has(system: string | undefined, code: string): boolean;
 }
 
 /** Resources of the Bundle being validated, for reference resolution. */

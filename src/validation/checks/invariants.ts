@@ -1,10 +1,13 @@
 // Runs an element's compiled invariants on a node. A constraint that cannot be evaluated
 // (InvariantEvaluationError) is a warning, never an error.
 import type { ElementPlan } from '../plan.ts';
-import { type InvariantEnv, InvariantEvaluationError } from '../types.ts';
+import { type CompiledInvariant, type InvariantEnv, InvariantEvaluationError } from '../types.ts';
 import type { CheckContext } from './context.ts';
 
-/** Runs the element's invariants; those `skipKeysOf` also has (ele-1 on type roots) run only once, there. */
+/**
+ * Runs the element's invariants (or `list`, a subset of them); those `skipKeysOf` also has (ele-1 on
+ * type roots) run only once, there.
+ */
 export function runInvariants(
   ctx: CheckContext,
   env: InvariantEnv,
@@ -12,8 +15,8 @@ export function runInvariants(
   node: unknown,
   typeName: string,
   skipKeysOf?: ElementPlan,
+  list: CompiledInvariant[] = el.invariants,
 ): void {
-  const list = el.invariants;
   if (!list.length) return;
   env.resource = ctx.resource;
   env.rootResource = ctx.rootResource;

@@ -231,7 +231,13 @@ function matchingOption(options: Json[], type: string, value: unknown): Json | u
  * answerOption (every item type: integer, date, time, string, coding), answerValueSet (Coding answers)
  * and optionExclusive across the item's answers. `open` items accept non-Coding free answers.
  */
-export function checkOptions(ctx: CheckContext, q: Json, answers: Json[], open: boolean): void {
+export function checkOptions(
+  ctx: CheckContext,
+  q: Json,
+  answers: Json[],
+  open: boolean,
+  questionnaire: Json,
+): void {
   const options = Array.isArray(q.answerOption) ? (q.answerOption as unknown[]).filter(isObject) : [];
   const vs = typeof q.answerValueSet === 'string' ? q.answerValueSet : undefined;
   const exclusive: number[] = [];
@@ -266,8 +272,12 @@ export function checkOptions(ctx: CheckContext, q: Json, answers: Json[], open: 
         code: typeof c.code === 'string' ? c.code : undefined,
         display: typeof c.display === 'string' ? c.display : undefined,
       };
-      for (const i of ctx.terminology.checkCode(vs, open ? 'extensible' : 'required', coding))
-        ctx.report(i.severity, i.code, `answerValueSet: ${i.message}`, found.key);
+      if (vs.startsWith('#')) checkContainedCoding(ctx, questionnaire, vs, coding, open, found.key);
+      else
+        for (const i of ctx.terminology.checkCode(vs, open ? 'extensible' : 'required', coding))
+          ctx.report(i.severity, i.code, `answerValueSet: ${i.message}`, found.key);
+    } else if (vs && !open && Object.hasOwn(UNCODED, found.type)) {
+      checkUncodedAnswer(ctx, questionnaire, vs, found);
     }
     ctx.at.pop();
   }
@@ -290,4 +300,78 @@ function checkQuantityRange(ctx: CheckContext, q: Json, value: Json, key: string
   if (max && compareQuantities(value, max) === 1) {
     ctx.report('error', 'value', `The answer ${show(value)} is above the item's maximum ${show(max)}`, key);
   }
+}
+
+/** Answer types compared with the codes of an answerValueSet as their literal text (FHIR type name). */
+const UNCODED: Record<string, string> = { String: 'string', Integer: 'integer', Date: 'date', Time: 'time' };
+
+/**
+ * An answerValueSet `#id` names a ValueSet contained in the Questionnaire, or, for a Questionnaire
+ * contained in the response, one beside it there.
+ */
+function answerValueSet(ctx: CheckContext, questionnaire: Json, ref: string): string | Json | undefined {
+  if (!ref.startsWith('#')) return ref;
+  const id = ref.slice(1);
+  const own = Array.isArray(questionnaire.contained) ? questionnaire.contained : [];
+  const found = own.find((c): c is Json => isObject(c) && c.resourceType === 'ValueSet' && c.id === id);
+  if (found) return found;
+  const beside = ctx.containers[ctx.containers.length - 1]?.get(id);
+  return beside?.resourceType === 'ValueSet' ? beside : undefined;
+}
+
+/**
+ * A Coding answer against a contained answerValueSet: an error when the ValueSet's members are all
+ * known and the Coding is not one of them (a warning for open-choice), as the HL7 validator's check.
+ */
+function checkContainedCoding(
+  ctx: CheckContext,
+  questionnaire: Json,
+  ref: string,
+  coding: { system?: string; code?: string },
+  open: boolean,
+  key: string,
+): void {
+  if (typeof coding.code !== 'string') return;
+  const target = answerValueSet(ctx, questionnaire, ref);
+  if (!target) {
+    ctx.report(
+      'warning',
+      'not-found',
+      `answerValueSet: the contained ValueSet '${ref}' could not be found, so the answer was not checked`,
+      key,
+    );
+    return;
+  }
+  const members = ctx.terminology?.members(target);
+  if (!members || members.has(coding.system, coding.code)) return;
+  ctx.report(
+    open ? 'warning' : 'error',
+    'code-invalid',
+    `answerValueSet: the Coding '${coding.system ?? ''}#${coding.code}' is not in the item's answerValueSet '${ref}'`,
+    key,
+  );
+}
+
+/**
+ * A string, integer, date or time answer to an item with an answerValueSet: its text should be a code
+ * of that ValueSet. The HL7 validator checks answerValueSet only for Coding answers, so this is a
+ * warning (never a rejection), and only when the ValueSet's members can all be enumerated offline.
+ */
+function checkUncodedAnswer(
+  ctx: CheckContext,
+  questionnaire: Json,
+  ref: string,
+  found: { key: string; type: string; value: unknown },
+): void {
+  const value = found.value;
+  if (typeof value !== 'string' && typeof value !== 'number') return;
+  const target = answerValueSet(ctx, questionnaire, ref);
+  const members = target !== undefined ? ctx.terminology?.members(target) : undefined;
+  if (!members || members.has(undefined, String(value))) return;
+  ctx.report(
+    'warning',
+    'code-invalid',
+    `answerValueSet: the ${UNCODED[found.type]} answer '${String(value)}' is not a code in the item's answerValueSet '${ref}'`,
+    found.key,
+  );
 }

@@ -46,9 +46,9 @@ export function checkQuestionnaireResponse(walk: CheckContext, qr: Json): void {
     return;
   }
   const inProgress = qr.status === 'in-progress';
-  const allLinkIds = new Set<string>();
-  collectLinkIds(items(q), allLinkIds);
-  checkItems(walk, items(q), items(qr), inProgress, allLinkIds, [qr]);
+  const all: QuestionnaireFacts = { linkIds: new Set<string>(), questionnaire: q };
+  collectLinkIds(items(q), all.linkIds);
+  checkItems(walk, items(q), items(qr), inProgress, all, [qr]);
 }
 
 function resolveQuestionnaire(walk: CheckContext, qr: Json, ref: string): Json | undefined {
@@ -79,7 +79,7 @@ function checkItems(
   qItems: Json[],
   rItems: Json[],
   inProgress: boolean,
-  all: Set<string>,
+  all: QuestionnaireFacts,
   scopes: Json[],
 ): void {
   const byLinkId = new Map<string, Array<{ item: Json; index: number }>>();
@@ -93,7 +93,7 @@ function checkItems(
       walk.report(
         'error',
         'structure',
-        all.has(linkId)
+        all.linkIds.has(linkId)
           ? `Structural Error: the item with linkId '${linkId}' is in the wrong place`
           : `LinkId '${linkId}' not found in questionnaire`,
       );
@@ -145,9 +145,15 @@ function checkItems(
   }
 }
 
+/** What the whole run knows of the Questionnaire: its linkIds (at any depth) and the resource. */
+interface QuestionnaireFacts {
+  linkIds: Set<string>;
+  questionnaire: Json;
+}
+
 interface ItemContext {
   inProgress: boolean;
-  all: Set<string>;
+  all: QuestionnaireFacts;
   /** The response nodes enclosing the item, root first. */
   scopes: Json[];
   /** Certainly enabled (no enableWhen, or one that certainly holds). */
@@ -182,7 +188,7 @@ function checkItem(walk: CheckContext, q: Json, item: Json, cx: ItemContext): vo
   }
   if (type !== 'group' && type !== 'display') {
     checkOccurs(walk, q, answers.length, linkId);
-    checkOptions(walk, q, answers, type === 'open-choice');
+    checkOptions(walk, q, answers, type === 'open-choice', all.questionnaire);
   }
   for (let j = 0; j < answers.length; j++) {
     walk.at.push('answer', j);

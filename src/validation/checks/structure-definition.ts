@@ -2,7 +2,8 @@
 // elementdefinition.html#slicing), checked when the base resolves: every differential path exists in
 // the base; slicing the base already has is not redefined (same discriminators, closed rules not
 // reopened, ordered not unordered); discriminator paths name elements below the sliced element; a
-// fixed or pattern value does not contradict the base's fixed or pattern value.
+// fixed or pattern value does not contradict the base's fixed or pattern value; cardinality and types
+// only narrow the base's.
 import type { ElementPlan } from '../plan.ts';
 import { type Json, isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
@@ -39,7 +40,47 @@ export function checkStructureDefinition(ctx: CheckContext, sd: Json): void {
       checkSlicing(ctx, d.slicing, baseEl, d.path, `${at}.slicing`);
     if (isObject(d.slicing)) checkDiscriminators(ctx, d.slicing, nodes, d.path, `${at}.slicing`);
     checkFixed(ctx, d, baseEl, d.path, at);
+    if (exact || nodes.length === 1) checkNarrowing(ctx, d, baseEl, exact ? nodeOf(exact) : nodes[0]!, at);
   }
+}
+
+/**
+ * A constraint only narrows (profiling.html): max not above the base's, min not below it (except in a
+ * slice, whose minimum is its own), and only types the base allows (a resource type where the base
+ * allows any resource). The HL7 snapshot generator reports these as errors.
+ */
+function checkNarrowing(ctx: CheckContext, d: Json, baseEl: ElementPlan, node: PathNode, at: string): void {
+  const path = String(d.path);
+  if (typeof d.max === 'string' && d.max !== '') {
+    const max = d.max === '*' ? Number.POSITIVE_INFINITY : Number(d.max);
+    if (max > baseEl.max)
+      ctx.report(
+        'error',
+        'structure',
+        `ElementDefinition.max: the max of ${path} (${d.max}) is greater than the base's max (${baseEl.max})`,
+        `${at}.max`,
+      );
+  }
+  if (typeof d.min === 'number' && d.min < baseEl.min && typeof d.sliceName !== 'string')
+    ctx.report(
+      'error',
+      'structure',
+      `ElementDefinition.min: the min of ${path} (${d.min}) is less than the base's min (${baseEl.min})`,
+      `${at}.min`,
+    );
+  const types = Array.isArray(d.type) ? d.type.filter(isObject) : [];
+  const anyResource = node.types.includes('Resource') || node.types.includes('DomainResource');
+  types.forEach((t, k) => {
+    const code = t.code;
+    if (typeof code !== 'string' || code.includes('/') || node.types.includes(code)) return;
+    if (anyResource && ctx.compiler.resourceTypes.has(code)) return;
+    ctx.report(
+      'error',
+      'structure',
+      `ElementDefinition.type: the type '${code}' of ${path} is not one the base allows (${node.types.join(', ')})`,
+      `${at}.type[${k}].code`,
+    );
+  });
 }
 
 function checkSlicing(ctx: CheckContext, slicing: Json, baseEl: ElementPlan, path: string, at: string): void {

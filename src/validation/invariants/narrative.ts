@@ -75,7 +75,7 @@ function withoutXmlAttributes(div: string): string {
 /** txt-1: the div is well-formed XHTML using only the allowed elements and attributes. */
 export function narrativeXhtmlOk(div: unknown): boolean {
   if (typeof div !== 'string') return true; // absence is a cardinality question, not txt-1
-  if (plainlyValid(div)) return true;
+  if (glance(div) !== NOT_PLAIN) return true;
   // The narrative root must be the XHTML div in the XHTML namespace; fhirpath.js does not insist on
   // the declaration, the HL7 validator does ("Wrong namespace on the XHTML").
   if (!xhtmlRoot.test(div)) return false;
@@ -87,6 +87,7 @@ export function narrativeXhtmlOk(div: unknown): boolean {
 /** txt-2: the narrative has some non-whitespace content (text or an image). */
 export function narrativeHasContent(div: unknown): boolean {
   if (typeof div !== 'string') return true;
+  if (glance(div) === PLAIN_WITH_TEXT) return true;
   if (/<img\b/i.test(div)) return true;
   const text = div
     .replace(/<!--[\s\S]*?-->/g, '')
@@ -106,28 +107,92 @@ const tagRe = /<(\/?)([a-z][a-z0-9]*)\s*(\/?)>/g;
 const openingDiv = '<div xmlns="http://www.w3.org/1999/xhtml">';
 const safeText = /^(?:[^<>&]|&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});)*$/;
 
+const NOT_PLAIN = 0;
+const PLAIN = 1;
+/** Plain, and some text outside tags that is not white space (txt-2 holds). */
+const PLAIN_WITH_TEXT = 2;
+type Glance = typeof NOT_PLAIN | typeof PLAIN | typeof PLAIN_WITH_TEXT;
+
+// txt-1 and txt-2 ask about the same div one after the other: the last glance is kept.
+let lastDiv: string | undefined;
+let lastGlance: Glance = NOT_PLAIN;
+
+function glance(div: string): Glance {
+  if (div !== lastDiv) {
+    lastGlance = plainGlance(div);
+    lastDiv = div;
+  }
+  return lastGlance;
+}
+
 /**
  * A quick "certainly fine" for the common narrative: the XHTML div with attribute-free allowed
  * elements, properly nested, and plain text. Anything else goes to the full check.
  */
-function plainlyValid(div: string): boolean {
-  if (!div.startsWith(openingDiv) || !div.endsWith('</div>')) return false;
-  const inner = div.slice(openingDiv.length, -6);
+function plainGlance(div: string): Glance {
+  if (!div.startsWith(openingDiv) || !div.endsWith('</div>')) return NOT_PLAIN;
+  const end = div.length - 6;
   const stack: string[] = [];
-  let last = 0;
-  tagRe.lastIndex = 0;
-  for (let m = tagRe.exec(inner); m; m = tagRe.exec(inner)) {
-    if (!safeText.test(inner.slice(last, m.index))) return false;
+  let last = openingDiv.length;
+  let text = false;
+  tagRe.lastIndex = last;
+  for (let m = tagRe.exec(div); m && m.index < end; m = tagRe.exec(div)) {
+    const seg = segmentText(div, last, m.index);
+    if (seg === BAD_TEXT) return NOT_PLAIN;
+    if (seg === SOME_TEXT) text = true;
     last = m.index + m[0].length;
     const [, closing, name, selfClosing] = m;
-    if (!allowedElements.has(name)) return false;
+    if (!allowedElements.has(name)) return NOT_PLAIN;
     if (closing) {
-      if (selfClosing || stack.pop() !== name) return false;
+      if (selfClosing || stack.pop() !== name) return NOT_PLAIN;
     } else if (!selfClosing && !voidElements.has(name)) {
       stack.push(name);
     } else if (!selfClosing) {
-      return false; // <br> without "/" is not well-formed XML
+      return NOT_PLAIN; // <br> without "/" is not well-formed XML
     }
   }
-  return stack.length === 0 && safeText.test(inner.slice(last));
+  if (stack.length !== 0 || last > end) return NOT_PLAIN;
+  const seg = segmentText(div, last, end);
+  if (seg === BAD_TEXT) return NOT_PLAIN;
+  return text || seg === SOME_TEXT ? PLAIN_WITH_TEXT : PLAIN;
+}
+
+const BAD_TEXT = 0;
+const BLANK_OR_ENTITIES = 1;
+const SOME_TEXT = 2;
+
+/**
+ * The text between two tags: BAD_TEXT when it holds `<`, `>` or an `&` that starts no XML/numeric
+ * entity; SOME_TEXT when it has a character other than white space outside entities.
+ */
+function segmentText(div: string, from: number, to: number): number {
+  let text = false;
+  let entity = false;
+  for (let i = from; i < to; i++) {
+    const c = div.charCodeAt(i);
+    if (c === 60 || c === 62) return BAD_TEXT;
+    if (c === 38) entity = true;
+    else if (!text && !isSpace(c)) text = true;
+  }
+  if (!entity) return text ? SOME_TEXT : BLANK_OR_ENTITIES;
+  // Entities: the published pattern decides; &#160; and friends are not content for txt-2.
+  return safeText.test(div.slice(from, to)) ? BLANK_OR_ENTITIES : BAD_TEXT;
+}
+
+/** White space as String.prototype.trim sees it (the txt-2 test), for the common code points. */
+function isSpace(c: number): boolean {
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 160 ||
+    c === 0xfeff ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x1680 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0x85
+  );
 }

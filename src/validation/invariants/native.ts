@@ -12,7 +12,8 @@ export type NativeCheck = (node: unknown, env: InvariantEnv) => boolean;
 function ele1(node: unknown): boolean {
   if (node === null || node === undefined) return false;
   if (!isObj(node)) return typeof node !== 'string' || node.length > 0;
-  for (const [k, v] of Object.entries(node)) {
+  for (const k in node) {
+    const v = node[k];
     if (k === 'id' || k === 'resourceType' || v === null || v === undefined) continue;
     if (Array.isArray(v) ? v.length > 0 : true) return true;
   }
@@ -109,16 +110,27 @@ function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: st
 
 /** obs-7: no value[x] when a component has the same code as the observation (deep-equal Coding). */
 const obs7: NativeCheck = (node) => {
-  if (!isObj(node) || !Object.keys(node).some((k) => k.startsWith('value') && k.length > 5)) return true;
+  // Most Observations have no components: nothing to compare, so no key listing or canonical JSON.
+  if (!isObj(node) || node.component === undefined) return true;
+  if (!Object.keys(node).some((k) => k.startsWith('value') && k.length > 5)) return true;
   const own = isObj(node.code) ? asList(node.code.coding) : [];
   if (own.length === 0) return true;
-  const keys = new Set(own.map(canonicalJson));
   for (const comp of asList(node.component)) {
     if (!isObj(comp) || !isObj(comp.code)) continue;
-    if (asList(comp.code.coding).some((c) => keys.has(canonicalJson(c)))) return false;
+    for (const c of asList(comp.code.coding)) if (own.some((o) => sameCoding(o, c))) return false;
   }
   return true;
 };
+
+/** Deep equality of two Codings; code and system compared first, as they nearly always differ. */
+function sameCoding(a: unknown, b: unknown): boolean {
+  if (isObj(a) && isObj(b) && (differentStrings(a.code, b.code) || differentStrings(a.system, b.system)))
+    return false;
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+const differentStrings = (a: unknown, b: unknown) =>
+  typeof a === 'string' && typeof b === 'string' && a !== b;
 
 /** bdl-8: an entry's fullUrl is not a version-specific URL. */
 const bdl8: NativeCheck = (node) =>

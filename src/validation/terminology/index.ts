@@ -1,6 +1,12 @@
+import type { ValueSet } from '@medplum/fhirtypes';
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
 import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
-import { type CompiledValueSet, type ExpansionContext, compileValueSet } from './expand.ts';
+import {
+  type CompiledValueSet,
+  type ExpansionContext,
+  type SystemMembers,
+  compileValueSet,
+} from './expand.ts';
 import { syntaxChecks, syntaxName } from './external.ts';
 import {
   type CodedValue,
@@ -36,6 +42,16 @@ export interface Terminology {
   expand(valueSet: string): CompiledValueSet | undefined;
   /** The indexed CodeSystem, or undefined when we do not hold it. */
   codeSystem(url: string): IndexedCodeSystem | undefined;
+  /**
+   * The members of a ValueSet (canonical or resource) when all of them are enumerable offline (no
+   * include left open, no unresolved import); undefined otherwise.
+   */
+  members(valueSet: string | Record<string, unknown>): ValueSetMembers | undefined;
+}
+
+/** A fully enumerated ValueSet: `system` undefined asks whether any of its systems has the code. */
+export interface ValueSetMembers {
+  has(system: string | undefined, code: string): boolean;
 }
 
 type Verdict =
@@ -56,6 +72,10 @@ export function createTerminology(
 ): Terminology {
   return new LocalTerminology(registry, options.wrongDisplay ?? 'warning');
 }
+
+/** The common answer, shared: callers only read issue lists. */
+const NO_ISSUES = Object.freeze([]) as unknown as BindingIssue[];
+const MEMBER: Verdict = { kind: 'member' };
 
 const isTho = (system: string) => system.startsWith('http://terminology.hl7.org/CodeSystem/');
 
@@ -103,9 +123,39 @@ class LocalTerminology implements Terminology {
     return vs;
   }
 
+  /** ValueSet resources compiled from the resource itself (contained ones), once each. */
+  private readonly local = new WeakMap<object, CompiledValueSet>();
+
+  members(valueSet: string | Record<string, unknown>): ValueSetMembers | undefined {
+    let vs: CompiledValueSet | undefined;
+    if (typeof valueSet === 'string') vs = this.expand(valueSet);
+    else if (valueSet.resourceType === 'ValueSet') {
+      vs = this.local.get(valueSet);
+      if (!vs) {
+        vs = compileValueSet(valueSet as unknown as ValueSet, this.ctx);
+        this.local.set(valueSet, vs);
+      }
+    }
+    if (!vs || vs.unresolved.length) return undefined;
+    for (const m of vs.systems.values()) if (m.open) return undefined;
+    const systems = vs.systems;
+    const inSystem = (m: SystemMembers, code: string) =>
+      m.codes.has(m.caseSensitive ? code : code.toLowerCase());
+    return {
+      has(system, code) {
+        if (system !== undefined) {
+          const m = systems.get(system);
+          return !!m && inSystem(m, code);
+        }
+        for (const m of systems.values()) if (inSystem(m, code)) return true;
+        return false;
+      },
+    };
+  }
+
   /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
   codeSystemIssues(v: CodedValue): BindingIssue[] {
-    if (!v.system || !v.code) return [];
+    if (!v.system || !v.code) return NO_ISSUES;
     const syntax = syntaxChecks[v.system];
     if (syntax && !syntax(v.code)) {
       return [
@@ -117,7 +167,7 @@ class LocalTerminology implements Terminology {
       ];
     }
     const cs = this.codeSystem(v.system);
-    if (!cs?.complete) return [];
+    if (!cs?.complete) return NO_ISSUES;
     const concept = cs.lookup(v.code);
     if (!concept) {
       // HL7 Terminology (THO) code systems keep growing after R4; our R4-era copy can lack codes
@@ -146,7 +196,7 @@ class LocalTerminology implements Terminology {
         },
       ];
     }
-    return [];
+    return NO_ISSUES;
   }
 
   private thoUnknown(v: CodedValue): boolean {
@@ -167,24 +217,24 @@ class LocalTerminology implements Terminology {
     if (v.system) {
       const m = vs.systems.get(v.system);
       if (!m) return { kind: 'not-member' };
-      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
+      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return MEMBER;
       if (!m.open) return { kind: 'not-member' };
       const syntax = syntaxChecks[v.system];
       if (syntax) {
         return syntax(code)
-          ? { kind: 'member' }
+          ? MEMBER
           : { kind: 'not-member', reason: `'${code}' is not a valid ${syntaxName[v.system]}` };
       }
       // Held but only partly defined (fragment/example): accept; not held at all: cannot check.
-      return this.holdsSome(v.system) ? { kind: 'member' } : { kind: 'uncheckable', system: v.system };
+      return this.holdsSome(v.system) ? MEMBER : { kind: 'uncheckable', system: v.system };
     }
     // A bare `code`: any system of the ValueSet may define it.
     let uncheckable: string | undefined;
     for (const [system, m] of vs.systems) {
-      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return { kind: 'member' };
+      if (m.codes.has(m.caseSensitive ? code : code.toLowerCase())) return MEMBER;
       if (!m.open) continue;
       const syntax = syntaxChecks[system];
-      if (syntax ? syntax(code) : this.holdsSome(system)) return { kind: 'member' };
+      if (syntax ? syntax(code) : this.holdsSome(system)) return MEMBER;
       if (!syntax) uncheckable ??= system;
     }
     if (uncheckable) return { kind: 'uncheckable', system: uncheckable };
@@ -197,9 +247,9 @@ class LocalTerminology implements Terminology {
   }
 
   checkCode(url: string, strength: BindingStrength, value: CodedValue): BindingIssue[] {
-    if (!value.code) return [];
+    if (!value.code) return NO_ISSUES;
     const own = this.codeSystemIssues(value);
-    if (own.some((i) => i.severity === 'error') || strength === 'preferred' || strength === 'example')
+    if (strength === 'preferred' || strength === 'example' || own.some((i) => i.severity === 'error'))
       return own;
     const vs = this.expand(url);
     if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
@@ -218,7 +268,8 @@ class LocalTerminology implements Terminology {
     text?: string,
   ): BindingIssue[] {
     const coded = codings.filter((c) => c.code);
-    const own = coded.flatMap((c) => this.codeSystemIssues(c));
+    const own =
+      coded.length === 1 ? this.codeSystemIssues(coded[0]) : coded.flatMap((c) => this.codeSystemIssues(c));
     if (strength === 'preferred' || strength === 'example') return own;
     if (coded.length === 0) {
       if (strength !== 'required') return own;
@@ -239,7 +290,7 @@ class LocalTerminology implements Terminology {
     const vs = this.expand(url);
     if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
     const verdicts = coded.map((c) => this.verdict(vs, c, strength));
-    if (verdicts.some((v) => v.kind === 'member' || v.kind === 'doubtful')) return own;
+    if (verdicts.some(accepted)) return own;
     const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
     if (uncheckable >= 0) {
       const c = coded[uncheckable];
@@ -251,6 +302,8 @@ class LocalTerminology implements Terminology {
     return [...own, ...notMemberIssue(vs, url, strength, what, reasons.join('; ') || undefined)];
   }
 }
+
+const accepted = (v: Verdict) => v.kind === 'member' || v.kind === 'doubtful';
 
 function stripVersion(url: string): string {
   const bar = url.indexOf('|');

@@ -120,7 +120,8 @@ function pushAll(out: unknown[], v: unknown): void {
   else out.push(v);
 }
 
-function resolveTarget(walk: CheckContext, v: unknown): Json | undefined {
+/** The contained resource or Bundle entry a Reference points to, when it is at hand. */
+export function resolveTarget(walk: CheckContext, v: unknown): Json | undefined {
   if (!isObject(v) || typeof v.reference !== 'string') return undefined;
   const ref = v.reference;
   if (ref.startsWith('#')) {

@@ -31,6 +31,13 @@ export class Reporter {
     if (severity === 'error' || severity === 'fatal') this.errors++;
   }
 
+  /** Attributes the next issues to `profile`; returns the attribution to restore (assign it to `profile`). */
+  enter(profile: string | undefined): string | undefined {
+    const prev = this.profile;
+    this.profile = profile;
+    return prev;
+  }
+
   /** Runs `fn` with issues attributed to `profile` (undefined: a base definition, not named). */
   attributed(profile: string | undefined, fn: () => void): void {
     const prev = this.profile;

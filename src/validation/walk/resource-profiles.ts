@@ -171,6 +171,14 @@ function vitalSignsProfile(obs: Json): string | undefined {
   return profile ? `http://hl7.org/fhir/StructureDefinition/${profile}` : undefined;
 }
 
+const NONE: readonly string[] = [];
+
+/** A profile that applies without being claimed (IG global, vital signs), when it resolves. */
+function addImplied(ctx: CheckContext, plans: StructurePlan[], url: string, rt: string): void {
+  const p = ctx.compiler.plan(url);
+  if (p && p.type === rt && !p.base && !plans.includes(p)) plans.push(p);
+}
+
 export function resourceProfiles(
   ctx: CheckContext,
   value: Json,
@@ -211,13 +219,8 @@ export function resourceProfiles(
     }
   }
   const implied = rt === 'Observation' ? vitalSignsProfile(value) : undefined;
-  for (const url of [
-    ...(globalProfiles(ctx.compiler.registry).get(rt) ?? []),
-    ...(implied ? [implied] : []),
-  ]) {
-    const p = ctx.compiler.plan(url);
-    if (p && p.type === rt && !p.base && !plans.includes(p)) plans.push(p);
-  }
+  for (const url of globalProfiles(ctx.compiler.registry).get(rt) ?? NONE) addImplied(ctx, plans, url, rt);
+  if (implied) addImplied(ctx, plans, implied, rt);
   if (!plans.length) plans.push(base);
   return plans;
 }

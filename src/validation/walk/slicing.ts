@@ -2,7 +2,7 @@ import type { CheckContext } from '../checks/context.ts';
 import type { ElementPlan, SlicingPlan } from '../plan.ts';
 import { isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
-import { evaluatePath, ofTypeOf, typesAtPath } from './discriminator-path.ts';
+import { evaluatePath, ofTypeOf, resolveTarget, typesAtPath } from './discriminator-path.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +44,8 @@ export function validateSliced(
   const baseHasChildren = walk.compiler.childrenOf(el).length > 0;
   let last = -1;
   let unmatchedSeen = false;
+  // Items that may belong to a slice, undecided (a profile discriminator through a reference we cannot resolve).
+  let undecided: number[] | undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const x = exts?.[i] ?? null;
@@ -86,7 +88,18 @@ export function validateSliced(
       if (baseHasChildren) walk.value(v, x, el, type, seg, i, true);
     } else {
       unmatchedSeen = true;
-      if (slicing.rules === 'closed' && v !== null && v !== undefined) {
+      const open = v !== null && v !== undefined ? undecidedSlice(walk, v, slicing, slices) : undefined;
+      if (open) {
+        undecided ??= new Array<number>(slices.length).fill(0);
+        undecided[open.slice]++;
+        walk.at.push(seg, i);
+        walk.report(
+          'warning',
+          'not-found',
+          `${el.path}: the reference '${open.reference}' cannot be resolved here, so whether it belongs to the slice '${slices[open.slice].sliceName}' (profile discriminator through resolve()) has not been decided`,
+        );
+        walk.at.pop();
+      } else if (slicing.rules === 'closed' && v !== null && v !== undefined) {
         const names = slices.map((sl) => sl.sliceName).join(', ');
         at(
           walk,
@@ -98,7 +111,7 @@ export function validateSliced(
       walk.value(v ?? null, x, el, type, seg, i, true);
     }
   }
-  checkSliceCounts(walk, el, slices, counts, seg);
+  checkSliceCounts(walk, el, slices, counts, seg, undecided);
   if (members) {
     for (let j = 0; j < slices.length; j++)
       if (slices[j].slices.length)
@@ -160,11 +173,13 @@ function checkSliceCounts(
   slices: ElementPlan[],
   counts: number[],
   seg: string,
+  undecided?: number[],
 ): void {
   for (let j = 0; j < slices.length; j++) {
     const s = slices[j];
     const n = counts[j];
-    if (n < s.min)
+    // Undecided items may fill a slice's minimum; they are never counted against its maximum.
+    if (n + (undecided?.[j] ?? 0) < s.min)
       walk.report(
         'error',
         'required',
@@ -205,6 +220,55 @@ function sliceMatches(walk: CheckContext, item: unknown, slicing: SlicingPlan, s
   }
   for (const t of tests) if (!passes(walk, item, t)) return false;
   return true;
+}
+
+/**
+ * For an item no slice matched: the first slice it would match if the references a profile
+ * discriminator resolves through (`resolve()`) could be resolved — every other test passes and each
+ * failing profile test is on such a reference — with that reference. The HL7 validator resolves what
+ * it can fetch; a reference outside what we were given is not a reason to refuse the item.
+ */
+function undecidedSlice(
+  walk: CheckContext,
+  item: unknown,
+  slicing: SlicingPlan,
+  slices: ElementPlan[],
+): { slice: number; reference: string } | undefined {
+  // Only worth asking where it can change a verdict: a closed slicing or a slice minimum, and a
+  // profile discriminator through resolve() (most slicings have neither; this runs per unmatched item).
+  if (slicing.rules !== 'closed' && !slices.some((sl) => sl.min > 0)) return undefined;
+  if (!slices.some((sl) => prepared.get(sl)?.some(isResolvingProfile))) return undefined;
+  for (let j = 0; j < slices.length; j++) {
+    const tests = prepared.get(slices[j]);
+    if (!tests) continue;
+    let reference: string | undefined;
+    let possible = true;
+    for (const t of tests) {
+      if (passes(walk, item, t)) continue;
+      const r = t.kind === 'profile' ? unresolvedReference(walk, item, t.path) : undefined;
+      if (r === undefined) {
+        possible = false;
+        break;
+      }
+      reference ??= r;
+    }
+    if (possible && reference !== undefined) return { slice: j, reference };
+  }
+  return undefined;
+}
+
+const isResolvingProfile = (t: Test) => t.kind === 'profile' && t.path.includes('resolve()');
+
+/** The first reference the path resolves through that does not resolve here (text or identifier). */
+function unresolvedReference(walk: CheckContext, item: unknown, segs: string[]): string | undefined {
+  const at = segs.indexOf('resolve()');
+  if (at < 0) return undefined;
+  for (const ref of evaluatePath(walk, item, segs.slice(0, at))) {
+    if (!isObject(ref) || resolveTarget(walk, ref)) continue;
+    if (typeof ref.reference === 'string') return ref.reference;
+    if (isObject(ref.identifier)) return `identifier ${String(ref.identifier.value ?? '')}`;
+  }
+  return undefined;
 }
 
 function splitPath(path: string): string[] {

@@ -142,12 +142,15 @@ export class Walk implements CheckContext {
     const bundle = rt === 'Bundle';
     if (bundle) this.bundles.push(enterBundle(this, value));
     for (const plan of plans) {
-      this.inPlan(plan, () => {
+      const prev = this.out.enter(plan.base ? undefined : plan.url);
+      try {
         this.at.pushHost(rt, rt, value);
         this.object(value, plan.root, true);
         this.at.popHost();
         this.invariants(plan.root, value, rt);
-      });
+      } finally {
+        this.out.profile = prev;
+      }
     }
     const resourceRule = RESOURCE_RULES[rt];
     if (resourceRule) this.out.attributed(undefined, () => resourceRule(this, value));
@@ -163,6 +166,10 @@ export class Walk implements CheckContext {
   object(obj: Json, el: ElementPlan, isResource: boolean): void {
     const index = this.compiler.indexOf(el);
     let empty = true;
+    // Choice properties seen so far, in order: a second type of the same choice is a duplicate.
+    let choices: ChildSlot[] | undefined;
+    // Whether any `_name` companion is present: most objects have none, so no look-up of `_name`.
+    let underscored: boolean | undefined;
     for (const key in obj) {
       empty = false;
       const slot = index.get(key);
@@ -170,9 +177,18 @@ export class Walk implements CheckContext {
         if (key !== 'resourceType' || !isResource) this.unknownProperty(key, el);
         continue;
       }
-      if (slot.underscore && obj[slot.key] !== undefined) continue; // validated with its value
-      if (slot.el.choice && this.duplicateChoice(obj, key, slot, index)) continue;
-      this.child(obj, slot);
+      if (slot.el.choice) {
+        const other = choices && otherChoice(choices, slot);
+        if (choices) choices.push(slot);
+        else choices = [slot];
+        if (slot.underscore && obj[slot.key] !== undefined) continue; // validated with its value
+        if (other) {
+          this.duplicateChoice(other, slot);
+          continue;
+        }
+      } else if (slot.underscore && obj[slot.key] !== undefined) continue; // validated with its value
+      if (slot.primitive) underscored ??= hasUnderscoreKey(obj);
+      this.child(obj, slot, underscored === true);
     }
     if (empty) {
       this.report('error', 'structure', 'Object must have some content');
@@ -207,26 +223,18 @@ export class Walk implements CheckContext {
   }
 
   /** A second type for the same choice element (`valueString` and `valueInteger`) is reported, not validated. */
-  private duplicateChoice(obj: Json, key: string, slot: ChildSlot, index: Map<string, ChildSlot>): boolean {
-    for (const k in obj) {
-      if (k === key) return false;
-      const other = index.get(k);
-      if (other && other.el === slot.el && other.key !== slot.key) {
-        this.report(
-          'error',
-          'structure',
-          `${slot.el.path}: only one type of value is allowed (found ${other.key} and ${slot.key})`,
-          slot.key,
-        );
-        return true;
-      }
-    }
-    return false;
+  private duplicateChoice(other: ChildSlot, slot: ChildSlot): void {
+    this.report(
+      'error',
+      'structure',
+      `${slot.el.path}: only one type of value is allowed (found ${other.key} and ${slot.key})`,
+      slot.key,
+    );
   }
 
-  private child(obj: Json, slot: ChildSlot): void {
+  private child(obj: Json, slot: ChildSlot, underscored: boolean): void {
     const value = obj[slot.key];
-    const ext = slot.primitive ? obj[slot.ukey] : undefined;
+    const ext = underscored && slot.primitive ? obj[slot.ukey] : undefined;
     if (value === undefined && ext === undefined) return; // a JS object with an undefined property: absent, checked as required
     if (slot.el.array) this.repeating(slot, value, ext);
     else this.single(slot, value, ext);
@@ -397,11 +405,20 @@ export class Walk implements CheckContext {
       const typePlan = this.compiler.typePlan(type);
       if (typePlan) {
         this.at.pushHost(type, definitionPath(el), value);
-        this.out.attributed(undefined, () => this.object(ext, typePlan.root, false));
+        const prev = this.out.enter(undefined);
+        try {
+          this.object(ext, typePlan.root, false);
+        } finally {
+          this.out.profile = prev;
+        }
         this.at.popHost();
       }
     }
-    if (value !== null && el.invariants.length) this.invariants(el, value, type);
+    if (value !== null && el.invariants.length) {
+      el.valueInvariants ??= el.invariants.filter((inv) => inv.key !== 'ele-1');
+      if (el.valueInvariants.length)
+        runInvariants(this, this.env, el, value, type, undefined, el.valueInvariants);
+    }
   }
 
   private complex(value: unknown, el: ElementPlan, type: string): void {
@@ -466,8 +483,14 @@ export class Walk implements CheckContext {
     }
     if (ownChildren) {
       const tp = this.compiler.typePlan(type);
-      if (tp?.root.invariants.length)
-        this.out.attributed(undefined, () => this.invariants(tp.root, value, type, el));
+      if (tp?.root.invariants.length) {
+        const prev = this.out.enter(undefined);
+        try {
+          this.invariants(tp.root, value, type, el);
+        } finally {
+          this.out.profile = prev;
+        }
+      }
     } else if (!viaProfile) {
       if (type === 'Extension') this.extension(value, el);
       else {
@@ -499,10 +522,13 @@ export class Walk implements CheckContext {
 
   /** Validates an object against a whole definition (type, profile or extension) and its root invariants. */
   private against(plan: StructurePlan, value: Json, typeName: string, skipKeysOf?: ElementPlan): void {
-    this.inPlan(plan, () => {
+    const prev = this.out.enter(plan.base ? undefined : plan.url);
+    try {
       this.object(value, plan.root, false);
       this.invariants(plan.root, value, typeName, skipKeysOf);
-    });
+    } finally {
+      this.out.profile = prev;
+    }
   }
 
   private invariants(el: ElementPlan, node: unknown, typeName: string, skipKeysOf?: ElementPlan): void {
@@ -513,6 +539,17 @@ export class Walk implements CheckContext {
 function typeRef(el: ElementPlan, type: string): TypeRef | undefined {
   for (const t of el.types) if (t.code === type) return t;
   return el.types[0];
+}
+
+/** The first earlier property of the same choice element holding another type, if any. */
+function otherChoice(seen: ChildSlot[], slot: ChildSlot): ChildSlot | undefined {
+  for (const other of seen) if (other.el === slot.el && other.key !== slot.key) return other;
+  return undefined;
+}
+
+function hasUnderscoreKey(obj: Json): boolean {
+  for (const k in obj) if (k.charCodeAt(0) === 95) return true;
+  return false;
 }
 
 function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {

@@ -165,3 +165,57 @@ describe('QuestionnaireResponse against its Questionnaire', () => {
     );
   });
 });
+
+describe('answerValueSet on string, integer, date and time answers', () => {
+  // A canonical ValueSet from the R4 core (fully enumerable) and one no offline expansion can list.
+  const gender = 'http://hl7.org/fhir/ValueSet/administrative-gender';
+  const snomed = {
+    resourceType: 'ValueSet',
+    id: 'any-finding',
+    status: 'active',
+    compose: { include: [{ system: 'http://snomed.info/sct' }] },
+  };
+  const ask = (answerValueSet: string, answer: Record<string, unknown>, type = 'string') =>
+    response([{ linkId: 'a', answer: [answer] }], {
+      questionnaire: '#q',
+      contained: [
+        ...(answerValueSet === '#any-finding' ? [snomed] : []),
+        {
+          resourceType: 'Questionnaire',
+          id: 'q',
+          status: 'active',
+          item: [{ linkId: 'a', type, answerValueSet }],
+        },
+      ],
+    });
+
+  it('accepts a code of a canonical ValueSet as a string answer, without a warning', () => {
+    const oo = v.validate(ask(gender, { valueString: 'female' }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toEqual([]);
+  });
+
+  it('warns (never refuses) on a string answer that is no code of the ValueSet', () => {
+    const oo = v.validate(ask(gender, { valueString: 'woman' }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toEqual([
+      `QuestionnaireResponse.item[0].answer[0].value.ofType(string) | answerValueSet: the string answer 'woman' is not a code in the item's answerValueSet '${gender}'`,
+    ]);
+  });
+
+  it('does not judge answers against a ValueSet whose members cannot be listed offline', () => {
+    const oo = v.validate(ask('#any-finding', { valueDate: '2024-05-01' }, 'date'));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toEqual([]);
+  });
+
+  it('warns when a contained answerValueSet of a Coding answer is missing', () => {
+    const oo = v.validate(
+      ask('#nowhere', { valueCoding: { system: 'http://example.org/cs', code: 'x' } }, 'choice'),
+    );
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      "QuestionnaireResponse.item[0].answer[0].value.ofType(Coding) | answerValueSet: the contained ValueSet '#nowhere' could not be found, so the answer was not checked",
+    );
+  });
+});
