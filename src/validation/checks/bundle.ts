@@ -37,13 +37,16 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
 
 const RESTFUL_TAIL = /^https?:\/\/.+\/([A-Z][A-Za-z]+)\/([^/]+)$/;
 
-/** A RESTful fullUrl (`http(s)://base/Type/id`) ends with its resource's type and id. */
+/**
+ * A RESTful fullUrl (`http(s)://base/Type/id`) should end with its resource's type and id. A warning:
+ * the HL7 validator accepts such a Bundle (its test case bundle-with-contained expects no errors).
+ */
 function checkRestfulFullUrl(ctx: CheckContext, fullUrl: string, res: Json | undefined, i: number): void {
   const m = RESTFUL_TAIL.exec(fullUrl);
   if (!m || !res || !ctx.compiler.resourceTypes.has(m[1]!) || fullUrl.includes('/_history/')) return;
   if (m[1] !== res.resourceType || m[2] !== res.id) {
     ctx.report(
-      'error',
+      'warning',
       'invalid',
       `The fullUrl '${fullUrl}' is a RESTful URL, so it must end with the resource's type and id (${String(res.resourceType)}/${String(res.id ?? '(no id)')})`,
       `entry[${i}].fullUrl`,
@@ -122,9 +125,11 @@ function checkFullUrl(
   type: string,
   versions: Map<string, Set<unknown>>,
 ): void {
+  // A warning, as the HL7 validator judges it (its test case bundle-duplicate-id: a collection with
+  // fullUrl 'Patient/1' expects no errors).
   if (!ABSOLUTE.test(fullUrl)) {
     ctx.report(
-      'error',
+      'warning',
       'invalid',
       `Bundle.entry.fullUrl must be an absolute URL (found '${fullUrl}')`,
       `entry[${i}].fullUrl`,
