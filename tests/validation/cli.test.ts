@@ -1,4 +1,4 @@
-// The `tyokyky validate` command, run as a user runs it: a child process through tsx.
+// The `tyokyky validate` command, run as a user runs it: a child process (bin/tyokyky.js).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +23,8 @@ interface Run {
 function tyokyky(...args: string[]): Promise<Run> {
   return new Promise((done) => {
     execFile(
-      'npx',
-      ['tsx', 'src/cli/main.ts', ...args],
+      process.execPath,
+      ['bin/tyokyky.js', ...args],
       { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 32 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -78,7 +78,7 @@ beforeAll(() => {
     }),
   );
 
-  // Start every run at once: each pays tsx start-up and validator loading, so overlap them.
+  // Start every run at once: each pays a process start and validator loading, so overlap them.
   // --package: the FI Base package given explicitly (when this machine has it) loads on top of the rest.
   const fiBase = findPackage(FI_BASE.name, FI_BASE.version);
   runs.good = tyokyky('validate', ...(fiBase ? ['--package', fiBase] : []), good);
@@ -102,7 +102,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// Each run starts tsx and loads the validator; on a busy 2-core machine that takes a while.
+// Each run starts a process and loads the validator; on a busy 2-core machine that takes a while.
 const SLOW = 180_000;
 
 describe('tyokyky validate', { timeout: SLOW }, () => {

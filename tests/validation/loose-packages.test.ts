@@ -93,7 +93,7 @@ describe('createValidator({ packages }) with loose conformance resources', () =>
 
 function tyokyky(...args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((done) => {
-    execFile('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: root }, (err, stdout) => {
+    execFile(process.execPath, ['bin/tyokyky.js', ...args], { cwd: root }, (err, stdout) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
     });
   });
