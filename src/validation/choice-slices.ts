@@ -1,13 +1,13 @@
 // Type-sliced choice elements (`value[x]` sliced by type, slices `value[x]:valueQuantity`): the
 // choice is narrowed to what its slices allow, as the HL7 snapshots have it (core `bodyweight`:
-// `value[x]` closed to Quantity). Applied to every compiled plan, published or generated snapshot.
+// `value[x]` closed to Quantity). Applied to every compiled structure, published or generated snapshot.
 // - closed slicing whose slices each name their types: the choice keeps only the slices' types;
 // - a slice with min >= 1 and one type: a choice holds one value, so only that type can satisfy it.
 // Open slicing without a required slice keeps every type (narrowing there would refuse what HL7
 // tooling does not always refuse).
-import type { ElementPlan } from './plan.ts';
+import type { CompiledElement } from './compiled.ts';
 
-export function narrowTypeSlicedChoice(el: ElementPlan): void {
+export function narrowTypeSlicedChoice(el: CompiledElement): void {
   if (!el.choice || el.sliceName !== undefined || !el.slices.length) return;
   let keep: Set<string> | undefined;
   const required = el.slices.find((s) => s.min > 0 && s.types.length === 1);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
 import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
+import { type InvariantCompiler, StructureCompiler } from './compiled.ts';
 import {
   FI_BASE,
   PROJECT_ROOT,
@@ -11,7 +12,6 @@ import {
   openLooseResources,
   openPackage,
 } from './packages.ts';
-import { type InvariantCompiler, PlanCompiler } from './plan.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
 import { isObject } from './util.ts';
@@ -96,7 +96,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     (await terminologyModule).createTerminology(registry, { wrongDisplay: opts.wrongDisplay });
   const compileInvariant: InvariantCompiler | undefined =
     invariantsModule && (await invariantsModule).compileInvariant;
-  return new CompiledValidator(registry, new PlanCompiler(registry, compileInvariant), terminology, {
+  return new CompiledValidator(registry, new StructureCompiler(registry, compileInvariant), terminology, {
     unknownExtensions: opts.unknownExtensions ?? 'auto',
   });
 }
@@ -104,7 +104,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
 class CompiledValidator implements Validator {
   constructor(
     readonly registry: Registry,
-    private readonly compiler: PlanCompiler,
+    private readonly compiler: StructureCompiler,
     private readonly terminology: TerminologyPort | undefined,
     private readonly policy: WalkPolicy,
   ) {}

@@ -1,24 +1,24 @@
 // Bindings: required/extensible bindings through the terminology module (which sets the severity),
 // and the code-system check of every other Coding, as the HL7 validator checks every coding.
-import type { ElementPlan } from '../plan.ts';
+import type { CompiledElement } from '../compiled.ts';
 import type { BindingIssue } from '../types.ts';
 import { type Json, isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
 
-export function isCheckedBinding(el: ElementPlan): boolean {
+export function isCheckedBinding(el: CompiledElement): boolean {
   const s = el.binding?.strength;
   return s === 'required' || s === 'extensible';
 }
 
 /** A code, string or uri value under a binding. */
-export function checkPrimitiveBinding(ctx: CheckContext, el: ElementPlan, value: string): void {
+export function checkPrimitiveBinding(ctx: CheckContext, el: CompiledElement, value: string): void {
   const b = el.binding!;
   if (!ctx.terminology || !isCheckedBinding(el)) return;
   report(ctx, el, ctx.terminology.checkCode(b.valueSet, b.strength, { code: value }));
 }
 
 /** A CodeableConcept, Coding or coded Quantity under a binding. */
-export function checkComplexBinding(ctx: CheckContext, value: Json, el: ElementPlan, type: string): void {
+export function checkComplexBinding(ctx: CheckContext, value: Json, el: CompiledElement, type: string): void {
   const b = el.binding!;
   const terminology = ctx.terminology;
   if (!terminology || !isCheckedBinding(el)) return;
@@ -41,7 +41,7 @@ export function checkCodeSystem(ctx: CheckContext, value: Json): void {
     ctx.report(i.severity, i.code, i.message);
 }
 
-function report(ctx: CheckContext, el: ElementPlan, issues: BindingIssue[]): void {
+function report(ctx: CheckContext, el: CompiledElement, issues: BindingIssue[]): void {
   for (const i of issues) ctx.report(i.severity, i.code, `${el.path}: ${i.message}`);
 }
 

@@ -2,7 +2,7 @@
 // report, what the run knows (definitions, terminology, the resource, Bundle and contained scopes),
 // and the traversal entry points a check may need to descend. The walker implements it; no module
 // imports the walker.
-import type { ElementPlan, PlanCompiler, StructurePlan } from '../plan.ts';
+import type { CompiledElement, CompiledStructure, StructureCompiler } from '../compiled.ts';
 import type { BindingIssue, BindingStrength } from '../types.ts';
 import type { Json } from '../util.ts';
 import type { PathStack } from '../walk/path.ts';
@@ -51,7 +51,7 @@ export interface WalkPolicy {
 }
 
 export interface CheckContext {
-  readonly compiler: PlanCompiler;
+  readonly compiler: StructureCompiler;
   readonly policy: WalkPolicy;
   readonly terminology: TerminologyPort | undefined;
   /** The path and host stacks. */
@@ -64,15 +64,15 @@ export interface CheckContext {
   readonly resource: Json | undefined;
   readonly rootResource: Json | undefined;
   report(severity: Severity, code: IssueCode, message: string, extra?: string): void;
-  /** Runs `fn` with issues attributed to `plan` (profiles are named in messages, base definitions not). */
-  inPlan(plan: StructurePlan, fn: () => void): void;
+  /** Runs `fn` with issues attributed to `structure` (profiles are named in messages, base definitions not). */
+  inPlan(structure: CompiledStructure, fn: () => void): void;
   /** Whether `value` conforms to the profile `url` (decided once per run; see walk/verdicts.ts). */
   conformsTo(value: unknown, url: string): boolean;
   /** Traversal: validates one value of an element (used by the slicing traversal). */
   value(
     value: unknown,
     ext: unknown,
-    el: ElementPlan,
+    el: CompiledElement,
     type: string,
     seg: string,
     idx: number,

@@ -1,21 +1,21 @@
-// Element paths resolved over compiled plans, the way a differential or a discriminator names them:
+// Element paths resolved over compiled structures, the way a differential or a discriminator names them:
 // through the children a snapshot holds, else the datatype's (folded `Patient.identifier.system`),
 // contentReference targets, and renamed choices (`valueQuantity` = `value[x]` as Quantity). Slices
 // are not followed (a path names the element, whatever slice it is in).
-import type { ElementPlan, PlanCompiler } from '../plan.ts';
+import type { CompiledElement, StructureCompiler } from '../compiled.ts';
 
 /** An element reached by a path, with the types it can have there (a renamed choice has one). */
 export interface PathNode {
-  el: ElementPlan;
+  el: CompiledElement;
   types: string[];
 }
 
-export function nodeOf(el: ElementPlan): PathNode {
+export function nodeOf(el: CompiledElement): PathNode {
   return { el, types: el.types.map((t) => t.code) };
 }
 
 /** The elements `seg` names below `node`: none when it names nothing. */
-export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathNode[] {
+export function step(compiler: StructureCompiler, node: PathNode, seg: string): PathNode[] {
   if (seg === 'resolve()') return resolveStep(compiler, node);
   const ofType = /^ofType\(([A-Za-z]+)\)$/.exec(seg)?.[1];
   if (ofType) return ofTypeStep(compiler, node, ofType);
@@ -23,7 +23,7 @@ export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathN
   if (!kids.length) {
     kids = [];
     for (const code of node.types) {
-      const root = compiler.typePlan(code)?.root;
+      const root = compiler.typeStructure(code)?.root;
       if (root) kids.push(...compiler.childrenOf(root));
     }
   }
@@ -40,7 +40,7 @@ export function step(compiler: PlanCompiler, node: PathNode, seg: string): PathN
 }
 
 /** The elements a dotted path (segments after the start) names, starting from `from`. */
-export function walkPath(compiler: PlanCompiler, from: PathNode[], segs: string[]): PathNode[] {
+export function walkPath(compiler: StructureCompiler, from: PathNode[], segs: string[]): PathNode[] {
   let nodes = from;
   for (const seg of segs) {
     if (!nodes.length) break;
@@ -50,23 +50,24 @@ export function walkPath(compiler: PlanCompiler, from: PathNode[], segs: string[
 }
 
 /** `resolve()`: the target profiles' roots of a Reference (any resource when it names none). */
-function resolveStep(compiler: PlanCompiler, node: PathNode): PathNode[] {
+function resolveStep(compiler: StructureCompiler, node: PathNode): PathNode[] {
   if (!node.types.includes('Reference')) return [];
   const out: PathNode[] = [];
   for (const t of node.el.types) {
     if (t.code !== 'Reference') continue;
-    const plans = t.targetProfiles.length
-      ? t.targetProfiles.map((url) => compiler.plan(url))
-      : [compiler.typePlan('Resource')];
-    for (const plan of plans) if (plan) out.push({ el: plan.root, types: [plan.type] });
+    const structures = t.targetProfiles.length
+      ? t.targetProfiles.map((url) => compiler.structure(url))
+      : [compiler.typeStructure('Resource')];
+    for (const structure of structures)
+      if (structure) out.push({ el: structure.root, types: [structure.type] });
   }
   return out;
 }
 
 /** `ofType(T)`: the node narrowed to T when it can be T (a choice's type, or a resource of a generic target). */
-function ofTypeStep(compiler: PlanCompiler, node: PathNode, code: string): PathNode[] {
+function ofTypeStep(compiler: StructureCompiler, node: PathNode, code: string): PathNode[] {
   if (node.types.includes(code)) return [{ el: node.el, types: [code] }];
   const generic = node.types.includes('Resource') || node.types.includes('DomainResource');
-  const root = generic && compiler.resourceTypes.has(code) ? compiler.typePlan(code)?.root : undefined;
+  const root = generic && compiler.resourceTypes.has(code) ? compiler.typeStructure(code)?.root : undefined;
   return root ? [{ el: root, types: [code] }] : [];
 }

@@ -1,6 +1,6 @@
 // Value rules an element definition states: maxLength, minValue[x]/maxValue[x] (numbers and
 // temporal types), fixed[x] and pattern[x].
-import type { ElementPlan } from '../plan.ts';
+import type { CompiledElement } from '../compiled.ts';
 import { compareQuantities } from '../quantity.ts';
 import type { Json } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
@@ -12,7 +12,12 @@ const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 const URI_TYPES = new Set(['uri', 'url', 'canonical', 'uuid']);
 
 /** The rules on a primitive value (already known to be well formed). */
-export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: unknown, type: string): void {
+export function checkPrimitiveValue(
+  ctx: CheckContext,
+  el: CompiledElement,
+  value: unknown,
+  type: string,
+): void {
   if (typeof value === 'string') {
     if (value.length > MAX_STRING) {
       ctx.report(
@@ -52,7 +57,7 @@ export function checkPrimitiveValue(ctx: CheckContext, el: ElementPlan, value: u
 }
 
 /** fixed[x] (exact) and pattern[x] (containment) on a complex value; Quantity min/max after UCUM conversion. */
-export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Json): void {
+export function checkComplexValue(ctx: CheckContext, el: CompiledElement, value: Json): void {
   if (el.minQuantity && compareQuantities(value, el.minQuantity) === -1) {
     ctx.report(
       'error',
@@ -83,7 +88,7 @@ export function checkComplexValue(ctx: CheckContext, el: ElementPlan, value: Jso
   }
 }
 
-function numericRange(ctx: CheckContext, el: ElementPlan, value: number): void {
+function numericRange(ctx: CheckContext, el: CompiledElement, value: number): void {
   if (el.minValue !== undefined && value < el.minValue) {
     ctx.report(
       'error',
@@ -101,7 +106,7 @@ function numericRange(ctx: CheckContext, el: ElementPlan, value: number): void {
 }
 
 /** minValue/maxValue on date, dateTime, instant and time: an error only when outside at any precision. */
-function temporalRange(ctx: CheckContext, el: ElementPlan, value: string): void {
+function temporalRange(ctx: CheckContext, el: CompiledElement, value: string): void {
   if (el.minTemporal !== undefined && compareTemporal(value, el.minTemporal) === -1) {
     ctx.report(
       'error',

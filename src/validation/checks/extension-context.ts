@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { StructureDefinitionContext } from '@medplum/fhirtypes';
-import type { StructurePlan } from '../plan.ts';
+import type { CompiledStructure } from '../compiled.ts';
 import type { CheckContext } from './context.ts';
 
 /** Contexts that allow an extension on any element. */
@@ -51,13 +51,13 @@ const CANONICAL_RESOURCES = new Set([
  * `fhirpath` contexts are not evaluated (accepted); `extension` contexts need an extension host.
  * Called with the extension pushed on the walk, so the host is one level up.
  */
-export function checkExtensionContext(walk: CheckContext, ext: StructurePlan): void {
+export function checkExtensionContext(walk: CheckContext, ext: CompiledStructure): void {
   if (!contextAllowed(walk, ext)) return;
   for (const inv of ext.sd.contextInvariant ?? []) checkContextInvariant(walk, ext.url, inv);
 }
 
 /** The element/fhirpath/extension contexts; reports and returns false on a mismatch. */
-function contextAllowed(walk: CheckContext, ext: StructurePlan): boolean {
+function contextAllowed(walk: CheckContext, ext: CompiledStructure): boolean {
   const contexts = fixContexts(ext.url, ext.sd.context);
   if (!contexts?.length) return true;
   const hostType = walk.at.hostTypes[walk.at.hostTypes.length - 2];
@@ -174,12 +174,12 @@ function typeAncestors(walk: CheckContext, type: string): string[] {
   const cached = byType.get(type);
   if (cached) return cached;
   const out = [type];
-  let plan = walk.compiler.typePlan(type);
-  for (let guard = 0; plan && guard < 10; guard++) {
-    const base = plan.sd.baseDefinition;
+  let structure = walk.compiler.typeStructure(type);
+  for (let guard = 0; structure && guard < 10; guard++) {
+    const base = structure.sd.baseDefinition;
     if (!base) break;
-    plan = walk.compiler.plan(base);
-    if (plan) out.push(plan.type);
+    structure = walk.compiler.structure(base);
+    if (structure) out.push(structure.type);
   }
   byType.set(type, out);
   return out;

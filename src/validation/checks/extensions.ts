@@ -1,8 +1,8 @@
+import type { CompiledElement, CompiledStructure } from '../compiled.ts';
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
 // the element they name (cross-version.ts); any other unknown url is reported (an unknown
 // modifierExtension is an error, as it cannot be understood).
 import { FI_BASE } from '../packages.ts';
-import type { ElementPlan, StructurePlan } from '../plan.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
 import {
@@ -41,7 +41,7 @@ function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
   return KNOWN_PACKAGE_BASES.some((base) => url.startsWith(base)) ? 'warning' : 'error';
 }
 
-export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: ElementPlan): void {
+export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: CompiledElement): void {
   const url = value.url;
   if (typeof url !== 'string') return;
   const cross = crossVersionExtension(url, (t) => ctx.compiler.registry.structureDefinition(t));
@@ -66,7 +66,7 @@ function checkCrossVersion(
   ctx: CheckContext,
   value: Json,
   url: string,
-  el: ElementPlan,
+  el: CompiledElement,
   ext: CrossVersionExtension,
 ): void {
   if (ext.unknownElement) {
@@ -101,19 +101,19 @@ function checkCrossVersion(
 }
 
 /** A modifier extension (its definition says isModifier) belongs in modifierExtension, and only it does. */
-export function checkModifierUse(ctx: CheckContext, plan: StructurePlan, el: ElementPlan): void {
-  const modifier = plan.root.isModifier;
+export function checkModifierUse(ctx: CheckContext, structure: CompiledStructure, el: CompiledElement): void {
+  const modifier = structure.root.isModifier;
   if (el.name === 'modifierExtension' && !modifier) {
     ctx.report(
       'error',
       'structure',
-      `The extension '${plan.url}' is not a modifier extension, so it cannot be used in modifierExtension`,
+      `The extension '${structure.url}' is not a modifier extension, so it cannot be used in modifierExtension`,
     );
   } else if (el.name === 'extension' && modifier) {
     ctx.report(
       'error',
       'structure',
-      `The extension '${plan.url}' is a modifier extension, so it must be used in modifierExtension`,
+      `The extension '${structure.url}' is a modifier extension, so it must be used in modifierExtension`,
     );
   }
 }

@@ -1,6 +1,6 @@
 // Runs an element's compiled invariants on a node. A constraint that cannot be evaluated
 // (InvariantEvaluationError) is a warning, never an error.
-import type { ElementPlan } from '../plan.ts';
+import type { CompiledElement } from '../compiled.ts';
 import { type CompiledInvariant, type InvariantEnv, InvariantEvaluationError } from '../types.ts';
 import type { CheckContext } from './context.ts';
 
@@ -11,10 +11,10 @@ import type { CheckContext } from './context.ts';
 export function runInvariants(
   ctx: CheckContext,
   env: InvariantEnv,
-  el: ElementPlan,
+  el: CompiledElement,
   node: unknown,
   typeName: string,
-  skipKeysOf?: ElementPlan,
+  skipKeysOf?: CompiledElement,
   list: CompiledInvariant[] = el.invariants,
 ): void {
   if (!list.length) return;

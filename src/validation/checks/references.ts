@@ -1,4 +1,4 @@
-import type { ElementPlan, TypeRef } from '../plan.ts';
+import type { CompiledElement, TypeRef } from '../compiled.ts';
 import { isObject } from '../util.ts';
 import { resolveInBundle } from './bundle-references.ts';
 import type { CheckContext } from './context.ts';
@@ -17,7 +17,7 @@ const SELF_CONTAINED = new Set(['document', 'transaction']);
 export function checkReference(
   walk: CheckContext,
   value: Json,
-  el: ElementPlan,
+  el: CompiledElement,
   ref: TypeRef | undefined,
 ): void {
   const r = value.reference;
@@ -99,7 +99,7 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
 function checkTarget(
   walk: CheckContext,
   r: string,
-  el: ElementPlan,
+  el: CompiledElement,
   ref: TypeRef | undefined,
   target: Json | undefined,
   implied: string | undefined,
@@ -109,7 +109,7 @@ function checkTarget(
   if (!actual || !targets.length) return;
   const allowed: string[] = [];
   for (const url of targets) {
-    const p = walk.compiler.plan(url);
+    const p = walk.compiler.structure(url);
     if (!p) {
       reportMissingTargetProfile(walk, el, url);
       return; // cannot judge against a profile we do not hold
@@ -127,12 +127,12 @@ function checkTarget(
   }
   if (!target) return;
   const profiles = targets.filter((url) => {
-    const p = walk.compiler.plan(url);
+    const p = walk.compiler.structure(url);
     return p && !p.base && p.type === actual;
   });
   if (
     !profiles.length ||
-    targets.some((url) => walk.compiler.plan(url)?.base && walk.compiler.plan(url)?.type === actual)
+    targets.some((url) => walk.compiler.structure(url)?.base && walk.compiler.structure(url)?.type === actual)
   )
     return;
   if (!profiles.some((url) => walk.conformsTo(target, url))) {
@@ -149,7 +149,7 @@ function checkTarget(
  * A targetProfile we cannot resolve: an error under a loaded package's canonical base, where it would
  * be if it existed (the HL7 validator's verdict), a warning when its package is not loaded.
  */
-function reportMissingTargetProfile(walk: CheckContext, el: ElementPlan, url: string): void {
+function reportMissingTargetProfile(walk: CheckContext, el: CompiledElement, url: string): void {
   const registry = walk.compiler.registry;
   const missing = registry.covers(url) && !registry.structureDefinition(url);
   walk.report(

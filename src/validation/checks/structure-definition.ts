@@ -4,7 +4,7 @@
 // reopened, ordered not unordered); discriminator paths name elements below the sliced element; a
 // fixed or pattern value does not contradict the base's fixed or pattern value; cardinality and types
 // only narrow the base's.
-import type { ElementPlan } from '../plan.ts';
+import type { CompiledElement } from '../compiled.ts';
 import { type Json, isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
@@ -14,7 +14,7 @@ export function checkStructureDefinition(ctx: CheckContext, sd: Json): void {
   if (sd.derivation !== 'constraint' || typeof sd.baseDefinition !== 'string') return;
   const elements = isObject(sd.differential) ? sd.differential.element : undefined;
   if (!Array.isArray(elements)) return;
-  const base = ctx.compiler.plan(sd.baseDefinition);
+  const base = ctx.compiler.structure(sd.baseDefinition);
   if (!base || base.type !== sd.type) return;
   const root = [nodeOf(base.root)];
   for (let i = 0; i < elements.length; i++) {
@@ -49,7 +49,13 @@ export function checkStructureDefinition(ctx: CheckContext, sd: Json): void {
  * slice, whose minimum is its own), and only types the base allows (a resource type where the base
  * allows any resource). The HL7 snapshot generator reports these as errors.
  */
-function checkNarrowing(ctx: CheckContext, d: Json, baseEl: ElementPlan, node: PathNode, at: string): void {
+function checkNarrowing(
+  ctx: CheckContext,
+  d: Json,
+  baseEl: CompiledElement,
+  node: PathNode,
+  at: string,
+): void {
   const path = String(d.path);
   if (typeof d.max === 'string' && d.max !== '') {
     const max = d.max === '*' ? Number.POSITIVE_INFINITY : Number(d.max);
@@ -83,7 +89,13 @@ function checkNarrowing(ctx: CheckContext, d: Json, baseEl: ElementPlan, node: P
   });
 }
 
-function checkSlicing(ctx: CheckContext, slicing: Json, baseEl: ElementPlan, path: string, at: string): void {
+function checkSlicing(
+  ctx: CheckContext,
+  slicing: Json,
+  baseEl: CompiledElement,
+  path: string,
+  at: string,
+): void {
   const b = baseEl.slicing;
   if (!b) return;
   const mine = Array.isArray(slicing.discriminator) ? slicing.discriminator.filter(isObject) : [];
@@ -139,7 +151,7 @@ function checkDiscriminators(
   });
 }
 
-function checkFixed(ctx: CheckContext, d: Json, baseEl: ElementPlan, path: string, at: string): void {
+function checkFixed(ctx: CheckContext, d: Json, baseEl: CompiledElement, path: string, at: string): void {
   for (const key in d) {
     const fixed = key.startsWith('fixed');
     if (!fixed && !key.startsWith('pattern')) continue;

@@ -89,7 +89,7 @@ export const INVARIANTS: Readonly<Record<string, Evaluation>> = {
   ...corrected,
 };
 
-/** True for a key the engine checks itself (the plan compiles no invariant for it). */
+/** True for a key the engine checks itself (the structure compiles no invariant for it). */
 export function isEngineChecked(key: string): boolean {
   return INVARIANTS[key]?.by === 'engine';
 }

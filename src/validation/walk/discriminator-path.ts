@@ -3,7 +3,7 @@
 // (`value`) reaches every `valueX`; `value.ofType(Quantity)` only `valueQuantity`; `resolve()` follows a
 // reference to a contained resource or a Bundle entry; `ofType(T)` after it keeps resources of type T.
 import type { CheckContext } from '../checks/context.ts';
-import { capitalise } from '../plan.ts';
+import { capitalise } from '../compiled.ts';
 import { type Json, isObject } from '../util.ts';
 
 const EXTENSION = /^extension\(['"](.+)['"]\)$/;

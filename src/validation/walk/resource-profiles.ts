@@ -3,7 +3,7 @@
 // misapplied profiles are reported here, as the HL7 validator reports them.
 import type { ImplementationGuide } from '@medplum/fhirtypes';
 import type { CheckContext } from '../checks/context.ts';
-import type { StructurePlan } from '../plan.ts';
+import type { CompiledStructure } from '../compiled.ts';
 import type { Registry } from '../registry.ts';
 import { type Json, isObject } from '../util.ts';
 
@@ -174,9 +174,9 @@ function vitalSignsProfile(obs: Json): string | undefined {
 const NONE: readonly string[] = [];
 
 /** A profile that applies without being claimed (IG global, vital signs), when it resolves. */
-function addImplied(ctx: CheckContext, plans: StructurePlan[], url: string, rt: string): void {
-  const p = ctx.compiler.plan(url);
-  if (p && p.type === rt && !p.base && !plans.includes(p)) plans.push(p);
+function addImplied(ctx: CheckContext, structures: CompiledStructure[], url: string, rt: string): void {
+  const p = ctx.compiler.structure(url);
+  if (p && p.type === rt && !p.base && !structures.includes(p)) structures.push(p);
 }
 
 export function resourceProfiles(
@@ -184,10 +184,10 @@ export function resourceProfiles(
   value: Json,
   rt: string,
   explicitProfiles: string[],
-): StructurePlan[] | undefined {
-  const base = ctx.compiler.typePlan(rt);
+): CompiledStructure[] | undefined {
+  const base = ctx.compiler.typeStructure(rt);
   if (!base) return undefined;
-  const plans: StructurePlan[] = [];
+  const structures: CompiledStructure[] = [];
   const meta = value.meta;
   const claimed = isObject(meta) && Array.isArray(meta.profile) ? (meta.profile as unknown[]) : [];
   const wanted = explicitProfiles.length ? [...explicitProfiles, ...claimed] : claimed;
@@ -196,7 +196,7 @@ export function resourceProfiles(
     if (typeof url !== 'string') continue;
     const fromMeta = i >= explicitProfiles.length;
     const where = fromMeta ? `meta.profile[${i - explicitProfiles.length}]` : undefined;
-    const p = ctx.compiler.plan(url);
+    const p = ctx.compiler.structure(url);
     if (!p && ctx.compiler.registry.structureDefinition(url)) {
       // A differential-only definition the simple snapshot generator cannot handle.
       ctx.report(
@@ -214,13 +214,14 @@ export function resourceProfiles(
       );
     } else if (p.type !== rt || p.kind !== 'resource') {
       ctx.report('error', 'invalid', `Profile '${url}' is for type '${p.type}' and cannot apply to a ${rt}`);
-    } else if (!p.base && !plans.includes(p)) {
-      plans.push(p);
+    } else if (!p.base && !structures.includes(p)) {
+      structures.push(p);
     }
   }
   const implied = rt === 'Observation' ? vitalSignsProfile(value) : undefined;
-  for (const url of globalProfiles(ctx.compiler.registry).get(rt) ?? NONE) addImplied(ctx, plans, url, rt);
-  if (implied) addImplied(ctx, plans, implied, rt);
-  if (!plans.length) plans.push(base);
-  return plans;
+  for (const url of globalProfiles(ctx.compiler.registry).get(rt) ?? NONE)
+    addImplied(ctx, structures, url, rt);
+  if (implied) addImplied(ctx, structures, implied, rt);
+  if (!structures.length) structures.push(base);
+  return structures;
 }

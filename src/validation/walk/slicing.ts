@@ -1,5 +1,5 @@
 import type { CheckContext } from '../checks/context.ts';
-import type { ElementPlan, SlicingPlan } from '../plan.ts';
+import type { CompiledElement, CompiledSlicing } from '../compiled.ts';
 import { isObject } from '../util.ts';
 import { deepEqual, matchesPattern } from '../values.ts';
 import { evaluatePath, ofTypeOf, resolveTarget, typesAtPath } from './discriminator-path.ts';
@@ -21,7 +21,7 @@ interface Expected {
   exact: boolean;
 }
 
-const prepared = new WeakMap<ElementPlan, Test[]>();
+const prepared = new WeakMap<CompiledElement, Test[]>();
 
 /**
  * Validates the items of a sliced element: assigns each to the first slice whose discriminators match,
@@ -30,7 +30,7 @@ const prepared = new WeakMap<ElementPlan, Test[]>();
  */
 export function validateSliced(
   walk: CheckContext,
-  el: ElementPlan,
+  el: CompiledElement,
   values: unknown[],
   exts: unknown[] | undefined,
   type: string,
@@ -134,8 +134,8 @@ interface Items {
  */
 function validateReslices(
   walk: CheckContext,
-  slice: ElementPlan,
-  inherited: SlicingPlan,
+  slice: CompiledElement,
+  inherited: CompiledSlicing,
   items: number[],
   all: Items,
 ): void {
@@ -169,8 +169,8 @@ function validateReslices(
 /** Each slice's cardinality against the number of items it matched. */
 function checkSliceCounts(
   walk: CheckContext,
-  el: ElementPlan,
-  slices: ElementPlan[],
+  el: CompiledElement,
+  slices: CompiledElement[],
   counts: number[],
   seg: string,
   undecided?: number[],
@@ -208,11 +208,16 @@ function at(
   walk.at.pop();
 }
 
-function sliceType(slice: ElementPlan, fallback: string): string {
+function sliceType(slice: CompiledElement, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
-function sliceMatches(walk: CheckContext, item: unknown, slicing: SlicingPlan, slice: ElementPlan): boolean {
+function sliceMatches(
+  walk: CheckContext,
+  item: unknown,
+  slicing: CompiledSlicing,
+  slice: CompiledElement,
+): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
     tests = slicing.discriminators.map((d) => prepare(walk, slice, d.type, d.path));
@@ -231,8 +236,8 @@ function sliceMatches(walk: CheckContext, item: unknown, slicing: SlicingPlan, s
 function undecidedSlice(
   walk: CheckContext,
   item: unknown,
-  slicing: SlicingPlan,
-  slices: ElementPlan[],
+  slicing: CompiledSlicing,
+  slices: CompiledElement[],
 ): { slice: number; reference: string } | undefined {
   // Only worth asking where it can change a verdict: a closed slicing or a slice minimum, and a
   // profile discriminator through resolve() (most slicings have neither; this runs per unmatched item).
@@ -287,7 +292,7 @@ function splitPath(path: string): string[] {
   return out.filter((s) => s !== '$this');
 }
 
-function extensionUrl(walk: CheckContext, slice: ElementPlan): string | undefined {
+function extensionUrl(walk: CheckContext, slice: CompiledElement): string | undefined {
   const urlChild = walk.compiler.childrenOf(slice).find((c) => c.name === 'url');
   if (urlChild && typeof urlChild.fixed === 'string') return urlChild.fixed;
   const profile = slice.types[0]?.profiles[0];
@@ -297,10 +302,10 @@ function extensionUrl(walk: CheckContext, slice: ElementPlan): string | undefine
 /** Finds the element a discriminator path designates inside a slice, diving into type profiles. */
 function elementAt(
   walk: CheckContext,
-  slice: ElementPlan,
+  slice: CompiledElement,
   segs: string[],
-): { el?: ElementPlan; projected?: { value: unknown; exact: boolean } } {
-  let cur: ElementPlan = slice;
+): { el?: CompiledElement; projected?: { value: unknown; exact: boolean } } {
+  let cur: CompiledElement = slice;
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
     if (seg === 'resolve()' || seg.startsWith('ofType(')) continue;
@@ -308,10 +313,10 @@ function elementAt(
     let children = walk.compiler.childrenOf(cur);
     if (!children.length) {
       const profile = cur.types[0]?.profiles[0];
-      const plan = profile ? walk.compiler.plan(profile) : undefined;
-      if (plan) children = walk.compiler.childrenOf(plan.root);
+      const structure = profile ? walk.compiler.structure(profile) : undefined;
+      if (structure) children = walk.compiler.childrenOf(structure.root);
     }
-    let next: ElementPlan | undefined;
+    let next: CompiledElement | undefined;
     if (ext) {
       const holder = children.find((c) => c.name === 'extension');
       next = holder?.slices.find((s) => extensionUrl(walk, s) === ext[1]);
@@ -335,20 +340,20 @@ function elementAt(
  * the slice `code.coding:SBPCode`); where an element has no child for the rest of the path, its own
  * fixed/pattern value is projected along it.
  */
-function expectedValues(walk: CheckContext, slice: ElementPlan, segs: string[]): Expected[] {
-  let frontier: ElementPlan[] = [slice];
+function expectedValues(walk: CheckContext, slice: CompiledElement, segs: string[]): Expected[] {
+  let frontier: CompiledElement[] = [slice];
   const out: Expected[] = [];
   for (let i = 0; i < segs.length && frontier.length; i++) {
     const seg = segs[i];
     if (seg.startsWith('ofType(')) continue;
     if (seg === 'resolve()') {
       // Continue in the target profiles of the reference (lipidprofile: `resolve().code`).
-      const targets: ElementPlan[] = [];
+      const targets: CompiledElement[] = [];
       for (const cur of frontier) {
         for (const t of cur.types) {
           for (const url of t.targetProfiles) {
-            const plan = walk.compiler.plan(url);
-            if (plan) targets.push(plan.root);
+            const structure = walk.compiler.structure(url);
+            if (structure) targets.push(structure.root);
           }
         }
       }
@@ -356,15 +361,15 @@ function expectedValues(walk: CheckContext, slice: ElementPlan, segs: string[]):
       continue;
     }
     const ext = /^extension\(['"](.+)['"]\)$/.exec(seg);
-    const next: ElementPlan[] = [];
+    const next: CompiledElement[] = [];
     for (const cur of frontier) {
       let children = walk.compiler.childrenOf(cur);
       if (!children.length) {
         const profile = cur.types[0]?.profiles[0];
-        const plan = profile ? walk.compiler.plan(profile) : undefined;
-        if (plan) children = walk.compiler.childrenOf(plan.root);
+        const structure = profile ? walk.compiler.structure(profile) : undefined;
+        if (structure) children = walk.compiler.childrenOf(structure.root);
       }
-      let child: ElementPlan | undefined;
+      let child: CompiledElement | undefined;
       if (ext)
         child = children
           .find((c) => c.name === 'extension')
@@ -393,7 +398,7 @@ function expectedValues(walk: CheckContext, slice: ElementPlan, segs: string[]):
  * contents of required slices, e.g. `code` whose `coding` has a required slice with fixed system and
  * code implies `{coding: [{system, code}]}`.
  */
-function impliedPattern(walk: CheckContext, el: ElementPlan, depth: number): unknown {
+function impliedPattern(walk: CheckContext, el: CompiledElement, depth: number): unknown {
   if (el.fixed !== undefined) return el.fixed;
   if (el.pattern !== undefined) return el.pattern;
   if (depth > 4) return undefined;
@@ -426,7 +431,7 @@ function project(value: unknown, segs: string[]): unknown {
   return v;
 }
 
-function prepare(walk: CheckContext, slice: ElementPlan, type: string, path: string): Test {
+function prepare(walk: CheckContext, slice: CompiledElement, type: string, path: string): Test {
   const segs = splitPath(path);
   if (type === 'value' || type === 'pattern') {
     if (segs.length === 1 && segs[0] === 'url' && slice.types[0]?.code === 'Extension') {
@@ -456,7 +461,7 @@ function prepare(walk: CheckContext, slice: ElementPlan, type: string, path: str
     // `resolve()` last: the types of the reference's target profiles (none named: any target).
     const resolving = segs[segs.length - 1] === 'resolve()';
     const types = resolving
-      ? el.types.flatMap((t) => t.targetProfiles.map((u) => walk.compiler.plan(u)?.type ?? ''))
+      ? el.types.flatMap((t) => t.targetProfiles.map((u) => walk.compiler.structure(u)?.type ?? ''))
       : el.types.map((t) => t.code);
     return types.length && !types.includes('')
       ? { kind: 'type', path: segs, types: new Set(types) }

@@ -1,4 +1,4 @@
-// Traversal: walks a resource's JSON alongside the compiled element definitions (plans), keeping the
+// Traversal: walks a resource's JSON alongside the compiled element definitions (structures), keeping the
 // path and host stacks, and calls the checks (checks/) at each node. The walker is the only
 // implementation of CheckContext; the checks see nothing else of it.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
@@ -23,7 +23,13 @@ import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
 import { checkStructureDefinition } from '../checks/structure-definition.ts';
 import { checkSystem } from '../checks/systems.ts';
-import type { ChildSlot, ElementPlan, PlanCompiler, StructurePlan, TypeRef } from '../plan.ts';
+import type {
+  ChildSlot,
+  CompiledElement,
+  CompiledStructure,
+  StructureCompiler,
+  TypeRef,
+} from '../compiled.ts';
 import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
 import type { InvariantEnv } from '../types.ts';
 import { type Json, isEmpty, isObject, kindOf } from '../util.ts';
@@ -74,7 +80,7 @@ export class Walk implements CheckContext {
   };
 
   constructor(
-    readonly compiler: PlanCompiler,
+    readonly compiler: StructureCompiler,
     readonly terminology: TerminologyPort | undefined,
     readonly policy: WalkPolicy = { unknownExtensions: 'auto' },
   ) {}
@@ -91,22 +97,22 @@ export class Walk implements CheckContext {
     this.out.report(severity, code, message, extra);
   }
 
-  inPlan(plan: StructurePlan, fn: () => void): void {
-    this.out.attributed(plan.base ? undefined : plan.url, fn);
+  inPlan(structure: CompiledStructure, fn: () => void): void {
+    this.out.attributed(structure.base ? undefined : structure.url, fn);
   }
 
   conformsTo(value: unknown, url: string): boolean {
     if (!isObject(value)) return false;
     return this.verdicts.decide(value, url, () => {
-      const plan = this.compiler.plan(url);
-      if (!plan) return false;
+      const structure = this.compiler.structure(url);
+      if (!structure) return false;
       const w = new Walk(this.compiler, this.terminology, this.policy);
       w.rootResource = this.rootResource;
       w.resource = this.resource;
       w.bundles = this.bundles;
       w.verdicts = this.verdicts;
-      if (plan.kind === 'resource') w.resourceNode(value, [url]);
-      else w.inPlan(plan, () => w.object(value, plan.root, false));
+      if (structure.kind === 'resource') w.resourceNode(value, [url]);
+      else w.inPlan(structure, () => w.object(value, structure.root, false));
       return w.errors === 0;
     });
   }
@@ -131,8 +137,8 @@ export class Walk implements CheckContext {
       this.report('error', 'structure', `Unknown resource type '${rt}'`);
       return;
     }
-    const plans = resourceProfiles(this, value, rt, explicitProfiles);
-    if (!plans) return;
+    const structures = resourceProfiles(this, value, rt, explicitProfiles);
+    if (!structures) return;
     const prevResource = this.resource;
     const prevRoot = this.rootResource;
     this.resource = value;
@@ -141,13 +147,13 @@ export class Walk implements CheckContext {
     this.containers.push(indexContained(value));
     const bundle = rt === 'Bundle';
     if (bundle) this.bundles.push(enterBundle(this, value));
-    for (const plan of plans) {
-      const prev = this.out.enter(plan.base ? undefined : plan.url);
+    for (const structure of structures) {
+      const prev = this.out.enter(structure.base ? undefined : structure.url);
       try {
         this.at.pushHost(rt, rt, value);
-        this.object(value, plan.root, true);
+        this.object(value, structure.root, true);
         this.at.popHost();
-        this.invariants(plan.root, value, rt);
+        this.invariants(structure.root, value, rt);
       } finally {
         this.out.profile = prev;
       }
@@ -163,7 +169,7 @@ export class Walk implements CheckContext {
   // ---------------------------------------------------------------- objects and elements
 
   /** Validates the properties of `obj` against the children of `el` (a resource root, backbone or type root). */
-  object(obj: Json, el: ElementPlan, isResource: boolean): void {
+  object(obj: Json, el: CompiledElement, isResource: boolean): void {
     const index = this.compiler.indexOf(el);
     let empty = true;
     // Choice properties seen so far, in order: a second type of the same choice is a duplicate.
@@ -203,7 +209,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  private unknownProperty(key: string, el: ElementPlan): void {
+  private unknownProperty(key: string, el: CompiledElement): void {
     // A choice type the profile excludes (`valueString` where only Quantity is allowed) gets a precise message.
     for (const child of this.compiler.childrenOf(el)) {
       if (!child.choice || !key.startsWith(child.jsonName)) continue;
@@ -325,7 +331,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  cardinality(el: ElementPlan, count: number, seg: string): void {
+  cardinality(el: CompiledElement, count: number, seg: string): void {
     if (count < el.min) {
       this.report('error', 'required', `${el.path}: minimum required = ${el.min}, but only found ${count}`);
     }
@@ -336,7 +342,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  private sliceMinimums(el: ElementPlan, count: number): void {
+  private sliceMinimums(el: CompiledElement, count: number): void {
     for (const s of el.slices) {
       if (count < s.min)
         this.report(
@@ -354,7 +360,7 @@ export class Walk implements CheckContext {
   value(
     value: unknown,
     ext: unknown,
-    el: ElementPlan,
+    el: CompiledElement,
     type: string,
     seg: string,
     idx: number,
@@ -377,7 +383,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  private primitive(value: unknown, ext: unknown, el: ElementPlan, type: string): void {
+  private primitive(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
     if (value !== null) {
       const rule = this.compiler.primitive(type);
       const problem = rule?.check(value);
@@ -402,12 +408,12 @@ export class Walk implements CheckContext {
         );
         return;
       }
-      const typePlan = this.compiler.typePlan(type);
-      if (typePlan) {
+      const typeStructure = this.compiler.typeStructure(type);
+      if (typeStructure) {
         this.at.pushHost(type, definitionPath(el), value);
         const prev = this.out.enter(undefined);
         try {
-          this.object(ext, typePlan.root, false);
+          this.object(ext, typeStructure.root, false);
         } finally {
           this.out.profile = prev;
         }
@@ -421,7 +427,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  private complex(value: unknown, el: ElementPlan, type: string): void {
+  private complex(value: unknown, el: CompiledElement, type: string): void {
     if (!isObject(value)) {
       this.report(
         'error',
@@ -458,12 +464,12 @@ export class Walk implements CheckContext {
   }
 
   /** The object's own children (backbone), its type profiles, or its type definition. */
-  private structure(value: Json, el: ElementPlan, type: string): void {
+  private structure(value: Json, el: CompiledElement, type: string): void {
     const ownChildren = this.compiler.childrenOf(el).length > 0;
     if (ownChildren) this.object(value, el, false);
     let viaProfile = false;
     for (const url of typeRef(el, type)?.profiles ?? []) {
-      const p = this.compiler.plan(url);
+      const p = this.compiler.structure(url);
       if (!p) {
         // Missing from a package we hold: an error (the HL7 validator's verdict); from one we do not
         // hold: a warning, as the defining package may simply not be loaded.
@@ -482,7 +488,7 @@ export class Walk implements CheckContext {
       this.against(p, value, type, el);
     }
     if (ownChildren) {
-      const tp = this.compiler.typePlan(type);
+      const tp = this.compiler.typeStructure(type);
       if (tp?.root.invariants.length) {
         const prev = this.out.enter(undefined);
         try {
@@ -494,7 +500,7 @@ export class Walk implements CheckContext {
     } else if (!viaProfile) {
       if (type === 'Extension') this.extension(value, el);
       else {
-        const tp = this.compiler.typePlan(type);
+        const tp = this.compiler.typeStructure(type);
         if (tp) this.against(tp, value, type, el);
         else if (type !== 'Element' && type !== 'BackboneElement')
           this.report('error', 'structure', `${el.path}: unknown type '${type}'`);
@@ -503,40 +509,50 @@ export class Walk implements CheckContext {
   }
 
   /** An extension with no profile on the element: resolve its definition from `url`. */
-  private extension(value: Json, el: ElementPlan): void {
+  private extension(value: Json, el: CompiledElement): void {
     const url = value.url;
-    const plan = typeof url === 'string' ? this.compiler.plan(url.split('|')[0]) : undefined;
-    if (plan && plan.type === 'Extension') {
-      checkExtensionContext(this, plan);
-      checkModifierUse(this, plan, el);
-      this.against(plan, value, 'Extension', el);
+    const structure = typeof url === 'string' ? this.compiler.structure(url.split('|')[0]) : undefined;
+    if (structure && structure.type === 'Extension') {
+      checkExtensionContext(this, structure);
+      checkModifierUse(this, structure, el);
+      this.against(structure, value, 'Extension', el);
       return;
     }
     // Inside an extension we cannot resolve, its sub-extensions are not reported again.
     if (this.unresolvedDepth === 0) checkUnresolvedExtension(this, value, el);
-    const base = this.compiler.typePlan('Extension');
+    const base = this.compiler.typeStructure('Extension');
     this.unresolvedDepth++;
     if (base) this.against(base, value, 'Extension', el);
     this.unresolvedDepth--;
   }
 
   /** Validates an object against a whole definition (type, profile or extension) and its root invariants. */
-  private against(plan: StructurePlan, value: Json, typeName: string, skipKeysOf?: ElementPlan): void {
-    const prev = this.out.enter(plan.base ? undefined : plan.url);
+  private against(
+    structure: CompiledStructure,
+    value: Json,
+    typeName: string,
+    skipKeysOf?: CompiledElement,
+  ): void {
+    const prev = this.out.enter(structure.base ? undefined : structure.url);
     try {
-      this.object(value, plan.root, false);
-      this.invariants(plan.root, value, typeName, skipKeysOf);
+      this.object(value, structure.root, false);
+      this.invariants(structure.root, value, typeName, skipKeysOf);
     } finally {
       this.out.profile = prev;
     }
   }
 
-  private invariants(el: ElementPlan, node: unknown, typeName: string, skipKeysOf?: ElementPlan): void {
+  private invariants(
+    el: CompiledElement,
+    node: unknown,
+    typeName: string,
+    skipKeysOf?: CompiledElement,
+  ): void {
     runInvariants(this, this.env, el, node, typeName, skipKeysOf);
   }
 }
 
-function typeRef(el: ElementPlan, type: string): TypeRef | undefined {
+function typeRef(el: CompiledElement, type: string): TypeRef | undefined {
   for (const t of el.types) if (t.code === type) return t;
   return el.types[0];
 }
@@ -552,13 +568,13 @@ function hasUnderscoreKey(obj: Json): boolean {
   return false;
 }
 
-function isPresent(obj: Json, el: ElementPlan, index: Map<string, ChildSlot>): boolean {
+function isPresent(obj: Json, el: CompiledElement, index: Map<string, ChildSlot>): boolean {
   if (!el.choice) return obj[el.name] !== undefined || obj[`_${el.name}`] !== undefined;
   for (const k in obj) if (index.get(k)?.el === el && obj[k] !== undefined) return true;
   return false;
 }
 
 /** The element's definition path; for a contentReference, the path it refers to. */
-function definitionPath(el: ElementPlan): string {
+function definitionPath(el: CompiledElement): string {
   return el.contentRef ? el.contentRef.slice(el.contentRef.indexOf('#') + 1) : el.path;
 }

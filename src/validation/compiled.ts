@@ -19,19 +19,19 @@ export interface Discriminator {
   path: string;
 }
 
-export interface SlicingPlan {
+export interface CompiledSlicing {
   discriminators: Discriminator[];
   rules: 'open' | 'closed' | 'openAtEnd';
   ordered: boolean;
 }
 
-export interface BindingPlan {
+export interface CompiledBinding {
   strength: 'required' | 'extensible' | 'preferred' | 'example';
   valueSet: string;
 }
 
 /** One ElementDefinition compiled: everything the walker needs, no further look-ups in the snapshot. */
-export interface ElementPlan {
+export interface CompiledElement {
   id: string;
   path: string;
   /** Last path segment, e.g. `value[x]`; `name` without `[x]` is the JSON prefix of a choice. */
@@ -45,9 +45,9 @@ export interface ElementPlan {
   choice: boolean;
   types: TypeRef[];
   contentRef?: string;
-  children: ElementPlan[];
-  slicing?: SlicingPlan;
-  slices: ElementPlan[];
+  children: CompiledElement[];
+  slicing?: CompiledSlicing;
+  slices: CompiledElement[];
   fixed?: unknown;
   pattern?: unknown;
   /** ElementDefinition.maxLength, and numeric minValue[x]/maxValue[x]. */
@@ -60,7 +60,7 @@ export interface ElementPlan {
   minQuantity?: Record<string, unknown>;
   maxQuantity?: Record<string, unknown>;
   maxTemporal?: string;
-  binding?: BindingPlan;
+  binding?: CompiledBinding;
   invariants: CompiledInvariant[];
   /**
    * The invariants worth running on a primitive value that is present: all but ele-1, which such a
@@ -70,15 +70,15 @@ export interface ElementPlan {
   /** Keys of all constraints on the element (compiled or native), to avoid running one twice. */
   invariantKeys: Set<string>;
   isModifier: boolean;
-  owner: StructurePlan;
+  owner: CompiledStructure;
   /** JSON property name → child, built on first use. */
   index?: Map<string, ChildSlot>;
   /** Children that must be checked even when absent (min > 0 or a slice with min > 0), built on first use. */
-  required?: ElementPlan[];
+  required?: CompiledElement[];
 }
 
 export interface ChildSlot {
-  el: ElementPlan;
+  el: CompiledElement;
   /** The FHIR type the JSON name implies (choice types), or the element's single type. */
   type: string;
   /** True for `_name` (primitive extension companion). */
@@ -90,7 +90,7 @@ export interface ChildSlot {
   primitive: boolean;
 }
 
-export interface StructurePlan {
+export interface CompiledStructure {
   url: string;
   type: string;
   kind: string;
@@ -98,8 +98,8 @@ export interface StructurePlan {
   core: boolean;
   /** A base type or resource (derivation specialization), as opposed to a profile; issues found by a profile name it. */
   base: boolean;
-  root: ElementPlan;
-  byId: Map<string, ElementPlan>;
+  root: CompiledElement;
+  byId: Map<string, CompiledElement>;
   sd: StructureDefinition;
 }
 
@@ -109,13 +109,13 @@ export type InvariantCompiler = (
 ) => CompiledInvariant | undefined;
 
 /**
- * Compiles StructureDefinition snapshots into plans, once per canonical. Datatype plans are compiled on
+ * Compiles StructureDefinition snapshots into structures, once per canonical. Datatype structures are compiled on
  * first use and shared by every element of that type.
  */
-export class PlanCompiler {
-  private readonly plans = new Map<string, StructurePlan | null>();
+export class StructureCompiler {
+  private readonly structures = new Map<string, CompiledStructure | null>();
   private readonly primitives = new Map<string, PrimitiveRule | null>();
-  private readonly typePlans = new Map<string, StructurePlan | null>();
+  private readonly typeStructures = new Map<string, CompiledStructure | null>();
   /** Capitalised type name (as in `valueQuantity`) → FHIR type code. */
   readonly typeSuffixes = new Map<string, string>();
   readonly resourceTypes = new Set<string>();
@@ -132,32 +132,32 @@ export class PlanCompiler {
     }
   }
 
-  plan(url: string): StructurePlan | undefined {
-    let p = this.plans.get(url);
+  structure(url: string): CompiledStructure | undefined {
+    let p = this.structures.get(url);
     if (p === undefined) {
       const sd = this.registry.structureDefinition(url);
       p = sd?.snapshot?.element?.length ? this.compile(sd) : sd ? this.compileDifferential(sd) : null;
-      this.plans.set(url, p);
-      if (p && p.url !== url) this.plans.set(p.url, p);
+      this.structures.set(url, p);
+      if (p && p.url !== url) this.structures.set(p.url, p);
     }
     return p ?? undefined;
   }
 
   /** A differential-only profile, when a snapshot can be generated for it (see snapshot.ts). */
-  private compileDifferential(sd: StructureDefinition): StructurePlan | null {
+  private compileDifferential(sd: StructureDefinition): CompiledStructure | null {
     if (!sd.baseDefinition || sd.baseDefinition === sd.url) return null;
-    this.plans.set(sd.url, null); // guards against a cycle through baseDefinition
-    const base = this.plan(sd.baseDefinition)?.sd;
-    const elements = base && generateSnapshot(sd, base, (u) => this.plan(u)?.sd);
+    this.structures.set(sd.url, null); // guards against a cycle through baseDefinition
+    const base = this.structure(sd.baseDefinition)?.sd;
+    const elements = base && generateSnapshot(sd, base, (u) => this.structure(u)?.sd);
     return elements ? this.compile({ ...sd, snapshot: { element: elements } }) : null;
   }
 
   /** The base definition of a type or resource by name. */
-  typePlan(code: string): StructurePlan | undefined {
-    let p = this.typePlans.get(code);
+  typeStructure(code: string): CompiledStructure | undefined {
+    let p = this.typeStructures.get(code);
     if (p === undefined) {
-      p = this.plan(CORE_PREFIX + code) ?? null;
-      this.typePlans.set(code, p);
+      p = this.structure(CORE_PREFIX + code) ?? null;
+      this.typeStructures.set(code, p);
     }
     return p ?? undefined;
   }
@@ -172,9 +172,9 @@ export class PlanCompiler {
     return r ?? undefined;
   }
 
-  private compile(sd: StructureDefinition): StructurePlan {
+  private compile(sd: StructureDefinition): CompiledStructure {
     const elements = sd.snapshot?.element ?? [];
-    const plan = {
+    const structure = {
       url: sd.url,
       type: sd.type,
       kind: sd.kind,
@@ -182,36 +182,36 @@ export class PlanCompiler {
       base: sd.derivation !== 'constraint',
       byId: new Map(),
       sd,
-    } as unknown as StructurePlan;
+    } as unknown as CompiledStructure;
     const isResource = sd.kind === 'resource';
     for (let i = 0; i < elements.length; i++) {
       const ed = elements[i];
       const id = ed.id ?? ed.path;
-      const el = this.element(ed, plan, i === 0, isResource);
-      plan.byId.set(id, el);
+      const el = this.element(ed, structure, i === 0, isResource);
+      structure.byId.set(id, el);
       if (i === 0) {
-        plan.root = el;
+        structure.root = el;
         continue;
       }
       const { parentId, sliceOf } = splitId(id);
       if (sliceOf !== undefined) {
-        const entry = plan.byId.get(sliceOf);
+        const entry = structure.byId.get(sliceOf);
         if (entry) entry.slices.push(el);
         continue;
       }
-      const parent = plan.byId.get(parentId);
+      const parent = structure.byId.get(parentId);
       if (parent) parent.children.push(el);
     }
-    for (const el of plan.byId.values()) narrowTypeSlicedChoice(el);
-    return plan;
+    for (const el of structure.byId.values()) narrowTypeSlicedChoice(el);
+    return structure;
   }
 
   private element(
     ed: ElementDefinition,
-    owner: StructurePlan,
+    owner: CompiledStructure,
     isRoot: boolean,
     isResource: boolean,
-  ): ElementPlan {
+  ): CompiledElement {
     const path = ed.path ?? '';
     const name = path.slice(path.lastIndexOf('.') + 1);
     const choice = name.endsWith('[x]');
@@ -324,17 +324,17 @@ export class PlanCompiler {
   }
 
   /** Children used to validate the content of `el`: its own, or those of a `contentReference` target. */
-  childrenOf(el: ElementPlan): ElementPlan[] {
+  childrenOf(el: CompiledElement): CompiledElement[] {
     if (el.children.length || !el.contentRef) return el.children;
     const target = el.owner.byId.get(el.contentRef.slice(el.contentRef.indexOf('#') + 1));
     return target ? target.children : el.children;
   }
 
   /** JSON property name → child element for an element whose children are used as a container. */
-  indexOf(el: ElementPlan): Map<string, ChildSlot> {
+  indexOf(el: CompiledElement): Map<string, ChildSlot> {
     if (el.index) return el.index;
     const index = new Map<string, ChildSlot>();
-    const add = (child: ElementPlan, key: string, type: string, seg: string, primitive: boolean) => {
+    const add = (child: CompiledElement, key: string, type: string, seg: string, primitive: boolean) => {
       const ukey = `_${key}`;
       index.set(key, { el: child, type, underscore: false, key, ukey, seg, primitive });
       if (primitive) index.set(ukey, { el: child, type, underscore: true, key, ukey, seg, primitive });
@@ -367,7 +367,7 @@ export class PlanCompiler {
   }
 
   /** Children to check when absent: minimum cardinality above 0, directly or on a slice. */
-  requiredOf(el: ElementPlan): ElementPlan[] {
+  requiredOf(el: CompiledElement): CompiledElement[] {
     if (el.required) return el.required;
     el.required = this.childrenOf(el).filter((c) => c.min > 0 || c.slices.some((s) => s.min > 0));
     return el.required;
