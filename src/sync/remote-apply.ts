@@ -88,7 +88,7 @@ export async function applyRemoteBatch(
     const version = byRemote.get(keys[i])?.remote_version;
     return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
   });
-  const todo = remotes.flatMap((r, i) => (outcomes[i] === 'applied' ? [i] : []));
+  const todo = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
   if (!todo.length) return outcomes;
   const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
   await timeSpent(ctx, 'database', () =>

@@ -10,8 +10,7 @@ import type { SyncContext, SyncStore, Timings } from './context.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
-import { type PullResult, pullOnce } from './pull.ts';
-import { pushRound } from './push/round.ts';
+import type { PullResult } from './pull.ts';
 import type { PushRoundResult } from './push/state.ts';
 import { RemoteClient } from './remote-client.ts';
 import {

@@ -10,7 +10,7 @@ import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
-import { type RemoteRef, refFromAnswer } from '../remote-client.ts';
+import { refFromAnswer } from '../remote-client.ts';
 import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
 import { inSendSlot } from './lease.ts';
