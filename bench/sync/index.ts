@@ -3,7 +3,9 @@
 // proxy answering 20% of requests with 503. Reports resources/s, the time split (network incl. the
 // remote's validation and database / local database / consent gate / rest), lost and duplicated
 // counts, and the ratio of batched (transaction Bundles) to unbatched (one request per resource)
-// push measured in the same run.
+// push measured in the same run. For a cross-referenced workload it also times end to end: the same
+// transaction Bundles POSTed to our facade (in this process, sync attached, push loops running) until
+// the last resource is on the remote, next to the same Bundles POSTed straight to the remote.
 //
 //   npx tsx bench/sync/index.ts                    # N = 10,000
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
@@ -18,6 +20,7 @@ import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
 import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
+import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
 const BATCH = Number(process.env.TYOKYKY_SYNC_BENCH_BATCH ?? 200);
@@ -169,8 +172,12 @@ async function writeLinked(store: Store, clients: number, ids: Set<string>): Pro
   }
 }
 
-/** The linked workload of `clients` POSTed directly as transaction Bundles (urn:uuid references, 2 in flight, return=minimal); ms. */
-async function directLinked(url: string, clients: number): Promise<number> {
+/**
+ * The linked workload of `clients` POSTed as transaction Bundles (urn:uuid references, 2 in flight,
+ * return=minimal) to `url` — the remote directly, or our facade with the sync attached; ms. The
+ * business identifiers sent go into `ids` (for the lost/duplicated check).
+ */
+async function directLinked(url: string, clients: number, ids?: Set<string>): Promise<number> {
   const started = performance.now();
   let next = 0;
   const perBundle = Math.max(1, Math.floor(BATCH / LINKED_PER_CLIENT));
@@ -182,6 +189,7 @@ async function directLinked(url: string, clients: number): Promise<number> {
         .flat()
         .map((r) => {
           const ident = (r as Patient).identifier![0];
+          ids?.add(ident.value!);
           return {
             fullUrl: ident.value,
             resource: asUrn(r),
@@ -213,50 +221,93 @@ async function directLinked(url: string, clients: number): Promise<number> {
 /** Clients of the linked workload each side sends, untimed, before the timed runs. */
 const WARM_CLIENTS = 150;
 
-/**
- * End to end with cross-resource references: the local writes, then the push from the outbox until
- * everything is on the remote, next to the same workload POSTed directly as transaction Bundles
- * (urn:uuid references, 2 in flight) in the same run. Fair to both sides: each first sends
- * WARM_CLIENTS clients untimed, and the direct POSTs run once before and once after the push — the
- * remote facade's JIT and caches keep warming for a few thousand resources, which made whichever side
- * ran first pay more of the remote's CPU for the same work — so the direct figure is the pair's mean
- * (both are printed). Checks lost, duplicated and dangling (a reference on the remote that resolves to
- * nothing there).
- */
-async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
-  const warmIds = new Set<string>();
-  await writeLinked(store, WARM_CLIENTS, warmIds);
-  await worker(store, url, 'transaction').pushOnce();
-  await directLinked(url, WARM_CLIENTS);
+/** The three ways the linked workload reaches the remote, each warmed with WARM_CLIENTS first. */
+interface Sides {
+  /** Our facade (this process) with the sync's push loops running, as under `serve --remote`. */
+  local: LocalFacade;
+  /** Identifiers sent on every path, for the lost/duplicated/dangling check. */
+  ids: Set<string>;
+}
 
-  const n = clients * LINKED_PER_CLIENT;
-  const before = await meter.measure(() => directLinked(url, clients));
+async function warmSides(store: Store, url: string): Promise<Sides> {
   const ids = new Set<string>();
+  await writeLinked(store, WARM_CLIENTS, ids);
+  await worker(store, url, 'transaction').pushOnce();
+  const local = await startLocalFacade(store, worker(store, url, 'transaction'));
+  await directLinked(local.url, WARM_CLIENTS, ids);
+  await drained(store);
+  await directLinked(url, WARM_CLIENTS, ids);
+  return { local, ids };
+}
+
+/** From the first POST to our facade until the last resource is on the remote (outbox settled). */
+async function throughFacade(store: Store, local: LocalFacade, clients: number, ids: Set<string>) {
+  resetTimings(local.sync);
+  const started = performance.now();
+  const postMs = await directLinked(local.url, clients, ids);
+  const left = await unsettled(store);
+  await drained(store);
+  return { ms: performance.now() - started, postMs, left };
+}
+
+/** Local writes one client per store transaction, then the push alone from the outbox. */
+async function writeThenPush(store: Store, url: string, clients: number, ids: Set<string>) {
   const sync = worker(store, url, 'transaction');
   await sync.ready;
   const started = performance.now();
   await writeLinked(store, clients, ids);
   const writeMs = performance.now() - started;
-  const { result: pushed, cpu: pushCpu } = await meter.measure(() => timedPush(sync));
-  const syncMs = performance.now() - started;
-  const after = await meter.measure(() => directLinked(url, clients));
-  const check = await countRemoteLinked(url, new Set([...ids, ...warmIds]));
+  const pushed = await timedPush(sync);
+  return { writeMs, pushMs: pushed.ms, sync };
+}
+
+/**
+ * End to end with cross-resource references, next to the same workload POSTed directly as transaction
+ * Bundles (urn:uuid references, 2 in flight) in the same run. End to end is the same client code
+ * sending the same Bundles to our facade with the sync attached (its push loops running meanwhile),
+ * timed from the first POST until the outbox is drained and settled. Also shown: the older split —
+ * local writes through the store API, then the push alone. Fair to all sides: each first sends
+ * WARM_CLIENTS clients untimed, and the direct POSTs run once before and once after the sync runs —
+ * the remote facade's JIT and caches keep warming for a few thousand resources — so the direct figure
+ * is the pair's mean (both are printed). Checks lost, duplicated and dangling (a reference on the
+ * remote that resolves to nothing there) over every path.
+ */
+async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
+  const { local, ids } = await warmSides(store, url);
+  try {
+    await timedSides(store, url, clients, meter, { local, ids });
+  } finally {
+    await local.close();
+  }
+}
+
+/** The timed runs of endToEnd, in order: direct, through our facade, store writes + push, direct. */
+async function timedSides(store: Store, url: string, clients: number, meter: CpuMeter, sides: Sides) {
+  const { local, ids } = sides;
+  const n = clients * LINKED_PER_CLIENT;
+  const before = await meter.measure(() => directLinked(url, clients, ids));
+  const { result: e2e, cpu: e2eCpu } = await meter.measure(() => throughFacade(store, local, clients, ids));
+  const e2eSplit = split(local.sync, e2e.ms);
+  await local.close();
+  const { result: old, cpu: pushCpu } = await meter.measure(() => writeThenPush(store, url, clients, ids));
+  const after = await meter.measure(() => directLinked(url, clients, ids));
+  const check = await countRemoteLinked(url, ids);
 
   const rate = (ms: number) => (n / ms) * 1000;
-  const pushRate = rate(pushed.ms);
-  const endRate = rate(syncMs);
   const directRate = rate((before.result + after.result) / 2);
   const directCpu = before.cpu && after.cpu ? meanCpu(before.cpu, after.cpu) : undefined;
+  const x = (ms: number) => `${(rate(ms) / directRate).toFixed(2)}×`;
   console.log(
     `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient; ${WARM_CLIENTS} clients each side untimed first):\n` +
-      `  local writes (outbox in the same tx):           ${rate(writeMs).toFixed(0)} resources/s\n` +
-      `  push, outbox → on the remote:                   ${pushRate.toFixed(0)} resources/s (${n} in ${(pushed.ms / 1000).toFixed(1)} s; ${split(sync, pushed.ms)})\n` +
-      `  end to end, first local write → all on remote:  ${endRate.toFixed(0)} resources/s (${(syncMs / 1000).toFixed(1)} s)\n` +
-      `  direct transaction POSTs (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before the push ${rate(before.result).toFixed(0)}, after ${rate(after.result).toFixed(0)})\n` +
-      `  push / direct ${(pushRate / directRate).toFixed(2)}×, end to end / direct ${(endRate / directRate).toFixed(2)}×; ` +
-      `lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling}\n` +
-      `  CPU, push:   ${perThousand(pushCpu, n)}\n` +
-      `  CPU, direct: ${perThousand(directCpu, n)} (mean of the two runs)`,
+      `  direct transaction POSTs to the remote (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before ${rate(before.result).toFixed(0)}, after ${rate(after.result).toFixed(0)})\n` +
+      `  end to end, the same POSTs to our facade + sync → all on remote: ${rate(e2e.ms).toFixed(0)} resources/s = ${x(e2e.ms)} direct (${(e2e.ms / 1000).toFixed(1)} s: POSTs answered after ${(e2e.postMs / 1000).toFixed(1)} s with ${e2e.left} rows still to push, outbox settled ${((e2e.ms - e2e.postMs) / 1000).toFixed(1)} s later; push ${e2eSplit})\n` +
+      `  local writes via the store API (outbox in the same tx):         ${rate(old.writeMs).toFixed(0)} resources/s\n` +
+      `  push alone, outbox → on the remote:                             ${rate(old.pushMs).toFixed(0)} resources/s = ${x(old.pushMs)} direct (${split(old.sync, old.pushMs)})\n` +
+      `  store writes then push, first write → all on remote:            ${rate(old.writeMs + old.pushMs).toFixed(0)} resources/s = ${x(old.writeMs + old.pushMs)} direct\n` +
+      `  lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling} (of ${ids.size} sent on all paths)\n` +
+      `  CPU, end to end: ${perThousand(e2eCpu, n)} ("sync" = this process: our facade + the sync)\n` +
+      `  CPU, store writes + push alone: ${perThousand(pushCpu, n)}\n` +
+      `  CPU, direct:     ${perThousand(directCpu, n)} (mean of the two runs)`,
   );
 }
 
