@@ -18,7 +18,7 @@ import { openStore } from '../../src/store/index.ts';
 import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
-import { freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
+import { dropDatabase, freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
 import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
 import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
@@ -419,6 +419,7 @@ export default async function run(): Promise<void> {
   } finally {
     await store.close();
     await facade.stop();
+    for (const url of [remoteDb, localDb, pullDb]) await dropDatabase(url);
   }
 }
 
