@@ -314,7 +314,9 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
     const { store, sync, url } = await localSide();
     // More than one round of the facade's worker (batches of 100): some settled while others are in flight.
     const { edits, goals } = await seedClients(store, 30);
-    const serve = () => startServe(['--database-url', url, '--remote', proxy.url]);
+    // A short request timeout: a dropped answer would otherwise cost the default 10 s wait per retry; the
+    // lease (what this case is about) stays the default 120 s.
+    const serve = () => startServe(['--database-url', url, '--remote', proxy.url, '--timeout', '2000']);
     Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
     let restarted: Awaited<ReturnType<typeof serve>> | undefined;
     try {
