@@ -46,16 +46,16 @@ export function needOf(method: string, path: string): Need {
   return interactionNeed(method, seg) ?? { kind: 'other' };
 }
 
+/** One FHIR interaction's need (built without a spread: it is made on every request). */
+function fhirNeed(type: string, perms: Permission[], interaction: string, id?: string): Need {
+  return id === undefined
+    ? { kind: 'fhir', type, perms, interaction }
+    : { kind: 'fhir', type, perms, interaction, id };
+}
+
 /** The need of one FHIR request given as method and path segments after the base. */
 export function interactionNeed(method: string, seg: string[]): Need | undefined {
   const [type, second, third] = seg as [string, string | undefined, string | undefined];
-  const need = (perms: Permission[], interaction: string, id?: string): Need => ({
-    kind: 'fhir',
-    type,
-    perms,
-    interaction,
-    ...(id !== undefined ? { id } : {}),
-  });
   const m = method === 'HEAD' ? 'GET' : method;
   // System and type history list versions across clients: read and search on every type asked for.
   if (type === '_history' && seg.length === 1) {
@@ -64,26 +64,26 @@ export function interactionNeed(method: string, seg: string[]): Need | undefined
       : undefined;
   }
   if (second === '_history' && seg.length === 2) {
-    return m === 'GET' ? need(['r', 's'], 'history-type') : undefined;
+    return m === 'GET' ? fhirNeed(type, ['r', 's'], 'history-type') : undefined;
   }
   if (seg.length === 1) {
-    if (m === 'GET') return need(['s'], 'search-type');
-    if (m === 'POST') return need(['c'], 'create');
-    if (m === 'PUT') return need(['c', 'u'], 'update');
-    if (m === 'DELETE') return need(['d'], 'delete');
+    if (m === 'GET') return fhirNeed(type, ['s'], 'search-type');
+    if (m === 'POST') return fhirNeed(type, ['c'], 'create');
+    if (m === 'PUT') return fhirNeed(type, ['c', 'u'], 'update');
+    if (m === 'DELETE') return fhirNeed(type, ['d'], 'delete');
     return undefined;
   }
-  if (second === '_search' && seg.length === 2 && m === 'POST') return need(['s'], 'search-type');
-  if (second === '$validate' && seg.length === 2) return need(['c'], 'operation');
+  if (second === '_search' && seg.length === 2 && m === 'POST') return fhirNeed(type, ['s'], 'search-type');
+  if (second === '$validate' && seg.length === 2) return fhirNeed(type, ['c'], 'operation');
   if (seg.length === 2) {
-    if (m === 'GET') return need(['r'], 'read', second);
-    if (m === 'PUT' || m === 'PATCH') return need(['u'], 'update', second);
-    if (m === 'DELETE') return need(['d'], 'delete', second);
+    if (m === 'GET') return fhirNeed(type, ['r'], 'read', second);
+    if (m === 'PUT' || m === 'PATCH') return fhirNeed(type, ['u'], 'update', second);
+    if (m === 'DELETE') return fhirNeed(type, ['d'], 'delete', second);
     return undefined;
   }
-  if (third === '$validate' && seg.length === 3) return need(['r'], 'operation', second);
+  if (third === '$validate' && seg.length === 3) return fhirNeed(type, ['r'], 'operation', second);
   if (third === '_history' && seg.length <= 4 && m === 'GET') {
-    return need(['r'], seg.length === 3 ? 'history-instance' : 'vread', second);
+    return fhirNeed(type, ['r'], seg.length === 3 ? 'history-instance' : 'vread', second);
   }
   return undefined;
 }

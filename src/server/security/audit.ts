@@ -9,6 +9,7 @@ import {
   parseDateRange,
 } from '../../store/index.ts';
 import { rows } from './schema.ts';
+import { afterTwoTurns } from './turns.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
 
@@ -25,15 +26,16 @@ function fromStored(batch: string, index: number, e: StoredAuditRecord): Row {
 }
 
 /**
- * Audit rows of reads and refusals, gathered per event-loop turn and written in one statement each.
- * `record` resolves once its row is committed, so a response can wait for its audit row. Up to
- * `concurrency` batches are written at once (on PostgreSQL their commits share the WAL flushes;
- * PGlite, one connection, uses one).
+ * Audit rows of reads and refusals, gathered for two turns of the event loop (`afterTwoTurns`) and
+ * written in one statement. `record` resolves once its row is committed, so a response can wait for
+ * its audit row. Up to `concurrency` batches are written at once (on PostgreSQL their commits share
+ * the WAL flushes; PGlite, one connection, uses one).
  */
 export class AuditWriter {
   private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private readonly drainNow = () => this.drain();
 
   constructor(
     private readonly db: Db,
@@ -45,7 +47,7 @@ export class AuditWriter {
       this.pending.push({ record, done: (err) => (err ? reject(err) : resolve()) });
       if (!this.scheduled && this.inFlight < this.concurrency) {
         this.scheduled = true;
-        setImmediate(() => this.drain());
+        afterTwoTurns(this.drainNow);
       }
     });
   }

@@ -5,21 +5,28 @@ import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
 import { writeRecord } from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
+import { afterTwoTurns } from './turns.ts';
 
 interface Pending {
   resource: Resource;
-  opts?: CreateOptions;
+  opts: CreateOptions | undefined;
   p: Principal;
-  done: (r: WriteResult | Error) => void;
+  resolve: (r: WriteResult) => void;
+  reject: (err: unknown) => void;
 }
 
+const settle = (item: Pending, r: WriteResult | Error) =>
+  r instanceof Error ? item.reject(r) : item.resolve(r);
+
 /**
- * Creates of one event-loop turn written in one transaction together with their audit rows (the
- * store's own group commit only applies to writes without hooks or surrounding transaction).
+ * Creates arriving within two event-loop turns (`afterTwoTurns`) written in one transaction together
+ * with their audit rows (the store's own group commit only applies to writes without hooks or
+ * surrounding transaction).
  */
 export class CreateBatcher {
   private pending: Pending[] = [];
   private inFlight = 0;
+  private readonly drainNow = () => this.drain();
 
   constructor(
     private readonly store: SecurityStore,
@@ -32,15 +39,11 @@ export class CreateBatcher {
     opts: CreateOptions | undefined,
     p: Principal,
   ): Promise<WriteResult<T>> {
-    return new Promise((resolve, reject) => {
-      const done = (r: WriteResult | Error) =>
-        r instanceof Error
-          ? reject(r)
-          : // createMany hands back the resource it was given, with its id and meta filled in.
-            resolve({ ...r, resource: r.resource as T });
-      this.pending.push({ resource, ...(opts ? { opts } : {}), p, done });
-      if (this.pending.length === 1) setImmediate(() => this.drain());
-    });
+    // createMany hands back the resource it was given, with its id and meta filled in.
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.pending.push({ resource, opts, p, resolve, reject });
+      if (this.pending.length === 1) afterTwoTurns(this.drainNow);
+    }) as Promise<WriteResult<T>>;
   }
 
   private drain(): void {
@@ -68,9 +71,9 @@ export class CreateBatcher {
         await insertAudit(tx, records);
         return out;
       });
-      results.forEach((r, i) => (batch[i] as Pending).done(r));
+      results.forEach((r, i) => settle(batch[i] as Pending, r));
     } catch (err) {
-      if (batch.length === 1) return (batch[0] as Pending).done(err as Error);
+      if (batch.length === 1) return (batch[0] as Pending).reject(err);
       // One create the database refuses must not fail the others: retry each on its own.
       for (const item of batch) await this.write([item]);
     }

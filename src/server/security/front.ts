@@ -277,7 +277,8 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
     res.locals.need = need;
-    res.once('finish', auditFailure);
+    // `on`, not `once`: a response finishes once, and `once` would wrap the listener per request.
+    res.on('finish', auditFailure);
     if (need.kind === 'audit') return serveAudit(req, res, need, opts);
     bindRequestStore(res, opts.guard(p));
     next();

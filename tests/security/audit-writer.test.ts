@@ -1,0 +1,75 @@
+// The audit writer gathers the records of requests arriving within two event-loop turns into one
+// row (one statement, one commit), and a record's promise settles only with its row's commit: a
+// failed write rejects every record of the batch, so no read waiting for it is answered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/server/security/audit.ts';
+import {
+  AUDIT_LOG_MIGRATION,
+  AUDIT_LOG_STATEMENTS,
+  type AuditRecord,
+  type Store,
+  freshPgliteDataDir,
+  openStore,
+} from '../../src/store/index.ts';
+
+const read = (i: number): AuditRecord => ({
+  client: 'batching',
+  interaction: 'read',
+  action: 'R',
+  outcome: '0',
+  entities: [`Observation/o${i}`],
+  patients: [`Patient/p${i % 3}`],
+});
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('audit writer', () => {
+  let store: Store;
+  let bare: Store;
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: await freshPgliteDataDir() });
+    await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+    // Without the audit table: every write of an audit row fails.
+    bare = await openStore({ dataDir: await freshPgliteDataDir() });
+  }, 120_000);
+  afterAll(async () => {
+    await store?.close();
+    await bare?.close();
+  });
+
+  it('writes the records of two consecutive turns as one row, each resolved after its commit', async () => {
+    const writer = new AuditWriter(store);
+    const settled: number[] = [];
+    const first = Array.from({ length: 10 }, (_, i) => writer.record(read(i)).then(() => settled.push(i)));
+    await nextTurn();
+    const second = Array.from({ length: 10 }, (_, i) =>
+      writer.record(read(10 + i)).then(() => settled.push(10 + i)),
+    );
+    expect(settled).toEqual([]);
+    await Promise.all([...first, ...second]);
+    const rows = await store.query<{ events: string; patients: string[] }>(
+      "SELECT events, patients FROM security_audit WHERE clients @> ARRAY['batching']",
+    );
+    expect(rows).toHaveLength(1);
+    const events = JSON.parse(rows[0]?.events as string) as { entities: string[] }[];
+    expect(events.map((e) => e.entities[0])).toEqual(
+      Array.from({ length: 20 }, (_, i) => `Observation/o${i}`),
+    );
+    expect([...(rows[0]?.patients ?? [])].sort()).toEqual(['Patient/p0', 'Patient/p1', 'Patient/p2']);
+  });
+
+  it('starts a new row for records arriving after the batch was written', async () => {
+    const writer = new AuditWriter(store);
+    const before = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM security_audit');
+    await writer.record({ ...read(1), client: 'later' });
+    await writer.record({ ...read(2), client: 'later' });
+    const after = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM security_audit');
+    expect((after[0]?.n ?? 0) - (before[0]?.n ?? 0)).toBe(2);
+  });
+
+  it('rejects every record of a batch whose row could not be written', async () => {
+    const writer = new AuditWriter(bare);
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => writer.record(read(i))));
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+  });
+});
