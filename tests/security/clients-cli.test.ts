@@ -1,10 +1,12 @@
-// `tyokyky clients …` as an operator runs it: real processes on a real PGlite directory, and a token
-// from a real facade (--auth embedded) with the registered key.
+// `tyokyky clients …` as an operator runs it, on a real PGlite directory, and a token from a real facade
+// process (--auth embedded) with the registered key. The subcommands run in this process (runHere);
+// that they answer as the real process does is tests/shared/cli-here.test.ts's job.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
+import { runHere as run } from '../helpers/cli.ts';
+import { type ServeProcess, startServe } from '../helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-clients-'));
 const data = join(dir, 'data');
