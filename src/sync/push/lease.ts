@@ -31,7 +31,7 @@ export async function inSendSlot<T>(round: Round, rows: OutboxRow[], send: () =>
   const { ctx } = round;
   const token = Symbol();
   ctx.waits.set(token, {
-    what: `push: a send slot (${ctx.sending.size} Bundles in flight)`,
+    what: `push: a send slot (all ${ctx.sending.size} busy)`,
     since: Date.now(),
   });
   return ctx.sending.run(async () => {
