@@ -314,10 +314,16 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
     const { store, sync, url } = await localSide();
     // More than one round of the facade's worker (batches of 100): some settled while others are in flight.
     const { edits, goals } = await seedClients(store, 30);
-    // A short request timeout: a dropped answer would otherwise cost the default 10 s wait per retry; the
-    // lease (what this case is about) stays the default 120 s.
-    const serve = () => startServe(['--database-url', url, '--remote', proxy.url, '--timeout', '2000']);
-    Object.assign(proxy.faults, { errorRate: 0.08, statuses: [503, 429], retryAfter: '0', dropRate: 0.08 });
+    const serve = () => startServe(['--database-url', url, '--remote', proxy.url]);
+    // The first Bundle's answer is held until the kill, so rows are in flight whatever the timing, while
+    // the other send slot delivers; 503/429 on the way. (Lost answers with a kill: the next case.)
+    Object.assign(proxy.faults, {
+      errorRate: 0.08,
+      statuses: [503, 429],
+      retryAfter: '0',
+      holdNext: 1,
+      holdMethod: 'POST',
+    });
     let restarted: Awaited<ReturnType<typeof serve>> | undefined;
     try {
       const first = await serve();
@@ -331,6 +337,8 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
         'rows delivered and rows in flight',
       );
       await stopChild(first.child, 'SIGKILL');
+      proxy.releaseHeld(); // its worker is gone: nobody reads it
+      Object.assign(proxy.faults, { holdNext: 0, holdMethod: undefined });
       expect((await sync.status()).states.inflight).toBeGreaterThan(0); // leased to a dead process
       await editSome(store, edits, 6, 0);
       const started = Date.now();
@@ -340,7 +348,7 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
       // Well inside the dead process's 120 s leases: its rows were taken back at once.
       expect(Date.now() - started).toBeLessThan(90_000);
     } finally {
-      Object.assign(proxy.faults, { errorRate: 0, dropRate: 0 });
+      Object.assign(proxy.faults, { errorRate: 0, holdNext: 0, holdMethod: undefined });
       await restarted?.stop();
     }
     const status = await sync.status();
