@@ -5,7 +5,9 @@ const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
 
 /**
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
- * system, not a value set the registry holds (the HL7 validator reports all three as errors).
+ * system, not a value set the registry holds nor a CodeSystem supplement (R4 codesystem.html: a
+ * supplement adds designations and properties to another code system and is never a Coding's system).
+ * The HL7 validator reports all four as errors.
  */
 export function checkSystem(
   walk: CheckContext,
@@ -22,8 +24,15 @@ export function checkSystem(
     );
     return;
   }
-  if (type === 'Coding' && isValueSetUrl(walk, system)) {
+  if (type !== 'Coding') return;
+  if (isValueSetUrl(walk, system)) {
     walk.report('error', 'invalid', `The Coding references a value set, not a code system ('${system}')`);
+  } else if (walk.compiler.registry.codeSystem(system)?.content === 'supplement') {
+    walk.report(
+      'error',
+      'invalid',
+      `The CodeSystem '${system}' is a supplement, so it cannot be used as a value in Coding.system`,
+    );
   }
 }
 
