@@ -46,7 +46,7 @@ const CASE_COUNTS: Record<string, number> = {
   references: 9,
   snapshots: 12,
   'structure-definitions': 10,
-  terminology: 21,
+  terminology: 22,
   types: 3,
 };
 const groups = readdirSync(casesDir, { withFileTypes: true })

@@ -27,7 +27,7 @@ export function checkSystem(
   if (type !== 'Coding') return;
   if (isValueSetUrl(walk, system)) {
     walk.report('error', 'invalid', `The Coding references a value set, not a code system ('${system}')`);
-  } else if (walk.compiler.registry.codeSystem(system)?.content === 'supplement') {
+  } else if (isSupplement(walk, system)) {
     walk.report(
       'error',
       'invalid',
@@ -40,4 +40,10 @@ function isValueSetUrl(walk: CheckContext, system: string): boolean {
   if (!system.includes('/ValueSet/')) return false;
   const registry = walk.compiler.registry;
   return registry.valueSet(system) !== undefined && registry.codeSystem(system) === undefined;
+}
+
+/** A CodeSystem that supplements another (`supplements` set, or `content = supplement`). */
+function isSupplement(walk: CheckContext, system: string): boolean {
+  const cs = walk.compiler.registry.codeSystem(system);
+  return !!cs && (cs.content === 'supplement' || typeof cs.supplements === 'string');
 }
