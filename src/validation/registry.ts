@@ -28,6 +28,8 @@ export interface LoadedSource {
 export class Registry implements ConformanceRegistry {
   private readonly byUrl = new Map<string, Entry>();
   private readonly byType = new Map<string, Entry[]>();
+  /** Every resource type held at a canonical URL (two types may share one, e.g. in THO). */
+  private readonly typesByUrl = new Map<string, Set<string>>();
   readonly sources: LoadedSource[] = [];
   /** Canonical bases of the loaded packages (`http://hl7.org/fhir/StructureDefinition/` for the core), each ending in `/`. */
   readonly canonicals: string[] = [];
@@ -44,6 +46,11 @@ export class Registry implements ConformanceRegistry {
       if (bar >= 0) e = this.byUrl.get(canonical.slice(0, bar));
     }
     return e ? (this.load(e) as T) : undefined;
+  }
+
+  /** The resource types held at `canonical` (or at it without `|version`), if any. */
+  typesAt(canonical: string): ReadonlySet<string> | undefined {
+    return this.typesByUrl.get(canonical) ?? this.typesByUrl.get(canonical.split('|')[0]!);
   }
 
   has(canonical: string): boolean {
@@ -112,6 +119,12 @@ export class Registry implements ConformanceRegistry {
   private addEntry(e: Entry): void {
     const prev = this.byUrl.get(e.url);
     this.byUrl.set(e.url, e);
+    let types = this.typesByUrl.get(e.url);
+    if (!types) {
+      types = new Set();
+      this.typesByUrl.set(e.url, types);
+    }
+    types.add(e.rt);
     if (e.version) this.byUrl.set(`${e.url}|${e.version}`, e);
     let list = this.byType.get(e.rt);
     if (!list) {

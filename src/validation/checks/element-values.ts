@@ -34,6 +34,7 @@ export function checkPrimitiveValue(
       );
     }
   }
+  if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
   if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
     ctx.report(
       'error',
@@ -125,4 +126,24 @@ function temporalRange(ctx: CheckContext, el: CompiledElement, value: string): v
 
 function showQuantity(q: Json): string {
   return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();
+}
+
+/**
+ * A canonical that resolves here must resolve to a resource of a type its element allows
+ * (`canonical(Questionnaire)` naming a ValueSet is an error, as the HL7 validator reports it). One that
+ * does not resolve is not judged here.
+ */
+function canonicalTarget(ctx: CheckContext, el: CompiledElement, value: string): void {
+  const targets = el.types.find((t) => t.code === 'canonical')?.targetProfiles;
+  if (!targets?.length) return;
+  const held = ctx.compiler.registry.typesAt(value);
+  if (!held) return;
+  const allowed = targets.map((u) => ctx.compiler.structure(u)?.type ?? u.slice(u.lastIndexOf('/') + 1));
+  if (allowed.includes('Resource') || allowed.includes('DomainResource')) return;
+  if (allowed.some((t) => held.has(t))) return;
+  ctx.report(
+    'error',
+    'structure',
+    `${el.path}: the canonical URL '${value}' refers to a ${[...held].join(' / ')}, expecting one of [${allowed.join(', ')}]`,
+  );
 }
