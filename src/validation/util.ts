@@ -2,6 +2,11 @@
 
 export type Json = Record<string, unknown>;
 
+/** A URI with a scheme (`http:`, `urn:`, `mailto:` ...): the HL7 validator's absolute-URL test. */
+export function isAbsoluteUri(value: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/.test(value);
+}
+
 export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,9 +1,7 @@
 // Bundle entry rules checked while entering a Bundle (bdl-3, bdl-7, absolute fullUrl), and the scope
 // the Bundle gives reference resolution.
-import { type Json, isObject } from '../util.ts';
+import { type Json, isAbsoluteUri, isObject } from '../util.ts';
 import type { BundleScope, CheckContext } from './context.ts';
-
-const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 
 /** Checks the entries of `bundle` and returns its scope: resources by fullUrl and by `Type/id`. */
 export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
@@ -127,7 +125,7 @@ function checkFullUrl(
 ): void {
   // A warning, as the HL7 validator judges it (its test case bundle-duplicate-id: a collection with
   // fullUrl 'Patient/1' expects no errors).
-  if (!ABSOLUTE.test(fullUrl)) {
+  if (!isAbsoluteUri(fullUrl)) {
     ctx.report(
       'warning',
       'invalid',

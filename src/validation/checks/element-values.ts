@@ -2,7 +2,7 @@
 // temporal types), fixed[x] and pattern[x].
 import type { CompiledElement } from '../compiled.ts';
 import { compareQuantities } from '../quantity.ts';
-import type { Json } from '../util.ts';
+import { type Json, isAbsoluteUri } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
 
@@ -35,6 +35,13 @@ export function checkPrimitiveValue(
     }
   }
   if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
+  if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
+    ctx.report(
+      'error',
+      'invalid',
+      `${el.path}: a canonical URL must be absolute ('${value}'); only references to it may be '#fragment' ones`,
+    );
+  }
   if (el.maxLength !== undefined && typeof value === 'string' && value.length > el.maxLength) {
     ctx.report(
       'error',
@@ -146,4 +153,10 @@ function canonicalTarget(ctx: CheckContext, el: CompiledElement, value: string):
     'structure',
     `${el.path}: the canonical URL '${value}' refers to a ${[...held].join(' / ')}, expecting one of [${allowed.join(', ')}]`,
   );
+}
+
+/** `<Resource>.url`: the canonical URL of a conformance resource, which SHALL be absolute (resource.html#canonical). */
+function isResourceUrl(ctx: CheckContext, el: CompiledElement): boolean {
+  const dot = el.path.indexOf('.');
+  return dot > 0 && el.path.slice(dot) === '.url' && ctx.compiler.resourceTypes.has(el.path.slice(0, dot));
 }

@@ -1,12 +1,11 @@
 import type { CompiledElement, TypeRef } from '../compiled.ts';
-import { isObject } from '../util.ts';
+import { isAbsoluteUri, isObject } from '../util.ts';
 import { resolveInBundle } from './bundle-references.ts';
 import type { CheckContext } from './context.ts';
 
 type Json = Record<string, unknown>;
 
 const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
-const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 /** Bundle types whose `urn:` references must resolve inside the Bundle. */
 const SELF_CONTAINED = new Set(['document', 'transaction']);
 
@@ -73,7 +72,7 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
       walk.report('error', 'not-found', `Can't find '${r}' in the document Bundle`, 'reference');
     }
   }
-  if (!m && !ABSOLUTE.test(r) && !r.includes('/') && !r.includes('?')) {
+  if (!m && !isAbsoluteUri(r) && !r.includes('/') && !r.includes('?')) {
     // A bare id (not a conditional reference `Type?search`): the HL7 validator rejects it.
     walk.report(
       'error',
@@ -81,7 +80,7 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
       `Relative URLs must be of the format [ResourceName]/[id] (found '${r}')`,
       'reference',
     );
-  } else if (!m && !ABSOLUTE.test(r)) {
+  } else if (!m && !isAbsoluteUri(r)) {
     walk.report(
       'warning',
       'invalid',

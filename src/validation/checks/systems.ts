@@ -1,7 +1,5 @@
+import { isAbsoluteUri } from '../util.ts';
 import type { CheckContext } from './context.ts';
-
-/** A URI with a scheme (`http:`, `urn:`, `mailto:` ...), as the HL7 validator's absolute-URL test. */
-const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/;
 
 /**
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
@@ -16,7 +14,7 @@ export function checkSystem(
 ): void {
   const system = value.system;
   if (typeof system !== 'string' || system === '') return;
-  if (!ABSOLUTE.test(system)) {
+  if (!isAbsoluteUri(system)) {
     walk.report(
       'error',
       'invalid',
