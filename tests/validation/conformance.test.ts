@@ -43,7 +43,7 @@ const CASE_COUNTS: Record<string, number> = {
   primitives: 22,
   profiles: 24,
   questionnaire: 12,
-  references: 13,
+  references: 14,
   snapshots: 12,
   'structure-definitions': 10,
   terminology: 22,
