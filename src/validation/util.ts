@@ -17,7 +17,7 @@ export function isEmpty(v: Json): boolean {
 }
 
 /** `null`, `an array`, `an object`, `a string` ... for messages about the JSON kind of a value. */
-export function kindOf(v: unknown): string {
+export function describeJsonValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';

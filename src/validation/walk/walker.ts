@@ -32,7 +32,7 @@ import type {
 } from '../compiled.ts';
 import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
 import type { InvariantEnv } from '../types.ts';
-import { type Json, isEmpty, isObject, kindOf } from '../util.ts';
+import { type Json, describeJsonValue, isEmpty, isObject } from '../util.ts';
 import { matchesPattern } from '../values.ts';
 import { PathStack } from './path.ts';
 import { type IssueCode, Reporter, type Severity } from './report.ts';
@@ -125,7 +125,11 @@ export class Walk implements CheckContext {
    */
   resourceNode(value: unknown, explicitProfiles: string[] = [], contained = false): void {
     if (!isObject(value)) {
-      this.report('error', 'structure', `A resource must be a JSON object (found ${kindOf(value)})`);
+      this.report(
+        'error',
+        'structure',
+        `A resource must be a JSON object (found ${describeJsonValue(value)})`,
+      );
       return;
     }
     const rt = value.resourceType;
@@ -251,7 +255,7 @@ export class Walk implements CheckContext {
       this.report(
         'error',
         'structure',
-        `${el.path}: this property must be an array, not ${kindOf(value)}`,
+        `${el.path}: this property must be an array, not ${describeJsonValue(value)}`,
         seg,
       );
       return;
@@ -260,7 +264,7 @@ export class Walk implements CheckContext {
       this.report(
         'error',
         'structure',
-        `${el.path}: the primitive extension '_${key}' must be an array, not ${kindOf(ext)}`,
+        `${el.path}: the primitive extension '_${key}' must be an array, not ${describeJsonValue(ext)}`,
         `_${key}`,
       );
       return;
@@ -404,7 +408,7 @@ export class Walk implements CheckContext {
         this.report(
           'error',
           'structure',
-          `${el.path}: the primitive extension must be an object (found ${kindOf(ext)})`,
+          `${el.path}: the primitive extension must be an object (found ${describeJsonValue(ext)})`,
         );
         return;
       }
@@ -432,7 +436,7 @@ export class Walk implements CheckContext {
       this.report(
         'error',
         'structure',
-        `${el.path}: expected an object of type ${type} (found ${kindOf(value)})`,
+        `${el.path}: expected an object of type ${type} (found ${describeJsonValue(value)})`,
       );
       return;
     }
