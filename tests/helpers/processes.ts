@@ -4,21 +4,10 @@
  * in-process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isFreshBuild } from '../../bin/fresh-build.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
-
-/** Newest mtime of a `.ts` file under `dir`. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /**
  * Node arguments that run a script of src/ (e.g. `src/store/prepare-template.ts`) as `npm ci` and users
@@ -27,8 +16,7 @@ function newestSource(dir: string): number {
  */
 export function nodeScript(source: string): string[] {
   const compiled = join(ROOT, source.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js'));
-  if (existsSync(compiled) && statSync(compiled).mtimeMs >= newestSource(join(ROOT, 'src')))
-    return [compiled];
+  if (isFreshBuild(compiled, join(ROOT, 'src'))) return [compiled];
   return ['--import', 'tsx', join(ROOT, source)];
 }
 
