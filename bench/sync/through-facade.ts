@@ -6,6 +6,7 @@ import pino from 'pino';
 import { startServer } from '../../src/server/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
+import { countInStates } from '../../src/sync/repository.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 
 export interface LocalFacade {
@@ -18,8 +19,9 @@ export interface LocalFacade {
 
 /**
  * The facade `tyokyky serve --remote` runs, on `store` (whose outbox hook is already installed): not
- * strict, like the remote facade (the workload carries no meta.profile), auth off on loopback, and `sync`'s push loops started (the pull loop is
- * left off: the bench measures the push; nothing is followed for pull in this part).
+ * strict, like the remote facade (the workload carries no meta.profile), auth off on loopback, and
+ * `sync`'s push loops started (the pull loop is left off: the bench measures the push; nothing is
+ * followed for pull in this part).
  */
 export async function startLocalFacade(store: Store, sync: SyncService): Promise<LocalFacade> {
   await sync.ready;
@@ -45,11 +47,8 @@ export async function startLocalFacade(store: Store, sync: SyncService): Promise
 }
 
 /** Outbox rows still to go (pending, in flight, or held back by a dependency). */
-export async function unsettled(store: Store): Promise<number> {
-  const [{ n }] = await store.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight', 'held')",
-  );
-  return n;
+export function unsettled(store: Store): Promise<number> {
+  return countInStates(store, ['pending', 'inflight', 'held']);
 }
 
 /** Resolves when the outbox is drained and settled (polled every 20 ms); throws past `timeoutMs`. */

@@ -449,11 +449,17 @@ export async function outboxCounts(db: Db): Promise<{ state: OutboxState; n: num
   );
 }
 
-export async function queueDepth(db: Db): Promise<number> {
+/** Outbox rows in any of `states`. */
+export async function countInStates(db: Db, states: OutboxState[]): Promise<number> {
   const [{ n }] = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM sync_outbox WHERE state IN ('pending', 'inflight')`,
+    'SELECT count(*)::int AS n FROM sync_outbox WHERE state = ANY($1::text[])',
+    [states],
   );
   return n;
+}
+
+export function queueDepth(db: Db): Promise<number> {
+  return countInStates(db, ['pending', 'inflight']);
 }
 
 // ---------------------------------------------------------------------------------------------
