@@ -40,14 +40,22 @@ export interface ValidatorOptions {
   resources?: Resource[];
   /**
    * Severity of an extension whose url resolves to no definition. The default `'auto'` is the HL7
-   * validator's verdict (without `-allow-any-extensions`): an error, except in example domains
-   * (example.org, example.com, acme.com: a warning) and under the canonical base of a known package
+   * validator's verdict (without `-allow-any-extensions`): an error, except in example domains while
+   * `allowExamples` holds (example.org, example.com, acme.com: a warning), on nema.org, and under the
+   * canonical base of a known package
    * that is not loaded (HL7's `http://hl7.org/fhir/` IGs, `http://terminology.hl7.org/`, FI Base,
    * Kanta PHR, our IG: a warning, as the package is missing rather than the extension). `'error'`
    * makes those errors too; `'warning'` makes every unknown extension a warning. An unknown
    * modifierExtension is always an error.
    */
   unknownExtensions?: 'auto' | 'error' | 'warning';
+  /**
+   * Accept example URLs (example.org, example.com, acme.com, acme.org), as the HL7 validator does in
+   * "allow examples" (spec) mode and its test suite by default: `true` (default). `false` (the HL7
+   * validator's command-line default) makes a url/uri/canonical value in those domains an error
+   * ("Example URLs are not allowed in this context") and an unknown extension there an error too.
+   */
+  allowExamples?: boolean;
   /**
    * Severity of a Coding display that matches neither the display nor a designation of the code in a
    * CodeSystem we hold: `'warning'` (default) or `'error'` (the HL7 validator's verdict without
@@ -98,6 +106,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     invariantsModule && (await invariantsModule).compileInvariant;
   return new CompiledValidator(registry, new StructureCompiler(registry, compileInvariant), terminology, {
     unknownExtensions: opts.unknownExtensions ?? 'auto',
+    allowExamples: opts.allowExamples ?? true,
   });
 }
 

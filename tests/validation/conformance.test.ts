@@ -35,7 +35,7 @@ const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
   bundles: 4,
   cardinality: 2,
-  extensions: 18,
+  extensions: 19,
   invariants: 26,
   json: 12,
   'measure-report': 9,

@@ -31,6 +31,18 @@ export function registerValidateCommand(program: Command): void {
         .choices(['error', 'warning'])
         .default('error'),
     )
+    .option(
+      '--no-allow-examples',
+      'refuse example URLs (example.org, acme.com ...) in url/uri/canonical values and unknown extensions there, as the HL7 validator does outside spec mode',
+    )
+    .addOption(
+      new Option(
+        '--unknown-extensions <policy>',
+        'an extension url no loaded package defines (auto: an error, but a warning in the space of a known package that is not loaded)',
+      )
+        .choices(['auto', 'error', 'warning'])
+        .default('auto'),
+    )
     .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show progress')
     .action(async (paths: string[], opts: ValidateOptions) => {

@@ -14,6 +14,10 @@ export interface ValidateOptions {
   failOn?: 'error' | 'warning';
   /** Draw progress on stderr: default only when stderr is a terminal. */
   progress?: boolean;
+  /** Accept example URLs (default true; `--no-allow-examples`). */
+  allowExamples?: boolean;
+  /** Severity of an unknown extension (`--unknown-extensions`, default `auto`). */
+  unknownExtensions?: 'auto' | 'error' | 'warning';
 }
 
 export { UsageError };
@@ -25,7 +29,7 @@ export { UsageError };
 export async function runValidate(paths: string[], opts: ValidateOptions): Promise<number> {
   const files = await listFiles(paths);
   if (!files.length) throw new UsageError(`no FHIR resources found in ${paths.join(', ')}`);
-  const validator = await openValidator([...opts.package, ...(opts.ig ?? [])], opts.profile);
+  const validator = await openValidator([...opts.package, ...(opts.ig ?? [])], opts);
   const progress = createProgress(
     files.reduce((n, f) => n + f.size, 0),
     opts.progress ?? process.stderr.isTTY === true,
@@ -61,14 +65,23 @@ function check(validator: Validator, item: InputItem, profile?: { profile: strin
   return validator.validate(item.resource, profile);
 }
 
-async function openValidator(extraPackages: string[], profiles: string[]): Promise<Validator> {
+async function openValidator(extraPackages: string[], opts: ValidateOptions): Promise<Validator> {
   const { existsSync } = await import('node:fs');
   for (const p of extraPackages) if (!existsSync(p)) throw new UsageError(`package not found: ${p}`);
   const validation = await import('../../validation/index.ts');
-  const validator = extraPackages.length
-    ? await validation.createValidator({ packages: [...extraPackages, ...validation.projectPackages()] })
-    : await validation.loadProjectValidator();
-  for (const p of profiles) {
+  const policy = {
+    allowExamples: opts.allowExamples ?? true,
+    unknownExtensions: opts.unknownExtensions ?? 'auto',
+  } as const;
+  const defaults = policy.allowExamples && policy.unknownExtensions === 'auto';
+  const validator =
+    extraPackages.length || !defaults
+      ? await validation.createValidator({
+          packages: [...extraPackages, ...validation.projectPackages()],
+          ...policy,
+        })
+      : await validation.loadProjectValidator();
+  for (const p of opts.profile) {
     if (validator.registry.structureDefinition(p)) continue;
     if (
       p.startsWith(FI_BASE_CANONICAL) &&

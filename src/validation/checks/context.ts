@@ -48,6 +48,8 @@ export interface BundleScope {
 export interface WalkPolicy {
   /** Severity of an extension url that resolves to no definition (see ValidatorOptions). */
   unknownExtensions: 'auto' | 'error' | 'warning';
+  /** Whether example URLs (example.org, acme.com ...) are accepted (see ValidatorOptions). */
+  allowExamples: boolean;
 }
 
 export interface CheckContext {

@@ -5,6 +5,7 @@ import { compareQuantities } from '../quantity.ts';
 import { type Json, isAbsoluteUri } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
+import { checkExampleUrl } from './example-urls.ts';
 
 /** FHIR strings are limited to 1 MB (datatypes.html#string). */
 const MAX_STRING = 1024 * 1024;
@@ -34,6 +35,7 @@ export function checkPrimitiveValue(
       );
     }
   }
+  if (typeof value === 'string') checkExampleUrl(ctx, el, value, type);
   if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
   if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
     ctx.report(

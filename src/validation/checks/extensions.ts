@@ -10,10 +10,12 @@ import {
   crossVersionExtension,
   crossVersionValueTypes,
 } from './cross-version.ts';
+import { isExampleUrl } from './example-urls.ts';
 
-/** Example domains and nema.org (DICOM): an unknown extension there is only a warning (the HL7 validator's exemptions). */
-const EXAMPLE_DOMAIN =
-  /^https?:\/\/(?:[^/]+\.)?(?:example\.org|example\.com|acme\.com|acme\.org|nema\.org)(?:[:/]|$)/;
+/** nema.org (DICOM): an unknown extension there is only a warning (one of the HL7 validator's exemptions). */
+const NEMA = /^https?:\/\/(?:[^/]+\.)?nema\.org(?:[:/]|$)/;
+/** HL7's own test space: no package defines it, so an unknown extension there is simply unknown. */
+const HL7_TEST_SPACE = 'http://hl7.org/fhir/test/';
 
 /**
  * Canonical bases of packages we know of: HL7's own (the HL7 validator fetches HL7 IGs as needed), FI
@@ -30,14 +32,16 @@ const KNOWN_PACKAGE_BASES = [
 
 /**
  * `auto`: an error (the HL7 validator's verdict without `-allow-any-extensions`), except in example
- * domains and under the canonical base of a known package that is not loaded (a warning). Under a
- * loaded package's base it is always an error: the definition would be there if it existed.
+ * domains while examples are allowed, on nema.org, and under the canonical base of a known package
+ * that is not loaded (a warning). Under a loaded package's base it is always an error: the definition
+ * would be there if it existed; so it is in HL7's test space (`http://hl7.org/fhir/test/`).
  */
 function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
-  if (EXAMPLE_DOMAIN.test(url)) return 'warning';
+  if (NEMA.test(url)) return 'warning';
+  if (isExampleUrl(url)) return ctx.policy.allowExamples ? 'warning' : 'error';
   const policy = ctx.policy.unknownExtensions;
   if (policy !== 'auto') return policy;
-  if (ctx.compiler.registry.covers(url)) return 'error';
+  if (ctx.compiler.registry.covers(url) || url.startsWith(HL7_TEST_SPACE)) return 'error';
   return KNOWN_PACKAGE_BASES.some((base) => url.startsWith(base)) ? 'warning' : 'error';
 }
 

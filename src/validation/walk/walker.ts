@@ -82,7 +82,7 @@ export class Walk implements CheckContext {
   constructor(
     readonly compiler: StructureCompiler,
     readonly terminology: TerminologyPort | undefined,
-    readonly policy: WalkPolicy = { unknownExtensions: 'auto' },
+    readonly policy: WalkPolicy = { unknownExtensions: 'auto', allowExamples: true },
   ) {}
 
   get issues(): OperationOutcomeIssue[] {

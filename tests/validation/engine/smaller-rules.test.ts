@@ -279,3 +279,35 @@ describe('ImplementationGuide global profiles', () => {
     expect(errors(v.validate(patient({ gender: 'female' })))).toEqual([]);
   });
 });
+
+describe('allowExamples option', () => {
+  const url = 'http://repository.example.org/fhir/DocumentReference/example';
+  const docRef = {
+    resourceType: 'DocumentReference',
+    id: 'd1',
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Test</div>' },
+    status: 'current',
+    content: [{ attachment: { contentType: 'text/plain', url } }],
+  };
+  const exampleExt = patient({ extension: [{ url: 'http://example.org/fhir/ext', valueString: 'a' }] });
+  it('true (default): example URLs are accepted and an unknown example-domain extension only warns', async () => {
+    const v = await validator();
+    expect(errors(v.validate(docRef))).toEqual([]);
+    expect(errors(v.validate(exampleExt))).toEqual([]);
+  });
+  it('false: an example URL in a url value and an unknown example-domain extension are errors', async () => {
+    const { createValidator } = await import('../../../src/validation/index.ts');
+    const v = await createValidator({ fiBase: false, allowExamples: false });
+    expect(errors(v.validate(docRef))).toEqual([
+      `DocumentReference.content[0].attachment.url | Example URLs are not allowed in this context (${url})`,
+    ]);
+    expect(errors(v.validate(exampleExt))).toEqual([
+      "Patient.extension[0] | Unknown extension 'http://example.org/fhir/ext'",
+    ]);
+    const elsewhere = {
+      ...docRef,
+      content: [{ attachment: { contentType: 'text/plain', url: 'https://x.fi/d' } }],
+    };
+    expect(errors(v.validate(elsewhere))).toEqual([]);
+  });
+});
