@@ -10,6 +10,7 @@ import {
   isCheckedBinding,
 } from '../checks/bindings.ts';
 import { enterBundle, indexContained } from '../checks/bundle.ts';
+import { checkCodeSystemSupplement } from '../checks/codesystem-supplement.ts';
 import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
 import { checkCapabilityStatement, checkSearchParameter } from '../checks/definitions.ts';
 import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
@@ -49,6 +50,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   CapabilityStatement: checkCapabilityStatement,
   MeasureReport: checkMeasureReport,
   StructureDefinition: checkStructureDefinition,
+  CodeSystem: checkCodeSystemSupplement,
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
