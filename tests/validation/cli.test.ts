@@ -96,6 +96,20 @@ beforeAll(() => {
   runs.badFormat = tyokyky('validate', '--format', 'xml', good);
   runs.unknownProfile = tyokyky('validate', '--profile', 'http://example.org/StructureDefinition/none', good);
   runs.noArgs = tyokyky('validate');
+  // An example URL: accepted by default, refused with --no-allow-examples (the HL7 command line's default).
+  const example = join(dir, 'example-url.json');
+  writeFileSync(
+    example,
+    JSON.stringify({
+      resourceType: 'DocumentReference',
+      id: 'd',
+      text,
+      status: 'current',
+      content: [{ attachment: { contentType: 'text/plain', url: 'http://repository.example.org/d' } }],
+    }),
+  );
+  runs.examplesAllowed = tyokyky('validate', '--format', 'ndjson', example);
+  runs.examplesRefused = tyokyky('validate', '--format', 'ndjson', '--no-allow-examples', example);
 });
 
 afterAll(() => {
@@ -169,6 +183,23 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
         diagnostics: expect.stringContaining(FI_PATIENT),
       }),
     );
+  });
+
+  it('--no-allow-examples refuses example URLs, which are accepted by default', async () => {
+    const [allowed, refused] = await Promise.all([runs.examplesAllowed, runs.examplesRefused]);
+    expect(allowed.code).toBe(0);
+    expect(refused.code).toBe(1);
+    const issues = JSON.parse(refused.stdout.trim()).outcome.issue.filter(
+      (i: { severity: string }) => i.severity === 'error',
+    );
+    expect(
+      issues.map((i: { expression: string[]; diagnostics: string }) => [i.expression[0], i.diagnostics]),
+    ).toEqual([
+      [
+        'DocumentReference.content[0].attachment.url',
+        'Example URLs are not allowed in this context (http://repository.example.org/d)',
+      ],
+    ]);
   });
 
   it('exits 2 on a missing file, an unknown profile, a bad option value or no paths', async () => {
