@@ -41,7 +41,7 @@ export interface ValidatorOptions {
   /**
    * Severity of an extension whose url resolves to no definition. The default `'auto'` is the HL7
    * validator's verdict (without `-allow-any-extensions`): an error, except in example domains while
-   * `allowExamples` holds (example.org, example.com, acme.com: a warning), on nema.org, and under the
+   * `allowExamples` holds (example.org, acme.com: a warning; not example.com), on nema.org, and under the
    * canonical base of a known package
    * that is not loaded (HL7's `http://hl7.org/fhir/` IGs, `http://terminology.hl7.org/`, FI Base,
    * Kanta PHR, our IG: a warning, as the package is missing rather than the extension). `'error'`
@@ -50,7 +50,7 @@ export interface ValidatorOptions {
    */
   unknownExtensions?: 'auto' | 'error' | 'warning';
   /**
-   * Accept example URLs (example.org, example.com, acme.com, acme.org), as the HL7 validator does in
+   * Accept example URLs (example.org, acme.com), as the HL7 validator does in
    * "allow examples" (spec) mode and its test suite by default: `true` (default). `false` (the HL7
    * validator's command-line default) makes a url/uri/canonical value in those domains an error
    * ("Example URLs are not allowed in this context") and an unknown extension there an error too.

@@ -1,13 +1,12 @@
-// Example URLs (example.org, example.com, acme.com, acme.org): the spec's own examples use them, so by
-// default they are accepted as they are (the HL7 validator's "allow examples", which its test suite
-// and the spec build use). With `allowExamples: false` (the HL7 validator's default outside spec
+// Example URLs (example.org, acme.com: the domains the HL7 validator exempts; not example.com): the
+// spec's own examples use them, so by default they are accepted as they are (the HL7 validator's
+// "allow examples", which its test suite and the spec build use). With `allowExamples: false` (the HL7 validator's default outside spec
 // mode) a url/uri/canonical value in an example domain is an error, and so is an unknown extension
 // there.
 import type { CompiledElement } from '../compiled.ts';
 import type { CheckContext } from './context.ts';
 
-const EXAMPLE_HOST =
-  /^https?:\/\/(?:[^/?#]+\.)?(?:example\.org|example\.com|acme\.com|acme\.org)(?:[:/?#]|$)/;
+const EXAMPLE_HOST = /^https?:\/\/(?:[^/?#]+\.)?(?:example\.org|acme\.com)(?:[:/?#]|$)/;
 const URL_TYPES = new Set(['uri', 'url', 'canonical']);
 
 /** Whether `url` is in one of the example domains. */

@@ -311,3 +311,14 @@ describe('allowExamples option', () => {
     expect(errors(v.validate(elsewhere))).toEqual([]);
   });
 });
+
+describe('example domains are example.org and acme.com only', () => {
+  it('an unknown extension on example.com is an error, one on acme.com only a warning', async () => {
+    const v = await validator();
+    const on = (url: string) => patient({ extension: [{ url, valueBoolean: false }] });
+    expect(errors(v.validate(on('https://example.com/StructureDefinition/is-extemp')))).toEqual([
+      "Patient.extension[0] | Unknown extension 'https://example.com/StructureDefinition/is-extemp'",
+    ]);
+    expect(errors(v.validate(on('http://acme.com/fhir/StructureDefinition/x')))).toEqual([]);
+  });
+});
