@@ -35,7 +35,7 @@ export function checkPrimitiveValue(
       );
     }
   }
-  if (typeof value === 'string') checkExampleUrl(ctx, el, value, type);
+  if (typeof value === 'string') checkExampleUrl(ctx, value, type);
   if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
   if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
     ctx.report(

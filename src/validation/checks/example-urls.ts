@@ -3,7 +3,6 @@
 // "allow examples", which its test suite and the spec build use). With `allowExamples: false` (the HL7 validator's default outside spec
 // mode) a url/uri/canonical value in an example domain is an error, and so is an unknown extension
 // there.
-import type { CompiledElement } from '../compiled.ts';
 import type { CheckContext } from './context.ts';
 
 const EXAMPLE_HOST = /^https?:\/\/(?:[^/?#]+\.)?(?:example\.org|acme\.com)(?:[:/?#]|$)/;
@@ -15,11 +14,11 @@ export function isExampleUrl(url: string): boolean {
 }
 
 /**
- * An example URL where examples are not allowed. `Extension.url` is left to the extension check,
- * which already reports an unknown extension there.
+ * An example URL where examples are not allowed; `Extension.url` too, beside the extension check's
+ * own report of an unknown extension (the HL7 validator reports both).
  */
-export function checkExampleUrl(ctx: CheckContext, el: CompiledElement, value: string, type: string): void {
-  if (ctx.policy.allowExamples || !URL_TYPES.has(type) || el.path === 'Extension.url') return;
+export function checkExampleUrl(ctx: CheckContext, value: string, type: string): void {
+  if (ctx.policy.allowExamples || !URL_TYPES.has(type)) return;
   if (!isExampleUrl(value)) return;
   ctx.report('error', 'invalid', `Example URLs are not allowed in this context (${value})`);
 }

@@ -303,6 +303,7 @@ describe('allowExamples option', () => {
     ]);
     expect(errors(v.validate(exampleExt))).toEqual([
       "Patient.extension[0] | Unknown extension 'http://example.org/fhir/ext'",
+      'Patient.extension[0].url | Example URLs are not allowed in this context (http://example.org/fhir/ext)',
     ]);
     const elsewhere = {
       ...docRef,
