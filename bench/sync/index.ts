@@ -10,6 +10,7 @@
 //   npx tsx bench/sync/index.ts                    # N = 10,000
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
 //   TYOKYKY_SYNC_BENCH_ONLY=linked npx tsx bench/sync/index.ts   # only the cross-referenced workload
+//   TYOKYKY_SYNC_BENCH_PROFILE=DIR …   # + a V8 CPU profile of the end-to-end run, DIR/sync-end-to-end.cpuprofile
 import { pathToFileURL } from 'node:url';
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -19,7 +20,7 @@ import { type BundleMode, type SyncService, createSync } from '../../src/sync/in
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
-import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
+import { type CpuMeter, type CpuParts, cpuMeter, perThousand, profiled } from './cpu.ts';
 import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
@@ -286,7 +287,9 @@ async function timedSides(store: Store, url: string, clients: number, meter: Cpu
   const { local, ids } = sides;
   const n = clients * LINKED_PER_CLIENT;
   const before = await meter.measure(() => directLinked(url, clients, ids));
-  const { result: e2e, cpu: e2eCpu } = await meter.measure(() => throughFacade(store, local, clients, ids));
+  const { result: e2e, cpu: e2eCpu } = await meter.measure(() =>
+    profiled('sync-end-to-end', () => throughFacade(store, local, clients, ids)),
+  );
   const e2eSplit = split(local.sync, e2e.ms);
   await local.close();
   const { result: old, cpu: pushCpu } = await meter.measure(() => writeThenPush(store, url, clients, ids));

@@ -71,29 +71,33 @@ export function isPulledWrite(tx: object): boolean {
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
-/** The outbox columns of `changes`, as arrays for one `unnest`. */
-function outboxArrays(changes: ResourceChange[]): (string | null)[][] {
+/**
+ * The outbox columns of `changes`: arrays for one `unnest`, and the payloads as one JSON array (a
+ * text[] parameter would escape every quote in them, and PostgreSQL unescape them again).
+ */
+function outboxParams(changes: ResourceChange[]): unknown[] {
   return [
     changes.map((c) => c.resource.resourceType),
     changes.map((c) => c.resource.id ?? null),
     changes.map((c) => c.resource.meta?.versionId ?? null),
     changes.map((c) => c.action),
     changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
-    changes.map((c) => JSON.stringify(c.resource)),
+    JSON.stringify(changes.map((c) => c.resource)),
   ];
 }
 
-const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(t, i, v, a, p, j, n)`;
+const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, n)
+       JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS c(j, n) USING (n)`;
 
 /** Records local writes in the outbox, in the writes' own transaction, in one statement. */
 export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+     SELECT t, i, v, a, p, j FROM ${OUTBOX_UNNEST}
      ORDER BY n`,
-    outboxArrays(changes),
+    outboxParams(changes),
   );
 }
 
@@ -111,12 +115,12 @@ export async function enqueueUnsynced(
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
     const rows = await tx.query(
       `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-       SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+       SELECT t, i, v, a, p, j FROM ${OUTBOX_UNNEST}
         WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
           AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
        ORDER BY n
        RETURNING id`,
-      outboxArrays(resources.map((resource) => ({ action: 'create' as const, resource }))),
+      outboxParams(resources.map((resource) => ({ action: 'create' as const, resource }))),
     );
     return rows.length;
   });

@@ -7,6 +7,7 @@ import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
+import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
@@ -174,6 +175,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     timings,
     waits,
     sending: new Slots(pushLanes(opts)),
+    doorbell: doorbellOf(opts.store),
   };
 }
 
@@ -209,6 +211,9 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
         tx,
         changes.map((c) => c.resource),
       );
+    },
+    afterCommit() {
+      ctx.doorbell.ring();
     },
   });
   return () => {

@@ -43,6 +43,8 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
   );
   result.claimed = rows.length;
   if (!rows.length) return result;
+  // A full batch may have left more behind: an idle loop claims it while this round delivers.
+  if (rows.length >= ctx.batchSize) ctx.doorbell.ring();
   const round: Round = { ctx, result, signal, claim: claimId, leasedAt: performance.now() };
   try {
     await run(round, rows);
