@@ -37,7 +37,9 @@ export function translateReferences<T>(
       let out: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {
         const x = walk(v[i]);
-        if (x !== v[i]) (out ??= v.slice())[i] = x;
+        if (x === v[i]) continue;
+        out ??= v.slice();
+        out[i] = x;
       }
       return out ?? v;
     }
@@ -53,7 +55,9 @@ export function translateReferences<T>(
     for (const k in obj) {
       if (k === 'reference' && t) continue;
       const x = walk(obj[k]);
-      if (x !== obj[k]) (out ??= { ...obj })[k] = x;
+      if (x === obj[k]) continue;
+      out ??= { ...obj };
+      out[k] = x;
     }
     if (!t) return out ?? v;
     // Keys keep their order: the reference's place takes the translation.
