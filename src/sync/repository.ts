@@ -46,10 +46,17 @@ export type IdMapping = {
 /** States in which a row still means "this local change has not reached the remote". */
 export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked'];
 
-/** The outbox columns an OutboxRow carries, of table alias `t`. */
+/**
+ * The outbox columns an OutboxRow carries, of table alias `t`. A row of a stored version keeps no copy
+ * of it (`payload` is null): its payload is that version's content in the store's history table
+ * (`resource_history`, src/store/schema.ts), which never changes — so a local write costs no second
+ * copy of the resource, neither serialised in the hook nor parsed and stored again by the database.
+ */
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    ${t}.payload, ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
+    coalesce(${t}.payload, (SELECT h.content FROM resource_history h
+      WHERE h.resource_type = ${t}.resource_type AND h.id = ${t}.resource_id AND h.version_id = ${t}.version_id::int)) AS payload,
+    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
 
@@ -73,16 +80,18 @@ export function isPulledWrite(tx: object): boolean {
 
 /**
  * The outbox columns of `changes`: arrays for one `unnest`, and the payloads as one JSON array (a
- * text[] parameter would escape every quote in them, and PostgreSQL unescape them again).
+ * text[] parameter would escape every quote in them) — null for a stored version, whose content the
+ * store's history holds (see rowColumns); only delete stubs travel.
  */
 function outboxParams(changes: ResourceChange[]): unknown[] {
+  const copied = (c: ResourceChange) => c.action === 'delete' || !c.resource.meta?.versionId;
   return [
     changes.map((c) => c.resource.resourceType),
     changes.map((c) => c.resource.id ?? null),
     changes.map((c) => c.resource.meta?.versionId ?? null),
     changes.map((c) => c.action),
     changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
-    JSON.stringify(changes.map((c) => c.resource)),
+    JSON.stringify(changes.map((c) => (copied(c) ? c.resource : null))),
   ];
 }
 
@@ -95,7 +104,7 @@ export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<vo
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, j FROM ${OUTBOX_UNNEST}
+     SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
      ORDER BY n`,
     outboxParams(changes),
   );
@@ -115,7 +124,7 @@ export async function enqueueUnsynced(
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
     const rows = await tx.query(
       `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-       SELECT t, i, v, a, p, j FROM ${OUTBOX_UNNEST}
+       SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
         WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
           AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
        ORDER BY n

@@ -93,14 +93,13 @@ describe('push loops wake on a local commit', () => {
       await tx.create(score(p.id!, 7));
       return p.identifier![0].value!;
     });
+    // The Observation goes in the round's last wave, after the Patient and the Consent.
     await waitFor(
-      async () =>
-        (await remoteAll(peer.url, 'Patient')).some((r) =>
-          (r as Patient).identifier?.some((i) => i.value === value),
-        ),
+      async () => (await remoteAll(peer.url, 'Observation')).length === 1,
       10_000,
-      'the Patient on the remote',
+      'the Observation on the remote',
     );
-    expect((await remoteAll(peer.url, 'Observation')).length).toBe(1);
+    const patients = await remoteAll(peer.url, 'Patient');
+    expect(patients.filter((r) => (r as Patient).identifier?.some((i) => i.value === value))).toHaveLength(1);
   });
 });
