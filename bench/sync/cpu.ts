@@ -2,7 +2,9 @@
 // remote facade's process, and the PostgreSQL backends of the local and the remote database. Unlike
 // wall time it hardly moves with the machine's load, so the cost of a push and of direct POSTs can be
 // compared even on a busy shared machine. Elsewhere (no /proc) it reports nothing.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { PG_URL } from '../../tests/helpers/databases.ts';
 
@@ -82,4 +84,24 @@ export function perThousand(cpu: CpuParts | undefined, n: number): string {
   const k = (ms: number) => ((ms * 1000) / n).toFixed(0);
   const total = cpu.sync + cpu.localPg + cpu.facade + cpu.remotePg;
   return `${k(total)} ms per 1,000 resources (sync ${k(cpu.sync)}, local PG ${k(cpu.localPg)}, facade ${k(cpu.facade)}, remote PG ${k(cpu.remotePg)})`;
+}
+
+/**
+ * With TYOKYKY_SYNC_BENCH_PROFILE=<dir>: a V8 CPU profile of this process while `fn` runs, written to
+ * <dir>/<name>.cpuprofile (open it in Chrome DevTools or speedscope); otherwise just `fn`.
+ */
+export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.TYOKYKY_SYNC_BENCH_PROFILE;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }

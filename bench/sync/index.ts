@@ -5,21 +5,24 @@
 // counts, and the ratio of batched (transaction Bundles) to unbatched (one request per resource)
 // push measured in the same run. For a cross-referenced workload it also times end to end: the same
 // transaction Bundles POSTed to our facade (in this process, sync attached, push loops running) until
-// the last resource is on the remote, next to the same Bundles POSTed straight to the remote.
+// the last resource is on the remote, next to the same Bundles POSTed straight to the remote; an EHR
+// in a process of its own sends both (ehr-client.ts).
 //
 //   npx tsx bench/sync/index.ts                    # N = 10,000
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
 //   TYOKYKY_SYNC_BENCH_ONLY=linked npx tsx bench/sync/index.ts   # only the cross-referenced workload
+//   TYOKYKY_SYNC_BENCH_PROFILE=DIR …   # + a V8 CPU profile of the end-to-end run, DIR/sync-end-to-end.cpuprofile
 import { pathToFileURL } from 'node:url';
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
 import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
-import { consent, goal, linkedPlan, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
+import { consent, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
-import { type CpuMeter, type CpuParts, cpuMeter, perThousand } from './cpu.ts';
+import { type CpuMeter, type CpuParts, cpuMeter, perThousand, profiled } from './cpu.ts';
+import { type EhrClient, LINKED_PER_CLIENT, linkedClient, startEhrClient } from './ehr-client.ts';
 import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
@@ -131,27 +134,6 @@ async function directPost(url: string, n: number, inFlight = 2): Promise<number>
   return (sent / (performance.now() - started)) * 1000;
 }
 
-/** One client of the cross-reference workload: Patient, Consent, 3 Observations, Goal → Observation, CarePlan → Goal + Observation. */
-const LINKED_PER_CLIENT = 7;
-
-function linkedClient(): Resource[] {
-  const p = patient(`010181-${String(900 + (hetu++ % 100))}X`);
-  const ref = (r: Resource) => `urn:uuid:${(r as Patient).identifier![0].value!.slice('urn:uuid:'.length)}`;
-  const pid = ref(p).slice('urn:uuid:'.length);
-  const k = consent(pid);
-  const obs = [0, 1, 2].map((i) => score(pid, i + 4));
-  const g = goal(pid, ref(obs[0]).slice('urn:uuid:'.length));
-  const plan = linkedPlan(pid, ref(g).slice('urn:uuid:'.length), ref(obs[1]).slice('urn:uuid:'.length));
-  return [p, k, ...obs, g, plan];
-}
-
-/** References `Type/<uuid>` of a linkedClient() as urn:uuid (for a transaction Bundle). */
-function asUrn(r: Resource): Resource {
-  return JSON.parse(
-    JSON.stringify(r).replace(/"reference":"[A-Za-z]+\/([0-9a-f-]{36})"/g, '"reference":"urn:uuid:$1"'),
-  );
-}
-
 /** Local ids for a linkedClient() written locally: each `Type/<uuid>` reference → the created id. */
 async function writeLinked(store: Store, clients: number, ids: Set<string>): Promise<void> {
   for (let c = 0; c < clients; c++) {
@@ -172,52 +154,6 @@ async function writeLinked(store: Store, clients: number, ids: Set<string>): Pro
   }
 }
 
-/**
- * The linked workload of `clients` POSTed as transaction Bundles (urn:uuid references, 2 in flight,
- * return=minimal) to `url` — the remote directly, or our facade with the sync attached; ms. The
- * business identifiers sent go into `ids` (for the lost/duplicated check).
- */
-async function directLinked(url: string, clients: number, ids?: Set<string>): Promise<number> {
-  const started = performance.now();
-  let next = 0;
-  const perBundle = Math.max(1, Math.floor(BATCH / LINKED_PER_CLIENT));
-  const poster = async () => {
-    while (next < clients) {
-      const take = Math.min(perBundle, clients - next);
-      next += take;
-      const entry = Array.from({ length: take }, linkedClient)
-        .flat()
-        .map((r) => {
-          const ident = (r as Patient).identifier![0];
-          ids?.add(ident.value!);
-          return {
-            fullUrl: ident.value,
-            resource: asUrn(r),
-            request: {
-              method: 'POST',
-              url: r.resourceType,
-              ifNoneExist: `identifier=${ident.system}|${ident.value}`,
-            },
-          };
-        });
-      const res = await fetch(url, {
-        method: 'POST',
-        // The same request the push sends: its Bundles ask for return=minimal too.
-        headers: {
-          'content-type': 'application/fhir+json',
-          accept: 'application/fhir+json',
-          prefer: 'return=minimal',
-        },
-        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry } as Bundle),
-      });
-      if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      await res.arrayBuffer();
-    }
-  };
-  await Promise.all([poster(), poster()]);
-  return performance.now() - started;
-}
-
 /** Clients of the linked workload each side sends, untimed, before the timed runs. */
 const WARM_CLIENTS = 150;
 
@@ -225,26 +161,29 @@ const WARM_CLIENTS = 150;
 interface Sides {
   /** Our facade (this process) with the sync's push loops running, as under `serve --remote`. */
   local: LocalFacade;
+  /** The EHR sending the workload, in a process of its own (ehr-client.ts). */
+  ehr: EhrClient;
   /** Identifiers sent on every path, for the lost/duplicated/dangling check. */
   ids: Set<string>;
 }
 
-async function warmSides(store: Store, url: string): Promise<Sides> {
+async function warmSides(store: Store, url: string, ehr: EhrClient): Promise<Sides> {
   const ids = new Set<string>();
   await writeLinked(store, WARM_CLIENTS, ids);
   await worker(store, url, 'transaction').pushOnce();
   const local = await startLocalFacade(store, worker(store, url, 'transaction'));
-  await directLinked(local.url, WARM_CLIENTS, ids);
+  await ehr.post(local.url, WARM_CLIENTS, ids);
   await drained(store);
-  await directLinked(url, WARM_CLIENTS, ids);
-  return { local, ids };
+  await ehr.post(url, WARM_CLIENTS, ids);
+  return { local, ehr, ids };
 }
 
 /** From the first POST to our facade until the last resource is on the remote (outbox settled). */
-async function throughFacade(store: Store, local: LocalFacade, clients: number, ids: Set<string>) {
+async function throughFacade(store: Store, sides: Sides, clients: number) {
+  const { local, ehr, ids } = sides;
   resetTimings(local.sync);
   const started = performance.now();
-  const postMs = await directLinked(local.url, clients, ids);
+  const postMs = await ehr.post(local.url, clients, ids);
   const left = await unsettled(store);
   await drained(store);
   return { ms: performance.now() - started, postMs, left };
@@ -263,8 +202,8 @@ async function writeThenPush(store: Store, url: string, clients: number, ids: Se
 
 /**
  * End to end with cross-resource references, next to the same workload POSTed directly as transaction
- * Bundles (urn:uuid references, 2 in flight) in the same run. End to end is the same client code
- * sending the same Bundles to our facade with the sync attached (its push loops running meanwhile),
+ * Bundles (urn:uuid references, 2 in flight) in the same run. End to end is the same EHR client (its
+ * own process, so it competes with neither side's event loop) sending the same Bundles to our facade with the sync attached (its push loops running meanwhile),
  * timed from the first POST until the outbox is drained and settled. Also shown: the older split —
  * local writes through the store API, then the push alone. Fair to all sides: each first sends
  * WARM_CLIENTS clients untimed, and the direct POSTs run once before and once after the sync runs —
@@ -273,24 +212,31 @@ async function writeThenPush(store: Store, url: string, clients: number, ids: Se
  * remote that resolves to nothing there) over every path.
  */
 async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
-  const { local, ids } = await warmSides(store, url);
+  const ehr = startEhrClient(BATCH);
   try {
-    await timedSides(store, url, clients, meter, { local, ids });
+    const sides = await warmSides(store, url, ehr);
+    try {
+      await timedSides(store, url, clients, meter, sides);
+    } finally {
+      await sides.local.close();
+    }
   } finally {
-    await local.close();
+    ehr.close();
   }
 }
 
 /** The timed runs of endToEnd, in order: direct, through our facade, store writes + push, direct. */
 async function timedSides(store: Store, url: string, clients: number, meter: CpuMeter, sides: Sides) {
-  const { local, ids } = sides;
+  const { local, ehr, ids } = sides;
   const n = clients * LINKED_PER_CLIENT;
-  const before = await meter.measure(() => directLinked(url, clients, ids));
-  const { result: e2e, cpu: e2eCpu } = await meter.measure(() => throughFacade(store, local, clients, ids));
+  const before = await meter.measure(() => ehr.post(url, clients, ids));
+  const { result: e2e, cpu: e2eCpu } = await meter.measure(() =>
+    profiled('sync-end-to-end', () => throughFacade(store, sides, clients)),
+  );
   const e2eSplit = split(local.sync, e2e.ms);
   await local.close();
   const { result: old, cpu: pushCpu } = await meter.measure(() => writeThenPush(store, url, clients, ids));
-  const after = await meter.measure(() => directLinked(url, clients, ids));
+  const after = await meter.measure(() => ehr.post(url, clients, ids));
   const check = await countRemoteLinked(url, ids);
 
   const rate = (ms: number) => (n / ms) * 1000;
@@ -307,7 +253,7 @@ async function timedSides(store: Store, url: string, clients: number, meter: Cpu
       `  lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling} (of ${ids.size} sent on all paths)\n` +
       `  CPU, end to end: ${perThousand(e2eCpu, n)} ("sync" = this process: our facade + the sync)\n` +
       `  CPU, store writes + push alone: ${perThousand(pushCpu, n)}\n` +
-      `  CPU, direct:     ${perThousand(directCpu, n)} (mean of the two runs)`,
+      `  CPU, direct:     ${perThousand(directCpu, n)} (mean of the two runs; the EHR client's own CPU is in neither figure)`,
   );
 }
 

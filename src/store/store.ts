@@ -64,14 +64,22 @@ function createStore(
   initialHooks?: StoreHooks,
 ): Store {
   let hooks: StoreHooks[] = initialHooks ? [initialHooks] : [];
-  const currentHooks = () => hooks;
   let closed = false;
 
-  const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> =>
-    engine.transaction((q) => {
-      const tx: Operations = new Operations(q, currentHooks, (inner) => inner(tx));
+  const transaction = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
+    // Operations asks for the hooks only to run them on writes: then the hooks hear of the commit.
+    let wrote = false;
+    const hooksOnWrite = () => {
+      wrote = true;
+      return hooks;
+    };
+    const result = await engine.transaction((q) => {
+      const tx: Operations = new Operations(q, hooksOnWrite, (inner) => inner(tx));
       return fn(tx);
     });
+    if (wrote) for (const h of hooks) h.afterCommit?.();
+    return result;
+  };
   // Reads and searches run directly on the engine; writes that lock, check or run hooks open a
   // transaction so the row lock, the version and the hooks commit together.
   const direct = new Operations(engine, () => [], transaction);

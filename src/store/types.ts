@@ -114,6 +114,11 @@ export interface StoreHooks {
    * one statement. Same transaction and rollback rule as `afterWrite`.
    */
   afterWriteMany?(tx: StoreTx, changes: ResourceChange[]): Promise<void>;
+  /**
+   * After the commit of a transaction in which the write hooks ran (the writes are visible to others
+   * now), e.g. to wake a worker instead of polling. Not called on rollback; must not throw.
+   */
+  afterCommit?(): void;
 }
 
 export interface StoreTx {

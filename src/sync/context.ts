@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/index.ts';
 import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
+import type { Doorbell } from './doorbell.ts';
 import type { SyncMetrics } from './metrics.ts';
 import type { RemoteClient } from './remote-client.ts';
 import type { Slots } from './slots.ts';
@@ -62,6 +63,8 @@ export interface SyncContext {
   waits: Map<symbol, Wait>;
   /** Push Bundles in flight at once (`pushConcurrency`); rounds do their local work outside them. */
   sending: Slots;
+  /** Rung after a local commit queued rows: idle push loops wake instead of polling. */
+  doorbell: Doorbell;
 }
 
 const spans = new WeakMap<Timings, Record<Span, { open: number; since: number }>>();

@@ -70,8 +70,10 @@ export async function pushLoop(
 ): Promise<void> {
   while (!signal.aborted) {
     try {
+      // Idle until a local commit queues rows (or idleMs, for other processes' rows and delays).
+      const ticket = ctx.doorbell.ticket();
       const r = await rounds.pushRound(ctx, signal);
-      if (r.claimed === 0 || onlyGaveBack(r)) await sleep(idleMs, undefined, { signal });
+      if (r.claimed === 0 || onlyGaveBack(r)) await ctx.doorbell.sleep(idleMs, ticket, signal);
     } catch (err) {
       if (signal.aborted) break;
       await recordError(ctx, err);

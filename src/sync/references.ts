@@ -3,7 +3,9 @@ export function collectReferences(value: unknown, out = new Set<string>()): Set<
   if (Array.isArray(value)) {
     for (const v of value) collectReferences(v, out);
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) {
+      const v = obj[k];
       if (k === 'reference' && typeof v === 'string' && RELATIVE.test(v)) out.add(v);
       else collectReferences(v, out);
     }
@@ -20,9 +22,10 @@ export type ReferenceTranslation =
   | { identifier: { system: string; value: string }; type: string };
 
 /**
- * A copy of `value` whose relative references are translated from one side's ids to the other's
- * through `translate`. References it cannot translate are kept as they are and listed in `untranslated`
- * so a caller can refuse to send them.
+ * `value` with its relative references translated from one side's ids to the other's through
+ * `translate`: a copy along the paths to translated references only (the rest is shared with
+ * `value`, which is not changed). References it cannot translate are kept as they are and listed in
+ * `untranslated` so a caller can refuse to send them.
  */
 export function translateReferences<T>(
   value: T,
@@ -30,22 +33,44 @@ export function translateReferences<T>(
 ): { value: T; untranslated: string[] } {
   const untranslated: string[] = [];
   const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (!v || typeof v !== 'object') return v;
-    const out: Record<string, unknown> = {};
-    const ref = (v as { reference?: unknown }).reference;
-    const t = typeof ref === 'string' && RELATIVE.test(ref) ? translate(ref) : undefined;
-    if (typeof ref === 'string' && RELATIVE.test(ref) && !t) untranslated.push(ref);
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'reference' && t) {
-        if ('reference' in t) out.reference = t.reference;
-        else {
-          out.type = t.type;
-          out.identifier = t.identifier;
-        }
-      } else out[k] = walk(x);
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const x = walk(v[i]);
+        if (x === v[i]) continue;
+        out ??= v.slice();
+        out[i] = x;
+      }
+      return out ?? v;
     }
-    return out;
+    if (!v || typeof v !== 'object') return v;
+    const obj = v as Record<string, unknown>;
+    const ref = obj.reference;
+    let t: ReferenceTranslation | undefined;
+    if (typeof ref === 'string' && RELATIVE.test(ref)) {
+      t = translate(ref);
+      if (!t) untranslated.push(ref);
+    }
+    let out: Record<string, unknown> | undefined;
+    for (const k in obj) {
+      if (k === 'reference' && t) continue;
+      const x = walk(obj[k]);
+      if (x === obj[k]) continue;
+      out ??= { ...obj };
+      out[k] = x;
+    }
+    if (!t) return out ?? v;
+    // Keys keep their order: the reference's place takes the translation.
+    const res: Record<string, unknown> = {};
+    for (const k in obj) {
+      if (k !== 'reference') res[k] = (out ?? obj)[k];
+      else if ('reference' in t) res.reference = t.reference;
+      else {
+        res.type = t.type;
+        res.identifier = t.identifier;
+      }
+    }
+    return res;
   };
   return { value: walk(value) as T, untranslated };
 }

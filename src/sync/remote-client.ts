@@ -229,8 +229,8 @@ export class RemoteClient {
 /**
  * What we never send: server-owned meta (the remote assigns its own; callers drop or replace the id).
  * A shallow copy: nested values are shared with `resource`, and neither is ever changed in place —
- * every caller copies before it changes anything (translateReferences builds a new tree), so a deep
- * copy of every resource a push sends would only feed the garbage collector.
+ * every caller copies what it changes (translateReferences copies the paths to the references it
+ * translates), so a deep copy of every resource a push sends would only feed the garbage collector.
  */
 export function stripForRemote<T extends Resource>(resource: T): T {
   const meta = (resource as { meta?: Record<string, unknown> }).meta;

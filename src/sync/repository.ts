@@ -46,10 +46,17 @@ export type IdMapping = {
 /** States in which a row still means "this local change has not reached the remote". */
 export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked'];
 
-/** The outbox columns an OutboxRow carries, of table alias `t`. */
+/**
+ * The outbox columns an OutboxRow carries, of table alias `t`. A row of a stored version keeps no copy
+ * of it (`payload` is null): its payload is that version's content in the store's history table
+ * (`resource_history`, src/store/schema.ts), which never changes — so a local write costs no second
+ * copy of the resource, neither serialised in the hook nor parsed and stored again by the database.
+ */
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    ${t}.payload, ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
+    coalesce(${t}.payload, (SELECT h.content FROM resource_history h
+      WHERE h.resource_type = ${t}.resource_type AND h.id = ${t}.resource_id AND h.version_id = ${t}.version_id::int)) AS payload,
+    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
 
@@ -71,29 +78,35 @@ export function isPulledWrite(tx: object): boolean {
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
-/** The outbox columns of `changes`, as arrays for one `unnest`. */
-function outboxArrays(changes: ResourceChange[]): (string | null)[][] {
+/**
+ * The outbox columns of `changes`: arrays for one `unnest`, and the payloads as one JSON array (a
+ * text[] parameter would escape every quote in them) — null for a stored version, whose content the
+ * store's history holds (see rowColumns); only delete stubs travel.
+ */
+function outboxParams(changes: ResourceChange[]): unknown[] {
+  const copied = (c: ResourceChange) => c.action === 'delete' || !c.resource.meta?.versionId;
   return [
     changes.map((c) => c.resource.resourceType),
     changes.map((c) => c.resource.id ?? null),
     changes.map((c) => c.resource.meta?.versionId ?? null),
     changes.map((c) => c.action),
     changes.map((c) => patientReferenceOf(c.resource)?.slice('Patient/'.length) ?? null),
-    changes.map((c) => JSON.stringify(c.resource)),
+    JSON.stringify(changes.map((c) => (copied(c) ? c.resource : null))),
   ];
 }
 
-const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(t, i, v, a, p, j, n)`;
+const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       WITH ORDINALITY AS u(t, i, v, a, p, n)
+       JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS c(j, n) USING (n)`;
 
 /** Records local writes in the outbox, in the writes' own transaction, in one statement. */
 export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+     SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
      ORDER BY n`,
-    outboxArrays(changes),
+    outboxParams(changes),
   );
 }
 
@@ -111,12 +124,12 @@ export async function enqueueUnsynced(
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
     const rows = await tx.query(
       `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-       SELECT t, i, v, a, p, j::jsonb FROM ${OUTBOX_UNNEST}
+       SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
         WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
           AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
        ORDER BY n
        RETURNING id`,
-      outboxArrays(resources.map((resource) => ({ action: 'create' as const, resource }))),
+      outboxParams(resources.map((resource) => ({ action: 'create' as const, resource }))),
     );
     return rows.length;
   });

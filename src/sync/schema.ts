@@ -92,3 +92,9 @@ export const SYNC_MIGRATIONS_5: string[] = [
   // of those updates writes the row's few small columns instead of the whole resource again.
   'ALTER TABLE sync_outbox SET (toast_tuple_target = 128)',
 ];
+
+export const SYNC_MIGRATIONS_6: string[] = [
+  // A row of a stored version keeps no copy of the resource: its content is read from the store's
+  // history when the row is claimed (repository.rowColumns); only delete stubs are kept here.
+  'ALTER TABLE sync_outbox ALTER COLUMN payload DROP NOT NULL',
+];

@@ -7,6 +7,7 @@ import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import type { SyncContext, SyncStore, Timings } from './context.ts';
+import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
@@ -29,6 +30,7 @@ import {
   SYNC_MIGRATIONS_3,
   SYNC_MIGRATIONS_4,
   SYNC_MIGRATIONS_5,
+  SYNC_MIGRATIONS_6,
 } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -174,6 +176,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     timings,
     waits,
     sending: new Slots(pushLanes(opts)),
+    doorbell: doorbellOf(opts.store),
   };
 }
 
@@ -210,6 +213,9 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
         changes.map((c) => c.resource),
       );
     },
+    afterCommit() {
+      ctx.doorbell.ring();
+    },
   });
   return () => {
     remove();
@@ -229,6 +235,7 @@ function migrateAll(
     .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
     .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
+    .then(() => store.migrate('sync-6', SYNC_MIGRATIONS_6))
     .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone

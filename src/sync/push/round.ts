@@ -43,6 +43,8 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
   );
   result.claimed = rows.length;
   if (!rows.length) return result;
+  // A full batch may have left more behind: an idle loop claims it while this round delivers.
+  if (rows.length >= ctx.batchSize) ctx.doorbell.ring();
   const round: Round = { ctx, result, signal, claim: claimId, leasedAt: performance.now() };
   try {
     await run(round, rows);
@@ -241,12 +243,29 @@ async function waveByWave(round: Round, { waves, logical, mappings }: Ordered): 
   }
 }
 
-/** Kanta-style stores take only conditional creates keyed by business identifier. */
+/**
+ * Kanta-style stores take only conditional creates keyed by business identifier. A row whose version
+ * the store no longer holds (its payload is read from the history) has nothing to send.
+ */
 async function requireIdentifiers(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const passing: OutboxRow[] = [];
   for (const row of rows) {
-    if (row.action === 'delete' || businessIdentifier(row.payload)) {
+    if (row.action === 'delete' || (row.payload && businessIdentifier(row.payload))) {
       passing.push(row);
+      continue;
+    }
+    if (!row.payload) {
+      await dead(
+        round,
+        row,
+        outcome([
+          issue(
+            'error',
+            'not-found',
+            `sync-push-3: version ${row.version_id} of ${row.resource_type}/${row.resource_id} is no longer in the local store`,
+          ),
+        ]),
+      );
       continue;
     }
     await dead(
