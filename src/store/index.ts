@@ -1,5 +1,6 @@
 export { parseDateRange } from './dates.ts';
 export { openStore } from './store.ts';
+export { versionContentSql } from './reads.ts';
 export { INDEXED_PARAMS } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';

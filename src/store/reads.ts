@@ -13,6 +13,16 @@ import type {
   WriteAction,
 } from './types.ts';
 
+/**
+ * A scalar SQL subquery for the stored content of one version, for stages that keep a version's
+ * reference in their own tables and read its content in their own statement (the sync's outbox).
+ * The arguments are SQL expressions of the caller's statement; history rows never change.
+ */
+export function versionContentSql(typeExpr: string, idExpr: string, versionExpr: string): string {
+  return `(SELECT h.content FROM resource_history h
+    WHERE h.resource_type = ${typeExpr} AND h.id = ${idExpr} AND h.version_id = ${versionExpr})`;
+}
+
 export interface JsonRow extends Row {
   resource_type: string;
   id: string;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { ResourceChange, StoreTx } from '../store/index.ts';
+import { type ResourceChange, type StoreTx, versionContentSql } from '../store/index.ts';
 import { patientReferenceOf } from './config.ts';
 import type { SyncStore } from './context.ts';
 
@@ -49,13 +49,12 @@ export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'par
 /**
  * The outbox columns an OutboxRow carries, of table alias `t`. A row of a stored version keeps no copy
  * of it (`payload` is null): its payload is that version's content in the store's history table
- * (`resource_history`, src/store/schema.ts), which never changes — so a local write costs no second
+ * (`versionContentSql`), which never changes — so a local write costs no second
  * copy of the resource, neither serialised in the hook nor parsed and stored again by the database.
  */
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    coalesce(${t}.payload, (SELECT h.content FROM resource_history h
-      WHERE h.resource_type = ${t}.resource_type AND h.id = ${t}.resource_id AND h.version_id = ${t}.version_id::int)) AS payload,
+    coalesce(${t}.payload, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload,
     ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
