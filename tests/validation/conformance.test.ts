@@ -46,7 +46,7 @@ const CASE_COUNTS: Record<string, number> = {
   references: 14,
   snapshots: 12,
   'structure-definitions': 10,
-  terminology: 24,
+  terminology: 26,
   types: 3,
 };
 const groups = readdirSync(casesDir, { withFileTypes: true })
