@@ -84,17 +84,25 @@ async function start(kind: string, engine: string): Promise<Server> {
   });
   return new Promise((resolve, reject) => {
     let out = '';
+    let server: Server | undefined;
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
+      // A fresh access token (the server prints one every two minutes): used from the next measurement.
+      for (const t of out.matchAll(/TOKEN (\S+)\n/g)) if (server) server.token = t[1] as string;
+      if (server) {
+        out = out.slice(out.lastIndexOf('\n') + 1);
+        return;
+      }
       const m = /READY (\S+) (\S+) (\d+)/.exec(out);
       if (m) {
-        resolve({
+        server = {
           child,
           origin: m[1] as string,
           pid: Number(m[3]),
           ...(m[2] !== '-' ? { token: m[2] } : {}),
           ...(engine === 'postgres' ? { db } : {}),
-        });
+        };
+        resolve(server);
       }
     });
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));

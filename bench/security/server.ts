@@ -3,7 +3,8 @@
 // `plain` is the facade with no security layer at all (createApp alone); `open` is `startServer` with
 // auth off (security headers, rate limiter and audit rows, no token); `secured` is `startServer`
 // with the embedded authorization server, bearer tokens verified on every request, scopes checked
-// and every access audited. Prints `READY <origin> <access token> <pid>` when listening.
+// and every access audited. Prints `READY <origin> <access token> <pid>` when listening (and
+// `TOKEN <access token>` when it has a fresh one).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -60,23 +61,31 @@ if (kind === 'plain') {
     port: 0,
     rateLimit: 10_000_000,
   });
-  const assertion = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES384', kid })
-    .setIssuer('bench')
-    .setSubject('bench')
-    .setAudience(`${running.url}/auth/token`)
-    .setJti(randomUUID())
-    .setExpirationTime('4m')
-    .sign(privateKey);
-  const res = await fetch(`${running.url}/auth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    }),
-  });
-  const token = ((await res.json()) as { access_token: string }).access_token;
+  // Access tokens live five minutes and a full run is longer: a fresh one every two minutes, printed
+  // as `TOKEN <token>`, is what the bench uses from its next measurement on.
+  const fresh = async () => {
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES384', kid })
+      .setIssuer('bench')
+      .setSubject('bench')
+      .setAudience(`${running.url}/auth/token`)
+      .setJti(randomUUID())
+      .setExpirationTime('4m')
+      .sign(privateKey);
+    const res = await fetch(`${running.url}/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+  const token = await fresh();
+  setInterval(() => {
+    void fresh().then((t) => process.stdout.write(`TOKEN ${t}\n`));
+  }, 120_000).unref();
   line = `${running.url} ${token}`;
 }
 const stopProfile = process.env.SECURITY_BENCH_PROFILE

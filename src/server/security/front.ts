@@ -106,24 +106,27 @@ function auditRequest(
 
 /**
  * Bearer-token authentication: the principal of a verified token (`anonymous` with every
- * permission when auth is off). The verifier keeps verified tokens until they expire; the principal
- * built from a token's claims is kept as long as those claims are.
+ * permission when auth is off). Every token is verified; the principal built from a verified
+ * token's client, scope and party is kept for the next token with the same three.
  */
 function authenticator(verifier: TokenVerifier | undefined): (req: Request) => Promise<Principal> {
-  const principals = new WeakMap<JWTPayload, Principal>();
+  const principals = new Map<string, Principal>();
   const principalOf = (claims: JWTPayload): Principal => {
-    let p = principals.get(claims);
+    const scope = typeof claims.scope === 'string' ? claims.scope : '';
+    const party = typeof claims.tyokyky_party === 'string' ? claims.tyokyky_party : undefined;
+    const clientId = String(claims.client_id ?? claims.sub);
+    const key = `${clientId}\n${party ?? ''}\n${scope}`;
+    let p = principals.get(key);
     if (!p) {
-      const scope = typeof claims.scope === 'string' ? claims.scope : '';
-      const party = typeof claims.tyokyky_party === 'string' ? claims.tyokyky_party : undefined;
       p = {
-        clientId: String(claims.client_id ?? claims.sub),
+        clientId,
         ...(party ? { party } : {}),
         scopes: parseScopes(scope),
         unrestricted: false,
         turvakielto: scope.split(/\s+/).includes(TURVAKIELTO_SCOPE),
       };
-      principals.set(claims, p);
+      if (principals.size >= 1000) principals.clear();
+      principals.set(key, p);
     }
     return p;
   };

@@ -9,7 +9,14 @@ import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './schema.ts';
-import { type TokenVerifier, createVerifier, loadSigningKey, localKeys, remoteKeys } from './tokens.ts';
+import {
+  type TokenVerifier,
+  createVerifier,
+  loadSigningKey,
+  localKeys,
+  remoteKeySource,
+  remoteKeys,
+} from './tokens.ts';
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
 export { ANONYMOUS, type Principal, requestStore } from './context.ts';
@@ -77,14 +84,14 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     verifier = createVerifier({
       issuer: () => issuerOf(origin),
       audience: () => `${origin}/fhir`,
-      keys: localKeys(key),
+      keys: localKeys(key.jwks),
     });
   } else if (opts.auth.mode === 'external') {
     const { issuer, jwksUrl } = opts.auth;
     verifier = createVerifier({
       issuer: () => issuer,
       audience: () => `${origin}/fhir`,
-      keys: remoteKeys(jwksUrl),
+      keys: remoteKeySource(remoteKeys(jwksUrl)),
     });
   }
   const external = opts.auth.mode === 'external' ? opts.auth : undefined;
