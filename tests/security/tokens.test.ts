@@ -1,7 +1,7 @@
 // The embedded authorization server's access tokens and their verifier: tokens are RS384 under a
 // stored key whose public part alone is published, and every call verifies the token anew (no
 // verdict is kept by token text), so a token is judged by the issuer, audience and keys of the moment.
-import { createHmac } from 'node:crypto';
+import { KeyObject, createHmac, sign } from 'node:crypto';
 import { type JWK, SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS } from '../../src/server/security/index.ts';
@@ -106,6 +106,18 @@ describe('access tokens of the embedded server', () => {
       .sign(ec.privateKey);
     expect(await rejection(verifier().verify(wrongAlg))).toBe('ERR_JWKS_NO_MATCHING_KEY');
     expect(await rejection(verifier().verify('not.a-token'))).toBe('ERR_JWS_INVALID');
+  });
+
+  it('refuses a token with critical header parameters, even when signed with the real key', async () => {
+    const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'c1', exp: Math.floor(Date.now() / 1000) + 300 };
+    // jose refuses to sign a critical parameter it does not know, so this JWS is signed with node:crypto.
+    const head = Buffer.from(
+      JSON.stringify({ alg: ACCESS_TOKEN_ALG, kid: key.kid, crit: ['urn:example:must-understand'] }),
+    ).toString('base64url');
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const signature = sign('sha384', Buffer.from(`${head}.${body}`), KeyObject.from(key.privateKey));
+    const forged = `${head}.${body}.${signature.toString('base64url')}`;
+    expect(await rejection(verifier().verify(forged))).toBe('ERR_JOSE_NOT_SUPPORTED');
   });
 
   it('keeps publishing an older stored key (tokens it signed still verify) while signing with the RS384 key', async () => {

@@ -131,6 +131,9 @@ export function createVerifier(opts: {
   return {
     async verify(token) {
       const header = protectedHeader(token);
+      // RFC 7515 §4.1.11: a recipient must refuse critical header parameters it does not understand;
+      // we understand none (jsonwebtoken does not look at `crit`, jose would refuse it likewise).
+      if (header.crit !== undefined) throw new TokenRejected('ERR_JOSE_NOT_SUPPORTED');
       const found = opts.keys(header);
       const key = found instanceof KeyObject ? found : await found;
       let claims: string | JwtPayload;
