@@ -5,16 +5,17 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /**
  * Two projects; `npm test` runs both (it is CI's command).
  * - integration: the files that start real child processes (the CLI contract, signals, several workers on
- *   one port, a second facade as the sync remote, npm pack), found by their imports, and SUSHI's build.
- *   Each file in its own fork.
- * - unit: everything else, in-process. Files share one module cache per worker (isolate: false), so the
- *   validator, the R4 definitions and PGlite load once per worker instead of once per file.
+ *   one port, a sync worker or facade killed mid-push, npm pack), found by their imports, and SUSHI's build.
+ * - unit: everything else, in-process (a sync remote is a facade in the test's process).
+ * In both, the files of one worker share its module cache (isolate: false), so the validator, the R4
+ * definitions and PGlite load once per worker instead of once per file (a fork per file cost ~4 s of CPU
+ * each): a test file must not leave global state behind, and stops the processes it started.
  * One project: `npx vitest run --project unit`; one file: `npx vitest run tests/store/pglite.test.ts`.
  */
 const TESTS = 'tests';
 
-/** Files that run in their own fork although they start no process: SUSHI keeps global state. */
-const OWN_FORK = ['tests/profiles/build.test.ts'];
+/** Files that start a process through a module the regex below does not see: SUSHI's build. */
+const INDIRECT = ['tests/profiles/build.test.ts'];
 
 /** A file starts processes when it imports `node:child_process` (not only its types) or a processes helper. */
 const STARTS_PROCESSES = /^import (?!type )[^;]*from 'node:child_process'|^import [^;]*\/processes\.ts'/m;
@@ -29,7 +30,7 @@ function testFiles(dir: string): string[] {
 
 const INTEGRATION = [
   ...testFiles(TESTS).filter((f) => STARTS_PROCESSES.test(readFileSync(f, 'utf8'))),
-  ...OWN_FORK,
+  ...INDIRECT,
 ];
 
 export default defineConfig({
@@ -53,7 +54,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: INTEGRATION, pool: 'forks' },
+        test: { name: 'integration', include: INTEGRATION, pool: 'forks', isolate: false },
       },
     ],
   },

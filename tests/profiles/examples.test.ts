@@ -39,7 +39,15 @@ describe('the package without FI Base', () => {
   });
 });
 
+/** Examples and negative cases on disk: a missing or misnamed fixture fails instead of passing silently. */
+const EXAMPLES = 78;
+const NEGATIVE_CASES = 60;
+
 describe('examples', () => {
+  it(`are ${EXAMPLES} (package examples, per-profile min/max examples, personas)`, () => {
+    expect(all).toHaveLength(EXAMPLES);
+  });
+
   it('declare one of our profiles in meta.profile', () => {
     for (const e of all) expect(e.resource.meta?.profile?.some(ours), e.name).toBe(true);
   });
@@ -70,6 +78,10 @@ describe('examples', () => {
 
 describe('negative examples', () => {
   const cases = negativeCases();
+
+  it(`are ${NEGATIVE_CASES}`, () => {
+    expect(cases).toHaveLength(NEGATIVE_CASES);
+  });
 
   it('cover every profile with at least 4 cases', () => {
     for (const sd of profiles())

@@ -1,19 +1,17 @@
 // `tyokyky serve --workers N`: a pool of facade processes on one port and one PostgreSQL database.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, Consent, Practitioner, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
 import { practitioner } from './helpers.ts';
 import { example } from './personas.ts';
 
-const remoteDir = mkdtempSync(join(tmpdir(), 'tyokyky-workers-remote-'));
-let remote: ServeProcess; // the Kanta-style store the pool syncs to
+let remote: FacadeHere; // the Kanta-style store the pool syncs to (in this process)
 let pool: ServeProcess;
 let databaseUrl = '';
+let remoteDb = '';
 /** When both workers had logged "listening": each was forked before it. */
 let listeningAt = 0;
 
@@ -34,16 +32,17 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
 }
 
 beforeAll(async () => {
-  databaseUrl = await freshDatabase('tyokyky_workers');
-  remote = await startServe(['--data-dir', join(remoteDir, 'data')]);
+  [databaseUrl, remoteDb] = await Promise.all([
+    freshDatabase('tyokyky_workers'),
+    freshDatabase('tyokyky_workers_remote'),
+  ]);
+  remote = await startFacadeHere(remoteDb);
   pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.url]);
   await until('both workers', () => listening(pool.logs()).length === 2);
   listeningAt = Date.now();
 }, 120_000);
 
 afterAll(async () => {
-  if (remote && remote.child.exitCode === null) remote.child.kill('SIGKILL');
-  rmSync(remoteDir, { recursive: true, force: true });
   if (pool && pool.child.exitCode === null) {
     pool.child.kill('SIGKILL');
     for (const { pid } of listening(pool.logs())) {
@@ -54,7 +53,8 @@ afterAll(async () => {
       }
     }
   }
-  if (databaseUrl) await dropDatabase(databaseUrl);
+  await remote?.stop();
+  for (const url of [databaseUrl, remoteDb]) if (url) await dropDatabase(url);
 });
 
 describe('tyokyky serve --workers', () => {

@@ -1,20 +1,26 @@
 // The PGlite template `npm ci` prepares: where it lives, what it holds, and that building it never
-// fails the install. Builds one real template (initdb in WebAssembly, 10–40 s on a busy machine).
+// fails the install. Builds one real template (initdb in WebAssembly, 10–40 s on a busy machine) in a
+// cache folder of its own, once per set of store sources on a machine (tests/helpers/machine-cache.ts):
+// a change under src/store or src/shared, or to the dependency tree, builds it from scratch again.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { copyPgliteTemplate } from '../../src/store/template.ts';
+import { keyedWorkDir } from '../helpers/machine-cache.ts';
 import { ROOT, nodeScript } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
-const cache = mkdtempSync(join(tmpdir(), 'tyokyky-template-cache-'));
-
-afterAll(() => rmSync(cache, { recursive: true, force: true }));
+const cache = keyedWorkDir('pglite-template', [
+  join(ROOT, 'src', 'store'),
+  join(ROOT, 'src', 'shared'),
+  join(ROOT, 'package-lock.json'),
+]);
+mkdirSync(cache, { recursive: true });
 
 /** Runs the `prepare` step's script (from dist/ as `npm ci` does; the sources if dist/ is stale) with the given cache folder. */
 async function prepare(cacheDir: string): Promise<string> {
@@ -26,7 +32,7 @@ async function prepare(cacheDir: string): Promise<string> {
 }
 
 describe('PGlite template', () => {
-  it('npm ci builds it in the cache folder; a copy is a working store with only its own database', async () => {
+  it('npm ci builds it in the cache folder (from scratch once per set of store sources); a copy is a working store with only its own database', async () => {
     const first = await prepare(cache);
     const [, dir] = /template ready in (\S+) \(/.exec(first) ?? [];
     expect(dir?.startsWith(join(cache, 'tyokyky-pglite-template-'))).toBe(true);

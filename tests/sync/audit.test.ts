@@ -1,16 +1,17 @@
 // The sync in the audit log: every push that reached the remote is an export (a disclosure to the
 // remote's party: which client, which resource, under which consent), every pulled write an import;
-// both are read back as AuditEvents from a real facade process on the local database.
+// both are read back as AuditEvents from a second facade on the local database (its own store).
 import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 import { consent, goal, patient, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade, startServe } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 
-let remote: Awaited<ReturnType<typeof startFacade>>;
-let reader: Awaited<ReturnType<typeof startServe>> | undefined;
+let remote: FacadeHere;
+let reader: FacadeHere | undefined;
 let store: Store;
 let sync: SyncService;
 const databases: string[] = [];
@@ -19,7 +20,7 @@ beforeAll(async () => {
   const remoteDb = await freshDatabase('tyokyky_syncaudit_remote');
   const localDb = await freshDatabase('tyokyky_syncaudit_local');
   databases.push(remoteDb, localDb);
-  remote = await startFacade(remoteDb);
+  remote = await startRemote(remoteDb);
   store = await openStore({ databaseUrl: localDb });
   sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' }, batchSize: 50 });
   await sync.ready;
@@ -32,9 +33,9 @@ afterAll(async () => {
   for (const url of databases) await dropDatabase(url);
 });
 
-/** The local audit log as the local facade serves it (a process of its own on the local database). */
+/** The local audit log as a local facade serves it (a store of its own on the local database). */
 async function auditEvents(query: string): Promise<AuditEvent[]> {
-  reader ??= await startServe(['--database-url', databases[1]]);
+  reader ??= await startFacadeHere(databases[1]);
   const res = await fetch(`${reader.url}/AuditEvent?${query}&_count=1000`);
   expect(res.status).toBe(200);
   return ((await res.json()) as Bundle<AuditEvent>).entry?.map((e) => e.resource as AuditEvent) ?? [];

@@ -1,5 +1,5 @@
 // Backfill on first attach: a store filled while no sync was attached, then a sync attached against a
-// second tyokyky facade (child process, own PostgreSQL database). What was written before arrives on
+// second tyokyky facade (in the test process, own PostgreSQL database). What was written before arrives on
 // the remote once, its references resolved there; clients without consent stay blocked with the
 // reason; pull follows every local client and names those it skips.
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
@@ -8,13 +8,14 @@ import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { runHere } from '../helpers/cli.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
 const TYPES = ['Patient', 'Consent', 'Observation', 'Goal', 'CarePlan'];
 
-let facade: Awaited<ReturnType<typeof startFacade>>;
+let facade: FacadeHere;
 const databases: string[] = [];
 const stores: Store[] = [];
 const services: SyncService[] = [];
@@ -23,7 +24,7 @@ let hetu = 960;
 beforeAll(async () => {
   const remoteDb = await freshDatabase('tyokyky_backfill_remote');
   databases.push(remoteDb);
-  facade = await startFacade(remoteDb);
+  facade = await startRemote(remoteDb);
 }, 120_000);
 afterAll(async () => {
   for (const s of services) await s.stop();

@@ -1,4 +1,4 @@
-// Against a second tyokyky facade (child process, its own PostgreSQL database) as the Kanta-style
+// Against a second tyokyky facade (in the test process, its own PostgreSQL database) as the Kanta-style
 // store; the local store on PostgreSQL; sync workers as separate processes (two at once; one
 // killed with SIGKILL mid-batch and restarted).
 import type { ChildProcess } from 'node:child_process';
@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store, StoreTx } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade, stopChild, tyokyky } from './helpers/processes.ts';
+import { stopChild, tyokyky } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { waitFor } from './helpers/waits.ts';
 
-let facade: Awaited<ReturnType<typeof startFacade>>;
+let facade: FacadeHere;
 let localUrl: string;
 let store: Store;
 let sync: SyncService;
@@ -23,7 +25,7 @@ let remoteDb = '';
 beforeAll(async () => {
   remoteDb = await freshDatabase('tyokyky_sync_remote');
   localUrl = await freshDatabase('tyokyky_sync_local');
-  facade = await startFacade(remoteDb);
+  facade = await startRemote(remoteDb);
   store = await openStore({ databaseUrl: localUrl });
   sync = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, batchSize: 50 });
   await sync.ready;

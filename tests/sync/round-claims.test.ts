@@ -16,12 +16,13 @@ import {
   settle,
   workerOfClaim,
 } from '../../src/sync/repository.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { drain, waitFor } from './helpers/waits.ts';
 
-let facade: Awaited<ReturnType<typeof startFacade>>;
+let facade: FacadeHere;
 let proxy: FaultProxy;
 let store: Store;
 let hooks: SyncService;
@@ -29,7 +30,7 @@ const databases: string[] = [];
 
 beforeAll(async () => {
   databases.push(await freshDatabase('tyokyky_claims_remote'), await freshDatabase('tyokyky_claims_local'));
-  facade = await startFacade(databases[0]);
+  facade = await startRemote(databases[0]);
   proxy = await startFaultProxy(facade.url, {});
   store = await openStore({ databaseUrl: databases[1] });
   // The outbox hook only; the workers below push.

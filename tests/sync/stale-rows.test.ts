@@ -6,17 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startFacade } from './helpers/processes.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 
-let facade: Awaited<ReturnType<typeof startFacade>>;
+let facade: FacadeHere;
 let store: Store;
 let sync: SyncService;
 const databases: string[] = [];
 
 beforeAll(async () => {
   databases.push(await freshDatabase('tyokyky_stale_remote'), await freshDatabase('tyokyky_stale_local'));
-  facade = await startFacade(databases[0]);
+  facade = await startRemote(databases[0]);
   store = await openStore({ databaseUrl: databases[1] });
   sync = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, batchSize: 10 });
   await sync.ready;
