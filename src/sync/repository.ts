@@ -143,9 +143,13 @@ export async function unblockConsentPatients(tx: Db, resources: Resource[]): Pro
   }
   if (!patients.size) return;
   // Blocked and held rows of those clients go back to the queue: their consent changed, re-check them.
+  // Rows in flight are marked instead: their round may have read the consents before this one.
   await tx.query(
-    `UPDATE sync_outbox SET state = 'pending', available_at = now(), updated_at = now()
-     WHERE state IN ('blocked', 'held') AND patient_id = ANY($1::text[])`,
+    `UPDATE sync_outbox
+        SET state = CASE WHEN state = 'inflight' THEN state ELSE 'pending' END,
+            available_at = CASE WHEN state = 'inflight' THEN available_at ELSE now() END,
+            consent_changed = (state = 'inflight'), updated_at = now()
+      WHERE state IN ('blocked', 'held', 'inflight') AND patient_id = ANY($1::text[])`,
     [[...patients]],
   );
 }
@@ -259,7 +263,7 @@ function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, wind
        UNION ALL SELECT id FROM picked WHERE NOT EXISTS (SELECT 1 FROM whole))
      UPDATE sync_outbox o
         SET state = 'inflight', claimed_by = $1, lease_until = now() + ($2::int * interval '1 millisecond'),
-            attempts = o.attempts + 1, updated_at = now()
+            attempts = o.attempts + 1, consent_changed = false, updated_at = now()
       WHERE o.id IN (SELECT id FROM taken)
       RETURNING ${rowColumns('o')}`,
     [claimId, leaseMs, limit],
@@ -289,6 +293,24 @@ export async function settle(
       opts.delayMs ?? 0,
       workerOfClaim(claimId),
     ],
+  );
+}
+
+/**
+ * Rows a round found not permitted by consent: `blocked` with the reason — unless a Consent of their
+ * client was written while they were in flight (unblockConsentPatients marked them), then the round's
+ * verdict is stale and they go back to the queue. Without this, a Consent committed between a round's
+ * consent read and this settle would find nothing blocked to release, and the client would stay blocked.
+ */
+export async function settleBlocked(db: Db, claimId: string, ids: string[], reason: string): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE sync_outbox
+        SET state = CASE WHEN consent_changed THEN 'pending' ELSE 'blocked' END,
+            reason = CASE WHEN consent_changed THEN NULL ELSE $3 END, outcome = NULL, consent_changed = false,
+            claimed_by = NULL, lease_until = NULL, settled_by = $4, available_at = now(), updated_at = now()
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+    [claimId, ids, reason, workerOfClaim(claimId)],
   );
 }
 

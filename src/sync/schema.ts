@@ -98,3 +98,9 @@ export const SYNC_MIGRATIONS_6: string[] = [
   // history when the row is claimed (repository.rowColumns); only delete stubs are kept here.
   'ALTER TABLE sync_outbox ALTER COLUMN payload DROP NOT NULL',
 ];
+
+export const SYNC_MIGRATIONS_7: string[] = [
+  // A Consent written while a row of its client is in flight marks the row: the round decided on the
+  // consents it read before, so a "blocked" verdict of that round is not final (see settleBlocked).
+  'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS consent_changed boolean NOT NULL DEFAULT false',
+];

@@ -31,6 +31,7 @@ import {
   SYNC_MIGRATIONS_4,
   SYNC_MIGRATIONS_5,
   SYNC_MIGRATIONS_6,
+  SYNC_MIGRATIONS_7,
 } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -236,6 +237,7 @@ function migrateAll(
     .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
     .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
     .then(() => store.migrate('sync-6', SYNC_MIGRATIONS_6))
+    .then(() => store.migrate('sync-7', SYNC_MIGRATIONS_7))
     .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone

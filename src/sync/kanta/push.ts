@@ -5,7 +5,7 @@ import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } fr
 import { issue, outcome } from '../../shared/outcome.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
-import { type OutboxRow, auditTransfers, claim, reclaimAbandoned, settle } from './ports.ts';
+import { type OutboxRow, auditTransfers, claim, reclaimAbandoned, settle, settleBlocked } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { isTransient } from './ports.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
@@ -51,14 +51,11 @@ async function gate(
       passing.push(...list);
       consents.set(patient, 'consentId' in decision && decision.consentId ? [decision.consentId] : []);
     } else {
-      await settle(
+      await settleBlocked(
         deps.store,
         deps.workerId,
         list.map((r) => r.id),
-        'blocked',
-        {
-          reason: `consent: ${decision.reason}`,
-        },
+        `consent: ${decision.reason}`,
       );
       result.blocked += list.length;
     }

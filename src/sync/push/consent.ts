@@ -6,7 +6,7 @@
 import type { Consent } from '@medplum/fhirtypes';
 import { patientReferenceOf } from '../config.ts';
 import { timeSpent } from '../context.ts';
-import { type OutboxRow, settle } from '../repository.ts';
+import { type OutboxRow, settleBlocked } from '../repository.ts';
 import type { Round } from './state.ts';
 
 /** The data class a client's identity needs; it gates every row that refers to the client. */
@@ -42,9 +42,7 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason: decision.reason },
       'sync: blocked by consent',
     );
-    await timeSpent(ctx, 'database', () =>
-      settle(ctx.store, round.claim, [row.id], 'blocked', { reason: decision.reason }),
-    );
+    await timeSpent(ctx, 'database', () => settleBlocked(ctx.store, round.claim, [row.id], decision.reason));
   }
   return passing;
 }

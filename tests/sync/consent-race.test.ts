@@ -1,0 +1,60 @@
+// A Consent written while its client's rows are in flight: the round read the consents before it, so
+// its "blocked" verdict is stale and the rows go back to the queue instead of staying blocked (on
+// PostgreSQL a push round and the Consent's transaction really do interleave so; here the
+// interleaving is made step by step). Local store on PGlite; nothing is sent.
+import type { Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { claim, settle, settleBlocked } from '../../src/sync/repository.ts';
+import { consent, patient } from './helpers/fixtures.ts';
+
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: 'memory://' });
+  // The hook only: this remote is never asked anything.
+  sync = createSync({ store, remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'other-health-care' } });
+  await sync.ready;
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+const stateOf = async (id: string) =>
+  (
+    await store.query<{ state: string; reason: string | null }>(
+      'SELECT state, reason FROM sync_outbox WHERE id = $1',
+      [id],
+    )
+  )[0];
+
+describe('a Consent that arrives while its client is in flight', () => {
+  it('sends the blocked verdict of the round back to the queue; without one the row stays blocked', async () => {
+    const late = (await store.create(patient('010181-900C'))).resource as Patient;
+    const none = (await store.create(patient('010181-902E'))).resource as Patient;
+    const rows = await claim(store, 'test~1', 10, 60_000);
+    const rowOf = (p: Patient) => rows.find((r) => r.resource_id === p.id)!;
+    expect(rows.map((r) => r.resource_id).sort()).toEqual([late.id, none.id].sort());
+
+    // The round has read "no consent" for both; now the first client's Consent commits.
+    await store.create(consent(late.id!));
+    await settleBlocked(store, 'test~1', [rowOf(late).id, rowOf(none).id], 'no consent recorded');
+
+    expect(await stateOf(rowOf(late).id)).toEqual({ state: 'pending', reason: null });
+    expect(await stateOf(rowOf(none).id)).toEqual({ state: 'blocked', reason: 'no consent recorded' });
+  });
+
+  it('a later claim starts unmarked: the mark of an earlier flight does not outlive its round', async () => {
+    const p = (await store.create(patient('010181-903F'))).resource as Patient;
+    const [first] = (await claim(store, 'test~2', 50, 60_000)).filter((r) => r.resource_id === p.id);
+    await store.create(consent(p.id!)); // marks the row in flight
+    await settle(store, 'test~2', [first!.id], 'pending'); // e.g. a transient failure: retried later
+    // The next round reads the consents anew, so its verdict stands.
+    const [again] = (await claim(store, 'test~3', 50, 60_000)).filter((r) => r.resource_id === p.id);
+    expect(again!.id).toBe(first!.id);
+    await settleBlocked(store, 'test~3', [again!.id], 'consent: not permitted');
+    expect(await stateOf(again!.id)).toEqual({ state: 'blocked', reason: 'consent: not permitted' });
+  });
+});
