@@ -1,7 +1,7 @@
 // Work a test does once per set of inputs on a machine (a SUSHI build, a PGlite template built from
 // scratch), kept in the machine's cache folder — the PGlite template's (src/store/template.ts) — under
 // a hash of everything the work reads. Any change to an input does the work again; an unchanged set
-// reuses the earlier result.
+// reuses the earlier result. `TYOKYKY_TEST_REBUILD=1 npm test` does it regardless.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -43,6 +43,8 @@ export function workCacheDir(kind: string): string {
 export function keyedWorkDir(kind: string, inputs: string[]): string {
   const base = workCacheDir(kind);
   const dir = join(base, inputsKey(inputs));
+  // TYOKYKY_TEST_REBUILD=1 does the work again even for a known set of inputs (e.g. to rule out the cache).
+  if (process.env.TYOKYKY_TEST_REBUILD === '1') rmSync(dir, { recursive: true, force: true });
   if (existsSync(dir)) {
     const now = new Date();
     utimesSync(dir, now, now);
