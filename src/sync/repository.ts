@@ -143,13 +143,15 @@ export async function unblockConsentPatients(tx: Db, resources: Resource[]): Pro
   }
   if (!patients.size) return;
   // Blocked and held rows of those clients go back to the queue: their consent changed, re-check them.
-  // Rows in flight are marked instead: their round may have read the consents before this one.
+  // Rows in flight are marked instead: their round may have read the consents before this one. Pending
+  // rows are touched too, only to lock them: one that a claim is taking right now (not yet committed)
+  // is then re-read as in flight once that claim commits, and marked, instead of passed over.
   await tx.query(
     `UPDATE sync_outbox
-        SET state = CASE WHEN state = 'inflight' THEN state ELSE 'pending' END,
-            available_at = CASE WHEN state = 'inflight' THEN available_at ELSE now() END,
+        SET state = CASE WHEN state IN ('blocked', 'held') THEN 'pending' ELSE state END,
+            available_at = CASE WHEN state IN ('blocked', 'held') THEN now() ELSE available_at END,
             consent_changed = (state = 'inflight'), updated_at = now()
-      WHERE state IN ('blocked', 'held', 'inflight') AND patient_id = ANY($1::text[])`,
+      WHERE state IN ('blocked', 'held', 'inflight', 'pending') AND patient_id = ANY($1::text[])`,
     [[...patients]],
   );
 }

@@ -3,10 +3,12 @@
 // PostgreSQL a push round and the Consent's transaction really do interleave so; here the
 // interleaving is made step by step). Local store on PGlite; nothing is sent.
 import type { Patient } from '@medplum/fhirtypes';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { claim, settle, settleBlocked } from '../../src/sync/repository.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { consent, patient } from './helpers/fixtures.ts';
 
 let store: Store;
@@ -58,3 +60,68 @@ describe('a Consent that arrives while its client is in flight', () => {
     expect(await stateOf(again!.id)).toEqual({ state: 'blocked', reason: 'consent: not permitted' });
   });
 });
+
+// On PostgreSQL the Consent's transaction can run while a claim of its client's rows is not yet
+// committed: its re-check must wait for that claim and mark the rows it took, not pass them over as
+// pending (then nothing would release the round's "blocked").
+describe('on PostgreSQL, a Consent written while a claim of its client is not yet committed', () => {
+  let pgStore: Store;
+  let url: string;
+  let claimer: pg.Client;
+
+  beforeAll(async () => {
+    url = await freshDatabase('tyokyky_consent_race');
+    pgStore = await openStore({ databaseUrl: url });
+    await createSync({
+      store: pgStore,
+      remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'other-health-care' },
+    }).ready;
+    claimer = new pg.Client({ connectionString: url });
+    await claimer.connect();
+  }, 60_000);
+  afterAll(async () => {
+    await claimer?.end();
+    await pgStore?.close();
+    if (url) await dropDatabase(url);
+  });
+
+  it('waits for the claim, marks the row, and the round\'s "blocked" sends it back to the queue', async () => {
+    const p = (await pgStore.create(patient('010181-904H'))).resource as Patient;
+    await claimer.query('BEGIN');
+    const [row] = await claim(
+      { query: async (sql, params) => (await claimer.query(sql, params)).rows },
+      'test~pg',
+      10,
+      60_000,
+    );
+    expect(row?.resource_id).toBe(p.id);
+    const writing = pgStore.create(consent(p.id!)); // its re-check waits on the claimed row's lock
+    const waited = await waitForLockWait(url);
+    await claimer.query('COMMIT');
+    await writing;
+    await settleBlocked(pgStore, 'test~pg', [row!.id], 'no consent recorded');
+    const [after] = await pgStore.query<{ state: string }>('SELECT state FROM sync_outbox WHERE id = $1', [
+      row!.id,
+    ]);
+    expect({ waited, state: after?.state }).toEqual({ waited: true, state: 'pending' });
+  });
+});
+
+/** Whether a backend of this database comes to wait on a row lock within two seconds. */
+async function waitForLockWait(url: string): Promise<boolean> {
+  const watcher = new pg.Client({ connectionString: url });
+  await watcher.connect();
+  try {
+    const until = Date.now() + 2_000;
+    while (Date.now() < until) {
+      const r = await watcher.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (r.rowCount) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  } finally {
+    await watcher.end();
+  }
+}

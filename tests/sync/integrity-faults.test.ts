@@ -26,6 +26,11 @@ describe('dependent resources under faults (503/429, hangs, lost answers), two w
       hangRate: 0.03,
       hangMs: 1_500,
       dropRate: 0.1,
+      // Besides the random ones, a fixed number of each kind, so the run always meets more than ten
+      // faults (with rates alone a small push sometimes met only four).
+      errorNext: 4,
+      hangNext: 2,
+      dropNext: 5,
     });
     try {
       // Local edits while the push is under way: each must survive on both sides.
@@ -41,7 +46,14 @@ describe('dependent resources under faults (503/429, hangs, lost answers), two w
       await pushing;
       await drain(sync, 120_000);
     } finally {
-      Object.assign(rig.proxy.faults, { errorRate: 0, hangRate: 0, dropRate: 0 });
+      Object.assign(rig.proxy.faults, {
+        errorRate: 0,
+        hangRate: 0,
+        dropRate: 0,
+        errorNext: 0,
+        hangNext: 0,
+        dropNext: 0,
+      });
     }
     expect(rig.proxy.stats.injected + rig.proxy.stats.dropped + rig.proxy.stats.hung).toBeGreaterThan(10);
     const status = await sync.status();
