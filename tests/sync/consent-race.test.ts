@@ -5,20 +5,15 @@
 import type { Patient } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { claim, settle, settleBlocked } from '../../src/sync/repository.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { consent, patient } from './helpers/fixtures.ts';
+import { openOutboxOnlyStore } from './helpers/outbox-only.ts';
 
 let store: Store;
-let sync: SyncService;
-
 beforeAll(async () => {
-  store = await openStore({ dataDir: 'memory://' });
-  // The hook only: this remote is never asked anything.
-  sync = createSync({ store, remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'other-health-care' } });
-  await sync.ready;
+  store = await openOutboxOnlyStore();
 });
 afterAll(async () => {
   await store?.close();
@@ -71,11 +66,7 @@ describe('on PostgreSQL, a Consent written while a claim of its client is not ye
 
   beforeAll(async () => {
     url = await freshDatabase('tyokyky_consent_race');
-    pgStore = await openStore({ databaseUrl: url });
-    await createSync({
-      store: pgStore,
-      remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'other-health-care' },
-    }).ready;
+    pgStore = await openOutboxOnlyStore({ databaseUrl: url });
     claimer = new pg.Client({ connectionString: url });
     await claimer.connect();
   }, 60_000);

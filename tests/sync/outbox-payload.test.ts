@@ -4,19 +4,13 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
-import { openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { claim } from '../../src/sync/repository.ts';
 import { patient } from './helpers/fixtures.ts';
+import { openOutboxOnlyStore } from './helpers/outbox-only.ts';
 
 let store: Store;
-let sync: SyncService;
-
 beforeAll(async () => {
-  store = await openStore({ dataDir: 'memory://' });
-  // The hook only: this remote is never asked anything.
-  sync = createSync({ store, remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'other-health-care' } });
-  await sync.ready;
+  store = await openOutboxOnlyStore();
 });
 afterAll(async () => {
   await store?.close();

@@ -68,24 +68,15 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
     return;
   }
   if (!isTransient(err)) {
-    await dead(
-      round,
-      row,
-      outcome([issue('error', 'exception', `sync-push-1: ${(err as Error)?.message ?? String(err)}`)]),
-    );
+    await deadFor(round, row, 'exception', `sync-push-1: ${(err as Error)?.message ?? String(err)}`);
     return;
   }
   if (row.attempts >= ctx.maxAttempts) {
-    await dead(
+    await deadFor(
       round,
       row,
-      outcome([
-        issue(
-          'error',
-          'transient',
-          `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`,
-        ),
-      ]),
+      'transient',
+      `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`,
     );
     return;
   }
@@ -97,6 +88,17 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
   await timeSpent(ctx, 'database', () =>
     settle(ctx.store, round.claim, [row.id], 'pending', { reason: (err as Error).message, delayMs: delay }),
   );
+}
+
+/** A dead letter for one error of ours (a `sync-*` rule), with its issue type and, where there is one, the element. */
+export function deadFor(
+  round: Round,
+  row: OutboxRow,
+  type: Parameters<typeof issue>[1],
+  diagnostics: string,
+  expression?: string,
+): Promise<void> {
+  return dead(round, row, outcome([issue('error', type, diagnostics, expression)]));
 }
 
 export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): Promise<void> {

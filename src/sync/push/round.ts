@@ -5,7 +5,6 @@
  * settled or released.
  */
 import { randomUUID } from 'node:crypto';
-import { issue, outcome } from '../../shared/outcome.ts';
 import { type SyncContext, businessIdentifier, timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
 import {
@@ -22,7 +21,7 @@ import { gateByConsent } from './consent.ts';
 import { type Recreate, deliverTransaction, deliverWave } from './delivery.ts';
 import { type Ordered, WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
 import { keepLease } from './lease.ts';
-import { dead } from './outcomes.ts';
+import { deadFor } from './outcomes.ts';
 import { CircuitOpen, LeaseLost, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
 import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
@@ -255,30 +254,16 @@ async function requireIdentifiers(round: Round, rows: OutboxRow[]): Promise<Outb
       continue;
     }
     if (!row.payload) {
-      await dead(
-        round,
-        row,
-        outcome([
-          issue(
-            'error',
-            'not-found',
-            `sync-push-3: version ${row.version_id} of ${row.resource_type}/${row.resource_id} is no longer in the local store`,
-          ),
-        ]),
-      );
+      const what = `version ${row.version_id} of ${row.resource_type}/${row.resource_id}`;
+      await deadFor(round, row, 'not-found', `sync-push-3: ${what} is no longer in the local store`);
       continue;
     }
-    await dead(
+    await deadFor(
       round,
       row,
-      outcome([
-        issue(
-          'error',
-          'required',
-          `sync-id-1: ${row.resource_type} has no business identifier; Kanta-style stores take only conditional creates keyed by identifier`,
-          `${row.resource_type}.identifier`,
-        ),
-      ]),
+      'required',
+      `sync-id-1: ${row.resource_type} has no business identifier; Kanta-style stores take only conditional creates keyed by identifier`,
+      `${row.resource_type}.identifier`,
     );
   }
   return passing;
