@@ -1,9 +1,8 @@
 /**
  * How idle push loops hear of new work: the outbox hook rings after a local commit that queued rows,
  * on the doorbell of its store that every sync service of this process on that store shares (extra
- * workers without the hook hear it too),
- * and a loop that found nothing to claim sleeps until then (or its idle time, for rows queued by
- * another process and rows whose delay runs out). A ring wakes one sleeper — a commit is usually one
+ * workers without the hook hear it too), and a loop that found nothing to claim sleeps until then (or
+ * its idle time, for rows queued by another process and rows whose delay runs out). A ring wakes one sleeper — a commit is usually one
  * round's rows; a loop that claims a full batch rings again for the rest. A ring between a loop's
  * claim and its sleep is not missed: the loop sleeps only if nothing rang since the ticket it took
  * before claiming.
