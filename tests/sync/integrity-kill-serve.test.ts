@@ -3,14 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServe, stopChild } from '../helpers/processes.ts';
-import {
-  compare,
-  editSome,
-  expectEditsKept,
-  expectGoalsTranslated,
-  integrityRig,
-  seedClients,
-} from './helpers/integrity.ts';
+import { editSome, expectBothSidesWhole, integrityRig, seedClients } from './helpers/integrity.ts';
 import { waitFor } from './helpers/waits.ts';
 
 const rig = integrityRig(966);
@@ -61,11 +54,6 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
       Object.assign(rig.proxy.faults, { errorRate: 0, holdNext: 0, holdMethod: undefined });
       await restarted?.stop();
     }
-    const status = await sync.status();
-    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
-    const { byIdentifier, missing } = await compare(rig, store);
-    expect(missing).toEqual([]);
-    await expectEditsKept(store, byIdentifier, edits);
-    await expectGoalsTranslated(store, byIdentifier, goals);
+    await expectBothSidesWhole(rig, { store, sync }, { edits, goals });
   }, 240_000);
 });

@@ -5,10 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopChild, tyokyky } from '../helpers/processes.ts';
 import {
-  compare,
   editSome,
-  expectEditsKept,
-  expectGoalsTranslated,
+  expectBothSidesWhole,
   identifierOf,
   integrityRig,
   seedClients,
@@ -76,13 +74,8 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
     } finally {
       Object.assign(rig.proxy.faults, { errorRate: 0, dropRate: 0 });
     }
-    const status = await sync.status();
-    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
-    expect(status.conflicts).toBe(0);
-    const { byIdentifier, missing } = await compare(rig, store);
-    expect(missing).toEqual([]);
-    await expectEditsKept(store, byIdentifier, edits);
-    await expectGoalsTranslated(store, byIdentifier, goals);
+    await expectBothSidesWhole(rig, { store, sync }, { edits, goals });
+    expect((await sync.status()).conflicts).toBe(0);
   }, 240_000);
 
   it('killed while the answer of a write the remote already stored is on its way back: recognised as ours', async () => {
@@ -108,12 +101,7 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
     const restarted = workerProcess(url);
     await waitFor(async () => (await sync.status()).queueDepth === 0, 120_000, 'the outbox to drain');
     await stopChild(restarted);
-    const status = await sync.status();
-    expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
-    expect(status.conflicts).toBe(0);
-    const { byIdentifier, missing } = await compare(rig, store);
-    expect(missing).toEqual([]);
-    await expectEditsKept(store, byIdentifier, edits);
-    await expectGoalsTranslated(store, byIdentifier, goals);
+    await expectBothSidesWhole(rig, { store, sync }, { edits, goals });
+    expect((await sync.status()).conflicts).toBe(0);
   }, 240_000);
 });

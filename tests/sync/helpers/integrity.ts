@@ -201,7 +201,7 @@ export async function seedClients(
 }
 
 /** Every local edit is the current content on both sides. */
-export async function expectEditsKept(
+async function expectEditsKept(
   store: Store,
   byIdentifier: Map<unknown, Resource>,
   edits: Map<string, number>,
@@ -214,7 +214,7 @@ export async function expectEditsKept(
 }
 
 /** The goals on the remote point at the remote copies of their observations. */
-export async function expectGoalsTranslated(
+async function expectGoalsTranslated(
   store: Store,
   byIdentifier: Map<unknown, Resource>,
   goals: string[],
@@ -228,6 +228,23 @@ export async function expectGoalsTranslated(
     );
     expect(there.addresses[0].reference).toBe(`Observation/${byIdentifier.get(identifierOf(target))?.id}`);
   }
+}
+
+/**
+ * The end of a scenario: nothing left queued, dead, blocked, held or parked, the remote whole (see
+ * compare) with every local resource on it, every local edit kept and every Goal's reference translated.
+ */
+export async function expectBothSidesWhole(
+  rig: IntegrityRig,
+  side: { store: Store; sync: SyncService },
+  seeded: { edits: Map<string, number>; goals: string[] },
+): Promise<void> {
+  const status = await side.sync.status();
+  expect(status.states).toMatchObject({ dead: 0, blocked: 0, held: 0, parked: 0, pending: 0, inflight: 0 });
+  const { byIdentifier, missing } = await compare(rig, side.store);
+  expect(missing).toEqual([]);
+  await expectEditsKept(side.store, byIdentifier, seeded.edits);
+  await expectGoalsTranslated(side.store, byIdentifier, seeded.goals);
 }
 
 /** Edits `n` of the observations locally (each a new version that must win on both sides). */
