@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { consent, goal, linkedPlan, patient, score } from '../../tests/sync/helpers/fixtures.ts';
 
 /** One client of the workload: Patient, Consent, 3 Observations, Goal → Observation, CarePlan → Goal + Observation. */
@@ -37,6 +37,35 @@ function asUrn(r: Resource): Resource {
  * 2 in flight, return=minimal — the same Prefer the push sends) to `url`; ms and the business
  * identifiers sent.
  */
+/** A conditional create of `resource` keyed by its first identifier, as an EHR sends one. */
+export function conditionalCreate(resource: Resource, fullUrl?: string): BundleEntry {
+  const ident = (resource as Patient).identifier![0];
+  return {
+    ...(fullUrl ? { fullUrl } : {}),
+    resource,
+    request: {
+      method: 'POST',
+      url: resource.resourceType,
+      ifNoneExist: `identifier=${ident.system}|${ident.value}`,
+    },
+  };
+}
+
+/** POSTs one transaction Bundle asking for `return=minimal`, as the sync's push does; throws on failure. */
+export async function postTransaction(url: string, entry: BundleEntry[]): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/fhir+json',
+      accept: 'application/fhir+json',
+      prefer: 'return=minimal',
+    },
+    body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry } as Bundle),
+  });
+  if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  await res.arrayBuffer();
+}
+
 async function postLinked(
   url: string,
   clients: number,
@@ -55,27 +84,9 @@ async function postLinked(
         .map((r) => {
           const ident = (r as Patient).identifier![0];
           ids.push(ident.value!);
-          return {
-            fullUrl: ident.value,
-            resource: asUrn(r),
-            request: {
-              method: 'POST',
-              url: r.resourceType,
-              ifNoneExist: `identifier=${ident.system}|${ident.value}`,
-            },
-          };
+          return conditionalCreate(asUrn(r), ident.value);
         });
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/fhir+json',
-          accept: 'application/fhir+json',
-          prefer: 'return=minimal',
-        },
-        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry } as Bundle),
-      });
-      if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      await res.arrayBuffer();
+      await postTransaction(url, entry);
     }
   };
   await Promise.all([poster(), poster()]);

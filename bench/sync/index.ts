@@ -22,7 +22,14 @@ import { startFaultProxy } from '../../tests/sync/helpers/fault-proxy.ts';
 import { consent, patient, remoteAll, score } from '../../tests/sync/helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startFacade } from '../../tests/sync/helpers/processes.ts';
 import { type CpuMeter, type CpuParts, cpuMeter, perThousand, profiled } from './cpu.ts';
-import { type EhrClient, LINKED_PER_CLIENT, linkedClient, startEhrClient } from './ehr-client.ts';
+import {
+  type EhrClient,
+  LINKED_PER_CLIENT,
+  conditionalCreate,
+  linkedClient,
+  postTransaction,
+  startEhrClient,
+} from './ehr-client.ts';
 import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
@@ -110,24 +117,11 @@ async function directPost(url: string, n: number, inFlight = 2): Promise<number>
       const size = Math.min(BATCH, n - sent);
       sent += size;
       const p = patient('010181-999X');
-      const entries = [p, ...Array.from({ length: size - 1 }, () => score('placeholder'))].map((r) => {
-        const ident = (r as Patient).identifier![0];
-        return {
-          resource: r,
-          request: {
-            method: 'POST',
-            url: r.resourceType,
-            ifNoneExist: `identifier=${ident.system}|${ident.value}`,
-          },
-        };
-      });
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }),
-      });
-      if (!res.ok) throw new Error(`direct POST → ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      await res.arrayBuffer();
+      const entries = [p, ...Array.from({ length: size - 1 }, () => score('placeholder'))];
+      await postTransaction(
+        url,
+        entries.map((r) => conditionalCreate(r)),
+      );
     }
   };
   await Promise.all(Array.from({ length: inFlight }, poster));
