@@ -26,6 +26,10 @@ export type OutboxRow = {
   version_id: string | null;
   action: ResourceChange['action'];
   patient_id: string | null;
+  /**
+   * The queued version's content (a delete's stub). Typed as always there: it is missing only if the
+   * store no longer holds that version, which the FHIR push turns into a dead letter (`dropVanished`).
+   */
   payload: Resource;
   state: OutboxState;
   attempts: number;

@@ -93,7 +93,7 @@ function inTurn<T>(ctx: SyncContext, fn: () => Promise<T>): Promise<T> {
 
 async function run(round: Round, rows: OutboxRow[]): Promise<void> {
   const permitted = await gateByConsent(round, rows);
-  const identified = await requireIdentifiers(round, permitted);
+  const identified = await requireIdentifiers(round, await dropVanished(round, permitted));
   const ordered = await orderByDependencies(round, identified);
   ordered.waves = await dropStale(round, ordered);
   if (await asOneTransaction(round, ordered)) return;
@@ -242,20 +242,26 @@ async function waveByWave(round: Round, { waves, logical, mappings }: Ordered): 
   }
 }
 
-/**
- * Kanta-style stores take only conditional creates keyed by business identifier. A row whose version
- * the store no longer holds (its payload is read from the history) has nothing to send.
- */
+/** A row whose version the store no longer holds (its payload is read from the history) has nothing to send. */
+async function dropVanished(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
+  const present: OutboxRow[] = [];
+  for (const row of rows) {
+    if (row.action === 'delete' || row.payload) {
+      present.push(row);
+      continue;
+    }
+    const what = `version ${row.version_id} of ${row.resource_type}/${row.resource_id}`;
+    await deadFor(round, row, 'not-found', `sync-push-3: ${what} is no longer in the local store`);
+  }
+  return present;
+}
+
+/** Kanta-style stores take only conditional creates keyed by business identifier. */
 async function requireIdentifiers(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const passing: OutboxRow[] = [];
   for (const row of rows) {
-    if (row.action === 'delete' || (row.payload && businessIdentifier(row.payload))) {
+    if (row.action === 'delete' || businessIdentifier(row.payload)) {
       passing.push(row);
-      continue;
-    }
-    if (!row.payload) {
-      const what = `version ${row.version_id} of ${row.resource_type}/${row.resource_id}`;
-      await deadFor(round, row, 'not-found', `sync-push-3: ${what} is no longer in the local store`);
       continue;
     }
     await deadFor(
