@@ -22,15 +22,21 @@ export interface FacadeHereOptions {
   strict?: boolean;
   /** `--mode kanta-phr`: the local Kanta PHR sandbox. */
   mode?: 'fhir' | 'kanta-phr';
+  /** `--auth embedded`: the embedded authorization server, bearer tokens required. */
+  auth?: 'embedded';
 }
 
-/** Starts a facade on the PostgreSQL database `databaseUrl` (made with `freshDatabase`). */
+/**
+ * Starts a facade on the PostgreSQL database `database` (a URL made with `freshDatabase`) or on a
+ * PGlite data directory (`{ dataDir }`, which no other store may hold open meanwhile).
+ */
 export async function startFacadeHere(
-  databaseUrl: string,
+  database: string | { dataDir: string },
   options: FacadeHereOptions = {},
 ): Promise<FacadeHere> {
   const running = await startServer({
-    databaseUrl,
+    ...(typeof database === 'string' ? { databaseUrl: database } : database),
+    ...(options.auth ? { auth: { mode: options.auth } } : {}),
     validator: await loadProjectValidator(),
     strict: options.strict ?? true,
     mode: options.mode ?? 'fhir',

@@ -1,20 +1,21 @@
 // `tyokyky clients …` as an operator runs it, on a real PGlite directory, and a token from a real facade
-// process (--auth embedded) with the registered key. The subcommands run in this process (runHere);
-// that they answer as the real process does is tests/shared/cli-here.test.ts's job.
+// (--auth embedded, listening on a port of this process) with the registered key. The subcommands run
+// in this process (runHere); that they answer as the real process does is tests/shared/cli-here.test.ts's
+// job, and `serve --auth embedded` as a process is tests/security/sync-auth.test.ts's.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runHere as run } from '../helpers/cli.ts';
-import { type ServeProcess, startServe } from '../helpers/processes.ts';
+import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-clients-'));
 const data = join(dir, 'data');
 const key = join(dir, 'kela');
-let server: ServeProcess | undefined;
+let server: FacadeHere | undefined;
 
-afterAll(() => {
-  server?.child.kill('SIGTERM');
+afterAll(async () => {
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -50,7 +51,7 @@ describe('tyokyky clients', () => {
   it('token: a registered client gets an access token from a facade with --auth embedded', async () => {
     const add = ['clients', 'add', 'kela-token', '--scope', 'system/Observation.rs'];
     expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
-    server = await startServe(['--data-dir', data, '--auth', 'embedded']);
+    server = await startFacadeHere({ dataDir: data }, { auth: 'embedded' });
     const origin = new URL(server.url).origin;
     const token = await run([
       'clients',
@@ -80,4 +81,16 @@ describe('tyokyky clients', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('token refused: invalid_client');
   }, 180_000);
+});
+
+describe('tyokyky serve --auth', () => {
+  it('an unknown mode, and external without its issuer and JWKS URL, are exit 2 before anything starts', async () => {
+    vi.stubEnv('LOG_LEVEL', 'silent');
+    try {
+      expect((await run(['serve', '--port', '0', '--auth', 'bogus', '--data-dir', data])).code).toBe(2);
+      expect((await run(['serve', '--port', '0', '--auth', 'external', '--data-dir', data])).code).toBe(2);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }, 60_000);
 });
