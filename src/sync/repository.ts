@@ -28,7 +28,7 @@ export type OutboxRow = {
   patient_id: string | null;
   /**
    * The queued version's content (a delete's stub). Typed as always there: it is missing only if the
-   * store no longer holds that version, which the FHIR push turns into a dead letter (`dropVanished`).
+   * store no longer holds that version, which both pushes turn into a dead letter (`vanishedVersion`).
    */
   payload: Resource;
   state: OutboxState;
@@ -38,6 +38,15 @@ export type OutboxRow = {
   created_at: string;
   updated_at: string;
 };
+
+/**
+ * Why a row has nothing to send: its version is no longer in the store (a claim reads the content
+ * from the store's history). Undefined when it can be sent. Names type, local id and version only.
+ */
+export function vanishedVersion(row: OutboxRow): string | undefined {
+  if (row.action === 'delete' || row.payload) return undefined;
+  return `sync-push-3: version ${row.version_id} of ${row.resource_type}/${row.resource_id} is no longer in the local store`;
+}
 
 export type IdMapping = {
   resource_type: string;

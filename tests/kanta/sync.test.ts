@@ -217,6 +217,41 @@ describe('Kanta PHR adapter: push', () => {
     expect(same).toHaveLength(1);
     expect(await remoteResponses()).toHaveLength(3);
   }, 60_000);
+
+  it('a response whose version the store no longer holds is a dead letter (sync-push-3); the others go', async () => {
+    const suvi = localPatient.get('suvi') as string;
+    const ids: string[] = [];
+    for (const overall of [4, 6]) {
+      const [qr] = toResources('selfAssessment', {
+        id: randomUUID(),
+        clientId: personas.suvi.client.id,
+        date: '2026-05-01',
+        overall,
+      }) as QuestionnaireResponse[];
+      const stored = await store.create({
+        ...qr,
+        subject: { reference: `Patient/${suvi}` },
+        author: { reference: `Patient/${suvi}` },
+      });
+      ids.push(stored.resource.id as string);
+    }
+    // As a pruning of the history would leave it: the queued version's content is not there to read.
+    await store.query(
+      "DELETE FROM resource_history WHERE resource_type = 'QuestionnaireResponse' AND id = $1",
+      [ids[0]],
+    );
+    const r = await sync.pushOnce();
+    expect(r).toMatchObject({ dead: 1 });
+    const [row] = await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1',
+      [ids[0]],
+    );
+    expect(row).toEqual({
+      state: 'dead',
+      reason: `sync-push-3: version 1 of QuestionnaireResponse/${ids[0]} is no longer in the local store`,
+    });
+    expect(await remoteResponses()).toHaveLength(4);
+  }, 60_000);
 });
 
 describe('Kanta PHR adapter: pull', () => {
@@ -295,6 +330,7 @@ describe('Kanta PHR adapter: pull', () => {
     const again = await sync.pullOnce();
     expect(again.applied).toBe(0);
     await sync.pushOnce();
-    expect(await remoteResponses()).toHaveLength(5);
+    // Four pushed by the tests above, the two filled in at home; nothing came back as a copy.
+    expect(await remoteResponses()).toHaveLength(6);
   }, 60_000);
 });

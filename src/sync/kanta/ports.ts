@@ -2,7 +2,14 @@
 // (claim / settle), the round and pull result shapes, the transient-error test and how a pull's
 // writes are kept out of the outbox. When the sync stage moves these, only this file follows.
 /** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
-export { type OutboxRow, claim, markPulledWrites, settle, settleBlocked } from '../repository.ts';
+export {
+  type OutboxRow,
+  claim,
+  markPulledWrites,
+  settle,
+  settleBlocked,
+  vanishedVersion,
+} from '../repository.ts';
 /** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
 export { reclaimAbandoned } from '../workers.ts';
 export { type PullResult, emptyPullResult } from '../pull.ts';

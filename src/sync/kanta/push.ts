@@ -5,7 +5,15 @@ import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } fr
 import { issue, outcome } from '../../shared/outcome.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
-import { type OutboxRow, auditTransfers, claim, reclaimAbandoned, settle, settleBlocked } from './ports.ts';
+import {
+  type OutboxRow,
+  auditTransfers,
+  claim,
+  reclaimAbandoned,
+  settle,
+  settleBlocked,
+  vanishedVersion,
+} from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { isTransient } from './ports.ts';
 import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
@@ -61,6 +69,28 @@ async function gate(
     }
   }
   return passing;
+}
+
+/** Rows whose version the store no longer holds are dead letters; the rest go on. */
+async function dropVanished(
+  deps: KantaDeps,
+  rows: OutboxRow[],
+  result: PushRoundResult,
+): Promise<OutboxRow[]> {
+  const present: OutboxRow[] = [];
+  for (const row of rows) {
+    const reason = vanishedVersion(row);
+    if (!reason) {
+      present.push(row);
+      continue;
+    }
+    await settle(deps.store, deps.workerId, [row.id], 'dead', {
+      reason,
+      outcome: outcome([issue('error', 'not-found', reason)]),
+    });
+    result.dead++;
+  }
+  return present;
 }
 
 function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared {
@@ -190,7 +220,11 @@ export async function kantaPushRound(
   }
   for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
   result.done += other.length;
-  const candidates = rows.filter((r) => !other.includes(r));
+  const candidates = await dropVanished(
+    deps,
+    rows.filter((r) => !other.includes(r)),
+    result,
+  );
   try {
     const consents = new Map<string, string[]>();
     const passing = await gate(deps, candidates, result, consents);

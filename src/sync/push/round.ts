@@ -15,6 +15,7 @@ import {
   release,
   roundClaimId,
   settle,
+  vanishedVersion,
 } from '../repository.ts';
 import { reclaimAbandonedEvery } from '../workers.ts';
 import { gateByConsent } from './consent.ts';
@@ -246,12 +247,9 @@ async function waveByWave(round: Round, { waves, logical, mappings }: Ordered): 
 async function dropVanished(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const present: OutboxRow[] = [];
   for (const row of rows) {
-    if (row.action === 'delete' || row.payload) {
-      present.push(row);
-      continue;
-    }
-    const what = `version ${row.version_id} of ${row.resource_type}/${row.resource_id}`;
-    await deadFor(round, row, 'not-found', `sync-push-3: ${what} is no longer in the local store`);
+    const why = vanishedVersion(row);
+    if (why) await deadFor(round, row, 'not-found', why);
+    else present.push(row);
   }
   return present;
 }
