@@ -6,6 +6,10 @@ import type { CheckContext } from './context.ts';
 type Json = Record<string, unknown>;
 
 const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+/** A conditional reference `Type?search` (a transaction resolves it to the one match). */
+const CONDITIONAL = /^[A-Z][A-Za-z]+\?/;
+/** A search parameter name with its modifier or chain (`identifier`, `subject:Patient.name`, `_has:…`). */
+const SEARCH_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 /** Bundle types whose `urn:` references must resolve inside the Bundle. */
 const SELF_CONTAINED = new Set(['document', 'transaction']);
 
@@ -81,6 +85,12 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
       'reference',
     );
   } else if (!m && !isAbsoluteUri(r)) {
+    const malformed = CONDITIONAL.test(r) ? malformedSearch(r.slice(r.indexOf('?') + 1)) : undefined;
+    if (malformed) {
+      const type = r.slice(0, r.indexOf('?'));
+      walk.report('error', 'invalid', `Conditional reference '${type}?…': ${malformed}`, 'reference');
+      return undefined;
+    }
     walk.report(
       'warning',
       'invalid',
@@ -92,6 +102,22 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
     return undefined;
   }
   return { target, implied };
+}
+
+/**
+ * What is wrong with a conditional reference's search (`name=value` pairs joined by `&`), or undefined.
+ * Names only the parameter's position and name: the values may be identifiers of a person.
+ */
+function malformedSearch(query: string): string | undefined {
+  const parts = query.split('&');
+  for (const [i, part] of parts.entries()) {
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (eq < 0) return `search parameter ${i + 1} has no '=' and value`;
+    if (!SEARCH_NAME.test(name))
+      return `search parameter ${i + 1} ('${name}') is not a valid search parameter name`;
+  }
+  return undefined;
 }
 
 /** The target's type against the targetProfiles, and its conformance when the target is at hand. */
@@ -116,8 +142,10 @@ function checkTarget(
     allowed.push(p.type);
   }
   if (!allowed.includes(actual) && !allowed.includes('Resource')) {
+    // A reference that does not resolve here is the HL7 validator's "remote" one: its default policy
+    // (IGNORE, unless told to check references) does not judge it, so its type only warns.
     walk.report(
-      'error',
+      target ? 'error' : 'warning',
       'structure',
       `${el.path}: the type '${actual}' of the reference '${r}' is not a valid target (must be one of ${[...new Set(allowed)].join(', ')})`,
       'reference',

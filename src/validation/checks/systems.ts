@@ -4,8 +4,8 @@ import type { CheckContext } from './context.ts';
 /**
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
  * system, not a value set the registry holds nor a CodeSystem supplement (R4 codesystem.html: a
- * supplement adds designations and properties to another code system and is never a Coding's system).
- * The HL7 validator reports all four as errors.
+ * supplement adds designations and properties to another code system and is never a Coding's system),
+ * nor a page of the FHIR web sites. The HL7 validator reports all of these as errors.
  */
 export function checkSystem(
   walk: CheckContext,
@@ -23,7 +23,10 @@ export function checkSystem(
     return;
   }
   if (type !== 'Coding') return;
-  if (isValueSetUrl(walk, system)) {
+  const misplaced = specPageInsteadOfSystem(system);
+  if (misplaced) {
+    walk.report('error', 'invalid', `The code system reference '${system}' is wrong - ${misplaced}`);
+  } else if (isValueSetUrl(walk, system)) {
     walk.report('error', 'invalid', `The Coding references a value set, not a code system ('${system}')`);
   } else if (isSupplement(walk, system)) {
     walk.report(
@@ -32,6 +35,27 @@ export function checkSystem(
       `The CodeSystem '${system}' is a supplement, so it cannot be used as a value in Coding.system`,
     );
   }
+}
+
+const BUILD_SITE = /^https?:\/\/build\.fhir\.org\//;
+const SPEC_PAGE = /^https?:\/\/(?:www\.)?hl7\.org\/fhir\/.*\.html$/;
+/** The page name of a core code system (`codesystem-<id>.html` or `<id>`) at the end of a web address. */
+const CORE_PAGE = /\/(?:codesystem-)?([A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.html)?$/;
+
+/**
+ * A Coding.system copied from the address bar: a page of the FHIR build site or an HTML page of the
+ * published specification, where the code system's canonical URL belongs. The HL7 validator refuses
+ * both; so do we, suggesting the canonical a core code system would have (`http://hl7.org/fhir/<id>`).
+ */
+function specPageInsteadOfSystem(system: string): string | undefined {
+  const why = BUILD_SITE.test(system)
+    ? 'the code system reference cannot be a reference to build.fhir.org'
+    : SPEC_PAGE.test(system)
+      ? 'the code system reference cannot be to an HTML page'
+      : undefined;
+  if (!why) return undefined;
+  const id = CORE_PAGE.exec(system)?.[1];
+  return id ? `${why}. This may be the correct reference: http://hl7.org/fhir/${id}` : why;
 }
 
 function isValueSetUrl(walk: CheckContext, system: string): boolean {

@@ -79,9 +79,31 @@ describe('references', () => {
     ]);
   });
 
-  it('checks the target type implied by the reference against targetProfile', () => {
-    expect(errors(v.validate(obs({ subject: { reference: 'Medication/1' } })))).toEqual([
+  it('the type implied by a reference that does not resolve here only warns (HL7: remote references are not judged by default)', () => {
+    const oo = v.validate(obs({ subject: { reference: 'Medication/1' } }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
       "Observation.subject.reference | Observation.subject: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Patient, Group, Device, Location)",
+    );
+  });
+
+  it('a resolved target of the wrong type is an error (in a Bundle as in contained)', () => {
+    const b = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        {
+          fullUrl: 'http://example.org/fhir/Medication/1',
+          resource: { resourceType: 'Medication', id: '1' },
+        },
+        {
+          fullUrl: 'http://example.org/fhir/Observation/2',
+          resource: obs({ id: '2', subject: { reference: 'Medication/1' } }),
+        },
+      ],
+    };
+    expect(errors(v.validate(b))).toEqual([
+      "Bundle.entry[1].resource.subject.reference | Observation.subject: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Patient, Group, Device, Location)",
     ]);
   });
 

@@ -323,3 +323,59 @@ describe('example domains are example.org and acme.com only', () => {
     expect(errors(v.validate(on('http://acme.com/fhir/StructureDefinition/x')))).toEqual([]);
   });
 });
+
+describe('Coding.system copied from a web page', () => {
+  const coded = (system: string) => patient({ maritalStatus: { coding: [{ system, code: 'M' }] } });
+  it('a build.fhir.org address and an HTML page of the specification are errors suggesting the canonical', async () => {
+    const v = await validator();
+    const build = 'http://build.fhir.org/v3-MaritalStatus';
+    expect(errors(v.validate(coded(build)))).toContain(
+      `Patient.maritalStatus.coding[0] | The code system reference '${build}' is wrong - the code system reference cannot be a reference to build.fhir.org. This may be the correct reference: http://hl7.org/fhir/v3-MaritalStatus`,
+    );
+    const page = 'http://hl7.org/fhir/R4/codesystem-marital-status.html';
+    expect(errors(v.validate(coded(page)))).toContain(
+      `Patient.maritalStatus.coding[0] | The code system reference '${page}' is wrong - the code system reference cannot be to an HTML page. This may be the correct reference: http://hl7.org/fhir/marital-status`,
+    );
+  });
+  it('a canonical under hl7.org/fhir is not one', async () => {
+    const v = await validator();
+    const canonical = 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus';
+    expect(errors(v.validate(coded(canonical)))).toEqual([]);
+    expect(
+      errors(v.validate(patient({ identifier: [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: '1' }] }))),
+    ).toEqual([]);
+  });
+});
+
+describe('conditional references', () => {
+  const transaction = (reference: string) => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: 'urn:uuid:4a3f1a52-1d2e-4c7b-9a35-0d2b9d3c6a11',
+        resource: patient({ id: undefined, generalPractitioner: [{ reference }] }),
+        request: { method: 'POST', url: 'Patient' },
+      },
+    ],
+  });
+  const at = 'Bundle.entry[0].resource.generalPractitioner[0].reference';
+  it('a search parameter name that is not one, or a part without "=", is an error naming its position only', async () => {
+    const v = await validator();
+    expect(errors(v.validate(transaction('Practitioner?identifier=1234&?==')))).toEqual([
+      `${at} | Conditional reference 'Practitioner?…': search parameter 2 ('?') is not a valid search parameter name`,
+    ]);
+    expect(errors(v.validate(transaction('Practitioner?identifier=urn:oid:1.2.246.21|x&name')))).toEqual([
+      `${at} | Conditional reference 'Practitioner?…': search parameter 2 has no '=' and value`,
+    ]);
+  });
+  it('name=value pairs (empty values, modifiers, chains) are well formed', async () => {
+    const v = await validator();
+    for (const ok of [
+      'Practitioner?identifier=1234&what=',
+      'Practitioner?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|NPI|1',
+      'Practitioner?_has:PractitionerRole:practitioner:organization.name=Kela',
+    ])
+      expect(errors(v.validate(transaction(ok)))).toEqual([]);
+  });
+});
