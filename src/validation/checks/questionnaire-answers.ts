@@ -322,6 +322,7 @@ function answerValueSet(ctx: CheckContext, questionnaire: Json, ref: string): st
 /**
  * A Coding answer against a contained answerValueSet: an error when the ValueSet's members are all
  * known and the Coding is not one of them (a warning for open-choice), as the HL7 validator's check.
+ * A Coding without a system is in no ValueSet, whatever its code.
  */
 function checkContainedCoding(
   ctx: CheckContext,
@@ -343,7 +344,7 @@ function checkContainedCoding(
     return;
   }
   const members = ctx.terminology?.members(target);
-  if (!members || members.has(coding.system, coding.code)) return;
+  if (!members || (coding.system !== undefined && members.has(coding.system, coding.code))) return;
   ctx.report(
     open ? 'warning' : 'error',
     'code-invalid',
