@@ -84,13 +84,10 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
       `Relative URLs must be of the format [ResourceName]/[id] (found '${r}')`,
       'reference',
     );
+  } else if (!m && CONDITIONAL.test(r)) {
+    checkConditional(walk, r, bundle?.type);
+    return undefined;
   } else if (!m && !isAbsoluteUri(r)) {
-    const malformed = CONDITIONAL.test(r) ? malformedSearch(r.slice(r.indexOf('?') + 1)) : undefined;
-    if (malformed) {
-      const type = r.slice(0, r.indexOf('?'));
-      walk.report('error', 'invalid', `Conditional reference '${type}?…': ${malformed}`, 'reference');
-      return undefined;
-    }
     walk.report(
       'warning',
       'invalid',
@@ -105,17 +102,32 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
 }
 
 /**
- * What is wrong with a conditional reference's search (`name=value` pairs joined by `&`), or undefined.
- * Names only the parameter's position and name: the values may be identifiers of a person.
+ * A conditional reference `Type?search`: the search is `name=value` pairs joined by `&`, and only a
+ * transaction or batch resolves it (http.html#trules). The messages name the type and a parameter's
+ * position only, never the search: it usually carries an identifier, in Finland often a HETU.
  */
+function checkConditional(walk: CheckContext, r: string, bundleType: string | undefined): void {
+  const type = r.slice(0, r.indexOf('?'));
+  const malformed = malformedSearch(r.slice(r.indexOf('?') + 1));
+  if (malformed) {
+    walk.report('error', 'invalid', `Conditional reference '${type}?…': ${malformed}`, 'reference');
+  } else if (bundleType !== 'transaction' && bundleType !== 'batch') {
+    walk.report(
+      'warning',
+      'invalid',
+      `Conditional reference '${type}?…' is resolved only in a transaction or batch`,
+      'reference',
+    );
+  }
+}
+
+/** What is wrong with a conditional reference's search, or undefined. */
 function malformedSearch(query: string): string | undefined {
-  const parts = query.split('&');
-  for (const [i, part] of parts.entries()) {
+  for (const [i, part] of query.split('&').entries()) {
     const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
     if (eq < 0) return `search parameter ${i + 1} has no '=' and value`;
-    if (!SEARCH_NAME.test(name))
-      return `search parameter ${i + 1} ('${name}') is not a valid search parameter name`;
+    if (!SEARCH_NAME.test(part.slice(0, eq)))
+      return `search parameter ${i + 1} is not a valid search parameter name`;
   }
   return undefined;
 }

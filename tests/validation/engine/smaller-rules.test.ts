@@ -363,19 +363,35 @@ describe('conditional references', () => {
   it('a search parameter name that is not one, or a part without "=", is an error naming its position only', async () => {
     const v = await validator();
     expect(errors(v.validate(transaction('Practitioner?identifier=1234&?==')))).toEqual([
-      `${at} | Conditional reference 'Practitioner?…': search parameter 2 ('?') is not a valid search parameter name`,
+      `${at} | Conditional reference 'Practitioner?…': search parameter 2 is not a valid search parameter name`,
     ]);
     expect(errors(v.validate(transaction('Practitioner?identifier=urn:oid:1.2.246.21|x&name')))).toEqual([
       `${at} | Conditional reference 'Practitioner?…': search parameter 2 has no '=' and value`,
     ]);
   });
-  it('name=value pairs (empty values, modifiers, chains) are well formed', async () => {
+  it('name=value pairs (empty values, modifiers, chains) are well formed, and quiet in a transaction', async () => {
     const v = await validator();
     for (const ok of [
       'Practitioner?identifier=1234&what=',
       'Practitioner?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|NPI|1',
       'Practitioner?_has:PractitionerRole:practitioner:organization.name=Kela',
-    ])
-      expect(errors(v.validate(transaction(ok)))).toEqual([]);
+    ]) {
+      const oo = v.validate(transaction(ok));
+      expect(errors(oo)).toEqual([]);
+      expect(warnings(oo).filter((w) => w.startsWith(at))).toEqual([]);
+    }
+  });
+  it('outside a transaction or batch it warns, naming the type only (the search may hold a HETU)', async () => {
+    const v = await validator();
+    const oo = v.validate(
+      patient({
+        generalPractitioner: [{ reference: 'Practitioner?identifier=urn:oid:1.2.246.21|010181-941F' }],
+      }),
+    );
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      "Patient.generalPractitioner[0].reference | Conditional reference 'Practitioner?…' is resolved only in a transaction or batch",
+    );
+    expect(JSON.stringify(oo)).not.toContain('010181-941F');
   });
 });
