@@ -73,7 +73,11 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
         ),
       );
     }
-    const validated = validator.validate(resource, opts?.profile ? { profile: opts.profile } : undefined);
+    // A store keeps references typed: a wrong type is refused even where the target is not at hand.
+    const validated = validator.validate(resource, {
+      referenceTypes: 'error',
+      ...(opts?.profile ? { profile: opts.profile } : {}),
+    });
     // A loop, not push(...spread): a hostile body can produce hundreds of thousands of issues.
     for (const i of validated.issue ?? []) {
       if (i.code !== 'informational' || i.severity !== 'information') issues.push(i);

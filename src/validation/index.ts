@@ -67,6 +67,13 @@ export interface ValidatorOptions {
 export interface ValidateOptions {
   /** Profiles to validate against, in addition to the resource's own `meta.profile`. */
   profile?: string | string[];
+  /**
+   * Severity when a reference that resolves neither to a contained resource nor inside the Bundle
+   * implies a type the element does not allow (`Patient/1` where only Practitioner may go):
+   * `'warning'` (default: the HL7 validator does not judge such "remote" references unless told to
+   * check references) or `'error'` (what the facade's write path uses).
+   */
+  referenceTypes?: 'warning' | 'error';
 }
 
 export interface Validator {
@@ -107,6 +114,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   return new CompiledValidator(registry, new StructureCompiler(registry, compileInvariant), terminology, {
     unknownExtensions: opts.unknownExtensions ?? 'auto',
     allowExamples: opts.allowExamples ?? true,
+    unresolvedReferenceTypes: 'warning',
   });
 }
 
@@ -135,7 +143,10 @@ class CompiledValidator implements Validator {
   private issues(resource: unknown, opts: ValidateOptions): OperationOutcomeIssue[] {
     const profiles =
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
-    const walk = new Walk(this.compiler, this.terminology, this.policy);
+    const policy = opts.referenceTypes
+      ? { ...this.policy, unresolvedReferenceTypes: opts.referenceTypes }
+      : this.policy;
+    const walk = new Walk(this.compiler, this.terminology, policy);
     try {
       if (isObject(resource) && typeof resource.resourceType === 'string')
         walk.at.push(resource.resourceType);

@@ -284,3 +284,26 @@ describe('mounted in a host app', () => {
     expect((await request(root).get('/fhir/Nothing/x/y/z')).status).toBe(404);
   });
 });
+
+describe('references on the write path', () => {
+  it('a reference of a type the element does not allow is refused even when its target is not at hand (the validator alone only warns)', async () => {
+    const res = await post('/fhir/Patient', {
+      ...patient(),
+      generalPractitioner: [{ reference: 'Medication/1' }],
+    });
+    expect(res.status).toBe(422);
+    const errors = (res.body as OperationOutcome).issue?.filter((i) => i.severity === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        expression: ['Patient.generalPractitioner[0].reference'],
+        diagnostics:
+          "Patient.generalPractitioner: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Organization, Practitioner, PractitionerRole)",
+      }),
+    ]);
+    const ok = await post('/fhir/Patient', {
+      ...patient(),
+      generalPractitioner: [{ reference: 'Practitioner/1' }],
+    });
+    expect(ok.status).toBe(201);
+  });
+});

@@ -50,6 +50,8 @@ export interface WalkPolicy {
   unknownExtensions: 'auto' | 'error' | 'warning';
   /** Whether example URLs (example.org, acme.com ...) are accepted (see ValidatorOptions). */
   allowExamples: boolean;
+  /** Severity of a wrongly typed reference that does not resolve here (see ValidateOptions). */
+  unresolvedReferenceTypes: 'warning' | 'error';
 }
 
 export interface CheckContext {

@@ -155,9 +155,9 @@ function checkTarget(
   }
   if (!allowed.includes(actual) && !allowed.includes('Resource')) {
     // A reference that does not resolve here is the HL7 validator's "remote" one: its default policy
-    // (IGNORE, unless told to check references) does not judge it, so its type only warns.
+    // (IGNORE, unless told to check references) does not judge it, so by default its type only warns.
     walk.report(
-      target ? 'error' : 'warning',
+      target ? 'error' : walk.policy.unresolvedReferenceTypes,
       'structure',
       `${el.path}: the type '${actual}' of the reference '${r}' is not a valid target (must be one of ${[...new Set(allowed)].join(', ')})`,
       'reference',

@@ -84,7 +84,11 @@ export class Walk implements CheckContext {
   constructor(
     readonly compiler: StructureCompiler,
     readonly terminology: TerminologyPort | undefined,
-    readonly policy: WalkPolicy = { unknownExtensions: 'auto', allowExamples: true },
+    readonly policy: WalkPolicy = {
+      unknownExtensions: 'auto',
+      allowExamples: true,
+      unresolvedReferenceTypes: 'warning',
+    },
   ) {}
 
   get issues(): OperationOutcomeIssue[] {

@@ -87,6 +87,14 @@ describe('references', () => {
     );
   });
 
+  it("referenceTypes: 'error' makes that type an error (the facade's write path)", () => {
+    expect(
+      errors(v.validate(obs({ subject: { reference: 'Medication/1' } }), { referenceTypes: 'error' })),
+    ).toEqual([
+      "Observation.subject.reference | Observation.subject: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Patient, Group, Device, Location)",
+    ]);
+  });
+
   it('a resolved target of the wrong type is an error (in a Bundle as in contained)', () => {
     const b = {
       resourceType: 'Bundle',
