@@ -13,6 +13,7 @@ import { enterBundle, indexContained } from '../checks/bundle.ts';
 import { checkCodeSystemSupplement } from '../checks/codesystem-supplement.ts';
 import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
 import { checkCapabilityStatement, checkSearchParameter } from '../checks/definitions.ts';
+import { checkElementIds } from '../checks/element-ids.ts';
 import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
@@ -168,6 +169,7 @@ export class Walk implements CheckContext {
         this.out.profile = prev;
       }
     }
+    this.out.attributed(undefined, () => checkElementIds(this, value, rt));
     const resourceRule = RESOURCE_RULES[rt];
     if (resourceRule) this.out.attributed(undefined, () => resourceRule(this, value));
     if (bundle) this.bundles.pop();
@@ -278,13 +280,14 @@ export class Walk implements CheckContext {
     const values = value as unknown[] | undefined;
     const exts = ext as unknown[] | undefined;
     if ((values && values.length === 0) || (exts && exts.length === 0)) {
+      // A warning, as the HL7 validator's JSON reader gives; the element then has no values (its
+      // minimum cardinality still applies, and an object left empty fails ele-1).
       this.report(
-        'error',
+        'warning',
         'structure',
         `${el.path}: array cannot be empty - the property should not be present if it has no values`,
         seg,
       );
-      return;
     }
     if (values && exts && values.length !== exts.length) {
       this.report(

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Validator } from '../../../src/validation/index.ts';
-import { errors, patient, validator } from './helpers.ts';
+import { errors, patient, validator, warnings } from './helpers.ts';
 
 let v: Validator;
 beforeAll(async () => {
@@ -37,10 +37,12 @@ describe('JSON shape', () => {
     ]);
   });
 
-  it('rejects empty arrays, objects and strings', () => {
-    expect(errors(v.validate(patient({ name: [] })))).toEqual([
+  it('warns on empty arrays (as HL7), rejects empty objects and strings', () => {
+    const emptyArray = v.validate(patient({ name: [] }));
+    expect(errors(emptyArray)).toEqual([]);
+    expect(warnings(emptyArray)).toContain(
       'Patient.name | Patient.name: array cannot be empty - the property should not be present if it has no values',
-    ]);
+    );
     expect(errors(v.validate(patient({ maritalStatus: {} })))).toEqual([
       'Patient.maritalStatus | Object must have some content',
     ]);
