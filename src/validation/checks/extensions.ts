@@ -1,7 +1,8 @@
 import type { CompiledElement, CompiledStructure } from '../compiled.ts';
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
 // the element they name (cross-version.ts); any other unknown url is reported (an unknown
-// modifierExtension is an error, as it cannot be understood).
+// modifierExtension is an error, as it cannot be understood, except in an example domain while
+// examples are allowed: the HL7 validator lets unknown extensions there pass, modifiers too).
 import { FI_BASE } from '../packages.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
@@ -56,7 +57,7 @@ export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: Com
     ctx.report('warning', 'not-supported', `Extension '${url}' has no snapshot, so it has not been checked`);
   } else if (el.name === 'modifierExtension') {
     ctx.report(
-      'error',
+      isExampleUrl(url) && ctx.policy.allowExamples ? 'warning' : 'error',
       'structure',
       `Unknown modifierExtension '${url}': it cannot be understood, so the resource cannot be processed safely`,
     );

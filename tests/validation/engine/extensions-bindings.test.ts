@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Validator } from '../../../src/validation/index.ts';
+import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient, validator, warnings } from './helpers.ts';
 
 let v: Validator;
@@ -91,13 +91,23 @@ describe('extensions', () => {
   });
 
   it('rejects an unknown modifierExtension', () => {
-    expect(
-      errors(
-        v.validate(patient({ modifierExtension: [{ url: 'http://example.org/unknown', valueString: 'x' }] })),
-      ),
-    ).toEqual([
-      "Patient.modifierExtension[0] | Unknown modifierExtension 'http://example.org/unknown': it cannot be understood, so the resource cannot be processed safely",
+    const url = 'https://unknown.invalid/fhir/StructureDefinition/modify';
+    expect(errors(v.validate(patient({ modifierExtension: [{ url, valueString: 'x' }] })))).toEqual([
+      `Patient.modifierExtension[0] | Unknown modifierExtension '${url}': it cannot be understood, so the resource cannot be processed safely`,
     ]);
+  });
+
+  it('an unknown modifierExtension in an example domain warns while examples are allowed (as HL7), else is an error', async () => {
+    const resource = patient({
+      modifierExtension: [{ url: 'http://example.org/unknown', valueString: 'x' }],
+    });
+    const message =
+      "Patient.modifierExtension[0] | Unknown modifierExtension 'http://example.org/unknown': it cannot be understood, so the resource cannot be processed safely";
+    const oo = v.validate(resource);
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(message);
+    const strict = await createValidator({ allowExamples: false });
+    expect(errors(strict.validate(resource))).toContain(message);
   });
 
   it('requires Extension.url', () => {
