@@ -187,3 +187,4 @@ export function loadProjectValidator(): Promise<Validator> {
   return project;
 }
 export { fhirXmlToJson } from './xml.ts';
+export { type DroppedContent, droppedContent } from './xml-dropped.ts';

@@ -132,3 +132,18 @@ describe('tyokyky validate in CI', { timeout: 120_000 }, () => {
     expect(frames.some((f) => /^ *\d+% [1-9]\d* resource\(s\)/.test(f))).toBe(true);
   });
 });
+
+describe('XML input', () => {
+  it('what the conversion to JSON drops is an error naming the element, so an XML file is not judged on less than it says', async () => {
+    const xml = (extra: string) =>
+      file(
+        `xml-${extra ? 'unknown' : 'clean'}.xml`,
+        `<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">x</div></text>${extra}<active value="true"/></Patient>`,
+      );
+    const clean = await validate([xml('')]);
+    expect(clean.code).toBe(0);
+    const unknown = await validate([xml('<shoeSize value="42"/>')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toMatch(/error +Patient\.shoeSize +Undefined element 'shoeSize'/);
+  });
+});

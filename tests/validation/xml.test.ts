@@ -1,5 +1,6 @@
 // FHIR XML input: conversion to FHIR JSON, then the same validation as JSON.
 import { describe, expect, it } from 'vitest';
+import { droppedContent } from '../../src/validation/xml-dropped.ts';
 import { fhirXmlToJson } from '../../src/validation/xml.ts';
 import { errors, validator } from './engine/helpers.ts';
 
@@ -54,6 +55,45 @@ describe('fhirXmlToJson', () => {
       <address><use value="home"/><text value="Street 1"/></address></Organization>`);
     expect(errors(v.validate(org))).toEqual([
       "Organization.address[0] | org-2: An address of an organization can never be of use 'home'",
+    ]);
+  });
+});
+
+describe('droppedContent: what the conversion leaves out', () => {
+  const dropped = (xml: string) => droppedContent(xml, fhirXmlToJson(xml));
+  it('nothing for a document the converter takes whole (arrays, primitives with extensions, contained, narrative)', () => {
+    const xml = `<Observation xmlns="http://hl7.org/fhir">
+  <id value="o1"/>
+  <text><status value="generated"/>${DIV}</text>
+  <contained><Patient><id value="p"/><active value="true"/><name><given value="A"/><given value="B"/></name></Patient></contained>
+  <status value="final"><extension url="http://example.org/x"><valueBoolean value="false"/></extension></status>
+  <code><coding><system value="http://loinc.org"/><code value="8867-4"/></coding></code>
+  <subject><reference value="#p"/></subject>
+  <valueQuantity><value value="72.50"/><unit value="/min"/></valueQuantity>
+</Observation>`;
+    expect(dropped(xml)).toEqual([]);
+  });
+  it('an unknown element, an unknown attribute, text in an element and a single element given twice', () => {
+    const xml = `<Patient xmlns="http://hl7.org/fhir"><id value="p" foo="1"/>
+  <name><family value="Testinen"/><nickname value="T"/></name>
+  <gender value="male">text</gender><birthDate value="1980-01-01"/><birthDate value="1981-01-01"/>
+</Patient>`;
+    expect(dropped(xml)).toEqual([
+      { expression: 'Patient.id', diagnostics: "Undefined attribute '@foo' on id" },
+      { expression: 'Patient.name[0].nickname', diagnostics: "Undefined element 'nickname'" },
+      { expression: 'Patient.gender', diagnostics: 'Text content is not allowed in the FHIR element gender' },
+      { expression: 'Patient.birthDate', diagnostics: "The element 'birthDate' can appear only once" },
+    ]);
+  });
+  it('inside a Bundle entry resource and in an XHTML-free string the paths follow the JSON', () => {
+    const xml = `<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>
+  <entry><fullUrl value="urn:uuid:5e1c5a0e-8a39-4d4c-9a1e-2f0d3b4c5d6e"/><resource><Patient><name><text value="x"><script>alert(1)</script></text></name></Patient></resource></entry>
+</Bundle>`;
+    expect(dropped(xml)).toEqual([
+      {
+        expression: 'Bundle.entry[0].resource.name[0].text.script',
+        diagnostics: "Undefined element 'script'",
+      },
     ]);
   });
 });

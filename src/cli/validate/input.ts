@@ -11,6 +11,8 @@ export interface InputItem {
   file: string;
   resource?: unknown;
   parseError?: string;
+  /** XML only: what the conversion to JSON left out (reported as errors beside the validation's). */
+  dropped?: Array<{ expression: string; diagnostics: string }>;
 }
 
 /** A problem with the command line or the file system: exit code 2. */
@@ -72,12 +74,15 @@ export async function* readItems(file: string, onBytes: (n: number) => void): As
   if (ext === '.xml') {
     const text = readText(file);
     onBytes(Buffer.byteLength(text));
-    const { fhirXmlToJson } = await import('../../validation/index.ts');
+    const { droppedContent, fhirXmlToJson } = await import('../../validation/index.ts');
+    let resource: unknown;
     try {
-      yield { source: file, file, resource: fhirXmlToJson(text) };
+      resource = fhirXmlToJson(text);
     } catch (e) {
       yield { source: file, file, parseError: (e as Error).message };
+      return;
     }
+    yield { source: file, file, resource, dropped: droppedContent(text.replace(/^\uFEFF/, ''), resource) };
     return;
   }
   if (ext === '.json') {
