@@ -73,9 +73,11 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
         ),
       );
     }
-    // A store keeps references typed: a wrong type is refused even where the target is not at hand.
+    // A store keeps references typed (a wrong type is refused even where the target is not at hand)
+    // and never keeps or echoes an empty JSON array.
     const validated = validator.validate(resource, {
       referenceTypes: 'error',
+      emptyArrays: 'error',
       ...(opts?.profile ? { profile: opts.profile } : {}),
     });
     // A loop, not push(...spread): a hostile body can produce hundreds of thousands of issues.

@@ -74,6 +74,11 @@ export interface ValidateOptions {
    * check references) or `'error'` (what the facade's write path uses).
    */
   referenceTypes?: 'warning' | 'error';
+  /**
+   * Severity of an empty JSON array (`"name": []`): `'warning'` (default, as the HL7 validator's JSON
+   * reader) or `'error'` (the facade's write path: a store should not keep or echo one).
+   */
+  emptyArrays?: 'warning' | 'error';
 }
 
 export interface Validator {
@@ -115,6 +120,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     unknownExtensions: opts.unknownExtensions ?? 'auto',
     allowExamples: opts.allowExamples ?? true,
     unresolvedReferenceTypes: 'warning',
+    emptyArrays: 'warning',
   });
 }
 
@@ -143,9 +149,14 @@ class CompiledValidator implements Validator {
   private issues(resource: unknown, opts: ValidateOptions): OperationOutcomeIssue[] {
     const profiles =
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
-    const policy = opts.referenceTypes
-      ? { ...this.policy, unresolvedReferenceTypes: opts.referenceTypes }
-      : this.policy;
+    const policy =
+      opts.referenceTypes || opts.emptyArrays
+        ? {
+            ...this.policy,
+            unresolvedReferenceTypes: opts.referenceTypes ?? this.policy.unresolvedReferenceTypes,
+            emptyArrays: opts.emptyArrays ?? this.policy.emptyArrays,
+          }
+        : this.policy;
     const walk = new Walk(this.compiler, this.terminology, policy);
     try {
       if (isObject(resource) && typeof resource.resourceType === 'string')

@@ -306,4 +306,17 @@ describe('references on the write path', () => {
     });
     expect(ok.status).toBe(201);
   });
+
+  it('an empty JSON array is refused on write (the validator alone only warns, as HL7), naming the element', async () => {
+    const res = await post('/fhir/Patient', { ...patient(), telecom: [] });
+    expect(res.status).toBe(422);
+    const errors = (res.body as OperationOutcome).issue?.filter((i) => i.severity === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        expression: ['Patient.telecom'],
+        diagnostics:
+          'Patient.telecom: array cannot be empty - the property should not be present if it has no values',
+      }),
+    ]);
+  });
 });

@@ -52,6 +52,8 @@ export interface WalkPolicy {
   allowExamples: boolean;
   /** Severity of a wrongly typed reference that does not resolve here (see ValidateOptions). */
   unresolvedReferenceTypes: 'warning' | 'error';
+  /** Severity of an empty JSON array (see ValidateOptions). */
+  emptyArrays: 'warning' | 'error';
 }
 
 export interface CheckContext {

@@ -89,6 +89,7 @@ export class Walk implements CheckContext {
       unknownExtensions: 'auto',
       allowExamples: true,
       unresolvedReferenceTypes: 'warning',
+      emptyArrays: 'warning',
     },
   ) {}
 
@@ -280,10 +281,10 @@ export class Walk implements CheckContext {
     const values = value as unknown[] | undefined;
     const exts = ext as unknown[] | undefined;
     if ((values && values.length === 0) || (exts && exts.length === 0)) {
-      // A warning, as the HL7 validator's JSON reader gives; the element then has no values (its
-      // minimum cardinality still applies, and an object left empty fails ele-1).
+      // A warning by default, as the HL7 validator's JSON reader gives; the element then has no values
+      // (its minimum cardinality still applies, and an object left empty fails ele-1).
       this.report(
-        'warning',
+        this.policy.emptyArrays,
         'structure',
         `${el.path}: array cannot be empty - the property should not be present if it has no values`,
         seg,

@@ -43,6 +43,9 @@ describe('JSON shape', () => {
     expect(warnings(emptyArray)).toContain(
       'Patient.name | Patient.name: array cannot be empty - the property should not be present if it has no values',
     );
+    expect(errors(v.validate(patient({ name: [] }), { emptyArrays: 'error' }))).toEqual([
+      'Patient.name | Patient.name: array cannot be empty - the property should not be present if it has no values',
+    ]);
     expect(errors(v.validate(patient({ maritalStatus: {} })))).toEqual([
       'Patient.maritalStatus | Object must have some content',
     ]);
