@@ -10,6 +10,7 @@ import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { runHere } from '../helpers/cli.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { referencesIn } from './helpers/integrity.ts';
 import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -74,17 +75,6 @@ async function blockedClient(store: Store, parties?: string[]): Promise<Resource
   if (parties) out.push((await store.create(consent(p.id!, { parties }))).resource);
   const o = (await store.create(score(p.id!, 5))).resource as Observation;
   out.push(o, (await store.create(goal(p.id!, o.id!))).resource);
-  return out;
-}
-
-function referencesIn(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) referencesIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') out.push(v);
-      else referencesIn(v, out);
-    }
-  }
   return out;
 }
 
