@@ -11,7 +11,7 @@ type Json = Record<string, unknown>;
  * this walk does not consult the definitions.
  */
 export function checkElementIds(ctx: CheckContext, resource: Json, resourceType: string): void {
-  if (resourceType === 'StructureDefinition') return;
+  if (resourceType === 'StructureDefinition' || !repeatsAnId(resource)) return;
   const seen = new Set<string>();
   for (const key in resource) {
     if (key !== 'id' && key !== 'resourceType') visit(ctx, resource[key], key, -1, seen);
@@ -38,4 +38,28 @@ function visit(ctx: CheckContext, node: unknown, key: string, idx: number, seen:
   } finally {
     ctx.at.pop();
   }
+}
+
+/**
+ * Whether any element id repeats: the same walk without paths or reports, so the common case (no
+ * repeat, often no element ids at all) costs no path bookkeeping; the reporting walk runs only after.
+ */
+function repeatsAnId(resource: Json): boolean {
+  let seen: Set<string> | undefined;
+  const scan = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(scan);
+    if (node === null || typeof node !== 'object') return false;
+    const obj = node as Json;
+    if (typeof obj.resourceType === 'string') return false;
+    const id = obj.id;
+    if (typeof id === 'string') {
+      seen ??= new Set();
+      if (seen.has(id)) return true;
+      seen.add(id);
+    }
+    for (const child in obj) if (child !== 'id' && scan(obj[child])) return true;
+    return false;
+  };
+  for (const key in resource) if (key !== 'id' && key !== 'resourceType' && scan(resource[key])) return true;
+  return false;
 }
