@@ -200,10 +200,11 @@ async function writeThenPush(store: Store, url: string, clients: number, ids: Se
  * own process, so it competes with neither side's event loop) sending the same Bundles to our facade with the sync attached (its push loops running meanwhile),
  * timed from the first POST until the outbox is drained and settled. Also shown: the older split —
  * local writes through the store API, then the push alone. Fair to all sides: each first sends
- * WARM_CLIENTS clients untimed, and the direct POSTs run once before and once after the sync runs —
- * the remote facade's JIT and caches keep warming for a few thousand resources — so the direct figure
- * is the pair's mean (both are printed). Checks lost, duplicated and dangling (a reference on the
- * remote that resolves to nothing there) over every path.
+ * WARM_CLIENTS clients untimed, and direct and end-to-end runs alternate (direct first and last): on a
+ * shared machine the load drifts within seconds, so each end-to-end run is compared with the mean of
+ * the direct runs either side of it and the figure is the median of those rounds (all printed). Checks
+ * lost, duplicated and dangling (a reference on the remote that resolves to nothing there) over every
+ * path.
  */
 async function endToEnd(store: Store, url: string, clients: number, meter: CpuMeter): Promise<void> {
   const ehr = startEhrClient(BATCH);
@@ -219,44 +220,79 @@ async function endToEnd(store: Store, url: string, clients: number, meter: CpuMe
   }
 }
 
-/** The timed runs of endToEnd, in order: direct, through our facade, store writes + push, direct. */
+/** Rounds of direct / end to end (TYOKYKY_SYNC_BENCH_ROUNDS, default 3): the ratio is the median of the rounds'. */
+const ROUNDS = Math.max(1, Number(process.env.TYOKYKY_SYNC_BENCH_ROUNDS ?? 3));
+
+interface Round {
+  /** ms of the direct POSTs before and after this round's end-to-end run. */
+  before: number;
+  after: number;
+  e2e: { ms: number; postMs: number; left: number };
+  e2eCpu: CpuParts | undefined;
+  split: string;
+}
+
+/**
+ * The timed runs of endToEnd: ROUNDS times direct then end to end, one direct more at the end (each
+ * end-to-end run is compared with the mean of the direct runs on either side of it), then the store
+ * writes + push alone once.
+ */
 async function timedSides(store: Store, url: string, clients: number, meter: CpuMeter, sides: Sides) {
   const { local, ehr, ids } = sides;
   const n = clients * LINKED_PER_CLIENT;
-  const before = await meter.measure(() => ehr.post(url, clients, ids));
-  const { result: e2e, cpu: e2eCpu } = await meter.measure(() =>
-    profiled('sync-end-to-end', () => throughFacade(store, sides, clients)),
-  );
-  const e2eSplit = split(local.sync, e2e.ms);
+  const directs = [await meter.measure(() => ehr.post(url, clients, ids))];
+  const rounds: Round[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const { result: e2e, cpu: e2eCpu } = await meter.measure(() =>
+      profiled(`sync-end-to-end${i === 0 ? '' : `-${i + 1}`}`, () => throughFacade(store, sides, clients)),
+    );
+    const split_ = split(local.sync, e2e.ms);
+    directs.push(await meter.measure(() => ehr.post(url, clients, ids)));
+    rounds.push({ before: directs[i].result, after: directs[i + 1].result, e2e, e2eCpu, split: split_ });
+  }
   await local.close();
   const { result: old, cpu: pushCpu } = await meter.measure(() => writeThenPush(store, url, clients, ids));
-  const after = await meter.measure(() => ehr.post(url, clients, ids));
   const check = await countRemoteLinked(url, ids);
 
   const rate = (ms: number) => (n / ms) * 1000;
-  const directRate = rate((before.result + after.result) / 2);
-  const directCpu = before.cpu && after.cpu ? meanCpu(before.cpu, after.cpu) : undefined;
+  const directMs = median(directs.map((d) => d.result));
+  const directRate = rate(directMs);
+  const ratios = rounds.map((r) => rate(r.e2e.ms) / rate((r.before + r.after) / 2));
+  const cpus = directs.map((d) => d.cpu).filter((c): c is CpuParts => !!c);
+  const directCpu = cpus.length ? cpus.reduce(sumCpu) : undefined;
+  const e2eCpus = rounds.map((r) => r.e2eCpu).filter((c): c is CpuParts => !!c);
+  const e2eCpu = e2eCpus.length ? e2eCpus.reduce(sumCpu) : undefined;
   const x = (ms: number) => `${(rate(ms) / directRate).toFixed(2)}×`;
+  const roundLines = rounds.map(
+    (r, i) =>
+      `    round ${i + 1}: direct ${rate(r.before).toFixed(0)} / ${rate(r.after).toFixed(0)}, end to end ${rate(r.e2e.ms).toFixed(0)} resources/s = ${ratios[i].toFixed(2)}× (${(r.e2e.ms / 1000).toFixed(1)} s: POSTs answered after ${(r.e2e.postMs / 1000).toFixed(1)} s with ${r.e2e.left} rows still to push; push ${r.split})`,
+  );
   console.log(
-    `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient; ${WARM_CLIENTS} clients each side untimed first):\n` +
-      `  direct transaction POSTs to the remote (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (before ${rate(before.result).toFixed(0)}, after ${rate(after.result).toFixed(0)})\n` +
-      `  end to end, the same POSTs to our facade + sync → all on remote: ${rate(e2e.ms).toFixed(0)} resources/s = ${x(e2e.ms)} direct (${(e2e.ms / 1000).toFixed(1)} s: POSTs answered after ${(e2e.postMs / 1000).toFixed(1)} s with ${e2e.left} rows still to push, outbox settled ${((e2e.ms - e2e.postMs) / 1000).toFixed(1)} s later; push ${e2eSplit})\n` +
+    `cross-referenced workload (${clients} clients × ${LINKED_PER_CLIENT}: Goal → Observation, CarePlan → Goal + Observation, all → Patient; ${WARM_CLIENTS} clients each side untimed first; ${ROUNDS} rounds):\n` +
+      `  direct transaction POSTs to the remote (urn:uuid, 2 in flight): ${directRate.toFixed(0)} resources/s (median of ${directs.length} runs)\n` +
+      `  end to end, the same POSTs to our facade + sync → all on remote: ${median(ratios).toFixed(2)}× direct (median of the rounds' ratios; each round against the direct runs either side of it)\n` +
+      `${roundLines.join('\n')}\n` +
       `  local writes via the store API (outbox in the same tx):         ${rate(old.writeMs).toFixed(0)} resources/s\n` +
       `  push alone, outbox → on the remote:                             ${rate(old.pushMs).toFixed(0)} resources/s = ${x(old.pushMs)} direct (${split(old.sync, old.pushMs)})\n` +
       `  store writes then push, first write → all on remote:            ${rate(old.writeMs + old.pushMs).toFixed(0)} resources/s = ${x(old.writeMs + old.pushMs)} direct\n` +
       `  lost ${check.lost}, duplicated ${check.duplicated}, dangling ${check.dangling} (of ${ids.size} sent on all paths)\n` +
-      `  CPU, end to end: ${perThousand(e2eCpu, n)} ("sync" = this process: our facade + the sync)\n` +
+      `  CPU, end to end: ${perThousand(e2eCpu, n * e2eCpus.length)} ("sync" = this process: our facade + the sync)\n` +
       `  CPU, store writes + push alone: ${perThousand(pushCpu, n)}\n` +
-      `  CPU, direct:     ${perThousand(directCpu, n)} (mean of the two runs; the EHR client's own CPU is in neither figure)`,
+      `  CPU, direct:     ${perThousand(directCpu, n * cpus.length)} (all direct runs; the EHR client's own CPU is in neither figure)`,
   );
 }
 
-function meanCpu(a: CpuParts, b: CpuParts): CpuParts {
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function sumCpu(a: CpuParts, b: CpuParts): CpuParts {
   return {
-    sync: (a.sync + b.sync) / 2,
-    localPg: (a.localPg + b.localPg) / 2,
-    facade: (a.facade + b.facade) / 2,
-    remotePg: (a.remotePg + b.remotePg) / 2,
+    sync: a.sync + b.sync,
+    localPg: a.localPg + b.localPg,
+    facade: a.facade + b.facade,
+    remotePg: a.remotePg + b.remotePg,
   };
 }
 
