@@ -48,7 +48,9 @@ const CANONICAL_RESOURCES = new Set([
  * an `element` context matches the host's instance path or definition path (a contentReference's target,
  * a datatype's own element path), with the first segment replaced by any ancestor type; `Element`/`Any`
  * match anywhere, `Resource`/`DomainResource`/`CanonicalResource` match a resource of that kind.
- * `fhirpath` contexts are not evaluated (accepted); `extension` contexts need an extension host.
+ * A `fhirpath` context holds where the expression, evaluated on the resource, selects the host; an
+ * `extension` context where the nearest enclosing extension (the host or, for an extension on an
+ * extension's value, its holder) has that url.
  * Called with the extension pushed on the walk, so the host is one level up.
  */
 export function checkExtensionContext(walk: CheckContext, ext: CompiledStructure): void {
@@ -68,9 +70,12 @@ function contextAllowed(walk: CheckContext, ext: CompiledStructure): boolean {
   const defPath = walk.at.hostPaths[walk.at.hostPaths.length - 2] ?? hostType;
   const candidates = hostPath === defPath ? [hostPath] : [hostPath, defPath];
   for (const c of contexts) {
-    if (c.type === 'fhirpath') return true;
+    if (c.type === 'fhirpath') {
+      if (fhirPathContextHolds(walk, ext.url, c.expression ?? '')) return true;
+      continue;
+    }
     if (c.type === 'extension') {
-      if (hostType === 'Extension') return true;
+      if (withinExtension(walk, c.expression ?? '')) return true;
       continue;
     }
     const expr = (c.expression ?? '').slice((c.expression ?? '').indexOf('#') + 1).replace(/\[x\]/g, '');
@@ -95,6 +100,62 @@ function contextAllowed(walk: CheckContext, ext: CompiledStructure): boolean {
 
 type FhirPathFn = (node: unknown) => unknown[];
 const compiledInvariants = new Map<string, FhirPathFn | null>();
+
+/** The nearest extension around the host (the host itself first) has the url `expression`. */
+function withinExtension(walk: CheckContext, expression: string): boolean {
+  const { hostTypes, hostNodes } = walk.at;
+  const wanted = expression.split('|')[0];
+  for (let i = hostTypes.length - 2; i >= 0; i--) {
+    if (hostTypes[i] === 'Extension') return (hostNodes[i] as { url?: unknown })?.url === wanted;
+  }
+  return false;
+}
+
+/** A FHIRPath result node as fhirpath.js gives it with `resolveInternalTypes: false`. */
+interface ResultNode {
+  data?: unknown;
+  _data?: unknown;
+}
+const compiledContexts = new Map<string, FhirPathFn | null>();
+
+/**
+ * Whether the `fhirpath` context `expression`, evaluated on the resource holding the extension (then
+ * on the root resource), selects the element that holds it: the same JSON object, or for a primitive
+ * its `_name` object. One that cannot be compiled or evaluated is a warning and holds (never refuses).
+ */
+function fhirPathContextHolds(walk: CheckContext, url: string, expression: string): boolean {
+  const depth = walk.at.hostNodes.length - 2;
+  const host = walk.at.hostNodes[depth];
+  const companion = walk.at.hostCompanions[depth];
+  let fn = compiledContexts.get(expression);
+  try {
+    if (fn === undefined) {
+      const require = createRequire(import.meta.url);
+      const fhirpath = require('fhirpath') as {
+        compile(e: string, model: unknown, options: { resolveInternalTypes: boolean }): FhirPathFn;
+      };
+      fn = fhirpath.compile(expression, require('fhirpath/fhir-context/r4'), { resolveInternalTypes: false });
+      compiledContexts.set(expression, fn);
+    }
+    if (!fn) return true;
+    for (const resource of new Set([walk.resource, walk.rootResource])) {
+      if (!resource) continue;
+      const selected = fn(resource) as ResultNode[];
+      const isHost = (n: ResultNode) =>
+        companion !== undefined ? n?._data === companion : n?.data === host || (n as unknown) === host;
+      if (selected.some(isHost)) return true;
+    }
+    return false;
+  } catch (e) {
+    if (fn === undefined) compiledContexts.set(expression, null);
+    walk.report(
+      'warning',
+      'processing',
+      `The fhirpath context '${expression}' of ${url} could not be evaluated: ${(e as Error).message}`,
+    );
+    return true;
+  }
+}
 
 /**
  * StructureDefinition.contextInvariant: a FHIRPath expression evaluated on the element that holds the

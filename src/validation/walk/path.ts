@@ -13,6 +13,8 @@ export class PathStack {
   readonly hostPaths: string[] = [];
   /** The JSON node of each host (for extension contextInvariants). */
   readonly hostNodes: unknown[] = [];
+  /** A primitive host's `_name` object (its id and extensions), the node that FHIRPath results name. */
+  readonly hostCompanions: unknown[] = [];
 
   push(seg: string, idx = -1): void {
     this.segs[this.depth] = seg;
@@ -47,15 +49,17 @@ export class PathStack {
     return s;
   }
 
-  pushHost(type: string, definitionPath: string, node: unknown): void {
+  pushHost(type: string, definitionPath: string, node: unknown, companion?: unknown): void {
     this.hostTypes.push(type);
     this.hostPaths.push(definitionPath);
     this.hostNodes.push(node);
+    this.hostCompanions.push(companion);
   }
 
   popHost(): void {
     this.hostTypes.pop();
     this.hostPaths.pop();
     this.hostNodes.pop();
+    this.hostCompanions.pop();
   }
 }

@@ -424,7 +424,7 @@ export class Walk implements CheckContext {
       }
       const typeStructure = this.compiler.typeStructure(type);
       if (typeStructure) {
-        this.at.pushHost(type, definitionPath(el), value);
+        this.at.pushHost(type, definitionPath(el), value, ext);
         const prev = this.out.enter(undefined);
         try {
           this.object(ext, typeStructure.root, false);
