@@ -307,27 +307,48 @@ function paramClause(
     });
     return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = ${alias}.resource_type AND d.id = ${alias}.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
   }
-  let ors: string[];
+  let alternatives: TokenAlternative[];
   if (def.kind === 'reference') {
     if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) unsupportedModifier(key, modifier);
     const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
-    ors = splitValues(key, value).map((one) => {
+    alternatives = splitValues(key, value).map((one) => {
       const [refType, id] = one.includes('/') ? splitReference(one) : [defaultType ?? '', one];
-      if (refType === '' && !one.includes('/')) return `t.value = ${bind(id)}`;
-      return `(t.system = ${bind(refType)} AND t.value = ${bind(id)})`;
+      if (refType === '' && !one.includes('/')) return { value: id };
+      return { system: refType, value: id };
     });
   } else {
     noModifier(key, modifier);
-    ors = splitValues(key, value).map((one) => {
+    alternatives = splitValues(key, value).map((one) => {
       const bar = indexOfUnescaped(one, '|');
-      if (bar < 0) return `t.value = ${bind(unescapeValue(one))}`;
+      if (bar < 0) return { value: unescapeValue(one) };
       const system = unescapeValue(one.slice(0, bar));
       const code = unescapeValue(one.slice(bar + 1));
-      if (code === '') return `t.system = ${bind(system)}`;
-      return `(t.system = ${bind(system)} AND t.value = ${bind(code)})`;
+      return code === '' ? { system } : { system, value: code };
     });
   }
-  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
+  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
+}
+
+/** One comma-separated alternative of a token or reference search: `system|value`, `value` or `system|`. */
+type TokenAlternative = { system: string; value?: string } | { system?: undefined; value: string };
+
+/**
+ * The alternatives as one condition on `t.system` / `t.value`. Values of one system (or of none) go
+ * into one `= ANY(array)`, which the (…, value, system, …) index probes value by value; an OR of
+ * per-value comparisons made PostgreSQL read every entry of the parameter and filter them.
+ */
+function tokenCondition(alternatives: TokenAlternative[], bind: (v: unknown) => string): string {
+  const bySystem = new Map<string | undefined, string[]>();
+  const ors: string[] = [];
+  for (const a of alternatives) {
+    if (a.value === undefined) ors.push(`t.system = ${bind(a.system)}`);
+    else bySystem.set(a.system, [...(bySystem.get(a.system) ?? []), a.value]);
+  }
+  for (const [system, values] of bySystem) {
+    const value = values.length === 1 ? `t.value = ${bind(values[0])}` : `t.value = ANY(${bind(values)}::text[])`;
+    ors.push(system === undefined ? value : `(t.system = ${bind(system)} AND ${value})`);
+  }
+  return ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`;
 }
 
 /** Search value range [sl, sh) against a stored range [d.low, d.high). */

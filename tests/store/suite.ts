@@ -386,6 +386,23 @@ export function storeSuite(getStore: () => Store): void {
       ['code=|code (no system)', { patient, code: '|89575-4' }, () => []],
       ['code=system|', { patient, code: 'http://x|' }, () => [o2]],
       ['status=a,b (OR)', { patient, status: 'final,preliminary' }, () => [o1, o2]],
+      [
+        'code=s1|a,s1|b,s2|c (OR, values grouped by system)',
+        { patient, code: `${LOINC}|89575-4,${LOINC}|0000-0,http://x|abc` },
+        () => [o1, o2, o3],
+      ],
+      [
+        'code=s1|a,s1|b (one system, no match for b)',
+        { patient, code: `${LOINC}|0000-0,${LOINC}|89575-4` },
+        () => [o1, o3],
+      ],
+      ['code=a,b (OR, no systems)', { patient, code: '89575-4,abc' }, () => [o1, o2, o3]],
+      ['code=system|,code (OR)', { patient, code: 'http://x|,89575-4' }, () => [o1, o2, o3]],
+      [
+        'patient=Patient/id,Patient/other (OR)',
+        { patient: `Patient/nobody,Patient/${patient}` },
+        () => [o1, o2, o3],
+      ],
       ['category', { patient, category: 'survey' }, () => [o1]],
       ['date=2024-05 (partial)', { patient, date: '2024-05' }, () => [o1]],
       ['date=eq2024-06 (period inside)', { patient, date: 'eq2024-06' }, () => [o2]],
