@@ -345,7 +345,8 @@ function tokenCondition(alternatives: TokenAlternative[], bind: (v: unknown) => 
     else bySystem.set(a.system, [...(bySystem.get(a.system) ?? []), a.value]);
   }
   for (const [system, values] of bySystem) {
-    const value = values.length === 1 ? `t.value = ${bind(values[0])}` : `t.value = ANY(${bind(values)}::text[])`;
+    const value =
+      values.length === 1 ? `t.value = ${bind(values[0])}` : `t.value = ANY(${bind(values)}::text[])`;
     ors.push(system === undefined ? value : `(t.system = ${bind(system)} AND ${value})`);
   }
   return ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`;

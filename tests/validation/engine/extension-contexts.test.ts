@@ -89,7 +89,11 @@ describe('extension contexts', () => {
       extension: [{ url: CADAVERIC, valueBoolean: true, _valueBoolean: { extension: [flag] } }],
     });
     expect(errors(v.validate(other))).toEqual([
-      notAllowed('Patient.extension[0].value.ofType(boolean).extension[0]', 'Patient.extension.value', 'boolean'),
+      notAllowed(
+        'Patient.extension[0].value.ofType(boolean).extension[0]',
+        'Patient.extension.value',
+        'boolean',
+      ),
     ]);
   });
 });
