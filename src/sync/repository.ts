@@ -111,15 +111,17 @@ const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5
        WITH ORDINALITY AS u(t, i, v, a, p, n)
        JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS c(j, n) USING (n)`;
 
-/** Records local writes in the outbox, in the writes' own transaction, in one statement. */
-export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<void> {
-  if (!changes.length) return;
-  await tx.query(
+/** Records local writes in the outbox, in the writes' own transaction, in one statement; returns the rows' ids. */
+export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<string[]> {
+  if (!changes.length) return [];
+  const rows = await tx.query<{ id: string }>(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
      SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
-     ORDER BY n`,
+     ORDER BY n
+     RETURNING id::text AS id`,
     outboxParams(changes),
   );
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -147,8 +149,15 @@ export async function enqueueUnsynced(
   });
 }
 
-/** Consents among the written resources re-check their clients' blocked rows (local or pulled). */
-export async function unblockConsentPatients(tx: Db, resources: Resource[]): Promise<void> {
+/**
+ * Consents among the written resources re-check their clients' blocked rows (local or pulled).
+ * `queuedHere`: rows this transaction has just queued, left alone (no claim sees them before it commits).
+ */
+export async function unblockConsentPatients(
+  tx: Db,
+  resources: Resource[],
+  queuedHere: string[] = [],
+): Promise<void> {
   const patients = new Set<string>();
   for (const r of resources) {
     const ref = r.resourceType === 'Consent' ? patientReferenceOf(r) : undefined;
@@ -164,8 +173,9 @@ export async function unblockConsentPatients(tx: Db, resources: Resource[]): Pro
         SET state = CASE WHEN state IN ('blocked', 'held') THEN 'pending' ELSE state END,
             available_at = CASE WHEN state IN ('blocked', 'held') THEN now() ELSE available_at END,
             consent_changed = (state = 'inflight'), updated_at = now()
-      WHERE state IN ('blocked', 'held', 'inflight', 'pending') AND patient_id = ANY($1::text[])`,
-    [[...patients]],
+      WHERE state IN ('blocked', 'held', 'inflight', 'pending') AND patient_id = ANY($1::text[])
+        AND NOT (id = ANY($2::bigint[]))`,
+    [[...patients], queuedHere],
   );
 }
 
@@ -239,8 +249,13 @@ export async function claim(db: Db, claimId: string, limit: number, leaseMs: num
   // of the same resource would make each claim cost O(backlog). Only a claim that found little there
   // (most of the window in flight or waiting) looks at every ready row.
   const rows = await claimFrom(db, claimId, limit, leaseMs, limit * CLAIM_WINDOW);
-  if (rows.length * 2 >= limit) return rows;
-  return [...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))];
+  if (rows.length * 2 >= limit) return inQueueOrder(rows);
+  return inQueueOrder([...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))]);
+}
+
+/** Rows by id: UPDATE … RETURNING gives them in whatever order the plan met them. */
+function inQueueOrder(rows: OutboxRow[]): OutboxRow[] {
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
 }
 
 /** Whether outbox row `r` may be claimed now, by itself (its client's rounds and its resource's order). */

@@ -104,3 +104,10 @@ export const SYNC_MIGRATIONS_7: string[] = [
   // consents it read before, so a "blocked" verdict of that round is not final (see settleBlocked).
   'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS consent_changed boolean NOT NULL DEFAULT false',
 ];
+
+export const SYNC_MIGRATIONS_8: string[] = [
+  // A Consent write re-checks its clients' unsettled rows (repository.unblockConsentPatients): found by
+  // client, not by scanning every unsettled row of the queue (and the dead index entries they leave).
+  `CREATE INDEX IF NOT EXISTS sync_outbox_unsettled_patient ON sync_outbox (patient_id)
+     WHERE state IN ('blocked', 'held', 'inflight', 'pending')`,
+];

@@ -32,6 +32,7 @@ import {
   SYNC_MIGRATIONS_5,
   SYNC_MIGRATIONS_6,
   SYNC_MIGRATIONS_7,
+  SYNC_MIGRATIONS_8,
 } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -203,15 +204,16 @@ function installOutbox(ctx: SyncContext, ready: Promise<void>): () => void {
   const remove = store.addHooks({
     async afterWriteMany(tx, changes) {
       await ready;
-      if (!isPulledWrite(tx)) {
-        await enqueueMany(
-          tx,
-          changes.filter((c) => ctx.pushTypes.has(c.resource.resourceType)),
-        );
-      }
+      const queued = isPulledWrite(tx)
+        ? []
+        : await enqueueMany(
+            tx,
+            changes.filter((c) => ctx.pushTypes.has(c.resource.resourceType)),
+          );
       await unblockConsentPatients(
         tx,
         changes.map((c) => c.resource),
+        queued,
       );
     },
     afterCommit() {
@@ -238,6 +240,7 @@ function migrateAll(
     .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
     .then(() => store.migrate('sync-6', SYNC_MIGRATIONS_6))
     .then(() => store.migrate('sync-7', SYNC_MIGRATIONS_7))
+    .then(() => store.migrate('sync-8', SYNC_MIGRATIONS_8))
     .then(() => migrateAuditLog(store))
     .then(() => adapter.migrate?.(store));
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
