@@ -39,13 +39,28 @@ describe('fhirXmlToJson', () => {
     );
   });
 
-  it('rejects malformed XML and untyped values', () => {
+  it('rejects malformed XML and untyped values, without quoting the value', () => {
     expect(() =>
       fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="true"></Patient>'),
     ).toThrow();
     expect(() =>
-      fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>'),
-    ).toThrow(/boolean/);
+      fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="secret"/></Patient>'),
+    ).toThrow(/^Value should be a boolean$/);
+  });
+
+  it('never reads a DTD: a DOCTYPE with an internal subset is skipped and its entities are not expanded', () => {
+    const doctype = '<?xml version="1.0"?>\n<!DOCTYPE Patient [<!ENTITY e "expanded">]>\n';
+    expect(
+      fhirXmlToJson(`${doctype}<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>`),
+    ).toEqual({
+      resourceType: 'Patient',
+      active: true,
+    });
+    expect(() =>
+      fhirXmlToJson(
+        `${doctype}<Patient xmlns="http://hl7.org/fhir"><name><family value="&e;"/></name></Patient>`,
+      ),
+    ).toThrow(/Invalid character entity/);
   });
 
   it('feeds the validator: an invariant violated in XML is reported as in JSON', async () => {
@@ -83,6 +98,16 @@ describe('droppedContent: what the conversion leaves out', () => {
       { expression: 'Patient.name[0].nickname', diagnostics: "Undefined element 'nickname'" },
       { expression: 'Patient.gender', diagnostics: 'Text content is not allowed in the FHIR element gender' },
       { expression: 'Patient.birthDate', diagnostics: "The element 'birthDate' can appear only once" },
+    ]);
+  });
+  it('an element under a prefix for the FHIR namespace (which the converter does not read) is named; other namespaces are left to the structure check', () => {
+    const xml = `<Patient xmlns="http://hl7.org/fhir"><f:active xmlns:f="http://hl7.org/fhir" value="true"/><x:shoe xmlns:x="urn:example:x"/><text><status value="generated"/>${DIV}</text></Patient>`;
+    expect(dropped(xml)).toEqual([
+      {
+        expression: 'Patient.active',
+        diagnostics:
+          "The element 'f:active' puts the FHIR namespace under a prefix, which this reader does not read: write it without a prefix",
+      },
     ]);
   });
   it('inside a Bundle entry resource and in an XHTML-free string the paths follow the JSON', () => {
