@@ -122,3 +122,46 @@ describe('droppedContent: what the conversion leaves out', () => {
     ]);
   });
 });
+
+describe('Validator.validateXml: one path for XML (conversion, document rules, structure, validation)', () => {
+  const patient = (body: string, head = '') =>
+    `${head}<Patient xmlns="http://hl7.org/fhir"><id value="p"/><text><status value="generated"/>${DIV}</text>${body}</Patient>`;
+
+  it('a valid document, as bytes or text, gives what validate() gives its JSON', async () => {
+    const v = await validator();
+    const xml = patient(
+      '<active value="true"/><name><family value="Mäkelä"/></name>',
+      '<?xml version="1.0" encoding="UTF-8"?>',
+    );
+    expect(v.validateXml(Buffer.from(xml))).toEqual(v.validate(fhirXmlToJson(xml)));
+    expect(v.validateXml(xml)).toEqual(v.validate(fhirXmlToJson(xml)));
+  });
+
+  it('merges every XML rule with the validation issues; messages carry names and positions, not values', async () => {
+    const v = await validator();
+    const xml = patient(
+      '<gender value="male"/><name><family value="Sec&#x1;ret"/></name><x:shoe xmlns:x="urn:example:x"/><nickname value="Secret"/><birthDate value="2024-02-30"/>',
+      '<?xml version="1.0" encoding="ISO-8859-1"?><!DOCTYPE Patient>\n',
+    );
+    expect(errors(v.validateXml(Buffer.from(`${xml.slice(0, -10)}<!-- Mäkelä --></Patient>`)))).toEqual([
+      "Patient | The document declares the encoding 'ISO-8859-1' but its bytes are UTF-8 (multi-byte characters)",
+      'Patient | A DOCTYPE declaration is not allowed in FHIR XML (line 1, column 44); its DTD and entities are not read',
+      "Patient | The character reference '&#x1;' is not allowed in XML 1.0 (line 2, column 195)",
+      "Patient.name[0] | As specified by profile http://hl7.org/fhir/StructureDefinition/Patient, Element 'name' is out of order (it must come before 'gender')",
+      "Patient.shoe | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'x:shoe'",
+      "Patient.nickname | Undefined element 'nickname'",
+      "Patient.birthDate | The value '2024-02-30' is not a valid date (2024-02 has 29 days)",
+    ]);
+  });
+
+  it('a document that cannot be read is one fatal issue naming the source', async () => {
+    const v = await validator();
+    const oo = v.validateXml(patient('<active value="true">'), { source: 'in.xml' });
+    expect(oo.issue).toEqual([
+      expect.objectContaining({
+        severity: 'fatal',
+        diagnostics: expect.stringMatching(/^Cannot parse in\.xml: Unexpected close tag/),
+      }),
+    ]);
+  });
+});
