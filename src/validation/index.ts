@@ -16,6 +16,7 @@ import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
 import { isObject } from './util.ts';
 import { Walk } from './walk/walker.ts';
+import { readFhirXml } from './xml-validate.ts';
 
 export { Registry } from './registry.ts';
 export { type CoreChild, coreChildren } from './core-elements.ts';
@@ -81,8 +82,22 @@ export interface ValidateOptions {
   emptyArrays?: 'warning' | 'error';
 }
 
+export interface ValidateXmlOptions extends ValidateOptions {
+  /** Names the document in a fatal "Cannot parse …" issue (default "the XML document"). */
+  source?: string;
+}
+
 export interface Validator {
   validate(resource: unknown, opts?: ValidateOptions): OperationOutcome;
+  /**
+   * Validates a FHIR XML document: bytes (their encoding is checked against the XML declaration) or
+   * text already decoded. Besides `validate`'s issues on the converted resource, errors for what FHIR
+   * XML forbids and the JSON cannot show: a DOCTYPE, characters XML does not allow, a wrong encoding
+   * declaration, elements out of definition order or in another namespace, and what the conversion
+   * dropped (unknown elements and attributes, text, a single element given twice). A document that
+   * cannot be read gives one fatal issue.
+   */
+  validateXml(xml: string | Uint8Array, opts?: ValidateXmlOptions): OperationOutcome;
   /** Validates each resource; the outcomes are in input order. */
   validateMany(resources: Iterable<unknown>, opts?: ValidateOptions): OperationOutcome[];
   readonly registry: ConformanceRegistry;
@@ -138,6 +153,12 @@ class CompiledValidator implements Validator {
 
   validate(resource: unknown, opts: ValidateOptions = {}): OperationOutcome {
     return outcome(this.issues(resource, opts));
+  }
+
+  validateXml(xml: string | Uint8Array, opts: ValidateXmlOptions = {}): OperationOutcome {
+    const read = readFhirXml(xml, (type) => this.registry.structureDefinition(type), opts.source);
+    if (read.resource === undefined) return outcome(read.issues);
+    return outcome([...read.issues, ...this.issues(read.resource, opts)]);
   }
 
   validateMany(resources: Iterable<unknown>, opts: ValidateOptions = {}): OperationOutcome[] {
@@ -199,3 +220,4 @@ export function loadProjectValidator(): Promise<Validator> {
 }
 export { fhirXmlToJson } from './xml.ts';
 export { type DroppedContent, droppedContent } from './xml-dropped.ts';
+export { type ReadXmlResult, readFhirXml } from './xml-validate.ts';

@@ -1,20 +1,14 @@
-import { createRequire } from 'node:module';
-import type { xml2js as Xml2js } from 'xml-js';
+import { FHIR_NS, type XmlElement, readXmlTree } from './xml-tree.ts';
 
-/** Something in a FHIR XML document that the conversion to JSON left out, where it stood. */
-export interface DroppedContent {
+/** A problem found in a FHIR XML document, where it stood (element and attribute names only, no values). */
+export interface XmlFinding {
   /** FHIRPath of the element it belongs to, or of the element itself. */
   expression: string;
   diagnostics: string;
 }
 
-interface XmlNode {
-  type: string;
-  name?: string;
-  attributes?: Record<string, string | number | undefined>;
-  elements?: XmlNode[];
-  text?: string | number | boolean;
-}
+/** Something in a FHIR XML document that the conversion to JSON left out, where it stood. */
+export type DroppedContent = XmlFinding;
 
 type Json = Record<string, unknown>;
 
@@ -23,54 +17,49 @@ const FHIR_ATTRIBUTES = new Set(['value', 'id', 'url']);
 
 /**
  * What the converter in `xml.ts` dropped: it keeps what it knows and silently leaves out unknown
- * elements and attributes, text inside FHIR elements, and all but one of a single element given twice.
- * The document is read again as a plain element tree and walked beside the JSON the converter made; an
- * element with no counterpart there was dropped. XHTML `div`s are the narrative's own and not walked.
+ * elements and attributes, text inside FHIR elements, elements under a prefix for the FHIR namespace,
+ * and all but one of a single element given twice. The document is read again as a plain element tree
+ * and walked beside the JSON the converter made; an element with no counterpart there was dropped.
+ * Elements outside the FHIR namespace are left to `xml-structure.ts`; the narrative's `div` is not walked.
  */
 export function droppedContent(xml: string, json: unknown): DroppedContent[] {
-  // Loaded on first use, as the converter is: JSON-only users never load an XML reader.
-  const { xml2js } = createRequire(import.meta.url)('xml-js') as { xml2js: typeof Xml2js };
-  let doc: XmlNode;
-  try {
-    doc = xml2js(xml, {
-      compact: false,
-      ignoreComment: true,
-      ignoreInstruction: true,
-      ignoreDoctype: true,
-      ignoreDeclaration: true,
-    }) as XmlNode;
-  } catch {
-    return []; // what this reader refuses (e.g. XML 1.1 character references) the converter took
-  }
-  const root = doc.elements?.find((e) => e.type === 'element');
-  const out: DroppedContent[] = [];
-  if (root && isJson(json)) walk(root, json, String(json.resourceType ?? root.name), out);
+  const root = readXmlTree(xml);
+  return root ? droppedFromTree(root, json) : []; // what this reader refuses the converter took
+}
+
+/** `droppedContent` over a tree already read. */
+export function droppedFromTree(root: XmlElement, json: unknown): XmlFinding[] {
+  const out: XmlFinding[] = [];
+  if (isJson(json)) walk(root, json, String(json.resourceType ?? root.name), out);
   return out;
 }
 
-function walk(el: XmlNode, obj: Json, path: string, out: DroppedContent[]): void {
-  for (const name of Object.keys(el.attributes ?? {})) {
+function walk(el: XmlElement, obj: Json, path: string, out: XmlFinding[]): void {
+  for (const name of Object.keys(el.attributes)) {
     if (!FHIR_ATTRIBUTES.has(name) && !name.startsWith('xmlns') && !name.includes(':'))
       out.push({ expression: path, diagnostics: `Undefined attribute '@${name}' on ${el.name}` });
   }
+  if (el.text)
+    out.push({ expression: path, diagnostics: `Text content is not allowed in the FHIR element ${el.name}` });
   const seen = new Map<string, number>();
-  for (const child of el.elements ?? []) {
-    if (child.type === 'text' && String(child.text ?? '').trim()) {
+  for (const child of el.elements) {
+    if (child.ns !== FHIR_NS) continue; // another namespace: xml-structure.ts
+    if (child.qname !== child.name) {
       out.push({
-        expression: path,
-        diagnostics: `Text content is not allowed in the FHIR element ${el.name}`,
+        expression: `${path}.${child.name}`,
+        diagnostics: `The element '${child.qname}' puts the FHIR namespace under a prefix, which this reader does not read: write it without a prefix`,
       });
       continue;
     }
-    if (child.type !== 'element' || !child.name || child.name === 'div' || child.name.includes(':')) continue;
+    if (child.name === 'div' && typeof obj.div === 'string') continue; // the narrative, taken whole
     const i = seen.get(child.name) ?? 0;
     seen.set(child.name, i + 1);
     matchChild(child, obj, i, path, out);
   }
 }
 
-function matchChild(child: XmlNode, obj: Json, i: number, path: string, out: DroppedContent[]): void {
-  const name = child.name as string;
+function matchChild(child: XmlElement, obj: Json, i: number, path: string, out: XmlFinding[]): void {
+  const name = child.name;
   const value = obj[name];
   const companion = obj[`_${name}`];
   const here = `${path}.${name}`;
@@ -87,7 +76,7 @@ function matchChild(child: XmlNode, obj: Json, i: number, path: string, out: Dro
   const v = many ? (Array.isArray(value) ? value[i] : undefined) : value;
   if (isJson(v)) {
     if (typeof v.resourceType === 'string') {
-      const inner = child.elements?.find((e) => e.type === 'element');
+      const inner = child.elements[0];
       if (inner) walk(inner, v, at, out);
     } else walk(child, v, at, out);
     return;

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
-
-const FHIR_NS = 'http://hl7.org/fhir';
+import { FHIR_NS } from './xml-tree.ts';
 
 interface XmlConverter {
   xmlToJson(xml: string): string;
@@ -14,10 +13,12 @@ let converter: XmlConverter | undefined;
  * Elements the converter does not know are dropped by it, so they are not reported.
  */
 export function fhirXmlToJson(xml: string): unknown {
-  // The converter wants the root element as the document's only top-level node.
+  // The converter wants the root element as the document's only top-level node. A DOCTYPE (with its
+  // internal subset) goes unread: no DTD is fetched and no entity it declares is expanded (the reader's
+  // strict mode then refuses a reference to one). `validateXml` reports the DOCTYPE itself.
   const body = xml
     .replace(/^\uFEFF/, '')
-    .replace(/^(\s*(<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>))*\s*/, '')
+    .replace(/^(\s*(<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE(?:[^>[]|\[[^\]]*\])*>))*\s*/, '')
     .replace(/(\s*<!--[\s\S]*?-->)*\s*$/, '');
   const root = /^<([A-Za-z][\w.-]*)(\s[^>]*)?>/.exec(body);
   if (!root) throw new Error('not an XML document');
@@ -28,9 +29,25 @@ export function fhirXmlToJson(xml: string): unknown {
     const { Fhir } = createRequire(import.meta.url)('fhir') as { Fhir: new () => XmlConverter };
     converter = new Fhir();
   }
-  const json = converter.xmlToJson(body);
+  let json: string | undefined;
+  try {
+    json = converter.xmlToJson(body);
+  } catch (e) {
+    throw new Error(withoutValues((e as Error).message));
+  }
   if (json === undefined) throw new Error('the document must hold exactly one root element');
   return stripComments(JSON.parse(json));
+}
+
+/**
+ * The converter's and its XML reader's messages without the document's content: "Value should be a
+ * boolean but got: <value>" loses the value, the reader's "Char: <c>" the character; positions stay.
+ */
+function withoutValues(message: string): string {
+  return message
+    .replace(/ but got: [\s\S]*$/, '')
+    .replace(/\s*\nChar: [\s\S]*$/, '')
+    .replace(/\s*\n\s*/g, ', ');
 }
 
 /**

@@ -146,4 +146,40 @@ describe('XML input', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toMatch(/error +Patient\.shoeSize +Undefined element 'shoeSize'/);
   });
+
+  it('runs the XML rules: element order, namespaces, DOCTYPE, forbidden character references, encoding declaration vs bytes', async () => {
+    const head =
+      '<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">x</div></text>';
+    const disordered = file('xml/order.xml', `${head}<gender value="male"/><active value="true"/></Patient>`);
+    const foreign = file(
+      'xml/ns.xml',
+      `${head}<x:flag xmlns:x="urn:example:x"/><active value="true"/></Patient>`,
+    );
+    const doctype = file(
+      'xml/doctype.xml',
+      `<!DOCTYPE Patient [<!ENTITY e "x">]>\n${head}<active value="true"/></Patient>`,
+    );
+    const charRef = file('xml/charref.xml', `${head}<name><family value="a&#0;b"/></name></Patient>`);
+    const latin1 = file(
+      'xml/latin1.xml',
+      `<?xml version="1.0" encoding="ISO-8859-1"?>${head}<name><family value="Mäkelä"/></name></Patient>`,
+    );
+    const r = await validate([disordered, foreign, doctype, charRef, latin1]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /error +Patient\.active +As specified by profile .*Patient, Element 'active' is out of order/,
+    );
+    expect(r.stdout).toMatch(/error +Patient\.flag +Wrong namespace - expected 'http:\/\/hl7\.org\/fhir'/);
+    expect(r.stdout).toMatch(/error +Patient +A DOCTYPE declaration is not allowed in FHIR XML/);
+    expect(r.stdout).toMatch(/error +Patient +The character reference '&#0;' is not allowed in XML 1\.0/);
+    expect(r.stdout).toMatch(
+      /error +Patient +The document declares the encoding 'ISO-8859-1' but its bytes are UTF-8/,
+    );
+    expect(r.stdout).not.toContain('Mäkelä');
+    const utf8 = file(
+      'xml/utf8.xml',
+      `\uFEFF<?xml version="1.0" encoding="utf-8"?>${head}<name><family value="Mäkelä"/></name></Patient>`,
+    );
+    expect((await validate([utf8])).code).toBe(0);
+  });
 });

@@ -39,13 +39,28 @@ describe('fhirXmlToJson', () => {
     );
   });
 
-  it('rejects malformed XML and untyped values', () => {
+  it('rejects malformed XML and untyped values, without quoting the value', () => {
     expect(() =>
       fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="true"></Patient>'),
     ).toThrow();
     expect(() =>
-      fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>'),
-    ).toThrow(/boolean/);
+      fhirXmlToJson('<Patient xmlns="http://hl7.org/fhir"><active value="secret"/></Patient>'),
+    ).toThrow(/^Value should be a boolean$/);
+  });
+
+  it('never reads a DTD: a DOCTYPE with an internal subset is skipped and its entities are not expanded', () => {
+    const doctype = '<?xml version="1.0"?>\n<!DOCTYPE Patient [<!ENTITY e "expanded">]>\n';
+    expect(
+      fhirXmlToJson(`${doctype}<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>`),
+    ).toEqual({
+      resourceType: 'Patient',
+      active: true,
+    });
+    expect(() =>
+      fhirXmlToJson(
+        `${doctype}<Patient xmlns="http://hl7.org/fhir"><name><family value="&e;"/></name></Patient>`,
+      ),
+    ).toThrow(/Invalid character entity/);
   });
 
   it('feeds the validator: an invariant violated in XML is reported as in JSON', async () => {
@@ -85,6 +100,16 @@ describe('droppedContent: what the conversion leaves out', () => {
       { expression: 'Patient.birthDate', diagnostics: "The element 'birthDate' can appear only once" },
     ]);
   });
+  it('an element under a prefix for the FHIR namespace (which the converter does not read) is named; other namespaces are left to the structure check', () => {
+    const xml = `<Patient xmlns="http://hl7.org/fhir"><f:active xmlns:f="http://hl7.org/fhir" value="true"/><x:shoe xmlns:x="urn:example:x"/><text><status value="generated"/>${DIV}</text></Patient>`;
+    expect(dropped(xml)).toEqual([
+      {
+        expression: 'Patient.active',
+        diagnostics:
+          "The element 'f:active' puts the FHIR namespace under a prefix, which this reader does not read: write it without a prefix",
+      },
+    ]);
+  });
   it('inside a Bundle entry resource and in an XHTML-free string the paths follow the JSON', () => {
     const xml = `<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>
   <entry><fullUrl value="urn:uuid:5e1c5a0e-8a39-4d4c-9a1e-2f0d3b4c5d6e"/><resource><Patient><name><text value="x"><script>alert(1)</script></text></name></Patient></resource></entry>
@@ -94,6 +119,49 @@ describe('droppedContent: what the conversion leaves out', () => {
         expression: 'Bundle.entry[0].resource.name[0].text.script',
         diagnostics: "Undefined element 'script'",
       },
+    ]);
+  });
+});
+
+describe('Validator.validateXml: one path for XML (conversion, document rules, structure, validation)', () => {
+  const patient = (body: string, head = '') =>
+    `${head}<Patient xmlns="http://hl7.org/fhir"><id value="p"/><text><status value="generated"/>${DIV}</text>${body}</Patient>`;
+
+  it('a valid document, as bytes or text, gives what validate() gives its JSON', async () => {
+    const v = await validator();
+    const xml = patient(
+      '<active value="true"/><name><family value="Mäkelä"/></name>',
+      '<?xml version="1.0" encoding="UTF-8"?>',
+    );
+    expect(v.validateXml(Buffer.from(xml))).toEqual(v.validate(fhirXmlToJson(xml)));
+    expect(v.validateXml(xml)).toEqual(v.validate(fhirXmlToJson(xml)));
+  });
+
+  it('merges every XML rule with the validation issues; messages carry names and positions, not values', async () => {
+    const v = await validator();
+    const xml = patient(
+      '<gender value="male"/><name><family value="Sec&#x1;ret"/></name><x:shoe xmlns:x="urn:example:x"/><nickname value="Secret"/><birthDate value="2024-02-30"/>',
+      '<?xml version="1.0" encoding="ISO-8859-1"?><!DOCTYPE Patient>\n',
+    );
+    expect(errors(v.validateXml(Buffer.from(`${xml.slice(0, -10)}<!-- Mäkelä --></Patient>`)))).toEqual([
+      "Patient | The document declares the encoding 'ISO-8859-1' but its bytes are UTF-8 (multi-byte characters)",
+      'Patient | A DOCTYPE declaration is not allowed in FHIR XML (line 1, column 44); its DTD and entities are not read',
+      "Patient | The character reference '&#x1;' is not allowed in XML 1.0 (line 2, column 195)",
+      "Patient.name[0] | As specified by profile http://hl7.org/fhir/StructureDefinition/Patient, Element 'name' is out of order (it must come before 'gender')",
+      "Patient.shoe | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'x:shoe'",
+      "Patient.nickname | Undefined element 'nickname'",
+      "Patient.birthDate | The value '2024-02-30' is not a valid date (2024-02 has 29 days)",
+    ]);
+  });
+
+  it('a document that cannot be read is one fatal issue naming the source', async () => {
+    const v = await validator();
+    const oo = v.validateXml(patient('<active value="true">'), { source: 'in.xml' });
+    expect(oo.issue).toEqual([
+      expect.objectContaining({
+        severity: 'fatal',
+        diagnostics: expect.stringMatching(/^Cannot parse in\.xml: Unexpected close tag/),
+      }),
     ]);
   });
 });

@@ -11,8 +11,8 @@ export interface InputItem {
   file: string;
   resource?: unknown;
   parseError?: string;
-  /** XML only: what the conversion to JSON left out (reported as errors beside the validation's). */
-  dropped?: Array<{ expression: string; diagnostics: string }>;
+  /** An XML document's bytes, for `Validator.validateXml` (which converts and checks it). */
+  xml?: Uint8Array;
 }
 
 /** A problem with the command line or the file system: exit code 2. */
@@ -57,8 +57,12 @@ export async function listFiles(paths: string[]): Promise<Array<{ path: string; 
 }
 
 function readText(file: string): string {
+  return readBytes(file).toString('utf8');
+}
+
+function readBytes(file: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
@@ -72,17 +76,9 @@ function readText(file: string): string {
 export async function* readItems(file: string, onBytes: (n: number) => void): AsyncGenerator<InputItem> {
   const ext = extname(file).toLowerCase();
   if (ext === '.xml') {
-    const text = readText(file);
-    onBytes(Buffer.byteLength(text));
-    const { droppedContent, fhirXmlToJson } = await import('../../validation/index.ts');
-    let resource: unknown;
-    try {
-      resource = fhirXmlToJson(text);
-    } catch (e) {
-      yield { source: file, file, parseError: (e as Error).message };
-      return;
-    }
-    yield { source: file, file, resource, dropped: droppedContent(text.replace(/^\uFEFF/, ''), resource) };
+    const bytes = readBytes(file);
+    onBytes(bytes.length);
+    yield { source: file, file, xml: bytes };
     return;
   }
   if (ext === '.json') {

@@ -62,10 +62,8 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
 function check(validator: Validator, item: InputItem, profile?: { profile: string[] }): OperationOutcome {
   if (item.parseError)
     return outcome([issue('fatal', 'structure', `Cannot parse ${item.source}: ${item.parseError}`)]);
-  const oo = validator.validate(item.resource, profile);
-  if (!item.dropped?.length) return oo;
-  const dropped = item.dropped.map((d) => issue('error', 'structure', d.diagnostics, d.expression));
-  return outcome([...dropped, ...(oo.issue ?? [])]);
+  if (item.xml) return validator.validateXml(item.xml, { ...profile, source: item.source });
+  return validator.validate(item.resource, profile);
 }
 
 async function openValidator(extraPackages: string[], opts: ValidateOptions): Promise<Validator> {

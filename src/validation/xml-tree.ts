@@ -1,0 +1,84 @@
+import { createRequire } from 'node:module';
+import type { xml2js as Xml2js } from 'xml-js';
+
+export const FHIR_NS = 'http://hl7.org/fhir';
+export const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+
+/** One element of a FHIR XML document, its namespace resolved from the declarations in scope. */
+export interface XmlElement {
+  /** The name as written (`f:active` when prefixed). */
+  qname: string;
+  /** The local name (`active`). */
+  name: string;
+  /** The namespace URI, undefined when none is in scope. */
+  ns: string | undefined;
+  attributes: Record<string, string>;
+  elements: XmlElement[];
+  /** Holds text that is not white space directly (not inside a child). */
+  text: boolean;
+}
+
+interface XmlNode {
+  type: string;
+  name?: string;
+  attributes?: Record<string, string | number | undefined>;
+  elements?: XmlNode[];
+  text?: string | number | boolean;
+  cdata?: string;
+}
+
+/**
+ * The document's root element as a plain tree, read with `xml-js` (loaded on first use: JSON-only
+ * users never load an XML reader); undefined when this reader refuses the document (the converter in
+ * `xml.ts` decides whether it can be read at all). A DTD is never read: `sax`, under `xml-js`, does not
+ * process one, and its strict mode refuses every entity but XML's five.
+ */
+export function readXmlTree(xml: string): XmlElement | undefined {
+  const { xml2js } = createRequire(import.meta.url)('xml-js') as { xml2js: typeof Xml2js };
+  let doc: XmlNode;
+  try {
+    doc = xml2js(xml, {
+      compact: false,
+      ignoreComment: true,
+      ignoreInstruction: true,
+      ignoreDoctype: true,
+      ignoreDeclaration: true,
+    }) as XmlNode;
+  } catch {
+    return undefined;
+  }
+  const root = doc.elements?.find((e) => e.type === 'element');
+  return root ? toElement(root, new Map([['xml', XML_NS]])) : undefined;
+}
+
+function toElement(node: XmlNode, inScope: ReadonlyMap<string, string>): XmlElement {
+  const attributes: Record<string, string> = {};
+  let scope = inScope;
+  for (const [k, v] of Object.entries(node.attributes ?? {})) {
+    const value = String(v ?? '');
+    attributes[k] = value;
+    if (k === 'xmlns' || k.startsWith('xmlns:')) {
+      if (scope === inScope) scope = new Map(inScope);
+      (scope as Map<string, string>).set(k === 'xmlns' ? '' : k.slice(6), value);
+    }
+  }
+  const qname = node.name ?? '';
+  const colon = qname.indexOf(':');
+  const prefix = colon < 0 ? '' : qname.slice(0, colon);
+  const elements: XmlElement[] = [];
+  let text = false;
+  for (const child of node.elements ?? []) {
+    if (child.type === 'element') elements.push(toElement(child, scope));
+    else if (child.type === 'text' && String(child.text ?? '').trim()) text = true;
+    else if (child.type === 'cdata' && String(child.cdata ?? '').trim()) text = true;
+  }
+  return {
+    qname,
+    name: qname.slice(colon + 1),
+    ns: scope.get(prefix) || undefined,
+    attributes,
+    elements,
+    text,
+  };
+}

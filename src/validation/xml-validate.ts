@@ -1,0 +1,49 @@
+// The one path from a FHIR XML document to what the validator needs: decoded text, the document's own
+// problems, the resource converted to JSON, and what the conversion cannot show (dropped content,
+// namespaces, element order). `Validator.validateXml` validates the resource and merges these in.
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { issue } from '../shared/outcome.ts';
+import { documentProblems, withoutForbiddenReferences } from './xml-document.ts';
+import { droppedFromTree } from './xml-dropped.ts';
+import { decodeXml } from './xml-encoding.ts';
+import { type TypeDefinitions, structureFindings } from './xml-structure.ts';
+import { readXmlTree } from './xml-tree.ts';
+import { fhirXmlToJson } from './xml.ts';
+
+export interface ReadXmlResult {
+  /** The resource as FHIR JSON; undefined when the document cannot be read at all (a fatal issue says why). */
+  resource?: unknown;
+  issues: OperationOutcomeIssue[];
+}
+
+/**
+ * Reads a FHIR XML document (bytes, whose encoding is checked, or text already decoded). Every problem
+ * is an issue naming elements, attributes and positions only, never the document's values; `source`
+ * names the document in a fatal issue (default "the XML document").
+ */
+export function readFhirXml(
+  xml: string | Uint8Array,
+  definitions: TypeDefinitions,
+  source = 'the XML document',
+): ReadXmlResult {
+  const decoded = decodeXml(xml);
+  const problems = [...decoded.problems, ...documentProblems(decoded.text)];
+  const text = withoutForbiddenReferences(decoded.text);
+  let resource: unknown;
+  try {
+    resource = fhirXmlToJson(text);
+  } catch (e) {
+    const fatal = issue('fatal', 'structure', `Cannot parse ${source}: ${(e as Error).message}`);
+    return { issues: [...problems.map((p) => issue('error', 'structure', p)), fatal] };
+  }
+  const root = String((resource as { resourceType?: unknown }).resourceType);
+  const tree = readXmlTree(text);
+  const findings = tree ? [...structureFindings(tree, definitions), ...droppedFromTree(tree, resource)] : [];
+  return {
+    resource,
+    issues: [
+      ...problems.map((p) => issue('error', 'structure', p, root)),
+      ...findings.map((f) => issue('error', 'structure', f.diagnostics, f.expression)),
+    ],
+  };
+}

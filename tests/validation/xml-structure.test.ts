@@ -1,0 +1,129 @@
+// FHIR XML's element structure against the R4 definitions: definition order and namespaces.
+import { describe, expect, it } from 'vitest';
+import { structureFindings } from '../../src/validation/xml-structure.ts';
+import { readXmlTree } from '../../src/validation/xml-tree.ts';
+import { validator } from './engine/helpers.ts';
+
+const DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div>';
+const FHIR = 'xmlns="http://hl7.org/fhir"';
+
+async function findings(xml: string): Promise<string[]> {
+  const v = await validator();
+  const tree = readXmlTree(xml);
+  if (!tree) throw new Error('test document not readable');
+  return structureFindings(tree, (t) => v.registry.structureDefinition(t)).map(
+    (f) => `${f.expression} | ${f.diagnostics}`,
+  );
+}
+
+const order = (sd: string, name: string, before: string) =>
+  `As specified by profile http://hl7.org/fhir/StructureDefinition/${sd}, Element '${name}' is out of order (it must come before '${before}')`;
+
+describe('element order (R4 xml.html: "elements must appear in the order given")', () => {
+  it('nothing for a document in definition order: choices, primitives with extensions, contained, narrative, nested items', async () => {
+    expect(
+      await findings(`<Observation ${FHIR}><id value="o"/><meta><profile value="http://example.org/p"/></meta>
+  <text><status value="generated"/>${DIV}</text>
+  <contained><Patient><id value="p"/><extension url="http://example.org/x"><valueString value="a"/></extension><active value="true"/><name><family value="F"/><given value="A"/><given value="B"/></name></Patient></contained>
+  <extension url="http://example.org/e"><extension url="a"><valueBoolean value="true"/></extension><extension url="b"><valueInteger value="1"/></extension></extension>
+  <status value="final"><extension url="http://example.org/s"><valueCode value="x"/></extension></status>
+  <code><coding><system value="http://loinc.org"/><code value="8867-4"/></coding><text value="t"/></code>
+  <subject><reference value="#p"/></subject><effectiveDateTime value="2024-01-01"/>
+  <valueQuantity><value value="72"/><unit value="/min"/></valueQuantity>
+  <component><code><text value="c"/></code><valueString value="v"/></component>
+</Observation>`),
+    ).toEqual([]);
+    expect(
+      await findings(`<Questionnaire ${FHIR}><status value="draft"/>
+  <item><linkId value="1"/><type value="group"/><item><linkId value="1.1"/><type value="string"/></item></item></Questionnaire>`),
+    ).toEqual([]);
+  });
+
+  it('an element before one the definition puts earlier is an error at the element, in resources and datatypes alike', async () => {
+    expect(
+      await findings(
+        `<Patient ${FHIR}><gender value="male"/><name><given value="A"/><family value="F"/><given value="B"/></name><active value="true"/></Patient>`,
+      ),
+    ).toEqual([
+      `Patient.name[0] | ${order('Patient', 'name', 'gender')}`,
+      `Patient.name[0].family | ${order('HumanName', 'family', 'given')}`,
+      `Patient.active | ${order('Patient', 'active', 'gender')}`,
+    ]);
+  });
+
+  it('extension and modifierExtension come where the definition puts them; an extension orders its own children as Extension', async () => {
+    expect(
+      await findings(
+        `<Patient ${FHIR}><active value="true"/><extension url="http://example.org/x"><valueString value="a"/></extension><modifierExtension url="http://example.org/m"><valueBoolean value="true"/></modifierExtension></Patient>`,
+      ),
+    ).toEqual([
+      `Patient.extension[0] | ${order('Patient', 'extension', 'active')}`,
+      `Patient.modifierExtension[0] | ${order('Patient', 'modifierExtension', 'active')}`,
+    ]);
+    expect(
+      await findings(
+        `<Patient ${FHIR}><modifierExtension url="http://example.org/m"><valueBoolean value="true"/></modifierExtension><extension url="http://example.org/x"><valueString value="a"/><extension url="y"><valueBoolean value="true"/></extension></extension></Patient>`,
+      ),
+    ).toEqual([
+      `Patient.extension[0] | ${order('Patient', 'extension', 'modifierExtension')}`,
+      `Patient.extension[0].extension[0] | ${order('Extension', 'extension', 'value[x]')}`,
+    ]);
+  });
+
+  it('a contained or Bundle entry resource is ordered as its own type; a contentReference element as the element it names', async () => {
+    expect(
+      await findings(`<Bundle ${FHIR}><type value="collection"/>
+  <entry><resource><Patient><active value="true"/><id value="x"/></Patient></resource><fullUrl value="urn:uuid:5e1c5a0e-8a39-4d4c-9a1e-2f0d3b4c5d6e"/></entry></Bundle>`),
+    ).toEqual([
+      `Bundle.entry[0].resource.id | ${order('Patient', 'id', 'active')}`,
+      `Bundle.entry[0].fullUrl | ${order('Bundle', 'fullUrl', 'resource')}`,
+    ]);
+    expect(
+      await findings(
+        `<Observation ${FHIR}><contained><Patient><name><family value="F"/></name><active value="true"/></Patient></contained><status value="final"/><code><text value="c"/></code></Observation>`,
+      ),
+    ).toEqual([`Observation.contained[0].active | ${order('Patient', 'active', 'name')}`]);
+    expect(
+      await findings(
+        `<Questionnaire ${FHIR}><status value="draft"/><item><linkId value="1"/><type value="group"/><item><type value="string"/><linkId value="1.1"/></item></item></Questionnaire>`,
+      ),
+    ).toEqual([`Questionnaire.item[0].item[0].linkId | ${order('Questionnaire', 'linkId', 'type')}`]);
+  });
+});
+
+describe('namespaces', () => {
+  it('a child in another namespace than FHIR is an error, prefixed or by a default namespace', async () => {
+    expect(
+      await findings(
+        `<Patient ${FHIR}><x:shoe xmlns:x="urn:example:x"/><active xmlns="urn:example:y" value="true"/><name><family xmlns="" value="F"/></name></Patient>`,
+      ),
+    ).toEqual([
+      "Patient.shoe | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'x:shoe'",
+      "Patient.active | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'active'",
+      "Patient.name[0].family | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'family'",
+    ]);
+  });
+
+  it("the narrative's div must be XHTML's, and an XHTML div anywhere else is in the wrong namespace", async () => {
+    expect(
+      await findings(
+        `<Patient ${FHIR}><text><status value="generated"/><div><p>x</p></div></text></Patient>`,
+      ),
+    ).toEqual([
+      "Patient.text.div | Wrong namespace - expected 'http://www.w3.org/1999/xhtml' on the element 'div'",
+    ]);
+    expect(await findings(`<Patient ${FHIR}>${DIV}<active value="true"/></Patient>`)).toEqual([
+      "Patient.div | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'div'",
+    ]);
+  });
+
+  it('a contained resource outside the FHIR namespace is not a FHIR resource', async () => {
+    expect(
+      await findings(
+        `<Observation ${FHIR}><contained><Patient xmlns="urn:example:x"/></contained><status value="final"/></Observation>`,
+      ),
+    ).toEqual([
+      "Observation.contained[0] | The element 'Patient' is not a FHIR resource in the namespace 'http://hl7.org/fhir'",
+    ]);
+  });
+});
