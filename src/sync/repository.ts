@@ -253,9 +253,9 @@ export async function claim(db: Db, claimId: string, limit: number, leaseMs: num
   return inQueueOrder([...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))]);
 }
 
-/** Rows by id: UPDATE … RETURNING gives them in whatever order the plan met them. */
+/** Rows by id (bigint as text: the shorter is smaller): UPDATE … RETURNING gives them in plan order. */
 function inQueueOrder(rows: OutboxRow[]): OutboxRow[] {
-  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+  return rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Whether outbox row `r` may be claimed now, by itself (its client's rounds and its resource's order). */
