@@ -14,10 +14,16 @@ export async function findByIdentifiers(
 ): Promise<Resource[][]> {
   if (!keys.length) return [];
   const rows = await q.query<{ resource_type: string; system: string; value: string; content: Resource }>(
+    // One index probe per key (LATERAL, kept apart by OFFSET 0): planned as a join, a table without
+    // statistics yet (a new database) got a hash join over a scan of every identifier token.
     `SELECT k.resource_type, k.system, k.value, r.content
-       FROM search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id
-      WHERE (k.resource_type, k.system, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-        AND k.param = 'identifier' AND NOT r.deleted`,
+       FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[])) AS u(t, s, v)
+       CROSS JOIN LATERAL (
+         SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
+          WHERE t.resource_type = u.t AND t.param = 'identifier' AND t.value = u.v AND t.system = u.s
+          OFFSET 0) k
+       JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id
+      WHERE NOT r.deleted`,
     [keys.map((c) => c.type), keys.map((c) => c.system), keys.map((c) => c.value)],
   );
   const byKey = new Map<string, Resource[]>();
