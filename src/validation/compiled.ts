@@ -173,13 +173,17 @@ export class StructureCompiler {
   }
 
   private compile(sd: StructureDefinition): CompiledStructure {
+    const specializesItsOwnType = (d: StructureDefinition) =>
+      d.derivation === 'specialization' &&
+      !!d.baseDefinition &&
+      this.registry.structureDefinition(d.baseDefinition)?.type === d.type;
     const elements = sd.snapshot?.element ?? [];
     const structure = {
       url: sd.url,
       type: sd.type,
       kind: sd.kind,
       core: sd.url.startsWith(CORE_PREFIX),
-      base: sd.derivation !== 'constraint',
+      base: sd.derivation !== 'constraint' && !specializesItsOwnType(sd),
       byId: new Map(),
       sd,
     } as unknown as CompiledStructure;

@@ -21,8 +21,10 @@ export function generateSnapshot(
 ): ElementDefinition[] | undefined {
   const diff = sd.differential?.element;
   const baseEls = base.snapshot?.element;
-  if (!diff?.length || !baseEls?.length || sd.derivation !== 'constraint' || base.type !== sd.type)
-    return undefined;
+  // A `specialization` of its own base type (no new type) is expanded as a constraint, as the HL7
+  // snapshot generator does; a real new type (a logical model) is not.
+  if (!diff?.length || !baseEls?.length || base.type !== sd.type) return undefined;
+  if (sd.derivation !== 'constraint' && sd.derivation !== 'specialization') return undefined;
   const builder = new SnapshotBuilder(baseEls, resolve);
   const ids = new DifferentialIds();
   for (const d of diff) {

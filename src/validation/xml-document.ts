@@ -15,7 +15,23 @@ export function documentProblems(text: string): string[] {
       `A DOCTYPE declaration is not allowed in FHIR XML (${position(text, doctype)}); its DTD and entities are not read`,
     );
   problems.push(...forbiddenCharacters(text, blanked));
+  problems.push(...undeclaredEntities(text, blanked));
   return problems;
+}
+
+/** XML's own five entities; with no DTD allowed, no other entity can be declared. */
+const PREDEFINED = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
+const ENTITY = /&([A-Za-z_:][\w.:-]*);/g;
+
+/** References to entities other than XML's five (`&nbsp;`, `&reg;` …): never declared, so not XML. */
+function undeclaredEntities(text: string, blanked: string): string[] {
+  const out: string[] = [];
+  for (const m of blanked.matchAll(ENTITY)) {
+    if (PREDEFINED.has(m[1]!)) continue;
+    if (out.length >= MAX_PER_RULE) break;
+    out.push(`The entity '${m[1]}' was referenced, but not declared (${position(text, m.index)})`);
+  }
+  return out;
 }
 
 /**

@@ -37,7 +37,7 @@ const CASE_COUNTS: Record<string, number> = {
   cardinality: 2,
   extensions: 19,
   invariants: 26,
-  json: 13,
+  json: 15,
   'measure-report': 9,
   narrative: 4,
   primitives: 22,

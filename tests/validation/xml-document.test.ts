@@ -35,6 +35,15 @@ describe('documentProblems', () => {
   });
 });
 
+describe('undeclared entities', () => {
+  it('an entity other than the five of XML was never declared (no DTD may declare one): an error with its position', () => {
+    expect(documentProblems(doc('A&reg;B&amp;C&lt;&gt;&quot;&apos;&#xE9;'))).toEqual([
+      "The entity 'reg' was referenced, but not declared (line 1, column 60)",
+    ]);
+    expect(documentProblems(doc('x', '<!-- &nbsp; -->'))).toEqual([]);
+  });
+});
+
 describe('withoutForbiddenReferences', () => {
   it('replaces the references documentProblems reports, so the readers (which refuse some) see the rest', () => {
     expect(withoutForbiddenReferences(doc('a&#0;&#x1;&#9;&#xE9;b'))).toBe(

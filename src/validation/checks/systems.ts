@@ -22,7 +22,10 @@ export function checkSystem(
     );
     return;
   }
-  if (type !== 'Coding') return;
+  if (type === 'Identifier') {
+    checkUriIdentifierValue(walk, system, value.value);
+    return;
+  }
   const misplaced = specPageInsteadOfSystem(system);
   if (misplaced) {
     walk.report('error', 'invalid', `The code system reference '${system}' is wrong - ${misplaced}`);
@@ -35,6 +38,23 @@ export function checkSystem(
       `The CodeSystem '${system}' is a supplement, so it cannot be used as a value in Coding.system`,
     );
   }
+}
+
+/**
+ * An identifier whose system is `urn:ietf:rfc:3986` is a URI: its value must be an absolute one (the
+ * HL7 validator's error). The value is not quoted: identifiers may be personal.
+ */
+function checkUriIdentifierValue(walk: CheckContext, system: string, id: unknown): void {
+  if (system !== 'urn:ietf:rfc:3986' || typeof id !== 'string' || isAbsoluteUri(id)) return;
+  // Not in an ElementDefinition's example: R4's own Consent definition shows "Local eCMS identifier" there.
+  if (walk.at.hostPaths.some((p) => p.startsWith('ElementDefinition.example'))) return;
+  const oid = /^[0-2](\.(0|[1-9][0-9]*))+$/.test(id) ? ' (an OID is written urn:oid:<oid>)' : '';
+  walk.report(
+    'error',
+    'invalid',
+    `Identifier.value must be an absolute URI when Identifier.system is 'urn:ietf:rfc:3986'${oid}`,
+    'value',
+  );
 }
 
 const BUILD_SITE = /^https?:\/\/build\.fhir\.org\//;

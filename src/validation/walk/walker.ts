@@ -422,6 +422,9 @@ export class Walk implements CheckContext {
         );
         return;
       }
+      // ele-1 on a primitive given only by its `_name` object: an id alone is neither value nor child.
+      if (value === null && !(Array.isArray(ext.extension) && ext.extension.length > 0))
+        this.report('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children');
       const typeStructure = this.compiler.typeStructure(type);
       if (typeStructure) {
         this.at.pushHost(type, definitionPath(el), value, ext);
@@ -481,25 +484,38 @@ export class Walk implements CheckContext {
   private structure(value: Json, el: CompiledElement, type: string): void {
     const ownChildren = this.compiler.childrenOf(el).length > 0;
     if (ownChildren) this.object(value, el, false);
-    let viaProfile = false;
+    const profiles: CompiledStructure[] = [];
     for (const url of typeRef(el, type)?.profiles ?? []) {
       const p = this.compiler.structure(url);
-      if (!p) {
+      if (p) profiles.push(p);
+      else if (!ownChildren) {
         // Missing from a package we hold: an error (the HL7 validator's verdict); from one we do not
         // hold: a warning, as the defining package may simply not be loaded.
         const registry = this.compiler.registry;
         const missing = registry.covers(url) && !registry.structureDefinition(url);
-        if (!ownChildren)
-          this.report(
-            missing ? 'error' : 'warning',
-            'not-found',
-            `${el.path}: profile '${url}' could not be found, so it has not been checked`,
-          );
-        continue;
+        this.report(
+          missing ? 'error' : 'warning',
+          'not-found',
+          `${el.path}: profile '${url}' could not be found, so it has not been checked`,
+        );
       }
-      viaProfile = true;
-      if (type === 'Extension') checkExtensionContext(this, p);
-      this.against(p, value, type, el);
+    }
+    // Several type profiles are alternatives: the value conforms to one of them (the first that does
+    // is checked for its warnings; with none, the first one's errors say why).
+    const chosen =
+      profiles.length > 1
+        ? (profiles.find((p) => this.conformsTo(value, p.url)) ?? profiles[0])
+        : profiles[0];
+    const viaProfile = chosen !== undefined;
+    if (chosen) {
+      if (profiles.length > 1 && !this.conformsTo(value, chosen.url))
+        this.report(
+          'error',
+          'structure',
+          `${el.path}: Unable to find a match for the specified profile among choices: ${profiles.map((p) => p.url).join(', ')}`,
+        );
+      if (type === 'Extension') checkExtensionContext(this, chosen);
+      this.against(chosen, value, type, el);
     }
     if (ownChildren) {
       const tp = this.compiler.typeStructure(type);
