@@ -159,7 +159,7 @@ describe('Kanta PHR sandbox: writes', () => {
     const r = await call(base, 'POST', '/Patient', wrongLang);
     expect(r.status).toBe(422);
     expect(firstIssue(r)?.expression).toEqual(['Patient.text.div']);
-    const localId = { ...phrPatient(), identifier: [{ system: 'urn:ietf:rfc:3986', value: 'local-42' }] };
+    const localId = { ...phrPatient(), identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:local:42' }] };
     const li = await call(base, 'POST', '/Patient', localId);
     expect(li.status).toBe(422);
     expect(firstIssue(li)?.expression).toEqual(['Patient.identifier']);
