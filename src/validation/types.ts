@@ -43,6 +43,11 @@ export interface InvariantEnv {
   rootResource: unknown;
   typeName: string;
   path: string;
+  /**
+   * FHIRPath `memberOf(valueSet)`: whether a code, Coding or CodeableConcept is in the value set;
+   * undefined when that cannot be told offline (the invariant is then not evaluated).
+   */
+  memberOf?: (value: unknown, valueSet: string) => boolean | undefined;
 }
 
 export type ConstraintInput = ElementDefinitionConstraint;

@@ -4,7 +4,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { InvariantEvaluationError } from '../types.ts';
 import { PROJECT_PROFILE_BASE } from './project.ts';
-import { resolveInvocation } from './resolve.ts';
+import { localInvocations } from './resolve.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
 import { INVARIANTS } from './table.ts';
 
@@ -62,7 +62,7 @@ export function compileInvariant(
           r4 as any,
           {
             traceFn: ignoreTrace,
-            userInvocationTable: resolveInvocation,
+            userInvocationTable: localInvocations,
           } as any,
         ) as unknown as Compiled;
       } catch (e) {
@@ -82,7 +82,8 @@ export function compileInvariant(
         ? row.fast
         : undefined;
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
-  const usesEnv = expression.includes('%') || expression.includes('resolve(');
+  const usesEnv =
+    expression.includes('%') || expression.includes('resolve(') || expression.includes('memberOf(');
 
   return {
     key,
@@ -95,7 +96,12 @@ export function compileInvariant(
       const fn = compiled(baseFor(path, env.typeName));
       let result: unknown[];
       try {
-        result = fn(node, usesEnv ? { resource: env.resource, rootResource: env.rootResource } : noEnv);
+        result = fn(
+          node,
+          usesEnv
+            ? { resource: env.resource, rootResource: env.rootResource, memberOf: env.memberOf }
+            : noEnv,
+        );
       } catch (e) {
         throw new InvariantEvaluationError(key, e);
       }

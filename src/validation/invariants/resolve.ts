@@ -8,7 +8,11 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** The subset of fhirpath.js's evaluation context and ResourceNode this function relies on. */
 interface EvalContext {
-  vars: { rootResource?: unknown; resource?: unknown };
+  vars: {
+    rootResource?: unknown;
+    resource?: unknown;
+    memberOf?: (value: unknown, valueSet: string) => boolean | undefined;
+  };
 }
 interface NodeLike {
   data?: unknown;
@@ -36,7 +40,25 @@ function findLocal(root: unknown, reference: string): Obj | undefined {
   return undefined;
 }
 
-export const resolveInvocation = {
+/**
+ * fhirpath.js's own resolve() and memberOf() ask a FHIR or terminology server, asynchronously. These
+ * answer locally: resolve() as described above, memberOf() from the value sets we can enumerate (the
+ * walker's InvariantEnv.memberOf); one we cannot is an evaluation error (a warning, never a verdict).
+ */
+export const localInvocations = {
+  memberOf: {
+    arity: { 1: ['String'] },
+    internalStructures: true,
+    fn(this: EvalContext, items: NodeLike[], valueSet: string): boolean[] {
+      const check = this.vars.memberOf;
+      return (items ?? []).map((item) => {
+        const verdict = check?.(item?.data ?? item, valueSet);
+        if (verdict === undefined)
+          throw new Error(`memberOf: the value set '${valueSet}' cannot be expanded here`);
+        return verdict;
+      });
+    },
+  },
   resolve: {
     internalStructures: true,
     fn(this: EvalContext, items: NodeLike[]): unknown[] {

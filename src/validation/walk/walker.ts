@@ -19,6 +19,7 @@ import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
 import { checkMeasureReport } from '../checks/measure-report.ts';
+import { memberOf } from '../checks/member-of.ts';
 import { checkNarrativeLinks } from '../checks/narrative-links.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
@@ -80,6 +81,7 @@ export class Walk implements CheckContext {
     rootResource: undefined,
     typeName: '',
     path: '',
+    memberOf: (value, valueSet) => memberOf(this.terminology, value, valueSet),
   };
 
   constructor(
