@@ -56,6 +56,10 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
 };
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
+/** Shared empties for the common element without type profiles (this runs for every complex value). */
+const NO_STRUCTURES: CompiledStructure[] = [];
+const NO_URLS: string[] = [];
+
 export class Walk implements CheckContext {
   readonly at = new PathStack();
   private readonly out = new Reporter(this.at);
@@ -486,8 +490,9 @@ export class Walk implements CheckContext {
   private structure(value: Json, el: CompiledElement, type: string): void {
     const ownChildren = this.compiler.childrenOf(el).length > 0;
     if (ownChildren) this.object(value, el, false);
-    const profiles: CompiledStructure[] = [];
-    for (const url of typeRef(el, type)?.profiles ?? []) {
+    const urls = typeRef(el, type)?.profiles;
+    const profiles: CompiledStructure[] = urls?.length ? [] : NO_STRUCTURES;
+    for (const url of urls ?? NO_URLS) {
       const p = this.compiler.structure(url);
       if (p) profiles.push(p);
       else if (!ownChildren) {
