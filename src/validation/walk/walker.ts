@@ -55,11 +55,11 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   CodeSystem: checkCodeSystemSupplement,
 };
 
-/** One validation run over one resource (and, in scratch walks, one profile verdict). */
 /** Shared empties for the common element without type profiles (this runs for every complex value). */
 const NO_STRUCTURES: CompiledStructure[] = [];
 const NO_URLS: string[] = [];
 
+/** One validation run over one resource (and, in scratch walks, one profile verdict). */
 export class Walk implements CheckContext {
   readonly at = new PathStack();
   private readonly out = new Reporter(this.at);
