@@ -99,7 +99,36 @@ function contextAllowed(walk: CheckContext, ext: CompiledStructure): boolean {
 }
 
 type FhirPathFn = (node: unknown) => unknown[];
-const compiledInvariants = new Map<string, FhirPathFn | null>();
+/** Compiled expressions (or why one did not compile), per result mode; fhirpath.js is loaded on first use. */
+const compiledExpressions = {
+  values: new Map<string, FhirPathFn | Error>(),
+  nodes: new Map<string, FhirPathFn | Error>(),
+};
+
+/**
+ * fhirpath.js's function for `expression`, compiled once; throws (every time) when it does not compile.
+ * `nodes`: results as fhirpath.js's nodes (`data`, `_data`) rather than plain values.
+ */
+function compiledFhirPath(expression: string, nodes: boolean): FhirPathFn {
+  const cache = nodes ? compiledExpressions.nodes : compiledExpressions.values;
+  let fn = cache.get(expression);
+  if (fn === undefined) {
+    const require = createRequire(import.meta.url);
+    const fhirpath = require('fhirpath') as {
+      compile(e: string, model: unknown, options: { resolveInternalTypes: boolean }): FhirPathFn;
+    };
+    try {
+      fn = fhirpath.compile(expression, require('fhirpath/fhir-context/r4'), {
+        resolveInternalTypes: !nodes,
+      });
+    } catch (e) {
+      fn = e instanceof Error ? e : new Error(String(e));
+    }
+    cache.set(expression, fn);
+  }
+  if (fn instanceof Error) throw fn;
+  return fn;
+}
 
 /** The nearest extension around the host (the host itself first) has the url `expression`. */
 function withinExtension(walk: CheckContext, expression: string): boolean {
@@ -116,7 +145,6 @@ interface ResultNode {
   data?: unknown;
   _data?: unknown;
 }
-const compiledContexts = new Map<string, FhirPathFn | null>();
 
 /**
  * Whether the `fhirpath` context `expression`, evaluated on the resource holding the extension (then
@@ -127,27 +155,15 @@ function fhirPathContextHolds(walk: CheckContext, url: string, expression: strin
   const depth = walk.at.hostNodes.length - 2;
   const host = walk.at.hostNodes[depth];
   const companion = walk.at.hostCompanions[depth];
-  let fn = compiledContexts.get(expression);
+  const isHost = (n: ResultNode) =>
+    companion !== undefined ? n?._data === companion : n?.data === host || (n as unknown) === host;
   try {
-    if (fn === undefined) {
-      const require = createRequire(import.meta.url);
-      const fhirpath = require('fhirpath') as {
-        compile(e: string, model: unknown, options: { resolveInternalTypes: boolean }): FhirPathFn;
-      };
-      fn = fhirpath.compile(expression, require('fhirpath/fhir-context/r4'), { resolveInternalTypes: false });
-      compiledContexts.set(expression, fn);
-    }
-    if (!fn) return true;
+    const fn = compiledFhirPath(expression, true);
     for (const resource of new Set([walk.resource, walk.rootResource])) {
-      if (!resource) continue;
-      const selected = fn(resource) as ResultNode[];
-      const isHost = (n: ResultNode) =>
-        companion !== undefined ? n?._data === companion : n?.data === host || (n as unknown) === host;
-      if (selected.some(isHost)) return true;
+      if (resource && (fn(resource) as ResultNode[]).some(isHost)) return true;
     }
     return false;
   } catch (e) {
-    if (fn === undefined) compiledContexts.set(expression, null);
     walk.report(
       'warning',
       'processing',
@@ -159,21 +175,13 @@ function fhirPathContextHolds(walk: CheckContext, url: string, expression: strin
 
 /**
  * StructureDefinition.contextInvariant: a FHIRPath expression evaluated on the element that holds the
- * extension; false is an error. One that cannot be evaluated is a warning. fhirpath.js is loaded lazily.
+ * extension; false is an error. One that cannot be evaluated is a warning.
  */
 function checkContextInvariant(walk: CheckContext, url: string, expression: string): void {
   const host = walk.at.hostNodes[walk.at.hostNodes.length - 2];
   if (host === undefined) return;
-  let fn = compiledInvariants.get(expression);
   try {
-    if (fn === undefined) {
-      const require = createRequire(import.meta.url);
-      const fhirpath = require('fhirpath') as { compile(e: string, model: unknown): FhirPathFn };
-      fn = fhirpath.compile(expression, require('fhirpath/fhir-context/r4'));
-      compiledInvariants.set(expression, fn);
-    }
-    if (!fn) return;
-    const result = fn(host);
+    const result = compiledFhirPath(expression, false)(host);
     const ok =
       result.length === 0 ? false : result.length === 1 && typeof result[0] === 'boolean' ? result[0] : true;
     if (!ok) {
@@ -184,7 +192,6 @@ function checkContextInvariant(walk: CheckContext, url: string, expression: stri
       );
     }
   } catch (e) {
-    if (fn === undefined) compiledInvariants.set(expression, null);
     walk.report(
       'warning',
       'processing',
