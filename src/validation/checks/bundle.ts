@@ -2,6 +2,7 @@
 // the Bundle gives reference resolution.
 import { type Json, isAbsoluteUri, isObject } from '../util.ts';
 import type { BundleScope, CheckContext } from './context.ts';
+import { checkDocumentLinks } from './document-links.ts';
 
 /** Checks the entries of `bundle` and returns its scope: resources by fullUrl and by `Type/id`. */
 export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
@@ -30,7 +31,10 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
     checkRequest(ctx, e, i, type);
   }
   if (type === 'searchset') checkSearchset(ctx, bundle, entries);
-  if (type === 'document') checkStylesheets(ctx, bundle, scope);
+  if (type === 'document') {
+    checkStylesheets(ctx, bundle, scope);
+    checkDocumentLinks(ctx, bundle, scope);
+  }
   return scope;
 }
 
