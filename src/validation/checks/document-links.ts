@@ -12,31 +12,29 @@ const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-
 export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: BundleScope): void {
   const entries = scope.entries;
   if (entries[0]?.resource.resourceType !== 'Composition') return;
-  const targets = entries.map(() => new Set<number>());
+  const index = indexEntries(entries);
+  // Links in either direction: an entry is reached when it links to, or is linked from, a reached one.
+  const linked = entries.map((): number[] => []);
   for (let i = 0; i < entries.length; i++) {
     for (const ref of referencesIn(entries[i]!.resource)) {
-      const j = resolve(entries, ref, restfulBase(entries[i]!.fullUrl));
-      if (j !== undefined && j !== i) targets[i]!.add(j);
+      const j = resolve(index, ref, restfulBase(entries[i]!.fullUrl));
+      if (j === undefined || j === i) continue;
+      linked[i]!.push(j);
+      linked[j]!.push(i);
     }
   }
   const reached = new Set<number>([0]);
   for (const link of Array.isArray(bundle.link) ? bundle.link : []) {
     if (!isObject(link) || link.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
-    const j = resolve(entries, link.url, restfulBase(entries[0]!.fullUrl));
+    const j = resolve(index, link.url, restfulBase(entries[0]!.fullUrl));
     if (j !== undefined) reached.add(j);
   }
-  // Forward and backward until nothing changes: an entry is reached when it links to, or is linked
-  // from, a reached one.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let i = 0; i < entries.length; i++) {
-      if (reached.has(i)) continue;
-      const linked =
-        [...targets[i]!].some((j) => reached.has(j)) || [...reached].some((r) => targets[r]!.has(i));
-      if (linked) {
-        reached.add(i);
-        changed = true;
-      }
+  const queue = [...reached];
+  while (queue.length) {
+    for (const j of linked[queue.pop()!]!) {
+      if (reached.has(j)) continue;
+      reached.add(j);
+      queue.push(j);
     }
   }
   for (let i = 0; i < entries.length; i++) {
@@ -68,19 +66,29 @@ function referencesIn(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
-function resolve(entries: BundleScope['entries'], ref: string, base: string | undefined): number | undefined {
-  const byUrl = (url: string) => entries.findIndex((e) => e.fullUrl === url);
+/** Entry indexes by fullUrl and by `Type/id` (the first entry of each). */
+interface EntryIndex {
+  byUrl: Map<string, number>;
+  byTypeId: Map<string, number>;
+}
+
+function indexEntries(entries: BundleScope['entries']): EntryIndex {
+  const byUrl = new Map<string, number>();
+  const byTypeId = new Map<string, number>();
+  entries.forEach((e, i) => {
+    if (e.fullUrl !== undefined && !byUrl.has(e.fullUrl)) byUrl.set(e.fullUrl, i);
+    const key = `${String(e.resource.resourceType)}/${String(e.resource.id)}`;
+    if (!byTypeId.has(key)) byTypeId.set(key, i);
+  });
+  return { byUrl, byTypeId };
+}
+
+function resolve(index: EntryIndex, ref: string, base: string | undefined): number | undefined {
   const rel = RELATIVE.exec(ref);
-  if (!rel) {
-    const i = byUrl(ref.replace(/\/_history\/[^/]+$/, ''));
-    return i < 0 ? undefined : i;
-  }
-  if (base) {
-    const i = byUrl(`${base}/${rel[1]}/${rel[2]}`);
-    if (i >= 0) return i;
-  }
-  const i = entries.findIndex((e) => e.resource.resourceType === rel[1] && e.resource.id === rel[2]);
-  return i < 0 ? undefined : i;
+  if (!rel) return index.byUrl.get(ref.replace(/\/_history\/[^/]+$/, ''));
+  return (
+    (base && index.byUrl.get(`${base}/${rel[1]}/${rel[2]}`)) ?? index.byTypeId.get(`${rel[1]}/${rel[2]}`)
+  );
 }
 
 /** The index in `bundle.entry` of the entry holding `resource` (scope.entries skips resource-less ones). */
