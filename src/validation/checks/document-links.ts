@@ -86,9 +86,8 @@ function indexEntries(entries: BundleScope['entries']): EntryIndex {
 function resolve(index: EntryIndex, ref: string, base: string | undefined): number | undefined {
   const rel = RELATIVE.exec(ref);
   if (!rel) return index.byUrl.get(ref.replace(/\/_history\/[^/]+$/, ''));
-  return (
-    (base && index.byUrl.get(`${base}/${rel[1]}/${rel[2]}`)) ?? index.byTypeId.get(`${rel[1]}/${rel[2]}`)
-  );
+  const viaBase = base === undefined ? undefined : index.byUrl.get(`${base}/${rel[1]}/${rel[2]}`);
+  return viaBase ?? index.byTypeId.get(`${rel[1]}/${rel[2]}`);
 }
 
 /** The index in `bundle.entry` of the entry holding `resource` (scope.entries skips resource-less ones). */
