@@ -110,7 +110,8 @@ export const SYNC_MIGRATIONS_8: string[] = [
   // client, not by scanning every unsettled row of the queue (and the dead index entries they leave).
   `CREATE INDEX IF NOT EXISTS sync_outbox_unsettled_patient ON sync_outbox (patient_id)
      WHERE state IN ('blocked', 'held', 'inflight', 'pending')`,
-  // Claims read sync_outbox_ready_held (pending or held) since sync-4; no statement reads this one,
-  // and every queued row paid an entry in it.
+  // Read by nothing any more: claims use sync_outbox_ready_held (pending or held) since sync-4, and
+  // the blocked rows of a client are found through the index above. Every queued row paid an entry.
   'DROP INDEX IF EXISTS sync_outbox_pending',
+  'DROP INDEX IF EXISTS sync_outbox_patient',
 ];
