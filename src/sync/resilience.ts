@@ -25,10 +25,28 @@ export class RemoteHttpError extends Error {
     readonly outcome: OperationOutcome | undefined,
     readonly retryAfterMs: number | undefined,
   ) {
-    const diag = outcome?.issue?.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
-    super(`${method} ${url} → ${status}${diag ? `: ${diag}` : ''}`);
+    // The remote's diagnostics may quote what we sent (a name, an identifier): the message, which
+    // logs and the status show, names only issue codes and elements; `outcome` keeps the whole answer.
+    const summary = issueSummary(outcome);
+    super(`${method} ${url} → ${status}${summary ? ` (${summary})` : ''}`);
     this.name = 'RemoteHttpError';
   }
+}
+
+/**
+ * An OperationOutcome as `code at expression` items (at most three, then a count), never its
+ * diagnostics: what a log line or a status may show of a remote's answer.
+ */
+export function issueSummary(oo: OperationOutcome | undefined): string {
+  const issues = oo?.issue ?? [];
+  const shown = issues
+    .slice(0, 3)
+    .map(
+      (i) =>
+        `${i.severity ?? 'error'} ${i.code ?? 'unknown'}${i.expression?.[0] ? ` at ${i.expression[0]}` : ''}`,
+    );
+  if (issues.length > 3) shown.push(`${issues.length - 3} more`);
+  return shown.join('; ');
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);

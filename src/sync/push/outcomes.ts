@@ -5,7 +5,7 @@ import { auditTransfers } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
 import { type DeliveredRow, type OutboxRow, settle, settleDelivered } from '../repository.ts';
-import { RemoteHttpError, isTransient } from '../resilience.ts';
+import { RemoteHttpError, isTransient, issueSummary } from '../resilience.ts';
 import type { Round } from './state.ts';
 
 /** A row whose write reached the remote (or needed none), with where it lives there. */
@@ -106,8 +106,10 @@ export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): 
   round.result.dead++;
   ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
   const reason = (oo.issue ?? []).map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
+  // The reason stays in the outbox row (the store holds the data anyway); the log names only codes
+  // and elements: a remote's diagnostics may quote the resource (a name, an identifier).
   ctx.log.warn(
-    { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason },
+    { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, issues: issueSummary(oo) },
     'sync: dead letter',
   );
   await timeSpent(ctx, 'database', () =>

@@ -1,0 +1,66 @@
+// What the sync logs of a remote's refusal: the remote's diagnostics may quote what we sent (here our
+// own facade, as the remote, quotes an impossible date back), so the log line of a dead letter names only
+// issue codes and elements. The whole answer stays in the outbox row, in the store that holds the data
+// anyway. Local PGlite store, a second tyokyky facade on PostgreSQL as the remote.
+import { Writable } from 'node:stream';
+import type { OperationOutcome, Patient } from '@medplum/fhirtypes';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { consent, patient, score } from './helpers/fixtures.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
+
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    lines.push(String(chunk));
+    done();
+  },
+});
+
+let remoteDb: string;
+let facade: FacadeHere;
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  remoteDb = await freshDatabase('tyokyky_logprivacy_remote');
+  facade = await startRemote(remoteDb);
+  store = await openStore({ dataDir: 'memory://' });
+  sync = createSync({
+    store,
+    remote: { baseUrl: facade.url, party: 'other-health-care', bundle: 'none' },
+    logger: pino({ level: 'info' }, sink),
+  });
+  await sync.ready;
+}, 120_000);
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await facade?.stop();
+  if (remoteDb) await dropDatabase(remoteDb);
+});
+
+describe('a remote refusal in the log', () => {
+  it('names codes and elements, never the quoted value; the outbox row keeps the whole answer', async () => {
+    const p = (await store.create(patient('010181-931P'))).resource as Patient;
+    await store.create(consent(p.id!));
+    // Not a real day: our facade refuses it quoting the value ("The value '2026-02-30' is not a valid date").
+    await store.create({ ...score(p.id!), effectiveDateTime: '2026-02-30' });
+    await sync.pushOnce();
+    const [row] = await store.query<{ state: string; outcome: OperationOutcome }>(
+      `SELECT state, outcome FROM sync_outbox WHERE resource_type = 'Observation'`,
+    );
+    expect(row.state).toBe('dead');
+    // The remote did quote it: the test would prove nothing otherwise.
+    expect(JSON.stringify(row.outcome)).toContain('2026-02-30');
+    const log = lines.join('');
+    expect(log).toContain('sync: dead letter');
+    expect(log).toContain('Observation.effective');
+    expect(log).not.toContain('2026-02-30');
+    expect(log).not.toContain('010181-931P');
+  }, 60_000);
+});
