@@ -74,10 +74,12 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
       );
     }
     // A store keeps references typed (a wrong type is refused even where the target is not at hand)
-    // and never keeps or echoes an empty JSON array.
+    // and never keeps or echoes an empty JSON array; its answers never quote a value of the resource
+    // (a refusal may be logged or shown where client data must not appear).
     const validated = validator.validate(resource, {
       referenceTypes: 'error',
       emptyArrays: 'error',
+      valuesInMessages: false,
       ...(opts?.profile ? { profile: opts.profile } : {}),
     });
     // A loop, not push(...spread): a hostile body can produce hundreds of thousands of issues.

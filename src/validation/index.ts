@@ -80,6 +80,13 @@ export interface ValidateOptions {
    * reader) or `'error'` (the facade's write path: a store should not keep or echo one).
    */
   emptyArrays?: 'warning' | 'error';
+  /**
+   * `false`: diagnostics about a primitive value never quote it ("The value is not a valid date"
+   * instead of "The value '1981-02-30' is not a valid date"), for a service whose answers may be
+   * logged or shown where client data must not appear (the facade's write path). Default `true`, as
+   * the HL7 validator words them.
+   */
+  valuesInMessages?: boolean;
 }
 
 export interface ValidateXmlOptions extends ValidateOptions {
@@ -136,6 +143,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     allowExamples: opts.allowExamples ?? true,
     unresolvedReferenceTypes: 'warning',
     emptyArrays: 'warning',
+    valuesInMessages: true,
   });
 }
 
@@ -171,11 +179,12 @@ class CompiledValidator implements Validator {
     const profiles =
       opts.profile === undefined ? [] : Array.isArray(opts.profile) ? opts.profile : [opts.profile];
     const policy =
-      opts.referenceTypes || opts.emptyArrays
+      opts.referenceTypes || opts.emptyArrays || opts.valuesInMessages !== undefined
         ? {
             ...this.policy,
             unresolvedReferenceTypes: opts.referenceTypes ?? this.policy.unresolvedReferenceTypes,
             emptyArrays: opts.emptyArrays ?? this.policy.emptyArrays,
+            valuesInMessages: opts.valuesInMessages ?? this.policy.valuesInMessages,
           }
         : this.policy;
     const walk = new Walk(this.compiler, this.terminology, policy);

@@ -87,7 +87,7 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function clip(s: string): string {
+export function clip(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -102,7 +102,7 @@ function checkCalendar(value: unknown): string | undefined {
   const day = Number(s.slice(8, 10));
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const max = month === 2 ? (leap ? 29 : 28) : DAYS[month - 1];
-  if (day > max) return `The value '${s}' is not a valid date (${year}-${s.slice(5, 7)} has ${max} days)`;
+  if (day > max) return `The value '${s}' is not a valid date (that month has ${max} days)`;
   return undefined;
 }
 

@@ -307,6 +307,19 @@ describe('references on the write path', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('a refusal names the element and the rule but never quotes the value (the validator alone does)', async () => {
+    const res = await post('/fhir/Patient', { ...patient(), birthDate: '1981-02-30' });
+    expect(res.status).toBe(422);
+    const errors = (res.body as OperationOutcome).issue?.filter((i) => i.severity === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        expression: ['Patient.birthDate'],
+        diagnostics: "The value '…' is not a valid date (that month has 28 days)",
+      }),
+    ]);
+    expect(JSON.stringify(res.body)).not.toContain('1981-02-30');
+  });
+
   it('an empty JSON array is refused on write (the validator alone only warns, as HL7), naming the element', async () => {
     const res = await post('/fhir/Patient', { ...patient(), telecom: [] });
     expect(res.status).toBe(422);

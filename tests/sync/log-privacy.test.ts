@@ -1,5 +1,5 @@
 // What the sync logs of a remote's refusal: the remote's diagnostics may quote what we sent (here our
-// own facade, as the remote, quotes an impossible date back), so the log line of a dead letter names only
+// own facade, as the remote, quotes a code system back; other servers quote names and dates), so the log line of a dead letter names only
 // issue codes and elements. The whole answer stays in the outbox row, in the store that holds the data
 // anyway. Local PGlite store, a second tyokyky facade on PostgreSQL as the remote.
 import { Writable } from 'node:stream';
@@ -48,19 +48,22 @@ describe('a remote refusal in the log', () => {
   it('names codes and elements, never the quoted value; the outbox row keeps the whole answer', async () => {
     const p = (await store.create(patient('010181-931P'))).resource as Patient;
     await store.create(consent(p.id!));
-    // Not a real day: our facade refuses it quoting the value ("The value '2026-02-30' is not a valid date").
-    await store.create({ ...score(p.id!), effectiveDateTime: '2026-02-30' });
+    // A local code system: our facade refuses it, quoting the system ("… not a local reference ('…')").
+    await store.create({
+      ...score(p.id!),
+      code: { coding: [{ system: 'tyokyky-local-system-9041', code: 'x' }] },
+    });
     await sync.pushOnce();
     const [row] = await store.query<{ state: string; outcome: OperationOutcome }>(
       `SELECT state, outcome FROM sync_outbox WHERE resource_type = 'Observation'`,
     );
     expect(row.state).toBe('dead');
     // The remote did quote it: the test would prove nothing otherwise.
-    expect(JSON.stringify(row.outcome)).toContain('2026-02-30');
+    expect(JSON.stringify(row.outcome)).toContain('tyokyky-local-system-9041');
     const log = lines.join('');
     expect(log).toContain('sync: dead letter');
-    expect(log).toContain('Observation.effective');
-    expect(log).not.toContain('2026-02-30');
+    expect(log).toContain('Observation.code');
+    expect(log).not.toContain('tyokyky-local-system-9041');
     expect(log).not.toContain('010181-931P');
   }, 60_000);
 });

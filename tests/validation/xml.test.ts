@@ -150,7 +150,7 @@ describe('Validator.validateXml: one path for XML (conversion, document rules, s
       "Patient.name[0] | As specified by profile http://hl7.org/fhir/StructureDefinition/Patient, Element 'name' is out of order (it must come before 'gender')",
       "Patient.shoe | Wrong namespace - expected 'http://hl7.org/fhir' on the element 'x:shoe'",
       "Patient.nickname | Undefined element 'nickname'",
-      "Patient.birthDate | The value '2024-02-30' is not a valid date (2024-02 has 29 days)",
+      "Patient.birthDate | The value '2024-02-30' is not a valid date (that month has 29 days)",
     ]);
   });
 

@@ -54,6 +54,8 @@ export interface WalkPolicy {
   unresolvedReferenceTypes: 'warning' | 'error';
   /** Severity of an empty JSON array (see ValidateOptions). */
   emptyArrays: 'warning' | 'error';
+  /** Whether diagnostics about a primitive may quote its value (see ValidateOptions). */
+  valuesInMessages: boolean;
 }
 
 export interface CheckContext {

@@ -33,7 +33,7 @@ import type {
   StructureCompiler,
   TypeRef,
 } from '../compiled.ts';
-import { isJsonKind, isPrimitiveCode } from '../primitives.ts';
+import { clip, isJsonKind, isPrimitiveCode } from '../primitives.ts';
 import type { InvariantEnv } from '../types.ts';
 import { type Json, describeJsonValue, isEmpty, isObject } from '../util.ts';
 import { matchesPattern } from '../values.ts';
@@ -54,6 +54,17 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   StructureDefinition: checkStructureDefinition,
   CodeSystem: checkCodeSystemSupplement,
 };
+
+/** A message without `value`: quoted as the checks quote it (whole or clipped), or as `the value X is`. */
+function withoutValue(value: unknown): (message: string) => string {
+  const text = String(value);
+  const quoted = [`'${text}'`, `'${clip(text)}'`];
+  return (message) => {
+    let out = message;
+    for (const q of quoted) out = out.split(q).join("'…'");
+    return out.split(`the value ${text} is`).join('the value is');
+  };
+}
 
 /** Shared empties for the common element without type profiles (this runs for every complex value). */
 const NO_STRUCTURES: CompiledStructure[] = [];
@@ -78,6 +89,8 @@ export class Walk implements CheckContext {
   }
   /** How many unresolved extensions enclose the current node. */
   private unresolvedDepth = 0;
+  /** While a primitive is checked with `valuesInMessages` off: drops its value from a message. */
+  private unquoted: ((message: string) => string) | undefined;
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
   private readonly env: InvariantEnv = {
@@ -96,6 +109,7 @@ export class Walk implements CheckContext {
       allowExamples: true,
       unresolvedReferenceTypes: 'warning',
       emptyArrays: 'warning',
+      valuesInMessages: true,
     },
   ) {}
 
@@ -108,7 +122,7 @@ export class Walk implements CheckContext {
   }
 
   report(severity: Severity, code: IssueCode, message: string, extra?: string): void {
-    this.out.report(severity, code, message, extra);
+    this.out.report(severity, code, this.unquoted ? this.unquoted(message) : message, extra);
   }
 
   inPlan(structure: CompiledStructure, fn: () => void): void {
@@ -404,6 +418,23 @@ export class Walk implements CheckContext {
   }
 
   private primitive(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
+    if (value !== null && !this.policy.valuesInMessages) {
+      // Every issue reported while this value (and any primitive in its extensions) is checked drops
+      // it from its message.
+      const outer = this.unquoted;
+      const own = withoutValue(value);
+      this.unquoted = outer ? (m) => outer(own(m)) : own;
+      try {
+        this.primitiveChecks(value, ext, el, type);
+      } finally {
+        this.unquoted = outer;
+      }
+      return;
+    }
+    this.primitiveChecks(value, ext, el, type);
+  }
+
+  private primitiveChecks(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
     if (value !== null) {
       const rule = this.compiler.primitive(type);
       const problem = rule?.check(value);

@@ -24,13 +24,13 @@ describe('primitive formats', () => {
 
   it('rejects dates that match the regex but not the calendar', () => {
     expect(errors(v.validate(patient({ birthDate: '1970-02-31' })))).toEqual([
-      "Patient.birthDate | The value '1970-02-31' is not a valid date (1970-02 has 28 days)",
+      "Patient.birthDate | The value '1970-02-31' is not a valid date (that month has 28 days)",
     ]);
     expect(errors(v.validate(patient({ birthDate: '1900-02-29' })))).toEqual([
-      "Patient.birthDate | The value '1900-02-29' is not a valid date (1900-02 has 28 days)",
+      "Patient.birthDate | The value '1900-02-29' is not a valid date (that month has 28 days)",
     ]);
     expect(errors(v.validate(obs({ effectiveDateTime: '2021-04-31T10:00:00Z' })))).toEqual([
-      "Observation.effective.ofType(dateTime) | The value '2021-04-31T10:00:00Z' is not a valid date (2021-04 has 30 days)",
+      "Observation.effective.ofType(dateTime) | The value '2021-04-31T10:00:00Z' is not a valid date (that month has 30 days)",
     ]);
   });
 
@@ -102,5 +102,28 @@ describe('primitive formats', () => {
     expect(errors(v.validate(patient({ gender: { code: 'male' } })))).toEqual([
       'Patient.gender | Error parsing JSON: the primitive value must be a string (found an object)',
     ]);
+  });
+});
+
+describe('valuesInMessages: false', () => {
+  it('drops the value from every message about it, also inside its extensions; the default quotes it', async () => {
+    const v = await validator();
+    const resource = patient({
+      birthDate: '1981-02-30',
+      multipleBirthInteger: 3000000000,
+      _gender: {
+        extension: [
+          { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'not a code' },
+        ],
+      },
+    });
+    const quiet = errors(v.validate(resource, { valuesInMessages: false })).join('\n');
+    expect(quiet).toContain("Patient.birthDate | The value '…' is not a valid date (that month has 28 days)");
+    expect(quiet).toContain(
+      "Patient.multipleBirth.ofType(integer) | The value '…' is outside the range of integer",
+    );
+    expect(quiet).toContain("The code '…' is not in the required value set");
+    for (const v of ['1981-02-30', '3000000000', 'not a code']) expect(quiet).not.toContain(v);
+    expect(errors(v.validate(resource)).join('\n')).toContain("The value '1981-02-30' is not a valid date");
   });
 });
