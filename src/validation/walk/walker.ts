@@ -55,15 +55,12 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   CodeSystem: checkCodeSystemSupplement,
 };
 
-/** A message without `value`: quoted as the checks quote it (whole or clipped), or as `the value X is`. */
-function withoutValue(value: unknown): (message: string) => string {
+/** `message` without `value`: quoted as the checks quote it (whole or clipped), or as `the value X is`. */
+function withoutValue(message: string, value: unknown): string {
   const text = String(value);
-  const quoted = [`'${text}'`, `'${clip(text)}'`];
-  return (message) => {
-    let out = message;
-    for (const q of quoted) out = out.split(q).join("'…'");
-    return out.split(`the value ${text} is`).join('the value is');
-  };
+  let out = message;
+  for (const q of [`'${text}'`, `'${clip(text)}'`]) out = out.split(q).join("'…'");
+  return out.split(`the value ${text} is`).join('the value is');
 }
 
 /** Shared empties for the common element without type profiles (this runs for every complex value). */
@@ -90,7 +87,7 @@ export class Walk implements CheckContext {
   /** How many unresolved extensions enclose the current node. */
   private unresolvedDepth = 0;
   /** While a primitive is checked with `valuesInMessages` off: drops its value from a message. */
-  private unquoted: ((message: string) => string) | undefined;
+  private readonly unquoted: unknown[] = [];
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
   private readonly env: InvariantEnv = {
@@ -122,7 +119,9 @@ export class Walk implements CheckContext {
   }
 
   report(severity: Severity, code: IssueCode, message: string, extra?: string): void {
-    this.out.report(severity, code, this.unquoted ? this.unquoted(message) : message, extra);
+    let text = message;
+    for (const v of this.unquoted) text = withoutValue(text, v);
+    this.out.report(severity, code, text, extra);
   }
 
   inPlan(structure: CompiledStructure, fn: () => void): void {
@@ -421,13 +420,11 @@ export class Walk implements CheckContext {
     if (value !== null && !this.policy.valuesInMessages) {
       // Every issue reported while this value (and any primitive in its extensions) is checked drops
       // it from its message.
-      const outer = this.unquoted;
-      const own = withoutValue(value);
-      this.unquoted = outer ? (m) => outer(own(m)) : own;
+      this.unquoted.push(value);
       try {
         this.primitiveChecks(value, ext, el, type);
       } finally {
-        this.unquoted = outer;
+        this.unquoted.pop();
       }
       return;
     }
