@@ -8,7 +8,9 @@ import type { BundleScope, CheckContext } from './context.ts';
 /** `base/Type/id` (optionally `/_history/v`) with a resource type: a RESTful URL. */
 const RESTFUL =
   /^(https?:\/\/.+)\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
-const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+/** `Type/id` (optionally `/_history/v`): a relative reference. */
+export const RELATIVE_REFERENCE =
+  /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 
 export interface BundleEntryRef {
   fullUrl: string | undefined;
@@ -38,7 +40,7 @@ export function resolveInBundle(
 ): Json | undefined {
   let version: string | undefined;
   let candidates: BundleEntryRef[];
-  const rel = RELATIVE.exec(ref);
+  const rel = RELATIVE_REFERENCE.exec(ref);
   const abs = RESTFUL.exec(ref);
   if (rel) {
     version = rel[3];

@@ -31,33 +31,8 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
     checkRequest(ctx, e, i, type);
   }
   if (type === 'searchset') checkSearchset(ctx, bundle, entries);
-  if (type === 'document') {
-    checkStylesheets(ctx, bundle, scope);
-    checkDocumentLinks(ctx, bundle, scope);
-  }
+  if (type === 'document') checkDocumentLinks(ctx, bundle, scope);
   return scope;
-}
-
-/**
- * A document's `stylesheet` link with a relative url names a Binary the document carries (documents.html,
- * "Document presentation"): it resolves to an entry, by itself or against the first entry's base.
- */
-function checkStylesheets(ctx: CheckContext, bundle: Json, scope: BundleScope): void {
-  const links = Array.isArray(bundle.link) ? bundle.link : [];
-  const first = scope.entries[0]?.fullUrl;
-  const base = first?.match(/^(.*)\/[A-Z][A-Za-z]+\/[^/]+$/)?.[1];
-  for (let i = 0; i < links.length; i++) {
-    const link = links[i];
-    if (!isObject(link) || link.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
-    if (isAbsoluteUri(link.url) || scope.byUrl.has(link.url)) continue;
-    if (base && scope.byUrl.has(`${base}/${link.url}`)) continue;
-    ctx.report(
-      'error',
-      'not-found',
-      'The stylesheet reference could not be resolved in this bundle',
-      `link[${i}].url`,
-    );
-  }
 }
 
 const RESTFUL_TAIL = /^https?:\/\/.+\/([A-Z][A-Za-z]+)\/([^/]+)$/;

@@ -1,18 +1,18 @@
-// A document Bundle is one whole: every entry is reachable from the Composition by following
-// references forward or backward (bundle.html, documents.html). The HL7 validator reports an entry
-// that is not as an error. References are every `reference` string in an entry's resource, resolved
-// as bundle.html says (fullUrl; relative `Type/id` against the referring entry's RESTful base, else
-// by type and id); a `stylesheet` link makes its entry reachable.
-import { type Json, isObject } from '../util.ts';
-import { restfulBase } from './bundle-references.ts';
+// A document Bundle is one whole (bundle.html, documents.html): a `stylesheet` link with a relative
+// url names a Binary the document carries, and every entry is reachable from the Composition by
+// following references forward or backward. The HL7 validator reports each failure as an error.
+// References are every `reference` string in an entry's resource, resolved as bundle.html says
+// (fullUrl; relative `Type/id` against the referring entry's RESTful base, else by type and id); a
+// stylesheet link makes its entry reachable.
+import { type Json, isAbsoluteUri, isObject } from '../util.ts';
+import { RELATIVE_REFERENCE, restfulBase } from './bundle-references.ts';
 import type { BundleScope, CheckContext } from './context.ts';
-
-const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: BundleScope): void {
   const entries = scope.entries;
-  if (entries[0]?.resource.resourceType !== 'Composition') return;
   const index = indexEntries(entries);
+  const styled = stylesheetEntries(ctx, bundle, index, restfulBase(entries[0]?.fullUrl));
+  if (entries[0]?.resource.resourceType !== 'Composition') return;
   // Links in either direction: an entry is reached when it links to, or is linked from, a reached one.
   const linked = entries.map((): number[] => []);
   for (let i = 0; i < entries.length; i++) {
@@ -23,12 +23,7 @@ export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: Bundl
       linked[j]!.push(i);
     }
   }
-  const reached = new Set<number>([0]);
-  for (const link of Array.isArray(bundle.link) ? bundle.link : []) {
-    if (!isObject(link) || link.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
-    const j = resolve(index, link.url, restfulBase(entries[0]!.fullUrl));
-    if (j !== undefined) reached.add(j);
-  }
+  const reached = new Set<number>([0, ...styled]);
   const queue = [...reached];
   while (queue.length) {
     for (const j of linked[queue.pop()!]!) {
@@ -49,6 +44,31 @@ export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: Bundl
       `entry[${entryIndex(bundle, entries[i]!.resource)}]`,
     );
   }
+}
+
+/** The entries `stylesheet` links name; a relative url that names none is an error (an absolute one may point anywhere). */
+function stylesheetEntries(
+  ctx: CheckContext,
+  bundle: Json,
+  index: EntryIndex,
+  base: string | undefined,
+): number[] {
+  const out: number[] = [];
+  const links = Array.isArray(bundle.link) ? bundle.link : [];
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i];
+    if (!isObject(link) || link.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
+    const j = resolve(index, link.url, base);
+    if (j !== undefined) out.push(j);
+    else if (!isAbsoluteUri(link.url))
+      ctx.report(
+        'error',
+        'not-found',
+        'The stylesheet reference could not be resolved in this bundle',
+        `link[${i}].url`,
+      );
+  }
+  return out;
 }
 
 /** Every `reference` string in `node`, nested resources included (`#` references are local). */
@@ -84,7 +104,7 @@ function indexEntries(entries: BundleScope['entries']): EntryIndex {
 }
 
 function resolve(index: EntryIndex, ref: string, base: string | undefined): number | undefined {
-  const rel = RELATIVE.exec(ref);
+  const rel = RELATIVE_REFERENCE.exec(ref);
   if (!rel) return index.byUrl.get(ref.replace(/\/_history\/[^/]+$/, ''));
   const viaBase = base === undefined ? undefined : index.byUrl.get(`${base}/${rel[1]}/${rel[2]}`);
   return viaBase ?? index.byTypeId.get(`${rel[1]}/${rel[2]}`);
