@@ -1,8 +1,10 @@
-// The embedded authorization server's access tokens and their verifier: tokens are RS384 under a
-// stored key whose public part alone is published, and every call verifies the token anew (no
-// verdict is kept by token text), so a token is judged by the issuer, audience and keys of the moment.
-import { KeyObject, createHmac, sign } from 'node:crypto';
-import { type JWK, SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
+// The embedded authorization server's access tokens and their verifier: tokens are HS256 under a
+// stored secret that is never published (only this facade verifies them), keys of other algorithms
+// stored earlier still verify their own tokens and nothing else, and every call verifies the token
+// anew (no verdict is kept by token text), so a token is judged by the issuer, audience and keys of
+// the moment.
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { type JWK, SignJWT, exportJWK, generateKeyPair, generateSecret, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS } from '../../src/server/security/index.ts';
 import {
@@ -12,7 +14,6 @@ import {
   createVerifier,
   issueAccessToken,
   loadSigningKey,
-  localKeys,
 } from '../../src/server/security/tokens.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 
@@ -24,7 +25,12 @@ describe('access tokens of the embedded server', () => {
   let key: SigningKey;
   let audience = AUDIENCE;
   const verifier = () =>
-    createVerifier({ issuer: () => ISSUER, audience: () => audience, keys: localKeys(key.jwks) });
+    createVerifier({
+      issuer: () => ISSUER,
+      audience: () => audience,
+      keys: key.keys,
+      algorithms: key.algorithms,
+    });
   const issue = async () =>
     (
       await issueAccessToken(key, {
@@ -49,13 +55,14 @@ describe('access tokens of the embedded server', () => {
     await store?.close();
   });
 
-  it('signs RS384 with one stored key, publishes only its public part, and keeps it across loads', async () => {
+  it('signs HS256 with one stored 256-bit secret, publishes nothing of it, and keeps it across loads', async () => {
     const token = await issue();
     const header = JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString());
     expect(header).toEqual({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: 'at+jwt' });
-    expect(ACCESS_TOKEN_ALG).toBe('RS384');
-    expect(key.jwks.keys).toHaveLength(1);
-    expect(Object.keys(key.jwks.keys[0] as JWK).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+    expect(ACCESS_TOKEN_ALG).toBe('HS256');
+    expect(key.secret.symmetricKeySize).toBe(32);
+    expect(key.jwks.keys).toEqual([]);
+    expect(key.algorithms).toEqual(['HS256']);
     expect((await loadSigningKey(store)).kid).toBe(key.kid);
   });
 
@@ -82,30 +89,39 @@ describe('access tokens of the embedded server', () => {
     const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'c1', exp: now + 300, ...change };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid })
-      .sign(key.privateKey);
+      .sign(key.secret);
     expect(await rejection(verifier().verify(token))).toBe(code);
   });
 
-  it('refuses a signature by another key under the real kid, and an HS384 token keyed with the public key', async () => {
+  it('refuses a MAC by another secret under the real kid, the real kid under another algorithm, and garbage', async () => {
     const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'c1', exp: Math.floor(Date.now() / 1000) + 300 };
-    const other = await generateKeyPair(ACCESS_TOKEN_ALG);
     const forged = await new SignJWT(claims)
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid })
-      .sign(other.privateKey);
+      .sign(await generateSecret(ACCESS_TOKEN_ALG));
     expect(await rejection(verifier().verify(forged))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-    // The classic confusion: an HMAC whose secret is the published public key.
-    const pub = JSON.stringify(key.jwks.keys[0]);
-    const head = Buffer.from(JSON.stringify({ alg: 'HS384', kid: key.kid })).toString('base64url');
-    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    const mac = createHmac('sha384', pub).update(`${head}.${body}`).digest('base64url');
-    expect(await rejection(verifier().verify(`${head}.${body}.${mac}`))).toBe('ERR_JWKS_NO_MATCHING_KEY');
-    // The real kid with another algorithm than its key's finds no key either.
+    // The real secret under HS384: the kid's key is HS256 only.
+    const hs384 = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS384', kid: key.kid })
+      .sign(key.secret);
+    expect(await rejection(verifier().verify(hs384))).toBe('ERR_JWKS_NO_MATCHING_KEY');
     const ec = await generateKeyPair('ES384');
     const wrongAlg = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES384', kid: key.kid })
       .sign(ec.privateKey);
     expect(await rejection(verifier().verify(wrongAlg))).toBe('ERR_JWKS_NO_MATCHING_KEY');
     expect(await rejection(verifier().verify('not.a-token'))).toBe('ERR_JWS_INVALID');
+  });
+
+  it('never accepts an HMAC where a public key is expected (the verifier of an external IdP)', async () => {
+    const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'c1', exp: Math.floor(Date.now() / 1000) + 300 };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k' }).sign(key.secret);
+    // Even a key source that hands over the right secret: HS* is not among the accepted algorithms.
+    const external = createVerifier({
+      issuer: () => ISSUER,
+      audience: () => AUDIENCE,
+      keys: () => key.secret,
+    });
+    expect(await rejection(external.verify(token))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
   it('refuses a token with critical header parameters, even when signed with the real key', async () => {
@@ -115,35 +131,51 @@ describe('access tokens of the embedded server', () => {
       JSON.stringify({ alg: ACCESS_TOKEN_ALG, kid: key.kid, crit: ['urn:example:must-understand'] }),
     ).toString('base64url');
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    const signature = sign('sha384', Buffer.from(`${head}.${body}`), KeyObject.from(key.privateKey));
-    const forged = `${head}.${body}.${signature.toString('base64url')}`;
+    const signature = createHmac('sha256', key.secret).update(`${head}.${body}`).digest('base64url');
+    const forged = `${head}.${body}.${signature}`;
     expect(await rejection(verifier().verify(forged))).toBe('ERR_JOSE_NOT_SUPPORTED');
   });
 
-  it('keeps publishing an older stored key (tokens it signed still verify) while signing with the RS384 key', async () => {
+  it('keeps verifying (and publishing) an older RS384 key while signing with the secret; its public key is no HMAC secret', async () => {
     const older = await openStore({ dataDir: 'memory://' });
     try {
       await older.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
-      const { privateKey } = await generateKeyPair('ES384', { extractable: true });
-      const es = { ...(await exportJWK(privateKey)), kid: 'older-es384', alg: 'ES384' };
+      const { privateKey } = await generateKeyPair('RS384', { extractable: true });
+      const rs = { ...(await exportJWK(privateKey)), kid: 'older-rs384', alg: 'RS384' };
       await older.query('INSERT INTO security_key (kid, private_jwk) VALUES ($1, $2)', [
-        es.kid,
-        JSON.stringify(es),
+        rs.kid,
+        JSON.stringify(rs),
       ]);
       const loaded = await loadSigningKey(older);
-      expect(loaded.kid).not.toBe('older-es384');
-      expect(loaded.jwks.keys.map((k) => k.alg)).toEqual(['ES384', 'RS384']);
-      expect(loaded.jwks.keys[0]).not.toHaveProperty('d');
+      expect(loaded.kid).not.toBe('older-rs384');
+      expect(loaded.algorithms).toEqual(['RS384', 'HS256']);
+      expect(loaded.jwks.keys).toHaveLength(1);
+      expect(Object.keys(loaded.jwks.keys[0] as JWK).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
       const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'c1', exp: Math.floor(Date.now() / 1000) + 300 };
-      const token = await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES384', kid: es.kid })
-        .sign(await importJWK(es, 'ES384'));
       const v = createVerifier({
         issuer: () => ISSUER,
         audience: () => AUDIENCE,
-        keys: localKeys(loaded.jwks),
+        keys: loaded.keys,
+        algorithms: loaded.algorithms,
       });
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS384', kid: rs.kid })
+        .sign(await importJWK(rs, 'RS384'));
       expect((await v.verify(token)).sub).toBe('c1');
+      // The classic confusion: an HMAC keyed with the published public key, under its kid.
+      const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      for (const alg of ['HS256', 'HS384']) {
+        const head = Buffer.from(JSON.stringify({ alg, kid: rs.kid })).toString('base64url');
+        const mac = createHmac(`sha${alg.slice(2)}`, JSON.stringify(loaded.jwks.keys[0]))
+          .update(`${head}.${body}`)
+          .digest('base64url');
+        expect(await rejection(v.verify(`${head}.${body}.${mac}`))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+      }
+      // A secret that is not the stored one, under the current kid.
+      const wrong = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', kid: loaded.kid })
+        .sign(createSecretKey(randomBytes(32)));
+      expect(await rejection(v.verify(wrong))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     } finally {
       await older.close();
     }

@@ -9,14 +9,7 @@ import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
 import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './schema.ts';
-import {
-  type TokenVerifier,
-  createVerifier,
-  loadSigningKey,
-  localKeys,
-  remoteKeySource,
-  remoteKeys,
-} from './tokens.ts';
+import { type TokenVerifier, createVerifier, loadSigningKey, remoteKeySource, remoteKeys } from './tokens.ts';
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
 export { ANONYMOUS, type Principal, requestStore } from './context.ts';
@@ -84,7 +77,8 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     verifier = createVerifier({
       issuer: () => issuerOf(origin),
       audience: () => `${origin}/fhir`,
-      keys: localKeys(key.jwks),
+      keys: key.keys,
+      algorithms: key.algorithms,
     });
   } else if (opts.auth.mode === 'external') {
     const { issuer, jwksUrl } = opts.auth;

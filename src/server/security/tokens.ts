@@ -1,4 +1,11 @@
-import { type JsonWebKey, KeyObject, createPublicKey, randomUUID, type webcrypto } from 'node:crypto';
+import {
+  type JsonWebKey,
+  KeyObject,
+  createPublicKey,
+  createSecretKey,
+  randomUUID,
+  type webcrypto,
+} from 'node:crypto';
 import {
   type JWK,
   type JWSHeaderParameters,
@@ -8,13 +15,15 @@ import {
   createRemoteJWKSet,
   errors,
   exportJWK,
-  generateKeyPair,
-  importJWK,
+  generateSecret,
 } from 'jose';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import { rows } from './schema.ts';
 
-/** Algorithms accepted on access tokens and client assertions (asymmetric only: no `none`, no HS*). */
+/**
+ * Algorithms accepted on an external IdP's access tokens and on client assertions (asymmetric only:
+ * no `none`, no HS*). The embedded server's own tokens are checked against its stored keys' algorithms.
+ */
 export const ALGORITHMS = ['ES384', 'RS384', 'ES256', 'RS256'];
 /** Allowed clock difference when checking `exp` and `nbf`. */
 export const CLOCK_SKEW_S = 30;
@@ -24,23 +33,31 @@ export const TOKEN_LIFETIME_S = 300;
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
 
 /**
- * The embedded authorization server's access-token algorithm. Every request verifies its token, and an
- * RSA signature verifies in a small fraction of the time an ECDSA P-384 one takes (about 30–40 µs
- * against 500+ µs per token on one core); 3072-bit keys keep the 128-bit strength NIST asks for
- * beyond 2030. Client assertions (verified once per token) stay ES384 or RS384, the client's choice.
+ * The embedded authorization server's access-token algorithm. Its tokens have one audience, this
+ * facade's own FHIR base, and only this facade verifies them; so they carry an HMAC under a 256-bit
+ * secret kept in the store (as the private key of an asymmetric pair would be), and no third party
+ * needs a public key. Every request verifies its token: HMAC-SHA-256 costs about 7 µs per token
+ * where an RSA-3072 signature costs about 45 µs and ECDSA P-384 500+ µs, on one core here.
+ * Tokens from an external IdP and client assertions stay asymmetric (`ALGORITHMS`).
  */
-export const ACCESS_TOKEN_ALG = 'RS384';
-const RSA_BITS = 3072;
+export const ACCESS_TOKEN_ALG = 'HS256';
 
 /** The embedded authorization server's signing key, created once and shared by every worker. */
 export interface SigningKey {
   kid: string;
-  privateKey: webcrypto.CryptoKey;
-  /** The public JWKS served at /auth/jwks: every stored key (tokens signed before a key change verify). */
+  secret: KeyObject;
+  /**
+   * Published at /auth/jwks: the public parts of asymmetric keys earlier versions signed with (so
+   * their tokens verify elsewhere until they expire). Never a secret.
+   */
   jwks: { keys: JWK[] };
+  /** Every stored key by `kid`, as the verifier needs it (tokens signed before a key change verify). */
+  keys: KeySource;
+  /** The algorithms of the stored keys: what the verifier accepts from this server. */
+  algorithms: string[];
 }
 
-/** The public members of a stored private JWK (RSA or EC), as published. */
+/** The public members of a stored asymmetric private JWK (RSA or EC), as published. */
 function publicJwk(jwk: JWK): JWK {
   const { kty, kid, alg } = jwk;
   const key = kty === 'RSA' ? { n: jwk.n, e: jwk.e } : { crv: jwk.crv, x: jwk.x, y: jwk.y };
@@ -58,11 +75,8 @@ export async function loadSigningKey(db: Db): Promise<SigningKey> {
     ).map((r) => JSON.parse(r.private_jwk) as JWK);
   let keys = await stored();
   if (!keys.some((k) => k.alg === ACCESS_TOKEN_ALG)) {
-    const { privateKey } = await generateKeyPair(ACCESS_TOKEN_ALG, {
-      extractable: true,
-      modulusLength: RSA_BITS,
-    });
-    const fresh = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ACCESS_TOKEN_ALG };
+    const secret = await generateSecret(ACCESS_TOKEN_ALG, { extractable: true });
+    const fresh = { ...(await exportJWK(secret)), kid: randomUUID(), alg: ACCESS_TOKEN_ALG };
     await db.query('INSERT INTO security_key (kid, private_jwk) VALUES ($1, $2)', [
       fresh.kid,
       JSON.stringify(fresh),
@@ -72,8 +86,10 @@ export async function loadSigningKey(db: Db): Promise<SigningKey> {
   const jwk = keys.find((k) => k.alg === ACCESS_TOKEN_ALG) as JWK;
   return {
     kid: jwk.kid as string,
-    privateKey: (await importJWK(jwk, ACCESS_TOKEN_ALG)) as webcrypto.CryptoKey,
-    jwks: { keys: keys.map(publicJwk) },
+    secret: createSecretKey(Buffer.from(jwk.k as string, 'base64url')),
+    jwks: { keys: keys.filter((k) => k.kty !== 'oct').map(publicJwk) },
+    keys: localKeys(keys),
+    algorithms: [...new Set(keys.map((k) => k.alg as string))],
   };
 }
 
@@ -98,7 +114,7 @@ export async function issueAccessToken(
     .setIssuedAt()
     .setExpirationTime(`${TOKEN_LIFETIME_S}s`)
     .setJti(randomUUID())
-    .sign(key.privateKey);
+    .sign(key.secret);
   return { accessToken, expiresIn: TOKEN_LIFETIME_S };
 }
 
@@ -107,7 +123,7 @@ export interface TokenVerifier {
   verify(token: string): Promise<JWTPayload>;
 }
 
-/** The public key for a token's protected header (its `kid` and `alg`); throws when there is none. */
+/** The key for a token's protected header (its `kid` and `alg`): a public key, or the embedded server's own secret; throws when there is none. */
 export type KeySource = (header: JWSHeaderParameters) => KeyObject | Promise<KeyObject>;
 
 /** Why a token was refused: `code` names the failed check (never the token or its claims). */
@@ -120,14 +136,17 @@ export class TokenRejected extends Error {
 /**
  * Verifies every token it is given, keeping no verdict: the signature (jsonwebtoken over node:crypto,
  * synchronous: WebCrypto's verify goes through the libuv thread pool, which under load cost more
- * than the signature check itself), the algorithm (one of `ALGORITHMS`, the key's own), `iss`,
+ * than the signature check itself), the algorithm (an accepted one, the key's own), `iss`,
  * `aud`, `exp`/`nbf` with `CLOCK_SKEW_S`, and that `exp` and `sub` are there.
  */
 export function createVerifier(opts: {
   issuer: () => string;
   audience: () => string;
   keys: KeySource;
+  /** Accepted algorithms (default `ALGORITHMS`); each key is still used with its own algorithm only. */
+  algorithms?: readonly string[];
 }): TokenVerifier {
+  const algorithms = [...(opts.algorithms ?? ALGORITHMS)] as Algorithm[];
   return {
     async verify(token) {
       const header = protectedHeader(token);
@@ -139,7 +158,7 @@ export function createVerifier(opts: {
       let claims: string | JwtPayload;
       try {
         claims = jwt.verify(token, key, {
-          algorithms: ALGORITHMS as Algorithm[],
+          algorithms,
           issuer: opts.issuer(),
           audience: opts.audience(),
           clockTolerance: CLOCK_SKEW_S,
@@ -156,7 +175,7 @@ export function createVerifier(opts: {
 
 /**
  * The protected header of a compact JWS, read only to find the key (jsonwebtoken checks the
- * algorithm against `ALGORITHMS` and the key's type again while it verifies).
+ * algorithm against the accepted ones and the key's type again while it verifies).
  */
 function protectedHeader(token: string): JWSHeaderParameters {
   try {
@@ -179,14 +198,21 @@ function rejectionCode(err: Error): string {
 const noKey = () => new errors.JWKSNoMatchingKey();
 
 /**
- * The embedded server's own keys by `kid`, each imported once: a token naming an unknown `kid`, or
- * an algorithm other than its key's, finds no key.
+ * The embedded server's stored keys by `kid`, each imported once (a secret as a secret, a private
+ * JWK by its public part): a token naming an unknown `kid`, or an algorithm other than its key's,
+ * finds no key, so a public key can never serve as an HMAC secret.
  */
-export function localKeys(jwks: { keys: JWK[] }): KeySource {
+export function localKeys(stored: JWK[]): KeySource {
   const byKid = new Map(
-    jwks.keys.map((k) => [
+    stored.map((k) => [
       k.kid,
-      { alg: k.alg, key: createPublicKey({ key: k as JsonWebKey, format: 'jwk' }) },
+      {
+        alg: k.alg,
+        key:
+          k.kty === 'oct'
+            ? createSecretKey(Buffer.from(k.k as string, 'base64url'))
+            : createPublicKey({ key: publicJwk(k) as JsonWebKey, format: 'jwk' }),
+      },
     ]),
   );
   return (header) => {
