@@ -72,14 +72,14 @@ export function checkComplexValue(ctx: CheckContext, el: CompiledElement, value:
     ctx.report(
       'error',
       'value',
-      `${el.path}: the value ${showQuantity(value)} is less than the permitted minimum value of ${showQuantity(el.minQuantity)}`,
+      `${el.path}: ${theQuantity(ctx, value)} is less than the permitted minimum value of ${showQuantity(el.minQuantity)}`,
     );
   }
   if (el.maxQuantity && compareQuantities(value, el.maxQuantity) === 1) {
     ctx.report(
       'error',
       'value',
-      `${el.path}: the value ${showQuantity(value)} is greater than the permitted maximum value of ${showQuantity(el.maxQuantity)}`,
+      `${el.path}: ${theQuantity(ctx, value)} is greater than the permitted maximum value of ${showQuantity(el.maxQuantity)}`,
     );
   }
   if (el.fixed !== undefined && !deepEqual(value, el.fixed)) {
@@ -132,6 +132,10 @@ function temporalRange(ctx: CheckContext, el: CompiledElement, value: string): v
     );
   }
 }
+
+/** "the value 130 mm[Hg]", or only "the value" where values stay out of messages. */
+const theQuantity = (ctx: CheckContext, q: Json) =>
+  ctx.policy.valuesInMessages ? `the value ${showQuantity(q)}` : 'the value';
 
 function showQuantity(q: Json): string {
   return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();

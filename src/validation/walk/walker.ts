@@ -55,13 +55,29 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
   CodeSystem: checkCodeSystemSupplement,
 };
 
-/** `message` without `value`: quoted as the checks quote it (whole or clipped), or as `the value X is`. */
+/**
+ * `message` without `value`: quoted as the checks quote it (whole or clipped, or as the code of a
+ * quoted `system#code`), or as `the value X is`.
+ */
 function withoutValue(message: string, value: unknown): string {
   const text = String(value);
+  if (!message.includes(text)) return message;
   let out = message;
   for (const q of [`'${text}'`, `'${clip(text)}'`]) out = out.split(q).join("'…'");
+  out = out.split(`#${text}'`).join("#…'");
   return out.split(`the value ${text} is`).join('the value is');
 }
+
+/** Types whose own checks (bindings, code systems, identifier rules) may quote their leaves. */
+const QUOTED_LEAVES: Record<string, (value: Json) => unknown[]> = {
+  Coding: (c) => [c.code, c.display],
+  CodeableConcept: (cc) => [
+    cc.text,
+    ...(Array.isArray(cc.coding) ? cc.coding.flatMap((c) => (isObject(c) ? [c.code, c.display] : [])) : []),
+  ],
+  Quantity: (q) => [q.value, q.code, q.unit],
+  Identifier: (i) => [i.value],
+};
 
 /** Shared empties for the common element without type profiles (this runs for every complex value). */
 const NO_STRUCTURES: CompiledStructure[] = [];
@@ -503,8 +519,25 @@ export class Walk implements CheckContext {
     this.at.pushHost(type, definitionPath(el), value);
     this.structure(value, el, type);
     this.at.popHost();
-    checkComplexValue(this, el, value);
     this.boundConcept = prevBoundConcept;
+    const leaves = this.policy.valuesInMessages ? undefined : QUOTED_LEAVES[type]?.(value);
+    if (!leaves) {
+      this.complexChecks(value, el, type, bound);
+      return;
+    }
+    // As for a primitive: issues reported while this value is checked drop its leaves' values.
+    const before = this.unquoted.length;
+    for (const leaf of leaves)
+      if (leaf !== undefined && leaf !== null && leaf !== '') this.unquoted.push(leaf);
+    try {
+      this.complexChecks(value, el, type, bound);
+    } finally {
+      this.unquoted.length = before;
+    }
+  }
+
+  private complexChecks(value: Json, el: CompiledElement, type: string, bound: boolean): void {
+    checkComplexValue(this, el, value);
     if (bound) checkComplexBinding(this, value, el, type);
     else if ((type === 'Coding' && this.boundConcept !== this.at.depth - 1) || type === 'Quantity')
       checkCodeSystem(this, value);

@@ -126,4 +126,37 @@ describe('valuesInMessages: false', () => {
     for (const v of ['1981-02-30', '3000000000', 'not a code']) expect(quiet).not.toContain(v);
     expect(errors(v.validate(resource)).join('\n')).toContain("The value '1981-02-30' is not a valid date");
   });
+
+  it('drops the codes, displays and texts of Codings, CodeableConcepts and Identifiers from the checks on them', async () => {
+    const v = await validator();
+    const resource = patient({
+      maritalStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'ZZSECRET' }],
+      },
+      contact: [
+        {
+          relationship: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0131', code: 'QQSECRET' }] },
+          ],
+          name: { family: 'Korhonen' },
+        },
+      ],
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: 'not-an-uri-SECRET' }],
+    });
+    const all = (opts?: { valuesInMessages: false }) =>
+      (v.validate(resource, opts).issue ?? [])
+        .map((i) => `${i.expression?.[0]} | ${i.diagnostics}`)
+        .join('\n');
+    const quiet = all({ valuesInMessages: false });
+    expect(quiet).toContain(
+      "Patient.maritalStatus | Patient.maritalStatus: Unknown code '…' in the CodeSystem 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus'",
+    );
+    expect(quiet).toContain(
+      "Patient.contact[0].relationship[0] | Patient.contact.relationship: Unknown code '…'",
+    );
+    expect(quiet).toContain('Identifier.value must be an absolute URI');
+    for (const secret of ['ZZSECRET', 'QQSECRET', 'not-an-uri-SECRET']) expect(quiet).not.toContain(secret);
+    // The default quotes them, as the HL7 validator does.
+    expect(all()).toContain("Unknown code 'ZZSECRET'");
+  });
 });

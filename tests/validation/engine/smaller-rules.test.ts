@@ -202,6 +202,10 @@ describe('Quantity minValue/maxValue in a profile', () => {
     expect(errors(v.validate(obs(250000)))).toEqual([
       `Observation.value.ofType(Quantity) | Observation.value[x]: the value 250000 g is greater than the permitted maximum value of 200 kg (from ${url})`,
     ]);
+    // Without values in messages the limit (the profile's) stays, the measured value goes.
+    expect(errors(v.validate(obs(250000), { valuesInMessages: false }))).toEqual([
+      `Observation.value.ofType(Quantity) | Observation.value[x]: the value is greater than the permitted maximum value of 200 kg (from ${url})`,
+    ]);
   });
 });
 
