@@ -123,7 +123,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<JWTPayload>;
 }
 
-/** The key for a token's protected header (its `kid` and `alg`): a public key, or the embedded server's own secret; throws when there is none. */
+/**
+ * The key for a token's protected header (its `kid` and `alg`): a public key, or the embedded
+ * server's own secret; throws when there is none.
+ */
 export type KeySource = (header: JWSHeaderParameters) => KeyObject | Promise<KeyObject>;
 
 /** Why a token was refused: `code` names the failed check (never the token or its claims). */
