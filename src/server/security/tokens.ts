@@ -64,25 +64,34 @@ function publicJwk(jwk: JWK): JWK {
   return { kty, ...key, kid, alg, use: 'sig' };
 }
 
+/** What loading the signing key needs of the store: SQL, and a transaction to hold a lock in. */
+export interface KeyDb extends Db {
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+}
+
+const storedKeys = async (db: Db) =>
+  (await rows<{ private_jwk: string }>(db, 'SELECT private_jwk FROM security_key ORDER BY created, kid')).map(
+    (r) => JSON.parse(r.private_jwk) as JWK,
+  );
+
 /**
  * The signing key: the oldest stored key of `ACCESS_TOKEN_ALG`, made and stored when there is none.
- * Workers starting together may each store one; all then pick the same (oldest, then lowest kid).
+ * Workers of a pool start together: the look and the insert run under one advisory lock, so one
+ * makes the key and the others find it (without the lock each could store its own and sign with it).
  */
-export async function loadSigningKey(db: Db): Promise<SigningKey> {
-  const stored = async () =>
-    (
-      await rows<{ private_jwk: string }>(db, 'SELECT private_jwk FROM security_key ORDER BY created, kid')
-    ).map((r) => JSON.parse(r.private_jwk) as JWK);
-  let keys = await stored();
-  if (!keys.some((k) => k.alg === ACCESS_TOKEN_ALG)) {
+export async function loadSigningKey(db: KeyDb): Promise<SigningKey> {
+  const keys = await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tyokyky_security_key']);
+    const found = await storedKeys(tx);
+    if (found.some((k) => k.alg === ACCESS_TOKEN_ALG)) return found;
     const secret = await generateSecret(ACCESS_TOKEN_ALG, { extractable: true });
     const fresh = { ...(await exportJWK(secret)), kid: randomUUID(), alg: ACCESS_TOKEN_ALG };
-    await db.query('INSERT INTO security_key (kid, private_jwk) VALUES ($1, $2)', [
+    await tx.query('INSERT INTO security_key (kid, private_jwk) VALUES ($1, $2)', [
       fresh.kid,
       JSON.stringify(fresh),
     ]);
-    keys = await stored();
-  }
+    return storedKeys(tx);
+  });
   const jwk = keys.find((k) => k.alg === ACCESS_TOKEN_ALG) as JWK;
   return {
     kid: jwk.kid as string,
