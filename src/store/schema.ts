@@ -20,6 +20,11 @@ export async function migrate(engine: Engine, name: string, statements: string[]
   });
 }
 
+/** Brings `engine`'s database to the store's schema (every migration of `STORE_MIGRATIONS`, in order). */
+export async function applyStoreMigrations(engine: Engine): Promise<void> {
+  for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
+}
+
 export const STORE_MIGRATIONS: Array<[string, string[]]> = [
   [
     'store-001-resources',

@@ -5,7 +5,7 @@ import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
 import { readJsonMany } from './reads.ts';
-import { STORE_MIGRATIONS, migrate } from './schema.ts';
+import { applyStoreMigrations, migrate } from './schema.ts';
 import { copyPgliteTemplate, ensurePgliteArchive } from './template.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
 
@@ -40,7 +40,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
     : await openPglite(dataDir, archive);
   try {
-    for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
+    await applyStoreMigrations(engine);
   } catch (err) {
     await engine.close();
     throw err;

@@ -21,7 +21,8 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { STORE_MIGRATIONS } from './schema.ts';
+import { openPglite } from './engine.ts';
+import { STORE_MIGRATIONS, applyStoreMigrations } from './schema.ts';
 
 const run = promisify(execFile);
 
@@ -94,10 +95,12 @@ export async function ensurePgliteTemplate(): Promise<string> {
     const building = `${template}.${randomUUID()}`;
     try {
       await initdbInChild(building);
-      // Loaded here: store.ts imports this module to copy the template.
-      const { openStore } = await import('./store.ts');
-      const store = await openStore({ dataDir: building, template: false });
-      await store.close();
+      const engine = await openPglite(building);
+      try {
+        await applyStoreMigrations(engine);
+      } finally {
+        await engine.close();
+      }
       renameSync(building, template);
     } catch (err) {
       rmSync(building, { recursive: true, force: true });

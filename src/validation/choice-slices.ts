@@ -5,9 +5,20 @@
 // - a slice with min >= 1 and one type: a choice holds one value, so only that type can satisfy it.
 // Open slicing without a required slice keeps every type (narrowing there would refuse what HL7
 // tooling does not always refuse).
-import type { CompiledElement } from './compiled.ts';
 
-export function narrowTypeSlicedChoice(el: CompiledElement): void {
+/**
+ * What the narrowing reads and writes of a compiled element, typed by shape so that compiled.ts,
+ * which calls it, is not imported back.
+ */
+interface SlicedChoice<T extends { code: string }> {
+  choice: boolean;
+  sliceName?: string;
+  slices: ReadonlyArray<{ min: number; types: readonly T[] }>;
+  slicing?: { rules?: string };
+  types: T[];
+}
+
+export function narrowTypeSlicedChoice<T extends { code: string }>(el: SlicedChoice<T>): void {
   if (!el.choice || el.sliceName !== undefined || !el.slices.length) return;
   let keep: Set<string> | undefined;
   const required = el.slices.find((s) => s.min > 0 && s.types.length === 1);
