@@ -42,6 +42,14 @@ export interface BundleScope {
   entries: Array<{ fullUrl: string | undefined; resource: Json }>;
   /** The fullUrl of each entry's resource (relative references resolve against its base). */
   fullUrlOf: Map<Json, string>;
+  /** `entries` indexed for reference resolution, made on the first reference (bundle-references.ts). */
+  index?: EntryIndex;
+}
+
+/** Positions in `BundleScope.entries` by fullUrl and by `Type/id`, in entry order. */
+export interface EntryIndex {
+  byFullUrl: Map<string, number[]>;
+  byTypeId: Map<string, number[]>;
 }
 
 /** Choices the caller makes for a whole run. */

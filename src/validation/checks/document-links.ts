@@ -5,19 +5,18 @@
 // (fullUrl; relative `Type/id` against the referring entry's RESTful base, else by type and id); a
 // stylesheet link makes its entry reachable.
 import { type Json, isAbsoluteUri, isObject } from '../util.ts';
-import { RELATIVE_REFERENCE, restfulBase } from './bundle-references.ts';
+import { bundleCandidates, restfulBase } from './bundle-references.ts';
 import type { BundleScope, CheckContext } from './context.ts';
 
 export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: BundleScope): void {
   const entries = scope.entries;
-  const index = indexEntries(entries);
-  const styled = stylesheetEntries(ctx, bundle, index, restfulBase(entries[0]?.fullUrl));
+  const styled = stylesheetEntries(ctx, bundle, scope, restfulBase(entries[0]?.fullUrl));
   if (entries[0]?.resource.resourceType !== 'Composition') return;
   // Links in either direction: an entry is reached when it links to, or is linked from, a reached one.
   const linked = entries.map((): number[] => []);
   for (let i = 0; i < entries.length; i++) {
     for (const ref of referencesIn(entries[i]!.resource)) {
-      const j = resolve(index, ref, restfulBase(entries[i]!.fullUrl));
+      const j = resolve(scope, ref, restfulBase(entries[i]!.fullUrl));
       if (j === undefined || j === i) continue;
       linked[i]!.push(j);
       linked[j]!.push(i);
@@ -50,7 +49,7 @@ export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: Bundl
 function stylesheetEntries(
   ctx: CheckContext,
   bundle: Json,
-  index: EntryIndex,
+  scope: BundleScope,
   base: string | undefined,
 ): number[] {
   const out: number[] = [];
@@ -58,7 +57,7 @@ function stylesheetEntries(
   for (let i = 0; i < links.length; i++) {
     const link = links[i];
     if (!isObject(link) || link.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
-    const j = resolve(index, link.url, base);
+    const j = resolve(scope, link.url, base);
     if (j !== undefined) out.push(j);
     else if (!isAbsoluteUri(link.url))
       ctx.report(
@@ -86,28 +85,10 @@ function referencesIn(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** Entry indexes by fullUrl and by `Type/id` (the first entry of each). */
-interface EntryIndex {
-  byUrl: Map<string, number>;
-  byTypeId: Map<string, number>;
-}
-
-function indexEntries(entries: BundleScope['entries']): EntryIndex {
-  const byUrl = new Map<string, number>();
-  const byTypeId = new Map<string, number>();
-  entries.forEach((e, i) => {
-    if (e.fullUrl !== undefined && !byUrl.has(e.fullUrl)) byUrl.set(e.fullUrl, i);
-    const key = `${String(e.resource.resourceType)}/${String(e.resource.id)}`;
-    if (!byTypeId.has(key)) byTypeId.set(key, i);
-  });
-  return { byUrl, byTypeId };
-}
-
-function resolve(index: EntryIndex, ref: string, base: string | undefined): number | undefined {
-  const rel = RELATIVE_REFERENCE.exec(ref);
-  if (!rel) return index.byUrl.get(ref.replace(/\/_history\/[^/]+$/, ''));
-  const viaBase = base === undefined ? undefined : index.byUrl.get(`${base}/${rel[1]}/${rel[2]}`);
-  return viaBase ?? index.byTypeId.get(`${rel[1]}/${rel[2]}`);
+/** The entry `ref` names, as reference resolution picks it (the last of several). */
+function resolve(scope: BundleScope, ref: string, base: string | undefined): number | undefined {
+  const { found } = bundleCandidates(scope, ref, base);
+  return found[found.length - 1];
 }
 
 /** The index in `bundle.entry` of the entry holding `resource` (scope.entries skips resource-less ones). */
