@@ -214,7 +214,7 @@ const noKey = () => new errors.JWKSNoMatchingKey();
  * JWK by its public part): a token naming an unknown `kid`, or an algorithm other than its key's,
  * finds no key, so a public key can never serve as an HMAC secret.
  */
-export function localKeys(stored: JWK[]): KeySource {
+function localKeys(stored: JWK[]): KeySource {
   const byKid = new Map(
     stored.map((k) => [
       k.kid,

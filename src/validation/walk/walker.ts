@@ -102,7 +102,10 @@ export class Walk implements CheckContext {
   }
   /** How many unresolved extensions enclose the current node. */
   private unresolvedDepth = 0;
-  /** While a primitive is checked with `valuesInMessages` off: drops its value from a message. */
+  /**
+   * With `valuesInMessages` off: the values being checked (a primitive, or a complex value's
+   * leaves), kept out of messages.
+   */
   private readonly unquoted: unknown[] = [];
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
