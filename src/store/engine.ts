@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import pg from 'pg';
+import { storeError } from './db-errors.ts';
 import type { Queryable, Row } from './types.ts';
 
 export interface Engine extends Queryable {
@@ -56,16 +57,28 @@ export async function openPglite(dataDir: string, archive?: Blob): Promise<Engin
   return {
     kind: 'pglite',
     async query<T extends Row>(sql: string, params?: unknown[]) {
-      return (await db.query<T>(sql, params)).rows;
+      try {
+        return (await db.query<T>(sql, params)).rows;
+      } catch (err) {
+        throw storeError(err);
+      }
     },
     transaction<T>(fn: (q: Queryable) => Promise<T>) {
-      return db.transaction((tx) =>
-        fn({
-          async query<R extends Row>(sql: string, params?: unknown[]) {
-            return (await tx.query<R>(sql, params)).rows;
-          },
-        }),
-      );
+      return db
+        .transaction((tx) =>
+          fn({
+            async query<R extends Row>(sql: string, params?: unknown[]) {
+              try {
+                return (await tx.query<R>(sql, params)).rows;
+              } catch (err) {
+                throw storeError(err);
+              }
+            },
+          }),
+        )
+        .catch((err: unknown) => {
+          throw storeError(err);
+        });
     },
     async close() {
       await db.close();
@@ -112,9 +125,13 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
     });
   }
   const prepared = preparer();
-  const run = (q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => {
+  const run = async (q: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => {
     const config = prepared(sql, params);
-    return typeof config === 'string' ? q.query(config) : q.query(config);
+    try {
+      return await (typeof config === 'string' ? q.query(config) : q.query(config));
+    } catch (err) {
+      throw storeError(err);
+    }
   };
   return {
     kind: 'postgres',
@@ -126,13 +143,13 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
         const client = await pool.connect();
         let broken: Error | undefined;
         try {
-          await client.query('BEGIN');
+          await run(client, 'BEGIN');
           const result = await fn({
             async query<R extends Row>(sql: string, params?: unknown[]) {
               return (await run(client, sql, params)).rows as R[];
             },
           });
-          await client.query('COMMIT');
+          await run(client, 'COMMIT');
           return result;
         } catch (err) {
           try {

@@ -5,6 +5,7 @@ export { INDEXED_PARAMS } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';
+export { StoreDatabaseError } from './db-errors.ts';
 export {
   AUDIT_LOG_MIGRATION,
   AUDIT_LOG_STATEMENTS,

@@ -1,9 +1,10 @@
 // The store test suite, run unchanged against every engine (pglite.test.ts, postgres.test.ts).
 import { randomUUID } from 'node:crypto';
 import type { CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
-import type { Store } from '../../src/store/index.ts';
+import { type Store, StoreDatabaseError } from '../../src/store/index.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
 const ids = (rs: Resource[]) => rs.map((r) => r.id).sort();
@@ -772,6 +773,50 @@ export function storeSuite(getStore: () => Store): void {
         `SELECT count(*)::int AS n FROM schema_migrations WHERE name = 'store-test-once'`,
       );
       expect(rows[0].n).toBe(1);
+    });
+  });
+
+  describe('database errors carry no client data', () => {
+    // A valid HETU (check character P): what a Patient's identifier would put into a statement.
+    const HETU = '010181-931P';
+    /** The error as a logger writes it (pino's error serializer copies every own field). */
+    const logged = (err: unknown) => JSON.stringify(pino.stdSerializers.err(err as Error));
+
+    it('a failed cast keeps its SQLSTATE; the value, parameters and statement stay out', async () => {
+      const err = await getStore()
+        .query('SELECT $1::int AS n', [HETU])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreDatabaseError);
+      expect((err as StoreDatabaseError).code).toBe('22P02');
+      expect((err as Error).message).toBe('22P02: invalid input syntax for type integer: "…"');
+      expect(logged(err)).not.toContain('931P');
+      expect(Object.keys(err as object)).not.toEqual(expect.arrayContaining(['params']));
+      expect(err).not.toHaveProperty('query');
+      expect(err).not.toHaveProperty('cause');
+    });
+
+    it('a unique violation in a transaction keeps the constraint name, not the row (detail)', async () => {
+      const table = `tyk_err_${randomUUID().replaceAll('-', '')}`;
+      const err = await getStore()
+        .transaction(async (tx) => {
+          await tx.query(`CREATE TEMP TABLE ${table} (hetu text PRIMARY KEY) ON COMMIT DROP`);
+          await tx.query(`INSERT INTO ${table} VALUES ($1)`, [HETU]);
+          await tx.query(`INSERT INTO ${table} VALUES ($1)`, [HETU]);
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreDatabaseError);
+      expect(err).toMatchObject({ code: '23505', constraint: `${table}_pkey`, table });
+      expect(err).not.toHaveProperty('detail');
+      expect(logged(err)).not.toContain('931P');
+    });
+
+    it('errors of our own pass through a transaction unchanged', async () => {
+      const ours = FhirError.conflict('ours');
+      await expect(
+        getStore().transaction(async () => {
+          throw ours;
+        }),
+      ).rejects.toBe(ours);
     });
   });
 }
