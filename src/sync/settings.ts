@@ -4,6 +4,7 @@
  * `tyokyky serve --remote …` alike: the same settings, the same checks, the same RemoteConfig.
  */
 import { readFileSync } from 'node:fs';
+import { checkHttpUrl } from '../shared/http-url.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
 
 /** The remote options as a command line gives them (all strings, all optional). */
@@ -31,6 +32,8 @@ const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
  */
 export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   if (!s.remote) return undefined;
+  checkHttpUrl(s.remote, '--remote');
+  if (s.tokenUrl) checkHttpUrl(s.tokenUrl, '--token-url');
   const bundle = (s.bundle ?? 'auto') as BundleMode;
   if (!BUNDLE_MODES.includes(bundle)) throw new Error('--bundle must be auto, transaction, batch or none');
   const timeoutMs = Number(s.timeout ?? '10000');

@@ -2,7 +2,7 @@
 // (--auth embedded, listening on a port of this process) with the registered key. The subcommands run
 // in this process (runHere); that they answer as the real process does is tests/shared/cli-here.test.ts's
 // job, and `serve --auth embedded` as a process is tests/security/sync-auth.test.ts's.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -81,6 +81,36 @@ describe('tyokyky clients', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('token refused: invalid_client');
   }, 180_000);
+});
+
+describe('tyokyky clients: bad files', () => {
+  it('a private JWK that is not JSON is exit 2 naming the file, with no character of the key', async () => {
+    const text = readFileSync(`${key}.private.jwk.json`, 'utf8');
+    const d = (JSON.parse(text) as { d: string }).d;
+    const broken = join(dir, 'broken.private.jwk.json');
+    // `"d": x<key>"`: V8's own message would quote the key from there on.
+    writeFileSync(broken, text.replace(`"d": "${d}"`, `"d": x${d}"`));
+    const r = await run(['clients', 'token', 'kela', '--key', broken, '--url', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(2);
+    expect(r.out.trim()).toBe(`${broken} is not JSON: Unexpected token in JSON`);
+    expect(r.out).not.toContain(d.slice(0, 4));
+  });
+
+  it('a JWKS file that cannot be read is exit 2 naming the file and the reason', async () => {
+    const missing = join(dir, 'missing.jwks.json');
+    const r = await run([
+      'clients',
+      'add',
+      'x',
+      '--scope',
+      'system/*.rs',
+      '--jwks-file',
+      missing,
+      '--data-dir',
+      data,
+    ]);
+    expect(r).toEqual({ code: 2, out: `cannot read ${missing}: ENOENT\n` });
+  });
 });
 
 describe('tyokyky serve --auth', () => {

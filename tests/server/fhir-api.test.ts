@@ -352,6 +352,15 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(firstIssue(res.body)?.diagnostics).toMatch(/not valid JSON/);
   });
 
+  it('malformed JSON → 400 whose message quotes no part of the body', async () => {
+    const res = await post(app, '/fhir/Patient', '{"resourceType": "Patient", "identifier": x010101-123N}');
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.diagnostics).toBe(
+      'Request body is not valid JSON: Unexpected token in JSON',
+    );
+    expect(JSON.stringify(res.body)).not.toContain('010101');
+  });
+
   it('body over the limit → 413', async () => {
     const big = { ...practitioner(), name: [{ family: 'x'.repeat(5000) }] };
     const res = await post(loose, '/fhir/Practitioner', big);

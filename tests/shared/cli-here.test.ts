@@ -28,3 +28,12 @@ describe('runHere (the CLI in this process) answers as the real command', () => 
     expect(here.out.trim()).not.toBe('');
   });
 });
+
+describe('tyokyky (the real process) on an error no command handles', () => {
+  it('prints one line without a stack trace and exits 1', async () => {
+    const missing = join(dir, 'missing.json');
+    const r = await run(['load', missing, '--url', 'http://127.0.0.1:9/fhir']);
+    expect(r.code).toBe(1);
+    expect(r.out.trim()).toBe(`tyokyky: ENOENT: no such file or directory, stat '${missing}'`);
+  });
+});

@@ -46,7 +46,19 @@ describe('remoteConfigFrom', () => {
       { tokenUrl: 'http://t', clientId: 'c', clientKey: 'README.md' },
       /^--client-key: README.md is not a JSON Web Key \(not JSON\)$/,
     ],
+    [{ remote: 'ftp://r.example/fhir' }, '--remote must be an absolute http(s) URL'],
+    [{ remote: 'r.example/fhir' }, '--remote must be an absolute http(s) URL'],
+    [{ tokenUrl: '/token', clientId: 'c', clientSecret: 's' }, '--token-url must be an absolute http(s) URL'],
   ])('refuses %j', (settings, message) => {
     expect(() => remoteConfigFrom({ remote: 'http://r.example/fhir', ...settings })).toThrow(message);
+  });
+
+  it.each([
+    ['--remote', { remote: 'https://sync:s3cret@r.example/fhir' }],
+    ['--token-url', { tokenUrl: 'https://sync:s3cret@t.example/token', clientId: 'c', clientSecret: 's' }],
+  ])('refuses credentials in %s without repeating them', (option, settings) => {
+    const refuse = () => remoteConfigFrom({ remote: 'http://r.example/fhir', ...settings });
+    expect(refuse).toThrow(`${option} must not carry credentials (user:password@); use the token settings`);
+    expect(refuse).not.toThrow(/s3cret/);
   });
 });

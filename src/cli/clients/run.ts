@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
+import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
 
 export interface StoreOptions {
@@ -21,7 +22,20 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+/** A JSON file named on the command line; a bad one fails with its name and what is wrong, never its text. */
+function readJson<T>(file: string): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    fail(`${file} is not JSON: ${jsonSyntaxMessage(err)}`);
+  }
+}
 
 /** Opens the store with the security tables in place, runs `fn`, closes it. */
 async function withSecurityStore<T>(opts: StoreOptions, fn: (db: Store) => Promise<T>): Promise<T> {

@@ -13,7 +13,14 @@ export function registerLoadCommand(program: Command): void {
 /** Posts every file, one line per file; exit status 1 when any failed. */
 async function runLoad(files: string[], opts: { url: string }): Promise<void> {
   const { expandFiles, loadFile } = await import('../load/files.ts');
-  const base = opts.url.replace(/\/$/, '');
+  const { checkHttpUrl } = await import('../../shared/http-url.ts');
+  let base: string;
+  try {
+    base = checkHttpUrl(opts.url, '--url').replace(/\/$/, '');
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
   let failed = 0;
   for (const file of await expandFiles(files)) {
     const r = await loadFile(file, base);

@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { parseJsonQuietly } from '../../shared/json-error.ts';
 
 export interface LoadResult {
   file: string;
@@ -39,7 +40,7 @@ function describeOutcome(body: unknown): string {
 export async function loadFile(file: string, baseUrl: string): Promise<LoadResult> {
   let resource: Resource;
   try {
-    resource = JSON.parse(await readFile(file, 'utf8')) as Resource;
+    resource = parseJsonQuietly(await readFile(file, 'utf8')) as Resource;
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { DomainKind } from '../../domain/index.ts';
 import { type Language, fromFhir, toFhir, toResources, transactionBundle } from '../../mapping/index.ts';
+import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
 
 export interface MapOptions {
@@ -44,7 +45,7 @@ export function runMap(opts: MapOptions): number {
   try {
     input = JSON.parse(text);
   } catch (e) {
-    return fail(`${file} is not JSON: ${(e as Error).message}`, 1);
+    return fail(`${file} is not JSON: ${jsonSyntaxMessage(e)}`, 1);
   }
   try {
     const output = opts.toFhir !== undefined ? mapToFhir(input, opts.language) : fromFhir(input as never);

@@ -2,6 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseJsonQuietly } from '../../shared/json-error.ts';
 import { findDuplicateKey } from '../../shared/json-keys.ts';
 
 /** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
@@ -137,7 +138,7 @@ const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
  * (JSON.parse keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them).
  */
 export function parseStrict(text: string): unknown {
-  const value = JSON.parse(text);
+  const value = parseJsonQuietly(text);
   const duplicate = findDuplicateKey(text);
   if (duplicate)
     throw new Error(`Duplicated property name '${duplicate.name}' at offset ${duplicate.offset}`);

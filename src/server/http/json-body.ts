@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Request } from 'express';
+import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { findDuplicateKey } from '../../shared/json-keys.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { assertJsonType, decodeText } from './negotiation.ts';
@@ -60,7 +61,7 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
   } catch (err) {
     throw new FhirError(
       400,
-      issue('error', 'structure', `Request body is not valid JSON: ${(err as Error).message}`),
+      issue('error', 'structure', `Request body is not valid JSON: ${jsonSyntaxMessage(err)}`),
     );
   }
   const duplicate = findDuplicateKey(text);
