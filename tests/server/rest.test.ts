@@ -210,6 +210,63 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/Patient/${p.body.id}`)).status).toBe(204);
   });
 
+  describe('the same rule for DELETE entries in a Bundle', () => {
+    const referenced = async () => {
+      const p = await post('/fhir/Patient', patient());
+      const obs = await post('/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${p.body.id}` },
+      });
+      expect(obs.status).toBe(201);
+      return { patient: `Patient/${p.body.id}`, observation: `Observation/${obs.body.id}` };
+    };
+    const bundle = (type: 'transaction' | 'batch', ...urls: string[]) => ({
+      resourceType: 'Bundle',
+      type,
+      entry: urls.map((url) => ({ request: { method: 'DELETE', url } })),
+    });
+
+    it('a transaction deleting a still referenced Patient is 409 naming the entry; nothing is deleted', async () => {
+      const { patient: p, observation } = await referenced();
+      const other = (await post('/fhir/Practitioner', practitioner())).body.id as string;
+      const res = await post('/fhir', bundle('transaction', `Practitioner/${other}`, p));
+      expect(res.status).toBe(409);
+      expect(firstIssue(res.body)).toMatchObject({
+        code: 'conflict',
+        expression: ['Bundle.entry[1].resource.id'],
+      });
+      expect(firstIssue(res.body)?.diagnostics).toContain(`is still referenced by ${observation}`);
+      expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
+      expect((await request(app).get(`/fhir/Practitioner/${other}`)).status).toBe(200);
+    });
+
+    it('a transaction deleting the Patient with its referrers succeeds, in either order', async () => {
+      for (const order of ['patient first', 'observation first']) {
+        const { patient: p, observation } = await referenced();
+        const urls = order === 'patient first' ? [p, observation] : [observation, p];
+        const res = await post('/fhir', bundle('transaction', ...urls));
+        expect(res.status, order).toBe(200);
+        expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+          '204 No Content',
+          '204 No Content',
+        ]);
+        expect((await request(app).get(`/fhir/${p}`)).status).toBe(410);
+      }
+    });
+
+    it('a batch refuses the referenced entry alone (409) and deletes the rest; an unknown id is 204 as directly', async () => {
+      const { patient: p, observation } = await referenced();
+      const res = await post('/fhir', bundle('batch', p, 'Practitioner/never-existed-456'));
+      expect(res.status).toBe(200);
+      expect(res.body.entry[0].response.status).toBe('409');
+      expect(res.body.entry[0].response.outcome.issue[0].diagnostics).toContain(observation);
+      expect(res.body.entry[1].response.status).toBe('204 No Content');
+      expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
+    });
+  });
+
   it('PUT to a new id is 405 with an OperationOutcome, nothing created', async () => {
     const res = await request(app)
       .put('/fhir/Practitioner/brand-new-id')

@@ -9,8 +9,10 @@ import {
   type InteractionContext,
   assertCriteriaMatchBody,
   assertType,
+  assertUnreferenced,
   checkIfNoneExist,
   createResource,
+  deleteIfPresent,
   inEntry,
   readResource,
   searchType,
@@ -221,7 +223,7 @@ async function execute(
   ctx: InteractionContext,
   e: ParsedEntry,
   prefer: ReturnPreference,
-  validated = false,
+  inTransaction = false,
 ): Promise<BundleEntry> {
   switch (e.method) {
     case 'POST': {
@@ -230,18 +232,21 @@ async function execute(
         ctx,
         e.resource!,
         e.ifNoneExist,
-        validated,
+        inTransaction,
         e.keepId === true,
       );
       return entryFor(ctx, created ? 201 : 200, resource, prefer, created);
     }
     case 'PUT': {
-      const { resource, created } = await updateResource(store, ctx, e.resource!, e.ifMatch, validated);
+      const { resource, created } = await updateResource(store, ctx, e.resource!, e.ifMatch, inTransaction);
       return entryFor(ctx, created ? 201 : 200, resource, prefer, true);
     }
-    case 'DELETE':
-      await store.delete(e.type, e.id!);
-      return { response: { status: '204 No Content' } };
+    case 'DELETE': {
+      // A transaction checks references once all its entries are written (runTransaction).
+      if (!inTransaction) await assertUnreferenced(store, e.type, e.id!);
+      const versionId = await deleteIfPresent(store, e.type, e.id!, e.ifMatch);
+      return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
+    }
     case 'GET': {
       if (e.id !== undefined)
         return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
@@ -354,6 +359,11 @@ async function runTransaction(
               refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
           });
         }
+      }
+      for (const e of parsed.filter((p) => p.method === 'DELETE')) {
+        await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
+          throw inEntryError(err, e);
+        });
       }
       return out;
     }),

@@ -11,13 +11,14 @@ import {
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
-import { SUPPORTED_TYPES } from '../resource-types.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
 import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
 import {
   assertType,
+  assertUnreferenced,
   createResource,
+  deleteIfPresent,
   readResource,
   readResourceJson,
   searchTypeJson,
@@ -104,33 +105,13 @@ export const update: FhirHandler = async (req, ctx) => {
   return written(req, ctx, stored.resource, stored.created ? 201 : 200, true);
 };
 
-/**
- * DELETE: 204 also for an id that never existed (R4 allows it). A resource that current resources
- * still reference (through the references we index) is not deleted: 409 listing the referrers.
- */
+/** DELETE: 204 also for an id that never existed (R4 allows it); 409 while still referenced. */
 export const remove: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  const ifMatch = header(req, 'if-match');
-  const referrers = await ctx.store.referrers(type, id, [...SUPPORTED_TYPES], 10);
-  if (referrers.length) {
-    throw new FhirError(
-      409,
-      issue(
-        'error',
-        'conflict',
-        `${type}/${id} is still referenced by ${referrers.join(', ')}${referrers.length === 10 ? ' and possibly more' : ''}; delete or update those first`,
-        `${type}.id`,
-      ),
-    );
-  }
-  try {
-    const result = await ctx.store.delete(type, id, ifMatch === undefined ? {} : { ifMatch });
-    const headers: Record<string, string> = result.deleted ? { ETag: weakEtag(result.versionId) } : {};
-    return { status: 204, headers };
-  } catch (err) {
-    if (err instanceof FhirError && err.status === 404) return { status: 204 };
-    throw err;
-  }
+  await assertUnreferenced(ctx.store, type, id);
+  const versionId = await deleteIfPresent(ctx.store, type, id, header(req, 'if-match'));
+  const headers: Record<string, string> = versionId === undefined ? {} : { ETag: weakEtag(versionId) };
+  return { status: 204, headers };
 };
 
 export const searchType: FhirHandler = async (req, ctx) => ({

@@ -2,7 +2,7 @@ import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { StoreWrites } from '../ports.ts';
-import { isSupportedType } from '../resource-types.ts';
+import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
 import { toSearchParams } from './search-params.ts';
@@ -101,6 +101,44 @@ export async function updateResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   return timed(ctx, 'db', () => store.update(resource, { ...(ifMatch ? { ifMatch } : {}), noCreate: true }));
+}
+
+/**
+ * A resource that current resources still reference (through the references we index) is not
+ * deleted: 409 naming up to ten referrers. A direct DELETE or a batch entry checks before deleting; a
+ * transaction checks after all its entries, so it may delete a resource together with its referrers.
+ */
+export async function assertUnreferenced(store: StoreWrites, type: string, id: string): Promise<void> {
+  const referrers = await store.referrers(type, id, [...SUPPORTED_TYPES], 10);
+  if (!referrers.length) return;
+  throw new FhirError(
+    409,
+    issue(
+      'error',
+      'conflict',
+      `${type}/${id} is still referenced by ${referrers.join(', ')}${referrers.length === 10 ? ' and possibly more' : ''}; delete or update those first`,
+      `${type}.id`,
+    ),
+  );
+}
+
+/**
+ * Deletes `type/id` (without the reference check): the deleted version's id, or undefined when there
+ * was nothing to delete, which R4 answers with 204 all the same.
+ */
+export async function deleteIfPresent(
+  store: StoreWrites,
+  type: string,
+  id: string,
+  ifMatch: string | undefined,
+): Promise<string | undefined> {
+  try {
+    const result = await store.delete(type, id, ifMatch === undefined ? {} : { ifMatch });
+    return result.deleted ? result.versionId : undefined;
+  } catch (err) {
+    if (err instanceof FhirError && err.status === 404) return undefined;
+    throw err;
+  }
 }
 
 export async function searchType(
