@@ -46,8 +46,10 @@ function newestMtime(dir: string, ext: string): number {
 
 /** `npm run build` unless dist/ is newer than every source file (npm ci has just built it). */
 export async function ensureBuilt(): Promise<void> {
-  const main = join(root, 'dist', 'index.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(root, 'src'), '.ts')) return;
+  // The build's last step writes the core index: a build that failed half-way (tsc emits despite
+  // type errors) leaves dist/index.js behind, but not this.
+  const last = join(root, 'dist', 'validation', 'r4-core-index.json');
+  if (existsSync(last) && statSync(last).mtimeMs >= newestMtime(join(root, 'src'), '.ts')) return;
   const r = await run('npm', ['run', 'build'], root);
   if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
 }
