@@ -115,6 +115,7 @@ const errorHandler =
       return;
     }
     if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
+    for (const [name, value] of Object.entries(fhirError.headers)) res.setHeader(name, value);
     send(res, fhirError.status, capOutcome(fhirError.outcome, limits.outcomeIssues));
   };
 

@@ -38,13 +38,20 @@ export function hasErrors(oo: OperationOutcome): boolean {
 export class FhirError extends Error {
   readonly status: number;
   readonly outcome: OperationOutcome;
+  /** Response headers the status calls for (`Allow` on a 405). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, issues: OperationOutcomeIssue | OperationOutcomeIssue[]) {
+  constructor(
+    status: number,
+    issues: OperationOutcomeIssue | OperationOutcomeIssue[],
+    headers: Record<string, string> = {},
+  ) {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.map((i) => i.diagnostics).join('; '));
     this.name = 'FhirError';
     this.status = status;
     this.outcome = outcome(list);
+    this.headers = headers;
   }
 
   static badRequest(diagnostics: string, expression?: string): FhirError {

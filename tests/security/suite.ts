@@ -343,6 +343,7 @@ export function securitySuite(
           });
           expect(res.status, await res.clone().text()).toBe(405);
           expect(await diagnostics(res)).toMatch(/^sec-audit-1: /);
+          expect(res.headers.get('allow')).toBe('GET, HEAD');
         }
       });
 

@@ -151,6 +151,25 @@ describe('create, read, vread, update, delete, history', () => {
     expect(bundle.entry?.[0].resource).toBeUndefined();
   });
 
+  it('a PUT bringing the deleted resource back is in _history as that PUT, not as a POST', async () => {
+    const { meta: _meta, ...content } = created;
+    const back = await request(app)
+      .put(`/fhir/Practitioner/${created.id}`)
+      .set('Content-Type', 'application/fhir+json')
+      .send(content);
+    expect(back.status).toBe(201);
+    const history = await request(app).get(`/fhir/Practitioner/${created.id}/_history`);
+    const [revived] = (history.body as Bundle).entry ?? [];
+    expect(revived.request).toEqual({ method: 'PUT', url: `Practitioner/${created.id}` });
+    expect(revived.response?.status).toBe('201 Created');
+    expect((history.body as Bundle).entry?.map((e) => e.request?.method)).toEqual([
+      'PUT',
+      'DELETE',
+      'PUT',
+      'POST',
+    ]);
+  });
+
   it('answers 404 for an unknown id and an unknown type', async () => {
     const missing = await request(app).get('/fhir/Practitioner/does-not-exist');
     expect(missing.status).toBe(404);
@@ -460,6 +479,8 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(firstIssue(route.body)?.diagnostics).toBe('No route for GET /nothing/here');
     const method = await request(app).patch('/fhir/Practitioner/abc').set('Content-Type', FHIR).send('{}');
     expect(method.status).toBe(405);
+    expect(method.headers.allow).toBe('GET, HEAD, PUT, DELETE');
+    expect(firstIssue(method.body)?.code).toBe('not-supported');
   });
 
   it('unexpected failures are 500 OperationOutcomes without internals', async () => {

@@ -53,16 +53,19 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
   return {
     match(method, path) {
       const parts = split(path).map(decode);
-      let pathMatched = false;
+      const allowed = new Set<string>();
       for (const c of byLength.get(parts.length) ?? []) {
         const params = matchSegments(c, parts);
         if (!params) continue;
         if (c.route.method === (method === 'HEAD' ? 'GET' : (method as Method)))
           return { route: c.route, params };
-        pathMatched = true;
+        allowed.add(c.route.method);
+        if (c.route.method === 'GET') allowed.add('HEAD');
       }
-      if (pathMatched) {
-        throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported on ${path}`));
+      if (allowed.size) {
+        throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported on ${path}`), {
+          Allow: [...allowed].join(', '),
+        });
       }
       throw new FhirError(404, issue('error', 'not-found', `No FHIR interaction at ${path}`));
     },

@@ -46,12 +46,14 @@ export function historyQuery(query: Record<string, string | string[]>): HistoryP
 }
 
 function historyEntry(base: string, type: string, id: string, v: HistoryEntry): BundleEntry {
-  const method = v.action === 'create' ? 'POST' : v.action === 'update' ? 'PUT' : 'DELETE';
+  // The store records a PUT that brings a deleted resource back as a create; only version 1 was a POST.
+  const posted = v.action === 'create' && v.versionId === '1';
+  const method = posted ? 'POST' : v.action === 'delete' ? 'DELETE' : 'PUT';
   const status = v.action === 'create' ? '201 Created' : v.action === 'update' ? '200 OK' : '204 No Content';
   return {
     fullUrl: `${base}/${type}/${id}`,
     ...(v.resource ? { resource: v.resource } : {}),
-    request: { method, url: v.action === 'create' ? type : `${type}/${id}` },
+    request: { method, url: posted ? type : `${type}/${id}` },
     response: { status, etag: weakEtag(v.versionId), lastModified: v.lastUpdated },
   };
 }

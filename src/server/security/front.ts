@@ -233,6 +233,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
         throw new FhirError(
           405,
           issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
+          { Allow: 'GET, HEAD' },
         );
       }
       if (!permitted(p, need))
