@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import pg from 'pg';
 import { storeError } from './db-errors.ts';
+import { lockDataDir } from './dir-lock.ts';
 import type { Queryable, Row } from './types.ts';
 
 export interface Engine extends Queryable {
@@ -44,15 +45,23 @@ function pgliteArtifacts(): Promise<PgliteArtifacts> {
 
 /** `archive`: a PGlite data-directory dump to start from instead of running initdb. */
 export async function openPglite(dataDir: string, archive?: Blob): Promise<Engine> {
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
+  const onDisk = !dataDir.includes('://');
+  if (onDisk) mkdirSync(dataDir, { recursive: true });
+  const release = onDisk ? lockDataDir(dataDir) : () => {};
   // PGlite's default 128 MB of shared buffers is resident memory of this process; the OS page cache
   // still holds the data files, so a smaller pool costs little (measured: 372 → 236 MB RSS idle).
   const sharedBuffers = process.env.TYOKYKY_PGLITE_SHARED_BUFFERS ?? '16MB';
-  const db = await PGlite.create(dataDir, {
-    ...(await pgliteArtifacts()),
-    postgresqlconf: [`shared_buffers=${sharedBuffers}`],
-    ...(archive ? { loadDataDir: archive } : {}),
-  });
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir, {
+      ...(await pgliteArtifacts()),
+      postgresqlconf: [`shared_buffers=${sharedBuffers}`],
+      ...(archive ? { loadDataDir: archive } : {}),
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
   // PGlite is one connection: its transaction() holds a mutex, so plain queries wait for it.
   return {
     kind: 'pglite',
@@ -81,7 +90,11 @@ export async function openPglite(dataDir: string, archive?: Blob): Promise<Engin
         });
     },
     async close() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
     },
   };
 }

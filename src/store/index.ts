@@ -6,6 +6,7 @@ export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';
 export { StoreDatabaseError } from './db-errors.ts';
+export { DataDirInUseError } from './dir-lock.ts';
 export {
   AUDIT_LOG_MIGRATION,
   AUDIT_LOG_STATEMENTS,

@@ -1,6 +1,9 @@
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
+import { DataDirInUseError, type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
+import { run } from '../helpers/processes.ts';
 import { observation } from './helpers.ts';
 import { storeSuite } from './suite.ts';
 
@@ -31,5 +34,36 @@ describe('store on PGlite', () => {
     await store.close();
     store = await openStore({ dataDir });
     expect(await store.read('Observation', resource.id as string)).toEqual(resource);
+  });
+});
+
+describe('one process per PGlite data directory', () => {
+  const lock = () => join(dataDir, 'tyokyky.lock');
+
+  it('a second open in this process is refused naming the holder; the first store is untouched', async () => {
+    const { resource } = await store.create(observation());
+    const second = openStore({ dataDir });
+    await expect(second).rejects.toBeInstanceOf(DataDirInUseError);
+    await expect(second).rejects.toThrow(`data directory ${dataDir} is in use by process ${process.pid}`);
+    expect(await store.read('Observation', resource.id as string)).toEqual(resource);
+  });
+
+  it('another process is refused too, with one line and no stack', async () => {
+    const r = await run(['sync', 'status', '--data-dir', dataDir]);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(`data directory ${dataDir} is in use by process ${process.pid}`);
+    expect(r.out).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('a lock left by a process that is gone is taken over; closing removes it', async () => {
+    await store.close();
+    expect(existsSync(lock())).toBe(false);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(lock(), String(gone));
+    store = await openStore({ dataDir });
+    expect(readFileSync(lock(), 'utf8')).toBe(String(process.pid));
+    await store.close();
+    expect(existsSync(lock())).toBe(false);
+    store = await openStore({ dataDir });
   });
 });
