@@ -44,7 +44,7 @@ export class TokenSource {
       accept: 'application/json',
     };
     if (method === 'private_key_jwt') {
-      if (!this.config.privateKey) throw tokenError(401, 'private_key_jwt needs the client private key');
+      if (!this.config.privateKey) throw refused('private_key_jwt needs the client private key');
       form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
       form.set('client_assertion', await clientAssertion(clientId, tokenUrl, this.config.privateKey));
     } else if (method === 'basic') {
@@ -63,22 +63,21 @@ export class TokenSource {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw tokenError(502, `token endpoint ${tokenUrl} unreachable: ${(err as Error).message}`);
+      throw unavailable(`token endpoint ${tokenUrl} unreachable: ${(err as Error).message}`);
     }
     const text = await res.text();
-    if (!res.ok)
-      throw tokenError(
-        res.status >= 500 ? 502 : 401,
-        `token endpoint answered ${res.status}: ${text.slice(0, 300)}`,
-      );
+    if (!res.ok) {
+      const said = `token endpoint answered ${res.status}: ${text.slice(0, 300)}`;
+      throw res.status >= 500 || res.status === 408 || res.status === 429 ? unavailable(said) : refused(said);
+    }
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
     try {
       body = JSON.parse(text);
     } catch {
-      throw tokenError(502, 'token endpoint answered a body that is not JSON');
+      throw unavailable('token endpoint answered a body that is not JSON');
     }
     if (typeof body.access_token !== 'string' || !body.access_token) {
-      throw tokenError(502, 'token endpoint answer has no access_token');
+      throw unavailable('token endpoint answer has no access_token');
     }
     const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 300) * 1000;
     // Refresh early: at 80% of the lifetime, but never later than 30 s before expiry.
@@ -106,6 +105,21 @@ export async function clientAssertion(clientId: string, tokenUrl: string, privat
     .sign(key);
 }
 
-function tokenError(status: number, diagnostics: string): FhirError {
-  return new FhirError(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
+/**
+ * No token: `transient` when the endpoint could not answer (unreachable, timeout, 5xx, 408, 429, a
+ * garbled answer), so the rows wait and are retried like any other network failure; not transient
+ * when it refused our credentials or configuration (401), which another attempt cannot change.
+ */
+export class TokenError extends FhirError {
+  constructor(
+    status: number,
+    diagnostics: string,
+    readonly transient: boolean,
+  ) {
+    super(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
+    this.name = 'TokenError';
+  }
 }
+
+const refused = (diagnostics: string) => new TokenError(401, diagnostics, false);
+const unavailable = (diagnostics: string) => new TokenError(502, diagnostics, true);

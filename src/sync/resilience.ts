@@ -15,6 +15,7 @@ import {
   wrap,
 } from 'cockatiel';
 import type { RemoteConfig } from './config.ts';
+import { TokenError } from './oauth.ts';
 
 /** A non-2xx answer from the remote FHIR server. */
 export class RemoteHttpError extends Error {
@@ -55,6 +56,7 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export function isTransient(err: unknown): boolean {
   if (err instanceof BrokenCircuitError) return false;
   if (err instanceof RemoteHttpError) return RETRYABLE_STATUS.has(err.status);
+  if (err instanceof TokenError) return err.transient;
   if (err instanceof TaskCancelledError) return true;
   // fetch() rejects with TypeError('fetch failed') on connection errors.
   return err instanceof TypeError || (err as { name?: string })?.name === 'AbortError';

@@ -1,9 +1,11 @@
 // The remote client against the Medplum peer: OAuth 2.0 client credentials (bearer on every
 // request, refreshed before expiry, re-fetched once on a 401, clear error for bad credentials) and
 // Retry-After honoured between retries (through the fault proxy).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { RemoteClient } from '../../src/sync/index.ts';
+import { RemoteClient, TokenError, isTransient } from '../../src/sync/index.ts';
 import { startFaultProxy } from './helpers/fault-proxy.ts';
 import { type MedplumPeer, startMedplumPeer } from './helpers/medplum-peer.ts';
 
@@ -63,6 +65,58 @@ describe('OAuth 2.0 client credentials', () => {
     expect(err.outcome.issue[0]).toMatchObject({ severity: 'error', code: 'security' });
     expect(err.outcome.issue[0].diagnostics).toMatch(/^sync-auth-1: token endpoint answered 401/);
     expect(peer.stats.requests).toBe(before);
+    // Refused credentials do not change by trying again: the rows become dead letters at once.
+    expect(isTransient(err)).toBe(false);
+  });
+
+  it('sync-auth-1: a token endpoint that cannot answer is a transient failure, retried like the network', async () => {
+    // The fault proxy leaves /token alone; this endpoint answers 503 once, then passes on to the peer's.
+    let calls = 0;
+    const flaky = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      if (calls++ === 0) return void res.writeHead(503).end('busy');
+      const upstream = await fetch(peer.tokenUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': String(req.headers['content-type']),
+          authorization: String(req.headers.authorization),
+        },
+        body: Buffer.concat(chunks),
+      });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new RemoteClient({
+        baseUrl: peer.url,
+        party: 'kela',
+        auth: {
+          tokenUrl: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/token`,
+          clientId: 'tyokyky',
+          clientSecret: 's3cret',
+        },
+        retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 },
+      });
+      // 503 from the token endpoint, then a token: the client's own retry carries the request through.
+      expect((await c.request('GET', 'metadata')).status).toBe(200);
+      expect(calls).toBe(2);
+    } finally {
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+    const unreachable = await new RemoteClient({
+      baseUrl: peer.url,
+      party: 'kela',
+      auth: { tokenUrl: 'http://127.0.0.1:9/token', clientId: 'tyokyky', clientSecret: 's3cret' },
+      retry: { maxAttempts: 1, initialDelayMs: 5 },
+    })
+      .request('GET', 'metadata')
+      .catch((e) => e);
+    expect(unreachable).toBeInstanceOf(TokenError);
+    expect(unreachable.outcome.issue[0].diagnostics).toMatch(
+      /^sync-auth-1: token endpoint http:\/\/127\.0\.0\.1:9\/token unreachable/,
+    );
+    expect(isTransient(unreachable)).toBe(true);
   });
 });
 
