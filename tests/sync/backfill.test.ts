@@ -193,6 +193,24 @@ describe('backfill on first attach', () => {
     a.detach();
   }, 120_000);
 
+  it('`tyokyky sync push` to a remote that does not answer keeps every row queued and exits 75, not 0', async () => {
+    const { store, url } = await localStore();
+    const written = await permittedClient(store);
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const down = await runHere([
+      'sync',
+      'push',
+      '--remote',
+      'http://127.0.0.1:9/fhir',
+      '--database-url',
+      url,
+    ]);
+    expect(down.out).toContain('pushed 0, dead letters 0');
+    expect(down.out).toMatch(new RegExp(`queue depth now ${written.length}$`, 'm'));
+    expect(down.code).toBe(75);
+  }, 120_000);
+
   it('`tyokyky sync push` on a store filled without sync sends it; `sync status` says how many were backfilled', async () => {
     const { store, url } = await localStore();
     const written = await permittedClient(store);

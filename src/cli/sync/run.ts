@@ -61,8 +61,15 @@ export async function pushAction(opts: PushOptions): Promise<void> {
       `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, held by a dependency ${status.heldByDependency}, parked ${result.parked}, ` +
       `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
   );
-  process.exit(result.dead > 0 ? 1 : 0);
+  process.exit(pushExitCode(result.dead, status.queueDepth));
 }
+
+/**
+ * 1: dead letters need a person. 75 (EX_TEMPFAIL): nothing is lost, but the outbox still holds rows
+ * it could not send this time (remote down, backing off); run again later or use --watch. 0: drained.
+ */
+export const pushExitCode = (dead: number, queueDepth: number): number =>
+  dead > 0 ? 1 : queueDepth > 0 ? 75 : 0;
 
 export async function pullAction(opts: PullOptions): Promise<void> {
   const { store, sync } = await openSync(opts, true);
