@@ -196,19 +196,22 @@ describe('backfill on first attach', () => {
   it('`tyokyky sync push` to a remote that does not answer keeps every row queued and exits 75, not 0', async () => {
     const { store, url } = await localStore();
     const written = await permittedClient(store);
+    const blocked = await blockedClient(store);
     await store.close();
     stores.splice(stores.indexOf(store), 1);
-    const down = await runHere([
-      'sync',
-      'push',
-      '--remote',
-      'http://127.0.0.1:9/fhir',
-      '--database-url',
-      url,
-    ]);
-    expect(down.out).toContain('pushed 0, dead letters 0');
+    const run = (args: string[]) => runHere(['sync', ...args, '--database-url', url]);
+    const down = await run(['push', '--remote', 'http://127.0.0.1:9/fhir']);
+    expect(down.out).toContain(`pushed 0, dead letters 0, blocked by consent ${blocked.length}`);
     expect(down.out).toMatch(new RegExp(`queue depth now ${written.length}$`, 'm'));
     expect(down.code).toBe(75);
+    // The listing names the rows and the reason; the queued content (a HETU here) stays out of it.
+    const listed = await run(['dead-letters', '--state', 'blocked', '--json']);
+    const rows = JSON.parse(listed.out) as Array<Record<string, unknown>>;
+    expect(rows.map((r) => `${r.resource_type}/${r.resource_id}`).sort()).toEqual(
+      blocked.map((r) => `${r.resourceType}/${r.id}`).sort(),
+    );
+    expect(rows.every((r) => !('payload' in r) && typeof r.reason === 'string')).toBe(true);
+    expect(listed.out).not.toContain((blocked[0] as Patient).identifier?.[0].value);
   }, 120_000);
 
   it('`tyokyky sync push` on a store filled without sync sends it; `sync status` says how many were backfilled', async () => {

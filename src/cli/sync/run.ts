@@ -140,7 +140,10 @@ export async function rowsAction(opts: RowsOptions): Promise<void> {
   const { store, sync } = await openSync(opts, false);
   const rows = await LISTS[opts.state as RowState](sync, Number(opts.limit) || 50);
   await store.close();
-  print(opts, rows, () => (rows.length ? rows.map(rowText).join('\n') : `no ${opts.state} rows`));
+  // The queued content is client data (HETU, names, health data) and is the local resource at that
+  // version, readable through the API by whoever may; the listing names it and says what went wrong.
+  const listed = rows.map(({ payload: _content, ...row }) => row);
+  print(opts, listed, () => (rows.length ? rows.map(rowText).join('\n') : `no ${opts.state} rows`));
 }
 
 export async function retryAction(id: string | undefined, opts: SyncCliOptions): Promise<void> {
