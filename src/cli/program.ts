@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { readProjectJson } from '../shared/project-files.ts';
 import { registerClientsCommand } from './commands/clients.ts';
 import { registerMapCommand } from './commands/map.ts';
 import { registerServeCommands } from './commands/serve.ts';
@@ -13,6 +14,7 @@ export function createProgram(): Command {
   const program = new Command()
     .name('tyokyky')
     .description('Finnish work-ability support (työkyvyn tuki) as FHIR R4: validate, map, serve and sync')
+    .version(readProjectJson<{ version: string }>('package.json').version, '-V, --version')
     .showHelpAfterError()
     .exitOverride((err) => {
       // commander reports usage errors itself; map them to exit code 2 as documented.

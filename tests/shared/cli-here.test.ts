@@ -1,6 +1,6 @@
 // tests/helpers/cli.ts runs `tyokyky` in the test's process; it must answer as the real command does.
 // One real process per case here, so that the suites using runHere need none for their own cases.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ describe('runHere (the CLI in this process) answers as the real command', () => 
     ['a command’s own refusal (exit 2)', ['sync', 'retry', 'abc', '--data-dir', join(dir, 'none')], 2],
     ['a usage error from the parser (exit 2, help after it)', ['frobnicate'], 2],
     ['help (exit 0)', ['map', '--help'], 0],
+    ['the version (exit 0)', ['--version'], 0],
     [
       'a reading command where there is no store (exit 2)',
       ['sync', 'status', '--data-dir', join(dir, 'none')],
@@ -36,4 +37,9 @@ describe('tyokyky (the real process) on an error no command handles', () => {
     expect(r.code).toBe(1);
     expect(r.out.trim()).toBe(`tyokyky: ENOENT: no such file or directory, stat '${missing}'`);
   });
+});
+
+it('--version prints the package version', async () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  expect(await runHere(['--version'])).toEqual({ code: 0, out: `${version}\n` });
 });
