@@ -1,10 +1,11 @@
 // The two database engines behind one small interface: run a statement, run a transaction, close.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import pg from 'pg';
+import { makeDataDir } from './data-dir.ts';
 import { storeError } from './db-errors.ts';
 import { lockDataDir } from './dir-lock.ts';
 import type { Queryable, Row } from './types.ts';
@@ -46,7 +47,7 @@ function pgliteArtifacts(): Promise<PgliteArtifacts> {
 /** `archive`: a PGlite data-directory dump to start from instead of running initdb. */
 export async function openPglite(dataDir: string, archive?: Blob): Promise<Engine> {
   const onDisk = !dataDir.includes('://');
-  if (onDisk) mkdirSync(dataDir, { recursive: true });
+  if (onDisk) makeDataDir(dataDir);
   const release = onDisk ? lockDataDir(dataDir) : () => {};
   // PGlite's default 128 MB of shared buffers is resident memory of this process; the OS page cache
   // still holds the data files, so a smaller pool costs little (measured: 372 → 236 MB RSS idle).

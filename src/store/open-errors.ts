@@ -42,5 +42,7 @@ export function explainOpenError(
   if (code === 'EACCES' || code === 'EPERM')
     return `cannot use data directory ${opts.dataDir}: permission denied`;
   if (code === 'ENOTDIR' || code === 'EEXIST') return `data directory ${opts.dataDir} is not a directory`;
+  if (code === 'ENOENT' || code === 'EROFS')
+    return `cannot create data directory ${opts.dataDir}: its parent does not take new directories (${code})`;
   return undefined;
 }

@@ -21,6 +21,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { makeDataDir } from './data-dir.ts';
 import { openPglite } from './engine.ts';
 import { STORE_MIGRATIONS, applyStoreMigrations } from './schema.ts';
 
@@ -146,7 +147,9 @@ export async function ensurePgliteArchive(): Promise<string> {
 
 /** Fills `target` (absent or empty) with a copy of the migrated template. */
 export async function copyPgliteTemplate(target: string): Promise<void> {
-  cpSync(await ensurePgliteTemplate(), target, { recursive: true });
+  const template = await ensurePgliteTemplate();
+  makeDataDir(target);
+  cpSync(template, target, { recursive: true });
 }
 
 /**

@@ -1,5 +1,5 @@
 // Startup failures are one line and exit 2, checked before anything is created on disk.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,21 @@ describe('startup errors', () => {
     expect(line).toContain(`-h ${u.hostname}`);
     expect(line).not.toContain('secret');
   });
+
+  it('a data directory that cannot be made, or is a file, is explained in one line instead of hanging', async () => {
+    // Node's recursive mkdir never returns for /proc/<missing>/…: a bad --data-dir used to hang serve.
+    const cases = [
+      ...(existsSync('/proc/self')
+        ? [['/proc/tyokyky-nope/data', 'its parent does not take new directories (ENOENT)']]
+        : []),
+      [join(dir, 'a-file'), 'is not a directory'],
+    ];
+    writeFileSync(join(dir, 'a-file'), 'not a directory');
+    for (const [dataDir, why] of cases) {
+      const err = await openStore({ dataDir }).catch((e: unknown) => e);
+      expect(explainOpenError(err, { dataDir })).toContain(why);
+    }
+  }, 30_000);
 
   it('`tyokyky sync status` where there is no store says so and creates none', async () => {
     const nothing = join(dir, 'nothing');
