@@ -66,7 +66,7 @@ describe('tyokyky serve --workers', () => {
     expect(embedded.code).toBe(2);
     expect(embedded.out).toMatch(/--workers above 1 needs --database-url/);
     expect(malformed.code).toBe(2);
-    expect(malformed.out).toMatch(/invalid --workers \\"two\\" \(a whole number from 1 to 64\)/);
+    expect(malformed.out.trim()).toBe('tyokyky serve: invalid --workers "two" (a whole number from 1 to 64)');
   });
 
   it('stops with exit code 1 when the workers cannot start', async () => {

@@ -124,11 +124,8 @@ export function registerServeCommands(program: Command): void {
 }
 
 /** The checked numbers and modes of the options; exits with status 2 on the first invalid one. */
-function checkServeOptions(opts: ServeOpts, logger: Logger): { port: number; workers: number } {
-  const fail = (message: string): never => {
-    logger.error(message);
-    process.exit(2);
-  };
+function checkServeOptions(opts: ServeOpts): { port: number; workers: number } {
+  const fail = startupFailed;
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port "${opts.port}"`);
   if (opts.mode !== 'fhir' && opts.mode !== 'kanta-phr')
@@ -154,17 +151,14 @@ function strictFrom(opts: ServeOpts, cmd: Command): boolean {
 async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
   const { defaultLogger, superviseWorkers, workerIndex } = await import('../../server/index.ts');
   const logger = defaultLogger();
-  const { port, workers } = checkServeOptions(opts, logger);
+  const { port, workers } = checkServeOptions(opts);
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) {
     superviseWorkers(workers, logger);
     return;
   }
   const auth = authConfig(opts);
-  if (typeof auth === 'string') {
-    logger.error(auth);
-    process.exit(2);
-  }
+  if (typeof auth === 'string') startupFailed(auth);
   await startFacade({ opts, port, auth, strict: strictFrom(opts, cmd), worker, logger });
 }
 
