@@ -191,6 +191,7 @@ describe('Kanta PHR adapter: push', () => {
     );
     const status = await sync.status();
     expect(status.failures.deadLetters).toBe(0);
+    expect(Date.parse(status.lastPushSuccess ?? '')).toBeGreaterThan(Date.now() - 10 * 60_000);
     // The service's own status (GET /api/sync/status, `tyokyky sync status --json`) says the same.
     expect(status.kanta?.notApplicable).toEqual(s.notApplicable);
   });

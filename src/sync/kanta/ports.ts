@@ -6,6 +6,7 @@ export {
   type OutboxRow,
   claim,
   markPulledWrites,
+  setState,
   settle,
   settleBlocked,
   vanishedVersion,

@@ -10,6 +10,7 @@ import {
   auditTransfers,
   claim,
   reclaimAbandoned,
+  setState,
   settle,
   settleBlocked,
   vanishedVersion,
@@ -175,6 +176,8 @@ async function settleEntries(
         consents: consents.get(row.patient_id ?? ''),
       })),
     );
+    // `sync status` reads it for either kind of remote (settleDelivered sets it for a FHIR store).
+    if (sent.length) await setState(tx, 'last_push_success', new Date().toISOString());
   });
   result.done += created.length + matched.length;
 }
