@@ -86,6 +86,23 @@ describe('search results', () => {
       .query({ identifier: ident, _elements: 'identifier' });
     const e = elements.body.entry[0].resource;
     expect(Object.keys(e).sort()).toEqual(['id', 'identifier', 'meta', 'resourceType']);
+    // Mandatory elements come along unasked (Observation.status and .code are 1..1).
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'elements' },
+      valueString: 'left out',
+      note: [{ text: 'left out' }],
+    });
+    const few = await request(app).get(`/fhir/Observation/${obs.body.id}`).query({ _elements: 'value[x]' });
+    expect(Object.keys(few.body).sort()).toEqual([
+      'code',
+      'id',
+      'meta',
+      'resourceType',
+      'status',
+      'valueString',
+    ]);
     const bad = await request(app).get('/fhir/Practitioner').query({ _summary: 'maybe' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);

@@ -88,8 +88,10 @@ export function shapeResource(resource: Resource, shape: Shape, ctx: { policy: W
     const { summary } = elementFlags(resource.resourceType, ctx);
     keep = (k) => ALWAYS.includes(k) || k === 'implicitRules' || matches(k, summary);
   } else {
+    // R4 search.html: servers SHOULD return mandatory elements whether they are requested or not.
+    const { mandatory } = elementFlags(resource.resourceType, ctx);
     const wanted = new Set((shape.elements ?? []).map((e) => e.replace('[x]', '')));
-    keep = (k) => ALWAYS.includes(k) || matches(k, wanted);
+    keep = (k) => ALWAYS.includes(k) || matches(k, wanted) || matches(k, mandatory);
   }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(r)) if (keep(key)) out[key] = r[key];
