@@ -85,7 +85,8 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
       throw badSearch(key, `Invalid value for '${key}': expected text`);
     }
     const [name, modifier] = splitKey(key);
-    if (parseResultParam(req, key, name, last(list)) || PASSTHROUGH.has(name)) continue;
+    if (parseResultParam(req, key, name, last(list), opts.lenient === true) || PASSTHROUGH.has(name))
+      continue;
     if (name === '_include' || name === '_revinclude') {
       for (const v of list) req.includes.push(parseInclude(type, key, v, name === '_revinclude'));
       continue;
@@ -121,8 +122,17 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
   return req;
 }
 
-/** `_count`, `_offset`, `_cursor`, `_total`, `_sort` into the request; false for any other name. */
-function parseResultParam(req: SearchRequest, key: string, name: string, v: string): boolean {
+/**
+ * `_count`, `_offset`, `_cursor`, `_total`, `_sort` into the request; false for any other name. An
+ * unsupported sort is ignored when lenient, like an unknown parameter (R4 search.html, handling).
+ */
+function parseResultParam(
+  req: SearchRequest,
+  key: string,
+  name: string,
+  v: string,
+  lenient: boolean,
+): boolean {
   switch (name) {
     case '_count':
       req.count = Math.min(nonNegativeInt(key, v), MAX_COUNT);
@@ -141,6 +151,10 @@ function parseResultParam(req: SearchRequest, key: string, name: string, v: stri
       return true;
     case '_sort':
       if (v !== '_lastUpdated' && v !== '-_lastUpdated') {
+        if (lenient) {
+          req.ignored.push(key);
+          return true;
+        }
         throw badSearch(key, `Unsupported _sort '${v}' (allowed: _lastUpdated, -_lastUpdated)`);
       }
       req.desc = v.startsWith('-');

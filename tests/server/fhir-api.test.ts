@@ -305,6 +305,21 @@ describe('search', () => {
     expect(entries.filter((e) => e.search?.mode === 'match')).toHaveLength(7);
     const warning = entries.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome;
     expect(warning.issue?.[0]).toMatchObject({ severity: 'warning', expression: ['colour'] });
+    // The self link is the search performed, without what was ignored.
+    const self = new URL((lenient.body as Bundle).link?.find((l) => l.relation === 'self')?.url ?? '');
+    expect([...self.searchParams.keys()].sort()).toEqual(['_count', 'patient']);
+    // An unsupported _sort is ignored the same way under lenient handling, and a 400 otherwise.
+    const sorted = await request(app)
+      .get('/fhir/Observation')
+      .query({ patient: patientRef, _sort: 'value-quantity' })
+      .set('Prefer', 'handling=lenient');
+    expect(sorted.status).toBe(200);
+    const sortWarning = (sorted.body as Bundle).entry?.find((e) => e.search?.mode === 'outcome')
+      ?.resource as OperationOutcome;
+    expect(sortWarning.issue?.[0]).toMatchObject({ severity: 'warning', expression: ['_sort'] });
+    const strictSort = await request(app).get('/fhir/Observation').query({ _sort: 'value-quantity' });
+    expect(strictSort.status).toBe(400);
+    expect(firstIssue(strictSort.body)?.expression).toEqual(['_sort']);
   });
 
   it('rejects invalid search values naming the parameter', async () => {

@@ -168,10 +168,12 @@ export async function searchTypeJson(
   const { _summary, _elements, ...storeParams } = params;
   if (shape.summary === 'count') Object.assign(storeParams, { _total: 'accurate', _count: '0' });
   const result = await store.searchJson(type, storeParams, { lenient });
+  // The links say what the search was: a parameter ignored under handling=lenient is not part of it.
+  const ignored = new Set(result.ignored ?? []);
   const link = (change: Record<string, string | undefined>) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...params, ...change })) {
-      if (v === undefined) continue;
+      if (v === undefined || ignored.has(k)) continue;
       for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
     }
     return `${ctx.base}/${type}?${q.toString()}`;
@@ -207,7 +209,7 @@ export async function searchTypeJson(
       issue(
         'warning',
         'not-supported',
-        `Unknown search parameter "${name}" for ${type} ignored (Prefer: handling=lenient)`,
+        `Search parameter "${name}" is unknown or unsupported for ${type}; ignored (Prefer: handling=lenient)`,
         name,
       ),
     );
