@@ -227,6 +227,14 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/Patient/${p.body.id}`)).status).toBe(204);
   });
 
+  it('an empty transaction or batch is answered without an entry element (FHIR JSON has no empty arrays)', async () => {
+    for (const type of ['transaction', 'batch']) {
+      const res = await post('/fhir', { resourceType: 'Bundle', type });
+      expect(res.status, type).toBe(200);
+      expect(res.body).toEqual({ resourceType: 'Bundle', type: `${type}-response` });
+    }
+  });
+
   describe('the same rule for DELETE entries in a Bundle', () => {
     const referenced = async () => {
       const p = await post('/fhir/Patient', patient());

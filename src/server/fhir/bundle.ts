@@ -368,7 +368,7 @@ async function runTransaction(
       return out;
     }),
   );
-  return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  return responseBundle('transaction-response', results);
 }
 
 /** A `urn:uuid:` reference must name some entry's fullUrl: 400 naming the entry that holds it. */
@@ -446,5 +446,10 @@ async function runBatch(
       results.push({ response: { status: String(err.status), outcome: err.outcome } });
     }
   }
-  return { resourceType: 'Bundle', type: 'batch-response', entry: results };
+  return responseBundle('batch-response', results);
+}
+
+/** FHIR JSON has no empty arrays: the answer to an empty Bundle has no entry element. */
+function responseBundle(type: 'transaction-response' | 'batch-response', entry: BundleEntry[]): Bundle {
+  return { resourceType: 'Bundle', type, ...(entry.length ? { entry } : {}) };
 }
