@@ -755,6 +755,14 @@ describe('metadata and operations endpoints', () => {
     const cs = res.body as CapabilityStatement;
     expect(cs.fhirVersion).toBe('4.0.1');
     expect(cs.format).toContain('application/fhir+json');
+    // Every format the statement names is one the server answers in, by _format and by Accept.
+    for (const format of cs.format ?? []) {
+      const byParam = await request(app).get('/fhir/metadata').query({ _format: format });
+      expect(byParam.status, format).toBe(200);
+      if (format.includes('/'))
+        expect((await request(app).get('/fhir/metadata').set('Accept', format)).status, format).toBe(200);
+    }
+    expect(cs.rest?.[0].resource?.[0].searchParam?.map((p) => p.name)).toContain('_cursor');
     const rest = cs.rest?.[0];
     expect(rest?.interaction?.map((i) => i.code)).toEqual(['history-system', 'transaction', 'batch']);
     const obs = rest?.resource?.find((r) => r.type === 'Observation');

@@ -9,7 +9,7 @@ import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import type { DeclaredInteractions } from './route-types.ts';
 import { SUMMARY_MODES } from './shaping.ts';
 
-export const FORMATS = ['application/fhir+json', 'application/json', 'json'];
+export const FORMATS = ['application/fhir+json', 'application/json', 'json', 'application/json+fhir'];
 
 /** Canonical definitions of the operations route rows declare. */
 const OPERATIONS: Record<string, string> = {
@@ -45,6 +45,8 @@ export function buildCapabilityStatement(opts: {
       interaction: declared.type.map((code) => ({
         code: code as CapabilityStatementRestResourceInteraction['code'],
       })),
+      documentation:
+        'Conditional create: If-None-Exist takes identifier=system|value only, and the resource must carry that identifier.',
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: false,
@@ -67,6 +69,11 @@ export function buildCapabilityStatement(opts: {
           name: '_offset',
           type: 'number' as const,
           documentation: 'Paging offset, used by next/previous links',
+        },
+        {
+          name: '_cursor',
+          type: 'string' as const,
+          documentation: 'Opaque position of a next link (keyset paging); not made by clients',
         },
         { name: '_sort', type: 'string' as const, documentation: '_lastUpdated or -_lastUpdated' },
         { name: '_total', type: 'token' as const, documentation: 'none | estimate | accurate' },
