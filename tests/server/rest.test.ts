@@ -49,6 +49,23 @@ describe('content negotiation', () => {
   });
 });
 
+describe('_pretty', () => {
+  it('_pretty=true indents the answer; without it the answer is compact', async () => {
+    const pretty = await request(app).get('/fhir/metadata').query({ _pretty: 'true' });
+    expect(pretty.status).toBe(200);
+    expect(pretty.text.startsWith('{\n  "resourceType": "CapabilityStatement"')).toBe(true);
+    const compact = await request(app).get('/fhir/metadata');
+    expect(compact.text.startsWith('{"resourceType":"CapabilityStatement"')).toBe(true);
+    const search = await request(app).get('/fhir/Practitioner').query({ _pretty: 'true', _count: '1' });
+    expect(search.status).toBe(200);
+    expect(search.text).toContain('\n  "type": "searchset"');
+    const created = await post('/fhir/Practitioner', practitioner());
+    const read = await request(app).get(`/fhir/Practitioner/${created.body.id}`).query({ _pretty: 'true' });
+    expect(read.text.startsWith('{\n  "')).toBe(true);
+    expect(JSON.parse(read.text).id).toBe(created.body.id);
+  });
+});
+
 describe('search results', () => {
   it('an empty searchset has no entry element', async () => {
     const res = await request(app)

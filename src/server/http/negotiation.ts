@@ -154,7 +154,10 @@ export function sendJsonText(res: Response, status: number, json: string): void 
   const type = (res.locals.contentType as string | undefined) ?? FHIR_JSON;
   res.status(status);
   res.setHeader('Content-Type', `${type}; charset=utf-8`);
-  res.end(json);
+  // _pretty=true (R4 http.html) costs a parse and a stringify; only a person reading asks for it.
+  // (Express 5 parses req.query on every access: the URL is looked at first.)
+  const pretty = res.req?.url.includes('_pretty=') && res.req.query._pretty === 'true';
+  res.end(pretty ? JSON.stringify(JSON.parse(json), null, 2) : json);
 }
 
 /**
