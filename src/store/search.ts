@@ -7,7 +7,7 @@ import type { SearchOptions, SearchParams } from './types.ts';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
-const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 type Prefix = (typeof PREFIXES)[number];
 /** Accepted and ignored: presentation parameters the facade may pass through. */
 const PASSTHROUGH = new Set(['_format', '_pretty']);
@@ -387,6 +387,8 @@ function rangeCondition(prefix: Prefix, sl: () => string, sh: () => string): str
       return `d.low >= ${high()}`;
     case 'eb':
       return `d.high <= ${low()}`;
+    case 'ap': // the widened search range (parseDateSearch) overlaps the stored one
+      return `(d.low < ${high()} AND d.high > ${low()})`;
   }
 }
 
@@ -409,6 +411,8 @@ function pointCondition(col: string, prefix: Prefix, sl: () => string, sh: () =>
       return `${col} < ${low()}`;
     case 'le':
       return `${col} < ${high()}`;
+    case 'ap':
+      return `(${col} >= ${low()} AND ${col} < ${high()})`;
   }
 }
 
@@ -429,6 +433,13 @@ function parseDateSearch(key: string, value: string): { prefix: Prefix; low: str
   const range = parseDateRange(text);
   if (!range) {
     throw badSearch(key, `Invalid value for '${key}': '${text}' is not a valid FHIR date/dateTime`);
+  }
+  if (prefix === 'ap') {
+    // R4 search.html: "approximately" is ±10 % of the gap between now and the date.
+    const low = range.low.getTime();
+    const high = range.high.getTime();
+    const margin = 0.1 * Math.abs(Date.now() - (low + high) / 2);
+    return { prefix, low: sqlTimestamp(new Date(low - margin)), high: sqlTimestamp(new Date(high + margin)) };
   }
   return { prefix, low: sqlTimestamp(range.low), high: sqlTimestamp(range.high) };
 }

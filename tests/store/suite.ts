@@ -450,6 +450,12 @@ export function storeSuite(getStore: () => Store): void {
       expect(
         (await store.search('Observation', { patient, _lastUpdated: `ge${day}` })).resources,
       ).toHaveLength(3);
+      expect(
+        (await store.search('Observation', { patient, _lastUpdated: `ap${day}` })).resources,
+      ).toHaveLength(3);
+      expect(
+        (await store.search('Observation', { patient, _lastUpdated: 'ap2000-01-01' })).resources,
+      ).toEqual([]);
     });
 
     it('_total=accurate, _count, nextCursor and _sort', async () => {
@@ -517,6 +523,13 @@ export function storeSuite(getStore: () => Store): void {
           (await store.search('Consent', { patient: pid, category: 'http://loinc.org|59284-0' })).resources,
         ),
       ).toEqual([c.id]);
+      // ap: within 10 % of the gap between now and the date (here years, so weeks around it).
+      expect(ids((await store.search('Consent', { patient: pid, date: 'ap2024-01-20' })).resources)).toEqual([
+        c.id,
+      ]);
+      expect(ids((await store.search('Consent', { patient: pid, date: 'ap2020-01-01' })).resources)).toEqual(
+        [],
+      );
       // An open-ended period matches any later date.
       expect(
         ids((await store.search('CarePlan', { subject: `Patient/${pid}`, date: 'ge2030-01-01' })).resources),
@@ -550,7 +563,7 @@ export function storeSuite(getStore: () => Store): void {
       [
         { date: 'xx2024' },
         'date',
-        `Invalid value for 'date': 'xx2024' has an unknown prefix 'xx' (allowed: eq, ne, gt, lt, ge, le, sa, eb)`,
+        `Invalid value for 'date': 'xx2024' has an unknown prefix 'xx' (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
       ],
       [
         { date: '2024-13-01' },
@@ -568,9 +581,9 @@ export function storeSuite(getStore: () => Store): void {
         `Invalid value for '_lastUpdated': 'yesterday' is not a valid FHIR date/dateTime`,
       ],
       [
-        { _lastUpdated: 'ap2024' },
+        { _lastUpdated: 'ab2024' },
         '_lastUpdated',
-        `Invalid value for '_lastUpdated': 'ap2024' has an unknown prefix 'ap' (allowed: eq, ne, gt, lt, ge, le, sa, eb)`,
+        `Invalid value for '_lastUpdated': 'ab2024' has an unknown prefix 'ab' (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
       ],
       [{ _count: '-1' }, '_count', `Invalid value for '_count': '-1' is not a non-negative integer`],
       [{ _offset: 'x' }, '_offset', `Invalid value for '_offset': 'x' is not a non-negative integer`],
