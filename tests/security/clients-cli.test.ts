@@ -42,6 +42,38 @@ describe('tyokyky clients', () => {
     expect(again.out).toContain('no client kela-test');
   }, 120_000);
 
+  it.each([
+    [
+      ['--scope', 'system/Observaton.rs'],
+      'scope "system/Observaton.rs" names Observaton, a type this server does not hold',
+    ],
+    [
+      ['--scope', 'system/*.rs patient/*.read'],
+      'scope "patient/*.read" grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or tyokyky/turvakielto.read',
+    ],
+    [
+      ['--scope', 'system/*.rs', '--party', 'kelaa'],
+      'party "kelaa" is not a consent party (kela, te-services, kuntakokeilu, typ, unemployed-health-check, other-health-care, social-services, occupational-health, pension-institution)',
+    ],
+  ])(
+    '%j is refused with exit 2 naming what is wrong; nothing is registered',
+    async (args, message) => {
+      const r = await run([
+        'clients',
+        'add',
+        'typo',
+        ...args,
+        '--jwks-file',
+        `${key}.jwks.json`,
+        '--data-dir',
+        data,
+      ]);
+      expect(r).toEqual({ code: 2, out: `${message}\n` });
+      expect((await run(['clients', 'list', '--data-dir', data])).out).not.toContain('typo');
+    },
+    60_000,
+  );
+
   it('a client id with characters outside [A-Za-z0-9._:-] is refused with exit 2', async () => {
     const r = await run(['clients', 'add', 'bad id', '--scope', 'system/*.rs', '--data-dir', data]);
     expect(r.code).toBe(2);

@@ -1,5 +1,8 @@
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { CONSENT_PARTIES } from '../../domain/index.ts';
+import { isSupportedType } from '../resource-types.ts';
 import { rows } from './schema.ts';
+import { TURVAKIELTO_SCOPE, parseScope } from './scopes.ts';
 import { ALGORITHMS, CLOCK_SKEW_S, remoteKeys } from './tokens.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -27,6 +30,12 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
   if (client.jwks?.keys.some((k) => 'd' in k || k.kty === 'oct')) {
     throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
   }
+  for (const token of client.scope.split(/\s+/).filter(Boolean)) {
+    const why = scopeProblem(token);
+    if (why) throw new Error(`scope "${token}" ${why}`);
+  }
+  if (client.party !== undefined && !(CONSENT_PARTIES as readonly string[]).includes(client.party))
+    throw new Error(`party "${client.party}" is not a consent party (${CONSENT_PARTIES.join(', ')})`);
   await db.query(
     `INSERT INTO security_client (id, scope, party, jwks, jwks_url) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET scope = $2, party = $3, jwks = $4, jwks_url = $5`,
@@ -38,6 +47,20 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
       client.jwksUrl ?? null,
     ],
   );
+}
+
+/**
+ * Why a registered scope would grant nothing (a typo stays unnoticed until a call is refused), or
+ * undefined. A client may be registered only for what this server can grant.
+ */
+function scopeProblem(token: string): string | undefined {
+  if (token === TURVAKIELTO_SCOPE) return undefined;
+  const scope = parseScope(token);
+  if (!scope)
+    return `grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or ${TURVAKIELTO_SCOPE}`;
+  if (scope.type !== '*' && scope.type !== 'AuditEvent' && !isSupportedType(scope.type))
+    return `names ${scope.type}, a type this server does not hold`;
+  return undefined;
 }
 
 interface ClientRow {
