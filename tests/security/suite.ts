@@ -197,6 +197,19 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it('$validate?mode=delete needs what a DELETE needs, and deletes nothing', async () => {
+        const path = `/Patient/${suviId('Patient')}/$validate?mode=delete`;
+        const { token: reader } = await s.client({ id: 'patient-reader', scope: 'system/Patient.rs' });
+        expect((await s.call(reader, path, { method: 'POST' })).status).toBe(403);
+        const { token: deleter } = await s.client({ id: 'patient-deleter', scope: 'system/Patient.rd' });
+        const res = await s.call(deleter, path, { method: 'POST' });
+        expect(res.status).toBe(200);
+        // Suvi's records refer to her Patient: a DELETE would be refused, and the answer says so.
+        const oo = (await res.json()) as OperationOutcome;
+        expect(oo.issue?.[0]).toMatchObject({ severity: 'error', code: 'conflict' });
+        expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
+      });
+
       it('guards the domain API with the scopes of every domain family', async () => {
         const { token } = await s.client({ id: 'obs-only', scope: 'system/Observation.rs' });
         expect((await s.call(token, `${s.url}/api/clients/${suviId('Patient')}/consents`)).status).toBe(403);

@@ -309,6 +309,41 @@ describe('writes', () => {
     });
   });
 
+  it('$validate?mode=delete says whether a DELETE would pass, deleting nothing; other modes are checked', async () => {
+    const p = await post('/fhir/Patient', patient());
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${p.body.id}` },
+    });
+    const refused = await post(`/fhir/Patient/${p.body.id}/$validate?mode=delete`, '');
+    expect(refused.status).toBe(200);
+    expect(firstIssue(refused.body)).toMatchObject({ severity: 'error', code: 'conflict' });
+    expect(firstIssue(refused.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
+    const free = await post(`/fhir/Observation/${obs.body.id}/$validate?mode=delete`, '');
+    expect(firstIssue(free.body)).toMatchObject({
+      severity: 'information',
+      diagnostics: `Observation/${obs.body.id} can be deleted`,
+    });
+    expect((await request(app).get(`/fhir/Observation/${obs.body.id}`)).status).toBe(200);
+    const gone = await post('/fhir/Observation/never-there/$validate?mode=delete', '');
+    expect(gone.status).toBe(404);
+    const typeLevel = await post('/fhir/Observation/$validate?mode=delete', '');
+    expect(typeLevel.status).toBe(400);
+    expect(firstIssue(typeLevel.body)?.expression).toEqual(['mode']);
+    const unknown = await post(`/fhir/Observation/${obs.body.id}/$validate?mode=remove`, '');
+    expect(firstIssue(unknown.body)?.diagnostics).toBe(
+      '$validate mode must be one of create, update, delete, profile, got "remove"',
+    );
+    const inBody = await post(`/fhir/Observation/${obs.body.id}/$validate`, {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'mode', valueCode: 'delete' }],
+    });
+    expect(inBody.status).toBe(400);
+    expect(firstIssue(inBody.body)?.diagnostics).toMatch(/^\$validate mode=delete goes in the URL/);
+  });
+
   it('PUT to a new id is 405 with an OperationOutcome, nothing created', async () => {
     const res = await request(app)
       .put('/fhir/Practitioner/brand-new-id')

@@ -176,19 +176,61 @@ export const transaction: FhirHandler = async (req, ctx) => {
   };
 };
 
-/** $validate at type or instance level: a resource or a Parameters(resource, profile) in the body. */
+const VALIDATE_MODES = ['create', 'update', 'delete', 'profile'];
+
+/** The `mode` of a $validate, from the query or the body's Parameters; 400 for a code R4 does not define. */
+function validateMode(req: FhirRequest, params: Parameters | undefined): string | undefined {
+  const inUrl = typeof req.query.mode === 'string' ? req.query.mode : undefined;
+  const mode = params?.parameter?.find((p) => p.name === 'mode')?.valueCode ?? inUrl;
+  // The security layer checks the delete permission before it reads a body, from the URL.
+  if (mode === 'delete' && inUrl !== 'delete')
+    throw FhirError.badRequest(
+      '$validate mode=delete goes in the URL: [type]/[id]/$validate?mode=delete',
+      'mode',
+    );
+  if (mode !== undefined && !VALIDATE_MODES.includes(mode))
+    throw FhirError.badRequest(
+      `$validate mode must be one of ${VALIDATE_MODES.join(', ')}, got "${mode}"`,
+      'mode',
+    );
+  return mode;
+}
+
+/**
+ * `$validate?mode=delete` on an instance: would a DELETE be accepted now? The same checks a DELETE makes
+ * (the resource exists; nothing current still references it), reported as findings, nothing deleted.
+ */
+async function validateDelete(ctx: FhirContext, type: string, id: string | undefined): Promise<FhirResponse> {
+  if (id === undefined)
+    throw FhirError.badRequest('$validate mode=delete needs an instance: POST [type]/[id]/$validate', 'mode');
+  await readResource(ctx.store, type, id);
+  try {
+    await assertUnreferenced(ctx.store, type, id);
+  } catch (err) {
+    if (err instanceof FhirError) return { status: 200, body: err.outcome };
+    throw err;
+  }
+  return {
+    status: 200,
+    body: outcome([issue('information', 'informational', `${type}/${id} can be deleted`)]),
+  };
+}
+
+/** $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body. */
 export const validate: FhirHandler = async (req, ctx) => {
   const type = req.params.type;
   assertType(type);
   const id = req.params.id;
   if (id !== undefined) assertValidId(id, type);
-  let resource: unknown;
-  let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
   // Strings the store would refuse (U+0000, lone surrogates, over 1 MB) are findings of the validation.
   const stringIssues: OperationOutcomeIssue[] = [];
-  if (req.body?.length) {
-    const body = resourceBody(req, ctx, stringIssues) as Resource | Parameters;
-    if (body && (body as Resource).resourceType === 'Parameters') {
+  const body = req.body?.length ? (resourceBody(req, ctx, stringIssues) as Resource | Parameters) : undefined;
+  const mode = validateMode(req, body?.resourceType === 'Parameters' ? (body as Parameters) : undefined);
+  if (mode === 'delete') return validateDelete(ctx, type, id);
+  let resource: unknown;
+  let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
+  if (body) {
+    if (body.resourceType === 'Parameters') {
       const params = (body as Parameters).parameter ?? [];
       resource = params.find((p) => p.name === 'resource')?.resource;
       profile = params.find((p) => p.name === 'profile')?.valueUri ?? profile;

@@ -32,8 +32,18 @@ function segments(path: string): string[] | undefined {
   }
 }
 
-/** The need of a request to `path` (without the query) with `method`. */
-export function needOf(method: string, path: string): Need {
+/**
+ * The need of a request to `path` with `method`; the query matters only to `$validate?mode=delete`,
+ * which asks whether a DELETE would pass and so needs what a DELETE needs.
+ */
+export function needOf(method: string, path: string, validateMode?: unknown): Need {
+  const need = pathNeed(method, path);
+  if (validateMode === 'delete' && need.kind === 'fhir' && need.interaction === 'operation' && need.id)
+    return fhirNeed(need.type, ['d'], 'operation', need.id);
+  return need;
+}
+
+function pathNeed(method: string, path: string): Need {
   if (PUBLIC_PATHS.has(path)) return { kind: 'public' };
   if (path === '/api' || path.startsWith('/api/')) {
     return { kind: 'domain', perms: method === 'GET' || method === 'HEAD' ? ['r', 's'] : ['c', 'u'] };
