@@ -244,6 +244,31 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/Patient/${p.body.id}`)).status).toBe(204);
   });
 
+  it('a batch reads a version (GET Type/id/_history/vid) like a vread; other _history forms are 400', async () => {
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${id}/_history/1` } },
+        { request: { method: 'GET', url: `Practitioner/${id}/_history/9` } },
+        { request: { method: 'GET', url: `Practitioner/${id}/_history/bad!` } },
+        { request: { method: 'DELETE', url: `Practitioner/${id}/_history/1` } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [v1, missing, bad, notGet] = res.body.entry;
+    expect(v1.response.status).toBe('200 OK');
+    expect(v1.resource).toMatchObject({ id, meta: { versionId: '1' } });
+    expect(missing.response.status).toBe('404');
+    expect(bad.response.status).toBe('400');
+    expect(notGet.response.status).toBe('400');
+    expect(notGet.response.outcome.issue[0].diagnostics).toContain(
+      'is not of the form Type, Type/id or (GET) Type/id/_history/vid',
+    );
+  });
+
   it('an empty transaction or batch is answered without an entry element (FHIR JSON has no empty arrays)', async () => {
     for (const type of ['transaction', 'batch']) {
       const res = await post('/fhir', { resourceType: 'Bundle', type });

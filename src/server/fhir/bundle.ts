@@ -15,6 +15,7 @@ import {
   deleteIfPresent,
   inEntry,
   readResource,
+  readVersion,
   searchType,
   timed,
   updateResource,
@@ -29,6 +30,8 @@ interface ParsedEntry {
   method: Method;
   type: string;
   id?: string;
+  /** GET Type/id/_history/vid: a vread. */
+  versionId?: string;
   query?: Record<string, string[]>;
   resource?: Resource;
   fullUrl?: string;
@@ -66,7 +69,9 @@ function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
   const [type, id, ...rest] = path.split('/');
   const fail = (msg: string) =>
     new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
-  if (rest.length) throw fail(`request.url "${url}" is not of the form Type or Type/id`);
+  const vread = method === 'GET' && rest.length === 2 && rest[0] === '_history';
+  if (rest.length && !vread)
+    throw fail(`request.url "${url}" is not of the form Type, Type/id or (GET) Type/id/_history/vid`);
   try {
     assertType(type);
   } catch (err) {
@@ -96,6 +101,7 @@ function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
   if (method === 'GET' && id === undefined) {
     parsed.query = parseQueryString(search ?? '');
   }
+  if (vread) parsed.versionId = rest[1];
   return parsed;
 }
 
@@ -248,6 +254,14 @@ async function execute(
       return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
     }
     case 'GET': {
+      if (e.versionId !== undefined)
+        return entryFor(
+          ctx,
+          200,
+          await readVersion(store, e.type, e.id!, e.versionId),
+          'representation',
+          false,
+        );
       if (e.id !== undefined)
         return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
       const bundle = await searchType(store, ctx, e.type, e.query ?? {}, false);

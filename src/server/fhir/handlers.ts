@@ -21,6 +21,7 @@ import {
   deleteIfPresent,
   readResource,
   readResourceJson,
+  readVersion,
   searchTypeJson,
   updateResource,
 } from './interactions.ts';
@@ -79,11 +80,7 @@ export const read: FhirHandler = async (req, ctx) => {
 
 export const vread: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  const vid = req.params.vid;
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) {
-    throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
-  }
-  const resource = await ctx.store.vread(type, id, vid);
+  const resource = await readVersion(ctx.store, type, id, req.params.vid);
   return { status: 200, headers: versionHeaders(resource.meta), body: resource };
 };
 

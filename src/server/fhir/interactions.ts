@@ -235,6 +235,21 @@ export async function readResourceJson(
   return store.readJson(type, id);
 }
 
+/** One version of a resource (vread), directly or in a Bundle entry; 400 for a malformed version id. */
+export async function readVersion(
+  store: StoreWrites,
+  type: string,
+  id: string,
+  vid: string,
+): Promise<Resource> {
+  assertType(type);
+  assertValidId(id, type);
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) {
+    throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
+  }
+  return store.vread(type, id, vid);
+}
+
 export async function readResource(store: StoreWrites, type: string, id: string): Promise<Resource> {
   assertType(type);
   assertValidId(id, type);
