@@ -63,6 +63,32 @@ const MAX_INCLUDED = 1000;
 const MAX_ITERATE_ROUNDS = 3;
 
 /**
+ * What each include looks up in one round: an _include starts from the frontier's resources of its
+ * source type; a _revinclude from those of each type its parameter can reference (or its :Target).
+ * After the first round only `:iterate` includes run, on what the round before added.
+ */
+function includeSteps(
+  includes: Include[],
+  frontier: Map<string, string[]>,
+  round: number,
+): Array<{ inc: Include; into: string | null; from: string[] }> {
+  const steps: Array<{ inc: Include; into: string | null; from: string[] }> = [];
+  for (const inc of includes) {
+    if (round > 0 && !inc.iterate) continue;
+    if (!inc.rev) {
+      const from = frontier.get(inc.source);
+      if (from?.length) steps.push({ inc, into: null, from });
+      continue;
+    }
+    for (const into of inc.target ? [inc.target] : inc.targets) {
+      const from = frontier.get(into);
+      if (from?.length) steps.push({ inc, into, from });
+    }
+  }
+  return steps;
+}
+
+/**
  * The resources `includes` bring in for the matches `ids` of `type`: one statement per include and
  * round, through the reference index. `:iterate` includes run again on what the last round added.
  */
@@ -77,10 +103,7 @@ async function runIncludes(
   let frontier = new Map<string, string[]>([[type, ids]]);
   for (let round = 0; round < MAX_ITERATE_ROUNDS && frontier.size && out.length < MAX_INCLUDED; round++) {
     const next = new Map<string, string[]>();
-    for (const inc of includes) {
-      if (round > 0 && !inc.iterate) continue;
-      const from = inc.rev ? frontier.get(inc.target ?? type) : frontier.get(inc.source);
-      if (!from?.length) continue;
+    for (const { inc, into, from } of includeSteps(includes, frontier, round)) {
       const rows = await q.query<{ resource_type: string; id: string; content: string }>(
         inc.rev
           ? `SELECT DISTINCT r.resource_type, r.id, r.content::text AS content FROM search_token t
@@ -91,7 +114,7 @@ async function runIncludes(
                JOIN resources r ON r.resource_type = t.system AND r.id = t.value
               WHERE t.resource_type = $1 AND t.param = $2 AND t.id = ANY($3::text[]) AND ($4::text IS NULL OR t.system = $4)
                 AND NOT r.deleted LIMIT $5`,
-        [inc.source, inc.param, from, inc.rev ? (inc.target ?? type) : (inc.target ?? null), MAX_INCLUDED],
+        [inc.source, inc.param, from, inc.rev ? into : (inc.target ?? null), MAX_INCLUDED],
       );
       for (const r of rows) {
         const key = `${r.resource_type}/${r.id}`;

@@ -41,6 +41,8 @@ export interface Include {
   source: string;
   param: string;
   target?: string;
+  /** The types `source.param` may reference (a _revinclude looks for references to these). */
+  targets: readonly string[];
 }
 
 export function badSearch(param: string, diagnostics: string): FhirError {
@@ -222,11 +224,15 @@ function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => str
   return `(${ors.join(' OR ')})`;
 }
 
-/** `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at it). */
+/**
+ * `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at
+ * it). With `:iterate` either may start from a type an earlier include brings in.
+ */
 function parseInclude(type: string, key: string, value: string, rev: boolean): Include {
   const [source, param, target, ...rest] = value.split(':');
   const def = source && param ? paramsFor(source).get(param) : undefined;
-  if (rest.length || !def || def.kind !== 'reference' || (!rev && source !== type)) {
+  const iterate = splitKey(key)[1] === 'iterate';
+  if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type)) {
     throw badSearch(
       key,
       `Invalid ${key} '${value}': expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter`,
@@ -237,10 +243,10 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   if (target !== undefined && !def.targets.includes(target)) {
     throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} does not reference ${target}`);
   }
-  if (rev && !def.targets.includes(type)) {
+  if (rev && !iterate && !def.targets.includes(type)) {
     throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} cannot reference ${type}`);
   }
-  return { rev, source, param, iterate: modifier === 'iterate', ...(target ? { target } : {}) };
+  return { rev, source, param, iterate, targets: def.targets, ...(target ? { target } : {}) };
 }
 
 /**

@@ -1,5 +1,5 @@
 // REST behaviour a FHIR client written to R4 http.html / search.html expects.
-import type { Bundle, CapabilityStatement, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,37 @@ describe('search results', () => {
     const bad = await request(app).get('/fhir/Observation').query({ _include: 'Observation:code' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_include']);
+
+    // :iterate starts from what an earlier include brought in: Observation → its Patient → the
+    // Patient's CarePlans (CarePlan.subject cannot reference an Observation, so only via the Patient).
+    const plan = await post('/fhir/CarePlan', {
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: `Patient/${p.body.id}` },
+    });
+    expect(plan.status).toBe(201);
+    const iterated = await request(app).get('/fhir/Observation').query({
+      _id: obs.body.id,
+      _include: 'Observation:subject',
+      '_revinclude:iterate': 'CarePlan:subject',
+    });
+    expect(iterated.status).toBe(200);
+    expect(
+      iterated.body.entry.map((e: { search: { mode: string }; resource: Resource }) => [
+        e.search.mode,
+        `${e.resource.resourceType}/${e.resource.id}`,
+      ]),
+    ).toEqual([
+      ['match', `Observation/${obs.body.id}`],
+      ['include', `Patient/${p.body.id}`],
+      ['include', `CarePlan/${plan.body.id}`],
+    ]);
+    // Without :iterate the same _revinclude is refused: it cannot start from the searched type.
+    const flat = await request(app)
+      .get('/fhir/Observation')
+      .query({ _id: obs.body.id, _revinclude: 'CarePlan:subject' });
+    expect(flat.status).toBe(400);
   });
 
   it('declares in the CapabilityStatement what it supports', async () => {
