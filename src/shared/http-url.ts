@@ -4,7 +4,7 @@
  * URL is printed in logs and status lines. The message names the option, never the value, because a
  * rejected value may hold a password.
  */
-export function checkHttpUrl(value: string, option: string): string {
+export function checkHttpUrl(value: string, option: string, instead?: string): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -14,8 +14,6 @@ export function checkHttpUrl(value: string, option: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new Error(`${option} must be an absolute http(s) URL`);
   if (url.username || url.password)
-    throw new Error(
-      `${option} must not carry credentials (user:password@); use the token settings (--token-url, --client-id, --client-secret or --client-key)`,
-    );
+    throw new Error(`${option} must not carry credentials (user:password@)${instead ? `; ${instead}` : ''}`);
   return value;
 }

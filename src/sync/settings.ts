@@ -32,8 +32,9 @@ const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
  */
 export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   if (!s.remote) return undefined;
-  checkHttpUrl(s.remote, '--remote');
-  if (s.tokenUrl) checkHttpUrl(s.tokenUrl, '--token-url');
+  const instead = 'use the token settings (--token-url, --client-id, --client-secret or --client-key)';
+  checkHttpUrl(s.remote, '--remote', instead);
+  if (s.tokenUrl) checkHttpUrl(s.tokenUrl, '--token-url', instead);
   const bundle = (s.bundle ?? 'auto') as BundleMode;
   if (!BUNDLE_MODES.includes(bundle)) throw new Error('--bundle must be auto, transaction, batch or none');
   const timeoutMs = Number(s.timeout ?? '10000');

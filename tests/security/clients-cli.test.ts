@@ -101,6 +101,13 @@ describe('tyokyky clients', () => {
     expect(ok.status).toBe(200);
     const forbidden = await fetch(`${server.url}/Patient`, { headers: { authorization: `Bearer ${jwt}` } });
     expect(forbidden.status).toBe(403);
+    // `tyokyky load --token` sends it: refused for want of the create scope (403), not unauthenticated (401).
+    const obs = join(dir, 'obs.json');
+    writeFileSync(obs, JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }));
+    expect((await run(['load', obs, '--url', server.url, '--token', jwt])).out).toMatch(
+      /^FAIL \S+obs\.json {2}403 /m,
+    );
+    expect((await run(['load', obs, '--url', server.url])).out).toMatch(/^FAIL \S+obs\.json {2}401 /m);
     const unknown = await run([
       'clients',
       'token',

@@ -129,6 +129,34 @@ describe('startup errors', () => {
     }
   }, 30_000);
 
+  it.each([
+    [
+      ['--rate-limit', 'lots'],
+      'invalid --rate-limit "lots" (requests per client per minute, a whole number from 1)',
+    ],
+    [
+      ['--rate-limit', '0'],
+      'invalid --rate-limit "0" (requests per client per minute, a whole number from 1)',
+    ],
+    [['--base-url', 'example.org/fhir'], '--base-url must be an absolute http(s) URL'],
+    [
+      [
+        '--auth',
+        'external',
+        '--auth-issuer',
+        'https://idp.example',
+        '--auth-jwks-url',
+        'https://u:p@idp.example/jwks',
+      ],
+      '--auth-jwks-url must not carry credentials (user:password@)',
+    ],
+  ])('serve %j is one line and exit 2, and no data directory is created', async (args, message) => {
+    const dataDir = join(dir, 'never-made');
+    const r = await runHere(['serve', '--port', '0', '--data-dir', dataDir, ...args]);
+    expect(r).toEqual({ code: 2, out: `tyokyky serve: ${message}\n` });
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it('`tyokyky sync status` where there is no store says so and creates none', async () => {
     const nothing = join(dir, 'nothing');
     // In this process; tests/shared/cli-here.test.ts shows the real command answers the same.

@@ -7,23 +7,28 @@ export function registerLoadCommand(program: Command): void {
     .description('Post FHIR Bundles/resources (files or directories of *.json) through a running facade')
     .argument('<files...>', 'JSON files or directories')
     .option('--url <url>', 'FHIR base URL of the facade', 'http://localhost:8080/fhir')
+    .option(
+      '--token <access-token>',
+      'bearer token for a facade with auth on, e.g. from `tyokyky clients token` (env TYOKYKY_ACCESS_TOKEN)',
+      process.env.TYOKYKY_ACCESS_TOKEN,
+    )
     .action(runLoad);
 }
 
 /** Posts every file, one line per file; exit status 1 when any failed. */
-async function runLoad(files: string[], opts: { url: string }): Promise<void> {
+async function runLoad(files: string[], opts: { url: string; token?: string }): Promise<void> {
   const { expandFiles, loadFile } = await import('../load/files.ts');
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
   let base: string;
   try {
-    base = checkHttpUrl(opts.url, '--url').replace(/\/$/, '');
+    base = checkHttpUrl(opts.url, '--url', 'give a bearer token with --token').replace(/\/$/, '');
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
   let failed = 0;
   for (const file of await expandFiles(files)) {
-    const r = await loadFile(file, base);
+    const r = await loadFile(file, base, opts.token);
     if (!r.ok) failed++;
     console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../../server/index.ts';
+import { checkHttpUrl } from '../../shared/http-url.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
@@ -124,8 +125,18 @@ export function registerServeCommands(program: Command): void {
 }
 
 /** The checked numbers and modes of the options; exits with status 2 on the first invalid one. */
-function checkServeOptions(opts: ServeOpts): { port: number; workers: number } {
+function checkServeOptions(opts: ServeOpts): { port: number; workers: number; rateLimit: number } {
   const fail = startupFailed;
+  const rateLimit = Number(opts.rateLimit);
+  if (!Number.isInteger(rateLimit) || rateLimit < 1)
+    fail(`invalid --rate-limit "${opts.rateLimit}" (requests per client per minute, a whole number from 1)`);
+  try {
+    if (opts.baseUrl) checkHttpUrl(opts.baseUrl, '--base-url');
+    if (opts.authIssuer) checkHttpUrl(opts.authIssuer, '--auth-issuer');
+    if (opts.authJwksUrl) checkHttpUrl(opts.authJwksUrl, '--auth-jwks-url');
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port "${opts.port}"`);
   if (opts.mode !== 'fhir' && opts.mode !== 'kanta-phr')
@@ -137,7 +148,7 @@ function checkServeOptions(opts: ServeOpts): { port: number; workers: number } {
   if (workers > 1 && !opts.databaseUrl) {
     fail('--workers above 1 needs --database-url: PGlite is an embedded database of one process');
   }
-  return { port, workers };
+  return { port, workers, rateLimit };
 }
 
 /** --strict from the command line wins over TYOKYKY_STRICT; strict by default. */
@@ -151,7 +162,7 @@ function strictFrom(opts: ServeOpts, cmd: Command): boolean {
 async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
   const { defaultLogger, superviseWorkers, workerIndex } = await import('../../server/index.ts');
   const logger = defaultLogger();
-  const { port, workers } = checkServeOptions(opts);
+  const { port, workers, rateLimit } = checkServeOptions(opts);
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) {
     superviseWorkers(workers, logger);
@@ -159,13 +170,14 @@ async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
   }
   const auth = authConfig(opts);
   if (typeof auth === 'string') startupFailed(auth);
-  await startFacade({ opts, port, auth, strict: strictFrom(opts, cmd), worker, logger });
+  await startFacade({ opts, port, rateLimit, auth, strict: strictFrom(opts, cmd), worker, logger });
 }
 
 /** What one facade process starts from. */
 interface FacadeStart {
   opts: ServeOpts;
   port: number;
+  rateLimit: number;
   auth: AuthConfig;
   strict: boolean;
   worker: number | undefined;
@@ -173,7 +185,15 @@ interface FacadeStart {
 }
 
 /** Opens the store (and the sync worker), starts listening, logs the URL and stops on SIGTERM/SIGINT. */
-async function startFacade({ opts, port, auth, strict, worker, logger }: FacadeStart): Promise<void> {
+async function startFacade({
+  opts,
+  port,
+  rateLimit,
+  auth,
+  strict,
+  worker,
+  logger,
+}: FacadeStart): Promise<void> {
   const { startServer } = await import('../../server/index.ts');
   const { remoteConfigFrom } = await import('../../sync/index.ts');
   let remote: RemoteConfig | undefined;
@@ -212,7 +232,7 @@ async function startFacade({ opts, port, auth, strict, worker, logger }: FacadeS
     mode: opts.mode === 'kanta-phr' ? 'kanta-phr' : 'fhir',
     auth,
     insecure: opts.insecure === true,
-    rateLimit: Number(opts.rateLimit) || 6000,
+    rateLimit,
     trustProxy: typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [],
   }).catch((err: Error) => startupFailed(err.message));
   logger.info(

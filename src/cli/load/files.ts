@@ -37,7 +37,7 @@ function describeOutcome(body: unknown): string {
  * Posts one file through the FHIR API: transaction/batch Bundles to the base, other resources to
  * their type (conditional on their first identifier, so loading twice creates nothing new).
  */
-export async function loadFile(file: string, baseUrl: string): Promise<LoadResult> {
+export async function loadFile(file: string, baseUrl: string, token?: string): Promise<LoadResult> {
   let resource: Resource;
   try {
     resource = parseJsonQuietly(await readFile(file, 'utf8')) as Resource;
@@ -47,6 +47,7 @@ export async function loadFile(file: string, baseUrl: string): Promise<LoadResul
   const headers: Record<string, string> = {
     'content-type': 'application/fhir+json',
     accept: 'application/fhir+json',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
   const isBundle =
     resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '');
