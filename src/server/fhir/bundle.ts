@@ -224,6 +224,10 @@ function entryFor(
   return entry;
 }
 
+/**
+ * One entry. `inTransaction`: runTransaction has validated every resource already, and checks the
+ * references to deleted resources once all its entries are written.
+ */
 async function execute(
   store: StoreWrites,
   ctx: InteractionContext,
