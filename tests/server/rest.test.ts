@@ -30,6 +30,19 @@ const patient = () => ({
   name: [{ family: 'Testinen' }],
 });
 
+/** A new Patient and an Observation referring to it, as `Type/id` references. */
+async function referenced(): Promise<{ patient: string; observation: string }> {
+  const p = await post('/fhir/Patient', patient());
+  const obs = await post('/fhir/Observation', {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'x' },
+    subject: { reference: `Patient/${p.body.id}` },
+  });
+  expect(obs.status).toBe(201);
+  return { patient: `Patient/${p.body.id}`, observation: `Observation/${obs.body.id}` };
+}
+
 describe('content negotiation', () => {
   it('accepts fhirVersion=4.0, the R3-era application/json+fhir and _format=json; other versions are 406', async () => {
     for (const accept of [
@@ -259,20 +272,13 @@ describe('writes', () => {
   });
 
   it('deleting a Patient still referenced is 409 listing the referrers; unreferenced it is 204', async () => {
-    const p = await post('/fhir/Patient', patient());
-    const obs = await post('/fhir/Observation', {
-      resourceType: 'Observation',
-      status: 'final',
-      code: { text: 'x' },
-      subject: { reference: `Patient/${p.body.id}` },
-    });
-    expect(obs.status).toBe(201);
-    const refused = await request(app).delete(`/fhir/Patient/${p.body.id}`);
+    const { patient: p, observation } = await referenced();
+    const refused = await request(app).delete(`/fhir/${p}`);
     expect(refused.status).toBe(409);
-    expect(firstIssue(refused.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
-    expect((await request(app).get(`/fhir/Patient/${p.body.id}`)).status).toBe(200);
-    expect((await request(app).delete(`/fhir/Observation/${obs.body.id}`)).status).toBe(204);
-    expect((await request(app).delete(`/fhir/Patient/${p.body.id}`)).status).toBe(204);
+    expect(firstIssue(refused.body)?.diagnostics).toContain(observation);
+    expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
+    expect((await request(app).delete(`/fhir/${observation}`)).status).toBe(204);
+    expect((await request(app).delete(`/fhir/${p}`)).status).toBe(204);
   });
 
   it('a batch reads a version (GET Type/id/_history/vid) like a vread; other _history forms are 400', async () => {
@@ -309,17 +315,6 @@ describe('writes', () => {
   });
 
   describe('the same rule for DELETE entries in a Bundle', () => {
-    const referenced = async () => {
-      const p = await post('/fhir/Patient', patient());
-      const obs = await post('/fhir/Observation', {
-        resourceType: 'Observation',
-        status: 'final',
-        code: { text: 'x' },
-        subject: { reference: `Patient/${p.body.id}` },
-      });
-      expect(obs.status).toBe(201);
-      return { patient: `Patient/${p.body.id}`, observation: `Observation/${obs.body.id}` };
-    };
     const bundle = (type: 'transaction' | 'batch', ...urls: string[]) => ({
       resourceType: 'Bundle',
       type,
@@ -366,33 +361,27 @@ describe('writes', () => {
   });
 
   it('$validate?mode=delete says whether a DELETE would pass, deleting nothing; other modes are checked', async () => {
-    const p = await post('/fhir/Patient', patient());
-    const obs = await post('/fhir/Observation', {
-      resourceType: 'Observation',
-      status: 'final',
-      code: { text: 'x' },
-      subject: { reference: `Patient/${p.body.id}` },
-    });
-    const refused = await post(`/fhir/Patient/${p.body.id}/$validate?mode=delete`, '');
+    const { patient: p, observation } = await referenced();
+    const refused = await post(`/fhir/${p}/$validate?mode=delete`, '');
     expect(refused.status).toBe(200);
     expect(firstIssue(refused.body)).toMatchObject({ severity: 'error', code: 'conflict' });
-    expect(firstIssue(refused.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
-    const free = await post(`/fhir/Observation/${obs.body.id}/$validate?mode=delete`, '');
+    expect(firstIssue(refused.body)?.diagnostics).toContain(observation);
+    const free = await post(`/fhir/${observation}/$validate?mode=delete`, '');
     expect(firstIssue(free.body)).toMatchObject({
       severity: 'information',
-      diagnostics: `Observation/${obs.body.id} can be deleted`,
+      diagnostics: `${observation} can be deleted`,
     });
-    expect((await request(app).get(`/fhir/Observation/${obs.body.id}`)).status).toBe(200);
+    expect((await request(app).get(`/fhir/${observation}`)).status).toBe(200);
     const gone = await post('/fhir/Observation/never-there/$validate?mode=delete', '');
     expect(gone.status).toBe(404);
     const typeLevel = await post('/fhir/Observation/$validate?mode=delete', '');
     expect(typeLevel.status).toBe(400);
     expect(firstIssue(typeLevel.body)?.expression).toEqual(['mode']);
-    const unknown = await post(`/fhir/Observation/${obs.body.id}/$validate?mode=remove`, '');
+    const unknown = await post(`/fhir/${observation}/$validate?mode=remove`, '');
     expect(firstIssue(unknown.body)?.diagnostics).toBe(
       '$validate mode must be one of create, update, delete, profile, got "remove"',
     );
-    const inBody = await post(`/fhir/Observation/${obs.body.id}/$validate`, {
+    const inBody = await post(`/fhir/${observation}/$validate`, {
       resourceType: 'Parameters',
       parameter: [{ name: 'mode', valueCode: 'delete' }],
     });
