@@ -53,16 +53,17 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
   return {
     match(method, path) {
       const parts = split(path).map(decode);
-      const allowed = new Set<string>();
+      let allowed: Set<string> | undefined; // made only on the way to a 405
       for (const c of byLength.get(parts.length) ?? []) {
         const params = matchSegments(c, parts);
         if (!params) continue;
         if (c.route.method === (method === 'HEAD' ? 'GET' : (method as Method)))
           return { route: c.route, params };
+        allowed ??= new Set();
         allowed.add(c.route.method);
         if (c.route.method === 'GET') allowed.add('HEAD');
       }
-      if (allowed.size) {
+      if (allowed) {
         throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported on ${path}`), {
           Allow: [...allowed].join(', '),
         });
