@@ -4,9 +4,14 @@
 // library, can only tell a crashed holder by waiting out a staleness period, so a restart after a
 // crash would wait or be refused; a process id answers at once.)
 import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const LOCK_FILE = 'tyokyky.lock';
+/**
+ * The lock files this process holds. A lock naming our own pid that is not here was left by an
+ * earlier process that had the same pid (a container restarted: pid 1 again) and is taken over.
+ */
+const held = new Set<string>();
 /** The holder touches its lock this often; a lock untouched for STALE_MS names a reused process id. */
 const TOUCH_MS = 5_000;
 const STALE_MS = 30_000;
@@ -29,12 +34,11 @@ function holder(file: string): number | undefined {
     return undefined; // gone meanwhile, or unreadable: nobody to defer to
   }
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (pid !== process.pid) {
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
-    }
+  if (pid === process.pid) return held.has(file) ? pid : undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
   }
   try {
     if (Date.now() - statSync(file).mtimeMs > STALE_MS) return undefined;
@@ -49,7 +53,7 @@ function holder(file: string): number | undefined {
  * that is gone (killed, crashed) is taken over. Returns the release function.
  */
 export function lockDataDir(dataDir: string): () => void {
-  const file = join(dataDir, LOCK_FILE);
+  const file = resolve(join(dataDir, LOCK_FILE));
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {
@@ -63,6 +67,7 @@ export function lockDataDir(dataDir: string): () => void {
     }
     writeSync(fd, String(process.pid));
     closeSync(fd);
+    held.add(file);
     const touch = setInterval(() => {
       const now = new Date();
       try {
@@ -75,6 +80,7 @@ export function lockDataDir(dataDir: string): () => void {
     return () => {
       clearInterval(touch);
       if (holder(file) === process.pid) rmSync(file, { force: true });
+      held.delete(file);
     };
   }
 }
