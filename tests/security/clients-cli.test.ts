@@ -117,8 +117,22 @@ describe('tyokyky clients', () => {
       '--url',
       origin,
     ]);
-    expect(unknown.code).toBe(2);
+    // The command line was fine; the operation failed: exit 1 (2 is for a wrong command line).
+    expect(unknown.code).toBe(1);
     expect(unknown.out).toContain('token refused: invalid_client');
+    const down = await run([
+      'clients',
+      'token',
+      'kela-token',
+      '--key',
+      `${key}.private.jwk.json`,
+      '--url',
+      'http://127.0.0.1:9',
+    ]);
+    expect(down.code).toBe(1);
+    expect(down.out.trim()).toMatch(
+      /^cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/,
+    );
   }, 180_000);
 });
 

@@ -17,9 +17,10 @@ export interface AddOptions extends StoreOptions {
   jwksUrl?: string;
 }
 
-function fail(message: string): never {
+/** Exit 2: the command line or a file it names is wrong; 1: the operation itself failed. */
+function fail(message: string, code: 1 | 2 = 2): never {
   console.error(message);
-  process.exit(2);
+  process.exit(code);
 }
 
 /** A JSON file named on the command line; a bad one fails with its name and what is wrong, never its text. */
@@ -102,16 +103,28 @@ export async function tokenAction(
   opts: { key: string; url: string; scope?: string },
 ): Promise<void> {
   const { clientAssertion } = await import('../../sync/index.ts');
-  const tokenUrl = `${opts.url.replace(/\/+$/, '')}/auth/token`;
+  const { checkHttpUrl } = await import('../../shared/http-url.ts');
+  let tokenUrl = '';
+  try {
+    tokenUrl = `${checkHttpUrl(opts.url, '--url').replace(/\/+$/, '')}/auth/token`;
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const form = new URLSearchParams({
     grant_type: 'client_credentials',
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
     client_assertion: await clientAssertion(id, tokenUrl, readJson<JWK>(opts.key)),
   });
   if (opts.scope) form.set('scope', opts.scope);
-  const res = await fetch(tokenUrl, { method: 'POST', body: form });
-  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+  const res = await fetch(tokenUrl, { method: 'POST', body: form }).catch((err: Error) =>
+    fail(`cannot reach ${tokenUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`, 1),
+  );
+  const body = (await res.json().catch(() => ({}))) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+  };
   if (!res.ok || !body.access_token)
-    fail(`token refused: ${body.error ?? res.status} ${body.error_description ?? ''}`);
+    fail(`token refused: ${body.error ?? res.status} ${body.error_description ?? ''}`.trim(), 1);
   console.log(body.access_token);
 }
