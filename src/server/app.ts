@@ -74,6 +74,15 @@ export function createApp(opts: AppOptions): express.Express {
       res.locals.route = '/api/sync/status';
       res.json(await sync.status());
     });
+    // `tyokyky sync retry` over HTTP: with the embedded store the CLI cannot open the directory the
+    // server holds. POST /api/sync/retry[?id=<outbox row>].
+    app.post('/api/sync/retry', async (req, res) => {
+      res.locals.route = '/api/sync/retry';
+      const id = req.query.id;
+      if (id !== undefined && (typeof id !== 'string' || !/^\d+$/.test(id)))
+        throw FhirError.badRequest('id must be the number of an outbox row', 'id');
+      res.json({ requeued: await sync.retry(id) });
+    });
   }
 
   if (opts.mode === 'kanta-phr') {

@@ -40,6 +40,8 @@ export type FacadeValidator = Pick<Validator, 'validate' | 'registry'>;
 
 export interface FacadeSync {
   status(): Promise<unknown>;
+  /** Dead, parked, blocked and held rows (or the one row `id`) back to the queue; how many. */
+  retry(id?: string): Promise<number>;
   /** The sync worker's Prometheus registry, served with the facade's on /metrics. */
   readonly metrics?: { metrics(): Promise<string> };
 }

@@ -130,9 +130,7 @@ describe('tyokyky clients', () => {
       'http://127.0.0.1:9',
     ]);
     expect(down.code).toBe(1);
-    expect(down.out.trim()).toMatch(
-      /^cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/,
-    );
+    expect(down.out.trim()).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/);
   }, 180_000);
 });
 

@@ -877,5 +877,26 @@ describe('sync status', () => {
     expect(metrics.text).toMatch(/^# HELP tyokyky_sync_/m);
     const without = await request(app).get('/api/sync/status');
     expect(without.status).toBe(404);
+
+    // POST /api/sync/retry: what `tyokyky sync retry` does, for a server whose store the CLI cannot open.
+    const [dead] = await fx.store.query<{ id: string }>(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
+       VALUES ('Observation', 'retry-test', 'create', '{}', 'dead', 'test') RETURNING id`,
+    );
+    try {
+      const retried = await request(withSync).post(`/api/sync/retry?id=${dead.id}`);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toEqual({ requeued: 1 });
+      const [row] = await fx.store.query<{ state: string }>('SELECT state FROM sync_outbox WHERE id = $1', [
+        dead.id,
+      ]);
+      expect(row.state).toBe('pending');
+      expect((await request(withSync).post(`/api/sync/retry?id=${dead.id}`)).body).toEqual({ requeued: 0 });
+      const bad = await request(withSync).post('/api/sync/retry?id=abc');
+      expect(bad.status).toBe(400);
+      expect(bad.body.issue[0]).toMatchObject({ expression: ['id'] });
+    } finally {
+      await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [dead.id]);
+    }
   });
 });
