@@ -13,6 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'tyokyky-clients-'));
 const data = join(dir, 'data');
 const key = join(dir, 'kela');
 let server: FacadeHere | undefined;
+/** `tyokyky clients token <id>` with the key keygen wrote, against `url`. */
+const tokenFor = (id: string, url: string) =>
+  run(['clients', 'token', id, '--key', `${key}.private.jwk.json`, '--url', url]);
 
 afterAll(async () => {
   await server?.stop();
@@ -85,15 +88,7 @@ describe('tyokyky clients', () => {
     expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
     server = await startFacadeHere({ dataDir: data }, { auth: 'embedded' });
     const origin = new URL(server.url).origin;
-    const token = await run([
-      'clients',
-      'token',
-      'kela-token',
-      '--key',
-      `${key}.private.jwk.json`,
-      '--url',
-      origin,
-    ]);
+    const token = await tokenFor('kela-token', origin);
     expect(token.code).toBe(0);
     const jwt = token.out.trim().split('\n').at(-1) ?? '';
     expect(jwt.split('.')).toHaveLength(3);
@@ -108,27 +103,11 @@ describe('tyokyky clients', () => {
       /^FAIL \S+obs\.json {2}403 /m,
     );
     expect((await run(['load', obs, '--url', server.url])).out).toMatch(/^FAIL \S+obs\.json {2}401 /m);
-    const unknown = await run([
-      'clients',
-      'token',
-      'nobody',
-      '--key',
-      `${key}.private.jwk.json`,
-      '--url',
-      origin,
-    ]);
+    const unknown = await tokenFor('nobody', origin);
     // The command line was fine; the operation failed: exit 1 (2 is for a wrong command line).
     expect(unknown.code).toBe(1);
     expect(unknown.out).toContain('token refused: invalid_client');
-    const down = await run([
-      'clients',
-      'token',
-      'kela-token',
-      '--key',
-      `${key}.private.jwk.json`,
-      '--url',
-      'http://127.0.0.1:9',
-    ]);
+    const down = await tokenFor('kela-token', 'http://127.0.0.1:9');
     expect(down.code).toBe(1);
     expect(down.out.trim()).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/);
   }, 180_000);
