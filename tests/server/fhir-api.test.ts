@@ -763,6 +763,15 @@ describe('metadata and operations endpoints', () => {
         expect((await request(app).get('/fhir/metadata').set('Accept', format)).status, format).toBe(200);
     }
     expect(cs.rest?.[0].resource?.[0].searchParam?.map((p) => p.name)).toContain('_cursor');
+    // A parameter many types share is documented with its own type's line, not "Multiple Resources:".
+    const docs = (cs.rest?.[0].resource ?? []).flatMap((r) =>
+      (r.searchParam ?? []).map((p) => p.documentation ?? ''),
+    );
+    expect(docs.filter((d) => d.startsWith('Multiple Resources'))).toEqual([]);
+    const patientParam = cs.rest?.[0].resource
+      ?.find((r) => r.type === 'Observation')
+      ?.searchParam?.find((p) => p.name === 'patient');
+    expect(patientParam?.documentation).toMatch(/^The subject that the observation is about \(if patient\)/);
     const rest = cs.rest?.[0];
     expect(rest?.interaction?.map((i) => i.code)).toEqual(['history-system', 'transaction', 'batch']);
     const obs = rest?.resource?.find((r) => r.type === 'Observation');
