@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type JWK, SignJWT, importJWK } from 'jose';
-import { FhirError, issue } from '../shared/outcome.ts';
 import type { OAuthConfig } from './config.ts';
+import { TokenError, isRetryableStatus } from './resilience.ts';
 
 interface CachedToken {
   value: string;
@@ -68,7 +68,7 @@ export class TokenSource {
     const text = await res.text();
     if (!res.ok) {
       const said = `token endpoint answered ${res.status}: ${text.slice(0, 300)}`;
-      throw res.status >= 500 || res.status === 408 || res.status === 429 ? unavailable(said) : refused(said);
+      throw isRetryableStatus(res.status) ? unavailable(said) : refused(said);
     }
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
     try {
@@ -103,22 +103,6 @@ export async function clientAssertion(clientId: string, tokenUrl: string, privat
     .setIssuedAt()
     .setExpirationTime('5m')
     .sign(key);
-}
-
-/**
- * No token: `transient` when the endpoint could not answer (unreachable, timeout, 5xx, 408, 429, a
- * garbled answer), so the rows wait and are retried like any other network failure; not transient
- * when it refused our credentials or configuration (401), which another attempt cannot change.
- */
-export class TokenError extends FhirError {
-  constructor(
-    status: number,
-    diagnostics: string,
-    readonly transient: boolean,
-  ) {
-    super(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
-    this.name = 'TokenError';
-  }
 }
 
 const refused = (diagnostics: string) => new TokenError(401, diagnostics, false);

@@ -14,8 +14,25 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
+import { FhirError, issue } from '../shared/outcome.ts';
 import type { RemoteConfig } from './config.ts';
-import { TokenError } from './oauth.ts';
+
+/**
+ * No token from the token endpoint: `transient` when it could not answer (unreachable, timeout, a
+ * retryable status, a garbled answer), so the rows wait and are retried like any other network
+ * failure; not transient when it refused our credentials or configuration, which another attempt
+ * cannot change.
+ */
+export class TokenError extends FhirError {
+  constructor(
+    status: number,
+    diagnostics: string,
+    readonly transient: boolean,
+  ) {
+    super(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
+    this.name = 'TokenError';
+  }
+}
 
 /** A non-2xx answer from the remote FHIR server. */
 export class RemoteHttpError extends Error {
@@ -52,10 +69,13 @@ export function issueSummary(oo: OperationOutcome | undefined): string {
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/** An HTTP status worth another attempt (the remote's or its token endpoint's). */
+export const isRetryableStatus = (status: number): boolean => RETRYABLE_STATUS.has(status);
+
 /** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof BrokenCircuitError) return false;
-  if (err instanceof RemoteHttpError) return RETRYABLE_STATUS.has(err.status);
+  if (err instanceof RemoteHttpError) return isRetryableStatus(err.status);
   if (err instanceof TokenError) return err.transient;
   if (err instanceof TaskCancelledError) return true;
   // fetch() rejects with TypeError('fetch failed') on connection errors.
