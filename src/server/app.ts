@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { checkOutboxId } from '../sync/index.ts';
 import { bindFhirRoutes } from './fhir/express-binding.ts';
 import { FHIR_ROUTES } from './fhir/routes.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
@@ -79,9 +80,14 @@ export function createApp(opts: AppOptions): express.Express {
     app.post('/api/sync/retry', async (req, res) => {
       res.locals.route = '/api/sync/retry';
       const id = req.query.id;
-      if (id !== undefined && (typeof id !== 'string' || !/^\d+$/.test(id)))
-        throw FhirError.badRequest('id must be the number of an outbox row', 'id');
-      res.json({ requeued: await sync.retry(id) });
+      if (id !== undefined) {
+        try {
+          checkOutboxId(String(id));
+        } catch (err) {
+          throw FhirError.badRequest((err as Error).message, 'id');
+        }
+      }
+      res.json({ requeued: await sync.retry(id as string | undefined) });
     });
   }
 

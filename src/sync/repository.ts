@@ -451,6 +451,12 @@ export async function listByState(db: Db, states: OutboxState[], limit = 100): P
 }
 
 /** Operator retry: dead, parked, blocked and held rows back to the queue. */
+/** An outbox row number as `sync retry` and `POST /api/sync/retry` take it; an Error naming the value otherwise. */
+export function checkOutboxId(id: string): string {
+  if (!/^\d+$/.test(id)) throw new Error(`outbox id must be a number, got "${id}"`);
+  return id;
+}
+
 export async function requeue(db: Db, id?: string): Promise<number> {
   const rows = await db.query(
     `UPDATE sync_outbox SET state = 'pending', available_at = now(), attempts = 0, updated_at = now()

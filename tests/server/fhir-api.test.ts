@@ -903,7 +903,10 @@ describe('sync status', () => {
       expect((await request(withSync).post(`/api/sync/retry?id=${dead.id}`)).body).toEqual({ requeued: 0 });
       const bad = await request(withSync).post('/api/sync/retry?id=abc');
       expect(bad.status).toBe(400);
-      expect(bad.body.issue[0]).toMatchObject({ expression: ['id'] });
+      expect(bad.body.issue[0]).toMatchObject({
+        expression: ['id'],
+        diagnostics: 'outbox id must be a number, got "abc"',
+      });
     } finally {
       await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [dead.id]);
     }

@@ -68,8 +68,7 @@ export async function pushAction(opts: PushOptions): Promise<void> {
  * 1: dead letters need a person. 75 (EX_TEMPFAIL): nothing is lost, but the outbox still holds rows
  * it could not send this time (remote down, backing off); run again later or use --watch. 0: drained.
  */
-export const pushExitCode = (dead: number, queueDepth: number): number =>
-  dead > 0 ? 1 : queueDepth > 0 ? 75 : 0;
+const pushExitCode = (dead: number, queueDepth: number): number => (dead > 0 ? 1 : queueDepth > 0 ? 75 : 0);
 
 export async function pullAction(opts: PullOptions): Promise<void> {
   const { store, sync } = await openSync(opts, true);
@@ -147,7 +146,14 @@ export async function rowsAction(opts: RowsOptions): Promise<void> {
 }
 
 export async function retryAction(id: string | undefined, opts: SyncCliOptions): Promise<void> {
-  if (id !== undefined && !/^\d+$/.test(id)) fail(`outbox id must be a number, got "${id}"`);
+  if (id !== undefined) {
+    const { checkOutboxId } = await import('../../sync/index.ts');
+    try {
+      checkOutboxId(id);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
   const { store, sync } = await openSync(opts, false);
   const n = await sync.retry(id);
   await store.close();
