@@ -1,7 +1,8 @@
-// What the security front asks of a token, read off the request before any handler runs (needOf):
-// the rows that are not plain FHIR interactions.
+// What the security front asks of a token, read off the request before any handler runs (needOf,
+// entryNeed): the FHIR rows come from the route table's `access`, the others from the front's own rules.
 import { describe, expect, it } from 'vitest';
-import { needOf } from '../../src/server/security/access.ts';
+import { FHIR_ROUTES } from '../../src/server/fhir/routes.ts';
+import { entryNeed, needOf } from '../../src/server/security/access.ts';
 
 describe('needOf', () => {
   it.each([
@@ -28,7 +29,99 @@ describe('needOf', () => {
       { kind: 'fhir', type: 'Patient', perms: ['c'], interaction: 'operation' },
     ],
     ['GET', '/fhir/metadata', undefined, { kind: 'public' }],
+    ['POST', '/fhir', undefined, { kind: 'bundle' }],
+    [
+      'GET',
+      '/fhir/_history',
+      undefined,
+      { kind: 'fhir', type: '*', perms: ['r', 's'], interaction: 'history-system' },
+    ],
+    [
+      'GET',
+      '/fhir/Patient/_history',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['r', 's'], interaction: 'history-type' },
+    ],
+    [
+      'HEAD',
+      '/fhir/Patient/p1',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['r'], interaction: 'read', id: 'p1' },
+    ],
+    [
+      'GET',
+      '/fhir/Patient/p1/_history/2',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['r'], interaction: 'vread', id: 'p1' },
+    ],
+    [
+      'POST',
+      '/fhir/Patient/_search',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['s'], interaction: 'search-type' },
+    ],
+    [
+      'PUT',
+      '/fhir/Patient/p1',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'update', id: 'p1' },
+    ],
+    // Percent-encoded segments are decoded before they are judged.
+    [
+      'DELETE',
+      '/fhir/Patient/p%31',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'delete', id: 'p1' },
+    ],
+    ['GET', '/fhir/%41uditEvent', undefined, { kind: 'audit', method: 'GET' }],
+    ['DELETE', '/fhir/AuditEvent/a1', undefined, { kind: 'audit', id: 'a1', method: 'DELETE' }],
+    // No route: a valid token is all the front asks; the router answers 404 or 405.
+    ['PATCH', '/fhir/Patient/p1', undefined, { kind: 'other' }],
+    ['GET', '/fhir/Patient/p1/_history/2/extra', undefined, { kind: 'other' }],
+    ['GET', '/fhir/Patient/%E0%A4%A', undefined, { kind: 'other' }],
+    ['GET', '/elsewhere', undefined, { kind: 'other' }],
   ] as const)('%s %s (mode %s)', (method, path, mode, need) => {
     expect(needOf(method, path, mode)).toEqual(need);
+  });
+});
+
+describe('entryNeed', () => {
+  it.each([
+    [
+      'GET',
+      'Observation?code=x',
+      { kind: 'fhir', type: 'Observation', perms: ['s'], interaction: 'search-type' },
+    ],
+    [
+      'GET',
+      '/Observation/o1',
+      { kind: 'fhir', type: 'Observation', perms: ['r'], interaction: 'read', id: 'o1' },
+    ],
+    ['GET', 'metadata', { kind: 'public' }],
+    [
+      'GET',
+      'Patient/_history?_count=5',
+      { kind: 'fhir', type: 'Patient', perms: ['r', 's'], interaction: 'history-type' },
+    ],
+    ['PUT', 'Patient/p1', { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'update', id: 'p1' }],
+    ['GET', 'AuditEvent?patient=Patient/p1', { kind: 'audit', method: 'GET' }],
+    // Not an interaction this server has: refused by the front as outside the scopes.
+    ['PUT', 'Patient?identifier=x', undefined],
+    ['PATCH', 'Patient/p1', undefined],
+    [undefined, 'Patient/p1', undefined],
+  ] as const)('%s %s', (method, url, need) => {
+    expect(entryNeed(method, url)).toEqual(need);
+  });
+});
+
+describe('the route table', () => {
+  it('gives every FHIR route its access: public, bundle, or an interaction with at least one permission', () => {
+    for (const route of FHIR_ROUTES) {
+      const access = route.access;
+      if (access === 'public' || access === 'bundle') continue;
+      expect(access.perms.length, route.name).toBeGreaterThan(0);
+      expect(access.interaction, route.name).toMatch(/^[a-z-]+$/);
+    }
+    expect(FHIR_ROUTES.filter((r) => r.access === 'public').map((r) => r.path)).toEqual(['/metadata']);
   });
 });

@@ -17,6 +17,8 @@ export interface Match {
 export interface Dispatcher {
   /** The route for `method` and `path` (relative to the FHIR base), 404/405 OperationOutcomes otherwise. */
   match(method: string, path: string): Match;
+  /** The route for `method` and `path`, or undefined (no route, or a malformed path). */
+  find(method: string, path: string): Match | undefined;
 }
 
 function split(path: string): string[] {
@@ -50,6 +52,7 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
     list.push({ route, segments });
     byLength.set(segments.length, list);
   }
+  const methodOf = (method: string) => (method === 'HEAD' ? 'GET' : (method as Method));
   return {
     match(method, path) {
       const parts = split(path).map(decode);
@@ -57,8 +60,7 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
       for (const c of byLength.get(parts.length) ?? []) {
         const params = matchSegments(c, parts);
         if (!params) continue;
-        if (c.route.method === (method === 'HEAD' ? 'GET' : (method as Method)))
-          return { route: c.route, params };
+        if (c.route.method === methodOf(method)) return { route: c.route, params };
         allowed ??= new Set();
         allowed.add(c.route.method);
         if (c.route.method === 'GET') allowed.add('HEAD');
@@ -69,6 +71,20 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
         });
       }
       throw new FhirError(404, issue('error', 'not-found', `No FHIR interaction at ${path}`));
+    },
+    find(method, path) {
+      let parts: string[];
+      try {
+        parts = split(path).map(decode);
+      } catch {
+        return undefined;
+      }
+      for (const c of byLength.get(parts.length) ?? []) {
+        if (c.route.method !== methodOf(method)) continue;
+        const params = matchSegments(c, parts);
+        if (params) return { route: c.route, params };
+      }
+      return undefined;
     },
   };
 }

@@ -52,13 +52,27 @@ export interface Declares {
   operation?: string;
 }
 
-/** One row of the route table: an interaction, its URL pattern, its handler and what it declares. */
+/** One FHIR permission letter of SMART v2: create, read, update, delete, search. */
+export type Permission = 'c' | 'r' | 'u' | 'd' | 's';
+
+/**
+ * What a caller must hold for a route: nothing (`public`), each entry's own permissions (`bundle`),
+ * or the permissions on the route's `:type` (every type for a route without one) together with the
+ * FHIR restful-interaction code the audit log records.
+ */
+export type Access = 'public' | 'bundle' | { interaction: string; perms: Permission[] };
+
+/**
+ * One row of the route table: an interaction, its URL pattern, its handler, the access it needs and
+ * what it declares.
+ */
 export interface FhirRoute {
   name: string;
   method: Method;
   /** `/:type/:id/_history/:vid`-style: literal segments and `:name` parameters. */
   path: string;
   handler: FhirHandler;
+  access: Access;
   declares?: Declares;
 }
 

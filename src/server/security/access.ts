@@ -1,4 +1,6 @@
-import type { Permission } from './scopes.ts';
+import { createDispatcher } from '../fhir/dispatch.ts';
+import type { Permission } from '../fhir/route-types.ts';
+import { FHIR_ROUTES } from '../fhir/routes.ts';
 
 /** What a request asks to do, read off its method and path before any handler runs. */
 export type Need =
@@ -21,7 +23,6 @@ const PUBLIC_PATHS = new Set([
   '/.well-known/smart-configuration',
   '/auth/token',
   '/auth/jwks',
-  '/fhir/metadata',
 ]);
 
 function segments(path: string): string[] | undefined {
@@ -31,6 +32,9 @@ function segments(path: string): string[] | undefined {
     return undefined;
   }
 }
+
+/** The FHIR route table, matched here to read each route's access off its row. */
+const FHIR = createDispatcher(FHIR_ROUTES);
 
 /**
  * The need of a request to `path` with `method`; the query matters only to `$validate?mode=delete`,
@@ -49,11 +53,7 @@ function pathNeed(method: string, path: string): Need {
     return { kind: 'domain', perms: method === 'GET' || method === 'HEAD' ? ['r', 's'] : ['c', 'u'] };
   }
   if (path !== '/fhir' && !path.startsWith('/fhir/')) return { kind: 'other' };
-  const seg = segments(path.slice('/fhir'.length));
-  if (!seg) return { kind: 'other' };
-  if (seg.length === 0) return method === 'POST' ? { kind: 'bundle' } : { kind: 'other' };
-  if (seg[0] === 'AuditEvent') return { kind: 'audit', id: seg[1], method };
-  return interactionNeed(method, seg) ?? { kind: 'other' };
+  return fhirPathNeed(method, path.slice('/fhir'.length)) ?? { kind: 'other' };
 }
 
 /** One FHIR interaction's need (built without a spread: it is made on every request). */
@@ -63,56 +63,25 @@ function fhirNeed(type: string, perms: Permission[], interaction: string, id?: s
     : { kind: 'fhir', type, perms, interaction, id };
 }
 
-/** The need of one FHIR request given as method and path segments after the base. */
-export function interactionNeed(method: string, seg: string[]): Need | undefined {
-  const [type, second, third] = seg as [string, string | undefined, string | undefined];
-  const m = method === 'HEAD' ? 'GET' : method;
-  // System and type history list versions across clients: read and search on every type asked for.
-  if (type === '_history' && seg.length === 1) {
-    return m === 'GET'
-      ? { kind: 'fhir', type: '*', perms: ['r', 's'], interaction: 'history-system' }
-      : undefined;
-  }
-  if (second === '_history' && seg.length === 2) {
-    return m === 'GET' ? fhirNeed(type, ['r', 's'], 'history-type') : undefined;
-  }
-  if (seg.length === 1) {
-    if (m === 'GET') return fhirNeed(type, ['s'], 'search-type');
-    if (m === 'POST') return fhirNeed(type, ['c'], 'create');
-    if (m === 'PUT') return fhirNeed(type, ['c', 'u'], 'update');
-    if (m === 'DELETE') return fhirNeed(type, ['d'], 'delete');
-    return undefined;
-  }
-  if (second === '_search' && seg.length === 2 && m === 'POST') return fhirNeed(type, ['s'], 'search-type');
-  if (second === '$validate' && seg.length === 2) return fhirNeed(type, ['c'], 'operation');
-  if (seg.length === 2) {
-    if (m === 'GET') return fhirNeed(type, ['r'], 'read', second);
-    if (m === 'PUT' || m === 'PATCH') return fhirNeed(type, ['u'], 'update', second);
-    if (m === 'DELETE') return fhirNeed(type, ['d'], 'delete', second);
-    return undefined;
-  }
-  if (third === '$validate' && seg.length === 3) return fhirNeed(type, ['r'], 'operation', second);
-  if (third === '_history' && seg.length <= 4 && m === 'GET') {
-    return fhirNeed(type, ['r'], seg.length === 3 ? 'history-instance' : 'vread', second);
-  }
-  return undefined;
+/**
+ * The need of a FHIR request given as method and path after the base, read off the route it matches
+ * (the audit log first: it is served beside the table, read-only); undefined when no route matches,
+ * and the router then answers 404 or 405.
+ */
+function fhirPathNeed(method: string, path: string): Need | undefined {
+  const seg = segments(path);
+  if (!seg) return undefined;
+  if (seg[0] === 'AuditEvent') return { kind: 'audit', id: seg[1], method };
+  const match = FHIR.find(method, path);
+  if (!match) return undefined;
+  const { access } = match.route;
+  if (access === 'public' || access === 'bundle') return { kind: access };
+  return fhirNeed(match.params.type ?? '*', access.perms, access.interaction, match.params.id);
 }
 
 /** The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …). */
 export function entryNeed(method: string | undefined, url: string | undefined): Need | undefined {
   if (!method || !url) return undefined;
-  const [path = '', query] = url.split('?', 2);
-  const seg = path.split('/').filter(Boolean);
-  if (!seg.length) return undefined;
-  if (seg[0] === 'AuditEvent') return { kind: 'audit', id: seg[1], method };
-  // A conditional update or delete (`PUT Observation?identifier=…`) searches first.
-  if (query !== undefined && seg.length === 1 && (method === 'PUT' || method === 'DELETE')) {
-    return {
-      kind: 'fhir',
-      type: seg[0] as string,
-      perms: method === 'PUT' ? ['s', 'c', 'u'] : ['s', 'd'],
-      interaction: method === 'PUT' ? 'update' : 'delete',
-    };
-  }
-  return interactionNeed(method, seg);
+  const path = url.split('?', 1)[0] as string;
+  return fhirPathNeed(method, path.startsWith('/') ? path : `/${path}`);
 }

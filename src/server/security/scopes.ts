@@ -5,8 +5,9 @@
  * ignored rather than read too widely.
  */
 
-/** One FHIR permission letter of SMART v2: create, read, update, delete, search. */
-export type Permission = 'c' | 'r' | 'u' | 'd' | 's';
+import type { Permission } from '../fhir/route-types.ts';
+
+export type { Permission };
 
 export interface Scope {
   /** A resource type or `*`. */
