@@ -3,6 +3,7 @@
  * validation and the business rules.
  */
 export * from './codes.ts';
+export * from './rules/calendar.ts';
 export * from './rules/consent.ts';
 export * from './rules/eligibility.ts';
 export * from './rules/handover.ts';

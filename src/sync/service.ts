@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { finnishDay } from '../domain/index.ts';
 import { FhirError } from '../shared/outcome.ts';
 import { migrateAuditLog } from './audit.ts';
 import { type BackfillStatus, backfill } from './backfill.ts';
@@ -172,7 +173,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     pullTimeoutMs: opts.pullTimeoutMs ?? 120_000,
     heldRecheckMs: opts.heldRecheckMs ?? 5_000,
     disclosure: opts.disclosure ?? sdkDisclosureRule,
-    today: opts.today ?? (() => new Date().toISOString().slice(0, 10)),
+    today: opts.today ?? (() => finnishDay()),
     log,
     metrics,
     timings,

@@ -3,6 +3,7 @@ import {
   type Consent,
   type ResponsibleWorkerTeam,
   checkSingleResponsibleWorker,
+  finnishDay,
   handOver,
   isDisclosurePermitted,
   responsibleWorkerOn,
@@ -64,6 +65,28 @@ describe('responsible-worker handover', () => {
     });
   });
 
+  it('hands over from a worker whose planned end is still ahead, bringing the end forward', () => {
+    const planned: ResponsibleWorkerTeam = {
+      id: 't2',
+      clientId: 'c1',
+      members: [
+        { professionalId: 'a', role: 'own-worker', period: { start: '2026-01-10', end: '2026-12-31' } },
+      ],
+    };
+    const r = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2026-03-01' });
+    expect(r).toMatchObject({
+      ok: true,
+      ended: { professionalId: 'a', period: { start: '2026-01-10', end: '2026-02-28' } },
+      reason: 'a hands over to b: period ends 2026-02-28, next starts 2026-03-01',
+    });
+    if (!r.ok) return;
+    expect(responsibleWorkerOn(r.team, '2026-06-01')?.professionalId).toBe('b');
+    expect(responsibleWorkerOn(r.team, '2026-02-28')?.professionalId).toBe('a');
+    expect(checkSingleResponsibleWorker(r.team).valid).toBe(true);
+    // A period that ended before the handover is history, not handed over from.
+    const past = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-02-01' });
+    expect(past).toMatchObject({ ok: true, reason: 'no current responsible worker; b starts on 2027-02-01' });
+  });
   it('refuses a handover dated on or before the current start', () => {
     expect(handOver(team, { professionalId: 'sc', role: 'own-worker', date: '2026-01-01' })).toEqual({
       ok: false,
@@ -129,6 +152,46 @@ describe('isDisclosurePermitted', () => {
       reason,
       consentId: 'k1',
     });
+  });
+  it('reads an instant as its day in Finland: a consent starts and ends on Finnish calendar days', () => {
+    // 00:30 on 10 January in Helsinki is 9 January in UTC.
+    expect(
+      isDisclosurePermitted([consent], 'kela', 'support-plan', new Date('2026-01-09T22:30:00Z')),
+    ).toEqual({
+      permitted: true,
+      reason: "consent k1 permits 'kela' to receive 'support-plan' on 2026-01-10",
+      consentId: 'k1',
+    });
+    expect(isDisclosurePermitted([consent], 'kela', 'support-plan', '2026-01-09T22:30:00Z').permitted).toBe(
+      true,
+    );
+    expect(
+      isDisclosurePermitted([consent], 'kela', 'support-plan', '2026-01-10T00:30:00+02:00').permitted,
+    ).toBe(true);
+    // 01:00 on 1 January 2027 in Helsinki (summer or winter) is past the end, although UTC is still in 2026.
+    expect(
+      isDisclosurePermitted([consent], 'kela', 'support-plan', new Date('2026-12-31T23:00:00Z')),
+    ).toEqual({
+      permitted: false,
+      reason: 'consent k1 expired on 2026-12-31',
+      consentId: 'k1',
+    });
+    const withdrawn = { ...consent, withdrawnOn: '2026-06-01' };
+    expect(
+      isDisclosurePermitted([withdrawn], 'kela', 'support-plan', new Date('2026-05-31T22:00:00Z')).reason,
+    ).toBe('consent k1 was withdrawn on 2026-06-01');
+    // A dateTime without a zone is read as written.
+    expect(isDisclosurePermitted([consent], 'kela', 'support-plan', '2026-01-09T23:30:00').permitted).toBe(
+      false,
+    );
+  });
+  it('finnishDay follows Helsinki across both daylight-saving changes', () => {
+    expect(finnishDay(new Date('2026-03-28T21:59:59Z'))).toBe('2026-03-28'); // UTC+2, 23:59:59
+    expect(finnishDay(new Date('2026-03-28T22:00:00Z'))).toBe('2026-03-29');
+    expect(finnishDay(new Date('2026-07-15T20:59:59Z'))).toBe('2026-07-15'); // UTC+3, 23:59:59
+    expect(finnishDay(new Date('2026-07-15T21:00:00Z'))).toBe('2026-07-16');
+    expect(finnishDay('2026-07-15')).toBe('2026-07-15');
+    expect(finnishDay()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
   it('refuses from the day of withdrawal, permits the day before', () => {
     const withdrawn = { ...consent, withdrawnOn: '2026-05-01' };

@@ -1,6 +1,7 @@
 /** *Tietojen luovutus suostumuksella* — may a party receive a class of data on a date? */
 import type { ConsentDataClass, ConsentParty } from '../codes.ts';
 import type { Consent } from '../types.ts';
+import { finnishDay } from './calendar.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -11,10 +12,6 @@ export interface DisclosureDecision {
 
 /** What the disclosure rule reads from a consent: who may receive which classes, when, and withdrawal. */
 export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'>;
-
-function asDate(date: string | Date): string {
-  return typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);
-}
 
 /** Why this consent does not permit the disclosure, or `undefined` when it does. */
 function refusal(
@@ -35,7 +32,8 @@ function refusal(
 /**
  * Is `party` permitted to receive `dataClass` on `date` under any of the client's consents? A consent
  * permits when it names the party and the data class, the date is within its period, and it had not
- * been withdrawn by that date. Without a permitting consent the answer is no.
+ * been withdrawn by that date (a Date or a zoned dateTime counts as its day in Finland,
+ * `finnishDay`). Without a permitting consent the answer is no.
  */
 export function isDisclosurePermitted(
   consents: readonly ConsentTerms[],
@@ -43,7 +41,7 @@ export function isDisclosurePermitted(
   dataClass: ConsentDataClass,
   date: string | Date,
 ): DisclosureDecision {
-  const day = asDate(date);
+  const day = finnishDay(date);
   if (consents.length === 0) return { permitted: false, reason: 'no consent recorded' };
   const refusals: { id: string; why: string }[] = [];
   for (const c of consents) {

@@ -56,9 +56,11 @@ function dayBefore(date: string): string {
 }
 
 /**
- * Ends the current responsible worker's period and starts the next one's, returning a new team
- * (the input is not changed). Refuses a team that already breaks the one-current rule, a handover
- * dated before the current period began, and a handover to the worker who already holds it.
+ * Ends the period of the responsible worker on the handover date and starts the next one's, returning
+ * a new team (the input is not changed). The worker handed over from is the one current on that date:
+ * an open period, or one whose planned end is on or after it (which is brought forward to the day
+ * before). Refuses a team that already breaks the one-current rule, a handover dated on or before the
+ * current period began, and a handover to the worker who already holds it.
  */
 export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): HandoverResult {
   if (!isResponsibleWorkerKind(next.role as CareTeamRole)) {
@@ -67,7 +69,7 @@ export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): Ha
   const current = currentResponsibleWorkers(team);
   if (current.length > 1)
     return { ok: false, reason: `team ${team.id} already has ${current.length} current responsible workers` };
-  const previous = current[0];
+  const previous = current[0] ?? plannedToEnd(team, next.date);
   const started: TeamMember = {
     professionalId: next.professionalId,
     role: next.role,
@@ -98,4 +100,18 @@ export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): Ha
     started,
     reason: `${previous.professionalId} hands over to ${next.professionalId}: period ends ${ended.period.end}, next starts ${next.date}`,
   };
+}
+
+/**
+ * With no open-ended responsible worker: the one whose period, with a planned end, still runs on
+ * `date` (or starts on it, so that the handover is refused as not after its start).
+ */
+function plannedToEnd(team: ResponsibleWorkerTeam, date: string): TeamMember | undefined {
+  return team.members.find(
+    (m) =>
+      isResponsibleWorkerKind(m.role) &&
+      m.period.end !== undefined &&
+      m.period.end >= date &&
+      m.period.start <= date,
+  );
 }

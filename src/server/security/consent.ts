@@ -1,4 +1,5 @@
 import type { Consent, Resource } from '@medplum/fhirtypes';
+import { finnishDay } from '../../domain/index.ts';
 import { DEFAULT_FAMILIES, patientReferenceOf, sdkDisclosureRule } from '../../sync/index.ts';
 
 export interface Disclosure {
@@ -23,7 +24,7 @@ export class DisclosureCheck {
   constructor(
     private readonly reader: ConsentReader,
     private readonly party: string,
-    private readonly today = new Date().toISOString().slice(0, 10),
+    private readonly today = finnishDay(),
   ) {}
 
   async check(resource: Resource): Promise<Disclosure> {

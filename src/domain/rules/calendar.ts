@@ -1,0 +1,35 @@
+/**
+ * Finnish calendar days. Consent periods, withdrawals and responsible-worker periods are days in
+ * Finland, so an instant is read as the day it is in Europe/Helsinki (a consent starting on 1 June
+ * permits at 00:30 Finnish time, which is still 31 May in UTC).
+ */
+
+const HELSINKI = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Helsinki',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** A FHIR dateTime with a time carries its zone (Z or ±hh:mm); without one it is read as written. */
+const WITH_ZONE = /T.*(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The Finnish calendar day (`YYYY-MM-DD`) of `when`: a Date or a dateTime with a zone is converted
+ * to Europe/Helsinki; a date (or a dateTime without a zone) is its own day. Now by default.
+ */
+export function finnishDay(when: string | Date = new Date()): string {
+  if (typeof when === 'string') {
+    if (!WITH_ZONE.test(when)) return when.slice(0, 10);
+    const instant = new Date(when);
+    if (Number.isNaN(instant.getTime())) return when.slice(0, 10);
+    return dayIn(instant);
+  }
+  return dayIn(when);
+}
+
+function dayIn(instant: Date): string {
+  const parts: Record<string, string> = {};
+  for (const p of HELSINKI.formatToParts(instant)) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
