@@ -40,7 +40,7 @@ import { transactionBundle } from './bundle.ts';
 import { CREATING_APPLICATION_TYPES, type FhirKind, MAP, profileUrl } from './config.ts';
 import { type IdentityOptions, goalKey, identifiers, reference, scoreKey } from './identity.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
-import { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
+import { DEFAULT_APPLICATION, type MappingOptions, checkMappingOptions } from './options.ts';
 import { type Language, coding, concept, displayOf } from './terminology.ts';
 
 interface Ctx {
@@ -52,6 +52,7 @@ interface Ctx {
 }
 
 function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
+  checkMappingOptions(opts);
   const app = opts.application ?? DEFAULT_APPLICATION;
   const extension: Extension[] = [
     { url: 'name', valueString: app.name },

@@ -157,6 +157,23 @@ describe('narrative and language', () => {
       ],
     });
   });
+
+  it.each([
+    [
+      { application: { name: 'My EHR', version: '5.2' } },
+      "options.application.applicationId must be a non-empty string (Kanta's creating-application extension requires name and applicationId)",
+    ],
+    [
+      { application: { name: ' ', applicationId: 'x' } },
+      "options.application.name must be a non-empty string (Kanta's creating-application extension requires name and applicationId)",
+    ],
+    [{ language: 'de' }, 'options.language must be one of fi, sv, en, got "de"'],
+  ])('refuses options a JavaScript caller got wrong: %j', (opts, message) => {
+    const call = () => toResources('assessment', suvi.assessments![0]!, opts as never);
+    expect(call).toThrow(TypeError);
+    expect(call).toThrow(message);
+    expect(() => toFhir(suvi, opts as never)).toThrow(message);
+  });
 });
 
 describe('resource content', () => {
