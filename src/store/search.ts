@@ -249,6 +249,31 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   return { rev, source, param, iterate, targets: def.targets, ...(target ? { target } : {}) };
 }
 
+/** The reference parameter a chained key starts with, and the type it chains into (if it names one). */
+function chainHead(type: string, key: string) {
+  const [refName, refModifier] = splitKey(key.slice(0, key.indexOf('.')));
+  const def = paramsFor(type).get(refName);
+  const target =
+    def?.kind === 'reference'
+      ? (refModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined))
+      : undefined;
+  return { refName, def, target };
+}
+
+/**
+ * The types a search of `type` looks into through chained parameters (`patient.identifier=…` of an
+ * Observation looks into Patient): access control asks for search permission on them too.
+ */
+export function chainedTypes(type: string, params: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  for (const key of Object.keys(params)) {
+    if (key.startsWith('_') || !key.includes('.')) continue;
+    const { target } = chainHead(type, key);
+    if (target) out.add(target);
+  }
+  return [...out];
+}
+
 /**
  * A chained parameter over an indexed reference, one level deep: `patient.identifier=sys|val`,
  * `subject:Patient.identifier=…`. Matches resources whose reference points at a current resource of
@@ -256,16 +281,14 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
  */
 function chainClause(type: string, key: string, value: string, bind: (v: unknown) => string): string {
   const dot = key.indexOf('.');
-  const [refName, refModifier] = splitKey(key.slice(0, dot));
   const [chained, chainedModifier] = splitKey(key.slice(dot + 1));
-  const def = paramsFor(type).get(refName);
+  const { refName, def, target } = chainHead(type, key);
   if (!def || def.kind !== 'reference') {
     throw badSearch(
       key,
       `Chained parameter '${key}': '${refName}' is not an indexed reference parameter of ${type}`,
     );
   }
-  const target = refModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
   if (!target || !def.targets.includes(target)) {
     throw badSearch(
       key,

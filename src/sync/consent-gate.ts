@@ -55,3 +55,38 @@ export const sdkDisclosureRule: DisclosureRule = (consents, party, dataClass, da
     consentId: decision.consentId?.replace(/^Consent\//, '') ?? refusals[0]?.id,
   };
 };
+
+/** The data class a client's identity needs: without it nothing about the client is disclosed. */
+export const IDENTITY_CLASS = 'identification';
+
+/** A decision with the local ids of the Consents that permitted it. */
+export interface ClientDisclosure {
+  permitted: boolean;
+  reason: string;
+  consents: string[];
+}
+
+/**
+ * The disclosure rule for one resource of a client, shared by the sync's push and the facade's reads
+ * for a party: the client's `identification` first — without it nothing that refers to the client
+ * goes, not even the client's Consents — then the resource family's own data class (`null` for the
+ * Consents, which need no other). `decide` answers for one data class of this client.
+ */
+export async function clientDisclosure(
+  decide: (dataClass: string) => ClientDisclosure | Promise<ClientDisclosure>,
+  resourceType: string,
+  dataClass: string | null,
+): Promise<ClientDisclosure> {
+  const identity = await decide(IDENTITY_CLASS);
+  if (!identity.permitted) {
+    if (resourceType === 'Patient') return identity;
+    return {
+      permitted: false,
+      reason: `${identity.reason}; the client's Patient may not be disclosed, so nothing referring to the client is disclosed`,
+      consents: identity.consents,
+    };
+  }
+  if (!dataClass || dataClass === IDENTITY_CLASS) return identity;
+  const own = await decide(dataClass);
+  return { ...own, consents: [...new Set([...identity.consents, ...own.consents])] };
+}

@@ -1,7 +1,12 @@
 export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
 export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, patientReferenceOf } from './config.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
-export { sdkDisclosureRule } from './consent-gate.ts';
+export {
+  type ClientDisclosure,
+  IDENTITY_CLASS,
+  clientDisclosure,
+  sdkDisclosureRule,
+} from './consent-gate.ts';
 export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
 export type { OutboxRow, OutboxState } from './repository.ts';

@@ -210,6 +210,65 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it('_include returns only types the caller may read; a chained search needs search permission on the type it looks into', async () => {
+        const { token } = await s.client({ id: 'obs-includer', scope: 'system/Observation.rs' });
+        const res = await s.call(
+          token,
+          `/Observation?_id=${suviId('Observation')}&_include=Observation:patient`,
+        );
+        expect(res.status).toBe(200);
+        const bundle = (await res.json()) as Bundle;
+        expect(bundle.entry?.map((e) => `${e.search?.mode} ${e.resource?.resourceType}`)).toEqual([
+          'match Observation',
+        ]);
+        const { token: both } = await s.client({
+          id: 'obs-patient-reader',
+          scope: 'system/Observation.rs system/Patient.r',
+        });
+        const withPatient = (await (
+          await s.call(both, `/Observation?_id=${suviId('Observation')}&_include=Observation:patient`)
+        ).json()) as Bundle;
+        expect(withPatient.entry?.map((e) => `${e.search?.mode} ${e.resource?.resourceType}`)).toEqual([
+          'match Observation',
+          'include Patient',
+        ]);
+        const chained = await s.call(token, '/Observation?patient.identifier=urn:oid:1.2.246.21|010181-900C');
+        expect(chained.status).toBe(403);
+        expect(await diagnostics(chained)).toBe(
+          'sec-scope-1: searching through Patient needs search permission on Patient',
+        );
+      });
+
+      it('a conditional create that matches answers with the stored resource only to a caller who may read it', async () => {
+        const stored = (await (
+          await s.call(admin, `/Observation/${suviId('Observation')}`)
+        ).json()) as Observation;
+        const ident = stored.identifier?.find((i) => i.system === 'urn:ietf:rfc:3986') as {
+          system: string;
+          value: string;
+        };
+        const { id: _id, meta: _meta, ...body } = stored;
+        const post = (token: string) =>
+          s.call(token, '/Observation', {
+            method: 'POST',
+            body: JSON.stringify({ ...body, meta: { profile: stored.meta?.profile } }),
+            headers: { 'if-none-exist': `identifier=${ident.system}|${ident.value}` },
+          });
+        const { token: writer } = await s.client({ id: 'obs-write-only', scope: 'system/Observation.cu' });
+        const refused = await post(writer);
+        expect(refused.status).toBe(403);
+        expect(await diagnostics(refused)).toBe(
+          'sec-scope-1: a Observation matching If-None-Exist exists; answering with it needs read permission on Observation',
+        );
+        const { token: readerWriter } = await s.client({
+          id: 'obs-read-write',
+          scope: 'system/Observation.cru',
+        });
+        const matched = await post(readerWriter);
+        expect(matched.status).toBe(200);
+        expect(((await matched.json()) as Observation).id).toBe(stored.id);
+      });
+
       it('guards the domain API with the scopes of every domain family', async () => {
         const { token } = await s.client({ id: 'obs-only', scope: 'system/Observation.rs' });
         expect((await s.call(token, `${s.url}/api/clients/${suviId('Patient')}/consents`)).status).toBe(403);
@@ -249,6 +308,30 @@ export function securitySuite(
         expect(kelaPatients.entry?.map((e) => e.resource?.id)).toEqual([suviId('Patient')]);
       });
 
+      it('_include and _revinclude show a party only what a read would', async () => {
+        const { token: kela } = await s.client({ id: 'kela-includer', scope: 'system/*.rs', party: 'kela' });
+        const maija = `Patient/${ids.get('Patient|maija')}`;
+        const consents = (await (await s.call(kela, '/Consent?_include=Consent:patient')).json()) as Bundle;
+        const included = consents.entry
+          ?.filter((e) => e.search?.mode === 'include')
+          .map((e) => `Patient/${e.resource?.id}`);
+        expect(included).toEqual([`Patient/${suviId('Patient')}`]);
+        const patients = (await (
+          await s.call(kela, '/Patient?_revinclude=Observation:patient')
+        ).json()) as Bundle;
+        const subjects = new Set(
+          patients.entry
+            ?.filter((e) => e.search?.mode === 'include')
+            .map((e) => (e.resource as Observation).subject?.reference),
+        );
+        // Maija's consent does not give kela her identification: nothing of hers is shown, not even
+        // the data classes it does name (the rule the sync applies to pushes).
+        expect([...subjects]).toEqual([`Patient/${suviId('Patient')}`]);
+        expect((await s.call(kela, `/Observation/${ids.get('Observation|maija')}`)).status).toBe(403);
+        expect((await s.call(kela, `/Consent/${ids.get('Consent|maija')}`)).status).toBe(403);
+        expect(JSON.stringify(consents) + JSON.stringify(patients)).not.toContain(maija);
+      });
+
       it('withholds the data as soon as the consent is withdrawn', async () => {
         const { token: kela } = await s.client({ id: 'kela-2', scope: 'system/*.rs', party: 'kela' });
         const obs = `/Observation/${suviId('Observation')}`;
@@ -273,7 +356,7 @@ export function securitySuite(
         expect((await s.call(kela, obs)).status).toBe(403);
         const search = (await (await s.call(kela, '/Observation')).json()) as Bundle;
         expect(
-          search.entry?.filter(
+          (search.entry ?? []).filter(
             (e) => (e.resource as Observation).subject?.reference === `Patient/${suviId('Patient')}`,
           ),
         ).toEqual([]);
@@ -315,6 +398,43 @@ export function securitySuite(
         expect((searched.entry?.[0]?.resource as Patient).address).toBeUndefined();
         const full = (await (await s.call(admin, `/Patient/${id}`)).json()) as Patient;
         expect(full.address?.[0]?.line).toEqual(['Salainen tie 1']);
+
+        // The same Patient reached through _include, and as the match of a conditional create.
+        const obs = (await (
+          await s.call(admin, `/Observation/${suviId('Observation')}`)
+        ).json()) as Observation;
+        const { id: _obsId, meta: obsMeta, ...obsBody } = obs;
+        const linked = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: JSON.stringify({
+            ...obsBody,
+            meta: { profile: obsMeta?.profile },
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+            subject: { reference: `Patient/${id}` },
+          }),
+        });
+        expect(linked.status, await linked.clone().text()).toBe(201);
+        const { token: both } = await s.client({
+          id: 'obs-patient-no-tk',
+          scope: 'system/Observation.rs system/Patient.cru',
+        });
+        const viaInclude = (await (
+          await s.call(both, `/Observation?patient=${id}&_include=Observation:patient`)
+        ).json()) as Bundle;
+        const includedPatient = viaInclude.entry?.find((e) => e.search?.mode === 'include')
+          ?.resource as Patient;
+        expect(includedPatient.id).toBe(id);
+        expect(includedPatient.meta?.security?.map((c) => c.code)).toEqual(['TURVAKIELTO', 'REDACTED']);
+        expect(JSON.stringify(viaInclude)).not.toContain('Salainen');
+        const again = await s.call(both, '/Patient', {
+          method: 'POST',
+          body: JSON.stringify(labelled),
+          headers: { 'if-none-exist': `identifier=urn:ietf:rfc:3986|${labelled.identifier?.[0]?.value}` },
+        });
+        expect(again.status).toBe(200);
+        const matchedText = await again.text();
+        expect(matchedText).not.toContain('Salainen');
+        expect(matchedText).not.toContain('+358401234567');
       });
     });
 

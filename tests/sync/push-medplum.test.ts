@@ -257,7 +257,7 @@ describe('consent-aware disclosure', () => {
     expect(blocked.map((b) => b.reason)).toEqual([
       'not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded',
       // The client's identity gates everything that refers to the client.
-      "not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded; the client's Patient may not be disclosed, so nothing referring to the client is sent",
+      "not disclosed: identification to other-health-care on 2026-06-01 — no consent recorded; the client's Patient may not be disclosed, so nothing referring to the client is disclosed",
     ]);
     expect((await sync.status()).blockedByConsent).toBeGreaterThanOrEqual(2);
     expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|090981-908W')).toHaveLength(0);
@@ -305,7 +305,7 @@ describe('consent-aware disclosure', () => {
     const [row] = await outboxOf('Observation', obs.id!);
     expect(row.state).toBe('blocked');
     expect(row.reason).toBe(
-      `not disclosed: identification to other-health-care on 2026-06-01 — consent Consent/${client.consentId} is inactive (withdrawn); the client's Patient may not be disclosed, so nothing referring to the client is sent`,
+      `not disclosed: identification to other-health-care on 2026-06-01 — consent Consent/${client.consentId} is inactive (withdrawn); the client's Patient may not be disclosed, so nothing referring to the client is disclosed`,
     );
     expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${client.remote}`)).toHaveLength(0);
   });

@@ -1,6 +1,11 @@
 import type { Consent, Resource } from '@medplum/fhirtypes';
 import { finnishDay } from '../../domain/index.ts';
-import { DEFAULT_FAMILIES, patientReferenceOf, sdkDisclosureRule } from '../../sync/index.ts';
+import {
+  DEFAULT_FAMILIES,
+  clientDisclosure,
+  patientReferenceOf,
+  sdkDisclosureRule,
+} from '../../sync/index.ts';
 
 export interface Disclosure {
   permitted: boolean;
@@ -14,8 +19,9 @@ type ConsentReader = {
 /**
  * Whether a receiving party may see `resource` today: the same families, data classes and consent
  * rule (`isDisclosurePermitted` through the sync's `sdkDisclosureRule`) that decide what the sync
- * pushes to a party. Resources that are nobody's client data (organisations, questionnaires…) are
- * open; the client's own Consents need no consent; client data outside the families is closed.
+ * pushes to a party (`clientDisclosure`: the client's identification first, then the family's data
+ * class). Resources that are nobody's client data (organisations, questionnaires…) are open; client
+ * data outside the families, or naming no client, is closed.
  * Consents are looked up once per client within one `DisclosureCheck`.
  */
 export class DisclosureCheck {
@@ -31,15 +37,23 @@ export class DisclosureCheck {
     const family = DEFAULT_FAMILIES[resource.resourceType];
     const patient = patientReferenceOf(resource);
     if (!family) return { permitted: patient === undefined };
-    if (family.dataClass === null) return { permitted: true };
     if (!patient) return { permitted: false };
-    const decision = sdkDisclosureRule(
-      await this.consentsOf(patient),
-      this.party,
+    const consents = await this.consentsOf(patient);
+    const decision = await clientDisclosure(
+      (dataClass) => {
+        const d = sdkDisclosureRule(consents, this.party, dataClass, this.today);
+        return {
+          permitted: d.permitted,
+          reason: d.reason,
+          consents: d.permitted && d.consentId ? [d.consentId] : [],
+        };
+      },
+      resource.resourceType,
       family.dataClass,
-      this.today,
     );
-    return decision.permitted ? { permitted: true, consentId: decision.consentId } : { permitted: false };
+    return decision.permitted
+      ? { permitted: true, consentId: decision.consents.at(-1) }
+      : { permitted: false };
   }
 
   private consentsOf(patient: string): Promise<Consent[]> {

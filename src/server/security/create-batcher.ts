@@ -3,7 +3,8 @@ import { FhirError } from '../../shared/outcome.ts';
 import type { CreateOptions, WriteResult } from '../../store/index.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import { writeRecord } from './guard-writes.ts';
+import type { Guard } from './guard-context.ts';
+import { createdOrMatch } from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
 import { afterTwoTurns } from './turns.ts';
 
@@ -64,12 +65,28 @@ export class CreateBatcher {
           batch.map(({ resource, opts }) => ({ resource, ...(opts ? { opts } : {}) })),
         );
         const records: AuditRecord[] = [];
-        out.forEach((r, i) => {
-          if (!(r instanceof FhirError))
-            records.push(writeRecord((batch[i] as Pending).p, 'create', 'C', r.resource));
-        });
+        const shown = await Promise.all(
+          out.map(async (r, i) => {
+            if (r instanceof FhirError) return r;
+            const guard: Guard = {
+              p: (batch[i] as Pending).p,
+              base: tx,
+              inTx: (fn) => fn(tx),
+              audit: (rows) => insertAudit(tx, rows),
+            };
+            try {
+              const { result, audit } = await createdOrMatch(guard, r);
+              records.push(audit);
+              return result;
+            } catch (err) {
+              // A match this caller may not see refuses this create only.
+              if (err instanceof FhirError) return err;
+              throw err;
+            }
+          }),
+        );
         await insertAudit(tx, records);
-        return out;
+        return shown;
       });
       results.forEach((r, i) => settle(batch[i] as Pending, r));
     } catch (err) {

@@ -3,7 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { HistoryEntry, StoredJson } from '../../store/index.ts';
+import { type HistoryEntry, type StoredJson, chainedTypes } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { DisclosureCheck } from './consent.ts';
 import {
@@ -17,6 +17,7 @@ import {
   succeeded,
   withheld,
 } from './guard-context.ts';
+import { allows } from './scopes.ts';
 
 type SearchParams = Record<string, string | string[] | undefined>;
 type SearchJsonResult = Awaited<ReturnType<StoreWrites['searchJson']>>;
@@ -72,6 +73,36 @@ async function partyMatches(
   };
 }
 
+type Included = NonNullable<SearchJsonResult['included']>;
+
+/**
+ * `_include`/`_revinclude` results under the rules the matches obey: read permission on each one's
+ * type (an Observation-only client gets no Patient through `_include`), a party's consent, and
+ * turvakielto redaction. Returns what may be shown and the consents that let a party see it.
+ */
+async function visibleIncluded(
+  g: Guard,
+  included: Included,
+): Promise<{ included: Included; consents: string[] }> {
+  const { p } = g;
+  let shown = p.unrestricted ? included : included.filter((inc) => allows(p.scopes, inc.type, 'r'));
+  let consents: string[] = [];
+  if (p.party && shown.length) {
+    const check = new DisclosureCheck(g.base, p.party);
+    const decisions = await Promise.all(shown.map((inc) => check.check(JSON.parse(inc.json) as Resource)));
+    shown = shown.filter((_, i) => decisions[i]?.permitted);
+    consents = consentRefs(decisions.map((d) => d.consentId));
+  }
+  if (!p.turvakielto) {
+    shown = shown.map((inc) =>
+      inc.type === 'Patient' && inc.json.includes(TURVAKIELTO)
+        ? { ...inc, json: JSON.stringify(redactNonDisclosed(JSON.parse(inc.json))) }
+        : inc,
+    );
+  }
+  return { included: shown, consents };
+}
+
 /** The search as the audit row records it (parameters, not results). */
 function queryText(params: SearchParams): string {
   return new URLSearchParams(
@@ -92,6 +123,18 @@ export async function searchJson(
   opts?: { lenient?: boolean },
 ): Promise<SearchJsonResult> {
   const { p } = g;
+  if (!p.unrestricted) {
+    for (const through of chainedTypes(type, params))
+      if (!allows(p.scopes, through, 's'))
+        throw new FhirError(
+          403,
+          issue(
+            'error',
+            'forbidden',
+            `sec-scope-1: searching through ${through} needs search permission on ${through}`,
+          ),
+        );
+  }
   const result = await g.base.searchJson(type, params, opts);
   let { ids, json } = result;
   let consents: string[] = [];
@@ -102,9 +145,25 @@ export async function searchJson(
     );
   }
   const patients = json.flatMap((text, i) => patientOfJson(type, ids[i] as string, text));
-  await g.audit([succeeded(g, 'search-type', 'E', [type], patients, { consents, query: queryText(params) })]);
+  let included: Included | undefined;
+  if (result.included) {
+    const shown = await visibleIncluded(g, result.included);
+    included = shown.included;
+    consents = [...new Set([...consents, ...shown.consents])];
+    for (const inc of included) patients.push(...patientOfJson(inc.type, inc.id, inc.json));
+  }
+  await g.audit([
+    succeeded(
+      g,
+      'search-type',
+      'E',
+      [type, ...(included ?? []).map((inc) => `${inc.type}/${inc.id}`)],
+      [...new Set(patients)],
+      { consents, query: queryText(params) },
+    ),
+  ]);
   const { total: _total, ...rest } = result;
-  return { ...(p.party ? rest : result), ids, json };
+  return { ...(p.party ? rest : result), ids, json, ...(included ? { included } : {}) };
 }
 
 /** Resources found by business identifier (matching before a write): read rules apply to each. */

@@ -1,12 +1,13 @@
 // The guarded store's write members: each write and its audit row in one transaction (the caller's,
 // when a transaction handler holds one).
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError } from '../../shared/outcome.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
 import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import { type Guard, patientOf, record } from './guard-context.ts';
+import { type Guard, checked, patientOf, record } from './guard-context.ts';
+import { allows } from './scopes.ts';
 
 /** The audit record of one written resource. */
 export const writeRecord = (
@@ -23,15 +24,50 @@ export const writeRecord = (
     patients: patientOf(r),
   });
 
+/**
+ * A conditional create that found its match answers with the stored resource, not the one sent: the
+ * caller sees it only as a read would show it (read permission on the type, a party's consent,
+ * turvakielto redaction), and the audit row records a read.
+ */
+async function matchShown<T extends Resource>(
+  g: Guard,
+  written: WriteResult<T>,
+): Promise<{ result: WriteResult<T>; audit: AuditRecord }> {
+  const type = written.resource.resourceType;
+  if (!g.p.unrestricted && !allows(g.p.scopes, type, 'r'))
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-scope-1: a ${type} matching If-None-Exist exists; answering with it needs read permission on ${type}`,
+      ),
+    );
+  const { resource } = await checked(g, written.resource);
+  return { result: { ...written, resource }, audit: writeRecord(g.p, 'create', 'R', written.resource) };
+}
+
+/**
+ * A created resource's audit row, or — for a conditional create's match — the match as its caller may
+ * see it. `g.base` must be the transaction the create ran in (a party's consents are read in it).
+ */
+export async function createdOrMatch<T extends Resource>(
+  g: Guard,
+  written: WriteResult<T>,
+): Promise<{ result: WriteResult<T>; audit: AuditRecord }> {
+  if (written.created) return { result: written, audit: writeRecord(g.p, 'create', 'C', written.resource) };
+  return matchShown(g, written);
+}
+
 export function create<T extends Resource>(
   g: Guard,
   resource: T,
   opts?: CreateOptions,
 ): Promise<WriteResult<T>> {
   return g.inTx(async (tx: StoreTx) => {
-    const written = await tx.create(resource, opts);
-    await insertAudit(tx, [writeRecord(g.p, 'create', 'C', written.resource)]);
-    return written;
+    const { result, audit } = await createdOrMatch({ ...g, base: tx }, await tx.create(resource, opts));
+    await insertAudit(tx, [audit]);
+    return result;
   });
 }
 
@@ -41,12 +77,17 @@ export function createMany(
 ): ReturnType<StoreWrites['createMany']> {
   return g.inTx(async (tx) => {
     const results = await tx.createMany(items);
-    const ok = results.filter((r): r is WriteResult => !(r instanceof FhirError));
-    await insertAudit(
-      tx,
-      ok.map((r) => writeRecord(g.p, 'create', 'C', r.resource)),
+    const audits: AuditRecord[] = [];
+    const shown = await Promise.all(
+      results.map(async (r) => {
+        if (r instanceof FhirError) return r;
+        const { result, audit } = await createdOrMatch({ ...g, base: tx }, r);
+        audits.push(audit);
+        return result;
+      }),
     );
-    return results;
+    await insertAudit(tx, audits);
+    return shown;
   });
 }
 

@@ -5,19 +5,12 @@
  */
 import type { Consent } from '@medplum/fhirtypes';
 import { patientReferenceOf } from '../config.ts';
+import { type ClientDisclosure, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
 import { type OutboxRow, settleBlocked } from '../repository.ts';
 import type { Round } from './state.ts';
 
-/** The data class a client's identity needs; it gates every row that refers to the client. */
-const IDENTITY_CLASS = 'identification';
-
-interface Decision {
-  permitted: boolean;
-  reason: string;
-  /** Local ids of the Consents that permitted it. */
-  consents: string[];
-}
+type Decision = ClientDisclosure;
 
 /** The rows consent lets through; the others are settled `blocked` with the reason. */
 export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
@@ -52,28 +45,22 @@ async function decisionFor(
   row: OutboxRow,
   decide: (patient: string, dataClass: string) => Promise<Decision>,
 ): Promise<Decision | undefined> {
-  const dataClass = families[row.resource_type]?.dataClass;
+  const family = families[row.resource_type];
   const patient = row.patient_id;
   if (!patient) {
-    if (!dataClass) return undefined;
+    // Directory and definitional resources (organisations, questionnaires…) are nobody's client data.
+    if (!family) return undefined;
     return {
       permitted: false,
-      reason: `${row.resource_type} names no client, so no consent can cover its disclosure`,
+      reason: `${row.resource_type} names no client as Patient/<id> of this store (patient or subject), so no consent can cover its disclosure`,
       consents: [],
     };
   }
-  const identity = await decide(patient, IDENTITY_CLASS);
-  if (!identity.permitted) {
-    if (row.resource_type === 'Patient') return identity;
-    return {
-      permitted: false,
-      reason: `${identity.reason}; the client's Patient may not be disclosed, so nothing referring to the client is sent`,
-      consents: identity.consents,
-    };
-  }
-  if (!dataClass || dataClass === IDENTITY_CLASS) return identity;
-  const own = await decide(patient, dataClass);
-  return { ...own, consents: [...new Set([...identity.consents, ...own.consents])] };
+  return clientDisclosure(
+    (dataClass) => decide(patient, dataClass),
+    row.resource_type,
+    family?.dataClass ?? null,
+  );
 }
 
 /** How many clients one Consent search asks for (an OR of `patient` values). */
