@@ -68,6 +68,20 @@ export type Term =
   | { kind: 'param'; key: string; def: ParamDef; modifier?: string; value: string };
 
 /** Search parameters → a `SearchRequest`; unknown names, bad modifiers and paging values are 400s here. */
+/**
+ * A search parameter's values are text without U+0000 (PostgreSQL cannot compare it; the statement
+ * would fail as a 500): 400 naming the parameter otherwise.
+ */
+export function assertSearchText(key: string, values: unknown[]): asserts values is string[] {
+  if (values.some((v) => typeof v !== 'string'))
+    throw badSearch(key, `Invalid value for '${key}': expected text`);
+  if (key.includes('\u0000') || values.some((v) => (v as string).includes('\u0000')))
+    throw badSearch(
+      key.replaceAll('\u0000', ''),
+      `Invalid value for '${key.replaceAll('\u0000', '')}': U+0000 cannot be searched for`,
+    );
+}
+
 export function parseSearch(type: string, params: SearchParams, opts: SearchOptions = {}): SearchRequest {
   const req: SearchRequest = {
     type,
@@ -83,9 +97,7 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
   for (const [key, raw] of Object.entries(params)) {
     if (raw === undefined) continue;
     const list = Array.isArray(raw) ? raw : [raw];
-    if (list.some((v) => typeof v !== 'string')) {
-      throw badSearch(key, `Invalid value for '${key}': expected text`);
-    }
+    assertSearchText(key, list);
     const [name, modifier] = splitKey(key);
     if (parseResultParam(req, key, name, last(list), opts.lenient === true) || PASSTHROUGH.has(name))
       continue;

@@ -425,6 +425,27 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(JSON.stringify(found.body)).not.toContain(family);
   });
 
+  it('a U+0000 in a search value → 400 naming the parameter; in a batch, that entry alone answers 400', async () => {
+    const res = await request(app).get('/fhir/Practitioner?identifier=%00');
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)).toMatchObject({
+      expression: ['identifier'],
+      diagnostics: "Invalid value for 'identifier': U+0000 cannot be searched for",
+    });
+    const p = practitioner();
+    const batch = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: p, request: { method: 'POST', url: 'Practitioner' } },
+        { request: { method: 'GET', url: 'Practitioner?identifier=%00' } },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    expect((batch.body as Bundle).entry?.map((e) => e.response?.status)).toEqual(['201 Created', '400']);
+    expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
+  });
+
   it('__proto__, constructor and prototype keys → 400 without polluting Object.prototype', async () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const p = practitioner();

@@ -460,8 +460,16 @@ async function runBatch(
       if (parsed.resource && refs.size) parsed.resource = rewriteReferences(parsed.resource, refs);
       results.push(await execute(store, ctx, parsed, prefer));
     } catch (err) {
-      if (!(err instanceof FhirError)) throw err;
-      results.push({ response: { status: String(err.status), outcome: err.outcome } });
+      // Each entry answers for itself: an unexpected failure is this entry's 500, and the entries
+      // before it (committed) and after it still get their answers.
+      const failed =
+        err instanceof FhirError
+          ? err
+          : new FhirError(
+              500,
+              issue('fatal', 'exception', `entry[${index}]: the entry could not be processed`),
+            );
+      results.push({ response: { status: String(failed.status), outcome: failed.outcome } });
     }
   }
   return responseBundle('batch-response', results);

@@ -4,6 +4,7 @@ import { FhirError, issue } from '../../shared/outcome.ts';
 import {
   type AuditRecord,
   type StoredAuditRecord,
+  assertSearchText,
   auditEntityType,
   insertAudit,
   parseDateRange,
@@ -209,7 +210,9 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
         issue('error', 'not-supported', `Unknown search parameter "${name}" for AuditEvent`, name),
       );
     }
-    for (const value of ([] as unknown[]).concat(raw).map(String)) {
+    const values = ([] as unknown[]).concat(raw);
+    assertSearchText(name, values);
+    for (const value of values) {
       if (name === 'patient') {
         const ref = value.includes('/') ? value : `Patient/${value}`;
         sql((n) => `patients @> ARRAY[${n}::text]`, ref);
