@@ -1,5 +1,11 @@
 // REST behaviour a FHIR client written to R4 http.html / search.html expects.
-import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CapabilityStatement,
+  OperationOutcome,
+  Practitioner,
+  Resource,
+} from '@medplum/fhirtypes';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,7 +248,41 @@ describe('search results', () => {
   });
 });
 
-describe('history at type and system level', () => {
+describe('history at instance, type and system level', () => {
+  it('GET Type/id/_history pages newest first and honours _since and _count; unknown parameters are 400', async () => {
+    const created = await post('/fhir/Practitioner', practitioner('I0'));
+    const { id } = created.body as Practitioner;
+    let current = created.body as Practitioner;
+    const stamps: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      stamps.push(new Date().toISOString());
+      const res = await request(app)
+        .put(`/fhir/Practitioner/${id}`)
+        .set('content-type', 'application/fhir+json')
+        .set('if-match', `W/"${current.meta?.versionId}"`)
+        .send({ ...current, name: [{ family: `I${i}` }] });
+      expect(res.status).toBe(200);
+      current = res.body as Practitioner;
+    }
+    const versions = (b: Bundle) => b.entry?.map((e) => e.response?.etag);
+    const paged = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _count: '2' });
+    expect(paged.body.total).toBe(4);
+    expect(versions(paged.body)).toEqual(['W/"4"', 'W/"3"']);
+    const next = (paged.body as Bundle).link?.find((l) => l.relation === 'next')?.url as string;
+    const rest = await request(app).get(new URL(next).pathname + new URL(next).search);
+    expect(versions(rest.body)).toEqual(['W/"2"', 'W/"1"']);
+    expect((rest.body as Bundle).link?.some((l) => l.relation === 'next')).toBe(false);
+    const since = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since: stamps[1] });
+    expect(versions(since.body)).toEqual(['W/"4"', 'W/"3"']);
+    const future = await request(app)
+      .get(`/fhir/Practitioner/${id}/_history`)
+      .query({ _since: '2099-01-01T00:00:00Z' });
+    expect(future.body.total).toBe(0);
+    const bad = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since: 'garbage' });
+    expect(bad.status).toBe(400);
+    expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
+  });
+
   it('GET Type/_history and /_history page newest first, honour _since and _count', async () => {
     const since = new Date(Date.now() - 1).toISOString();
     const ids: string[] = [];

@@ -144,7 +144,11 @@ export const searchTypePost: FhirHandler = async (req, ctx) => {
 
 export const historyInstance: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  return { status: 200, body: instanceHistoryBundle(ctx.base, type, id, await ctx.store.history(type, id)) };
+  const q = historyQuery(req.query);
+  return {
+    status: 200,
+    body: instanceHistoryBundle(ctx.base, type, id, await ctx.store.history(type, id), q),
+  };
 };
 
 export const historyType: FhirHandler = async (req, ctx) => {

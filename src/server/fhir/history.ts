@@ -58,20 +58,22 @@ function historyEntry(base: string, type: string, id: string, v: HistoryEntry): 
   };
 }
 
-/** Every version of one resource. */
+/**
+ * One resource's versions (newest first) as a history page: `_since`, `_count` and `_offset` apply
+ * as at type and system level, with a next link while versions remain.
+ */
 export function instanceHistoryBundle(
   base: string,
   type: string,
   id: string,
   versions: HistoryEntry[],
+  q: HistoryPageOptions,
 ): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'history',
-    total: versions.length,
-    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
-    ...(versions.length ? { entry: versions.map((v) => historyEntry(base, type, id, v)) } : {}),
-  };
+  const since = q.since ? Date.parse(q.since) : undefined;
+  const matching =
+    since === undefined ? versions : versions.filter((v) => Date.parse(v.lastUpdated) >= since);
+  const entries = matching.slice(q.offset, q.offset + q.count).map((v) => ({ ...v, resourceType: type, id }));
+  return historyBundle(`${base}/${type}/${id}/_history`, base, q, { total: matching.length, entries });
 }
 
 /** One page of a type's or the system's history, with a next link while versions remain. */
