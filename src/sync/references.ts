@@ -1,3 +1,25 @@
+const ABSOLUTE = /^https?:\/\//i;
+
+/**
+ * Absolute `http(s)://` references anywhere in a resource, except those under `remoteBase` (which
+ * point at the remote already). Nothing tells whether one points at this store, so the sync holds a
+ * row that has one rather than send a reference into the local side.
+ */
+export function absoluteReferences(value: unknown, remoteBase: string, out: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    for (const v of value) absoluteReferences(v, remoteBase, out);
+  } else if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) {
+      const v = obj[k];
+      if (k === 'reference' && typeof v === 'string') {
+        if (ABSOLUTE.test(v) && !v.startsWith(`${remoteBase}/`)) out.push(v);
+      } else absoluteReferences(v, remoteBase, out);
+    }
+  }
+  return out;
+}
+
 /** Reference strings of the form Type/id found anywhere in a resource (inside contained ones too). */
 export function collectReferences(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) {

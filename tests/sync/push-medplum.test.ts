@@ -281,6 +281,84 @@ describe('consent-aware disclosure', () => {
     expect((await outboxOf('Patient', p.id!))[0].state).toBe('done'); // identification is covered
   });
 
+  it('a Consent that names its client other than as Patient/<local id> is blocked, not sent', async () => {
+    const byIdentifier = {
+      ...consent('unused'),
+      patient: { type: 'Patient', identifier: { system: 'urn:oid:1.2.246.21', value: '030879-904X' } },
+    } as Consent;
+    const byUrl = { ...consent('unused'), patient: { reference: 'http://local.example/fhir/Patient/p1' } };
+    const rows = [];
+    for (const c of [byIdentifier, byUrl]) rows.push((await store.create(c)).resource as Consent);
+    await sync.pushOnce();
+    for (const c of rows) {
+      expect(await outboxOf('Consent', c.id!)).toEqual([
+        expect.objectContaining({
+          state: 'blocked',
+          reason:
+            'Consent names no client as Patient/<id> of this store (patient or subject), so no consent can cover its disclosure',
+        }),
+      ]);
+      expect(await remoteAll(peer.url, 'Consent', `identifier=${c.identifier![0].value}`)).toHaveLength(0);
+    }
+  });
+
+  it('a reference to another client whose identification may not go holds the row until it may', async () => {
+    const a = await syncedClient('140181-912B');
+    const b = await syncedClient('150181-913C');
+    const bConsent = await store.read<Consent>('Consent', b.consentId);
+    await store.update({ ...bConsent, status: 'inactive' }, { ifMatchOptional: true });
+    const obs = (
+      await store.create({
+        ...score(a.local),
+        performer: [{ reference: `Patient/${b.local}` }],
+      } as Observation)
+    ).resource as Observation;
+    await sync.pushOnce();
+    const [held] = await outboxOf('Observation', obs.id!);
+    expect(held).toMatchObject({ state: 'held' });
+    expect(held.reason).toBe(
+      `held: refers to Patient/${b.local}, another client — not disclosed: identification to other-health-care on 2026-06-01 — consent Consent/${b.consentId} is inactive (withdrawn)`,
+    );
+    expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${a.remote}`)).toHaveLength(0);
+    // B consents again: the row goes at its next look, references translated.
+    await store.create(consent(b.local));
+    await sync.retry(held.id);
+    await sync.pushOnce();
+    expect((await outboxOf('Observation', obs.id!))[0].state).toBe('done');
+    const [sent] = (await remoteAll(peer.url, 'Observation', `subject=Patient/${a.remote}`)) as Observation[];
+    expect(sent.performer).toEqual([{ reference: `Patient/${b.remote}` }]);
+  });
+
+  it('holds a row with an absolute reference it cannot translate; one to the remote itself goes as it is', async () => {
+    const a = await syncedClient('160181-914D');
+    const foreign = (
+      await store.create({
+        ...score(a.local),
+        derivedFrom: [{ reference: 'http://elsewhere.example/fhir/Observation/o1?x=secret' }],
+      } as Observation)
+    ).resource as Observation;
+    const first = (await store.create(score(a.local))).resource as Observation;
+    await sync.pushOnce();
+    const [held] = await outboxOf('Observation', foreign.id!);
+    expect(held).toMatchObject({
+      state: 'held',
+      reason:
+        'held: references an absolute URL at http://elsewhere.example, which the sync cannot translate (it may point at this store); refer to it as Type/id or by identifier',
+    });
+    const [m] = await store.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
+      [first.id],
+    );
+    const onRemote = (
+      await store.create({
+        ...score(a.local),
+        derivedFrom: [{ reference: `${peer.url}/Observation/${m.remote_id}` }],
+      } as Observation)
+    ).resource as Observation;
+    await sync.pushOnce();
+    expect((await outboxOf('Observation', onRemote.id!))[0].state).toBe('done');
+  });
+
   it('a consent withdrawn in the remote, once pulled, blocks the next push of that client', async () => {
     const client = await syncedClient('111181-910Y');
     const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];

@@ -5,9 +5,10 @@
  */
 import type { Consent } from '@medplum/fhirtypes';
 import { patientReferenceOf } from '../config.ts';
-import { type ClientDisclosure, clientDisclosure } from '../consent-gate.ts';
+import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
-import { type OutboxRow, settleBlocked } from '../repository.ts';
+import { collectReferences } from '../references.ts';
+import { type OutboxRow, release, settleBlocked } from '../repository.ts';
 import type { Round } from './state.ts';
 
 type Decision = ClientDisclosure;
@@ -15,15 +16,20 @@ type Decision = ClientDisclosure;
 /** The rows consent lets through; the others are settled `blocked` with the reason. */
 export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const { ctx } = round;
-  const patients = [
-    ...new Set(rows.flatMap((r) => (r.action !== 'delete' && r.patient_id ? [r.patient_id] : []))),
-  ];
-  const consents = await timeSpent(ctx, 'consent', () => consentsOf(round, patients));
+  const others = new Map(rows.map((r) => [r.id, otherClients(r)]));
+  const patients = new Set([...others.values()].flat());
+  for (const r of rows) if (r.action !== 'delete' && r.patient_id) patients.add(r.patient_id);
+  const consents = await timeSpent(ctx, 'consent', () => consentsOf(round, [...patients]));
   const decide = decider(round, consents);
   const passing: OutboxRow[] = [];
   for (const row of rows) {
     const decision = row.action === 'delete' ? undefined : await decisionFor(ctx.families, row, decide);
     if (!decision || decision.permitted) {
+      const held = await otherClientRefused(others.get(row.id) ?? [], decide);
+      if (held) {
+        await holdBack(round, row, held);
+        continue;
+      }
       round.consents ??= new Map();
       round.consents.set(row.id, decision?.consents ?? []);
       passing.push(row);
@@ -38,6 +44,42 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
     await timeSpent(ctx, 'database', () => settleBlocked(ctx.store, round.claim, [row.id], decision.reason));
   }
   return passing;
+}
+
+/** Patients other than the row's own client that the row refers to (e.g. a CareTeam member). */
+function otherClients(row: OutboxRow): string[] {
+  if (row.action === 'delete') return [];
+  const out: string[] = [];
+  for (const ref of collectReferences(row.payload)) {
+    const id = ref.startsWith('Patient/') ? ref.slice('Patient/'.length) : undefined;
+    if (id && id !== row.patient_id) out.push(id);
+  }
+  return out;
+}
+
+/**
+ * Why a reference to another client's Patient may not go (that client's identification is not
+ * disclosed to the party), or undefined. Held, not blocked: the row goes once the other client's
+ * consent permits, and no consent change of the row's own client is needed for that.
+ */
+async function otherClientRefused(
+  patients: string[],
+  decide: (patient: string, dataClass: string) => Promise<Decision>,
+): Promise<string | undefined> {
+  for (const patient of patients) {
+    const identity = await decide(patient, IDENTITY_CLASS);
+    if (!identity.permitted) return `held: refers to Patient/${patient}, another client — ${identity.reason}`;
+  }
+  return undefined;
+}
+
+async function holdBack(round: Round, row: OutboxRow, reason: string): Promise<void> {
+  const { ctx } = round;
+  round.result.held++;
+  ctx.metrics.pushed.inc({ type: row.resource_type, result: 'held' });
+  await timeSpent(ctx, 'database', () =>
+    release(ctx.store, round.claim, [row.id], ctx.heldRecheckMs, reason, 'held'),
+  );
 }
 
 async function decisionFor(

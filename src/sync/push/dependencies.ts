@@ -6,7 +6,7 @@
  */
 import { timeSpent } from '../context.ts';
 import { businessIdentifier } from '../context.ts';
-import { collectReferences } from '../references.ts';
+import { absoluteReferences, collectReferences } from '../references.ts';
 import {
   type IdMapping,
   type OutboxRow,
@@ -51,7 +51,9 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
 
   const verdicts = new Map<string, Verdict>();
   for (const row of rows) {
-    const v = ownVerdict(deps.get(row.id)!, inBatch, mappings, states, logical, ctx.pushTypes);
+    const v =
+      absoluteVerdict(row, ctx.remote.baseUrl) ??
+      ownVerdict(deps.get(row.id)!, inBatch, mappings, states, logical, ctx.pushTypes);
     if (v) verdicts.set(row.id, v);
   }
   // A row whose in-batch dependency cannot go cannot go either (to a fixed point).
@@ -94,6 +96,19 @@ async function knownState(round: Round, synced: string[], inBatch: Map<string, O
     for (const [k, m] of late) mappings.set(k, m);
   }
   return { mappings, states };
+}
+
+/** A row with an absolute reference the sync cannot translate (it may point at this store) is held. */
+function absoluteVerdict(row: OutboxRow, remoteBase: string): Verdict | undefined {
+  if (row.action === 'delete') return undefined;
+  const [absolute] = absoluteReferences(row.payload, remoteBase);
+  if (absolute === undefined) return undefined;
+  // The origin only: the rest of a URL may carry anything, and reasons reach logs and status.
+  const origin = URL.canParse(absolute) ? new URL(absolute).origin : 'an unreadable URL';
+  return {
+    kind: 'hold',
+    reason: `held: references an absolute URL at ${origin}, which the sync cannot translate (it may point at this store); refer to it as Type/id or by identifier`,
+  };
 }
 
 function ownVerdict(
