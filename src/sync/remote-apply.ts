@@ -36,18 +36,29 @@ export interface ApplyOptions {
   supersede?: { keepRow?: string };
 }
 
+/**
+ * Where a remote reference points locally: the mapped local resource, or — for a resource the id map
+ * does not know (the pull does not fetch it) — the remote's own absolute URL, never the bare remote
+ * id, which here would dangle or name some unrelated local resource.
+ */
+type LocalReferences = (remoteRef: string) => string;
+
+function localReferences(byRemote: Map<string, IdMapping>, remoteBase: string): LocalReferences {
+  return (ref) => {
+    const m = byRemote.get(ref);
+    return m ? `${m.resource_type}/${m.local_id}` : `${remoteBase}/${ref}`;
+  };
+}
+
 /** Remote copy → local shape: no remote id or server meta, references through the id map. */
-function toLocal(remote: Resource, remoteToLocal: Map<string, string>): Resource {
+function toLocal(remote: Resource, localRef: LocalReferences): Resource {
   const { id: _id, meta, ...rest } = remote;
   const keptMeta = meta && { profile: meta.profile, security: meta.security, tag: meta.tag };
   const clean = {
     ...rest,
     ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}),
   } as Resource;
-  return translateReferences(clean, (ref) => {
-    const local = remoteToLocal.get(ref);
-    return local ? { reference: local } : undefined;
-  }).value;
+  return translateReferences(clean, (ref) => ({ reference: localRef(ref) })).value;
 }
 
 function mappingOf(local: Resource, remote: Resource): IdMapping {
@@ -90,14 +101,14 @@ export async function applyRemoteBatch(
   });
   const todo = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
   if (!todo.length) return outcomes;
-  const remoteToLocal = new Map([...byRemote].map(([k, m]) => [k, `${m.resource_type}/${m.local_id}`]));
+  const localRef = localReferences(byRemote, ctx.remote.baseUrl);
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       markPulledWrites(tx);
       const transfers: Transfer[] = [];
-      const existing = await createFresh(tx, todo, remotes, keys, byRemote, remoteToLocal, transfers);
+      const existing = await createFresh(tx, todo, remotes, keys, byRemote, localRef, transfers);
       for (const [i, localId] of existing) {
-        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, remoteToLocal, opts, transfers);
+        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, localRef, opts, transfers);
       }
       await auditTransfers(tx, ctx, 'import', transfers);
     }),
@@ -115,7 +126,7 @@ async function createFresh(
   remotes: Resource[],
   keys: string[],
   byRemote: Map<string, IdMapping>,
-  remoteToLocal: Map<string, string>,
+  localRef: LocalReferences,
   transfers: Transfer[],
 ): Promise<Map<number, string | undefined>> {
   const fresh = todo.flatMap((i) => {
@@ -124,7 +135,7 @@ async function createFresh(
   });
   const written = await tx.createMany(
     fresh.map(({ i, ifNoneExist }) => ({
-      resource: toLocal(remotes[i], remoteToLocal),
+      resource: toLocal(remotes[i], localRef),
       opts: { ifNoneExist },
     })),
   );
@@ -154,12 +165,12 @@ async function applyOne(
   tx: Tx,
   remote: Resource,
   mappedLocalId: string | undefined,
-  remoteToLocal: Map<string, string>,
+  localRef: LocalReferences,
   opts: ApplyOptions,
   transfers: Transfer[],
 ): Promise<ApplyOutcome> {
   const type = remote.resourceType;
-  const local = toLocal(remote, remoteToLocal);
+  const local = toLocal(remote, localRef);
   let localId = mappedLocalId;
   if (!localId) {
     const ident = businessIdentifier(remote);

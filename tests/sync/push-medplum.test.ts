@@ -419,6 +419,25 @@ describe('pull from a Medplum peer', () => {
   });
 });
 
+describe('pull: references the id map does not know', () => {
+  it("become the remote's absolute URL, never a bare remote id that would dangle here", async () => {
+    const client = await syncedClient('171181-915E');
+    const plan = await remotePost(peer.url, carePlan(client.remote, 'Vain toisessa järjestelmässä'));
+    const qr = await remotePost(peer.url, {
+      ...selfAssessment(client.remote),
+      basedOn: [{ reference: `CarePlan/${plan.id}` }],
+    } as QuestionnaireResponse);
+    await sync.pullOnce();
+    const [local] = (
+      await store.search('QuestionnaireResponse', {
+        identifier: `${qr.identifier?.system}|${qr.identifier?.value}`,
+      })
+    ).resources as QuestionnaireResponse[];
+    expect(local.subject).toEqual({ reference: `Patient/${client.local}` });
+    expect(local.basedOn).toEqual([{ reference: `${peer.url}/CarePlan/${plan.id}` }]);
+  });
+});
+
 describe('configuration', () => {
   it('sync-config-1: a second outbox hook on the same store is refused', async () => {
     let err: unknown;
