@@ -281,6 +281,36 @@ describe('consent-aware disclosure', () => {
     expect((await outboxOf('Patient', p.id!))[0].state).toBe('done'); // identification is covered
   });
 
+  it("a withdrawal of a consent the remote holds goes to the remote; the client's other data no longer does", async () => {
+    const client = await syncedClient('180181-916F');
+    const local = await store.read<Consent>('Consent', client.consentId);
+    await store.update(
+      {
+        ...local,
+        status: 'inactive',
+        extension: [
+          {
+            url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
+            valueDateTime: '2026-05-31',
+          },
+        ],
+      },
+      { ifMatchOptional: true },
+    );
+    const obs = (await store.create(score(client.local))).resource as Observation;
+    await sync.pushOnce();
+    const consentRows = await outboxOf('Consent', client.consentId);
+    expect(consentRows.at(-1)?.state).toBe('done');
+    const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
+    expect(remote.status).toBe('inactive');
+    expect((await outboxOf('Observation', obs.id!))[0].state).toBe('blocked');
+    // A withdrawn Consent the remote never held is not sent: that would disclose the client.
+    const p = (await store.create(patient('190181-917H'))).resource as Patient;
+    const never = (await store.create(consent(p.id!, { status: 'inactive' }))).resource as Consent;
+    await sync.pushOnce();
+    expect((await outboxOf('Consent', never.id!))[0].state).toBe('blocked');
+  });
+
   it('a Consent that names its client other than as Patient/<local id> is blocked, not sent', async () => {
     const byIdentifier = {
       ...consent('unused'),

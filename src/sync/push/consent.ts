@@ -8,7 +8,7 @@ import { patientReferenceOf } from '../config.ts';
 import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
-import { type OutboxRow, release, settleBlocked } from '../repository.ts';
+import { type OutboxRow, mappingsForLocal, release, settleBlocked } from '../repository.ts';
 import type { Round } from './state.ts';
 
 type Decision = ClientDisclosure;
@@ -35,6 +35,12 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       passing.push(row);
       continue;
     }
+    if (await withdrawalToTell(round, row)) {
+      round.consents ??= new Map();
+      round.consents.set(row.id, []);
+      passing.push(row);
+      continue;
+    }
     round.result.blocked++;
     ctx.metrics.pushed.inc({ type: row.resource_type, result: 'blocked' });
     ctx.log.info(
@@ -44,6 +50,20 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
     await timeSpent(ctx, 'database', () => settleBlocked(ctx.store, round.claim, [row.id], decision.reason));
   }
   return passing;
+}
+
+/**
+ * A withdrawn Consent that the remote already holds goes although the client's identification no
+ * longer may: the party that received data under it must be told of the withdrawal (DOMAIN.md), and
+ * it already holds the client's Patient, so nothing new about the client is disclosed.
+ */
+async function withdrawalToTell(round: Round, row: OutboxRow): Promise<boolean> {
+  if (row.resource_type !== 'Consent' || row.action === 'delete') return false;
+  const status = (row.payload as Consent).status;
+  if (status !== 'inactive' && status !== 'rejected') return false;
+  const key = `Consent/${row.resource_id}`;
+  const mapped = await timeSpent(round.ctx, 'database', () => mappingsForLocal(round.ctx.store, [key]));
+  return mapped.has(key);
 }
 
 /** Patients other than the row's own client that the row refers to (e.g. a CareTeam member). */
