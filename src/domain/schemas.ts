@@ -26,8 +26,8 @@ const LocalId = Type.String({
   pattern: '^[A-Za-z0-9\\-.]{1,64}$',
   description: 'local id in the source system',
 });
-/** Free text: non-empty, no leading or trailing white space (FHIR string rules). */
-const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S(.*\\S)?$' });
+/** Free text: non-empty, no leading or trailing white space (FHIR string rules); line breaks inside are fine. */
+const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S([\\s\\S]*\\S)?$' });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
 const Score = Type.Integer({
   minimum: WORK_ABILITY_SCORE_RANGE.min,

@@ -69,6 +69,16 @@ describe('domain validation names the field and the rule', () => {
     expect(r.issue.diagnostics).toBe('Assessment.selfScore: must be <= 10 (schema maximum)');
   });
 
+  it('free text may span lines but not start or end with white space', () => {
+    const a = suvi.assessments![0]!;
+    expect(() => validateDomain('assessment', { ...a, note: 'Rivi 1\nRivi 2' })).not.toThrow();
+    for (const note of [' Rivi', 'Rivi\n', '   ']) {
+      const r = firstIssue(() => validateDomain('assessment', { ...a, note }));
+      expect(r.field).toBe('Assessment.note');
+      expect(r.issue.diagnostics).toMatch(/^Assessment\.note: must match pattern/);
+    }
+  });
+
   it('consent without parties → schema minItems on Consent.parties', () => {
     const c = { ...suvi.consents![0]!, parties: [] };
     const r = firstIssue(() => validateDomain('consent', c));
