@@ -34,6 +34,26 @@ describe('HETU details', () => {
     });
   });
 
+  it('names the part that breaks the shape, never echoing the code', () => {
+    expect(checkHetuFormat('010181-900c')).toEqual({
+      valid: false,
+      failure: 'check-character',
+      reason: "check character 'c' is not one of 0–9 and A–Y without G, I, O, Q and Z",
+    });
+    expect(checkHetuFormat('010181-900Z').failure).toBe('check-character');
+    expect(checkHetuFormat('010181G900C')).toMatchObject({
+      failure: 'century-sign',
+      reason: "century sign 'G' is not one of + - Y X W V U A B C D E F",
+    });
+    const short = checkHetuFormat('010181-90C');
+    expect(short).toEqual({
+      valid: false,
+      failure: 'format',
+      reason: 'not of the form DDMMYYCZZZQ (11 characters)',
+    });
+    expect(short.reason).not.toContain('010181');
+  });
+
   it('reports the impossible date', () => {
     expect(parseHetu('290200-902D')).toMatchObject({
       valid: false,

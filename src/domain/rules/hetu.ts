@@ -53,6 +53,27 @@ export function hetuCheckCharacter(dateDigits: string, individualNumber: string)
   return CHECK_CHARS[Number(dateDigits + individualNumber) % 31]!;
 }
 
+/**
+ * Which part of a HETU that does not have the shape breaks it. The reason names the part and, for a
+ * one-character part, that character; never the code itself (reasons reach error messages).
+ */
+function shapeFailure(hetu: string): { valid: false; reason: string; failure: HetuFailure } {
+  if (!/^\d{6}.\d{3}.$/.test(hetu))
+    return { valid: false, failure: 'format', reason: 'not of the form DDMMYYCZZZQ (11 characters)' };
+  const sign = hetu[6] as string;
+  if (!(sign in CENTURY))
+    return {
+      valid: false,
+      failure: 'century-sign',
+      reason: `century sign '${sign}' is not one of + - Y X W V U A B C D E F`,
+    };
+  return {
+    valid: false,
+    failure: 'check-character',
+    reason: `check character '${hetu[10]}' is not one of 0–9 and A–Y without G, I, O, Q and Z`,
+  };
+}
+
 function isRealDate(year: number, month: number, day: number): boolean {
   const d = new Date(Date.UTC(year, month - 1, day));
   return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
@@ -64,15 +85,7 @@ function isRealDate(year: number, month: number, day: number): boolean {
  */
 export function checkHetuFormat(hetu: string): { valid: boolean; reason: string; failure?: HetuFailure } {
   const m = SHAPE.exec(hetu);
-  if (!m) {
-    return {
-      valid: false,
-      failure: /^\d{6}.\d{3}.$/.test(hetu) ? 'century-sign' : 'format',
-      reason: /^\d{6}.\d{3}.$/.test(hetu)
-        ? `century sign '${hetu[6]}' is not one of + - Y X W V U A B C D E F`
-        : `'${hetu}' is not of the form DDMMYYCZZZQ`,
-    };
-  }
+  if (!m) return shapeFailure(hetu);
   const year = CENTURY[m[4]!]! + Number(m[3]);
   if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
     return { valid: false, failure: 'date', reason: `${m[1]}.${m[2]}.${year} is not a calendar date` };
