@@ -305,7 +305,7 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
             { url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) },
           ],
           role: { coding: [{ ...k.actorRole }] },
-          reference: org ? ref('organization', org, ctx) : { display: displayOf(CS.consentParty!, p, 'fi') },
+          reference: org ? ref('organization', org, ctx) : { display: displayOf(CS.consentParty!, p, ctx.lang) },
         };
       }),
       code: c.dataClasses.map((d) => concept(CS.dataClass!, d)),

@@ -133,6 +133,18 @@ describe('narrative and language', () => {
     expect(patient!.text!.div).toContain(`${hetuLabel}: 120395-902S`);
   });
 
+  it('names a consent party without an organisation in the record language', () => {
+    const displays = (language: 'fi' | 'sv' | 'en') =>
+      (
+        (toResources('consent', suvi.consents![0]!, { language }) as Consent[])[0]!.provision?.actor ?? []
+      ).map((a) => a.reference?.display);
+    const [fi, sv, en] = [displays('fi'), displays('sv'), displays('en')];
+    expect(fi.length).toBeGreaterThan(0);
+    expect(sv).not.toEqual(fi);
+    expect(en).not.toEqual(fi);
+    expect(en).not.toEqual(sv);
+  });
+
   it('escapes text into XHTML', () => {
     const plan = { ...suvi.plans![0]!, goals: [{ id: 'g', description: 'A & B <c> "d"' }] };
     const [goal] = toResources('plan', plan);
