@@ -195,6 +195,11 @@ export const ActivitySchema = Type.Object(
     /** *Päivää viikossa*. */
     daysPerWeek: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 })),
     period: Type.Optional(Period),
+    /**
+     * *Kesto kuukausina* — how long it runs when the schedule gives a length, not an end date (FHIR
+     * `Timing.repeat.boundsDuration` in months); an alternative to `period`.
+     */
+    durationMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
     /** The professional who carries it out. */
     performerId: Type.Optional(LocalId),
     /** *Jatkopolku* — where the activity led. */

@@ -170,6 +170,15 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
     ...periodIssues(p.period, `${base}.period`),
     ...p.activities.flatMap((a, i) => [
       ...periodIssues(a.period, `${base}.activities[${i}].period`),
+      ...(a.period && a.durationMonths !== undefined
+        ? [
+            ruleIssue(
+              `${base}.activities[${i}].durationMonths`,
+              'activity-bounds',
+              'period and durationMonths are alternatives (FHIR Timing.repeat.bounds[x] holds one)',
+            ),
+          ]
+        : []),
       ...checkPlanActivity(a).map((v) => ruleIssue(`${base}.activities[${i}].${v.field}`, v.rule, v.reason)),
     ]),
   ],

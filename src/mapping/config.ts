@@ -53,6 +53,8 @@ export interface MapTable {
   consent: Record<'scope' | 'category' | 'actorRole', SimpleCoding> & { policyUri: string };
   planStatus: { carePlan: Record<string, string>; activity: Record<string, string> };
   timing: { period: number; periodUnit: 'wk' };
+  /** A duration in months (UCUM `mo`), as Timing.repeat.boundsDuration carries it. */
+  months: { unit: string; system: string; code: string };
   referral: { status: 'active'; intent: 'order' };
   team: { status: 'active' };
   codedFields: Record<string, string>;

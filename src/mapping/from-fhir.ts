@@ -19,6 +19,7 @@ import type {
   Reference,
   Resource,
   ServiceRequest,
+  TimingRepeat,
 } from '@medplum/fhirtypes';
 import type {
   Activity,
@@ -304,6 +305,39 @@ function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
   return out;
 }
 
+/**
+ * An activity's schedule: a weekly frequency is `daysPerWeek`, bounds are a `period` or a duration
+ * in months. Any other frequency or duration unit has no domain field: refused rather than misread.
+ */
+function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: string): void {
+  if (!repeat) return;
+  if (repeat.frequency !== undefined) {
+    if (repeat.period !== MAP.timing.period || repeat.periodUnit !== MAP.timing.periodUnit)
+      fail(
+        path,
+        `only a weekly frequency (period ${MAP.timing.period}, periodUnit '${MAP.timing.periodUnit}') maps to daysPerWeek`,
+      );
+    a.daysPerWeek = repeat.frequency;
+  }
+  if (repeat.boundsPeriod?.start) {
+    a.period = { start: repeat.boundsPeriod.start.slice(0, 10) };
+    put(a.period, 'end', repeat.boundsPeriod.end?.slice(0, 10));
+  }
+  const duration = repeat.boundsDuration;
+  if (duration) {
+    if (
+      duration.code !== MAP.months.code ||
+      duration.system !== MAP.months.system ||
+      !Number.isInteger(duration.value)
+    )
+      fail(
+        `${path}.boundsDuration`,
+        `only a whole number of months (${MAP.months.system}#${MAP.months.code}) maps to durationMonths`,
+      );
+    a.durationMonths = duration.value;
+  }
+}
+
 function readPlan(c: CarePlan, r: Reader): SupportPlan {
   const categoryIndex = (c.category ?? []).findIndex((cc) => codeFrom(cc, MAP.codedFields.planCategory!));
   const out: SupportPlan = {
@@ -331,12 +365,7 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
       const p = `${r.path}.activity[${i}]`;
       const a: Activity = { service: r.code(d?.code, 'service', `${p}.detail.code`) as Activity['service'] };
       put(a, 'description', d?.description);
-      const repeat = d?.scheduledTiming?.repeat;
-      put(a, 'daysPerWeek', repeat?.frequency);
-      if (repeat?.boundsPeriod?.start) {
-        a.period = { start: repeat.boundsPeriod.start.slice(0, 10) };
-        put(a.period, 'end', repeat.boundsPeriod.end?.slice(0, 10));
-      }
+      readSchedule(a, d?.scheduledTiming?.repeat, `${p}.detail.scheduledTiming.repeat`);
       if (d?.performer?.[0])
         a.performerId = r.refId('professional', d.performer[0], `${p}.detail.performer[0]`);
       const onward = act.outcomeCodeableConcept?.[0];

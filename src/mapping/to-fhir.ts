@@ -305,7 +305,9 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
             { url: MAP.extensions.consentReceivingParty, valueCodeableConcept: concept(CS.consentParty!, p) },
           ],
           role: { coding: [{ ...k.actorRole }] },
-          reference: org ? ref('organization', org, ctx) : { display: displayOf(CS.consentParty!, p, ctx.lang) },
+          reference: org
+            ? ref('organization', org, ctx)
+            : { display: displayOf(CS.consentParty!, p, ctx.lang) },
         };
       }),
       code: c.dataClasses.map((d) => concept(CS.dataClass!, d)),
@@ -352,9 +354,11 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
       status: MAP.planStatus.activity[p.status] as 'in-progress',
     };
     if (a.description !== undefined) detail.description = a.description;
-    if (a.daysPerWeek !== undefined || a.period !== undefined) {
+    if (a.daysPerWeek !== undefined || a.period !== undefined || a.durationMonths !== undefined) {
       const repeat: NonNullable<Timing['repeat']> = {};
       if (a.period !== undefined) repeat.boundsPeriod = { ...a.period };
+      else if (a.durationMonths !== undefined)
+        repeat.boundsDuration = { ...MAP.months, value: a.durationMonths };
       if (a.daysPerWeek !== undefined) Object.assign(repeat, { frequency: a.daysPerWeek, ...MAP.timing });
       detail.scheduledTiming = { repeat };
     }

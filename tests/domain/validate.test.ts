@@ -106,7 +106,7 @@ describe('domain validation names the field and the rule', () => {
     expect(firstIssue(() => validateDomain('plan', p)).field).toBe('SupportPlan.activities[0].period');
     p.activities[0]!.period = { start: '2026-04-01' };
     expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toContain(
-      'needs a period with start and end',
+      'needs a period with start and end, or a duration in months',
     );
   });
 

@@ -355,6 +355,61 @@ describe('fromFhir', () => {
     );
   });
 
+  it('reads and writes an activity bounded by a duration in months (boundsDuration, as tyk-rwa-2 allows)', () => {
+    const record = structuredClone(suvi);
+    const { period: _period, ...unbounded } = record.plans![0]!.activities[0]!;
+    const activity = { ...unbounded, durationMonths: 12 };
+    record.plans![0]!.activities[0] = activity;
+    const bundle = toFhir(record);
+    const plan = resources(bundle).find((r) => r.resourceType === 'CarePlan') as CarePlan;
+    expect(plan.activity?.[0]?.detail?.scheduledTiming?.repeat).toEqual({
+      boundsDuration: { unit: 'months', system: 'http://unitsofmeasure.org', code: 'mo', value: 12 },
+      frequency: 2,
+      period: 1,
+      periodUnit: 'wk',
+    });
+    expect(fromFhir(bundle).plans?.[0]?.activities[0]).toEqual(activity);
+    // Out of 3–24 months, or both bounds at once: the domain rules say which.
+    expect(() =>
+      toFhir({
+        ...record,
+        plans: [{ ...record.plans![0]!, activities: [{ ...activity, durationMonths: 2 }] }],
+      }),
+    ).toThrow(
+      'tyk-rwa-2: WorkAbilityRecord.plans[0].activities[0].durationMonths: rehabilitative work activity lasts 3–24 months, got 2',
+    );
+    expect(() =>
+      toFhir({
+        ...record,
+        plans: [
+          {
+            ...record.plans![0]!,
+            activities: [{ ...activity, period: { start: '2026-04-01', end: '2026-09-30' } }],
+          },
+        ],
+      }),
+    ).toThrow('activity-bounds');
+  });
+
+  it('refuses a schedule it has no field for instead of misreading it', () => {
+    const bundle = toFhir(suvi);
+    const plan = resources(bundle).find((r) => r.resourceType === 'CarePlan') as CarePlan;
+    const repeat = plan.activity![0]!.detail!.scheduledTiming!.repeat!;
+    repeat.periodUnit = 'mo';
+    expect(() => fromFhir(bundle)).toThrow(
+      ".activity[0].detail.scheduledTiming.repeat: only a weekly frequency (period 1, periodUnit 'wk') maps to daysPerWeek",
+    );
+    const { boundsPeriod: _bounds, ...rest } = repeat;
+    plan.activity![0]!.detail!.scheduledTiming!.repeat = {
+      ...rest,
+      periodUnit: 'wk',
+      boundsDuration: { value: 2, code: 'a', system: 'http://unitsofmeasure.org' },
+    };
+    expect(() => fromFhir(bundle)).toThrow(
+      '.activity[0].detail.scheduledTiming.repeat.boundsDuration: only a whole number of months (http://unitsofmeasure.org#mo) maps to durationMonths',
+    );
+  });
+
   it('refuses input that is not a resource', () => {
     expect(() => fromFhir({ foo: 1 } as never)).toThrow('resourceType: input is not a FHIR resource');
   });

@@ -3,7 +3,7 @@ import type { Activity } from '../types.ts';
 import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
 
 export interface ActivityViolation {
-  field: 'daysPerWeek' | 'period';
+  field: 'daysPerWeek' | 'period' | 'durationMonths';
   rule: 'tyk-rwa-1' | 'tyk-rwa-2';
   reason: string;
 }
@@ -33,11 +33,19 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
       reason: `rehabilitative work activity is 1–4 days a week, got ${a.daysPerWeek ?? 'none'}`,
     });
   }
-  if (a.period?.end === undefined) {
+  if (a.period?.end === undefined && a.durationMonths !== undefined) {
+    if (a.durationMonths < RWA_DURATION_MONTHS.min || a.durationMonths > RWA_DURATION_MONTHS.max)
+      out.push({
+        field: 'durationMonths',
+        rule: 'tyk-rwa-2',
+        reason: `rehabilitative work activity lasts 3–24 months, got ${a.durationMonths}`,
+      });
+  } else if (a.period?.end === undefined) {
     out.push({
       field: 'period',
       rule: 'tyk-rwa-2',
-      reason: 'rehabilitative work activity needs a period with start and end (3–24 months)',
+      reason:
+        'rehabilitative work activity needs a period with start and end, or a duration in months (3–24 months)',
     });
   } else {
     // Same arithmetic as the invariant: start + 3 months <= end <= start + 24 months.
