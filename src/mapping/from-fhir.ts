@@ -106,9 +106,15 @@ class Reader {
   /** The domain id a reference points to: its identifier, else the resolved target's identifiers. */
   refId(kind: FhirKind, ref: Reference | undefined, path: string): string {
     if (!ref) return fail(path, 'is required');
+    const expected = MAP.kinds[kind].resourceType;
+    const named = ref.type ?? referencedType(ref.reference);
+    if (named !== undefined && named !== expected)
+      return fail(path, `refers to a ${named}, expected a ${expected}`);
     const local = ref.identifier && localIdOf(kind, [ref.identifier], this.opts);
     if (local) return local;
     const target = this.opts.resolve?.(ref);
+    if (target && target.resourceType !== expected)
+      return fail(path, `refers to a ${target.resourceType}, expected a ${expected}`);
     if (target)
       return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
     return fail(
@@ -129,6 +135,32 @@ class Reader {
   }
 }
 
+/**
+ * The professional among the performers: the first that is (or may be) a PractitionerRole — a
+ * performer list may name the client too — with its path.
+ */
+function performerOf(
+  r: Reader,
+  performers: Reference[] | undefined,
+  path: string,
+): [Reference | undefined, string] {
+  const list = performers ?? [];
+  const typeOf = (p: Reference) =>
+    p.type ?? referencedType(p.reference) ?? r.opts.resolve?.(p)?.resourceType ?? 'PractitionerRole';
+  const i = Math.max(
+    0,
+    list.findIndex((p) => typeOf(p) === 'PractitionerRole'),
+  );
+  return [list[i], `${path}.performer[${i}]`];
+}
+
+/** The type a literal reference names (`Type/id`, also absolute), if it names one. */
+function referencedType(reference: string | undefined): string | undefined {
+  const m =
+    reference && /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/.exec(reference);
+  return m ? m[1] : undefined;
+}
+
 function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
 }
@@ -139,8 +171,11 @@ function readClient(p: Patient, r: Reader): Client {
   const temp = ids.find(
     (i) => i.use === MAP.identifiers.temporaryUse && i.system?.startsWith('urn:oid:1.2.246.10.'),
   );
-  const name = p.name?.[0];
-  if (!name?.family) fail(`${r.path}.name[0].family`, 'is required');
+  // The name in use: official first, then any current one with a family name; never an old one.
+  const names = p.name ?? [];
+  const current = names.filter((n) => n.use !== 'old' && !n.period?.end);
+  const name = current.find((n) => n.use === 'official' && n.family) ?? current.find((n) => n.family);
+  if (!name?.family) fail(`${r.path}.name`, 'a current name with a family name is required');
   const c: Client = {
     id: r.idOf('client', ids),
     name: { family: name.family, given: [...(name.given ?? [])] },
@@ -199,7 +234,7 @@ function readAssessment(o: Observation, r: Reader): Assessment {
     id: r.idOf('assessment', o.identifier),
     clientId: r.refId('client', o.subject, `${r.path}.subject`),
     date: r.date(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
-    assessorId: r.refId('professional', o.performer?.[0], `${r.path}.performer[0]`),
+    assessorId: r.refId('professional', ...performerOf(r, o.performer, r.path)),
   };
   for (const c of MAP.assessmentComponents) {
     const found = (o.component ?? [])
@@ -366,8 +401,8 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
       const a: Activity = { service: r.code(d?.code, 'service', `${p}.detail.code`) as Activity['service'] };
       put(a, 'description', d?.description);
       readSchedule(a, d?.scheduledTiming?.repeat, `${p}.detail.scheduledTiming.repeat`);
-      if (d?.performer?.[0])
-        a.performerId = r.refId('professional', d.performer[0], `${p}.detail.performer[0]`);
+      if (d?.performer?.length)
+        a.performerId = r.refId('professional', ...performerOf(r, d.performer, `${p}.detail`));
       const onward = act.outcomeCodeableConcept?.[0];
       if (onward)
         a.onwardPath = r.code(

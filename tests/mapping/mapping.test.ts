@@ -410,6 +410,34 @@ describe('fromFhir', () => {
     );
   });
 
+  it('refuses a reference to the wrong kind of resource; picks the professional among performers', () => {
+    const bundle = toFhir(suvi);
+    const all = resources(bundle);
+    const assessment = all.find(
+      (r) =>
+        r.resourceType === 'Observation' && r.meta?.profile?.[0]?.endsWith('tyokyky-work-ability-assessment'),
+    ) as Observation;
+    const patientEntry = bundle.entry!.find((e) => e.resource?.resourceType === 'Patient')!;
+    const professional = assessment.performer![0]!;
+    // The client first, then the professional: still read as the professional.
+    assessment.performer = [{ reference: patientEntry.fullUrl }, professional];
+    expect(fromFhir(bundle).assessments?.[0]?.assessorId).toBe(suvi.assessments![0]!.assessorId);
+    assessment.performer = [{ reference: patientEntry.fullUrl }];
+    expect(() => fromFhir(bundle)).toThrow('.performer[0]: refers to a Patient, expected a PractitionerRole');
+    assessment.performer = [{ ...professional, type: 'Patient' }];
+    expect(() => fromFhir(bundle)).toThrow('.performer[0]: refers to a Patient, expected a PractitionerRole');
+  });
+
+  it('reads the official current name, not an old one', () => {
+    const [patient] = toResources('client', suvi.client) as Patient[];
+    const official = patient!.name![0]!;
+    const renamed = { ...patient!, name: [{ use: 'old' as const, family: 'Vanhanimi' }, official] };
+    expect(fromFhir(renamed).value).toMatchObject({ name: { family: official.family } });
+    expect(() => fromFhir({ ...patient!, name: [{ given: ['Suvi'] }] })).toThrow(
+      'Patient.name: a current name with a family name is required',
+    );
+  });
+
   it('refuses input that is not a resource', () => {
     expect(() => fromFhir({ foo: 1 } as never)).toThrow('resourceType: input is not a FHIR resource');
   });
