@@ -60,7 +60,8 @@ export function securitySuite(
       it('refuses a request without a token with 401, WWW-Authenticate and an OperationOutcome, and audits it', async () => {
         const res = await s.call(undefined, `/Patient/${suviId('Patient')}`);
         expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+        // RFC 6750 §3.1: no credentials, no error code.
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tyokyky-fhir"');
         expect(await diagnostics(res)).toMatch(/^sec-auth-1: /);
         const log = await s.call(auditor, '/AuditEvent?agent=unauthenticated&entity-type=Patient');
         const bundle = (await log.json()) as Bundle;
@@ -164,6 +165,9 @@ export function securitySuite(
         expect((await s.call(token, '/Observation?_count=1')).status).toBe(200);
         const create = await s.call(token, '/Observation', { method: 'POST', body: '{}' });
         expect(create.status).toBe(403);
+        expect(create.headers.get('www-authenticate')).toBe(
+          'Bearer realm="tyokyky-fhir", error="insufficient_scope"',
+        );
         expect(await diagnostics(create)).toMatch(/^sec-scope-1: /);
         expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(403);
         expect((await s.call(token, `/Observation/${suviId('Observation')}/_history`)).status).toBe(200);

@@ -46,8 +46,20 @@ const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
   operation: 'E',
 };
 
-const refuse = (status: 401 | 403, rule: string, text: string) =>
-  new FhirError(status, issue('error', status === 401 ? 'login' : 'forbidden', `${rule}: ${text}`));
+/**
+ * RFC 6750 §3: a request without credentials gets the challenge alone, a rejected token
+ * `invalid_token`, a token without the scope `insufficient_scope`.
+ */
+const CHALLENGE = {
+  'sec-auth-1': 'Bearer realm="tyokyky-fhir"',
+  'sec-auth-2': 'Bearer realm="tyokyky-fhir", error="invalid_token"',
+  'sec-scope-1': 'Bearer realm="tyokyky-fhir", error="insufficient_scope"',
+} as const;
+
+const refuse = (status: 401 | 403, rule: keyof typeof CHALLENGE, text: string) =>
+  new FhirError(status, issue('error', status === 401 ? 'login' : 'forbidden', `${rule}: ${text}`), {
+    'WWW-Authenticate': CHALLENGE[rule],
+  });
 
 /** Runs an Express-style middleware as a promise. */
 const run = (mw: RequestHandler, req: Request, res: Response) =>
@@ -242,8 +254,6 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       return p;
     } catch (err) {
       if (err instanceof FhirError && (err.status === 401 || err.status === 403)) {
-        if (err.status === 401)
-          res.setHeader('WWW-Authenticate', 'Bearer realm="tyokyky-fhir", error="invalid_token"');
         if (!res.locals.audited)
           await auditRequest(
             opts.writer,
