@@ -517,6 +517,17 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(method.status).toBe(405);
     expect(method.headers.allow).toBe('GET, HEAD, PUT, DELETE');
     expect(firstIssue(method.body)?.code).toBe('not-supported');
+    // A literal segment is not also a type or an id: Allow lists what works on that very path.
+    for (const [verb, path, allow] of [
+      ['post', '/fhir/metadata', 'GET, HEAD'],
+      ['delete', '/fhir/Practitioner/_history', 'GET, HEAD'],
+      ['get', '/fhir/Practitioner/$validate', 'POST'],
+      ['put', '/fhir/_history', 'GET, HEAD'],
+    ] as const) {
+      const res = await request(app)[verb](path).set('Content-Type', FHIR).send('{}');
+      expect(res.status, `${verb} ${path}`).toBe(405);
+      expect(res.headers.allow, `${verb} ${path}`).toBe(allow);
+    }
   });
 
   it('unexpected failures are 500 OperationOutcomes without internals', async () => {

@@ -7,6 +7,8 @@ interface Compiled {
   route: FhirRoute;
   /** Per segment: a literal to equal, or a parameter name (starting with ':'). */
   segments: string[];
+  /** How many of the segments are literals (the more, the more specific). */
+  literals: number;
 }
 
 export interface Match {
@@ -44,28 +46,51 @@ function matchSegments(c: Compiled, parts: string[]): Record<string, string> | u
   return params;
 }
 
+/**
+ * The routes whose pattern matches `parts`, the most specific only: where a literal segment
+ * (`metadata`, `_history`, `$validate`) matches, a `:param` at the same place does not also claim the
+ * path for other methods (`POST /metadata` is a 405, not a create of type "metadata").
+ */
+function candidates(
+  list: Compiled[],
+  parts: string[],
+): Array<{ c: Compiled; params: Record<string, string> }> {
+  let best = -1;
+  let out: Array<{ c: Compiled; params: Record<string, string> }> = [];
+  for (const c of list) {
+    const params = matchSegments(c, parts);
+    if (!params) continue;
+    if (c.literals > best) {
+      best = c.literals;
+      out = [];
+    }
+    if (c.literals === best) out.push({ c, params });
+  }
+  return out;
+}
+
 export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
   const byLength = new Map<number, Compiled[]>();
   for (const route of routes) {
     const segments = split(route.path);
     const list = byLength.get(segments.length) ?? [];
-    list.push({ route, segments });
+    list.push({ route, segments, literals: segments.filter((x) => !x.startsWith(':')).length });
     byLength.set(segments.length, list);
   }
   const methodOf = (method: string) => (method === 'HEAD' ? 'GET' : (method as Method));
+  const lookup = (method: string, parts: string[]) => {
+    const found = candidates(byLength.get(parts.length) ?? [], parts);
+    const hit = found.find(({ c }) => c.route.method === methodOf(method));
+    return { found, hit: hit && { route: hit.c.route, params: hit.params } };
+  };
   return {
     match(method, path) {
-      const parts = split(path).map(decode);
-      let allowed: Set<string> | undefined; // made only on the way to a 405
-      for (const c of byLength.get(parts.length) ?? []) {
-        const params = matchSegments(c, parts);
-        if (!params) continue;
-        if (c.route.method === methodOf(method)) return { route: c.route, params };
-        allowed ??= new Set();
-        allowed.add(c.route.method);
-        if (c.route.method === 'GET') allowed.add('HEAD');
-      }
-      if (allowed) {
+      const { found, hit } = lookup(method, split(path).map(decode));
+      if (hit) return hit;
+      if (found.length) {
+        const allowed = new Set(
+          found.flatMap(({ c }) => (c.route.method === 'GET' ? ['GET', 'HEAD'] : [c.route.method])),
+        );
         throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported on ${path}`), {
           Allow: [...allowed].join(', '),
         });
@@ -79,12 +104,7 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
       } catch {
         return undefined;
       }
-      for (const c of byLength.get(parts.length) ?? []) {
-        if (c.route.method !== methodOf(method)) continue;
-        const params = matchSegments(c, parts);
-        if (params) return { route: c.route, params };
-      }
-      return undefined;
+      return lookup(method, parts).hit;
     },
   };
 }
