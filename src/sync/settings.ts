@@ -4,6 +4,7 @@
  * `tyokyky serve --remote …` alike: the same settings, the same checks, the same RemoteConfig.
  */
 import { readFileSync } from 'node:fs';
+import { CONSENT_PARTIES } from '../domain/index.ts';
 import { checkHttpUrl } from '../shared/http-url.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
 
@@ -31,6 +32,13 @@ const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
  * settings are incomplete or malformed. Without a remote URL the result is undefined.
  */
 export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
+  // Checked with or without a remote: a command that only reads the queue still names them.
+  const party = s.party ?? 'other-health-care';
+  if (!(CONSENT_PARTIES as readonly string[]).includes(party))
+    throw new Error(`--party must be a consent-party code (${CONSENT_PARTIES.join(', ')}), got "${party}"`);
+  const kind = s.remoteKind ?? 'fhir-store';
+  if (kind !== 'fhir-store' && kind !== 'kanta-phr')
+    throw new Error(`--remote-kind must be fhir-store or kanta-phr, got "${kind}"`);
   if (!s.remote) return undefined;
   const instead = 'use the token settings (--token-url, --client-id, --client-secret or --client-key)';
   checkHttpUrl(s.remote, '--remote', instead);
@@ -61,9 +69,6 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   } else if (s.clientId || s.clientSecret || s.clientKey) {
     throw new Error('--client-id/--client-secret/--client-key need --token-url (or TYOKYKY_SYNC_TOKEN_URL)');
   }
-  const kind = s.remoteKind ?? 'fhir-store';
-  if (kind !== 'fhir-store' && kind !== 'kanta-phr')
-    throw new Error(`--remote-kind must be fhir-store or kanta-phr, got "${kind}"`);
   let application: RemoteConfig['application'];
   if (kind === 'kanta-phr') {
     if (!s.applicationName || !s.applicationId)
@@ -74,7 +79,7 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   }
   return {
     baseUrl: s.remote,
-    party: s.party ?? 'other-health-care',
+    party,
     auth,
     bundle,
     timeoutMs,

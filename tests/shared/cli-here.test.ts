@@ -1,6 +1,6 @@
 // tests/helpers/cli.ts runs `tyokyky` in the test's process; it must answer as the real command does.
 // One real process per case here, so that the suites using runHere need none for their own cases.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,11 @@ describe('runHere (the CLI in this process) answers as the real command', () => 
     ['a command’s own refusal (exit 2)', ['sync', 'retry', 'abc', '--data-dir', join(dir, 'none')], 2],
     ['a usage error from the parser (exit 2, help after it)', ['frobnicate'], 2],
     ['help (exit 0)', ['map', '--help'], 0],
+    [
+      'a file to load that does not exist (exit 2)',
+      ['load', join(dir, 'missing.json'), '--url', 'http://127.0.0.1:9/fhir'],
+      2,
+    ],
     ['the version (exit 0)', ['--version'], 0],
     [
       'a reading command where there is no store (exit 2)',
@@ -32,10 +37,12 @@ describe('runHere (the CLI in this process) answers as the real command', () => 
 
 describe('tyokyky (the real process) on an error no command handles', () => {
   it('prints one line without a stack trace and exits 1', async () => {
-    const missing = join(dir, 'missing.json');
-    const r = await run(['load', missing, '--url', 'http://127.0.0.1:9/fhir']);
+    // A symbolic link to itself: stat fails with ELOOP, which `load` does not handle itself.
+    const loop = join(dir, 'loop.json');
+    symlinkSync(loop, loop);
+    const r = await run(['load', loop, '--url', 'http://127.0.0.1:9/fhir']);
     expect(r.code).toBe(1);
-    expect(r.out.trim()).toBe(`tyokyky: ENOENT: no such file or directory, stat '${missing}'`);
+    expect(r.out.trim()).toBe(`tyokyky: ELOOP: too many symbolic links encountered, stat '${loop}'`);
   });
 });
 

@@ -33,6 +33,7 @@ describe('remoteConfigFrom', () => {
       { remoteKind: 'kanta-phr', applicationName: 'x' },
       '--remote-kind kanta-phr needs --application-name and --application-id',
     ],
+    [{ party: 'bogus-party' }, '--party must be a consent-party code (kela, te-services,'],
     [{ bundle: 'stream' }, '--bundle must be auto, transaction, batch or none'],
     [{ timeout: '-1' }, '--timeout must be a positive number of ms, got "-1"'],
     [{ tokenUrl: 'http://t' }, '--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url'],
@@ -51,6 +52,14 @@ describe('remoteConfigFrom', () => {
     [{ tokenUrl: '/token', clientId: 'c', clientSecret: 's' }, '--token-url must be an absolute http(s) URL'],
   ])('refuses %j', (settings, message) => {
     expect(() => remoteConfigFrom({ remote: 'http://r.example/fhir', ...settings })).toThrow(message);
+  });
+
+  it('checks the party and the remote kind also without a remote (commands that only read the queue)', () => {
+    expect(remoteConfigFrom({})).toBeUndefined();
+    expect(() => remoteConfigFrom({ party: 'bogus' })).toThrow('--party must be a consent-party code');
+    expect(() => remoteConfigFrom({ remoteKind: 'bogus' })).toThrow(
+      '--remote-kind must be fhir-store or kanta-phr',
+    );
   });
 
   it.each([

@@ -17,7 +17,7 @@ export function registerLoadCommand(program: Command): void {
 
 /** Posts every file, one line per file; exit status 1 when any failed. */
 async function runLoad(files: string[], opts: { url: string; token?: string }): Promise<void> {
-  const { expandFiles, loadFile } = await import('../load/files.ts');
+  const { MissingPathError, expandFiles, loadFile } = await import('../load/files.ts');
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
   let base: string;
   try {
@@ -26,8 +26,16 @@ async function runLoad(files: string[], opts: { url: string; token?: string }): 
     console.error((err as Error).message);
     process.exit(2);
   }
+  let expanded: string[];
+  try {
+    expanded = await expandFiles(files);
+  } catch (err) {
+    if (!(err instanceof MissingPathError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
   let failed = 0;
-  for (const file of await expandFiles(files)) {
+  for (const file of expanded) {
     const r = await loadFile(file, base, opts.token);
     if (!r.ok) failed++;
     console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);

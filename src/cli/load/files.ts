@@ -10,11 +10,18 @@ export interface LoadResult {
   summary: string;
 }
 
+/** A path on the command line that does not exist (a usage error: exit 2, like validate and map). */
+export class MissingPathError extends Error {}
+
 /** Files to load: plain files as given, directories expanded to their *.json files (sorted). */
 export async function expandFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    if ((await stat(p)).isDirectory()) {
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new MissingPathError(`tyokyky load: no such file or directory: ${p}`);
+      throw err;
+    });
+    if (st.isDirectory()) {
       const names = (await readdir(p)).filter((n) => n.endsWith('.json')).sort();
       files.push(...names.map((n) => join(p, n)));
     } else {
