@@ -705,7 +705,8 @@ export type StateKey =
   | 'last_pull_success'
   | 'last_pull_skipped'
   | 'last_error'
-  | 'backfill';
+  | 'backfill'
+  | 'remote';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(
@@ -713,6 +714,23 @@ export async function setState(db: Db, key: StateKey, value: string): Promise<vo
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
     [key, value],
   );
+}
+
+/**
+ * The remote this store's id map belongs to: `url` when none was recorded yet (it is recorded),
+ * otherwise the one recorded first.
+ */
+export async function bindRemote(db: Db, url: string): Promise<string> {
+  await db.query(`INSERT INTO sync_state (key, value) VALUES ('remote', $1) ON CONFLICT (key) DO NOTHING`, [
+    url,
+  ]);
+  const [row] = await db.query<{ value: string }>(`SELECT value FROM sync_state WHERE key = 'remote'`);
+  return row?.value ?? url;
+}
+
+/** The `n` id map entries written last (to ask a remote whether it holds them). */
+export function recentMappings(db: Db, n: number): Promise<IdMapping[]> {
+  return db.query<IdMapping>(`SELECT ${MAP_COLUMNS} FROM sync_idmap ORDER BY updated_at DESC LIMIT $1`, [n]);
 }
 
 export async function readStates(db: Db): Promise<Map<string, string>> {

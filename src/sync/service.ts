@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { finnishDay } from '../domain/index.ts';
-import { FhirError } from '../shared/outcome.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import { migrateAuditLog } from './audit.ts';
 import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
@@ -18,13 +18,17 @@ import { RemoteClient } from './remote-client.ts';
 import {
   type OutboxRow,
   type OutboxState,
+  bindRemote,
   enqueueMany,
   follow,
   isPulledWrite,
   listByState,
+  recentMappings,
   requeue,
+  setState,
   unblockConsentPatients,
 } from './repository.ts';
+import { RemoteHttpError } from './resilience.ts';
 import {
   SYNC_MIGRATIONS,
   SYNC_MIGRATIONS_2,
@@ -251,6 +255,41 @@ function migrateAll(
 }
 
 /**
+ * One remote per store, also across restarts: the id map holds that remote's ids, so pushing them to
+ * another server would send references into nothing there. A new URL is accepted when the server
+ * behind it holds what the id map says the remote holds (the same server behind a proxy or a new
+ * name), or when nothing was mapped yet; otherwise sync-config-2.
+ */
+async function sameRemote(ctx: SyncContext): Promise<void> {
+  const url = ctx.remote.baseUrl;
+  const bound = await bindRemote(ctx.store, url);
+  if (bound === url) return;
+  const sample = await recentMappings(ctx.store, 3);
+  const held = await Promise.all(
+    sample.map((m) =>
+      ctx.remote.request('GET', `${m.resource_type}/${m.remote_id}`).then(
+        () => true,
+        (err) => {
+          if (err instanceof RemoteHttpError && (err.status === 404 || err.status === 410)) return false;
+          throw err;
+        },
+      ),
+    ),
+  );
+  if (sample.length && !held.some(Boolean))
+    throw new FhirError(
+      409,
+      issue(
+        'error',
+        'conflict',
+        `sync-config-2: this store syncs with ${bound} (its id map holds that server's ids), and ${url} holds none of them; use a fresh store for another remote`,
+      ),
+    );
+  await setState(ctx.store, 'remote', url);
+  ctx.log.info({ from: bound, to: url }, 'sync: the remote answers under a new URL');
+}
+
+/**
  * The backfill the first push or pull on a store waits for (one run per service; a failed run is
  * tried again by the next push or pull, and resumes — nothing is queued twice).
  */
@@ -258,6 +297,7 @@ function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number)
   let backfilled: Promise<BackfillStatus> | undefined;
   return () => {
     backfilled ??= ready
+      .then(() => sameRemote(ctx))
       .then(() => backfill(ctx, { pageSize }))
       .catch((err) => {
         backfilled = undefined;

@@ -45,6 +45,10 @@ afterAll(async () => {
   await store.close();
 });
 beforeEach(async () => {
+  // Each test's peer is a new server: the store forgets the last one's ids, as a fresh store would
+  // (sync-config-2 refuses a store whose id map belongs to a server that holds none of them).
+  await store.query('DELETE FROM sync_idmap');
+  await store.query("DELETE FROM sync_state WHERE key = 'remote'");
   peer = await startMedplumPeer();
   proxy = await startFaultProxy(peer.url);
   sync = worker(15_000, 20);

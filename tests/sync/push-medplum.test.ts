@@ -469,6 +469,42 @@ describe('pull: references the id map does not know', () => {
 });
 
 describe('configuration', () => {
+  it('sync-config-2: a store stays with its remote; the same server under another URL is accepted', async () => {
+    await syncedClient('200181-918J');
+    const other = await startMedplumPeer();
+    try {
+      const elsewhere = createSync({
+        store,
+        remote: { baseUrl: other.url, party: 'other-health-care' },
+        installHook: false,
+      });
+      await elsewhere.ready;
+      const refused = await elsewhere.pushOnce().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(FhirError);
+      expect((refused as FhirError).outcome.issue?.[0]?.diagnostics).toBe(
+        `sync-config-2: this store syncs with ${peer.url} (its id map holds that server's ids), and ${other.url} holds none of them; use a fresh store for another remote`,
+      );
+      expect(await remoteAll(other.url, 'Patient')).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+    const sameServer = peer.url.replace('127.0.0.1', 'localhost');
+    expect(sameServer).not.toBe(peer.url);
+    const renamed = createSync({
+      store,
+      remote: { baseUrl: sameServer, party: 'other-health-care' },
+      installHook: false,
+    });
+    await renamed.ready;
+    await renamed.pushOnce();
+    const [bound] = await store.query<{ value: string }>("SELECT value FROM sync_state WHERE key = 'remote'");
+    expect(bound?.value).toBe(sameServer);
+    await sync.pushOnce(); // and back: the first URL is the same server too
+  });
+
   it('sync-config-1: a second outbox hook on the same store is refused', async () => {
     let err: unknown;
     try {
