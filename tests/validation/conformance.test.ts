@@ -40,7 +40,7 @@ const CASE_COUNTS: Record<string, number> = {
   json: 15,
   'measure-report': 9,
   narrative: 4,
-  primitives: 22,
+  primitives: 23,
   profiles: 24,
   questionnaire: 12,
   references: 14,

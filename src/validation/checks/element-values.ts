@@ -12,6 +12,22 @@ const MAX_STRING = 1024 * 1024;
 const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const URI_TYPES = new Set(['uri', 'url', 'canonical', 'uuid']);
 
+/** Space or a control character: what Java's String.trim() removes, as the reference validator trims. */
+const trimmed = (code: number) => code <= 0x20;
+
+/**
+ * The reference validator's warnings on a `string` (not markdown, where edges can matter): all white
+ * space, or white space at either end. Unlike it, the value is not quoted (it may be client data).
+ */
+function stringWhitespace(ctx: CheckContext, value: string): void {
+  if (!value.length) return;
+  let all = true;
+  for (let i = 0; i < value.length && all; i++) all = trimmed(value.charCodeAt(i));
+  if (all) ctx.report('warning', 'value', 'value should not be all whitespace');
+  else if (trimmed(value.charCodeAt(0)) || trimmed(value.charCodeAt(value.length - 1)))
+    ctx.report('warning', 'value', 'value should not start or finish with whitespace');
+}
+
 /** The rules on a primitive value (already known to be well formed). */
 export function checkPrimitiveValue(
   ctx: CheckContext,
@@ -35,6 +51,7 @@ export function checkPrimitiveValue(
       );
     }
   }
+  if (type === 'string' && typeof value === 'string') stringWhitespace(ctx, value);
   if (typeof value === 'string') checkExampleUrl(ctx, value, type);
   if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
   if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
