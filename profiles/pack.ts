@@ -1,19 +1,8 @@
 /** Packs SUSHI output (+ ConceptMaps) into a standard FHIR NPM package folder, deterministically. */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFORMANCE_TYPES } from '../src/validation/core-definitions.ts';
 import { packageIndex } from './fhir-cache.ts';
-
-const CONFORMANCE_TYPES = new Set([
-  'StructureDefinition',
-  'CodeSystem',
-  'ValueSet',
-  'ConceptMap',
-  'SearchParameter',
-  'OperationDefinition',
-  'CapabilityStatement',
-  'NamingSystem',
-  'ImplementationGuide',
-]);
 
 export interface PackageManifest {
   name: string;
@@ -72,8 +61,11 @@ export function packFhirPackage(opts: {
     if (!CONFORMANCE_TYPES.has(r.resourceType))
       throw new Error(`${r.resourceType}/${r.id} is not a conformance resource`);
   }
-  const conformance = [...generated.filter((r) => CONFORMANCE_TYPES.has(r.resourceType)), ...extra];
-  const examples = generated.filter((r) => !CONFORMANCE_TYPES.has(r.resourceType));
+  // A canonical resource without a url (e.g. a minimal example Questionnaire) cannot be resolved: an example.
+  const isConformance = (r: (typeof generated)[number]) =>
+    CONFORMANCE_TYPES.has(r.resourceType) && typeof (r as { url?: unknown }).url === 'string';
+  const conformance = [...generated.filter(isConformance), ...extra];
+  const examples = generated.filter((r) => !isConformance(r));
   rmSync(opts.out, { recursive: true, force: true });
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'package.json'), `${JSON.stringify(opts.manifest, null, 2)}\n`);

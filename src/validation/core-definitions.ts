@@ -23,6 +23,11 @@ const CORE_FILES = [
   'search-parameters.json',
 ];
 
+/**
+ * The canonical resources a package holds for others to resolve: definitions, terminology, and
+ * Questionnaires (a QuestionnaireResponse names its Questionnaire by canonical). The profiles' packer
+ * (profiles/pack.ts) puts these in the package root and everything else in `example/`.
+ */
 export const CONFORMANCE_TYPES = new Set([
   'StructureDefinition',
   'ValueSet',
@@ -34,6 +39,7 @@ export const CONFORMANCE_TYPES = new Set([
   'CapabilityStatement',
   'ImplementationGuide',
   'CompartmentDefinition',
+  'Questionnaire',
 ]);
 
 /** What the registry lists of a conformance resource without parsing it. */

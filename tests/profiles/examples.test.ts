@@ -108,20 +108,23 @@ describe('negative examples', () => {
   );
 });
 
-describe('with our Questionnaires loaded as conformance resources', () => {
-  it('every QuestionnaireResponse example and persona entry answers its Questionnaire with 0 errors', async () => {
-    const { join } = await import('node:path');
-    const { projectPackages } = await import('../../src/validation/index.ts');
-    const questionnaires = ['kykyviisari', 'self-assessment-minimal'].map((id) =>
-      join(PACKAGE, 'example', `Questionnaire-${id}.json`),
+describe('our Questionnaires, conformance resources of the package', () => {
+  it('resolve by canonical, and every QuestionnaireResponse example and persona entry answers its Questionnaire with 0 errors', () => {
+    expect(validator.registry.resolve(`${CANONICAL}/Questionnaire/kykyviisari`)?.resourceType).toBe(
+      'Questionnaire',
     );
-    const withForms = await createValidator({ packages: [...questionnaires, ...projectPackages()] });
     const responses = all.filter((e) => e.resource.resourceType === 'QuestionnaireResponse');
     expect(responses.length).toBeGreaterThanOrEqual(4); // two package examples, Suvi's and Sirpa's
-    for (const e of responses) expect(errorsOf(withForms.validate(e.resource)), e.name).toEqual([]);
+    for (const e of responses) {
+      const issues = validator.validate(e.resource).issue ?? [];
+      expect(errorsOf({ issue: issues }), e.name).toEqual([]);
+      expect(issues.map((i: Json) => i.diagnostics).join('\n'), e.name).not.toContain(
+        'could not be resolved',
+      );
+    }
     const unanswered = { ...responses[0].resource, item: [] };
     expect(
-      errorsOf(withForms.validate(unanswered)).map((i: Json) => i.diagnostics ?? i.details?.text),
+      errorsOf(validator.validate(unanswered)).map((i: Json) => i.diagnostics ?? i.details?.text),
     ).toContain("No response found for required item with id = 'overall'");
   });
 });

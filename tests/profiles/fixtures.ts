@@ -45,6 +45,10 @@ export function examples(): Example[] {
   const out: Example[] = [];
   for (const f of jsonFiles(join(PACKAGE, 'example')))
     out.push({ name: relative(ROOT, f), resource: readJson(f) });
+  // Our Questionnaires sit in the package root (others resolve them by canonical) and are instances
+  // of the self-assessment profile: examples of it too.
+  for (const f of jsonFiles(PACKAGE).filter((x) => /\/Questionnaire-[^/]+\.json$/.test(x)))
+    out.push({ name: relative(ROOT, f), resource: readJson(f) });
   for (const f of walkJson(join(ROOT, 'examples', 'profiles')))
     out.push({ name: relative(ROOT, f), resource: readJson(f) });
   for (const f of walkJson(join(ROOT, 'examples', 'personas'))) {

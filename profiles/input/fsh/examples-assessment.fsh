@@ -2,7 +2,7 @@ Instance: kykyviisari
 InstanceOf: TyokykySelfAssessment
 Title: "Kykyviisari-structured self-assessment (maximal Questionnaire)"
 Description: "Overall work ability and the five Kykyviisari domains, each 0–10."
-Usage: #example
+Usage: #definition
 * url = "https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari"
 * version = "0.1.0"
 * name = "TyokykyKykyviisariSelfAssessment"
