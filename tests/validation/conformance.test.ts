@@ -43,7 +43,7 @@ const CASE_COUNTS: Record<string, number> = {
   primitives: 23,
   profiles: 24,
   questionnaire: 12,
-  references: 14,
+  references: 15,
   snapshots: 12,
   'structure-definitions': 10,
   terminology: 26,

@@ -31,7 +31,28 @@ export function checkReference(
   }
   const found = r.startsWith('#') ? resolveLocal(walk, r) : resolveUrl(walk, r);
   if (!found) return;
+  checkTypeAgrees(walk, value.type, r, found);
   checkTarget(walk, r, el, ref, found.target, found.implied);
+}
+
+const CORE_TYPE = 'http://hl7.org/fhir/StructureDefinition/';
+
+/**
+ * R4 Reference.type: "If both Reference.type and Reference.reference are populated and
+ * Reference.reference is a FHIR URL, both SHALL be consistent". A `type` relative to the core
+ * StructureDefinition base is compared with the type the reference resolves to or names.
+ */
+function checkTypeAgrees(walk: CheckContext, type: unknown, r: string, found: Resolved): void {
+  if (typeof type !== 'string') return;
+  const actual = typeof found.target?.resourceType === 'string' ? found.target.resourceType : found.implied;
+  const named = type.startsWith(CORE_TYPE) ? type.slice(CORE_TYPE.length) : type;
+  if (!actual || named === actual || named.includes('/')) return;
+  walk.report(
+    'error',
+    'invalid',
+    `The type '${type}' in Reference.type does not match the type '${actual}' of the reference '${r}'; both SHALL be consistent`,
+    'type',
+  );
 }
 
 interface Resolved {
