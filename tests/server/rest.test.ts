@@ -459,6 +459,43 @@ describe('writes', () => {
     expect(firstIssue(res.body)?.diagnostics).toMatch(/Duplicated property name "active"/);
   });
 
+  it('a transaction rewrites urn:uuid links in the narrative as it rewrites references', async () => {
+    const target = uniqueUrn();
+    const div = (href: string) =>
+      `<div xmlns="http://www.w3.org/1999/xhtml"><p>Katso <a href="${href}">mittaus</a></p></div>`;
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: target,
+          resource: { resourceType: 'Observation', status: 'final', code: { text: 'a' } },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        {
+          fullUrl: uniqueUrn(),
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'b' },
+            text: { status: 'generated', div: div(target) },
+            derivedFrom: [{ reference: target }],
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const res = await post('/fhir', bundle);
+    expect(res.status).toBe(200);
+    const [first, second] = (res.body as Bundle).entry!.map(
+      (e) => e.response?.location?.split('/_history')[0],
+    );
+    const stored = await request(app).get(new URL(second!).pathname);
+    const relative = new URL(first!).pathname.replace(/^\/fhir\//, '');
+    expect(stored.body.derivedFrom).toEqual([{ reference: relative }]);
+    expect(stored.body.text.div).toBe(div(relative));
+  });
+
   it('a transaction urn:uuid reference matching no fullUrl is 400 naming the entry', async () => {
     const bundle = {
       resourceType: 'Bundle',

@@ -136,10 +136,26 @@ export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
   if (value === null || typeof value !== 'object') return value;
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    copy[k] =
-      k === 'reference' && typeof v === 'string' && refs.has(v) ? refs.get(v) : rewriteReferences(v, refs);
+    if (k === 'reference' && typeof v === 'string' && refs.has(v)) copy[k] = refs.get(v);
+    else if (k === 'div' && typeof v === 'string' && v.includes('urn:uuid:'))
+      copy[k] = rewriteNarrative(v, refs);
+    else copy[k] = rewriteReferences(v, refs);
   }
   return copy as T;
+}
+
+/**
+ * The narrative's links to other entries (`<a href="urn:uuid:…">`, `<img src="urn:uuid:…">`): a
+ * transaction SHALL rewrite them as it rewrites references (R4 http.html, transaction processing).
+ */
+function rewriteNarrative(div: string, refs: Map<string, string>): string {
+  return div.replace(
+    /(\s(?:href|src)=)(["'])(urn:uuid:[^"']+)\2/g,
+    (whole, attr: string, quote: string, urn: string) => {
+      const target = refs.get(urn);
+      return target ? `${attr}${quote}${target}${quote}` : whole;
+    },
+  );
 }
 
 /** Every Reference.reference string inside `value`. */
