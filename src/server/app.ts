@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { checkOutboxId } from '../sync/index.ts';
 import { bindFhirRoutes } from './fhir/express-binding.ts';
+import type { SecurityStatement } from './fhir/route-types.ts';
 import { FHIR_ROUTES } from './fhir/routes.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
 import { FHIR_JSON, send } from './http/negotiation.ts';
@@ -96,7 +97,14 @@ export function createApp(opts: AppOptions): express.Express {
   } else {
     app.use(
       '/fhir',
-      bindFhirRoutes(FHIR_ROUTES, { storeFor, policy, strict, limits, baseUrl: opts.baseUrl }),
+      bindFhirRoutes(FHIR_ROUTES, {
+        storeFor,
+        policy,
+        strict,
+        limits,
+        baseUrl: opts.baseUrl,
+        ...(opts.security ? { security: securityStatement(opts.security) } : {}),
+      }),
     );
     // The domain API needs the mapping stage (about 2 s to import): loaded on its first request.
     let domain: Promise<express.Router> | undefined;
@@ -115,6 +123,11 @@ export function createApp(opts: AppOptions): express.Express {
   });
   app.use(errorHandler(logger, limits));
   return app;
+}
+
+/** What the CapabilityStatement declares of the security layer. */
+function securityStatement(security: Security): SecurityStatement {
+  return { auth: security.auth, origin: () => security.publicBase() };
 }
 
 /** Every error leaves as an OperationOutcome; unexpected ones are logged and reported without internals. */

@@ -1,5 +1,13 @@
 import { type IncomingMessage, request } from 'node:http';
-import type { Bundle, Consent, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CapabilityStatement,
+  Consent,
+  Observation,
+  OperationOutcome,
+  Patient,
+  Resource,
+} from '@medplum/fhirtypes';
 import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonical } from '../../src/mapping/index.ts';
@@ -69,7 +77,15 @@ export function securitySuite(
       });
 
       it('answers metadata and SMART discovery without a token', async () => {
-        expect((await s.call(undefined, '/metadata')).status).toBe(200);
+        const metadata = await s.call(undefined, '/metadata');
+        expect(metadata.status).toBe(200);
+        const rest = ((await metadata.json()) as CapabilityStatement).rest?.[0];
+        expect(rest?.security?.service?.[0]?.coding?.[0]?.code).toBe('SMART-on-FHIR');
+        expect(rest?.security?.extension?.[0]?.extension).toEqual([
+          { url: 'token', valueUri: `${s.url}/auth/token` },
+        ]);
+        const audit = rest?.resource?.find((r) => r.type === 'AuditEvent');
+        expect(audit?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
         const conf = (await (await fetch(`${s.url}/.well-known/smart-configuration`)).json()) as Record<
           string,
           unknown

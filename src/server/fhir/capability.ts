@@ -6,7 +6,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
-import type { DeclaredInteractions } from './route-types.ts';
+import type { DeclaredInteractions, SecurityStatement } from './route-types.ts';
 import { SUMMARY_MODES } from './shaping.ts';
 
 export const FORMATS = ['application/fhir+json', 'application/json', 'json', 'application/json+fhir'];
@@ -22,11 +22,57 @@ function packageVersion(): string {
   return version;
 }
 
+/** The audit log, served beside the route table by the security layer: read and search only. */
+const AUDIT_EVENT: CapabilityStatementRestResource = {
+  type: 'AuditEvent',
+  documentation:
+    'The audit log (BALP-shaped AuditEvents), read-only; needs system/AuditEvent.rs (system/* does not reach it).',
+  interaction: [{ code: 'read' }, { code: 'search-type' }],
+  searchParam: [
+    { name: 'patient', type: 'reference' },
+    { name: 'agent', type: 'token', documentation: 'The client id' },
+    { name: 'date', type: 'date' },
+    { name: 'entity-type', type: 'token', documentation: 'Resource type of an entity' },
+    { name: '_count', type: 'number' },
+  ],
+};
+
+/** SMART on FHIR Backend Services, as the security layer enforces it. */
+function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRest['security']> {
+  const smart = `${sec.origin()}/.well-known/smart-configuration`;
+  if (sec.auth === 'off')
+    return {
+      description:
+        'Authentication is off: this server answers only on its own host (127.0.0.1) unless started with --insecure.',
+    };
+  return {
+    service: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+        ],
+      },
+    ],
+    description: `SMART Backend Services (client credentials with private_key_jwt): every request needs a bearer token; system/ scopes decide the interactions; party clients see only what the client's consent permits. Discovery: ${smart}`,
+    ...(sec.auth === 'embedded'
+      ? {
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: `${sec.origin()}/auth/token` }],
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
 export function buildCapabilityStatement(opts: {
   base: string;
   strict: boolean;
   profiles: Map<string, string[]>;
   declared: DeclaredInteractions;
+  security?: SecurityStatement;
 }): CapabilityStatement {
   const params = searchParamsByType();
   const { declared } = opts;
@@ -103,7 +149,8 @@ export function buildCapabilityStatement(opts: {
         documentation: opts.strict
           ? 'Writes are validated against meta.profile; resources of our families must declare one of our profiles.'
           : 'Writes are validated against meta.profile.',
-        resource,
+        ...(opts.security ? { security: restSecurity(opts.security) } : {}),
+        resource: opts.security ? [...resource, AUDIT_EVENT] : resource,
         interaction: declared.system.map((code) => ({
           code: code as NonNullable<CapabilityStatementRest['interaction']>[number]['code'],
         })),

@@ -8,7 +8,14 @@ import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/ne
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { createDispatcher } from './dispatch.ts';
-import type { FhirContext, FhirRequest, FhirResponse, FhirRoute, Method } from './route-types.ts';
+import type {
+  FhirContext,
+  FhirRequest,
+  FhirResponse,
+  FhirRoute,
+  Method,
+  SecurityStatement,
+} from './route-types.ts';
 
 export interface BindingOptions {
   /** The store for one request (the caller's guarded store when the security layer is on). */
@@ -18,6 +25,8 @@ export interface BindingOptions {
   limits: Limits;
   /** Public base of the FHIR API; derived from each request when absent. */
   baseUrl?: string;
+  /** The security layer, for the CapabilityStatement. */
+  security?: SecurityStatement;
 }
 
 const WITH_BODY = new Set(['POST', 'PUT']);
@@ -36,6 +45,7 @@ class RequestContext implements FhirContext {
   readonly policy: WritePolicy;
   readonly strict: boolean;
   readonly limits: Limits;
+  readonly security: SecurityStatement | undefined;
   constructor(
     private readonly opts: BindingOptions,
     private readonly res: Response,
@@ -45,6 +55,7 @@ class RequestContext implements FhirContext {
     this.policy = opts.policy;
     this.strict = opts.strict;
     this.limits = opts.limits;
+    this.security = opts.security;
   }
   /** Looked up when a handler first uses it: the capability statement needs none (and is public). */
   get store(): FacadeStore {

@@ -38,6 +38,15 @@ export interface FhirContext {
   base: string;
   /** Collects validation and database time for the response's Server-Timing header. */
   timing?: ServerTiming;
+  /** What the CapabilityStatement says of access control; absent without the security layer. */
+  security?: SecurityStatement;
+}
+
+/** The security layer as the CapabilityStatement declares it. */
+export interface SecurityStatement {
+  auth: 'off' | 'embedded' | 'external';
+  /** The public origin (SMART discovery and the embedded token endpoint hang off it). */
+  origin(): string;
 }
 
 export type FhirHandler = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResponse> | FhirResponse;

@@ -12,6 +12,7 @@ const metadata: FhirHandler = (_req, ctx) => ({
     strict: ctx.strict,
     profiles: ctx.policy.profiles,
     declared: declaredInteractions(FHIR_ROUTES),
+    ...(ctx.security ? { security: ctx.security } : {}),
   }),
 });
 
