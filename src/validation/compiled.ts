@@ -28,7 +28,11 @@ export interface CompiledSlicing {
 export interface CompiledBinding {
   strength: 'required' | 'extensible' | 'preferred' | 'example';
   valueSet: string;
+  /** The `elementdefinition-maxValueSet` extension: codes must come from it whatever the strength. */
+  maxValueSet?: string;
 }
+
+const MAX_VALUE_SET = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-maxValueSet';
 
 /** One ElementDefinition compiled: everything the walker needs, no further look-ups in the snapshot. */
 export interface CompiledElement {
@@ -248,9 +252,14 @@ export class StructureCompiler {
       else if (key === 'maxValueQuantity' && v && typeof v === 'object')
         maxQuantity = v as Record<string, unknown>;
     }
+    const maxValueSet = ed.binding?.extension?.find((e) => e.url === MAX_VALUE_SET)?.valueCanonical;
     const binding =
       ed.binding?.valueSet && ed.binding.strength
-        ? { strength: ed.binding.strength, valueSet: ed.binding.valueSet }
+        ? {
+            strength: ed.binding.strength,
+            valueSet: ed.binding.valueSet,
+            ...(maxValueSet ? { maxValueSet } : {}),
+          }
         : undefined;
     return {
       id: ed.id ?? path,

@@ -13,8 +13,12 @@ export function isCheckedBinding(el: CompiledElement): boolean {
 /** A code, string or uri value under a binding. */
 export function checkPrimitiveBinding(ctx: CheckContext, el: CompiledElement, value: string): void {
   const b = el.binding!;
-  if (!ctx.terminology || !isCheckedBinding(el)) return;
-  report(ctx, el, ctx.terminology.checkCode(b.valueSet, b.strength, { code: value }));
+  if (!ctx.terminology) return;
+  if (isCheckedBinding(el))
+    report(ctx, el, ctx.terminology.checkCode(b.valueSet, b.strength, { code: value }));
+  // A preferred binding with a maximum (Resource.language: all languages): the code must be in that.
+  else if (b.maxValueSet)
+    report(ctx, el, ctx.terminology.checkCode(b.maxValueSet, 'required', { code: value }));
 }
 
 /** A CodeableConcept, Coding or coded Quantity under a binding. */
