@@ -118,7 +118,10 @@ export interface SyncService {
    * every local Patient. Runs by itself before the first push or pull on a store; `force` runs it again.
    */
   backfill(opts?: { force?: boolean }): Promise<BackfillStatus>;
-  /** Pull this client's data from the remote (pushing any of their data follows them too). */
+  /**
+   * Pull this client's data from the remote (pushing any of their data follows them too); a Patient
+   * id this store does not hold is refused (sync-follow-1).
+   */
   follow(patientId: string): Promise<void>;
   /** Remove the outbox hook. */
   detach(): void;
@@ -387,6 +390,16 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async follow(patientId) {
       await ready;
+      // Pull is keyed by the client's local Patient (its remote id comes from the id map).
+      const held = await store.read('Patient', patientId).then(
+        () => true,
+        () => false,
+      );
+      if (!held)
+        throw new FhirError(
+          404,
+          issue('error', 'not-found', `sync-follow-1: this store has no Patient/${patientId} to follow`),
+        );
       await follow(store, [patientId]);
     },
     detach,

@@ -48,5 +48,22 @@ describe('tyokyky sync: reading an existing store', () => {
     const retry = await run(['sync', 'retry', '--data-dir', data]);
     expect(retry.out.trim()).toBe('requeued 0 row(s)');
     expect((await run(['sync', 'retry', '42', '--data-dir', data])).code).toBe(1);
+    // Following a client this store does not hold: one line, exit 2, nothing followed.
+    const follow = await run([
+      'sync',
+      'pull',
+      '--remote',
+      'http://127.0.0.1:9/fhir',
+      '--follow',
+      'no-such-patient',
+      '--data-dir',
+      data,
+    ]);
+    expect(follow).toEqual({
+      code: 2,
+      out: 'tyokyky sync: sync-follow-1: this store has no Patient/no-such-patient to follow\n',
+    });
+    const after = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
+    expect(after.followedClients).toBe(0);
   }, 180_000);
 });

@@ -72,7 +72,12 @@ const pushExitCode = (dead: number, queueDepth: number): number => (dead > 0 ? 1
 
 export async function pullAction(opts: PullOptions): Promise<void> {
   const { store, sync } = await openSync(opts, true);
-  for (const id of opts.follow ?? []) await sync.follow(id);
+  for (const id of opts.follow ?? []) {
+    await sync.follow(id).catch(async (err: Error & { outcome?: { issue?: { diagnostics?: string }[] } }) => {
+      await store.close();
+      fail(`${err.outcome?.issue?.[0]?.diagnostics ?? err.message}`);
+    });
+  }
   try {
     const result = await sync.pullOnce();
     print(opts, result, () =>
