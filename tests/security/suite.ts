@@ -352,6 +352,23 @@ export function securitySuite(
         expect(JSON.stringify(consents) + JSON.stringify(patients)).not.toContain(maija);
       });
 
+      it("fills a party's page from the following ones: no short or empty page tells that withheld matches exist", async () => {
+        const { token: kela } = await s.client({ id: 'kela-pager', scope: 'system/*.rs', party: 'kela' });
+        const all = (await (await s.call(kela, '/Observation?_count=1000')).json()) as Bundle;
+        const visible = (all.entry ?? []).map((e) => e.resource?.id);
+        expect(visible.length).toBeGreaterThan(1);
+        const seen: (string | undefined)[] = [];
+        let path: string | undefined = '/Observation?_count=1&_sort=-_lastUpdated';
+        while (path) {
+          const page = (await (await s.call(kela, path)).json()) as Bundle;
+          const next = page.link?.find((l) => l.relation === 'next')?.url;
+          if (next) expect(page.entry, path).toHaveLength(1);
+          seen.push(...(page.entry ?? []).map((e) => e.resource?.id));
+          path = next ? next.slice(next.indexOf('/fhir') + '/fhir'.length) : undefined;
+        }
+        expect(seen.sort()).toEqual([...visible].sort());
+      });
+
       it('withholds the data as soon as the consent is withdrawn', async () => {
         const { token: kela } = await s.client({ id: 'kela-2', scope: 'system/*.rs', party: 'kela' });
         const obs = `/Observation/${suviId('Observation')}`;

@@ -103,6 +103,56 @@ async function visibleIncluded(
   return { included: shown, consents };
 }
 
+/** How many further pages a party's search reads to fill a page with what it may see. */
+const PARTY_FILL_ROUNDS = 10;
+
+/**
+ * A party's page: the matches it may see, topped up from the following pages (keyset cursor) until
+ * the page is full or the results end, so that a short or empty page with a next link does not tell
+ * that withheld matches exist. Each top-up asks for just the missing count, so nothing is skipped.
+ */
+async function partyPage(
+  g: Guard,
+  party: string,
+  type: string,
+  params: SearchParams,
+  opts: { lenient?: boolean } | undefined,
+  first: SearchJsonResult,
+) {
+  const page = await partyMatches(g, party, first.ids, first.json);
+  let last = first;
+  const included = new Map((first.included ?? []).map((inc) => [`${inc.type}/${inc.id}`, inc]));
+  for (
+    let round = 0;
+    round < PARTY_FILL_ROUNDS && page.ids.length < first.count && last.nextCursor;
+    round++
+  ) {
+    last = await g.base.searchJson(
+      type,
+      {
+        ...params,
+        _cursor: last.nextCursor,
+        _count: String(first.count - page.ids.length),
+        _offset: undefined,
+        _total: undefined,
+      },
+      opts,
+    );
+    const more = await partyMatches(g, party, last.ids, last.json);
+    page.ids.push(...more.ids);
+    page.json.push(...more.json);
+    page.consents = [...new Set([...page.consents, ...more.consents])];
+    for (const inc of last.included ?? []) included.set(`${inc.type}/${inc.id}`, inc);
+  }
+  const { nextCursor: _next, included: _included, ...rest } = first;
+  const result: SearchJsonResult = {
+    ...rest,
+    ...(last.nextCursor ? { nextCursor: last.nextCursor } : {}),
+    ...(included.size ? { included: [...included.values()] } : {}),
+  };
+  return { result, ...page };
+}
+
 /** The search as the audit row records it (parameters, not results). */
 function queryText(params: SearchParams): string {
   return new URLSearchParams(
@@ -135,10 +185,10 @@ export async function searchJson(
           ),
         );
   }
-  const result = await g.base.searchJson(type, params, opts);
+  let result = await g.base.searchJson(type, params, opts);
   let { ids, json } = result;
   let consents: string[] = [];
-  if (p.party) ({ ids, json, consents } = await partyMatches(g, p.party, ids, json));
+  if (p.party) ({ result, ids, json, consents } = await partyPage(g, p.party, type, params, opts, result));
   if (!p.turvakielto && type === 'Patient') {
     json = json.map((text) =>
       text.includes(TURVAKIELTO) ? JSON.stringify(redactNonDisclosed(JSON.parse(text))) : text,
