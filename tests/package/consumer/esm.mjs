@@ -10,7 +10,7 @@ const bundle = toFhir(
   {
     client: { id: 'c-1', hetu: '010181-900C', name: { family: 'Virtanen', given: ['Suvi'] } },
   },
-  { language: 'fi', application: { name: 'Vendor EHR', version: '1.0' } },
+  { language: 'fi', application: { name: 'Vendor EHR', applicationId: 'vendor-ehr-kela-id' } },
 );
 const validator = await loadProjectValidator();
 const patient = bundle.entry.find((e) => e.resource.resourceType === 'Patient').resource;
