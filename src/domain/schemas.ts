@@ -28,6 +28,11 @@ const LocalId = Type.String({
 });
 /** Free text: non-empty, no leading or trailing white space (FHIR string rules); line breaks inside are fine. */
 const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S([\\s\\S]*\\S)?$' });
+/**
+ * A UUID as `urn:uuid:` carries it: lowercase hexadecimal, no prefix (the format `uuid` would also
+ * take upper case and a `urn:uuid:` prefix, which the mapping would change on the way).
+ */
+const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
 const Score = Type.Integer({
   minimum: WORK_ABILITY_SCORE_RANGE.min,
@@ -123,7 +128,7 @@ export const AssessmentSchema = Type.Object(
     /** Mismatch between the client's own and the medical assessment (*ristiriita arvioissa*). */
     mismatch: Type.Optional(Type.Boolean()),
     /** The Kykyviisari self-assessment this assessment used. */
-    selfAssessmentId: Type.Optional(Type.String({ format: 'uuid' })),
+    selfAssessmentId: Type.Optional(Uuid),
     note: Type.Optional(Text),
   },
   strict,
@@ -136,7 +141,7 @@ export const SelfAssessmentSchema = Type.Object(
      * A UUID: a QuestionnaireResponse carries a single identifier, so the id is used as the business
      * identifier itself (responses filled in Omakanta arrive with one).
      */
-    id: Type.String({ format: 'uuid' }),
+    id: Uuid,
     clientId: LocalId,
     date: DateOnly,
     /** *Työkyky* — overall work ability. */

@@ -79,6 +79,15 @@ describe('domain validation names the field and the rule', () => {
     }
   });
 
+  it('a self-assessment id is a lowercase UUID without prefix (the mapping would change any other form)', () => {
+    const sa = suvi.selfAssessments![0]!;
+    for (const id of [sa.id.toUpperCase(), `urn:uuid:${sa.id}`]) {
+      const r = firstIssue(() => validateDomain('selfAssessment', { ...sa, id }));
+      expect(r.field).toBe('SelfAssessment.id');
+      expect(r.issue.diagnostics).toMatch(/^SelfAssessment\.id: must match pattern/);
+    }
+  });
+
   it('consent without parties → schema minItems on Consent.parties', () => {
     const c = { ...suvi.consents![0]!, parties: [] };
     const r = firstIssue(() => validateDomain('consent', c));
