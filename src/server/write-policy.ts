@@ -63,7 +63,10 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
     const declared = resource.meta?.profile ?? [];
     const ours = profiles.get(resource.resourceType) ?? [];
     // "Our families" are exactly the types our package profiles.
-    if (strict && ours.length && !declared.some((p) => ours.includes(p.split('|')[0]))) {
+    // A declared version must be the one held: another version would not be checked at all.
+    const isOurs = (p: string) =>
+      ours.includes(p.split('|')[0] as string) && validator.registry.holdsVersion(p);
+    if (strict && ours.length && !declared.some(isOurs)) {
       issues.push(
         issue(
           'error',

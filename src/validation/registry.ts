@@ -48,6 +48,19 @@ export class Registry implements ConformanceRegistry {
     return e ? (this.load(e) as T) : undefined;
   }
 
+  /**
+   * Whether `url|version` names the version held here (`|0.1` matches 0.1.x); true without a version.
+   * `resolve` falls back to the url alone, which must not stand in for another version where the
+   * version matters (a resource's declared profile).
+   */
+  holdsVersion(canonical: string): boolean {
+    const bar = canonical.indexOf('|');
+    if (bar < 0) return true;
+    const wanted = canonical.slice(bar + 1);
+    const held = (this.resolve(canonical) as { version?: string } | undefined)?.version;
+    return held === undefined || held === wanted || held.startsWith(`${wanted}.`);
+  }
+
   /** The resource types held at `canonical` (or at it without `|version`), if any. */
   typesAt(canonical: string): ReadonlySet<string> | undefined {
     return this.typesByUrl.get(canonical) ?? this.typesByUrl.get(canonical.split('|')[0]!);

@@ -16,6 +16,8 @@ export interface ConformanceRegistry {
   conceptMap(canonical: string): ConceptMap | undefined;
   /** Every loaded resource of one type, in load order. */
   all<T extends Resource = Resource>(resourceType: T['resourceType']): T[];
+  /** Whether `url|version` names the version held (true without a version). */
+  holdsVersion(canonical: string): boolean;
 }
 
 /** What a terminology check reports; the engine turns it into an OperationOutcome issue. */

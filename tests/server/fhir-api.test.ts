@@ -568,6 +568,30 @@ describe('validation on write', () => {
     const relaxed = await post(loose, '/fhir/Patient', patient);
     expect(relaxed.status).toBe(201);
   });
+
+  it('a declared profile version this server does not hold is not ours: strict mode refuses it, the validator only warns', async () => {
+    const profile = 'https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient';
+    const patient: Patient = {
+      resourceType: 'Patient',
+      meta: { profile: [`${profile}|999`] },
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+    };
+    const strict = await post(app, '/fhir/Patient', patient);
+    expect(strict.status).toBe(422);
+    const issues = (strict.body as OperationOutcome).issue ?? [];
+    expect(issues.some((i) => i.diagnostics?.startsWith('strict-profile'))).toBe(true);
+    expect(issues).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        diagnostics: `Profile reference '${profile}|999' has not been checked because it could not be found`,
+      }),
+    );
+    // The version held (0.1.0, also as 0.1) is ours: the profile's own rules apply.
+    const held = await post(app, '/fhir/Patient', { ...patient, meta: { profile: [`${profile}|0.1`] } });
+    expect(
+      (held.body as OperationOutcome).issue?.some((i) => i.diagnostics?.startsWith('strict-profile')),
+    ).toBe(false);
+  });
 });
 
 describe('transaction and batch', () => {

@@ -196,8 +196,9 @@ export function resourceProfiles(
     if (typeof url !== 'string') continue;
     const fromMeta = i >= explicitProfiles.length;
     const where = fromMeta ? `meta.profile[${i - explicitProfiles.length}]` : undefined;
-    const p = ctx.compiler.structure(url);
-    if (!p && ctx.compiler.registry.structureDefinition(url)) {
+    const held = ctx.compiler.registry.holdsVersion(url);
+    const p = held ? ctx.compiler.structure(url) : undefined;
+    if (!p && held && ctx.compiler.registry.structureDefinition(url)) {
       // A differential-only definition the simple snapshot generator cannot handle.
       ctx.report(
         'warning',
