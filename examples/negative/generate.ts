@@ -4,8 +4,8 @@
  *   npx tsx examples/negative/generate.ts
  * The expectations below are written by hand; tests/profiles checks the validator reports them.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -174,6 +174,33 @@ const cases: Case[] = [
       ];
     },
     expected: inv('Observation', 'tyk-was-2'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-8-needs-further-assessment',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS 8 interpreted as needing further assessment: the interpretation contradicts the score',
+    mutate: (r) => {
+      r.valueInteger = 8;
+      r.interpretation = [
+        { coding: [{ system: `${CS}/work-ability-interpretation`, code: 'needs-further-assessment' }] },
+      ];
+    },
+    expected: inv('Observation', 'tyk-was-3'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
+    name: 'score-6-interpreted-both-ways',
+    base: 'Observation-suvi-work-ability-score',
+    description: 'WAS 6 carrying both needs-further-assessment and no-further-assessment',
+    mutate: (r) => {
+      r.valueInteger = 6;
+      r.interpretation = [
+        { coding: [{ system: `${CS}/work-ability-interpretation`, code: 'needs-further-assessment' }] },
+        { coding: [{ system: `${CS}/work-ability-interpretation`, code: 'no-further-assessment' }] },
+      ];
+    },
+    expected: inv('Observation', 'tyk-was-3'),
   },
   {
     profile: 'tyokyky-work-ability-score',
@@ -679,17 +706,24 @@ const cases: Case[] = [
   },
 ];
 
+/** A base example: in package/example, or — a definition such as our Questionnaire — in the package root. */
+function baseFile(base: string): string {
+  const example = join(EXAMPLES, `${base}.json`);
+  return existsSync(example) ? example : join(EXAMPLES, '..', `${base}.json`);
+}
+
 export function generate(): number {
   const profiles = [...new Set(cases.map((c) => c.profile))];
   for (const p of profiles) rmSync(join(HERE, p), { recursive: true, force: true });
   for (const c of cases) {
-    const resource = JSON.parse(readFileSync(join(EXAMPLES, `${c.base}.json`), 'utf8')) as Json;
+    const base = baseFile(c.base);
+    const resource = JSON.parse(readFileSync(base, 'utf8')) as Json;
     resource.id = `negative-${c.name}`;
     c.mutate(resource);
     mkdirSync(join(HERE, c.profile), { recursive: true });
     const file = {
       description: c.description,
-      derivedFrom: `profiles/package/example/${c.base}.json`,
+      derivedFrom: relative(join(HERE, '..', '..'), base),
       expected: c.expected,
       resource,
     };

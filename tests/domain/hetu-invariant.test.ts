@@ -57,8 +57,13 @@ function native(key: string, node: unknown, typeName: string): boolean | undefin
 }
 
 describe('every native tyk-* path has an FSH invariant and a case table here', () => {
-  it('native paths: tyk-hetu-1, tyk-was-1, tyk-was-2', () => {
-    expect(Object.keys(projectFastPaths).sort()).toEqual(['tyk-hetu-1', 'tyk-was-1', 'tyk-was-2']);
+  it('native paths: tyk-hetu-1, tyk-was-1, tyk-was-2, tyk-was-3', () => {
+    expect(Object.keys(projectFastPaths).sort()).toEqual([
+      'tyk-hetu-1',
+      'tyk-was-1',
+      'tyk-was-2',
+      'tyk-was-3',
+    ]);
     for (const key of Object.keys(projectFastPaths)) expect(constraints.get(key)?.expression).toBeTruthy();
   });
   it('tyk-hetu-1 sits on Patient.identifier', () => {
@@ -90,36 +95,86 @@ describe('tyk-hetu-1 (profile), its native path and the SDK agree', () => {
 const system = `https://tyokyky-fhir.org/fhir/CodeSystem/${FURTHER_ASSESSMENT_CODE.codeSystem}`;
 const needs = { coding: [{ system, code: FURTHER_ASSESSMENT_CODE.code }] };
 const elsewhere = { coding: [{ system: 'http://example.org', code: FURTHER_ASSESSMENT_CODE.code }] };
+const noFurther = { coding: [{ system, code: 'no-further-assessment' }] };
 
 /** Scores with the interpretation they carry; `was1`/`was2` are the expected verdicts of both paths. */
-const SCORE_CASES: Array<{ why: string; obs: Record<string, unknown>; was1: boolean; was2: boolean }> = [
-  { why: 'top score', obs: { valueInteger: 10 }, was1: true, was2: true },
-  { why: 'above the threshold', obs: { valueInteger: 8 }, was1: true, was2: true },
-  { why: 'at the threshold, no interpretation', obs: { valueInteger: 7 }, was1: true, was2: false },
+const SCORE_CASES: Array<{
+  why: string;
+  obs: Record<string, unknown>;
+  was1: boolean;
+  was2: boolean;
+  was3: boolean;
+}> = [
+  { why: 'top score', obs: { valueInteger: 10 }, was1: true, was2: true, was3: true },
+  { why: 'above the threshold', obs: { valueInteger: 8 }, was1: true, was2: true, was3: true },
+  {
+    why: 'above the threshold, interpreted so',
+    obs: { valueInteger: 8, interpretation: [noFurther] },
+    was1: true,
+    was2: true,
+    was3: true,
+  },
+  {
+    why: 'above the threshold, interpreted as needing assessment',
+    obs: { valueInteger: 8, interpretation: [needs] },
+    was1: true,
+    was2: true,
+    was3: false,
+  },
+  {
+    why: 'at the threshold, no interpretation',
+    obs: { valueInteger: 7 },
+    was1: true,
+    was2: false,
+    was3: true,
+  },
   {
     why: 'at the threshold, interpreted',
     obs: { valueInteger: 7, interpretation: [needs] },
     was1: true,
     was2: true,
+    was3: true,
+  },
+  {
+    why: 'low, interpreted both ways',
+    obs: { valueInteger: 6, interpretation: [needs, noFurther] },
+    was1: true,
+    was2: true,
+    was3: false,
   },
   {
     why: 'zero, code from another system',
     obs: { valueInteger: 0, interpretation: [elsewhere] },
     was1: true,
     was2: false,
+    was3: true,
   },
   {
     why: 'low, second concept interprets',
     obs: { valueInteger: 3, interpretation: [elsewhere, needs] },
     was1: true,
     was2: true,
+    was3: true,
   },
-  { why: 'above the range', obs: { valueInteger: 11 }, was1: false, was2: true },
-  { why: 'below the range', obs: { valueInteger: -1, interpretation: [needs] }, was1: false, was2: true },
-  { why: 'no value', obs: {}, was1: true, was2: true },
+  { why: 'above the range', obs: { valueInteger: 11 }, was1: false, was2: true, was3: true },
+  {
+    why: 'above the range, interpreted',
+    obs: { valueInteger: 11, interpretation: [needs] },
+    was1: false,
+    was2: true,
+    was3: true,
+  },
+  {
+    why: 'below the range',
+    obs: { valueInteger: -1, interpretation: [needs] },
+    was1: false,
+    was2: true,
+    was3: true,
+  },
+  { why: 'no value', obs: {}, was1: true, was2: true, was3: true },
 ];
 
-describe('tyk-was-1 / tyk-was-2 (profile), their native paths and the SDK agree', () => {
+describe('tyk-was-1 / -2 / -3 (profile), their native paths and the SDK agree', () => {
   for (const c of SCORE_CASES) {
     it(`${c.why}: ${JSON.stringify(c.obs)}`, () => {
       const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...c.obs };
@@ -127,6 +182,8 @@ describe('tyk-was-1 / tyk-was-2 (profile), their native paths and the SDK agree'
       expect(native('tyk-was-1', obs, 'Observation')).toBe(c.was1);
       expect(published('tyk-was-2', obs)).toBe(c.was2);
       expect(native('tyk-was-2', obs, 'Observation')).toBe(c.was2);
+      expect(published('tyk-was-3', obs)).toBe(c.was3);
+      expect(native('tyk-was-3', obs, 'Observation')).toBe(c.was3);
       const score = c.obs.valueInteger;
       if (typeof score === 'number') {
         const sdk = interpretWorkAbilityScore(score);

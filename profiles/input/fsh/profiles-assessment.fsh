@@ -4,11 +4,11 @@ Id: tyokyky-work-ability-score
 Title: "Työkykypistemäärä / Work Ability Score"
 Description: """Työkykykysymys: nykyinen työkyky verrattuna elinaikaiseen parhaimpaan (0–10). 7 tai alle: työkyky selvitetään tarkemmin (tyk-was-2). Paikallinen koodi, koska yksittäiselle kysymykselle ei ole LOINC- tai SNOMED CT -koodia.
 
-The Work Ability Score: current work ability compared with the lifetime best (integer 0–10, tyk-was-1). A score of 7 or lower requires the interpretation 'needs further assessment' (tyk-was-2). Local code: no LOINC or SNOMED CT code exists for the single item. Method tells self-reported from professional."""
+The Work Ability Score: current work ability compared with the lifetime best (integer 0–10, tyk-was-1). A score of 7 or lower requires the interpretation 'needs further assessment' (tyk-was-2), and no interpretation may contradict the score (tyk-was-3). Local code: no LOINC or SNOMED CT code exists for the single item. Method tells self-reported from professional."""
 * insert KantaCommon
 * insert KantaCreatingApplication
 * identifier 1..*
-* obeys tyk-was-1 and tyk-was-2
+* obeys tyk-was-1 and tyk-was-2 and tyk-was-3
 * code = WorkAbilityObservationCS#work-ability-score
 * subject 1..1
 * subject only Reference(TyokykyPatient)
@@ -33,6 +33,11 @@ Invariant: tyk-was-2
 Description: "Pistemäärä 7 tai alle vaatii tulkinnan 'työkyky selvitettävä tarkemmin'. / A score of 7 or lower requires interpretation work-ability-interpretation#needs-further-assessment."
 Severity: #error
 Expression: "value.ofType(integer).where($this <= 7).exists() implies interpretation.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation' and code = 'needs-further-assessment').exists()"
+
+Invariant: tyk-was-3
+Description: "Tulkinta ei ole ristiriidassa pistemäärän kanssa: 'selvitettävä tarkemmin' vain kun pisteitä on 7 tai alle, 'ei lisäselvitystarvetta' vain kun yli 7. / The interpretation does not contradict the score: needs-further-assessment only at 7 or lower, no-further-assessment only above 7."
+Severity: #error
+Expression: "value.ofType(integer).where($this >= 0 and $this <= 10).exists() implies ((interpretation.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation' and code = 'needs-further-assessment').exists() implies value.ofType(integer) <= 7) and (interpretation.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-interpretation' and code = 'no-further-assessment').exists() implies value.ofType(integer) > 7))"
 
 Profile: TyokykyWorkAbilityAssessment
 Parent: $fi-observation

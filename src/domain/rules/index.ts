@@ -2,4 +2,9 @@
 // Score), without the schemas and ajv that `../index.ts` loads. The validator's native invariant paths
 // import this, so a one-file `tyokyky validate` stays fast.
 export { HETU_SYSTEM, checkHetuFormat } from './hetu.ts';
-export { FURTHER_ASSESSMENT_CODE, isWorkAbilityScore, needsFurtherAssessment } from './work-ability-score.ts';
+export {
+  FURTHER_ASSESSMENT_CODE,
+  contradictsScore,
+  isWorkAbilityScore,
+  needsFurtherAssessment,
+} from './work-ability-score.ts';

@@ -12,6 +12,9 @@ export const FURTHER_ASSESSMENT_CODE = {
   code: 'needs-further-assessment',
 } as const satisfies { codeSystem: string; code: WorkAbilityInterpretation };
 
+/** The interpretation of a score above the threshold (same CodeSystem as FURTHER_ASSESSMENT_CODE). */
+export const NO_FURTHER_ASSESSMENT_CODE = 'no-further-assessment' satisfies WorkAbilityInterpretation;
+
 /** True for an integer Work Ability Score within the range (`tyk-was-1`). */
 export function isWorkAbilityScore(score: number): boolean {
   return (
@@ -22,6 +25,17 @@ export function isWorkAbilityScore(score: number): boolean {
 /** True when the score calls for further assessment (`tyk-was-2`). */
 export function needsFurtherAssessment(score: number): boolean {
   return score <= FURTHER_ASSESSMENT_THRESHOLD;
+}
+
+/**
+ * True when an interpretation code contradicts the score (`tyk-was-3`): the code of the other side of
+ * the threshold than the score. Codes of neither side, and scores out of range, contradict nothing.
+ */
+export function contradictsScore(score: number, code: string): boolean {
+  if (!isWorkAbilityScore(score)) return false;
+  if (code === FURTHER_ASSESSMENT_CODE.code) return !needsFurtherAssessment(score);
+  if (code === NO_FURTHER_ASSESSMENT_CODE) return needsFurtherAssessment(score);
+  return false;
 }
 
 export type ScoreInterpretation =
@@ -45,7 +59,7 @@ export function interpretWorkAbilityScore(score: number): ScoreInterpretation {
     valid: true,
     score,
     investigateFurther,
-    interpretation: investigateFurther ? FURTHER_ASSESSMENT_CODE.code : 'no-further-assessment',
+    interpretation: investigateFurther ? FURTHER_ASSESSMENT_CODE.code : NO_FURTHER_ASSESSMENT_CODE,
     reason: investigateFurther
       ? `score ${score} ≤ ${FURTHER_ASSESSMENT_THRESHOLD}: investigate work ability further`
       : `score ${score} > ${FURTHER_ASSESSMENT_THRESHOLD}: no further assessment indicated`,

@@ -13,6 +13,7 @@ import {
   FURTHER_ASSESSMENT_CODE,
   HETU_SYSTEM,
   checkHetuFormat,
+  contradictsScore,
   isWorkAbilityScore,
   needsFurtherAssessment,
 } from '../../domain/rules/index.ts';
@@ -51,22 +52,37 @@ const tykWas1: FastPath = (node) => {
   return v.value === undefined || isWorkAbilityScore(v.value);
 };
 
-/** tyk-was-2: a score that needs further assessment carries that interpretation. */
-const tykWas2: FastPath = (node) => {
-  const v = integerValue(node);
-  if (!v) return undefined;
-  if (v.value === undefined || !needsFurtherAssessment(v.value)) return true;
+/** The codes of our interpretation CodeSystem among the interpretations; undefined for an odd shape. */
+function interpretationCodes(node: unknown): string[] | undefined {
   const concepts = (node as { interpretation?: unknown }).interpretation;
   if (concepts !== undefined && !Array.isArray(concepts)) return undefined;
+  const codes: string[] = [];
   for (const concept of concepts ?? []) {
     const coding = (concept as { coding?: unknown })?.coding;
     if (coding !== undefined && !Array.isArray(coding)) return undefined;
     for (const c of coding ?? []) {
       const { system, code } = (c ?? {}) as { system?: unknown; code?: unknown };
-      if (system === FURTHER_ASSESSMENT_SYSTEM && code === FURTHER_ASSESSMENT_CODE.code) return true;
+      if (system === FURTHER_ASSESSMENT_SYSTEM && typeof code === 'string') codes.push(code);
     }
   }
-  return false;
+  return codes;
+}
+
+/** tyk-was-2: a score that needs further assessment carries that interpretation. */
+const tykWas2: FastPath = (node) => {
+  const v = integerValue(node);
+  if (!v) return undefined;
+  if (v.value === undefined || !needsFurtherAssessment(v.value)) return true;
+  return interpretationCodes(node)?.includes(FURTHER_ASSESSMENT_CODE.code);
+};
+
+/** tyk-was-3: no interpretation contradicts the score. */
+const tykWas3: FastPath = (node) => {
+  const v = integerValue(node);
+  if (!v) return undefined;
+  if (v.value === undefined) return true;
+  const codes = interpretationCodes(node);
+  return codes && !codes.some((code) => contradictsScore(v.value as number, code));
 };
 
 /** Native paths of our profiles' invariants, by constraint key. */
@@ -74,4 +90,5 @@ export const projectFastPaths: Record<string, FastPath> = {
   'tyk-hetu-1': tykHetu1,
   'tyk-was-1': tykWas1,
   'tyk-was-2': tykWas2,
+  'tyk-was-3': tykWas3,
 };
