@@ -366,6 +366,23 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-consent',
+    name: 'withdrawn-before-given',
+    base: 'Consent-suvi-consent',
+    description: 'withdrawn on a date before the consent was given',
+    mutate: (r) => {
+      r.status = 'inactive';
+      r.extension = [
+        ...(r.extension ?? []),
+        {
+          url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
+          valueDateTime: '2020-01-01',
+        },
+      ];
+    },
+    expected: inv('Consent', 'tyk-con-2'),
+  },
+  {
+    profile: 'tyokyky-consent',
     name: 'deny-provision',
     base: 'Consent-suvi-consent',
     description: 'the provision must be a permit',

@@ -155,11 +155,12 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   selfAssessment: () => [],
   consent: (c, base) => {
     const out = periodIssues(c.period, `${base}.period`);
+    // The profile states the same rule as tyk-con-2 (withdrawal date not before Consent.dateTime).
     if (c.withdrawnOn !== undefined && c.withdrawnOn < c.date) {
       out.push(
         ruleIssue(
           `${base}.withdrawnOn`,
-          'consent-withdrawal',
+          'tyk-con-2',
           `withdrawn ${c.withdrawnOn} before it was given ${c.date}`,
         ),
       );

@@ -146,9 +146,13 @@ describe('domain validation names the field and the rule', () => {
     );
   });
 
-  it('withdrawal before the consent was given → consent-withdrawal', () => {
+  it('withdrawal before the consent was given → tyk-con-2 (the profile states it too)', () => {
     const c = { ...suvi.consents![0]!, withdrawnOn: '2026-01-01' };
-    expect(firstIssue(() => validateDomain('consent', c)).field).toBe('Consent.withdrawnOn');
+    const r = firstIssue(() => validateDomain('consent', c));
+    expect(r.field).toBe('Consent.withdrawnOn');
+    expect(r.issue.diagnostics).toBe(
+      `tyk-con-2: Consent.withdrawnOn: withdrawn 2026-01-01 before it was given ${c.date}`,
+    );
   });
 
   it('unknown field, wrong type, bad code and missing field are all reported', () => {
