@@ -5,6 +5,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -44,14 +45,37 @@ function newestMtime(dir: string, ext: string): number {
   return newest;
 }
 
-/** `npm run build` unless dist/ is newer than every source file (npm ci has just built it). */
+/** The build's last step writes the core index: a build that failed half-way leaves dist/index.js, not this. */
+const lastBuilt = join(root, 'dist', 'validation', 'r4-core-index.json');
+const isBuilt = () =>
+  existsSync(lastBuilt) && statSync(lastBuilt).mtimeMs >= newestMtime(join(root, 'src'), '.ts');
+
+/**
+ * `npm run build` unless dist/ is newer than every source file (npm ci has just built it). Test files
+ * run in several processes: one builds while the others wait on a lock folder (two builds at once
+ * remove each other's dist/), then find it built.
+ */
 export async function ensureBuilt(): Promise<void> {
-  // The build's last step writes the core index: a build that failed half-way (tsc emits despite
-  // type errors) leaves dist/index.js behind, but not this.
-  const last = join(root, 'dist', 'validation', 'r4-core-index.json');
-  if (existsSync(last) && statSync(last).mtimeMs >= newestMtime(join(root, 'src'), '.ts')) return;
-  const r = await run('npm', ['run', 'build'], root);
-  if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  if (isBuilt()) return;
+  const lock = join(root, 'node_modules', '.tyokyky-build.lock');
+  for (let waited = 0; ; waited += 250) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (isBuilt()) return;
+      // A lock older than ten minutes was left by a killed run.
+      if (waited > 600_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (isBuilt()) return;
+    const r = await run('npm', ['run', 'build'], root);
+    if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export interface Packed {
