@@ -4,7 +4,7 @@ import type { CreateOptions, WriteResult } from '../../store/index.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
 import type { Guard } from './guard-context.ts';
-import { createdOrMatch } from './guard-writes.ts';
+import { createdOrMatch, writeRecord } from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
 import { afterTwoTurns } from './turns.ts';
 
@@ -18,6 +18,27 @@ interface Pending {
 
 const settle = (item: Pending, r: WriteResult | Error) =>
   r instanceof Error ? item.reject(r) : item.resolve(r);
+
+/**
+ * A conditional create's match, as its caller may see it (its audit row added to `records`), or the
+ * refusal of this create alone when the caller may not see it.
+ */
+async function matched(
+  tx: Guard['base'],
+  p: Principal,
+  written: WriteResult,
+  records: AuditRecord[],
+): Promise<WriteResult | FhirError> {
+  const guard: Guard = { p, base: tx, inTx: (fn) => fn(tx), audit: (rows) => insertAudit(tx, rows) };
+  try {
+    const { result, audit } = await createdOrMatch(guard, written);
+    records.push(audit);
+    return result;
+  } catch (err) {
+    if (err instanceof FhirError) return err;
+    throw err;
+  }
+}
 
 /**
  * Creates arriving within two event-loop turns (`afterTwoTurns`) written in one transaction together
@@ -65,26 +86,15 @@ export class CreateBatcher {
           batch.map(({ resource, opts }) => ({ resource, ...(opts ? { opts } : {}) })),
         );
         const records: AuditRecord[] = [];
-        const shown = await Promise.all(
-          out.map(async (r, i) => {
-            if (r instanceof FhirError) return r;
-            const guard: Guard = {
-              p: (batch[i] as Pending).p,
-              base: tx,
-              inTx: (fn) => fn(tx),
-              audit: (rows) => insertAudit(tx, rows),
-            };
-            try {
-              const { result, audit } = await createdOrMatch(guard, r);
-              records.push(audit);
-              return result;
-            } catch (err) {
-              // A match this caller may not see refuses this create only.
-              if (err instanceof FhirError) return err;
-              throw err;
-            }
-          }),
-        );
+        const shown: Array<WriteResult | FhirError> = [];
+        for (const [i, r] of out.entries()) {
+          const p = (batch[i] as Pending).p;
+          if (r instanceof FhirError) shown.push(r);
+          else if (r.created) {
+            records.push(writeRecord(p, 'create', 'C', r.resource));
+            shown.push(r);
+          } else shown.push(await matched(tx, p, r, records));
+        }
         await insertAudit(tx, records);
         return shown;
       });
