@@ -515,7 +515,7 @@ describe('writes', () => {
     };
     const res = await post('/fhir', bundle);
     expect(res.status).toBe(400);
-    expect(firstIssue(res.body)?.expression).toEqual(['Bundle.entry[0].resource']);
+    expect(firstIssue(res.body)?.expression).toEqual(['Bundle.entry[0].resource.subject']);
   });
 });
 

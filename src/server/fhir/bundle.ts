@@ -170,6 +170,18 @@ function referenceStrings(value: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+/** Every Reference.reference inside `value` with the FHIRPath of its Reference (`subject`, `goal[0]`). */
+function referencePaths(value: unknown, path: string, out: Array<{ path: string; ref: string }> = []) {
+  if (Array.isArray(value)) value.forEach((v, i) => referencePaths(v, `${path}[${i}]`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.push({ path, ref: v });
+      else if (typeof v === 'object') referencePaths(v, `${path}.${k}`, out);
+    }
+  }
+  return out;
+}
+
 const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
 
 /**
@@ -183,10 +195,10 @@ async function resolveConditionalReferences(
 ): Promise<void> {
   for (const e of entries) {
     if (!e.resource) continue;
-    for (const ref of referenceStrings(e.resource, new Set())) {
+    for (const { path, ref } of referencePaths(e.resource, `Bundle.entry[${e.index}].resource`)) {
       const m = CONDITIONAL_REF.exec(ref);
       if (!m || refs.has(ref)) continue;
-      const where = `Bundle.entry[${e.index}].resource`;
+      const where = path;
       const params: Record<string, string | string[]> = {};
       for (const [k, v] of new URLSearchParams(m[2]))
         params[k] = k in params ? ([] as string[]).concat(params[k], v) : v;
@@ -205,7 +217,8 @@ async function resolveConditionalReferences(
           issue(
             'error',
             found.length ? 'multiple-matches' : 'not-found',
-            `entry[${e.index}]: conditional reference "${ref}" matches ${found.length ? 'more than one' : 'no'} resource`,
+            // The search is not quoted: it names the target by identifier, which may be a HETU.
+            `entry[${e.index}]: the conditional reference to ${m[1]} matches ${found.length ? 'more than one' : 'no'} resource`,
             where,
           ),
         );
@@ -409,7 +422,7 @@ async function runTransaction(
 function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: Set<string>): void {
   for (const e of parsed) {
     if (!e.resource) continue;
-    for (const ref of referenceStrings(e.resource, new Set())) {
+    for (const { path, ref } of referencePaths(e.resource, `Bundle.entry[${e.index}].resource`)) {
       if (!ref.startsWith('urn:uuid:') || fullUrls.has(ref)) continue;
       throw new FhirError(
         400,
@@ -417,7 +430,7 @@ function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: Set<strin
           'error',
           'not-found',
           `entry[${e.index}]: reference "${ref}" matches no entry's fullUrl in this transaction`,
-          `Bundle.entry[${e.index}].resource`,
+          path,
         ),
       );
     }
