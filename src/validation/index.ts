@@ -15,6 +15,7 @@ import {
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
 import { isObject } from './util.ts';
+import { dropCoveredCodingIssues } from './walk/report.ts';
 import { Walk } from './walk/walker.ts';
 import { readFhirXml } from './xml-validate.ts';
 
@@ -200,7 +201,7 @@ class CompiledValidator implements Validator {
         diagnostics: `Validation stopped by an internal error: ${(e as Error).message}`,
       });
     }
-    return walk.issues;
+    return dropCoveredCodingIssues(walk.issues);
   }
 }
 

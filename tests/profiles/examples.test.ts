@@ -108,6 +108,19 @@ describe('negative examples', () => {
   );
 });
 
+describe('a finding reported once', () => {
+  it('an unknown code in a slice-bound concept is reported at the concept, not again at its coding', () => {
+    const c = negativeCases().find((x) => x.name === 'unknown-trigger');
+    expect(c, 'examples/negative/tyokyky-work-ability-assessment/unknown-trigger.json').toBeDefined();
+    const unknown = errorsOf(validator.validate(c!.resource)).filter((i: Json) =>
+      String(i.diagnostics).includes("Unknown code 'bad-luck'"),
+    );
+    expect(unknown.map((i: Json) => i.expression?.[0])).toEqual([
+      'Observation.component[3].value.ofType(CodeableConcept)',
+    ]);
+  });
+});
+
 describe('our Questionnaires, conformance resources of the package', () => {
   it('resolve by canonical, and every QuestionnaireResponse example and persona entry answers its Questionnaire with 0 errors', () => {
     expect(validator.registry.resolve(`${CANONICAL}/Questionnaire/kykyviisari`)?.resourceType).toBe(

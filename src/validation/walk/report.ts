@@ -49,3 +49,20 @@ export class Reporter {
     }
   }
 }
+
+const IN_CODING = /^(.*)\.coding\[\d+\]$/;
+
+/**
+ * A Coding's own code-system issue is dropped where the binding check of its CodeableConcept, in
+ * another definition's walk (a profile's slice binds what the base leaves unbound), reports the same
+ * finding: the HL7 validator walks one snapshot and reports it once, at the concept.
+ */
+export function dropCoveredCodingIssues(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  if (!issues.some((i) => IN_CODING.test(i.expression?.[0] ?? ''))) return issues;
+  return issues.filter((i) => {
+    const concept = IN_CODING.exec(i.expression?.[0] ?? '')?.[1];
+    const text = i.diagnostics;
+    if (concept === undefined || !text) return true;
+    return !issues.some((j) => j !== i && j.expression?.[0] === concept && j.diagnostics?.includes(text));
+  });
+}
