@@ -158,18 +158,6 @@ function rewriteNarrative(div: string, refs: Map<string, string>): string {
   );
 }
 
-/** Every Reference.reference string inside `value`. */
-function referenceStrings(value: unknown, out: Set<string>): Set<string> {
-  if (Array.isArray(value)) for (const v of value) referenceStrings(v, out);
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') out.add(v);
-      else if (typeof v === 'object') referenceStrings(v, out);
-    }
-  }
-  return out;
-}
-
 /** Every Reference.reference inside `value` with the FHIRPath of its Reference (`subject`, `goal[0]`). */
 function referencePaths(value: unknown, path: string, out: Array<{ path: string; ref: string }> = []) {
   if (Array.isArray(value)) value.forEach((v, i) => referencePaths(v, `${path}[${i}]`, out));
@@ -461,7 +449,7 @@ function createWaves(group: ParsedEntry[], refs: Map<string, string>): ParsedEnt
   while (remaining.length) {
     const unresolved = new Set(remaining.filter(pendingUrl).map((e) => e.fullUrl as string));
     const ready = remaining.filter((e) => {
-      for (const ref of referenceStrings(e.resource, new Set())) {
+      for (const { ref } of referencePaths(e.resource, '')) {
         if (ref !== e.fullUrl && unresolved.has(ref)) return false;
       }
       return true;

@@ -3,7 +3,7 @@ import { FhirError } from '../../shared/outcome.ts';
 import type { CreateOptions, WriteResult } from '../../store/index.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import type { Guard } from './guard-context.ts';
+import { type Guard, txGuard } from './guard-context.ts';
 import { createdOrMatch, writeRecord } from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
 import { afterTwoTurns } from './turns.ts';
@@ -29,9 +29,8 @@ async function matched(
   written: WriteResult,
   records: AuditRecord[],
 ): Promise<WriteResult | FhirError> {
-  const guard: Guard = { p, base: tx, inTx: (fn) => fn(tx), audit: (rows) => insertAudit(tx, rows) };
   try {
-    const { result, audit } = await createdOrMatch(guard, written);
+    const { result, audit } = await createdOrMatch(txGuard(p, tx), written);
     records.push(audit);
     return result;
   } catch (err) {

@@ -4,7 +4,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { StoreTx } from '../../store/index.ts';
-import type { AuditRecord } from './audit.ts';
+import { type AuditRecord, insertAudit } from './audit.ts';
 import { DisclosureCheck } from './consent.ts';
 import type { Principal } from './context.ts';
 
@@ -18,6 +18,11 @@ export interface Guard {
   readonly inTx: InTx;
   /** Writes read audit rows: before the answer outside a transaction, inside it otherwise. */
   readonly audit: (records: AuditRecord[]) => Promise<void>;
+}
+
+/** `p`'s guard inside the transaction `tx`: reads, writes and audit rows all in it. */
+export function txGuard(p: Principal, tx: StoreTx): Guard {
+  return { p, base: tx, inTx: (fn) => fn(tx), audit: (records) => insertAudit(tx, records) };
 }
 
 const PATIENT_IN_JSON =

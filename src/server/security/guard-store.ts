@@ -1,10 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { CreateOptions, Row, UpdateOptions } from '../../store/index.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
-import { type AuditRecord, type AuditWriter, insertAudit } from './audit.ts';
+import type { AuditRecord, AuditWriter } from './audit.ts';
 import type { Principal } from './context.ts';
 import { CreateBatcher } from './create-batcher.ts';
-import type { Guard } from './guard-context.ts';
+import { type Guard, txGuard } from './guard-context.ts';
 import * as reads from './guard-reads.ts';
 import * as writes from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
@@ -99,9 +99,7 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
   }
   transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
     const p = this.#p;
-    return this.#shared.store.transaction((tx) =>
-      fn(new GuardedWrites({ p, base: tx, inTx: (inner) => inner(tx), audit: (r) => insertAudit(tx, r) })),
-    );
+    return this.#shared.store.transaction((tx) => fn(new GuardedWrites(txGuard(p, tx))));
   }
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
     return this.#shared.store.query<T>(sql, params);
