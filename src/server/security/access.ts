@@ -25,14 +25,6 @@ const PUBLIC_PATHS = new Set([
   '/auth/jwks',
 ]);
 
-function segments(path: string): string[] | undefined {
-  try {
-    return path.split('/').filter(Boolean).map(decodeURIComponent);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The FHIR route table, matched here to read each route's access off its row. */
 const FHIR = createDispatcher(FHIR_ROUTES);
 
@@ -64,19 +56,19 @@ function fhirNeed(type: string, perms: Permission[], interaction: string, id?: s
 }
 
 /**
- * The need of a FHIR request given as method and path after the base, read off the route it matches
- * (the audit log first: it is served beside the table, read-only); undefined when no route matches,
- * and the router then answers 404 or 405.
+ * The need of a FHIR request given as method and path after the base, read off the route it matches;
+ * the audit log, served beside the table (read-only), is any route on the type AuditEvent. Undefined
+ * when no route matches, and the router then answers 404 or 405.
  */
 function fhirPathNeed(method: string, path: string): Need | undefined {
-  const seg = segments(path);
-  if (!seg) return undefined;
-  if (seg[0] === 'AuditEvent') return { kind: 'audit', id: seg[1], method };
   const match = FHIR.find(method, path);
   if (!match) return undefined;
   const { access } = match.route;
+  const { type, id } = match.params;
+  if (type === 'AuditEvent')
+    return id === undefined ? { kind: 'audit', method } : { kind: 'audit', id, method };
   if (access === 'public' || access === 'bundle') return { kind: access };
-  return fhirNeed(match.params.type ?? '*', access.perms, access.interaction, match.params.id);
+  return fhirNeed(type ?? '*', access.perms, access.interaction, id);
 }
 
 /** The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …). */
