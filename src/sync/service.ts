@@ -393,7 +393,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       // Pull is keyed by the client's local Patient (its remote id comes from the id map).
       const held = await store.read('Patient', patientId).then(
         () => true,
-        () => false,
+        (err: unknown) => {
+          // Missing or deleted: not this store's client. Anything else (the database) is not an answer.
+          if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return false;
+          throw err;
+        },
       );
       if (!held)
         throw new FhirError(
