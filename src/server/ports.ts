@@ -7,7 +7,7 @@ import type { Validator } from '../validation/index.ts';
  * `validation/index.ts`) rather than retyped here. A wrapper (audit, access control) implements
  * these same shapes and is handed to `createApp` in place of the store.
  */
-export type StoreWrites = Pick<
+type StoreMembers = Pick<
   StoreTx,
   | 'create'
   | 'createMany'
@@ -24,8 +24,13 @@ export type StoreWrites = Pick<
   | 'searchJson'
 >;
 
-export interface FacadeStore extends StoreWrites {
+/** What a route may do with the store: reads and writes, and a transaction. */
+export interface StoreWrites extends StoreMembers {
+  /** Runs `fn` in a transaction; a transaction's own store joins the open one (a batch's GET entry). */
   transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T>;
+}
+
+export interface FacadeStore extends StoreWrites {
   query: Store['query'];
   close: Store['close'];
 }

@@ -217,6 +217,30 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it("a batch's GET entries need what the same GET needs over HTTP (history and metadata included)", async () => {
+        const { token } = await s.client({ id: 'obs-history-reader', scope: 'system/Observation.rs' });
+        const batch = (...urls: string[]): Bundle => ({
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+        });
+        const allowed = await s.call(token, '', {
+          method: 'POST',
+          body: JSON.stringify(batch(`Observation/${suviId('Observation')}/_history`, 'metadata')),
+        });
+        expect(allowed.status).toBe(200);
+        const answers = ((await allowed.json()) as Bundle).entry?.map((e) => e.resource?.resourceType);
+        expect(answers).toEqual(['Bundle', 'CapabilityStatement']);
+        const refused = await s.call(token, '', {
+          method: 'POST',
+          body: JSON.stringify(batch('Observation?_count=1', 'Patient/_history')),
+        });
+        expect(refused.status).toBe(403);
+        expect(await diagnostics(refused)).toMatch(
+          /^sec-scope-2: entry 1 \(GET Patient\/_history\) is outside/,
+        );
+      });
+
       it('$validate?mode=delete needs what a DELETE needs, and deletes nothing', async () => {
         const path = `/Patient/${suviId('Patient')}/$validate?mode=delete`;
         const { token: reader } = await s.client({ id: 'patient-reader', scope: 'system/Patient.rs' });

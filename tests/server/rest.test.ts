@@ -321,7 +321,7 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/${p}`)).status).toBe(204);
   });
 
-  it('a batch reads a version (GET Type/id/_history/vid) like a vread; other _history forms are 400', async () => {
+  it('a batch reads a version (GET Type/id/_history/vid) like a vread; _history is not a write target', async () => {
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;
     const res = await post('/fhir', {
@@ -336,14 +336,93 @@ describe('writes', () => {
     });
     expect(res.status).toBe(200);
     const [v1, missing, bad, notGet] = res.body.entry;
-    expect(v1.response.status).toBe('200 OK');
+    expect(v1.response).toMatchObject({ status: '200 OK', etag: 'W/"1"' });
+    expect(v1.fullUrl).toMatch(new RegExp(`/fhir/Practitioner/${id}$`));
     expect(v1.resource).toMatchObject({ id, meta: { versionId: '1' } });
     expect(missing.response.status).toBe('404');
     expect(bad.response.status).toBe('400');
     expect(notGet.response.status).toBe('400');
-    expect(notGet.response.outcome.issue[0].diagnostics).toContain(
-      'is not of the form Type, Type/id or (GET) Type/id/_history/vid',
+    expect(notGet.response.outcome.issue[0].diagnostics).toContain('is not of the form Type or Type/id');
+  });
+
+  it('a batch GET entry is routed like the same GET over HTTP: history, metadata, repeated parameters, 404/405', async () => {
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const updated = await request(app)
+      .put(`/fhir/Practitioner/${id}`)
+      .set('Content-Type', 'application/fhir+json')
+      .set('If-Match', 'W/"1"')
+      .send({ ...created.body, active: false });
+    expect(updated.status).toBe(200);
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${id}/_history` } },
+        { request: { method: 'GET', url: 'Practitioner/_history?_count=1' } },
+        { request: { method: 'GET', url: 'metadata' } },
+        { request: { method: 'GET', url: `/Practitioner?_id=${id}&_id=${id}-other&_count=5` } },
+        { request: { method: 'GET', url: 'NoSuchType/1/2/3/4' } },
+        { request: { method: 'GET', url: `Practitioner/${id}` } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [instance, typeLevel, metadata, search, unknown, read] = res.body.entry;
+    const direct = await request(app).get(`/fhir/Practitioner/${id}/_history`);
+    expect(instance.response).toEqual({ status: '200 OK' });
+    expect(instance.resource).toMatchObject({ resourceType: 'Bundle', type: 'history', total: 2 });
+    expect(
+      instance.resource.entry.map(
+        (e: { resource: { meta: { versionId: string } } }) => e.resource.meta.versionId,
+      ),
+    ).toEqual(
+      direct.body.entry.map((e: { resource: { meta: { versionId: string } } }) => e.resource.meta.versionId),
     );
+    expect(typeLevel.resource).toMatchObject({ resourceType: 'Bundle', type: 'history' });
+    expect(typeLevel.resource.entry).toHaveLength(1);
+    expect(metadata.resource.resourceType).toBe('CapabilityStatement');
+    expect(metadata.fullUrl).toBeUndefined();
+    // `_id` twice: the route sees both values (they AND, so nothing matches), as over HTTP
+    const directSearch = await request(app).get(`/fhir/Practitioner?_id=${id}&_id=${id}-other&_count=5`);
+    expect(search.resource).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(search.resource.total).toBe(directSearch.body.total);
+    expect(unknown.response.status).toBe('404');
+    expect(unknown.response.outcome.issue[0].expression).toEqual(['Bundle.entry[4]']);
+    expect(read.response).toMatchObject({ status: '200 OK', etag: 'W/"2"' });
+    expect(read.resource).toMatchObject({ id, active: false });
+  });
+
+  it("a transaction's GET entries run last, inside it: they see its writes, and a failing GET undoes them", async () => {
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const seen = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${id}/_history` } },
+        {
+          resource: { ...created.body, active: false },
+          request: { method: 'PUT', url: `Practitioner/${id}`, ifMatch: 'W/"1"' },
+        },
+      ],
+    });
+    expect(seen.status).toBe(200);
+    expect(seen.body.entry[0].resource.total).toBe(2);
+    const undone = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: { ...created.body, active: true },
+          request: { method: 'PUT', url: `Practitioner/${id}`, ifMatch: 'W/"2"' },
+        },
+        { request: { method: 'GET', url: `Practitioner/${id}-missing` } },
+      ],
+    });
+    expect(undone.status).toBe(404);
+    expect(undone.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
+    const after = await request(app).get(`/fhir/Practitioner/${id}`);
+    expect(after.body.meta.versionId).toBe('2');
   });
 
   it('an empty transaction or batch is answered without an entry element (FHIR JSON has no empty arrays)', async () => {

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { versionedLocation } from '../http/negotiation.ts';
-import type { FacadeStore, StoreWrites } from '../ports.ts';
+import type { StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
   type InteractionContext,
@@ -14,15 +14,19 @@ import {
   createResource,
   deleteIfPresent,
   inEntry,
-  readResource,
-  readVersion,
-  searchType,
   timed,
   updateResource,
 } from './interactions.ts';
+import type { FhirContext, FhirRequest, FhirRoute } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+interface RoutedGet {
+  route: FhirRoute;
+  request: FhirRequest;
+  ctx: FhirContext;
+}
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
 interface ParsedEntry {
@@ -30,9 +34,8 @@ interface ParsedEntry {
   method: Method;
   type: string;
   id?: string;
-  /** GET Type/id/_history/vid: a vread. */
-  versionId?: string;
-  query?: Record<string, string[]>;
+  /** A GET entry: the route it matches in the route table, the request as its handler reads it. */
+  get?: RoutedGet;
   resource?: Resource;
   fullUrl?: string;
   ifNoneExist?: string;
@@ -41,10 +44,16 @@ interface ParsedEntry {
   keepId?: boolean;
 }
 
+/**
+ * What a Bundle is processed with: a route's context (its GET entries are routed through the same
+ * table), or only what writes need (the domain API's Bundles, which hold no GET entries).
+ */
+export type BundleContext = FhirContext | InteractionContext;
+
 export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome' | undefined;
 
 /** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
-function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
+function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): ParsedEntry {
   const where = `Bundle.entry[${index}].request`;
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
@@ -65,13 +74,15 @@ function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
       issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`),
     );
   }
-  const [path, search] = url.replace(/^\//, '').split('?', 2);
-  const [type, id, ...rest] = path.split('/');
+  const [path = '', search] = url.replace(/^\//, '').split('?', 2);
   const fail = (msg: string) =>
     new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
-  const vread = method === 'GET' && rest.length === 2 && rest[0] === '_history';
-  if (rest.length && !vread)
-    throw fail(`request.url "${url}" is not of the form Type, Type/id or (GET) Type/id/_history/vid`);
+  if (method === 'GET') {
+    if (!('routes' in ctx)) throw fail('GET entries are not accepted here');
+    return { index, method, type: '', get: routedGet(ctx, path, search, index) };
+  }
+  const [type, id, ...rest] = path.split('/');
+  if (rest.length) throw fail(`request.url "${url}" is not of the form Type or Type/id`);
   try {
     assertType(type);
   } catch (err) {
@@ -98,11 +109,30 @@ function parseEntry(entry: BundleEntry, index: number): ParsedEntry {
     }
   }
   if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
-  if (method === 'GET' && id === undefined) {
-    parsed.query = parseQueryString(search ?? '');
-  }
-  if (vread) parsed.versionId = rest[1];
   return parsed;
+}
+
+/**
+ * A GET entry, matched in the same route table as a GET over HTTP (read, vread, search, history,
+ * metadata, $validate): its 404/405 name the entry. Repeated query parameters stay lists, single
+ * ones are strings, as Express hands them to a route.
+ */
+function routedGet(ctx: FhirContext, path: string, search: string | undefined, index: number): RoutedGet {
+  let match: ReturnType<FhirContext['routes']['match']>;
+  try {
+    match = ctx.routes.match('GET', `/${path}`);
+  } catch (err) {
+    if (!(err instanceof FhirError)) throw err;
+    throw new FhirError(err.status, inEntry(err.outcome.issue ?? [], index));
+  }
+  const query: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(parseQueryString(search ?? '')))
+    query[name] = values.length === 1 ? (values[0] as string) : values;
+  return {
+    route: match.route,
+    request: { method: 'GET', params: match.params, query, headers: {} },
+    ctx,
+  };
 }
 
 function parseBundle(body: unknown): Bundle {
@@ -247,7 +277,7 @@ function entryFor(
  */
 async function execute(
   store: StoreWrites,
-  ctx: InteractionContext,
+  ctx: BundleContext,
   e: ParsedEntry,
   prefer: ReturnPreference,
   inTransaction = false,
@@ -274,21 +304,31 @@ async function execute(
       const versionId = await deleteIfPresent(store, e.type, e.id!, e.ifMatch);
       return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
     }
-    case 'GET': {
-      if (e.versionId !== undefined)
-        return entryFor(
-          ctx,
-          200,
-          await readVersion(store, e.type, e.id!, e.versionId),
-          'representation',
-          false,
-        );
-      if (e.id !== undefined)
-        return entryFor(ctx, 200, await readResource(store, e.type, e.id), 'representation', false);
-      const bundle = await searchType(store, ctx, e.type, e.query ?? {}, false);
-      return { resource: bundle, response: { status: '200 OK' } };
-    }
+    case 'GET':
+      return getEntry(store, e.get!);
   }
+}
+
+/**
+ * A GET entry answered by its route's handler against `store` (inside a transaction, the
+ * transaction's own): a stored resource (its answer carries an ETag) as a read shows it, anything
+ * else (a search or history Bundle, the CapabilityStatement) as the entry's resource.
+ */
+async function getEntry(store: StoreWrites, { route, request, ctx }: RoutedGet): Promise<BundleEntry> {
+  const { policy, strict, limits, base, routes, timing, security } = ctx;
+  const out = await route.handler(request, {
+    store,
+    policy,
+    strict,
+    limits,
+    base,
+    routes,
+    ...(timing ? { timing } : {}),
+    ...(security ? { security } : {}),
+  });
+  const resource = (out.json !== undefined ? JSON.parse(out.json) : out.body) as Resource;
+  if (out.headers?.ETag) return entryFor(ctx, out.status, resource, 'representation', false);
+  return { resource, response: { status: statusLine(out.status) } };
 }
 
 /**
@@ -297,8 +337,8 @@ async function execute(
  * in every Reference.reference before anything is validated or written.
  */
 export async function processBundle(
-  store: FacadeStore,
-  ctx: InteractionContext,
+  store: StoreWrites,
+  ctx: BundleContext,
   body: unknown,
   prefer: ReturnPreference,
 ): Promise<Bundle> {
@@ -310,12 +350,12 @@ export async function processBundle(
 }
 
 async function runTransaction(
-  store: FacadeStore,
-  ctx: InteractionContext,
+  store: StoreWrites,
+  ctx: BundleContext,
   entries: BundleEntry[],
   prefer: ReturnPreference,
 ): Promise<Bundle> {
-  const parsed = entries.map(parseEntry);
+  const parsed = entries.map((entry, i) => parseEntry(entry, i, ctx));
   const refs = new Map<string, string>();
   const seen = new Set<string>();
   for (const e of parsed) {
@@ -463,15 +503,15 @@ function createWaves(group: ParsedEntry[], refs: Map<string, string>): ParsedEnt
 }
 
 async function runBatch(
-  store: FacadeStore,
-  ctx: InteractionContext,
+  store: StoreWrites,
+  ctx: BundleContext,
   entries: BundleEntry[],
   prefer: ReturnPreference,
 ): Promise<Bundle> {
   const results: BundleEntry[] = [];
   for (const [index, entry] of entries.entries()) {
     try {
-      const parsed = parseEntry(entry, index);
+      const parsed = parseEntry(entry, index, ctx);
       const refs = new Map<string, string>();
       await resolveConditionalReferences(store, [parsed], refs);
       if (parsed.resource && refs.size) parsed.resource = rewriteReferences(parsed.resource, refs);

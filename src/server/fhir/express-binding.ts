@@ -14,6 +14,7 @@ import type {
   FhirResponse,
   FhirRoute,
   Method,
+  RouteMatcher,
   SecurityStatement,
 } from './route-types.ts';
 
@@ -47,6 +48,7 @@ class RequestContext implements FhirContext {
   readonly limits: Limits;
   readonly security: SecurityStatement | undefined;
   constructor(
+    readonly routes: RouteMatcher,
     private readonly opts: BindingOptions,
     private readonly res: Response,
     readonly base: string,
@@ -87,7 +89,7 @@ export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOption
       headers: req.headers,
       ...(Buffer.isBuffer(req.body) ? { body: req.body as Buffer } : {}),
     };
-    const ctx = new RequestContext(opts, res, baseUrl(req, opts.baseUrl), timing);
+    const ctx = new RequestContext(dispatcher, opts, res, baseUrl(req, opts.baseUrl), timing);
     writeResponse(res, await route.handler(request, ctx));
   };
   return (req: Request, res: Response, next: NextFunction) => {

@@ -1,6 +1,6 @@
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { Limits } from '../http/limits.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { StoreWrites } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -30,7 +30,10 @@ export interface FhirResponse {
 
 /** Everything a handler may use besides the request: the stages behind it and this request's base URL. */
 export interface FhirContext {
-  store: FacadeStore;
+  /** The caller's store; a transaction's GET entry gets the transaction's own (which joins it). */
+  store: StoreWrites;
+  /** The route table this request was dispatched from: a batch or transaction routes its GET entries. */
+  routes: RouteMatcher;
   policy: WritePolicy;
   strict: boolean;
   limits: Limits;
@@ -40,6 +43,11 @@ export interface FhirContext {
   timing?: ServerTiming;
   /** What the CapabilityStatement says of access control; absent without the security layer. */
   security?: SecurityStatement;
+}
+
+/** Finds the route for a method and a path after the FHIR base (404/405 OperationOutcomes otherwise). */
+export interface RouteMatcher {
+  match(method: string, path: string): { route: FhirRoute; params: Record<string, string> };
 }
 
 /** The security layer as the CapabilityStatement declares it. */

@@ -72,6 +72,10 @@ class GuardedWrites implements StoreWrites {
   delete(...args: Parameters<StoreWrites['delete']>) {
     return writes.remove(this.#g, ...args);
   }
+  /** Inside a transaction (the only place this class is used alone): joins the open one. */
+  transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
 }
 
 /** What every caller's guarded store shares: the store, its create batcher and read audit writer. */
@@ -97,7 +101,7 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
   override create<T extends Resource>(resource: T, opts?: CreateOptions) {
     return this.#shared.creates.submit(resource, opts, this.#p);
   }
-  transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
+  override transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
     const p = this.#p;
     return this.#shared.store.transaction((tx) => fn(new GuardedWrites(txGuard(p, tx))));
   }
