@@ -3,6 +3,7 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { parseQueryString } from '../fhir/search-params.ts';
 import {
   type KantaContext,
   assertUniqueIdentifier,
@@ -49,11 +50,7 @@ function parseUrl(url: string): {
   const [type, id, hist, version] = path.replace(/^\/+|\/+$/g, '').split('/');
   if (hist !== undefined && hist !== '_history')
     throw FhirError.badRequest(`Unsupported request.url '${url}'`);
-  const query: Record<string, string[]> = {};
-  if (qs !== undefined) {
-    for (const [k, v] of new URLSearchParams(qs)) query[k] = [...(query[k] ?? []), v];
-  }
-  return { type, id, version, query: qs === undefined ? undefined : query };
+  return { type, id, version, query: qs === undefined ? undefined : parseQueryString(qs) };
 }
 
 async function otherEntry(ctx: KantaContext, entry: BundleEntry, i: number): Promise<BundleEntry> {
