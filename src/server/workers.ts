@@ -7,9 +7,6 @@ import type { Logger } from 'pino';
 /** Set in each worker's environment: 1…count. Worker 1 runs the process-wide jobs (the sync loops). */
 export const WORKER_INDEX_ENV = 'TYOKYKY_WORKER_INDEX';
 
-/** A worker that dies sooner than this after its start is failing to start, not crashing under load. */
-const START_GRACE_MS = 10_000;
-
 /** This process's worker number, or undefined outside a worker pool. */
 export function workerIndex(): number | undefined {
   return cluster.isWorker ? Number(process.env[WORKER_INDEX_ENV]) : undefined;
@@ -21,7 +18,8 @@ export function workerIndex(): number | undefined {
  * its in-flight requests. A worker that fails while starting stops the pool with exit code 1.
  */
 export function superviseWorkers(count: number, logger: Logger): void {
-  const started = new Map<Worker, number>();
+  /** Each running worker, and whether it got as far as listening. */
+  const started = new Map<Worker, { listening: boolean }>();
   let stopping = false;
   let exitCode = 0;
 
@@ -33,9 +31,12 @@ export function superviseWorkers(count: number, logger: Logger): void {
   };
   const fork = (index: number) => {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
-    started.set(worker, Date.now());
+    const state = { listening: false };
+    started.set(worker, state);
+    worker.once('listening', () => {
+      state.listening = true;
+    });
     worker.once('exit', (code, signal) => {
-      const lived = Date.now() - (started.get(worker) ?? 0);
       started.delete(worker);
       if (stopping) {
         if (!started.size) {
@@ -45,7 +46,9 @@ export function superviseWorkers(count: number, logger: Logger): void {
         return;
       }
       logger.error({ worker: index, pid: worker.process.pid, code, signal }, 'facade worker exited');
-      if (lived < START_GRACE_MS) {
+      // Judged by whether it ever listened, not by how long it lived: on a loaded machine a start
+      // that fails can take longer than any grace period, and replacing it would loop forever.
+      if (!state.listening) {
         logger.error({ worker: index }, 'facade worker failed while starting; stopping the others');
         stopAll(1);
         if (!started.size) process.exit(1);

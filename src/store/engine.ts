@@ -126,11 +126,38 @@ export function preparer(max = MAX_PREPARED): (sql: string, params?: unknown[]) 
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 4;
 
+/**
+ * How long opening waits for PostgreSQL to answer: libpq's PGCONNECT_TIMEOUT in seconds (node-pg's
+ * JavaScript client does not read it), 10 s when unset. A server that accepts the connection and
+ * then says nothing would otherwise hold the start-up forever.
+ */
+function connectTimeoutMs(): number {
+  const seconds = Number(process.env.PGCONNECT_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+}
+
+/** One connection made and closed within the connect timeout (ETIMEDOUT when none is made). */
+async function probe(databaseUrl: string): Promise<void> {
+  const ms = connectTimeoutMs();
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: ms });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    if ((err as { code?: string }).code === undefined && /timeout/i.test((err as Error).message))
+      throw Object.assign(new Error(`no answer within ${ms / 1000} s`), { code: 'ETIMEDOUT' });
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export async function openPostgres(databaseUrl: string, max = 10): Promise<Engine> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   try {
+    await probe(databaseUrl);
     await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});

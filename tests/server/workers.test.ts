@@ -1,5 +1,6 @@
 // `tyokyky serve --workers N`: a pool of facade processes on one port and one PostgreSQL database.
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import type { Bundle, Consent, Practitioner, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
@@ -81,6 +82,25 @@ describe('tyokyky serve --workers', () => {
     ]);
     expect(down.code).toBe(1);
     expect(down.out).toMatch(/facade worker failed while starting/);
+  }, 60_000);
+
+  it('stops with exit code 1 when PostgreSQL accepts the connection and never answers (PGCONNECT_TIMEOUT)', async () => {
+    const silent = createServer(() => {}); // takes connections, says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      const hung = await run(
+        ['serve', '--workers', '2', '--port', '0', '--database-url', `postgres://127.0.0.1:${port}/x`],
+        { PGCONNECT_TIMEOUT: '1' },
+      );
+      expect(hung.code).toBe(1);
+      expect(hung.out).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+ did not answer \(timeout\)/);
+      expect(hung.out).toMatch(/facade worker failed while starting/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
   }, 60_000);
 
   it('serves from every worker on one port; a write in one is read in the other', async () => {
