@@ -103,6 +103,34 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-work-ability-score',
+    name: 'business-identifier-not-global',
+    base: 'Observation-suvi-work-ability-score',
+    description:
+      'Kanta: a globally unique business identifier is mandatory; a local one (and an upper-case urn:uuid) is not',
+    mutate: (r) => {
+      r.identifier = [
+        { system: 'urn:oid:1.2.246.10.1234567.10.1', value: 'WAS-0001' },
+        {
+          system: 'urn:ietf:rfc:3986',
+          value: r.identifier[0].value.toUpperCase().replace('URN:UUID:', 'urn:uuid:'),
+        },
+      ];
+    },
+    expected: inv('Observation', 'tyk-id-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
+    name: 'no-global-identifier',
+    base: 'Patient-suvi',
+    description:
+      'Kanta: a client with only a temporary identifier has no globally unique one (no HETU, no urn:uuid)',
+    mutate: (r) => {
+      r.identifier = r.identifier.filter((i: Json) => i.use === 'temp');
+    },
+    expected: inv('Patient', 'tyk-id-1'),
+  },
+  {
+    profile: 'tyokyky-work-ability-score',
     name: 'missing-application-id',
     base: 'Observation-suvi-work-ability-score',
     description: 'Kanta: the creating application carries the applicationId Kela assigned',

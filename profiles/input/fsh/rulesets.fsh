@@ -26,6 +26,7 @@ RuleSet: KantaCommon
 * text 1..1
 * identifier.system 1..1
 * identifier.value 1..1
+* obeys tyk-id-1
 * language ^short = "Kieli (Kanta: pakollinen) / Language (Kanta: required)"
 * text ^short = "Kertomusteksti (Kanta: pakollinen) / Narrative (Kanta: required)"
 
