@@ -706,7 +706,8 @@ export type StateKey =
   | 'last_pull_skipped'
   | 'last_error'
   | 'backfill'
-  | 'remote';
+  | 'remote'
+  | 'party';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(
@@ -717,15 +718,16 @@ export async function setState(db: Db, key: StateKey, value: string): Promise<vo
 }
 
 /**
- * The remote this store's id map belongs to: `url` when none was recorded yet (it is recorded),
- * otherwise the one recorded first.
+ * What this store syncs with, recorded by the first push or pull: `value` when nothing was recorded
+ * yet under `key` (it is recorded), otherwise the value recorded first.
  */
-export async function bindRemote(db: Db, url: string): Promise<string> {
-  await db.query(`INSERT INTO sync_state (key, value) VALUES ('remote', $1) ON CONFLICT (key) DO NOTHING`, [
-    url,
+export async function bindOnce(db: Db, key: 'remote' | 'party', value: string): Promise<string> {
+  await db.query(`INSERT INTO sync_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [
+    key,
+    value,
   ]);
-  const [row] = await db.query<{ value: string }>(`SELECT value FROM sync_state WHERE key = 'remote'`);
-  return row?.value ?? url;
+  const [row] = await db.query<{ value: string }>('SELECT value FROM sync_state WHERE key = $1', [key]);
+  return row?.value ?? value;
 }
 
 /** The `n` id map entries written last (to ask a remote whether it holds them). */

@@ -18,7 +18,7 @@ import { RemoteClient } from './remote-client.ts';
 import {
   type OutboxRow,
   type OutboxState,
-  bindRemote,
+  bindOnce,
   enqueueMany,
   follow,
   isPulledWrite,
@@ -265,7 +265,7 @@ function migrateAll(
  */
 async function sameRemote(ctx: SyncContext): Promise<void> {
   const url = ctx.remote.baseUrl;
-  const bound = await bindRemote(ctx.store, url);
+  const bound = await bindOnce(ctx.store, 'remote', url);
   if (bound === url) return;
   const sample = await recentMappings(ctx.store, 3);
   const held = await Promise.all(
@@ -293,6 +293,25 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
 }
 
 /**
+ * One receiving party per store, also across restarts: what was sent was judged by that party's
+ * consents, to that party's server. Syncing the same store as another party would send the
+ * remote data judged by the other party's consents (a disclosure the client never permitted to the
+ * remote's owner); sync-config-3 refuses it.
+ */
+async function sameParty(ctx: SyncContext): Promise<void> {
+  const bound = await bindOnce(ctx.store, 'party', ctx.party);
+  if (bound !== ctx.party)
+    throw new FhirError(
+      409,
+      issue(
+        'error',
+        'conflict',
+        `sync-config-3: this store syncs as party ${bound} (what it sent was judged by that party's consents), not as ${ctx.party}; use a fresh store for another party`,
+      ),
+    );
+}
+
+/**
  * The backfill the first push or pull on a store waits for (one run per service; a failed run is
  * tried again by the next push or pull, and resumes — nothing is queued twice).
  */
@@ -300,6 +319,7 @@ function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number)
   let backfilled: Promise<BackfillStatus> | undefined;
   return () => {
     backfilled ??= ready
+      .then(() => sameParty(ctx))
       .then(() => sameRemote(ctx))
       .then(() => backfill(ctx, { pageSize }))
       .catch((err) => {

@@ -505,6 +505,26 @@ describe('configuration', () => {
     await sync.pushOnce(); // and back: the first URL is the same server too
   });
 
+  it('sync-config-3: a store stays with its receiving party; syncing it as another party sends nothing', async () => {
+    await syncedClient('210181-9145');
+    const before = peer.stats.requests;
+    const asKela = createSync({ store, remote: { baseUrl: peer.url, party: 'kela' }, installHook: false });
+    await asKela.ready;
+    for (const attempt of [() => asKela.pushOnce(), () => asKela.pullOnce()]) {
+      const refused = await attempt().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(FhirError);
+      expect((refused as FhirError).outcome.issue?.[0]?.diagnostics).toBe(
+        "sync-config-3: this store syncs as party other-health-care (what it sent was judged by that party's consents), not as kela; use a fresh store for another party",
+      );
+    }
+    expect(peer.stats.requests).toBe(before);
+    const [bound] = await store.query<{ value: string }>("SELECT value FROM sync_state WHERE key = 'party'");
+    expect(bound?.value).toBe('other-health-care');
+  });
+
   it('sync-config-1: a second outbox hook on the same store is refused', async () => {
     let err: unknown;
     try {
