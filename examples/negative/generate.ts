@@ -52,6 +52,16 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-patient',
+    name: 'hetu-future-birth-date',
+    base: 'Patient-maija',
+    description: 'HETU 010199A9023: a well-formed code of someone born on 1 Jan 2099, which is never issued',
+    mutate: (r) => {
+      r.identifier[0].value = '010199A9023';
+    },
+    expected: inv('Patient.identifier[0]', 'tyk-hetu-1'),
+  },
+  {
+    profile: 'tyokyky-patient',
     name: 'hetu-unknown-century-sign',
     base: 'Patient-maija',
     description: 'HETU with century sign Z, which does not exist',

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   SEX_NEUTRAL_FROM,
   checkHetuFormat,
@@ -71,12 +71,30 @@ describe('HETU details', () => {
   });
 
   it('does not read sex from codes of people born from 2027 (sex-neutral codes)', () => {
-    const r = parseHetu(makeHetu('2027-03-01', 901));
-    expect(r.valid).toBe(true);
-    if (r.valid) {
-      expect(r.value.sex).toBeUndefined();
-      expect(r.value.sexReason).toContain(SEX_NEUTRAL_FROM);
+    // Born in 2027 is in the future until then (and no such code exists yet): judged on a day after it.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2027-06-01T12:00:00Z'));
+      const r = parseHetu(makeHetu('2027-03-01', 901));
+      expect(r.valid).toBe(true);
+      if (r.valid) {
+        expect(r.value.sex).toBeUndefined();
+        expect(r.value.sexReason).toContain(SEX_NEUTRAL_FROM);
+      }
+    } finally {
+      vi.useRealTimers();
     }
+  });
+
+  it('refuses a code whose birth date is in the future, without quoting it', () => {
+    const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    const hetu = makeHetu(tomorrow, 905);
+    const r = parseHetu(hetu);
+    expect(r).toEqual({
+      valid: false,
+      failure: 'future-date',
+      reason: 'the birth date it carries is in the future',
+    });
   });
 
   it('does not read sex from codes issued after the reform to people born earlier', () => {

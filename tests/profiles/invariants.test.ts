@@ -48,8 +48,11 @@ const validHetu = fc
   })
   .map(({ sign, days, individual }) => {
     const date = new Date(Date.UTC(CENTURY[sign]!, 0, 1) + days * 86_400_000);
-    return makeHetu(iso(date), individual, sign);
-  });
+    return { hetu: makeHetu(iso(date), individual, sign), future: date.getTime() > Date.now() - 86_400_000 };
+  })
+  // A birth date in the future is no HETU (checked below); yesterday and before are.
+  .filter(({ future }) => !future)
+  .map(({ hetu }) => hetu);
 
 describe('tyk-hetu-1', () => {
   it('accepts every well-formed HETU with a real date, any century sign', () => {
@@ -57,6 +60,13 @@ describe('tyk-hetu-1', () => {
       fc.property(validHetu, (h) => holds('tyk-hetu-1', hetuId(h), 'Identifier')),
       { numRuns: 300 },
     );
+  });
+
+  it('rejects a birth date in the future, for every century sign of this century', () => {
+    const future = new Date(Date.now() + 2 * 86_400_000);
+    for (const sign of Object.keys(CENTURY).filter((k) => CENTURY[k] === 2000)) {
+      expect(holds('tyk-hetu-1', hetuId(makeHetu(iso(future), 905, sign)), 'Identifier'), sign).toBe(false);
+    }
   });
 
   it('rejects any other check character', () => {

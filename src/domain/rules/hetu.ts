@@ -2,6 +2,7 @@
  * *Henkilötunnus* (HETU): `DDMMYYCZZZQ`. The profile invariant `tyk-hetu-1` enforces the same format
  * and check character; tests/domain/hetu-invariant.test.ts proves both agree on tests/fixtures/hetu-cases.json.
  */
+import { finnishDay } from './calendar.ts';
 
 /** The identifier system of the HETU (the OID of the Finnish personal identity code); `tyk-hetu-1` applies to it. */
 export const HETU_SYSTEM = 'urn:oid:1.2.246.21';
@@ -29,7 +30,13 @@ const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
 export const SEX_NEUTRAL_FROM = '2027-01-01';
 
-export type HetuFailure = 'format' | 'century-sign' | 'date' | 'individual-number' | 'check-character';
+export type HetuFailure =
+  | 'format'
+  | 'century-sign'
+  | 'date'
+  | 'future-date'
+  | 'individual-number'
+  | 'check-character';
 
 export interface ParsedHetu {
   hetu: string;
@@ -80,8 +87,17 @@ function isRealDate(year: number, month: number, day: number): boolean {
 }
 
 /**
+ * Whether the birth date is after today in Finland (a code of someone not yet born was never
+ * issued). The Finnish day is worked out only for a birth in this year or later.
+ */
+function isFuture(year: number, month: string, day: string): boolean {
+  if (year < new Date().getUTCFullYear()) return false;
+  return `${year}-${month}-${day}` > finnishDay();
+}
+
+/**
  * The rule the profile invariant `tyk-hetu-1` also states: shape, century sign, a real calendar
- * date, individual number 002–999 and the check character.
+ * date that is not in the future, individual number 002–999 and the check character.
  */
 export function checkHetuFormat(hetu: string): { valid: boolean; reason: string; failure?: HetuFailure } {
   const m = SHAPE.exec(hetu);
@@ -89,6 +105,9 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
   const year = CENTURY[m[4]!]! + Number(m[3]);
   if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
     return { valid: false, failure: 'date', reason: `${m[1]}.${m[2]}.${year} is not a calendar date` };
+  }
+  if (isFuture(year, m[2]!, m[1]!)) {
+    return { valid: false, failure: 'future-date', reason: 'the birth date it carries is in the future' };
   }
   if (Number(m[5]) < 2) {
     return {
