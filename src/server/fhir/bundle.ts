@@ -21,13 +21,14 @@ import type { FhirContext, FhirRequest, FhirRoute } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
+/** A GET entry as the route table sees it: its row, the request its handler reads, the request's context. */
 interface RoutedGet {
   route: FhirRoute;
   request: FhirRequest;
   ctx: FhirContext;
 }
-const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
 interface ParsedEntry {
   index: number;

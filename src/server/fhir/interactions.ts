@@ -141,16 +141,6 @@ export async function deleteIfPresent(
   }
 }
 
-export async function searchType(
-  store: StoreWrites,
-  ctx: InteractionContext,
-  type: string,
-  query: Record<string, unknown>,
-  lenient: boolean,
-): Promise<Bundle> {
-  return JSON.parse(await searchTypeJson(store, ctx, type, query, lenient)) as Bundle;
-}
-
 /**
  * A searchset Bundle as JSON text. The matches are spliced in as the store holds them: a page of
  * resources is never parsed and serialised again just to be wrapped.
