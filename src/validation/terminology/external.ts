@@ -1,8 +1,10 @@
 // Code systems too large or too external to ship (SNOMED CT, LOINC, UCUM, BCP-47, ...). We never
 // reject their codes for not being listed; where the syntax is simple enough we check it lightly so
-// obvious typos still surface. UCUM is the exception: it is a grammar, not a list, and the NLM UCUM
-// library that fhirpath.js ships (ucumUtils) validates it fully, as the HL7 validator does.
+// obvious typos still surface. Two are checked fully, as the HL7 validator does: UCUM, a grammar
+// that the NLM UCUM library fhirpath.js ships (ucumUtils) validates, and BCP-47, whose subtags are
+// looked up in the IANA registry (bcp47.ts).
 import { ucumUtils } from 'fhirpath';
+import { isBcp47 } from './bcp47.ts';
 
 export const UCUM = 'http://unitsofmeasure.org';
 export const BCP47 = 'urn:ietf:bcp:47';
@@ -12,10 +14,6 @@ export const COUNTRY = 'urn:iso:std:iso:3166';
 
 /** A syntax check for a system whose full content we do not hold; true when the code looks valid. */
 export type SyntaxCheck = (code: string) => boolean;
-
-// BCP-47 language tag, RFC 5646 (grandfathered tags and private use included, letter case free).
-const bcp47 =
-  /^(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[\da-wy-z](?:-[a-z\d]{2,8})+)*(?:-x(?:-[a-z\d]{1,8})+)?|x(?:-[a-z\d]{1,8})+|i-[a-z]{2,8}|[a-z]{2,3}-[a-z]{2,8}(?:-[a-z]{2,8})?)$/i;
 
 // RFC 2045/6838 media type: type/subtype strictly (tokens), then parameters. A parameter value is
 // anything without `;` or white space, or a quoted string: FHIR itself writes URIs unquoted
@@ -38,7 +36,7 @@ function isUcum(code: string): boolean {
 
 export const syntaxChecks: Record<string, SyntaxCheck> = {
   [UCUM]: isUcum,
-  [BCP47]: (c) => bcp47.test(c),
+  [BCP47]: isBcp47,
   // CapabilityStatement.format takes "xml | json | ttl | mime type" under the same binding; the spec's
   // own examples use the short forms.
   [MIME]: (c) => mime.test(c) || c === 'xml' || c === 'json' || c === 'ttl',
