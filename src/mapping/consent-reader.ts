@@ -5,7 +5,13 @@
  * elsewhere can still be read for disclosure.
  */
 import type { Consent } from '@medplum/fhirtypes';
-import type { ConsentDataClass, ConsentParty, ConsentTerms } from '../domain/index.ts';
+import {
+  type ConsentDataClass,
+  type ConsentParty,
+  type ConsentTerms,
+  finnishDay,
+  finnishDayOf,
+} from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
 import { codeFrom } from './terminology.ts';
@@ -47,13 +53,13 @@ export function consentForDisclosure(consent: Consent): ConsentTerms {
       unreadable(`${p}.code[${i}]`, `no code from CodeSystem ${MAP.codedFields.dataClass}`),
   ) as ConsentDataClass[];
   const start =
-    consent.provision?.period?.start?.slice(0, 10) ?? unreadable(`${p}.period.start`, 'is required');
-  const end = consent.provision?.period?.end?.slice(0, 10);
+    finnishDayOf(consent.provision?.period?.start) ?? unreadable(`${p}.period.start`, 'is required');
+  const end = finnishDayOf(consent.provision?.period?.end);
   return {
     id,
     parties,
     dataClasses,
     period: end ? { start, end } : { start },
-    ...(withdrawn ? { withdrawnOn: withdrawn.slice(0, 10) } : {}),
+    ...(withdrawn ? { withdrawnOn: finnishDay(withdrawn) } : {}),
   };
 }

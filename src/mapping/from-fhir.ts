@@ -37,7 +37,13 @@ import type {
   SupportPlan,
   WorkAbilityRecord,
 } from '../domain/index.ts';
-import { DomainValidationError, domainIssues, recordIssues } from '../domain/index.ts';
+import {
+  DomainValidationError,
+  domainIssues,
+  finnishDay,
+  finnishDayOf,
+  recordIssues,
+} from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { type FhirKind, MAP, profileUrl } from './config.ts';
 import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
@@ -131,7 +137,7 @@ class Reader {
 
   date(value: string | undefined, path: string): string {
     if (!value) return fail(path, 'is required');
-    return value.slice(0, 10);
+    return finnishDay(value);
   }
 }
 
@@ -309,7 +315,7 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
     period: { start: r.date(c.provision?.period?.start, `${p}.period.start`) },
     organizationId: r.refId('organization', c.organization?.[0], `${r.path}.organization[0]`),
   };
-  put(out.period, 'end', c.provision?.period?.end?.slice(0, 10));
+  put(out.period, 'end', finnishDayOf(c.provision?.period?.end));
   const withdrawn = c.extension?.find((e) => e.url === MAP.extensions.consentWithdrawalDate)?.valueDateTime;
   if (c.status === 'inactive' && !withdrawn) {
     fail(
@@ -320,7 +326,7 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
   if (c.status !== 'active' && c.status !== 'inactive') {
     fail(`${r.path}.status`, `a consent in status '${c.status}' is neither in force nor withdrawn`);
   }
-  put(out, 'withdrawnOn', withdrawn?.slice(0, 10));
+  put(out, 'withdrawnOn', finnishDayOf(withdrawn));
   return out;
 }
 
@@ -355,8 +361,8 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
     a.daysPerWeek = repeat.frequency;
   }
   if (repeat.boundsPeriod?.start) {
-    a.period = { start: repeat.boundsPeriod.start.slice(0, 10) };
-    put(a.period, 'end', repeat.boundsPeriod.end?.slice(0, 10));
+    a.period = { start: finnishDay(repeat.boundsPeriod.start) };
+    put(a.period, 'end', finnishDayOf(repeat.boundsPeriod.end));
   }
   const duration = repeat.boundsDuration;
   if (duration) {
@@ -413,7 +419,7 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
       return a;
     }),
   };
-  put(out.period, 'end', c.period?.end?.slice(0, 10));
+  put(out.period, 'end', finnishDayOf(c.period?.end));
   put(out, 'title', c.title);
   const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
   put(out, 'followUpDate', followUp);
@@ -457,7 +463,7 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
         ) as ResponsibleWorkerTeam['members'][number]['role'],
         period: { start: r.date(m.period?.start, `${p}.period.start`) } as { start: string; end?: string },
       };
-      put(member.period, 'end', m.period?.end?.slice(0, 10));
+      put(member.period, 'end', finnishDayOf(m.period?.end));
       return member;
     }),
   };

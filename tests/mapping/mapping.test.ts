@@ -8,6 +8,7 @@ import {
   businessUuid,
   canonical,
   codeFrom,
+  consentForDisclosure,
   fromFhir,
   toFhir,
   toResources,
@@ -426,6 +427,31 @@ describe('fromFhir', () => {
     expect(() => fromFhir(bundle)).toThrow('.performer[0]: refers to a Patient, expected a PractitionerRole');
     assessment.performer = [{ ...professional, type: 'Patient' }];
     expect(() => fromFhir(bundle)).toThrow('.performer[0]: refers to a Patient, expected a PractitionerRole');
+  });
+
+  it('reads an instant with a zone as its Finnish day (consent start, withdrawal, score date, team periods)', () => {
+    const bundle = toFhir(suvi);
+    const all = resources(bundle);
+    const consent = all.find((r) => r.resourceType === 'Consent') as Consent;
+    // 21:00Z on 31 May is 00:00 on 1 June in Helsinki (summer time, UTC+3); 22:30Z on 30 Sep is 01:30 on 1 Oct.
+    consent.provision!.period = { start: '2026-05-31T21:00:00Z' };
+    consent.status = 'inactive';
+    consent.extension = [
+      ...(consent.extension ?? []).filter((e) => !e.url.endsWith('consent-withdrawal-date')),
+      {
+        url: `${canonical}/StructureDefinition/consent-withdrawal-date`,
+        valueDateTime: '2026-09-30T22:30:00Z',
+      },
+    ];
+    const terms = consentForDisclosure(consent);
+    expect(terms.period.start).toBe('2026-06-01');
+    expect(terms.withdrawnOn).toBe('2026-10-01');
+    const record = fromFhir(bundle);
+    expect(record.consents?.[0]?.period.start).toBe('2026-06-01');
+    expect(record.consents?.[0]?.withdrawnOn).toBe('2026-10-01');
+    // Without a zone, or as a date, the value is its own day.
+    consent.provision!.period = { start: '2026-05-31T23:30:00' };
+    expect(consentForDisclosure(consent).period.start).toBe('2026-05-31');
   });
 
   it('reads the official current name, not an old one', () => {

@@ -28,6 +28,11 @@ export function finnishDay(when: string | Date = new Date()): string {
   return dayIn(when);
 }
 
+/** `finnishDay` of a FHIR date or dateTime that may be absent: absent stays absent (never today). */
+export function finnishDayOf(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : finnishDay(value);
+}
+
 function dayIn(instant: Date): string {
   const parts: Record<string, string> = {};
   for (const p of HELSINKI.formatToParts(instant)) parts[p.type] = p.value;
