@@ -202,6 +202,26 @@ describe('isDisclosurePermitted', () => {
     });
     expect(isDisclosurePermitted([withdrawn], 'kela', 'support-plan', '2026-04-30').permitted).toBe(true);
   });
+  it('names as the nearest consent the one for that party and class, even when an earlier one fails on its dates', () => {
+    const other = {
+      id: 'old-other',
+      parties: ['te-services' as const],
+      dataClasses: ['employment-history' as const],
+      period: { start: '2024-01-01' },
+      withdrawnOn: '2025-01-01',
+    };
+    const expired = {
+      id: 'kela-health',
+      parties: ['kela' as const],
+      dataClasses: ['health-data' as const],
+      period: { start: '2024-01-01', end: '2025-12-31' },
+    };
+    expect(isDisclosurePermitted([other, expired], 'kela', 'health-data', '2026-06-01')).toEqual({
+      permitted: false,
+      reason: 'consent old-other was withdrawn on 2025-01-01; consent kela-health expired on 2025-12-31',
+      consentId: 'kela-health',
+    });
+  });
   it('without consents the answer is no', () => {
     expect(isDisclosurePermitted([], 'kela', 'support-plan', '2026-06-01')).toEqual({
       permitted: false,

@@ -43,7 +43,7 @@ export function isDisclosurePermitted(
 ): DisclosureDecision {
   const day = finnishDay(date);
   if (consents.length === 0) return { permitted: false, reason: 'no consent recorded' };
-  const refusals: { id: string; why: string }[] = [];
+  const refusals: string[] = [];
   for (const c of consents) {
     const why = refusal(c, party, dataClass, day);
     if (why === undefined) {
@@ -53,9 +53,11 @@ export function isDisclosurePermitted(
         consentId: c.id,
       };
     }
-    refusals.push({ id: c.id, why });
+    refusals.push(why);
   }
-  // Report the consent that came closest: the one naming both party and class, if any.
-  const nearest = refusals.find((r) => !r.why.includes('does not')) ?? refusals[0]!;
-  return { permitted: false, reason: refusals.map((r) => r.why).join('; '), consentId: nearest.id };
+  // Report the consent that came closest: the one naming both party and class, if any (refusal()
+  // looks at the dates first, so a consent refused for its dates may still name neither).
+  const names = (c: ConsentTerms) => c.parties.includes(party) && c.dataClasses.includes(dataClass);
+  const nearest = consents.find(names) ?? consents[0]!;
+  return { permitted: false, reason: refusals.join('; '), consentId: nearest.id };
 }
