@@ -25,12 +25,16 @@ describe('parseHetu on the shared case table', () => {
 });
 
 describe('HETU details', () => {
-  it('names the expected check character', () => {
-    const r = parseHetu('010181-900D');
-    expect(r).toMatchObject({
+  it('names the wrong check character but not the right one, nor the date (reasons reach error messages)', () => {
+    expect(parseHetu('010181-900D')).toMatchObject({
       valid: false,
       failure: 'check-character',
-      reason: "check character is 'D', expected 'C'",
+      reason: "check character 'D' does not match the rest of the code",
+    });
+    expect(parseHetu('310295-902S')).toMatchObject({
+      valid: false,
+      failure: 'date',
+      reason: 'the date it carries is not a calendar date',
     });
   });
 
@@ -58,7 +62,7 @@ describe('HETU details', () => {
     expect(parseHetu('290200-902D')).toMatchObject({
       valid: false,
       failure: 'date',
-      reason: '29.02.1900 is not a calendar date',
+      reason: 'the date it carries is not a calendar date',
     });
   });
 

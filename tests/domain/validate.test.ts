@@ -33,7 +33,9 @@ describe('domain validation names the field and the rule', () => {
     expect(r.status).toBe(400);
     expect(r.field).toBe('Client.hetu');
     expect(r.issue.expression).toEqual(['Client.hetu']);
-    expect(r.issue.diagnostics).toBe("tyk-hetu-1: Client.hetu: check character is 'D', expected 'C'");
+    expect(r.issue.diagnostics).toBe(
+      "tyk-hetu-1: Client.hetu: check character 'D' does not match the rest of the code",
+    );
   });
 
   it('HETU with an individual number never issued → tyk-hetu-1', () => {
@@ -224,7 +226,7 @@ describe('record validation', () => {
     const r = structuredClone(suvi);
     r.client.hetu = '010181-900D';
     expect(() => validateRecord(r)).toThrow(
-      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'D', expected 'C'",
+      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character 'D' does not match the rest of the code",
     );
   });
 });

@@ -76,7 +76,7 @@ describe('tyokyky map', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
-      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character is 'T', expected 'S'",
+      "tyk-hetu-1: WorkAbilityRecord.client.hetu: check character 'T' does not match the rest of the code",
     );
   });
 

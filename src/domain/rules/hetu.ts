@@ -104,7 +104,7 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
   if (!m) return shapeFailure(hetu);
   const year = CENTURY[m[4]!]! + Number(m[3]);
   if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
-    return { valid: false, failure: 'date', reason: `${m[1]}.${m[2]}.${year} is not a calendar date` };
+    return { valid: false, failure: 'date', reason: 'the date it carries is not a calendar date' };
   }
   if (isFuture(year, m[2]!, m[1]!)) {
     return { valid: false, failure: 'future-date', reason: 'the birth date it carries is in the future' };
@@ -121,7 +121,7 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
     return {
       valid: false,
       failure: 'check-character',
-      reason: `check character is '${m[6]}', expected '${expected}'`,
+      reason: `check character '${m[6]}' does not match the rest of the code`,
     };
   }
   return { valid: true, reason: 'format, date, individual number and check character are valid' };
