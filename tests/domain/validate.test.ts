@@ -111,9 +111,14 @@ describe('domain validation names the field and the rule', () => {
     const p = structuredClone(plan);
     p.activities[0]!.period = { start: '2026-04-01', end: '2026-05-31' };
     expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toBe(
-      'tyk-rwa-2: SupportPlan.activities[0].period: rehabilitative work activity lasts 3–24 months: end 2026-05-31 must be within 2026-07-01..2028-04-01',
+      'tyk-rwa-2: SupportPlan.activities[0].period: rehabilitative work activity lasts 3–24 months: end 2026-05-31 must be within 2026-06-30..2028-03-31',
     );
-    p.activities[0]!.period = { start: '2026-04-01', end: '2028-04-02' };
+    // The end day is included: 1 April–30 June is three months, 1 April 2026–31 March 2028 is 24.
+    for (const end of ['2026-06-30', '2028-03-31']) {
+      p.activities[0]!.period = { start: '2026-04-01', end };
+      expect(checkPlanActivity(p.activities[0]!), end).toEqual([]);
+    }
+    p.activities[0]!.period = { start: '2026-04-01', end: '2028-04-01' };
     expect(firstIssue(() => validateDomain('plan', p)).field).toBe('SupportPlan.activities[0].period');
     p.activities[0]!.period = { start: '2026-04-01' };
     expect(firstIssue(() => validateDomain('plan', p)).issue.diagnostics).toContain(

@@ -13,7 +13,7 @@ import {
   TRIGGERS,
   WORK_ABILITY_SERVICES,
   type WorkAbilityRecord,
-  addMonths,
+  lastDayAfterMonths,
   makeHetu,
 } from '../../src/domain/index.ts';
 
@@ -310,7 +310,9 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
             description: a.description,
             daysPerWeek: a.days ?? (rwa ? 2 : undefined),
             period:
-              months === undefined ? undefined : { start: p.created, end: addMonths(p.created, months) },
+              months === undefined
+                ? undefined
+                : { start: p.created, end: lastDayAfterMonths(p.created, months) },
             performerId: a.performer === undefined ? undefined : proId(a.performer),
             onwardPath: a.onwardPath,
           });

@@ -161,10 +161,11 @@ describe('tyk-rwa-1 / tyk-rwa-2', () => {
   });
   it('tyk-rwa-2 allows 3-24 months as a period or a duration', () => {
     const period = (end: string) => activity({ boundsPeriod: { start: '2026-02-01', end } });
-    expect(holds('tyk-rwa-2', period('2026-04-30'), 'CarePlan.activity')).toBe(false);
-    expect(holds('tyk-rwa-2', period('2026-05-01'), 'CarePlan.activity')).toBe(true);
-    expect(holds('tyk-rwa-2', period('2028-02-01'), 'CarePlan.activity')).toBe(true);
-    expect(holds('tyk-rwa-2', period('2028-02-02'), 'CarePlan.activity')).toBe(false);
+    // The end day is included (FHIR Period): 1 February–30 April is three months, to 31 January 2028 24.
+    expect(holds('tyk-rwa-2', period('2026-04-29'), 'CarePlan.activity')).toBe(false);
+    expect(holds('tyk-rwa-2', period('2026-04-30'), 'CarePlan.activity')).toBe(true);
+    expect(holds('tyk-rwa-2', period('2028-01-31'), 'CarePlan.activity')).toBe(true);
+    expect(holds('tyk-rwa-2', period('2028-02-01'), 'CarePlan.activity')).toBe(false);
     for (let m = 0; m <= 30; m++) {
       const a = activity({
         boundsDuration: { value: m, unit: 'months', system: 'http://unitsofmeasure.org', code: 'mo' },

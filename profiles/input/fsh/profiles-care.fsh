@@ -100,9 +100,9 @@ Severity: #error
 Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies detail.scheduled.ofType(Timing).repeat.where(period = 1 and periodUnit = 'wk' and frequency >= 1 and frequency <= 4).exists()"
 
 Invariant: tyk-rwa-2
-Description: "Kuntouttava työtoiminta kestää 3–24 kuukautta. / Rehabilitative work activity lasts 3–24 months (scheduledTiming.repeat.boundsPeriod with start and end, or boundsDuration in months)."
+Description: "Kuntouttava työtoiminta kestää 3–24 kuukautta (jakson loppupäivä mukaan luettuna). / Rehabilitative work activity lasts 3–24 months (scheduledTiming.repeat.boundsPeriod with start and end, the end day included, or boundsDuration in months)."
 Severity: #error
-Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies (detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).where(start.exists() and end.exists() and end >= start + 3 months and end <= start + 24 months).exists() or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Duration).where(code = 'mo' and value >= 3 and value <= 24).exists())"
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies (detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).where(start.exists() and end.exists() and end + 1 day >= start + 3 months and end + 1 day <= start + 24 months).exists() or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Duration).where(code = 'mo' and value >= 3 and value <= 24).exists())"
 
 Profile: TyokykyGoal
 Parent: Goal

@@ -18,6 +18,15 @@ export function addMonths(date: string, months: number): string {
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(d!, last)).padStart(2, '0')}`;
 }
 
+/**
+ * The last day of a period of `months` calendar months from `start`: a Period's end is its last day
+ * (FHIR: the end value is included), so three months from 1 April end on 30 June.
+ */
+export function lastDayAfterMonths(start: string, months: number): string {
+  const [y, m, d] = addMonths(start, months).split('-').map(Number);
+  return new Date(Date.UTC(y!, m! - 1, d! - 1)).toISOString().slice(0, 10);
+}
+
 /** Rehabilitative work activity (*kuntouttava työtoiminta*): 1–4 days a week, for 3–24 months. */
 export function checkPlanActivity(a: Activity): ActivityViolation[] {
   if (a.service !== 'rehabilitative-work-activity') return [];
@@ -48,9 +57,9 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
         'rehabilitative work activity needs a period with start and end, or a duration in months (3–24 months)',
     });
   } else {
-    // Same arithmetic as the invariant: start + 3 months <= end <= start + 24 months.
-    const earliest = addMonths(a.period.start, RWA_DURATION_MONTHS.min);
-    const latest = addMonths(a.period.start, RWA_DURATION_MONTHS.max);
+    // Same arithmetic as the invariant: start + 3 months <= end + 1 day <= start + 24 months.
+    const earliest = lastDayAfterMonths(a.period.start, RWA_DURATION_MONTHS.min);
+    const latest = lastDayAfterMonths(a.period.start, RWA_DURATION_MONTHS.max);
     if (a.period.end < earliest || a.period.end > latest) {
       out.push({
         field: 'period',
