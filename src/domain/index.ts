@@ -8,6 +8,7 @@ export * from './rules/consent.ts';
 export * from './rules/eligibility.ts';
 export * from './rules/handover.ts';
 export * from './rules/hetu.ts';
+export * from './rules/identifier.ts';
 export * from './rules/plan.ts';
 export * from './rules/recommended-actions.ts';
 export * from './rules/work-ability-score.ts';

@@ -164,7 +164,7 @@ export class Operations implements StoreTx {
             matches.get(c.i) ?? (await this.search(c.type, { ...c.params, _count: '2' })).resources;
           if (found.length > 1) {
             throw FhirError.preconditionFailed(
-              `Conditional create: more than one ${c.type} matches '${items[c.i].opts?.ifNoneExist}'`,
+              `Conditional create: more than one ${c.type} matches the If-None-Exist criteria`,
             );
           }
           if (found.length === 1) results[c.i] = { resource: found[0], created: false };

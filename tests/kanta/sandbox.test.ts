@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
@@ -134,9 +134,86 @@ describe('Kanta PHR sandbox: writes', () => {
   it('conditional create by anything but identifier is 400', async () => {
     const r = await call(base, 'POST', '/Patient', phrPatient(), { 'If-None-Exist': '_id=abc' });
     expect(r.status).toBe(400);
-    expect(firstIssue(r)?.diagnostics).toMatch(
-      /^kanta-conditional: conditional create allows only identifier/,
+    expect(firstIssue(r)?.diagnostics).toBe(
+      'kanta-conditional: conditional create allows only one identifier=… as condition',
     );
+    // Criteria are never quoted back: they may carry a HETU.
+    const hetu = await call(base, 'POST', '/Patient', phrPatient(), {
+      'If-None-Exist': 'identifier=urn:oid:1.2.246.21|131052-308T&x=1',
+    });
+    expect(hetu.status).toBe(400);
+    expect(JSON.stringify(hetu.body)).not.toContain('131052');
+  });
+
+  it('one resource per business identifier: batch twins, concurrent creates, a foreign If-None-Exist, an update', async () => {
+    const value = urn();
+    const twins = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [0, 1].map(() => ({ resource: phrPatient(value), request: { method: 'POST', url: 'Patient' } })),
+    });
+    expect(twins.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+      '201',
+      '409',
+    ]);
+    expect(twins.body.entry[1].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[1].resource.identifier',
+    ]);
+    const racing = urn();
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call(base, 'POST', '/Patient', phrPatient(racing)).then((r) => r.status),
+      ),
+    );
+    expect(statuses.sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+    // If-None-Exist must name the resource's own identifier, or a retry would create it again.
+    const foreign = await call(base, 'POST', '/Patient', phrPatient(value), {
+      'If-None-Exist': `identifier=urn:ietf:rfc:3986|${urn()}`,
+    });
+    expect(foreign.status).toBe(400);
+    expect(firstIssue(foreign)?.expression).toEqual(['Patient.identifier']);
+    // An update cannot move a resource onto another's identifier (or any other).
+    const other = await call(base, 'POST', '/Patient', phrPatient());
+    const moved = await call(
+      base,
+      'PUT',
+      `/Patient/${other.body.id}`,
+      { ...phrPatient(value), id: other.body.id },
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(moved.status).toBe(409);
+    expect(firstIssue(moved)?.diagnostics).toMatch(
+      /^kanta-identifier: a stored Patient keeps its business identifier/,
+    );
+  });
+
+  it('a business identifier must be a real urn:uuid or urn:oid, not just the prefix', async () => {
+    for (const value of ['urn:uuid:', 'urn:uuid:not-a-uuid', 'urn:oid:hello world']) {
+      const r = await call(base, 'POST', '/Patient', phrPatient(value));
+      expect(r.status, value).toBe(422);
+      expect(JSON.stringify(r.body), value).toMatch(/kanta-identifier: at least one globally unique/);
+    }
+  });
+
+  it("a reference to the wrong type is refused even when it does not resolve here (Kanta's data is the citizen's)", async () => {
+    const obs = kantaExample<Resource & { identifier: { value: string }[]; subject: { reference: string } }>(
+      'Observation-bodyweight-min.json',
+    );
+    obs.identifier[0]!.value = urn();
+    const { id: _id, ...body } = { ...obs, subject: { reference: 'Practitioner/abc' } };
+    const r = await call(base, 'POST', '/Observation', body);
+    expect(r.status).toBe(422);
+    expect(JSON.stringify(r.body)).toMatch(
+      /the type 'Practitioner' of the reference 'Practitioner\/abc' is not a valid target/,
+    );
+  });
+
+  it('a malformed meta.profile is the kanta-profile 422, not a 500', async () => {
+    for (const profile of ['http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient', [5], [null], {}]) {
+      const r = await call(base, 'POST', '/Patient', { ...phrPatient(), meta: { profile } });
+      expect(r.status, JSON.stringify(profile)).toBe(422);
+      expect(firstIssue(r)?.expression).toEqual(['Patient.meta.profile']);
+    }
   });
 
   it('a write without a fiphr-* profile in meta.profile is 422 naming meta.profile', async () => {
@@ -276,6 +353,44 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
     expect(r.body.entry[1].response.outcome.issue[0].expression).toEqual([
       'Bundle.entry[1].resource.language',
     ]);
+  });
+
+  it('a malformed batch is a 400 naming what is wrong, never a 500', async () => {
+    const notArray = await call(base, 'POST', '', { resourceType: 'Bundle', type: 'batch', entry: {} });
+    expect(notArray.status).toBe(400);
+    expect(firstIssue(notArray)?.expression).toEqual(['Bundle.entry']);
+    const r = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        null,
+        { request: { method: 'GET', url: 5 } },
+        { request: { method: 'GET', url: 'Patient/a/b/c' } },
+      ],
+    });
+    expect(r.status).toBe(200);
+    const [nul, numeric, odd] = r.body.entry;
+    expect(nul.response.status).toBe('400');
+    expect(nul.response.outcome.issue[0].expression).toEqual(['Bundle.entry[0]']);
+    expect(numeric.response.status).toBe('400');
+    expect(numeric.response.outcome.issue[0].expression).toEqual(['Bundle.entry[1].request.url']);
+    expect(odd.response.status).toBe('400');
+    expect(JSON.stringify(odd.response.outcome)).not.toContain('Patient/a/b/c');
+    expect(odd.response.outcome.issue[0].expression[0]).toMatch(/^Bundle\.entry\[2\]/);
+  });
+
+  it("a search's next link carries the search, and following it gives the next page", async () => {
+    const first = await call(base, 'GET', `/Observation?patient=${patient}&_count=5`);
+    expect(first.status).toBe(200);
+    const self = first.body.link.find((l: { relation: string }) => l.relation === 'self').url as string;
+    expect(self).toContain('patient=');
+    const next = first.body.link.find((l: { relation: string }) => l.relation === 'next').url as string;
+    expect(next).toMatch(/[?&]patient=.*_cursor=/);
+    const second = await call(base, 'GET', next.slice(base.length));
+    expect(second.status).toBe(200);
+    expect(second.body.entry).toHaveLength(5);
+    const ids = (b: Bundle) => (b.entry ?? []).map((e) => e.resource?.id);
+    expect(ids(second.body).some((id) => ids(first.body).includes(id))).toBe(false);
   });
 
   it('batch entries with a conditional update or delete are 400 naming the entry url', async () => {

@@ -308,7 +308,7 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(
         store.create(obs, { ifNoneExist: `code=urn:test|${code}` }),
         412,
-        `Conditional create: more than one Observation matches 'code=urn:test|${code}'`,
+        'Conditional create: more than one Observation matches the If-None-Exist criteria',
       );
     });
 

@@ -37,7 +37,7 @@ export function checkIfNoneExist(criteria: string): string {
       issue(
         'error',
         'invalid',
-        `If-None-Exist must be "identifier=system|value", got "${criteria}"`,
+        'If-None-Exist must be "identifier=system|value" (its value is not quoted back: it may carry a HETU)',
         'If-None-Exist',
       ),
     );
@@ -66,7 +66,7 @@ export function assertCriteriaMatchBody(criteria: string, resource: Resource): v
         issue(
           'error',
           'invalid',
-          `If-None-Exist names identifier "${wanted}", which the ${resource.resourceType} does not carry; the criteria must name the resource's own identifier`,
+          `If-None-Exist names an identifier the ${resource.resourceType} does not carry; the criteria must name the resource's own identifier`,
           `${resource.resourceType}.identifier`,
         ),
       );

@@ -3,10 +3,12 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { inEntry } from '../fhir/interactions.ts';
 import { parseQueryString } from '../fhir/search-params.ts';
 import {
   type KantaContext,
-  assertUniqueIdentifier,
+  type PreparedCreate,
+  createdOrDuplicate,
   deleteOne,
   prepareCreate,
   readOne,
@@ -16,12 +18,30 @@ import {
 
 type Response = NonNullable<BundleEntry['response']>;
 
-function errorEntry(err: unknown): BundleEntry {
+/** A failed entry's answer, each issue naming the entry (`Bundle.entry[i]…`) unless it already does. */
+function errorEntry(err: unknown, i: number, type?: string): BundleEntry {
   const e =
     err instanceof FhirError
       ? err
       : new FhirError(500, issue('fatal', 'exception', 'Internal error while processing the entry'));
-  return { response: { status: String(e.status), outcome: e.outcome } };
+  const named = (e.outcome.issue ?? []).flatMap((x) =>
+    x.expression?.every((path) => path.startsWith('Bundle.entry[')) ? [x] : inEntry([x], i, type),
+  );
+  return { response: { status: String(e.status), outcome: { ...e.outcome, issue: named } } };
+}
+
+/** An entry that is an object with a string request.url, or a 400 naming what is wrong. */
+function wellFormed(entry: unknown, i: number): BundleEntry {
+  const at = `Bundle.entry[${i}]`;
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+    throw new FhirError(400, issue('error', 'structure', 'kanta-batch: an entry must be an object', at));
+  const url = (entry as BundleEntry).request?.url;
+  if (typeof url !== 'string')
+    throw new FhirError(
+      400,
+      issue('error', 'required', 'kanta-batch: request.url must be a string', `${at}.request.url`),
+    );
+  return entry as BundleEntry;
 }
 
 function written(ctx: KantaContext, r: Resource, status: string): BundleEntry {
@@ -49,7 +69,7 @@ function parseUrl(url: string): {
   const [path, qs] = url.split('?');
   const [type, id, hist, version] = path.replace(/^\/+|\/+$/g, '').split('/');
   if (hist !== undefined && hist !== '_history')
-    throw FhirError.badRequest(`Unsupported request.url '${url}'`);
+    throw FhirError.badRequest('request.url must be Type, Type/id, Type/id/_history/version or Type?query');
   return { type, id, version, query: qs === undefined ? undefined : parseQueryString(qs) };
 }
 
@@ -94,37 +114,60 @@ export async function processKantaBatch(ctx: KantaContext, bundle: Bundle): Prom
       ),
     );
   }
-  const entries = bundle.entry ?? [];
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry))
+    throw new FhirError(
+      400,
+      issue('error', 'structure', 'kanta-batch: Bundle.entry must be an array', 'Bundle.entry'),
+    );
+  const entries: unknown[] = bundle.entry ?? [];
   const out: BundleEntry[] = new Array(entries.length);
-  const creates: { i: number; resource: Resource; ifNoneExist?: string }[] = [];
-  for (const [i, entry] of entries.entries()) {
-    if (entry.request?.method !== 'POST') continue;
+  const creates: { i: number; prepared: PreparedCreate }[] = [];
+  const others: { i: number; entry: BundleEntry }[] = [];
+  for (const [i, raw] of entries.entries()) {
     try {
-      const type = parseUrl(entry.request.url ?? '').type;
-      const p = prepareCreate(ctx, entry.resource, type, entry.request.ifNoneExist, `Bundle.entry[${i}]`);
-      if (!p.ifNoneExist) await assertUniqueIdentifier(ctx.store, p.resource, `Bundle.entry[${i}].resource`);
-      creates.push({ i, ...p });
+      const entry = wellFormed(raw, i);
+      if (entry.request?.method !== 'POST') {
+        others.push({ i, entry });
+        continue;
+      }
+      const type = parseUrl(entry.request.url as string).type;
+      const at = `Bundle.entry[${i}]`;
+      creates.push({ i, prepared: prepareCreate(ctx, entry.resource, type, entry.request.ifNoneExist, at) });
     } catch (err) {
-      out[i] = errorEntry(err);
+      out[i] = errorEntry(err, i);
     }
   }
   const results = await ctx.store.createMany(
-    creates.map((c) => ({
-      resource: c.resource,
-      opts: c.ifNoneExist ? { ifNoneExist: c.ifNoneExist } : undefined,
+    creates.map(({ prepared: p }) => ({
+      resource: p.resource,
+      opts: p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : undefined,
     })),
   );
   results.forEach((r, k) => {
-    out[creates[k].i] =
-      r instanceof FhirError ? errorEntry(r) : written(ctx, r.resource, r.created ? '201' : '200');
+    const { i, prepared } = creates[k] as (typeof creates)[number];
+    try {
+      if (r instanceof FhirError) throw r;
+      const done = createdOrDuplicate(prepared, r, `Bundle.entry[${i}].resource`);
+      out[i] = written(ctx, done.resource, done.created ? '201' : '200');
+    } catch (err) {
+      out[i] = errorEntry(err, i, prepared.resource.resourceType);
+    }
   });
-  for (const [i, entry] of entries.entries()) {
-    if (entry.request?.method === 'POST') continue;
+  for (const { i, entry } of others) {
     try {
       out[i] = await otherEntry(ctx, entry, i);
     } catch (err) {
-      out[i] = errorEntry(err);
+      out[i] = errorEntry(err, i, parseUrlType(entry));
     }
   }
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
+}
+
+/** The resource type an entry's request.url names (for naming its issues), if it can be read. */
+function parseUrlType(entry: BundleEntry): string | undefined {
+  try {
+    return parseUrl(entry.request?.url ?? '').type;
+  } catch {
+    return undefined;
+  }
 }

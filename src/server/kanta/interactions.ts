@@ -1,7 +1,8 @@
 // The interactions Kanta PHR's statement declares, over our store, with Kanta's write rules.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { FacadeStore, StoreWrites } from '../ports.ts';
+import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
+import type { FacadeStore } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { type KantaTypeRules, kantaCapability } from './capability.ts';
 import { applyFilters, planSearch } from './search.ts';
@@ -56,18 +57,19 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
     );
   }
   const parts = criteria.replace(/^\?/, '').split('&').filter(Boolean);
-  if (parts.length !== 1 || !/^identifier=[^=]+$/.test(parts[0])) {
+  if (parts.length !== 1 || !/^identifier=[^=]+$/.test(parts[0] as string)) {
     throw new FhirError(
       400,
       issue(
         'error',
         'not-supported',
-        `kanta-conditional: conditional create allows only identifier as condition, got '${criteria}'`,
+        // The criteria are not quoted back: they may carry a HETU.
+        'kanta-conditional: conditional create allows only one identifier=… as condition',
         at,
       ),
     );
   }
-  return parts[0];
+  return parts[0] as string;
 }
 
 function checkWrite(ctx: KantaContext, r: Resource, at: string): void {
@@ -75,22 +77,35 @@ function checkWrite(ctx: KantaContext, r: Resource, at: string): void {
   ctx.rules.check(r, at);
 }
 
-/** Refuses a plain create whose business identifier another resource of the type already has. */
-export async function assertUniqueIdentifier(store: StoreWrites, r: Resource, at: string): Promise<void> {
-  const token = identifierToken(r);
-  if (!token) return;
-  const found = await store.search(r.resourceType, { identifier: token, _count: '1' });
-  if (found.resources.length) {
-    throw new FhirError(
-      409,
-      issue(
-        'error',
-        'duplicate',
-        `kanta-identifier: another ${r.resourceType} already has this business identifier`,
-        `${at}.identifier`,
-      ),
-    );
-  }
+/** 409: a plain create (or an update) would give a second resource this business identifier. */
+function duplicateIdentifier(type: string, at: string): FhirError {
+  return new FhirError(
+    409,
+    issue(
+      'error',
+      'duplicate',
+      `kanta-identifier: another ${type} already has this business identifier`,
+      `${at}.identifier`,
+    ),
+  );
+}
+
+/**
+ * What a validated create asks of the store. A plain create becomes a conditional create on its own
+ * business identifier (`duplicateIfMatched`): the store's lock on the criteria makes "is it taken?"
+ * and the insert one step, so neither concurrent requests nor two entries of one batch can store the
+ * identifier twice; a match is then a 409, not the 200 of a conditional create.
+ */
+export interface PreparedCreate {
+  resource: Resource;
+  ifNoneExist?: string;
+  duplicateIfMatched: boolean;
+}
+
+/** The answer to a prepared create's store result: 409 for a plain create that found its identifier. */
+export function createdOrDuplicate<T extends { created: boolean }>(p: PreparedCreate, r: T, at: string): T {
+  if (p.duplicateIfMatched && !r.created) throw duplicateIdentifier(p.resource.resourceType, at);
+  return r;
 }
 
 /** Validates a create; the store call is left to the caller (one or many). */
@@ -101,7 +116,7 @@ export function prepareCreate(
   ifNoneExist: string | undefined,
   /** Where the entry sits in a batch (`Bundle.entry[3]`); absent for a plain create. */
   at?: string,
-) {
+): PreparedCreate {
   const rules = typeRules(type);
   allow(rules, 'create');
   const resource = assertResourceShape(body, type);
@@ -115,13 +130,20 @@ export function prepareCreate(
     clean.meta = meta;
   }
   checkWrite(ctx, clean as Resource, at === undefined ? type : `${at}.resource`);
-  return { resource: clean as Resource, ifNoneExist: condition };
+  // The criteria name the resource's own identifier, or a retry would create it again.
+  if (condition) assertCriteriaMatchBody(condition, clean as Resource);
+  const token = condition ? undefined : identifierToken(clean as Resource);
+  return {
+    resource: clean as Resource,
+    ...(condition ? { ifNoneExist: condition } : token ? { ifNoneExist: `identifier=${token}` } : {}),
+    duplicateIfMatched: token !== undefined,
+  };
 }
 
 export async function createOne(ctx: KantaContext, body: unknown, type: string, ifNoneExist?: string) {
   const p = prepareCreate(ctx, body, type, ifNoneExist);
-  if (!p.ifNoneExist) await assertUniqueIdentifier(ctx.store, p.resource, type);
-  return ctx.store.create(p.resource, { ifNoneExist: p.ifNoneExist });
+  const r = await ctx.store.create(p.resource, p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {});
+  return createdOrDuplicate(p, r, type);
 }
 
 export async function updateOne(
@@ -145,8 +167,19 @@ export async function updateOne(
     );
   }
   const resource = assertResourceShape(body, type, id);
-  await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
+  const current = await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
   checkWrite(ctx, resource, type);
+  // A stored resource keeps its business identifier: changing it could hand another resource's.
+  if (identifierToken(current) !== identifierToken(resource))
+    throw new FhirError(
+      409,
+      issue(
+        'error',
+        'conflict',
+        `kanta-identifier: a stored ${type} keeps its business identifier; an update cannot change it`,
+        `${type}.identifier`,
+      ),
+    );
   return ctx.store.update(resource, { ifMatch });
 }
 
@@ -172,10 +205,19 @@ export async function searchType(
   const plan = planSearch(rules, query);
   const page = await ctx.store.search(type, plan.store);
   const resources = applyFilters(page.resources, plan);
+  // The links carry the search (a next link of `_cursor` alone would lose its mandatory `patient`).
+  const link = (cursor?: string) => {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (name !== '_cursor') for (const v of [value].flat()) params.append(name, v);
+    if (cursor) params.set('_cursor', cursor);
+    const qs = params.toString();
+    return `${ctx.base}/${type}${qs ? `?${qs}` : ''}`;
+  };
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
-    link: [{ relation: 'self', url: `${ctx.base}/${type}` }],
+    link: [{ relation: 'self', url: link(typeof query._cursor === 'string' ? query._cursor : undefined) }],
     entry: resources.map((r) => ({
       fullUrl: `${ctx.base}/${type}/${r.id}`,
       resource: r,
@@ -184,10 +226,7 @@ export async function searchType(
   };
   if (plan.total) bundle.total = plan.filters.length ? resources.length : page.total;
   if (page.nextCursor && !plan.filters.length) {
-    bundle.link?.push({
-      relation: 'next',
-      url: `${ctx.base}/${type}?_cursor=${encodeURIComponent(page.nextCursor)}`,
-    });
+    bundle.link?.push({ relation: 'next', url: link(page.nextCursor) });
   }
   return bundle;
 }

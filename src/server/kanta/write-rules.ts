@@ -1,12 +1,11 @@
 // What Kanta PHR asks of every write, besides profile conformance: a `fiphr-*` profile for the type in
 // meta.profile, `language`, `text` in that language and a globally unique business identifier.
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
 import { FhirError, hasErrors, issue } from '../../shared/outcome.ts';
 import type { FacadeValidator } from '../ports.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
-/** Identifier systems that make a value globally unique (RFC 3986 URIs such as urn:uuid / urn:oid). */
-const GLOBAL_SYSTEM = 'urn:ietf:rfc:3986';
 
 export interface KantaWriteRules {
   check(resource: Resource, at?: string): void;
@@ -29,8 +28,10 @@ function langOf(div: string): string | undefined {
 }
 
 function declaredProfile(r: Resource, kanta: Set<string> | undefined, at: string): void {
-  const declared = r.meta?.profile ?? [];
-  if (!declared.some((p) => kanta?.has(p.split('|')[0]))) {
+  // Read before the validator has judged the shape: anything but an array of strings declares nothing.
+  const profile: unknown = (r.meta as { profile?: unknown } | undefined)?.profile;
+  const declared = Array.isArray(profile) ? profile.filter((p): p is string => typeof p === 'string') : [];
+  if (!declared.some((p) => kanta?.has(p.split('|')[0] as string))) {
     const allowed = kanta ? [...kanta].sort().join(', ') : 'none';
     throw FhirError.unprocessable(
       issue(
@@ -80,15 +81,12 @@ function identifiersOf(r: Resource): Ident[] {
 }
 
 function businessIdentifier(r: Resource, at: string): void {
-  const ok = identifiersOf(r).some(
-    (i) => i.system === GLOBAL_SYSTEM && /^urn:(uuid|oid):/.test(i.value ?? ''),
-  );
-  if (!ok) {
+  if (!identifiersOf(r).some((i) => isGlobalIdentifier(i.system, i.value))) {
     throw FhirError.unprocessable(
       issue(
         'error',
         'required',
-        `kanta-identifier: at least one globally unique business identifier (system ${GLOBAL_SYSTEM}, value urn:uuid:… or urn:oid:…) is mandatory`,
+        `kanta-identifier: at least one globally unique business identifier (system ${GLOBAL_IDENTIFIER_SYSTEM}, value urn:uuid:<lower-case UUID> or urn:oid:<OID>) is mandatory`,
         `${at}.identifier`,
       ),
     );
@@ -100,7 +98,9 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
   return {
     check(resource, at = resource.resourceType) {
       declaredProfile(resource, profiles.get(resource.resourceType), at);
-      const oo = validator.validate(resource);
+      // A server that holds the data judges every reference's type, resolved here or not (Kanta's
+      // QuestionnaireResponse author and source are the PHR Patient, nothing else).
+      const oo = validator.validate(resource, { referenceTypes: 'error' });
       if (hasErrors(oo)) {
         const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
         throw FhirError.unprocessable(errors);
@@ -113,6 +113,6 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
 
 /** The first global business identifier as a search token `system|value`. */
 export function identifierToken(r: Resource): string | undefined {
-  const id = identifiersOf(r).find((i) => i.system === GLOBAL_SYSTEM && i.value);
+  const id = identifiersOf(r).find((i) => isGlobalIdentifier(i.system, i.value));
   return id ? `${id.system}|${id.value}` : undefined;
 }
