@@ -9,6 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { consentNotInForce } from './rules/consent.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
 import { checkSingleResponsibleWorker } from './rules/handover.ts';
 import { parseHetu } from './rules/hetu.ts';
@@ -277,6 +278,17 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     client(`${p}.clientId`, rf.clientId);
     ref(`${p}.requesterId`, 'professional', rf.requesterId);
     ref(`${p}.consentId`, 'consent', rf.consentId);
+    // The consent travels with the referral: it must be in force on the referral's date.
+    const consent = r.consents?.find((c) => c.id === rf.consentId);
+    const notInForce = consent && consentNotInForce(consent, rf.date);
+    if (notInForce)
+      out.push(
+        ruleIssue(
+          `${p}.consentId`,
+          'referral-consent',
+          `the attached consent is not in force on the referral date: ${notInForce}`,
+        ),
+      );
     const requester = r.professionals?.find((x) => x.id === rf.requesterId);
     if (
       rf.service === 'helsinki-work-ability-support' &&

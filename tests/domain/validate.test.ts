@@ -227,6 +227,31 @@ describe('record validation', () => {
     expect(recordIssues(r)).toEqual([]);
   });
 
+  it('a referral carries a consent in force on its date: not withdrawn by then, begun, not expired', () => {
+    const cases: Array<[Partial<(typeof suvi.consents)[0]>, string]> = [
+      [{ withdrawnOn: '2026-02-18' }, 'consent suvi-consent-1 was withdrawn on 2026-02-18'],
+      [{ withdrawnOn: '2026-02-20' }, 'consent suvi-consent-1 was withdrawn on 2026-02-20'],
+      [{ period: { start: '2026-02-21' } }, 'consent suvi-consent-1 is valid only from 2026-02-21'],
+      [
+        { period: { start: '2025-02-17', end: '2026-02-19' } },
+        'consent suvi-consent-1 expired on 2026-02-19',
+      ],
+    ];
+    for (const [change, why] of cases) {
+      const r = structuredClone(suvi);
+      Object.assign(r.consents![0]!, change);
+      const issues = recordIssues(r).filter((i) => i.diagnostics?.startsWith('referral-consent'));
+      expect(issues, why).toHaveLength(1);
+      expect(issues[0]).toMatchObject({
+        expression: ['WorkAbilityRecord.referrals[0].consentId'],
+        diagnostics: `referral-consent: WorkAbilityRecord.referrals[0].consentId: the attached consent is not in force on the referral date: ${why}`,
+      });
+    }
+    const inForce = structuredClone(suvi);
+    inForce.consents![0]!.withdrawnOn = '2026-02-21';
+    expect(recordIssues(inForce)).toEqual([]);
+  });
+
   it('nested problems carry the record path', () => {
     const r = structuredClone(suvi);
     r.client.hetu = '010181-900D';

@@ -13,6 +13,7 @@ import {
   TRIGGERS,
   WORK_ABILITY_SERVICES,
   type WorkAbilityRecord,
+  consentNotInForce,
   lastDayAfterMonths,
   makeHetu,
 } from '../../src/domain/index.ts';
@@ -213,7 +214,6 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         service: fc.constantFrom(
           ...WORK_ABILITY_SERVICES.filter((s) => s !== 'helsinki-work-ability-support'),
         ),
-        date: dateArb,
         reasons: subset(TRIGGERS),
         note: opt(textArb),
         requester: fc.nat(2),
@@ -322,20 +322,24 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         teamId: p.useTeam && teams.length ? teams[0]!.id : undefined,
       }),
     );
-    const referrals = consents.length
-      ? g.referrals.map((r, i) =>
-          clean({
-            id: `ref-${i}`,
-            clientId: cid,
-            service: r.service,
-            requesterId: proId(r.requester),
-            date: r.date,
-            reasons: r.reasons,
-            consentId: consents[0]!.id,
-            note: r.note,
-          }),
-        )
-      : [];
+    // A referral carries a consent in force on its date (domain rule referral-consent): dated on the
+    // first consent's first day, and only when that consent was not withdrawn the same day.
+    const attached = consents[0];
+    const referrals =
+      attached && !consentNotInForce(attached, attached.period.start)
+        ? g.referrals.map((r, i) =>
+            clean({
+              id: `ref-${i}`,
+              clientId: cid,
+              service: r.service,
+              requesterId: proId(r.requester),
+              date: attached.period.start,
+              reasons: r.reasons,
+              consentId: attached.id,
+              note: r.note,
+            }),
+          )
+        : [];
     return clean({
       client: g.client,
       organizations,

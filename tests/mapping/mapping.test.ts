@@ -433,8 +433,8 @@ describe('fromFhir', () => {
     const bundle = toFhir(suvi);
     const all = resources(bundle);
     const consent = all.find((r) => r.resourceType === 'Consent') as Consent;
-    // 21:00Z on 31 May is 00:00 on 1 June in Helsinki (summer time, UTC+3); 22:30Z on 30 Sep is 01:30 on 1 Oct.
-    consent.provision!.period = { start: '2026-05-31T21:00:00Z' };
+    // 22:30Z on 16 Feb is 00:30 on 17 Feb in Helsinki (UTC+2); 22:30Z on 30 Sep is 01:30 on 1 Oct (UTC+3).
+    consent.provision!.period = { start: '2026-02-16T22:30:00Z' };
     consent.status = 'inactive';
     consent.extension = [
       ...(consent.extension ?? []).filter((e) => !e.url.endsWith('consent-withdrawal-date')),
@@ -444,10 +444,10 @@ describe('fromFhir', () => {
       },
     ];
     const terms = consentForDisclosure(consent);
-    expect(terms.period.start).toBe('2026-06-01');
+    expect(terms.period.start).toBe('2026-02-17');
     expect(terms.withdrawnOn).toBe('2026-10-01');
     const record = fromFhir(bundle);
-    expect(record.consents?.[0]?.period.start).toBe('2026-06-01');
+    expect(record.consents?.[0]?.period.start).toBe('2026-02-17');
     expect(record.consents?.[0]?.withdrawnOn).toBe('2026-10-01');
     // Without a zone, or as a date, the value is its own day.
     consent.provision!.period = { start: '2026-05-31T23:30:00' };

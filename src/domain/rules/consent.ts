@@ -13,6 +13,22 @@ export interface DisclosureDecision {
 /** What the disclosure rule reads from a consent: who may receive which classes, when, and withdrawal. */
 export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'>;
 
+/**
+ * Why the consent is not in force on `day` (withdrawn on or before it, not yet begun, expired), or
+ * `undefined` when it is. A Date or a zoned dateTime counts as its day in Finland.
+ */
+export function consentNotInForce(
+  c: Pick<ConsentTerms, 'id' | 'period' | 'withdrawnOn'>,
+  date: string | Date,
+): string | undefined {
+  const day = finnishDay(date);
+  if (c.withdrawnOn !== undefined && c.withdrawnOn <= day)
+    return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
+  if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
+  if (c.period.end !== undefined && day > c.period.end) return `consent ${c.id} expired on ${c.period.end}`;
+  return undefined;
+}
+
 /** Why this consent does not permit the disclosure, or `undefined` when it does. */
 function refusal(
   c: ConsentTerms,
@@ -20,10 +36,8 @@ function refusal(
   dataClass: ConsentDataClass,
   day: string,
 ): string | undefined {
-  if (c.withdrawnOn !== undefined && c.withdrawnOn <= day)
-    return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
-  if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
-  if (c.period.end !== undefined && day > c.period.end) return `consent ${c.id} expired on ${c.period.end}`;
+  const inForce = consentNotInForce(c, day);
+  if (inForce) return inForce;
   if (!c.parties.includes(party)) return `consent ${c.id} does not name party '${party}'`;
   if (!c.dataClasses.includes(dataClass)) return `consent ${c.id} does not cover data class '${dataClass}'`;
   return undefined;
