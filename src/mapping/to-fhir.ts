@@ -49,6 +49,8 @@ interface Ctx {
   creatingApplication: Extension;
   /** Organisations of the record by the consent party they act as (none for a record without organisations). */
   partyOrganizations: Map<string, string> | undefined;
+  /** The record's professionals' names by id, for narratives the client reads (none outside a record). */
+  professionalNames: Map<string, string> | undefined;
 }
 
 function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
@@ -69,6 +71,7 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
     lang: opts.language ?? 'fi',
     creatingApplication: { url: MAP.extensions.creatingApplication, extension },
     partyOrganizations,
+    professionalNames: record?.professionals && new Map(record.professionals.map((p) => [p.id, p.name])),
   };
 }
 
@@ -443,7 +446,7 @@ function careTeam(t: ResponsibleWorkerTeam, ctx: Ctx): CareTeam {
         t.members
           .map(
             (m) =>
-              `${show(CS.careTeamRole!, m.role, ctx)} ${m.professionalId} ${m.period.start}–${m.period.end ?? ''}`,
+              `${show(CS.careTeamRole!, m.role, ctx)} ${ctx.professionalNames?.get(m.professionalId) ?? m.professionalId} ${m.period.start}–${m.period.end ?? ''}`,
           )
           .join('; '),
       ],

@@ -228,7 +228,7 @@ describe('record validation', () => {
   });
 
   it('a referral carries a consent in force on its date: not withdrawn by then, begun, not expired', () => {
-    const cases: Array<[Partial<(typeof suvi.consents)[0]>, string]> = [
+    const cases: Array<[Partial<NonNullable<typeof suvi.consents>[number]>, string]> = [
       [{ withdrawnOn: '2026-02-18' }, 'consent suvi-consent-1 was withdrawn on 2026-02-18'],
       [{ withdrawnOn: '2026-02-20' }, 'consent suvi-consent-1 was withdrawn on 2026-02-20'],
       [{ period: { start: '2026-02-21' } }, 'consent suvi-consent-1 is valid only from 2026-02-21'],

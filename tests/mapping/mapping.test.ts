@@ -454,6 +454,16 @@ describe('fromFhir', () => {
     expect(consentForDisclosure(consent).period.start).toBe('2026-05-31');
   });
 
+  it("the CareTeam's narrative (what the client reads in Omakanta) names the professionals, not their ids", () => {
+    const team = resources(toFhir(suvi)).find((r) => r.resourceType === 'CareTeam') as Resource & {
+      text: { div: string };
+    };
+    const member = suvi.teams![0]!.members[0]!;
+    const name = suvi.professionals!.find((p) => p.id === member.professionalId)!.name;
+    expect(team.text.div).toContain(name);
+    expect(team.text.div).not.toContain(` ${member.professionalId} `);
+  });
+
   it('reads the official current name, not an old one', () => {
     const [patient] = toResources('client', suvi.client) as Patient[];
     const official = patient!.name![0]!;
