@@ -629,16 +629,6 @@ const cases: Case[] = [
   // Responsible-worker team
   {
     profile: 'tyokyky-responsible-worker-team',
-    name: 'two-current-responsible-workers',
-    base: 'CareTeam-suvi-team',
-    description: 'the handed-over coach period left open',
-    mutate: (r) => {
-      delete r.participant[0].period.end;
-    },
-    expected: inv('CareTeam', 'tyk-ctm-1'),
-  },
-  {
-    profile: 'tyokyky-responsible-worker-team',
     name: 'no-current-responsible-worker',
     base: 'CareTeam-maija-team',
     description: 'the only responsible worker period has ended',

@@ -11,7 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { consentNotInForce } from './rules/consent.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
-import { checkSingleResponsibleWorker } from './rules/handover.ts';
+import { checkResponsibleWorkers } from './rules/handover.ts';
 import { parseHetu } from './rules/hetu.ts';
 import { checkPlanActivity } from './rules/plan.ts';
 import {
@@ -187,8 +187,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   referral: () => [],
   team: (t, base) => {
     const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
-    const single = checkSingleResponsibleWorker(t);
-    if (!single.valid) out.push(ruleIssue(`${base}.members`, 'tyk-ctm-1', single.reason));
+    const workers = checkResponsibleWorkers(t);
+    if (!workers.valid) out.push(ruleIssue(`${base}.members`, 'tyk-ctm-1', workers.reason));
     return out;
   },
 };

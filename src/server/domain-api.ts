@@ -119,7 +119,9 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     const team = await currentTeam(store, req.params.clientId as string);
     if (!team)
       throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
-    res.json({ responsibleWorker: currentResponsibleWorkers(team)[0] ?? null, team });
+    // `responsibleWorkers`: one, or a pair sharing the role; `responsibleWorker`: the first of them.
+    const workers = currentResponsibleWorkers(team);
+    res.json({ responsibleWorker: workers[0] ?? null, responsibleWorkers: workers, team });
   });
 
   router.get('/clients/:clientId/consents', async (req, res) => {

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   type Consent,
   type ResponsibleWorkerTeam,
-  checkSingleResponsibleWorker,
+  checkResponsibleWorkers,
   finnishDay,
   handOver,
   isDisclosurePermitted,
   responsibleWorkerOn,
+  responsibleWorkersOn,
 } from '../../src/domain/index.ts';
 
 const team: ResponsibleWorkerTeam = {
@@ -30,7 +31,7 @@ describe('responsible-worker handover', () => {
     });
     expect(r.started).toEqual({ professionalId: 'sc', role: 'own-worker', period: { start: '2026-03-01' } });
     expect(r.team.members).toHaveLength(3);
-    expect(checkSingleResponsibleWorker(r.team)).toMatchObject({
+    expect(checkResponsibleWorkers(r.team)).toMatchObject({
       valid: true,
       reason: 'sc is the responsible worker',
     });
@@ -47,22 +48,42 @@ describe('responsible-worker handover', () => {
     expect(r).toMatchObject({ ok: true, reason: 'no current responsible worker; sc starts on 2026-03-01' });
   });
 
-  it('refuses a team that already has two current responsible workers', () => {
-    const two = {
+  it('a pair may share the role (DOMAIN.md): a handover then names the one handed over from', () => {
+    const pair = {
       ...team,
       members: [
         ...team.members,
         { professionalId: 'te', role: 'te-expert' as const, period: { start: '2026-01-05' } },
       ],
     };
-    expect(handOver(two, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' })).toEqual({
+    expect(checkResponsibleWorkers(pair)).toMatchObject({
+      valid: true,
+      reason: 'nurse and te are the responsible workers',
+    });
+    expect(responsibleWorkersOn(pair, '2026-02-01').map((m) => m.professionalId)).toEqual(['nurse', 'te']);
+    expect(handOver(pair, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01' })).toEqual({
       ok: false,
-      reason: 'team t1 already has 2 current responsible workers',
+      reason: 'team t1 has 2 current responsible workers; name the one handed over from',
     });
-    expect(checkSingleResponsibleWorker(two)).toEqual({
-      valid: false,
-      reason: '2 current responsible workers (nurse, te); exactly one allowed',
+    expect(
+      handOver(pair, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01', from: 'doc' }),
+    ).toEqual({ ok: false, reason: 'doc is not a current responsible worker of team t1' });
+    expect(
+      handOver(pair, {
+        professionalId: 'nurse',
+        role: 'patient-responsible-worker',
+        date: '2026-03-01',
+        from: 'te',
+      }),
+    ).toEqual({ ok: false, reason: 'nurse is already a responsible worker' });
+    const r = handOver(pair, { professionalId: 'sc', role: 'own-worker', date: '2026-03-01', from: 'te' });
+    expect(r).toMatchObject({
+      ok: true,
+      ended: { professionalId: 'te', period: { start: '2026-01-05', end: '2026-02-28' } },
     });
+    if (!r.ok) return;
+    expect(responsibleWorkersOn(r.team, '2026-03-01').map((m) => m.professionalId)).toEqual(['nurse', 'sc']);
+    expect(responsibleWorkersOn(r.team, '2026-02-28').map((m) => m.professionalId)).toEqual(['nurse', 'te']);
   });
 
   it('hands over from a worker whose planned end is still ahead, bringing the end forward', () => {
@@ -82,7 +103,7 @@ describe('responsible-worker handover', () => {
     if (!r.ok) return;
     expect(responsibleWorkerOn(r.team, '2026-06-01')?.professionalId).toBe('b');
     expect(responsibleWorkerOn(r.team, '2026-02-28')?.professionalId).toBe('a');
-    expect(checkSingleResponsibleWorker(r.team).valid).toBe(true);
+    expect(checkResponsibleWorkers(r.team).valid).toBe(true);
     // A period that ended before the handover is history, not handed over from.
     const past = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-02-01' });
     expect(past).toMatchObject({ ok: true, reason: 'no current responsible worker; b starts on 2027-02-01' });
@@ -111,9 +132,9 @@ describe('responsible-worker handover', () => {
   });
 
   it('no current responsible worker is invalid too', () => {
-    expect(checkSingleResponsibleWorker({ ...team, members: [team.members[1]!] })).toEqual({
+    expect(checkResponsibleWorkers({ ...team, members: [team.members[1]!] })).toEqual({
       valid: false,
-      reason: 'no current responsible worker; exactly one required',
+      reason: 'no current responsible worker; at least one required',
     });
   });
 });

@@ -51,6 +51,7 @@ describe('domain API', () => {
         ['patient-responsible-worker', 'own-worker', 'te-expert', 'kuntakokeilu-coach'].includes(m.role),
     );
     expect(worker.body.responsibleWorker).toEqual(current);
+    expect(worker.body.responsibleWorkers).toEqual([current]);
     const consents = await request(app).get('/api/clients/maija/consents');
     expect(consents.status).toBe(200);
     expect(consents.body.consents).toEqual([

@@ -166,9 +166,9 @@ Profile: TyokykyResponsibleWorkerTeam
 Parent: CareTeam
 Id: tyokyky-responsible-worker-team
 Title: "Vastuutyöntekijätiimi / Responsible-worker team"
-Description: """Asiakkaan ympärillä oleva tiimi: roolit ja jaksot; täsmälleen yksi nykyinen vastuutyöntekijä (tyk-ctm-1); vaihdot säilyvät päättyneinä jaksoina.
+Description: """Asiakkaan ympärillä oleva tiimi: roolit ja jaksot; vähintään yksi nykyinen vastuutyöntekijä (tyk-ctm-1; myös pari); vaihdot säilyvät päättyneinä jaksoina.
 
-The team around the client: each participant with a care-team-role and a period; exactly one current responsible worker (a responsible-worker-kind role with an open period, tyk-ctm-1); handovers are kept as ended periods."""
+The team around the client: each participant with a care-team-role and a period; at least one current responsible worker (a responsible-worker-kind role with an open period, tyk-ctm-1; a pair or a network may share the role); handovers are kept as ended periods."""
 * insert KantaCommon
 * identifier 1..*
 * obeys tyk-ctm-1
@@ -184,6 +184,6 @@ The team around the client: each participant with a care-team-role and a period;
 * managingOrganization only Reference(TyokykyOrganization)
 
 Invariant: tyk-ctm-1
-Description: "Täsmälleen yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso). / Exactly one participant with a responsible-worker-kind role and an open period (no period.end)."
+Description: "Vähintään yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso); vastuutyöntekijä voi olla myös pari tai verkosto. / At least one participant with a responsible-worker-kind role and an open period (no period.end): the responsible worker may be a pair or a network."
 Severity: #error
-Expression: "participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).count() = 1"
+Expression: "participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).exists()"

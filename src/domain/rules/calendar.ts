@@ -33,6 +33,13 @@ export function finnishDayOf(value: string | undefined): string | undefined {
   return value === undefined ? undefined : finnishDay(value);
 }
 
+/** The calendar day before `date` (`YYYY-MM-DD`). */
+export function dayBefore(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
+
 function dayIn(instant: Date): string {
   const parts: Record<string, string> = {};
   for (const p of HELSINKI.formatToParts(instant)) parts[p.type] = p.value;

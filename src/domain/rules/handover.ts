@@ -1,6 +1,7 @@
 /** *Vastuutyöntekijän vaihto* — handing the client over to the next responsible worker. */
 import { type CareTeamRole, type ResponsibleWorkerKind, isResponsibleWorkerKind } from '../codes.ts';
 import type { ResponsibleWorkerTeam, TeamMember } from '../types.ts';
+import { dayBefore } from './calendar.ts';
 
 function isOpenOn(member: TeamMember, date: string): boolean {
   return member.period.start <= date && (member.period.end === undefined || member.period.end >= date);
@@ -12,29 +13,33 @@ export function currentResponsibleWorkers(team: ResponsibleWorkerTeam): TeamMemb
 }
 
 export type ResponsibleWorkerCheck =
-  | { valid: true; reason: string; current: TeamMember }
+  | { valid: true; reason: string; current: TeamMember[] }
   | { valid: false; reason: string };
 
-/** Exactly one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states). */
-export function checkSingleResponsibleWorker(team: ResponsibleWorkerTeam): ResponsibleWorkerCheck {
+/**
+ * At least one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states):
+ * one person, or a pair or a network sharing the role (DOMAIN.md).
+ */
+export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): ResponsibleWorkerCheck {
   const current = currentResponsibleWorkers(team);
-  if (current.length === 1)
-    return {
-      valid: true,
-      reason: `${current[0]!.professionalId} is the responsible worker`,
-      current: current[0]!,
-    };
+  if (!current.length)
+    return { valid: false, reason: 'no current responsible worker; at least one required' };
+  const names = current.map((m) => m.professionalId).join(' and ');
   return {
-    valid: false,
-    reason: current.length
-      ? `${current.length} current responsible workers (${current.map((m) => m.professionalId).join(', ')}); exactly one allowed`
-      : 'no current responsible worker; exactly one required',
+    valid: true,
+    reason: `${names} ${current.length > 1 ? 'are the responsible workers' : 'is the responsible worker'}`,
+    current,
   };
 }
 
-/** Who was the responsible worker on a date (history included). */
+/** Who were the responsible workers on a date (history included): one, or a pair or a network. */
+export function responsibleWorkersOn(team: ResponsibleWorkerTeam, date: string): TeamMember[] {
+  return team.members.filter((m) => isResponsibleWorkerKind(m.role) && isOpenOn(m, date));
+}
+
+/** The responsible worker on a date, the first of them when several shared the role (`responsibleWorkersOn`). */
 export function responsibleWorkerOn(team: ResponsibleWorkerTeam, date: string): TeamMember | undefined {
-  return team.members.find((m) => isResponsibleWorkerKind(m.role) && isOpenOn(m, date));
+  return responsibleWorkersOn(team, date)[0];
 }
 
 export interface HandoverRequest {
@@ -43,33 +48,42 @@ export interface HandoverRequest {
   role: ResponsibleWorkerKind;
   /** The day the next worker takes over; the current period ends the day before. */
   date: string;
+  /**
+   * The responsible worker handed over from, by professional id: needed when several share the role
+   * (a pair), and checked when given.
+   */
+  from?: string;
 }
 
 export type HandoverResult =
   | { ok: true; team: ResponsibleWorkerTeam; ended?: TeamMember; started: TeamMember; reason: string }
   | { ok: false; reason: string };
 
-function dayBefore(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * Ends the period of the responsible worker on the handover date and starts the next one's, returning
  * a new team (the input is not changed). The worker handed over from is the one current on that date:
  * an open period, or one whose planned end is on or after it (which is brought forward to the day
- * before). Refuses a team that already breaks the one-current rule, a handover dated on or before the
- * current period began, and a handover to the worker who already holds it.
+ * before); with a pair (several current), `from` names which of them hands over. Refuses a handover
+ * dated on or before the current period began, and one to a worker who already holds the role.
  */
 export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): HandoverResult {
   if (!isResponsibleWorkerKind(next.role as CareTeamRole)) {
     return { ok: false, reason: `role '${next.role}' is not a responsible-worker kind` };
   }
   const current = currentResponsibleWorkers(team);
-  if (current.length > 1)
-    return { ok: false, reason: `team ${team.id} already has ${current.length} current responsible workers` };
-  const previous = current[0] ?? plannedToEnd(team, next.date);
+  if (current.length > 1 && next.from === undefined)
+    return {
+      ok: false,
+      reason: `team ${team.id} has ${current.length} current responsible workers; name the one handed over from`,
+    };
+  const previous =
+    next.from === undefined
+      ? (current[0] ?? plannedToEnd(team, next.date))
+      : (current.find((m) => m.professionalId === next.from) ?? plannedToEnd(team, next.date, next.from));
+  if (next.from !== undefined && !previous)
+    return { ok: false, reason: `${next.from} is not a current responsible worker of team ${team.id}` };
+  if (current.some((m) => m !== previous && m.professionalId === next.professionalId && m.role === next.role))
+    return { ok: false, reason: `${next.professionalId} is already a responsible worker` };
   const started: TeamMember = {
     professionalId: next.professionalId,
     role: next.role,
@@ -106,10 +120,11 @@ export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): Ha
  * With no open-ended responsible worker: the one whose period, with a planned end, still runs on
  * `date` (or starts on it, so that the handover is refused as not after its start).
  */
-function plannedToEnd(team: ResponsibleWorkerTeam, date: string): TeamMember | undefined {
+function plannedToEnd(team: ResponsibleWorkerTeam, date: string, who?: string): TeamMember | undefined {
   return team.members.find(
     (m) =>
       isResponsibleWorkerKind(m.role) &&
+      (who === undefined || m.professionalId === who) &&
       m.period.end !== undefined &&
       m.period.end >= date &&
       m.period.start <= date,

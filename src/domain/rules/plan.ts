@@ -1,5 +1,6 @@
 /** Rules on support-plan activities that the CarePlan profile also states (`tyk-rwa-1`, `tyk-rwa-2`). */
 import type { Activity } from '../types.ts';
+import { dayBefore } from './calendar.ts';
 import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
 
 export interface ActivityViolation {
@@ -23,8 +24,7 @@ export function addMonths(date: string, months: number): string {
  * (FHIR: the end value is included), so three months from 1 April end on 30 June.
  */
 export function lastDayAfterMonths(start: string, months: number): string {
-  const [y, m, d] = addMonths(start, months).split('-').map(Number);
-  return new Date(Date.UTC(y!, m! - 1, d! - 1)).toISOString().slice(0, 10);
+  return dayBefore(addMonths(start, months));
 }
 
 /** Rehabilitative work activity (*kuntouttava työtoiminta*): 1–4 days a week, for 3–24 months. */
