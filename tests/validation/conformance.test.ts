@@ -40,14 +40,14 @@ const CASE_COUNTS: Record<string, number> = {
   json: 15,
   'measure-report': 9,
   narrative: 4,
-  primitives: 23,
+  primitives: 25,
   profiles: 24,
   questionnaire: 12,
   references: 15,
   snapshots: 12,
   'structure-definitions': 10,
   terminology: 28,
-  types: 3,
+  types: 4,
 };
 const groups = readdirSync(casesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())

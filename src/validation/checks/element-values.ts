@@ -53,7 +53,17 @@ export function checkPrimitiveValue(
   }
   if (type === 'string' && typeof value === 'string') stringWhitespace(ctx, value);
   if (typeof value === 'string') checkExampleUrl(ctx, value, type);
-  if (type === 'canonical' && typeof value === 'string') canonicalTarget(ctx, el, value);
+  if (type === 'canonical' && typeof value === 'string') {
+    // Every canonical, not only a conformance resource's own url (the reference validator's rule).
+    if (!isAbsoluteUri(value) && !value.startsWith('#'))
+      ctx.report(
+        'error',
+        'invalid',
+        `${el.path}: canonical URLs must be absolute URLs if they are not fragment references ('${value}')`,
+      );
+    else canonicalTarget(ctx, el, value);
+  }
+  if (URI_TYPES.has(type) && typeof value === 'string') uriScheme(ctx, el, value);
   if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
     ctx.report(
       'error',
@@ -176,6 +186,25 @@ function canonicalTarget(ctx: CheckContext, el: CompiledElement, value: string):
     'structure',
     `${el.path}: the canonical URL '${value}' refers to a ${[...held].join(' / ')}, expecting one of [${allowed.join(', ')}]`,
   );
+}
+
+const OID = /^[0-2](?:\.(?:0|[1-9]\d*))+$/;
+
+/** `oid:` and `uuid:` are not URI schemes (the URN forms are `urn:oid:`, `urn:uuid:`); an OID URN holds an OID. */
+function uriScheme(ctx: CheckContext, el: CompiledElement, value: string): void {
+  const bare = /^(oid|uuid):/i.exec(value)?.[1];
+  if (bare)
+    ctx.report(
+      'error',
+      'invalid',
+      `${el.path}: URI values cannot start with ${bare.toLowerCase()}: (write urn:${bare.toLowerCase()}:)`,
+    );
+  else if (value.startsWith('urn:oid:') && !OID.test(value.slice('urn:oid:'.length)))
+    ctx.report(
+      'error',
+      'invalid',
+      `${el.path}: '${value}' is not a valid OID URN (urn:oid: and then an OID)`,
+    );
 }
 
 /** `<Resource>.url`: the canonical URL of a conformance resource, which SHALL be absolute (resource.html#canonical). */

@@ -84,6 +84,9 @@ const NO_STRUCTURES: CompiledStructure[] = [];
 const NO_URLS: string[] = [];
 
 /** One validation run over one resource (and, in scratch walks, one profile verdict). */
+
+/** R4's abstract resource type that the core definitions list as a resource (`Resource` is not listed). */
+const ABSTRACT_RESOURCE = 'DomainResource';
 export class Walk implements CheckContext {
   readonly at = new PathStack();
   private readonly out = new Reporter(this.at);
@@ -185,6 +188,10 @@ export class Walk implements CheckContext {
     }
     if (!this.compiler.resourceTypes.has(rt)) {
       this.report('error', 'structure', `Unknown resource type '${rt}'`);
+      return;
+    }
+    if (rt === ABSTRACT_RESOURCE) {
+      this.report('error', 'structure', `Resource type '${rt}' is abstract: no instance can have it`);
       return;
     }
     const structures = resourceProfiles(this, value, rt, explicitProfiles);
