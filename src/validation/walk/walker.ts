@@ -472,6 +472,13 @@ export class Walk implements CheckContext {
       }
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
+    } else if (type === 'code' && el.binding?.strength === 'required') {
+      // Only extensions (a data-absent-reason, say): the reference validator still wants the code.
+      this.report(
+        'error',
+        'code-invalid',
+        `${el.path}: no code provided, and a code is required from the value set '${el.binding.valueSet}'`,
+      );
     }
     if (ext !== null) {
       if (!isObject(ext)) {
