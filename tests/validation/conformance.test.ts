@@ -46,7 +46,7 @@ const CASE_COUNTS: Record<string, number> = {
   references: 15,
   snapshots: 12,
   'structure-definitions': 10,
-  terminology: 29,
+  terminology: 30,
   types: 4,
 };
 const groups = readdirSync(casesDir, { withFileTypes: true })

@@ -1,6 +1,7 @@
 // Bindings: required/extensible bindings through the terminology module (which sets the severity),
 // and the code-system check of every other Coding, as the HL7 validator checks every coding.
 import type { CompiledElement } from '../compiled.ts';
+import type { CodedValue } from '../terminology/issues.ts';
 import type { BindingIssue } from '../types.ts';
 import { type Json, isObject } from '../util.ts';
 import type { CheckContext } from './context.ts';
@@ -49,10 +50,12 @@ function report(ctx: CheckContext, el: CompiledElement, issues: BindingIssue[]):
   for (const i of issues) ctx.report(i.severity, i.code, `${el.path}: ${i.message}`);
 }
 
-function coded(v: Json): { system?: string; code?: string; display?: string } {
+/** A Coding's (or coded Quantity's) parts as the terminology module reads them. */
+function coded(v: Json): CodedValue {
   return {
     system: typeof v.system === 'string' ? v.system : undefined,
     code: typeof v.code === 'string' ? v.code : undefined,
     display: typeof v.display === 'string' ? v.display : undefined,
+    inCoding: true,
   };
 }

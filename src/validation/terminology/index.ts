@@ -228,6 +228,7 @@ class LocalTerminology implements Terminology {
       // Held but only partly defined (fragment/example): accept; not held at all: cannot check.
       return this.holdsSome(v.system) ? MEMBER : { kind: 'uncheckable', system: v.system };
     }
+    if (v.inCoding) return { kind: 'not-member', reason: 'a Coding without a system has no defined meaning' };
     // A bare `code`: any system of the ValueSet may define it.
     let uncheckable: string | undefined;
     for (const [system, m] of vs.systems) {

@@ -6,6 +6,11 @@ export interface CodedValue {
   system?: string;
   code?: string;
   display?: string;
+  /**
+   * The code of a Coding (not a bare `code` element): without a system it has no defined meaning, so it
+   * is not looked up across the value set's systems as a bare code is.
+   */
+  inCoding?: boolean;
 }
 
 export function unresolvedValueSet(url: string, strength: BindingStrength): BindingIssue[] {
