@@ -42,7 +42,7 @@ const CASE_COUNTS: Record<string, number> = {
   narrative: 4,
   primitives: 25,
   profiles: 24,
-  questionnaire: 12,
+  questionnaire: 13,
   references: 15,
   snapshots: 12,
   'structure-definitions': 10,

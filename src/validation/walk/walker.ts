@@ -22,6 +22,7 @@ import { checkMeasureReport } from '../checks/measure-report.ts';
 import { memberOf } from '../checks/member-of.ts';
 import { checkNarrativeLinks } from '../checks/narrative-links.ts';
 import { checkXhtmlEntities } from '../checks/narrative.ts';
+import { checkQuestionnaire } from '../checks/questionnaire-targets.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
 import { checkStructureDefinition } from '../checks/structure-definition.ts';
@@ -47,6 +48,7 @@ export type { BundleScope, TerminologyPort };
 
 /** Rules on a whole resource of one type, run once per resource after its definitions. */
 const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void> = {
+  Questionnaire: checkQuestionnaire,
   QuestionnaireResponse: checkQuestionnaireResponse,
   SearchParameter: checkSearchParameter,
   CapabilityStatement: checkCapabilityStatement,
