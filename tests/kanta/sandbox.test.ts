@@ -48,6 +48,18 @@ describe('Kanta PHR sandbox: CapabilityStatement', () => {
       'StructureDefinition',
       'CodeSystem',
     ]);
+    // What the sandbox does not do is not promised: no update-as-create, no CORS, no OAuth.
+    expect(cs.rest?.[0].resource?.filter((x) => x.updateCreate).map((x) => x.type)).toEqual([]);
+    expect(cs.rest?.[0].security?.cors).toBe(false);
+    expect(cs.rest?.[0].security?.service).toBeUndefined();
+    const put = await call(
+      base,
+      'PUT',
+      '/Patient/newpat1',
+      { ...phrPatient(), id: 'newpat1' },
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(put.status).toBe(404);
   });
 
   it('refuses a type Kanta PHR does not hold', async () => {

@@ -58,11 +58,24 @@ export function kantaCapability(): KantaCapability {
   return cached;
 }
 
-/** Kanta's statement as this sandbox's own: same rules, our base URL and software note. */
+/**
+ * Kanta's statement as this sandbox's own: same rules, our base URL and software note, and what the
+ * sandbox does not do taken out — no update-as-create (Kanta allows it on Patient; here an update of
+ * an unknown id is 404), no CORS and no OAuth.
+ */
 export function servedStatement(base: string): CapabilityStatement {
   const { statement } = kantaCapability();
+  const rest = (statement.rest ?? []).map((r) => ({
+    ...r,
+    security: {
+      cors: false,
+      description: 'None: the local sandbox has no authorization (Kanta PHR uses OAuth 2.0)',
+    },
+    resource: (r.resource ?? []).map((res) => (res.updateCreate ? { ...res, updateCreate: false } : res)),
+  }));
   return {
     ...statement,
+    rest,
     id: 'kanta-phr-sandbox',
     kind: 'instance',
     date: statement.date,
