@@ -1,7 +1,7 @@
 // FHIR search parameters → a parsed SearchRequest (parseSearch) → one SQL WHERE clause over
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
-import { parseDateRange, sqlTimestamp } from './dates.ts';
+import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 import { type ParamDef, paramsFor, splitReference } from './indexing.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
@@ -407,30 +407,95 @@ function tokenCondition(alternatives: TokenAlternative[], bind: (v: unknown) => 
   return ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`;
 }
 
+/** Which end of a range a comparison reads. */
+type End = 'low' | 'high';
+type Comparison = readonly [stored: End, op: '<' | '<=' | '>' | '>=', search: End];
+
+/**
+ * How each prefix compares a stored range [low, high) with the search value's [low, high): one table,
+ * read as SQL by `rangeCondition` and in memory by `dateSearchMatcher`. `ap` compares with the
+ * widened search range (parseDateSearch).
+ */
+const RANGE_RULES: Record<Prefix, { all: readonly Comparison[]; not?: true }> = {
+  eq: {
+    all: [
+      ['low', '>=', 'low'],
+      ['high', '<=', 'high'],
+    ],
+  },
+  ne: {
+    all: [
+      ['low', '>=', 'low'],
+      ['high', '<=', 'high'],
+    ],
+    not: true,
+  },
+  gt: { all: [['high', '>', 'high']] },
+  ge: { all: [['high', '>', 'low']] },
+  lt: { all: [['low', '<', 'low']] },
+  le: { all: [['low', '<', 'high']] },
+  sa: { all: [['low', '>=', 'high']] },
+  eb: { all: [['high', '<=', 'low']] },
+  ap: {
+    all: [
+      ['low', '<', 'high'],
+      ['high', '>', 'low'],
+    ],
+  },
+};
+
 /** Search value range [sl, sh) against a stored range [d.low, d.high). */
 function rangeCondition(prefix: Prefix, sl: () => string, sh: () => string): string {
-  const low = () => `${sl()}::timestamptz`;
-  const high = () => `${sh()}::timestamptz`;
-  switch (prefix) {
-    case 'eq':
-      return `(d.low >= ${low()} AND d.high <= ${high()})`;
-    case 'ne':
-      return `NOT (d.low >= ${low()} AND d.high <= ${high()})`;
-    case 'gt':
-      return `d.high > ${high()}`;
-    case 'ge':
-      return `d.high > ${low()}`;
-    case 'lt':
-      return `d.low < ${low()}`;
-    case 'le':
-      return `d.low < ${high()}`;
-    case 'sa':
-      return `d.low >= ${high()}`;
-    case 'eb':
-      return `d.high <= ${low()}`;
-    case 'ap': // the widened search range (parseDateSearch) overlaps the stored one
-      return `(d.low < ${high()} AND d.high > ${low()})`;
+  const search = { low: () => `${sl()}::timestamptz`, high: () => `${sh()}::timestamptz` };
+  const { all, not } = RANGE_RULES[prefix];
+  const parts = all.map(([stored, op, bound]) => `d.${stored} ${op} ${search[bound]()}`);
+  const joined = parts.length === 1 ? (parts[0] as string) : `(${parts.join(' AND ')})`;
+  return not ? `NOT ${joined}` : joined;
+}
+
+const COMPARE: Record<Comparison[1], (a: number, b: number) => boolean> = {
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
+
+/**
+ * The date search `wanted` (`ge2026-01-01`, …) as a test of a value held in memory — a FHIR date,
+ * dateTime or instant, or a Period — by the same rules as the indexed search; a malformed value is the
+ * same 400 naming `key`. For callers that filter what a search returned (the Kanta sandbox).
+ */
+export function dateSearchMatcher(key: string, wanted: string): (value: unknown) => boolean {
+  const { prefix, low, high } = parseDateSearchRange(key, wanted);
+  const search = { low: low.getTime(), high: high.getTime() };
+  const { all, not } = RANGE_RULES[prefix];
+  return (value) => {
+    const range = heldRange(value);
+    if (!range) return false;
+    const hit = all.every(([stored, op, bound]) => COMPARE[op](range[stored], search[bound]));
+    return not ? !hit : hit;
+  };
+}
+
+/** A held date value's range in milliseconds (an open Period end is ±infinity), or undefined. */
+function heldRange(value: unknown): { low: number; high: number } | undefined {
+  if (typeof value === 'string') {
+    const r = parseDateRange(value);
+    return r && { low: r.low.getTime(), high: r.high.getTime() };
   }
+  if (value && typeof value === 'object') {
+    const p = value as { start?: unknown; end?: unknown };
+    if (p.start !== undefined && typeof p.start !== 'string') return undefined;
+    if (p.end !== undefined && typeof p.end !== 'string') return undefined;
+    const r = periodRange(p.start, p.end);
+    return (
+      r && {
+        low: r.low?.getTime() ?? Number.NEGATIVE_INFINITY,
+        high: r.high?.getTime() ?? Number.POSITIVE_INFINITY,
+      }
+    );
+  }
+  return undefined;
 }
 
 /** Search value range [sl, sh) against an instant column. */
@@ -457,7 +522,8 @@ function pointCondition(col: string, prefix: Prefix, sl: () => string, sh: () =>
   }
 }
 
-function parseDateSearch(key: string, value: string): { prefix: Prefix; low: string; high: string } {
+/** A date search value: its prefix and range (widened by 10 % of its distance from now for `ap`). */
+function parseDateSearchRange(key: string, value: string): { prefix: Prefix; low: Date; high: Date } {
   let prefix: Prefix = 'eq';
   let text = value;
   if (/^[a-zA-Z]{2}/.test(value)) {
@@ -465,7 +531,7 @@ function parseDateSearch(key: string, value: string): { prefix: Prefix; low: str
     if (!(PREFIXES as readonly string[]).includes(p)) {
       throw badSearch(
         key,
-        `Invalid value for '${key}': '${value}' has an unknown prefix '${p}' (allowed: ${PREFIXES.join(', ')})`,
+        `Invalid value for '${key}': unknown prefix '${p}' (allowed: ${PREFIXES.join(', ')})`,
       );
     }
     prefix = p as Prefix;
@@ -473,16 +539,22 @@ function parseDateSearch(key: string, value: string): { prefix: Prefix; low: str
   }
   const range = parseDateRange(text);
   if (!range) {
-    throw badSearch(key, `Invalid value for '${key}': '${text}' is not a valid FHIR date/dateTime`);
+    // The value is not quoted back: a search value may carry a HETU.
+    throw badSearch(key, `Invalid value for '${key}': not a valid FHIR date/dateTime`);
   }
   if (prefix === 'ap') {
     // R4 search.html: "approximately" is ±10 % of the gap between now and the date.
     const low = range.low.getTime();
     const high = range.high.getTime();
     const margin = 0.1 * Math.abs(Date.now() - (low + high) / 2);
-    return { prefix, low: sqlTimestamp(new Date(low - margin)), high: sqlTimestamp(new Date(high + margin)) };
+    return { prefix, low: new Date(low - margin), high: new Date(high + margin) };
   }
-  return { prefix, low: sqlTimestamp(range.low), high: sqlTimestamp(range.high) };
+  return { prefix, low: range.low, high: range.high };
+}
+
+function parseDateSearch(key: string, value: string): { prefix: Prefix; low: string; high: string } {
+  const { prefix, low, high } = parseDateSearchRange(key, value);
+  return { prefix, low: sqlTimestamp(low), high: sqlTimestamp(high) };
 }
 
 function splitKey(key: string): [string, string | undefined] {

@@ -344,9 +344,39 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
     const cut = [...times].sort()[100].slice(0, 10);
     const r = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}`);
     expect(r.status).toBe(200);
-    const want = times.filter((t: string) => t.slice(0, 10) < cut).length;
+    // As the store's indexed date search reads it: instants with their zones, `cut` as a UTC day.
+    const want = times.filter((t: string) => Date.parse(t) < Date.parse(cut)).length;
     expect(r.body.entry.length).toBe(want);
     expect(want).toBeGreaterThan(0);
+  });
+
+  it('a filtered date compares instants across zones, and a malformed value is the 400 of an indexed one', async () => {
+    const all = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&_count=1000`);
+    const instant = all.body.entry
+      .map((e: { resource: { effectiveDateTime?: string } }) => e.resource.effectiveDateTime)
+      .find((t?: string) => t && /T\d{2}:\d{2}/.test(t)) as string;
+    const utc = new Date(Date.parse(instant)).toISOString().replace('.000Z', 'Z');
+    const plusThree = new Date(Date.parse(instant) + 3 * 3_600_000).toISOString().replace('.000Z', '+03:00');
+    const count = async (q: string) =>
+      (await call(base, 'GET', `/MedicationAdministration?patient=${patient}&${q}`)).body.entry?.length ?? 0;
+    const inUtc = await count(
+      `effective-time=ge${encodeURIComponent(utc)}&effective-time=le${encodeURIComponent(utc)}`,
+    );
+    const inHelsinki = await count(
+      `effective-time=ge${encodeURIComponent(plusThree)}&effective-time=le${encodeURIComponent(plusThree)}`,
+    );
+    expect(inUtc).toBeGreaterThan(0);
+    expect(inHelsinki).toBe(inUtc);
+    for (const junk of ['banana', 'xx2021', '131052-308T']) {
+      const r = await call(
+        base,
+        'GET',
+        `/MedicationAdministration?patient=${patient}&effective-time=${junk}`,
+      );
+      expect(r.status, junk).toBe(400);
+      expect(firstIssue(r)?.expression).toEqual(['effective-time']);
+      expect(JSON.stringify(r.body)).not.toContain('131052');
+    }
   });
 
   it('a batch entry that breaks a rule fails alone, with its own OperationOutcome', async () => {

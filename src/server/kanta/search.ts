@@ -2,7 +2,7 @@
 // mandatory ones present, and those our store does not index answered by filtering its results.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { INDEXED_PARAMS } from '../../store/index.ts';
+import { INDEXED_PARAMS, dateSearchMatcher } from '../../store/index.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
 /** Parameters the store indexes: its own list, plus `_id` and `_lastUpdated`. */
@@ -14,8 +14,15 @@ const FILTER_WINDOW = '1000';
 
 export interface KantaSearchPlan {
   store: Record<string, string | string[]>;
-  filters: { param: KantaSearchParam; values: string[] }[];
+  filters: KantaFilter[];
   total: boolean;
+}
+
+/** A declared parameter the store does not index, answered by filtering: AND of the values, OR inside one. */
+interface KantaFilter {
+  param: KantaSearchParam;
+  /** Per value, its comma-separated alternatives as tests of one element value. */
+  tests: Array<Array<(value: unknown) => boolean>>;
 }
 
 export function planSearch(rules: KantaTypeRules, query: Record<string, string | string[]>): KantaSearchPlan {
@@ -41,7 +48,7 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
     }
     if (name === '_total') plan.total = true;
     else if (STORE_PARAMS.has(name)) plan.store[key] = raw;
-    else plan.filters.push({ param, values: Array.isArray(raw) ? raw : [raw] });
+    else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw]));
   }
   for (const m of rules.mandatory) {
     if (!Object.keys(query).some((k) => k.split(':')[0] === m)) {
@@ -89,29 +96,17 @@ function valuesAt(resource: Resource, definition: string): unknown[] {
   return nodes;
 }
 
-const PREFIX = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(.*)$/;
-
-function dateMatches(value: unknown, wanted: string): boolean {
-  const v = typeof value === 'string' ? value : (value as { start?: string })?.start;
-  if (typeof v !== 'string') return false;
-  const [, prefix = 'eq', date = ''] = PREFIX.exec(wanted) ?? [];
-  const cut = v.slice(0, date.length);
-  switch (prefix) {
-    case 'gt':
-    case 'sa':
-      return cut > date;
-    case 'lt':
-    case 'eb':
-      return cut < date;
-    case 'ge':
-      return cut >= date;
-    case 'le':
-      return cut <= date;
-    case 'ne':
-      return cut !== date;
-    default:
-      return cut === date;
-  }
+/**
+ * A filter's tests, made once: a date value is parsed here (a malformed one is the store's 400 before
+ * anything is read) and compared as the store's indexed search compares it, instants and zones included.
+ */
+function filterOf(key: string, param: KantaSearchParam, values: string[]): KantaFilter {
+  const testOf = (wanted: string): ((value: unknown) => boolean) => {
+    if (param.type === 'date') return dateSearchMatcher(key, wanted);
+    if (param.type === 'reference') return (value) => refMatches(value, wanted);
+    return (value) => value === wanted;
+  };
+  return { param, tests: values.map((v) => v.split(',').map(testOf)) };
 }
 
 function refMatches(value: unknown, wanted: string): boolean {
@@ -121,22 +116,10 @@ function refMatches(value: unknown, wanted: string): boolean {
   );
 }
 
-function matches(r: Resource, f: KantaSearchPlan['filters'][number]): boolean {
+function matches(r: Resource, f: KantaFilter): boolean {
   const values = valuesAt(r, f.param.definition);
   // Repeated parameters AND together; commas inside one OR.
-  return f.values.every((v) =>
-    v
-      .split(',')
-      .some((w) =>
-        values.some((x) =>
-          f.param.type === 'date'
-            ? dateMatches(x, w)
-            : f.param.type === 'reference'
-              ? refMatches(x, w)
-              : x === w,
-        ),
-      ),
-  );
+  return f.tests.every((alternatives) => alternatives.some((test) => values.some(test)));
 }
 
 export function applyFilters(resources: Resource[], plan: KantaSearchPlan): Resource[] {
