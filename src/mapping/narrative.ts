@@ -13,6 +13,19 @@ function escapeXml(s: string): string {
   return SPECIAL.test(s) ? s.replace(/[&<>"]/g, (c) => ESCAPES[c]!) : s;
 }
 
+/**
+ * The narrative's opening div, saying its language in both `lang` and `xml:lang` (what the HL7
+ * validator asks of a resource with a `language`, and what Kanta compares with it).
+ */
+export function openDiv(language: Language): string {
+  return `<div xmlns="http://www.w3.org/1999/xhtml" lang="${language}" xml:lang="${language}">`;
+}
+
+/** A one-paragraph narrative of the label `key` in `language`. */
+export function sentence(key: string, language: Language): Narrative {
+  return { status: 'generated', div: `${openDiv(language)}<p>${escapeXml(label(key, language))}</p></div>` };
+}
+
 export function label(key: string, language: Language): string {
   return LABELS[language][key] ?? key;
 }
@@ -26,11 +39,7 @@ export function yesNo(value: boolean, language: Language): string {
  * Bundle holds one flat string rather than a tree of concatenations.
  */
 export function narrative(titleKey: string, rows: Row[], language: Language): Narrative {
-  const parts = [
-    '<div xmlns="http://www.w3.org/1999/xhtml"><p><b>',
-    escapeXml(label(titleKey, language)),
-    '</b></p>',
-  ];
+  const parts = [openDiv(language), '<p><b>', escapeXml(label(titleKey, language)), '</b></p>'];
   for (const [key, value] of rows) {
     if (value !== undefined && value !== '')
       parts.push('<p>', escapeXml(label(key, language)), ': ', escapeXml(value), '</p>');

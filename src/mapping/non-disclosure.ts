@@ -1,5 +1,7 @@
 import type { Coding, Patient, Resource } from '@medplum/fhirtypes';
 import { MAP } from './config.ts';
+import { sentence } from './narrative.ts';
+import { languageOf } from './terminology.ts';
 
 /** The security label a redacted copy carries (HL7 v3 ObservationValue REDACTED). */
 export const REDACTED_LABEL: Coding = {
@@ -32,14 +34,8 @@ export function redactNonDisclosed<T extends Resource>(resource: T): T {
   const redacted: Patient = {
     ...rest,
     meta: { ...p.meta, security: [...(p.meta?.security ?? []), REDACTED_LABEL] },
-    ...(p.text
-      ? {
-          text: {
-            status: 'generated',
-            div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Turvakielto: osa tiedoista on poistettu.</p></div>',
-          },
-        }
-      : {}),
+    // The narrative showed the removed details: replaced by a notice in the record's language.
+    ...(p.text ? { text: sentence('nonDisclosureRedacted', languageOf(p.language)) } : {}),
   };
   const extension = p.extension?.filter((e) => e.url !== MAP.extensions.municipality);
   if (extension?.length) redacted.extension = extension;

@@ -1,5 +1,5 @@
 import type { IdentityOptions } from './identity.ts';
-import type { Language } from './terminology.ts';
+import { LANGUAGES, type Language } from './terminology.ts';
 
 export interface MappingOptions extends IdentityOptions {
   /** Language of `Resource.language` and the generated narrative; Finnish by default. */
@@ -19,8 +19,6 @@ export const DEFAULT_APPLICATION = {
   applicationId: 'tyokyky-fhir-unregistered',
 } as const;
 
-const LANGUAGES: readonly string[] = ['fi', 'sv', 'en'] satisfies Language[];
-
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
 /**
@@ -29,7 +27,7 @@ const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() 
  * creating-application extension Kanta and our profiles reject.
  */
 export function checkMappingOptions(opts: MappingOptions): void {
-  if (opts.language !== undefined && !LANGUAGES.includes(opts.language))
+  if (opts.language !== undefined && !(LANGUAGES as readonly string[]).includes(opts.language))
     throw new TypeError(
       `options.language must be one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(opts.language)}`,
     );

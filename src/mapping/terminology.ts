@@ -8,6 +8,14 @@ import { projectPath, readProjectJson } from '../domain/index.ts';
 import { codeSystemUrl } from './config.ts';
 
 export type Language = 'fi' | 'sv' | 'en';
+/** The record languages display texts and narratives are written in. */
+export const LANGUAGES: readonly Language[] = ['fi', 'sv', 'en'];
+
+/** The record language a resource's `language` (`sv`, `sv-FI` …) stands for; Finnish when none of them. */
+export function languageOf(code: string | undefined): Language {
+  const primary = code?.split('-')[0]?.toLowerCase();
+  return LANGUAGES.find((l) => l === primary) ?? 'fi';
+}
 
 interface CodeSystemJson {
   url: string;

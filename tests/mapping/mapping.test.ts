@@ -10,6 +10,7 @@ import {
   codeFrom,
   consentForDisclosure,
   fromFhir,
+  redactNonDisclosed,
   toFhir,
   toResources,
   workAbility,
@@ -97,7 +98,7 @@ describe('identifiers and the transaction Bundle', () => {
       expect(r.meta?.profile?.[0]).toMatch(new RegExp(`^${canonical}/StructureDefinition/tyokyky-`));
       expect(r.language).toBe('fi');
       expect((r as { text?: { div: string } }).text!.div).toMatch(
-        /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">.*<\/div>$/s,
+        /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml" lang="fi" xml:lang="fi">.*<\/div>$/s,
       );
       const app = r.extension?.find((e) => e.url === KANTA_APP);
       if (['Observation', 'QuestionnaireResponse', 'CarePlan'].includes(r.resourceType)) {
@@ -462,6 +463,20 @@ describe('fromFhir', () => {
     const name = suvi.professionals!.find((p) => p.id === member.professionalId)!.name;
     expect(team.text.div).toContain(name);
     expect(team.text.div).not.toContain(` ${member.professionalId} `);
+  });
+
+  it('narratives say their language on the div (lang and xml:lang), and a redaction notice is in it too', () => {
+    const record = { ...suvi, client: { ...suvi.client, nonDisclosure: true } };
+    const sv = resources(toFhir(record, { language: 'sv' })) as Array<Resource & { text: { div: string } }>;
+    for (const r of sv)
+      expect(
+        r.text.div.startsWith('<div xmlns="http://www.w3.org/1999/xhtml" lang="sv" xml:lang="sv">'),
+      ).toBe(true);
+    const patient = sv.find((r) => r.resourceType === 'Patient') as Patient;
+    const redacted = redactNonDisclosed(patient) as Patient & { text: { div: string } };
+    expect(redacted.text.div).toBe(
+      '<div xmlns="http://www.w3.org/1999/xhtml" lang="sv" xml:lang="sv"><p>Spärrmarkering: en del av uppgifterna har tagits bort.</p></div>',
+    );
   });
 
   it('reads the official current name, not an old one', () => {

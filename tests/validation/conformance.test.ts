@@ -39,7 +39,7 @@ const CASE_COUNTS: Record<string, number> = {
   invariants: 26,
   json: 15,
   'measure-report': 9,
-  narrative: 4,
+  narrative: 6,
   primitives: 25,
   profiles: 24,
   questionnaire: 13,

@@ -10,7 +10,7 @@ Usage: #definition
 * status = #active
 * language = #fi
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Kykyviisarin rakenteinen itsearvio: yleinen työkyky ja viisi osa-aluetta (0–10).</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"fi\" xml:lang=\"fi\"><p>Kykyviisarin rakenteinen itsearvio: yleinen työkyky ja viisi osa-aluetta (0–10).</p></div>"
 * subjectType = #Patient
 * description = "Modelled on the published structure of Kykyviisari (Finnish Institute of Occupational Health); the item texts are our own."
 * insert ScoreItem(overall, overall, true, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?)

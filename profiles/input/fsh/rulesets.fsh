@@ -45,7 +45,7 @@ RuleSet: ExampleCreatingApplication
 RuleSet: ExampleCommon(narrative)
 * language = #fi
 * text.status = #generated
-* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{narrative}</p></div>"
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"fi\" xml:lang=\"fi\"><p>{narrative}</p></div>"
 
 RuleSet: ExampleUuid(uuid)
 * identifier[+].system = "urn:ietf:rfc:3986"

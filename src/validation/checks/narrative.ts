@@ -18,3 +18,47 @@ export function checkXhtmlEntities(ctx: CheckContext, el: CompiledElement, div: 
     `${el.path}: Illegal entity ${[...illegal].join(', ')} in the XHTML: narrative may use only the XML entities &amp; &lt; &gt; &quot; &apos; (or numeric references such as &#160;)`,
   );
 }
+
+const I18N = 'see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues';
+
+/** The value of attribute `name` (`lang` or `xml:lang`) on the narrative's opening div tag. */
+function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
+  const open = /^\s*<div\b[^>]*>/.exec(div)?.[0] ?? '';
+  const pattern =
+    name === 'lang'
+      ? /[\s"'](?<!:)lang\s*=\s*("([^"]*)"|'([^']*)')/
+      : /\sxml:lang\s*=\s*("([^"]*)"|'([^']*)')/;
+  const m = pattern.exec(open);
+  return m ? (m[2] ?? m[3]) : undefined;
+}
+
+/**
+ * A resource with a `language` says it on its own narrative's div too, in both `lang` and `xml:lang`;
+ * otherwise, or when they differ from it, a warning, as the HL7 validator gives.
+ */
+export function checkNarrativeLanguage(ctx: CheckContext, div: string): void {
+  const language = ctx.resource?.language;
+  // The resource's own narrative (the walk reaches a div through the Narrative type, not by its path).
+  if (typeof language !== 'string' || (ctx.resource?.text as { div?: unknown } | undefined)?.div !== div)
+    return;
+  const lang = divAttribute(div, 'lang');
+  const xmlLang = divAttribute(div, 'xml:lang');
+  if (lang === undefined || xmlLang === undefined) {
+    const missing =
+      lang === undefined && xmlLang === undefined
+        ? 'does not have a lang or an xml:lang attribute (needs both'
+        : `does not have ${lang === undefined ? 'a lang' : 'an xml:lang'} attribute (needs both lang and xml:lang`;
+    ctx.report('warning', 'business-rule', `Resource has a language, but the XHTML ${missing} - ${I18N})`);
+  }
+  for (const [name, value] of [
+    ['lang', lang],
+    ['xml:lang', xmlLang],
+  ] as const) {
+    if (value !== undefined && value.toLowerCase() !== language.toLowerCase())
+      ctx.report(
+        'warning',
+        'business-rule',
+        `Resource has a language (${language}), and the XHTML has ${name === 'lang' ? 'a lang' : 'an xml:lang'} (${value}), but they differ`,
+      );
+  }
+}

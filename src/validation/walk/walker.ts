@@ -21,7 +21,7 @@ import { runInvariants } from '../checks/invariants.ts';
 import { checkMeasureReport } from '../checks/measure-report.ts';
 import { memberOf } from '../checks/member-of.ts';
 import { checkNarrativeLinks } from '../checks/narrative-links.ts';
-import { checkXhtmlEntities } from '../checks/narrative.ts';
+import { checkNarrativeLanguage, checkXhtmlEntities } from '../checks/narrative.ts';
 import { checkQuestionnaire } from '../checks/questionnaire-targets.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
@@ -471,6 +471,7 @@ export class Walk implements CheckContext {
       if (type === 'xhtml' && typeof value === 'string') {
         checkXhtmlEntities(this, el, value);
         checkNarrativeLinks(this, el.path, value);
+        checkNarrativeLanguage(this, value);
       }
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
