@@ -15,11 +15,17 @@ describe('needOf', () => {
       undefined,
       { kind: 'fhir', type: 'Patient', perms: ['r'], interaction: 'operation', id: 'p1' },
     ],
-    // Asking whether a DELETE would pass needs what the DELETE needs.
+    // Asking whether a DELETE would pass needs what the DELETE needs (also when `mode` is repeated).
     [
       'POST',
       '/fhir/Patient/p1/$validate',
       'delete',
+      { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'operation', id: 'p1' },
+    ],
+    [
+      'GET',
+      '/fhir/Patient/p1/$validate',
+      ['profile', 'delete'],
       { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'operation', id: 'p1' },
     ],
     [
@@ -81,7 +87,7 @@ describe('needOf', () => {
     ['GET', '/fhir/Patient/%E0%A4%A', undefined, { kind: 'other' }],
     ['GET', '/elsewhere', undefined, { kind: 'other' }],
   ] as const)('%s %s (mode %s)', (method, path, mode, need) => {
-    expect(needOf(method, path, mode)).toEqual(need);
+    expect(needOf(method, path, () => mode)).toEqual(need);
   });
 });
 
@@ -98,6 +104,17 @@ describe('entryNeed', () => {
       { kind: 'fhir', type: 'Observation', perms: ['r'], interaction: 'read', id: 'o1' },
     ],
     ['GET', 'metadata', { kind: 'public' }],
+    // $validate?mode=delete in an entry needs what a DELETE needs, percent-encoded or not.
+    [
+      'GET',
+      'Patient/p1/$validate?mode=delete',
+      { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'operation', id: 'p1' },
+    ],
+    [
+      'GET',
+      'Patient/p1/$validate?mo%64e=delete',
+      { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'operation', id: 'p1' },
+    ],
     [
       'GET',
       'Patient/_history?_count=5',

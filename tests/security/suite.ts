@@ -245,6 +245,20 @@ export function securitySuite(
         const path = `/Patient/${suviId('Patient')}/$validate?mode=delete`;
         const { token: reader } = await s.client({ id: 'patient-reader', scope: 'system/Patient.rs' });
         expect((await s.call(reader, path, { method: 'POST' })).status).toBe(403);
+        // The query as the handler reads it: percent-encoded, repeated, or in a batch entry.
+        for (const q of ['mo%64e=delete', 'mode=profile&mode=delete'])
+          expect((await s.call(reader, path.replace('mode=delete', q))).status, q).toBe(403);
+        const inBatch = await s.call(reader, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [
+              { request: { method: 'GET', url: `${path.slice(1)}`.replace('mode=delete', 'mo%64e=delete') } },
+            ],
+          }),
+        });
+        expect(inBatch.status).toBe(403);
         const { token: deleter } = await s.client({ id: 'patient-deleter', scope: 'system/Patient.rd' });
         const res = await s.call(deleter, path, { method: 'POST' });
         expect(res.status).toBe(200);

@@ -28,15 +28,21 @@ const PUBLIC_PATHS = new Set([
 /** The FHIR route table, matched here to read each route's access off its row. */
 const FHIR = createDispatcher(FHIR_ROUTES);
 
+/** The `mode` values of a request's (decoded) query: read only when the route is an instance `$validate`. */
+export type ValidateModes = () => unknown;
+
 /**
  * The need of a request to `path` with `method`; the query matters only to `$validate?mode=delete`,
- * which asks whether a DELETE would pass and so needs what a DELETE needs.
+ * which asks whether a DELETE would pass and so needs what a DELETE needs. `modes` reads the parsed
+ * query (percent-decoded, repeated values kept), as the handler does: never the raw URL text.
  */
-export function needOf(method: string, path: string, validateMode?: unknown): Need {
-  const need = pathNeed(method, path);
-  if (validateMode === 'delete' && need.kind === 'fhir' && need.interaction === 'operation' && need.id)
-    return fhirNeed(need.type, ['d'], 'operation', need.id);
-  return need;
+export function needOf(method: string, path: string, modes: ValidateModes = () => undefined): Need {
+  return withValidateMode(pathNeed(method, path), modes);
+}
+
+function withValidateMode(need: Need, modes: ValidateModes): Need {
+  if (need.kind !== 'fhir' || need.interaction !== 'operation' || !need.id) return need;
+  return [modes()].flat().includes('delete') ? fhirNeed(need.type, ['d'], 'operation', need.id) : need;
 }
 
 function pathNeed(method: string, path: string): Need {
@@ -74,6 +80,7 @@ function fhirPathNeed(method: string, path: string): Need | undefined {
 /** The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …). */
 export function entryNeed(method: string | undefined, url: string | undefined): Need | undefined {
   if (!method || !url) return undefined;
-  const path = url.split('?', 1)[0] as string;
-  return fhirPathNeed(method, path.startsWith('/') ? path : `/${path}`);
+  const [path = '', query] = url.split('?', 2);
+  const need = fhirPathNeed(method, path.startsWith('/') ? path : `/${path}`);
+  return need && withValidateMode(need, () => new URLSearchParams(query ?? '').getAll('mode'));
 }

@@ -286,7 +286,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   }
 
   const front = async (req: Request, res: Response, next: NextFunction) => {
-    const need = needOf(req.method, req.path, req.url.includes('mode=') ? req.query.mode : undefined);
+    const need = needOf(req.method, req.path, () => req.query.mode);
     if (need.kind === 'public') return opts.publicRoutes(req, res, next);
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
