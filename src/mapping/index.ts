@@ -8,4 +8,4 @@ export { businessUuid, fullUrl, type IdentityOptions, localIdSystem } from './id
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { codeFrom, concept, display, type Language } from './terminology.ts';
 export { toFhir, toResources } from './to-fhir.ts';
-export { hasNonDisclosure, REDACTED_LABEL, redactNonDisclosed } from './non-disclosure.ts';
+export { hasNonDisclosure, REDACTED_LABEL, redactNonDisclosed, redactPatient } from './non-disclosure.ts';

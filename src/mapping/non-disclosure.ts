@@ -28,7 +28,15 @@ export function hasNonDisclosure(resource: Resource): boolean {
  * it to what it discloses to a party.
  */
 export function redactNonDisclosed<T extends Resource>(resource: T): T {
-  if (!hasNonDisclosure(resource)) return resource;
+  return hasNonDisclosure(resource) ? redactPatient(resource) : resource;
+}
+
+/**
+ * A Patient redacted as turvakielto asks, whether or not this version carries the label: an earlier
+ * version of a client who has turvakielto now shows what the label protects as much as the current one.
+ */
+export function redactPatient<T extends Resource>(resource: T): T {
+  if (resource.resourceType !== 'Patient') return resource;
   const p = resource as Patient;
   const { address: _a, telecom: _t, extension: _e, ...rest } = p;
   const redacted: Patient = {

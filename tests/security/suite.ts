@@ -513,6 +513,56 @@ export function securitySuite(
       });
     });
 
+    describe('turvakielto added later', () => {
+      it('every earlier version is redacted too: vread, instance, type and system history, in a batch as over HTTP', async () => {
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const { id: _id, meta, ...rest } = suvi;
+        const plain: Patient = {
+          ...rest,
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+          meta: { profile: meta?.profile },
+          address: [{ line: ['Piilotie 7'], city: 'Oulu' }],
+        };
+        const created = await s.call(admin, '/Patient', { method: 'POST', body: JSON.stringify(plain) });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const v1 = (await created.json()) as Patient;
+        const label = {
+          system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
+          code: 'TURVAKIELTO',
+        };
+        const updated = await s.call(admin, `/Patient/${v1.id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...v1, meta: { ...v1.meta, security: [label] } }),
+          headers: { 'if-match': 'W/"1"' },
+        });
+        expect(updated.status, await updated.clone().text()).toBe(200);
+        const { token } = await s.client({ id: 'history-no-tk', scope: 'system/*.rs' });
+        for (const path of [
+          `/Patient/${v1.id}/_history/1`,
+          `/Patient/${v1.id}/_history`,
+          '/Patient/_history',
+          '/_history',
+        ]) {
+          const text = await (await s.call(token, path)).text();
+          expect(text, path).not.toContain('Piilotie');
+        }
+        const batch = await s.call(token, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [{ request: { method: 'GET', url: `Patient/${v1.id}/_history/1` } }],
+          }),
+        });
+        expect(batch.status).toBe(200);
+        const text = await batch.text();
+        expect(text).toContain('"REDACTED"');
+        expect(text).not.toContain('Piilotie');
+        // With the turvakielto scope the old version is as it was.
+        expect(await (await s.call(admin, `/Patient/${v1.id}/_history/1`)).text()).toContain('Piilotie');
+      });
+    });
+
     describe('audit log', () => {
       it('records reads with the patient, searchable by patient, agent, date and entity-type with the audit scope', async () => {
         const { token } = await s.client({ id: 'audited-reader', scope: 'system/Observation.rs' });

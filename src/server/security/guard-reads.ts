@@ -1,7 +1,7 @@
 // The guarded store's read members, one named handler each: consent for a receiving party,
 // turvakielto redaction, and an audit row written before the answer is returned.
 import type { Resource } from '@medplum/fhirtypes';
-import { redactNonDisclosed } from '../../mapping/index.ts';
+import { hasNonDisclosure, redactNonDisclosed, redactPatient } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { type HistoryEntry, type StoredJson, chainedTypes } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -35,7 +35,40 @@ export async function readOne<T extends Resource>(
   await g.audit([
     succeeded(g, interaction, 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
   ]);
+  // An older version of a client who has turvakielto now: redacted as the current one is.
+  if (interaction === 'vread' && !g.p.turvakielto && raw.resourceType === 'Patient' && !hasNonDisclosure(raw))
+    if ((await labelledNow(g, [id])).has(id)) return redactPatient(resource);
   return resource;
+}
+
+/**
+ * Which of the Patients `ids` carry turvakielto in their current version: every version of theirs is
+ * shown redacted (a label added later protects the address an earlier version still holds).
+ */
+async function labelledNow(g: Guard, ids: Iterable<string>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const id of new Set(ids)) {
+    const current = await g.base.readJson('Patient', id).catch(() => undefined); // deleted: none now
+    if (current?.json.includes(TURVAKIELTO)) out.add(id);
+  }
+  return out;
+}
+
+/** History entries as a caller without the turvakielto scope may see them: per Patient, all or none redacted. */
+async function redactedHistory<E extends HistoryEntry>(g: Guard, entries: E[]): Promise<E[]> {
+  const patients = entries.filter((e) => e.resource?.resourceType === 'Patient');
+  if (!patients.length) return entries;
+  const labelled = await labelledNow(
+    g,
+    patients.map((e) => e.resource?.id as string),
+  );
+  for (const e of patients)
+    if (hasNonDisclosure(e.resource as Resource)) labelled.add(e.resource?.id as string);
+  return entries.map((e) =>
+    e.resource?.resourceType === 'Patient' && labelled.has(e.resource.id as string)
+      ? { ...e, resource: redactPatient(e.resource) }
+      : e,
+  );
 }
 
 /**
@@ -265,11 +298,8 @@ export async function history(g: Guard, type: string, id: string): Promise<Histo
       consents: consentRefs([consentId]),
     }),
   ]);
-  return p.turvakielto ? versions : versions.map(redactedEntry);
+  return p.turvakielto ? versions : redactedHistory(g, versions);
 }
-
-const redactedEntry = <E extends HistoryEntry>(e: E): E =>
-  e.resource ? { ...e, resource: redactNonDisclosed(e.resource) } : e;
 
 /** history-type and history-system: not for a party (its access is decided per client and consent). */
 export async function historyPage(
@@ -293,5 +323,5 @@ export async function historyPage(
   await g.audit([
     succeeded(g, type ? 'history-type' : 'history-system', 'R', [type ?? '*'], [...new Set(patients)]),
   ]);
-  return p.turvakielto ? page : { ...page, entries: page.entries.map(redactedEntry) };
+  return p.turvakielto ? page : { ...page, entries: await redactedHistory(g, page.entries) };
 }
