@@ -334,6 +334,37 @@ export function securitySuite(
     });
 
     describe('consent-aware reads for a receiving party', () => {
+      it('a receiving party cannot write consents, which decide its own access (alone or in a transaction)', async () => {
+        const { token: kela } = await s.client({ id: 'kela-writer', scope: 'system/*.cruds', party: 'kela' });
+        const consent = (await (await s.call(admin, `/Consent/${suviId('Consent')}`)).json()) as Resource;
+        const { id: _id, meta, ...body } = consent as Resource & { meta?: { profile?: string[] } };
+        const fresh = {
+          ...body,
+          meta: { profile: meta?.profile },
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+        };
+        const before = ((await (await s.call(admin, '/Consent?_summary=count')).json()) as Bundle).total;
+        const alone = await s.call(kela, '/Consent', { method: 'POST', body: JSON.stringify(fresh) });
+        expect(alone.status).toBe(403);
+        expect(await diagnostics(alone)).toMatch(
+          /^sec-consent-3: a receiving party \(kela\) cannot write consents/,
+        );
+        const inTx = await s.call(kela, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'transaction',
+            entry: [{ resource: fresh, request: { method: 'POST', url: 'Consent' } }],
+          }),
+        });
+        expect(inTx.status).toBe(403);
+        const deleted = await s.call(kela, `/Consent/${suviId('Consent')}`, { method: 'DELETE' });
+        expect(deleted.status).toBe(403);
+        expect(((await (await s.call(admin, '/Consent?_summary=count')).json()) as Bundle).total).toBe(
+          before,
+        );
+      });
+
       it('shows kela only the data classes the client consented to, and nothing of a party without consent', async () => {
         const { token: kela } = await s.client({ id: 'kela-client', scope: 'system/*.rs', party: 'kela' });
         const { token: pension } = await s.client({

@@ -61,15 +61,19 @@ class GuardedWrites implements StoreWrites {
     return reads.referrers(this.#g, ...args);
   }
   create<T extends Resource>(resource: T, opts?: CreateOptions) {
+    writes.refuseOwnConsent(this.#g.p, resource.resourceType);
     return writes.create(this.#g, resource, opts);
   }
   createMany(...args: Parameters<StoreWrites['createMany']>) {
+    for (const { resource } of args[0]) writes.refuseOwnConsent(this.#g.p, resource.resourceType);
     return writes.createMany(this.#g, ...args);
   }
   update<T extends Resource>(resource: T, opts?: UpdateOptions) {
+    writes.refuseOwnConsent(this.#g.p, resource.resourceType);
     return writes.update(this.#g, resource, opts);
   }
   delete(...args: Parameters<StoreWrites['delete']>) {
+    writes.refuseOwnConsent(this.#g.p, args[0]);
     return writes.remove(this.#g, ...args);
   }
   /** Inside a transaction (the only place this class is used alone): joins the open one. */
@@ -99,6 +103,7 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
     this.#shared = shared;
   }
   override create<T extends Resource>(resource: T, opts?: CreateOptions) {
+    writes.refuseOwnConsent(this.#p, resource.resourceType);
     return this.#shared.creates.submit(resource, opts, this.#p);
   }
   override transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {

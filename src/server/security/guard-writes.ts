@@ -9,6 +9,23 @@ import type { Principal } from './context.ts';
 import { type Guard, checked, patientOf, record } from './guard-context.ts';
 import { allows } from './scopes.ts';
 
+/**
+ * A receiving party does not write consents: they decide what it may read, so one it wrote (or
+ * changed, or deleted) would grant or keep its own access. Refused before anything is written.
+ */
+export function refuseOwnConsent(p: Principal, type: string): void {
+  if (p.party && type === 'Consent')
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-consent-3: a receiving party (${p.party}) cannot write consents, which decide its own access`,
+        'Consent',
+      ),
+    );
+}
+
 /** The audit record of one written resource. */
 export const writeRecord = (
   p: Principal,
