@@ -1,5 +1,6 @@
 import { type IncomingMessage, request } from 'node:http';
 import type {
+  AuditEvent,
   Bundle,
   CapabilityStatement,
   Consent,
@@ -334,6 +335,46 @@ export function securitySuite(
     });
 
     describe('consent-aware reads for a receiving party', () => {
+      it("a party's refused reads inside a batch or a transaction are audited, naming what was refused", async () => {
+        const { token } = await s.client({
+          id: 'pension-prober',
+          scope: 'system/*.rs',
+          party: 'pension-institution',
+        });
+        const patient = `Patient/${suviId('Patient')}`;
+        const batch = await s.call(token, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [
+              { request: { method: 'GET', url: patient } },
+              { request: { method: 'GET', url: `${patient}/_history` } },
+            ],
+          }),
+        });
+        expect(batch.status).toBe(200);
+        const statuses = ((await batch.json()) as Bundle).entry?.map((e) => e.response?.status);
+        expect(statuses).toEqual(['403', '403']);
+        const tx = await s.call(token, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'transaction',
+            entry: [{ request: { method: 'GET', url: patient } }],
+          }),
+        });
+        expect(tx.status).toBe(403);
+        const log = (await (
+          await s.call(admin, '/AuditEvent?agent=pension-prober&entity-type=Patient')
+        ).json()) as Bundle;
+        const refused = (log.entry ?? [])
+          .map((e) => e.resource as AuditEvent)
+          .filter((e) => e.outcome === '4');
+        expect(refused.map((e) => e.subtype?.[0]?.code).sort()).toEqual(['history-instance', 'read', 'read']);
+        for (const e of refused) expect(JSON.stringify(e.entity)).toContain(patient);
+      });
+
       it('a receiving party cannot write consents, which decide its own access (alone or in a transaction)', async () => {
         const { token: kela } = await s.client({ id: 'kela-writer', scope: 'system/*.cruds', party: 'kela' });
         const consent = (await (await s.call(admin, `/Consent/${suviId('Consent')}`)).json()) as Resource;

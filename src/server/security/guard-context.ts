@@ -18,11 +18,31 @@ export interface Guard {
   readonly inTx: InTx;
   /** Writes read audit rows: before the answer outside a transaction, inside it otherwise. */
   readonly audit: (records: AuditRecord[]) => Promise<void>;
+  /** Records a refusal's row (outside a transaction before the refusal is answered; see `refusalRows`). */
+  readonly refusal: (row: AuditRecord) => Promise<void>;
 }
 
-/** `p`'s guard inside the transaction `tx`: reads, writes and audit rows all in it. */
+/**
+ * Refusal rows of requests, by the caller's per-request principal. Outside a transaction the guard
+ * writes them at once and marks the request (`refusalsAudited`), and the front writes no second,
+ * vaguer row; a refused entry of a batch (answered inside a 200) is audited only this way. Inside a
+ * transaction a refusal rolls the transaction back, its rows with it, so they wait here
+ * (`pendingRefusals`) for the front, which writes them when the request fails.
+ */
+export const refusalsAudited = new WeakSet<Principal>();
+export const pendingRefusals = new WeakMap<Principal, AuditRecord[]>();
+
+/** `p`'s guard inside the transaction `tx`: reads, writes and audit rows all in it (refusals wait). */
 export function txGuard(p: Principal, tx: StoreTx): Guard {
-  return { p, base: tx, inTx: (fn) => fn(tx), audit: (records) => insertAudit(tx, records) };
+  return {
+    p,
+    base: tx,
+    inTx: (fn) => fn(tx),
+    audit: (records) => insertAudit(tx, records),
+    refusal: async (row) => {
+      pendingRefusals.set(p, [...(pendingRefusals.get(p) ?? []), row]);
+    },
+  };
 }
 
 const PATIENT_IN_JSON =
@@ -95,6 +115,29 @@ export async function checked<T extends Resource>(
     resource: p.turvakielto ? r : redactNonDisclosed(r),
     ...(d.consentId ? { consentId: d.consentId } : {}),
   };
+}
+
+/** A refused read (403) audited before the refusal reaches the caller; anything else passes as it is. */
+export async function auditRefusal(
+  g: Guard,
+  interaction: string,
+  entity: string,
+  patients: string[],
+  err: unknown,
+): Promise<never> {
+  if (err instanceof FhirError && err.status === 403) {
+    await g.refusal(
+      record(g.p, {
+        interaction,
+        action: 'R',
+        outcome: '4',
+        detail: err.outcome.issue?.[0]?.diagnostics ?? 'refused',
+        entities: [entity],
+        patients,
+      }),
+    );
+  }
+  throw err;
 }
 
 /** For a party a missing resource is refused like a withheld one. */

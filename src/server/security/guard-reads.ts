@@ -9,6 +9,7 @@ import { DisclosureCheck } from './consent.ts';
 import {
   type Guard,
   TURVAKIELTO,
+  auditRefusal,
   checked,
   consentRefs,
   hideMissing,
@@ -30,10 +31,13 @@ export async function readOne<T extends Resource>(
   id: string,
   load: () => Promise<T>,
 ): Promise<T> {
-  const raw = await hideMissing(g, type, id, load);
-  const { resource, consentId } = await checked(g, raw);
+  const entity = `${type}/${id}`;
+  const raw = await hideMissing(g, type, id, load).catch((e) => auditRefusal(g, interaction, entity, [], e));
+  const { resource, consentId } = await checked(g, raw).catch((e) =>
+    auditRefusal(g, interaction, entity, patientOf(raw), e),
+  );
   await g.audit([
-    succeeded(g, interaction, 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
+    succeeded(g, interaction, 'R', [entity], patientOf(raw), { consents: consentRefs([consentId]) }),
   ]);
   // An older version of a client who has turvakielto now: redacted as the current one is.
   if (interaction === 'vread' && !g.p.turvakielto && raw.resourceType === 'Patient' && !hasNonDisclosure(raw))
@@ -77,13 +81,18 @@ async function redactedHistory<E extends HistoryEntry>(g: Guard, entries: E[]): 
  */
 export async function readJson(g: Guard, type: string, id: string): Promise<StoredJson> {
   const { p } = g;
-  const stored = await hideMissing(g, type, id, () => g.base.readJson(type, id));
+  const entity = `${type}/${id}`;
+  const stored = await hideMissing(g, type, id, () => g.base.readJson(type, id)).catch((e) =>
+    auditRefusal(g, 'read', entity, [], e),
+  );
   if (!p.party && (p.turvakielto || type !== 'Patient' || !stored.json.includes(TURVAKIELTO))) {
-    await g.audit([succeeded(g, 'read', 'R', [`${type}/${id}`], patientOfJson(type, id, stored.json))]);
+    await g.audit([succeeded(g, 'read', 'R', [entity], patientOfJson(type, id, stored.json))]);
     return stored;
   }
   const raw = JSON.parse(stored.json) as Resource;
-  const { resource, consentId } = await checked(g, raw);
+  const { resource, consentId } = await checked(g, raw).catch((e) =>
+    auditRefusal(g, 'read', entity, patientOf(raw), e),
+  );
   await g.audit([
     succeeded(g, 'read', 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
   ]);
@@ -286,12 +295,17 @@ export async function referrers(g: Guard, ...args: Parameters<StoreWrites['refer
 /** history-instance: a party needs consent for the newest version; every version is redacted alike. */
 export async function history(g: Guard, type: string, id: string): Promise<HistoryEntry[]> {
   const { p } = g;
-  const versions = await hideMissing(g, type, id, () => g.base.history(type, id));
+  const entity = `${type}/${id}`;
+  const versions = await hideMissing(g, type, id, () => g.base.history(type, id)).catch((e) =>
+    auditRefusal(g, 'history-instance', entity, [], e),
+  );
   const newest = versions.find((v) => v.resource)?.resource;
   let consentId: string | undefined;
   if (p.party) {
-    if (!newest) throw withheld(type, id);
-    ({ consentId } = await checked(g, newest));
+    if (!newest) await auditRefusal(g, 'history-instance', entity, [], withheld(type, id));
+    ({ consentId } = await checked(g, newest as Resource).catch((e) =>
+      auditRefusal(g, 'history-instance', entity, patientOf(newest as Resource), e),
+    ));
   }
   await g.audit([
     succeeded(g, 'history-instance', 'R', [`${type}/${id}`], newest ? patientOf(newest) : [], {

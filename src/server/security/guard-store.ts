@@ -4,7 +4,7 @@ import type { FacadeStore, StoreWrites } from '../ports.ts';
 import type { AuditRecord, AuditWriter } from './audit.ts';
 import type { Principal } from './context.ts';
 import { CreateBatcher } from './create-batcher.ts';
-import { type Guard, txGuard } from './guard-context.ts';
+import { type Guard, refusalsAudited, txGuard } from './guard-context.ts';
 import * as reads from './guard-reads.ts';
 import * as writes from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
@@ -98,7 +98,13 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
   readonly #p: Principal;
   readonly #shared: Shared;
   constructor(p: Principal, shared: Shared) {
-    super({ p, base: shared.store, inTx: shared.inStore, audit: shared.auditRead });
+    super({
+      p,
+      base: shared.store,
+      inTx: shared.inStore,
+      audit: shared.auditRead,
+      refusal: (row) => shared.auditRead([row]).then(() => void refusalsAudited.add(p)),
+    });
     this.#p = p;
     this.#shared = shared;
   }
