@@ -11,6 +11,7 @@ import {
   HETU_SYSTEM,
   checkHetuFormat,
   interpretWorkAbilityScore,
+  isGlobalIdentifier,
   parseHetu,
 } from '../../src/domain/index.ts';
 import { compileInvariant } from '../../src/validation/invariants/index.ts';
@@ -57,9 +58,10 @@ function native(key: string, node: unknown, typeName: string): boolean | undefin
 }
 
 describe('every native tyk-* path has an FSH invariant and a case table here', () => {
-  it('native paths: tyk-hetu-1, tyk-was-1, tyk-was-2, tyk-was-3', () => {
+  it('native paths: tyk-hetu-1, tyk-id-1, tyk-was-1, tyk-was-2, tyk-was-3', () => {
     expect(Object.keys(projectFastPaths).sort()).toEqual([
       'tyk-hetu-1',
+      'tyk-id-1',
       'tyk-was-1',
       'tyk-was-2',
       'tyk-was-3',
@@ -68,6 +70,41 @@ describe('every native tyk-* path has an FSH invariant and a case table here', (
   });
   it('tyk-hetu-1 sits on Patient.identifier', () => {
     expect(constraints.get('tyk-hetu-1')?.path).toBe('Patient.identifier');
+  });
+});
+
+describe('tyk-id-1 (profile), its native path and the domain rule agree', () => {
+  // One case table for the invariant, its native path and the rule the Kanta sandbox applies.
+  const RFC = 'urn:ietf:rfc:3986';
+  const cases: Array<[string, string, boolean]> = [
+    [RFC, 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000021', true],
+    [RFC, 'urn:uuid:5B4C1F3E-2A10-5C3D-8E11-000000000021', false], // FHIR writes UUIDs in lower case
+    [RFC, 'urn:uuid:', false],
+    [RFC, 'urn:uuid:not-a-uuid', false],
+    [RFC, 'urn:oid:1.2.246.10.1234567', true],
+    [RFC, 'urn:oid:1.02.3', false],
+    [RFC, 'urn:oid:hello world', false],
+    [RFC, 'https://example.org/id/1', false],
+    ['urn:oid:1.2.246.10.1234567.10.1', 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000021', false],
+  ];
+  it.each(cases)('%s | %s → %s', (system, value, global) => {
+    const goal = { resourceType: 'Goal', identifier: [{ system, value }] };
+    expect(published('tyk-id-1', goal)).toBe(global);
+    expect(native('tyk-id-1', goal, 'Goal')).toBe(global);
+    expect(isGlobalIdentifier(system, value)).toBe(global);
+  });
+  it("a client's HETU is a globally unique identifier too; none at all is not", () => {
+    const hetu = { resourceType: 'Patient', identifier: [{ system: HETU_SYSTEM, value: '010181-900C' }] };
+    expect(published('tyk-id-1', hetu)).toBe(true);
+    expect(native('tyk-id-1', hetu, 'Patient')).toBe(true);
+    expect(published('tyk-id-1', { resourceType: 'Patient' })).toBe(false);
+    expect(native('tyk-id-1', { resourceType: 'Patient' }, 'Patient')).toBe(false);
+    // One identifier (QuestionnaireResponse.identifier is 0..1), not a list.
+    const single = {
+      resourceType: 'QuestionnaireResponse',
+      identifier: { system: RFC, value: cases[0]![1] },
+    };
+    expect(native('tyk-id-1', single, 'QuestionnaireResponse')).toBe(true);
   });
 });
 

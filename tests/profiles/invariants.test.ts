@@ -7,7 +7,6 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { describe, expect, it } from 'vitest';
 import { CENTURY_SIGNS, CHECK_CHARS, makeHetu } from '../../src/domain/rules/hetu.ts';
-import { isGlobalIdentifier } from '../../src/domain/rules/identifier.ts';
 import { type Json, profiles } from './fixtures.ts';
 
 const SDS = profiles();
@@ -174,32 +173,6 @@ describe('tyk-rwa-1 / tyk-rwa-2', () => {
       expect(holds('tyk-rwa-2', a, 'CarePlan.activity'), `${m} mo`).toBe(m >= 3 && m <= 24);
     }
     expect(holds('tyk-rwa-2', activity({}), 'CarePlan.activity')).toBe(false);
-  });
-});
-
-describe('tyk-id-1', () => {
-  // One case table for the invariant and the domain rule the Kanta sandbox applies (isGlobalIdentifier).
-  const RFC = 'urn:ietf:rfc:3986';
-  const cases: Array<[string, string, boolean]> = [
-    [RFC, 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000021', true],
-    [RFC, 'urn:uuid:5B4C1F3E-2A10-5C3D-8E11-000000000021', false], // FHIR writes UUIDs in lower case
-    [RFC, 'urn:uuid:', false],
-    [RFC, 'urn:uuid:not-a-uuid', false],
-    [RFC, 'urn:oid:1.2.246.10.1234567', true],
-    [RFC, 'urn:oid:1.02.3', false],
-    [RFC, 'urn:oid:hello world', false],
-    [RFC, 'https://example.org/id/1', false],
-    ['urn:oid:1.2.246.10.1234567.10.1', 'urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000021', false],
-  ];
-  it.each(cases)('%s | %s → %s (the invariant and the domain rule agree)', (system, value, global) => {
-    const goal = { resourceType: 'Goal', identifier: [{ system, value }] };
-    expect(holds('tyk-id-1', goal, 'Goal')).toBe(global);
-    expect(isGlobalIdentifier(system, value)).toBe(global);
-  });
-  it("a client's HETU is a globally unique identifier too; none at all is not", () => {
-    const hetu = { system: 'urn:oid:1.2.246.21', value: '010181-900C' };
-    expect(holds('tyk-id-1', { resourceType: 'Patient', identifier: [hetu] }, 'Patient')).toBe(true);
-    expect(holds('tyk-id-1', { resourceType: 'Patient' }, 'Patient')).toBe(false);
   });
 });
 

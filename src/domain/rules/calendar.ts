@@ -4,12 +4,17 @@
  * permits at 00:30 Finnish time, which is still 31 May in UTC).
  */
 
-const HELSINKI = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Helsinki',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
+/** Made on first use: building it loads ICU's time-zone data (tens of ms), which a HETU check rarely needs. */
+let helsinki: Intl.DateTimeFormat | undefined;
+function HELSINKI(): Intl.DateTimeFormat {
+  helsinki ??= new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Helsinki',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  return helsinki;
+}
 
 /** A FHIR dateTime with a time carries its zone (Z or ±hh:mm); without one it is read as written. */
 const WITH_ZONE = /T.*(Z|[+-]\d{2}:\d{2})$/;
@@ -42,6 +47,6 @@ export function dayBefore(date: string): string {
 
 function dayIn(instant: Date): string {
   const parts: Record<string, string> = {};
-  for (const p of HELSINKI.formatToParts(instant)) parts[p.type] = p.value;
+  for (const p of HELSINKI().formatToParts(instant)) parts[p.type] = p.value;
   return `${parts.year}-${parts.month}-${parts.day}`;
 }

@@ -2,6 +2,7 @@
 // Score), without the schemas and ajv that `../index.ts` loads. The validator's native invariant paths
 // import this, so a one-file `tyokyky validate` stays fast.
 export { HETU_SYSTEM, checkHetuFormat } from './hetu.ts';
+export { isGlobalIdentifier } from './identifier.ts';
 export {
   FURTHER_ASSESSMENT_CODE,
   contradictsScore,

@@ -14,6 +14,7 @@ import {
   HETU_SYSTEM,
   checkHetuFormat,
   contradictsScore,
+  isGlobalIdentifier,
   isWorkAbilityScore,
   needsFurtherAssessment,
 } from '../../domain/rules/index.ts';
@@ -85,8 +86,29 @@ const tykWas3: FastPath = (node) => {
   return codes && !codes.some((code) => contradictsScore(v.value as number, code));
 };
 
+/**
+ * tyk-id-1 on a resource whose identifiers are plain `{system, value}` strings: some one is globally
+ * unique (the domain rule), or is a HETU. Anything else (`_value` extensions, odd shapes) → fhirpath.js.
+ */
+const tykId1: FastPath = (node) => {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const raw = (node as { identifier?: unknown }).identifier;
+  const ids = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  let found = false;
+  for (const id of ids) {
+    if (typeof id !== 'object' || id === null) return undefined;
+    const { system, value, _system, _value } = id as Record<string, unknown>;
+    if (_system !== undefined || _value !== undefined) return undefined;
+    if (system !== undefined && typeof system !== 'string') return undefined;
+    if (value !== undefined && typeof value !== 'string') return undefined;
+    if (system === HETU_SYSTEM || isGlobalIdentifier(system, value)) found = true;
+  }
+  return found;
+};
+
 /** Native paths of our profiles' invariants, by constraint key. */
 export const projectFastPaths: Record<string, FastPath> = {
+  'tyk-id-1': tykId1,
   'tyk-hetu-1': tykHetu1,
   'tyk-was-1': tykWas1,
   'tyk-was-2': tykWas2,
