@@ -350,12 +350,13 @@ export function securitySuite(
             entry: [
               { request: { method: 'GET', url: patient } },
               { request: { method: 'GET', url: `${patient}/_history` } },
+              { request: { method: 'GET', url: 'Patient/_history' } },
             ],
           }),
         });
         expect(batch.status).toBe(200);
         const statuses = ((await batch.json()) as Bundle).entry?.map((e) => e.response?.status);
-        expect(statuses).toEqual(['403', '403']);
+        expect(statuses).toEqual(['403', '403', '403']);
         const tx = await s.call(token, '', {
           method: 'POST',
           body: JSON.stringify({
@@ -366,13 +367,19 @@ export function securitySuite(
         });
         expect(tx.status).toBe(403);
         const log = (await (
-          await s.call(admin, '/AuditEvent?agent=pension-prober&entity-type=Patient')
+          await s.call(admin, '/AuditEvent?agent=pension-prober')
         ).json()) as Bundle;
         const refused = (log.entry ?? [])
           .map((e) => e.resource as AuditEvent)
           .filter((e) => e.outcome === '4');
-        expect(refused.map((e) => e.subtype?.[0]?.code).sort()).toEqual(['history-instance', 'read', 'read']);
-        for (const e of refused) expect(JSON.stringify(e.entity)).toContain(patient);
+        expect(refused.map((e) => e.subtype?.[0]?.code).sort()).toEqual([
+          'history-instance',
+          'history-type',
+          'read',
+          'read',
+        ]);
+        for (const e of refused.filter((x) => x.subtype?.[0]?.code !== 'history-type'))
+          expect(JSON.stringify(e.entity)).toContain(patient);
       });
 
       it('a receiving party cannot write consents, which decide its own access (alone or in a transaction)', async () => {

@@ -321,17 +321,23 @@ export async function historyPage(
   ...args: Parameters<StoreWrites['historyPage']>
 ): ReturnType<StoreWrites['historyPage']> {
   const { p } = g;
+  const [type] = args;
   if (p.party) {
-    throw new FhirError(
-      403,
-      issue(
-        'error',
-        'forbidden',
-        'sec-consent-1: history across clients is not available to a receiving party',
+    await auditRefusal(
+      g,
+      type ? 'history-type' : 'history-system',
+      type ?? '*',
+      [],
+      new FhirError(
+        403,
+        issue(
+          'error',
+          'forbidden',
+          'sec-consent-1: history across clients is not available to a receiving party',
+        ),
       ),
     );
   }
-  const [type] = args;
   const page = await g.base.historyPage(...args);
   const patients = page.entries.flatMap((e) => (e.resource ? patientOf(e.resource) : []));
   await g.audit([
