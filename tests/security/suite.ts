@@ -367,7 +367,7 @@ export function securitySuite(
         });
         expect(tx.status).toBe(403);
         const log = (await (
-          await s.call(admin, '/AuditEvent?agent=pension-prober')
+          await s.call(admin, '/AuditEvent?agent=pension-prober&entity-type=Patient')
         ).json()) as Bundle;
         const refused = (log.entry ?? [])
           .map((e) => e.resource as AuditEvent)

@@ -13,7 +13,7 @@ import { type Need, entryNeed, needOf } from './access.ts';
 import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
-import { pendingRefusals, refusalsAudited } from './guard-context.ts';
+import { refusalsAudited } from './guard-context.ts';
 import { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
 
@@ -274,19 +274,6 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     if (this.statusCode < 400 || this.locals.audited) return;
     const status = this.statusCode;
     const p = this.locals.principal as Principal;
-    // Refusals inside a transaction that rolled back: their rows, naming what was refused.
-    const pending = pendingRefusals.get(p);
-    if (pending?.length) {
-      pendingRefusals.delete(p);
-      this.locals.audited = true;
-      for (const row of pending)
-        opts.writer
-          .record(row)
-          .catch((e) =>
-            opts.logger.error({ err: e, reqId: p.requestId }, 'audit row of a refusal could not be written'),
-          );
-      return;
-    }
     if (refusalsAudited.has(p)) return; // the guard wrote the refusal's row, naming what was refused
     auditRequest(
       opts.writer,

@@ -18,29 +18,30 @@ export interface Guard {
   readonly inTx: InTx;
   /** Writes read audit rows: before the answer outside a transaction, inside it otherwise. */
   readonly audit: (records: AuditRecord[]) => Promise<void>;
-  /** Records a refusal's row (outside a transaction before the refusal is answered; see `refusalRows`). */
+  /** Records a refusal's row (see `refusalsAudited` and `pendingRefusals`). */
   readonly refusal: (row: AuditRecord) => Promise<void>;
 }
 
 /**
- * Refusal rows of requests, by the caller's per-request principal. Outside a transaction the guard
- * writes them at once and marks the request (`refusalsAudited`), and the front writes no second,
- * vaguer row; a refused entry of a batch (answered inside a 200) is audited only this way. Inside a
- * transaction a refusal rolls the transaction back, its rows with it, so they wait here
- * (`pendingRefusals`) for the front, which writes them when the request fails.
+ * The requests (by the caller's per-request principal) whose refusals the guard has audited, naming
+ * what was refused: the front writes no second, vaguer row for them. A refused entry of a batch
+ * (answered inside a 200) is audited only this way.
  */
 export const refusalsAudited = new WeakSet<Principal>();
-export const pendingRefusals = new WeakMap<Principal, AuditRecord[]>();
 
-/** `p`'s guard inside the transaction `tx`: reads, writes and audit rows all in it (refusals wait). */
-export function txGuard(p: Principal, tx: StoreTx): Guard {
+/**
+ * `p`'s guard inside the transaction `tx`: reads, writes and audit rows all in it. Refusal rows go to
+ * `refusals` instead: a refusal rolls the transaction back, so the guarded store's transaction writes
+ * them after the rollback.
+ */
+export function txGuard(p: Principal, tx: StoreTx, refusals: AuditRecord[] = []): Guard {
   return {
     p,
     base: tx,
     inTx: (fn) => fn(tx),
     audit: (records) => insertAudit(tx, records),
     refusal: async (row) => {
-      pendingRefusals.set(p, [...(pendingRefusals.get(p) ?? []), row]);
+      refusals.push(row);
     },
   };
 }

@@ -112,9 +112,23 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
     writes.refuseOwnConsent(this.#p, resource.resourceType);
     return this.#shared.creates.submit(resource, opts, this.#p);
   }
-  override transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
+  /**
+   * A transaction whose members are guarded like the store's. A refusal inside it rolls it back, and
+   * the refusal rows written in it with it: they are kept aside (`txGuard`) and written here, after
+   * the rollback and before the failure reaches the caller.
+   */
+  override async transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
     const p = this.#p;
-    return this.#shared.store.transaction((tx) => fn(new GuardedWrites(txGuard(p, tx))));
+    const refusals: AuditRecord[] = [];
+    try {
+      return await this.#shared.store.transaction((tx) => fn(new GuardedWrites(txGuard(p, tx, refusals))));
+    } catch (err) {
+      if (refusals.length) {
+        await this.#shared.auditRead(refusals);
+        refusalsAudited.add(p);
+      }
+      throw err;
+    }
   }
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
     return this.#shared.store.query<T>(sql, params);
