@@ -62,12 +62,14 @@ async function labelledNow(g: Guard, ids: Iterable<string>): Promise<Set<string>
 async function redactedHistory<E extends HistoryEntry>(g: Guard, entries: E[]): Promise<E[]> {
   const patients = entries.filter((e) => e.resource?.resourceType === 'Patient');
   if (!patients.length) return entries;
-  const labelled = await labelledNow(
+  const idOf = (e: E) => e.resource?.id as string;
+  const labelled = new Set(patients.filter((e) => hasNonDisclosure(e.resource as Resource)).map(idOf));
+  // The others are read as they are now: a label added after these versions protects them too.
+  for (const id of await labelledNow(
     g,
-    patients.map((e) => e.resource?.id as string),
-  );
-  for (const e of patients)
-    if (hasNonDisclosure(e.resource as Resource)) labelled.add(e.resource?.id as string);
+    patients.map(idOf).filter((id) => !labelled.has(id)),
+  ))
+    labelled.add(id);
   return entries.map((e) =>
     e.resource?.resourceType === 'Patient' && labelled.has(e.resource.id as string)
       ? { ...e, resource: redactPatient(e.resource) }
