@@ -83,7 +83,8 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     return { index, method, type: '', get: routedGet(ctx, path, search, index) };
   }
   const [type, id, ...rest] = path.split('/');
-  if (rest.length) throw fail(`request.url "${url}" is not of the form Type or Type/id`);
+  // The URL is not quoted back: a conditional one may carry a HETU.
+  if (rest.length) throw fail('request.url is not of the form Type or Type/id');
   try {
     assertType(type);
   } catch (err) {
