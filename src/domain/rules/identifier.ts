@@ -2,7 +2,7 @@
  * A globally unique business identifier, as Kanta requires one on every resource: a `urn:uuid:`
  * (lower case, as FHIR writes UUIDs) or `urn:oid:` value under system `urn:ietf:rfc:3986`. The profile
  * invariant `tyk-id-1` states the same (and also counts a client's HETU);
- * tests/profiles/invariants.test.ts proves both agree on one case table.
+ * tests/domain/hetu-invariant.test.ts proves both (and the validator's native path) agree on one case table.
  */
 export const GLOBAL_IDENTIFIER_SYSTEM = 'urn:ietf:rfc:3986';
 

@@ -188,9 +188,10 @@ function canonicalTarget(ctx: CheckContext, el: CompiledElement, value: string):
   );
 }
 
-const OID = /^[0-2](?:\.(?:0|[1-9]\d*))+$/;
-
-/** `oid:` and `uuid:` are not URI schemes (the URN forms are `urn:oid:`, `urn:uuid:`); an OID URN holds an OID. */
+/**
+ * `oid:` and `uuid:` are not URI schemes (the URN forms are `urn:oid:`, `urn:uuid:`); an OID URN holds
+ * an OID, judged by the R4 `oid` type's own rule.
+ */
 function uriScheme(ctx: CheckContext, el: CompiledElement, value: string): void {
   const bare = /^(oid|uuid):/i.exec(value)?.[1];
   if (bare)
@@ -199,7 +200,7 @@ function uriScheme(ctx: CheckContext, el: CompiledElement, value: string): void 
       'invalid',
       `${el.path}: URI values cannot start with ${bare.toLowerCase()}: (write urn:${bare.toLowerCase()}:)`,
     );
-  else if (value.startsWith('urn:oid:') && !OID.test(value.slice('urn:oid:'.length)))
+  else if (value.startsWith('urn:oid:') && ctx.compiler.primitive('oid')?.check(value))
     ctx.report(
       'error',
       'invalid',

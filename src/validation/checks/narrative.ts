@@ -24,10 +24,9 @@ const I18N = 'see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues';
 /** The value of attribute `name` (`lang` or `xml:lang`) on the narrative's opening div tag. */
 function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
   const open = /^\s*<div\b[^>]*>/.exec(div)?.[0] ?? '';
+  // `\slang` cannot match inside `xml:lang` (a colon, not white space, comes before it there).
   const pattern =
-    name === 'lang'
-      ? /[\s"'](?<!:)lang\s*=\s*("([^"]*)"|'([^']*)')/
-      : /\sxml:lang\s*=\s*("([^"]*)"|'([^']*)')/;
+    name === 'lang' ? /\slang\s*=\s*("([^"]*)"|'([^']*)')/ : /\sxml:lang\s*=\s*("([^"]*)"|'([^']*)')/;
   const m = pattern.exec(open);
   return m ? (m[2] ?? m[3]) : undefined;
 }
