@@ -24,6 +24,7 @@ export { type CoreChild, coreChildren } from './core-elements.ts';
 export type { ConformanceRegistry } from './types.ts';
 
 export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
+export { divAttribute as narrativeLanguageAttribute } from './checks/narrative.ts';
 
 export interface ValidatorOptions {
   /**

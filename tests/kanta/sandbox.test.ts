@@ -248,6 +248,20 @@ describe('Kanta PHR sandbox: writes', () => {
     const r = await call(base, 'POST', '/Patient', wrongLang);
     expect(r.status).toBe(422);
     expect(firstIssue(r)?.expression).toEqual(['Patient.text.div']);
+    expect(firstIssue(r)?.diagnostics).toBe("kanta-text: narrative is in 'fi' (lang) but language is 'sv'");
+    // Both attributes are read (single quotes too): an xml:lang in another language is refused as well.
+    const xmlLang = {
+      ...phrPatient(),
+      text: {
+        status: 'generated',
+        div: `<div xmlns="http://www.w3.org/1999/xhtml" lang='fi' xml:lang='sv'>Pseudonyymi potilas</div>`,
+      },
+    };
+    const x = await call(base, 'POST', '/Patient', xmlLang);
+    expect(x.status).toBe(422);
+    expect(firstIssue(x)?.diagnostics).toBe(
+      "kanta-text: narrative is in 'sv' (xml:lang) but language is 'fi'",
+    );
     const localId = { ...phrPatient(), identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:local:42' }] };
     const li = await call(base, 'POST', '/Patient', localId);
     expect(li.status).toBe(422);

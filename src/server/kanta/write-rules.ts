@@ -3,6 +3,7 @@
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
 import { FhirError, hasErrors, issue } from '../../shared/outcome.ts';
+import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
@@ -21,10 +22,6 @@ function profilesByType(validator: FacadeValidator): Map<string, Set<string>> {
     out.set(sd.type, set);
   }
   return out;
-}
-
-function langOf(div: string): string | undefined {
-  return /^<div\b[^>]*\b(?:xml:)?lang="([^"]+)"/.exec(div)?.[1];
 }
 
 function declaredProfile(r: Resource, kanta: Set<string> | undefined, at: string): void {
@@ -56,16 +53,18 @@ function languageAndText(r: Resource & { text?: { div?: string } }, at: string):
       issue('error', 'required', 'kanta-text: text (narrative) is mandatory', `${at}.text`),
     );
   }
-  const lang = langOf(div);
-  if (lang !== undefined && lang.toLowerCase() !== r.language.toLowerCase()) {
-    throw FhirError.unprocessable(
-      issue(
-        'error',
-        'invariant',
-        `kanta-text: narrative is in '${lang}' but language is '${r.language}'`,
-        `${at}.text.div`,
-      ),
-    );
+  for (const name of ['lang', 'xml:lang'] as const) {
+    const lang = narrativeLanguageAttribute(div, name);
+    if (lang !== undefined && lang.toLowerCase() !== r.language.toLowerCase()) {
+      throw FhirError.unprocessable(
+        issue(
+          'error',
+          'invariant',
+          `kanta-text: narrative is in '${lang}' (${name}) but language is '${r.language}'`,
+          `${at}.text.div`,
+        ),
+      );
+    }
   }
 }
 

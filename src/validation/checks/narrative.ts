@@ -22,7 +22,7 @@ export function checkXhtmlEntities(ctx: CheckContext, el: CompiledElement, div: 
 const I18N = 'see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues';
 
 /** The value of attribute `name` (`lang` or `xml:lang`) on the narrative's opening div tag. */
-function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
+export function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
   const open = /^\s*<div\b[^>]*>/.exec(div)?.[0] ?? '';
   // `\slang` cannot match inside `xml:lang` (a colon, not white space, comes before it there).
   const pattern =
