@@ -639,6 +639,17 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-responsible-worker-team',
+    name: 'ended-team-with-open-period',
+    base: 'CareTeam-suvi-team',
+    description: "the client relationship ended (inactive) while the own worker's period is still open",
+    mutate: (r) => {
+      r.status = 'inactive';
+      r.period.end = '2026-06-30';
+    },
+    expected: inv('CareTeam', 'tyk-ctm-2'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
     name: 'participant-without-period',
     base: 'CareTeam-suvi-team',
     description: 'every participant has a period',

@@ -269,6 +269,8 @@ export const TeamSchema = Type.Object(
     clientId: LocalId,
     name: Type.Optional(Text),
     members: Type.Array(TeamMemberSchema, { minItems: 1 }),
+    /** The day the client relationship ended (*asiakkuus päättyi*): every member's period ends by then. */
+    ended: Type.Optional(DateOnly),
   },
   strict,
 );

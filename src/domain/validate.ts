@@ -188,7 +188,7 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   team: (t, base) => {
     const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
     const workers = checkResponsibleWorkers(t);
-    if (!workers.valid) out.push(ruleIssue(`${base}.members`, 'tyk-ctm-1', workers.reason));
+    if (!workers.valid) out.push(ruleIssue(`${base}.members`, workers.rule, workers.reason));
     return out;
   },
 };

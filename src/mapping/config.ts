@@ -56,7 +56,7 @@ export interface MapTable {
   /** A duration in months (UCUM `mo`), as Timing.repeat.boundsDuration carries it. */
   months: { unit: string; system: string; code: string };
   referral: { status: 'active'; intent: 'order' };
-  team: { status: 'active' };
+  team: { status: 'active'; endedStatus: 'inactive' };
   codedFields: Record<string, string>;
 }
 

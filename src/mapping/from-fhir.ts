@@ -468,7 +468,19 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
     }),
   };
   put(out, 'name', t.name);
+  if (t.status === MAP.team.endedStatus) out.ended = endedDay(t, out, r);
   return out;
+}
+
+/** An inactive team ended on its period's end, else on the last day a member's period ran. */
+function endedDay(t: CareTeam, team: ResponsibleWorkerTeam, r: Reader): string {
+  const end =
+    finnishDayOf(t.period?.end) ??
+    team.members
+      .map((m) => m.period.end ?? '')
+      .sort()
+      .at(-1);
+  return end || r.date(undefined, `${r.path}.period.end`);
 }
 
 function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {

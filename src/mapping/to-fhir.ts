@@ -450,8 +450,14 @@ function careTeam(t: ResponsibleWorkerTeam, ctx: Ctx): CareTeam {
           )
           .join('; '),
       ],
+      ['ended', t.ended],
     ]),
-    status: MAP.team.status,
+    // An ended client relationship is an inactive team; its period runs from the first member's start.
+    status: t.ended === undefined ? MAP.team.status : MAP.team.endedStatus,
+    period: {
+      start: t.members.map((m) => m.period.start).sort()[0] as string,
+      ...(t.ended === undefined ? {} : { end: t.ended }),
+    },
     subject: ref('client', t.clientId, ctx),
     participant: t.members.map((m) => ({
       role: [concept(CS.careTeamRole!, m.role)],

@@ -3,6 +3,8 @@ import {
   type Consent,
   type ResponsibleWorkerTeam,
   checkResponsibleWorkers,
+  domainIssues,
+  endTeam,
   finnishDay,
   handOver,
   isDisclosurePermitted,
@@ -134,7 +136,94 @@ describe('responsible-worker handover', () => {
   it('no current responsible worker is invalid too', () => {
     expect(checkResponsibleWorkers({ ...team, members: [team.members[1]!] })).toEqual({
       valid: false,
+      rule: 'tyk-ctm-1',
       reason: 'no current responsible worker; at least one required',
+    });
+  });
+});
+
+describe('the client relationship ends (endTeam)', () => {
+  it('ends every running period on the day and marks the team ended; no current worker is needed then', () => {
+    const withPlannedEnd = {
+      ...team,
+      members: [
+        ...team.members,
+        {
+          professionalId: 'te',
+          role: 'te-expert' as const,
+          period: { start: '2026-01-05', end: '2026-12-31' },
+        },
+        {
+          professionalId: 'old',
+          role: 'own-worker' as const,
+          period: { start: '2025-01-01', end: '2025-12-31' },
+        },
+      ],
+    };
+    const r = endTeam(withPlannedEnd, '2026-06-30');
+    expect(r).toMatchObject({ ok: true, reason: 'team t1 ended on 2026-06-30' });
+    if (!r.ok) return;
+    expect(r.team.ended).toBe('2026-06-30');
+    expect(r.team.members.map((m) => m.period.end)).toEqual([
+      '2026-06-30',
+      '2026-06-30',
+      '2026-06-30',
+      '2025-12-31', // an earlier end is kept
+    ]);
+    expect(withPlannedEnd.members[0]!.period.end).toBeUndefined(); // input untouched
+    expect(checkResponsibleWorkers(r.team)).toEqual({
+      valid: true,
+      reason: 'the team ended on 2026-06-30',
+      current: [],
+    });
+    expect(domainIssues('team', r.team)).toEqual([]);
+    // History stays readable: who was responsible on a day before the end.
+    expect(responsibleWorkersOn(r.team, '2026-03-01').map((m) => m.professionalId)).toEqual(['nurse', 'te']);
+    expect(responsibleWorkersOn(r.team, '2026-07-01')).toEqual([]);
+  });
+
+  it('refuses a second end, an end before a period began, and a handover after the end', () => {
+    const ended = endTeam(team, '2026-06-30');
+    if (!ended.ok) throw new Error(ended.reason);
+    expect(endTeam(ended.team, '2026-07-31')).toEqual({
+      ok: false,
+      reason: 'team t1 already ended on 2026-06-30',
+    });
+    expect(endTeam(team, '2026-01-09')).toEqual({
+      ok: false,
+      reason: "doc's period begins after 2026-01-09",
+    });
+    expect(handOver(ended.team, { professionalId: 'sc', role: 'own-worker', date: '2026-08-01' })).toEqual({
+      ok: false,
+      reason: 'team t1 ended on 2026-06-30',
+    });
+  });
+
+  it('an ended team with a period still open (tyk-ctm-2) or running past the end (team-ended) is invalid', () => {
+    const open = { ...team, ended: '2026-06-30' };
+    expect(checkResponsibleWorkers(open)).toEqual({
+      valid: false,
+      rule: 'tyk-ctm-2',
+      reason: 'the team ended on 2026-06-30, but the period of nurse and doc has no end',
+    });
+    expect(domainIssues('team', open).map((i) => [i.expression?.[0], i.diagnostics])).toEqual([
+      [
+        'ResponsibleWorkerTeam.members',
+        'tyk-ctm-2: ResponsibleWorkerTeam.members: the team ended on 2026-06-30, but the period of nurse and doc has no end',
+      ],
+    ]);
+    const late = {
+      ...team,
+      ended: '2026-06-30',
+      members: team.members.map((m, i) => ({
+        ...m,
+        period: { ...m.period, end: i ? '2026-07-01' : '2026-06-30' },
+      })),
+    };
+    expect(checkResponsibleWorkers(late)).toEqual({
+      valid: false,
+      rule: 'team-ended',
+      reason: 'the team ended on 2026-06-30, but the period of doc ends after it',
     });
   });
 });

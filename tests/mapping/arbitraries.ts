@@ -10,10 +10,12 @@ import {
   PHASES,
   PLAN_CATEGORIES,
   RESPONSIBLE_WORKER_KINDS,
+  type ResponsibleWorkerTeam,
   TRIGGERS,
   WORK_ABILITY_SERVICES,
   type WorkAbilityRecord,
   consentNotInForce,
+  endTeam,
   lastDayAfterMonths,
   makeHetu,
 } from '../../src/domain/index.ts';
@@ -178,6 +180,8 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
           fc.constantFrom('doctor', 'job-coach', 'psychologist', 'kela-worker') as fc.Arbitrary<'doctor'>,
           { maxLength: 2 },
         ),
+        /** The client relationship ends this many days after the start (endTeam). */
+        endAfter: opt(fc.integer({ min: 0, max: 400 })),
       }),
       { maxLength: 1 },
     ),
@@ -278,7 +282,7 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         role: p.role,
         period: period(t.start, p.days) as { start: string; end: string },
       }));
-      return clean({
+      const team = clean({
         id: `team-${i}`,
         clientId: cid,
         name: t.name,
@@ -287,7 +291,11 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
           { professionalId: proId(0), role: t.kind, period: { start: t.start } },
           ...t.others.map((role, j) => ({ professionalId: proId(j + 1), role, period: { start: t.start } })),
         ],
-      });
+      }) as ResponsibleWorkerTeam;
+      if (t.endAfter === undefined) return team;
+      const ended = endTeam(team, period(t.start, t.endAfter).end as string);
+      if (!ended.ok) throw new Error(ended.reason);
+      return ended.team;
     });
     const plans = g.plans.map((p, i) =>
       clean({

@@ -176,7 +176,7 @@ describe('tyk-rwa-1 / tyk-rwa-2', () => {
   });
 });
 
-describe('tyk-ctm-1', () => {
+describe('tyk-ctm-1 / tyk-ctm-2', () => {
   const ROLE = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role';
   const p = (code: string, end?: string) => ({
     role: [{ coding: [{ system: ROLE, code }] }],
@@ -194,6 +194,19 @@ describe('tyk-ctm-1', () => {
     ).toBe(true);
     expect(holds('tyk-ctm-1', team(p('own-worker'), p('patient-responsible-worker')), 'CareTeam')).toBe(true);
     expect(holds('tyk-ctm-1', team(p('own-worker', '2025-06-01'), p('doctor')), 'CareTeam')).toBe(false);
+  });
+  it('an inactive team (the client relationship ended) needs no current worker, and every period ended (tyk-ctm-2)', () => {
+    const ended = { ...team(p('own-worker', '2026-06-30'), p('doctor', '2026-06-30')), status: 'inactive' };
+    expect(holds('tyk-ctm-1', ended, 'CareTeam')).toBe(true);
+    expect(holds('tyk-ctm-2', ended, 'CareTeam')).toBe(true);
+    // Active, or with no status: the current worker is still required.
+    expect(holds('tyk-ctm-1', { ...ended, status: 'active' }, 'CareTeam')).toBe(false);
+    expect(holds('tyk-ctm-1', { ...ended, status: undefined }, 'CareTeam')).toBe(false);
+    const stillOpen = { ...team(p('own-worker', '2026-06-30'), p('doctor')), status: 'inactive' };
+    expect(holds('tyk-ctm-2', stillOpen, 'CareTeam')).toBe(false);
+    // Open periods are fine while the team is active or has no status.
+    expect(holds('tyk-ctm-2', { ...stillOpen, status: 'active' }, 'CareTeam')).toBe(true);
+    expect(holds('tyk-ctm-2', { ...stillOpen, status: undefined }, 'CareTeam')).toBe(true);
   });
 });
 

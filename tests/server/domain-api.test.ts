@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The SDK's persona records (the source of examples/personas/*.json).
 import { maija } from '../../examples/tools/personas.ts';
+import { endTeam } from '../../src/domain/index.ts';
 import { type Fixture, openFixture } from './helpers.ts';
 
 let fx: Fixture;
@@ -86,6 +87,36 @@ describe('domain API', () => {
     expect(same.status).toBe(422);
     expect(same.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['CareTeam.participant'] });
     expect(same.body.issue[0].diagnostics).toBe('handover: nurse-koskinen is already the responsible worker');
+  });
+
+  it('ends the client relationship as an inactive CareTeam version; then there is no current responsible worker', async () => {
+    const now = await request(app).get('/api/clients/maija/responsible-worker');
+    const team = now.body.team;
+    // Every period must have ended: an ended team with an open period is refused, nothing stored.
+    const open = await postJson('/api/teams', { ...team, ended: '2026-09-30' });
+    expect(open.status).toBe(400);
+    expect(open.body.issue[0].diagnostics).toMatch(
+      /^tyk-ctm-2: .*the team ended on 2026-09-30, but the period of .+ has no end$/,
+    );
+    const ended = endTeam(team, '2026-09-30');
+    if (!ended.ok) throw new Error(ended.reason);
+    const res = await postJson('/api/teams', ended.team);
+    expect(res.status).toBe(200);
+    const careTeam = res.body.resources[0] as CareTeam;
+    expect([careTeam.status, careTeam.period?.end, careTeam.meta?.versionId]).toEqual([
+      'inactive',
+      '2026-09-30',
+      '3',
+    ]);
+    const after = await request(app).get('/api/clients/maija/responsible-worker');
+    expect(after.status).toBe(404);
+    const handover = await postJson('/api/clients/maija/responsible-worker', {
+      professionalId: 'sc-lehtonen',
+      role: 'own-worker',
+      date: '2026-10-01',
+    });
+    expect(handover.status).toBe(404);
+    expect(handover.body.issue[0].diagnostics).toMatch(/has no active responsible-worker team/);
   });
 
   it('rejects invalid domain input with 400 naming the field; nothing stored', async () => {

@@ -166,12 +166,12 @@ Profile: TyokykyResponsibleWorkerTeam
 Parent: CareTeam
 Id: tyokyky-responsible-worker-team
 Title: "Vastuutyöntekijätiimi / Responsible-worker team"
-Description: """Asiakkaan ympärillä oleva tiimi: roolit ja jaksot; vähintään yksi nykyinen vastuutyöntekijä (tyk-ctm-1; myös pari); vaihdot säilyvät päättyneinä jaksoina.
+Description: """Asiakkaan ympärillä oleva tiimi: roolit ja jaksot; vähintään yksi nykyinen vastuutyöntekijä (tyk-ctm-1; myös pari); vaihdot säilyvät päättyneinä jaksoina. Kun asiakkuus päättyy, tiimi on inactive ja kaikki jaksot ovat päättyneet (tyk-ctm-2).
 
-The team around the client: each participant with a care-team-role and a period; at least one current responsible worker (a responsible-worker-kind role with an open period, tyk-ctm-1; a pair or a network may share the role); handovers are kept as ended periods."""
+The team around the client: each participant with a care-team-role and a period; at least one current responsible worker (a responsible-worker-kind role with an open period, tyk-ctm-1; a pair or a network may share the role); handovers are kept as ended periods. When the client relationship ends, the team is inactive and every period has ended (tyk-ctm-2)."""
 * insert KantaCommon
 * identifier 1..*
-* obeys tyk-ctm-1
+* obeys tyk-ctm-1 and tyk-ctm-2
 * subject 1..1
 * subject only Reference(TyokykyPatient)
 * participant 1..*
@@ -184,6 +184,11 @@ The team around the client: each participant with a care-team-role and a period;
 * managingOrganization only Reference(TyokykyOrganization)
 
 Invariant: tyk-ctm-1
-Description: "Vähintään yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso); vastuutyöntekijä voi olla myös pari tai verkosto. / At least one participant with a responsible-worker-kind role and an open period (no period.end): the responsible worker may be a pair or a network."
+Description: "Aktiivisella tiimillä vähintään yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso); vastuutyöntekijä voi olla myös pari tai verkosto. Päättyneellä (inactive) tiimillä ei. / A team that is not inactive has at least one participant with a responsible-worker-kind role and an open period (no period.end): the responsible worker may be a pair or a network. An inactive team (the client relationship ended) needs none."
 Severity: #error
-Expression: "participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).exists()"
+Expression: "status = 'inactive' or participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).exists()"
+
+Invariant: tyk-ctm-2
+Description: "Päättyneen (inactive) tiimin kaikki jaksot ovat päättyneet. / In an inactive team (the client relationship ended) every participant's period has ended."
+Severity: #error
+Expression: "(status.exists() and status = 'inactive') implies participant.all(period.end.exists())"

@@ -14,22 +14,70 @@ export function currentResponsibleWorkers(team: ResponsibleWorkerTeam): TeamMemb
 
 export type ResponsibleWorkerCheck =
   | { valid: true; reason: string; current: TeamMember[] }
-  | { valid: false; reason: string };
+  | { valid: false; reason: string; rule: 'tyk-ctm-1' | 'tyk-ctm-2' | 'team-ended' };
 
 /**
  * At least one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states):
- * one person, or a pair or a network sharing the role (DOMAIN.md).
+ * one person, or a pair or a network sharing the role (DOMAIN.md); none once the team has `ended`.
  */
 export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): ResponsibleWorkerCheck {
+  if (team.ended !== undefined) return checkEndedTeam(team, team.ended);
   const current = currentResponsibleWorkers(team);
   if (!current.length)
-    return { valid: false, reason: 'no current responsible worker; at least one required' };
+    return {
+      valid: false,
+      rule: 'tyk-ctm-1',
+      reason: 'no current responsible worker; at least one required',
+    };
   const names = current.map((m) => m.professionalId).join(' and ');
   return {
     valid: true,
     reason: `${names} ${current.length > 1 ? 'are the responsible workers' : 'is the responsible worker'}`,
     current,
   };
+}
+
+/**
+ * A team whose client relationship ended: no current worker is needed any more, and every member's
+ * period has ended (the CareTeam invariant `tyk-ctm-2`), by the day the relationship did (`team-ended`).
+ */
+function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): ResponsibleWorkerCheck {
+  const names = (ms: TeamMember[]) => ms.map((m) => m.professionalId).join(' and ');
+  const open = team.members.filter((m) => m.period.end === undefined);
+  if (open.length)
+    return {
+      valid: false,
+      rule: 'tyk-ctm-2',
+      reason: `the team ended on ${ended}, but the period of ${names(open)} has no end`,
+    };
+  const late = team.members.filter((m) => (m.period.end as string) > ended);
+  if (late.length)
+    return {
+      valid: false,
+      rule: 'team-ended',
+      reason: `the team ended on ${ended}, but the period of ${names(late)} ends after it`,
+    };
+  return { valid: true, reason: `the team ended on ${ended}`, current: [] };
+}
+
+export type TeamEndResult =
+  | { ok: true; team: ResponsibleWorkerTeam; reason: string }
+  | { ok: false; reason: string };
+
+/**
+ * Ends the client relationship on `date` (*asiakkuuden päättyminen*): every period still running then
+ * ends on that day, and the team is marked ended (a new team; the input is not changed). Refused for a
+ * team that has already ended and for a date before a member's period began.
+ */
+export function endTeam(team: ResponsibleWorkerTeam, date: string): TeamEndResult {
+  if (team.ended !== undefined)
+    return { ok: false, reason: `team ${team.id} already ended on ${team.ended}` };
+  const late = team.members.find((m) => m.period.start > date);
+  if (late) return { ok: false, reason: `${late.professionalId}'s period begins after ${date}` };
+  const members = team.members.map((m) =>
+    m.period.end === undefined || m.period.end > date ? { ...m, period: { ...m.period, end: date } } : m,
+  );
+  return { ok: true, team: { ...team, members, ended: date }, reason: `team ${team.id} ended on ${date}` };
 }
 
 /** Who were the responsible workers on a date (history included): one, or a pair or a network. */
@@ -70,6 +118,7 @@ export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): Ha
   if (!isResponsibleWorkerKind(next.role as CareTeamRole)) {
     return { ok: false, reason: `role '${next.role}' is not a responsible-worker kind` };
   }
+  if (team.ended !== undefined) return { ok: false, reason: `team ${team.id} ended on ${team.ended}` };
   const current = currentResponsibleWorkers(team);
   if (current.length > 1 && next.from === undefined)
     return {
