@@ -2,7 +2,13 @@ export { parseDateRange } from './dates.ts';
 export { openStore } from './store.ts';
 export { versionContentSql } from './reads.ts';
 export { INDEXED_PARAMS } from './indexing.ts';
-export { assertSearchText, chainedTypes, dateSearchMatcher } from './search.ts';
+export {
+  assertSearchText,
+  chainedTypes,
+  cursorAfter,
+  dateSearchMatcher,
+  pageSize,
+} from './search.ts';
 export { freshPgliteDataDir } from './template.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';

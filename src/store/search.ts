@@ -149,7 +149,7 @@ function parseResultParam(
 ): boolean {
   switch (name) {
     case '_count':
-      req.count = Math.min(nonNegativeInt(key, v), MAX_COUNT);
+      req.count = pageSize(v, key);
       return true;
     case '_offset':
       req.offset = nonNegativeInt(key, v);
@@ -606,6 +606,19 @@ function indexOfUnescaped(s: string, ch: string): number {
 
 function unescapeValue(s: string): string {
   return s.replace(/\\([\\,|$])/g, '$1');
+}
+
+/** The page size a `_count` value asks for (DEFAULT_COUNT without one, at most MAX_COUNT). */
+export function pageSize(value: string | undefined, key = '_count'): number {
+  return value === undefined ? DEFAULT_COUNT : Math.min(nonNegativeInt(key, value), MAX_COUNT);
+}
+
+/**
+ * The `_cursor` of the page that continues a search after `r`, a resource it returned (the keyset is
+ * the stored lastUpdated and id, which the resource's meta carries exactly).
+ */
+export function cursorAfter(r: { id?: string; meta?: { lastUpdated?: string } }, desc = false): string {
+  return encodeCursor({ lastUpdated: r.meta?.lastUpdated as string, id: r.id as string, desc });
 }
 
 export function encodeCursor(c: Cursor): string {

@@ -356,12 +356,58 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
         e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime,
     );
     const cut = [...times].sort()[100].slice(0, 10);
-    const r = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}`);
+    const query = `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}`;
+    const r = await call(base, 'GET', `${query}&_count=1000`);
     expect(r.status).toBe(200);
     // As the store's indexed date search reads it: instants with their zones, `cut` as a UTC day.
     const want = times.filter((t: string) => Date.parse(t) < Date.parse(cut)).length;
     expect(r.body.entry.length).toBe(want);
-    expect(want).toBeGreaterThan(0);
+    expect(want).toBeGreaterThan(20);
+    // Without _count, the default page (20) and a next link, as an indexed search gives.
+    const first = await call(base, 'GET', query);
+    expect(first.body.entry).toHaveLength(20);
+    expect(first.body.link.map((l: { relation: string }) => l.relation)).toEqual(['self', 'next']);
+  });
+
+  it('a filtered search pages by _count with next links that carry the search, and _total counts every match', async () => {
+    const all = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&_count=1000`);
+    const times = all.body.entry.map(
+      (e: { resource: { effectivePeriod?: { start: string }; effectiveDateTime?: string } }) =>
+        e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime,
+    );
+    const cut = [...times].sort()[100].slice(0, 10);
+    const want = all.body.entry
+      .filter((_: unknown, i: number) => Date.parse(times[i]) < Date.parse(cut))
+      .map((e: { resource: { id: string } }) => e.resource.id);
+    expect(want.length).toBeGreaterThan(14);
+    let url: string | undefined =
+      `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}&_count=9&_total=accurate`;
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    while (url) {
+      const page = await call(base, 'GET', url);
+      expect(page.status).toBe(200);
+      expect(page.body.total).toBe(want.length);
+      const ids = (page.body.entry ?? []).map((e: { resource: { id: string } }) => e.resource.id);
+      sizes.push(ids.length);
+      seen.push(...ids);
+      const next = page.body.link.find((l: { relation: string }) => l.relation === 'next')?.url as
+        | string
+        | undefined;
+      if (next) expect(next).toMatch(/[?&]effective-time=.*_cursor=/);
+      url = next?.slice(base.length);
+    }
+    // Every match once, in the store's order, in pages of 9 (the last one shorter, no empty page).
+    expect(seen).toEqual(want);
+    expect(sizes.slice(0, -1).every((n) => n === 9)).toBe(true);
+    expect(sizes.at(-1)).toBeGreaterThan(0);
+    const junk = await call(
+      base,
+      'GET',
+      `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}&_count=x`,
+    );
+    expect(junk.status).toBe(400);
+    expect(firstIssue(junk)?.expression).toEqual(['_count']);
   });
 
   it('a filtered date compares instants across zones, and a malformed value is the 400 of an indexed one', async () => {

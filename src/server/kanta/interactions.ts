@@ -5,7 +5,7 @@ import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import type { FacadeStore } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { type KantaTypeRules, kantaCapability } from './capability.ts';
-import { applyFilters, planSearch } from './search.ts';
+import { filteredPage, planSearch } from './search.ts';
 import { type KantaWriteRules, identifierToken } from './write-rules.ts';
 
 export interface KantaContext {
@@ -203,8 +203,10 @@ export async function searchType(
   const rules = typeRules(type);
   allow(rules, 'search-type');
   const plan = planSearch(rules, query);
-  const page = await ctx.store.search(type, plan.store);
-  const resources = applyFilters(page.resources, plan);
+  const page = plan.filters.length
+    ? await filteredPage((params) => ctx.store.search(type, params), plan)
+    : await ctx.store.search(type, plan.store);
+  const { resources } = page;
   // The links carry the search (a next link of `_cursor` alone would lose its mandatory `patient`).
   const link = (cursor?: string) => {
     const params = new URLSearchParams();
@@ -224,9 +226,7 @@ export async function searchType(
       search: { mode: 'match' },
     })),
   };
-  if (plan.total) bundle.total = plan.filters.length ? resources.length : page.total;
-  if (page.nextCursor && !plan.filters.length) {
-    bundle.link?.push({ relation: 'next', url: link(page.nextCursor) });
-  }
+  if (plan.total) bundle.total = page.total;
+  if (page.nextCursor) bundle.link?.push({ relation: 'next', url: link(page.nextCursor) });
   return bundle;
 }

@@ -2,7 +2,7 @@
 // mandatory ones present, and those our store does not index answered by filtering its results.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { INDEXED_PARAMS, dateSearchMatcher } from '../../store/index.ts';
+import { INDEXED_PARAMS, cursorAfter, dateSearchMatcher, pageSize } from '../../store/index.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
 /** Parameters the store indexes: its own list, plus `_id` and `_lastUpdated`. */
@@ -16,6 +16,10 @@ export interface KantaSearchPlan {
   store: Record<string, string | string[]>;
   filters: KantaFilter[];
   total: boolean;
+  /** The page size the caller asked for (a filtered search reads FILTER_WINDOW candidates at a time). */
+  count: number;
+  /** `_cursor`, where a filtered search continues (the store's own paging otherwise). */
+  cursor?: string;
 }
 
 /** A declared parameter the store does not index, answered by filtering: AND of the values, OR inside one. */
@@ -26,7 +30,8 @@ interface KantaFilter {
 }
 
 export function planSearch(rules: KantaTypeRules, query: Record<string, string | string[]>): KantaSearchPlan {
-  const plan: KantaSearchPlan = { store: {}, filters: [], total: false };
+  const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v.at(-1) : v);
+  const plan: KantaSearchPlan = { store: {}, filters: [], total: false, count: pageSize(last(query._count)) };
   for (const [key, raw] of Object.entries(query)) {
     const name = key.split(':')[0];
     if (RESULT_PARAMS.has(name)) {
@@ -63,9 +68,52 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
       );
     }
   }
-  if (plan.total) plan.store._total = 'accurate';
-  if (plan.filters.length) plan.store._count = FILTER_WINDOW;
+  if (plan.filters.length) {
+    // The store pages through the candidates; the caller's page is made of the matches.
+    const { _cursor, ...store } = plan.store;
+    plan.cursor = last(_cursor);
+    plan.store = { ...store, _count: FILTER_WINDOW };
+  } else if (plan.total) plan.store._total = 'accurate';
   return plan;
+}
+
+type StoreSearch = (
+  params: Record<string, string | string[]>,
+) => Promise<{ resources: Resource[]; nextCursor?: string }>;
+
+/**
+ * One page of a filtered search: candidates are read from the store window by window, from the
+ * caller's cursor on, until the page is full and one more match shows there is a next page, whose
+ * cursor continues after the page's last match. `_total` counts every match from the start.
+ */
+export async function filteredPage(
+  search: StoreSearch,
+  plan: KantaSearchPlan,
+): Promise<{ resources: Resource[]; nextCursor?: string; total?: number }> {
+  const found: Resource[] = [];
+  let cursor = plan.cursor;
+  do {
+    const window = await search({ ...plan.store, ...(cursor ? { _cursor: cursor } : {}) });
+    found.push(...applyFilters(window.resources, plan));
+    cursor = window.nextCursor;
+  } while (cursor && found.length <= plan.count);
+  const resources = found.slice(0, plan.count);
+  const page: { resources: Resource[]; nextCursor?: string; total?: number } = { resources };
+  const lastShown = resources.at(-1);
+  if (found.length > plan.count && lastShown) page.nextCursor = cursorAfter(lastShown);
+  if (plan.total) page.total = await countMatches(search, plan);
+  return page;
+}
+
+async function countMatches(search: StoreSearch, plan: KantaSearchPlan): Promise<number> {
+  let n = 0;
+  let cursor: string | undefined;
+  do {
+    const window = await search({ ...plan.store, ...(cursor ? { _cursor: cursor } : {}) });
+    n += applyFilters(window.resources, plan).length;
+    cursor = window.nextCursor;
+  } while (cursor);
+  return n;
 }
 
 /** Definitions in Kanta's statement that still use STU3 element names, with their R4 paths. */
@@ -122,6 +170,6 @@ function matches(r: Resource, f: KantaFilter): boolean {
   return f.tests.every((alternatives) => alternatives.some((test) => values.some(test)));
 }
 
-export function applyFilters(resources: Resource[], plan: KantaSearchPlan): Resource[] {
+function applyFilters(resources: Resource[], plan: KantaSearchPlan): Resource[] {
   return plan.filters.length ? resources.filter((r) => plan.filters.every((f) => matches(r, f))) : resources;
 }
