@@ -31,6 +31,23 @@ export function inputsKey(inputs: string[]): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+/**
+ * `entry` and every source file it imports, directly or not, through relative `.ts` imports (the
+ * sources whose change can change what running `entry` does; packages are keyed by the lock file).
+ */
+export function importClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+\.ts)'/g))
+      visit(join(dirname(file), m[1] as string));
+  };
+  visit(entry);
+  return [...seen].sort();
+}
+
 /** `<machine cache>/test-work/<kind>`, e.g. `sushi`. */
 export function workCacheDir(kind: string): string {
   return join(dirname(pgliteTemplateDir()), 'test-work', kind);

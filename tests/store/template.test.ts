@@ -1,7 +1,8 @@
 // The PGlite template `npm ci` prepares: where it lives, what it holds, and that building it never
 // fails the install. Builds one real template (initdb in WebAssembly, 10–40 s on a busy machine) in a
-// cache folder of its own, once per set of store sources on a machine (tests/helpers/machine-cache.ts):
-// a change under src/store or src/shared, or to the dependency tree, builds it from scratch again.
+// cache folder of its own, once per set of its sources on a machine (tests/helpers/machine-cache.ts):
+// a change to a file the prepare step imports (directly or not), or to the dependency tree, builds
+// it from scratch again.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,12 @@ import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { copyPgliteTemplate } from '../../src/store/template.ts';
-import { keyedWorkDir } from '../helpers/machine-cache.ts';
+import { importClosure, keyedWorkDir } from '../helpers/machine-cache.ts';
 import { ROOT, nodeScript } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
 const cache = keyedWorkDir('pglite-template', [
-  join(ROOT, 'src', 'store'),
-  join(ROOT, 'src', 'shared'),
+  ...importClosure(join(ROOT, 'src', 'store', 'prepare-template.ts')),
   join(ROOT, 'package-lock.json'),
 ]);
 mkdirSync(cache, { recursive: true });
