@@ -349,18 +349,26 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
     expect(ma.body.total).toBe(312);
   }, 120_000);
 
-  it('answers a declared parameter the store does not index by filtering (effective-time)', async () => {
+  /** The client's MedicationAdministrations in the store's order: ids, effective times, a day to cut at. */
+  const administrations = async () => {
     const all = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&_count=1000`);
-    const times = all.body.entry.map(
-      (e: { resource: { effectivePeriod?: { start: string }; effectiveDateTime?: string } }) =>
-        e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime,
+    type Entry = {
+      resource: { id: string; effectivePeriod?: { start: string }; effectiveDateTime?: string };
+    };
+    const entries = all.body.entry as Entry[];
+    const times = entries.map(
+      (e) => (e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime) as string,
     );
-    const cut = [...times].sort()[100].slice(0, 10);
+    return { ids: entries.map((e) => e.resource.id), times, cut: [...times].sort()[100]!.slice(0, 10) };
+  };
+
+  it('answers a declared parameter the store does not index by filtering (effective-time)', async () => {
+    const { times, cut } = await administrations();
     const query = `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}`;
     const r = await call(base, 'GET', `${query}&_count=1000`);
     expect(r.status).toBe(200);
     // As the store's indexed date search reads it: instants with their zones, `cut` as a UTC day.
-    const want = times.filter((t: string) => Date.parse(t) < Date.parse(cut)).length;
+    const want = times.filter((t) => Date.parse(t) < Date.parse(cut)).length;
     expect(r.body.entry.length).toBe(want);
     expect(want).toBeGreaterThan(20);
     // Without _count, the default page (20) and a next link, as an indexed search gives.
@@ -370,15 +378,8 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
   });
 
   it('a filtered search pages by _count with next links that carry the search, and _total counts every match', async () => {
-    const all = await call(base, 'GET', `/MedicationAdministration?patient=${patient}&_count=1000`);
-    const times = all.body.entry.map(
-      (e: { resource: { effectivePeriod?: { start: string }; effectiveDateTime?: string } }) =>
-        e.resource.effectivePeriod?.start ?? e.resource.effectiveDateTime,
-    );
-    const cut = [...times].sort()[100].slice(0, 10);
-    const want = all.body.entry
-      .filter((_: unknown, i: number) => Date.parse(times[i]) < Date.parse(cut))
-      .map((e: { resource: { id: string } }) => e.resource.id);
+    const { ids, times, cut } = await administrations();
+    const want = ids.filter((_, i) => Date.parse(times[i]!) < Date.parse(cut));
     expect(want.length).toBeGreaterThan(14);
     let url: string | undefined =
       `/MedicationAdministration?patient=${patient}&effective-time=lt${cut}&_count=9&_total=accurate`;
