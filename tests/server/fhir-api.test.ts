@@ -305,6 +305,11 @@ describe('search', () => {
     expect(entries.filter((e) => e.search?.mode === 'match')).toHaveLength(7);
     const warning = entries.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome;
     expect(warning.issue?.[0]).toMatchObject({ severity: 'warning', expression: ['colour'] });
+    // The searchset is a valid Bundle: the outcome entry too is identified by a fullUrl.
+    const errors = (fx.validator.validate(lenient.body as Bundle).issue ?? []).filter(
+      (i) => i.severity === 'error',
+    );
+    expect(errors).toEqual([]);
     // The self link is the search performed, without what was ignored.
     const self = new URL((lenient.body as Bundle).link?.find((l) => l.relation === 'self')?.url ?? '');
     expect([...self.searchParams.keys()].sort()).toEqual(['_count', 'patient']);

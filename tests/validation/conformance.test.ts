@@ -33,7 +33,7 @@ const supportingDir = join(import.meta.dirname, 'supporting');
 /** Cases per folder: a missing or misnamed fixture fails the suite instead of passing silently. */
 const CASE_COUNTS: Record<string, number> = {
   attachments: 4,
-  bundles: 6,
+  bundles: 7,
   cardinality: 2,
   extensions: 19,
   invariants: 26,

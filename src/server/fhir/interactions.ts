@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
@@ -205,6 +206,8 @@ export async function searchTypeJson(
     );
     entries.push(
       JSON.stringify({
+        // Every searchset entry is identified by its fullUrl; the outcome has no id of its own.
+        fullUrl: `urn:uuid:${randomUUID()}`,
         resource: { resourceType: 'OperationOutcome', issue: ignored },
         search: { mode: 'outcome' },
       }),

@@ -250,11 +250,16 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
     resourceType: 'Bundle',
     type: 'searchset',
     link: [{ relation: 'self', url: `${base}/AuditEvent` }],
-    entry: found.slice(0, count).map((row) => ({
-      fullUrl: `${base}/AuditEvent/${row.id}`,
-      resource: toAuditEvent(row),
-      search: { mode: 'match' as const },
-    })),
+    // No empty `entry` array when nothing matched (FHIR JSON has no empty arrays).
+    ...(found.length && count
+      ? {
+          entry: found.slice(0, count).map((row) => ({
+            fullUrl: `${base}/AuditEvent/${row.id}`,
+            resource: toAuditEvent(row),
+            search: { mode: 'match' as const },
+          })),
+        }
+      : {}),
   };
 }
 

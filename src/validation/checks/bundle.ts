@@ -1,8 +1,11 @@
-// Bundle entry rules checked while entering a Bundle (bdl-3, bdl-7, absolute fullUrl), and the scope
+// Bundle entry rules checked while entering a Bundle (bdl-3, bdl-7, fullUrl present and absolute), and the scope
 // the Bundle gives reference resolution.
 import { type Json, isAbsoluteUri, isObject } from '../util.ts';
 import type { BundleScope, CheckContext } from './context.ts';
 import { checkDocumentLinks } from './document-links.ts';
+
+/** Bundle types whose entries need no fullUrl (every other type's entries are identified by one). */
+const FULL_URL_OPTIONAL = new Set(['transaction', 'transaction-response', 'batch', 'batch-response']);
 
 /** Checks the entries of `bundle` and returns its scope: resources by fullUrl and by `Type/id`. */
 export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
@@ -28,6 +31,13 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
     } else if (res && typeof res.resourceType === 'string' && typeof res.id === 'string') {
       scope.byUrl.set(`${res.resourceType}/${res.id}`, res);
     }
+    if (!e.fullUrl && !FULL_URL_OPTIONAL.has(type))
+      ctx.report(
+        'error',
+        'invalid',
+        'Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry',
+        `entry[${i}]`,
+      );
     checkRequest(ctx, e, i, type);
   }
   if (type === 'searchset') checkSearchset(ctx, bundle, entries);
