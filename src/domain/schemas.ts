@@ -26,8 +26,18 @@ const LocalId = Type.String({
   pattern: '^[A-Za-z0-9\\-.]{1,64}$',
   description: 'local id in the source system',
 });
-/** Free text: non-empty, no leading or trailing white space (FHIR string rules); line breaks inside are fine. */
-const Text = Type.String({ minLength: 1, maxLength: 10000, pattern: '^\\S([\\s\\S]*\\S)?$' });
+/**
+ * Free text: no leading or trailing white space, and nothing a FHIR string or the narrative's XHTML
+ * cannot carry (C0 controls other than tab, line feed and carriage return, DEL, a lone surrogate).
+ */
+const Text = Type.String({
+  minLength: 1,
+  maxLength: 10000,
+  pattern:
+    '^(?![\\s\\S]*[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F\\uD800-\\uDFFF])\\S([\\s\\S]*\\S)?$',
+  patternText:
+    'text without leading or trailing white space, control characters (other than tab and line breaks) or lone surrogates',
+});
 /**
  * A UUID as `urn:uuid:` carries it: lowercase hexadecimal, no prefix (the format `uuid` would also
  * take upper case and a `urn:uuid:` prefix, which the mapping would change on the way).
@@ -59,7 +69,13 @@ export const ClientSchema = Type.Object(
   {
     id: LocalId,
     /** *Henkilötunnus*, e.g. `010181-900C`. */
-    hetu: Type.Optional(Type.String({ pattern: '^\\d{6}[-+A-FU-Y]\\d{3}[0-9A-Y]$' })),
+    hetu: Type.Optional(
+      Type.String({
+        pattern: '^\\d{6}[-+A-FU-Y]\\d{3}[0-9A-Y]$',
+        patternText:
+          'a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter)',
+      }),
+    ),
     /** *Väliaikainen tunniste* under the issuing organisation's OID (`urn:oid:1.2.246.10.…`). */
     temporaryId: Type.Optional(
       Type.Object(

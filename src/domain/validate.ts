@@ -67,8 +67,9 @@ export class DomainValidationError extends FhirError {
   }
 }
 
-const ajv = addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }));
-ajv.addKeyword('kind').addKeyword('modifier');
+// verbose: a pattern error reads its schema's `patternText` (what the pattern asks, in words).
+const ajv = addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }));
+ajv.addKeyword('kind').addKeyword('modifier').addKeyword('patternText');
 const compiled = new Map<string, ValidateFunction>();
 function validatorFor(kind: DomainKind | 'record'): ValidateFunction {
   let fn = compiled.get(kind);
@@ -98,6 +99,8 @@ function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   else if (e.keyword === 'additionalProperties') {
     path += `.${(e.params as { additionalProperty: string }).additionalProperty}`;
     message = 'is not a known field';
+  } else if (e.keyword === 'pattern' && (e.parentSchema as { patternText?: string })?.patternText) {
+    message = `must be ${(e.parentSchema as { patternText: string }).patternText}`;
   } else if (e.keyword === 'enum') {
     message = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
   }

@@ -41,7 +41,7 @@ export function redactPatient<T extends Resource>(resource: T): T {
   const { address: _a, telecom: _t, extension: _e, ...rest } = p;
   const redacted: Patient = {
     ...rest,
-    meta: { ...p.meta, security: [...(p.meta?.security ?? []), REDACTED_LABEL] },
+    meta: { ...p.meta, security: withRedactedLabel(p.meta?.security ?? []) },
     // The narrative showed the removed details: replaced by a notice in the record's language.
     ...(p.text ? { text: sentence('nonDisclosureRedacted', languageOf(p.language)) } : {}),
   };
@@ -49,4 +49,10 @@ export function redactPatient<T extends Resource>(resource: T): T {
   if (extension?.length) redacted.extension = extension;
   if (p.contact) redacted.contact = p.contact.map(({ address: _ca, telecom: _ct, ...c }) => c);
   return redacted as T;
+}
+
+/** The labels with REDACTED once: a copy redacted again (a pulled or forwarded one) gains no second. */
+function withRedactedLabel(security: Coding[]): Coding[] {
+  const has = security.some((s) => s.system === REDACTED_LABEL.system && s.code === REDACTED_LABEL.code);
+  return has ? security : [...security, REDACTED_LABEL];
 }

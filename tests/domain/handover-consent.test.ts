@@ -3,6 +3,7 @@ import {
   type Consent,
   type ResponsibleWorkerTeam,
   checkResponsibleWorkers,
+  consentNotInForce,
   domainIssues,
   endTeam,
   finnishDay,
@@ -199,6 +200,25 @@ describe('the client relationship ends (endTeam)', () => {
     });
   });
 
+  it('refuses a day that does not exist or is not a day, and an end after today (a planned end is not an ended relationship)', () => {
+    const notADay = 'date: not a calendar day — expected YYYY-MM-DD, a dateTime or a valid Date';
+    for (const date of ['2026-02-30', 'banana', '2026-3-1', '2026-06', '2026-06-30T12'])
+      expect(endTeam(team, date), date).toEqual({ ok: false, reason: notADay });
+    expect(endTeam(team, '2099-01-01')).toEqual({
+      ok: false,
+      reason: '2099-01-01 is in the future; a team ends on or before today',
+    });
+    for (const date of ['2026-02-30', 'banana'])
+      expect(handOver(team, { professionalId: 'sc', role: 'own-worker', date }), date).toEqual({
+        ok: false,
+        reason: notADay,
+      });
+    // A zoned instant is its day in Finland: 22:30 UTC on 28 Feb is 1 March in Helsinki.
+    const r = handOver(team, { professionalId: 'sc', role: 'own-worker', date: '2026-02-28T22:30:00Z' });
+    expect(r).toMatchObject({ ok: true, started: { period: { start: '2026-03-01' } } });
+    expect(() => responsibleWorkersOn(team, '2026-13-01')).toThrow(new RangeError(notADay));
+  });
+
   it('an ended team with a period still open (tyk-ctm-2) or running past the end (team-ended) is invalid', () => {
     const open = { ...team, ended: '2026-06-30' };
     expect(checkResponsibleWorkers(open)).toEqual({
@@ -331,6 +351,16 @@ describe('isDisclosurePermitted', () => {
       reason: 'consent old-other was withdrawn on 2025-01-01; consent kela-health expired on 2025-12-31',
       consentId: 'kela-health',
     });
+  });
+  it('refuses to answer for a day that does not exist or is not a day (no string compare of junk)', () => {
+    const notADay = new RangeError(
+      'date: not a calendar day — expected YYYY-MM-DD, a dateTime or a valid Date',
+    );
+    // Inside the period as strings: each would have been permitted.
+    for (const date of ['2026-03-99', '2026-04-31', '2026-06', 'banana', '2026-03-01T25', ''])
+      expect(() => isDisclosurePermitted([consent], 'kela', 'support-plan', date), date).toThrow(notADay);
+    expect(() => isDisclosurePermitted([consent], 'kela', 'support-plan', new Date('x'))).toThrow(notADay);
+    expect(() => consentNotInForce(consent, '2026-02-30')).toThrow(notADay);
   });
   it('without consents the answer is no', () => {
     expect(isDisclosurePermitted([], 'kela', 'support-plan', '2026-06-01')).toEqual({

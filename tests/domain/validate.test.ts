@@ -38,6 +38,17 @@ describe('domain validation names the field and the rule', () => {
     );
   });
 
+  it('a HETU of the wrong shape names what the shape is, without quoting the value', () => {
+    for (const hetu of ['010181-900c', '010181G123X', ' 010181-900C', '010181-900']) {
+      const r = firstIssue(() =>
+        validateDomain('client', { id: 'c1', hetu, name: { family: 'X', given: [] } }),
+      );
+      expect(r.issue.diagnostics, hetu).toBe(
+        'Client.hetu: must be a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter) (schema pattern)',
+      );
+    }
+  });
+
   it('HETU with an individual number never issued → tyk-hetu-1', () => {
     const r = firstIssue(() =>
       validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }),
@@ -71,13 +82,27 @@ describe('domain validation names the field and the rule', () => {
     expect(r.issue.diagnostics).toBe('Assessment.selfScore: must be <= 10 (schema maximum)');
   });
 
-  it('free text may span lines but not start or end with white space', () => {
+  it('free text may span lines but not start or end with white space, nor carry what FHIR or XHTML cannot', () => {
     const a = suvi.assessments![0]!;
-    expect(() => validateDomain('assessment', { ...a, note: 'Rivi 1\nRivi 2' })).not.toThrow();
-    for (const note of [' Rivi', 'Rivi\n', '   ']) {
+    for (const note of ['Rivi 1\nRivi 2', 'Sarkain\tja\r\nrivinvaihto', 'Åsa Öberg 😀'])
+      expect(() => validateDomain('assessment', { ...a, note }), note).not.toThrow();
+    // A NUL, other C0 controls, DEL and a lone surrogate would make a narrative no XHTML parser reads (txt-1).
+    for (const note of [
+      ' Rivi',
+      'Rivi\n',
+      '   ',
+      'a\u0000b',
+      'a\u0007b',
+      'a\u001bb',
+      'a\u007fb',
+      'a\ud800b',
+      'a\udc00',
+    ]) {
       const r = firstIssue(() => validateDomain('assessment', { ...a, note }));
-      expect(r.field).toBe('Assessment.note');
-      expect(r.issue.diagnostics).toMatch(/^Assessment\.note: must match pattern/);
+      expect(r.field, JSON.stringify(note)).toBe('Assessment.note');
+      expect(r.issue.diagnostics).toBe(
+        'Assessment.note: must be text without leading or trailing white space, control characters (other than tab and line breaks) or lone surrogates (schema pattern)',
+      );
     }
   });
 

@@ -16,6 +16,7 @@ import {
   type WorkAbilityRecord,
   consentNotInForce,
   endTeam,
+  finnishDay,
   lastDayAfterMonths,
   makeHetu,
 } from '../../src/domain/index.ts';
@@ -292,8 +293,10 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
           ...t.others.map((role, j) => ({ professionalId: proId(j + 1), role, period: { start: t.start } })),
         ],
       }) as ResponsibleWorkerTeam;
-      if (t.endAfter === undefined) return team;
-      const ended = endTeam(team, period(t.start, t.endAfter).end as string);
+      const end = t.endAfter === undefined ? undefined : (period(t.start, t.endAfter).end as string);
+      // A relationship ends on or before today (a later end is only planned).
+      if (end === undefined || end > finnishDay()) return team;
+      const ended = endTeam(team, end);
       if (!ended.ok) throw new Error(ended.reason);
       return ended.team;
     });

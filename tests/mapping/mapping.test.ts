@@ -477,6 +477,9 @@ describe('fromFhir', () => {
     expect(redacted.text.div).toBe(
       '<div xmlns="http://www.w3.org/1999/xhtml" lang="sv" xml:lang="sv"><p>Spärrmarkering: en del av uppgifterna har tagits bort.</p></div>',
     );
+    // Redacting a redacted copy again (a pulled or forwarded one) changes nothing: REDACTED once.
+    expect(redactNonDisclosed(redacted)).toEqual(redacted);
+    expect(redacted.meta?.security?.map((s) => s.code)).toEqual(['TURVAKIELTO', 'REDACTED']);
   });
 
   it('reads the official current name, not an old one', () => {

@@ -33,6 +33,38 @@ export function finnishDay(when: string | Date = new Date()): string {
   return dayIn(when);
 }
 
+/** A calendar date, or a dateTime with a time (and its zone; without one it is read as written). */
+const DAY_OR_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * `finnishDay` of the day a rule is asked about, or `undefined` when `when` is not one: a calendar
+ * date (`YYYY-MM-DD`, a real day), a dateTime (`finnishDay` reads its zone), or a valid Date.
+ */
+export function calendarDay(when: string | Date): string | undefined {
+  if (when instanceof Date) return Number.isNaN(when.getTime()) ? undefined : dayIn(when);
+  const m = typeof when === 'string' ? DAY_OR_INSTANT.exec(when) : null;
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  if (probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || Number.isNaN(Date.parse(when)))
+    return undefined;
+  return finnishDay(when);
+}
+
+/** Why a rule's day argument `name` was refused (the value is not quoted). */
+export const notADay = (name: string) =>
+  `${name}: not a calendar day — expected YYYY-MM-DD, a dateTime or a valid Date`;
+
+/**
+ * `calendarDay` of a rule's day argument `name`, or a RangeError naming it: a rule must not answer
+ * for a day that does not exist (a string compare would place '2026-03-99' inside March).
+ */
+export function dayArgument(when: string | Date, name: string): string {
+  const day = calendarDay(when);
+  if (day === undefined) throw new RangeError(notADay(name));
+  return day;
+}
+
 /** `finnishDay` of a FHIR date or dateTime that may be absent: absent stays absent (never today). */
 export function finnishDayOf(value: string | undefined): string | undefined {
   return value === undefined ? undefined : finnishDay(value);

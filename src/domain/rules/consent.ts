@@ -1,7 +1,7 @@
 /** *Tietojen luovutus suostumuksella* — may a party receive a class of data on a date? */
 import type { ConsentDataClass, ConsentParty } from '../codes.ts';
 import type { Consent } from '../types.ts';
-import { finnishDay } from './calendar.ts';
+import { dayArgument } from './calendar.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -21,7 +21,7 @@ export function consentNotInForce(
   c: Pick<ConsentTerms, 'id' | 'period' | 'withdrawnOn'>,
   date: string | Date,
 ): string | undefined {
-  const day = finnishDay(date);
+  const day = dayArgument(date, 'date');
   if (c.withdrawnOn !== undefined && c.withdrawnOn <= day)
     return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
   if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
@@ -55,7 +55,7 @@ export function isDisclosurePermitted(
   dataClass: ConsentDataClass,
   date: string | Date,
 ): DisclosureDecision {
-  const day = finnishDay(date);
+  const day = dayArgument(date, 'date');
   if (consents.length === 0) return { permitted: false, reason: 'no consent recorded' };
   const refusals: string[] = [];
   for (const c of consents) {

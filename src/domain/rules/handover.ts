@@ -1,7 +1,7 @@
 /** *Vastuutyöntekijän vaihto* — handing the client over to the next responsible worker. */
 import { type CareTeamRole, type ResponsibleWorkerKind, isResponsibleWorkerKind } from '../codes.ts';
 import type { ResponsibleWorkerTeam, TeamMember } from '../types.ts';
-import { dayBefore } from './calendar.ts';
+import { calendarDay, dayArgument, dayBefore, finnishDay, notADay } from './calendar.ts';
 
 function isOpenOn(member: TeamMember, date: string): boolean {
   return member.period.start <= date && (member.period.end === undefined || member.period.end >= date);
@@ -67,11 +67,17 @@ export type TeamEndResult =
 /**
  * Ends the client relationship on `date` (*asiakkuuden päättyminen*): every period still running then
  * ends on that day, and the team is marked ended (a new team; the input is not changed). Refused for a
- * team that has already ended and for a date before a member's period began.
+ * team that has already ended, for a date before a member's period began or after today (a planned
+ * end is not an ended relationship), and for a `date` that is not a calendar day.
  */
-export function endTeam(team: ResponsibleWorkerTeam, date: string): TeamEndResult {
+export function endTeam(team: ResponsibleWorkerTeam, when: string | Date): TeamEndResult {
+  const date = calendarDay(when);
+  if (date === undefined) return { ok: false, reason: notADay('date') };
   if (team.ended !== undefined)
     return { ok: false, reason: `team ${team.id} already ended on ${team.ended}` };
+  // The relationship has ended by then: a later day is a plan, and the team stays active until it comes.
+  if (date > finnishDay())
+    return { ok: false, reason: `${date} is in the future; a team ends on or before today` };
   const late = team.members.find((m) => m.period.start > date);
   if (late) return { ok: false, reason: `${late.professionalId}'s period begins after ${date}` };
   const members = team.members.map((m) =>
@@ -81,12 +87,16 @@ export function endTeam(team: ResponsibleWorkerTeam, date: string): TeamEndResul
 }
 
 /** Who were the responsible workers on a date (history included): one, or a pair or a network. */
-export function responsibleWorkersOn(team: ResponsibleWorkerTeam, date: string): TeamMember[] {
-  return team.members.filter((m) => isResponsibleWorkerKind(m.role) && isOpenOn(m, date));
+export function responsibleWorkersOn(team: ResponsibleWorkerTeam, date: string | Date): TeamMember[] {
+  const day = dayArgument(date, 'date');
+  return team.members.filter((m) => isResponsibleWorkerKind(m.role) && isOpenOn(m, day));
 }
 
 /** The responsible worker on a date, the first of them when several shared the role (`responsibleWorkersOn`). */
-export function responsibleWorkerOn(team: ResponsibleWorkerTeam, date: string): TeamMember | undefined {
+export function responsibleWorkerOn(
+  team: ResponsibleWorkerTeam,
+  date: string | Date,
+): TeamMember | undefined {
   return responsibleWorkersOn(team, date)[0];
 }
 
@@ -114,7 +124,10 @@ export type HandoverResult =
  * before); with a pair (several current), `from` names which of them hands over. Refuses a handover
  * dated on or before the current period began, and one to a worker who already holds the role.
  */
-export function handOver(team: ResponsibleWorkerTeam, next: HandoverRequest): HandoverResult {
+export function handOver(team: ResponsibleWorkerTeam, request: HandoverRequest): HandoverResult {
+  const date = calendarDay(request.date);
+  if (date === undefined) return { ok: false, reason: notADay('date') };
+  const next = { ...request, date };
   if (!isResponsibleWorkerKind(next.role as CareTeamRole)) {
     return { ok: false, reason: `role '${next.role}' is not a responsible-worker kind` };
   }
