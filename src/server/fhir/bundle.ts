@@ -8,6 +8,7 @@ import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
   type InteractionContext,
   assertCriteriaMatchBody,
+  assertSameClient,
   assertType,
   assertUnreferenced,
   checkIfNoneExist,
@@ -431,6 +432,12 @@ async function runTransaction(
           wave.forEach((e, k) => {
             const w = written[k];
             if (w instanceof FhirError) throw inEntryError(w, e);
+            if (!w.created)
+              try {
+                assertSameClient(e.resource!, w.resource);
+              } catch (err) {
+                throw inEntryError(err, e);
+              }
             out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, w.created);
             if (!w.created && e.fullUrl && refs.has(e.fullUrl))
               refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { HETU_SYSTEM } from '../../domain/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -75,6 +76,37 @@ export function assertCriteriaMatchBody(criteria: string, resource: Resource): v
   }
 }
 
+/** The HETUs a resource carries as identifiers. */
+function hetusOf(r: Resource): string[] {
+  type Id = { system?: string; value?: string };
+  return ([] as Id[])
+    .concat((r as { identifier?: Id | Id[] }).identifier ?? [])
+    .filter((i) => i?.system === HETU_SYSTEM && typeof i.value === 'string')
+    .map((i) => i.value as string);
+}
+
+/**
+ * `tyk-id-2`: a conditional create that found a Patient by business identifier must be about the same
+ * person. When both carry a HETU and none is shared, two clients share one "globally unique"
+ * identifier (typically two senders keeping the SDK's default local-id system) and everything
+ * written for the second would land on the first: 409, nothing written. No HETU is quoted.
+ */
+export function assertSameClient(incoming: Resource, matched: Resource): void {
+  if (incoming.resourceType !== 'Patient') return;
+  const mine = hetusOf(incoming);
+  const theirs = hetusOf(matched);
+  if (!mine.length || !theirs.length || mine.some((h) => theirs.includes(h))) return;
+  throw new FhirError(
+    409,
+    issue(
+      'error',
+      'conflict',
+      `tyk-id-2: the business identifier matches Patient/${matched.id}, which has another HETU: two clients would share one identifier and their data would merge (senders must not share a local-id system; set localIdSystemBase)`,
+      'Patient.identifier',
+    ),
+  );
+}
+
 export async function createResource(
   store: StoreWrites,
   ctx: InteractionContext,
@@ -86,7 +118,9 @@ export async function createResource(
   if (ifNoneExist) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const opts = { ...(ifNoneExist ? { ifNoneExist } : {}), keepId };
-  return timed(ctx, 'db', () => store.create(resource, opts));
+  const written = await timed(ctx, 'db', () => store.create(resource, opts));
+  if (!written.created) assertSameClient(resource, written.resource);
+  return written;
 }
 
 /**
