@@ -229,8 +229,16 @@ export class Operations implements StoreTx {
       current = await lockCurrent(this.q, type, id);
       if (!current) throw new Error(`${type}/${id} vanished during update`);
     }
-    if (expected === undefined && !current.deleted && !opts.ifMatchOptional) {
-      throw versionError(428, `If-Match is required to update ${type}/${id}`, type);
+    // Bringing a deleted resource back is a versioned update too when update may not create: a stale
+    // or replayed PUT must not undo a delete it never saw.
+    if (expected === undefined && (!current.deleted || opts.noCreate) && !opts.ifMatchOptional) {
+      throw versionError(
+        428,
+        current.deleted
+          ? `If-Match is required to bring back ${type}/${id}, deleted in version ${current.version_id}`
+          : `If-Match is required to update ${type}/${id}`,
+        type,
+      );
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     const version = current.version_id + 1;

@@ -151,13 +151,24 @@ describe('create, read, vread, update, delete, history', () => {
     expect(bundle.entry?.[0].resource).toBeUndefined();
   });
 
-  it('a PUT bringing the deleted resource back is in _history as that PUT, not as a POST', async () => {
+  it('a PUT bringing the deleted resource back needs If-Match naming the deletion, and is in _history as that PUT', async () => {
     const { meta: _meta, ...content } = created;
-    const back = await request(app)
-      .put(`/fhir/Practitioner/${created.id}`)
-      .set('Content-Type', 'application/fhir+json')
-      .send(content);
+    const put = (ifMatch?: string) =>
+      request(app)
+        .put(`/fhir/Practitioner/${created.id}`)
+        .set({ 'Content-Type': 'application/fhir+json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) })
+        .send(content);
+    // A replayed or stale PUT must not undo a delete it never saw (updateCreate is false).
+    const blind = await put();
+    expect(blind.status).toBe(428);
+    expect(firstIssue(blind.body)?.diagnostics).toBe(
+      `If-Match is required to bring back Practitioner/${created.id}, deleted in version 3`,
+    );
+    expect((await put('W/"2"')).status).toBe(412);
+    expect((await request(app).get(`/fhir/Practitioner/${created.id}`)).status).toBe(410);
+    const back = await put('W/"3"');
     expect(back.status).toBe(201);
+    expect(back.headers.etag).toBe('W/"4"');
     const history = await request(app).get(`/fhir/Practitioner/${created.id}/_history`);
     const [revived] = (history.body as Bundle).entry ?? [];
     expect(revived.request).toEqual({ method: 'PUT', url: `Practitioner/${created.id}` });
