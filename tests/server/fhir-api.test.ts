@@ -200,6 +200,23 @@ describe('conditional create (If-None-Exist)', () => {
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
+    // Under return=minimal the headers alone say which resource matched.
+    const minimal = await post(app, '/fhir/Practitioner', p)
+      .set('If-None-Exist', criteria)
+      .set('Prefer', 'return=minimal');
+    // (Each supertest call listens on a port of its own: the paths are compared.)
+    const path = (url: string) => new URL(url).pathname;
+    expect(minimal.status).toBe(200);
+    expect(path(minimal.headers.location)).toBe(path(first.headers.location));
+    expect(path(minimal.headers['content-location'])).toBe(path(first.headers.location));
+    // A batch entry that matched carries the location too.
+    const batch = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ resource: p, request: { method: 'POST', url: 'Practitioner', ifNoneExist: criteria } }],
+    });
+    expect(batch.body.entry[0].response.status).toBe('200 OK');
+    expect(path(batch.body.entry[0].response.location)).toBe(path(first.headers.location));
   });
 
   it('creates exactly one resource under concurrent requests', async () => {

@@ -295,7 +295,8 @@ async function execute(
         inTransaction,
         e.keepId === true,
       );
-      return entryFor(ctx, created ? 201 : 200, resource, prefer, created);
+      // A conditional create that matched says where the match is, as a new one says where it went.
+      return entryFor(ctx, created ? 201 : 200, resource, prefer, true);
     }
     case 'PUT': {
       const { resource, created } = await updateResource(store, ctx, e.resource!, e.ifMatch, inTransaction);
@@ -438,7 +439,7 @@ async function runTransaction(
               } catch (err) {
                 throw inEntryError(err, e);
               }
-            out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, w.created);
+            out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, true);
             if (!w.created && e.fullUrl && refs.has(e.fullUrl))
               refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
           });

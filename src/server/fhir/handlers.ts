@@ -89,7 +89,10 @@ export const create: FhirHandler = async (req, ctx) => {
   assertType(type);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
   const stored = await createResource(ctx.store, ctx, resource, header(req, 'if-none-exist'));
-  return written(req, ctx, stored.resource, stored.created ? 201 : 200, stored.created);
+  const out = written(req, ctx, stored.resource, stored.created ? 201 : 200, true);
+  // A conditional create that matched: the matched resource, also under Content-Location (200).
+  if (!stored.created && out.headers?.Location) out.headers['Content-Location'] = out.headers.Location;
+  return out;
 };
 
 /** PUT: an update of an existing resource with If-Match; a new id is 405 (updateCreate: false). */
