@@ -234,6 +234,18 @@ describe('conditional create (If-None-Exist)', () => {
     const res = await post(app, '/fhir/Practitioner', practitioner()).set('If-None-Exist', 'name=Virtanen');
     expect(res.status).toBe(400);
     expect(firstIssue(res.body)?.expression).toEqual(['If-None-Exist']);
+    // Empty is malformed, not absent: taken as absent it created a duplicate of the identifier.
+    const p = practitioner();
+    const empty = await post(app, '/fhir/Practitioner', p).set('If-None-Exist', '');
+    expect(empty.status).toBe(400);
+    expect(firstIssue(empty.body)?.expression).toEqual(['If-None-Exist']);
+    const entry = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ resource: p, request: { method: 'POST', url: 'Practitioner', ifNoneExist: '' } }],
+    });
+    expect(entry.body.entry[0].response.status).toMatch(/^400/);
+    expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(0);
   });
 });
 

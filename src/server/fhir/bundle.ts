@@ -103,7 +103,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     }
     parsed.ifNoneExist = entry.request?.ifNoneExist;
     parsed.ifMatch = entry.request?.ifMatch;
-    if (parsed.ifNoneExist) {
+    if (parsed.ifNoneExist !== undefined) {
       try {
         assertCriteriaMatchBody(checkIfNoneExist(parsed.ifNoneExist), parsed.resource);
       } catch (err) {

@@ -115,9 +115,10 @@ export async function createResource(
   validated = false,
   keepId = false,
 ): Promise<{ resource: Resource; created: boolean }> {
-  if (ifNoneExist) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
+  // An empty If-None-Exist is malformed, not absent: ignoring it would create a duplicate.
+  if (ifNoneExist !== undefined) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-  const opts = { ...(ifNoneExist ? { ifNoneExist } : {}), keepId };
+  const opts = { ...(ifNoneExist !== undefined ? { ifNoneExist } : {}), keepId };
   const written = await timed(ctx, 'db', () => store.create(resource, opts));
   if (!written.created) assertSameClient(resource, written.resource);
   return written;
