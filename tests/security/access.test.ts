@@ -79,8 +79,19 @@ describe('needOf', () => {
       undefined,
       { kind: 'fhir', type: 'Patient', perms: ['d'], interaction: 'delete', id: 'p1' },
     ],
-    ['GET', '/fhir/%41uditEvent', undefined, { kind: 'audit', method: 'GET' }],
-    ['DELETE', '/fhir/AuditEvent/a1', undefined, { kind: 'audit', id: 'a1', method: 'DELETE' }],
+    ['GET', '/fhir/%41uditEvent', undefined, { kind: 'audit', method: 'GET', interaction: 'search-type' }],
+    [
+      'GET',
+      '/fhir/AuditEvent/a1/_history',
+      undefined,
+      { kind: 'audit', id: 'a1', method: 'GET', interaction: 'history-instance' },
+    ],
+    [
+      'DELETE',
+      '/fhir/AuditEvent/a1',
+      undefined,
+      { kind: 'audit', id: 'a1', method: 'DELETE', interaction: 'delete' },
+    ],
     // No route: a valid token is all the front asks; the router answers 404 or 405.
     ['PATCH', '/fhir/Patient/p1', undefined, { kind: 'other' }],
     ['GET', '/fhir/Patient/p1/_history/2/extra', undefined, { kind: 'other' }],
@@ -121,7 +132,7 @@ describe('entryNeed', () => {
       { kind: 'fhir', type: 'Patient', perms: ['r', 's'], interaction: 'history-type' },
     ],
     ['PUT', 'Patient/p1', { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'update', id: 'p1' }],
-    ['GET', 'AuditEvent?patient=Patient/p1', { kind: 'audit', method: 'GET' }],
+    ['GET', 'AuditEvent?patient=Patient/p1', { kind: 'audit', method: 'GET', interaction: 'search-type' }],
     // Not an interaction this server has: refused by the front as outside the scopes.
     ['PUT', 'Patient?identifier=x', undefined],
     ['PATCH', 'Patient/p1', undefined],

@@ -684,6 +684,23 @@ export function securitySuite(
         }
       });
 
+      it('answers read and search only, as its CapabilityStatement entry declares (no history, no vread)', async () => {
+        const log = (await (await s.call(auditor, '/AuditEvent?_count=1')).json()) as Bundle;
+        const id = log.entry?.[0]?.resource?.id as string;
+        expect((await s.call(auditor, `/AuditEvent/${id}`)).status).toBe(200);
+        for (const [path, interaction] of [
+          ['/AuditEvent/_history', 'history-type'],
+          [`/AuditEvent/${id}/_history`, 'history-instance'],
+          [`/AuditEvent/${id}/_history/1`, 'vread'],
+        ] as const) {
+          const res = await s.call(auditor, path);
+          expect(res.status, path).toBe(405);
+          expect(await diagnostics(res)).toBe(
+            `sec-audit-2: the audit log answers read and search only, not ${interaction}`,
+          );
+        }
+      });
+
       it('writes a create audit row in the transaction of the write, and none when the transaction fails', async () => {
         const { token } = await s.client({ id: 'creator', scope: 'system/*.cruds' });
         const practitioner = { resourceType: 'Practitioner', name: [{ family: 'Audit' }] };

@@ -22,12 +22,15 @@ function packageVersion(): string {
   return version;
 }
 
+/** What the audit log answers; the security layer refuses every other interaction on AuditEvent. */
+export const AUDIT_EVENT_INTERACTIONS = ['read', 'search-type'] as const;
+
 /** The audit log, served beside the route table by the security layer: read and search only. */
 const AUDIT_EVENT: CapabilityStatementRestResource = {
   type: 'AuditEvent',
   documentation:
     'The audit log (BALP-shaped AuditEvents), read-only; needs system/AuditEvent.rs (system/* does not reach it).',
-  interaction: [{ code: 'read' }, { code: 'search-type' }],
+  interaction: AUDIT_EVENT_INTERACTIONS.map((code) => ({ code })),
   searchParam: [
     { name: 'patient', type: 'reference' },
     { name: 'agent', type: 'token', documentation: 'The client id' },

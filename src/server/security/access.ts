@@ -10,8 +10,8 @@ export type Need =
   | { kind: 'fhir'; type: string; perms: Permission[]; interaction: string; id?: string }
   /** A transaction or batch Bundle: each entry is checked, one refused entry refuses the whole. */
   | { kind: 'bundle' }
-  /** The audit log (read and search only). */
-  | { kind: 'audit'; id?: string; method: string }
+  /** The audit log (read and search only): `interaction` is the route's (history, vread… are refused). */
+  | { kind: 'audit'; id?: string; method: string; interaction: string }
   /** The domain API: the permissions on every domain family. */
   | { kind: 'domain'; perms: Permission[] }
   /** Anything else (unknown routes): a valid token, nothing more. */
@@ -71,8 +71,12 @@ function fhirPathNeed(method: string, path: string): Need | undefined {
   if (!match) return undefined;
   const { access } = match.route;
   const { type, id } = match.params;
-  if (type === 'AuditEvent')
-    return id === undefined ? { kind: 'audit', method } : { kind: 'audit', id, method };
+  if (type === 'AuditEvent') {
+    const interaction = typeof access === 'object' ? access.interaction : access;
+    return id === undefined
+      ? { kind: 'audit', method, interaction }
+      : { kind: 'audit', id, method, interaction };
+  }
   if (access === 'public' || access === 'bundle') return { kind: access };
   return fhirNeed(type ?? '*', access.perms, access.interaction, id);
 }

@@ -7,6 +7,7 @@ import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
+import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
 import { baseUrl } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
@@ -35,6 +36,8 @@ export interface FrontOptions {
   forwarded?: ForwardedOrigin;
   logger: Logger;
 }
+
+const AUDIT_INTERACTIONS = new Set<string>(AUDIT_EVENT_INTERACTIONS);
 
 /** The families the domain API reads and writes. */
 const DOMAIN_TYPES = [...Object.keys(DEFAULT_FAMILIES), 'Organization', 'PractitionerRole', 'Practitioner'];
@@ -246,6 +249,17 @@ export function securityFront(opts: FrontOptions): RequestHandler {
         throw new FhirError(
           405,
           issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
+          { Allow: 'GET, HEAD' },
+        );
+      }
+      if (need.kind === 'audit' && !AUDIT_INTERACTIONS.has(need.interaction)) {
+        throw new FhirError(
+          405,
+          issue(
+            'error',
+            'not-supported',
+            `sec-audit-2: the audit log answers read and search only, not ${need.interaction}`,
+          ),
           { Allow: 'GET, HEAD' },
         );
       }
