@@ -15,7 +15,7 @@ export function parseIfMatch(value: string): number {
   if (!m || version < 1 || version > 2_147_483_647) {
     throw new FhirError(
       400,
-      issue('error', 'invalid', `Invalid If-Match '${value}' (expected W/"<versionId>")`, 'If-Match'),
+      issue('error', 'invalid', 'Invalid If-Match (expected W/"<versionId>")', 'If-Match'),
     );
   }
   return version;

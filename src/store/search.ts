@@ -45,6 +45,10 @@ export interface Include {
   targets: readonly string[];
 }
 
+/**
+ * A 400 naming the parameter (its `expression`). The diagnostics never quote the caller's value: a
+ * search value may carry a HETU, and error texts end up in logs.
+ */
 export function badSearch(param: string, diagnostics: string): FhirError {
   return new FhirError(400, issue('error', 'invalid', diagnostics, param));
 }
@@ -159,7 +163,7 @@ function parseResultParam(
       return true;
     case '_total':
       if (!['none', 'estimate', 'accurate'].includes(v)) {
-        throw badSearch(key, `Invalid value for '_total': '${v}' (allowed: none, estimate, accurate)`);
+        throw badSearch(key, `Invalid value for '_total' (allowed: none, estimate, accurate)`);
       }
       req.total = v === 'accurate';
       return true;
@@ -169,7 +173,7 @@ function parseResultParam(
           req.ignored.push(key);
           return true;
         }
-        throw badSearch(key, `Unsupported _sort '${v}' (allowed: _lastUpdated, -_lastUpdated)`);
+        throw badSearch(key, `Unsupported _sort (allowed: _lastUpdated, -_lastUpdated)`);
       }
       req.desc = v.startsWith('-');
       return true;
@@ -247,16 +251,16 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type)) {
     throw badSearch(
       key,
-      `Invalid ${key} '${value}': expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter`,
+      `Invalid ${key}: expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter`,
     );
   }
   const modifier = splitKey(key)[1];
   if (modifier !== undefined && modifier !== 'iterate') unsupportedModifier(key, modifier);
   if (target !== undefined && !def.targets.includes(target)) {
-    throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} does not reference ${target}`);
+    throw badSearch(key, `Invalid ${key}: ${source}.${param} does not reference the target type it names`);
   }
   if (rev && !iterate && !def.targets.includes(type)) {
-    throw badSearch(key, `Invalid ${key} '${value}': ${source}.${param} cannot reference ${type}`);
+    throw badSearch(key, `Invalid ${key}: ${source}.${param} cannot reference ${type}`);
   }
   return { rev, source, param, iterate, targets: def.targets, ...(target ? { target } : {}) };
 }
@@ -529,17 +533,13 @@ function parseDateSearchRange(key: string, value: string): { prefix: Prefix; low
   if (/^[a-zA-Z]{2}/.test(value)) {
     const p = value.slice(0, 2);
     if (!(PREFIXES as readonly string[]).includes(p)) {
-      throw badSearch(
-        key,
-        `Invalid value for '${key}': unknown prefix '${p}' (allowed: ${PREFIXES.join(', ')})`,
-      );
+      throw badSearch(key, `Invalid value for '${key}': unknown prefix (allowed: ${PREFIXES.join(', ')})`);
     }
     prefix = p as Prefix;
     text = value.slice(2);
   }
   const range = parseDateRange(text);
   if (!range) {
-    // The value is not quoted back: a search value may carry a HETU.
     throw badSearch(key, `Invalid value for '${key}': not a valid FHIR date/dateTime`);
   }
   if (prefix === 'ap') {
@@ -575,8 +575,7 @@ function last(list: string[]): string {
 }
 
 function nonNegativeInt(key: string, v: string): number {
-  if (!/^\d{1,9}$/.test(v))
-    throw badSearch(key, `Invalid value for '${key}': '${v}' is not a non-negative integer`);
+  if (!/^\d{1,9}$/.test(v)) throw badSearch(key, `Invalid value for '${key}': not a non-negative integer`);
   return Number(v);
 }
 
@@ -634,5 +633,5 @@ function decodeCursor(text: string): Cursor {
   } catch {
     // fall through to the error below
   }
-  throw badSearch('_cursor', `Invalid value for '_cursor': '${text}' is not a cursor issued by this server`);
+  throw badSearch('_cursor', `Invalid value for '_cursor': not a cursor issued by this server`);
 }

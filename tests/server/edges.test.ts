@@ -160,7 +160,7 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
 
       const unknown = await send('x-klingon', Buffer.from(JSON.stringify(practitioner())));
       expect(unknown.status).toBe(415);
-      expect(issues(unknown.body)[0].diagnostics).toMatch(/charset "x-klingon"/);
+      expect(issues(unknown.body)[0].diagnostics).toBe('this charset is not supported; send UTF-8');
 
       const q = practitioner('Mäkelä');
       const garbled = await send('utf-8', Buffer.from(JSON.stringify(q), 'latin1'));

@@ -373,10 +373,51 @@ describe('search', () => {
     expect(firstIssue(badDate.body)?.expression).toEqual(['date']);
     const badPrefix = await request(app).get('/fhir/Observation').query({ _lastUpdated: 'xx2024-01-01' });
     expect(badPrefix.status).toBe(400);
-    expect(firstIssue(badPrefix.body)?.diagnostics).toMatch(/unknown prefix 'xx'/);
+    expect(firstIssue(badPrefix.body)?.diagnostics).toMatch(/unknown prefix \(allowed: /);
     const badCount = await request(app).get('/fhir/Observation').query({ _count: '-1' });
     expect(badCount.status).toBe(400);
     expect(firstIssue(badCount.body)?.expression).toEqual(['_count']);
+  });
+
+  it('an error names the parameter or header, never quotes the value (it may be a HETU)', async () => {
+    const hetu = '131052-308T';
+    const answers = [
+      ...[
+        '_count',
+        '_offset',
+        '_total',
+        '_sort',
+        '_cursor',
+        '_summary',
+        '_elements',
+        '_format',
+        '_include',
+        'date',
+      ].map((name) =>
+        request(app)
+          .get('/fhir/Observation')
+          .query({ [name]: name === '_elements' ? `a,${hetu}` : hetu }),
+      ),
+      request(app)
+        .get('/fhir/Observation')
+        .query({ _lastUpdated: `xx${hetu}` }),
+      request(app).get('/fhir/metadata').set('Accept', `application/x-${hetu}`),
+      request(app).post('/fhir/Practitioner').set('Content-Type', `application/x-${hetu}`).send('{}'),
+      request(app)
+        .post('/fhir/Practitioner')
+        .set('Content-Type', `application/fhir+json; charset=${hetu}`)
+        .send('{}'),
+      request(app)
+        .put(`/fhir/Practitioner/${crypto.randomUUID()}`)
+        .set({ 'Content-Type': 'application/fhir+json', 'If-Match': `W/"${hetu}"` })
+        .send('{"resourceType":"Practitioner"}'),
+    ];
+    for (const res of await Promise.all(answers)) {
+      expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+      expect(res.status, res.text).toBeLessThan(500);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.text).not.toContain(hetu);
+    }
   });
 });
 

@@ -161,7 +161,7 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(
         store.update({ ...resource, status: 'final' }, { ifMatch: 'abc' }),
         400,
-        `Invalid If-Match 'abc' (expected W/"<versionId>")`,
+        'Invalid If-Match (expected W/"<versionId>")',
         'If-Match',
       );
       const unconditional = await store.update({ ...resource, status: 'final' }, { ifMatchOptional: true });
@@ -563,7 +563,7 @@ export function storeSuite(getStore: () => Store): void {
       [
         { date: 'xx2024' },
         'date',
-        `Invalid value for 'date': unknown prefix 'xx' (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
+        `Invalid value for 'date': unknown prefix (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
       ],
       [{ date: '2024-13-01' }, 'date', `Invalid value for 'date': not a valid FHIR date/dateTime`],
       [{ date: 'ge2024-02-30' }, 'date', `Invalid value for 'date': not a valid FHIR date/dateTime`],
@@ -575,19 +575,15 @@ export function storeSuite(getStore: () => Store): void {
       [
         { _lastUpdated: 'ab2024' },
         '_lastUpdated',
-        `Invalid value for '_lastUpdated': unknown prefix 'ab' (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
+        `Invalid value for '_lastUpdated': unknown prefix (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)`,
       ],
-      [{ _count: '-1' }, '_count', `Invalid value for '_count': '-1' is not a non-negative integer`],
-      [{ _offset: 'x' }, '_offset', `Invalid value for '_offset': 'x' is not a non-negative integer`],
-      [{ _sort: 'date' }, '_sort', `Unsupported _sort 'date' (allowed: _lastUpdated, -_lastUpdated)`],
-      [{ _total: 'all' }, '_total', `Invalid value for '_total': 'all' (allowed: none, estimate, accurate)`],
+      [{ _count: '-1' }, '_count', `Invalid value for '_count': not a non-negative integer`],
+      [{ _offset: 'x' }, '_offset', `Invalid value for '_offset': not a non-negative integer`],
+      [{ _sort: 'date' }, '_sort', 'Unsupported _sort (allowed: _lastUpdated, -_lastUpdated)'],
+      [{ _total: 'all' }, '_total', `Invalid value for '_total' (allowed: none, estimate, accurate)`],
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
       [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],
-      [
-        { _cursor: 'nope' },
-        '_cursor',
-        `Invalid value for '_cursor': 'nope' is not a cursor issued by this server`,
-      ],
+      [{ _cursor: 'nope' }, '_cursor', `Invalid value for '_cursor': not a cursor issued by this server`],
     ];
     for (const [params, expression, message] of bad) {
       it(`400 for ${JSON.stringify(params)}`, async () => {

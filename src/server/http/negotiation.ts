@@ -56,7 +56,7 @@ export function responseType(format: string | undefined, accept: string | undefi
     }
     if (type === 'application/json') return 'application/json';
     if (!FHIR_JSON_NAMES.has(type) || !isR4(params)) {
-      throw notAcceptable(`_format "${format}" is not supported; use json`, '_format');
+      throw notAcceptable('this _format is not supported; use json', '_format');
     }
     return FHIR_JSON;
   }
@@ -72,7 +72,7 @@ export function responseType(format: string | undefined, accept: string | undefi
   }
   if (!best) {
     throw notAcceptable(
-      `Cannot produce any of "${accept}"; this server returns FHIR R4 (fhirVersion=4.0) as application/fhir+json or application/json`,
+      'Cannot produce any type the Accept header asks for; this server returns FHIR R4 (fhirVersion=4.0) as application/fhir+json or application/json',
     );
   }
   return best.type;
@@ -93,7 +93,7 @@ export function assertJsonType(contentType: string | undefined): ReturnType<type
       issue(
         'error',
         'not-supported',
-        `Content-Type "${contentType}" is not supported; send application/fhir+json or application/json`,
+        'this Content-Type is not supported; send application/fhir+json or application/json',
       ),
     );
   }
@@ -111,7 +111,7 @@ export function decodeText(body: Buffer, charset = 'utf-8'): string {
   } catch {
     throw new FhirError(
       415,
-      issue('error', 'not-supported', `charset "${charset}" is not supported; send UTF-8`, 'Content-Type'),
+      issue('error', 'not-supported', 'this charset is not supported; send UTF-8', 'Content-Type'),
     );
   }
   try {
