@@ -356,7 +356,7 @@ export function securitySuite(
         });
         expect(batch.status).toBe(200);
         const statuses = ((await batch.json()) as Bundle).entry?.map((e) => e.response?.status);
-        expect(statuses).toEqual(['403', '403', '403']);
+        expect(statuses).toEqual(['403 Forbidden', '403 Forbidden', '403 Forbidden']);
         const tx = await s.call(token, '', {
           method: 'POST',
           body: JSON.stringify({

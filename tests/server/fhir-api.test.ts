@@ -528,7 +528,7 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
       ],
     });
     expect(batch.status).toBe(200);
-    expect((batch.body as Bundle).entry?.map((e) => e.response?.status)).toEqual(['201 Created', '400']);
+    expect((batch.body as Bundle).entry?.map((e) => e.response?.status)).toEqual(['201 Created', '400 Bad Request']);
     expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
   });
 

@@ -339,9 +339,9 @@ describe('writes', () => {
     expect(v1.response).toMatchObject({ status: '200 OK', etag: 'W/"1"' });
     expect(v1.fullUrl).toMatch(new RegExp(`/fhir/Practitioner/${id}$`));
     expect(v1.resource).toMatchObject({ id, meta: { versionId: '1' } });
-    expect(missing.response.status).toBe('404');
-    expect(bad.response.status).toBe('400');
-    expect(notGet.response.status).toBe('400');
+    expect(missing.response.status).toBe('404 Not Found');
+    expect(bad.response.status).toBe('400 Bad Request');
+    expect(notGet.response.status).toBe('400 Bad Request');
     expect(notGet.response.outcome.issue[0].diagnostics).toContain('is not of the form Type or Type/id');
   });
 
@@ -386,7 +386,7 @@ describe('writes', () => {
     const directSearch = await request(app).get(`/fhir/Practitioner?_id=${id}&_id=${id}-other&_count=5`);
     expect(search.resource).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     expect(search.resource.total).toBe(directSearch.body.total);
-    expect(unknown.response.status).toBe('404');
+    expect(unknown.response.status).toBe('404 Not Found');
     expect(unknown.response.outcome.issue[0].expression).toEqual(['Bundle.entry[4]']);
     expect(read.response).toMatchObject({ status: '200 OK', etag: 'W/"2"' });
     expect(read.resource).toMatchObject({ id, active: false });
@@ -472,7 +472,7 @@ describe('writes', () => {
       const { patient: p, observation } = await referenced();
       const res = await post('/fhir', bundle('batch', p, 'Practitioner/never-existed-456'));
       expect(res.status).toBe(200);
-      expect(res.body.entry[0].response.status).toBe('409');
+      expect(res.body.entry[0].response.status).toBe('409 Conflict');
       expect(res.body.entry[0].response.outcome.issue[0].diagnostics).toContain(observation);
       expect(res.body.entry[1].response.status).toBe('204 No Content');
       expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);

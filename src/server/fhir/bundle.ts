@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
-import { versionedLocation } from '../http/negotiation.ts';
+import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import type { StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
@@ -247,11 +247,6 @@ async function resolveConditionalReferences(
       refs.set(ref, `${m[1]}/${found[0].id}`);
     }
   }
-}
-
-function statusLine(status: number): string {
-  const text: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content' };
-  return `${status} ${text[status] ?? ''}`.trim();
 }
 
 function entryFor(
@@ -536,7 +531,7 @@ async function runBatch(
               500,
               issue('fatal', 'exception', `entry[${index}]: the entry could not be processed`),
             );
-      results.push({ response: { status: String(failed.status), outcome: failed.outcome } });
+      results.push({ response: { status: statusLine(failed.status), outcome: failed.outcome } });
     }
   }
   return responseBundle('batch-response', results);

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { weakEtag } from '../../shared/etag.ts';
@@ -184,4 +185,9 @@ export function versionHeaders(
 
 export function versionedLocation(base: string, resource: Resource): string {
   return `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+}
+
+/** A Bundle entry's `response.status`: the code and its reason phrase (`201 Created`, `412 Precondition Failed`). */
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
 }
