@@ -379,6 +379,30 @@ describe('search', () => {
     expect(firstIssue(badCount.body)?.expression).toEqual(['_count']);
   });
 
+  it('a query string that is not percent-encoded UTF-8 is 400 naming the parameter, not a search for U+FFFD', async () => {
+    for (const [qs, expression] of [
+      ['identifier=%E0%A4%A', 'identifier'],
+      ['identifier=%ZZ', 'identifier'],
+      ['identifier=%C3%28', 'identifier'],
+      ['%E0=1', '_query'],
+    ] as const) {
+      const res = await request(app).get(`/fhir/Observation?${qs}`);
+      expect(res.status, qs).toBe(400);
+      expect(firstIssue(res.body)?.expression, qs).toEqual([expression]);
+    }
+    // Well-formed escapes (ä as UTF-8, + as a space) are read as usual.
+    expect((await request(app).get('/fhir/Observation?identifier=x%7CM%C3%A4kel%C3%A4+x')).status).toBe(200);
+    const batch = await request(app)
+      .post('/fhir')
+      .set('Content-Type', 'application/fhir+json')
+      .send({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ request: { method: 'GET', url: 'Observation?code=%E0%A4%A' } }],
+      });
+    expect(batch.body.entry[0].response.status).toBe('400 Bad Request');
+  });
+
   it('an error names the parameter or header, never quotes the value (it may be a HETU)', async () => {
     const hetu = '131052-308T';
     const answers = [
@@ -528,7 +552,10 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
       ],
     });
     expect(batch.status).toBe(200);
-    expect((batch.body as Bundle).entry?.map((e) => e.response?.status)).toEqual(['201 Created', '400 Bad Request']);
+    expect((batch.body as Bundle).entry?.map((e) => e.response?.status)).toEqual([
+      '201 Created',
+      '400 Bad Request',
+    ]);
     expect(await countByIdentifier('Practitioner', p.identifier?.[0].value as string)).toBe(1);
   });
 

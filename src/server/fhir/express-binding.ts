@@ -17,6 +17,7 @@ import type {
   RouteMatcher,
   SecurityStatement,
 } from './route-types.ts';
+import { assertQueryEncoding } from './search-params.ts';
 
 export interface BindingOptions {
   /** The store for one request (the caller's guarded store when the security layer is on). */
@@ -75,6 +76,8 @@ export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOption
   /** The single seam every FHIR request passes through. */
   const dispatch = async (req: Request, res: Response): Promise<void> => {
     res.locals.contentType = FHIR_JSON;
+    const q = req.url.indexOf('?');
+    if (q >= 0) assertQueryEncoding(req.url.slice(q + 1));
     const format = typeof req.query._format === 'string' ? req.query._format : undefined;
     res.locals.contentType = responseType(format, req.headers.accept);
     const { route, params } = dispatcher.match(req.method, req.path);

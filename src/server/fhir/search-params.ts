@@ -21,8 +21,40 @@ export function toSearchParams(query: Record<string, unknown>): Record<string, s
   return params;
 }
 
-/** A query string (`a=1&a=2&b=3`) as a parameter map with every value kept. */
+/**
+ * A query string must be percent-encoded UTF-8: a broken escape (`%A`) or bytes that are not UTF-8
+ * would otherwise be read as U+FFFD and searched for, answering 200 with nothing found. 400 naming
+ * the parameter (or `_query` when its name is what is broken); the value is not quoted.
+ */
+export function assertQueryEncoding(qs: string): void {
+  for (const part of qs.split('&')) {
+    const eq = part.indexOf('=');
+    const [name, value] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    const decoded = decodeOrUndefined(name);
+    if (decoded === undefined || decodeOrUndefined(value) === undefined)
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'invalid',
+          'The query string is not well-formed: every % must begin an escape of UTF-8 (%XX)',
+          decoded ?? '_query',
+        ),
+      );
+  }
+}
+
+function decodeOrUndefined(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A query string (`a=1&a=2&b=3`) as a parameter map with every value kept (checked first). */
 export function parseQueryString(qs: string): Record<string, string[]> {
+  assertQueryEncoding(qs);
   const params: Record<string, string[]> = {};
   for (const [k, v] of new URLSearchParams(qs)) {
     const list = params[k] ?? [];
