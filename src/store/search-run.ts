@@ -30,7 +30,8 @@ export async function runSearch(
     ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
   const [rows, total] = await Promise.all([
     s.count > 0 ? q.query<{ id: string; last_updated: string; content: string }>(sql, values) : [],
-    s.total
+    // `_count=0` asks for the count alone (there is nothing else to answer with).
+    s.total || s.count === 0
       ? q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s.from} WHERE ${s.where}`, s.values)
       : undefined,
   ]);
@@ -43,6 +44,8 @@ export async function runSearch(
     ignored: s.ignored,
   };
   if (total) result.total = total[0].n;
+  // Every match is on this first page: the total is known exactly, at no cost.
+  else if (rows.length <= s.count && s.offset === 0 && !s.cursor) result.total = page.length;
   if (s.includes.length && page.length) {
     result.included = await runIncludes(
       q,

@@ -73,7 +73,7 @@ export interface SearchOptions {
 
 export interface SearchResult {
   resources: Resource[];
-  /** Only with `_total=accurate`. */
+  /** With `_total=accurate` or `_count=0`, and whenever every match is on the first page. */
   total?: number;
   offset: number;
   count: number;

@@ -480,12 +480,17 @@ export function storeSuite(getStore: () => Store): void {
       ).toBe(second.id);
       const desc = await store.search('Observation', { patient, _sort: '-_lastUpdated' });
       expect(desc.resources.map((r) => r.id)).toEqual([third.id, second.id, first.id]);
-      expect(desc.total).toBeUndefined();
+      // Every match on the first page: the total is known without asking.
+      expect(desc.total).toBe(3);
+      const firstOfTwo = await store.search('Observation', { patient, _count: '2' });
+      expect(firstOfTwo.total).toBeUndefined(); // more pages: only _total=accurate counts them
       expect((await store.search('Observation', { patient })).count).toBe(20);
       expect((await store.search('Observation', { patient, _count: '5000' })).count).toBe(1000);
       const zero = await store.search('Observation', { patient, _count: '0', _total: 'accurate' });
       expect(zero.resources).toEqual([]);
       expect(zero.total).toBe(3);
+      // _count=0 alone asks for the count (there is nothing else to answer with).
+      expect((await store.search('Observation', { patient, _count: '0' })).total).toBe(3);
     });
 
     it('searches other resource types by their own paths', async () => {
