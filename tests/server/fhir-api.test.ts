@@ -743,6 +743,31 @@ describe('transaction and batch', () => {
     expect(stored.body.subject.reference).toBe(`Patient/${patientId}`);
   });
 
+  it('refuses a transaction that changes one resource twice (400 naming the second entry), before any work', async () => {
+    const made = await post(loose, '/fhir/Practitioner', practitioner());
+    const id = made.body.id as string;
+    const before = await request(app).get(`/fhir/Practitioner/${id}/_history`);
+    const res = await post(loose, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: { ...made.body, active: true },
+          request: { method: 'PUT', url: `Practitioner/${id}`, ifMatch: 'W/"1"' },
+        },
+        { request: { method: 'DELETE', url: `Practitioner/${id}` } },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)).toMatchObject({
+      code: 'duplicate',
+      expression: ['Bundle.entry[1].request.url'],
+      diagnostics: `entry[1]: Practitioner/${id} is the target of entry[0] too; a transaction may change each resource once`,
+    });
+    const after = await request(app).get(`/fhir/Practitioner/${id}/_history`);
+    expect((after.body as Bundle).total).toBe((before.body as Bundle).total);
+  });
+
   it('points references at the resource a conditional create found, also between conditional entries', async () => {
     const value = uniqueUrn();
     const existing = await post(loose, '/fhir/Patient', {

@@ -381,6 +381,7 @@ async function runTransaction(
     }
   }
   assertLocalReferencesResolve(parsed, seen);
+  assertDistinctTargets(parsed);
   await resolveConditionalReferences(store, parsed, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
@@ -449,6 +450,33 @@ async function runTransaction(
     }),
   );
   return responseBundle('transaction-response', results);
+}
+
+/**
+ * A transaction touches each resource once (R4 http.html#trules: overlapping identities fail the
+ * transaction): two PUT or DELETE entries on one `Type/id` are a 400 naming the second, before any
+ * work, rather than a version conflict half-way through.
+ */
+function assertDistinctTargets(parsed: ParsedEntry[]): void {
+  const first = new Map<string, number>();
+  for (const e of parsed) {
+    if ((e.method !== 'PUT' && e.method !== 'DELETE') || !e.id) continue;
+    const target = `${e.type}/${e.id}`;
+    const earlier = first.get(target);
+    if (earlier === undefined) {
+      first.set(target, e.index);
+      continue;
+    }
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'duplicate',
+        `entry[${e.index}]: ${target} is the target of entry[${earlier}] too; a transaction may change each resource once`,
+        `Bundle.entry[${e.index}].request.url`,
+      ),
+    );
+  }
 }
 
 /** A `urn:uuid:` reference must name some entry's fullUrl: 400 naming the entry that holds it. */
