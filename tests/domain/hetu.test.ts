@@ -45,6 +45,14 @@ describe('HETU details', () => {
       reason: "check character 'c' is not one of 0–9 and A–Y without G, I, O, Q and Z",
     });
     expect(checkHetuFormat('010181-900Z').failure).toBe('check-character');
+    // G, I, O and Q fit the shape's letter range but are never check characters: said so, not "does not match".
+    for (const c of ['G', 'I', 'O', 'Q'])
+      expect(checkHetuFormat(`010181-900${c}`), c).toEqual({
+        valid: false,
+        failure: 'check-character',
+        reason: `check character '${c}' is not one of 0–9 and A–Y without G, I, O, Q and Z`,
+      });
+    expect(checkHetuFormat('010181-001H').reason).toBe('the individual number is not issued (002–999)');
     expect(checkHetuFormat('010181G900C')).toMatchObject({
       failure: 'century-sign',
       reason: "century sign 'G' is not one of + - Y X W V U A B C D E F",

@@ -54,7 +54,7 @@ describe('domain validation names the field and the rule', () => {
       validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }),
     );
     expect(r.issue.diagnostics).toBe(
-      'tyk-hetu-1: Client.hetu: individual number 000 is not issued (002–999)',
+      'tyk-hetu-1: Client.hetu: the individual number is not issued (002–999)',
     );
   });
 

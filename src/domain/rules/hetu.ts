@@ -113,9 +113,10 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
     return {
       valid: false,
       failure: 'individual-number',
-      reason: `individual number ${m[5]} is not issued (002–999)`,
+      reason: 'the individual number is not issued (002–999)',
     };
   }
+  if (!CHECK_CHARS.includes(m[6]!)) return shapeFailure(hetu); // G, I, O, Q: never a check character
   const expected = hetuCheckCharacter(m[1]! + m[2]! + m[3]!, m[5]!);
   if (expected !== m[6]) {
     return {

@@ -348,13 +348,11 @@ export async function processBundle(
     : runBatch(store, ctx, entries, prefer);
 }
 
-async function runTransaction(
-  store: StoreWrites,
-  ctx: BundleContext,
-  entries: BundleEntry[],
-  prefer: ReturnPreference,
-): Promise<Bundle> {
-  const parsed = entries.map((entry, i) => parseEntry(entry, i, ctx));
+/**
+ * Each fullUrl once (400 naming a repeat); a POST with a `urn:uuid:` fullUrl gets its id now, and
+ * the map from every `urn:uuid:` fullUrl to the `Type/id` its references are rewritten to.
+ */
+function assignFullUrls(parsed: ParsedEntry[]): { refs: Map<string, string>; seen: Set<string> } {
   const refs = new Map<string, string>();
   const seen = new Set<string>();
   for (const e of parsed) {
@@ -380,6 +378,17 @@ async function runTransaction(
       refs.set(e.fullUrl, `${e.type}/${e.id}`);
     }
   }
+  return { refs, seen };
+}
+
+async function runTransaction(
+  store: StoreWrites,
+  ctx: BundleContext,
+  entries: BundleEntry[],
+  prefer: ReturnPreference,
+): Promise<Bundle> {
+  const parsed = entries.map((entry, i) => parseEntry(entry, i, ctx));
+  const { refs, seen } = assignFullUrls(parsed);
   assertLocalReferencesResolve(parsed, seen);
   assertDistinctTargets(parsed);
   await resolveConditionalReferences(store, parsed, refs);
