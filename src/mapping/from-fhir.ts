@@ -42,6 +42,7 @@ import {
   domainIssues,
   finnishDay,
   finnishDayOf,
+  parseHetu,
   recordIssues,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
@@ -171,6 +172,16 @@ function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K]
   if (value !== undefined) target[key] = value;
 }
 
+/**
+ * With a HETU the domain keeps no birth date of its own (the HETU carries it): one that says another
+ * day is an error in the record, not something to drop quietly. Neither value is quoted.
+ */
+function assertBirthDateFitsHetu(hetu: string, birthDate: string, path: string): void {
+  const parsed = parseHetu(hetu);
+  if (parsed.valid && parsed.value.birthDate !== birthDate)
+    fail(path, 'is not the birth date the HETU carries (birth-date-from-hetu)');
+}
+
 function readClient(p: Patient, r: Reader): Client {
   const ids = p.identifier ?? [];
   const hetu = ids.find((i) => i.system === MAP.identifiers.hetu.system)?.value;
@@ -189,6 +200,7 @@ function readClient(p: Patient, r: Reader): Client {
   put(c, 'hetu', hetu);
   if (temp?.system && temp.value) c.temporaryId = { system: temp.system, value: temp.value };
   if (!hetu) put(c, 'birthDate', p.birthDate);
+  else if (p.birthDate !== undefined) assertBirthDateFitsHetu(hetu, p.birthDate, `${r.path}.birthDate`);
   put(c, 'gender', p.gender);
   const municipality = p.extension?.find((e) => e.url === MAP.extensions.municipality)?.valueCoding?.code;
   put(c, 'municipality', municipality);

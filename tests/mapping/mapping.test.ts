@@ -482,6 +482,15 @@ describe('fromFhir', () => {
     expect(redacted.meta?.security?.map((s) => s.code)).toEqual(['TURVAKIELTO', 'REDACTED']);
   });
 
+  it('refuses a Patient whose birthDate is not the day its HETU carries (nothing dropped quietly)', () => {
+    const [patient] = toResources('client', suvi.client) as Patient[];
+    expect(patient!.birthDate).toBe('1995-03-12');
+    expect(fromFhir(patient!).value).toMatchObject({ hetu: suvi.client.hetu });
+    const wrong = () => fromFhir({ ...patient!, birthDate: '1999-01-01' });
+    expect(wrong).toThrow('Patient.birthDate: is not the birth date the HETU carries (birth-date-from-hetu)');
+    expect(wrong).not.toThrow(/1995|120395/);
+  });
+
   it('reads the official current name, not an old one', () => {
     const [patient] = toResources('client', suvi.client) as Patient[];
     const official = patient!.name![0]!;
