@@ -485,6 +485,30 @@ describe('formats and Prefer', () => {
     expect(oo.body.resourceType).toBe('OperationOutcome');
     const full = await post(app, '/fhir/Practitioner', practitioner()).set('Prefer', 'return=representation');
     expect(full.body.resourceType).toBe('Practitioner');
+    // RFC 7240: the answer says which preference it honoured, and nothing without one.
+    expect([minimal, oo, full].map((r) => r.headers['preference-applied'])).toEqual([
+      'return=minimal',
+      'return=OperationOutcome',
+      'return=representation',
+    ]);
+    const plain = await post(app, '/fhir/Practitioner', practitioner());
+    expect(plain.headers['preference-applied']).toBeUndefined();
+    const lenient = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ colour: 'blue' })
+      .set('Prefer', 'handling=lenient, return=minimal');
+    expect(lenient.headers['preference-applied']).toBe('handling=lenient');
+    const strict = await request(app).get('/fhir/Practitioner').query({ _count: '1' });
+    expect(strict.headers['preference-applied']).toBeUndefined();
+  });
+
+  it('POST _search refuses a body that is not percent-encoded UTF-8, naming the parameter', async () => {
+    const res = await request(app)
+      .post('/fhir/Observation/_search')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('code=%E0%A4%A');
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.expression).toEqual(['code']);
   });
 });
 
@@ -947,6 +971,19 @@ describe('$validate', () => {
 });
 
 describe('metadata and operations endpoints', () => {
+  it('answers mode=full and mode=normative with the statement; mode=terminology is 400, not a statement of the wrong kind', async () => {
+    for (const mode of ['full', 'normative']) {
+      const res = await request(app).get('/fhir/metadata').query({ mode });
+      expect([res.status, res.body.resourceType], mode).toEqual([200, 'CapabilityStatement']);
+    }
+    const terminology = await request(app).get('/fhir/metadata').query({ mode: 'terminology' });
+    expect(terminology.status).toBe(400);
+    expect(firstIssue(terminology.body)).toMatchObject({ code: 'not-supported', expression: ['mode'] });
+    const other = await request(app).get('/fhir/metadata').query({ mode: 'everything' });
+    expect(other.status).toBe(400);
+    expect(firstIssue(other.body)?.diagnostics).toBe('mode may be full, normative or terminology');
+  });
+
   it('generates a CapabilityStatement from what is implemented', async () => {
     const res = await request(app).get('/fhir/metadata');
     expect(res.status).toBe(200);

@@ -8,6 +8,7 @@ import {
   decodeText,
   parseMediaType,
   parsePrefer,
+  preferenceApplied,
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
@@ -26,6 +27,7 @@ import {
   updateResource,
 } from './interactions.ts';
 import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
+import { assertQueryEncoding } from './search-params.ts';
 import { shapeResourceJson, wantsShaping } from './shaping.ts';
 
 function header(req: FhirRequest, name: string): string | undefined {
@@ -58,9 +60,10 @@ function written(
   status: number,
   location: boolean,
 ): FhirResponse {
-  const headers = versionHeaders(resource.meta);
+  const preferences = parsePrefer(req.headers.prefer);
+  const headers = { ...versionHeaders(resource.meta), ...preferenceApplied(preferences, ['return']) };
   if (location) headers.Location = versionedLocation(ctx.base, resource);
-  const prefer = parsePrefer(req.headers.prefer).return;
+  const prefer = preferences.return;
   if (prefer === 'minimal') return { status, headers };
   if (prefer === 'OperationOutcome') {
     const text = status === 201 ? 'Created' : 'OK';
@@ -114,16 +117,11 @@ export const remove: FhirHandler = async (req, ctx) => {
   return { status: 204, headers };
 };
 
-export const searchType: FhirHandler = async (req, ctx) => ({
-  status: 200,
-  json: await searchTypeJson(
-    ctx.store,
-    ctx,
-    req.params.type,
-    req.query,
-    parsePrefer(req.headers.prefer).lenient,
-  ),
-});
+export const searchType: FhirHandler = async (req, ctx) => {
+  const prefer = parsePrefer(req.headers.prefer);
+  const json = await searchTypeJson(ctx.store, ctx, req.params.type, req.query, prefer.lenient);
+  return { status: 200, headers: preferenceApplied(prefer, ['handling']), json };
+};
 
 /** POST _search: form parameters in the body, joined with any in the URL. */
 export const searchTypePost: FhirHandler = async (req, ctx) => {
@@ -137,7 +135,9 @@ export const searchTypePost: FhirHandler = async (req, ctx) => {
   }
   const query: Record<string, string | string[]> = { ...req.query };
   if (req.body?.length) {
-    for (const [k, v] of new URLSearchParams(decodeText(req.body, form?.params.get('charset')))) {
+    const text = decodeText(req.body, form?.params.get('charset'));
+    assertQueryEncoding(text);
+    for (const [k, v] of new URLSearchParams(text)) {
       const prev = query[k];
       query[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
     }
@@ -174,9 +174,11 @@ export const transaction: FhirHandler = async (req, ctx) => {
     { maxDepth: ctx.limits.jsonDepth },
     'a Bundle',
   );
+  const prefer = parsePrefer(req.headers.prefer);
   return {
     status: 200,
-    body: await processBundle(ctx.store, ctx, body, parsePrefer(req.headers.prefer).return),
+    headers: preferenceApplied(prefer, ['return']),
+    body: await processBundle(ctx.store, ctx, body, prefer.return),
   };
 };
 

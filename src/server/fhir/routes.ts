@@ -1,20 +1,40 @@
 // The FHIR REST API as data: one row per interaction. The Express binding, the dispatcher and the
 // CapabilityStatement are all derived from this table, so adding an interaction is adding a row.
+import { FhirError, issue } from '../../shared/outcome.ts';
 import { buildCapabilityStatement } from './capability.ts';
 import * as h from './handlers.ts';
 import type { DeclaredInteractions, FhirHandler, FhirRoute } from './route-types.ts';
 
-/** `GET /metadata`: the CapabilityStatement, its interactions read off this very table. */
-const metadata: FhirHandler = (_req, ctx) => ({
-  status: 200,
-  body: buildCapabilityStatement({
+/**
+ * `GET /metadata`: the CapabilityStatement, its interactions read off this very table. `mode=full`
+ * and `mode=normative` get it; `mode=terminology` asks for TerminologyCapabilities, which this server
+ * does not publish (400 rather than an answer of the wrong kind).
+ */
+const metadata: FhirHandler = (req, ctx) => {
+  const mode = req.query.mode;
+  if (mode !== undefined && mode !== 'full' && mode !== 'normative')
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        mode === 'terminology' ? 'not-supported' : 'invalid',
+        mode === 'terminology'
+          ? 'This server publishes no TerminologyCapabilities (mode=terminology); mode may be full or normative'
+          : 'mode may be full, normative or terminology',
+        'mode',
+      ),
+    );
+  return { status: 200, body: capabilityStatement(ctx) };
+};
+
+const capabilityStatement = (ctx: Parameters<FhirHandler>[1]) =>
+  buildCapabilityStatement({
     base: ctx.base,
     strict: ctx.strict,
     profiles: ctx.policy.profiles,
     declared: declaredInteractions(FHIR_ROUTES),
     ...(ctx.security ? { security: ctx.security } : {}),
-  }),
-});
+  });
 
 /** In match order: a literal segment (`_history`, `$validate`) wins over a `:param` at the same place. */
 export const FHIR_ROUTES: readonly FhirRoute[] = [

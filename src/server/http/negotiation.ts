@@ -130,6 +130,18 @@ export interface Prefer {
   lenient: boolean;
 }
 
+/** RFC 7240 Preference-Applied: the preferences of `prefer` this answer honours (none: no header). */
+export function preferenceApplied(
+  prefer: Prefer,
+  honoured: Array<'return' | 'handling'>,
+): Record<string, string> {
+  const applied = [
+    ...(honoured.includes('return') && prefer.return ? [`return=${prefer.return}`] : []),
+    ...(honoured.includes('handling') && prefer.lenient ? ['handling=lenient'] : []),
+  ];
+  return applied.length ? { 'Preference-Applied': applied.join(', ') } : {};
+}
+
 export function parsePrefer(raw: string | string[] | undefined): Prefer {
   const header = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
   const ret = /return=(minimal|representation|OperationOutcome)/.exec(header)?.[1] as Prefer['return'];
