@@ -12,7 +12,7 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { consentNotInForce } from './rules/consent.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
-import { parseHetu } from './rules/hetu.ts';
+import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
 import { checkPlanActivity } from './rules/plan.ts';
 import {
   AssessmentSchema,
@@ -133,6 +133,15 @@ function periodIssues(
 const RULES: { [K in DomainKind]: Rules<K> } = {
   client: (c, base) => {
     const out: OperationOutcomeIssue[] = [];
+    // The local id travels in URLs (/api/clients/<id>), request logs and the local-id identifier.
+    if (checkHetuFormat(c.id).valid)
+      out.push(
+        ruleIssue(
+          `${base}.id`,
+          'local-id-not-hetu',
+          'a local id must not be a HETU (ids travel in URLs and logs); give the HETU as hetu',
+        ),
+      );
     if (c.hetu === undefined && c.temporaryId === undefined) {
       out.push(ruleIssue(`${base}.hetu`, 'client-id', 'either hetu or temporaryId is required'));
     }

@@ -49,6 +49,20 @@ describe('domain validation names the field and the rule', () => {
     }
   });
 
+  it('a client whose local id is a HETU is refused (ids travel in URLs and logs), naming no HETU', () => {
+    const r = firstIssue(() =>
+      validateDomain('client', { id: '010181-900C', hetu: '010181-900C', name: { family: 'X', given: [] } }),
+    );
+    expect(r.field).toBe('Client.id');
+    expect(r.issue.diagnostics).toBe(
+      'local-id-not-hetu: Client.id: a local id must not be a HETU (ids travel in URLs and logs); give the HETU as hetu',
+    );
+    // An id that only looks like one (no valid check character) is an ordinary id.
+    expect(() =>
+      validateDomain('client', { id: '010181-900D', hetu: '010181-900C', name: { family: 'X', given: [] } }),
+    ).not.toThrow();
+  });
+
   it('HETU with an individual number never issued → tyk-hetu-1', () => {
     const r = firstIssue(() =>
       validateDomain('client', { id: 'c1', hetu: '010181-000B', name: { family: 'X', given: [] } }),
