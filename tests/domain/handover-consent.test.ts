@@ -245,6 +245,17 @@ describe('the client relationship ends (endTeam)', () => {
       rule: 'team-ended',
       reason: 'the team ended on 2026-06-30, but the period of doc ends after it',
     });
+    // A team posted as ended on a day still to come is refused as endTeam refuses it.
+    const future = {
+      ...late,
+      ended: '2099-01-01',
+      members: late.members.map((m) => ({ ...m, period: { ...m.period, end: '2098-12-31' } })),
+    };
+    expect(checkResponsibleWorkers(future)).toEqual({
+      valid: false,
+      rule: 'team-ended',
+      reason: '2099-01-01 is in the future; a team ends on or before today',
+    });
   });
 });
 

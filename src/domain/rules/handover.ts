@@ -39,10 +39,18 @@ export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): Responsibl
 
 /**
  * A team whose client relationship ended: no current worker is needed any more, and every member's
- * period has ended (the CareTeam invariant `tyk-ctm-2`), by the day the relationship did (`team-ended`).
+ * period has ended (the CareTeam invariant `tyk-ctm-2`), by the day the relationship did, which is
+ * not after today (`team-ended`).
  */
 function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): ResponsibleWorkerCheck {
   const names = (ms: TeamMember[]) => ms.map((m) => m.professionalId).join(' and ');
+  // A day still to come is a plan: the team stays active until it comes.
+  if (ended > finnishDay())
+    return {
+      valid: false,
+      rule: 'team-ended',
+      reason: `${ended} is in the future; a team ends on or before today`,
+    };
   const open = team.members.filter((m) => m.period.end === undefined);
   if (open.length)
     return {
@@ -75,15 +83,15 @@ export function endTeam(team: ResponsibleWorkerTeam, when: string | Date): TeamE
   if (date === undefined) return { ok: false, reason: notADay('date') };
   if (team.ended !== undefined)
     return { ok: false, reason: `team ${team.id} already ended on ${team.ended}` };
-  // The relationship has ended by then: a later day is a plan, and the team stays active until it comes.
-  if (date > finnishDay())
-    return { ok: false, reason: `${date} is in the future; a team ends on or before today` };
   const late = team.members.find((m) => m.period.start > date);
   if (late) return { ok: false, reason: `${late.professionalId}'s period begins after ${date}` };
   const members = team.members.map((m) =>
     m.period.end === undefined || m.period.end > date ? { ...m, period: { ...m.period, end: date } } : m,
   );
-  return { ok: true, team: { ...team, members, ended: date }, reason: `team ${team.id} ended on ${date}` };
+  const ended = { ...team, members, ended: date };
+  const check = checkEndedTeam(ended, date);
+  if (!check.valid) return { ok: false, reason: check.reason };
+  return { ok: true, team: ended, reason: `team ${team.id} ended on ${date}` };
 }
 
 /** Who were the responsible workers on a date (history included): one, or a pair or a network. */
