@@ -4,7 +4,7 @@
  * always gets the same identifier, so re-sending it is a conditional-create no-op.
  */
 import { hash } from 'node:crypto';
-import type { Identifier, Reference } from '@medplum/fhirtypes';
+import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import { type FhirKind, MAP } from './config.ts';
 
@@ -143,4 +143,25 @@ export function localIdOf(
   if (local !== undefined) return local;
   const business = ids?.find((i) => i.system === MAP.identifiers.business)?.value;
   return business?.startsWith('urn:uuid:') ? business.slice('urn:uuid:'.length) : undefined;
+}
+
+/** The HETUs a resource carries as identifiers. */
+function hetusOf(r: Resource): string[] {
+  return ([] as Identifier[])
+    .concat((r as { identifier?: Identifier | Identifier[] }).identifier ?? [])
+    .filter((i) => i?.system === MAP.identifiers.hetu.system && typeof i.value === 'string')
+    .map((i) => i.value as string);
+}
+
+/**
+ * `tyk-id-2`: two Patients found to be "the same" by business identifier are two different people
+ * when both carry a HETU and they share none (typically two senders keeping the SDK's default
+ * local-id system, so that their clients `c1` got one identifier). Writing one over the other, or
+ * the data of one onto the other, would merge two people's records.
+ */
+export function differentClients(incoming: Resource, matched: Resource): boolean {
+  if (incoming.resourceType !== 'Patient' || matched.resourceType !== 'Patient') return false;
+  const mine = hetusOf(incoming);
+  const theirs = hetusOf(matched);
+  return mine.length > 0 && theirs.length > 0 && !mine.some((h) => theirs.includes(h));
 }

@@ -4,7 +4,13 @@ export { DomainBuilder, RecordBuilder, workAbility } from './builders.ts';
 export { consentForDisclosure } from './consent-reader.ts';
 export { canonical, type FhirKind, profileUrl } from './config.ts';
 export { type DomainObject, type FromFhirOptions, fromFhir, kindOf, type ScoreReading } from './from-fhir.ts';
-export { businessUuid, fullUrl, type IdentityOptions, localIdSystem } from './identity.ts';
+export {
+  businessUuid,
+  differentClients,
+  fullUrl,
+  type IdentityOptions,
+  localIdSystem,
+} from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { codeFrom, concept, display, type Language } from './terminology.ts';
 export { toFhir, toResources } from './to-fhir.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { HETU_SYSTEM } from '../../domain/index.ts';
+import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -76,26 +76,13 @@ export function assertCriteriaMatchBody(criteria: string, resource: Resource): v
   }
 }
 
-/** The HETUs a resource carries as identifiers. */
-function hetusOf(r: Resource): string[] {
-  type Id = { system?: string; value?: string };
-  return ([] as Id[])
-    .concat((r as { identifier?: Id | Id[] }).identifier ?? [])
-    .filter((i) => i?.system === HETU_SYSTEM && typeof i.value === 'string')
-    .map((i) => i.value as string);
-}
-
 /**
- * `tyk-id-2`: a conditional create that found a Patient by business identifier must be about the same
- * person. When both carry a HETU and none is shared, two clients share one "globally unique"
- * identifier (typically two senders keeping the SDK's default local-id system) and everything
- * written for the second would land on the first: 409, nothing written. No HETU is quoted.
+ * `tyk-id-2` (`differentClients`): a conditional create that found a Patient by business identifier
+ * must be about the same person, or everything written for the second would land on the first: 409,
+ * nothing written. No HETU is quoted.
  */
 export function assertSameClient(incoming: Resource, matched: Resource): void {
-  if (incoming.resourceType !== 'Patient') return;
-  const mine = hetusOf(incoming);
-  const theirs = hetusOf(matched);
-  if (!mine.length || !theirs.length || mine.some((h) => theirs.includes(h))) return;
+  if (!differentClients(incoming, matched)) return;
   throw new FhirError(
     409,
     issue(
