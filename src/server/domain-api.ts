@@ -11,7 +11,8 @@ import {
 import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
 import { weakEtag } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { processBundle } from './fhir/bundle.ts';
+import { processBundle, rewriteReferences } from './fhir/bundle.ts';
+import { assertSameClient } from './fhir/interactions.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
@@ -180,6 +181,8 @@ async function writeAll(
 ): Promise<{ resources: Resource[]; created: boolean }> {
   const bundle: Bundle = transactionBundle(resources);
   const unchanged: Resource[] = [];
+  // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
+  const leftOut = new Map<string, string>();
   for (const entry of [...(bundle.entry ?? [])]) {
     const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
     const ids = Array.isArray(resource.identifier)
@@ -192,8 +195,10 @@ async function writeAll(
     const [[existing]] = await store.findByIdentifiers(resource.resourceType, [
       { system: BUSINESS_SYSTEM, value: business },
     ]);
+    if (existing) assertSameClient(resource, existing); // a new version may not swap the person
     if (existing && sameContent(existing, resource)) {
       unchanged.push(existing);
+      if (entry.fullUrl) leftOut.set(entry.fullUrl, `${existing.resourceType}/${existing.id}`);
       bundle.entry = bundle.entry?.filter((e) => e !== entry);
     } else if (existing) {
       entry.resource = { ...resource, id: existing.id };
@@ -204,6 +209,7 @@ async function writeAll(
       };
     }
   }
+  if (leftOut.size) bundle.entry = bundle.entry?.map((e) => rewriteReferences(e, leftOut));
   const response = await processBundle(store, ctx, bundle, 'representation');
   const entries = response.entry ?? [];
   return {

@@ -1,9 +1,9 @@
-import type { Bundle, CareTeam } from '@medplum/fhirtypes';
+import type { Bundle, CareTeam, Resource } from '@medplum/fhirtypes';
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The SDK's persona records (the source of examples/personas/*.json).
-import { maija } from '../../examples/tools/personas.ts';
+import { maija, suvi } from '../../examples/tools/personas.ts';
 import { endTeam } from '../../src/domain/index.ts';
 import { type Fixture, openFixture } from './helpers.ts';
 
@@ -32,6 +32,30 @@ describe('domain API', () => {
     expect(again.body.resources.map((r: { meta: { versionId: string } }) => r.meta.versionId)).toEqual(
       res.body.resources.map(() => '1'),
     );
+  });
+
+  it('a record that shares unchanged objects with what is stored goes in, its references pointing at the stored ones', async () => {
+    // Suvi's record names the organization Maija's brought in, unchanged: it is left out of the
+    // transaction, and what referred to it names the stored Organization.
+    const res = await postJson('/api/records', suvi);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    // A changed plan in an otherwise unchanged record is a new version of the plan alone.
+    const plan = { ...suvi.plans![0]!, title: `${suvi.plans![0]!.title ?? 'Suunnitelma'} (päivitetty)` };
+    const again = await postJson('/api/records', { ...suvi, plans: [plan, ...suvi.plans!.slice(1)] });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    const carePlans = (again.body.resources as Resource[]).filter((r) => r.resourceType === 'CarePlan');
+    expect(carePlans.map((r) => r.meta?.versionId)).toContain('2');
+  });
+
+  it('refuses a client whose HETU would change under the same identifier (tyk-id-2); the Patient stays', async () => {
+    const res = await postJson('/api/clients', { ...maija.client, hetu: suvi.client.hetu });
+    expect(res.status).toBe(409);
+    expect(res.body.issue[0].diagnostics).toMatch(/^tyk-id-2: /);
+    expect(JSON.stringify(res.body)).not.toContain(suvi.client.hetu);
+    const found = await request(app)
+      .get('/fhir/Patient')
+      .query({ identifier: `urn:oid:1.2.246.21|${maija.client.hetu}` });
+    expect((found.body as Bundle).entry?.[0]?.resource?.meta?.versionId).toBe('1');
   });
 
   it('maps the current plan, the responsible worker and active consents back to domain objects', async () => {
