@@ -21,6 +21,7 @@ export {
   recordIssues,
   SCHEMAS,
   validateDomain,
+  validateHandoverRequest,
   validateRecord,
 } from './validate.ts';
 export { projectPath, readProjectJson } from '../shared/project-files.ts';

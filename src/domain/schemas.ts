@@ -12,6 +12,7 @@ import {
   ONWARD_PATHS,
   PHASES,
   PLAN_CATEGORIES,
+  RESPONSIBLE_WORKER_KINDS,
   TRIGGERS,
   WORK_ABILITY_SERVICES,
 } from './codes.ts';
@@ -287,6 +288,17 @@ export const TeamSchema = Type.Object(
     members: Type.Array(TeamMemberSchema, { minItems: 1 }),
     /** The day the client relationship ended (*asiakkuus päättyi*): every member's period ends by then. */
     ended: Type.Optional(DateOnly),
+  },
+  strict,
+);
+
+/** A handover to the next responsible worker (`handOver`), as the domain API receives it. */
+export const HandoverRequestSchema = Type.Object(
+  {
+    professionalId: LocalId,
+    role: code(RESPONSIBLE_WORKER_KINDS, 'responsible-worker kind'),
+    date: DateOnly,
+    from: Type.Optional(LocalId),
   },
   strict,
 );

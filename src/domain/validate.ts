@@ -12,12 +12,14 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { consentNotInForce } from './rules/consent.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
+import type { HandoverRequest } from './rules/handover.ts';
 import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
 import { checkPlanActivity } from './rules/plan.ts';
 import {
   AssessmentSchema,
   ClientSchema,
   ConsentSchema,
+  HandoverRequestSchema,
   OrganizationSchema,
   ProfessionalSchema,
   RecordSchema,
@@ -31,7 +33,7 @@ import type { DomainKind, DomainTypes, WorkAbilityRecord } from './types.ts';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** The FHIR-style type name used in error expressions for each kind. */
-export const KIND_LABEL: Record<DomainKind | 'record', string> = {
+export const KIND_LABEL: Record<DomainKind | 'record' | 'handover', string> = {
   client: 'Client',
   organization: 'Organization',
   professional: 'Professional',
@@ -42,9 +44,10 @@ export const KIND_LABEL: Record<DomainKind | 'record', string> = {
   referral: 'Referral',
   team: 'ResponsibleWorkerTeam',
   record: 'WorkAbilityRecord',
+  handover: 'HandoverRequest',
 };
 
-export const SCHEMAS: Record<DomainKind | 'record', TSchema> = {
+export const SCHEMAS: Record<DomainKind | 'record' | 'handover', TSchema> = {
   client: ClientSchema,
   organization: OrganizationSchema,
   professional: ProfessionalSchema,
@@ -55,6 +58,7 @@ export const SCHEMAS: Record<DomainKind | 'record', TSchema> = {
   referral: ReferralSchema,
   team: TeamSchema,
   record: RecordSchema,
+  handover: HandoverRequestSchema,
 };
 
 /** Invalid domain input: `field` is the first offending field; `outcome` lists every problem. */
@@ -71,7 +75,7 @@ export class DomainValidationError extends FhirError {
 const ajv = addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }));
 ajv.addKeyword('kind').addKeyword('modifier').addKeyword('patternText');
 const compiled = new Map<string, ValidateFunction>();
-function validatorFor(kind: DomainKind | 'record'): ValidateFunction {
+function validatorFor(kind: DomainKind | 'record' | 'handover'): ValidateFunction {
   let fn = compiled.get(kind);
   if (!fn) {
     fn = ajv.compile(SCHEMAS[kind]);
@@ -200,7 +204,7 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   team: (t, base) => {
     const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
     const workers = checkResponsibleWorkers(t);
-    if (!workers.valid) out.push(ruleIssue(`${base}.members`, workers.rule, workers.reason));
+    if (!workers.valid) out.push(ruleIssue(`${base}.${workers.field}`, workers.rule, workers.reason));
     return out;
   },
 };
@@ -214,6 +218,14 @@ export function domainIssues<K extends DomainKind>(
   const fn = validatorFor(kind);
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
   return RULES[kind](value as DomainTypes[K], base);
+}
+
+/** A handover request's shape (`HandoverRequest`), or DomainValidationError naming the field. */
+export function validateHandoverRequest(value: unknown): HandoverRequest {
+  const fn = validatorFor('handover');
+  if (!fn(value))
+    throw new DomainValidationError((fn.errors ?? []).map((e) => ajvIssue(KIND_LABEL.handover, e)));
+  return value as HandoverRequest;
 }
 
 /** Validates a domain object of `kind` and returns it typed, or throws DomainValidationError. */

@@ -3,10 +3,10 @@ import express, { type Request, type Response } from 'express';
 import {
   type DomainKind,
   type DomainTypes,
-  type HandoverRequest,
   type ResponsibleWorkerTeam,
   currentResponsibleWorkers,
   handOver,
+  validateHandoverRequest,
 } from '../domain/index.ts';
 import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
 import { weakEtag } from '../shared/etag.ts';
@@ -83,7 +83,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   router.post('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
     const store = storeFor(res);
-    const request = body(req) as HandoverRequest;
+    const request = validateHandoverRequest(body(req));
     const current = await currentTeam(store, req.params.clientId as string);
     if (!current)
       throw FhirError.notFound(

@@ -138,6 +138,7 @@ describe('responsible-worker handover', () => {
     expect(checkResponsibleWorkers({ ...team, members: [team.members[1]!] })).toEqual({
       valid: false,
       rule: 'tyk-ctm-1',
+      field: 'members',
       reason: 'no current responsible worker; at least one required',
     });
   });
@@ -224,6 +225,7 @@ describe('the client relationship ends (endTeam)', () => {
     expect(checkResponsibleWorkers(open)).toEqual({
       valid: false,
       rule: 'tyk-ctm-2',
+      field: 'members',
       reason: 'the team ended on 2026-06-30, but the period of nurse and doc has no end',
     });
     expect(domainIssues('team', open).map((i) => [i.expression?.[0], i.diagnostics])).toEqual([
@@ -243,6 +245,7 @@ describe('the client relationship ends (endTeam)', () => {
     expect(checkResponsibleWorkers(late)).toEqual({
       valid: false,
       rule: 'team-ended',
+      field: 'members',
       reason: 'the team ended on 2026-06-30, but the period of doc ends after it',
     });
     // A team posted as ended on a day still to come is refused as endTeam refuses it.
@@ -254,8 +257,10 @@ describe('the client relationship ends (endTeam)', () => {
     expect(checkResponsibleWorkers(future)).toEqual({
       valid: false,
       rule: 'team-ended',
+      field: 'ended',
       reason: '2099-01-01 is in the future; a team ends on or before today',
     });
+    expect(domainIssues('team', future)[0]?.expression).toEqual(['ResponsibleWorkerTeam.ended']);
   });
 });
 

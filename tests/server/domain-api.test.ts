@@ -143,6 +143,21 @@ describe('domain API', () => {
     expect(handover.body.issue[0].diagnostics).toMatch(/has no active responsible-worker team/);
   });
 
+  it('a handover request is checked as every domain input is: 400 naming the field, unknown fields refused', async () => {
+    const good = { professionalId: 'nurse-koskinen', role: 'own-worker', date: '2026-08-01' };
+    for (const [body, field, text] of [
+      [{ ...good, x: 1 }, 'HandoverRequest.x', 'is not a known field'],
+      [{ ...good, date: '2026-02-30' }, 'HandoverRequest.date', 'must match format "date"'],
+      [{ ...good, role: 'doctor' }, 'HandoverRequest.role', 'must be one of'],
+      [{ role: 'own-worker', date: '2026-08-01' }, 'HandoverRequest.professionalId', 'is required'],
+    ] as const) {
+      const res = await postJson('/api/clients/maija/responsible-worker', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.issue[0].expression).toEqual([field]);
+      expect(res.body.issue[0].diagnostics).toContain(text);
+    }
+  });
+
   it('rejects invalid domain input with 400 naming the field; nothing stored', async () => {
     const bad = { ...maija.assessments?.[0], id: 'maija-assessment-bad', selfScore: 11 };
     const res = await postJson('/api/assessments', bad);

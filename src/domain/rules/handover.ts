@@ -14,7 +14,13 @@ export function currentResponsibleWorkers(team: ResponsibleWorkerTeam): TeamMemb
 
 export type ResponsibleWorkerCheck =
   | { valid: true; reason: string; current: TeamMember[] }
-  | { valid: false; reason: string; rule: 'tyk-ctm-1' | 'tyk-ctm-2' | 'team-ended' };
+  | {
+      valid: false;
+      reason: string;
+      rule: 'tyk-ctm-1' | 'tyk-ctm-2' | 'team-ended';
+      /** The team's field at fault. */
+      field: 'members' | 'ended';
+    };
 
 /**
  * At least one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states):
@@ -27,6 +33,7 @@ export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): Responsibl
     return {
       valid: false,
       rule: 'tyk-ctm-1',
+      field: 'members',
       reason: 'no current responsible worker; at least one required',
     };
   const names = current.map((m) => m.professionalId).join(' and ');
@@ -49,6 +56,7 @@ function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): Responsible
     return {
       valid: false,
       rule: 'team-ended',
+      field: 'ended',
       reason: `${ended} is in the future; a team ends on or before today`,
     };
   const open = team.members.filter((m) => m.period.end === undefined);
@@ -56,6 +64,7 @@ function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): Responsible
     return {
       valid: false,
       rule: 'tyk-ctm-2',
+      field: 'members',
       reason: `the team ended on ${ended}, but the period of ${names(open)} has no end`,
     };
   const late = team.members.filter((m) => (m.period.end as string) > ended);
@@ -63,6 +72,7 @@ function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): Responsible
     return {
       valid: false,
       rule: 'team-ended',
+      field: 'members',
       reason: `the team ended on ${ended}, but the period of ${names(late)} ends after it`,
     };
   return { valid: true, reason: `the team ended on ${ended}`, current: [] };
