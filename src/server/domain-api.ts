@@ -117,12 +117,17 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   router.get('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
     const store = storeFor(res);
-    const team = await currentTeam(store, req.params.clientId as string);
-    if (!team)
-      throw FhirError.notFound(`Client "${req.params.clientId}" has no active responsible-worker team`);
+    const team = await currentTeam(store, req.params.clientId as string, { ended: true });
+    if (!team) throw FhirError.notFound(`Client "${req.params.clientId}" has no responsible-worker team`);
     // `responsibleWorkers`: one, or a pair sharing the role; `responsibleWorker`: the first of them.
-    const workers = currentResponsibleWorkers(team);
-    res.json({ responsibleWorker: workers[0] ?? null, responsibleWorkers: workers, team });
+    // Once the relationship has ended there is none, and `ended` says since when.
+    const workers = team.ended === undefined ? currentResponsibleWorkers(team) : [];
+    res.json({
+      responsibleWorker: workers[0] ?? null,
+      responsibleWorkers: workers,
+      ...(team.ended === undefined ? {} : { ended: team.ended }),
+      team,
+    });
   });
 
   router.get('/clients/:clientId/consents', async (req, res) => {
@@ -150,11 +155,16 @@ async function findClient(store: FacadeStore, clientId: string): Promise<Resourc
   return patient;
 }
 
-async function currentTeam(store: FacadeStore, clientId: string): Promise<ResponsibleWorkerTeam | undefined> {
+/** The client's active team, or with `ended` also the latest one whose relationship has ended. */
+async function currentTeam(
+  store: FacadeStore,
+  clientId: string,
+  opts: { ended?: boolean } = {},
+): Promise<ResponsibleWorkerTeam | undefined> {
   const patient = await findClient(store, clientId);
   const found = await store.search('CareTeam', {
     patient: `Patient/${patient.id}`,
-    status: 'active',
+    status: opts.ended ? 'active,inactive' : 'active',
     _sort: '-_lastUpdated',
     _count: '1',
   });

@@ -113,7 +113,7 @@ describe('domain API', () => {
     expect(same.body.issue[0].diagnostics).toBe('handover: nurse-koskinen is already the responsible worker');
   });
 
-  it('ends the client relationship as an inactive CareTeam version; then there is no current responsible worker', async () => {
+  it('ends the client relationship as an inactive CareTeam version; then nobody is the responsible worker, and a handover finds no active team', async () => {
     const now = await request(app).get('/api/clients/maija/responsible-worker');
     const team = now.body.team;
     // Every period must have ended: an ended team with an open period is refused, nothing stored.
@@ -132,8 +132,15 @@ describe('domain API', () => {
       '2026-09-30',
       '3',
     ]);
+    // Who is responsible now: nobody, since the day the relationship ended.
     const after = await request(app).get('/api/clients/maija/responsible-worker');
-    expect(after.status).toBe(404);
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({
+      responsibleWorker: null,
+      responsibleWorkers: [],
+      ended: '2026-09-30',
+    });
+    expect(after.body.team.ended).toBe('2026-09-30');
     const handover = await postJson('/api/clients/maija/responsible-worker', {
       professionalId: 'sc-lehtonen',
       role: 'own-worker',
