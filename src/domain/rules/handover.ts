@@ -12,15 +12,25 @@ export function currentResponsibleWorkers(team: ResponsibleWorkerTeam): TeamMemb
   return team.members.filter((m) => isResponsibleWorkerKind(m.role) && m.period.end === undefined);
 }
 
-export type ResponsibleWorkerCheck =
-  | { valid: true; reason: string; current: TeamMember[] }
-  | {
-      valid: false;
-      reason: string;
-      rule: 'tyk-ctm-1' | 'tyk-ctm-2' | 'team-ended';
-      /** The team's field at fault. */
-      field: 'members' | 'ended';
-    };
+type Refusal = {
+  valid: false;
+  reason: string;
+  rule: 'tyk-ctm-1' | 'tyk-ctm-2' | 'team-ended';
+  /** The team's field at fault. */
+  field: 'members' | 'ended';
+};
+
+export type ResponsibleWorkerCheck = { valid: true; reason: string; current: TeamMember[] } | Refusal;
+
+const refused = (rule: Refusal['rule'], field: Refusal['field'], reason: string): Refusal => ({
+  valid: false,
+  rule,
+  field,
+  reason,
+});
+
+/** `a and b`: who, by professional id (never a client's data). */
+const names = (members: TeamMember[]) => members.map((m) => m.professionalId).join(' and ');
 
 /**
  * At least one current responsible worker (the rule the CareTeam invariant `tyk-ctm-1` also states):
@@ -30,16 +40,10 @@ export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): Responsibl
   if (team.ended !== undefined) return checkEndedTeam(team, team.ended);
   const current = currentResponsibleWorkers(team);
   if (!current.length)
-    return {
-      valid: false,
-      rule: 'tyk-ctm-1',
-      field: 'members',
-      reason: 'no current responsible worker; at least one required',
-    };
-  const names = current.map((m) => m.professionalId).join(' and ');
+    return refused('tyk-ctm-1', 'members', 'no current responsible worker; at least one required');
   return {
     valid: true,
-    reason: `${names} ${current.length > 1 ? 'are the responsible workers' : 'is the responsible worker'}`,
+    reason: `${names(current)} ${current.length > 1 ? 'are the responsible workers' : 'is the responsible worker'}`,
     current,
   };
 }
@@ -50,31 +54,23 @@ export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): Responsibl
  * not after today (`team-ended`).
  */
 function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): ResponsibleWorkerCheck {
-  const names = (ms: TeamMember[]) => ms.map((m) => m.professionalId).join(' and ');
   // A day still to come is a plan: the team stays active until it comes.
   if (ended > finnishDay())
-    return {
-      valid: false,
-      rule: 'team-ended',
-      field: 'ended',
-      reason: `${ended} is in the future; a team ends on or before today`,
-    };
+    return refused('team-ended', 'ended', `${ended} is in the future; a team ends on or before today`);
   const open = team.members.filter((m) => m.period.end === undefined);
   if (open.length)
-    return {
-      valid: false,
-      rule: 'tyk-ctm-2',
-      field: 'members',
-      reason: `the team ended on ${ended}, but the period of ${names(open)} has no end`,
-    };
+    return refused(
+      'tyk-ctm-2',
+      'members',
+      `the team ended on ${ended}, but the period of ${names(open)} has no end`,
+    );
   const late = team.members.filter((m) => (m.period.end as string) > ended);
   if (late.length)
-    return {
-      valid: false,
-      rule: 'team-ended',
-      field: 'members',
-      reason: `the team ended on ${ended}, but the period of ${names(late)} ends after it`,
-    };
+    return refused(
+      'team-ended',
+      'members',
+      `the team ended on ${ended}, but the period of ${names(late)} ends after it`,
+    );
   return { valid: true, reason: `the team ended on ${ended}`, current: [] };
 }
 
