@@ -7,7 +7,7 @@ import type { SecurityStatement } from './fhir/route-types.ts';
 import { FHIR_ROUTES } from './fhir/routes.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
 import { FHIR_JSON, send } from './http/negotiation.ts';
-import { capOutcome } from './http/outcome-cap.ts';
+import { capOutcome, maskedOutcome } from './http/outcome-cap.ts';
 import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator, StoreFor } from './ports.ts';
@@ -144,7 +144,7 @@ const errorHandler =
     }
     if (!res.locals.contentType || fhirError.status === 406) res.locals.contentType = FHIR_JSON;
     for (const [name, value] of Object.entries(fhirError.headers)) res.setHeader(name, value);
-    send(res, fhirError.status, capOutcome(fhirError.outcome, limits.outcomeIssues));
+    send(res, fhirError.status, maskedOutcome(capOutcome(fhirError.outcome, limits.outcomeIssues)));
   };
 
 function toFhirError(err: unknown): FhirError {

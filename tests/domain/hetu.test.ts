@@ -4,6 +4,7 @@ import {
   checkHetuFormat,
   hetuCheckCharacter,
   makeHetu,
+  maskHetus,
   parseHetu,
 } from '../../src/domain/index.ts';
 import cases from '../fixtures/hetu-cases.json' with { type: 'json' };
@@ -36,6 +37,18 @@ describe('HETU details', () => {
       failure: 'date',
       reason: 'the date it carries is not a calendar date',
     });
+  });
+
+  it('maskHetus hides every HETU-shaped part of a text, valid or not, and nothing else', () => {
+    expect(maskHetus("The value '131052-308T' is not a valid date")).toBe(
+      "The value '[HETU]' is not a valid date",
+    );
+    expect(maskHetus('a 010181-900C and 250675Y906J, a typo 010181-900D')).toBe(
+      'a [HETU] and [HETU], a typo [HETU]',
+    );
+    // Not inside a longer token (a UUID, an id): only a HETU standing on its own.
+    for (const text of ['x131052-308T', '131052-308Tx', 'Patient/1131052-308T', '2026-02-17'])
+      expect(maskHetus(text), text).toBe(text);
   });
 
   it('names the part that breaks the shape, never echoing the code', () => {

@@ -436,6 +436,22 @@ describe('search', () => {
         .set({ 'Content-Type': 'application/fhir+json', 'If-Match': `W/"${hetu}"` })
         .send('{"resourceType":"Practitioner"}'),
     ];
+    // A HETU in the wrong field: the write path's validator leaves values out of its messages.
+    const misplaced = { resourceType: 'Practitioner', birthDate: hetu };
+    const batch = await post(app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ resource: misplaced, request: { method: 'POST', url: 'Practitioner' } }],
+    });
+    expect(batch.body.entry[0].response.status).toMatch(/^4/);
+    expect(batch.text).not.toContain(hetu);
+    expect(batch.text).toContain("The value '…' is not a valid date");
+    answers.push(post(app, '/fhir/Practitioner', misplaced));
+    // Texts from elsewhere (an id in the path is quoted in "not found") are masked as they leave.
+    const byId = await request(app).get(`/fhir/Practitioner/${hetu}`);
+    expect(byId.status).toBe(404);
+    expect(byId.text).not.toContain(hetu);
+    expect(firstIssue(byId.body)?.diagnostics).toBe('Practitioner/[HETU] not found');
     for (const res of await Promise.all(answers)) {
       expect(res.status, res.text).toBeGreaterThanOrEqual(400);
       expect(res.status, res.text).toBeLessThan(500);

@@ -27,6 +27,17 @@ const CENTURY: Record<string, number> = {
 /** Century signs and the first year of the century each stands for. */
 export const CENTURY_SIGNS: Readonly<Record<string, number>> = CENTURY;
 const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
+
+/** Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's). */
+const HETU_IN_TEXT = /(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])/g;
+
+/**
+ * `text` with every HETU-shaped part replaced by `[HETU]`: for texts that leave the process (error
+ * messages) and may quote what a caller sent.
+ */
+export function maskHetus(text: string): string {
+  return text.replace(HETU_IN_TEXT, '[HETU]');
+}
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
 export const SEX_NEUTRAL_FROM = '2027-01-01';
 

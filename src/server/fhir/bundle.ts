@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
+import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
@@ -568,7 +569,9 @@ async function runBatch(
               500,
               issue('fatal', 'exception', `entry[${index}]: the entry could not be processed`),
             );
-      results.push({ response: { status: statusLine(failed.status), outcome: failed.outcome } });
+      results.push({
+        response: { status: statusLine(failed.status), outcome: maskedOutcome(failed.outcome) },
+      });
     }
   }
   return responseBundle('batch-response', results);

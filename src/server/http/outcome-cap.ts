@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { maskHetus } from '../../domain/index.ts';
 import { issue } from '../../shared/outcome.ts';
 
 /**
@@ -17,4 +18,17 @@ export function capOutcome(oo: OperationOutcome, max: number): OperationOutcome 
   const kept: OperationOutcomeIssue[] = issues.slice(0, max);
   kept.push(issue('information', 'too-costly', `${issues.length - max} more issues not listed (${summary})`));
   return { ...oo, issue: kept };
+}
+
+/**
+ * An error's OperationOutcome as it leaves the server, every HETU-shaped part masked: the last net
+ * for texts that quote what the caller sent (an id in "Type/id not found", a driver's message). The
+ * write path's validator already leaves values out of its own messages; this catches the rest.
+ */
+export function maskedOutcome(oo: OperationOutcome): OperationOutcome {
+  if (!oo.issue?.some((i) => i.diagnostics && maskHetus(i.diagnostics) !== i.diagnostics)) return oo;
+  return {
+    ...oo,
+    issue: oo.issue.map((i) => (i.diagnostics ? { ...i, diagnostics: maskHetus(i.diagnostics) } : i)),
+  };
 }

@@ -5,6 +5,7 @@ import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { inEntry } from '../fhir/interactions.ts';
 import { parseQueryString } from '../fhir/search-params.ts';
+import { maskedOutcome } from '../http/outcome-cap.ts';
 import {
   type KantaContext,
   type PreparedCreate,
@@ -27,7 +28,7 @@ function errorEntry(err: unknown, i: number, type?: string): BundleEntry {
   const named = (e.outcome.issue ?? []).flatMap((x) =>
     x.expression?.every((path) => path.startsWith('Bundle.entry[')) ? [x] : inEntry([x], i, type),
   );
-  return { response: { status: String(e.status), outcome: { ...e.outcome, issue: named } } };
+  return { response: { status: String(e.status), outcome: maskedOutcome({ ...e.outcome, issue: named }) } };
 }
 
 /** An entry that is an object with a string request.url, or a 400 naming what is wrong. */
