@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { maskHetus } from '../domain/index.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -43,8 +44,8 @@ export function requestTelemetry(logger: Logger, metrics: Metrics): RequestHandl
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          // The path only: a query string can carry identifiers (a search by HETU).
-          req: { id, method: req.method, url: req.originalUrl.split('?', 1)[0] },
+          // The path only (a query string can carry identifiers), any HETU in it masked (an id).
+          req: { id, method: req.method, url: maskHetus(req.originalUrl.split('?', 1)[0] as string) },
           res: { statusCode: status },
           ...(res.locals.clientId ? { client: res.locals.clientId } : {}),
           route: res.locals.route,

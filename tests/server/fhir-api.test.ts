@@ -9,6 +9,7 @@ import type {
   Practitioner,
 } from '@medplum/fhirtypes';
 import type express from 'express';
+import pino from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServerTiming } from '../../src/shared/server-timing.ts';
@@ -401,6 +402,25 @@ describe('search', () => {
         entry: [{ request: { method: 'GET', url: 'Observation?code=%E0%A4%A' } }],
       });
     expect(batch.body.entry[0].response.status).toBe('400 Bad Request');
+  });
+
+  it('the request log names the path with any HETU in it masked, and never the query', async () => {
+    const hetu = '131052-308T';
+    const lines: string[] = [];
+    const logged = fx.app({
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    await request(logged).get(`/fhir/Practitioner/${hetu}`);
+    await request(logged)
+      .get('/fhir/Observation')
+      .query({ identifier: `urn:oid:1.2.246.21|${hetu}` });
+    const end = Date.now() + 5_000;
+    while (lines.filter((l) => l.includes('request completed')).length < 2 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+    const log = lines.join('');
+    expect(log).toContain('"url":"/fhir/Practitioner/[HETU]"');
+    expect(log).toContain('"url":"/fhir/Observation"');
+    expect(log).not.toContain(hetu);
   });
 
   it('an error names the parameter or header, never quotes the value (it may be a HETU)', async () => {
