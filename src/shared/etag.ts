@@ -28,3 +28,15 @@ export function parseIfMatch(value: string): number {
 export function versionFromEtag(etag: string | undefined): string | undefined {
   return etag ? /^(?:W\/)?"?([^"]+)"?$/.exec(etag)?.[1] : undefined;
 }
+
+/**
+ * Whether an `If-None-Match` list (`W/"3"`, `"2", W/"3"`, `*`) names version `versionId` (RFC 9110
+ * §13.1.2: weak comparison, `*` names any current version). Tags that are not ours never match, so
+ * an odd value means "send it", never an error.
+ */
+export function etagListNames(value: string, versionId: string): boolean {
+  return value.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || versionFromEtag(t) === versionId;
+  });
+}

@@ -445,6 +445,25 @@ export function securitySuite(
         expect(kelaPatients.entry?.map((e) => e.resource?.id)).toEqual([suviId('Patient')]);
       });
 
+      it('a conditional read tells a party nothing a plain read would not: 304 only where the read is allowed', async () => {
+        const { token: kela } = await s.client({
+          id: 'kela-conditional',
+          scope: 'system/*.rs',
+          party: 'kela',
+        });
+        const any = { headers: { 'if-none-match': '*' } };
+        const allowed = await s.call(kela, `/Observation/${suviId('Observation')}`, any);
+        expect(allowed.status).toBe(304);
+        expect(allowed.headers.get('etag')).toMatch(/^W\/"\d+"$/);
+        const refused = await s.call(kela, `/Patient/${ids.get('Patient|maija')}`, any);
+        expect(refused.status).toBe(403);
+        expect(await diagnostics(refused)).toBe(
+          `sec-consent-1: Patient/${ids.get('Patient|maija')} is not available to this client`,
+        );
+        const missing = await s.call(kela, '/Patient/00000000-0000-4000-8000-000000000000', any);
+        expect(missing.status).toBe(403);
+      });
+
       it('_include and _revinclude show a party only what a read would', async () => {
         const { token: kela } = await s.client({ id: 'kela-includer', scope: 'system/*.rs', party: 'kela' });
         const maija = `Patient/${ids.get('Patient|maija')}`;

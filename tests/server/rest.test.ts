@@ -248,6 +248,94 @@ describe('search results', () => {
   });
 });
 
+describe('conditional read (If-None-Match, If-Modified-Since)', () => {
+  /** A Practitioner at version 2, its id and its Last-Modified. */
+  async function twoVersions(): Promise<{ id: string; modified: string }> {
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const updated = await request(app)
+      .put(`/fhir/Practitioner/${id}`)
+      .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
+      .send(JSON.stringify({ ...created.body, active: true }));
+    expect(updated.status).toBe(200);
+    return { id, modified: updated.headers['last-modified'] as string };
+  }
+  const get = (path: string, headers: Record<string, string>) => request(app).get(path).set(headers);
+
+  it('an If-None-Match naming the current version (or *) is 304 with the version headers and no body', async () => {
+    const { id, modified } = await twoVersions();
+    for (const tag of ['W/"2"', '"2"', 'W/"1", W/"2"', '*']) {
+      const res = await get(`/fhir/Practitioner/${id}`, { 'If-None-Match': tag });
+      expect(res.status, tag).toBe(304);
+      expect(res.headers.etag).toBe('W/"2"');
+      expect(res.headers['last-modified']).toBe(modified);
+      expect(res.text).toBe('');
+    }
+    for (const tag of ['W/"1"', '"3"', 'abc', '']) {
+      const res = await get(`/fhir/Practitioner/${id}`, { 'If-None-Match': tag });
+      expect(res.status, tag).toBe(200);
+      expect(res.body.meta.versionId).toBe('2');
+    }
+  });
+
+  it('If-Modified-Since at or after the last update is 304, before it 200; If-None-Match takes precedence', async () => {
+    const { id, modified } = await twoVersions();
+    const earlier = new Date(Date.parse(modified) - 1000).toUTCString();
+    const later = new Date(Date.parse(modified) + 60_000).toUTCString();
+    expect((await get(`/fhir/Practitioner/${id}`, { 'If-Modified-Since': modified })).status).toBe(304);
+    expect((await get(`/fhir/Practitioner/${id}`, { 'If-Modified-Since': later })).status).toBe(304);
+    expect((await get(`/fhir/Practitioner/${id}`, { 'If-Modified-Since': earlier })).status).toBe(200);
+    expect((await get(`/fhir/Practitioner/${id}`, { 'If-Modified-Since': 'yesterday' })).status).toBe(200);
+    const both = await get(`/fhir/Practitioner/${id}`, {
+      'If-None-Match': 'W/"1"',
+      'If-Modified-Since': later,
+    });
+    expect(both.status).toBe(200);
+  });
+
+  it('a vread answers 304 for the version the client holds; a deleted or unknown resource is never 304', async () => {
+    const { id } = await twoVersions();
+    expect((await get(`/fhir/Practitioner/${id}/_history/1`, { 'If-None-Match': 'W/"1"' })).status).toBe(304);
+    expect((await get(`/fhir/Practitioner/${id}/_history/1`, { 'If-None-Match': 'W/"2"' })).status).toBe(200);
+    expect((await request(app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
+    expect((await get(`/fhir/Practitioner/${id}`, { 'If-None-Match': '*' })).status).toBe(410);
+    expect((await get('/fhir/Practitioner/never-was', { 'If-None-Match': '*' })).status).toBe(404);
+  });
+
+  it('a batch GET entry with request.ifNoneMatch / ifModifiedSince answers 304 in its response', async () => {
+    const { id, modified } = await twoVersions();
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${id}`, ifNoneMatch: 'W/"2"' } },
+        { request: { method: 'GET', url: `Practitioner/${id}`, ifNoneMatch: 'W/"1"' } },
+        {
+          request: {
+            method: 'GET',
+            url: `Practitioner/${id}`,
+            ifModifiedSince: new Date(Date.parse(modified) + 1000).toISOString(),
+          },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [current, stale, since] = res.body.entry;
+    expect(current).toEqual({
+      response: { status: '304 Not Modified', etag: 'W/"2"', lastModified: new Date(modified).toISOString() },
+    });
+    expect(stale.response.status).toBe('200 OK');
+    expect(stale.resource.meta.versionId).toBe('2');
+    expect(since.response.status).toBe('304 Not Modified');
+  });
+
+  it('the CapabilityStatement declares conditionalRead full-support', async () => {
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const kinds = new Set(cs.rest?.[0].resource?.map((r) => r.conditionalRead));
+    expect([...kinds]).toEqual(['full-support']);
+  });
+});
+
 describe('history at instance, type and system level', () => {
   it('GET Type/id/_history pages newest first and honours _since and _count; unknown parameters are 400', async () => {
     const created = await post('/fhir/Practitioner', practitioner('I0'));

@@ -82,7 +82,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
   if (method === 'GET') {
     if (!('routes' in ctx)) throw fail('GET entries are not accepted here');
-    return { index, method, type: '', get: routedGet(ctx, path, search, index) };
+    return { index, method, type: '', get: routedGet(ctx, path, search, index, conditionalRead(entry)) };
   }
   const [type, id, ...rest] = path.split('/');
   // The URL is not quoted back: a conditional one may carry a HETU.
@@ -121,7 +121,22 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
  * metadata, $validate): its 404/405 name the entry. Repeated query parameters stay lists, single
  * ones are strings, as Express hands them to a route.
  */
-function routedGet(ctx: FhirContext, path: string, search: string | undefined, index: number): RoutedGet {
+/** A GET entry's conditional-read elements as the request headers they stand for. */
+function conditionalRead(entry: BundleEntry): Record<string, string> {
+  const { ifNoneMatch, ifModifiedSince } = entry.request ?? {};
+  return {
+    ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}),
+    ...(ifModifiedSince ? { 'if-modified-since': new Date(ifModifiedSince).toUTCString() } : {}),
+  };
+}
+
+function routedGet(
+  ctx: FhirContext,
+  path: string,
+  search: string | undefined,
+  index: number,
+  headers: Record<string, string>,
+): RoutedGet {
   let match: ReturnType<FhirContext['routes']['match']>;
   try {
     match = ctx.routes.match('GET', `/${path}`);
@@ -134,7 +149,7 @@ function routedGet(ctx: FhirContext, path: string, search: string | undefined, i
     query[name] = values.length === 1 ? (values[0] as string) : values;
   return {
     route: match.route,
-    request: { method: 'GET', params: match.params, query, headers: {} },
+    request: { method: 'GET', params: match.params, query, headers },
     ctx,
   };
 }
@@ -326,6 +341,16 @@ async function getEntry(store: StoreWrites, { route, request, ctx }: RoutedGet):
     ...(timing ? { timing } : {}),
     ...(security ? { security } : {}),
   });
+  if (out.status === 304) {
+    const { ETag: etag, 'Last-Modified': modified } = out.headers ?? {};
+    return {
+      response: {
+        status: statusLine(304),
+        ...(etag ? { etag } : {}),
+        ...(modified ? { lastModified: new Date(modified).toISOString() } : {}),
+      },
+    };
+  }
   const resource = (out.json !== undefined ? JSON.parse(out.json) : out.body) as Resource;
   if (out.headers?.ETag) return entryFor(ctx, out.status, resource, 'representation', false);
   return { resource, response: { status: statusLine(out.status) } };

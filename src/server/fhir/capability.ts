@@ -100,7 +100,7 @@ export function buildCapabilityStatement(opts: {
       readHistory: true,
       updateCreate: false,
       conditionalCreate: true,
-      conditionalRead: 'not-supported',
+      conditionalRead: 'full-support',
       conditionalUpdate: false,
       conditionalDelete: 'not-supported',
       searchParam: [

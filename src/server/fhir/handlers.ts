@@ -6,6 +6,7 @@ import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { bodyJson } from '../http/json-body.ts';
 import {
   decodeText,
+  notModified,
   parseMediaType,
   parsePrefer,
   preferenceApplied,
@@ -77,6 +78,7 @@ function written(
 
 export const read: FhirHandler = async (req, ctx) => {
   const stored = await readResourceJson(ctx.store, req.params.type, req.params.id);
+  if (notModified(req.headers, stored)) return { status: 304, headers: versionHeaders(stored) };
   const json = wantsShaping(req.query) ? shapeResourceJson(stored.json, req.query, ctx) : stored.json;
   return { status: 200, headers: versionHeaders(stored), json };
 };
@@ -84,6 +86,9 @@ export const read: FhirHandler = async (req, ctx) => {
 export const vread: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
   const resource = await readVersion(ctx.store, type, id, req.params.vid);
+  if (notModified(req.headers, resource.meta ?? {})) {
+    return { status: 304, headers: versionHeaders(resource.meta) };
+  }
   return { status: 200, headers: versionHeaders(resource.meta), body: resource };
 };
 

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
-import { weakEtag } from '../../shared/etag.ts';
+import { etagListNames, weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 
@@ -193,6 +193,27 @@ export function versionHeaders(
   if (meta.versionId) headers.ETag = weakEtag(meta.versionId);
   if (meta.lastUpdated) headers['Last-Modified'] = new Date(meta.lastUpdated).toUTCString();
   return headers;
+}
+
+type HeaderValue = string | string[] | undefined;
+const one = (v: HeaderValue) => (Array.isArray(v) ? v.join(', ') : v);
+
+/**
+ * A conditional read (R4 http.html §3.1.0.5.1, RFC 9110 §13): whether the client's copy of this
+ * version is current, so the answer is 304 without a body. `If-None-Match` naming the version (or
+ * `*`) says so; only without it, `If-Modified-Since` at or after the last update (to the second,
+ * as Last-Modified has it). A date that does not parse is ignored, as RFC 9110 asks.
+ */
+export function notModified(
+  headers: { 'if-none-match'?: HeaderValue; 'if-modified-since'?: HeaderValue },
+  meta: { versionId?: string; lastUpdated?: string },
+): boolean {
+  const noneMatch = one(headers['if-none-match']);
+  if (noneMatch !== undefined)
+    return meta.versionId !== undefined && etagListNames(noneMatch, meta.versionId);
+  const since = Date.parse(one(headers['if-modified-since']) ?? '');
+  if (Number.isNaN(since) || !meta.lastUpdated) return false;
+  return Math.floor(Date.parse(meta.lastUpdated) / 1000) * 1000 <= since;
 }
 
 export function versionedLocation(base: string, resource: Resource): string {
