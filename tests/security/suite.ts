@@ -611,6 +611,81 @@ export function securitySuite(
       });
     });
 
+    describe('turvakielto on writes', () => {
+      it('a client without the turvakielto scope cannot change or delete a turvakielto Patient: it would erase what it cannot see', async () => {
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const { id: _id, meta, ...rest } = suvi;
+        const label = {
+          system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
+          code: 'TURVAKIELTO',
+        };
+        const created = await s.call(admin, '/Patient', {
+          method: 'POST',
+          body: JSON.stringify({
+            ...rest,
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+            meta: { profile: meta?.profile, security: [label] },
+            address: [{ line: ['Kätketty kuja 3'], city: 'Turku' }],
+          }),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const id = ((await created.json()) as Patient).id as string;
+        const { token: writer } = await s.client({ id: 'writer-no-tk', scope: 'system/Patient.cruds' });
+        const seen = await s.call(writer, `/Patient/${id}`);
+        const redacted = (await seen.json()) as Patient;
+        expect(redacted.address).toBeUndefined();
+        const refusal = `sec-tk-1: Patient/${id} is under turvakielto; changing or deleting it needs the tyokyky/turvakielto.read scope`;
+        const put = await s.call(writer, `/Patient/${id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...redacted, active: true }),
+          headers: { 'if-match': seen.headers.get('etag') as string },
+        });
+        expect(put.status).toBe(403);
+        expect(await diagnostics(put)).toBe(refusal);
+        const del = await s.call(writer, `/Patient/${id}`, { method: 'DELETE' });
+        expect(del.status).toBe(403);
+        expect(await diagnostics(del)).toBe(refusal);
+        const inTransaction = await s.call(writer, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'transaction',
+            entry: [
+              {
+                resource: { ...redacted, active: false },
+                request: { method: 'PUT', url: `Patient/${id}`, ifMatch: 'W/"1"' },
+              },
+            ],
+          }),
+        });
+        expect(inTransaction.status).toBe(403);
+        expect(await diagnostics(inTransaction)).toContain('sec-tk-1');
+        const kept = (await (await s.call(admin, `/Patient/${id}`)).json()) as Patient;
+        expect(kept.meta?.versionId).toBe('1');
+        expect(kept.address?.[0]?.line).toEqual(['Kätketty kuja 3']);
+        // With the scope the same client may.
+        const { token: tk } = await s.client({
+          id: 'writer-tk',
+          scope: 'system/Patient.cruds tyokyky/turvakielto.read',
+        });
+        const ok = await s.call(tk, `/Patient/${id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...kept, active: true }),
+          headers: { 'if-match': 'W/"1"' },
+        });
+        expect(ok.status, await ok.clone().text()).toBe(200);
+        // A Patient without turvakielto stays writable without the scope.
+        const plain = await s.call(writer, `/Patient/${suviId('Patient')}`);
+        const plainBody = (await plain.json()) as Patient;
+        const plainPut = await s.call(writer, `/Patient/${suviId('Patient')}`, {
+          method: 'PUT',
+          body: JSON.stringify(plainBody),
+          headers: { 'if-match': plain.headers.get('etag') as string },
+        });
+        expect(plainPut.status, await plainPut.clone().text()).toBe(200);
+      });
+    });
+
     describe('turvakielto added later', () => {
       it('every earlier version is redacted too: vread, instance, type and system history, in a batch as over HTTP', async () => {
         const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;

@@ -1,13 +1,14 @@
 // The guarded store's write members: each write and its audit row in one transaction (the caller's,
 // when a transaction handler holds one).
 import type { Resource } from '@medplum/fhirtypes';
+import { hasNonDisclosure } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
 import { type Guard, checked, patientOf, record } from './guard-context.ts';
-import { allows } from './scopes.ts';
+import { TURVAKIELTO_SCOPE, allows } from './scopes.ts';
 
 /**
  * A receiving party does not write consents: they decide what it may read, so one it wrote (or
@@ -24,6 +25,33 @@ export function refuseOwnConsent(p: Principal, type: string): void {
         'Consent',
       ),
     );
+}
+
+/**
+ * A caller without the turvakielto scope sees a turvakielto Patient redacted: an update it sends
+ * (the redacted copy, changed) or a delete would erase the address, telecom and municipality it was
+ * never shown. Refused before anything is written; a Patient that does not exist (or is deleted) is
+ * left to the write to answer.
+ */
+async function refuseHiddenOverwrite(p: Principal, tx: StoreTx, type: string, id: string): Promise<void> {
+  if (p.turvakielto || type !== 'Patient') return;
+  let current: Resource;
+  try {
+    current = await tx.read(type, id);
+  } catch (err) {
+    if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return;
+    throw err;
+  }
+  if (!hasNonDisclosure(current)) return;
+  throw new FhirError(
+    403,
+    issue(
+      'error',
+      'forbidden',
+      `sec-tk-1: ${type}/${id} is under turvakielto; changing or deleting it needs the ${TURVAKIELTO_SCOPE} scope`,
+      type,
+    ),
+  );
 }
 
 /** The audit record of one written resource. */
@@ -114,6 +142,7 @@ export function update<T extends Resource>(
   opts?: UpdateOptions,
 ): Promise<WriteResult<T>> {
   return g.inTx(async (tx) => {
+    await refuseHiddenOverwrite(g.p, tx, resource.resourceType, resource.id ?? '');
     const written = await tx.update(resource, opts);
     await insertAudit(tx, [writeRecord(g.p, 'update', 'U', written.resource)]);
     return written;
@@ -127,6 +156,7 @@ export function remove(
   opts?: Parameters<StoreWrites['delete']>[2],
 ): Promise<DeleteResult> {
   return g.inTx(async (tx) => {
+    await refuseHiddenOverwrite(g.p, tx, type, id);
     const result = await tx.delete(type, id, opts);
     if (result.deleted) {
       await insertAudit(tx, [
