@@ -413,6 +413,36 @@ export function securitySuite(
         );
       });
 
+      it('a receiving party changes or deletes only what it may read: elsewhere the same refusal as a missing resource', async () => {
+        const { token: kela } = await s.client({ id: 'kela-editor', scope: 'system/*.cruds', party: 'kela' });
+        const maijaId = ids.get('Patient|maija') as string;
+        const maija = await s.call(admin, `/Patient/${maijaId}`);
+        const etag = maija.headers.get('etag') as string;
+        const body = (await maija.json()) as Patient;
+        const withheldText = `sec-consent-1: Patient/${maijaId} is not available to this client`;
+        for (const attempt of [
+          { method: 'PUT', body: JSON.stringify({ ...body, active: false }), headers: { 'if-match': etag } },
+          // A stale If-Match is refused in the same words: no 412 tells that the resource exists.
+          { method: 'PUT', body: JSON.stringify(body), headers: { 'if-match': 'W/"99"' } },
+          { method: 'DELETE' },
+        ]) {
+          const res = await s.call(kela, `/Patient/${maijaId}`, attempt);
+          expect(res.status, attempt.method).toBe(403);
+          expect(await diagnostics(res)).toBe(withheldText);
+        }
+        const after = await s.call(admin, `/Patient/${maijaId}`);
+        expect(after.headers.get('etag')).toBe(etag);
+        // Suvi's assessment is consented to kela: kela may change it.
+        const obs = await s.call(kela, `/Observation/${suviId('Observation')}`);
+        expect(obs.status).toBe(200);
+        const changed = await s.call(kela, `/Observation/${suviId('Observation')}`, {
+          method: 'PUT',
+          body: JSON.stringify(await obs.json()),
+          headers: { 'if-match': obs.headers.get('etag') as string },
+        });
+        expect(changed.status, await changed.clone().text()).toBe(200);
+      });
+
       it('shows kela only the data classes the client consented to, and nothing of a party without consent', async () => {
         const { token: kela } = await s.client({ id: 'kela-client', scope: 'system/*.rs', party: 'kela' });
         const { token: pension } = await s.client({

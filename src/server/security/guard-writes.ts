@@ -7,7 +7,7 @@ import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult }
 import type { StoreWrites } from '../ports.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import { type Guard, checked, patientOf, record } from './guard-context.ts';
+import { type Guard, checked, patientOf, record, withheld } from './guard-context.ts';
 import { TURVAKIELTO_SCOPE, allows } from './scopes.ts';
 
 /**
@@ -28,21 +28,26 @@ export function refuseOwnConsent(p: Principal, type: string): void {
 }
 
 /**
- * A caller without the turvakielto scope sees a turvakielto Patient redacted: an update it sends
- * (the redacted copy, changed) or a delete would erase the address, telecom and municipality it was
- * never shown. Refused before anything is written; a Patient that does not exist (or is deleted) is
- * left to the write to answer.
+ * An update or delete changes what is stored, so it needs what a read of the stored resource needs.
+ * A receiving party may change only what its client's consent lets it read; anything else, a missing
+ * resource included, is refused in the words of a withheld read (no 404, 405 or 412 tells it exists).
+ * A caller without the turvakielto scope sees a turvakielto Patient redacted: what it sends back (the
+ * redacted copy, changed) or a delete would erase the address, telecom and municipality it was never
+ * shown. Refused before anything is written.
  */
-async function refuseHiddenOverwrite(p: Principal, tx: StoreTx, type: string, id: string): Promise<void> {
-  if (p.turvakielto || type !== 'Patient') return;
+async function refuseBlindWrite(g: Guard, tx: StoreTx, type: string, id: string): Promise<void> {
+  const { p } = g;
+  if (!p.party && (p.turvakielto || type !== 'Patient')) return;
   let current: Resource;
   try {
     current = await tx.read(type, id);
   } catch (err) {
-    if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return;
-    throw err;
+    if (!(err instanceof FhirError) || (err.status !== 404 && err.status !== 410)) throw err;
+    if (p.party) throw withheld(type, id);
+    return; // the write answers for a missing resource
   }
-  if (!hasNonDisclosure(current)) return;
+  if (p.party) await checked({ ...g, base: tx }, current);
+  if (p.turvakielto || !hasNonDisclosure(current)) return;
   throw new FhirError(
     403,
     issue(
@@ -142,7 +147,7 @@ export function update<T extends Resource>(
   opts?: UpdateOptions,
 ): Promise<WriteResult<T>> {
   return g.inTx(async (tx) => {
-    await refuseHiddenOverwrite(g.p, tx, resource.resourceType, resource.id ?? '');
+    await refuseBlindWrite(g, tx, resource.resourceType, resource.id ?? '');
     const written = await tx.update(resource, opts);
     await insertAudit(tx, [writeRecord(g.p, 'update', 'U', written.resource)]);
     return written;
@@ -156,7 +161,7 @@ export function remove(
   opts?: Parameters<StoreWrites['delete']>[2],
 ): Promise<DeleteResult> {
   return g.inTx(async (tx) => {
-    await refuseHiddenOverwrite(g.p, tx, type, id);
+    await refuseBlindWrite(g, tx, type, id);
     const result = await tx.delete(type, id, opts);
     if (result.deleted) {
       await insertAudit(tx, [
