@@ -11,6 +11,11 @@ export function versionError(status: 412 | 428, diagnostics: string, type: strin
   return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
 }
 
+/** 428: an update without If-Match (this store's updates are versioned). */
+export function ifMatchRequired(type: string, id: string): FhirError {
+  return versionError(428, `If-Match is required to update ${type}/${id}`, type);
+}
+
 /** 412 when an If-Match version was given and the stored one is another. */
 export function checkExpectedVersion(
   type: string,

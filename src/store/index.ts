@@ -22,3 +22,5 @@ export {
   auditEntityType,
   insertAudit,
 } from './audit-log.ts';
+/** The version preconditions of a versioned update, for a caller that checks one ahead of the write. */
+export { checkExpectedVersion, ifMatchRequired } from './checks.ts';

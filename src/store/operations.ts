@@ -4,7 +4,14 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseIfMatch } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { checkExpectedVersion, checkResource, checkTypeAndId, duplicateId, versionError } from './checks.ts';
+import {
+  checkExpectedVersion,
+  checkResource,
+  checkTypeAndId,
+  duplicateId,
+  ifMatchRequired,
+  versionError,
+} from './checks.ts';
 import {
   canonicalCriteria,
   findByIdentifiers,
@@ -232,13 +239,13 @@ export class Operations implements StoreTx {
     // Bringing a deleted resource back is a versioned update too when update may not create: a stale
     // or replayed PUT must not undo a delete it never saw.
     if (expected === undefined && (!current.deleted || opts.noCreate) && !opts.ifMatchOptional) {
-      throw versionError(
-        428,
-        current.deleted
-          ? `If-Match is required to bring back ${type}/${id}, deleted in version ${current.version_id}`
-          : `If-Match is required to update ${type}/${id}`,
-        type,
-      );
+      throw current.deleted
+        ? versionError(
+            428,
+            `If-Match is required to bring back ${type}/${id}, deleted in version ${current.version_id}`,
+            type,
+          )
+        : ifMatchRequired(type, id);
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     const version = current.version_id + 1;

@@ -93,7 +93,13 @@ describe('needOf', () => {
       { kind: 'audit', id: 'a1', method: 'DELETE', interaction: 'delete' },
     ],
     // No route: a valid token is all the front asks; the router answers 404 or 405.
-    ['PATCH', '/fhir/Patient/p1', undefined, { kind: 'other' }],
+    [
+      'PATCH',
+      '/fhir/Patient/p1',
+      undefined,
+      { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'patch', id: 'p1' },
+    ],
+    ['PATCH', '/fhir/Patient', undefined, { kind: 'other' }],
     ['GET', '/fhir/Patient/p1/_history/2/extra', undefined, { kind: 'other' }],
     ['GET', '/fhir/Patient/%E0%A4%A', undefined, { kind: 'other' }],
     ['GET', '/elsewhere', undefined, { kind: 'other' }],
@@ -135,7 +141,7 @@ describe('entryNeed', () => {
     ['GET', 'AuditEvent?patient=Patient/p1', { kind: 'audit', method: 'GET', interaction: 'search-type' }],
     // Not an interaction this server has: refused by the front as outside the scopes.
     ['PUT', 'Patient?identifier=x', undefined],
-    ['PATCH', 'Patient/p1', undefined],
+    ['PATCH', 'Patient?identifier=x', undefined],
     [undefined, 'Patient/p1', undefined],
   ] as const)('%s %s', (method, url, need) => {
     expect(entryNeed(method, url)).toEqual(need);

@@ -188,6 +188,13 @@ export function securitySuite(
         expect(await diagnostics(create)).toMatch(/^sec-scope-1: /);
         expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(403);
         expect((await s.call(token, `/Observation/${suviId('Observation')}/_history`)).status).toBe(200);
+        const patch = await s.call(token, `/Observation/${suviId('Observation')}`, {
+          method: 'PATCH',
+          body: '[]',
+          headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+        });
+        expect(patch.status).toBe(403);
+        expect(await diagnostics(patch)).toMatch(/^sec-scope-1: /);
       });
 
       it('accepts v1 scopes: system/*.read reads but does not write', async () => {
@@ -420,11 +427,16 @@ export function securitySuite(
         const etag = maija.headers.get('etag') as string;
         const body = (await maija.json()) as Patient;
         const withheldText = `sec-consent-1: Patient/${maijaId} is not available to this client`;
-        for (const attempt of [
+        for (const attempt of <RequestInit[]>[
           { method: 'PUT', body: JSON.stringify({ ...body, active: false }), headers: { 'if-match': etag } },
           // A stale If-Match is refused in the same words: no 412 tells that the resource exists.
           { method: 'PUT', body: JSON.stringify(body), headers: { 'if-match': 'W/"99"' } },
           { method: 'DELETE' },
+          {
+            method: 'PATCH',
+            body: JSON.stringify([{ op: 'add', path: '/active', value: false }]),
+            headers: { 'content-type': 'application/json-patch+json', 'if-match': etag },
+          },
         ]) {
           const res = await s.call(kela, `/Patient/${maijaId}`, attempt);
           expect(res.status, attempt.method).toBe(403);
@@ -675,6 +687,13 @@ export function securitySuite(
         const del = await s.call(writer, `/Patient/${id}`, { method: 'DELETE' });
         expect(del.status).toBe(403);
         expect(await diagnostics(del)).toBe(refusal);
+        const patched = await s.call(writer, `/Patient/${id}`, {
+          method: 'PATCH',
+          body: JSON.stringify([{ op: 'add', path: '/active', value: true }]),
+          headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+        });
+        expect(patched.status).toBe(403);
+        expect(await diagnostics(patched)).toBe(refusal);
         const inTransaction = await s.call(writer, '', {
           method: 'POST',
           body: JSON.stringify({

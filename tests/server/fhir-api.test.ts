@@ -686,9 +686,12 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     expect(route.status).toBe(404);
     expect(route.headers['content-type']).toMatch(/^application\/fhir\+json/);
     expect(firstIssue(route.body)?.diagnostics).toBe('No route for GET /nothing/here');
-    const method = await request(app).patch('/fhir/Practitioner/abc').set('Content-Type', FHIR).send('{}');
+    const method = await request(app).patch('/fhir/Practitioner').set('Content-Type', FHIR).send('{}');
     expect(method.status).toBe(405);
-    expect(method.headers.allow).toBe('GET, HEAD, PUT, DELETE');
+    expect(method.headers.allow).toBe('GET, HEAD, POST');
+    const instance = await request(app).post('/fhir/Practitioner/abc').set('Content-Type', FHIR).send('{}');
+    expect(instance.status).toBe(405);
+    expect(instance.headers.allow).toBe('GET, HEAD, PUT, PATCH, DELETE');
     expect(firstIssue(method.body)?.code).toBe('not-supported');
     // A literal segment is not also a type or an id: Allow lists what works on that very path.
     for (const [verb, path, allow] of [

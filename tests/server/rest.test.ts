@@ -336,6 +336,140 @@ describe('conditional read (If-None-Match, If-Modified-Since)', () => {
   });
 });
 
+describe('patch (JSON Patch)', () => {
+  const JSON_PATCH = 'application/json-patch+json';
+  const patch = (id: string, body: unknown, headers: Record<string, string> = {}) =>
+    request(app)
+      .patch(`/fhir/Practitioner/${id}`)
+      .set({ 'Content-Type': JSON_PATCH, ...headers })
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+  const created = async () => (await post('/fhir/Practitioner', practitioner())).body.id as string;
+  const version = async (id: string) =>
+    (await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId;
+
+  it('applies the operations to the stored resource and writes the result as a versioned update', async () => {
+    const id = await created();
+    const res = await patch(
+      id,
+      [
+        { op: 'test', path: '/name/0/family', value: 'Virtanen' },
+        { op: 'replace', path: '/name/0/family', value: 'Korhonen' },
+        { op: 'add', path: '/active', value: true },
+      ],
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.etag).toBe('W/"2"');
+    expect(res.body).toMatchObject({
+      id,
+      active: true,
+      name: [{ family: 'Korhonen' }],
+      meta: { versionId: '2' },
+    });
+    const read = (await request(app).get(`/fhir/Practitioner/${id}`)).body;
+    expect(read.name[0].family).toBe('Korhonen');
+    const minimal = await patch(id, [{ op: 'remove', path: '/active' }], {
+      'If-Match': 'W/"2"',
+      Prefer: 'return=minimal',
+    });
+    expect(minimal.status).toBe(200);
+    expect(minimal.text).toBe('');
+    expect(minimal.headers.etag).toBe('W/"3"');
+  });
+
+  it('is versioned like PUT: 428 without If-Match, 412 when stale (before the patch is tried); nothing written', async () => {
+    const id = await created();
+    const ops = [{ op: 'test', path: '/name/0/family', value: 'other' }];
+    const missing = await patch(id, ops);
+    expect(missing.status).toBe(428);
+    expect(firstIssue(missing.body)).toMatchObject({
+      code: 'required',
+      diagnostics: `If-Match is required to update Practitioner/${id}`,
+      expression: ['Practitioner.meta.versionId'],
+    });
+    const stale = await patch(id, ops, { 'If-Match': 'W/"7"' });
+    expect(stale.status).toBe(412);
+    expect(firstIssue(stale.body)?.diagnostics).toBe(
+      `Version conflict on Practitioner/${id}: If-Match is 7 but the current version is 1`,
+    );
+    expect((await patch(id, ops, { 'If-Match': 'nonsense' })).status).toBe(400);
+    expect(await version(id)).toBe('1');
+  });
+
+  it('a document that is not a JSON Patch is 400, one that does not fit the resource 422, naming the operation and never a value', async () => {
+    const id = await created();
+    const cases: [unknown, number, string][] = [
+      [{ op: 'add' }, 400, 'a JSON Patch document is an array of operations'],
+      [
+        [{ op: 'frobnicate', path: '/active' }],
+        400,
+        'JSON Patch operation 0 (frobnicate /active) has no valid op',
+      ],
+      [[{ op: 'add', path: '/active' }], 400, 'JSON Patch operation 0 (add /active) needs value'],
+      [
+        [
+          { op: 'add', path: '/active', value: true },
+          { op: 'replace', path: '/nosuch/x', value: 1 },
+        ],
+        422,
+        'JSON Patch operation 1 (replace /nosuch/x) names a path the resource does not have',
+      ],
+      [
+        [{ op: 'test', path: '/name/0/family', value: '010181-900C' }],
+        422,
+        'JSON Patch operation 0 (test /name/0/family) is a test that failed',
+      ],
+      [[{ op: 'replace', path: '/id', value: 'another' }], 422, 'a patch may not change id'],
+      [
+        [{ op: 'replace', path: '/resourceType', value: 'Patient' }],
+        422,
+        'a patch may not change resourceType',
+      ],
+      [[{ op: 'add', path: '/__proto__/polluted', value: 1 }], 400, 'a JSON Patch may not touch __proto__'],
+    ];
+    for (const [body, status, text] of cases) {
+      const res = await patch(id, body, { 'If-Match': 'W/"1"' });
+      expect(res.status, text).toBe(status);
+      expect(firstIssue(res.body)?.diagnostics, text).toMatch(
+        new RegExp(`^${text.replace(/[()/]/g, '\\$&')}`),
+      );
+      expect(res.text).not.toContain('010181-900C');
+      expect(res.text).not.toContain('Virtanen');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(await version(id)).toBe('1');
+  });
+
+  it('the patched resource is validated as a PUT of it would be: 422 naming the element, nothing written', async () => {
+    const id = await created();
+    const res = await patch(id, [{ op: 'add', path: '/gender', value: 'mies' }], { 'If-Match': 'W/"1"' });
+    expect(res.status, res.text).toBe(422);
+    expect(res.body.issue, res.text).toContainEqual(
+      expect.objectContaining({ expression: ['Practitioner.gender'] }),
+    );
+    expect(await version(id)).toBe('1');
+  });
+
+  it('needs application/json-patch+json (415 otherwise) and an existing resource (404, 410 when deleted)', async () => {
+    const id = await created();
+    const ops = [{ op: 'add', path: '/active', value: true }];
+    const fhirJson = await patch(id, ops, { 'Content-Type': FHIR, 'If-Match': 'W/"1"' });
+    expect(fhirJson.status).toBe(415);
+    expect(firstIssue(fhirJson.body)?.diagnostics).toContain('application/json-patch+json');
+    expect((await patch(id, '', { 'If-Match': 'W/"1"' })).status).toBe(400);
+    expect((await patch('no-such-practitioner', ops, { 'If-Match': 'W/"1"' })).status).toBe(404);
+    expect((await request(app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
+    expect((await patch(id, ops, { 'If-Match': 'W/"2"' })).status).toBe(410);
+  });
+
+  it('the CapabilityStatement declares patch and its format', async () => {
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    expect(cs.patchFormat).toEqual(['application/json-patch+json']);
+    const obs = cs.rest?.[0].resource?.find((r) => r.type === 'Observation');
+    expect(obs?.interaction?.map((i) => i.code)).toContain('patch');
+  });
+});
+
 describe('history at instance, type and system level', () => {
   it('GET Type/id/_history pages newest first and honours _since and _count; unknown parameters are 400', async () => {
     const created = await post('/fhir/Practitioner', practitioner('I0'));

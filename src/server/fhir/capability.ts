@@ -6,6 +6,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
+import { JSON_PATCH } from './json-patch.ts';
 import type { DeclaredInteractions, SecurityStatement } from './route-types.ts';
 import { SUMMARY_MODES } from './shaping.ts';
 
@@ -146,6 +147,7 @@ export function buildCapabilityStatement(opts: {
     },
     fhirVersion: '4.0.1',
     format: FORMATS,
+    patchFormat: [JSON_PATCH],
     rest: [
       {
         mode: 'server',

@@ -31,7 +31,7 @@ export interface BindingOptions {
   security?: SecurityStatement;
 }
 
-const WITH_BODY = new Set(['POST', 'PUT']);
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 function writeResponse(res: Response, out: FhirResponse): void {
   for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);

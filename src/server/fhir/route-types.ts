@@ -3,7 +3,7 @@ import type { Limits } from '../http/limits.ts';
 import type { StoreWrites } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** A FHIR request with nothing of the transport left: what a handler reads. */
 export interface FhirRequest {

@@ -112,6 +112,14 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     declares: { type: ['update'] },
   },
   {
+    name: 'patch',
+    method: 'PATCH',
+    path: '/:type/:id',
+    handler: h.patch,
+    access: { interaction: 'patch', perms: ['u'] },
+    declares: { type: ['patch'] },
+  },
+  {
     name: 'delete',
     method: 'DELETE',
     path: '/:type/:id',
