@@ -225,6 +225,43 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it('a conditional reference is a search of its target type: without search permission there it is refused, whether or not it matches', async () => {
+        const { token } = await s.client({ id: 'obs-creator', scope: 'system/Observation.c' });
+        const obs = (await (
+          await s.call(admin, `/Observation/${suviId('Observation')}`)
+        ).json()) as Observation;
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const hetu = suvi.identifier?.find((i) => i.system === 'urn:oid:1.2.246.21')?.value as string;
+        const { id: _id, meta, ...body } = obs;
+        const attempt = (value: string) =>
+          s.call(token, '', {
+            method: 'POST',
+            body: JSON.stringify({
+              resourceType: 'Bundle',
+              type: 'transaction',
+              entry: [
+                {
+                  resource: {
+                    ...body,
+                    meta: { profile: meta?.profile },
+                    identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+                    subject: { reference: `Patient?identifier=urn:oid:1.2.246.21|${value}` },
+                  },
+                  request: { method: 'POST', url: 'Observation' },
+                },
+              ],
+            }),
+          });
+        // Without the check, a match (200) and no match (400) told this client which HETUs are clients here.
+        for (const value of [hetu, '010101A0000']) {
+          const res = await attempt(value);
+          expect(res.status).toBe(403);
+          const text = await diagnostics(res);
+          expect(text).toBe('sec-scope-1: searching Patient needs search permission on Patient');
+          expect(text).not.toContain(value);
+        }
+      });
+
       it("a batch's GET entries need what the same GET needs over HTTP (history and metadata included)", async () => {
         const { token } = await s.client({ id: 'obs-history-reader', scope: 'system/Observation.rs' });
         const batch = (...urls: string[]): Bundle => ({

@@ -244,7 +244,8 @@ async function resolveConditionalReferences(
       try {
         found = (await store.search(m[1], { ...params, _count: '2' })).resources;
       } catch (err) {
-        if (err instanceof FhirError)
+        // A malformed search is the entry's fault; a refusal (403) stays what it is.
+        if (err instanceof FhirError && err.status === 400)
           throw new FhirError(400, inEntry(err.outcome.issue ?? [], e.index, e.type));
         throw err;
       }

@@ -218,6 +218,14 @@ export async function searchJson(
 ): Promise<SearchJsonResult> {
   const { p } = g;
   if (!p.unrestricted) {
+    // The searched type itself too: a route's search was checked by the front, but a transaction's
+    // conditional reference (`Patient?identifier=…`) searches here, and its match or miss would
+    // otherwise tell a client without search permission which identifiers exist.
+    if (!allows(p.scopes, type, 's'))
+      throw new FhirError(
+        403,
+        issue('error', 'forbidden', `sec-scope-1: searching ${type} needs search permission on ${type}`),
+      );
     for (const through of chainedTypes(type, params))
       if (!allows(p.scopes, through, 's'))
         throw new FhirError(
