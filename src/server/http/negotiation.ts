@@ -211,8 +211,10 @@ export function notModified(
   const noneMatch = one(headers['if-none-match']);
   if (noneMatch !== undefined)
     return meta.versionId !== undefined && etagListNames(noneMatch, meta.versionId);
-  const since = Date.parse(one(headers['if-modified-since']) ?? '');
-  if (Number.isNaN(since) || !meta.lastUpdated) return false;
+  const modifiedSince = one(headers['if-modified-since']);
+  if (modifiedSince === undefined || !meta.lastUpdated) return false;
+  const since = Date.parse(modifiedSince);
+  if (Number.isNaN(since)) return false;
   return Math.floor(Date.parse(meta.lastUpdated) / 1000) * 1000 <= since;
 }
 
