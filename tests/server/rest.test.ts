@@ -426,6 +426,12 @@ describe('patch (JSON Patch)', () => {
         'a patch may not change resourceType',
       ],
       [[{ op: 'add', path: '/__proto__/polluted', value: 1 }], 400, 'a JSON Patch may not touch __proto__'],
+      // A path that is not plainly element names and indexes is not quoted back.
+      [
+        [{ op: 'remove', path: '/name/0/given/Liisa 010181-900C' }],
+        422,
+        'JSON Patch operation 0 (remove) names a path the resource does not have',
+      ],
     ];
     for (const [body, status, text] of cases) {
       const res = await patch(id, body, { 'If-Match': 'W/"1"' });
@@ -435,6 +441,7 @@ describe('patch (JSON Patch)', () => {
       );
       expect(res.text).not.toContain('010181-900C');
       expect(res.text).not.toContain('Virtanen');
+      expect(res.text).not.toContain('Liisa');
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(await version(id)).toBe('1');
