@@ -18,6 +18,7 @@ type StoreMembers = Pick<
   | 'history'
   | 'historyPage'
   | 'referrers'
+  | 'absent'
   | 'update'
   | 'delete'
   | 'search'

@@ -18,7 +18,14 @@ import {
   matchIdentifierCriteria,
   parseCriteria,
 } from './conditional.ts';
-import { findReferrers, readHistory, readHistoryPage, readJsonMany, readVersion } from './reads.ts';
+import {
+  absentRefs,
+  findReferrers,
+  readHistory,
+  readHistoryPage,
+  readJsonMany,
+  readVersion,
+} from './reads.ts';
 import { runSearch } from './search-run.ts';
 import type {
   CreateOptions,
@@ -91,6 +98,10 @@ export class Operations implements StoreTx {
 
   referrers(type: string, id: string, fromTypes: string[], limit = 10): Promise<string[]> {
     return findReferrers(this.q, type, id, fromTypes, limit);
+  }
+
+  absent(refs: readonly string[]): Promise<string[]> {
+    return absentRefs(this.q, refs);
   }
 
   async search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult> {

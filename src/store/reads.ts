@@ -73,6 +73,19 @@ export async function readJsonMany(
   });
 }
 
+/** Which of `refs` (`Type/id`) name no current resource — absent or deleted — in one statement. */
+export async function absentRefs(q: Queryable, refs: readonly string[]): Promise<string[]> {
+  if (!refs.length) return [];
+  const split = refs.map((r) => [r.slice(0, r.indexOf('/')), r.slice(r.indexOf('/') + 1)] as const);
+  const rows = await q.query<{ resource_type: string; id: string }>(
+    `SELECT resource_type, id FROM resources WHERE NOT deleted
+       AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [split.map(([type]) => type), split.map(([, id]) => id)],
+  );
+  const found = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+  return refs.filter((r) => !found.has(r));
+}
+
 interface HistoryRow extends Row {
   version_id: number;
   last_updated: Date;

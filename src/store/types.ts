@@ -144,6 +144,8 @@ export interface StoreTx {
   historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage>;
   /** `Type/id` of current `fromTypes` resources whose indexed references point at `type/id`. */
   referrers(type: string, id: string, fromTypes: string[], limit?: number): Promise<string[]>;
+  /** Which of `refs` (`Type/id`) name no current resource (never stored, or deleted). */
+  absent(refs: readonly string[]): Promise<string[]>;
   update<T extends Resource>(resource: T, opts?: UpdateOptions): Promise<WriteResult<T>>;
   delete(type: string, id: string, opts?: DeleteOptions): Promise<DeleteResult>;
   search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult>;

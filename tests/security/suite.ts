@@ -481,6 +481,24 @@ export function securitySuite(
         }
         const after = await s.call(admin, `/Patient/${maijaId}`);
         expect(after.headers.get('etag')).toBe(etag);
+        // A reference to a Patient it may not see is refused as one to a Patient that does not exist.
+        const suviObs = (await (
+          await s.call(admin, `/Observation/${suviId('Observation')}`)
+        ).json()) as Observation;
+        const { id: _obsId, meta: obsMeta, ...obsBody } = suviObs;
+        for (const target of [maijaId, '00000000-0000-4000-8000-000000000000']) {
+          const res = await s.call(kela, '/Observation', {
+            method: 'POST',
+            body: JSON.stringify({
+              ...obsBody,
+              meta: { profile: obsMeta?.profile },
+              identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+              subject: { reference: `Patient/${target}` },
+            }),
+          });
+          expect(res.status).toBe(422);
+          expect(await diagnostics(res)).toContain(`tyk-ref-1: Patient/${target} does not exist here`);
+        }
         // Suvi's assessment is consented to kela: kela may change it.
         const obs = await s.call(kela, `/Observation/${suviId('Observation')}`);
         expect(obs.status).toBe(200);

@@ -251,11 +251,17 @@ describe('conditional create (If-None-Exist)', () => {
 });
 
 describe('search', () => {
-  const patientRef = `Patient/${crypto.randomUUID()}`;
+  let patientRef = '';
   const created: Observation[] = [];
   const ids: string[] = []; // in _lastUpdated order
 
   beforeAll(async () => {
+    const patient = await post(loose, '/fhir/Patient', {
+      resourceType: 'Patient',
+      name: [{ family: 'Haku' }],
+    });
+    expect(patient.status).toBe(201);
+    patientRef = `Patient/${patient.body.id}`;
     for (let i = 0; i < 7; i++) {
       const res = await post(
         loose,

@@ -864,11 +864,126 @@ describe('references on the write path', () => {
           "Patient.generalPractitioner: the type 'Medication' of the reference 'Medication/1' is not a valid target (must be one of Organization, Practitioner, PractitionerRole)",
       }),
     ]);
+    const gp = await post('/fhir/Practitioner', practitioner());
     const ok = await post('/fhir/Patient', {
       ...patient(),
-      generalPractitioner: [{ reference: 'Practitioner/1' }],
+      generalPractitioner: [{ reference: `Practitioner/${gp.body.id}` }],
     });
     expect(ok.status).toBe(201);
+  });
+
+  describe('tyk-ref-1: a reference to a type stored here names a stored resource', () => {
+    const observation = (subject: string) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: subject },
+    });
+    const count = async () =>
+      ((await request(app).get('/fhir/Observation?_summary=count')).body as Bundle).total;
+
+    it('a create, update or patch naming a missing or deleted resource is 422 naming the element; nothing written', async () => {
+      const before = await count();
+      const missing = await post('/fhir/Observation', observation('Patient/never-stored'));
+      expect(missing.status).toBe(422);
+      expect(firstIssue(missing.body)).toMatchObject({
+        code: 'not-found',
+        diagnostics:
+          'tyk-ref-1: Patient/never-stored does not exist here; a reference must name a stored resource',
+        expression: ['Observation.subject'],
+      });
+      const gone = (await post('/fhir/Patient', patient())).body.id as string;
+      expect((await request(app).delete(`/fhir/Patient/${gone}`)).status).toBe(204);
+      expect((await post('/fhir/Observation', observation(`Patient/${gone}`))).status).toBe(422);
+      expect(await count()).toBe(before);
+
+      const { patient: subject, observation: obs } = await referenced();
+      const stored = (await request(app).get(`/fhir/${obs}`)).body;
+      const put = await request(app)
+        .put(`/fhir/${obs}`)
+        .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
+        .send(JSON.stringify({ ...stored, performer: [{ reference: 'Practitioner/nobody' }] }));
+      expect(put.status).toBe(422);
+      expect(firstIssue(put.body)?.expression).toEqual(['Observation.performer[0]']);
+      const patched = await request(app)
+        .patch(`/fhir/${obs}`)
+        .set({ 'Content-Type': 'application/json-patch+json', 'If-Match': 'W/"1"' })
+        .send(JSON.stringify([{ op: 'replace', path: '/subject/reference', value: `Patient/${gone}` }]));
+      expect(patched.status).toBe(422);
+      expect((await request(app).get(`/fhir/${obs}`)).body).toMatchObject({
+        meta: { versionId: '1' },
+        subject: { reference: subject },
+      });
+    });
+
+    it('versioned, absolute-here and contained references are checked as what they name; others are not', async () => {
+      const { patient: subject } = await referenced();
+      // Without a configured base URL the app takes it from the request: one Host for all.
+      const host = { Host: 'facade.test' };
+      const base = 'http://facade.test/fhir';
+      for (const ref of [
+        `${subject}/_history/1`,
+        `${base}/${subject}`,
+        'http://elsewhere.example/fhir/Patient/1',
+      ]) {
+        expect((await post('/fhir/Observation', observation(ref), host)).status, ref).toBe(201);
+      }
+      expect(
+        (await post('/fhir/Observation', observation(`${base}/Patient/never-stored`), host)).status,
+      ).toBe(422);
+      const withContained = await post('/fhir/Observation', {
+        ...observation(subject),
+        contained: [{ resourceType: 'Practitioner', id: 'p1', name: [{ family: 'Sisällä' }] }],
+        performer: [{ reference: '#p1' }],
+      });
+      expect(withContained.status, withContained.text).toBe(201);
+    });
+
+    it('a transaction checks once every entry is written (a reference to another entry holds); a batch entry on its own', async () => {
+      const tx = await post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: 'urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c01',
+            resource: observation('urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c02'),
+            request: { method: 'POST', url: 'Observation' },
+          },
+          {
+            fullUrl: 'urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c02',
+            resource: patient(),
+            request: { method: 'POST', url: 'Patient' },
+          },
+        ],
+      });
+      expect(tx.status, tx.text).toBe(200);
+      const before = await count();
+      const dangling = await post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: patient(), request: { method: 'POST', url: 'Patient' } },
+          { resource: observation('Patient/never-stored'), request: { method: 'POST', url: 'Observation' } },
+        ],
+      });
+      expect(dangling.status).toBe(422);
+      expect(firstIssue(dangling.body)?.expression).toEqual(['Bundle.entry[1].resource.subject']);
+      expect(await count()).toBe(before);
+      const batch = await post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { resource: observation('Patient/never-stored'), request: { method: 'POST', url: 'Observation' } },
+          { resource: patient(), request: { method: 'POST', url: 'Patient' } },
+        ],
+      });
+      expect(batch.status).toBe(200);
+      expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+        '422 Unprocessable Entity',
+        '201 Created',
+      ]);
+      expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual(['Observation.subject']);
+    });
   });
 
   it('a refusal names the element and the rule but never quotes the value (the validator alone does)', async () => {

@@ -133,6 +133,26 @@ export function storeSuite(getStore: () => Store): void {
     });
   });
 
+  describe('absent (reference targets)', () => {
+    it('names the refs without a current resource — never stored or deleted — alone, concurrently and in a transaction', async () => {
+      const store = getStore();
+      const kept = (await store.create(observation())).resource.id as string;
+      const gone = (await store.create(observation())).resource.id as string;
+      await store.delete('Observation', gone);
+      const refs = [`Observation/${kept}`, `Observation/${gone}`, 'Observation/never', `Patient/${kept}`];
+      expect(await store.absent(refs)).toEqual(refs.slice(1));
+      expect(await store.absent([])).toEqual([]);
+      // Concurrent calls share statements but each gets its own answer.
+      const answers = await Promise.all(refs.map((r) => store.absent([r, r])));
+      expect(answers).toEqual([[], [refs[1], refs[1]], [refs[2], refs[2]], [refs[3], refs[3]]]);
+      // A transaction sees its own writes.
+      await store.transaction(async (tx) => {
+        const fresh = (await tx.create(observation())).resource.id as string;
+        expect(await tx.absent([`Observation/${fresh}`, 'Observation/never'])).toEqual(['Observation/never']);
+      });
+    });
+  });
+
   describe('update with If-Match', () => {
     it('accepts W/"n" and n, rejects stale (412), missing (428) and malformed (400)', async () => {
       const store = getStore();

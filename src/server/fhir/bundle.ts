@@ -19,6 +19,7 @@ import {
   timed,
   updateResource,
 } from './interactions.ts';
+import { assertTargetsExist, referencePaths } from './references.ts';
 import type { FhirContext, FhirRequest, FhirRoute } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
@@ -205,18 +206,6 @@ function rewriteNarrative(div: string, refs: Map<string, string>): string {
       return target ? `${attr}${quote}${target}${quote}` : whole;
     },
   );
-}
-
-/** Every Reference.reference inside `value` with the FHIRPath of its Reference (`subject`, `goal[0]`). */
-function referencePaths(value: unknown, path: string, out: Array<{ path: string; ref: string }> = []) {
-  if (Array.isArray(value)) value.forEach((v, i) => referencePaths(v, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') out.push({ path, ref: v });
-      else if (typeof v === 'object') referencePaths(v, `${path}.${k}`, out);
-    }
-  }
-  return out;
 }
 
 const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
@@ -438,6 +427,8 @@ async function runTransaction(
   const results = await timed(ctx, 'db', () =>
     store.transaction(async (tx) => {
       const out: BundleEntry[] = new Array(parsed.length);
+      /** POST entries whose If-None-Exist found a match: nothing of theirs was written. */
+      const matched = new Set<number>();
       const inEntryError = (err: unknown, e: ParsedEntry) =>
         err instanceof FhirError
           ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
@@ -472,11 +463,20 @@ async function runTransaction(
                 throw inEntryError(err, e);
               }
             out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, true);
+            if (!w.created) matched.add(e.index);
             if (!w.created && e.fullUrl && refs.has(e.fullUrl))
               refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
           });
         }
       }
+      // Every write is in: a reference may name what another entry wrote (tyk-ref-1).
+      await assertTargetsExist(
+        tx,
+        ctx.base,
+        parsed
+          .filter((e) => e.resource && (e.method === 'PUT' || !matched.has(e.index)))
+          .map((e) => ({ resource: e.resource, path: `Bundle.entry[${e.index}].resource` })),
+      );
       for (const e of parsed.filter((p) => p.method === 'DELETE')) {
         await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
           throw inEntryError(err, e);

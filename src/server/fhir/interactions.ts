@@ -7,6 +7,7 @@ import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
+import { assertTargetsExist } from './references.ts';
 import { toSearchParams } from './search-params.ts';
 import { shapeOf, shapeResource } from './shaping.ts';
 
@@ -104,7 +105,12 @@ export async function createResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   // An empty If-None-Exist is malformed, not absent: ignoring it would create a duplicate.
   if (ifNoneExist !== undefined) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
-  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  if (!validated) {
+    timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+    await timed(ctx, 'db', () =>
+      assertTargetsExist(store, ctx.base, [{ resource, path: resource.resourceType }]),
+    );
+  }
   const opts = { ...(ifNoneExist !== undefined ? { ifNoneExist } : {}), keepId };
   const written = await timed(ctx, 'db', () => store.create(resource, opts));
   if (!written.created) assertSameClient(resource, written.resource);
@@ -122,7 +128,12 @@ export async function updateResource(
   ifMatch: string | undefined,
   validated = false,
 ): Promise<{ resource: Resource; created: boolean }> {
-  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  if (!validated) {
+    timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+    await timed(ctx, 'db', () =>
+      assertTargetsExist(store, ctx.base, [{ resource, path: resource.resourceType }]),
+    );
+  }
   return timed(ctx, 'db', () => store.update(resource, { ...(ifMatch ? { ifMatch } : {}), noCreate: true }));
 }
 

@@ -302,6 +302,28 @@ export async function referrers(g: Guard, ...args: Parameters<StoreWrites['refer
   return found;
 }
 
+/**
+ * Which reference targets do not exist, for the write path's reference check: nothing is disclosed
+ * but existence, so nothing is audited. For a party a target it may not read counts as absent, so a
+ * write cannot tell it that a withheld resource exists.
+ */
+export async function absent(g: Guard, refs: readonly string[]): Promise<string[]> {
+  const missing = await g.base.absent(refs);
+  if (!g.p.party) return missing;
+  const hidden: string[] = [];
+  for (const ref of refs) {
+    if (missing.includes(ref)) continue;
+    const slash = ref.indexOf('/');
+    try {
+      await checked(g, await g.base.read(ref.slice(0, slash), ref.slice(slash + 1)));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      hidden.push(ref);
+    }
+  }
+  return [...missing, ...hidden];
+}
+
 /** history-instance: a party needs consent for the newest version; every version is redacted alike. */
 export async function history(g: Guard, type: string, id: string): Promise<HistoryEntry[]> {
   const { p } = g;

@@ -60,6 +60,9 @@ class GuardedWrites implements StoreWrites {
   referrers(...args: Parameters<StoreWrites['referrers']>) {
     return reads.referrers(this.#g, ...args);
   }
+  absent(refs: readonly string[]) {
+    return reads.absent(this.#g, refs);
+  }
   create<T extends Resource>(resource: T, opts?: CreateOptions) {
     writes.refuseOwnConsent(this.#g.p, resource.resourceType);
     return writes.create(this.#g, resource, opts);

@@ -1,0 +1,69 @@
+// References on the write path: where they are in a resource, and the rule that a literal reference
+// to a resource this server stores must point at one that exists (the delete path's 409 keeps the
+// other direction: a resource still referenced is not deleted).
+import { FhirError, issue } from '../../shared/outcome.ts';
+import type { StoreWrites } from '../ports.ts';
+import { isSupportedType } from '../resource-types.ts';
+
+/** Every Reference.reference inside `value` with the FHIRPath of its Reference (`subject`, `goal[0]`). */
+export function referencePaths(
+  value: unknown,
+  path: string,
+  out: Array<{ path: string; ref: string }> = [],
+): Array<{ path: string; ref: string }> {
+  if (Array.isArray(value)) value.forEach((v, i) => referencePaths(v, `${path}[${i}]`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.push({ path, ref: v });
+      else if (typeof v === 'object') referencePaths(v, `${path}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+const LOCAL_REF = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/**
+ * The `Type/id` a reference names on this server: relative (`Patient/1`, `Patient/1/_history/2`) or
+ * absolute under `base`, of a type this server stores. Contained (`#…`), `urn:` and other servers'
+ * references, conditional and logical ones name nothing here.
+ */
+export function localTarget(ref: string, base: string): string | undefined {
+  const relative = ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref;
+  const m = LOCAL_REF.exec(relative);
+  return m && isSupportedType(m[1] as string) ? `${m[1]}/${m[2]}` : undefined;
+}
+
+/**
+ * `tyk-ref-1`: each literal reference to a type this server stores names a resource that exists here
+ * (not deleted). One statement for all the references of `items` (each a resource and the FHIRPath
+ * it is reported at, e.g. `Bundle.entry[2].resource`); 422 naming every element whose target is
+ * missing. Checked before a single write, so a target deleted in between can still slip through;
+ * a transaction checks after its writes, in its own database transaction.
+ */
+export async function assertTargetsExist(
+  store: Pick<StoreWrites, 'absent'>,
+  base: string,
+  items: ReadonlyArray<{ resource: unknown; path: string }>,
+): Promise<void> {
+  const wanted = items.flatMap(({ resource, path }) =>
+    referencePaths(resource, path).flatMap(({ path: at, ref }) => {
+      const target = localTarget(ref, base);
+      return target ? [{ at, target }] : [];
+    }),
+  );
+  if (!wanted.length) return;
+  const absent = new Set(await store.absent([...new Set(wanted.map((w) => w.target))]));
+  if (!absent.size) return;
+  const issues = wanted
+    .filter((w) => absent.has(w.target))
+    .map((w) =>
+      issue(
+        'error',
+        'not-found',
+        `tyk-ref-1: ${w.target} does not exist here; a reference must name a stored resource`,
+        w.at,
+      ),
+    );
+  throw new FhirError(422, issues);
+}
