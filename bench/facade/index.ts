@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { createBody } from './seed.ts';
 
 const RESOURCES = Number(process.env.FACADE_BENCH_RESOURCES ?? 100_000);
 const SECONDS = Number(process.env.FACADE_BENCH_SECONDS ?? 10);
@@ -31,17 +32,6 @@ interface Measured {
   non2xx: number;
   errors: number;
   rssMb: number;
-}
-
-function observationBody(): string {
-  const example = JSON.parse(
-    readFileSync(
-      new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url),
-      'utf8',
-    ),
-  );
-  const { id: _id, ...body } = example;
-  return JSON.stringify({ ...body, subject: { reference: 'Patient/bench-pat-1' } });
 }
 
 async function startChild(kind: string): Promise<{ child: ChildProcess; url: string }> {
@@ -177,7 +167,7 @@ function medianRound(rounds: Measured[]): Measured {
 }
 
 export default async function run(): Promise<void> {
-  const body = observationBody();
+  const body = createBody();
   const patients = Math.max(1, Math.floor(RESOURCES / 100));
   console.log(
     `facade bench: ${RESOURCES} Observations over ${patients} patients, ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${ROUNDS} rounds`,

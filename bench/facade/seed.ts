@@ -1,15 +1,54 @@
-// Seeds N Observations (spread over N/100 patients) through the store's own bulk path, createMany:
-// each call writes a thousand resources, their history and search index in one statement, so the
-// seed follows whatever the store's schema is.
-import type { Observation } from '@medplum/fhirtypes';
+// Seeds N Observations (spread over N/100 patients, stored first: a reference must name a stored
+// resource) through the store's own bulk path, createMany: each call writes a thousand resources,
+// their history and search index in one statement, so the seed follows whatever the store's schema is.
+import { readFileSync } from 'node:fs';
+import type { Observation, Patient, PractitionerRole } from '@medplum/fhirtypes';
 import type { Store } from '../../src/store/index.ts';
 
 export const patientCount = (n: number) => Math.max(1, Math.floor(n / 100));
 
 const CHUNK = 1_000;
 
+/** The worker the created Observations name as performer, seeded with the patients. */
+const PERFORMER = 'bench-role';
+
+/**
+ * The body the benches POST: the package's Work Ability Score example, its references pointed at
+ * seeded resources (Patient/bench-pat-1 and the performer).
+ */
+export function createBody(): string {
+  const example = JSON.parse(
+    readFileSync(
+      new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url),
+      'utf8',
+    ),
+  );
+  const { id: _id, ...body } = example;
+  return JSON.stringify({
+    ...body,
+    subject: { reference: 'Patient/bench-pat-1' },
+    performer: [{ reference: `PractitionerRole/${PERFORMER}` }],
+  });
+}
+
 export async function seedObservations(store: Store, n: number): Promise<void> {
   const patients = patientCount(n);
+  const role: PractitionerRole = { resourceType: 'PractitionerRole', id: PERFORMER, active: true };
+  const [seeded] = await store.createMany([{ resource: role, opts: { keepId: true } }]);
+  if (seeded instanceof Error) throw seeded;
+  for (let from = 0; from < patients; from += CHUNK) {
+    const items = [];
+    for (let p = from; p < Math.min(from + CHUNK, patients); p++) {
+      const resource: Patient = {
+        resourceType: 'Patient',
+        id: `bench-pat-${p}`,
+        name: [{ family: 'Bench' }],
+      };
+      items.push({ resource, opts: { keepId: true } });
+    }
+    const failed = (await store.createMany(items)).find((r) => r instanceof Error);
+    if (failed) throw failed;
+  }
   for (let from = 1; from <= n; from += CHUNK) {
     const items = [];
     for (let g = from; g < Math.min(from + CHUNK, n + 1); g++) {

@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { createBody } from '../facade/seed.ts';
 
 const RESOURCES = Number(process.env.SECURITY_BENCH_RESOURCES ?? 20_000);
 const SECONDS = Number(process.env.SECURITY_BENCH_SECONDS ?? 8);
@@ -159,13 +160,6 @@ async function measure(s: Server, sc: Scenario): Promise<Measured> {
 }
 
 export default async function run(): Promise<void> {
-  const example = JSON.parse(
-    readFileSync(
-      new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url),
-      'utf8',
-    ),
-  );
-  const { id: _id, ...body } = example;
   const patients = Math.max(1, Math.floor(RESOURCES / 100));
   const all: Scenario[] = [
     { name: 'read', method: 'GET', path: () => `/fhir/Observation/bench-obs-${rand(RESOURCES)}` },
@@ -178,7 +172,7 @@ export default async function run(): Promise<void> {
       name: 'create',
       method: 'POST',
       path: () => '/fhir/Observation',
-      body: JSON.stringify({ ...body, subject: { reference: 'Patient/bench-pat-1' } }),
+      body: createBody(),
     },
   ];
   const scenarios = all.filter((sc) => SCENARIOS.includes(sc.name));

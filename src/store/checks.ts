@@ -16,6 +16,21 @@ export function ifMatchRequired(type: string, id: string): FhirError {
   return versionError(428, `If-Match is required to update ${type}/${id}`, type);
 }
 
+/** `tyk-ref-1`: 422 naming each reference whose target is not a current resource. */
+export function missingTargets(missing: ReadonlyArray<{ ref: string; path: string }>): FhirError {
+  return new FhirError(
+    422,
+    missing.map(({ ref, path }) =>
+      issue(
+        'error',
+        'not-found',
+        `tyk-ref-1: ${ref} does not exist here; a reference must name a stored resource`,
+        path,
+      ),
+    ),
+  );
+}
+
 /** 412 when an If-Match version was given and the stored one is another. */
 export function checkExpectedVersion(
   type: string,

@@ -23,4 +23,4 @@ export {
   insertAudit,
 } from './audit-log.ts';
 /** The version preconditions of a versioned update, for a caller that checks one ahead of the write. */
-export { checkExpectedVersion, ifMatchRequired } from './checks.ts';
+export { checkExpectedVersion, ifMatchRequired, missingTargets } from './checks.ts';

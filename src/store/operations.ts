@@ -10,6 +10,7 @@ import {
   checkTypeAndId,
   duplicateId,
   ifMatchRequired,
+  missingTargets,
   versionError,
 } from './checks.ts';
 import {
@@ -35,6 +36,7 @@ import type {
   HistoryPage,
   HistoryPageOptions,
   Queryable,
+  ReferenceTarget,
   ResourceChange,
   Row,
   SearchJsonResult,
@@ -112,6 +114,26 @@ export class Operations implements StoreTx {
   /** `search` with each match as its stored JSON text, for callers that only pass it on. */
   searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult> {
     return runSearch(this.q, type, params, opts);
+  }
+
+  /**
+   * The items whose reference targets (`opts.targets`) all name current resources, found in one
+   * statement; each other item fails with `tyk-ref-1` naming its missing targets.
+   */
+  private async withTargets<X extends { i: number }>(
+    queued: X[],
+    targetsOf: (i: number) => readonly ReferenceTarget[] | undefined,
+    fail: (i: number, err: unknown) => void,
+  ): Promise<X[]> {
+    const refs = [...new Set(queued.flatMap((x) => (targetsOf(x.i) ?? []).map((t) => t.ref)))];
+    if (!refs.length) return queued;
+    const absent = new Set(await absentRefs(this.q, refs));
+    if (!absent.size) return queued;
+    return queued.filter((x) => {
+      const missing = (targetsOf(x.i) ?? []).filter((t) => absent.has(t.ref));
+      if (missing.length) fail(x.i, missingTargets(missing));
+      return !missing.length;
+    });
   }
 
   async create<T extends Resource>(resource: T, opts: CreateOptions = {}): Promise<WriteResult<T>> {
@@ -193,8 +215,9 @@ export class Operations implements StoreTx {
       }
     }
 
-    const inserted = await this.insertVersions(toInsert.map((x) => x.resource));
-    for (const { i, resource } of toInsert) {
+    const ready = await this.withTargets(toInsert, (i) => items[i].opts?.targets, fail);
+    const inserted = await this.insertVersions(ready.map((x) => x.resource));
+    for (const { i, resource } of ready) {
       results[i] = inserted.has(`${resource.resourceType}/${resource.id}`)
         ? { resource, created: true }
         : duplicateId(resource.resourceType, resource.id as string);
@@ -259,6 +282,16 @@ export class Operations implements StoreTx {
         : ifMatchRequired(type, id);
     }
     checkExpectedVersion(type, id, expected, current.version_id);
+    if (opts.targets?.length) {
+      const absent = new Set(
+        await absentRefs(
+          this.q,
+          opts.targets.map((t) => t.ref),
+        ),
+      );
+      const missing = opts.targets.filter((t) => absent.has(t.ref));
+      if (missing.length) throw missingTargets(missing);
+    }
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');

@@ -8,16 +8,28 @@ export interface Queryable {
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/** A reference that must name a current resource when the write happens (`tyk-ref-1`). */
+export interface ReferenceTarget {
+  /** `Type/id`. */
+  ref: string;
+  /** Where the reference is, reported when it names nothing (`Observation.subject`). */
+  path: string;
+}
+
 export interface CreateOptions {
   /** Conditional create, e.g. `identifier=urn:ietf:rfc:3986|urn:uuid:...` (any supported search). */
   ifNoneExist?: string;
   /** Keep `resource.id` instead of assigning a UUID (transaction bundles that pre-assign ids). */
   keepId?: boolean;
+  /** References that must name current resources: checked with the write, 422 naming the others. */
+  targets?: readonly ReferenceTarget[];
 }
 
 export interface UpdateOptions {
   /** `W/"3"`, `"3"` or `3`. Required for updating an existing resource unless `ifMatchOptional`. */
   ifMatch?: string;
+  /** As for create: references that must name current resources, checked in the write's transaction. */
+  targets?: readonly ReferenceTarget[];
   /** Allow an unconditional update (e.g. the sync worker applying remote versions). */
   ifMatchOptional?: boolean;
   /** Refuse to create a resource that does not exist yet (405), as a server with updateCreate false does. */

@@ -499,6 +499,17 @@ export function securitySuite(
           expect(res.status).toBe(422);
           expect(await diagnostics(res)).toContain(`tyk-ref-1: Patient/${target} does not exist here`);
         }
+        // The same check on the batched create path of any other client.
+        const unknown = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: JSON.stringify({
+            ...obsBody,
+            meta: { profile: obsMeta?.profile },
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+            subject: { reference: 'Patient/00000000-0000-4000-8000-000000000000' },
+          }),
+        });
+        expect(unknown.status).toBe(422);
         // Suvi's assessment is consented to kela: kela may change it.
         const obs = await s.call(kela, `/Observation/${suviId('Observation')}`);
         expect(obs.status).toBe(200);

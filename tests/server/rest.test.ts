@@ -939,6 +939,19 @@ describe('references on the write path', () => {
       expect(withContained.status, withContained.text).toBe(201);
     });
 
+    it('$validate with mode=create or update reports a missing target as the write would; without a mode it does not', async () => {
+      const body = observation('Patient/never-stored');
+      const issuesOf = async (query: string) =>
+        ((await post(`/fhir/Observation/$validate${query}`, body)).body as OperationOutcome).issue ?? [];
+      for (const query of ['?mode=create', '?mode=update']) {
+        expect(await issuesOf(query), query).toContainEqual(
+          expect.objectContaining({ severity: 'error', expression: ['Observation.subject'] }),
+        );
+      }
+      const plain = await issuesOf('');
+      expect(plain.some((i) => i.diagnostics?.startsWith('tyk-ref-1'))).toBe(false);
+    });
+
     it('a transaction checks once every entry is written (a reference to another entry holds); a batch entry on its own', async () => {
       const tx = await post('/fhir', {
         resourceType: 'Bundle',

@@ -29,6 +29,7 @@ import {
   updateResource,
 } from './interactions.ts';
 import { JSON_PATCH, applyJsonPatch } from './json-patch.ts';
+import { assertTargetsExist } from './references.ts';
 import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
 import { assertQueryEncoding } from './search-params.ts';
 import { shapeResourceJson, wantsShaping } from './shaping.ts';
@@ -265,6 +266,17 @@ async function validateDelete(ctx: FhirContext, type: string, id: string | undef
 }
 
 /** $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body. */
+/** `tyk-ref-1` as findings: what a create or update of `resource` would be refused for. */
+async function missingTargets(ctx: FhirContext, resource: Resource): Promise<OperationOutcomeIssue[]> {
+  try {
+    await assertTargetsExist(ctx.store, ctx.base, [{ resource, path: resource.resourceType }]);
+    return [];
+  } catch (err) {
+    if (err instanceof FhirError && err.status === 422) return err.outcome.issue ?? [];
+    throw err;
+  }
+}
+
 export const validate: FhirHandler = async (req, ctx) => {
   const type = req.params.type;
   assertType(type);
@@ -304,9 +316,11 @@ export const validate: FhirHandler = async (req, ctx) => {
     );
   }
   const result = ctx.policy.check(checked, { profile });
-  if (!stringIssues.length) return { status: 200, body: result };
+  // mode=create/update asks whether that write would be accepted: its reference targets must exist.
+  const targetIssues = mode === 'create' || mode === 'update' ? await missingTargets(ctx, checked) : [];
+  if (!stringIssues.length && !targetIssues.length) return { status: 200, body: result };
   const found = (result.issue ?? []).filter(
     (i) => i.severity !== 'information' || i.code !== 'informational',
   );
-  return { status: 200, body: outcome([...stringIssues, ...found]) };
+  return { status: 200, body: outcome([...stringIssues, ...targetIssues, ...found]) };
 };

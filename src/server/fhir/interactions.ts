@@ -7,7 +7,7 @@ import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
-import { assertTargetsExist } from './references.ts';
+import { targetsOf } from './references.ts';
 import { toSearchParams } from './search-params.ts';
 import { shapeOf, shapeResource } from './shaping.ts';
 
@@ -105,13 +105,14 @@ export async function createResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   // An empty If-None-Exist is malformed, not absent: ignoring it would create a duplicate.
   if (ifNoneExist !== undefined) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
-  if (!validated) {
-    timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-    await timed(ctx, 'db', () =>
-      assertTargetsExist(store, ctx.base, [{ resource, path: resource.resourceType }]),
-    );
-  }
-  const opts = { ...(ifNoneExist !== undefined ? { ifNoneExist } : {}), keepId };
+  // A transaction (`validated`) checks its entries' references once all are written.
+  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
+  const opts = {
+    ...(ifNoneExist !== undefined ? { ifNoneExist } : {}),
+    keepId,
+    ...(targets.length ? { targets } : {}),
+  };
   const written = await timed(ctx, 'db', () => store.create(resource, opts));
   if (!written.created) assertSameClient(resource, written.resource);
   return written;
@@ -128,13 +129,15 @@ export async function updateResource(
   ifMatch: string | undefined,
   validated = false,
 ): Promise<{ resource: Resource; created: boolean }> {
-  if (!validated) {
-    timed(ctx, 'validate', () => ctx.policy.enforce(resource));
-    await timed(ctx, 'db', () =>
-      assertTargetsExist(store, ctx.base, [{ resource, path: resource.resourceType }]),
-    );
-  }
-  return timed(ctx, 'db', () => store.update(resource, { ...(ifMatch ? { ifMatch } : {}), noCreate: true }));
+  if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
+  const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
+  return timed(ctx, 'db', () =>
+    store.update(resource, {
+      ...(ifMatch ? { ifMatch } : {}),
+      noCreate: true,
+      ...(targets.length ? { targets } : {}),
+    }),
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
-import { FhirError, issue } from '../../shared/outcome.ts';
+import { type ReferenceTarget, missingTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
 
@@ -34,36 +34,29 @@ export function localTarget(ref: string, base: string): string | undefined {
   return m && isSupportedType(m[1] as string) ? `${m[1]}/${m[2]}` : undefined;
 }
 
+/** The references of `resource` that must name stored resources, at their paths under `path`. */
+export function targetsOf(resource: unknown, base: string, path: string): ReferenceTarget[] {
+  return referencePaths(resource, path).flatMap(({ path: at, ref }) => {
+    const target = localTarget(ref, base);
+    return target ? [{ ref: target, path: at }] : [];
+  });
+}
+
 /**
- * `tyk-ref-1`: each literal reference to a type this server stores names a resource that exists here
- * (not deleted). One statement for all the references of `items` (each a resource and the FHIRPath
- * it is reported at, e.g. `Bundle.entry[2].resource`); 422 naming every element whose target is
- * missing. Checked before a single write, so a target deleted in between can still slip through;
- * a transaction checks after its writes, in its own database transaction.
+ * `tyk-ref-1` for writes already made: each literal reference to a type this server stores names a
+ * resource that exists here (not deleted). A single create or update hands its targets to the store,
+ * which checks them with the write; a transaction, whose entries may name each other, checks all its
+ * entries here once they are written (`items`: each resource and the FHIRPath it is reported at),
+ * and `$validate` asks the same question without writing.
  */
 export async function assertTargetsExist(
   store: Pick<StoreWrites, 'absent'>,
   base: string,
   items: ReadonlyArray<{ resource: unknown; path: string }>,
 ): Promise<void> {
-  const wanted = items.flatMap(({ resource, path }) =>
-    referencePaths(resource, path).flatMap(({ path: at, ref }) => {
-      const target = localTarget(ref, base);
-      return target ? [{ at, target }] : [];
-    }),
-  );
+  const wanted = items.flatMap(({ resource, path }) => targetsOf(resource, base, path));
   if (!wanted.length) return;
-  const absent = new Set(await store.absent([...new Set(wanted.map((w) => w.target))]));
-  if (!absent.size) return;
-  const issues = wanted
-    .filter((w) => absent.has(w.target))
-    .map((w) =>
-      issue(
-        'error',
-        'not-found',
-        `tyk-ref-1: ${w.target} does not exist here; a reference must name a stored resource`,
-        w.at,
-      ),
-    );
-  throw new FhirError(422, issues);
+  const absent = new Set(await store.absent([...new Set(wanted.map((w) => w.ref))]));
+  const missing = wanted.filter((w) => absent.has(w.ref));
+  if (missing.length) throw missingTargets(missing);
 }

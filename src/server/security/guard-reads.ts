@@ -3,7 +3,13 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { hasNonDisclosure, redactNonDisclosed, redactPatient } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { type HistoryEntry, type StoredJson, chainedTypes } from '../../store/index.ts';
+import {
+  type HistoryEntry,
+  type ReferenceTarget,
+  type StoredJson,
+  chainedTypes,
+  missingTargets,
+} from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { DisclosureCheck } from './consent.ts';
 import {
@@ -302,26 +308,46 @@ export async function referrers(g: Guard, ...args: Parameters<StoreWrites['refer
   return found;
 }
 
+/** Of `refs` (`Type/id`), those a party may not read: missing, deleted or withheld alike. */
+async function hiddenFromParty(g: Guard, refs: readonly string[]): Promise<Set<string>> {
+  const hidden = new Set<string>();
+  for (const ref of new Set(refs)) {
+    const slash = ref.indexOf('/');
+    try {
+      await checked(g, await g.base.read(ref.slice(0, slash), ref.slice(slash + 1)));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      hidden.add(ref);
+    }
+  }
+  return hidden;
+}
+
 /**
  * Which reference targets do not exist, for the write path's reference check: nothing is disclosed
  * but existence, so nothing is audited. For a party a target it may not read counts as absent, so a
  * write cannot tell it that a withheld resource exists.
  */
 export async function absent(g: Guard, refs: readonly string[]): Promise<string[]> {
-  const missing = await g.base.absent(refs);
-  if (!g.p.party) return missing;
-  const hidden: string[] = [];
-  for (const ref of refs) {
-    if (missing.includes(ref)) continue;
-    const slash = ref.indexOf('/');
-    try {
-      await checked(g, await g.base.read(ref.slice(0, slash), ref.slice(slash + 1)));
-    } catch (err) {
-      if (!(err instanceof FhirError)) throw err;
-      hidden.push(ref);
-    }
-  }
-  return [...missing, ...hidden];
+  if (!g.p.party) return g.base.absent(refs);
+  const hidden = await hiddenFromParty(g, refs);
+  return refs.filter((r) => hidden.has(r));
+}
+
+/**
+ * A write's reference targets (checked by the store with the write) as a party sees them: one it may
+ * not read is refused before the write, in the words the store uses for a missing one.
+ */
+export async function refuseHiddenTargets(
+  g: Guard,
+  targets: readonly ReferenceTarget[] | undefined,
+): Promise<void> {
+  if (!g.p.party || !targets?.length) return;
+  const hidden = await hiddenFromParty(
+    g,
+    targets.map((t) => t.ref),
+  );
+  if (hidden.size) throw missingTargets(targets.filter((t) => hidden.has(t.ref)));
 }
 
 /** history-instance: a party needs consent for the newest version; every version is redacted alike. */

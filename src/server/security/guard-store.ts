@@ -63,16 +63,21 @@ class GuardedWrites implements StoreWrites {
   absent(refs: readonly string[]) {
     return reads.absent(this.#g, refs);
   }
-  create<T extends Resource>(resource: T, opts?: CreateOptions) {
+  async create<T extends Resource>(resource: T, opts?: CreateOptions) {
     writes.refuseOwnConsent(this.#g.p, resource.resourceType);
+    await reads.refuseHiddenTargets(this.#g, opts?.targets);
     return writes.create(this.#g, resource, opts);
   }
-  createMany(...args: Parameters<StoreWrites['createMany']>) {
-    for (const { resource } of args[0]) writes.refuseOwnConsent(this.#g.p, resource.resourceType);
+  async createMany(...args: Parameters<StoreWrites['createMany']>) {
+    for (const { resource, opts } of args[0]) {
+      writes.refuseOwnConsent(this.#g.p, resource.resourceType);
+      await reads.refuseHiddenTargets(this.#g, opts?.targets);
+    }
     return writes.createMany(this.#g, ...args);
   }
-  update<T extends Resource>(resource: T, opts?: UpdateOptions) {
+  async update<T extends Resource>(resource: T, opts?: UpdateOptions) {
     writes.refuseOwnConsent(this.#g.p, resource.resourceType);
+    await reads.refuseHiddenTargets(this.#g, opts?.targets);
     return writes.update(this.#g, resource, opts);
   }
   delete(...args: Parameters<StoreWrites['delete']>) {
@@ -100,19 +105,23 @@ interface Shared {
 class GuardedStore extends GuardedWrites implements FacadeStore {
   readonly #p: Principal;
   readonly #shared: Shared;
+  readonly #guard: Guard;
   constructor(p: Principal, shared: Shared) {
-    super({
+    const guard: Guard = {
       p,
       base: shared.store,
       inTx: shared.inStore,
       audit: shared.auditRead,
       refusal: (row) => shared.auditRead([row]).then(() => void refusalsAudited.add(p)),
-    });
+    };
+    super(guard);
     this.#p = p;
     this.#shared = shared;
+    this.#guard = guard;
   }
-  override create<T extends Resource>(resource: T, opts?: CreateOptions) {
+  override async create<T extends Resource>(resource: T, opts?: CreateOptions) {
     writes.refuseOwnConsent(this.#p, resource.resourceType);
+    await reads.refuseHiddenTargets(this.#guard, opts?.targets);
     return this.#shared.creates.submit(resource, opts, this.#p);
   }
   /**
