@@ -12,6 +12,7 @@
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
 //   TYOKYKY_SYNC_BENCH_ONLY=linked npx tsx bench/sync/index.ts   # only the cross-referenced workload
 //   TYOKYKY_SYNC_BENCH_PROFILE=DIR …   # + a V8 CPU profile of the end-to-end run, DIR/sync-end-to-end.cpuprofile
+import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
 import type { Resource } from '@medplum/fhirtypes';
@@ -116,12 +117,16 @@ async function directPost(url: string, n: number, inFlight = 2): Promise<number>
     while (sent < n) {
       const size = Math.min(BATCH, n - sent);
       sent += size;
-      const p = patient('010181-999X');
-      const entries = [p, ...Array.from({ length: size - 1 }, () => score('placeholder'))];
-      await postTransaction(
-        url,
-        entries.map((r) => conditionalCreate(r)),
-      );
+      // The scores name the Patient of their own Bundle (a reference must name a stored resource).
+      const fullUrl = `urn:uuid:${randomUUID()}`;
+      const scores = Array.from({ length: size - 1 }, () => ({
+        ...score('placeholder'),
+        subject: { reference: fullUrl },
+      }));
+      await postTransaction(url, [
+        conditionalCreate(patient('010181-999X'), fullUrl),
+        ...scores.map((r) => conditionalCreate(r)),
+      ]);
     }
   };
   await Promise.all(Array.from({ length: inFlight }, poster));
