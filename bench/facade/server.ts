@@ -1,15 +1,13 @@
 // One server under test per process, so its RSS and event loop are its own:
 //   tsx bench/facade/server.ts facade-pglite|facade-postgres|floor-insert|floor-echo
 // Prints `READY <base url>` when listening.
-import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express from 'express';
 import pg from 'pg';
 import pino from 'pino';
 import { startServer } from '../../src/server/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { scratchDir } from '../temp-dir.ts';
 import { seedObservations } from './seed.ts';
 
 const kind = process.argv[2];
@@ -27,7 +25,7 @@ async function listen(app: express.Express): Promise<string> {
 async function facade(engine: 'pglite' | 'postgres'): Promise<string> {
   const store =
     engine === 'pglite'
-      ? await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'tyokyky-bench-facade-')) })
+      ? await openStore({ dataDir: scratchDir('tyokyky-bench-facade-') })
       : await openStore({ databaseUrl: pgUrl, poolMax: 20 });
   const t0 = Date.now();
   await seedObservations(store, resources);

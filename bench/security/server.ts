@@ -6,11 +6,10 @@
 // and every access audited. Prints `READY <origin> <access token> <pid>` when listening (and
 // `TOKEN <access token>` when it has a fresh one).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import pino from 'pino';
@@ -19,6 +18,7 @@ import { SECURITY_MIGRATION, SECURITY_STATEMENTS, addClient } from '../../src/se
 import { openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { seedObservations } from '../facade/seed.ts';
+import { scratchDir } from '../temp-dir.ts';
 
 const [kind, engine = 'pglite'] = process.argv.slice(2);
 const resources = Number(process.env.SECURITY_BENCH_RESOURCES ?? 20_000);
@@ -26,7 +26,7 @@ const logger = pino({ level: 'silent' });
 const store =
   engine === 'postgres'
     ? await openStore({ databaseUrl: process.env.SECURITY_BENCH_PG_URL as string, poolMax: 20 })
-    : await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'tyokyky-bench-security-')) });
+    : await openStore({ dataDir: scratchDir('tyokyky-bench-security-') });
 await seedObservations(store, resources);
 const validator = await loadProjectValidator();
 
