@@ -16,6 +16,20 @@ export function ifMatchRequired(type: string, id: string): FhirError {
   return versionError(428, `If-Match is required to update ${type}/${id}`, type);
 }
 
+/**
+ * `tyk-ref-1` for one write: 422 naming every target `absent` reports (it answers which of the
+ * `Type/id`s it is given name no current resource, or none the caller may see).
+ */
+export async function requireTargets(
+  targets: ReadonlyArray<{ ref: string; path: string }>,
+  absent: (refs: string[]) => Promise<Iterable<string>>,
+): Promise<void> {
+  if (!targets.length) return;
+  const gone = new Set(await absent([...new Set(targets.map((t) => t.ref))]));
+  const missing = targets.filter((t) => gone.has(t.ref));
+  if (missing.length) throw missingTargets(missing);
+}
+
 /** `tyk-ref-1`: 422 naming each reference whose target is not a current resource. */
 export function missingTargets(missing: ReadonlyArray<{ ref: string; path: string }>): FhirError {
   return new FhirError(

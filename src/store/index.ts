@@ -22,5 +22,5 @@ export {
   auditEntityType,
   insertAudit,
 } from './audit-log.ts';
-/** The version preconditions of a versioned update, for a caller that checks one ahead of the write. */
-export { checkExpectedVersion, ifMatchRequired, missingTargets } from './checks.ts';
+/** A write's preconditions (version, reference targets), for a caller that checks one ahead of the write. */
+export { checkExpectedVersion, ifMatchRequired, requireTargets } from './checks.ts';

@@ -11,6 +11,7 @@ import {
   duplicateId,
   ifMatchRequired,
   missingTargets,
+  requireTargets,
   versionError,
 } from './checks.ts';
 import {
@@ -282,16 +283,7 @@ export class Operations implements StoreTx {
         : ifMatchRequired(type, id);
     }
     checkExpectedVersion(type, id, expected, current.version_id);
-    if (opts.targets?.length) {
-      const absent = new Set(
-        await absentRefs(
-          this.q,
-          opts.targets.map((t) => t.ref),
-        ),
-      );
-      const missing = opts.targets.filter((t) => absent.has(t.ref));
-      if (missing.length) throw missingTargets(missing);
-    }
+    await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');

@@ -4,7 +4,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
-import { absentRefs, readJsonMany } from './reads.ts';
+import { readJsonMany } from './reads.ts';
 import { applyStoreMigrations, migrate } from './schema.ts';
 import { copyPgliteTemplate, ensurePgliteArchive } from './template.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
@@ -58,33 +58,6 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   return createStore(engine, { slots: batchSlots, createBatch }, opts.hooks);
 }
 
-/**
- * Reads by id and existence checks of reference targets (the facade's write path), each coalesced:
- * concurrent calls share one statement per batch.
- */
-function coalescedReads(engine: Engine, slots: number): Pick<StoreTx, 'readJson' | 'absent'> {
-  const reads = new Coalescer<{ type: string; id: string }, StoredJson>(
-    (keys) => readJsonMany(engine, keys),
-    slots,
-    MAX_BATCH,
-  );
-  const existence = new Coalescer<string, boolean>(
-    async (refs) => {
-      const missing = new Set(await absentRefs(engine, refs));
-      return refs.map((r) => !missing.has(r));
-    },
-    slots,
-    MAX_BATCH,
-  );
-  return {
-    readJson: (type, id) => reads.submit({ type, id }),
-    async absent(refs) {
-      const exists = await Promise.all(refs.map((r) => existence.submit(r)));
-      return refs.filter((_, i) => !exists[i]);
-    },
-  };
-}
-
 function createStore(
   engine: Engine,
   batches: { slots: number; createBatch: number },
@@ -112,7 +85,11 @@ function createStore(
   const direct = new Operations(engine, () => [], transaction);
 
   // Concurrent reads by id and hook-less plain creates are coalesced into one statement per batch.
-  const { readJson, absent } = coalescedReads(engine, batches.slots);
+  const reads = new Coalescer<{ type: string; id: string }, StoredJson>(
+    (keys) => readJsonMany(engine, keys),
+    batches.slots,
+    MAX_BATCH,
+  );
   const creates = new Coalescer<CreateItem, WriteResult>(
     async (items) => {
       // Hooks added since these were queued need a transaction.
@@ -138,6 +115,8 @@ function createStore(
     batches.slots,
     batches.createBatch,
   );
+  const readJson = (type: string, id: string) => reads.submit({ type, id });
+
   return {
     engine: engine.kind,
     create: <T extends Resource>(r: T, o?: CreateItem['opts']) =>
@@ -157,7 +136,7 @@ function createStore(
     historyPage: (t, o) => direct.historyPage(t, o),
     findByIdentifiers: (t, ids) => direct.findByIdentifiers(t, ids),
     referrers: (t, id, from, limit) => direct.referrers(t, id, from, limit),
-    absent,
+    absent: (refs) => direct.absent(refs),
     search: (t, p, o) => direct.search(t, p, o),
     searchJson: (t, p, o) => direct.searchJson(t, p, o),
     query: (sql, params) => engine.query(sql, params),

@@ -1,7 +1,7 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
-import { type ReferenceTarget, missingTargets } from '../../store/index.ts';
+import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
 
@@ -55,8 +55,5 @@ export async function assertTargetsExist(
   items: ReadonlyArray<{ resource: unknown; path: string }>,
 ): Promise<void> {
   const wanted = items.flatMap(({ resource, path }) => targetsOf(resource, base, path));
-  if (!wanted.length) return;
-  const absent = new Set(await store.absent([...new Set(wanted.map((w) => w.ref))]));
-  const missing = wanted.filter((w) => absent.has(w.ref));
-  if (missing.length) throw missingTargets(missing);
+  await requireTargets(wanted, (refs) => store.absent(refs));
 }

@@ -8,7 +8,7 @@ import {
   type ReferenceTarget,
   type StoredJson,
   chainedTypes,
-  missingTargets,
+  requireTargets,
 } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { DisclosureCheck } from './consent.ts';
@@ -342,12 +342,7 @@ export async function refuseHiddenTargets(
   g: Guard,
   targets: readonly ReferenceTarget[] | undefined,
 ): Promise<void> {
-  if (!g.p.party || !targets?.length) return;
-  const hidden = await hiddenFromParty(
-    g,
-    targets.map((t) => t.ref),
-  );
-  if (hidden.size) throw missingTargets(targets.filter((t) => hidden.has(t.ref)));
+  if (g.p.party && targets) await requireTargets(targets, (refs) => hiddenFromParty(g, refs));
 }
 
 /** history-instance: a party needs consent for the newest version; every version is redacted alike. */
