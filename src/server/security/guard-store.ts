@@ -20,6 +20,12 @@ export const NOT_SERVED: Readonly<Record<string, string>> = {
   addHooks: "the sync's outbox hooks, installed beside the API",
 };
 
+/** What every create and update checks first: a party's own consents, and its view of the targets. */
+async function admitWrite(g: Guard, type: string, targets: CreateOptions['targets']): Promise<void> {
+  writes.refuseOwnConsent(g.p, type);
+  await reads.refuseHiddenTargets(g, targets);
+}
+
 /**
  * The store's members as one caller may use them: an explicit table, one named handler per member.
  * A class, so that binding it to a request allocates one object, not a closure per member; the
@@ -64,20 +70,15 @@ class GuardedWrites implements StoreWrites {
     return reads.absent(this.#g, refs);
   }
   async create<T extends Resource>(resource: T, opts?: CreateOptions) {
-    writes.refuseOwnConsent(this.#g.p, resource.resourceType);
-    await reads.refuseHiddenTargets(this.#g, opts?.targets);
+    await admitWrite(this.#g, resource.resourceType, opts?.targets);
     return writes.create(this.#g, resource, opts);
   }
   async createMany(...args: Parameters<StoreWrites['createMany']>) {
-    for (const { resource, opts } of args[0]) {
-      writes.refuseOwnConsent(this.#g.p, resource.resourceType);
-      await reads.refuseHiddenTargets(this.#g, opts?.targets);
-    }
+    for (const { resource, opts } of args[0]) await admitWrite(this.#g, resource.resourceType, opts?.targets);
     return writes.createMany(this.#g, ...args);
   }
   async update<T extends Resource>(resource: T, opts?: UpdateOptions) {
-    writes.refuseOwnConsent(this.#g.p, resource.resourceType);
-    await reads.refuseHiddenTargets(this.#g, opts?.targets);
+    await admitWrite(this.#g, resource.resourceType, opts?.targets);
     return writes.update(this.#g, resource, opts);
   }
   delete(...args: Parameters<StoreWrites['delete']>) {
@@ -103,26 +104,23 @@ interface Shared {
  * rows, transactions whose members are guarded the same way, and nothing else of the store.
  */
 class GuardedStore extends GuardedWrites implements FacadeStore {
-  readonly #p: Principal;
+  readonly #g: Guard;
   readonly #shared: Shared;
-  readonly #guard: Guard;
   constructor(p: Principal, shared: Shared) {
-    const guard: Guard = {
+    const g: Guard = {
       p,
       base: shared.store,
       inTx: shared.inStore,
       audit: shared.auditRead,
       refusal: (row) => shared.auditRead([row]).then(() => void refusalsAudited.add(p)),
     };
-    super(guard);
-    this.#p = p;
+    super(g);
+    this.#g = g;
     this.#shared = shared;
-    this.#guard = guard;
   }
   override async create<T extends Resource>(resource: T, opts?: CreateOptions) {
-    writes.refuseOwnConsent(this.#p, resource.resourceType);
-    await reads.refuseHiddenTargets(this.#guard, opts?.targets);
-    return this.#shared.creates.submit(resource, opts, this.#p);
+    await admitWrite(this.#g, resource.resourceType, opts?.targets);
+    return this.#shared.creates.submit(resource, opts, this.#g.p);
   }
   /**
    * A transaction whose members are guarded like the store's. A refusal inside it rolls it back, and
@@ -130,7 +128,7 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
    * the rollback and before the failure reaches the caller.
    */
   override async transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
-    const p = this.#p;
+    const p = this.#g.p;
     const refusals: AuditRecord[] = [];
     try {
       return await this.#shared.store.transaction((tx) => fn(new GuardedWrites(txGuard(p, tx, refusals))));
