@@ -26,10 +26,12 @@ const CENTURY: Record<string, number> = {
 };
 /** Century signs and the first year of the century each stands for. */
 export const CENTURY_SIGNS: Readonly<Record<string, number>> = CENTURY;
-const SHAPE = /^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$/;
+/** A HETU's shape: day, month, year, century sign, individual number, check character. */
+const SHAPE_SOURCE = String.raw`(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])`;
+const SHAPE = new RegExp(`^${SHAPE_SOURCE}$`);
 
 /** Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's). */
-const HETU_IN_TEXT = /(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])/g;
+const HETU_IN_TEXT = new RegExp(`(?<![0-9A-Za-z])${SHAPE_SOURCE}(?![0-9A-Za-z])`, 'g');
 
 /**
  * `text` with every HETU-shaped part replaced by `[HETU]`: for texts that leave the process (error

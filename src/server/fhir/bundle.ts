@@ -117,11 +117,6 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   return parsed;
 }
 
-/**
- * A GET entry, matched in the same route table as a GET over HTTP (read, vread, search, history,
- * metadata, $validate): its 404/405 name the entry. Repeated query parameters stay lists, single
- * ones are strings, as Express hands them to a route.
- */
 /** A GET entry's conditional-read elements as the request headers they stand for. */
 function conditionalRead(entry: BundleEntry): Record<string, string> {
   const { ifNoneMatch, ifModifiedSince } = entry.request ?? {};
@@ -131,6 +126,11 @@ function conditionalRead(entry: BundleEntry): Record<string, string> {
   };
 }
 
+/**
+ * A GET entry, matched in the same route table as a GET over HTTP (read, vread, search, history,
+ * metadata, $validate): its 404/405 name the entry. Repeated query parameters stay lists, single
+ * ones are strings, as Express hands them to a route.
+ */
 function routedGet(
   ctx: FhirContext,
   path: string,

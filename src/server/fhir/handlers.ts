@@ -7,6 +7,7 @@ import { checkExpectedVersion, ifMatchRequired } from '../../store/index.ts';
 import { bodyJson, parseJsonBody } from '../http/json-body.ts';
 import {
   decodeText,
+  headerText,
   notModified,
   parseMediaType,
   parsePrefer,
@@ -35,8 +36,7 @@ import { assertQueryEncoding } from './search-params.ts';
 import { shapeResourceJson, wantsShaping } from './shaping.ts';
 
 function header(req: FhirRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
+  return headerText(req.headers[name]);
 }
 
 function resourceBody(req: FhirRequest, ctx: FhirContext, report?: OperationOutcomeIssue[]): unknown {

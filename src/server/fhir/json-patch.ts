@@ -28,12 +28,11 @@ const PATCH_ERRORS: Record<string, { status: 400 | 422; text: string }> = {
 
 /** A path made of element names and array indexes only: safe to quote (it holds no client data). */
 const ELEMENT_PATH = /^(?:\/(?:[A-Za-z_][A-Za-z0-9_]{0,63}|\d{1,6}|-)){0,32}$/;
-const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
 /** "JSON Patch operation 2 (replace /status)": the op and path quoted only when they are plainly structural. */
 function describe(op: unknown, index: number): string {
   const o = op as Partial<Operation> | undefined;
-  const name = typeof o?.op === 'string' && (OPS.has(o.op) || /^[a-z]{1,16}$/.test(o.op)) ? o.op : undefined;
+  const name = typeof o?.op === 'string' && /^[a-z]{1,16}$/.test(o.op) ? o.op : undefined;
   const path = typeof o?.path === 'string' && ELEMENT_PATH.test(o.path) ? o.path : undefined;
   const what = [name, path].filter(Boolean).join(' ');
   return `JSON Patch operation ${index}${what ? ` (${what})` : ''}`;

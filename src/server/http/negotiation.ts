@@ -196,7 +196,8 @@ export function versionHeaders(
 }
 
 type HeaderValue = string | string[] | undefined;
-const one = (v: HeaderValue) => (Array.isArray(v) ? v.join(', ') : v);
+/** A request header as one text (a repeated header's values joined, as RFC 9110 §5.3 allows). */
+export const headerText = (v: HeaderValue) => (Array.isArray(v) ? v.join(', ') : v);
 
 /**
  * A conditional read (R4 http.html §3.1.0.5.1, RFC 9110 §13): whether the client's copy of this
@@ -208,10 +209,10 @@ export function notModified(
   headers: { 'if-none-match'?: HeaderValue; 'if-modified-since'?: HeaderValue },
   meta: { versionId?: string; lastUpdated?: string },
 ): boolean {
-  const noneMatch = one(headers['if-none-match']);
+  const noneMatch = headerText(headers['if-none-match']);
   if (noneMatch !== undefined)
     return meta.versionId !== undefined && etagListNames(noneMatch, meta.versionId);
-  const modifiedSince = one(headers['if-modified-since']);
+  const modifiedSince = headerText(headers['if-modified-since']);
   if (modifiedSince === undefined || !meta.lastUpdated) return false;
   const since = Date.parse(modifiedSince);
   if (Number.isNaN(since)) return false;
