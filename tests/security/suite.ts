@@ -197,6 +197,21 @@ export function securitySuite(
         expect(await diagnostics(patch)).toMatch(/^sec-scope-1: /);
       });
 
+      it("a delete refused as still referenced names only referrers of types the caller may read", async () => {
+        const patient = `/Patient/${suviId('Patient')}`;
+        const { token } = await s.client({ id: 'patient-deleter', scope: 'system/Patient.rd' });
+        const narrow = await s.call(token, patient, { method: 'DELETE' });
+        expect(narrow.status).toBe(409);
+        const told = await diagnostics(narrow);
+        expect(told).toContain('still referenced by resources outside your read scopes');
+        expect(told).not.toMatch(/(Observation|Consent|CarePlan|Goal|CareTeam)\//);
+        const wide = await s.client({ id: 'patient-obs-deleter', scope: 'system/Patient.rd system/Observation.r' });
+        const named = await diagnostics(await s.call(wide.token, patient, { method: 'DELETE' }));
+        expect(named).toContain(`Observation/${suviId('Observation')}`);
+        expect(named).toContain('resources outside your read scopes');
+        expect((await s.call(admin, patient)).status).toBe(200);
+      });
+
       it('accepts v1 scopes: system/*.read reads but does not write', async () => {
         const { token } = await s.client({ id: 'v1-reader', scope: 'system/*.read' });
         expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(200);

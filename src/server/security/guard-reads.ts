@@ -298,14 +298,20 @@ export async function findByIdentifiers(
   return shown.map((list) => list.map((s) => s.resource));
 }
 
+/** Stands in the 409 for referrers of types the caller may not read. */
+export const UNREADABLE_REFERRERS = 'resources outside your read scopes';
+
 /**
  * Who still points at a resource (checked before a delete). A party is not told: when anything
- * does, its delete is refused like a withheld read, naming nothing.
+ * does, its delete is refused like a withheld read, naming nothing. Any other caller is told the
+ * referrers it could read; the rest are one phrase, so a delete does not list ids of types its
+ * scopes keep from it.
  */
 export async function referrers(g: Guard, ...args: Parameters<StoreWrites['referrers']>): Promise<string[]> {
   const found = await g.base.referrers(...args);
   if (g.p.party && found.length) throw withheld(args[0], args[1]);
-  return found;
+  const readable = found.filter((ref) => allows(g.p.scopes, ref.slice(0, ref.indexOf('/')), 'r'));
+  return readable.length === found.length ? found : [...readable, UNREADABLE_REFERRERS];
 }
 
 /** Of `refs` (`Type/id`), those a party may not read: missing, deleted or withheld alike. */
