@@ -1,5 +1,6 @@
 /** Transaction Bundles: urn:uuid fullUrls, conditional create on the business identifier. */
 import type { Bundle, BundleEntry, Reference, Resource } from '@medplum/fhirtypes';
+import { eachReference } from '../shared/references.ts';
 import { type FhirKind, MAP, profileUrl } from './config.ts';
 
 const KIND_BY_PROFILE = new Map(
@@ -15,14 +16,13 @@ function businessId(resource: Resource): string {
   return list.find((i) => i.system === MAP.identifiers.business)!.value!;
 }
 
-/** Every Reference object inside a resource (shallow walk over plain JSON). */
-function* references(node: unknown): Generator<Reference> {
-  if (Array.isArray(node)) for (const x of node) yield* references(x);
-  else if (node && typeof node === 'object') {
-    const ref = (node as Reference).reference;
-    if (typeof ref === 'string' && ref.startsWith('urn:uuid:')) yield node as Reference;
-    for (const v of Object.values(node)) if (v && typeof v === 'object') yield* references(v);
-  }
+/** The Reference objects inside a resource that point into the Bundle (`urn:uuid:`). */
+function bundleReferences(resource: unknown): Reference[] {
+  const out: Reference[] = [];
+  eachReference(resource, (ref, holder) => {
+    if (ref.startsWith('urn:uuid:')) out.push(holder as Reference);
+  });
+  return out;
 }
 
 /**
@@ -49,7 +49,7 @@ export function transactionBundle(resources: Resource[], opts: { rewriteOutside?
   if (opts.rewriteOutside !== false) {
     const inside = new Set(entries.map((e) => e.entry.fullUrl));
     for (const { entry } of entries) {
-      for (const ref of references(entry.resource)) {
+      for (const ref of bundleReferences(entry.resource)) {
         if (!inside.has(ref.reference!))
           ref.reference = `${ref.type}?identifier=${MAP.identifiers.business}|${ref.reference}`;
       }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { eachReference } from '../shared/references.ts';
 import { coreChildren } from '../validation/index.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 
@@ -20,8 +21,12 @@ export const INDEXED_PARAMS = [
   'date',
 ] as const;
 
-/** The indexed parameters that hold references (rows: system = target type, value = target id). */
-export const REFERENCE_PARAMS: string[] = ['patient', 'subject'];
+/**
+ * The token rows of every literal reference in a resource, whatever its element (system = target
+ * type, value = target id): what the delete path asks "who still points at this?". No search
+ * parameter can name it (a parameter name holds no ':').
+ */
+export const ANY_REFERENCE = ':reference';
 
 export type ParamKind = 'token' | 'reference' | 'date';
 
@@ -178,7 +183,8 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
   return defs;
 }
 
-const REFERENCE_RE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+/** A literal reference's target type and id: the last `Type/id` of a relative or absolute URL. */
+export const REFERENCE_RE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Splits a reference string into [type, id]; other references (urn:uuid:, #contained) keep their text. */
 export function splitReference(reference: string): [string, string] {
@@ -209,6 +215,10 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
       }
     }
   }
+  eachReference(resource, (ref) => {
+    const [system, value] = splitReference(ref);
+    if (system) tokens.push({ param: ANY_REFERENCE, system, value });
+  });
   return { tokens: dedupe(tokens), dates };
 }
 

@@ -1,5 +1,6 @@
 // The SQL schema shared by both engines, and the migration registry other stages use too.
 import type { Engine } from './engine.ts';
+import { ANY_REFERENCE, REFERENCE_RE } from './indexing.ts';
 
 /** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
 export const MIGRATION_LOCK = 7_465_703_279;
@@ -83,6 +84,19 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       `ALTER TABLE search_token ALTER COLUMN last_updated DROP DEFAULT`,
       `DROP INDEX search_token_lookup`,
       `CREATE INDEX search_token_lookup ON search_token (resource_type, param, value, system, last_updated, id)`,
+    ],
+  ],
+  [
+    'store-003-every-reference',
+    [
+      // Until now only the patient/subject rows told a delete who still pointed at a resource; the
+      // rows of every other reference are built here from the stored JSON, as a write builds them.
+      `INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
+       SELECT DISTINCT r.resource_type, r.id, r.last_updated, '${ANY_REFERENCE}', m[1], m[2]
+         FROM resources r
+        CROSS JOIN LATERAL jsonb_path_query(r.content, 'strict $.**.reference ? (@.type() == "string")') AS ref(v)
+        CROSS JOIN LATERAL regexp_match(ref.v #>> '{}', '${REFERENCE_RE.source}') AS m
+        WHERE NOT r.deleted AND m IS NOT NULL`,
     ],
   ],
 ];

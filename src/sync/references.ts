@@ -1,3 +1,4 @@
+import { eachReference } from '../shared/references.ts';
 const ABSOLUTE = /^https?:\/\//i;
 
 /**
@@ -5,33 +6,20 @@ const ABSOLUTE = /^https?:\/\//i;
  * point at the remote already). Nothing tells whether one points at this store, so the sync holds a
  * row that has one rather than send a reference into the local side.
  */
-export function absoluteReferences(value: unknown, remoteBase: string, out: string[] = []): string[] {
-  if (Array.isArray(value)) {
-    for (const v of value) absoluteReferences(v, remoteBase, out);
-  } else if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const k in obj) {
-      const v = obj[k];
-      if (k === 'reference' && typeof v === 'string') {
-        if (ABSOLUTE.test(v) && !v.startsWith(`${remoteBase}/`)) out.push(v);
-      } else absoluteReferences(v, remoteBase, out);
-    }
-  }
+export function absoluteReferences(value: unknown, remoteBase: string): string[] {
+  const out: string[] = [];
+  eachReference(value, (ref) => {
+    if (ABSOLUTE.test(ref) && !ref.startsWith(`${remoteBase}/`)) out.push(ref);
+  });
   return out;
 }
 
 /** Reference strings of the form Type/id found anywhere in a resource (inside contained ones too). */
-export function collectReferences(value: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const v of value) collectReferences(v, out);
-  } else if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const k in obj) {
-      const v = obj[k];
-      if (k === 'reference' && typeof v === 'string' && RELATIVE.test(v)) out.add(v);
-      else collectReferences(v, out);
-    }
-  }
+export function collectReferences(value: unknown): Set<string> {
+  const out = new Set<string>();
+  eachReference(value, (ref) => {
+    if (RELATIVE.test(ref)) out.add(ref);
+  });
   return out;
 }
 

@@ -197,7 +197,7 @@ export function securitySuite(
         expect(await diagnostics(patch)).toMatch(/^sec-scope-1: /);
       });
 
-      it("a delete refused as still referenced names only referrers of types the caller may read", async () => {
+      it('a delete refused as still referenced names only referrers of types the caller may read', async () => {
         const patient = `/Patient/${suviId('Patient')}`;
         const { token } = await s.client({ id: 'patient-deleter', scope: 'system/Patient.rd' });
         const narrow = await s.call(token, patient, { method: 'DELETE' });
@@ -205,7 +205,10 @@ export function securitySuite(
         const told = await diagnostics(narrow);
         expect(told).toContain('still referenced by resources outside your read scopes');
         expect(told).not.toMatch(/(Observation|Consent|CarePlan|Goal|CareTeam)\//);
-        const wide = await s.client({ id: 'patient-obs-deleter', scope: 'system/Patient.rd system/Observation.r' });
+        const wide = await s.client({
+          id: 'patient-obs-deleter',
+          scope: 'system/Patient.rd system/Observation.r',
+        });
         const named = await diagnostics(await s.call(wide.token, patient, { method: 'DELETE' }));
         expect(named).toContain(`Observation/${suviId('Observation')}`);
         expect(named).toContain('resources outside your read scopes');

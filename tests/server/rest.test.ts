@@ -550,6 +550,43 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/${p}`)).status).toBe(204);
   });
 
+  it('a reference in any element keeps its target from being deleted (CarePlan.goal, Observation.performer, absolute URLs)', async () => {
+    const p = (await post('/fhir/Patient', patient())).body.id as string;
+    const goal = await post('/fhir/Goal', {
+      resourceType: 'Goal',
+      lifecycleStatus: 'active',
+      description: { text: 'x' },
+      subject: { reference: `Patient/${p}` },
+    });
+    const doer = await post('/fhir/Practitioner', practitioner());
+    const plan = await post('/fhir/CarePlan', {
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: `Patient/${p}` },
+      goal: [{ reference: `Goal/${goal.body.id}` }],
+    });
+    const absolute = (doer.headers.location as string).replace(/\/_history\/1$/, '');
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      performer: [{ reference: absolute }],
+    });
+    expect([goal.status, doer.status, plan.status, obs.status]).toEqual([201, 201, 201, 201]);
+    const refusedGoal = await request(app).delete(`/fhir/Goal/${goal.body.id}`);
+    expect(refusedGoal.status).toBe(409);
+    expect(firstIssue(refusedGoal.body)?.diagnostics).toBe(
+      `Goal/${goal.body.id} is still referenced by CarePlan/${plan.body.id}; delete or update those first`,
+    );
+    const refusedDoer = await request(app).delete(`/fhir/Practitioner/${doer.body.id}`);
+    expect(refusedDoer.status).toBe(409);
+    expect(firstIssue(refusedDoer.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
+    expect((await request(app).get(`/fhir/Goal/${goal.body.id}`)).status).toBe(200);
+    expect((await request(app).delete(`/fhir/CarePlan/${plan.body.id}`)).status).toBe(204);
+    expect((await request(app).delete(`/fhir/Goal/${goal.body.id}`)).status).toBe(204);
+  });
+
   it('a batch reads a version (GET Type/id/_history/vid) like a vread; _history is not a write target', async () => {
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;

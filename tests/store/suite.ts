@@ -5,6 +5,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { type Store, StoreDatabaseError } from '../../src/store/index.ts';
+import { STORE_MIGRATIONS } from '../../src/store/schema.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
 const ids = (rs: Resource[]) => rs.map((r) => r.id).sort();
@@ -697,6 +698,74 @@ export function storeSuite(getStore: () => Store): void {
         for (const id of originals) expect(seen).toContain(id);
       });
     }
+  });
+
+  describe('referrers', () => {
+    const goal = (): Resource =>
+      ({ resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'g' } }) as Resource;
+    /** A CarePlan that names `goalId` in every way a reference can be written, and some that name nothing here. */
+    const plan = (goalId: string, selfId?: string): Resource =>
+      ({
+        resourceType: 'CarePlan',
+        ...(selfId ? { id: selfId } : {}),
+        status: 'active',
+        intent: 'plan',
+        contained: [
+          { resourceType: 'Goal', id: 'g1', lifecycleStatus: 'active', description: { text: 'c' } },
+        ],
+        goal: [{ reference: `Goal/${goalId}` }, { reference: '#g1' }],
+        addresses: [{ reference: 'urn:uuid:7d4bd2a1-4c8a-4b39-9c4e-2f4b1d1b2a11' }],
+        supportingInfo: [{ reference: `https://elsewhere.example/fhir/Observation/${goalId}/_history/3` }],
+        extension: [
+          { url: 'https://example.org/x', valueReference: { reference: `Goal/${goalId}/_history/1` } },
+        ],
+        ...(selfId ? { basedOn: [{ reference: `CarePlan/${selfId}` }] } : {}),
+      }) as Resource;
+
+    it('finds a reference in any element (not only patient/subject), never the resource itself', async () => {
+      const store = getStore();
+      const g = (await store.create(goal())).resource.id as string;
+      const p = (await store.create(plan(g))).resource.id as string;
+      expect(await store.referrers('Goal', g, ['CarePlan', 'Observation'])).toEqual([`CarePlan/${p}`]);
+      expect(await store.referrers('Goal', g, ['Observation'])).toEqual([]);
+      const self = `self-${randomUUID()}`;
+      await store.create(plan(randomUUID(), self), { keepId: true });
+      expect(await store.referrers('CarePlan', self, ['CarePlan'])).toEqual([]);
+      await store.delete('CarePlan', p);
+      expect(await store.referrers('Goal', g, ['CarePlan'])).toEqual([]);
+    });
+
+    it('the migration that indexes every reference of stored resources builds the rows a write builds', async () => {
+      const store = getStore();
+      const g = (await store.create(goal())).resource.id as string;
+      const p = (await store.create(plan(g))).resource.id as string;
+      const [, statements] = STORE_MIGRATIONS.find(([name]) => name === 'store-003-every-reference') ?? [];
+      expect(statements).toHaveLength(1);
+      const rowsOf = (q: Pick<Store, 'query'>) =>
+        q.query<{ system: string; value: string }>(
+          `SELECT system, value FROM search_token WHERE resource_type = 'CarePlan' AND id = $1 AND param = ':reference'
+            ORDER BY system, value`,
+          [p],
+        );
+      const written = await rowsOf(store);
+      expect(written).toEqual([
+        { system: 'Goal', value: g },
+        { system: 'Observation', value: g },
+      ]);
+      // Run inside a transaction that is rolled back: the statement indexes every stored resource again.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.query(
+            `DELETE FROM search_token WHERE resource_type = 'CarePlan' AND id = $1 AND param = ':reference'`,
+            [p],
+          );
+          expect(await rowsOf(tx)).toEqual([]);
+          await tx.query((statements as string[])[0] as string);
+          expect(await rowsOf(tx)).toEqual(written);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+    });
   });
 
   describe('transactions and hooks', () => {

@@ -1,23 +1,15 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
+import { eachReference } from '../../shared/references.ts';
 import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
 
 /** Every Reference.reference inside `value` with the FHIRPath of its Reference (`subject`, `goal[0]`). */
-export function referencePaths(
-  value: unknown,
-  path: string,
-  out: Array<{ path: string; ref: string }> = [],
-): Array<{ path: string; ref: string }> {
-  if (Array.isArray(value)) value.forEach((v, i) => referencePaths(v, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'reference' && typeof v === 'string') out.push({ path, ref: v });
-      else if (typeof v === 'object') referencePaths(v, `${path}.${k}`, out);
-    }
-  }
+export function referencePaths(value: unknown, path: string): Array<{ path: string; ref: string }> {
+  const out: Array<{ path: string; ref: string }> = [];
+  eachReference(value, (ref, _holder, at) => out.push({ path: at, ref }), path);
   return out;
 }
 
