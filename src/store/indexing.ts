@@ -19,6 +19,24 @@ export const INDEXED_PARAMS = [
   'category',
   'status',
   'date',
+  // Demographics and directory (Patient, Practitioner, PractitionerRole, Organization).
+  'gender',
+  'birthdate',
+  'active',
+  'organization',
+  'practitioner',
+  'role',
+  // Who did, asked for or takes part in what; what a plan or result rests on.
+  'performer',
+  'requester',
+  'author',
+  'participant',
+  'actor',
+  'goal',
+  'based-on',
+  'intent',
+  'lifecycle-status',
+  'authored',
 ] as const;
 
 /**
@@ -184,7 +202,7 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
 }
 
 /** A literal reference's target type and id: the last `Type/id` of a relative or absolute URL. */
-export const REFERENCE_RE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const REFERENCE_RE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Splits a reference string into [type, id]; other references (urn:uuid:, #contained) keep their text. */
 export function splitReference(reference: string): [string, string] {

@@ -1,6 +1,6 @@
 // The SQL schema shared by both engines, and the migration registry other stages use too.
 import type { Engine } from './engine.ts';
-import { ANY_REFERENCE, REFERENCE_RE } from './indexing.ts';
+import { reindexIfChanged } from './reindex.ts';
 
 /** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
 export const MIGRATION_LOCK = 7_465_703_279;
@@ -24,6 +24,10 @@ export async function migrate(engine: Engine, name: string, statements: string[]
 /** Brings `engine`'s database to the store's schema (every migration of `STORE_MIGRATIONS`, in order). */
 export async function applyStoreMigrations(engine: Engine): Promise<void> {
   for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
+  await engine.transaction(async (q) => {
+    await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await reindexIfChanged(q);
+  });
 }
 
 export const STORE_MIGRATIONS: Array<[string, string[]]> = [
@@ -84,19 +88,6 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       `ALTER TABLE search_token ALTER COLUMN last_updated DROP DEFAULT`,
       `DROP INDEX search_token_lookup`,
       `CREATE INDEX search_token_lookup ON search_token (resource_type, param, value, system, last_updated, id)`,
-    ],
-  ],
-  [
-    'store-003-every-reference',
-    [
-      // Until now only the patient/subject rows told a delete who still pointed at a resource; the
-      // rows of every other reference are built here from the stored JSON, as a write builds them.
-      `INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
-       SELECT DISTINCT r.resource_type, r.id, r.last_updated, '${ANY_REFERENCE}', m[1], m[2]
-         FROM resources r
-        CROSS JOIN LATERAL jsonb_path_query(r.content, 'strict $.**.reference ? (@.type() == "string")') AS ref(v)
-        CROSS JOIN LATERAL regexp_match(ref.v #>> '{}', '${REFERENCE_RE.source}') AS m
-        WHERE NOT r.deleted AND m IS NOT NULL`,
     ],
   ],
 ];

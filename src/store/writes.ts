@@ -24,9 +24,11 @@ export async function lockCurrent(q: Queryable, type: string, id: string): Promi
  * Inserts version 1 of each resource in one statement (current rows, history, search index). Returns the `Type/id` keys inserted; an id that already exists is
  * skipped, and the caller reports it.
  */
-export async function insertVersions(q: Queryable, resources: Resource[]): Promise<Set<string>> {
-  if (!resources.length) return new Set();
-  // One row per index value, sent as one array per column (unnest turns them back into rows).
+/**
+ * The search index rows of `resources`, one array per column (unnest turns them back into rows):
+ * tokens (type, id, param, system, value), then dates (type, id, param, low, high).
+ */
+export function indexColumns(resources: Resource[]): string[][] {
   const tokens: string[][] = [];
   const dates: string[][] = [];
   for (const r of resources) {
@@ -34,7 +36,12 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
     for (const t of index.tokens) tokens.push([r.resourceType, r.id as string, t.param, t.system, t.value]);
     for (const d of index.dates) dates.push([r.resourceType, r.id as string, d.param, d.low, d.high]);
   }
-  const column = (rows: string[][], i: number) => rows.map((row) => row[i]);
+  const column = (rows: string[][], i: number) => rows.map((row) => row[i] as string);
+  return [...[0, 1, 2, 3, 4].map((i) => column(tokens, i)), ...[0, 1, 2, 3, 4].map((i) => column(dates, i))];
+}
+
+export async function insertVersions(q: Queryable, resources: Resource[]): Promise<Set<string>> {
+  if (!resources.length) return new Set();
   const rows = await q.query<{ resource_type: string; id: string }>(
     // The contents travel as one JSON array: a text[] parameter would escape every quote in them.
     `WITH input AS (
@@ -62,8 +69,7 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
       resources.map((r) => r.id),
       resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
       `[${resources.map((r) => JSON.stringify(r)).join(',')}]`,
-      ...[0, 1, 2, 3, 4].map((i) => column(tokens, i)),
-      ...[0, 1, 2, 3, 4].map((i) => column(dates, i)),
+      ...indexColumns(resources),
     ],
   );
   return new Set(rows.map((r) => `${r.resource_type}/${r.id}`));

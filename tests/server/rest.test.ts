@@ -86,6 +86,76 @@ describe('_pretty', () => {
 });
 
 describe('search results', () => {
+  it('searches demographics, the directory and who-did-what: gender, birthdate, active, practitioner, role, participant, performer, lifecycle-status, authored', async () => {
+    const tag = uniqueUrn();
+    const pat = (
+      await post('/fhir/Patient', { ...patient(), gender: 'female', birthDate: '1981-01-01', active: true })
+    ).body.id as string;
+    const doer = (await post('/fhir/Practitioner', { ...practitioner(), gender: 'male' })).body.id as string;
+    const role = (
+      await post('/fhir/PractitionerRole', {
+        resourceType: 'PractitionerRole',
+        practitioner: { reference: `Practitioner/${doer}` },
+        code: [{ coding: [{ system: tag, code: 'social-worker' }] }],
+      })
+    ).body.id as string;
+    const team = (
+      await post('/fhir/CareTeam', {
+        resourceType: 'CareTeam',
+        subject: { reference: `Patient/${pat}` },
+        participant: [{ member: { reference: `PractitionerRole/${role}` } }],
+      })
+    ).body.id as string;
+    const obs = (
+      await post('/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${pat}` },
+        performer: [{ reference: `PractitionerRole/${role}` }],
+      })
+    ).body.id as string;
+    const goal = (
+      await post('/fhir/Goal', {
+        resourceType: 'Goal',
+        lifecycleStatus: 'proposed',
+        description: { text: 'x' },
+        subject: { reference: `Patient/${pat}` },
+      })
+    ).body.id as string;
+    const qr = (
+      await post('/fhir/QuestionnaireResponse', {
+        resourceType: 'QuestionnaireResponse',
+        status: 'completed',
+        subject: { reference: `Patient/${pat}` },
+        authored: '2026-03-04T10:00:00+02:00',
+      })
+    ).body.id as string;
+    const found = async (query: string) => {
+      const res = await request(app).get(`/fhir/${query}`);
+      expect([query, res.status]).toEqual([query, 200]);
+      return (res.body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
+    };
+    expect(await found(`Patient?_id=${pat}&gender=female&birthdate=ge1981&active=true`)).toEqual([pat]);
+    expect(await found(`Patient?_id=${pat}&gender=male`)).toEqual([]);
+    expect(await found(`Patient?_id=${pat}&birthdate=lt1981`)).toEqual([]);
+    expect(await found(`PractitionerRole?practitioner=${doer}&role=${tag}|social-worker`)).toEqual([role]);
+    expect(await found(`CareTeam?participant=PractitionerRole/${role}`)).toEqual([team]);
+    expect(await found(`Observation?performer=PractitionerRole/${role}`)).toEqual([obs]);
+    expect(await found(`Observation?performer:PractitionerRole.practitioner=${doer}`)).toEqual([obs]);
+    expect(await found(`Goal?patient=${pat}&lifecycle-status=proposed`)).toEqual([goal]);
+    expect(await found(`Goal?patient=${pat}&lifecycle-status=active`)).toEqual([]);
+    expect(await found(`QuestionnaireResponse?patient=${pat}&authored=2026-03-04`)).toEqual([qr]);
+    expect(await found(`QuestionnaireResponse?patient=${pat}&authored=gt2026-03-05`)).toEqual([]);
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const params = (type: string) =>
+      cs.rest?.[0]?.resource?.find((r) => r.type === type)?.searchParam?.map((p) => p.name) ?? [];
+    expect(params('Patient')).toEqual(
+      expect.arrayContaining(['gender', 'birthdate', 'active', 'organization']),
+    );
+    expect(params('CareTeam')).toContain('participant');
+  });
+
   it('an empty searchset has no entry element', async () => {
     const res = await request(app)
       .get('/fhir/Practitioner')

@@ -92,7 +92,7 @@ describe('search index extraction', () => {
         if (fast.length) nonEmpty++;
       }
     }
-    expect(INDEXED_PARAMS.length).toBe(7);
+    expect(INDEXED_PARAMS.length).toBe(23);
     expect(compared).toBeGreaterThan(200);
     expect(nonEmpty).toBeGreaterThan(100);
   });

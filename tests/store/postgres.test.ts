@@ -34,7 +34,7 @@ describe('store on PostgreSQL', () => {
     );
   });
 
-  it('upgrades a database written under the first schema version (store-001 → store-002)', async () => {
+  it('upgrades a database written under the first schema version (store-001 → store-002, index rebuilt)', async () => {
     const upgradeUrl = await freshDatabase('tyokyky_store_upgrade');
     try {
       const engine = await openPostgres(upgradeUrl);
@@ -42,7 +42,7 @@ describe('store on PostgreSQL', () => {
       await migrate(engine, first[0], first[1]);
       // A resource indexed the way store-001 did it (no last_updated on token rows).
       await engine.query(
-        `INSERT INTO resources VALUES ('Observation', 'old', 1, '2024-01-02T03:04:05Z', false, '{"resourceType":"Observation","id":"old"}')`,
+        `INSERT INTO resources VALUES ('Observation', 'old', 1, '2024-01-02T03:04:05Z', false, '{"resourceType":"Observation","id":"old","status":"final","subject":{"reference":"Patient/p-old"},"performer":[{"reference":"Practitioner/pr-old"}]}')`,
       );
       await engine.query(
         `INSERT INTO search_token VALUES ('Observation', 'old', 'patient', 'Patient', 'p-old')`,
@@ -52,10 +52,18 @@ describe('store on PostgreSQL', () => {
       try {
         const found = await upgraded.search('Observation', { patient: 'p-old' });
         expect(found.resources.map((r) => r.id)).toEqual(['old']);
-        const [row] = await upgraded.query<{ last_updated: Date }>(
+        // Rows store-001 never wrote (performer, every reference) come from the stored resource.
+        expect(
+          (await upgraded.search('Observation', { performer: 'Practitioner/pr-old' })).resources,
+        ).toHaveLength(1);
+        expect(await upgraded.referrers('Practitioner', 'pr-old', ['Observation'])).toEqual([
+          'Observation/old',
+        ]);
+        const rows = await upgraded.query<{ last_updated: Date }>(
           `SELECT last_updated FROM search_token WHERE id = 'old'`,
         );
-        expect(row.last_updated.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+        expect(rows.length).toBe(6);
+        for (const row of rows) expect(row.last_updated.toISOString()).toBe('2024-01-02T03:04:05.000Z');
       } finally {
         await upgraded.close();
       }
