@@ -21,10 +21,6 @@ export async function lockCurrent(q: Queryable, type: string, id: string): Promi
 }
 
 /**
- * Inserts version 1 of each resource in one statement (current rows, history, search index). Returns the `Type/id` keys inserted; an id that already exists is
- * skipped, and the caller reports it.
- */
-/**
  * The search index rows of `resources`, one array per column (unnest turns them back into rows):
  * tokens (type, id, param, system, value), then dates (type, id, param, low, high).
  */
@@ -40,6 +36,10 @@ export function indexColumns(resources: Resource[]): string[][] {
   return [...[0, 1, 2, 3, 4].map((i) => column(tokens, i)), ...[0, 1, 2, 3, 4].map((i) => column(dates, i))];
 }
 
+/**
+ * Inserts version 1 of each resource in one statement (current rows, history, search index). Returns
+ * the `Type/id` keys inserted; an id that already exists is skipped, and the caller reports it.
+ */
 export async function insertVersions(q: Queryable, resources: Resource[]): Promise<Set<string>> {
   if (!resources.length) return new Set();
   const rows = await q.query<{ resource_type: string; id: string }>(
