@@ -139,8 +139,13 @@ describe('entryNeed', () => {
     ],
     ['PUT', 'Patient/p1', { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'update', id: 'p1' }],
     ['GET', 'AuditEvent?patient=Patient/p1', { kind: 'audit', method: 'GET', interaction: 'search-type' }],
+    // A conditional update searches, and updates or creates.
+    [
+      'PUT',
+      'Patient?identifier=x',
+      { kind: 'fhir', type: 'Patient', perms: ['s', 'u', 'c'], interaction: 'update' },
+    ],
     // Not an interaction this server has: refused by the front as outside the scopes.
-    ['PUT', 'Patient?identifier=x', undefined],
     ['PATCH', 'Patient?identifier=x', undefined],
     [undefined, 'Patient/p1', undefined],
   ] as const)('%s %s', (method, url, need) => {

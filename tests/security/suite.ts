@@ -215,6 +215,20 @@ export function securitySuite(
         expect((await s.call(admin, patient)).status).toBe(200);
       });
 
+      it('a conditional update needs search, update and create on the type', async () => {
+        const body = persona('suvi').entry?.find(
+          (e) => e.resource?.resourceType === 'Practitioner',
+        )?.resource;
+        const url =
+          '/Practitioner?identifier=urn:ietf:rfc:3986|urn:uuid:00000000-0000-4000-8000-00000000c0de';
+        for (const scope of ['system/Practitioner.u', 'system/Practitioner.cu', 'system/Practitioner.us']) {
+          const { token } = await s.client({ id: `cond-${scope.split('.')[1]}`, scope });
+          const res = await s.call(token, url, { method: 'PUT', body: JSON.stringify(body) });
+          expect([scope, res.status]).toEqual([scope, 403]);
+          expect(await diagnostics(res)).toMatch(/^sec-scope-1: /);
+        }
+      });
+
       it('accepts v1 scopes: system/*.read reads but does not write', async () => {
         const { token } = await s.client({ id: 'v1-reader', scope: 'system/*.read' });
         expect((await s.call(token, `/Patient/${suviId('Patient')}`)).status).toBe(200);
@@ -497,6 +511,20 @@ export function securitySuite(
           expect(res.status, attempt.method).toBe(403);
           expect(await diagnostics(res)).toBe(withheldText);
         }
+        // A conditional update finds nothing it may see, and its create meets the withheld match.
+        const business = body.identifier?.find((i) => i.system === 'urn:ietf:rfc:3986');
+        const { id: _maija, meta, ...unsaved } = body;
+        const conditional = await s.call(
+          kela,
+          `/Patient?identifier=${encodeURIComponent(`${business?.system}|${business?.value}`)}`,
+          {
+            method: 'PUT',
+            body: JSON.stringify({ ...unsaved, meta: { profile: meta?.profile }, active: false }),
+            headers: { 'if-match': etag },
+          },
+        );
+        expect([conditional.status, await diagnostics(conditional.clone())]).toEqual([403, expect.any(String)]);
+        expect(await diagnostics(conditional)).not.toContain(maijaId);
         const after = await s.call(admin, `/Patient/${maijaId}`);
         expect(after.headers.get('etag')).toBe(etag);
         // A reference to a Patient it may not see is refused as one to a Patient that does not exist.

@@ -657,6 +657,49 @@ describe('writes', () => {
     expect((await request(app).delete(`/fhir/Goal/${goal.body.id}`)).status).toBe(204);
   });
 
+  it('conditional update by identifier: creates when none matches, updates the one match with If-Match, refuses the rest', async () => {
+    const body = practitioner('Ehdollinen');
+    const [{ system, value }] = body.identifier as [{ system: string; value: string }];
+    const url = `/fhir/Practitioner?identifier=${encodeURIComponent(`${system}|${value}`)}`;
+    const put = (resource: unknown, headers: Record<string, string> = {}) =>
+      request(app)
+        .put(url)
+        .set({ 'Content-Type': FHIR, ...headers })
+        .send(JSON.stringify(resource));
+    const created = await put(body);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect(created.headers.location).toMatch(new RegExp(`/fhir/Practitioner/${id}/_history/1$`));
+    const renamed = { ...body, name: [{ family: 'Muutettu' }] };
+    const noVersion = await put(renamed);
+    expect(noVersion.status).toBe(428);
+    const updated = await put(renamed, { 'If-Match': 'W/"1"' });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ id, meta: { versionId: '2' }, name: [{ family: 'Muutettu' }] });
+    expect((await put(renamed, { 'If-Match': 'W/"1"' })).status).toBe(412);
+    const otherId = await put({ ...renamed, id: 'someone-else' }, { 'If-Match': 'W/"2"' });
+    expect(otherId.status).toBe(400);
+    expect(firstIssue(otherId.body)?.expression).toEqual(['Practitioner.id']);
+    const notCarried = await put(practitioner(), { 'If-Match': 'W/"2"' });
+    expect(notCarried.status).toBe(400);
+    expect(firstIssue(notCarried.body)?.expression).toEqual(['Practitioner.identifier']);
+    const twoCriteria = await request(app)
+      .put(`${url}&active=true`)
+      .set({ 'Content-Type': FHIR })
+      .send(JSON.stringify(body));
+    expect(twoCriteria.status).toBe(400);
+    expect(firstIssue(twoCriteria.body)?.diagnostics).toBe(
+      'A conditional update (PUT Type?criteria) takes exactly one identifier=system|value',
+    );
+    expect((await post('/fhir/Practitioner', body)).status).toBe(201);
+    const ambiguous = await put(renamed, { 'If-Match': 'W/"2"' });
+    expect(ambiguous.status).toBe(412);
+    expect(firstIssue(ambiguous.body)?.code).toBe('multiple-matches');
+    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Practitioner')?.conditionalUpdate).toBe(true);
+  });
+
   it('a batch reads a version (GET Type/id/_history/vid) like a vread; _history is not a write target', async () => {
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;

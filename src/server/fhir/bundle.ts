@@ -97,7 +97,8 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   const parsed: ParsedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
   if (method === 'POST' || method === 'PUT') {
     if (method === 'POST' && id !== undefined) throw fail('POST url must be just the resource type');
-    if (method === 'PUT' && id === undefined) throw fail('PUT url must be Type/id');
+    if (method === 'PUT' && id === undefined)
+      throw fail('PUT url must be Type/id (a conditional update is taken over HTTP, not inside a Bundle)');
     try {
       parsed.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
     } catch (err) {

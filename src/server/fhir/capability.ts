@@ -96,13 +96,13 @@ export function buildCapabilityStatement(opts: {
         code: code as CapabilityStatementRestResourceInteraction['code'],
       })),
       documentation:
-        'Conditional create: If-None-Exist takes identifier=system|value only, and the resource must carry that identifier.',
+        'Conditional create (If-None-Exist) and conditional update (PUT Type?identifier=…) take identifier=system|value only, and the resource must carry that identifier; a conditional update of an existing resource needs If-Match like any update.',
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: false,
       conditionalCreate: true,
       conditionalRead: 'full-support',
-      conditionalUpdate: false,
+      conditionalUpdate: declared.conditionalUpdate,
       conditionalDelete: 'not-supported',
       searchParam: [
         ...[...(params.get(type)?.values() ?? [])].map((p) => ({

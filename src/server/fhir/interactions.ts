@@ -49,8 +49,9 @@ export function checkIfNoneExist(criteria: string): string {
 }
 
 /**
- * The identifier an If-None-Exist names must be one the resource itself carries: otherwise the same
- * resource would be created again on every retry, and the documented idempotency would not hold.
+ * The identifier an If-None-Exist (or a conditional update) names must be one the resource itself
+ * carries: otherwise the same resource would be created again on every retry, and the documented
+ * idempotency would not hold.
  */
 export function assertCriteriaMatchBody(criteria: string, resource: Resource): void {
   // QuestionnaireResponse (and a few others) carry one identifier, not a list.
@@ -69,7 +70,7 @@ export function assertCriteriaMatchBody(criteria: string, resource: Resource): v
         issue(
           'error',
           'invalid',
-          `If-None-Exist names an identifier the ${resource.resourceType} does not carry; the criteria must name the resource's own identifier`,
+          `The conditional criteria name an identifier the ${resource.resourceType} does not carry; they must name the resource's own identifier`,
           `${resource.resourceType}.identifier`,
         ),
       );

@@ -67,6 +67,8 @@ export interface Declares {
   system?: string[];
   /** An operation name (`validate`) at type/instance level. */
   operation?: string;
+  /** The route is a conditional update (`PUT Type?criteria`). */
+  conditionalUpdate?: boolean;
 }
 
 /** One FHIR permission letter of SMART v2: create, read, update, delete, search. */
@@ -98,4 +100,5 @@ export interface DeclaredInteractions {
   type: string[];
   system: string[];
   operations: string[];
+  conditionalUpdate: boolean;
 }

@@ -96,6 +96,15 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     declares: { type: ['create'] },
   },
   {
+    name: 'conditional-update',
+    method: 'PUT',
+    path: '/:type',
+    handler: h.conditionalUpdate,
+    // It searches, and updates or creates: each needs its own permission.
+    access: { interaction: 'update', perms: ['s', 'u', 'c'] },
+    declares: { conditionalUpdate: true },
+  },
+  {
     name: 'read',
     method: 'GET',
     path: '/:type/:id',
@@ -166,5 +175,5 @@ export function declaredInteractions(routes: readonly FhirRoute[] = FHIR_ROUTES)
   const operations = [
     ...new Set(routes.flatMap((r) => (r.declares?.operation ? [r.declares.operation] : []))),
   ];
-  return { type, system, operations };
+  return { type, system, operations, conditionalUpdate: routes.some((r) => r.declares?.conditionalUpdate) };
 }

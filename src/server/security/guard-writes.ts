@@ -93,7 +93,19 @@ async function matchShown<T extends Resource>(
         `sec-scope-1: a ${type} matching If-None-Exist exists; answering with it needs read permission on ${type}`,
       ),
     );
-  const { resource } = await checked(g, written.resource);
+  // A party told it may not see the match is not told its id either (the criteria may be a HETU).
+  const { resource } = await checked(g, written.resource).catch((err: unknown) => {
+    if (!(err instanceof FhirError) || err.status !== 403) throw err;
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-consent-1: a ${type} matching the conditional criteria is not available to this client`,
+        type,
+      ),
+    );
+  });
   return { result: { ...written, resource }, audit: writeRecord(g.p, 'create', 'R', written.resource) };
 }
 
