@@ -93,6 +93,9 @@ describe('search index extraction', () => {
       }
     }
     expect(INDEXED_PARAMS.length).toBe(23);
+    // What turvakielto redaction hides is never searchable (docs/security.md).
+    for (const hidden of ['address', 'address-city', 'address-postalcode', 'telecom', 'phone', 'email'])
+      expect(INDEXED_PARAMS).not.toContain(hidden);
     expect(compared).toBeGreaterThan(200);
     expect(nonEmpty).toBeGreaterThan(100);
   });
