@@ -523,7 +523,10 @@ export function securitySuite(
             headers: { 'if-match': etag },
           },
         );
-        expect([conditional.status, await diagnostics(conditional.clone())]).toEqual([403, expect.any(String)]);
+        expect([conditional.status, await diagnostics(conditional.clone())]).toEqual([
+          403,
+          expect.any(String),
+        ]);
         expect(await diagnostics(conditional)).not.toContain(maijaId);
         const after = await s.call(admin, `/Patient/${maijaId}`);
         expect(after.headers.get('etag')).toBe(etag);
@@ -954,6 +957,31 @@ export function securitySuite(
             `sec-audit-2: the audit log answers read and search only, not ${interaction}`,
           );
         }
+      });
+
+      it('audits a PATCH as patch and a PUT as update', async () => {
+        const { token } = await s.client({ id: 'patcher', scope: 'system/Practitioner.cru' });
+        const created = await s.call(token, '/Practitioner', {
+          method: 'POST',
+          body: JSON.stringify({ resourceType: 'Practitioner', name: [{ family: 'Paikattu' }] }),
+        });
+        const stored = (await created.json()) as Resource;
+        const patched = await s.call(token, `/Practitioner/${stored.id}`, {
+          method: 'PATCH',
+          body: JSON.stringify([{ op: 'add', path: '/active', value: true }]),
+          headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+        });
+        expect(patched.status).toBe(200);
+        const put = await s.call(token, `/Practitioner/${stored.id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...stored, active: false }),
+          headers: { 'if-match': 'W/"2"' },
+        });
+        expect(put.status).toBe(200);
+        const log = (await (await s.call(auditor, '/AuditEvent?agent=patcher&_count=10')).json()) as Bundle;
+        const subtypes = log.entry?.map((e) => (e.resource as AuditEvent).subtype?.[0]?.code).sort();
+        // The PATCH reads the stored resource through the guard first: that read is audited too.
+        expect(subtypes).toEqual(['create', 'patch', 'read', 'update']);
       });
 
       it('writes a create audit row in the transaction of the write, and none when the transaction fails', async () => {

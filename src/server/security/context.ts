@@ -15,6 +15,8 @@ export interface Principal {
   turvakielto: boolean;
   /** The request id, carried into audit rows. */
   requestId?: string;
+  /** The request's FHIR interaction (its route's), where a write's audit row must tell it apart (`patch`). */
+  interaction?: string;
 }
 
 export const ANONYMOUS: Principal = {

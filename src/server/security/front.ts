@@ -265,6 +265,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       }
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
+      if (need.kind === 'fhir') p.interaction = need.interaction;
       if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts.writer);
       return p;
     } catch (err) {

@@ -161,7 +161,9 @@ export function update<T extends Resource>(
   return g.inTx(async (tx) => {
     await refuseBlindWrite(g, tx, resource.resourceType, resource.id ?? '');
     const written = await tx.update(resource, opts);
-    await insertAudit(tx, [writeRecord(g.p, 'update', 'U', written.resource)]);
+    // A PATCH is written as an update, and audited as what the client asked for.
+    const interaction = g.p.interaction === 'patch' ? 'patch' : 'update';
+    await insertAudit(tx, [writeRecord(g.p, interaction, 'U', written.resource)]);
     return written;
   });
 }
