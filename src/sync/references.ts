@@ -14,13 +14,34 @@ export function absoluteReferences(value: unknown, remoteBase: string): string[]
   return out;
 }
 
-/** Reference strings of the form Type/id found anywhere in a resource (inside contained ones too). */
+/**
+ * The `Type/id` every relative reference anywhere in a resource names (inside contained ones too),
+ * versioned ones (`Type/id/_history/v`) by their resource.
+ */
 export function collectReferences(value: unknown): Set<string> {
   const out = new Set<string>();
   eachReference(value, (ref) => {
-    if (RELATIVE.test(ref)) out.add(ref);
+    const parts = relativeParts(ref);
+    if (parts) out.add(parts.target);
   });
   return out;
+}
+
+/** The versioned relative references of a resource, as their resource and version. */
+export function versionedReferences(value: unknown): Array<{ target: string; version: string }> {
+  const out: Array<{ target: string; version: string }> = [];
+  eachReference(value, (ref) => {
+    const parts = relativeParts(ref);
+    if (parts?.version !== undefined) out.push({ target: parts.target, version: parts.version });
+  });
+  return out;
+}
+
+/** `Type/id` or `Type/id/_history/v` as the resource it names and the version, if any. */
+export function relativeParts(ref: string): { target: string; version?: string } | undefined {
+  const m = RELATIVE.exec(ref);
+  if (!m) return undefined;
+  return m[2] === undefined ? { target: m[1] as string } : { target: m[1] as string, version: m[2] };
 }
 
 /**
@@ -32,8 +53,8 @@ export type ReferenceTranslation =
   | { identifier: { system: string; value: string }; type: string };
 
 /**
- * `value` with its relative references translated from one side's ids to the other's through
- * `translate`: a copy along the paths to translated references only (the rest is shared with
+ * `value` with its relative references (versioned ones included, as written) translated from one
+ * side's ids to the other's through `translate`: a copy along the paths to translated references only (the rest is shared with
  * `value`, which is not changed). References it cannot translate are kept as they are and listed in
  * `untranslated` so a caller can refuse to send them.
  */
@@ -57,7 +78,7 @@ export function translateReferences<T>(
     const obj = v as Record<string, unknown>;
     const ref = obj.reference;
     let t: ReferenceTranslation | undefined;
-    if (typeof ref === 'string' && RELATIVE.test(ref)) {
+    if (typeof ref === 'string' && relativeParts(ref)) {
       t = translate(ref);
       if (!t) untranslated.push(ref);
     }
@@ -85,4 +106,4 @@ export function translateReferences<T>(
   return { value: walk(value) as T, untranslated };
 }
 
-const RELATIVE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
+const RELATIVE = /^([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;

@@ -6,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Transfer, auditTransfers } from './audit.ts';
 import { patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
-import { collectReferences, translateReferences } from './references.ts';
+import { collectReferences, relativeParts, translateReferences } from './references.ts';
 import {
   type IdMapping,
   contentDigest,
@@ -39,14 +39,20 @@ export interface ApplyOptions {
 /**
  * Where a remote reference points locally: the mapped local resource, or — for a resource the id map
  * does not know (the pull does not fetch it) — the remote's own absolute URL, never the bare remote
- * id, which here would dangle or name some unrelated local resource.
+ * id, which here would dangle or name some unrelated local resource. A versioned reference names the
+ * local copy of that version when it is the one the id map last synced, else the remote's URL.
  */
 type LocalReferences = (remoteRef: string) => string;
 
 function localReferences(byRemote: Map<string, IdMapping>, remoteBase: string): LocalReferences {
   return (ref) => {
-    const m = byRemote.get(ref);
-    return m ? `${m.resource_type}/${m.local_id}` : `${remoteBase}/${ref}`;
+    const { target, version } = relativeParts(ref) as { target: string; version?: string };
+    const m = byRemote.get(target);
+    if (!m) return `${remoteBase}/${ref}`;
+    if (version === undefined) return `${m.resource_type}/${m.local_id}`;
+    return m.remote_version === version && m.local_version
+      ? `${m.resource_type}/${m.local_id}/_history/${m.local_version}`
+      : `${remoteBase}/${ref}`;
   };
 }
 

@@ -389,6 +389,47 @@ describe('consent-aware disclosure', () => {
     expect((await outboxOf('Observation', onRemote.id!))[0].state).toBe('done');
   });
 
+  it("a versioned reference goes as the remote's same version; one to an earlier version is held, never sent with a local id", async () => {
+    const a = await syncedClient('170181-9156');
+    const first = (await store.create(score(a.local))).resource as Observation;
+    await sync.pushOnce();
+    const [m] = await store.query<{ remote_id: string; remote_version: string }>(
+      "SELECT remote_id, remote_version FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
+      [first.id],
+    );
+    const current = (
+      await store.create({
+        ...score(a.local),
+        derivedFrom: [{ reference: `Observation/${first.id}/_history/1` }],
+      } as Observation)
+    ).resource as Observation;
+    await sync.pushOnce();
+    expect((await outboxOf('Observation', current.id!))[0]).toMatchObject({ state: 'done' });
+    const onRemote = (await remoteAll(
+      peer.url,
+      'Observation',
+      `subject=Patient/${a.remote}`,
+    )) as Observation[];
+    expect(onRemote.flatMap((o) => o.derivedFrom ?? [])).toEqual([
+      { reference: `Observation/${m.remote_id}/_history/${m.remote_version}` },
+    ]);
+    // Once the local copy moves on, version 1 has no remote counterpart the sync knows.
+    await store.update({ ...first, valueInteger: 3 } as Observation, { ifMatchOptional: true });
+    const older = (
+      await store.create({
+        ...score(a.local),
+        derivedFrom: [{ reference: `Observation/${first.id}/_history/1` }],
+      } as Observation)
+    ).resource as Observation;
+    await sync.pushOnce();
+    const [held] = await outboxOf('Observation', older.id!);
+    expect(held).toMatchObject({
+      state: 'held',
+      reason: `held: refers to version 1 of Observation/${first.id}, but the remote gets the copy of version 2; refer to Observation/${first.id} without a version`,
+    });
+    expect(await remoteAll(peer.url, 'Observation', `subject=Patient/${a.remote}`)).toHaveLength(2);
+  });
+
   it('a consent withdrawn in the remote, once pulled, blocks the next push of that client', async () => {
     const client = await syncedClient('111181-910Y');
     const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
@@ -465,6 +506,35 @@ describe('pull: references the id map does not know', () => {
     ).resources as QuestionnaireResponse[];
     expect(local.subject).toEqual({ reference: `Patient/${client.local}` });
     expect(local.basedOn).toEqual([{ reference: `${peer.url}/CarePlan/${plan.id}` }]);
+  });
+});
+
+describe('pull: versioned references', () => {
+  it('name the local copy of the version the id map synced; any other version stays on the remote', async () => {
+    const client = await syncedClient('180181-916V');
+    const [m] = await store.query<{ remote_version: string }>(
+      "SELECT remote_version FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+      [client.local],
+    );
+    const same = await remotePost(peer.url, {
+      ...selfAssessment(client.remote),
+      source: { reference: `Patient/${client.remote}/_history/${m.remote_version}` },
+    } as QuestionnaireResponse);
+    const other = await remotePost(peer.url, {
+      ...selfAssessment(client.remote),
+      source: { reference: `Patient/${client.remote}/_history/not-ours` },
+    } as QuestionnaireResponse);
+    await sync.pullOnce();
+    const local = async (qr: QuestionnaireResponse) =>
+      (
+        await store.search('QuestionnaireResponse', {
+          identifier: `${qr.identifier?.system}|${qr.identifier?.value}`,
+        })
+      ).resources[0] as QuestionnaireResponse;
+    expect((await local(same)).source).toEqual({ reference: `Patient/${client.local}/_history/1` });
+    expect((await local(other)).source).toEqual({
+      reference: `${peer.url}/Patient/${client.remote}/_history/not-ours`,
+    });
   });
 });
 

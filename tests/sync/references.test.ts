@@ -2,7 +2,12 @@
 // untranslated, and that only the paths to translated references are copied (the input is never
 // changed, the rest is shared — a push does not deep-copy every resource it sends).
 import { describe, expect, it } from 'vitest';
-import { collectReferences, translateReferences } from '../../src/sync/references.ts';
+import {
+  collectReferences,
+  relativeParts,
+  translateReferences,
+  versionedReferences,
+} from '../../src/sync/references.ts';
 
 const goal = () => ({
   resourceType: 'Goal',
@@ -76,5 +81,29 @@ describe('collectReferences', () => {
   it('finds relative references anywhere, once each', () => {
     const refs = collectReferences({ ...goal(), extra: [{ deep: { reference: 'Patient/p1' } }] });
     expect([...refs]).toEqual(['Patient/p1', 'Observation/o1', 'Observation/o2', 'PractitionerRole/r1']);
+  });
+});
+
+describe('versioned references', () => {
+  it('count as references to their resource, with the version kept apart', () => {
+    const plan = {
+      resourceType: 'CarePlan',
+      goal: [{ reference: 'Goal/g1/_history/3' }, { reference: 'Goal/g1' }],
+      addresses: [{ reference: 'Observation/o1/_history/x' }, { reference: 'Observation/o2/_history/' }],
+    };
+    expect([...collectReferences(plan)]).toEqual(['Goal/g1', 'Observation/o1']);
+    expect(versionedReferences(plan)).toEqual([
+      { target: 'Goal/g1', version: '3' },
+      { target: 'Observation/o1', version: 'x' },
+    ]);
+    expect(relativeParts('Goal/g1/_history/3')).toEqual({ target: 'Goal/g1', version: '3' });
+    expect(relativeParts('Goal/g1')).toEqual({ target: 'Goal/g1' });
+    expect(relativeParts('https://x.example/fhir/Goal/g1')).toBeUndefined();
+    const seen: string[] = [];
+    translateReferences(plan, (ref) => {
+      seen.push(ref);
+      return undefined;
+    });
+    expect(seen).toEqual(['Goal/g1/_history/3', 'Goal/g1', 'Observation/o1/_history/x']);
   });
 });

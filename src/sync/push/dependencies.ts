@@ -6,7 +6,7 @@
  */
 import { timeSpent } from '../context.ts';
 import { businessIdentifier } from '../context.ts';
-import { absoluteReferences, collectReferences } from '../references.ts';
+import { absoluteReferences, collectReferences, versionedReferences } from '../references.ts';
 import {
   type IdMapping,
   type OutboxRow,
@@ -53,6 +53,7 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
   for (const row of rows) {
     const v =
       absoluteVerdict(row, ctx.remote.baseUrl) ??
+      versionVerdict(row, inBatch, mappings, ctx.pushTypes) ??
       ownVerdict(deps.get(row.id)!, inBatch, mappings, states, logical, ctx.pushTypes);
     if (v) verdicts.set(row.id, v);
   }
@@ -109,6 +110,37 @@ function absoluteVerdict(row: OutboxRow, remoteBase: string): Verdict | undefine
     kind: 'hold',
     reason: `held: references an absolute URL at ${origin}, which the sync cannot translate (it may point at this store); refer to it as Type/id or by identifier`,
   };
+}
+
+/**
+ * A versioned reference goes only as the remote's copy of the same version: of the version the id
+ * map last synced (or the one in this batch, once it is there). Any other version — an earlier one,
+ * or one of a resource the remote knows only by identifier — has no remote counterpart: held.
+ */
+function versionVerdict(
+  row: OutboxRow,
+  inBatch: Map<string, OutboxRow>,
+  mappings: Map<string, IdMapping>,
+  pushTypes: Set<string>,
+): Verdict | undefined {
+  if (row.action === 'delete') return undefined;
+  for (const { target, version } of versionedReferences(row.payload)) {
+    const fix = `refer to ${target} without a version`;
+    if (!pushTypes.has(target.slice(0, target.indexOf('/'))))
+      return {
+        kind: 'hold',
+        reason: `held: refers to version ${version} of ${target}, which the remote knows only by identifier; ${fix}`,
+      };
+    const queued = inBatch.get(target)?.version_id;
+    const synced = mappings.get(target)?.local_version;
+    const current = queued ?? synced;
+    if (current != null && current !== version)
+      return {
+        kind: 'hold',
+        reason: `held: refers to version ${version} of ${target}, but the remote gets the copy of version ${current}; ${fix}`,
+      };
+  }
+  return undefined;
 }
 
 function ownVerdict(

@@ -3,12 +3,13 @@
  * mapped remote resource (If-Match the version we last saw), or DELETE. Every reference is translated:
  * to the remote id of a synced resource, or — for a resource the sync does not send (directory
  * resources such as PractitionerRole and Organization) — to a logical reference by its business
- * identifier. A row with any reference left untranslated is never sent.
+ * identifier; a versioned reference, to the remote's copy of that version. A row with any reference
+ * left untranslated is never sent.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { businessIdentifier } from '../context.ts';
-import { translateReferences } from '../references.ts';
+import { type ReferenceTranslation, relativeParts, translateReferences } from '../references.ts';
 import { stripForRemote } from '../remote-client.ts';
 import type { IdMapping, OutboxRow } from '../repository.ts';
 
@@ -57,16 +58,18 @@ export function remoteWrite(
     // Turvakielto: a party never receives what the label protects (the facade redacts reads the same way).
     stripForRemote(redactNonDisclosed(row.payload)),
     (ref) => {
-      const type = ref.slice(0, ref.indexOf('/'));
+      const { target, version } = relativeParts(ref) as { target: string; version?: string };
+      const type = target.slice(0, target.indexOf('/'));
+      if (version !== undefined) return remoteVersion(mappings.get(target), version);
       if (pushTypes.has(type)) {
-        const m = mappings.get(ref);
+        const m = mappings.get(target);
         if (m) return { reference: `${m.resource_type}/${m.remote_id}` };
-        const urn = inBundle.get(ref);
+        const urn = inBundle.get(target);
         if (!urn) return undefined;
         viaBundle = true;
         return { reference: urn };
       }
-      const identifier = logical.get(ref);
+      const identifier = logical.get(target);
       return identifier ? { identifier, type } : undefined;
     },
   );
@@ -95,6 +98,15 @@ export function remoteWrite(
     ifNoneExist: `identifier=${encodeURIComponent(ident.system)}|${encodeURIComponent(ident.value)}`,
     viaBundle,
   };
+}
+
+/**
+ * A versioned reference on the remote: the remote's copy of that very version, known only when it is
+ * the version the id map last synced (a logical or in-Bundle reference cannot carry a version).
+ */
+function remoteVersion(m: IdMapping | undefined, version: string): ReferenceTranslation | undefined {
+  if (!m || m.local_version !== version || !m.remote_version) return undefined;
+  return { reference: `${m.resource_type}/${m.remote_id}/_history/${m.remote_version}` };
 }
 
 /** The same row written as a create again (its remote copy is gone). */
