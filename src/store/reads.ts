@@ -76,13 +76,24 @@ export async function readJsonMany(
 /** Which of `refs` (`Type/id`) name no current resource — absent or deleted — in one statement. */
 export async function absentRefs(q: Queryable, refs: readonly string[]): Promise<string[]> {
   if (!refs.length) return [];
-  const split = refs.map((r) => [r.slice(0, r.indexOf('/')), r.slice(r.indexOf('/') + 1)] as const);
-  const rows = await q.query<{ resource_type: string; id: string }>(
-    `SELECT resource_type, id FROM resources WHERE NOT deleted
-       AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [split.map(([type]) => type), split.map(([, id]) => id)],
+  const current: string[][] = [[], []];
+  const versions: string[][] = [[], [], []];
+  for (const ref of refs) {
+    const [type = '', id = '', , version] = ref.split('/');
+    if (version === undefined) current.forEach((col, i) => col.push([type, id][i] as string));
+    // A version id that is not a number names no version here (and would not cast).
+    else if (/^[1-9][0-9]{0,8}$/.test(version))
+      versions.forEach((col, i) => col.push([type, id, version][i] as string));
+  }
+  const rows = await q.query<{ ref: string }>(
+    `SELECT resource_type || '/' || id AS ref FROM resources WHERE NOT deleted
+       AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+     UNION ALL
+     SELECT resource_type || '/' || id || '/_history/' || version_id FROM resource_history WHERE action <> 'delete'
+       AND (resource_type, id, version_id) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::int[]))`,
+    [...current, ...versions],
   );
-  const found = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+  const found = new Set(rows.map((r) => r.ref));
   return refs.filter((r) => !found.has(r));
 }
 

@@ -1081,6 +1081,14 @@ describe('references on the write path', () => {
       expect(
         (await post('/fhir/Observation', observation(`${base}/Patient/never-stored`), host)).status,
       ).toBe(422);
+      // A versioned reference names that version: one the resource never had is missing.
+      for (const version of ['2', 'x', '0']) {
+        const res = await post('/fhir/Observation', observation(`${subject}/_history/${version}`));
+        expect(res.status, version).toBe(422);
+        expect(firstIssue(res.body)?.diagnostics).toBe(
+          `tyk-ref-1: ${subject}/_history/${version} does not exist here; a reference must name a stored resource`,
+        );
+      }
       const withContained = await post('/fhir/Observation', {
         ...observation(subject),
         contained: [{ resourceType: 'Practitioner', id: 'p1', name: [{ family: 'Sisällä' }] }],

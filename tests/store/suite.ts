@@ -735,6 +735,30 @@ export function storeSuite(getStore: () => Store): void {
       expect(await store.referrers('Goal', g, ['CarePlan'])).toEqual([]);
     });
 
+    it('absent: current resources by Type/id, versions by Type/id/_history/v (a deletion is no version)', async () => {
+      const store = getStore();
+      const g = (await store.create(goal())).resource;
+      await store.update({ ...g, lifecycleStatus: 'completed' } as Resource, { ifMatch: '1' });
+      const gone = (await store.create(goal())).resource.id as string;
+      await store.delete('Goal', gone);
+      const refs = [
+        `Goal/${g.id}`,
+        `Goal/${g.id}/_history/1`,
+        `Goal/${g.id}/_history/2`,
+        `Goal/${g.id}/_history/3`,
+        `Goal/${g.id}/_history/x`,
+        `Goal/${gone}`,
+        `Goal/${gone}/_history/1`,
+        `Goal/${gone}/_history/2`,
+      ];
+      expect(await store.absent(refs)).toEqual([
+        `Goal/${g.id}/_history/3`,
+        `Goal/${g.id}/_history/x`,
+        `Goal/${gone}`,
+        `Goal/${gone}/_history/2`,
+      ]);
+    });
+
     it('a database indexed by an earlier release is re-indexed on open: the rows a write builds, once', async () => {
       const store = getStore();
       const g = (await store.create(goal())).resource.id as string;

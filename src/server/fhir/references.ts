@@ -13,17 +13,17 @@ export function referencePaths(value: unknown, path: string): Array<{ path: stri
   return out;
 }
 
-const LOCAL_REF = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const LOCAL_REF = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 /**
- * The `Type/id` a reference names on this server: relative (`Patient/1`, `Patient/1/_history/2`) or
- * absolute under `base`, of a type this server stores. Contained (`#…`), `urn:` and other servers'
- * references, conditional and logical ones name nothing here.
+ * The `Type/id` (or `Type/id/_history/v`) a reference names on this server: relative (`Patient/1`,
+ * `Patient/1/_history/2`) or absolute under `base`, of a type this server stores. Contained (`#…`),
+ * `urn:` and other servers' references, conditional and logical ones name nothing here.
  */
 export function localTarget(ref: string, base: string): string | undefined {
   const relative = ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref;
   const m = LOCAL_REF.exec(relative);
-  return m && isSupportedType(m[1] as string) ? `${m[1]}/${m[2]}` : undefined;
+  return m && isSupportedType(m[1] as string) ? `${m[1]}/${m[2]}${m[3] ?? ''}` : undefined;
 }
 
 /** The references of `resource` that must name stored resources, at their paths under `path`. */

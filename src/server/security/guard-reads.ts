@@ -318,9 +318,10 @@ export async function referrers(g: Guard, ...args: Parameters<StoreWrites['refer
 async function hiddenFromParty(g: Guard, refs: readonly string[]): Promise<Set<string>> {
   const hidden = new Set<string>();
   for (const ref of new Set(refs)) {
-    const slash = ref.indexOf('/');
+    // A version (`Type/id/_history/v`) is shown as the resource's current read is.
+    const [type = '', id = ''] = ref.split('/');
     try {
-      await checked(g, await g.base.read(ref.slice(0, slash), ref.slice(slash + 1)));
+      await checked(g, await g.base.read(type, id));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       hidden.add(ref);
@@ -335,9 +336,10 @@ async function hiddenFromParty(g: Guard, refs: readonly string[]): Promise<Set<s
  * write cannot tell it that a withheld resource exists.
  */
 export async function absent(g: Guard, refs: readonly string[]): Promise<string[]> {
-  if (!g.p.party) return g.base.absent(refs);
+  const gone = await g.base.absent(refs);
+  if (!g.p.party) return gone;
   const hidden = await hiddenFromParty(g, refs);
-  return refs.filter((r) => hidden.has(r));
+  return refs.filter((r) => gone.includes(r) || hidden.has(r));
 }
 
 /**
