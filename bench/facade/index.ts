@@ -148,11 +148,12 @@ async function measure(name: string, url: string, pid: number, req: Req): Promis
   return m;
 }
 
-async function resetDatabase(): Promise<void> {
+/** A fresh bench database (`create`), or none left behind (`drop`, when the bench ends). */
+async function resetDatabase(then: 'create' | 'drop' = 'create'): Promise<void> {
   const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
+  if (then === 'create') await admin.query(`CREATE DATABASE ${DB}`);
   await admin.end();
 }
 
@@ -238,6 +239,7 @@ export default async function run(): Promise<void> {
   } finally {
     await stopChild(insertFloor.child);
     await stopChild(echoFloor.child);
+    await resetDatabase('drop');
   }
 }
 

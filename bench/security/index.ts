@@ -110,10 +110,19 @@ async function start(kind: string, engine: string): Promise<Server> {
   });
 }
 
+/** Stops the server and drops its database: a bench leaves nothing behind on the machine. */
 async function stop(s: Server): Promise<void> {
   const exited = new Promise((r) => s.child.once('exit', r));
   s.child.kill('SIGTERM');
   await exited;
+  if (!s.db) return;
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${s.db} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }
 
 const rand = (n: number) => 1 + Math.floor(Math.random() * n);
