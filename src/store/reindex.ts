@@ -17,13 +17,17 @@ export const SEARCH_INDEX_MARKER = `search-index-${createHash('sha256')
   .slice(0, 16)}`;
 
 const PAGE = 500;
+const REPORT_EVERY = 10_000;
+
+/** Told how many resources a rebuild has indexed: every `REPORT_EVERY`, and once at the end. */
+export type ReindexProgress = (indexed: number, done: boolean) => void;
 
 /**
  * Rebuilds every current resource's index rows unless the marker of this index is recorded. Runs in
  * the caller's transaction (under the migration lock), so the index is replaced whole or not at all.
  * Returns how many resources were indexed (0 when the index was current).
  */
-export async function reindexIfChanged(q: Queryable): Promise<number> {
+export async function reindexIfChanged(q: Queryable, progress?: ReindexProgress): Promise<number> {
   const done = await q.query('SELECT 1 FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
   if (done.length) return 0;
   await q.query('DELETE FROM search_token');
@@ -42,11 +46,14 @@ export async function reindexIfChanged(q: Queryable): Promise<number> {
       rows.map((r) => ({ ...(JSON.parse(r.content) as Resource), id: r.id })),
       rows,
     );
+    const before = indexed;
     indexed += rows.length;
+    if (Math.floor(indexed / REPORT_EVERY) > Math.floor(before / REPORT_EVERY)) progress?.(indexed, false);
     const last = rows[rows.length - 1] as { resource_type: string; id: string };
     after = [last.resource_type, last.id];
   }
   await q.query('INSERT INTO schema_migrations (name) VALUES ($1)', [SEARCH_INDEX_MARKER]);
+  if (indexed) progress?.(indexed, true);
   return indexed;
 }
 

@@ -1,6 +1,6 @@
 // The SQL schema shared by both engines, and the migration registry other stages use too.
 import type { Engine } from './engine.ts';
-import { reindexIfChanged } from './reindex.ts';
+import { type ReindexProgress, reindexIfChanged } from './reindex.ts';
 
 /** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
 export const MIGRATION_LOCK = 7_465_703_279;
@@ -22,11 +22,11 @@ export async function migrate(engine: Engine, name: string, statements: string[]
 }
 
 /** Brings `engine`'s database to the store's schema (every migration of `STORE_MIGRATIONS`, in order). */
-export async function applyStoreMigrations(engine: Engine): Promise<void> {
+export async function applyStoreMigrations(engine: Engine, onReindex?: ReindexProgress): Promise<void> {
   for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
   await engine.transaction(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await reindexIfChanged(q);
+    await reindexIfChanged(q, onReindex);
   });
 }
 

@@ -40,7 +40,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
     : await openPglite(dataDir, archive);
   try {
-    await applyStoreMigrations(engine);
+    await applyStoreMigrations(engine, opts.onReindex);
   } catch (err) {
     await engine.close();
     throw err;

@@ -187,4 +187,9 @@ export interface OpenStoreOptions {
   poolMax?: number;
   /** A new PGlite directory starts as a copy of the machine's migrated template (default true). */
   template?: boolean;
+  /**
+   * Progress of a search index rebuild at open (a database indexed by an earlier release): called
+   * every 10,000 resources and once at the end with `done`.
+   */
+  onReindex?: (indexed: number, done: boolean) => void;
 }

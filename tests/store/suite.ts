@@ -789,7 +789,10 @@ export function storeSuite(getStore: () => Store): void {
           await tx.query('DELETE FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
           await tx.query(`DELETE FROM search_token WHERE resource_type = 'CarePlan' AND id = $1`, [p]);
           expect(await rowsOf(tx)).toEqual([]);
-          expect(await reindexIfChanged(tx)).toBeGreaterThanOrEqual(2);
+          const told: Array<[number, boolean]> = [];
+          const indexed = await reindexIfChanged(tx, (n, done) => told.push([n, done]));
+          expect(indexed).toBeGreaterThanOrEqual(2);
+          expect(told.at(-1)).toEqual([indexed, true]);
           expect(await rowsOf(tx)).toEqual(written);
           expect(await reindexIfChanged(tx)).toBe(0);
           throw new Error('roll back');

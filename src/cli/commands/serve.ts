@@ -211,7 +211,12 @@ async function startFacade({
   validator.catch(() => {});
   const { explainOpenError, openStore } = await import('../../store/index.ts');
   const where = opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir };
-  const store = await openStore(where).catch((err: Error) =>
+  const onReindex = (indexed: number, done: boolean) =>
+    logger.info(
+      { indexed },
+      done ? 'search index rebuilt' : 'rebuilding the search index (once, after an upgrade)',
+    );
+  const store = await openStore({ ...where, onReindex }).catch((err: Error) =>
     startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
   );
   // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
