@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
+import { printReindexProgress } from '../reindex-progress.ts';
 
 export interface StoreOptions {
   databaseUrl?: string;
@@ -42,9 +43,10 @@ function readJson<T>(file: string): T {
 async function withSecurityStore<T>(opts: StoreOptions, fn: (db: Store) => Promise<T>): Promise<T> {
   const { openStore } = await import('../../store/index.ts');
   const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/index.ts');
-  const store = await openStore(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir },
-  );
+  const store = await openStore({
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir }),
+    onReindex: printReindexProgress,
+  });
   try {
     await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
     return await fn(store);

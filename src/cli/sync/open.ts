@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../../store/index.ts';
 import type { RemoteSettings, SyncService } from '../../sync/index.ts';
+import { printReindexProgress } from '../reindex-progress.ts';
 import { remoteSettings } from '../remote-options.ts';
 
 export interface SyncCliOptions extends RemoteSettings {
@@ -55,7 +56,10 @@ export async function openSync(
   const { openStore } = await import('../../store/index.ts');
   let store: Store;
   try {
-    store = await openStore(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir });
+    store = await openStore({
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir }),
+      onReindex: printReindexProgress,
+    });
   } catch (err) {
     fail(`cannot open the store: ${(err as Error).message}`, 1);
   }
