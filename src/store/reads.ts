@@ -73,17 +73,25 @@ export async function readJsonMany(
   });
 }
 
-/** Which of `refs` (`Type/id`) name no current resource — absent or deleted — in one statement. */
+/**
+ * Which of `refs` name nothing stored, in one statement: a `Type/id` no current resource (absent or
+ * deleted), a `Type/id/_history/v` no stored version (a deletion is none).
+ */
 export async function absentRefs(q: Queryable, refs: readonly string[]): Promise<string[]> {
   if (!refs.length) return [];
-  const current: string[][] = [[], []];
-  const versions: string[][] = [[], [], []];
+  const current = { types: [] as string[], ids: [] as string[] };
+  const versions = { types: [] as string[], ids: [] as string[], versions: [] as string[] };
   for (const ref of refs) {
     const [type = '', id = '', , version] = ref.split('/');
-    if (version === undefined) current.forEach((col, i) => col.push([type, id][i] as string));
-    // A version id that is not a number names no version here (and would not cast).
-    else if (/^[1-9][0-9]{0,8}$/.test(version))
-      versions.forEach((col, i) => col.push([type, id, version][i] as string));
+    if (version === undefined) {
+      current.types.push(type);
+      current.ids.push(id);
+    } else if (/^[1-9][0-9]{0,8}$/.test(version)) {
+      // A version id that is not a number names no version here (and would not cast).
+      versions.types.push(type);
+      versions.ids.push(id);
+      versions.versions.push(version);
+    }
   }
   const rows = await q.query<{ ref: string }>(
     `SELECT resource_type || '/' || id AS ref FROM resources WHERE NOT deleted
@@ -91,7 +99,7 @@ export async function absentRefs(q: Queryable, refs: readonly string[]): Promise
      UNION ALL
      SELECT resource_type || '/' || id || '/_history/' || version_id FROM resource_history WHERE action <> 'delete'
        AND (resource_type, id, version_id) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::int[]))`,
-    [...current, ...versions],
+    [current.types, current.ids, versions.types, versions.ids, versions.versions],
   );
   const found = new Set(rows.map((r) => r.ref));
   return refs.filter((r) => !found.has(r));

@@ -691,11 +691,16 @@ describe('writes', () => {
     expect(firstIssue(twoCriteria.body)?.diagnostics).toBe(
       'A conditional update (PUT Type?criteria) takes exactly one identifier=system|value',
     );
+    const formatted = await request(app)
+      .put(`${url}&_format=json`)
+      .set({ 'Content-Type': FHIR, 'If-Match': 'W/"2"' })
+      .send(JSON.stringify(renamed));
+    expect(formatted.status).toBe(200);
     expect((await post('/fhir/Practitioner', body)).status).toBe(201);
-    const ambiguous = await put(renamed, { 'If-Match': 'W/"2"' });
+    const ambiguous = await put(renamed, { 'If-Match': 'W/"3"' });
     expect(ambiguous.status).toBe(412);
     expect(firstIssue(ambiguous.body)?.code).toBe('multiple-matches');
-    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
+    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('3');
     const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
     expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Practitioner')?.conditionalUpdate).toBe(true);
   });

@@ -167,9 +167,12 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   return written(req, ctx, stored.resource, 200, true);
 };
 
-/** A conditional update's criteria: one `identifier` and nothing else (its value is not quoted back). */
+/**
+ * A conditional update's criteria: one `identifier` and nothing else but the format parameters (its
+ * value is not quoted back).
+ */
 function conditionalUpdateCriteria(query: FhirRequest['query']): string {
-  const names = Object.keys(query);
+  const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
   const identifier = query.identifier;
   if (names.length !== 1 || typeof identifier !== 'string' || identifier === '') {
     throw new FhirError(
