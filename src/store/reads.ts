@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { TYPE_RE, checkTypeAndId } from './checks.ts';
-import { ANY_REFERENCE } from './indexing.ts';
+import { referenceRowParams } from './indexing.ts';
 import type {
   HistoryEntry,
   HistoryPage,
@@ -208,10 +208,10 @@ export async function findReferrers(
   checkTypeAndId(type, id);
   const rows = await q.query<{ resource_type: string; id: string }>(
     `SELECT DISTINCT resource_type, id FROM search_token
-      WHERE resource_type = ANY($1::text[]) AND param = $2 AND value = $3 AND system = $4
+      WHERE resource_type = ANY($1::text[]) AND param = ANY($2::text[]) AND value = $3 AND system = $4
         AND NOT (resource_type = $4 AND id = $3)
       ORDER BY resource_type, id LIMIT $5`,
-    [fromTypes, ANY_REFERENCE, id, type, limit],
+    [fromTypes, referenceRowParams(), id, type, limit],
   );
   return rows.map((r) => `${r.resource_type}/${r.id}`);
 }

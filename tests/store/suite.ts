@@ -776,7 +776,7 @@ export function storeSuite(getStore: () => Store): void {
       ];
       const written = await rowsOf(store);
       expect(written.map((r) => `${r.param} ${r.system} ${r.value}`)).toEqual([
-        `:reference Goal ${g}`,
+        // Goal/g is held by the goal parameter's row; supportingInfo is no parameter.
         `:reference Observation ${g}`,
         'goal  #g1',
         `goal Goal ${g}`,
