@@ -3,9 +3,10 @@
 
 /** `OpenStoreOptions.onReindex` for the commands that print to a terminal. */
 export function printReindexProgress(indexed: number, done: boolean): void {
+  const count = `${indexed} resource${indexed === 1 ? '' : 's'}`;
   process.stderr.write(
     done
-      ? `tyokyky: search index rebuilt (${indexed} resources)\n`
-      : `tyokyky: rebuilding the search index after an upgrade: ${indexed} resources so far\n`,
+      ? `tyokyky: search index rebuilt (${count})\n`
+      : `tyokyky: rebuilding the search index after an upgrade: ${count} so far\n`,
   );
 }

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.ts';
+import { SEARCH_INDEX_MARKER } from '../../src/store/reindex.ts';
 import { runHere as run } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-sync-cli-'));
@@ -66,4 +68,19 @@ describe('tyokyky sync: reading an existing store', () => {
     const after = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
     expect(after.followedClients).toBe(0);
   }, 180_000);
+});
+
+describe('tyokyky sync on a store indexed by an earlier release', () => {
+  it('says on stderr that it rebuilds the search index, then answers as usual', async () => {
+    const older = join(dir, 'older');
+    const store = await openStore({ dataDir: older });
+    await store.create({ resourceType: 'Practitioner', name: [{ family: 'Vanha' }] });
+    await store.query('DELETE FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
+    await store.close();
+    const status = await run(['sync', 'status', '--data-dir', older]);
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('tyokyky: search index rebuilt (1 resource)\n');
+    const again = await run(['sync', 'status', '--data-dir', older]);
+    expect(again.out).not.toContain('search index');
+  }, 60_000);
 });
