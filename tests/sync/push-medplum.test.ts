@@ -397,12 +397,15 @@ describe('consent-aware disclosure', () => {
       "SELECT remote_id, remote_version FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
       [first.id],
     );
-    const current = (
-      await store.create({
-        ...score(a.local),
-        derivedFrom: [{ reference: `Observation/${first.id}/_history/1` }],
-      } as Observation)
-    ).resource as Observation;
+    /** A new score derived from version 1 of the first. */
+    const derivedFromVersion1 = async () =>
+      (
+        await store.create({
+          ...score(a.local),
+          derivedFrom: [{ reference: `Observation/${first.id}/_history/1` }],
+        } as Observation)
+      ).resource as Observation;
+    const current = await derivedFromVersion1();
     await sync.pushOnce();
     expect((await outboxOf('Observation', current.id!))[0]).toMatchObject({ state: 'done' });
     const onRemote = (await remoteAll(
@@ -415,12 +418,7 @@ describe('consent-aware disclosure', () => {
     ]);
     // Once the local copy moves on, version 1 has no remote counterpart the sync knows.
     await store.update({ ...first, valueInteger: 3 } as Observation, { ifMatchOptional: true });
-    const older = (
-      await store.create({
-        ...score(a.local),
-        derivedFrom: [{ reference: `Observation/${first.id}/_history/1` }],
-      } as Observation)
-    ).resource as Observation;
+    const older = await derivedFromVersion1();
     await sync.pushOnce();
     const [held] = await outboxOf('Observation', older.id!);
     expect(held).toMatchObject({
