@@ -38,6 +38,41 @@ describe('secure defaults', () => {
     expect(lines.some((l) => l.includes('AUTHENTICATION IS OFF'))).toBe(true);
   });
 
+  it('with auth off, a delete refused as still referenced names every referrer', async () => {
+    const running = await startServer({
+      store: store as unknown as FacadeStore,
+      validator: validator as unknown as FacadeValidator,
+      port: 0,
+      strict: false,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const post = async (path: string, body: unknown) =>
+        (await (
+          await fetch(`${running.url}/fhir/${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/fhir+json' },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { id: string };
+      const patient = await post('Patient', { resourceType: 'Patient', name: [{ family: 'Auki' }] });
+      const obs = await post('Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${patient.id}` },
+      });
+      const refused = await fetch(`${running.url}/fhir/Patient/${patient.id}`, { method: 'DELETE' });
+      expect(refused.status).toBe(409);
+      const oo = (await refused.json()) as { issue: { diagnostics: string }[] };
+      expect(oo.issue[0]?.diagnostics).toBe(
+        `Patient/${patient.id} is still referenced by Observation/${obs.id}; delete or update those first`,
+      );
+    } finally {
+      await running.close();
+    }
+  });
+
   it('limits requests per client: 429 with Retry-After and an OperationOutcome', async () => {
     const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
       rateLimit: 3,
