@@ -393,7 +393,7 @@ export function securitySuite(
         const refused = await post(writer);
         expect(refused.status).toBe(403);
         expect(await diagnostics(refused)).toBe(
-          'sec-scope-1: a Observation matching If-None-Exist exists; answering with it needs read permission on Observation',
+          'sec-scope-1: a Observation matching the conditional criteria exists; answering with it needs read permission on Observation',
         );
         const { token: readerWriter } = await s.client({
           id: 'obs-read-write',

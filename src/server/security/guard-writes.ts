@@ -90,7 +90,7 @@ async function matchShown<T extends Resource>(
       issue(
         'error',
         'forbidden',
-        `sec-scope-1: a ${type} matching If-None-Exist exists; answering with it needs read permission on ${type}`,
+        `sec-scope-1: a ${type} matching the conditional criteria exists; answering with it needs read permission on ${type}`,
       ),
     );
   // A party told it may not see the match is not told its id either (the criteria may be a HETU).
