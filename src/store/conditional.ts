@@ -2,6 +2,7 @@
 // store finds current resources by business identifier.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
+import { indexedText } from './indexing.ts';
 import type { Queryable } from './types.ts';
 
 /**
@@ -13,6 +14,8 @@ export async function findByIdentifiers(
   keys: ReadonlyArray<{ type: string; system: string; value: string }>,
 ): Promise<Resource[][]> {
   if (!keys.length) return [];
+  // As the index holds them (a long text by its start and digest).
+  const indexed = keys.map((k) => ({ type: k.type, system: indexedText(k.system), value: indexedText(k.value) }));
   const rows = await q.query<{ resource_type: string; system: string; value: string; content: Resource }>(
     // One index probe per key (LATERAL, kept apart by OFFSET 0): planned as a join, a table without
     // statistics yet (a new database) got a hash join over a scan of every identifier token.
@@ -24,14 +27,14 @@ export async function findByIdentifiers(
           OFFSET 0) k
        JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id
       WHERE NOT r.deleted`,
-    [keys.map((c) => c.type), keys.map((c) => c.system), keys.map((c) => c.value)],
+    [indexed.map((c) => c.type), indexed.map((c) => c.system), indexed.map((c) => c.value)],
   );
   const byKey = new Map<string, Resource[]>();
   for (const r of rows) {
     const key = `${r.resource_type}\u0000${r.system}\u0000${r.value}`;
     byKey.set(key, [...(byKey.get(key) ?? []), r.content]);
   }
-  return keys.map((c) => byKey.get(`${c.type}\u0000${c.system}\u0000${c.value}`) ?? []);
+  return indexed.map((c) => byKey.get(`${c.type}\u0000${c.system}\u0000${c.value}`) ?? []);
 }
 
 /**

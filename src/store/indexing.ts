@@ -3,6 +3,7 @@
 // keep only the parameters the store implements. Values are found by walking the element paths along
 // the validator's R4 core definitions (one copy per process); @medplum/core's FHIRPath, with its own
 // copy of the definitions, is loaded only for an expression or a resource the walk cannot follow.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
@@ -344,12 +345,29 @@ function dateValue(type: string, v: unknown): { low: string; high: string } | un
   return undefined;
 }
 
+/** The longest token system or value the index holds as it is (a btree entry has room for ~2,700 bytes). */
+const MAX_INDEXED_TEXT = 256;
+
+/**
+ * A token's system or value as the index holds it, and as a search must ask for it: the text itself,
+ * or — when longer than `MAX_INDEXED_TEXT` — its start and a SHA-256 of the whole. Equal texts stay
+ * equal and different ones different, at any length; a longer text is never a 500 on write.
+ */
+export function indexedText(text: string): string {
+  if (text.length <= MAX_INDEXED_TEXT) return text;
+  return `${text.slice(0, 180)}…sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Each row once, its system and value as the index holds them. */
 function dedupe(rows: TokenRow[]): TokenRow[] {
   const seen = new Set<string>();
-  return rows.filter((r) => {
-    const key = `${r.param}\u0000${r.system}\u0000${r.value}`;
-    if (seen.has(key)) return false;
+  const out: TokenRow[] = [];
+  for (const r of rows) {
+    const row = { param: r.param, system: indexedText(r.system), value: indexedText(r.value) };
+    const key = `${row.param}\u0000${row.system}\u0000${row.value}`;
+    if (seen.has(key)) continue;
     seen.add(key);
-    return true;
-  });
+    out.push(row);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
-import { type ParamDef, paramsFor, splitReference } from './indexing.ts';
+import { type ParamDef, indexedText, paramsFor, splitReference } from './indexing.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
 export const DEFAULT_COUNT = 20;
@@ -207,13 +207,14 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
       continue;
     }
     const exact = out.sortAlias === 'r' ? exactToken(term.def, term.modifier, term.value) : undefined;
+    // Compared as the index holds them (a long text by its start and digest).
     if (exact) {
       // One fully specified token (e.g. patient=X, identifier=sys|val): read matches from the
       // token index, already in _lastUpdated order.
       out.from = 'search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id';
       out.sortAlias = 'k';
       clauses.push(
-        `k.resource_type = $1 AND k.param = ${bind(term.def.code)} AND k.value = ${bind(exact.value)} AND k.system = ${bind(exact.system)}`,
+        `k.resource_type = $1 AND k.param = ${bind(term.def.code)} AND k.value = ${bind(indexedText(exact.value))} AND k.system = ${bind(indexedText(exact.system))}`,
       );
     } else {
       clauses.push(paramClause(term.def, term.key, term.modifier, term.value, bind));
@@ -399,9 +400,11 @@ type TokenAlternative = { system: string; value?: string } | { system?: undefine
 function tokenCondition(alternatives: TokenAlternative[], bind: (v: unknown) => string): string {
   const bySystem = new Map<string | undefined, string[]>();
   const ors: string[] = [];
+  // Compared as the index holds them (a long text by its start and digest).
   for (const a of alternatives) {
-    if (a.value === undefined) ors.push(`t.system = ${bind(a.system)}`);
-    else bySystem.set(a.system, [...(bySystem.get(a.system) ?? []), a.value]);
+    const system = a.system === undefined ? undefined : indexedText(a.system);
+    if (a.value === undefined) ors.push(`t.system = ${bind(system)}`);
+    else bySystem.set(system, [...(bySystem.get(system) ?? []), indexedText(a.value)]);
   }
   for (const [system, values] of bySystem) {
     const value =

@@ -605,6 +605,20 @@ describe('history at instance, type and system level', () => {
 });
 
 describe('writes', () => {
+  it('a long identifier is stored and found again, not a 500 (the index keeps long texts by digest)', async () => {
+    const value = Array.from({ length: 300 }, () => crypto.randomUUID()).join('');
+    const body = {
+      ...practitioner(),
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:x:${value}` }],
+    };
+    const created = await post('/fhir/Practitioner', body);
+    expect(created.status).toBe(201);
+    const found = await request(app)
+      .get('/fhir/Practitioner')
+      .query({ identifier: `urn:ietf:rfc:3986|urn:x:${value}` });
+    expect((found.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([created.body.id]);
+  });
+
   it('DELETE of an id that never existed is 204', async () => {
     const res = await request(app).delete('/fhir/Practitioner/never-existed-123');
     expect(res.status).toBe(204);

@@ -379,6 +379,39 @@ export function storeSuite(getStore: () => Store): void {
   });
 
   describe('search', () => {
+    it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
+      const store = getStore();
+      // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.
+      const text = (n: number) => Array.from({ length: n }, () => randomUUID()).join('');
+      const head = text(6);
+      const [a, b] = [`${head}${text(250)}`, `${head}${text(250)}`];
+      const system = `urn:x:${text(120)}`;
+      const code = text(100);
+      const created = await store.create(
+        observation({
+          identifier: [{ system, value: a }],
+          code: { coding: [{ system: LOINC, code }] },
+          subject: { reference: `Patient/${randomUUID()}`, display: text(10) },
+          derivedFrom: [{ reference: `#${text(200)}` }],
+        }),
+      );
+      const id = created.resource.id;
+      expect(ids((await store.search('Observation', { identifier: `${system}|${a}` })).resources)).toEqual([
+        id,
+      ]);
+      expect(ids((await store.search('Observation', { identifier: a })).resources)).toEqual([id]);
+      expect((await store.search('Observation', { identifier: `${system}|${b}` })).resources).toEqual([]);
+      expect(ids((await store.search('Observation', { code: `${LOINC}|${code}` })).resources)).toEqual([id]);
+      const again = await store.create(observation({ identifier: [{ system, value: a }] }), {
+        ifNoneExist: `identifier=${encodeURIComponent(system)}|${encodeURIComponent(a)}`,
+      });
+      expect([again.created, again.resource.id]).toEqual([false, id]);
+      const other = await store.create(observation({ identifier: [{ system, value: b }] }), {
+        ifNoneExist: `identifier=${encodeURIComponent(system)}|${encodeURIComponent(b)}`,
+      });
+      expect(other.created).toBe(true);
+    });
+
     const patient = randomUUID();
     let o1: Observation;
     let o2: Observation;
