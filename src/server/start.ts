@@ -8,6 +8,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { issue, outcome } from '../shared/outcome.ts';
 import { type AppOptions, createApp } from './app.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
 import { type AuthConfig, createSecurity, isSecurityStore } from './security/index.ts';
@@ -114,6 +115,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Listen first: with no configured base URL, links are built from the address we listen on, never
   // from a caller's Host header.
   const server = createHttpServer();
+  answerClientErrors(server);
   const early = holdEarlyRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

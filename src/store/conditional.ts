@@ -15,7 +15,11 @@ export async function findByIdentifiers(
 ): Promise<Resource[][]> {
   if (!keys.length) return [];
   // As the index holds them (a long text by its start and digest).
-  const indexed = keys.map((k) => ({ type: k.type, system: indexedText(k.system), value: indexedText(k.value) }));
+  const indexed = keys.map((k) => ({
+    type: k.type,
+    system: indexedText(k.system),
+    value: indexedText(k.value),
+  }));
   const rows = await q.query<{ resource_type: string; system: string; value: string; content: Resource }>(
     // One index probe per key (LATERAL, kept apart by OFFSET 0): planned as a join, a table without
     // statistics yet (a new database) got a hash join over a scan of every identifier token.

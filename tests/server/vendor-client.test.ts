@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 // A vendor's view: a real listening facade driven by fhir-kit-client, a FHIR client we did not write.
 import type {
   Bundle,
@@ -147,5 +148,40 @@ describe('vendor workflow through fhir-kit-client (strict mode)', () => {
     expect(errors.some((i) => i.diagnostics?.includes('tyk-was-1'))).toBe(true);
     const rejected = client.create({ resourceType: 'Observation', body: bad as never });
     expect(await httpStatus(rejected)).toBe(422);
+  });
+});
+
+describe("what Node's HTTP parser refuses", () => {
+  /** Sends `raw` on a socket and returns the whole answer. */
+  const rawRequest = async (raw: string): Promise<string> => {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(raw);
+    await new Promise((resolve) => socket.once('close', resolve));
+    return answer;
+  };
+
+  it('a URL over the header limit is 431 with an OperationOutcome, not an empty answer', async () => {
+    const res = await fetch(`${server.url}/fhir/Observation?identifier=${'x'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    const oo = (await res.json()) as OperationOutcome;
+    expect(oo.issue?.[0]).toMatchObject({ severity: 'error', code: 'too-long' });
+    expect(oo.issue?.[0]?.diagnostics).toContain('POST [type]/_search');
+  });
+
+  it('a request that is not HTTP is 400 with an OperationOutcome', async () => {
+    const answer = await rawRequest('NOT HTTP AT ALL\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as OperationOutcome;
+    expect(body.issue?.[0]).toMatchObject({
+      code: 'structure',
+      diagnostics: 'The request is not valid HTTP/1.1',
+    });
   });
 });
