@@ -1,5 +1,6 @@
 // The write statements: lock a current row, insert first versions, write a next version. Each runs
 // on the caller's open transaction; the caller runs the hooks.
+import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import { extractIndex } from './indexing.ts';
 import type { Queryable, Row, WriteAction } from './types.ts';
@@ -8,16 +9,32 @@ export interface CurrentRow extends Row {
   version_id: number;
   deleted: boolean;
   last_updated: Date;
-  content: Resource | null;
+  /** The current version's JSON (null when deleted). */
+  json: string | null;
 }
 
 export async function lockCurrent(q: Queryable, type: string, id: string): Promise<CurrentRow | undefined> {
   const rows = await q.query<CurrentRow>(
-    `SELECT version_id, deleted, last_updated FROM resources
+    `SELECT version_id, deleted, last_updated, content::text AS json FROM resources
       WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
     [type, id],
   );
   return rows[0];
+}
+
+/**
+ * Whether `resource` says nothing the stored version `json` does not: the same content apart from
+ * the server's `meta.versionId` and `meta.lastUpdated` (key order aside). Such an update writes no
+ * new version (as HAPI and Medplum do): no history row, no outbox row, no sync traffic.
+ */
+export function sameContent(json: string, resource: Resource): boolean {
+  return isDeepStrictEqual(withoutServerMeta(JSON.parse(json) as Resource), withoutServerMeta(resource));
+}
+
+function withoutServerMeta(r: Resource): Resource {
+  const { versionId: _v, lastUpdated: _l, ...meta } = r.meta ?? {};
+  const { meta: _m, ...rest } = r;
+  return (Object.keys(meta).length ? { ...rest, meta } : rest) as Resource;
 }
 
 /**

@@ -183,6 +183,44 @@ export function storeSuite(getStore: () => Store): void {
   });
 
   describe('update with If-Match', () => {
+    it('an update that changes nothing writes no version, runs no hook, and still checks If-Match', async () => {
+      const store = getStore();
+      const { resource: v1 } = await store.create(
+        observation({ meta: { profile: ['https://example.org/p'] } }),
+      );
+      const changes: string[] = [];
+      const remove = store.addHooks({ afterWrite: async (_tx, c) => void changes.push(c.action) });
+      try {
+        // The same content, keys in another order, with a stale versionId in meta: nothing new.
+        const { meta: _meta, ...rest } = v1;
+        const reordered = Object.fromEntries(Object.entries(rest).reverse()) as Observation;
+        const same = await store.update(
+          { ...reordered, meta: { versionId: '7', profile: ['https://example.org/p'] } },
+          { ifMatch: '1' },
+        );
+        expect(same).toEqual({ resource: v1, created: false });
+        expect(await store.history('Observation', v1.id as string)).toHaveLength(1);
+        await expectFhirError(
+          store.update({ ...v1 }, { ifMatch: '2' }),
+          412,
+          `Version conflict on Observation/${v1.id}: If-Match is 2 but the current version is 1`,
+          'Observation.meta.versionId',
+        );
+        expect(changes).toEqual([]);
+        // meta beyond versionId and lastUpdated is content: a new profile is a new version.
+        const profiled = await store.update(
+          { ...v1, meta: { profile: ['https://example.org/q'] } },
+          { ifMatch: '1' },
+        );
+        expect(profiled.resource.meta?.versionId).toBe('2');
+        const valued = await store.update({ ...profiled.resource, status: 'amended' }, { ifMatch: '2' });
+        expect(valued.resource.meta?.versionId).toBe('3');
+        expect(changes).toEqual(['update', 'update']);
+      } finally {
+        remove();
+      }
+    });
+
     it('accepts W/"n" and n, rejects stale (412), missing (428) and malformed (400)', async () => {
       const store = getStore();
       const { resource } = await store.create(observation());
