@@ -249,7 +249,7 @@ export class Operations implements StoreTx {
     const id = resource.id;
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
-    let current = await lockCurrent(this.q, type, id);
+    let current = await lockCurrent(this.q, type, id, true);
     if (!current && opts.noCreate) {
       throw new FhirError(
         405,
@@ -268,7 +268,7 @@ export class Operations implements StoreTx {
       const stored = stamp(resource, id, 1, new Date());
       if ((await this.insertVersions([stored])).size) return { resource: stored, created: true };
       // A concurrent PUT created it first: continue as an update of that version.
-      current = await lockCurrent(this.q, type, id);
+      current = await lockCurrent(this.q, type, id, true);
       if (!current) throw new Error(`${type}/${id} vanished during update`);
     }
     // Bringing a deleted resource back is a versioned update too when update may not create: a stale

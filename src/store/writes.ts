@@ -9,13 +9,19 @@ export interface CurrentRow extends Row {
   version_id: number;
   deleted: boolean;
   last_updated: Date;
-  /** The current version's JSON (null when deleted). */
+  /** The current version's JSON (null when deleted, or not asked for). */
   json: string | null;
 }
 
-export async function lockCurrent(q: Queryable, type: string, id: string): Promise<CurrentRow | undefined> {
+/** Locks the current row of `type/id`; with `content`, also reads its JSON (an update compares it). */
+export async function lockCurrent(
+  q: Queryable,
+  type: string,
+  id: string,
+  content = false,
+): Promise<CurrentRow | undefined> {
   const rows = await q.query<CurrentRow>(
-    `SELECT version_id, deleted, last_updated, content::text AS json FROM resources
+    `SELECT version_id, deleted, last_updated, ${content ? 'content::text' : 'NULL'} AS json FROM resources
       WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
     [type, id],
   );
