@@ -193,7 +193,7 @@ export function storeSuite(getStore: () => Store): void {
       try {
         // The same content, keys in another order, with a stale versionId in meta: nothing new.
         const { meta: _meta, ...rest } = v1;
-        const reordered = Object.fromEntries(Object.entries(rest).reverse()) as Observation;
+        const reordered = Object.fromEntries(Object.entries(rest).reverse()) as unknown as Observation;
         const same = await store.update(
           { ...reordered, meta: { versionId: '7', profile: ['https://example.org/p'] } },
           { ifMatch: '1' },
@@ -208,7 +208,7 @@ export function storeSuite(getStore: () => Store): void {
         );
         expect(changes).toEqual([]);
         // meta beyond versionId and lastUpdated is content: a new profile is a new version.
-        const profiled = await store.update(
+        const profiled = await store.update<Observation>(
           { ...v1, meta: { profile: ['https://example.org/q'] } },
           { ifMatch: '1' },
         );
