@@ -8,6 +8,11 @@ export interface PrimitiveRule {
   json: 'string' | 'number' | 'boolean';
   /** Returns a problem description, or undefined when the value is valid. */
   check(value: unknown): string | undefined;
+  /**
+   * A number's or boolean's text as written (an XML `value` attribute; JSON.parse keeps no text):
+   * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2` as an integer).
+   */
+  lexical(text: string): string | undefined;
 }
 
 const NUMBER_TYPES = new Set(['integer', 'decimal', 'positiveInt', 'unsignedInt', 'integer64']);
@@ -42,6 +47,12 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
         return `The value '${value}' is not a valid ${type}`;
       }
       return semantic ? semantic(value) : undefined;
+    },
+    lexical(text) {
+      if (json === 'string' || !regex || regex.test(text)) return undefined;
+      // A fraction is `check`'s finding ("not a whole number") on the converted value: not twice.
+      if (json === 'number' && type !== 'decimal' && !Number.isInteger(Number(text))) return undefined;
+      return `The value '${clip(text)}' is not a valid ${type}`;
     },
   };
 }

@@ -3,6 +3,7 @@
 // children of each element in the order of its definition (R4 xml.html: "elements must appear in the
 // order given"). Unknown elements are left to `xml-dropped.ts`.
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import { type PrimitiveRule, compilePrimitive } from './primitives.ts';
 import type { XmlFinding } from './xml-dropped.ts';
 import { FHIR_NS, XHTML_NS, type XmlElement } from './xml-tree.ts';
 
@@ -101,8 +102,24 @@ function descend(
     }
   } else if (type && !type.includes('/')) {
     const sd = definitions(type);
+    if (sd?.kind === 'primitive-type') lexicalFinding(child, sd, path, out);
     if (sd) walk(child, { sd, path: sd.type ?? type }, path, definitions, out);
   }
+}
+
+const primitiveRules = new WeakMap<StructureDefinition, PrimitiveRule>();
+
+/** A number's or boolean's `value` attribute as written, against its type's regex (the JSON holds no text). */
+function lexicalFinding(child: XmlElement, sd: StructureDefinition, path: string, out: XmlFinding[]): void {
+  const text = child.attributes.value;
+  if (text === undefined) return;
+  let rule = primitiveRules.get(sd);
+  if (!rule) {
+    rule = compilePrimitive(sd);
+    primitiveRules.set(sd, rule);
+  }
+  const problem = rule.lexical(text);
+  if (problem) out.push({ expression: path, diagnostics: problem });
 }
 
 function matchDefinition(

@@ -127,3 +127,20 @@ describe('namespaces', () => {
     ]);
   });
 });
+
+describe("a number's text as written (the JSON the converter makes keeps none)", () => {
+  it('is held to its type regex: a leading zero is no integer; an exact decimal and -0 are fine', async () => {
+    const obs = (value: string) =>
+      `<Observation ${FHIR}><status value="final"/><code><text value="x"/></code>${value}</Observation>`;
+    expect(await findings(obs('<valueInteger value="007"/>'))).toEqual([
+      "Observation.valueInteger | The value '007' is not a valid integer",
+    ]);
+    expect(await findings(obs('<valueInteger value="-0"/>'))).toEqual([]);
+    expect(await findings(obs('<valueQuantity><value value="1.50"/></valueQuantity>'))).toEqual([]);
+    expect(
+      await findings(
+        `<Questionnaire ${FHIR}><status value="draft"/><item><linkId value="1"/><type value="string"/><maxLength value="010"/></item></Questionnaire>`,
+      ),
+    ).toEqual(["Questionnaire.item[0].maxLength | The value '010' is not a valid integer"]);
+  });
+});
