@@ -38,6 +38,10 @@ export const INDEXED_PARAMS = [
   'intent',
   'lifecycle-status',
   'authored',
+  // Names (string parameters: starts-with, case- and accent-insensitive; :exact, :contains).
+  'name',
+  'family',
+  'given',
 ] as const;
 
 /**
@@ -58,7 +62,7 @@ export function referenceRowParams(): string[] {
   return referenceParams;
 }
 
-export type ParamKind = 'token' | 'reference' | 'date';
+export type ParamKind = 'token' | 'reference' | 'date' | 'string';
 
 export interface ParamDef {
   code: string;
@@ -191,14 +195,7 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
   for (const code of INDEXED_PARAMS) {
     const sp = searchParameter(resourceType, code);
     if (!sp?.expression) continue;
-    const kind =
-      sp.type === 'reference'
-        ? 'reference'
-        : sp.type === 'date'
-          ? 'date'
-          : sp.type === 'token'
-            ? 'token'
-            : undefined;
+    const kind = (['reference', 'date', 'token', 'string'] as const).find((k) => k === sp.type);
     if (!kind) continue;
     // Shared parameters list every base type's path joined by '|'; keep only this type's paths.
     const parts = sp.expression
@@ -246,6 +243,10 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
       } else if (def.kind === 'token') {
         for (const [system, value] of tokenValues(tv.type, v))
           tokens.push({ param: def.code, system, value });
+      } else if (def.kind === 'string') {
+        // system: the text as written (for :exact); value: as a search compares it.
+        for (const text of stringValues(tv.type, v))
+          tokens.push({ param: def.code, system: text, value: searchableText(text) });
       } else {
         const range = dateValue(tv.type, v);
         if (range) dates.push({ param: def.code, ...range });
@@ -307,6 +308,24 @@ function medplumFhirPath(): FhirPathEval {
     return core.evalFhirPathTyped(atom, [core.toTypedValue(resource)]);
   };
   return fhirPath;
+}
+
+/**
+ * A string parameter's text as its search compares it: lower case, without accents (R4 search.html:
+ * "case-insensitive and accent-insensitive"), so `maki` finds Mäkinen and Makinen alike.
+ */
+export function searchableText(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** The texts a string parameter indexes of one value: a string itself, a HumanName's parts. */
+function stringValues(type: string, v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (type !== 'HumanName' || typeof v !== 'object' || v === null) return [];
+  const n = v as { text?: unknown; family?: unknown; given?: unknown; prefix?: unknown; suffix?: unknown };
+  return [n.text, n.family, n.given, n.prefix, n.suffix]
+    .flat()
+    .filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
 function tokenValues(type: string, v: unknown): Array<[string, string]> {

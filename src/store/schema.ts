@@ -90,4 +90,13 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       `CREATE INDEX search_token_lookup ON search_token (resource_type, param, value, system, last_updated, id)`,
     ],
   ],
+  [
+    'store-003-name-search',
+    [
+      // String parameters match by prefix (LIKE 'mak%'), which a text_pattern_ops index serves in any
+      // collation; only their rows are in it.
+      `CREATE INDEX search_token_text ON search_token (resource_type, param, value text_pattern_ops)
+         WHERE param IN ('name', 'family', 'given')`,
+    ],
+  ],
 ];

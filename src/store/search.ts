@@ -2,7 +2,7 @@
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
-import { type ParamDef, indexedText, paramsFor, splitReference } from './indexing.ts';
+import { type ParamDef, indexedText, paramsFor, searchableText, splitReference } from './indexing.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
 export const DEFAULT_COUNT = 20;
@@ -329,7 +329,8 @@ function exactToken(
   modifier: string | undefined,
   value: string,
 ): { system: string; value: string } | undefined {
-  if (def.kind === 'date' || indexOfUnescaped(value, ',') >= 0 || value === '') return undefined;
+  if (def.kind === 'date' || def.kind === 'string' || indexOfUnescaped(value, ',') >= 0 || value === '')
+    return undefined;
   if (def.kind === 'reference') {
     if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return undefined;
     const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
@@ -367,6 +368,12 @@ function paramClause(
     });
     return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = ${alias}.resource_type AND d.id = ${alias}.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
   }
+  if (def.kind === 'string') {
+    const ors = splitValues(key, value).map((one) =>
+      stringCondition(key, modifier, unescapeValue(one), bind),
+    );
+    return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
+  }
   let alternatives: TokenAlternative[];
   if (def.kind === 'reference') {
     if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) unsupportedModifier(key, modifier);
@@ -387,6 +394,22 @@ function paramClause(
     });
   }
   return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
+}
+
+/**
+ * One alternative of a string search: the indexed text starts with it (case and accents aside),
+ * `:contains` it, or `:exact`ly is it (as written). A long text's row keeps its first 180 characters.
+ */
+function stringCondition(
+  key: string,
+  modifier: string | undefined,
+  text: string,
+  bind: (v: unknown) => string,
+): string {
+  if (modifier === 'exact') return `t.system = ${bind(indexedText(text))}`;
+  if (modifier !== undefined && modifier !== 'contains') unsupportedModifier(key, modifier);
+  const pattern = searchableText(text).replace(/[\\%_]/g, '\\$&');
+  return `t.value LIKE ${bind(modifier === 'contains' ? `%${pattern}%` : `${pattern}%`)}`;
 }
 
 /** One comma-separated alternative of a token or reference search: `system|value`, `value` or `system|`. */

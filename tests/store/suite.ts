@@ -417,6 +417,54 @@ export function storeSuite(getStore: () => Store): void {
   });
 
   describe('search', () => {
+    it('string parameters: starts-with, case and accents aside; :exact as written; :contains; names in chains', async () => {
+      const store = getStore();
+      const tag = randomUUID().slice(0, 8);
+      const family = `Mäkinen${tag}`;
+      const p = (
+        await store.create({
+          resourceType: 'Patient',
+          name: [{ family, given: ['Aino', 'Liisa'], text: `Aino ${family}` }],
+        } as Patient)
+      ).resource.id as string;
+      const other = (
+        await store.create({
+          resourceType: 'Patient',
+          name: [{ family: `Makinen${tag}`, given: ['Eero'] }],
+        } as Patient)
+      ).resource.id as string;
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Patient', params)).resources);
+      expect(await found({ family: `maki`, _id: `${p},${other}` })).toEqual([p, other].sort());
+      expect(await found({ family: `MÄKINEN${tag}` })).toEqual([p, other].sort());
+      expect(await found({ 'family:exact': family })).toEqual([p]);
+      expect(await found({ 'family:exact': family.toLowerCase() })).toEqual([]);
+      expect(await found({ 'name:contains': `inen${tag}`, given: 'lii' })).toEqual([p]);
+      expect(await found({ name: `aino m` })).toEqual([p]);
+      expect(await found({ given: 'eero,liisa', family: `makinen${tag}` })).toEqual([p, other].sort());
+      expect(await found({ given: '100%_' })).toEqual([]);
+      await expectFhirError(
+        store.search('Patient', { 'family:text': 'x' }),
+        400,
+        "Unsupported modifier ':text' on search parameter 'family'",
+        'family:text',
+      );
+      const obs = (await store.create(observation({ subject: { reference: `Patient/${p}` } }))).resource.id;
+      expect(
+        ids((await store.search('Observation', { 'subject:Patient.family': `mäkinen${tag}` })).resources),
+      ).toEqual([obs]);
+      const org = (
+        await store.create({
+          resourceType: 'Organization',
+          name: `Sote ${tag}`,
+          alias: [`Hyvinvointialue ${tag}`],
+        } as Resource)
+      ).resource.id;
+      expect(ids((await store.search('Organization', { name: `hyvinvointialue ${tag}` })).resources)).toEqual(
+        [org],
+      );
+    });
+
     it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
       const store = getStore();
       // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.
