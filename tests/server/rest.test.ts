@@ -151,8 +151,13 @@ describe('search results', () => {
     const params = (type: string) =>
       cs.rest?.[0]?.resource?.find((r) => r.type === type)?.searchParam?.map((p) => p.name) ?? [];
     expect(params('Patient')).toEqual(
-      expect.arrayContaining(['gender', 'birthdate', 'active', 'organization']),
+      expect.arrayContaining(['gender', 'birthdate', 'active', 'organization', 'name', 'family', 'given']),
     );
+    const name = cs.rest?.[0]?.resource
+      ?.find((r) => r.type === 'Patient')
+      ?.searchParam?.find((s) => s.name === 'name');
+    expect(name?.type).toBe('string');
+    expect(await found(`Patient?_id=${pat}&family=${encodeURIComponent('TESTI')}`)).toEqual([pat]);
     expect(params('CareTeam')).toContain('participant');
   });
 
