@@ -21,13 +21,18 @@ export async function runSearch(
   };
   let where = s.where;
   const k = s.sortAlias;
-  if (s.cursor) {
+  if (s.cursor && 'lastUpdated' in s.cursor) {
     where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
   }
   const dir = s.desc ? 'DESC' : 'ASC';
+  // A sort by a date parameter pages by offset; the default sort by its (lastUpdated, id) key.
+  const offset = s.offset + (s.cursor && 'offset' in s.cursor ? s.cursor.offset : 0);
+  const order = s.sort
+    ? `(SELECT ${s.desc ? 'max' : 'min'}(d.low) FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`
+    : `${k}.last_updated ${dir}, ${k}.id ${dir}`;
   // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
   const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
-    ORDER BY ${k}.last_updated ${dir}, ${k}.id ${dir} LIMIT ${bind(s.count + 1)} OFFSET ${bind(s.offset)}`;
+    ORDER BY ${order} LIMIT ${bind(s.count + 1)} OFFSET ${bind(offset)}`;
   const [rows, total] = await Promise.all([
     s.count > 0 ? q.query<{ id: string; last_updated: string; content: string }>(sql, values) : [],
     // `_count=0` asks for the count alone (there is nothing else to answer with).
@@ -56,7 +61,9 @@ export async function runSearch(
   }
   if (rows.length > s.count) {
     const lastRow = page[page.length - 1];
-    result.nextCursor = encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
+    result.nextCursor = s.sort
+      ? encodeCursor({ offset: offset + s.count, sort: s.sort.code, desc: s.desc })
+      : encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
   }
   return result;
 }

@@ -12,11 +12,13 @@ type Prefix = (typeof PREFIXES)[number];
 /** Accepted and ignored: presentation parameters the facade may pass through. */
 const PASSTHROUGH = new Set(['_format', '_pretty']);
 
-export interface Cursor {
-  lastUpdated: string;
-  id: string;
-  desc: boolean;
-}
+/**
+ * Where a next page starts: after a (lastUpdated, id) key (the default sort: stable while others
+ * insert), or — for a sort by a date parameter — at an offset of that sort.
+ */
+export type Cursor =
+  | { lastUpdated: string; id: string; desc: boolean }
+  | { offset: number; sort: string; desc: boolean };
 
 /** A search request turned into SQL: the request's paging and shaping, plus the clauses. */
 export interface CompiledSearch extends Omit<SearchRequest, 'type' | 'terms'> {
@@ -60,6 +62,8 @@ export interface SearchRequest {
   count: number;
   offset: number;
   cursor?: Cursor;
+  /** `_sort` by a date parameter (its earliest value ascending, its latest descending); else _lastUpdated. */
+  sort?: ParamDef;
   total: boolean;
   ignored: string[];
   includes: Include[];
@@ -134,7 +138,11 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     }
     for (const value of list) req.terms.push({ kind: 'param', key, def, modifier, value });
   }
-  if (req.cursor && req.cursor.desc !== req.desc) {
+  const sorted = req.sort?.code ?? '_lastUpdated';
+  if (
+    req.cursor &&
+    (req.cursor.desc !== req.desc || ('sort' in req.cursor ? req.cursor.sort : '_lastUpdated') !== sorted)
+  ) {
     throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
   }
   return req;
@@ -167,16 +175,23 @@ function parseResultParam(
       }
       req.total = v === 'accurate';
       return true;
-    case '_sort':
-      if (v !== '_lastUpdated' && v !== '-_lastUpdated') {
+    case '_sort': {
+      const byDate = paramsFor(req.type).get(v.replace(/^-/, ''));
+      if (v !== '_lastUpdated' && v !== '-_lastUpdated' && byDate?.kind !== 'date') {
         if (lenient) {
           req.ignored.push(key);
           return true;
         }
-        throw badSearch(key, `Unsupported _sort (allowed: _lastUpdated, -_lastUpdated)`);
+        const dates = [...paramsFor(req.type).values()].filter((d) => d.kind === 'date').map((d) => d.code);
+        throw badSearch(
+          key,
+          `Unsupported _sort (allowed: _lastUpdated${dates.map((d) => `, ${d}`).join('')}, each with - for descending)`,
+        );
       }
       req.desc = v.startsWith('-');
+      if (byDate?.kind === 'date') req.sort = byDate;
       return true;
+    }
     default:
       return false;
   }
@@ -647,14 +662,19 @@ export function cursorAfter(r: { id?: string; meta?: { lastUpdated?: string } },
 }
 
 export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.lastUpdated, c.id, c.desc ? 1 : 0])).toString('base64url');
+  const parts =
+    'offset' in c ? ['o', c.offset, c.sort, c.desc ? 1 : 0] : [c.lastUpdated, c.id, c.desc ? 1 : 0];
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
 function decodeCursor(text: string): Cursor {
   try {
-    const [lastUpdated, id, desc] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof lastUpdated === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(lastUpdated))) {
-      return { lastUpdated, id, desc: desc === 1 };
+    const parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    const [a, b, c, d] = parts;
+    if (a === 'o' && Number.isSafeInteger(b) && (b as number) >= 0 && typeof c === 'string')
+      return { offset: b as number, sort: c, desc: d === 1 };
+    if (typeof a === 'string' && typeof b === 'string' && !Number.isNaN(Date.parse(a))) {
+      return { lastUpdated: a, id: b, desc: c === 1 };
     }
   } catch {
     // fall through to the error below

@@ -417,6 +417,56 @@ export function storeSuite(getStore: () => Store): void {
   });
 
   describe('search', () => {
+    it('_sort by a date parameter: earliest or latest first, undated last, paged to the end by next cursors', async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const made: Array<[string | undefined, string]> = [];
+      for (const when of [
+        '2024-03-01',
+        '2023-01-15',
+        undefined,
+        '2025-07-30T10:00:00Z',
+        '2024-03-01T08:00:00Z',
+      ]) {
+        const r = await store.create(observation({ subject, effectiveDateTime: when }));
+        made.push([when, r.resource.id as string]);
+      }
+      const byDate = (desc: boolean) =>
+        made
+          .filter(([w]) => w)
+          .sort(([a], [b]) => (desc ? -1 : 1) * (Date.parse(a as string) - Date.parse(b as string)))
+          .map(([, id]) => id)
+          .concat(made.filter(([w]) => !w).map(([, id]) => id));
+      const walk = async (sort: string) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.search('Observation', {
+            subject: subject.reference,
+            _sort: sort,
+            _count: '2',
+            ...(cursor ? { _cursor: cursor } : {}),
+          });
+          seen.push(...page.resources.map((r) => r.id as string));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return seen;
+      };
+      expect(await walk('date')).toEqual(byDate(false));
+      expect(await walk('-date')).toEqual(byDate(true));
+      const first = await store.search('Observation', {
+        subject: subject.reference,
+        _sort: '-date',
+        _count: '2',
+      });
+      await expectFhirError(
+        store.search('Observation', { subject: subject.reference, _cursor: first.nextCursor as string }),
+        400,
+        "Invalid value for '_cursor': it was issued for a different _sort",
+        '_cursor',
+      );
+    });
+
     it('string parameters: starts-with, case and accents aside; :exact as written; :contains; names in chains', async () => {
       const store = getStore();
       const tag = randomUUID().slice(0, 8);
@@ -752,7 +802,11 @@ export function storeSuite(getStore: () => Store): void {
       ],
       [{ _count: '-1' }, '_count', `Invalid value for '_count': not a non-negative integer`],
       [{ _offset: 'x' }, '_offset', `Invalid value for '_offset': not a non-negative integer`],
-      [{ _sort: 'date' }, '_sort', 'Unsupported _sort (allowed: _lastUpdated, -_lastUpdated)'],
+      [
+        { _sort: 'status' },
+        '_sort',
+        'Unsupported _sort (allowed: _lastUpdated, date, each with - for descending)',
+      ],
       [{ _total: 'all' }, '_total', `Invalid value for '_total' (allowed: none, estimate, accurate)`],
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
       [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],

@@ -125,7 +125,12 @@ export function buildCapabilityStatement(opts: {
           type: 'string' as const,
           documentation: 'Opaque position of a next link (keyset paging); not made by clients',
         },
-        { name: '_sort', type: 'string' as const, documentation: '_lastUpdated or -_lastUpdated' },
+        {
+          name: '_sort',
+          type: 'string' as const,
+          documentation:
+            '_lastUpdated (the default) or a date parameter of the type (date, birthdate, authored); - for descending',
+        },
         { name: '_total', type: 'token' as const, documentation: 'none | estimate | accurate' },
         { name: '_summary', type: 'token' as const, documentation: SUMMARY_MODES.join(' | ') },
         { name: '_elements', type: 'string' as const, documentation: 'Comma-separated top-level elements' },
