@@ -3,6 +3,7 @@ import type {
   CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
+  CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
 import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
@@ -40,6 +41,30 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
     { name: '_count', type: 'number' },
   ],
 };
+
+/** The result parameters every type's search takes (listed with its searchParam, as servers do). */
+const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
+  { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },
+  {
+    name: '_offset',
+    type: 'number',
+    documentation: 'Paging offset, used by next/previous links',
+  },
+  {
+    name: '_cursor',
+    type: 'string',
+    documentation: 'Opaque position of a next link (keyset paging); not made by clients',
+  },
+  {
+    name: '_sort',
+    type: 'string',
+    documentation:
+      '_lastUpdated (the default) or a date parameter of the type (date, birthdate, authored); - for descending',
+  },
+  { name: '_total', type: 'token', documentation: 'none | estimate | accurate' },
+  { name: '_summary', type: 'token', documentation: SUMMARY_MODES.join(' | ') },
+  { name: '_elements', type: 'string', documentation: 'Comma-separated top-level elements' },
+];
 
 /** SMART on FHIR Backend Services, as the security layer enforces it. */
 function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRest['security']> {
@@ -114,26 +139,7 @@ export function buildCapabilityStatement(opts: {
               ? `${p.documentation ?? ''} Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; _include/_revinclude (with :iterate).`.trim()
               : p.documentation,
         })),
-        { name: '_count', type: 'number' as const, documentation: 'Page size (max 1000)' },
-        {
-          name: '_offset',
-          type: 'number' as const,
-          documentation: 'Paging offset, used by next/previous links',
-        },
-        {
-          name: '_cursor',
-          type: 'string' as const,
-          documentation: 'Opaque position of a next link (keyset paging); not made by clients',
-        },
-        {
-          name: '_sort',
-          type: 'string' as const,
-          documentation:
-            '_lastUpdated (the default) or a date parameter of the type (date, birthdate, authored); - for descending',
-        },
-        { name: '_total', type: 'token' as const, documentation: 'none | estimate | accurate' },
-        { name: '_summary', type: 'token' as const, documentation: SUMMARY_MODES.join(' | ') },
-        { name: '_elements', type: 'string' as const, documentation: 'Comma-separated top-level elements' },
+        ...RESULT_PARAMETERS,
       ],
       operation,
       ...(refs.length ? { searchInclude: refs.map((p) => `${type}:${p.code}`) } : {}),
