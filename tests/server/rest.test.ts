@@ -1,6 +1,7 @@
 // REST behaviour a FHIR client written to R4 http.html / search.html expects.
 import type {
   Bundle,
+  BundleEntry,
   CapabilityStatement,
   OperationOutcome,
   Practitioner,
@@ -723,6 +724,54 @@ describe('writes', () => {
     expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
     const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
     expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Practitioner')?.conditionalUpdate).toBe(true);
+  });
+
+  it('conditional update in a transaction and a batch: resolved to a create or a versioned update of the match', async () => {
+    const body = practitioner('Nippu');
+    const [{ system, value }] = body.identifier as [{ system: string; value: string }];
+    const url = `Practitioner?identifier=${encodeURIComponent(`${system}|${value}`)}`;
+    const role = (fullUrl: string) => ({
+      fullUrl: `urn:uuid:${crypto.randomUUID()}`,
+      resource: { resourceType: 'PractitionerRole', practitioner: { reference: fullUrl } },
+      request: { method: 'POST', url: 'PractitionerRole' },
+    });
+    const doctor = `urn:uuid:${crypto.randomUUID()}`;
+    const created = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [role(doctor), { fullUrl: doctor, resource: body, request: { method: 'PUT', url } }],
+    });
+    expect(created.status).toBe(200);
+    const [roleEntry, practitionerEntry] = created.body.entry;
+    expect(practitionerEntry.response.status).toBe('201 Created');
+    const id = practitionerEntry.resource.id as string;
+    expect(roleEntry.resource.practitioner).toEqual({ reference: `Practitioner/${id}` });
+    const renamed = { ...body, name: [{ family: 'Nippu-Muutettu' }] };
+    const unversioned = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: renamed, request: { method: 'PUT', url } }],
+    });
+    expect(unversioned.status).toBe(428);
+    expect(firstIssue(unversioned.body)?.diagnostics).toMatch(/^entry\[0\]: /);
+    const batch = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: renamed, request: { method: 'PUT', url, ifMatch: 'W/"1"' } },
+        { resource: practitioner(), request: { method: 'PUT', url } },
+        { resource: renamed, request: { method: 'PUT', url: `${url}&active=true` } },
+      ],
+    });
+    expect(batch.body.entry.map((e: BundleEntry) => e.response?.status)).toEqual([
+      '200 OK',
+      '400 Bad Request',
+      '400 Bad Request',
+    ]);
+    expect(batch.body.entry[0].resource).toMatchObject({ id, meta: { versionId: '2' } });
+    expect(batch.body.entry[1].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[1].resource.identifier',
+    ]);
   });
 
   it('a batch reads a version (GET Type/id/_history/vid) like a vread; _history is not a write target', async () => {

@@ -13,7 +13,10 @@ import {
   assertType,
   assertUnreferenced,
   checkIfNoneExist,
+  conditionalUpdateCriteria,
+  conditionalUpdateTarget,
   createResource,
+  createdMeanwhile,
   deleteIfPresent,
   inEntry,
   timed,
@@ -46,6 +49,10 @@ interface ParsedEntry {
   ifMatch?: string;
   /** A transaction assigned this POST's id so urn:uuid references could be rewritten. */
   keepId?: boolean;
+  /** A conditional update's criteria (`PUT Type?identifier=…`), until it is resolved to a PUT or a POST. */
+  conditionalUpdate?: string;
+  /** A conditional update that found no match: its create must create (a match now is a 412). */
+  createOnly?: boolean;
 }
 
 /**
@@ -95,10 +102,17 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   }
   if (id !== undefined) assertValidId(id, type);
   const parsed: ParsedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
+  if (method === 'PUT' && id === undefined && search !== undefined) {
+    try {
+      parsed.conditionalUpdate = conditionalUpdateCriteria(listsToLast(parseQueryString(search)));
+    } catch (err) {
+      throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index));
+    }
+  }
   if (method === 'POST' || method === 'PUT') {
     if (method === 'POST' && id !== undefined) throw fail('POST url must be just the resource type');
-    if (method === 'PUT' && id === undefined)
-      throw fail('PUT url must be Type/id (a conditional update is taken over HTTP, not inside a Bundle)');
+    if (method === 'PUT' && id === undefined && !parsed.conditionalUpdate)
+      throw fail('PUT url must be Type/id, or Type?identifier=system|value for a conditional update');
     try {
       parsed.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
     } catch (err) {
@@ -297,6 +311,7 @@ async function execute(
         inTransaction,
         e.keepId === true,
       );
+      if (!created && e.createOnly) throw createdMeanwhile(e.type);
       // A conditional create that matched says where the match is, as a new one says where it went.
       return entryFor(ctx, created ? 201 : 200, resource, prefer, true);
     }
@@ -365,6 +380,37 @@ export async function processBundle(
     : runBatch(store, ctx, entries, prefer);
 }
 
+/** A query's parameters with one value each (a repeated one keeps its last; the criteria check refuses it). */
+function listsToLast(params: Record<string, string[]>): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v]),
+  );
+}
+
+/**
+ * Conditional updates become what they resolve to: a PUT of the one match, or — with none — a create
+ * that must create (`createOnly`); several matches are 412. Before anything else, so a transaction
+ * orders, checks and writes them as the PUT or POST they are.
+ */
+async function resolveConditionalUpdates(store: StoreWrites, parsed: ParsedEntry[]): Promise<void> {
+  for (const e of parsed) {
+    if (!e.conditionalUpdate) continue;
+    const target = await conditionalUpdateTarget(store, e.resource!, e.conditionalUpdate).catch((err) => {
+      throw err instanceof FhirError
+        ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+        : err;
+    });
+    if (target === undefined) {
+      e.method = 'POST';
+      e.ifNoneExist = e.conditionalUpdate;
+      e.createOnly = true;
+    } else {
+      e.id = target;
+      e.resource = { ...e.resource!, id: target };
+    }
+  }
+}
+
 /**
  * Each fullUrl once (400 naming a repeat); a POST with a `urn:uuid:` fullUrl gets its id now, and
  * the map from every `urn:uuid:` fullUrl to the `Type/id` its references are rewritten to.
@@ -405,6 +451,7 @@ async function runTransaction(
   prefer: ReturnPreference,
 ): Promise<Bundle> {
   const parsed = entries.map((entry, i) => parseEntry(entry, i, ctx));
+  await resolveConditionalUpdates(store, parsed);
   const { refs, seen } = assignFullUrls(parsed);
   assertLocalReferencesResolve(parsed, seen);
   assertDistinctTargets(parsed);
@@ -457,6 +504,7 @@ async function runTransaction(
           wave.forEach((e, k) => {
             const w = written[k];
             if (w instanceof FhirError) throw inEntryError(w, e);
+            if (!w.created && e.createOnly) throw inEntryError(createdMeanwhile(e.type), e);
             if (!w.created)
               try {
                 assertSameClient(e.resource!, w.resource);
@@ -582,6 +630,7 @@ async function runBatch(
   for (const [index, entry] of entries.entries()) {
     try {
       const parsed = parseEntry(entry, index, ctx);
+      await resolveConditionalUpdates(store, [parsed]);
       const refs = new Map<string, string>();
       await resolveConditionalReferences(store, [parsed], refs);
       if (parsed.resource && refs.size) parsed.resource = rewriteReferences(parsed.resource, refs);

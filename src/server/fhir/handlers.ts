@@ -19,10 +19,12 @@ import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
 import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
 import {
-  assertCriteriaMatchBody,
   assertType,
   assertUnreferenced,
+  conditionalUpdateCriteria,
+  conditionalUpdateTarget,
   createResource,
+  createdMeanwhile,
   deleteIfPresent,
   readResource,
   readResourceJson,
@@ -128,65 +130,17 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   assertType(type);
   const criteria = conditionalUpdateCriteria(req.query);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
-  assertCriteriaMatchBody(criteria, resource);
-  const identifier = new URLSearchParams(criteria).get('identifier') as string;
-  const matches = await ctx.store.search(type, { identifier, _count: '2' });
-  if (matches.resources.length > 1) {
-    throw new FhirError(
-      412,
-      issue('error', 'multiple-matches', `More than one ${type} matches the conditional update's identifier`),
-    );
-  }
-  const [match] = matches.resources;
-  if (resource.id !== undefined && resource.id !== match?.id) {
-    throw new FhirError(
-      400,
-      issue(
-        'error',
-        'invalid',
-        match
-          ? `The resource's id is not that of the ${type} its identifier matches (${type}/${match.id})`
-          : `No ${type} matches the conditional update's identifier: a new one gets an id from the server; leave id out`,
-        `${type}.id`,
-      ),
-    );
-  }
-  if (!match) {
+  const target = await conditionalUpdateTarget(ctx.store, resource, criteria);
+  if (target === undefined) {
     const stored = await createResource(ctx.store, ctx, resource, criteria);
-    if (!stored.created) {
-      throw new FhirError(
-        412,
-        issue('error', 'conflict', `A ${type} with this identifier was created meanwhile; retry the update`),
-      );
-    }
+    if (!stored.created) throw createdMeanwhile(type);
     return written(req, ctx, stored.resource, 201, true);
   }
   const ifMatch = header(req, 'if-match');
   if (ifMatch !== undefined) parseIfMatch(ifMatch);
-  const stored = await updateResource(ctx.store, ctx, { ...resource, id: match.id }, ifMatch);
+  const stored = await updateResource(ctx.store, ctx, { ...resource, id: target }, ifMatch);
   return written(req, ctx, stored.resource, 200, true);
 };
-
-/**
- * A conditional update's criteria: one `identifier` and nothing else but the format parameters (its
- * value is not quoted back).
- */
-function conditionalUpdateCriteria(query: FhirRequest['query']): string {
-  const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
-  const identifier = query.identifier;
-  if (names.length !== 1 || typeof identifier !== 'string' || identifier === '') {
-    throw new FhirError(
-      400,
-      issue(
-        'error',
-        'invalid',
-        'A conditional update (PUT Type?criteria) takes exactly one identifier=system|value',
-        'identifier',
-      ),
-    );
-  }
-  return new URLSearchParams({ identifier }).toString();
-}
 
 /** A PATCH body: a JSON Patch document (415 for any other media type, FHIRPath Patch included). */
 function patchBody(req: FhirRequest, ctx: FhirContext): unknown {

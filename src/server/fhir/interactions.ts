@@ -120,6 +120,72 @@ export async function createResource(
 }
 
 /**
+ * A conditional update's criteria from its query: one `identifier` and nothing else but the format
+ * parameters (the value is not quoted back), as `identifier=…` text.
+ */
+export function conditionalUpdateCriteria(query: Record<string, string | string[] | undefined>): string {
+  const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
+  const identifier = query.identifier;
+  if (names.length !== 1 || typeof identifier !== 'string' || identifier === '') {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        'A conditional update (PUT Type?criteria) takes exactly one identifier=system|value',
+        'identifier',
+      ),
+    );
+  }
+  return new URLSearchParams({ identifier }).toString();
+}
+
+/**
+ * Where a conditional update writes: the id of the one resource its criteria (checked to name the
+ * resource's own identifier) match, or undefined when none does and it creates; 412 for several, 400
+ * when the resource names another id.
+ */
+export async function conditionalUpdateTarget(
+  store: StoreWrites,
+  resource: Resource,
+  criteria: string,
+): Promise<string | undefined> {
+  const type = resource.resourceType;
+  assertCriteriaMatchBody(criteria, resource);
+  const identifier = new URLSearchParams(criteria).get('identifier') as string;
+  const matches = await store.search(type, { identifier, _count: '2' });
+  if (matches.resources.length > 1) {
+    throw new FhirError(
+      412,
+      issue('error', 'multiple-matches', `More than one ${type} matches the conditional update's identifier`),
+    );
+  }
+  const match = matches.resources[0]?.id;
+  if (resource.id !== undefined && resource.id !== match) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        match
+          ? `The resource's id is not that of the ${type} its identifier matches (${type}/${match})`
+          : `No ${type} matches the conditional update's identifier: a new one gets an id from the server; leave id out`,
+        `${type}.id`,
+      ),
+    );
+  }
+  return match;
+}
+
+/** A conditional update found no match, and its create then found one: written by another meanwhile. */
+export function createdMeanwhile(type: string): FhirError {
+  return new FhirError(
+    412,
+    issue('error', 'conflict', `A ${type} with this identifier was created meanwhile; retry the update`),
+  );
+}
+
+/**
  * An update of an existing resource. The store checks If-Match (428 when missing, 412 when stale) and
  * refuses a new id with 405: this server does not create on PUT (`updateCreate: false`).
  */
