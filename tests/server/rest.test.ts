@@ -724,6 +724,16 @@ describe('writes', () => {
     expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
     const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
     expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Practitioner')?.conditionalUpdate).toBe(true);
+    // The identifier is matched exactly: a comma or a backslash in it is no search syntax.
+    const odd = { ...practitioner(), identifier: [{ system: 'urn:x', value: `a,b\\c|${uniqueUrn()}` }] };
+    const oddUrl = `/fhir/Practitioner?identifier=${encodeURIComponent(`urn:x|${odd.identifier[0].value}`)}`;
+    const first = await request(app).put(oddUrl).set({ 'Content-Type': FHIR }).send(JSON.stringify(odd));
+    expect(first.status).toBe(201);
+    const again = await request(app)
+      .put(oddUrl)
+      .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
+      .send(JSON.stringify({ ...odd, active: true }));
+    expect([again.status, again.body.id, again.body.meta?.versionId]).toEqual([200, first.body.id, '2']);
   });
 
   it('conditional update in a transaction and a batch: resolved to a create or a versioned update of the match', async () => {

@@ -120,13 +120,14 @@ export async function createResource(
 }
 
 /**
- * A conditional update's criteria from its query: one `identifier` and nothing else but the format
- * parameters (the value is not quoted back), as `identifier=…` text.
+ * A conditional update's criteria from its query: one `identifier=system|value` and nothing else but
+ * the format parameters (the value is not quoted back), as `identifier=…` text.
  */
 export function conditionalUpdateCriteria(query: Record<string, string | string[] | undefined>): string {
   const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
   const identifier = query.identifier;
-  if (names.length !== 1 || typeof identifier !== 'string' || identifier === '') {
+  const bar = typeof identifier === 'string' ? identifier.indexOf('|') : -1;
+  if (names.length !== 1 || typeof identifier !== 'string' || bar <= 0 || bar === identifier.length - 1) {
     throw new FhirError(
       400,
       issue(
@@ -153,14 +154,17 @@ export async function conditionalUpdateTarget(
   const type = resource.resourceType;
   assertCriteriaMatchBody(criteria, resource);
   const identifier = new URLSearchParams(criteria).get('identifier') as string;
-  const matches = await store.search(type, { identifier, _count: '2' });
-  if (matches.resources.length > 1) {
+  const bar = identifier.indexOf('|');
+  const [matches = []] = await store.findByIdentifiers(type, [
+    { system: identifier.slice(0, bar), value: identifier.slice(bar + 1) },
+  ]);
+  if (matches.length > 1) {
     throw new FhirError(
       412,
       issue('error', 'multiple-matches', `More than one ${type} matches the conditional update's identifier`),
     );
   }
-  const match = matches.resources[0]?.id;
+  const match = matches[0]?.id;
   if (resource.id !== undefined && resource.id !== match) {
     throw new FhirError(
       400,

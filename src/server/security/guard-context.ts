@@ -64,6 +64,30 @@ export function patientOf(r: Resource): string[] {
   return p?.startsWith('Patient/') ? [p] : [];
 }
 
+/**
+ * `checked` for a resource found by identifier before a write (a conditional create's or update's
+ * match): a party refused it is not told its id either, since the criteria may be a HETU.
+ */
+export async function checkedMatch<T extends Resource>(
+  g: Guard,
+  r: T,
+): Promise<{ resource: T; consentId?: string }> {
+  try {
+    return await checked(g, r);
+  } catch (err) {
+    if (!(err instanceof FhirError) || err.status !== 403) throw err;
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-consent-1: a ${r.resourceType} matching the conditional criteria is not available to this client`,
+        r.resourceType,
+      ),
+    );
+  }
+}
+
 /** The same refusal whether the resource is missing or withheld: nothing tells a party it exists. */
 export function withheld(type: string, id: string): FhirError {
   return new FhirError(

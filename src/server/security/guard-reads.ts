@@ -17,6 +17,7 @@ import {
   TURVAKIELTO,
   auditRefusal,
   checked,
+  checkedMatch,
   consentRefs,
   hideMissing,
   patientOf,
@@ -282,7 +283,7 @@ export async function findByIdentifiers(
 ): Promise<Resource[][]> {
   const found = await g.base.findByIdentifiers(type, identifiers);
   const seen = found.flat();
-  const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checked(g, r)))));
+  const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checkedMatch(g, r)))));
   if (seen.length) {
     await g.audit([
       succeeded(

@@ -7,7 +7,7 @@ import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult }
 import type { StoreWrites } from '../ports.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import { type Guard, checked, patientOf, record, withheld } from './guard-context.ts';
+import { type Guard, checked, checkedMatch, patientOf, record, withheld } from './guard-context.ts';
 import { TURVAKIELTO_SCOPE, allows } from './scopes.ts';
 
 /**
@@ -93,19 +93,7 @@ async function matchShown<T extends Resource>(
         `sec-scope-1: a ${type} matching the conditional criteria exists; answering with it needs read permission on ${type}`,
       ),
     );
-  // A party told it may not see the match is not told its id either (the criteria may be a HETU).
-  const { resource } = await checked(g, written.resource).catch((err: unknown) => {
-    if (!(err instanceof FhirError) || err.status !== 403) throw err;
-    throw new FhirError(
-      403,
-      issue(
-        'error',
-        'forbidden',
-        `sec-consent-1: a ${type} matching the conditional criteria is not available to this client`,
-        type,
-      ),
-    );
-  });
+  const { resource } = await checkedMatch(g, written.resource);
   return { result: { ...written, resource }, audit: writeRecord(g.p, 'create', 'R', written.resource) };
 }
 
