@@ -51,7 +51,7 @@ import type {
   WriteAction,
   WriteResult,
 } from './types.ts';
-import { insertVersions, lockCurrent, nextTimestamp, sameContent, stamp, writeVersion } from './writes.ts';
+import { insertVersions, lockCurrent, nextTimestamp, changesNothing, stamp, writeVersion } from './writes.ts';
 
 /** One item of `createMany`. */
 export interface CreateItem {
@@ -284,7 +284,7 @@ export class Operations implements StoreTx {
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
-    if (!current.deleted && current.json !== null && sameContent(current.json, resource))
+    if (!current.deleted && current.json !== null && changesNothing(current.json, resource))
       return { resource: JSON.parse(current.json) as T, created: false };
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));

@@ -29,11 +29,11 @@ export async function lockCurrent(
 }
 
 /**
- * Whether `resource` says nothing the stored version `json` does not: the same content apart from
- * the server's `meta.versionId` and `meta.lastUpdated` (key order aside). Such an update writes no
+ * Whether writing `resource` over the stored version `json` changes nothing: the same content apart
+ * from the server's `meta.versionId` and `meta.lastUpdated` (key order aside). Such an update writes no
  * new version (as HAPI and Medplum do): no history row, no outbox row, no sync traffic.
  */
-export function sameContent(json: string, resource: Resource): boolean {
+export function changesNothing(json: string, resource: Resource): boolean {
   return isDeepStrictEqual(withoutServerMeta(JSON.parse(json) as Resource), withoutServerMeta(resource));
 }
 
