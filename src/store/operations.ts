@@ -51,7 +51,7 @@ import type {
   WriteAction,
   WriteResult,
 } from './types.ts';
-import { insertVersions, lockCurrent, nextTimestamp, changesNothing, stamp, writeVersion } from './writes.ts';
+import { changesNothing, insertVersions, lockCurrent, nextTimestamp, stamp, writeVersion } from './writes.ts';
 
 /** One item of `createMany`. */
 export interface CreateItem {

@@ -167,7 +167,11 @@ class CompiledValidator implements Validator {
   }
 
   validateXml(xml: string | Uint8Array, opts: ValidateXmlOptions = {}): OperationOutcome {
-    const read = readFhirXml(xml, (type) => this.registry.structureDefinition(type), opts.source);
+    const look = {
+      definitions: (type: string) => this.registry.structureDefinition(type),
+      primitives: (type: string) => this.compiler.primitive(type),
+    };
+    const read = readFhirXml(xml, look, opts.source);
     if (read.resource === undefined) return outcome(read.issues);
     return outcome([...read.issues, ...this.issues(read.resource, opts)]);
   }

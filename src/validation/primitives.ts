@@ -11,6 +11,7 @@ export interface PrimitiveRule {
   /**
    * A number's or boolean's text as written (an XML `value` attribute; JSON.parse keeps no text):
    * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2` as an integer).
+   * The problem names no value (the XML findings never quote the document).
    */
   lexical(text: string): string | undefined;
 }
@@ -52,7 +53,7 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
       if (json === 'string' || !regex || regex.test(text)) return undefined;
       // A fraction is `check`'s finding ("not a whole number") on the converted value: not twice.
       if (json === 'number' && type !== 'decimal' && !Number.isInteger(Number(text))) return undefined;
-      return `The value '${clip(text)}' is not a valid ${type}`;
+      return `The value as written is not a valid ${type}`;
     },
   };
 }

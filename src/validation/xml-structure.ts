@@ -3,12 +3,15 @@
 // children of each element in the order of its definition (R4 xml.html: "elements must appear in the
 // order given"). Unknown elements are left to `xml-dropped.ts`.
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
-import { type PrimitiveRule, compilePrimitive } from './primitives.ts';
+import type { PrimitiveRule } from './primitives.ts';
 import type { XmlFinding } from './xml-dropped.ts';
 import { FHIR_NS, XHTML_NS, type XmlElement } from './xml-tree.ts';
 
 /** The StructureDefinition of a core type or resource by name (`'Patient'`, `'HumanName'`). */
 export type TypeDefinitions = (type: string) => StructureDefinition | undefined;
+
+/** The validator's compiled rule of a primitive type (`'integer'`). */
+export type PrimitiveRules = (type: string) => PrimitiveRule | undefined;
 
 /** One child element of a definition, in definition order. */
 interface ChildDefinition {
@@ -31,21 +34,21 @@ interface Context {
 
 const childrenBySd = new WeakMap<StructureDefinition, Map<string, ChildDefinition[]>>();
 
-export function structureFindings(root: XmlElement, definitions: TypeDefinitions): XmlFinding[] {
+/** What the walk looks up: the definitions it walks along, and the primitives' rules. */
+interface Lookups {
+  definitions: TypeDefinitions;
+  primitives: PrimitiveRules;
+}
+
+export function structureFindings(root: XmlElement, look: Lookups): XmlFinding[] {
   const out: XmlFinding[] = [];
-  const sd = definitions(root.name);
+  const sd = look.definitions(root.name);
   if (root.ns === FHIR_NS && sd?.kind === 'resource')
-    walk(root, { sd, path: root.name }, root.name, definitions, out);
+    walk(root, { sd, path: root.name }, root.name, look, out);
   return out;
 }
 
-function walk(
-  el: XmlElement,
-  ctx: Context,
-  path: string,
-  definitions: TypeDefinitions,
-  out: XmlFinding[],
-): void {
+function walk(el: XmlElement, ctx: Context, path: string, look: Lookups, out: XmlFinding[]): void {
   const defs = childDefinitions(ctx.sd, ctx.path);
   const seen = new Map<string, number>();
   let last = -1;
@@ -70,7 +73,7 @@ function walk(
         diagnostics: `As specified by profile ${ctx.sd.url}, Element '${child.name}' is out of order (it must come before '${after.name}${after.choice ? '[x]' : ''}')`,
       });
     } else last = found.index;
-    if (!xhtml) descend(child, ctx, found, here, definitions, out);
+    if (!xhtml) descend(child, ctx, found, here, look, out);
   }
 }
 
@@ -80,20 +83,20 @@ function descend(
   ctx: Context,
   found: { def: ChildDefinition; type?: string },
   path: string,
-  definitions: TypeDefinitions,
+  look: Lookups,
   out: XmlFinding[],
 ): void {
   const { def, type } = found;
   const childPath = `${ctx.path}.${def.choice ? `${def.name}[x]` : def.name}`;
   if (def.ref) {
-    const sd = definitions(def.ref.split('.')[0]!);
-    if (sd) walk(child, { sd, path: def.ref }, path, definitions, out);
-  } else if (def.inline) walk(child, { ...ctx, path: childPath }, path, definitions, out);
+    const sd = look.definitions(def.ref.split('.')[0]!);
+    if (sd) walk(child, { sd, path: def.ref }, path, look, out);
+  } else if (def.inline) walk(child, { ...ctx, path: childPath }, path, look, out);
   else if (type === 'Resource' || type === 'DomainResource') {
     // A resource in a container (contained, Bundle.entry.resource, Parameters.parameter.resource).
     for (const inner of child.elements) {
-      const sd = inner.ns === FHIR_NS ? definitions(inner.name) : undefined;
-      if (sd?.kind === 'resource') walk(inner, { sd, path: inner.name }, path, definitions, out);
+      const sd = inner.ns === FHIR_NS ? look.definitions(inner.name) : undefined;
+      if (sd?.kind === 'resource') walk(inner, { sd, path: inner.name }, path, look, out);
       else
         out.push({
           expression: path,
@@ -101,24 +104,25 @@ function descend(
         });
     }
   } else if (type && !type.includes('/')) {
-    const sd = definitions(type);
-    if (sd?.kind === 'primitive-type') lexicalFinding(child, sd, path, out);
-    if (sd) walk(child, { sd, path: sd.type ?? type }, path, definitions, out);
+    const sd = look.definitions(type);
+    if (sd?.kind === 'primitive-type') lexicalFinding(child, type, path, look, out);
+    if (sd) walk(child, { sd, path: sd.type ?? type }, path, look, out);
   }
 }
 
-const primitiveRules = new WeakMap<StructureDefinition, PrimitiveRule>();
-
-/** A number's or boolean's `value` attribute as written, against its type's regex (the JSON holds no text). */
-function lexicalFinding(child: XmlElement, sd: StructureDefinition, path: string, out: XmlFinding[]): void {
+/**
+ * A number's or boolean's `value` attribute as written, against its type's regex (the converted JSON
+ * keeps no text). The finding names the element, not the value.
+ */
+function lexicalFinding(
+  child: XmlElement,
+  type: string,
+  path: string,
+  look: Lookups,
+  out: XmlFinding[],
+): void {
   const text = child.attributes.value;
-  if (text === undefined) return;
-  let rule = primitiveRules.get(sd);
-  if (!rule) {
-    rule = compilePrimitive(sd);
-    primitiveRules.set(sd, rule);
-  }
-  const problem = rule.lexical(text);
+  const problem = text === undefined ? undefined : look.primitives(type)?.lexical(text);
   if (problem) out.push({ expression: path, diagnostics: problem });
 }
 

@@ -6,7 +6,7 @@ import { issue } from '../shared/outcome.ts';
 import { documentProblems, withoutForbiddenReferences } from './xml-document.ts';
 import { droppedFromTree } from './xml-dropped.ts';
 import { decodeXml } from './xml-encoding.ts';
-import { type TypeDefinitions, structureFindings } from './xml-structure.ts';
+import { type PrimitiveRules, type TypeDefinitions, structureFindings } from './xml-structure.ts';
 import { readXmlTree } from './xml-tree.ts';
 import { fhirXmlToJson } from './xml.ts';
 
@@ -23,7 +23,7 @@ export interface ReadXmlResult {
  */
 export function readFhirXml(
   xml: string | Uint8Array,
-  definitions: TypeDefinitions,
+  look: { definitions: TypeDefinitions; primitives: PrimitiveRules },
   source = 'the XML document',
 ): ReadXmlResult {
   const decoded = decodeXml(xml);
@@ -38,7 +38,7 @@ export function readFhirXml(
   }
   const root = String((resource as { resourceType?: unknown }).resourceType);
   const tree = readXmlTree(text);
-  const findings = tree ? [...structureFindings(tree, definitions), ...droppedFromTree(tree, resource)] : [];
+  const findings = tree ? [...structureFindings(tree, look), ...droppedFromTree(tree, resource)] : [];
   return {
     resource,
     issues: [
