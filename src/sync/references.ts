@@ -1,4 +1,5 @@
 import { eachReference } from '../shared/references.ts';
+
 const ABSOLUTE = /^https?:\/\//i;
 
 /**
@@ -54,8 +55,8 @@ export type ReferenceTranslation =
 
 /**
  * `value` with its relative references (versioned ones included, as written) translated from one
- * side's ids to the other's through `translate`: a copy along the paths to translated references only (the rest is shared with
- * `value`, which is not changed). References it cannot translate are kept as they are and listed in
+ * side's ids to the other's through `translate`: a copy along the paths to translated references only
+ * (the rest is shared with `value`, which is not changed). References it cannot translate are kept as they are and listed in
  * `untranslated` so a caller can refuse to send them.
  */
 export function translateReferences<T>(

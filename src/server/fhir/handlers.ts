@@ -291,7 +291,6 @@ async function validateDelete(ctx: FhirContext, type: string, id: string | undef
   };
 }
 
-/** $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body. */
 /** `tyk-ref-1` as findings: what a create or update of `resource` would be refused for. */
 async function missingTargets(ctx: FhirContext, resource: Resource): Promise<OperationOutcomeIssue[]> {
   try {
@@ -303,6 +302,7 @@ async function missingTargets(ctx: FhirContext, resource: Resource): Promise<Ope
   }
 }
 
+/** $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body. */
 export const validate: FhirHandler = async (req, ctx) => {
   const type = req.params.type;
   assertType(type);
