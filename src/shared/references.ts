@@ -23,3 +23,13 @@ export function eachReference(value: unknown, visit: ReferenceVisit, path?: stri
     }
   }
 }
+
+const RELATIVE = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+
+/** A relative literal reference `Type/id` or `Type/id/_history/v`, parsed; undefined for any other text. */
+export function relativeReference(ref: string): { type: string; id: string; version?: string } | undefined {
+  const m = RELATIVE.exec(ref);
+  if (!m) return undefined;
+  const [, type, id, version] = m as unknown as [string, string, string, string | undefined];
+  return version === undefined ? { type, id } : { type, id, version };
+}

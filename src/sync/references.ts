@@ -1,4 +1,4 @@
-import { eachReference } from '../shared/references.ts';
+import { eachReference, relativeReference } from '../shared/references.ts';
 
 const ABSOLUTE = /^https?:\/\//i;
 
@@ -40,9 +40,10 @@ export function versionedReferences(value: unknown): Array<{ target: string; ver
 
 /** `Type/id` or `Type/id/_history/v` as the resource it names and the version, if any. */
 export function relativeParts(ref: string): { target: string; version?: string } | undefined {
-  const m = RELATIVE.exec(ref);
-  if (!m) return undefined;
-  return m[2] === undefined ? { target: m[1] as string } : { target: m[1] as string, version: m[2] };
+  const r = relativeReference(ref);
+  if (!r) return undefined;
+  const target = `${r.type}/${r.id}`;
+  return r.version === undefined ? { target } : { target, version: r.version };
 }
 
 /**
@@ -106,5 +107,3 @@ export function translateReferences<T>(
   };
   return { value: walk(value) as T, untranslated };
 }
-
-const RELATIVE = /^([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;

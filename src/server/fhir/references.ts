@@ -1,7 +1,7 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
-import { eachReference } from '../../shared/references.ts';
+import { eachReference, relativeReference } from '../../shared/references.ts';
 import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -13,17 +13,15 @@ export function referencePaths(value: unknown, path: string): Array<{ path: stri
   return out;
 }
 
-const LOCAL_REF = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
-
 /**
  * The `Type/id` (or `Type/id/_history/v`) a reference names on this server: relative (`Patient/1`,
  * `Patient/1/_history/2`) or absolute under `base`, of a type this server stores. Contained (`#…`),
  * `urn:` and other servers' references, conditional and logical ones name nothing here.
  */
 export function localTarget(ref: string, base: string): string | undefined {
-  const relative = ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref;
-  const m = LOCAL_REF.exec(relative);
-  return m && isSupportedType(m[1] as string) ? `${m[1]}/${m[2]}${m[3] ?? ''}` : undefined;
+  const r = relativeReference(ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref);
+  if (!r || !isSupportedType(r.type)) return undefined;
+  return r.version === undefined ? `${r.type}/${r.id}` : `${r.type}/${r.id}/_history/${r.version}`;
 }
 
 /** The references of `resource` that must name stored resources, at their paths under `path`. */
