@@ -7,6 +7,7 @@ import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import {
+  type ConditionalCriteria,
   type InteractionContext,
   assertCriteriaMatchBody,
   assertSameClient,
@@ -50,7 +51,7 @@ interface ParsedEntry {
   /** A transaction assigned this POST's id so urn:uuid references could be rewritten. */
   keepId?: boolean;
   /** A conditional update's criteria (`PUT Type?identifier=…`), until it is resolved to a PUT or a POST. */
-  conditionalUpdate?: string;
+  conditionalUpdate?: ConditionalCriteria;
   /** A conditional update that found no match: its create must create (a match now is a 412). */
   createOnly?: boolean;
 }
@@ -402,7 +403,7 @@ async function resolveConditionalUpdates(store: StoreWrites, parsed: ParsedEntry
     });
     if (target === undefined) {
       e.method = 'POST';
-      e.ifNoneExist = e.conditionalUpdate;
+      e.ifNoneExist = e.conditionalUpdate.text;
       e.createOnly = true;
     } else {
       e.id = target;

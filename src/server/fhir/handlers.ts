@@ -132,7 +132,7 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   const resource = assertResourceShape(resourceBody(req, ctx), type);
   const target = await conditionalUpdateTarget(ctx.store, resource, criteria);
   if (target === undefined) {
-    const stored = await createResource(ctx.store, ctx, resource, criteria);
+    const stored = await createResource(ctx.store, ctx, resource, criteria.text);
     if (!stored.created) throw createdMeanwhile(type);
     return written(req, ctx, stored.resource, 201, true);
   }

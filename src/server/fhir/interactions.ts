@@ -119,11 +119,20 @@ export async function createResource(
   return written;
 }
 
+/** A conditional update's criteria: the identifier it names, and as `identifier=…` text (If-None-Exist's form). */
+export interface ConditionalCriteria {
+  text: string;
+  system: string;
+  value: string;
+}
+
 /**
  * A conditional update's criteria from its query: one `identifier=system|value` and nothing else but
- * the format parameters (the value is not quoted back), as `identifier=…` text.
+ * the format parameters (the value is not quoted back).
  */
-export function conditionalUpdateCriteria(query: Record<string, string | string[] | undefined>): string {
+export function conditionalUpdateCriteria(
+  query: Record<string, string | string[] | undefined>,
+): ConditionalCriteria {
   const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
   const identifier = query.identifier;
   const bar = typeof identifier === 'string' ? identifier.indexOf('|') : -1;
@@ -138,7 +147,11 @@ export function conditionalUpdateCriteria(query: Record<string, string | string[
       ),
     );
   }
-  return new URLSearchParams({ identifier }).toString();
+  return {
+    text: new URLSearchParams({ identifier }).toString(),
+    system: identifier.slice(0, bar),
+    value: identifier.slice(bar + 1),
+  };
 }
 
 /**
@@ -149,14 +162,12 @@ export function conditionalUpdateCriteria(query: Record<string, string | string[
 export async function conditionalUpdateTarget(
   store: StoreWrites,
   resource: Resource,
-  criteria: string,
+  criteria: ConditionalCriteria,
 ): Promise<string | undefined> {
   const type = resource.resourceType;
-  assertCriteriaMatchBody(criteria, resource);
-  const identifier = new URLSearchParams(criteria).get('identifier') as string;
-  const bar = identifier.indexOf('|');
+  assertCriteriaMatchBody(criteria.text, resource);
   const [matches = []] = await store.findByIdentifiers(type, [
-    { system: identifier.slice(0, bar), value: identifier.slice(bar + 1) },
+    { system: criteria.system, value: criteria.value },
   ]);
   if (matches.length > 1) {
     throw new FhirError(
