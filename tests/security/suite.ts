@@ -37,6 +37,19 @@ export function securitySuite(
     /** Local ids by `Type/business-urn` of the loaded personas. */
     const ids = new Map<string, string>();
     const suviId = (type: string) => ids.get(`${type}|suvi`) as string;
+    /** A new Observation (its own business identifier) made from Suvi's, about the Patient `patientId`. */
+    const observationAbout = async (patientId: string): Promise<string> => {
+      const stored = (await (
+        await s.call(admin, `/Observation/${suviId('Observation')}`)
+      ).json()) as Observation;
+      const { id: _id, meta, ...body } = stored;
+      return JSON.stringify({
+        ...body,
+        meta: { profile: meta?.profile },
+        identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+        subject: { reference: `Patient/${patientId}` },
+      });
+    };
 
     beforeAll(async () => {
       [db, validator] = await Promise.all([
@@ -531,19 +544,10 @@ export function securitySuite(
         const after = await s.call(admin, `/Patient/${maijaId}`);
         expect(after.headers.get('etag')).toBe(etag);
         // A reference to a Patient it may not see is refused as one to a Patient that does not exist.
-        const suviObs = (await (
-          await s.call(admin, `/Observation/${suviId('Observation')}`)
-        ).json()) as Observation;
-        const { id: _obsId, meta: obsMeta, ...obsBody } = suviObs;
         for (const target of [maijaId, '00000000-0000-4000-8000-000000000000']) {
           const res = await s.call(kela, '/Observation', {
             method: 'POST',
-            body: JSON.stringify({
-              ...obsBody,
-              meta: { profile: obsMeta?.profile },
-              identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
-              subject: { reference: `Patient/${target}` },
-            }),
+            body: await observationAbout(target),
           });
           expect(res.status).toBe(422);
           expect(await diagnostics(res)).toContain(`tyk-ref-1: Patient/${target} does not exist here`);
@@ -551,12 +555,7 @@ export function securitySuite(
         // The same check on the batched create path of any other client.
         const unknown = await s.call(admin, '/Observation', {
           method: 'POST',
-          body: JSON.stringify({
-            ...obsBody,
-            meta: { profile: obsMeta?.profile },
-            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
-            subject: { reference: 'Patient/00000000-0000-4000-8000-000000000000' },
-          }),
+          body: await observationAbout('00000000-0000-4000-8000-000000000000'),
         });
         expect(unknown.status).toBe(422);
         // Suvi's assessment is consented to kela: kela may change it.
@@ -730,18 +729,9 @@ export function securitySuite(
         expect(full.address?.[0]?.line).toEqual(['Salainen tie 1']);
 
         // The same Patient reached through _include, and as the match of a conditional create.
-        const obs = (await (
-          await s.call(admin, `/Observation/${suviId('Observation')}`)
-        ).json()) as Observation;
-        const { id: _obsId, meta: obsMeta, ...obsBody } = obs;
         const linked = await s.call(admin, '/Observation', {
           method: 'POST',
-          body: JSON.stringify({
-            ...obsBody,
-            meta: { profile: obsMeta?.profile },
-            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
-            subject: { reference: `Patient/${id}` },
-          }),
+          body: await observationAbout(id),
         });
         expect(linked.status, await linked.clone().text()).toBe(201);
         const { token: both } = await s.client({
