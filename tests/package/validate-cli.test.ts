@@ -69,6 +69,33 @@ describe('tyokyky validate in CI', { timeout: 120_000 }, () => {
     expect(r.stdout.trimEnd().endsWith('</testsuites>')).toBe(true);
   });
 
+  it('judges numbers as written: an integer written 1.0 in a JSON file or an NDJSON line is an error at its element', async () => {
+    const observation = (value: string) =>
+      `{"resourceType":"Observation","text":${JSON.stringify(text)},"status":"final","code":{"text":"x"},${value}}`;
+    const json = file('numbers/one.json', observation('"valueInteger":1.0'));
+    const ndjson = file(
+      'numbers/many.ndjson',
+      `${observation('"valueInteger":1')}\n${observation('"valueInteger":3e0')}\n`,
+    );
+    const r = await validate([json, ndjson], { format: 'ndjson' });
+    expect(r.code).toBe(1);
+    const errors = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .map((x) => [
+        x.source,
+        x.outcome.issue
+          .filter((i: { severity: string }) => i.severity === 'error')
+          .map((i: { diagnostics: string }) => i.diagnostics),
+      ]);
+    expect(errors).toEqual([
+      [json, ["The value '1.0' is not a valid integer"]],
+      [`${ndjson}:1`, []],
+      [`${ndjson}:2`, ["The value '3e0' is not a valid integer"]],
+    ]);
+  });
+
   it('XML text escapes markup and drops characters XML 1.0 cannot carry', () => {
     expect(xmlText(`<a href="x">'&'</a>\u0001\ud800`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;\uFFFD\uFFFD',

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../../src/server/http/json-body.ts';
-import { findDuplicateKey } from '../../src/shared/json-keys.ts';
+import { scanJsonText, writtenNumber } from '../../src/shared/json-text.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
+
+const duplicateIn = (text: string) => scanJsonText(text, JSON.parse(text)).duplicate;
 
 describe('duplicate JSON property names', () => {
   it('finds a repeat in any object, also spelled with escapes, and ignores repeats across objects', () => {
-    expect(findDuplicateKey('{"a":1,"b":{"a":2}}')).toBeUndefined();
-    expect(findDuplicateKey('[{"a":1},{"a":2}]')).toBeUndefined();
-    expect(findDuplicateKey('{"a":"x\\"a\\":","b":1}')).toBeUndefined();
-    expect(findDuplicateKey('{"b":{"c":1, "c" :2}}')?.name).toBe('c');
-    expect(findDuplicateKey('{"a":1,"\\u0061":2}')?.name).toBe('a');
+    expect(duplicateIn('{"a":1,"b":{"a":2}}')).toBeUndefined();
+    expect(duplicateIn('[{"a":1},{"a":2}]')).toBeUndefined();
+    expect(duplicateIn('{"a":"x\\"a\\":","b":1}')).toBeUndefined();
+    expect(duplicateIn('{"b":{"c":1, "c" :2}}')?.name).toBe('c');
+    expect(duplicateIn('{"a":1,"\\u0061":2}')?.name).toBe('a');
   });
 
   it('parseJsonBody refuses it with a 400 naming the key', () => {
@@ -23,5 +25,43 @@ describe('duplicate JSON property names', () => {
     expect(err).toBeInstanceOf(FhirError);
     expect(err?.status).toBe(400);
     expect(err?.outcome.issue?.[0].expression).toEqual(['gender']);
+  });
+});
+
+describe('whole numbers written with a fraction or exponent', () => {
+  const read = (text: string) => {
+    const value = JSON.parse(text);
+    scanJsonText(text, value);
+    return value;
+  };
+
+  it('are remembered against the object or array holding them, with the text as written', () => {
+    const v = read(
+      '{"a":1.0,"b":[1, 2e0 ,3.5],"c":{"d":-0.0,"e":"7.0"},"f":[[1E2]],"g":10,"h":1.5,"i":true,"j":null}',
+    );
+    expect(writtenNumber(v, 'a')).toBe('1.0');
+    expect(writtenNumber(v.b, 1)).toBe('2e0');
+    expect(writtenNumber(v.b, 0)).toBeUndefined();
+    expect(writtenNumber(v.b, 2)).toBeUndefined(); // not whole: a value the validator judges as such
+    expect(writtenNumber(v.c, 'd')).toBe('-0.0');
+    expect(writtenNumber(v.c, 'e')).toBeUndefined(); // a string
+    expect(writtenNumber(v.f[0], 0)).toBe('1E2');
+    expect(writtenNumber(v, 'g')).toBeUndefined();
+    expect(writtenNumber(v, 'h')).toBeUndefined();
+  });
+
+  it('finds each under its own name after escaped names, strings holding digits and commas, and arrays of objects', () => {
+    const v = read('{"x\\"y":"1.0, [2.0]","\\u0061":[{"n":3.0},{"n":4}],"z":5.00}');
+    expect(writtenNumber(v, 'a')).toBeUndefined();
+    expect(writtenNumber(v.a[0], 'n')).toBe('3.0');
+    expect(writtenNumber(v.a[1], 'n')).toBeUndefined();
+    expect(writtenNumber(v, 'z')).toBe('5.00');
+  });
+
+  it('a parse of the same text into another value remembers nothing for the first', () => {
+    const text = '{"a":1.0}';
+    const other = JSON.parse(text);
+    expect(writtenNumber(other, 'a')).toBeUndefined();
+    expect(writtenNumber(read(text), 'a')).toBe('1.0');
   });
 });

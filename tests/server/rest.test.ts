@@ -1083,6 +1083,37 @@ describe('mounted in a host app', () => {
   });
 });
 
+describe('numbers as written in the body', () => {
+  const observation = (value: string) =>
+    `{"resourceType":"Observation","status":"final","code":{"text":"x"},${value}}`;
+
+  it('an integer written as 1.0 is 422 naming the element, quoting no value; a decimal written so is stored', async () => {
+    const bad = await post('/fhir/Observation', observation('"valueInteger":1.0'));
+    expect(bad.status).toBe(422);
+    expect(bad.body.issue.filter((i: { severity: string }) => i.severity === 'error')).toEqual([
+      expect.objectContaining({
+        expression: ['Observation.value.ofType(integer)'],
+        diagnostics: 'The value as written is not a valid integer',
+      }),
+    ]);
+    const good = await post('/fhir/Observation', observation('"valueQuantity":{"value":1.0}'));
+    expect(good.status).toBe(201);
+  });
+
+  it('in a transaction the entry is refused and nothing is written', async () => {
+    const urn = uniqueUrn();
+    const body = `{"resourceType":"Bundle","type":"transaction","entry":[
+      {"fullUrl":"${urn}","resource":${observation('"valueInteger":7')},"request":{"method":"POST","url":"Observation"}},
+      {"resource":${observation('"valueInteger":2e0')},"request":{"method":"POST","url":"Observation"}}]}`;
+    const before = await request(app).get('/fhir/Observation').query({ _summary: 'count' });
+    const res = await post('/fhir', body);
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(res.body)).toContain('Bundle.entry[1].resource.value.ofType(integer)');
+    const after = await request(app).get('/fhir/Observation').query({ _summary: 'count' });
+    expect(after.body.total).toBe(before.body.total);
+  });
+});
+
 describe('references on the write path', () => {
   it('a reference of a type the element does not allow is refused even when its target is not at hand (the validator alone only warns)', async () => {
     const res = await post('/fhir/Patient', {

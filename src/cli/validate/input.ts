@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseJsonQuietly } from '../../shared/json-error.ts';
-import { findDuplicateKey } from '../../shared/json-keys.ts';
+import { scanJsonText } from '../../shared/json-text.ts';
 
 /** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
 export interface InputItem {
@@ -134,12 +134,13 @@ async function* readLines(file: string, onBytes: (n: number) => void): AsyncGene
 const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
 
 /**
- * JSON.parse, plus the check it does not make: a property name repeated in one object is an error
- * (JSON.parse keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them).
+ * JSON.parse, plus what it does not keep: a property name repeated in one object is an error (JSON.parse
+ * keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them), and whole
+ * numbers written as `1.0` are remembered for the validator (src/shared/json-text.ts).
  */
 export function parseStrict(text: string): unknown {
   const value = parseJsonQuietly(text);
-  const duplicate = findDuplicateKey(text);
+  const { duplicate } = scanJsonText(text, value);
   if (duplicate)
     throw new Error(`Duplicated property name '${duplicate.name}' at offset ${duplicate.offset}`);
   return value;

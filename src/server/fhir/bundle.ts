@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
+import { keepWrittenNumbers } from '../../shared/json-text.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
@@ -196,10 +197,17 @@ function parseBundle(body: unknown): Bundle {
   return bundle;
 }
 
-/** A copy of `value` with every Reference.reference found in `refs` replaced. */
+/**
+ * A copy of `value` with every Reference.reference found in `refs` replaced (keeping how its numbers
+ * were written, for the validator).
+ */
 export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
-  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, refs)) as T;
   if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => rewriteReferences(v, refs));
+    keepWrittenNumbers(value, items);
+    return items as T;
+  }
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === 'reference' && typeof v === 'string' && refs.has(v)) copy[k] = refs.get(v);
@@ -207,6 +215,7 @@ export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
       copy[k] = rewriteNarrative(v, refs);
     else copy[k] = rewriteReferences(v, refs);
   }
+  keepWrittenNumbers(value, copy);
   return copy as T;
 }
 

@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Request } from 'express';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
-import { findDuplicateKey } from '../../shared/json-keys.ts';
+import { scanJsonText } from '../../shared/json-text.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { assertJsonType, decodeText } from './negotiation.ts';
 
@@ -64,7 +64,7 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
       issue('error', 'structure', `Request body is not valid JSON: ${jsonSyntaxMessage(err)}`),
     );
   }
-  const duplicate = findDuplicateKey(text);
+  const { duplicate } = scanJsonText(text, value);
   if (duplicate) {
     throw new FhirError(
       400,

@@ -2,6 +2,7 @@
 // path and host stacks, and calls the checks (checks/) at each node. The walker is the only
 // implementation of CheckContext; the checks see nothing else of it.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { writtenNumber } from '../../shared/json-text.ts';
 import { checkAttachment } from '../checks/attachment.ts';
 import {
   checkCodeSystem,
@@ -112,6 +113,11 @@ export class Walk implements CheckContext {
    * leaves), kept out of messages.
    */
   private readonly unquoted: unknown[] = [];
+  /**
+   * How the number being checked was written, when the JSON text wrote a whole number with a fraction
+   * or exponent (`1.0`): an integer must not be written so (src/shared/json-text.ts).
+   */
+  private written: string | undefined;
   /** Depth of the CodeableConcept whose binding check covers its codings (-1: none). */
   private boundConcept = -1;
   private readonly env: InvariantEnv = {
@@ -303,7 +309,11 @@ export class Walk implements CheckContext {
     const ext = underscored && slot.primitive ? obj[slot.ukey] : undefined;
     if (value === undefined && ext === undefined) return; // a JS object with an undefined property: absent, checked as required
     if (slot.el.array) this.repeating(slot, value, ext);
-    else this.single(slot, value, ext);
+    else {
+      this.written = typeof value === 'number' ? writtenNumber(obj, slot.key) : undefined;
+      this.single(slot, value, ext);
+      this.written = undefined;
+    }
   }
 
   private repeating({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
@@ -351,8 +361,11 @@ export class Walk implements CheckContext {
       validateSliced(this, el, values ?? new Array(count).fill(null), exts, type, seg);
       return;
     }
-    for (let i = 0; i < count; i++)
+    for (let i = 0; i < count; i++) {
+      this.written = values && typeof values[i] === 'number' ? writtenNumber(values, i) : undefined;
       this.value(values?.[i] ?? null, exts?.[i] ?? null, el, type, seg, i, true);
+    }
+    this.written = undefined;
     if (el.pattern !== undefined && values && !values.some((v) => matchesPattern(v, el.pattern))) {
       this.report(
         'error',
@@ -465,6 +478,14 @@ export class Walk implements CheckContext {
       const problem = rule?.check(value);
       if (problem) {
         this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
+        return;
+      }
+      const lexical = this.written !== undefined ? rule?.lexical(this.written) : undefined;
+      if (lexical) {
+        const quoted = this.policy.valuesInMessages
+          ? `The value '${this.written}' is not a valid ${type}`
+          : lexical;
+        this.report('error', 'value', quoted);
         return;
       }
       checkPrimitiveValue(this, el, value, type);

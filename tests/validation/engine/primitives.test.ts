@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { scanJsonText } from '../../../src/shared/json-text.ts';
 import type { Validator } from '../../../src/validation/index.ts';
 import { errors, patient, validator } from './helpers.ts';
 
@@ -158,5 +159,47 @@ describe('valuesInMessages: false', () => {
     for (const secret of ['ZZSECRET', 'QQSECRET', 'not-an-uri-SECRET']) expect(quiet).not.toContain(secret);
     // The default quotes them, as the HL7 validator does.
     expect(all()).toContain("Unknown code 'ZZSECRET'");
+  });
+});
+
+describe('numbers as written in the JSON text', () => {
+  /** The resource as the facade and the CLI read it: JSON.parse plus the text scan. */
+  const fromText = (text: string) => {
+    const value = JSON.parse(text);
+    scanJsonText(text, value);
+    return value;
+  };
+  const observation = (value: string) =>
+    `{"resourceType":"Observation","text":{"status":"generated","div":"<div xmlns=\\"http://www.w3.org/1999/xhtml\\">x</div>"},"status":"final","code":{"text":"x"},${value}}`;
+
+  it('an integer written with a fraction or exponent is not a valid integer, as the HL7 validator judges the text', () => {
+    expect(errors(v.validate(fromText(observation('"valueInteger":1.0'))))).toEqual([
+      "Observation.value.ofType(integer) | The value '1.0' is not a valid integer",
+    ]);
+    expect(errors(v.validate(fromText(observation('"valueInteger":1e2'))))).toEqual([
+      "Observation.value.ofType(integer) | The value '1e2' is not a valid integer",
+    ]);
+    expect(
+      errors(
+        v.validate(
+          fromText(
+            observation(
+              '"component":[{"code":{"text":"a"},"valueInteger":3},{"code":{"text":"b"},"valueInteger":2.00}]',
+            ),
+          ),
+        ),
+      ),
+    ).toEqual(["Observation.component[1].value.ofType(integer) | The value '2.00' is not a valid integer"]);
+  });
+
+  it('a decimal may be written so, and the same parsed value without its text is judged as before', () => {
+    expect(errors(v.validate(fromText(observation('"valueQuantity":{"value":1.0}'))))).toEqual([]);
+    expect(errors(v.validate(JSON.parse(observation('"valueInteger":1.0'))))).toEqual([]);
+  });
+
+  it('without values in messages the finding names the element and the type only', () => {
+    expect(
+      errors(v.validate(fromText(observation('"valueInteger":1.0')), { valuesInMessages: false })),
+    ).toEqual(['Observation.value.ofType(integer) | The value as written is not a valid integer']);
   });
 });
