@@ -10,7 +10,8 @@ export interface PrimitiveRule {
   check(value: unknown): string | undefined;
   /**
    * A number's or boolean's text as written (an XML `value` attribute; JSON.parse keeps no text):
-   * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2` as an integer).
+   * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2`, `1.5` as an
+   * integer; `yes` as a boolean).
    * The problem names no value (the XML findings never quote the document).
    */
   lexical(text: string): string | undefined;
@@ -51,8 +52,6 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
     },
     lexical(text) {
       if (json === 'string' || !regex || regex.test(text)) return undefined;
-      // A fraction is `check`'s finding ("not a whole number") on the converted value: not twice.
-      if (json === 'number' && type !== 'decimal' && !Number.isInteger(Number(text))) return undefined;
       return `The value as written is not a valid ${type}`;
     },
   };

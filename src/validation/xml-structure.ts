@@ -6,6 +6,7 @@ import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes'
 import type { PrimitiveRule } from './primitives.ts';
 import type { XmlFinding } from './xml-dropped.ts';
 import { FHIR_NS, XHTML_NS, type XmlElement } from './xml-tree.ts';
+import { converterValue } from './xml.ts';
 
 /** The StructureDefinition of a core type or resource by name (`'Patient'`, `'HumanName'`). */
 export type TypeDefinitions = (type: string) => StructureDefinition | undefined;
@@ -34,10 +35,14 @@ interface Context {
 
 const childrenBySd = new WeakMap<StructureDefinition, Map<string, ChildDefinition[]>>();
 
-/** What the walk looks up: the definitions it walks along, and the primitives' rules. */
+/**
+ * What the walk looks up: the definitions it walks along, and the primitives' rules; it collects into
+ * `standIns` the `value` the converter reads in place of one it would refuse (xml.ts `converterValue`).
+ */
 interface Lookups {
   definitions: TypeDefinitions;
   primitives: PrimitiveRules;
+  standIns?: Map<XmlElement, string>;
 }
 
 export function structureFindings(root: XmlElement, look: Lookups): XmlFinding[] {
@@ -112,7 +117,8 @@ function descend(
 
 /**
  * A number's or boolean's `value` attribute as written, against its type's regex (the converted JSON
- * keeps no text). The finding names the element, not the value.
+ * keeps no text). The finding names the element, not the value. A value the converter would refuse
+ * gets a stand-in, so one bad number is an error at its element, not a document that cannot be read.
  */
 function lexicalFinding(
   child: XmlElement,
@@ -122,8 +128,11 @@ function lexicalFinding(
   out: XmlFinding[],
 ): void {
   const text = child.attributes.value;
-  const problem = text === undefined ? undefined : look.primitives(type)?.lexical(text);
+  if (text === undefined) return;
+  const problem = look.primitives(type)?.lexical(text);
   if (problem) out.push({ expression: path, diagnostics: problem });
+  const standIn = converterValue(type, text);
+  if (standIn !== undefined) look.standIns?.set(child, standIn);
 }
 
 function matchDefinition(

@@ -82,3 +82,49 @@ function toElement(node: XmlNode, inScope: ReadonlyMap<string, string>): XmlElem
     text,
   };
 }
+
+/**
+ * What in the text is not a start tag but may hold `<`: comments, CDATA, processing instructions, the
+ * DOCTYPE with its internal subset; a start tag (name, then attributes) is the last alternative.
+ */
+const MARKUP =
+  /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<!DOCTYPE(?:[^>[]|\[[^\]]*\])*>|<([A-Za-z_][\w.:-]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/g;
+const VALUE_ATTRIBUTE = /(\svalue\s*=\s*)(["'])([^"']*)\2/;
+
+/** The tree's elements in document order (the order of their start tags). */
+function inDocumentOrder(root: XmlElement, out: XmlElement[] = []): XmlElement[] {
+  out.push(root);
+  for (const child of root.elements) inDocumentOrder(child, out);
+  return out;
+}
+
+/**
+ * `xml` with the `value` attribute of the given elements of its tree (read by `readXmlTree` from the
+ * same text) replaced; undefined when the text's start tags do not line up with the tree's elements
+ * name by name (then nothing is replaced). Replacements are written as they are: plain tokens only.
+ */
+export function withValueAttributes(
+  xml: string,
+  root: XmlElement,
+  values: ReadonlyMap<XmlElement, string>,
+): string | undefined {
+  const elements = inDocumentOrder(root);
+  let index = 0;
+  let aligned = true;
+  const replaced = xml.replace(MARKUP, (whole, name: string | undefined, attributes: string | undefined) => {
+    if (name === undefined || !aligned) return whole;
+    const element = elements[index++];
+    if (element?.qname !== name) {
+      aligned = false;
+      return whole;
+    }
+    const value = values.get(element);
+    if (value === undefined || !attributes) return whole;
+    const written = attributes.replace(
+      VALUE_ATTRIBUTE,
+      (_m, before: string, quote: string) => `${before}${quote}${value}${quote}`,
+    );
+    return whole.replace(attributes, written);
+  });
+  return aligned && index === elements.length ? replaced : undefined;
+}

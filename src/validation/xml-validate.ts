@@ -7,7 +7,7 @@ import { documentProblems, withoutForbiddenReferences } from './xml-document.ts'
 import { droppedFromTree } from './xml-dropped.ts';
 import { decodeXml } from './xml-encoding.ts';
 import { type PrimitiveRules, type TypeDefinitions, structureFindings } from './xml-structure.ts';
-import { readXmlTree } from './xml-tree.ts';
+import { type XmlElement, readXmlTree, withValueAttributes } from './xml-tree.ts';
 import { fhirXmlToJson } from './xml.ts';
 
 export interface ReadXmlResult {
@@ -29,16 +29,21 @@ export function readFhirXml(
   const decoded = decodeXml(xml);
   const problems = [...decoded.problems, ...documentProblems(decoded.text)];
   const text = withoutForbiddenReferences(decoded.text);
+  // The element tree first: its walk finds the numbers and booleans the converter would refuse, and
+  // they reach it as stand-ins (reported as written by the walk), not as a fatal error.
+  const tree = readXmlTree(text);
+  const standIns = new Map<XmlElement, string>();
+  const structure = tree ? structureFindings(tree, { ...look, standIns }) : [];
+  const readable = tree && standIns.size ? (withValueAttributes(text, tree, standIns) ?? text) : text;
   let resource: unknown;
   try {
-    resource = fhirXmlToJson(text);
+    resource = fhirXmlToJson(readable);
   } catch (e) {
     const fatal = issue('fatal', 'structure', `Cannot parse ${source}: ${(e as Error).message}`);
     return { issues: [...problems.map((p) => issue('error', 'structure', p)), fatal] };
   }
   const root = String((resource as { resourceType?: unknown }).resourceType);
-  const tree = readXmlTree(text);
-  const findings = tree ? [...structureFindings(tree, look), ...droppedFromTree(tree, resource)] : [];
+  const findings = tree ? [...structure, ...droppedFromTree(tree, resource)] : [];
   return {
     resource,
     issues: [

@@ -39,6 +39,54 @@ export function fhirXmlToJson(xml: string): unknown {
   return stripComments(JSON.parse(json));
 }
 
+/** The `value` texts the converter reads for each number and boolean type (else it refuses the document). */
+const CONVERTER_READS: Record<string, RegExp> = {
+  integer: /^-?\d+$/,
+  unsignedInt: /^-?\d+$/,
+  positiveInt: /^-?\d+$/,
+  decimal: /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/,
+  boolean: /^(true|false)$/,
+};
+
+/**
+ * A `value` the converter reads in place of `text` for an element of `type`, when it would refuse
+ * `text` and stop reading the whole document; undefined when it reads `text` itself. The stand-in
+ * keeps the number where `text` is a valid decimal or a whole number however written (`1e2` → `100`,
+ * `1.0` → `1`); otherwise it is a neutral valid value (`1` for positiveInt, `0`, `false`). The
+ * validator reports `text` itself against its type's regex (xml-structure.ts).
+ */
+export function converterValue(type: string, text: string): string | undefined {
+  const reads = CONVERTER_READS[type];
+  if (!reads || reads.test(text)) return undefined;
+  if (type === 'boolean') return 'false';
+  const exact = plainDecimal(text);
+  if (exact !== undefined && (type === 'decimal' || /^-?\d+$/.test(exact))) return exact;
+  return type === 'positiveInt' ? '1' : '0';
+}
+
+/** A number written with an exponent or a sign as a plain decimal (`1.5e2` → `150`), exactly. */
+function plainDecimal(text: string): string | undefined {
+  const m = /^\s*([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(text);
+  if (!m) return undefined;
+  const [, sign, whole, fraction = '', exponent = '0'] = m as unknown as [
+    string,
+    string,
+    string,
+    string?,
+    string?,
+  ];
+  const shift = Number(exponent);
+  if (Math.abs(shift) > 1000) return undefined;
+  const digits = whole + fraction;
+  const point = whole.length + shift;
+  const padded = point <= 0 ? '0'.repeat(1 - point) + digits : digits.padEnd(point, '0');
+  const at = Math.max(point, 1);
+  const integer = padded.slice(0, at).replace(/^0+(?=\d)/, '');
+  const decimals = padded.slice(at).replace(/0+$/, '');
+  const plain = decimals ? `${integer}.${decimals}` : integer;
+  return sign === '-' && /[1-9]/.test(plain) ? `-${plain}` : plain;
+}
+
 /**
  * The converter's and its XML reader's messages without the document's content: "Value should be a
  * boolean but got: <value>" loses the value, the reader's "Char: <c>" the character; positions stay.

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compilePrimitive } from '../../src/validation/primitives.ts';
 import { structureFindings } from '../../src/validation/xml-structure.ts';
-import { readXmlTree } from '../../src/validation/xml-tree.ts';
+import { readXmlTree, withValueAttributes } from '../../src/validation/xml-tree.ts';
 import { validator } from './engine/helpers.ts';
 
 const DIV = '<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div>';
@@ -148,5 +148,57 @@ describe("a number's text as written (the JSON the converter makes keeps none)",
         `<Questionnaire ${FHIR}><status value="draft"/><item><linkId value="1"/><type value="string"/><maxLength value="010"/></item></Questionnaire>`,
       ),
     ).toEqual(['Questionnaire.item[0].maxLength | The value as written is not a valid integer']);
+  });
+});
+
+describe('values the converter refuses', () => {
+  const obs = (inner: string) =>
+    `<?xml version="1.0"?>\n<!-- a comment holding <valueInteger value="2"> -->\n<Observation ${FHIR}><status value="final"/><code><text value="x"/></code>${inner}</Observation>`;
+  const errors = async (xml: string) =>
+    (await validator())
+      .validateXml(xml)
+      .issue?.filter((i) => i.severity !== 'warning')
+      .map((i) => `${i.severity} ${i.expression?.[0]} | ${i.diagnostics}`);
+
+  it('a number or boolean not as its type is written is an error at its element, and the rest is still judged', async () => {
+    for (const written of ['1.0', '1e2', '+1', '1.5', 'abc'])
+      expect(
+        await errors(
+          obs(
+            `<valueInteger value="${written}"/><note><time value="2020-13-01T00:00:00Z"/><text value="n"/></note>`,
+          ),
+        ),
+        written,
+      ).toEqual([
+        'error Observation.valueInteger | The value as written is not a valid integer',
+        "error Observation.note[0].time | The value '2020-13-01T00:00:00Z' is not a valid dateTime",
+      ]);
+    expect(
+      await errors(obs('<component><code><text value="c"/></code><valueBoolean value="yes"/></component>')),
+    ).toEqual(['error Observation.component[0].valueBoolean | The value as written is not a valid boolean']);
+  });
+
+  it('a decimal with an exponent is valid (the converter alone refuses it) and keeps its value', async () => {
+    expect(await errors(obs("<valueQuantity><value value='1.5E2'/></valueQuantity>"))).toEqual([]);
+    const tree = readXmlTree(obs('<valueQuantity><value value="1.5E2"/></valueQuantity>'));
+    const value = tree?.elements.at(-1)?.elements[0];
+    expect(value?.name).toBe('value');
+    const text = withValueAttributes(
+      obs('<valueQuantity><value value="1.5E2"/></valueQuantity>'),
+      tree!,
+      new Map([[value!, '150']]),
+    );
+    expect(text).toContain('<value value="150"/>');
+    expect(text).toContain('<!-- a comment holding <valueInteger value="2"> -->');
+  });
+
+  it('replaces nothing when the text and the tree do not line up', () => {
+    const xml = obs('<valueInteger value="1.0"/>');
+    const tree = readXmlTree(xml)!;
+    const other = readXmlTree(obs('<valueString value="1.0"/>'))!;
+    expect(withValueAttributes(xml, other, new Map([[other.elements.at(-1)!, '1']]))).toBeUndefined();
+    expect(withValueAttributes(xml, tree, new Map([[tree.elements.at(-1)!, '1']]))).toContain(
+      '<valueInteger value="1"/>',
+    );
   });
 });
