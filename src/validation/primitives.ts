@@ -12,9 +12,9 @@ export interface PrimitiveRule {
    * A number's or boolean's text as written (an XML `value` attribute; JSON.parse keeps no text):
    * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2`, `1.5` as an
    * integer; `yes` as a boolean).
-   * The problem names no value (the XML findings never quote the document).
+   * The problem quotes the text only when asked (the XML findings never quote the document).
    */
-  lexical(text: string): string | undefined;
+  lexical(text: string, quoted?: boolean): string | undefined;
 }
 
 const NUMBER_TYPES = new Set(['integer', 'decimal', 'positiveInt', 'unsignedInt', 'integer64']);
@@ -50,9 +50,11 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
       }
       return semantic ? semantic(value) : undefined;
     },
-    lexical(text) {
+    lexical(text, quoted = false) {
       if (json === 'string' || !regex || regex.test(text)) return undefined;
-      return `The value as written is not a valid ${type}`;
+      return quoted
+        ? `The value '${clip(text)}' is not a valid ${type}`
+        : `The value as written is not a valid ${type}`;
     },
   };
 }

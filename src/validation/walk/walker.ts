@@ -480,12 +480,10 @@ export class Walk implements CheckContext {
         this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
         return;
       }
-      const lexical = this.written !== undefined ? rule?.lexical(this.written) : undefined;
+      const lexical =
+        this.written !== undefined ? rule?.lexical(this.written, this.policy.valuesInMessages) : undefined;
       if (lexical) {
-        const quoted = this.policy.valuesInMessages
-          ? `The value '${this.written}' is not a valid ${type}`
-          : lexical;
-        this.report('error', 'value', quoted);
+        this.report('error', 'value', lexical);
         return;
       }
       checkPrimitiveValue(this, el, value, type);
