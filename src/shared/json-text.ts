@@ -93,14 +93,16 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
 
 /** The index just past the string literal starting at `start`. */
 function stringEnd(text: string, start: number): number {
-  let i = start + 1;
-  while (i < text.length) {
-    const d = text.charCodeAt(i);
-    if (d === 0x5c /* \ */) i += 2;
-    else if (d === 0x22) return i + 1;
-    else i++;
+  let from = start + 1;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return text.length;
+    // Escaped when an odd number of backslashes precede it.
+    let b = quote - 1;
+    while (b > start && text.charCodeAt(b) === 0x5c /* \ */) b--;
+    if ((quote - 1 - b) % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  return i;
 }
 
 /** Whether the string literal ending at `end` is followed by a colon (a property name). */

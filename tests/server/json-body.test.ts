@@ -12,6 +12,9 @@ describe('duplicate JSON property names', () => {
     expect(duplicateIn('{"a":"x\\"a\\":","b":1}')).toBeUndefined();
     expect(duplicateIn('{"b":{"c":1, "c" :2}}')?.name).toBe('c');
     expect(duplicateIn('{"a":1,"\\u0061":2}')?.name).toBe('a');
+    // A string ending in an escaped backslash ends at the next quote.
+    expect(duplicateIn('{"a":"x\\\\","a":1}')?.name).toBe('a');
+    expect(duplicateIn('{"a":"x\\\\\\"","b":1}')).toBeUndefined();
   });
 
   it('parseJsonBody refuses it with a 400 naming the key', () => {
