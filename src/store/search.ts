@@ -370,6 +370,7 @@ function paramClause(
   bind: (v: unknown) => string,
   alias = 'r',
 ): string {
+  if (modifier === 'missing') return missingClause(def, key, value, bind, alias);
   const p = bind(def.code);
   if (def.kind === 'date') {
     noModifier(key, modifier);
@@ -399,7 +400,7 @@ function paramClause(
       return { system: refType, value: id };
     });
   } else {
-    noModifier(key, modifier);
+    if (modifier !== undefined && modifier !== 'not') unsupportedModifier(key, modifier);
     alternatives = splitValues(key, value).map((one) => {
       const bar = indexOfUnescaped(one, '|');
       if (bar < 0) return { value: unescapeValue(one) };
@@ -408,7 +409,24 @@ function paramClause(
       return code === '' ? { system } : { system, value: code };
     });
   }
-  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
+  const matching = `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
+  // :not — no value matches any alternative, which a resource without any value also satisfies (R4 search.html).
+  return modifier === 'not' ? `NOT ${matching}` : matching;
+}
+
+/** `:missing=true` (the resource has no value the parameter indexes) or `:missing=false` (it has one). */
+function missingClause(
+  def: ParamDef,
+  key: string,
+  value: string,
+  bind: (v: unknown) => string,
+  alias: string,
+): string {
+  if (value !== 'true' && value !== 'false')
+    throw badSearch(key, `Invalid value for '${key}': :missing takes true or false`);
+  const table = def.kind === 'date' ? 'search_date' : 'search_token';
+  const present = `EXISTS (SELECT 1 FROM ${table} x WHERE x.resource_type = ${alias}.resource_type AND x.id = ${alias}.id AND x.param = ${bind(def.code)})`;
+  return value === 'true' ? `NOT ${present}` : present;
 }
 
 /**

@@ -515,6 +515,49 @@ export function storeSuite(getStore: () => Store): void {
       );
     });
 
+    it(':not on a token (resources without the value too) and :missing on every kind of parameter', async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const made = async (extra: Partial<Observation>) =>
+        (await store.create(observation({ subject, effectiveDateTime: undefined, ...extra }))).resource
+          .id as string;
+      const final = await made({ status: 'final', effectiveDateTime: '2024-05-01' });
+      const amended = await made({
+        status: 'amended',
+        category: [{ coding: [{ system: 'urn:c', code: 'x' }] }],
+      });
+      const cancelled = await made({ status: 'cancelled', category: [{ text: 'no coding' }] });
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Observation', { subject: subject.reference, ...params })).resources);
+      expect(await found({ 'status:not': 'final' })).toEqual([amended, cancelled].sort());
+      expect(await found({ 'status:not': 'final,amended' })).toEqual([cancelled]);
+      expect(await found({ 'category:not': 'urn:c|x' })).toEqual([final, cancelled].sort());
+      expect(await found({ 'category:missing': 'false' })).toEqual([amended]);
+      expect(await found({ 'category:missing': 'true' })).toEqual([final, cancelled].sort());
+      expect(await found({ 'date:missing': 'false' })).toEqual([final]);
+      expect(await found({ 'date:missing': 'true', 'status:not': 'cancelled' })).toEqual([amended]);
+      expect(await found({ 'performer:missing': 'true' })).toEqual([final, amended, cancelled].sort());
+      expect(await found({ 'subject:missing': 'true' })).toEqual([]);
+      expect(
+        ids(
+          (await store.search('Observation', { 'subject:Patient.family:missing': 'true', _id: final }))
+            .resources,
+        ),
+      ).toEqual([]);
+      await expectFhirError(
+        store.search('Observation', { 'status:missing': 'maybe' }),
+        400,
+        "Invalid value for 'status:missing': :missing takes true or false",
+        'status:missing',
+      );
+      await expectFhirError(
+        store.search('Observation', { 'date:not': '2024' }),
+        400,
+        "Unsupported modifier ':not' on search parameter 'date'",
+        'date:not',
+      );
+    });
+
     it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
       const store = getStore();
       // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.
