@@ -3,10 +3,11 @@
  * accepted (so the text is well formed):
  * - the first property name repeated in one object (FHIR JSON forbids that; `JSON.parse` silently keeps
  *   the last one);
- * - numbers written with a fraction or exponent although their value is whole (`1.0`, `1e2`): valid
- *   for a `decimal`, not for an `integer`, and `JSON.parse` turns both into `1`. They are remembered
- *   against the parsed object or array that holds them, so the validator can judge the text as the HL7
- *   validator does (`writtenNumber`).
+ * - numbers written otherwise than JavaScript writes their value: `1.50` (a decimal's precision, which
+ *   FHIR gives meaning to), `1.0` or `1e2` (valid for a decimal, not for an integer). `JSON.parse` turns
+ *   `1.50` into `1.5` and `1.0` into `1`. Each is remembered against the parsed object or array holding
+ *   it, so the validator judges the text as the HL7 validator does (`writtenNumber`) and the store and
+ *   the answers write the number as it came (`stringifyAsWritten`).
  */
 
 export interface JsonTextScan {
@@ -19,12 +20,14 @@ interface WrittenNumber {
   text: string;
 }
 
-/** Per parsed object or array: the property name or index of each whole number written as a fraction. */
+/** Per parsed object or array: the property name or index of each number written otherwise. */
 const WRITTEN = new WeakMap<object, Map<string | number, string>>();
+/** Every object and array that holds such a number, directly or below. */
+const ABOVE_WRITTEN = new WeakSet<object>();
 
 /**
- * How the number at `holder[key]` was written, when it is whole but was written with a fraction or an
- * exponent in a text read by `scanJsonText`; undefined otherwise.
+ * How the number at `holder[key]` was written in a text read by `scanJsonText`, when that is not how
+ * JavaScript writes its value (`1.50`, `1.0`, `1e2`); undefined otherwise.
  */
 export function writtenNumber(holder: object, key: string | number): string | undefined {
   return WRITTEN.get(holder)?.get(key);
@@ -34,6 +37,65 @@ export function writtenNumber(holder: object, key: string | number): string | un
 export function keepWrittenNumbers(from: object, to: object): void {
   const keys = WRITTEN.get(from);
   if (keys) WRITTEN.set(to, keys);
+  if (ABOVE_WRITTEN.has(from)) ABOVE_WRITTEN.add(to);
+}
+
+/** How many numbers `scanJsonText` has remembered in this process: none, and stringifying has nothing to look for. */
+let remembered = 0;
+
+/**
+ * Whether `value` or something below it, down to `depth` levels, holds a number remembered by
+ * `scanJsonText`. Copies made on the way (a resource with a new `meta`, a Bundle built around
+ * resources) lose the mark at their top; the objects they share below keep it.
+ */
+function holdsWrittenNumbers(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (ABOVE_WRITTEN.has(value)) return true;
+  if (depth === 0) return false;
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object' && holdsWrittenNumbers(v, depth - 1)) return true;
+  }
+  return false;
+}
+
+/** A number's stand-in while stringifying: U+0000 cannot occur in text we store, so it cannot collide. */
+const MARKED = /"\\u0000([-+.0-9eE]+)\\u0000"/g;
+
+/**
+ * `JSON.stringify(value, null, space)`, writing each number remembered by `scanJsonText` as it was
+ * written (`1.50` stays `1.50`). A value holding none is stringified as usual, with no extra work.
+ */
+export function stringifyAsWritten(value: unknown, space?: number): string {
+  // Four levels reach a Bundle's entries' resources' elements (Bundle.entry[i].resource.valueQuantity).
+  if (remembered === 0 || !holdsWrittenNumbers(value, 4)) return JSON.stringify(value, null, space);
+  const marked = JSON.stringify(
+    value,
+    function (this: unknown, key: string, v: unknown) {
+      if (typeof v !== 'number' || this === null || typeof this !== 'object') return v;
+      const text = WRITTEN.get(this)?.get(Array.isArray(this) ? Number(key) : key);
+      return text === undefined ? v : `\u0000${text}\u0000`;
+    },
+    space,
+  );
+  return marked.replace(MARKED, '$1');
+}
+
+/**
+ * A JSON number (after `:`, `,` or `[`) written with a trailing zero in its fraction (`1.50`, `2.0`)
+ * or with an exponent. Ids and timestamps inside strings do not look like this; a string that does
+ * only costs a scan.
+ */
+const NOT_AS_JAVASCRIPT_WRITES = /[:,[]\s*-?\d+(?:\.\d*0|(?:\.\d+)?[eE][+-]?\d+)\s*[,}\]]/;
+
+/**
+ * `JSON.parse` of a JSON text already known to be well formed (e.g. stored), remembering its numbers
+ * as written (`stringifyAsWritten`); a text with none parses with no extra work.
+ */
+export function parseAsWritten(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (NOT_AS_JAVASCRIPT_WRITES.test(text)) scanJsonText(text, value);
+  return value;
 }
 
 interface Frame {
@@ -80,7 +142,7 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
         else if (!((d >= 0x30 && d <= 0x39) || d === 0x2b /* + */ || d === 0x2d)) break;
       }
       const written = text.slice(i, end);
-      if (fraction && Number.isInteger(Number(written)))
+      if (fraction && String(Number(written)) !== written)
         numbers.push({ path: frames.map((f) => f.at), text: written });
       i = end;
     } else {
@@ -114,11 +176,18 @@ function isPropertyName(text: string, end: number): boolean {
 }
 
 function remember(root: unknown, { path, text }: WrittenNumber): void {
+  const above: object[] = [];
   let holder: unknown = root;
-  for (const step of path.slice(0, -1)) holder = (holder as Record<string | number, unknown> | null)?.[step];
+  for (const step of path.slice(0, -1)) {
+    if (holder && typeof holder === 'object') above.push(holder);
+    holder = (holder as Record<string | number, unknown> | null)?.[step];
+  }
   const key = path[path.length - 1];
   if (key === undefined || !holder || typeof holder !== 'object') return;
   if ((holder as Record<string | number, unknown>)[key] !== Number(text)) return;
+  remembered++;
+  for (const container of above) ABOVE_WRITTEN.add(container);
+  ABOVE_WRITTEN.add(holder);
   const keys = WRITTEN.get(holder) ?? new Map<string | number, string>();
   WRITTEN.set(holder, keys);
   keys.set(key, text);

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseIfMatch } from '../shared/etag.ts';
+import { parseAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import {
   checkExpectedVersion,
@@ -76,7 +77,7 @@ export class Operations implements StoreTx {
   }
 
   async read<T extends Resource = Resource>(type: string, id: string): Promise<T> {
-    return JSON.parse((await this.readJson(type, id)).json) as T;
+    return parseAsWritten((await this.readJson(type, id)).json) as T;
   }
 
   /** The current version as the stored JSON text (no parse/serialise round trip), with its version. */
@@ -109,7 +110,7 @@ export class Operations implements StoreTx {
 
   async search(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchResult> {
     const { json, ids: _ids, ...rest } = await this.searchJson(type, params, opts);
-    return { ...rest, resources: json.map((text) => JSON.parse(text) as Resource) };
+    return { ...rest, resources: json.map((text) => parseAsWritten(text) as Resource) };
   }
 
   /** `search` with each match as its stored JSON text, for callers that only pass it on. */
@@ -285,7 +286,7 @@ export class Operations implements StoreTx {
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
     if (!current.deleted && current.json !== null && changesNothing(current.json, resource))
-      return { resource: JSON.parse(current.json) as T, created: false };
+      return { resource: parseAsWritten(current.json) as T, created: false };
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');

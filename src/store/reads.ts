@@ -1,5 +1,6 @@
 // Reads of current and historical versions, straight from the tables (no transaction needed).
 import type { Resource } from '@medplum/fhirtypes';
+import { parseAsWritten } from '../shared/json-text.ts';
 import { FhirError } from '../shared/outcome.ts';
 import { TYPE_RE, checkTypeAndId } from './checks.ts';
 import { referenceRowParams } from './indexing.ts';
@@ -109,7 +110,8 @@ interface HistoryRow extends Row {
   version_id: number;
   last_updated: Date;
   action: WriteAction;
-  content: Resource | null;
+  /** `content::text`: parsed here, so that numbers keep how they were written (`1.50`). */
+  content: string | null;
 }
 
 function historyEntry(r: HistoryRow): HistoryEntry {
@@ -117,7 +119,7 @@ function historyEntry(r: HistoryRow): HistoryEntry {
     versionId: String(r.version_id),
     lastUpdated: r.last_updated.toISOString(),
     action: r.action,
-    ...(r.content ? { resource: r.content } : {}),
+    ...(r.content ? { resource: parseAsWritten(r.content) as Resource } : {}),
   };
 }
 
@@ -137,25 +139,21 @@ export async function readVersion<T extends Resource = Resource>(
   }
   // Versions are 32-bit integers in the database: a larger one cannot exist.
   if (version > 2_147_483_647) throw FhirError.notFound(`${type}/${id}/_history/${versionId} not found`);
-  const rows = await q.query<{ action: WriteAction; content: Resource | null }>(
-    'SELECT action, content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+  const rows = await q.query<{ action: WriteAction; content: string | null }>(
+    'SELECT action, content::text AS content FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
     [type, id, version],
   );
   const row = rows[0];
   if (!row) throw FhirError.notFound(`${type}/${id}/_history/${version} not found`);
-  if (row.action === 'delete') throw FhirError.gone(`${type}/${id}/_history/${version} is a deletion`);
-  return row.content as T;
+  if (row.action === 'delete' || row.content === null)
+    throw FhirError.gone(`${type}/${id}/_history/${version} is a deletion`);
+  return parseAsWritten(row.content) as T;
 }
 
 export async function readHistory(q: Queryable, type: string, id: string): Promise<HistoryEntry[]> {
   checkTypeAndId(type, id);
-  const rows = await q.query<{
-    version_id: number;
-    last_updated: Date;
-    action: WriteAction;
-    content: Resource | null;
-  }>(
-    `SELECT version_id, last_updated, action, content FROM resource_history
+  const rows = await q.query<HistoryRow>(
+    `SELECT version_id, last_updated, action, content::text AS content FROM resource_history
       WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC`,
     [type, id],
   );
@@ -180,7 +178,7 @@ export async function readHistoryPage(
   const [rows, total] = await Promise.all([
     opts.count > 0
       ? q.query<HistoryRow & { resource_type: string; id: string }>(
-          `SELECT resource_type, id, version_id, last_updated, action, content FROM resource_history
+          `SELECT resource_type, id, version_id, last_updated, action, content::text AS content FROM resource_history
             WHERE ${where} ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $3 OFFSET $4`,
           [...args, opts.count, opts.offset],
         )

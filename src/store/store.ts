@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
+import { parseAsWritten } from '../shared/json-text.ts';
 import { Coalescer } from './coalescer.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
@@ -129,7 +130,8 @@ function createStore(
         : transaction((tx) => tx.createMany(items)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),
     delete: (t, id, o) => transaction((tx) => tx.delete(t, id, o)),
-    read: async (t, id) => JSON.parse((await readJson(t, id)).json),
+    read: async <T extends Resource>(t: string, id: string) =>
+      parseAsWritten((await readJson(t, id)).json) as T,
     readJson,
     vread: (t, id, v) => direct.vread(t, id, v),
     history: (t, id) => direct.history(t, id),

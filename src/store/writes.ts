@@ -2,6 +2,7 @@
 // on the caller's open transaction; the caller runs the hooks.
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
+import { stringifyAsWritten } from '../shared/json-text.ts';
 import { extractIndex } from './indexing.ts';
 import type { Queryable, Row, WriteAction } from './types.ts';
 
@@ -91,7 +92,7 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
       resources.map((r) => r.resourceType),
       resources.map((r) => r.id),
       resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
-      `[${resources.map((r) => JSON.stringify(r)).join(',')}]`,
+      `[${resources.map((r) => stringifyAsWritten(r)).join(',')}]`,
       ...indexColumns(resources),
     ],
   );
@@ -125,7 +126,7 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
       Number(meta.versionId),
       meta.lastUpdated,
       deleted,
-      deleted ? null : JSON.stringify(resource),
+      deleted ? null : stringifyAsWritten(resource),
       action,
       tokens.map((t) => t.param),
       tokens.map((t) => t.system),

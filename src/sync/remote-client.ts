@@ -1,5 +1,6 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { versionFromEtag, weakEtag } from '../shared/etag.ts';
+import { parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
@@ -92,7 +93,7 @@ export class RemoteClient {
       res = await fetch(url, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: opts.body === undefined ? undefined : stringifyAsWritten(opts.body),
         signal,
       });
       text = await res.text();
@@ -110,7 +111,7 @@ export class RemoteClient {
     let body: unknown;
     if (text) {
       try {
-        body = JSON.parse(text);
+        body = parseAsWritten(text);
       } catch {
         body = undefined;
       }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { parseAsWritten } from '../shared/json-text.ts';
 import { type ResourceChange, type StoreTx, versionContentSql } from '../store/index.ts';
 import { patientReferenceOf } from './config.ts';
 import type { SyncStore } from './context.ts';
@@ -67,7 +68,7 @@ export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'par
  */
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    coalesce(${t}.payload, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload,
+    coalesce(${t}.payload, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)})::text AS payload,
     ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
@@ -253,6 +254,18 @@ export async function claim(db: Db, claimId: string, limit: number, leaseMs: num
   return inQueueOrder([...rows, ...(await claimFrom(db, claimId, limit - rows.length, leaseMs))]);
 }
 
+/**
+ * Outbox rows as read (`rowColumns`): the payload comes as text and is parsed here, so that its
+ * numbers are sent as they were written (`1.50`).
+ */
+async function outboxRows(db: Db, sql: string, params: unknown[]): Promise<OutboxRow[]> {
+  const rows = await db.query<Omit<OutboxRow, 'payload'> & { payload: string | null }>(sql, params);
+  return rows.map((r) => ({
+    ...r,
+    payload: (r.payload === null ? null : parseAsWritten(r.payload)) as Resource,
+  }));
+}
+
 /** Rows by id (bigint as text: the shorter is smaller): UPDATE … RETURNING gives them in plan order. */
 function inQueueOrder(rows: OutboxRow[]): OutboxRow[] {
   return rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -272,7 +285,8 @@ function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, wind
     ? `c.id IN (SELECT w.id FROM sync_outbox w WHERE w.state IN ('pending', 'held') AND w.available_at <= now()
                  ORDER BY w.id LIMIT ${Math.trunc(window)})`
     : 'true';
-  return db.query<OutboxRow>(
+  return outboxRows(
+    db,
     `WITH picked AS (
        SELECT c.id, c.patient_id FROM sync_outbox c
         WHERE ${candidates} AND ${CLAIMABLE('c')}
@@ -444,7 +458,8 @@ export async function renewLease(db: Db, claimId: string, ids: string[], leaseMs
 }
 
 export async function listByState(db: Db, states: OutboxState[], limit = 100): Promise<OutboxRow[]> {
-  return db.query<OutboxRow>(
+  return outboxRows(
+    db,
     `SELECT ${rowColumns()} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY id LIMIT $2`,
     [states, limit],
   );

@@ -1100,6 +1100,37 @@ describe('numbers as written in the body', () => {
     expect(good.status).toBe(201);
   });
 
+  it('a decimal keeps its precision as written: stored, read, updated, in a transaction and _pretty', async () => {
+    const value =
+      '"valueQuantity":{"value":1.50,"unit":"h"},"component":[{"code":{"text":"c"},"valueQuantity":{"value":2.0}}]';
+    const created = await post('/fhir/Observation', observation(value));
+    expect(created.status).toBe(201);
+    expect(created.text).toMatch(/"value": ?1\.50\b/);
+    const id = created.body.id as string;
+    const read = await request(app).get(`/fhir/Observation/${id}`);
+    expect(read.text).toMatch(/"value": ?1\.50\b/);
+    expect(read.text).toMatch(/"valueQuantity": ?\{"value": ?2\.0\}/);
+    const pretty = await request(app).get(`/fhir/Observation/${id}`).query({ _pretty: 'true' });
+    expect(pretty.text).toMatch(/"value": 1\.50\b/);
+    const updated = await request(app)
+      .put(`/fhir/Observation/${id}`)
+      .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
+      .send(
+        `{"resourceType":"Observation","id":"${id}","status":"final","code":{"text":"x"},"valueQuantity":{"value":0.250}}`,
+      );
+    expect(updated.status).toBe(200);
+    expect((await request(app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?0\.250\b/);
+    expect((await request(app).get(`/fhir/Observation/${id}/_history/1`)).text).toMatch(/"value": ?1\.50\b/);
+    const bundle = await post(
+      '/fhir',
+      `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"${uniqueUrn()}","resource":${observation('"valueQuantity":{"value":3.10}')},"request":{"method":"POST","url":"Observation"}}]}`,
+    );
+    expect(bundle.status).toBe(200);
+    const location = bundle.body.entry[0].response.location as string;
+    const created3 = /Observation\/[^/]+/.exec(location)?.[0];
+    expect((await request(app).get(`/fhir/${created3}`)).text).toMatch(/"value": ?3\.10\b/);
+  });
+
   it('in a transaction the entry is refused and nothing is written', async () => {
     const urn = uniqueUrn();
     const body = `{"resourceType":"Bundle","type":"transaction","entry":[

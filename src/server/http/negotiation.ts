@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { etagListNames, weakEtag } from '../../shared/etag.ts';
+import { parseAsWritten, stringifyAsWritten } from '../../shared/json-text.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 
@@ -159,7 +160,7 @@ export function send(res: Response, status: number, body: unknown): void {
     res.status(status).end();
     return;
   }
-  sendJsonText(res, status, JSON.stringify(body));
+  sendJsonText(res, status, stringifyAsWritten(body));
 }
 
 /** Sends JSON that is already text (stored resources, Bundles built around them). */
@@ -170,7 +171,12 @@ export function sendJsonText(res: Response, status: number, json: string): void 
   // _pretty=true (R4 http.html) costs a parse and a stringify; only a person reading asks for it.
   // (Express 5 parses req.query on every access: the URL is looked at first.)
   const pretty = res.req?.url.includes('_pretty=') && res.req.query._pretty === 'true';
-  res.end(pretty ? JSON.stringify(JSON.parse(json), null, 2) : json);
+  res.end(pretty ? indented(json) : json);
+}
+
+/** `json` indented by two spaces, its numbers as written (`1.50` stays `1.50`). */
+function indented(json: string): string {
+  return stringifyAsWritten(parseAsWritten(json), 2);
 }
 
 /**

@@ -1,0 +1,70 @@
+// Numbers keep how they were written across the sync (`1.50` stays `1.50`, which FHIR gives meaning
+// to): a resource the facade read from JSON text is pushed with its decimals as written, and a pulled
+// remote version is stored locally so. Local PostgreSQL store, second tyokyky facade as the remote.
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAsWritten } from '../../src/shared/json-text.ts';
+import type { Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { businessId, consent, patient } from './helpers/fixtures.ts';
+import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
+
+let facade: FacadeHere;
+let store: Store;
+let sync: SyncService;
+const databases: string[] = [];
+
+beforeAll(async () => {
+  databases.push(await freshDatabase('tyokyky_numbers_remote'), await freshDatabase('tyokyky_numbers_local'));
+  facade = await startRemote(databases[0]);
+  store = await openStore({ databaseUrl: databases[1] });
+  sync = createSync({
+    store,
+    remote: { baseUrl: facade.url, party: 'other-health-care' },
+    pullTypes: ['Observation'],
+  });
+  await sync.ready;
+}, 120_000);
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await facade?.stop();
+  for (const url of databases) await dropDatabase(url);
+});
+
+describe('decimals as written', () => {
+  it('are pushed as written and pulled back as written', async () => {
+    const p = (await store.create(patient('010181-977X'))).resource as Patient;
+    await store.create(consent(p.id!));
+    // As the facade reads a request body.
+    const id = businessId();
+    const text = `{"resourceType":"Observation","identifier":[{"system":"${id.system}","value":"${id.value}"}],"status":"final","code":{"text":"sleep"},"subject":{"reference":"Patient/${p.id}"},"valueQuantity":{"value":7.50,"unit":"h"}}`;
+    const local = (await store.create(parseAsWritten(text) as Observation)).resource as Observation;
+    expect((await store.readJson('Observation', local.id!)).json).toMatch(/"value": ?7\.50\b/);
+    const round = await sync.pushOnce();
+    const dead = await store.query<{ reason: string }>("SELECT reason FROM sync_outbox WHERE state = 'dead'");
+    expect(dead).toEqual([]);
+    expect(round).toMatchObject({ dead: 0 });
+    const [mapped] = await store.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
+      [local.id],
+    );
+    const remoteUrl = `${facade.url}/Observation/${mapped!.remote_id}`;
+    const onRemote = await fetch(remoteUrl);
+    const remoteText = await onRemote.text();
+    expect(remoteText).toMatch(/"value": ?7\.50\b/);
+
+    // A remote edit written as text, then pulled.
+    const edited = remoteText.replace(/"value": ?7\.50/, '"value":8.250');
+    const put = await fetch(remoteUrl, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/fhir+json', 'If-Match': onRemote.headers.get('etag')! },
+      body: edited,
+    });
+    expect(put.status).toBe(200);
+    expect(await sync.pullOnce()).toMatchObject({ applied: 1 });
+    expect((await store.readJson('Observation', local.id!)).json).toMatch(/"value": ?8\.250\b/);
+  }, 60_000);
+});
