@@ -1110,6 +1110,10 @@ describe('numbers as written in the body', () => {
     const read = await request(app).get(`/fhir/Observation/${id}`);
     expect(read.text).toMatch(/"value": ?1\.50\b/);
     expect(read.text).toMatch(/"valueQuantity": ?\{"value": ?2\.0\}/);
+    const elements = await request(app)
+      .get('/fhir/Observation')
+      .query({ _id: id, _elements: 'valueQuantity' });
+    expect(elements.text).toMatch(/"value": ?1\.50\b/);
     const pretty = await request(app).get(`/fhir/Observation/${id}`).query({ _pretty: 'true' });
     expect(pretty.text).toMatch(/"value": 1\.50\b/);
     const updated = await request(app)

@@ -1,8 +1,13 @@
-// Numbers keep how they were written across the sync (`1.50` stays `1.50`, which FHIR gives meaning
-// to): a resource the facade read from JSON text is pushed with its decimals as written, and a pulled
-// remote version is stored locally so. Local PostgreSQL store, second tyokyky facade as the remote.
+// Numbers keep how they were written between processes (`1.50` stays `1.50`, which FHIR gives
+// meaning to): a resource the facade read from JSON text is pushed with its decimals as written, a
+// pulled remote version is stored locally so, and `tyokyky load` sends a file as written. Local
+// PostgreSQL store, second tyokyky facade as the remote.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFile } from '../../src/cli/load/files.ts';
 import { parseAsWritten } from '../../src/shared/json-text.ts';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -67,4 +72,26 @@ describe('decimals as written', () => {
     expect(await sync.pullOnce()).toMatchObject({ applied: 1 });
     expect((await store.readJson('Observation', local.id!)).json).toMatch(/"value": ?8\.250\b/);
   }, 60_000);
+});
+
+describe('tyokyky load', () => {
+  it('sends each file as written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tyokyky-numbers-'));
+    try {
+      const id = businessId();
+      const file = join(dir, 'observation.json');
+      writeFileSync(
+        file,
+        `{"resourceType":"Observation","identifier":[{"system":"${id.system}","value":"${id.value}"}],"status":"final","code":{"text":"x"},"valueQuantity":{"value":0.50}}`,
+      );
+      const result = await loadFile(file, facade.url);
+      expect(result).toMatchObject({ ok: true, status: 201 });
+      const found = await fetch(
+        `${facade.url}/Observation?identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`,
+      );
+      expect(await found.text()).toMatch(/"value": ?0\.50\b/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -46,8 +46,10 @@ function describeOutcome(body: unknown): string {
  */
 export async function loadFile(file: string, baseUrl: string, token?: string): Promise<LoadResult> {
   let resource: Resource;
+  let text: string;
   try {
-    resource = parseJsonQuietly(await readFile(file, 'utf8')) as Resource;
+    text = await readFile(file, 'utf8');
+    resource = parseJsonQuietly(text) as Resource;
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }
@@ -67,7 +69,8 @@ export async function loadFile(file: string, baseUrl: string, token?: string): P
   }
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(resource) });
+    // The file's own text: its numbers as written (`1.50`), which a parse and stringify would change.
+    res = await fetch(url, { method: 'POST', headers, body: text });
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot reach ${url}: ${(err as Error).message}` };
   }

@@ -9,7 +9,7 @@ import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
 import { targetsOf } from './references.ts';
 import { toSearchParams } from './search-params.ts';
-import { shapeOf, shapeResource } from './shaping.ts';
+import { shapeOf, shapedJson } from './shaping.ts';
 
 /** What every interaction needs: where to write, how to validate, and the base URL for links. */
 export interface InteractionContext {
@@ -303,12 +303,10 @@ export async function searchTypeJson(
   const shaped = shape.summary !== undefined || shape.elements !== undefined;
   const entries = result.json.map(
     (json, i) =>
-      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${shaped ? JSON.stringify(shapeResource(JSON.parse(json) as Resource, shape, ctx)) : json},"search":{"mode":"match"}}`,
+      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${shaped ? shapedJson(json, shape, ctx) : json},"search":{"mode":"match"}}`,
   );
   for (const inc of result.included ?? []) {
-    const json = shaped
-      ? JSON.stringify(shapeResource(JSON.parse(inc.json) as Resource, shape, ctx))
-      : inc.json;
+    const json = shaped ? shapedJson(inc.json, shape, ctx) : inc.json;
     entries.push(
       `{"fullUrl":${JSON.stringify(`${ctx.base}/${inc.type}/${inc.id}`)},"resource":${json},"search":{"mode":"include"}}`,
     );

@@ -1,5 +1,6 @@
 // Result shaping: _summary (true, text, data, count, false) and _elements, on read and search.
 import type { Resource } from '@medplum/fhirtypes';
+import { parseAsWritten, stringifyAsWritten } from '../../shared/json-text.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import type { WritePolicy } from '../write-policy.ts';
 
@@ -102,5 +103,10 @@ export function shapeResourceJson(
   query: Record<string, string | string[] | undefined>,
   ctx: { policy: WritePolicy },
 ): string {
-  return JSON.stringify(shapeResource(JSON.parse(json) as Resource, shapeOf(query), ctx));
+  return shapedJson(json, shapeOf(query), ctx);
+}
+
+/** A stored resource's JSON shaped by `_summary`/`_elements`, its numbers as written (`1.50`). */
+export function shapedJson(json: string, shape: Shape, ctx: { policy: WritePolicy }): string {
+  return stringifyAsWritten(shapeResource(parseAsWritten(json) as Resource, shape, ctx));
 }
