@@ -4,38 +4,29 @@
 import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
-import { openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 import { consent, goal, patient, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
+import { type SyncPair, openSyncPair } from './helpers/remote.ts';
 
+let pair: SyncPair;
 let remote: FacadeHere;
 let reader: FacadeHere | undefined;
 let store: Store;
 let sync: SyncService;
-const databases: string[] = [];
 
 beforeAll(async () => {
-  const remoteDb = await freshDatabase('tyokyky_syncaudit_remote');
-  const localDb = await freshDatabase('tyokyky_syncaudit_local');
-  databases.push(remoteDb, localDb);
-  remote = await startRemote(remoteDb);
-  store = await openStore({ databaseUrl: localDb });
-  sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' }, batchSize: 50 });
-  await sync.ready;
+  pair = await openSyncPair('tyokyky_syncaudit', { batchSize: 50 });
+  ({ remote, store, sync } = pair);
 }, 120_000);
 afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
   await reader?.stop();
-  await remote?.stop();
-  for (const url of databases) await dropDatabase(url);
+  await pair?.close();
 });
 
 /** The local audit log as a local facade serves it (a store of its own on the local database). */
 async function auditEvents(query: string): Promise<AuditEvent[]> {
-  reader ??= await startFacadeHere(databases[1]);
+  reader ??= await startFacadeHere(pair.localDatabase);
   const res = await fetch(`${reader.url}/AuditEvent?${query}&_count=1000`);
   expect(res.status).toBe(200);
   return ((await res.json()) as Bundle<AuditEvent>).entry?.map((e) => e.resource as AuditEvent) ?? [];

@@ -9,38 +9,18 @@ import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFile } from '../../src/cli/load/files.ts';
 import { parseAsWritten } from '../../src/shared/json-text.ts';
-import type { Store } from '../../src/store/index.ts';
-import { openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
-import type { FacadeHere } from '../helpers/facade.ts';
 import { businessId, consent, patient } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
+import { type SyncPair, openSyncPair } from './helpers/remote.ts';
 
-let facade: FacadeHere;
-let store: Store;
-let sync: SyncService;
-const databases: string[] = [];
-
+let pair: SyncPair;
 beforeAll(async () => {
-  databases.push(await freshDatabase('tyokyky_numbers_remote'), await freshDatabase('tyokyky_numbers_local'));
-  facade = await startRemote(databases[0]);
-  store = await openStore({ databaseUrl: databases[1] });
-  sync = createSync({
-    store,
-    remote: { baseUrl: facade.url, party: 'other-health-care' },
-    pullTypes: ['Observation'],
-  });
-  await sync.ready;
+  pair = await openSyncPair('tyokyky_numbers', { pullTypes: ['Observation'] });
 }, 120_000);
-afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
-  await facade?.stop();
-  for (const url of databases) await dropDatabase(url);
-});
+afterAll(async () => pair?.close());
 
 describe('decimals as written', () => {
   it('are pushed as written and pulled back as written', async () => {
+    const { store, sync, remote } = pair;
     const p = (await store.create(patient('010181-977X'))).resource as Patient;
     await store.create(consent(p.id!));
     // As the facade reads a request body.
@@ -56,7 +36,7 @@ describe('decimals as written', () => {
       "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
       [local.id],
     );
-    const remoteUrl = `${facade.url}/Observation/${mapped!.remote_id}`;
+    const remoteUrl = `${remote.url}/Observation/${mapped!.remote_id}`;
     const onRemote = await fetch(remoteUrl);
     const remoteText = await onRemote.text();
     expect(remoteText).toMatch(/"value": ?7\.50\b/);
@@ -84,10 +64,11 @@ describe('tyokyky load', () => {
         file,
         `{"resourceType":"Observation","identifier":[{"system":"${id.system}","value":"${id.value}"}],"status":"final","code":{"text":"x"},"valueQuantity":{"value":0.50}}`,
       );
-      const result = await loadFile(file, facade.url);
+      const { remote } = pair;
+      const result = await loadFile(file, remote.url);
       expect(result).toMatchObject({ ok: true, status: 201 });
       const found = await fetch(
-        `${facade.url}/Observation?identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`,
+        `${remote.url}/Observation?identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`,
       );
       expect(await found.text()).toMatch(/"value": ?0\.50\b/);
     } finally {

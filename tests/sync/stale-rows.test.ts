@@ -5,30 +5,21 @@
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
-import { openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
+import { type SyncPair, openSyncPair } from './helpers/remote.ts';
 
+let pair: SyncPair;
 let facade: FacadeHere;
 let store: Store;
 let sync: SyncService;
-const databases: string[] = [];
 
 beforeAll(async () => {
-  databases.push(await freshDatabase('tyokyky_stale_remote'), await freshDatabase('tyokyky_stale_local'));
-  facade = await startRemote(databases[0]);
-  store = await openStore({ databaseUrl: databases[1] });
-  sync = createSync({ store, remote: { baseUrl: facade.url, party: 'other-health-care' }, batchSize: 10 });
-  await sync.ready;
+  pair = await openSyncPair('tyokyky_stale', { batchSize: 10 });
+  ({ remote: facade, store, sync } = pair);
 }, 120_000);
-afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
-  await facade?.stop();
-  for (const url of databases) await dropDatabase(url);
-});
+afterAll(async () => pair?.close());
 
 describe('rows older than what the remote has', () => {
   it('are settled done with the reason, not sent; the remote keeps the newer content', async () => {
