@@ -692,6 +692,143 @@ export function securitySuite(
       });
     });
 
+    describe('Patient/$everything', () => {
+      /** `Type/id` of each match, and the outcome entry's text, of a $everything answer. */
+      const everything = async (token: string, patientId: string) => {
+        const res = await s.call(token, `/Patient/${patientId}/$everything`);
+        if (res.status !== 200) return { status: res.status, refs: [], outcome: undefined };
+        const bundle = (await res.json()) as Bundle;
+        const refs = (bundle.entry ?? [])
+          .filter((e) => e.search?.mode === 'match')
+          .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
+          .sort();
+        const outcome = bundle.entry?.find((e) => e.search?.mode === 'outcome')?.resource as
+          | { issue: { diagnostics?: string }[] }
+          | undefined;
+        return { status: res.status, refs, outcome: outcome?.issue[0]?.diagnostics, total: bundle.total };
+      };
+      /** What searching each compartment type for the Patient gives the same caller. */
+      const searched = async (token: string, patientId: string, types: string[]) => {
+        const refs = [`Patient/${patientId}`];
+        for (const type of types) {
+          const bundle = (await (
+            await s.call(token, `/${type}?patient=Patient/${patientId}&_count=1000`)
+          ).json()) as Bundle;
+          for (const e of bundle.entry ?? []) refs.push(`${type}/${e.resource?.id}`);
+        }
+        return refs.sort();
+      };
+      const notEmpty = <T>(list: T[] | undefined) => (list?.length ? list : undefined);
+      const COMPARTMENT = [
+        'Observation',
+        'QuestionnaireResponse',
+        'Consent',
+        'CarePlan',
+        'Goal',
+        'ServiceRequest',
+        'CareTeam',
+      ];
+
+      it('gives each caller what its own reads and searches would, and names the types its scopes leave out', async () => {
+        const suvi = suviId('Patient');
+        const all = await everything(admin, suvi);
+        expect(all.status).toBe(200);
+        expect(all.refs).toEqual(await searched(admin, suvi, COMPARTMENT));
+        expect(all.refs.filter((r) => !r.startsWith('Patient/')).length).toBeGreaterThan(3);
+        expect(all.total).toBe(all.refs.length);
+        expect(all.outcome).toBeUndefined();
+
+        const { token } = await s.client({
+          id: 'everything-obs',
+          scope: 'system/Patient.r system/Observation.rs',
+        });
+        const some = await everything(token, suvi);
+        expect(some.refs).toEqual(await searched(admin, suvi, ['Observation']));
+        expect(some.outcome).toBe(
+          'Not included: the caller may not search QuestionnaireResponse, Consent, CarePlan, Goal, ServiceRequest, CareTeam',
+        );
+        const { token: noPatient } = await s.client({
+          id: 'everything-nopatient',
+          scope: 'system/Observation.rs',
+        });
+        expect((await everything(noPatient, suvi)).status).toBe(403);
+      });
+
+      it("shows a party only what its consent covers, and a client whose consent does not name it the read's refusal", async () => {
+        const suvi = suviId('Patient');
+        // A consent of Suvi's for TE services that covers her identification only.
+        const stored = (await (await s.call(admin, `/Consent/${suviId('Consent')}`)).json()) as Consent;
+        const { id: _id, meta, ...consentBody } = stored;
+        const actor = stored.provision?.actor?.[0];
+        const narrow = {
+          ...consentBody,
+          meta: { profile: meta?.profile },
+          // Active whatever other tests did to the stored one (a withdrawal test ends it).
+          status: 'active',
+          extension: notEmpty(stored.extension?.filter((x) => !x.url.endsWith('/consent-withdrawal-date'))),
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+          provision: {
+            ...stored.provision,
+            actor: [
+              {
+                ...actor,
+                extension: actor?.extension?.map((x) => ({
+                  ...x,
+                  valueCodeableConcept: {
+                    coding: [{ system: x.valueCodeableConcept?.coding?.[0]?.system, code: 'te-services' }],
+                  },
+                })),
+              },
+            ],
+            code: stored.provision?.code?.filter((c) => c.coding?.[0]?.code === 'identification'),
+          },
+        };
+        const made = await s.call(admin, '/Consent', { method: 'POST', body: JSON.stringify(narrow) });
+        expect(made.status, await made.clone().text()).toBe(201);
+        const { token: te } = await s.client({
+          id: 'te-everything',
+          scope: 'system/*.rs',
+          party: 'te-services',
+        });
+        const shown = await everything(te, suvi);
+        expect(shown.status).toBe(200);
+        expect(shown.refs).toEqual(await searched(te, suvi, COMPARTMENT));
+        expect(shown.refs).toContain(`Patient/${suvi}`);
+        expect(shown.refs.filter((r) => r.startsWith('Observation/'))).toEqual([]);
+        const adminObservations = (await everything(admin, suvi)).refs.filter((r) =>
+          r.startsWith('Observation/'),
+        );
+        expect(adminObservations.length).toBeGreaterThan(0);
+        const { token: kela } = await s.client({
+          id: 'kela-everything',
+          scope: 'system/*.rs',
+          party: 'kela',
+        });
+        const maija = ids.get('Patient|maija') as string;
+        const refused = await s.call(kela, `/Patient/${maija}/$everything`);
+        expect(refused.status).toBe(403);
+        expect(await diagnostics(refused)).toBe(
+          `sec-consent-1: Patient/${maija} is not available to this client`,
+        );
+      });
+
+      it('is audited as the read and the searches it makes, each naming the patient', async () => {
+        const { token } = await s.client({
+          id: 'everything-audited',
+          scope: 'system/Patient.r system/Observation.rs',
+        });
+        expect((await everything(token, suviId('Patient'))).status).toBe(200);
+        const res = await s.call(
+          auditor,
+          `/AuditEvent?agent=everything-audited&patient=Patient/${suviId('Patient')}`,
+        );
+        const events = ((await res.json()) as Bundle).entry?.map(
+          (e) => (e.resource as Resource & { subtype?: { code?: string }[] }).subtype?.[0]?.code,
+        );
+        expect(events?.sort()).toEqual(['read', 'search-type']);
+      });
+    });
+
     describe('turvakielto', () => {
       it('redacts address, telecom and municipality for clients without the turvakielto scope', async () => {
         const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;

@@ -1083,6 +1083,78 @@ describe('mounted in a host app', () => {
   });
 });
 
+describe('Patient/$everything', () => {
+  it('answers the Patient and its compartment in one searchset; _type and _since narrow it', async () => {
+    const { patient, observation } = await referenced();
+    const goal = await post('/fhir/Goal', {
+      resourceType: 'Goal',
+      lifecycleStatus: 'active',
+      description: { text: 'x' },
+      subject: { reference: patient },
+      addresses: [{ reference: observation }],
+    });
+    expect(goal.status).toBe(201);
+    const refs = (bundle: Bundle) =>
+      (bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
+    const all = await request(app).get(`/fhir/${patient}/$everything`);
+    expect(all.status).toBe(200);
+    expect(all.body.type).toBe('searchset');
+    expect(refs(all.body)).toEqual([`Goal/${goal.body.id}`, observation, patient].sort());
+    expect(all.body.total).toBe(3);
+    const typed = await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation' });
+    expect(refs(typed.body)).toEqual([observation]);
+    const later = await request(app)
+      .get(`/fhir/${patient}/$everything`)
+      .query({ _since: new Date(Date.now() + 60_000).toISOString() });
+    expect(refs(later.body)).toEqual([]);
+  });
+
+  it('refuses what it does not take, naming it: a parameter, a type outside the compartment, another resource type', async () => {
+    const { patient } = await referenced();
+    const cases: Array<[string, Record<string, string>, number, string, string | undefined]> = [
+      [
+        `/fhir/${patient}/$everything`,
+        { _count: '5' },
+        400,
+        'Unknown $everything parameter "_count" (supported: _type, _since)',
+        '_count',
+      ],
+      [
+        `/fhir/${patient}/$everything`,
+        { _type: 'Practitioner' },
+        400,
+        "_type: 'Practitioner' is not a type of the Patient compartment here",
+        '_type',
+      ],
+      [`/fhir/${patient}/$everything`, { _since: 'yesterday' }, 400, '_since must be an instant', '_since'],
+      [
+        '/fhir/Observation/x/$everything',
+        {},
+        404,
+        '$everything is an operation on Patient here, not on Observation',
+        undefined,
+      ],
+    ];
+    for (const [path, query, status, text, expression] of cases) {
+      const res = await request(app).get(path).query(query);
+      expect(res.status, path).toBe(status);
+      expect(firstIssue(res.body)?.diagnostics).toContain(text);
+      if (expression) expect(firstIssue(res.body)?.expression).toEqual([expression]);
+    }
+    const missing = await request(app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000/$everything');
+    expect(missing.status).toBe(404);
+  });
+
+  it('is declared on Patient only', async () => {
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const ops = (type: string) =>
+      cs.rest?.[0]?.resource?.find((r) => r.type === type)?.operation?.map((o) => o.name);
+    expect(ops('Patient')).toEqual(['validate', 'everything']);
+    expect(ops('Observation')).toEqual(['validate']);
+    expect(cs.rest?.[0]?.operation?.map((o) => o.name)).toEqual(['validate']);
+  });
+});
+
 describe('numbers as written in the body', () => {
   const observation = (value: string) =>
     `{"resourceType":"Observation","status":"final","code":{"text":"x"},${value}}`;

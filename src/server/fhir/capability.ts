@@ -16,6 +16,7 @@ export const FORMATS = ['application/fhir+json', 'application/json', 'json', 'ap
 /** Canonical definitions of the operations route rows declare. */
 const OPERATIONS: Record<string, string> = {
   validate: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+  everything: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
 };
 
 let version: string | undefined;
@@ -105,7 +106,10 @@ export function buildCapabilityStatement(opts: {
 }): CapabilityStatement {
   const params = searchParamsByType();
   const { declared } = opts;
-  const operation = declared.operations.map((name) => ({ name, definition: OPERATIONS[name] }));
+  const operationsOn = (type: string | undefined) =>
+    declared.operations
+      .filter((op) => (type === undefined ? !op.on : !op.on || op.on.includes(type)))
+      .map(({ name }) => ({ name, definition: OPERATIONS[name] as string }));
   const resource: CapabilityStatementRestResource[] = SUPPORTED_TYPES.map((type) => {
     const ours = opts.profiles.get(type) ?? [];
     const refs = [...(params.get(type)?.values() ?? [])].filter((p) => p.type === 'reference');
@@ -141,7 +145,7 @@ export function buildCapabilityStatement(opts: {
         })),
         ...RESULT_PARAMETERS,
       ],
-      operation,
+      operation: operationsOn(type),
       ...(refs.length ? { searchInclude: refs.map((p) => `${type}:${p.code}`) } : {}),
       ...(revRefs.length ? { searchRevInclude: revRefs } : {}),
     };
@@ -170,7 +174,7 @@ export function buildCapabilityStatement(opts: {
         interaction: declared.system.map((code) => ({
           code: code as NonNullable<CapabilityStatementRest['interaction']>[number]['code'],
         })),
-        operation,
+        operation: operationsOn(undefined),
       },
     ],
   };

@@ -21,13 +21,8 @@ function count(value: string | undefined, name: string, fallback: number, max: n
   return Math.min(Number(value), max);
 }
 
-/** `_since`, `_count` and `_offset` of a type- or system-level history request, checked. */
-export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
-  for (const name of Object.keys(query)) {
-    if (!['_since', '_count', '_offset', '_format', '_pretty'].includes(name)) {
-      throw FhirError.badRequest(`Unknown _history parameter "${name}" (supported: _since, _count)`, name);
-    }
-  }
+/** `_since` of a history or `$everything` request: an instant (a 400 naming `_since` otherwise). */
+export function sinceParam(query: Record<string, string | string[]>): string | undefined {
   const since = one(query, '_since');
   if (
     since !== undefined &&
@@ -38,6 +33,17 @@ export function historyQuery(query: Record<string, string | string[]>): HistoryP
       '_since',
     );
   }
+  return since;
+}
+
+/** `_since`, `_count` and `_offset` of a type- or system-level history request, checked. */
+export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
+  for (const name of Object.keys(query)) {
+    if (!['_since', '_count', '_offset', '_format', '_pretty'].includes(name)) {
+      throw FhirError.badRequest(`Unknown _history parameter "${name}" (supported: _since, _count)`, name);
+    }
+  }
+  const since = sinceParam(query);
   return {
     ...(since ? { since } : {}),
     count: count(one(query, '_count'), '_count', DEFAULT_COUNT, MAX_COUNT),

@@ -67,6 +67,8 @@ export interface Declares {
   system?: string[];
   /** An operation name (`validate`) at type/instance level. */
   operation?: string;
+  /** The types the operation is defined on (`$everything`: Patient); every type when absent. */
+  on?: string[];
   /** The route is a conditional update (`PUT Type?criteria`). */
   conditionalUpdate?: boolean;
 }
@@ -99,6 +101,7 @@ export interface FhirRoute {
 export interface DeclaredInteractions {
   type: string[];
   system: string[];
-  operations: string[];
+  /** Each operation with the types it is defined on (every type when `on` is absent). */
+  operations: Array<{ name: string; on?: string[] }>;
   conditionalUpdate: boolean;
 }

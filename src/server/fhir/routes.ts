@@ -2,6 +2,7 @@
 // CapabilityStatement are all derived from this table, so adding an interaction is adding a row.
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { buildCapabilityStatement } from './capability.ts';
+import { patientEverything } from './everything.ts';
 import * as h from './handlers.ts';
 import type { DeclaredInteractions, FhirHandler, FhirRoute } from './route-types.ts';
 
@@ -159,6 +160,15 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     access: { interaction: 'operation', perms: ['r'] },
   },
   {
+    name: 'patient-everything',
+    method: 'GET',
+    path: '/:type/:id/$everything',
+    handler: patientEverything,
+    // Reading the Patient; each type of its compartment is searched as the caller may (left out if not).
+    access: { interaction: 'operation', perms: ['r'] },
+    declares: { operation: 'everything', on: ['Patient'] },
+  },
+  {
     name: 'vread',
     method: 'GET',
     path: '/:type/:id/_history/:vid',
@@ -172,8 +182,12 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
 export function declaredInteractions(routes: readonly FhirRoute[] = FHIR_ROUTES): DeclaredInteractions {
   const type = routes.flatMap((r) => r.declares?.type ?? []);
   const system = routes.flatMap((r) => r.declares?.system ?? []);
-  const operations = [
-    ...new Set(routes.flatMap((r) => (r.declares?.operation ? [r.declares.operation] : []))),
-  ];
-  return { type, system, operations, conditionalUpdate: routes.some((r) => r.declares?.conditionalUpdate) };
+  const operations = new Map<string, string[] | undefined>();
+  for (const r of routes) if (r.declares?.operation) operations.set(r.declares.operation, r.declares.on);
+  return {
+    type,
+    system,
+    operations: [...operations].map(([name, on]) => (on ? { name, on } : { name })),
+    conditionalUpdate: routes.some((r) => r.declares?.conditionalUpdate),
+  };
 }
