@@ -53,6 +53,11 @@ export const ANY_REFERENCE = ':reference';
 
 let referenceParams: string[] | undefined;
 
+/** The param of the rows of a reference parameter's logical references (`performer:identifier`). */
+export function identifierParam(code: string): string {
+  return `${code}:identifier`;
+}
+
 /** The params of every row that records a reference: the indexed reference parameters and `ANY_REFERENCE`. */
 export function referenceRowParams(): string[] {
   if (!referenceParams) {
@@ -240,6 +245,12 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
           tokens.push({ param: def.code, system, value });
           held.add(`${system}/${value}`);
         }
+        // A logical reference (Reference.identifier), for `param:identifier=system|value`.
+        for (const [system, value] of tokenValues(
+          'Identifier',
+          (v as { identifier?: unknown }).identifier ?? {},
+        ))
+          tokens.push({ param: identifierParam(def.code), system, value });
       } else if (def.kind === 'token') {
         for (const [system, value] of tokenValues(tv.type, v))
           tokens.push({ param: def.code, system, value });

@@ -2,7 +2,14 @@
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
-import { type ParamDef, indexedText, paramsFor, searchableText, splitReference } from './indexing.ts';
+import {
+  type ParamDef,
+  identifierParam,
+  indexedText,
+  paramsFor,
+  searchableText,
+  splitReference,
+} from './indexing.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
 export const DEFAULT_COUNT = 20;
@@ -371,7 +378,9 @@ function paramClause(
   alias = 'r',
 ): string {
   if (modifier === 'missing') return missingClause(def, key, value, bind, alias);
-  const p = bind(def.code);
+  const logical = def.kind === 'reference' && modifier === 'identifier';
+  // The Reference's logical identifier has rows of its own, searched as a token (system|value, …).
+  const p = bind(logical ? identifierParam(def.code) : def.code);
   if (def.kind === 'date') {
     noModifier(key, modifier);
     const ors = splitValues(key, value).map((one) => {
@@ -391,7 +400,9 @@ function paramClause(
     return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND (${ors.join(' OR ')}))`;
   }
   let alternatives: TokenAlternative[];
-  if (def.kind === 'reference') {
+  if (logical) {
+    alternatives = tokenAlternatives(key, value);
+  } else if (def.kind === 'reference') {
     if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) unsupportedModifier(key, modifier);
     const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
     alternatives = splitValues(key, value).map((one) => {
@@ -401,17 +412,22 @@ function paramClause(
     });
   } else {
     if (modifier !== undefined && modifier !== 'not') unsupportedModifier(key, modifier);
-    alternatives = splitValues(key, value).map((one) => {
-      const bar = indexOfUnescaped(one, '|');
-      if (bar < 0) return { value: unescapeValue(one) };
-      const system = unescapeValue(one.slice(0, bar));
-      const code = unescapeValue(one.slice(bar + 1));
-      return code === '' ? { system } : { system, value: code };
-    });
+    alternatives = tokenAlternatives(key, value);
   }
   const matching = `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
   // :not — no value matches any alternative, which a resource without any value also satisfies (R4 search.html).
   return modifier === 'not' ? `NOT ${matching}` : matching;
+}
+
+/** A token search value's comma-separated alternatives: `system|code`, `code`, `|code` or `system|`. */
+function tokenAlternatives(key: string, value: string): TokenAlternative[] {
+  return splitValues(key, value).map((one) => {
+    const bar = indexOfUnescaped(one, '|');
+    if (bar < 0) return { value: unescapeValue(one) };
+    const system = unescapeValue(one.slice(0, bar));
+    const code = unescapeValue(one.slice(bar + 1));
+    return code === '' ? { system } : { system, value: code };
+  });
 }
 
 /** `:missing=true` (the resource has no value the parameter indexes) or `:missing=false` (it has one). */

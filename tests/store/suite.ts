@@ -558,6 +558,34 @@ export function storeSuite(getStore: () => Store): void {
       );
     });
 
+    it(':identifier on a reference parameter matches logical references (Reference.identifier), which no delete check counts', async () => {
+      const store = getStore();
+      const tag = randomUUID();
+      const valvira = { system: 'urn:oid:1.2.246.537.26', value: `v-${tag}` };
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const logical = (await store.create(observation({ subject, performer: [{ identifier: valvira }] })))
+        .resource.id as string;
+      const both = (
+        await store.create(
+          observation({
+            subject,
+            performer: [{ reference: `Practitioner/${tag}`, identifier: { ...valvira, value: `w-${tag}` } }],
+          }),
+        )
+      ).resource.id as string;
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Observation', { subject: subject.reference, ...params })).resources);
+      expect(await found({ 'performer:identifier': `${valvira.system}|${valvira.value}` })).toEqual([
+        logical,
+      ]);
+      expect(await found({ 'performer:identifier': `v-${tag},w-${tag}` })).toEqual([logical, both].sort());
+      expect(await found({ 'performer:identifier': `${valvira.system}|` })).toEqual([logical, both].sort());
+      expect(await found({ 'performer:identifier': `urn:other|v-${tag}` })).toEqual([]);
+      // The literal reference is searched as before; the identifier is no reference to a stored resource.
+      expect(await found({ performer: `Practitioner/${tag}` })).toEqual([both]);
+      expect(await store.referrers('Practitioner', `v-${tag}`, ['Observation'])).toEqual([]);
+    });
+
     it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
       const store = getStore();
       // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.

@@ -140,7 +140,7 @@ export function buildCapabilityStatement(opts: {
           definition: p.definition,
           documentation:
             p.type === 'reference'
-              ? `${p.documentation ?? ''} Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; _include/_revinclude (with :iterate).`.trim()
+              ? `${p.documentation ?? ''} Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; ${p.code}:identifier=system|value matches a logical reference (Reference.identifier); _include/_revinclude (with :iterate).`.trim()
               : p.documentation,
         })),
         ...RESULT_PARAMETERS,
