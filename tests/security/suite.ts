@@ -696,16 +696,25 @@ export function securitySuite(
       /** `Type/id` of each match, and the outcome entry's text, of a $everything answer. */
       const everything = async (token: string, patientId: string) => {
         const res = await s.call(token, `/Patient/${patientId}/$everything`);
-        if (res.status !== 200) return { status: res.status, refs: [], outcome: undefined };
+        if (res.status !== 200) return { status: res.status, refs: [], included: [], outcome: undefined };
         const bundle = (await res.json()) as Bundle;
-        const refs = (bundle.entry ?? [])
-          .filter((e) => e.search?.mode === 'match')
-          .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
-          .sort();
+        const inMode = (mode: string) =>
+          (bundle.entry ?? [])
+            .filter((e) => e.search?.mode === mode)
+            .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
+            .sort();
+        const refs = inMode('match');
+        const included = inMode('include');
         const outcome = bundle.entry?.find((e) => e.search?.mode === 'outcome')?.resource as
           | { issue: { diagnostics?: string }[] }
           | undefined;
-        return { status: res.status, refs, outcome: outcome?.issue[0]?.diagnostics, total: bundle.total };
+        return {
+          status: res.status,
+          refs,
+          included,
+          outcome: outcome?.issue[0]?.diagnostics,
+          total: bundle.total,
+        };
       };
       /** What searching each compartment type for the Patient gives the same caller. */
       const searched = async (token: string, patientId: string, types: string[]) => {
@@ -737,6 +746,8 @@ export function securitySuite(
         expect(all.refs.filter((r) => !r.startsWith('Patient/')).length).toBeGreaterThan(3);
         expect(all.total).toBe(all.refs.length);
         expect(all.outcome).toBeUndefined();
+        // Who did what, where: the PractitionerRoles and Organizations the record refers to.
+        expect(all.included.some((r) => r.startsWith('PractitionerRole/'))).toBe(true);
 
         const { token } = await s.client({
           id: 'everything-obs',
@@ -747,6 +758,8 @@ export function securitySuite(
         expect(some.outcome).toBe(
           'Not included: the caller may not search QuestionnaireResponse, Consent, CarePlan, Goal, ServiceRequest, CareTeam',
         );
+        // Without read permission on the types the record refers to, none of them comes along.
+        expect(some.included).toEqual([]);
         const { token: noPatient } = await s.client({
           id: 'everything-nopatient',
           scope: 'system/Observation.rs',
@@ -795,6 +808,7 @@ export function securitySuite(
         expect(shown.refs).toEqual(await searched(te, suvi, COMPARTMENT));
         expect(shown.refs).toContain(`Patient/${suvi}`);
         expect(shown.refs.filter((r) => r.startsWith('Observation/'))).toEqual([]);
+        for (const ref of shown.included) expect((await s.call(te, `/${ref}`)).status, ref).toBe(200);
         const adminObservations = (await everything(admin, suvi)).refs.filter((r) =>
           r.startsWith('Observation/'),
         );

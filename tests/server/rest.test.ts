@@ -1109,7 +1109,33 @@ describe('Patient/$everything', () => {
     expect(refs(later.body)).toEqual([]);
   });
 
-  it('refuses what it does not take, naming it: a parameter, a type outside the compartment, another resource type', async () => {
+  it('includes what the compartment refers to outside it (mode include), as _type asks', async () => {
+    const { patient } = await referenced();
+    const doer = await post('/fhir/Practitioner', practitioner());
+    const obs = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: patient },
+      performer: [{ reference: `Practitioner/${doer.body.id}` }],
+    });
+    expect(obs.status).toBe(201);
+    const modes = (bundle: Bundle) =>
+      (bundle.entry ?? [])
+        .filter((e) => e.resource?.resourceType === 'Practitioner')
+        .map((e) => `${e.resource?.id} ${e.search?.mode}`);
+    const all = (await request(app).get(`/fhir/${patient}/$everything`)).body as Bundle;
+    expect(modes(all)).toEqual([`${doer.body.id} include`]);
+    expect(all.total).toBe(3); // the matches: Patient and two Observations
+    const typed = await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation' });
+    expect(modes(typed.body)).toEqual([]);
+    const both = await request(app)
+      .get(`/fhir/${patient}/$everything`)
+      .query({ _type: 'Observation,Practitioner' });
+    expect(modes(both.body)).toEqual([`${doer.body.id} include`]);
+  });
+
+  it('refuses what it does not take, naming it: a parameter, a type it does not answer, another resource type', async () => {
     const { patient } = await referenced();
     const cases: Array<[string, Record<string, string>, number, string, string | undefined]> = [
       [
@@ -1121,9 +1147,9 @@ describe('Patient/$everything', () => {
       ],
       [
         `/fhir/${patient}/$everything`,
-        { _type: 'Practitioner' },
+        { _type: 'Medication' },
         400,
-        "_type: 'Practitioner' is not a type of the Patient compartment here",
+        "_type: 'Medication' is not a type $everything answers here",
         '_type',
       ],
       [`/fhir/${patient}/$everything`, { _since: 'yesterday' }, 400, '_since must be an instant', '_since'],

@@ -1,13 +1,17 @@
-// Patient/$everything (R4 patient-operation-everything): the Patient and every resource of its
-// compartment that the store links to it through a `patient` search parameter, in one searchset
-// Bundle. Everything is read through the caller's store, so each part obeys what a read or search of
-// it would: scopes, a party's consent, turvakielto, and an audit row per read and search.
+// Patient/$everything (R4 patient-operation-everything): the Patient, every resource of its
+// compartment that the store links to it through a `patient` search parameter, and the resources
+// those refer to outside the compartment (who did what, where: Practitioner, PractitionerRole,
+// Organization, Questionnaire), in one searchset Bundle. Everything is read through the caller's
+// store, so each part obeys what a read or search of it would: scopes, a party's consent, turvakielto,
+// and an audit row per read and search.
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { searchParamsByType } from '../resource-types.ts';
+import { eachReference } from '../../shared/references.ts';
+import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { sinceParam } from './history.ts';
 import { readResourceJson } from './interactions.ts';
-import type { FhirHandler } from './route-types.ts';
+import { localTarget } from './references.ts';
+import type { FhirContext, FhirHandler } from './route-types.ts';
 
 /** At most this many resources in one answer; a larger record is asked for in parts (`_type`, `_since`). */
 export const MAX_EVERYTHING = 10_000;
@@ -16,40 +20,60 @@ const EVERYTHING_PARAMETERS = ['_type', '_since', '_format', '_pretty'];
 /** Matches read per search. */
 const PAGE_SIZE = 1000;
 
-let compartment: string[] | undefined;
+let kinds: { compartment: string[]; referenced: string[] } | undefined;
 
-/** The types whose `patient` search parameter can name a Patient: what the operation reads. */
-export function compartmentTypes(): string[] {
-  compartment ??= [...searchParamsByType()]
-    .filter(([, params]) => params.get('patient')?.targets?.includes('Patient'))
-    .map(([type]) => type);
-  return compartment;
+/**
+ * The types whose `patient` search parameter can name a Patient (searched), and the other types
+ * this server holds (included where the compartment refers to them).
+ */
+export function everythingTypes(): { compartment: string[]; referenced: string[] } {
+  if (!kinds) {
+    const compartment = [...searchParamsByType()]
+      .filter(([, params]) => params.get('patient')?.targets?.includes('Patient'))
+      .map(([type]) => type);
+    const referenced = SUPPORTED_TYPES.filter((t) => t !== 'Patient' && !compartment.includes(t));
+    kinds = { compartment, referenced };
+  }
+  return kinds;
 }
 
-/** The types `_type` asks for (comma-separated, repeatable), each one the operation can read. */
-function requestedTypes(value: string | string[] | undefined): string[] {
-  if (value === undefined) return ['Patient', ...compartmentTypes()];
+/** The types `_type` asks for (comma-separated, repeatable), each one the operation can answer. */
+function requestedTypes(value: string | string[] | undefined): Set<string> {
+  const { compartment, referenced } = everythingTypes();
+  const allowed = ['Patient', ...compartment, ...referenced];
+  if (value === undefined) return new Set(allowed);
   const asked = [value].flat().flatMap((v) => v.split(','));
   for (const type of asked) {
-    if (type !== 'Patient' && !compartmentTypes().includes(type))
+    if (!allowed.includes(type))
       throw new FhirError(
         400,
         issue(
           'error',
           'invalid',
-          `_type: '${type}' is not a type of the Patient compartment here (allowed: Patient, ${compartmentTypes().join(', ')})`,
+          `_type: '${type}' is not a type $everything answers here (allowed: ${allowed.join(', ')})`,
           '_type',
         ),
       );
   }
-  return [...new Set(asked)];
+  return new Set(asked);
 }
 
-const entry = (base: string, type: string, id: string, json: string) =>
-  `{"fullUrl":${JSON.stringify(`${base}/${type}/${id}`)},"resource":${json},"search":{"mode":"match"}}`;
+/** A Bundle entry around stored JSON text. */
+const entry = (base: string, ref: string, json: string, mode: 'match' | 'include') =>
+  `{"fullUrl":${JSON.stringify(`${base}/${ref}`)},"resource":${json},"search":{"mode":"${mode}"}}`;
 
 const outcomeEntry = (oo: OperationOutcome) =>
   `{"resource":${JSON.stringify(oo)},"search":{"mode":"outcome"}}`;
+
+/** What one $everything answer collects. */
+interface Collected {
+  /** Matches: the Patient and its compartment, as `Type/id` → stored JSON. */
+  matches: Map<string, string>;
+  /** Referenced resources outside the compartment. */
+  included: Map<string, string>;
+  /** Compartment types the caller may not search. */
+  withheld: string[];
+}
 
 export const patientEverything: FhirHandler = async (req, ctx) => {
   const { type, id } = req.params;
@@ -68,21 +92,27 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
   const types = requestedTypes(req.query._type);
   // The Patient first: a caller who may not see it gets its refusal, and nothing else is read.
   const patient = await readResourceJson(ctx.store, 'Patient', id);
-  const entries: string[] = [];
-  if (types.includes('Patient') && (!since || Date.parse(patient.lastUpdated) >= Date.parse(since)))
-    entries.push(entry(ctx.base, 'Patient', id, patient.json));
-  const withheld: string[] = [];
-  for (const t of types) {
-    if (t === 'Patient') continue;
-    if (!(await readCompartmentType(ctx, t, id, since, entries))) withheld.push(t);
-  }
+  const got: Collected = { matches: new Map(), included: new Map(), withheld: [] };
+  if (types.has('Patient') && (!since || Date.parse(patient.lastUpdated) >= Date.parse(since)))
+    got.matches.set(`Patient/${id}`, patient.json);
+  for (const t of everythingTypes().compartment)
+    if (types.has(t) && !(await searchCompartment(ctx, t, id, since, got.matches))) got.withheld.push(t);
+  await includeReferenced(ctx, types, got);
+  return { status: 200, json: everythingBundle(ctx.base, id, got) };
+};
+
+function everythingBundle(base: string, id: string, got: Collected): string {
   const head: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
-    total: entries.length,
-    link: [{ relation: 'self', url: `${ctx.base}/Patient/${id}/$everything` }],
+    total: got.matches.size,
+    link: [{ relation: 'self', url: `${base}/Patient/${id}/$everything` }],
   };
-  if (withheld.length)
+  const entries = [
+    ...[...got.matches].map(([ref, json]) => entry(base, ref, json, 'match')),
+    ...[...got.included].map(([ref, json]) => entry(base, ref, json, 'include')),
+  ];
+  if (got.withheld.length)
     entries.push(
       outcomeEntry({
         resourceType: 'OperationOutcome',
@@ -90,31 +120,42 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
           issue(
             'information',
             'suppressed',
-            `Not included: the caller may not search ${withheld.join(', ')}`,
+            `Not included: the caller may not search ${got.withheld.join(', ')}`,
           ),
         ],
       }),
     );
-  const json = entries.length
+  return entries.length
     ? `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`
     : JSON.stringify(head);
-  return { status: 200, json };
-};
+}
+
+function assertNotTooCostly(count: number): void {
+  if (count > MAX_EVERYTHING)
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'too-costly',
+        `This client's record holds more than ${MAX_EVERYTHING} resources: ask for it in parts with _type or _since`,
+      ),
+    );
+}
 
 /**
- * Appends the Patient's resources of `type` (every page); false when the caller may not search that
- * type (403), which leaves it out instead of failing the whole operation.
+ * Adds the Patient's resources of `type` (every page) to `matches`; false when the caller may not
+ * search that type (403), which leaves it out instead of failing the whole operation.
  */
-async function readCompartmentType(
-  ctx: Parameters<FhirHandler>[1],
+async function searchCompartment(
+  ctx: FhirContext,
   type: string,
   id: string,
   since: string | undefined,
-  entries: string[],
+  matches: Map<string, string>,
 ): Promise<boolean> {
   let cursor: string | undefined;
   do {
-    let page: Awaited<ReturnType<typeof ctx.store.searchJson>>;
+    let page: Awaited<ReturnType<FhirContext['store']['searchJson']>>;
     try {
       page = await ctx.store.searchJson(type, {
         patient: `Patient/${id}`,
@@ -126,18 +167,46 @@ async function readCompartmentType(
       if (err instanceof FhirError && err.status === 403) return false;
       throw err;
     }
-    for (let i = 0; i < page.json.length; i++)
-      entries.push(entry(ctx.base, type, page.ids[i] as string, page.json[i] as string));
-    if (entries.length > MAX_EVERYTHING)
-      throw new FhirError(
-        400,
-        issue(
-          'error',
-          'too-costly',
-          `This client's record holds more than ${MAX_EVERYTHING} resources: ask for it in parts with _type or _since`,
-        ),
-      );
+    for (let i = 0; i < page.json.length; i++) matches.set(`${type}/${page.ids[i]}`, page.json[i] as string);
+    assertNotTooCostly(matches.size);
     cursor = page.nextCursor;
   } while (cursor);
   return true;
+}
+
+/**
+ * Adds what the matches refer to outside the compartment (of the asked types), found by `_id` searches
+ * through the caller's store: a type it may not search, or a resource it may not see or that is gone,
+ * is left out.
+ */
+async function includeReferenced(ctx: FhirContext, types: Set<string>, got: Collected): Promise<void> {
+  const { referenced } = everythingTypes();
+  const wanted = new Map<string, Set<string>>();
+  for (const json of got.matches.values()) {
+    eachReference(JSON.parse(json), (ref) => {
+      const [type, id] = (localTarget(ref, ctx.base)?.split('/') ?? []) as [string?, string?];
+      if (type && id && referenced.includes(type) && types.has(type))
+        wanted.set(type, (wanted.get(type) ?? new Set()).add(id));
+    });
+  }
+  let count = got.matches.size;
+  for (const ids of wanted.values()) count += ids.size;
+  assertNotTooCostly(count);
+  for (const [type, ids] of wanted) {
+    const all = [...ids];
+    for (let i = 0; i < all.length; i += PAGE_SIZE) {
+      let page: Awaited<ReturnType<FhirContext['store']['searchJson']>>;
+      try {
+        page = await ctx.store.searchJson(type, {
+          _id: all.slice(i, i + PAGE_SIZE).join(','),
+          _count: String(PAGE_SIZE),
+        });
+      } catch (err) {
+        if (err instanceof FhirError && err.status === 403) break;
+        throw err;
+      }
+      for (let k = 0; k < page.json.length; k++)
+        got.included.set(`${type}/${page.ids[k]}`, page.json[k] as string);
+    }
+  }
 }
