@@ -79,7 +79,7 @@ export interface SearchRequest {
 
 /** One match condition: a parameter, its modifier and one value (repeats are separate terms: AND). */
 export type Term =
-  | { kind: 'id' | 'lastUpdated' | 'chain'; key: string; value: string }
+  | { kind: 'id' | 'lastUpdated' | 'chain' | 'has'; key: string; value: string }
   | { kind: 'param'; key: string; def: ParamDef; modifier?: string; value: string };
 
 /** Search parameters → a `SearchRequest`; unknown names, bad modifiers and paging values are 400s here. */
@@ -122,13 +122,15 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     }
     const kind = key.includes('.')
       ? 'chain'
-      : name === '_id'
-        ? 'id'
-        : name === '_lastUpdated'
-          ? 'lastUpdated'
-          : undefined;
+      : name === '_has'
+        ? 'has'
+        : name === '_id'
+          ? 'id'
+          : name === '_lastUpdated'
+            ? 'lastUpdated'
+            : undefined;
     if (kind) {
-      if (kind !== 'chain') noModifier(key, modifier);
+      if (kind !== 'chain' && kind !== 'has') noModifier(key, modifier);
       for (const value of list) req.terms.push({ kind, key, value });
       continue;
     }
@@ -222,9 +224,11 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
       clauses.push(
         term.kind === 'chain'
           ? chainClause(req.type, term.key, term.value, bind)
-          : term.kind === 'id'
-            ? `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`
-            : lastUpdatedClause(term.key, term.value, bind),
+          : term.kind === 'has'
+            ? hasClause(req.type, term.key, term.value, bind)
+            : term.kind === 'id'
+              ? `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`
+              : lastUpdatedClause(term.key, term.value, bind),
       );
       continue;
     }
@@ -306,11 +310,41 @@ function chainHead(type: string, key: string) {
 export function chainedTypes(type: string, params: Record<string, unknown>): string[] {
   const out = new Set<string>();
   for (const key of Object.keys(params)) {
+    const has = HAS.exec(key);
+    if (has) out.add(has[1] as string);
     if (key.startsWith('_') || !key.includes('.')) continue;
     const { target } = chainHead(type, key);
     if (target) out.add(target);
   }
   return [...out];
+}
+
+/** `_has:Type:param:inner[:modifier]` (the inner part is checked in `hasClause`). */
+const HAS = /^_has:([A-Z][A-Za-z]*):([^:]+):(.+)$/;
+
+/**
+ * Reverse chaining, one level: `Patient?_has:Observation:patient:code=…` matches resources that a
+ * current resource of the named type refers to through the named reference parameter, where that
+ * resource matches the inner parameter.
+ */
+function hasClause(type: string, key: string, value: string, bind: (v: unknown) => string): string {
+  const m = HAS.exec(key);
+  const [, source = '', refName = '', inner = ''] = m ?? [];
+  const ref = m ? paramsFor(source).get(refName) : undefined;
+  if (!ref || ref.kind !== 'reference' || !ref.targets.includes(type))
+    throw badSearch(
+      key,
+      `Reverse chain '${key}': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at ${type}`,
+    );
+  const [innerName, innerModifier] = splitKey(inner);
+  const def = paramsFor(source).get(innerName);
+  if (!def || innerName.includes('.'))
+    throw badSearch(
+      key,
+      `Reverse chain '${key}': '${innerName}' is not an indexed parameter of ${source} (one level of _has)`,
+    );
+  const match = paramClause(def, key, innerModifier, value, bind, 'o');
+  return `EXISTS (SELECT 1 FROM search_token h JOIN resources o ON o.resource_type = h.resource_type AND o.id = h.id WHERE h.resource_type = ${bind(source)} AND h.param = ${bind(refName)} AND h.system = ${bind(type)} AND h.value = r.id AND NOT o.deleted AND ${match})`;
 }
 
 /**

@@ -387,6 +387,29 @@ export function securitySuite(
         );
       });
 
+      it('_has needs search permission on the type it looks into, and a receiving party cannot use it', async () => {
+        const { token } = await s.client({ id: 'patient-searcher', scope: 'system/Patient.rs' });
+        const reverse = await s.call(token, '/Patient?_has:Observation:subject:status=final');
+        expect(reverse.status).toBe(403);
+        expect(await diagnostics(reverse)).toBe(
+          'sec-scope-1: searching through Observation needs search permission on Observation',
+        );
+        const { token: both } = await s.client({
+          id: 'patient-obs-searcher',
+          scope: 'system/Patient.rs system/Observation.rs',
+        });
+        const allowed = (await (
+          await s.call(both, `/Patient?_id=${suviId('Patient')}&_has:Observation:subject:status=final`)
+        ).json()) as Bundle;
+        expect(allowed.entry?.map((e) => e.resource?.id)).toEqual([suviId('Patient')]);
+        const { token: kela } = await s.client({ id: 'kela-reverse', scope: 'system/*.rs', party: 'kela' });
+        const party = await s.call(kela, '/Patient?_has:Observation:subject:status=final');
+        expect(party.status).toBe(403);
+        expect(await diagnostics(party)).toBe(
+          'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
+        );
+      });
+
       it('a conditional create that matches answers with the stored resource only to a caller who may read it', async () => {
         const stored = (await (
           await s.call(admin, `/Observation/${suviId('Observation')}`)

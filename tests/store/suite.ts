@@ -586,6 +586,41 @@ export function storeSuite(getStore: () => Store): void {
       expect(await store.referrers('Practitioner', `v-${tag}`, ['Observation'])).toEqual([]);
     });
 
+    it('_has: resources another type refers to, where that one matches (one level)', async () => {
+      const store = getStore();
+      const made = async (family: string) =>
+        (await store.create({ resourceType: 'Patient', name: [{ family }] } as Patient)).resource
+          .id as string;
+      const tag = randomUUID();
+      const [scored, other, deleted] = [await made(`A${tag}`), await made(`B${tag}`), await made(`C${tag}`)];
+      const code = { coding: [{ system: LOINC, code: `x-${tag}` }] };
+      await store.create(observation({ subject: { reference: `Patient/${scored}` }, code }));
+      await store.create(observation({ subject: { reference: `Patient/${other}` } }));
+      const gone = (await store.create(observation({ subject: { reference: `Patient/${deleted}` }, code })))
+        .resource;
+      await store.delete('Observation', gone.id as string);
+      const found = async (params: Record<string, string>) =>
+        ids(
+          (await store.search('Patient', { _id: [scored, other, deleted].join(','), ...params })).resources,
+        );
+      expect(await found({ '_has:Observation:subject:code': `${LOINC}|x-${tag}` })).toEqual([scored]);
+      expect(await found({ '_has:Observation:patient:code': `x-${tag}` })).toEqual([scored]);
+      expect(await found({ '_has:Observation:subject:status': 'final' })).toEqual([scored, other].sort());
+      expect(await found({ '_has:Observation:subject:code:not': `${LOINC}|x-${tag}` })).toEqual([other]);
+      await expectFhirError(
+        store.search('Patient', { '_has:Observation:based-on:code': 'x' }),
+        400,
+        "Reverse chain '_has:Observation:based-on:code': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Patient",
+        '_has:Observation:based-on:code',
+      );
+      await expectFhirError(
+        store.search('Patient', { '_has:Observation:subject:nothing': 'x' }),
+        400,
+        "Reverse chain '_has:Observation:subject:nothing': 'nothing' is not an indexed parameter of Observation (one level of _has)",
+        '_has:Observation:subject:nothing',
+      );
+    });
+
     it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
       const store = getStore();
       // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.

@@ -244,6 +244,17 @@ export async function searchJson(
           ),
         );
   }
+  // What a reverse chain tests is the other resources' content, which the party's consent may not
+  // cover even where it shows the matches themselves: a party does not search with it.
+  if (p.party && Object.keys(params).some((k) => k.startsWith('_has:')))
+    throw new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
+      ),
+    );
   let result = await g.base.searchJson(type, params, opts);
   let { ids, json } = result;
   let consents: string[] = [];
