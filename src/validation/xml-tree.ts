@@ -89,7 +89,7 @@ function toElement(node: XmlNode, inScope: ReadonlyMap<string, string>): XmlElem
  */
 const MARKUP =
   /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<!DOCTYPE(?:[^>[]|\[[^\]]*\])*>|<([A-Za-z_][\w.:-]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/g;
-const VALUE_ATTRIBUTE = /(\svalue\s*=\s*)(["'])([^"']*)\2/;
+const VALUE_ATTRIBUTE = /(\svalue\s*=\s*)(?:"[^"]*"|'[^']*')/;
 
 /** The tree's elements in document order (the order of their start tags). */
 function inDocumentOrder(root: XmlElement, out: XmlElement[] = []): XmlElement[] {
@@ -120,11 +120,9 @@ export function withValueAttributes(
     }
     const value = values.get(element);
     if (value === undefined || !attributes) return whole;
-    const written = attributes.replace(
-      VALUE_ATTRIBUTE,
-      (_m, before: string, quote: string) => `${before}${quote}${value}${quote}`,
-    );
-    return whole.replace(attributes, written);
+    const written = attributes.replace(VALUE_ATTRIBUTE, (_m, before: string) => `${before}"${value}"`);
+    // A function, so that `$` in the other attributes is taken as it is written.
+    return whole.replace(attributes, () => written);
   });
   return aligned && index === elements.length ? replaced : undefined;
 }

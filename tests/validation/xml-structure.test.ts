@@ -192,6 +192,14 @@ describe('values the converter refuses', () => {
     expect(text).toContain('<!-- a comment holding <valueInteger value="2"> -->');
   });
 
+  it('keeps the other attributes as written, `$` included, and either quote around the value', () => {
+    const xml = `<Observation ${FHIR}><valueInteger id="a$1$&amp;" value='1.0'/></Observation>`;
+    const tree = readXmlTree(xml)!;
+    expect(withValueAttributes(xml, tree, new Map([[tree.elements[0]!, '1']]))).toBe(
+      `<Observation ${FHIR}><valueInteger id="a$1$&amp;" value="1"/></Observation>`,
+    );
+  });
+
   it('replaces nothing when the text and the tree do not line up', () => {
     const xml = obs('<valueInteger value="1.0"/>');
     const tree = readXmlTree(xml)!;
