@@ -12,6 +12,7 @@ import type {
 import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonical } from '../../src/mapping/index.ts';
+import { everythingTypes } from '../../src/server/fhir/everything.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { persona } from '../server/personas.ts';
@@ -751,15 +752,7 @@ export function securitySuite(
         return refs.sort();
       };
       const notEmpty = <T>(list: T[] | undefined) => (list?.length ? list : undefined);
-      const COMPARTMENT = [
-        'Observation',
-        'QuestionnaireResponse',
-        'Consent',
-        'CarePlan',
-        'Goal',
-        'ServiceRequest',
-        'CareTeam',
-      ];
+      const COMPARTMENT = everythingTypes().compartment;
 
       it('gives each caller what its own reads and searches would, and names the types its scopes leave out', async () => {
         const suvi = suviId('Patient');

@@ -8,6 +8,10 @@ import { type Store, StoreDatabaseError } from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER, reindexIfChanged } from '../../src/store/reindex.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
+/** A search with the one parameter `key` refused with 400, naming it. */
+const refusedSearch = (store: Store, type: string, key: string, value: string, diagnostics: string) =>
+  expectFhirError(store.search(type, { [key]: value }), 400, diagnostics, key);
+
 const ids = (rs: Resource[]) => rs.map((r) => r.id).sort();
 
 export function storeSuite(getStore: () => Store): void {
@@ -493,11 +497,12 @@ export function storeSuite(getStore: () => Store): void {
       expect(await found({ name: `aino m` })).toEqual([p]);
       expect(await found({ given: 'eero,liisa', family: `makinen${tag}` })).toEqual([p, other].sort());
       expect(await found({ given: '100%_' })).toEqual([]);
-      await expectFhirError(
-        store.search('Patient', { 'family:text': 'x' }),
-        400,
-        "Unsupported modifier ':text' on search parameter 'family'",
+      await refusedSearch(
+        store,
+        'Patient',
         'family:text',
+        'x',
+        "Unsupported modifier ':text' on search parameter 'family'",
       );
       const obs = (await store.create(observation({ subject: { reference: `Patient/${p}` } }))).resource.id;
       expect(
@@ -544,17 +549,19 @@ export function storeSuite(getStore: () => Store): void {
             .resources,
         ),
       ).toEqual([]);
-      await expectFhirError(
-        store.search('Observation', { 'status:missing': 'maybe' }),
-        400,
-        "Invalid value for 'status:missing': :missing takes true or false",
+      await refusedSearch(
+        store,
+        'Observation',
         'status:missing',
+        'maybe',
+        "Invalid value for 'status:missing': :missing takes true or false",
       );
-      await expectFhirError(
-        store.search('Observation', { 'date:not': '2024' }),
-        400,
-        "Unsupported modifier ':not' on search parameter 'date'",
+      await refusedSearch(
+        store,
+        'Observation',
         'date:not',
+        '2024',
+        "Unsupported modifier ':not' on search parameter 'date'",
       );
     });
 
@@ -607,17 +614,19 @@ export function storeSuite(getStore: () => Store): void {
       expect(await found({ '_has:Observation:patient:code': `x-${tag}` })).toEqual([scored]);
       expect(await found({ '_has:Observation:subject:status': 'final' })).toEqual([scored, other].sort());
       expect(await found({ '_has:Observation:subject:code:not': `${LOINC}|x-${tag}` })).toEqual([other]);
-      await expectFhirError(
-        store.search('Patient', { '_has:Observation:based-on:code': 'x' }),
-        400,
-        "Reverse chain '_has:Observation:based-on:code': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Patient",
+      await refusedSearch(
+        store,
+        'Patient',
         '_has:Observation:based-on:code',
+        'x',
+        "Reverse chain '_has:Observation:based-on:code': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Patient",
       );
-      await expectFhirError(
-        store.search('Patient', { '_has:Observation:subject:nothing': 'x' }),
-        400,
-        "Reverse chain '_has:Observation:subject:nothing': 'nothing' is not an indexed parameter of Observation (one level of _has)",
+      await refusedSearch(
+        store,
+        'Patient',
         '_has:Observation:subject:nothing',
+        'x',
+        "Reverse chain '_has:Observation:subject:nothing': 'nothing' is not an indexed parameter of Observation (one level of _has)",
       );
     });
 
