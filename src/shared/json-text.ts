@@ -59,6 +59,23 @@ function holdsWrittenNumbers(value: unknown, depth: number): boolean {
   return false;
 }
 
+/**
+ * Whether two equal values (deep-equal as JavaScript reads them) had their numbers written alike:
+ * `{"value": 1.50}` and `{"value": 1.5}` are equal values written differently.
+ */
+export function numbersWrittenAlike(a: unknown, b: unknown): boolean {
+  if (remembered === 0) return true;
+  if (a === null || typeof a !== 'object' || b === null || typeof b !== 'object') return true;
+  const marksA = WRITTEN.get(a);
+  const marksB = WRITTEN.get(b);
+  if ((marksA?.size ?? 0) !== (marksB?.size ?? 0)) return false;
+  for (const [key, text] of marksA ?? []) if (marksB?.get(key) !== text) return false;
+  for (const key in a)
+    if (!numbersWrittenAlike((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+      return false;
+  return true;
+}
+
 /** A number's stand-in while stringifying: U+0000 cannot occur in text we store, so it cannot collide. */
 const MARKED = /"\\u0000([-+.0-9eE]+)\\u0000"/g;
 

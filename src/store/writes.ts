@@ -2,7 +2,7 @@
 // on the caller's open transaction; the caller runs the hooks.
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
-import { stringifyAsWritten } from '../shared/json-text.ts';
+import { numbersWrittenAlike, parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
 import { extractIndex } from './indexing.ts';
 import type { Queryable, Row, WriteAction } from './types.ts';
 
@@ -31,11 +31,16 @@ export async function lockCurrent(
 
 /**
  * Whether writing `resource` over the stored version `json` changes nothing: the same content apart
- * from the server's `meta.versionId` and `meta.lastUpdated` (key order aside). Such an update writes no
- * new version (as HAPI and Medplum do): no history row, no outbox row, no sync traffic.
+ * from the server's `meta.versionId` and `meta.lastUpdated` (key order aside), numbers written alike
+ * (`1.50` over `1.5` is a change). Such an update writes no new version (as HAPI and Medplum do): no
+ * history row, no outbox row, no sync traffic.
  */
 export function changesNothing(json: string, resource: Resource): boolean {
-  return isDeepStrictEqual(withoutServerMeta(JSON.parse(json) as Resource), withoutServerMeta(resource));
+  const stored = parseAsWritten(json) as Resource;
+  return (
+    isDeepStrictEqual(withoutServerMeta(stored), withoutServerMeta(resource)) &&
+    numbersWrittenAlike(stored, resource)
+  );
 }
 
 function withoutServerMeta(r: Resource): Resource {

@@ -1233,6 +1233,23 @@ describe('numbers as written in the body', () => {
     expect((await request(app).get(`/fhir/${created3}`)).text).toMatch(/"value": ?3\.10\b/);
   });
 
+  it('an update that changes only how a decimal is written is a change; the same text again is none', async () => {
+    const body = (value: string, id?: string) =>
+      `{"resourceType":"Observation",${id ? `"id":"${id}",` : ''}"status":"final","code":{"text":"x"},"valueQuantity":{"value":${value}}}`;
+    const created = await post('/fhir/Observation', body('1.5'));
+    const id = created.body.id as string;
+    const put = (value: string, version: string) =>
+      request(app)
+        .put(`/fhir/Observation/${id}`)
+        .set({ 'Content-Type': FHIR, 'If-Match': `W/"${version}"` })
+        .send(body(value, id));
+    expect((await put('1.5', '1')).headers.etag).toBe('W/"1"'); // the same: no new version
+    const precise = await put('1.50', '1');
+    expect(precise.headers.etag).toBe('W/"2"');
+    expect((await request(app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?1\.50\b/);
+    expect((await put('1.50', '2')).headers.etag).toBe('W/"2"');
+  });
+
   it('in a transaction the entry is refused and nothing is written', async () => {
     const urn = uniqueUrn();
     const body = `{"resourceType":"Bundle","type":"transaction","entry":[
