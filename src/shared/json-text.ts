@@ -14,12 +14,6 @@ export interface JsonTextScan {
   duplicate?: { name: string; offset: number };
 }
 
-/** Where a number sits (keys and indexes from the root) and how it was written. */
-interface WrittenNumber {
-  path: Array<string | number>;
-  text: string;
-}
-
 /** Per parsed object or array: the property name or index of each number written otherwise. */
 const WRITTEN = new WeakMap<object, Map<string | number, string>>();
 /** Every object and array that holds such a number, directly or below. */
@@ -120,18 +114,39 @@ interface Frame {
   names?: Set<string>;
   /** The current property name (objects) or index (arrays). */
   at: string | number;
+  /** The parsed object or array this frame is (undefined where the value does not follow the text). */
+  holder: Record<string | number, unknown> | undefined;
+  /** Whether `holder` and the frames below it are already marked as holding a remembered number. */
+  marked: boolean;
 }
 
-/** Scans `text`, which `JSON.parse` turned into `value`; see the module comment. */
+/** The container `holder[key]`, when it is one. */
+function containerAt(holder: Frame['holder'], key: string | number): Frame['holder'] {
+  const v = holder?.[key];
+  return v !== null && typeof v === 'object' ? (v as Frame['holder']) : undefined;
+}
+
+/**
+ * Scans `text`, which `JSON.parse` turned into `value`; see the module comment. Linear in the text:
+ * the parsed containers are followed along as the text opens them, so a number is remembered against
+ * its holder at once (no path is kept per number, whatever the nesting).
+ */
 export function scanJsonText(text: string, value: unknown): JsonTextScan {
   const frames: Frame[] = [];
-  const numbers: WrittenNumber[] = [];
   let i = 0;
   const n = text.length;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      frames.push(c === 0x7b ? { names: new Set(), at: '' } : { at: 0 });
+      const parent = frames[frames.length - 1];
+      const holder = parent
+        ? containerAt(parent.holder, parent.at)
+        : value !== null && typeof value === 'object'
+          ? (value as Frame['holder'])
+          : undefined;
+      frames.push(
+        c === 0x7b ? { names: new Set(), at: '', holder, marked: false } : { at: 0, holder, marked: false },
+      );
       i++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       frames.pop();
@@ -159,14 +174,12 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
         else if (!((d >= 0x30 && d <= 0x39) || d === 0x2b /* + */ || d === 0x2d)) break;
       }
       const written = text.slice(i, end);
-      if (fraction && String(Number(written)) !== written)
-        numbers.push({ path: frames.map((f) => f.at), text: written });
+      if (fraction && String(Number(written)) !== written) remember(frames, written);
       i = end;
     } else {
       i++;
     }
   }
-  for (const number of numbers) remember(value, number);
   return {};
 }
 
@@ -192,20 +205,18 @@ function isPropertyName(text: string, end: number): boolean {
   return text[j] === ':';
 }
 
-function remember(root: unknown, { path, text }: WrittenNumber): void {
-  const above: object[] = [];
-  let holder: unknown = root;
-  for (const step of path.slice(0, -1)) {
-    if (holder && typeof holder === 'object') above.push(holder);
-    holder = (holder as Record<string | number, unknown> | null)?.[step];
-  }
-  const key = path[path.length - 1];
-  if (key === undefined || !holder || typeof holder !== 'object') return;
-  if ((holder as Record<string | number, unknown>)[key] !== Number(text)) return;
+/** Remembers the number `text` just read at the top frame's place, and marks the holders above it. */
+function remember(frames: Frame[], text: string): void {
+  const top = frames[frames.length - 1];
+  if (!top?.holder || top.holder[top.at] !== Number(text)) return;
+  const keys = WRITTEN.get(top.holder) ?? new Map<string | number, string>();
+  WRITTEN.set(top.holder, keys);
+  keys.set(top.at, text);
   remembered++;
-  for (const container of above) ABOVE_WRITTEN.add(container);
-  ABOVE_WRITTEN.add(holder);
-  const keys = WRITTEN.get(holder) ?? new Map<string | number, string>();
-  WRITTEN.set(holder, keys);
-  keys.set(key, text);
+  // Each frame is marked once: the walk stops at the first one a number below it marked already.
+  for (let k = frames.length - 1; k >= 0 && !(frames[k] as Frame).marked; k--) {
+    const frame = frames[k] as Frame;
+    frame.marked = true;
+    if (frame.holder) ABOVE_WRITTEN.add(frame.holder);
+  }
 }

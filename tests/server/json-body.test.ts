@@ -68,3 +68,21 @@ describe('whole numbers written with a fraction or exponent', () => {
     expect(writtenNumber(read(text), 'a')).toBe('1.0');
   });
 });
+
+describe('a hostile body', () => {
+  it('deeply nested and full of numbers written 1.0 is refused for its depth (the scan keeps no path per number)', () => {
+    // 240 KB: 20,000 levels around 50,000 numbers. A path kept per number would be 10^9 entries.
+    const text = `${'['.repeat(20_000)}${'1.0,'.repeat(50_000)}1.0${']'.repeat(20_000)}`;
+    let refused: FhirError | undefined;
+    try {
+      parseJsonBody(text, { maxDepth: 64 });
+    } catch (e) {
+      refused = e as FhirError;
+    }
+    expect(refused).toBeInstanceOf(FhirError);
+    expect(refused?.status).toBe(400);
+    expect(refused?.outcome.issue?.[0]?.diagnostics).toBe(
+      'Request body nests deeper than the limit of 64 levels',
+    );
+  });
+});
