@@ -114,22 +114,37 @@ interface Frame {
   names?: Set<string>;
   /** The current property name (objects) or index (arrays). */
   at: string | number;
-  /** The parsed object or array this frame is (undefined where the value does not follow the text). */
-  holder: Record<string | number, unknown> | undefined;
+  /**
+   * The parsed object or array this frame is, found when first needed (`holderOf`); undefined where
+   * the value does not follow the text.
+   */
+  holder?: Record<string | number, unknown>;
+  resolved: boolean;
   /** Whether `holder` and the frames below it are already marked as holding a remembered number. */
   marked: boolean;
 }
 
-/** The container `holder[key]`, when it is one. */
-function containerAt(holder: Frame['holder'], key: string | number): Frame['holder'] {
-  const v = holder?.[key];
-  return v !== null && typeof v === 'object' ? (v as Frame['holder']) : undefined;
+/**
+ * The parsed container of frame `k`: from the nearest frame above it already found, down. Each frame
+ * is looked up once, so the scan stays linear whatever the nesting.
+ */
+function holderOf(frames: Frame[], k: number): Frame['holder'] {
+  let j = k;
+  while (j > 0 && !(frames[j] as Frame).resolved) j--;
+  for (let m = j + 1; m <= k; m++) {
+    const parent = frames[m - 1] as Frame;
+    const v = parent.holder?.[parent.at];
+    const frame = frames[m] as Frame;
+    frame.holder = v !== null && typeof v === 'object' ? (v as Frame['holder']) : undefined;
+    frame.resolved = true;
+  }
+  return (frames[k] as Frame).holder;
 }
 
 /**
  * Scans `text`, which `JSON.parse` turned into `value`; see the module comment. Linear in the text:
- * the parsed containers are followed along as the text opens them, so a number is remembered against
- * its holder at once (no path is kept per number, whatever the nesting).
+ * a number is remembered against its parsed holder, found by following the containers the text has
+ * open (no path is kept per number, whatever the nesting).
  */
 export function scanJsonText(text: string, value: unknown): JsonTextScan {
   const frames: Frame[] = [];
@@ -138,15 +153,15 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      const parent = frames[frames.length - 1];
-      const holder = parent
-        ? containerAt(parent.holder, parent.at)
-        : value !== null && typeof value === 'object'
-          ? (value as Frame['holder'])
-          : undefined;
-      frames.push(
-        c === 0x7b ? { names: new Set(), at: '', holder, marked: false } : { at: 0, holder, marked: false },
-      );
+      const frame: Frame =
+        c === 0x7b
+          ? { names: new Set(), at: '', resolved: false, marked: false }
+          : { at: 0, resolved: false, marked: false };
+      if (frames.length === 0) {
+        frame.holder = value !== null && typeof value === 'object' ? (value as Frame['holder']) : undefined;
+        frame.resolved = true;
+      }
+      frames.push(frame);
       i++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       frames.pop();
@@ -208,9 +223,11 @@ function isPropertyName(text: string, end: number): boolean {
 /** Remembers the number `text` just read at the top frame's place, and marks the holders above it. */
 function remember(frames: Frame[], text: string): void {
   const top = frames[frames.length - 1];
-  if (!top?.holder || top.holder[top.at] !== Number(text)) return;
-  const keys = WRITTEN.get(top.holder) ?? new Map<string | number, string>();
-  WRITTEN.set(top.holder, keys);
+  if (!top) return;
+  const holder = holderOf(frames, frames.length - 1);
+  if (!holder || holder[top.at] !== Number(text)) return;
+  const keys = WRITTEN.get(holder) ?? new Map<string | number, string>();
+  WRITTEN.set(holder, keys);
   keys.set(top.at, text);
   remembered++;
   // Each frame is marked once: the walk stops at the first one a number below it marked already.
