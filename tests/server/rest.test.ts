@@ -1149,7 +1149,7 @@ describe('Patient/$everything', () => {
         `/fhir/${patient}/$everything`,
         { _type: 'Medication' },
         400,
-        "_type: 'Medication' is not a type $everything answers here",
+        '_type names a type $everything does not answer here (allowed: Patient,',
         '_type',
       ],
       [`/fhir/${patient}/$everything`, { _since: 'yesterday' }, 400, '_since must be an instant', '_since'],

@@ -4,19 +4,21 @@
 // Organization, Questionnaire), in one searchset Bundle. Everything is read through the caller's
 // store, so each part obeys what a read or search of it would: scopes, a party's consent, turvakielto,
 // and an audit row per read and search.
-import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { sinceParam } from './history.ts';
-import { readResourceJson } from './interactions.ts';
+import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
 import { localTarget } from './references.ts';
 import type { FhirContext, FhirHandler } from './route-types.ts';
 
 /** At most this many resources in one answer; a larger record is asked for in parts (`_type`, `_since`). */
 export const MAX_EVERYTHING = 10_000;
 /** What the operation takes (R4 defines also start, end and _count; not supported here). */
-const EVERYTHING_PARAMETERS = ['_type', '_since', '_format', '_pretty'];
+const EVERYTHING_PARAMETERS = ['_type', '_since'];
+/** Taken by every interaction (the answer's format). */
+const FORMAT_PARAMETERS = ['_format', '_pretty'];
 /** Matches read per search. */
 const PAGE_SIZE = 1000;
 
@@ -43,27 +45,19 @@ function requestedTypes(value: string | string[] | undefined): Set<string> {
   const allowed = ['Patient', ...compartment, ...referenced];
   if (value === undefined) return new Set(allowed);
   const asked = [value].flat().flatMap((v) => v.split(','));
-  for (const type of asked) {
-    if (!allowed.includes(type))
-      throw new FhirError(
-        400,
-        issue(
-          'error',
-          'invalid',
-          `_type: '${type}' is not a type $everything answers here (allowed: ${allowed.join(', ')})`,
-          '_type',
-        ),
-      );
-  }
+  if (asked.some((type) => !allowed.includes(type)))
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        // The value is not quoted: a query's text may be anything a client typed.
+        `_type names a type $everything does not answer here (allowed: ${allowed.join(', ')})`,
+        '_type',
+      ),
+    );
   return new Set(asked);
 }
-
-/** A Bundle entry around stored JSON text. */
-const entry = (base: string, ref: string, json: string, mode: 'match' | 'include') =>
-  `{"fullUrl":${JSON.stringify(`${base}/${ref}`)},"resource":${json},"search":{"mode":"${mode}"}}`;
-
-const outcomeEntry = (oo: OperationOutcome) =>
-  `{"resource":${JSON.stringify(oo)},"search":{"mode":"outcome"}}`;
 
 /** What one $everything answer collects. */
 interface Collected {
@@ -83,9 +77,9 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
       issue('error', 'not-supported', `$everything is an operation on Patient here, not on ${type}`),
     );
   for (const name of Object.keys(req.query))
-    if (!EVERYTHING_PARAMETERS.includes(name))
+    if (!EVERYTHING_PARAMETERS.includes(name) && !FORMAT_PARAMETERS.includes(name))
       throw FhirError.badRequest(
-        `Unknown $everything parameter "${name}" (supported: ${EVERYTHING_PARAMETERS.slice(0, 2).join(', ')})`,
+        `Unknown $everything parameter "${name}" (supported: ${EVERYTHING_PARAMETERS.join(', ')})`,
         name,
       );
   const since = sinceParam(req.query);
@@ -109,25 +103,20 @@ function everythingBundle(base: string, id: string, got: Collected): string {
     link: [{ relation: 'self', url: `${base}/Patient/${id}/$everything` }],
   };
   const entries = [
-    ...[...got.matches].map(([ref, json]) => entry(base, ref, json, 'match')),
-    ...[...got.included].map(([ref, json]) => entry(base, ref, json, 'include')),
+    ...[...got.matches].map(([ref, json]) => searchEntryJson(`${base}/${ref}`, json, 'match')),
+    ...[...got.included].map(([ref, json]) => searchEntryJson(`${base}/${ref}`, json, 'include')),
   ];
   if (got.withheld.length)
     entries.push(
-      outcomeEntry({
-        resourceType: 'OperationOutcome',
-        issue: [
-          issue(
-            'information',
-            'suppressed',
-            `Not included: the caller may not search ${got.withheld.join(', ')}`,
-          ),
-        ],
-      }),
+      outcomeEntryJson([
+        issue(
+          'information',
+          'suppressed',
+          `Not included: the caller may not search ${got.withheld.join(', ')}`,
+        ),
+      ]),
     );
-  return entries.length
-    ? `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`
-    : JSON.stringify(head);
+  return bundleWithEntries(head, entries);
 }
 
 function assertNotTooCostly(count: number): void {

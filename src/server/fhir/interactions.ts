@@ -301,15 +301,16 @@ export async function searchTypeJson(
     link: links,
   };
   const shaped = shape.summary !== undefined || shape.elements !== undefined;
-  const entries = result.json.map(
-    (json, i) =>
-      `{"fullUrl":${JSON.stringify(`${ctx.base}/${type}/${result.ids[i]}`)},"resource":${shaped ? shapedJson(json, shape, ctx) : json},"search":{"mode":"match"}}`,
+  const entries = result.json.map((json, i) =>
+    searchEntryJson(
+      `${ctx.base}/${type}/${result.ids[i]}`,
+      shaped ? shapedJson(json, shape, ctx) : json,
+      'match',
+    ),
   );
   for (const inc of result.included ?? []) {
     const json = shaped ? shapedJson(inc.json, shape, ctx) : inc.json;
-    entries.push(
-      `{"fullUrl":${JSON.stringify(`${ctx.base}/${inc.type}/${inc.id}`)},"resource":${json},"search":{"mode":"include"}}`,
-    );
+    entries.push(searchEntryJson(`${ctx.base}/${inc.type}/${inc.id}`, json, 'include'));
   }
   if (result.ignored?.length) {
     const ignored = result.ignored.map((name) =>
@@ -320,15 +321,28 @@ export async function searchTypeJson(
         name,
       ),
     );
-    entries.push(
-      JSON.stringify({
-        // Every searchset entry is identified by its fullUrl; the outcome has no id of its own.
-        fullUrl: `urn:uuid:${randomUUID()}`,
-        resource: { resourceType: 'OperationOutcome', issue: ignored },
-        search: { mode: 'outcome' },
-      }),
-    );
+    entries.push(outcomeEntryJson(ignored));
   }
+  return bundleWithEntries(head, entries);
+}
+
+/** A searchset entry around a resource's JSON text (as stored: never parsed to be wrapped). */
+export function searchEntryJson(fullUrl: string, json: string, mode: 'match' | 'include'): string {
+  return `{"fullUrl":${JSON.stringify(fullUrl)},"resource":${json},"search":{"mode":"${mode}"}}`;
+}
+
+/** A searchset entry carrying an OperationOutcome of `issues`. */
+export function outcomeEntryJson(issues: OperationOutcomeIssue[]): string {
+  return JSON.stringify({
+    // Every searchset entry is identified by its fullUrl; the outcome has no id of its own.
+    fullUrl: `urn:uuid:${randomUUID()}`,
+    resource: { resourceType: 'OperationOutcome', issue: issues },
+    search: { mode: 'outcome' },
+  });
+}
+
+/** `head` as JSON text with `entries` (JSON texts) as its entry array. */
+export function bundleWithEntries(head: Bundle, entries: string[]): string {
   // An empty searchset has no entry element at all (FHIR JSON has no empty arrays).
   if (!entries.length) return JSON.stringify(head);
   return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
