@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FacadeStore } from '../../src/server/ports.ts';
 import { AuditWriter } from '../../src/server/security/audit.ts';
 import { GUARDED_MEMBERS, guardStore } from '../../src/server/security/guard-store.ts';
-import { ANONYMOUS, NOT_SERVED, type Principal, createSecurity } from '../../src/server/security/index.ts';
+import {
+  ANONYMOUS,
+  NOT_SERVED,
+  type Principal,
+  createSecurity,
+  parseScopes,
+} from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 
 const KELA: Principal = {
@@ -24,6 +30,7 @@ describe('guarded store table', () => {
   let as: (p: Principal) => FacadeStore;
   let guarded: FacadeStore;
   let patientId: string;
+  let observationId: string;
 
   beforeAll(async () => {
     store = await openStore({ dataDir: 'memory://' });
@@ -37,13 +44,14 @@ describe('guarded store table', () => {
     guarded = as(ANONYMOUS);
     const patient = await guarded.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Taulu' }] });
     patientId = patient.resource.id as string;
-    await guarded.create<Observation>({
+    const observation = await guarded.create<Observation>({
       resourceType: 'Observation',
       status: 'final',
       identifier: [BUSINESS],
       code: { text: 'work ability' },
       subject: { reference: `Patient/${patientId}` },
     });
+    observationId = observation.resource.id as string;
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -93,6 +101,39 @@ describe('guarded store table', () => {
       `sec-consent-1: Patient/${patientId} is not available to this client`,
     );
     expect(await guarded.referrers('Patient', patientId, ['Observation'])).toHaveLength(1);
+  });
+
+  it('reads a type only for a caller with read, update or delete permission on it, whichever route asks', async () => {
+    const client = (scope: string): FacadeStore =>
+      as({
+        clientId: `scoped-${scope}`,
+        scopes: parseScopes(scope),
+        unrestricted: false,
+        turvakielto: false,
+      });
+    // A route checks its own type; a handler that read another type directly is still refused here,
+    // before the store is asked (a missing id is refused alike: nothing tells whether it exists).
+    const patientsOnly = client('system/Patient.rs');
+    const refusal = 'sec-scope-1: reading Observation needs read permission on Observation';
+    await expect(patientsOnly.read('Observation', observationId)).rejects.toThrow(refusal);
+    await expect(patientsOnly.read('Observation', 'no-such-id')).rejects.toThrow(refusal);
+    await expect(patientsOnly.vread('Observation', observationId, '1')).rejects.toThrow(refusal);
+    await expect(patientsOnly.readJson('Observation', observationId)).rejects.toThrow(refusal);
+    await expect(patientsOnly.history('Observation', observationId)).rejects.toThrow(refusal);
+    await expect(patientsOnly.historyPage('Observation', { count: 10, offset: 0 })).rejects.toThrow(refusal);
+    expect((await patientsOnly.read('Patient', patientId)).id).toBe(patientId);
+    // An update or a delete reads its own target first (If-Match, a patch, $validate mode=delete).
+    for (const scope of ['system/Observation.r', 'system/Observation.u', 'system/Observation.d'])
+      expect((await client(scope).read('Observation', observationId)).id).toBe(observationId);
+    // Each refusal is in the audit log, as the refused read of what was asked for.
+    const rows = await store.query<{ events: string }>(
+      `SELECT events::text AS events FROM security_audit WHERE 'scoped-system/Patient.rs' = ANY(clients)`,
+    );
+    const events = rows.flatMap(
+      (r) => JSON.parse(r.events) as { client: string; outcome: string; detail: string | null }[],
+    );
+    const refused = events.filter((e) => e.client === 'scoped-system/Patient.rs' && e.outcome === '4');
+    expect(refused.map((e) => e.detail)).toEqual(Array(6).fill(refusal));
   });
 
   it('is refused for a store other than the one security was created with', async () => {

@@ -25,10 +25,32 @@ import {
   succeeded,
   withheld,
 } from './guard-context.ts';
-import { allows } from './scopes.ts';
+import { type Permission, allows } from './scopes.ts';
 
 type SearchParams = Record<string, string | string[] | undefined>;
 type SearchJsonResult = Awaited<ReturnType<StoreWrites['searchJson']>>;
+
+/**
+ * What lets a caller's request read a resource of a type through the guard: read permission, or an
+ * update or delete of that type, which reads its own target first (If-Match, a patch, `$validate`
+ * with mode=delete).
+ */
+const READS_TYPE: readonly Permission[] = ['r', 'u', 'd'];
+
+/**
+ * The guard's own check of the type a read names. The front has checked the route's type; this holds
+ * for whatever a handler reads, so one that reads another type directly is refused too. Checked
+ * before the store is asked: the refusal is the same whether the resource exists or not.
+ */
+async function admitRead(g: Guard, interaction: string, type: string, entity: string): Promise<void> {
+  const { p } = g;
+  if (p.unrestricted || READS_TYPE.some((perm) => allows(p.scopes, type, perm))) return;
+  const refusal = new FhirError(
+    403,
+    issue('error', 'forbidden', `sec-scope-1: reading ${type} needs read permission on ${type}`),
+  );
+  await auditRefusal(g, interaction, entity, [], refusal);
+}
 
 /** read and vread: the resource as the caller may see it. */
 export async function readOne<T extends Resource>(
@@ -39,6 +61,7 @@ export async function readOne<T extends Resource>(
   load: () => Promise<T>,
 ): Promise<T> {
   const entity = `${type}/${id}`;
+  await admitRead(g, interaction, type, entity);
   const raw = await hideMissing(g, type, id, load).catch((e) => auditRefusal(g, interaction, entity, [], e));
   const { resource, consentId } = await checked(g, raw).catch((e) =>
     auditRefusal(g, interaction, entity, patientOf(raw), e),
@@ -91,6 +114,7 @@ async function redactedHistory<E extends HistoryEntry>(g: Guard, entries: E[]): 
 export async function readJson(g: Guard, type: string, id: string): Promise<StoredJson> {
   const { p } = g;
   const entity = `${type}/${id}`;
+  await admitRead(g, 'read', type, entity);
   const stored = await hideMissing(g, type, id, () => g.base.readJson(type, id)).catch((e) =>
     auditRefusal(g, 'read', entity, [], e),
   );
@@ -370,6 +394,7 @@ export async function refuseHiddenTargets(
 export async function history(g: Guard, type: string, id: string): Promise<HistoryEntry[]> {
   const { p } = g;
   const entity = `${type}/${id}`;
+  await admitRead(g, 'history-instance', type, entity);
   const versions = await hideMissing(g, type, id, () => g.base.history(type, id)).catch((e) =>
     auditRefusal(g, 'history-instance', entity, [], e),
   );
@@ -396,6 +421,7 @@ export async function historyPage(
 ): ReturnType<StoreWrites['historyPage']> {
   const { p } = g;
   const [type] = args;
+  if (type) await admitRead(g, 'history-type', type, type);
   if (p.party) {
     await auditRefusal(
       g,
