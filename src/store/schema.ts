@@ -99,4 +99,19 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
          WHERE param IN ('name', 'family', 'given')`,
     ],
   ],
+  [
+    'store-004-number-search',
+    [
+      // Number search values (e.g. value-integer), exact; a search value's precision makes its range.
+      // Filled for stored resources by the rebuild the changed index marker starts (reindex.ts).
+      `CREATE TABLE search_number (
+         resource_type text NOT NULL,
+         id text NOT NULL,
+         param text NOT NULL,
+         value numeric NOT NULL
+       )`,
+      `CREATE INDEX search_number_lookup ON search_number (resource_type, param, value, id)`,
+      `CREATE INDEX search_number_owner ON search_number (resource_type, id)`,
+    ],
+  ],
 ];

@@ -10,12 +10,14 @@ import {
   searchableText,
   splitReference,
 } from './indexing.ts';
+import { numberCondition, parseNumberSearch } from './numbers.ts';
+import { type Prefix, badSearch, splitPrefix } from './search-values.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
+
+export { badSearch };
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
-const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
-type Prefix = (typeof PREFIXES)[number];
 /** Accepted and ignored: presentation parameters the facade may pass through. */
 const PASSTHROUGH = new Set(['_format', '_pretty']);
 
@@ -52,14 +54,6 @@ export interface Include {
   target?: string;
   /** The types `source.param` may reference (a _revinclude looks for references to these). */
   targets: readonly string[];
-}
-
-/**
- * A 400 naming the parameter (its `expression`). The diagnostics never quote the caller's value: a
- * search value may carry a HETU, and error texts end up in logs.
- */
-export function badSearch(param: string, diagnostics: string): FhirError {
-  return new FhirError(400, issue('error', 'invalid', diagnostics, param));
 }
 
 /** What a search asks for, parsed and checked, before any SQL: paging, shaping and the match terms. */
@@ -385,8 +379,8 @@ function exactToken(
   modifier: string | undefined,
   value: string,
 ): { system: string; value: string } | undefined {
-  if (def.kind === 'date' || def.kind === 'string' || indexOfUnescaped(value, ',') >= 0 || value === '')
-    return undefined;
+  if (def.kind === 'date' || def.kind === 'string' || def.kind === 'number') return undefined;
+  if (indexOfUnescaped(value, ',') >= 0 || value === '') return undefined;
   if (def.kind === 'reference') {
     if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return undefined;
     const defaultType = modifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
@@ -427,6 +421,13 @@ function paramClause(
     });
     return `EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = ${alias}.resource_type AND d.id = ${alias}.id AND d.param = ${p} AND (${ors.join(' OR ')}))`;
   }
+  if (def.kind === 'number') {
+    noModifier(key, modifier);
+    const ors = splitValues(key, value).map((one) =>
+      numberCondition('n.value', parseNumberSearch(key, one), bind),
+    );
+    return `EXISTS (SELECT 1 FROM search_number n WHERE n.resource_type = ${alias}.resource_type AND n.id = ${alias}.id AND n.param = ${p} AND (${ors.join(' OR ')}))`;
+  }
   if (def.kind === 'string') {
     const ors = splitValues(key, value).map((one) =>
       stringCondition(key, modifier, unescapeValue(one), bind),
@@ -464,6 +465,15 @@ function tokenAlternatives(key: string, value: string): TokenAlternative[] {
   });
 }
 
+/** Which table holds a kind of parameter's rows. */
+const TABLE_OF_KIND: Record<ParamDef['kind'], string> = {
+  token: 'search_token',
+  reference: 'search_token',
+  string: 'search_token',
+  date: 'search_date',
+  number: 'search_number',
+};
+
 /** `:missing=true` (the resource has no value the parameter indexes) or `:missing=false` (it has one). */
 function missingClause(
   def: ParamDef,
@@ -474,7 +484,7 @@ function missingClause(
 ): string {
   if (value !== 'true' && value !== 'false')
     throw badSearch(key, `Invalid value for '${key}': :missing takes true or false`);
-  const table = def.kind === 'date' ? 'search_date' : 'search_token';
+  const table = TABLE_OF_KIND[def.kind];
   const present = `EXISTS (SELECT 1 FROM ${table} x WHERE x.resource_type = ${alias}.resource_type AND x.id = ${alias}.id AND x.param = ${bind(def.code)})`;
   return value === 'true' ? `NOT ${present}` : present;
 }
@@ -637,16 +647,7 @@ function pointCondition(col: string, prefix: Prefix, sl: () => string, sh: () =>
 
 /** A date search value: its prefix and range (widened by 10 % of its distance from now for `ap`). */
 function parseDateSearchRange(key: string, value: string): { prefix: Prefix; low: Date; high: Date } {
-  let prefix: Prefix = 'eq';
-  let text = value;
-  if (/^[a-zA-Z]{2}/.test(value)) {
-    const p = value.slice(0, 2);
-    if (!(PREFIXES as readonly string[]).includes(p)) {
-      throw badSearch(key, `Invalid value for '${key}': unknown prefix (allowed: ${PREFIXES.join(', ')})`);
-    }
-    prefix = p as Prefix;
-    text = value.slice(2);
-  }
+  const { prefix, text } = splitPrefix(key, value);
   const range = parseDateRange(text);
   if (!range) {
     throw badSearch(key, `Invalid value for '${key}': not a valid FHIR date/dateTime`);

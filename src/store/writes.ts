@@ -51,18 +51,22 @@ function withoutServerMeta(r: Resource): Resource {
 
 /**
  * The search index rows of `resources`, one array per column (unnest turns them back into rows):
- * tokens (type, id, param, system, value), then dates (type, id, param, low, high).
+ * tokens (type, id, param, system, value), dates (type, id, param, low, high), then numbers (type,
+ * id, param, value).
  */
 export function indexColumns(resources: Resource[]): string[][] {
   const tokens: string[][] = [];
   const dates: string[][] = [];
+  const numbers: string[][] = [];
   for (const r of resources) {
     const index = extractIndex(r);
     for (const t of index.tokens) tokens.push([r.resourceType, r.id as string, t.param, t.system, t.value]);
     for (const d of index.dates) dates.push([r.resourceType, r.id as string, d.param, d.low, d.high]);
+    for (const n of index.numbers) numbers.push([r.resourceType, r.id as string, n.param, n.value]);
   }
-  const column = (rows: string[][], i: number) => rows.map((row) => row[i] as string);
-  return [...[0, 1, 2, 3, 4].map((i) => column(tokens, i)), ...[0, 1, 2, 3, 4].map((i) => column(dates, i))];
+  const columns = (rows: string[][], width: number) =>
+    Array.from({ length: width }, (_, i) => rows.map((row) => row[i] as string));
+  return [...columns(tokens, 5), ...columns(dates, 5), ...columns(numbers, 4)];
 }
 
 /**
@@ -92,6 +96,11 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
                        FROM unnest($10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[])
                             AS u(resource_type, id, param, low, high)
                        JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
+     , new_numbers AS (INSERT INTO search_number (resource_type, id, param, value)
+                       SELECT cur.resource_type, cur.id, u.param, u.value
+                         FROM unnest($15::text[], $16::text[], $17::text[], $18::numeric[])
+                              AS u(resource_type, id, param, value)
+                         JOIN cur ON cur.resource_type = u.resource_type AND cur.id = u.id)
      SELECT resource_type, id FROM cur`,
     [
       resources.map((r) => r.resourceType),
@@ -111,7 +120,9 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
 export async function writeVersion(q: Queryable, resource: Resource, action: WriteAction): Promise<void> {
   const meta = resource.meta as { versionId: string; lastUpdated: string };
   const deleted = action === 'delete';
-  const { tokens, dates } = deleted ? { tokens: [], dates: [] } : extractIndex(resource);
+  const { tokens, dates, numbers } = deleted
+    ? { tokens: [], dates: [], numbers: [] }
+    : extractIndex(resource);
   // All parts see one snapshot: the DELETEs remove only the previous version's index rows.
   await q.query(
     `WITH cur AS (UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
@@ -120,10 +131,13 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
                 SELECT resource_type, id, $3, $4, $7, $6::jsonb FROM cur)
      , old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
      , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
+     , old_numbers AS (DELETE FROM search_number WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
      , new_tokens AS (INSERT INTO search_token (resource_type, id, last_updated, param, system, value)
                       SELECT cur.resource_type, cur.id, $4, u.* FROM cur, unnest($8::text[], $9::text[], $10::text[]) u)
      , new_dates AS (INSERT INTO search_date (resource_type, id, param, low, high)
                      SELECT cur.resource_type, cur.id, u.* FROM cur, unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) u)
+     , new_numbers AS (INSERT INTO search_number (resource_type, id, param, value)
+                       SELECT cur.resource_type, cur.id, u.* FROM cur, unnest($14::text[], $15::numeric[]) u)
      SELECT count(*)::int AS n FROM cur`,
     [
       resource.resourceType,
@@ -139,6 +153,8 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
       dates.map((d) => d.param),
       dates.map((d) => d.low),
       dates.map((d) => d.high),
+      numbers.map((n) => n.param),
+      numbers.map((n) => n.value),
     ],
   );
 }

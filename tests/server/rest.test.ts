@@ -162,6 +162,50 @@ describe('search results', () => {
     expect(params('CareTeam')).toContain('participant');
   });
 
+  it("value-integer, the project's own number parameter: declared with its definition, searched with prefixes", async () => {
+    const p = await post('/fhir/Patient', patient());
+    const scores: Record<string, string> = {};
+    for (const valueInteger of [3, 7, 9]) {
+      const obs = await post('/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Työkykypistemäärä' },
+        subject: { reference: `Patient/${p.body.id}` },
+        valueInteger,
+      });
+      expect(obs.status).toBe(201);
+      scores[valueInteger] = obs.body.id;
+    }
+    const found = async (value: string) => {
+      const res = await request(app)
+        .get('/fhir/Observation')
+        .query({ subject: `Patient/${p.body.id}`, 'value-integer': value });
+      expect(res.status).toBe(200);
+      return ((res.body as Bundle).entry ?? []).map((e) => e.resource?.id).sort();
+    };
+    expect(await found('le7')).toEqual([scores[3], scores[7]].sort());
+    expect(await found('gt7')).toEqual([scores[9]]);
+    expect(await found('9.0')).toEqual([scores[9]]);
+    const bad = await request(app).get('/fhir/Observation').query({ 'value-integer': '1.5.0' });
+    expect(bad.status).toBe(400);
+    expect(firstIssue(bad.body)).toMatchObject({
+      code: 'invalid',
+      diagnostics: "Invalid value for 'value-integer': not a number",
+      expression: ['value-integer'],
+    });
+    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const declared = cs.rest?.[0]?.resource
+      ?.find((r) => r.type === 'Observation')
+      ?.searchParam?.find((s) => s.name === 'value-integer');
+    expect(declared).toMatchObject({
+      type: 'number',
+      definition: 'https://tyokyky-fhir.org/fhir/SearchParameter/observation-value-integer',
+    });
+    expect(
+      cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient')?.searchParam?.map((s) => s.name),
+    ).not.toContain('value-integer');
+  });
+
   it('an empty searchset has no entry element', async () => {
     const res = await request(app)
       .get('/fhir/Practitioner')

@@ -92,7 +92,7 @@ describe('search index extraction', () => {
         if (fast.length) nonEmpty++;
       }
     }
-    expect(INDEXED_PARAMS.length).toBe(26);
+    expect(INDEXED_PARAMS.length).toBe(27);
     // What turvakielto redaction hides is never searchable (docs/security.md).
     for (const hidden of ['address', 'address-city', 'address-postalcode', 'telecom', 'phone', 'email'])
       expect(INDEXED_PARAMS).not.toContain(hidden);

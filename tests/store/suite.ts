@@ -630,6 +630,72 @@ export function storeSuite(getStore: () => Store): void {
       );
     });
 
+    it('number parameters (value-integer): a value is as precise as written, comparisons are exact, rows follow writes', async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const score = async (valueInteger?: number) =>
+        (
+          await store.create(
+            observation({ subject, ...(valueInteger === undefined ? {} : { valueInteger }) }),
+          )
+        ).resource.id as string;
+      const [s0, s4, s7, s8, s10, none] = [
+        await score(0),
+        await score(4),
+        await score(7),
+        await score(8),
+        await score(10),
+        await score(),
+      ];
+      const found = async (value: string, key = 'value-integer') =>
+        ids((await store.search('Observation', { subject: subject.reference, [key]: value })).resources);
+      // `7` is [6.5, 7.5), `7.0` is [6.95, 7.05), `1e1` is [5, 15) (R4 search.html, number).
+      expect(await found('7')).toEqual([s7]);
+      expect(await found('eq7.0')).toEqual([s7]);
+      expect(await found('6.6')).toEqual([]);
+      expect(await found('1e1')).toEqual([s7, s8, s10].sort());
+      expect(await found('ne7')).toEqual([s0, s4, s8, s10].sort());
+      // The Work Ability Score's rule: 7 or lower calls for a closer look.
+      expect(await found('le7')).toEqual([s0, s4, s7].sort());
+      expect(await found('lt7')).toEqual([s0, s4].sort());
+      expect(await found('ge7.5')).toEqual([s8, s10].sort());
+      expect(await found('gt7')).toEqual([s8, s10].sort());
+      expect(await found('sa8')).toEqual([s10]);
+      expect(await found('eb4')).toEqual([s0]);
+      expect(await found('ap10')).toEqual([s10]);
+      expect(await found('ap0')).toEqual([s0]);
+      expect(await found('-1,4,ge10')).toEqual([s4, s10].sort());
+      expect(await found('true', 'value-integer:missing')).toEqual([none]);
+      // An update replaces the value's row; a deleted resource has none.
+      const before = await store.read<Observation>('Observation', s8);
+      await store.update({ ...before, valueInteger: 3 }, { ifMatch: '1' });
+      await store.delete('Observation', s10);
+      expect(await found('gt7')).toEqual([]);
+      expect(await found('le3')).toEqual([s0, s8].sort());
+      const rows = await store.query<{ value: string }>(
+        `SELECT value::text AS value FROM search_number WHERE resource_type = 'Observation' AND id = ANY($1::text[]) ORDER BY value`,
+        [[s8, s10]],
+      );
+      expect(rows.map((r) => r.value)).toEqual(['3']);
+      for (const [value, diagnostics] of [
+        ['7a', "Invalid value for 'value-integer': not a number"],
+        ['07', "Invalid value for 'value-integer': not a number"],
+        ['1e999', "Invalid value for 'value-integer': exponent out of range"],
+        [
+          'xx7',
+          "Invalid value for 'value-integer': unknown prefix (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)",
+        ],
+      ])
+        await refusedSearch(store, 'Observation', 'value-integer', value, diagnostics);
+      await refusedSearch(
+        store,
+        'Observation',
+        'value-integer:not',
+        '7',
+        "Unsupported modifier ':not' on search parameter 'value-integer'",
+      );
+    });
+
     it('indexes token texts of any length: exact matches stay exact, nothing fails on write', async () => {
       const store = getStore();
       // Random, so that no compression makes them fit a btree entry; two share their first 200 characters.
@@ -1051,6 +1117,7 @@ export function storeSuite(getStore: () => Store): void {
       const store = getStore();
       const g = (await store.create(goal())).resource.id as string;
       const p = (await store.create(plan(g))).resource.id as string;
+      const scored = (await store.create(observation({ valueInteger: 6 }))).resource.id as string;
       const rowsOf = async (q: Pick<Store, 'query'>) => [
         ...(await q.query(
           `SELECT param, system, value, last_updated FROM search_token WHERE resource_type = 'CarePlan' AND id = $1
@@ -1061,6 +1128,10 @@ export function storeSuite(getStore: () => Store): void {
           `SELECT param, low, high FROM search_date WHERE resource_type = 'CarePlan' AND id = $1 ORDER BY param, low`,
           [p],
         )),
+        ...(await q.query(
+          `SELECT param, value::text AS value FROM search_number WHERE resource_type = 'Observation' AND id = $1`,
+          [scored],
+        )),
       ];
       const written = await rowsOf(store);
       expect(written.map((r) => `${r.param} ${r.system} ${r.value}`)).toEqual([
@@ -1070,12 +1141,14 @@ export function storeSuite(getStore: () => Store): void {
         `goal Goal ${g}`,
         'intent  plan',
         'status  active',
+        'value-integer undefined 6',
       ]);
       // Rolled back: the rebuild rewrites the index of every resource in the database.
       await expect(
         store.transaction(async (tx) => {
           await tx.query('DELETE FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
           await tx.query(`DELETE FROM search_token WHERE resource_type = 'CarePlan' AND id = $1`, [p]);
+          await tx.query('DELETE FROM search_number WHERE id = $1', [scored]);
           expect(await rowsOf(tx)).toEqual([]);
           const told: Array<[number, boolean]> = [];
           const indexed = await reindexIfChanged(tx, (n, done) => told.push([n, done]));
