@@ -1179,14 +1179,74 @@ describe('Patient/$everything', () => {
     expect(modes(both.body)).toEqual([`${doer.body.id} include`]);
   });
 
+  it('pages with _count and _offset: every match once across the pages, each page with what its matches refer to', async () => {
+    const { patient, observation } = await referenced();
+    const doer = await post('/fhir/Practitioner', practitioner());
+    const performed = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'y' },
+      subject: { reference: patient },
+      performer: [{ reference: `Practitioner/${doer.body.id}` }],
+    });
+    expect(performed.status).toBe(201);
+    const matches = (bundle: Bundle) =>
+      (bundle.entry ?? [])
+        .filter((e) => e.search?.mode === 'match')
+        .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+    const included = (bundle: Bundle) =>
+      (bundle.entry ?? [])
+        .filter((e) => e.search?.mode === 'include')
+        .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+    const link = (bundle: Bundle, relation: string) => bundle.link?.find((l) => l.relation === relation)?.url;
+    const whole = (await request(app).get(`/fhir/${patient}/$everything`)).body as Bundle;
+    expect(link(whole, 'next')).toBeUndefined();
+    const pages: Bundle[] = [];
+    let url: string | undefined = `/fhir/${patient}/$everything?_count=2`;
+    while (url) {
+      const res = await request(app).get(url.replace(/^https?:\/\/[^/]+/, ''));
+      expect(res.status).toBe(200);
+      pages.push(res.body as Bundle);
+      url = link(res.body as Bundle, 'next');
+    }
+    expect(pages.map((p) => p.total)).toEqual([3, 3]);
+    expect(pages.map((p) => matches(p).length)).toEqual([2, 1]);
+    expect(pages.flatMap(matches).sort()).toEqual(matches(whole).sort());
+    expect(pages.flatMap(matches).sort()).toEqual(
+      [patient, observation, `Observation/${performed.body.id}`].sort(),
+    );
+    // The Practitioner comes with the page that holds the Observation naming it, and only there.
+    const withDoer = pages.filter((p) => included(p).includes(`Practitioner/${doer.body.id}`));
+    expect(withDoer).toHaveLength(1);
+    expect(matches(withDoer[0] as Bundle)).toContain(`Observation/${performed.body.id}`);
+    expect(link(pages[0] as Bundle, 'self')).toMatch(/\$everything\?_count=2$/);
+    expect(link(pages[1] as Bundle, 'self')).toMatch(/\$everything\?_count=2&_offset=2$/);
+    expect(link(pages[1] as Bundle, 'previous')).toMatch(/\$everything\?_count=2&_offset=0$/);
+    // _type travels in the links; _count=0 is the total alone.
+    const typed = (
+      await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation', _count: '1' })
+    ).body as Bundle;
+    expect(link(typed, 'next')).toMatch(/\$everything\?_type=Observation&_count=1&_offset=1$/);
+    const counted = (await request(app).get(`/fhir/${patient}/$everything`).query({ _count: '0' }))
+      .body as Bundle;
+    expect([counted.total, counted.entry]).toEqual([3, undefined]);
+  });
+
   it('refuses what it does not take, naming it: a parameter, a type it does not answer, another resource type', async () => {
     const { patient } = await referenced();
     const cases: Array<[string, Record<string, string>, number, string, string | undefined]> = [
       [
         `/fhir/${patient}/$everything`,
-        { _count: '5' },
+        { start: '2026-01-01' },
         400,
-        'Unknown $everything parameter "_count" (supported: _type, _since)',
+        'Unknown $everything parameter "start" (supported: _type, _since, _count, _offset)',
+        'start',
+      ],
+      [
+        `/fhir/${patient}/$everything`,
+        { _count: 'many' },
+        400,
+        '_count must be a non-negative integer, got "many"',
         '_count',
       ],
       [

@@ -3,20 +3,21 @@
 // those refer to outside the compartment (who did what, where: Practitioner, PractitionerRole,
 // Organization, Questionnaire), in one searchset Bundle. Everything is read through the caller's
 // store, so each part obeys what a read or search of it would: scopes, a party's consent, turvakielto,
-// and an audit row per read and search.
-import type { Bundle } from '@medplum/fhirtypes';
+// and an audit row per read and search. `_count` and `_offset` page the matches (the record is
+// gathered again for each page, in the same order); each page includes what its own matches refer to.
+import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
-import { sinceParam } from './history.ts';
+import { countParam, sinceParam } from './history.ts';
 import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
 import { localTarget } from './references.ts';
 import type { FhirContext, FhirHandler } from './route-types.ts';
 
 /** At most this many resources in one answer; a larger record is asked for in parts (`_type`, `_since`). */
 export const MAX_EVERYTHING = 10_000;
-/** What the operation takes (R4 defines also start, end and _count; not supported here). */
-const EVERYTHING_PARAMETERS = ['_type', '_since'];
+/** What the operation takes (R4 defines also start and end; not supported here). */
+const EVERYTHING_PARAMETERS = ['_type', '_since', '_count', '_offset'];
 /** Taken by every interaction (the answer's format). */
 const FORMAT_PARAMETERS = ['_format', '_pretty'];
 /** Matches read per search. */
@@ -59,10 +60,26 @@ function requestedTypes(value: string | string[] | undefined): Set<string> {
   return new Set(asked);
 }
 
+/** Which matches one answer shows: from `offset`, `count` of them (all when no `_count` is given). */
+interface Paging {
+  count?: number;
+  offset: number;
+}
+
+function pagingOf(query: Record<string, string | string[]>): Paging {
+  const offset = countParam(query, '_offset', 0, MAX_EVERYTHING);
+  if (query._count === undefined) return { offset };
+  return { count: countParam(query, '_count', PAGE_SIZE, PAGE_SIZE), offset };
+}
+
 /** What one $everything answer collects. */
 interface Collected {
-  /** Matches: the Patient and its compartment, as `Type/id` → stored JSON. */
+  /** Matches: the Patient and its compartment, as `Type/id` → stored JSON (this page's, once paged). */
   matches: Map<string, string>;
+  /** How many matches the whole record has. */
+  total: number;
+  /** This is the record's first page (or all of it). */
+  first: boolean;
   /** Referenced resources outside the compartment. */
   included: Map<string, string>;
   /** Compartment types the caller may not search. */
@@ -84,29 +101,64 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
       );
   const since = sinceParam(req.query);
   const types = requestedTypes(req.query._type);
+  const paging = pagingOf(req.query);
   // The Patient first: a caller who may not see it gets its refusal, and nothing else is read.
   const patient = await readResourceJson(ctx.store, 'Patient', id);
-  const got: Collected = { matches: new Map(), included: new Map(), withheld: [] };
+  const all = new Map<string, string>();
+  const withheld: string[] = [];
   if (types.has('Patient') && (!since || Date.parse(patient.lastUpdated) >= Date.parse(since)))
-    got.matches.set(`Patient/${id}`, patient.json);
+    all.set(`Patient/${id}`, patient.json);
   for (const t of everythingTypes().compartment)
-    if (types.has(t) && !(await searchCompartment(ctx, t, id, since, got.matches))) got.withheld.push(t);
+    if (types.has(t) && !(await searchCompartment(ctx, t, id, since, all))) withheld.push(t);
+  const end = paging.count === undefined ? undefined : paging.offset + paging.count;
+  const got: Collected = {
+    matches: new Map([...all].slice(paging.offset, end)),
+    total: all.size,
+    first: paging.offset === 0,
+    included: new Map(),
+    withheld,
+  };
   await includeReferenced(ctx, types, got);
-  return { status: 200, json: everythingBundle(ctx.base, id, got) };
+  const links = pageLinks(`${ctx.base}/Patient/${id}/$everything`, req.query, paging, got.total);
+  return { status: 200, json: everythingBundle(ctx.base, links, got) };
 };
 
-function everythingBundle(base: string, id: string, got: Collected): string {
-  const head: Bundle = {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    total: got.matches.size,
-    link: [{ relation: 'self', url: `${base}/Patient/${id}/$everything` }],
+/**
+ * self, and next / previous while paging: the request's own operation parameters in a fixed order
+ * (nothing else of its query), with `_offset` moved by a page.
+ */
+function pageLinks(
+  url: string,
+  query: Record<string, string | string[]>,
+  paging: Paging,
+  total: number,
+): BundleLink[] {
+  const at = (offset: number | undefined) => {
+    const q = new URLSearchParams();
+    for (const name of ['_type', '_since', '_count'])
+      if (query[name] !== undefined) q.set(name, [query[name]].flat().join(','));
+    if (offset !== undefined) q.set('_offset', String(offset));
+    const text = q.toString();
+    return text ? `${url}?${text}` : url;
   };
+  const links: BundleLink[] = [
+    { relation: 'self', url: at(query._offset === undefined ? undefined : paging.offset) },
+  ];
+  const { count, offset } = paging;
+  if (count === undefined || count === 0) return links;
+  if (offset + count < total) links.push({ relation: 'next', url: at(offset + count) });
+  if (offset > 0) links.push({ relation: 'previous', url: at(Math.max(0, offset - count)) });
+  return links;
+}
+
+function everythingBundle(base: string, link: BundleLink[], got: Collected): string {
+  const head: Bundle = { resourceType: 'Bundle', type: 'searchset', total: got.total, link };
   const entries = [
     ...[...got.matches].map(([ref, json]) => searchEntryJson(`${base}/${ref}`, json, 'match')),
     ...[...got.included].map(([ref, json]) => searchEntryJson(`${base}/${ref}`, json, 'include')),
   ];
-  if (got.withheld.length)
+  // Said once, on the first page (not on a count-only answer, which has no entries).
+  if (got.withheld.length && got.first && entries.length)
     entries.push(
       outcomeEntryJson([
         issue(

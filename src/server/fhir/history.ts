@@ -14,6 +14,16 @@ function one(query: Record<string, string | string[]>, name: string): string | u
   return v;
 }
 
+/** A non-negative integer parameter given at most once (`_count`, `_offset`), capped at `max`. */
+export function countParam(
+  query: Record<string, string | string[]>,
+  name: string,
+  fallback: number,
+  max: number,
+): number {
+  return count(one(query, name), name, fallback, max);
+}
+
 function count(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (!/^\d{1,9}$/.test(value))
@@ -46,8 +56,8 @@ export function historyQuery(query: Record<string, string | string[]>): HistoryP
   const since = sinceParam(query);
   return {
     ...(since ? { since } : {}),
-    count: count(one(query, '_count'), '_count', DEFAULT_COUNT, MAX_COUNT),
-    offset: count(one(query, '_offset'), '_offset', 0, Number.MAX_SAFE_INTEGER),
+    count: countParam(query, '_count', DEFAULT_COUNT, MAX_COUNT),
+    offset: countParam(query, '_offset', 0, Number.MAX_SAFE_INTEGER),
   };
 }
 
