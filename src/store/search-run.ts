@@ -2,7 +2,7 @@
 // _revinclude bring in.
 import { FhirError } from '../shared/outcome.ts';
 import { TYPE_RE } from './checks.ts';
-import { type Include, compileSearch, encodeCursor } from './search.ts';
+import { type Include, SORT_VALUES, compileSearch, encodeCursor } from './search.ts';
 import type { Queryable, SearchJsonResult, SearchOptions, SearchParams } from './types.ts';
 
 /** `search` with each match as its stored JSON text, for callers that only pass it on. */
@@ -25,11 +25,13 @@ export async function runSearch(
     where += ` AND (${k}.last_updated, ${k}.id) ${s.desc ? '<' : '>'} (${bind(s.cursor.lastUpdated)}::timestamptz, ${bind(s.cursor.id)})`;
   }
   const dir = s.desc ? 'DESC' : 'ASC';
-  // A sort by a date parameter pages by offset; the default sort by its (lastUpdated, id) key.
+  // A sort by a date or number parameter pages by offset; the default sort by its (lastUpdated, id) key.
   const offset = s.offset + (s.cursor && 'offset' in s.cursor ? s.cursor.offset : 0);
-  const order = s.sort
-    ? `(SELECT ${s.desc ? 'max' : 'min'}(d.low) FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`
-    : `${k}.last_updated ${dir}, ${k}.id ${dir}`;
+  let order = `${k}.last_updated ${dir}, ${k}.id ${dir}`;
+  if (s.sort) {
+    const { table, column } = SORT_VALUES[s.sort.kind as keyof typeof SORT_VALUES];
+    order = `(SELECT ${s.desc ? 'max' : 'min'}(v.${column}) FROM ${table} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`;
+  }
   // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
   const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
     ORDER BY ${order} LIMIT ${bind(s.count + 1)} OFFSET ${bind(offset)}`;

@@ -16,6 +16,15 @@ import type { SearchOptions, SearchParams } from './types.ts';
 
 export { badSearch };
 
+/** The kinds of parameter `_sort` takes besides `_lastUpdated`: their rows hold ordered values. */
+const SORTABLE: ReadonlySet<ParamDef['kind']> = new Set(['date', 'number']);
+
+/** Where a sortable parameter's values are: table and ordered column. */
+export const SORT_VALUES: Readonly<Record<'date' | 'number', { table: string; column: string }>> = {
+  date: { table: 'search_date', column: 'low' },
+  number: { table: 'search_number', column: 'value' },
+};
+
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 /** Accepted and ignored: presentation parameters the facade may pass through. */
@@ -23,7 +32,7 @@ const PASSTHROUGH = new Set(['_format', '_pretty']);
 
 /**
  * Where a next page starts: after a (lastUpdated, id) key (the default sort: stable while others
- * insert), or — for a sort by a date parameter — at an offset of that sort.
+ * insert), or — for a sort by a date or number parameter — at an offset of that sort.
  */
 export type Cursor =
   | { lastUpdated: string; id: string; desc: boolean }
@@ -63,7 +72,10 @@ export interface SearchRequest {
   count: number;
   offset: number;
   cursor?: Cursor;
-  /** `_sort` by a date parameter (its earliest value ascending, its latest descending); else _lastUpdated. */
+  /**
+   * `_sort` by a date or number parameter (its earliest or smallest value ascending, its latest or
+   * largest descending); else _lastUpdated.
+   */
   sort?: ParamDef;
   total: boolean;
   ignored: string[];
@@ -179,20 +191,22 @@ function parseResultParam(
       req.total = v === 'accurate';
       return true;
     case '_sort': {
-      const byDate = paramsFor(req.type).get(v.replace(/^-/, ''));
-      if (v !== '_lastUpdated' && v !== '-_lastUpdated' && byDate?.kind !== 'date') {
+      const by = paramsFor(req.type).get(v.replace(/^-/, ''));
+      if (v !== '_lastUpdated' && v !== '-_lastUpdated' && !(by && SORTABLE.has(by.kind))) {
         if (lenient) {
           req.ignored.push(key);
           return true;
         }
-        const dates = [...paramsFor(req.type).values()].filter((d) => d.kind === 'date').map((d) => d.code);
+        const sortable = [...paramsFor(req.type).values()]
+          .filter((d) => SORTABLE.has(d.kind))
+          .map((d) => d.code);
         throw badSearch(
           key,
-          `Unsupported _sort (allowed: _lastUpdated${dates.map((d) => `, ${d}`).join('')}, each with - for descending)`,
+          `Unsupported _sort (allowed: _lastUpdated${sortable.map((d) => `, ${d}`).join('')}, each with - for descending)`,
         );
       }
       req.desc = v.startsWith('-');
-      if (byDate?.kind === 'date') req.sort = byDate;
+      if (by && SORTABLE.has(by.kind)) req.sort = by;
       return true;
     }
     default:

@@ -666,6 +666,13 @@ export function storeSuite(getStore: () => Store): void {
       expect(await found('ap0')).toEqual([s0]);
       expect(await found('-1,4,ge10')).toEqual([s4, s10].sort());
       expect(await found('true', 'value-integer:missing')).toEqual([none]);
+      // Sorted by the value: smallest (or largest) first, resources without one last.
+      const sorted = async (sort: string) =>
+        (await store.search('Observation', { subject: subject.reference, _sort: sort })).resources.map(
+          (r) => r.id,
+        );
+      expect(await sorted('value-integer')).toEqual([s0, s4, s7, s8, s10, none]);
+      expect(await sorted('-value-integer')).toEqual([s10, s8, s7, s4, s0, none]);
       // An update replaces the value's row; a deleted resource has none.
       const before = await store.read<Observation>('Observation', s8);
       await store.update({ ...before, valueInteger: 3 }, { ifMatch: '1' });
@@ -986,7 +993,7 @@ export function storeSuite(getStore: () => Store): void {
       [
         { _sort: 'status' },
         '_sort',
-        'Unsupported _sort (allowed: _lastUpdated, date, each with - for descending)',
+        'Unsupported _sort (allowed: _lastUpdated, date, value-integer, each with - for descending)',
       ],
       [{ _total: 'all' }, '_total', `Invalid value for '_total' (allowed: none, estimate, accurate)`],
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
