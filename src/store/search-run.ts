@@ -2,7 +2,7 @@
 // _revinclude bring in.
 import { FhirError } from '../shared/outcome.ts';
 import { TYPE_RE } from './checks.ts';
-import { type Include, SORT_VALUES, compileSearch, encodeCursor } from './search.ts';
+import { type Include, SORT_COLUMN, TABLE_OF_KIND, compileSearch, encodeCursor } from './search.ts';
 import type { Queryable, SearchJsonResult, SearchOptions, SearchParams } from './types.ts';
 
 /** `search` with each match as its stored JSON text, for callers that only pass it on. */
@@ -29,8 +29,8 @@ export async function runSearch(
   const offset = s.offset + (s.cursor && 'offset' in s.cursor ? s.cursor.offset : 0);
   let order = `${k}.last_updated ${dir}, ${k}.id ${dir}`;
   if (s.sort) {
-    const { table, column } = SORT_VALUES[s.sort.kind as keyof typeof SORT_VALUES];
-    order = `(SELECT ${s.desc ? 'max' : 'min'}(v.${column}) FROM ${table} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`;
+    const column = SORT_COLUMN[s.sort.kind] as string;
+    order = `(SELECT ${s.desc ? 'max' : 'min'}(v.${column}) FROM ${TABLE_OF_KIND[s.sort.kind]} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`;
   }
   // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
   const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}

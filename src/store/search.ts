@@ -16,14 +16,21 @@ import type { SearchOptions, SearchParams } from './types.ts';
 
 export { badSearch };
 
-/** The kinds of parameter `_sort` takes besides `_lastUpdated`: their rows hold ordered values. */
-const SORTABLE: ReadonlySet<ParamDef['kind']> = new Set(['date', 'number']);
-
-/** Where a sortable parameter's values are: table and ordered column. */
-export const SORT_VALUES: Readonly<Record<'date' | 'number', { table: string; column: string }>> = {
-  date: { table: 'search_date', column: 'low' },
-  number: { table: 'search_number', column: 'value' },
+/** Which table holds a kind of parameter's rows. */
+export const TABLE_OF_KIND: Readonly<Record<ParamDef['kind'], string>> = {
+  token: 'search_token',
+  reference: 'search_token',
+  string: 'search_token',
+  date: 'search_date',
+  number: 'search_number',
 };
+
+/** The kinds of parameter `_sort` takes besides `_lastUpdated`, and the column of their rows it orders by. */
+export const SORT_COLUMN: Readonly<Partial<Record<ParamDef['kind'], string>>> = {
+  date: 'low',
+  number: 'value',
+};
+const SORTABLE: ReadonlySet<string> = new Set(Object.keys(SORT_COLUMN));
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -478,15 +485,6 @@ function tokenAlternatives(key: string, value: string): TokenAlternative[] {
     return code === '' ? { system } : { system, value: code };
   });
 }
-
-/** Which table holds a kind of parameter's rows. */
-const TABLE_OF_KIND: Record<ParamDef['kind'], string> = {
-  token: 'search_token',
-  reference: 'search_token',
-  string: 'search_token',
-  date: 'search_date',
-  number: 'search_number',
-};
 
 /** `:missing=true` (the resource has no value the parameter indexes) or `:missing=false` (it has one). */
 function missingClause(
