@@ -186,6 +186,16 @@ describe('search results', () => {
     expect(await found('le7')).toEqual([scores[3], scores[7]].sort());
     expect(await found('gt7')).toEqual([scores[9]]);
     expect(await found('9.0')).toEqual([scores[9]]);
+    // The worklist: clients with a score that calls for a closer look (reverse chaining).
+    const clients = async (value: string) =>
+      (
+        (
+          await request(app)
+            .get('/fhir/Patient')
+            .query({ _id: p.body.id, '_has:Observation:subject:value-integer': value })
+        ).body as Bundle
+      ).total;
+    expect([await clients('le7'), await clients('le2')]).toEqual([1, 0]);
     const bad = await request(app).get('/fhir/Observation').query({ 'value-integer': '1.5.0' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)).toMatchObject({
