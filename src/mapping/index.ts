@@ -12,6 +12,7 @@ export {
   localIdSystem,
 } from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
+export { followUpScoreSearch } from './queries.ts';
 export { codeFrom, concept, display, type Language } from './terminology.ts';
 export { toFhir, toResources } from './to-fhir.ts';
 export { hasNonDisclosure, REDACTED_LABEL, redactNonDisclosed, redactPatient } from './non-disclosure.ts';
