@@ -125,15 +125,24 @@ describe('guarded store table', () => {
     // An update or a delete reads its own target first (If-Match, a patch, $validate mode=delete).
     for (const scope of ['system/Observation.r', 'system/Observation.u', 'system/Observation.d'])
       expect((await client(scope).read('Observation', observationId)).id).toBe(observationId);
+    // Finding by business identifier (before a write) is a search: s, or u for the write it serves.
+    await expect(patientsOnly.findByIdentifiers('Observation', [BUSINESS])).rejects.toThrow(
+      'sec-scope-1: finding Observation by identifier needs search permission on Observation',
+    );
+    for (const scope of ['system/Observation.s', 'system/Observation.u'])
+      expect((await client(scope).findByIdentifiers('Observation', [BUSINESS]))[0]).toHaveLength(1);
     // Each refusal is in the audit log, as the refused read of what was asked for.
     const rows = await store.query<{ events: string }>(
-      `SELECT events::text AS events FROM security_audit WHERE 'scoped-system/Patient.rs' = ANY(clients)`,
+      `SELECT events::text AS events FROM security_audit WHERE 'scoped-system/Patient.rs' = ANY(clients) ORDER BY id`,
     );
     const events = rows.flatMap(
       (r) => JSON.parse(r.events) as { client: string; outcome: string; detail: string | null }[],
     );
     const refused = events.filter((e) => e.client === 'scoped-system/Patient.rs' && e.outcome === '4');
-    expect(refused.map((e) => e.detail)).toEqual(Array(6).fill(refusal));
+    expect(refused.map((e) => e.detail)).toEqual([
+      ...Array(6).fill(refusal),
+      'sec-scope-1: finding Observation by identifier needs search permission on Observation',
+    ]);
   });
 
   it('is refused for a store other than the one security was created with', async () => {

@@ -310,12 +310,30 @@ export async function searchJson(
   return { ...(p.party ? rest : result), ids, json, ...(included ? { included } : {}) };
 }
 
+/**
+ * What lets a caller look a type's resources up by business identifier: a search of it, or an update
+ * of it (a conditional update, a domain API write, which match before they write).
+ */
+const LOOKS_UP_TYPE: readonly Permission[] = ['s', 'u'];
+
 /** Resources found by business identifier (matching before a write): read rules apply to each. */
 export async function findByIdentifiers(
   g: Guard,
   type: string,
   identifiers: Parameters<StoreWrites['findByIdentifiers']>[1],
 ): Promise<Resource[][]> {
+  const { p } = g;
+  if (!p.unrestricted && !LOOKS_UP_TYPE.some((perm) => allows(p.scopes, type, perm))) {
+    const refusal = new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        `sec-scope-1: finding ${type} by identifier needs search permission on ${type}`,
+      ),
+    );
+    await auditRefusal(g, 'search-type', type, [], refusal);
+  }
   const found = await g.base.findByIdentifiers(type, identifiers);
   const seen = found.flat();
   const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checkedMatch(g, r)))));
