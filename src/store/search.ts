@@ -130,7 +130,7 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     if (parseResultParam(req, key, name, last(list), opts.lenient === true) || PASSTHROUGH.has(name))
       continue;
     if (name === '_include' || name === '_revinclude') {
-      for (const v of list) req.includes.push(parseInclude(type, key, v, name === '_revinclude'));
+      for (const v of list) req.includes.push(...parseIncludes(type, key, v, name === '_revinclude'));
       continue;
     }
     const kind = key.includes('.')
@@ -286,6 +286,28 @@ function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => str
  * `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at
  * it). With `:iterate` either may start from a type an earlier include brings in.
  */
+/**
+ * One `_include` / `_revinclude` value as the includes it asks for: `Source:param[:Target]`, or
+ * `Source:*[:Target]` for every indexed reference parameter of the source (that can reach the target,
+ * and for `_revinclude` the searched type) — R4 search.html's wildcard.
+ */
+function parseIncludes(type: string, key: string, value: string, rev: boolean): Include[] {
+  const [source, param, target, ...rest] = value.split(':');
+  if (param !== '*' || !source || rest.length) return [parseInclude(type, key, value, rev)];
+  const iterate = splitKey(key)[1] === 'iterate';
+  const reaches = (d: ParamDef) =>
+    d.kind === 'reference' &&
+    (target === undefined || d.targets.includes(target)) &&
+    (!rev || iterate || d.targets.includes(type));
+  const defs = [...paramsFor(source).values()].filter(reaches);
+  // Checked as a named parameter would be (source type, modifier); none that fits is the same 400.
+  if (!defs.length || (!rev && !iterate && source !== type))
+    return [parseInclude(type, key, `${source}:`, rev)];
+  return defs.map((d) =>
+    parseInclude(type, key, [source, d.code, ...(target ? [target] : [])].join(':'), rev),
+  );
+}
+
 function parseInclude(type: string, key: string, value: string, rev: boolean): Include {
   const [source, param, target, ...rest] = value.split(':');
   const def = source && param ? paramsFor(source).get(param) : undefined;
@@ -293,7 +315,7 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type)) {
     throw badSearch(
       key,
-      `Invalid ${key}: expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter`,
+      `Invalid ${key}: expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter (or *)`,
     );
   }
   const modifier = splitKey(key)[1];

@@ -324,6 +324,35 @@ describe('search results', () => {
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_include']);
 
+    // The wildcard: every indexed reference parameter of the source type (R4 search.html, `Type:*`).
+    const doer = await post('/fhir/Practitioner', practitioner());
+    const performed = await post('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'wildcard' },
+      subject: { reference: `Patient/${p.body.id}` },
+      performer: [{ reference: `Practitioner/${doer.body.id}` }],
+    });
+    const included = async (query: Record<string, string>) =>
+      (
+        (await request(app).get(`/fhir/${query._revinclude ? 'Patient' : 'Observation'}`).query(query))
+          .body as Bundle
+      ).entry
+        ?.filter((e) => e.search?.mode === 'include')
+        .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
+        .sort();
+    expect(await included({ _id: performed.body.id, _include: 'Observation:*' })).toEqual(
+      [`Patient/${p.body.id}`, `Practitioner/${doer.body.id}`].sort(),
+    );
+    expect(await included({ _id: performed.body.id, _include: 'Observation:*:Practitioner' })).toEqual([
+      `Practitioner/${doer.body.id}`,
+    ]);
+    expect(await included({ _id: p.body.id, _revinclude: 'Observation:*' })).toEqual(
+      [`Observation/${obs.body.id}`, `Observation/${performed.body.id}`].sort(),
+    );
+    const wrongType = await request(app).get('/fhir/Observation').query({ _include: 'Patient:*' });
+    expect(wrongType.status).toBe(400);
+
     // :iterate starts from what an earlier include brought in: Observation → its Patient → the
     // Patient's CarePlans (CarePlan.subject cannot reference an Observation, so only via the Patient).
     const plan = await post('/fhir/CarePlan', {

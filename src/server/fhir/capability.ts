@@ -97,6 +97,11 @@ function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRe
   };
 }
 
+/** `Source:*` for each source type of `includes` (`Source:param`), once. */
+function wildcards(includes: string[]): string[] {
+  return [...new Set(includes.map((i) => `${i.slice(0, i.indexOf(':'))}:*`))];
+}
+
 export function buildCapabilityStatement(opts: {
   base: string;
   strict: boolean;
@@ -146,8 +151,9 @@ export function buildCapabilityStatement(opts: {
         ...RESULT_PARAMETERS,
       ],
       operation: operationsOn(type),
-      ...(refs.length ? { searchInclude: refs.map((p) => `${type}:${p.code}`) } : {}),
-      ...(revRefs.length ? { searchRevInclude: revRefs } : {}),
+      // Each parameter, and the wildcard `Type:*` (all of a source type's that apply).
+      ...(refs.length ? { searchInclude: [...refs.map((p) => `${type}:${p.code}`), `${type}:*`] } : {}),
+      ...(revRefs.length ? { searchRevInclude: [...revRefs, ...wildcards(revRefs)] } : {}),
     };
   });
   return {
