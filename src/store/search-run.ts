@@ -29,8 +29,13 @@ export async function runSearch(
   const offset = s.offset + (s.cursor && 'offset' in s.cursor ? s.cursor.offset : 0);
   let order = `${k}.last_updated ${dir}, ${k}.id ${dir}`;
   if (s.sort) {
-    const column = SORT_COLUMN[s.sort.kind] as string;
-    order = `(SELECT ${s.desc ? 'max' : 'min'}(v.${column}) FROM ${TABLE_OF_KIND[s.sort.kind]} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(s.sort.code)}) ${dir} NULLS LAST, r.id ${dir}`;
+    const keys = s.sort.map(({ def, desc }) => {
+      const keyDir = desc ? 'DESC' : 'ASC';
+      if (!def) return `${k}.last_updated ${keyDir}`;
+      const column = SORT_COLUMN[def.kind] as string;
+      return `(SELECT ${desc ? 'max' : 'min'}(v.${column}) FROM ${TABLE_OF_KIND[def.kind]} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(def.code)}) ${keyDir} NULLS LAST`;
+    });
+    order = `${keys.join(', ')}, r.id ${dir}`;
   }
   // The cursor's timestamp comes as ISO 8601 text: exact, and no Date is built per row.
   const sql = `SELECT r.id, to_json(${k}.last_updated) #>> '{}' AS last_updated, r.content::text AS content FROM ${s.from} WHERE ${where}
@@ -64,7 +69,7 @@ export async function runSearch(
   if (rows.length > s.count) {
     const lastRow = page[page.length - 1];
     result.nextCursor = s.sort
-      ? encodeCursor({ offset: offset + s.count, sort: s.sort.code, desc: s.desc })
+      ? encodeCursor({ offset: offset + s.count, sort: s.sortText as string, desc: s.desc })
       : encodeCursor({ lastUpdated: lastRow.last_updated, id: lastRow.id, desc: s.desc });
   }
   return result;

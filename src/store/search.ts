@@ -72,6 +72,12 @@ export interface Include {
   targets: readonly string[];
 }
 
+/** One `_sort` key: a date or number parameter, or `_lastUpdated` (no `def`). */
+export interface SortKey {
+  def?: ParamDef;
+  desc: boolean;
+}
+
 /** What a search asks for, parsed and checked, before any SQL: paging, shaping and the match terms. */
 export interface SearchRequest {
   type: string;
@@ -80,10 +86,12 @@ export interface SearchRequest {
   offset: number;
   cursor?: Cursor;
   /**
-   * `_sort` by a date or number parameter (its earliest or smallest value ascending, its latest or
-   * largest descending); else _lastUpdated.
+   * `_sort` by one or more keys, any of them a date or number parameter (its earliest or smallest
+   * value ascending, its latest or largest descending); absent for _lastUpdated alone.
    */
-  sort?: ParamDef;
+  sort?: SortKey[];
+  /** The `_sort` keys as one text (`-value-integer,date`): what an offset cursor was issued for. */
+  sortText?: string;
   total: boolean;
   ignored: string[];
   includes: Include[];
@@ -160,7 +168,7 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     }
     for (const value of list) req.terms.push({ kind: 'param', key, def, modifier, value });
   }
-  const sorted = req.sort?.code ?? '_lastUpdated';
+  const sorted = req.sortText ?? '_lastUpdated';
   if (
     req.cursor &&
     (req.cursor.desc !== req.desc || ('sort' in req.cursor ? req.cursor.sort : '_lastUpdated') !== sorted)
@@ -198,22 +206,17 @@ function parseResultParam(
       req.total = v === 'accurate';
       return true;
     case '_sort': {
-      const by = paramsFor(req.type).get(v.replace(/^-/, ''));
-      if (v !== '_lastUpdated' && v !== '-_lastUpdated' && !(by && SORTABLE.has(by.kind))) {
-        if (lenient) {
-          req.ignored.push(key);
-          return true;
-        }
-        const sortable = [...paramsFor(req.type).values()]
-          .filter((d) => SORTABLE.has(d.kind))
-          .map((d) => d.code);
-        throw badSearch(
-          key,
-          `Unsupported _sort (allowed: _lastUpdated${sortable.map((d) => `, ${d}`).join('')}, each with - for descending)`,
-        );
+      const keys = parseSort(req.type, key, v, lenient);
+      if (!keys) {
+        req.ignored.push(key);
+        return true;
       }
-      req.desc = v.startsWith('-');
-      if (by && SORTABLE.has(by.kind)) req.sort = by;
+      req.desc = keys[0]?.desc ?? false;
+      // `_lastUpdated` alone pages by its (lastUpdated, id) key; anything else by offset.
+      if (keys.length > 1 || keys[0]?.def) {
+        req.sort = keys;
+        req.sortText = v;
+      }
       return true;
     }
     default:
@@ -286,6 +289,34 @@ function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => str
  * `Type:param[:Target]` of an _include (`Type` is the searched type) or _revinclude (`param` points at
  * it). With `:iterate` either may start from a type an earlier include brings in.
  */
+/**
+ * `_sort`'s comma-separated keys, each `_lastUpdated` or a date or number parameter of the type, `-`
+ * for descending; undefined (ignore it) for an unsupported one when lenient, else a 400 naming `_sort`.
+ */
+function parseSort(type: string, key: string, value: string, lenient: boolean): SortKey[] | undefined {
+  const keys: SortKey[] = [];
+  for (const one of value.split(',')) {
+    const desc = one.startsWith('-');
+    const name = desc ? one.slice(1) : one;
+    if (name === '_lastUpdated') {
+      keys.push({ desc });
+      continue;
+    }
+    const def = paramsFor(type).get(name);
+    if (def && SORTABLE.has(def.kind)) {
+      keys.push({ def, desc });
+      continue;
+    }
+    if (lenient) return undefined;
+    const sortable = [...paramsFor(type).values()].filter((d) => SORTABLE.has(d.kind)).map((d) => d.code);
+    throw badSearch(
+      key,
+      `Unsupported _sort (allowed: _lastUpdated${sortable.map((d) => `, ${d}`).join('')}, each with - for descending, comma-separated)`,
+    );
+  }
+  return keys;
+}
+
 /**
  * One `_include` / `_revinclude` value as the includes it asks for: `Source:param[:Target]`, or
  * `Source:*[:Target]` for every indexed reference parameter of the source (that can reach the target,

@@ -335,8 +335,11 @@ describe('search results', () => {
     });
     const included = async (query: Record<string, string>) =>
       (
-        (await request(app).get(`/fhir/${query._revinclude ? 'Patient' : 'Observation'}`).query(query))
-          .body as Bundle
+        (
+          await request(app)
+            .get(`/fhir/${query._revinclude ? 'Patient' : 'Observation'}`)
+            .query(query)
+        ).body as Bundle
       ).entry
         ?.filter((e) => e.search?.mode === 'include')
         .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)

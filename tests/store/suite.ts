@@ -673,6 +673,26 @@ export function storeSuite(getStore: () => Store): void {
         );
       expect(await sorted('value-integer')).toEqual([s0, s4, s7, s8, s10, none]);
       expect(await sorted('-value-integer')).toEqual([s10, s8, s7, s4, s0, none]);
+      // Several keys: the next breaks the previous one's ties (R4 search.html, _sort).
+      const tied = await score(7);
+      expect(await sorted('value-integer,-_lastUpdated')).toEqual([s0, s4, tied, s7, s8, s10, none]);
+      expect(await sorted('value-integer,_lastUpdated')).toEqual([s0, s4, s7, tied, s8, s10, none]);
+      expect(await found('7')).toEqual([s7, tied].sort());
+      // Paged by the cursor each page hands out, to the end, in the same order.
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.search('Observation', {
+          subject: subject.reference,
+          _sort: 'value-integer,-_lastUpdated',
+          _count: '3',
+          ...(cursor ? { _cursor: cursor } : {}),
+        });
+        paged.push(...page.resources.map((r) => r.id as string));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(paged).toEqual([s0, s4, tied, s7, s8, s10, none]);
+      await store.delete('Observation', tied);
       // An update replaces the value's row; a deleted resource has none.
       const before = await store.read<Observation>('Observation', s8);
       await store.update({ ...before, valueInteger: 3 }, { ifMatch: '1' });
@@ -993,7 +1013,7 @@ export function storeSuite(getStore: () => Store): void {
       [
         { _sort: 'status' },
         '_sort',
-        'Unsupported _sort (allowed: _lastUpdated, date, value-integer, each with - for descending)',
+        'Unsupported _sort (allowed: _lastUpdated, date, value-integer, each with - for descending, comma-separated)',
       ],
       [{ _total: 'all' }, '_total', `Invalid value for '_total' (allowed: none, estimate, accurate)`],
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],

@@ -60,7 +60,7 @@ const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
     name: '_sort',
     type: 'string',
     documentation:
-      '_lastUpdated (the default), a date parameter of the type (date, birthdate, authored) or a number parameter (value-integer); - for descending',
+      '_lastUpdated (the default), a date parameter of the type (date, birthdate, authored) or a number parameter (value-integer); - for descending; several keys comma-separated',
   },
   { name: '_total', type: 'token', documentation: 'none | estimate | accurate' },
   { name: '_summary', type: 'token', documentation: SUMMARY_MODES.join(' | ') },
