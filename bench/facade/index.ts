@@ -94,7 +94,9 @@ async function startWorkerPool(workers: number): Promise<{ child: ChildProcess; 
       '--rate-limit',
       '10000000', // one load generator is one client; see server.ts
     ].concat(['--host', '127.0.0.1', '--database-url', `${PG_SERVER}/${DB}`]),
-    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] },
+    // `error`: at the end of each run the load generator drops its connections, and a warning per
+    // aborted request would bury the bench's own lines.
+    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'error' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   for (const end = Date.now() + 120_000; Date.now() < end; ) {
