@@ -72,8 +72,9 @@ export function referenceRowParams(): string[] {
   return referenceParams;
 }
 
-export type ParamKind = 'token' | 'reference' | 'date' | 'string' | 'number';
-const KINDS: readonly ParamKind[] = ['reference', 'date', 'token', 'string', 'number'];
+/** The kinds of search parameter the store indexes (R4's SearchParameter.type values it implements). */
+const KINDS = ['reference', 'date', 'token', 'string', 'number'] as const;
+export type ParamKind = (typeof KINDS)[number];
 
 export interface ParamDef {
   code: string;

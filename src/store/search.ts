@@ -14,8 +14,6 @@ import { numberCondition, parseNumberSearch } from './numbers.ts';
 import { type Prefix, badSearch, splitPrefix } from './search-values.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
-export { badSearch };
-
 /** Which table holds a kind of parameter's rows. */
 export const TABLE_OF_KIND: Readonly<Record<ParamDef['kind'], string>> = {
   token: 'search_token',
@@ -331,11 +329,17 @@ function parseIncludes(type: string, key: string, value: string, rev: boolean): 
     (target === undefined || d.targets.includes(target)) &&
     (!rev || iterate || d.targets.includes(type));
   const defs = [...paramsFor(source).values()].filter(reaches);
-  // Checked as a named parameter would be (source type, modifier); none that fits is the same 400.
-  if (!defs.length || (!rev && !iterate && source !== type))
-    return [parseInclude(type, key, `${source}:`, rev)];
+  if (!defs.length || (!rev && !iterate && source !== type)) throw invalidInclude(type, key, rev);
   return defs.map((d) =>
     parseInclude(type, key, [source, d.code, ...(target ? [target] : [])].join(':'), rev),
+  );
+}
+
+/** The 400 for an include that names no indexed reference parameter it may follow. */
+function invalidInclude(type: string, key: string, rev: boolean): FhirError {
+  return badSearch(
+    key,
+    `Invalid ${key}: expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter (or *)`,
   );
 }
 
@@ -343,12 +347,8 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   const [source, param, target, ...rest] = value.split(':');
   const def = source && param ? paramsFor(source).get(param) : undefined;
   const iterate = splitKey(key)[1] === 'iterate';
-  if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type)) {
-    throw badSearch(
-      key,
-      `Invalid ${key}: expected ${rev ? 'SourceType' : type}:param[:TargetType] naming an indexed reference parameter (or *)`,
-    );
-  }
+  if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type))
+    throw invalidInclude(type, key, rev);
   const modifier = splitKey(key)[1];
   if (modifier !== undefined && modifier !== 'iterate') unsupportedModifier(key, modifier);
   if (target !== undefined && !def.targets.includes(target)) {
