@@ -2,11 +2,14 @@
  * The sync's entries in the audit log (src/store/audit-log.ts; the server renders them as BALP-shaped
  * AuditEvents): every push that reached the remote is an export — a disclosure of the client's data
  * to the remote's party, under the consents that permitted it — and every pull that wrote locally an
- * import. Each is written in the local transaction that records it (the push's settlement, the pull's
- * write), so there is no transfer without its audit row.
+ * import. A disclosure refused is an export with outcome 4 and the reason: the client's consent
+ * stopped it (nothing was sent), or the remote refused what it received (a dead letter). Each is
+ * written in the local transaction that records it (the push's settlement, the pull's write), so
+ * there is no transfer without its audit row.
  */
 import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS, type AuditRecord, insertAudit } from '../store/index.ts';
 import type { SyncContext, SyncStore } from './context.ts';
+import type { OutboxRow } from './repository.ts';
 
 /** The client id the sync's audit rows carry (`agent` of the AuditEvent). */
 export const SYNC_AUDIT_CLIENT = 'tyokyky-sync';
@@ -20,6 +23,22 @@ export interface Transfer {
   patientId?: string | null;
   /** Local ids of the Consents that permitted the disclosure (exports). */
   consents?: string[];
+  /** Why the disclosure was refused (outcome 4); never client data. */
+  refused?: string;
+}
+
+/** The export an outbox row is (or would have been), with `extra` (the consents, or why it was refused). */
+export function exportOf(
+  row: Pick<OutboxRow, 'resource_type' | 'resource_id' | 'action' | 'patient_id'>,
+  extra: Pick<Transfer, 'consents' | 'refused'> = {},
+): Transfer {
+  return {
+    type: row.resource_type,
+    localId: row.resource_id,
+    action: row.action,
+    patientId: row.patient_id,
+    ...extra,
+  };
 }
 
 const ACTION = { create: 'C', update: 'U', delete: 'D' } as const;
@@ -42,7 +61,8 @@ export async function auditTransfers(
       party: ctx.party,
       interaction: t.action,
       action: ACTION[t.action],
-      outcome: '0',
+      outcome: t.refused ? '4' : '0',
+      ...(t.refused ? { detail: t.refused } : {}),
       entities: [`${t.type}/${t.localId}`],
       patients: t.patientId ? [`Patient/${t.patientId}`] : [],
       consents: [...new Set(t.consents ?? [])].map((id) => `Consent/${id}`),

@@ -314,20 +314,24 @@ function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, wind
   );
 }
 
-/** Finish claimed rows; the `claimed_by` guard ignores rows whose lease this claim lost. */
+/**
+ * Finish claimed rows; the `claimed_by` guard ignores rows whose lease this claim lost. Returns the
+ * ids this claim settled.
+ */
 export async function settle(
   db: Db,
   claimId: string,
   ids: string[],
   state: Exclude<OutboxState, 'inflight'>,
   opts: { reason?: string; outcome?: OperationOutcome; delayMs?: number } = {},
-): Promise<void> {
-  if (!ids.length) return;
-  await db.query(
+): Promise<string[]> {
+  if (!ids.length) return [];
+  const settled = await db.query<{ id: string }>(
     `UPDATE sync_outbox
         SET state = $3, reason = $4, outcome = $5::jsonb, claimed_by = NULL, lease_until = NULL, settled_by = $7,
             available_at = now() + ($6::int * interval '1 millisecond'), updated_at = now()
-      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'
+      RETURNING id::text AS id`,
     [
       claimId,
       ids,
@@ -338,6 +342,7 @@ export async function settle(
       workerOfClaim(claimId),
     ],
   );
+  return settled.map((r) => r.id);
 }
 
 /**
@@ -345,17 +350,25 @@ export async function settle(
  * client was written while they were in flight (unblockConsentPatients marked them), then the round's
  * verdict is stale and they go back to the queue. Without this, a Consent committed between a round's
  * consent read and this settle would find nothing blocked to release, and the client would stay blocked.
+ * Returns the ids this claim settled.
  */
-export async function settleBlocked(db: Db, claimId: string, ids: string[], reason: string): Promise<void> {
-  if (!ids.length) return;
-  await db.query(
+export async function settleBlocked(
+  db: Db,
+  claimId: string,
+  ids: string[],
+  reason: string,
+): Promise<string[]> {
+  if (!ids.length) return [];
+  const settled = await db.query<{ id: string }>(
     `UPDATE sync_outbox
         SET state = CASE WHEN consent_changed THEN 'pending' ELSE 'blocked' END,
             reason = CASE WHEN consent_changed THEN NULL ELSE $3 END, outcome = NULL, consent_changed = false,
             claimed_by = NULL, lease_until = NULL, settled_by = $4, available_at = now(), updated_at = now()
-      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'`,
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'
+      RETURNING id::text AS id`,
     [claimId, ids, reason, workerOfClaim(claimId)],
   );
+  return settled.map((r) => r.id);
 }
 
 /** A delivered row: where it lives on the remote now (no remote id: nothing to map), and why, if not plain done. */

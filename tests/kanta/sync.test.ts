@@ -142,7 +142,8 @@ describe('Kanta PHR adapter: push', () => {
     const blocked = await sync.blocked();
     expect(blocked.map((b) => b.resource_type)).toEqual(['QuestionnaireResponse']);
     expect(blocked[0].patient_id).toBe(localPatient.get('sirpa'));
-    // Each response that went is a disclosure in the audit log (export, the party, the consent); Sirpa's is not.
+    // Each response that went is a disclosure in the audit log (export, the party, the consent); Sirpa's
+    // is a refused one (outcome 4, the consent's reason, no consent named).
     const suvi = await transfers('suvi', '110106');
     expect(suvi).toHaveLength(1);
     expect(suvi[0].outcome).toBe('0');
@@ -155,7 +156,14 @@ describe('Kanta PHR adapter: push', () => {
       who: { display: proxy.url },
       role: [{ coding: [{ code: 'kela' }] }],
     });
-    expect(await transfers('sirpa', '110106')).toEqual([]);
+    const sirpa = await transfers('sirpa', '110106');
+    expect(sirpa).toHaveLength(1);
+    expect(sirpa[0].outcome).toBe('4');
+    expect(sirpa[0].outcomeDesc).toMatch(/^consent: /);
+    expect(sirpa[0].entity?.map((e) => e.what?.reference?.split('/')[0])).toEqual([
+      'Patient',
+      'QuestionnaireResponse',
+    ]);
   }, 60_000);
 
   it('never puts HETU, name or address on the wire: the remote holds pseudonymous Patients only', async () => {
@@ -217,6 +225,32 @@ describe('Kanta PHR adapter: push', () => {
     const same = (await remoteResponses()).filter((x) => x.identifier?.value === `urn:uuid:${id}`);
     expect(same).toHaveLength(1);
     expect(await remoteResponses()).toHaveLength(3);
+  }, 60_000);
+
+  it('a response Kanta PHR refused on receipt is a dead letter and a refused disclosure in the audit log', async () => {
+    const suvi = localPatient.get('suvi') as string;
+    const [qr] = toResources('selfAssessment', {
+      id: randomUUID(),
+      clientId: personas.suvi.client.id,
+      date: '2026-05-02',
+      overall: 3,
+    }) as QuestionnaireResponse[];
+    // Without the narrative Kanta PHR demands (written locally through the store API, which does not validate).
+    const stored = await store.create({
+      ...qr,
+      text: undefined,
+      subject: { reference: `Patient/${suvi}` },
+      author: { reference: `Patient/${suvi}` },
+    });
+    const r = await sync.pushOnce();
+    expect(r).toMatchObject({ dead: 1 });
+    const refused = (await transfers('suvi', '110106')).filter(
+      (e) => e.entity?.[1]?.what?.reference === `QuestionnaireResponse/${stored.resource.id}`,
+    );
+    expect(refused).toHaveLength(1);
+    expect(refused[0].outcome).toBe('4');
+    expect(refused[0].outcomeDesc).toMatch(/^remote refused \(HTTP 4\d\d[^)]*\): error /);
+    expect(JSON.stringify(refused[0])).not.toMatch(/Virtanen|120395-902S/);
   }, 60_000);
 
   it('a response whose version the store no longer holds is a dead letter (sync-push-3); the others go', async () => {

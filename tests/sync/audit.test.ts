@@ -1,6 +1,8 @@
 // The sync in the audit log: every push that reached the remote is an export (a disclosure to the
-// remote's party: which client, which resource, under which consent), every pulled write an import;
-// both are read back as AuditEvents from a second facade on the local database (its own store).
+// remote's party: which client, which resource, under which consent), every pulled write an import,
+// and every disclosure refused — by the client's consent here, or by the remote after it received
+// the data — an export with outcome 4 and the reason; all are read back as AuditEvents from a second
+// facade on the local database (its own store).
 import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
@@ -36,7 +38,7 @@ const kind = (e: AuditEvent) => e.type.code;
 const entities = (e: AuditEvent) => (e.entity ?? []).map((x) => x.what?.reference);
 
 describe('sync push and pull are audited (BALP AuditEvents)', () => {
-  it('each disclosure names the client, the resource, the consent, the party and the remote; a blocked client has none', async () => {
+  it('each disclosure names the client, the resource, the consent, the party and the remote; a blocked client has only refusals', async () => {
     const p = (await store.create(patient('010181-971X'))).resource as Patient;
     const k = (await store.create(consent(p.id!))).resource as Consent;
     const o = (await store.create(score(p.id!, 4))).resource as Observation;
@@ -79,10 +81,52 @@ describe('sync push and pull are audited (BALP AuditEvents)', () => {
         role: [{ coding: [{ code: 'other-health-care' }] }],
       });
     }
-    expect(await auditEvents(`patient=Patient/${q.id}`)).toEqual([]);
-    // One export row per row that reached the remote, no more.
-    const all = (await auditEvents('entity-type=Observation')).filter((e) => kind(e) === '110106');
+    // The blocked client: one refused export per row consent stopped, with the reason, no consent named.
+    const refused = await auditEvents(`patient=Patient/${q.id}`);
+    expect(refused).toHaveLength(3);
+    for (const e of refused) {
+      expect(kind(e)).toBe('110106');
+      expect(e.outcome).toBe('4');
+      expect(e.outcomeDesc).toMatch(
+        /^not disclosed: identification to other-health-care on \d{4}-\d{2}-\d{2} — /,
+      );
+      expect(e.entity?.some((x) => x.description?.startsWith('consent'))).toBe(false);
+      expect(JSON.stringify(e)).not.toContain('010181-972X');
+    }
+    expect(refused.map((e) => entities(e)[1]?.split('/')[0]).sort()).toEqual([
+      'Consent',
+      'Observation',
+      'Patient',
+    ]);
+    // One successful export row per row that reached the remote, no more.
+    const all = (await auditEvents('entity-type=Observation')).filter(
+      (e) => kind(e) === '110106' && e.outcome === '0',
+    );
     expect(all.map((e) => entities(e)[1])).toEqual([`Observation/${o.id}`]);
+  }, 120_000);
+
+  it('a write the remote refused after receiving it is a refused export naming the issue codes and elements, never the values', async () => {
+    const p = (await store.create(patient('010181-974X'))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    // A local code system: the remote refuses it and quotes it back in its diagnostics.
+    const bad = (
+      await store.create({
+        ...score(p.id!, 6),
+        code: { coding: [{ system: 'tyokyky-local-system-7731', code: 'x' }] },
+      })
+    ).resource as Observation;
+    const pushed = await sync.pushOnce();
+    expect(pushed.dead).toBe(1);
+    const events = (await auditEvents(`patient=Patient/${p.id}`)).filter(
+      (e) => entities(e)[1] === `Observation/${bad.id}`,
+    );
+    expect(events).toHaveLength(1);
+    const [e] = events;
+    expect(kind(e)).toBe('110106');
+    expect(e.outcome).toBe('4');
+    expect(e.outcomeDesc).toMatch(/^remote refused \(HTTP 4\d\d\): error \S+ at Observation\.code/);
+    expect(JSON.stringify(e)).not.toContain('tyokyky-local-system-7731');
   }, 120_000);
 
   it('a pulled resource is an import of the remote into the client’s local record', async () => {

@@ -19,5 +19,9 @@ export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { SyncStore } from '../context.ts';
-/** auditTransfers: the audit rows of what went to Kanta PHR (exports) and came from it (imports). */
-export { auditTransfers } from '../audit.ts';
+/**
+ * auditTransfers: the audit rows of what went to Kanta PHR (exports, refused ones too) and came from
+ * it (imports); exportOf: an outbox row as an export.
+ */
+export { auditTransfers, exportOf } from '../audit.ts';
+export { issueSummary } from '../resilience.ts';

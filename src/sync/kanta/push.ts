@@ -1,7 +1,15 @@
 // One push round to Kanta PHR: claim outbox rows; what Kanta PHR cannot hold is settled as "not
 // applicable to this remote"; self-assessment responses pass the consent gate, get their client's
 // pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
-import type { Bundle, BundleEntry, Consent, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  BundleEntryResponse,
+  Consent,
+  OperationOutcome,
+  QuestionnaireResponse,
+  Resource,
+} from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
@@ -9,6 +17,8 @@ import {
   type OutboxRow,
   auditTransfers,
   claim,
+  exportOf,
+  issueSummary,
   reclaimAbandoned,
   setState,
   settle,
@@ -60,16 +70,27 @@ async function gate(
       passing.push(...list);
       consents.set(patient, 'consentId' in decision && decision.consentId ? [decision.consentId] : []);
     } else {
-      await settleBlocked(
-        deps.store,
-        deps.workerId,
-        list.map((r) => r.id),
-        `consent: ${decision.reason}`,
-      );
+      await refuse(deps, list, `consent: ${decision.reason}`);
       result.blocked += list.length;
     }
   }
   return passing;
+}
+
+/** Settles rows consent stopped as `blocked`, and audits the refused disclosures in the same transaction. */
+function refuse(deps: KantaDeps, rows: OutboxRow[], reason: string): Promise<void> {
+  return deps.store.transaction(async (tx) => {
+    const settled = new Set(
+      await settleBlocked(
+        tx,
+        deps.workerId,
+        rows.map((r) => r.id),
+        reason,
+      ),
+    );
+    const refused = rows.filter((r) => settled.has(r.id)).map((r) => exportOf(r, { refused: reason }));
+    await auditTransfers(tx, deps, 'export', refused);
+  });
 }
 
 /** Rows whose version the store no longer holds are dead letters; the rest go on. */
@@ -151,10 +172,7 @@ async function settleEntries(
       (status === 201 ? created : matched).push(p.row.id);
       continue;
     }
-    await settle(deps.store, deps.workerId, [p.row.id], 'dead', {
-      reason: `Kanta PHR refused the response (${e?.response?.status ?? 'no answer'})`,
-      outcome: e?.response?.outcome as never,
-    });
+    await refusedEntry(deps, p.row, e?.response);
     result.dead++;
   }
   const sent = prepared.filter((p) => created.includes(p.row.id) || matched.includes(p.row.id));
@@ -168,18 +186,29 @@ async function settleEntries(
       tx,
       deps,
       'export',
-      sent.map(({ row }) => ({
-        type: row.resource_type,
-        localId: row.resource_id,
-        action: row.action,
-        patientId: row.patient_id,
-        consents: consents.get(row.patient_id ?? ''),
-      })),
+      sent.map(({ row }) => exportOf(row, { consents: consents.get(row.patient_id ?? '') })),
     );
     // `sync status` reads it for either kind of remote (settleDelivered sets it for a FHIR store).
     if (sent.length) await setState(tx, 'last_push_success', new Date().toISOString());
   });
   result.done += created.length + matched.length;
+}
+
+/**
+ * An entry Kanta PHR refused: a dead letter, and — the response reached Kanta PHR — a refused
+ * disclosure in the audit log (codes and elements of its answer, never its diagnostics).
+ */
+function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryResponse | undefined) {
+  const status = answer?.status ?? 'no answer';
+  const oo = answer?.outcome as OperationOutcome | undefined;
+  return deps.store.transaction(async (tx) => {
+    const settled = await settle(tx, deps.workerId, [row.id], 'dead', {
+      reason: `Kanta PHR refused the response (${status})`,
+      outcome: oo,
+    });
+    const refused = `remote refused (HTTP ${status}): ${issueSummary(oo)}`;
+    if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused })]);
+  });
 }
 
 async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {

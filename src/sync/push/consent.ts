@@ -4,6 +4,7 @@
  * the client. Otherwise each row also needs its family's own data class.
  */
 import type { Consent } from '@medplum/fhirtypes';
+import { auditTransfers, exportOf } from '../audit.ts';
 import { patientReferenceOf } from '../config.ts';
 import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
@@ -47,9 +48,21 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, reason: decision.reason },
       'sync: blocked by consent',
     );
-    await timeSpent(ctx, 'database', () => settleBlocked(ctx.store, round.claim, [row.id], decision.reason));
+    await refuse(round, row, decision.reason);
   }
   return passing;
+}
+
+/** Settles a row consent stopped as `blocked`, and audits the refused disclosure in the same transaction. */
+function refuse(round: Round, row: OutboxRow, reason: string): Promise<void> {
+  const { ctx } = round;
+  return timeSpent(ctx, 'database', () =>
+    ctx.store.transaction(async (tx) => {
+      if ((await settleBlocked(tx, round.claim, [row.id], reason)).length) {
+        await auditTransfers(tx, ctx, 'export', [exportOf(row, { refused: reason })]);
+      }
+    }),
+  );
 }
 
 /**

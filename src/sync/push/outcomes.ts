@@ -1,7 +1,7 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { auditTransfers } from '../audit.ts';
+import { auditTransfers, exportOf } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
 import { type DeliveredRow, type OutboxRow, settle, settleDelivered } from '../repository.ts';
@@ -39,13 +39,7 @@ export async function succeed(round: Round, delivered: Delivered[]): Promise<voi
   );
   const transfers = delivered
     .filter((s) => !s.notSent)
-    .map((s) => ({
-      type: s.row.resource_type,
-      localId: s.row.resource_id,
-      action: s.row.action,
-      patientId: s.row.patient_id,
-      consents: round.consents?.get(s.row.id),
-    }));
+    .map((s) => exportOf(s.row, { consents: round.consents?.get(s.row.id) }));
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       await settleDelivered(tx, round.claim, rows);
@@ -64,6 +58,7 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
       round,
       row,
       err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]),
+      err.status,
     );
     return;
   }
@@ -101,7 +96,16 @@ export function deadFor(
   return dead(round, row, outcome([issue('error', type, diagnostics, expression)]));
 }
 
-export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): Promise<void> {
+/**
+ * A dead letter. `refusedWith`: the remote's HTTP status when it received the write and refused it —
+ * the data reached the remote's party, so the refused disclosure is audited with the settlement.
+ */
+export async function dead(
+  round: Round,
+  row: OutboxRow,
+  oo: OperationOutcome,
+  refusedWith?: number,
+): Promise<void> {
   const { ctx } = round;
   round.result.dead++;
   ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
@@ -112,7 +116,11 @@ export async function dead(round: Round, row: OutboxRow, oo: OperationOutcome): 
     { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, issues: issueSummary(oo) },
     'sync: dead letter',
   );
+  const refused = refusedWith && `remote refused (HTTP ${refusedWith}): ${issueSummary(oo)}`;
   await timeSpent(ctx, 'database', () =>
-    settle(ctx.store, round.claim, [row.id], 'dead', { reason, outcome: oo }),
+    ctx.store.transaction(async (tx) => {
+      const settled = await settle(tx, round.claim, [row.id], 'dead', { reason, outcome: oo });
+      if (settled.length && refused) await auditTransfers(tx, ctx, 'export', [exportOf(row, { refused })]);
+    }),
   );
 }
