@@ -1195,6 +1195,65 @@ describe('Patient/$everything', () => {
     expect(refs(later.body)).toEqual([]);
   });
 
+  it('start and end keep the care dates in range, for the types that have one; the Patient stays, and links carry them', async () => {
+    const p = await post('/fhir/Patient', patient());
+    const subject = { reference: `Patient/${p.body.id}` };
+    const observation = async (effectiveDateTime?: string) => {
+      const res = await post('/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject,
+        ...(effectiveDateTime ? { effectiveDateTime } : {}),
+      });
+      expect(res.status).toBe(201);
+      return `Observation/${res.body.id}`;
+    };
+    const early = await observation('2024-03-01');
+    const mid = await observation('2025-06-15T10:00:00+03:00');
+    const late = await observation('2026-09-30');
+    const undated = await observation();
+    const plan = await post('/fhir/CarePlan', {
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      subject,
+      period: { start: '2025-01-01', end: '2025-12-31' },
+    });
+    expect(plan.status).toBe(201);
+    // A Goal has no care-date parameter here: the range does not narrow it.
+    const goal = await post('/fhir/Goal', {
+      resourceType: 'Goal',
+      lifecycleStatus: 'active',
+      description: { text: 'x' },
+      subject,
+    });
+    expect(goal.status).toBe(201);
+    const matches = async (query: Record<string, string>) =>
+      (
+        ((await request(app).get(`/fhir/Patient/${p.body.id}/$everything`).query(query)).body as Bundle)
+          .entry ?? []
+      )
+        .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
+        .sort();
+    const always = [`Patient/${p.body.id}`, `Goal/${goal.body.id}`];
+    const planRef = `CarePlan/${plan.body.id}`;
+    expect(await matches({})).toEqual([...always, early, mid, late, undated, planRef].sort());
+    expect(await matches({ start: '2025', end: '2025' })).toEqual([...always, mid, planRef].sort());
+    // The plan's period reaches into July 2025: it overlaps.
+    expect(await matches({ start: '2025-07' })).toEqual([...always, late, planRef].sort());
+    expect(await matches({ end: '2024-12-31' })).toEqual([...always, early].sort());
+    expect(await matches({ start: '2025-06-15', end: '2025-06' })).toEqual([...always, mid, planRef].sort());
+    const paged = (
+      await request(app)
+        .get(`/fhir/Patient/${p.body.id}/$everything`)
+        .query({ start: '2025', end: '2026', _count: '1' })
+    ).body as Bundle;
+    expect(paged.link?.find((l) => l.relation === 'next')?.url).toMatch(
+      /\$everything\?start=2025&end=2026&_count=1&_offset=1$/,
+    );
+  });
+
   it('includes what the compartment refers to outside it (mode include), as _type asks', async () => {
     const { patient } = await referenced();
     const doer = await post('/fhir/Practitioner', practitioner());
@@ -1279,9 +1338,30 @@ describe('Patient/$everything', () => {
     const cases: Array<[string, Record<string, string>, number, string, string | undefined]> = [
       [
         `/fhir/${patient}/$everything`,
-        { start: '2026-01-01' },
+        { _elements: 'id' },
         400,
-        'Unknown $everything parameter "start" (supported: _type, _since, _count, _offset)',
+        'Unknown $everything parameter "_elements" (supported: _type, _since, start, end, _count, _offset)',
+        '_elements',
+      ],
+      [
+        `/fhir/${patient}/$everything`,
+        { start: '2026-13-01' },
+        400,
+        'start must be one date such as 2025, 2025-05 or 2025-05-31',
+        'start',
+      ],
+      [
+        `/fhir/${patient}/$everything`,
+        { end: '2026-01-01T00:00:00Z' },
+        400,
+        'end must be one date such as 2025, 2025-05 or 2025-05-31',
+        'end',
+      ],
+      [
+        `/fhir/${patient}/$everything`,
+        { start: '2026-02', end: '2026-01-31' },
+        400,
+        'start is after end',
         'start',
       ],
       [

@@ -3,8 +3,10 @@
 // those refer to outside the compartment (who did what, where: Practitioner, PractitionerRole,
 // Organization, Questionnaire), in one searchset Bundle. Everything is read through the caller's
 // store, so each part obeys what a read or search of it would: scopes, a party's consent, turvakielto,
-// and an audit row per read and search. `_count` and `_offset` page the matches (the record is
-// gathered again for each page, in the same order); each page includes what its own matches refer to.
+// and an audit row per read and search. `start` and `end` keep the compartment's care dates in range
+// (each type's own date search parameter; a type without one is not narrowed). `_count` and
+// `_offset` page the matches (the record is gathered again for each page, in the same order); each
+// page includes what its own matches refer to.
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
@@ -16,28 +18,78 @@ import type { FhirContext, FhirHandler } from './route-types.ts';
 
 /** At most this many resources in one answer; a larger record is asked for in parts (`_type`, `_since`). */
 export const MAX_EVERYTHING = 10_000;
-/** What the operation takes (R4 defines also start and end; not supported here). */
-const EVERYTHING_PARAMETERS = ['_type', '_since', '_count', '_offset'];
+/** What the operation takes (R4's, and `_offset` for paging). */
+const EVERYTHING_PARAMETERS = ['_type', '_since', 'start', 'end', '_count', '_offset'];
+/**
+ * The search parameters that hold a type's care date ("care dates, not record currency dates"), in
+ * the order they are looked for: an Observation's effective time, a CarePlan's period, a Consent's
+ * date, a response's or request's `authored`.
+ */
+const CARE_DATE_PARAMETERS = ['date', 'authored'];
+/** An R4 `date`: a year, a month or a day. */
+const FHIR_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 /** Taken by every interaction (the answer's format). */
 const FORMAT_PARAMETERS = ['_format', '_pretty'];
 /** Matches read per search. */
 const PAGE_SIZE = 1000;
 
-let kinds: { compartment: string[]; referenced: string[] } | undefined;
+interface EverythingTypes {
+  /** Types whose `patient` search parameter can name a Patient (searched). */
+  compartment: string[];
+  /** The other types this server holds (included where the compartment refers to them). */
+  referenced: string[];
+  /** A compartment type's care-date search parameter, where it has one. */
+  careDate: Map<string, string>;
+}
 
-/**
- * The types whose `patient` search parameter can name a Patient (searched), and the other types
- * this server holds (included where the compartment refers to them).
- */
-export function everythingTypes(): { compartment: string[]; referenced: string[] } {
+let kinds: EverythingTypes | undefined;
+
+export function everythingTypes(): EverythingTypes {
   if (!kinds) {
-    const compartment = [...searchParamsByType()]
+    const byType = searchParamsByType();
+    const compartment = [...byType]
       .filter(([, params]) => params.get('patient')?.targets?.includes('Patient'))
       .map(([type]) => type);
     const referenced = SUPPORTED_TYPES.filter((t) => t !== 'Patient' && !compartment.includes(t));
-    kinds = { compartment, referenced };
+    const careDate = new Map<string, string>();
+    for (const type of compartment) {
+      const code = CARE_DATE_PARAMETERS.find((c) => byType.get(type)?.get(c)?.type === 'date');
+      if (code) careDate.set(type, code);
+    }
+    kinds = { compartment, referenced, careDate };
   }
   return kinds;
+}
+
+/** The care-date range asked for: `start` and `end`, each an R4 date, given at most once. */
+interface CareDates {
+  start?: string;
+  end?: string;
+}
+
+function careDatesOf(query: Record<string, string | string[]>): CareDates {
+  const dates: CareDates = {};
+  for (const name of ['start', 'end'] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    // The value is not quoted: a query's text may be anything a client typed.
+    if (typeof value !== 'string' || !FHIR_DATE.test(value))
+      throw FhirError.badRequest(`${name} must be one date such as 2025, 2025-05 or 2025-05-31`, name);
+    dates[name] = value;
+  }
+  const { start, end } = dates;
+  // Compared at the coarser precision: start=2025-05-10 and end=2025-05 overlap.
+  const common = Math.min(start?.length ?? 0, end?.length ?? 0);
+  if (start && end && start.slice(0, common) > end.slice(0, common))
+    throw FhirError.badRequest('start is after end', 'start');
+  return dates;
+}
+
+/** The search parameters that keep a type's care dates within `dates` (none for a type without one). */
+function careDateSearch(type: string, dates: CareDates): Record<string, string[]> {
+  const code = everythingTypes().careDate.get(type);
+  const values = [...(dates.start ? [`ge${dates.start}`] : []), ...(dates.end ? [`le${dates.end}`] : [])];
+  return code && values.length ? { [code]: values } : {};
 }
 
 /** The types `_type` asks for (comma-separated, repeatable), each one the operation can answer. */
@@ -100,6 +152,7 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
         name,
       );
   const since = sinceParam(req.query);
+  const dates = careDatesOf(req.query);
   const types = requestedTypes(req.query._type);
   const paging = pagingOf(req.query);
   // The Patient first: a caller who may not see it gets its refusal, and nothing else is read.
@@ -109,7 +162,7 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
   if (types.has('Patient') && (!since || Date.parse(patient.lastUpdated) >= Date.parse(since)))
     all.set(`Patient/${id}`, patient.json);
   for (const t of everythingTypes().compartment)
-    if (types.has(t) && !(await searchCompartment(ctx, t, id, since, all))) withheld.push(t);
+    if (types.has(t) && !(await searchCompartment(ctx, t, { id, since, dates }, all))) withheld.push(t);
   const end = paging.count === undefined ? undefined : paging.offset + paging.count;
   const got: Collected = {
     matches: new Map([...all].slice(paging.offset, end)),
@@ -135,7 +188,7 @@ function pageLinks(
 ): BundleLink[] {
   const at = (offset: number | undefined) => {
     const q = new URLSearchParams();
-    for (const name of ['_type', '_since', '_count'])
+    for (const name of ['_type', '_since', 'start', 'end', '_count'])
       if (query[name] !== undefined) q.set(name, [query[name]].flat().join(','));
     if (offset !== undefined) q.set('_offset', String(offset));
     const text = q.toString();
@@ -190,10 +243,10 @@ function assertNotTooCostly(count: number): void {
 async function searchCompartment(
   ctx: FhirContext,
   type: string,
-  id: string,
-  since: string | undefined,
+  asked: { id: string; since: string | undefined; dates: CareDates },
   matches: Map<string, string>,
 ): Promise<boolean> {
+  const { id, since, dates } = asked;
   let cursor: string | undefined;
   do {
     let page: Awaited<ReturnType<FhirContext['store']['searchJson']>>;
@@ -202,6 +255,7 @@ async function searchCompartment(
         patient: `Patient/${id}`,
         _count: String(PAGE_SIZE),
         ...(since ? { _lastUpdated: `ge${since}` } : {}),
+        ...careDateSearch(type, dates),
         ...(cursor ? { _cursor: cursor } : {}),
       });
     } catch (err) {
