@@ -110,7 +110,13 @@ export function createApp(opts: AppOptions): express.Express {
     let domain: Promise<express.Router> | undefined;
     app.use('/api', (req, res, next) => {
       domain ??= import('./domain-api.ts').then((m) =>
-        m.createDomainRouter({ storeFor, policy, limits, baseUrl: opts.baseUrl }),
+        m.createDomainRouter({
+          storeFor,
+          policy,
+          limits,
+          baseUrl: opts.baseUrl,
+          ...(opts.security ? { disclosureLog: opts.security.disclosureLog } : {}),
+        }),
       );
       domain.then((router) => router(req, res, next), next);
     });

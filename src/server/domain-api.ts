@@ -17,6 +17,7 @@ import type { InteractionContext } from './fhir/interactions.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import type { FacadeStore, StoreFor } from './ports.ts';
+import type { Disclosure } from './security/index.ts';
 import type { WritePolicy } from './write-policy.ts';
 
 const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
@@ -40,6 +41,8 @@ export interface DomainApiOptions {
   policy: WritePolicy;
   limits: { bodyBytes: number | string; jsonDepth: number };
   baseUrl?: string;
+  /** The security layer's disclosure log (`Security.disclosureLog`); absent without one. */
+  disclosureLog?: (patient: string) => Promise<Disclosure[]>;
 }
 
 /**
@@ -140,6 +143,20 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       _count: '1000',
     });
     res.json({ consents: found.resources.map((c) => fromFhir(c).value) });
+  });
+
+  // The client's disclosure log (luovutusloki): who received the client's data, when, under which
+  // consent, and what was refused. Needs the audit scope besides the domain API's.
+  router.get('/clients/:clientId/disclosures', async (req, res) => {
+    label(res, '/api/clients/:clientId/disclosures');
+    const log = opts.disclosureLog;
+    if (!log)
+      throw new FhirError(
+        404,
+        issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
+      );
+    const patient = await findClient(storeFor(res), req.params.clientId as string);
+    res.json({ client: req.params.clientId, disclosures: await log(`Patient/${patient.id}`) });
   });
 
   return router;

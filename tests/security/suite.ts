@@ -11,7 +11,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonical } from '../../src/mapping/index.ts';
+import { canonical, localIdSystem } from '../../src/mapping/index.ts';
 import { everythingTypes } from '../../src/server/fhir/everything.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
@@ -683,6 +683,64 @@ export function securitySuite(
           path = next ? next.slice(next.indexOf('/fhir') + '/fhir'.length) : undefined;
         }
         expect(seen.sort()).toEqual([...visible].sort());
+      });
+
+      // Before the withdrawal below: kela may still read Suvi's data here.
+      it("gives a client's disclosure log (luovutusloki): what parties received or were refused, not the service's own use", async () => {
+        const clientIdOf = async (patientId: string) => {
+          const p = (await (await s.call(admin, `/Patient/${patientId}`)).json()) as Patient;
+          return p.identifier?.find((i) => i.system === localIdSystem('client'))?.value as string;
+        };
+        const [suvi, maija] = [
+          await clientIdOf(suviId('Patient')),
+          await clientIdOf(ids.get('Patient|maija')!),
+        ];
+        const { token: kela } = await s.client({ id: 'kela-log', scope: 'system/*.rs', party: 'kela' });
+        const { token: own } = await s.client({ id: 'own-use', scope: 'system/Observation.rs' });
+        const obs = `Observation/${suviId('Observation')}`;
+        expect((await s.call(kela, `/${obs}`)).status).toBe(200);
+        expect((await s.call(kela, `/Patient/${ids.get('Patient|maija')}`)).status).toBe(403);
+        expect((await s.call(own, `/${obs}`)).status).toBe(200);
+        const log = async (token: string, clientId: string) => {
+          const res = await s.call(token, `${s.url}/api/clients/${clientId}/disclosures`);
+          expect(res.status, await res.clone().text()).toBe(200);
+          const body = (await res.json()) as { client: string; disclosures: Record<string, unknown>[] };
+          expect(body.client).toBe(clientId);
+          return body.disclosures;
+        };
+        const suviLog = await log(admin, suvi);
+        expect(suviLog.filter((d) => d.recipient === 'kela-log')).toEqual([
+          {
+            when: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+            party: 'kela',
+            recipient: 'kela-log',
+            channel: 'api',
+            interaction: 'read',
+            resources: [obs],
+            // Under the consent that permitted kela's read.
+            consents: [`Consent/${suviId('Consent')}`],
+            outcome: 'disclosed',
+          },
+        ]);
+        // The service's own client is no party: its read is use, not disclosure.
+        expect(suviLog.some((d) => d.recipient === 'own-use')).toBe(false);
+        const refused = (await log(admin, maija)).filter((d) => d.recipient === 'kela-log');
+        expect(refused).toEqual([
+          expect.objectContaining({
+            party: 'kela',
+            outcome: 'refused',
+            resources: [`Patient/${ids.get('Patient|maija')}`],
+            reason: expect.stringMatching(/^sec-consent-1: /),
+          }),
+        ]);
+        // The log needs the audit scope besides the domain API's; either alone is refused.
+        const { token: domainOnly } = await s.client({ id: 'domain-only', scope: 'system/*.rs' });
+        for (const token of [domainOnly, auditor]) {
+          const res = await s.call(token, `${s.url}/api/clients/${suvi}/disclosures`);
+          expect(res.status).toBe(403);
+          expect(await diagnostics(res)).toMatch(/^sec-scope-1: /);
+        }
+        expect((await s.call(admin, `${s.url}/api/clients/no-such-client/disclosures`)).status).toBe(404);
       });
 
       it('withholds the data as soon as the consent is withdrawn', async () => {

@@ -84,6 +84,14 @@ describe('domain API', () => {
     ]);
   });
 
+  it('has no disclosure log without the security layer (nothing is audited), and says so', async () => {
+    const res = await request(app).get('/api/clients/maija/disclosures');
+    expect(res.status).toBe(404);
+    expect(res.body.issue?.[0]?.diagnostics).toBe(
+      'This facade runs without its security layer: it keeps no audit log',
+    );
+  });
+
   it('changes the responsible worker as a new CareTeam version, keeping the history', async () => {
     const res = await postJson('/api/clients/maija/responsible-worker', {
       professionalId: 'nurse-koskinen',

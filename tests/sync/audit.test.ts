@@ -5,6 +5,7 @@
 // facade on the local database (its own store).
 import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localIdSystem } from '../../src/mapping/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
@@ -103,6 +104,51 @@ describe('sync push and pull are audited (BALP AuditEvents)', () => {
       (e) => kind(e) === '110106' && e.outcome === '0',
     );
     expect(all.map((e) => entities(e)[1])).toEqual([`Observation/${o.id}`]);
+  }, 120_000);
+
+  it("the client's disclosure log (GET /api/clients/{id}/disclosures) lists the sync's exports and refusals", async () => {
+    const withClientId = (hetu: string, clientId: string): Patient => {
+      const p = patient(hetu);
+      return {
+        ...p,
+        identifier: [...(p.identifier ?? []), { system: localIdSystem('client'), value: clientId }],
+      };
+    };
+    const p = (await store.create(withClientId('010181-975X', 'client-975'))).resource as Patient;
+    const k = (await store.create(consent(p.id!))).resource as Consent;
+    const o = (await store.create(score(p.id!, 3))).resource as Observation;
+    const q = (await store.create(withClientId('010181-976X', 'client-976'))).resource as Patient;
+    await store.create(consent(q.id!, { dataClasses: ['work-ability-assessment'] }));
+    await sync.pushOnce();
+    reader ??= await startFacadeHere(pair.localDatabase);
+    const log = async (clientId: string) => {
+      const res = await fetch(`${reader?.url.replace(/\/fhir$/, '')}/api/clients/${clientId}/disclosures`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { disclosures: Record<string, unknown>[] }).disclosures;
+    };
+    const sent = await log('client-975');
+    expect(sent.map((d) => (d.resources as string[])[0]).sort()).toEqual(
+      [`Patient/${p.id}`, `Consent/${k.id}`, `Observation/${o.id}`].sort(),
+    );
+    for (const d of sent)
+      expect(d).toMatchObject({
+        party: 'other-health-care',
+        recipient: remote.url,
+        channel: 'sync',
+        interaction: 'create',
+        consents: [`Consent/${k.id}`],
+        outcome: 'disclosed',
+      });
+    const refused = await log('client-976');
+    expect(refused).toHaveLength(2);
+    for (const d of refused)
+      expect(d).toMatchObject({
+        party: 'other-health-care',
+        channel: 'sync',
+        outcome: 'refused',
+        consents: [],
+        reason: expect.stringMatching(/^not disclosed: identification to other-health-care /),
+      });
   }, 120_000);
 
   it('a write the remote refused after receiving it is a refused export naming the issue codes and elements, never the values', async () => {

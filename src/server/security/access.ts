@@ -12,8 +12,8 @@ export type Need =
   | { kind: 'bundle' }
   /** The audit log (read and search only): `interaction` is the route's (history, vread… are refused). */
   | { kind: 'audit'; id?: string; method: string; interaction: string }
-  /** The domain API: the permissions on every domain family. */
-  | { kind: 'domain'; perms: Permission[] }
+  /** The domain API: the permissions on every domain family (and, with `audit`, reading the audit log). */
+  | { kind: 'domain'; perms: Permission[]; audit?: true }
   /** Anything else (unknown routes): a valid token, nothing more. */
   | { kind: 'other' };
 
@@ -24,6 +24,9 @@ const PUBLIC_PATHS = new Set([
   '/auth/token',
   '/auth/jwks',
 ]);
+
+/** A client's disclosure log: read off the audit log, so it needs the audit scope as well. */
+const DISCLOSURE_LOG = /^\/api\/clients\/[^/]+\/disclosures\/?$/;
 
 /** The FHIR route table, matched here to read each route's access off its row. */
 const FHIR = createDispatcher(FHIR_ROUTES);
@@ -48,7 +51,10 @@ function withValidateMode(need: Need, modes: ValidateModes): Need {
 function pathNeed(method: string, path: string): Need {
   if (PUBLIC_PATHS.has(path)) return { kind: 'public' };
   if (path === '/api' || path.startsWith('/api/')) {
-    return { kind: 'domain', perms: method === 'GET' || method === 'HEAD' ? ['r', 's'] : ['c', 'u'] };
+    if (method !== 'GET' && method !== 'HEAD') return { kind: 'domain', perms: ['c', 'u'] };
+    return DISCLOSURE_LOG.test(path)
+      ? { kind: 'domain', perms: ['r', 's'], audit: true }
+      : { kind: 'domain', perms: ['r', 's'] };
   }
   if (path !== '/fhir' && !path.startsWith('/fhir/')) return { kind: 'other' };
   return fhirPathNeed(method, path.slice('/fhir'.length)) ?? { kind: 'other' };

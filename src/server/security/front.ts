@@ -171,7 +171,10 @@ function permitted(p: Principal, need: Need): boolean {
       need.method === 'GET' && allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')
     );
   if (need.kind === 'domain')
-    return DOMAIN_TYPES.every((t) => need.perms.every((perm) => allows(p.scopes, t, perm)));
+    return (
+      DOMAIN_TYPES.every((t) => need.perms.every((perm) => allows(p.scopes, t, perm))) &&
+      (!need.audit || (allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')))
+    );
   return true;
 }
 
