@@ -22,7 +22,7 @@ export interface Disclosure {
   interaction: string;
   /** `Type/id` of what went (or was asked for), or the type searched. */
   resources: string[];
-  /** `Consent/id` under which it went (sync). */
+  /** `Consent/id` under which it went. */
   consents: string[];
   outcome: 'disclosed' | 'refused';
   /** Why it was refused (a rule, never client data). */
@@ -60,7 +60,7 @@ export async function disclosureLog(db: Db, patient: string): Promise<Disclosure
  * The record as a disclosure, or undefined when it is none: a sync export, or an API read or search
  * by a client registered as a party. A party's writes bring data in; they disclose nothing.
  */
-export function disclosureOf(r: StoredAuditRecord): Disclosure | undefined {
+function disclosureOf(r: StoredAuditRecord): Disclosure | undefined {
   const sync = r.transfer?.direction === 'export';
   if (!r.party || !(sync || (!r.transfer && r.action === 'R'))) return undefined;
   return {
