@@ -101,65 +101,82 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
   });
 
-  router.get('/clients/:clientId/plan', async (req, res) => {
-    label(res, '/api/clients/:clientId/plan');
-    const store = storeFor(res);
-    const patient = await findClient(store, req.params.clientId as string);
-    const found = await store.search('CarePlan', {
-      patient: `Patient/${patient.id}`,
-      status: 'active',
-      _sort: '-_lastUpdated',
-      _count: '1',
+  for (const [view, answer] of Object.entries(CLIENT_VIEWS)) {
+    router.get(`/clients/:clientId/${view}`, async (req, res) => {
+      label(res, `/api/clients/:clientId/${view}`);
+      res.json(await answer(storeFor(res), req.params.clientId as string, opts));
     });
-    const plan = found.resources[0];
-    if (!plan) throw FhirError.notFound(`Client "${req.params.clientId}" has no active plan`);
-    const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
-    res.json({ plan: fromFhir(plan, { resolve: (r) => goals.get(r.reference ?? '') }).value });
-  });
-
-  router.get('/clients/:clientId/responsible-worker', async (req, res) => {
-    label(res, '/api/clients/:clientId/responsible-worker');
-    const store = storeFor(res);
-    const team = await currentTeam(store, req.params.clientId as string, { ended: true });
-    if (!team) throw FhirError.notFound(`Client "${req.params.clientId}" has no responsible-worker team`);
-    // `responsibleWorkers`: one, or a pair sharing the role; `responsibleWorker`: the first of them.
-    // Once the relationship has ended there is none, and `ended` says since when.
-    const workers = team.ended === undefined ? currentResponsibleWorkers(team) : [];
-    res.json({
-      responsibleWorker: workers[0] ?? null,
-      responsibleWorkers: workers,
-      ...(team.ended === undefined ? {} : { ended: team.ended }),
-      team,
-    });
-  });
-
-  router.get('/clients/:clientId/consents', async (req, res) => {
-    label(res, '/api/clients/:clientId/consents');
-    const store = storeFor(res);
-    const patient = await findClient(store, req.params.clientId as string);
-    const found = await store.search('Consent', {
-      patient: `Patient/${patient.id}`,
-      status: 'active',
-      _count: '1000',
-    });
-    res.json({ consents: found.resources.map((c) => fromFhir(c).value) });
-  });
-
-  // The client's disclosure log (luovutusloki): who received the client's data, when, under which
-  // consent, and what was refused. Needs the audit scope besides the domain API's.
-  router.get('/clients/:clientId/disclosures', async (req, res) => {
-    label(res, '/api/clients/:clientId/disclosures');
-    const log = opts.disclosureLog;
-    if (!log)
-      throw new FhirError(
-        404,
-        issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
-      );
-    const patient = await findClient(storeFor(res), req.params.clientId as string);
-    res.json({ client: req.params.clientId, disclosures: await log(`Patient/${patient.id}`) });
-  });
+  }
 
   return router;
+}
+
+/** A GET view of one client: its answer, from the caller's store. */
+type ClientView = (store: FacadeStore, clientId: string, opts: DomainApiOptions) => Promise<object>;
+
+/** GET /api/clients/{clientId}/<view> → how it is answered. */
+const CLIENT_VIEWS: Record<string, ClientView> = {
+  plan: planView,
+  'responsible-worker': responsibleWorkerView,
+  consents: consentsView,
+  disclosures: disclosuresView,
+};
+
+/** `{ plan }`: the client's current active support plan, with its goals. */
+async function planView(store: FacadeStore, clientId: string): Promise<object> {
+  const patient = await findClient(store, clientId);
+  const found = await store.search('CarePlan', {
+    patient: `Patient/${patient.id}`,
+    status: 'active',
+    _sort: '-_lastUpdated',
+    _count: '1',
+  });
+  const plan = found.resources[0];
+  if (!plan) throw FhirError.notFound(`Client "${clientId}" has no active plan`);
+  const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
+  return { plan: fromFhir(plan, { resolve: (r) => goals.get(r.reference ?? '') }).value };
+}
+
+/**
+ * `responsibleWorkers`: one, or a pair sharing the role; `responsibleWorker`: the first of them.
+ * Once the relationship has ended there is none, and `ended` says since when.
+ */
+async function responsibleWorkerView(store: FacadeStore, clientId: string): Promise<object> {
+  const team = await currentTeam(store, clientId, { ended: true });
+  if (!team) throw FhirError.notFound(`Client "${clientId}" has no responsible-worker team`);
+  const workers = team.ended === undefined ? currentResponsibleWorkers(team) : [];
+  return {
+    responsibleWorker: workers[0] ?? null,
+    responsibleWorkers: workers,
+    ...(team.ended === undefined ? {} : { ended: team.ended }),
+    team,
+  };
+}
+
+/** `{ consents }`: the client's active consents. */
+async function consentsView(store: FacadeStore, clientId: string): Promise<object> {
+  const patient = await findClient(store, clientId);
+  const found = await store.search('Consent', {
+    patient: `Patient/${patient.id}`,
+    status: 'active',
+    _count: '1000',
+  });
+  return { consents: found.resources.map((c) => fromFhir(c).value) };
+}
+
+/**
+ * The client's disclosure log (luovutusloki): who received the client's data, when, under which
+ * consent, and what was refused. Needs the audit scope besides the domain API's (security/access.ts).
+ */
+async function disclosuresView(store: FacadeStore, clientId: string, opts: DomainApiOptions) {
+  const log = opts.disclosureLog;
+  if (!log)
+    throw new FhirError(
+      404,
+      issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
+    );
+  const patient = await findClient(store, clientId);
+  return { client: clientId, disclosures: await log(`Patient/${patient.id}`) };
 }
 
 async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
