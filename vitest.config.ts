@@ -39,6 +39,8 @@ export default defineConfig({
     // processes, PostgreSQL or sockets, so two per core finish sooner (measured: 245 s → 179 s).
     maxWorkers: 2 * availableParallelism(),
     testTimeout: 30_000,
+    // A temporary folder per run; what a test leaves in it fails the run (tests/helpers/temp-dir-guard.ts).
+    globalSetup: ['tests/helpers/temp-dir-guard.ts'],
     hookTimeout: 120_000,
     reporters: ['default'],
     projects: [

@@ -17,7 +17,11 @@ const source = locateSource();
 describe.skipIf(!source)(
   'Kanta PHR package rebuild (needs hl7.fhir.fi.base-0.4.0.tgz in ../shared/fhir-packages/kanta-phr/)',
   () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'tyokyky-kanta-pkg-'));
+    // Made in beforeAll: a skipped suite's body still runs, and its afterAll does not.
+    let tmp = '';
+    beforeAll(() => {
+      tmp = mkdtempSync(join(tmpdir(), 'tyokyky-kanta-pkg-'));
+    });
     afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
     it('an offline rebuild from the 0.4.0 tarball equals the committed profiles/kanta-phr/package', async () => {

@@ -1,15 +1,16 @@
 // `tyokyky map` as a real process: stdout JSON, exit 0 / 1 (invalid input) / 2 (usage, I/O).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import { runMap } from '../../src/cli/map/run.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-map-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The real command in its own process (each start costs seconds, so only the main paths use it). */
 function run(args: string[], input?: string) {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 // The audit writer gathers the records of requests arriving within two event-loop turns into one
 // row (one statement, one commit), and a record's promise settles only with its row's commit: a
 // failed write rejects every record of the batch, so no read waiting for it is answered.
@@ -25,16 +26,23 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('audit writer', () => {
   let store: Store;
   let bare: Store;
+  const dirs: string[] = [];
+  const fresh = async () => {
+    const dir = await freshPgliteDataDir();
+    dirs.push(dir);
+    return dir;
+  };
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: await freshPgliteDataDir() });
+    store = await openStore({ dataDir: await fresh() });
     await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
     // Without the audit table: every write of an audit row fails.
-    bare = await openStore({ dataDir: await freshPgliteDataDir() });
+    bare = await openStore({ dataDir: await fresh() });
   }, 120_000);
   afterAll(async () => {
     await store?.close();
     await bare?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes the records of two consecutive turns as one row, each resolved after its commit', async () => {
