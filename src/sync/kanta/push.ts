@@ -206,7 +206,8 @@ function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryRespon
       reason: `Kanta PHR refused the response (${status})`,
       outcome: oo,
     });
-    const refused = `remote refused (HTTP ${status}): ${issueSummary(oo)}`;
+    const answered = answer?.status ? `HTTP ${answer.status}` : 'no answer for the entry';
+    const refused = `remote refused (${answered}): ${issueSummary(oo)}`;
     if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused })]);
   });
 }
