@@ -21,6 +21,8 @@ import type { Disclosure } from './security/index.ts';
 import type { WritePolicy } from './write-policy.ts';
 
 const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
+/** Search parameters for the newest match only. */
+const NEWEST = { _sort: '-_lastUpdated', _count: '1' };
 
 /** POST /api/<path> → the SDK domain kind it accepts. */
 const WRITE_ROUTES: Record<string, DomainKind> = {
@@ -124,14 +126,7 @@ const CLIENT_VIEWS: Record<string, ClientView> = {
 
 /** `{ plan }`: the client's current active support plan, with its goals. */
 async function planView(store: FacadeStore, clientId: string): Promise<object> {
-  const patient = await findClient(store, clientId);
-  const found = await store.search('CarePlan', {
-    patient: `Patient/${patient.id}`,
-    status: 'active',
-    _sort: '-_lastUpdated',
-    _count: '1',
-  });
-  const plan = found.resources[0];
+  const [plan] = await ofClient(store, clientId, 'CarePlan', { status: 'active', ...NEWEST });
   if (!plan) throw FhirError.notFound(`Client "${clientId}" has no active plan`);
   const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
   return { plan: fromFhir(plan, { resolve: (r) => goals.get(r.reference ?? '') }).value };
@@ -155,13 +150,8 @@ async function responsibleWorkerView(store: FacadeStore, clientId: string): Prom
 
 /** `{ consents }`: the client's active consents. */
 async function consentsView(store: FacadeStore, clientId: string): Promise<object> {
-  const patient = await findClient(store, clientId);
-  const found = await store.search('Consent', {
-    patient: `Patient/${patient.id}`,
-    status: 'active',
-    _count: '1000',
-  });
-  return { consents: found.resources.map((c) => fromFhir(c).value) };
+  const consents = await ofClient(store, clientId, 'Consent', { status: 'active', _count: '1000' });
+  return { consents: consents.map((c) => fromFhir(c).value) };
 }
 
 /**
@@ -195,14 +185,22 @@ async function currentTeam(
   clientId: string,
   opts: { ended?: boolean } = {},
 ): Promise<ResponsibleWorkerTeam | undefined> {
-  const patient = await findClient(store, clientId);
-  const found = await store.search('CareTeam', {
-    patient: `Patient/${patient.id}`,
+  const [team] = await ofClient(store, clientId, 'CareTeam', {
     status: opts.ended ? 'active,inactive' : 'active',
-    _sort: '-_lastUpdated',
-    _count: '1',
+    ...NEWEST,
   });
-  return found.resources[0] ? (fromFhir(found.resources[0]).value as ResponsibleWorkerTeam) : undefined;
+  return team ? (fromFhir(team).value as ResponsibleWorkerTeam) : undefined;
+}
+
+/** The client's resources of `type` that `params` select (404 for an unknown client). */
+async function ofClient(
+  store: FacadeStore,
+  clientId: string,
+  type: string,
+  params: Record<string, string>,
+): Promise<Resource[]> {
+  const patient = await findClient(store, clientId);
+  return (await store.search(type, { patient: `Patient/${patient.id}`, ...params })).resources;
 }
 
 async function readReferenced(store: FacadeStore, refs: Reference[]): Promise<Map<string, Resource>> {
