@@ -17,7 +17,7 @@ import type { InteractionContext } from './fhir/interactions.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import type { FacadeStore, StoreFor } from './ports.ts';
-import type { Disclosure } from './security/index.ts';
+import type { Disclosure, DisclosureClient } from './security/index.ts';
 import type { WritePolicy } from './write-policy.ts';
 
 const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
@@ -44,7 +44,7 @@ export interface DomainApiOptions {
   limits: { bodyBytes: number | string; jsonDepth: number };
   baseUrl?: string;
   /** The security layer's disclosure log (`Security.disclosureLog`); absent without one. */
-  disclosureLog?: (patient: string) => Promise<Disclosure[]>;
+  disclosureLog?: (client: DisclosureClient) => Promise<Disclosure[]>;
 }
 
 /**
@@ -166,7 +166,9 @@ async function disclosuresView(store: FacadeStore, clientId: string, opts: Domai
       issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
     );
   const patient = await findClient(store, clientId);
-  return { client: clientId, disclosures: await log(`Patient/${patient.id}`) };
+  const consents = await ofClient(store, clientId, 'Consent', { _count: '1000' });
+  const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };
+  return { client: clientId, disclosures: await log(own) };
 }
 
 async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {

@@ -32,8 +32,19 @@ export interface Disclosure {
 /** Audit batches read at once; a client's log is read to its start. */
 const BATCHES = 200;
 
-/** The disclosure log of the client whose Patient is `patient` (`Patient/<id>`), newest first. */
-export async function disclosureLog(db: Db, patient: string): Promise<Disclosure[]> {
+/** Whose log it is: the client's Patient (`Patient/<id>`) and the client's own Consents (`Consent/<id>`). */
+export interface DisclosureClient {
+  patient: string;
+  consents: ReadonlySet<string>;
+}
+
+/**
+ * The disclosure log of `client`, newest first. A record that touched other clients too (a party's
+ * search) names only the types it touched and only this client's Consents: one client's log never
+ * names another client's resources or consents.
+ */
+export async function disclosureLog(db: Db, client: DisclosureClient): Promise<Disclosure[]> {
+  const { patient } = client;
   const out: Disclosure[] = [];
   let before: string | undefined;
   while (true) {
@@ -47,7 +58,7 @@ export async function disclosureLog(db: Db, patient: string): Promise<Disclosure
     for (const batch of page) {
       const records = (JSON.parse(batch.events) as StoredAuditRecord[]).reverse();
       for (const r of records) {
-        const entry = r.patients.includes(patient) ? disclosureOf(r) : undefined;
+        const entry = r.patients.includes(patient) ? disclosureOf(r, client) : undefined;
         if (entry) out.push(entry);
       }
     }
@@ -56,21 +67,25 @@ export async function disclosureLog(db: Db, patient: string): Promise<Disclosure
   }
 }
 
+/** What a party's API access discloses: reads (read, vread, history) and searches. */
+const discloses = (r: StoredAuditRecord) => r.action === 'R' || r.interaction.startsWith('search');
+
 /**
  * The record as a disclosure, or undefined when it is none: a sync export, or an API read or search
  * by a client registered as a party. A party's writes bring data in; they disclose nothing.
  */
-function disclosureOf(r: StoredAuditRecord): Disclosure | undefined {
+function disclosureOf(r: StoredAuditRecord, client: DisclosureClient): Disclosure | undefined {
   const sync = r.transfer?.direction === 'export';
-  if (!r.party || !(sync || (!r.transfer && r.action === 'R'))) return undefined;
+  if (!r.party || !(sync || (!r.transfer && discloses(r)))) return undefined;
+  const shared = r.patients.some((p) => p !== client.patient);
   return {
     when: r.recorded,
     party: r.party,
     recipient: sync ? (r.transfer?.remote ?? '') : r.client,
     channel: sync ? 'sync' : 'api',
     interaction: r.interaction,
-    resources: r.entities,
-    consents: r.consents,
+    resources: shared ? [...new Set(r.entities.map((e) => e.split('/')[0] as string))] : r.entities,
+    consents: r.consents.filter((c) => client.consents.has(c)),
     outcome: r.outcome === '0' ? 'disclosed' : 'refused',
     ...(r.outcome !== '0' && r.detail ? { reason: r.detail } : {}),
   };

@@ -5,7 +5,7 @@ import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
 import { requestStore } from './context.ts';
-import { type Disclosure, disclosureLog } from './disclosures.ts';
+import { type Disclosure, type DisclosureClient, disclosureLog } from './disclosures.ts';
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
@@ -22,7 +22,7 @@ export {
   isSecurityStore,
 } from './schema.ts';
 export { NOT_SERVED } from './guard-store.ts';
-export type { Disclosure } from './disclosures.ts';
+export type { Disclosure, DisclosureClient } from './disclosures.ts';
 
 /** How the facade authenticates callers. */
 export type AuthConfig =
@@ -63,8 +63,8 @@ export interface Security {
   /** The public origin once known (the listening address when none is configured). */
   setPublicBase(origin: string): void;
   publicBase(): string;
-  /** The disclosure log (*luovutusloki*) of the client whose Patient is `patient` (`Patient/<id>`), newest first. */
-  disclosureLog(patient: string): Promise<Disclosure[]>;
+  /** A client's disclosure log (*luovutusloki*), newest first (security/disclosures.ts). */
+  disclosureLog(client: DisclosureClient): Promise<Disclosure[]>;
 }
 
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
@@ -118,6 +118,6 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
       origin = o.replace(/\/+$/, '');
     },
     publicBase,
-    disclosureLog: (patient) => disclosureLog(opts.store, patient),
+    disclosureLog: (client) => disclosureLog(opts.store, client),
   };
 }

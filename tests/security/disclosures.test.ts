@@ -1,0 +1,109 @@
+// A client's disclosure log read off audit records written as the facade and the sync write them, on
+// an in-memory PGlite store: what counts as a disclosure, and that one client's log never names
+// another client's resources or consents.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Disclosure, disclosureLog } from '../../src/server/security/disclosures.ts';
+import {
+  AUDIT_LOG_MIGRATION,
+  AUDIT_LOG_STATEMENTS,
+  type AuditRecord,
+  type Store,
+  insertAudit,
+  openStore,
+} from '../../src/store/index.ts';
+
+const SUVI = { patient: 'Patient/suvi', consents: new Set(['Consent/suvi-1']) };
+const REMOTE = 'https://remote.example/fhir';
+
+const record = (r: Partial<AuditRecord>): AuditRecord => ({
+  client: 'kela-app',
+  party: 'kela',
+  interaction: 'read',
+  action: 'R',
+  outcome: '0',
+  entities: [],
+  patients: ['Patient/suvi'],
+  ...r,
+});
+
+let store: Store;
+let log: Disclosure[];
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: 'memory://' });
+  await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+  // Oldest first, in two batches (two rows of the audit table).
+  await insertAudit(store, [
+    record({ entities: ['Observation/o1'], consents: ['Consent/suvi-1'] }),
+    // A party's search that returned two clients' data, with an included resource of Maija's.
+    record({
+      interaction: 'search-type',
+      action: 'E',
+      entities: ['Observation', 'Goal/maija-goal'],
+      patients: ['Patient/suvi', 'Patient/maija'],
+      consents: ['Consent/suvi-1', 'Consent/maija-1'],
+      query: 'Observation?code=x',
+    }),
+    // Not disclosures: the service's own client reading, a party writing, a sync import.
+    record({ client: 'ehr', party: undefined, entities: ['Observation/o1'] }),
+    record({ interaction: 'create', action: 'C', entities: ['Observation/o2'] }),
+    record({
+      client: 'tyokyky-sync',
+      party: 'other-health-care',
+      interaction: 'create',
+      action: 'C',
+      entities: ['QuestionnaireResponse/q1'],
+      transfer: { direction: 'import', remote: REMOTE },
+    }),
+  ]);
+  await insertAudit(store, [
+    record({
+      client: 'tyokyky-sync',
+      party: 'other-health-care',
+      interaction: 'create',
+      action: 'C',
+      outcome: '4',
+      detail: 'not disclosed: identification to other-health-care on 2026-12-05 — no consent',
+      entities: ['Patient/suvi'],
+      transfer: { direction: 'export', remote: REMOTE },
+    }),
+    // Maija's alone: not in Suvi's log.
+    record({ entities: ['Observation/maija-obs'], patients: ['Patient/maija'] }),
+  ]);
+  log = await disclosureLog(store, SUVI);
+}, 120_000);
+
+afterAll(async () => {
+  await store?.close();
+});
+
+describe("a client's disclosure log", () => {
+  it('holds the party reads and searches and the sync exports, newest first', () => {
+    expect(log.map((d) => [d.channel, d.interaction, d.outcome])).toEqual([
+      ['sync', 'create', 'refused'],
+      ['api', 'search-type', 'disclosed'],
+      ['api', 'read', 'disclosed'],
+    ]);
+    expect(log[0]).toEqual({
+      when: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      party: 'other-health-care',
+      recipient: REMOTE,
+      channel: 'sync',
+      interaction: 'create',
+      resources: ['Patient/suvi'],
+      consents: [],
+      outcome: 'refused',
+      reason: 'not disclosed: identification to other-health-care on 2026-12-05 — no consent',
+    });
+    expect(log[2]).toMatchObject({
+      recipient: 'kela-app',
+      resources: ['Observation/o1'],
+      consents: ['Consent/suvi-1'],
+    });
+  });
+
+  it("names only the types a search shared with other clients' data, and only the client's own consents", () => {
+    expect(log[1]).toMatchObject({ resources: ['Observation', 'Goal'], consents: ['Consent/suvi-1'] });
+    expect(JSON.stringify(log)).not.toMatch(/maija/);
+  });
+});
