@@ -38,18 +38,33 @@ type SearchJsonResult = Awaited<ReturnType<StoreWrites['searchJson']>>;
 const READS_TYPE: readonly Permission[] = ['r', 'u', 'd'];
 
 /**
- * The guard's own check of the type a read names. The front has checked the route's type; this holds
- * for whatever a handler reads, so one that reads another type directly is refused too. Checked
- * before the store is asked: the refusal is the same whether the resource exists or not.
+ * The guard's own check of the type a store call names: one of `perms` on it, else an audited 403
+ * `sec-scope-1: <needs>`. The front has checked the route's type; this holds for whatever a handler
+ * asks of the store, so one that reaches another type directly is refused too. Checked before the
+ * store is asked: the refusal is the same whether the resource exists or not.
  */
-async function admitRead(g: Guard, interaction: string, type: string, entity: string): Promise<void> {
+async function admitType(
+  g: Guard,
+  type: string,
+  perms: readonly Permission[],
+  audited: { interaction: string; entity: string },
+  needs: string,
+): Promise<void> {
   const { p } = g;
-  if (p.unrestricted || READS_TYPE.some((perm) => allows(p.scopes, type, perm))) return;
-  const refusal = new FhirError(
-    403,
-    issue('error', 'forbidden', `sec-scope-1: reading ${type} needs read permission on ${type}`),
+  if (p.unrestricted || perms.some((perm) => allows(p.scopes, type, perm))) return;
+  const refusal = new FhirError(403, issue('error', 'forbidden', `sec-scope-1: ${needs}`));
+  await auditRefusal(g, audited.interaction, audited.entity, [], refusal);
+}
+
+/** A read of `type`: read permission, or an update or delete of it (READS_TYPE). */
+function admitRead(g: Guard, interaction: string, type: string, entity: string): Promise<void> {
+  return admitType(
+    g,
+    type,
+    READS_TYPE,
+    { interaction, entity },
+    `reading ${type} needs read permission on ${type}`,
   );
-  await auditRefusal(g, interaction, entity, [], refusal);
 }
 
 /** read and vread: the resource as the caller may see it. */
@@ -322,18 +337,13 @@ export async function findByIdentifiers(
   type: string,
   identifiers: Parameters<StoreWrites['findByIdentifiers']>[1],
 ): Promise<Resource[][]> {
-  const { p } = g;
-  if (!p.unrestricted && !LOOKS_UP_TYPE.some((perm) => allows(p.scopes, type, perm))) {
-    const refusal = new FhirError(
-      403,
-      issue(
-        'error',
-        'forbidden',
-        `sec-scope-1: finding ${type} by identifier needs search permission on ${type}`,
-      ),
-    );
-    await auditRefusal(g, 'search-type', type, [], refusal);
-  }
+  await admitType(
+    g,
+    type,
+    LOOKS_UP_TYPE,
+    { interaction: 'search-type', entity: type },
+    `finding ${type} by identifier needs search permission on ${type}`,
+  );
   const found = await g.base.findByIdentifiers(type, identifiers);
   const seen = found.flat();
   const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checkedMatch(g, r)))));
