@@ -166,7 +166,7 @@ async function disclosuresView(store: FacadeStore, clientId: string, opts: Domai
       issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
     );
   const patient = await findClient(store, clientId);
-  const consents = await ofClient(store, clientId, 'Consent', { _count: '1000' });
+  const consents = await ofPatient(store, patient, 'Consent', { _count: '1000' });
   const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };
   return { client: clientId, disclosures: await log(own) };
 }
@@ -201,7 +201,16 @@ async function ofClient(
   type: string,
   params: Record<string, string>,
 ): Promise<Resource[]> {
-  const patient = await findClient(store, clientId);
+  return ofPatient(store, await findClient(store, clientId), type, params);
+}
+
+/** `patient`'s resources of `type` that `params` select. */
+async function ofPatient(
+  store: FacadeStore,
+  patient: Resource,
+  type: string,
+  params: Record<string, string>,
+): Promise<Resource[]> {
   return (await store.search(type, { patient: `Patient/${patient.id}`, ...params })).resources;
 }
 
