@@ -273,7 +273,8 @@ async function writeAll(
 
 /**
  * Equal apart from id/meta and reference strings (the SDK's references also carry the target's
- * identifier, which stays compared), whatever the key order (jsonb reorders keys).
+ * identifier, which stays compared), whatever the key order (rows stored before store-005 have
+ * jsonb's).
  */
 function sameContent(stored: Resource, incoming: Resource): boolean {
   const { id: _a, meta: _b, ...left } = stored;

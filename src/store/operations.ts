@@ -52,7 +52,16 @@ import type {
   WriteAction,
   WriteResult,
 } from './types.ts';
-import { changesNothing, insertVersions, lockCurrent, nextTimestamp, stamp, writeVersion } from './writes.ts';
+import {
+  type NewVersion,
+  changesNothing,
+  insertVersions,
+  lockCurrent,
+  nextTimestamp,
+  stamp,
+  storedText,
+  writeVersion,
+} from './writes.ts';
 
 /** One item of `createMany`. */
 export interface CreateItem {
@@ -158,7 +167,7 @@ export class Operations implements StoreTx {
     };
     const conditional: Array<{ i: number; type: string; key: string; params: Record<string, string[]> }> = [];
     const sameAs = new Map<number, number>();
-    const toInsert: Array<{ i: number; resource: Resource }> = [];
+    const toInsert: Array<NewVersion & { i: number }> = [];
     const ids = new Set<string>();
     const queueInsert = (i: number) => {
       const { resource, opts = {} } = items[i];
@@ -172,7 +181,8 @@ export class Operations implements StoreTx {
         throw duplicateId(type, id);
       }
       ids.add(`${type}/${id}`);
-      toInsert.push({ i, resource: stamp(resource, id, 1, new Date()) });
+      const stamped = stamp(resource, id, 1, new Date());
+      toInsert.push({ i, resource: stamped, text: storedText(stamped) });
     };
     items.forEach(({ resource, opts }, i) => {
       try {
@@ -218,7 +228,7 @@ export class Operations implements StoreTx {
     }
 
     const ready = await this.withTargets(toInsert, (i) => items[i].opts?.targets, fail);
-    const inserted = await this.insertVersions(ready.map((x) => x.resource));
+    const inserted = await this.insertVersions(ready);
     for (const { i, resource } of ready) {
       results[i] = inserted.has(`${resource.resourceType}/${resource.id}`)
         ? { resource, created: true }
@@ -267,7 +277,8 @@ export class Operations implements StoreTx {
         throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type);
       }
       const stored = stamp(resource, id, 1, new Date());
-      if ((await this.insertVersions([stored])).size) return { resource: stored, created: true };
+      if ((await this.insertVersions([{ resource: stored, text: storedText(stored) }])).size)
+        return { resource: stored, created: true };
       // A concurrent PUT created it first: continue as an update of that version.
       current = await lockCurrent(this.q, type, id, true);
       if (!current) throw new Error(`${type}/${id} vanished during update`);
@@ -318,12 +329,12 @@ export class Operations implements StoreTx {
   }
 
   /** Inserts first versions, then runs the hooks on those inserted. */
-  private async insertVersions(resources: Resource[]): Promise<Set<string>> {
-    const inserted = await insertVersions(this.q, resources);
+  private async insertVersions(versions: NewVersion[]): Promise<Set<string>> {
+    const inserted = await insertVersions(this.q, versions);
     await this.runHooks(
-      resources
-        .filter((r) => inserted.has(`${r.resourceType}/${r.id}`))
-        .map((resource) => ({ action: 'create' as const, resource })),
+      versions
+        .filter(({ resource: r }) => inserted.has(`${r.resourceType}/${r.id}`))
+        .map(({ resource }) => ({ action: 'create' as const, resource })),
     );
     return inserted;
   }

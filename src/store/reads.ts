@@ -17,10 +17,11 @@ import type {
 /**
  * A scalar SQL subquery for the stored content of one version, for stages that keep a version's
  * reference in their own tables and read its content in their own statement (the sync's outbox).
- * The arguments are SQL expressions of the caller's statement; history rows never change.
+ * The arguments are SQL expressions of the caller's statement; history rows never change. Its value
+ * is the JSON text.
  */
 export function versionContentSql(typeExpr: string, idExpr: string, versionExpr: string): string {
-  return `(SELECT h.content FROM resource_history h
+  return `(SELECT h.content::text FROM resource_history h
     WHERE h.resource_type = ${typeExpr} AND h.id = ${idExpr} AND h.version_id = ${versionExpr})`;
 }
 
@@ -29,13 +30,13 @@ export interface JsonRow extends Row {
   id: string;
   version_id: number;
   deleted: boolean;
-  last_updated: string | null;
+  last_updated: Date;
   content: string | null;
 }
 
 /** Current rows with their content as text; callers add the WHERE clause. */
 export const SELECT_JSON =
-  "SELECT resource_type, id, version_id, deleted, content #>> '{meta,lastUpdated}' AS last_updated, content::text AS content FROM resources";
+  'SELECT resource_type, id, version_id, deleted, last_updated, content::text AS content FROM resources';
 
 /** The stored JSON of a current row, or the FHIR error for a missing or deleted one. */
 export function currentJson(type: string, id: string, row: JsonRow | undefined): StoredJson {
@@ -43,7 +44,12 @@ export function currentJson(type: string, id: string, row: JsonRow | undefined):
   if (row.deleted || row.content === null) {
     throw FhirError.gone(`${type}/${id} was deleted (version ${row.version_id})`);
   }
-  return { json: row.content, versionId: String(row.version_id), lastUpdated: row.last_updated ?? '' };
+  // The column holds the instant of meta.lastUpdated, which the store writes with toISOString.
+  return {
+    json: row.content,
+    versionId: String(row.version_id),
+    lastUpdated: row.last_updated.toISOString(),
+  };
 }
 
 /** Reads many current rows in one statement; the result is in the order of `keys`. */

@@ -116,4 +116,15 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       `CREATE INDEX search_number_owner ON search_number (resource_type, id, param, value)`,
     ],
   ],
+  [
+    'store-005-json-content',
+    [
+      // The content as written (json keeps the text; jsonb reorders keys by length, so resourceType came
+      // mid-object): answers keep FHIR's usual order, and the text is stored and read back without a
+      // conversion to and from jsonb's binary form. No statement reads into content: search values are
+      // in the search_* tables. Rows written before keep jsonb's key order.
+      'ALTER TABLE resources ALTER COLUMN content TYPE json USING content::json',
+      'ALTER TABLE resource_history ALTER COLUMN content TYPE json USING content::json',
+    ],
+  ],
 ];

@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import { numbersWrittenAlike, parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import { extractIndex } from './indexing.ts';
 import type { Queryable, Row, WriteAction } from './types.ts';
 
@@ -69,18 +70,48 @@ export function indexColumns(resources: Resource[]): string[][] {
   return [...columns(tokens, 5), ...columns(dates, 5), ...columns(numbers, 4)];
 }
 
+/** `\u0000` as JSON writes U+0000: after an even number of backslashes (an odd one escapes a `\`). */
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/** A first version ready to insert: the resource as stamped and its `storedText`. */
+export interface NewVersion {
+  resource: Resource;
+  text: string;
+}
+
+/**
+ * The JSON text a version is stored as. PostgreSQL's text cannot hold U+0000 (the json column would
+ * keep it, but no search value or text read could): 400, naming the resource, never the string.
+ */
+export function storedText(resource: Resource): string {
+  const text = stringifyAsWritten(resource);
+  if (text.includes('\\u0000') && ESCAPED_NUL.test(text)) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        `A string in ${resource.resourceType} contains the character U+0000, which the store cannot keep`,
+        resource.resourceType,
+      ),
+    );
+  }
+  return text;
+}
+
 /**
  * Inserts version 1 of each resource in one statement (current rows, history, search index). Returns
  * the `Type/id` keys inserted; an id that already exists is skipped, and the caller reports it.
  */
-export async function insertVersions(q: Queryable, resources: Resource[]): Promise<Set<string>> {
-  if (!resources.length) return new Set();
+export async function insertVersions(q: Queryable, versions: NewVersion[]): Promise<Set<string>> {
+  if (!versions.length) return new Set();
+  const resources = versions.map((v) => v.resource);
   const rows = await q.query<{ resource_type: string; id: string }>(
     // The contents travel as one JSON array: a text[] parameter would escape every quote in them.
     `WITH input AS (
        SELECT u.resource_type, u.id, u.last_updated, c.content
          FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(resource_type, id, last_updated, n)
-         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS c(content, n) USING (n))
+         JOIN json_array_elements($4::json) WITH ORDINALITY AS c(content, n) USING (n))
      , cur AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content)
                SELECT resource_type, id, 1, last_updated, false, content FROM input
                ON CONFLICT DO NOTHING RETURNING resource_type, id, last_updated, content)
@@ -106,7 +137,7 @@ export async function insertVersions(q: Queryable, resources: Resource[]): Promi
       resources.map((r) => r.resourceType),
       resources.map((r) => r.id),
       resources.map((r) => (r.meta as { lastUpdated: string }).lastUpdated),
-      `[${resources.map((r) => stringifyAsWritten(r)).join(',')}]`,
+      `[${versions.map((v) => v.text).join(',')}]`,
       ...indexColumns(resources),
     ],
   );
@@ -125,10 +156,10 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
     : extractIndex(resource);
   // All parts see one snapshot: the DELETEs remove only the previous version's index rows.
   await q.query(
-    `WITH cur AS (UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::jsonb
+    `WITH cur AS (UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6::json
                    WHERE resource_type = $1 AND id = $2 RETURNING resource_type, id)
      , hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, action, content)
-                SELECT resource_type, id, $3, $4, $7, $6::jsonb FROM cur)
+                SELECT resource_type, id, $3, $4, $7, $6::json FROM cur)
      , old_tokens AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
      , old_dates AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
      , old_numbers AS (DELETE FROM search_number WHERE resource_type = $1 AND id = $2 AND EXISTS (SELECT 1 FROM cur))
@@ -145,7 +176,7 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
       Number(meta.versionId),
       meta.lastUpdated,
       deleted,
-      deleted ? null : stringifyAsWritten(resource),
+      deleted ? null : storedText(resource),
       action,
       tokens.map((t) => t.param),
       tokens.map((t) => t.system),
@@ -161,11 +192,15 @@ export async function writeVersion(q: Queryable, resource: Resource, action: Wri
 
 /** A copy with the server-owned meta set; other meta (profile, security, tag) is kept. */
 export function stamp<T extends Resource>(resource: T, id: string, version: number, when: Date): T {
+  const { resourceType, id: _sent, meta, ...elements } = resource;
+  const { versionId: _v, lastUpdated: _l, ...clientMeta } = meta ?? {};
+  // Stored as this text (a json column keeps it): FHIR's usual order, resourceType, id and meta first.
   return {
-    ...resource,
+    resourceType,
     id,
-    meta: { ...resource.meta, versionId: String(version), lastUpdated: when.toISOString() },
-  };
+    meta: { versionId: String(version), lastUpdated: when.toISOString(), ...clientMeta },
+    ...elements,
+  } as T;
 }
 
 /**

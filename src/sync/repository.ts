@@ -68,7 +68,7 @@ export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'par
  */
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    coalesce(${t}.payload, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)})::text AS payload,
+    coalesce(${t}.payload::text, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload,
     ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }

@@ -34,7 +34,7 @@ describe('store on PostgreSQL', () => {
     );
   });
 
-  it('upgrades a database written under the first schema version (store-001 → store-002, index rebuilt)', async () => {
+  it('upgrades a database written under the first schema version (store-001 → store-002, index rebuilt; store-005, content as json)', async () => {
     const upgradeUrl = await freshDatabase('tyokyky_store_upgrade');
     try {
       const engine = await openPostgres(upgradeUrl);
@@ -64,6 +64,17 @@ describe('store on PostgreSQL', () => {
         );
         expect(rows.length).toBe(4); // patient, subject, performer, status
         for (const row of rows) expect(row.last_updated.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+        // store-005: the content columns hold the JSON text; what jsonb held reads back the same.
+        const types = await upgraded.query<{ table_name: string; data_type: string }>(
+          `SELECT table_name, data_type FROM information_schema.columns
+            WHERE table_name IN ('resources', 'resource_history') AND column_name = 'content' ORDER BY 1`,
+        );
+        expect(types.map((t) => [t.table_name, t.data_type])).toEqual([
+          ['resource_history', 'json'],
+          ['resources', 'json'],
+        ]);
+        expect(await upgraded.read('Observation', 'old')).toMatchObject({ id: 'old', status: 'final' });
+        expect((await upgraded.readJson('Observation', 'old')).lastUpdated).toBe('2024-01-02T03:04:05.000Z');
       } finally {
         await upgraded.close();
       }

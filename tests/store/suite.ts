@@ -30,6 +30,37 @@ export function storeSuite(getStore: () => Store): void {
       expect(await store.read('Observation', resource.id as string)).toEqual(resource);
     });
 
+    it('keeps the JSON as written: resourceType, id and meta first, then the elements in the order sent, in reads, vreads, history and searches', async () => {
+      const store = getStore();
+      const sent = observation({ meta: { profile: ['https://example.org/p'] } });
+      const order = Object.keys(sent).filter((k) => k !== 'resourceType' && k !== 'meta');
+      const { resource } = await store.create(sent);
+      const id = resource.id as string;
+      const expected = ['resourceType', 'id', 'meta', ...order];
+      expect(Object.keys(resource)).toEqual(expected);
+      expect(Object.keys(resource.meta ?? {})).toEqual(['versionId', 'lastUpdated', 'profile']);
+      const { json, lastUpdated } = await store.readJson('Observation', id);
+      expect(json.startsWith(`{"resourceType":"Observation","id":"${id}","meta":{"versionId":"1",`)).toBe(
+        true,
+      );
+      expect(lastUpdated).toBe(resource.meta?.lastUpdated);
+      expect(Object.keys(await store.read('Observation', id))).toEqual(expected);
+      const updated = await store.update({ ...resource, status: 'amended' } as Observation, {
+        ifMatch: '1',
+      });
+      expect(Object.keys(updated.resource)).toEqual(expected);
+      expect(Object.keys(await store.vread('Observation', id, 1))).toEqual(expected);
+      const history = await store.history('Observation', id);
+      expect(history.map((h) => Object.keys(h.resource ?? {}))).toEqual([expected, expected]);
+      const found = await store.search('Observation', { _id: id });
+      expect(found.resources.map((r) => Object.keys(r))).toEqual([expected]);
+      // The six characters \u0000 (not U+0000) are text like any other.
+      const literal = await store.create(observation({ note: [{ text: 'C:\\u0000 \\\\u0000' }] }));
+      expect((await store.read('Observation', literal.resource.id as string)).note).toEqual([
+        { text: 'C:\\u0000 \\\\u0000' },
+      ]);
+    });
+
     it('keeps a client id with keepId, and rejects a second create with it (409)', async () => {
       const store = getStore();
       const id = `keep-${randomUUID()}`;
@@ -84,6 +115,13 @@ export function storeSuite(getStore: () => Store): void {
       expect(loser.reason).toBeInstanceOf(FhirError);
       expect((loser.reason as FhirError).status).toBe(409);
       expect(nul.status).toBe('rejected');
+      const refused = (nul as PromiseRejectedResult).reason as FhirError;
+      expect(refused.status).toBe(400);
+      expect(refused.outcome.issue[0]).toMatchObject({
+        code: 'invalid',
+        diagnostics: 'A string in Observation contains the character U+0000, which the store cannot keep',
+        expression: ['Observation'],
+      });
       expect(good.status).toBe('fulfilled');
       const reads = await Promise.allSettled([
         ...made.map((m) => store.read('Observation', m.resource.id as string)),
