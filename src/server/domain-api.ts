@@ -14,10 +14,11 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { processBundle, rewriteReferences } from './fhir/bundle.ts';
 import { assertSameClient } from './fhir/interactions.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
+import { dateRangeInstants, dateRangeParams } from './http/date-range.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import type { FacadeStore, StoreFor } from './ports.ts';
-import type { Disclosure, DisclosureClient } from './security/index.ts';
+import type { Disclosure, DisclosureClient, DisclosureFilter } from './security/index.ts';
 import type { WritePolicy } from './write-policy.ts';
 
 const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
@@ -44,7 +45,7 @@ export interface DomainApiOptions {
   limits: { bodyBytes: number | string; jsonDepth: number };
   baseUrl?: string;
   /** The security layer's disclosure log (`Security.disclosureLog`); absent without one. */
-  disclosureLog?: (client: DisclosureClient) => Promise<Disclosure[]>;
+  disclosureLog?: (client: DisclosureClient, filter?: DisclosureFilter) => Promise<Disclosure[]>;
 }
 
 /**
@@ -106,7 +107,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   for (const [view, answer] of Object.entries(CLIENT_VIEWS)) {
     router.get(`/clients/:clientId/${view}`, async (req, res) => {
       label(res, `/api/clients/:clientId/${view}`);
-      res.json(await answer(storeFor(res), req.params.clientId as string, opts));
+      res.json(await answer(storeFor(res), req.params.clientId as string, opts, req.query));
     });
   }
 
@@ -114,7 +115,12 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
 }
 
 /** A GET view of one client: its answer, from the caller's store. */
-type ClientView = (store: FacadeStore, clientId: string, opts: DomainApiOptions) => Promise<object>;
+type ClientView = (
+  store: FacadeStore,
+  clientId: string,
+  opts: DomainApiOptions,
+  query: Request['query'],
+) => Promise<object>;
 
 /** GET /api/clients/{clientId}/<view> → how it is answered. */
 const CLIENT_VIEWS: Record<string, ClientView> = {
@@ -156,19 +162,34 @@ async function consentsView(store: FacadeStore, clientId: string): Promise<objec
 
 /**
  * The client's disclosure log (luovutusloki): who received the client's data, when, under which
- * consent, and what was refused. Needs the audit scope besides the domain API's (security/access.ts).
+ * consent, and what was refused; `start`/`end` (dates) and `party` narrow it. Needs the audit scope
+ * besides the domain API's (security/access.ts).
  */
-async function disclosuresView(store: FacadeStore, clientId: string, opts: DomainApiOptions) {
+async function disclosuresView(
+  store: FacadeStore,
+  clientId: string,
+  opts: DomainApiOptions,
+  query: Request['query'],
+) {
   const log = opts.disclosureLog;
   if (!log)
     throw new FhirError(
       404,
       issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
     );
+  const filter = { ...dateRangeInstants(dateRangeParams(query)), ...partyParam(query.party) };
   const patient = await findClient(store, clientId);
   const consents = await ofPatient(store, patient, 'Consent', { _count: '1000' });
   const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };
-  return { client: clientId, disclosures: await log(own) };
+  return { client: clientId, disclosures: await log(own, filter) };
+}
+
+/** `party`: one receiving party's code, given at most once. */
+function partyParam(value: unknown): { party?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !value)
+    throw FhirError.badRequest('party must be one receiving party, such as kela', 'party');
+  return { party: value };
 }
 
 async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {

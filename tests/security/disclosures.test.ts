@@ -106,4 +106,22 @@ describe("a client's disclosure log", () => {
     expect(log[1]).toMatchObject({ resources: ['Observation', 'Goal'], consents: ['Consent/suvi-1'] });
     expect(JSON.stringify(log)).not.toMatch(/maija/);
   });
+
+  it('narrows to a time range [from, until) by when each record was written, and to one party', async () => {
+    const first = Date.parse(log[log.length - 1]?.when as string);
+    const last = Date.parse(log[0]?.when as string);
+    const channels = (l: Disclosure[]) => l.map((d) => `${d.channel} ${d.interaction}`);
+    expect(await disclosureLog(store, SUVI, { from: new Date(first) })).toEqual(log);
+    expect(await disclosureLog(store, SUVI, { from: new Date(last + 1) })).toEqual([]);
+    expect(await disclosureLog(store, SUVI, { until: new Date(first) })).toEqual([]);
+    expect(await disclosureLog(store, SUVI, { until: new Date(last + 1) })).toEqual(log);
+    expect(channels(await disclosureLog(store, SUVI, { party: 'kela' }))).toEqual([
+      'api search-type',
+      'api read',
+    ]);
+    expect(channels(await disclosureLog(store, SUVI, { party: 'other-health-care' }))).toEqual([
+      'sync create',
+    ]);
+    expect(await disclosureLog(store, SUVI, { party: 'te-services' })).toEqual([]);
+  });
 });

@@ -701,8 +701,8 @@ export function securitySuite(
         expect((await s.call(kela, `/${obs}`)).status).toBe(200);
         expect((await s.call(kela, `/Patient/${ids.get('Patient|maija')}`)).status).toBe(403);
         expect((await s.call(own, `/${obs}`)).status).toBe(200);
-        const log = async (token: string, clientId: string) => {
-          const res = await s.call(token, `${s.url}/api/clients/${clientId}/disclosures`);
+        const log = async (token: string, clientId: string, query = '') => {
+          const res = await s.call(token, `${s.url}/api/clients/${clientId}/disclosures${query}`);
           expect(res.status, await res.clone().text()).toBe(200);
           const body = (await res.json()) as { client: string; disclosures: Record<string, unknown>[] };
           expect(body.client).toBe(clientId);
@@ -724,6 +724,25 @@ export function securitySuite(
         ]);
         // The service's own client is no party: its read is use, not disclosure.
         expect(suviLog.some((d) => d.recipient === 'own-use')).toBe(false);
+        // Narrowed by date (UTC days) and party; a bad parameter is a 400 naming it, the value unquoted.
+        const day = String(suviLog.find((d) => d.party === 'kela')?.when).slice(0, 10);
+        const kelaToday = await log(admin, suvi, `?start=${day}&end=${day}&party=kela`);
+        expect(kelaToday.length).toBeGreaterThan(0);
+        expect(kelaToday.filter((d) => d.party !== 'kela')).toEqual([]);
+        expect(kelaToday).toEqual(suviLog.filter((d) => d.party === 'kela'));
+        expect(await log(admin, suvi, '?start=2999')).toEqual([]);
+        expect(await log(admin, suvi, '?party=te-services')).toEqual([]);
+        for (const [query, location, message] of [
+          ['start=2026-13', 'start', 'start must be one date such as 2025, 2025-05 or 2025-05-31'],
+          ['end=2026&end=2027', 'end', 'end must be one date such as 2025, 2025-05 or 2025-05-31'],
+          ['start=2027&end=2026', 'start', 'start is after end'],
+          ['party=kela&party=kela', 'party', 'party must be one receiving party, such as kela'],
+        ]) {
+          const res = await s.call(admin, `${s.url}/api/clients/${suvi}/disclosures?${query}`);
+          expect(res.status, query).toBe(400);
+          const outcome = (await res.json()) as OperationOutcome;
+          expect(outcome.issue[0]).toMatchObject({ diagnostics: message, expression: [location] });
+        }
         const refused = (await log(admin, maija)).filter((d) => d.recipient === 'kela-log');
         expect(refused).toEqual([
           expect.objectContaining({

@@ -56,7 +56,7 @@ export function storeSuite(getStore: () => Store): void {
       expect(found.resources.map((r) => Object.keys(r))).toEqual([expected]);
       // The six characters \u0000 (not U+0000) are text like any other.
       const literal = await store.create(observation({ note: [{ text: 'C:\\u0000 \\\\u0000' }] }));
-      expect((await store.read('Observation', literal.resource.id as string)).note).toEqual([
+      expect((await store.read<Observation>('Observation', literal.resource.id as string)).note).toEqual([
         { text: 'C:\\u0000 \\\\u0000' },
       ]);
     });

@@ -10,6 +10,7 @@
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
+import { type DateRangeParams, dateRangeParams } from '../http/date-range.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { countParam, sinceParam } from './history.ts';
 import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
@@ -26,8 +27,6 @@ const EVERYTHING_PARAMETERS = ['_type', '_since', 'start', 'end', '_count', '_of
  * date, a response's or request's `authored`.
  */
 const CARE_DATE_PARAMETERS = ['date', 'authored'];
-/** An R4 `date`: a year, a month or a day. */
-const FHIR_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 /** Taken by every interaction (the answer's format). */
 const FORMAT_PARAMETERS = ['_format', '_pretty'];
 /** Matches read per search. */
@@ -61,32 +60,8 @@ export function everythingTypes(): EverythingTypes {
   return kinds;
 }
 
-/** The care-date range asked for: `start` and `end`, each an R4 date, given at most once. */
-interface CareDates {
-  start?: string;
-  end?: string;
-}
-
-function careDatesOf(query: Record<string, string | string[]>): CareDates {
-  const dates: CareDates = {};
-  for (const name of ['start', 'end'] as const) {
-    const value = query[name];
-    if (value === undefined) continue;
-    // The value is not quoted: a query's text may be anything a client typed.
-    if (typeof value !== 'string' || !FHIR_DATE.test(value))
-      throw FhirError.badRequest(`${name} must be one date such as 2025, 2025-05 or 2025-05-31`, name);
-    dates[name] = value;
-  }
-  const { start, end } = dates;
-  // Compared at the coarser precision: start=2025-05-10 and end=2025-05 overlap.
-  const common = Math.min(start?.length ?? 0, end?.length ?? 0);
-  if (start && end && start.slice(0, common) > end.slice(0, common))
-    throw FhirError.badRequest('start is after end', 'start');
-  return dates;
-}
-
 /** The search parameters that keep a type's care dates within `dates` (none for a type without one). */
-function careDateSearch(type: string, dates: CareDates): Record<string, string[]> {
+function careDateSearch(type: string, dates: DateRangeParams): Record<string, string[]> {
   const code = everythingTypes().careDate.get(type);
   const values = [...(dates.start ? [`ge${dates.start}`] : []), ...(dates.end ? [`le${dates.end}`] : [])];
   return code && values.length ? { [code]: values } : {};
@@ -152,7 +127,7 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
         name,
       );
   const since = sinceParam(req.query);
-  const dates = careDatesOf(req.query);
+  const dates = dateRangeParams(req.query);
   const types = requestedTypes(req.query._type);
   const paging = pagingOf(req.query);
   // The Patient first: a caller who may not see it gets its refusal, and nothing else is read.
@@ -243,7 +218,7 @@ function assertNotTooCostly(count: number): void {
 async function searchCompartment(
   ctx: FhirContext,
   type: string,
-  asked: { id: string; since: string | undefined; dates: CareDates },
+  asked: { id: string; since: string | undefined; dates: DateRangeParams },
   matches: Map<string, string>,
 ): Promise<boolean> {
   const { id, since, dates } = asked;

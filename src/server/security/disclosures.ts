@@ -38,12 +38,23 @@ export interface DisclosureClient {
   consents: ReadonlySet<string>;
 }
 
+/** Which disclosures to list: recorded in [from, until), to one party. */
+export interface DisclosureFilter {
+  from?: Date;
+  until?: Date;
+  party?: string;
+}
+
 /**
- * The disclosure log of `client`, newest first. A record that touched other clients too (a party's
- * search) names only the types it touched and only this client's Consents: one client's log never
- * names another client's resources or consents.
+ * The disclosure log of `client`, newest first, as far as `filter` keeps it. A record that touched
+ * other clients too (a party's search) names only the types it touched and only this client's
+ * Consents: one client's log never names another client's resources or consents.
  */
-export async function disclosureLog(db: Db, client: DisclosureClient): Promise<Disclosure[]> {
+export async function disclosureLog(
+  db: Db,
+  client: DisclosureClient,
+  filter: DisclosureFilter = {},
+): Promise<Disclosure[]> {
   const { patient } = client;
   const out: Disclosure[] = [];
   let before: string | undefined;
@@ -59,12 +70,25 @@ export async function disclosureLog(db: Db, client: DisclosureClient): Promise<D
       const records = (JSON.parse(batch.events) as StoredAuditRecord[]).reverse();
       for (const r of records) {
         const entry = r.patients.includes(patient) ? disclosureOf(r, client) : undefined;
-        if (entry) out.push(entry);
+        if (entry && kept(entry, filter)) out.push(entry);
       }
     }
     if (page.length < BATCHES) return out;
     before = page[page.length - 1]?.id;
   }
+}
+
+/**
+ * Whether `filter` keeps `entry`. By each record's own time, not its batch row's: the row's time is
+ * the database's clock at its transaction's start, the record's the facade's when it was written.
+ */
+function kept(entry: Disclosure, { from, until, party }: DisclosureFilter): boolean {
+  const when = Date.parse(entry.when);
+  return (
+    (!from || when >= from.getTime()) &&
+    (!until || when < until.getTime()) &&
+    (party === undefined || entry.party === party)
+  );
 }
 
 /** What a party's API access discloses: reads (read, vread, history) and searches. */

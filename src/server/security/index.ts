@@ -5,7 +5,12 @@ import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
 import { requestStore } from './context.ts';
-import { type Disclosure, type DisclosureClient, disclosureLog } from './disclosures.ts';
+import {
+  type Disclosure,
+  type DisclosureClient,
+  type DisclosureFilter,
+  disclosureLog,
+} from './disclosures.ts';
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
@@ -22,7 +27,7 @@ export {
   isSecurityStore,
 } from './schema.ts';
 export { NOT_SERVED } from './guard-store.ts';
-export type { Disclosure, DisclosureClient } from './disclosures.ts';
+export type { Disclosure, DisclosureClient, DisclosureFilter } from './disclosures.ts';
 
 /** How the facade authenticates callers. */
 export type AuthConfig =
@@ -64,7 +69,7 @@ export interface Security {
   setPublicBase(origin: string): void;
   publicBase(): string;
   /** A client's disclosure log (*luovutusloki*), newest first (security/disclosures.ts). */
-  disclosureLog(client: DisclosureClient): Promise<Disclosure[]>;
+  disclosureLog(client: DisclosureClient, filter?: DisclosureFilter): Promise<Disclosure[]>;
 }
 
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
@@ -118,6 +123,6 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
       origin = o.replace(/\/+$/, '');
     },
     publicBase,
-    disclosureLog: (client) => disclosureLog(opts.store, client),
+    disclosureLog: (client, filter) => disclosureLog(opts.store, client, filter),
   };
 }
