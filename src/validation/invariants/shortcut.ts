@@ -20,29 +20,42 @@ export interface Shortcut {
   code?: string;
 }
 
-/** Splits at top-level occurrences of ` ${word} ` (outside parentheses and string literals). */
-function splitTopLevel(expr: string, word: string): string[] {
-  const parts: string[] = [];
-  const token = ` ${word} `;
+/**
+ * Walks `expr` outside string literals and parentheses: `atTopLevel(i)` sees each such character
+ * (a literal's opening quote too) and answers how many characters to skip after it, or false to stop.
+ * Returns false when stopped.
+ */
+function scanTopLevel(expr: string, atTopLevel: (i: number) => number | false): boolean {
   let depth = 0;
   let quote = false;
-  let start = 0;
   for (let i = 0; i < expr.length; i++) {
     const ch = expr[i];
     if (quote) {
       if (ch === '\\') i++;
       else if (ch === "'") quote = false;
-      continue;
-    }
-    if (ch === "'") quote = true;
-    else if (ch === '(') depth++;
+    } else if (ch === '(') depth++;
     else if (ch === ')') depth--;
-    else if (depth === 0 && expr.startsWith(token, i)) {
-      parts.push(expr.slice(start, i));
-      start = i + token.length;
-      i += token.length - 1;
+    else {
+      const skip = depth === 0 ? atTopLevel(i) : 0;
+      if (skip === false) return false;
+      if (ch === "'") quote = true;
+      else i += skip;
     }
   }
+  return true;
+}
+
+/** Splits at top-level occurrences of ` ${word} ` (outside parentheses and string literals). */
+function splitTopLevel(expr: string, word: string): string[] {
+  const parts: string[] = [];
+  const token = ` ${word} `;
+  let start = 0;
+  scanTopLevel(expr, (i) => {
+    if (!expr.startsWith(token, i)) return 0;
+    parts.push(expr.slice(start, i));
+    start = i + token.length;
+    return token.length - 1;
+  });
   parts.push(expr.slice(start));
   return parts.map((p) => p.trim());
 }
@@ -50,26 +63,15 @@ function splitTopLevel(expr: string, word: string): string[] {
 /** `a.b.where(x).empty()` → ['a', 'b', 'where(x)', 'empty()']; undefined when not a plain chain. */
 function splitSteps(expr: string): string[] | undefined {
   const steps: string[] = [];
-  let depth = 0;
-  let quote = false;
   let start = 0;
-  for (let i = 0; i < expr.length; i++) {
-    const ch = expr[i];
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === "'") quote = false;
-      continue;
-    }
-    if (ch === "'") {
-      if (depth === 0) return undefined;
-      quote = true;
-    } else if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (depth === 0 && ch === '.') {
-      steps.push(expr.slice(start, i));
-      start = i + 1;
-    } else if (depth === 0 && !/[A-Za-z0-9_]/.test(ch)) return undefined;
-  }
+  const plain = scanTopLevel(expr, (i) => {
+    const ch = expr[i] as string;
+    if (ch !== '.') return /[A-Za-z0-9_]/.test(ch) ? 0 : false;
+    steps.push(expr.slice(start, i));
+    start = i + 1;
+    return 0;
+  });
+  if (!plain) return undefined;
   steps.push(expr.slice(start));
   return steps;
 }
