@@ -5,8 +5,17 @@ import { type ReindexProgress, reindexIfChanged } from './reindex.ts';
 /** Fixed advisory-lock key serialising migrations across processes ("tyokyky" in ASCII-ish). */
 export const MIGRATION_LOCK = 7_465_703_279;
 
-export async function migrate(engine: Engine, name: string, statements: string[]): Promise<void> {
-  await engine.transaction(async (q) => {
+/**
+ * Applies the migration `name` unless the database has it; `onApply` is called just before its
+ * statements run. Returns whether it was applied now.
+ */
+export async function migrate(
+  engine: Engine,
+  name: string,
+  statements: string[],
+  onApply?: () => void,
+): Promise<boolean> {
+  return engine.transaction(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await q.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -15,15 +24,27 @@ export async function migrate(engine: Engine, name: string, statements: string[]
        )`,
     );
     const done = await q.query('SELECT 1 FROM schema_migrations WHERE name = $1', [name]);
-    if (done.length) return;
+    if (done.length) return false;
+    onApply?.();
     for (const sql of statements) await q.query(sql);
     await q.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+    return true;
   });
 }
 
+/** What opening a store reports while it upgrades a database written by an earlier release. */
+export interface UpgradeProgress {
+  /** Each store migration the database lacks: before it runs, and with `done` once committed. */
+  onMigrate?: (migration: string, done: boolean) => void;
+  onReindex?: ReindexProgress;
+}
+
 /** Brings `engine`'s database to the store's schema (every migration of `STORE_MIGRATIONS`, in order). */
-export async function applyStoreMigrations(engine: Engine, onReindex?: ReindexProgress): Promise<void> {
-  for (const [name, statements] of STORE_MIGRATIONS) await migrate(engine, name, statements);
+export async function applyStoreMigrations(engine: Engine, progress: UpgradeProgress = {}): Promise<void> {
+  const { onMigrate, onReindex } = progress;
+  for (const [name, statements] of STORE_MIGRATIONS) {
+    if (await migrate(engine, name, statements, () => onMigrate?.(name, false))) onMigrate?.(name, true);
+  }
   await engine.transaction(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await reindexIfChanged(q, onReindex);

@@ -41,7 +41,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
     : await openPglite(dataDir, archive);
   try {
-    await applyStoreMigrations(engine, opts.onReindex);
+    await applyStoreMigrations(engine, opts);
   } catch (err) {
     await engine.close();
     throw err;
@@ -143,7 +143,9 @@ function createStore(
     searchJson: (t, p, o) => direct.searchJson(t, p, o),
     query: (sql, params) => engine.query(sql, params),
     transaction,
-    migrate: (name, statements) => migrate(engine, name, statements),
+    migrate: async (name, statements) => {
+      await migrate(engine, name, statements);
+    },
     addHooks(h) {
       hooks = [...hooks, h];
       return () => {

@@ -192,4 +192,10 @@ export interface OpenStoreOptions {
    * every 10,000 resources and once at the end with `done`.
    */
   onReindex?: (indexed: number, done: boolean) => void;
+  /**
+   * Each store migration the database lacks (an upgrade from an earlier release, or a new database
+   * without the template): called before it runs and, with `done`, once it is committed. Some
+   * rewrite every stored resource (store-005), which takes a while on a large database.
+   */
+  onMigrate?: (migration: string, done: boolean) => void;
 }

@@ -48,8 +48,22 @@ describe('store on PostgreSQL', () => {
         `INSERT INTO search_token VALUES ('Observation', 'old', 'patient', 'Patient', 'p-old')`,
       );
       await engine.close();
-      const upgraded = await openStore({ databaseUrl: upgradeUrl });
+      const migrations: Array<[string, boolean]> = [];
+      const upgraded = await openStore({
+        databaseUrl: upgradeUrl,
+        onMigrate: (name, done) => migrations.push([name, done]),
+      });
       try {
+        // Each migration the database lacked, announced before it ran and once it was committed.
+        expect(migrations).toEqual(
+          STORE_MIGRATIONS.slice(1).flatMap(([name]) => [
+            [name, false],
+            [name, true],
+          ]),
+        );
+        const again: string[] = [];
+        await (await openStore({ databaseUrl: upgradeUrl, onMigrate: (name) => again.push(name) })).close();
+        expect(again).toEqual([]);
         const found = await upgraded.search('Observation', { patient: 'p-old' });
         expect(found.resources.map((r) => r.id)).toEqual(['old']);
         // Rows store-001 never wrote (performer, every reference) come from the stored resource.

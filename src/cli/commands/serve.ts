@@ -216,7 +216,12 @@ async function startFacade({
       { indexed },
       done ? 'search index rebuilt' : 'rebuilding the search index (once, after an upgrade)',
     );
-  const store = await openStore({ ...where, onReindex }).catch((err: Error) =>
+  const onMigrate = (migration: string, done: boolean) =>
+    logger.info(
+      { migration },
+      done ? 'store migration applied' : 'applying a store migration (once, after an upgrade)',
+    );
+  const store = await openStore({ ...where, onReindex, onMigrate }).catch((err: Error) =>
     startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
   );
   // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
