@@ -54,6 +54,16 @@ export function storeSuite(getStore: () => Store): void {
       expect(history.map((h) => Object.keys(h.resource ?? {}))).toEqual([expected, expected]);
       const found = await store.search('Observation', { _id: id });
       expect(found.resources.map((r) => Object.keys(r))).toEqual([expected]);
+      // U+0000 in an update is refused the same way, and the stored version stays.
+      await expectFhirError(
+        store.update({ ...updated.resource, note: [{ text: 'nul \u0000' }] } as Observation, {
+          ifMatch: '2',
+        }),
+        400,
+        'A string in Observation contains the character U+0000, which the store cannot keep',
+        'Observation',
+      );
+      expect((await store.read('Observation', id)).meta?.versionId).toBe('2');
       // The six characters \u0000 (not U+0000) are text like any other.
       const literal = await store.create(observation({ note: [{ text: 'C:\\u0000 \\\\u0000' }] }));
       expect((await store.read<Observation>('Observation', literal.resource.id as string)).note).toEqual([
