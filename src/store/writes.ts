@@ -70,7 +70,10 @@ export function indexColumns(resources: Resource[]): string[][] {
   return [...columns(tokens, 5), ...columns(dates, 5), ...columns(numbers, 4)];
 }
 
-/** `\u0000` as JSON writes U+0000: after an even number of backslashes (an odd one escapes a `\`). */
+/**
+ * U+0000 as JSON.stringify writes it, `\u0000`, where its backslash is not itself escaped: after an
+ * even number of backslashes (`\\u0000` is the six characters `\u0000` as text).
+ */
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /** A first version ready to insert: the resource as stamped and its `storedText`. */
