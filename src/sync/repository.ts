@@ -350,7 +350,8 @@ export async function settle(
  * client was written while they were in flight (unblockConsentPatients marked them), then the round's
  * verdict is stale and they go back to the queue. Without this, a Consent committed between a round's
  * consent read and this settle would find nothing blocked to release, and the client would stay blocked.
- * Returns the ids this claim settled.
+ * Returns the ids this claim settled as blocked (not those sent back to the queue): the refused
+ * disclosures.
  */
 export async function settleBlocked(
   db: Db,
@@ -359,16 +360,16 @@ export async function settleBlocked(
   reason: string,
 ): Promise<string[]> {
   if (!ids.length) return [];
-  const settled = await db.query<{ id: string }>(
+  const settled = await db.query<{ id: string; state: string }>(
     `UPDATE sync_outbox
         SET state = CASE WHEN consent_changed THEN 'pending' ELSE 'blocked' END,
             reason = CASE WHEN consent_changed THEN NULL ELSE $3 END, outcome = NULL, consent_changed = false,
             claimed_by = NULL, lease_until = NULL, settled_by = $4, available_at = now(), updated_at = now()
       WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight'
-      RETURNING id::text AS id`,
+      RETURNING id::text AS id, state`,
     [claimId, ids, reason, workerOfClaim(claimId)],
   );
-  return settled.map((r) => r.id);
+  return settled.filter((r) => r.state === 'blocked').map((r) => r.id);
 }
 
 /** A delivered row: where it lives on the remote now (no remote id: nothing to map), and why, if not plain done. */

@@ -37,7 +37,14 @@ describe('a Consent that arrives while its client is in flight', () => {
 
     // The round has read "no consent" for both; now the first client's Consent commits.
     await store.create(consent(late.id!));
-    await settleBlocked(store, 'test~1', [rowOf(late).id, rowOf(none).id], 'no consent recorded');
+    const blocked = await settleBlocked(
+      store,
+      'test~1',
+      [rowOf(late).id, rowOf(none).id],
+      'no consent recorded',
+    );
+    // Only the row that stays blocked is a refused disclosure (what the callers audit).
+    expect(blocked).toEqual([rowOf(none).id]);
 
     expect(await stateOf(rowOf(late).id)).toEqual({ state: 'pending', reason: null });
     expect(await stateOf(rowOf(none).id)).toEqual({ state: 'blocked', reason: 'no consent recorded' });
