@@ -17,6 +17,7 @@ import type { InteractionContext } from './fhir/interactions.ts';
 import { dateRangeInstants, dateRangeParams } from './http/date-range.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
+import { refuseUnknownParameters } from './http/query-params.ts';
 import type { FacadeStore, StoreFor } from './ports.ts';
 import type { Disclosure, DisclosureClient, DisclosureFilter } from './security/index.ts';
 import type { WritePolicy } from './write-policy.ts';
@@ -104,9 +105,10 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
   });
 
-  for (const [view, answer] of Object.entries(CLIENT_VIEWS)) {
+  for (const [view, { answer, params, what }] of Object.entries(CLIENT_VIEWS)) {
     router.get(`/clients/:clientId/${view}`, async (req, res) => {
       label(res, `/api/clients/:clientId/${view}`);
+      refuseUnknownParameters(req.query, params, what);
       res.json(await answer(storeFor(res), req.params.clientId as string, opts, req.query));
     });
   }
@@ -114,20 +116,25 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   return router;
 }
 
-/** A GET view of one client: its answer, from the caller's store. */
-type ClientView = (
-  store: FacadeStore,
-  clientId: string,
-  opts: DomainApiOptions,
-  query: Request['query'],
-) => Promise<object>;
+/** A GET view of one client: its answer, from the caller's store, and the query parameters it takes. */
+interface ClientView {
+  answer: (
+    store: FacadeStore,
+    clientId: string,
+    opts: DomainApiOptions,
+    query: Request['query'],
+  ) => Promise<object>;
+  params: readonly string[];
+  /** The view's name in an error. */
+  what: string;
+}
 
 /** GET /api/clients/{clientId}/<view> → how it is answered. */
 const CLIENT_VIEWS: Record<string, ClientView> = {
-  plan: planView,
-  'responsible-worker': responsibleWorkerView,
-  consents: consentsView,
-  disclosures: disclosuresView,
+  plan: { answer: planView, params: [], what: 'the plan view' },
+  'responsible-worker': { answer: responsibleWorkerView, params: [], what: 'the responsible-worker view' },
+  consents: { answer: consentsView, params: [], what: 'the consents view' },
+  disclosures: { answer: disclosuresView, params: ['start', 'end', 'party'], what: 'the disclosure log' },
 };
 
 /** `{ plan }`: the client's current active support plan, with its goals. */

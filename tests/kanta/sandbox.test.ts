@@ -89,6 +89,8 @@ describe('Kanta PHR sandbox: CapabilityStatement', () => {
 
   it('CarePlan search needs no patient; an undeclared parameter is 400 naming it', async () => {
     expect((await call(base, 'GET', '/CarePlan')).status).toBe(200);
+    // The format parameters shape any answer (R4 http.html); they are no search parameters.
+    expect((await call(base, 'GET', '/CarePlan?_format=json&_pretty=true')).status).toBe(200);
     const r = await call(base, 'GET', '/Observation?patient=Patient/x&status=final');
     expect(r.status).toBe(400);
     expect(firstIssue(r)?.expression).toEqual(['status']);

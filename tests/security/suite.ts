@@ -737,6 +737,11 @@ export function securitySuite(
           ['end=2026&end=2027', 'end', 'end must be one date such as 2025, 2025-05 or 2025-05-31'],
           ['start=2027&end=2026', 'start', 'start is after end'],
           ['party=kela&party=kela', 'party', 'party must be one receiving party, such as kela'],
+          [
+            'date=2026',
+            'date',
+            'Unknown parameter "date" for the disclosure log (supported: start, end, party)',
+          ],
         ]) {
           const res = await s.call(admin, `${s.url}/api/clients/${suvi}/disclosures?${query}`);
           expect(res.status, query).toBe(400);

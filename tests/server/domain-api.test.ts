@@ -84,6 +84,23 @@ describe('domain API', () => {
     ]);
   });
 
+  it('each client view refuses a query parameter it does not take, naming it; the format parameters pass', async () => {
+    for (const [view, what] of [
+      ['plan', 'the plan view'],
+      ['responsible-worker', 'the responsible-worker view'],
+      ['consents', 'the consents view'],
+    ]) {
+      const res = await request(app).get(`/api/clients/maija/${view}?status=draft`);
+      expect(res.status, view).toBe(400);
+      expect(res.body.issue[0]).toMatchObject({
+        code: 'not-supported',
+        diagnostics: `Unknown parameter "status" for ${what} (supported: none)`,
+        expression: ['status'],
+      });
+      expect((await request(app).get(`/api/clients/maija/${view}?_pretty=true`)).status, view).toBe(200);
+    }
+  });
+
   it('has no disclosure log without the security layer (nothing is audited), and says so', async () => {
     const res = await request(app).get('/api/clients/maija/disclosures');
     expect(res.status).toBe(404);

@@ -672,6 +672,19 @@ describe('history at instance, type and system level', () => {
     const bad = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since: 'garbage' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
+    for (const path of [
+      `/fhir/Practitioner/${id}/_history`,
+      '/fhir/Practitioner/_history',
+      '/fhir/_history',
+    ]) {
+      const unknown = await request(app).get(path).query({ _at: '2025', _pretty: 'true' });
+      expect(unknown.status, path).toBe(400);
+      expect(firstIssue(unknown.body)).toMatchObject({
+        code: 'not-supported',
+        diagnostics: 'Unknown parameter "_at" for _history (supported: _since, _count, _offset)',
+        expression: ['_at'],
+      });
+    }
   });
 
   it('GET Type/_history and /_history page newest first, honour _since and _count', async () => {
@@ -1340,7 +1353,7 @@ describe('Patient/$everything', () => {
         `/fhir/${patient}/$everything`,
         { _elements: 'id' },
         400,
-        'Unknown $everything parameter "_elements" (supported: _type, _since, start, end, _count, _offset)',
+        'Unknown parameter "_elements" for $everything (supported: _type, _since, start, end, _count, _offset)',
         '_elements',
       ],
       [

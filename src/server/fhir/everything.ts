@@ -11,6 +11,7 @@ import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
 import { type DateRangeParams, dateRangeParams } from '../http/date-range.ts';
+import { refuseUnknownParameters } from '../http/query-params.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { countParam, sinceParam } from './history.ts';
 import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
@@ -27,8 +28,6 @@ const EVERYTHING_PARAMETERS = ['_type', '_since', 'start', 'end', '_count', '_of
  * date, a response's or request's `authored`.
  */
 const CARE_DATE_PARAMETERS = ['date', 'authored'];
-/** Taken by every interaction (the answer's format). */
-const FORMAT_PARAMETERS = ['_format', '_pretty'];
 /** Matches read per search. */
 const PAGE_SIZE = 1000;
 
@@ -120,12 +119,7 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
       404,
       issue('error', 'not-supported', `$everything is an operation on Patient here, not on ${type}`),
     );
-  for (const name of Object.keys(req.query))
-    if (!EVERYTHING_PARAMETERS.includes(name) && !FORMAT_PARAMETERS.includes(name))
-      throw FhirError.badRequest(
-        `Unknown $everything parameter "${name}" (supported: ${EVERYTHING_PARAMETERS.join(', ')})`,
-        name,
-      );
+  refuseUnknownParameters(req.query, EVERYTHING_PARAMETERS, '$everything');
   const since = sinceParam(req.query);
   const dates = dateRangeParams(req.query);
   const types = requestedTypes(req.query._type);

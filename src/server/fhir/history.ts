@@ -3,9 +3,12 @@ import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import type { HistoryEntry, HistoryPage, HistoryPageOptions } from '../../store/index.ts';
+import { refuseUnknownParameters } from '../http/query-params.ts';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
+/** What a history request takes (R4's, and `_offset` for paging). */
+const HISTORY_PARAMETERS = ['_since', '_count', '_offset'];
 const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 function one(query: Record<string, string | string[]>, name: string): string | undefined {
@@ -48,11 +51,7 @@ export function sinceParam(query: Record<string, string | string[]>): string | u
 
 /** `_since`, `_count` and `_offset` of a type- or system-level history request, checked. */
 export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
-  for (const name of Object.keys(query)) {
-    if (!['_since', '_count', '_offset', '_format', '_pretty'].includes(name)) {
-      throw FhirError.badRequest(`Unknown _history parameter "${name}" (supported: _since, _count)`, name);
-    }
-  }
+  refuseUnknownParameters(query, HISTORY_PARAMETERS, '_history');
   const since = sinceParam(query);
   return {
     ...(since ? { since } : {}),

@@ -3,6 +3,7 @@ import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes
 import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
+import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
@@ -133,7 +134,7 @@ export interface ConditionalCriteria {
 export function conditionalUpdateCriteria(
   query: Record<string, string | string[] | undefined>,
 ): ConditionalCriteria {
-  const names = Object.keys(query).filter((name) => name !== '_format' && name !== '_pretty');
+  const names = Object.keys(query).filter((name) => !isFormatParameter(name));
   const identifier = query.identifier;
   const bar = typeof identifier === 'string' ? identifier.indexOf('|') : -1;
   if (names.length !== 1 || typeof identifier !== 'string' || bar <= 0 || bar === identifier.length - 1) {

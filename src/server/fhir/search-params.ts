@@ -1,4 +1,5 @@
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { isFormatParameter } from '../http/query-params.ts';
 
 /**
  * Normalises Express's query object into the store's parameter map. Names and values are checked
@@ -8,7 +9,7 @@ import { FhirError, issue } from '../../shared/outcome.ts';
 export function toSearchParams(query: Record<string, unknown>): Record<string, string | string[]> {
   const params: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(query)) {
-    if (name === '_format' || name === '_pretty') continue;
+    if (isFormatParameter(name)) continue;
     if (typeof value === 'string') params[name] = value;
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
       params[name] = value as string[];

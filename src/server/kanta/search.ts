@@ -3,12 +3,13 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { INDEXED_PARAMS, cursorAfter, dateSearchMatcher, pageSize } from '../../store/index.ts';
+import { isFormatParameter } from '../http/query-params.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
 /** Parameters the store indexes: its own list, plus `_id` and `_lastUpdated`. */
 const STORE_PARAMS = new Set<string>(['_id', '_lastUpdated', ...INDEXED_PARAMS]);
-/** Paging and format parameters every search may carry. */
-const RESULT_PARAMS = new Set(['_count', '_cursor', '_format']);
+/** Paging parameters every search may carry (besides the format parameters). */
+const PAGING_PARAMS = new Set(['_count', '_cursor']);
 /** Largest page the store gives; a filtered search looks at this many candidates. */
 const FILTER_WINDOW = '1000';
 
@@ -34,8 +35,9 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
   const plan: KantaSearchPlan = { store: {}, filters: [], total: false, count: pageSize(last(query._count)) };
   for (const [key, raw] of Object.entries(query)) {
     const name = key.split(':')[0];
-    if (RESULT_PARAMS.has(name)) {
-      if (name !== '_format') plan.store[key] = raw;
+    if (isFormatParameter(name)) continue;
+    if (PAGING_PARAMS.has(name)) {
+      plan.store[key] = raw;
       continue;
     }
     const param = rules.searchParams.get(name);
