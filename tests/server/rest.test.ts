@@ -87,6 +87,14 @@ describe('_pretty', () => {
 });
 
 describe('search results', () => {
+  it("the self link is the search's own URL: no dangling ? when there are no parameters", async () => {
+    const self = (body: Bundle) => body.link?.find((l) => l.relation === 'self')?.url;
+    const bare = await request(app).get('/fhir/Practitioner');
+    expect(self(bare.body)).toMatch(/\/fhir\/Practitioner$/);
+    const counted = await request(app).get('/fhir/Practitioner').query({ _count: '1', _pretty: 'false' });
+    expect(self(counted.body)).toMatch(/\/fhir\/Practitioner\?_count=1$/);
+  });
+
   it('searches demographics, the directory and who-did-what: gender, birthdate, active, practitioner, role, participant, performer, lifecycle-status, authored', async () => {
     const tag = uniqueUrn();
     const pat = (

@@ -11,7 +11,7 @@ import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
 import { type DateRangeParams, dateRangeParams } from '../http/date-range.ts';
-import { refuseUnknownParameters } from '../http/query-params.ts';
+import { refuseUnknownParameters, withQuery } from '../http/query-params.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { countParam, sinceParam } from './history.ts';
 import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
@@ -160,8 +160,7 @@ function pageLinks(
     for (const name of ['_type', '_since', 'start', 'end', '_count'])
       if (query[name] !== undefined) q.set(name, [query[name]].flat().join(','));
     if (offset !== undefined) q.set('_offset', String(offset));
-    const text = q.toString();
-    return text ? `${url}?${text}` : url;
+    return withQuery(url, q);
   };
   const links: BundleLink[] = [
     { relation: 'self', url: at(query._offset === undefined ? undefined : paging.offset) },

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import type { HistoryEntry, HistoryPage, HistoryPageOptions } from '../../store/index.ts';
-import { refuseUnknownParameters } from '../http/query-params.ts';
+import { refuseUnknownParameters, withQuery } from '../http/query-params.ts';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
@@ -98,7 +98,7 @@ export function historyBundle(self: string, base: string, q: HistoryPageOptions,
     if (q.since) params.set('_since', q.since);
     params.set('_count', String(q.count));
     if (offset) params.set('_offset', String(offset));
-    return `${self}?${params}`;
+    return withQuery(self, params);
   };
   const link: Bundle['link'] = [{ relation: 'self', url: url(q.offset) }];
   if (q.count > 0 && q.offset + q.count < page.total)

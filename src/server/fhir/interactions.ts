@@ -3,7 +3,7 @@ import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes
 import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
-import { isFormatParameter } from '../http/query-params.ts';
+import { isFormatParameter, withQuery } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
@@ -286,7 +286,7 @@ export async function searchTypeJson(
       if (v === undefined || ignored.has(k)) continue;
       for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
     }
-    return `${ctx.base}/${type}?${q.toString()}`;
+    return withQuery(`${ctx.base}/${type}`, q);
   };
   const links: Bundle['link'] = [{ relation: 'self', url: link({}) }];
   if (result.nextCursor) {

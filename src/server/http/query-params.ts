@@ -29,3 +29,9 @@ export function refuseUnknownParameters(
     );
   }
 }
+
+/** `url` with `params` as its query; no `?` when there are none. */
+export function withQuery(url: string, params: URLSearchParams): string {
+  const text = params.toString();
+  return text ? `${url}?${text}` : url;
+}

@@ -2,6 +2,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
+import { withQuery } from '../http/query-params.ts';
 import type { FacadeStore } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { type KantaTypeRules, kantaCapability } from './capability.ts';
@@ -213,8 +214,7 @@ export async function searchType(
     for (const [name, value] of Object.entries(query))
       if (name !== '_cursor') for (const v of [value].flat()) params.append(name, v);
     if (cursor) params.set('_cursor', cursor);
-    const qs = params.toString();
-    return `${ctx.base}/${type}${qs ? `?${qs}` : ''}`;
+    return withQuery(`${ctx.base}/${type}`, params);
   };
   const bundle: Bundle = {
     resourceType: 'Bundle',
