@@ -3,7 +3,8 @@
  * AuditEvents): every push that reached the remote is an export — a disclosure of the client's data
  * to the remote's party, under the consents that permitted it — and every pull that wrote locally an
  * import. A disclosure refused is an export with outcome 4 and the reason: the client's consent
- * stopped it (nothing was sent), or the remote refused what it received (a dead letter). Each is
+ * stopped it (nothing was sent), or the remote refused what it received (a dead letter). A write
+ * given up without an answer is an export with outcome 8: the remote may hold it. Each is
  * written in the local transaction that records it (the push's settlement, the pull's write), so
  * there is no transfer without its audit row.
  */
@@ -25,12 +26,17 @@ export interface Transfer {
   consents?: string[];
   /** Why the disclosure was refused (outcome 4); never client data. */
   refused?: string;
+  /** Why it is not known whether the disclosure happened (outcome 8: sent, no answer); never client data. */
+  unknown?: string;
 }
 
-/** The export an outbox row is (or would have been), with `extra` (the consents, or why it was refused). */
+/**
+ * The export an outbox row is (or would have been), with `extra`: the consents, or why it was
+ * refused, or why its outcome is unknown.
+ */
 export function exportOf(
   row: Pick<OutboxRow, 'resource_type' | 'resource_id' | 'action' | 'patient_id'>,
-  extra: Pick<Transfer, 'consents' | 'refused'> = {},
+  extra: Pick<Transfer, 'consents' | 'refused' | 'unknown'> = {},
 ): Transfer {
   return {
     type: row.resource_type,
@@ -61,8 +67,8 @@ export async function auditTransfers(
       party: ctx.party,
       interaction: t.action,
       action: ACTION[t.action],
-      outcome: t.refused ? '4' : '0',
-      ...(t.refused ? { detail: t.refused } : {}),
+      outcome: t.refused ? '4' : t.unknown ? '8' : '0',
+      ...(t.refused || t.unknown ? { detail: t.refused ?? t.unknown } : {}),
       entities: [`${t.type}/${t.localId}`],
       patients: t.patientId ? [`Patient/${t.patientId}`] : [],
       consents: [...new Set(t.consents ?? [])].map((id) => `Consent/${id}`),

@@ -1,15 +1,17 @@
 // The sync in the audit log: every push that reached the remote is an export (a disclosure to the
 // remote's party: which client, which resource, under which consent), every pulled write an import,
 // and every disclosure refused — by the client's consent here, or by the remote after it received
-// the data — an export with outcome 4 and the reason; all are read back as AuditEvents from a second
-// facade on the local database (its own store).
+// the data — an export with outcome 4 and the reason, and a write given up without an answer an export
+// with outcome 8; all are read back as AuditEvents from a second facade on the local database (its
+// own store).
 import type { AuditEvent, Bundle, Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localIdSystem } from '../../src/mapping/index.ts';
 import type { Store } from '../../src/store/index.ts';
-import type { SyncService } from '../../src/sync/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
-import { consent, goal, patient, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
+import { startFaultProxy } from './helpers/fault-proxy.ts';
+import { consent, goal, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
 import { type SyncPair, openSyncPair } from './helpers/remote.ts';
 
 let pair: SyncPair;
@@ -37,6 +39,48 @@ async function auditEvents(query: string): Promise<AuditEvent[]> {
 
 const kind = (e: AuditEvent) => e.type.code;
 const entities = (e: AuditEvent) => (e.entity ?? []).map((x) => x.what?.reference);
+
+/** A Patient that carries the client id the domain API's disclosure log looks it up by. */
+function withClientId(hetu: string, clientId: string): Patient {
+  const p = patient(hetu);
+  return {
+    ...p,
+    identifier: [...(p.identifier ?? []), { system: localIdSystem('client'), value: clientId }],
+  };
+}
+
+/**
+ * Writes what `write` creates while a worker pushes through a proxy that loses every answer after the
+ * remote has stored the write, until the worker gives the row up (2 attempts); returns the resource.
+ */
+async function pushedWithoutAnswers(write: () => Promise<{ resource: Observation }>): Promise<Observation> {
+  const proxy = await startFaultProxy(remote.url);
+  const blind = createSync({
+    store,
+    remote: {
+      baseUrl: proxy.url,
+      party: 'other-health-care',
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+    },
+    maxAttempts: 2,
+    retryBaseMs: 1,
+    installHook: false,
+  });
+  try {
+    // Its first push binds the store to the proxy's URL (the same server): nothing is queued yet.
+    expect((await blind.pushOnce()).done).toBe(0);
+    proxy.faults.dropRate = 1;
+    const { resource } = await write();
+    let dead = 0;
+    for (let i = 0; i < 10 && !dead; i++, await new Promise((r) => setTimeout(r, 20)))
+      dead += (await blind.pushOnce()).dead;
+    expect(dead).toBe(1);
+    return resource;
+  } finally {
+    await blind.stop();
+    await proxy.close();
+  }
+}
 
 describe('sync push and pull are audited (BALP AuditEvents)', () => {
   it('each disclosure names the client, the resource, the consent, the party and the remote; a blocked client has only refusals', async () => {
@@ -107,13 +151,6 @@ describe('sync push and pull are audited (BALP AuditEvents)', () => {
   }, 120_000);
 
   it("the client's disclosure log (GET /api/clients/{id}/disclosures) lists the sync's exports and refusals", async () => {
-    const withClientId = (hetu: string, clientId: string): Patient => {
-      const p = patient(hetu);
-      return {
-        ...p,
-        identifier: [...(p.identifier ?? []), { system: localIdSystem('client'), value: clientId }],
-      };
-    };
     const p = (await store.create(withClientId('010181-975X', 'client-975'))).resource as Patient;
     const k = (await store.create(consent(p.id!))).resource as Consent;
     const o = (await store.create(score(p.id!, 3))).resource as Observation;
@@ -173,6 +210,31 @@ describe('sync push and pull are audited (BALP AuditEvents)', () => {
     expect(e.outcome).toBe('4');
     expect(e.outcomeDesc).toMatch(/^remote refused \(HTTP 4\d\d\): (.*; )?error \S+ at Observation\.code/);
     expect(JSON.stringify(e)).not.toContain('tyokyky-local-system-7731');
+  }, 120_000);
+
+  it('a write given up without an answer (sync-push-2) is an export of unknown outcome: the remote may hold it', async () => {
+    const p = (await store.create(withClientId('010181-977X', 'client-977'))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    const o = await pushedWithoutAnswers(() => store.create(score(p.id!, 2)));
+    expect(await remoteAll(remote.url, 'Observation', `identifier=${o.identifier![0].value}`)).toHaveLength(
+      1,
+    );
+    const events = (await auditEvents(`patient=Patient/${p.id}`)).filter(
+      (e) => entities(e)[1] === `Observation/${o.id}`,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ outcome: '8', action: 'C', type: { code: '110106' } });
+    const why = 'sync-push-2: no answer after 2 attempts; the remote may hold it';
+    expect(events[0].outcomeDesc).toBe(why);
+    // The client's disclosure log says so too: neither disclosed nor refused.
+    const res = await fetch(`${reader?.url.replace(/\/fhir$/, '')}/api/clients/client-977/disclosures`);
+    const { disclosures } = (await res.json()) as { disclosures: Record<string, unknown>[] };
+    expect(disclosures.find((d) => (d.resources as string[])[0] === `Observation/${o.id}`)).toMatchObject({
+      channel: 'sync',
+      outcome: 'unknown',
+      reason: why,
+    });
   }, 120_000);
 
   it('a pulled resource is an import of the remote into the client’s local record', async () => {

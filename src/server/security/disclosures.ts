@@ -24,8 +24,9 @@ export interface Disclosure {
   resources: string[];
   /** `Consent/id` under which it went. */
   consents: string[];
-  outcome: 'disclosed' | 'refused';
-  /** Why it was refused (a rule, never client data). */
+  /** `unknown`: the sync sent it and had no answer; the remote may hold it. */
+  outcome: 'disclosed' | 'refused' | 'unknown';
+  /** Why it was refused, or why its outcome is unknown (a rule, never client data). */
   reason?: string;
 }
 
@@ -110,7 +111,7 @@ function disclosureOf(r: StoredAuditRecord, client: DisclosureClient): Disclosur
     interaction: r.interaction,
     resources: shared ? [...new Set(r.entities.map((e) => e.split('/')[0] as string))] : r.entities,
     consents: r.consents.filter((c) => client.consents.has(c)),
-    outcome: r.outcome === '0' ? 'disclosed' : 'refused',
+    outcome: r.outcome === '0' ? 'disclosed' : sync && r.outcome === '8' ? 'unknown' : 'refused',
     ...(r.outcome !== '0' && r.detail ? { reason: r.detail } : {}),
   };
 }

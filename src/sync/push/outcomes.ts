@@ -1,7 +1,7 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { auditTransfers, exportOf } from '../audit.ts';
+import { type Transfer, auditTransfers, exportOf } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
 import { type DeliveredRow, type OutboxRow, settle, settleDelivered } from '../repository.ts';
@@ -54,12 +54,10 @@ export async function succeed(round: Round, delivered: Delivered[]): Promise<voi
 export async function failed(round: Round, row: OutboxRow, err: unknown): Promise<void> {
   const { ctx } = round;
   if (err instanceof RemoteHttpError && !isTransient(err) && err.status >= 400 && err.status < 500) {
-    await dead(
-      round,
-      row,
-      err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]),
-      err.status,
-    );
+    const oo =
+      err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]);
+    // The remote received the write and refused it: the data reached the remote's party.
+    await dead(round, row, oo, { refused: `remote refused (HTTP ${err.status}): ${issueSummary(oo)}` });
     return;
   }
   if (!isTransient(err)) {
@@ -67,12 +65,11 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
     return;
   }
   if (row.attempts >= ctx.maxAttempts) {
-    await deadFor(
-      round,
-      row,
-      'transient',
-      `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`,
-    );
+    const reason = `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`;
+    // An attempt may have reached the remote and lost only its answer: whether the data went is unknown.
+    await dead(round, row, outcome([issue('error', 'transient', reason)]), {
+      unknown: `sync-push-2: no answer after ${row.attempts} attempts; the remote may hold it`,
+    });
     return;
   }
   ctx.log.debug({ outbox: row.id, err: (err as Error)?.message }, 'sync: transient failure');
@@ -97,14 +94,14 @@ export function deadFor(
 }
 
 /**
- * A dead letter. `refusedWith`: the remote's HTTP status when it received the write and refused it —
- * the data reached the remote's party, so the refused disclosure is audited with the settlement.
+ * A dead letter. `audited`: when the data reached (or may have reached) the remote's party, the
+ * refused or uncertain disclosure, audited with the settlement.
  */
 export async function dead(
   round: Round,
   row: OutboxRow,
   oo: OperationOutcome,
-  refusedWith?: number,
+  audited?: Pick<Transfer, 'refused' | 'unknown'>,
 ): Promise<void> {
   const { ctx } = round;
   round.result.dead++;
@@ -116,11 +113,10 @@ export async function dead(
     { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, issues: issueSummary(oo) },
     'sync: dead letter',
   );
-  const refused = refusedWith && `remote refused (HTTP ${refusedWith}): ${issueSummary(oo)}`;
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       const settled = await settle(tx, round.claim, [row.id], 'dead', { reason, outcome: oo });
-      if (settled.length && refused) await auditTransfers(tx, ctx, 'export', [exportOf(row, { refused })]);
+      if (settled.length && audited) await auditTransfers(tx, ctx, 'export', [exportOf(row, audited)]);
     }),
   );
 }
