@@ -225,7 +225,7 @@ describe('sync push and pull are audited (BALP AuditEvents)', () => {
     );
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ outcome: '8', action: 'C', type: { code: '110106' } });
-    const why = 'sync-push-2: no answer after 2 attempts; the remote may hold it';
+    const why = 'sync-push-2: given up after 2 attempts without a definite answer; the remote may hold it';
     expect(events[0].outcomeDesc).toBe(why);
     // The client's disclosure log says so too: neither disclosed nor refused.
     const res = await fetch(`${reader?.url.replace(/\/fhir$/, '')}/api/clients/client-977/disclosures`);

@@ -3,7 +3,7 @@
 import { FhirError, issue } from '../../shared/outcome.ts';
 
 /** Taken by every interaction: they shape the answer (R4 http.html), not what it holds. */
-export const FORMAT_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_pretty']);
+const FORMAT_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_pretty']);
 
 /** `name` is a format parameter. */
 export function isFormatParameter(name: string): boolean {

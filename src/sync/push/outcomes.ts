@@ -68,7 +68,7 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
     const reason = `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`;
     // An attempt may have reached the remote and lost only its answer: whether the data went is unknown.
     await dead(round, row, outcome([issue('error', 'transient', reason)]), {
-      unknown: `sync-push-2: no answer after ${row.attempts} attempts; the remote may hold it`,
+      unknown: `sync-push-2: given up after ${row.attempts} attempts without a definite answer; the remote may hold it`,
     });
     return;
   }
