@@ -38,6 +38,63 @@ const insensitive: CodeSystem = {
   caseSensitive: false,
   concept: [{ code: 'Red', display: 'Red' }],
 };
+const animalsUrl = `${base}/CodeSystem/animals`;
+const filtered = (...filter: { property: string; op: string; value: string }[]) =>
+  ({
+    include: [{ system: animalsUrl, filter }],
+  }) as ValueSet['compose'];
+/**
+ * Filters and compositions (R4 valueset-filter-operator) on the animals: id, compose, and the codes
+ * the ValueSet holds — or `open` when it cannot be enumerated (any code of the system is then
+ * accepted with a warning, never refused).
+ */
+const FILTER_CASES: Array<[string, ValueSet['compose'], string[] | 'open']> = [
+  ['is-not-a-mammal', filtered({ property: 'concept', op: 'is-not-a', value: 'mammal' }), ['animal', 'bird']],
+  [
+    'generalizes-dog',
+    filtered({ property: 'concept', op: 'generalizes', value: 'dog' }),
+    ['animal', 'dog', 'mammal'],
+  ],
+  ['in-codes', filtered({ property: 'concept', op: 'in', value: 'dog, bird,nope' }), ['bird', 'dog']],
+  ['in-legs', filtered({ property: 'legs', op: 'in', value: '0,2' }), ['bird', 'whale']],
+  [
+    'not-in-codes',
+    filtered({ property: 'concept', op: 'not-in', value: 'dog,bird' }),
+    ['animal', 'mammal', 'whale'],
+  ],
+  ['regex-code', filtered({ property: 'code', op: 'regex', value: '[dw].*' }), ['dog', 'whale']],
+  ['regex-legs', filtered({ property: 'legs', op: 'regex', value: '[0-2]' }), ['bird', 'whale']],
+  ['has-legs', filtered({ property: 'legs', op: 'exists', value: 'true' }), ['bird', 'dog', 'whale']],
+  ['no-legs-property', filtered({ property: 'legs', op: 'exists', value: 'false' }), ['animal', 'mammal']],
+  [
+    'four-legged-mammals',
+    filtered({ property: 'concept', op: 'is-a', value: 'mammal' }, { property: 'legs', op: '=', value: '4' }),
+    ['dog'],
+  ],
+  ['unknown-op', filtered({ property: 'concept', op: 'child-of', value: 'mammal' }), 'open'],
+  ['bad-regex', filtered({ property: 'code', op: 'regex', value: '(' }), 'open'],
+  [
+    'concepts-within-import',
+    {
+      include: [
+        {
+          system: animalsUrl,
+          concept: [{ code: 'dog' }, { code: 'bird' }],
+          valueSet: [`${base}/ValueSet/is-a-mammal`],
+        },
+      ],
+    },
+    ['dog'],
+  ],
+  [
+    'all-but-mammals',
+    {
+      include: [{ system: animalsUrl }],
+      exclude: [{ system: animalsUrl, filter: [{ property: 'concept', op: 'is-a', value: 'mammal' }] }],
+    },
+    ['animal', 'bird'],
+  ],
+];
 const vs = (id: string, compose: ValueSet['compose']): ValueSet => ({
   resourceType: 'ValueSet',
   url: `${base}/ValueSet/${id}`,
@@ -66,6 +123,7 @@ const valueSets = [
     include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }],
   }),
   vs('cycle-a', { include: [{ valueSet: [`${base}/ValueSet/cycle-b`] }] }),
+  ...FILTER_CASES.map(([id, compose]) => vs(id, compose)),
   vs('cycle-b', { include: [{ valueSet: [`${base}/ValueSet/cycle-a`] }] }),
 ];
 const url = (id: string) => `${base}/ValueSet/${id}`;
@@ -108,6 +166,14 @@ describe('ValueSet expansion from local CodeSystems', () => {
       'bird',
       'dog',
     ]);
+  });
+  it.each(FILTER_CASES.map(([id, , want]) => [id, want] as const))('%s → %j', (id, want) => {
+    const members = tx.expand(url(id))!.systems.get(animals)!;
+    if (want === 'open') expect(members.open).toBe(true);
+    else {
+      expect(members.open).toBe(false);
+      expect([...members.codes.keys()].sort()).toEqual(want);
+    }
   });
   it('an import cycle does not loop', () => {
     expect(tx.checkCode(url('cycle-a'), 'required', { system: animals, code: 'dog' })).toMatchObject([
