@@ -70,7 +70,12 @@ function decodeEntities(s: string): string {
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")
-    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
-    .replace(/&#x([0-9a-fA-F]+);/g, (_, h) => String.fromCodePoint(Number.parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (ref, d) => codePoint(Number(d)) ?? ref)
+    .replace(/&#x([0-9a-fA-F]+);/g, (ref, h) => codePoint(Number.parseInt(h, 16)) ?? ref)
     .replace(/&amp;/g, '&');
+}
+
+/** The character `n` names, or undefined beyond Unicode (the reference then stays as written). */
+function codePoint(n: number): string | undefined {
+  return n <= 0x10ffff ? String.fromCodePoint(n) : undefined;
 }

@@ -399,3 +399,22 @@ describe('conditional references', () => {
     expect(JSON.stringify(oo)).not.toContain('010181-941F');
   });
 });
+
+describe('internal narrative links written with character references', () => {
+  const narrative = (div: string) =>
+    patient({ text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${div}</div>` } });
+
+  it('a link and an anchor are compared as the characters they name', async () => {
+    const v = await validator();
+    const oo = v.validate(narrative('<a name="n&#x41;">x</a><a href="#n&#65;">to x</a>'));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo).filter((w) => w.includes('internal link'))).toEqual([]);
+  });
+
+  it('a reference beyond Unicode does not stop the validation: the narrative is refused (txt-1)', async () => {
+    const v = await validator();
+    const oo = v.validate(narrative('<a name="&#1114112;">x</a><a href="#&#x110000;">to x</a>'));
+    expect(oo.issue.filter((i) => i.severity === 'fatal')).toEqual([]);
+    expect(errors(oo)).toEqual([expect.stringMatching(/^Patient\.text\.div \| txt-1: /)]);
+  });
+});
