@@ -61,11 +61,13 @@ export type ConstraintInput = ElementDefinitionConstraint;
  */
 export class InvariantEvaluationError extends Error {
   readonly key: string;
+  /** What the evaluator said (its first line); it may quote the values it met. */
+  readonly said: string;
   constructor(key: string, cause: unknown) {
-    super(
-      `${key}: could not be evaluated (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`,
-    );
+    const said = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause);
+    super(`${key}: could not be evaluated (${said})`);
     this.name = 'InvariantEvaluationError';
     this.key = key;
+    this.said = said;
   }
 }

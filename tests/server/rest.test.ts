@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // REST behaviour a FHIR client written to R4 http.html / search.html expects.
 import type {
   Bundle,
@@ -1680,6 +1681,27 @@ describe('references on the write path', () => {
       }),
     ]);
     expect(JSON.stringify(res.body)).not.toContain('1981-02-30');
+  });
+
+  it('nor does a constraint that could not be evaluated, nor an unresolved narrative link, quote what it met', async () => {
+    const { id: _id, ...maija } = JSON.parse(
+      readFileSync(new URL('../../profiles/package/example/Patient-maija.json', import.meta.url), 'utf8'),
+    );
+    // Not HETU-shaped: the facade's last mask (HETUs in any outgoing text) would not catch these.
+    const secret = 'Salainen Sukunimi';
+    // A malformed HETU (an object where a string belongs): tyk-hetu-1's expression fails on it.
+    maija.identifier[0].value = { value: secret };
+    maija.text.div = `<div xmlns="http://www.w3.org/1999/xhtml"><a href="#${secret}">x</a></div>`;
+    const res = await post('/fhir/Patient', maija);
+    expect(res.status).toBe(422);
+    const diagnostics = (res.body as OperationOutcome).issue.map((i) => i.diagnostics ?? '');
+    expect(diagnostics).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^tyk-hetu-1: could not be evaluated \(the evaluator's message is left out/),
+        expect.stringMatching(/^Narrative\.div: an internal link \(a href\) does not resolve/),
+      ]),
+    );
+    expect(JSON.stringify(res.body)).not.toContain('Salainen');
   });
 
   it('an empty JSON array is refused on write (the validator alone only warns, as HL7), naming the element', async () => {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { StructureDefinitionContext } from '@medplum/fhirtypes';
 import type { CompiledStructure } from '../compiled.ts';
 import type { CheckContext } from './context.ts';
+import { evaluatorSaid } from './invariants.ts';
 
 /** Contexts that allow an extension on any element. */
 const ANYWHERE = new Set(['Element', 'Base', 'Any']);
@@ -167,7 +168,7 @@ function fhirPathContextHolds(walk: CheckContext, url: string, expression: strin
     walk.report(
       'warning',
       'processing',
-      `The fhirpath context '${expression}' of ${url} could not be evaluated: ${(e as Error).message}`,
+      `The fhirpath context '${expression}' of ${url} could not be evaluated: ${evaluatorSaid(walk, (e as Error).message)}`,
     );
     return true;
   }
@@ -195,7 +196,7 @@ function checkContextInvariant(walk: CheckContext, url: string, expression: stri
     walk.report(
       'warning',
       'processing',
-      `The context invariant '${expression}' of ${url} could not be evaluated: ${(e as Error).message}`,
+      `The context invariant '${expression}' of ${url} could not be evaluated: ${evaluatorSaid(walk, (e as Error).message)}`,
     );
   }
 }

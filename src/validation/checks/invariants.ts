@@ -5,6 +5,16 @@ import { type CompiledInvariant, type InvariantEnv, InvariantEvaluationError } f
 import type { CheckContext } from './context.ts';
 
 /**
+ * What an evaluator said about a failure, for a message; without values in messages, that it is left
+ * out: fhirpath.js quotes the values it met (`Expected string, but got: […]`).
+ */
+export function evaluatorSaid(ctx: Pick<CheckContext, 'policy'>, said: string): string {
+  return ctx.policy.valuesInMessages
+    ? said
+    : "the evaluator's message is left out: it may quote the values it met";
+}
+
+/**
  * Runs the element's invariants (or `list`, a subset of them); those `skipKeysOf` also has (ele-1 on
  * type roots) run only once, there.
  */
@@ -30,7 +40,11 @@ export function runInvariants(
       ok = inv.check(node, env);
     } catch (e) {
       const failure = e instanceof InvariantEvaluationError ? e : new InvariantEvaluationError(inv.key, e);
-      ctx.report('warning', 'processing', failure.message);
+      ctx.report(
+        'warning',
+        'processing',
+        `${inv.key}: could not be evaluated (${evaluatorSaid(ctx, failure.said)})`,
+      );
       continue;
     }
     if (!ok) ctx.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);

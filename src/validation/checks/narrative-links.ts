@@ -24,7 +24,7 @@ export function checkNarrativeLinks(ctx: CheckContext, path: string, div: string
     ctx.report(
       'warning',
       'value',
-      `${path}: the internal link '#${target}' (${tag} ${attr}) does not resolve to a contained resource, an element id or an anchor in the narrative`,
+      `${path}: ${ctx.policy.valuesInMessages ? `the internal link '#${target}'` : 'an internal link'} (${tag} ${attr}) does not resolve to a contained resource, an element id or an anchor in the narrative`,
     );
   }
 }
