@@ -60,7 +60,7 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
 
 /**
  * `message` without `value`: quoted as the checks quote it (whole or clipped, or as the code of a
- * quoted `system#code`), or as `the value X is`.
+ * quoted `system#code`), as `the value X is`, or as a value of the wrong JSON kind (`found string "X"`).
  */
 function withoutValue(message: string, value: unknown): string {
   const text = String(value);
@@ -68,6 +68,9 @@ function withoutValue(message: string, value: unknown): string {
   let out = message;
   for (const q of [`'${text}'`, `'${clip(text)}'`]) out = out.split(q).join("'…'");
   out = out.split(`#${text}'`).join("#…'");
+  const kind = typeof value;
+  if (kind === 'string' || kind === 'number' || kind === 'boolean')
+    out = out.split(`found ${kind} ${JSON.stringify(value)}`).join(`found a ${kind}`);
   return out.split(`the value ${text} is`).join('the value is');
 }
 

@@ -112,6 +112,8 @@ describe('valuesInMessages: false', () => {
     const resource = patient({
       birthDate: '1981-02-30',
       multipleBirthInteger: 3000000000,
+      deceasedBoolean: 'Kuoli 2024',
+      name: [{ text: 4012345678 }],
       _gender: {
         extension: [
           { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'not a code' },
@@ -124,7 +126,14 @@ describe('valuesInMessages: false', () => {
       "Patient.multipleBirth.ofType(integer) | The value '…' is outside the range of integer",
     );
     expect(quiet).toContain("The code '…' is not in the required value set");
-    for (const v of ['1981-02-30', '3000000000', 'not a code']) expect(quiet).not.toContain(v);
+    expect(quiet).toContain(
+      'Patient.deceased.ofType(boolean) | Error parsing JSON: the primitive value must be a boolean (found a string)',
+    );
+    expect(quiet).toContain(
+      'Patient.name[0].text | Error parsing JSON: the primitive value must be a string (found a number)',
+    );
+    for (const v of ['1981-02-30', '3000000000', 'not a code', 'Kuoli', '4012345678'])
+      expect(quiet).not.toContain(v);
     expect(errors(v.validate(resource)).join('\n')).toContain("The value '1981-02-30' is not a valid date");
   });
 
