@@ -83,6 +83,8 @@ const QUOTED_LEAVES: Record<string, (value: Json) => unknown[]> = {
   ],
   Quantity: (q) => [q.value, q.code, q.unit],
   Identifier: (i) => [i.value],
+  // A conditional reference (`Patient?identifier=…|<HETU>`) or a display (a person's name) is client data.
+  Reference: (r) => [r.reference, r.display],
 };
 
 /** Shared empties for the common element without type profiles (this runs for every complex value). */

@@ -137,7 +137,7 @@ describe('valuesInMessages: false', () => {
     expect(errors(v.validate(resource)).join('\n')).toContain("The value '1981-02-30' is not a valid date");
   });
 
-  it('drops the codes, displays and texts of Codings, CodeableConcepts and Identifiers from the checks on them', async () => {
+  it('drops the codes, displays and texts of Codings, CodeableConcepts, Identifiers and References from the checks on them', async () => {
     const v = await validator();
     const resource = patient({
       maritalStatus: {
@@ -152,6 +152,9 @@ describe('valuesInMessages: false', () => {
         },
       ],
       identifier: [{ system: 'urn:ietf:rfc:3986', value: 'not-an-uri-SECRET' }],
+      generalPractitioner: [
+        { reference: 'Practitioner?identifier=x|RRSECRET has space', display: 'DDSECRET' },
+      ],
     });
     const all = (opts?: { valuesInMessages: false }) =>
       (v.validate(resource, opts).issue ?? [])
@@ -165,7 +168,9 @@ describe('valuesInMessages: false', () => {
       "Patient.contact[0].relationship[0] | Patient.contact.relationship: Unknown code '…'",
     );
     expect(quiet).toContain('Identifier.value must be an absolute URI');
-    for (const secret of ['ZZSECRET', 'QQSECRET', 'not-an-uri-SECRET']) expect(quiet).not.toContain(secret);
+    expect(quiet).toContain("Reference '…' is not valid: it contains whitespace");
+    for (const secret of ['ZZSECRET', 'QQSECRET', 'not-an-uri-SECRET', 'RRSECRET', 'DDSECRET'])
+      expect(quiet).not.toContain(secret);
     // The default quotes them, as the HL7 validator does.
     expect(all()).toContain("Unknown code 'ZZSECRET'");
   });
