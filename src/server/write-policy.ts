@@ -60,12 +60,14 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
   const profiles = ourProfiles(validator);
   const check = (resource: Resource, opts?: { profile?: string }): OperationOutcome => {
     const issues: OperationOutcomeIssue[] = [];
-    const declared = resource.meta?.profile ?? [];
+    // A malformed meta.profile (not a list of strings) declares nothing; the validator names it.
+    const profile: unknown = resource.meta?.profile;
+    const declared = Array.isArray(profile) ? profile : [];
     const ours = profiles.get(resource.resourceType) ?? [];
     // "Our families" are exactly the types our package profiles.
     // A declared version must be the one held: another version would not be checked at all.
-    const isOurs = (p: string) =>
-      ours.includes(p.split('|')[0] as string) && validator.registry.holdsVersion(p);
+    const isOurs = (p: unknown) =>
+      typeof p === 'string' && ours.includes(p.split('|')[0] as string) && validator.registry.holdsVersion(p);
     if (strict && ours.length && !declared.some(isOurs)) {
       issues.push(
         issue(

@@ -751,6 +751,23 @@ describe('validation on write', () => {
     expect(relaxed.status).toBe(201);
   });
 
+  it('a malformed meta.profile (not a list of strings) is a 422 naming it, never a 500', async () => {
+    const profile = 'https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient';
+    for (const declared of [profile, [5], [null], { url: profile }]) {
+      const res = await post(app, '/fhir/Patient', {
+        resourceType: 'Patient',
+        meta: { profile: declared },
+        identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+      });
+      expect(res.status, JSON.stringify(declared)).toBe(422);
+      const issues = (res.body as OperationOutcome).issue ?? [];
+      expect(
+        issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]),
+        JSON.stringify(declared),
+      ).toEqual(expect.arrayContaining([expect.stringMatching(/^Patient\.meta\.profile/)]));
+    }
+  });
+
   it('a declared profile version this server does not hold is not ours: strict mode refuses it, the validator only warns', async () => {
     const profile = 'https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient';
     const patient: Patient = {
