@@ -1,15 +1,16 @@
 /** Small JSON helpers shared by the engine's modules (no module depends on the walker for these). */
 
-export type Json = Record<string, unknown>;
+import { type JsonObject, isJsonObject } from '../shared/json-object.ts';
+
+export type Json = JsonObject;
 
 /** A URI with a scheme (`http:`, `urn:`, `mailto:` ...): the HL7 validator's absolute-URL test. */
 export function isAbsoluteUri(value: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\S/.test(value);
 }
 
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** The one JSON-object test (src/shared/json-object.ts), under the engine's name. */
+export const isObject: (v: unknown) => v is Json = isJsonObject;
 
 export function isEmpty(v: Json): boolean {
   for (const _ in v) return false;

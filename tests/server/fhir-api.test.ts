@@ -794,6 +794,62 @@ describe('validation on write', () => {
 });
 
 describe('transaction and batch', () => {
+  it('an entry of the wrong shape is a 400 naming the element, never a 500; in a batch that entry alone', async () => {
+    const patient = {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
+    };
+    const post_ = { method: 'POST', url: 'Patient' };
+    const cases: Array<[unknown, string, string]> = [
+      [null, 'Bundle.entry[0]', 'entry[0] must be an object'],
+      [
+        { resource: patient, request: 'POST Patient' },
+        'Bundle.entry[0].request',
+        'entry[0]: request must be an object',
+      ],
+      [
+        { resource: patient, request: { method: 'constructor', url: 'Patient' } },
+        'Bundle.entry[0].request.method',
+        'entry[0]: request.method must be GET, POST, PUT or DELETE',
+      ],
+      [
+        { fullUrl: 5, resource: patient, request: post_ },
+        'Bundle.entry[0].fullUrl',
+        'entry[0]: fullUrl must be a string',
+      ],
+      [
+        { resource: patient, request: { ...post_, ifNoneExist: 5 } },
+        'Bundle.entry[0].request.ifNoneExist',
+        'entry[0]: request.ifNoneExist must be a string',
+      ],
+      [
+        { resource: patient, request: { method: 'PUT', url: 'Patient/x', ifMatch: {} } },
+        'Bundle.entry[0].request.ifMatch',
+        'entry[0]: request.ifMatch must be a string',
+      ],
+    ];
+    for (const [entry, where, message] of cases) {
+      const res = await post(loose, '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+      expect(res.status, message).toBe(400);
+      expect((res.body as OperationOutcome).issue[0]).toMatchObject({
+        expression: [where],
+        diagnostics: message,
+      });
+      const batch = await post(loose, '/fhir', {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [entry, { resource: patient, request: post_ }],
+      });
+      expect(batch.status, message).toBe(200);
+      const answers = (batch.body as Bundle).entry ?? [];
+      expect(answers.map((e) => e.response?.status)).toEqual(['400 Bad Request', '201 Created']);
+      expect(answers[0].response?.outcome).toMatchObject({
+        issue: [{ expression: [where], diagnostics: message }],
+      });
+      patient.identifier[0].value = uniqueUrn();
+    }
+  });
+
   it('stores a transaction all together, rewriting urn:uuid references', async () => {
     const pUrn = uniqueUrn();
     const bundle: Bundle = {

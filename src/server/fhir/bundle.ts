@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
+import { isJsonObject } from '../../shared/json-object.ts';
 import { keepWrittenNumbers } from '../../shared/json-text.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
@@ -67,10 +68,11 @@ export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome'
 
 /** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
 function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): ParsedEntry {
+  assertEntryShape(entry, index);
   const where = `Bundle.entry[${index}].request`;
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
-  if (!method || !(method in ORDER)) {
+  if (!method || !Object.hasOwn(ORDER, method)) {
     throw new FhirError(
       400,
       issue(
@@ -132,6 +134,27 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   }
   if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
   return parsed;
+}
+
+/** What this server reads of an entry's request that must be a string, besides `method` and `url`. */
+const REQUEST_STRINGS = ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
+
+/**
+ * An entry is an object, its request (when present) an object, and what this server reads of them a
+ * string: anything else is a 400 naming the element (JSON can hand us any shape).
+ */
+function assertEntryShape(entry: unknown, index: number): asserts entry is BundleEntry {
+  const refuse = (element: string, message: string) =>
+    new FhirError(400, issue('error', 'structure', message, `Bundle.entry[${index}]${element}`));
+  if (!isJsonObject(entry)) throw refuse('', `entry[${index}] must be an object`);
+  if (entry.fullUrl !== undefined && typeof entry.fullUrl !== 'string')
+    throw refuse('.fullUrl', `entry[${index}]: fullUrl must be a string`);
+  const { request } = entry;
+  if (request === undefined) return;
+  if (!isJsonObject(request)) throw refuse('.request', `entry[${index}]: request must be an object`);
+  for (const name of REQUEST_STRINGS)
+    if (request[name] !== undefined && typeof request[name] !== 'string')
+      throw refuse(`.request.${name}`, `entry[${index}]: request.${name} must be a string`);
 }
 
 /** A GET entry's conditional-read elements as the request headers they stand for. */

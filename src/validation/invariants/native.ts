@@ -1,8 +1,8 @@
+import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 import type { InvariantEnv } from '../types.ts';
 import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Obj = JsonObject;
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** A constraint implemented in code: faster than fhirpath.js, or right where the published text is not. */
@@ -11,7 +11,7 @@ export type NativeCheck = (node: unknown, env: InvariantEnv) => boolean;
 /** ele-1: every element has a value or children (other than `id`). */
 function ele1(node: unknown): boolean {
   if (node === null || node === undefined) return false;
-  if (!isObj(node)) return typeof node !== 'string' || node.length > 0;
+  if (!isJsonObject(node)) return typeof node !== 'string' || node.length > 0;
   for (const k in node) {
     const v = node[k];
     if (k === 'id' || k === 'resourceType' || v === null || v === undefined) continue;
@@ -22,7 +22,7 @@ function ele1(node: unknown): boolean {
 
 /** ext-1: an extension has either nested extensions or a value, not both. */
 function ext1(node: unknown): boolean {
-  if (!isObj(node)) return true;
+  if (!isJsonObject(node)) return true;
   // `_valueString` alone (a value carrying only extensions) is a value too, as in FHIRPath.
   const hasValue = Object.keys(node).some(
     (k) => (k.startsWith('value') && k.length > 5) || (k.startsWith('_value') && k.length > 6),
@@ -31,7 +31,8 @@ function ext1(node: unknown): boolean {
   return hasValue !== hasExtensions;
 }
 
-const contained = (node: unknown): Obj[] => (isObj(node) ? asList(node.contained).filter(isObj) : []);
+const contained = (node: unknown): Obj[] =>
+  isJsonObject(node) ? asList(node.contained).filter(isJsonObject) : [];
 
 /** dom-2: a contained resource contains no resources. */
 const dom2: NativeCheck = (node) => contained(node).every((c) => asList(c.contained).length === 0);
@@ -39,18 +40,18 @@ const dom2: NativeCheck = (node) => contained(node).every((c) => asList(c.contai
 /** dom-4: a contained resource has no meta.versionId or meta.lastUpdated. */
 const dom4: NativeCheck = (node) =>
   contained(node).every(
-    (c) => !isObj(c.meta) || (c.meta.versionId === undefined && c.meta.lastUpdated === undefined),
+    (c) => !isJsonObject(c.meta) || (c.meta.versionId === undefined && c.meta.lastUpdated === undefined),
   );
 
 /** dom-5: a contained resource has no security labels. */
 const dom5: NativeCheck = (node) =>
-  contained(node).every((c) => !isObj(c.meta) || asList(c.meta.security).length === 0);
+  contained(node).every((c) => !isJsonObject(c.meta) || asList(c.meta.security).length === 0);
 
 /** dom-6: a (top-level) resource has a narrative; a best-practice warning. Contained resources are exempt. */
 const dom6: NativeCheck = (node, env) => {
-  if (!isObj(node)) return true;
+  if (!isJsonObject(node)) return true;
   if (node !== env.rootResource && contained(env.rootResource).includes(node)) return true;
-  return isObj(node.text) && typeof node.text.div === 'string';
+  return isJsonObject(node.text) && typeof node.text.div === 'string';
 };
 
 /**
@@ -101,7 +102,7 @@ function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: st
     for (const v of value) collectLocalRefs(v, false, found);
     return;
   }
-  if (!isObj(value)) return;
+  if (!isJsonObject(value)) return;
   for (const [k, v] of Object.entries(value)) {
     if (k === 'div' || (skipContained && k === 'contained')) continue;
     collectLocalRefs(v, false, found);
@@ -111,12 +112,12 @@ function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: st
 /** obs-7: no value[x] when a component has the same code as the observation (deep-equal Coding). */
 const obs7: NativeCheck = (node) => {
   // Most Observations have no components: nothing to compare, so no key listing or canonical JSON.
-  if (!isObj(node) || node.component === undefined) return true;
+  if (!isJsonObject(node) || node.component === undefined) return true;
   if (!Object.keys(node).some((k) => k.startsWith('value') && k.length > 5)) return true;
-  const own = isObj(node.code) ? asList(node.code.coding) : [];
+  const own = isJsonObject(node.code) ? asList(node.code.coding) : [];
   if (own.length === 0) return true;
   for (const comp of asList(node.component)) {
-    if (!isObj(comp) || !isObj(comp.code)) continue;
+    if (!isJsonObject(comp) || !isJsonObject(comp.code)) continue;
     for (const c of asList(comp.code.coding)) if (own.some((o) => sameCoding(o, c))) return false;
   }
   return true;
@@ -124,7 +125,11 @@ const obs7: NativeCheck = (node) => {
 
 /** Deep equality of two Codings; code and system compared first, as they nearly always differ. */
 function sameCoding(a: unknown, b: unknown): boolean {
-  if (isObj(a) && isObj(b) && (differentStrings(a.code, b.code) || differentStrings(a.system, b.system)))
+  if (
+    isJsonObject(a) &&
+    isJsonObject(b) &&
+    (differentStrings(a.code, b.code) || differentStrings(a.system, b.system))
+  )
     return false;
   return canonicalJson(a) === canonicalJson(b);
 }
@@ -134,12 +139,12 @@ const differentStrings = (a: unknown, b: unknown) =>
 
 /** bdl-8: an entry's fullUrl is not a version-specific URL. */
 const bdl8: NativeCheck = (node) =>
-  !isObj(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/');
+  !isJsonObject(node) || typeof node.fullUrl !== 'string' || !node.fullUrl.includes('/_history/');
 
 /** JSON with sorted keys, so deep equality becomes string equality. */
 function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isObj(v)) {
+  if (isJsonObject(v)) {
     return `{${Object.keys(v)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
@@ -157,16 +162,16 @@ const ELD20 = /^[A-Za-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*(\[x])?)*$/;
 // fhirpath.js cannot compile it.
 const ELD16 = /^[a-zA-Z0-9/\-_[\]@]+$/;
 const eld16: NativeCheck = (node) =>
-  !isObj(node) ||
+  !isJsonObject(node) ||
   node.sliceName === undefined ||
   (typeof node.sliceName === 'string' && ELD16.test(node.sliceName));
 const pathMatches =
   (re: RegExp): NativeCheck =>
   (node) =>
-    !isObj(node) || typeof node.path !== 'string' || re.test(node.path);
+    !isJsonObject(node) || typeof node.path !== 'string' || re.test(node.path);
 
 /** txt-1 / txt-2 sit on `Narrative.div` (node = the div string) or on the Narrative itself. */
-const divOf = (node: unknown): unknown => (isObj(node) ? node.div : node);
+const divOf = (node: unknown): unknown => (isJsonObject(node) ? node.div : node);
 
 export const nativeChecks: Record<string, NativeCheck> = {
   'ele-1': ele1,
@@ -196,7 +201,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
 
 /** per-1: start <= end, decided here for equal-precision values (dates, or dateTimes to the second). */
 const per1: FastPath = (node) => {
-  if (!isObj(node) || typeof node.start !== 'string' || typeof node.end !== 'string') return undefined;
+  if (!isJsonObject(node) || typeof node.start !== 'string' || typeof node.end !== 'string') return undefined;
   const { start, end } = node;
   if (DATE_ONLY.test(start) && DATE_ONLY.test(end) && start.length === end.length) return start <= end;
   if (DATE_TIME.test(start) && DATE_TIME.test(end)) return Date.parse(start) <= Date.parse(end);
@@ -207,14 +212,16 @@ const RESPONSE_TYPES = new Set(['batch-response', 'transaction-response', 'histo
 
 /** bdl-4: entries have a response exactly in batch-response, transaction-response and history Bundles. */
 const bdl4: FastPath = (node) => {
-  if (!isObj(node) || typeof node.type !== 'string') return undefined;
+  if (!isJsonObject(node) || typeof node.type !== 'string') return undefined;
   const want = RESPONSE_TYPES.has(node.type);
-  return asList(node.entry).every((e) => isObj(e) && (e.response !== undefined) === want);
+  return asList(node.entry).every((e) => isJsonObject(e) && (e.response !== undefined) === want);
 };
 
 /** org-1: an organization has an identifier or a name. */
 const org1: FastPath = (node) =>
-  isObj(node) && (asList(node.identifier).length > 0 || asList(node.name).length > 0) ? true : undefined;
+  isJsonObject(node) && (asList(node.identifier).length > 0 || asList(node.name).length > 0)
+    ? true
+    : undefined;
 
 /** A `value[x]` property (valueQuantity, valueString ...) on the object. */
 const hasValueX = (node: Obj): boolean =>
@@ -225,14 +232,14 @@ const vs1: FastPath = (node) => (typeof node === 'string' && node.length >= 8 ? 
 
 /** vs-2: an Observation without components or members has a value or a dataAbsentReason. */
 const vs2: FastPath = (node) => {
-  if (!isObj(node)) return undefined;
+  if (!isJsonObject(node)) return undefined;
   if (asList(node.component).length || asList(node.hasMember).length) return true;
   return hasValueX(node) || node.dataAbsentReason !== undefined ? true : undefined;
 };
 
 /** vs-3: each component has a value or a dataAbsentReason. */
 const vs3: FastPath = (node) =>
-  isObj(node) && (hasValueX(node) || node.dataAbsentReason !== undefined) ? true : undefined;
+  isJsonObject(node) && (hasValueX(node) || node.dataAbsentReason !== undefined) ? true : undefined;
 
 export const fastPaths: Record<string, FastPath> = {
   'per-1': per1,

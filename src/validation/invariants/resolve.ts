@@ -1,10 +1,10 @@
+import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 // fhirpath.js's resolve() only works asynchronously against a FHIR server. Invariants need the
 // reference validator's local reading: a `#id` reference is a contained resource, `#` the
 // container, and inside a Bundle a reference is an entry (by fullUrl, or Type/id). Anything else
 // resolves to nothing, which published constraints treat as "cannot tell" (e.g. ctm-1's iif(empty())).
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Obj = JsonObject;
 
 /** The subset of fhirpath.js's evaluation context and ResourceNode this function relies on. */
 interface EvalContext {
@@ -20,17 +20,17 @@ interface NodeLike {
 }
 
 function findLocal(root: unknown, reference: string): Obj | undefined {
-  if (!isObj(root)) return undefined;
+  if (!isJsonObject(root)) return undefined;
   if (reference === '#') return root;
   if (reference.startsWith('#')) {
     const id = reference.slice(1);
     return (Array.isArray(root.contained) ? root.contained : []).find(
-      (c): c is Obj => isObj(c) && c.id === id,
+      (c): c is Obj => isJsonObject(c) && c.id === id,
     );
   }
   if (root.resourceType !== 'Bundle' || !Array.isArray(root.entry)) return undefined;
   for (const e of root.entry) {
-    if (!isObj(e) || !isObj(e.resource)) continue;
+    if (!isJsonObject(e) || !isJsonObject(e.resource)) continue;
     const r = e.resource;
     const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : '';
     if (fullUrl === reference) return r;
@@ -66,7 +66,7 @@ export const localInvocations = {
       const out: unknown[] = [];
       for (const item of items ?? []) {
         const data = item?.data ?? item;
-        const reference = typeof data === 'string' ? data : isObj(data) ? data.reference : undefined;
+        const reference = typeof data === 'string' ? data : isJsonObject(data) ? data.reference : undefined;
         if (typeof reference !== 'string') continue;
         const target = findLocal(root, reference);
         if (!target) continue;

@@ -1,10 +1,10 @@
+import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 // Most published invariants read "x.empty() or ...", "x.exists() or ..." or "x.exists() implies ...":
 // decided by whether `x` is there, which a glance at the JSON tells. Spotting that from the
 // expression text lets us skip fhirpath.js (whose per-call set-up dominates validation time)
 // without changing any verdict: we only ever skip evaluations whose result is certainly true.
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Obj = JsonObject;
 
 /** When a name's presence or absence alone makes the whole invariant true. */
 export interface Shortcut {
@@ -175,7 +175,7 @@ export function triviallyTrue(node: unknown, shortcuts: Shortcut[]): boolean {
     } else if (sc.when === 'differs') {
       if (differs(node, sc.path[0], sc.value!)) return true;
     } else if (sc.when === 'lacks') {
-      const v = isObject(node) ? node[sc.path[0]] : null;
+      const v = isJsonObject(node) ? node[sc.path[0]] : null;
       if (v === undefined || differs(node, sc.path[0], sc.value!)) return true;
     } else if (noCoding(node, sc.path, sc.value!, sc.code!)) return true;
   }
