@@ -79,9 +79,33 @@ function fail(path: string, message: string): never {
   throw FhirError.unprocessable(issue('error', 'invalid', `${path}: ${message}`, path));
 }
 
+/**
+ * `read()`, where a failure other than our own refusal means the JSON at `path` is not well-formed
+ * FHIR where the mapping reads it (an object where a list belongs, a null in a list): a 422 for
+ * `path`. The mapping reads what its profiles allow and does not re-check FHIR's JSON shape; the
+ * validator names the element.
+ */
+function wellFormed<T>(path: string, type: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FhirError) throw err;
+    throw FhirError.unprocessable(
+      issue(
+        'error',
+        'structure',
+        `${path}: ${type} is not well-formed FHIR JSON where the mapping reads it; validate it first (the validator names the element)`,
+        path,
+      ),
+    );
+  }
+}
+
 /** Which of our profiles a resource declares, or an error saying it is not ours. */
 export function kindOf(resource: Resource, path: string = resource.resourceType): FhirKind {
-  const profiles = resource.meta?.profile ?? [];
+  // A malformed meta.profile (not a list of strings) declares none of our profiles.
+  const declared: unknown = resource.meta?.profile;
+  const profiles = Array.isArray(declared) ? declared.filter((p): p is string => typeof p === 'string') : [];
   for (const p of profiles) {
     const kind = KIND_BY_PROFILE.get(p.split('|')[0]!);
     if (kind && MAP.kinds[kind].resourceType === resource.resourceType) return kind;
@@ -557,7 +581,7 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
       return;
     }
     const r = new Reader(readerOpts, path);
-    const { value } = readResource(e.resource, kind, r);
+    const { value } = wellFormed(path, e.resource.resourceType, () => readResource(e.resource!, kind, r));
     if (kind === 'client') {
       if (client) fail(path, 'a Bundle carries one client (Patient); found a second');
       client = value as Client;
@@ -593,7 +617,8 @@ function checked<T>(issues: ReturnType<typeof domainIssues>, value: T): T {
 /**
  * FHIR → domain. A Bundle gives the client's WorkAbilityRecord; a single resource gives `{ kind, value }`
  * (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
- * Throws FhirError (422) naming the element for resources that are not ours or lack what the domain needs.
+ * Throws FhirError (422) naming the element for resources that are not ours or lack what the domain needs,
+ * and naming the resource (or Bundle entry) for JSON that is not well-formed FHIR where it is read.
  */
 export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord;
 export function fromFhir(input: Resource, opts?: FromFhirOptions): DomainObject;
@@ -601,12 +626,13 @@ export function fromFhir(input: Resource, opts: FromFhirOptions = {}): WorkAbili
   if (!input || typeof input !== 'object' || typeof (input as Resource).resourceType !== 'string') {
     return fail('resourceType', 'input is not a FHIR resource');
   }
-  if (input.resourceType === 'Bundle') {
-    const record = readBundle(input, opts);
+  const type = input.resourceType;
+  if (type === 'Bundle') {
+    const record = wellFormed(type, type, () => readBundle(input as Bundle, opts));
     return opts.validate === false ? record : checked(recordIssues(record), record);
   }
   const kind = kindOf(input);
-  const result = readResource(input, kind, new Reader(opts, input.resourceType));
+  const result = wellFormed(type, type, () => readResource(input, kind, new Reader(opts, type)));
   if (opts.validate === false || result.kind === 'score' || result.kind === 'goal') return result;
   return checked(domainIssues(result.kind, result.value), result);
 }

@@ -347,6 +347,59 @@ describe('fromFhir', () => {
     }
   });
 
+  it('refuses JSON that is not well-formed FHIR where it reads it with a 422, never a TypeError', () => {
+    const patient = resources(toFhir(suvi)).find((r) => r.resourceType === 'Patient') as Patient;
+    const cases: Array<[string, (p: Record<string, unknown>) => void, string, string]> = [
+      // meta.profile is read first: a malformed one declares none of our profiles.
+      [
+        'meta.profile a string',
+        (p) => {
+          p.meta = { profile: 'x' };
+        },
+        'Patient.meta.profile',
+        'Patient is not a tyokyky resource',
+      ],
+      [
+        'meta.profile [5]',
+        (p) => {
+          p.meta = { profile: [5] };
+        },
+        'Patient.meta.profile',
+        'Patient is not a tyokyky resource',
+      ],
+      [
+        'name an object',
+        (p) => {
+          p.name = { family: 'X' };
+        },
+        'Patient',
+        'Patient is not well-formed FHIR JSON',
+      ],
+      [
+        'identifier [null]',
+        (p) => {
+          p.identifier = [null];
+        },
+        'Patient',
+        'Patient is not well-formed FHIR JSON',
+      ],
+    ];
+    for (const [name, mutate, where, message] of cases) {
+      const bad = structuredClone(patient) as unknown as Record<string, unknown>;
+      mutate(bad);
+      let caught: unknown;
+      try {
+        fromFhir(bad as unknown as Patient);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, name).toBeInstanceOf(FhirError);
+      expect((caught as FhirError).status, name).toBe(422);
+      expect((caught as FhirError).outcome.issue?.[0], name).toMatchObject({ expression: [where] });
+      expect((caught as FhirError).outcome.issue?.[0]?.diagnostics, name).toContain(message);
+    }
+  });
+
   it('names the Bundle entry that is not ours', () => {
     const bundle = toFhir(suvi);
     bundle.entry!.push({
