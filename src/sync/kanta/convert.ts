@@ -1,6 +1,7 @@
 // Our self-assessment response ⇄ Kanta PHR's fiphr-sd-questionnaireresponse-r4.
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { fromFhir, profileUrl, toResources } from '../../mapping/index.ts';
+import { isJsonObject } from '../../shared/json-object.ts';
 import { KANTA, type KantaOptions } from './types.ts';
 
 function creatingApplication(app: KantaOptions['application']): Extension {
@@ -42,9 +43,18 @@ export function toKantaResponse(
   };
 }
 
-/** Whether the citizen hid the resource from professionals (v3 Confidentiality R in meta.security). */
-export function isRestricted(r: { meta?: { security?: { system?: string; code?: string }[] } }): boolean {
-  return (r.meta?.security ?? []).some((s) => s.system === KANTA.confidentiality && s.code === 'R');
+const RESTRICTED =
+  'restricted by the citizen (meta.security v3 Confidentiality R): not shown in the professional view';
+const UNREADABLE_LABELS =
+  'meta.security is not a list of Codings, so a restriction by the citizen cannot be ruled out: not imported';
+
+/** Why a response is not shown in the professional view, or undefined when it may be imported. */
+export function hiddenReason(r: { meta?: { security?: unknown } }): string | undefined {
+  const labels: unknown = r.meta?.security;
+  if (labels === undefined) return undefined;
+  // Unreadable labels could hold the citizen's restriction: a defect must not override that choice.
+  if (!Array.isArray(labels) || !labels.every(isJsonObject)) return UNREADABLE_LABELS;
+  return labels.some((s) => s.system === KANTA.confidentiality && s.code === 'R') ? RESTRICTED : undefined;
 }
 
 /**

@@ -2,14 +2,11 @@
 // Patient), read back through the SDK into our profile and linked to the local client. Responses the
 // citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
-import { fromKantaResponse, isRestricted } from './convert.ts';
+import { fromKantaResponse, hiddenReason } from './convert.ts';
 import { type PhrPatient, knownPhrPatients } from './patients.ts';
 import { auditTransfers, emptyPullResult, markPulledWrites } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
-
-const RESTRICTED =
-  'restricted by the citizen (meta.security v3 Confidentiality R): not shown in the professional view';
 
 async function recordSkipped(
   deps: KantaDeps,
@@ -61,8 +58,9 @@ async function pullPatient(
   )) {
     for (const r of page as QuestionnaireResponse[]) {
       result.fetched++;
-      if (isRestricted(r)) {
-        await recordSkipped(deps, r.id as string, phr.localId, RESTRICTED);
+      const hidden = hiddenReason(r);
+      if (hidden) {
+        await recordSkipped(deps, r.id as string, phr.localId, hidden);
         result.skipped++;
         continue;
       }
