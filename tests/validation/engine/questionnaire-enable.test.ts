@@ -18,6 +18,17 @@ const when = (operator: string, answer: Json, more: Json = {}): Json => ({
   ...more,
 });
 
+/** A Questionnaire item enabled by `conditions` on q1, combined by `behavior`. */
+const behaving = (behavior: 'all' | 'any', ...conditions: Json[]): Json => ({
+  linkId: 'q2',
+  enableBehavior: behavior,
+  enableWhen: conditions.map((c) => ({ question: 'q1', ...c })),
+});
+const exists = { operator: 'exists', answerBoolean: true };
+const equals2 = { operator: '=', answerInteger: 2 };
+/** Not comparable with an integer answer. */
+const aboveA = { operator: '>', answerString: 'a' };
+
 const coding = (code: string, system = 'urn:example:s') => ({ system, code });
 const m = (value: number, code: string) => ({ value, system: 'http://unitsofmeasure.org', code });
 
@@ -121,54 +132,9 @@ const CASES: Array<[string, Json, Json, Enablement]> = [
   ],
   ['= string', when('=', { answerString: 'kyllä' }), response({ valueString: 'kyllä' }), 'enabled'],
   ['an unknown operator', when('~', { answerString: 'a' }), response({ valueString: 'a' }), 'unknown'],
-  [
-    'all: one condition false',
-    when(
-      '=',
-      { answerBoolean: true },
-      {
-        enableBehavior: 'all',
-        enableWhen: [
-          { question: 'q1', operator: 'exists', answerBoolean: true },
-          { question: 'q1', operator: '=', answerInteger: 2 },
-        ],
-      },
-    ),
-    response({ valueInteger: 1 }),
-    'disabled',
-  ],
-  [
-    'any: one condition true',
-    when(
-      '=',
-      { answerBoolean: true },
-      {
-        enableBehavior: 'any',
-        enableWhen: [
-          { question: 'q1', operator: '=', answerInteger: 2 },
-          { question: 'q1', operator: 'exists', answerBoolean: true },
-        ],
-      },
-    ),
-    response({ valueInteger: 1 }),
-    'enabled',
-  ],
-  [
-    'all: one condition unknown, none false',
-    when(
-      '=',
-      { answerBoolean: true },
-      {
-        enableBehavior: 'all',
-        enableWhen: [
-          { question: 'q1', operator: 'exists', answerBoolean: true },
-          { question: 'q1', operator: '>', answerString: 'a' },
-        ],
-      },
-    ),
-    response({ valueInteger: 1 }),
-    'unknown',
-  ],
+  ['all: one condition false', behaving('all', exists, equals2), response({ valueInteger: 1 }), 'disabled'],
+  ['any: one condition true', behaving('any', equals2, exists), response({ valueInteger: 1 }), 'enabled'],
+  ['all: one unknown, none false', behaving('all', exists, aboveA), response({ valueInteger: 1 }), 'unknown'],
 ];
 
 describe('enableWhen', () => {
