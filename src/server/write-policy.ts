@@ -6,6 +6,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
 import { readProjectJson } from '../shared/project-files.ts';
+import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
 import type { FacadeValidator } from './ports.ts';
 
 const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
@@ -78,13 +79,8 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
         ),
       );
     }
-    // A store keeps references typed (a wrong type is refused even where the target is not at hand)
-    // and never keeps or echoes an empty JSON array; its answers never quote a value of the resource
-    // (a refusal may be logged or shown where client data must not appear).
     const validated = validator.validate(resource, {
-      referenceTypes: 'error',
-      emptyArrays: 'error',
-      valuesInMessages: false,
+      ...STORE_WRITE_CHECKS,
       ...(opts?.profile ? { profile: opts.profile } : {}),
     });
     // A loop, not push(...spread): a hostile body can produce hundreds of thousands of issues.

@@ -5,6 +5,7 @@ import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
 import type { Doorbell } from './doorbell.ts';
 import type { SyncMetrics } from './metrics.ts';
+import type { PulledCheck } from './pull-check.ts';
 import type { RemoteClient } from './remote-client.ts';
 import type { Slots } from './slots.ts';
 
@@ -55,6 +56,8 @@ export interface SyncContext {
   /** Delay before a held row is checked again. */
   heldRecheckMs: number;
   disclosure: DisclosureRule;
+  /** The refusal of a pulled resource (pull-check.ts), or undefined when it may be stored. */
+  checkPulled: PulledCheck;
   today: () => string;
   log: Logger;
   metrics: SyncMetrics;

@@ -1,3 +1,4 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
@@ -9,6 +10,7 @@ import {
   setState,
   writeCursor,
 } from './repository.ts';
+import { issueSummary } from './resilience.ts';
 
 export interface PullResult {
   patients: number;
@@ -16,13 +18,15 @@ export interface PullResult {
   applied: number;
   unchanged: number;
   skipped: number;
+  /** Fetched resources not stored: they fail what a write to our facade must pass (pull-check.ts). */
+  refused: number;
   /** Clients the local store holds data for that this pull could not follow, and why. */
   skippedClients: { patient: string; reason: string }[];
 }
 
 /** A pull that has not fetched anything yet (both adapters count into one). */
 export function emptyPullResult(): PullResult {
-  return { patients: 0, fetched: 0, applied: 0, unchanged: 0, skipped: 0, skippedClients: [] };
+  return { patients: 0, fetched: 0, applied: 0, unchanged: 0, skipped: 0, refused: 0, skippedClients: [] };
 }
 
 /**
@@ -103,17 +107,40 @@ async function pullType(
   while (true) {
     const page = await timeSpent(ctx, 'network', async () => pages.next(), progress.step);
     if (page.done) break;
-    const resources = page.value.filter((r) => r.resourceType === type);
-    result.fetched += resources.length;
+    const fetched = page.value.filter((r) => r.resourceType === type);
+    result.fetched += fetched.length;
+    const resources = await storable(ctx, fetched, result);
     const outcomes = await applyRemoteBatch(ctx, resources);
-    for (const [i, outcome] of outcomes.entries()) {
+    for (const outcome of outcomes) {
       result[outcome]++;
       ctx.metrics.pulled.inc({ type, result: outcome });
-      const lu = resources[i].meta?.lastUpdated;
+    }
+    // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
+    for (const r of fetched) {
+      const lu = r.meta?.lastUpdated;
       if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
     }
   }
   // Pages are not sorted by _lastUpdated, so the cursor moves only once all of them are stored.
   const value = cursor;
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
+}
+
+/** The fetched resources the store may keep; the others are counted and logged by issue codes only. */
+async function storable(ctx: SyncContext, fetched: Resource[], result: PullResult): Promise<Resource[]> {
+  const kept: Resource[] = [];
+  for (const r of fetched) {
+    const refusal = await ctx.checkPulled(r);
+    if (!refusal) {
+      kept.push(r);
+      continue;
+    }
+    result.refused++;
+    ctx.metrics.pulled.inc({ type: r.resourceType, result: 'refused' });
+    ctx.log.warn(
+      { remote: `${r.resourceType}/${r.id}`, issues: issueSummary(refusal) },
+      'sync: pulled resource refused (it fails what a write here must pass)',
+    );
+  }
+  return kept;
 }

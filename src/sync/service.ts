@@ -12,6 +12,7 @@ import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
+import { type PulledValidator, pulledCheck } from './pull-check.ts';
 import type { PullResult } from './pull.ts';
 import type { PushRoundResult } from './push/state.ts';
 import { RemoteClient } from './remote-client.ts';
@@ -91,6 +92,11 @@ export interface CreateSyncOptions {
   installHook?: boolean;
   /** Resources queued per statement by the first-attach backfill (default 500; backfill.ts). */
   backfillPageSize?: number;
+  /**
+   * Judges each pulled resource before it is stored, as the facade judges a write; one with an error
+   * is not stored (`PullResult.refused`). Default: the project's validator, loaded on the first pull.
+   */
+  validator?: PulledValidator | Promise<PulledValidator>;
 }
 
 export interface SyncService {
@@ -180,6 +186,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     pullTimeoutMs: opts.pullTimeoutMs ?? 120_000,
     heldRecheckMs: opts.heldRecheckMs ?? 5_000,
     disclosure: opts.disclosure ?? sdkDisclosureRule,
+    checkPulled: pulledCheck(opts.validator),
     today: opts.today ?? (() => finnishDay()),
     log,
     metrics,

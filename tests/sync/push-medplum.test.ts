@@ -507,6 +507,38 @@ describe('pull: references the id map does not know', () => {
   });
 });
 
+describe('pull: what the facade would refuse is not stored here', () => {
+  it('a remote resource failing its declared profile is refused and counted; the others are stored', async () => {
+    const client = await syncedClient('190181-917J');
+    const good = await remotePost(peer.url, selfAssessment(client.remote));
+    // The peer does not know our profiles; ours refuses this response (no questionnaire, no items of its own).
+    const bad = await remotePost(peer.url, {
+      ...selfAssessment(client.remote),
+      meta: {
+        profile: ['https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-self-assessment-response'],
+      },
+    } as QuestionnaireResponse);
+    // Counted by type: other tests' clients hold a Consent written locally without the profile's
+    // withdrawal date (tyk-con-1), which every pull refuses too.
+    const refusedResponses = async () =>
+      (await sync.metrics.getSingleMetric('tyokyky_sync_pulled_total')?.get())?.values.find(
+        (v) => v.labels.type === 'QuestionnaireResponse' && v.labels.result === 'refused',
+      )?.value ?? 0;
+    const before = await refusedResponses();
+    const pulled = await sync.pullOnce();
+    expect(pulled.refused).toBeGreaterThanOrEqual(1);
+    expect((await refusedResponses()) - before).toBe(1);
+    const held = async (qr: QuestionnaireResponse) =>
+      (
+        await store.search('QuestionnaireResponse', {
+          identifier: `${qr.identifier?.system}|${qr.identifier?.value}`,
+        })
+      ).resources;
+    expect(await held(good)).toHaveLength(1);
+    expect(await held(bad)).toHaveLength(0);
+  });
+});
+
 describe('pull: versioned references', () => {
   it('name the local copy of the version the id map synced; any other version stays on the remote', async () => {
     const client = await syncedClient('180181-916V');

@@ -4,6 +4,7 @@ import type { AuthConfig } from '../../server/index.ts';
 import { checkHttpUrl } from '../../shared/http-url.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
+import type { Validator } from '../../validation/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
 import { registerLoadCommand } from './load.ts';
 
@@ -226,7 +227,7 @@ async function startFacade({
   );
   // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
   const sync = remote
-    ? await startSync(store, remote, logger, worker === undefined || worker === 1)
+    ? await startSync(store, remote, logger, worker === undefined || worker === 1, validator)
     : undefined;
   const running = await startServer({
     store,
@@ -298,9 +299,11 @@ async function startSync(
   remote: RemoteConfig,
   logger: Logger,
   runLoops: boolean,
+  validator: Promise<Validator>,
 ): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
-  const sync = createSync({ store, remote, logger: logger.child({ remote: remote.baseUrl }) });
+  // Pulled resources are judged by the validator the facade judges writes with (one load).
+  const sync = createSync({ store, remote, validator, logger: logger.child({ remote: remote.baseUrl }) });
   if (runLoops) sync.start();
   return sync;
 }

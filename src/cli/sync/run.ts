@@ -82,7 +82,7 @@ export async function pullAction(opts: PullOptions): Promise<void> {
     const result = await sync.pullOnce();
     print(opts, result, () =>
       [
-        `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}`,
+        `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}, refused ${result.refused}`,
         ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
       ].join('\n'),
     );

@@ -1,0 +1,28 @@
+// What the pull stores: a remote resource is judged as a write to our facade would be (its declared
+// profiles, R4, the store's own checks), so a remote that does not enforce our profiles cannot put here
+// what the facade would refuse. A refused resource is counted and logged by its issue codes only.
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { hasErrors } from '../shared/outcome.ts';
+import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
+
+/** What judging a pulled resource needs of a validator (the facade's, or the project's own). */
+export interface PulledValidator {
+  validate(resource: unknown, opts?: typeof STORE_WRITE_CHECKS): OperationOutcome;
+}
+
+/** The refusal of a pulled resource, or undefined when the store may keep it. */
+export type PulledCheck = (resource: Resource) => Promise<OperationOutcome | undefined>;
+
+/**
+ * The check of pulled resources with `validator` (or the one it resolves to: a server loading its
+ * own), or with the project's validator, loaded on the first pulled resource (a push-only service
+ * never loads it).
+ */
+export function pulledCheck(validator?: PulledValidator | Promise<PulledValidator>): PulledCheck {
+  let loaded: Promise<PulledValidator> | undefined = validator && Promise.resolve(validator);
+  return async (resource) => {
+    loaded ??= import('../validation/index.ts').then((m) => m.loadProjectValidator());
+    const outcome = (await loaded).validate(resource, STORE_WRITE_CHECKS);
+    return hasErrors(outcome) ? outcome : undefined;
+  };
+}
