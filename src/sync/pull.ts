@@ -1,4 +1,3 @@
-import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
@@ -10,7 +9,6 @@ import {
   setState,
   writeCursor,
 } from './repository.ts';
-import { issueSummary } from './resilience.ts';
 
 export interface PullResult {
   patients: number;
@@ -109,38 +107,17 @@ async function pullType(
     if (page.done) break;
     const fetched = page.value.filter((r) => r.resourceType === type);
     result.fetched += fetched.length;
-    const resources = await storable(ctx, fetched, result);
-    const outcomes = await applyRemoteBatch(ctx, resources);
-    for (const outcome of outcomes) {
+    // Judged before they are stored: a remote need not enforce what a write here must pass.
+    const outcomes = await applyRemoteBatch(ctx, fetched, { judged: true });
+    for (const [i, outcome] of outcomes.entries()) {
       result[outcome]++;
       ctx.metrics.pulled.inc({ type, result: outcome });
-    }
-    // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
-    for (const r of fetched) {
-      const lu = r.meta?.lastUpdated;
+      // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
+      const lu = fetched[i].meta?.lastUpdated;
       if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
     }
   }
   // Pages are not sorted by _lastUpdated, so the cursor moves only once all of them are stored.
   const value = cursor;
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
-}
-
-/** The fetched resources the store may keep; the others are counted and logged by issue codes only. */
-async function storable(ctx: SyncContext, fetched: Resource[], result: PullResult): Promise<Resource[]> {
-  const kept: Resource[] = [];
-  for (const r of fetched) {
-    const refusal = await ctx.checkPulled(r);
-    if (!refusal) {
-      kept.push(r);
-      continue;
-    }
-    result.refused++;
-    ctx.metrics.pulled.inc({ type: r.resourceType, result: 'refused' });
-    ctx.log.warn(
-      { remote: `${r.resourceType}/${r.id}`, issues: issueSummary(refusal) },
-      'sync: pulled resource refused (it fails what a write here must pass)',
-    );
-  }
-  return kept;
 }

@@ -18,15 +18,17 @@ import {
   upsertMappings,
   wasSentByUs,
 } from './repository.ts';
+import { issueSummary } from './resilience.ts';
 
 type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
 
 /**
  * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
  * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
- * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict).
+ * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
+ * `refused`: judged (`judged`) and found failing what a write here must pass, so not stored.
  */
-export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped';
+export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
 export interface ApplyOptions {
   /**
@@ -34,6 +36,8 @@ export interface ApplyOptions {
    * the outbox row `keepRow` being settled by the caller.
    */
   supersede?: { keepRow?: string };
+  /** Judge each resource that would be stored with `ctx.checkPulled` first (the pull does). */
+  judged?: boolean;
 }
 
 /**
@@ -92,6 +96,23 @@ function imported(resource: Resource, action: 'create' | 'update'): Transfer {
   };
 }
 
+/**
+ * Marks `refused` each resource about to be stored (`applied`) that fails what a write here must pass,
+ * logged by its issue codes only. A version we already hold (`unchanged`) is not judged again.
+ */
+async function refuseFailing(ctx: SyncContext, remotes: Resource[], outcomes: ApplyOutcome[]) {
+  for (const [i, r] of remotes.entries()) {
+    if (outcomes[i] !== 'applied') continue;
+    const refusal = await ctx.checkPulled(r);
+    if (!refusal) continue;
+    outcomes[i] = 'refused';
+    ctx.log.warn(
+      { remote: `${r.resourceType}/${r.id}`, issues: issueSummary(refusal) },
+      'sync: pulled resource refused (it fails what a write here must pass)',
+    );
+  }
+}
+
 /** Many remote resources (a search page) in one local transaction, audited as imports in it. */
 export async function applyRemoteBatch(
   ctx: SyncContext,
@@ -105,6 +126,7 @@ export async function applyRemoteBatch(
     const version = byRemote.get(keys[i])?.remote_version;
     return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
   });
+  if (opts.judged) await refuseFailing(ctx, remotes, outcomes);
   const todo = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
   if (!todo.length) return outcomes;
   const localRef = localReferences(byRemote, ctx.remote.baseUrl);

@@ -519,7 +519,8 @@ describe('pull: what the facade would refuse is not stored here', () => {
       },
     } as QuestionnaireResponse);
     // Counted by type: other tests' clients hold a Consent written locally without the profile's
-    // withdrawal date (tyk-con-1), which every pull refuses too.
+    // withdrawal date (tyk-con-1); a pull refuses such a one whenever the remote has a version of it
+    // the id map does not (a version already held is not judged again).
     const refusedResponses = async () =>
       (await sync.metrics.getSingleMetric('tyokyky_sync_pulled_total')?.get())?.values.find(
         (v) => v.labels.type === 'QuestionnaireResponse' && v.labels.result === 'refused',
