@@ -65,9 +65,16 @@ export class InvariantEvaluationError extends Error {
   readonly said: string;
   constructor(key: string, cause: unknown) {
     const said = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause);
-    super(`${key}: could not be evaluated (${said})`);
+    super(couldNotEvaluate(key, said));
     this.name = 'InvariantEvaluationError';
     this.key = key;
     this.said = said;
   }
+
+  /** The message, with `said` in place of what the evaluator said (e.g. a note that it is left out). */
+  saying(said: string): string {
+    return couldNotEvaluate(this.key, said);
+  }
 }
+
+const couldNotEvaluate = (key: string, said: string) => `${key}: could not be evaluated (${said})`;

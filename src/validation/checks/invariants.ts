@@ -40,11 +40,7 @@ export function runInvariants(
       ok = inv.check(node, env);
     } catch (e) {
       const failure = e instanceof InvariantEvaluationError ? e : new InvariantEvaluationError(inv.key, e);
-      ctx.report(
-        'warning',
-        'processing',
-        `${inv.key}: could not be evaluated (${evaluatorSaid(ctx, failure.said)})`,
-      );
+      ctx.report('warning', 'processing', failure.saying(evaluatorSaid(ctx, failure.said)));
       continue;
     }
     if (!ok) ctx.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);
