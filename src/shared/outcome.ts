@@ -27,8 +27,13 @@ function allOk(): OperationOutcomeIssue {
   return { severity: 'information', code: 'informational', diagnostics: 'All OK' };
 }
 
+/** An issue that refuses what it is about (error or fatal), as opposed to a warning or a note. */
+export function isErrorIssue(i: OperationOutcomeIssue): boolean {
+  return i.severity === 'error' || i.severity === 'fatal';
+}
+
 export function hasErrors(oo: OperationOutcome): boolean {
-  return (oo.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal');
+  return (oo.issue ?? []).some(isErrorIssue);
 }
 
 /**

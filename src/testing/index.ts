@@ -16,6 +16,7 @@
  * process and shared by every matcher call in the test file.
  */
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { isErrorIssue } from '../shared/outcome.ts';
 import { ownPackageDir } from '../shared/project-files.ts';
 import { type Validator, createValidator, loadProjectValidator } from '../validation/index.ts';
 
@@ -84,12 +85,10 @@ export function matcherValidator(): Validator | undefined {
   return shared;
 }
 
-const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
-
 /** Lists every error as `severity expression  rule/diagnostics`, the way `tyokyky validate` prints them. */
 export function describeIssues(
   oo: OperationOutcome,
-  filter: (i: OperationOutcomeIssue) => boolean = isError,
+  filter: (i: OperationOutcomeIssue) => boolean = isErrorIssue,
 ): string {
   return (oo.issue ?? [])
     .filter(filter)
@@ -101,7 +100,7 @@ export function describeIssues(
 }
 
 function judge(oo: OperationOutcome, what: string): MatcherResult {
-  const errors = (oo.issue ?? []).filter(isError);
+  const errors = (oo.issue ?? []).filter(isErrorIssue);
   if (errors.length === 0)
     return { pass: true, message: () => `expected the resource not to ${what}, but it does` };
   return {

@@ -226,6 +226,34 @@ describe('412 conflicts, policy per resource family', () => {
     expect(rows[1].reason).toMatch(/remote-wins/);
   });
 
+  it('remote wins only with a version a write here may store: one failing our profile is parked, local kept', async () => {
+    const client = await syncedClient('210181-921Y');
+    const local = await store.read<Consent>('Consent', client.consentId);
+    const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
+    // Withdrawn without the withdrawal date our profile requires (tyk-con-1); the peer does not know it.
+    await remotePut(peer.url, { ...remote, status: 'inactive' });
+    await store.update({ ...local, dateTime: '2026-01-03' }, { ifMatch: local.meta!.versionId });
+    await sync.pushOnce();
+    const after = await store.read<Consent>('Consent', client.consentId);
+    expect(after.status).toBe('active');
+    expect(after.dateTime).toBe('2026-01-03');
+    const parked = (await sync.parked()).find((r) => r.resource_id === client.consentId);
+    expect(parked?.reason).toBe(
+      `conflict: remote Consent/${remote.id} changed, and its version fails what a write here must pass (tyk-con-1); local version kept, parked for manual resolution`,
+    );
+    expect(parked?.outcome?.issue?.map((i) => i.diagnostics?.split(':')[0])).toEqual([
+      'sync-conflict-1',
+      'tyk-con-1',
+    ]);
+    const conflicts = await store.query<{ policy: string; resolution: string }>(
+      'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1',
+      [client.consentId],
+    );
+    expect(conflicts).toEqual([{ policy: 'remote-wins', resolution: 'parked: remote version refused' }]);
+    const [still] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
+    expect(still.status).toBe('inactive');
+  });
+
   it('park (configured for CarePlan): the row waits for a person, visible with the reason', async () => {
     const client = await syncedClient('080881-907V');
     const plan = (await store.create(carePlan(client.local))).resource as CarePlan;

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { parseJsonQuietly } from '../../shared/json-error.ts';
+import { isErrorIssue } from '../../shared/outcome.ts';
 
 export interface LoadResult {
   file: string;
@@ -35,7 +36,7 @@ function describeOutcome(body: unknown): string {
   const oo = body as OperationOutcome | undefined;
   if (oo?.resourceType !== 'OperationOutcome') return '';
   return (oo.issue ?? [])
-    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .filter(isErrorIssue)
     .map((i) => `${i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics ?? i.code}`)
     .join('; ');
 }

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { keepWrittenNumbers } from '../../shared/json-text.ts';
-import { FhirError, issue, outcome } from '../../shared/outcome.ts';
+import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -495,7 +495,7 @@ async function runTransaction(
     parsed.flatMap((e) => {
       if (!e.resource) return [];
       const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
-      const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      const errors = (oo.issue ?? []).filter(isErrorIssue);
       return errors.length ? inEntry(errors, e.index, e.type) : [];
     }),
   );

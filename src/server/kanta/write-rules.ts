@@ -2,7 +2,7 @@
 // meta.profile, `language`, `text` in that language and a globally unique business identifier.
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
-import { FhirError, hasErrors, issue } from '../../shared/outcome.ts';
+import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 
@@ -101,7 +101,7 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
       // QuestionnaireResponse author and source are the PHR Patient, nothing else).
       const oo = validator.validate(resource, { referenceTypes: 'error' });
       if (hasErrors(oo)) {
-        const errors = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+        const errors = (oo.issue ?? []).filter(isErrorIssue);
         throw FhirError.unprocessable(errors);
       }
       languageAndText(resource, at);

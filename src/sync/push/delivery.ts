@@ -7,7 +7,8 @@
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { BrokenCircuitError } from 'cockatiel';
 import { weakEtag } from '../../shared/etag.ts';
-import { issue, outcome } from '../../shared/outcome.ts';
+import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
+import type { ConflictPolicy } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
 import { refFromAnswer } from '../remote-client.ts';
@@ -276,7 +277,11 @@ async function resolveConflict(
     if (!echo && !recorded) {
       const policy = ctx.families[type]?.conflict ?? 'park';
       recorded = true;
-      await noteConflict(round, w, remoteId, version, policy, afterIfMatch);
+      // Remote-wins stores the remote version here, so it must pass what a write here must pass.
+      const refusal = policy === 'remote-wins' ? await ctx.checkPulled(current) : undefined;
+      const resolution = refusal ? 'parked: remote version refused' : RESOLUTIONS[policy];
+      await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
+      if (refusal) return park(round, w, remoteId, version, refusal);
       if (policy === 'park') return park(round, w, remoteId, version);
       if (policy === 'remote-wins') {
         await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } });
@@ -315,25 +320,33 @@ async function resolveConflict(
   throw new RemoteHttpError(503, 'PUT', `${type}/${remoteId}`, undefined, undefined);
 }
 
-async function noteConflict(
-  round: Round,
-  w: RemoteWrite,
-  remoteId: string,
-  version: string | undefined,
-  policy: string,
-  afterIfMatch: boolean,
-): Promise<void> {
+const RESOLUTIONS: Record<ConflictPolicy, string> = {
+  park: 'parked',
+  'remote-wins': 'remote kept',
+  'local-wins': 'local written',
+};
+
+interface Conflict {
+  remoteId: string;
+  version: string | undefined;
+  policy: ConflictPolicy;
+  resolution: string;
+  afterIfMatch: boolean;
+}
+
+async function noteConflict(round: Round, w: RemoteWrite, c: Conflict): Promise<void> {
   const { ctx } = round;
   const type = w.row.resource_type;
-  ctx.metrics.conflicts.inc({ type, policy });
+  ctx.metrics.conflicts.inc({ type, policy: c.policy });
   ctx.log.warn(
     {
       outbox: w.row.id,
       resource: w.key,
-      remote: `${type}/${remoteId}`,
+      remote: `${type}/${c.remoteId}`,
       expected: w.ifMatch,
-      found: version,
-      policy,
+      found: c.version,
+      policy: c.policy,
+      resolution: c.resolution,
     },
     'sync: conflict with a remote edit',
   );
@@ -342,29 +355,55 @@ async function noteConflict(
       outboxId: w.row.id,
       type,
       localId: w.row.resource_id,
-      policy,
-      resolution: policy === 'park' ? 'parked' : policy === 'remote-wins' ? 'remote kept' : 'local written',
-      detail: { remoteId, expectedVersion: afterIfMatch ? w.ifMatch : null, remoteVersion: version },
+      policy: c.policy,
+      resolution: c.resolution,
+      detail: {
+        remoteId: c.remoteId,
+        expectedVersion: c.afterIfMatch ? w.ifMatch : null,
+        remoteVersion: c.version,
+      },
     }),
   );
 }
 
-async function park(round: Round, w: RemoteWrite, remoteId: string, version: string | undefined) {
+/** The rules a refusal names (an issue's `key:` prefix, else its code), each once. */
+function rulesBroken(refusal: OperationOutcome): string[] {
+  const errors = (refusal.issue ?? []).filter(isErrorIssue);
+  return [
+    ...new Set(
+      errors.map((i) => /^([a-z][a-z0-9]*(?:-[a-z0-9]+)+):/i.exec(i.diagnostics ?? '')?.[1] ?? i.code),
+    ),
+  ];
+}
+
+/**
+ * Parks the row for a person to resolve; with `refusal`, because the remote's version fails what a
+ * write here must pass (its issues follow the conflict's in the outcome).
+ */
+async function park(
+  round: Round,
+  w: RemoteWrite,
+  remoteId: string,
+  version: string | undefined,
+  refusal?: OperationOutcome,
+) {
   const { ctx } = round;
   const type = w.row.resource_type;
   round.result.parked++;
   ctx.metrics.pushed.inc({ type, result: 'parked' });
+  const why = refusal
+    ? `changed, and its version fails what a write here must pass (${rulesBroken(refusal).join(', ')}); local version kept`
+    : `is at version ${version}, we expected ${w.ifMatch}`;
+  const conflict = issue(
+    'error',
+    'conflict',
+    'sync-conflict-1: remote changed since the last sync',
+    `${type}.meta.versionId`,
+  );
   await timeSpent(ctx, 'database', () =>
     settle(ctx.store, round.claim, [w.row.id], 'parked', {
-      reason: `conflict: remote ${type}/${remoteId} is at version ${version}, we expected ${w.ifMatch}; parked for manual resolution`,
-      outcome: outcome([
-        issue(
-          'error',
-          'conflict',
-          'sync-conflict-1: remote changed since the last sync',
-          `${type}.meta.versionId`,
-        ),
-      ]),
+      reason: `conflict: remote ${type}/${remoteId} ${why}, parked for manual resolution`,
+      outcome: outcome([conflict, ...(refusal?.issue ?? []).filter(isErrorIssue)]),
     }),
   );
   return undefined;
