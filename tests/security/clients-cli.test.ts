@@ -43,6 +43,11 @@ describe('tyokyky clients', () => {
     const again = await run(['clients', 'remove', 'kela-test', '--data-dir', data]);
     expect(again.code).toBe(2);
     expect(again.out).toContain('no client kela-test');
+    const none = await run(['clients', 'list', '--data-dir', data]);
+    expect(none.code).toBe(0);
+    expect(none.out.trim()).toBe(
+      'no clients registered; add one with: tyokyky clients add <id> --scope <scopes> --jwks-file <file> (or --jwks-url <url>)',
+    );
   }, 120_000);
 
   it.each([

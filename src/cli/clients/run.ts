@@ -72,7 +72,13 @@ export async function addClientAction(id: string, opts: AddOptions): Promise<voi
 
 export async function listClientsAction(opts: StoreOptions): Promise<void> {
   const { listClients } = await import('../../server/index.ts');
-  for (const c of await withSecurityStore(opts, (db) => listClients(db))) {
+  const registered = await withSecurityStore(opts, (db) => listClients(db));
+  // On stderr: what lists the clients (stdout, one per line) reads nothing.
+  if (!registered.length)
+    console.error(
+      'no clients registered; add one with: tyokyky clients add <id> --scope <scopes> --jwks-file <file> (or --jwks-url <url>)',
+    );
+  for (const c of registered) {
     const keys = c.jwksUrl ?? `${c.jwks?.keys.length ?? 0} key(s)`;
     console.log(`${c.id}\t${c.party ?? '-'}\t${c.scope}\t${keys}`);
   }
