@@ -60,17 +60,20 @@ const RESOURCE_RULES: Record<string, (ctx: CheckContext, resource: Json) => void
 
 /**
  * `message` without `value`: quoted as the checks quote it (whole or clipped, or as the code of a
- * quoted `system#code`), as `the value X is`, or as a value of the wrong JSON kind (`found string "X"`).
+ * `system#code`, quoted or in a list), as `the value X is`, or as a value of the wrong JSON kind
+ * (`found string "X"`, escaped as JSON).
  */
 function withoutValue(message: string, value: unknown): string {
   const text = String(value);
-  if (!message.includes(text)) return message;
+  const json = JSON.stringify(value) ?? text;
+  // Every form below holds the value's first characters, plain or JSON-escaped (a clipped quote too).
+  if (!message.includes(text.slice(0, 50)) && !message.includes(json.slice(1, 51))) return message;
   let out = message;
   for (const q of [`'${text}'`, `'${clip(text)}'`]) out = out.split(q).join("'…'");
-  out = out.split(`#${text}'`).join("#…'");
+  for (const end of ["'", ',', ')']) out = out.split(`#${text}${end}`).join(`#…${end}`);
   const kind = typeof value;
   if (kind === 'string' || kind === 'number' || kind === 'boolean')
-    out = out.split(`found ${kind} ${JSON.stringify(value)}`).join(`found a ${kind}`);
+    out = out.split(`found ${kind} ${json}`).join(`found a ${kind}`);
   return out.split(`the value ${text} is`).join('the value is');
 }
 

@@ -52,3 +52,33 @@ describe.skipIf(!existsSync(IG_EXAMPLES))('project IG examples', () => {
     expect(found).toEqual({});
   });
 });
+
+describe.skipIf(!existsSync(IG_EXAMPLES))('project IG examples without values in messages', () => {
+  it('a finding listing several codings (system#code, …) names the systems, never the codes', async () => {
+    const v = await loadProjectValidator();
+    const [, role] = examples(IG_EXAMPLES).find(([f]) => f === 'PractitionerRole-coach-koskinen.json') ?? [];
+    const system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role';
+    const changed = {
+      ...role,
+      code: [
+        {
+          coding: [
+            { system, code: 'ZZSECRET' },
+            { system, code: 'QQSECRET' },
+          ],
+        },
+      ],
+    };
+    const quiet = (v.validate(changed, { valuesInMessages: false }).issue ?? [])
+      .map((i) => i.diagnostics)
+      .join('\n');
+    expect(quiet).toContain(`None of the codings (${system}#…, ${system}#…)`);
+    expect(quiet).not.toMatch(/ZZSECRET|QQSECRET/);
+    expect(
+      v
+        .validate(changed)
+        .issue?.map((i) => i.diagnostics)
+        .join('\n'),
+    ).toContain(`${system}#ZZSECRET, `);
+  });
+});

@@ -137,6 +137,30 @@ describe('valuesInMessages: false', () => {
     expect(errors(v.validate(resource)).join('\n')).toContain("The value '1981-02-30' is not a valid date");
   });
 
+  it('drops a long value the message clips, a wrong-kind string with quotes, and codes listed as system#code', async () => {
+    const v = await validator();
+    const long = `Asiakas Korhonen kertoi ${'x'.repeat(60)}`;
+    const resource = patient({
+      birthDate: long,
+      active: '<b class="x">Korhonen 010181-900C</b>',
+      maritalStatus: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'ZZSECRET' },
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'QQSECRET' },
+        ],
+      },
+    });
+    const quiet = (v.validate(resource, { valuesInMessages: false }).issue ?? [])
+      .map((i) => `${i.expression?.[0]} | ${i.diagnostics}`)
+      .join('\n');
+    expect(quiet).toContain("Patient.birthDate | The value '…' is not a valid date");
+    expect(quiet).toContain(
+      'Patient.active | Error parsing JSON: the primitive value must be a boolean (found a string)',
+    );
+    for (const secret of ['Korhonen', '010181-900C', 'ZZSECRET', 'QQSECRET'])
+      expect(quiet).not.toContain(secret);
+  });
+
   it('drops the codes, displays and texts of Codings, CodeableConcepts, Identifiers and References from the checks on them', async () => {
     const v = await validator();
     const resource = patient({
