@@ -347,6 +347,25 @@ describe('fromFhir', () => {
     }
   });
 
+  it('a date that is not a string (a number, an object) is a 422, never read as a point in time', () => {
+    const consent = resources(toFhir(suvi)).find((r) => r.resourceType === 'Consent') as Consent;
+    for (const end of [5, { coding: [] }]) {
+      const bad = structuredClone(consent) as unknown as { provision: { period: Record<string, unknown> } };
+      bad.provision.period.end = end;
+      let caught: unknown;
+      try {
+        fromFhir(bad as unknown as Consent);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, JSON.stringify(end)).toBeInstanceOf(FhirError);
+      expect((caught as FhirError).status).toBe(422);
+      expect((caught as FhirError).outcome.issue?.[0]?.diagnostics).toContain(
+        'Consent is not well-formed FHIR JSON',
+      );
+    }
+  });
+
   it('refuses JSON that is not well-formed FHIR where it reads it with a 422, never a TypeError', () => {
     const patient = resources(toFhir(suvi)).find((r) => r.resourceType === 'Patient') as Patient;
     const cases: Array<[string, (p: Record<string, unknown>) => void, string, string]> = [

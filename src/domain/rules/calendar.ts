@@ -30,6 +30,8 @@ export function finnishDay(when: string | Date = new Date()): string {
     if (Number.isNaN(instant.getTime())) return when.slice(0, 10);
     return dayIn(instant);
   }
+  // JSON that is not well-formed (a number, an object where a date belongs) is no point in time.
+  if (!(when instanceof Date)) throw new TypeError('not a date: neither a string nor a Date');
   return dayIn(when);
 }
 
