@@ -1,0 +1,337 @@
+/**
+ * What the fuzzer throws mutated input at, one row per target. Each target opens the real part (the
+ * project's validator, the SDK, a facade listening on a port of this process with PGlite in memory),
+ * names its seeds, and judges one input: undefined when the part behaved, else a one-line signature
+ * of what went wrong (the same fault gives the same signature, so findings are counted once).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import pino from 'pino';
+import { personas } from '../../examples/tools/personas.ts';
+import { DomainValidationError, FhirError, fromFhir, toFhir } from '../../src/index.ts';
+import { startServer } from '../../src/server/index.ts';
+import { INDEXED_PARAMS, openStore } from '../../src/store/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { MARKER, MARKERS, type Planted, type Rng, pick, plantedAt } from './mutate.ts';
+
+export interface Session {
+  /** What mutate() starts from. */
+  seeds: unknown[];
+  /** Makes the input for one case from a mutated seed (most targets use it as it is). */
+  input?(mutated: unknown, rng: Rng): unknown;
+  /** undefined: the part behaved; else what went wrong, one line, without the input's values. */
+  check(input: unknown): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  name: string;
+  what: string;
+  open(): Promise<Session>;
+}
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** The profiles' examples (single resources) and the personas' transaction Bundles. */
+function fhirSeeds(): unknown[] {
+  const dirs = [join(ROOT, 'profiles/package/example'), join(ROOT, 'examples/personas')];
+  return dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))),
+  );
+}
+
+/** An error's kind and first line, with the planted marker and digits folded so one fault counts once. */
+function signatureOf(err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const line = (e.message.split('\n')[0] ?? '').replace(MARKERS, '<m>').replace(/\d+/g, 'N');
+  return `${e.name}: ${line.slice(0, 160)}`;
+}
+
+const INTERNAL = /internal error/i;
+
+const validator: Target = {
+  name: 'validator',
+  what: 'the project validator never stops on an internal error or throws',
+  async open() {
+    const v = await loadProjectValidator();
+    return {
+      seeds: fhirSeeds(),
+      async check(input) {
+        try {
+          const oo = v.validate(input);
+          const internal = oo.issue?.find((i) => INTERNAL.test(i.diagnostics ?? ''));
+          return internal && signatureOf(new Error(internal.diagnostics));
+        } catch (err) {
+          return `threw ${signatureOf(err)}`;
+        }
+      },
+      close: async () => undefined,
+    };
+  },
+};
+
+/**
+ * Members whose values name things rather than describe the client (namespaces, canonical URLs,
+ * resource and element names, language codes, logical ids): a refusal may quote them.
+ */
+const NAMES_NOT_DATA = new Set([
+  'system',
+  'url',
+  'resourceType',
+  'profile',
+  'questionnaire',
+  'type',
+  'language',
+  'linkId',
+  'id',
+  'fullUrl',
+]);
+
+/** A literal reference (`Type/id`, maybe versioned) names a logical id; a conditional one may hold an identifier. */
+const LITERAL_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+const isData = ({ member, value }: Planted) =>
+  !NAMES_NOT_DATA.has(member) && !(member === 'reference' && LITERAL_REFERENCE.test(value));
+
+/**
+ * The first issue quoting a value planted in a member that holds client data, as a signature (the
+ * member, the issue's code and its words with quotes folded); undefined when none does.
+ */
+function quotingIssue(oo: OperationOutcome, input: unknown): string | undefined {
+  const planted = plantedAt(input);
+  for (const i of oo.issue ?? []) {
+    for (const m of JSON.stringify(i).match(MARKERS) ?? []) {
+      const at = planted.get(m);
+      if (!at || !isData(at)) continue;
+      const member = at.member;
+      const words = (i.diagnostics ?? '').replace(/'[^']*'|"[^"]*"|\([^)]*\)/g, '…').replace(/\d+/g, 'N');
+      return `quotes the value of ${member}: ${i.code} ${words.slice(0, 120)}`;
+    }
+  }
+  return undefined;
+}
+
+const validatorPrivacy: Target = {
+  name: 'validator-privacy',
+  what: 'with valuesInMessages: false no issue quotes client data (names and namespaces may be quoted)',
+  async open() {
+    const v = await loadProjectValidator();
+    return {
+      seeds: fhirSeeds(),
+      check: async (input) => quotingIssue(v.validate(input, { valuesInMessages: false }), input),
+      close: async () => undefined,
+    };
+  },
+};
+
+/** An SDK call may refuse its input only with a FhirError (DomainValidationError is one). */
+async function refusesCleanly(call: () => unknown): Promise<string | undefined> {
+  try {
+    call();
+    return undefined;
+  } catch (err) {
+    return err instanceof FhirError ? undefined : `threw ${signatureOf(err)}`;
+  }
+}
+
+const sdkFromFhir: Target = {
+  name: 'sdk-from',
+  what: 'fromFhir refuses bad FHIR only with a FhirError',
+  async open() {
+    return {
+      seeds: fhirSeeds(),
+      check: (input) => refusesCleanly(() => fromFhir(input as Resource)),
+      close: async () => undefined,
+    };
+  },
+};
+
+const sdkToFhir: Target = {
+  name: 'sdk-to',
+  what: 'toFhir refuses a bad domain record only with a DomainValidationError',
+  async open() {
+    return {
+      seeds: Object.values(personas),
+      async check(input) {
+        try {
+          toFhir(input as Parameters<typeof toFhir>[0]);
+          return undefined;
+        } catch (err) {
+          return err instanceof DomainValidationError ? undefined : `threw ${signatureOf(err)}`;
+        }
+      },
+      close: async () => undefined,
+    };
+  },
+};
+
+/** A facade as `tyokyky serve` runs it (strict, the project validator), on PGlite in memory. */
+async function facade(): Promise<{ base: string; close(): Promise<void> }> {
+  const store = await openStore({ dataDir: 'memory://' });
+  const running = await startServer({
+    store,
+    validator: await loadProjectValidator(),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    rateLimit: 1_000_000_000,
+  });
+  return {
+    base: `${running.url}/fhir`,
+    close: async () => {
+      await running.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * What every answer must be: under 500, FHIR JSON; a refusal an OperationOutcome quoting no client
+ * data that was sent (`sent`: the request's body, or its query as a string).
+ */
+async function judgeAnswer(res: Response, sent: unknown): Promise<string | undefined> {
+  const type = res.headers.get('content-type') ?? '';
+  const text = await res.text();
+  if (res.status >= 500) return `${res.status}: ${text.slice(0, 160).replace(MARKERS, '<m>')}`;
+  if (!type.startsWith('application/fhir+json')) return `${res.status} answered as ${type || 'no type'}`;
+  if (res.status < 400) return undefined;
+  const body = JSON.parse(text) as OperationOutcome;
+  if (body.resourceType !== 'OperationOutcome') return `${res.status} without an OperationOutcome`;
+  const quoting = quotingIssue(body, sent);
+  return quoting && `${res.status} ${quoting}`;
+}
+
+const facadeWrite: Target = {
+  name: 'facade-write',
+  what: 'POSTed resources and transactions get no 5xx; refusals are OperationOutcomes quoting no value',
+  async open() {
+    const server = await facade();
+    return {
+      seeds: fhirSeeds(),
+      async check(input) {
+        const r = input as Resource | undefined;
+        const isBundle = r?.resourceType === 'Bundle';
+        const type =
+          typeof r?.resourceType === 'string' && /^[A-Z][A-Za-z]+$/.test(r.resourceType)
+            ? r.resourceType
+            : 'Basic';
+        const body = JSON.stringify(input);
+        const res = await fetch(isBundle ? server.base : `${server.base}/${type}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json' },
+          body,
+        });
+        return judgeAnswer(res, input);
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
+const SEARCH_TYPES = [
+  'Patient',
+  'Observation',
+  'Consent',
+  'CarePlan',
+  'Goal',
+  'CareTeam',
+  'AuditEvent',
+  'Nope',
+];
+const SEARCH_NAMES = [
+  ...INDEXED_PARAMS,
+  '_id',
+  '_lastUpdated',
+  '_count',
+  '_sort',
+  '_include',
+  '_revinclude',
+  '_summary',
+  '_elements',
+  '_total',
+  '_format',
+  '_offset',
+  'unknown-param',
+];
+const MODIFIERS = [
+  '',
+  '',
+  '',
+  ':exact',
+  ':missing',
+  ':not',
+  ':contains',
+  ':text',
+  ':above',
+  ':of-type',
+  ':Patient',
+  '.name',
+];
+const VALUES = [
+  '',
+  'ge2026',
+  'lt2026-13-01',
+  'eq2026-02-30T25:00',
+  'urn:oid:1.2.246.21|',
+  '|',
+  'a|b|c',
+  'Patient/x',
+  'Observation:subject',
+  '*',
+  '-1',
+  '0',
+  '99999999999999999999',
+  'a,b,,',
+  'true',
+  '%00',
+  '\u0000',
+  '\ud800',
+  MARKER,
+  `urn:oid:1.2.246.21|${MARKER}`,
+];
+
+const facadeSearch: Target = {
+  name: 'facade-search',
+  what: 'random searches over the personas get no 5xx; a 200 is a searchset Bundle, a refusal an OperationOutcome',
+  async open() {
+    const server = await facade();
+    for (const bundle of readdirSync(join(ROOT, 'examples/personas')))
+      await fetch(server.base, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: readFileSync(join(ROOT, 'examples/personas', bundle)),
+      });
+    return {
+      // Searches are made from parameters, not from mutated JSON: the seed only starts the count.
+      seeds: [null],
+      input(_mutated, rng) {
+        const params = Array.from({ length: 1 + Math.floor(rng() * 3) }, (): [string, string] => [
+          `${pick(rng, SEARCH_NAMES)}${pick(rng, MODIFIERS)}`,
+          pick(rng, VALUES),
+        ]);
+        return `${pick(rng, SEARCH_TYPES)}?${new URLSearchParams(params)}`;
+      },
+      async check(input) {
+        const res = await fetch(`${server.base}/${input as string}`);
+        if (res.status !== 200) return judgeAnswer(res, { query: input });
+        const bundle = (await res.json()) as Bundle;
+        return bundle.resourceType === 'Bundle' && bundle.type === 'searchset'
+          ? undefined
+          : '200 without a searchset Bundle';
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
+export const TARGETS: readonly Target[] = [
+  validator,
+  validatorPrivacy,
+  sdkFromFhir,
+  sdkToFhir,
+  facadeWrite,
+  facadeSearch,
+];
