@@ -60,6 +60,7 @@ describe('each target, a few hundred cases', () => {
     'sdk-to': 400,
     'facade-write': 150,
     'facade-search': 150,
+    'facade-api': 150,
   };
 
   it('covers every target', () => {

@@ -94,8 +94,13 @@ const NAMES_NOT_DATA = new Set([
 /** A literal reference (`Type/id`, maybe versioned) names a logical id; a conditional one may hold an identifier. */
 const LITERAL_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
+/** The SDK's domain objects point at each other by the vendor's local ids (`clientId`, `teamId`, …). */
+const DOMAIN_ID = /^[a-z]+Id$/;
+
 const isData = ({ member, value }: Planted) =>
-  !NAMES_NOT_DATA.has(member) && !(member === 'reference' && LITERAL_REFERENCE.test(value));
+  !NAMES_NOT_DATA.has(member) &&
+  !DOMAIN_ID.test(member) &&
+  !(member === 'reference' && LITERAL_REFERENCE.test(value));
 
 /**
  * The first issue quoting a value planted in a member that holds client data, as a signature (the
@@ -192,11 +197,15 @@ async function facade(): Promise<{ base: string; close(): Promise<void> }> {
  * What every answer must be: under 500, FHIR JSON; a refusal an OperationOutcome quoting no client
  * data that was sent (`sent`: the request's body, or its query as a string).
  */
-async function judgeAnswer(res: Response, sent: unknown): Promise<string | undefined> {
+async function judgeAnswer(
+  res: Response,
+  sent: unknown,
+  mediaType = 'application/fhir+json',
+): Promise<string | undefined> {
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
   if (res.status >= 500) return `${res.status}: ${text.slice(0, 160).replace(MARKERS, '<m>')}`;
-  if (!type.startsWith('application/fhir+json')) return `${res.status} answered as ${type || 'no type'}`;
+  if (!type.startsWith(mediaType)) return `${res.status} answered as ${type || 'no type'}`;
   if (res.status < 400) return undefined;
   const body = JSON.parse(text) as OperationOutcome;
   if (body.resourceType !== 'OperationOutcome') return `${res.status} without an OperationOutcome`;
@@ -327,6 +336,27 @@ const facadeSearch: Target = {
   },
 };
 
+const facadeApi: Target = {
+  name: 'facade-api',
+  what: 'domain records POSTed to /api/records get no 5xx; refusals are OperationOutcomes quoting no value',
+  async open() {
+    const server = await facade();
+    const api = server.base.replace(/\/fhir$/, '/api');
+    return {
+      seeds: Object.values(personas),
+      async check(input) {
+        const res = await fetch(`${api}/records`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        });
+        return judgeAnswer(res, input, 'application/json');
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
 export const TARGETS: readonly Target[] = [
   validator,
   validatorPrivacy,
@@ -334,4 +364,5 @@ export const TARGETS: readonly Target[] = [
   sdkToFhir,
   facadeWrite,
   facadeSearch,
+  facadeApi,
 ];
