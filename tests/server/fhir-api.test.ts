@@ -812,6 +812,17 @@ describe('transaction and batch', () => {
         'Bundle.entry[0].request.method',
         'entry[0]: request.method must be GET, POST, PUT or DELETE',
       ],
+      // A list holding the method's name is no method (a key lookup would read it as its text).
+      [
+        { resource: patient, request: { method: ['POST'], url: 'Patient' } },
+        'Bundle.entry[0].request.method',
+        'entry[0]: request.method must be GET, POST, PUT or DELETE',
+      ],
+      [
+        { resource: patient, request: { method: 'POST', url: ['Patient'] } },
+        'Bundle.entry[0].request.url',
+        'entry[0]: request.url must be a string',
+      ],
       [
         { fullUrl: 5, resource: patient, request: post_ },
         'Bundle.entry[0].fullUrl',

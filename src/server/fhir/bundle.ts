@@ -72,7 +72,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   const where = `Bundle.entry[${index}].request`;
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
-  if (!method || !Object.hasOwn(ORDER, method)) {
+  if (typeof method !== 'string' || !Object.hasOwn(ORDER, method)) {
     throw new FhirError(
       400,
       issue(
@@ -83,7 +83,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       ),
     );
   }
-  if (!url || typeof url !== 'string') {
+  if (!url) {
     throw new FhirError(
       400,
       issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`),
@@ -136,8 +136,8 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   return parsed;
 }
 
-/** What this server reads of an entry's request that must be a string, besides `method` and `url`. */
-const REQUEST_STRINGS = ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
+/** What this server reads of an entry's request that must be a string, besides `method` (one of ORDER's). */
+const REQUEST_STRINGS = ['url', 'ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
 
 /**
  * An entry is an object, its request (when present) an object, and what this server reads of them a
