@@ -166,6 +166,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       server.closeIdleConnections();
     });
     clearTimeout(cut);
+    // The last answers' audit rows (a failed request is audited once answered) go before the store does.
+    await security.auditSettled();
     if (ownsStore) await store.close();
     logger.info('server closed');
   };

@@ -1,8 +1,10 @@
 import { rmSync } from 'node:fs';
+import pino from 'pino';
 // The audit writer gathers the records of requests arriving within two event-loop turns into one
 // row (one statement, one commit), and a record's promise settles only with its row's commit: a
 // failed write rejects every record of the batch, so no read waiting for it is answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../src/server/index.ts';
 import { AuditWriter } from '../../src/server/security/audit.ts';
 import {
   AUDIT_LOG_MIGRATION,
@@ -80,4 +82,45 @@ describe('audit writer', () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => writer.record(read(i))));
     expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
   });
+
+  it('settled() waits for every record handed to it, written or failed, and is at once done when idle', async () => {
+    const writer = new AuditWriter(store);
+    await writer.settled();
+    const before = await countRows(store, 'settling');
+    for (let i = 0; i < 4; i++) void writer.record({ ...read(i), client: 'settling' });
+    await writer.settled();
+    expect((await countRows(store, 'settling')) - before).toBe(1);
+    const failing = new AuditWriter(bare);
+    const lost = failing.record(read(0)).catch((e: Error) => e);
+    await failing.settled();
+    expect(await Promise.race([lost, 'pending'])).toBeInstanceOf(Error);
+  });
+
+  it("a facade closing right after a failed request still writes that request's audit row first", async () => {
+    const dir = await fresh();
+    const running = await startServer({ dataDir: dir, logger: pino({ level: 'silent' }), port: 0 });
+    const res = await fetch(`${running.url}/fhir/Patient/no-such-patient`);
+    expect(res.status).toBe(404);
+    await running.close();
+    const reopened = await openStore({ dataDir: dir });
+    try {
+      const rows = await reopened.query<{ events: string }>('SELECT events FROM security_audit');
+      const records = rows.flatMap(
+        (r) => JSON.parse(r.events) as Array<{ detail?: string; entities: string[] }>,
+      );
+      expect(records).toContainEqual(
+        expect.objectContaining({ detail: 'answered 404', entities: ['Patient/no-such-patient'] }),
+      );
+    } finally {
+      await reopened.close();
+    }
+  });
 });
+
+async function countRows(db: Store, client: string): Promise<number> {
+  const [{ n }] = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM security_audit WHERE clients @> ARRAY[$1::text]',
+    [client],
+  );
+  return n;
+}

@@ -36,6 +36,7 @@ export class AuditWriter {
   private pending: { record: AuditRecord; done: (err?: unknown) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private idle: Array<() => void> = [];
   private readonly drainNow = () => this.drain();
 
   constructor(
@@ -53,6 +54,19 @@ export class AuditWriter {
     });
   }
 
+  /**
+   * Resolves once every record handed over so far is written or has failed: a closing server waits
+   * for it before closing the store (a failed request is audited after its answer has gone).
+   */
+  settled(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return !this.pending.length && !this.inFlight && !this.scheduled;
+  }
+
   private drain(): void {
     this.scheduled = false;
     while (this.pending.length && this.inFlight < this.concurrency) {
@@ -62,6 +76,7 @@ export class AuditWriter {
       void this.write(batch).finally(() => {
         this.inFlight--;
         if (this.pending.length && !this.scheduled) this.drain();
+        if (this.isIdle()) for (const resolve of this.idle.splice(0)) resolve();
       });
     }
   }

@@ -70,6 +70,8 @@ export interface Security {
   publicBase(): string;
   /** A client's disclosure log (*luovutusloki*), newest first (security/disclosures.ts). */
   disclosureLog(client: DisclosureClient, filter?: DisclosureFilter): Promise<Disclosure[]>;
+  /** Resolves once every audit row handed over so far is written (or has failed): before closing the store. */
+  auditSettled(): Promise<void>;
 }
 
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
@@ -124,5 +126,6 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     },
     publicBase,
     disclosureLog: (client, filter) => disclosureLog(opts.store, client, filter),
+    auditSettled: () => writer.settled(),
   };
 }
