@@ -91,8 +91,12 @@ const NAMES_NOT_DATA = new Set([
   'fullUrl',
 ]);
 
-/** A literal reference (`Type/id`, maybe versioned) names a logical id; a conditional one may hold an identifier. */
-const LITERAL_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+/**
+ * A literal reference (`Type/id`, maybe versioned) names a logical id, a `urn:uuid:` one a Bundle's
+ * placeholder; a conditional one (`Patient?identifier=…`) may hold an identifier.
+ */
+const LITERAL_REFERENCE =
+  /^([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?|urn:uuid:\S+)$/;
 
 /** The SDK's domain objects point at each other by the vendor's local ids (`clientId`, `teamId`, …). */
 const DOMAIN_ID = /^[a-z]+Id$/;
