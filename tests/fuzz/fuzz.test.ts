@@ -61,6 +61,7 @@ describe('each target, a few hundred cases', () => {
     'facade-write': 150,
     'facade-search': 150,
     'facade-api': 150,
+    'facade-update': 150,
   };
 
   it('covers every target', () => {

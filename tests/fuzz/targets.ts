@@ -361,6 +361,83 @@ const facadeApi: Target = {
   },
 };
 
+/** The personas' transactions through `base`; what they stored, by `Type/id`. */
+async function storedPersonas(base: string): Promise<Resource[]> {
+  const stored: Resource[] = [];
+  for (const file of readdirSync(join(ROOT, 'examples/personas')).sort()) {
+    const res = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', prefer: 'return=representation' },
+      body: readFileSync(join(ROOT, 'examples/personas', file)),
+    });
+    const answer = (await res.json()) as Bundle;
+    for (const e of answer.entry ?? []) if (e.resource) stored.push(e.resource);
+  }
+  return stored;
+}
+
+const PATCH_OPS = ['add', 'remove', 'replace', 'move', 'copy', 'test', 'nope'];
+const PATCH_PATHS = [
+  '/id',
+  '/meta',
+  '/meta/versionId',
+  '/text/div',
+  '/status',
+  '/identifier/0/value',
+  '/subject',
+  '/-',
+  '/__proto__/x',
+  '',
+  '/extension/-',
+  '/name/0/family',
+];
+
+const facadeUpdate: Target = {
+  name: 'facade-update',
+  what: 'PUTs of mutated stored resources and random JSON Patches get no 5xx; refusals quote no value',
+  async open() {
+    const server = await facade();
+    const stored = await storedPersonas(server.base);
+    return {
+      seeds: stored,
+      input(mutated, rng) {
+        const target = mutated as Resource;
+        const original =
+          stored.find((r) => r.resourceType === target?.resourceType && r.id === target?.id) ??
+          pick(rng, stored);
+        const url = `${original.resourceType}/${original.id}`;
+        const ifMatch = pick(rng, [undefined, 'W/"1"', 'W/"999"', '*', 'garbage', `W/"${MARKER}"`]);
+        if (rng() < 0.6) return { method: 'PUT', url, ifMatch, body: mutated };
+        const ops = Array.from({ length: 1 + Math.floor(rng() * 2) }, () => ({
+          op: pick(rng, PATCH_OPS),
+          path: pick(rng, PATCH_PATHS),
+          from: pick(rng, PATCH_PATHS),
+          value: pick(rng, [MARKER, 5, null, { x: MARKER }, ['a']]),
+        }));
+        return { method: 'PATCH', url, ifMatch, body: ops };
+      },
+      async check(input) {
+        const { method, url, ifMatch, body } = input as {
+          method: string;
+          url: string;
+          ifMatch?: string;
+          body: unknown;
+        };
+        const res = await fetch(`${server.base}/${url}`, {
+          method,
+          headers: {
+            'content-type': method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
+            ...(ifMatch ? { 'if-match': ifMatch } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+        return judgeAnswer(res, body);
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
 export const TARGETS: readonly Target[] = [
   validator,
   validatorPrivacy,
@@ -369,4 +446,5 @@ export const TARGETS: readonly Target[] = [
   facadeWrite,
   facadeSearch,
   facadeApi,
+  facadeUpdate,
 ];
