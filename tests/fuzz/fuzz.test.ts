@@ -62,6 +62,7 @@ describe('each target, a few hundred cases', () => {
     'facade-search': 150,
     'facade-api': 150,
     'facade-update': 150,
+    'kanta-write': 150,
   };
 
   it('covers every target', () => {

@@ -179,11 +179,14 @@ const sdkToFhir: Target = {
 };
 
 /** A facade as `tyokyky serve` runs it (strict, the project validator), on PGlite in memory. */
-async function facade(): Promise<{ base: string; close(): Promise<void> }> {
+async function facade(
+  mode: 'fhir' | 'kanta-phr' = 'fhir',
+): Promise<{ base: string; close(): Promise<void> }> {
   const store = await openStore({ dataDir: 'memory://' });
   const running = await startServer({
     store,
     validator: await loadProjectValidator(),
+    mode,
     port: 0,
     logger: pino({ level: 'silent' }),
     rateLimit: 1_000_000_000,
@@ -438,6 +441,60 @@ const facadeUpdate: Target = {
   },
 };
 
+/** Kanta PHR's own examples (single resources; its Bundles are too large to mutate by the thousand). */
+const KANTA_EXAMPLES = join(ROOT, 'profiles/kanta-phr/package/example');
+
+const PHR_PATIENT = {
+  resourceType: 'Patient',
+  meta: { profile: ['http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient'] },
+  language: 'fi',
+  text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi">Pseudonyymi</div>' },
+  identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:0d7c5a52-1b1e-4f57-9d0e-9b7e1c1e6a10' }],
+  active: true,
+};
+
+const kantaWrite: Target = {
+  name: 'kanta-write',
+  what: "Kanta PHR mode: POSTed mutations of Kanta's examples get no 5xx; refusals quote no value",
+  async open() {
+    const server = await facade('kanta-phr');
+    const res = await fetch(`${server.base}/Patient`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(PHR_PATIENT),
+    });
+    const patient = (await res.json()) as Resource;
+    const seeds = readdirSync(KANTA_EXAMPLES)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('Bundle-'))
+      .sort()
+      .map((f) =>
+        JSON.parse(
+          readFileSync(join(KANTA_EXAMPLES, f), 'utf8').replace(
+            /"Patient\/[^"]+"/g,
+            `"Patient/${patient.id}"`,
+          ),
+        ),
+      );
+    return {
+      seeds,
+      async check(input) {
+        const r = input as Resource | undefined;
+        const type =
+          typeof r?.resourceType === 'string' && /^[A-Z][A-Za-z]+$/.test(r.resourceType)
+            ? r.resourceType
+            : 'Basic';
+        const posted = await fetch(`${server.base}/${type}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json' },
+          body: JSON.stringify(input),
+        });
+        return judgeAnswer(posted, input);
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
 export const TARGETS: readonly Target[] = [
   validator,
   validatorPrivacy,
@@ -447,4 +504,5 @@ export const TARGETS: readonly Target[] = [
   facadeSearch,
   facadeApi,
   facadeUpdate,
+  kantaWrite,
 ];

@@ -218,7 +218,7 @@ describe('Kanta PHR sandbox: writes', () => {
     const r = await call(base, 'POST', '/Observation', body);
     expect(r.status).toBe(422);
     expect(JSON.stringify(r.body)).toMatch(
-      /the type 'Practitioner' of the reference 'Practitioner\/abc' is not a valid target/,
+      /the type 'Practitioner' of the reference '…' is not a valid target/,
     );
   });
 
@@ -278,6 +278,19 @@ describe('Kanta PHR sandbox: writes', () => {
     expect(firstIssue(r)?.expression?.[0]).toMatch(/^Patient\.name/);
   });
 
+  it('a refusal names the element and the rule but never quotes the value (the data is the citizen’s)', async () => {
+    const named = { ...phrPatient(), birthDate: 'Virtanen 010181-900C' };
+    const r = await call(base, 'POST', '/Patient', named);
+    expect(r.status).toBe(422);
+    expect(r.body.issue).toContainEqual(
+      expect.objectContaining({
+        expression: ['Patient.birthDate'],
+        diagnostics: expect.stringMatching(/^The value '…' is not a valid date/),
+      }),
+    );
+    expect(JSON.stringify(r.body)).not.toMatch(/Virtanen|010181/);
+  });
+
   it("refuses Kanta's own CarePlan example whose status is not 'completed'", async () => {
     const r = await call(
       base,
@@ -288,7 +301,7 @@ describe('Kanta PHR sandbox: writes', () => {
     expect(r.status).toBe(422);
     const issues = r.body.issue as { expression?: string[]; diagnostics?: string }[];
     expect(issues.find((i) => i.expression?.[0] === 'CarePlan.status')?.diagnostics).toMatch(
-      /value is 'active' but must be 'completed'/,
+      /value is '…' but must be 'completed'/,
     );
   });
 

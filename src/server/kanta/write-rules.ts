@@ -3,6 +3,7 @@
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
+import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
 import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 
@@ -97,9 +98,10 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
   return {
     check(resource, at = resource.resourceType) {
       declaredProfile(resource, profiles.get(resource.resourceType), at);
-      // A server that holds the data judges every reference's type, resolved here or not (Kanta's
-      // QuestionnaireResponse author and source are the PHR Patient, nothing else).
-      const oo = validator.validate(resource, { referenceTypes: 'error' });
+      // Judged as every write to a store here (STORE_WRITE_CHECKS): every reference's type, resolved
+      // here or not (Kanta's QuestionnaireResponse author and source are the PHR Patient, nothing
+      // else), and no message quoting the citizen's values.
+      const oo = validator.validate(resource, STORE_WRITE_CHECKS);
       if (hasErrors(oo)) {
         const errors = (oo.issue ?? []).filter(isErrorIssue);
         throw FhirError.unprocessable(errors);
