@@ -67,7 +67,8 @@ function withoutValue(message: string, value: unknown): string {
   const text = String(value);
   const json = JSON.stringify(value) ?? text;
   // Every form below holds the value's first characters, plain or JSON-escaped (a clipped quote too).
-  if (!message.includes(text.slice(0, 50)) && !message.includes(json.slice(1, 51))) return message;
+  const escaped = typeof value === 'string' ? json.slice(1, 51) : json.slice(0, 50);
+  if (!message.includes(text.slice(0, 50)) && !message.includes(escaped)) return message;
   let out = message;
   for (const q of [`'${text}'`, `'${clip(text)}'`]) out = out.split(q).join("'…'");
   for (const end of ["'", ',', ')']) out = out.split(`#${text}${end}`).join(`#…${end}`);
