@@ -239,7 +239,7 @@ describe('412 conflicts, policy per resource family', () => {
     expect(after.dateTime).toBe('2026-01-03');
     const parked = (await sync.parked()).find((r) => r.resource_id === client.consentId);
     expect(parked?.reason).toBe(
-      `conflict: remote Consent/${remote.id} changed, and its version fails what a write here must pass (tyk-con-1); local version kept, parked for manual resolution`,
+      `conflict: remote Consent/${remote.id} changed, and its version fails what a write here must pass (tyk-con-1); local version kept; parked for manual resolution`,
     );
     expect(parked?.outcome?.issue?.map((i) => i.diagnostics?.split(':')[0])).toEqual([
       'sync-conflict-1',

@@ -402,7 +402,7 @@ async function park(
   );
   await timeSpent(ctx, 'database', () =>
     settle(ctx.store, round.claim, [w.row.id], 'parked', {
-      reason: `conflict: remote ${type}/${remoteId} ${why}, parked for manual resolution`,
+      reason: `conflict: remote ${type}/${remoteId} ${why}; parked for manual resolution`,
       outcome: outcome([conflict, ...(refusal?.issue ?? []).filter(isErrorIssue)]),
     }),
   );
