@@ -1,21 +1,15 @@
 // A deterministic corpus for the validator benchmark: the same resources on every run and machine.
 // Mostly valid R4 resources of the kinds this project handles, plus a few invalid ones so the error
 // paths are exercised too.
+import { seededRandom } from '../../tests/helpers/seeded-random.ts';
 
 const FI_BASE = 'https://hl7.fi/fhir/finnish-base-profiles';
 const CANONICAL = 'https://tyokyky-fhir.org/fhir';
 const CHECK_CHARS = '0123456789ABCDEFHJKLMNPRSTUVWXY';
 
-/** mulberry32: a small seeded PRNG, enough for reproducible test data. */
+/** Reproducible test data: a seeded generator with the picks the corpus needs. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)],

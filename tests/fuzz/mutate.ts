@@ -4,20 +4,13 @@
  * that are strings carry MARKER, so a target can tell whether a message quotes what was sent.
  */
 
+import { seededRandom } from '../helpers/seeded-random.ts';
+
 /** Planted in every string a mutation writes; never in a seed. */
 export const MARKER = 'Qz7mark';
 
-/** A small seeded generator (mulberry32); not for anything secret. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzz cases' generator: the same seed number, the same cases. */
+export const random = seededRandom;
 
 export type Rng = () => number;
 

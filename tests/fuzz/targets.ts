@@ -220,6 +220,17 @@ async function judgeAnswer(
   return quoting && `${res.status} ${quoting}`;
 }
 
+/** POSTs `input` as a create of its own type (a type name that is not one: Basic), a Bundle to the base. */
+function postAsCreate(base: string, input: unknown): Promise<Response> {
+  const declared = (input as Resource | undefined)?.resourceType;
+  const type = typeof declared === 'string' && /^[A-Z][A-Za-z]+$/.test(declared) ? declared : 'Basic';
+  return fetch(type === 'Bundle' ? base : `${base}/${type}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(input),
+  });
+}
+
 const facadeWrite: Target = {
   name: 'facade-write',
   what: 'POSTed resources and transactions get no 5xx; refusals are OperationOutcomes quoting no value',
@@ -227,21 +238,7 @@ const facadeWrite: Target = {
     const server = await facade();
     return {
       seeds: fhirSeeds(),
-      async check(input) {
-        const r = input as Resource | undefined;
-        const isBundle = r?.resourceType === 'Bundle';
-        const type =
-          typeof r?.resourceType === 'string' && /^[A-Z][A-Za-z]+$/.test(r.resourceType)
-            ? r.resourceType
-            : 'Basic';
-        const body = JSON.stringify(input);
-        const res = await fetch(isBundle ? server.base : `${server.base}/${type}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/fhir+json' },
-          body,
-        });
-        return judgeAnswer(res, input);
-      },
+      check: async (input) => judgeAnswer(await postAsCreate(server.base, input), input),
       close: () => server.close(),
     };
   },
@@ -477,19 +474,7 @@ const kantaWrite: Target = {
       );
     return {
       seeds,
-      async check(input) {
-        const r = input as Resource | undefined;
-        const type =
-          typeof r?.resourceType === 'string' && /^[A-Z][A-Za-z]+$/.test(r.resourceType)
-            ? r.resourceType
-            : 'Basic';
-        const posted = await fetch(`${server.base}/${type}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/fhir+json' },
-          body: JSON.stringify(input),
-        });
-        return judgeAnswer(posted, input);
-      },
+      check: async (input) => judgeAnswer(await postAsCreate(server.base, input), input),
       close: () => server.close(),
     };
   },

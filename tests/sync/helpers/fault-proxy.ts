@@ -3,6 +3,7 @@
 // and going down (connections refused) and coming back on the same port.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 export interface Faults {
   /** Share of requests answered with one of `statuses` without forwarding. */
@@ -46,25 +47,14 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** Small deterministic PRNG (mulberry32) so fault patterns repeat run to run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function startFaultProxy(
   target: string,
   faults: Partial<Faults> = {},
   seed = 42,
 ): Promise<FaultProxy> {
   const targetUrl = new URL(target);
-  const random = prng(seed);
+  // Seeded, so fault patterns repeat run to run.
+  const random = seededRandom(seed);
   const state: Faults = {
     errorRate: 0,
     statuses: [503],
