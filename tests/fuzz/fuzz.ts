@@ -3,7 +3,7 @@
  * target. Used by run.ts (`npm run fuzz`) and by fuzz.test.ts.
  */
 import { mutate, random } from './mutate.ts';
-import type { Target } from './targets.ts';
+import type { Target } from './target.ts';
 
 export interface Finding {
   target: string;
