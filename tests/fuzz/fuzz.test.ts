@@ -63,6 +63,7 @@ describe('each target, a few hundred cases', () => {
     'facade-api': 80,
     'facade-update': 80,
     'kanta-write': 80,
+    'facade-auth': 80,
   };
 
   it('covers every target', () => {

@@ -1,5 +1,6 @@
 import type { Target } from './target.ts';
 /** Every fuzz target, in the order `npm run fuzz` runs them (target.ts says what a target is). */
+import { facadeAuth } from './targets-auth.ts';
 import { facadeApi, facadeSearch, facadeUpdate, facadeWrite, kantaWrite } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
 
@@ -15,4 +16,5 @@ export const TARGETS: readonly Target[] = [
   facadeApi,
   facadeUpdate,
   kantaWrite,
+  facadeAuth,
 ];
