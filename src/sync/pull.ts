@@ -113,11 +113,27 @@ async function pullType(
       result[outcome]++;
       ctx.metrics.pulled.inc({ type, result: outcome });
       // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
-      const lu = fetched[i].meta?.lastUpdated;
+      const lu = cursorStamp(fetched[i].meta?.lastUpdated);
       if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
     }
   }
   // Pages are not sorted by _lastUpdated, so the cursor moves only once all of them are stored.
   const value = cursor;
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
+}
+
+/** An instant as FHIR writes one (a zone is required). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** How far a remote's clock may run ahead of ours before its stamps stop moving the cursor. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A remote's `meta.lastUpdated` as the cursor may take it: a real instant, not later than our clock
+ * allows. Anything else would stop every later pull (no instant) or skip every later change (the
+ * future), so it leaves the cursor where it is.
+ */
+function cursorStamp(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !INSTANT.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isFinite(at) && at <= Date.now() + CLOCK_SKEW_MS ? value : undefined;
 }

@@ -1,0 +1,85 @@
+/**
+ * A remote whose search answers the test writes: a small FHIR-shaped HTTP server (no Bundles, so the
+ * sync writes one by one) that keeps what it is sent and answers a search of a type with exactly the
+ * resources the test put in `answers` — whatever their shape. For what no real server would store:
+ * a remote sending malformed data must not break the pull or the local store.
+ */
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Resource } from '@medplum/fhirtypes';
+
+export interface ScriptedRemote {
+  /** FHIR base URL. */
+  url: string;
+  /** What a search of each type answers (one page, every entry a match). */
+  answers: Record<string, unknown[]>;
+  close(): Promise<void>;
+}
+
+const FHIR_JSON = { 'content-type': 'application/fhir+json' };
+
+async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+}
+
+export async function startScriptedRemote(): Promise<ScriptedRemote> {
+  const held = new Map<string, Resource>();
+  const answers: Record<string, unknown[]> = {};
+  const send = (
+    res: ServerResponse,
+    status: number,
+    value: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    res.writeHead(status, { ...FHIR_JSON, ...headers });
+    res.end(JSON.stringify(value));
+  };
+  const keep = (resource: Record<string, unknown>, type: string, id: string, version: number): Resource => {
+    const kept = {
+      ...resource,
+      resourceType: type,
+      id,
+      meta: { versionId: String(version), lastUpdated: new Date().toISOString() },
+    } as Resource;
+    held.set(`${type}/${id}`, kept);
+    return kept;
+  };
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://remote');
+    const [type, id] = url.pathname.split('/').filter(Boolean);
+    if (req.method === 'GET' && type === 'metadata')
+      return send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance' });
+    if (req.method === 'POST' && type && !id) {
+      const kept = keep(await body(req), type, randomUUID(), 1);
+      return send(res, 201, kept, { location: `${base}/${type}/${kept.id}/_history/1` });
+    }
+    if (req.method === 'PUT' && type && id) {
+      const before = held.get(`${type}/${id}`);
+      const kept = keep(await body(req), type, id, Number(before?.meta?.versionId ?? 0) + 1);
+      return send(res, before ? 200 : 201, kept);
+    }
+    if (req.method === 'GET' && type && id) {
+      const found = held.get(`${type}/${id}`);
+      return found ? send(res, 200, found) : send(res, 404, { resourceType: 'OperationOutcome', issue: [] });
+    }
+    if (req.method === 'GET' && type) {
+      const entry = (answers[type] ?? []).map((resource) => ({ resource, search: { mode: 'match' } }));
+      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry });
+    }
+    send(res, 405, { resourceType: 'OperationOutcome', issue: [] });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    answers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,76 @@
+// A remote that sends what no store should hold: the pull refuses it (pull-check) and stays usable —
+// nothing a remote sends may stop every later pull. The remote is scripted (helpers/scripted-remote.ts),
+// the local store PGlite.
+import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { consent, patient, selfAssessment } from './helpers/fixtures.ts';
+import { type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
+
+let remote: ScriptedRemote;
+let store: Store;
+let sync: SyncService;
+let remotePatient: string;
+
+beforeAll(async () => {
+  remote = await startScriptedRemote();
+  store = await openStore({ dataDir: 'memory://' });
+  sync = createSync({
+    store,
+    remote: { baseUrl: remote.url, party: 'other-health-care', retry: { initialDelayMs: 5, maxDelayMs: 20 } },
+    today: () => '2026-06-01',
+  });
+  await sync.ready;
+  const p = (await store.create(patient('221181-922P'))).resource as Patient;
+  await store.create(consent(p.id!));
+  expect((await sync.pushOnce()).done).toBe(2);
+  const [m] = await store.query<{ remote_id: string }>(
+    "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+    [p.id],
+  );
+  remotePatient = m.remote_id;
+});
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await remote?.close();
+});
+
+describe('pull from a remote sending malformed data', () => {
+  it('a meta.lastUpdated that is no instant is refused and never becomes the cursor', async () => {
+    remote.answers.QuestionnaireResponse = [
+      {
+        ...selfAssessment(remotePatient),
+        id: 'garbled',
+        meta: { versionId: '1', lastUpdated: 'not an instant' },
+      } satisfies QuestionnaireResponse,
+    ];
+    const first = await sync.pullOnce();
+    expect(first.refused).toBe(1);
+    expect(first.applied).toBe(0);
+    // The next pull reads the cursor this one wrote: still a pull, not a RangeError.
+    remote.answers.QuestionnaireResponse = [];
+    await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 0 });
+  });
+
+  it('a meta.lastUpdated in the future does not carry the cursor past what later changes will be stamped', async () => {
+    const cursor = async () =>
+      (
+        await store.query<{ last_updated: string }>(
+          "SELECT last_updated FROM sync_cursor WHERE resource_type = 'QuestionnaireResponse'",
+        )
+      )[0]?.last_updated;
+    const now = new Date().toISOString();
+    remote.answers.QuestionnaireResponse = [
+      { ...selfAssessment(remotePatient), id: 'now', meta: { versionId: '1', lastUpdated: now } },
+      {
+        ...selfAssessment(remotePatient),
+        id: 'future',
+        meta: { versionId: '1', lastUpdated: '9999-12-31T00:00:00Z' },
+      },
+    ];
+    await sync.pullOnce();
+    expect(await cursor()).toBe(now);
+  });
+});
