@@ -6,11 +6,11 @@ import type {
 } from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
 import { readProjectJson } from '../shared/project-files.ts';
+import { isFhirId } from '../shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
 import type { FacadeValidator } from './ports.ts';
 
 const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Our canonical base, read from the committed IG package as DEVELOPERS.md prescribes. */
 export function projectCanonical(): string {
@@ -123,7 +123,7 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
       ),
     );
   }
-  if (r.id !== undefined && (typeof r.id !== 'string' || !ID_RE.test(r.id))) {
+  if (r.id !== undefined && !isFhirId(r.id)) {
     throw new FhirError(
       400,
       issue(
@@ -151,7 +151,7 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
 }
 
 export function assertValidId(id: string, type: string): void {
-  if (!ID_RE.test(id)) {
+  if (!isFhirId(id)) {
     throw new FhirError(
       400,
       issue('error', 'invalid', `Invalid id "${id}" in the URL (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`),

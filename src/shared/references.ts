@@ -24,7 +24,16 @@ export function eachReference(value: unknown, visit: ReferenceVisit, path?: stri
   }
 }
 
-const RELATIVE = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+/** A FHIR id (R4 `id`: letters, digits, '-' and '.', 1 to 64 of them); versionIds are ids too. */
+const ID = '[A-Za-z0-9\\-.]{1,64}';
+const FHIR_ID = new RegExp(`^${ID}$`);
+
+/** Whether `value` is a FHIR id (a resource's id or a versionId). */
+export function isFhirId(value: unknown): value is string {
+  return typeof value === 'string' && FHIR_ID.test(value);
+}
+
+const RELATIVE = new RegExp(`^([A-Z][A-Za-z]{1,63})\\/(${ID})(?:\\/_history\\/(${ID}))?$`);
 
 /** A relative literal reference `Type/id` or `Type/id/_history/v`, parsed; undefined for any other text. */
 export function relativeReference(ref: string): { type: string; id: string; version?: string } | undefined {

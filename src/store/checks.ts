@@ -1,8 +1,8 @@
 // The checks every store operation makes on types, ids and versions, and the errors they raise.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { isFhirId } from '../shared/references.ts';
 
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 export const TYPE_RE = /^[A-Z][A-Za-z]{1,63}$/;
 
 /** 412/428: the version precondition, located at the resource's meta.versionId. */
@@ -71,7 +71,7 @@ export function checkResource(resource: Resource): string {
 
 export function checkTypeAndId(type: string, id: string): void {
   if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
+  if (!isFhirId(id)) {
     throw FhirError.badRequest(`Invalid id '${id}' (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`);
   }
 }

@@ -1,6 +1,8 @@
 export { parseDateRange } from './dates.ts';
 export { openStore } from './store.ts';
 export { versionContentSql } from './reads.ts';
+/** The JSON text a resource is stored as, or the 400 saying the store cannot keep it (U+0000). */
+export { storedText } from './writes.ts';
 export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
 export {
   assertSearchText,

@@ -2,8 +2,9 @@
 // profiles, R4, the store's own checks), so a remote that does not enforce our profiles cannot put here
 // what the facade would refuse. A refused resource is counted and logged by its issue codes only.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { hasErrors } from '../shared/outcome.ts';
+import { FhirError, hasErrors } from '../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
+import { storedText } from '../store/index.ts';
 
 /** What judging a pulled resource needs of a validator (the facade's, or the project's own). */
 export interface PulledValidator {
@@ -23,6 +24,20 @@ export function pulledCheck(validator?: PulledValidator | Promise<PulledValidato
   return async (resource) => {
     loaded ??= import('../validation/index.ts').then((m) => m.loadProjectValidator());
     const outcome = (await loaded).validate(resource, STORE_WRITE_CHECKS);
-    return hasErrors(outcome) ? outcome : undefined;
+    return hasErrors(outcome) ? outcome : unstorable(resource);
   };
+}
+
+/**
+ * The store's own refusal of `resource` (a string it cannot keep), judged before the pull's
+ * transaction: inside it, one such resource would fail the whole page, and every later pull with it.
+ */
+function unstorable(resource: Resource): OperationOutcome | undefined {
+  try {
+    storedText(resource);
+    return undefined;
+  } catch (err) {
+    if (err instanceof FhirError) return err.outcome;
+    throw err;
+  }
 }

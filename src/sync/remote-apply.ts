@@ -3,6 +3,7 @@
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { isFhirId } from '../shared/references.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
 import { patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
@@ -26,7 +27,8 @@ type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
  * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
  * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
  * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
- * `refused`: judged (`judged`) and found failing what a write here must pass, so not stored.
+ * `refused`: not stored — without a FHIR id to map it by, or judged (`judged`) and found failing what
+ * a write here must pass.
  */
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
@@ -113,6 +115,15 @@ async function refuseFailing(ctx: SyncContext, remotes: Resource[], outcomes: Ap
   }
 }
 
+/**
+ * Whether the id map can hold `remote`: a FHIR id, and a versionId that is one too when given. Any
+ * other text (none, a control character a database refuses) could not be mapped, nor asked about.
+ */
+function mappable(remote: Resource): boolean {
+  const version = remote.meta?.versionId;
+  return isFhirId(remote.id) && (version === undefined || isFhirId(version));
+}
+
 /** Many remote resources (a search page) in one local transaction, audited as imports in it. */
 export async function applyRemoteBatch(
   ctx: SyncContext,
@@ -120,9 +131,15 @@ export async function applyRemoteBatch(
   opts: ApplyOptions = {},
 ): Promise<ApplyOutcome[]> {
   const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
-  const refs = remotes.flatMap((r) => [...collectReferences(r)]);
-  const byRemote = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, [...keys, ...refs]));
+  const usable = remotes.map(mappable);
+  for (const [i, r] of remotes.entries())
+    if (!usable[i])
+      ctx.log.warn({ type: r.resourceType }, 'sync: remote resource refused (no FHIR id to map it by)');
+  const refs = remotes.flatMap((r, i) => (usable[i] ? [...collectReferences(r)] : []));
+  const asked = keys.filter((_k, i) => usable[i]);
+  const byRemote = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, [...asked, ...refs]));
   const outcomes: ApplyOutcome[] = remotes.map((r, i) => {
+    if (!usable[i]) return 'refused';
     const version = byRemote.get(keys[i])?.remote_version;
     return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
   });

@@ -73,4 +73,37 @@ describe('pull from a remote sending malformed data', () => {
     await sync.pullOnce();
     expect(await cursor()).toBe(now);
   });
+
+  it('a resource without an id, or with one that is no FHIR id, is refused; the pull and the store go on', async () => {
+    const { id: _id, ...withoutId } = { ...selfAssessment(remotePatient), id: 'x' };
+    remote.answers.QuestionnaireResponse = [
+      { ...withoutId, meta: { versionId: '1', lastUpdated: new Date().toISOString() } },
+      {
+        ...selfAssessment(remotePatient),
+        id: 'bad\u0000id',
+        meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+      },
+      {
+        ...selfAssessment(remotePatient),
+        id: 'fine',
+        meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+      },
+    ];
+    const pulled = await sync.pullOnce();
+    expect(pulled).toMatchObject({ fetched: 3, refused: 2, applied: 1 });
+    remote.answers.QuestionnaireResponse = [];
+    await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 0 });
+  });
+
+  it('a string the store cannot keep (U+0000) is refused before the page is stored; the rest of the page is', async () => {
+    const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
+    const withNul = selfAssessment(remotePatient);
+    withNul.item = [{ linkId: 'work-ability', text: 'a\u0000b', answer: [{ valueInteger: 7 }] }];
+    remote.answers.QuestionnaireResponse = [
+      { ...withNul, id: 'nul', meta: stamp() },
+      { ...selfAssessment(remotePatient), id: 'fine-too', meta: stamp() },
+    ];
+    const pulled = await sync.pullOnce();
+    expect(pulled).toMatchObject({ fetched: 2, refused: 1, applied: 1 });
+  });
 });

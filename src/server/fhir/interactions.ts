@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import { isFormatParameter, withQuery } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -368,7 +369,7 @@ export async function readVersion(
 ): Promise<Resource> {
   assertType(type);
   assertValidId(id, type);
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(vid)) {
+  if (!isFhirId(vid)) {
     throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
   }
   return store.vread(type, id, vid);
