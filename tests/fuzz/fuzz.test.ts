@@ -64,6 +64,7 @@ describe('each target, a few hundred cases', () => {
     'facade-update': 80,
     'kanta-write': 80,
     'facade-auth': 80,
+    'sync-pull': 80,
   };
 
   it('covers every target', () => {

@@ -41,7 +41,10 @@ export async function fuzz(target: Target, opts: FuzzOptions): Promise<FuzzRun> 
       const seed = session.seeds[done % session.seeds.length];
       const mutated = mutate(seed, rng);
       const input = session.input ? session.input(mutated, rng) : mutated;
-      const signature = await session.check(input);
+      // A check that throws is a fault too (of the part, or of the target's own judging).
+      const signature = await session
+        .check(input)
+        .catch((err: Error) => `check threw ${err.name}: ${err.message.split('\n')[0]}`);
       if (signature && !seen.has(signature)) {
         const finding = { target: target.name, signature, case: done, input };
         seen.set(signature, finding);

@@ -1,0 +1,109 @@
+/**
+ * A target behind the sync's pull: a scripted remote answers its searches with mutated Consents and
+ * QuestionnaireResponses of the client it follows. A pull must finish whatever the remote sends, and
+ * store only what a write here must pass (the facade's own checks).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import pino from 'pino';
+import { hasErrors } from '../../src/shared/outcome.ts';
+import { isFhirId } from '../../src/shared/references.ts';
+import { STORE_WRITE_CHECKS } from '../../src/shared/store-write-checks.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { createSync } from '../../src/sync/index.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+import { consent, patient } from '../sync/helpers/fixtures.ts';
+import { startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
+import { signatureOf } from './judge.ts';
+import { ROOT, type Target } from './target.ts';
+
+const PULLED = /^(Consent|QuestionnaireResponse)-.*\.json$/;
+
+/** The profiles' pulled examples as the remote would hold them: its ids, its stamps, its client. */
+function remoteSeeds(remotePatient: string): unknown[] {
+  const dir = join(ROOT, 'profiles/package/example');
+  const now = new Date().toISOString();
+  return readdirSync(dir)
+    .filter((f) => PULLED.test(f))
+    .sort()
+    .map((f, i) => {
+      const text = readFileSync(join(dir, f), 'utf8').replace(
+        /"Patient\/[^"]+"/g,
+        `"Patient/${remotePatient}"`,
+      );
+      return { ...JSON.parse(text), id: `remote-${i}`, meta: { versionId: '1', lastUpdated: now } };
+    });
+}
+
+export const syncPull: Target = {
+  name: 'sync-pull',
+  what: 'a pull finishes whatever the remote answers, and stores only what a write here must pass',
+  async open() {
+    const remote = await startScriptedRemote();
+    const store = await openStore({ dataDir: 'memory://' });
+    const validator = await loadProjectValidator();
+    const sync = createSync({
+      store,
+      remote: { baseUrl: remote.url, party: 'other-health-care' },
+      validator,
+      logger: pino({ level: 'silent' }),
+    });
+    await sync.ready;
+    const p = (await store.create(patient('231181-923C'))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    const [mapped] = await store.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+      [p.id],
+    );
+    let fresh = 0;
+    return {
+      seeds: remoteSeeds(mapped!.remote_id),
+      // A fresh remote id per case (where the mutation left the seed's), so each is new to the id map.
+      input(mutated) {
+        const r = mutated as { id?: unknown } | null;
+        if (r && typeof r === 'object' && typeof r.id === 'string' && r.id.startsWith('remote-'))
+          r.id = `remote-case-${++fresh}`;
+        return r;
+      },
+      async check(input) {
+        const type = (input as Resource | null)?.resourceType;
+        remote.answers.Consent = type === 'Consent' ? [input] : [];
+        remote.answers.QuestionnaireResponse = type === 'Consent' ? [] : [input];
+        try {
+          await sync.pullOnce();
+        } catch (err) {
+          return `pull threw ${signatureOf(err)}`;
+        }
+        return storedButFailing(store, validator, input);
+      },
+      close: async () => {
+        await sync.stop();
+        await store.close();
+        await remote.close();
+      },
+    };
+  },
+};
+
+/** What the pull stored of `input` (found by its remote id), when that fails what a write here must pass. */
+async function storedButFailing(
+  store: Store,
+  validator: Validator,
+  input: unknown,
+): Promise<string | undefined> {
+  const { resourceType, id } = (input ?? {}) as { resourceType?: unknown; id?: unknown };
+  if (typeof resourceType !== 'string' || !/^[A-Z][A-Za-z]+$/.test(resourceType) || !isFhirId(id))
+    return undefined;
+  const [m] = await store.query<{ local_id: string }>(
+    'SELECT local_id FROM sync_idmap WHERE resource_type = $1 AND remote_id = $2',
+    [resourceType, id],
+  );
+  if (!m) return undefined;
+  const local = await store.read(resourceType as 'Consent', m.local_id);
+  const oo = validator.validate(local, STORE_WRITE_CHECKS);
+  return hasErrors(oo)
+    ? `stored a ${resourceType} that fails: ${oo.issue?.find((i) => i.severity === 'error')?.code}`
+    : undefined;
+}
