@@ -2,6 +2,7 @@ import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@m
 import { versionFromEtag, weakEtag } from '../shared/etag.ts';
 import { parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
+import { isFhirId } from '../shared/references.ts';
 import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
 import { TokenSource } from './oauth.ts';
@@ -242,16 +243,21 @@ export function stripForRemote<T extends Resource>(resource: T): T {
 
 /** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */
 export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
+  // Only FHIR ids count: anything else could neither be mapped nor sent back in a reference.
+  const etagVersion = fhirIdOrUndefined(versionFromEtag(answer.etag));
   const body = answer.resource;
-  if (body?.resourceType === type && body.id)
-    return { id: body.id, versionId: body.meta?.versionId ?? versionFromEtag(answer.etag) };
-  const m = answer.location
-    ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location)
-    : null;
-  const id = m?.[1] ?? fallbackId;
-  if (!id) throw new Error(`remote answer to ${type} write names no id (no body, no Location)`);
-  return { id, versionId: m?.[2] ?? versionFromEtag(answer.etag) };
+  if (body?.resourceType === type && isFhirId(body.id))
+    return { id: body.id, versionId: fhirIdOrUndefined(body.meta?.versionId) ?? etagVersion };
+  const m =
+    typeof answer.location === 'string'
+      ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location)
+      : null;
+  const id = fhirIdOrUndefined(m?.[1]) ?? fallbackId;
+  if (!id) throw new Error(`remote answer to ${type} write names no valid id (in its body or Location)`);
+  return { id, versionId: fhirIdOrUndefined(m?.[2]) ?? etagVersion };
 }
+
+const fhirIdOrUndefined = (value: unknown): string | undefined => (isFhirId(value) ? value : undefined);
 
 /** A request's path for status: relative to the base, query values left out (they may be identifiers). */
 function describePath(url: string, base: string): string {

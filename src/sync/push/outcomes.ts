@@ -1,10 +1,17 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
+import { StoreDatabaseError } from '../../store/index.ts';
 import { type Transfer, auditTransfers, exportOf } from '../audit.ts';
 import { timeSpent } from '../context.ts';
 import type { RemoteRef } from '../remote-client.ts';
-import { type DeliveredRow, type OutboxRow, settle, settleDelivered } from '../repository.ts';
+import {
+  type DeliveredRow,
+  type OutboxRow,
+  mappingsForRemote,
+  settle,
+  settleDelivered,
+} from '../repository.ts';
 import { RemoteHttpError, isTransient, issueSummary } from '../resilience.ts';
 import type { Round } from './state.ts';
 
@@ -22,6 +29,20 @@ export interface Delivered {
  * audit rows, in one local transaction.
  */
 export async function succeed(round: Round, delivered: Delivered[]): Promise<void> {
+  if (!delivered.length) return;
+  try {
+    await settleAsDone(round, delivered);
+  } catch (err) {
+    // A remote id mapped twice (the id map's unique index): found only when it happens, so that the
+    // usual settlement costs no extra query.
+    if (!(err instanceof StoreDatabaseError && err.code === UNIQUE_VIOLATION)) throw err;
+    await settleAsDone(round, await withoutClashes(round, delivered));
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+async function settleAsDone(round: Round, delivered: Delivered[]): Promise<void> {
   if (!delivered.length) return;
   const { ctx } = round;
   const rows = delivered.map(
@@ -48,6 +69,36 @@ export async function succeed(round: Round, delivered: Delivered[]): Promise<voi
   );
   round.result.done += delivered.length;
   for (const s of delivered) ctx.metrics.pushed.inc({ type: s.row.resource_type, result: 'done' });
+}
+
+/**
+ * `delivered` less the rows whose remote id another local resource already maps to (or an earlier row
+ * of this batch took): the remote answered one resource of its own for two of ours. Each such row is
+ * a dead letter saying so, and the first mapping stays; the data did reach the remote, so what it holds
+ * of the row is unknown.
+ */
+async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Delivered[]> {
+  const keyOf = (d: Delivered) =>
+    d.row.action !== 'delete' && d.remote.id ? `${d.row.resource_type}/${d.remote.id}` : undefined;
+  const keys = delivered.flatMap((d) => keyOf(d) ?? []);
+  if (!keys.length) return delivered;
+  const mapped = await timeSpent(round.ctx, 'database', () => mappingsForRemote(round.ctx.store, keys));
+  const taken = new Map([...mapped].map(([key, m]) => [key, m.local_id]));
+  const kept: Delivered[] = [];
+  for (const d of delivered) {
+    const key = keyOf(d);
+    const owner = key ? taken.get(key) : undefined;
+    if (key && owner === undefined) taken.set(key, d.row.resource_id);
+    if (!key || owner === undefined || owner === d.row.resource_id) {
+      kept.push(d);
+      continue;
+    }
+    const reason = `sync-push-3: the remote answered with ${key}, which another local resource (${d.row.resource_type}/${owner}) already maps to`;
+    await dead(round, d.row, outcome([issue('error', 'conflict', reason, `${d.row.resource_type}.id`)]), {
+      unknown: reason,
+    });
+  }
+  return kept;
 }
 
 /** A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent. */

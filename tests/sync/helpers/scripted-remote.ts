@@ -14,10 +14,31 @@ export interface ScriptedRemote {
   url: string;
   /** What a search of each type answers (one page, every entry a match). */
   answers: Record<string, unknown[]>;
+  /**
+   * When set, what every write (POST, PUT) is answered with instead of the kept resource — whatever
+   * its shape: a status, a body and a Location header. The write is kept all the same.
+   */
+  writeAnswer?: ScriptedAnswer;
   close(): Promise<void>;
 }
 
+export interface ScriptedAnswer {
+  status: unknown;
+  body?: unknown;
+  location?: unknown;
+}
+
 const FHIR_JSON = { 'content-type': 'application/fhir+json' };
+
+/** A scripted answer as HTTP can carry it: a status the server may send, text headers. */
+function sendScripted(res: ServerResponse, a: ScriptedAnswer): void {
+  const status =
+    typeof a.status === 'number' && a.status >= 200 && a.status <= 599 ? Math.trunc(a.status) : 500;
+  const headers: Record<string, string> = { ...FHIR_JSON };
+  if (typeof a.location === 'string' && /^[\x20-\x7e]*$/.test(a.location)) headers.location = a.location;
+  res.writeHead(status, headers);
+  res.end(a.body === undefined ? '' : JSON.stringify(a.body));
+}
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -28,6 +49,7 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
 export async function startScriptedRemote(): Promise<ScriptedRemote> {
   const held = new Map<string, Resource>();
   const answers: Record<string, unknown[]> = {};
+  const scripted: ScriptedRemote = { url: '', answers, close: async () => undefined };
   const send = (
     res: ServerResponse,
     status: number,
@@ -54,11 +76,13 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
       return send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance' });
     if (req.method === 'POST' && type && !id) {
       const kept = keep(await body(req), type, randomUUID(), 1);
+      if (scripted.writeAnswer) return sendScripted(res, scripted.writeAnswer);
       return send(res, 201, kept, { location: `${base}/${type}/${kept.id}/_history/1` });
     }
     if (req.method === 'PUT' && type && id) {
       const before = held.get(`${type}/${id}`);
       const kept = keep(await body(req), type, id, Number(before?.meta?.versionId ?? 0) + 1);
+      if (scripted.writeAnswer) return sendScripted(res, scripted.writeAnswer);
       return send(res, before ? 200 : 201, kept);
     }
     if (req.method === 'GET' && type && id) {
@@ -73,13 +97,12 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  return Object.assign(scripted, {
     url: base,
-    answers,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
+  });
 }

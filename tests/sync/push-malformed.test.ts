@@ -1,0 +1,76 @@
+// A remote that answers writes as no FHIR server should: the push settles each row with a reason and
+// never stops on the answer (a push that throws would leave the rows to a later round, and the same
+// answer again). The remote is scripted (helpers/scripted-remote.ts), the local store PGlite.
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { consent, patient, score } from './helpers/fixtures.ts';
+import { type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
+
+let remote: ScriptedRemote;
+let store: Store;
+let sync: SyncService;
+let client: string;
+
+beforeAll(async () => {
+  remote = await startScriptedRemote();
+  store = await openStore({ dataDir: 'memory://' });
+  sync = createSync({
+    store,
+    remote: { baseUrl: remote.url, party: 'other-health-care', retry: { initialDelayMs: 1, maxDelayMs: 2 } },
+    today: () => '2026-06-01',
+  });
+  await sync.ready;
+  const p = (await store.create(patient('251181-925R'))).resource as Patient;
+  await store.create(consent(p.id!));
+  expect((await sync.pushOnce()).done).toBe(2);
+  client = p.id!;
+});
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await remote?.close();
+});
+
+async function rowOf(id: string) {
+  const [row] = await store.query<{ state: string; reason: string | null }>(
+    "SELECT state, reason FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = $1",
+    [id],
+  );
+  return row;
+}
+
+describe('push to a remote answering malformed', () => {
+  it('an answer naming an id that is no FHIR id is a dead letter saying so', async () => {
+    remote.writeAnswer = {
+      status: 201,
+      body: { ...score(client), id: 'a\u0000b', meta: { versionId: '1' } },
+    };
+    const obs = (await store.create(score(client))).resource as Observation;
+    await sync.pushOnce();
+    remote.writeAnswer = undefined;
+    expect(await rowOf(obs.id!)).toEqual({
+      state: 'dead',
+      reason: 'sync-push-1: remote answer to Observation write names no valid id (in its body or Location)',
+    });
+  });
+
+  it('an answer naming the remote id another local resource maps to is a dead letter; the first keeps its map', async () => {
+    remote.writeAnswer = { status: 201, body: { ...score(client), id: 'same-id', meta: { versionId: '1' } } };
+    const first = (await store.create(score(client))).resource as Observation;
+    await sync.pushOnce();
+    const second = (await store.create(score(client))).resource as Observation;
+    await sync.pushOnce();
+    remote.writeAnswer = undefined;
+    expect((await rowOf(first.id!)).state).toBe('done');
+    expect(await rowOf(second.id!)).toEqual({
+      state: 'dead',
+      reason: `sync-push-3: the remote answered with Observation/same-id, which another local resource (Observation/${first.id}) already maps to`,
+    });
+    const mapped = await store.query<{ local_id: string }>(
+      "SELECT local_id FROM sync_idmap WHERE resource_type = 'Observation' AND remote_id = 'same-id'",
+    );
+    expect(mapped).toEqual([{ local_id: first.id }]);
+  });
+});
