@@ -65,6 +65,7 @@ describe('each target, a few hundred cases', () => {
     'kanta-write': 80,
     'facade-auth': 80,
     'sync-pull': 80,
+    'sync-push': 80,
   };
 
   it('covers every target', () => {

@@ -13,8 +13,8 @@ import { STORE_WRITE_CHECKS } from '../../src/shared/store-write-checks.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
-import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
+import { consent, patient, score } from '../sync/helpers/fixtures.ts';
+import { type ScriptedAnswer, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
 import { signatureOf } from './judge.ts';
 import { ROOT, type Target } from './target.ts';
 
@@ -107,3 +107,68 @@ async function storedButFailing(
     ? `stored a ${resourceType} that fails: ${oo.issue?.find((i) => i.severity === 'error')?.code}`
     : undefined;
 }
+
+/** The states an outbox row may rest in after a push: every OutboxState but `inflight` (claimed, unsettled). */
+const SETTLED = new Set(['pending', 'held', 'done', 'dead', 'blocked', 'parked']);
+
+export const syncPush: Target = {
+  name: 'sync-push',
+  what: 'a push finishes whatever a remote answers to its writes, and leaves each row in a state it names',
+  async open() {
+    const remote = await startScriptedRemote();
+    const store = await openStore({ dataDir: 'memory://' });
+    const sync = createSync({
+      store,
+      remote: {
+        baseUrl: remote.url,
+        party: 'other-health-care',
+        retry: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+        // Every case a fresh chance: an open circuit would only make later cases wait.
+        breaker: { consecutiveFailures: 1_000_000 },
+      },
+      logger: pino({ level: 'silent' }),
+    });
+    await sync.ready;
+    const p = (await store.create(patient('241181-9242'))).resource as Patient;
+    await store.create(consent(p.id!));
+    await sync.pushOnce();
+    return {
+      // A good answer to mutate: what a server sends back for a created Observation.
+      seeds: [
+        {
+          status: 201,
+          location: `${remote.url}/Observation/seed/_history/1`,
+          body: {
+            ...score('seed'),
+            id: 'seed',
+            meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+          },
+        },
+      ],
+      async check(input) {
+        remote.writeAnswer = input as ScriptedAnswer;
+        const written = (await store.create(score(p.id!))).resource;
+        try {
+          await sync.pushOnce();
+        } catch (err) {
+          return `push threw ${signatureOf(err)}`;
+        } finally {
+          remote.writeAnswer = undefined;
+        }
+        const rows = await store.query<{ state: string }>(
+          "SELECT state FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = $1",
+          [written.id],
+        );
+        const odd = rows.find((r) => !SETTLED.has(r.state));
+        return rows.length === 0
+          ? 'no outbox row for a local write'
+          : odd && `a row left in state ${odd.state}`;
+      },
+      close: async () => {
+        await sync.stop();
+        await store.close();
+        await remote.close();
+      },
+    };
+  },
+};

@@ -3,7 +3,7 @@ import type { Target } from './target.ts';
 import { facadeAuth } from './targets-auth.ts';
 import { facadeApi, facadeSearch, facadeUpdate, facadeWrite, kantaWrite } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
-import { syncPull } from './targets-sync.ts';
+import { syncPull, syncPush } from './targets-sync.ts';
 
 export type { Target } from './target.ts';
 
@@ -19,4 +19,5 @@ export const TARGETS: readonly Target[] = [
   kantaWrite,
   facadeAuth,
   syncPull,
+  syncPush,
 ];
