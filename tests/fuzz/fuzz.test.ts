@@ -65,7 +65,7 @@ describe('each target, a few hundred cases', () => {
     'kanta-write': 80,
     'facade-auth': 80,
     'sync-pull': 80,
-    'sync-push': 80,
+    'sync-push': 30,
   };
 
   it('covers every target', () => {
