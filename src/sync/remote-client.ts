@@ -209,6 +209,16 @@ export class RemoteClient {
         e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : [],
       );
       next = page?.link?.find((l) => l.relation === 'next')?.url;
+      // Followed with our credentials: only where the remote itself lives.
+      if (next !== undefined && !underBase(next, this.baseUrl))
+        throw new FhirError(
+          502,
+          issue(
+            'error',
+            'processing',
+            "sync-search-2: the remote's next link leaves its base URL; not followed",
+          ),
+        );
     }
   }
 
@@ -258,6 +268,25 @@ export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: s
 }
 
 const fhirIdOrUndefined = (value: unknown): string | undefined => (isFhirId(value) ? value : undefined);
+
+/**
+ * Whether `url` (a link the remote sent) lies under `base`: relative (request() resolves it there), or
+ * absolute with the base's origin and a path inside the base's path — not merely starting with its text.
+ */
+function underBase(url: string, base: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return !url.startsWith('//');
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return false;
+  }
+  const home = new URL(base);
+  const path = home.pathname.replace(/\/+$/, '');
+  return (
+    target.origin === home.origin && (target.pathname === path || target.pathname.startsWith(`${path}/`))
+  );
+}
 
 /** A request's path for status: relative to the base, query values left out (they may be identifiers). */
 function describePath(url: string, base: string): string {

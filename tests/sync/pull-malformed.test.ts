@@ -1,10 +1,12 @@
 // A remote that sends what no store should hold: the pull refuses it (pull-check) and stays usable —
 // nothing a remote sends may stop every later pull. The remote is scripted (helpers/scripted-remote.ts),
 // the local store PGlite.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { RemoteClient, type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, selfAssessment } from './helpers/fixtures.ts';
 import { type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
 
@@ -105,5 +107,37 @@ describe('pull from a remote sending malformed data', () => {
     ];
     const pulled = await sync.pullOnce();
     expect(pulled).toMatchObject({ fetched: 2, refused: 1, applied: 1 });
+  });
+
+  it("sync-search-2: a next link that leaves the remote's base URL is not followed, so no credential goes elsewhere", async () => {
+    const seen: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      res.end('{"resourceType":"Bundle","type":"searchset"}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const other = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    const client = new RemoteClient({
+      baseUrl: remote.url,
+      party: 'other-health-care',
+      headers: { authorization: 'Bearer for-the-remote-only' },
+      retry: { maxAttempts: 1 },
+    });
+    try {
+      for (const next of [`${other}/QuestionnaireResponse?page=2`, `${remote.url}.evil.example/x`]) {
+        remote.nextLink = next;
+        const pages = client.search('QuestionnaireResponse', { patient: `Patient/${remotePatient}` });
+        await expect(
+          (async () => {
+            for await (const _ of pages);
+          })(),
+        ).rejects.toThrow("sync-search-2: the remote's next link leaves its base URL; not followed");
+      }
+      expect(seen).toEqual([]);
+    } finally {
+      remote.nextLink = undefined;
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+    }
   });
 });

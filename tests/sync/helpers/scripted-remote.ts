@@ -14,6 +14,8 @@ export interface ScriptedRemote {
   url: string;
   /** What a search of each type answers (one page, every entry a match). */
   answers: Record<string, unknown[]>;
+  /** When set, the `next` link of every search page. */
+  nextLink?: string;
   /**
    * When set, what every write (POST, PUT) is answered with instead of the kept resource — whatever
    * its shape: a status, a body and a Location header. The write is kept all the same.
@@ -91,7 +93,8 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
     }
     if (req.method === 'GET' && type) {
       const entry = (answers[type] ?? []).map((resource) => ({ resource, search: { mode: 'match' } }));
-      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry });
+      const link = scripted.nextLink ? [{ relation: 'next', url: scripted.nextLink }] : undefined;
+      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry, ...(link ? { link } : {}) });
     }
     send(res, 405, { resourceType: 'OperationOutcome', issue: [] });
   });
