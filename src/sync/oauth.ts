@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JWK, SignJWT, importJWK } from 'jose';
+import { isJsonObject } from '../shared/json-object.ts';
 import type { OAuthConfig } from './config.ts';
 import { TokenError, isRetryableStatus } from './resilience.ts';
 
@@ -12,6 +13,9 @@ interface CachedToken {
  * OAuth 2.0 client-credentials tokens, cached and refreshed before they expire. Concurrent callers
  * share one in-flight token request.
  */
+/** RFC 6750's b64token: what a bearer token may be written with. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 export class TokenSource {
   private cached?: CachedToken;
   private inflight?: Promise<string>;
@@ -76,10 +80,18 @@ export class TokenSource {
     } catch {
       throw unavailable('token endpoint answered a body that is not JSON');
     }
-    if (typeof body.access_token !== 'string' || !body.access_token) {
-      throw unavailable('token endpoint answer has no access_token');
+    // It goes into every request's Authorization header: RFC 6750's token characters only.
+    if (
+      !isJsonObject(body) ||
+      typeof body.access_token !== 'string' ||
+      !BEARER_TOKEN.test(body.access_token)
+    ) {
+      throw unavailable('token endpoint answer has no usable access_token');
     }
-    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 300) * 1000;
+    const expiresIn = body.expires_in;
+    const seconds =
+      typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300;
+    const lifetimeMs = seconds * 1000;
     // Refresh early: at 80% of the lifetime, but never later than 30 s before expiry.
     const margin = Math.min(30_000, lifetimeMs * 0.2);
     this.cached = { value: body.access_token, refreshAt: this.now() + lifetimeMs - margin };

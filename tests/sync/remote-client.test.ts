@@ -120,6 +120,42 @@ describe('OAuth 2.0 client credentials', () => {
   });
 });
 
+describe('a token endpoint answering malformed', () => {
+  it('an answer without a usable access_token (not an object, not header-safe) is the transient sync-auth-1, never a TypeError', async () => {
+    let answer = '';
+    const tokens = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
+    });
+    await new Promise<void>((resolve) => tokens.listen(0, '127.0.0.1', resolve));
+    const c = () =>
+      new RemoteClient({
+        baseUrl: peer.url,
+        party: 'kela',
+        auth: {
+          tokenUrl: `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/token`,
+          clientId: 'tyokyky',
+          clientSecret: 's3cret',
+        },
+        retry: { maxAttempts: 1, initialDelayMs: 5 },
+      });
+    try {
+      for (const body of ['null', '[]', '{"access_token":"a\\nb"}', '{"access_token":"\\u00e4\\u00f6"}']) {
+        answer = body;
+        const err = await c()
+          .request('GET', 'metadata')
+          .catch((e) => e);
+        expect(err, body).toBeInstanceOf(TokenError);
+        expect(err.outcome.issue[0].diagnostics, body).toBe(
+          'sync-auth-1: token endpoint answer has no usable access_token',
+        );
+        expect(isTransient(err), body).toBe(true);
+      }
+    } finally {
+      await new Promise((resolve) => tokens.close(resolve));
+    }
+  });
+});
+
 describe('retries', () => {
   it('waits the Retry-After of a 503 (not just its own short backoff) before trying again', async () => {
     const proxy = await startFaultProxy(peer.url, { errorNext: 1, statuses: [503], retryAfter: '1' });
