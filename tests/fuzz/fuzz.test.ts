@@ -59,6 +59,7 @@ describe('each target, a few hundred cases', () => {
     'sdk-from': 300,
     'sdk-to': 300,
     'facade-write': 80,
+    'facade-validate': 80,
     'facade-search': 80,
     'facade-api': 80,
     'facade-update': 80,

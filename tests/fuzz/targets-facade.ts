@@ -60,6 +60,36 @@ export const facadeWrite: Target = {
   },
 };
 
+export const facadeValidate: Target = {
+  name: 'facade-validate',
+  what: '$validate of mutated resources (bare or in a Parameters) answers an OperationOutcome, never a 5xx',
+  async open() {
+    const server = await facade();
+    return {
+      seeds: fhirSeeds(),
+      input: (mutated, rng) =>
+        rng() < 0.3
+          ? { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: mutated }] }
+          : mutated,
+      async check(input) {
+        const inner = (input as { parameter?: [{ resource?: Resource }] }).parameter?.[0]?.resource ?? input;
+        const declared = (inner as Resource | undefined)?.resourceType;
+        const type = typeof declared === 'string' && /^[A-Z][A-Za-z]+$/.test(declared) ? declared : 'Basic';
+        const res = await fetch(`${server.base}/${type}/$validate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json' },
+          body: JSON.stringify(input),
+        });
+        // The caller asked to see what is wrong with its own resource: values may be quoted.
+        if (res.status !== 200) return judgeAnswer(res, undefined);
+        const body = (await res.json()) as Resource;
+        return body.resourceType === 'OperationOutcome' ? undefined : `200 without an OperationOutcome`;
+      },
+      close: () => server.close(),
+    };
+  },
+};
+
 const SEARCH_TYPES = [
   'Patient',
   'Observation',

@@ -1,7 +1,14 @@
 import type { Target } from './target.ts';
 /** Every fuzz target, in the order `npm run fuzz` runs them (target.ts says what a target is). */
 import { facadeAuth } from './targets-auth.ts';
-import { facadeApi, facadeSearch, facadeUpdate, facadeWrite, kantaWrite } from './targets-facade.ts';
+import {
+  facadeApi,
+  facadeSearch,
+  facadeUpdate,
+  facadeValidate,
+  facadeWrite,
+  kantaWrite,
+} from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
 import { syncPull, syncPush } from './targets-sync.ts';
 
@@ -13,6 +20,7 @@ export const TARGETS: readonly Target[] = [
   sdkFromFhir,
   sdkToFhir,
   facadeWrite,
+  facadeValidate,
   facadeSearch,
   facadeApi,
   facadeUpdate,
