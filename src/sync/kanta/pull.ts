@@ -2,6 +2,7 @@
 // Patient), read back through the SDK into our profile and linked to the local client. Responses the
 // citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { isFhirId } from '../../shared/references.ts';
 import { fromKantaResponse, hiddenReason } from './convert.ts';
 import { type PhrPatient, knownPhrPatients } from './patients.ts';
 import { auditTransfers, emptyPullResult, markPulledWrites } from './ports.ts';
@@ -17,7 +18,8 @@ async function recordSkipped(
   await deps.store.query(
     `INSERT INTO sync_kanta_skipped (resource_type, remote_id, local_patient, reason) VALUES ('QuestionnaireResponse', $1, $2, $3)
      ON CONFLICT (resource_type, remote_id) DO UPDATE SET reason = EXCLUDED.reason, seen_at = now()`,
-    [remoteId, patient, reason],
+    // The reason may quote what the remote sent, and PostgreSQL's text holds no U+0000.
+    [remoteId, patient, reason.replaceAll('\u0000', '\uFFFD')],
   );
 }
 
@@ -58,9 +60,18 @@ async function pullPatient(
   )) {
     for (const r of page as QuestionnaireResponse[]) {
       result.fetched++;
+      if (!isFhirId(r.id)) {
+        // Not even recordable as skipped (its reason is kept by remote id): counted and logged by type.
+        deps.log.warn(
+          { type: 'QuestionnaireResponse' },
+          'sync: Kanta PHR answered a response without a FHIR id; skipped',
+        );
+        result.skipped++;
+        continue;
+      }
       const hidden = hiddenReason(r);
       if (hidden) {
-        await recordSkipped(deps, r.id as string, phr.localId, hidden);
+        await recordSkipped(deps, r.id, phr.localId, hidden);
         result.skipped++;
         continue;
       }
@@ -71,7 +82,7 @@ async function pullPatient(
       } catch (err) {
         await recordSkipped(
           deps,
-          r.id as string,
+          r.id,
           phr.localId,
           `not readable as a self-assessment: ${(err as Error).message}`,
         );
