@@ -9,13 +9,13 @@ interface CachedToken {
   refreshAt: number;
 }
 
+/** RFC 6750's b64token: what a bearer token may be written with. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 /**
  * OAuth 2.0 client-credentials tokens, cached and refreshed before they expire. Concurrent callers
  * share one in-flight token request.
  */
-/** RFC 6750's b64token: what a bearer token may be written with. */
-const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-
 export class TokenSource {
   private cached?: CachedToken;
   private inflight?: Promise<string>;
