@@ -1,4 +1,4 @@
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import {
   BrokenCircuitError,
   ConsecutiveBreaker,
@@ -14,6 +14,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
+import { isJsonObject } from '../shared/json-object.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import type { RemoteConfig } from './config.ts';
 
@@ -36,19 +37,32 @@ export class TokenError extends FhirError {
 
 /** A non-2xx answer from the remote FHIR server. */
 export class RemoteHttpError extends Error {
+  /** The remote's OperationOutcome, when it sent one (an object whose issues are a list of objects). */
+  readonly outcome: OperationOutcome | undefined;
+
   constructor(
     readonly status: number,
     readonly method: string,
     readonly url: string,
-    readonly outcome: OperationOutcome | undefined,
+    outcome: unknown,
     readonly retryAfterMs: number | undefined,
   ) {
     // The remote's diagnostics may quote what we sent (a name, an identifier): the message, which
     // logs and the status show, names only issue codes and elements; `outcome` keeps the whole answer.
-    const summary = issueSummary(outcome);
+    const summary = issueSummary(outcome as OperationOutcome | undefined);
     super(`${method} ${url} → ${status}${summary ? ` (${summary})` : ''}`);
     this.name = 'RemoteHttpError';
+    this.outcome = isOutcome(outcome) ? outcome : undefined;
   }
+}
+
+function isOutcome(value: unknown): value is OperationOutcome {
+  return (
+    isJsonObject(value) &&
+    value.resourceType === 'OperationOutcome' &&
+    Array.isArray(value.issue) &&
+    value.issue.every(isJsonObject)
+  );
 }
 
 /**
@@ -56,7 +70,9 @@ export class RemoteHttpError extends Error {
  * diagnostics: what a log line or a status may show of a remote's answer.
  */
 export function issueSummary(oo: OperationOutcome | undefined): string {
-  const issues = oo?.issue ?? [];
+  // A remote's outcome may have any shape: only its issue objects are read.
+  const listed: unknown = isJsonObject(oo) ? oo.issue : undefined;
+  const issues: Partial<OperationOutcomeIssue>[] = (Array.isArray(listed) ? listed : []).filter(isJsonObject);
   const shown = issues
     .slice(0, 3)
     .map(

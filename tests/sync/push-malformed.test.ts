@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, score } from './helpers/fixtures.ts';
-import { type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
+import { type ScriptedAnswer, type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
 
 let remote: ScriptedRemote;
 let store: Store;
@@ -72,5 +72,78 @@ describe('push to a remote answering malformed', () => {
       "SELECT local_id FROM sync_idmap WHERE resource_type = 'Observation' AND remote_id = 'same-id'",
     );
     expect(mapped).toEqual([{ local_id: first.id }]);
+  });
+});
+
+describe('push in batch Bundles to a remote answering malformed', () => {
+  let batchStore: Store;
+  let batchSync: SyncService;
+  let batchClient: string;
+
+  beforeAll(async () => {
+    batchStore = await openStore({ dataDir: 'memory://' });
+    batchSync = createSync({
+      store: batchStore,
+      remote: {
+        baseUrl: remote.url,
+        party: 'other-health-care',
+        bundle: 'batch',
+        retry: { initialDelayMs: 1, maxDelayMs: 2 },
+      },
+      today: () => '2026-06-01',
+    });
+    await batchSync.ready;
+    const p = (await batchStore.create(patient('281181-928S'))).resource as Patient;
+    await batchStore.create(consent(p.id!));
+    remote.bundleAnswer = undefined; // a 405 to the Bundle: the two rows go one by one
+    expect((await batchSync.pushOnce()).done).toBe(2);
+    batchClient = p.id!;
+  });
+  afterAll(async () => {
+    remote.bundleAnswer = undefined;
+    await batchSync?.stop();
+    await batchStore?.close();
+  });
+
+  it('an answer that is no Bundle, or whose entries carry an outcome of the wrong shape, settles every row', async () => {
+    // No readable Bundle: the writes go again one by one (conditional on their identifiers), and land.
+    // Entries refused with a malformed outcome: dead letters, the outcome no obstacle.
+    const answers: Array<[ScriptedAnswer, string[]]> = [
+      [{ status: 200 }, ['done', 'done']],
+      [{ status: 200, body: null }, ['done', 'done']],
+      [
+        { status: 200, body: { resourceType: 'Bundle', type: 'batch-response', entry: 'x' } },
+        ['done', 'done'],
+      ],
+      [
+        {
+          status: 200,
+          body: {
+            resourceType: 'Bundle',
+            type: 'batch-response',
+            entry: [
+              { response: { status: '400', outcome: { issue: 'x' } } },
+              { response: { status: '400', outcome: 5 } },
+            ],
+          },
+        },
+        ['dead', 'dead'],
+      ],
+    ];
+    for (const [answer, states] of answers) {
+      remote.bundleAnswer = answer;
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++)
+        ids.push((await batchStore.create(score(batchClient))).resource.id as string);
+      await batchSync.pushOnce();
+      const rows = await batchStore.query<{ state: string }>(
+        "SELECT state FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = ANY($1::text[])",
+        [ids],
+      );
+      expect(
+        rows.map((r) => r.state),
+        JSON.stringify(answer),
+      ).toEqual(states);
+    }
   });
 });

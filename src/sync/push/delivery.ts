@@ -7,6 +7,7 @@
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { BrokenCircuitError } from 'cockatiel';
 import { weakEtag } from '../../shared/etag.ts';
+import { isJsonObject } from '../../shared/json-object.ts';
 import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import type { ConflictPolicy } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
@@ -151,10 +152,14 @@ async function deliverBundle(
     for (const w of writes) await failed(round, w.row, err);
     return;
   }
+  // No readable answer: the remote may have stored any of them. Sent again one by one, each write is
+  // recognised there (conditional on its identifier, our own content) or written.
+  const entries = answerEntries(response);
+  if (!entries) return deliverSingly(round, await rebuild(writes), 4, recreate);
   const delivered: Delivered[] = [];
   const followUps: RemoteWrite[] = [];
   for (const [i, w] of writes.entries()) {
-    const entry = response.entry?.[i];
+    const entry = entries[i];
     const status = Number.parseInt(entry?.response?.status ?? '0', 10);
     if (status === 201 || (status === 200 && w.method === 'PUT')) {
       try {
@@ -181,6 +186,13 @@ async function deliverBundle(
   }
   await succeed(round, delivered);
   await deliverSingly(round, followUps.length ? await rebuild(followUps) : [], 4, recreate);
+}
+
+/** A batch or transaction answer's entries, or undefined when the answer is no Bundle holding a list. */
+function answerEntries(answer: unknown): Bundle['entry'] | undefined {
+  if (!isJsonObject(answer) || answer.resourceType !== 'Bundle') return undefined;
+  if (answer.entry === undefined) return [];
+  return Array.isArray(answer.entry) ? (answer.entry as Bundle['entry']) : undefined;
 }
 
 /** One write by itself; returns the delivery to settle, or undefined when the row was settled otherwise. */

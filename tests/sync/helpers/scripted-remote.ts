@@ -21,6 +21,11 @@ export interface ScriptedRemote {
    * its shape: a status, a body and a Location header. The write is kept all the same.
    */
   writeAnswer?: ScriptedAnswer;
+  /**
+   * When set, the remote takes batch Bundles (its CapabilityStatement says so) and answers each with
+   * this — whatever its shape; else it declares no Bundles and a Bundle POSTed is a 405.
+   */
+  bundleAnswer?: ScriptedAnswer;
   close(): Promise<void>;
 }
 
@@ -74,8 +79,19 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://remote');
     const [type, id] = url.pathname.split('/').filter(Boolean);
-    if (req.method === 'GET' && type === 'metadata')
-      return send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance' });
+    if (req.method === 'GET' && type === 'metadata') {
+      const rest = scripted.bundleAnswer ? [{ mode: 'server', interaction: [{ code: 'batch' }] }] : [];
+      return send(res, 200, {
+        resourceType: 'CapabilityStatement',
+        status: 'active',
+        kind: 'instance',
+        rest,
+      });
+    }
+    if (req.method === 'POST' && !type && scripted.bundleAnswer) {
+      await body(req);
+      return sendScripted(res, scripted.bundleAnswer);
+    }
     if (req.method === 'POST' && type && !id) {
       const kept = keep(await body(req), type, randomUUID(), 1);
       if (scripted.writeAnswer) return sendScripted(res, scripted.writeAnswer);
