@@ -67,6 +67,7 @@ describe('each target, a few hundred cases', () => {
     'facade-auth': 80,
     'sync-pull': 80,
     'sync-push': 30,
+    'sync-push-bundle': 30,
   };
 
   it('covers every target', () => {

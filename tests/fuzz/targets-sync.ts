@@ -14,7 +14,11 @@ import { type Store, openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 import { consent, patient, score } from '../sync/helpers/fixtures.ts';
-import { type ScriptedAnswer, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
+import {
+  type ScriptedAnswer,
+  type ScriptedRemote,
+  startScriptedRemote,
+} from '../sync/helpers/scripted-remote.ts';
 import { signatureOf } from './judge.ts';
 import { ROOT, type Target } from './target.ts';
 
@@ -111,27 +115,84 @@ async function storedButFailing(
 /** The states an outbox row may rest in after a push: every OutboxState but `inflight` (claimed, unsettled). */
 const SETTLED = new Set(['pending', 'held', 'done', 'dead', 'blocked', 'parked']);
 
+/** A local store following one client, with a sync to `remote` (`bundle`: how it sends writes). */
+async function followedClient(remote: ScriptedRemote, hetu: string, bundle: 'none' | 'batch') {
+  const store = await openStore({ dataDir: 'memory://' });
+  const sync = createSync({
+    store,
+    remote: {
+      baseUrl: remote.url,
+      party: 'other-health-care',
+      bundle,
+      retry: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      // Every case a fresh chance: an open circuit would only make later cases wait.
+      breaker: { consecutiveFailures: 1_000_000 },
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  await sync.ready;
+  const p = (await store.create(patient(hetu))).resource as Patient;
+  await store.create(consent(p.id!));
+  const saved = remote.bundleAnswer;
+  remote.bundleAnswer = undefined;
+  await sync.pushOnce();
+  remote.bundleAnswer = saved;
+  return { store, sync, patientId: p.id! };
+}
+
+/** What is wrong with the outbox rows of `ids` after a push: none, or one left unsettled. */
+async function unsettled(store: Store, ids: string[]): Promise<string | undefined> {
+  const rows = await store.query<{ state: string }>(
+    "SELECT state FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = ANY($1::text[])",
+    [ids],
+  );
+  if (rows.length < ids.length) return 'a local write without its outbox row';
+  const odd = rows.find((r) => !SETTLED.has(r.state));
+  return odd && `a row left in state ${odd.state}`;
+}
+
+export const syncPushBundle: Target = {
+  name: 'sync-push-bundle',
+  what: 'a push in batch Bundles finishes whatever the remote answers to them, and settles every row',
+  async open() {
+    const remote = await startScriptedRemote();
+    const { store, sync, patientId } = await followedClient(remote, '271181-9273', 'batch');
+    const created = (id: string) => ({
+      response: { status: '201 Created', location: `Observation/${id}/_history/1` },
+    });
+    return {
+      seeds: [
+        {
+          status: 200,
+          body: { resourceType: 'Bundle', type: 'batch-response', entry: [created('a'), created('b')] },
+        },
+      ],
+      async check(input) {
+        remote.bundleAnswer = input as ScriptedAnswer;
+        const ids: string[] = [];
+        for (let i = 0; i < 2; i++) ids.push((await store.create(score(patientId))).resource.id as string);
+        try {
+          await sync.pushOnce();
+        } catch (err) {
+          return `push threw ${signatureOf(err)}`;
+        }
+        return unsettled(store, ids);
+      },
+      close: async () => {
+        await sync.stop();
+        await store.close();
+        await remote.close();
+      },
+    };
+  },
+};
+
 export const syncPush: Target = {
   name: 'sync-push',
   what: 'a push finishes whatever a remote answers to its writes, and leaves each row in a state it names',
   async open() {
     const remote = await startScriptedRemote();
-    const store = await openStore({ dataDir: 'memory://' });
-    const sync = createSync({
-      store,
-      remote: {
-        baseUrl: remote.url,
-        party: 'other-health-care',
-        retry: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
-        // Every case a fresh chance: an open circuit would only make later cases wait.
-        breaker: { consecutiveFailures: 1_000_000 },
-      },
-      logger: pino({ level: 'silent' }),
-    });
-    await sync.ready;
-    const p = (await store.create(patient('241181-9242'))).resource as Patient;
-    await store.create(consent(p.id!));
-    await sync.pushOnce();
+    const { store, sync, patientId } = await followedClient(remote, '241181-9242', 'none');
     return {
       // A good answer to mutate: what a server sends back for a created Observation.
       seeds: [
@@ -147,7 +208,7 @@ export const syncPush: Target = {
       ],
       async check(input) {
         remote.writeAnswer = input as ScriptedAnswer;
-        const written = (await store.create(score(p.id!))).resource;
+        const written = (await store.create(score(patientId))).resource;
         try {
           await sync.pushOnce();
         } catch (err) {
@@ -155,14 +216,7 @@ export const syncPush: Target = {
         } finally {
           remote.writeAnswer = undefined;
         }
-        const rows = await store.query<{ state: string }>(
-          "SELECT state FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = $1",
-          [written.id],
-        );
-        const odd = rows.find((r) => !SETTLED.has(r.state));
-        return rows.length === 0
-          ? 'no outbox row for a local write'
-          : odd && `a row left in state ${odd.state}`;
+        return unsettled(store, [written.id as string]);
       },
       close: async () => {
         await sync.stop();

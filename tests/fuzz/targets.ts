@@ -10,7 +10,7 @@ import {
   kantaWrite,
 } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
-import { syncPull, syncPush } from './targets-sync.ts';
+import { syncPull, syncPush, syncPushBundle } from './targets-sync.ts';
 
 export type { Target } from './target.ts';
 
@@ -28,4 +28,5 @@ export const TARGETS: readonly Target[] = [
   facadeAuth,
   syncPull,
   syncPush,
+  syncPushBundle,
 ];
