@@ -58,7 +58,7 @@ describe('each target, a few hundred cases', () => {
     'validator-privacy': 300,
     'sdk-from': 300,
     'sdk-to': 300,
-    'facade-write': 80,
+    'facade-write': 50,
     'facade-validate': 80,
     'facade-search': 80,
     'facade-api': 80,
@@ -66,8 +66,8 @@ describe('each target, a few hundred cases', () => {
     'kanta-write': 80,
     'facade-auth': 80,
     'sync-pull': 80,
-    'sync-push': 30,
-    'sync-push-bundle': 30,
+    'sync-push': 15,
+    'sync-push-bundle': 15,
   };
 
   it('covers every target', () => {
