@@ -283,8 +283,17 @@ function underBase(url: string, base: string): boolean {
   }
   const home = new URL(base);
   const path = home.pathname.replace(/\/+$/, '');
+  return sameServer(target, home) && (target.pathname === path || target.pathname.startsWith(`${path}/`));
+}
+
+/** This machine's own names: a server reached as `localhost` may write its links as 127.0.0.1. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** The same origin, or the same scheme and port on this machine under another of its names. */
+function sameServer(a: URL, b: URL): boolean {
+  if (a.origin === b.origin) return true;
   return (
-    target.origin === home.origin && (target.pathname === path || target.pathname.startsWith(`${path}/`))
+    a.protocol === b.protocol && a.port === b.port && LOOPBACK.test(a.hostname) && LOOPBACK.test(b.hostname)
   );
 }
 

@@ -140,4 +140,21 @@ describe('pull from a remote sending malformed data', () => {
       await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
     }
   });
+
+  it('a next link naming the same loopback server by another name (127.0.0.1 for localhost) is followed', async () => {
+    const port = new URL(remote.url).port;
+    const client = new RemoteClient({ baseUrl: `http://localhost:${port}`, party: 'other-health-care' });
+    remote.answers.QuestionnaireResponse = [];
+    let served = 0;
+    remote.nextLink = `http://127.0.0.1:${port}/QuestionnaireResponse?page=2`;
+    try {
+      for await (const _ of client.search('QuestionnaireResponse', { patient: `Patient/${remotePatient}` })) {
+        // The scripted remote answers every page with the same link: two pages prove the link was followed.
+        if (++served === 2) break;
+      }
+    } finally {
+      remote.nextLink = undefined;
+    }
+    expect(served).toBe(2);
+  });
 });
