@@ -3,6 +3,7 @@
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../shared/outcome.ts';
 import { isFhirId } from '../shared/references.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
 import { patientReferenceOf } from './config.ts';
@@ -27,8 +28,8 @@ type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
  * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
  * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
  * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
- * `refused`: not stored — without a FHIR id to map it by, or judged (`judged`) and found failing what
- * a write here must pass.
+ * `refused`: not stored — without a FHIR id to map it by, judged (`judged`) and found failing what a
+ * write here must pass, or new to the id map with a business identifier more than one local resource holds.
  */
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
@@ -153,6 +154,14 @@ export async function applyRemoteBatch(
       const transfers: Transfer[] = [];
       const existing = await createFresh(tx, todo, remotes, keys, byRemote, localRef, transfers);
       for (const [i, localId] of existing) {
+        if (localId === AMBIGUOUS) {
+          outcomes[i] = 'refused';
+          ctx.log.warn(
+            { remote: keys[i] },
+            'sync: pulled resource refused (its business identifier matches more than one local resource)',
+          );
+          continue;
+        }
         outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, localRef, opts, transfers);
       }
       await auditTransfers(tx, ctx, 'import', transfers);
@@ -161,9 +170,13 @@ export async function applyRemoteBatch(
   return outcomes;
 }
 
+/** In createFresh's answer: the business identifier matches more than one local resource. */
+const AMBIGUOUS = Symbol('ambiguous');
+
 /**
  * Resources new to the id map are created together, conditionally on their business identifier;
- * returns the others (mapped, or found locally by identifier) with their local id, to update one by one.
+ * returns the others (mapped, or found locally by identifier) with their local id, to update one by
+ * one, or AMBIGUOUS where the identifier matches more than one local resource.
  */
 async function createFresh(
   tx: Tx,
@@ -173,7 +186,7 @@ async function createFresh(
   byRemote: Map<string, IdMapping>,
   localRef: LocalReferences,
   transfers: Transfer[],
-): Promise<Map<number, string | undefined>> {
+): Promise<Map<number, string | typeof AMBIGUOUS | undefined>> {
   const fresh = todo.flatMap((i) => {
     const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
     return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
@@ -184,11 +197,18 @@ async function createFresh(
       opts: { ifNoneExist },
     })),
   );
-  const existing = new Map<number, string | undefined>(todo.map((i) => [i, byRemote.get(keys[i])?.local_id]));
+  const existing = new Map<number, string | typeof AMBIGUOUS | undefined>(
+    todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
+  );
   const mappings: IdMapping[] = [];
   const created: Resource[] = [];
   for (const [k, { i }] of fresh.entries()) {
     const w = written[k];
+    // 412: more than one local resource holds the identifier — which one it is cannot be told.
+    if (w instanceof FhirError && w.status === 412) {
+      existing.set(i, AMBIGUOUS);
+      continue;
+    }
     if (w instanceof Error) throw w;
     if (!w.created) {
       existing.set(i, w.resource.id);

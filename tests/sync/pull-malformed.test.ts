@@ -157,4 +157,21 @@ describe('pull from a remote sending malformed data', () => {
     }
     expect(served).toBe(2);
   });
+
+  it('a resource whose business identifier more than one local resource holds is refused; the rest of the page is stored', async () => {
+    const twin = selfAssessment(remotePatient);
+    const [localPatient] = await store.query<{ local_id: string }>(
+      "SELECT local_id FROM sync_idmap WHERE resource_type = 'Patient' AND remote_id = $1",
+      [remotePatient],
+    );
+    // Two local responses share one identifier (the store does not forbid it; a remote's data may).
+    for (let i = 0; i < 2; i++)
+      await store.create({ ...selfAssessment(localPatient!.local_id), identifier: twin.identifier });
+    const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
+    remote.answers.QuestionnaireResponse = [
+      { ...twin, id: 'ambiguous', meta: stamp() },
+      { ...selfAssessment(remotePatient), id: 'clear', meta: stamp() },
+    ];
+    await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 2, refused: 1, applied: 1 });
+  });
 });
