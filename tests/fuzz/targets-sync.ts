@@ -5,18 +5,18 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { hasErrors } from '../../src/shared/outcome.ts';
 import { isFhirId } from '../../src/shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../../src/shared/store-write-checks.ts';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { createSync } from '../../src/sync/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
-import { consent, patient, score } from '../sync/helpers/fixtures.ts';
+import { score } from '../sync/helpers/fixtures.ts';
 import {
   type ScriptedAnswer,
   type ScriptedRemote,
+  followOnScripted,
   startScriptedRemote,
 } from '../sync/helpers/scripted-remote.ts';
 import { signatureOf } from './judge.ts';
@@ -45,25 +45,16 @@ export const syncPull: Target = {
   what: 'a pull finishes whatever the remote answers, and stores only what a write here must pass',
   async open() {
     const remote = await startScriptedRemote();
-    const store = await openStore({ dataDir: 'memory://' });
     const validator = await loadProjectValidator();
-    const sync = createSync({
-      store,
-      remote: { baseUrl: remote.url, party: 'other-health-care' },
-      validator,
-      logger: pino({ level: 'silent' }),
-    });
-    await sync.ready;
-    const p = (await store.create(patient('231181-923C'))).resource as Patient;
-    await store.create(consent(p.id!));
-    await sync.pushOnce();
-    const [mapped] = await store.query<{ remote_id: string }>(
-      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
-      [p.id],
+    const { store, sync, remotePatientId, close } = await followOnScripted(
+      remote,
+      '231181-923C',
+      {},
+      { validator, logger: pino({ level: 'silent' }) },
     );
     let fresh = 0;
     return {
-      seeds: remoteSeeds(mapped!.remote_id),
+      seeds: remoteSeeds(remotePatientId),
       // A fresh remote id per case (where the mutation left the seed's), so each is new to the id map.
       input(mutated) {
         const r = mutated as { id?: unknown } | null;
@@ -83,8 +74,7 @@ export const syncPull: Target = {
         return storedButFailing(store, validator, input);
       },
       close: async () => {
-        await sync.stop();
-        await store.close();
+        await close();
         await remote.close();
       },
     };
@@ -116,28 +106,18 @@ async function storedButFailing(
 const SETTLED = new Set(['pending', 'held', 'done', 'dead', 'blocked', 'parked']);
 
 /** A local store following one client, with a sync to `remote` (`bundle`: how it sends writes). */
-async function followedClient(remote: ScriptedRemote, hetu: string, bundle: 'none' | 'batch') {
-  const store = await openStore({ dataDir: 'memory://' });
-  const sync = createSync({
-    store,
-    remote: {
-      baseUrl: remote.url,
-      party: 'other-health-care',
+function followedClient(remote: ScriptedRemote, hetu: string, bundle: 'none' | 'batch') {
+  return followOnScripted(
+    remote,
+    hetu,
+    {
       bundle,
       retry: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
       // Every case a fresh chance: an open circuit would only make later cases wait.
       breaker: { consecutiveFailures: 1_000_000 },
     },
-    logger: pino({ level: 'silent' }),
-  });
-  await sync.ready;
-  const p = (await store.create(patient(hetu))).resource as Patient;
-  await store.create(consent(p.id!));
-  const saved = remote.bundleAnswer;
-  remote.bundleAnswer = undefined;
-  await sync.pushOnce();
-  remote.bundleAnswer = saved;
-  return { store, sync, patientId: p.id! };
+    { logger: pino({ level: 'silent' }) },
+  );
 }
 
 /** What is wrong with the outbox rows of `ids` after a push: none, or one left unsettled. */
@@ -156,7 +136,7 @@ export const syncPushBundle: Target = {
   what: 'a push in batch Bundles finishes whatever the remote answers to them, and settles every row',
   async open() {
     const remote = await startScriptedRemote();
-    const { store, sync, patientId } = await followedClient(remote, '271181-9273', 'batch');
+    const { store, sync, patientId, close } = await followedClient(remote, '271181-9273', 'batch');
     const created = (id: string) => ({
       response: { status: '201 Created', location: `Observation/${id}/_history/1` },
     });
@@ -179,8 +159,7 @@ export const syncPushBundle: Target = {
         return unsettled(store, ids);
       },
       close: async () => {
-        await sync.stop();
-        await store.close();
+        await close();
         await remote.close();
       },
     };
@@ -192,7 +171,7 @@ export const syncPush: Target = {
   what: 'a push finishes whatever a remote answers to its writes, and leaves each row in a state it names',
   async open() {
     const remote = await startScriptedRemote();
-    const { store, sync, patientId } = await followedClient(remote, '241181-9242', 'none');
+    const { store, sync, patientId, close } = await followedClient(remote, '241181-9242', 'none');
     return {
       // A good answer to mutate: what a server sends back for a created Observation.
       seeds: [
@@ -219,8 +198,7 @@ export const syncPush: Target = {
         return unsettled(store, [written.id as string]);
       },
       close: async () => {
-        await sync.stop();
-        await store.close();
+        await close();
         await remote.close();
       },
     };

@@ -3,39 +3,31 @@
 // the local store PGlite.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { RemoteClient, type SyncService, createSync } from '../../src/sync/index.ts';
-import { consent, patient, selfAssessment } from './helpers/fixtures.ts';
-import { type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
+import type { Store } from '../../src/store/index.ts';
+import { RemoteClient, type SyncService } from '../../src/sync/index.ts';
+import { selfAssessment } from './helpers/fixtures.ts';
+import {
+  type FollowedClient,
+  type ScriptedRemote,
+  followOnScripted,
+  startScriptedRemote,
+} from './helpers/scripted-remote.ts';
 
 let remote: ScriptedRemote;
+let followed: FollowedClient;
 let store: Store;
 let sync: SyncService;
 let remotePatient: string;
 
 beforeAll(async () => {
   remote = await startScriptedRemote();
-  store = await openStore({ dataDir: 'memory://' });
-  sync = createSync({
-    store,
-    remote: { baseUrl: remote.url, party: 'other-health-care', retry: { initialDelayMs: 5, maxDelayMs: 20 } },
-    today: () => '2026-06-01',
-  });
-  await sync.ready;
-  const p = (await store.create(patient('221181-922P'))).resource as Patient;
-  await store.create(consent(p.id!));
-  expect((await sync.pushOnce()).done).toBe(2);
-  const [m] = await store.query<{ remote_id: string }>(
-    "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
-    [p.id],
-  );
-  remotePatient = m.remote_id;
+  followed = await followOnScripted(remote, '221181-922P', { retry: { initialDelayMs: 5, maxDelayMs: 20 } });
+  ({ store, sync, remotePatientId: remotePatient } = followed);
 });
 afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
+  await followed?.close();
   await remote?.close();
 });
 

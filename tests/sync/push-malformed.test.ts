@@ -1,35 +1,32 @@
 // A remote that answers writes as no FHIR server should: the push settles each row with a reason and
 // never stops on the answer (a push that throws would leave the rows to a later round, and the same
 // answer again). The remote is scripted (helpers/scripted-remote.ts), the local store PGlite.
-import type { Observation, Patient } from '@medplum/fhirtypes';
+import type { Observation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { consent, patient, score } from './helpers/fixtures.ts';
-import { type ScriptedAnswer, type ScriptedRemote, startScriptedRemote } from './helpers/scripted-remote.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import { score } from './helpers/fixtures.ts';
+import {
+  type FollowedClient,
+  type ScriptedAnswer,
+  type ScriptedRemote,
+  followOnScripted,
+  startScriptedRemote,
+} from './helpers/scripted-remote.ts';
 
 let remote: ScriptedRemote;
+let followed: FollowedClient;
 let store: Store;
 let sync: SyncService;
 let client: string;
 
 beforeAll(async () => {
   remote = await startScriptedRemote();
-  store = await openStore({ dataDir: 'memory://' });
-  sync = createSync({
-    store,
-    remote: { baseUrl: remote.url, party: 'other-health-care', retry: { initialDelayMs: 1, maxDelayMs: 2 } },
-    today: () => '2026-06-01',
-  });
-  await sync.ready;
-  const p = (await store.create(patient('251181-925R'))).resource as Patient;
-  await store.create(consent(p.id!));
-  expect((await sync.pushOnce()).done).toBe(2);
-  client = p.id!;
+  followed = await followOnScripted(remote, '251181-925R');
+  ({ store, sync, patientId: client } = followed);
 });
 afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
+  await followed?.close();
   await remote?.close();
 });
 
@@ -76,33 +73,14 @@ describe('push to a remote answering malformed', () => {
 });
 
 describe('push in batch Bundles to a remote answering malformed', () => {
-  let batchStore: Store;
-  let batchSync: SyncService;
-  let batchClient: string;
+  let batch: FollowedClient;
 
   beforeAll(async () => {
-    batchStore = await openStore({ dataDir: 'memory://' });
-    batchSync = createSync({
-      store: batchStore,
-      remote: {
-        baseUrl: remote.url,
-        party: 'other-health-care',
-        bundle: 'batch',
-        retry: { initialDelayMs: 1, maxDelayMs: 2 },
-      },
-      today: () => '2026-06-01',
-    });
-    await batchSync.ready;
-    const p = (await batchStore.create(patient('281181-928S'))).resource as Patient;
-    await batchStore.create(consent(p.id!));
-    remote.bundleAnswer = undefined; // a 405 to the Bundle: the two rows go one by one
-    expect((await batchSync.pushOnce()).done).toBe(2);
-    batchClient = p.id!;
+    batch = await followOnScripted(remote, '281181-928S', { bundle: 'batch' });
   });
   afterAll(async () => {
     remote.bundleAnswer = undefined;
-    await batchSync?.stop();
-    await batchStore?.close();
+    await batch?.close();
   });
 
   it('an answer that is no Bundle, or whose entries carry an outcome of the wrong shape, settles every row', async () => {
@@ -134,9 +112,9 @@ describe('push in batch Bundles to a remote answering malformed', () => {
       remote.bundleAnswer = answer;
       const ids: string[] = [];
       for (let i = 0; i < 2; i++)
-        ids.push((await batchStore.create(score(batchClient))).resource.id as string);
-      await batchSync.pushOnce();
-      const rows = await batchStore.query<{ state: string }>(
+        ids.push((await batch.store.create(score(batch.patientId))).resource.id as string);
+      await batch.sync.pushOnce();
+      const rows = await batch.store.query<{ state: string }>(
         "SELECT state FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = ANY($1::text[])",
         [ids],
       );

@@ -7,7 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { type Store, openStore } from '../../../src/store/index.ts';
+import {
+  type CreateSyncOptions,
+  type RemoteConfig,
+  type SyncService,
+  createSync,
+} from '../../../src/sync/index.ts';
+import { consent, patient } from './fixtures.ts';
 
 export interface ScriptedRemote {
   /** FHIR base URL. */
@@ -124,4 +132,62 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
         server.close(() => resolve());
       }),
   });
+}
+
+/** A local store on PGlite syncing with a scripted remote, one client on both sides. */
+export interface FollowedClient {
+  store: Store;
+  sync: SyncService;
+  /** The client's Patient here and its id on the remote. */
+  patientId: string;
+  remotePatientId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A store and its sync with `remote` (`remoteOptions` over a quick retry), and a client with a consent
+ * pushed there — sent one by one, whatever Bundle answer the remote is scripted with.
+ */
+export async function followOnScripted(
+  remote: ScriptedRemote,
+  hetu: string,
+  remoteOptions: Partial<RemoteConfig> = {},
+  options: Omit<CreateSyncOptions, 'store' | 'remote'> = {},
+): Promise<FollowedClient> {
+  const store = await openStore({ dataDir: 'memory://' });
+  const sync = createSync({
+    store,
+    remote: {
+      baseUrl: remote.url,
+      party: 'other-health-care',
+      retry: { initialDelayMs: 1, maxDelayMs: 2 },
+      ...remoteOptions,
+    },
+    today: () => '2026-06-01',
+    ...options,
+  });
+  await sync.ready;
+  const p = (await store.create(patient(hetu))).resource as Patient;
+  await store.create(consent(p.id as string));
+  const scripted = remote.bundleAnswer;
+  remote.bundleAnswer = undefined;
+  const pushed = await sync.pushOnce().finally(() => {
+    remote.bundleAnswer = scripted;
+  });
+  if (pushed.done !== 2)
+    throw new Error(`the client did not reach the scripted remote: ${JSON.stringify(pushed)}`);
+  const [mapped] = await store.query<{ remote_id: string }>(
+    "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Patient' AND local_id = $1",
+    [p.id],
+  );
+  return {
+    store,
+    sync,
+    patientId: p.id as string,
+    remotePatientId: mapped?.remote_id as string,
+    async close() {
+      await sync.stop();
+      await store.close();
+    },
+  };
 }
