@@ -2,7 +2,6 @@ import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 import type { InvariantEnv } from '../types.ts';
 import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
-type Obj = JsonObject;
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** A constraint implemented in code: faster than fhirpath.js, or right where the published text is not. */
@@ -31,7 +30,7 @@ function ext1(node: unknown): boolean {
   return hasValue !== hasExtensions;
 }
 
-const contained = (node: unknown): Obj[] =>
+const contained = (node: unknown): JsonObject[] =>
   isJsonObject(node) ? asList(node.contained).filter(isJsonObject) : [];
 
 /** dom-2: a contained resource contains no resources. */
@@ -61,10 +60,10 @@ const dom6: NativeCheck = (node, env) => {
 const dom3: NativeCheck = (node) => {
   const list = contained(node);
   if (list.length === 0) return true;
-  const byId = new Map<string, Obj>();
+  const byId = new Map<string, JsonObject>();
   for (const c of list) if (typeof c.id === 'string') byId.set(c.id, c);
-  const reached = new Set<Obj>();
-  const queue: Obj[] = [];
+  const reached = new Set<JsonObject>();
+  const queue: JsonObject[] = [];
   const visitRefs = (value: unknown, skipContained: boolean) => {
     collectLocalRefs(value, skipContained, (id) => {
       const target = byId.get(id);
@@ -224,7 +223,7 @@ const org1: FastPath = (node) =>
     : undefined;
 
 /** A `value[x]` property (valueQuantity, valueString ...) on the object. */
-const hasValueX = (node: Obj): boolean =>
+const hasValueX = (node: JsonObject): boolean =>
   Object.keys(node).some((k) => k.length > 5 && k.startsWith('value') && k.charCodeAt(5) < 91);
 
 /** vs-1 (vital signs effective[x]): a dateTime at least to the day; plain when it is one. */

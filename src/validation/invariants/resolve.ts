@@ -1,10 +1,8 @@
-import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 // fhirpath.js's resolve() only works asynchronously against a FHIR server. Invariants need the
 // reference validator's local reading: a `#id` reference is a contained resource, `#` the
 // container, and inside a Bundle a reference is an entry (by fullUrl, or Type/id). Anything else
 // resolves to nothing, which published constraints treat as "cannot tell" (e.g. ctm-1's iif(empty())).
-
-type Obj = JsonObject;
+import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 
 /** The subset of fhirpath.js's evaluation context and ResourceNode this function relies on. */
 interface EvalContext {
@@ -19,13 +17,13 @@ interface NodeLike {
   constructor: { makeResNode?: (...args: unknown[]) => unknown };
 }
 
-function findLocal(root: unknown, reference: string): Obj | undefined {
+function findLocal(root: unknown, reference: string): JsonObject | undefined {
   if (!isJsonObject(root)) return undefined;
   if (reference === '#') return root;
   if (reference.startsWith('#')) {
     const id = reference.slice(1);
     return (Array.isArray(root.contained) ? root.contained : []).find(
-      (c): c is Obj => isJsonObject(c) && c.id === id,
+      (c): c is JsonObject => isJsonObject(c) && c.id === id,
     );
   }
   if (root.resourceType !== 'Bundle' || !Array.isArray(root.entry)) return undefined;

@@ -1,10 +1,8 @@
-import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 // Most published invariants read "x.empty() or ...", "x.exists() or ..." or "x.exists() implies ...":
 // decided by whether `x` is there, which a glance at the JSON tells. Spotting that from the
 // expression text lets us skip fhirpath.js (whose per-call set-up dominates validation time)
 // without changing any verdict: we only ever skip evaluations whose result is certainly true.
-
-type Obj = JsonObject;
+import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 
 /** When a name's presence or absence alone makes the whole invariant true. */
 export interface Shortcut {
@@ -185,7 +183,7 @@ export function triviallyTrue(node: unknown, shortcuts: Shortcut[]): boolean {
 /** True when the JSON node has no property for element `name` (plain, `_name`, or a choice `nameX`). */
 export function isAbsent(node: unknown, name: string): boolean {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
-  const o = node as Obj;
+  const o = node as JsonObject;
   if (o[name] !== undefined || o[`_${name}`] !== undefined) return false;
   for (const k in o) {
     if (k.length > name.length && k.startsWith(name)) {
@@ -199,7 +197,7 @@ export function isAbsent(node: unknown, name: string): boolean {
 /** True when the node certainly has element `name` with content (so `name.exists()` is true). */
 export function isPresent(node: unknown, name: string): boolean {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
-  const v = (node as Obj)[name];
+  const v = (node as JsonObject)[name];
   if (v === undefined || v === null) return false;
   return !Array.isArray(v) || v.length > 0;
 }
@@ -211,8 +209,8 @@ function pathAbsent(node: unknown, path: string[]): boolean {
     const next: unknown[] = [];
     for (const n of current) {
       if (typeof n !== 'object' || n === null || Array.isArray(n)) return false; // not plain JSON we understand
-      if (!isAbsent(n, step) && (n as Obj)[step] === undefined) return false; // choice/_x forms: give up
-      const v = (n as Obj)[step];
+      if (!isAbsent(n, step) && (n as JsonObject)[step] === undefined) return false; // choice/_x forms: give up
+      const v = (n as JsonObject)[step];
       if (v === undefined) continue;
       if (Array.isArray(v)) next.push(...v);
       else next.push(v);
@@ -226,7 +224,7 @@ function pathAbsent(node: unknown, path: string[]): boolean {
 /** True when `name` holds one primitive string that is not `value` (so `name = 'value'` is false). */
 function differs(node: unknown, name: string, value: string): boolean {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
-  const v = (node as Obj)[name];
+  const v = (node as JsonObject)[name];
   return typeof v === 'string' && v !== value;
 }
 
@@ -237,7 +235,7 @@ function noCoding(node: unknown, path: string[], system: string, code: string): 
     const next: unknown[] = [];
     for (const n of current) {
       if (typeof n !== 'object' || n === null || Array.isArray(n)) return false;
-      const v = (n as Obj)[step];
+      const v = (n as JsonObject)[step];
       if (v === undefined) continue;
       if (Array.isArray(v)) next.push(...v);
       else next.push(v);
@@ -249,6 +247,6 @@ function noCoding(node: unknown, path: string[], system: string, code: string): 
       typeof c === 'object' &&
       c !== null &&
       !Array.isArray(c) &&
-      !((c as Obj).system === system && (c as Obj).code === code),
+      !((c as JsonObject).system === system && (c as JsonObject).code === code),
   );
 }
