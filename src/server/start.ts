@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Logger } from 'pino';
+import { isLoopbackHost } from '../shared/http-url.ts';
 import { issue, outcome } from '../shared/outcome.ts';
 import { type AppOptions, createApp } from './app.ts';
 import { answerClientErrors } from './http/client-errors.ts';
@@ -90,13 +91,11 @@ function holdEarlyRequests(server: Server) {
   };
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const logger: Logger = opts.logger ?? defaultLogger();
   const auth: AuthConfig = opts.auth ?? { mode: 'off' };
   const host = opts.host ?? '127.0.0.1';
-  if (auth.mode === 'off' && !LOOPBACK.test(host) && !opts.insecure) {
+  if (auth.mode === 'off' && !isLoopbackHost(host) && !opts.insecure) {
     throw new Error(
       `refusing to listen on ${host} without authentication: configure auth, bind 127.0.0.1, or pass --insecure`,
     );

@@ -17,3 +17,10 @@ export function checkHttpUrl(value: string, option: string, instead?: string): s
     throw new Error(`${option} must not carry credentials (user:password@)${instead ? `; ${instead}` : ''}`);
   return value;
 }
+
+const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\])$/;
+
+/** Whether `host` is one of this machine's own names: `localhost`, `127.x.x.x`, `::1` (bare or bracketed). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}

@@ -1,5 +1,6 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { versionFromEtag, weakEtag } from '../shared/etag.ts';
+import { isLoopbackHost } from '../shared/http-url.ts';
 import { parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { isFhirId } from '../shared/references.ts';
@@ -286,14 +287,14 @@ function underBase(url: string, base: string): boolean {
   return sameServer(target, home) && (target.pathname === path || target.pathname.startsWith(`${path}/`));
 }
 
-/** This machine's own names: a server reached as `localhost` may write its links as 127.0.0.1. */
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
-
-/** The same origin, or the same scheme and port on this machine under another of its names. */
+/**
+ * The same origin, or the same scheme and port on this machine under another of its names (a server
+ * reached as `localhost` may write its links as 127.0.0.1).
+ */
 function sameServer(a: URL, b: URL): boolean {
   if (a.origin === b.origin) return true;
   return (
-    a.protocol === b.protocol && a.port === b.port && LOOPBACK.test(a.hostname) && LOOPBACK.test(b.hostname)
+    a.protocol === b.protocol && a.port === b.port && isLoopbackHost(a.hostname) && isLoopbackHost(b.hostname)
   );
 }
 
