@@ -3,6 +3,10 @@
 // each scenario both databases are compared: every reference on the remote resolves on the remote
 // (none points to a local id), every business identifier is there once, and every local edit is
 // present on both sides. One rig per file, so the scenarios of different files run side by side.
+//
+// Soak runs of the same scenarios (not part of `npm test`'s defaults):
+//   TYOKYKY_INTEGRITY_SCALE=5 TYOKYKY_INTEGRITY_SEED=3 npx vitest run tests/sync/integrity-
+// multiplies each scenario's clients, edits and time limits, and changes the fault proxy's pattern.
 import type { Bundle, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Store } from '../../../src/store/index.ts';
@@ -13,6 +17,23 @@ import { persona } from '../../server/personas.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { consent, goal, linkedPlan, patient, remoteAll, score } from './fixtures.ts';
 import { dropDatabase, freshDatabase, startRemote } from './remote.ts';
+
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return n;
+}
+
+/** The soak settings (see the file comment); 1 and 7 are what `npm test` runs. */
+export const SOAK = {
+  scale: positiveInteger('TYOKYKY_INTEGRITY_SCALE', 1),
+  seed: positiveInteger('TYOKYKY_INTEGRITY_SEED', 7),
+};
+
+/** A scenario's size or time limit at the soak scale. */
+export const scaled = (n: number): number => n * SOAK.scale;
 
 const TYPES = [
   'Patient',
@@ -81,7 +102,7 @@ export function integrityRig(firstHetu: number): IntegrityRig {
     const remoteDb = await freshDatabase('tyokyky_integrity_remote');
     databases.push(remoteDb);
     facade = await startRemote(remoteDb);
-    proxy = await startFaultProxy(facade.url, {}, 7);
+    proxy = await startFaultProxy(facade.url, {}, SOAK.seed);
   }, 120_000);
   afterAll(async () => {
     for (const s of services) await s.stop();
@@ -138,6 +159,18 @@ export function integrityRig(firstHetu: number): IntegrityRig {
   return rig;
 }
 
+/** Every current resource of `type` in the local store, page by page. */
+export async function localAll(store: Store, type: string): Promise<Resource[]> {
+  const out: Resource[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.search(type, { _count: '1000', ...(cursor ? { _cursor: cursor } : {}) });
+    out.push(...page.resources);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
 /** The remote's integrity and the local store's presence on it (see the file comment). */
 export async function compare(
   rig: IntegrityRig,
@@ -155,8 +188,7 @@ export async function compare(
   // …and none of them is a local id (the local store's ids are not the remote's).
   const localIds = new Set<string>();
   for (const type of localTypes) {
-    for (const r of (await store.search(type, { _count: '1000' })).resources)
-      localIds.add(`${r.resourceType}/${r.id}`);
+    for (const r of await localAll(store, type)) localIds.add(`${r.resourceType}/${r.id}`);
   }
   expect(remote.flatMap((r) => referencesIn(r)).filter((ref) => localIds.has(ref))).toEqual([]);
   const counts = new Map<string, number>();
@@ -168,7 +200,7 @@ export async function compare(
   const byIdentifier = new Map<unknown, Resource>(remote.map((r) => [identifierOf(r), r]));
   const missing: string[] = [];
   for (const type of localTypes) {
-    for (const local of (await store.search(type, { _count: '1000' })).resources) {
+    for (const local of await localAll(store, type)) {
       const there = byIdentifier.get(identifierOf(local));
       if (!there) missing.push(`${type}/${local.id}`);
     }
