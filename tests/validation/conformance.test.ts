@@ -40,7 +40,7 @@ const CASE_COUNTS: Record<string, number> = {
   json: 15,
   'measure-report': 9,
   narrative: 6,
-  primitives: 25,
+  primitives: 26,
   profiles: 24,
   questionnaire: 13,
   references: 15,

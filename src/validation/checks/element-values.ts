@@ -28,6 +28,28 @@ function stringWhitespace(ctx: CheckContext, value: string): void {
     ctx.report('warning', 'value', 'value should not start or finish with whitespace');
 }
 
+/** Below U+0020 only tab, LF and CR can be written in XML 1.0, FHIR's other form. */
+const xmlIllegal = (code: number) => code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
+
+/**
+ * The reference validator's warning on control characters FHIR's XML form cannot carry (its
+ * UNICODE_XML_BAD_CHARS): each named once by its code point, which is no client data.
+ */
+function xmlIllegalCharacters(ctx: CheckContext, value: string): void {
+  let found: Set<number> | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (xmlIllegal(code)) (found ??= new Set()).add(code);
+  }
+  if (!found) return;
+  const names = [...found].map((c) => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`);
+  ctx.report(
+    'warning',
+    'invalid',
+    `The value includes the character${names.length > 1 ? 's' : ''} ${names.join(', ')}: illegal in FHIR's XML form, and of no valid use`,
+  );
+}
+
 /** The rules on a primitive value (already known to be well formed). */
 export function checkPrimitiveValue(
   ctx: CheckContext,
@@ -50,6 +72,7 @@ export function checkPrimitiveValue(
         `${el.path}: '${value}' is not a valid urn:uuid (a UUID in lowercase hexadecimal)`,
       );
     }
+    xmlIllegalCharacters(ctx, value);
   }
   if (type === 'string' && typeof value === 'string') stringWhitespace(ctx, value);
   if (typeof value === 'string') checkExampleUrl(ctx, value, type);
