@@ -46,6 +46,20 @@ function options() {
   };
 }
 
+/**
+ * Progress on one line rewritten in place on a terminal; into a file or pipe, a line at most every
+ * ten seconds (a log of a long run stays readable).
+ */
+function progressPrinter(): (done: number) => void {
+  if (process.stdout.isTTY) return (n) => process.stdout.write(`  ${n} cases\r`);
+  let last = Date.now();
+  return (n) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    process.stdout.write(`  ${n} cases\n`);
+  };
+}
+
 async function main(): Promise<void> {
   const o = options();
   let found = 0;
@@ -55,7 +69,7 @@ async function main(): Promise<void> {
       seed: o.seed,
       seconds: o.seconds,
       cases: o.cases,
-      onProgress: (n) => process.stdout.write(`  ${n} cases\r`),
+      onProgress: progressPrinter(),
       onFinding: (f) => {
         mkdirSync(o.out, { recursive: true });
         const file = join(o.out, `${f.target}-seed${o.seed}-case${f.case}.json`);
