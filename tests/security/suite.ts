@@ -1293,6 +1293,18 @@ export function securitySuite(
         expect(res.headers['cache-control']).toBe('no-store');
         expect(res.headers['x-content-type-options']).toBe('nosniff');
         expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        // An API's headers (OWASP REST Security): nothing may be loaded, framed or inlined, and none of
+        // the HTML-page headers a JSON answer has no use for.
+        expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+        expect(res.headers['x-frame-options']).toBe('DENY');
+        expect(res.headers['referrer-policy']).toBe('no-referrer');
+        for (const page of [
+          'origin-agent-cluster',
+          'x-dns-prefetch-control',
+          'x-download-options',
+          'x-xss-protection',
+        ])
+          expect(res.headers[page], page).toBeUndefined();
       });
     });
   });
