@@ -65,6 +65,7 @@ describe('each target, a few hundred cases', () => {
     'facade-update': 80,
     'kanta-write': 80,
     'facade-auth': 80,
+    'facade-party': 60,
     'sync-pull': 80,
     'sync-push': 15,
     'sync-push-bundle': 15,

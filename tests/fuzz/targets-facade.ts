@@ -207,13 +207,17 @@ export const facadeApi: Target = {
   },
 };
 
-/** The personas' transactions through `base`; what they stored, by `Type/id`. */
-async function storedPersonas(base: string): Promise<Resource[]> {
+/** The personas' transactions through `base` (with a bearer token, if given); what they stored. */
+export async function storedPersonas(base: string, token?: string): Promise<Resource[]> {
   const stored: Resource[] = [];
   for (const file of readdirSync(join(ROOT, 'examples/personas')).sort()) {
     const res = await fetch(base, {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json', prefer: 'return=representation' },
+      headers: {
+        'content-type': 'application/fhir+json',
+        prefer: 'return=representation',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: readFileSync(join(ROOT, 'examples/personas', file)),
     });
     const answer = (await res.json()) as Bundle;

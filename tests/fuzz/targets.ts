@@ -10,6 +10,7 @@ import {
   kantaWrite,
 } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
+import { facadeParty } from './targets-party.ts';
 import { syncPull, syncPush, syncPushBundle } from './targets-sync.ts';
 
 export type { Target } from './target.ts';
@@ -26,6 +27,7 @@ export const TARGETS: readonly Target[] = [
   facadeUpdate,
   kantaWrite,
   facadeAuth,
+  facadeParty,
   syncPull,
   syncPush,
   syncPushBundle,
