@@ -21,25 +21,58 @@ function unreadable(expression: string, message: string): never {
 }
 
 /**
+ * Elements that would narrow a permit in ways the disclosure rule does not read (an exception, a list
+ * of resources, a period of the data, labels, purposes, resource types). The rule reads parties, data
+ * classes and the period, so such a consent is not read at all rather than read wider than it is
+ * (tyk-con-3 states the same in the profile).
+ */
+const NARROWING = ['provision', 'data', 'dataPeriod', 'securityLabel', 'purpose', 'class'] as const;
+
+/**
+ * Why `consent` cannot be read as the client gave it: the element (relative to the Consent) and the
+ * rule, or undefined. Shared by `fromFhir` and the disclosure reader.
+ */
+export function consentDefect(consent: Consent): { element: string; message: string } | undefined {
+  const withdrawn = consent.extension?.some((e) => e.url === MAP.extensions.consentWithdrawalDate);
+  if (consent.status === 'inactive' && !withdrawn)
+    return {
+      element: 'extension',
+      message: 'tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
+    };
+  if (consent.status !== 'active' && consent.status !== 'inactive')
+    return {
+      element: 'status',
+      message: `a consent in status '${consent.status}' is neither in force nor withdrawn`,
+    };
+  const provision = consent.provision as Record<string, unknown> | undefined;
+  if (provision?.type !== undefined && provision.type !== 'permit')
+    return { element: 'provision.type', message: 'tyk-con-3: the provision is a permit' };
+  const narrowing = NARROWING.find((name) => present(provision?.[name]));
+  if (narrowing)
+    return {
+      element: `provision.${narrowing}`,
+      message:
+        'tyk-con-3: the disclosure rule reads the permit alone (parties, data classes, period); record a limit as a new version of the consent',
+    };
+  return undefined;
+}
+
+const present = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);
+
+/**
  * The disclosure terms of `consent`; a consent that is neither active nor withdrawn (`inactive` with
- * its withdrawal date, rule tyk-con-1), or that lacks a party, data class or start date, is refused
- * with an error naming the element.
+ * its withdrawal date, rule tyk-con-1), that narrows its permit in ways the rule does not read
+ * (tyk-con-3), or that lacks a party, data class or start date, is refused with an error naming the
+ * element.
  */
 export function consentForDisclosure(consent: Consent): ConsentTerms {
   const p = 'Consent.provision';
   const id = consent.id ? `Consent/${consent.id}` : 'Consent';
+  const defect = consentDefect(consent);
+  if (defect) unreadable(`Consent.${defect.element}`, defect.message);
   const withdrawn = consent.extension?.find(
     (e) => e.url === MAP.extensions.consentWithdrawalDate,
   )?.valueDateTime;
-  if (consent.status === 'inactive' && !withdrawn) {
-    unreadable(
-      'Consent.extension',
-      'tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
-    );
-  }
-  if (consent.status !== 'active' && consent.status !== 'inactive') {
-    unreadable('Consent.status', `a consent in status '${consent.status}' is neither in force nor withdrawn`);
-  }
   const parties = (consent.provision?.actor ?? []).map((a, i) => {
     const ext = a.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
     return (

@@ -47,6 +47,7 @@ import {
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { type FhirKind, MAP, profileUrl } from './config.ts';
+import { consentDefect } from './consent-reader.ts';
 import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
 import { codeFrom } from './terminology.ts';
 
@@ -352,16 +353,9 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
     organizationId: r.refId('organization', c.organization?.[0], `${r.path}.organization[0]`),
   };
   put(out.period, 'end', finnishDayOf(c.provision?.period?.end));
+  const defect = consentDefect(c);
+  if (defect) fail(`${r.path}.${defect.element}`, defect.message);
   const withdrawn = c.extension?.find((e) => e.url === MAP.extensions.consentWithdrawalDate)?.valueDateTime;
-  if (c.status === 'inactive' && !withdrawn) {
-    fail(
-      `${r.path}.extension`,
-      'tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
-    );
-  }
-  if (c.status !== 'active' && c.status !== 'inactive') {
-    fail(`${r.path}.status`, `a consent in status '${c.status}' is neither in force nor withdrawn`);
-  }
   put(out, 'withdrawnOn', finnishDayOf(withdrawn));
   return out;
 }

@@ -641,6 +641,17 @@ describe('fromFhir', () => {
     );
   });
 
+  it('a consent with an exception or a narrowing the disclosure rule does not read is refused (tyk-con-3)', () => {
+    const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
+    const limited = {
+      ...consent!,
+      provision: { ...consent!.provision, provision: [{ type: 'deny' as const, code: [{ text: 'x' }] }] },
+    };
+    expect(() => fromFhir(limited)).toThrow(
+      'Consent.provision.provision: tyk-con-3: the disclosure rule reads the permit alone',
+    );
+  });
+
   it('a plan needs its Goals: names the missing one', () => {
     const plan = toResources('plan', suvi.plans![0]!).at(-1) as CarePlan;
     expect(() => fromFhir(plan)).toThrow(

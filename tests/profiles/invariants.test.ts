@@ -1,3 +1,4 @@
+import type { Consent } from '@medplum/fhirtypes';
 /**
  * The profile invariants evaluated with fhirpath.js directly (independent of the project validator),
  * including property tests over generated HETUs.
@@ -7,6 +8,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { describe, expect, it } from 'vitest';
 import { CENTURY_SIGNS, CHECK_CHARS, makeHetu } from '../../src/domain/rules/hetu.ts';
+import { consentDefect } from '../../src/mapping/consent-reader.ts';
 import { type Json, profiles } from './fixtures.ts';
 
 const SDS = profiles();
@@ -223,6 +225,27 @@ describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
       holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive', extension: ext }, 'Consent'),
     ).toBe(true);
     expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'active' }, 'Consent')).toBe(true);
+  });
+  it('tyk-con-3: the permit names its limits by parties, classes and period only — and the SDK reader agrees', () => {
+    const permit = { type: 'permit', period: { start: '2026-01-01' } };
+    const cases: Array<[Json, boolean]> = [
+      [permit, true],
+      [{ ...permit, type: undefined }, true],
+      [{ ...permit, type: 'deny' }, false],
+      [{ ...permit, provision: [{ type: 'deny', code: [{ text: 'x' }] }] }, false],
+      [{ ...permit, provision: [{ type: 'permit' }] }, false],
+      [{ ...permit, data: [{ meaning: 'instance', reference: { reference: 'Observation/o1' } }] }, false],
+      [{ ...permit, dataPeriod: { start: '2026-01-01' } }, false],
+      [{ ...permit, securityLabel: [{ code: 'R' }] }, false],
+      [{ ...permit, purpose: [{ code: 'TREAT' }] }, false],
+      [{ ...permit, class: [{ code: 'Observation' }] }, false],
+    ];
+    for (const [provision, expected] of cases) {
+      const c = { resourceType: 'Consent', status: 'active', provision };
+      expect(holds('tyk-con-3', c, 'Consent'), JSON.stringify(provision)).toBe(expected);
+      expect(consentDefect(c as Consent)?.message.startsWith('tyk-con-3') ?? false).toBe(!expected);
+    }
+    expect(holds('tyk-con-3', { resourceType: 'Consent', status: 'active' }, 'Consent')).toBe(true);
   });
   it('tyk-ref-1: supportingInfo references a Consent, literally or by type', () => {
     const sr = (...supportingInfo: Json[]) => ({ resourceType: 'ServiceRequest', supportingInfo });

@@ -38,7 +38,7 @@ const CODE_SYSTEMS = [
 const INVARIANTS: Record<string, string[]> = {
   'tyokyky-patient': ['tyk-hetu-1'],
   'tyokyky-work-ability-score': ['tyk-was-1', 'tyk-was-2'],
-  'tyokyky-consent': ['tyk-con-1'],
+  'tyokyky-consent': ['tyk-con-1', 'tyk-con-2', 'tyk-con-3'],
   'tyokyky-referral': ['tyk-ref-1'],
   'tyokyky-responsible-worker-team': ['tyk-ctm-1', 'tyk-ctm-2'],
   'tyokyky-support-plan': ['tyk-cpl-1', 'tyk-rwa-1', 'tyk-rwa-2'],

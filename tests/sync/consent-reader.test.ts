@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isDisclosurePermitted } from '../../src/domain/index.ts';
 import { consentForDisclosure } from '../../src/mapping/index.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
+import { sdkDisclosureRule } from '../../src/sync/index.ts';
 import { consent } from './helpers/fixtures.ts';
 
 const withId = (c: Consent): Consent => ({ ...c, id: 'k1' });
@@ -66,6 +67,30 @@ describe('consentForDisclosure', () => {
     const r = refusal(c);
     expect(r.expression).toEqual(['Consent.provision.actor[0].extension']);
     expect(r.diagnostics).toMatch(/no code from CodeSystem consent-party/);
+  });
+
+  // A limit the rule would not read must not widen what is disclosed: such a consent is not read.
+  it.each([
+    ['provision.provision', { provision: [{ type: 'deny', code: [{ text: 'health data' }] }] }],
+    ['provision.data', { data: [{ meaning: 'instance', reference: { reference: 'Observation/o1' } }] }],
+    ['provision.dataPeriod', { dataPeriod: { start: '2026-01-01' } }],
+    ['provision.securityLabel', { securityLabel: [{ code: 'R' }] }],
+    ['provision.purpose', { purpose: [{ code: 'TREAT' }] }],
+    ['provision.class', { class: [{ code: 'Observation' }] }],
+    ['provision.type', { type: 'deny' }],
+  ] as const)('tyk-con-3: a consent whose provision has %s is refused, naming it', (element, extra) => {
+    const c = withId(consent('someone'));
+    expect(sdkDisclosureRule([c], 'other-health-care', 'identification', '2026-02-01')).toMatchObject({
+      permitted: true,
+    });
+    Object.assign(c.provision!, extra);
+    const r = refusal(c);
+    expect(r.expression).toEqual([`Consent.${element}`]);
+    expect(r.diagnostics).toMatch(/^tyk-con-3: /);
+    // …so a party is not let through on the permit's terms alone.
+    expect(sdkDisclosureRule([c], 'other-health-care', 'identification', '2026-02-01')).toMatchObject({
+      permitted: false,
+    });
   });
 
   it('a consent without a start date is refused', () => {

@@ -7,7 +7,7 @@ Description: """Asiakkaan suostumus tietojen vaihtoon monialaisessa verkostossa 
 The client's consent to exchange data in the multi-agency network (Kela Y100-style): a permit provision naming the receiving parties (provision.actor with a consent-party code and optionally an Organization reference) and the data classes (provision.code), a validity period and withdrawal (status inactive + withdrawal date, tyk-con-1). Mappable to Kanta's disclosure-permission Consent (category, provision.type = permit, data classes, receiving organisations as actors)."""
 * insert KantaCommon
 * identifier 1..*
-* obeys tyk-con-1 and tyk-con-2
+* obeys tyk-con-1 and tyk-con-2 and tyk-con-3
 * extension contains ConsentWithdrawalDate named withdrawalDate 0..1
 * scope = $consentscope#patient-privacy
 * category 1..*
@@ -42,6 +42,11 @@ Invariant: tyk-con-2
 Description: "Suostumusta ei ole peruutettu ennen sen antamista. / A consent is not withdrawn before it was given: the consent-withdrawal-date is not before Consent.dateTime."
 Severity: #error
 Expression: "extension('https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date').value.ofType(dateTime).where($this < %resource.dateTime).empty()"
+
+Invariant: tyk-con-3
+Description: "Luovutuslupa rajataan vain vastaanottajilla, tietoryhmillä ja voimassaololla: ei poikkeuksia (provision.provision) eikä muita rajauksia, joita luovutussääntö ei lue; rajaus kirjataan suostumuksen uutena versiona. / The permit is limited only by its parties, data classes and period: no exception (provision.provision) and no other narrowing (data, dataPeriod, securityLabel, purpose, class) that the disclosure rule does not read; a limit is recorded as a new version of the consent."
+Severity: #error
+Expression: "provision.all((type.empty() or type = 'permit') and provision.empty() and data.empty() and dataPeriod.empty() and securityLabel.empty() and purpose.empty() and class.empty())"
 
 Invariant: tyk-con-1
 Description: "Peruutetulla (inactive) suostumuksella on peruutuspäivä. / A withdrawn (inactive) consent carries the consent-withdrawal-date extension."
