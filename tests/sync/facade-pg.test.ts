@@ -11,7 +11,7 @@ import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteAll, remotePost, score, selfAssessment } from './helpers/fixtures.ts';
 import { stopChild, tyokyky } from './helpers/processes.ts';
 import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
-import { waitFor } from './helpers/waits.ts';
+import { emptied, waitFor } from './helpers/waits.ts';
 
 let facade: FacadeHere;
 let localUrl: string;
@@ -147,12 +147,7 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const b = worker(['--batch-size', '8']);
     await Promise.all([workerStarted(a), workerStarted(b)]);
     const ids = await store.transaction((tx) => seed(12, 12, tx));
-    await waitFor(
-      async () => (await sync.status()).queueDepth === 0,
-      45_000,
-      'the outbox to drain',
-      () => sync.status(),
-    );
+    await emptied(sync, 45_000);
     await Promise.all([stopChild(a), stopChild(b)]);
     await expectExactlyOnceRemotely(ids);
     const claimedTwice = await store.query(
@@ -180,12 +175,7 @@ describe('sync with a second tyokyky facade on PostgreSQL', () => {
     const afterKill = await sync.status();
     expect(afterKill.queueDepth).toBeGreaterThan(0);
     const restarted = worker(['--batch-size', '10', '--lease', '1500']);
-    await waitFor(
-      async () => (await sync.status()).queueDepth === 0,
-      45_000,
-      'the outbox to drain after restart',
-      () => sync.status(),
-    );
+    await emptied(sync, 45_000, 'the outbox to drain after restart');
     await stopChild(restarted);
     await expectExactlyOnceRemotely(ids);
     const status = await sync.status();

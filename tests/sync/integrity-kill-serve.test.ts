@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServe, stopChild } from '../helpers/processes.ts';
 import { editSome, expectBothSidesWhole, integrityRig, scaled, seedClients } from './helpers/integrity.ts';
-import { waitFor } from './helpers/waits.ts';
+import { emptied, waitFor } from './helpers/waits.ts';
 
 const rig = integrityRig(966);
 const children: ChildProcess[] = [];
@@ -65,11 +65,7 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
           "the dead process's rows taken back",
         );
         expect(Date.now() - started).toBeLessThan(90_000);
-        await waitFor(
-          async () => (await sync.status()).queueDepth === 0,
-          scaled(90_000),
-          'the outbox to drain',
-        );
+        await emptied(sync, scaled(90_000));
       } finally {
         Object.assign(rig.proxy.faults, { errorRate: 0, holdNext: 0, holdMethod: undefined });
         await restarted?.stop();

@@ -13,7 +13,7 @@ import {
   scaled,
   seedClients,
 } from './helpers/integrity.ts';
-import { waitFor } from './helpers/waits.ts';
+import { emptied, waitFor } from './helpers/waits.ts';
 
 const rig = integrityRig(952);
 const children: ChildProcess[] = [];
@@ -73,11 +73,7 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
         expect((await sync.status()).queueDepth).toBeGreaterThan(0);
         await editSome(store, edits, scaled(6), scaled(3)); // and while no worker runs at all
         const restarted = workerProcess(url);
-        await waitFor(
-          async () => (await sync.status()).queueDepth === 0,
-          scaled(120_000),
-          'the outbox to drain',
-        );
+        await emptied(sync, scaled(120_000));
         await stopChild(restarted);
       } finally {
         Object.assign(rig.proxy.faults, { errorRate: 0, dropRate: 0 });
@@ -111,11 +107,7 @@ describe('a worker process killed with SIGKILL mid-push, dependent resources in 
       );
       expect(there).toBeGreaterThan(mapped);
       const restarted = workerProcess(url);
-      await waitFor(
-        async () => (await sync.status()).queueDepth === 0,
-        scaled(120_000),
-        'the outbox to drain',
-      );
+      await emptied(sync, scaled(120_000));
       await stopChild(restarted);
       await expectBothSidesWhole(rig, { store, sync }, { edits, goals });
       expect((await sync.status()).conflicts).toBe(0);

@@ -9,7 +9,7 @@ import { Doorbell, doorbellOf } from '../../src/sync/doorbell.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
 import { type MedplumPeer, startMedplumPeer } from './helpers/medplum-peer.ts';
-import { waitFor } from './helpers/waits.ts';
+import { emptied, waitFor } from './helpers/waits.ts';
 
 const settled = async (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
@@ -81,11 +81,7 @@ describe('push loops wake on a local commit', () => {
   it('a loop asleep for its idle time pushes a client written after it fell asleep, in seconds', async () => {
     sync.start({ pull: false });
     // The loop's first round pushes the Patient above (blocked: no consent) and falls asleep.
-    await waitFor(
-      async () => (await sync.status()).queueDepth === 0,
-      10_000,
-      'the first round to settle the outbox',
-    );
+    await emptied(sync, 10_000, 'the first round to settle the outbox');
     await new Promise((r) => setTimeout(r, 300));
     const value = await store.transaction(async (tx) => {
       const p = (await tx.create(patient('010181-933E'))).resource as Patient;

@@ -11,6 +11,19 @@ export async function drain(sync: SyncService, ms = 60_000): Promise<void> {
   throw new Error(`queue not drained: ${JSON.stringify((await sync.status()).states)}`);
 }
 
+/**
+ * Waits, bounded by `ms`, until the outbox `sync` looks at is empty while another worker (a process,
+ * a facade's loop) pushes; a timeout names `what` and the states of the rows left.
+ */
+export function emptied(sync: SyncService, ms: number, what = 'the outbox to drain'): Promise<void> {
+  return waitFor(
+    async () => (await sync.status()).queueDepth === 0,
+    ms,
+    what,
+    async () => (await sync.status()).states,
+  );
+}
+
 /** Polls `cond` until it holds; on timeout the error names `what` and, if given, `detail()`. */
 export async function waitFor(
   cond: () => Promise<boolean>,
