@@ -63,6 +63,7 @@ describe('each target, a few hundred cases', () => {
     'facade-search': 80,
     'facade-api': 80,
     'facade-update': 80,
+    'facade-model': 30,
     'kanta-write': 80,
     'facade-auth': 80,
     'facade-party': 60,

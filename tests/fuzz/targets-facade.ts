@@ -15,7 +15,7 @@ import { MARKER, pick } from './mutate.ts';
 import { ROOT, type Target, fhirSeeds } from './target.ts';
 
 /** A facade as `tyokyky serve` runs it (strict, the project validator), on PGlite in memory. */
-async function facade(
+export async function facade(
   mode: 'fhir' | 'kanta-phr' = 'fhir',
 ): Promise<{ base: string; close(): Promise<void> }> {
   const store = await openStore({ dataDir: 'memory://' });

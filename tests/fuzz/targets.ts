@@ -10,6 +10,7 @@ import {
   kantaWrite,
 } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
+import { facadeModel } from './targets-model.ts';
 import { facadeParty } from './targets-party.ts';
 import { syncPull, syncPush, syncPushBundle } from './targets-sync.ts';
 
@@ -25,6 +26,7 @@ export const TARGETS: readonly Target[] = [
   facadeSearch,
   facadeApi,
   facadeUpdate,
+  facadeModel,
   kantaWrite,
   facadeAuth,
   facadeParty,

@@ -1050,6 +1050,33 @@ describe('writes', () => {
     });
   });
 
+  it("a DELETE entry's request.ifMatch is checked as a DELETE's If-Match: stale is 412 and deletes nothing", async () => {
+    const id = (await post('/fhir/Practitioner', practitioner())).body.id as string;
+    const entry = (ifMatch: string) => ({
+      request: { method: 'DELETE', url: `Practitioner/${id}`, ifMatch },
+    });
+    const batch = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"2"')] });
+    expect(batch.status).toBe(200);
+    expect(batch.body.entry[0].response.status).toBe('412 Precondition Failed');
+    expect(batch.body.entry[0].response.outcome.issue[0].diagnostics).toBe(
+      `Version conflict on Practitioner/${id}: If-Match is 2 but the current version is 1`,
+    );
+    expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[0].request.ifMatch',
+    ]);
+    const transaction = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [entry('W/"7"')],
+    });
+    expect(transaction.status).toBe(412);
+    expect(firstIssue(transaction.body)?.expression).toEqual(['Bundle.entry[0].request.ifMatch']);
+    expect((await request(app).get(`/fhir/Practitioner/${id}`)).status).toBe(200);
+    const current = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"1"')] });
+    expect(current.body.entry[0].response).toMatchObject({ status: '204 No Content', etag: 'W/"2"' });
+    expect((await request(app).get(`/fhir/Practitioner/${id}`)).status).toBe(410);
+  });
+
   it('$validate?mode=delete says whether a DELETE would pass, deleting nothing; other modes are checked', async () => {
     const { patient: p, observation } = await referenced();
     const refused = await post(`/fhir/${p}/$validate?mode=delete`, '');

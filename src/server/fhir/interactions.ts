@@ -389,9 +389,11 @@ export function inEntry(
 ): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
   const rewrite = (e: string) =>
-    type && (e === type || e.startsWith(`${type}.`))
-      ? `${prefix}.resource${e.slice(type.length)}`
-      : `${prefix}.${e}`;
+    e === prefix || e.startsWith(`${prefix}.`)
+      ? e // already names a place in this entry
+      : type && (e === type || e.startsWith(`${type}.`))
+        ? `${prefix}.resource${e.slice(type.length)}`
+        : `${prefix}.${e}`;
   return issues.map((i) => ({
     ...i,
     diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,
