@@ -65,6 +65,7 @@ describe('each target, a few hundred cases', () => {
     'facade-update': 80,
     'facade-model': 30,
     'kanta-write': 80,
+    'kanta-model': 30,
     'facade-auth': 80,
     'facade-party': 60,
     'sync-pull': 80,

@@ -291,7 +291,7 @@ export const facadeUpdate: Target = {
 /** Kanta PHR's own examples (single resources; its Bundles are too large to mutate by the thousand). */
 const KANTA_EXAMPLES = join(ROOT, 'profiles/kanta-phr/package/example');
 
-const PHR_PATIENT = {
+export const PHR_PATIENT = {
   resourceType: 'Patient',
   meta: { profile: ['http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient'] },
   language: 'fi',

@@ -10,7 +10,7 @@ import {
   kantaWrite,
 } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
-import { facadeModel } from './targets-model.ts';
+import { facadeModel, kantaModel } from './targets-model.ts';
 import { facadeParty } from './targets-party.ts';
 import { syncPull, syncPush, syncPushBundle } from './targets-sync.ts';
 
@@ -28,6 +28,7 @@ export const TARGETS: readonly Target[] = [
   facadeUpdate,
   facadeModel,
   kantaWrite,
+  kantaModel,
   facadeAuth,
   facadeParty,
   syncPull,

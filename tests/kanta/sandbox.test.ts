@@ -322,6 +322,36 @@ describe('Kanta PHR sandbox: writes', () => {
     expect((await call(base, 'PUT', '/Patient?identifier=x', body)).status).toBe(405);
   });
 
+  it('a delete with a stale If-Match is 412 and deletes nothing, directly or in a batch; a current one deletes', async () => {
+    const patient = await call(base, 'POST', '/Patient', phrPatient());
+    const obs = kantaExample<Resource & { identifier: { value: string }[] }>(
+      'Observation-bodyweight-min.json',
+    );
+    obs.identifier[0]!.value = urn();
+    const { id: _id, ...body } = JSON.parse(
+      JSON.stringify(obs).replace(/"Patient\/[^"]+"/g, `"Patient/${patient.body.id}"`),
+    ) as Resource;
+    const created = await call(base, 'POST', '/Observation', body);
+    expect(created.status).toBe(201);
+    const at = `/Observation/${created.body.id}`;
+    expect((await call(base, 'DELETE', at, undefined, { 'If-Match': 'W/"2"' })).status).toBe(412);
+    const entry = (ifMatch: string) => ({ request: { method: 'DELETE', url: at.slice(1), ifMatch } });
+    const batch = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [entry('W/"5"')],
+    });
+    expect(batch.body.entry[0].response.status).toMatch(/^412/);
+    expect((await call(base, 'GET', at)).status).toBe(200);
+    const current = await call(base, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [entry('W/"1"')],
+    });
+    expect(current.body.entry[0].response.status).toMatch(/^204/);
+    expect((await call(base, 'GET', at)).status).toBe(410);
+  });
+
   it('other system-level interactions are 405 and an unknown path 404, each naming the rule', async () => {
     const system = await call(base, 'DELETE', '');
     expect(system.status).toBe(405);

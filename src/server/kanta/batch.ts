@@ -93,7 +93,7 @@ async function otherEntry(ctx: KantaContext, entry: BundleEntry, i: number): Pro
       if (!id || query) {
         throw noConditional('delete', at);
       }
-      await deleteOne(ctx, type, id);
+      await deleteOne(ctx, type, id, req.ifMatch);
       return { response: { status: '204' } };
     default:
       throw new FhirError(

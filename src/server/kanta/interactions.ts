@@ -184,10 +184,11 @@ export async function updateOne(
   return ctx.store.update(resource, { ifMatch });
 }
 
-export async function deleteOne(ctx: KantaContext, type: string, id: string) {
+/** A delete; an If-Match, when given, must name the current version (412 otherwise), as on an update. */
+export async function deleteOne(ctx: KantaContext, type: string, id: string, ifMatch?: string) {
   allow(typeRules(type), 'delete');
   assertValidId(id, type);
-  return ctx.store.delete(type, id);
+  return ctx.store.delete(type, id, ifMatch === undefined ? {} : { ifMatch });
 }
 
 export async function readOne(ctx: KantaContext, type: string, id: string, versionId?: string) {

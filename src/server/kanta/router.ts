@@ -79,7 +79,7 @@ const update: KantaHandler = async (req, res, call) => {
 };
 
 const remove: KantaHandler = async (req, res, call) => {
-  await deleteOne(call, param(req, 'type'), param(req, 'id'));
+  await deleteOne(call, param(req, 'type'), param(req, 'id'), req.get('if-match') ?? undefined);
   send(res, 204, undefined);
 };
 
