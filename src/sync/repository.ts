@@ -514,6 +514,18 @@ export async function latestStates(
   return out;
 }
 
+/** Which of `refs` (`Type/id`) have a delete not yet delivered (queued, held or in flight). */
+export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>> {
+  if (!refs.length) return new Set();
+  const rows = await db.query<{ ref: string }>(
+    `SELECT DISTINCT resource_type || '/' || resource_id AS ref FROM sync_outbox
+      WHERE action = 'delete' AND state IN ('pending', 'held', 'inflight')
+        AND (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
+    splitRefs(refs),
+  );
+  return new Set(rows.map((r) => r.ref));
+}
+
 /** Whether a local resource has changes not yet on the remote. */
 export async function hasQueuedChanges(db: Db, type: string, localId: string): Promise<boolean> {
   const rows = await db.query<{ n: number }>(

@@ -71,6 +71,7 @@ describe('each target, a few hundred cases', () => {
     'sync-pull': 80,
     'sync-push': 15,
     'sync-push-bundle': 15,
+    'sync-model': 15,
   };
 
   it('covers every target', () => {

@@ -12,6 +12,7 @@ import {
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
 import { facadeModel, kantaModel } from './targets-model.ts';
 import { facadeParty } from './targets-party.ts';
+import { syncModel } from './targets-sync-model.ts';
 import { syncPull, syncPush, syncPushBundle } from './targets-sync.ts';
 
 export type { Target } from './target.ts';
@@ -34,4 +35,5 @@ export const TARGETS: readonly Target[] = [
   syncPull,
   syncPush,
   syncPushBundle,
+  syncModel,
 ];

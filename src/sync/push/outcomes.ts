@@ -9,6 +9,8 @@ import {
   type DeliveredRow,
   type OutboxRow,
   mappingsForRemote,
+  queuedDeletes,
+  release,
   settle,
   settleDelivered,
 } from '../repository.ts';
@@ -73,9 +75,11 @@ async function settleAsDone(round: Round, delivered: Delivered[]): Promise<void>
 
 /**
  * `delivered` less the rows whose remote id another local resource already maps to (or an earlier row
- * of this batch took): the remote answered one resource of its own for two of ours. Each such row is
- * a dead letter saying so, and the first mapping stays; the data did reach the remote, so what it holds
- * of the row is unknown.
+ * of this batch took): the remote answered one resource of its own for two of ours. When the other is
+ * being deleted here (a record entered again under the same business identifier), the remote matched
+ * the old copy by that identifier: the row waits for the deletion to reach the remote, then creates
+ * its own. Otherwise each such row is a dead letter saying so, and the first mapping stays; the data
+ * did reach the remote, so what it holds of the row is unknown.
  */
 async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Delivered[]> {
   const keyOf = (d: Delivered) =>
@@ -84,6 +88,8 @@ async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Del
   if (!keys.length) return delivered;
   const mapped = await timeSpent(round.ctx, 'database', () => mappingsForRemote(round.ctx.store, keys));
   const taken = new Map([...mapped].map(([key, m]) => [key, m.local_id]));
+  const owners = [...new Set(mapped.values())].map((m) => `${m.resource_type}/${m.local_id}`);
+  const beingDeleted = await timeSpent(round.ctx, 'database', () => queuedDeletes(round.ctx.store, owners));
   const kept: Delivered[] = [];
   for (const d of delivered) {
     const key = keyOf(d);
@@ -93,12 +99,34 @@ async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Del
       kept.push(d);
       continue;
     }
+    if (beingDeleted.has(`${d.row.resource_type}/${owner}`)) {
+      await waitForDeletion(round, d.row, `${d.row.resource_type}/${owner}`);
+      continue;
+    }
     const reason = `sync-push-3: the remote answered with ${key}, which another local resource (${d.row.resource_type}/${owner}) already maps to`;
     await dead(round, d.row, outcome([issue('error', 'conflict', reason, `${d.row.resource_type}.id`)]), {
       unknown: reason,
     });
   }
   return kept;
+}
+
+/** How long a row waits before it is tried again after the deletion it waits for. */
+const DELETION_WAIT_MS = 200;
+
+async function waitForDeletion(round: Round, row: OutboxRow, other: string): Promise<void> {
+  const { ctx } = round;
+  round.result.waiting++;
+  // Released, not failed: the wait does not count as an attempt.
+  await timeSpent(ctx, 'database', () =>
+    release(
+      ctx.store,
+      round.claim,
+      [row.id],
+      DELETION_WAIT_MS,
+      `waiting for the deletion of ${other} to reach the remote: the remote matched its copy by the business identifier they share`,
+    ),
+  );
 }
 
 /** A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent. */

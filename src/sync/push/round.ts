@@ -12,6 +12,7 @@ import {
   type OutboxRow,
   claim,
   mappingsForLocal,
+  queuedDeletes,
   release,
   roundClaimId,
   settle,
@@ -97,6 +98,7 @@ async function run(round: Round, rows: OutboxRow[]): Promise<void> {
   const identified = await requireIdentifiers(round, await dropVanished(round, permitted));
   const ordered = await orderByDependencies(round, identified);
   ordered.waves = await dropStale(round, ordered);
+  ordered.waves = await dropDeletedBeforeSent(round, ordered);
   if (await asOneTransaction(round, ordered)) return;
   await waveByWave(round, ordered);
 }
@@ -131,6 +133,33 @@ async function dropStale(round: Round, { waves, mappings }: Ordered): Promise<Ou
   );
   round.result.done += stale.length;
   return waves.map((w) => w.filter((r) => !isStale(r))).filter((w) => w.length);
+}
+
+/**
+ * A create or update of a resource not yet on the remote whose delete is already queued here is settled
+ * without sending (its delete then finds nothing there to delete). Sent, it would put on the remote a
+ * resource gone here, and a newer local resource that carries its business identifier — a record
+ * entered again — would be matched to that copy by its conditional create, clash with it and be lost.
+ */
+async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
+  const { ctx } = round;
+  const unsent = waves.flat().filter((r) => r.action !== 'delete' && !mappings.has(keyOf(r)));
+  if (!unsent.length) return waves;
+  const deleted = await timeSpent(ctx, 'database', () => queuedDeletes(ctx.store, unsent.map(keyOf)));
+  if (!deleted.size) return waves;
+  const gone = unsent.filter((r) => deleted.has(keyOf(r)));
+  await timeSpent(ctx, 'database', () =>
+    settle(
+      ctx.store,
+      round.claim,
+      gone.map((r) => r.id),
+      'done',
+      { reason: 'not sent: deleted here before it reached the remote' },
+    ),
+  );
+  round.result.done += gone.length;
+  const goneIds = new Set(gone.map((r) => r.id));
+  return waves.map((w) => w.filter((r) => !goneIds.has(r.id))).filter((w) => w.length);
 }
 
 /**

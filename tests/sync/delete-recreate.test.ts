@@ -1,0 +1,108 @@
+// A business identifier that passes from one local resource to another: the first is deleted here, a
+// new one carries the identifier (a record entered again). Whether or not the first reached the remote
+// before, the remote ends with one resource for the identifier, holding the new one's content (found
+// by the sync's model fuzz target, tests/fuzz/targets-sync-model.ts). In-process: PGlite on both sides.
+import { randomUUID } from 'node:crypto';
+import type { Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
+import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { drain } from './helpers/waits.ts';
+
+let remote: FacadeHere;
+let store: Store;
+let client: Patient;
+const syncs: SyncService[] = [];
+
+beforeAll(async () => {
+  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+  store = await openStore({ dataDir: 'memory://' });
+  const first = worker('transaction');
+  await first.ready;
+  client = (await store.create(patient('251181-925R'))).resource as Patient;
+  await store.create(consent(client.id as string));
+  await drain(first);
+}, 120_000);
+
+afterAll(async () => {
+  for (const s of syncs) await s.stop();
+  await store?.close();
+  await remote?.stop();
+});
+
+function worker(bundle: BundleMode): SyncService {
+  const sync = createSync({
+    store,
+    remote: { baseUrl: remote.url, party: 'other-health-care', bundle },
+    installHook: syncs.length === 0,
+  });
+  syncs.push(sync);
+  return sync;
+}
+
+const scoreWith = (identifier: string, value: number): Observation => ({
+  ...score(client.id as string, value),
+  identifier: [{ system: 'urn:ietf:rfc:3986', value: identifier }],
+});
+
+/** Rows that did not end delivered, over the whole outbox (each test must add none). */
+async function unsettled(sync: SyncService): Promise<number> {
+  const { states } = await sync.status();
+  return states.dead + states.held + states.parked + states.blocked;
+}
+
+async function onRemote(identifier: string): Promise<Observation[]> {
+  const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${identifier}`)}`;
+  return (await remoteAll(remote.url, 'Observation', q)) as Observation[];
+}
+
+describe.each(['auto', 'transaction', 'batch', 'none'] as const)('bundle mode %s', (mode) => {
+  it('deleted before it was pushed, then entered again: the first is not sent, the second gets its own copy', async () => {
+    const sync = worker(mode);
+    await sync.ready;
+    const before = await unsettled(sync);
+    const identifier = `urn:uuid:${randomUUID()}`;
+    const first = (await store.create(scoreWith(identifier, 7))).resource;
+    await store.delete('Observation', first.id as string);
+    await store.create(scoreWith(identifier, 2));
+    await drain(sync);
+    expect(await unsettled(sync)).toBe(before);
+    expect((await onRemote(identifier)).map((o) => o.valueInteger)).toEqual([2]);
+  });
+
+  it('deleted after it was pushed, then entered again: the remote copy is deleted, the new one sent', async () => {
+    const sync = worker(mode);
+    await sync.ready;
+    const before = await unsettled(sync);
+    const identifier = `urn:uuid:${randomUUID()}`;
+    const first = (await store.create(scoreWith(identifier, 7))).resource;
+    await drain(sync);
+    await store.delete('Observation', first.id as string);
+    const again = (await store.create(scoreWith(identifier, 4))).resource as Observation;
+    await store.update({ ...again, valueInteger: 3 }, { ifMatchOptional: true });
+    await drain(sync);
+    expect(await unsettled(sync)).toBe(before);
+    expect((await onRemote(identifier)).map((o) => o.valueInteger)).toEqual([3]);
+  });
+});
+
+it('the sequence the sync-model fuzz target found (seed 1, case 140): the new record waits for the old one’s deletion', async () => {
+  const sync = worker('auto');
+  await sync.ready;
+  const before = await unsettled(sync);
+  const [x, y] = [`urn:uuid:${randomUUID()}`, `urn:uuid:${randomUUID()}`];
+  const other = (await store.create(scoreWith(y, 0))).resource as Observation;
+  const first = (await store.create(scoreWith(x, 6))).resource;
+  const next = (await store.update({ ...other, valueInteger: 7 }, { ifMatchOptional: true })).resource;
+  await drain(sync);
+  await store.delete('Observation', first.id as string);
+  const again = (await store.create(scoreWith(x, 8))).resource as Observation;
+  await store.update({ ...again, valueInteger: 2 }, { ifMatchOptional: true });
+  await store.update({ ...(next as Observation), valueInteger: 1 }, { ifMatchOptional: true });
+  await drain(sync);
+  expect(await unsettled(sync)).toBe(before);
+  expect((await onRemote(x)).map((o) => o.valueInteger)).toEqual([2]);
+  expect((await onRemote(y)).map((o) => o.valueInteger)).toEqual([1]);
+});
