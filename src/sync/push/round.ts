@@ -114,25 +114,13 @@ function refsOf(row: OutboxRow): string[] {
  * and a backfill running at the same moment) is settled without sending: it would put older content
  * over newer.
  */
-async function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
-  const { ctx } = round;
+function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
   const isStale = (row: OutboxRow) => {
     const sent = mappings.get(keyOf(row))?.local_version;
     return row.action !== 'delete' && !!sent && !!row.version_id && Number(row.version_id) < Number(sent);
   };
   const stale = waves.flat().filter(isStale);
-  if (!stale.length) return waves;
-  await timeSpent(ctx, 'database', () =>
-    settle(
-      ctx.store,
-      round.claim,
-      stale.map((r) => r.id),
-      'done',
-      { reason: 'superseded: a newer local version is already on the remote' },
-    ),
-  );
-  round.result.done += stale.length;
-  return waves.map((w) => w.filter((r) => !isStale(r))).filter((w) => w.length);
+  return settledUnsent(round, waves, stale, 'superseded: a newer local version is already on the remote');
 }
 
 /**
@@ -146,20 +134,24 @@ async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered)
   const unsent = waves.flat().filter((r) => r.action !== 'delete' && !mappings.has(keyOf(r)));
   if (!unsent.length) return waves;
   const deleted = await timeSpent(ctx, 'database', () => queuedDeletes(ctx.store, unsent.map(keyOf)));
-  if (!deleted.size) return waves;
   const gone = unsent.filter((r) => deleted.has(keyOf(r)));
-  await timeSpent(ctx, 'database', () =>
-    settle(
-      ctx.store,
-      round.claim,
-      gone.map((r) => r.id),
-      'done',
-      { reason: 'not sent: deleted here before it reached the remote' },
-    ),
-  );
-  round.result.done += gone.length;
-  const goneIds = new Set(gone.map((r) => r.id));
-  return waves.map((w) => w.filter((r) => !goneIds.has(r.id))).filter((w) => w.length);
+  return settledUnsent(round, waves, gone, 'not sent: deleted here before it reached the remote');
+}
+
+/** Settles `rows` done without sending them, saying why; `waves` less those rows. */
+async function settledUnsent(
+  round: Round,
+  waves: OutboxRow[][],
+  rows: OutboxRow[],
+  reason: string,
+): Promise<OutboxRow[][]> {
+  if (!rows.length) return waves;
+  const { ctx } = round;
+  const ids = rows.map((r) => r.id);
+  await timeSpent(ctx, 'database', () => settle(ctx.store, round.claim, ids, 'done', { reason }));
+  round.result.done += rows.length;
+  const unsent = new Set(ids);
+  return waves.map((w) => w.filter((r) => !unsent.has(r.id))).filter((w) => w.length);
 }
 
 /**
