@@ -70,6 +70,11 @@ describe.each(['auto', 'batch', 'none'] as const)('bundle mode %s', (mode) => {
     await store.create(scoreWith(identifier, 2));
     await drain(sync);
     expect(await unsettled(sync)).toBe(before);
+    const [sent] = await store.query<{ reason: string }>(
+      "SELECT reason FROM sync_outbox WHERE resource_id = $1 AND action = 'create'",
+      [first.id],
+    );
+    expect(sent?.reason).toBe('not sent: deleted here before it reached the remote');
     expect((await onRemote(identifier)).map((o) => o.valueInteger)).toEqual([2]);
   });
 
