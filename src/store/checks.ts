@@ -5,10 +5,18 @@ import { isFhirId } from '../shared/references.ts';
 
 export const TYPE_RE = /^[A-Z][A-Za-z]{1,63}$/;
 
-/** 412/428: the version precondition, located at the resource's meta.versionId. */
-export function versionError(status: 412 | 428, diagnostics: string, type: string): FhirError {
+/**
+ * 412/428: the version precondition, located at the resource's meta.versionId — or, for a request that
+ * carries no resource (a delete), at its `If-Match` (in a Bundle entry, `request.ifMatch`).
+ */
+export function versionError(
+  status: 412 | 428,
+  diagnostics: string,
+  type: string,
+  at = `${type}.meta.versionId`,
+): FhirError {
   const code = status === 428 ? 'required' : 'conflict';
-  return new FhirError(status, issue('error', code, diagnostics, `${type}.meta.versionId`));
+  return new FhirError(status, issue('error', code, diagnostics, at));
 }
 
 /** 428: an update without If-Match (this store's updates are versioned). */
@@ -45,18 +53,20 @@ export function missingTargets(missing: ReadonlyArray<{ ref: string; path: strin
   );
 }
 
-/** 412 when an If-Match version was given and the stored one is another. */
+/** 412 when an If-Match version was given and the stored one is another (`at`: see versionError). */
 export function checkExpectedVersion(
   type: string,
   id: string,
   expected: number | undefined,
   current: number,
+  at?: string,
 ): void {
   if (expected !== undefined && expected !== current) {
     throw versionError(
       412,
       `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current}`,
       type,
+      at,
     );
   }
 }

@@ -316,7 +316,7 @@ export class Operations implements StoreTx {
         deleted: false,
       };
     }
-    checkExpectedVersion(type, id, expected, current.version_id);
+    checkExpectedVersion(type, id, expected, current.version_id, 'If-Match');
     const version = current.version_id + 1;
     const now = nextTimestamp(current.last_updated);
     const stub = {

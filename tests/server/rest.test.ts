@@ -1061,9 +1061,8 @@ describe('writes', () => {
     expect(batch.body.entry[0].response.outcome.issue[0].diagnostics).toBe(
       `Version conflict on Practitioner/${id}: If-Match is 2 but the current version is 1`,
     );
-    expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual([
-      'Bundle.entry[0].request.ifMatch',
-    ]);
+    // A batch entry's outcome names places as the direct request's would (there, the If-Match header).
+    expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual(['If-Match']);
     const transaction = await post('/fhir', {
       resourceType: 'Bundle',
       type: 'transaction',
@@ -1075,6 +1074,25 @@ describe('writes', () => {
     const current = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"1"')] });
     expect(current.body.entry[0].response).toMatchObject({ status: '204 No Content', etag: 'W/"2"' });
     expect((await request(app).get(`/fhir/Practitioner/${id}`)).status).toBe(410);
+  });
+
+  it("a transaction entry's malformed request.ifMatch or ifNoneExist is named at that element, not at a header", async () => {
+    const id = (await post('/fhir/Practitioner', practitioner())).body.id as string;
+    const cases = [
+      { request: { method: 'DELETE', url: `Practitioner/${id}`, ifMatch: 'garbage' } },
+      {
+        resource: { ...practitioner(), id },
+        request: { method: 'PUT', url: `Practitioner/${id}`, ifMatch: 'garbage' },
+      },
+      { resource: practitioner(), request: { method: 'POST', url: 'Practitioner', ifNoneExist: '' } },
+    ];
+    const where = ['request.ifMatch', 'request.ifMatch', 'request.ifNoneExist'];
+    for (const [i, entry] of cases.entries()) {
+      const res = await post('/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+      expect(res.status, where[i]).toBe(400);
+      expect(firstIssue(res.body)?.expression, where[i]).toEqual([`Bundle.entry[0].${where[i]}`]);
+    }
+    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('1');
   });
 
   it('$validate?mode=delete says whether a DELETE would pass, deleting nothing; other modes are checked', async () => {

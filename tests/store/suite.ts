@@ -368,7 +368,7 @@ export function storeSuite(getStore: () => Store): void {
         store.delete('Observation', id, { ifMatch: '1' }),
         412,
         `Version conflict on Observation/${id}: If-Match is 1 but the current version is 2`,
-        'Observation.meta.versionId',
+        'If-Match', // a delete carries no resource: the refusal names the precondition it was given
       );
       const del = await store.delete('Observation', id);
       expect(del).toMatchObject({ versionId: '3', deleted: true });

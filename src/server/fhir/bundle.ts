@@ -356,30 +356,12 @@ async function execute(
     case 'DELETE': {
       // A transaction checks references once all its entries are written (runTransaction).
       if (!inTransaction) await assertUnreferenced(store, e.type, e.id!);
-      const versionId = await deleteIfPresent(store, e.type, e.id!, e.ifMatch).catch((err) => {
-        throw versionConflictAtRequest(err, e);
-      });
+      const versionId = await deleteIfPresent(store, e.type, e.id!, e.ifMatch);
       return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
     }
     case 'GET':
       return getEntry(store, e.get!);
   }
-}
-
-/**
- * A DELETE entry has no resource: a stale `request.ifMatch` is named there (in a batch's entry outcome
- * as in a transaction's refusal), not at the version of a resource the entry does not carry.
- */
-function versionConflictAtRequest(err: unknown, e: ParsedEntry): unknown {
-  if (!(err instanceof FhirError) || err.status !== 412) return err;
-  const at = (list?: string[]) =>
-    list?.map((x) => (x === `${e.type}.meta.versionId` ? `Bundle.entry[${e.index}].request.ifMatch` : x));
-  const issues = (err.outcome.issue ?? []).map((i) => ({
-    ...i,
-    ...(i.expression ? { expression: at(i.expression) } : {}),
-    ...(i.location ? { location: at(i.location) } : {}),
-  }));
-  return new FhirError(412, issues);
 }
 
 /**

@@ -382,6 +382,14 @@ export async function readResource(store: StoreWrites, type: string, id: string)
 }
 
 /** Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from. */
+/** Where a Bundle entry carries what a direct request sends as a header (a header has no FHIRPath). */
+const ENTRY_HEADERS: Readonly<Record<string, string>> = {
+  'If-Match': 'request.ifMatch',
+  'If-None-Exist': 'request.ifNoneExist',
+  'If-None-Match': 'request.ifNoneMatch',
+  'If-Modified-Since': 'request.ifModifiedSince',
+};
+
 export function inEntry(
   issues: OperationOutcomeIssue[],
   index: number,
@@ -391,9 +399,11 @@ export function inEntry(
   const rewrite = (e: string) =>
     e === prefix || e.startsWith(`${prefix}.`)
       ? e // already names a place in this entry
-      : type && (e === type || e.startsWith(`${type}.`))
-        ? `${prefix}.resource${e.slice(type.length)}`
-        : `${prefix}.${e}`;
+      : ENTRY_HEADERS[e]
+        ? `${prefix}.${ENTRY_HEADERS[e]}`
+        : type && (e === type || e.startsWith(`${type}.`))
+          ? `${prefix}.resource${e.slice(type.length)}`
+          : `${prefix}.${e}`;
   return issues.map((i) => ({
     ...i,
     diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,
