@@ -397,13 +397,11 @@ export function inEntry(
 ): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
   const rewrite = (e: string) =>
-    e === prefix || e.startsWith(`${prefix}.`)
-      ? e // already names a place in this entry
-      : ENTRY_HEADERS[e]
-        ? `${prefix}.${ENTRY_HEADERS[e]}`
-        : type && (e === type || e.startsWith(`${type}.`))
-          ? `${prefix}.resource${e.slice(type.length)}`
-          : `${prefix}.${e}`;
+    ENTRY_HEADERS[e]
+      ? `${prefix}.${ENTRY_HEADERS[e]}`
+      : type && (e === type || e.startsWith(`${type}.`))
+        ? `${prefix}.resource${e.slice(type.length)}`
+        : `${prefix}.${e}`;
   return issues.map((i) => ({
     ...i,
     diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,
