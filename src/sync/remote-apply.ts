@@ -15,6 +15,7 @@ import {
   hasQueuedChanges,
   mappingsForRemote,
   markPulledWrites,
+  queuedDeletes,
   supersedeQueued,
   unblockConsentPatients,
   upsertMappings,
@@ -36,7 +37,7 @@ export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 export interface ApplyOptions {
   /**
    * Push's remote-wins resolution: queued local changes of the resource are marked superseded, except
-   * the outbox row `keepRow` being settled by the caller.
+   * the outbox row `keepRow` being settled by the caller; `skipped` when a local delete of it is queued.
    */
   supersede?: { keepRow?: string };
   /** Judge each resource that would be stored with `ctx.checkPulled` first (the pull does). */
@@ -253,7 +254,12 @@ async function applyOne(
       return 'skipped';
     }
   }
-  if (localId && opts.supersede) await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
+  if (localId && opts.supersede) {
+    // A local delete is the last word on a resource: the remote version does not bring it back here
+    // (and the delete, still queued, goes without If-Match).
+    if ((await queuedDeletes(tx, [`${type}/${localId}`])).size) return 'skipped';
+    await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
+  }
   if (localId) {
     const current = await tx.read(type, localId).catch(() => undefined);
     if (current && contentKey(current) === contentKey(local)) {

@@ -291,16 +291,26 @@ async function resolveConflict(
       recorded = true;
       // Remote-wins stores the remote version here, so it must pass what a write here must pass.
       const refusal = policy === 'remote-wins' ? await ctx.checkPulled(current) : undefined;
-      const resolution = refusal ? 'parked: remote version refused' : RESOLUTIONS[policy];
+      const kept =
+        policy === 'remote-wins' && !refusal
+          ? await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } })
+          : undefined;
+      const resolution = refusal
+        ? 'parked: remote version refused'
+        : kept === 'skipped'
+          ? DELETE_FOLLOWS
+          : RESOLUTIONS[policy];
       await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
       if (refusal) return park(round, w, remoteId, version, refusal);
       if (policy === 'park') return park(round, w, remoteId, version);
-      if (policy === 'remote-wins') {
-        await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } });
+      if (kept) {
         return {
           row: w.row,
           remote: { id: remoteId, versionId: version },
-          reason: 'conflict: remote version kept (remote-wins)',
+          reason:
+            kept === 'skipped'
+              ? `conflict: ${DELETE_FOLLOWS}`
+              : 'conflict: remote version kept (remote-wins)',
           notSent: true,
         };
       }
@@ -331,6 +341,9 @@ async function resolveConflict(
   // Still moving after several re-reads: a transient failure, retried in a later round.
   throw new RemoteHttpError(503, 'PUT', `${type}/${remoteId}`, undefined, undefined);
 }
+
+/** A remote-wins resolution that keeps nothing: the resource's local delete is queued after the write. */
+const DELETE_FOLLOWS = 'remote version not kept: a local delete of the resource follows';
 
 const RESOLUTIONS: Record<ConflictPolicy, string> = {
   park: 'parked',
