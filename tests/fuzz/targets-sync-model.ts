@@ -1,104 +1,258 @@
 /**
- * A target that checks the sync's push against a model: a random sequence of local writes to a
- * consenting client's work-ability scores on two business identifiers — creates, updates, deletes and
- * re-creates after a delete — with pushes at random points between them. After the last push the
- * remote must hold, per identifier, exactly what the local store holds: one live resource with the
- * local content, or none once the local one is deleted; and the outbox must be settled, nothing dead,
- * held, parked or blocked.
+ * A target that checks the sync against a model: a random sequence of local writes to a consenting
+ * client's records on three business identifiers (two work-ability scores, whose family is local-wins,
+ * and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a delete — mixed
+ * with edits made on the remote (another system's, or the client's in Omakanta), pushes and pulls. The
+ * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
+ * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
+ * record with nothing queued here comes down with the next pull; a local delete is the last word. After
+ * a last push, pull and push both sides must hold exactly that — one live resource with the model's
+ * value, or none — and the outbox must be settled, nothing dead, held, parked or blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { Observation, Patient } from '@medplum/fhirtypes';
+import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { startFacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteAll, score } from '../sync/helpers/fixtures.ts';
+import {
+  consent,
+  patient,
+  remoteAll,
+  remotePost,
+  remotePut,
+  score,
+  selfAssessment,
+} from '../sync/helpers/fixtures.ts';
 import { drain } from '../sync/helpers/waits.ts';
 import { type Rng, pick } from './mutate.ts';
 import type { Target } from './target.ts';
 
 const SYSTEM = 'urn:ietf:rfc:3986';
 
+/** How a family's records are made and what value the model follows in them. */
+interface Family {
+  type: 'Observation' | 'QuestionnaireResponse';
+  /** Its 412 policy (docs/sync.md, resource families). */
+  wins: 'local' | 'remote';
+  make(patientId: string, identifier: string, value: number): Resource;
+  valueOf(r: Resource): number | undefined;
+  withValue<T extends Resource>(r: T, value: number): T;
+}
+
+const SCORES: Family = {
+  type: 'Observation',
+  wins: 'local',
+  make: (patientId, identifier, value) => ({
+    ...score(patientId, value),
+    identifier: [{ system: SYSTEM, value: identifier }],
+  }),
+  valueOf: (r) => (r as Observation).valueInteger,
+  withValue: (r, value) => ({ ...r, valueInteger: value }),
+};
+
+const SELF_ASSESSMENTS: Family = {
+  type: 'QuestionnaireResponse',
+  wins: 'remote',
+  make: (patientId, identifier, value) =>
+    SELF_ASSESSMENTS.withValue(
+      { ...selfAssessment(patientId), identifier: { system: SYSTEM, value: identifier } },
+      value,
+    ),
+  valueOf: (r) => (r as QuestionnaireResponse).item?.[0]?.answer?.[0]?.valueInteger,
+  withValue: (r, value) => ({ ...r, item: [{ linkId: 'work-ability', answer: [{ valueInteger: value }] }] }),
+};
+
+const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS];
+
+/** A narrative of the remote's own: content equal to a version we sent would be taken for our own write. */
+const ownText = () => ({
+  status: 'generated' as const,
+  div: `<div xmlns="http://www.w3.org/1999/xhtml">${randomUUID()}</div>`,
+});
+
 type Op =
-  | { kind: 'create' | 'update'; slot: number; value: number }
+  | { kind: 'create' | 'update' | 'remote-create' | 'remote-edit'; slot: number; value: number }
   | { kind: 'delete'; slot: number }
-  | { kind: 'push' };
+  | { kind: 'push' }
+  | { kind: 'pull' };
+
+const KINDS = [
+  ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull'],
+  ...['remote-create', 'remote-edit'],
+] as Op['kind'][];
 
 function operations(rng: Rng): Op[] {
-  return Array.from({ length: 3 + Math.floor(rng() * 10) }, (): Op => {
-    const kind = pick(rng, ['create', 'create', 'update', 'update', 'delete', 'push'] as const);
-    const slot = Math.floor(rng() * 2);
-    if (kind === 'push') return { kind };
+  return Array.from({ length: 4 + Math.floor(rng() * 12) }, (): Op => {
+    const kind = pick(rng, KINDS);
+    const slot = Math.floor(rng() * FAMILIES.length);
+    if (kind === 'push' || kind === 'pull') return { kind };
     if (kind === 'delete') return { kind, slot };
     return { kind, slot, value: Math.floor(rng() * 11) };
   });
 }
 
-/** One identifier: the local resource holding it now (if any) and its value. */
+/** One business identifier, and what the model expects of it. */
 interface Slot {
+  family: Family;
   identifier: string;
-  id?: string;
-  value?: number;
+  /** The value both sides must end with (undefined: no live resource). */
+  expected?: number;
+  /** A local change is queued (not pushed yet). */
+  queued: boolean;
+  /** The remote changed since the two sides last agreed. */
+  remoteAhead: boolean;
+  /** A local delete is queued: it is the last word, whatever the remote does meanwhile. */
+  deleteQueued: boolean;
+  /** Created on the remote and not on this side yet (a pull brings it), with its value there. */
+  remoteOnly?: { value: number };
 }
 
 export const syncModel: Target = {
   name: 'sync-model',
-  what: 'local creates, updates, deletes and re-creates with pushes between them leave the remote holding what the local store holds',
+  what: 'local and remote edits, deletes and re-creates with pushes and pulls between them leave both sides holding what the documented policies say',
   async open() {
     const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
     const store = await openStore({ dataDir: 'memory://' });
-    const sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' } });
+    const sync = createSync({
+      store,
+      remote: { baseUrl: remote.url, party: 'other-health-care' },
+      pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+    });
     await sync.ready;
     const client = (await store.create(patient('241181-9242'))).resource as Patient;
     await store.create(consent(client.id as string));
     await drain(sync);
 
+    const [remoteClient] = await remoteAll(
+      remote.url,
+      'Patient',
+      `identifier=${encodeURIComponent('urn:oid:1.2.246.21|241181-9242')}`,
+    );
+    const remoteCopies = (s: Slot) =>
+      remoteAll(remote.url, s.family.type, `identifier=${encodeURIComponent(`${SYSTEM}|${s.identifier}`)}`);
+    /** The live local resource holding the identifier (a pull may have brought it). */
+    const localCopy = async (s: Slot) =>
+      (await store.search(s.family.type, { identifier: `${SYSTEM}|${s.identifier}` })).resources[0];
+
+    const local = {
+      async create(s: Slot, value: number) {
+        if (await localCopy(s)) return;
+        await store.create(s.family.make(client.id as string, s.identifier, value));
+        // Against a remote-only copy its push meets as a conflict: remote-wins keeps that copy.
+        if (!(s.family.wins === 'remote' && s.remoteOnly)) s.expected = value;
+        if (!s.remoteOnly) s.remoteAhead = false;
+        s.queued = true;
+      },
+      async update(s: Slot, value: number) {
+        const now = await localCopy(s);
+        // The same content again is no change: the store keeps the version and queues nothing.
+        if (!now || s.family.valueOf(now) === value) return;
+        await store.update(s.family.withValue(now, value), { ifMatchOptional: true });
+        // Remote-wins: a local edit made while the remote is ahead gives way at the push's 412.
+        if (!(s.family.wins === 'remote' && s.remoteAhead)) s.expected = value;
+        s.queued = true;
+      },
+      async delete(s: Slot) {
+        const now = await localCopy(s);
+        if (!now) return;
+        await store.delete(s.family.type, now.id as string);
+        s.queued = true;
+        // What never reached the remote is not sent: a remote-only copy stays and a pull brings it.
+        if (s.remoteOnly) s.expected = s.remoteOnly.value;
+        else Object.assign(s, { expected: undefined, deleteQueued: true });
+      },
+    };
+
+    const remoteSide = {
+      async create(s: Slot, value: number) {
+        if (s.queued || (await localCopy(s)) || (await remoteCopies(s)).length) return;
+        const made = s.family.make(remoteClient?.id as string, s.identifier, value);
+        await remotePost(remote.url, { ...made, text: ownText() });
+        Object.assign(s, { expected: value, remoteAhead: true, remoteOnly: { value } });
+      },
+      async edit(s: Slot, value: number) {
+        const there = await remoteCopies(s);
+        if (there.length !== 1) return;
+        await remotePut(remote.url, { ...s.family.withValue(there[0] as Resource, value), text: ownText() });
+        s.remoteAhead = true;
+        // A remote-only copy with no record here to clash with: nothing queued here concerns it.
+        if (s.remoteOnly) s.remoteOnly = { value };
+        const alone = s.remoteOnly && !(await localCopy(s));
+        // Local-wins: a queued local change overwrites it at the push, and a queued delete always goes.
+        // Otherwise the remote's edit stands (a later local edit of a remote-wins record gives way to it).
+        if (alone || (!(s.family.wins === 'local' && s.queued) && !s.deleteQueued)) s.expected = value;
+      },
+    };
+
+    /** Both sides agree on a record again: the remote is no longer ahead, its copy is here. */
+    const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: undefined });
+
     const apply = async (op: Op, slots: Slot[]) => {
-      if (op.kind === 'push') return drain(sync);
-      const s = slots[op.slot] as Slot;
-      if (op.kind === 'delete') {
-        if (s.id) await store.delete('Observation', s.id);
-        s.id = undefined;
-        s.value = undefined;
+      if (op.kind === 'push') {
+        await drain(sync);
+        // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
+        // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
+        for (const s of slots) {
+          if (!s.queued) continue;
+          Object.assign(s, { queued: false, deleteQueued: false });
+          if (!s.remoteOnly || (await localCopy(s))) agreed(s);
+        }
         return;
       }
-      if (op.kind === 'update' && s.id) {
-        const now = await store.read<Observation>('Observation', s.id);
-        await store.update({ ...now, valueInteger: op.value }, { ifMatchOptional: true });
-      } else if (op.kind === 'create' && !s.id) {
-        const fresh = {
-          ...score(client.id as string, op.value),
-          identifier: [{ system: SYSTEM, value: s.identifier }],
-        };
-        s.id = (await store.create(fresh)).resource.id;
-      } else return;
-      s.value = op.value;
+      if (op.kind === 'pull') {
+        const alone = await Promise.all(slots.map(async (s) => s.remoteOnly && !(await localCopy(s))));
+        await sync.pullOnce();
+        // A record with changes queued is left. A remote-only copy with no live record here comes down;
+        // what is queued here then concerns a record that never reached the remote, not this copy.
+        for (const [i, s] of slots.entries()) {
+          if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
+          if (!s.queued) agreed(s);
+        }
+        return;
+      }
+      const s = slots[op.slot] as Slot;
+      if (op.kind === 'delete') return local.delete(s);
+      if (op.kind === 'create' || op.kind === 'update') return local[op.kind](s, op.value);
+      return remoteSide[op.kind === 'remote-create' ? 'create' : 'edit'](s, op.value);
+    };
+
+    /** What is wrong with one identifier on one side, or undefined. */
+    const judge = (s: Slot, side: string, found: Resource[]) => {
+      if (s.expected === undefined)
+        return found.length ? `the ${side} keeps a ${s.family.type} deleted by the sync's model` : undefined;
+      if (found.length !== 1) return `the ${side} holds ${found.length} ${s.family.type}s for one identifier`;
+      const value = s.family.valueOf(found[0] as Resource);
+      if (value !== s.expected)
+        return `the ${side} holds a ${s.family.wins}-wins ${s.family.type} with another value than the model's`;
+      return undefined;
     };
 
     return {
       seeds: [null],
       input: (_mutated, rng) => operations(rng),
       async check(input) {
-        const slots: Slot[] = [0, 1].map(() => ({ identifier: `urn:uuid:${randomUUID()}` }));
+        const slots: Slot[] = FAMILIES.map((family) => ({
+          family,
+          identifier: `urn:uuid:${randomUUID()}`,
+          queued: false,
+          remoteAhead: false,
+          deleteQueued: false,
+        }));
         // Counted against the states before this case: an earlier case's dead letter is not this one's.
         const before = (await sync.status()).states;
         for (const op of input as Op[]) await apply(op, slots);
-        await drain(sync);
+        for (const op of [{ kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
+          await apply(op, slots);
         const { states } = await sync.status();
         const left = Object.entries(states).filter(
           ([state, n]) => state !== 'done' && n > before[state as keyof typeof before],
         );
         if (left.length) return `rows left ${left.map(([state]) => state).join(', ')}`;
         for (const s of slots) {
-          const there = (await remoteAll(
-            remote.url,
-            'Observation',
-            `identifier=${encodeURIComponent(`${SYSTEM}|${s.identifier}`)}`,
-          )) as Observation[];
-          if (s.id === undefined && there.length) return 'the remote keeps a resource deleted here';
-          if (s.id !== undefined && there.length !== 1)
-            return `the remote holds ${there.length} resources for one identifier`;
-          if (s.id !== undefined && there[0]?.valueInteger !== s.value)
-            return 'the remote holds another version than the local one';
+          const mine = (await store.search(s.family.type, { identifier: `${SYSTEM}|${s.identifier}` }))
+            .resources;
+          const wrong = judge(s, 'remote', await remoteCopies(s)) ?? judge(s, 'local store', mine);
+          if (wrong) return wrong;
         }
         return undefined;
       },
