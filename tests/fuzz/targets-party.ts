@@ -136,12 +136,16 @@ function judge(
       return `${r.resourceType} unlike its read, through ${kind}`;
     if (redacted(read) && hides(r)) return `turvakielto data of an earlier version, through ${kind}`;
   }
+  return totalAbove(visible, body, asked.counts)
+    ? `a total above what the caller may read, through ${kind}`
+    : undefined;
+}
+
+/** Whether a search answer's `total` counts more resources of `counts` (a `Type/` prefix) than are readable. */
+function totalAbove(visible: Visible, body: Bundle | Resource, counts: string | undefined): boolean {
   const total = (body as Bundle).total;
-  if (asked.counts !== undefined && body.resourceType === 'Bundle' && typeof total === 'number') {
-    const readable = [...visible.keys()].filter((k) => k.startsWith(asked.counts as string)).length;
-    if (total > readable) return `a total above what the caller may read, through ${kind}`;
-  }
-  return undefined;
+  if (counts === undefined || body.resourceType !== 'Bundle' || typeof total !== 'number') return false;
+  return total > [...visible.keys()].filter((k) => k.startsWith(counts)).length;
 }
 
 /** Puts the first stored Patient under turvakielto, with an address and a phone for it to hide. */
@@ -251,11 +255,24 @@ async function batchOf(w: World, token: string, caller: string, asked: Asked[]) 
       entry: asked.map((a) => ({ request: { method: 'GET', url: a.path.slice(1) } })),
     }),
   });
-  // A total inside the batch answer is an entry's; each entry is bounded by its own request.
-  return answered(w, token, caller, res, {
+  if (res.status !== 200) return answered(w, token, caller, res, { kind: 'a batch of GETs', subset: false });
+  const body = (await res.json()) as Bundle;
+  const found = judge(w, caller, body, {
     kind: 'a batch of GETs',
     subset: asked.some((a) => SUBSET.test(a.path)),
   });
+  // A total inside the batch answer is an entry's: each is bounded by its own request.
+  const visible = w.visible.get(caller) as Visible;
+  const above = asked.findIndex((a, i) => {
+    const entry = body.entry?.[i]?.resource;
+    return entry !== undefined && totalAbove(visible, entry, a.counts);
+  });
+  return (
+    found ??
+    (above >= 0
+      ? `a total above what the caller may read, through a batch entry (${asked[above]?.kind})`
+      : undefined)
+  );
 }
 
 export const facadeParty: Target = {
