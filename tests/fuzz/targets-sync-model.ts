@@ -2,7 +2,9 @@
  * A target that checks the sync against a model: a random sequence of local writes to a consenting
  * client's records on three business identifiers (two work-ability scores, whose family is local-wins,
  * and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a delete — mixed
- * with edits made on the remote (another system's, or the client's in Omakanta), pushes and pulls. The
+ * with records created and edited on the remote (another system's, or the client's in Omakanta),
+ * pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
+ * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs. The
  * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
  * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
  * record with nothing queued here comes down with the next pull; a local delete is the last word. After
@@ -14,6 +16,7 @@ import type { Observation, Patient, QuestionnaireResponse, Resource } from '@med
 import { openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { startFacadeHere } from '../helpers/facade.ts';
+import { startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import {
   consent,
   patient,
@@ -23,7 +26,7 @@ import {
   score,
   selfAssessment,
 } from '../sync/helpers/fixtures.ts';
-import { drain } from '../sync/helpers/waits.ts';
+import { drain, waitFor } from '../sync/helpers/waits.ts';
 import { type Rng, pick } from './mutate.ts';
 import type { Target } from './target.ts';
 
@@ -70,10 +73,13 @@ const ownText = () => ({
   div: `<div xmlns="http://www.w3.org/1999/xhtml">${randomUUID()}</div>`,
 });
 
+/** What the first request of a push meets on its way (the sync talks to the remote through a fault proxy). */
+type Fault = 'lose-answer' | 'refuse' | 'hold-pull';
+
 type Op =
   | { kind: 'create' | 'update' | 'remote-create' | 'remote-edit'; slot: number; value: number }
   | { kind: 'delete'; slot: number }
-  | { kind: 'push' }
+  | { kind: 'push'; fault?: Fault }
   | { kind: 'pull' };
 
 const KINDS = [
@@ -85,7 +91,11 @@ function operations(rng: Rng): Op[] {
   return Array.from({ length: 4 + Math.floor(rng() * 12) }, (): Op => {
     const kind = pick(rng, KINDS);
     const slot = Math.floor(rng() * FAMILIES.length);
-    if (kind === 'push' || kind === 'pull') return { kind };
+    if (kind === 'pull') return { kind };
+    if (kind === 'push') {
+      const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
+      return fault ? { kind, fault } : { kind };
+    }
     if (kind === 'delete') return { kind, slot };
     return { kind, slot, value: Math.floor(rng() * 11) };
   });
@@ -112,13 +122,25 @@ export const syncModel: Target = {
   what: 'local and remote edits, deletes and re-creates with pushes and pulls between them leave both sides holding what the documented policies say',
   async open() {
     const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+    const proxy = await startFaultProxy(remote.url);
     const store = await openStore({ dataDir: 'memory://' });
-    const sync = createSync({
-      store,
-      remote: { baseUrl: remote.url, party: 'other-health-care' },
-      pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
-    });
-    await sync.ready;
+    // Two workers on the one store (as two `serve` processes on one database): each push drains with both.
+    const worker = (installHook: boolean) =>
+      createSync({
+        store,
+        remote: {
+          baseUrl: proxy.url,
+          party: 'other-health-care',
+          timeoutMs: 5_000,
+          retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 100 },
+          breaker: { consecutiveFailures: 10_000, halfOpenAfterMs: 100 },
+        },
+        pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+        retryBaseMs: 20,
+        installHook,
+      });
+    const [sync, second] = [worker(true), worker(false)];
+    await Promise.all([sync.ready, second.ready]);
     const client = (await store.create(patient('241181-9242'))).resource as Patient;
     await store.create(consent(client.id as string));
     await drain(sync);
@@ -187,29 +209,48 @@ export const syncModel: Target = {
     /** Both sides agree on a record again: the remote is no longer ahead, its copy is here. */
     const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: undefined });
 
+    const pull = async (slots: Slot[]) => {
+      const alone = await Promise.all(slots.map(async (s) => s.remoteOnly && !(await localCopy(s))));
+      await sync.pullOnce();
+      // A record with changes queued is left. A remote-only copy with no live record here comes down;
+      // what is queued here then concerns a record that never reached the remote, not this copy.
+      for (const [i, s] of slots.entries()) {
+        if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
+        if (!s.queued) agreed(s);
+      }
+    };
+
+    /** A push, its first request meeting `fault`; `hold-pull` pulls while that request's answer is held. */
+    const push = async (slots: Slot[], fault?: Fault) => {
+      if (fault === 'lose-answer') proxy.faults.dropNext = 1;
+      if (fault === 'refuse') proxy.faults.errorNext = 1;
+      if (fault === 'hold-pull') {
+        const held = proxy.stats.held;
+        proxy.faults.holdNext = 1;
+        let settled = false;
+        const pushing = sync.pushOnce().finally(() => {
+          settled = true;
+        });
+        await waitFor(async () => settled || proxy.stats.held > held, 30_000, 'a held push answer');
+        proxy.faults.holdNext = 0;
+        await pull(slots);
+        proxy.releaseHeld();
+        await pushing;
+      }
+      await Promise.all([drain(sync), drain(second)]);
+      Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
+      // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
+      // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
+      for (const s of slots) {
+        if (!s.queued) continue;
+        Object.assign(s, { queued: false, deleteQueued: false });
+        if (!s.remoteOnly || (await localCopy(s))) agreed(s);
+      }
+    };
+
     const apply = async (op: Op, slots: Slot[]) => {
-      if (op.kind === 'push') {
-        await drain(sync);
-        // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
-        // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
-        for (const s of slots) {
-          if (!s.queued) continue;
-          Object.assign(s, { queued: false, deleteQueued: false });
-          if (!s.remoteOnly || (await localCopy(s))) agreed(s);
-        }
-        return;
-      }
-      if (op.kind === 'pull') {
-        const alone = await Promise.all(slots.map(async (s) => s.remoteOnly && !(await localCopy(s))));
-        await sync.pullOnce();
-        // A record with changes queued is left. A remote-only copy with no live record here comes down;
-        // what is queued here then concerns a record that never reached the remote, not this copy.
-        for (const [i, s] of slots.entries()) {
-          if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
-          if (!s.queued) agreed(s);
-        }
-        return;
-      }
+      if (op.kind === 'push') return push(slots, op.fault);
+      if (op.kind === 'pull') return pull(slots);
       const s = slots[op.slot] as Slot;
       if (op.kind === 'delete') return local.delete(s);
       if (op.kind === 'create' || op.kind === 'update') return local[op.kind](s, op.value);
@@ -257,7 +298,8 @@ export const syncModel: Target = {
         return undefined;
       },
       close: async () => {
-        await sync.stop();
+        await Promise.all([sync.stop(), second.stop()]);
+        await proxy.close();
         await store.close();
         await remote.stop();
       },
