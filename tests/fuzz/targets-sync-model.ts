@@ -117,191 +117,234 @@ interface Slot {
   remoteOnly?: { value: number };
 }
 
+/** The two sides of one run: a remote facade behind our fault proxy, a local store with two sync workers. */
+async function openSides() {
+  const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+  const proxy = await startFaultProxy(remote.url);
+  const store = await openStore({ dataDir: 'memory://' });
+  // Two workers on the one store (as two `serve` processes on one database): each push drains with both.
+  const worker = (installHook: boolean) =>
+    createSync({
+      store,
+      remote: {
+        baseUrl: proxy.url,
+        party: 'other-health-care',
+        timeoutMs: 5_000,
+        retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 100 },
+        breaker: { consecutiveFailures: 10_000, halfOpenAfterMs: 100 },
+      },
+      pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+      retryBaseMs: 20,
+      installHook,
+    });
+  const workers = [worker(true), worker(false)] as const;
+  await Promise.all(workers.map((w) => w.ready));
+  const client = (await store.create(patient('241181-9242'))).resource as Patient;
+  await store.create(consent(client.id as string));
+  await drain(workers[0]);
+  const [remoteClient] = await remoteAll(
+    remote.url,
+    'Patient',
+    `identifier=${encodeURIComponent('urn:oid:1.2.246.21|241181-9242')}`,
+  );
+  return {
+    remote,
+    proxy,
+    store,
+    workers,
+    clientId: client.id as string,
+    remoteClientId: remoteClient?.id as string,
+  };
+}
+
+type Sides = Awaited<ReturnType<typeof openSides>>;
+
+/** One case's operations on both sides, each followed in the slots by what the model expects. */
+class Model {
+  constructor(
+    private readonly sides: Sides,
+    readonly slots: Slot[],
+  ) {}
+
+  remoteCopies(s: Slot) {
+    const q = `identifier=${encodeURIComponent(`${SYSTEM}|${s.identifier}`)}`;
+    return remoteAll(this.sides.remote.url, s.family.type, q);
+  }
+
+  /** The live local resources holding the identifier (a pull may have brought one). */
+  async localCopies(s: Slot) {
+    return (await this.sides.store.search(s.family.type, { identifier: `${SYSTEM}|${s.identifier}` }))
+      .resources;
+  }
+
+  async apply(op: Op): Promise<void> {
+    if (op.kind === 'push') return this.push(op.fault);
+    if (op.kind === 'pull') return this.pull();
+    const s = this.slots[op.slot] as Slot;
+    if (op.kind === 'delete') return this.delete(s);
+    if (op.kind === 'create') return this.create(s, op.value);
+    if (op.kind === 'update') return this.update(s, op.value);
+    if (op.kind === 'remote-create') return this.remoteCreate(s, op.value);
+    return this.remoteEdit(s, op.value);
+  }
+
+  async create(s: Slot, value: number) {
+    if ((await this.localCopies(s)).length) return;
+    await this.sides.store.create(s.family.make(this.sides.clientId, s.identifier, value));
+    // Against a remote-only copy its push meets as a conflict: remote-wins keeps that copy.
+    if (!(s.family.wins === 'remote' && s.remoteOnly)) s.expected = value;
+    if (!s.remoteOnly) s.remoteAhead = false;
+    s.queued = true;
+  }
+
+  async update(s: Slot, value: number) {
+    const [now] = await this.localCopies(s);
+    // The same content again is no change: the store keeps the version and queues nothing.
+    if (!now || s.family.valueOf(now) === value) return;
+    await this.sides.store.update(s.family.withValue(now, value), { ifMatchOptional: true });
+    // Remote-wins: a local edit made while the remote is ahead gives way at the push's 412.
+    if (!(s.family.wins === 'remote' && s.remoteAhead)) s.expected = value;
+    s.queued = true;
+  }
+
+  async delete(s: Slot) {
+    const [now] = await this.localCopies(s);
+    if (!now) return;
+    await this.sides.store.delete(s.family.type, now.id as string);
+    s.queued = true;
+    // What never reached the remote is not sent: a remote-only copy stays and a pull brings it.
+    if (s.remoteOnly) s.expected = s.remoteOnly.value;
+    else Object.assign(s, { expected: undefined, deleteQueued: true });
+  }
+
+  async remoteCreate(s: Slot, value: number) {
+    if (s.queued || (await this.localCopies(s)).length || (await this.remoteCopies(s)).length) return;
+    const made = s.family.make(this.sides.remoteClientId, s.identifier, value);
+    await remotePost(this.sides.remote.url, { ...made, text: ownText() });
+    Object.assign(s, { expected: value, remoteAhead: true, remoteOnly: { value } });
+  }
+
+  async remoteEdit(s: Slot, value: number) {
+    const there = await this.remoteCopies(s);
+    if (there.length !== 1) return;
+    await remotePut(this.sides.remote.url, {
+      ...s.family.withValue(there[0] as Resource, value),
+      text: ownText(),
+    });
+    s.remoteAhead = true;
+    // A remote-only copy with no record here to clash with: nothing queued here concerns it.
+    if (s.remoteOnly) s.remoteOnly = { value };
+    const alone = s.remoteOnly && !(await this.localCopies(s)).length;
+    // Local-wins: a queued local change overwrites it at the push, and a queued delete always goes.
+    // Otherwise the remote's edit stands (a later local edit of a remote-wins record gives way to it).
+    if (alone || (!(s.family.wins === 'local' && s.queued) && !s.deleteQueued)) s.expected = value;
+  }
+
+  async pull() {
+    const alone = await Promise.all(
+      this.slots.map(async (s) => s.remoteOnly && !(await this.localCopies(s)).length),
+    );
+    await this.sides.workers[0].pullOnce();
+    // A record with changes queued is left. A remote-only copy with no live record here comes down;
+    // what is queued here then concerns a record that never reached the remote, not this copy.
+    for (const [i, s] of this.slots.entries()) {
+      if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
+      if (!s.queued) agreed(s);
+    }
+  }
+
+  /** A push, its first request meeting `fault`; `hold-pull` pulls while that request's answer is held. */
+  async push(fault?: Fault) {
+    const { proxy, workers } = this.sides;
+    if (fault === 'lose-answer') proxy.faults.dropNext = 1;
+    if (fault === 'refuse') proxy.faults.errorNext = 1;
+    if (fault === 'hold-pull') {
+      const held = proxy.stats.held;
+      proxy.faults.holdNext = 1;
+      let settled = false;
+      const pushing = workers[0].pushOnce().finally(() => {
+        settled = true;
+      });
+      await waitFor(async () => settled || proxy.stats.held > held, 30_000, 'a held push answer');
+      proxy.faults.holdNext = 0;
+      await this.pull();
+      proxy.releaseHeld();
+      await pushing;
+    }
+    await Promise.all(workers.map((w) => drain(w)));
+    Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
+    // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
+    // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
+    for (const s of this.slots) {
+      if (!s.queued) continue;
+      Object.assign(s, { queued: false, deleteQueued: false });
+      if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
+    }
+  }
+
+  /** What is wrong with one identifier on both sides, or undefined. */
+  async judge(s: Slot): Promise<string | undefined> {
+    const sides: [string, Resource[]][] = [
+      ['remote', await this.remoteCopies(s)],
+      ['local store', await this.localCopies(s)],
+    ];
+    for (const [side, found] of sides) {
+      if (s.expected === undefined) {
+        if (found.length) return `the ${side} keeps a ${s.family.type} deleted by the sync's model`;
+        continue;
+      }
+      if (found.length !== 1) return `the ${side} holds ${found.length} ${s.family.type}s for one identifier`;
+      if (s.family.valueOf(found[0] as Resource) !== s.expected)
+        return `the ${side} holds a ${s.family.wins}-wins ${s.family.type} with another value than the model's`;
+    }
+    return undefined;
+  }
+}
+
+/** Both sides agree on a record again: the remote is no longer ahead, its copy is here. */
+const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: undefined });
+
 export const syncModel: Target = {
   name: 'sync-model',
-  what: 'local and remote edits, deletes and re-creates with pushes and pulls between them leave both sides holding what the documented policies say',
+  what: 'local and remote edits, deletes and re-creates with pushes (two workers, faults) and pulls between them leave both sides holding what the documented policies say',
   async open() {
-    const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
-    const proxy = await startFaultProxy(remote.url);
-    const store = await openStore({ dataDir: 'memory://' });
-    // Two workers on the one store (as two `serve` processes on one database): each push drains with both.
-    const worker = (installHook: boolean) =>
-      createSync({
-        store,
-        remote: {
-          baseUrl: proxy.url,
-          party: 'other-health-care',
-          timeoutMs: 5_000,
-          retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 100 },
-          breaker: { consecutiveFailures: 10_000, halfOpenAfterMs: 100 },
-        },
-        pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
-        retryBaseMs: 20,
-        installHook,
-      });
-    const [sync, second] = [worker(true), worker(false)];
-    await Promise.all([sync.ready, second.ready]);
-    const client = (await store.create(patient('241181-9242'))).resource as Patient;
-    await store.create(consent(client.id as string));
-    await drain(sync);
-
-    const [remoteClient] = await remoteAll(
-      remote.url,
-      'Patient',
-      `identifier=${encodeURIComponent('urn:oid:1.2.246.21|241181-9242')}`,
-    );
-    const remoteCopies = (s: Slot) =>
-      remoteAll(remote.url, s.family.type, `identifier=${encodeURIComponent(`${SYSTEM}|${s.identifier}`)}`);
-    /** The live local resource holding the identifier (a pull may have brought it). */
-    const localCopy = async (s: Slot) =>
-      (await store.search(s.family.type, { identifier: `${SYSTEM}|${s.identifier}` })).resources[0];
-
-    const local = {
-      async create(s: Slot, value: number) {
-        if (await localCopy(s)) return;
-        await store.create(s.family.make(client.id as string, s.identifier, value));
-        // Against a remote-only copy its push meets as a conflict: remote-wins keeps that copy.
-        if (!(s.family.wins === 'remote' && s.remoteOnly)) s.expected = value;
-        if (!s.remoteOnly) s.remoteAhead = false;
-        s.queued = true;
-      },
-      async update(s: Slot, value: number) {
-        const now = await localCopy(s);
-        // The same content again is no change: the store keeps the version and queues nothing.
-        if (!now || s.family.valueOf(now) === value) return;
-        await store.update(s.family.withValue(now, value), { ifMatchOptional: true });
-        // Remote-wins: a local edit made while the remote is ahead gives way at the push's 412.
-        if (!(s.family.wins === 'remote' && s.remoteAhead)) s.expected = value;
-        s.queued = true;
-      },
-      async delete(s: Slot) {
-        const now = await localCopy(s);
-        if (!now) return;
-        await store.delete(s.family.type, now.id as string);
-        s.queued = true;
-        // What never reached the remote is not sent: a remote-only copy stays and a pull brings it.
-        if (s.remoteOnly) s.expected = s.remoteOnly.value;
-        else Object.assign(s, { expected: undefined, deleteQueued: true });
-      },
-    };
-
-    const remoteSide = {
-      async create(s: Slot, value: number) {
-        if (s.queued || (await localCopy(s)) || (await remoteCopies(s)).length) return;
-        const made = s.family.make(remoteClient?.id as string, s.identifier, value);
-        await remotePost(remote.url, { ...made, text: ownText() });
-        Object.assign(s, { expected: value, remoteAhead: true, remoteOnly: { value } });
-      },
-      async edit(s: Slot, value: number) {
-        const there = await remoteCopies(s);
-        if (there.length !== 1) return;
-        await remotePut(remote.url, { ...s.family.withValue(there[0] as Resource, value), text: ownText() });
-        s.remoteAhead = true;
-        // A remote-only copy with no record here to clash with: nothing queued here concerns it.
-        if (s.remoteOnly) s.remoteOnly = { value };
-        const alone = s.remoteOnly && !(await localCopy(s));
-        // Local-wins: a queued local change overwrites it at the push, and a queued delete always goes.
-        // Otherwise the remote's edit stands (a later local edit of a remote-wins record gives way to it).
-        if (alone || (!(s.family.wins === 'local' && s.queued) && !s.deleteQueued)) s.expected = value;
-      },
-    };
-
-    /** Both sides agree on a record again: the remote is no longer ahead, its copy is here. */
-    const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: undefined });
-
-    const pull = async (slots: Slot[]) => {
-      const alone = await Promise.all(slots.map(async (s) => s.remoteOnly && !(await localCopy(s))));
-      await sync.pullOnce();
-      // A record with changes queued is left. A remote-only copy with no live record here comes down;
-      // what is queued here then concerns a record that never reached the remote, not this copy.
-      for (const [i, s] of slots.entries()) {
-        if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
-        if (!s.queued) agreed(s);
-      }
-    };
-
-    /** A push, its first request meeting `fault`; `hold-pull` pulls while that request's answer is held. */
-    const push = async (slots: Slot[], fault?: Fault) => {
-      if (fault === 'lose-answer') proxy.faults.dropNext = 1;
-      if (fault === 'refuse') proxy.faults.errorNext = 1;
-      if (fault === 'hold-pull') {
-        const held = proxy.stats.held;
-        proxy.faults.holdNext = 1;
-        let settled = false;
-        const pushing = sync.pushOnce().finally(() => {
-          settled = true;
-        });
-        await waitFor(async () => settled || proxy.stats.held > held, 30_000, 'a held push answer');
-        proxy.faults.holdNext = 0;
-        await pull(slots);
-        proxy.releaseHeld();
-        await pushing;
-      }
-      await Promise.all([drain(sync), drain(second)]);
-      Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
-      // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
-      // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
-      for (const s of slots) {
-        if (!s.queued) continue;
-        Object.assign(s, { queued: false, deleteQueued: false });
-        if (!s.remoteOnly || (await localCopy(s))) agreed(s);
-      }
-    };
-
-    const apply = async (op: Op, slots: Slot[]) => {
-      if (op.kind === 'push') return push(slots, op.fault);
-      if (op.kind === 'pull') return pull(slots);
-      const s = slots[op.slot] as Slot;
-      if (op.kind === 'delete') return local.delete(s);
-      if (op.kind === 'create' || op.kind === 'update') return local[op.kind](s, op.value);
-      return remoteSide[op.kind === 'remote-create' ? 'create' : 'edit'](s, op.value);
-    };
-
-    /** What is wrong with one identifier on one side, or undefined. */
-    const judge = (s: Slot, side: string, found: Resource[]) => {
-      if (s.expected === undefined)
-        return found.length ? `the ${side} keeps a ${s.family.type} deleted by the sync's model` : undefined;
-      if (found.length !== 1) return `the ${side} holds ${found.length} ${s.family.type}s for one identifier`;
-      const value = s.family.valueOf(found[0] as Resource);
-      if (value !== s.expected)
-        return `the ${side} holds a ${s.family.wins}-wins ${s.family.type} with another value than the model's`;
-      return undefined;
-    };
-
+    const sides = await openSides();
+    const [sync] = sides.workers;
     return {
       seeds: [null],
       input: (_mutated, rng) => operations(rng),
       async check(input) {
-        const slots: Slot[] = FAMILIES.map((family) => ({
-          family,
-          identifier: `urn:uuid:${randomUUID()}`,
-          queued: false,
-          remoteAhead: false,
-          deleteQueued: false,
-        }));
+        const model = new Model(
+          sides,
+          FAMILIES.map((family) => ({
+            family,
+            identifier: `urn:uuid:${randomUUID()}`,
+            queued: false,
+            remoteAhead: false,
+            deleteQueued: false,
+          })),
+        );
         // Counted against the states before this case: an earlier case's dead letter is not this one's.
         const before = (await sync.status()).states;
-        for (const op of input as Op[]) await apply(op, slots);
+        for (const op of input as Op[]) await model.apply(op);
         for (const op of [{ kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
-          await apply(op, slots);
+          await model.apply(op);
         const { states } = await sync.status();
         const left = Object.entries(states).filter(
           ([state, n]) => state !== 'done' && n > before[state as keyof typeof before],
         );
         if (left.length) return `rows left ${left.map(([state]) => state).join(', ')}`;
-        for (const s of slots) {
-          const mine = (await store.search(s.family.type, { identifier: `${SYSTEM}|${s.identifier}` }))
-            .resources;
-          const wrong = judge(s, 'remote', await remoteCopies(s)) ?? judge(s, 'local store', mine);
+        for (const s of model.slots) {
+          const wrong = await model.judge(s);
           if (wrong) return wrong;
         }
         return undefined;
       },
       close: async () => {
-        await Promise.all([sync.stop(), second.stop()]);
-        await proxy.close();
-        await store.close();
-        await remote.stop();
+        await Promise.all(sides.workers.map((w) => w.stop()));
+        await sides.proxy.close();
+        await sides.store.close();
+        await sides.remote.stop();
       },
     };
   },
