@@ -57,8 +57,11 @@ export type IdMapping = {
   remote_version: string | null;
 };
 
-/** States in which a row still means "this local change has not reached the remote". */
-export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked'];
+/**
+ * States in which a row still means "this local change has not reached the remote" — unless a later
+ * row of the same resource was delivered since (a whole newer version went instead).
+ */
+export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked', 'blocked', 'dead'];
 
 /**
  * The outbox columns an OutboxRow carries, of table alias `t`. A row of a stored version keeps no copy
@@ -526,11 +529,16 @@ export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>
   return new Set(rows.map((r) => r.ref));
 }
 
-/** Whether a local resource has changes not yet on the remote. */
+/**
+ * Whether a local resource has changes not yet on the remote: queued, in flight, held, parked, blocked
+ * by consent or dead-lettered, with no later row of it delivered.
+ */
 export async function hasQueuedChanges(db: Db, type: string, localId: string): Promise<boolean> {
   const rows = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM sync_outbox
-      WHERE resource_type = $1 AND resource_id = $2 AND state = ANY($3::text[])`,
+    `SELECT count(*)::int AS n FROM sync_outbox o
+      WHERE o.resource_type = $1 AND o.resource_id = $2 AND o.state = ANY($3::text[])
+        AND NOT EXISTS (SELECT 1 FROM sync_outbox d
+                         WHERE d.resource_type = $1 AND d.resource_id = $2 AND d.state = 'done' AND d.id > o.id)`,
     [type, localId, QUEUED_STATES],
   );
   return (rows[0]?.n ?? 0) > 0;

@@ -1,0 +1,99 @@
+// A local edit not on the remote — blocked by consent (the client withdrew it) or dead-lettered (the
+// remote refused it) — is still a local change: a pull does not overwrite it with the remote's version.
+// Once consent is given again it goes, over the remote edit (local-wins); a dead letter stops counting
+// once a later version of the resource is delivered. In-process: PGlite on both sides.
+import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import { consent, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
+import { drain } from './helpers/waits.ts';
+
+let remote: FacadeHere;
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+  store = await openStore({ dataDir: 'memory://' });
+  sync = createSync({
+    store,
+    remote: { baseUrl: remote.url, party: 'other-health-care' },
+    pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+  });
+  await sync.ready;
+}, 120_000);
+
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await remote?.stop();
+});
+
+const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
+
+const onRemote = async (o: Observation) => {
+  const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`;
+  return (await remoteAll(remote.url, 'Observation', q)) as Observation[];
+};
+
+describe('a local edit not on the remote', () => {
+  it('blocked by a withdrawn consent: not overwritten by a pull, and goes over the remote edit once consent is given again', async () => {
+    const client = (await store.create(patient('271181-9273'))).resource as Patient;
+    let given = (await store.create(consent(client.id as string))).resource as Consent;
+    const o = (await store.create(score(client.id as string, 3))).resource as Observation;
+    await drain(sync);
+    const [there] = await onRemote(o);
+
+    given = (
+      await store.update(
+        { ...given, status: 'inactive', extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }] },
+        { ifMatchOptional: true },
+      )
+    ).resource as Consent;
+    await store.update({ ...o, valueInteger: 4 }, { ifMatchOptional: true });
+    await drain(sync);
+    expect((await sync.status()).states.blocked).toBeGreaterThan(0);
+
+    await remotePut(remote.url, { ...(there as Observation), valueInteger: 9 });
+    await sync.pullOnce();
+    expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
+
+    const { extension: _withdrawn, ...active } = given;
+    await store.update({ ...active, status: 'active' }, { ifMatchOptional: true });
+    await drain(sync);
+    await sync.pullOnce();
+    expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
+    const [after] = await onRemote(o);
+    expect(after?.valueInteger).toBe(4);
+    expect((await sync.status()).states.blocked).toBe(0);
+  });
+
+  it('dead-lettered: not overwritten by a pull until a later version of it is delivered', async () => {
+    const client = (await store.create(patient('281181-928S'))).resource as Patient;
+    await store.create(consent(client.id as string));
+    const o = (await store.create(score(client.id as string, 3))).resource as Observation;
+    await drain(sync);
+    const deadBefore = (await sync.status()).states.dead;
+    // The store API takes it; the remote refuses it (not a code of the required value set).
+    await store.update({ ...o, status: 'bogus' as Observation['status'] }, { ifMatchOptional: true });
+    await drain(sync);
+    expect((await sync.status()).states.dead).toBe(deadBefore + 1);
+
+    const [there] = await onRemote(o);
+    await remotePut(remote.url, { ...(there as Observation), valueInteger: 9 });
+    await sync.pullOnce();
+    expect((await store.read<Observation>('Observation', o.id as string)).status).toBe('bogus');
+
+    const fixed = await store.read<Observation>('Observation', o.id as string);
+    await store.update({ ...fixed, status: 'final', valueInteger: 5 }, { ifMatchOptional: true });
+    await drain(sync);
+    expect((await onRemote(o))[0]?.valueInteger).toBe(5);
+    // The dead letter is an older version now: a remote edit comes down again.
+    const [now] = await onRemote(o);
+    await remotePut(remote.url, { ...(now as Observation), valueInteger: 7 });
+    await sync.pullOnce();
+    expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(7);
+  });
+});
