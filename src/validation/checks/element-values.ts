@@ -39,7 +39,9 @@ function xmlIllegalCharacters(ctx: CheckContext, value: string): void {
   let found: Set<number> | undefined;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
-    if (xmlIllegal(code)) (found ??= new Set()).add(code);
+    if (!xmlIllegal(code)) continue;
+    found ??= new Set();
+    found.add(code);
   }
   if (!found) return;
   const names = [...found].map((c) => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`);
