@@ -246,7 +246,11 @@ async function applyOne(
   if (localId && !opts.supersede) {
     // Our own write coming back (its answer may still be on its way): not a remote change.
     if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
-    if (await hasQueuedChanges(tx, type, localId)) {
+    // A change stuck here (blocked by consent, dead-lettered) is kept from a local-wins family's pull;
+    // on a remote-wins family the remote version comes down (it would win the push's 412 anyway), and
+    // the stuck row, older than the version now mapped, is settled without being sent.
+    const stuck = ctx.families[type]?.conflict !== 'remote-wins';
+    if (await hasQueuedChanges(tx, type, localId, { stuck })) {
       ctx.log.info(
         { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
         'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',

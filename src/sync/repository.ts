@@ -58,10 +58,12 @@ export type IdMapping = {
 };
 
 /**
- * States in which a row still means "this local change has not reached the remote" — unless a later
- * row of the same resource was delivered since (a whole newer version went instead).
+ * States in which a row still means "this local change has not reached the remote" and its push will
+ * resolve any remote change (a 412 meets the family's policy).
  */
-export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked', 'blocked', 'dead'];
+export const QUEUED_STATES: OutboxState[] = ['pending', 'inflight', 'held', 'parked'];
+/** States of a local change that waits for a consent or a person (blocked by consent, dead-lettered). */
+export const STUCK_STATES: OutboxState[] = ['blocked', 'dead'];
 
 /**
  * The outbox columns an OutboxRow carries, of table alias `t`. A row of a stored version keeps no copy
@@ -530,16 +532,21 @@ export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>
 }
 
 /**
- * Whether a local resource has changes not yet on the remote: queued, in flight, held, parked, blocked
- * by consent or dead-lettered, with no later row of it delivered.
+ * Whether a local resource has changes not yet on the remote — queued, in flight, held, parked and,
+ * with `stuck`, blocked by consent or dead-lettered — with no later row of it delivered.
  */
-export async function hasQueuedChanges(db: Db, type: string, localId: string): Promise<boolean> {
+export async function hasQueuedChanges(
+  db: Db,
+  type: string,
+  localId: string,
+  opts: { stuck: boolean },
+): Promise<boolean> {
   const rows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM sync_outbox o
       WHERE o.resource_type = $1 AND o.resource_id = $2 AND o.state = ANY($3::text[])
         AND NOT EXISTS (SELECT 1 FROM sync_outbox d
                          WHERE d.resource_type = $1 AND d.resource_id = $2 AND d.state = 'done' AND d.id > o.id)`,
-    [type, localId, QUEUED_STATES],
+    [type, localId, opts.stuck ? [...QUEUED_STATES, ...STUCK_STATES] : QUEUED_STATES],
   );
   return (rows[0]?.n ?? 0) > 0;
 }

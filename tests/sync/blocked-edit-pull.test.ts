@@ -1,13 +1,14 @@
 // A local edit not on the remote — blocked by consent (the client withdrew it) or dead-lettered (the
-// remote refused it) — is still a local change: a pull does not overwrite it with the remote's version.
-// Once consent is given again it goes, over the remote edit (local-wins); a dead letter stops counting
+// remote refused it) — is still a local change on a local-wins family: a pull does not overwrite it with
+// the remote's version, and once consent is given again it goes over the remote edit. On a remote-wins
+// family the remote version comes down and the old edit is never sent. A dead letter stops counting
 // once a later version of the resource is delivered. In-process: PGlite on both sides.
-import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteAll, remotePut, score } from './helpers/fixtures.ts';
+import { consent, patient, remoteAll, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
 import { drain } from './helpers/waits.ts';
 
 let remote: FacadeHere;
@@ -32,6 +33,11 @@ afterAll(async () => {
 });
 
 const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
+const withdrawn = (c: Consent): Consent => ({
+  ...c,
+  status: 'inactive',
+  extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }],
+});
 
 const onRemote = async (o: Observation) => {
   const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`;
@@ -46,12 +52,7 @@ describe('a local edit not on the remote', () => {
     await drain(sync);
     const [there] = await onRemote(o);
 
-    given = (
-      await store.update(
-        { ...given, status: 'inactive', extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }] },
-        { ifMatchOptional: true },
-      )
-    ).resource as Consent;
+    given = (await store.update(withdrawn(given), { ifMatchOptional: true })).resource as Consent;
     await store.update({ ...o, valueInteger: 4 }, { ifMatchOptional: true });
     await drain(sync);
     expect((await sync.status()).states.blocked).toBeGreaterThan(0);
@@ -67,6 +68,31 @@ describe('a local edit not on the remote', () => {
     expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
     const [after] = await onRemote(o);
     expect(after?.valueInteger).toBe(4);
+    expect((await sync.status()).states.blocked).toBe(0);
+  });
+
+  it('blocked, on a remote-wins family: the remote version comes down, and the old edit is not sent when consent returns', async () => {
+    const client = (await store.create(patient('210181-921Y'))).resource as Patient;
+    let given = (await store.create(consent(client.id as string))).resource as Consent;
+    const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
+    await drain(sync);
+    const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${qr.identifier?.value}`)}`;
+    const [there] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    given = (await store.update(withdrawn(given), { ifMatchOptional: true })).resource as Consent;
+    await store.update({ ...qr, status: 'amended' }, { ifMatchOptional: true });
+    await drain(sync);
+    expect((await sync.status()).states.blocked).toBeGreaterThan(0);
+
+    await remotePut(remote.url, { ...(there as QuestionnaireResponse), status: 'entered-in-error' });
+    await sync.pullOnce();
+    expect((await store.read<QuestionnaireResponse>('QuestionnaireResponse', qr.id as string)).status).toBe(
+      'entered-in-error',
+    );
+    const { extension: _withdrawn, ...active } = given;
+    await store.update({ ...active, status: 'active' }, { ifMatchOptional: true });
+    await drain(sync);
+    const [after] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    expect(after?.status).toBe('entered-in-error');
     expect((await sync.status()).states.blocked).toBe(0);
   });
 
