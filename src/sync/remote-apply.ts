@@ -248,8 +248,9 @@ async function applyOne(
     if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
     // A change stuck here (blocked by consent, dead-lettered) is kept from a local-wins family's pull;
     // on a remote-wins family the remote version comes down (it would win the push's 412 anyway), and
-    // the stuck row, older than the version now mapped, is settled without being sent.
-    const stuck = ctx.families[type]?.conflict !== 'remote-wins';
+    // the stuck row, older than the version now mapped, is settled without being sent — unless it is a
+    // delete, the last word on a resource whatever the family.
+    const stuck = ctx.families[type]?.conflict === 'remote-wins' ? 'deletes' : 'all';
     if (await hasQueuedChanges(tx, type, localId, { stuck })) {
       ctx.log.info(
         { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },

@@ -532,21 +532,23 @@ export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>
 }
 
 /**
- * Whether a local resource has changes not yet on the remote — queued, in flight, held, parked and,
- * with `stuck`, blocked by consent or dead-lettered — with no later row of it delivered.
+ * Whether a local resource has changes not yet on the remote — queued, in flight, held, parked, and
+ * blocked by consent or dead-lettered (`stuck`: every such change, or only a delete) — with no later
+ * row of it delivered.
  */
 export async function hasQueuedChanges(
   db: Db,
   type: string,
   localId: string,
-  opts: { stuck: boolean },
+  opts: { stuck: 'all' | 'deletes' },
 ): Promise<boolean> {
   const rows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM sync_outbox o
-      WHERE o.resource_type = $1 AND o.resource_id = $2 AND o.state = ANY($3::text[])
+      WHERE o.resource_type = $1 AND o.resource_id = $2
+        AND (o.state = ANY($3::text[]) OR (o.state = ANY($4::text[]) AND ($5 OR o.action = 'delete')))
         AND NOT EXISTS (SELECT 1 FROM sync_outbox d
                          WHERE d.resource_type = $1 AND d.resource_id = $2 AND d.state = 'done' AND d.id > o.id)`,
-    [type, localId, opts.stuck ? [...QUEUED_STATES, ...STUCK_STATES] : QUEUED_STATES],
+    [type, localId, QUEUED_STATES, STUCK_STATES, opts.stuck === 'all'],
   );
   return (rows[0]?.n ?? 0) > 0;
 }

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteAll, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
+import {
+  consent,
+  patient,
+  remoteAll,
+  remotePost,
+  remotePut,
+  score,
+  selfAssessment,
+} from './helpers/fixtures.ts';
 import { drain } from './helpers/waits.ts';
 
 let remote: FacadeHere;
@@ -94,6 +102,32 @@ describe('a local edit not on the remote', () => {
     const [after] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
     expect(after?.status).toBe('entered-in-error');
     expect((await sync.status()).states.blocked).toBe(0);
+  });
+
+  it('a dead-lettered delete on a remote-wins family: a pull does not bring the resource back, and the delete goes on retry', async () => {
+    const client = (await store.create(patient('221181-922P'))).resource as Patient;
+    await store.create(consent(client.id as string));
+    const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
+    await drain(sync);
+    const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${qr.identifier?.value}`)}`;
+    const [there] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    // Something on the remote refers to it, so the remote refuses the delete (409): a dead letter.
+    const referrer = await remotePost(remote.url, {
+      ...score(there?.subject?.reference?.slice('Patient/'.length) as string, 5),
+      derivedFrom: [{ reference: `QuestionnaireResponse/${there?.id}` }],
+    });
+    const deadBefore = (await sync.status()).states.dead;
+    await store.delete('QuestionnaireResponse', qr.id as string);
+    await drain(sync);
+    expect((await sync.status()).states.dead).toBe(deadBefore + 1);
+    await remotePut(remote.url, { ...(there as QuestionnaireResponse), status: 'entered-in-error' });
+    await sync.pullOnce();
+    await expect(store.read('QuestionnaireResponse', qr.id as string)).rejects.toMatchObject({ status: 410 });
+    const gone = await fetch(`${remote.url}/Observation/${referrer.id}`, { method: 'DELETE' });
+    expect(gone.status).toBe(204);
+    await sync.retry();
+    await drain(sync);
+    expect(await remoteAll(remote.url, 'QuestionnaireResponse', q)).toEqual([]);
   });
 
   it('dead-lettered: not overwritten by a pull until a later version of it is delivered', async () => {
