@@ -381,7 +381,6 @@ export async function readResource(store: StoreWrites, type: string, id: string)
   return store.read(type, id);
 }
 
-/** Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from. */
 /** Where a Bundle entry carries what a direct request sends as a header (a header has no FHIRPath). */
 const ENTRY_HEADERS: Readonly<Record<string, string>> = {
   'If-Match': 'request.ifMatch',
@@ -390,6 +389,10 @@ const ENTRY_HEADERS: Readonly<Record<string, string>> = {
   'If-Modified-Since': 'request.ifModifiedSince',
 };
 
+/**
+ * Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from, and puts a
+ * header's name at the entry's request element that carries it.
+ */
 export function inEntry(
   issues: OperationOutcomeIssue[],
   index: number,
