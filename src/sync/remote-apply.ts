@@ -12,12 +12,11 @@ import { collectReferences, relativeParts, translateReferences } from './referen
 import {
   type IdMapping,
   contentDigest,
-  hasQueuedChanges,
   mappingsForRemote,
   markPulledWrites,
-  queuedDeletes,
   supersedeQueued,
   unblockConsentPatients,
+  undeliveredChanges,
   upsertMappings,
   wasSentByUs,
 } from './repository.ts';
@@ -248,10 +247,11 @@ async function applyOne(
     if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
     // A change stuck here (blocked by consent, dead-lettered) is kept from a local-wins family's pull;
     // on a remote-wins family the remote version comes down (it would win the push's 412 anyway), and
-    // the stuck row, older than the version now mapped, is settled without being sent — unless it is a
-    // delete, the last word on a resource whatever the family.
-    const stuck = ctx.families[type]?.conflict === 'remote-wins' ? 'deletes' : 'all';
-    if (await hasQueuedChanges(tx, type, localId, { stuck })) {
+    // the stuck row, older than the version now mapped, is settled without being sent. A delete is the
+    // last word on a resource whatever the family.
+    const local = await undeliveredChanges(tx, type, localId);
+    const remoteWins = ctx.families[type]?.conflict === 'remote-wins';
+    if (local.queued || local.deletes || (local.stuck && !remoteWins)) {
       ctx.log.info(
         { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
         'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',
@@ -262,7 +262,7 @@ async function applyOne(
   if (localId && opts.supersede) {
     // A local delete is the last word on a resource: the remote version does not bring it back here
     // (and the delete, still queued, goes without If-Match).
-    if ((await queuedDeletes(tx, [`${type}/${localId}`])).size) return 'skipped';
+    if ((await undeliveredChanges(tx, type, localId)).deletes) return 'skipped';
     await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
   }
   if (localId) {

@@ -519,7 +519,10 @@ export async function latestStates(
   return out;
 }
 
-/** Which of `refs` (`Type/id`) have a delete not yet delivered (queued, held or in flight). */
+/**
+ * Which of `refs` (`Type/id`) have a delete on its way (queued, held or in flight: it will be sent, so a
+ * row may wait for it). Whether any local change is undelivered, stuck ones too: `undeliveredChanges`.
+ */
 export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>> {
   if (!refs.length) return new Set();
   const rows = await db.query<{ ref: string }>(
@@ -531,26 +534,32 @@ export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>
   return new Set(rows.map((r) => r.ref));
 }
 
+/** What of a local resource has not reached the remote (`undeliveredChanges`). */
+export type Undelivered = {
+  /** A change queued, in flight, held or parked: its push resolves any remote change. */
+  queued: boolean;
+  /** A change blocked by consent or dead-lettered: it waits for a consent or a person. */
+  stuck: boolean;
+  /** Among them a delete. */
+  deletes: boolean;
+};
+
 /**
- * Whether a local resource has changes not yet on the remote — queued, in flight, held, parked, and
- * blocked by consent or dead-lettered (`stuck`: every such change, or only a delete) — with no later
- * row of it delivered.
+ * The rows of a local resource not delivered, with no later row of it delivered since (a whole newer
+ * version went instead), in one query.
  */
-export async function hasQueuedChanges(
-  db: Db,
-  type: string,
-  localId: string,
-  opts: { stuck: 'all' | 'deletes' },
-): Promise<boolean> {
-  const rows = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM sync_outbox o
-      WHERE o.resource_type = $1 AND o.resource_id = $2
-        AND (o.state = ANY($3::text[]) OR (o.state = ANY($4::text[]) AND ($5 OR o.action = 'delete')))
+export async function undeliveredChanges(db: Db, type: string, localId: string): Promise<Undelivered> {
+  const [row] = await db.query<Undelivered>(
+    `SELECT coalesce(bool_or(o.state = ANY($3::text[])), false) AS queued,
+            coalesce(bool_or(o.state = ANY($4::text[])), false) AS stuck,
+            coalesce(bool_or(o.action = 'delete'), false) AS deletes
+       FROM sync_outbox o
+      WHERE o.resource_type = $1 AND o.resource_id = $2 AND o.state = ANY($3::text[] || $4::text[])
         AND NOT EXISTS (SELECT 1 FROM sync_outbox d
                          WHERE d.resource_type = $1 AND d.resource_id = $2 AND d.state = 'done' AND d.id > o.id)`,
-    [type, localId, QUEUED_STATES, STUCK_STATES, opts.stuck === 'all'],
+    [type, localId, QUEUED_STATES, STUCK_STATES],
   );
-  return (rows[0]?.n ?? 0) > 0;
+  return row ?? { queued: false, stuck: false, deletes: false };
 }
 
 /** Queued rows of one resource marked done because the remote version replaced them (remote-wins). */
