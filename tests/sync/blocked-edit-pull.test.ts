@@ -5,9 +5,9 @@
 // once a later version of the resource is delivered. In-process: PGlite on both sides.
 import type { Consent, Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import {
   consent,
   patient,
@@ -17,28 +17,20 @@ import {
   score,
   selfAssessment,
 } from './helpers/fixtures.ts';
+import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
+let pair: SyncPair;
 let remote: FacadeHere;
 let store: Store;
 let sync: SyncService;
 
 beforeAll(async () => {
-  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
-  store = await openStore({ dataDir: 'memory://' });
-  sync = createSync({
-    store,
-    remote: { baseUrl: remote.url, party: 'other-health-care' },
-    pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
-  });
-  await sync.ready;
+  pair = await openMemorySyncPair({ pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'] });
+  ({ remote, store, sync } = pair);
 }, 120_000);
 
-afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
-  await remote?.stop();
-});
+afterAll(() => pair?.close());
 
 const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
 const withdrawn = (c: Consent): Consent => ({

@@ -4,32 +4,28 @@
 // the sync's model fuzz target, tests/fuzz/targets-sync-model.ts). In-process: PGlite on both sides.
 import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteAll, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
+import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
+let pair: SyncPair;
 let remote: FacadeHere;
 let store: Store;
 let sync: SyncService;
 let client: Patient;
 
 beforeAll(async () => {
-  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
-  store = await openStore({ dataDir: 'memory://' });
-  sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' } });
-  await sync.ready;
+  pair = await openMemorySyncPair();
+  ({ remote, store, sync } = pair);
   client = (await store.create(patient('261181-926D'))).resource as Patient;
   await store.create(consent(client.id as string));
   await drain(sync);
 }, 120_000);
 
-afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
-  await remote?.stop();
-});
+afterAll(() => pair?.close());
 
 const FAMILIES = {
   'remote-wins (QuestionnaireResponse)': {

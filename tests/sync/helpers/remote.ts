@@ -43,6 +43,30 @@ export async function openSyncPair(
   const localDatabase = await freshDatabase(`${name}_local`);
   const remote = await startRemote(remoteDatabase);
   const store = await openStore({ databaseUrl: localDatabase });
+  return pairOf(remote, store, localDatabase, options, remoteOptions, async () => {
+    await dropDatabase(remoteDatabase);
+    await dropDatabase(localDatabase);
+  });
+}
+
+/** The same pair in this process's memory (PGlite on both sides): no database to make or drop. */
+export async function openMemorySyncPair(
+  options: Omit<CreateSyncOptions, 'store' | 'remote'> = {},
+  remoteOptions: Partial<RemoteConfig> = {},
+): Promise<SyncPair> {
+  const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+  const store = await openStore({ dataDir: 'memory://' });
+  return pairOf(remote, store, 'memory://', options, remoteOptions, async () => {});
+}
+
+async function pairOf(
+  remote: FacadeHere,
+  store: Store,
+  localDatabase: string,
+  options: Omit<CreateSyncOptions, 'store' | 'remote'>,
+  remoteOptions: Partial<RemoteConfig>,
+  dropDatabases: () => Promise<void>,
+): Promise<SyncPair> {
   const sync = createSync({
     store,
     remote: { baseUrl: remote.url, party: 'other-health-care', ...remoteOptions },
@@ -58,8 +82,7 @@ export async function openSyncPair(
       await sync.stop();
       await store.close();
       await remote.stop();
-      await dropDatabase(remoteDatabase);
-      await dropDatabase(localDatabase);
+      await dropDatabases();
     },
   };
 }
