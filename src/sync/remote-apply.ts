@@ -2,9 +2,10 @@
  * Applying remote resources to the local store (pull, and push's remote-wins resolution of a 412).
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
-import { isFhirId } from '../shared/references.ts';
+import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
+import { type ReferenceTarget, requireTargets } from '../store/index.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
 import { patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
@@ -29,7 +30,8 @@ type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
  * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
  * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
  * `refused`: not stored — without a FHIR id to map it by, judged (`judged`) and found failing what a
- * write here must pass, or new to the id map with a business identifier more than one local resource holds.
+ * write here must pass, referring to a resource deleted here (tyk-ref-1), or new to the id map with a
+ * business identifier more than one local resource holds.
  */
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
@@ -84,9 +86,17 @@ function mappingOf(local: Resource, remote: Resource): IdMapping {
   };
 }
 
-/** One remote resource (see applyRemoteBatch). */
-export async function applyRemote(ctx: SyncContext, remote: Resource, opts: ApplyOptions = {}) {
-  return (await applyRemoteBatch(ctx, [remote], opts))[0];
+/**
+ * One remote resource (see applyRemoteBatch), with the outcome of a refusal that names the rule (a
+ * reference to a resource deleted here).
+ */
+export async function applyRemote(
+  ctx: SyncContext,
+  remote: Resource,
+  opts: ApplyOptions = {},
+): Promise<{ outcome: ApplyOutcome; refusal?: OperationOutcome }> {
+  const { outcomes, refusals } = await applyBatch(ctx, [remote], opts);
+  return { outcome: outcomes[0], refusal: refusals.get(0) };
 }
 
 /** What a pulled write did locally, for its audit row. */
@@ -125,12 +135,56 @@ function mappable(remote: Resource): boolean {
   return isFhirId(remote.id) && (version === undefined || isFhirId(version));
 }
 
+/**
+ * The relative references of a local copy (all of them mapped through the id map) with their FHIRPath
+ * (`Observation.derivedFrom[0]`): each must name a current resource here (tyk-ref-1).
+ */
+function localTargets(local: Resource): ReferenceTarget[] {
+  const out: ReferenceTarget[] = [];
+  eachReference(
+    local,
+    (ref, _holder, path) => relativeReference(ref) && out.push({ ref, path }),
+    local.resourceType,
+  );
+  return out;
+}
+
+/**
+ * tyk-ref-1 for what the sync is about to store, as for a write to the facade: the local copies whose
+ * references name a resource that is not current here — one deleted here, whose id the map still
+ * holds — each with its 422 outcome. One query for all of them, in the writing transaction.
+ */
+async function danglingCopies(tx: Tx, locals: Map<number, Resource>): Promise<Map<number, OperationOutcome>> {
+  const targets = [...locals].map(([i, local]) => [i, localTargets(local)] as const);
+  const refs = [...new Set(targets.flatMap(([, t]) => t.map((x) => x.ref)))];
+  const refusals = new Map<number, OperationOutcome>();
+  if (!refs.length) return refusals;
+  const absent = new Set(await tx.absent(refs));
+  for (const [i, t] of targets) {
+    try {
+      await requireTargets(t, async (asked) => asked.filter((r) => absent.has(r)));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      refusals.set(i, err.outcome);
+    }
+  }
+  return refusals;
+}
+
 /** Many remote resources (a search page) in one local transaction, audited as imports in it. */
 export async function applyRemoteBatch(
   ctx: SyncContext,
   remotes: Resource[],
   opts: ApplyOptions = {},
 ): Promise<ApplyOutcome[]> {
+  return (await applyBatch(ctx, remotes, opts)).outcomes;
+}
+
+async function applyBatch(
+  ctx: SyncContext,
+  remotes: Resource[],
+  opts: ApplyOptions,
+): Promise<{ outcomes: ApplyOutcome[]; refusals: Map<number, OperationOutcome> }> {
   const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
   const usable = remotes.map(mappable);
   for (const [i, r] of remotes.entries())
@@ -145,14 +199,26 @@ export async function applyRemoteBatch(
     return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
   });
   if (opts.judged) await refuseFailing(ctx, remotes, outcomes);
-  const todo = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
-  if (!todo.length) return outcomes;
+  let refusals = new Map<number, OperationOutcome>();
+  const candidates = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
+  if (!candidates.length) return { outcomes, refusals };
   const localRef = localReferences(byRemote, ctx.remote.baseUrl);
+  const locals = new Map(candidates.map((i) => [i, toLocal(remotes[i], localRef)]));
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
+      refusals = await danglingCopies(tx, locals);
+      for (const [i, refusal] of refusals) {
+        outcomes[i] = 'refused';
+        ctx.log.warn(
+          { remote: keys[i], issues: issueSummary(refusal) },
+          'sync: remote resource refused (it refers to a resource deleted here)',
+        );
+      }
+      const todo = candidates.filter((i) => !refusals.has(i));
+      if (!todo.length) return;
       markPulledWrites(tx);
       const transfers: Transfer[] = [];
-      const existing = await createFresh(tx, todo, remotes, keys, byRemote, localRef, transfers);
+      const existing = await createFresh(tx, todo, remotes, locals, keys, byRemote, transfers);
       for (const [i, localId] of existing) {
         if (localId === AMBIGUOUS) {
           outcomes[i] = 'refused';
@@ -162,12 +228,20 @@ export async function applyRemoteBatch(
           );
           continue;
         }
-        outcomes[i] = await applyOne(ctx, tx, remotes[i], localId, localRef, opts, transfers);
+        outcomes[i] = await applyOne(
+          ctx,
+          tx,
+          remotes[i],
+          locals.get(i) as Resource,
+          localId,
+          opts,
+          transfers,
+        );
       }
       await auditTransfers(tx, ctx, 'import', transfers);
     }),
   );
-  return outcomes;
+  return { outcomes, refusals };
 }
 
 /** In createFresh's answer: the business identifier matches more than one local resource. */
@@ -182,9 +256,9 @@ async function createFresh(
   tx: Tx,
   todo: number[],
   remotes: Resource[],
+  locals: Map<number, Resource>,
   keys: string[],
   byRemote: Map<string, IdMapping>,
-  localRef: LocalReferences,
   transfers: Transfer[],
 ): Promise<Map<number, string | typeof AMBIGUOUS | undefined>> {
   const fresh = todo.flatMap((i) => {
@@ -192,10 +266,7 @@ async function createFresh(
     return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
   });
   const written = await tx.createMany(
-    fresh.map(({ i, ifNoneExist }) => ({
-      resource: toLocal(remotes[i], localRef),
-      opts: { ifNoneExist },
-    })),
+    fresh.map(({ i, ifNoneExist }) => ({ resource: locals.get(i) as Resource, opts: { ifNoneExist } })),
   );
   const existing = new Map<number, string | typeof AMBIGUOUS | undefined>(
     todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
@@ -229,13 +300,12 @@ async function applyOne(
   ctx: SyncContext,
   tx: Tx,
   remote: Resource,
+  local: Resource,
   mappedLocalId: string | undefined,
-  localRef: LocalReferences,
   opts: ApplyOptions,
   transfers: Transfer[],
 ): Promise<ApplyOutcome> {
   const type = remote.resourceType;
-  const local = toLocal(remote, localRef);
   let localId = mappedLocalId;
   if (!localId) {
     const ident = businessIdentifier(remote);

@@ -289,15 +289,17 @@ async function resolveConflict(
     if (!echo && !recorded) {
       const policy = ctx.families[type]?.conflict ?? 'park';
       recorded = true;
-      // Remote-wins stores the remote version here, so it must pass what a write here must pass.
-      const refusal = policy === 'remote-wins' ? await ctx.checkPulled(current) : undefined;
+      // Remote-wins stores the remote version here, so it must pass what a write here must pass —
+      // its own rules, then (as it is stored) references to resources current here.
+      const judged = policy === 'remote-wins' ? await ctx.checkPulled(current) : undefined;
       const kept =
-        policy === 'remote-wins' && !refusal
+        policy === 'remote-wins' && !judged
           ? await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } })
           : undefined;
+      const refusal = judged ?? kept?.refusal;
       const resolution = refusal
         ? 'parked: remote version refused'
-        : kept === 'skipped'
+        : kept?.outcome === 'skipped'
           ? DELETE_FOLLOWS
           : RESOLUTIONS[policy];
       await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
@@ -308,7 +310,7 @@ async function resolveConflict(
           row: w.row,
           remote: { id: remoteId, versionId: version },
           reason:
-            kept === 'skipped'
+            kept.outcome === 'skipped'
               ? `conflict: ${DELETE_FOLLOWS}`
               : 'conflict: remote version kept (remote-wins)',
           notSent: true,
