@@ -534,6 +534,26 @@ export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>
   return new Set(rows.map((r) => r.ref));
 }
 
+/**
+ * Which of `rows` (by id) a later delete of their resource follows: queued to go, or settled already —
+ * sent, or found nothing to delete on the remote. A create blocked by consent and released after its
+ * delete was settled is one such row.
+ */
+export async function deletedAfter(
+  db: Db,
+  rows: ReadonlyArray<Pick<OutboxRow, 'id' | 'resource_type' | 'resource_id'>>,
+): Promise<Set<string>> {
+  if (!rows.length) return new Set();
+  const found = await db.query<{ id: string }>(
+    `SELECT k.id::text AS id FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, t, i)
+      WHERE EXISTS (SELECT 1 FROM sync_outbox d
+                     WHERE d.resource_type = k.t AND d.resource_id = k.i AND d.id > k.id
+                       AND d.action = 'delete' AND d.state IN ('pending', 'held', 'inflight', 'done'))`,
+    [rows.map((r) => r.id), rows.map((r) => r.resource_type), rows.map((r) => r.resource_id)],
+  );
+  return new Set(found.map((r) => r.id));
+}
+
 /** What of a local resource has not reached the remote (`undeliveredChanges`). */
 export type Undelivered = {
   /** A change queued, in flight, held or parked: its push resolves any remote change. */

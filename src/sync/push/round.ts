@@ -11,8 +11,8 @@ import {
   type IdMapping,
   type OutboxRow,
   claim,
+  deletedAfter,
   mappingsForLocal,
-  queuedDeletes,
   release,
   roundClaimId,
   settle,
@@ -124,17 +124,19 @@ function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRo
 }
 
 /**
- * A create or update of a resource not yet on the remote whose delete is already queued here is settled
- * without sending (its delete then finds nothing there to delete). Sent, it would put on the remote a
- * resource gone here, and a newer local resource that carries its business identifier — a record
- * entered again — would be matched to that copy by its conditional create, clash with it and be lost.
+ * A create or update of a resource not yet on the remote that a delete of it follows — queued, or
+ * settled already (a create blocked by consent comes back when consent returns, after its delete went)
+ * — is settled without sending (the delete finds, or found, nothing there to delete). Sent, it would
+ * put on the remote a resource gone here, and a newer local resource that carries its business
+ * identifier — a record entered again — would be matched to that copy by its conditional create,
+ * clash with it and be lost.
  */
 async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
   const { ctx } = round;
   const unsent = waves.flat().filter((r) => r.action !== 'delete' && !mappings.has(keyOf(r)));
   if (!unsent.length) return waves;
-  const deleted = await timeSpent(ctx, 'database', () => queuedDeletes(ctx.store, unsent.map(keyOf)));
-  const gone = unsent.filter((r) => deleted.has(keyOf(r)));
+  const deleted = await timeSpent(ctx, 'database', () => deletedAfter(ctx.store, unsent));
+  const gone = unsent.filter((r) => deleted.has(r.id));
   return settledUnsent(round, waves, gone, 'not sent: deleted here before it reached the remote');
 }
 

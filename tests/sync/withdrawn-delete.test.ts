@@ -1,0 +1,86 @@
+// A record deleted here while its client's consent is withdrawn: the delete goes at once (it carries no
+// client data), and the edits consent blocked before it are never sent once consent is given again —
+// neither re-creating on the remote a record never sent, nor bringing back (as a 404/410 re-create) one
+// the remote has deleted. A local delete is the last word. In-process: PGlite on both sides.
+import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
+import { drain } from './helpers/waits.ts';
+
+let pair: SyncPair;
+let remote: FacadeHere;
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  pair = await openMemorySyncPair({ pullTypes: ['Consent', 'Observation'] });
+  ({ remote, store, sync } = pair);
+}, 120_000);
+
+afterAll(() => pair?.close());
+
+const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
+
+async function withdraw(c: Consent): Promise<Consent> {
+  const inactive = {
+    ...c,
+    status: 'inactive' as const,
+    extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }],
+  };
+  return (await store.update(inactive, { ifMatchOptional: true })).resource as Consent;
+}
+
+async function consentAgain(c: Consent): Promise<Consent> {
+  const { extension: _withdrawal, ...active } = c;
+  return (await store.update({ ...active, status: 'active' }, { ifMatchOptional: true })).resource as Consent;
+}
+
+const onRemote = (o: Observation) =>
+  remoteAll(
+    remote.url,
+    'Observation',
+    `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`,
+  );
+
+describe('deleted here while consent is withdrawn', () => {
+  it('a record never sent: its blocked create is not sent when consent returns', async () => {
+    const client = (await store.create(patient('251181-925R'))).resource as Patient;
+    let given = (await store.create(consent(client.id as string))).resource as Consent;
+    await drain(sync);
+    given = await withdraw(given);
+    const o = (await store.create(score(client.id as string, 3))).resource as Observation;
+    await drain(sync);
+    expect((await sync.status()).states.blocked).toBeGreaterThan(0);
+
+    await store.delete('Observation', o.id as string);
+    await drain(sync);
+    await consentAgain(given);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
+    expect((await sync.status()).states.blocked ?? 0).toBe(0);
+  });
+
+  it('a record on the remote: the delete goes while withdrawn, and the blocked edit before it is not sent (nor re-created) when consent returns', async () => {
+    const client = (await store.create(patient('261181-926D'))).resource as Patient;
+    let given = (await store.create(consent(client.id as string))).resource as Consent;
+    const o = (await store.create(score(client.id as string, 3))).resource as Observation;
+    await drain(sync);
+    expect(await onRemote(o)).toHaveLength(1);
+    given = await withdraw(given);
+    await store.update({ ...o, valueInteger: 4 }, { ifMatchOptional: true });
+    await drain(sync);
+    expect((await sync.status()).states.blocked).toBeGreaterThan(0);
+
+    await store.delete('Observation', o.id as string);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
+    await consentAgain(given);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
+    expect((await sync.status()).states.blocked ?? 0).toBe(0);
+  });
+});
