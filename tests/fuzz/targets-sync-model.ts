@@ -3,16 +3,18 @@
  * client's records on three business identifiers (two work-ability scores, whose family is local-wins,
  * and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a delete — mixed
  * with records created and edited on the remote (another system's, or the client's in Omakanta),
- * pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
+ * the client withdrawing consent and giving it again, pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
  * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs. The
  * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
  * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
- * record with nothing queued here comes down with the next pull; a local delete is the last word. After
+ * record with nothing queued here comes down with the next pull; a local delete is the last word; while
+ * consent is withdrawn local creates and edits wait (a delete goes), and on a remote-wins family a pull
+ * brings a remote edit over a waiting one. After
  * a last push, pull and push both sides must hold exactly that — one live resource with the model's
  * value, or none — and the outbox must be settled, nothing dead, held, parked or blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { startFacadeHere } from '../helpers/facade.ts';
@@ -67,6 +69,8 @@ const SELF_ASSESSMENTS: Family = {
 
 const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS];
 
+const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
+
 /** A narrative of the remote's own: content equal to a version we sent would be taken for our own write. */
 const ownText = () => ({
   status: 'generated' as const,
@@ -80,18 +84,20 @@ type Op =
   | { kind: 'create' | 'update' | 'remote-create' | 'remote-edit'; slot: number; value: number }
   | { kind: 'delete'; slot: number }
   | { kind: 'push'; fault?: Fault }
-  | { kind: 'pull' };
+  | { kind: 'pull' }
+  | { kind: 'withdraw' }
+  | { kind: 'consent' };
 
 const KINDS = [
   ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull'],
-  ...['remote-create', 'remote-edit'],
+  ...['remote-create', 'remote-edit', 'withdraw', 'consent'],
 ] as Op['kind'][];
 
 function operations(rng: Rng): Op[] {
   return Array.from({ length: 4 + Math.floor(rng() * 12) }, (): Op => {
     const kind = pick(rng, KINDS);
     const slot = Math.floor(rng() * FAMILIES.length);
-    if (kind === 'pull') return { kind };
+    if (kind === 'pull' || kind === 'withdraw' || kind === 'consent') return { kind };
     if (kind === 'push') {
       const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
       return fault ? { kind, fault } : { kind };
@@ -113,6 +119,8 @@ interface Slot {
   remoteAhead: boolean;
   /** A local delete is queued: it is the last word, whatever the remote does meanwhile. */
   deleteQueued: boolean;
+  /** The queued local change met a push while consent was withdrawn: blocked until consent returns. */
+  blocked: boolean;
   /** Created on the remote and not on this side yet (a pull brings it), with its value there. */
   remoteOnly?: { value: number };
 }
@@ -161,6 +169,9 @@ type Sides = Awaited<ReturnType<typeof openSides>>;
 
 /** One case's operations on both sides, each followed in the slots by what the model expects. */
 class Model {
+  /** The client's consent is withdrawn (local creates and edits wait; deletes go). */
+  withdrawn = false;
+
   constructor(
     private readonly sides: Sides,
     readonly slots: Slot[],
@@ -180,6 +191,7 @@ class Model {
   async apply(op: Op): Promise<void> {
     if (op.kind === 'push') return this.push(op.fault);
     if (op.kind === 'pull') return this.pull();
+    if (op.kind === 'withdraw' || op.kind === 'consent') return this.setConsent(op.kind === 'consent');
     const s = this.slots[op.slot] as Slot;
     if (op.kind === 'delete') return this.delete(s);
     if (op.kind === 'create') return this.create(s, op.value);
@@ -240,6 +252,19 @@ class Model {
     if (alone || (!(s.family.wins === 'local' && s.queued) && !s.deleteQueued)) s.expected = value;
   }
 
+  /** The client withdraws consent (`given` false) or gives it again, as written here. */
+  async setConsent(given: boolean) {
+    if (this.withdrawn !== given) return;
+    const { store, clientId } = this.sides;
+    const [now] = (await store.search('Consent', { patient: `Patient/${clientId}` })).resources as Consent[];
+    const { extension: _withdrawal, ...rest } = now as Consent;
+    const next: Consent = given
+      ? { ...rest, status: 'active' }
+      : { ...rest, status: 'inactive', extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }] };
+    await store.update(next, { ifMatchOptional: true });
+    this.withdrawn = !given;
+  }
+
   async pull() {
     const alone = await Promise.all(
       this.slots.map(async (s) => s.remoteOnly && !(await this.localCopies(s)).length),
@@ -247,8 +272,12 @@ class Model {
     await this.sides.workers[0].pullOnce();
     // A record with changes queued is left. A remote-only copy with no live record here comes down;
     // what is queued here then concerns a record that never reached the remote, not this copy.
+    // A blocked change of a remote-wins record gives way to a remote edit here too: the remote version
+    // comes down, and the blocked row, older than it, is never sent.
     for (const [i, s] of this.slots.entries()) {
-      if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false });
+      if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
+      if (s.blocked && s.family.wins === 'remote' && s.remoteAhead && !s.deleteQueued)
+        Object.assign(s, { queued: false, blocked: false });
       if (!s.queued) agreed(s);
     }
   }
@@ -274,10 +303,15 @@ class Model {
     await Promise.all(workers.map((w) => drain(w)));
     Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
     // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
-    // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy.
+    // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy. While
+    // consent is withdrawn only deletes go; creates and edits are blocked.
     for (const s of this.slots) {
       if (!s.queued) continue;
-      Object.assign(s, { queued: false, deleteQueued: false });
+      if (this.withdrawn && !s.deleteQueued) {
+        s.blocked = true;
+        continue;
+      }
+      Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
       if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
     }
   }
@@ -306,7 +340,7 @@ const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: u
 
 export const syncModel: Target = {
   name: 'sync-model',
-  what: 'local and remote edits, deletes and re-creates with pushes (two workers, faults) and pulls between them leave both sides holding what the documented policies say',
+  what: 'local and remote edits, deletes and re-creates, consent withdrawn and given again, with pushes (two workers, faults) and pulls between them leave both sides holding what the documented policies say',
   async open() {
     const sides = await openSides();
     const [sync] = sides.workers;
@@ -322,12 +356,13 @@ export const syncModel: Target = {
             queued: false,
             remoteAhead: false,
             deleteQueued: false,
+            blocked: false,
           })),
         );
         // Counted against the states before this case: an earlier case's dead letter is not this one's.
         const before = (await sync.status()).states;
         for (const op of input as Op[]) await model.apply(op);
-        for (const op of [{ kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
+        for (const op of [{ kind: 'consent' }, { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
           await model.apply(op);
         const { states } = await sync.status();
         const left = Object.entries(states).filter(
