@@ -520,21 +520,6 @@ export async function latestStates(
 }
 
 /**
- * Which of `refs` (`Type/id`) have a delete on its way (queued, held or in flight: it will be sent, so a
- * row may wait for it). Whether any local change is undelivered, stuck ones too: `undeliveredChanges`.
- */
-export async function queuedDeletes(db: Db, refs: string[]): Promise<Set<string>> {
-  if (!refs.length) return new Set();
-  const rows = await db.query<{ ref: string }>(
-    `SELECT DISTINCT resource_type || '/' || resource_id AS ref FROM sync_outbox
-      WHERE action = 'delete' AND state IN ('pending', 'held', 'inflight')
-        AND (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
-    splitRefs(refs),
-  );
-  return new Set(rows.map((r) => r.ref));
-}
-
-/**
  * Which of `rows` (by id) a later delete of their resource follows: queued to go, or settled already —
  * sent, or found nothing to delete on the remote. A create blocked by consent and released after its
  * delete was settled is one such row.
@@ -552,6 +537,24 @@ export async function deletedAfter(
     [rows.map((r) => r.id), rows.map((r) => r.resource_type), rows.map((r) => r.resource_id)],
   );
   return new Set(found.map((r) => r.id));
+}
+
+/**
+ * Which of `refs` (`Type/id`) were deleted here with the delete going or gone: the last outbox row of
+ * the resource is a delete, queued, in flight or settled — not dead (the remote refused it, so its copy
+ * stays there).
+ */
+export async function deletedHere(db: Db, refs: string[]): Promise<Set<string>> {
+  if (!refs.length) return new Set();
+  const rows = await db.query<{ ref: string; action: string; state: string }>(
+    `SELECT DISTINCT ON (resource_type, resource_id) resource_type || '/' || resource_id AS ref, action, state
+       FROM sync_outbox
+      WHERE (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))
+      ORDER BY resource_type, resource_id, id DESC`,
+    splitRefs(refs),
+  );
+  const going = ['pending', 'held', 'inflight', 'done'];
+  return new Set(rows.filter((r) => r.action === 'delete' && going.includes(r.state)).map((r) => r.ref));
 }
 
 /** What of a local resource has not reached the remote (`undeliveredChanges`). */

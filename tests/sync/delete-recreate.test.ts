@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import { startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
-import { drain } from './helpers/waits.ts';
+import { drain, waitFor } from './helpers/waits.ts';
 
 let remote: FacadeHere;
 let store: Store;
@@ -111,4 +112,48 @@ it('the sequence the sync-model fuzz target found (seed 1, case 140): the new re
   expect(await unsettled(sync)).toBe(before);
   expect((await onRemote(x)).map((o) => o.valueInteger)).toEqual([2]);
   expect((await onRemote(y)).map((o) => o.valueInteger)).toEqual([1]);
+});
+
+it('entered again while another worker deletes the old copy: the new create is not written over that copy, nor a dead letter when it vanishes', async () => {
+  // The new record's worker talks through a proxy that holds its conditional create's answer (the
+  // remote matched the old copy by identifier) while a second worker sends the old record's delete.
+  const proxy = await startFaultProxy(remote.url);
+  try {
+    const held = createSync({
+      store,
+      remote: { baseUrl: proxy.url, party: 'other-health-care', bundle: 'none' },
+      installHook: false,
+    });
+    syncs.push(held);
+    const other = worker('none');
+    await Promise.all([held.ready, other.ready]);
+    const before = await unsettled(other);
+    const identifier = `urn:uuid:${randomUUID()}`;
+    const first = (await store.create(scoreWith(identifier, 7))).resource;
+    await drain(other);
+    const [oldCopy] = await onRemote(identifier);
+    const again = (await store.create(scoreWith(identifier, 4))).resource as Observation;
+
+    Object.assign(proxy.faults, { holdNext: 1, holdMethod: 'POST' });
+    const pushing = held.pushOnce();
+    await waitFor(async () => proxy.stats.held === 1, 30_000, 'the held conditional create');
+    await store.delete('Observation', first.id as string);
+    await other.pushOnce();
+    expect(await onRemote(identifier)).toEqual([]);
+    proxy.releaseHeld();
+    await pushing;
+    await drain(held);
+
+    expect(await unsettled(other)).toBe(before);
+    const copies = await onRemote(identifier);
+    expect(copies.map((o) => o.valueInteger)).toEqual([4]);
+    expect(copies[0]?.id).not.toBe(oldCopy?.id);
+    const [map] = await store.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
+      [again.id],
+    );
+    expect(map?.remote_id).toBe(copies[0]?.id);
+  } finally {
+    await proxy.close();
+  }
 });

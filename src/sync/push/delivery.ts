@@ -16,7 +16,7 @@ import { refFromAnswer } from '../remote-client.ts';
 import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
 import { inSendSlot } from './lease.ts';
-import { type Delivered, failed, succeed } from './outcomes.ts';
+import { type Delivered, failed, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
 import { CircuitOpen, LeaseLost, type Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
 
@@ -220,21 +220,44 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
       `push: create ${w.row.resource_type}`,
     );
     if (created.created) return { row: w.row, remote: created };
-    // Already there: our earlier create whose answer was lost, or another writer's copy.
-    return await resolveConflict(
-      round,
-      {
-        ...w,
-        method: 'PUT',
-        url: `${w.row.resource_type}/${created.id}`,
-        resource: { ...w.resource!, id: created.id },
-      },
-      created.id,
-      false,
-    );
+    // Already there: our earlier create whose answer was lost, or another writer's copy — or the copy of
+    // another local resource, which is not written over (withoutClashes: the row waits for that one's
+    // deletion, or is a dead letter naming the clash).
+    const [matched] = await withoutClashes(round, [{ row: w.row, remote: created }]);
+    if (!matched) return undefined;
+    return await overMatchedCopy(round, w, created.id);
   } catch (err) {
     if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
     await failed(round, w.row, err);
+    return undefined;
+  }
+}
+
+/**
+ * A conditional create the remote matched to `remoteId`: resolved as a version mismatch on that copy. A
+ * copy gone meanwhile (deleted by another worker: the record this one was entered again for) is no
+ * failure — the row waits briefly, and its conditional create then makes a copy of its own.
+ */
+async function overMatchedCopy(
+  round: Round,
+  w: RemoteWrite,
+  remoteId: string,
+): Promise<Delivered | undefined> {
+  const type = w.row.resource_type;
+  try {
+    return await resolveConflict(
+      round,
+      { ...w, method: 'PUT', url: `${type}/${remoteId}`, resource: { ...w.resource!, id: remoteId } },
+      remoteId,
+      false,
+    );
+  } catch (err) {
+    if (!(err instanceof RemoteHttpError && (err.status === 404 || err.status === 410))) throw err;
+    await waitForDeletion(
+      round,
+      w.row,
+      `the remote copy ${type}/${remoteId} its business identifier matched was deleted meanwhile; created anew next`,
+    );
     return undefined;
   }
 }

@@ -8,8 +8,8 @@ import type { RemoteRef } from '../remote-client.ts';
 import {
   type DeliveredRow,
   type OutboxRow,
+  deletedHere,
   mappingsForRemote,
-  queuedDeletes,
   release,
   settle,
   settleDelivered,
@@ -75,13 +75,14 @@ async function settleAsDone(round: Round, delivered: Delivered[]): Promise<void>
 
 /**
  * `delivered` less the rows whose remote id another local resource already maps to (or an earlier row
- * of this batch took): the remote answered one resource of its own for two of ours. When the other is
- * being deleted here (a record entered again under the same business identifier), the remote matched
- * the old copy by that identifier: the row waits for the deletion to reach the remote, then creates
- * its own. Otherwise each such row is a dead letter saying so, and the first mapping stays; the data
- * did reach the remote, so what it holds of the row is unknown.
+ * of this batch took): the remote answered one resource of its own for two of ours. When the other was
+ * deleted here (a record entered again under the same business identifier) with its delete going or
+ * gone, the remote matched the old copy by that identifier: the row waits for the deletion to reach
+ * the remote, then creates its own. Otherwise each such row is a dead letter saying so, and the first
+ * mapping stays; the data did reach the remote, so what it holds of the row is unknown. Also asked
+ * before a conditional create's match is written over (delivery.ts).
  */
-async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Delivered[]> {
+export async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Delivered[]> {
   const keyOf = (d: Delivered) =>
     d.row.action !== 'delete' && d.remote.id ? `${d.row.resource_type}/${d.remote.id}` : undefined;
   const keys = delivered.flatMap((d) => keyOf(d) ?? []);
@@ -89,7 +90,7 @@ async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Del
   const mapped = await timeSpent(round.ctx, 'database', () => mappingsForRemote(round.ctx.store, keys));
   const taken = new Map([...mapped].map(([key, m]) => [key, m.local_id]));
   const owners = [...new Set(mapped.values())].map((m) => `${m.resource_type}/${m.local_id}`);
-  const beingDeleted = await timeSpent(round.ctx, 'database', () => queuedDeletes(round.ctx.store, owners));
+  const beingDeleted = await timeSpent(round.ctx, 'database', () => deletedHere(round.ctx.store, owners));
   const kept: Delivered[] = [];
   for (const d of delivered) {
     const key = keyOf(d);
@@ -100,7 +101,11 @@ async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Del
       continue;
     }
     if (beingDeleted.has(`${d.row.resource_type}/${owner}`)) {
-      await waitForDeletion(round, d.row, `${d.row.resource_type}/${owner}`);
+      await waitForDeletion(
+        round,
+        d.row,
+        `waiting for the deletion of ${d.row.resource_type}/${owner} to reach the remote: the remote matched its copy by the business identifier they share`,
+      );
       continue;
     }
     const reason = `sync-push-3: the remote answered with ${key}, which another local resource (${d.row.resource_type}/${owner}) already maps to`;
@@ -114,19 +119,12 @@ async function withoutClashes(round: Round, delivered: Delivered[]): Promise<Del
 /** How long a row waits before it is tried again after the deletion it waits for. */
 const DELETION_WAIT_MS = 200;
 
-async function waitForDeletion(round: Round, row: OutboxRow, other: string): Promise<void> {
+/** Back to the queue for a short wait, `reason` saying which deletion it waits for. */
+export async function waitForDeletion(round: Round, row: OutboxRow, reason: string): Promise<void> {
   const { ctx } = round;
   round.result.waiting++;
   // Released, not failed: the wait does not count as an attempt.
-  await timeSpent(ctx, 'database', () =>
-    release(
-      ctx.store,
-      round.claim,
-      [row.id],
-      DELETION_WAIT_MS,
-      `waiting for the deletion of ${other} to reach the remote: the remote matched its copy by the business identifier they share`,
-    ),
-  );
+  await timeSpent(ctx, 'database', () => release(ctx.store, round.claim, [row.id], DELETION_WAIT_MS, reason));
 }
 
 /** A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent. */
