@@ -21,12 +21,14 @@ import { startFacadeHere } from '../helpers/facade.ts';
 import { startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import {
   consent,
+  givenAgain,
   patient,
   remoteAll,
   remotePost,
   remotePut,
   score,
   selfAssessment,
+  withdrawn,
 } from '../sync/helpers/fixtures.ts';
 import { drain, waitFor } from '../sync/helpers/waits.ts';
 import { type Rng, pick } from './mutate.ts';
@@ -68,8 +70,6 @@ const SELF_ASSESSMENTS: Family = {
 };
 
 const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS];
-
-const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
 
 /** A narrative of the remote's own: content equal to a version we sent would be taken for our own write. */
 const ownText = () => ({
@@ -257,11 +257,7 @@ class Model {
     if (this.withdrawn !== given) return;
     const { store, clientId } = this.sides;
     const [now] = (await store.search('Consent', { patient: `Patient/${clientId}` })).resources as Consent[];
-    const { extension: _withdrawal, ...rest } = now as Consent;
-    const next: Consent = given
-      ? { ...rest, status: 'active' }
-      : { ...rest, status: 'inactive', extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }] };
-    await store.update(next, { ifMatchOptional: true });
+    await store.update((given ? givenAgain : withdrawn)(now as Consent), { ifMatchOptional: true });
     this.withdrawn = !given;
   }
 

@@ -10,12 +10,14 @@ import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import {
   consent,
+  givenAgain,
   patient,
   remoteAll,
   remotePost,
   remotePut,
   score,
   selfAssessment,
+  withdrawn,
 } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
@@ -31,13 +33,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => pair?.close());
-
-const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
-const withdrawn = (c: Consent): Consent => ({
-  ...c,
-  status: 'inactive',
-  extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }],
-});
 
 const onRemote = async (o: Observation) => {
   const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`;
@@ -61,8 +56,7 @@ describe('a local edit not on the remote', () => {
     await sync.pullOnce();
     expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
 
-    const { extension: _withdrawn, ...active } = given;
-    await store.update({ ...active, status: 'active' }, { ifMatchOptional: true });
+    await store.update(givenAgain(given), { ifMatchOptional: true });
     await drain(sync);
     await sync.pullOnce();
     expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
@@ -88,8 +82,7 @@ describe('a local edit not on the remote', () => {
     expect((await store.read<QuestionnaireResponse>('QuestionnaireResponse', qr.id as string)).status).toBe(
       'entered-in-error',
     );
-    const { extension: _withdrawn, ...active } = given;
-    await store.update({ ...active, status: 'active' }, { ifMatchOptional: true });
+    await store.update(givenAgain(given), { ifMatchOptional: true });
     await drain(sync);
     const [after] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
     expect(after?.status).toBe('entered-in-error');

@@ -15,6 +15,7 @@ import {
   remotePut,
   score,
   selfAssessment,
+  withdrawn,
 } from './helpers/fixtures.ts';
 import { type MedplumPeer, startMedplumPeer } from './helpers/medplum-peer.ts';
 
@@ -312,19 +313,7 @@ describe('consent-aware disclosure', () => {
   it("a withdrawal of a consent the remote holds goes to the remote; the client's other data no longer does", async () => {
     const client = await syncedClient('180181-916F');
     const local = await store.read<Consent>('Consent', client.consentId);
-    await store.update(
-      {
-        ...local,
-        status: 'inactive',
-        extension: [
-          {
-            url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
-            valueDateTime: '2026-05-31',
-          },
-        ],
-      },
-      { ifMatchOptional: true },
-    );
+    await store.update(withdrawn(local), { ifMatchOptional: true });
     const obs = (await store.create(score(client.local))).resource as Observation;
     await sync.pushOnce();
     const consentRows = await outboxOf('Consent', client.consentId);
@@ -460,17 +449,7 @@ describe('consent-aware disclosure', () => {
     const client = await syncedClient('111181-910Y');
     const [remote] = (await remoteAll(peer.url, 'Consent', `patient=Patient/${client.remote}`)) as Consent[];
     // What the client's withdrawal in Omakanta looks like (tyk-con-1: inactive ⇒ withdrawal date).
-    await remotePut(peer.url, {
-      ...remote,
-      status: 'inactive',
-      extension: [
-        ...(remote.extension ?? []),
-        {
-          url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
-          valueDateTime: '2026-05-31',
-        },
-      ],
-    });
+    await remotePut(peer.url, withdrawn(remote as Consent));
     const pulled = await sync.pullOnce();
     expect(pulled.applied).toBeGreaterThanOrEqual(1);
     expect((await store.read<Consent>('Consent', client.consentId)).status).toBe('inactive');

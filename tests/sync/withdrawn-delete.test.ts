@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { consent, givenAgain, patient, remoteAll, score, withdrawn } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -23,20 +23,12 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-const WITHDRAWAL = 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date';
-
 async function withdraw(c: Consent): Promise<Consent> {
-  const inactive = {
-    ...c,
-    status: 'inactive' as const,
-    extension: [{ url: WITHDRAWAL, valueDateTime: '2026-05-31' }],
-  };
-  return (await store.update(inactive, { ifMatchOptional: true })).resource as Consent;
+  return (await store.update(withdrawn(c), { ifMatchOptional: true })).resource as Consent;
 }
 
 async function consentAgain(c: Consent): Promise<Consent> {
-  const { extension: _withdrawal, ...active } = c;
-  return (await store.update({ ...active, status: 'active' }, { ifMatchOptional: true })).resource as Consent;
+  return (await store.update(givenAgain(c), { ifMatchOptional: true })).resource as Consent;
 }
 
 const onRemote = (o: Observation) =>

@@ -109,6 +109,21 @@ export function selfAssessment(patientId: string): QuestionnaireResponse {
   };
 }
 
+const WITHDRAWAL = `${CANONICAL}/StructureDefinition/consent-withdrawal-date`;
+
+/** `c` withdrawn: inactive, with the withdrawal date `tyk-con-1` asks for. */
+export function withdrawn(c: Consent, on = '2026-05-31'): Consent {
+  const others = (c.extension ?? []).filter((e) => e.url !== WITHDRAWAL);
+  return { ...c, status: 'inactive', extension: [...others, { url: WITHDRAWAL, valueDateTime: on }] };
+}
+
+/** `c` given again: active, without a withdrawal date. */
+export function givenAgain(c: Consent): Consent {
+  const { extension, ...rest } = c;
+  const others = (extension ?? []).filter((e) => e.url !== WITHDRAWAL);
+  return { ...rest, status: 'active', ...(others.length ? { extension: others } : {}) };
+}
+
 /** Every resource of `type` on a Medplum peer or facade, via plain HTTP search. */
 export async function remoteAll(baseUrl: string, type: string, query = ''): Promise<Resource[]> {
   const out: Resource[] = [];
