@@ -117,12 +117,22 @@ const OUTBOX_UNNEST = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5
        WITH ORDINALITY AS u(t, i, v, a, p, n)
        JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS c(j, n) USING (n)`;
 
-/** Records local writes in the outbox, in the writes' own transaction, in one statement; returns the rows' ids. */
+/**
+ * Records local writes in the outbox, in the writes' own transaction, in one statement; returns the
+ * rows' ids. A delete's stub names no client: its row takes the client of the resource's last row, so
+ * that it goes in the rounds of that client's rows (a claim takes a client whole, after the rounds
+ * it has in flight) — after the writes queued before it that still refer to the deleted resource.
+ */
 export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<string[]> {
   if (!changes.length) return [];
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-     SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
+     SELECT t, i, v, a,
+            coalesce(p, CASE WHEN a = 'delete' THEN (
+              SELECT o.patient_id FROM sync_outbox o
+               WHERE o.resource_type = t AND o.resource_id = i AND o.patient_id IS NOT NULL
+               ORDER BY o.id DESC LIMIT 1) END),
+            nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
      ORDER BY n
      RETURNING id::text AS id`,
     outboxParams(changes),
@@ -249,6 +259,10 @@ const CLAIM_WINDOW = 4;
  * CUT_WINDOW ready rows past the last one taken) is left for the next round, whole — unless it is all
  * the claim found (a client with more rows than `limit`). A client left so whose row there could not
  * go yet anyway (behind an earlier row of its resource) only waits a round: the next claim starts with it.
+ * A delete waits, besides, while an earlier row of its client is pending or in flight: a write queued
+ * before it may still refer to the deleted resource (or be the one that stops referring to it), and
+ * the remote must not meet a reference to a resource it has deleted, nor refuse the delete (409) for
+ * a reference about to go. Rows held back, blocked or dead do not keep it waiting.
  */
 export async function claim(db: Db, claimId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
   // The oldest few ready rows first: with a large backlog, checking every ready row for an earlier one
@@ -283,7 +297,10 @@ const CLAIMABLE = (r: string) => `${r}.state IN ('pending', 'held') AND ${r}.ava
               WHERE p.resource_type = ${r}.resource_type AND p.resource_id = ${r}.resource_id
                 AND p.id < ${r}.id AND p.state IN ('pending', 'inflight', 'held'))
            AND (${r}.patient_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM sync_outbox f WHERE f.patient_id = ${r}.patient_id AND f.state = 'inflight'))`;
+             SELECT 1 FROM sync_outbox f WHERE f.patient_id = ${r}.patient_id AND f.state = 'inflight'))
+           AND (${r}.action <> 'delete' OR ${r}.patient_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM sync_outbox e WHERE e.patient_id = ${r}.patient_id AND e.id < ${r}.id
+                AND e.state IN ('pending', 'inflight')))`;
 
 function claimFrom(db: Db, claimId: string, limit: number, leaseMs: number, window?: number) {
   const candidates = window

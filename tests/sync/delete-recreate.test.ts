@@ -10,7 +10,7 @@ import { type Store, openStore } from '../../src/store/index.ts';
 import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 import { startFaultProxy } from './helpers/fault-proxy.ts';
-import { consent, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { consent, patient, remoteAll, remotePost, score } from './helpers/fixtures.ts';
 import { drain, waitFor } from './helpers/waits.ts';
 
 let remote: FacadeHere;
@@ -114,43 +114,46 @@ it('the sequence the sync-model fuzz target found (seed 1, case 140): the new re
   expect((await onRemote(y)).map((o) => o.valueInteger)).toEqual([1]);
 });
 
-it('entered again while another worker deletes the old copy: the new create is not written over that copy, nor a dead letter when it vanishes', async () => {
-  // The new record's worker talks through a proxy that holds its conditional create's answer (the
-  // remote matched the old copy by identifier) while a second worker sends the old record's delete.
+it("a conditional create matched to another writer's copy that is deleted there meanwhile: not a dead letter, the record gets its own copy", async () => {
+  // The worker talks through a proxy that holds its conditional create's answer (the remote matched
+  // another writer's copy by identifier) while that copy is deleted on the remote.
   const proxy = await startFaultProxy(remote.url);
   try {
-    const held = createSync({
+    const sync = createSync({
       store,
       remote: { baseUrl: proxy.url, party: 'other-health-care', bundle: 'none' },
       installHook: false,
     });
-    syncs.push(held);
-    const other = worker('none');
-    await Promise.all([held.ready, other.ready]);
-    const before = await unsettled(other);
+    syncs.push(sync);
+    await sync.ready;
+    const before = await unsettled(sync);
     const identifier = `urn:uuid:${randomUUID()}`;
-    const first = (await store.create(scoreWith(identifier, 7))).resource;
-    await drain(other);
-    const [oldCopy] = await onRemote(identifier);
-    const again = (await store.create(scoreWith(identifier, 4))).resource as Observation;
+    const [remoteClient] = await remoteAll(
+      remote.url,
+      'Patient',
+      `identifier=${encodeURIComponent('urn:oid:1.2.246.21|251181-925R')}`,
+    );
+    const theirs = await remotePost(remote.url, {
+      ...score(remoteClient?.id as string, 7),
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: identifier }],
+    });
+    const mine = (await store.create(scoreWith(identifier, 4))).resource as Observation;
 
     Object.assign(proxy.faults, { holdNext: 1, holdMethod: 'POST' });
-    const pushing = held.pushOnce();
+    const pushing = sync.pushOnce();
     await waitFor(async () => proxy.stats.held === 1, 30_000, 'the held conditional create');
-    await store.delete('Observation', first.id as string);
-    await other.pushOnce();
-    expect(await onRemote(identifier)).toEqual([]);
+    expect((await fetch(`${remote.url}/Observation/${theirs.id}`, { method: 'DELETE' })).status).toBe(204);
     proxy.releaseHeld();
     await pushing;
-    await drain(held);
+    await drain(sync);
 
-    expect(await unsettled(other)).toBe(before);
+    expect(await unsettled(sync)).toBe(before);
     const copies = await onRemote(identifier);
     expect(copies.map((o) => o.valueInteger)).toEqual([4]);
-    expect(copies[0]?.id).not.toBe(oldCopy?.id);
+    expect(copies[0]?.id).not.toBe(theirs.id);
     const [map] = await store.query<{ remote_id: string }>(
       "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
-      [again.id],
+      [mine.id],
     );
     expect(map?.remote_id).toBe(copies[0]?.id);
   } finally {

@@ -1,0 +1,52 @@
+// A local delete of a resource that a queued, not yet sent write of another resource still refers to
+// (a goal written against a score, then unlinked from it, then the score deleted — all before a push):
+// the delete goes after that write, so the remote never meets a reference to a resource it has just
+// deleted. In-process: PGlite on both sides.
+import type { Goal, Observation, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { consent, goal, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
+import { drain } from './helpers/waits.ts';
+
+let pair: SyncPair;
+let remote: FacadeHere;
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  pair = await openMemorySyncPair();
+  ({ remote, store, sync } = pair);
+}, 120_000);
+
+afterAll(() => pair?.close());
+
+const byIdentifier = (type: string, r: { identifier?: { value?: string }[] }) =>
+  remoteAll(
+    remote.url,
+    type,
+    `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${r.identifier?.[0]?.value}`)}`,
+  );
+
+describe('a delete of a resource a queued write still refers to', () => {
+  it('goes after that write: nothing dead, the goal on the remote unlinked, the score gone', async () => {
+    const client = (await store.create(patient('221181-922P'))).resource as Patient;
+    await store.create(consent(client.id as string));
+    const o = (await store.create(score(client.id as string, 5))).resource as Observation;
+    await drain(sync);
+    const deadBefore = (await sync.status()).states.dead;
+
+    const g = (await store.create(goal(client.id as string, o.id as string))).resource as Goal;
+    const { addresses: _unlinked, ...unlinked } = g;
+    await store.update(unlinked as Goal, { ifMatchOptional: true });
+    await store.delete('Observation', o.id as string);
+    await drain(sync);
+
+    expect((await sync.status()).states.dead).toBe(deadBefore);
+    expect(await byIdentifier('Observation', o)).toEqual([]);
+    const [there] = (await byIdentifier('Goal', g)) as Goal[];
+    expect(there?.addresses).toBeUndefined();
+  });
+});
