@@ -235,8 +235,8 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
 
 /**
  * A conditional create the remote matched to `remoteId`: resolved as a version mismatch on that copy. A
- * copy gone meanwhile (deleted by another worker: the record this one was entered again for) is no
- * failure — the row waits briefly, and its conditional create then makes a copy of its own.
+ * copy gone meanwhile (another writer deleted it on the remote) is no failure — the row waits briefly,
+ * and its conditional create then makes a copy of its own.
  */
 async function overMatchedCopy(
   round: Round,
