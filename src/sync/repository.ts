@@ -519,60 +519,46 @@ export async function requeue(db: Db, id?: string): Promise<number> {
 }
 
 /** The state of the newest outbox row of each `Type/id` (absent: never queued). */
-export async function latestStates(
-  db: Db,
-  refs: string[],
-): Promise<Map<string, { state: OutboxState; reason: string | null }>> {
-  const out = new Map<string, { state: OutboxState; reason: string | null }>();
+export async function latestStates(db: Db, refs: string[]): Promise<Map<string, LatestState>> {
+  const out = new Map<string, LatestState>();
   if (!refs.length) return out;
-  const rows = await db.query<{ ref: string; state: OutboxState; reason: string | null }>(
-    `SELECT DISTINCT ON (resource_type, resource_id) resource_type || '/' || resource_id AS ref, state, reason
+  const rows = await db.query<LatestState & { ref: string }>(
+    `SELECT DISTINCT ON (resource_type, resource_id) resource_type || '/' || resource_id AS ref, state, reason, action
        FROM sync_outbox
       WHERE (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))
       ORDER BY resource_type, resource_id, id DESC`,
     splitRefs(refs),
   );
-  for (const r of rows) out.set(r.ref, { state: r.state, reason: r.reason });
+  for (const { ref, ...latest } of rows) out.set(ref, latest);
   return out;
 }
 
 /**
- * Which of `rows` (by id) a later delete of their resource follows: queued to go, or settled already —
- * sent, or found nothing to delete on the remote. A create blocked by consent and released after its
- * delete was settled is one such row.
+ * The rows among `rows` (by id) that a later outbox row of their resource follows, in any state but
+ * dead — and whether a delete is among those later rows (queued to go, or settled already: sent, or
+ * found nothing to delete on the remote).
  */
-export async function deletedAfter(
+export async function laterRowsOf(
   db: Db,
   rows: ReadonlyArray<Pick<OutboxRow, 'id' | 'resource_type' | 'resource_id'>>,
-): Promise<Set<string>> {
-  if (!rows.length) return new Set();
-  const found = await db.query<{ id: string }>(
-    `SELECT k.id::text AS id FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, t, i)
-      WHERE EXISTS (SELECT 1 FROM sync_outbox d
-                     WHERE d.resource_type = k.t AND d.resource_id = k.i AND d.id > k.id
-                       AND d.action = 'delete' AND d.state IN ('pending', 'held', 'inflight', 'done'))`,
+): Promise<Map<string, { deleted: boolean }>> {
+  if (!rows.length) return new Map();
+  const found = await db.query<{ id: string; deleted: boolean }>(
+    `SELECT k.id::text AS id, bool_or(l.action = 'delete') AS deleted
+       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, t, i)
+       JOIN sync_outbox l ON l.resource_type = k.t AND l.resource_id = k.i AND l.id > k.id AND l.state <> 'dead'
+      GROUP BY k.id`,
     [rows.map((r) => r.id), rows.map((r) => r.resource_type), rows.map((r) => r.resource_id)],
   );
-  return new Set(found.map((r) => r.id));
+  return new Map(found.map((r) => [r.id, { deleted: r.deleted }]));
 }
 
-/**
- * Which of `refs` (`Type/id`) were deleted here with the delete going or gone: the last outbox row of
- * the resource is a delete, queued, in flight or settled — not dead (the remote refused it, so its copy
- * stays there).
- */
-export async function deletedHere(db: Db, refs: string[]): Promise<Set<string>> {
-  if (!refs.length) return new Set();
-  const rows = await db.query<{ ref: string; action: string; state: string }>(
-    `SELECT DISTINCT ON (resource_type, resource_id) resource_type || '/' || resource_id AS ref, action, state
-       FROM sync_outbox
-      WHERE (resource_type, resource_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))
-      ORDER BY resource_type, resource_id, id DESC`,
-    splitRefs(refs),
-  );
-  const going = ['pending', 'held', 'inflight', 'done'];
-  return new Set(rows.filter((r) => r.action === 'delete' && going.includes(r.state)).map((r) => r.ref));
-}
+/** The last outbox row of a resource: its state, why, and what it does. */
+export type LatestState = { state: OutboxState; reason: string | null; action: string };
+
+/** Whether `latest` says the resource was deleted here with the delete going or gone (not dead). */
+export const isDeletedHere = (latest: LatestState | undefined): boolean =>
+  latest?.action === 'delete' && latest.state !== 'dead';
 
 /** What of a local resource has not reached the remote (`undeliveredChanges`). */
 export type Undelivered = {

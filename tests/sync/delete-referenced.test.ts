@@ -1,7 +1,8 @@
 // A local delete of a resource that a queued, not yet sent write of another resource still refers to
 // (a goal written against a score, then unlinked from it, then the score deleted — all before a push):
 // the delete goes after that write, so the remote never meets a reference to a resource it has just
-// deleted. In-process: PGlite on both sides.
+// deleted; and when the score never reached the remote, the goal's version that names it is superseded
+// by the later one instead of waiting for it for good. In-process: PGlite on both sides.
 import type { Goal, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
@@ -48,5 +49,32 @@ describe('a delete of a resource a queued write still refers to', () => {
     expect(await byIdentifier('Observation', o)).toEqual([]);
     const [there] = (await byIdentifier('Goal', g)) as Goal[];
     expect(there?.addresses).toBeUndefined();
+  });
+
+  it('deleted before it reached the remote: the version that referred to it is superseded by the later one, and all settles', async () => {
+    const client = (await store.create(patient('231181-923C'))).resource as Patient;
+    await store.create(consent(client.id as string));
+    await drain(sync);
+    const before = await sync.status();
+
+    const o = (await store.create(score(client.id as string, 5))).resource as Observation;
+    const g = (await store.create(goal(client.id as string, o.id as string))).resource as Goal;
+    const { addresses: _unlinked, ...unlinked } = g;
+    await store.update(unlinked as Goal, { ifMatchOptional: true });
+    await store.delete('Observation', o.id as string);
+    await drain(sync);
+
+    const { states } = await sync.status();
+    for (const state of ['pending', 'held', 'dead', 'parked', 'blocked'] as const)
+      expect(states[state] ?? 0).toBe(before.states[state] ?? 0);
+    expect(await byIdentifier('Observation', o)).toEqual([]);
+    const [there] = (await byIdentifier('Goal', g)) as Goal[];
+    expect(there).toBeDefined();
+    expect(there?.addresses).toBeUndefined();
+    const [first] = await store.query<{ reason: string }>(
+      "SELECT reason FROM sync_outbox WHERE resource_type = 'Goal' AND resource_id = $1 ORDER BY id LIMIT 1",
+      [g.id],
+    );
+    expect(first?.reason).toBe('superseded: a later version of the resource is queued');
   });
 });

@@ -9,11 +9,14 @@ import { businessIdentifier } from '../context.ts';
 import { absoluteReferences, collectReferences, versionedReferences } from '../references.ts';
 import {
   type IdMapping,
+  type LatestState,
   type OutboxRow,
-  type OutboxState,
+  isDeletedHere,
+  laterRowsOf,
   latestStates,
   mappingsForLocal,
   release,
+  settle,
 } from '../repository.ts';
 import type { Round } from './state.ts';
 import type { LogicalTargets } from './writes.ts';
@@ -90,7 +93,7 @@ async function knownState(round: Round, synced: string[], inBatch: Map<string, O
   const outside = synced.filter((r) => !inBatch.has(r) && !mappings.has(r));
   const states = outside.length
     ? await timeSpent(ctx, 'database', () => latestStates(ctx.store, outside))
-    : new Map<string, { state: OutboxState; reason: string | null }>();
+    : new Map<string, LatestState>();
   const settled = outside.filter((r) => states.get(r)?.state === 'done');
   if (settled.length) {
     const late = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, settled));
@@ -147,7 +150,7 @@ function ownVerdict(
   refs: string[],
   inBatch: Map<string, OutboxRow>,
   mappings: Map<string, IdMapping>,
-  states: Map<string, { state: OutboxState; reason: string | null }>,
+  states: Map<string, LatestState>,
   logical: LogicalTargets,
   pushTypes: Set<string>,
 ): Verdict | undefined {
@@ -163,6 +166,8 @@ function ownVerdict(
     }
     if (mappings.has(ref) || inBatch.has(ref)) continue;
     const s = states.get(ref);
+    // Deleted here before it reached the remote: it never will (its delete is not to be waited for).
+    if (isDeletedHere(s)) return { kind: 'hold', reason: `held: depends on ${ref}, which was deleted here` };
     if (s?.state === 'pending' || s?.state === 'inflight') {
       return { kind: 'wait', reason: `waiting for ${ref} to reach the remote` };
     }
@@ -174,12 +179,35 @@ function ownVerdict(
   return undefined;
 }
 
+/**
+ * Rows that cannot go now wait (`pending`, short delay) or are held, with the reason — except a version
+ * a later row of its resource follows: that one is settled as superseded, since the later version
+ * carries the resource on (it may no longer refer to what this one waits for, e.g. a goal unlinked
+ * from a score deleted before it reached the remote). Held, it would keep the later rows of its
+ * resource, and the client's later deletes, waiting for good.
+ */
 async function releaseHeldBack(round: Round, rows: OutboxRow[], verdicts: Map<string, Verdict>) {
   const { ctx } = round;
+  const stopped = rows.filter((r) => verdicts.has(r.id));
+  if (!stopped.length) return;
+  const followed = await timeSpent(ctx, 'database', () => laterRowsOf(ctx.store, stopped));
+  const superseded = stopped.filter((r) => followed.has(r.id));
+  if (superseded.length) {
+    await timeSpent(ctx, 'database', () =>
+      settle(
+        ctx.store,
+        round.claim,
+        superseded.map((r) => r.id),
+        'done',
+        { reason: 'superseded: a later version of the resource is queued' },
+      ),
+    );
+    round.result.done += superseded.length;
+  }
   const groups = new Map<string, { kind: Verdict['kind']; ids: string[] }>();
-  for (const row of rows) {
+  for (const row of stopped) {
     const v = verdicts.get(row.id);
-    if (!v) continue;
+    if (!v || followed.has(row.id)) continue;
     const g = groups.get(`${v.kind}\u0000${v.reason}`) ?? { kind: v.kind, ids: [] };
     g.ids.push(row.id);
     groups.set(`${v.kind}\u0000${v.reason}`, g);

@@ -8,7 +8,8 @@ import type { RemoteRef } from '../remote-client.ts';
 import {
   type DeliveredRow,
   type OutboxRow,
-  deletedHere,
+  isDeletedHere,
+  latestStates,
   mappingsForRemote,
   release,
   settle,
@@ -90,7 +91,7 @@ export async function withoutClashes(round: Round, delivered: Delivered[]): Prom
   const mapped = await timeSpent(round.ctx, 'database', () => mappingsForRemote(round.ctx.store, keys));
   const taken = new Map([...mapped].map(([key, m]) => [key, m.local_id]));
   const owners = [...new Set(mapped.values())].map((m) => `${m.resource_type}/${m.local_id}`);
-  const beingDeleted = await timeSpent(round.ctx, 'database', () => deletedHere(round.ctx.store, owners));
+  const latest = await timeSpent(round.ctx, 'database', () => latestStates(round.ctx.store, owners));
   const kept: Delivered[] = [];
   for (const d of delivered) {
     const key = keyOf(d);
@@ -100,7 +101,7 @@ export async function withoutClashes(round: Round, delivered: Delivered[]): Prom
       kept.push(d);
       continue;
     }
-    if (beingDeleted.has(`${d.row.resource_type}/${owner}`)) {
+    if (isDeletedHere(latest.get(`${d.row.resource_type}/${owner}`))) {
       await waitForDeletion(
         round,
         d.row,

@@ -11,7 +11,7 @@ import {
   type IdMapping,
   type OutboxRow,
   claim,
-  deletedAfter,
+  laterRowsOf,
   mappingsForLocal,
   release,
   roundClaimId,
@@ -135,8 +135,8 @@ async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered)
   const { ctx } = round;
   const unsent = waves.flat().filter((r) => r.action !== 'delete' && !mappings.has(keyOf(r)));
   if (!unsent.length) return waves;
-  const deleted = await timeSpent(ctx, 'database', () => deletedAfter(ctx.store, unsent));
-  const gone = unsent.filter((r) => deleted.has(r.id));
+  const later = await timeSpent(ctx, 'database', () => laterRowsOf(ctx.store, unsent));
+  const gone = unsent.filter((r) => later.get(r.id)?.deleted);
   return settledUnsent(round, waves, gone, 'not sent: deleted here before it reached the remote');
 }
 
