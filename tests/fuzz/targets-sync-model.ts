@@ -83,6 +83,8 @@ type Fault = 'lose-answer' | 'refuse' | 'hold-pull';
 type Op =
   | { kind: 'create' | 'update' | 'remote-create' | 'remote-edit'; slot: number; value: number }
   | { kind: 'delete'; slot: number }
+  | { kind: 'link'; slot: number }
+  | { kind: 'unlink'; slot: number }
   | { kind: 'push'; fault?: Fault }
   | { kind: 'pull' }
   | { kind: 'withdraw' }
@@ -90,7 +92,7 @@ type Op =
 
 const KINDS = [
   ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull'],
-  ...['remote-create', 'remote-edit', 'withdraw', 'consent'],
+  ...['remote-create', 'remote-edit', 'withdraw', 'consent', 'link', 'unlink'],
 ] as Op['kind'][];
 
 function operations(rng: Rng): Op[] {
@@ -103,6 +105,8 @@ function operations(rng: Rng): Op[] {
       return fault ? { kind, fault } : { kind };
     }
     if (kind === 'delete') return { kind, slot };
+    // A score (slots 0, 1) linked to, or unlinked from, the self-assessment (slot 2) it was derived from.
+    if (kind === 'link' || kind === 'unlink') return { kind, slot: slot % 2 };
     return { kind, slot, value: Math.floor(rng() * 11) };
   });
 }
@@ -194,6 +198,7 @@ class Model {
     if (op.kind === 'withdraw' || op.kind === 'consent') return this.setConsent(op.kind === 'consent');
     const s = this.slots[op.slot] as Slot;
     if (op.kind === 'delete') return this.delete(s);
+    if (op.kind === 'link' || op.kind === 'unlink') return this.link(s, op.kind === 'link');
     if (op.kind === 'create') return this.create(s, op.value);
     if (op.kind === 'update') return this.update(s, op.value);
     if (op.kind === 'remote-create') return this.remoteCreate(s, op.value);
@@ -221,12 +226,40 @@ class Model {
 
   async delete(s: Slot) {
     const [now] = await this.localCopies(s);
-    if (!now) return;
+    // As the facade refuses it (409): a resource a live score is derived from is not deleted.
+    if (!now || (await this.linkedScores(now)).length) return;
     await this.sides.store.delete(s.family.type, now.id as string);
     s.queued = true;
     // What never reached the remote is not sent: a remote-only copy stays and a pull brings it.
     if (s.remoteOnly) s.expected = s.remoteOnly.value;
     else Object.assign(s, { expected: undefined, deleteQueued: true });
+  }
+
+  /** The live local scores derived from `r`. */
+  async linkedScores(r: Resource) {
+    const scores = await Promise.all(
+      this.slots.filter((x) => x.family === SCORES).map((x) => this.localCopies(x)),
+    );
+    const ref = `${r.resourceType}/${r.id}`;
+    return scores.flat().filter((o) => (o as Observation).derivedFrom?.some((d) => d.reference === ref));
+  }
+
+  /**
+   * A score derived from (`on`) the live self-assessment here, or no longer: a local edit of the score
+   * whose value the model follows as an update to the same value.
+   */
+  async link(s: Slot, on: boolean) {
+    const [score] = (await this.localCopies(s)) as Observation[];
+    const [from] = await this.localCopies(this.slots[2] as Slot);
+    if (!score || (on && !from) || (!on && !score.derivedFrom)) return;
+    const { derivedFrom: _old, ...rest } = score;
+    const next: Observation = on
+      ? { ...rest, derivedFrom: [{ reference: `QuestionnaireResponse/${from?.id}` }] }
+      : rest;
+    if (JSON.stringify(next.derivedFrom) === JSON.stringify(score.derivedFrom)) return;
+    await this.sides.store.update(next, { ifMatchOptional: true });
+    s.expected = s.family.valueOf(score);
+    s.queued = true;
   }
 
   async remoteCreate(s: Slot, value: number) {
@@ -327,6 +360,27 @@ class Model {
       if (s.family.valueOf(found[0] as Resource) !== s.expected)
         return `the ${side} holds a ${s.family.wins}-wins ${s.family.type} with another value than the model's`;
     }
+    return this.dangling(s);
+  }
+
+  /** A score on either side derived from a self-assessment that side does not hold. */
+  async dangling(s: Slot): Promise<string | undefined> {
+    const { remote, store } = this.sides;
+    for (const o of (await this.remoteCopies(s)) as Observation[])
+      for (const d of o.derivedFrom ?? [])
+        if ((await fetch(`${remote.url}/${d.reference}`)).status !== 200)
+          return 'the remote holds a score derived from a self-assessment it does not hold';
+    for (const o of (await this.localCopies(s)) as Observation[])
+      for (const d of o.derivedFrom ?? []) {
+        const [type, id] = (d.reference ?? '').split('/');
+        if (
+          !(await store.read(type as string, id as string).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return 'the local store holds a score derived from a self-assessment it does not hold';
+      }
     return undefined;
   }
 }
