@@ -3,7 +3,8 @@
  * client's records on three business identifiers (two work-ability scores, whose family is local-wins,
  * and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a delete — mixed
  * with records created and edited on the remote (another system's, or the client's in Omakanta),
- * the client withdrawing consent and giving it again, pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
+ * the client withdrawing consent and giving it again, a score linked to the self-assessment it was
+ * derived from and unlinked, pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
  * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs. The
  * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
  * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
@@ -11,7 +12,8 @@
  * consent is withdrawn local creates and edits wait (a delete goes), and on a remote-wins family a pull
  * brings a remote edit over a waiting one. After
  * a last push, pull and push both sides must hold exactly that — one live resource with the model's
- * value, or none — and the outbox must be settled, nothing dead, held, parked or blocked.
+ * value, or none, and no score naming a self-assessment that side lacks — and the outbox must be
+ * settled, nothing dead, held, parked or blocked.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
@@ -390,7 +392,7 @@ const agreed = (s: Slot) => Object.assign(s, { remoteAhead: false, remoteOnly: u
 
 export const syncModel: Target = {
   name: 'sync-model',
-  what: 'local and remote edits, deletes and re-creates, consent withdrawn and given again, with pushes (two workers, faults) and pulls between them leave both sides holding what the documented policies say',
+  what: 'local and remote edits, deletes and re-creates, links between records, consent withdrawn and given again, with pushes (two workers, faults) and pulls between them leave both sides holding what the documented policies say',
   async open() {
     const sides = await openSides();
     const [sync] = sides.workers;
