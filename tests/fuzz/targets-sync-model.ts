@@ -294,6 +294,8 @@ class Model {
     const [now] = (await store.search('Consent', { patient: `Patient/${clientId}` })).resources as Consent[];
     await store.update((given ? givenAgain : withdrawn)(now as Consent), { ifMatchOptional: true });
     this.withdrawn = !given;
+    // Consent given again releases the blocked rows: queued again, a pull leaves them alone.
+    if (given) for (const s of this.slots) s.blocked = false;
   }
 
   async pull() {
@@ -316,6 +318,9 @@ class Model {
   /** A push, its first request meeting `fault`; `hold-pull` pulls while that request's answer is held. */
   async push(fault?: Fault) {
     const { proxy, workers } = this.sides;
+    // While consent is withdrawn the push's consent gate blocks the queued creates and edits before it
+    // sends anything — so before a pull made while one of its answers is held, too.
+    if (this.withdrawn) for (const s of this.slots) if (s.queued && !s.deleteQueued) s.blocked = true;
     if (fault === 'lose-answer') proxy.faults.dropNext = 1;
     if (fault === 'refuse') proxy.faults.errorNext = 1;
     if (fault === 'hold-pull') {
@@ -338,10 +343,7 @@ class Model {
     // consent is withdrawn only deletes go; creates and edits are blocked.
     for (const s of this.slots) {
       if (!s.queued) continue;
-      if (this.withdrawn && !s.deleteQueued) {
-        s.blocked = true;
-        continue;
-      }
+      if (this.withdrawn && !s.deleteQueued) continue;
       Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
       if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
     }
