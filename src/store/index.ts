@@ -25,4 +25,4 @@ export {
   insertAudit,
 } from './audit-log.ts';
 /** A write's preconditions (version, reference targets), for a caller that checks one ahead of the write. */
-export { checkExpectedVersion, ifMatchRequired, requireTargets } from './checks.ts';
+export { checkExpectedVersion, ifMatchRequired, missingTargets, requireTargets } from './checks.ts';

@@ -5,7 +5,7 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
-import { type ReferenceTarget, requireTargets } from '../store/index.ts';
+import { type ReferenceTarget, missingTargets } from '../store/index.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
 import { patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
@@ -161,12 +161,8 @@ async function danglingCopies(tx: Tx, locals: Map<number, Resource>): Promise<Ma
   if (!refs.length) return refusals;
   const absent = new Set(await tx.absent(refs));
   for (const [i, t] of targets) {
-    try {
-      await requireTargets(t, async (asked) => asked.filter((r) => absent.has(r)));
-    } catch (err) {
-      if (!(err instanceof FhirError)) throw err;
-      refusals.set(i, err.outcome);
-    }
+    const missing = t.filter((x) => absent.has(x.ref));
+    if (missing.length) refusals.set(i, missingTargets(missing).outcome);
   }
   return refusals;
 }
@@ -319,9 +315,9 @@ async function applyOne(
     // on a remote-wins family the remote version comes down (it would win the push's 412 anyway), and
     // the stuck row, older than the version now mapped, is settled without being sent. A delete is the
     // last word on a resource whatever the family.
-    const local = await undeliveredChanges(tx, type, localId);
+    const undelivered = await undeliveredChanges(tx, type, localId);
     const remoteWins = ctx.families[type]?.conflict === 'remote-wins';
-    if (local.queued || local.deletes || (local.stuck && !remoteWins)) {
+    if (undelivered.queued || undelivered.deletes || (undelivered.stuck && !remoteWins)) {
       ctx.log.info(
         { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
         'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',

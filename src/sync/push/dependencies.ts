@@ -205,9 +205,8 @@ async function releaseHeldBack(round: Round, rows: OutboxRow[], verdicts: Map<st
     round.result.done += superseded.length;
   }
   const groups = new Map<string, { kind: Verdict['kind']; ids: string[] }>();
-  for (const row of stopped) {
-    const v = verdicts.get(row.id);
-    if (!v || followed.has(row.id)) continue;
+  for (const row of stopped.filter((r) => !followed.has(r.id))) {
+    const v = verdicts.get(row.id) as Verdict;
     const g = groups.get(`${v.kind}\u0000${v.reason}`) ?? { kind: v.kind, ids: [] };
     g.ids.push(row.id);
     groups.set(`${v.kind}\u0000${v.reason}`, g);
