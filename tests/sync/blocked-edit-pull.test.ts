@@ -3,7 +3,7 @@
 // the remote's version, and once consent is given again it goes over the remote edit. On a remote-wins
 // family the remote version comes down and the old edit is never sent. A dead letter stops counting
 // once a later version of the resource is delivered. In-process: PGlite on both sides.
-import type { Consent, Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
@@ -12,7 +12,7 @@ import {
   consent,
   givenAgain,
   patient,
-  remoteAll,
+  remoteCopiesOf,
   remotePost,
   remotePut,
   score,
@@ -34,10 +34,7 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-const onRemote = async (o: Observation) => {
-  const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`;
-  return (await remoteAll(remote.url, 'Observation', q)) as Observation[];
-};
+const onRemote = async <T extends Resource>(r: T) => (await remoteCopiesOf(remote.url, r)) as T[];
 
 describe('a local edit not on the remote', () => {
   it('blocked by a withdrawn consent: not overwritten by a pull, and goes over the remote edit once consent is given again', async () => {
@@ -70,8 +67,7 @@ describe('a local edit not on the remote', () => {
     let given = (await store.create(consent(client.id as string))).resource as Consent;
     const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${qr.identifier?.value}`)}`;
-    const [there] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    const [there] = await onRemote(qr);
     given = (await store.update(withdrawn(given), { ifMatchOptional: true })).resource as Consent;
     await store.update({ ...qr, status: 'amended' }, { ifMatchOptional: true });
     await drain(sync);
@@ -84,7 +80,7 @@ describe('a local edit not on the remote', () => {
     );
     await store.update(givenAgain(given), { ifMatchOptional: true });
     await drain(sync);
-    const [after] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    const [after] = await onRemote(qr);
     expect(after?.status).toBe('entered-in-error');
     expect((await sync.status()).states.blocked).toBe(0);
   });
@@ -94,8 +90,7 @@ describe('a local edit not on the remote', () => {
     await store.create(consent(client.id as string));
     const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${qr.identifier?.value}`)}`;
-    const [there] = (await remoteAll(remote.url, 'QuestionnaireResponse', q)) as QuestionnaireResponse[];
+    const [there] = await onRemote(qr);
     // Something on the remote refers to it, so the remote refuses the delete (409): a dead letter.
     const referrer = await remotePost(remote.url, {
       ...score(there?.subject?.reference?.slice('Patient/'.length) as string, 5),
@@ -112,7 +107,7 @@ describe('a local edit not on the remote', () => {
     expect(gone.status).toBe(204);
     await sync.retry();
     await drain(sync);
-    expect(await remoteAll(remote.url, 'QuestionnaireResponse', q)).toEqual([]);
+    expect(await onRemote(qr)).toEqual([]);
   });
 
   it('dead-lettered: not overwritten by a pull until a later version of it is delivered', async () => {

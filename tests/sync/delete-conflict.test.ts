@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteAll, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
+import { consent, patient, remoteCopiesOf, remotePut, score, selfAssessment } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -39,15 +39,7 @@ const FAMILIES = {
   },
 };
 
-function identifierOf(r: Resource): string {
-  const id = (r as Observation).identifier ?? (r as QuestionnaireResponse).identifier;
-  return (Array.isArray(id) ? id[0] : id)?.value as string;
-}
-
-async function remoteCopies(r: Resource): Promise<Resource[]> {
-  const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${identifierOf(r)}`)}`;
-  return remoteAll(remote.url, r.resourceType, q);
-}
+const remoteCopies = (r: Resource) => remoteCopiesOf(remote.url, r);
 
 describe.each(Object.entries(FAMILIES))('%s', (family, { make, edit }) => {
   it('an edit queued, the remote edited, then deleted here: the delete goes and nothing comes back', async () => {

@@ -3,12 +3,12 @@
 // the delete goes after that write, so the remote never meets a reference to a resource it has just
 // deleted; and when the score never reached the remote, the goal's version that names it is superseded
 // by the later one instead of waiting for it for good. In-process: PGlite on both sides.
-import type { Goal, Observation, Patient } from '@medplum/fhirtypes';
+import type { Goal, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, goal, patient, remoteAll, score } from './helpers/fixtures.ts';
+import { consent, goal, patient, remoteCopiesOf, score } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -24,12 +24,7 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-const byIdentifier = (type: string, r: { identifier?: { value?: string }[] }) =>
-  remoteAll(
-    remote.url,
-    type,
-    `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${r.identifier?.[0]?.value}`)}`,
-  );
+const onRemote = (r: Resource) => remoteCopiesOf(remote.url, r);
 
 describe('a delete of a resource a queued write still refers to', () => {
   it('goes after that write: nothing dead, the goal on the remote unlinked, the score gone', async () => {
@@ -46,8 +41,8 @@ describe('a delete of a resource a queued write still refers to', () => {
     await drain(sync);
 
     expect((await sync.status()).states.dead).toBe(deadBefore);
-    expect(await byIdentifier('Observation', o)).toEqual([]);
-    const [there] = (await byIdentifier('Goal', g)) as Goal[];
+    expect(await onRemote(o)).toEqual([]);
+    const [there] = (await onRemote(g)) as Goal[];
     expect(there?.addresses).toBeUndefined();
   });
 
@@ -67,8 +62,8 @@ describe('a delete of a resource a queued write still refers to', () => {
     const { states } = await sync.status();
     for (const state of ['pending', 'held', 'dead', 'parked', 'blocked'] as const)
       expect(states[state] ?? 0).toBe(before.states[state] ?? 0);
-    expect(await byIdentifier('Observation', o)).toEqual([]);
-    const [there] = (await byIdentifier('Goal', g)) as Goal[];
+    expect(await onRemote(o)).toEqual([]);
+    const [there] = (await onRemote(g)) as Goal[];
     expect(there).toBeDefined();
     expect(there?.addresses).toBeUndefined();
     const [first] = await store.query<{ reason: string }>(

@@ -2,7 +2,7 @@
 // to the facade must: a remote resource whose reference maps to a resource deleted here is not stored
 // — on a pull it is refused, on a remote-wins resolution of a 412 the row is parked — while one whose
 // references map to live resources comes down with them mapped. In-process: PGlite on both sides.
-import type { Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
@@ -10,7 +10,7 @@ import type { FacadeHere } from '../helpers/facade.ts';
 import {
   consent,
   patient,
-  remoteAll,
+  remoteCopiesOf,
   remotePost,
   remotePut,
   score,
@@ -31,14 +31,9 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-const byIdentifier = (r: { identifier?: { value?: string } | { value?: string }[] }) => {
-  const ident = Array.isArray(r.identifier) ? r.identifier[0] : r.identifier;
-  return `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${ident?.value}`)}`;
-};
-
-async function remoteCopy<T>(type: string, local: { identifier?: unknown }): Promise<T> {
-  const [there] = await remoteAll(remote.url, type, byIdentifier(local as never));
-  if (!there) throw new Error(`${type} is not on the remote`);
+async function remoteCopy<T extends Resource>(local: T): Promise<T> {
+  const [there] = await remoteCopiesOf(remote.url, local);
+  if (!there) throw new Error(`${local.resourceType} is not on the remote`);
   return there as T;
 }
 
@@ -49,8 +44,8 @@ describe('referential integrity of what the sync stores here', () => {
     const gone = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     const kept = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const goneThere = await remoteCopy<QuestionnaireResponse>('QuestionnaireResponse', gone);
-    const keptThere = await remoteCopy<QuestionnaireResponse>('QuestionnaireResponse', kept);
+    const goneThere = await remoteCopy(gone);
+    const keptThere = await remoteCopy(kept);
     const remoteClient = goneThere.subject?.reference?.slice('Patient/'.length) as string;
 
     // Deleted here (the delete not yet pushed), while the remote gains a score derived from it.
@@ -78,8 +73,8 @@ describe('referential integrity of what the sync stores here', () => {
     const o = (await store.create(score(client.id as string, 5))).resource as Observation;
     const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const oThere = await remoteCopy<Observation>('Observation', o);
-    const qrThere = await remoteCopy<QuestionnaireResponse>('QuestionnaireResponse', qr);
+    const oThere = await remoteCopy(o);
+    const qrThere = await remoteCopy(qr);
 
     // Here: the self-assessment amended, then the score deleted; there: the self-assessment made part of
     // the score. The amendment's PUT meets a 412, and remote-wins would store the remote version.

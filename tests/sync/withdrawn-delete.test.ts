@@ -2,12 +2,12 @@
 // client data), and the edits consent blocked before it are never sent once consent is given again —
 // neither re-creating on the remote a record never sent, nor bringing back (as a 404/410 re-create) one
 // the remote has deleted. A local delete is the last word. In-process: PGlite on both sides.
-import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
+import type { Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, givenAgain, patient, remoteAll, score, withdrawn } from './helpers/fixtures.ts';
+import { consent, givenAgain, patient, remoteCopiesOf, score, withdrawn } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -31,12 +31,7 @@ async function consentAgain(c: Consent): Promise<Consent> {
   return (await store.update(givenAgain(c), { ifMatchOptional: true })).resource as Consent;
 }
 
-const onRemote = (o: Observation) =>
-  remoteAll(
-    remote.url,
-    'Observation',
-    `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${o.identifier?.[0]?.value}`)}`,
-  );
+const onRemote = (r: Resource) => remoteCopiesOf(remote.url, r);
 
 describe('deleted here while consent is withdrawn', () => {
   it('a record never sent: its blocked create is not sent when consent returns', async () => {

@@ -124,6 +124,21 @@ export function givenAgain(c: Consent): Consent {
   return { ...rest, status: 'active', ...(others.length ? { extension: others } : {}) };
 }
 
+/** A resource's business identifier (`urn:ietf:rfc:3986`, else its first), whether a list or one. */
+export const identifierOf = (r: Resource): string | undefined => {
+  const raw = (
+    r as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } }
+  ).identifier;
+  const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  return (list.find((i) => i.system === 'urn:ietf:rfc:3986') ?? list[0])?.value;
+};
+
+/** The copies on a remote of a local resource, found by its business identifier. */
+export function remoteCopiesOf(baseUrl: string, r: Resource): Promise<Resource[]> {
+  const q = `identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${identifierOf(r)}`)}`;
+  return remoteAll(baseUrl, r.resourceType, q);
+}
+
 /** Every resource of `type` on a Medplum peer or facade, via plain HTTP search. */
 export async function remoteAll(baseUrl: string, type: string, query = ''): Promise<Resource[]> {
   const out: Resource[] = [];

@@ -15,7 +15,7 @@ import { type SyncService, createSync } from '../../../src/sync/index.ts';
 import type { FacadeHere } from '../../helpers/facade.ts';
 import { persona } from '../../server/personas.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
-import { consent, goal, linkedPlan, patient, remoteAll, score } from './fixtures.ts';
+import { consent, goal, identifierOf, linkedPlan, patient, remoteAll, score } from './fixtures.ts';
 import { dropDatabase, freshDatabase, startRemote } from './remote.ts';
 
 function positiveInteger(name: string, fallback: number): number {
@@ -46,13 +46,7 @@ const TYPES = [
   'QuestionnaireResponse',
 ];
 
-export const identifierOf = (r: Resource): string | undefined => {
-  const raw = (
-    r as { identifier?: { system?: string; value?: string }[] | { system?: string; value?: string } }
-  ).identifier;
-  const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  return (list.find((i) => i.system === 'urn:ietf:rfc:3986') ?? list[0])?.value;
-};
+export { identifierOf } from './fixtures.ts';
 
 export function referencesIn(value: unknown, out: string[] = []): string[] {
   if (Array.isArray(value)) for (const v of value) referencesIn(v, out);
