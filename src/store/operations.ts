@@ -31,6 +31,7 @@ import {
 } from './reads.ts';
 import { runSearch } from './search-run.ts';
 import type {
+  CreateManyOptions,
   CreateOptions,
   DeleteOptions,
   DeleteResult,
@@ -67,6 +68,14 @@ import {
 export interface CreateItem {
   resource: Resource;
   opts?: CreateOptions;
+}
+
+/** A conditional item of `createMany`: its index, type, lock key and parsed criteria. */
+interface Conditional {
+  i: number;
+  type: string;
+  key: string;
+  params: Record<string, string[]>;
 }
 
 export class Operations implements StoreTx {
@@ -157,75 +166,34 @@ export class Operations implements StoreTx {
    * Creates many resources with a handful of statements instead of a few per resource: the
    * If-None-Exist locks are taken together, identifier criteria are looked up in one query, and
    * every new resource is inserted by one statement. Each item gets its own result or error; in a
-   * transaction the caller decides whether one error fails them all.
+   * transaction the caller decides whether one error fails them all. With `opts.resolved`, the
+   * caller learns what each conditional item resolved to before anything is inserted, and gives the
+   * resources to insert then (a transaction Bundle's references to a matched entry).
    */
-  async createMany(items: CreateItem[]): Promise<Array<WriteResult | FhirError>> {
+  async createMany(
+    items: CreateItem[],
+    opts: CreateManyOptions = {},
+  ): Promise<Array<WriteResult | FhirError>> {
     const results: Array<WriteResult | FhirError | undefined> = new Array(items.length);
     const fail = (i: number, err: unknown) => {
       if (!(err instanceof FhirError)) throw err;
       results[i] = err;
     };
-    const conditional: Array<{ i: number; type: string; key: string; params: Record<string, string[]> }> = [];
-    const sameAs = new Map<number, number>();
-    const toInsert: Array<NewVersion & { i: number }> = [];
-    const ids = new Set<string>();
-    const queueInsert = (i: number) => {
-      const { resource, opts = {} } = items[i];
-      const type = checkResource(resource);
-      let id: string = randomUUID();
-      if (opts.keepId && resource.id !== undefined) {
-        checkTypeAndId(type, resource.id);
-        id = resource.id;
-      }
-      if (ids.has(`${type}/${id}`)) {
-        throw duplicateId(type, id);
-      }
-      ids.add(`${type}/${id}`);
-      const stamped = stamp(resource, id, 1, new Date());
-      toInsert.push({ i, resource: stamped, text: storedText(stamped) });
-    };
-    items.forEach(({ resource, opts }, i) => {
+    const toCreate: number[] = [];
+    const conditional: Conditional[] = [];
+    items.forEach(({ resource, opts: itemOpts }, i) => {
       try {
-        if (opts?.ifNoneExist === undefined) return queueInsert(i);
+        if (itemOpts?.ifNoneExist === undefined) return toCreate.push(i);
         const type = checkResource(resource);
-        const params = parseCriteria(opts.ifNoneExist, type);
+        const params = parseCriteria(itemOpts.ifNoneExist, type);
         conditional.push({ i, type, key: `ifNoneExist:${type}?${canonicalCriteria(params)}`, params });
       } catch (err) {
         fail(i, err);
       }
     });
-
-    if (conditional.length) {
-      // Locks in one statement, in a fixed order, so two batches never wait on each other in a cycle.
-      await this.q.query(
-        `SELECT pg_advisory_xact_lock(h) FROM (
-           SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
-        [conditional.map((c) => c.key)],
-      );
-      const matches = await matchIdentifierCriteria(this.q, conditional);
-      const firstByKey = new Map<string, number>();
-      for (const c of conditional) {
-        try {
-          const earlier = firstByKey.get(c.key);
-          if (earlier !== undefined) {
-            sameAs.set(c.i, earlier);
-            continue;
-          }
-          firstByKey.set(c.key, c.i);
-          const found =
-            matches.get(c.i) ?? (await this.search(c.type, { ...c.params, _count: '2' })).resources;
-          if (found.length > 1) {
-            throw FhirError.preconditionFailed(
-              `Conditional create: more than one ${c.type} matches the If-None-Exist criteria`,
-            );
-          }
-          if (found.length === 1) results[c.i] = { resource: found[0], created: false };
-          else queueInsert(c.i);
-        } catch (err) {
-          fail(c.i, err);
-        }
-      }
-    }
+    const sameAs = await this.matchConditionals(conditional, results, toCreate, fail);
+    const ids = this.assignIds(items, toCreate, fail);
+    const toInsert = this.versionsToInsert(items, ids, sameAs, results, opts, fail);
 
     const ready = await this.withTargets(toInsert, (i) => items[i].opts?.targets, fail);
     const inserted = await this.insertVersions(ready);
@@ -240,6 +208,117 @@ export class Operations implements StoreTx {
       results[later] = r instanceof FhirError ? r : { resource: r.resource, created: false };
     }
     return results as Array<WriteResult | FhirError>;
+  }
+
+  /**
+   * Looks up the conditional items under their locks (held until the transaction ends): a match is
+   * its item's result, no match queues it in `toCreate`. Returns the items whose criteria an earlier
+   * item of the batch has (later → first).
+   */
+  private async matchConditionals(
+    conditional: Conditional[],
+    results: Array<WriteResult | FhirError | undefined>,
+    toCreate: number[],
+    fail: (i: number, err: unknown) => void,
+  ): Promise<Map<number, number>> {
+    const sameAs = new Map<number, number>();
+    if (!conditional.length) return sameAs;
+    // Locks in one statement, in a fixed order, so two batches never wait on each other in a cycle.
+    await this.q.query(
+      `SELECT pg_advisory_xact_lock(h) FROM (
+         SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
+      [conditional.map((c) => c.key)],
+    );
+    const matches = await matchIdentifierCriteria(this.q, conditional);
+    const firstByKey = new Map<string, number>();
+    for (const c of conditional) {
+      try {
+        const earlier = firstByKey.get(c.key);
+        if (earlier !== undefined) {
+          sameAs.set(c.i, earlier);
+          continue;
+        }
+        firstByKey.set(c.key, c.i);
+        const found = matches.get(c.i) ?? (await this.search(c.type, { ...c.params, _count: '2' })).resources;
+        if (found.length > 1) {
+          throw FhirError.preconditionFailed(
+            `Conditional create: more than one ${c.type} matches the If-None-Exist criteria`,
+          );
+        }
+        if (found.length === 1) results[c.i] = { resource: found[0], created: false };
+        else toCreate.push(c.i);
+      } catch (err) {
+        fail(c.i, err);
+      }
+    }
+    return sameAs;
+  }
+
+  /** The id each item to create gets: its own with `keepId`, else a new UUID (item → id). */
+  private assignIds(
+    items: CreateItem[],
+    toCreate: number[],
+    fail: (i: number, err: unknown) => void,
+  ): Map<number, string> {
+    const ids = new Map<number, string>();
+    const taken = new Set<string>();
+    for (const i of toCreate.sort((a, b) => a - b)) {
+      try {
+        const { resource, opts = {} } = items[i];
+        const type = checkResource(resource);
+        let id: string = randomUUID();
+        if (opts.keepId && resource.id !== undefined) {
+          checkTypeAndId(type, resource.id);
+          id = resource.id;
+        }
+        if (taken.has(`${type}/${id}`)) throw duplicateId(type, id);
+        taken.add(`${type}/${id}`);
+        ids.set(i, id);
+      } catch (err) {
+        fail(i, err);
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * The first versions to insert, stamped: the items' own resources, or with `opts.resolved` the
+   * ones it gives once told what every conditional item resolved to (`Type/id`).
+   */
+  private versionsToInsert(
+    items: CreateItem[],
+    ids: Map<number, string>,
+    sameAs: Map<number, number>,
+    results: Array<WriteResult | FhirError | undefined>,
+    opts: CreateManyOptions,
+    fail: (i: number, err: unknown) => void,
+  ): Array<NewVersion & { i: number }> {
+    let resources = items.map((item) => item.resource);
+    if (opts.resolved) {
+      const resolution = new Map<number, string>();
+      const resolvedTo = (i: number): string | undefined => {
+        const r = results[i];
+        if (r && !(r instanceof FhirError)) return `${r.resource.resourceType}/${r.resource.id}`;
+        const id = ids.get(i);
+        return id === undefined ? undefined : `${items[i].resource.resourceType}/${id}`;
+      };
+      items.forEach((item, i) => {
+        const to = item.opts?.ifNoneExist === undefined ? undefined : resolvedTo(sameAs.get(i) ?? i);
+        if (to !== undefined) resolution.set(i, to);
+      });
+      resources = [...opts.resolved(resolution)];
+    }
+    const versions: Array<NewVersion & { i: number }> = [];
+    for (const [i, id] of ids) {
+      try {
+        checkResource(resources[i]);
+        const stamped = stamp(resources[i], id, 1, new Date());
+        versions.push({ i, resource: stamped, text: storedText(stamped) });
+      } catch (err) {
+        fail(i, err);
+      }
+    }
+    return versions;
   }
 
   /** Current resources of `type` carrying each business identifier, in one statement. */

@@ -124,10 +124,10 @@ function createStore(
       (o?.ifNoneExist === undefined && !hooks.length
         ? creates.submit({ resource: r, opts: o })
         : transaction((tx) => tx.create(r, o))) as Promise<WriteResult<T>>,
-    createMany: (items) =>
+    createMany: (items, o) =>
       !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined)
-        ? direct.createMany(items)
-        : transaction((tx) => tx.createMany(items)),
+        ? direct.createMany(items, o)
+        : transaction((tx) => tx.createMany(items, o)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),
     delete: (t, id, o) => transaction((tx) => tx.delete(t, id, o)),
     read: async <T extends Resource>(t: string, id: string) =>

@@ -25,6 +25,20 @@ export interface CreateOptions {
   targets?: readonly ReferenceTarget[];
 }
 
+/** Options of a whole `createMany`. */
+export interface CreateManyOptions {
+  /**
+   * Called once the items' If-None-Exist criteria are looked up (under locks held until the
+   * transaction ends) and before anything is inserted, with what each conditional item resolved to
+   * (item index → `Type/id`): the resource it matched, the one an earlier item with the same criteria
+   * resolves to, or its own id to be. Returns the resources to insert, one per item in item order (a
+   * transaction Bundle's references to its conditional entries, rewritten). Items without
+   * If-None-Exist and conditional items that failed are absent from the map; the resources returned
+   * for items that matched or failed are not used.
+   */
+  resolved?(resolution: ReadonlyMap<number, string>): readonly Resource[];
+}
+
 export interface UpdateOptions {
   /** `W/"3"`, `"3"` or `3`. Required for updating an existing resource unless `ifMatchOptional`. */
   ifMatch?: string;
@@ -141,6 +155,7 @@ export interface StoreTx {
    */
   createMany(
     items: Array<{ resource: Resource; opts?: CreateOptions }>,
+    opts?: CreateManyOptions,
   ): Promise<Array<WriteResult | FhirError>>;
   read<T extends Resource = Resource>(type: string, id: string): Promise<T>;
   /** Current resources of `type` carrying each business identifier (one list per identifier). */

@@ -973,6 +973,38 @@ describe('transaction and batch', () => {
     expect(await countByIdentifier('Patient', value)).toBe(1);
   });
 
+  it('resolves conditional entries that reference each other in a cycle before writing either', async () => {
+    const patient = await post(loose, '/fhir/Patient', { resourceType: 'Patient' });
+    const subject = `Patient/${patient.body.id}`;
+    const existing = await post(loose, '/fhir/Observation', observation(subject));
+    expect(existing.status).toBe(201);
+    const [aUrn, bUrn] = [uniqueUrn(), uniqueUrn()];
+    const a = observation(subject, { derivedFrom: [{ reference: bUrn }] });
+    // b's criteria find the stored Observation; a is new and must point at what b found.
+    const b = { ...(existing.body as Observation), derivedFrom: [{ reference: aUrn }] };
+    const entry = (fullUrl: string, o: Observation) => ({
+      fullUrl,
+      resource: o,
+      request: {
+        method: 'POST' as const,
+        url: 'Observation',
+        ifNoneExist: `identifier=urn:ietf:rfc:3986|${o.identifier?.[0].value}`,
+      },
+    });
+    const res = await post(loose, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [entry(aUrn, a), entry(bUrn, b)],
+    });
+    expect(res.status).toBe(200);
+    const out = res.body as Bundle;
+    expect(out.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '200 OK']);
+    expect(out.entry?.[1].resource?.id).toBe(existing.body.id);
+    expect((out.entry?.[0].resource as Observation).derivedFrom).toEqual([
+      { reference: `Observation/${existing.body.id}` },
+    ]);
+  });
+
   it('resolves conditional references to existing resources, and fails when none matches', async () => {
     const value = uniqueUrn();
     const patient = await post(loose, '/fhir/Patient', {

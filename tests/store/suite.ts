@@ -184,6 +184,57 @@ export function storeSuite(getStore: () => Store): void {
       const matches = await store.search('Observation', { identifier: `${ID_SYSTEM}|${value}` });
       expect(matches.resources.length).toBe(1);
     });
+    it('createMany with `resolved`: told what each conditional item resolved to before anything is written, inserts what it returns', async () => {
+      const store = getStore();
+      const existingValue = randomUUID();
+      const existing = await store.create(
+        observation({ identifier: [{ system: ID_SYSTEM, value: existingValue }] }),
+      );
+      const value = randomUUID();
+      const kept = randomUUID();
+      const items = [
+        { resource: observation(), opts: { ifNoneExist: `identifier=${ID_SYSTEM}|${existingValue}` } },
+        {
+          resource: { ...observation({ identifier: [{ system: ID_SYSTEM, value }] }), id: kept },
+          opts: { ifNoneExist: `identifier=${ID_SYSTEM}|${value}`, keepId: true },
+        },
+        { resource: observation(), opts: { ifNoneExist: `identifier=${ID_SYSTEM}|${value}` } },
+        { resource: observation() },
+        { resource: observation(), opts: { ifNoneExist: 'nonsense=1' } },
+      ];
+      let seen: ReadonlyMap<number, string> | undefined;
+      const results = await store.transaction((tx) =>
+        tx.createMany(items, {
+          resolved(resolution) {
+            seen = resolution;
+            // Each new resource says what the first two items resolved to.
+            return items.map((item) => ({
+              ...item.resource,
+              derivedFrom: [{ reference: resolution.get(0) }, { reference: resolution.get(1) }],
+            }));
+          },
+        }),
+      );
+      expect([...(seen ?? [])]).toEqual([
+        [0, `Observation/${existing.resource.id}`],
+        [1, `Observation/${kept}`],
+        [2, `Observation/${kept}`],
+      ]);
+      const [found, made, again, plain, bad] = results;
+      expect(found).toMatchObject({ created: false, resource: { id: existing.resource.id } });
+      expect((found as { resource: Observation }).resource.derivedFrom).toBeUndefined();
+      expect(again).toMatchObject({ created: false, resource: { id: kept } });
+      expect((bad as FhirError).status).toBe(400);
+      const refs = [
+        { reference: `Observation/${existing.resource.id}` },
+        { reference: `Observation/${kept}` },
+      ];
+      for (const r of [made, plain]) {
+        expect(r).toMatchObject({ created: true, resource: { derivedFrom: refs } });
+        const id = (r as { resource: Observation }).resource.id as string;
+        expect((await store.read<Observation>('Observation', id)).derivedFrom).toEqual(refs);
+      }
+    });
   });
 
   describe('absent (reference targets)', () => {

@@ -502,8 +502,7 @@ async function runTransaction(
   );
   if (problems.length) throw FhirError.unprocessable(outcome(problems));
 
-  // Conditional creates go first among the POSTs: when one matches an existing resource, references
-  // to its fullUrl must point at that resource instead of the id assigned above.
+  // Conditional creates go first among the POSTs (the order their rows are written in).
   const rank = (e: ParsedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
   const ordered = [...parsed].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
   const results = await timed(ctx, 'db', () =>
@@ -511,45 +510,18 @@ async function runTransaction(
       const out: BundleEntry[] = new Array(parsed.length);
       /** POST entries whose If-None-Exist found a match: nothing of theirs was written. */
       const matched = new Set<number>();
-      const inEntryError = (err: unknown, e: ParsedEntry) =>
-        err instanceof FhirError
-          ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
-          : err;
-      for (const group of groupBy(ordered, rank)) {
-        if (group[0].method !== 'POST') {
-          for (const e of group) {
-            try {
-              if (e.resource) e.resource = rewriteReferences(e.resource, refs);
-              out[e.index] = await execute(tx, ctx, e, prefer, true);
-            } catch (err) {
-              throw inEntryError(err, e);
-            }
-          }
+      for (const group of groupBy(ordered, (e) => ORDER[e.method])) {
+        if (group[0].method === 'POST') {
+          await createPosts(tx, ctx, group, refs, prefer, out, matched);
           continue;
         }
-        for (const wave of createWaves(group, refs)) {
-          for (const e of wave) e.resource = rewriteReferences(e.resource!, refs);
-          const written = await tx.createMany(
-            wave.map((e) => ({
-              resource: e.resource!,
-              opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
-            })),
-          );
-          wave.forEach((e, k) => {
-            const w = written[k];
-            if (w instanceof FhirError) throw inEntryError(w, e);
-            if (!w.created && e.createOnly) throw inEntryError(createdMeanwhile(e.type), e);
-            if (!w.created)
-              try {
-                assertSameClient(e.resource!, w.resource);
-              } catch (err) {
-                throw inEntryError(err, e);
-              }
-            out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, true);
-            if (!w.created) matched.add(e.index);
-            if (!w.created && e.fullUrl && refs.has(e.fullUrl))
-              refs.set(e.fullUrl, `${e.type}/${w.resource.id}`);
-          });
+        for (const e of group) {
+          try {
+            if (e.resource) e.resource = rewriteReferences(e.resource, refs);
+            out[e.index] = await execute(tx, ctx, e, prefer, true);
+          } catch (err) {
+            throw inEntryError(err, e);
+          }
         }
       }
       // Every write is in: a reference may name what another entry wrote (tyk-ref-1).
@@ -628,30 +600,85 @@ function groupBy<T>(items: T[], key: (item: T) => number): T[][] {
   return groups;
 }
 
+/** An entry's error, located in that entry (its issues' expressions under `Bundle.entry[i]`). */
+function inEntryError(err: unknown, e: ParsedEntry): unknown {
+  return err instanceof FhirError
+    ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+    : err;
+}
+
 /**
- * Splits POST entries into waves that can each be created in one store call: an entry waits for
- * every conditional create in its group whose fullUrl it references, because that entry's id is
- * known only once its If-None-Exist has been looked up. A reference cycle falls back to one at a time.
+ * Every POST entry of a transaction in one store call: its If-None-Exist criteria are looked up
+ * first, then references to a conditional entry's fullUrl are pointed at what it resolved to (the
+ * resource it matched, or its own new id) and all new resources are written together. Fills `out`
+ * and `matched`, and `refs` with the matches.
  */
-function createWaves(group: ParsedEntry[], refs: Map<string, string>): ParsedEntry[][] {
-  const pendingUrl = (e: ParsedEntry) =>
-    e.ifNoneExist !== undefined && e.fullUrl !== undefined && refs.has(e.fullUrl);
-  let remaining = group;
-  const waves: ParsedEntry[][] = [];
-  while (remaining.length) {
-    const unresolved = new Set(remaining.filter(pendingUrl).map((e) => e.fullUrl as string));
-    const ready = remaining.filter((e) => {
-      for (const { ref } of referencePaths(e.resource, '')) {
-        if (ref !== e.fullUrl && unresolved.has(ref)) return false;
+async function createPosts(
+  tx: StoreWrites,
+  ctx: BundleContext,
+  posts: ParsedEntry[],
+  refs: Map<string, string>,
+  prefer: ReturnPreference,
+  out: BundleEntry[],
+  matched: Set<number>,
+): Promise<void> {
+  // Referenced entries before the entries that name them: their rows are written in that order.
+  const conditional = posts.filter((e) => e.ifNoneExist !== undefined);
+  const entries = [
+    ...dependencyOrder(conditional, refs),
+    ...posts.filter((e) => e.ifNoneExist === undefined),
+  ];
+  const written = await tx.createMany(
+    entries.map((e) => ({
+      resource: e.resource!,
+      opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
+    })),
+    {
+      resolved(resolution) {
+        for (const [k, to] of resolution) {
+          const e = entries[k];
+          if (e.fullUrl && refs.has(e.fullUrl)) refs.set(e.fullUrl, to);
+        }
+        for (const e of entries) e.resource = rewriteReferences(e.resource!, refs);
+        return entries.map((e) => e.resource!);
+      },
+    },
+  );
+  entries.forEach((e, k) => {
+    const w = written[k];
+    if (w instanceof FhirError) throw inEntryError(w, e);
+    if (!w.created && e.createOnly) throw inEntryError(createdMeanwhile(e.type), e);
+    if (!w.created) {
+      try {
+        assertSameClient(e.resource!, w.resource);
+      } catch (err) {
+        throw inEntryError(err, e);
       }
-      return true;
-    });
-    const wave = ready.length ? ready : [remaining[0]];
-    waves.push(wave);
-    const taken = new Set(wave);
+      matched.add(e.index);
+    }
+    out[e.index] = entryFor(ctx, w.created ? 201 : 200, w.resource, prefer, true);
+  });
+}
+
+/**
+ * Conditional POST entries with each one after the conditional entries whose fullUrl it references
+ * (in entry order otherwise; a reference cycle keeps entry order).
+ */
+function dependencyOrder(conditional: ParsedEntry[], refs: Map<string, string>): ParsedEntry[] {
+  const named = new Set(conditional.flatMap((e) => (e.fullUrl && refs.has(e.fullUrl) ? [e.fullUrl] : [])));
+  const ordered: ParsedEntry[] = [];
+  let remaining = conditional;
+  while (remaining.length) {
+    const waiting = new Set(remaining.flatMap((e) => (e.fullUrl && named.has(e.fullUrl) ? [e.fullUrl] : [])));
+    const ready = remaining.filter((e) =>
+      referencePaths(e.resource, '').every(({ ref }) => ref === e.fullUrl || !waiting.has(ref)),
+    );
+    const next = ready.length ? ready : [remaining[0]];
+    ordered.push(...next);
+    const taken = new Set(next);
     remaining = remaining.filter((e) => !taken.has(e));
   }
-  return waves;
+  return ordered;
 }
 
 async function runBatch(

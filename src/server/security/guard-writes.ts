@@ -123,10 +123,10 @@ export function create<T extends Resource>(
 
 export function createMany(
   g: Guard,
-  items: Parameters<StoreWrites['createMany']>[0],
+  ...[items, opts]: Parameters<StoreWrites['createMany']>
 ): ReturnType<StoreWrites['createMany']> {
   return g.inTx(async (tx) => {
-    const results = await tx.createMany(items);
+    const results = await tx.createMany(items, opts);
     const audits: AuditRecord[] = [];
     const shown = await Promise.all(
       results.map(async (r) => {
