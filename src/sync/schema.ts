@@ -115,3 +115,28 @@ export const SYNC_MIGRATIONS_8: string[] = [
   'DROP INDEX IF EXISTS sync_outbox_pending',
   'DROP INDEX IF EXISTS sync_outbox_patient',
 ];
+
+export const SYNC_MIGRATIONS_9: string[] = [
+  // A delete's stub names no client; a delete row now takes the client of the resource's last row
+  // when it is queued (repository.enqueueMany), so that it waits behind that client's earlier writes.
+  // Delete rows queued before that, and still to go, get their client the same way here.
+  `UPDATE sync_outbox d SET patient_id = (
+     SELECT o.patient_id FROM sync_outbox o
+      WHERE o.resource_type = d.resource_type AND o.resource_id = d.resource_id AND o.id < d.id
+        AND o.patient_id IS NOT NULL
+      ORDER BY o.id DESC LIMIT 1)
+    WHERE d.action = 'delete' AND d.patient_id IS NULL AND d.state IN ('blocked', 'held', 'inflight', 'pending')`,
+];
+
+/** The sync's migrations in the order they apply, each under the name the store records it by. */
+export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
+  ['sync', SYNC_MIGRATIONS],
+  ['sync-2', SYNC_MIGRATIONS_2],
+  ['sync-3', SYNC_MIGRATIONS_3],
+  ['sync-4', SYNC_MIGRATIONS_4],
+  ['sync-5', SYNC_MIGRATIONS_5],
+  ['sync-6', SYNC_MIGRATIONS_6],
+  ['sync-7', SYNC_MIGRATIONS_7],
+  ['sync-8', SYNC_MIGRATIONS_8],
+  ['sync-9', SYNC_MIGRATIONS_9],
+];

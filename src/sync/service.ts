@@ -30,16 +30,7 @@ import {
   unblockConsentPatients,
 } from './repository.ts';
 import { RemoteHttpError } from './resilience.ts';
-import {
-  SYNC_MIGRATIONS,
-  SYNC_MIGRATIONS_2,
-  SYNC_MIGRATIONS_3,
-  SYNC_MIGRATIONS_4,
-  SYNC_MIGRATIONS_5,
-  SYNC_MIGRATIONS_6,
-  SYNC_MIGRATIONS_7,
-  SYNC_MIGRATIONS_8,
-} from './schema.ts';
+import { SYNC_SCHEMA } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
 import { newWorkerId } from './workers.ts';
@@ -247,17 +238,11 @@ function migrateAll(
   adapter: Partial<Pick<RemoteAdapter, 'migrate'>>,
   log: Logger,
 ): Promise<void> {
-  const ready = store
-    .migrate('sync', SYNC_MIGRATIONS)
-    .then(() => store.migrate('sync-2', SYNC_MIGRATIONS_2))
-    .then(() => store.migrate('sync-3', SYNC_MIGRATIONS_3))
-    .then(() => store.migrate('sync-4', SYNC_MIGRATIONS_4))
-    .then(() => store.migrate('sync-5', SYNC_MIGRATIONS_5))
-    .then(() => store.migrate('sync-6', SYNC_MIGRATIONS_6))
-    .then(() => store.migrate('sync-7', SYNC_MIGRATIONS_7))
-    .then(() => store.migrate('sync-8', SYNC_MIGRATIONS_8))
-    .then(() => migrateAuditLog(store))
-    .then(() => adapter.migrate?.(store));
+  const ready = (async () => {
+    for (const [name, statements] of SYNC_SCHEMA) await store.migrate(name, statements);
+    await migrateAuditLog(store);
+    await adapter.migrate?.(store);
+  })();
   // Callers await `ready` (hooks and every operation do); this only keeps a failure seen before anyone
   // awaits it (e.g. the store closed during start-up) from becoming an unhandled rejection.
   ready.catch((err) => log.error({ err }, 'sync: schema migration failed'));

@@ -7,6 +7,7 @@ import type { Goal, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
+import { SYNC_SCHEMA } from '../../src/sync/schema.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, goal, patient, remoteCopiesOf, score } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
@@ -71,5 +72,30 @@ describe('a delete of a resource a queued write still refers to', () => {
       [g.id],
     );
     expect(first?.reason).toBe('superseded: a later version of the resource is queued');
+  });
+
+  it('a delete queued before deletes took their client gets it when the sync schema is brought up to date (sync-9)', async () => {
+    const client = (await store.create(patient('241181-9242'))).resource as Patient;
+    await store.create(consent(client.id as string));
+    const o = (await store.create(score(client.id as string, 5))).resource as Observation;
+    await store.delete('Observation', o.id as string);
+    const clientOfDelete = async () =>
+      (
+        await store.query<{ patient_id: string | null }>(
+          "SELECT patient_id FROM sync_outbox WHERE action = 'delete' AND resource_id = $1",
+          [o.id],
+        )
+      ).map((r) => r.patient_id);
+    expect(await clientOfDelete()).toEqual([client.id]);
+    // As an earlier release left it: no client on the delete row, and sync-9 not applied yet.
+    await store.query(
+      "UPDATE sync_outbox SET patient_id = NULL WHERE action = 'delete' AND resource_id = $1",
+      [o.id],
+    );
+    await store.query("DELETE FROM schema_migrations WHERE name = 'sync-9'");
+    for (const [name, statements] of SYNC_SCHEMA) await store.migrate(name, statements);
+    expect(await clientOfDelete()).toEqual([client.id]);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
   });
 });
