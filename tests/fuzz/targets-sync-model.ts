@@ -1,10 +1,11 @@
 /**
- * A target that checks the sync against a model: a random sequence of local writes to a consenting
- * client's records on three business identifiers (two work-ability scores, whose family is local-wins,
- * and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a delete — mixed
- * with records created and edited on the remote (another system's, or the client's in Omakanta),
- * the client withdrawing consent and giving it again, a score linked to the self-assessment it was
- * derived from and unlinked, pushes (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
+ * A target that checks the sync against a model: a random sequence of local writes to two consenting
+ * clients' records, three business identifiers each (two work-ability scores, whose family is
+ * local-wins, and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a
+ * delete — mixed with records created and edited on the remote (another system's, or the client's in
+ * Omakanta), either client withdrawing consent and giving it again (the other's records must go on as
+ * before), a score linked to its client's self-assessment it was derived from and unlinked, pushes
+ * (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
  * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs. The
  * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
  * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
@@ -71,7 +72,11 @@ const SELF_ASSESSMENTS: Family = {
   withValue: (r, value) => ({ ...r, item: [{ linkId: 'work-ability', answer: [{ valueInteger: value }] }] }),
 };
 
+/** Each client's records: two scores (slots 0, 1 of the client) and one self-assessment (slot 2). */
 const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS];
+
+/** Two clients, each with a consent of their own (withdrawing one's must not hold the other's records). */
+const CLIENTS = ['241181-9242', '251181-925R'];
 
 /** A narrative of the remote's own: content equal to a version we sent would be taken for our own write. */
 const ownText = () => ({
@@ -89,8 +94,8 @@ type Op =
   | { kind: 'unlink'; slot: number }
   | { kind: 'push'; fault?: Fault }
   | { kind: 'pull' }
-  | { kind: 'withdraw' }
-  | { kind: 'consent' };
+  | { kind: 'withdraw'; client: number }
+  | { kind: 'consent'; client: number };
 
 const KINDS = [
   ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull'],
@@ -100,15 +105,18 @@ const KINDS = [
 function operations(rng: Rng): Op[] {
   return Array.from({ length: 4 + Math.floor(rng() * 12) }, (): Op => {
     const kind = pick(rng, KINDS);
-    const slot = Math.floor(rng() * FAMILIES.length);
-    if (kind === 'pull' || kind === 'withdraw' || kind === 'consent') return { kind };
+    const client = Math.floor(rng() * CLIENTS.length);
+    const slot = client * FAMILIES.length + Math.floor(rng() * FAMILIES.length);
+    if (kind === 'pull') return { kind };
+    if (kind === 'withdraw' || kind === 'consent') return { kind, client };
     if (kind === 'push') {
       const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
       return fault ? { kind, fault } : { kind };
     }
     if (kind === 'delete') return { kind, slot };
-    // A score (slots 0, 1) linked to, or unlinked from, the self-assessment (slot 2) it was derived from.
-    if (kind === 'link' || kind === 'unlink') return { kind, slot: slot % 2 };
+    // A score (slot 0 or 1 of a client) linked to, or unlinked from, the self-assessment (slot 2 of the
+    // same client) it was derived from.
+    if (kind === 'link' || kind === 'unlink') return { kind, slot: client * FAMILIES.length + (slot % 2) };
     return { kind, slot, value: Math.floor(rng() * 11) };
   });
 }
@@ -116,6 +124,8 @@ function operations(rng: Rng): Op[] {
 /** One business identifier, and what the model expects of it. */
 interface Slot {
   family: Family;
+  /** Whose record it is (an index of CLIENTS). */
+  client: number;
   identifier: string;
   /** The value both sides must end with (undefined: no live resource). */
   expected?: number;
@@ -153,30 +163,28 @@ async function openSides() {
     });
   const workers = [worker(true), worker(false)] as const;
   await Promise.all(workers.map((w) => w.ready));
-  const client = (await store.create(patient('241181-9242'))).resource as Patient;
-  await store.create(consent(client.id as string));
+  const clientIds: string[] = [];
+  for (const hetu of CLIENTS) {
+    const client = (await store.create(patient(hetu))).resource as Patient;
+    await store.create(consent(client.id as string));
+    clientIds.push(client.id as string);
+  }
   await drain(workers[0]);
-  const [remoteClient] = await remoteAll(
-    remote.url,
-    'Patient',
-    `identifier=${encodeURIComponent('urn:oid:1.2.246.21|241181-9242')}`,
-  );
-  return {
-    remote,
-    proxy,
-    store,
-    workers,
-    clientId: client.id as string,
-    remoteClientId: remoteClient?.id as string,
-  };
+  const remoteClientIds: string[] = [];
+  for (const hetu of CLIENTS) {
+    const q = `identifier=${encodeURIComponent(`urn:oid:1.2.246.21|${hetu}`)}`;
+    const [remoteClient] = await remoteAll(remote.url, 'Patient', q);
+    remoteClientIds.push(remoteClient?.id as string);
+  }
+  return { remote, proxy, store, workers, clientIds, remoteClientIds };
 }
 
 type Sides = Awaited<ReturnType<typeof openSides>>;
 
 /** One case's operations on both sides, each followed in the slots by what the model expects. */
 class Model {
-  /** The client's consent is withdrawn (local creates and edits wait; deletes go). */
-  withdrawn = false;
+  /** Per client: its consent is withdrawn (local creates and edits wait; deletes go). */
+  withdrawn = CLIENTS.map(() => false);
 
   constructor(
     private readonly sides: Sides,
@@ -197,7 +205,8 @@ class Model {
   async apply(op: Op): Promise<void> {
     if (op.kind === 'push') return this.push(op.fault);
     if (op.kind === 'pull') return this.pull();
-    if (op.kind === 'withdraw' || op.kind === 'consent') return this.setConsent(op.kind === 'consent');
+    if (op.kind === 'withdraw' || op.kind === 'consent')
+      return this.setConsent(op.client, op.kind === 'consent');
     const s = this.slots[op.slot] as Slot;
     if (op.kind === 'delete') return this.delete(s);
     if (op.kind === 'link' || op.kind === 'unlink') return this.link(s, op.kind === 'link');
@@ -209,7 +218,9 @@ class Model {
 
   async create(s: Slot, value: number) {
     if ((await this.localCopies(s)).length) return;
-    await this.sides.store.create(s.family.make(this.sides.clientId, s.identifier, value));
+    await this.sides.store.create(
+      s.family.make(this.sides.clientIds[s.client] as string, s.identifier, value),
+    );
     // Against a remote-only copy its push meets as a conflict: remote-wins keeps that copy.
     if (!(s.family.wins === 'remote' && s.remoteOnly)) s.expected = value;
     if (!s.remoteOnly) s.remoteAhead = false;
@@ -252,7 +263,7 @@ class Model {
    */
   async link(s: Slot, on: boolean) {
     const [score] = (await this.localCopies(s)) as Observation[];
-    const [from] = await this.localCopies(this.slots[2] as Slot);
+    const [from] = await this.localCopies(this.slots[s.client * FAMILIES.length + 2] as Slot);
     if (!score || (on && !from) || (!on && !score.derivedFrom)) return;
     const { derivedFrom: _old, ...rest } = score;
     const next: Observation = on
@@ -266,7 +277,7 @@ class Model {
 
   async remoteCreate(s: Slot, value: number) {
     if (s.queued || (await this.localCopies(s)).length || (await this.remoteCopies(s)).length) return;
-    const made = s.family.make(this.sides.remoteClientId, s.identifier, value);
+    const made = s.family.make(this.sides.remoteClientIds[s.client] as string, s.identifier, value);
     await remotePost(this.sides.remote.url, { ...made, text: ownText() });
     Object.assign(s, { expected: value, remoteAhead: true, remoteOnly: { value } });
   }
@@ -287,15 +298,16 @@ class Model {
     if (alone || (!(s.family.wins === 'local' && s.queued) && !s.deleteQueued)) s.expected = value;
   }
 
-  /** The client withdraws consent (`given` false) or gives it again, as written here. */
-  async setConsent(given: boolean) {
-    if (this.withdrawn !== given) return;
-    const { store, clientId } = this.sides;
-    const [now] = (await store.search('Consent', { patient: `Patient/${clientId}` })).resources as Consent[];
+  /** A client withdraws consent (`given` false) or gives it again, as written here. */
+  async setConsent(client: number, given: boolean) {
+    if (this.withdrawn[client] !== given) return;
+    const { store, clientIds } = this.sides;
+    const [now] = (await store.search('Consent', { patient: `Patient/${clientIds[client]}` }))
+      .resources as Consent[];
     await store.update((given ? givenAgain : withdrawn)(now as Consent), { ifMatchOptional: true });
-    this.withdrawn = !given;
-    // Consent given again releases the blocked rows: queued again, a pull leaves them alone.
-    if (given) for (const s of this.slots) s.blocked = false;
+    this.withdrawn[client] = !given;
+    // Consent given again releases the client's blocked rows: queued again, a pull leaves them alone.
+    if (given) for (const s of this.slots) if (s.client === client) s.blocked = false;
   }
 
   async pull() {
@@ -320,7 +332,7 @@ class Model {
     const { proxy, workers } = this.sides;
     // While consent is withdrawn the push's consent gate blocks the queued creates and edits before it
     // sends anything — so before a pull made while one of its answers is held, too.
-    if (this.withdrawn) for (const s of this.slots) if (s.queued && !s.deleteQueued) s.blocked = true;
+    for (const s of this.slots) if (this.withdrawn[s.client] && s.queued && !s.deleteQueued) s.blocked = true;
     if (fault === 'lose-answer') proxy.faults.dropNext = 1;
     if (fault === 'refuse') proxy.faults.errorNext = 1;
     if (fault === 'hold-pull') {
@@ -343,7 +355,7 @@ class Model {
     // consent is withdrawn only deletes go; creates and edits are blocked.
     for (const s of this.slots) {
       if (!s.queued) continue;
-      if (this.withdrawn && !s.deleteQueued) continue;
+      if (this.withdrawn[s.client] && !s.deleteQueued) continue;
       Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
       if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
     }
@@ -404,19 +416,23 @@ export const syncModel: Target = {
       async check(input) {
         const model = new Model(
           sides,
-          FAMILIES.map((family) => ({
-            family,
-            identifier: `urn:uuid:${randomUUID()}`,
-            queued: false,
-            remoteAhead: false,
-            deleteQueued: false,
-            blocked: false,
-          })),
+          CLIENTS.flatMap((_, client) =>
+            FAMILIES.map((family) => ({
+              family,
+              client,
+              identifier: `urn:uuid:${randomUUID()}`,
+              queued: false,
+              remoteAhead: false,
+              deleteQueued: false,
+              blocked: false,
+            })),
+          ),
         );
         // Counted against the states before this case: an earlier case's dead letter is not this one's.
         const before = (await sync.status()).states;
         for (const op of input as Op[]) await model.apply(op);
-        for (const op of [{ kind: 'consent' }, { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
+        const consents = CLIENTS.map((_, client): Op => ({ kind: 'consent', client }));
+        for (const op of [...consents, { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
           await model.apply(op);
         const { states } = await sync.status();
         const left = Object.entries(states).filter(
