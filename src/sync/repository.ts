@@ -535,22 +535,23 @@ export async function latestStates(db: Db, refs: string[]): Promise<Map<string, 
 
 /**
  * The rows among `rows` (by id) that a later outbox row of their resource follows, in any state but
- * dead — and whether a delete is among those later rows (queued to go, or settled already: sent, or
- * found nothing to delete on the remote).
+ * dead — whether a delete is among those later rows (`deleted`: queued to go, or settled already:
+ * sent, or found nothing to delete on the remote), and whether such a delete has settled (`deleteDone`).
  */
 export async function laterRowsOf(
   db: Db,
   rows: ReadonlyArray<Pick<OutboxRow, 'id' | 'resource_type' | 'resource_id'>>,
-): Promise<Map<string, { deleted: boolean }>> {
+): Promise<Map<string, { deleted: boolean; deleteDone: boolean }>> {
   if (!rows.length) return new Map();
-  const found = await db.query<{ id: string; deleted: boolean }>(
-    `SELECT k.id::text AS id, bool_or(l.action = 'delete') AS deleted
+  const found = await db.query<{ id: string; deleted: boolean; deleteDone: boolean }>(
+    `SELECT k.id::text AS id, bool_or(l.action = 'delete') AS deleted,
+            bool_or(l.action = 'delete' AND l.state = 'done') AS "deleteDone"
        FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, t, i)
        JOIN sync_outbox l ON l.resource_type = k.t AND l.resource_id = k.i AND l.id > k.id AND l.state <> 'dead'
       GROUP BY k.id`,
     [rows.map((r) => r.id), rows.map((r) => r.resource_type), rows.map((r) => r.resource_id)],
   );
-  return new Map(found.map((r) => [r.id, { deleted: r.deleted }]));
+  return new Map(found.map((r) => [r.id, { deleted: r.deleted, deleteDone: r.deleteDone }]));
 }
 
 /** The last outbox row of a resource: its state, why, and what it does. */

@@ -33,6 +33,15 @@ async function consentAgain(c: Consent): Promise<Consent> {
 
 const onRemote = (r: Resource) => remoteCopiesOf(remote.url, r);
 
+/** Why each outbox row of `r` was settled (null: sent), oldest first. */
+async function reasonsOf(r: Resource): Promise<Array<string | null>> {
+  const rows = await store.query<{ reason: string | null }>(
+    'SELECT reason FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY id',
+    [r.resourceType, r.id],
+  );
+  return rows.map((row) => row.reason);
+}
+
 describe('deleted here while consent is withdrawn', () => {
   it('a record never sent: its blocked create is not sent when consent returns', async () => {
     const client = (await store.create(patient('251181-925R'))).resource as Patient;
@@ -65,9 +74,37 @@ describe('deleted here while consent is withdrawn', () => {
     await store.delete('Observation', o.id as string);
     await drain(sync);
     expect(await onRemote(o)).toEqual([]);
+    const deadBefore = (await sync.status()).states.dead ?? 0;
     await consentAgain(given);
     await drain(sync);
     expect(await onRemote(o)).toEqual([]);
-    expect((await sync.status()).states.blocked ?? 0).toBe(0);
+    const { states } = await sync.status();
+    expect(states.blocked ?? 0).toBe(0);
+    // Not sent at all: sent, it met the remote's 410 for the copy the delete removed, a dead letter.
+    expect(states.dead ?? 0).toBe(deadBefore);
+    expect(await reasonsOf(o)).toEqual([
+      null,
+      'not sent: the delete that followed it has gone to the remote',
+      null,
+    ]);
+  });
+
+  it('an edit and the delete after it queued together while withdrawn: the delete goes, the edit never does', async () => {
+    const client = (await store.create(patient('271181-9273'))).resource as Patient;
+    const given = (await store.create(consent(client.id as string))).resource as Consent;
+    const o = (await store.create(score(client.id as string, 3))).resource as Observation;
+    await drain(sync);
+    const deadBefore = (await sync.status()).states.dead ?? 0;
+    const withdrawnNow = await withdraw(given);
+    await store.update({ ...o, valueInteger: 0 }, { ifMatchOptional: true });
+    await store.delete('Observation', o.id as string);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
+    await consentAgain(withdrawnNow);
+    await drain(sync);
+    expect(await onRemote(o)).toEqual([]);
+    const { states } = await sync.status();
+    expect(states.blocked ?? 0).toBe(0);
+    expect(states.dead ?? 0).toBe(deadBefore);
   });
 });

@@ -129,15 +129,26 @@ function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRo
  * — is settled without sending (the delete finds, or found, nothing there to delete). Sent, it would
  * put on the remote a resource gone here, and a newer local resource that carries its business
  * identifier — a record entered again — would be matched to that copy by its conditional create,
- * clash with it and be lost.
+ * clash with it and be lost. An edit of a resource on the remote whose delete has gone already (an
+ * edit blocked by consent, released when consent returns) is settled without sending too: it would
+ * meet the 410 of the copy the delete removed, a dead letter. (One whose delete is still queued goes
+ * first, and a remote edit it meets is a conflict recorded as such; the delete follows it.)
  */
 async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
   const { ctx } = round;
-  const unsent = waves.flat().filter((r) => r.action !== 'delete' && !mappings.has(keyOf(r)));
-  if (!unsent.length) return waves;
-  const later = await timeSpent(ctx, 'database', () => laterRowsOf(ctx.store, unsent));
-  const gone = unsent.filter((r) => later.get(r.id)?.deleted);
-  return settledUnsent(round, waves, gone, 'not sent: deleted here before it reached the remote');
+  const writes = waves.flat().filter((r) => r.action !== 'delete');
+  if (!writes.length) return waves;
+  const later = await timeSpent(ctx, 'database', () => laterRowsOf(ctx.store, writes));
+  const onRemote = (r: OutboxRow) => mappings.has(keyOf(r));
+  const never = writes.filter((r) => !onRemote(r) && later.get(r.id)?.deleted);
+  const after = writes.filter((r) => onRemote(r) && later.get(r.id)?.deleteDone);
+  const rest = await settledUnsent(
+    round,
+    waves,
+    never,
+    'not sent: deleted here before it reached the remote',
+  );
+  return settledUnsent(round, rest, after, 'not sent: the delete that followed it has gone to the remote');
 }
 
 /** Settles `rows` done without sending them, saying why; `waves` less those rows. */
