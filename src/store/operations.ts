@@ -183,7 +183,10 @@ export class Operations implements StoreTx {
     const conditional: Conditional[] = [];
     items.forEach(({ resource, opts: itemOpts }, i) => {
       try {
-        if (itemOpts?.ifNoneExist === undefined) return toCreate.push(i);
+        if (itemOpts?.ifNoneExist === undefined) {
+          toCreate.push(i);
+          return;
+        }
         const type = checkResource(resource);
         const params = parseCriteria(itemOpts.ifNoneExist, type);
         conditional.push({ i, type, key: `ifNoneExist:${type}?${canonicalCriteria(params)}`, params });
