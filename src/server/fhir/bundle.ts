@@ -666,13 +666,18 @@ async function createPosts(
  */
 function dependencyOrder(conditional: ParsedEntry[], refs: Map<string, string>): ParsedEntry[] {
   const named = new Set(conditional.flatMap((e) => (e.fullUrl && refs.has(e.fullUrl) ? [e.fullUrl] : [])));
+  /** Per entry, the other conditional entries' fullUrls it references (read once). */
+  const needs = new Map(
+    conditional.map((e) => [
+      e,
+      referencePaths(e.resource, '').flatMap(({ ref }) => (ref !== e.fullUrl && named.has(ref) ? [ref] : [])),
+    ]),
+  );
   const ordered: ParsedEntry[] = [];
   let remaining = conditional;
   while (remaining.length) {
     const waiting = new Set(remaining.flatMap((e) => (e.fullUrl && named.has(e.fullUrl) ? [e.fullUrl] : [])));
-    const ready = remaining.filter((e) =>
-      referencePaths(e.resource, '').every(({ ref }) => ref === e.fullUrl || !waiting.has(ref)),
-    );
+    const ready = remaining.filter((e) => needs.get(e)?.every((ref) => !waiting.has(ref)));
     const next = ready.length ? ready : [remaining[0]];
     ordered.push(...next);
     const taken = new Set(next);
