@@ -77,10 +77,13 @@ describe.each(Object.entries(FAMILIES))('%s', (family, { make, edit }) => {
   it('the remote edited, then deleted here with nothing else queued: the delete goes', async () => {
     const created = (await store.create(make())).resource;
     await drain(sync);
+    const before = (await sync.status()).states;
     const [there] = await remoteCopies(created);
     await remotePut(remote.url, edit(there as Resource, 8));
     await store.delete(created.resourceType, created.id as string);
     await drain(sync);
     expect(await remoteCopies(created)).toEqual([]);
+    const after = (await sync.status()).states;
+    expect([after.dead, after.parked, after.held]).toEqual([before.dead, before.parked, before.held]);
   });
 });
