@@ -250,6 +250,19 @@ describe('push in batch Bundles to a remote answering malformed', () => {
         },
         ['dead', 'dead'],
       ],
+      [
+        // A status that is no text (one that cannot even be made text): unreadable, so no answer for
+        // that entry — it goes back to the queue, as for a 5xx.
+        {
+          status: 200,
+          body: {
+            resourceType: 'Bundle',
+            type: 'batch-response',
+            entry: [{ response: { status: { toString: 'x' } } }, { response: { status: 201 } }],
+          },
+        },
+        ['pending', 'pending'],
+      ],
     ];
     for (const [answer, states] of answers) {
       remote.bundleAnswer = answer;

@@ -160,7 +160,9 @@ async function deliverBundle(
   const followUps: RemoteWrite[] = [];
   for (const [i, w] of writes.entries()) {
     const entry = entries[i];
-    const status = Number.parseInt(entry?.response?.status ?? '0', 10);
+    // A remote's answer is read as data: a status that is no text is no status (0, as one unreadable).
+    const said: unknown = entry?.response?.status;
+    const status = typeof said === 'string' ? Number.parseInt(said, 10) : 0;
     if (status === 201 || (status === 200 && w.method === 'PUT')) {
       try {
         const answer = {
