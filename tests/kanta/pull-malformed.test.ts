@@ -1,16 +1,18 @@
 // Kanta PHR pull from a remote answering with what no Kanta store would hold: responses without an id,
-// or with one no FHIR id is, are skipped and counted; the pull finishes. The remote is scripted
+// or with one no FHIR id is, are skipped and counted; the pull finishes. And a push whose batch answer
+// is malformed: each row settles, the push finishes. The remote is scripted
 // (tests/sync/helpers/scripted-remote.ts), the local store PGlite.
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, remoteConfigFrom } from '../../src/sync/index.ts';
-import { patient } from '../sync/helpers/fixtures.ts';
+import { consent, patient, selfAssessment } from '../sync/helpers/fixtures.ts';
 import { type ScriptedRemote, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
 
 let remote: ScriptedRemote;
 let store: Store;
 let sync: SyncService;
+let patientId: string;
 
 beforeAll(async () => {
   remote = await startScriptedRemote();
@@ -26,6 +28,7 @@ beforeAll(async () => {
   sync = createSync({ store, remote: config });
   await sync.ready;
   const p = (await store.create(patient('261181-926D'))).resource as Patient;
+  patientId = p.id as string;
   await store.query('INSERT INTO sync_kanta_patient (local_id, pseudonym, remote_id) VALUES ($1, $2, $3)', [
     p.id,
     'urn:uuid:2f0a8c1e-5b7d-4d8e-9c3a-6b1f0e2d4a57',
@@ -43,5 +46,57 @@ describe('Kanta PHR pull from a remote answering malformed', () => {
     const response = { resourceType: 'QuestionnaireResponse', status: 'completed' };
     remote.answers.QuestionnaireResponse = [response, { ...response, id: 'a\u0000b' }];
     await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 2, skipped: 2, applied: 0 });
+  });
+});
+
+describe('Kanta PHR push to a remote answering malformed', () => {
+  beforeAll(async () => {
+    await store.create(consent(patientId, { parties: ['kela'] }));
+  });
+  afterAll(() => {
+    remote.bundleAnswer = undefined;
+  });
+
+  it('an entry whose status is no text (even one that cannot be made text) is refused like one unreadable: a dead letter, and the push finishes', async () => {
+    const answers = [{ toString: 'x' }, 201];
+    for (const status of answers) {
+      remote.bundleAnswer = {
+        status: 200,
+        body: { resourceType: 'Bundle', type: 'batch-response', entry: [{ response: { status } }] },
+      };
+      const written = (await store.create(selfAssessment(patientId))).resource;
+      await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 1 });
+      const [row] = await store.query<{ state: string; reason: string }>(
+        "SELECT state, reason FROM sync_outbox WHERE resource_type = 'QuestionnaireResponse' AND resource_id = $1",
+        [written.id],
+      );
+      expect(row).toEqual({ state: 'dead', reason: 'Kanta PHR refused the response (no readable status)' });
+    }
+  });
+
+  it('a created entry whose resource carries an id that is no FHIR id is done, and nothing is mapped to that id', async () => {
+    remote.bundleAnswer = {
+      status: 200,
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch-response',
+        entry: [
+          {
+            response: { status: '201 Created' },
+            resource: { resourceType: 'QuestionnaireResponse', id: { x: 1 } },
+          },
+        ],
+      },
+    };
+    const written = (await store.create(selfAssessment(patientId))).resource;
+    await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 0 });
+    const rows = await store.query<{ state: string }>(
+      "SELECT state FROM sync_outbox WHERE resource_type = 'QuestionnaireResponse' AND resource_id = $1",
+      [written.id],
+    );
+    expect(rows).toEqual([{ state: 'done' }]);
+    expect(
+      await store.query('SELECT remote_id FROM sync_kanta_resource WHERE local_id = $1', [written.id]),
+    ).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
+import { isFhirId } from '../../shared/references.ts';
 import { toKantaResponse } from './convert.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
@@ -145,7 +146,7 @@ async function recordDelivered(
       delivered.map((d) => d.row.resource_type),
       delivered.map((d) => d.row.resource_id),
       delivered.map((d) => d.r.id as string),
-      delivered.map((d) => d.r.meta?.versionId ?? null),
+      delivered.map((d) => (isFhirId(d.r.meta?.versionId) ? d.r.meta?.versionId : null)),
     ],
   );
 }
@@ -166,9 +167,10 @@ async function settleEntries(
   const matched: string[] = [];
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
-    const status = Number(e?.response?.status?.slice(0, 3));
+    const status = Number(statusOf(e?.response)?.slice(0, 3));
     if (status >= 200 && status < 300) {
-      if (e?.resource?.id) delivered.push({ row: p.row, r: e.resource });
+      // Only a FHIR id maps the response (and only a FHIR id its version): the answer is read as data.
+      if (isFhirId(e?.resource?.id)) delivered.push({ row: p.row, r: e.resource as Resource });
       (status === 201 ? created : matched).push(p.row.id);
       continue;
     }
@@ -199,17 +201,24 @@ async function settleEntries(
  * disclosure in the audit log (codes and elements of its answer, never its diagnostics).
  */
 function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryResponse | undefined) {
-  const status = answer?.status ?? 'no answer';
+  const said = statusOf(answer);
+  const status = said ?? (answer ? 'no readable status' : 'no answer');
   const oo = answer?.outcome as OperationOutcome | undefined;
   return deps.store.transaction(async (tx) => {
     const settled = await settle(tx, deps.workerId, [row.id], 'dead', {
       reason: `Kanta PHR refused the response (${status})`,
       outcome: oo,
     });
-    const answered = answer?.status ? `HTTP ${answer.status}` : 'no answer for the entry';
+    const answered = said ? `HTTP ${said}` : 'no answer for the entry';
     const refused = `remote refused (${answered}): ${issueSummary(oo)}`;
     if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused })]);
   });
+}
+
+/** An entry's `response.status` as Kanta PHR wrote it, read as data: only a string is a status. */
+function statusOf(response: BundleEntryResponse | undefined): string | undefined {
+  const said: unknown = response?.status;
+  return typeof said === 'string' ? said : undefined;
 }
 
 async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {
