@@ -296,7 +296,7 @@ export class Operations implements StoreTx {
     opts: CreateManyOptions,
     fail: (i: number, err: unknown) => void,
   ): Array<NewVersion & { i: number }> {
-    let resources = items.map((item) => item.resource);
+    let resources: readonly Resource[] = items.map((item) => item.resource);
     if (opts.resolved) {
       const resolution = new Map<number, string>();
       const resolvedTo = (i: number): string | undefined => {
@@ -309,7 +309,7 @@ export class Operations implements StoreTx {
         const to = item.opts?.ifNoneExist === undefined ? undefined : resolvedTo(sameAs.get(i) ?? i);
         if (to !== undefined) resolution.set(i, to);
       });
-      resources = [...opts.resolved(resolution)];
+      resources = opts.resolved(resolution);
     }
     const versions: Array<NewVersion & { i: number }> = [];
     for (const [i, id] of ids) {

@@ -502,9 +502,8 @@ async function runTransaction(
   );
   if (problems.length) throw FhirError.unprocessable(outcome(problems));
 
-  // Conditional creates go first among the POSTs (the order their rows are written in).
-  const rank = (e: ParsedEntry) => ORDER[e.method] * 2 + (e.method === 'POST' && !e.ifNoneExist ? 1 : 0);
-  const ordered = [...parsed].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
+  // By method (createPosts orders the POSTs among themselves), entry order within one.
+  const ordered = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
   const results = await timed(ctx, 'db', () =>
     store.transaction(async (tx) => {
       const out: BundleEntry[] = new Array(parsed.length);
