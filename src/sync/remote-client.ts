@@ -252,6 +252,15 @@ export function stripForRemote<T extends Resource>(resource: T): T {
   return { ...resource, meta: Object.keys(rest).length ? rest : undefined };
 }
 
+/**
+ * A Bundle entry's `response.status` as the remote wrote it, read as data: only a string is a status
+ * (anything else, even a value that cannot be made text, is no status).
+ */
+export function entryStatus(response: unknown): string | undefined {
+  const said: unknown = (response as { status?: unknown } | null | undefined)?.status;
+  return typeof said === 'string' ? said : undefined;
+}
+
 /** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */
 export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
   // Only FHIR ids count: anything else could neither be mapped nor sent back in a reference.

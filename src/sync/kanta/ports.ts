@@ -15,7 +15,7 @@ export {
 export { reclaimAbandoned } from '../workers.ts';
 export { type PullResult, emptyPullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
-export { refFromAnswer, type RemoteClient } from '../remote-client.ts';
+export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { SyncStore } from '../context.ts';

@@ -18,6 +18,7 @@ import {
   type OutboxRow,
   auditTransfers,
   claim,
+  entryStatus,
   exportOf,
   issueSummary,
   reclaimAbandoned,
@@ -167,7 +168,7 @@ async function settleEntries(
   const matched: string[] = [];
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
-    const status = Number(statusOf(e?.response)?.slice(0, 3));
+    const status = Number(entryStatus(e?.response)?.slice(0, 3));
     if (status >= 200 && status < 300) {
       // Only a FHIR id maps the response (and only a FHIR id its version): the answer is read as data.
       if (isFhirId(e?.resource?.id)) delivered.push({ row: p.row, r: e.resource as Resource });
@@ -201,7 +202,7 @@ async function settleEntries(
  * disclosure in the audit log (codes and elements of its answer, never its diagnostics).
  */
 function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryResponse | undefined) {
-  const said = statusOf(answer);
+  const said = entryStatus(answer);
   const status = said ?? (answer ? 'no readable status' : 'no answer');
   const oo = answer?.outcome as OperationOutcome | undefined;
   return deps.store.transaction(async (tx) => {
@@ -213,12 +214,6 @@ function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryRespon
     const refused = `remote refused (${answered}): ${issueSummary(oo)}`;
     if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused })]);
   });
-}
-
-/** An entry's `response.status` as Kanta PHR wrote it, read as data: only a string is a status. */
-function statusOf(response: BundleEntryResponse | undefined): string | undefined {
-  const said: unknown = response?.status;
-  return typeof said === 'string' ? said : undefined;
 }
 
 async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {

@@ -12,7 +12,7 @@ import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import type { ConflictPolicy } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
-import { refFromAnswer } from '../remote-client.ts';
+import { entryStatus, refFromAnswer } from '../remote-client.ts';
 import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
 import { inSendSlot } from './lease.ts';
@@ -160,9 +160,8 @@ async function deliverBundle(
   const followUps: RemoteWrite[] = [];
   for (const [i, w] of writes.entries()) {
     const entry = entries[i];
-    // A remote's answer is read as data: a status that is no text is no status (0, as one unreadable).
-    const said: unknown = entry?.response?.status;
-    const status = typeof said === 'string' ? Number.parseInt(said, 10) : 0;
+    // No status is 0, as an unreadable one.
+    const status = Number.parseInt(entryStatus(entry?.response) ?? '0', 10);
     if (status === 201 || (status === 200 && w.method === 'PUT')) {
       try {
         const answer = {
