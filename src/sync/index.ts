@@ -14,7 +14,7 @@ export { checkOutboxId } from './repository.ts';
 export { clientAssertion } from './oauth.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
-export { RemoteClient } from './remote-client.ts';
+export { RemoteClient, type SearchPage } from './remote-client.ts';
 export { RemoteHttpError, TokenError, isTransient } from './resilience.ts';
 export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';

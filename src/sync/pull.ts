@@ -1,5 +1,6 @@
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
+import { pullPages } from './pull-pages.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
 import {
   clientsToFollow,
@@ -100,7 +101,7 @@ async function pullType(
   };
   // Overlap the window a little: a remote may stamp lastUpdated before its commit is visible.
   if (cursor) params._lastUpdated = `gt${new Date(Date.parse(cursor) - ctx.pullOverlapMs).toISOString()}`;
-  const pages = ctx.remote.search(type, params, signal);
+  const pages = pullPages(ctx.remote, type, params, signal);
   progress.step = `pull: remote search ${type}?patient=Patient/${remotePatientId}`;
   while (true) {
     const page = await timeSpent(ctx, 'network', async () => pages.next(), progress.step);

@@ -17,6 +17,14 @@ export interface RemoteAnswer<T = Resource> {
 }
 
 /** Where a written resource now lives on the remote. */
+/** One page of a remote search: its matches and the links it gave. */
+export interface SearchPage {
+  resources: Resource[];
+  next?: string;
+  /** The search as the remote says it ran it (a server leaves out what it ignored). */
+  self?: string;
+}
+
 export interface RemoteRef {
   id: string;
   versionId?: string;
@@ -191,6 +199,16 @@ export class RemoteClient {
     params: Record<string, string>,
     signal?: AbortSignal,
   ): AsyncGenerator<Resource[]> {
+    let page = await this.searchPage(type, params, signal);
+    yield page.resources;
+    while (page.next) {
+      page = await this.nextPage(page.next, signal);
+      yield page.resources;
+    }
+  }
+
+  /** The first page of a search (the Kanta rule of `search` applies). */
+  async searchPage(type: string, params: Record<string, string>, signal?: AbortSignal): Promise<SearchPage> {
     if (type !== 'Patient' && !params.patient) {
       throw new FhirError(
         400,
@@ -202,25 +220,37 @@ export class RemoteClient {
         ),
       );
     }
-    let next: string | undefined = `${type}?${new URLSearchParams(params)}`;
-    while (next) {
-      const answer: RemoteAnswer<Bundle> = await this.request<Bundle>('GET', next, { signal });
-      const page: Bundle | undefined = answer.resource;
-      yield (page?.entry ?? []).flatMap((e) =>
-        e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : [],
+    return this.page(`${type}?${new URLSearchParams(params)}`, signal);
+  }
+
+  /** The page a `next` link of this remote names; followed with our credentials, so only under its base. */
+  async nextPage(next: string, signal?: AbortSignal): Promise<SearchPage> {
+    if (!underBase(next, this.baseUrl))
+      throw new FhirError(
+        502,
+        issue(
+          'error',
+          'processing',
+          "sync-search-2: the remote's next link leaves its base URL; not followed",
+        ),
       );
-      next = page?.link?.find((l) => l.relation === 'next')?.url;
-      // Followed with our credentials: only where the remote itself lives.
-      if (next !== undefined && !underBase(next, this.baseUrl))
-        throw new FhirError(
-          502,
-          issue(
-            'error',
-            'processing',
-            "sync-search-2: the remote's next link leaves its base URL; not followed",
-          ),
-        );
-    }
+    return this.page(next, signal);
+  }
+
+  private async page(url: string, signal?: AbortSignal): Promise<SearchPage> {
+    const bundle = (await this.request<Bundle>('GET', url, { signal })).resource;
+    const links = Array.isArray(bundle?.link) ? bundle.link : [];
+    const link = (relation: string) => {
+      const url = links.find((l) => l?.relation === relation)?.url;
+      return typeof url === 'string' ? url : undefined;
+    };
+    return {
+      resources: (bundle?.entry ?? []).flatMap((e) =>
+        e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : [],
+      ),
+      next: link('next'),
+      self: link('self'),
+    };
   }
 
   /** Bundle mode to use: configured, or read from the CapabilityStatement once. */

@@ -51,11 +51,13 @@ export interface MedplumPeer {
   tokenUrl: string;
   repo: MemoryRepository;
   stats: { requests: number; tokens: number; unauthorized: number };
+  /** Runs after a search page has been answered (a test changes the data between two pages). */
+  afterSearch?: (path: string) => Promise<void> | void;
   close(): Promise<void>;
 }
 
 export async function startMedplumPeer(
-  opts: { auth?: PeerAuth; transactions?: boolean } = {},
+  opts: { auth?: PeerAuth; transactions?: boolean; ignoreSort?: boolean } = {},
 ): Promise<MedplumPeer> {
   indexDefinitions();
   const repo = new ValidatingRepository();
@@ -68,7 +70,7 @@ export async function startMedplumPeer(
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const path = (req.url ?? '/').replace(/^\/fhir/, '');
+    const path = withoutIgnored((req.url ?? '/').replace(/^\/fhir/, ''));
     if (path === '/token' && opts.auth) {
       stats.tokens++;
       const form = new URLSearchParams(raw);
@@ -125,18 +127,30 @@ export async function startMedplumPeer(
     if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
     if (status === 201 && resource?.id)
       headers.location = `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
-    send(res, status, addPaging(path, resource ?? outcome), headers);
+    const answer = addPaging(path, resource ?? outcome);
+    send(res, status, answer, headers);
+    if (answer.resourceType === 'Bundle' && answer.type === 'searchset') await peer.afterSearch?.(path);
   }
 
-  // The in-memory search gives a page and a total but no links: add `next` (offset paging).
+  /** A server that does not sort: `_sort` is dropped before the router sees it (as a lenient one would). */
+  function withoutIgnored(path: string): string {
+    if (!opts.ignoreSort) return path;
+    const url = new URL(path, 'http://peer');
+    url.searchParams.delete('_sort');
+    return `${url.pathname}${url.search}`;
+  }
+
+  // The in-memory search gives a page and a total but no links: add `self` (the search as run) and
+  // `next` (offset paging), as Medplum's server does.
   function addPaging(path: string, r: Resource): Resource {
     if (r.resourceType !== 'Bundle' || r.type !== 'searchset' || r.total === undefined) return r;
     const url = new URL(path, 'http://peer');
+    r.link = [{ relation: 'self', url: `${base}${url.pathname}${url.search}` }];
     const offset = Number(url.searchParams.get('_offset') ?? 0);
     const count = Number(url.searchParams.get('_count') ?? 20);
     if (offset + (r.entry?.length ?? 0) < r.total && r.entry?.length) {
       url.searchParams.set('_offset', String(offset + count));
-      r.link = [{ relation: 'next', url: `${base}${url.pathname}${url.search}` }];
+      r.link.push({ relation: 'next', url: `${base}${url.pathname}${url.search}` });
     }
     return r;
   }
@@ -151,13 +165,14 @@ export async function startMedplumPeer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
-  return {
+  const peer: MedplumPeer = {
     url: base,
     tokenUrl: `${base}/token`,
     repo,
     stats,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return peer;
 }
 
 function send(

@@ -1,0 +1,79 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { RemoteClient, SearchPage } from './remote-client.ts';
+
+/**
+ * The pages of one pull search, each version of a resource once.
+ *
+ * The pull asks the remote to sort by `_lastUpdated`. Where the remote says it did (its `self` link keeps
+ * `_sort=_lastUpdated`) and the stamps come in order, each next page is a new search from the last stamp
+ * seen (`_lastUpdated=ge…`) instead of the remote's `next` link: a remote that pages by offset shifts its
+ * later pages when a resource already read is deleted or changed during the pull, the resource shifted
+ * past a page boundary would never be fetched, and the cursor would move beyond it. The entries a page
+ * repeats from the one before (same stamp) are dropped. The `next` link is followed where the remote does
+ * not sort, and where a whole page shares one stamp (a search from it would answer that page again).
+ */
+export async function* pullPages(
+  remote: RemoteClient,
+  type: string,
+  params: Record<string, string>,
+  signal?: AbortSignal,
+): AsyncGenerator<Resource[]> {
+  const query = { ...params, _sort: '_lastUpdated' };
+  const seen = new Set<string>();
+  let page: SearchPage = await remote.searchPage(type, query, signal);
+  let sorted = sortsByLastUpdated(page.self);
+  let floor: number | undefined;
+  while (true) {
+    yield page.resources.filter((r) => firstSight(seen, r));
+    if (!page.next) return;
+    const stamps = page.resources.map((r) => stampOf(r));
+    sorted &&= inOrder(stamps, floor);
+    const first = stamps[0];
+    const last = stamps.at(-1);
+    if (sorted && first && last && first.at < last.at) {
+      floor = last.at;
+      page = await remote.searchPage(type, { ...query, _lastUpdated: `ge${last.text}` }, signal);
+    } else {
+      page = await remote.nextPage(page.next, signal);
+    }
+  }
+}
+
+/** Whether the search the remote reports running (its `self` link) sorted by `_lastUpdated` ascending. */
+function sortsByLastUpdated(self: string | undefined): boolean {
+  if (!self) return false;
+  try {
+    return new URL(self, 'http://remote.invalid').searchParams.get('_sort') === '_lastUpdated';
+  } catch {
+    return false;
+  }
+}
+
+/** An instant as FHIR writes one (a zone is required). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function stampOf(r: Resource): { text: string; at: number } | undefined {
+  const text = r.meta?.lastUpdated;
+  if (typeof text !== 'string' || !INSTANT.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? { text, at } : undefined;
+}
+
+/** Every stamp present, none earlier than the one before it or than where the search started. */
+function inOrder(stamps: ({ at: number } | undefined)[], floor: number | undefined): boolean {
+  let previous = floor ?? Number.NEGATIVE_INFINITY;
+  for (const s of stamps) {
+    if (!s || s.at < previous) return false;
+    previous = s.at;
+  }
+  return true;
+}
+
+/** True the first time this version of a resource shows up in the pull (one without an id always). */
+function firstSight(seen: Set<string>, r: Resource): boolean {
+  if (typeof r.id !== 'string') return true;
+  const key = `${r.resourceType}/${r.id}/${r.meta?.versionId ?? r.meta?.lastUpdated ?? ''}`;
+  if (seen.has(key)) return false;
+  seen.add(key);
+  return true;
+}
