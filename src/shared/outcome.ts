@@ -32,6 +32,20 @@ export function isErrorIssue(i: OperationOutcomeIssue): boolean {
   return i.severity === 'error' || i.severity === 'fatal';
 }
 
+const SEVERITY_RANK: Record<string, number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+
+/**
+ * Issues with what refuses first (fatal, error, warning, information; a severity not among these counts
+ * as an error), each group in the order given: a reader of the first issue sees why.
+ */
+export function mostSevereFirst<T extends Partial<OperationOutcomeIssue>>(issues: T[]): T[] {
+  const rank = (i: T) => SEVERITY_RANK[String(i.severity)] ?? SEVERITY_RANK.error;
+  return issues
+    .map((i, at) => ({ i, at }))
+    .sort((a, b) => rank(a.i) - rank(b.i) || a.at - b.at)
+    .map(({ i }) => i);
+}
+
 export function hasErrors(oo: OperationOutcome): boolean {
   return (oo.issue ?? []).some(isErrorIssue);
 }

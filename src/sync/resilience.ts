@@ -15,7 +15,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { isJsonObject } from '../shared/json-object.ts';
-import { FhirError, issue } from '../shared/outcome.ts';
+import { FhirError, issue, mostSevereFirst } from '../shared/outcome.ts';
 import type { RemoteConfig } from './config.ts';
 
 /**
@@ -66,13 +66,15 @@ function isOutcome(value: unknown): value is OperationOutcome {
 }
 
 /**
- * An OperationOutcome as `code at expression` items (at most three, then a count), never its
- * diagnostics: what a log line or a status may show of a remote's answer.
+ * An OperationOutcome as `severity code at expression` items, errors first (at most three, then a
+ * count), never its diagnostics: what a log line or a status may show of a remote's answer.
  */
 export function issueSummary(oo: OperationOutcome | undefined): string {
   // A remote's outcome may have any shape: only its issue objects are read.
   const listed: unknown = isJsonObject(oo) ? oo.issue : undefined;
-  const issues: Partial<OperationOutcomeIssue>[] = (Array.isArray(listed) ? listed : []).filter(isJsonObject);
+  const issues = mostSevereFirst<Partial<OperationOutcomeIssue>>(
+    (Array.isArray(listed) ? listed : []).filter(isJsonObject),
+  );
   const shown = issues
     .slice(0, 3)
     .map(

@@ -54,16 +54,27 @@ describe('a remote refusal in the log', () => {
       code: { coding: [{ system: 'tyokyky-local-system-9041', code: 'x' }] },
     });
     await sync.pushOnce();
-    const [row] = await store.query<{ state: string; outcome: OperationOutcome }>(
-      `SELECT state, outcome FROM sync_outbox WHERE resource_type = 'Observation'`,
+    const [row] = await store.query<{ state: string; reason: string; outcome: OperationOutcome }>(
+      `SELECT state, reason, outcome FROM sync_outbox WHERE resource_type = 'Observation'`,
     );
     expect(row.state).toBe('dead');
+    // The remote listed a warning (the narrative has no lang) before the error that refused it.
+    expect(row.outcome.issue?.map((i) => i.severity)).toEqual(['warning', 'error']);
+    // The reason says why it was refused, the error alone; the log line leads with it too.
+    expect(row.reason).toBe(
+      "Coding.system must be an absolute reference, not a local reference ('tyokyky-local-system-9041')",
+    );
+    const line = JSON.parse(lines.find((l) => l.includes('sync: dead letter')) ?? '{}');
+    expect(line.issues).toBe(
+      'error invalid at Observation.code.coding[0]; warning business-rule at Observation.text.div',
+    );
     // The remote did quote it: the test would prove nothing otherwise.
     expect(JSON.stringify(row.outcome)).toContain('tyokyky-local-system-9041');
     const log = lines.join('');
     expect(log).toContain('sync: dead letter');
     expect(log).toContain('Observation.code');
     expect(log).not.toContain('tyokyky-local-system-9041');
+    expect(log).not.toContain(row.reason);
     expect(log).not.toContain('010181-931P');
   }, 60_000);
 });

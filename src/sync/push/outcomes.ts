@@ -1,6 +1,6 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { issue, outcome } from '../../shared/outcome.ts';
+import { isErrorIssue, issue, mostSevereFirst, outcome } from '../../shared/outcome.ts';
 import { StoreDatabaseError } from '../../store/index.ts';
 import { type Transfer, auditTransfers, exportOf } from '../audit.ts';
 import { timeSpent } from '../context.ts';
@@ -184,7 +184,12 @@ export async function dead(
   const { ctx } = round;
   round.result.dead++;
   ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
-  const reason = (oo.issue ?? []).map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
+  // Why it was refused: the errors (warnings too only when the remote gave no error).
+  const issues = mostSevereFirst(oo.issue ?? []);
+  const errors = issues.filter(isErrorIssue);
+  const reason = (errors.length ? errors : issues)
+    .map((i) => i.diagnostics ?? i.details?.text ?? i.code)
+    .join('; ');
   // The reason stays in the outbox row (the store holds the data anyway); the log names only codes
   // and elements: a remote's diagnostics may quote the resource (a name, an identifier).
   ctx.log.warn(
