@@ -6,7 +6,8 @@
  * Omakanta), either client withdrawing consent and giving it again (the other's records must go on as
  * before), a score linked to its client's self-assessment it was derived from and unlinked, pushes
  * (two workers) and pulls. The sync talks to the remote through our fault proxy: a push's first request may
- * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs. The
+ * be refused (503), lose its answer after it took effect, or have its answer held while a pull runs; a
+ * pull (pages of two) may fail half-way, the remote refusing its later requests, before a whole one. The
  * model says what each identifier must hold at the end (docs/sync.md): a local edit queued when the
  * remote changed wins on a local-wins family and gives way on a remote-wins one; a remote edit to a
  * record with nothing queued here comes down with the next pull; a local delete is the last word; while
@@ -93,7 +94,8 @@ type Op =
   | { kind: 'link'; slot: number }
   | { kind: 'unlink'; slot: number }
   | { kind: 'push'; fault?: Fault }
-  | { kind: 'pull' }
+  /** `failAfter`: the pull fails after that many requests (the remote refuses the rest), then a pull runs whole. */
+  | { kind: 'pull'; failAfter?: number }
   | { kind: 'withdraw'; client: number }
   | { kind: 'consent'; client: number };
 
@@ -107,7 +109,7 @@ function operations(rng: Rng): Op[] {
     const kind = pick(rng, KINDS);
     const client = Math.floor(rng() * CLIENTS.length);
     const slot = client * FAMILIES.length + Math.floor(rng() * FAMILIES.length);
-    if (kind === 'pull') return { kind };
+    if (kind === 'pull') return rng() < 0.3 ? { kind, failAfter: Math.floor(rng() * 8) } : { kind };
     if (kind === 'withdraw' || kind === 'consent') return { kind, client };
     if (kind === 'push') {
       const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
@@ -158,6 +160,8 @@ async function openSides() {
         breaker: { consecutiveFailures: 10_000, halfOpenAfterMs: 100 },
       },
       pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+      // Pages of two: a client's records span pages, and a pull goes on from a page's last stamp.
+      pullPageSize: 2,
       retryBaseMs: 20,
       installHook,
     });
@@ -204,7 +208,7 @@ class Model {
 
   async apply(op: Op): Promise<void> {
     if (op.kind === 'push') return this.push(op.fault);
-    if (op.kind === 'pull') return this.pull();
+    if (op.kind === 'pull') return this.pull(op.failAfter);
     if (op.kind === 'withdraw' || op.kind === 'consent')
       return this.setConsent(op.client, op.kind === 'consent');
     const s = this.slots[op.slot] as Slot;
@@ -310,10 +314,17 @@ class Model {
     if (given) for (const s of this.slots) if (s.client === client) s.blocked = false;
   }
 
-  async pull() {
+  async pull(failAfter?: number) {
     const alone = await Promise.all(
       this.slots.map(async (s) => s.remoteOnly && !(await this.localCopies(s)).length),
     );
+    if (failAfter !== undefined) {
+      // Whatever a pull stored before it failed, a whole pull after it ends where one whole pull would.
+      const { proxy, workers } = this.sides;
+      Object.assign(proxy.faults, { errorAfter: failAfter, errorNext: 3 });
+      await workers[0].pullOnce().catch(() => undefined);
+      Object.assign(proxy.faults, { errorAfter: 0, errorNext: 0 });
+    }
     await this.sides.workers[0].pullOnce();
     // A record with changes queued is left. A remote-only copy with no live record here comes down;
     // what is queued here then concerns a record that never reached the remote, not this copy.

@@ -20,6 +20,8 @@ export interface Faults {
   dropRate: number;
   /** The next this-many requests get an error status / lose their answer regardless of the rates. */
   errorNext: number;
+  /** Requests let through before `errorNext` applies (a failure half-way through a series). */
+  errorAfter: number;
   dropNext: number;
   /** Counts requests down: the answer of the request that brings it to 0 is lost (0: off). */
   dropAt: number;
@@ -63,6 +65,7 @@ export async function startFaultProxy(
     hangNext: 0,
     dropRate: 0,
     errorNext: 0,
+    errorAfter: 0,
     dropNext: 0,
     holdNext: 0,
     dropAt: 0,
@@ -80,7 +83,9 @@ export async function startFaultProxy(
     const isToken = (req.url ?? '').endsWith('/token');
     if (!isToken) {
       stats.requests++;
-      if (state.errorNext > 0 || random() < state.errorRate) {
+      const deferred = state.errorNext > 0 && state.errorAfter > 0;
+      if (deferred) state.errorAfter--;
+      else if (state.errorNext > 0 || random() < state.errorRate) {
         if (state.errorNext > 0) state.errorNext--;
         stats.injected++;
         const status = state.statuses[Math.floor(random() * state.statuses.length)];
