@@ -1,7 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { checkOutboxId } from '../sync/index.ts';
 import { bindFhirRoutes } from './fhir/express-binding.ts';
 import type { SecurityStatement } from './fhir/route-types.ts';
 import { FHIR_ROUTES } from './fhir/routes.ts';
@@ -12,6 +11,7 @@ import { createKantaRouter } from './kanta/router.ts';
 import { createMetrics, defaultLogger, requestTelemetry } from './ops.ts';
 import type { FacadeStore, FacadeSync, FacadeValidator, StoreFor } from './ports.ts';
 import type { Security } from './security/index.ts';
+import { syncApi } from './sync-api.ts';
 import { createWritePolicy } from './write-policy.ts';
 
 export interface AppOptions {
@@ -70,27 +70,7 @@ export function createApp(opts: AppOptions): express.Express {
     const sync = opts.sync?.metrics ? await opts.sync.metrics.metrics() : '';
     res.type(metrics.registry.contentType).send(sync ? `${own}\n${sync}` : own);
   });
-  if (opts.sync) {
-    const sync = opts.sync;
-    app.get('/api/sync/status', async (_req, res) => {
-      res.locals.route = '/api/sync/status';
-      res.json(await sync.status());
-    });
-    // `tyokyky sync retry` over HTTP: with the embedded store the CLI cannot open the directory the
-    // server holds. POST /api/sync/retry[?id=<outbox row>].
-    app.post('/api/sync/retry', async (req, res) => {
-      res.locals.route = '/api/sync/retry';
-      const id = req.query.id;
-      if (id !== undefined) {
-        try {
-          checkOutboxId(String(id));
-        } catch (err) {
-          throw FhirError.badRequest((err as Error).message, 'id');
-        }
-      }
-      res.json({ requeued: await sync.retry(id as string | undefined) });
-    });
-  }
+  if (opts.sync) app.use('/api/sync', syncApi(opts.sync));
 
   if (opts.mode === 'kanta-phr') {
     app.use('/fhir', createKantaRouter({ ...opts, storeFor, bodyBytes: limits.bodyBytes }));

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { Store, StoreTx } from '../store/index.ts';
+import type { SyncService } from '../sync/index.ts';
 import type { Validator } from '../validation/index.ts';
 
 /**
@@ -44,10 +45,9 @@ export type StoreFor = (res: Response) => FacadeStore;
 
 export type FacadeValidator = Pick<Validator, 'validate' | 'registry'>;
 
-export interface FacadeSync {
+/** The sync service as the facade's `/api/sync/*` routes use it. */
+export interface FacadeSync extends Pick<SyncService, 'retry' | 'resolve'> {
   status(): Promise<unknown>;
-  /** Dead, parked, blocked and held rows (or the one row `id`) back to the queue; how many. */
-  retry(id?: string): Promise<number>;
   /** The sync worker's Prometheus registry, served with the facade's on /metrics. */
   readonly metrics?: { metrics(): Promise<string> };
 }

@@ -9,8 +9,8 @@ export {
 } from './consent-gate.ts';
 export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
-export type { OutboxRow, OutboxState } from './repository.ts';
-export { checkOutboxId } from './repository.ts';
+export type { OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
+export { checkOutboxId, checkResolveChoice } from './repository.ts';
 export { clientAssertion } from './oauth.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';

@@ -36,6 +36,8 @@ export type OutboxRow = {
   attempts: number;
   reason: string | null;
   outcome: OperationOutcome | null;
+  /** The version an operator chose to keep when the row was parked (`sync resolve`). */
+  resolve_with: ResolveChoice | null;
   created_at: string;
   updated_at: string;
 };
@@ -74,7 +76,7 @@ export const STUCK_STATES: OutboxState[] = ['blocked', 'dead'];
 function rowColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
     coalesce(${t}.payload::text, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload,
-    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.created_at::text AS created_at,
+    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.resolve_with, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
 
@@ -501,19 +503,44 @@ export async function listByState(db: Db, states: OutboxState[], limit = 100): P
   );
 }
 
-/** Operator retry: dead, parked, blocked and held rows back to the queue. */
 /** An outbox row number as `sync retry` and `POST /api/sync/retry` take it; an Error naming the value otherwise. */
 export function checkOutboxId(id: string): string {
   if (!/^\d+$/.test(id)) throw new Error(`outbox id must be a number, got "${id}"`);
   return id;
 }
 
+/** Which version a parked row's conflict keeps when an operator resolves it. */
+export type ResolveChoice = 'local' | 'remote';
+
+/** A choice as `sync resolve --keep` and `POST /api/sync/resolve?keep=` take it; an Error naming the value otherwise. */
+export function checkResolveChoice(value: string): ResolveChoice {
+  if (value !== 'local' && value !== 'remote')
+    throw new Error(`keep must be local or remote, got "${value}"`);
+  return value;
+}
+
+/** Operator retry: dead, parked, blocked and held rows back to the queue. */
 export async function requeue(db: Db, id?: string): Promise<number> {
   const rows = await db.query(
     `UPDATE sync_outbox SET state = 'pending', available_at = now(), attempts = 0, updated_at = now()
       WHERE state IN ('dead', 'parked', 'blocked', 'held') AND ($1::bigint IS NULL OR id = $1::bigint)
       RETURNING id`,
     [id ?? null],
+  );
+  return rows.length;
+}
+
+/**
+ * Operator resolution of a parked row: back to the queue, its conflict to be settled by keeping `keep`
+ * (the local version written over the remote one, or the remote one stored here). 0 when the row is
+ * not parked.
+ */
+export async function resolveParked(db: Db, id: string, keep: ResolveChoice): Promise<number> {
+  const rows = await db.query(
+    `UPDATE sync_outbox SET state = 'pending', available_at = now(), attempts = 0, resolve_with = $2, updated_at = now()
+      WHERE id = $1::bigint AND state = 'parked'
+      RETURNING id`,
+    [id, keep],
   );
   return rows.length;
 }

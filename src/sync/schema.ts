@@ -128,6 +128,11 @@ export const SYNC_MIGRATIONS_9: string[] = [
     WHERE d.action = 'delete' AND d.patient_id IS NULL AND d.state IN ('blocked', 'held', 'inflight', 'pending')`,
 ];
 
+export const SYNC_MIGRATIONS_10: string[] = [
+  // What an operator chose for a parked row (`sync resolve`): its next conflict is settled that way.
+  'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS resolve_with text',
+];
+
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
 export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync', SYNC_MIGRATIONS],
@@ -139,4 +144,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-7', SYNC_MIGRATIONS_7],
   ['sync-8', SYNC_MIGRATIONS_8],
   ['sync-9', SYNC_MIGRATIONS_9],
+  ['sync-10', SYNC_MIGRATIONS_10],
 ];

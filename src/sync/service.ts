@@ -19,13 +19,17 @@ import { RemoteClient } from './remote-client.ts';
 import {
   type OutboxRow,
   type OutboxState,
+  type ResolveChoice,
   bindOnce,
+  checkOutboxId,
+  checkResolveChoice,
   enqueueMany,
   follow,
   isPulledWrite,
   listByState,
   recentMappings,
   requeue,
+  resolveParked,
   setState,
   unblockConsentPatients,
 } from './repository.ts';
@@ -110,6 +114,12 @@ export interface SyncService {
   held(limit?: number): Promise<OutboxRow[]>;
   /** Dead, parked and blocked rows (or one of them) back to the queue. */
   retry(id?: string): Promise<number>;
+  /**
+   * A parked row back to the queue, its conflict to be settled by keeping `keep`: the local version
+   * written over the remote one, or the remote one stored here (if a write here may store it). 0 when
+   * the row is not parked.
+   */
+  resolve(id: string, keep: ResolveChoice): Promise<number>;
   /**
    * Queue the resources written before the sync was attached (no outbox row, no mapping) and follow
    * every local Patient. Runs by itself before the first push or pull on a store; `force` runs it again.
@@ -395,6 +405,10 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       await ready;
       return requeue(store, id);
     },
+    async resolve(id, keep) {
+      await ready;
+      return resolveParked(store, checkOutboxId(id), checkResolveChoice(keep));
+    },
     async backfill(o = {}) {
       if (!o.force) return attached();
       await ready;
@@ -402,24 +416,28 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async follow(patientId) {
       await ready;
-      // Pull is keyed by the client's local Patient (its remote id comes from the id map).
-      const held = await store.read('Patient', patientId).then(
-        () => true,
-        (err: unknown) => {
-          // Missing or deleted: not this store's client. Anything else (the database) is not an answer.
-          if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return false;
-          throw err;
-        },
-      );
-      if (!held)
-        throw new FhirError(
-          404,
-          issue('error', 'not-found', `sync-follow-1: this store has no Patient/${patientId} to follow`),
-        );
-      await follow(store, [patientId]);
+      await followClient(store, patientId);
     },
     detach,
   };
+}
+
+/** Follows a client of this store (pull is keyed by the local Patient; its remote id comes from the id map). */
+async function followClient(store: SyncableStore, patientId: string): Promise<void> {
+  const held = await store.read('Patient', patientId).then(
+    () => true,
+    (err: unknown) => {
+      // Missing or deleted: not this store's client. Anything else (the database) is not an answer.
+      if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return false;
+      throw err;
+    },
+  );
+  if (!held)
+    throw new FhirError(
+      404,
+      issue('error', 'not-found', `sync-follow-1: this store has no Patient/${patientId} to follow`),
+    );
+  await follow(store, [patientId]);
 }
 
 /** The remote kind's rounds: Kanta PHR's adapter, or the FHIR-store push and pull. */

@@ -1306,5 +1306,33 @@ describe('sync status', () => {
     } finally {
       await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [dead.id]);
     }
+
+    // POST /api/sync/resolve: what `tyokyky sync resolve` does; only a parked row is resolved.
+    const [parked] = await fx.store.query<{ id: string }>(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
+       VALUES ('CarePlan', 'resolve-test', 'update', '{}', 'parked', 'test') RETURNING id`,
+    );
+    try {
+      const resolved = await request(withSync).post(`/api/sync/resolve?id=${parked.id}&keep=remote`);
+      expect(resolved.status).toBe(200);
+      expect(resolved.body).toEqual({ requeued: 1 });
+      const [row] = await fx.store.query<{ state: string; resolve_with: string }>(
+        'SELECT state, resolve_with FROM sync_outbox WHERE id = $1',
+        [parked.id],
+      );
+      expect(row).toEqual({ state: 'pending', resolve_with: 'remote' });
+      const again = await request(withSync).post(`/api/sync/resolve?id=${parked.id}&keep=local`);
+      expect(again.body).toEqual({ requeued: 0 });
+      for (const [query, element, diagnostics] of [
+        [`id=${parked.id}&keep=mine`, 'keep', 'keep must be local or remote, got "mine"'],
+        ['keep=local', 'id', 'outbox id must be a number, got ""'],
+      ]) {
+        const bad = await request(withSync).post(`/api/sync/resolve?${query}`);
+        expect(bad.status).toBe(400);
+        expect(bad.body.issue[0]).toMatchObject({ expression: [element], diagnostics });
+      }
+    } finally {
+      await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [parked.id]);
+    }
   });
 });

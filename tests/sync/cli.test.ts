@@ -25,6 +25,8 @@ describe('tyokyky sync: bad options', () => {
       ['dead-letters', '--state', 'gone', '--data-dir', data],
     ],
     ['outbox id must be a number, got "abc"', ['retry', 'abc', '--data-dir', data]],
+    ['outbox id must be a number, got "x1"', ['resolve', 'x1', '--keep', 'local', '--data-dir', data]],
+    ['keep must be local or remote, got "both"', ['resolve', '7', '--keep', 'both', '--data-dir', data]],
   ])(
     'sync %j → exit 2: %s',
     async (message, args) => {
@@ -50,6 +52,10 @@ describe('tyokyky sync: reading an existing store', () => {
     const retry = await run(['sync', 'retry', '--data-dir', data]);
     expect(retry.out.trim()).toBe('requeued 0 row(s)');
     expect((await run(['sync', 'retry', '42', '--data-dir', data])).code).toBe(1);
+    expect(await run(['sync', 'resolve', '42', '--keep', 'remote', '--data-dir', data])).toEqual({
+      code: 1,
+      out: 'row 42 is not parked\n',
+    });
     // Following a client this store does not hold: one line, exit 2, nothing followed.
     const follow = await run([
       'sync',

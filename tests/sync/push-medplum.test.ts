@@ -274,6 +274,73 @@ describe('412 conflicts, policy per resource family', () => {
     const [still] = (await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[];
     expect(still.title).toBe('Muutettu toisessa järjestelmässä');
   });
+
+  /** A CarePlan edited on both sides, its row parked; the row and the plan's remote copy. */
+  async function parkedPlan(hetu: string) {
+    const client = await syncedClient(hetu);
+    const plan = (await store.create(carePlan(client.local))).resource as CarePlan;
+    await sync.pushOnce();
+    const [remote] = (await remoteAll(
+      peer.url,
+      'CarePlan',
+      `subject=Patient/${client.remote}`,
+    )) as CarePlan[];
+    await remotePut(peer.url, { ...remote, title: 'Muutettu toisessa järjestelmässä' });
+    await store.update({ ...plan, title: 'Paikallinen muutos' }, { ifMatch: plan.meta!.versionId });
+    await sync.pushOnce();
+    const row = (await sync.parked()).find((r) => r.resource_id === plan.id);
+    expect(row?.state).toBe('parked');
+    const remoteTitle = async () =>
+      ((await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[]).map(
+        (c) => c.title,
+      );
+    return { plan, row: row!, remoteTitle };
+  }
+
+  const conflictsOf = (id: string) =>
+    store.query<{ policy: string; resolution: string }>(
+      'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1 ORDER BY id',
+      [id],
+    );
+
+  it('a parked row retried meets the same conflict and parks again: retry alone resolves nothing', async () => {
+    const { plan, row, remoteTitle } = await parkedPlan('231181-923C');
+    expect(await sync.retry(row.id)).toBe(1);
+    await sync.pushOnce();
+    expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.state).toBe('parked');
+    expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
+  });
+
+  it('resolve keeping the local version writes it over the remote change; the conflict names the choice', async () => {
+    const { plan, row, remoteTitle } = await parkedPlan('241181-9242');
+    expect(await sync.resolve(row.id, 'local')).toBe(1);
+    await sync.pushOnce();
+    expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.state).toBe('done');
+    expect(await remoteTitle()).toEqual(['Paikallinen muutos']);
+    expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Paikallinen muutos');
+    expect((await conflictsOf(plan.id!)).at(-1)).toEqual({
+      policy: 'local-wins',
+      resolution: 'local written (an operator chose local)',
+    });
+    // Once settled, nothing is left to resolve.
+    expect(await sync.resolve(row.id, 'remote')).toBe(0);
+  });
+
+  it('resolve keeping the remote version stores it here; the local edit is not sent', async () => {
+    const { plan, row, remoteTitle } = await parkedPlan('251181-925R');
+    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    await sync.pushOnce();
+    const [settled] = (await outboxOf('CarePlan', plan.id!)).filter((r) => r.id === row.id);
+    expect(settled).toMatchObject({ state: 'done', reason: 'conflict: remote version kept (remote-wins)' });
+    expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Muutettu toisessa järjestelmässä');
+    expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
+    expect((await conflictsOf(plan.id!)).at(-1)).toEqual({
+      policy: 'remote-wins',
+      resolution: 'remote kept (an operator chose remote)',
+    });
+    // Storing the remote version here queued nothing to send back.
+    expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.id).toBe(row.id);
+  });
 });
 
 describe('consent-aware disclosure', () => {

@@ -65,4 +65,14 @@ export function registerSyncCommand(program: Command): void {
     .description('Put dead, parked and blocked rows (or one, by outbox id) back in the queue')
     .argument('[id]', 'outbox row id')
     .action(async (id: string | undefined, opts: SyncCliOptions) => (await run()).retryAction(id, opts));
+
+  withConnection(sync.command('resolve'), false)
+    .description(
+      'Settle a parked conflict: keep the local version (written over the remote one) or the remote one (stored here) on its next push',
+    )
+    .argument('<id>', 'outbox row id of the parked row')
+    .requiredOption('--keep <local|remote>', 'which version to keep')
+    .action(async (id: string, opts: SyncCliOptions & { keep: string }) =>
+      (await run()).resolveAction(id, opts),
+    );
 }

@@ -166,6 +166,25 @@ export async function retryAction(id: string | undefined, opts: SyncCliOptions):
   if (id !== undefined && n === 0) process.exit(1);
 }
 
+/** `sync resolve <id> --keep local|remote`: a parked row back to the queue with the version to keep. */
+export async function resolveAction(id: string, opts: SyncCliOptions & { keep: string }): Promise<void> {
+  const { checkOutboxId, checkResolveChoice } = await import('../../sync/index.ts');
+  let keep: ReturnType<typeof checkResolveChoice>;
+  try {
+    checkOutboxId(id);
+    keep = checkResolveChoice(opts.keep);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { store, sync } = await openSync(opts, false);
+  const n = await sync.resolve(id, keep);
+  await store.close();
+  print(opts, { requeued: n }, () =>
+    n ? `row ${id} queued; its conflict keeps the ${keep} version` : `row ${id} is not parked`,
+  );
+  if (n === 0) process.exit(1);
+}
+
 /** `sync backfill`: queue what is stored but was never queued (written while no sync was attached). */
 export async function backfillAction(opts: SyncCliOptions): Promise<void> {
   const { store, sync } = await openSync(opts, false);

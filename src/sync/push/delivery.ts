@@ -13,7 +13,14 @@ import type { ConflictPolicy } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
 import { entryStatus, refFromAnswer } from '../remote-client.ts';
-import { contentDigest, recordConflict, recordSent, settle, wasSentByUs } from '../repository.ts';
+import {
+  type ResolveChoice,
+  contentDigest,
+  recordConflict,
+  recordSent,
+  settle,
+  wasSentByUs,
+} from '../repository.ts';
 import { RemoteHttpError, isTransient } from '../resilience.ts';
 import { inSendSlot } from './lease.ts';
 import { type Delivered, failed, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
@@ -311,7 +318,8 @@ async function resolveConflict(
     if (found === ours) return { row: w.row, remote: { id: remoteId, versionId: version } };
     const echo = await wasSentByUs(ctx.store, type, w.row.resource_id, contentDigest(found));
     if (!echo && !recorded) {
-      const policy = ctx.families[type]?.conflict ?? 'park';
+      const chosen = w.row.resolve_with;
+      const policy = chosen ? CHOSEN[chosen] : (ctx.families[type]?.conflict ?? 'park');
       recorded = true;
       // Remote-wins stores the remote version here, so it must pass what a write here must pass —
       // its own rules, then (as it is stored) references to resources current here.
@@ -325,7 +333,7 @@ async function resolveConflict(
         ? 'parked: remote version refused'
         : kept?.outcome === 'skipped'
           ? DELETE_FOLLOWS
-          : RESOLUTIONS[policy];
+          : `${RESOLUTIONS[policy]}${chosen ? ` (an operator chose ${chosen})` : ''}`;
       await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
       if (refusal) return park(round, w, remoteId, version, refusal);
       if (policy === 'park') return park(round, w, remoteId, version);
@@ -370,6 +378,9 @@ async function resolveConflict(
 
 /** A remote-wins resolution that keeps nothing: the resource's local delete is queued after the write. */
 const DELETE_FOLLOWS = 'remote version not kept: a local delete of the resource follows';
+
+/** The policy a parked row's conflict is settled by once an operator chose a version (`sync resolve`). */
+const CHOSEN: Record<ResolveChoice, ConflictPolicy> = { local: 'local-wins', remote: 'remote-wins' };
 
 const RESOLUTIONS: Record<ConflictPolicy, string> = {
   park: 'parked',

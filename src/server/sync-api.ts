@@ -1,0 +1,39 @@
+import express from 'express';
+import { FhirError } from '../shared/outcome.ts';
+import { checkOutboxId, checkResolveChoice } from '../sync/index.ts';
+import type { FacadeSync } from './ports.ts';
+
+/**
+ * `/api/sync/*`: the sync's status and the operator's `tyokyky sync retry|resolve` over HTTP — with
+ * the embedded store the CLI cannot open the directory the server holds.
+ */
+export function syncApi(sync: FacadeSync): express.Router {
+  const router = express.Router();
+  router.get('/status', async (_req, res) => {
+    res.locals.route = '/api/sync/status';
+    res.json(await sync.status());
+  });
+  // POST /api/sync/retry[?id=<outbox row>]
+  router.post('/retry', async (req, res) => {
+    res.locals.route = '/api/sync/retry';
+    const id = req.query.id === undefined ? undefined : queryValue(req, 'id', checkOutboxId);
+    res.json({ requeued: await sync.retry(id) });
+  });
+  // POST /api/sync/resolve?id=<parked row>&keep=local|remote
+  router.post('/resolve', async (req, res) => {
+    res.locals.route = '/api/sync/resolve';
+    const id = queryValue(req, 'id', checkOutboxId);
+    const keep = queryValue(req, 'keep', checkResolveChoice);
+    res.json({ requeued: await sync.resolve(id, keep) });
+  });
+  return router;
+}
+
+/** A query parameter as `check` takes it; a 400 naming the parameter with `check`'s message otherwise. */
+function queryValue<T extends string>(req: express.Request, name: string, check: (v: string) => T): T {
+  try {
+    return check(String(req.query[name] ?? ''));
+  } catch (err) {
+    throw FhirError.badRequest((err as Error).message, name);
+  }
+}
