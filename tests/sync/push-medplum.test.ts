@@ -9,6 +9,7 @@ import { RemoteClient, type SyncService, createSync } from '../../src/sync/index
 import {
   carePlan,
   consent,
+  identifierOf,
   patient,
   remoteAll,
   remotePost,
@@ -340,6 +341,29 @@ describe('412 conflicts, policy per resource family', () => {
     });
     // Storing the remote version here queued nothing to send back.
     expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.id).toBe(row.id);
+  });
+
+  it('resolve keeping a remote version a write here may not store parks the row again, naming the rules', async () => {
+    const { plan, row, remoteTitle } = await parkedPlan('261181-926D');
+    // The remote changes it again, now claiming our support-plan profile without what it requires.
+    const [there] = (await remoteAll(peer.url, 'CarePlan', `identifier=${identifierOf(plan)}`)) as CarePlan[];
+    await remotePut(peer.url, {
+      ...there,
+      meta: { profile: ['https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-support-plan'] },
+    });
+    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    await sync.pushOnce();
+    const [again] = (await outboxOf('CarePlan', plan.id!)).filter((r) => r.id === row.id);
+    expect(again.state).toBe('parked');
+    expect(again.reason).toMatch(
+      /changed, and its version fails what a write here must pass \(.+\); local version kept/,
+    );
+    expect((await conflictsOf(plan.id!)).at(-1)).toEqual({
+      policy: 'remote-wins',
+      resolution: 'parked: remote version refused',
+    });
+    expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Paikallinen muutos');
+    expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
   });
 });
 
