@@ -256,27 +256,7 @@ describe('412 conflicts, policy per resource family', () => {
     expect(still.status).toBe('inactive');
   });
 
-  it('park (configured for CarePlan): the row waits for a person, visible with the reason', async () => {
-    const client = await syncedClient('080881-907V');
-    const plan = (await store.create(carePlan(client.local))).resource as CarePlan;
-    await sync.pushOnce();
-    const [remote] = (await remoteAll(
-      peer.url,
-      'CarePlan',
-      `subject=Patient/${client.remote}`,
-    )) as CarePlan[];
-    await remotePut(peer.url, { ...remote, title: 'Muutettu toisessa järjestelmässä' });
-    await store.update({ ...plan, title: 'Paikallinen muutos' }, { ifMatch: plan.meta!.versionId });
-    await sync.pushOnce();
-    const parked = (await sync.parked()).find((r) => r.resource_id === plan.id);
-    expect(parked?.reason).toMatch(/parked for manual resolution/);
-    expect(parked?.outcome?.issue?.[0]).toMatchObject({ expression: ['CarePlan.meta.versionId'] });
-    expect(parked?.outcome?.issue?.[0]?.diagnostics).toMatch(/^sync-conflict-1/);
-    const [still] = (await remoteAll(peer.url, 'CarePlan', `subject=Patient/${client.remote}`)) as CarePlan[];
-    expect(still.title).toBe('Muutettu toisessa järjestelmässä');
-  });
-
-  /** A CarePlan edited on both sides, its row parked; the row and the plan's remote copy. */
+  /** A CarePlan edited on both sides and its row parked: the plan, the row and the remote copy's titles. */
   async function parkedPlan(hetu: string) {
     const client = await syncedClient(hetu);
     const plan = (await store.create(carePlan(client.local))).resource as CarePlan;
@@ -297,6 +277,14 @@ describe('412 conflicts, policy per resource family', () => {
       );
     return { plan, row: row!, remoteTitle };
   }
+
+  it('park (configured for CarePlan): the row waits for a person, visible with the reason', async () => {
+    const { row, remoteTitle } = await parkedPlan('080881-907V');
+    expect(row.reason).toMatch(/parked for manual resolution/);
+    expect(row.outcome?.issue?.[0]).toMatchObject({ expression: ['CarePlan.meta.versionId'] });
+    expect(row.outcome?.issue?.[0]?.diagnostics).toMatch(/^sync-conflict-1/);
+    expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
+  });
 
   const conflictsOf = (id: string) =>
     store.query<{ policy: string; resolution: string }>(
