@@ -90,3 +90,29 @@ describe('tyokyky sync on a store indexed by an earlier release', () => {
     expect(again.out).not.toContain('search index');
   }, 60_000);
 });
+
+describe('tyokyky sync resolve', () => {
+  it('status points at a parked conflict; resolve queues it with the version to keep', async () => {
+    expect((await run(['clients', 'list', '--data-dir', data])).code).toBe(0); // creates the store
+    expect((await run(['sync', 'status', '--data-dir', data])).code).toBe(0); // and the sync's tables
+    const store = await openStore({ dataDir: data });
+    const [parked] = await store.query<{ id: string }>(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
+       VALUES ('CarePlan', 'cli-resolve', 'update', '{}', 'parked', 'conflict') RETURNING id::text AS id`,
+    );
+    await store.close();
+    const before = await run(['sync', 'status', '--data-dir', data]);
+    expect(before.out).toMatch(
+      /^parked conflicts {3}1 \(0 conflicts logged\); settle each with: tyokyky sync resolve <outboxId> --keep local\|remote$/m,
+    );
+    expect(await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data])).toEqual({
+      code: 0,
+      out: `row ${parked.id} queued; its conflict keeps the local version\n`,
+    });
+    const after = await run(['sync', 'status', '--data-dir', data]);
+    expect(after.out).toMatch(/^parked conflicts {3}0 \(0 conflicts logged\)$/m);
+    const json = await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toEqual({ requeued: 0 });
+  }, 120_000);
+});

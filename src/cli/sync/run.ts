@@ -102,6 +102,8 @@ function kantaLines(kanta: NonNullable<SyncStatus['kanta']>): string[] {
   ];
 }
 
+const RESOLVE_HINT = '; settle each with: tyokyky sync resolve <outboxId> --keep local|remote';
+
 function statusText(s: SyncStatus): string {
   return [
     `queue depth        ${s.queueDepth} (pending ${s.states.pending}, in flight ${s.states.inflight})`,
@@ -113,7 +115,7 @@ function statusText(s: SyncStatus): string {
     `dead letters       ${s.failures.deadLetters}`,
     `blocked by consent ${s.blockedByConsent}`,
     `held (dependency)  ${s.heldByDependency}`,
-    `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)`,
+    `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)${s.states.parked ? RESOLVE_HINT : ''}`,
     `followed clients   ${s.followedClients}`,
     `backfilled         ${s.backfill.enqueued} written before the sync was attached (${s.backfill.state}; ${s.backfill.clients} local clients followed)`,
     `last error         ${s.failures.lastError ?? '-'}`,
