@@ -16,7 +16,6 @@ export interface RemoteAnswer<T = Resource> {
   etag?: string;
 }
 
-/** Where a written resource now lives on the remote. */
 /** One page of a remote search: its matches and the links it gave. */
 export interface SearchPage {
   resources: Resource[];
@@ -25,6 +24,7 @@ export interface SearchPage {
   self?: string;
 }
 
+/** Where a written resource now lives on the remote. */
 export interface RemoteRef {
   id: string;
   versionId?: string;
