@@ -26,7 +26,7 @@ export async function* pullPages(
   while (true) {
     yield page.resources.filter((r) => firstSight(seen, r));
     if (!page.next) return;
-    const stamps = page.resources.map((r) => stampOf(r));
+    const stamps = page.resources.map((r) => remoteStamp(r));
     sorted &&= inOrder(stamps, floor);
     const first = stamps[0];
     const last = stamps.at(-1);
@@ -52,7 +52,8 @@ function sortsByLastUpdated(self: string | undefined): boolean {
 /** An instant as FHIR writes one (a zone is required). */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-function stampOf(r: Resource): { text: string; at: number } | undefined {
+/** A pulled resource's `meta.lastUpdated` as the remote wrote it and as a time, if it is a real instant. */
+export function remoteStamp(r: Resource): { text: string; at: number } | undefined {
   const text = r.meta?.lastUpdated;
   if (typeof text !== 'string' || !INSTANT.test(text)) return undefined;
   const at = Date.parse(text);

@@ -1,6 +1,7 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
-import { pullPages } from './pull-pages.ts';
+import { pullPages, remoteStamp } from './pull-pages.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
 import {
   clientsToFollow,
@@ -114,17 +115,15 @@ async function pullType(
       result[outcome]++;
       ctx.metrics.pulled.inc({ type, result: outcome });
       // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
-      const lu = cursorStamp(fetched[i].meta?.lastUpdated);
+      const lu = cursorStamp(fetched[i]);
       if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
     }
   }
-  // Pages are not sorted by _lastUpdated, so the cursor moves only once all of them are stored.
+  // Pages need not be sorted (a remote may ignore _sort), so the cursor moves only once all are stored.
   const value = cursor;
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
 }
 
-/** An instant as FHIR writes one (a zone is required). */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 /** How far a remote's clock may run ahead of ours before its stamps stop moving the cursor. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -133,8 +132,7 @@ const CLOCK_SKEW_MS = 5 * 60_000;
  * allows. Anything else would stop every later pull (no instant) or skip every later change (the
  * future), so it leaves the cursor where it is.
  */
-function cursorStamp(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !INSTANT.test(value)) return undefined;
-  const at = Date.parse(value);
-  return Number.isFinite(at) && at <= Date.now() + CLOCK_SKEW_MS ? value : undefined;
+function cursorStamp(resource: Resource): string | undefined {
+  const stamp = remoteStamp(resource);
+  return stamp && stamp.at <= Date.now() + CLOCK_SKEW_MS ? stamp.text : undefined;
 }
