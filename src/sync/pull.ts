@@ -100,8 +100,7 @@ async function pullType(
     patient: `Patient/${remotePatientId}`,
     _count: String(ctx.pullPageSize),
   };
-  // Overlap the window a little: a remote may stamp lastUpdated before its commit is visible.
-  if (cursor) params._lastUpdated = `gt${new Date(Date.parse(cursor) - ctx.pullOverlapMs).toISOString()}`;
+  if (cursor) params._lastUpdated = changedSince(cursor, ctx.pullOverlapMs);
   const pages = pullPages(ctx.remote, type, params, signal);
   progress.step = `pull: remote search ${type}?patient=Patient/${remotePatientId}`;
   while (true) {
@@ -124,6 +123,14 @@ async function pullType(
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
 }
 
+/**
+ * The `_lastUpdated` of a pull that goes on from `cursor`. The window overlaps the cursor a little:
+ * a remote may stamp lastUpdated before its commit is visible.
+ */
+export function changedSince(cursor: string, overlapMs: number): string {
+  return `gt${new Date(Date.parse(cursor) - overlapMs).toISOString()}`;
+}
+
 /** How far a remote's clock may run ahead of ours before its stamps stop moving the cursor. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -132,7 +139,7 @@ const CLOCK_SKEW_MS = 5 * 60_000;
  * allows. Anything else would stop every later pull (no instant) or skip every later change (the
  * future), so it leaves the cursor where it is.
  */
-function cursorStamp(resource: Resource): string | undefined {
+export function cursorStamp(resource: Resource): string | undefined {
   const stamp = remoteStamp(resource);
   return stamp && stamp.at <= Date.now() + CLOCK_SKEW_MS ? stamp.text : undefined;
 }

@@ -7,11 +7,12 @@ import { FhirError } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
 import { type ReferenceTarget, missingTargets } from '../store/index.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
-import { patientReferenceOf } from './config.ts';
+import { type ConflictPolicy, patientReferenceOf } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
 import { collectReferences, relativeParts, translateReferences } from './references.ts';
 import {
   type IdMapping,
+  type Undelivered,
   contentDigest,
   mappingsForRemote,
   markPulledWrites,
@@ -33,6 +34,18 @@ type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
  * write here must pass, referring to a resource deleted here (tyk-ref-1), or new to the id map with a
  * business identifier more than one local resource holds.
  */
+/**
+ * Whether a pull leaves a local resource as it is: a change of it is queued (its push meets any
+ * remote edit and settles it by the 412 policy), or a delete of it waits (a delete is the last word
+ * whatever the family), or a change of it is stuck here (blocked by consent, dead-lettered) and its
+ * family does not let the remote win. On a remote-wins family the remote version comes down over a
+ * stuck change (it would win the push's 412 anyway), and the stuck row, older than the local version
+ * then on the remote, is settled without being sent (`isOlderThanSent`).
+ */
+export function pullLeavesLocal(undelivered: Undelivered, policy: ConflictPolicy | undefined): boolean {
+  return undelivered.queued || undelivered.deletes || (undelivered.stuck && policy !== 'remote-wins');
+}
+
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
 export interface ApplyOptions {
@@ -311,13 +324,8 @@ async function applyOne(
   if (localId && !opts.supersede) {
     // Our own write coming back (its answer may still be on its way): not a remote change.
     if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
-    // A change stuck here (blocked by consent, dead-lettered) is kept from a local-wins family's pull;
-    // on a remote-wins family the remote version comes down (it would win the push's 412 anyway), and
-    // the stuck row, older than the version now mapped, is settled without being sent. A delete is the
-    // last word on a resource whatever the family.
     const undelivered = await undeliveredChanges(tx, type, localId);
-    const remoteWins = ctx.families[type]?.conflict === 'remote-wins';
-    if (undelivered.queued || undelivered.deletes || (undelivered.stuck && !remoteWins)) {
+    if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict)) {
       ctx.log.info(
         { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
         'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',

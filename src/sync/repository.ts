@@ -51,6 +51,26 @@ export function vanishedVersion(row: OutboxRow): string | undefined {
   return `sync-push-3: version ${row.version_id} of ${row.resource_type}/${row.resource_id} is no longer in the local store`;
 }
 
+/**
+ * Whether a row would put older content over newer: a write of a version older than the local
+ * version already on the remote (`sentLocalVersion`), e.g. one queued twice, or one stuck here while
+ * the remote's version came down over it.
+ */
+export function isOlderThanSent(
+  row: Pick<OutboxRow, 'action' | 'version_id'>,
+  sentLocalVersion: string | null | undefined,
+): boolean {
+  return (
+    row.action !== 'delete' &&
+    !!sentLocalVersion &&
+    !!row.version_id &&
+    Number(row.version_id) < Number(sentLocalVersion)
+  );
+}
+
+/** Why a row `isOlderThanSent` is settled without being sent. */
+export const SUPERSEDED_BY_SENT = 'superseded: a newer local version is already on the remote';
+
 export type IdMapping = {
   resource_type: string;
   local_id: string;

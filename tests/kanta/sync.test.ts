@@ -58,15 +58,8 @@ async function remoteResponses(): Promise<QuestionnaireResponse[]> {
   }
 }
 
-beforeAll(async () => {
-  [remoteDb, localDb] = await Promise.all([
-    freshDatabase('tyokyky_kanta_remote'),
-    freshDatabase('tyokyky_kanta_local'),
-  ]);
-  sandbox = await startSandbox(remoteDb);
-  proxy = await startFaultProxy(sandbox.url);
-  store = await openStore({ databaseUrl: localDb });
-  // The remote as `--remote-kind kanta-phr --application-name … --application-id …` configures it.
+/** The remote as `--remote-kind kanta-phr --application-name … --application-id …` configures it. */
+function kantaRemote() {
   const remote = remoteConfigFrom({
     remote: proxy.url,
     party: 'kela',
@@ -75,7 +68,19 @@ beforeAll(async () => {
     applicationId: APP.applicationId,
   });
   if (!remote) throw new Error('no remote configured');
-  sync = createSync({ store, remote: { ...remote, retry: { initialDelayMs: 10, maxDelayMs: 50 } } });
+  return { ...remote, retry: { initialDelayMs: 10, maxDelayMs: 50 } };
+}
+
+beforeAll(async () => {
+  [remoteDb, localDb] = await Promise.all([
+    freshDatabase('tyokyky_kanta_remote'),
+    freshDatabase('tyokyky_kanta_local'),
+  ]);
+  sandbox = await startSandbox(remoteDb);
+  proxy = await startFaultProxy(sandbox.url);
+  store = await openStore({ databaseUrl: localDb });
+  // No overlap of pull windows: a second pull fetches exactly what changed since the first.
+  sync = createSync({ store, remote: kantaRemote(), pullOverlapMs: 0 });
   await sync.ready;
   local = await startServer({
     store: store as never,
@@ -367,5 +372,259 @@ describe('Kanta PHR adapter: pull', () => {
     await sync.pushOnce();
     // Four pushed by the tests above, the two filled in at home; nothing came back as a copy.
     expect(await remoteResponses()).toHaveLength(6);
+  }, 60_000);
+});
+
+/** The Work Ability overall answer of a response. */
+const overallOf = (qr: QuestionnaireResponse | undefined) =>
+  qr?.item?.find((i) => i.linkId === 'overall')?.answer?.[0]?.valueInteger;
+
+/** `qr` with another overall answer (what a local user or the citizen changes). */
+const withOverall = <T extends QuestionnaireResponse>(qr: T, overall: number): T => ({
+  ...qr,
+  item: qr.item?.map((i) => (i.linkId === 'overall' ? { ...i, answer: [{ valueInteger: overall }] } : i)),
+});
+
+describe('Kanta PHR adapter: versioned updates both ways', () => {
+  /** A response of Suvi's, written here and pushed: its local copy and its copy on Kanta PHR. */
+  async function pushedResponse(overall: number) {
+    const suvi = localPatient.get('suvi') as string;
+    const id = randomUUID();
+    const [qr] = toResources('selfAssessment', {
+      id,
+      clientId: personas.suvi.client.id,
+      date: '2026-06-01',
+      overall,
+    }) as QuestionnaireResponse[];
+    const { resource: local } = await store.create({
+      ...qr,
+      subject: { reference: `Patient/${suvi}` },
+      author: { reference: `Patient/${suvi}` },
+    } as QuestionnaireResponse);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
+    const remote = (await remoteResponses()).find((x) => x.identifier?.value === `urn:uuid:${id}`);
+    expect(overallOf(remote)).toBe(overall);
+    return {
+      local: local as QuestionnaireResponse & { id: string },
+      remote: remote as QuestionnaireResponse,
+    };
+  }
+
+  /** The citizen changes the response on Kanta PHR (their own app, a versioned update). */
+  async function citizenEdits(remote: QuestionnaireResponse, change: QuestionnaireResponse) {
+    const r = await call(sandbox.url, 'PUT', `/QuestionnaireResponse/${remote.id}`, change, {
+      'If-Match': `W/"${remote.meta?.versionId}"`,
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body as QuestionnaireResponse;
+  }
+
+  const localEdit = (local: QuestionnaireResponse & { id: string }, overall: number) =>
+    store.update(withOverall(local, overall), { ifMatch: local.meta?.versionId });
+
+  const remoteCopy = async (remoteId: string | undefined) =>
+    (await remoteResponses()).find((x) => x.id === remoteId);
+
+  const lastRow = async (localId: string) =>
+    (
+      await store.query<{ state: string; reason: string | null; action: string }>(
+        'SELECT state, reason, action FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+        [localId],
+      )
+    )[0];
+
+  const conflictsOf = (localId: string) =>
+    store.query<{ policy: string; resolution: string }>(
+      'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1 ORDER BY id',
+      [localId],
+    );
+
+  it('a local edit of a response on Kanta PHR goes there as a versioned update', async () => {
+    const { local, remote } = await pushedResponse(5);
+    await localEdit(local, 7);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
+    const now = await remoteCopy(remote.id);
+    expect(overallOf(now)).toBe(7);
+    expect(now?.meta?.versionId).toBe('2');
+    expect(await lastRow(local.id)).toEqual({ state: 'done', reason: null, action: 'update' });
+    expect(await conflictsOf(local.id)).toEqual([]);
+  }, 60_000);
+
+  it('a lost answer to an update is recognised when it is sent again: no conflict, no third version', async () => {
+    const { local, remote } = await pushedResponse(5);
+    await localEdit(local, 6);
+    proxy.faults.dropNext = 1; // the update reaches Kanta PHR, its answer is lost
+    const dropped = proxy.stats.dropped;
+    for (let i = 0; i < 5 && (await lastRow(local.id))?.state !== 'done'; i++) {
+      await sync.pushOnce();
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(proxy.stats.dropped).toBe(dropped + 1);
+    const now = await remoteCopy(remote.id);
+    expect(overallOf(now)).toBe(6);
+    expect(now?.meta?.versionId).toBe('2');
+    expect((await lastRow(local.id))?.state).toBe('done');
+    expect(await conflictsOf(local.id)).toEqual([]);
+  }, 60_000);
+
+  it("the citizen's edit on Kanta PHR wins over a local edit made meanwhile (remote-wins), recorded as a conflict", async () => {
+    const { local, remote } = await pushedResponse(5);
+    await citizenEdits(remote, withOverall(remote, 2));
+    await localEdit(local, 9);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
+    const there = await remoteCopy(remote.id);
+    expect(overallOf(there)).toBe(2);
+    expect(there?.meta?.versionId).toBe('2');
+    const here = await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id);
+    expect(overallOf(here)).toBe(2);
+    expect(await lastRow(local.id)).toEqual({
+      state: 'done',
+      reason: "conflict: the citizen's version on Kanta PHR kept (remote-wins)",
+      action: 'update',
+    });
+    expect(await conflictsOf(local.id)).toEqual([{ policy: 'remote-wins', resolution: 'remote kept' }]);
+    // The citizen's version taken here is not sent back.
+    await sync.pushOnce();
+    expect((await remoteCopy(remote.id))?.meta?.versionId).toBe('2');
+  }, 60_000);
+
+  it('a response the citizen restricted on Kanta PHR is not overwritten by a local edit', async () => {
+    const { local, remote } = await pushedResponse(5);
+    const restricted = {
+      ...remote,
+      meta: {
+        ...remote.meta,
+        security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+      },
+    };
+    await citizenEdits(remote, restricted);
+    await localEdit(local, 8);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
+    const there = await remoteCopy(remote.id);
+    expect(overallOf(there)).toBe(5);
+    expect(there?.meta?.security).toEqual(restricted.meta.security);
+    expect(await lastRow(local.id)).toMatchObject({
+      state: 'done',
+      reason: 'conflict: the citizen restricted the response on Kanta PHR; the local version was not sent',
+    });
+    expect(await conflictsOf(local.id)).toEqual([
+      { policy: 'remote-wins', resolution: 'remote kept (restricted by the citizen)' },
+    ]);
+  }, 60_000);
+
+  it("the pull takes the citizen's edit into the local copy, and the next pull reads only what changed since", async () => {
+    const { local, remote } = await pushedResponse(4);
+    await sync.pullOnce();
+    await citizenEdits(remote, withOverall(remote, 1));
+    const first = await sync.pullOnce();
+    expect(first).toMatchObject({ fetched: 1, applied: 1 });
+    const here = await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id);
+    expect(overallOf(here)).toBe(1);
+    expect(here.meta?.versionId).toBe('2');
+    // Everything else of the local copy is its own: only the answers (and their narrative) changed.
+    expect(here.identifier).toEqual(local.identifier);
+    expect(here.meta?.profile).toEqual(local.meta?.profile);
+    const imports = (await transfers('suvi', '110107')).filter(
+      (e) => e.entity?.[1]?.what?.reference === `QuestionnaireResponse/${local.id}`,
+    );
+    expect(imports.map((e) => e.action)).toEqual(['U']);
+    // Not echoed back, and the next pull fetches nothing.
+    await sync.pushOnce();
+    expect((await remoteCopy(remote.id))?.meta?.versionId).toBe('2');
+    expect(await sync.pullOnce()).toMatchObject({ fetched: 0, applied: 0 });
+  }, 60_000);
+
+  it('an edit of a response Kanta PHR holds unmapped (imported before mappings were kept) goes as an update once found', async () => {
+    const { local, remote } = await pushedResponse(5);
+    await store.query('DELETE FROM sync_kanta_resource WHERE local_id = $1', [local.id]);
+    await localEdit(local, 2);
+    // A round's conditional create finds the copy there; the next round updates it over its version.
+    expect(await sync.pushOnce()).toMatchObject({ retrying: 1, done: 1, dead: 0 });
+    const now = await remoteCopy(remote.id);
+    expect(overallOf(now)).toBe(2);
+    expect(now?.meta?.versionId).toBe('2');
+    expect(await lastRow(local.id)).toMatchObject({ state: 'done', reason: null });
+  }, 60_000);
+
+  it("with the park policy the conflict waits for a person; keeping the local version writes it over the citizen's", async () => {
+    const parking = createSync({
+      store,
+      remote: kantaRemote(),
+      families: { QuestionnaireResponse: { conflict: 'park' } },
+      // Another worker of the same remote: the outbox hook is the first service's.
+      installHook: false,
+    });
+    await parking.ready;
+    try {
+      const { local, remote: copy } = await pushedResponse(5);
+      await citizenEdits(copy, withOverall(copy, 1));
+      await localEdit(local, 8);
+      expect(await parking.pushOnce()).toMatchObject({ parked: 1, dead: 0 });
+      const [row] = await store.query<{ id: string; state: string; reason: string }>(
+        'SELECT id::text AS id, state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+        [local.id],
+      );
+      expect(row).toMatchObject({
+        state: 'parked',
+        reason: `conflict: Kanta PHR QuestionnaireResponse/${copy.id} is at version 2, we expected 1; parked for manual resolution`,
+      });
+      expect(overallOf(await remoteCopy(copy.id))).toBe(1);
+      expect(await parking.resolve(row.id, 'local')).toBe(1);
+      expect(await parking.pushOnce()).toMatchObject({ done: 1, parked: 0, dead: 0 });
+      const there = await remoteCopy(copy.id);
+      expect(overallOf(there)).toBe(8);
+      expect(there?.meta?.versionId).toBe('3');
+      expect(await conflictsOf(local.id)).toEqual([
+        { policy: 'park', resolution: 'parked' },
+        { policy: 'local-wins', resolution: 'local written (an operator chose local)' },
+      ]);
+    } finally {
+      await parking.stop();
+    }
+  }, 60_000);
+
+  it("a local edit stuck here (a dead letter) gives way to the citizen's version on pull, and is not sent over it later", async () => {
+    const { local, remote } = await pushedResponse(6);
+    await sync.pullOnce();
+    await localEdit(local, 9);
+    // The edit is dead-lettered before it goes (as a refusal would leave it).
+    const [dead] = await store.query<{ id: string }>(
+      `UPDATE sync_outbox SET state = 'dead', reason = 'refused' WHERE resource_id = $1 AND state = 'pending'
+       RETURNING id::text AS id`,
+      [local.id],
+    );
+    await citizenEdits(remote, withOverall(remote, 2));
+    expect(await sync.pullOnce()).toMatchObject({ fetched: 1, applied: 1 });
+    expect(overallOf(await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id))).toBe(2);
+    // Retried by an operator: older than the local version Kanta PHR now holds, so it is not sent.
+    expect(await sync.retry(dead.id)).toBe(1);
+    await sync.pushOnce();
+    const there = await remoteCopy(remote.id);
+    expect(overallOf(there)).toBe(2);
+    expect(there?.meta?.versionId).toBe('2');
+    const [row] = await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox WHERE id = $1::bigint',
+      [dead.id],
+    );
+    expect(row).toEqual({
+      state: 'done',
+      reason: 'superseded: a newer local version is already on the remote',
+    });
+  }, 60_000);
+
+  it("a citizen's edit pulled while a local edit waits to go is left to that edit's push (then remote-wins)", async () => {
+    const { local, remote } = await pushedResponse(6);
+    await sync.pullOnce();
+    await citizenEdits(remote, withOverall(remote, 3));
+    await localEdit(local, 10);
+    const pulled = await sync.pullOnce();
+    expect(pulled).toMatchObject({ fetched: 1, applied: 0, skipped: 1 });
+    expect(overallOf(await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id))).toBe(10);
+    await sync.pushOnce();
+    expect(overallOf(await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id))).toBe(3);
+    expect(overallOf(await remoteCopy(remote.id))).toBe(3);
+    expect(await conflictsOf(local.id)).toEqual([{ policy: 'remote-wins', resolution: 'remote kept' }]);
+    // The deferred response is read again by the next pull (the cursor stayed), and now holds nothing new.
+    expect(await sync.pullOnce()).toMatchObject({ fetched: 1, applied: 0, unchanged: 1 });
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import type { PullResult } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { kantaPullOnce } from './pull.ts';
 import { kantaPushRound } from './push.ts';
-import { KANTA_MIGRATIONS } from './schema.ts';
+import { KANTA_SCHEMA } from './schema.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
 export { type KantaStatus, kantaStatus } from './status.ts';
@@ -25,7 +25,9 @@ export interface RemoteAdapter {
 export function createKantaAdapter(opts: KantaOptions): RemoteAdapter {
   let migrated: Promise<void> | undefined;
   const migrate = (store: KantaDeps['store']) => {
-    migrated ??= store.migrate('sync-kanta', KANTA_MIGRATIONS);
+    migrated ??= (async () => {
+      for (const [name, statements] of KANTA_SCHEMA) await store.migrate(name, statements);
+    })();
     return migrated;
   };
   return {

@@ -63,9 +63,33 @@ export async function ensurePhrPatient(
   return { localId, pseudonym: known.pseudonym, remoteId };
 }
 
-export async function knownPhrPatients(deps: KantaDeps): Promise<PhrPatient[]> {
-  const rows = await deps.store.query<{ local_id: string; pseudonym: string; remote_id: string }>(
-    'SELECT local_id, pseudonym, remote_id FROM sync_kanta_patient WHERE remote_id IS NOT NULL ORDER BY local_id',
+/** A PHR Patient the pull follows, with where its last finished pull got to. */
+export interface FollowedPhrPatient extends PhrPatient {
+  /** The newest Kanta PHR lastUpdated a finished pull stored (absent: never pulled). */
+  pulledUntil?: string;
+}
+
+export async function knownPhrPatients(deps: KantaDeps): Promise<FollowedPhrPatient[]> {
+  const rows = await deps.store.query<{
+    local_id: string;
+    pseudonym: string;
+    remote_id: string;
+    pulled_until: string | null;
+  }>(
+    'SELECT local_id, pseudonym, remote_id, pulled_until FROM sync_kanta_patient WHERE remote_id IS NOT NULL ORDER BY local_id',
   );
-  return rows.map((r) => ({ localId: r.local_id, pseudonym: r.pseudonym, remoteId: r.remote_id }));
+  return rows.map((r) => ({
+    localId: r.local_id,
+    pseudonym: r.pseudonym,
+    remoteId: r.remote_id,
+    ...(r.pulled_until ? { pulledUntil: r.pulled_until } : {}),
+  }));
+}
+
+/** Where a finished pull of a client got to: the next one goes on from there. */
+export async function recordPulledUntil(deps: KantaDeps, localId: string, stamp: string): Promise<void> {
+  await deps.store.query(
+    'UPDATE sync_kanta_patient SET pulled_until = $2, updated_at = now() WHERE local_id = $1',
+    [localId, stamp],
+  );
 }

@@ -4,20 +4,33 @@
 /** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
 export {
   type OutboxRow,
+  SUPERSEDED_BY_SENT,
   claim,
+  isOlderThanSent,
   markPulledWrites,
+  recordConflict,
   setState,
   settle,
   settleBlocked,
+  supersedeQueued,
+  undeliveredChanges,
   vanishedVersion,
 } from '../repository.ts';
+/** contentKey: a resource's content without id and server-owned meta (equal ⇔ same content). */
+export { contentKey } from '../context.ts';
+/** pullLeavesLocal: whether a pull leaves a local resource with undelivered changes as it is. */
+export { pullLeavesLocal } from '../remote-apply.ts';
+/** conflictPolicyOf: how a row's conflict is settled (an operator's choice, else the family's policy). */
+export { conflictPolicyOf } from '../push/delivery.ts';
 /** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
 export { reclaimAbandoned } from '../workers.ts';
-export { type PullResult, emptyPullResult } from '../pull.ts';
+/** changedSince / cursorStamp: a pull's window from its cursor, and a remote stamp as the cursor may take it. */
+export { type PullResult, changedSince, cursorStamp, emptyPullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
+export type { FamilyRule } from '../config.ts';
 export type { SyncStore } from '../context.ts';
 /**
  * auditTransfers: the audit rows of what went to Kanta PHR (exports, refused ones too) and came from

@@ -3,9 +3,11 @@
 // citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { isFhirId } from '../../shared/references.ts';
-import { fromKantaResponse, hiddenReason } from './convert.ts';
-import { type PhrPatient, knownPhrPatients } from './patients.ts';
-import { auditTransfers, emptyPullResult, markPulledWrites } from './ports.ts';
+import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
+import { hiddenReason } from './convert.ts';
+import { type KantaMapping, mappingsOfRemote } from './mapping.ts';
+import { type FollowedPhrPatient, knownPhrPatients, recordPulledUntil } from './patients.ts';
+import { changedSince, cursorStamp, emptyPullResult } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
@@ -23,42 +25,74 @@ async function recordSkipped(
   );
 }
 
-async function importOne(
+/** What storing one fetched response did, as the pull counts it. */
+const COUNTED = {
+  created: 'applied',
+  updated: 'applied',
+  unchanged: 'unchanged',
+  deferred: 'skipped',
+} as const;
+
+/**
+ * One fetched response: passed over when we hold it at that version, else stored (created, or the
+ * citizen's answers taken into the local copy); a restricted or unreadable one is recorded as not
+ * imported. Returns whether it was deferred (a local change of it is still to go).
+ */
+async function pullOne(
   deps: KantaDeps,
   opts: KantaOptions,
-  remote: QuestionnaireResponse,
+  r: QuestionnaireResponse & { id: string },
   local: Patient & { id: string },
-) {
-  const ours = fromKantaResponse(remote, local, opts);
-  const ident = ours.identifier;
-  return deps.store.transaction(async (tx) => {
-    // Marked as pull's write: the outbox does not send it back.
-    markPulledWrites(tx);
-    const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
-    if (written.created) {
-      const localId = written.resource.id as string;
-      await auditTransfers(tx, deps, 'import', [
-        { type: 'QuestionnaireResponse', localId, action: 'create', patientId: local.id },
-      ]);
-    }
-    return written;
-  });
+  mapping: KantaMapping | undefined,
+  result: PullResult,
+): Promise<boolean> {
+  const hidden = hiddenReason(r);
+  if (hidden) {
+    await recordSkipped(deps, r.id, local.id, hidden);
+    result.skipped++;
+    return false;
+  }
+  if (mapping?.remoteVersion && mapping.remoteVersion === r.meta?.versionId) {
+    result.unchanged++;
+    return false;
+  }
+  let version: CitizenVersion;
+  try {
+    version = readCitizenVersion(r, local, opts);
+  } catch (err) {
+    await recordSkipped(deps, r.id, local.id, `not readable as a self-assessment: ${(err as Error).message}`);
+    result.skipped++;
+    return false;
+  }
+  const stored = await storeCitizenVersion(deps, version, mapping);
+  result[COUNTED[stored]]++;
+  return stored === 'deferred';
 }
 
+/**
+ * A client's responses on Kanta PHR changed since its last finished pull (all of them the first
+ * time). The client's cursor moves to the newest stamp seen once every page is stored — not when a
+ * response was deferred: the next pull reads it again, after its local change has gone.
+ */
 async function pullPatient(
   deps: KantaDeps,
   opts: KantaOptions,
-  phr: PhrPatient,
+  phr: FollowedPhrPatient,
   result: PullResult,
   signal?: AbortSignal,
 ) {
   const local = (await deps.store.read('Patient', phr.localId)) as Patient & { id: string };
-  for await (const page of deps.remote.search(
-    'QuestionnaireResponse',
-    { patient: `Patient/${phr.remoteId}`, _count: '100' },
-    signal,
-  )) {
-    for (const r of page as QuestionnaireResponse[]) {
+  const params: Record<string, string> = { patient: `Patient/${phr.remoteId}`, _count: '100' };
+  if (phr.pulledUntil) params._lastUpdated = changedSince(phr.pulledUntil, deps.pullOverlapMs);
+  let cursor = phr.pulledUntil;
+  let deferred = false;
+  for await (const page of deps.remote.search('QuestionnaireResponse', params, signal)) {
+    const responses = page as QuestionnaireResponse[];
+    const mappings = await mappingsOfRemote(
+      deps.store,
+      responses.flatMap((r) => (isFhirId(r.id) ? [r.id] : [])),
+    );
+    for (const r of responses) {
       result.fetched++;
       if (!isFhirId(r.id)) {
         // Not even recordable as skipped (its reason is kept by remote id): counted and logged by type.
@@ -69,27 +103,13 @@ async function pullPatient(
         result.skipped++;
         continue;
       }
-      const hidden = hiddenReason(r);
-      if (hidden) {
-        await recordSkipped(deps, r.id, phr.localId, hidden);
-        result.skipped++;
-        continue;
-      }
-      try {
-        const written = await importOne(deps, opts, r, local);
-        if (written.created) result.applied++;
-        else result.unchanged++;
-      } catch (err) {
-        await recordSkipped(
-          deps,
-          r.id,
-          phr.localId,
-          `not readable as a self-assessment: ${(err as Error).message}`,
-        );
-        result.skipped++;
-      }
+      const withId = r as QuestionnaireResponse & { id: string };
+      if (await pullOne(deps, opts, withId, local, mappings.get(r.id), result)) deferred = true;
+      const stamp = cursorStamp(r);
+      if (stamp && (!cursor || Date.parse(stamp) > Date.parse(cursor))) cursor = stamp;
     }
   }
+  if (cursor && cursor !== phr.pulledUntil && !deferred) await recordPulledUntil(deps, phr.localId, cursor);
 }
 
 export async function kantaPullOnce(

@@ -10,16 +10,21 @@ import type {
   QuestionnaireResponse,
   Resource,
 } from '@medplum/fhirtypes';
+import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
+import { settleKantaConflict } from './conflict.ts';
 import { toKantaResponse } from './convert.ts';
+import { type KantaMapping, mappingsOfLocal, recordMappings } from './mapping.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
   type OutboxRow,
+  SUPERSEDED_BY_SENT,
   auditTransfers,
   claim,
   entryStatus,
   exportOf,
+  isOlderThanSent,
   issueSummary,
   reclaimAbandoned,
   setState,
@@ -40,6 +45,8 @@ function emptyResult(): PushRoundResult {
 interface Prepared {
   row: OutboxRow;
   entry: BundleEntry;
+  /** Where Kanta PHR holds the response, for a versioned update. */
+  update?: KantaMapping;
 }
 
 async function consentsOf(deps: KantaDeps, patientId: string): Promise<Consent[]> {
@@ -117,8 +124,26 @@ async function dropVanished(
   return present;
 }
 
-function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared {
+/**
+ * The batch entry of one row: a versioned update of the copy Kanta PHR holds (mapped, at a known
+ * version), else a conditional create on the business identifier.
+ */
+function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions, mapping?: KantaMapping): Prepared {
   const qr = toKantaResponse(row.payload as QuestionnaireResponse, phr.remoteId, opts);
+  if (mapping?.remoteVersion) {
+    return {
+      row,
+      update: mapping,
+      entry: {
+        resource: { ...qr, id: mapping.remoteId },
+        request: {
+          method: 'PUT',
+          url: `QuestionnaireResponse/${mapping.remoteId}`,
+          ifMatch: weakEtag(mapping.remoteVersion),
+        },
+      },
+    };
+  }
   const ident = qr.identifier;
   return {
     row,
@@ -133,57 +158,77 @@ function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions): Prepared 
   };
 }
 
-async function recordDelivered(
-  db: Pick<KantaDeps['store'], 'query'>,
-  delivered: { row: OutboxRow; r: Resource }[],
-): Promise<void> {
-  if (!delivered.length) return;
-  await db.query(
-    `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-     ON CONFLICT (resource_type, local_id) DO UPDATE SET remote_id = EXCLUDED.remote_id,
-       remote_version = EXCLUDED.remote_version, updated_at = now()`,
-    [
-      delivered.map((d) => d.row.resource_type),
-      delivered.map((d) => d.row.resource_id),
-      delivered.map((d) => d.r.id as string),
-      delivered.map((d) => (isFhirId(d.r.meta?.versionId) ? d.r.meta?.versionId : null)),
-    ],
-  );
+/** The rows of a batch's answer, by what each entry's answer means for its row. */
+interface Sorted {
+  /** Remote copies to record (entries whose answer carries a FHIR id), with the local version each holds. */
+  delivered: { localId: string; remote: Resource; localVersion?: string }[];
+  /** Created, or updated at the version we expected. */
+  written: string[];
+  /** A conditional create that matched: the response is there already. */
+  matched: string[];
+  /** An update whose conditional create matched: sent again as a versioned update. */
+  again: string[];
+  conflicts: Prepared[];
 }
 
-/**
- * Each entry's answer settles its row: created and already-there are done (with their mapping and the
- * disclosure's audit row, in one transaction), refusals are dead letters.
- */
-async function settleEntries(
-  deps: KantaDeps,
-  prepared: Prepared[],
-  answer: Bundle,
-  result: PushRoundResult,
-  consents: Map<string, string[]>,
-) {
-  const delivered: { row: OutboxRow; r: Resource }[] = [];
-  const created: string[] = [];
-  const matched: string[] = [];
+async function sortAnswers(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
+  const sorted: Sorted = { delivered: [], written: [], matched: [], again: [], conflicts: [] };
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
     const status = Number(entryStatus(e?.response)?.slice(0, 3));
     if (status >= 200 && status < 300) {
-      // Only a FHIR id maps the response (and only a FHIR id its version): the answer is read as data.
-      if (isFhirId(e?.resource?.id)) delivered.push({ row: p.row, r: e.resource as Resource });
-      (status === 201 ? created : matched).push(p.row.id);
+      const mapped = isFhirId(e?.resource?.id);
+      // An update that found a copy there already: that copy may be older (once mapped, it is updated).
+      const again =
+        !p.update &&
+        status !== 201 &&
+        p.row.action === 'update' &&
+        mapped &&
+        isFhirId(e?.resource?.meta?.versionId);
+      if (mapped) {
+        const remote = e?.resource as Resource;
+        const localVersion = again ? undefined : (p.row.version_id ?? undefined);
+        sorted.delivered.push({ localId: p.row.resource_id, remote, localVersion });
+      }
+      if (again) sorted.again.push(p.row.id);
+      else if (p.update || status === 201) sorted.written.push(p.row.id);
+      else sorted.matched.push(p.row.id);
+      continue;
+    }
+    if (status === 412 && p.update) {
+      sorted.conflicts.push(p);
       continue;
     }
     await refusedEntry(deps, p.row, e?.response);
     result.dead++;
   }
-  const sent = prepared.filter((p) => created.includes(p.row.id) || matched.includes(p.row.id));
+  return sorted;
+}
+
+/**
+ * Each entry's answer settles its row: created, updated and already-there are done (with their
+ * mapping and the disclosure's audit row, in one transaction), refusals are dead letters, and an
+ * update that met another version on Kanta PHR is settled as a conflict.
+ */
+async function settleEntries(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  prepared: Prepared[],
+  answer: Bundle,
+  result: PushRoundResult,
+  consents: Map<string, string[]>,
+  signal?: AbortSignal,
+) {
+  const { delivered, written, matched, again, conflicts } = await sortAnswers(deps, prepared, answer, result);
+  const sent = prepared.filter((p) => written.includes(p.row.id) || matched.includes(p.row.id));
   await deps.store.transaction(async (tx) => {
-    await recordDelivered(tx, delivered);
-    await settle(tx, deps.workerId, created, 'done');
+    await recordMappings(tx, delivered);
+    await settle(tx, deps.workerId, written, 'done');
     await settle(tx, deps.workerId, matched, 'done', {
       reason: 'already on Kanta PHR (conditional create matched)',
+    });
+    await settle(tx, deps.workerId, again, 'pending', {
+      reason: 'already on Kanta PHR (conditional create matched): sent again as a versioned update',
     });
     await auditTransfers(
       tx,
@@ -194,7 +239,22 @@ async function settleEntries(
     // `sync status` reads it for either kind of remote (settleDelivered sets it for a FHIR store).
     if (sent.length) await setState(tx, 'last_push_success', new Date().toISOString());
   });
-  result.done += created.length + matched.length;
+  result.done += written.length + matched.length;
+  result.retrying += again.length;
+  for (const p of conflicts) {
+    const c = {
+      row: p.row,
+      sent: p.entry.resource as QuestionnaireResponse & { id: string },
+      mapping: p.update as KantaMapping,
+      consents: consents.get(p.row.patient_id ?? '') ?? [],
+    };
+    try {
+      await settleKantaConflict(deps, opts, c, result, signal);
+    } catch (err) {
+      // The version moved again, or Kanta PHR did not answer: the row is tried again later.
+      await failTransient(deps, [p.row], err as Error, result);
+    }
+  }
 }
 
 /**
@@ -237,16 +297,12 @@ async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, res
   result.retrying += again.length;
 }
 
-export async function kantaPushRound(
+/** Rows Kanta PHR does not take (other types, deletes) are settled as not applicable; the rest go on. */
+async function settleNotApplicable(
   deps: KantaDeps,
-  opts: KantaOptions,
-  signal?: AbortSignal,
-): Promise<PushRoundResult> {
-  const result = emptyResult();
-  await reclaimAbandoned(deps.store);
-  const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
-  result.claimed = rows.length;
-  if (!rows.length) return result;
+  rows: OutboxRow[],
+  result: PushRoundResult,
+): Promise<OutboxRow[]> {
   const other = rows.filter((r) => !KANTA_PUSH_TYPES.has(r.resource_type) || r.action === 'delete');
   const byReason = new Map<string, string[]>();
   for (const r of other) {
@@ -257,11 +313,47 @@ export async function kantaPushRound(
   }
   for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
   result.done += other.length;
-  const candidates = await dropVanished(
-    deps,
-    rows.filter((r) => !other.includes(r)),
-    result,
+  return rows.filter((r) => !other.includes(r));
+}
+
+/**
+ * Rows older than the local version Kanta PHR holds (a change stuck here while the citizen's version
+ * came down over it) are settled without being sent; the rest go on.
+ */
+async function dropOlderThanSent(
+  deps: KantaDeps,
+  rows: OutboxRow[],
+  mappings: Map<string, KantaMapping>,
+  result: PushRoundResult,
+): Promise<OutboxRow[]> {
+  const stale = rows.filter((r) => isOlderThanSent(r, mappings.get(r.resource_id)?.localVersion));
+  await settle(
+    deps.store,
+    deps.workerId,
+    stale.map((r) => r.id),
+    'done',
+    { reason: SUPERSEDED_BY_SENT },
   );
+  result.done += stale.length;
+  return rows.filter((r) => !stale.includes(r));
+}
+
+export async function kantaPushRound(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  signal?: AbortSignal,
+): Promise<PushRoundResult> {
+  const result = emptyResult();
+  await reclaimAbandoned(deps.store);
+  const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
+  result.claimed = rows.length;
+  if (!rows.length) return result;
+  const present = await dropVanished(deps, await settleNotApplicable(deps, rows, result), result);
+  const mappings = await mappingsOfLocal(
+    deps.store,
+    present.map((r) => r.resource_id),
+  );
+  const candidates = await dropOlderThanSent(deps, present, mappings, result);
   try {
     const consents = new Map<string, string[]>();
     const passing = await gate(deps, candidates, result, consents);
@@ -271,13 +363,14 @@ export async function kantaPushRound(
     for (const row of passing) {
       const patient = row.patient_id as string;
       if (!phr.has(patient)) phr.set(patient, ensurePhrPatient(deps, patient, signal));
-      prepared.push(prepare(row, (await phr.get(patient)) as PhrPatient, opts));
+      const phrPatient = (await phr.get(patient)) as PhrPatient;
+      prepared.push(prepare(row, phrPatient, opts, mappings.get(row.resource_id)));
     }
     const answer = await deps.remote.bundle(
       { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
       signal,
     );
-    await settleEntries(deps, prepared, answer, result, consents);
+    await settleEntries(deps, opts, prepared, answer, result, consents, signal);
   } catch (err) {
     if (!isTransient(err)) {
       await settle(

@@ -1,4 +1,4 @@
-/** The Kanta PHR adapter's own tables (store.migrate('sync-kanta', …)). */
+/** The Kanta PHR adapter's own tables. */
 export const KANTA_MIGRATIONS: string[] = [
   // Local client ↔ pseudonymous PHR Patient: the pseudonym (urn:uuid) is random, chosen before the
   // first send and kept, so a retry after a lost reply finds the Patient it already created.
@@ -26,4 +26,19 @@ export const KANTA_MIGRATIONS: string[] = [
     seen_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (resource_type, remote_id)
   )`,
+];
+
+export const KANTA_MIGRATIONS_2: string[] = [
+  // A pulled response is found by its Kanta PHR id (is it one we hold, at which version).
+  'CREATE INDEX IF NOT EXISTS sync_kanta_resource_remote ON sync_kanta_resource (resource_type, remote_id)',
+  // The local version the Kanta PHR copy holds: an older queued write is not sent over it.
+  'ALTER TABLE sync_kanta_resource ADD COLUMN IF NOT EXISTS local_version text',
+  // Per client: the newest Kanta PHR lastUpdated a finished pull has stored (the next pull goes on from it).
+  'ALTER TABLE sync_kanta_patient ADD COLUMN IF NOT EXISTS pulled_until text',
+];
+
+/** The adapter's migrations in the order they apply, each under the name the store records it by. */
+export const KANTA_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
+  ['sync-kanta', KANTA_MIGRATIONS],
+  ['sync-kanta-2', KANTA_MIGRATIONS_2],
 ];

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DisclosureRule } from './ports.ts';
+import type { DisclosureRule, FamilyRule } from './ports.ts';
 import type { RemoteClient } from './ports.ts';
 import type { SyncStore } from './ports.ts';
 
@@ -14,6 +14,10 @@ export interface KantaDeps {
   maxAttempts: number;
   retryBaseMs: number;
   disclosure: DisclosureRule;
+  /** Resource families: how a conflict with the citizen's version on Kanta PHR is settled. */
+  families: Readonly<Record<string, FamilyRule>>;
+  /** How far a pull's window reaches back before its cursor (ms). */
+  pullOverlapMs: number;
   today: () => string;
   log: Logger;
 }

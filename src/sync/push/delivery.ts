@@ -9,11 +9,12 @@ import { BrokenCircuitError } from 'cockatiel';
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
-import type { ConflictPolicy } from '../config.ts';
+import type { ConflictPolicy, FamilyRule } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
 import { entryStatus, refFromAnswer } from '../remote-client.ts';
 import {
+  type OutboxRow,
   type ResolveChoice,
   contentDigest,
   recordConflict,
@@ -319,7 +320,7 @@ async function resolveConflict(
     const echo = await wasSentByUs(ctx.store, type, w.row.resource_id, contentDigest(found));
     if (!echo && !recorded) {
       const chosen = w.row.resolve_with;
-      const policy = chosen ? CHOSEN[chosen] : (ctx.families[type]?.conflict ?? 'park');
+      const policy = conflictPolicyOf(w.row, ctx.families);
       recorded = true;
       // Remote-wins stores the remote version here, so it must pass what a write here must pass —
       // its own rules, then (as it is stored) references to resources current here.
@@ -381,6 +382,17 @@ const DELETE_FOLLOWS = 'remote version not kept: a local delete of the resource 
 
 /** The policy a parked row's conflict is settled by once an operator chose a version (`sync resolve`). */
 const CHOSEN: Record<ResolveChoice, ConflictPolicy> = { local: 'local-wins', remote: 'remote-wins' };
+
+/**
+ * How a row's conflict with a remote edit is settled: as an operator chose for it (`sync resolve`),
+ * else by its family's policy (`park` for a type with no family).
+ */
+export function conflictPolicyOf(
+  row: Pick<OutboxRow, 'resolve_with' | 'resource_type'>,
+  families: Readonly<Record<string, FamilyRule>>,
+): ConflictPolicy {
+  return row.resolve_with ? CHOSEN[row.resolve_with] : (families[row.resource_type]?.conflict ?? 'park');
+}
 
 const RESOLUTIONS: Record<ConflictPolicy, string> = {
   park: 'parked',

@@ -10,7 +10,9 @@ import { collectReferences } from '../references.ts';
 import {
   type IdMapping,
   type OutboxRow,
+  SUPERSEDED_BY_SENT,
   claim,
+  isOlderThanSent,
   laterRowsOf,
   mappingsForLocal,
   release,
@@ -115,12 +117,8 @@ function refsOf(row: OutboxRow): string[] {
  * over newer.
  */
 function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
-  const isStale = (row: OutboxRow) => {
-    const sent = mappings.get(keyOf(row))?.local_version;
-    return row.action !== 'delete' && !!sent && !!row.version_id && Number(row.version_id) < Number(sent);
-  };
-  const stale = waves.flat().filter(isStale);
-  return settledUnsent(round, waves, stale, 'superseded: a newer local version is already on the remote');
+  const stale = waves.flat().filter((row) => isOlderThanSent(row, mappings.get(keyOf(row))?.local_version));
+  return settledUnsent(round, waves, stale, SUPERSEDED_BY_SENT);
 }
 
 /**

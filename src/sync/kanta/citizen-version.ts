@@ -1,0 +1,128 @@
+// A Kanta PHR version of a self-assessment response, stored here: a new response is created, a held
+// one takes the citizen's answers. Used by the pull, and by the push when the citizen's version wins
+// a conflict.
+import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../../shared/outcome.ts';
+import { fromKantaResponse } from './convert.ts';
+import { type KantaMapping, recordMappings } from './mapping.ts';
+import {
+  auditTransfers,
+  contentKey,
+  markPulledWrites,
+  pullLeavesLocal,
+  undeliveredChanges,
+} from './ports.ts';
+import type { KantaDeps, KantaOptions } from './types.ts';
+
+const TYPE = 'QuestionnaireResponse';
+
+/** What the citizen answers in a response: all a Kanta PHR version changes of the local copy. */
+const answersOf = (r: QuestionnaireResponse) =>
+  contentKey({ resourceType: TYPE, status: r.status, authored: r.authored, item: r.item } as Resource);
+
+/** A Kanta PHR version and what it reads as here: our self-assessment of the local client. */
+export interface CitizenVersion {
+  remote: QuestionnaireResponse;
+  ours: QuestionnaireResponse;
+  patientId: string;
+}
+
+/**
+ * Reads a Kanta PHR version as our self-assessment of `patient` (through the SDK, fromKantaResponse);
+ * throws when it cannot be read as one.
+ */
+export function readCitizenVersion(
+  remote: QuestionnaireResponse,
+  patient: Patient & { id: string },
+  opts: KantaOptions,
+): CitizenVersion {
+  return { remote, ours: fromKantaResponse(remote, patient, opts), patientId: patient.id };
+}
+
+export type StoredVersion =
+  /** A response new here, created. */
+  | 'created'
+  /** The local copy took the citizen's answers. */
+  | 'updated'
+  /** The local copy holds these answers already (or was deleted here: deletes stay local). */
+  | 'unchanged'
+  /** A local change of the response is still to go: its push meets the citizen's version. */
+  | 'deferred';
+
+type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
+
+/** The local copy a mapping names, or undefined when it was deleted here. */
+async function heldCopy(tx: Tx, localId: string): Promise<QuestionnaireResponse | undefined> {
+  try {
+    return await tx.read<QuestionnaireResponse>(TYPE, localId);
+  } catch (err) {
+    if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Stores `remote` (a Kanta PHR version) for the local client `patient`, in one transaction with its
+ * mapping and its import audit row; the outbox does not send these writes back. A held response
+ * keeps everything of its own but the answers (status, authored, items) and the narrative and
+ * language that go with them. Unless `overrideQueued`, a held response with local changes the pull
+ * leaves alone (`pullLeavesLocal`) stays as it is (`deferred`): a queued change's push meets the
+ * citizen's version as a conflict.
+ * `within` runs in the same transaction (a push settles its row there).
+ */
+export function storeCitizenVersion(
+  deps: KantaDeps,
+  version: CitizenVersion,
+  mapping: KantaMapping | undefined,
+  how: { overrideQueued?: boolean; within?: (tx: Tx) => Promise<void> } = {},
+): Promise<StoredVersion> {
+  const { remote, ours, patientId } = version;
+  return deps.store.transaction(async (tx) => {
+    markPulledWrites(tx);
+    const stored = await store(tx, deps, ours, remote, patientId, mapping, how.overrideQueued ?? false);
+    await how.within?.(tx);
+    return stored;
+  });
+}
+
+/** What storing a citizen's version does in `tx` (see storeCitizenVersion). */
+async function store(
+  tx: Tx,
+  deps: KantaDeps,
+  ours: QuestionnaireResponse,
+  remote: QuestionnaireResponse,
+  patientId: string,
+  mapping: KantaMapping | undefined,
+  overrideQueued: boolean,
+): Promise<StoredVersion> {
+  const ident = ours.identifier;
+  let held: QuestionnaireResponse | undefined;
+  if (mapping) {
+    held = await heldCopy(tx, mapping.localId);
+    if (!held) return 'unchanged';
+  } else {
+    const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
+    const localId = written.resource.id as string;
+    if (written.created) {
+      await recordMappings(tx, [{ localId, remote, localVersion: written.resource.meta?.versionId }]);
+      await auditTransfers(tx, deps, 'import', [{ type: TYPE, localId, action: 'create', patientId }]);
+      return 'created';
+    }
+    held = written.resource as QuestionnaireResponse;
+  }
+  const localId = held.id as string;
+  if (answersOf(held) === answersOf(ours)) {
+    await recordMappings(tx, [{ localId, remote, localVersion: held.meta?.versionId }]);
+    return 'unchanged';
+  }
+  const undelivered = await undeliveredChanges(tx, TYPE, localId);
+  if (!overrideQueued && pullLeavesLocal(undelivered, deps.families[TYPE]?.conflict)) return 'deferred';
+  const { status, authored, item, text, language } = ours;
+  const updated = await tx.update(
+    { ...held, status, authored, item, text, language },
+    { ifMatch: held.meta?.versionId },
+  );
+  await recordMappings(tx, [{ localId, remote, localVersion: updated.resource.meta?.versionId }]);
+  await auditTransfers(tx, deps, 'import', [{ type: TYPE, localId, action: 'update', patientId }]);
+  return 'updated';
+}

@@ -1,0 +1,165 @@
+// A versioned update Kanta PHR refused with 412: the response there is not at the version we last
+// wrote or read. Re-read it: our own content (an earlier answer lost on the way back) is success;
+// a version the citizen restricted is never overwritten; any other is the citizen's edit, settled by
+// the family's conflict policy (self-assessments: remote-wins, the citizen's version is kept here).
+import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { issue, outcome } from '../../shared/outcome.ts';
+import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
+import { hiddenReason } from './convert.ts';
+import { type KantaMapping, recordMappings } from './mapping.ts';
+import {
+  type OutboxRow,
+  type PushRoundResult,
+  auditTransfers,
+  conflictPolicyOf,
+  contentKey,
+  exportOf,
+  recordConflict,
+  settle,
+  supersedeQueued,
+} from './ports.ts';
+import type { KantaDeps, KantaOptions } from './types.ts';
+
+const TYPE = 'QuestionnaireResponse';
+
+/** A versioned update that met another version on Kanta PHR. */
+export interface KantaConflict {
+  row: OutboxRow;
+  /** What we sent (Kanta's shape, with the remote id). */
+  sent: QuestionnaireResponse & { id: string };
+  mapping: KantaMapping;
+  /** The Consents that permitted the disclosure (for its audit row). */
+  consents: string[];
+}
+
+type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
+
+/** Settles the row done with its mapping (and, when something went, the disclosure's audit row). */
+function delivered(deps: KantaDeps, c: KantaConflict, remote: Resource, reason?: string, tx?: Tx) {
+  const work = async (db: Tx) => {
+    const localVersion = c.row.version_id ?? undefined;
+    await recordMappings(db, [{ localId: c.row.resource_id, remote, localVersion }]);
+    const settled = await settle(db, deps.workerId, [c.row.id], 'done', reason ? { reason } : {});
+    if (settled.length) await auditTransfers(db, deps, 'export', [exportOf(c.row, { consents: c.consents })]);
+  };
+  return tx ? work(tx) : deps.store.transaction(work);
+}
+
+function note(deps: KantaDeps, c: KantaConflict, policy: string, resolution: string, found?: string) {
+  deps.log.warn(
+    {
+      outbox: c.row.id,
+      remote: `${TYPE}/${c.mapping.remoteId}`,
+      expected: c.mapping.remoteVersion,
+      found,
+      policy,
+    },
+    "sync: conflict with the citizen's version on Kanta PHR",
+  );
+  return recordConflict(deps.store, {
+    outboxId: c.row.id,
+    type: TYPE,
+    localId: c.row.resource_id,
+    policy,
+    resolution,
+    detail: { remoteId: c.mapping.remoteId, expectedVersion: c.mapping.remoteVersion, remoteVersion: found },
+  });
+}
+
+/** The citizen's version as it reads here, or undefined when it cannot be read as a self-assessment. */
+function readable(
+  current: QuestionnaireResponse,
+  patient: Patient & { id: string },
+  opts: KantaOptions,
+): CitizenVersion | undefined {
+  try {
+    return readCitizenVersion(current, patient, opts);
+  } catch {
+    return undefined;
+  }
+}
+
+const UNREADABLE = 'changed, and its version cannot be read as a self-assessment; local version kept';
+
+export async function settleKantaConflict(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  c: KantaConflict,
+  result: PushRoundResult,
+  signal?: AbortSignal,
+): Promise<void> {
+  const current = await deps.remote.read<QuestionnaireResponse>(TYPE, c.mapping.remoteId, signal);
+  const found = current.meta?.versionId;
+  if (contentKey(current) === contentKey(c.sent)) {
+    await delivered(deps, c, current);
+    result.done++;
+    return;
+  }
+  const restricted = hiddenReason(current);
+  const patient = await deps.store.read<Patient & { id: string }>('Patient', c.row.patient_id as string);
+  const version = restricted ? undefined : readable(current, patient, opts);
+  const unreadable = restricted || version ? undefined : UNREADABLE;
+  // A version not readable here is parked for a person, unless one chose already.
+  const policy = restricted
+    ? 'remote-wins'
+    : unreadable && !c.row.resolve_with
+      ? 'park'
+      : conflictPolicyOf(c.row, deps.families);
+  const chosen = c.row.resolve_with ? ` (an operator chose ${c.row.resolve_with})` : '';
+  if (policy === 'park') {
+    await note(deps, c, policy, unreadable ? 'parked: remote version not readable here' : 'parked', found);
+    const why = unreadable ?? `is at version ${found}, we expected ${c.mapping.remoteVersion}`;
+    await settle(deps.store, deps.workerId, [c.row.id], 'parked', {
+      reason: `conflict: Kanta PHR ${TYPE}/${c.mapping.remoteId} ${why}; parked for manual resolution`,
+      outcome: outcome([
+        issue(
+          'error',
+          'conflict',
+          'sync-conflict-1: remote changed since the last sync',
+          `${TYPE}.meta.versionId`,
+        ),
+      ]),
+    });
+    result.parked++;
+    return;
+  }
+  if (policy === 'local-wins') {
+    // Over the version just read; if it moves again, the row is retried in a later round.
+    const written = await deps.remote.update(c.sent, found, signal);
+    await note(deps, c, policy, `local written${chosen}`, found);
+    await delivered(
+      deps,
+      c,
+      { id: written.id, meta: { versionId: written.versionId } } as Resource,
+      "conflict: local version written over the citizen's (local-wins)",
+    );
+    result.done++;
+    return;
+  }
+  await note(
+    deps,
+    c,
+    policy,
+    restricted ? 'remote kept (restricted by the citizen)' : `remote kept${chosen}`,
+    found,
+  );
+  const keep = async (tx: Tx) => {
+    await supersedeQueued(tx, TYPE, c.row.resource_id, c.row.id);
+    await settle(tx, deps.workerId, [c.row.id], 'done', {
+      reason: restricted
+        ? 'conflict: the citizen restricted the response on Kanta PHR; the local version was not sent'
+        : version
+          ? "conflict: the citizen's version on Kanta PHR kept (remote-wins)"
+          : "conflict: the citizen's version on Kanta PHR kept there (an operator chose remote); not readable as a self-assessment, so the local copy is unchanged",
+    });
+  };
+  if (!version) {
+    await deps.store.transaction(keep);
+  } else {
+    await storeCitizenVersion(deps, version, c.mapping, {
+      overrideQueued: true,
+      within: keep,
+    });
+  }
+  result.done++;
+}

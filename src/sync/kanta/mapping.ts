@@ -1,0 +1,79 @@
+// Which Kanta PHR response is which local one, and at which Kanta PHR version we last wrote or read
+// it (sync_kanta_resource): an update goes as a versioned PUT, and a pull passes over what it holds.
+import type { Resource } from '@medplum/fhirtypes';
+import { isFhirId } from '../../shared/references.ts';
+import type { KantaDeps } from './types.ts';
+
+type Db = Pick<KantaDeps['store'], 'query'>;
+
+export interface KantaMapping {
+  localId: string;
+  remoteId: string;
+  /** The Kanta PHR version last written or read (absent: an answer that named none). */
+  remoteVersion?: string;
+  /** The local version that Kanta PHR version holds (absent: not known). */
+  localVersion?: string;
+}
+
+const TYPE = 'QuestionnaireResponse';
+
+type Row = {
+  local_id: string;
+  remote_id: string;
+  remote_version: string | null;
+  local_version: string | null;
+};
+const fromRow = (r: Row): KantaMapping => ({
+  localId: r.local_id,
+  remoteId: r.remote_id,
+  ...(r.remote_version ? { remoteVersion: r.remote_version } : {}),
+  ...(r.local_version ? { localVersion: r.local_version } : {}),
+});
+
+/** The mappings of these local responses, by local id. */
+export async function mappingsOfLocal(db: Db, localIds: string[]): Promise<Map<string, KantaMapping>> {
+  if (!localIds.length) return new Map();
+  const rows = await db.query<Row>(
+    `SELECT local_id, remote_id, remote_version, local_version FROM sync_kanta_resource
+      WHERE resource_type = $1 AND local_id = ANY($2::text[])`,
+    [TYPE, localIds],
+  );
+  return new Map(rows.map((r) => [r.local_id, fromRow(r)]));
+}
+
+/** The mappings of these Kanta PHR responses, by remote id. */
+export async function mappingsOfRemote(db: Db, remoteIds: string[]): Promise<Map<string, KantaMapping>> {
+  if (!remoteIds.length) return new Map();
+  const rows = await db.query<Row>(
+    `SELECT local_id, remote_id, remote_version, local_version FROM sync_kanta_resource
+      WHERE resource_type = $1 AND remote_id = ANY($2::text[])`,
+    [TYPE, remoteIds],
+  );
+  return new Map(rows.map((r) => [r.remote_id, fromRow(r)]));
+}
+
+/**
+ * Records where local responses live on Kanta PHR now, and which local version that copy holds
+ * (absent when not known). Only a FHIR id maps a response, and only a FHIR id its version: what the
+ * remote answered is read as data.
+ */
+export async function recordMappings(
+  db: Db,
+  list: { localId: string; remote: Pick<Resource, 'id' | 'meta'>; localVersion?: string }[],
+): Promise<void> {
+  const mapped = list.filter((m) => isFhirId(m.remote.id));
+  if (!mapped.length) return;
+  await db.query(
+    `INSERT INTO sync_kanta_resource (resource_type, local_id, remote_id, remote_version, local_version)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+     ON CONFLICT (resource_type, local_id) DO UPDATE SET remote_id = EXCLUDED.remote_id,
+       remote_version = EXCLUDED.remote_version, local_version = EXCLUDED.local_version, updated_at = now()`,
+    [
+      TYPE,
+      mapped.map((m) => m.localId),
+      mapped.map((m) => m.remote.id as string),
+      mapped.map((m) => (isFhirId(m.remote.meta?.versionId) ? m.remote.meta?.versionId : null)),
+      mapped.map((m) => m.localVersion ?? null),
+    ],
+  );
+}
