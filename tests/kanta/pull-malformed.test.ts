@@ -1,6 +1,7 @@
 // Kanta PHR pull from a remote answering with what no Kanta store would hold: responses without an id,
 // or with one no FHIR id is, are skipped and counted; the pull finishes. And a push whose batch answer
-// is malformed: each row settles, the push finishes. The remote is scripted
+// is malformed: each row settles, the push finishes; one with no bodies at all still maps by Location
+// and ETag (the versioned update goes over the version they name). The remote is scripted
 // (tests/sync/helpers/scripted-remote.ts), the local store PGlite.
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +99,34 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     expect(
       await store.query('SELECT remote_id FROM sync_kanta_resource WHERE local_id = $1', [written.id]),
     ).toEqual([]);
+  });
+
+  it('answers with no body map by Location and ETag: the update goes as a PUT over that version, and moves it', async () => {
+    const batchAnswer = (response: Record<string, string>) => ({
+      status: 200,
+      body: { resourceType: 'Bundle', type: 'batch-response', entry: [{ response }] },
+    });
+    remote.bundleAnswer = batchAnswer({
+      status: '201 Created',
+      location: 'QuestionnaireResponse/qr-1/_history/1',
+      etag: 'W/"1"',
+    });
+    const written = (await store.create(selfAssessment(patientId))).resource;
+    await expect(sync.pushOnce()).resolves.toMatchObject({ done: 1, dead: 0 });
+    const mapped = () =>
+      store.query('SELECT remote_id, remote_version FROM sync_kanta_resource WHERE local_id = $1', [
+        written.id,
+      ]);
+    expect(await mapped()).toEqual([{ remote_id: 'qr-1', remote_version: '1' }]);
+
+    remote.bundleAnswer = batchAnswer({ status: '200 OK', etag: 'W/"2"' });
+    await store.update({ ...written, status: 'amended' } as never, { ifMatch: written.meta?.versionId });
+    await expect(sync.pushOnce()).resolves.toMatchObject({ done: 1, dead: 0 });
+    const sent = remote.lastBundle as { entry: { request: unknown; resource: { id?: string } }[] };
+    expect(sent.entry.map((e) => e.request)).toEqual([
+      { method: 'PUT', url: 'QuestionnaireResponse/qr-1', ifMatch: 'W/"1"' },
+    ]);
+    expect(sent.entry[0]?.resource.id).toBe('qr-1');
+    expect(await mapped()).toEqual([{ remote_id: 'qr-1', remote_version: '2' }]);
   });
 });

@@ -12,7 +12,6 @@ import type {
 } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { isFhirId } from '../../shared/references.ts';
 import { settleKantaConflict } from './conflict.ts';
 import { toKantaResponse } from './convert.ts';
 import { type KantaMapping, mappingsOfLocal, recordMappings } from './mapping.ts';
@@ -27,6 +26,7 @@ import {
   isOlderThanSent,
   issueSummary,
   reclaimAbandoned,
+  refFromAnswer,
   setState,
   settle,
   settleBlocked,
@@ -171,22 +171,40 @@ interface Sorted {
   conflicts: Prepared[];
 }
 
+/**
+ * Where an entry's answer says the response lives now — its body, else its Location and ETag (a
+ * versioned update's answer may carry no body: then it is still the copy we updated) — or undefined
+ * when it names no FHIR id.
+ */
+function answeredCopy(e: BundleEntry | undefined, status: number, updatedId?: string): Resource | undefined {
+  try {
+    const answer = {
+      status,
+      resource: e?.resource,
+      location: e?.response?.location,
+      etag: e?.response?.etag,
+    };
+    const ref = refFromAnswer(answer, 'QuestionnaireResponse', updatedId);
+    return {
+      resourceType: 'QuestionnaireResponse',
+      id: ref.id,
+      meta: { versionId: ref.versionId },
+    } as Resource;
+  } catch {
+    return undefined;
+  }
+}
+
 async function sortAnswers(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
   const sorted: Sorted = { delivered: [], written: [], matched: [], again: [], conflicts: [] };
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
     const status = Number(entryStatus(e?.response)?.slice(0, 3));
     if (status >= 200 && status < 300) {
-      const mapped = isFhirId(e?.resource?.id);
+      const remote = answeredCopy(e, status, p.update?.remoteId);
       // An update that found a copy there already: that copy may be older (once mapped, it is updated).
-      const again =
-        !p.update &&
-        status !== 201 &&
-        p.row.action === 'update' &&
-        mapped &&
-        isFhirId(e?.resource?.meta?.versionId);
-      if (mapped) {
-        const remote = e?.resource as Resource;
+      const again = !p.update && status !== 201 && p.row.action === 'update' && !!remote?.meta?.versionId;
+      if (remote) {
         const localVersion = again ? undefined : (p.row.version_id ?? undefined);
         sorted.delivered.push({ localId: p.row.resource_id, remote, localVersion });
       }

@@ -34,6 +34,8 @@ export interface ScriptedRemote {
    * this — whatever its shape; else it declares no Bundles and a Bundle POSTed is a 405.
    */
   bundleAnswer?: ScriptedAnswer;
+  /** The last Bundle POSTed while `bundleAnswer` was set. */
+  lastBundle?: unknown;
   close(): Promise<void>;
 }
 
@@ -97,7 +99,7 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
       });
     }
     if (req.method === 'POST' && !type && scripted.bundleAnswer) {
-      await body(req);
+      scripted.lastBundle = await body(req);
       return sendScripted(res, scripted.bundleAnswer);
     }
     if (req.method === 'POST' && type && !id) {
