@@ -124,4 +124,20 @@ describe("a client's disclosure log", () => {
     ]);
     expect(await disclosureLog(store, SUVI, { party: 'te-services' })).toEqual([]);
   });
+
+  it('reads the log back to `from` only: a batch written before it is not read', async () => {
+    const from = new Date(Date.parse(log[0]?.when as string) + 1);
+    await insertAudit(store, [record({ entities: ['Observation/o2'] })]);
+    expect((await disclosureLog(store, SUVI, { from })).map((d) => d.resources)).toEqual([
+      ['Observation/o2'],
+    ]);
+    // The same batch row dated before `from` (its records keep their own time): no longer read.
+    await store.query(
+      `UPDATE security_audit SET recorded = $1::timestamptz - interval '1 second'
+        WHERE id = (SELECT max(id) FROM security_audit)`,
+      [from.toISOString()],
+    );
+    expect(await disclosureLog(store, SUVI, { from })).toEqual([]);
+    expect((await disclosureLog(store, SUVI)).map((d) => d.resources)[0]).toEqual(['Observation/o2']);
+  });
 });

@@ -30,7 +30,7 @@ export interface Disclosure {
   reason?: string;
 }
 
-/** Audit batches read at once; a client's log is read to its start. */
+/** Audit batches read at once. */
 const BATCHES = 200;
 
 /** Whose log it is: the client's Patient (`Patient/<id>`) and the client's own Consents (`Consent/<id>`). */
@@ -58,14 +58,18 @@ export async function disclosureLog(
 ): Promise<Disclosure[]> {
   const { patient } = client;
   const out: Disclosure[] = [];
-  let before: string | undefined;
+  // A batch is written after its records, so one older than `from` holds none of those listed: the
+  // log is read back to `from` only (to its start without one).
+  const since = filter.from?.toISOString() ?? null;
+  let before: string | null = null;
   while (true) {
-    const page = await rows<{ id: string; events: string }>(
+    const page: { id: string; events: string }[] = await rows<{ id: string; events: string }>(
       db,
       `SELECT id::text, events FROM security_audit
-        WHERE patients @> ARRAY[$1::text] ${before ? 'AND id < $2' : ''}
+        WHERE patients @> ARRAY[$1::text] AND ($2::bigint IS NULL OR id < $2::bigint)
+          AND ($3::timestamptz IS NULL OR recorded >= $3::timestamptz)
         ORDER BY id DESC LIMIT ${BATCHES}`,
-      before ? [patient, before] : [patient],
+      [patient, before, since],
     );
     for (const batch of page) {
       const records = (JSON.parse(batch.events) as StoredAuditRecord[]).reverse();
@@ -75,7 +79,7 @@ export async function disclosureLog(
       }
     }
     if (page.length < BATCHES) return out;
-    before = page[page.length - 1]?.id;
+    before = page[page.length - 1]?.id ?? null;
   }
 }
 
