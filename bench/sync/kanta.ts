@@ -2,17 +2,19 @@
 // Kanta PHR adapter (batch Bundles of conditional creates, each client's pseudonymous PHR Patient
 // first) to a `serve --mode kanta-phr` sandbox (child process, own database), and POST another N
 // Kanta-shaped responses straight to the same sandbox one by one (8 in flight) in the same run.
-// Reports resources/s for both, their ratio, and lost / duplicated counts.
+// Reports resources/s for both, their ratio, and lost / duplicated counts. Then pulls back: the first
+// pull (every response read, each passed over as ours) next to reading the same pages directly, and a
+// repeat pull (only what changed since the first).
 //
 //   npx tsx bench/sync/kanta.ts                    # N = 2,000
 //   TYOKYKY_KANTA_BENCH_N=500 npx tsx bench/sync/kanta.ts
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { personas } from '../../examples/tools/personas.ts';
 import { toResources } from '../../src/mapping/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
-import { createKantaAdapter, createSync } from '../../src/sync/index.ts';
+import { type SyncService, createKantaAdapter, createSync } from '../../src/sync/index.ts';
 import { phrPatientResource } from '../../src/sync/kanta/index.ts';
 import { startSandbox } from '../../tests/kanta/helpers.ts';
 import { dropDatabase, freshDatabase } from '../../tests/sync/helpers/processes.ts';
@@ -136,6 +138,48 @@ async function directPosts(base: string, n: number): Promise<{ ms: number; ids: 
   return { ms: performance.now() - started, ids };
 }
 
+/** The peer of a pull: every followed client's responses read page by page, nothing stored. */
+async function directReads(base: string, phrIds: string[]): Promise<{ ms: number; read: number }> {
+  const started = performance.now();
+  let read = 0;
+  for (const id of phrIds) {
+    let url: string | undefined = `${base}/QuestionnaireResponse?patient=Patient/${id}&_count=100`;
+    while (url) {
+      const page = (await (await fetch(url, { headers: { accept: FHIR } })).json()) as Bundle;
+      read += page.entry?.length ?? 0;
+      url = page.link?.find((l) => l.relation === 'next')?.url;
+    }
+  }
+  return { ms: performance.now() - started, read };
+}
+
+/**
+ * The pull after the push: the first reads every response back (each one ours, at the version we
+ * wrote: passed over), a repeat pull reads only what changed since (nothing). Next to reading the
+ * same pages directly.
+ */
+async function pulls(sync: SyncService, base: string, store: Store): Promise<void> {
+  const timed = async () => {
+    const started = performance.now();
+    const result = await sync.pullOnce();
+    return { ms: performance.now() - started, result };
+  };
+  const first = await timed();
+  const again = await timed();
+  const phr = await store.query<{ remote_id: string }>('SELECT remote_id FROM sync_kanta_patient');
+  const direct = await directReads(
+    base,
+    phr.map((p) => p.remote_id),
+  );
+  const { fetched, applied, unchanged } = first.result;
+  console.log(
+    `  pull back: ${first.ms.toFixed(0)} ms (fetched ${fetched}, applied ${applied}, unchanged ${unchanged}); reading the same pages directly: ${direct.ms.toFixed(0)} ms (${direct.read}); ratio ${(direct.ms / first.ms).toFixed(2)}×`,
+  );
+  console.log(
+    `  repeat pull: ${again.ms.toFixed(0)} ms (fetched ${again.result.fetched}, applied ${again.result.applied})`,
+  );
+}
+
 export default async function run(): Promise<void> {
   const [remoteDb, localDb] = await Promise.all([
     freshDatabase('tyokyky_kbench_remote'),
@@ -150,6 +194,9 @@ export default async function run(): Promise<void> {
       adapter: createKantaAdapter({ application: APP }),
       batchSize: 200,
       pushConcurrency: 1,
+      // The seeded writes fall within a second or two, and a pull's window reaches back a second before
+      // its cursor (the default overlap): without this a repeat pull would read most of them again.
+      pullOverlapMs: 0,
     });
     await sync.ready;
     const ids = await seed(store, N);
@@ -174,6 +221,7 @@ export default async function run(): Promise<void> {
     console.log(
       `  ratio push / direct POST: ${(pushRate / directRate).toFixed(2)}×; lost ${lost}, duplicated ${duplicated}`,
     );
+    await pulls(sync, sandbox.url, store);
     await sync.stop();
   } finally {
     await store.close();
