@@ -512,6 +512,31 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
     ]);
   }, 60_000);
 
+  it('a response the citizen restricts after it was imported is labelled restricted here, its answers kept; lifting it lifts the label', async () => {
+    const { local, remote } = await pushedResponse(4);
+    await sync.pullOnce();
+    const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    const restricted = await citizenEdits(remote, {
+      ...withOverall(remote, 1),
+      meta: { ...remote.meta, security: [label] },
+    });
+    expect(await sync.pullOnce()).toMatchObject({ fetched: 1, skipped: 1, applied: 0 });
+    const marked = await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id);
+    expect(marked.meta?.security).toEqual([label]);
+    expect(overallOf(marked)).toBe(4);
+    // Lifted, with the answer the citizen gave meanwhile: both come here.
+    const { security: _label, ...unlabelled } = restricted.meta ?? {};
+    await citizenEdits(restricted, { ...withOverall(restricted, 2), meta: unlabelled });
+    expect(await sync.pullOnce()).toMatchObject({ fetched: 1, applied: 1 });
+    const lifted = await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id);
+    expect(lifted.meta?.security).toBeUndefined();
+    expect(overallOf(lifted)).toBe(2);
+    const imports = (await transfers('suvi', '110107')).filter(
+      (e) => e.entity?.[1]?.what?.reference === `QuestionnaireResponse/${local.id}`,
+    );
+    expect(imports.map((e) => e.action)).toEqual(['U', 'U']);
+  }, 60_000);
+
   it("the pull takes the citizen's edit into the local copy, and the next pull reads only what changed since", async () => {
     const { local, remote } = await pushedResponse(4);
     await sync.pullOnce();

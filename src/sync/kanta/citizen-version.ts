@@ -3,7 +3,7 @@
 // a conflict.
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../shared/outcome.ts';
-import { fromKantaResponse } from './convert.ts';
+import { CITIZEN_RESTRICTION, fromKantaResponse, isCitizenRestriction } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
   auditTransfers,
@@ -44,7 +44,7 @@ export type StoredVersion =
   | 'created'
   /** The local copy took the citizen's answers. */
   | 'updated'
-  /** The local copy holds these answers already (or was deleted here: deletes stay local). */
+  /** The local copy holds these answers already, unrestricted (or was deleted here: deletes stay local). */
   | 'unchanged'
   /** A local change of the response is still to go: its push meets the citizen's version. */
   | 'deferred';
@@ -65,7 +65,7 @@ async function heldCopy(tx: Tx, localId: string): Promise<QuestionnaireResponse 
  * Stores `remote` (a Kanta PHR version) for the local client `patient`, in one transaction with its
  * mapping and its import audit row; the outbox does not send these writes back. A held response
  * keeps everything of its own but the answers (status, authored, items) and the narrative and
- * language that go with them. Unless `overrideQueued`, a held response with local changes the pull
+ * language that go with them, and loses the restriction label of a restriction the citizen lifted. Unless `overrideQueued`, a held response with local changes the pull
  * leaves alone (`pullLeavesLocal`) stays as it is (`deferred`): a queued change's push meets the
  * citizen's version as a conflict.
  * `within` runs in the same transaction (a push settles its row there).
@@ -111,18 +111,53 @@ async function store(
     held = written.resource as QuestionnaireResponse;
   }
   const localId = held.id as string;
-  if (answersOf(held) === answersOf(ours)) {
+  if (answersOf(held) === answersOf(ours) && !labelledRestricted(held)) {
     await recordMappings(tx, [{ localId, remote, localVersion: held.meta?.versionId }]);
     return 'unchanged';
   }
   const undelivered = await undeliveredChanges(tx, TYPE, localId);
   if (!overrideQueued && pullLeavesLocal(undelivered, deps.families[TYPE]?.conflict)) return 'deferred';
   const { status, authored, item, text, language } = ours;
+  // Readable and not restricted: a restriction the citizen lifted is lifted here too.
   const updated = await tx.update(
-    { ...held, status, authored, item, text, language },
+    withRestriction({ ...held, status, authored, item, text, language }, false),
     { ifMatch: held.meta?.versionId },
   );
   await recordMappings(tx, [{ localId, remote, localVersion: updated.resource.meta?.versionId }]);
   await auditTransfers(tx, deps, 'import', [{ type: TYPE, localId, action: 'update', patientId }]);
   return 'updated';
+}
+
+const labelledRestricted = (r: QuestionnaireResponse) => (r.meta?.security ?? []).some(isCitizenRestriction);
+
+/** `r` labelled restricted by the citizen, or with that label taken away; its other labels stay. */
+function withRestriction(r: QuestionnaireResponse, restricted: boolean): QuestionnaireResponse {
+  const others = (r.meta?.security ?? []).filter((c) => !isCitizenRestriction(c));
+  const security = restricted ? [...others, { ...CITIZEN_RESTRICTION }] : others;
+  const { security: _old, ...meta } = r.meta ?? {};
+  return { ...r, meta: security.length ? { ...meta, security } : meta };
+}
+
+/**
+ * The citizen restricted a response held here (a later version on Kanta PHR carries `R`, or labels
+ * that cannot be read): the local copy is labelled restricted too, in one transaction with its import
+ * audit row, and keeps its answers — what the citizen restricted is not taken into the professional
+ * view. The mapping keeps the version last written or read, so a local edit meets the restricted
+ * version as a conflict and never overwrites it.
+ */
+export function markRestricted(
+  deps: KantaDeps,
+  mapping: KantaMapping,
+  patientId: string,
+): Promise<'updated' | 'unchanged'> {
+  return deps.store.transaction(async (tx) => {
+    markPulledWrites(tx);
+    const held = await heldCopy(tx, mapping.localId);
+    if (!held || labelledRestricted(held)) return 'unchanged';
+    await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
+    await auditTransfers(tx, deps, 'import', [
+      { type: TYPE, localId: mapping.localId, action: 'update', patientId },
+    ]);
+    return 'updated';
+  });
 }

@@ -3,7 +3,12 @@
 // citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { isFhirId } from '../../shared/references.ts';
-import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
+import {
+  type CitizenVersion,
+  markRestricted,
+  readCitizenVersion,
+  storeCitizenVersion,
+} from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, mappingsOfRemote } from './mapping.ts';
 import { type FollowedPhrPatient, knownPhrPatients, recordPulledUntil } from './patients.ts';
@@ -48,6 +53,8 @@ async function pullOne(
 ): Promise<boolean> {
   const hidden = hiddenReason(r);
   if (hidden) {
+    // Held here already: the local copy is labelled restricted as well.
+    if (mapping) await markRestricted(deps, mapping, local.id);
     await recordSkipped(deps, r.id, local.id, hidden);
     result.skipped++;
     return false;
