@@ -15,4 +15,12 @@ export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { followUpScoreSearch } from './queries.ts';
 export { codeFrom, concept, display, type Language } from './terminology.ts';
 export { toFhir, toResources } from './to-fhir.ts';
-export { hasNonDisclosure, REDACTED_LABEL, redactNonDisclosed, redactPatient } from './non-disclosure.ts';
+export {
+  hasNonDisclosure,
+  isRestricted,
+  isRestrictedLabel,
+  REDACTED_LABEL,
+  RESTRICTED_LABEL,
+  redactNonDisclosed,
+  redactPatient,
+} from './non-disclosure.ts';

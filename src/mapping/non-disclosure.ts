@@ -10,6 +10,28 @@ export const REDACTED_LABEL: Coding = {
   display: 'redacted',
 };
 
+/**
+ * The label of a resource restricted in whom it may reach (HL7 v3 Confidentiality R): on Kanta PHR
+ * the citizen's choice to keep a resource out of professionals' view, carried over to the local copy.
+ */
+export const RESTRICTED_LABEL = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
+  code: 'R',
+} as const;
+
+/** Whether a security label is the restriction label. */
+export const isRestrictedLabel = (label: { system?: unknown; code?: unknown }): boolean =>
+  label.system === RESTRICTED_LABEL.system && label.code === RESTRICTED_LABEL.code;
+
+/** Does this resource carry the restriction label (v3 Confidentiality R)? */
+export function isRestricted(resource: Resource): boolean {
+  const labels: unknown = resource.meta?.security;
+  return (
+    Array.isArray(labels) &&
+    labels.some((l) => typeof l === 'object' && l !== null && isRestrictedLabel(l as Coding))
+  );
+}
+
 /** Does this Patient carry the turvakielto (non-disclosure for personal safety) label? */
 export function hasNonDisclosure(resource: Resource): boolean {
   return (

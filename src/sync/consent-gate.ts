@@ -1,11 +1,11 @@
-import type { Consent } from '@medplum/fhirtypes';
+import type { Consent, Resource } from '@medplum/fhirtypes';
 import {
   type ConsentDataClass,
   type ConsentParty,
   type ConsentTerms,
   isDisclosurePermitted,
 } from '../domain/index.ts';
-import { consentForDisclosure } from '../mapping/index.ts';
+import { consentForDisclosure, isRestricted } from '../mapping/index.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -66,17 +66,24 @@ export interface ClientDisclosure {
   consents: string[];
 }
 
+/** Why a resource labelled restricted goes to no receiving party, whatever the consent. */
+export const RESTRICTED_NOT_DISCLOSED =
+  'restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party';
+
 /**
  * The disclosure rule for one resource of a client, shared by the sync's push and the facade's reads
- * for a party: the client's `identification` first — without it nothing that refers to the client
- * goes, not even the client's Consents — then the resource family's own data class (`null` for the
- * Consents, which need no other). `decide` answers for one data class of this client.
+ * for a party: a resource labelled restricted (on Kanta PHR, the citizen's choice) goes to no party;
+ * then the client's `identification` — without it nothing that refers to the client goes, not even
+ * the client's Consents — then the resource family's own data class (`null` for the Consents, which
+ * need no other). `decide` answers for one data class of this client.
  */
 export async function clientDisclosure(
   decide: (dataClass: string) => ClientDisclosure | Promise<ClientDisclosure>,
-  resourceType: string,
+  resource: Resource,
   dataClass: string | null,
 ): Promise<ClientDisclosure> {
+  if (isRestricted(resource)) return { permitted: false, reason: RESTRICTED_NOT_DISCLOSED, consents: [] };
+  const resourceType = resource.resourceType;
   const identity = await decide(IDENTITY_CLASS);
   if (!identity.permitted) {
     if (resourceType === 'Patient') return identity;

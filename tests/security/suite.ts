@@ -625,6 +625,32 @@ export function securitySuite(
         expect(kelaPatients.entry?.map((e) => e.resource?.id)).toEqual([suviId('Patient')]);
       });
 
+      it('a resource labelled restricted (v3 Confidentiality R) reaches no party, whatever the consent', async () => {
+        const { token: kela } = await s.client({
+          id: 'kela-restricted',
+          scope: 'system/*.rs',
+          party: 'kela',
+        });
+        const body = JSON.parse(await observationAbout(suviId('Patient')));
+        const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+        const created = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: JSON.stringify({ ...body, meta: { ...body.meta, security: [label] } }),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const id = ((await created.json()) as Observation).id as string;
+        // Suvi's consent lets kela see her assessments: this one is restricted all the same.
+        const read = await s.call(kela, `/Observation/${id}`);
+        expect(read.status).toBe(403);
+        expect(await diagnostics(read)).toBe(
+          `sec-consent-1: Observation/${id} is not available to this client`,
+        );
+        const search = (await (await s.call(kela, `/Observation?_id=${id}`)).json()) as Bundle;
+        expect(search.entry ?? []).toEqual([]);
+        // The service's own client is no party: it reads it.
+        expect((await s.call(admin, `/Observation/${id}`)).status).toBe(200);
+      });
+
       it('a conditional read tells a party nothing a plain read would not: 304 only where the read is allowed', async () => {
         const { token: kela } = await s.client({
           id: 'kela-conditional',

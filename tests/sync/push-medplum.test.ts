@@ -389,6 +389,30 @@ describe('consent-aware disclosure', () => {
     expect((await outboxOf('Patient', p.id!))[0].state).toBe('done'); // identification is covered
   });
 
+  it('blocks a resource labelled restricted (v3 Confidentiality R) whatever the consent; its next version without the label goes', async () => {
+    const p = (await store.create(patient('180181-916F'))).resource as Patient;
+    await store.create(consent(p.id!));
+    const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    const made = score(p.id!);
+    const obs = (await store.create({ ...made, meta: { ...made.meta, security: [label] } }))
+      .resource as Observation;
+    await sync.pushOnce();
+    const [row] = await outboxOf('Observation', obs.id!);
+    expect(row).toMatchObject({
+      state: 'blocked',
+      reason: 'restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party',
+    });
+    expect((await outboxOf('Patient', p.id!))[0].state).toBe('done');
+    expect(await remoteAll(peer.url, 'Observation', `identifier=${identifierOf(obs)}`)).toHaveLength(0);
+    // The label taken away here: that version goes.
+    await store.update(
+      { ...obs, meta: { ...obs.meta, security: undefined } },
+      { ifMatch: obs.meta?.versionId },
+    );
+    await sync.pushOnce();
+    expect(await remoteAll(peer.url, 'Observation', `identifier=${identifierOf(obs)}`)).toHaveLength(1);
+  });
+
   it("a withdrawal of a consent the remote holds goes to the remote; the client's other data no longer does", async () => {
     const client = await syncedClient('180181-916F');
     const local = await store.read<Consent>('Consent', client.consentId);

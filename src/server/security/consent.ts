@@ -48,7 +48,7 @@ export class DisclosureCheck {
           consents: d.permitted && d.consentId ? [d.consentId] : [],
         };
       },
-      resource.resourceType,
+      resource,
       family.dataClass,
     );
     return decision.permitted

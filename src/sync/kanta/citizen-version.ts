@@ -2,8 +2,9 @@
 // one takes the citizen's answers. Used by the pull, and by the push when the citizen's version wins
 // a conflict.
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
-import { CITIZEN_RESTRICTION, fromKantaResponse, isCitizenRestriction } from './convert.ts';
+import { fromKantaResponse } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
   auditTransfers,
@@ -111,7 +112,7 @@ async function store(
     held = written.resource as QuestionnaireResponse;
   }
   const localId = held.id as string;
-  if (answersOf(held) === answersOf(ours) && !labelledRestricted(held)) {
+  if (answersOf(held) === answersOf(ours) && !isRestricted(held)) {
     await recordMappings(tx, [{ localId, remote, localVersion: held.meta?.versionId }]);
     return 'unchanged';
   }
@@ -128,12 +129,10 @@ async function store(
   return 'updated';
 }
 
-const labelledRestricted = (r: QuestionnaireResponse) => (r.meta?.security ?? []).some(isCitizenRestriction);
-
 /** `r` labelled restricted by the citizen, or with that label taken away; its other labels stay. */
 function withRestriction(r: QuestionnaireResponse, restricted: boolean): QuestionnaireResponse {
-  const others = (r.meta?.security ?? []).filter((c) => !isCitizenRestriction(c));
-  const security = restricted ? [...others, { ...CITIZEN_RESTRICTION }] : others;
+  const others = (r.meta?.security ?? []).filter((c) => !isRestrictedLabel(c));
+  const security = restricted ? [...others, { ...RESTRICTED_LABEL }] : others;
   const { security: _old, ...meta } = r.meta ?? {};
   return { ...r, meta: security.length ? { ...meta, security } : meta };
 }
@@ -153,7 +152,7 @@ export function markRestricted(
   return deps.store.transaction(async (tx) => {
     markPulledWrites(tx);
     const held = await heldCopy(tx, mapping.localId);
-    if (!held || labelledRestricted(held)) return 'unchanged';
+    if (!held || isRestricted(held)) return 'unchanged';
     await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
     await auditTransfers(tx, deps, 'import', [
       { type: TYPE, localId: mapping.localId, action: 'update', patientId },

@@ -1,6 +1,6 @@
 // Our self-assessment response ⇄ Kanta PHR's fiphr-sd-questionnaireresponse-r4.
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
-import { fromFhir, profileUrl, toResources } from '../../mapping/index.ts';
+import { fromFhir, isRestrictedLabel, profileUrl, toResources } from '../../mapping/index.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { KANTA, type KantaOptions } from './types.ts';
 
@@ -48,20 +48,13 @@ const RESTRICTED =
 const UNREADABLE_LABELS =
   'meta.security is not a list of Codings, so a restriction by the citizen cannot be ruled out: not imported';
 
-/** The label of a citizen's restriction: v3 Confidentiality `R`. */
-export const CITIZEN_RESTRICTION = { system: KANTA.confidentiality, code: 'R' } as const;
-
-/** Whether a security label is the citizen's restriction. */
-export const isCitizenRestriction = (label: { system?: unknown; code?: unknown }): boolean =>
-  label.system === CITIZEN_RESTRICTION.system && label.code === CITIZEN_RESTRICTION.code;
-
 /** Why a response is not shown in the professional view, or undefined when it may be imported. */
 export function hiddenReason(r: { meta?: { security?: unknown } }): string | undefined {
   const labels: unknown = r.meta?.security;
   if (labels === undefined) return undefined;
   // Unreadable labels could hold the citizen's restriction: a defect must not override that choice.
   if (!Array.isArray(labels) || !labels.every(isJsonObject)) return UNREADABLE_LABELS;
-  return labels.some(isCitizenRestriction) ? RESTRICTED : undefined;
+  return labels.some(isRestrictedLabel) ? RESTRICTED : undefined;
 }
 
 /**

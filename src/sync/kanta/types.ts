@@ -31,7 +31,6 @@ export const KANTA = {
   patientProfile: 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient',
   responseProfile: 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4',
   creatingApplication: 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication',
-  confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
   businessSystem: 'urn:ietf:rfc:3986',
 } as const;
 

@@ -3,7 +3,7 @@
  * (no `identification` for this party) has nothing sent — not the Patient, nor anything that refers to
  * the client. Otherwise each row also needs its family's own data class.
  */
-import type { Consent } from '@medplum/fhirtypes';
+import type { Consent, Resource } from '@medplum/fhirtypes';
 import { auditTransfers, exportOf } from '../audit.ts';
 import { patientReferenceOf } from '../config.ts';
 import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
@@ -133,7 +133,7 @@ async function decisionFor(
   }
   return clientDisclosure(
     (dataClass) => decide(patient, dataClass),
-    row.resource_type,
+    row.payload as Resource,
     family?.dataClass ?? null,
   );
 }
