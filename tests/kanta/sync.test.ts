@@ -450,6 +450,27 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
     expect(await conflictsOf(local.id)).toEqual([]);
   }, 60_000);
 
+  it("a response restricted here goes to Kanta PHR restricted: kept out of professionals' view there too", async () => {
+    const suvi = localPatient.get('suvi') as string;
+    const id = randomUUID();
+    const [qr] = toResources('selfAssessment', {
+      id,
+      clientId: personas.suvi.client.id,
+      date: '2026-06-02',
+      overall: 3,
+    }) as QuestionnaireResponse[];
+    const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    await store.create({
+      ...qr,
+      meta: { ...qr.meta, security: [label] },
+      subject: { reference: `Patient/${suvi}` },
+      author: { reference: `Patient/${suvi}` },
+    } as QuestionnaireResponse);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, blocked: 0 });
+    const there = (await remoteResponses()).find((x) => x.identifier?.value === `urn:uuid:${id}`);
+    expect(there?.meta?.security).toEqual([label]);
+  }, 60_000);
+
   it('a lost answer to an update is recognised when it is sent again: no conflict, no third version', async () => {
     const { local, remote } = await pushedResponse(5);
     await localEdit(local, 6);

@@ -1,6 +1,13 @@
 // Our self-assessment response ⇄ Kanta PHR's fiphr-sd-questionnaireresponse-r4.
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
-import { fromFhir, isRestrictedLabel, profileUrl, toResources } from '../../mapping/index.ts';
+import {
+  RESTRICTED_LABEL,
+  fromFhir,
+  isRestricted,
+  isRestrictedLabel,
+  profileUrl,
+  toResources,
+} from '../../mapping/index.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { KANTA, type KantaOptions } from './types.ts';
 
@@ -16,8 +23,8 @@ function creatingApplication(app: KantaOptions['application']): Extension {
 
 /**
  * The Kanta copy of one of our self-assessment responses: Kanta's profile, our business identifier,
- * language and narrative, the configured creating application, and the PHR Patient as subject,
- * author and source. Nothing else about the client travels.
+ * language and narrative, the configured creating application, the PHR Patient as subject, author
+ * and source, and the restriction label if it carries one. Nothing else about the client travels.
  */
 export function toKantaResponse(
   ours: QuestionnaireResponse,
@@ -26,9 +33,11 @@ export function toKantaResponse(
 ): QuestionnaireResponse {
   const patient = { reference: `Patient/${phrPatientId}` };
   const others = (ours.extension ?? []).filter((e) => e.url !== KANTA.creatingApplication);
+  // A response restricted here goes restricted: Kanta PHR keeps it out of professionals' view.
+  const security = isRestricted(ours) ? [{ ...RESTRICTED_LABEL }] : undefined;
   return {
     resourceType: 'QuestionnaireResponse',
-    meta: { profile: [KANTA.responseProfile] },
+    meta: { profile: [KANTA.responseProfile], ...(security ? { security } : {}) },
     language: ours.language,
     text: ours.text,
     extension: [creatingApplication(opts.application), ...others],
