@@ -101,7 +101,7 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     ).toEqual([]);
   });
 
-  it('answers with no body map by Location and ETag: the update goes as a PUT over that version, and moves it', async () => {
+  it('answers with no body map by Location and ETag: the update goes as a PUT over that version, and moves it; a 412 on a response gone there is not sent', async () => {
     const batchAnswer = (response: Record<string, string>) => ({
       status: 200,
       body: { resourceType: 'Bundle', type: 'batch-response', entry: [{ response }] },
@@ -128,5 +128,20 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     ]);
     expect(sent.entry[0]?.resource.id).toBe('qr-1');
     expect(await mapped()).toEqual([{ remote_id: 'qr-1', remote_version: '2' }]);
+
+    // Next: a 412, and the response found gone when read again (deleted there meanwhile): not sent.
+    remote.bundleAnswer = batchAnswer({ status: '412 Precondition Failed' });
+    const now = await store.read(written.resourceType, written.id as string);
+    await store.update({ ...now, status: 'completed' } as never, { ifMatch: now.meta?.versionId });
+    await expect(sync.pushOnce()).resolves.toMatchObject({ done: 1, dead: 0 });
+    const [row] = await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+      [written.id],
+    );
+    expect(row).toEqual({
+      state: 'done',
+      reason:
+        'not sent: the response is no longer on Kanta PHR (the citizen deleted it there; deletes stay where they are made)',
+    });
   });
 });

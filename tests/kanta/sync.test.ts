@@ -509,6 +509,21 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
     expect((await remoteCopy(remote.id))?.meta?.versionId).toBe('2');
   }, 60_000);
 
+  it('a local edit of a response the citizen deleted on Kanta PHR is not sent: their delete stands, no dead letter', async () => {
+    const { local, remote } = await pushedResponse(5);
+    expect((await call(sandbox.url, 'DELETE', `/QuestionnaireResponse/${remote.id}`)).status).toBe(204);
+    await localEdit(local, 7);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
+    expect(await lastRow(local.id)).toEqual({
+      state: 'done',
+      reason:
+        'not sent: the response is no longer on Kanta PHR (the citizen deleted it there; deletes stay where they are made)',
+      action: 'update',
+    });
+    expect(await remoteCopy(remote.id)).toBeUndefined();
+    expect(overallOf(await store.read<QuestionnaireResponse>('QuestionnaireResponse', local.id))).toBe(7);
+  }, 60_000);
+
   it('a response the citizen restricted on Kanta PHR is not overwritten by a local edit', async () => {
     const { local, remote } = await pushedResponse(5);
     const restricted = {

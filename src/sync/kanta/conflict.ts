@@ -10,6 +10,7 @@ import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
   type OutboxRow,
   type PushRoundResult,
+  RemoteHttpError,
   auditTransfers,
   conflictPolicyOf,
   contentKey,
@@ -81,6 +82,27 @@ function readable(
 
 const UNREADABLE = 'changed, and its version cannot be read as a self-assessment; local version kept';
 
+/**
+ * Why an update of a response the citizen deleted on Kanta PHR is not sent: their delete stands (as a
+ * local delete stays local), and nothing brings the response back there.
+ */
+export const DELETED_THERE =
+  'not sent: the response is no longer on Kanta PHR (the citizen deleted it there; deletes stay where they are made)';
+
+/** The response as Kanta PHR holds it now, or undefined when it is gone (deleted there). */
+async function currentThere(
+  deps: KantaDeps,
+  remoteId: string,
+  signal?: AbortSignal,
+): Promise<QuestionnaireResponse | undefined> {
+  try {
+    return await deps.remote.read<QuestionnaireResponse>(TYPE, remoteId, signal);
+  } catch (err) {
+    if (err instanceof RemoteHttpError && (err.status === 404 || err.status === 410)) return undefined;
+    throw err;
+  }
+}
+
 export async function settleKantaConflict(
   deps: KantaDeps,
   opts: KantaOptions,
@@ -88,7 +110,12 @@ export async function settleKantaConflict(
   result: PushRoundResult,
   signal?: AbortSignal,
 ): Promise<void> {
-  const current = await deps.remote.read<QuestionnaireResponse>(TYPE, c.mapping.remoteId, signal);
+  const current = await currentThere(deps, c.mapping.remoteId, signal);
+  if (!current) {
+    await settle(deps.store, deps.workerId, [c.row.id], 'done', { reason: DELETED_THERE });
+    result.done++;
+    return;
+  }
   const found = current.meta?.versionId;
   if (contentKey(current) === contentKey(c.sent)) {
     await delivered(deps, c, current);

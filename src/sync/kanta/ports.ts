@@ -28,7 +28,7 @@ export { reclaimAbandoned } from '../workers.ts';
 export { type PullResult, changedSince, cursorStamp, emptyPullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
-export { isTransient } from '../resilience.ts';
+export { RemoteHttpError, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';
 export type { SyncStore } from '../context.ts';

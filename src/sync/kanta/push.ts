@@ -12,7 +12,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { settleKantaConflict } from './conflict.ts';
+import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
 import { toKantaResponse } from './convert.ts';
 import { type KantaMapping, mappingsOfLocal, recordMappings } from './mapping.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
@@ -168,6 +168,8 @@ interface Sorted {
   matched: string[];
   /** An update whose conditional create matched: sent again as a versioned update. */
   again: string[];
+  /** An update of a response no longer there: the citizen deleted it. */
+  gone: string[];
   conflicts: Prepared[];
 }
 
@@ -196,7 +198,7 @@ function answeredCopy(e: BundleEntry | undefined, status: number, updatedId?: st
 }
 
 async function sortAnswers(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
-  const sorted: Sorted = { delivered: [], written: [], matched: [], again: [], conflicts: [] };
+  const sorted: Sorted = { delivered: [], written: [], matched: [], again: [], gone: [], conflicts: [] };
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
     const status = Number(entryStatus(e?.response)?.slice(0, 3));
@@ -215,6 +217,10 @@ async function sortAnswers(deps: KantaDeps, prepared: Prepared[], answer: Bundle
     }
     if (status === 412 && p.update) {
       sorted.conflicts.push(p);
+      continue;
+    }
+    if ((status === 404 || status === 410) && p.update) {
+      sorted.gone.push(p.row.id);
       continue;
     }
     await refusedEntry(deps, p.row, e?.response);
@@ -237,7 +243,12 @@ async function settleEntries(
   consents: Map<string, string[]>,
   signal?: AbortSignal,
 ) {
-  const { delivered, written, matched, again, conflicts } = await sortAnswers(deps, prepared, answer, result);
+  const { delivered, written, matched, again, gone, conflicts } = await sortAnswers(
+    deps,
+    prepared,
+    answer,
+    result,
+  );
   const sent = prepared.filter((p) => written.includes(p.row.id) || matched.includes(p.row.id));
   await deps.store.transaction(async (tx) => {
     await recordMappings(tx, delivered);
@@ -248,6 +259,7 @@ async function settleEntries(
     await settle(tx, deps.workerId, again, 'pending', {
       reason: 'already on Kanta PHR (conditional create matched): sent again as a versioned update',
     });
+    await settle(tx, deps.workerId, gone, 'done', { reason: DELETED_THERE });
     await auditTransfers(
       tx,
       deps,
@@ -257,7 +269,7 @@ async function settleEntries(
     // `sync status` reads it for either kind of remote (settleDelivered sets it for a FHIR store).
     if (sent.length) await setState(tx, 'last_push_success', new Date().toISOString());
   });
-  result.done += written.length + matched.length;
+  result.done += written.length + matched.length + gone.length;
   result.retrying += again.length;
   for (const p of conflicts) {
     const c = {
