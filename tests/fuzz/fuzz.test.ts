@@ -72,6 +72,7 @@ describe('each target, a few hundred cases', () => {
     'sync-push': 15,
     'sync-push-bundle': 15,
     'sync-model': 10,
+    'kanta-sync-model': 6,
   };
 
   it('covers every target', () => {

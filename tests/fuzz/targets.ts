@@ -10,6 +10,7 @@ import {
   kantaWrite,
 } from './targets-facade.ts';
 import { sdkFromFhir, sdkToFhir, validator, validatorPrivacy } from './targets-in-process.ts';
+import { kantaSyncModel } from './targets-kanta-sync.ts';
 import { facadeModel, kantaModel } from './targets-model.ts';
 import { facadeParty } from './targets-party.ts';
 import { syncModel } from './targets-sync-model.ts';
@@ -36,4 +37,5 @@ export const TARGETS: readonly Target[] = [
   syncPush,
   syncPushBundle,
   syncModel,
+  kantaSyncModel,
 ];
