@@ -36,12 +36,12 @@ type Fault = 'lose-answer' | 'refuse' | 'hold-pull';
 
 type Op =
   | { kind: 'create' | 'update' | 'citizen-edit' | 'citizen-create'; slot: number; value: number }
-  | { kind: 'citizen-restrict' | 'citizen-release' | 'citizen-delete'; slot: number }
+  | { kind: 'delete' | 'citizen-restrict' | 'citizen-release' | 'citizen-delete'; slot: number }
   | { kind: 'push'; fault?: Fault }
   | { kind: 'pull' };
 
 const KINDS = [
-  ...['create', 'create', 'update', 'update', 'push', 'push', 'pull', 'pull'],
+  ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull', 'pull'],
   ...[
     'citizen-edit',
     'citizen-edit',
@@ -61,7 +61,12 @@ function operations(rng: Rng): Op[] {
       const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
       return fault ? { kind, fault } : { kind };
     }
-    if (kind === 'citizen-restrict' || kind === 'citizen-release' || kind === 'citizen-delete')
+    if (
+      kind === 'delete' ||
+      kind === 'citizen-restrict' ||
+      kind === 'citizen-release' ||
+      kind === 'citizen-delete'
+    )
       return { kind, slot };
     return { kind, slot, value: Math.floor(rng() * 11) };
   });
@@ -82,6 +87,8 @@ interface Slot {
   remote?: Copy & { deleted: boolean };
   /** A local change not pushed yet. */
   queued: boolean;
+  /** Deleted here: deletes stay local, and a change queued before the delete is not sent. */
+  deletedHere: boolean;
   /** Kanta PHR holds a version the sync has not agreed on yet (the citizen changed it). */
   ahead: boolean;
 }
@@ -210,6 +217,7 @@ class Model {
     const s = this.slots[op.slot] as Slot;
     if (op.kind === 'create') return this.create(s, op.value);
     if (op.kind === 'update') return this.update(s, op.value);
+    if (op.kind === 'delete') return this.delete(s);
     if (op.kind === 'citizen-create') return this.citizenCreate(s, op.value);
     if (op.kind === 'citizen-edit')
       return this.citizenChange(s, (r) => withOverall(r, op.value), { value: op.value });
@@ -219,21 +227,30 @@ class Model {
   }
 
   async create(s: Slot, value: number) {
-    // Identifiers are ours: a response here never shares one with the citizen's own.
-    if (s.local || s.remote) return;
+    // Identifiers are ours: a response here never shares one with the citizen's own (or a deleted one).
+    if (s.local || s.remote || s.deletedHere) return;
     await this.sides.store.create(localResponse(this.sides.client, s.id, value));
     Object.assign(s, { local: { value, restricted: false }, queued: true });
   }
 
   async update(s: Slot, value: number) {
     const [now] = await this.localCopies(s);
+    // (A response deleted here has no copy to edit.)
     if (!now || !s.local || s.local.value === value) return;
     await this.sides.store.update(withOverall(now, value), { ifMatch: now.meta?.versionId });
     Object.assign(s, { local: { ...s.local, value }, queued: true });
   }
 
+  /** Deleted here: Kanta PHR keeps what it holds, and a change queued before the delete does not go. */
+  async delete(s: Slot) {
+    const [now] = await this.localCopies(s);
+    if (!now || !s.local) return;
+    await this.sides.store.delete('QuestionnaireResponse', now.id as string);
+    Object.assign(s, { local: undefined, queued: false, deletedHere: true });
+  }
+
   async citizenCreate(s: Slot, value: number) {
-    if (s.local || s.remote) return;
+    if (s.local || s.remote || s.deletedHere) return;
     await send(
       `${this.sides.sandbox.url}/QuestionnaireResponse`,
       'POST',
@@ -277,7 +294,8 @@ class Model {
     await this.sides.sync.pullOnce();
     for (const s of this.slots) {
       const there = s.remote;
-      if (!there || there.deleted || !s.ahead) continue;
+      // Deleted here: a pull does not bring it back.
+      if (!there || there.deleted || !s.ahead || s.deletedHere) continue;
       // Restricted: the copy here (if any) is labelled, its answers kept; the restricted version is
       // never agreed on, so a push over it meets a 412.
       if (there.restricted) {
@@ -363,7 +381,7 @@ export const kantaSyncModel: Target = {
       async check(input) {
         const slots = Array.from(
           { length: SLOTS },
-          (): Slot => ({ id: randomUUID(), queued: false, ahead: false }),
+          (): Slot => ({ id: randomUUID(), queued: false, ahead: false, deletedHere: false }),
         );
         const model = new Model(sides, slots);
         const before = (await sides.sync.status()).states;

@@ -509,6 +509,41 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
     expect((await remoteCopy(remote.id))?.meta?.versionId).toBe('2');
   }, 60_000);
 
+  it('a response created and deleted here before it went never reaches Kanta PHR (found by kanta-sync-model)', async () => {
+    const suvi = localPatient.get('suvi') as string;
+    const id = randomUUID();
+    const [qr] = toResources('selfAssessment', {
+      id,
+      clientId: personas.suvi.client.id,
+      date: '2026-06-03',
+      overall: 10,
+    }) as QuestionnaireResponse[];
+    const { resource } = await store.create({
+      ...qr,
+      subject: { reference: `Patient/${suvi}` },
+      author: { reference: `Patient/${suvi}` },
+    } as QuestionnaireResponse);
+    await store.delete('QuestionnaireResponse', resource.id as string);
+    expect(await sync.pushOnce()).toMatchObject({ dead: 0 });
+    const rows = await store.query<{ action: string; reason: string }>(
+      'SELECT action, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id',
+      [resource.id],
+    );
+    expect(rows).toEqual([
+      {
+        action: 'create',
+        reason:
+          'not sent: the response was deleted here after this change (deletes stay local; Kanta PHR keeps what it holds)',
+      },
+      {
+        action: 'delete',
+        reason:
+          'not applicable to this remote: deletes stay local (the citizen or Omakanta deletes on Kanta PHR)',
+      },
+    ]);
+    expect((await remoteResponses()).some((x) => x.identifier?.value === `urn:uuid:${id}`)).toBe(false);
+  }, 60_000);
+
   it('a local edit of a response the citizen deleted on Kanta PHR is not sent: their delete stands, no dead letter', async () => {
     const { local, remote } = await pushedResponse(5);
     expect((await call(sandbox.url, 'DELETE', `/QuestionnaireResponse/${remote.id}`)).status).toBe(204);

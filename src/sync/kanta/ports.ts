@@ -7,6 +7,7 @@ export {
   SUPERSEDED_BY_SENT,
   claim,
   isOlderThanSent,
+  laterRowsOf,
   markPulledWrites,
   recordConflict,
   setState,

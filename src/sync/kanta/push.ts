@@ -25,6 +25,7 @@ import {
   exportOf,
   isOlderThanSent,
   issueSummary,
+  laterRowsOf,
   reclaimAbandoned,
   refFromAnswer,
   setState,
@@ -346,26 +347,41 @@ async function settleNotApplicable(
   return rows.filter((r) => !other.includes(r));
 }
 
+/** Why a change of a response deleted here afterwards is not sent. */
+const DELETED_HERE =
+  'not sent: the response was deleted here after this change (deletes stay local; Kanta PHR keeps what it holds)';
+
 /**
- * Rows older than the local version Kanta PHR holds (a change stuck here while the citizen's version
- * came down over it) are settled without being sent; the rest go on.
+ * Rows that would put on Kanta PHR what is no longer current here are settled without being sent:
+ * a change of a response deleted here afterwards (sent, it would put a response gone here on Kanta
+ * PHR, or change one there that the delete does not reach), and a change older than the local version
+ * Kanta PHR holds (one stuck here while the citizen's version came down over it). The rest go on.
  */
-async function dropOlderThanSent(
+async function dropUnsendable(
   deps: KantaDeps,
   rows: OutboxRow[],
   mappings: Map<string, KantaMapping>,
   result: PushRoundResult,
 ): Promise<OutboxRow[]> {
-  const stale = rows.filter((r) => isOlderThanSent(r, mappings.get(r.resource_id)?.localVersion));
-  await settle(
-    deps.store,
-    deps.workerId,
-    stale.map((r) => r.id),
-    'done',
-    { reason: SUPERSEDED_BY_SENT },
+  const later = await laterRowsOf(deps.store, rows);
+  const deleted = rows.filter((r) => later.get(r.id)?.deleted);
+  const stale = rows.filter(
+    (r) => !deleted.includes(r) && isOlderThanSent(r, mappings.get(r.resource_id)?.localVersion),
   );
-  result.done += stale.length;
-  return rows.filter((r) => !stale.includes(r));
+  for (const [unsent, reason] of [
+    [deleted, DELETED_HERE],
+    [stale, SUPERSEDED_BY_SENT],
+  ] as const) {
+    await settle(
+      deps.store,
+      deps.workerId,
+      unsent.map((r) => r.id),
+      'done',
+      { reason },
+    );
+  }
+  result.done += deleted.length + stale.length;
+  return rows.filter((r) => !deleted.includes(r) && !stale.includes(r));
 }
 
 export async function kantaPushRound(
@@ -383,7 +399,7 @@ export async function kantaPushRound(
     deps.store,
     present.map((r) => r.resource_id),
   );
-  const candidates = await dropOlderThanSent(deps, present, mappings, result);
+  const candidates = await dropUnsendable(deps, present, mappings, result);
   try {
     const consents = new Map<string, string[]>();
     const passing = await gate(deps, candidates, result, consents);
