@@ -48,6 +48,23 @@ describe('Kanta PHR pull from a remote answering malformed', () => {
     remote.answers.QuestionnaireResponse = [response, { ...response, id: 'a\u0000b' }];
     await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 2, skipped: 2, applied: 0 });
   });
+
+  it("a client whose Patient was deleted here is skipped with the reason; the others' pull goes on", async () => {
+    remote.answers.QuestionnaireResponse = [];
+    const gone = (await store.create(patient('111181-910Y'))).resource as Patient;
+    await store.query('INSERT INTO sync_kanta_patient (local_id, pseudonym, remote_id) VALUES ($1, $2, $3)', [
+      gone.id,
+      'urn:uuid:7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+      'phr-gone',
+    ]);
+    await store.delete('Patient', gone.id as string);
+    const result = await sync.pullOnce();
+    expect(result).toMatchObject({
+      patients: 1,
+      skippedClients: [{ patient: gone.id, reason: 'its Patient was deleted here' }],
+    });
+    expect((await sync.status()).lastPullSkipped).toEqual(result.skippedClients);
+  });
 });
 
 describe('Kanta PHR push to a remote answering malformed', () => {

@@ -52,15 +52,22 @@ export type StoredVersion =
 
 type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
 
-/** The local copy a mapping names, or undefined when it was deleted here. */
-async function heldCopy(tx: Tx, localId: string): Promise<QuestionnaireResponse | undefined> {
+/** A resource held here, or undefined when there is none (deleted here, or never here). */
+export async function readHere<T extends Resource>(
+  db: Pick<Tx, 'read'>,
+  type: string,
+  id: string,
+): Promise<T | undefined> {
   try {
-    return await tx.read<QuestionnaireResponse>(TYPE, localId);
+    return await db.read<T>(type, id);
   } catch (err) {
     if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return undefined;
     throw err;
   }
 }
+
+/** The local copy a mapping names, or undefined when it was deleted here. */
+const heldCopy = (tx: Tx, localId: string) => readHere<QuestionnaireResponse>(tx, TYPE, localId);
 
 /**
  * Stores `remote` (a Kanta PHR version) for the local client `patient`, in one transaction with its

@@ -7,12 +7,13 @@ import {
   type CitizenVersion,
   markRestricted,
   readCitizenVersion,
+  readHere,
   storeCitizenVersion,
 } from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, mappingsOfRemote } from './mapping.ts';
 import { type FollowedPhrPatient, knownPhrPatients, recordPulledUntil } from './patients.ts';
-import { changedSince, cursorStamp, emptyPullResult } from './ports.ts';
+import { changedSince, cursorStamp, emptyPullResult, setState } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
@@ -85,10 +86,10 @@ async function pullPatient(
   deps: KantaDeps,
   opts: KantaOptions,
   phr: FollowedPhrPatient,
+  local: Patient & { id: string },
   result: PullResult,
   signal?: AbortSignal,
 ) {
-  const local = (await deps.store.read('Patient', phr.localId)) as Patient & { id: string };
   const params: Record<string, string> = { patient: `Patient/${phr.remoteId}`, _count: '100' };
   if (phr.pulledUntil) params._lastUpdated = changedSince(phr.pulledUntil, deps.pullOverlapMs);
   let cursor = phr.pulledUntil;
@@ -126,13 +127,19 @@ export async function kantaPullOnce(
 ): Promise<PullResult> {
   const result = emptyPullResult();
   for (const phr of await knownPhrPatients(deps)) {
+    const local = await readHere<Patient & { id: string }>(deps.store, 'Patient', phr.localId);
+    if (!local) {
+      // One client gone here does not stop the others' pulls.
+      const reason = 'its Patient was deleted here';
+      result.skippedClients.push({ patient: phr.localId, reason });
+      deps.log.info({ patient: `Patient/${phr.localId}`, reason }, 'sync: pull skipped a client');
+      continue;
+    }
     result.patients++;
-    await pullPatient(deps, opts, phr, result, signal);
+    await pullPatient(deps, opts, phr, local, result, signal);
   }
-  await deps.store.query(
-    `INSERT INTO sync_state (key, value) VALUES ('last_pull_success', $1)
-     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-    [new Date().toISOString()],
-  );
+  await setState(deps.store, 'last_pull_success', new Date().toISOString());
+  // Status shows whom the last pull could not follow, as for a FHIR store.
+  await setState(deps.store, 'last_pull_skipped', JSON.stringify(result.skippedClients));
   return result;
 }
