@@ -118,6 +118,52 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     ).toEqual([]);
   });
 
+  it("a 412 met by an edit of a client deleted here meanwhile leaves the citizen's version there, unsent", async () => {
+    const client = (await store.create(patient('210181-921Y'))).resource as Patient;
+    await store.create(consent(client.id as string, { parties: ['kela'] }));
+    await store.query('INSERT INTO sync_kanta_patient (local_id, pseudonym, remote_id) VALUES ($1, $2, $3)', [
+      client.id,
+      'urn:uuid:0b6f3c2a-1d4e-4f5a-9b8c-7d6e5f4a3b2c',
+      'phr-2',
+    ]);
+    remote.bundleAnswer = {
+      status: 200,
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch-response',
+        entry: [{ response: { status: '201 Created', location: 'QuestionnaireResponse/qr-9/_history/1' } }],
+      },
+    };
+    const written = (await store.create(selfAssessment(client.id as string))).resource;
+    await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 0 });
+    expect(
+      await store.query('SELECT remote_id FROM sync_kanta_resource WHERE local_id = $1', [written.id]),
+    ).toEqual([{ remote_id: 'qr-9' }]);
+    // The citizen's version there (the scripted remote keeps what is PUT to it).
+    const there = await fetch(`${remote.url}/QuestionnaireResponse/qr-9`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ ...selfAssessment('phr-2'), status: 'amended' }),
+    });
+    expect(there.status).toBe(201);
+    remote.bundleAnswer = {
+      status: 200,
+      body: { resourceType: 'Bundle', type: 'batch-response', entry: [{ response: { status: '412' } }] },
+    };
+    await store.update({ ...written, status: 'stopped' } as never, { ifMatch: written.meta?.versionId });
+    await store.delete('Patient', client.id as string);
+    await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 0, parked: 0, retrying: 0 });
+    const [row] = await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+      [written.id],
+    );
+    expect(row).toEqual({
+      state: 'done',
+      reason:
+        "conflict: the citizen's version on Kanta PHR kept there; the client's Patient was deleted here",
+    });
+  });
+
   it('answers with no body map by Location and ETag: the update goes as a PUT over that version, and moves it; a 412 on a response gone there is not sent', async () => {
     const batchAnswer = (response: Record<string, string>) => ({
       status: 200,

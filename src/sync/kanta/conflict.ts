@@ -4,7 +4,7 @@
 // the family's conflict policy (self-assessments: remote-wins, the citizen's version is kept here).
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
+import { type CitizenVersion, readCitizenVersion, readHere, storeCitizenVersion } from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
@@ -103,6 +103,16 @@ async function currentThere(
   }
 }
 
+/** Why a row that met the citizen's version was settled without being sent. */
+function keptBecause(restricted: unknown, patient: unknown, version: unknown): string {
+  if (restricted)
+    return 'conflict: the citizen restricted the response on Kanta PHR; the local version was not sent';
+  if (!patient)
+    return "conflict: the citizen's version on Kanta PHR kept there; the client's Patient was deleted here";
+  if (version) return "conflict: the citizen's version on Kanta PHR kept (remote-wins)";
+  return "conflict: the citizen's version on Kanta PHR kept there (an operator chose remote); not readable as a self-assessment, so the local copy is unchanged";
+}
+
 export async function settleKantaConflict(
   deps: KantaDeps,
   opts: KantaOptions,
@@ -123,15 +133,17 @@ export async function settleKantaConflict(
     return;
   }
   const restricted = hiddenReason(current);
-  const patient = await deps.store.read<Patient & { id: string }>('Patient', c.row.patient_id as string);
-  const version = restricted ? undefined : readable(current, patient, opts);
-  const unreadable = restricted || version ? undefined : UNREADABLE;
-  // A version not readable here is parked for a person, unless one chose already.
-  const policy = restricted
-    ? 'remote-wins'
-    : unreadable && !c.row.resolve_with
-      ? 'park'
-      : conflictPolicyOf(c.row, deps.families);
+  const patient = await readHere<Patient & { id: string }>(deps.store, 'Patient', c.row.patient_id ?? '');
+  const version = restricted || !patient ? undefined : readable(current, patient, opts);
+  const unreadable = restricted || !patient || version ? undefined : UNREADABLE;
+  // The citizen's restriction, or a client deleted here, leaves nothing to choose: the version there
+  // stays. One not readable here is parked for a person, unless one chose already.
+  const policy =
+    restricted || !patient
+      ? 'remote-wins'
+      : unreadable && !c.row.resolve_with
+        ? 'park'
+        : conflictPolicyOf(c.row, deps.families);
   const chosen = c.row.resolve_with ? ` (an operator chose ${c.row.resolve_with})` : '';
   if (policy === 'park') {
     await note(deps, c, policy, unreadable ? 'parked: remote version not readable here' : 'parked', found);
@@ -173,11 +185,7 @@ export async function settleKantaConflict(
   const keep = async (tx: Tx) => {
     await supersedeQueued(tx, TYPE, c.row.resource_id, c.row.id);
     await settle(tx, deps.workerId, [c.row.id], 'done', {
-      reason: restricted
-        ? 'conflict: the citizen restricted the response on Kanta PHR; the local version was not sent'
-        : version
-          ? "conflict: the citizen's version on Kanta PHR kept (remote-wins)"
-          : "conflict: the citizen's version on Kanta PHR kept there (an operator chose remote); not readable as a self-assessment, so the local copy is unchanged",
+      reason: keptBecause(restricted, patient, version),
     });
   };
   if (!version) {
