@@ -21,7 +21,8 @@ import { createSync, remoteConfigFrom } from '../../src/sync/index.ts';
 import { startFacadeHere } from '../helpers/facade.ts';
 import { startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { drain, waitFor } from '../sync/helpers/waits.ts';
+import { drain } from '../sync/helpers/waits.ts';
+import { type PushFault, judgeCase, meetFault } from './model-outcome.ts';
 import { type Rng, pick } from './mutate.ts';
 import type { Target } from './target.ts';
 
@@ -32,7 +33,7 @@ const KANTA_PROFILE = 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-question
 /** Responses per case. */
 const SLOTS = 3;
 
-type Fault = 'lose-answer' | 'refuse' | 'hold-pull';
+type Fault = PushFault;
 
 type Op =
   | { kind: 'create' | 'update' | 'citizen-edit' | 'citizen-create'; slot: number; value: number }
@@ -311,21 +312,13 @@ class Model {
   /** A push, its first request meeting `fault`; `hold-pull` pulls while that request's answer is held. */
   async push(fault?: Fault) {
     const { proxy, sync } = this.sides;
-    if (fault === 'lose-answer') proxy.faults.dropNext = 1;
-    if (fault === 'refuse') proxy.faults.errorNext = 1;
-    if (fault === 'hold-pull') {
-      const held = proxy.stats.held;
-      Object.assign(proxy.faults, { holdNext: 1, holdMethod: 'POST' });
-      let settled = false;
-      const pushing = sync.pushOnce().finally(() => {
-        settled = true;
-      });
-      await waitFor(async () => settled || proxy.stats.held > held, 30_000, 'a held push answer');
-      proxy.faults.holdNext = 0;
-      await this.pull();
-      proxy.releaseHeld();
-      await pushing;
-    }
+    await meetFault(
+      proxy,
+      fault,
+      () => sync.pushOnce(),
+      () => this.pull(),
+      'POST',
+    );
     await drain(sync);
     Object.assign(proxy.faults, { dropNext: 0, errorNext: 0, holdMethod: undefined });
     for (const s of this.slots) if (s.queued) this.pushed(s);
@@ -384,19 +377,14 @@ export const kantaSyncModel: Target = {
           (): Slot => ({ id: randomUUID(), queued: false, ahead: false, deletedHere: false }),
         );
         const model = new Model(sides, slots);
-        const before = (await sides.sync.status()).states;
-        for (const op of [...(input as Op[]), { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
-          await model.apply(op);
-        const { states } = await sides.sync.status();
-        const left = Object.entries(states).filter(
-          ([state, n]) => state !== 'done' && n > before[state as keyof typeof before],
+        const ops = [...(input as Op[]), { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[];
+        return judgeCase(
+          sides.sync,
+          ops,
+          (op) => model.apply(op),
+          model.slots,
+          (s) => model.judge(s),
         );
-        if (left.length) return `rows left ${left.map(([state]) => state).join(', ')}`;
-        for (const s of model.slots) {
-          const wrong = await model.judge(s);
-          if (wrong) return wrong;
-        }
-        return undefined;
       },
       close: async () => {
         await sides.sync.stop();

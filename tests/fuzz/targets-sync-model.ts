@@ -34,7 +34,8 @@ import {
   selfAssessment,
   withdrawn,
 } from '../sync/helpers/fixtures.ts';
-import { drain, waitFor } from '../sync/helpers/waits.ts';
+import { drain } from '../sync/helpers/waits.ts';
+import { type PushFault, judgeCase, meetFault } from './model-outcome.ts';
 import { type Rng, pick } from './mutate.ts';
 import type { Target } from './target.ts';
 
@@ -85,8 +86,7 @@ const ownText = () => ({
   div: `<div xmlns="http://www.w3.org/1999/xhtml">${randomUUID()}</div>`,
 });
 
-/** What the first request of a push meets on its way (the sync talks to the remote through a fault proxy). */
-type Fault = 'lose-answer' | 'refuse' | 'hold-pull';
+type Fault = PushFault;
 
 type Op =
   | { kind: 'create' | 'update' | 'remote-create' | 'remote-edit'; slot: number; value: number }
@@ -344,21 +344,12 @@ class Model {
     // While consent is withdrawn the push's consent gate blocks the queued creates and edits before it
     // sends anything — so before a pull made while one of its answers is held, too.
     for (const s of this.slots) if (this.withdrawn[s.client] && s.queued && !s.deleteQueued) s.blocked = true;
-    if (fault === 'lose-answer') proxy.faults.dropNext = 1;
-    if (fault === 'refuse') proxy.faults.errorNext = 1;
-    if (fault === 'hold-pull') {
-      const held = proxy.stats.held;
-      proxy.faults.holdNext = 1;
-      let settled = false;
-      const pushing = workers[0].pushOnce().finally(() => {
-        settled = true;
-      });
-      await waitFor(async () => settled || proxy.stats.held > held, 30_000, 'a held push answer');
-      proxy.faults.holdNext = 0;
-      await this.pull();
-      proxy.releaseHeld();
-      await pushing;
-    }
+    await meetFault(
+      proxy,
+      fault,
+      () => workers[0].pushOnce(),
+      () => this.pull(),
+    );
     await Promise.all(workers.map((w) => drain(w)));
     Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
     // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
@@ -439,22 +430,21 @@ export const syncModel: Target = {
             })),
           ),
         );
-        // Counted against the states before this case: an earlier case's dead letter is not this one's.
-        const before = (await sync.status()).states;
-        for (const op of input as Op[]) await model.apply(op);
         const consents = CLIENTS.map((_, client): Op => ({ kind: 'consent', client }));
-        for (const op of [...consents, { kind: 'push' }, { kind: 'pull' }, { kind: 'push' }] as Op[])
-          await model.apply(op);
-        const { states } = await sync.status();
-        const left = Object.entries(states).filter(
-          ([state, n]) => state !== 'done' && n > before[state as keyof typeof before],
+        const ops = [
+          ...(input as Op[]),
+          ...consents,
+          { kind: 'push' },
+          { kind: 'pull' },
+          { kind: 'push' },
+        ] as Op[];
+        return judgeCase(
+          sync,
+          ops,
+          (op) => model.apply(op),
+          model.slots,
+          (s) => model.judge(s),
         );
-        if (left.length) return `rows left ${left.map(([state]) => state).join(', ')}`;
-        for (const s of model.slots) {
-          const wrong = await model.judge(s);
-          if (wrong) return wrong;
-        }
-        return undefined;
       },
       close: async () => {
         await Promise.all(sides.workers.map((w) => w.stop()));

@@ -42,6 +42,15 @@ afterAll(async () => {
   await remote?.close();
 });
 
+/** The state and reason of a resource's newest outbox row. */
+const lastRow = async (resourceId: string) =>
+  (
+    await store.query<{ state: string; reason: string }>(
+      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+      [resourceId],
+    )
+  )[0];
+
 describe('Kanta PHR pull from a remote answering malformed', () => {
   it('a response without an id, or with one that is no FHIR id, is skipped and counted; the pull finishes', async () => {
     const response = { resourceType: 'QuestionnaireResponse', status: 'completed' };
@@ -153,11 +162,7 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     await store.update({ ...written, status: 'stopped' } as never, { ifMatch: written.meta?.versionId });
     await store.delete('Patient', client.id as string);
     await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 0, parked: 0, retrying: 0 });
-    const [row] = await store.query<{ state: string; reason: string }>(
-      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
-      [written.id],
-    );
-    expect(row).toEqual({
+    expect(await lastRow(written.id as string)).toEqual({
       state: 'done',
       reason:
         "conflict: the citizen's version on Kanta PHR kept there; the client's Patient was deleted here",
@@ -197,11 +202,7 @@ describe('Kanta PHR push to a remote answering malformed', () => {
     const now = await store.read(written.resourceType, written.id as string);
     await store.update({ ...now, status: 'completed' } as never, { ifMatch: now.meta?.versionId });
     await expect(sync.pushOnce()).resolves.toMatchObject({ done: 1, dead: 0 });
-    const [row] = await store.query<{ state: string; reason: string }>(
-      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
-      [written.id],
-    );
-    expect(row).toEqual({
+    expect(await lastRow(written.id as string)).toEqual({
       state: 'done',
       reason:
         'not sent: the response is no longer on Kanta PHR (the citizen deleted it there; deletes stay where they are made)',

@@ -387,7 +387,8 @@ const withOverall = <T extends QuestionnaireResponse>(qr: T, overall: number): T
 
 describe('Kanta PHR adapter: versioned updates both ways', () => {
   /** A response of Suvi's, written here and pushed: its local copy and its copy on Kanta PHR. */
-  async function pushedResponse(overall: number) {
+  /** A response of Suvi's written here (as the store API writes it): its business id and local copy. */
+  async function writtenResponse(overall: number, security?: { system: string; code: string }[]) {
     const suvi = localPatient.get('suvi') as string;
     const id = randomUUID();
     const [qr] = toResources('selfAssessment', {
@@ -396,18 +397,22 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
       date: '2026-06-01',
       overall,
     }) as QuestionnaireResponse[];
-    const { resource: local } = await store.create({
+    const { resource } = await store.create({
       ...qr,
+      ...(security ? { meta: { ...qr?.meta, security } } : {}),
       subject: { reference: `Patient/${suvi}` },
       author: { reference: `Patient/${suvi}` },
     } as QuestionnaireResponse);
+    return { id, local: resource as QuestionnaireResponse & { id: string } };
+  }
+
+  /** A response of Suvi's, written here and pushed: its local copy and its copy on Kanta PHR. */
+  async function pushedResponse(overall: number) {
+    const { id, local } = await writtenResponse(overall);
     expect(await sync.pushOnce()).toMatchObject({ dead: 0, parked: 0 });
     const remote = (await remoteResponses()).find((x) => x.identifier?.value === `urn:uuid:${id}`);
     expect(overallOf(remote)).toBe(overall);
-    return {
-      local: local as QuestionnaireResponse & { id: string },
-      remote: remote as QuestionnaireResponse,
-    };
+    return { local, remote: remote as QuestionnaireResponse };
   }
 
   /** The citizen changes the response on Kanta PHR (their own app, a versioned update). */
@@ -451,21 +456,8 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
   }, 60_000);
 
   it("a response restricted here goes to Kanta PHR restricted: kept out of professionals' view there too", async () => {
-    const suvi = localPatient.get('suvi') as string;
-    const id = randomUUID();
-    const [qr] = toResources('selfAssessment', {
-      id,
-      clientId: personas.suvi.client.id,
-      date: '2026-06-02',
-      overall: 3,
-    }) as QuestionnaireResponse[];
     const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
-    await store.create({
-      ...qr,
-      meta: { ...qr.meta, security: [label] },
-      subject: { reference: `Patient/${suvi}` },
-      author: { reference: `Patient/${suvi}` },
-    } as QuestionnaireResponse);
+    const { id } = await writtenResponse(3, [label]);
     expect(await sync.pushOnce()).toMatchObject({ dead: 0, blocked: 0 });
     const there = (await remoteResponses()).find((x) => x.identifier?.value === `urn:uuid:${id}`);
     expect(there?.meta?.security).toEqual([label]);
@@ -510,19 +502,7 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
   }, 60_000);
 
   it('a response created and deleted here before it went never reaches Kanta PHR (found by kanta-sync-model)', async () => {
-    const suvi = localPatient.get('suvi') as string;
-    const id = randomUUID();
-    const [qr] = toResources('selfAssessment', {
-      id,
-      clientId: personas.suvi.client.id,
-      date: '2026-06-03',
-      overall: 10,
-    }) as QuestionnaireResponse[];
-    const { resource } = await store.create({
-      ...qr,
-      subject: { reference: `Patient/${suvi}` },
-      author: { reference: `Patient/${suvi}` },
-    } as QuestionnaireResponse);
+    const { id, local: resource } = await writtenResponse(10);
     await store.delete('QuestionnaireResponse', resource.id as string);
     expect(await sync.pushOnce()).toMatchObject({ dead: 0 });
     const rows = await store.query<{ action: string; reason: string }>(
