@@ -131,11 +131,9 @@ async function decisionFor(
       consents: [],
     };
   }
-  return clientDisclosure(
-    (dataClass) => decide(patient, dataClass),
-    row.payload as Resource,
-    family?.dataClass ?? null,
-  );
+  // A row whose version the store no longer holds has no payload (it becomes a dead letter later).
+  const resource = (row.payload ?? { resourceType: row.resource_type }) as Resource;
+  return clientDisclosure((dataClass) => decide(patient, dataClass), resource, family?.dataClass ?? null);
 }
 
 /** How many clients one Consent search asks for (an OR of `patient` values). */
