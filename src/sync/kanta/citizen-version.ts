@@ -70,13 +70,13 @@ export async function readHere<T extends Resource>(
 const heldCopy = (tx: Tx, localId: string) => readHere<QuestionnaireResponse>(tx, TYPE, localId);
 
 /**
- * Stores `remote` (a Kanta PHR version) for the local client `patient`, in one transaction with its
- * mapping and its import audit row; the outbox does not send these writes back. A held response
- * keeps everything of its own but the answers (status, authored, items) and the narrative and
- * language that go with them, and loses the restriction label of a restriction the citizen lifted. Unless `overrideQueued`, a held response with local changes the pull
- * leaves alone (`pullLeavesLocal`) stays as it is (`deferred`): a queued change's push meets the
- * citizen's version as a conflict.
- * `within` runs in the same transaction (a push settles its row there).
+ * Stores `remote` (a Kanta PHR version) for the local client, in one transaction with its mapping
+ * and its import audit row; the outbox does not send these writes back. A held response keeps
+ * everything of its own but the answers (status, authored, items) with the narrative and language
+ * that go with them, and loses the restriction label (the label mirrors Kanta PHR's, and this version
+ * carries none). Unless `overrideQueued`, a held response with local changes the pull leaves alone
+ * (`pullLeavesLocal`) stays as it is (`deferred`): a queued change's push meets the citizen's version
+ * as a conflict. `within` runs in the same transaction (a push settles its row there).
  */
 export function storeCitizenVersion(
   deps: KantaDeps,
