@@ -1,17 +1,29 @@
 import express from 'express';
 import { FhirError } from '../shared/outcome.ts';
-import { checkOutboxId, checkResolveChoice } from '../sync/index.ts';
+import { checkListLimit, checkListedState, checkOutboxId, checkResolveChoice } from '../sync/index.ts';
 import type { FacadeSync } from './ports.ts';
 
 /**
- * `/api/sync/*`: the sync's status and the operator's `tyokyky sync retry|resolve` over HTTP — with
- * the embedded store the CLI cannot open the directory the server holds.
+ * `/api/sync/*`: the sync's status, its stopped rows and conflicts, and the operator's `tyokyky sync
+ * retry|resolve` over HTTP — with the embedded store the CLI cannot open the directory the server holds.
  */
 export function syncApi(sync: FacadeSync): express.Router {
   const router = express.Router();
   router.get('/status', async (_req, res) => {
     res.locals.route = '/api/sync/status';
     res.json(await sync.status());
+  });
+  // GET /api/sync/rows?state=dead|blocked|held|parked[&limit=]: the rows an operator retries or
+  // resolves, each with why it stopped (not its content)
+  router.get('/rows', async (req, res) => {
+    res.locals.route = '/api/sync/rows';
+    const state = queryValue(req, 'state', checkListedState);
+    res.json(await sync.rows(state, listLimit(req)));
+  });
+  // GET /api/sync/conflicts[?limit=]: what each conflict with a remote edit was settled by, newest first
+  router.get('/conflicts', async (req, res) => {
+    res.locals.route = '/api/sync/conflicts';
+    res.json(await sync.conflicts(listLimit(req)));
   });
   // POST /api/sync/retry[?id=<outbox row>]
   router.post('/retry', async (req, res) => {
@@ -29,8 +41,12 @@ export function syncApi(sync: FacadeSync): express.Router {
   return router;
 }
 
+/** A listing's `limit` (100 when absent). */
+const listLimit = (req: express.Request) =>
+  req.query.limit === undefined ? 100 : queryValue(req, 'limit', checkListLimit);
+
 /** A query parameter as `check` takes it; a 400 naming the parameter with `check`'s message otherwise. */
-function queryValue<T extends string>(req: express.Request, name: string, check: (v: string) => T): T {
+function queryValue<T>(req: express.Request, name: string, check: (v: string) => T): T {
   try {
     return check(String(req.query[name] ?? ''));
   } catch (err) {

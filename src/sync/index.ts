@@ -10,13 +10,21 @@ export {
 export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
 export type { OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
-export { checkOutboxId, checkResolveChoice } from './repository.ts';
+export {
+  type ConflictRow,
+  LISTED_STATES,
+  type ListedState,
+  checkListLimit,
+  checkListedState,
+  checkOutboxId,
+  checkResolveChoice,
+} from './repository.ts';
 export { clientAssertion } from './oauth.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient, type SearchPage } from './remote-client.ts';
 export { RemoteHttpError, TokenError, isTransient } from './resilience.ts';
-export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
+export type { CreateSyncOptions, ListedRow, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';
 export { type RemoteSettings, remoteConfigFrom } from './settings.ts';

@@ -523,6 +523,28 @@ export async function listByState(db: Db, states: OutboxState[], limit = 100): P
   );
 }
 
+/** The outbox states an operator lists (`sync dead-letters --state`, `GET /api/sync/rows?state=`). */
+export const LISTED_STATES = ['dead', 'blocked', 'held', 'parked'] as const;
+export type ListedState = (typeof LISTED_STATES)[number];
+
+/** A listed state as the CLI and the API take it; an Error naming the value otherwise. */
+export function checkListedState(value: string): ListedState {
+  if (!(LISTED_STATES as readonly string[]).includes(value))
+    throw new Error(`state must be dead, blocked, held or parked, got "${value}"`);
+  return value as ListedState;
+}
+
+/** How many rows a listing shows at most. */
+export const LIST_LIMIT = 1000;
+
+/** A listing's row count as the CLI and the API take it (1 … LIST_LIMIT); an Error naming the value otherwise. */
+export function checkListLimit(value: string): number {
+  const n = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= LIST_LIMIT))
+    throw new Error(`limit must be a whole number from 1 to ${LIST_LIMIT}, got "${value}"`);
+  return n;
+}
+
 /** An outbox row number as `sync retry` and `POST /api/sync/retry` take it; an Error naming the value otherwise. */
 export function checkOutboxId(id: string): string {
   if (!/^\d+$/.test(id)) throw new Error(`outbox id must be a number, got "${id}"`);
@@ -833,6 +855,29 @@ export async function recordConflict(
     `INSERT INTO sync_conflict (outbox_id, resource_type, resource_id, policy, resolution, detail)
      VALUES ($1::bigint, $2, $3, $4, $5, $6::jsonb)`,
     [c.outboxId, c.type, c.localId, c.policy, c.resolution, JSON.stringify(c.detail)],
+  );
+}
+
+/** One settled conflict with a remote edit, as `sync_conflict` records it (ids and versions, no content). */
+export type ConflictRow = {
+  id: string;
+  outbox_id: string | null;
+  resource_type: string;
+  resource_id: string;
+  policy: string;
+  resolution: string;
+  /** The remote id, the version expected and the version found. */
+  detail: Record<string, unknown> | null;
+  created_at: string;
+};
+
+/** The conflicts recorded, newest first. */
+export function listConflicts(db: Db, limit = 100): Promise<ConflictRow[]> {
+  return db.query<ConflictRow>(
+    `SELECT id::text AS id, outbox_id::text AS outbox_id, resource_type, resource_id, policy, resolution,
+            detail, created_at::text AS created_at
+       FROM sync_conflict ORDER BY id DESC LIMIT $1`,
+    [limit],
   );
 }
 

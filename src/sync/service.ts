@@ -17,16 +17,20 @@ import type { PullResult } from './pull.ts';
 import type { PushRoundResult } from './push/state.ts';
 import { RemoteClient } from './remote-client.ts';
 import {
+  type ConflictRow,
+  type ListedState,
   type OutboxRow,
   type OutboxState,
   type ResolveChoice,
   bindOnce,
+  checkListedState,
   checkOutboxId,
   checkResolveChoice,
   enqueueMany,
   follow,
   isPulledWrite,
   listByState,
+  listConflicts,
   recentMappings,
   requeue,
   resolveParked,
@@ -94,6 +98,9 @@ export interface CreateSyncOptions {
   validator?: PulledValidator | Promise<PulledValidator>;
 }
 
+/** An outbox row as a listing shows it: without its content. */
+export type ListedRow = Omit<OutboxRow, 'payload'>;
+
 export interface SyncService {
   readonly ready: Promise<void>;
   readonly metrics: Registry;
@@ -112,6 +119,13 @@ export interface SyncService {
   parked(limit?: number): Promise<OutboxRow[]>;
   /** Rows held back by a dependency (blocked, dead, parked or never queued), with the reason. */
   held(limit?: number): Promise<OutboxRow[]>;
+  /**
+   * The rows in one of the listed states, oldest first, as an operator sees them: what each row is
+   * and why it stopped, not its content (client data, readable through the API by whoever may).
+   */
+  rows(state: ListedState, limit?: number): Promise<ListedRow[]>;
+  /** The conflicts with remote edits recorded so far, newest first: what each policy decided. */
+  conflicts(limit?: number): Promise<ConflictRow[]>;
   /** Dead, parked and blocked rows (or one of them) back to the queue. */
   retry(id?: string): Promise<number>;
   /**
@@ -401,6 +415,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     blocked: list('blocked'),
     parked: list('parked'),
     held: list('held'),
+    async rows(state, limit) {
+      const rows = await list(checkListedState(state))(limit);
+      return rows.map(({ payload: _content, ...row }) => row);
+    },
+    async conflicts(limit) {
+      await ready;
+      return listConflicts(store, limit);
+    },
     async retry(id) {
       await ready;
       return requeue(store, id);

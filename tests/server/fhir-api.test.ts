@@ -1307,6 +1307,55 @@ describe('sync status', () => {
       await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [dead.id]);
     }
 
+    // GET /api/sync/rows and /api/sync/conflicts: what `tyokyky sync dead-letters` and `sync conflicts`
+    // list, for a server whose store the CLI cannot open — without the rows' content.
+    const [stopped] = await fx.store.query<{ id: string }>(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
+       VALUES ('Observation', 'list-test', 'create', '{"resourceType":"Observation"}', 'dead', 'refused') RETURNING id`,
+    );
+    await fx.store.query(
+      `INSERT INTO sync_conflict (outbox_id, resource_type, resource_id, policy, resolution, detail)
+       VALUES ($1::bigint, 'Observation', 'list-test', 'local-wins', 'local written', '{"remoteId":"r-9"}')`,
+      [stopped.id],
+    );
+    try {
+      const rows = await request(withSync).get('/api/sync/rows?state=dead&limit=10');
+      expect(rows.status).toBe(200);
+      const mine = (rows.body as Record<string, unknown>[]).filter((r) => r.resource_id === 'list-test');
+      expect(mine).toEqual([
+        expect.objectContaining({
+          id: String(stopped.id),
+          state: 'dead',
+          reason: 'refused',
+          action: 'create',
+        }),
+      ]);
+      expect(mine[0]).not.toHaveProperty('payload');
+      const conflicts = await request(withSync).get('/api/sync/conflicts');
+      expect(conflicts.status).toBe(200);
+      expect(conflicts.body[0]).toMatchObject({
+        outbox_id: String(stopped.id),
+        resource_type: 'Observation',
+        resource_id: 'list-test',
+        policy: 'local-wins',
+        resolution: 'local written',
+        detail: { remoteId: 'r-9' },
+      });
+      for (const [query, element, diagnostics] of [
+        ['rows?state=gone', 'state', 'state must be dead, blocked, held or parked, got "gone"'],
+        ['rows', 'state', 'state must be dead, blocked, held or parked, got ""'],
+        ['conflicts?limit=0', 'limit', 'limit must be a whole number from 1 to 1000, got "0"'],
+        ['rows?state=dead&limit=x', 'limit', 'limit must be a whole number from 1 to 1000, got "x"'],
+      ]) {
+        const bad = await request(withSync).get(`/api/sync/${query}`);
+        expect(bad.status).toBe(400);
+        expect(bad.body.issue[0]).toMatchObject({ expression: [element], diagnostics });
+      }
+    } finally {
+      await fx.store.query('DELETE FROM sync_conflict WHERE resource_id = $1', ['list-test']);
+      await fx.store.query('DELETE FROM sync_outbox WHERE id = $1', [stopped.id]);
+    }
+
     // POST /api/sync/resolve: what `tyokyky sync resolve` does; only a parked row is resolved.
     const [parked] = await fx.store.query<{ id: string }>(
       `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)

@@ -21,8 +21,12 @@ describe('tyokyky sync: bad options', () => {
     ['--lease must be at least 100 ms, got "5"', ['push', ...remote, '--lease', '5']],
     ['--remote <url> (or TYOKYKY_SYNC_REMOTE) is required', ['push', '--data-dir', data]],
     [
-      '--state must be dead, blocked, held or parked',
+      '--state must be dead, blocked, held or parked, got "gone"',
       ['dead-letters', '--state', 'gone', '--data-dir', data],
+    ],
+    [
+      '--limit must be a whole number from 1 to 1000, got "0"',
+      ['conflicts', '--limit', '0', '--data-dir', data],
     ],
     ['outbox id must be a number, got "abc"', ['retry', 'abc', '--data-dir', data]],
     ['outbox id must be a number, got "x1"', ['resolve', 'x1', '--keep', 'local', '--data-dir', data]],
@@ -49,6 +53,8 @@ describe('tyokyky sync: reading an existing store', () => {
     expect(JSON.parse(json.out).queueDepth).toBe(0);
     const held = await run(['sync', 'dead-letters', '--state', 'held', '--data-dir', data]);
     expect(held.out.trim()).toBe('no held rows');
+    const conflicts = await run(['sync', 'conflicts', '--data-dir', data]);
+    expect(conflicts).toEqual({ code: 0, out: 'no conflicts recorded\n' });
     const retry = await run(['sync', 'retry', '--data-dir', data]);
     expect(retry.out.trim()).toBe('requeued 0 row(s)');
     expect((await run(['sync', 'retry', '42', '--data-dir', data])).code).toBe(1);
@@ -100,17 +106,30 @@ describe('tyokyky sync resolve', () => {
       `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
        VALUES ('CarePlan', 'cli-resolve', 'update', '{}', 'parked', 'conflict') RETURNING id::text AS id`,
     );
+    await store.query(
+      `INSERT INTO sync_conflict (outbox_id, resource_type, resource_id, policy, resolution, detail)
+       VALUES ($1::bigint, 'CarePlan', 'cli-resolve', 'park', 'parked', $2::jsonb)`,
+      [parked.id, JSON.stringify({ remoteId: 'r-1', expectedVersion: '1', remoteVersion: '2' })],
+    );
     await store.close();
+    // What each conflict was settled by, listed for the operator.
+    const listed = await run(['sync', 'conflicts', '--data-dir', data]);
+    expect(listed.out).toMatch(
+      new RegExp(
+        `^#\\d+ \\S+ \\S+ CarePlan/cli-resolve \\(outbox #${parked.id}, remote r-1: expected 1, found 2\\) park → parked$`,
+        'm',
+      ),
+    );
     const before = await run(['sync', 'status', '--data-dir', data]);
     expect(before.out).toMatch(
-      /^parked conflicts {3}1 \(0 conflicts logged\); settle each with: tyokyky sync resolve <outboxId> --keep local\|remote$/m,
+      /^parked conflicts {3}1 \(1 conflicts logged\); settle each with: tyokyky sync resolve <outboxId> --keep local\|remote$/m,
     );
     expect(await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data])).toEqual({
       code: 0,
       out: `row ${parked.id} queued; its conflict keeps the local version\n`,
     });
     const after = await run(['sync', 'status', '--data-dir', data]);
-    expect(after.out).toMatch(/^parked conflicts {3}0 \(0 conflicts logged\)$/m);
+    expect(after.out).toMatch(/^parked conflicts {3}0 \(1 conflicts logged\)$/m);
     const json = await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data, '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toEqual({ requeued: 0 });

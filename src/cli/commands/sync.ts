@@ -55,6 +55,11 @@ export function registerSyncCommand(program: Command): void {
     .option('--limit <n>', 'rows to show', '50')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));
 
+  withConnection(sync.command('conflicts'), false)
+    .description('List the conflicts with remote edits, newest first: the policy that settled each and how')
+    .option('--limit <n>', 'conflicts to show', '50')
+    .action(async (opts: SyncCliOptions & { limit: string }) => (await run()).conflictsAction(opts));
+
   withConnection(sync.command('backfill'), false)
     .description(
       'Queue resources stored while no sync was attached (the first push or pull does this once; run it after writes by a process without the sync)',

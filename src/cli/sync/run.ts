@@ -1,6 +1,6 @@
 // The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
 // loaded only when a subcommand runs).
-import type { OutboxRow, SyncService, SyncStatus } from '../../sync/index.ts';
+import type { ConflictRow, ListedRow, SyncStatus } from '../../sync/index.ts';
 import { type SyncCliOptions, fail, openSync, print } from './open.ts';
 
 export type { SyncCliOptions } from './open.ts';
@@ -8,16 +8,6 @@ export type { SyncCliOptions } from './open.ts';
 export type PushOptions = SyncCliOptions & { watch?: boolean; withPull?: boolean };
 export type PullOptions = SyncCliOptions & { follow?: string[] };
 export type RowsOptions = SyncCliOptions & { state: string; limit: string };
-
-const ROW_STATES = ['dead', 'blocked', 'held', 'parked'] as const;
-type RowState = (typeof ROW_STATES)[number];
-
-const LISTS: Record<RowState, (s: SyncService, limit: number) => Promise<OutboxRow[]>> = {
-  dead: (s, limit) => s.deadLetters(limit),
-  blocked: (s, limit) => s.blocked(limit),
-  held: (s, limit) => s.held(limit),
-  parked: (s, limit) => s.parked(limit),
-};
 
 /** `sync push --watch`: a worker that runs until SIGTERM/SIGINT. */
 async function watch(opts: PushOptions): Promise<void> {
@@ -131,7 +121,7 @@ export async function statusAction(opts: SyncCliOptions): Promise<void> {
   print(opts, s, () => statusText(s));
 }
 
-function rowText(r: OutboxRow): string {
+function rowText(r: ListedRow): string {
   const issues = (r.outcome?.issue ?? []).map(
     (i) =>
       `    ${i.severity} ${i.code} ${(i.expression ?? []).join(',')} ${i.diagnostics ?? i.details?.text ?? ''}`,
@@ -140,16 +130,42 @@ function rowText(r: OutboxRow): string {
   return issues.length ? `${head}\n${issues.join('\n')}` : head;
 }
 
+/** A listing's `--state` and `--limit` as the sync's own checkers take them (exit 2 naming the option). */
+async function listing(opts: { state?: string; limit: string }) {
+  const { checkListLimit, checkListedState } = await import('../../sync/index.ts');
+  try {
+    return {
+      state: opts.state === undefined ? undefined : checkListedState(opts.state),
+      limit: checkListLimit(opts.limit),
+    };
+  } catch (err) {
+    return fail(`--${(err as Error).message}`);
+  }
+}
+
 export async function rowsAction(opts: RowsOptions): Promise<void> {
-  if (!(ROW_STATES as readonly string[]).includes(opts.state))
-    fail('--state must be dead, blocked, held or parked');
+  const { state, limit } = await listing(opts);
   const { store, sync } = await openSync(opts, false);
-  const rows = await LISTS[opts.state as RowState](sync, Number(opts.limit) || 50);
+  // The listing leaves out the queued content: client data (HETU, names, health data), readable
+  // through the API by whoever may; it names the row and says what went wrong.
+  const rows = await sync.rows(state ?? 'dead', limit);
   await store.close();
-  // The queued content is client data (HETU, names, health data) and is the local resource at that
-  // version, readable through the API by whoever may; the listing names it and says what went wrong.
-  const listed = rows.map(({ payload: _content, ...row }) => row);
-  print(opts, listed, () => (rows.length ? rows.map(rowText).join('\n') : `no ${opts.state} rows`));
+  print(opts, rows, () => (rows.length ? rows.map(rowText).join('\n') : `no ${state} rows`));
+}
+
+function conflictText(c: ConflictRow): string {
+  const d = c.detail ?? {};
+  const versions = `expected ${d.expectedVersion ?? '-'}, found ${d.remoteVersion ?? '-'}`;
+  return `#${c.id} ${c.created_at} ${c.resource_type}/${c.resource_id} (outbox #${c.outbox_id ?? '-'}, remote ${d.remoteId ?? '-'}: ${versions}) ${c.policy} → ${c.resolution}`;
+}
+
+/** `sync conflicts`: what each conflict with a remote edit was settled by, newest first. */
+export async function conflictsAction(opts: SyncCliOptions & { limit: string }): Promise<void> {
+  const { limit } = await listing(opts);
+  const { store, sync } = await openSync(opts, false);
+  const rows = await sync.conflicts(limit);
+  await store.close();
+  print(opts, rows, () => (rows.length ? rows.map(conflictText).join('\n') : 'no conflicts recorded'));
 }
 
 export async function retryAction(id: string | undefined, opts: SyncCliOptions): Promise<void> {
