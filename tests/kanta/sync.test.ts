@@ -14,6 +14,7 @@ import { loadProjectValidator } from '../../src/validation/index.ts';
 import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { dropDatabase, freshDatabase } from '../sync/helpers/processes.ts';
+import { waitFor } from '../sync/helpers/waits.ts';
 import { call, startSandbox } from './helpers.ts';
 
 const APP = { name: 'tyokyky-tests', applicationId: 'kela-test-app-1' };
@@ -522,6 +523,29 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
       },
     ]);
     expect((await remoteResponses()).some((x) => x.identifier?.value === `urn:uuid:${id}`)).toBe(false);
+  }, 60_000);
+
+  it("our own create's echo does not bring back a response deleted here while the create's answer was on its way", async () => {
+    const { id, local } = await writtenResponse(6);
+    const held = proxy.stats.held;
+    Object.assign(proxy.faults, { holdNext: 1, holdMethod: 'POST' });
+    const pushing = sync.pushOnce();
+    try {
+      await waitFor(async () => proxy.stats.held > held, 30_000, 'the held answer of the push');
+      proxy.faults.holdNext = 0;
+      await store.delete('QuestionnaireResponse', local.id);
+      // The pull meets the response on Kanta PHR before the push has mapped it.
+      await sync.pullOnce();
+    } finally {
+      proxy.releaseHeld();
+      await pushing;
+      Object.assign(proxy.faults, { holdNext: 0, holdMethod: undefined });
+    }
+    await sync.pullOnce();
+    const here = await store.search('QuestionnaireResponse', {
+      identifier: `urn:ietf:rfc:3986|urn:uuid:${id}`,
+    });
+    expect(here.resources).toEqual([]);
   }, 60_000);
 
   it('a local edit of a response the citizen deleted on Kanta PHR is not sent: their delete stands, no dead letter', async () => {

@@ -5,7 +5,7 @@ import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtype
 import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import { fromKantaResponse } from './convert.ts';
-import { type KantaMapping, recordMappings } from './mapping.ts';
+import { type KantaMapping, identifierKey, ownCreate, recordMappings } from './mapping.ts';
 import {
   auditTransfers,
   contentKey,
@@ -109,6 +109,9 @@ async function store(
     held = await heldCopy(tx, mapping.localId);
     if (!held) return 'unchanged';
   } else {
+    // Our own create, met before its answer was mapped: if it was deleted here meanwhile, it stays so.
+    const own = await ownCreate(tx, identifierKey(ours) ?? '');
+    if (own && !(await heldCopy(tx, own))) return 'unchanged';
     const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
     const localId = written.resource.id as string;
     if (written.created) {

@@ -77,3 +77,27 @@ export async function recordMappings(
     ],
   );
 }
+
+/** A response's business identifier as `system|value` (how sync_kanta_sent keys it). */
+export const identifierKey = (r: { identifier?: { system?: string; value?: string } }): string | undefined =>
+  r.identifier?.value ? `${r.identifier.system ?? ''}|${r.identifier.value}` : undefined;
+
+/** Before creates are sent: which local response each business identifier is. */
+export async function recordOwnCreates(db: Db, created: { localId: string; key: string }[]): Promise<void> {
+  if (!created.length) return;
+  await db.query(
+    `INSERT INTO sync_kanta_sent (identifier, local_id)
+     SELECT * FROM unnest($1::text[], $2::text[])
+     ON CONFLICT (identifier) DO UPDATE SET local_id = EXCLUDED.local_id`,
+    [created.map((c) => c.key), created.map((c) => c.localId)],
+  );
+}
+
+/** The local response we created on Kanta PHR under this business identifier, if we did. */
+export async function ownCreate(db: Db, key: string): Promise<string | undefined> {
+  const [row] = await db.query<{ local_id: string }>(
+    'SELECT local_id FROM sync_kanta_sent WHERE identifier = $1',
+    [key],
+  );
+  return row?.local_id;
+}

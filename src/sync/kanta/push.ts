@@ -14,7 +14,13 @@ import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
 import { toKantaResponse } from './convert.ts';
-import { type KantaMapping, mappingsOfLocal, recordMappings } from './mapping.ts';
+import {
+  type KantaMapping,
+  identifierKey,
+  mappingsOfLocal,
+  recordMappings,
+  recordOwnCreates,
+} from './mapping.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
   type OutboxRow,
@@ -412,6 +418,14 @@ export async function kantaPushRound(
       const phrPatient = (await phr.get(patient)) as PhrPatient;
       prepared.push(prepare(row, phrPatient, opts, mappings.get(row.resource_id)));
     }
+    // Written before they go: a pull meeting one of these before its answer is mapped knows it is ours.
+    await recordOwnCreates(
+      deps.store,
+      prepared.flatMap((p) => {
+        const key = p.update ? undefined : identifierKey(p.entry.resource as QuestionnaireResponse);
+        return key ? [{ localId: p.row.resource_id, key }] : [];
+      }),
+    );
     const answer = await deps.remote.bundle(
       { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
       signal,

@@ -37,8 +37,19 @@ export const KANTA_MIGRATIONS_2: string[] = [
   'ALTER TABLE sync_kanta_patient ADD COLUMN IF NOT EXISTS pulled_until text',
 ];
 
+export const KANTA_MIGRATIONS_3: string[] = [
+  // The business identifier of each response we create on Kanta PHR, written before it is sent: a pull
+  // that meets the response before its answer is mapped knows it is ours (and whether it is deleted here).
+  `CREATE TABLE IF NOT EXISTS sync_kanta_sent (
+    identifier text PRIMARY KEY,
+    local_id text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+];
+
 /** The adapter's migrations in the order they apply, each under the name the store records it by. */
 export const KANTA_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync-kanta', KANTA_MIGRATIONS],
   ['sync-kanta-2', KANTA_MIGRATIONS_2],
+  ['sync-kanta-3', KANTA_MIGRATIONS_3],
 ];
