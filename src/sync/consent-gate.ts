@@ -64,6 +64,8 @@ export interface ClientDisclosure {
   permitted: boolean;
   reason: string;
   consents: string[];
+  /** Refused for the resource's restriction label: no consent will change that for this version. */
+  restricted?: true;
 }
 
 /** Why a resource labelled restricted goes to no receiving party, whatever the consent. */
@@ -82,7 +84,8 @@ export async function clientDisclosure(
   resource: Resource,
   dataClass: string | null,
 ): Promise<ClientDisclosure> {
-  if (isRestricted(resource)) return { permitted: false, reason: RESTRICTED_NOT_DISCLOSED, consents: [] };
+  if (isRestricted(resource))
+    return { permitted: false, reason: RESTRICTED_NOT_DISCLOSED, consents: [], restricted: true };
   const resourceType = resource.resourceType;
   const identity = await decide(IDENTITY_CLASS);
   if (!identity.permitted) {

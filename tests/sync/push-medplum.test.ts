@@ -389,7 +389,7 @@ describe('consent-aware disclosure', () => {
     expect((await outboxOf('Patient', p.id!))[0].state).toBe('done'); // identification is covered
   });
 
-  it('blocks a resource labelled restricted (v3 Confidentiality R) whatever the consent; its next version without the label goes', async () => {
+  it('never sends a resource labelled restricted (v3 Confidentiality R), whatever the consent; its next version without the label goes', async () => {
     const p = (await store.create(patient('180181-916F'))).resource as Patient;
     await store.create(consent(p.id!));
     const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
@@ -398,10 +398,26 @@ describe('consent-aware disclosure', () => {
       .resource as Observation;
     await sync.pushOnce();
     const [row] = await outboxOf('Observation', obs.id!);
+    // Settled unsent, not blocked: no consent changes what a restricted version may reach.
     expect(row).toMatchObject({
-      state: 'blocked',
+      state: 'done',
       reason: 'restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party',
     });
+    expect((await sync.blocked()).filter((b) => b.resource_id === obs.id)).toEqual([]);
+    // A refused disclosure in the client's audit log, as a consent refusal is.
+    const batches = await store.query<{ events: string }>(
+      'SELECT events FROM security_audit WHERE patients @> ARRAY[$1::text]',
+      [`Patient/${p.id}`],
+    );
+    const refused = batches
+      .flatMap((b) => JSON.parse(b.events) as { entities: string[]; outcome: string; detail?: string }[])
+      .filter((e) => e.entities.includes(`Observation/${obs.id}`));
+    expect(refused).toEqual([
+      expect.objectContaining({
+        outcome: '4',
+        detail: 'restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party',
+      }),
+    ]);
     expect((await outboxOf('Patient', p.id!))[0].state).toBe('done');
     expect(await remoteAll(peer.url, 'Observation', `identifier=${identifierOf(obs)}`)).toHaveLength(0);
     // The label taken away here: that version goes.

@@ -9,12 +9,15 @@ import { patientReferenceOf } from '../config.ts';
 import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
-import { type OutboxRow, mappingsForLocal, release, settleBlocked } from '../repository.ts';
+import { type OutboxRow, mappingsForLocal, release, settle, settleBlocked } from '../repository.ts';
 import type { Round } from './state.ts';
 
 type Decision = ClientDisclosure;
 
-/** The rows consent lets through; the others are settled `blocked` with the reason. */
+/**
+ * The rows consent lets through; the others are settled `blocked` with the reason (a restricted
+ * version `done` unsent: it waits for no consent).
+ */
 export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const { ctx } = round;
   const others = new Map(rows.map((r) => [r.id, otherClients(r)]));
@@ -36,6 +39,11 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
       passing.push(row);
       continue;
     }
+    if (decision.restricted) {
+      await refuse(round, row, decision.reason, 'done');
+      round.result.done++;
+      continue;
+    }
     if (await withdrawalToTell(round, row)) {
       round.consents ??= new Map();
       round.consents.set(row.id, []);
@@ -53,14 +61,24 @@ export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<Ou
   return passing;
 }
 
-/** Settles a row consent stopped as `blocked`, and audits the refused disclosure in the same transaction. */
-function refuse(round: Round, row: OutboxRow, reason: string): Promise<void> {
+/**
+ * Settles a row the gate stopped, and audits the refused disclosure in the same transaction: `blocked`
+ * (it waits for a consent), or `done` unsent (its version is restricted: no consent changes that).
+ */
+function refuse(
+  round: Round,
+  row: OutboxRow,
+  reason: string,
+  as: 'blocked' | 'done' = 'blocked',
+): Promise<void> {
   const { ctx } = round;
   return timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
-      if ((await settleBlocked(tx, round.claim, [row.id], reason)).length) {
-        await auditTransfers(tx, ctx, 'export', [exportOf(row, { refused: reason })]);
-      }
+      const settled =
+        as === 'blocked'
+          ? await settleBlocked(tx, round.claim, [row.id], reason)
+          : await settle(tx, round.claim, [row.id], 'done', { reason });
+      if (settled.length) await auditTransfers(tx, ctx, 'export', [exportOf(row, { refused: reason })]);
     }),
   );
 }
