@@ -429,6 +429,26 @@ describe('consent-aware disclosure', () => {
     expect(await remoteAll(peer.url, 'Observation', `identifier=${identifierOf(obs)}`)).toHaveLength(1);
   });
 
+  it("a client whose Patient is restricted: the Patient is never sent, and the client's data waits for it, never sent with a local id", async () => {
+    const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    const made = patient('141181-9138');
+    const p = (await store.create({ ...made, meta: { ...made.meta, security: [label] } }))
+      .resource as Patient;
+    await store.create(consent(p.id!));
+    const obs = (await store.create(score(p.id!))).resource as Observation;
+    await sync.pushOnce();
+    expect((await outboxOf('Patient', p.id!))[0]).toMatchObject({
+      state: 'done',
+      reason: 'restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party',
+    });
+    expect((await outboxOf('Observation', obs.id!))[0]).toMatchObject({
+      state: 'held',
+      reason: `held: depends on Patient/${p.id}, which is not on the remote (restricted (meta.security v3 Confidentiality R): not disclosed to a receiving party)`,
+    });
+    expect(await remoteAll(peer.url, 'Patient', 'identifier=urn:oid:1.2.246.21|141181-9138')).toHaveLength(0);
+    expect(await remoteAll(peer.url, 'Observation', `identifier=${identifierOf(obs)}`)).toHaveLength(0);
+  });
+
   it("a withdrawal of a consent the remote holds goes to the remote; the client's other data no longer does", async () => {
     const client = await syncedClient('180181-916F');
     const local = await store.read<Consent>('Consent', client.consentId);
