@@ -27,14 +27,6 @@ import { issueSummary } from './resilience.ts';
 type Tx = Parameters<Parameters<SyncStore['transaction']>[0]>[0];
 
 /**
- * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
- * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
- * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
- * `refused`: not stored — without a FHIR id to map it by, judged (`judged`) and found failing what a
- * write here must pass, referring to a resource deleted here (tyk-ref-1), or new to the id map with a
- * business identifier more than one local resource holds.
- */
-/**
  * Whether a pull leaves a local resource as it is: a change of it is queued (its push meets any
  * remote edit and settles it by the 412 policy), or a delete of it waits (a delete is the last word
  * whatever the family), or a change of it is stuck here (blocked by consent, dead-lettered) and its
@@ -46,6 +38,14 @@ export function pullLeavesLocal(undelivered: Undelivered, policy: ConflictPolicy
   return undelivered.queued || undelivered.deletes || (undelivered.stuck && policy !== 'remote-wins');
 }
 
+/**
+ * `applied`: stored locally; `unchanged`: the version we already have, or our own write coming back
+ * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
+ * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
+ * `refused`: not stored — without a FHIR id to map it by, judged (`judged`) and found failing what a
+ * write here must pass, referring to a resource deleted here (tyk-ref-1), or new to the id map with a
+ * business identifier more than one local resource holds.
+ */
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 
 export interface ApplyOptions {
