@@ -1,6 +1,12 @@
 import express from 'express';
 import { FhirError } from '../shared/outcome.ts';
-import { checkListLimit, checkListedState, checkOutboxId, checkResolveChoice } from '../sync/index.ts';
+import {
+  LIST_DEFAULT,
+  checkListLimit,
+  checkListedState,
+  checkOutboxId,
+  checkResolveChoice,
+} from '../sync/index.ts';
 import type { FacadeSync } from './ports.ts';
 
 /**
@@ -41,9 +47,9 @@ export function syncApi(sync: FacadeSync): express.Router {
   return router;
 }
 
-/** A listing's `limit` (100 when absent). */
+/** A listing's `limit` (LIST_DEFAULT when absent, as on the CLI). */
 const listLimit = (req: express.Request) =>
-  req.query.limit === undefined ? 100 : queryValue(req, 'limit', checkListLimit);
+  req.query.limit === undefined ? LIST_DEFAULT : queryValue(req, 'limit', checkListLimit);
 
 /** A query parameter as `check` takes it; a 400 naming the parameter with `check`'s message otherwise. */
 function queryValue<T>(req: express.Request, name: string, check: (v: string) => T): T {

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
+import { FhirError } from '../shared/outcome.ts';
 import type { Store } from '../store/index.ts';
 import type { FamilyRule } from './config.ts';
 import type { DisclosureRule } from './consent-gate.ts';
@@ -100,6 +101,20 @@ export async function timeSpent<T>(
   } finally {
     if (what) ctx.waits.delete(token);
     if (--span.open === 0) ctx.timings[kind] += performance.now() - span.since;
+  }
+}
+
+/** A resource held in the local store, or undefined when there is none (never stored, or deleted). */
+export async function readHere<T extends Resource>(
+  db: Pick<SyncStore, 'read'>,
+  type: string,
+  id: string,
+): Promise<T | undefined> {
+  try {
+    return await db.read<T>(type, id);
+  } catch (err) {
+    if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return undefined;
+    throw err;
   }
 }
 

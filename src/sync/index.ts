@@ -13,6 +13,7 @@ export type { OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
 export {
   type ConflictRow,
   LISTED_STATES,
+  LIST_DEFAULT,
   type ListedState,
   checkListLimit,
   checkListedState,

@@ -534,8 +534,9 @@ export function checkListedState(value: string): ListedState {
   return value as ListedState;
 }
 
-/** How many rows a listing shows at most. */
+/** How many rows a listing shows at most, and when not told. */
 export const LIST_LIMIT = 1000;
+export const LIST_DEFAULT = 50;
 
 /** A listing's row count as the CLI and the API take it (1 … LIST_LIMIT); an Error naming the value otherwise. */
 export function checkListLimit(value: string): number {
@@ -872,7 +873,7 @@ export type ConflictRow = {
 };
 
 /** The conflicts recorded, newest first. */
-export function listConflicts(db: Db, limit = 100): Promise<ConflictRow[]> {
+export function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow[]> {
   return db.query<ConflictRow>(
     `SELECT id::text AS id, outbox_id::text AS outbox_id, resource_type, resource_id, policy, resolution,
             detail, created_at::text AS created_at

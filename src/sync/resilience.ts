@@ -91,6 +91,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export const isRetryableStatus = (status: number): boolean => RETRYABLE_STATUS.has(status);
 
 /** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
+/** Whether the remote answered that the resource is not there (404) or was deleted (410). */
+export const isGoneRemotely = (err: unknown): boolean =>
+  err instanceof RemoteHttpError && (err.status === 404 || err.status === 410);
+
 export function isTransient(err: unknown): boolean {
   if (err instanceof BrokenCircuitError) return false;
   if (err instanceof RemoteHttpError) return isRetryableStatus(err.status);

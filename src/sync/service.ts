@@ -7,7 +7,7 @@ import { migrateAuditLog } from './audit.ts';
 import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
-import type { SyncContext, SyncStore, Timings } from './context.ts';
+import { type SyncContext, type SyncStore, type Timings, readHere } from './context.ts';
 import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
@@ -37,7 +37,7 @@ import {
   setState,
   unblockConsentPatients,
 } from './repository.ts';
-import { RemoteHttpError } from './resilience.ts';
+import { isGoneRemotely } from './resilience.ts';
 import { SYNC_SCHEMA } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -289,7 +289,7 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
       ctx.remote.request('GET', `${m.resource_type}/${m.remote_id}`).then(
         () => true,
         (err) => {
-          if (err instanceof RemoteHttpError && (err.status === 404 || err.status === 410)) return false;
+          if (isGoneRemotely(err)) return false;
           throw err;
         },
       ),
@@ -446,15 +446,8 @@ export function createSync(opts: CreateSyncOptions): SyncService {
 
 /** Follows a client of this store (pull is keyed by the local Patient; its remote id comes from the id map). */
 async function followClient(store: SyncableStore, patientId: string): Promise<void> {
-  const held = await store.read('Patient', patientId).then(
-    () => true,
-    (err: unknown) => {
-      // Missing or deleted: not this store's client. Anything else (the database) is not an answer.
-      if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return false;
-      throw err;
-    },
-  );
-  if (!held)
+  // Missing or deleted: not this store's client. Anything else (the database) is not an answer.
+  if (!(await readHere(store, 'Patient', patientId)))
     throw new FhirError(
       404,
       issue('error', 'not-found', `sync-follow-1: this store has no Patient/${patientId} to follow`),

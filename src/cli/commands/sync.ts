@@ -52,13 +52,13 @@ export function registerSyncCommand(program: Command): void {
   withConnection(sync.command('dead-letters'), false)
     .description('List dead letters (with the remote OperationOutcome), blocked and parked rows')
     .option('--state <state>', 'dead | blocked | held | parked', 'dead')
-    .option('--limit <n>', 'rows to show', '50')
+    .option('--limit <n>', 'rows to show (1–1000; as many as the API shows when not given)')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));
 
   withConnection(sync.command('conflicts'), false)
     .description('List the conflicts with remote edits, newest first: the policy that settled each and how')
-    .option('--limit <n>', 'conflicts to show', '50')
-    .action(async (opts: SyncCliOptions & { limit: string }) => (await run()).conflictsAction(opts));
+    .option('--limit <n>', 'conflicts to show (1–1000; as many as the API shows when not given)')
+    .action(async (opts: SyncCliOptions & { limit?: string }) => (await run()).conflictsAction(opts));
 
   withConnection(sync.command('backfill'), false)
     .description(

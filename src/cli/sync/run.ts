@@ -7,7 +7,7 @@ export type { SyncCliOptions } from './open.ts';
 
 export type PushOptions = SyncCliOptions & { watch?: boolean; withPull?: boolean };
 export type PullOptions = SyncCliOptions & { follow?: string[] };
-export type RowsOptions = SyncCliOptions & { state: string; limit: string };
+export type RowsOptions = SyncCliOptions & { state: string; limit?: string };
 
 /** `sync push --watch`: a worker that runs until SIGTERM/SIGINT. */
 async function watch(opts: PushOptions): Promise<void> {
@@ -131,12 +131,12 @@ function rowText(r: ListedRow): string {
 }
 
 /** A listing's `--state` and `--limit` as the sync's own checkers take them (exit 2 naming the option). */
-async function listing(opts: { state?: string; limit: string }) {
-  const { checkListLimit, checkListedState } = await import('../../sync/index.ts');
+async function listing(opts: { state?: string; limit?: string }) {
+  const { LIST_DEFAULT, checkListLimit, checkListedState } = await import('../../sync/index.ts');
   try {
     return {
-      state: opts.state === undefined ? undefined : checkListedState(opts.state),
-      limit: checkListLimit(opts.limit),
+      state: checkListedState(opts.state ?? 'dead'),
+      limit: opts.limit === undefined ? LIST_DEFAULT : checkListLimit(opts.limit),
     };
   } catch (err) {
     return fail(`--${(err as Error).message}`);
@@ -148,7 +148,7 @@ export async function rowsAction(opts: RowsOptions): Promise<void> {
   const { store, sync } = await openSync(opts, false);
   // The listing leaves out the queued content: client data (HETU, names, health data), readable
   // through the API by whoever may; it names the row and says what went wrong.
-  const rows = await sync.rows(state ?? 'dead', limit);
+  const rows = await sync.rows(state, limit);
   await store.close();
   print(opts, rows, () => (rows.length ? rows.map(rowText).join('\n') : `no ${state} rows`));
 }
@@ -160,7 +160,7 @@ function conflictText(c: ConflictRow): string {
 }
 
 /** `sync conflicts`: what each conflict with a remote edit was settled by, newest first. */
-export async function conflictsAction(opts: SyncCliOptions & { limit: string }): Promise<void> {
+export async function conflictsAction(opts: SyncCliOptions & { limit?: string }): Promise<void> {
   const { limit } = await listing(opts);
   const { store, sync } = await openSync(opts, false);
   const rows = await sync.conflicts(limit);

@@ -3,7 +3,6 @@
 // a conflict.
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
-import { FhirError } from '../../shared/outcome.ts';
 import { fromKantaResponse } from './convert.ts';
 import { type KantaMapping, identifierKey, ownCreate, recordMappings } from './mapping.ts';
 import {
@@ -11,6 +10,7 @@ import {
   contentKey,
   markPulledWrites,
   pullLeavesLocal,
+  readHere,
   undeliveredChanges,
 } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
@@ -51,20 +51,6 @@ export type StoredVersion =
   | 'deferred';
 
 type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
-
-/** A resource held here, or undefined when there is none (deleted here, or never here). */
-export async function readHere<T extends Resource>(
-  db: Pick<Tx, 'read'>,
-  type: string,
-  id: string,
-): Promise<T | undefined> {
-  try {
-    return await db.read<T>(type, id);
-  } catch (err) {
-    if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return undefined;
-    throw err;
-  }
-}
 
 /** The local copy a mapping names, or undefined when it was deleted here. */
 const heldCopy = (tx: Tx, localId: string) => readHere<QuestionnaireResponse>(tx, TYPE, localId);

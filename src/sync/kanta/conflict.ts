@@ -4,17 +4,18 @@
 // the family's conflict policy (self-assessments: remote-wins, the citizen's version is kept here).
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { issue, outcome } from '../../shared/outcome.ts';
-import { type CitizenVersion, readCitizenVersion, readHere, storeCitizenVersion } from './citizen-version.ts';
+import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
   type OutboxRow,
   type PushRoundResult,
-  RemoteHttpError,
   auditTransfers,
   conflictPolicyOf,
   contentKey,
   exportOf,
+  isGoneRemotely,
+  readHere,
   recordConflict,
   settle,
   supersedeQueued,
@@ -98,7 +99,7 @@ async function currentThere(
   try {
     return await deps.remote.read<QuestionnaireResponse>(TYPE, remoteId, signal);
   } catch (err) {
-    if (err instanceof RemoteHttpError && (err.status === 404 || err.status === 410)) return undefined;
+    if (isGoneRemotely(err)) return undefined;
     throw err;
   }
 }

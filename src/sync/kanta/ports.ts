@@ -17,8 +17,8 @@ export {
   undeliveredChanges,
   vanishedVersion,
 } from '../repository.ts';
-/** contentKey: a resource's content without id and server-owned meta (equal ⇔ same content). */
-export { contentKey } from '../context.ts';
+/** contentKey: a resource's content without id and server-owned meta (equal ⇔ same content); readHere: a local read, undefined when gone. */
+export { contentKey, readHere } from '../context.ts';
 /** pullLeavesLocal: whether a pull leaves a local resource with undelivered changes as it is. */
 export { pullLeavesLocal } from '../remote-apply.ts';
 /** conflictPolicyOf: how a row's conflict is settled (an operator's choice, else the family's policy). */
@@ -29,7 +29,7 @@ export { reclaimAbandoned } from '../workers.ts';
 export { type PullResult, changedSince, cursorStamp, emptyPullResult } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
-export { RemoteHttpError, isTransient } from '../resilience.ts';
+export { isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';
 export type { SyncStore } from '../context.ts';

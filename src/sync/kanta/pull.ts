@@ -7,13 +7,12 @@ import {
   type CitizenVersion,
   markRestricted,
   readCitizenVersion,
-  readHere,
   storeCitizenVersion,
 } from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, mappingsOfRemote } from './mapping.ts';
 import { type FollowedPhrPatient, knownPhrPatients, recordPulledUntil } from './patients.ts';
-import { changedSince, cursorStamp, emptyPullResult, setState } from './ports.ts';
+import { changedSince, cursorStamp, emptyPullResult, readHere, setState } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 

@@ -22,7 +22,7 @@ import {
   settle,
   wasSentByUs,
 } from '../repository.ts';
-import { RemoteHttpError, isTransient } from '../resilience.ts';
+import { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
 import { inSendSlot } from './lease.ts';
 import { type Delivered, failed, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
 import { CircuitOpen, LeaseLost, type Round } from './state.ts';
@@ -261,7 +261,7 @@ async function overMatchedCopy(
       false,
     );
   } catch (err) {
-    if (!(err instanceof RemoteHttpError && (err.status === 404 || err.status === 410))) throw err;
+    if (!isGoneRemotely(err)) throw err;
     await waitForDeletion(
       round,
       w.row,
@@ -284,7 +284,7 @@ async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<De
   } catch (err) {
     if (err instanceof RemoteHttpError && err.status === 412)
       return resolveConflict(round, w, w.mapping!.remote_id, true);
-    if (!(err instanceof RemoteHttpError && (err.status === 404 || err.status === 410))) throw err;
+    if (!isGoneRemotely(err)) throw err;
     // Gone remotely: create it again under its business identifier.
     const again = recreate(w);
     if (!again) throw err;
