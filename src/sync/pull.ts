@@ -114,8 +114,7 @@ async function pullType(
       result[outcome]++;
       ctx.metrics.pulled.inc({ type, result: outcome });
       // A refused resource moves the cursor too: a later version of it comes with a later lastUpdated.
-      const lu = cursorStamp(fetched[i]);
-      if (lu && (!cursor || Date.parse(lu) > Date.parse(cursor))) cursor = lu;
+      cursor = laterCursor(cursor, fetched[i]);
     }
   }
   // Pages need not be sorted (a remote may ignore _sort), so the cursor moves only once all are stored.
@@ -139,7 +138,13 @@ const CLOCK_SKEW_MS = 5 * 60_000;
  * allows. Anything else would stop every later pull (no instant) or skip every later change (the
  * future), so it leaves the cursor where it is.
  */
-export function cursorStamp(resource: Resource): string | undefined {
+function cursorStamp(resource: Resource): string | undefined {
   const stamp = remoteStamp(resource);
   return stamp && stamp.at <= Date.now() + CLOCK_SKEW_MS ? stamp.text : undefined;
+}
+
+/** The cursor moved on by `resource`'s stamp, where that is a later one the cursor may take. */
+export function laterCursor(cursor: string | undefined, resource: Resource): string | undefined {
+  const stamp = cursorStamp(resource);
+  return stamp && (!cursor || Date.parse(stamp) > Date.parse(cursor)) ? stamp : cursor;
 }

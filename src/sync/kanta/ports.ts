@@ -25,8 +25,8 @@ export { pullLeavesLocal } from '../remote-apply.ts';
 export { conflictPolicyOf } from '../push/delivery.ts';
 /** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
 export { reclaimAbandoned } from '../workers.ts';
-/** changedSince / cursorStamp: a pull's window from its cursor, and a remote stamp as the cursor may take it. */
-export { type PullResult, changedSince, cursorStamp, emptyPullResult } from '../pull.ts';
+/** changedSince / laterCursor: a pull's window from its cursor, and the cursor moved on by a pulled resource. */
+export { type PullResult, changedSince, emptyPullResult, laterCursor } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
 export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isGoneRemotely, isTransient } from '../resilience.ts';

@@ -1,6 +1,7 @@
-// Pull from Kanta PHR: the self-assessment responses citizens filled in (for every client with a PHR
-// Patient), read back through the SDK into our profile and linked to the local client. Responses the
-// citizen restricted (meta.security R) are not imported; that they exist is recorded with the reason.
+// Pull from Kanta PHR: the self-assessment responses citizens filled in or changed (for every client
+// with a PHR Patient), read back through the SDK into our profile and linked to the local client.
+// Responses the citizen restricted (meta.security R) are not imported — that they exist is recorded
+// with the reason — and one already held here is labelled restricted.
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { isFhirId } from '../../shared/references.ts';
 import {
@@ -12,7 +13,7 @@ import {
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, mappingsOfRemote } from './mapping.ts';
 import { type FollowedPhrPatient, knownPhrPatients, recordPulledUntil } from './patients.ts';
-import { changedSince, cursorStamp, emptyPullResult, readHere, setState } from './ports.ts';
+import { changedSince, emptyPullResult, laterCursor, readHere, setState } from './ports.ts';
 import type { PullResult } from './ports.ts';
 import type { KantaDeps, KantaOptions } from './types.ts';
 
@@ -112,8 +113,7 @@ async function pullPatient(
       }
       const withId = r as QuestionnaireResponse & { id: string };
       if (await pullOne(deps, opts, withId, local, mappings.get(r.id), result)) deferred = true;
-      const stamp = cursorStamp(r);
-      if (stamp && (!cursor || Date.parse(stamp) > Date.parse(cursor))) cursor = stamp;
+      cursor = laterCursor(cursor, r);
     }
   }
   if (cursor && cursor !== phr.pulledUntil && !deferred) await recordPulledUntil(deps, phr.localId, cursor);
