@@ -30,27 +30,26 @@ const fromRow = (r: Row): KantaMapping => ({
   ...(r.local_version ? { localVersion: r.local_version } : {}),
 });
 
-/** The mappings of these local responses, by local id. */
-export async function mappingsOfLocal(db: Db, localIds: string[]): Promise<Map<string, KantaMapping>> {
-  if (!localIds.length) return new Map();
+/** The mappings of these responses, keyed by the side named: local ids, or Kanta PHR ids. */
+async function mappingsBy(
+  db: Db,
+  side: 'local_id' | 'remote_id',
+  ids: string[],
+): Promise<Map<string, KantaMapping>> {
+  if (!ids.length) return new Map();
   const rows = await db.query<Row>(
     `SELECT local_id, remote_id, remote_version, local_version FROM sync_kanta_resource
-      WHERE resource_type = $1 AND local_id = ANY($2::text[])`,
-    [TYPE, localIds],
+      WHERE resource_type = $1 AND ${side} = ANY($2::text[])`,
+    [TYPE, ids],
   );
-  return new Map(rows.map((r) => [r.local_id, fromRow(r)]));
+  return new Map(rows.map((r) => [r[side], fromRow(r)]));
 }
 
+/** The mappings of these local responses, by local id. */
+export const mappingsOfLocal = (db: Db, localIds: string[]) => mappingsBy(db, 'local_id', localIds);
+
 /** The mappings of these Kanta PHR responses, by remote id. */
-export async function mappingsOfRemote(db: Db, remoteIds: string[]): Promise<Map<string, KantaMapping>> {
-  if (!remoteIds.length) return new Map();
-  const rows = await db.query<Row>(
-    `SELECT local_id, remote_id, remote_version, local_version FROM sync_kanta_resource
-      WHERE resource_type = $1 AND remote_id = ANY($2::text[])`,
-    [TYPE, remoteIds],
-  );
-  return new Map(rows.map((r) => [r.remote_id, fromRow(r)]));
-}
+export const mappingsOfRemote = (db: Db, remoteIds: string[]) => mappingsBy(db, 'remote_id', remoteIds);
 
 /**
  * Records where local responses live on Kanta PHR now, and which local version that copy holds
