@@ -1,4 +1,10 @@
-import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  CapabilityStatement,
+  OperationOutcome,
+  Resource,
+} from '@medplum/fhirtypes';
 import { versionFromEtag, weakEtag } from '../shared/etag.ts';
 import { isLoopbackHost } from '../shared/http-url.ts';
 import { parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
@@ -289,6 +295,16 @@ export function stripForRemote<T extends Resource>(resource: T): T {
 export function entryStatus(response: unknown): string | undefined {
   const said: unknown = (response as { status?: unknown } | null | undefined)?.status;
   return typeof said === 'string' ? said : undefined;
+}
+
+/** A Bundle entry's answer (its `response` and resource) as `refFromAnswer` reads a single write's. */
+export function entryAnswer(entry: BundleEntry | undefined, status: number): RemoteAnswer {
+  return {
+    status,
+    resource: entry?.resource,
+    location: entry?.response?.location,
+    etag: entry?.response?.etag,
+  };
 }
 
 /** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */

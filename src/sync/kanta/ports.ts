@@ -28,7 +28,7 @@ export { reclaimAbandoned } from '../workers.ts';
 /** changedSince / laterCursor: a pull's window from its cursor, and the cursor moved on by a pulled resource. */
 export { type PullResult, changedSince, emptyPullResult, laterCursor } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
-export { entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
+export { entryAnswer, entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';

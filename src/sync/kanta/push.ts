@@ -27,6 +27,7 @@ import {
   SUPERSEDED_BY_SENT,
   auditTransfers,
   claim,
+  entryAnswer,
   entryStatus,
   exportOf,
   isOlderThanSent,
@@ -187,13 +188,7 @@ interface Sorted {
  */
 function answeredCopy(e: BundleEntry | undefined, status: number, updatedId?: string): Resource | undefined {
   try {
-    const answer = {
-      status,
-      resource: e?.resource,
-      location: e?.response?.location,
-      etag: e?.response?.etag,
-    };
-    const ref = refFromAnswer(answer, 'QuestionnaireResponse', updatedId);
+    const ref = refFromAnswer(entryAnswer(e, status), 'QuestionnaireResponse', updatedId);
     return {
       resourceType: 'QuestionnaireResponse',
       id: ref.id,

@@ -12,7 +12,7 @@ import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import type { ConflictPolicy, FamilyRule } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
-import { entryStatus, refFromAnswer } from '../remote-client.ts';
+import { entryAnswer, entryStatus, refFromAnswer } from '../remote-client.ts';
 import {
   type OutboxRow,
   type ResolveChoice,
@@ -172,15 +172,9 @@ async function deliverBundle(
     const status = Number.parseInt(entryStatus(entry?.response) ?? '0', 10);
     if (status === 201 || (status === 200 && w.method === 'PUT')) {
       try {
-        const answer = {
-          status,
-          resource: entry?.resource,
-          location: entry?.response?.location,
-          etag: entry?.response?.etag,
-        };
         delivered.push({
           row: w.row,
-          remote: refFromAnswer(answer, w.row.resource_type, w.mapping?.remote_id),
+          remote: refFromAnswer(entryAnswer(entry, status), w.row.resource_type, w.mapping?.remote_id),
         });
       } catch {
         followUps.push(w);
