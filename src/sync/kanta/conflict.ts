@@ -3,7 +3,7 @@
 // a version the citizen restricted is never overwritten; any other is the citizen's edit, settled by
 // the family's conflict policy (self-assessments: remote-wins, the citizen's version is kept here).
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
-import { issue, outcome } from '../../shared/outcome.ts';
+import { outcome } from '../../shared/outcome.ts';
 import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
@@ -17,6 +17,7 @@ import {
   isGoneRemotely,
   readHere,
   recordConflict,
+  remoteChanged,
   settle,
   supersedeQueued,
 } from './ports.ts';
@@ -37,14 +38,13 @@ export interface KantaConflict {
 type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
 
 /** Settles the row done with its mapping (and, when something went, the disclosure's audit row). */
-function delivered(deps: KantaDeps, c: KantaConflict, remote: Resource, reason?: string, tx?: Tx) {
-  const work = async (db: Tx) => {
+function delivered(deps: KantaDeps, c: KantaConflict, remote: Resource, reason?: string) {
+  return deps.store.transaction(async (tx) => {
     const localVersion = c.row.version_id ?? undefined;
-    await recordMappings(db, [{ localId: c.row.resource_id, remote, localVersion }]);
-    const settled = await settle(db, deps.workerId, [c.row.id], 'done', reason ? { reason } : {});
-    if (settled.length) await auditTransfers(db, deps, 'export', [exportOf(c.row, { consents: c.consents })]);
-  };
-  return tx ? work(tx) : deps.store.transaction(work);
+    await recordMappings(tx, [{ localId: c.row.resource_id, remote, localVersion }]);
+    const settled = await settle(tx, deps.workerId, [c.row.id], 'done', reason ? { reason } : {});
+    if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(c.row, { consents: c.consents })]);
+  });
 }
 
 function note(deps: KantaDeps, c: KantaConflict, policy: string, resolution: string, found?: string) {
@@ -114,6 +114,16 @@ function keptBecause(restricted: unknown, patient: unknown, version: unknown): s
   return "conflict: the citizen's version on Kanta PHR kept there (an operator chose remote); not readable as a self-assessment, so the local copy is unchanged";
 }
 
+/** Parks the row for a person (`sync resolve`), naming the versions, or why the citizen's cannot be kept. */
+async function park(deps: KantaDeps, c: KantaConflict, found: string | undefined, unreadable?: string) {
+  await note(deps, c, 'park', unreadable ? 'parked: remote version not readable here' : 'parked', found);
+  const why = unreadable ?? `is at version ${found}, we expected ${c.mapping.remoteVersion}`;
+  await settle(deps.store, deps.workerId, [c.row.id], 'parked', {
+    reason: `conflict: Kanta PHR ${TYPE}/${c.mapping.remoteId} ${why}; parked for manual resolution`,
+    outcome: outcome([remoteChanged(TYPE)]),
+  });
+}
+
 export async function settleKantaConflict(
   deps: KantaDeps,
   opts: KantaOptions,
@@ -147,19 +157,7 @@ export async function settleKantaConflict(
         : conflictPolicyOf(c.row, deps.families);
   const chosen = c.row.resolve_with ? ` (an operator chose ${c.row.resolve_with})` : '';
   if (policy === 'park') {
-    await note(deps, c, policy, unreadable ? 'parked: remote version not readable here' : 'parked', found);
-    const why = unreadable ?? `is at version ${found}, we expected ${c.mapping.remoteVersion}`;
-    await settle(deps.store, deps.workerId, [c.row.id], 'parked', {
-      reason: `conflict: Kanta PHR ${TYPE}/${c.mapping.remoteId} ${why}; parked for manual resolution`,
-      outcome: outcome([
-        issue(
-          'error',
-          'conflict',
-          'sync-conflict-1: remote changed since the last sync',
-          `${TYPE}.meta.versionId`,
-        ),
-      ]),
-    });
+    await park(deps, c, found, unreadable);
     result.parked++;
     return;
   }

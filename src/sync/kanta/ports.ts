@@ -21,8 +21,8 @@ export {
 export { contentKey, readHere } from '../context.ts';
 /** pullLeavesLocal: whether a pull leaves a local resource with undelivered changes as it is. */
 export { pullLeavesLocal } from '../remote-apply.ts';
-/** conflictPolicyOf: how a row's conflict is settled (an operator's choice, else the family's policy). */
-export { conflictPolicyOf } from '../push/delivery.ts';
+/** conflictPolicyOf: how a row's conflict is settled (an operator's choice, else the family's policy); remoteChanged: a parked conflict's issue. */
+export { conflictPolicyOf, remoteChanged } from '../push/delivery.ts';
 /** reclaimAbandoned: rows of dead workers (at once on this host, else after their lease) claimable again. */
 export { reclaimAbandoned } from '../workers.ts';
 /** changedSince / laterCursor: a pull's window from its cursor, and the cursor moved on by a pulled resource. */

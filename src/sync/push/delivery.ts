@@ -434,6 +434,10 @@ async function noteConflict(round: Round, w: RemoteWrite, c: Conflict): Promise<
   );
 }
 
+/** The issue of a parked conflict: the remote's version of `type` moved since the last sync. */
+export const remoteChanged = (type: string) =>
+  issue('error', 'conflict', 'sync-conflict-1: remote changed since the last sync', `${type}.meta.versionId`);
+
 /** The rules a refusal names (an issue's `key:` prefix, else its code), each once. */
 function rulesBroken(refusal: OperationOutcome): string[] {
   const errors = (refusal.issue ?? []).filter(isErrorIssue);
@@ -462,12 +466,7 @@ async function park(
   const why = refusal
     ? `changed, and its version fails what a write here must pass (${rulesBroken(refusal).join(', ')}); local version kept`
     : `is at version ${version}, we expected ${w.ifMatch}`;
-  const conflict = issue(
-    'error',
-    'conflict',
-    'sync-conflict-1: remote changed since the last sync',
-    `${type}.meta.versionId`,
-  );
+  const conflict = remoteChanged(type);
   await timeSpent(ctx, 'database', () =>
     settle(ctx.store, round.claim, [w.row.id], 'parked', {
       reason: `conflict: remote ${type}/${remoteId} ${why}; parked for manual resolution`,
