@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
@@ -7,7 +7,7 @@ import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
 import { readJsonMany } from './reads.ts';
 import { applyStoreMigrations, migrate } from './schema.ts';
-import { copyPgliteTemplate, ensurePgliteArchive } from './template.ts';
+import { copyPgliteTemplate, pgliteArchiveBlob } from './template.ts';
 import type { OpenStoreOptions, Store, StoreHooks, StoreTx, StoredJson, WriteResult } from './types.ts';
 
 const MEMORY = 'memory://';
@@ -33,10 +33,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   // the template is built once per machine, PGlite version and schema).
   if (newDataDir && opts.template !== false) await copyPgliteTemplate(dataDir);
   // An in-memory store starts from the template's dump instead of running initdb.
-  const archive =
-    dataDir === MEMORY && opts.template !== false
-      ? new Blob([readFileSync(await ensurePgliteArchive())])
-      : undefined;
+  const archive = dataDir === MEMORY && opts.template !== false ? await pgliteArchiveBlob() : undefined;
   let engine = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.poolMax)
     : await openPglite(dataDir, archive);

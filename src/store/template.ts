@@ -145,6 +145,20 @@ export async function ensurePgliteArchive(): Promise<string> {
   return archive;
 }
 
+/** The dump read into memory, by its path: one per process (a dump never changes once in place). */
+let archiveBlob: { path: string; blob: Blob } | undefined;
+
+/**
+ * The template's dump as a Blob, read once per process: reading the 25 MB file and copying it into
+ * a new Blob cost 100–300 ms of CPU on every in-memory open (a Blob is immutable, and PGlite takes its
+ * own copy of the bytes from it). Only the latest dump is kept.
+ */
+export async function pgliteArchiveBlob(): Promise<Blob> {
+  const path = await ensurePgliteArchive();
+  if (archiveBlob?.path !== path) archiveBlob = { path, blob: new Blob([readFileSync(path)]) };
+  return archiveBlob.blob;
+}
+
 /** Fills `target` (absent or empty) with a copy of the migrated template. */
 export async function copyPgliteTemplate(target: string): Promise<void> {
   const template = await ensurePgliteTemplate();
