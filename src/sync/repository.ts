@@ -574,15 +574,30 @@ export async function requeue(db: Db, id?: string): Promise<number> {
 }
 
 /**
- * Operator resolution of a parked row: back to the queue, its conflict to be settled by keeping `keep`
- * (the local version written over the remote one, or the remote one stored here). 0 when the row is
- * not parked.
+ * Operator resolution of a parked row: the conflict is the resource's, so its newest parked row goes
+ * back to the queue, its conflict to be settled by keeping `keep` (the local version written over the
+ * remote one, or the remote one stored here); the resource's older parked rows, whose versions that
+ * row's supersedes, are settled without being sent. A resource edited here again while parked has
+ * one parked row per edit; resolving the older one alone would write an old local version over the
+ * remote and leave the newer parked. 0 when the row is not parked.
  */
 export async function resolveParked(db: Db, id: string, keep: ResolveChoice): Promise<number> {
   const rows = await db.query(
-    `UPDATE sync_outbox SET state = 'pending', available_at = now(), attempts = 0, resolve_with = $2, updated_at = now()
-      WHERE id = $1::bigint AND state = 'parked'
-      RETURNING id`,
+    `WITH parked AS (
+       SELECT o.id FROM sync_outbox o
+         JOIN sync_outbox chosen ON chosen.resource_type = o.resource_type AND chosen.resource_id = o.resource_id
+        WHERE chosen.id = $1::bigint AND chosen.state = 'parked' AND o.state = 'parked'
+        FOR UPDATE OF o),
+     newest AS (SELECT max(id) AS id FROM parked),
+     superseded AS (
+       UPDATE sync_outbox o
+          SET state = 'done', reason = 'superseded: a later change of the resource (outbox ' || n.id || ') was resolved keeping ' || $2,
+              outcome = NULL, updated_at = now()
+         FROM newest n WHERE o.id IN (SELECT id FROM parked) AND o.id <> n.id)
+     UPDATE sync_outbox o
+        SET state = 'pending', available_at = now(), attempts = 0, resolve_with = $2, updated_at = now()
+       FROM newest n WHERE o.id = n.id
+      RETURNING o.id`,
     [id, keep],
   );
   return rows.length;

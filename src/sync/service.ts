@@ -129,9 +129,10 @@ export interface SyncService {
   /** Dead, parked and blocked rows (or one of them) back to the queue. */
   retry(id?: string): Promise<number>;
   /**
-   * A parked row back to the queue, its conflict to be settled by keeping `keep`: the local version
-   * written over the remote one, or the remote one stored here (if a write here may store it). 0 when
-   * the row is not parked.
+   * A parked row's conflict settled by keeping `keep`: the local version written over the remote one,
+   * or the remote one stored here (if a write here may store it). The resource's newest parked row goes
+   * back to the queue with that choice, its older parked rows are settled unsent. 0 when the row is
+   * not parked.
    */
   resolve(id: string, keep: ResolveChoice): Promise<number>;
   /**

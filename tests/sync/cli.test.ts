@@ -126,7 +126,7 @@ describe('tyokyky sync resolve', () => {
     );
     expect(await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data])).toEqual({
       code: 0,
-      out: `row ${parked.id} queued; its conflict keeps the local version\n`,
+      out: `row ${parked.id} resolved: its resource's conflict keeps the local version on the next push\n`,
     });
     const after = await run(['sync', 'status', '--data-dir', data]);
     expect(after.out).toMatch(/^parked conflicts {3}0 \(1 conflicts logged\)$/m);

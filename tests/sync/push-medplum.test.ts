@@ -331,6 +331,56 @@ describe('412 conflicts, policy per resource family', () => {
     expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.id).toBe(row.id);
   });
 
+  /** parkedPlan, then the plan edited here again: that edit meets the same remote change and parks too. */
+  async function twiceParkedPlan(hetu: string) {
+    const parked = await parkedPlan(hetu);
+    const now = await store.read<CarePlan>('CarePlan', parked.plan.id!);
+    await store.update({ ...now, title: 'Toinen muutos' }, { ifMatch: now.meta!.versionId });
+    await sync.pushOnce();
+    const rows = await outboxOf('CarePlan', parked.plan.id!);
+    expect(rows.slice(-2).map((r) => r.state)).toEqual(['parked', 'parked']);
+    return { ...parked, newer: rows.at(-1)!.id };
+  }
+
+  it('a plan edited again while parked: keeping local (chosen on either row) writes the newest local version, the older row superseded', async () => {
+    for (const [hetu, which] of [
+      ['151181-914X', 'older'],
+      ['161181-915L', 'newer'],
+    ] as const) {
+      const { plan, row, newer, remoteTitle } = await twiceParkedPlan(hetu);
+      expect(await sync.resolve(which === 'older' ? row.id : newer, 'local')).toBe(1);
+      await sync.pushOnce();
+      expect(await remoteTitle()).toEqual(['Toinen muutos']);
+      expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Toinen muutos');
+      const rows = await outboxOf('CarePlan', plan.id!);
+      expect(rows.find((r) => r.id === row.id)).toMatchObject({
+        state: 'done',
+        reason: `superseded: a later change of the resource (outbox ${newer}) was resolved keeping local`,
+      });
+      expect(rows.find((r) => r.id === newer)).toMatchObject({
+        state: 'done',
+        reason: 'conflict: local version written over the remote one (local-wins)',
+      });
+      // Nothing is left to resolve for either row.
+      expect(await sync.resolve(row.id, 'remote')).toBe(0);
+      expect(await sync.resolve(newer, 'remote')).toBe(0);
+    }
+  });
+
+  it('a plan edited again while parked: keeping remote stores the remote version here; neither local edit is sent', async () => {
+    const { plan, row, newer, remoteTitle } = await twiceParkedPlan('171181-9169');
+    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    await sync.pushOnce();
+    expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
+    expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Muutettu toisessa järjestelmässä');
+    const rows = await outboxOf('CarePlan', plan.id!);
+    expect(rows.filter((r) => r.id === row.id || r.id === newer).map((r) => r.state)).toEqual([
+      'done',
+      'done',
+    ]);
+    expect(rows.at(-1)?.id).toBe(newer);
+  });
+
   it('resolve keeping a remote version a write here may not store parks the row again, naming the rules', async () => {
     const { plan, row, remoteTitle } = await parkedPlan('261181-926D');
     // The remote changes it again, now claiming our support-plan profile without what it requires.

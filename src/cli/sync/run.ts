@@ -184,7 +184,7 @@ export async function retryAction(id: string | undefined, opts: SyncCliOptions):
   if (id !== undefined && n === 0) process.exit(1);
 }
 
-/** `sync resolve <id> --keep local|remote`: a parked row back to the queue with the version to keep. */
+/** `sync resolve <id> --keep local|remote`: a parked row's resource back to the queue with the version to keep. */
 export async function resolveAction(id: string, opts: SyncCliOptions & { keep: string }): Promise<void> {
   const { checkOutboxId, checkResolveChoice } = await import('../../sync/index.ts');
   let keep: ReturnType<typeof checkResolveChoice>;
@@ -198,7 +198,9 @@ export async function resolveAction(id: string, opts: SyncCliOptions & { keep: s
   const n = await sync.resolve(id, keep);
   await store.close();
   print(opts, { requeued: n }, () =>
-    n ? `row ${id} queued; its conflict keeps the ${keep} version` : `row ${id} is not parked`,
+    n
+      ? `row ${id} resolved: its resource's conflict keeps the ${keep} version on the next push`
+      : `row ${id} is not parked`,
   );
   if (n === 0) process.exit(1);
 }
