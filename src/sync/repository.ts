@@ -428,10 +428,14 @@ export interface DeliveredRow {
   reason: string | null;
 }
 
+/** Why a change is not sent once its resource's delete has reached the remote. */
+export const DELETE_WENT = 'not sent: the delete that followed it has gone to the remote';
+
 /**
  * Everything a delivery changes in the sync tables, in one statement: the rows `done` (guarded by the
  * claim like `settle`) and, for the rows the claim still held, the id map (last row of a resource
- * wins) and older sent contents of the mapped resources forgotten — a round that lost its rows leaves
+ * wins), the parked rows of a resource whose delete went settled unsent (a delete is the last word:
+ * nothing is left to resolve) and older sent contents of the mapped resources forgotten — a round that lost its rows leaves
  * those to the round that holds them now; the clients followed, and the time of the last success.
  */
 export async function settleDelivered(db: Db, claimId: string, delivered: DeliveredRow[]): Promise<void> {
@@ -445,8 +449,13 @@ export async function settleDelivered(db: Db, claimId: string, delivered: Delive
           SET state = 'done', reason = d.reason, outcome = NULL, claimed_by = NULL, lease_until = NULL,
               settled_by = $11, available_at = now(), updated_at = now()
          FROM d WHERE o.id = d.outbox_id AND o.claimed_by = $1 AND o.state = 'inflight'
-       RETURNING o.id),
-     ours AS (SELECT d.* FROM d JOIN settled ON settled.id = d.outbox_id),
+       RETURNING o.id, o.action),
+     ours AS (SELECT d.*, settled.action FROM d JOIN settled ON settled.id = d.outbox_id),
+     moot AS (
+       UPDATE sync_outbox p SET state = 'done', reason = $12, outcome = NULL, updated_at = now()
+         FROM ours d
+        WHERE d.action = 'delete' AND p.resource_type = d.t AND p.resource_id = d.i
+          AND p.id < d.outbox_id AND p.state = 'parked'),
      mapped AS (
        INSERT INTO sync_idmap (${MAP_COLUMNS})
        SELECT DISTINCT ON (t, i) t, i, remote_id, local_version, remote_version FROM ours
@@ -474,6 +483,7 @@ export async function settleDelivered(db: Db, claimId: string, delivered: Delive
       delivered.map((d) => d.reason),
       new Date().toISOString(),
       workerOfClaim(claimId),
+      DELETE_WENT,
     ],
   );
 }

@@ -381,6 +381,20 @@ describe('412 conflicts, policy per resource family', () => {
     expect(rows.at(-1)?.id).toBe(newer);
   });
 
+  it('a plan deleted here while parked: the delete goes (the last word) and settles the parked row with it', async () => {
+    const { plan, row, remoteTitle } = await parkedPlan('181181-917Y');
+    await store.delete('CarePlan', plan.id!);
+    await sync.pushOnce();
+    expect(await remoteTitle()).toEqual([]);
+    const rows = await outboxOf('CarePlan', plan.id!);
+    expect(rows.find((r) => r.id === row.id)).toMatchObject({
+      state: 'done',
+      reason: 'not sent: the delete that followed it has gone to the remote',
+    });
+    expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done']);
+    expect(await sync.resolve(row.id, 'local')).toBe(0);
+  });
+
   it('resolve keeping a remote version a write here may not store parks the row again, naming the rules', async () => {
     const { plan, row, remoteTitle } = await parkedPlan('261181-926D');
     // The remote changes it again, now claiming our support-plan profile without what it requires.

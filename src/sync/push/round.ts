@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { type SyncContext, businessIdentifier, timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
 import {
+  DELETE_WENT,
   type IdMapping,
   type OutboxRow,
   SUPERSEDED_BY_SENT,
@@ -146,7 +147,7 @@ async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered)
     never,
     'not sent: deleted here before it reached the remote',
   );
-  return settledUnsent(round, rest, after, 'not sent: the delete that followed it has gone to the remote');
+  return settledUnsent(round, rest, after, DELETE_WENT);
 }
 
 /** Settles `rows` done without sending them, saying why; `waves` less those rows. */
