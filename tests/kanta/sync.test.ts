@@ -661,7 +661,7 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
       await localEdit(local, 8);
       expect(await parking.pushOnce()).toMatchObject({ parked: 1, dead: 0 });
       const [row] = await store.query<{ id: string; state: string; reason: string }>(
-        'SELECT id::text AS id, state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+        'SELECT id::text AS id, state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY sync_outbox.id DESC LIMIT 1',
         [local.id],
       );
       expect(row).toMatchObject({

@@ -55,7 +55,7 @@ async function outboxOf(type: string, id: string) {
     attempts: number;
     outcome: unknown;
   }>(
-    'SELECT id::text, state, reason, attempts, outcome FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY id',
+    'SELECT id::text, state, reason, attempts, outcome FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 ORDER BY sync_outbox.id',
     [type, id],
   );
 }
