@@ -528,7 +528,7 @@ export async function renewLease(db: Db, claimId: string, ids: string[], leaseMs
 export async function listByState(db: Db, states: OutboxState[], limit = 100): Promise<OutboxRow[]> {
   return outboxRows(
     db,
-    `SELECT ${rowColumns()} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY id LIMIT $2`,
+    `SELECT ${rowColumns()} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY sync_outbox.id LIMIT $2`,
     [states, limit],
   );
 }
@@ -902,7 +902,7 @@ export function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow
   return db.query<ConflictRow>(
     `SELECT id::text AS id, outbox_id::text AS outbox_id, resource_type, resource_id, policy, resolution,
             detail, created_at::text AS created_at
-       FROM sync_conflict ORDER BY id DESC LIMIT $1`,
+       FROM sync_conflict ORDER BY sync_conflict.id DESC LIMIT $1`,
     [limit],
   );
 }

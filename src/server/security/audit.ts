@@ -249,7 +249,7 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
       db,
       `SELECT id::text, events FROM security_audit
        WHERE ${[...where, ...(before ? [`id < ${Number(before)}`] : [])].join(' AND ') || 'true'}
-       ORDER BY id DESC LIMIT 100`,
+       ORDER BY security_audit.id DESC LIMIT 100`,
       params,
     );
     for (const batch of page) {

@@ -68,7 +68,7 @@ export async function disclosureLog(
       `SELECT id::text, events FROM security_audit
         WHERE patients @> ARRAY[$1::text] AND ($2::bigint IS NULL OR id < $2::bigint)
           AND ($3::timestamptz IS NULL OR recorded >= $3::timestamptz)
-        ORDER BY id DESC LIMIT ${BATCHES}`,
+        ORDER BY security_audit.id DESC LIMIT ${BATCHES}`,
       [patient, before, since],
     );
     for (const batch of page) {

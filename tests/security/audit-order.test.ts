@@ -1,0 +1,63 @@
+// The audit log and a client's disclosure log read back in the order the batches were written, past
+// the batch ids whose text sorts otherwise (9 before 10) and across the pages both read the log in.
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchAudit } from '../../src/server/security/audit.ts';
+import { disclosureLog } from '../../src/server/security/disclosures.ts';
+import {
+  AUDIT_LOG_MIGRATION,
+  AUDIT_LOG_STATEMENTS,
+  type Store,
+  insertAudit,
+  openStore,
+} from '../../src/store/index.ts';
+
+/** More batches than one page of either reader (100 for the search, 200 for the disclosure log). */
+const BATCHES = 230;
+
+let store: Store;
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: 'memory://' });
+  await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+  // One party read per batch, oldest first: batch n read Observation/o<n>.
+  for (let n = 1; n <= BATCHES; n++) {
+    await insertAudit(store, [
+      {
+        client: 'kela-app',
+        party: 'kela',
+        interaction: 'read',
+        action: 'R',
+        outcome: '0',
+        entities: [`Observation/o${n}`],
+        patients: ['Patient/suvi'],
+      },
+    ]);
+  }
+});
+
+afterAll(async () => {
+  await store?.close();
+});
+
+const newestFirst = (count: number) => Array.from({ length: count }, (_, i) => `Observation/o${BATCHES - i}`);
+
+describe('reading the audit log back', () => {
+  it('AuditEvent search answers the newest first, across its pages', async () => {
+    for (const count of [3, 150]) {
+      const bundle = (await searchAudit(store, 'http://x/fhir', {
+        _count: String(count),
+      })) as Bundle<AuditEvent>;
+      const read = bundle.entry?.map(
+        (e) =>
+          e.resource?.entity?.find((x) => x.what?.reference?.startsWith('Observation/'))?.what?.reference,
+      );
+      expect(read).toEqual(newestFirst(count));
+    }
+  });
+
+  it("a client's disclosure log lists every disclosure, the newest first", async () => {
+    const log = await disclosureLog(store, { patient: 'Patient/suvi', consents: new Set() });
+    expect(log.map((d) => d.resources[0])).toEqual(newestFirst(BATCHES));
+  });
+});
