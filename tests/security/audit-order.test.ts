@@ -42,6 +42,9 @@ afterAll(async () => {
 
 const newestFirst = (count: number) => Array.from({ length: count }, (_, i) => `Observation/o${BATCHES - i}`);
 
+const observationOf = (e: AuditEvent | undefined) =>
+  e?.entity?.find((x) => x.what?.reference?.startsWith('Observation/'))?.what?.reference;
+
 describe('reading the audit log back', () => {
   it('AuditEvent search answers the newest first, across its pages', async () => {
     for (const count of [3, 150]) {
@@ -53,6 +56,27 @@ describe('reading the audit log back', () => {
           e.resource?.entity?.find((x) => x.what?.reference?.startsWith('Observation/'))?.what?.reference,
       );
       expect(read).toEqual(newestFirst(count));
+    }
+  });
+
+  it('AuditEvent search pages on by its next link to the oldest event, each once; a bad cursor is a 400', async () => {
+    const read: (string | undefined)[] = [];
+    let query: Record<string, string> = { patient: 'Patient/suvi', _count: '40' };
+    for (let pages = 0; pages < 10; pages++) {
+      const bundle = (await searchAudit(store, 'http://x/fhir', query)) as Bundle<AuditEvent>;
+      read.push(...(bundle.entry ?? []).map((e) => observationOf(e.resource)));
+      const self = bundle.link?.find((l) => l.relation === 'self')?.url;
+      expect(self).toMatch(/^http:\/\/x\/fhir\/AuditEvent\?patient=Patient%2Fsuvi&_count=40/);
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (!next) break;
+      query = Object.fromEntries(new URL(next).searchParams);
+      expect(query).toMatchObject({ patient: 'Patient/suvi', _count: '40' });
+    }
+    expect(read).toEqual(newestFirst(BATCHES));
+    for (const cursor of ['x', '1-', '12-3-4']) {
+      const refused = searchAudit(store, 'http://x/fhir', { _cursor: cursor });
+      await expect(refused).rejects.toMatchObject({ status: 400 });
+      await expect(refused).rejects.toThrow(/_cursor/);
     }
   });
 

@@ -39,7 +39,12 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
     { name: 'agent', type: 'token', documentation: 'The client id' },
     { name: 'date', type: 'date' },
     { name: 'entity-type', type: 'token', documentation: 'Resource type of an entity' },
-    { name: '_count', type: 'number' },
+    { name: '_count', type: 'number', documentation: 'Page size (max 1000); newest first' },
+    {
+      name: '_cursor',
+      type: 'string',
+      documentation: 'Position of a next link (the last event of the page before)',
+    },
   ],
 };
 

@@ -201,7 +201,7 @@ export function toAuditEvent(row: Row): AuditEvent {
   };
 }
 
-const SEARCH_PARAMS = new Set(['patient', 'agent', 'date', 'entity-type', '_count']);
+const SEARCH_PARAMS = new Set(['patient', 'agent', 'date', 'entity-type', '_count', '_cursor']);
 const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(.+)$/;
 
 type Filter = (e: Row) => boolean;
@@ -242,31 +242,20 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
     }
   }
   const count = Math.min(1000, Math.max(1, Number(query._count ?? 50) || 50));
-  const found: Row[] = [];
-  let before: string | undefined;
-  while (found.length < count) {
-    const page = await rows<{ id: string; events: string }>(
-      db,
-      `SELECT id::text, events FROM security_audit
-       WHERE ${[...where, ...(before ? [`id < ${Number(before)}`] : [])].join(' AND ') || 'true'}
-       ORDER BY security_audit.id DESC LIMIT 100`,
-      params,
-    );
-    for (const batch of page) {
-      const events = (JSON.parse(batch.events) as StoredAuditRecord[])
-        .map((e, i) => fromStored(batch.id, i, e))
-        .reverse();
-      found.push(...events.filter((e) => filters.every((f) => f(e))));
-    }
-    if (page.length < 100) break;
-    before = page[page.length - 1]?.id;
-  }
+  const after = cursorOf(query._cursor);
+  // One more than a page, to know whether a next page follows.
+  const found = await newestAudit(db, where, params, filters, count + 1, after);
+  const self = `${base}/AuditEvent${searchString(query)}`;
+  const next = found.length > count ? found[count - 1]?.id : undefined;
   return {
     resourceType: 'Bundle',
     type: 'searchset',
-    link: [{ relation: 'self', url: `${base}/AuditEvent` }],
+    link: [
+      { relation: 'self', url: self },
+      ...(next ? [{ relation: 'next', url: `${base}/AuditEvent${searchString(query, next)}` }] : []),
+    ],
     // No empty `entry` array when nothing matched (FHIR JSON has no empty arrays).
-    ...(found.length && count
+    ...(found.length
       ? {
           entry: found.slice(0, count).map((row) => ({
             fullUrl: `${base}/AuditEvent/${row.id}`,
@@ -276,6 +265,76 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
         }
       : {}),
   };
+}
+
+/** An audit event's place in the log: its batch (the row id) and its index in the batch. */
+interface LogPlace {
+  batch: bigint;
+  index: number;
+}
+
+/** An AuditEvent id, `<batch>-<index>`, as a place in the log; undefined when it is none. */
+function placeOf(id: string): LogPlace | undefined {
+  const m = /^(\d{1,18})-(\d{1,6})$/.exec(id);
+  return m ? { batch: BigInt(m[1] as string), index: Number(m[2]) } : undefined;
+}
+
+/** Where a page goes on from: `_cursor`, the id of the last event of the page before. */
+function cursorOf(value: unknown): LogPlace | undefined {
+  if (value === undefined) return undefined;
+  const place = typeof value === 'string' ? placeOf(value) : undefined;
+  if (!place)
+    throw new FhirError(
+      400,
+      issue('error', 'invalid', '_cursor must be the id of an AuditEvent of the page before', '_cursor'),
+    );
+  return place;
+}
+
+/** The search's query string (`?a=1&b=2`), `_cursor` set to `cursor` or left out. */
+function searchString(query: Record<string, unknown>, cursor?: string): string {
+  const params = new URLSearchParams();
+  for (const [name, raw] of Object.entries(query))
+    if (name !== '_cursor') for (const v of ([] as unknown[]).concat(raw)) params.append(name, String(v));
+  if (cursor) params.set('_cursor', cursor);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * Up to `limit` events matching `where` (SQL, by batch) and `filters` (each event), the newest first,
+ * older than `after` when given. Batches are read newest first, a hundred at a time.
+ */
+async function newestAudit(
+  db: Db,
+  where: string[],
+  params: unknown[],
+  filters: Filter[],
+  limit: number,
+  after: LogPlace | undefined,
+): Promise<Row[]> {
+  const found: Row[] = [];
+  // Batch ids are bigint: compared and ordered as numbers, never as their text.
+  let before = after ? after.batch + 1n : undefined;
+  while (found.length < limit) {
+    const page = await rows<{ id: string; events: string }>(
+      db,
+      `SELECT id::text, events FROM security_audit
+       WHERE ${[...where, ...(before !== undefined ? [`id < ${before}`] : [])].join(' AND ') || 'true'}
+       ORDER BY security_audit.id DESC LIMIT 100`,
+      params,
+    );
+    for (const batch of page) {
+      const events = (JSON.parse(batch.events) as StoredAuditRecord[])
+        .map((e, i) => fromStored(batch.id, i, e))
+        .filter((_, i) => !after || BigInt(batch.id) !== after.batch || i < after.index)
+        .reverse();
+      found.push(...events.filter((e) => filters.every((f) => f(e))));
+    }
+    if (page.length < 100) break;
+    before = BigInt(page[page.length - 1]?.id as string);
+  }
+  return found.slice(0, limit);
 }
 
 function dateFilter(value: string, sql: (clause: (n: string) => string, v: unknown) => void): Filter {
@@ -302,11 +361,13 @@ function dateFilter(value: string, sql: (clause: (n: string) => string, v: unkno
 
 /** One audit record by id (`<batch>-<index>`) as an AuditEvent (404 when absent). */
 export async function readAudit(db: Db, id: string): Promise<AuditEvent> {
-  const m = /^(\d{1,18})-(\d{1,6})$/.exec(id);
-  const [row] = m
-    ? await rows<{ events: string }>(db, 'SELECT events FROM security_audit WHERE id = $1', [m[1]])
+  const place = placeOf(id);
+  const [row] = place
+    ? await rows<{ events: string }>(db, 'SELECT events FROM security_audit WHERE id = $1', [
+        String(place.batch),
+      ])
     : [];
-  const stored = row ? (JSON.parse(row.events) as StoredAuditRecord[])[Number(m?.[2])] : undefined;
-  if (!stored || !m) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
-  return toAuditEvent(fromStored(m[1] as string, Number(m[2]), stored));
+  const stored = row && place ? (JSON.parse(row.events) as StoredAuditRecord[])[place.index] : undefined;
+  if (!stored || !place) throw new FhirError(404, issue('error', 'not-found', `AuditEvent/${id} not found`));
+  return toAuditEvent(fromStored(String(place.batch), place.index, stored));
 }
