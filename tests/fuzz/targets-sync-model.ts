@@ -1,7 +1,9 @@
 /**
  * A target that checks the sync against a model: a random sequence of local writes to two consenting
- * clients' records, three business identifiers each (two work-ability scores, whose family is
- * local-wins, and one self-assessment, remote-wins) — creates, updates, deletes, re-creates after a
+ * clients' records, five business identifiers each (two work-ability scores, whose family is
+ * local-wins, one self-assessment, remote-wins, and a support plan and a goal, whose families park a
+ * conflict for the operator, who resolves it right after the push: the plan keeping the local version,
+ * the goal the remote one) — creates, updates, deletes, re-creates after a
  * delete — mixed with records created and edited on the remote (another system's, or the client's in
  * Omakanta), either client withdrawing consent and giving it again (the other's records must go on as
  * before), a score linked to its client's self-assessment it was derived from and unlinked, pushes
@@ -18,12 +20,21 @@
  * settled, nothing dead, held, parked or blocked.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  Consent,
+  Goal,
+  Observation,
+  Patient,
+  QuestionnaireResponse,
+  Resource,
+} from '@medplum/fhirtypes';
 import { openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
 import { startFacadeHere } from '../helpers/facade.ts';
 import { startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import {
+  carePlan,
   consent,
   givenAgain,
   patient,
@@ -43,9 +54,14 @@ const SYSTEM = 'urn:ietf:rfc:3986';
 
 /** How a family's records are made and what value the model follows in them. */
 interface Family {
-  type: 'Observation' | 'QuestionnaireResponse';
-  /** Its 412 policy (docs/sync.md, resource families). */
+  type: 'Observation' | 'QuestionnaireResponse' | 'CarePlan' | 'Goal';
+  /**
+   * Which version a conflict keeps: by its 412 policy (docs/sync.md, resource families), or, on a
+   * family whose policy is `park`, by the operator's choice right after the push that parked it.
+   */
   wins: 'local' | 'remote';
+  /** Its policy is `park`: in a pull it waits like a local-wins family (a blocked edit is not replaced). */
+  parks?: boolean;
   make(patientId: string, identifier: string, value: number): Resource;
   valueOf(r: Resource): number | undefined;
   withValue<T extends Resource>(r: T, value: number): T;
@@ -74,8 +90,49 @@ const SELF_ASSESSMENTS: Family = {
   withValue: (r, value) => ({ ...r, item: [{ linkId: 'work-ability', answer: [{ valueInteger: value }] }] }),
 };
 
-/** Each client's records: two scores (slots 0, 1 of the client) and one self-assessment (slot 2). */
-const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS];
+/** Support plans, whose policy is park; the operator keeps the local version. */
+const PLANS: Family = {
+  type: 'CarePlan',
+  wins: 'local',
+  parks: true,
+  make: (patientId, identifier, value) =>
+    PLANS.withValue(
+      { ...(carePlan(patientId) as CarePlan), identifier: [{ system: SYSTEM, value: identifier }] },
+      value,
+    ),
+  valueOf: (r) => Number((r as CarePlan).title?.split(' ')[1]),
+  withValue: (r, value) => ({ ...r, title: `Suunnitelma ${value}` }),
+};
+
+/** Goals, whose policy is park; the operator keeps the remote version. */
+const GOALS: Family = {
+  type: 'Goal',
+  wins: 'remote',
+  parks: true,
+  make: (patientId, identifier, value) =>
+    GOALS.withValue(
+      {
+        resourceType: 'Goal',
+        language: 'fi',
+        identifier: [{ system: SYSTEM, value: identifier }],
+        lifecycleStatus: 'active',
+        description: { text: '' },
+        subject: { reference: `Patient/${patientId}` },
+      } as Goal,
+      value,
+    ),
+  valueOf: (r) => Number((r as Goal).description?.text?.split(' ')[1]),
+  withValue: (r, value) => ({ ...r, description: { text: `Tavoite ${value}` } }),
+};
+
+/**
+ * Each client's records: two scores (slots 0, 1 of the client), one self-assessment (slot 2), one
+ * support plan and one goal (slots 3, 4).
+ */
+const FAMILIES = [SCORES, SCORES, SELF_ASSESSMENTS, PLANS, GOALS];
+
+/** The families whose policy is park, by resource type: the version the operator keeps. */
+const PARKED_KEEPS = new Map(FAMILIES.filter((f) => f.parks).map((f) => [f.type, f.wins]));
 
 /** Two clients, each with a consent of their own (withdrawing one's must not hold the other's records). */
 const CLIENTS = ['241181-9242', '251181-925R'];
@@ -145,7 +202,8 @@ interface Slot {
 
 /** The two sides of one run: a remote facade behind our fault proxy, a local store with two sync workers. */
 async function openSides() {
-  const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
+  // A long run pulls five types per client many times a minute: more than the default rate limit allows.
+  const remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false, rateLimit: 1_000_000 });
   const proxy = await startFaultProxy(remote.url);
   const store = await openStore({ dataDir: 'memory://' });
   // Two workers on the one store (as two `serve` processes on one database): each push drains with both.
@@ -159,7 +217,8 @@ async function openSides() {
         retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 100 },
         breaker: { consecutiveFailures: 10_000, halfOpenAfterMs: 100 },
       },
-      pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation'],
+      pullTypes: ['Consent', 'QuestionnaireResponse', 'Observation', 'CarePlan', 'Goal'],
+      families: Object.fromEntries([...PARKED_KEEPS.keys()].map((t) => [t, { conflict: 'park' as const }])),
       // Pages of two: a client's records span pages, and a pull goes on from a page's last stamp.
       pullPageSize: 2,
       retryBaseMs: 20,
@@ -332,7 +391,7 @@ class Model {
     // comes down, and the blocked row, older than it, is never sent.
     for (const [i, s] of this.slots.entries()) {
       if (alone[i]) Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
-      if (s.blocked && s.family.wins === 'remote' && s.remoteAhead && !s.deleteQueued)
+      if (s.blocked && s.family.wins === 'remote' && !s.family.parks && s.remoteAhead && !s.deleteQueued)
         Object.assign(s, { queued: false, blocked: false });
       if (!s.queued) agreed(s);
     }
@@ -352,6 +411,7 @@ class Model {
     );
     await Promise.all(workers.map((w) => drain(w)));
     Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
+    await this.resolveParked();
     // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
     // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy. While
     // consent is withdrawn only deletes go; creates and edits are blocked.
@@ -360,6 +420,21 @@ class Model {
       if (this.withdrawn[s.client] && !s.deleteQueued) continue;
       Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
       if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
+    }
+  }
+
+  /**
+   * The operator settles what the push parked, right after it: each park family's rows by the version
+   * that family keeps (`sync resolve`), then the push goes on. A resolve meets no fault.
+   */
+  async resolveParked() {
+    const [sync] = this.sides.workers;
+    for (let round = 0; round < 3; round++) {
+      const parked = await sync.rows('parked');
+      const ours = parked.filter((r) => PARKED_KEEPS.has(r.resource_type as Family['type']));
+      if (!ours.length) return;
+      for (const r of ours) await sync.resolve(r.id, PARKED_KEEPS.get(r.resource_type as Family['type'])!);
+      await drain(sync);
     }
   }
 

@@ -24,6 +24,8 @@ export interface FacadeHereOptions {
   mode?: 'fhir' | 'kanta-phr';
   /** `--auth embedded`: the embedded authorization server, bearer tokens required. */
   auth?: 'embedded';
+  /** Requests per minute per client before a 429 (the facade's default otherwise). */
+  rateLimit?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startFacadeHere(
     mode: options.mode ?? 'fhir',
     logger: pino({ level: 'silent' }),
     shutdownGraceMs: 1_000,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
   return { url: `${running.url}/fhir`, stop: () => running.close() };
 }
