@@ -2,8 +2,8 @@
  * A target that checks the sync against a model: a random sequence of local writes to two consenting
  * clients' records, five business identifiers each (two work-ability scores, whose family is
  * local-wins, one self-assessment, remote-wins, and a support plan and a goal, whose families park a
- * conflict for the operator, who resolves it right after the push: the plan keeping the local version,
- * the goal the remote one) — creates, updates, deletes, re-creates after a
+ * conflict until the operator resolves it — whenever, edits, deletes and pulls may come between — the
+ * plan keeping the local version, the goal the remote one) — creates, updates, deletes, re-creates after a
  * delete — mixed with records created and edited on the remote (another system's, or the client's in
  * Omakanta), either client withdrawing consent and giving it again (the other's records must go on as
  * before), a score linked to its client's self-assessment it was derived from and unlinked, pushes
@@ -151,6 +151,8 @@ type Op =
   | { kind: 'link'; slot: number }
   | { kind: 'unlink'; slot: number }
   | { kind: 'push'; fault?: Fault }
+  /** The operator resolves every parked conflict (by the version its family keeps), then a push. */
+  | { kind: 'resolve' }
   /** `failAfter`: the pull fails after that many requests (the remote refuses the rest), then a pull runs whole. */
   | { kind: 'pull'; failAfter?: number }
   | { kind: 'withdraw'; client: number }
@@ -158,16 +160,24 @@ type Op =
 
 const KINDS = [
   ...['create', 'create', 'update', 'update', 'delete', 'push', 'push', 'pull'],
-  ...['remote-create', 'remote-edit', 'withdraw', 'consent', 'link', 'unlink'],
+  ...['remote-create', 'remote-edit', 'withdraw', 'consent', 'link', 'unlink', 'resolve'],
 ] as Op['kind'][];
 
 function operations(rng: Rng): Op[] {
+  const slots = CLIENTS.length * FAMILIES.length;
+  // Most operations of a case land on two records of it: a conflict needs a record created, pushed,
+  // then changed on both sides before the next push.
+  const focus = [Math.floor(rng() * slots), Math.floor(rng() * slots)];
   return Array.from({ length: 4 + Math.floor(rng() * 12) }, (): Op => {
     const kind = pick(rng, KINDS);
-    const client = Math.floor(rng() * CLIENTS.length);
-    const slot = client * FAMILIES.length + Math.floor(rng() * FAMILIES.length);
+    const slot = rng() < 0.75 ? pick(rng, focus) : Math.floor(rng() * slots);
+    const client =
+      kind === 'withdraw' || kind === 'consent'
+        ? Math.floor(rng() * CLIENTS.length)
+        : Math.floor(slot / FAMILIES.length);
     if (kind === 'pull') return rng() < 0.3 ? { kind, failAfter: Math.floor(rng() * 8) } : { kind };
     if (kind === 'withdraw' || kind === 'consent') return { kind, client };
+    if (kind === 'resolve') return { kind };
     if (kind === 'push') {
       const fault = pick(rng, [undefined, undefined, 'lose-answer', 'refuse', 'hold-pull'] as const);
       return fault ? { kind, fault } : { kind };
@@ -267,6 +277,7 @@ class Model {
 
   async apply(op: Op): Promise<void> {
     if (op.kind === 'push') return this.push(op.fault);
+    if (op.kind === 'resolve') return this.resolve();
     if (op.kind === 'pull') return this.pull(op.failAfter);
     if (op.kind === 'withdraw' || op.kind === 'consent')
       return this.setConsent(op.client, op.kind === 'consent');
@@ -411,31 +422,46 @@ class Model {
     );
     await Promise.all(workers.map((w) => drain(w)));
     Object.assign(proxy.faults, { dropNext: 0, errorNext: 0 });
-    await this.resolveParked();
+    const parked = await this.parkedSlots();
     // A push settles the records with changes queued (their 412s resolve any remote edit); a remote
     // edit to one with nothing queued stays ahead until a pull, as does a remote-only copy. While
-    // consent is withdrawn only deletes go; creates and edits are blocked.
+    // consent is withdrawn only deletes go; creates and edits are blocked. On a park family a change
+    // that met a remote edit stays queued until the operator resolves it.
     for (const s of this.slots) {
-      if (!s.queued) continue;
+      if (!s.queued || parked.has(s)) continue;
       if (this.withdrawn[s.client] && !s.deleteQueued) continue;
       Object.assign(s, { queued: false, deleteQueued: false, blocked: false });
       if (!s.remoteOnly || (await this.localCopies(s)).length) agreed(s);
     }
   }
 
+  /** The slots of a park family with a parked outbox row. */
+  async parkedSlots(): Promise<Set<Slot>> {
+    const rows = await this.sides.workers[0].rows('parked');
+    const ids = new Set(rows.map((r) => `${r.resource_type}/${r.resource_id}`));
+    const out = new Set<Slot>();
+    for (const s of this.slots.filter((x) => x.family.parks))
+      for (const r of await this.localCopies(s)) if (ids.has(`${r.resourceType}/${r.id}`)) out.add(s);
+    return out;
+  }
+
   /**
-   * The operator settles what the push parked, right after it: each park family's rows by the version
-   * that family keeps (`sync resolve`), then the push goes on. A resolve meets no fault.
+   * The operator settles every parked conflict of the park families (`sync resolve` on the first
+   * parked row of each resource) by the version the family keeps, then a push: until then the parked change counts as queued, so the model's
+   * rules for a queued change under local-wins or remote-wins say what each side ends with.
    */
-  async resolveParked() {
+  async resolve() {
     const [sync] = this.sides.workers;
-    for (let round = 0; round < 3; round++) {
-      const parked = await sync.rows('parked');
-      const ours = parked.filter((r) => PARKED_KEEPS.has(r.resource_type as Family['type']));
-      if (!ours.length) return;
-      for (const r of ours) await sync.resolve(r.id, PARKED_KEEPS.get(r.resource_type as Family['type'])!);
-      await drain(sync);
+    // As an operator reads the list (queue order): one resolve per resource, on its first parked row.
+    const resolved = new Set<string>();
+    for (const r of await sync.rows('parked')) {
+      const keep = PARKED_KEEPS.get(r.resource_type as Family['type']);
+      const resource = `${r.resource_type}/${r.resource_id}`;
+      if (!keep || resolved.has(resource)) continue;
+      resolved.add(resource);
+      await sync.resolve(r.id, keep);
     }
+    await this.push();
   }
 
   /** What is wrong with one identifier on both sides, or undefined. */
@@ -511,6 +537,7 @@ export const syncModel: Target = {
           ...consents,
           { kind: 'push' },
           { kind: 'pull' },
+          { kind: 'resolve' },
           { kind: 'push' },
         ] as Op[];
         return judgeCase(
