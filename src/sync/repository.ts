@@ -435,8 +435,9 @@ export const DELETE_WENT = 'not sent: the delete that followed it has gone to th
  * Everything a delivery changes in the sync tables, in one statement: the rows `done` (guarded by the
  * claim like `settle`) and, for the rows the claim still held, the id map (last row of a resource
  * wins), the parked rows of a resource whose delete went settled unsent (a delete is the last word:
- * nothing is left to resolve) and older sent contents of the mapped resources forgotten — a round that lost its rows leaves
- * those to the round that holds them now; the clients followed, and the time of the last success.
+ * nothing is left to resolve) and older sent contents of the mapped resources forgotten — a round
+ * that lost its rows leaves those to the round that holds them now; the clients followed, and the
+ * time of the last success.
  */
 export async function settleDelivered(db: Db, claimId: string, delivered: DeliveredRow[]): Promise<void> {
   if (!delivered.length) return;

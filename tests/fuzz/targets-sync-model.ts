@@ -57,7 +57,7 @@ interface Family {
   type: 'Observation' | 'QuestionnaireResponse' | 'CarePlan' | 'Goal';
   /**
    * Which version a conflict keeps: by its 412 policy (docs/sync.md, resource families), or, on a
-   * family whose policy is `park`, by the operator's choice right after the push that parked it.
+   * family whose policy is `park`, by the operator's choice when they resolve it (a `resolve` op).
    */
   wins: 'local' | 'remote';
   /** Its policy is `park`: in a pull it waits like a local-wins family (a blocked edit is not replaced). */
