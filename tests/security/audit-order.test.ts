@@ -51,11 +51,7 @@ describe('reading the audit log back', () => {
       const bundle = (await searchAudit(store, 'http://x/fhir', {
         _count: String(count),
       })) as Bundle<AuditEvent>;
-      const read = bundle.entry?.map(
-        (e) =>
-          e.resource?.entity?.find((x) => x.what?.reference?.startsWith('Observation/'))?.what?.reference,
-      );
-      expect(read).toEqual(newestFirst(count));
+      expect(bundle.entry?.map((e) => observationOf(e.resource))).toEqual(newestFirst(count));
     }
   });
 
