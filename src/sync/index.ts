@@ -9,7 +9,7 @@ export {
 } from './consent-gate.ts';
 export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
-export type { OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
+export type { ListedRow, OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
 export {
   type ConflictRow,
   LISTED_STATES,
@@ -25,7 +25,7 @@ export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient, type SearchPage } from './remote-client.ts';
 export { RemoteHttpError, TokenError, isTransient } from './resilience.ts';
-export type { CreateSyncOptions, ListedRow, SyncService, SyncableStore } from './service.ts';
+export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';
 export { type RemoteSettings, remoteConfigFrom } from './settings.ts';

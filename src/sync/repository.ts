@@ -94,11 +94,19 @@ export const STUCK_STATES: OutboxState[] = ['blocked', 'dead'];
  * copy of the resource, neither serialised in the hook nor parsed and stored again by the database.
  */
 function rowColumns(t = 'sync_outbox'): string {
+  return `${listedColumns(t)},
+    coalesce(${t}.payload::text, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload`;
+}
+
+/** An outbox row's columns but its content: what a listing shows. */
+function listedColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    coalesce(${t}.payload::text, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload,
     ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.resolve_with, ${t}.created_at::text AS created_at,
     ${t}.updated_at::text AS updated_at`;
 }
+
+/** An outbox row as a listing shows it: without its content (client data). */
+export type ListedRow = Omit<OutboxRow, 'payload'>;
 
 // ---------------------------------------------------------------------------------------------
 // Which transactions are pull's: their writes are the remote's, not local changes to push back.
@@ -526,12 +534,17 @@ export async function renewLease(db: Db, claimId: string, ids: string[], leaseMs
   return rows.length;
 }
 
+/** The rows in `states`, oldest first. */
+const inStatesSql = (columns: string) =>
+  `SELECT ${columns} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY sync_outbox.id LIMIT $2`;
+
 export async function listByState(db: Db, states: OutboxState[], limit = 100): Promise<OutboxRow[]> {
-  return outboxRows(
-    db,
-    `SELECT ${rowColumns()} FROM sync_outbox WHERE state = ANY($1::text[]) ORDER BY sync_outbox.id LIMIT $2`,
-    [states, limit],
-  );
+  return outboxRows(db, inStatesSql(rowColumns()), [states, limit]);
+}
+
+/** The rows in `states`, oldest first, without their content (not read from the history either). */
+export function listedByState(db: Db, states: OutboxState[], limit = 100): Promise<ListedRow[]> {
+  return db.query<ListedRow>(inStatesSql(listedColumns()), [states, limit]);
 }
 
 /** The outbox states an operator lists (`sync dead-letters --state`, `GET /api/sync/rows?state=`). */

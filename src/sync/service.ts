@@ -18,6 +18,7 @@ import type { PushRoundResult } from './push/state.ts';
 import { RemoteClient } from './remote-client.ts';
 import {
   type ConflictRow,
+  type ListedRow,
   type ListedState,
   type OutboxRow,
   type OutboxState,
@@ -31,6 +32,7 @@ import {
   isPulledWrite,
   listByState,
   listConflicts,
+  listedByState,
   recentMappings,
   requeue,
   resolveParked,
@@ -97,9 +99,6 @@ export interface CreateSyncOptions {
    */
   validator?: PulledValidator | Promise<PulledValidator>;
 }
-
-/** An outbox row as a listing shows it: without its content. */
-export type ListedRow = Omit<OutboxRow, 'payload'>;
 
 export interface SyncService {
   readonly ready: Promise<void>;
@@ -417,8 +416,9 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     parked: list('parked'),
     held: list('held'),
     async rows(state, limit) {
-      const rows = await list(checkListedState(state))(limit);
-      return rows.map(({ payload: _content, ...row }) => row);
+      const listed = checkListedState(state);
+      await ready;
+      return listedByState(store, [listed], limit);
     },
     async conflicts(limit) {
       await ready;
