@@ -51,26 +51,57 @@ export interface StoredAuditRecord {
   transfer?: { direction: 'export' | 'import'; remote: string };
 }
 
-/** The audit log's table (one row per batch of records, the records as a JSON array). */
-export const AUDIT_LOG_MIGRATION = 'audit-log-1';
-export const AUDIT_LOG_STATEMENTS = [
-  // One row per write of audit records (a flush of reads, a write transaction, a sync round), the
-  // records as a JSON array; the arrays name who and what for the index. One row per batch instead of
-  // one per access keeps auditing every read cheap.
-  `CREATE TABLE IF NOT EXISTS security_audit (
-     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-     recorded timestamptz NOT NULL DEFAULT now(),
-     clients text[] NOT NULL,
-     patients text[] NOT NULL,
-     entity_types text[] NOT NULL,
-     events text NOT NULL)`,
-  'CREATE INDEX IF NOT EXISTS security_audit_recorded ON security_audit (recorded)',
-  'CREATE INDEX IF NOT EXISTS security_audit_patients ON security_audit USING gin (patients)',
+/**
+ * The audit log's table, one row per write of audit records (a flush of reads, a write transaction, a
+ * sync round), the records as a JSON array; the arrays name who and what for the index. One row per
+ * batch instead of one per access keeps auditing every read cheap. Each migration under the name the
+ * store records it by, in the order they apply.
+ */
+export const AUDIT_LOG_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
+  [
+    'audit-log-1',
+    [
+      `CREATE TABLE IF NOT EXISTS security_audit (
+         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         recorded timestamptz NOT NULL DEFAULT now(),
+         clients text[] NOT NULL,
+         patients text[] NOT NULL,
+         entity_types text[] NOT NULL,
+         events text NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS security_audit_recorded ON security_audit (recorded)',
+      'CREATE INDEX IF NOT EXISTS security_audit_patients ON security_audit USING gin (patients)',
+    ],
+  ],
+  [
+    // A batch's times are its records' own (the facade's clock when they were written), not the
+    // database's at the start of the transaction that wrote it, which may be earlier, or skewed:
+    // `recorded` the latest of them, `earliest` the earliest, so a search by date narrows either way.
+    'audit-log-2',
+    [
+      'ALTER TABLE security_audit ADD COLUMN IF NOT EXISTS earliest timestamptz',
+      `UPDATE security_audit a SET recorded = t.latest, earliest = t.earliest
+         FROM (SELECT b.id, max((e ->> 'recorded')::timestamptz) AS latest,
+                      min((e ->> 'recorded')::timestamptz) AS earliest
+                 FROM security_audit b, jsonb_array_elements(b.events::jsonb) AS e
+                GROUP BY b.id) t
+        WHERE a.id = t.id`,
+      'UPDATE security_audit SET earliest = recorded WHERE earliest IS NULL',
+      'ALTER TABLE security_audit ALTER COLUMN earliest SET NOT NULL',
+      'CREATE INDEX IF NOT EXISTS security_audit_earliest ON security_audit (earliest)',
+    ],
+  ],
 ];
 
-function toStored(r: AuditRecord): StoredAuditRecord {
+/** Brings the audit log's table to its current shape (the facade and the sync both call this). */
+export async function migrateAuditLog(store: {
+  migrate(name: string, statements: string[]): Promise<void>;
+}): Promise<void> {
+  for (const [name, statements] of AUDIT_LOG_SCHEMA) await store.migrate(name, statements);
+}
+
+function toStored(r: AuditRecord, recorded: string): StoredAuditRecord {
   return {
-    recorded: new Date().toISOString(),
+    recorded,
     client: r.client,
     party: r.party ?? null,
     interaction: r.interaction,
@@ -92,11 +123,14 @@ export const auditEntityType = (entity: string) => entity.split('/')[0] as strin
 /** Writes audit records with `db` now (one row), e.g. inside the transaction of the write they record. */
 export async function insertAudit(db: Db, records: AuditRecord[]): Promise<void> {
   if (!records.length) return;
-  const stored = records.map(toStored);
+  const recorded = new Date().toISOString();
+  const stored = records.map((r) => toStored(r, recorded));
   const set = (f: (e: StoredAuditRecord) => string[]) => [...new Set(stored.flatMap(f))];
   await db.query(
-    'INSERT INTO security_audit (clients, patients, entity_types, events) VALUES ($1, $2, $3, $4)',
+    `INSERT INTO security_audit (recorded, earliest, clients, patients, entity_types, events)
+     VALUES ($1, $1, $2, $3, $4, $5)`,
     [
+      recorded,
       set((e) => [e.client]),
       set((e) => e.patients),
       set((e) => e.entities.map(auditEntityType)),

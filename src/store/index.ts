@@ -17,12 +17,12 @@ export { explainOpenError } from './open-errors.ts';
 export { StoreDatabaseError } from './db-errors.ts';
 export { DataDirInUseError } from './dir-lock.ts';
 export {
-  AUDIT_LOG_MIGRATION,
-  AUDIT_LOG_STATEMENTS,
+  AUDIT_LOG_SCHEMA,
   type AuditRecord,
   type StoredAuditRecord,
   auditEntityType,
   insertAudit,
+  migrateAuditLog,
 } from './audit-log.ts';
 /** A write's preconditions (version, reference targets), for a caller that checks one ahead of the write. */
 export { checkExpectedVersion, ifMatchRequired, missingTargets, requireTargets } from './checks.ts';

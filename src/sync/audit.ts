@@ -8,8 +8,8 @@
  * written in the local transaction that records it (the push's settlement, the pull's write), so
  * there is no transfer without its audit row.
  */
-import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS, type AuditRecord, insertAudit } from '../store/index.ts';
-import type { SyncContext, SyncStore } from './context.ts';
+import { type AuditRecord, insertAudit } from '../store/index.ts';
+import type { SyncContext } from './context.ts';
 import type { OutboxRow } from './repository.ts';
 
 /** The client id the sync's audit rows carry (`agent` of the AuditEvent). */
@@ -48,11 +48,6 @@ export function exportOf(
 }
 
 const ACTION = { create: 'C', update: 'U', delete: 'D' } as const;
-
-/** The audit log's table, created with the sync's own tables (the facade creates it too). */
-export function migrateAuditLog(store: Pick<SyncStore, 'migrate'>): Promise<void> {
-  return store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
-}
 
 /** Writes one audit record per transfer with `db` (the transaction of the write it records). */
 export async function auditTransfers(

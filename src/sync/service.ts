@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { finnishDay } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { migrateAuditLog } from './audit.ts';
+import { migrateAuditLog } from '../store/index.ts';
 import { type BackfillStatus, backfill } from './backfill.ts';
 import { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, type FamilyRule, type RemoteConfig } from './config.ts';
 import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';

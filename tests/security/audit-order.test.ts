@@ -4,13 +4,7 @@ import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAudit } from '../../src/server/security/audit.ts';
 import { disclosureLog } from '../../src/server/security/disclosures.ts';
-import {
-  AUDIT_LOG_MIGRATION,
-  AUDIT_LOG_STATEMENTS,
-  type Store,
-  insertAudit,
-  openStore,
-} from '../../src/store/index.ts';
+import { type Store, insertAudit, migrateAuditLog, openStore } from '../../src/store/index.ts';
 
 /** More batches than one page of either reader (100 for the search, 200 for the disclosure log). */
 const BATCHES = 230;
@@ -19,7 +13,7 @@ let store: Store;
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+  await migrateAuditLog(store);
   // One party read per batch, oldest first: batch n read Observation/o<n>.
   for (let n = 1; n <= BATCHES; n++) {
     await insertAudit(store, [

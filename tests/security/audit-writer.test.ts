@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/index.ts';
 import { AuditWriter } from '../../src/server/security/audit.ts';
 import {
-  AUDIT_LOG_MIGRATION,
-  AUDIT_LOG_STATEMENTS,
   type AuditRecord,
   type Store,
   freshPgliteDataDir,
+  migrateAuditLog,
   openStore,
 } from '../../src/store/index.ts';
 
@@ -37,7 +36,7 @@ describe('audit writer', () => {
 
   beforeAll(async () => {
     store = await openStore({ dataDir: await fresh() });
-    await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+    await migrateAuditLog(store);
     // Without the audit table: every write of an audit row fails.
     bare = await openStore({ dataDir: await fresh() });
   }, 120_000);

@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Disclosure, disclosureLog } from '../../src/server/security/disclosures.ts';
 import {
-  AUDIT_LOG_MIGRATION,
-  AUDIT_LOG_STATEMENTS,
   type AuditRecord,
   type Store,
   insertAudit,
+  migrateAuditLog,
   openStore,
 } from '../../src/store/index.ts';
 
@@ -31,7 +30,7 @@ let log: Disclosure[];
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  await store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+  await migrateAuditLog(store);
   // Oldest first, in two batches (two rows of the audit table).
   await insertAudit(store, [
     record({ entities: ['Observation/o1'], consents: ['Consent/suvi-1'] }),
@@ -139,5 +138,21 @@ describe("a client's disclosure log", () => {
     );
     expect(await disclosureLog(store, SUVI, { from })).toEqual([]);
     expect((await disclosureLog(store, SUVI)).map((d) => d.resources)[0]).toEqual(['Observation/o2']);
+  });
+
+  it('skips a batch whose records all come at or after `until`', async () => {
+    const until = new Date(Date.now() + 60_000);
+    await insertAudit(store, [record({ entities: ['Observation/o3'] })]);
+    expect((await disclosureLog(store, SUVI, { until })).map((d) => d.resources)[0]).toEqual([
+      'Observation/o3',
+    ]);
+    // The same batch row said to start at `until` (its records keep their own time): no longer read.
+    await store.query(
+      'UPDATE security_audit SET earliest = $1 WHERE id = (SELECT max(id) FROM security_audit)',
+      [until.toISOString()],
+    );
+    expect((await disclosureLog(store, SUVI, { until })).map((d) => d.resources)[0]).not.toEqual([
+      'Observation/o3',
+    ]);
   });
 });

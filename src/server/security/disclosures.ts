@@ -58,9 +58,10 @@ export async function disclosureLog(
 ): Promise<Disclosure[]> {
   const { patient } = client;
   const out: Disclosure[] = [];
-  // A batch is written after its records, so one older than `from` holds none of those listed: the
-  // log is read back to `from` only (to its start without one).
+  // A batch holds records from `earliest` to `recorded` (their own times): one whose records all fall
+  // outside [from, until) is not read, and the log is read back to `from` only.
   const since = filter.from?.toISOString() ?? null;
+  const until = filter.until?.toISOString() ?? null;
   let before: string | null = null;
   while (true) {
     const page: { id: string; events: string }[] = await rows<{ id: string; events: string }>(
@@ -68,8 +69,9 @@ export async function disclosureLog(
       `SELECT id::text, events FROM security_audit
         WHERE patients @> ARRAY[$1::text] AND ($2::bigint IS NULL OR id < $2::bigint)
           AND ($3::timestamptz IS NULL OR recorded >= $3::timestamptz)
+          AND ($4::timestamptz IS NULL OR earliest < $4::timestamptz)
         ORDER BY security_audit.id DESC LIMIT ${BATCHES}`,
-      [patient, before, since],
+      [patient, before, since, until],
     );
     for (const batch of page) {
       const records = (JSON.parse(batch.events) as StoredAuditRecord[]).reverse();
@@ -83,10 +85,7 @@ export async function disclosureLog(
   }
 }
 
-/**
- * Whether `filter` keeps `entry`. By each record's own time, not its batch row's: the row's time is
- * the database's clock at its transaction's start, the record's the facade's when it was written.
- */
+/** Whether `filter` keeps `entry`, by the record's own time (its batch may span others). */
 function kept(entry: Disclosure, { from, until, party }: DisclosureFilter): boolean {
   const when = Date.parse(entry.when);
   return (

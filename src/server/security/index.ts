@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS } from '../../store/index.ts';
+import { migrateAuditLog } from '../../store/index.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
@@ -77,7 +77,7 @@ export interface Security {
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
 export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   await opts.store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
-  await opts.store.migrate(AUDIT_LOG_MIGRATION, AUDIT_LOG_STATEMENTS);
+  await migrateAuditLog(opts.store);
   let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
   const publicBase = () => origin;
   const key = opts.auth.mode === 'embedded' ? await loadSigningKey(opts.store) : undefined;

@@ -1,7 +1,7 @@
 import type { Store, StoreTx } from '../../store/index.ts';
 
 /** Tables of the security stage, applied with the store's `migrate` (idempotent); the audit log's table
- * is the store's (AUDIT_LOG_STATEMENTS), shared with the sync. */
+ * is the store's (AUDIT_LOG_SCHEMA), shared with the sync. */
 export const SECURITY_MIGRATION = 'security-1';
 
 export const SECURITY_STATEMENTS = [
