@@ -153,7 +153,9 @@ export async function verifyClientAssertion(
   if ((payload.exp as number) - now > MAX_ASSERTION_S + CLOCK_SKEW_S) {
     throw new AssertionError('client assertion lives longer than five minutes');
   }
-  await db.query('DELETE FROM security_jti WHERE expires < now()');
+  // By our clock, which judged the assertions unexpired: by the database's, when ahead of ours, a jti
+  // would go while its assertion still passes, and the assertion could be replayed.
+  await db.query('DELETE FROM security_jti WHERE expires < to_timestamp($1)', [now]);
   const fresh = await rows<{ jti: string }>(
     db,
     `INSERT INTO security_jti (jti, client, expires) VALUES ($1, $2, to_timestamp($3))
