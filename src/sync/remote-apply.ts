@@ -122,16 +122,25 @@ function imported(resource: Resource, action: 'create' | 'update'): Transfer {
   };
 }
 
+/** Why each remote resource of a batch (by its index) was refused: a rule and issue codes, never content. */
+export type RefusalReasons = Map<number, string>;
+
 /**
  * Marks `refused` each resource about to be stored (`applied`) that fails what a write here must pass,
  * logged by its issue codes only. A version we already hold (`unchanged`) is not judged again.
  */
-async function refuseFailing(ctx: SyncContext, remotes: Resource[], outcomes: ApplyOutcome[]) {
+async function refuseFailing(
+  ctx: SyncContext,
+  remotes: Resource[],
+  outcomes: ApplyOutcome[],
+  why: RefusalReasons,
+) {
   for (const [i, r] of remotes.entries()) {
     if (outcomes[i] !== 'applied') continue;
     const refusal = await ctx.checkPulled(r);
     if (!refusal) continue;
     outcomes[i] = 'refused';
+    why.set(i, `fails what a write here must pass: ${issueSummary(refusal)}`);
     ctx.log.warn(
       { remote: `${r.resourceType}/${r.id}`, issues: issueSummary(refusal) },
       'sync: pulled resource refused (it fails what a write here must pass)',
@@ -185,20 +194,24 @@ export async function applyRemoteBatch(
   ctx: SyncContext,
   remotes: Resource[],
   opts: ApplyOptions = {},
-): Promise<ApplyOutcome[]> {
-  return (await applyBatch(ctx, remotes, opts)).outcomes;
+): Promise<{ outcomes: ApplyOutcome[]; why: RefusalReasons }> {
+  const { outcomes, why } = await applyBatch(ctx, remotes, opts);
+  return { outcomes, why };
 }
 
 async function applyBatch(
   ctx: SyncContext,
   remotes: Resource[],
   opts: ApplyOptions,
-): Promise<{ outcomes: ApplyOutcome[]; refusals: Map<number, OperationOutcome> }> {
+): Promise<{ outcomes: ApplyOutcome[]; refusals: Map<number, OperationOutcome>; why: RefusalReasons }> {
   const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
   const usable = remotes.map(mappable);
+  const why: RefusalReasons = new Map();
   for (const [i, r] of remotes.entries())
-    if (!usable[i])
+    if (!usable[i]) {
+      why.set(i, 'no FHIR id to map it by');
       ctx.log.warn({ type: r.resourceType }, 'sync: remote resource refused (no FHIR id to map it by)');
+    }
   const refs = remotes.flatMap((r, i) => (usable[i] ? [...collectReferences(r)] : []));
   const asked = keys.filter((_k, i) => usable[i]);
   const byRemote = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, [...asked, ...refs]));
@@ -207,10 +220,10 @@ async function applyBatch(
     const version = byRemote.get(keys[i])?.remote_version;
     return version && version === r.meta?.versionId ? 'unchanged' : 'applied';
   });
-  if (opts.judged) await refuseFailing(ctx, remotes, outcomes);
+  if (opts.judged) await refuseFailing(ctx, remotes, outcomes, why);
   let refusals = new Map<number, OperationOutcome>();
   const candidates = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
-  if (!candidates.length) return { outcomes, refusals };
+  if (!candidates.length) return { outcomes, refusals, why };
   const localRef = localReferences(byRemote, ctx.remote.baseUrl);
   const locals = new Map(candidates.map((i) => [i, toLocal(remotes[i], localRef)]));
   await timeSpent(ctx, 'database', () =>
@@ -218,6 +231,7 @@ async function applyBatch(
       refusals = await danglingCopies(tx, locals);
       for (const [i, refusal] of refusals) {
         outcomes[i] = 'refused';
+        why.set(i, `refers to a resource deleted here: ${issueSummary(refusal)}`);
         ctx.log.warn(
           { remote: keys[i], issues: issueSummary(refusal) },
           'sync: remote resource refused (it refers to a resource deleted here)',
@@ -231,6 +245,7 @@ async function applyBatch(
       for (const [i, localId] of existing) {
         if (localId === AMBIGUOUS) {
           outcomes[i] = 'refused';
+          why.set(i, 'its business identifier matches more than one local resource');
           ctx.log.warn(
             { remote: keys[i] },
             'sync: pulled resource refused (its business identifier matches more than one local resource)',
@@ -250,7 +265,7 @@ async function applyBatch(
       await auditTransfers(tx, ctx, 'import', transfers);
     }),
   );
-  return { outcomes, refusals };
+  return { outcomes, refusals, why };
 }
 
 /** In createFresh's answer: the business identifier matches more than one local resource. */

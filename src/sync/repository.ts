@@ -921,6 +921,74 @@ export function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow
   );
 }
 
+/** A remote resource the pull did not store, and why (a rule, never its content). */
+export type RefusedPull = {
+  type: string;
+  remoteId: string;
+  remoteVersion: string | undefined;
+  reason: string;
+};
+
+/** Records refused pulls, each once: a refusal met again updates its version, reason and time. */
+export async function recordRefusedPulls(db: Db, refused: RefusedPull[]): Promise<void> {
+  if (!refused.length) return;
+  await db.query(
+    `INSERT INTO sync_pull_refused (resource_type, remote_id, remote_version, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     ON CONFLICT (resource_type, remote_id) DO UPDATE
+       SET remote_version = EXCLUDED.remote_version, reason = EXCLUDED.reason, seen_at = now()`,
+    [
+      refused.map((r) => r.type),
+      refused.map((r) => r.remoteId),
+      refused.map((r) => r.remoteVersion ?? null),
+      // The reason may quote what the remote sent, and PostgreSQL's text holds no U+0000.
+      refused.map((r) => r.reason.replaceAll('\u0000', '\uFFFD')),
+    ],
+  );
+}
+
+/** Takes remote resources (`Type/id`) stored since off the refused list. */
+export async function forgetRefusedPulls(db: Db, keys: string[]): Promise<void> {
+  if (!keys.length) return;
+  await db.query(
+    `DELETE FROM sync_pull_refused
+      WHERE (resource_type, remote_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
+    splitRefs(keys),
+  );
+}
+
+/** Refused pulls as the status lists them: how many, and the newest `limit`. */
+export async function refusedPulls(
+  db: Db,
+  limit = 20,
+): Promise<{
+  total: number;
+  newest: {
+    resourceType: string;
+    remoteId: string;
+    remoteVersion: string | null;
+    reason: string;
+    seenAt: string;
+  }[];
+}> {
+  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_pull_refused');
+  const newest = n
+    ? await db.query<{
+        resourceType: string;
+        remoteId: string;
+        remoteVersion: string | null;
+        reason: string;
+        seenAt: string;
+      }>(
+        `SELECT resource_type AS "resourceType", remote_id AS "remoteId", remote_version AS "remoteVersion",
+                reason, seen_at::text AS "seenAt"
+           FROM sync_pull_refused ORDER BY seen_at DESC, resource_type, remote_id LIMIT $1`,
+        [limit],
+      )
+    : [];
+  return { total: n, newest };
+}
+
 export async function conflictCount(db: Db): Promise<number> {
   const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_conflict');
   return n;

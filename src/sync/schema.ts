@@ -133,6 +133,19 @@ export const SYNC_MIGRATIONS_10: string[] = [
   'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS resolve_with text',
 ];
 
+export const SYNC_MIGRATIONS_11: string[] = [
+  // Remote resources the pull did not store (the cursor has moved past them), by the rule they fail:
+  // listed in the status until a later version of one is taken in.
+  `CREATE TABLE IF NOT EXISTS sync_pull_refused (
+    resource_type text NOT NULL,
+    remote_id text NOT NULL,
+    remote_version text,
+    reason text NOT NULL,
+    seen_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (resource_type, remote_id)
+  )`,
+];
+
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
 export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync', SYNC_MIGRATIONS],
@@ -145,4 +158,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-8', SYNC_MIGRATIONS_8],
   ['sync-9', SYNC_MIGRATIONS_9],
   ['sync-10', SYNC_MIGRATIONS_10],
+  ['sync-11', SYNC_MIGRATIONS_11],
 ];

@@ -1,7 +1,14 @@
 import { type BackfillStatus, readBackfill } from './backfill.ts';
 import type { SyncContext } from './context.ts';
 import type { KantaStatus } from './kanta/status.ts';
-import { type OutboxState, conflictCount, followedCount, outboxCounts, readStates } from './repository.ts';
+import {
+  type OutboxState,
+  conflictCount,
+  followedCount,
+  outboxCounts,
+  readStates,
+  refusedPulls,
+} from './repository.ts';
 
 export interface SyncStatus {
   remote: string;
@@ -17,6 +24,11 @@ export interface SyncStatus {
   /** Rows held back because a resource they reference is blocked, dead, parked or never queued. */
   heldByDependency: number;
   conflicts: number;
+  /**
+   * Remote resources the pull did not store, and why (the rule, never the content): how many, and
+   * the newest twenty. The pull goes on past each; a later version of one is taken in when it passes.
+   */
+  pullRefused: Awaited<ReturnType<typeof refusedPulls>>;
   /** Clients the store holds sync data for (pull follows each of them, or says why not). */
   followedClients: number;
   /** Resources written before the sync was attached, queued once (backfill.ts). */
@@ -59,6 +71,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     blockedByConsent: states.blocked,
     heldByDependency: states.held,
     conflicts: await conflictCount(db),
+    pullRefused: await refusedPulls(db),
     followedClients: await followedCount(db),
     backfill: await readBackfill(db),
     breaker: ctx.remote.breakerState,

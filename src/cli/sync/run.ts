@@ -106,6 +106,11 @@ function statusText(s: SyncStatus): string {
     `blocked by consent ${s.blockedByConsent}`,
     `held (dependency)  ${s.heldByDependency}`,
     `parked conflicts   ${s.states.parked} (${s.conflicts} conflicts logged)${s.states.parked ? RESOLVE_HINT : ''}`,
+    `refused pulls      ${s.pullRefused.total}`,
+    ...s.pullRefused.newest.map(
+      (r) =>
+        `refused pull       ${r.resourceType}/${r.remoteId}${r.remoteVersion ? ` v${r.remoteVersion}` : ''} — ${r.reason}`,
+    ),
     `followed clients   ${s.followedClients}`,
     `backfilled         ${s.backfill.enqueued} written before the sync was attached (${s.backfill.state}; ${s.backfill.clients} local clients followed)`,
     `last error         ${s.failures.lastError ?? '-'}`,
