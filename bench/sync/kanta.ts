@@ -190,13 +190,12 @@ export default async function run(): Promise<void> {
   try {
     const sync = createSync({
       store,
-      remote: { baseUrl: sandbox.url, party: 'kela' },
+      // The seeded writes fall within a second or two, and a pull's window reaches back a second before
+      // its cursor (the default overlap): without this a repeat pull would read most of them again.
+      remote: { baseUrl: sandbox.url, party: 'kela', pullOverlapMs: 0 },
       adapter: createKantaAdapter({ application: APP }),
       batchSize: 200,
       pushConcurrency: 1,
-      // The seeded writes fall within a second or two, and a pull's window reaches back a second before
-      // its cursor (the default overlap): without this a repeat pull would read most of them again.
-      pullOverlapMs: 0,
     });
     await sync.ready;
     const ids = await seed(store, N);

@@ -77,6 +77,13 @@ const REMOTE_OPTIONS: RemoteOption[] = [
     description: 'per-request timeout to the remote in ms (default 10000)',
     env: 'TYOKYKY_SYNC_TIMEOUT',
   },
+  {
+    key: 'pullOverlap',
+    flags: '--pull-overlap <ms>',
+    description:
+      "how far back each pull re-reads before its cursor, in ms (default 1000); above the remote's longest write transaction",
+    env: 'TYOKYKY_SYNC_PULL_OVERLAP_MS',
+  },
 ];
 
 /** Adds the remote options to `cmd` (`remoteNote` is appended to the --remote description). */

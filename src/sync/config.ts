@@ -28,6 +28,12 @@ export interface RemoteConfig {
   auth?: OAuthConfig;
   /** Per-attempt timeout. */
   timeoutMs?: number;
+  /**
+   * How far back each pull re-reads before its cursor (default 1 s; idempotent: what it holds already
+   * is `unchanged`). A write the remote stamps and commits later than a newer one can otherwise be
+   * passed over: set it above the remote's longest write transaction.
+   */
+  pullOverlapMs?: number;
   retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
   breaker?: { consecutiveFailures?: number; halfOpenAfterMs?: number };
   bundle?: BundleMode;

@@ -71,8 +71,6 @@ export interface CreateSyncOptions {
   maxAttempts?: number;
   /** First between-round delay for a row whose transient failure outlived the client's retries (doubles). */
   retryBaseMs?: number;
-  /** How far back each pull re-reads before its cursor (idempotent; covers late commits). */
-  pullOverlapMs?: number;
   /** `_count` of each pull search page. */
   pullPageSize?: number;
   /** Upper bound of one pull, all clients and pages (default 120 s); past it the pull stops with an error. */
@@ -196,7 +194,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     leaseMs: opts.leaseMs ?? 120_000,
     maxAttempts: opts.maxAttempts ?? 25,
     retryBaseMs: opts.retryBaseMs ?? 1_000,
-    pullOverlapMs: opts.pullOverlapMs ?? 1_000,
+    pullOverlapMs: opts.remote.pullOverlapMs ?? 1_000,
     pullPageSize: opts.pullPageSize ?? 100,
     pullTimeoutMs: opts.pullTimeoutMs ?? 120_000,
     heldRecheckMs: opts.heldRecheckMs ?? 5_000,

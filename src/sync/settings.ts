@@ -20,12 +20,15 @@ export interface RemoteSettings {
   scope?: string;
   bundle?: string;
   timeout?: string;
+  pullOverlap?: string;
   remoteKind?: string;
   applicationName?: string;
   applicationId?: string;
 }
 
 const BUNDLE_MODES: BundleMode[] = ['auto', 'transaction', 'batch', 'none'];
+/** The longest pull overlap taken: a day (each pull re-reads that much). */
+const DAY_MS = 86_400_000;
 
 /**
  * The RemoteConfig for these settings; throws an Error naming the option when the
@@ -48,6 +51,11 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   const timeoutMs = Number(s.timeout ?? '10000');
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
     throw new Error(`--timeout must be a positive number of ms, got "${s.timeout}"`);
+  const pullOverlapMs = s.pullOverlap === undefined ? undefined : Number(s.pullOverlap);
+  if (pullOverlapMs !== undefined && !(/^\d{1,9}$/.test(s.pullOverlap ?? '') && pullOverlapMs <= DAY_MS))
+    throw new Error(
+      `--pull-overlap must be a whole number of ms from 0 to ${DAY_MS}, got "${s.pullOverlap}"`,
+    );
   let auth: RemoteConfig['auth'];
   if (s.tokenUrl) {
     if (!s.clientId) throw new Error('--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url');
@@ -83,6 +91,7 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
     auth,
     bundle,
     timeoutMs,
+    ...(pullOverlapMs === undefined ? {} : { pullOverlapMs }),
     kind,
     ...(application ? { application } : {}),
   };

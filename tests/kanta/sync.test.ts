@@ -81,7 +81,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(sandbox.url);
   store = await openStore({ databaseUrl: localDb });
   // No overlap of pull windows: a second pull fetches exactly what changed since the first.
-  sync = createSync({ store, remote: kantaRemote(), pullOverlapMs: 0 });
+  sync = createSync({ store, remote: { ...kantaRemote(), pullOverlapMs: 0 } });
   await sync.ready;
   local = await startServer({
     store: store as never,

@@ -30,14 +30,13 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function setUp(peerOptions: { ignoreSort?: boolean } = {}): Promise<Setup> {
+async function setUp(peerOptions: { ignoreSort?: boolean } = {}, pullOverlapMs = 0): Promise<Setup> {
   const peer = await startMedplumPeer(peerOptions);
   const store = await openStore({ dataDir: 'memory://' });
   const sync = createSync({
     store,
-    remote: { baseUrl: peer.url, party: 'other-health-care', bundle: 'batch' },
+    remote: { baseUrl: peer.url, party: 'other-health-care', bundle: 'batch', pullOverlapMs },
     pullPageSize: 2,
-    pullOverlapMs: 0,
     pullTypes: ['QuestionnaireResponse'],
     today: () => '2026-06-01',
   });
@@ -128,6 +127,16 @@ describe('pull paging while the remote changes', () => {
       item: [{ linkId: 'work-ability', answer: [{ valueInteger: 9 }] }],
     });
     expect(await s.sync.pullOnce()).toMatchObject({ applied: 1, fetched: 1 });
+  });
+
+  it("each pull re-reads the remote's pullOverlapMs before its cursor, and what it holds already stays unchanged", async () => {
+    const s = await setUp({}, 60_000);
+    await s.sync.pullOnce();
+    const newest = s.remoteQrs[4].meta!.lastUpdated!;
+    s.searches.length = 0;
+    expect(await s.sync.pullOnce()).toMatchObject({ fetched: 5, applied: 0, unchanged: 5 });
+    const since = new Date(Date.parse(newest) - 60_000).toISOString();
+    expect(decodeURIComponent(s.searches[0] ?? '')).toContain(`_lastUpdated=gt${since}`);
   });
 
   it('resources sharing one lastUpdated across a whole page are paged by next links, none twice, none lost', async () => {

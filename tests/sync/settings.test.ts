@@ -16,6 +16,15 @@ describe('remoteConfigFrom', () => {
     expect(remoteConfigFrom({})).toBeUndefined();
   });
 
+  it('takes a pull overlap in ms', () => {
+    expect(remoteConfigFrom({ remote: 'http://r.example/fhir', pullOverlap: '0' })).toMatchObject({
+      pullOverlapMs: 0,
+    });
+    expect(remoteConfigFrom({ remote: 'http://r.example/fhir', pullOverlap: '30000' })).toMatchObject({
+      pullOverlapMs: 30_000,
+    });
+  });
+
   it('a kanta-phr remote carries its creating application', () => {
     expect(
       remoteConfigFrom({
@@ -36,6 +45,13 @@ describe('remoteConfigFrom', () => {
     [{ party: 'bogus-party' }, '--party must be a consent-party code (kela, te-services,'],
     [{ bundle: 'stream' }, '--bundle must be auto, transaction, batch or none'],
     [{ timeout: '-1' }, '--timeout must be a positive number of ms, got "-1"'],
+    [{ pullOverlap: '-1' }, '--pull-overlap must be a whole number of ms from 0 to 86400000, got "-1"'],
+    [{ pullOverlap: '1.5' }, '--pull-overlap must be a whole number of ms from 0 to 86400000, got "1.5"'],
+    [
+      { pullOverlap: '86400001' },
+      '--pull-overlap must be a whole number of ms from 0 to 86400000, got "86400001"',
+    ],
+    [{ pullOverlap: '' }, '--pull-overlap must be a whole number of ms from 0 to 86400000, got ""'],
     [{ tokenUrl: 'http://t' }, '--client-id (or TYOKYKY_SYNC_CLIENT_ID) is required with --token-url'],
     [{ clientKey: '/nonexistent.jwk' }, '--client-id/--client-secret/--client-key need --token-url'],
     [
