@@ -42,7 +42,8 @@ export function syncApi(sync: FacadeSync): express.Router {
     res.locals.route = '/api/sync/resolve';
     const id = queryValue(req, 'id', checkOutboxId);
     const keep = queryValue(req, 'keep', checkResolveChoice);
-    res.json({ requeued: await sync.resolve(id, keep) });
+    const resolved = await sync.resolve(id, keep);
+    res.json(resolved ? { requeued: 1, ...resolved } : { requeued: 0 });
   });
   return router;
 }

@@ -9,7 +9,7 @@ export {
 } from './consent-gate.ts';
 export type { BackfillStatus } from './backfill.ts';
 export type { SyncStore } from './context.ts';
-export type { ListedRow, OutboxRow, OutboxState, ResolveChoice } from './repository.ts';
+export type { ListedRow, OutboxRow, OutboxState, ResolveChoice, Resolved } from './repository.ts';
 export {
   type ConflictRow,
   LISTED_STATES,

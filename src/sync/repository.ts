@@ -603,10 +603,10 @@ export async function requeue(db: Db, id?: string): Promise<number> {
  * remote one, or the remote one stored here); the resource's older parked rows, whose versions that
  * row's supersedes, are settled without being sent. A resource edited here again while parked has
  * one parked row per edit; resolving the older one alone would write an old local version over the
- * remote and leave the newer parked. 0 when the row is not parked.
+ * remote and leave the newer parked. Undefined when the row is not parked.
  */
-export async function resolveParked(db: Db, id: string, keep: ResolveChoice): Promise<number> {
-  const rows = await db.query(
+export async function resolveParked(db: Db, id: string, keep: ResolveChoice): Promise<Resolved | undefined> {
+  const [found] = await db.query<{ row: string | null; superseded: string[] }>(
     `WITH parked AS (
        SELECT o.id FROM sync_outbox o
          JOIN sync_outbox chosen ON chosen.resource_type = o.resource_type AND chosen.resource_id = o.resource_id
@@ -617,14 +617,26 @@ export async function resolveParked(db: Db, id: string, keep: ResolveChoice): Pr
        UPDATE sync_outbox o
           SET state = 'done', reason = 'superseded: a later change of the resource (outbox ' || n.id || ') was resolved keeping ' || $2,
               outcome = NULL, updated_at = now()
-         FROM newest n WHERE o.id IN (SELECT id FROM parked) AND o.id <> n.id)
-     UPDATE sync_outbox o
-        SET state = 'pending', available_at = now(), attempts = 0, resolve_with = $2, updated_at = now()
-       FROM newest n WHERE o.id = n.id
-      RETURNING o.id`,
+         FROM newest n WHERE o.id IN (SELECT id FROM parked) AND o.id <> n.id
+       RETURNING o.id),
+     requeued AS (
+       UPDATE sync_outbox o
+          SET state = 'pending', available_at = now(), attempts = 0, resolve_with = $2, updated_at = now()
+         FROM newest n WHERE o.id = n.id
+        RETURNING o.id)
+     SELECT (SELECT id::text FROM requeued) AS row,
+            ARRAY(SELECT id::text FROM superseded ORDER BY superseded.id) AS superseded`,
     [id, keep],
   );
-  return rows.length;
+  return found?.row ? { row: found.row, superseded: found.superseded } : undefined;
+}
+
+/** What resolving a parked row did: the row queued with the choice, and the rows it settled unsent. */
+export interface Resolved {
+  /** The resource's newest parked row, queued to settle the conflict (the row named, or a later one). */
+  row: string;
+  /** The resource's older parked rows, settled without being sent. */
+  superseded: string[];
 }
 
 /** The state of the newest outbox row of each `Type/id` (absent: never queued). */

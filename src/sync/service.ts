@@ -23,6 +23,7 @@ import {
   type OutboxRow,
   type OutboxState,
   type ResolveChoice,
+  type Resolved,
   bindOnce,
   checkListedState,
   checkOutboxId,
@@ -128,10 +129,10 @@ export interface SyncService {
   /**
    * A parked row's conflict settled by keeping `keep`: the local version written over the remote one,
    * or the remote one stored here (if a write here may store it). The resource's newest parked row goes
-   * back to the queue with that choice, its older parked rows are settled unsent. 0 when the row is
-   * not parked.
+   * back to the queue with that choice, its older parked rows are settled unsent. Undefined when the
+   * row is not parked.
    */
-  resolve(id: string, keep: ResolveChoice): Promise<number>;
+  resolve(id: string, keep: ResolveChoice): Promise<Resolved | undefined>;
   /**
    * Queue the resources written before the sync was attached (no outbox row, no mapping) and follow
    * every local Patient. Runs by itself before the first push or pull on a store; `force` runs it again.

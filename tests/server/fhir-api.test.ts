@@ -1364,7 +1364,7 @@ describe('sync status', () => {
     try {
       const resolved = await request(withSync).post(`/api/sync/resolve?id=${parked.id}&keep=remote`);
       expect(resolved.status).toBe(200);
-      expect(resolved.body).toEqual({ requeued: 1 });
+      expect(resolved.body).toEqual({ requeued: 1, row: String(parked.id), superseded: [] });
       const [row] = await fx.store.query<{ state: string; resolve_with: string }>(
         'SELECT state, resolve_with FROM sync_outbox WHERE id = $1',
         [parked.id],

@@ -135,4 +135,21 @@ describe('tyokyky sync resolve', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toEqual({ requeued: 0 });
   }, 120_000);
+
+  it('names the row that goes and the rows settled when the resource was parked twice', async () => {
+    expect((await run(['sync', 'status', '--data-dir', data])).code).toBe(0);
+    const store = await openStore({ dataDir: data });
+    const [older, newer] = await store.query<{ id: string }>(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
+       VALUES ('CarePlan', 'cli-twice', 'update', '{}', 'parked', 'conflict'),
+              ('CarePlan', 'cli-twice', 'update', '{}', 'parked', 'conflict') RETURNING id::text AS id`,
+    );
+    await store.close();
+    expect(await run(['sync', 'resolve', older.id, '--keep', 'remote', '--data-dir', data])).toEqual({
+      code: 0,
+      out:
+        `row ${older.id} resolved: its resource's conflict keeps the remote version on the next push; ` +
+        `it goes as row ${newer.id}, the resource's newest parked change; row(s) ${older.id} settled unsent (superseded)\n`,
+    });
+  }, 120_000);
 });

@@ -302,7 +302,7 @@ describe('412 conflicts, policy per resource family', () => {
 
   it('resolve keeping the local version writes it over the remote change; the conflict names the choice', async () => {
     const { plan, row, remoteTitle } = await parkedPlan('241181-9242');
-    expect(await sync.resolve(row.id, 'local')).toBe(1);
+    expect(await sync.resolve(row.id, 'local')).toEqual({ row: row.id, superseded: [] });
     await sync.pushOnce();
     expect((await outboxOf('CarePlan', plan.id!)).at(-1)?.state).toBe('done');
     expect(await remoteTitle()).toEqual(['Paikallinen muutos']);
@@ -312,12 +312,12 @@ describe('412 conflicts, policy per resource family', () => {
       resolution: 'local written (an operator chose local)',
     });
     // Once settled, nothing is left to resolve.
-    expect(await sync.resolve(row.id, 'remote')).toBe(0);
+    expect(await sync.resolve(row.id, 'remote')).toBeUndefined();
   });
 
   it('resolve keeping the remote version stores it here; the local edit is not sent', async () => {
     const { plan, row, remoteTitle } = await parkedPlan('251181-925R');
-    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    expect(await sync.resolve(row.id, 'remote')).toEqual({ row: row.id, superseded: [] });
     await sync.pushOnce();
     const [settled] = (await outboxOf('CarePlan', plan.id!)).filter((r) => r.id === row.id);
     expect(settled).toMatchObject({ state: 'done', reason: 'conflict: remote version kept (remote-wins)' });
@@ -348,7 +348,10 @@ describe('412 conflicts, policy per resource family', () => {
       ['161181-915L', 'newer'],
     ] as const) {
       const { plan, row, newer, remoteTitle } = await twiceParkedPlan(hetu);
-      expect(await sync.resolve(which === 'older' ? row.id : newer, 'local')).toBe(1);
+      expect(await sync.resolve(which === 'older' ? row.id : newer, 'local')).toEqual({
+        row: newer,
+        superseded: [row.id],
+      });
       await sync.pushOnce();
       expect(await remoteTitle()).toEqual(['Toinen muutos']);
       expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Toinen muutos');
@@ -362,14 +365,14 @@ describe('412 conflicts, policy per resource family', () => {
         reason: 'conflict: local version written over the remote one (local-wins)',
       });
       // Nothing is left to resolve for either row.
-      expect(await sync.resolve(row.id, 'remote')).toBe(0);
-      expect(await sync.resolve(newer, 'remote')).toBe(0);
+      expect(await sync.resolve(row.id, 'remote')).toBeUndefined();
+      expect(await sync.resolve(newer, 'remote')).toBeUndefined();
     }
   });
 
   it('a plan edited again while parked: keeping remote stores the remote version here; neither local edit is sent', async () => {
     const { plan, row, newer, remoteTitle } = await twiceParkedPlan('171181-9169');
-    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    expect(await sync.resolve(row.id, 'remote')).toEqual({ row: newer, superseded: [row.id] });
     await sync.pushOnce();
     expect(await remoteTitle()).toEqual(['Muutettu toisessa järjestelmässä']);
     expect((await store.read<CarePlan>('CarePlan', plan.id!)).title).toBe('Muutettu toisessa järjestelmässä');
@@ -392,7 +395,7 @@ describe('412 conflicts, policy per resource family', () => {
       reason: 'not sent: the delete that followed it has gone to the remote',
     });
     expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'done']);
-    expect(await sync.resolve(row.id, 'local')).toBe(0);
+    expect(await sync.resolve(row.id, 'local')).toBeUndefined();
   });
 
   it('resolve keeping a remote version a write here may not store parks the row again, naming the rules', async () => {
@@ -403,7 +406,7 @@ describe('412 conflicts, policy per resource family', () => {
       ...there,
       meta: { profile: ['https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-support-plan'] },
     });
-    expect(await sync.resolve(row.id, 'remote')).toBe(1);
+    expect(await sync.resolve(row.id, 'remote')).toEqual({ row: row.id, superseded: [] });
     await sync.pushOnce();
     const [again] = (await outboxOf('CarePlan', plan.id!)).filter((r) => r.id === row.id);
     expect(again.state).toBe('parked');

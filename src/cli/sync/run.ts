@@ -1,6 +1,6 @@
 // The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
 // loaded only when a subcommand runs).
-import type { ConflictRow, ListedRow, SyncStatus } from '../../sync/index.ts';
+import type { ConflictRow, ListedRow, Resolved, SyncStatus } from '../../sync/index.ts';
 import { type SyncCliOptions, fail, openSync, print } from './open.ts';
 
 export type { SyncCliOptions } from './open.ts';
@@ -200,14 +200,20 @@ export async function resolveAction(id: string, opts: SyncCliOptions & { keep: s
     fail((err as Error).message);
   }
   const { store, sync } = await openSync(opts, false);
-  const n = await sync.resolve(id, keep);
+  const resolved = await sync.resolve(id, keep);
   await store.close();
-  print(opts, { requeued: n }, () =>
-    n
-      ? `row ${id} resolved: its resource's conflict keeps the ${keep} version on the next push`
-      : `row ${id} is not parked`,
+  print(opts, resolved ? { requeued: 1, ...resolved } : { requeued: 0 }, () =>
+    resolved ? resolvedText(id, keep, resolved) : `row ${id} is not parked`,
   );
-  if (n === 0) process.exit(1);
+  if (!resolved) process.exit(1);
+}
+
+function resolvedText(id: string, keep: string, { row, superseded }: Resolved): string {
+  return [
+    `row ${id} resolved: its resource's conflict keeps the ${keep} version on the next push`,
+    ...(row === id ? [] : [`it goes as row ${row}, the resource's newest parked change`]),
+    ...(superseded.length ? [`row(s) ${superseded.join(', ')} settled unsent (superseded)`] : []),
+  ].join('; ');
 }
 
 /** `sync backfill`: queue what is stored but was never queued (written while no sync was attached). */
