@@ -86,6 +86,8 @@ export const AUDIT_LOG_SCHEMA: ReadonlyArray<readonly [name: string, statements:
                 GROUP BY b.id) t
         WHERE a.id = t.id`,
       'UPDATE security_audit SET earliest = recorded WHERE earliest IS NULL',
+      // A process of the earlier release still writing (a rolling upgrade) names no `earliest`.
+      'ALTER TABLE security_audit ALTER COLUMN earliest SET DEFAULT now()',
       'ALTER TABLE security_audit ALTER COLUMN earliest SET NOT NULL',
       'CREATE INDEX IF NOT EXISTS security_audit_earliest ON security_audit (earliest)',
     ],

@@ -124,6 +124,12 @@ describe('a log written before batches carried their records’ times', () => {
       expect(await found('lt2026-03-02T10:00:06Z')).toBe(1);
       expect(await found('lt2026-03-02T10:00:05Z')).toBe(0);
       expect(await found('gt2026-03-02T10:00:07Z')).toBe(0);
+      // A process of the earlier release, still running, writes as it did.
+      await old.query(
+        `INSERT INTO security_audit (clients, patients, entity_types, events)
+         VALUES ('{kela-app}', '{Patient/suvi}', '{Observation}', '[]')`,
+      );
+      expect(await found('ge2026-03-02T10:00:06Z')).toBe(1);
     } finally {
       await old.close();
     }
