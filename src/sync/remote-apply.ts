@@ -140,9 +140,10 @@ async function refuseFailing(
     const refusal = await ctx.checkPulled(r);
     if (!refusal) continue;
     outcomes[i] = 'refused';
-    why.set(i, `fails what a write here must pass: ${issueSummary(refusal)}`);
+    const issues = issueSummary(refusal);
+    why.set(i, `fails what a write here must pass: ${issues}`);
     ctx.log.warn(
-      { remote: `${r.resourceType}/${r.id}`, issues: issueSummary(refusal) },
+      { remote: `${r.resourceType}/${r.id}`, issues },
       'sync: pulled resource refused (it fails what a write here must pass)',
     );
   }
@@ -231,9 +232,10 @@ async function applyBatch(
       refusals = await danglingCopies(tx, locals);
       for (const [i, refusal] of refusals) {
         outcomes[i] = 'refused';
-        why.set(i, `refers to a resource deleted here: ${issueSummary(refusal)}`);
+        const issues = issueSummary(refusal);
+        why.set(i, `refers to a resource deleted here: ${issues}`);
         ctx.log.warn(
-          { remote: keys[i], issues: issueSummary(refusal) },
+          { remote: keys[i], issues },
           'sync: remote resource refused (it refers to a resource deleted here)',
         );
       }
