@@ -42,7 +42,7 @@ function remoteSeeds(remotePatient: string): unknown[] {
 
 export const syncPull: Target = {
   name: 'sync-pull',
-  what: 'a pull finishes whatever the remote answers, and stores only what a write here must pass',
+  what: 'a pull finishes whatever the remote answers, stores only what a write here must pass, and lists what it refused',
   async open() {
     const remote = await startScriptedRemote();
     const validator = await loadProjectValidator();
@@ -66,12 +66,15 @@ export const syncPull: Target = {
         const type = (input as Resource | null)?.resourceType;
         remote.answers.Consent = type === 'Consent' ? [input] : [];
         remote.answers.QuestionnaireResponse = type === 'Consent' ? [] : [input];
+        let refused: number;
         try {
-          await sync.pullOnce();
+          ({ refused } = await sync.pullOnce());
         } catch (err) {
           return `pull threw ${signatureOf(err)}`;
         }
-        return storedButFailing(store, validator, input);
+        return (
+          (await storedButFailing(store, validator, input)) ?? (refused ? unlisted(store, input) : undefined)
+        );
       },
       close: async () => {
         await close();
@@ -100,6 +103,17 @@ async function storedButFailing(
   return hasErrors(oo)
     ? `stored a ${resourceType} that fails: ${oo.issue?.find((i) => i.severity === 'error')?.code}`
     : undefined;
+}
+
+/** A refused `input` with an id to list it by that the status does not list (sync_pull_refused). */
+async function unlisted(store: Store, input: unknown): Promise<string | undefined> {
+  const { resourceType, id } = (input ?? {}) as { resourceType?: unknown; id?: unknown };
+  if (typeof resourceType !== 'string' || !isFhirId(id)) return undefined;
+  const [listed] = await store.query<{ reason: string }>(
+    'SELECT reason FROM sync_pull_refused WHERE resource_type = $1 AND remote_id = $2',
+    [resourceType, id],
+  );
+  return listed?.reason ? undefined : 'a refused resource not listed in sync_pull_refused';
 }
 
 /** The states an outbox row may rest in after a push: every OutboxState but `inflight` (claimed, unsettled). */
