@@ -14,7 +14,7 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { processBundle, rewriteReferences } from './fhir/bundle.ts';
 import { assertSameClient } from './fhir/interactions.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
-import { dateRangeInstants, dateRangeParams } from './http/date-range.ts';
+import { dateRangeParams, finnishDateRangeInstants } from './http/date-range.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import { refuseUnknownParameters } from './http/query-params.ts';
@@ -184,7 +184,7 @@ async function disclosuresView(
       404,
       issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
     );
-  const filter = { ...dateRangeInstants(dateRangeParams(query)), ...partyParam(query.party) };
+  const filter = { ...finnishDateRangeInstants(dateRangeParams(query)), ...partyParam(query.party) };
   const patient = await findClient(store, clientId);
   const consents = await ofPatient(store, patient, 'Consent', { _count: '1000' });
   const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };

@@ -7,6 +7,7 @@ import {
   domainIssues,
   endTeam,
   finnishDay,
+  finnishDayStart,
   handOver,
   isDisclosurePermitted,
   responsibleWorkerOn,
@@ -338,6 +339,16 @@ describe('isDisclosurePermitted', () => {
     expect(finnishDay(new Date('2026-07-15T21:00:00Z'))).toBe('2026-07-16');
     expect(finnishDay('2026-07-15')).toBe('2026-07-15');
     expect(finnishDay()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+  it('finnishDayStart is midnight in Helsinki, on the days the clocks change too', () => {
+    expect(finnishDayStart('2026-01-15').toISOString()).toBe('2026-01-14T22:00:00.000Z');
+    expect(finnishDayStart('2026-07-15').toISOString()).toBe('2026-07-14T21:00:00.000Z');
+    // The clocks go forward at 03:00 on 29 March and back at 04:00 on 25 October.
+    expect(finnishDayStart('2026-03-29').toISOString()).toBe('2026-03-28T22:00:00.000Z');
+    expect(finnishDayStart('2026-03-30').toISOString()).toBe('2026-03-29T21:00:00.000Z');
+    expect(finnishDayStart('2026-10-25').toISOString()).toBe('2026-10-24T21:00:00.000Z');
+    expect(finnishDayStart('2026-10-26').toISOString()).toBe('2026-10-25T22:00:00.000Z');
+    expect(() => finnishDayStart('2026-02-30')).toThrow(RangeError);
   });
   it('refuses from the day of withdrawal, permits the day before', () => {
     const withdrawn = { ...consent, withdrawnOn: '2026-05-01' };

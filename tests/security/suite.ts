@@ -11,6 +11,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finnishDay } from '../../src/domain/index.ts';
 import { canonical, localIdSystem } from '../../src/mapping/index.ts';
 import { everythingTypes } from '../../src/server/fhir/everything.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
@@ -750,8 +751,8 @@ export function securitySuite(
         ]);
         // The service's own client is no party: its read is use, not disclosure.
         expect(suviLog.some((d) => d.recipient === 'own-use')).toBe(false);
-        // Narrowed by date (UTC days) and party; a bad parameter is a 400 naming it, the value unquoted.
-        const day = String(suviLog.find((d) => d.party === 'kela')?.when).slice(0, 10);
+        // Narrowed by date (days in Finland) and party; a bad parameter is a 400 naming it, the value unquoted.
+        const day = finnishDay(String(suviLog.find((d) => d.party === 'kela')?.when));
         const kelaToday = await log(admin, suvi, `?start=${day}&end=${day}&party=kela`);
         expect(kelaToday.length).toBeGreaterThan(0);
         expect(kelaToday.filter((d) => d.party !== 'kela')).toEqual([]);
@@ -761,6 +762,7 @@ export function securitySuite(
         for (const [query, location, message] of [
           ['start=2026-13', 'start', 'start must be one date such as 2025, 2025-05 or 2025-05-31'],
           ['end=2026&end=2027', 'end', 'end must be one date such as 2025, 2025-05 or 2025-05-31'],
+          ['end=2026-02-29', 'end', 'end must be one date such as 2025, 2025-05 or 2025-05-31'],
           ['start=2027&end=2026', 'start', 'start is after end'],
           ['party=kela&party=kela', 'party', 'party must be one receiving party, such as kela'],
           [

@@ -1423,6 +1423,14 @@ describe('Patient/$everything', () => {
         'start',
       ],
       [
+        // A day that no month has: no range to keep, so not taken as none.
+        `/fhir/${patient}/$everything`,
+        { start: '2026-02-30' },
+        400,
+        'start must be one date such as 2025, 2025-05 or 2025-05-31',
+        'start',
+      ],
+      [
         `/fhir/${patient}/$everything`,
         { end: '2026-01-01T00:00:00Z' },
         400,

@@ -79,6 +79,19 @@ export function dayBefore(date: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/**
+ * The instant the Finnish calendar day `day` (`YYYY-MM-DD`) begins: midnight in Europe/Helsinki, two
+ * or three hours before midnight UTC (the clocks change at 03:00 and 04:00, never at midnight).
+ */
+export function finnishDayStart(day: string): Date {
+  const utcMidnight = Date.parse(`${day}T00:00:00Z`);
+  for (const hoursAhead of [3, 2]) {
+    const start = new Date(utcMidnight - hoursAhead * 3_600_000);
+    if (dayIn(start) === day && dayIn(new Date(start.getTime() - 1)) !== day) return start;
+  }
+  throw new RangeError(notADay('day'));
+}
+
 function dayIn(instant: Date): string {
   const parts: Record<string, string> = {};
   for (const p of HELSINKI().formatToParts(instant)) parts[p.type] = p.value;

@@ -1,9 +1,10 @@
 // A date range asked for in a query as `start` and `end`, each an R4 date (a year, a month or a day),
 // as Patient/$everything takes it and the domain API's disclosure log too.
+import { finnishDayStart } from '../../domain/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import { parseDateRange } from '../../store/index.ts';
 
-/** An R4 `date`: a year, a month or a day. */
+/** An R4 `date`: a year, a month or a day (that exists: parseDateRange knows how long each month is). */
 const FHIR_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 
 /** `start` and `end` as given (either may be absent). */
@@ -19,7 +20,7 @@ export function dateRangeParams(query: Record<string, unknown>): DateRangeParams
     const value = query[name];
     if (value === undefined) continue;
     // The value is not quoted: a query's text may be anything a client typed.
-    if (typeof value !== 'string' || !FHIR_DATE.test(value))
+    if (typeof value !== 'string' || !FHIR_DATE.test(value) || !parseDateRange(value))
       throw FhirError.badRequest(`${name} must be one date such as 2025, 2025-05 or 2025-05-31`, name);
     dates[name] = value;
   }
@@ -29,6 +30,17 @@ export function dateRangeParams(query: Record<string, unknown>): DateRangeParams
   if (start && end && start.slice(0, common) > end.slice(0, common))
     throw FhirError.badRequest('start is after end', 'start');
   return dates;
+}
+
+/**
+ * The instants `dates` covers as days in Finland: from the first moment of `start` up to (not
+ * including) the end of `end`, each day from midnight to midnight in Europe/Helsinki.
+ */
+export function finnishDateRangeInstants(dates: DateRangeParams): { from?: Date; until?: Date } {
+  // The UTC bounds of the range name its first day and the day after its last.
+  const { from, until } = dateRangeInstants(dates);
+  const dayOf = (d: Date) => finnishDayStart(d.toISOString().slice(0, 10));
+  return { ...(from ? { from: dayOf(from) } : {}), ...(until ? { until: dayOf(until) } : {}) };
 }
 
 /** The instants `dates` covers: from the first moment of `start` up to (not including) the end of `end` (UTC). */
