@@ -678,9 +678,12 @@ describe('history at instance, type and system level', () => {
       .get(`/fhir/Practitioner/${id}/_history`)
       .query({ _since: '2099-01-01T00:00:00Z' });
     expect(future.body.total).toBe(0);
-    const bad = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since: 'garbage' });
-    expect(bad.status).toBe(400);
-    expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
+    // Garbage, and an instant on a day no month has (which JavaScript's Date would take for 2 March).
+    for (const _since of ['garbage', '2026-02-30T00:00:00Z']) {
+      const bad = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since });
+      expect(bad.status, _since).toBe(400);
+      expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
+    }
     for (const path of [
       `/fhir/Practitioner/${id}/_history`,
       '/fhir/Practitioner/_history',

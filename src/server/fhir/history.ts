@@ -2,7 +2,12 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError } from '../../shared/outcome.ts';
-import type { HistoryEntry, HistoryPage, HistoryPageOptions } from '../../store/index.ts';
+import {
+  type HistoryEntry,
+  type HistoryPage,
+  type HistoryPageOptions,
+  parseDateRange,
+} from '../../store/index.ts';
 import { refuseUnknownParameters, withQuery } from '../http/query-params.ts';
 
 const DEFAULT_COUNT = 50;
@@ -37,10 +42,7 @@ function count(value: string | undefined, name: string, fallback: number, max: n
 /** `_since` of a history or `$everything` request: an instant (a 400 naming `_since` otherwise). */
 export function sinceParam(query: Record<string, string | string[]>): string | undefined {
   const since = one(query, '_since');
-  if (
-    since !== undefined &&
-    (!INSTANT.test(since) || Number.isNaN(Date.parse(since)) || since.startsWith('0000'))
-  ) {
+  if (since !== undefined && (!INSTANT.test(since) || !parseDateRange(since))) {
     throw FhirError.badRequest(
       `_since must be an instant such as 2025-01-31T12:00:00Z, got "${since}"`,
       '_since',
