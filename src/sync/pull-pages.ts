@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { parseDateRange } from '../store/index.ts';
 import type { RemoteClient, SearchPage } from './remote-client.ts';
 
 /**
@@ -56,8 +57,9 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 export function remoteStamp(r: Resource): { text: string; at: number } | undefined {
   const text = r.meta?.lastUpdated;
   if (typeof text !== 'string' || !INSTANT.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? { text, at } : undefined;
+  // Not Date.parse: it takes a day no month has (2026-02-30) for one in the next month.
+  const at = parseDateRange(text)?.low.getTime();
+  return at === undefined ? undefined : { text, at };
 }
 
 /** Every stamp present, none earlier than the one before it or than where the search started. */

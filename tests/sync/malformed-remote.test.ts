@@ -8,6 +8,7 @@ import type { Observation, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import { RemoteClient, type SyncService } from '../../src/sync/index.ts';
+import { remoteStamp } from '../../src/sync/pull-pages.ts';
 import { score, selfAssessment } from './helpers/fixtures.ts';
 import {
   type FollowedClient,
@@ -79,6 +80,15 @@ describe('pull from a remote sending malformed data', () => {
     ];
     await sync.pullOnce();
     expect(await cursor()).toBe(now);
+  });
+
+  it('a stamp on a day no month has is no instant (JavaScript would take it for 2 March)', () => {
+    const stamped = (lastUpdated: string) => ({ ...selfAssessment(remotePatient), meta: { lastUpdated } });
+    expect(remoteStamp(stamped('2026-02-30T00:00:00Z'))).toBeUndefined();
+    expect(remoteStamp(stamped('2026-02-28T23:00:00+02:00'))).toEqual({
+      text: '2026-02-28T23:00:00+02:00',
+      at: Date.parse('2026-02-28T21:00:00Z'),
+    });
   });
 
   it('a resource without an id, or with one that is no FHIR id, is refused; the pull and the store go on', async () => {
