@@ -46,7 +46,8 @@ export type StoreFor = (res: Response) => FacadeStore;
 export type FacadeValidator = Pick<Validator, 'validate' | 'registry'>;
 
 /** The sync service as the facade's `/api/sync/*` routes use it. */
-export interface FacadeSync extends Pick<SyncService, 'retry' | 'resolve' | 'rows' | 'conflicts'> {
+export interface FacadeSync
+  extends Pick<SyncService, 'retry' | 'resolve' | 'rows' | 'conflicts' | 'pullRefusedAgain'> {
   status(): Promise<unknown>;
   /** The sync worker's Prometheus registry, served with the facade's on /metrics. */
   readonly metrics?: { metrics(): Promise<string> };

@@ -37,6 +37,11 @@ export function syncApi(sync: FacadeSync): express.Router {
     const id = req.query.id === undefined ? undefined : queryValue(req, 'id', checkOutboxId);
     res.json({ requeued: await sync.retry(id) });
   });
+  // POST /api/sync/pull-refused: the remote resources the pull refused, read again by id
+  router.post('/pull-refused', async (_req, res) => {
+    res.locals.route = '/api/sync/pull-refused';
+    res.json(await sync.pullRefusedAgain());
+  });
   // POST /api/sync/resolve?id=<parked row>&keep=local|remote
   router.post('/resolve', async (req, res) => {
     res.locals.route = '/api/sync/resolve';

@@ -21,6 +21,7 @@ export {
   checkResolveChoice,
 } from './repository.ts';
 export { clientAssertion } from './oauth.ts';
+export type { RefusedAgainResult } from './pull-refused.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient, type SearchPage } from './remote-client.ts';

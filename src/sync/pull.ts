@@ -1,17 +1,14 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { isFhirId } from '../shared/references.ts';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
 import { pullPages, remoteStamp } from './pull-pages.ts';
-import { type ApplyOutcome, type RefusalReasons, applyRemoteBatch } from './remote-apply.ts';
+import { noteRefusals } from './pull-refused.ts';
+import { applyRemoteBatch } from './remote-apply.ts';
 import {
-  type RefusedPull,
   clientsToFollow,
-  forgetRefusedPulls,
   latestStates,
   mappingsForLocal,
   readCursor,
-  recordRefusedPulls,
   setState,
   writeCursor,
 } from './repository.ts';
@@ -127,34 +124,6 @@ async function pullType(
   const value = cursor;
   if (value) await timeSpent(ctx, 'database', () => writeCursor(ctx.store, patientId, type, value));
 }
-
-/**
- * Lists the page's refused resources (those with an id to list them by) and takes those stored now
- * off the list. A page with neither costs no statement.
- */
-async function noteRefusals(
-  ctx: SyncContext,
-  fetched: Resource[],
-  outcomes: ApplyOutcome[],
-  why: RefusalReasons,
-): Promise<void> {
-  const refused: RefusedPull[] = [];
-  const stored: string[] = [];
-  for (const [i, r] of fetched.entries()) {
-    if (outcomes[i] === 'applied') stored.push(`${r.resourceType}/${r.id}`);
-    const reason = why.get(i);
-    if (outcomes[i] === 'refused' && reason && isFhirId(r.id))
-      refused.push({ type: r.resourceType, remoteId: r.id, remoteVersion: versionOf(r), reason });
-  }
-  if (!refused.length && !stored.length) return;
-  await timeSpent(ctx, 'database', async () => {
-    await forgetRefusedPulls(ctx.store, stored);
-    await recordRefusedPulls(ctx.store, refused);
-  });
-}
-
-/** A remote's versionId where it is one (any other text may hold what the database cannot keep). */
-const versionOf = (r: Resource) => (isFhirId(r.meta?.versionId) ? r.meta?.versionId : undefined);
 
 /**
  * The `_lastUpdated` of a pull that goes on from `cursor`. The window overlaps the cursor a little:

@@ -969,6 +969,14 @@ export async function forgetRefusedPulls(db: Db, keys: string[]): Promise<void> 
   );
 }
 
+/** Every refused pull listed, oldest first: what `pullRefusedAgain` reads again. */
+export function refusedPullKeys(db: Db): Promise<{ type: string; remoteId: string }[]> {
+  return db.query(
+    `SELECT resource_type AS type, remote_id AS "remoteId" FROM sync_pull_refused
+      ORDER BY seen_at, resource_type, remote_id`,
+  );
+}
+
 /** Refused pulls as the status lists them: how many, and the newest `limit`. */
 export async function refusedPulls(
   db: Db,

@@ -13,6 +13,7 @@ import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/ind
 import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PulledValidator, pulledCheck } from './pull-check.ts';
+import { type RefusedAgainResult, pullRefusedAgain } from './pull-refused.ts';
 import type { PullResult } from './pull.ts';
 import type { PushRoundResult } from './push/state.ts';
 import { RemoteClient } from './remote-client.ts';
@@ -108,6 +109,11 @@ export interface SyncService {
   /** Push until nothing is ready; `onProgress` after each round. */
   pushOnce(onProgress?: (done: PushRoundResult, remaining: number) => void): Promise<PushRoundResult>;
   pullOnce(): Promise<PullResult>;
+  /**
+   * Reads again, by id, each remote resource the pull refused (`status().pullRefused`) and applies it
+   * as the pull would: once its cause is gone here it is stored and leaves the list.
+   */
+  pullRefusedAgain(): Promise<RefusedAgainResult>;
   /** Background loops (both by default). */
   start(which?: { push?: boolean; pull?: boolean }): void;
   stop(): Promise<void>;
@@ -381,6 +387,10 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       await attached();
       return adapter.pullOnce(ctx, abort.signal);
     },
+    async pullRefusedAgain() {
+      await ready;
+      return pullRefusedAgain(ctx, abort.signal);
+    },
     start(which = {}) {
       if (loops.length) return;
       const keep = (loop: () => Promise<void>) =>
@@ -404,11 +414,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async status() {
       await ready;
-      const status = await readStatus(ctx);
-      // Kanta PHR takes only self-assessments: the rest is shown as not applicable, not as failures.
-      return opts.remote.kind === 'kanta-phr' || opts.adapter?.kind === 'kanta-phr'
-        ? { ...status, kanta: await kantaStatus(store) }
-        : status;
+      return statusOf(ctx, opts);
     },
     deadLetters: list('dead'),
     blocked: list('blocked'),
@@ -442,6 +448,14 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     detach,
   };
+}
+
+/** The status, with Kanta PHR's part for such a remote (it takes only self-assessments: the rest is shown as not applicable, not as failures). */
+async function statusOf(ctx: SyncContext, opts: CreateSyncOptions): Promise<SyncStatus> {
+  const status = await readStatus(ctx);
+  return opts.remote.kind === 'kanta-phr' || opts.adapter?.kind === 'kanta-phr'
+    ? { ...status, kanta: await kantaStatus(ctx.store) }
+    : status;
 }
 
 /** Follows a client of this store (pull is keyed by the local Patient; its remote id comes from the id map). */

@@ -1297,6 +1297,15 @@ describe('sync status', () => {
       ]);
       expect(row.state).toBe('pending');
       expect((await request(withSync).post(`/api/sync/retry?id=${dead.id}`)).body).toEqual({ requeued: 0 });
+      // POST /api/sync/pull-refused: what `tyokyky sync pull --refused` does; nothing refused here.
+      expect((await request(withSync).post('/api/sync/pull-refused')).body).toEqual({
+        listed: 0,
+        applied: 0,
+        unchanged: 0,
+        skipped: 0,
+        refused: 0,
+        gone: 0,
+      });
       const bad = await request(withSync).post('/api/sync/retry?id=abc');
       expect(bad.status).toBe(400);
       expect(bad.body.issue[0]).toMatchObject({

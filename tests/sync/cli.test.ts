@@ -79,6 +79,13 @@ describe('tyokyky sync: reading an existing store', () => {
     });
     const after = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
     expect(after.followedClients).toBe(0);
+    // Nothing refused: nothing to read again, so the remote is not asked.
+    expect(
+      await run(['sync', 'pull', '--refused', '--remote', 'http://127.0.0.1:9/fhir', '--data-dir', data]),
+    ).toEqual({
+      code: 0,
+      out: 'read again 0 refused: applied 0, unchanged 0, skipped 0, refused again 0, gone from the remote 0\n',
+    });
   }, 180_000);
 });
 

@@ -3,6 +3,7 @@
 // the rule it fails, until a later version of it is taken in. The remote is scripted, the store PGlite.
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import { selfAssessment } from './helpers/fixtures.ts';
 import {
@@ -16,11 +17,13 @@ let remote: ScriptedRemote;
 let followed: FollowedClient;
 let sync: SyncService;
 let remotePatient: string;
+let store: Store;
+let client: string;
 
 beforeAll(async () => {
   remote = await startScriptedRemote();
   followed = await followOnScripted(remote, '191181-919N');
-  ({ sync, remotePatientId: remotePatient } = followed);
+  ({ sync, store, patientId: client, remotePatientId: remotePatient } = followed);
 });
 afterAll(async () => {
   await followed?.close();
@@ -62,5 +65,68 @@ describe('a pulled resource refused here', () => {
     remote.answers.QuestionnaireResponse = [response('held-back', '2', 'Korjattu vastaus')];
     await expect(sync.pullOnce()).resolves.toMatchObject({ refused: 0, applied: 1 });
     expect((await sync.status()).pullRefused).toEqual({ total: 0, newest: [] });
+  });
+});
+
+/** Puts `r` on the scripted remote as its next version (what a read by id answers), and returns it. */
+async function onRemote(r: QuestionnaireResponse): Promise<QuestionnaireResponse> {
+  const res = await fetch(`${remote.url}/QuestionnaireResponse/${r.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(r),
+  });
+  return (await res.json()) as QuestionnaireResponse;
+}
+
+describe('reading the refused resources again', () => {
+  it('stores one whose cause is gone here, keeps one refused again, and drops one the remote no longer has', async () => {
+    // Two local responses carry one business identifier: which one the remote's is cannot be told.
+    const shared = selfAssessment(client);
+    const twins = await Promise.all([store.create(shared), store.create({ ...shared })]);
+    // Written long ago, say by an import: no change of theirs waits to be pushed.
+    await store.query("UPDATE sync_outbox SET state = 'done' WHERE resource_id = ANY($1::text[])", [
+      twins.map((t) => t.resource.id),
+    ]);
+    // The remote's copy of it, answered differently there.
+    const theirs = await onRemote({
+      ...selfAssessment(remotePatient),
+      id: 'twin',
+      identifier: shared.identifier,
+      item: [{ linkId: 'work-ability', answer: [{ valueInteger: 4 }] }],
+    });
+    const broken = await onRemote(response('still-broken', '1', 'Rikki\u0000'));
+    const vanishing = response('vanishing', '1', 'Katoaa\u0000');
+    remote.answers.QuestionnaireResponse = [theirs, broken, vanishing];
+    await expect(sync.pullOnce()).resolves.toMatchObject({ refused: 3 });
+    const reasons = Object.fromEntries(
+      (await sync.status()).pullRefused.newest.map((r) => [r.remoteId, r.reason]),
+    );
+    expect(reasons.twin).toBe('its business identifier matches more than one local resource');
+    expect(Object.keys(reasons).sort()).toEqual(['still-broken', 'twin', 'vanishing']);
+
+    // The operator removes the duplicate; the search no longer lists any of them.
+    await store.delete('QuestionnaireResponse', twins[1].resource.id as string);
+    remote.answers.QuestionnaireResponse = [];
+    await expect(sync.pullRefusedAgain()).resolves.toEqual({
+      listed: 3,
+      applied: 1,
+      unchanged: 0,
+      skipped: 0,
+      refused: 1,
+      gone: 1,
+    });
+    const { pullRefused } = await sync.status();
+    expect(pullRefused.newest.map((r) => r.remoteId)).toEqual(['still-broken']);
+    const [mapped] = await store.query<{ local_id: string }>(
+      "SELECT local_id FROM sync_idmap WHERE resource_type = 'QuestionnaireResponse' AND remote_id = 'twin'",
+    );
+    expect(mapped?.local_id).toBe(twins[0].resource.id);
+    const local = await store.read<QuestionnaireResponse>(
+      'QuestionnaireResponse',
+      twins[0].resource.id as string,
+    );
+    expect(local.item?.[0]?.answer?.[0]?.valueInteger).toBe(4);
+    // Nothing left that passes: a second read-again changes nothing.
+    await expect(sync.pullRefusedAgain()).resolves.toMatchObject({ listed: 1, refused: 1 });
   });
 });

@@ -43,6 +43,10 @@ export function registerSyncCommand(program: Command): void {
   withConnection(sync.command('pull'), true)
     .description('Poll the remote for followed clients (Consent, QuestionnaireResponse) and store locally')
     .option('--follow <patientId...>', 'also follow these local Patient ids')
+    .option(
+      '--refused',
+      'instead: read again, by id, the remote resources the pull refused (sync status lists them) and store those that pass now',
+    )
     .action(async (opts: PullOptions) => (await run()).pullAction(opts));
 
   withConnection(sync.command('status'), false)

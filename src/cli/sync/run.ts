@@ -1,12 +1,12 @@
 // The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
 // loaded only when a subcommand runs).
-import type { ConflictRow, ListedRow, Resolved, SyncStatus } from '../../sync/index.ts';
+import type { ConflictRow, ListedRow, RefusedAgainResult, Resolved, SyncStatus } from '../../sync/index.ts';
 import { type SyncCliOptions, fail, openSync, print } from './open.ts';
 
 export type { SyncCliOptions } from './open.ts';
 
 export type PushOptions = SyncCliOptions & { watch?: boolean; withPull?: boolean };
-export type PullOptions = SyncCliOptions & { follow?: string[] };
+export type PullOptions = SyncCliOptions & { follow?: string[]; refused?: boolean };
 export type RowsOptions = SyncCliOptions & { state: string; limit?: string };
 
 /** `sync push --watch`: a worker that runs until SIGTERM/SIGINT. */
@@ -68,6 +68,7 @@ export async function pullAction(opts: PullOptions): Promise<void> {
       fail(`${err.outcome?.issue?.[0]?.diagnostics ?? err.message}`);
     });
   }
+  if (opts.refused) return pullRefusedAction(opts, store, sync);
   try {
     const result = await sync.pullOnce();
     print(opts, result, () =>
@@ -75,6 +76,28 @@ export async function pullAction(opts: PullOptions): Promise<void> {
         `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}, refused ${result.refused}`,
         ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
       ].join('\n'),
+    );
+  } catch (err) {
+    await store.close();
+    fail(`pull failed: ${(err as Error).message}`, 1);
+  }
+  await store.close();
+}
+
+/** `sync pull --refused`: the refused resources read again by id. */
+async function pullRefusedAction(
+  opts: PullOptions,
+  store: { close(): Promise<void> },
+  sync: { pullRefusedAgain(): Promise<RefusedAgainResult> },
+): Promise<void> {
+  try {
+    const r = await sync.pullRefusedAgain();
+    print(
+      opts,
+      r,
+      () =>
+        `read again ${r.listed} refused: applied ${r.applied}, unchanged ${r.unchanged}, skipped ${r.skipped}, ` +
+        `refused again ${r.refused}, gone from the remote ${r.gone}`,
     );
   } catch (err) {
     await store.close();
