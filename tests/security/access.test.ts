@@ -9,6 +9,8 @@ describe('needOf', () => {
     ['GET', '/api/sync/status', undefined, { kind: 'domain', perms: ['r', 's'] }],
     // Requeueing dead letters writes: the permissions of a domain write, not of a read.
     ['POST', '/api/sync/retry', undefined, { kind: 'domain', perms: ['c', 'u'] }],
+    // Reading the refused resources again stores them here: a write too.
+    ['POST', '/api/sync/pull-refused', undefined, { kind: 'domain', perms: ['c', 'u'] }],
     // A client's disclosure log is read off the audit log: the audit scope as well.
     ['GET', '/api/clients/maija/disclosures', undefined, { kind: 'domain', perms: ['r', 's'], audit: true }],
     ['GET', '/api/clients/maija/consents', undefined, { kind: 'domain', perms: ['r', 's'] }],
