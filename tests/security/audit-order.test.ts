@@ -63,6 +63,15 @@ describe('reading the audit log back', () => {
       expect(query).toMatchObject({ patient: 'Patient/suvi', _count: '40' });
     }
     expect(read).toEqual(newestFirst(BATCHES));
+    // _count as every search takes it: a whole number given once, else a 400 naming it; 0 counts nothing.
+    for (const _count of ['abc', '1e2', '-1', ['5', '6']]) {
+      const refused = searchAudit(store, 'http://x/fhir', { _count });
+      await expect(refused).rejects.toMatchObject({ status: 400 });
+      await expect(refused).rejects.toThrow(/_count/);
+    }
+    const none = (await searchAudit(store, 'http://x/fhir', { _count: '0' })) as Bundle<AuditEvent>;
+    expect(none.entry).toBeUndefined();
+    expect(none.link?.map((l) => l.relation)).toEqual(['self']);
     for (const cursor of ['x', '1-', '12-3-4']) {
       const refused = searchAudit(store, 'http://x/fhir', { _cursor: cursor });
       await expect(refused).rejects.toMatchObject({ status: 400 });

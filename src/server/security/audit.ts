@@ -9,6 +9,7 @@ import {
   insertAudit,
   parseDateRange,
 } from '../../store/index.ts';
+import { countParam } from '../fhir/history.ts';
 import { rows } from './schema.ts';
 import { afterTwoTurns } from './turns.ts';
 
@@ -241,10 +242,10 @@ export async function searchAudit(db: Db, base: string, query: Record<string, un
       } else if (name === 'date') filters.push(dateFilter(value, sql));
     }
   }
-  const count = Math.min(1000, Math.max(1, Number(query._count ?? 50) || 50));
+  const count = countParam(query as Record<string, string | string[]>, '_count', 50, 1000);
   const after = cursorOf(query._cursor);
-  // One more than a page, to know whether a next page follows.
-  const found = await newestAudit(db, where, params, filters, count + 1, after);
+  // One more than a page, to know whether a next page follows (_count=0: none asked for, none read).
+  const found = count ? await newestAudit(db, where, params, filters, count + 1, after) : [];
   const self = `${base}/AuditEvent${searchString(query)}`;
   const next = found.length > count ? found[count - 1]?.id : undefined;
   return {
