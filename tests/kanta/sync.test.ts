@@ -669,7 +669,7 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
         reason: `conflict: Kanta PHR QuestionnaireResponse/${copy.id} is at version 2, we expected 1; parked for manual resolution`,
       });
       expect(overallOf(await remoteCopy(copy.id))).toBe(1);
-      expect(await parking.resolve(row.id, 'local')).toBe(1);
+      expect(await parking.resolve(row.id, 'local')).toEqual({ row: row.id, superseded: [] });
       expect(await parking.pushOnce()).toMatchObject({ done: 1, parked: 0, dead: 0 });
       const there = await remoteCopy(copy.id);
       expect(overallOf(there)).toBe(8);
