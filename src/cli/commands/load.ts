@@ -17,7 +17,7 @@ export function registerLoadCommand(program: Command): void {
 
 /** Posts every file, one line per file; exit status 1 when any failed. */
 async function runLoad(files: string[], opts: { url: string; token?: string }): Promise<void> {
-  const { MissingPathError, expandFiles, loadFile } = await import('../load/files.ts');
+  const { LoadPathError, expandFiles, loadFile } = await import('../load/files.ts');
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
   let base: string;
   try {
@@ -30,7 +30,7 @@ async function runLoad(files: string[], opts: { url: string; token?: string }): 
   try {
     expanded = await expandFiles(files);
   } catch (err) {
-    if (!(err instanceof MissingPathError)) throw err;
+    if (!(err instanceof LoadPathError)) throw err;
     console.error(err.message);
     process.exit(2);
   }

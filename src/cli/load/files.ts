@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { parseJsonQuietly } from '../../shared/json-error.ts';
 import { isErrorIssue } from '../../shared/outcome.ts';
+import { PACKAGE_MANIFESTS } from '../validate/input.ts';
 
 export interface LoadResult {
   file: string;
@@ -11,20 +12,30 @@ export interface LoadResult {
   summary: string;
 }
 
-/** A path on the command line that does not exist (a usage error: exit 2, like validate and map). */
-export class MissingPathError extends Error {}
+/**
+ * A path on the command line that does not exist, or a folder with nothing to load (a usage error:
+ * exit 2, like validate and map).
+ */
+export class LoadPathError extends Error {}
 
-/** Files to load: plain files as given, directories expanded to their *.json files (sorted). */
+/**
+ * Files to load: plain files as given, folders walked to their *.json files at any depth (sorted by
+ * path; package manifests left out, as `tyokyky validate` leaves them).
+ */
 export async function expandFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new MissingPathError(`tyokyky load: no such file or directory: ${p}`);
+      if (err.code === 'ENOENT') throw new LoadPathError(`tyokyky load: no such file or directory: ${p}`);
       throw err;
     });
     if (st.isDirectory()) {
-      const names = (await readdir(p)).filter((n) => n.endsWith('.json')).sort();
-      files.push(...names.map((n) => join(p, n)));
+      const found = (await readdir(p, { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile() && e.name.endsWith('.json') && !PACKAGE_MANIFESTS.has(e.name))
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+      if (!found.length) throw new LoadPathError(`tyokyky load: no *.json files in ${p}`);
+      files.push(...found);
     } else {
       files.push(p);
     }

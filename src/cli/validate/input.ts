@@ -25,7 +25,11 @@ const INPUT_EXTENSIONS = new Set(['.json', '.ndjson', '.jsonl', '.xml']);
  * Files a folder walk leaves out: FHIR and npm package manifests and the package index are not resources
  * (a FHIR package folder holds all three beside its resources).
  */
-const MANIFESTS = new Set(['package.json', 'package-lock.json', '.index.json']);
+export const PACKAGE_MANIFESTS: ReadonlySet<string> = new Set([
+  'package.json',
+  'package-lock.json',
+  '.index.json',
+]);
 
 /** The files to read, in a stable order: explicit files as given, directories walked and sorted. */
 export async function listFiles(paths: string[]): Promise<Array<{ path: string; size: number }>> {
@@ -41,7 +45,7 @@ export async function listFiles(paths: string[]): Promise<Array<{ path: string; 
       const entries = await readdir(p, { recursive: true, withFileTypes: true });
       const found = entries
         .filter((e) => e.isFile() && INPUT_EXTENSIONS.has(extname(e.name).toLowerCase()))
-        .filter((e) => !MANIFESTS.has(basename(e.name)))
+        .filter((e) => !PACKAGE_MANIFESTS.has(basename(e.name)))
         .map((e) => join(e.parentPath, e.name))
         .sort();
       for (const f of found) files.push({ path: f, size: statSync(f).size });
