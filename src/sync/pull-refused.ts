@@ -8,13 +8,19 @@ import { type ApplyOutcome, type RefusalReasons, applyRemoteBatch } from './remo
 import { type RefusedPull, forgetRefusedPulls, recordRefusedPulls, refusedPullKeys } from './repository.ts';
 import { isGoneRemotely } from './resilience.ts';
 
+/** Whether any refused pull is listed, as far as one pull or read-again knows (set on listing one). */
+export interface RefusalBook {
+  listed: boolean;
+}
+
 /**
  * Lists the page's refused resources (those with an id to list them by) and takes those stored now
  * off the list (`settled`: the outcomes that take one off; a pull's page, `applied`). A page with
- * neither costs no statement.
+ * neither, or with nothing to take off an empty list, costs no statement.
  */
 export async function noteRefusals(
   ctx: SyncContext,
+  book: RefusalBook,
   fetched: Resource[],
   outcomes: ApplyOutcome[],
   why: RefusalReasons,
@@ -29,11 +35,13 @@ export async function noteRefusals(
     if (outcome === 'refused' && reason && isFhirId(r.id))
       refused.push({ type: r.resourceType, remoteId: r.id, remoteVersion: versionOf(r), reason });
   }
-  if (!refused.length && !stored.length) return;
+  const forget = book.listed ? stored : [];
+  if (!refused.length && !forget.length) return;
   await timeSpent(ctx, 'database', async () => {
-    await forgetRefusedPulls(ctx.store, stored);
+    await forgetRefusedPulls(ctx.store, forget);
     await recordRefusedPulls(ctx.store, refused);
   });
+  if (refused.length) book.listed = true;
 }
 
 const APPLIED: ReadonlySet<ApplyOutcome> = new Set(['applied']);
@@ -43,6 +51,9 @@ const APPLIED: ReadonlySet<ApplyOutcome> = new Set(['applied']);
  * version as a conflict (`skipped`).
  */
 const TAKEN_OFF: ReadonlySet<ApplyOutcome> = new Set(['applied', 'unchanged', 'skipped']);
+
+/** Reading the listed ones again: every one read is listed. */
+const LISTED: RefusalBook = { listed: true };
 
 /** A remote's versionId where it is one (any other text may hold what the database cannot keep). */
 const versionOf = (r: Resource) => (isFhirId(r.meta?.versionId) ? r.meta?.versionId : undefined);
@@ -97,6 +108,7 @@ export async function pullRefusedAgain(ctx: SyncContext, signal?: AbortSignal): 
     ctx.metrics.pulled.inc({ type, result: outcomes[0] as ApplyOutcome });
     await noteRefusals(
       ctx,
+      LISTED,
       [{ ...remote, resourceType: type, id: remoteId } as Resource],
       outcomes,
       why,

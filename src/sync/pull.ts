@@ -2,13 +2,14 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
 import { pullPages, remoteStamp } from './pull-pages.ts';
-import { noteRefusals } from './pull-refused.ts';
+import { type RefusalBook, noteRefusals } from './pull-refused.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
 import {
   clientsToFollow,
   latestStates,
   mappingsForLocal,
   readCursor,
+  refusedPullCount,
   setState,
   writeCursor,
 } from './repository.ts';
@@ -44,7 +45,11 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   const patientMaps = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, refs));
   const unmapped = refs.filter((r) => !patientMaps.has(r));
   const states = await timeSpent(ctx, 'database', () => latestStates(ctx.store, unmapped));
-  const progress = { step: 'the remote' };
+  // Whether any refused pull is listed: while none is, a stored page has none to take off the list.
+  const progress: PullRun = {
+    step: 'the remote',
+    refusals: { listed: (await timeSpent(ctx, 'database', () => refusedPullCount(ctx.store))) > 0 },
+  };
   try {
     await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
   } catch (err) {
@@ -61,6 +66,12 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   return result;
 }
 
+/** A pull under way: what it waits for now (status, and its error at its bound), and its refusals. */
+interface PullRun {
+  step: string;
+  refusals: RefusalBook;
+}
+
 async function pullClients(
   ctx: SyncContext,
   result: PullResult,
@@ -68,7 +79,7 @@ async function pullClients(
   patientMaps: Map<string, { remote_id: string }>,
   states: Map<string, { state: string; reason: string | null }>,
   bounded: AbortSignal,
-  progress: { step: string },
+  progress: PullRun,
 ): Promise<void> {
   for (const patientId of clients) {
     const remotePatient = patientMaps.get(`Patient/${patientId}`);
@@ -94,7 +105,7 @@ async function pullType(
   remotePatientId: string,
   type: string,
   signal: AbortSignal,
-  progress: { step: string },
+  progress: PullRun,
 ): Promise<void> {
   let cursor = await timeSpent(ctx, 'database', () => readCursor(ctx.store, patientId, type));
   const params: Record<string, string> = {
@@ -118,7 +129,7 @@ async function pullType(
       // and until then the status lists it (sync_pull_refused).
       cursor = laterCursor(cursor, fetched[i]);
     }
-    await noteRefusals(ctx, fetched, outcomes, why);
+    await noteRefusals(ctx, progress.refusals, fetched, outcomes, why);
   }
   // Pages need not be sorted (a remote may ignore _sort), so the cursor moves only once all are stored.
   const value = cursor;

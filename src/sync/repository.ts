@@ -969,6 +969,11 @@ export async function forgetRefusedPulls(db: Db, keys: string[]): Promise<void> 
   );
 }
 
+export async function refusedPullCount(db: Db): Promise<number> {
+  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_pull_refused');
+  return n;
+}
+
 /** Every refused pull listed, oldest first: what `pullRefusedAgain` reads again. */
 export function refusedPullKeys(db: Db): Promise<{ type: string; remoteId: string }[]> {
   return db.query(
@@ -991,7 +996,7 @@ export async function refusedPulls(
     seenAt: string;
   }[];
 }> {
-  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_pull_refused');
+  const n = await refusedPullCount(db);
   const newest = n
     ? await db.query<{
         resourceType: string;
