@@ -982,36 +982,30 @@ export function refusedPullKeys(db: Db): Promise<{ type: string; remoteId: strin
   );
 }
 
+/** One refused pull as the status lists it. */
+export type RefusedPullListed = {
+  resourceType: string;
+  remoteId: string;
+  remoteVersion: string | null;
+  reason: string;
+  /** When it was last refused (ISO instant). */
+  seenAt: string;
+};
+
 /** Refused pulls as the status lists them: how many, and the newest `limit`. */
 export async function refusedPulls(
   db: Db,
   limit = 20,
-): Promise<{
-  total: number;
-  newest: {
-    resourceType: string;
-    remoteId: string;
-    remoteVersion: string | null;
-    reason: string;
-    seenAt: string;
-  }[];
-}> {
+): Promise<{ total: number; newest: RefusedPullListed[] }> {
   const n = await refusedPullCount(db);
-  const newest = n
-    ? await db.query<{
-        resourceType: string;
-        remoteId: string;
-        remoteVersion: string | null;
-        reason: string;
-        seenAt: string;
-      }>(
-        `SELECT resource_type AS "resourceType", remote_id AS "remoteId", remote_version AS "remoteVersion",
-                reason, seen_at::text AS "seenAt"
-           FROM sync_pull_refused ORDER BY seen_at DESC, resource_type, remote_id LIMIT $1`,
-        [limit],
-      )
-    : [];
-  return { total: n, newest };
+  if (!n) return { total: 0, newest: [] };
+  const rows = await db.query<Omit<RefusedPullListed, 'seenAt'> & { seenAt: Date }>(
+    `SELECT resource_type AS "resourceType", remote_id AS "remoteId", remote_version AS "remoteVersion",
+            reason, seen_at AS "seenAt"
+       FROM sync_pull_refused ORDER BY seen_at DESC, resource_type, remote_id LIMIT $1`,
+    [limit],
+  );
+  return { total: n, newest: rows.map((r) => ({ ...r, seenAt: new Date(r.seenAt).toISOString() })) };
 }
 
 export async function conflictCount(db: Db): Promise<number> {

@@ -52,7 +52,7 @@ describe('a pulled resource refused here', () => {
         remoteId: 'held-back',
         remoteVersion: '1',
         reason: expect.stringMatching(/^fails what a write here must pass: error /),
-        seenAt: expect.any(String),
+        seenAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       },
     ]);
     expect(JSON.stringify(pullRefused)).not.toMatch(/Salainen/);
