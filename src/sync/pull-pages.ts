@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseDateRange } from '../store/index.ts';
+import type { SyncContext } from './context.ts';
 import type { RemoteClient, SearchPage } from './remote-client.ts';
 
 /**
@@ -47,6 +48,27 @@ function sortsByLastUpdated(self: string | undefined): boolean {
     return new URL(self, 'http://remote.invalid').searchParams.get('_sort') === '_lastUpdated';
   } catch {
     return false;
+  }
+}
+
+/**
+ * Runs `pull` within the pull's bound (`pullTimeoutMs`) as well as `signal`; stopped by the bound, it
+ * fails with `sync-pull-1` naming what it was waiting for (`progress.step`).
+ */
+export async function withinPullBound<T>(
+  ctx: Pick<SyncContext, 'pullTimeoutMs'>,
+  signal: AbortSignal | undefined,
+  progress: { step: string },
+  pull: (bounded: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const bounded = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(ctx.pullTimeoutMs)]);
+  try {
+    return await pull(bounded);
+  } catch (err) {
+    if (!bounded.aborted || signal?.aborted) throw err;
+    throw new Error(
+      `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
+    );
   }
 }
 

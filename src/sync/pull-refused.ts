@@ -4,6 +4,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { isFhirId } from '../shared/references.ts';
 import { type SyncContext, timeSpent } from './context.ts';
+import { withinPullBound } from './pull-pages.ts';
 import { type ApplyOutcome, type RefusalReasons, applyRemoteBatch } from './remote-apply.ts';
 import { type RefusedPull, forgetRefusedPulls, recordRefusedPulls, refusedPullKeys } from './repository.ts';
 import { isGoneRemotely } from './resilience.ts';
@@ -72,12 +73,22 @@ export interface RefusedAgainResult {
 }
 
 /**
- * Reads each listed resource from the remote by id and applies it as the pull would. A failure
- * other than its absence (the remote down, a timeout) stops it with that error; what it has settled
- * so far stays settled, the rest stays listed.
+ * Reads each listed resource from the remote by id and applies it as the pull would, within the
+ * pull's bound (`pullTimeoutMs`). A failure other than its absence (the remote down, the bound)
+ * stops it with that error; what it has settled so far stays settled, the rest stays listed.
  */
 export async function pullRefusedAgain(ctx: SyncContext, signal?: AbortSignal): Promise<RefusedAgainResult> {
   const listed = await timeSpent(ctx, 'database', () => refusedPullKeys(ctx.store));
+  const progress = { step: 'the remote' };
+  return withinPullBound(ctx, signal, progress, (bounded) => readAgain(ctx, listed, bounded, progress));
+}
+
+async function readAgain(
+  ctx: SyncContext,
+  listed: { type: string; remoteId: string }[],
+  signal: AbortSignal,
+  progress: { step: string },
+): Promise<RefusedAgainResult> {
   const result: RefusedAgainResult = {
     listed: listed.length,
     applied: 0,
@@ -87,10 +98,10 @@ export async function pullRefusedAgain(ctx: SyncContext, signal?: AbortSignal): 
     gone: 0,
   };
   for (const { type, remoteId } of listed) {
-    const step = `pull: remote read ${type}/${remoteId}`;
+    progress.step = `pull: remote read ${type}/${remoteId}`;
     let remote: Resource;
     try {
-      remote = await timeSpent(ctx, 'network', () => ctx.remote.read(type, remoteId, signal), step);
+      remote = await timeSpent(ctx, 'network', () => ctx.remote.read(type, remoteId, signal), progress.step);
     } catch (err) {
       if (!isGoneRemotely(err)) throw err;
       await timeSpent(ctx, 'database', () => forgetRefusedPulls(ctx.store, [`${type}/${remoteId}`]));

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
-import { pullPages, remoteStamp } from './pull-pages.ts';
+import { pullPages, remoteStamp, withinPullBound } from './pull-pages.ts';
 import { type RefusalBook, noteRefusals } from './pull-refused.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
 import {
@@ -39,7 +39,6 @@ export function emptyPullResult(): PullResult {
  */
 export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult> {
   const result = emptyPullResult();
-  const bounded = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(ctx.pullTimeoutMs)]);
   const clients = await timeSpent(ctx, 'database', () => clientsToFollow(ctx.store));
   const refs = clients.map((c) => `Patient/${c}`);
   const patientMaps = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, refs));
@@ -50,14 +49,9 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
     step: 'the remote',
     refusals: { listed: (await timeSpent(ctx, 'database', () => refusedPullCount(ctx.store))) > 0 },
   };
-  try {
-    await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
-  } catch (err) {
-    if (!bounded.aborted || signal?.aborted) throw err;
-    throw new Error(
-      `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
-    );
-  }
+  await withinPullBound(ctx, signal, progress, (bounded) =>
+    pullClients(ctx, result, clients, patientMaps, states, bounded, progress),
+  );
   await timeSpent(ctx, 'database', async () => {
     await setState(ctx.store, 'last_pull_success', new Date().toISOString());
     // Status shows whom the last pull could not follow, also when the pull runs in the background.

@@ -1,10 +1,12 @@
 // A remote resource the pull refuses is not lost from sight: the pull goes on past it (a remote
 // sending it again must not stop every later pull), and the sync's status names it, its version and
 // the rule it fails, until a later version of it is taken in. The remote is scripted, the store PGlite.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.ts';
-import type { SyncService } from '../../src/sync/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { selfAssessment } from './helpers/fixtures.ts';
 import {
   type FollowedClient,
@@ -128,5 +130,36 @@ describe('reading the refused resources again', () => {
     expect(local.item?.[0]?.answer?.[0]?.valueInteger).toBe(4);
     // Nothing left that passes: a second read-again changes nothing.
     await expect(sync.pullRefusedAgain()).resolves.toMatchObject({ listed: 1, refused: 1 });
+  });
+});
+
+describe('reading the refused resources again from a remote that does not answer', () => {
+  it('stops at the pull bound, naming the read it waited for, and leaves the list as it was', async () => {
+    const silent = createServer(() => {}); // takes each request and never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const here = await openStore({ dataDir: 'memory://' });
+    const waiting = createSync({
+      store: here,
+      remote: { baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, party: 'kela' },
+      pullTimeoutMs: 500,
+      installHook: false,
+    });
+    try {
+      await waiting.ready;
+      await here.query(
+        "INSERT INTO sync_pull_refused (resource_type, remote_id, reason) VALUES ('Consent', 'c-1', 'test')",
+      );
+      const started = Date.now();
+      await expect(waiting.pullRefusedAgain()).rejects.toThrow(
+        'sync-pull-1: pull stopped at its bound of 500 ms while waiting for pull: remote read Consent/c-1',
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await waiting.status()).pullRefused.total).toBe(1);
+    } finally {
+      await waiting.stop();
+      await here.close();
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
