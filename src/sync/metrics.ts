@@ -35,6 +35,11 @@ export function createSyncMetrics(registry = new Registry()) {
       labelNames: ['state'] as const,
       registers: [registry],
     }),
+    refused: new Gauge({
+      name: 'tyokyky_sync_pull_refused',
+      help: 'Remote resources the pull refused, listed until a later version is stored (refreshed on status())',
+      registers: [registry],
+    }),
   };
 }
 

@@ -58,6 +58,8 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     if (r.state === 'pending') retrying = r.retrying;
   }
   const kv = await readStates(db);
+  const pullRefused = await refusedPulls(db);
+  ctx.metrics.refused.set(pullRefused.total);
   const now = Date.now();
   return {
     remote: ctx.remote.baseUrl,
@@ -71,7 +73,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     blockedByConsent: states.blocked,
     heldByDependency: states.held,
     conflicts: await conflictCount(db),
-    pullRefused: await refusedPulls(db),
+    pullRefused,
     followedClients: await followedCount(db),
     backfill: await readBackfill(db),
     breaker: ctx.remote.breakerState,

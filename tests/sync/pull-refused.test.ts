@@ -58,6 +58,8 @@ describe('a pulled resource refused here', () => {
       },
     ]);
     expect(JSON.stringify(pullRefused)).not.toMatch(/Salainen/);
+    // For an alert: the same count as a gauge, refreshed by the status.
+    expect(await sync.metrics.metrics()).toMatch(/^tyokyky_sync_pull_refused 1$/m);
   });
 
   it('is listed once however often it comes again, and leaves the list when a later version is taken in', async () => {
