@@ -349,6 +349,11 @@ describe('isDisclosurePermitted', () => {
     expect(finnishDayStart('2026-10-25').toISOString()).toBe('2026-10-24T21:00:00.000Z');
     expect(finnishDayStart('2026-10-26').toISOString()).toBe('2026-10-25T22:00:00.000Z');
     expect(() => finnishDayStart('2026-02-30')).toThrow(RangeError);
+    expect(() => finnishDayStart('2026-2-3')).toThrow(RangeError);
+    // Before 1921 Helsinki kept local mean time, 1:39:49 ahead of UTC.
+    expect(finnishDayStart('1900-01-01').toISOString()).toBe('1899-12-31T22:20:11.000Z');
+    expect(finnishDayStart('0001-01-01').toISOString()).toBe('0000-12-31T22:20:11.000Z');
+    expect(finnishDay(new Date('0001-06-01T12:00:00Z'))).toBe('0001-06-01');
   });
   it('refuses from the day of withdrawal, permits the day before', () => {
     const withdrawn = { ...consent, withdrawnOn: '2026-05-01' };

@@ -64,6 +64,20 @@ describe('searching the audit log by date', () => {
     expect(await observations({ date: at('ge', 1) })).toEqual([]);
   });
 
+  it('takes the first and the last instants a date can name', async () => {
+    // Year 0 (1 BC to PostgreSQL) and year 10000 are no timestamps there: the bound is the log's start or end.
+    expect(await observations({ date: 'lt0001-01-01T00:00:00+02:00' })).toEqual([]);
+    expect(await observations({ date: 'ge9999-12-31T23:00:00-02:00' })).toEqual([]);
+    expect(await observations({ date: 'ge0001-01-01T00:00:00+02:00' })).toEqual([
+      'Observation/o2',
+      'Observation/o1',
+    ]);
+    expect(await observations({ date: 'lt9999-12-31T23:00:00-02:00' })).toEqual([
+      'Observation/o2',
+      'Observation/o1',
+    ]);
+  });
+
   it('lt and le keep the records before the bound, newest first', async () => {
     expect(await observations({ date: at('le', 1) })).toEqual(['Observation/o2', 'Observation/o1']);
     expect(await observations({ date: at('lt', 1) })).toEqual(['Observation/o2', 'Observation/o1']);

@@ -758,6 +758,8 @@ export function securitySuite(
         expect(kelaToday.filter((d) => d.party !== 'kela')).toEqual([]);
         expect(kelaToday).toEqual(suviLog.filter((d) => d.party === 'kela'));
         expect(await log(admin, suvi, '?start=2999')).toEqual([]);
+        // The widest range a date can name: from the first day of year 1 to the end of 9999.
+        expect(await log(admin, suvi, '?start=0001&end=9999')).toEqual(await log(admin, suvi));
         expect(await log(admin, suvi, '?party=te-services')).toEqual([]);
         for (const [query, location, message] of [
           ['start=2026-13', 'start', 'start must be one date such as 2025, 2025-05 or 2025-05-31'],

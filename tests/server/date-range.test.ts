@@ -20,6 +20,12 @@ describe('a date range in days in Finland', () => {
     });
     expect(instants({ end: '2026-03-28' })).toEqual({ from: undefined, until: '2026-03-28T22:00:00.000Z' });
     expect(instants({})).toEqual({ from: undefined, until: undefined });
+    // The first and the last years a date may name: Helsinki's local mean time before 1921, no end after 9999.
+    expect(instants({ start: '0001', end: '9999' })).toEqual({
+      from: '0000-12-31T22:20:11.000Z',
+      until: undefined,
+    });
+    expect(instants({ end: '9999-12-30' })).toEqual({ from: undefined, until: '9999-12-30T22:00:00.000Z' });
   });
 
   it('refuses a day that no month has, naming the parameter', () => {

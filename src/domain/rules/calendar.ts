@@ -80,20 +80,68 @@ export function dayBefore(date: string): string {
 }
 
 /**
- * The instant the Finnish calendar day `day` (`YYYY-MM-DD`) begins: midnight in Europe/Helsinki, two
- * or three hours before midnight UTC (the clocks change at 03:00 and 04:00, never at midnight).
+ * The instant the Finnish calendar day `day` (`YYYY-MM-DD`) begins: midnight in Europe/Helsinki.
+ * That is two or three hours before midnight UTC since 1921, and 1:39:49 before it earlier (local
+ * mean time); the clocks never change at midnight there, so the offset an instant before midnight
+ * finds is the day's.
  */
 export function finnishDayStart(day: string): Date {
-  const utcMidnight = Date.parse(`${day}T00:00:00Z`);
-  for (const hoursAhead of [3, 2]) {
-    const start = new Date(utcMidnight - hoursAhead * 3_600_000);
-    if (dayIn(start) === day && dayIn(new Date(start.getTime() - 1)) !== day) return start;
-  }
-  throw new RangeError(notADay('day'));
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) throw new RangeError(notADay('day'));
+  const utcMidnight = utcInstant(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  let start = utcMidnight - helsinkiAheadMs(utcMidnight);
+  start = utcMidnight - helsinkiAheadMs(start);
+  if (dayIn(new Date(start)) !== day || dayIn(new Date(start - 1)) === day)
+    throw new RangeError(notADay('day'));
+  return new Date(start);
+}
+
+/** Made on first use, as HELSINKI: the wall clock in Helsinki, to the second. */
+let helsinkiClock: Intl.DateTimeFormat | undefined;
+function HELSINKI_CLOCK(): Intl.DateTimeFormat {
+  helsinkiClock ??= new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Helsinki',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  });
+  return helsinkiClock;
+}
+
+/** How far Helsinki's wall clock is ahead of UTC at `instant` (ms since the epoch, whole seconds). */
+function helsinkiAheadMs(instant: number): number {
+  const p = partsOf(HELSINKI_CLOCK(), new Date(instant));
+  const wall = utcInstant(
+    Number(p.year),
+    Number(p.month) - 1,
+    Number(p.day),
+    Number(p.hour),
+    Number(p.minute),
+    Number(p.second),
+  );
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/** The instant of a UTC date and time; unlike Date.UTC, years 0–99 are not read as 1900–1999. */
+function utcInstant(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(hour, minute, second, 0);
+  return d.getTime();
+}
+
+function partsOf(format: Intl.DateTimeFormat, instant: Date): Record<string, string> {
+  const parts: Record<string, string> = {};
+  for (const p of format.formatToParts(instant)) parts[p.type] = p.value;
+  return parts;
 }
 
 function dayIn(instant: Date): string {
-  const parts: Record<string, string> = {};
-  for (const p of HELSINKI().formatToParts(instant)) parts[p.type] = p.value;
-  return `${parts.year}-${parts.month}-${parts.day}`;
+  const parts = partsOf(HELSINKI(), instant);
+  // ICU writes a year before 1000 with fewer digits.
+  return `${parts.year?.padStart(4, '0')}-${parts.month}-${parts.day}`;
 }

@@ -39,9 +39,15 @@ export function dateRangeParams(query: Record<string, unknown>): DateRangeParams
 export function finnishDateRangeInstants(dates: DateRangeParams): { from?: Date; until?: Date } {
   // The UTC bounds of the range name its first day and the day after its last.
   const { from, until } = dateRangeInstants(dates);
-  const dayOf = (d: Date) => finnishDayStart(d.toISOString().slice(0, 10));
-  return { ...(from ? { from: dayOf(from) } : {}), ...(until ? { until: dayOf(until) } : {}) };
+  return {
+    ...(from ? { from: finnishStartOf(from) } : {}),
+    // After 9999 there is no end: the day after it has no YYYY-MM-DD.
+    ...(until && until.getUTCFullYear() <= 9999 ? { until: finnishStartOf(until) } : {}),
+  };
 }
+
+/** Where in Finland the UTC day that begins at `d` begins. */
+const finnishStartOf = (d: Date) => finnishDayStart(d.toISOString().slice(0, 10));
 
 /** The instants `dates` covers: from the first moment of `start` up to (not including) the end of `end` (UTC). */
 export function dateRangeInstants(dates: DateRangeParams): { from?: Date; until?: Date } {

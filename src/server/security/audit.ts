@@ -8,6 +8,7 @@ import {
   auditEntityType,
   insertAudit,
   parseDateRange,
+  sqlTimestamp,
 } from '../../store/index.ts';
 import { countParam } from '../fhir/history.ts';
 import { rows } from './schema.ts';
@@ -351,10 +352,10 @@ function dateFilter(value: string, sql: (clause: (n: string) => string, v: unkno
   const high = range.high.getTime();
   // A batch holds records from `earliest` to `recorded` (their own times): it is read only when some
   // of them may fall in the range; each record is then matched on its own time.
-  if (prefix === 'ge' || prefix === 'eq') sql((n) => `recorded >= ${n}`, range.low.toISOString());
-  if (prefix === 'gt') sql((n) => `recorded >= ${n}`, range.high.toISOString());
-  if (prefix === 'le' || prefix === 'eq') sql((n) => `earliest < ${n}`, range.high.toISOString());
-  if (prefix === 'lt') sql((n) => `earliest < ${n}`, range.low.toISOString());
+  if (prefix === 'ge' || prefix === 'eq') sql((n) => `recorded >= ${n}`, sqlTimestamp(range.low));
+  if (prefix === 'gt') sql((n) => `recorded >= ${n}`, sqlTimestamp(range.high));
+  if (prefix === 'le' || prefix === 'eq') sql((n) => `earliest < ${n}`, sqlTimestamp(range.high));
+  if (prefix === 'lt') sql((n) => `earliest < ${n}`, sqlTimestamp(range.low));
   const at = (e: Row) => Date.parse(e.recorded);
   if (prefix === 'ge') return (e) => at(e) >= low;
   if (prefix === 'gt') return (e) => at(e) >= high;

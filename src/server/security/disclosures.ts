@@ -4,7 +4,7 @@
  * registered as a party) or through the sync (an export to the remote's party). Uses of the data
  * by the service's own, non-party clients (*käyttöloki*) stay in the AuditEvent search.
  */
-import type { StoredAuditRecord } from '../../store/index.ts';
+import { type StoredAuditRecord, sqlTimestamp } from '../../store/index.ts';
 import { rows } from './schema.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -60,8 +60,8 @@ export async function disclosureLog(
   const out: Disclosure[] = [];
   // A batch holds records from `earliest` to `recorded` (their own times): one whose records all fall
   // outside [from, until) is not read, and the log is read back to `from` only.
-  const since = filter.from?.toISOString() ?? null;
-  const until = filter.until?.toISOString() ?? null;
+  const since = filter.from ? sqlTimestamp(filter.from) : null;
+  const until = filter.until ? sqlTimestamp(filter.until) : null;
   let before: string | null = null;
   while (true) {
     const page: { id: string; events: string }[] = await rows<{ id: string; events: string }>(
