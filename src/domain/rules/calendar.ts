@@ -4,7 +4,10 @@
  * permits at 00:30 Finnish time, which is still 31 May in UTC).
  */
 
-/** Made on first use: building it loads ICU's time-zone data (tens of ms), which a HETU check rarely needs. */
+/**
+ * The wall clock in Helsinki, to the second. Made on first use: building it loads ICU's time-zone
+ * data (tens of ms), which a HETU check rarely needs.
+ */
 let helsinki: Intl.DateTimeFormat | undefined;
 function HELSINKI(): Intl.DateTimeFormat {
   helsinki ??= new Intl.DateTimeFormat('en-GB', {
@@ -12,6 +15,10 @@ function HELSINKI(): Intl.DateTimeFormat {
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
   });
   return helsinki;
 }
@@ -96,25 +103,9 @@ export function finnishDayStart(day: string): Date {
   return new Date(start);
 }
 
-/** Made on first use, as HELSINKI: the wall clock in Helsinki, to the second. */
-let helsinkiClock: Intl.DateTimeFormat | undefined;
-function HELSINKI_CLOCK(): Intl.DateTimeFormat {
-  helsinkiClock ??= new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/Helsinki',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  });
-  return helsinkiClock;
-}
-
 /** How far Helsinki's wall clock is ahead of UTC at `instant` (ms since the epoch, whole seconds). */
 function helsinkiAheadMs(instant: number): number {
-  const p = partsOf(HELSINKI_CLOCK(), new Date(instant));
+  const p = helsinkiParts(new Date(instant));
   const wall = utcInstant(
     Number(p.year),
     Number(p.month) - 1,
@@ -134,14 +125,15 @@ function utcInstant(year: number, month: number, day: number, hour = 0, minute =
   return d.getTime();
 }
 
-function partsOf(format: Intl.DateTimeFormat, instant: Date): Record<string, string> {
+/** Helsinki's wall clock at `instant`, by part (`year`, `month`, `day`, `hour`, `minute`, `second`). */
+function helsinkiParts(instant: Date): Record<string, string> {
   const parts: Record<string, string> = {};
-  for (const p of format.formatToParts(instant)) parts[p.type] = p.value;
+  for (const p of HELSINKI().formatToParts(instant)) parts[p.type] = p.value;
   return parts;
 }
 
 function dayIn(instant: Date): string {
-  const parts = partsOf(HELSINKI(), instant);
+  const parts = helsinkiParts(instant);
   // ICU writes a year before 1000 with fewer digits.
   return `${parts.year?.padStart(4, '0')}-${parts.month}-${parts.day}`;
 }
