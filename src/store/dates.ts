@@ -1,4 +1,5 @@
 // FHIR date/dateTime/instant values as half-open UTC ranges [low, high), the form search compares.
+import { utcInstant } from '../shared/utc-instant.ts';
 
 export interface DateRange {
   low: Date;
@@ -29,12 +30,12 @@ export function parseDateRange(text: string): DateRange | undefined {
   const offsetMin = tz === undefined || tz === 'Z' ? 0 : tzMinutes(tz);
   if (offsetMin === undefined) return undefined;
 
-  const start = utc(year, month - 1, day, hour, minute, second, Math.floor(ms)) - offsetMin * 60_000;
+  const start = utcInstant(year, month - 1, day, hour, minute, second, Math.floor(ms)) - offsetMin * 60_000;
   const low = new Date(start);
   let high: number;
-  if (mo === undefined) high = utc(year + 1, 0, 1);
-  else if (d === undefined) high = utc(year, month, 1);
-  else if (h === undefined) high = utc(year, month - 1, day + 1);
+  if (mo === undefined) high = utcInstant(year + 1, 0, 1);
+  else if (d === undefined) high = utcInstant(year, month, 1);
+  else if (h === undefined) high = utcInstant(year, month - 1, day + 1);
   else if (s === undefined) high = start + 60_000;
   else if (frac === undefined) high = start + 1000;
   else high = start + 1;
@@ -52,16 +53,8 @@ export function sqlTimestamp(d: Date): string {
   return d.toISOString();
 }
 
-/** Date.UTC without its mapping of years 0-99 to 1900-1999. */
-function utc(year: number, month: number, day: number, h = 0, mi = 0, s = 0, ms = 0): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month, day);
-  d.setUTCHours(h, mi, s, ms);
-  return d.getTime();
-}
-
 function daysInMonth(year: number, month: number): number {
-  return new Date(utc(year, month, 0)).getUTCDate();
+  return new Date(utcInstant(year, month, 0)).getUTCDate();
 }
 
 function tzMinutes(tz: string): number | undefined {

@@ -3,6 +3,7 @@
  * Finland, so an instant is read as the day it is in Europe/Helsinki (a consent starting on 1 June
  * permits at 00:30 Finnish time, which is still 31 May in UTC).
  */
+import { utcInstant } from '../../shared/utc-instant.ts';
 
 /**
  * The wall clock in Helsinki, to the second. Made on first use: building it loads ICU's time-zone
@@ -115,14 +116,6 @@ function helsinkiAheadMs(instant: number): number {
     Number(p.second),
   );
   return wall - Math.floor(instant / 1000) * 1000;
-}
-
-/** The instant of a UTC date and time; unlike Date.UTC, years 0–99 are not read as 1900–1999. */
-function utcInstant(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month, day);
-  d.setUTCHours(hour, minute, second, 0);
-  return d.getTime();
 }
 
 /** Helsinki's wall clock at `instant`, by part (`year`, `month`, `day`, `hour`, `minute`, `second`). */
