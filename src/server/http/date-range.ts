@@ -37,8 +37,9 @@ export function dateRangeParams(query: Record<string, unknown>): DateRangeParams
  * including) the end of `end`, each day from midnight to midnight in Europe/Helsinki.
  */
 export function finnishDateRangeInstants(dates: DateRangeParams): { from?: Date; until?: Date } {
-  // The UTC bounds of the range name its first day and the day after its last.
-  const { from, until } = dateRangeInstants(dates);
+  // The UTC range of each date names its first day and the day after its last.
+  const from = dates.start ? parseDateRange(dates.start)?.low : undefined;
+  const until = dates.end ? parseDateRange(dates.end)?.high : undefined;
   return {
     ...(from ? { from: finnishStartOf(from) } : {}),
     // After 9999 there is no end: the day after it has no YYYY-MM-DD.
@@ -48,11 +49,3 @@ export function finnishDateRangeInstants(dates: DateRangeParams): { from?: Date;
 
 /** Where in Finland the UTC day that begins at `d` begins. */
 const finnishStartOf = (d: Date) => finnishDayStart(d.toISOString().slice(0, 10));
-
-/** The instants `dates` covers: from the first moment of `start` up to (not including) the end of `end` (UTC). */
-export function dateRangeInstants(dates: DateRangeParams): { from?: Date; until?: Date } {
-  return {
-    ...(dates.start ? { from: parseDateRange(dates.start)?.low } : {}),
-    ...(dates.end ? { until: parseDateRange(dates.end)?.high } : {}),
-  };
-}
