@@ -34,7 +34,7 @@ export async function noteRefusals(
     if (settled.has(outcome)) stored.push(`${r.resourceType}/${r.id}`);
     const reason = why.get(i);
     if (outcome === 'refused' && reason && isFhirId(r.id))
-      refused.push({ type: r.resourceType, remoteId: r.id, remoteVersion: versionOf(r), reason });
+      refused.push({ resourceType: r.resourceType, remoteId: r.id, remoteVersion: versionOf(r), reason });
   }
   const forget = book.listed ? stored : [];
   if (!refused.length && !forget.length) return;
@@ -57,7 +57,7 @@ const TAKEN_OFF: ReadonlySet<ApplyOutcome> = new Set(['applied', 'unchanged', 's
 const LISTED: RefusalBook = { listed: true };
 
 /** A remote's versionId where it is one (any other text may hold what the database cannot keep). */
-const versionOf = (r: Resource) => (isFhirId(r.meta?.versionId) ? r.meta?.versionId : undefined);
+const versionOf = (r: Resource) => (isFhirId(r.meta?.versionId) ? r.meta.versionId : null);
 
 /** What reading the refused resources again did. */
 export interface RefusedAgainResult {
@@ -85,7 +85,7 @@ export async function pullRefusedAgain(ctx: SyncContext, signal?: AbortSignal): 
 
 async function readAgain(
   ctx: SyncContext,
-  listed: { type: string; remoteId: string }[],
+  listed: Pick<RefusedPull, 'resourceType' | 'remoteId'>[],
   signal: AbortSignal,
   progress: { step: string },
 ): Promise<RefusedAgainResult> {
@@ -97,7 +97,7 @@ async function readAgain(
     refused: 0,
     gone: 0,
   };
-  for (const { type, remoteId } of listed) {
+  for (const { resourceType: type, remoteId } of listed) {
     progress.step = `pull: remote read ${type}/${remoteId}`;
     let remote: Resource;
     try {

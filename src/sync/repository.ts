@@ -935,9 +935,9 @@ export function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow
 
 /** A remote resource the pull did not store, and why (a rule, never its content). */
 export type RefusedPull = {
-  type: string;
+  resourceType: string;
   remoteId: string;
-  remoteVersion: string | undefined;
+  remoteVersion: string | null;
   reason: string;
 };
 
@@ -950,9 +950,9 @@ export async function recordRefusedPulls(db: Db, refused: RefusedPull[]): Promis
      ON CONFLICT (resource_type, remote_id) DO UPDATE
        SET remote_version = EXCLUDED.remote_version, reason = EXCLUDED.reason, seen_at = now()`,
     [
-      refused.map((r) => r.type),
+      refused.map((r) => r.resourceType),
       refused.map((r) => r.remoteId),
-      refused.map((r) => r.remoteVersion ?? null),
+      refused.map((r) => r.remoteVersion),
       // The reason may quote what the remote sent, and PostgreSQL's text holds no U+0000.
       refused.map((r) => r.reason.replaceAll('\u0000', '\uFFFD')),
     ],
@@ -969,28 +969,22 @@ export async function forgetRefusedPulls(db: Db, keys: string[]): Promise<void> 
   );
 }
 
+/** How many refused pulls are listed. */
 export async function refusedPullCount(db: Db): Promise<number> {
   const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_pull_refused');
   return n;
 }
 
 /** Every refused pull listed, oldest first: what `pullRefusedAgain` reads again. */
-export function refusedPullKeys(db: Db): Promise<{ type: string; remoteId: string }[]> {
+export function refusedPullKeys(db: Db): Promise<Pick<RefusedPull, 'resourceType' | 'remoteId'>[]> {
   return db.query(
-    `SELECT resource_type AS type, remote_id AS "remoteId" FROM sync_pull_refused
+    `SELECT resource_type AS "resourceType", remote_id AS "remoteId" FROM sync_pull_refused
       ORDER BY seen_at, resource_type, remote_id`,
   );
 }
 
-/** One refused pull as the status lists it. */
-export type RefusedPullListed = {
-  resourceType: string;
-  remoteId: string;
-  remoteVersion: string | null;
-  reason: string;
-  /** When it was last refused (ISO instant). */
-  seenAt: string;
-};
+/** One refused pull as the status lists it: with when it was last refused (ISO instant). */
+export type RefusedPullListed = RefusedPull & { seenAt: string };
 
 /** Refused pulls as the status lists them: how many, and the newest `limit`. */
 export async function refusedPulls(
@@ -999,7 +993,7 @@ export async function refusedPulls(
 ): Promise<{ total: number; newest: RefusedPullListed[] }> {
   const n = await refusedPullCount(db);
   if (!n) return { total: 0, newest: [] };
-  const rows = await db.query<Omit<RefusedPullListed, 'seenAt'> & { seenAt: Date }>(
+  const rows = await db.query<RefusedPull & { seenAt: Date }>(
     `SELECT resource_type AS "resourceType", remote_id AS "remoteId", remote_version AS "remoteVersion",
             reason, seen_at AS "seenAt"
        FROM sync_pull_refused ORDER BY seen_at DESC, resource_type, remote_id LIMIT $1`,
