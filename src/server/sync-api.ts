@@ -1,5 +1,5 @@
 import express from 'express';
-import { FhirError } from '../shared/outcome.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import {
   LIST_DEFAULT,
   checkListLimit,
@@ -8,6 +8,18 @@ import {
   checkResolveChoice,
 } from '../sync/index.ts';
 import type { FacadeSync } from './ports.ts';
+
+/**
+ * The one route here that reads the remote, failing there (down, refusing, past the pull's bound): a
+ * 502 saying so. Never the remote's own status, which would be taken for this facade's answer (a 401
+ * from the remote is no reason to re-authenticate here). The message names the request and issue
+ * codes only (RemoteHttpError), never what the remote sent.
+ */
+function remoteFailure(err: unknown): never {
+  if (err instanceof FhirError) throw err;
+  const why = err instanceof Error ? err.message : String(err);
+  throw new FhirError(502, issue('error', 'transient', `sync-pull-2: the remote could not be read: ${why}`));
+}
 
 /**
  * `/api/sync/*`: the sync's status, its stopped rows and conflicts, and the operator's `tyokyky sync
@@ -40,7 +52,7 @@ export function syncApi(sync: FacadeSync): express.Router {
   // POST /api/sync/pull-refused: the remote resources the pull refused, read again by id
   router.post('/pull-refused', async (_req, res) => {
     res.locals.route = '/api/sync/pull-refused';
-    res.json(await sync.pullRefusedAgain());
+    res.json(await sync.pullRefusedAgain().catch(remoteFailure));
   });
   // POST /api/sync/resolve?id=<parked row>&keep=local|remote
   router.post('/resolve', async (req, res) => {

@@ -1306,6 +1306,20 @@ describe('sync status', () => {
         refused: 0,
         gone: 0,
       });
+      // With one listed and the remote unreachable: a 502 saying so, never the remote's own status.
+      await fx.store.query(
+        "INSERT INTO sync_pull_refused (resource_type, remote_id, reason) VALUES ('Consent', 'api-refused', 'test')",
+      );
+      try {
+        const down = await request(withSync).post('/api/sync/pull-refused');
+        expect(down.status).toBe(502);
+        expect(down.body.issue[0]).toMatchObject({
+          code: 'transient',
+          diagnostics: expect.stringMatching(/^sync-pull-2: the remote could not be read: /),
+        });
+      } finally {
+        await fx.store.query("DELETE FROM sync_pull_refused WHERE remote_id = 'api-refused'");
+      }
       const bad = await request(withSync).post('/api/sync/retry?id=abc');
       expect(bad.status).toBe(400);
       expect(bad.body.issue[0]).toMatchObject({
