@@ -38,8 +38,6 @@ export type OutboxRow = {
   outcome: OperationOutcome | null;
   /** The version an operator chose to keep when the row was parked (`sync resolve`). */
   resolve_with: ResolveChoice | null;
-  created_at: string;
-  updated_at: string;
 };
 
 /**
@@ -94,19 +92,27 @@ export const STUCK_STATES: OutboxState[] = ['blocked', 'dead'];
  * copy of the resource, neither serialised in the hook nor parsed and stored again by the database.
  */
 function rowColumns(t = 'sync_outbox'): string {
-  return `${listedColumns(t)},
+  return `${outboxColumns(t)},
     coalesce(${t}.payload::text, ${versionContentSql(`${t}.resource_type`, `${t}.resource_id`, `${t}.version_id::int`)}) AS payload`;
 }
 
-/** An outbox row's columns but its content: what a listing shows. */
-function listedColumns(t = 'sync_outbox'): string {
+/** An outbox row's columns but its content (and the row's times, which only a listing shows). */
+function outboxColumns(t = 'sync_outbox'): string {
   return `${t}.id::text AS id, ${t}.resource_type, ${t}.resource_id, ${t}.version_id, ${t}.action, ${t}.patient_id,
-    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.resolve_with, ${t}.created_at::text AS created_at,
-    ${t}.updated_at::text AS updated_at`;
+    ${t}.state, ${t}.attempts, ${t}.reason, ${t}.outcome, ${t}.resolve_with`;
 }
 
-/** An outbox row as a listing shows it: without its content (client data). */
-export type ListedRow = Omit<OutboxRow, 'payload'>;
+/**
+ * An outbox row as a listing shows it: without its content (client data), with when it was queued and
+ * last changed (ISO instants in UTC).
+ */
+export type ListedRow = Omit<OutboxRow, 'payload'> & { created_at: string; updated_at: string };
+
+/**
+ * A timestamptz column as an ISO instant in UTC. Not `::text`: that follows the database session's
+ * time zone and PostgreSQL's own format (`2026-12-06 13:33:50.524+02`).
+ */
+const instantOf = (value: Date | string): string => new Date(value).toISOString();
 
 // ---------------------------------------------------------------------------------------------
 // Which transactions are pull's: their writes are the remote's, not local changes to push back.
@@ -543,8 +549,16 @@ export async function listByState(db: Db, states: OutboxState[], limit = 100): P
 }
 
 /** The rows in `states`, oldest first, without their content (not read from the history either). */
-export function listedByState(db: Db, states: OutboxState[], limit = 100): Promise<ListedRow[]> {
-  return db.query<ListedRow>(inStatesSql(listedColumns()), [states, limit]);
+export async function listedByState(db: Db, states: OutboxState[], limit = 100): Promise<ListedRow[]> {
+  const sql = inStatesSql(`${outboxColumns()}, created_at, updated_at`);
+  const rows = await db.query<
+    Omit<ListedRow, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date }
+  >(sql, [states, limit]);
+  return rows.map((r) => ({
+    ...r,
+    created_at: instantOf(r.created_at),
+    updated_at: instantOf(r.updated_at),
+  }));
 }
 
 /** The outbox states an operator lists (`sync dead-letters --state`, `GET /api/sync/rows?state=`). */
@@ -920,17 +934,19 @@ export type ConflictRow = {
   resolution: string;
   /** The remote id, the version expected and the version found. */
   detail: Record<string, unknown> | null;
+  /** When it was recorded (ISO instant in UTC). */
   created_at: string;
 };
 
 /** The conflicts recorded, newest first. */
-export function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow[]> {
-  return db.query<ConflictRow>(
+export async function listConflicts(db: Db, limit = LIST_DEFAULT): Promise<ConflictRow[]> {
+  const rows = await db.query<Omit<ConflictRow, 'created_at'> & { created_at: Date }>(
     `SELECT id::text AS id, outbox_id::text AS outbox_id, resource_type, resource_id, policy, resolution,
-            detail, created_at::text AS created_at
+            detail, created_at
        FROM sync_conflict ORDER BY sync_conflict.id DESC LIMIT $1`,
     [limit],
   );
+  return rows.map((r) => ({ ...r, created_at: instantOf(r.created_at) }));
 }
 
 /** A remote resource the pull did not store, and why (a rule, never its content). */
@@ -999,7 +1015,7 @@ export async function refusedPulls(
        FROM sync_pull_refused ORDER BY seen_at DESC, resource_type, remote_id LIMIT $1`,
     [limit],
   );
-  return { total: n, newest: rows.map((r) => ({ ...r, seenAt: new Date(r.seenAt).toISOString() })) };
+  return { total: n, newest: rows.map((r) => ({ ...r, seenAt: instantOf(r.seenAt) })) };
 }
 
 export async function conflictCount(db: Db): Promise<number> {

@@ -119,11 +119,11 @@ describe('tyokyky sync resolve', () => {
       [parked.id, JSON.stringify({ remoteId: 'r-1', expectedVersion: '1', remoteVersion: '2' })],
     );
     await store.close();
-    // What each conflict was settled by, listed for the operator.
+    // What each conflict was settled by, and when (an ISO instant), listed for the operator.
     const listed = await run(['sync', 'conflicts', '--data-dir', data]);
     expect(listed.out).toMatch(
       new RegExp(
-        `^#\\d+ \\S+ \\S+ CarePlan/cli-resolve \\(outbox #${parked.id}, remote r-1: expected 1, found 2\\) park → parked$`,
+        `^#\\d+ \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z CarePlan/cli-resolve \\(outbox #${parked.id}, remote r-1: expected 1, found 2\\) park → parked$`,
         'm',
       ),
     );
