@@ -207,19 +207,25 @@ function assertBirthDateFitsHetu(hetu: string, birthDate: string, path: string):
     fail(path, 'is not the birth date the HETU carries (birth-date-from-hetu)');
 }
 
+/** An identifier or name still in use: not marked old, and no end to its period. */
+const inUse = (x: { use?: string; period?: { end?: string } }) => x.use !== 'old' && !x.period?.end;
+
 function readClient(p: Patient, r: Reader): Client {
-  const ids = p.identifier ?? [];
-  const hetu = ids.find((i) => i.system === MAP.identifiers.hetu.system)?.value;
+  // A HETU can be replaced (a correction, a changed gender): the old one may stay, marked so.
+  const ids = (p.identifier ?? []).filter(inUse);
+  const hetus = new Set(ids.filter((i) => i.system === MAP.identifiers.hetu.system).map((i) => i.value));
+  if (hetus.size > 1)
+    fail(`${r.path}.identifier`, 'carries more than one current HETU (a replaced one has use old)');
+  const [hetu] = hetus;
   const temp = ids.find(
     (i) => i.use === MAP.identifiers.temporaryUse && i.system?.startsWith('urn:oid:1.2.246.10.'),
   );
   // The name in use: official first, then any current one with a family name; never an old one.
-  const names = p.name ?? [];
-  const current = names.filter((n) => n.use !== 'old' && !n.period?.end);
+  const current = (p.name ?? []).filter(inUse);
   const name = current.find((n) => n.use === 'official' && n.family) ?? current.find((n) => n.family);
   if (!name?.family) fail(`${r.path}.name`, 'a current name with a family name is required');
   const c: Client = {
-    id: r.idOf('client', ids),
+    id: r.idOf('client', p.identifier),
     name: { family: name.family, given: [...(name.given ?? [])] },
   };
   put(c, 'hetu', hetu);

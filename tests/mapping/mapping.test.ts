@@ -573,6 +573,24 @@ describe('fromFhir', () => {
     );
   });
 
+  it("reads the client's current HETU, not an old one it carries too", () => {
+    const [patient] = toResources('client', suvi.client) as Patient[];
+    const current = patient!.identifier!.find((i) => i.system === 'urn:oid:1.2.246.21')!;
+    const old = { use: 'old' as const, system: current.system, value: '151181-914X' };
+    const ended = { system: current.system, value: '161181-915L', period: { end: '2020-05-01' } };
+    const changed = { ...patient!, identifier: [old, ended, ...patient!.identifier!] };
+    expect(fromFhir(changed).value).toMatchObject({ hetu: suvi.client.hetu });
+    const two = {
+      ...patient!,
+      identifier: [{ system: current.system, value: '151181-914X' }, ...patient!.identifier!],
+    };
+    const read = () => fromFhir(two);
+    expect(read).toThrow(
+      'Patient.identifier: carries more than one current HETU (a replaced one has use old)',
+    );
+    expect(read).not.toThrow(/151181|120395/);
+  });
+
   it('refuses input that is not a resource', () => {
     expect(() => fromFhir({ foo: 1 } as never)).toThrow('resourceType: input is not a FHIR resource');
   });
