@@ -22,14 +22,26 @@ export const DEFAULT_APPLICATION = {
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
 /**
+ * A base the local-id systems can be made of (`<base>/<kind>`): an absolute URI without whitespace or
+ * a trailing slash. Not a `urn:oid:` or `urn:uuid:`, which the added path would make invalid.
+ */
+const SYSTEM_BASE = /^(?!urn:(oid|uuid):)[A-Za-z][A-Za-z0-9+.-]*:[^\s]*[^\s/]$/i;
+
+/**
  * Refuses options a JavaScript caller got wrong (no type check stops them there): an unknown
- * language, or an application without both `name` and `applicationId` — which would write a
- * creating-application extension Kanta and our profiles reject.
+ * language, a local-id system base the identifiers' systems cannot be made of, or an application
+ * without both `name` and `applicationId` — which would write a creating-application extension Kanta
+ * and our profiles reject.
  */
 export function checkMappingOptions(opts: MappingOptions): void {
   if (opts.language !== undefined && !(LANGUAGES as readonly string[]).includes(opts.language))
     throw new TypeError(
       `options.language must be one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(opts.language)}`,
+    );
+  const base = opts.localIdSystemBase;
+  if (base !== undefined && (typeof base !== 'string' || !SYSTEM_BASE.test(base)))
+    throw new TypeError(
+      `options.localIdSystemBase must be an absolute URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
     );
   const app = opts.application as Record<string, unknown> | undefined;
   if (app === undefined) return;

@@ -85,10 +85,12 @@ describe('identifiers and the transaction Bundle', () => {
   it('derives the UUID from the local id system, so vendors get their own identifiers', () => {
     const ours = businessUuid('client', 'suvi');
     expect(businessUuid('client', 'suvi')).toBe(ours);
-    expect(businessUuid('client', 'suvi', { localIdSystemBase: 'urn:oid:1.2.246.10.99' })).not.toBe(ours);
+    expect(
+      businessUuid('client', 'suvi', { localIdSystemBase: 'https://ehr.example.fi/sid/local' }),
+    ).not.toBe(ours);
     expect(businessUuid('consent', 'suvi')).not.toBe(ours);
-    const other = toFhir(suvi, { localIdSystemBase: 'urn:oid:1.2.246.10.99' });
-    expect(fromFhir(other, { localIdSystemBase: 'urn:oid:1.2.246.10.99' })).toEqual(suvi);
+    const other = toFhir(suvi, { localIdSystemBase: 'https://ehr.example.fi/sid/local' });
+    expect(fromFhir(other, { localIdSystemBase: 'https://ehr.example.fi/sid/local' })).toEqual(suvi);
   });
 
   it("every resource declares its profile, language, narrative, and Kanta's creating application where Kanta allows it", () => {
@@ -182,6 +184,12 @@ describe('narrative and language', () => {
       "options.application.name must be a non-empty string (Kanta's creating-application extension requires name and applicationId)",
     ],
     [{ language: 'de' }, 'options.language must be one of fi, sv, en, got "de"'],
+    ...['my ids', '', 'https://ehr.example.fi/ids/', 'urn:oid:1.2.246.10.1', 42].map(
+      (base): [object, string] => [
+        { localIdSystemBase: base },
+        `options.localIdSystemBase must be an absolute URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
+      ],
+    ),
   ])('refuses options a JavaScript caller got wrong: %j', (opts, message) => {
     const call = () => toResources('assessment', suvi.assessments![0]!, opts as never);
     expect(call).toThrow(TypeError);
