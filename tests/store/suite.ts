@@ -1121,6 +1121,16 @@ export function storeSuite(getStore: () => Store): void {
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
       [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],
       [{ _cursor: 'nope' }, '_cursor', `Invalid value for '_cursor': not a cursor issued by this server`],
+      // Tampered: the shape of a cursor, with what Date.parse takes but the database does not.
+      ...[
+        ['1', 'x', 0],
+        ['-271821-04-20T00:00:00Z', 'x', 0],
+        ['2026-02-30T00:00:00.000Z', 'x', 0],
+      ].map((parts): [Record<string, string>, string, string] => [
+        { _cursor: Buffer.from(JSON.stringify(parts)).toString('base64url') },
+        '_cursor',
+        `Invalid value for '_cursor': not a cursor issued by this server`,
+      ]),
     ];
     for (const [params, expression, message] of bad) {
       it(`400 for ${JSON.stringify(params)}`, async () => {
