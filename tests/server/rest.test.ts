@@ -597,6 +597,12 @@ describe('patch (JSON Patch)', () => {
         'a patch may not change resourceType',
       ],
       [[{ op: 'add', path: '/__proto__/polluted', value: 1 }], 400, 'a JSON Patch may not touch __proto__'],
+      // RFC 6902 §4.4: a value cannot be moved into one of its own children.
+      [
+        [{ op: 'move', from: '/name', path: '/name/0' }],
+        400,
+        'JSON Patch operation 0 (move /name/0) moves a value into itself (from is a prefix of path)',
+      ],
       // A path that is not plainly element names and indexes is not quoted back.
       [
         [{ op: 'remove', path: '/name/0/given/Liisa 010181-900C' }],

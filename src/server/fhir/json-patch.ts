@@ -54,6 +54,17 @@ function patchError(err: unknown, index = 0, op?: unknown): FhirError {
 }
 
 /**
+ * RFC 6902 §4.4: a move's `from` may not be a proper prefix of its `path` (a value moved into one of
+ * its own children). fast-json-patch does not check it, and fails with a TypeError of its own.
+ */
+function movesIntoItself(op: unknown): boolean {
+  const { op: name, from, path } = (op ?? {}) as Partial<{ op: unknown; from: unknown; path: unknown }>;
+  return (
+    name === 'move' && typeof from === 'string' && typeof path === 'string' && path.startsWith(`${from}/`)
+  );
+}
+
+/**
  * `current` with the JSON Patch `ops` applied (a copy: `current` is left as it was). The result keeps
  * its resourceType and id: a patch changes a resource, it does not turn it into another.
  */
@@ -62,6 +73,15 @@ export function applyJsonPatch(current: Resource, ops: unknown): Resource {
   let patched = jsonPatch.deepClone(current) as Resource;
   // One operation at a time: fast-json-patch reports some failures of a later operation as index 0.
   for (const [index, op] of ops.entries()) {
+    if (movesIntoItself(op))
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'invalid',
+          `${describe(op, index)} moves a value into itself (from is a prefix of path)`,
+        ),
+      );
     try {
       patched = jsonPatch.applyOperation(patched, op as Operation, true, true, true, index).newDocument;
     } catch (err) {
