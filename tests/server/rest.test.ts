@@ -278,6 +278,16 @@ describe('search results', () => {
       'status',
       'valueString',
     ]);
+    // A vread is shaped as the read is.
+    const version = await request(app)
+      .get(`/fhir/Observation/${obs.body.id}/_history/1`)
+      .query({ _elements: 'value[x]' });
+    expect(version.body).toEqual(few.body);
+    expect(version.body.meta.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+    const badVersion = await request(app)
+      .get(`/fhir/Observation/${obs.body.id}/_history/1`)
+      .query({ _summary: 'maybe' });
+    expect(badVersion.status).toBe(400);
     const bad = await request(app).get('/fhir/Practitioner').query({ _summary: 'maybe' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);

@@ -36,7 +36,7 @@ import { JSON_PATCH, applyJsonPatch } from './json-patch.ts';
 import { assertTargetsExist } from './references.ts';
 import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
 import { assertQueryEncoding } from './search-params.ts';
-import { shapeResourceJson, wantsShaping } from './shaping.ts';
+import { shapeOf, shapeResource, shapeResourceJson, wantsShaping } from './shaping.ts';
 
 function header(req: FhirRequest, name: string): string | undefined {
   return headerText(req.headers[name]);
@@ -95,7 +95,8 @@ export const vread: FhirHandler = async (req, ctx) => {
   if (notModified(req.headers, resource.meta ?? {})) {
     return { status: 304, headers: versionHeaders(resource.meta) };
   }
-  return { status: 200, headers: versionHeaders(resource.meta), body: resource };
+  const body = wantsShaping(req.query) ? shapeResource(resource, shapeOf(req.query), ctx) : resource;
+  return { status: 200, headers: versionHeaders(resource.meta), body };
 };
 
 export const create: FhirHandler = async (req, ctx) => {
