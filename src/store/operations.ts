@@ -390,8 +390,20 @@ export class Operations implements StoreTx {
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
     const current = await lockCurrent(this.q, type, id);
-    if (!current) throw FhirError.notFound(`${type}/${id} not found`);
+    if (!current) {
+      if (expected !== undefined)
+        throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type, 'If-Match');
+      throw FhirError.notFound(`${type}/${id} not found`);
+    }
     if (current.deleted) {
+      // Done already: a retry names the version it deleted (its answer lost), or the deletion itself.
+      if (expected !== undefined && expected !== current.version_id && expected !== current.version_id - 1)
+        throw versionError(
+          412,
+          `${type}/${id} was deleted in version ${current.version_id}; If-Match is ${expected}`,
+          type,
+          'If-Match',
+        );
       return {
         versionId: String(current.version_id),
         lastUpdated: current.last_updated.toISOString(),

@@ -813,6 +813,15 @@ describe('writes', () => {
         .put(url)
         .set({ 'Content-Type': FHIR, ...headers })
         .send(JSON.stringify(resource));
+    // If-Match names a version of the match: with nothing matching it cannot hold (RFC 9110 §13.1.1).
+    const nothingToMatch = await put(body, { 'If-Match': 'W/"7"' });
+    expect(nothingToMatch.status).toBe(412);
+    expect(firstIssue(nothingToMatch.body)).toMatchObject({
+      code: 'conflict',
+      diagnostics:
+        'No Practitioner matches the conditional update\'s identifier, so If-Match W/"7" cannot hold; leave If-Match out to create',
+      expression: ['If-Match'],
+    });
     const created = await put(body);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
@@ -909,6 +918,16 @@ describe('writes', () => {
     expect(batch.body.entry[1].response.outcome.issue[0].expression).toEqual([
       'Bundle.entry[1].resource.identifier',
     ]);
+    // If-Match on a conditional update that matches nothing fails, named at the entry's ifMatch.
+    const nobody = practitioner('Ei-ketään');
+    const nobodyUrl = `Practitioner?identifier=${encodeURIComponent(`${nobody.identifier![0]!.system}|${nobody.identifier![0]!.value}`)}`;
+    const stale = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: nobody, request: { method: 'PUT', url: nobodyUrl, ifMatch: 'W/"3"' } }],
+    });
+    expect(stale.status).toBe(412);
+    expect(firstIssue(stale.body)?.expression).toEqual(['Bundle.entry[0].request.ifMatch']);
   });
 
   it('a batch reads a version (GET Type/id/_history/vid) like a vread; _history is not a write target', async () => {
@@ -1098,6 +1117,28 @@ describe('writes', () => {
     expect(retried.status).toBe(204);
     const again = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"1"')] });
     expect(again.body.entry[0].response.status).toBe('204 No Content');
+    // Naming the deletion itself holds too; a version older than the one deleted does not.
+    expect((await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"2"')).status).toBe(204);
+    const stale = await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"7"');
+    expect(stale.status).toBe(412);
+    expect(firstIssue(stale.body)).toMatchObject({
+      diagnostics: `Practitioner/${id} was deleted in version 2; If-Match is 7`,
+      expression: ['If-Match'],
+    });
+    // A resource that never existed has no version for If-Match to name: 412, as an entry too.
+    const never = await request(app).delete('/fhir/Practitioner/never-there').set('If-Match', 'W/"1"');
+    expect(never.status).toBe(412);
+    expect(firstIssue(never.body)).toMatchObject({
+      diagnostics: 'Practitioner/never-there does not exist (If-Match W/"1")',
+      expression: ['If-Match'],
+    });
+    expect((await request(app).delete('/fhir/Practitioner/never-there')).status).toBe(204);
+    const neverEntry = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'DELETE', url: 'Practitioner/never-there', ifMatch: 'W/"1"' } }],
+    });
+    expect(neverEntry.body.entry[0].response.status).toBe('412 Precondition Failed');
   });
 
   it("a transaction entry's malformed request.ifMatch or ifNoneExist is named at that element, not at a header", async () => {

@@ -429,11 +429,13 @@ function listsToLast(params: Record<string, string[]>): Record<string, string | 
 async function resolveConditionalUpdates(store: StoreWrites, parsed: ParsedEntry[]): Promise<void> {
   for (const e of parsed) {
     if (!e.conditionalUpdate) continue;
-    const target = await conditionalUpdateTarget(store, e.resource!, e.conditionalUpdate).catch((err) => {
-      throw err instanceof FhirError
-        ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
-        : err;
-    });
+    const target = await conditionalUpdateTarget(store, e.resource!, e.conditionalUpdate, e.ifMatch).catch(
+      (err) => {
+        throw err instanceof FhirError
+          ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+          : err;
+      },
+    );
     if (target === undefined) {
       e.method = 'POST';
       e.ifNoneExist = e.conditionalUpdate.text;

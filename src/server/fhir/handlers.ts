@@ -131,14 +131,14 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   assertType(type);
   const criteria = conditionalUpdateCriteria(req.query);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
-  const target = await conditionalUpdateTarget(ctx.store, resource, criteria);
+  const ifMatch = header(req, 'if-match');
+  if (ifMatch !== undefined) parseIfMatch(ifMatch);
+  const target = await conditionalUpdateTarget(ctx.store, resource, criteria, ifMatch);
   if (target === undefined) {
     const stored = await createResource(ctx.store, ctx, resource, criteria.text);
     if (!stored.created) throw createdMeanwhile(type);
     return written(req, ctx, stored.resource, 201, true);
   }
-  const ifMatch = header(req, 'if-match');
-  if (ifMatch !== undefined) parseIfMatch(ifMatch);
   const stored = await updateResource(ctx.store, ctx, { ...resource, id: target }, ifMatch);
   return written(req, ctx, stored.resource, 200, true);
 };

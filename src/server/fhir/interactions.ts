@@ -158,13 +158,15 @@ export function conditionalUpdateCriteria(
 
 /**
  * Where a conditional update writes: the id of the one resource its criteria (checked to name the
- * resource's own identifier) match, or undefined when none does and it creates; 412 for several, 400
- * when the resource names another id.
+ * resource's own identifier) match, or undefined when none does and it creates; 412 for several, and
+ * for none when `ifMatch` names a version (of nothing: RFC 9110 §13.1.1); 400 when the resource names
+ * another id.
  */
 export async function conditionalUpdateTarget(
   store: StoreWrites,
   resource: Resource,
   criteria: ConditionalCriteria,
+  ifMatch: string | undefined,
 ): Promise<string | undefined> {
   const type = resource.resourceType;
   assertCriteriaMatchBody(criteria.text, resource);
@@ -178,6 +180,16 @@ export async function conditionalUpdateTarget(
     );
   }
   const match = matches[0]?.id;
+  if (match === undefined && ifMatch !== undefined)
+    throw new FhirError(
+      412,
+      issue(
+        'error',
+        'conflict',
+        `No ${type} matches the conditional update's identifier, so If-Match ${ifMatch} cannot hold; leave If-Match out to create`,
+        'If-Match',
+      ),
+    );
   if (resource.id !== undefined && resource.id !== match) {
     throw new FhirError(
       400,
