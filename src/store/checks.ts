@@ -25,7 +25,7 @@ export function ifMatchRequired(type: string, id: string): FhirError {
 }
 
 /**
- * `tyk-ref-1` for one write: 422 naming every target `absent` reports (it answers which of the
+ * `store-ref-1` for one write: 422 naming every target `absent` reports (it answers which of the
  * `Type/id`s it is given name no current resource, or none the caller may see).
  */
 export async function requireTargets(
@@ -38,7 +38,7 @@ export async function requireTargets(
   if (missing.length) throw missingTargets(missing);
 }
 
-/** `tyk-ref-1`: 422 naming each reference whose target is not a current resource. */
+/** `store-ref-1`: 422 naming each reference whose target is not a current resource. */
 export function missingTargets(missing: ReadonlyArray<{ ref: string; path: string }>): FhirError {
   return new FhirError(
     422,
@@ -46,7 +46,7 @@ export function missingTargets(missing: ReadonlyArray<{ ref: string; path: strin
       issue(
         'error',
         'not-found',
-        `tyk-ref-1: ${ref} does not exist here; a reference must name a stored resource`,
+        `store-ref-1: ${ref} does not exist here; a reference must name a stored resource`,
         path,
       ),
     ),

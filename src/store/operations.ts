@@ -138,7 +138,7 @@ export class Operations implements StoreTx {
 
   /**
    * The items whose reference targets (`opts.targets`) all name current resources, found in one
-   * statement; each other item fails with `tyk-ref-1` naming its missing targets.
+   * statement; each other item fails with `store-ref-1` naming its missing targets.
    */
   private async withTargets<X extends { i: number }>(
     queued: X[],

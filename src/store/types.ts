@@ -8,7 +8,7 @@ export interface Queryable {
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
-/** A reference that must name a current resource when the write happens (`tyk-ref-1`). */
+/** A reference that must name a current resource when the write happens (`store-ref-1`). */
 export interface ReferenceTarget {
   /** `Type/id`. */
   ref: string;

@@ -43,7 +43,7 @@ export function pullLeavesLocal(undelivered: Undelivered, policy: ConflictPolicy
  * (echo); `skipped`: the local copy has changes not yet on the remote — the push of those meets the
  * remote change as a 412 and resolves it by the family's conflict policy (recorded as a conflict);
  * `refused`: not stored — without a FHIR id to map it by, judged (`judged`) and found failing what a
- * write here must pass, referring to a resource deleted here (tyk-ref-1), or new to the id map with a
+ * write here must pass, referring to a resource deleted here (store-ref-1), or new to the id map with a
  * business identifier more than one local resource holds.
  */
 export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
@@ -160,7 +160,7 @@ function mappable(remote: Resource): boolean {
 
 /**
  * The relative references of a local copy (all of them mapped through the id map) with their FHIRPath
- * (`Observation.derivedFrom[0]`): each must name a current resource here (tyk-ref-1).
+ * (`Observation.derivedFrom[0]`): each must name a current resource here (store-ref-1).
  */
 function localTargets(local: Resource): ReferenceTarget[] {
   const out: ReferenceTarget[] = [];
@@ -173,7 +173,7 @@ function localTargets(local: Resource): ReferenceTarget[] {
 }
 
 /**
- * tyk-ref-1 for what the sync is about to store, as for a write to the facade: the local copies whose
+ * store-ref-1 for what the sync is about to store, as for a write to the facade: the local copies whose
  * references name a resource that is not current here — one deleted here, whose id the map still
  * holds — each with its 422 outcome. One query for all of them, in the writing transaction.
  */

@@ -575,7 +575,7 @@ export function securitySuite(
             body: await observationAbout(target),
           });
           expect(res.status).toBe(422);
-          expect(await diagnostics(res)).toContain(`tyk-ref-1: Patient/${target} does not exist here`);
+          expect(await diagnostics(res)).toContain(`store-ref-1: Patient/${target} does not exist here`);
         }
         // The same check on the batched create path of any other client.
         const unknown = await s.call(admin, '/Observation', {

@@ -1654,7 +1654,7 @@ describe('references on the write path', () => {
     expect(ok.status).toBe(201);
   });
 
-  describe('tyk-ref-1: a reference to a type stored here names a stored resource', () => {
+  describe('store-ref-1: a reference to a type stored here names a stored resource', () => {
     const observation = (subject: string) => ({
       resourceType: 'Observation',
       status: 'final',
@@ -1671,7 +1671,7 @@ describe('references on the write path', () => {
       expect(firstIssue(missing.body)).toMatchObject({
         code: 'not-found',
         diagnostics:
-          'tyk-ref-1: Patient/never-stored does not exist here; a reference must name a stored resource',
+          'store-ref-1: Patient/never-stored does not exist here; a reference must name a stored resource',
         expression: ['Observation.subject'],
       });
       const gone = (await post('/fhir/Patient', patient())).body.id as string;
@@ -1718,7 +1718,7 @@ describe('references on the write path', () => {
         const res = await post('/fhir/Observation', observation(`${subject}/_history/${version}`));
         expect(res.status, version).toBe(422);
         expect(firstIssue(res.body)?.diagnostics).toBe(
-          `tyk-ref-1: ${subject}/_history/${version} does not exist here; a reference must name a stored resource`,
+          `store-ref-1: ${subject}/_history/${version} does not exist here; a reference must name a stored resource`,
         );
       }
       const withContained = await post('/fhir/Observation', {
@@ -1739,7 +1739,7 @@ describe('references on the write path', () => {
         );
       }
       const plain = await issuesOf('');
-      expect(plain.some((i) => i.diagnostics?.startsWith('tyk-ref-1'))).toBe(false);
+      expect(plain.some((i) => i.diagnostics?.startsWith('store-ref-1'))).toBe(false);
     });
 
     it('a transaction checks once every entry is written (a reference to another entry holds); a batch entry on its own', async () => {
@@ -1786,6 +1786,44 @@ describe('references on the write path', () => {
         '201 Created',
       ]);
       expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual(['Observation.subject']);
+    });
+
+    it("a reference left naming a Bundle entry (urn:uuid:, urn:oid:) names nothing stored: 422, also for a batch's entries, which may not depend on each other", async () => {
+      const before = await count();
+      const lone = await post(
+        '/fhir/Observation',
+        observation('urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c09'),
+      );
+      expect(lone.status).toBe(422);
+      expect(firstIssue(lone.body)).toMatchObject({
+        code: 'not-found',
+        diagnostics:
+          'store-ref-1: urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c09 names a Bundle entry, and no Bundle resolves it here; a stored reference must name a stored resource',
+        expression: ['Observation.subject'],
+      });
+      const unresolved = await post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: observation('urn:oid:1.2.246.10.1'), request: { method: 'POST', url: 'Observation' } },
+        ],
+      });
+      expect(unresolved.status).toBe(422);
+      expect(firstIssue(unresolved.body)?.expression).toEqual(['Bundle.entry[0].resource.subject']);
+      const patientUrl = 'urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c0a';
+      const batch = await post('/fhir', {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { fullUrl: patientUrl, resource: patient(), request: { method: 'POST', url: 'Patient' } },
+          { resource: observation(patientUrl), request: { method: 'POST', url: 'Observation' } },
+        ],
+      });
+      expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+        '201 Created',
+        '422 Unprocessable Entity',
+      ]);
+      expect(await count()).toBe(before);
     });
   });
 

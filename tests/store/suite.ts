@@ -257,7 +257,7 @@ export function storeSuite(getStore: () => Store): void {
     });
   });
 
-  describe('targets (tyk-ref-1)', () => {
+  describe('targets (store-ref-1)', () => {
     it('a create or update whose targets name no current resource fails with 422 at their paths; the rest are written', async () => {
       const store = getStore();
       const kept = (await store.create(observation())).resource.id as string;
@@ -271,14 +271,14 @@ export function storeSuite(getStore: () => Store): void {
       expect((bad as FhirError).status).toBe(422);
       expect((bad as FhirError).outcome.issue?.[0]).toMatchObject({
         diagnostics:
-          'tyk-ref-1: Observation/never does not exist here; a reference must name a stored resource',
+          'store-ref-1: Observation/never does not exist here; a reference must name a stored resource',
         expression: ['Observation.derivedFrom[0]'],
       });
       const current = await store.read<Observation>('Observation', kept);
       await expectFhirError(
         store.update(current, { ifMatch: '1', targets: targets('Observation/never') }),
         422,
-        'tyk-ref-1: Observation/never does not exist here; a reference must name a stored resource',
+        'store-ref-1: Observation/never does not exist here; a reference must name a stored resource',
         'Observation.derivedFrom[0]',
       );
       expect((await store.read('Observation', kept)).meta?.versionId).toBe('1');

@@ -1,4 +1,4 @@
-// What the sync stores from the remote keeps this store's referential integrity (tyk-ref-1), as a write
+// What the sync stores from the remote keeps this store's referential integrity (store-ref-1), as a write
 // to the facade must: a remote resource whose reference maps to a resource deleted here is not stored
 // — on a pull it is refused, on a remote-wins resolution of a 412 the row is parked — while one whose
 // references map to live resources comes down with them mapped. In-process: PGlite on both sides.
@@ -67,7 +67,7 @@ describe('referential integrity of what the sync stores here', () => {
     expect(down?.derivedFrom).toEqual([{ reference: `QuestionnaireResponse/${kept.id}` }]);
   });
 
-  it('a remote-wins resolution does not store a remote version that refers to one deleted here: the row is parked, naming tyk-ref-1', async () => {
+  it('a remote-wins resolution does not store a remote version that refers to one deleted here: the row is parked, naming store-ref-1', async () => {
     const client = (await store.create(patient('241181-9242'))).resource as Patient;
     await store.create(consent(client.id as string));
     const o = (await store.create(score(client.id as string, 5))).resource as Observation;
@@ -93,7 +93,7 @@ describe('referential integrity of what the sync stores here', () => {
       [qr.id],
     );
     expect(reasons.map((r) => r.reason)).toEqual([
-      `conflict: remote QuestionnaireResponse/${qrThere.id} changed, and its version fails what a write here must pass (tyk-ref-1); local version kept; parked for manual resolution`,
+      `conflict: remote QuestionnaireResponse/${qrThere.id} changed, and its version fails what a write here must pass (store-ref-1); local version kept; parked for manual resolution`,
     ]);
   });
 });

@@ -525,7 +525,7 @@ async function runTransaction(
           }
         }
       }
-      // Every write is in: a reference may name what another entry wrote (tyk-ref-1).
+      // Every write is in: a reference may name what another entry wrote (store-ref-1).
       await assertTargetsExist(
         tx,
         ctx.base,

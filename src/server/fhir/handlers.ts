@@ -292,7 +292,7 @@ async function validateDelete(ctx: FhirContext, type: string, id: string | undef
   };
 }
 
-/** `tyk-ref-1` as findings: what a create or update of `resource` would be refused for. */
+/** `store-ref-1` as findings: what a create or update of `resource` would be refused for. */
 async function missingTargets(ctx: FhirContext, resource: Resource): Promise<OperationOutcomeIssue[]> {
   try {
     await assertTargetsExist(ctx.store, ctx.base, [{ resource, path: resource.resourceType }]);

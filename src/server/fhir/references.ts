@@ -1,6 +1,7 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
+import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference, relativeReference } from '../../shared/references.ts';
 import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -24,16 +25,38 @@ export function localTarget(ref: string, base: string): string | undefined {
   return r.version === undefined ? `${r.type}/${r.id}` : `${r.type}/${r.id}/_history/${r.version}`;
 }
 
-/** The references of `resource` that must name stored resources, at their paths under `path`. */
+/** A reference to a Bundle entry's fullUrl: resolved by its Bundle, or by nothing. */
+const BUNDLE_LOCAL = /^urn:(uuid|oid):/;
+
+/**
+ * The references of `resource` that must name stored resources, at their paths under `path`;
+ * `store-ref-1` (422 naming each) for one still naming a Bundle entry, which nothing stored answers (a
+ * transaction has rewritten those of its own entries by now, and a batch's entries may not depend on
+ * each other).
+ */
 export function targetsOf(resource: unknown, base: string, path: string): ReferenceTarget[] {
-  return referencePaths(resource, path).flatMap(({ path: at, ref }) => {
+  const refs = referencePaths(resource, path);
+  const unresolved = refs.filter(({ ref }) => BUNDLE_LOCAL.test(ref));
+  if (unresolved.length)
+    throw new FhirError(
+      422,
+      unresolved.map(({ ref, path: at }) =>
+        issue(
+          'error',
+          'not-found',
+          `store-ref-1: ${ref} names a Bundle entry, and no Bundle resolves it here; a stored reference must name a stored resource`,
+          at,
+        ),
+      ),
+    );
+  return refs.flatMap(({ path: at, ref }) => {
     const target = localTarget(ref, base);
     return target ? [{ ref: target, path: at }] : [];
   });
 }
 
 /**
- * `tyk-ref-1` for writes already made: each literal reference to a type this server stores names a
+ * `store-ref-1` for writes already made: each literal reference to a type this server stores names a
  * resource that exists here (not deleted). A single create or update hands its targets to the store,
  * which checks them with the write; a transaction, whose entries may name each other, checks all its
  * entries here once they are written (`items`: each resource and the FHIRPath it is reported at),
