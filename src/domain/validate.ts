@@ -9,7 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { consentNotInForce } from './rules/consent.ts';
+import { consentNotInForce, withdrawalNotYetMade } from './rules/consent.ts';
 import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
@@ -182,6 +182,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
         ),
       );
     }
+    const notYet = c.withdrawnOn === undefined ? undefined : withdrawalNotYetMade(c.withdrawnOn);
+    if (notYet) out.push(ruleIssue(`${base}.withdrawnOn`, 'consent-withdrawn', notYet));
     return out;
   },
   plan: (p, base) => [

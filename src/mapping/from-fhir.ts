@@ -122,6 +122,70 @@ export function kindOf(resource: Resource, path: string = resource.resourceType)
   );
 }
 
+/** The statuses a reader accepts for a kind of record (`what` says which, as an error names it). */
+interface HeldStatuses {
+  what: string;
+  accepted: readonly string[];
+}
+
+// The domain keeps no status for these records (a plan's is PLAN_STATUS, a team's end TEAM_ENDED): one
+// entered in error, withdrawn, cancelled, not yet made or of unknown state is refused, since read as
+// live data it would be written back as active or final. Each table lists what still holds the record.
+
+/** ServiceRequest.status: a referral made, open, on hold or served. */
+const REFERRAL_STATUS: HeldStatuses = {
+  what: 'a referral the domain holds',
+  accepted: ['active', 'on-hold', 'completed'],
+};
+
+/** Observation.status: a result that stands (amended and corrected results are final too). */
+const RESULT_STATUS = ['final', 'amended', 'corrected'];
+const ASSESSMENT_STATUS: HeldStatuses = {
+  what: 'an assessment the domain holds',
+  accepted: RESULT_STATUS,
+};
+const SCORE_STATUS: HeldStatuses = { what: 'a score the domain holds', accepted: RESULT_STATUS };
+
+/** Goal.lifecycleStatus: a goal of the plan at any stage of agreeing on it or pursuing it. */
+const GOAL_STATUS: HeldStatuses = {
+  what: 'a goal the domain holds',
+  accepted: ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed'],
+};
+
+/** CareTeam.status → whether the team has ended (an absent status reads as active, as tyk-ctm-1 does). */
+const TEAM_ENDED: Readonly<Record<string, boolean>> = {
+  [MAP.team.status]: false,
+  [MAP.team.endedStatus]: true,
+};
+const TEAM_STATUS: HeldStatuses = {
+  what: 'a responsible-worker team the domain holds',
+  accepted: Object.keys(TEAM_ENDED),
+};
+
+/**
+ * CarePlan.activity.detail.status → the plan statuses it may appear in. An activity has no status of
+ * its own: it lives and ends with its plan (MAP.planStatus.activity), so one cancelled or stopped is
+ * held only in a revoked plan.
+ */
+const ANY_PLAN = Object.keys(MAP.planStatus.carePlan);
+const ACTIVITY_STATUS: Readonly<Record<string, readonly string[]>> = {
+  'not-started': ANY_PLAN,
+  scheduled: ANY_PLAN,
+  'in-progress': ANY_PLAN,
+  'on-hold': ANY_PLAN,
+  completed: ANY_PLAN,
+  cancelled: ['revoked'],
+  stopped: ['revoked'],
+};
+
+/** The activity statuses a plan in `planStatus` holds. */
+function activityStatuses(planStatus: string): HeldStatuses {
+  return {
+    what: `an activity the domain holds in a plan of status ${planStatus}`,
+    accepted: Object.keys(ACTIVITY_STATUS).filter((s) => ACTIVITY_STATUS[s]!.includes(planStatus)),
+  };
+}
+
 class Reader {
   constructor(
     readonly opts: FromFhirOptions,
@@ -159,6 +223,14 @@ class Reader {
     return (
       codeFrom(cc, MAP.codedFields[field]!) ?? fail(path, `no code from CodeSystem ${MAP.codedFields[field]}`)
     );
+  }
+
+  /** `value` when `table` accepts it; else a refusal naming `path`, the status element. */
+  status(value: string | undefined, table: HeldStatuses, path: string): string {
+    if (value === undefined) return fail(path, 'is required');
+    if (!table.accepted.includes(value))
+      fail(path, `${value} is not ${table.what}; it reads ${table.accepted.join(', ')}`);
+    return value;
   }
 
   date(value: string | undefined, path: string): string {
@@ -269,6 +341,7 @@ function readProfessional(p: PractitionerRole, r: Reader): Professional {
 }
 
 function readScore(o: Observation, r: Reader): ScoreReading {
+  r.status(o.status, SCORE_STATUS, `${r.path}.status`);
   return {
     id: r.idOf('score', o.identifier),
     clientId: r.refId('client', o.subject, `${r.path}.subject`),
@@ -279,6 +352,7 @@ function readScore(o: Observation, r: Reader): ScoreReading {
 }
 
 function readAssessment(o: Observation, r: Reader): Assessment {
+  r.status(o.status, ASSESSMENT_STATUS, `${r.path}.status`);
   const a: Record<string, unknown> = {
     id: r.idOf('assessment', o.identifier),
     clientId: r.refId('client', o.subject, `${r.path}.subject`),
@@ -369,6 +443,7 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
 const PLAN_STATUS = Object.fromEntries(Object.entries(MAP.planStatus.carePlan).map(([d, f]) => [f, d]));
 
 function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
+  r.status(g.lifecycleStatus, GOAL_STATUS, `${r.path}.lifecycleStatus`);
   const key = r.idOf('goal', g.identifier);
   const dot = key.lastIndexOf('/');
   const out: DomainGoal & { planId?: string } = {
@@ -417,6 +492,8 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
 
 function readPlan(c: CarePlan, r: Reader): SupportPlan {
   const categoryIndex = (c.category ?? []).findIndex((cc) => codeFrom(cc, MAP.codedFields.planCategory!));
+  const status = (PLAN_STATUS[c.status] ??
+    fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'];
   const out: SupportPlan = {
     id: r.idOf('plan', c.identifier),
     clientId: r.refId('client', c.subject, `${r.path}.subject`),
@@ -425,8 +502,7 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
       'planCategory',
       `${r.path}.category`,
     ) as SupportPlan['category'],
-    status: (PLAN_STATUS[c.status] ??
-      fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'],
+    status,
     created: r.date(c.created, `${r.path}.created`),
     period: { start: r.date(c.period?.start, `${r.path}.period.start`) },
     authorId: r.refId('professional', c.author, `${r.path}.author`),
@@ -437,23 +513,7 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
       const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, `${r.path}.goal[${i}]`));
       return goal;
     }),
-    activities: (c.activity ?? []).map((act, i) => {
-      const d = act.detail;
-      const p = `${r.path}.activity[${i}]`;
-      const a: Activity = { service: r.code(d?.code, 'service', `${p}.detail.code`) as Activity['service'] };
-      put(a, 'description', d?.description);
-      readSchedule(a, d?.scheduledTiming?.repeat, `${p}.detail.scheduledTiming.repeat`);
-      if (d?.performer?.length)
-        a.performerId = r.refId('professional', ...performerOf(r, d.performer, `${p}.detail`));
-      const onward = act.outcomeCodeableConcept?.[0];
-      if (onward)
-        a.onwardPath = r.code(
-          onward,
-          'onwardPath',
-          `${p}.outcomeCodeableConcept[0]`,
-        ) as Activity['onwardPath'];
-      return a;
-    }),
+    activities: (c.activity ?? []).map((act, i) => readActivity(act, status, r, `${r.path}.activity[${i}]`)),
   };
   put(out.period, 'end', finnishDayOf(c.period?.end));
   put(out, 'title', c.title);
@@ -465,7 +525,32 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   return out;
 }
 
+/** One activity of a plan in `planStatus` (`path` names it). */
+function readActivity(
+  act: NonNullable<CarePlan['activity']>[number],
+  planStatus: string,
+  r: Reader,
+  path: string,
+): Activity {
+  const d = act.detail;
+  r.status(d?.status, activityStatuses(planStatus), `${path}.detail.status`);
+  const a: Activity = { service: r.code(d?.code, 'service', `${path}.detail.code`) as Activity['service'] };
+  put(a, 'description', d?.description);
+  readSchedule(a, d?.scheduledTiming?.repeat, `${path}.detail.scheduledTiming.repeat`);
+  if (d?.performer?.length)
+    a.performerId = r.refId('professional', ...performerOf(r, d.performer, `${path}.detail`));
+  const onward = act.outcomeCodeableConcept?.[0];
+  if (onward)
+    a.onwardPath = r.code(
+      onward,
+      'onwardPath',
+      `${path}.outcomeCodeableConcept[0]`,
+    ) as Activity['onwardPath'];
+  return a;
+}
+
 function readReferral(s: ServiceRequest, r: Reader): Referral {
+  r.status(s.status, REFERRAL_STATUS, `${r.path}.status`);
   const consentIndex = (s.supportingInfo ?? []).findIndex(
     (x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''),
   );
@@ -485,6 +570,7 @@ function readReferral(s: ServiceRequest, r: Reader): Referral {
 }
 
 function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
+  const status = r.status(t.status ?? MAP.team.status, TEAM_STATUS, `${r.path}.status`);
   const out: ResponsibleWorkerTeam = {
     id: r.idOf('team', t.identifier),
     clientId: r.refId('client', t.subject, `${r.path}.subject`),
@@ -504,7 +590,7 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
     }),
   };
   put(out, 'name', t.name);
-  if (t.status === MAP.team.endedStatus) out.ended = endedDay(t, out, r);
+  if (TEAM_ENDED[status]) out.ended = endedDay(t, out, r);
   return out;
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Consent,
   type ResponsibleWorkerTeam,
+  calendarDay,
   checkResponsibleWorkers,
   consentNotInForce,
   domainIssues,
@@ -339,6 +340,21 @@ describe('isDisclosurePermitted', () => {
     expect(finnishDay(new Date('2026-07-15T21:00:00Z'))).toBe('2026-07-16');
     expect(finnishDay('2026-07-15')).toBe('2026-07-15');
     expect(finnishDay()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+  it('a leap second (second 60) is in the day of its minute, in Helsinki as anywhere', () => {
+    // 23:59:60Z on 31 Dec 2016 is 01:59:60 on 1 Jan 2017 in Helsinki, as 23:59:59Z is.
+    const leap = '2016-12-31T23:59:60Z';
+    expect(finnishDay(leap)).toBe('2017-01-01');
+    expect(calendarDay(leap)).toBe('2017-01-01');
+    expect(calendarDay('2026-06-30T23:59:60+00:00')).toBe('2026-07-01');
+    expect(calendarDay('2026-06-30T20:59:60.5+03:00')).toBe('2026-06-30');
+    expect(calendarDay('2016-12-31T23:59:61Z')).toBeUndefined();
+    const given = { ...consent, period: { start: '2017-01-01' } };
+    expect(isDisclosurePermitted([given], 'kela', 'support-plan', leap)).toEqual({
+      permitted: true,
+      reason: "consent k1 permits 'kela' to receive 'support-plan' on 2017-01-01",
+      consentId: 'k1',
+    });
   });
   it('finnishDayStart is midnight in Helsinki, on the days the clocks change too', () => {
     expect(finnishDayStart('2026-01-15').toISOString()).toBe('2026-01-14T22:00:00.000Z');

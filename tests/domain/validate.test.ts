@@ -1,5 +1,5 @@
 // Invalid domain input → DomainValidationError naming the field (expression) and the rule; no output.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import {
   DomainValidationError,
@@ -201,6 +201,27 @@ describe('domain validation names the field and the rule', () => {
     expect(r.issue.diagnostics).toBe(
       `tyk-con-2: Consent.withdrawnOn: withdrawn 2026-01-01 before it was given ${c.date}`,
     );
+  });
+
+  it('withdrawal on a day still to come → consent-withdrawn (today is the Finnish calendar day)', () => {
+    const c = { ...suvi.consents![0]!, withdrawnOn: '2026-07-02' };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // 21:30Z on 30 June is 00:30 on 1 July in Helsinki: 1 July is today, 2 July is still to come.
+      vi.setSystemTime(new Date('2026-06-30T21:30:00Z'));
+      const r = firstIssue(() => validateDomain('consent', c));
+      expect(r.field).toBe('Consent.withdrawnOn');
+      expect(r.issue.diagnostics).toBe(
+        'consent-withdrawn: Consent.withdrawnOn: 2026-07-02 is in the future; a consent is withdrawn on or before today',
+      );
+      expect(domainIssues('consent', { ...c, withdrawnOn: '2026-07-01' })).toEqual([]);
+      const record = { ...suvi, consents: [c] };
+      expect(recordIssues(record).map((i) => i.expression?.[0])).toContain(
+        'WorkAbilityRecord.consents[0].withdrawnOn',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('unknown field, wrong type, bad code and missing field are all reported', () => {

@@ -65,6 +65,12 @@ function period(start: string, days: number | undefined) {
   });
 }
 
+/** A withdrawal `days` after `given`; none when that day is still to come (it is not yet made). */
+function withdrawal(given: string, days: number | undefined): string | undefined {
+  const on = days === undefined ? undefined : period(given, days).end;
+  return on !== undefined && on <= finnishDay() ? on : undefined;
+}
+
 const CENTURY_SIGNS = {
   18: ['+'],
   19: ['-', 'Y', 'X', 'W', 'V', 'U'],
@@ -273,7 +279,7 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         parties: c.parties,
         dataClasses: c.dataClasses,
         period: period(c.date, c.days),
-        withdrawnOn: c.withdrawAfter === undefined ? undefined : period(c.date, c.withdrawAfter).end,
+        withdrawnOn: withdrawal(c.date, c.withdrawAfter),
         organizationId: orgId(c.org),
       }),
     );

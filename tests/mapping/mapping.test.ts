@@ -1,4 +1,14 @@
-import type { Bundle, CarePlan, Consent, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CarePlan,
+  CareTeam,
+  Consent,
+  Goal,
+  Observation,
+  Patient,
+  Resource,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
 import { v5 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maija, sirpa, suvi } from '../../examples/tools/personas.ts';
@@ -535,6 +545,28 @@ describe('fromFhir', () => {
     expect(consentForDisclosure(consent).period.start).toBe('2026-05-31');
   });
 
+  it('refuses a consent withdrawn on a day still to come, both ways (receivers would read it withdrawn)', () => {
+    const future = { ...suvi, consents: [{ ...suvi.consents![0]!, withdrawnOn: '2099-01-01' }] };
+    expect(() => toFhir(future)).toThrow(DomainValidationError);
+    const bundle = toFhir(suvi);
+    const consent = find<Consent>(bundle, 'Consent');
+    consent.status = 'inactive';
+    consent.extension = [
+      ...(consent.extension ?? []),
+      { url: `${canonical}/StructureDefinition/consent-withdrawal-date`, valueDateTime: '2099-01-01' },
+    ];
+    const field = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as DomainValidationError).field;
+      }
+      return 'accepted';
+    };
+    expect(field(() => fromFhir(bundle))).toBe('WorkAbilityRecord.consents[0].withdrawnOn');
+    expect(field(() => fromFhir(consent))).toBe('Consent.withdrawnOn');
+  });
+
   it("the CareTeam's narrative (what the client reads in Omakanta) names the professionals, not their ids", () => {
     const team = resources(toFhir(suvi)).find((r) => r.resourceType === 'CareTeam') as Resource & {
       text: { div: string };
@@ -708,5 +740,98 @@ describe('fromFhir', () => {
     expect(() => fromFhir(bundle)).toThrow(
       /a Work Ability Score must be a hasMember of an assessment Observation/,
     );
+  });
+});
+
+describe('fromFhir refuses a status the domain cannot hold (not read back as live data)', () => {
+  /** The Bundle of suvi, its resource of `profile`, and that entry's path. */
+  function suviWith(profile: string) {
+    const bundle = toFhir(suvi);
+    const index = bundle.entry!.findIndex((e) => e.resource!.meta?.profile?.[0]?.endsWith(`/${profile}`));
+    return { bundle, resource: bundle.entry![index]!.resource!, path: `Bundle.entry[${index}].resource` };
+  }
+  /** fromFhir(bundle) is refused with a 422 whose message begins with `start`. */
+  function expectRefused(bundle: Bundle, start: string) {
+    let message = 'accepted';
+    try {
+      fromFhir(bundle);
+    } catch (e) {
+      expect(e).toBeInstanceOf(FhirError);
+      expect((e as FhirError).status).toBe(422);
+      message = (e as FhirError).outcome.issue![0]!.diagnostics!;
+    }
+    expect(message.slice(0, start.length)).toBe(start);
+  }
+
+  it.each([
+    ['tyokyky-referral', 'entered-in-error', 'a referral'],
+    ['tyokyky-referral', 'revoked', 'a referral'],
+    ['tyokyky-work-ability-assessment', 'entered-in-error', 'an assessment'],
+    ['tyokyky-work-ability-assessment', 'cancelled', 'an assessment'],
+    ['tyokyky-responsible-worker-team', 'entered-in-error', 'a responsible-worker team'],
+  ])('%s status %s', (profile, status, what) => {
+    const { bundle, resource, path } = suviWith(profile);
+    (resource as { status: string }).status = status;
+    expectRefused(bundle, `${path}.status: ${status} is not ${what} the domain holds`);
+  });
+
+  it.each(['entered-in-error', 'cancelled'])(
+    'a score (hasMember of an assessment) in status %s',
+    (status) => {
+      const { bundle, resource } = suviWith('tyokyky-work-ability-score');
+      (resource as Observation).status = status as Observation['status'];
+      const assessment = suviWith('tyokyky-work-ability-assessment').path;
+      expectRefused(bundle, `${assessment}.hasMember[0].status: ${status} is not a score the domain holds`);
+    },
+  );
+
+  it.each(['entered-in-error', 'cancelled', 'rejected'])(
+    'a goal of the plan in lifecycleStatus %s',
+    (status) => {
+      const { bundle, resource } = suviWith('tyokyky-goal');
+      (resource as Goal).lifecycleStatus = status as Goal['lifecycleStatus'];
+      const plan = suviWith('tyokyky-support-plan').path;
+      expectRefused(bundle, `${plan}.goal[0].lifecycleStatus: ${status} is not a goal the domain holds`);
+    },
+  );
+
+  it.each(['cancelled', 'entered-in-error'])('an activity of an active plan in status %s', (status) => {
+    const { bundle, resource, path } = suviWith('tyokyky-support-plan');
+    (resource as CarePlan).activity![0]!.detail!.status = status as 'cancelled';
+    expectRefused(
+      bundle,
+      `${path}.activity[0].detail.status: ${status} is not an activity the domain holds in a plan of status active`,
+    );
+  });
+
+  it('a single resource names its own element; a status it requires is not taken as live when absent', () => {
+    const [referral] = toResources('referral', suvi.referrals![0]!) as ServiceRequest[];
+    expect(() => fromFhir({ ...referral!, status: 'entered-in-error' })).toThrow(
+      'ServiceRequest.status: entered-in-error is not a referral the domain holds',
+    );
+    const { status: _, ...unstated } = referral!;
+    expect(() => fromFhir(unstated as ServiceRequest)).toThrow('ServiceRequest.status: is required');
+  });
+
+  it('reads what the SDK writes and statuses that still hold the record', () => {
+    // A revoked plan's activities are cancelled with it (MAP.planStatus.activity).
+    const revoked = { ...suvi, plans: [{ ...suvi.plans![0]!, status: 'revoked' as const }] };
+    expect(fromFhir(toFhir(revoked))).toEqual(revoked);
+    const { bundle, resource } = suviWith('tyokyky-referral');
+    (resource as ServiceRequest).status = 'completed';
+    const assessment = bundle.entry!.find((e) => (e.resource as Observation).hasMember)!;
+    (assessment.resource as Observation).status = 'amended';
+    (bundle.entry!.find((e) => e.resource!.resourceType === 'Goal')!.resource as Goal).lifecycleStatus =
+      'proposed';
+    expect(fromFhir(bundle)).toEqual(suvi);
+  });
+
+  it('a team without a status reads as active (CareTeam.status is optional); proposed is refused', () => {
+    const { bundle, resource, path } = suviWith('tyokyky-responsible-worker-team');
+    // biome-ignore lint/performance/noDelete: the test removes the element
+    delete (resource as CareTeam).status;
+    expect(fromFhir(bundle)).toEqual(suvi);
+    (resource as CareTeam).status = 'proposed';
+    expectRefused(bundle, `${path}.status: proposed is not a responsible-worker team the domain holds`);
   });
 });

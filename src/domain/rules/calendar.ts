@@ -34,13 +34,24 @@ const WITH_ZONE = /T.*(Z|[+-]\d{2}:\d{2})$/;
 export function finnishDay(when: string | Date = new Date()): string {
   if (typeof when === 'string') {
     if (!WITH_ZONE.test(when)) return when.slice(0, 10);
-    const instant = new Date(when);
+    const instant = new Date(withoutLeapSecond(when));
     if (Number.isNaN(instant.getTime())) return when.slice(0, 10);
     return dayIn(instant);
   }
   // JSON that is not well-formed (a number, an object where a date belongs) is no point in time.
   if (!(when instanceof Date)) throw new TypeError('not a date: neither a string nor a Date');
   return dayIn(when);
+}
+
+/** Second 60 of a time (a leap second, which FHIR's dateTime allows), with what follows it. */
+const LEAP_SECOND = /(T\d{2}:\d{2}):60(?=[.Z+-]|$)/;
+
+/**
+ * `when` with a leap second read as second 59 of its minute: JavaScript's Date has no second 60, and
+ * the minute, hence the day in any zone, stays the same.
+ */
+function withoutLeapSecond(when: string): string {
+  return when.replace(LEAP_SECOND, '$1:59');
 }
 
 /** A calendar date, or a dateTime with a time (and its zone; without one it is read as written). */
@@ -56,7 +67,11 @@ export function calendarDay(when: string | Date): string | undefined {
   if (!m) return undefined;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const probe = new Date(Date.UTC(year, month - 1, day));
-  if (probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day || Number.isNaN(Date.parse(when)))
+  if (
+    probe.getUTCMonth() !== month - 1 ||
+    probe.getUTCDate() !== day ||
+    Number.isNaN(Date.parse(withoutLeapSecond(when)))
+  )
     return undefined;
   return finnishDay(when);
 }

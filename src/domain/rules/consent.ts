@@ -1,7 +1,7 @@
 /** *Tietojen luovutus suostumuksella* — may a party receive a class of data on a date? */
 import type { ConsentDataClass, ConsentParty } from '../codes.ts';
 import type { Consent } from '../types.ts';
-import { dayArgument } from './calendar.ts';
+import { dayArgument, finnishDay } from './calendar.ts';
 
 export interface DisclosureDecision {
   permitted: boolean;
@@ -12,6 +12,17 @@ export interface DisclosureDecision {
 
 /** What the disclosure rule reads from a consent: who may receive which classes, when, and withdrawal. */
 export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'>;
+
+/**
+ * Why `withdrawnOn` cannot be recorded, or `undefined` when it can: a withdrawal is something the
+ * client has done, so its day is not after today in Finland. A consent recorded as withdrawn on a day
+ * still to come would read as withdrawn in FHIR (status inactive) while this rule still permits.
+ */
+export function withdrawalNotYetMade(withdrawnOn: string): string | undefined {
+  return withdrawnOn > finnishDay()
+    ? `${withdrawnOn} is in the future; a consent is withdrawn on or before today`
+    : undefined;
+}
 
 /**
  * Why the consent is not in force on `day` (withdrawn on or before it, not yet begun, expired), or
