@@ -11,7 +11,8 @@ import {
 import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
 import { weakEtag } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { processBundle, rewriteReferences } from './fhir/bundle.ts';
+import { rewriteReferences } from './fhir/bundle-links.ts';
+import { processBundle } from './fhir/bundle.ts';
 import { assertSameClient } from './fhir/interactions.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
 import { dateRangeParams, finnishDateRangeInstants } from './http/date-range.ts';

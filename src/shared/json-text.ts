@@ -11,7 +11,11 @@
  */
 
 export interface JsonTextScan {
-  duplicate?: { name: string; offset: number };
+  /**
+   * The first repeated name, its offset in the text, and the property names and array indexes from
+   * the top-level value down to it, the name last (`['name', 0, 'family']`).
+   */
+  duplicate?: { name: string; offset: number; path: Array<string | number> };
 }
 
 /** Per parsed object or array: the property name or index of each number written otherwise. */
@@ -176,7 +180,10 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
       const name = top?.names && isPropertyName(text, end) ? text.slice(i, end) : undefined;
       if (name !== undefined && top?.names) {
         const decoded = name.includes('\\') ? (JSON.parse(name) as string) : name.slice(1, -1);
-        if (top.names.has(decoded)) return { duplicate: { name: decoded, offset: i } };
+        if (top.names.has(decoded)) {
+          const path = frames.slice(0, -1).map((f) => f.at);
+          return { duplicate: { name: decoded, offset: i, path: [...path, decoded] } };
+        }
         top.names.add(decoded);
         top.at = decoded;
       }

@@ -256,9 +256,14 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
 }
 
 /** A literal reference's target type and id: the last `Type/id` of a relative or absolute URL. */
-const REFERENCE_RE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const REFERENCE_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
-/** Splits a reference string into [type, id]; other references (urn:uuid:, #contained) keep their text. */
+/**
+ * Splits a relative reference (`Type/id`, `Type/id/_history/v`) into [type, id]; any other keeps its
+ * text, with no type: `urn:uuid:`, `#contained`, and an absolute URL, which names a resource of the
+ * server at that URL even when its last `Type/id` is also one stored here. (The facade stores a
+ * reference under its own base as the relative one.)
+ */
 export function splitReference(reference: string): [string, string] {
   const m = REFERENCE_RE.exec(reference);
   return m ? [m[1], m[2]] : ['', reference];

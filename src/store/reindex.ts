@@ -8,7 +8,7 @@ import type { Queryable } from './types.ts';
 import { indexColumns } from './writes.ts';
 
 /** Bump when the rows of a parameter change without the parameter list changing. */
-const EXTRACTION_REVISION = 4;
+const EXTRACTION_REVISION = 5;
 
 /** The marker of the index this code writes. */
 export const SEARCH_INDEX_MARKER = `search-index-${createHash('sha256')

@@ -164,7 +164,10 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
         issue('error', 'not-supported', `Unknown search parameter '${name}' for ${type}`, key),
       );
     }
-    for (const value of list) req.terms.push({ kind: 'param', key, def, modifier, value });
+    if (def.kind === 'reference' && modifier !== undefined && /^[A-Z]/.test(modifier))
+      assertTargetType(def, key, name, modifier);
+    for (const value of list)
+      req.terms.push({ kind: 'param', key, def, modifier, value: underBase(def, value, opts.base) });
   }
   const sorted = req.sortText ?? '_lastUpdated';
   if (
@@ -174,6 +177,25 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
   }
   return req;
+}
+
+/** A reference parameter's type modifier (`subject:Patient`) names one of the types it refers to. */
+function assertTargetType(def: ParamDef, key: string, name: string, type: string): void {
+  if (!def.targets.includes(type))
+    throw badSearch(
+      key,
+      `Type modifier ':${type}' on '${name}' names no type it refers to (allowed: ${def.targets.join(', ')})`,
+    );
+}
+
+/** A reference parameter's value with `base` taken off each alternative under it (R4 search.html, reference). */
+function underBase(def: ParamDef, value: string, base: string | undefined): string {
+  if (def.kind !== 'reference' || !base || !value.includes(base)) return value;
+  const prefix = `${base}/`;
+  return value
+    .split(',')
+    .map((one) => (one.startsWith(prefix) ? one.slice(prefix.length) : one))
+    .join(',');
 }
 
 /**
@@ -270,11 +292,11 @@ export function compileSearch(type: string, params: SearchParams, opts: SearchOp
   return emitSearch(parseSearch(type, params, opts));
 }
 
-function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => string): string {
+function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => string, alias = 'r'): string {
   const ors = splitValues(key, value).map((one) => {
     const { prefix, low, high } = parseDateSearch(key, one);
     return pointCondition(
-      'r.last_updated',
+      `${alias}.last_updated`,
       prefix,
       () => bind(low),
       () => bind(high),
@@ -436,6 +458,25 @@ function chainClause(type: string, key: string, value: string, bind: (v: unknown
       `Chained parameter '${key}': name the target type, e.g. ${refName}:${def.targets[0] ?? 'Patient'}.${chained} (allowed: ${def.targets.join(', ')})`,
     );
   }
+  const match = chainedMatch(target, key, chained, chainedModifier, value, bind);
+  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${bind(refName)} AND t.system = ${bind(target)} AND t.value IN (SELECT c.id FROM resources c WHERE c.resource_type = ${bind(target)} AND NOT c.deleted AND ${match}))`;
+}
+
+/** What a chain asks of its target (alias `c`): one of its parameters, or its own `_id` or `_lastUpdated`. */
+function chainedMatch(
+  target: string,
+  key: string,
+  chained: string,
+  modifier: string | undefined,
+  value: string,
+  bind: (v: unknown) => string,
+): string {
+  if (chained === '_id' || chained === '_lastUpdated') {
+    noModifier(key, modifier);
+    return chained === '_id'
+      ? `c.id = ANY(${bind(splitValues(key, value))}::text[])`
+      : lastUpdatedClause(key, value, bind, 'c');
+  }
   const inner = paramsFor(target).get(chained);
   if (!inner || chained.includes('.')) {
     throw badSearch(
@@ -443,8 +484,7 @@ function chainClause(type: string, key: string, value: string, bind: (v: unknown
       `Chained parameter '${key}': '${chained}' is not an indexed parameter of ${target} (one level of chaining)`,
     );
   }
-  const match = paramClause(inner, key, chainedModifier, value, bind, 'c');
-  return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${bind(refName)} AND t.system = ${bind(target)} AND t.value IN (SELECT c.id FROM resources c WHERE c.resource_type = ${bind(target)} AND NOT c.deleted AND ${match}))`;
+  return paramClause(inner, key, modifier, value, bind, 'c');
 }
 
 /** The single system+value a token/reference search value pins down, if it does. */

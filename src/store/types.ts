@@ -95,6 +95,11 @@ export type SearchParams = Record<string, string | string[] | undefined>;
 export interface SearchOptions {
   /** Ignore unknown search parameters instead of failing with 400 (`Prefer: handling=lenient`). */
   lenient?: boolean;
+  /**
+   * The base URL the caller serves this store at: a reference search value under it names the
+   * relative reference (`<base>/Patient/1` matches `Patient/1`); any other absolute URL only itself.
+   */
+  base?: string;
 }
 
 export interface SearchResult {

@@ -17,17 +17,27 @@ describe('duplicate JSON property names', () => {
     expect(duplicateIn('{"a":"x\\\\\\"","b":1}')).toBeUndefined();
   });
 
-  it('parseJsonBody refuses it with a 400 naming the key', () => {
-    const err = (() => {
+  it('parseJsonBody refuses it with a 400 naming the repeated element as a FHIRPath location', () => {
+    const refusal = (text: string) => {
       try {
-        parseJsonBody('{"resourceType":"Patient","gender":"male","gender":"female"}', { maxDepth: 10 });
+        parseJsonBody(text, { maxDepth: 10 });
       } catch (e) {
         return e as FhirError;
       }
-    })();
-    expect(err).toBeInstanceOf(FhirError);
-    expect(err?.status).toBe(400);
-    expect(err?.outcome.issue?.[0].expression).toEqual(['gender']);
+    };
+    const top = refusal('{"resourceType":"Patient","gender":"male","gender":"female"}');
+    expect(top).toBeInstanceOf(FhirError);
+    expect(top?.status).toBe(400);
+    expect(top?.outcome.issue?.[0].expression).toEqual(['Patient.gender']);
+    const nested = refusal(
+      '{"resourceType":"Practitioner","name":[{"family":"a"},{"given":["x", "y"],"family":"a","family":"b"}]}',
+    );
+    expect(nested?.outcome.issue?.[0].expression).toEqual(['Practitioner.name[1].family']);
+    // Commas and brackets inside strings and escaped names do not move the location.
+    const escaped = refusal(
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a,[b]"},{"resource":{"\\u0061":1,"a":2}}]}',
+    );
+    expect(escaped?.outcome.issue?.[0].expression).toEqual(['Bundle.entry[1].resource.a']);
   });
 });
 

@@ -775,7 +775,10 @@ describe('writes', () => {
       description: { text: 'x' },
       subject: { reference: `Patient/${p}` },
     });
-    const doer = await post('/fhir/Practitioner', practitioner());
+    // One Host for both: without a configured base URL the facade takes it from the request, and a URL
+    // under another base names another server's resource.
+    const host = { Host: 'facade.test' };
+    const doer = await post('/fhir/Practitioner', practitioner(), host);
     const plan = await post('/fhir/CarePlan', {
       resourceType: 'CarePlan',
       status: 'active',
@@ -784,12 +787,16 @@ describe('writes', () => {
       goal: [{ reference: `Goal/${goal.body.id}` }],
     });
     const absolute = (doer.headers.location as string).replace(/\/_history\/1$/, '');
-    const obs = await post('/fhir/Observation', {
-      resourceType: 'Observation',
-      status: 'final',
-      code: { text: 'x' },
-      performer: [{ reference: absolute }],
-    });
+    const obs = await post(
+      '/fhir/Observation',
+      {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        performer: [{ reference: absolute }],
+      },
+      host,
+    );
     expect([goal.status, doer.status, plan.status, obs.status]).toEqual([201, 201, 201, 201]);
     const refusedGoal = await request(app).delete(`/fhir/Goal/${goal.body.id}`);
     expect(refusedGoal.status).toBe(409);
@@ -999,6 +1006,37 @@ describe('writes', () => {
     expect(unknown.response.outcome.issue[0].expression).toEqual(['Bundle.entry[4]']);
     expect(read.response).toMatchObject({ status: '200 OK', etag: 'W/"2"' });
     expect(read.resource).toMatchObject({ id, active: false });
+  });
+
+  it("a batch entry's absolute request.url under this server's base is taken as its relative form; under another base it is 400 naming it", async () => {
+    const base = 'http://fhir.test/fhir';
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const res = await post(
+      '/fhir',
+      {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { request: { method: 'GET', url: `${base}/Practitioner/${id}` } },
+          { request: { method: 'GET', url: `${base}/Practitioner?_id=${id}` } },
+          { resource: practitioner(), request: { method: 'POST', url: `${base}/Practitioner` } },
+          { request: { method: 'GET', url: `http://elsewhere.test/fhir/Practitioner/${id}` } },
+          { request: { method: 'GET', url: `${base}x/Practitioner/${id}` } },
+        ],
+      },
+      { Host: 'fhir.test' },
+    );
+    expect(res.status).toBe(200);
+    const [read, search, create, elsewhere, lookalike] = res.body.entry;
+    expect(read.response).toMatchObject({ status: '200 OK', etag: 'W/"1"' });
+    expect(read.resource.id).toBe(id);
+    expect(search.resource).toMatchObject({ type: 'searchset', total: 1 });
+    expect(create.response.status).toBe('201 Created');
+    for (const [n, refused] of [elsewhere, lookalike].entries()) {
+      expect(refused.response.status).toBe('400 Bad Request');
+      expect(refused.response.outcome.issue[0].expression).toEqual([`Bundle.entry[${n + 3}].request.url`]);
+    }
   });
 
   it("a transaction's GET entries run last, inside it: they see its writes, and a failing GET undoes them", async () => {
@@ -1212,11 +1250,17 @@ describe('writes', () => {
     expect(ok.status).toBe(201);
   });
 
-  it('duplicate JSON property names are 400 naming the key', async () => {
+  it('duplicate JSON property names are 400 naming the key, located as a FHIRPath', async () => {
     const text = '{"resourceType":"Practitioner","active":true,"active":false}';
     const res = await post('/fhir/Practitioner', text);
     expect(res.status).toBe(400);
     expect(firstIssue(res.body)?.diagnostics).toMatch(/Duplicated property name "active"/);
+    const nested = await post(
+      '/fhir/Practitioner',
+      '{"resourceType":"Practitioner","name":[{"family":"a","family":"b"}]}',
+    );
+    expect(nested.status).toBe(400);
+    expect(firstIssue(nested.body)?.expression).toEqual(['Practitioner.name[0].family']);
   });
 
   it('a transaction rewrites urn:uuid links in the narrative as it rewrites references', async () => {
@@ -1254,6 +1298,115 @@ describe('writes', () => {
     const relative = new URL(first!).pathname.replace(/^\/fhir\//, '');
     expect(stored.body.derivedFrom).toEqual([{ reference: relative }]);
     expect(stored.body.text.div).toBe(div(relative));
+  });
+
+  it("a transaction rewrites references to a POST entry's fullUrl of any form: absolute, urn:oid, and a relative one resolved against an absolute fullUrl's base", async () => {
+    const org = 'http://example.org/fhir/Organization/abc';
+    const oid = 'urn:oid:1.2.246.10.99999.1';
+    const role = (fullUrl: string, reference: string, div?: string) => ({
+      fullUrl,
+      resource: {
+        resourceType: 'PractitionerRole',
+        organization: { reference },
+        ...(div ? { text: { status: 'generated', div } } : {}),
+      },
+      request: { method: 'POST', url: 'PractitionerRole' },
+    });
+    const div = (href: string) =>
+      `<div xmlns="http://www.w3.org/1999/xhtml"><a href="${href}">yksikkö</a></div>`;
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: org,
+          resource: { resourceType: 'Organization', name: 'absolute' },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          fullUrl: oid,
+          resource: { resourceType: 'Organization', name: 'oid' },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        role('http://example.org/fhir/PractitionerRole/def', org, div(org)),
+        role('http://example.org/fhir/PractitionerRole/ghi', 'Organization/abc'),
+        role(uniqueUrn(), oid),
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [absolute, byOid, ...roles] = (res.body as Bundle).entry!.map((e) =>
+      new URL(e.response!.location!.split('/_history')[0]).pathname.replace(/^\/fhir\//, ''),
+    );
+    const stored = await Promise.all(roles.map((r) => request(app).get(`/fhir/${r}`)));
+    expect(stored.map((s) => s.body.organization.reference)).toEqual([absolute, absolute, byOid]);
+    expect(stored[0].body.text.div).toBe(div(absolute!));
+  });
+
+  it("a transaction rewrites a uri element holding exactly an entry's fullUrl to its Type/id, as a reference, at any depth; strings, uuids and other values stay as written", async () => {
+    const target = uniqueUrn();
+    const absolute = 'http://example.org/fhir/Organization/uri-target';
+    const ext = (name: string, value: Record<string, string>) => ({
+      url: `http://example.org/ext/${name}`,
+      ...value,
+    });
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: target,
+          resource: {
+            resourceType: 'Organization',
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: target }],
+            name: 'uri target',
+          },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          fullUrl: absolute,
+          resource: { resourceType: 'Organization', name: 'url target' },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          fullUrl: uniqueUrn(),
+          resource: {
+            resourceType: 'Organization',
+            name: 'uri holder',
+            extension: [
+              ext('related', { valueUri: target }),
+              ext('page', { valueUrl: absolute }),
+              ext('note', { valueString: target }),
+              ext('longer', { valueUri: `${absolute}/_history/1` }),
+              ext('same', { valueUuid: target }),
+            ],
+          },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          resource: {
+            resourceType: 'QuestionnaireResponse',
+            status: 'completed',
+            // An item inside an item (its definition is a contentReference to the outer one).
+            item: [{ linkId: 'a', item: [{ linkId: 'b', answer: [{ valueUri: target }] }] }],
+          },
+          request: { method: 'POST', url: 'QuestionnaireResponse' },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const [first, second, holder, answers] = (res.body as Bundle).entry!.map((e) => e.resource as Resource);
+    const stored = await request(app).get(`/fhir/Organization/${holder!.id}`);
+    expect(stored.body.extension.map((e: Record<string, string>) => Object.values(e)[1])).toEqual([
+      `Organization/${first!.id}`,
+      `Organization/${second!.id}`,
+      target,
+      `${absolute}/_history/1`,
+      target,
+    ]);
+    const response = await request(app).get(`/fhir/QuestionnaireResponse/${answers!.id}`);
+    expect(response.body.item[0].item[0].answer[0].valueUri).toBe(`Organization/${first!.id}`);
+    const kept = await request(app).get(`/fhir/Organization/${first!.id}`);
+    expect(kept.body.identifier[0].value).toBe(target);
   });
 
   it('a transaction urn:uuid reference matching no fullUrl is 400 naming the entry', async () => {
@@ -1721,6 +1874,34 @@ describe('references on the write path', () => {
           `store-ref-1: ${subject}/_history/${version} does not exist here; a reference must name a stored resource`,
         );
       }
+      // One under this server's base is stored as the relative reference it is; one naming another
+      // server names nothing here, even with the Type/id of a resource stored here.
+      const absoluteHere = await post('/fhir/Observation', observation(`${base}/${subject}`), host);
+      expect(absoluteHere.body.subject).toEqual({ reference: subject });
+      const alone = `Patient/${(await post('/fhir/Patient', patient())).body.id}`;
+      const foreign = await post('/fhir/Observation', observation(`http://elsewhere.example/fhir/${alone}`));
+      expect(foreign.status).toBe(201);
+      const matches = async (query: Record<string, string>) =>
+        ((await request(app).get('/fhir/Observation').set(host).query(query)).body as Bundle).entry?.map(
+          (e) => e.resource?.id,
+        ) ?? [];
+      expect(await matches({ subject: alone })).toEqual([]);
+      expect(await matches({ subject: `http://elsewhere.example/fhir/${alone}` })).toEqual([foreign.body.id]);
+      // A search by an absolute URL under this server's base matches the relative references.
+      expect(await matches({ subject: `${base}/${subject}` })).toContain(absoluteHere.body.id);
+      expect((await request(app).delete(`/fhir/${alone}`)).status).toBe(204);
+      const inTransaction = await post(
+        '/fhir',
+        {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { resource: observation(`${base}/${subject}`), request: { method: 'POST', url: 'Observation' } },
+          ],
+        },
+        host,
+      );
+      expect(inTransaction.body.entry[0].resource.subject).toEqual({ reference: subject });
       const withContained = await post('/fhir/Observation', {
         ...observation(subject),
         contained: [{ resourceType: 'Practitioner', id: 'p1', name: [{ family: 'Sisällä' }] }],

@@ -610,6 +610,17 @@ export function storeSuite(getStore: () => Store): void {
       expect(
         ids((await store.search('Observation', { 'subject:Patient.family': `mäkinen${tag}` })).resources),
       ).toEqual([obs]);
+      // Chained to the target's own _id and _lastUpdated, as to any of its parameters.
+      const chained = async (params: Record<string, string>) =>
+        ids((await store.search('Observation', params)).resources);
+      expect(await chained({ 'subject:Patient._id': `${other},${p}` })).toEqual([obs]);
+      expect(await chained({ 'subject:Patient._id': other })).toEqual([]);
+      expect(
+        await chained({ 'subject:Patient._id': p, 'subject:Patient._lastUpdated': 'gt2000-01-01' }),
+      ).toEqual([obs]);
+      expect(
+        await chained({ 'subject:Patient._id': p, 'subject:Patient._lastUpdated': 'lt2000-01-01' }),
+      ).toEqual([]);
       const org = (
         await store.create({
           resourceType: 'Organization',
@@ -1121,6 +1132,11 @@ export function storeSuite(getStore: () => Store): void {
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
       [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],
       [{ _cursor: 'nope' }, '_cursor', `Invalid value for '_cursor': not a cursor issued by this server`],
+      [
+        { 'subject:Practitioner': 'x' },
+        'subject:Practitioner',
+        "Type modifier ':Practitioner' on 'subject' names no type it refers to (allowed: Group, Device, Patient, Location)",
+      ],
       // Tampered: the shape of a cursor, with what Date.parse takes but the database does not.
       ...[
         ['1', 'x', 0],
@@ -1228,6 +1244,29 @@ export function storeSuite(getStore: () => Store): void {
       expect(await store.referrers('Goal', g, ['CarePlan'])).toEqual([]);
     });
 
+    it("another server's absolute reference names nothing here, even where its last Type/id is a stored one: no referrer, and searched by its full URL only", async () => {
+      const store = getStore();
+      const g = (await store.create(goal())).resource.id as string;
+      const elsewhere = `https://elsewhere.example/fhir/Goal/${g}`;
+      const p = (
+        await store.create({
+          resourceType: 'CarePlan',
+          status: 'active',
+          intent: 'plan',
+          goal: [{ reference: elsewhere }],
+          extension: [
+            { url: 'https://example.org/x', valueReference: { reference: `${elsewhere}/_history/2` } },
+          ],
+        } as Resource)
+      ).resource.id as string;
+      expect(await store.referrers('Goal', g, ['CarePlan'])).toEqual([]);
+      const ids = async (params: Record<string, string>) =>
+        (await store.search('CarePlan', params)).resources.map((r) => r.id);
+      expect(await ids({ goal: `Goal/${g}` })).toEqual([]);
+      expect(await ids({ goal: elsewhere })).toEqual([p]);
+      expect(await ids({ goal: `Goal/${g}`, _include: 'CarePlan:goal' })).toEqual([]);
+    });
+
     it('absent: current resources by Type/id, versions by Type/id/_history/v (a deletion is no version)', async () => {
       const store = getStore();
       const g = (await store.create(goal())).resource;
@@ -1274,8 +1313,8 @@ export function storeSuite(getStore: () => Store): void {
       ];
       const written = await rowsOf(store);
       expect(written.map((r) => `${r.param} ${r.system} ${r.value}`)).toEqual([
-        // Goal/g is held by the goal parameter's row; supportingInfo is no parameter.
-        `:reference Observation ${g}`,
+        // Goal/g is held by the goal parameter's row; supportingInfo, no parameter, names another
+        // server's Observation: no row says it refers to one here.
         'goal  #g1',
         `goal Goal ${g}`,
         'intent  plan',

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
-import { keepWrittenNumbers } from '../../shared/json-text.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
+import { rewriteReferences } from './bundle-links.ts';
 import {
   type ConditionalCriteria,
   type InteractionContext,
@@ -25,12 +25,15 @@ import {
   timed,
   updateResource,
 } from './interactions.ts';
-import { assertTargetsExist, referencePaths } from './references.ts';
+import { assertTargetsExist, localizeReferences, referencePaths } from './references.ts';
 import type { FhirContext, FhirRequest, FhirRoute } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+
+/** A URL that starts with its scheme (`http:`, `urn:`). */
+const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** A GET entry as the route table sees it: its row, the request its handler reads, the request's context. */
 interface RoutedGet {
@@ -50,7 +53,7 @@ interface ParsedEntry {
   fullUrl?: string;
   ifNoneExist?: string;
   ifMatch?: string;
-  /** A transaction assigned this POST's id so urn:uuid references could be rewritten. */
+  /** A transaction assigned this POST's id so references to its fullUrl could be rewritten. */
   keepId?: boolean;
   /** A conditional update's criteria (`PUT Type?identifier=…`), until it is resolved to a PUT or a POST. */
   conditionalUpdate?: ConditionalCriteria;
@@ -89,9 +92,11 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       issue('error', 'required', `entry[${index}]: request.url is required`, `${where}.url`),
     );
   }
-  const [path = '', search] = url.replace(/^\//, '').split('?', 2);
   const fail = (msg: string) =>
     new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
+  const relative = relativeToBase(url, ctx.base);
+  if (relative === undefined) throw fail("request.url is absolute but not under this server's base");
+  const [path = '', search] = relative.split('?', 2);
   if (method === 'GET') {
     if (!('routes' in ctx)) throw fail('GET entries are not accepted here');
     return { index, method, type: '', get: routedGet(ctx, path, search, index, conditionalRead(entry)) };
@@ -135,6 +140,18 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST).
   parsed.ifMatch = entry.request?.ifMatch;
   return parsed;
+}
+
+/**
+ * An entry's request.url relative to the base, without a leading `/`. An absolute URL under this
+ * server's own base (the one its answers' fullUrls carry, which clients send back) is taken as the
+ * rest of it; under any other base it names nothing here (undefined).
+ */
+function relativeToBase(url: string, base: string): string | undefined {
+  if (!ABSOLUTE_URL.test(url)) return url.replace(/^\//, '');
+  const rest = url.slice(base.length);
+  if (!url.startsWith(base) || !/^(?:$|[/?])/.test(rest)) return undefined;
+  return rest.replace(/^\//, '');
 }
 
 /** What this server reads of an entry's request that must be a string, besides `method` (one of ORDER's). */
@@ -219,42 +236,6 @@ function parseBundle(body: unknown): Bundle {
     throw new FhirError(400, issue('error', 'structure', 'Bundle.entry must be an array', 'Bundle.entry'));
   }
   return bundle;
-}
-
-/**
- * A copy of `value` with every Reference.reference found in `refs` replaced (keeping how its numbers
- * were written, for the validator).
- */
-export function rewriteReferences<T>(value: T, refs: Map<string, string>): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    const items = value.map((v) => rewriteReferences(v, refs));
-    keepWrittenNumbers(value, items);
-    return items as T;
-  }
-  const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'reference' && typeof v === 'string' && refs.has(v)) copy[k] = refs.get(v);
-    else if (k === 'div' && typeof v === 'string' && v.includes('urn:uuid:'))
-      copy[k] = rewriteNarrative(v, refs);
-    else copy[k] = rewriteReferences(v, refs);
-  }
-  keepWrittenNumbers(value, copy);
-  return copy as T;
-}
-
-/**
- * The narrative's links to other entries (`<a href="urn:uuid:…">`, `<img src="urn:uuid:…">`): a
- * transaction SHALL rewrite them as it rewrites references (R4 http.html, transaction processing).
- */
-function rewriteNarrative(div: string, refs: Map<string, string>): string {
-  return div.replace(
-    /(\s(?:href|src)=)(["'])(urn:uuid:[^"']+)\2/g,
-    (whole, attr: string, quote: string, urn: string) => {
-      const target = refs.get(urn);
-      return target ? `${attr}${quote}${target}${quote}` : whole;
-    },
-  );
 }
 
 const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
@@ -398,8 +379,8 @@ async function getEntry(store: StoreWrites, { route, request, ctx }: RoutedGet):
 
 /**
  * Runs a transaction (all-or-nothing, in one store transaction) or a batch (each entry on its own).
- * In a transaction, POST entries get their ids up front so every `urn:uuid:` fullUrl can be rewritten
- * in every Reference.reference before anything is validated or written.
+ * In a transaction, POST entries get their ids up front so what names their fullUrls (references,
+ * uri elements, narrative links) can be rewritten before anything is validated or written.
  */
 export async function processBundle(
   store: StoreWrites,
@@ -448,8 +429,9 @@ async function resolveConditionalUpdates(store: StoreWrites, parsed: ParsedEntry
 }
 
 /**
- * Each fullUrl once (400 naming a repeat); a POST with a `urn:uuid:` fullUrl gets its id now, and
- * the map from every `urn:uuid:` fullUrl to the `Type/id` its references are rewritten to.
+ * Each fullUrl once (400 naming a repeat). A POST with an absolute fullUrl (`urn:uuid:`, `urn:oid:`,
+ * `http://…`: a temporary name, R4 http.html) gets its id now; the map from each such fullUrl, and
+ * from a PUT's `urn:uuid:` one, to the `Type/id` that references to it are rewritten to.
  */
 function assignFullUrls(parsed: ParsedEntry[]): { refs: Map<string, string>; seen: Set<string> } {
   const refs = new Map<string, string>();
@@ -468,7 +450,7 @@ function assignFullUrls(parsed: ParsedEntry[]): { refs: Map<string, string>; see
       );
     }
     seen.add(e.fullUrl);
-    if (e.method === 'POST' && e.fullUrl.startsWith('urn:uuid:')) {
+    if (e.method === 'POST' && ABSOLUTE_URL.test(e.fullUrl)) {
       const id = randomUUID();
       refs.set(e.fullUrl, `${e.type}/${id}`);
       e.resource = { ...e.resource!, id };
@@ -497,7 +479,7 @@ async function runTransaction(
   const problems = timed(ctx, 'validate', () =>
     parsed.flatMap((e) => {
       if (!e.resource) return [];
-      const oo = ctx.policy.check(rewriteReferences(e.resource, refs));
+      const oo = ctx.policy.check(rewriteReferences(e.resource, refs, e.fullUrl));
       const errors = (oo.issue ?? []).filter(isErrorIssue);
       return errors.length ? inEntry(errors, e.index, e.type) : [];
     }),
@@ -518,7 +500,7 @@ async function runTransaction(
         }
         for (const e of group) {
           try {
-            if (e.resource) e.resource = rewriteReferences(e.resource, refs);
+            if (e.resource) e.resource = rewriteReferences(e.resource, refs, e.fullUrl);
             out[e.index] = await execute(tx, ctx, e, prefer, true);
           } catch (err) {
             throw inEntryError(err, e);
@@ -640,7 +622,10 @@ async function createPosts(
           const e = entries[k];
           if (e.fullUrl && refs.has(e.fullUrl)) refs.set(e.fullUrl, to);
         }
-        for (const e of entries) e.resource = rewriteReferences(e.resource!, refs);
+        for (const e of entries) {
+          e.resource = rewriteReferences(e.resource!, refs, e.fullUrl);
+          localizeReferences(e.resource, ctx.base);
+        }
         return entries.map((e) => e.resource!);
       },
     },
@@ -700,7 +685,8 @@ async function runBatch(
       await resolveConditionalUpdates(store, [parsed]);
       const refs = new Map<string, string>();
       await resolveConditionalReferences(store, [parsed], refs);
-      if (parsed.resource && refs.size) parsed.resource = rewriteReferences(parsed.resource, refs);
+      if (parsed.resource && refs.size)
+        parsed.resource = rewriteReferences(parsed.resource, refs, parsed.fullUrl);
       results.push(await execute(store, ctx, parsed, prefer));
     } catch (err) {
       // Each entry answers for itself: an unexpected failure is this entry's 500, and the entries

@@ -9,7 +9,7 @@ import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
-import { targetsOf } from './references.ts';
+import { localizeReferences, targetsOf } from './references.ts';
 import { toSearchParams } from './search-params.ts';
 import { shapeOf, shapedJson } from './shaping.ts';
 
@@ -108,6 +108,7 @@ export async function createResource(
 ): Promise<{ resource: Resource; created: boolean }> {
   // An empty If-None-Exist is malformed, not absent: ignoring it would create a duplicate.
   if (ifNoneExist !== undefined) assertCriteriaMatchBody(checkIfNoneExist(ifNoneExist), resource);
+  localizeReferences(resource, ctx.base);
   // A transaction (`validated`) checks its entries' references once all are written.
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
@@ -225,6 +226,7 @@ export async function updateResource(
   ifMatch: string | undefined,
   validated = false,
 ): Promise<{ resource: Resource; created: boolean }> {
+  localizeReferences(resource, ctx.base);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
   return timed(ctx, 'db', () =>
@@ -290,7 +292,7 @@ export async function searchTypeJson(
   const shape = shapeOf(params);
   const { _summary, _elements, ...storeParams } = params;
   if (shape.summary === 'count') Object.assign(storeParams, { _total: 'accurate', _count: '0' });
-  const result = await store.searchJson(type, storeParams, { lenient });
+  const result = await store.searchJson(type, storeParams, { lenient, base: ctx.base });
   // The links say what the search was: a parameter ignored under handling=lenient is not part of it.
   const ignored = new Set(result.ignored ?? []);
   const link = (change: Record<string, string | undefined>) => {

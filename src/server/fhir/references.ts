@@ -25,6 +25,19 @@ export function localTarget(ref: string, base: string): string | undefined {
   return r.version === undefined ? `${r.type}/${r.id}` : `${r.type}/${r.id}/_history/${r.version}`;
 }
 
+/**
+ * Makes each reference of `resource` under this server's base relative, in place (`<base>/Patient/1`
+ * → `Patient/1`): the store takes an absolute URL for another server's, so a write keeps one naming a
+ * resource here in the form it is indexed, searched and kept whole by.
+ */
+export function localizeReferences(resource: unknown, base: string): void {
+  const prefix = `${base}/`;
+  eachReference(resource, (ref, holder) => {
+    const local = ref.startsWith(prefix) ? localTarget(ref, base) : undefined;
+    if (local) holder.reference = local;
+  });
+}
+
 /** A reference to a Bundle entry's fullUrl: resolved by its Bundle, or by nothing. */
 const BUNDLE_LOCAL = /^urn:(uuid|oid):/;
 

@@ -72,7 +72,7 @@ export function parseJsonBody(text: string, limits: JsonLimits): unknown {
         'error',
         'structure',
         `Duplicated property name "${duplicate.name}" at offset ${duplicate.offset} (FHIR JSON forbids repeated names)`,
-        duplicate.name,
+        locate(value, duplicate.path),
       ),
     );
   }

@@ -6,6 +6,7 @@ import { FhirError, issue } from '../../shared/outcome.ts';
 import {
   type HistoryEntry,
   type ReferenceTarget,
+  type SearchOptions,
   type StoredJson,
   chainedTypes,
   requireTargets,
@@ -206,7 +207,7 @@ async function partyPage(
   party: string,
   type: string,
   params: SearchParams,
-  opts: { lenient?: boolean } | undefined,
+  opts: SearchOptions | undefined,
   first: SearchJsonResult,
 ) {
   const page = await partyMatches(g, party, first.ids, first.json);
@@ -260,7 +261,7 @@ export async function searchJson(
   g: Guard,
   type: string,
   params: SearchParams,
-  opts?: { lenient?: boolean },
+  opts?: SearchOptions,
 ): Promise<SearchJsonResult> {
   const { p } = g;
   if (!p.unrestricted) {

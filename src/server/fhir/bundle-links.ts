@@ -1,0 +1,116 @@
+// What names another entry of a transaction Bundle (references, uri and url elements, narrative links),
+// rewritten to the `Type/id` that entry became here (R4 http.html, transaction processing rules).
+import { keepWrittenNumbers } from '../../shared/json-text.ts';
+import { relativeReference } from '../../shared/references.ts';
+import { type CoreChild, coreChildren } from '../../validation/index.ts';
+
+/**
+ * The element types whose values a transaction points at the `Type/id` an entry became, as it does
+ * references (R4 http.html, transaction processing rules, lists uri, url, oid and uuid). An `oid` or
+ * `uuid` element cannot hold `Type/id` (the validator would refuse it), so those keep their value.
+ */
+const LINK_TYPES = new Set(['uri', 'url']);
+
+/** A RESTful fullUrl's `Type/id` (or `Type/id/_history/v`) at its end, after its base. */
+const RESTFUL_TAIL = /\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** `http://example.org/fhir` for an entry's fullUrl `http://example.org/fhir/Patient/1`; undefined for any other. */
+function restfulBase(fullUrl: string | undefined): string | undefined {
+  if (!fullUrl || !/^https?:\/\//i.test(fullUrl)) return undefined;
+  const tail = RESTFUL_TAIL.exec(fullUrl);
+  return tail ? fullUrl.slice(0, tail.index) : undefined;
+}
+
+interface Rewrite {
+  /** Each fullUrl (and conditional reference) resolved, to the `Type/id` it names here. */
+  refs: Map<string, string>;
+  /** The base a relative reference in this entry resolves against (its fullUrl's, when RESTful). */
+  base?: string;
+}
+
+/**
+ * A copy of `value` in which what names another entry of the Bundle (a key of `refs`) names the
+ * `Type/id` it became: every Reference.reference — exactly, or as a relative `Type/id` that the
+ * entry's RESTful `fullUrl` resolves to one (R4 bundle.html, "Resolving references in Bundles") —,
+ * every element of a type in LINK_TYPES holding exactly one (the same relative form as a
+ * reference), and narrative links. Other values, free text included, are left as written, and so are
+ * numbers (for the validator).
+ */
+export function rewriteReferences<T>(value: T, refs: Map<string, string>, fullUrl?: string): T {
+  if (refs.size === 0) return value;
+  return rewriteValue(value, undefined, { refs, base: restfulBase(fullUrl) }) as T;
+}
+
+/** `value`, of element type `type` where the walk knows it (an object naming its resourceType says). */
+function rewriteValue(value: unknown, type: string | undefined, rw: Rewrite): unknown {
+  if (typeof value === 'string') return type && LINK_TYPES.has(type) ? (rw.refs.get(value) ?? value) : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => rewriteValue(v, type, rw));
+    keepWrittenNumbers(value, items);
+    return items;
+  }
+  const own = (value as { resourceType?: unknown }).resourceType;
+  const typeName = typeof own === 'string' ? own : type;
+  const children = typeName ? coreChildren(typeName) : undefined;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'reference' && typeof v === 'string') copy[k] = referenceTarget(v, rw) ?? v;
+    else if (k === 'div' && typeof v === 'string') copy[k] = rewriteNarrative(v, rw.refs);
+    else copy[k] = rewriteValue(v, children && typeName && childType(children, k, typeName), rw);
+  }
+  keepWrittenNumbers(value, copy);
+  return copy;
+}
+
+/** What a reference in the entry being rewritten becomes, if it names another entry. */
+function referenceTarget(ref: string, rw: Rewrite): string | undefined {
+  return rw.refs.get(rw.base !== undefined && relativeReference(ref) ? `${rw.base}/${ref}` : ref);
+}
+
+/**
+ * The type of element `key` among `children` (those of `parent`, a type or an inline element's
+ * path): a plain element's, a choice's by its suffix (`valueUri` → `uri`), a primitive's `_key`
+ * sibling an Element, a contentReference's the element it repeats; undefined when not known, below
+ * which only references and narrative are rewritten.
+ */
+function childType(children: Map<string, CoreChild>, key: string, parent: string): string | undefined {
+  const plain = children.get(key);
+  if (plain) return plain.inline ?? (plain.types.length === 1 ? plain.types[0] : undefined);
+  if (key.startsWith('_')) return 'Element';
+  for (const [name, choice] of children) {
+    if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
+    const suffix = key.slice(name.length - 3);
+    const match = choice.types.find((t) => t.charAt(0).toUpperCase() + t.slice(1) === suffix);
+    if (match) return match;
+  }
+  return parent.includes('.') ? repeatedElement(parent, key) : undefined;
+}
+
+/**
+ * The element a contentReference below inline element `path` stands for (coreChildren leaves those
+ * out). In R4 they repeat an enclosing element of the same name (`QuestionnaireResponse.item.item`,
+ * `….item.answer.item`, `Consent.provision.provision`) or the resource's own child of that name
+ * (`Observation.component.referenceRange`); any other is not known.
+ */
+function repeatedElement(path: string, key: string): string | undefined {
+  for (let at = path; at.includes('.'); at = at.slice(0, at.lastIndexOf('.')))
+    if (at.endsWith(`.${key}`)) return at;
+  return coreChildren(path.slice(0, path.indexOf('.')))?.get(key)?.inline;
+}
+
+/**
+ * The narrative's links to other entries (`<a href="urn:uuid:…">`, `<img src="…">`, exactly a
+ * fullUrl): a transaction SHALL rewrite them as it rewrites references (R4 http.html, transaction
+ * processing).
+ */
+function rewriteNarrative(div: string, refs: Map<string, string>): string {
+  if (refs.size === 0) return div;
+  return div.replace(
+    /(\s(?:href|src)=)(["'])([^"']+)\2/g,
+    (whole, attr: string, quote: string, url: string) => {
+      const target = refs.get(url);
+      return target ? `${attr}${quote}${target}${quote}` : whole;
+    },
+  );
+}
