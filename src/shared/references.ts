@@ -24,6 +24,17 @@ export function eachReference(value: unknown, visit: ReferenceVisit, path?: stri
   }
 }
 
+/**
+ * What follows `base` in `url`, without its leading `/` (`Patient/1?x` for `<base>/Patient/1?x`, '' for
+ * the base itself); undefined when `url` is not under `base` (another base, or one that only starts
+ * with its text, as `<base>x/…`).
+ */
+export function underBaseUrl(url: string, base: string): string | undefined {
+  if (!url.startsWith(base)) return undefined;
+  const rest = url.slice(base.length);
+  return /^(?:$|[/?])/.test(rest) ? rest.replace(/^\//, '') : undefined;
+}
+
 /** A FHIR id (R4 `id`: letters, digits, '-' and '.', 1 to 64 of them); versionIds are ids too. */
 const ID = '[A-Za-z0-9\\-.]{1,64}';
 const FHIR_ID = new RegExp(`^${ID}$`);

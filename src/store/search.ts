@@ -1,6 +1,7 @@
 // FHIR search parameters → a parsed SearchRequest (parseSearch) → one SQL WHERE clause over
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
+import { underBaseUrl } from '../shared/references.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 import {
   type ParamDef,
@@ -191,10 +192,9 @@ function assertTargetType(def: ParamDef, key: string, name: string, type: string
 /** A reference parameter's value with `base` taken off each alternative under it (R4 search.html, reference). */
 function underBase(def: ParamDef, value: string, base: string | undefined): string {
   if (def.kind !== 'reference' || !base || !value.includes(base)) return value;
-  const prefix = `${base}/`;
   return value
     .split(',')
-    .map((one) => (one.startsWith(prefix) ? one.slice(prefix.length) : one))
+    .map((one) => underBaseUrl(one, base) ?? one)
     .join(',');
 }
 

@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
+import { underBaseUrl } from '../../shared/references.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -148,10 +149,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
  * rest of it; under any other base it names nothing here (undefined).
  */
 function relativeToBase(url: string, base: string): string | undefined {
-  if (!ABSOLUTE_URL.test(url)) return url.replace(/^\//, '');
-  const rest = url.slice(base.length);
-  if (!url.startsWith(base) || !/^(?:$|[/?])/.test(rest)) return undefined;
-  return rest.replace(/^\//, '');
+  return ABSOLUTE_URL.test(url) ? underBaseUrl(url, base) : url.replace(/^\//, '');
 }
 
 /** What this server reads of an entry's request that must be a string, besides `method` (one of ORDER's). */

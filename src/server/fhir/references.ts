@@ -2,7 +2,7 @@
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { eachReference, relativeReference } from '../../shared/references.ts';
+import { eachReference, relativeReference, underBaseUrl } from '../../shared/references.ts';
 import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -20,7 +20,7 @@ export function referencePaths(value: unknown, path: string): Array<{ path: stri
  * `urn:` and other servers' references, conditional and logical ones name nothing here.
  */
 export function localTarget(ref: string, base: string): string | undefined {
-  const r = relativeReference(ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref);
+  const r = relativeReference(underBaseUrl(ref, base) ?? ref);
   if (!r || !isSupportedType(r.type)) return undefined;
   return r.version === undefined ? `${r.type}/${r.id}` : `${r.type}/${r.id}/_history/${r.version}`;
 }
@@ -31,9 +31,8 @@ export function localTarget(ref: string, base: string): string | undefined {
  * resource here in the form it is indexed, searched and kept whole by.
  */
 export function localizeReferences(resource: unknown, base: string): void {
-  const prefix = `${base}/`;
   eachReference(resource, (ref, holder) => {
-    const local = ref.startsWith(prefix) ? localTarget(ref, base) : undefined;
+    const local = underBaseUrl(ref, base) === undefined ? undefined : localTarget(ref, base);
     if (local) holder.reference = local;
   });
 }
