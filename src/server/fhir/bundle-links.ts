@@ -38,29 +38,47 @@ interface Rewrite {
  */
 export function rewriteReferences<T>(value: T, refs: Map<string, string>, fullUrl?: string): T {
   if (refs.size === 0) return value;
-  return rewriteValue(value, undefined, { refs, base: restfulBase(fullUrl) }) as T;
+  return rewriteValue(value, () => undefined, { refs, base: restfulBase(fullUrl) }) as T;
 }
 
-/** `value`, of element type `type` where the walk knows it (an object naming its resourceType says). */
-function rewriteValue(value: unknown, type: string | undefined, rw: Rewrite): unknown {
-  if (typeof value === 'string') return type && LINK_TYPES.has(type) ? (rw.refs.get(value) ?? value) : value;
+/**
+ * The element type of a value where the walk can tell (an object naming its resourceType says),
+ * asked for only when a string equals a fullUrl: looking types up for every element would cost the
+ * transaction path more than all its rewriting.
+ */
+type LazyType = () => string | undefined;
+
+function rewriteValue(value: unknown, typeOf: LazyType, rw: Rewrite): unknown {
+  if (typeof value === 'string') {
+    const target = rw.refs.get(value);
+    if (target === undefined) return value;
+    const type = typeOf();
+    return type && LINK_TYPES.has(type) ? target : value;
+  }
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
-    const items = value.map((v) => rewriteValue(v, type, rw));
+    const items = value.map((v) => rewriteValue(v, typeOf, rw));
     keepWrittenNumbers(value, items);
     return items;
   }
   const own = (value as { resourceType?: unknown }).resourceType;
-  const typeName = typeof own === 'string' ? own : type;
-  const children = typeName ? coreChildren(typeName) : undefined;
+  const parentType: LazyType = typeof own === 'string' ? () => own : typeOf;
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === 'reference' && typeof v === 'string') copy[k] = referenceTarget(v, rw) ?? v;
     else if (k === 'div' && typeof v === 'string') copy[k] = rewriteNarrative(v, rw.refs);
-    else copy[k] = rewriteValue(v, children && typeName && childType(children, k, typeName), rw);
+    else if (v !== null && (typeof v === 'object' || typeof v === 'string'))
+      copy[k] = rewriteValue(v, () => elementType(parentType(), k), rw);
+    else copy[k] = v;
   }
   keepWrittenNumbers(value, copy);
   return copy;
+}
+
+/** The type of element `key` of a value of type `parent` (a type, or an inline element's path). */
+function elementType(parent: string | undefined, key: string): string | undefined {
+  const children = parent ? coreChildren(parent) : undefined;
+  return children && parent ? childType(children, key, parent) : undefined;
 }
 
 /** What a reference in the entry being rewritten becomes, if it names another entry. */
