@@ -36,6 +36,9 @@ export function createApp(opts: AppOptions): express.Express {
   const strict = opts.strict ?? true;
   const policy = createWritePolicy(opts.validator, strict);
   const metrics = createMetrics();
+  // Paths are matched as written: the security front reads `/fhir` and `/api` so, and a route that
+  // matched `/FHIR` too would be served without the scopes its path stands for.
+  app.enable('case sensitive routing');
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', false);

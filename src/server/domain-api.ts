@@ -57,7 +57,7 @@ export interface DomainApiOptions {
  */
 export function createDomainRouter(opts: DomainApiOptions): express.Router {
   const { storeFor, policy } = opts;
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
   const ctxOf = (req: Request): InteractionContext => ({ policy, base: baseUrl(req, opts.baseUrl) });
   const body = (req: Request) => requestJson(req, { maxDepth: opts.limits.jsonDepth }, 'the domain JSON');

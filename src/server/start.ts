@@ -141,6 +141,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       publicBase: fhirBase.replace(/\/fhir$/, ''),
       rateLimit: opts.rateLimit,
       bodyLimit: opts.limits?.bodyBytes,
+      jsonDepth: opts.limits?.jsonDepth,
       ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
       logger,
     }).catch((err: unknown) => {

@@ -26,7 +26,7 @@ function remoteFailure(err: unknown): never {
  * retry|resolve` over HTTP — with the embedded store the CLI cannot open the directory the server holds.
  */
 export function syncApi(sync: FacadeSync): express.Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   router.get('/status', async (_req, res) => {
     res.locals.route = '/api/sync/status';
     res.json(await sync.status());

@@ -272,6 +272,47 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it("a transaction is judged as the handler reads it: a byte-order mark or another charset is no way past the entries' scopes", async () => {
+        const { token } = await s.client({ id: 'bom-writer', scope: 'system/Observation.crus' });
+        const bundle = JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [{ request: { method: 'DELETE', url: `Patient/${suviId('Patient')}` } }],
+        });
+        for (const [body, contentType] of [
+          [`\uFEFF${bundle}`, 'application/fhir+json'],
+          [Buffer.from(bundle, 'utf16le'), 'application/fhir+json; charset=utf-16le'],
+        ] as const) {
+          const res = await s.call(token, '', {
+            method: 'POST',
+            body,
+            headers: { 'content-type': contentType },
+          });
+          expect(res.status, contentType).toBe(403);
+          expect(await diagnostics(res)).toMatch(/^sec-scope-2: entry 0 \(DELETE Patient\/.+\) is outside/);
+        }
+        expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
+      });
+
+      it('paths are matched as written: /FHIR, /API or /Disclosures in capitals are no way around the scopes', async () => {
+        const { token } = await s.client({ id: 'case-reader', scope: 'system/Observation.rs' });
+        const origin = s.fhir.slice(0, -'/fhir'.length);
+        const body = await observationAbout(suviId('Patient'));
+        for (const [method, path, sent] of [
+          ['POST', '/FHIR/Observation', body],
+          ['GET', '/FHIR/_history', undefined],
+          ['POST', '/API/organizations', '{}'],
+          ['GET', `/api/clients/suvi/Disclosures`, undefined],
+          ['GET', `/API/clients/suvi/disclosures`, undefined],
+        ] as const) {
+          const res = await s.call(token, `${origin}${path}`, { method, ...(sent ? { body: sent } : {}) });
+          expect([403, 404], `${method} ${path}`).toContain(res.status);
+        }
+        const identifier = (JSON.parse(body) as Observation).identifier?.[0]?.value as string;
+        const stored = await s.call(admin, `/Observation?identifier=${encodeURIComponent(identifier)}`);
+        expect(((await stored.json()) as Bundle).entry ?? []).toEqual([]);
+      });
+
       it('a conditional reference is a search of its target type: without search permission there it is refused, whether or not it matches', async () => {
         const { token } = await s.client({ id: 'obs-creator', scope: 'system/Observation.c' });
         const obs = (await (

@@ -1214,9 +1214,11 @@ describe('metadata and operations endpoints', () => {
     expect(mismatch.status).toBe(400);
     expect(firstIssue(mismatch.body)?.expression).toEqual(['Practitioner.resourceType']);
 
-    // Canonical spellings take the direct dispatch; a trailing slash or other case takes the router.
+    // Canonical spellings take the direct dispatch; a trailing slash takes the router. Paths are
+    // matched as written (the security front judges them so): another case is no route.
     const created = await post(app, '/fhir/Practitioner', practitioner());
-    const viaRouter = await post(app, '/FHIR/Practitioner/', practitioner());
+    const viaRouter = await post(app, '/fhir/Practitioner/', practitioner());
+    expect((await post(app, '/FHIR/Practitioner', practitioner())).status).toBe(404);
     for (const res of [created, viaRouter]) {
       expect(res.status).toBe(201);
       expect(res.headers['content-type']).toBe('application/fhir+json; charset=utf-8');

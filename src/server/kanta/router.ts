@@ -116,7 +116,7 @@ export const KANTA_ROUTES: readonly KantaRoute[] = [
 ];
 
 export function createKantaRouter(opts: KantaRouterOptions): express.Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   const rules = createKantaWriteRules(opts.validator);
   const raw = express.raw({ type: () => true, limit: opts.bodyBytes ?? '20mb' });
   const maxDepth = opts.jsonDepth ?? 64;

@@ -26,7 +26,7 @@ function oauthError(res: Response, status: number, error: string, description: s
 
 /** `/.well-known/smart-configuration`, `/auth/jwks` and `/auth/token` (client_credentials + private_key_jwt). */
 export function authRoutes(opts: AuthServerOptions): express.Router {
-  const router = express.Router();
+  const router = express.Router({ caseSensitive: true });
   const form = express.urlencoded({ extended: false, limit: '64kb' });
 
   router.get('/.well-known/smart-configuration', (_req, res) => {

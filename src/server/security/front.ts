@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
+import { requestJson } from '../http/json-body.ts';
 import { baseUrl } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
@@ -30,6 +31,8 @@ export interface FrontOptions {
   /** Requests per client per minute. */
   rateLimit: number;
   bodyLimit: number | string;
+  /** Deepest JSON nesting a body may have, as the routes read it. */
+  jsonDepth: number;
   /** Extra routes served before authentication (the embedded authorization server). */
   publicRoutes: express.Router;
   /** The public origin a trusted proxy reports (absent: links keep the configured base). */
@@ -180,22 +183,22 @@ function permitted(p: Principal, need: Need): boolean {
 
 /**
  * A transaction or batch: every entry's interaction must be permitted, else the whole is refused
- * (audited) before anything is processed. Reads the body; the router answers malformed ones.
+ * (audited) before anything is processed. Reads the body as the router does (a malformed one is refused here as it would be there).
  */
 async function checkBundle(
   req: Request,
   res: Response,
   p: Principal,
   raw: RequestHandler,
-  writer: AuditWriter,
+  opts: Pick<FrontOptions, 'writer' | 'jsonDepth'>,
 ): Promise<void> {
+  const { writer } = opts;
   await run(raw, req, res);
-  let bundle: { entry?: { request?: { method?: string; url?: string } }[] };
-  try {
-    bundle = JSON.parse((req.body as Buffer).toString('utf8'));
-  } catch {
-    return;
-  }
+  // Read exactly as the router will read it (charset, byte-order mark, the same checks): a body it
+  // would take is judged here, and one it would refuse is refused here, never let through unjudged.
+  const bundle = requestJson(req, { maxDepth: opts.jsonDepth }, 'a Bundle') as {
+    entry?: { request?: { method?: string; url?: string } }[];
+  };
   for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
     const need = entryNeed(entry?.request?.method, entry?.request?.url);
     if (need && need.kind !== 'bundle' && need.kind !== 'audit' && permitted(p, need)) continue;
@@ -269,7 +272,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
       if (need.kind === 'fhir') p.interaction = need.interaction;
-      if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts.writer);
+      if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts);
       return p;
     } catch (err) {
       if (err instanceof FhirError && (err.status === 401 || err.status === 403)) {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { migrateAuditLog } from '../../store/index.ts';
+import { DEFAULT_LIMITS } from '../http/limits.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
@@ -46,6 +47,8 @@ export interface SecurityOptions {
   /** Requests per client per minute (default 6000). */
   rateLimit?: number;
   bodyLimit?: number | string;
+  /** Deepest JSON nesting a body may have (the facade's `jsonDepth`; default DEFAULT_LIMITS'). */
+  jsonDepth?: number;
   /**
    * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/Host/Prefix set the origin
    * of links (Location, fullUrl, paging) for requests they forward; nobody else's are read.
@@ -107,7 +110,8 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     db: opts.store,
     fhirBase: () => `${origin}/fhir`,
     rateLimit: opts.rateLimit ?? 6000,
-    bodyLimit: opts.bodyLimit ?? '5mb',
+    bodyLimit: opts.bodyLimit ?? DEFAULT_LIMITS.bodyBytes,
+    jsonDepth: opts.jsonDepth ?? DEFAULT_LIMITS.jsonDepth,
     publicRoutes: authRoutes({ db: opts.store, key, publicBase, ...(external ? { external } : {}) }),
     ...(opts.trustProxy?.length ? { forwarded: forwardedOrigin(opts.trustProxy) } : {}),
     logger: opts.logger,
