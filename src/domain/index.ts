@@ -15,6 +15,8 @@ export * from './rules/work-ability-score.ts';
 export * from './schemas.ts';
 export type * from './types.ts';
 export {
+  checkDomainKind,
+  DOMAIN_KINDS,
   DomainValidationError,
   domainIssues,
   KIND_LABEL,

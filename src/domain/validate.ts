@@ -47,6 +47,26 @@ export const KIND_LABEL: Record<DomainKind | 'record' | 'handover', string> = {
   handover: 'HandoverRequest',
 };
 
+/** The domain kinds, in the order the SDK lists them. */
+export const DOMAIN_KINDS: readonly DomainKind[] = [
+  'client',
+  'organization',
+  'professional',
+  'assessment',
+  'selfAssessment',
+  'consent',
+  'plan',
+  'referral',
+  'team',
+];
+
+/** `kind`, when it is one of the domain kinds; a TypeError naming them otherwise (a JavaScript caller's mistake). */
+export function checkDomainKind(kind: unknown): DomainKind {
+  if (typeof kind === 'string' && (DOMAIN_KINDS as readonly string[]).includes(kind))
+    return kind as DomainKind;
+  throw new TypeError(`kind must be one of ${DOMAIN_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+}
+
 export const SCHEMAS: Record<DomainKind | 'record' | 'handover', TSchema> = {
   client: ClientSchema,
   organization: OrganizationSchema,
@@ -215,7 +235,7 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
 export function domainIssues<K extends DomainKind>(
   kind: K,
   value: unknown,
-  base: string = KIND_LABEL[kind],
+  base: string = KIND_LABEL[checkDomainKind(kind)],
 ): OperationOutcomeIssue[] {
   const fn = validatorFor(kind);
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));

@@ -492,7 +492,7 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
 
 function readPlan(c: CarePlan, r: Reader): SupportPlan {
   const categoryIndex = (c.category ?? []).findIndex((cc) => codeFrom(cc, MAP.codedFields.planCategory!));
-  const status = (PLAN_STATUS[c.status] ??
+  const status = ((Object.hasOwn(PLAN_STATUS, c.status) ? PLAN_STATUS[c.status] : undefined) ??
     fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'];
   const out: SupportPlan = {
     id: r.idOf('plan', c.identifier),

@@ -31,6 +31,7 @@ import {
   type SelfAssessment,
   type SupportPlan,
   type WorkAbilityRecord,
+  checkDomainKind,
   interpretWorkAbilityScore,
   parseHetu,
   validateDomain,
@@ -496,6 +497,7 @@ export function toResources<K extends DomainKind>(
   value: DomainTypes[K],
   opts: MappingOptions = {},
 ): Resource[] {
+  checkDomainKind(kind);
   if (opts.validate !== false) validateDomain(kind, value);
   return MAPPERS[kind](value, context(opts));
 }

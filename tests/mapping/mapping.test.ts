@@ -12,7 +12,7 @@ import type {
 import { v5 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maija, sirpa, suvi } from '../../examples/tools/personas.ts';
-import { DomainValidationError } from '../../src/domain/index.ts';
+import { DomainValidationError, validateDomain } from '../../src/domain/index.ts';
 import { NAMESPACE, uuidV5 } from '../../src/mapping/identity.ts';
 import {
   businessUuid,
@@ -629,6 +629,25 @@ describe('fromFhir', () => {
       'Patient.identifier: carries more than one current HETU (a replaced one has use old)',
     );
     expect(read).not.toThrow(/151181|120395/);
+  });
+
+  it('a CarePlan status that is a name of Object.prototype is no plan status (also without domain validation)', () => {
+    const [plan] = toResources('plan', suvi.plans![0]!).filter(
+      (r) => r.resourceType === 'CarePlan',
+    ) as CarePlan[];
+    for (const status of ['constructor', 'toString'])
+      expect(() => fromFhir({ ...plan!, status } as never, { validate: false })).toThrow(
+        `CarePlan.status: '${status}' has no domain plan status`,
+      );
+  });
+
+  it('refuses a kind that is not one of the domain kinds, as a TypeError naming the kinds', () => {
+    for (const kind of ['constructor', 'toString', 'patient']) {
+      const message = `kind must be one of client, organization, professional, assessment, selfAssessment, consent, plan, referral, team; got "${kind}"`;
+      expect(() => toResources(kind as never, {} as never)).toThrow(message);
+      expect(() => toResources(kind as never, {} as never, { validate: false })).toThrow(message);
+      expect(() => validateDomain(kind as never, {})).toThrow(TypeError);
+    }
   });
 
   it('refuses input that is not a resource', () => {

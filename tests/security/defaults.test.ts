@@ -106,6 +106,10 @@ describe('SMART scopes', () => {
     ['system/*.*', 'Goal', 'u', true],
     ['patient/Observation.rs', 'Observation', 'r', false],
     ['system/Observation.sr', 'Observation', 'r', false],
+    // Names of Object.prototype are no permission letters, and no crash either.
+    ['system/Patient.constructor', 'Patient', 'r', false],
+    ['system/Patient.toString', 'Patient', 'r', false],
+    ['system/Patient.__proto__', 'Patient', 'r', false],
   ] as const)('%s on %s grants %s: %s', (scope, type, perm, granted) => {
     expect(allows(parseScopes(scope), type, perm)).toBe(granted);
   });

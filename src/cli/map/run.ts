@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { DomainKind } from '../../domain/index.ts';
+import { DOMAIN_KINDS, type DomainKind } from '../../domain/index.ts';
 import { type Language, fromFhir, toFhir, toResources, transactionBundle } from '../../mapping/index.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
@@ -10,18 +10,6 @@ export interface MapOptions {
   fromFhir?: string;
   language: Language;
 }
-
-const KINDS: readonly DomainKind[] = [
-  'client',
-  'organization',
-  'professional',
-  'assessment',
-  'selfAssessment',
-  'consent',
-  'plan',
-  'referral',
-  'team',
-];
 
 function fail(message: string, code: number): number {
   process.stderr.write(`tyokyky map: ${message}\n`);
@@ -60,8 +48,8 @@ export function runMap(opts: MapOptions): number {
 function mapToFhir(input: unknown, language: Language): unknown {
   if (input && typeof input === 'object' && 'kind' in input && 'value' in input) {
     const { kind, value } = input as { kind: DomainKind; value: never };
-    if (!KINDS.includes(kind))
-      throw FhirError.badRequest(`kind: '${String(kind)}' is not one of ${KINDS.join(', ')}`, 'kind');
+    if (!DOMAIN_KINDS.includes(kind))
+      throw FhirError.badRequest(`kind: '${String(kind)}' is not one of ${DOMAIN_KINDS.join(', ')}`, 'kind');
     return transactionBundle(toResources(kind, value, { language }));
   }
   return toFhir(input as never, { language });

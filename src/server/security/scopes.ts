@@ -33,7 +33,7 @@ const V2_RE = /^c?r?u?d?s?$/;
 export function parseScope(token: string): Scope | undefined {
   const [, type, access] = SCOPE_RE.exec(token) ?? [];
   if (type === undefined || access === undefined) return undefined;
-  const v1 = V1[access];
+  const v1 = Object.hasOwn(V1, access) ? V1[access] : undefined;
   if (v1) return { type, perms: new Set(v1) };
   if (!access || !V2_RE.test(access)) return undefined;
   return { type, perms: new Set(access.split('') as Permission[]) };
