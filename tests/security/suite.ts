@@ -635,6 +635,32 @@ export function securitySuite(
         expect(changed.status, await changed.clone().text()).toBe(200);
       });
 
+      it("a resource's history shows a party only the versions a vread would: not one about another client", async () => {
+        const { token: kela } = await s.client({ id: 'kela-history', scope: 'system/*.rs', party: 'kela' });
+        const maijaId = ids.get('Patient|maija') as string;
+        // Filed on Maija (whose data kela may not see), then corrected to Suvi.
+        const created = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: await observationAbout(maijaId),
+        });
+        const first = (await created.json()) as Observation;
+        expect((await s.call(kela, `/Observation/${first.id}`)).status).toBe(403);
+        const moved = await s.call(admin, `/Observation/${first.id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...first, subject: { reference: `Patient/${suviId('Patient')}` } }),
+          headers: { 'if-match': 'W/"1"' },
+        });
+        expect(moved.status).toBe(200);
+        expect((await s.call(kela, `/Observation/${first.id}/_history/1`)).status).toBe(403);
+        const history = await s.call(kela, `/Observation/${first.id}/_history`);
+        expect(history.status).toBe(200);
+        const shown = ((await history.json()) as Bundle).entry?.map((e) => e.resource?.meta?.versionId);
+        expect(shown).toEqual(['2']);
+        expect(
+          JSON.stringify(await (await s.call(kela, `/Observation/${first.id}/_history`)).json()),
+        ).not.toContain(maijaId);
+      });
+
       it('shows kela only the data classes the client consented to, and nothing of a party without consent', async () => {
         const { token: kela } = await s.client({ id: 'kela-client', scope: 'system/*.rs', party: 'kela' });
         const { token: pension } = await s.client({

@@ -428,19 +428,44 @@ export async function history(g: Guard, type: string, id: string): Promise<Histo
     auditRefusal(g, 'history-instance', entity, [], e),
   );
   const newest = versions.find((v) => v.resource)?.resource;
-  let consentId: string | undefined;
+  let shown = versions;
+  let consentIds: (string | undefined)[] = [];
   if (p.party) {
     if (!newest) await auditRefusal(g, 'history-instance', entity, [], withheld(type, id));
-    ({ consentId } = await checked(g, newest as Resource).catch((e) =>
+    // The newest version decides whether the history is answered; each older one is shown as its
+    // vread would be (one about another client, before a correction, is left out).
+    await checked(g, newest as Resource).catch((e) =>
       auditRefusal(g, 'history-instance', entity, patientOf(newest as Resource), e),
-    ));
+    );
+    ({ shown, consentIds } = await partyVersions(g, versions));
   }
+  const patients = [...new Set(shown.flatMap((v) => (v.resource ? patientOf(v.resource) : [])))];
   await g.audit([
-    succeeded(g, 'history-instance', 'R', [`${type}/${id}`], newest ? patientOf(newest) : [], {
-      consents: consentRefs([consentId]),
-    }),
+    succeeded(g, 'history-instance', 'R', [`${type}/${id}`], patients, { consents: consentRefs(consentIds) }),
   ]);
-  return p.turvakielto ? versions : redactedHistory(g, versions);
+  return p.turvakielto ? shown : redactedHistory(g, shown);
+}
+
+/** The versions a party may read, each judged as its vread is (a deletion names no client), and the consents that let it. */
+async function partyVersions(
+  g: Guard,
+  versions: HistoryEntry[],
+): Promise<{ shown: HistoryEntry[]; consentIds: (string | undefined)[] }> {
+  const shown: HistoryEntry[] = [];
+  const consentIds: (string | undefined)[] = [];
+  for (const v of versions) {
+    if (!v.resource) {
+      shown.push(v);
+      continue;
+    }
+    try {
+      consentIds.push((await checked(g, v.resource)).consentId);
+      shown.push(v);
+    } catch (err) {
+      if (!(err instanceof FhirError) || err.status !== 403) throw err;
+    }
+  }
+  return { shown, consentIds };
 }
 
 /** history-type and history-system: not for a party (its access is decided per client and consent). */
