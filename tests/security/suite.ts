@@ -535,6 +535,35 @@ export function securitySuite(
         ]);
         for (const e of refused.filter((x) => x.subtype?.[0]?.code !== 'history-type'))
           expect(JSON.stringify(e.entity)).toContain(patient);
+        // Searches refused inside a batch (a chain into a type it may not search, _has by a party) too.
+        const { token: narrow } = await s.client({
+          id: 'chain-prober',
+          scope: 'system/Observation.rs system/Goal.rs',
+          party: 'kela',
+        });
+        const searches = await s.call(narrow, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [
+              { request: { method: 'GET', url: 'Observation?subject:Patient.gender=female' } },
+              { request: { method: 'GET', url: 'Observation?_has:Goal:addresses:lifecycle-status=active' } },
+            ],
+          }),
+        });
+        expect(((await searches.json()) as Bundle).entry?.map((e) => e.response?.status)).toEqual([
+          '403 Forbidden',
+          '403 Forbidden',
+        ]);
+        const searchLog = (await (
+          await s.call(admin, '/AuditEvent?agent=chain-prober&entity-type=Observation')
+        ).json()) as Bundle;
+        const details = (searchLog.entry ?? [])
+          .map((e) => e.resource as AuditEvent)
+          .filter((e) => e.outcome === '4')
+          .map((e) => e.outcomeDesc ?? '');
+        expect(details.map((d) => d.slice(0, 13)).sort()).toEqual(['sec-consent-4', 'sec-scope-1: ']);
       });
 
       it('a receiving party cannot write consents, which decide its own access (alone or in a transaction)', async () => {

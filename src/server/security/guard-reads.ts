@@ -13,6 +13,7 @@ import {
 } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { DisclosureCheck } from './consent.ts';
+import type { Principal } from './context.ts';
 import {
   type Guard,
   TURVAKIELTO,
@@ -254,6 +255,29 @@ function queryText(params: SearchParams): string {
 }
 
 /**
+ * Why `p` may not run this search at all, or undefined: the searched type itself too (a route's search
+ * was checked by the front, but a transaction's conditional reference, `Patient?identifier=…`, searches
+ * here, and its match or miss would tell a client without search permission which identifiers exist),
+ * the types a chain looks into, and a reverse chain by a party (it tests the other resources' content,
+ * which the party's consent may not cover even where it shows the matches themselves).
+ */
+function searchRefusal(p: Principal, type: string, params: SearchParams): FhirError | undefined {
+  const forbidden = (text: string) => new FhirError(403, issue('error', 'forbidden', text));
+  if (!p.unrestricted) {
+    if (!allows(p.scopes, type, 's'))
+      return forbidden(`sec-scope-1: searching ${type} needs search permission on ${type}`);
+    for (const through of chainedTypes(type, params))
+      if (!allows(p.scopes, through, 's'))
+        return forbidden(`sec-scope-1: searching through ${through} needs search permission on ${through}`);
+  }
+  if (p.party && Object.keys(params).some((k) => k.startsWith('_has:')))
+    return forbidden(
+      'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
+    );
+  return undefined;
+}
+
+/**
  * search-type: a party's matches are filtered by consent and get no total (a count would tell what it
  * may not see); turvakielto Patients are redacted; the audit row names every patient returned.
  */
@@ -264,37 +288,8 @@ export async function searchJson(
   opts?: SearchOptions,
 ): Promise<SearchJsonResult> {
   const { p } = g;
-  if (!p.unrestricted) {
-    // The searched type itself too: a route's search was checked by the front, but a transaction's
-    // conditional reference (`Patient?identifier=…`) searches here, and its match or miss would
-    // otherwise tell a client without search permission which identifiers exist.
-    if (!allows(p.scopes, type, 's'))
-      throw new FhirError(
-        403,
-        issue('error', 'forbidden', `sec-scope-1: searching ${type} needs search permission on ${type}`),
-      );
-    for (const through of chainedTypes(type, params))
-      if (!allows(p.scopes, through, 's'))
-        throw new FhirError(
-          403,
-          issue(
-            'error',
-            'forbidden',
-            `sec-scope-1: searching through ${through} needs search permission on ${through}`,
-          ),
-        );
-  }
-  // What a reverse chain tests is the other resources' content, which the party's consent may not
-  // cover even where it shows the matches themselves: a party does not search with it.
-  if (p.party && Object.keys(params).some((k) => k.startsWith('_has:')))
-    throw new FhirError(
-      403,
-      issue(
-        'error',
-        'forbidden',
-        'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
-      ),
-    );
+  const refused = searchRefusal(p, type, params);
+  if (refused) await auditRefusal(g, 'search-type', type, [], refused);
   let result = await g.base.searchJson(type, params, opts);
   let { ids, json } = result;
   let consents: string[] = [];
