@@ -1322,6 +1322,21 @@ export function securitySuite(
             `sec-audit-2: the audit log answers read and search only, not ${interaction}`,
           );
         }
+        const head = await s.call(auditor, `/AuditEvent/${id}`, { method: 'HEAD' });
+        expect([head.status, head.headers.get('content-type')]).toEqual([
+          200,
+          'application/fhir+json; charset=utf-8',
+        ]);
+      });
+
+      it('records its own reads: who read whose audit trail, and when', async () => {
+        const { token } = await s.client({ id: 'audit-reader', scope: AUDIT });
+        const patient = `Patient/${suviId('Patient')}`;
+        expect((await s.call(token, `/AuditEvent?patient=${patient}&_count=1`)).status).toBe(200);
+        const own = (await (await s.call(admin, '/AuditEvent?agent=audit-reader')).json()) as Bundle;
+        const events = (own.entry ?? []).map((e) => e.resource as AuditEvent);
+        expect(events.map((e) => [e.subtype?.[0]?.code, e.outcome])).toEqual([['search-type', '0']]);
+        expect(JSON.stringify(events[0]?.entity)).toContain(patient);
       });
 
       it('audits a PATCH as patch and a PUT as update', async () => {

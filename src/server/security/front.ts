@@ -15,7 +15,7 @@ import { type Need, entryNeed, needOf } from './access.ts';
 import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
-import { refusalsAudited } from './guard-context.ts';
+import { record as auditRecord, refusalsAudited } from './guard-context.ts';
 import { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
 
@@ -171,7 +171,9 @@ function permitted(p: Principal, need: Need): boolean {
   if (need.kind === 'fhir') return need.perms.every((perm) => allows(p.scopes, need.type, perm));
   if (need.kind === 'audit')
     return (
-      need.method === 'GET' && allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')
+      (need.method === 'GET' || need.method === 'HEAD') &&
+      allows(p.scopes, 'AuditEvent', 'r') &&
+      allows(p.scopes, 'AuditEvent', 's')
     );
   if (need.kind === 'domain')
     return (
@@ -220,6 +222,7 @@ async function checkBundle(
 async function serveAudit(
   req: Request,
   res: Response,
+  p: Principal,
   need: Extract<Need, { kind: 'audit' }>,
   opts: FrontOptions,
 ): Promise<void> {
@@ -227,6 +230,17 @@ async function serveAudit(
   const body = need.id
     ? await readAudit(opts.db, need.id)
     : await searchAudit(opts.db, baseUrl(req, opts.fhirBase()), req.query as Record<string, unknown>);
+  // Reading the log is an access to what it holds of clients: recorded before it is answered.
+  await opts.writer.record(
+    auditRecord(p, {
+      interaction: need.id ? 'read' : 'search-type',
+      action: need.id ? 'R' : 'E',
+      outcome: '0',
+      entities: [need.id ? `AuditEvent/${need.id}` : 'AuditEvent'],
+      patients: [req.query.patient ?? []].flat().filter((v): v is string => typeof v === 'string'),
+      ...(need.id ? {} : { query: req.url.slice(req.url.indexOf('?') + 1 || req.url.length) }),
+    }),
+  );
   res.status(200).type('application/fhir+json').send(JSON.stringify(body));
 }
 
@@ -251,7 +265,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
       res.locals.principal = p;
       res.locals.clientId = p.clientId;
       await run(limiter, req, res);
-      if (need.kind === 'audit' && need.method !== 'GET') {
+      if (need.kind === 'audit' && need.method !== 'GET' && need.method !== 'HEAD') {
         throw new FhirError(
           405,
           issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
@@ -316,7 +330,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     res.locals.need = need;
     // `on`, not `once`: a response finishes once, and `once` would wrap the listener per request.
     res.on('finish', auditFailure);
-    if (need.kind === 'audit') return serveAudit(req, res, need, opts);
+    if (need.kind === 'audit') return serveAudit(req, res, p, need, opts);
     bindRequestStore(res, opts.guard(p));
     next();
   };
