@@ -22,6 +22,7 @@ export async function* pullPages(
 ): AsyncGenerator<Resource[]> {
   const query = { ...params, _sort: '_lastUpdated' };
   const seen = new Set<string>();
+  const followed = new Set<string>();
   let page: SearchPage = await remote.searchPage(type, query, signal);
   let sorted = sortsByLastUpdated(page.self);
   let floor: number | undefined;
@@ -36,6 +37,12 @@ export async function* pullPages(
       floor = last.at;
       page = await remote.searchPage(type, { ...query, _lastUpdated: `ge${last.text}` }, signal);
     } else {
+      // A remote whose next link names a page read already would be read forever.
+      if (followed.has(page.next))
+        throw new Error(
+          "sync-pull-3: the remote's next link names a page this search has read already; paging stopped",
+        );
+      followed.add(page.next);
       page = await remote.nextPage(page.next, signal);
     }
   }
@@ -61,7 +68,11 @@ export async function withinPullBound<T>(
   progress: { step: string },
   pull: (bounded: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const bounded = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(ctx.pullTimeoutMs)]);
+  // A timer of our own, not AbortSignal.timeout: inside AbortSignal.any, Node 20 may collect that
+  // signal before it fires (nodejs/node#57736), and the bound would never stop the pull.
+  const bound = new AbortController();
+  const timer = setTimeout(() => bound.abort(), ctx.pullTimeoutMs);
+  const bounded = signal ? AbortSignal.any([signal, bound.signal]) : bound.signal;
   try {
     return await pull(bounded);
   } catch (err) {
@@ -69,6 +80,8 @@ export async function withinPullBound<T>(
     throw new Error(
       `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
     );
+  } finally {
+    clearTimeout(timer);
   }
 }
 

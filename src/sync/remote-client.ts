@@ -245,6 +245,10 @@ export class RemoteClient {
 
   private async page(url: string, signal?: AbortSignal): Promise<SearchPage> {
     const bundle = (await this.request<Bundle>('GET', url, { signal })).resource;
+    // Anything else answered 200 (an OperationOutcome, a portal's page, `entry` not a list) is no
+    // empty result: read as one, a misdirected remote would look healthy forever.
+    if (bundle?.resourceType !== 'Bundle' || (bundle.entry !== undefined && !Array.isArray(bundle.entry)))
+      throw new Error('sync-pull-4: the remote answered a search with no searchset Bundle');
     const links = Array.isArray(bundle?.link) ? bundle.link : [];
     const link = (relation: string) => {
       const url = links.find((l) => l?.relation === relation)?.url;

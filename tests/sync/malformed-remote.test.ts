@@ -173,6 +173,39 @@ describe('pull from a remote sending malformed data', () => {
     expect(served).toBe(2);
   });
 
+  it('sync-pull-3: a next link naming a page the pull has read already stops the pull, instead of reading it forever', async () => {
+    remote.answers.QuestionnaireResponse = [];
+    remote.nextLink = `${remote.url}/QuestionnaireResponse?page=2`;
+    try {
+      await expect(sync.pullOnce()).rejects.toThrow(
+        "sync-pull-3: the remote's next link names a page this search has read already; paging stopped",
+      );
+    } finally {
+      remote.nextLink = undefined;
+    }
+  });
+
+  it('sync-pull-4: a search answered with what is no searchset Bundle fails the pull; it is no empty result', async () => {
+    const before = (await sync.status()).lastPullSuccess;
+    for (const body of [
+      { resourceType: 'OperationOutcome', issue: [] },
+      { resourceType: 'Patient', id: 'x' },
+      { resourceType: 'Bundle', type: 'searchset', entry: {} },
+      '<html>portal</html>',
+      null,
+    ]) {
+      remote.searchAnswer = { status: 200, body };
+      try {
+        await expect(sync.pullOnce(), JSON.stringify(body)).rejects.toThrow(
+          'sync-pull-4: the remote answered a search with no searchset Bundle',
+        );
+      } finally {
+        remote.searchAnswer = undefined;
+      }
+    }
+    expect((await sync.status()).lastPullSuccess).toBe(before);
+  });
+
   it('a resource whose business identifier more than one local resource holds is refused; the rest of the page is stored', async () => {
     const twin = selfAssessment(remotePatient);
     const [localPatient] = await store.query<{ local_id: string }>(

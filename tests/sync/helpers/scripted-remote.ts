@@ -24,6 +24,8 @@ export interface ScriptedRemote {
   answers: Record<string, unknown[]>;
   /** When set, the `next` link of every search page. */
   nextLink?: string;
+  /** When set, what every search is answered with instead of a Bundle of `answers` — whatever its shape. */
+  searchAnswer?: ScriptedAnswer;
   /**
    * When set, what every write (POST, PUT) is answered with instead of the kept resource — whatever
    * its shape: a status, a body and a Location header. The write is kept all the same.
@@ -118,6 +120,7 @@ export async function startScriptedRemote(): Promise<ScriptedRemote> {
       return found ? send(res, 200, found) : send(res, 404, { resourceType: 'OperationOutcome', issue: [] });
     }
     if (req.method === 'GET' && type) {
+      if (scripted.searchAnswer) return sendScripted(res, scripted.searchAnswer);
       const entry = (answers[type] ?? []).map((resource) => ({ resource, search: { mode: 'match' } }));
       const link = scripted.nextLink ? [{ relation: 'next', url: scripted.nextLink }] : undefined;
       return send(res, 200, { resourceType: 'Bundle', type: 'searchset', entry, ...(link ? { link } : {}) });
