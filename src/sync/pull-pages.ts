@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseDateRange } from '../store/index.ts';
 import type { SyncContext } from './context.ts';
-import type { RemoteClient, SearchPage } from './remote-client.ts';
+import { type RemoteClient, type SearchPage, nextOnce } from './remote-client.ts';
 
 /**
  * The pages of one pull search, each version of a resource once.
@@ -37,13 +37,7 @@ export async function* pullPages(
       floor = last.at;
       page = await remote.searchPage(type, { ...query, _lastUpdated: `ge${last.text}` }, signal);
     } else {
-      // A remote whose next link names a page read already would be read forever.
-      if (followed.has(page.next))
-        throw new Error(
-          "sync-pull-3: the remote's next link names a page this search has read already; paging stopped",
-        );
-      followed.add(page.next);
-      page = await remote.nextPage(page.next, signal);
+      page = await remote.nextPage(nextOnce(followed, page.next), signal);
     }
   }
 }

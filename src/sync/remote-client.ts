@@ -205,10 +205,11 @@ export class RemoteClient {
     params: Record<string, string>,
     signal?: AbortSignal,
   ): AsyncGenerator<Resource[]> {
+    const followed = new Set<string>();
     let page = await this.searchPage(type, params, signal);
     yield page.resources;
     while (page.next) {
-      page = await this.nextPage(page.next, signal);
+      page = await this.nextPage(nextOnce(followed, page.next), signal);
       yield page.resources;
     }
   }
@@ -328,6 +329,19 @@ export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: s
 }
 
 const fhirIdOrUndefined = (value: unknown): string | undefined => (isFhirId(value) ? value : undefined);
+
+/**
+ * `next`, the first time a search follows it (`followed` keeps them): a remote whose next link names a
+ * page the search has read already would be read forever.
+ */
+export function nextOnce(followed: Set<string>, next: string): string {
+  if (followed.has(next))
+    throw new Error(
+      "sync-search-3: the remote's next link names a page this search has read already; paging stopped",
+    );
+  followed.add(next);
+  return next;
+}
 
 /**
  * Whether `url` (a link the remote sent) lies under `base`: relative (request() resolves it there), or

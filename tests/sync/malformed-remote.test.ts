@@ -173,12 +173,12 @@ describe('pull from a remote sending malformed data', () => {
     expect(served).toBe(2);
   });
 
-  it('sync-pull-3: a next link naming a page the pull has read already stops the pull, instead of reading it forever', async () => {
+  it('sync-search-3: a next link naming a page the pull has read already stops the pull, instead of reading it forever', async () => {
     remote.answers.QuestionnaireResponse = [];
     remote.nextLink = `${remote.url}/QuestionnaireResponse?page=2`;
     try {
       await expect(sync.pullOnce()).rejects.toThrow(
-        "sync-pull-3: the remote's next link names a page this search has read already; paging stopped",
+        "sync-search-3: the remote's next link names a page this search has read already; paging stopped",
       );
     } finally {
       remote.nextLink = undefined;
