@@ -587,8 +587,13 @@ export function checkListLimit(value: string): number {
 /** An outbox row number as `sync retry` and `POST /api/sync/retry` take it; an Error naming the value otherwise. */
 export function checkOutboxId(id: string): string {
   if (!/^\d+$/.test(id)) throw new Error(`outbox id must be a number, got "${id}"`);
+  if (BigInt(id) < 1n || BigInt(id) > MAX_ROW_ID)
+    throw new Error(`outbox id must be a number from 1 to ${MAX_ROW_ID}, got "${id}"`);
   return id;
 }
+
+/** The largest row number a bigint column holds. */
+const MAX_ROW_ID = 9223372036854775807n;
 
 /** Which version a parked row's conflict keeps when an operator resolves it. */
 export type ResolveChoice = 'local' | 'remote';

@@ -1400,6 +1400,12 @@ describe('sync status', () => {
       for (const [query, element, diagnostics] of [
         [`id=${parked.id}&keep=mine`, 'keep', 'keep must be local or remote, got "mine"'],
         ['keep=local', 'id', 'outbox id must be a number, got ""'],
+        // Past the largest row number there can be (bigint): no such row, said as for any other.
+        [
+          'id=9223372036854775808&keep=local',
+          'id',
+          'outbox id must be a number from 1 to 9223372036854775807, got "9223372036854775808"',
+        ],
       ]) {
         const bad = await request(withSync).post(`/api/sync/resolve?${query}`);
         expect(bad.status).toBe(400);
