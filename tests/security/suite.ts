@@ -797,15 +797,41 @@ export function securitySuite(
         const visible = (all.entry ?? []).map((e) => e.resource?.id);
         expect(visible.length).toBeGreaterThan(1);
         const seen: (string | undefined)[] = [];
+        const cursors: string[] = [];
         let path: string | undefined = '/Observation?_count=1&_sort=-_lastUpdated';
         while (path) {
           const page = (await (await s.call(kela, path)).json()) as Bundle;
           const next = page.link?.find((l) => l.relation === 'next')?.url;
           if (next) expect(page.entry, path).toHaveLength(1);
           seen.push(...(page.entry ?? []).map((e) => e.resource?.id));
+          cursors.push(...(next ? [new URL(next).searchParams.get('_cursor') as string] : []));
           path = next ? next.slice(next.indexOf('/fhir') + '/fhir'.length) : undefined;
         }
         expect(seen.sort()).toEqual([...visible].sort());
+        // A party's cursor names no row: the store's would name the last one a page read, which may be
+        // withheld from it (its id and time telling that it exists).
+        const everyId = (
+          (await (await s.call(admin, '/Observation?_count=1000')).json()) as Bundle
+        ).entry?.map((e) => e.resource?.id as string);
+        const withheldIds = (everyId ?? []).filter((id) => !visible.includes(id));
+        expect(withheldIds.length).toBeGreaterThan(0);
+        expect(cursors.length).toBeGreaterThan(0);
+        for (const cursor of cursors) {
+          const decoded = Buffer.from(cursor, 'base64url').toString('latin1');
+          for (const id of [...withheldIds, ...(everyId ?? [])]) expect(decoded).not.toContain(id);
+        }
+        // Only its own client follows it; anything else is the store's own refusal of a cursor.
+        const { token: other } = await s.client({ id: 'kela-other', scope: 'system/*.rs', party: 'kela' });
+        for (const [token, cursor] of [
+          [other, cursors[0]],
+          [kela, 'not-a-cursor'],
+        ] as const) {
+          const res = await s.call(token, `/Observation?_count=1&_sort=-_lastUpdated&_cursor=${cursor}`);
+          expect(res.status).toBe(400);
+          expect(await diagnostics(res)).toBe(
+            "Invalid value for '_cursor': not a cursor issued by this server",
+          );
+        }
       });
 
       // Before the withdrawal below: kela may still read Suvi's data here.

@@ -27,6 +27,7 @@ import {
   succeeded,
   withheld,
 } from './guard-context.ts';
+import { keepPartyCursor, partyCursor } from './party-cursor.ts';
 import { type Permission, allows } from './scopes.ts';
 
 type SearchParams = Record<string, string | string[] | undefined>;
@@ -239,7 +240,7 @@ async function partyPage(
   const { nextCursor: _next, included: _included, ...rest } = first;
   const result: SearchJsonResult = {
     ...rest,
-    ...(last.nextCursor ? { nextCursor: last.nextCursor } : {}),
+    ...(last.nextCursor ? { nextCursor: await keepPartyCursor(g.base, g.p.clientId, last.nextCursor) } : {}),
     ...(included.size ? { included: [...included.values()] } : {}),
   };
   return { result, ...page };
@@ -284,12 +285,16 @@ function searchRefusal(p: Principal, type: string, params: SearchParams): FhirEr
 export async function searchJson(
   g: Guard,
   type: string,
-  params: SearchParams,
+  asked: SearchParams,
   opts?: SearchOptions,
 ): Promise<SearchJsonResult> {
   const { p } = g;
-  const refused = searchRefusal(p, type, params);
+  const refused = searchRefusal(p, type, asked);
   if (refused) await auditRefusal(g, 'search-type', type, [], refused);
+  // A party's next link carries a token for the store's cursor (party-cursor.ts).
+  const token = p.party ? [asked._cursor ?? []].flat().at(-1) : undefined;
+  const params =
+    token === undefined ? asked : { ...asked, _cursor: await partyCursor(g.base, p.clientId, token) };
   let result = await g.base.searchJson(type, params, opts);
   let { ids, json } = result;
   let consents: string[] = [];

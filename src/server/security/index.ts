@@ -15,7 +15,13 @@ import {
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
 import { guardStore } from './guard-store.ts';
-import { SECURITY_MIGRATION, SECURITY_STATEMENTS, type SecurityStore } from './schema.ts';
+import {
+  PARTY_CURSOR_MIGRATION,
+  PARTY_CURSOR_STATEMENTS,
+  SECURITY_MIGRATION,
+  SECURITY_STATEMENTS,
+  type SecurityStore,
+} from './schema.ts';
 import { type TokenVerifier, createVerifier, loadSigningKey, remoteKeySource, remoteKeys } from './tokens.ts';
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
@@ -80,6 +86,7 @@ export interface Security {
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
 export async function createSecurity(opts: SecurityOptions): Promise<Security> {
   await opts.store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+  await opts.store.migrate(PARTY_CURSOR_MIGRATION, PARTY_CURSOR_STATEMENTS);
   await migrateAuditLog(opts.store);
   let origin = opts.publicBase?.replace(/\/+$/, '') ?? 'http://127.0.0.1';
   const publicBase = () => origin;

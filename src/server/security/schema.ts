@@ -22,6 +22,16 @@ export const SECURITY_STATEMENTS = [
      expires timestamptz NOT NULL)`,
 ];
 
+/** A receiving party's paging cursors (party-cursor.ts). */
+export const PARTY_CURSOR_MIGRATION = 'security-2';
+export const PARTY_CURSOR_STATEMENTS = [
+  `CREATE TABLE IF NOT EXISTS security_cursor (
+     token text PRIMARY KEY,
+     client text NOT NULL,
+     cursor text NOT NULL,
+     expires timestamptz NOT NULL)`,
+];
+
 /** What the security stage needs of the store: SQL for its own tables, and their migration. */
 export interface SecurityDb {
   query(sql: string, params?: unknown[]): Promise<unknown>;
