@@ -58,6 +58,11 @@ export async function drainOutbox(
 /** A failed round is logged and kept as the status's last error; the loop goes on. */
 export async function recordError(ctx: SyncContext, err: unknown): Promise<void> {
   ctx.log.error({ err }, 'sync: round failed');
+  await keepLastError(ctx, err);
+}
+
+/** Keeps `err` as the status's last error (its message: names and codes, never what was sent). */
+export async function keepLastError(ctx: Pick<SyncContext, 'store'>, err: unknown): Promise<void> {
   const message = `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`;
   await setState(ctx.store, 'last_error', message).catch(() => {});
 }

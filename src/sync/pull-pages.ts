@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { parseDateRange } from '../store/index.ts';
 import type { SyncContext } from './context.ts';
 import { type RemoteClient, type SearchPage, nextOnce } from './remote-client.ts';
+import { unanswered } from './resilience.ts';
 
 /**
  * The pages of one pull search, each version of a resource once.
@@ -57,7 +58,7 @@ function sortsByLastUpdated(self: string | undefined): boolean {
  * fails with `sync-pull-1` naming what it was waiting for (`progress.step`).
  */
 export async function withinPullBound<T>(
-  ctx: Pick<SyncContext, 'pullTimeoutMs'>,
+  ctx: Pick<SyncContext, 'pullTimeoutMs' | 'remote'>,
   signal: AbortSignal | undefined,
   progress: { step: string },
   pull: (bounded: AbortSignal) => Promise<T>,
@@ -70,10 +71,14 @@ export async function withinPullBound<T>(
   try {
     return await pull(bounded);
   } catch (err) {
-    if (!bounded.aborted || signal?.aborted) throw err;
-    throw new Error(
-      `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
-    );
+    if (signal?.aborted) throw err;
+    if (bounded.aborted)
+      throw new Error(
+        `sync-pull-1: pull stopped at its bound of ${ctx.pullTimeoutMs} ms while waiting for ${progress.step}`,
+      );
+    const why = unanswered(err, ctx.remote.config.timeoutMs);
+    if (why) throw new Error(`sync-pull-5: ${why}, while waiting for ${progress.step}`, { cause: err });
+    throw err;
   } finally {
     clearTimeout(timer);
   }

@@ -90,11 +90,23 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** An HTTP status worth another attempt (the remote's or its token endpoint's). */
 export const isRetryableStatus = (status: number): boolean => RETRYABLE_STATUS.has(status);
 
-/** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
 /** Whether the remote answered that the resource is not there (404) or was deleted (410). */
 export const isGoneRemotely = (err: unknown): boolean =>
   err instanceof RemoteHttpError && (err.status === 404 || err.status === 410);
 
+/**
+ * Why a request got no answer at all, in words (the error itself names neither the timeout nor the
+ * circuit); undefined for an answer, or for any other failure.
+ */
+export function unanswered(err: unknown, timeoutMs: number | undefined): string | undefined {
+  if (err instanceof BrokenCircuitError) return 'the remote circuit is open after repeated failures';
+  if (err instanceof TaskCancelledError || (err as { name?: string })?.name === 'AbortError')
+    return `no answer within ${timeoutMs ?? 'the'} ms of an attempt (--timeout), after every retry`;
+  if (err instanceof TypeError) return 'the remote could not be reached (refused or unreachable)';
+  return undefined;
+}
+
+/** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof BrokenCircuitError) return false;
   if (err instanceof RemoteHttpError) return isRetryableStatus(err.status);

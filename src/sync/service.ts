@@ -10,7 +10,15 @@ import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import { type SyncContext, type SyncStore, type Timings, readHere } from './context.ts';
 import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
-import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
+import {
+  FHIR_STORE_ROUNDS,
+  type Rounds,
+  drainOutbox,
+  keepLastError,
+  pullLoop,
+  pushLoop,
+  roundsInFlight,
+} from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { type PulledValidator, pulledCheck } from './pull-check.ts';
 import { type RefusedAgainResult, pullRefusedAgain } from './pull-refused.ts';
@@ -369,6 +377,12 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     await ready;
     return listByState(store, [state], limit);
   };
+  // A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's does.
+  const kept = <T>(work: Promise<T>): Promise<T> =>
+    work.catch(async (err: unknown) => {
+      await keepLastError(ctx, err);
+      throw err;
+    });
 
   return {
     ready,
@@ -385,11 +399,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async pullOnce() {
       await attached();
-      return adapter.pullOnce(ctx, abort.signal);
+      return kept(adapter.pullOnce(ctx, abort.signal));
     },
     async pullRefusedAgain() {
       await ready;
-      return pullRefusedAgain(ctx, abort.signal);
+      return kept(pullRefusedAgain(ctx, abort.signal));
     },
     start(which = {}) {
       if (loops.length) return;

@@ -11,8 +11,11 @@ import {
 } from './repository.ts';
 
 export interface SyncStatus {
+  /** The remote and party this service is configured with. */
   remote: string;
   party: string;
+  /** The remote and party the store syncs with, recorded by its first push or pull (null before one). */
+  boundTo: { remote: string | null; party: string | null };
   queueDepth: number;
   states: Record<OutboxState, number>;
   lastPushSuccess: string | null;
@@ -64,6 +67,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
   return {
     remote: ctx.remote.baseUrl,
     party: ctx.party,
+    boundTo: { remote: kv.get('remote') ?? null, party: kv.get('party') ?? null },
     queueDepth: states.pending + states.inflight,
     states,
     lastPushSuccess: kv.get('last_push_success') ?? null,

@@ -2,7 +2,7 @@
 // (--auth embedded, listening on a port of this process) with the registered key. The subcommands run
 // in this process (runHere); that they answer as the real process does is tests/shared/cli-here.test.ts's
 // job, and `serve --auth embedded` as a process is tests/security/sync-auth.test.ts's.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,21 +33,39 @@ describe('tyokyky clients', () => {
     expect(jwks.keys[0].d).toBeUndefined();
   }, 60_000);
 
-  it('add, list and remove a client; removing it again is exit 2 naming it', async () => {
+  it('add, list and remove a client; removing it again is exit 1 naming it', async () => {
     const add = ['clients', 'add', 'kela-test', '--scope', 'system/Observation.rs', '--party', 'kela'];
     expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);
     const list = await run(['clients', 'list', '--data-dir', data]);
     expect(list.code).toBe(0);
     expect(list.out).toContain('kela-test\tkela\tsystem/Observation.rs\t1 key(s)');
     expect((await run(['clients', 'remove', 'kela-test', '--data-dir', data])).code).toBe(0);
-    const again = await run(['clients', 'remove', 'kela-test', '--data-dir', data]);
-    expect(again.code).toBe(2);
-    expect(again.out).toContain('no client kela-test');
+    // The command line was fine; there is no such client: a failure (1), as `sync retry 42` is.
+    expect(await run(['clients', 'remove', 'kela-test', '--data-dir', data])).toEqual({
+      code: 1,
+      out: 'tyokyky clients: no client kela-test\n',
+    });
     const none = await run(['clients', 'list', '--data-dir', data]);
     expect(none.code).toBe(0);
     expect(none.out.trim()).toBe(
       'no clients registered; add one with: tyokyky clients add <id> --scope <scopes> --jwks-file <file> (or --jwks-url <url>)',
     );
+  }, 120_000);
+
+  it('list and remove where there is no store: exit 2 naming --data-dir, and no store is made', async () => {
+    const typo = join(dir, 'dta');
+    const refusal = `tyokyky clients: no store in ${typo} (no PGlite database there); pass --data-dir or --database-url\n`;
+    expect(await run(['clients', 'list', '--data-dir', typo])).toEqual({ code: 2, out: refusal });
+    expect(await run(['clients', 'remove', 'kela-test', '--data-dir', typo])).toEqual({
+      code: 2,
+      out: refusal,
+    });
+    expect(existsSync(typo)).toBe(false);
+    // A new deployment registers its first client before anything else has made the store.
+    const fresh = join(dir, 'new-deployment');
+    const add = ['clients', 'add', 'first', '--scope', 'system/*.rs', '--jwks-file', `${key}.jwks.json`];
+    expect(await run([...add, '--data-dir', fresh])).toEqual({ code: 0, out: 'client first registered\n' });
+    expect((await run(['clients', 'list', '--data-dir', fresh])).out).toContain('first\t-\tsystem/*.rs');
   }, 120_000);
 
   it.each([
@@ -76,7 +94,7 @@ describe('tyokyky clients', () => {
         '--data-dir',
         data,
       ]);
-      expect(r).toEqual({ code: 2, out: `${message}\n` });
+      expect(r).toEqual({ code: 2, out: `tyokyky clients: ${message}\n` });
       expect((await run(['clients', 'list', '--data-dir', data])).out).not.toContain('typo');
     },
     60_000,
@@ -111,10 +129,12 @@ describe('tyokyky clients', () => {
     const unknown = await tokenFor('nobody', origin);
     // The command line was fine; the operation failed: exit 1 (2 is for a wrong command line).
     expect(unknown.code).toBe(1);
-    expect(unknown.out).toContain('token refused: invalid_client');
+    expect(unknown.out).toContain('tyokyky clients: token refused: invalid_client');
     const down = await tokenFor('kela-token', 'http://127.0.0.1:9');
     expect(down.code).toBe(1);
-    expect(down.out.trim()).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/);
+    expect(down.out.trim()).toMatch(
+      /^tyokyky clients: cannot reach http:\/\/127\.0\.0\.1:9\/auth\/token: \S/,
+    );
   }, 180_000);
 });
 
@@ -127,7 +147,7 @@ describe('tyokyky clients: bad files', () => {
     writeFileSync(broken, text.replace(`"d": "${d}"`, `"d": x${d}"`));
     const r = await run(['clients', 'token', 'kela', '--key', broken, '--url', 'http://127.0.0.1:9']);
     expect(r.code).toBe(2);
-    expect(r.out.trim()).toBe(`${broken} is not JSON: Unexpected token in JSON`);
+    expect(r.out.trim()).toBe(`tyokyky clients: ${broken} is not JSON: Unexpected token in JSON`);
     expect(r.out).not.toContain(d.slice(0, 4));
   });
 
@@ -144,7 +164,7 @@ describe('tyokyky clients: bad files', () => {
       '--data-dir',
       data,
     ]);
-    expect(r).toEqual({ code: 2, out: `cannot read ${missing}: ENOENT\n` });
+    expect(r).toEqual({ code: 2, out: `tyokyky clients: cannot read ${missing}: ENOENT\n` });
   });
 });
 

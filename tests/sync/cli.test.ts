@@ -1,17 +1,38 @@
 // `tyokyky sync …` as an operator runs it: option errors are one line and exit 2 before any store is
-// opened; the reading subcommands answer on an existing store. In this process (runHere); that it
-// answers as the real process does is tests/shared/cli-here.test.ts's job.
-import { mkdtempSync, rmSync } from 'node:fs';
+// opened; every subcommand answers on an existing store and creates none; a push or pull that leaves
+// work undone says why. In this process (runHere); that it answers as the real process does is
+// tests/shared/cli-here.test.ts's job.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.ts';
+import { freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER } from '../../src/store/reindex.ts';
 import { runHere as run } from '../helpers/cli.ts';
+import { startFaultProxy } from './helpers/fault-proxy.ts';
+import { consent, patient } from './helpers/fixtures.ts';
+import { startScriptedRemote } from './helpers/scripted-remote.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-sync-cli-'));
 const data = join(dir, 'data');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An empty store in `dataDir`, unless one is there already. */
+async function storeAt(dataDir: string): Promise<string> {
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await freshPgliteDataDir(dataDir);
+  return dataDir;
+}
+
+/** A store in a folder of its own holding one client (Patient and Consent) written before any sync. */
+async function storeWithClient(name: string, hetu: string): Promise<string> {
+  const dataDir = await freshPgliteDataDir(join(dir, name));
+  const store = await openStore({ dataDir });
+  const p = (await store.create(patient(hetu))).resource as Patient;
+  await store.create(consent(p.id as string));
+  await store.close();
+  return dataDir;
+}
 
 describe('tyokyky sync: bad options', () => {
   const remote = ['--remote', 'http://127.0.0.1:9/fhir', '--data-dir', data];
@@ -44,7 +65,7 @@ describe('tyokyky sync: bad options', () => {
 
 describe('tyokyky sync: reading an existing store', () => {
   it('status, dead-letters and retry answer on an empty outbox', async () => {
-    expect((await run(['clients', 'list', '--data-dir', data])).code).toBe(0); // creates the store
+    await storeAt(data);
     const status = await run(['sync', 'status', '--data-dir', data]);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/^queue depth {8}0 \(pending 0, in flight 0\)$/m);
@@ -106,8 +127,8 @@ describe('tyokyky sync on a store indexed by an earlier release', () => {
 
 describe('tyokyky sync resolve', () => {
   it('status points at a parked conflict; resolve queues it with the version to keep', async () => {
-    expect((await run(['clients', 'list', '--data-dir', data])).code).toBe(0); // creates the store
-    expect((await run(['sync', 'status', '--data-dir', data])).code).toBe(0); // and the sync's tables
+    await storeAt(data);
+    expect((await run(['sync', 'status', '--data-dir', data])).code).toBe(0); // creates the sync's tables
     const store = await openStore({ dataDir: data });
     const [parked] = await store.query<{ id: string }>(
       `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
@@ -159,4 +180,91 @@ describe('tyokyky sync resolve', () => {
         `it goes as row ${newer.id}, the resource's newest parked change; row(s) ${older.id} settled unsent (superseded)\n`,
     });
   }, 120_000);
+});
+
+describe('tyokyky sync where there is no store', () => {
+  const remote = ['--remote', 'http://127.0.0.1:9/fhir'];
+  it.each([
+    ['push', ['push', ...remote]],
+    ['pull', ['pull', ...remote]],
+    ['status', ['status']],
+  ])(
+    'sync %s says so naming --data-dir, exits 2 and creates none',
+    async (name, args) => {
+      const typo = join(dir, `no-store-${name}`);
+      expect(await run(['sync', ...args, '--data-dir', typo])).toEqual({
+        code: 2,
+        out: `tyokyky sync: no store in ${typo} (no PGlite database there); pass --data-dir or --database-url\n`,
+      });
+      expect(existsSync(typo)).toBe(false);
+    },
+    60_000,
+  );
+});
+
+describe('tyokyky sync status without --remote', () => {
+  it('names no made-up remote or party', async () => {
+    await storeAt(data);
+    const status = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
+    expect(status).toMatchObject({ remote: null, party: null });
+    // Once a push has run, the store's own remote and party, without flags.
+    await run(['sync', 'push', '--remote', 'http://127.0.0.1:9/fhir', '--party', 'kela', '--data-dir', data]);
+    const bound = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
+    expect(bound).toMatchObject({ remote: 'http://127.0.0.1:9/fhir', party: 'kela' });
+  }, 60_000);
+});
+
+describe('tyokyky sync push that leaves rows queued says why', () => {
+  it('rows waiting out a backoff: counted in the text as in --json, and named as the reason', async () => {
+    const backoff = await storeAt(join(dir, 'backoff'));
+    expect((await run(['sync', 'status', '--data-dir', backoff])).code).toBe(0); // the sync's tables
+    const store = await openStore({ dataDir: backoff });
+    await store.query(
+      `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, attempts, reason, available_at)
+       VALUES ('CarePlan', 'cli-backoff', 'update', '{}', 'pending', 2, 'remote answered 503', now() + interval '1 hour')`,
+    );
+    await store.close();
+    const push = ['sync', 'push', '--remote', 'http://127.0.0.1:9/fhir', '--data-dir', backoff];
+    const text = await run(push);
+    expect(text.code).toBe(75);
+    const json = JSON.parse((await run([...push, '--json'])).out);
+    expect(json.status.failures.retrying).toBe(1);
+    expect(text.out).toMatch(/, retrying 1; queue depth now 1$/m);
+    expect(text.out).toMatch(/^not sent: 1 row\(s\) wait out a backoff after a failed attempt$/m);
+    expect(json.notSent).toBe('1 row(s) wait out a backoff after a failed attempt');
+  }, 60_000);
+
+  it('a remote that does not answer: its circuit opened, and how many requests got no answer', async () => {
+    const down = await storeWithClient('down', '010181-970X');
+    const r = await run(['sync', 'push', '--remote', 'http://127.0.0.1:9/fhir', '--data-dir', down]);
+    expect(r.code).toBe(75);
+    expect(r.out).toMatch(/queue depth now 2$/m);
+    expect(r.out).toMatch(
+      /^not sent: remote circuit open; \d+ request\(s\) to http:\/\/127\.0\.0\.1:9\/fhir got no answer \(refused, unreachable or timed out\)$/m,
+    );
+  }, 60_000);
+});
+
+describe('tyokyky sync pull from a remote that stops answering', () => {
+  it('says it timed out, after how long and waiting for what', async () => {
+    const remote = await startScriptedRemote();
+    const proxy = await startFaultProxy(remote.url);
+    try {
+      const hang = await storeWithClient('hang', '010181-971X');
+      const args = ['--remote', proxy.url, '--data-dir', hang, '--timeout', '200'];
+      expect((await run(['sync', 'push', ...args])).code).toBe(0);
+      Object.assign(proxy.faults, { hangNext: 100, hangMs: 5_000 });
+      const pull = await run(['sync', 'pull', ...args]);
+      expect(pull.code).toBe(1);
+      expect(pull.out.trim()).toMatch(
+        /^tyokyky sync: pull failed: sync-pull-5: no answer within 200 ms of an attempt \(--timeout\), after every retry, while waiting for pull: remote search Consent\?patient=Patient\/\S+$/,
+      );
+      // Kept as the status's last error, as a failed round of the serve loops is.
+      const status = JSON.parse((await run(['sync', 'status', '--json', '--data-dir', hang])).out);
+      expect(status.failures.lastError).toMatch(/^\S+ sync-pull-5: no answer within 200 ms/);
+    } finally {
+      await proxy.close();
+      await remote.close();
+    }
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import type { JWK } from 'jose';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
 import { printReindexProgress } from '../reindex-progress.ts';
+import { missingStore } from '../store-dir.ts';
 
 export interface StoreOptions {
   databaseUrl?: string;
@@ -20,7 +21,7 @@ export interface AddOptions extends StoreOptions {
 
 /** Exit 2: the command line or a file it names is wrong; 1: the operation itself failed. */
 function fail(message: string, code: 1 | 2 = 2): never {
-  console.error(message);
+  console.error(`tyokyky clients: ${message}`);
   process.exit(code);
 }
 
@@ -39,33 +40,46 @@ function readJson<T>(file: string): T {
   }
 }
 
-/** Opens the store with the security tables in place, runs `fn`, closes it. */
-async function withSecurityStore<T>(opts: StoreOptions, fn: (db: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the store with the security tables in place, runs `fn`, closes it. Only `add` may make the
+ * store (registering the first client is a new deployment's first step); the others refuse a data
+ * directory without one.
+ */
+async function withSecurityStore<T>(
+  opts: StoreOptions,
+  fn: (db: Store) => Promise<T>,
+  store: 'existing' | 'made if missing' = 'existing',
+): Promise<T> {
+  const missing = store === 'existing' ? missingStore(opts) : undefined;
+  if (missing) fail(missing);
   const { openStore } = await import('../../store/index.ts');
   const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/index.ts');
-  const store = await openStore({
+  const db = await openStore({
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir }),
     onReindex: printReindexProgress,
   });
   try {
-    await store.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
-    return await fn(store);
+    await db.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+    return await fn(db);
   } finally {
-    await store.close();
+    await db.close();
   }
 }
 
 export async function addClientAction(id: string, opts: AddOptions): Promise<void> {
   const { addClient } = await import('../../server/index.ts');
   const jwks = opts.jwksFile ? readJson<{ keys: JWK[] }>(opts.jwksFile) : undefined;
-  await withSecurityStore(opts, (db) =>
-    addClient(db, {
-      id,
-      scope: opts.scope,
-      ...(opts.party ? { party: opts.party } : {}),
-      ...(jwks ? { jwks } : {}),
-      ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
-    }),
+  await withSecurityStore(
+    opts,
+    (db) =>
+      addClient(db, {
+        id,
+        scope: opts.scope,
+        ...(opts.party ? { party: opts.party } : {}),
+        ...(jwks ? { jwks } : {}),
+        ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
+      }),
+    'made if missing',
   ).catch((err: Error) => fail(err.message));
   console.log(`client ${id} registered`);
 }
@@ -86,7 +100,8 @@ export async function listClientsAction(opts: StoreOptions): Promise<void> {
 
 export async function removeClientAction(id: string, opts: StoreOptions): Promise<void> {
   const { removeClient } = await import('../../server/index.ts');
-  if (!(await withSecurityStore(opts, (db) => removeClient(db, id)))) fail(`no client ${id}`);
+  // The command line was fine; there is no such client: a failure, as `sync retry <id>` is.
+  if (!(await withSecurityStore(opts, (db) => removeClient(db, id)))) fail(`no client ${id}`, 1);
   console.log(`client ${id} removed`);
 }
 

@@ -53,18 +53,34 @@ function describeOutcome(body: unknown): string {
 }
 
 /**
+ * What a file's JSON holds when it is no FHIR resource (an object with a resourceType), said without
+ * its content; undefined for a resource.
+ */
+function notAResource(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const type = (value as { resourceType?: unknown }).resourceType;
+  return typeof type === 'string' && type !== '' ? undefined : 'an object without a resourceType';
+}
+
+/**
  * Posts one file through the FHIR API: transaction/batch Bundles to the base, other resources to
  * their type (conditional on their first identifier, so loading twice creates nothing new).
  */
 export async function loadFile(file: string, baseUrl: string, token?: string): Promise<LoadResult> {
-  let resource: Resource;
+  let parsed: unknown;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-    resource = parseJsonQuietly(text) as Resource;
+    parsed = parseJsonQuietly(text);
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }
+  const held = notAResource(parsed);
+  if (held)
+    return { file, ok: false, status: 0, summary: `not a FHIR resource or Bundle: the file holds ${held}` };
+  const resource = parsed as Resource;
   const headers: Record<string, string> = {
     'content-type': 'application/fhir+json',
     accept: 'application/fhir+json',

@@ -1,10 +1,9 @@
 // Opening the store and the sync service for a `tyokyky sync` subcommand, with the options checked.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Store } from '../../store/index.ts';
 import type { RemoteSettings, SyncService } from '../../sync/index.ts';
 import { printReindexProgress } from '../reindex-progress.ts';
 import { remoteSettings } from '../remote-options.ts';
+import { missingStore } from '../store-dir.ts';
 
 export interface SyncCliOptions extends RemoteSettings {
   databaseUrl?: string;
@@ -30,10 +29,20 @@ function integerOption(name: string, raw: string, min: number, max?: number, uni
   return n;
 }
 
-export async function openSync(
-  opts: SyncCliOptions,
-  needsRemote: boolean,
-): Promise<{ store: Store; sync: SyncService }> {
+export interface OpenedSync {
+  store: Store;
+  sync: SyncService;
+  /** The remote and party this command was given (flags or environment); null where none was. */
+  given: { remote: string | null; party: string | null };
+}
+
+/**
+ * A service needs a remote to be built; commands that never reach one get this stand-in, which
+ * nothing shows (`given` says what was configured).
+ */
+const UNUSED_REMOTE = 'http://remote.invalid';
+
+export async function openSync(opts: SyncCliOptions, needsRemote: boolean): Promise<OpenedSync> {
   const { remoteConfigFrom, createSync } = await import('../../sync/index.ts');
   let configured: ReturnType<typeof remoteConfigFrom>;
   try {
@@ -45,14 +54,10 @@ export async function openSync(
   const batchSize = integerOption('--batch-size', opts.batchSize, 1, 1000);
   const pushConcurrency = integerOption('--concurrency', opts.concurrency, 1, 8);
   const leaseMs = integerOption('--lease', opts.lease, 100, undefined, ' ms');
-  const remote = configured ?? {
-    baseUrl: 'http://remote.invalid',
-    party: remoteSettings(opts).party ?? 'other-health-care',
-  };
-  // Reading commands must not create an empty store where there was none.
-  if (!needsRemote && !opts.databaseUrl && !existsSync(join(opts.dataDir, 'PG_VERSION'))) {
-    fail(`no store in ${opts.dataDir} (no PGlite database there); pass --data-dir or --database-url`);
-  }
+  const givenParty = configured?.party ?? remoteSettings(opts).party ?? null;
+  const remote = configured ?? { baseUrl: UNUSED_REMOTE, party: givenParty ?? 'other-health-care' };
+  const missing = missingStore(opts);
+  if (missing) fail(missing);
   const { openStore } = await import('../../store/index.ts');
   let store: Store;
   try {
@@ -66,7 +71,7 @@ export async function openSync(
   // This process only moves outbox rows; the writers' processes own the hook.
   const sync = createSync({ store, remote, batchSize, pushConcurrency, leaseMs, installHook: false });
   await sync.ready;
-  return { store, sync };
+  return { store, sync, given: { remote: configured?.baseUrl ?? null, party: givenParty } };
 }
 
 export function print(opts: { json?: boolean }, value: unknown, text: () => string): void {

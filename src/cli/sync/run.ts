@@ -1,7 +1,8 @@
 // The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
 // loaded only when a subcommand runs).
-import type { ConflictRow, ListedRow, RefusedAgainResult, Resolved, SyncStatus } from '../../sync/index.ts';
+import type { ConflictRow, ListedRow, Resolved, SyncService, SyncStatus } from '../../sync/index.ts';
 import { type SyncCliOptions, fail, openSync, print } from './open.ts';
+import { notSentReason } from './push-reason.ts';
 
 export type { SyncCliOptions } from './open.ts';
 
@@ -43,13 +44,15 @@ export async function pushAction(opts: PushOptions): Promise<void> {
     last = settled;
   });
   const status = await sync.status();
+  const notSent = await notSentReason(sync, status);
   await store.close();
-  print(
-    opts,
-    { result, status },
-    () =>
+  print(opts, { result, status, ...(notSent ? { notSent } : {}) }, () =>
+    [
       `pushed ${result.done}, dead letters ${result.dead}, blocked by consent ${result.blocked}, held by a dependency ${status.heldByDependency}, parked ${result.parked}, ` +
-      `retrying ${result.retrying}; queue depth now ${status.queueDepth}`,
+        // The rows waiting out a backoff now, as status and --json count them (not only this run's).
+        `retrying ${status.failures.retrying}; queue depth now ${status.queueDepth}`,
+      ...(notSent ? [`not sent: ${notSent}`] : []),
+    ].join('\n'),
   );
   process.exit(pushExitCode(result.dead, status.queueDepth));
 }
@@ -88,7 +91,7 @@ export async function pullAction(opts: PullOptions): Promise<void> {
 async function pullRefusedAction(
   opts: PullOptions,
   store: { close(): Promise<void> },
-  sync: { pullRefusedAgain(): Promise<RefusedAgainResult> },
+  sync: Pick<SyncService, 'pullRefusedAgain' | 'status' | 'remote'>,
 ): Promise<void> {
   try {
     const r = await sync.pullRefusedAgain();
@@ -117,7 +120,7 @@ function kantaLines(kanta: NonNullable<SyncStatus['kanta']>): string[] {
 
 const RESOLVE_HINT = '; settle each with: tyokyky sync resolve <outboxId> --keep local|remote';
 
-function statusText(s: SyncStatus): string {
+function statusText(s: Omit<SyncStatus, 'remote' | 'party'>): string {
   return [
     `queue depth        ${s.queueDepth} (pending ${s.states.pending}, in flight ${s.states.inflight})`,
     `delivered          ${s.states.done}`,
@@ -143,8 +146,14 @@ function statusText(s: SyncStatus): string {
 }
 
 export async function statusAction(opts: SyncCliOptions): Promise<void> {
-  const { store, sync } = await openSync(opts, false);
-  const s = await sync.status();
+  const { store, sync, given } = await openSync(opts, false);
+  // What the store syncs with (recorded by its first push or pull), else what this command was given.
+  const status = await sync.status();
+  const s = {
+    ...status,
+    remote: status.boundTo.remote ?? given.remote,
+    party: status.boundTo.party ?? given.party,
+  };
   await store.close();
   print(opts, s, () => statusText(s));
 }
