@@ -340,6 +340,14 @@ async function sameParty(ctx: SyncContext): Promise<void> {
     );
 }
 
+/** A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's round does. */
+function keepingError<T>(ctx: SyncContext, work: Promise<T>): Promise<T> {
+  return work.catch(async (err: unknown) => {
+    await keepLastError(ctx, err);
+    throw err;
+  });
+}
+
 /**
  * The backfill the first push or pull on a store waits for (one run per service; a failed run is
  * tried again by the next push or pull, and resumes — nothing is queued twice).
@@ -377,12 +385,6 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     await ready;
     return listByState(store, [state], limit);
   };
-  // A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's does.
-  const kept = <T>(work: Promise<T>): Promise<T> =>
-    work.catch(async (err: unknown) => {
-      await keepLastError(ctx, err);
-      throw err;
-    });
 
   return {
     ready,
@@ -399,11 +401,11 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     },
     async pullOnce() {
       await attached();
-      return kept(adapter.pullOnce(ctx, abort.signal));
+      return keepingError(ctx, adapter.pullOnce(ctx, abort.signal));
     },
     async pullRefusedAgain() {
       await ready;
-      return kept(pullRefusedAgain(ctx, abort.signal));
+      return keepingError(ctx, pullRefusedAgain(ctx, abort.signal));
     },
     start(which = {}) {
       if (loops.length) return;
