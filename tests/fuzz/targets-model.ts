@@ -225,8 +225,9 @@ class Run {
   private async remove(s: Slot, ifMatch: IfMatch): Promise<string | undefined> {
     const a = await this.write('DELETE', `/${this.d.type}/${s.id}`, { ifMatch: etag(s, ifMatch) });
     const what = `a delete${alive(s) ? '' : ' of a deleted resource'} with ${ifMatch} If-Match`;
-    if (ifMatch === 'stale' && alive(s))
-      return a.status === 412 ? undefined : `${what}: ${a.status}, expected 412`;
+    // `stale` names a version the resource never had: 412, deleted or not (the retry of a delete whose
+    // answer was lost names the version it deleted, or the deletion itself, and is 204).
+    if (ifMatch === 'stale') return a.status === 412 ? undefined : `${what}: ${a.status}, expected 412`;
     if (a.status !== 204 && a.status !== 200) return `${what}: ${a.status}, expected 204`;
     if (alive(s)) s.versions.push(undefined);
     return undefined;
