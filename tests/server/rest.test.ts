@@ -1979,7 +1979,7 @@ describe('references on the write path', () => {
       expect(firstIssue(lone.body)).toMatchObject({
         code: 'not-found',
         diagnostics:
-          'store-ref-1: urn:uuid:7f2c0a52-3b8e-4a8e-9d60-1f1f5b7d0c09 names a Bundle entry, and no Bundle resolves it here; a stored reference must name a stored resource',
+          'store-ref-1: the reference names a Bundle entry (urn:uuid:, urn:oid:), and no Bundle resolves it here; a stored reference must name a stored resource',
         expression: ['Observation.subject'],
       });
       const unresolved = await post('/fhir', {

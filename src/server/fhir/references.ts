@@ -52,11 +52,12 @@ export function targetsOf(resource: unknown, base: string, path: string): Refere
   if (unresolved.length)
     throw new FhirError(
       422,
-      unresolved.map(({ ref, path: at }) =>
+      // The reference is not quoted: after `urn:oid:` a sender may have written anything.
+      unresolved.map(({ path: at }) =>
         issue(
           'error',
           'not-found',
-          `store-ref-1: ${ref} names a Bundle entry, and no Bundle resolves it here; a stored reference must name a stored resource`,
+          'store-ref-1: the reference names a Bundle entry (urn:uuid:, urn:oid:), and no Bundle resolves it here; a stored reference must name a stored resource',
           at,
         ),
       ),
