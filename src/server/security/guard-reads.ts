@@ -437,7 +437,7 @@ export async function history(g: Guard, type: string, id: string): Promise<Histo
     await checked(g, newest as Resource).catch((e) =>
       auditRefusal(g, 'history-instance', entity, patientOf(newest as Resource), e),
     );
-    ({ shown, consentIds } = await partyVersions(g, versions));
+    ({ shown, consentIds } = await partyVersions(g, p.party, versions));
   }
   const patients = [...new Set(shown.flatMap((v) => (v.resource ? patientOf(v.resource) : [])))];
   await g.audit([
@@ -446,24 +446,23 @@ export async function history(g: Guard, type: string, id: string): Promise<Histo
   return p.turvakielto ? shown : redactedHistory(g, shown);
 }
 
-/** The versions a party may read, each judged as its vread is (a deletion names no client), and the consents that let it. */
+/**
+ * The versions `party` may read, each judged as its vread is (a deletion names no client), and the
+ * consents that let it; one check for them all, which reads each client's consents once.
+ */
 async function partyVersions(
   g: Guard,
+  party: string,
   versions: HistoryEntry[],
 ): Promise<{ shown: HistoryEntry[]; consentIds: (string | undefined)[] }> {
+  const disclosure = new DisclosureCheck(g.base, party);
   const shown: HistoryEntry[] = [];
   const consentIds: (string | undefined)[] = [];
   for (const v of versions) {
-    if (!v.resource) {
-      shown.push(v);
-      continue;
-    }
-    try {
-      consentIds.push((await checked(g, v.resource)).consentId);
-      shown.push(v);
-    } catch (err) {
-      if (!(err instanceof FhirError) || err.status !== 403) throw err;
-    }
+    const d = v.resource ? await disclosure.check(v.resource) : { permitted: true };
+    if (!d.permitted) continue;
+    shown.push(v);
+    if ('consentId' in d) consentIds.push(d.consentId);
   }
   return { shown, consentIds };
 }
