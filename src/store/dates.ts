@@ -42,6 +42,17 @@ export function parseDateRange(text: string): DateRange | undefined {
   return { low, high: new Date(high) };
 }
 
+/** An instant as FHIR writes one: to the second, with its zone. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A FHIR instant on a day that exists, as milliseconds since the epoch; undefined for any other text
+ * (not Date.parse, which takes `"1"`, or 30 February for 2 March).
+ */
+export function parseInstant(text: string): number | undefined {
+  return INSTANT.test(text) ? parseDateRange(text)?.low.getTime() : undefined;
+}
+
 /**
  * A range end as timestamptz text. `toISOString` writes years past 9999 as `+010000-…`, which
  * PostgreSQL does not read; the end of year 9999 is the end of representable FHIR time, so infinity.

@@ -1,4 +1,4 @@
-export { parseDateRange, sqlTimestamp } from './dates.ts';
+export { parseDateRange, parseInstant, sqlTimestamp } from './dates.ts';
 export { openStore } from './store.ts';
 export { versionContentSql } from './reads.ts';
 /** The JSON text a resource is stored as, or the 400 saying the store cannot keep it (U+0000). */

@@ -2,7 +2,7 @@
 // `resources r` (emitSearch), validating every name and value on the way.
 import { FhirError, issue } from '../shared/outcome.ts';
 import { underBaseUrl } from '../shared/references.ts';
-import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
+import { parseDateRange, parseInstant, periodRange, sqlTimestamp } from './dates.ts';
 import {
   type ParamDef,
   identifierParam,
@@ -841,17 +841,13 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-/** A `meta.lastUpdated`: an instant to the second, with its zone. Date.parse alone takes `"1"` or 30 February. */
-const isIssuedInstant = (text: string) =>
-  /T\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(text) && parseDateRange(text) !== undefined;
-
 function decodeCursor(text: string): Cursor {
   try {
     const parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
     const [a, b, c, d] = parts;
     if (a === 'o' && Number.isSafeInteger(b) && (b as number) >= 0 && typeof c === 'string')
       return { offset: b as number, sort: c, desc: d === 1 };
-    if (typeof a === 'string' && typeof b === 'string' && isIssuedInstant(a)) {
+    if (typeof a === 'string' && typeof b === 'string' && parseInstant(a) !== undefined) {
       return { lastUpdated: a, id: b, desc: c === 1 };
     }
   } catch {

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { parseDateRange } from '../store/index.ts';
+import { parseInstant } from '../store/index.ts';
 import type { SyncContext } from './context.ts';
 import { type RemoteClient, type SearchPage, nextOnce } from './remote-client.ts';
 import { unanswered } from './resilience.ts';
@@ -84,16 +84,11 @@ export async function withinPullBound<T>(
   }
 }
 
-/** An instant as FHIR writes one (a zone is required). */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** A pulled resource's `meta.lastUpdated` as the remote wrote it and as a time, if it is a real instant. */
 export function remoteStamp(r: Resource): { text: string; at: number } | undefined {
   const text = r.meta?.lastUpdated;
-  if (typeof text !== 'string' || !INSTANT.test(text)) return undefined;
-  // Not Date.parse: it takes a day no month has (2026-02-30) for one in the next month.
-  const at = parseDateRange(text)?.low.getTime();
-  return at === undefined ? undefined : { text, at };
+  const at = typeof text === 'string' ? parseInstant(text) : undefined;
+  return at === undefined ? undefined : { text: text as string, at };
 }
 
 /** Every stamp present, none earlier than the one before it or than where the search started. */

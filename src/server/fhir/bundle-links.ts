@@ -123,7 +123,6 @@ function repeatedElement(path: string, key: string): string | undefined {
  * processing).
  */
 function rewriteNarrative(div: string, refs: Map<string, string>): string {
-  if (refs.size === 0) return div;
   return div.replace(
     /(\s(?:href|src)=)(["'])([^"']+)\2/g,
     (whole, attr: string, quote: string, url: string) => {

@@ -238,7 +238,7 @@ async function serveAudit(
       outcome: '0',
       entities: [need.id ? `AuditEvent/${need.id}` : 'AuditEvent'],
       patients: [req.query.patient ?? []].flat().filter((v): v is string => typeof v === 'string'),
-      ...(need.id ? {} : { query: req.url.slice(req.url.indexOf('?') + 1 || req.url.length) }),
+      ...(need.id ? {} : { query: new URL(req.url, 'http://query.invalid').search.slice(1) }),
     }),
   );
   res.status(200).type('application/fhir+json').send(JSON.stringify(body));
