@@ -91,7 +91,7 @@ export async function pullAction(opts: PullOptions): Promise<void> {
 async function pullRefusedAction(
   opts: PullOptions,
   store: { close(): Promise<void> },
-  sync: Pick<SyncService, 'pullRefusedAgain' | 'status' | 'remote'>,
+  sync: Pick<SyncService, 'pullRefusedAgain'>,
 ): Promise<void> {
   try {
     const r = await sync.pullRefusedAgain();
