@@ -30,6 +30,8 @@ export const PARTY_CURSOR_STATEMENTS = [
      client text NOT NULL,
      cursor text NOT NULL,
      expires timestamptz NOT NULL)`,
+  // Expired cursors are deleted as new ones are kept: by this index, not by reading the table.
+  'CREATE INDEX IF NOT EXISTS security_cursor_expires ON security_cursor (expires)',
 ];
 
 /** What the security stage needs of the store: SQL for its own tables, and their migration. */
