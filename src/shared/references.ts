@@ -53,3 +53,23 @@ export function relativeReference(ref: string): { type: string; id: string; vers
   const [, type, id, version] = m as unknown as [string, string, string, string | undefined];
   return version === undefined ? { type, id } : { type, id, version };
 }
+
+/** `Patient/<id>` of a relative reference to a Patient, any version in it dropped; undefined for any other. */
+export function patientOfReference(ref: string | undefined): string | undefined {
+  const parsed = ref === undefined ? undefined : relativeReference(ref);
+  return parsed?.type === 'Patient' ? `Patient/${parsed.id}` : undefined;
+}
+
+/**
+ * The client a resource belongs to, as `Patient/<id>`: a Patient itself, else its `patient` or
+ * `subject` reference. A versioned reference names the same client as a plain one, so audit rows,
+ * disclosure logs and consent lookups all key on the unversioned form.
+ */
+export function patientReferenceOf(resource: {
+  resourceType: string;
+  id?: string;
+}): string | undefined {
+  if (resource.resourceType === 'Patient') return resource.id ? `Patient/${resource.id}` : undefined;
+  const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
+  return patientOfReference(r.patient?.reference ?? r.subject?.reference);
+}

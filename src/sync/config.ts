@@ -1,4 +1,3 @@
-import type { Resource } from '@medplum/fhirtypes';
 import type { JWK } from 'jose';
 
 /** How a 412 (remote changed since we last saw it) is resolved, per resource family. */
@@ -71,11 +70,3 @@ export const DEFAULT_FAMILIES: Record<string, FamilyRule> = {
 };
 
 export const DEFAULT_PULL_TYPES = ['Consent', 'QuestionnaireResponse'];
-
-/** Where a resource points at its client: the reference to the Patient it belongs to. */
-export function patientReferenceOf(resource: Resource): string | undefined {
-  if (resource.resourceType === 'Patient') return resource.id ? `Patient/${resource.id}` : undefined;
-  const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
-  const ref = r.patient?.reference ?? r.subject?.reference;
-  return ref?.startsWith('Patient/') ? ref : undefined;
-}

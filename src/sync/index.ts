@@ -1,5 +1,6 @@
 export type { BundleMode, ConflictPolicy, FamilyRule, OAuthConfig, RemoteConfig } from './config.ts';
-export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES, patientReferenceOf } from './config.ts';
+export { DEFAULT_FAMILIES, DEFAULT_PULL_TYPES } from './config.ts';
+export { patientReferenceOf } from '../shared/references.ts';
 export type { DisclosureDecision, DisclosureRule } from './consent-gate.ts';
 export {
   type ClientDisclosure,

@@ -5,9 +5,10 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
+import { patientReferenceOf } from '../shared/references.ts';
 import { type ReferenceTarget, missingTargets } from '../store/index.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
-import { type ConflictPolicy, patientReferenceOf } from './config.ts';
+import type { ConflictPolicy } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
 import { collectReferences, relativeParts, translateReferences } from './references.ts';
 import {

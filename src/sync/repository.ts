@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
+import { patientReferenceOf } from '../shared/references.ts';
 import { type ResourceChange, type StoreTx, versionContentSql } from '../store/index.ts';
-import { patientReferenceOf } from './config.ts';
 import type { SyncStore } from './context.ts';
 
 /** The part of the store's contract (src/store/index.ts) that sync's own tables need. */

@@ -294,6 +294,14 @@ export function securitySuite(
         expect((await s.call(admin, `/Patient/${suviId('Patient')}`)).status).toBe(200);
       });
 
+      it('a transaction the front refuses as unreadable is audited like every other refused request', async () => {
+        const { token } = await s.client({ id: 'garbled-writer', scope: 'system/Observation.crus' });
+        const res = await s.call(token, '', { method: 'POST', body: '{"resourceType":"Bundle",' });
+        expect(res.status).toBe(400);
+        const log = (await (await s.call(auditor, '/AuditEvent?agent=garbled-writer')).json()) as Bundle;
+        expect(log.entry?.map((e) => (e.resource as AuditEvent).outcome)).toEqual(['4']);
+      });
+
       it('paths are matched as written: /FHIR, /API or /Disclosures in capitals are no way around the scopes', async () => {
         const { token } = await s.client({ id: 'case-reader', scope: 'system/Observation.rs' });
         const origin = s.fhir.slice(0, -'/fhir'.length);
@@ -917,6 +925,26 @@ export function securitySuite(
           expect(await diagnostics(res)).toMatch(/^sec-scope-1: /);
         }
         expect((await s.call(admin, `${s.url}/api/clients/no-such-client/disclosures`)).status).toBe(404);
+      });
+
+      it("names a party's read in the client's disclosure log when the resource's reference to the client carries a version", async () => {
+        const patient = suviId('Patient');
+        const body = JSON.parse(await observationAbout(patient)) as Observation;
+        body.subject = { reference: `Patient/${patient}/_history/1` };
+        const created = await s.call(admin, '/Observation', { method: 'POST', body: JSON.stringify(body) });
+        expect(created.status).toBe(201);
+        const obs = `Observation/${((await created.json()) as Observation).id}`;
+        const { token: kela } = await s.client({ id: 'kela-versioned', scope: 'system/*.rs', party: 'kela' });
+        expect((await s.call(kela, `/${obs}`)).status).toBe(200);
+        const suvi = (await (await s.call(admin, `/Patient/${patient}`)).json()) as Patient;
+        const clientId = suvi.identifier?.find((i) => i.system === localIdSystem('client'))?.value as string;
+        const res = await s.call(admin, `${s.url}/api/clients/${clientId}/disclosures`);
+        const { disclosures } = (await res.json()) as {
+          disclosures: { recipient: string; resources: string[] }[];
+        };
+        expect(disclosures.filter((d) => d.recipient === 'kela-versioned').map((d) => d.resources)).toEqual([
+          [obs],
+        ]);
       });
 
       it('withholds the data as soon as the consent is withdrawn', async () => {

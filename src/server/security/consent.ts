@@ -1,11 +1,7 @@
 import type { Consent, Resource } from '@medplum/fhirtypes';
 import { finnishDay } from '../../domain/index.ts';
-import {
-  DEFAULT_FAMILIES,
-  clientDisclosure,
-  patientReferenceOf,
-  sdkDisclosureRule,
-} from '../../sync/index.ts';
+import { patientReferenceOf } from '../../shared/references.ts';
+import { DEFAULT_FAMILIES, clientDisclosure, sdkDisclosureRule } from '../../sync/index.ts';
 
 export interface Disclosure {
   permitted: boolean;

@@ -195,12 +195,18 @@ async function checkBundle(
   opts: Pick<FrontOptions, 'writer' | 'jsonDepth'>,
 ): Promise<void> {
   const { writer } = opts;
-  await run(raw, req, res);
-  // Read exactly as the router will read it (charset, byte-order mark, the same checks): a body it
-  // would take is judged here, and one it would refuse is refused here, never let through unjudged.
-  const bundle = requestJson(req, { maxDepth: opts.jsonDepth }, 'a Bundle') as {
-    entry?: { request?: { method?: string; url?: string } }[];
-  };
+  let bundle: { entry?: { request?: { method?: string; url?: string } }[] };
+  try {
+    await run(raw, req, res);
+    // Read exactly as the router will read it (charset, byte-order mark, the same checks): a body it
+    // would take is judged here, and one it would refuse is refused here, never let through unjudged.
+    bundle = requestJson(req, { maxDepth: opts.jsonDepth }, 'a Bundle') as typeof bundle;
+  } catch (err) {
+    // Refused before the route's audit listener exists: its row is written here.
+    const status = (err as { status?: unknown }).status ?? 400; // FhirError, or body-parser's 413
+    await auditRequest(writer, res, p, { kind: 'bundle' }, '4', `answered ${status}`);
+    throw err;
+  }
   for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
     const need = entryNeed(entry?.request?.method, entry?.request?.url);
     if (need && need.kind !== 'bundle' && need.kind !== 'audit' && permitted(p, need)) continue;

@@ -3,6 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { patientOfReference, patientReferenceOf } from '../../shared/references.ts';
 import type { StoreTx } from '../../store/index.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import { DisclosureCheck } from './consent.ts';
@@ -53,15 +54,13 @@ export const TURVAKIELTO = '"TURVAKIELTO"';
 /** The client (Patient reference) a stored resource belongs to, read off its JSON text. */
 export function patientOfJson(type: string, id: string, json: string): string[] {
   if (type === 'Patient') return [`Patient/${id}`];
-  const m = PATIENT_IN_JSON.exec(json);
-  return m ? [m[1] as string] : [];
+  const patient = patientOfReference(PATIENT_IN_JSON.exec(json)?.[1]);
+  return patient ? [patient] : [];
 }
 
 export function patientOf(r: Resource): string[] {
-  if (r.resourceType === 'Patient') return r.id ? [`Patient/${r.id}`] : [];
-  const ref = r as { subject?: { reference?: string }; patient?: { reference?: string } };
-  const p = ref.patient?.reference ?? ref.subject?.reference;
-  return p?.startsWith('Patient/') ? [p] : [];
+  const patient = patientReferenceOf(r);
+  return patient ? [patient] : [];
 }
 
 /**

@@ -4,8 +4,8 @@
  * the client. Otherwise each row also needs its family's own data class.
  */
 import type { Consent, Resource } from '@medplum/fhirtypes';
+import { patientReferenceOf } from '../../shared/references.ts';
 import { auditTransfers, exportOf } from '../audit.ts';
-import { patientReferenceOf } from '../config.ts';
 import { type ClientDisclosure, IDENTITY_CLASS, clientDisclosure } from '../consent-gate.ts';
 import { timeSpent } from '../context.ts';
 import { collectReferences } from '../references.ts';
