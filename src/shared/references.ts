@@ -1,5 +1,7 @@
-// The one walk over a resource's references: every `reference` string in plain FHIR JSON, at any
+// What a reference names, and the one walk over a resource's references: every `reference` string in plain FHIR JSON, at any
 // depth (contained resources and extensions included), with the object that holds it.
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { issue } from './outcome.ts';
 
 /** Called with a reference string, the Reference object holding it and, when asked for, its FHIRPath. */
 export type ReferenceVisit = (ref: string, holder: Record<string, unknown>, path: string) => void;
@@ -72,4 +74,24 @@ export function patientReferenceOf(resource: {
   if (resource.resourceType === 'Patient') return resource.id ? `Patient/${resource.id}` : undefined;
   const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
   return patientOfReference(r.patient?.reference ?? r.subject?.reference);
+}
+
+const BUNDLE_ENTRY = /^urn:(uuid|oid):/;
+
+/**
+ * Whether `ref` names a Bundle entry by its fullUrl (`urn:uuid:`, `urn:oid:`): its Bundle resolves it,
+ * and outside one nothing does, so a stored resource may not keep it.
+ */
+export function namesBundleEntry(ref: string): boolean {
+  return BUNDLE_ENTRY.test(ref);
+}
+
+/** `store-ref-1` for a reference at `path` that names a Bundle entry; the reference is not quoted (after `urn:oid:` a sender may have written anything). */
+export function bundleEntryReferenceIssue(path: string): OperationOutcomeIssue {
+  return issue(
+    'error',
+    'not-found',
+    'store-ref-1: the reference names a Bundle entry (urn:uuid:, urn:oid:), and no Bundle resolves it here; a stored reference must name a stored resource',
+    path,
+  );
 }

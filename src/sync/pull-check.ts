@@ -1,8 +1,9 @@
 // What the pull stores: a remote resource is judged as a write to our facade would be (its declared
 // profiles, R4, the store's own checks), so a remote that does not enforce our profiles cannot put here
 // what the facade would refuse. A refused resource is counted and logged by its issue codes only.
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, hasErrors } from '../shared/outcome.ts';
+import { bundleEntryReferenceIssue, eachReference, namesBundleEntry } from '../shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
 import { storedText } from '../store/index.ts';
 
@@ -24,8 +25,21 @@ export function pulledCheck(validator?: PulledValidator | Promise<PulledValidato
   return async (resource) => {
     loaded ??= import('../validation/index.ts').then((m) => m.loadProjectValidator());
     const outcome = (await loaded).validate(resource, STORE_WRITE_CHECKS);
-    return hasErrors(outcome) ? outcome : unstorable(resource);
+    return hasErrors(outcome) ? outcome : (unresolvable(resource) ?? unstorable(resource));
   };
+}
+
+/** `store-ref-1` for references to Bundle entries, which a write here refuses (nothing stored resolves them). */
+function unresolvable(resource: Resource): OperationOutcome | undefined {
+  const issues: OperationOutcomeIssue[] = [];
+  eachReference(
+    resource,
+    (ref, _holder, path) => {
+      if (namesBundleEntry(ref)) issues.push(bundleEntryReferenceIssue(path));
+    },
+    resource.resourceType,
+  );
+  return issues.length ? { resourceType: 'OperationOutcome', issue: issues } : undefined;
 }
 
 /**

@@ -124,6 +124,25 @@ describe('pull from a remote sending malformed data', () => {
     expect(pulled).toMatchObject({ fetched: 2, refused: 1, applied: 1 });
   });
 
+  it('store-ref-1: a reference to a Bundle entry (urn:uuid:) outside any Bundle is refused, as a write here would be', async () => {
+    const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
+    remote.answers.QuestionnaireResponse = [
+      {
+        ...selfAssessment(remotePatient),
+        id: 'names-an-entry',
+        meta: stamp(),
+        author: { reference: `urn:uuid:${crypto.randomUUID()}` },
+      },
+      { ...selfAssessment(remotePatient), id: 'fine-three', meta: stamp() },
+    ];
+    const pulled = await sync.pullOnce();
+    expect(pulled).toMatchObject({ fetched: 2, refused: 1, applied: 1 });
+    const refused = await store.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM resources WHERE resource_type = 'QuestionnaireResponse' AND content->'author'->>'reference' LIKE 'urn:%'",
+    );
+    expect(refused[0]?.count).toBe(0);
+  });
+
   it("sync-search-2: a next link that leaves the remote's base URL is not followed, so no credential goes elsewhere", async () => {
     const seen: string[] = [];
     const elsewhere = createServer((req, res) => {

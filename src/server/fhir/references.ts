@@ -1,8 +1,14 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
-import { FhirError, issue } from '../../shared/outcome.ts';
-import { eachReference, relativeReference, underBaseUrl } from '../../shared/references.ts';
+import { FhirError } from '../../shared/outcome.ts';
+import {
+  bundleEntryReferenceIssue,
+  eachReference,
+  namesBundleEntry,
+  relativeReference,
+  underBaseUrl,
+} from '../../shared/references.ts';
 import { type ReferenceTarget, requireTargets } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -37,9 +43,6 @@ export function localizeReferences(resource: unknown, base: string): void {
   });
 }
 
-/** A reference to a Bundle entry's fullUrl: resolved by its Bundle, or by nothing. */
-const BUNDLE_LOCAL = /^urn:(uuid|oid):/;
-
 /**
  * The references of `resource` that must name stored resources, at their paths under `path`;
  * `store-ref-1` (422 naming each) for one still naming a Bundle entry, which nothing stored answers (a
@@ -48,19 +51,11 @@ const BUNDLE_LOCAL = /^urn:(uuid|oid):/;
  */
 export function targetsOf(resource: unknown, base: string, path: string): ReferenceTarget[] {
   const refs = referencePaths(resource, path);
-  const unresolved = refs.filter(({ ref }) => BUNDLE_LOCAL.test(ref));
+  const unresolved = refs.filter(({ ref }) => namesBundleEntry(ref));
   if (unresolved.length)
     throw new FhirError(
       422,
-      // The reference is not quoted: after `urn:oid:` a sender may have written anything.
-      unresolved.map(({ path: at }) =>
-        issue(
-          'error',
-          'not-found',
-          'store-ref-1: the reference names a Bundle entry (urn:uuid:, urn:oid:), and no Bundle resolves it here; a stored reference must name a stored resource',
-          at,
-        ),
-      ),
+      unresolved.map(({ path: at }) => bundleEntryReferenceIssue(at)),
     );
   return refs.flatMap(({ path: at, ref }) => {
     const target = localTarget(ref, base);
