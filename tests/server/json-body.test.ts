@@ -1,5 +1,6 @@
+import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from '../../src/server/http/json-body.ts';
+import { bodyJson, parseJsonBody, requestJsonAhead } from '../../src/server/http/json-body.ts';
 import { scanJsonText, writtenNumber } from '../../src/shared/json-text.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
 
@@ -94,5 +95,24 @@ describe('a hostile body', () => {
     expect(refused?.outcome.issue?.[0]?.diagnostics).toBe(
       'Request body nests deeper than the limit of 64 levels',
     );
+  });
+});
+
+describe('a body read ahead of its handler', () => {
+  const request = (text: string, type = 'application/fhir+json') =>
+    ({ body: Buffer.from(text), headers: { 'content-type': type } }) as unknown as Request;
+
+  it('is parsed once: the handler takes the value the security front read, once, and only with the same limits', () => {
+    const req = request('{"resourceType":"Bundle","type":"transaction"}');
+    const ahead = requestJsonAhead(req, { maxDepth: 10 }, 'a Bundle');
+    const type = req.headers['content-type'];
+    expect(bodyJson(req.body, type, { maxDepth: 10 }, 'a Bundle')).toBe(ahead);
+    const again = bodyJson(req.body, type, { maxDepth: 10 }, 'a Bundle');
+    expect(again).not.toBe(ahead);
+    expect(again).toEqual(ahead);
+    const other = request('{"resourceType":"Bundle"}');
+    const kept = requestJsonAhead(other, { maxDepth: 10 }, 'a Bundle');
+    expect(bodyJson(other.body, type, { maxDepth: 3 }, 'a Bundle')).not.toBe(kept);
+    expect(bodyJson(other.body, 'application/json', { maxDepth: 10 }, 'a Bundle')).not.toBe(kept);
   });
 });

@@ -24,9 +24,27 @@ export interface JsonLimits {
   report?: OperationOutcomeIssue[];
 }
 
+/**
+ * Bodies read ahead of their handler, by their bytes: the security front reads a transaction to judge
+ * its entries, and the handler takes that value instead of parsing the same bytes again. A value is
+ * taken once, and only by a read with the same media type and limits (the handler may change it).
+ */
+const readAhead = new WeakMap<Buffer, { key: string; value: unknown }>();
+
+const readKey = (contentType: string | undefined, limits: JsonLimits) =>
+  `${limits.maxDepth} ${contentType ?? ''}`;
+
 /** `requestJson` for an Express request whose raw bytes express.raw has read. */
 export function requestJson(req: Request, limits: JsonLimits, expected: string): unknown {
   return bodyJson(req.body as Buffer | undefined, req.headers['content-type'], limits, expected);
+}
+
+/** `requestJson`, keeping the value for the handler's read of the same body (see `readAhead`). */
+export function requestJsonAhead(req: Request, limits: JsonLimits, expected: string): unknown {
+  const value = requestJson(req, limits, expected);
+  const contentType = req.headers['content-type'];
+  if (Buffer.isBuffer(req.body)) readAhead.set(req.body, { key: readKey(contentType, limits), value });
+  return value;
 }
 
 /**
@@ -43,6 +61,11 @@ export function bodyJson(
   // type check cannot match, and would blame a Content-Type that is fine.
   if (!body || !Buffer.isBuffer(body) || body.length === 0) {
     throw new FhirError(400, issue('error', 'required', `Request body is empty; send ${expected}`));
+  }
+  const ahead = readAhead.get(body);
+  if (ahead && !limits.report && ahead.key === readKey(contentType, limits)) {
+    readAhead.delete(body);
+    return ahead.value;
   }
   const type = assertJsonType(contentType);
   return parseJsonBody(decodeText(body, type.params.get('charset')), limits);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
-import { requestJson } from '../http/json-body.ts';
+import { requestJsonAhead } from '../http/json-body.ts';
 import { baseUrl } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
@@ -200,7 +200,7 @@ async function checkBundle(
     await run(raw, req, res);
     // Read exactly as the router will read it (charset, byte-order mark, the same checks): a body it
     // would take is judged here, and one it would refuse is refused here, never let through unjudged.
-    bundle = requestJson(req, { maxDepth: opts.jsonDepth }, 'a Bundle') as typeof bundle;
+    bundle = requestJsonAhead(req, { maxDepth: opts.jsonDepth }, 'a Bundle') as typeof bundle;
   } catch (err) {
     // Refused before the route's audit listener exists: its row is written here.
     const status = (err as { status?: unknown }).status ?? 400; // FhirError, or body-parser's 413
