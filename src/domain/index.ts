@@ -11,6 +11,7 @@ export * from './rules/hetu.ts';
 export * from './rules/identifier.ts';
 export * from './rules/plan.ts';
 export * from './rules/recommended-actions.ts';
+export * from './rules/referral.ts';
 export * from './rules/work-ability-score.ts';
 export * from './schemas.ts';
 export type * from './types.ts';

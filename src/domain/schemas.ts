@@ -29,15 +29,17 @@ const LocalId = Type.String({
 });
 /**
  * Free text: no leading or trailing white space, and nothing a FHIR string or the narrative's XHTML
- * cannot carry (C0 controls other than tab, line feed and carriage return, DEL, a lone surrogate).
+ * cannot carry (C0 controls other than tab, line feed and carriage return, DEL, a lone surrogate, and
+ * U+FFFE and U+FFFF, which are no XML 1.0 Char: the narrative would fail txt-1 instead of the field
+ * being named). ajv compiles patterns with the `u` flag, so a surrogate pair is one character here.
  */
 const Text = Type.String({
   minLength: 1,
   maxLength: 10000,
   pattern:
-    '^(?![\\s\\S]*[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F\\uD800-\\uDFFF])\\S([\\s\\S]*\\S)?$',
+    '^(?![\\s\\S]*[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F\\uD800-\\uDFFF\\uFFFE\\uFFFF])\\S([\\s\\S]*\\S)?$',
   patternText:
-    'text without leading or trailing white space, control characters (other than tab and line breaks) or lone surrogates',
+    'text without leading or trailing white space, control characters (other than tab and line breaks), lone surrogates or the noncharacters U+FFFE and U+FFFF',
 });
 /**
  * A UUID as `urn:uuid:` carries it: lowercase hexadecimal, no prefix (the format `uuid` would also

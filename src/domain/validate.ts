@@ -9,12 +9,12 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { consentNotInForce, withdrawalNotYetMade } from './rules/consent.ts';
-import { HELSINKI_REFERRER_ROLES } from './rules/eligibility.ts';
+import { withdrawalNotYetMade } from './rules/consent.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
 import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
 import { checkPlanActivity } from './rules/plan.ts';
+import { type RelatedObjects, checkReferral, checkRelatedObjects } from './rules/referral.ts';
 import {
   AssessmentSchema,
   ClientSchema,
@@ -143,7 +143,12 @@ export function ruleIssue(path: string, rule: string, message: string): Operatio
   return issue('error', 'invariant', `${rule}: ${path}: ${message}`, path);
 }
 
-type Rules<K extends DomainKind> = (value: DomainTypes[K], base: string) => OperationOutcomeIssue[];
+/** A kind's rules: `related` holds the objects outside `value` that some rules read (a referral's consent). */
+type Rules<K extends DomainKind> = (
+  value: DomainTypes[K],
+  base: string,
+  related: RelatedObjects,
+) => OperationOutcomeIssue[];
 
 function periodIssues(
   period: { start: string; end?: string } | undefined,
@@ -222,7 +227,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
       ...checkPlanActivity(a).map((v) => ruleIssue(`${base}.activities[${i}].${v.field}`, v.rule, v.reason)),
     ]),
   ],
-  referral: () => [],
+  referral: (r, base, related) =>
+    checkReferral(r, related).map((v) => ruleIssue(`${base}.${v.field}`, v.rule, v.reason)),
   team: (t, base) => {
     const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
     const workers = checkResponsibleWorkers(t);
@@ -231,15 +237,21 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   },
 };
 
-/** All problems of a domain object of `kind`; empty when it is valid. */
+/**
+ * All problems of a domain object of `kind`; empty when it is valid. `related` gives the objects
+ * outside it that its rules read (a referral's consent and requester); a rule whose object is not
+ * given is not applied.
+ */
 export function domainIssues<K extends DomainKind>(
   kind: K,
   value: unknown,
   base: string = KIND_LABEL[checkDomainKind(kind)],
+  related: RelatedObjects = {},
 ): OperationOutcomeIssue[] {
+  checkRelatedObjects(related);
   const fn = validatorFor(kind);
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
-  return RULES[kind](value as DomainTypes[K], base);
+  return RULES[kind](value as DomainTypes[K], base, related);
 }
 
 /** A handover request's shape (`HandoverRequest`), or DomainValidationError naming the field. */
@@ -250,9 +262,16 @@ export function validateHandoverRequest(value: unknown): HandoverRequest {
   return value as HandoverRequest;
 }
 
-/** Validates a domain object of `kind` and returns it typed, or throws DomainValidationError. */
-export function validateDomain<K extends DomainKind>(kind: K, value: unknown): DomainTypes[K] {
-  const issues = domainIssues(kind, value);
+/**
+ * Validates a domain object of `kind` and returns it typed, or throws DomainValidationError. With
+ * `related` (a referral's consent and requester), the rules that read those apply too.
+ */
+export function validateDomain<K extends DomainKind>(
+  kind: K,
+  value: unknown,
+  related?: RelatedObjects,
+): DomainTypes[K] {
+  const issues = domainIssues(kind, value, undefined, related);
   if (issues.length) throw new DomainValidationError(issues);
   return value as DomainTypes[K];
 }
@@ -275,14 +294,16 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
   const r = value as WorkAbilityRecord;
   // The record schema has already checked every part against its own schema: only the rules remain.
-  const out = RULES.client(r.client, `${base}.client`);
+  // A referral's consent and requester are the record's own.
+  const related: RelatedObjects = { consents: r.consents ?? [], professionals: r.professionals ?? [] };
+  const out = RULES.client(r.client, `${base}.client`, related);
   const ids: Record<string, Set<string>> = {};
   for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
     const seen = new Set<string>();
     ids[kind] = seen;
     (r[list] ?? []).forEach((item: { id: string }, i: number) => {
       const path = `${base}.${list}[${i}]`;
-      out.push(...(RULES[kind] as Rules<DomainKind>)(item as never, path));
+      out.push(...(RULES[kind] as Rules<DomainKind>)(item as never, path, related));
       if (seen.has(item.id))
         out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
       seen.add(item.id);
@@ -324,31 +345,6 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     client(`${p}.clientId`, rf.clientId);
     ref(`${p}.requesterId`, 'professional', rf.requesterId);
     ref(`${p}.consentId`, 'consent', rf.consentId);
-    // The consent travels with the referral: it must be in force on the referral's date.
-    const consent = r.consents?.find((c) => c.id === rf.consentId);
-    const notInForce = consent && consentNotInForce(consent, rf.date);
-    if (notInForce)
-      out.push(
-        ruleIssue(
-          `${p}.consentId`,
-          'referral-consent',
-          `the attached consent is not in force on the referral date: ${notInForce}`,
-        ),
-      );
-    const requester = r.professionals?.find((x) => x.id === rf.requesterId);
-    if (
-      rf.service === 'helsinki-work-ability-support' &&
-      requester &&
-      !HELSINKI_REFERRER_ROLES.includes(requester.role)
-    ) {
-      out.push(
-        ruleIssue(
-          `${p}.requesterId`,
-          'referral-requester-role',
-          `a referral to Helsinki work-ability support comes from a social-care professional or a Criminal Sanctions Agency employee, not '${requester.role}'`,
-        ),
-      );
-    }
   });
   r.teams?.forEach((t, i) => {
     client(`${base}.teams[${i}].clientId`, t.clientId);

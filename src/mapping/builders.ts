@@ -23,7 +23,7 @@ export class DomainBuilder<K extends DomainKind> {
     readonly value: DomainTypes[K],
     private readonly opts: MappingOptions = {},
   ) {
-    if (opts.validate !== false) validateDomain(kind, value);
+    if (opts.validate !== false) validateDomain(kind, value, opts.related);
   }
 
   /** Same object, other options (language, application, …). */

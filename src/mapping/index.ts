@@ -13,6 +13,7 @@ export {
 } from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { followUpScoreSearch } from './queries.ts';
+export { type FoundRelated, relatedFromFhir } from './related.ts';
 export { codeFrom, concept, display, type Language } from './terminology.ts';
 export { toFhir, toResources } from './to-fhir.ts';
 export {

@@ -1,3 +1,4 @@
+import type { RelatedObjects } from '../domain/index.ts';
 import type { IdentityOptions } from './identity.ts';
 import { LANGUAGES, type Language } from './terminology.ts';
 
@@ -11,6 +12,13 @@ export interface MappingOptions extends IdentityOptions {
   application?: { name: string; applicationId: string };
   /** Validate the domain input (ajv + rules) before mapping; on by default. */
   validate?: boolean;
+  /**
+   * For one object mapped alone (`toResources`, `workAbility.<kind>()`): the objects outside it that
+   * its rules read, by local id — a referral's consent (`referral-consent`) and requester
+   * (`referral-requester-role`). Without them those rules cannot be applied; a record (`toFhir`)
+   * supplies its own.
+   */
+  related?: RelatedObjects;
 }
 
 /** Used when no application is configured; a deployment sets its Kela-assigned applicationId. */

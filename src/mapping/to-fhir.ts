@@ -489,7 +489,8 @@ const MAPPERS: { [K in DomainKind]: Mapper<K> } = {
 
 /**
  * The FHIR resources of one domain object (an assessment gives its score Observations first, a plan
- * its Goals first). Validates the input unless `validate: false`; invalid input throws
+ * its Goals first). Validates the input unless `validate: false` — with the rules that read
+ * `opts.related` (a referral's consent and requester) when given —; invalid input throws
  * DomainValidationError naming the field, and nothing is returned.
  */
 export function toResources<K extends DomainKind>(
@@ -498,7 +499,7 @@ export function toResources<K extends DomainKind>(
   opts: MappingOptions = {},
 ): Resource[] {
   checkDomainKind(kind);
-  if (opts.validate !== false) validateDomain(kind, value);
+  if (opts.validate !== false) validateDomain(kind, value, opts.related);
   return MAPPERS[kind](value, context(opts));
 }
 

@@ -1,31 +1,18 @@
-import type { Bundle, Identifier, Reference, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import express, { type Request, type Response } from 'express';
-import {
-  type DomainKind,
-  type DomainTypes,
-  type ResponsibleWorkerTeam,
-  currentResponsibleWorkers,
-  handOver,
-  validateHandoverRequest,
-} from '../domain/index.ts';
-import { fromFhir, localIdSystem, toFhir, toResources, transactionBundle } from '../mapping/index.ts';
-import { weakEtag } from '../shared/etag.ts';
+import { type DomainKind, type DomainTypes, handOver, validateHandoverRequest } from '../domain/index.ts';
+import { toFhir, toResources } from '../mapping/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { rewriteReferences } from './fhir/bundle-links.ts';
-import { processBundle } from './fhir/bundle.ts';
-import { assertSameClient } from './fhir/interactions.ts';
+import { currentTeam } from './domain/client-data.ts';
+import { relatedFromStore } from './domain/related.ts';
+import { CLIENT_VIEWS, type ViewOptions } from './domain/views.ts';
+import { writeAll } from './domain/write.ts';
 import type { InteractionContext } from './fhir/interactions.ts';
-import { dateRangeParams, finnishDateRangeInstants } from './http/date-range.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import { refuseUnknownParameters } from './http/query-params.ts';
-import type { FacadeStore, StoreFor } from './ports.ts';
-import type { Disclosure, DisclosureClient, DisclosureFilter } from './security/index.ts';
+import type { StoreFor } from './ports.ts';
 import type { WritePolicy } from './write-policy.ts';
-
-const BUSINESS_SYSTEM = 'urn:ietf:rfc:3986';
-/** Search parameters for the newest match only. */
-const NEWEST = { _sort: '-_lastUpdated', _count: '1' };
 
 /** POST /api/<path> → the SDK domain kind it accepts. */
 const WRITE_ROUTES: Record<string, DomainKind> = {
@@ -40,14 +27,12 @@ const WRITE_ROUTES: Record<string, DomainKind> = {
   teams: 'team',
 };
 
-export interface DomainApiOptions {
+export interface DomainApiOptions extends ViewOptions {
   /** The store for one request (the caller's guarded store when the security layer is on). */
   storeFor: StoreFor;
   policy: WritePolicy;
   limits: { bodyBytes: number | string; jsonDepth: number };
   baseUrl?: string;
-  /** The security layer's disclosure log (`Security.disclosureLog`); absent without one. */
-  disclosureLog?: (client: DisclosureClient, filter?: DisclosureFilter) => Promise<Disclosure[]>;
 }
 
 /**
@@ -84,7 +69,11 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   for (const [path, kind] of Object.entries(WRITE_ROUTES)) {
     router.post(`/${path}`, async (req, res) => {
       label(res, `/api/${path}`);
-      await storeResources(req, res, toResources(kind, body(req) as DomainTypes[typeof kind]));
+      const value = body(req) as DomainTypes[typeof kind];
+      // The rules that read objects outside this one (a referral's consent and requester) read them
+      // from the caller's store, as a record's validation reads them from the record.
+      const related = await relatedFromStore(storeFor(res), kind, value);
+      await storeResources(req, res, toResources(kind, value, related ? { related } : {}));
     });
   }
 
@@ -115,209 +104,4 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   }
 
   return router;
-}
-
-/** A GET view of one client: its answer, from the caller's store, and the query parameters it takes. */
-interface ClientView {
-  answer: (
-    store: FacadeStore,
-    clientId: string,
-    opts: DomainApiOptions,
-    query: Request['query'],
-  ) => Promise<object>;
-  params: readonly string[];
-  /** The view's name in an error. */
-  what: string;
-}
-
-/** GET /api/clients/{clientId}/<view> → how it is answered. */
-const CLIENT_VIEWS: Record<string, ClientView> = {
-  plan: { answer: planView, params: [], what: 'the plan view' },
-  'responsible-worker': { answer: responsibleWorkerView, params: [], what: 'the responsible-worker view' },
-  consents: { answer: consentsView, params: [], what: 'the consents view' },
-  disclosures: { answer: disclosuresView, params: ['start', 'end', 'party'], what: 'the disclosure log' },
-};
-
-/** `{ plan }`: the client's current active support plan, with its goals. */
-async function planView(store: FacadeStore, clientId: string): Promise<object> {
-  const [plan] = await ofClient(store, clientId, 'CarePlan', { status: 'active', ...NEWEST });
-  if (!plan) throw FhirError.notFound(`Client "${clientId}" has no active plan`);
-  const goals = await readReferenced(store, (plan as { goal?: Reference[] }).goal ?? []);
-  return { plan: fromFhir(plan, { resolve: (r) => goals.get(r.reference ?? '') }).value };
-}
-
-/**
- * `responsibleWorkers`: one, or a pair sharing the role; `responsibleWorker`: the first of them.
- * Once the relationship has ended there is none, and `ended` says since when.
- */
-async function responsibleWorkerView(store: FacadeStore, clientId: string): Promise<object> {
-  const team = await currentTeam(store, clientId, { ended: true });
-  if (!team) throw FhirError.notFound(`Client "${clientId}" has no responsible-worker team`);
-  const workers = team.ended === undefined ? currentResponsibleWorkers(team) : [];
-  return {
-    responsibleWorker: workers[0] ?? null,
-    responsibleWorkers: workers,
-    ...(team.ended === undefined ? {} : { ended: team.ended }),
-    team,
-  };
-}
-
-/** `{ consents }`: the client's active consents. */
-async function consentsView(store: FacadeStore, clientId: string): Promise<object> {
-  const consents = await ofClient(store, clientId, 'Consent', { status: 'active', _count: '1000' });
-  return { consents: consents.map((c) => fromFhir(c).value) };
-}
-
-/**
- * The client's disclosure log (luovutusloki): who received the client's data, when, under which
- * consent, and what was refused; `start`/`end` (dates) and `party` narrow it. Needs the audit scope
- * besides the domain API's (security/access.ts).
- */
-async function disclosuresView(
-  store: FacadeStore,
-  clientId: string,
-  opts: DomainApiOptions,
-  query: Request['query'],
-) {
-  const log = opts.disclosureLog;
-  if (!log)
-    throw new FhirError(
-      404,
-      issue('error', 'not-supported', 'This facade runs without its security layer: it keeps no audit log'),
-    );
-  const filter = { ...finnishDateRangeInstants(dateRangeParams(query)), ...partyParam(query.party) };
-  const patient = await findClient(store, clientId);
-  const consents = await ofPatient(store, patient, 'Consent', { _count: '1000' });
-  const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };
-  return { client: clientId, disclosures: await log(own, filter) };
-}
-
-/** `party`: one receiving party's code, given at most once. */
-function partyParam(value: unknown): { party?: string } {
-  if (value === undefined) return {};
-  if (typeof value !== 'string' || !value)
-    throw FhirError.badRequest('party must be one receiving party, such as kela', 'party');
-  return { party: value };
-}
-
-async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
-  const found = await store.search('Patient', {
-    identifier: `${localIdSystem('client')}|${clientId}`,
-    _count: '1',
-  });
-  const patient = found.resources[0];
-  if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);
-  return patient;
-}
-
-/** The client's active team, or with `ended` also the latest one whose relationship has ended. */
-async function currentTeam(
-  store: FacadeStore,
-  clientId: string,
-  opts: { ended?: boolean } = {},
-): Promise<ResponsibleWorkerTeam | undefined> {
-  const [team] = await ofClient(store, clientId, 'CareTeam', {
-    status: opts.ended ? 'active,inactive' : 'active',
-    ...NEWEST,
-  });
-  return team ? (fromFhir(team).value as ResponsibleWorkerTeam) : undefined;
-}
-
-/** The client's resources of `type` that `params` select (404 for an unknown client). */
-async function ofClient(
-  store: FacadeStore,
-  clientId: string,
-  type: string,
-  params: Record<string, string>,
-): Promise<Resource[]> {
-  return ofPatient(store, await findClient(store, clientId), type, params);
-}
-
-/** `patient`'s resources of `type` that `params` select. */
-async function ofPatient(
-  store: FacadeStore,
-  patient: Resource,
-  type: string,
-  params: Record<string, string>,
-): Promise<Resource[]> {
-  return (await store.search(type, { patient: `Patient/${patient.id}`, ...params })).resources;
-}
-
-async function readReferenced(store: FacadeStore, refs: Reference[]): Promise<Map<string, Resource>> {
-  const out = new Map<string, Resource>();
-  for (const ref of refs) {
-    const [type, id] = (ref.reference ?? '').split('/');
-    if (type && id) out.set(ref.reference as string, await store.read(type, id));
-  }
-  return out;
-}
-
-/**
- * Stores SDK resources as one transaction: new ones as conditional creates, existing ones (found by
- * business identifier) as versioned updates, so a changed plan or team keeps its history.
- */
-async function writeAll(
-  store: FacadeStore,
-  ctx: InteractionContext,
-  resources: Resource[],
-): Promise<{ resources: Resource[]; created: boolean }> {
-  const bundle: Bundle = transactionBundle(resources);
-  const unchanged: Resource[] = [];
-  // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
-  const leftOut = new Map<string, string>();
-  for (const entry of [...(bundle.entry ?? [])]) {
-    const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
-    const ids = Array.isArray(resource.identifier)
-      ? resource.identifier
-      : resource.identifier
-        ? [resource.identifier]
-        : [];
-    const business = ids.find((i) => i.system === BUSINESS_SYSTEM)?.value;
-    if (!business) continue;
-    const [[existing]] = await store.findByIdentifiers(resource.resourceType, [
-      { system: BUSINESS_SYSTEM, value: business },
-    ]);
-    if (existing) assertSameClient(resource, existing); // a new version may not swap the person
-    if (existing && sameContent(existing, resource)) {
-      unchanged.push(existing);
-      if (entry.fullUrl) leftOut.set(entry.fullUrl, `${existing.resourceType}/${existing.id}`);
-      bundle.entry = bundle.entry?.filter((e) => e !== entry);
-    } else if (existing) {
-      entry.resource = { ...resource, id: existing.id };
-      entry.request = {
-        method: 'PUT',
-        url: `${resource.resourceType}/${existing.id}`,
-        ifMatch: weakEtag(existing.meta?.versionId ?? ''),
-      };
-    }
-  }
-  if (leftOut.size) bundle.entry = bundle.entry?.map((e) => rewriteReferences(e, leftOut));
-  const response = await processBundle(store, ctx, bundle, 'representation');
-  const entries = response.entry ?? [];
-  return {
-    resources: [...unchanged, ...entries.map((e) => e.resource as Resource)],
-    created: entries.some((e) => e.response?.status.startsWith('201')),
-  };
-}
-
-/**
- * Equal apart from id/meta and reference strings (the SDK's references also carry the target's
- * identifier, which stays compared), whatever the key order (rows stored before store-005 have
- * jsonb's).
- */
-function sameContent(stored: Resource, incoming: Resource): boolean {
-  const { id: _a, meta: _b, ...left } = stored;
-  const { id: _c, meta: _d, ...right } = incoming;
-  return stable(left) === stable(right);
-}
-
-function stable(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value)
-      .filter((k) => k !== 'reference')
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -44,7 +44,8 @@ export function requestTelemetry(logger: Logger, metrics: Metrics): RequestHandl
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          // The path only (a query string can carry identifiers), any HETU in it masked (an id).
+          // The path only (a query string can carry identifiers), any HETU in it masked (an id), also
+          // one written with percent-escapes (maskHetus decodes the path to find it).
           req: { id, method: req.method, url: maskHetus(req.originalUrl.split('?', 1)[0] as string) },
           res: { statusCode: status },
           ...(res.locals.clientId ? { client: res.locals.clientId } : {}),

@@ -51,6 +51,26 @@ describe('HETU details', () => {
       expect(maskHetus(text), text).toBe(text);
   });
 
+  it('maskHetus finds a HETU written with percent-escapes (a URL path), however often encoded', () => {
+    const encoded = [...'131052-308T'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    for (const [text, masked] of [
+      ['/fhir/Patient/131052%2D308T', '/fhir/Patient/[HETU]'],
+      ['/fhir/Patient/131052%2d308T/x', '/fhir/Patient/[HETU]/x'],
+      [`/p/${encoded}`, '/p/[HETU]'],
+      ['/p/131052%25252D308T', '/p/[HETU]'],
+      // A malformed escape or bytes that are no UTF-8 stay readable around the mask.
+      ['/p/%E0%A4%A/131052%2D308T%', '/p/\ufffd%A/[HETU]%'],
+      ['No route for GET /api/clients/131052%2D308T/x', 'No route for GET /api/clients/[HETU]/x'],
+      // Once decoding shows a HETU, the decoded text is what is shown, masked.
+      ['x%2D131052-308T', 'x-[HETU]'],
+      ['/p/131052%2525252525252D308T', '[text percent-encoded more than 4 times, withheld]'],
+    ])
+      expect(maskHetus(text as string), text).toBe(masked);
+    // Escapes that hide no HETU: the text as it was (what an operator matches against an access log).
+    for (const text of ['/fhir/Practitioner/a%2Db', '50 % of 131052', '/p/%E0%A4%A'])
+      expect(maskHetus(text), text).toBe(text);
+  });
+
   it('names the part that breaks the shape, never echoing the code', () => {
     expect(checkHetuFormat('010181-900c')).toEqual({
       valid: false,

@@ -98,7 +98,13 @@ describe('domain validation names the field and the rule', () => {
 
   it('free text may span lines but not start or end with white space, nor carry what FHIR or XHTML cannot', () => {
     const a = suvi.assessments![0]!;
-    for (const note of ['Rivi 1\nRivi 2', 'Sarkain\tja\r\nrivinvaihto', 'Åsa Öberg 😀'])
+    for (const note of [
+      'Rivi 1\nRivi 2',
+      'Sarkain\tja\r\nrivinvaihto',
+      'Åsa Öberg 😀',
+      'a\ufffdb',
+      'a\u{10fffd}',
+    ])
       expect(() => validateDomain('assessment', { ...a, note }), note).not.toThrow();
     // A NUL, other C0 controls, DEL and a lone surrogate would make a narrative no XHTML parser reads (txt-1).
     for (const note of [
@@ -111,11 +117,14 @@ describe('domain validation names the field and the rule', () => {
       'a\u007fb',
       'a\ud800b',
       'a\udc00',
+      // Noncharacters XML 1.0 has no Char for: the narrative's XHTML cannot carry them (txt-1).
+      'a\ufffeb',
+      'a\uffff',
     ]) {
       const r = firstIssue(() => validateDomain('assessment', { ...a, note }));
       expect(r.field, JSON.stringify(note)).toBe('Assessment.note');
       expect(r.issue.diagnostics).toBe(
-        'Assessment.note: must be text without leading or trailing white space, control characters (other than tab and line breaks) or lone surrogates (schema pattern)',
+        'Assessment.note: must be text without leading or trailing white space, control characters (other than tab and line breaks), lone surrogates or the noncharacters U+FFFE and U+FFFF (schema pattern)',
       );
     }
   });
@@ -312,6 +321,45 @@ describe('record validation', () => {
     const inForce = structuredClone(suvi);
     inForce.consents![0]!.withdrawnOn = '2026-02-21';
     expect(recordIssues(inForce)).toEqual([]);
+  });
+
+  it('a referral alone is held to the same rules when its consent and requester are given (related), not otherwise', () => {
+    const referral = suvi.referrals![0]!;
+    const consent = suvi.consents![0]!;
+    const coach = suvi.professionals![0]!;
+    expect(domainIssues('referral', referral)).toEqual([]);
+    expect(
+      domainIssues('referral', referral, undefined, { consents: [consent], professionals: [coach] }),
+    ).toEqual([]);
+    const withdrawn = { ...consent, withdrawnOn: '2026-02-18' };
+    const r = firstIssue(() => validateDomain('referral', referral, { consents: [withdrawn] }));
+    expect(r.status).toBe(400);
+    expect(r.all).toEqual([
+      {
+        severity: 'error',
+        code: 'invariant',
+        diagnostics:
+          'referral-consent: Referral.consentId: the attached consent is not in force on the referral date: consent suvi-consent-1 was withdrawn on 2026-02-18',
+        expression: ['Referral.consentId'],
+        location: ['Referral.consentId'],
+      },
+    ]);
+    const helsinki = { ...referral, service: 'helsinki-work-ability-support' as const };
+    const h = firstIssue(() => validateDomain('referral', helsinki, { professionals: [coach] }));
+    expect(h.all.map((i) => [i.expression?.[0], i.diagnostics])).toEqual([
+      [
+        'Referral.requesterId',
+        "referral-requester-role: Referral.requesterId: a referral to Helsinki work-ability support comes from a social-care professional or a Criminal Sanctions Agency employee, not 'kuntakokeilu-coach'",
+      ],
+    ]);
+    // Objects of other ids say nothing about this referral.
+    expect(
+      domainIssues('referral', helsinki, undefined, {
+        consents: [{ ...withdrawn, id: 'other' }],
+        professionals: [{ ...coach, id: 'other' }],
+      }),
+    ).toEqual([]);
+    expect(() => validateDomain('referral', referral, { consents: 'x' } as never)).toThrow(TypeError);
   });
 
   it('nested problems carry the record path', () => {

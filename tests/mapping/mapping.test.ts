@@ -340,6 +340,38 @@ describe('builders', () => {
     expect(made).toBeUndefined();
   });
 
+  it('a referral alone is refused for what the referral rules refuse when its consent and requester are given', () => {
+    const referral = { ...suvi.referrals![0]!, service: 'helsinki-work-ability-support' as const };
+    const related = {
+      consents: [{ ...suvi.consents![0]!, withdrawnOn: '2026-02-18' }],
+      professionals: suvi.professionals!,
+    };
+    const expected = [
+      'referral-consent: Referral.consentId: the attached consent is not in force on the referral date: consent suvi-consent-1 was withdrawn on 2026-02-18',
+      "referral-requester-role: Referral.requesterId: a referral to Helsinki work-ability support comes from a social-care professional or a Criminal Sanctions Agency employee, not 'kuntakokeilu-coach'",
+    ];
+    for (const make of [
+      () => workAbility.referral(referral, { related }),
+      () => toResources('referral', referral, { related }),
+    ]) {
+      try {
+        make();
+        expect.unreachable('refused');
+      } catch (e) {
+        expect(e).toBeInstanceOf(DomainValidationError);
+        expect((e as DomainValidationError).outcome.issue?.map((i) => i.diagnostics)).toEqual(expected);
+      }
+    }
+    // Without them the rules have nothing to read: the referral maps (the receiving server resolves the consent).
+    expect(toResources('referral', referral)).toHaveLength(1);
+    // A consent in force and a social worker as the requester pass.
+    const fine = { ...referral, requesterId: 'sw-nieminen' };
+    expect(
+      workAbility.referral(fine, { related: { ...related, consents: suvi.consents! } }).toResource()
+        .resourceType,
+    ).toBe('ServiceRequest');
+  });
+
   it('toFhir refuses an invalid record without output', () => {
     const bad = structuredClone(suvi);
     bad.plans![0]!.activities[0]!.daysPerWeek = 5;

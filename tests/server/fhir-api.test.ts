@@ -429,6 +429,44 @@ describe('search', () => {
     expect(log).not.toContain(hetu);
   });
 
+  it('a HETU percent-encoded in the path is masked in the log too (decoded first, malformed escapes tolerated)', async () => {
+    const hetu = '131052-308T';
+    const lines: string[] = [];
+    const logged = fx.app({
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    const paths = [
+      '/fhir/Practitioner/131052%2D308T',
+      `/fhir/Practitioner/${[...hetu].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('')}`,
+      '/fhir/Practitioner/131052%252D308T',
+      '/api/clients/131052%2d308T/plan',
+      '/api/clients/131052%2D308T/%E0%A4%A',
+      '/fhir/Practitioner/131052%2525252525252D308T',
+    ];
+    for (const path of paths) {
+      const res = await request(logged).get(path);
+      // An answer that quotes the path (a 404 naming it) masks it the same way.
+      expect(res.text, path).not.toMatch(/131052(-|%2D|%2d|%25)/);
+    }
+    const end = Date.now() + 5_000;
+    while (lines.filter((l) => l.includes('request completed')).length < paths.length && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+    const urls = lines.map((l) => JSON.parse(l).req?.url).filter(Boolean);
+    expect(urls).toEqual([
+      '/fhir/Practitioner/[HETU]',
+      '/fhir/Practitioner/[HETU]',
+      '/fhir/Practitioner/[HETU]',
+      '/api/clients/[HETU]/plan',
+      '/api/clients/[HETU]/\ufffd%A',
+      '[text percent-encoded more than 4 times, withheld]',
+    ]);
+    // A path without a HETU keeps its escapes as sent (what an operator matches against the access log).
+    await request(logged).get('/fhir/Practitioner/a%2Db');
+    while (lines.filter((l) => l.includes('request completed')).length < paths.length + 1 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(JSON.parse(lines.at(-1) as string).req.url).toBe('/fhir/Practitioner/a%2Db');
+  });
+
   it('an error names the parameter or header, never quotes the value (it may be a HETU)', async () => {
     const hetu = '131052-308T';
     const answers = [
@@ -1128,6 +1166,84 @@ describe('$validate', () => {
     expect(
       (params.body as OperationOutcome).issue?.some((i) => i.expression?.[0] === 'Practitioner.gender'),
     ).toBe(true);
+  });
+});
+
+describe('$validate Parameters', () => {
+  const resource = { name: 'resource', resource: { resourceType: 'Practitioner' } };
+  it('a malformed Parameters body is a 400 naming the parameter, never a 500', async () => {
+    for (const [parameter, where, text] of [
+      ['x', 'Parameters.parameter', 'Parameters.parameter must be a list of parameters'],
+      [{ name: 'resource' }, 'Parameters.parameter', 'Parameters.parameter must be a list of parameters'],
+      [
+        [null],
+        'Parameters.parameter[0]',
+        'Parameters.parameter[0] must be a parameter: an object with a name',
+      ],
+      [
+        [resource, 7],
+        'Parameters.parameter[1]',
+        'Parameters.parameter[1] must be a parameter: an object with a name',
+      ],
+      [
+        [{ resource: resource.resource }],
+        'Parameters.parameter[0].name',
+        'Parameters.parameter[0].name must be a string',
+      ],
+      [
+        [resource, { name: 7 }],
+        'Parameters.parameter[1].name',
+        'Parameters.parameter[1].name must be a string',
+      ],
+    ] as const) {
+      const res = await post(app, '/fhir/Practitioner/$validate', { resourceType: 'Parameters', parameter });
+      expect(res.status, JSON.stringify(parameter)).toBe(400);
+      expect(res.body.issue).toEqual([
+        {
+          severity: 'error',
+          code: 'invalid',
+          diagnostics: `$validate: ${text}`,
+          expression: [where],
+          location: [where],
+        },
+      ]);
+    }
+  });
+
+  it('a profile that is not a string is refused (400 naming it), not ignored; a string one applies', async () => {
+    for (const profile of [
+      { name: 'profile', valueUri: 7 },
+      { name: 'profile', valueUri: ['x'] },
+      { name: 'profile' },
+    ]) {
+      const res = await post(app, '/fhir/Practitioner/$validate', {
+        resourceType: 'Parameters',
+        parameter: [resource, profile],
+      });
+      expect(res.status, JSON.stringify(profile)).toBe(400);
+      expect(res.body.issue[0]).toMatchObject({
+        code: 'invalid',
+        diagnostics:
+          '$validate: the profile parameter is a canonical URL (valueUri or valueCanonical, a string)',
+        expression: ['Parameters.parameter[1]'],
+      });
+    }
+    const plain = await post(app, '/fhir/Practitioner/$validate', {
+      resourceType: 'Parameters',
+      parameter: [resource],
+    });
+    expect(plain.body.issue.filter((i: { severity: string }) => i.severity === 'error')).toEqual([]);
+    const patient = 'https://tyokyky-fhir.org/fhir/StructureDefinition/tyokyky-patient';
+    for (const value of [{ valueUri: patient }, { valueCanonical: patient }]) {
+      const res = await post(app, '/fhir/Practitioner/$validate', {
+        resourceType: 'Parameters',
+        parameter: [resource, { name: 'profile', ...value }],
+      });
+      expect(res.status).toBe(200);
+      expect(
+        res.body.issue.filter((i: { severity: string }) => i.severity === 'error').length,
+      ).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -33,12 +33,43 @@ const SHAPE = new RegExp(`^${SHAPE_SOURCE}$`);
 /** Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's). */
 const HETU_IN_TEXT = new RegExp(`(?<![0-9A-Za-z])${SHAPE_SOURCE}(?![0-9A-Za-z])`, 'g');
 
+/** A run of percent-escapes (`%2D`, `%C3%A4`): decoded together, as UTF-8. */
+const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
+/**
+ * How many times a text is percent-decoded at most: a double-encoded `%252D` is a `-` to a reader
+ * too; a text still encoded after that is withheld (each round is a pass over it).
+ */
+const DECODE_ROUNDS = 4;
+const ENCODED_TOO_DEEP = `[text percent-encoded more than ${DECODE_ROUNDS} times, withheld]`;
+const utf8 = new TextDecoder();
+
+/** A run of escapes as the text it encodes; bytes that are no UTF-8 become U+FFFD. */
+function decodeRun(run: string): string {
+  const bytes = new Uint8Array(run.length / 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
+  return utf8.decode(bytes);
+}
+
 /**
  * `text` with every HETU-shaped part replaced by `[HETU]`: for texts that leave the process (error
- * messages) and may quote what a caller sent.
+ * messages, the request log's path) and may quote what a caller sent. A HETU written with
+ * percent-escapes (a URL path: `010181%2D900C`, or encoded again) is found too: the text is decoded
+ * (repeatedly; a malformed escape stays as it is) and, when that shows a HETU, the decoded text is
+ * returned masked; otherwise the text as it was (masked). A text still encoded after four rounds is
+ * withheld whole.
  */
 export function maskHetus(text: string): string {
-  return text.replace(HETU_IN_TEXT, '[HETU]');
+  const masked = text.replace(HETU_IN_TEXT, '[HETU]');
+  if (!text.includes('%')) return masked;
+  let decoded = text;
+  for (let round = 0; ; round++) {
+    const next = decoded.replace(ESCAPES, decodeRun);
+    if (next === decoded) break;
+    if (round === DECODE_ROUNDS) return ENCODED_TOO_DEEP;
+    decoded = next;
+  }
+  const maskedDecoded = decoded.replace(HETU_IN_TEXT, '[HETU]');
+  return maskedDecoded === decoded ? masked : maskedDecoded;
 }
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */
 export const SEX_NEUTRAL_FROM = '2027-01-01';

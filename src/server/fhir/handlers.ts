@@ -254,19 +254,55 @@ export const transaction: FhirHandler = async (req, ctx) => {
 
 const VALIDATE_MODES = ['create', 'update', 'delete', 'profile'];
 
+/** What a $validate `Parameters` body gives: its resource, profile and mode (each absent when not given). */
+interface ValidateParameters {
+  resource?: unknown;
+  profile?: string;
+  mode?: unknown;
+}
+
+/**
+ * The $validate parameters of a `Parameters` body (the first of each name), or a 400 naming the element
+ * that is not one — `parameter` a list of objects with a string `name`, `profile` a canonical URL as
+ * a string (`valueUri`, as R4 types it, or `valueCanonical`, which some clients send) — instead of
+ * reading past it (a profile ignored would answer for another validation than the one asked).
+ */
+function validateParameters(body: Parameters): ValidateParameters {
+  const bad = (what: string, at: string) => FhirError.badRequest(`$validate: ${what}`, at);
+  const list: unknown = body.parameter ?? [];
+  if (!Array.isArray(list))
+    throw bad('Parameters.parameter must be a list of parameters', 'Parameters.parameter');
+  const out: ValidateParameters = {};
+  list.forEach((p: unknown, i) => {
+    const at = `Parameters.parameter[${i}]`;
+    if (p === null || typeof p !== 'object' || Array.isArray(p))
+      throw bad(`${at} must be a parameter: an object with a name`, at);
+    const { name, resource, valueUri, valueCanonical, valueCode } = p as Record<string, unknown>;
+    if (typeof name !== 'string') throw bad(`${at}.name must be a string`, `${at}.name`);
+    if (name === 'resource' && !('resource' in out)) out.resource = resource;
+    if (name === 'mode' && !('mode' in out)) out.mode = valueCode;
+    if (name !== 'profile') return;
+    const profile = valueUri ?? valueCanonical;
+    if (typeof profile !== 'string')
+      throw bad('the profile parameter is a canonical URL (valueUri or valueCanonical, a string)', at);
+    out.profile ??= profile;
+  });
+  return out;
+}
+
 /** The `mode` of a $validate, from the query or the body's Parameters; 400 for a code R4 does not define. */
-function validateMode(req: FhirRequest, params: Parameters | undefined): string | undefined {
+function validateMode(req: FhirRequest, params: ValidateParameters | undefined): string | undefined {
   const inUrl = typeof req.query.mode === 'string' ? req.query.mode : undefined;
-  const mode = params?.parameter?.find((p) => p.name === 'mode')?.valueCode ?? inUrl;
+  const mode = params?.mode ?? inUrl;
   // The security layer checks the delete permission before it reads a body, from the URL.
   if (mode === 'delete' && inUrl !== 'delete')
     throw FhirError.badRequest(
       '$validate mode=delete goes in the URL: [type]/[id]/$validate?mode=delete',
       'mode',
     );
-  if (mode !== undefined && !VALIDATE_MODES.includes(mode))
+  if (mode !== undefined && (typeof mode !== 'string' || !VALIDATE_MODES.includes(mode)))
     throw FhirError.badRequest(
-      `$validate mode must be one of ${VALIDATE_MODES.join(', ')}, got "${mode}"`,
+      `$validate mode must be one of ${VALIDATE_MODES.join(', ')}, got ${typeof mode === 'string' ? `"${mode}"` : 'something that is not a code'}`,
       'mode',
     );
   return mode;
@@ -312,15 +348,15 @@ export const validate: FhirHandler = async (req, ctx) => {
   // Strings the store would refuse (U+0000, lone surrogates, over 1 MB) are findings of the validation.
   const stringIssues: OperationOutcomeIssue[] = [];
   const body = req.body?.length ? (resourceBody(req, ctx, stringIssues) as Resource | Parameters) : undefined;
-  const mode = validateMode(req, body?.resourceType === 'Parameters' ? (body as Parameters) : undefined);
+  const params = body?.resourceType === 'Parameters' ? validateParameters(body as Parameters) : undefined;
+  const mode = validateMode(req, params);
   if (mode === 'delete') return validateDelete(ctx, type, id);
   let resource: unknown;
   let profile = typeof req.query.profile === 'string' ? req.query.profile : undefined;
   if (body) {
-    if (body.resourceType === 'Parameters') {
-      const params = (body as Parameters).parameter ?? [];
-      resource = params.find((p) => p.name === 'resource')?.resource;
-      profile = params.find((p) => p.name === 'profile')?.valueUri ?? profile;
+    if (params) {
+      resource = params.resource;
+      profile = params.profile ?? profile;
       if (!resource) {
         throw FhirError.badRequest(
           '$validate Parameters need a "resource" parameter',

@@ -1,0 +1,80 @@
+import type { Reference, Resource } from '@medplum/fhirtypes';
+import { type DomainObject, fromFhir } from '../../mapping/index.ts';
+import { FhirError } from '../../shared/outcome.ts';
+import { relativeReference } from '../../shared/references.ts';
+import type { FacadeStore } from '../ports.ts';
+
+/**
+ * Stored resources read back as domain objects for a GET view, through the caller's store (so a
+ * target the caller may not read stays unresolved, as for any read of its own). Stored data is not
+ * domain input: whatever was written through `/fhir` (or pulled by the sync) passed the profiles, so
+ * it is mapped without re-running the domain's input validation (a title with a trailing space is a
+ * valid FHIR string), and a plain literal reference (`Patient/123`, no identifier) is resolved by
+ * reading its target. One instance serves one request: each target is read once.
+ */
+export class ReadBack {
+  readonly #store: FacadeStore;
+  /** Targets by reference, as read (undefined: missing or not readable by this caller). */
+  readonly #targets = new Map<string, Promise<Resource | undefined>>();
+  readonly #read = new Map<string, Resource | undefined>();
+
+  constructor(store: FacadeStore, known: Resource[] = []) {
+    this.#store = store;
+    for (const r of known) this.#read.set(`${r.resourceType}/${r.id}`, r);
+  }
+
+  /**
+   * The domain object of a stored resource of our profiles (422 naming the element it cannot map).
+   * The mapping asks for the targets it needs; those not read yet are read and the mapping runs again,
+   * so only what it asks for is read (each round reads what the last asked; a target's own
+   * references are asked in the same round, so two or three rounds suffice).
+   */
+  async domainOf(resource: Resource): Promise<DomainObject['value']> {
+    for (;;) {
+      const missing = new Set<string>();
+      const resolve = (ref: Reference) => {
+        const key = ref.reference;
+        if (key === undefined) return undefined;
+        if (!this.#read.has(key)) missing.add(key);
+        return this.#read.get(key);
+      };
+      let value: DomainObject['value'] | undefined;
+      let failure: unknown;
+      try {
+        value = fromFhir(resource, { validate: false, resolve }).value;
+      } catch (err) {
+        failure = err;
+      }
+      if (!missing.size) {
+        if (failure !== undefined) throw failure;
+        return value as DomainObject['value'];
+      }
+      await Promise.all([...missing].map(async (ref) => this.#read.set(ref, await this.#target(ref))));
+    }
+  }
+
+  /**
+   * The resource a relative reference names, read once per request; undefined for any other reference
+   * (another server's, a conditional one) and when the caller cannot read it.
+   */
+  #target(ref: string): Promise<Resource | undefined> {
+    const parsed = relativeReference(ref);
+    if (!parsed) return Promise.resolve(undefined);
+    const key = parsed.version === undefined ? `${parsed.type}/${parsed.id}` : ref;
+    const known = this.#read.get(key);
+    if (known) return Promise.resolve(known);
+    let pending = this.#targets.get(key);
+    if (!pending) {
+      const { type, id, version } = parsed;
+      pending = (
+        version === undefined ? this.#store.read(type, id) : this.#store.vread(type, id, version)
+      ).catch((err: unknown) => {
+        // Missing, deleted or withheld from this caller: the reference stays unresolved.
+        if (err instanceof FhirError && [403, 404, 410].includes(err.status)) return undefined;
+        throw err;
+      });
+      this.#targets.set(key, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,58 @@
+import type { Bundle, Identifier, Resource } from '@medplum/fhirtypes';
+import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
+import { transactionBundle } from '../../mapping/index.ts';
+import { weakEtag } from '../../shared/etag.ts';
+import { rewriteReferences } from '../fhir/bundle-links.ts';
+import { processBundle } from '../fhir/bundle.ts';
+import { type InteractionContext, assertSameClient } from '../fhir/interactions.ts';
+import type { FacadeStore } from '../ports.ts';
+import { sameContent } from './same-content.ts';
+
+/**
+ * Stores SDK resources as one transaction: new ones as conditional creates, existing ones (found by
+ * business identifier) as versioned updates, so a changed plan or team keeps its history; an
+ * unchanged one (`sameContent`) is left out and answered as stored.
+ */
+export async function writeAll(
+  store: FacadeStore,
+  ctx: InteractionContext,
+  resources: Resource[],
+): Promise<{ resources: Resource[]; created: boolean }> {
+  const bundle: Bundle = transactionBundle(resources);
+  const unchanged: Resource[] = [];
+  // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
+  const leftOut = new Map<string, string>();
+  for (const entry of [...(bundle.entry ?? [])]) {
+    const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
+    const ids = Array.isArray(resource.identifier)
+      ? resource.identifier
+      : resource.identifier
+        ? [resource.identifier]
+        : [];
+    const business = ids.find((i) => i.system === GLOBAL_IDENTIFIER_SYSTEM)?.value;
+    if (!business) continue;
+    const [[existing]] = await store.findByIdentifiers(resource.resourceType, [
+      { system: GLOBAL_IDENTIFIER_SYSTEM, value: business },
+    ]);
+    if (existing) assertSameClient(resource, existing); // a new version may not swap the person
+    if (existing && sameContent(existing, resource)) {
+      unchanged.push(existing);
+      if (entry.fullUrl) leftOut.set(entry.fullUrl, `${existing.resourceType}/${existing.id}`);
+      bundle.entry = bundle.entry?.filter((e) => e !== entry);
+    } else if (existing) {
+      entry.resource = { ...resource, id: existing.id };
+      entry.request = {
+        method: 'PUT',
+        url: `${resource.resourceType}/${existing.id}`,
+        ifMatch: weakEtag(existing.meta?.versionId ?? ''),
+      };
+    }
+  }
+  if (leftOut.size) bundle.entry = bundle.entry?.map((e) => rewriteReferences(e, leftOut));
+  const response = await processBundle(store, ctx, bundle, 'representation');
+  const entries = response.entry ?? [];
+  return {
+    resources: [...unchanged, ...entries.map((e) => e.resource as Resource)],
+    created: entries.some((e) => e.response?.status.startsWith('201')),
+  };
+}
