@@ -65,3 +65,21 @@ export async function startSandbox(
   const { startServe } = await import('../helpers/processes.ts');
   return startServe(['--no-strict', '--mode', 'kanta-phr', '--database-url', databaseUrl]);
 }
+
+/** Kanta's minimal body-weight Observation, without its id, carrying these global business identifiers. */
+export function bodyWeight(...values: string[]): Resource & { subject: { reference: string } } {
+  const { id: _id, ...obs } = kantaExample<Resource & { subject: { reference: string } }>(
+    'Observation-bodyweight-min.json',
+  );
+  return { ...obs, identifier: values.map((value) => ({ system: 'urn:ietf:rfc:3986', value })) } as never;
+}
+
+/** A batch Bundle of these entries. */
+export const batch = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'batch', entry });
+
+/** The statuses of a batch answer's entries. */
+export const statuses = (r: Reply): string[] =>
+  (r.body.entry as { response: { status: string } }[]).map((e) => e.response.status);
+
+/** The first issue of a batch answer's entry `i`. */
+export const entryIssue = (r: Reply, i: number) => r.body.entry[i].response.outcome.issue[0];

@@ -1,20 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
-import { openStore } from '../../src/store/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
+import { startSecured } from '../security/helpers.ts';
 import { silent } from '../server/helpers.ts';
-import { call, firstIssue, kantaExample, phrPatient, urn } from './helpers.ts';
+import {
+  batch,
+  bodyWeight,
+  call,
+  entryIssue,
+  firstIssue,
+  kantaExample,
+  phrPatient,
+  statuses,
+  urn,
+} from './helpers.ts';
 
 let server: RunningServer;
 let base: string;
+let store: Store;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const [store, validator] = await Promise.all([openStore({ dataDir: 'memory://' }), loadProjectValidator()]);
+  const validator = await loadProjectValidator();
+  store = await openStore({ dataDir: 'memory://' });
   server = await startServer({
     store: store as never,
     validator: validator as never,
@@ -559,6 +573,417 @@ describe("Kanta PHR sandbox: Kanta's 958-entry example batch", () => {
         expression: [`Bundle.entry[${i}].request.url`],
         diagnostics: `kanta-conditional: no conditional ${what} in Kanta PHR`,
       });
+    }
+  });
+});
+
+/** Whether the store holds a current resource of `type` with this global business identifier. */
+const held = async (type: string, value: string) =>
+  (await store.findByIdentifiers(type, [{ system: 'urn:ietf:rfc:3986', value }]))[0]?.length ?? 0;
+
+describe('Kanta PHR sandbox: a batch entry is read exactly as written', () => {
+  it('a POST entry whose url is anything but the bare type is 400 naming request.url, and creates nothing', async () => {
+    // The security front reads `POST Patient/_search` as a search: run as a create, a client allowed
+    // only to search would create Patients.
+    const urls = ['Patient/_search', 'Patient/$validate', 'Patient?x=1', 'Patient/abc', 'Patient/abc/'];
+    const values = urls.map(() => urn());
+    const r = await call(
+      base,
+      'POST',
+      '',
+      batch(urls.map((url, i) => ({ resource: phrPatient(values[i]), request: { method: 'POST', url } }))),
+    );
+    expect(r.status).toBe(200);
+    expect(statuses(r)).toEqual(urls.map(() => '400'));
+    for (const i of urls.keys()) {
+      expect(entryIssue(r, i)).toMatchObject({
+        expression: [`Bundle.entry[${i}].request.url`],
+        diagnostics: 'kanta-batch: a POST entry is a create: request.url must be the resource type alone',
+      });
+    }
+    for (const value of values) expect(await held('Patient', value)).toBe(0);
+    // The type alone, as Kanta's own example batch writes it too (`Observation/`), creates.
+    const ok = ['Patient', '/Patient', 'Patient/', 'Patient?'].map((url) => ({ url, value: urn() }));
+    const created = await call(
+      base,
+      'POST',
+      '',
+      batch(ok.map(({ url, value }) => ({ resource: phrPatient(value), request: { method: 'POST', url } }))),
+    );
+    expect(statuses(created)).toEqual(['201', '201', '201', '201']);
+  });
+
+  it('an entry url the batch cannot read as written is 400 naming request.url, never read otherwise', async () => {
+    const created = await call(base, 'POST', '/Patient', phrPatient());
+    const id = created.body.id as string;
+    const urls = [
+      `Patient/${id}/_history/1/extra`,
+      `Patient/${id}/_history`,
+      `Patient//${id}`,
+      'Patient/_history/1',
+      `Patient/${id}?_id=other`,
+    ];
+    const r = await call(base, 'POST', '', batch(urls.map((url) => ({ request: { method: 'GET', url } }))));
+    expect(statuses(r)).toEqual(urls.map(() => '400'));
+    for (const i of urls.keys()) {
+      expect(entryIssue(r, i)).toMatchObject({
+        expression: [`Bundle.entry[${i}].request.url`],
+        diagnostics:
+          'kanta-batch: request.url must be Type, Type/id, Type/id/_history/version or Type?query, as written',
+      });
+    }
+    // What reads as written still does.
+    const ok = await call(
+      base,
+      'POST',
+      '',
+      batch(
+        [`Patient/${id}`, `/Patient/${id}/_history/1`, `Patient/${id}/`, `Patient?_id=${id}`].map((url) => ({
+          request: { method: 'GET', url },
+        })),
+      ),
+    );
+    expect(statuses(ok)).toEqual(['200', '200', '200', '200']);
+  });
+
+  it('DELETE or PUT of a version (_history) is 400 naming request.url, and changes nothing', async () => {
+    const created = await call(base, 'POST', '/Observation', bodyWeight(urn()));
+    const id = created.body.id as string;
+    const r = await call(
+      base,
+      'POST',
+      '',
+      batch([
+        { request: { method: 'DELETE', url: `Observation/${id}/_history/1` } },
+        {
+          resource: { ...created.body, status: 'amended' },
+          request: { method: 'PUT', url: `Observation/${id}/_history/1`, ifMatch: 'W/"1"' },
+        },
+      ]),
+    );
+    expect(statuses(r)).toEqual(['400', '400']);
+    for (const [i, method] of ['DELETE', 'PUT'].entries()) {
+      expect(entryIssue(r, i)).toMatchObject({
+        expression: [`Bundle.entry[${i}].request.url`],
+        diagnostics: `kanta-batch: request.url of a ${method} entry cannot name a version (_history)`,
+      });
+    }
+    const now = await call(base, 'GET', `/Observation/${id}`);
+    expect(now.status).toBe(200);
+    expect(now.body.meta.versionId).toBe('1');
+  });
+
+  it('request.ifNoneExist or request.ifMatch that is no string is 400 naming it (not a 500); a method is not quoted', async () => {
+    const created = await call(base, 'POST', '/Observation', bodyWeight(urn()));
+    const id = created.body.id as string;
+    const r = await call(
+      base,
+      'POST',
+      '',
+      batch([
+        { resource: bodyWeight(urn()), request: { method: 'POST', url: 'Observation', ifNoneExist: 5 } },
+        {
+          resource: bodyWeight(urn()),
+          request: { method: 'POST', url: 'Observation', ifNoneExist: ['identifier=x'] },
+        },
+        { request: { method: 'DELETE', url: `Observation/${id}`, ifMatch: 1 } },
+        { request: { method: 'Virtanen 010181-900C', url: 'Observation' } },
+      ]),
+    );
+    expect(statuses(r)).toEqual(['400', '400', '400', '400']);
+    for (const [i, field] of ['ifNoneExist', 'ifNoneExist', 'ifMatch'].entries()) {
+      expect(entryIssue(r, i)).toMatchObject({
+        expression: [`Bundle.entry[${i}].request.${field}`],
+        diagnostics: `kanta-batch: request.${field} must be a string`,
+      });
+    }
+    expect(entryIssue(r, 3)).toMatchObject({
+      expression: ['Bundle.entry[3].request.method'],
+      diagnostics: 'kanta-batch: request.method must be GET, POST, PUT or DELETE',
+    });
+    expect(JSON.stringify(r.body)).not.toMatch(/Virtanen|010181/);
+    expect((await call(base, 'GET', `/Observation/${id}`)).status).toBe(200);
+  });
+});
+
+describe('Kanta PHR sandbox: the mandatory patient search parameter', () => {
+  it('takes no modifier: patient:missing=false would return every patient’s data', async () => {
+    for (const key of ['patient:missing', 'patient:Patient', 'patient:identifier']) {
+      const r = await call(base, 'GET', `/Observation?${key}=false`);
+      expect(r.status, key).toBe(400);
+      expect(firstIssue(r)).toMatchObject({
+        expression: ['patient'],
+        diagnostics:
+          "kanta-search: the mandatory search parameter 'patient' takes no modifier on Observation in Kanta PHR (a plain patient=…)",
+      });
+    }
+    // Also beside a plain one.
+    const both = await call(base, 'GET', '/Observation?patient=Patient/x&patient:missing=false');
+    expect(both.status).toBe(400);
+  });
+});
+
+describe('Kanta PHR sandbox: profiles and validation of every write', () => {
+  it('a meta.profile pinned to a version not held is the kanta-profile 422; the held one is enforced', async () => {
+    const named = { ...phrPatient(), name: [{ family: 'Virtanen' }], birthDate: '1981-01-01' };
+    const pinned = (version: string) => ({
+      ...named,
+      meta: { profile: [`http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient|${version}`] },
+    });
+    const unknown = await call(base, 'POST', '/Patient', pinned('9.9.9'));
+    expect(unknown.status).toBe(422);
+    expect(firstIssue(unknown)).toMatchObject({
+      expression: ['Patient.meta.profile'],
+      diagnostics:
+        'kanta-profile: meta.profile must name a Kanta PHR profile for Patient held here (http://phr.kanta.fi/StructureDefinition/fiphr-sd-patient; a version, if given, must be the one held)',
+    });
+    // The held version passes that rule, and its profile is applied (it forbids a name).
+    const heldVersion = await call(base, 'POST', '/Patient', pinned('0.4.0'));
+    expect(heldVersion.status).toBe(422);
+    const issues = heldVersion.body.issue as { expression?: string[]; diagnostics?: string }[];
+    expect(issues.some((i) => i.diagnostics?.startsWith('kanta-profile'))).toBe(false);
+    expect(issues.map((i) => i.expression?.[0])).toContain('Patient.name');
+  });
+
+  it('ValueSet, CodeSystem and StructureDefinition writes get the R4 validation of every write (not the citizen-data rules)', async () => {
+    const garbage = {
+      resourceType: 'ValueSet',
+      status: 'bogus-status',
+      url: 12,
+      foo: 'bar',
+      name: 'Virtanen 010181-900C',
+    };
+    const vs = await call(base, 'POST', '/ValueSet', garbage);
+    expect(vs.status).toBe(422);
+    const paths = (vs.body.issue as { expression?: string[] }[]).map((i) => i.expression?.[0]);
+    expect(paths).toEqual(expect.arrayContaining(['ValueSet.status', 'ValueSet.url', 'ValueSet.foo']));
+    expect(JSON.stringify(vs.body)).not.toMatch(/Virtanen|010181|bogus/);
+    const cs = await call(base, 'POST', '/CodeSystem', { resourceType: 'CodeSystem' });
+    expect(cs.status).toBe(422);
+    expect(cs.body.issue).toContainEqual(
+      expect.objectContaining({
+        expression: ['CodeSystem'],
+        diagnostics: 'CodeSystem.status: minimum required = 1, but only found 0',
+      }),
+    );
+    const sd = await call(base, 'POST', '/StructureDefinition', { resourceType: 'StructureDefinition' });
+    expect(sd.status).toBe(422);
+    // A conformant one needs no fiphr profile, language or business identifier.
+    const {
+      id: _id,
+      meta: _meta,
+      ...valueSet
+    } = JSON.parse(readFileSync(join(KANTA_PACKAGE_DIR, 'ValueSet-fiphr-vs-confidentiality.json'), 'utf8'));
+    expect((await call(base, 'POST', '/ValueSet', valueSet)).status).toBe(201);
+  });
+});
+
+describe('Kanta PHR sandbox: one resource per business identifier, every one of them', () => {
+  const conflict = (type: string, at = type) => ({
+    expression: [`${at}.identifier`],
+    diagnostics: `kanta-identifier: another ${type} already has this business identifier`,
+  });
+
+  it('a create is refused when any of its global identifiers is taken, not only the first', async () => {
+    const [u1, u2, u3] = [urn(), urn(), urn()];
+    expect((await call(base, 'POST', '/Observation', bodyWeight(u1, u2))).status).toBe(201);
+    const second = await call(base, 'POST', '/Observation', bodyWeight(u3, u2));
+    expect(second.status).toBe(409);
+    expect(firstIssue(second)).toMatchObject(conflict('Observation'));
+    expect(await held('Observation', u3)).toBe(0);
+    expect(await held('Observation', u2)).toBe(1);
+  });
+
+  it('an If-None-Exist on another identifier does not turn the check off', async () => {
+    const u = urn();
+    expect((await call(base, 'POST', '/Observation', bodyWeight(u))).status).toBe(201);
+    const local = { system: 'http://example.org/ids', value: `x-${urn()}` };
+    const obs = bodyWeight(u) as Resource & { identifier: { system: string; value: string }[] };
+    obs.identifier.push(local);
+    const r = await call(base, 'POST', '/Observation', obs, {
+      'If-None-Exist': `identifier=${local.system}|${local.value}`,
+    });
+    expect(r.status).toBe(409);
+    expect(firstIssue(r)).toMatchObject(conflict('Observation'));
+    expect(await held('Observation', u)).toBe(1);
+    // A conditional create whose criteria find the one holding every identifier is still a 200.
+    const same = await call(base, 'POST', '/Observation', bodyWeight(u), {
+      'If-None-Exist': `identifier=urn:ietf:rfc:3986|${u}`,
+    });
+    expect(same.status).toBe(200);
+  });
+
+  it('two entries of one batch sharing a second identifier: the later one is 409', async () => {
+    const [u1, u2, u3] = [urn(), urn(), urn()];
+    const r = await call(
+      base,
+      'POST',
+      '',
+      batch([
+        { resource: bodyWeight(u1, u2), request: { method: 'POST', url: 'Observation' } },
+        { resource: bodyWeight(u3, u2), request: { method: 'POST', url: 'Observation' } },
+      ]),
+    );
+    expect(statuses(r)).toEqual(['201', '409']);
+    expect(entryIssue(r, 1)).toMatchObject(conflict('Observation', 'Bundle.entry[1].resource'));
+    expect(await held('Observation', u2)).toBe(1);
+  });
+
+  it('an update keeps every business identifier: none added, changed or removed', async () => {
+    const [u1, u2, taken] = [urn(), urn(), urn()];
+    expect((await call(base, 'POST', '/Observation', bodyWeight(taken))).status).toBe(201);
+    const created = await call(base, 'POST', '/Observation', bodyWeight(u1));
+    const id = created.body.id as string;
+    for (const values of [[u1, taken], [u1, u2], [u2]]) {
+      const r = await call(
+        base,
+        'PUT',
+        `/Observation/${id}`,
+        { ...bodyWeight(...values), id },
+        { 'If-Match': 'W/"1"' },
+      );
+      expect(r.status, values.join()).toBe(409);
+      expect(firstIssue(r)).toMatchObject({
+        expression: ['Observation.identifier'],
+        diagnostics:
+          'kanta-identifier: a stored Observation keeps its business identifiers; an update cannot add, change or remove one',
+      });
+    }
+    expect(await held('Observation', taken)).toBe(1);
+    const kept = await call(
+      base,
+      'PUT',
+      `/Observation/${id}`,
+      { ...bodyWeight(u1), id },
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(kept.status).toBe(200);
+  });
+});
+
+describe('Kanta PHR sandbox: an update keeps its subject', () => {
+  it('an update that moves a resource to another patient is 422 naming subject', async () => {
+    const created = await call(base, 'POST', '/Observation', bodyWeight(urn()));
+    const id = created.body.id as string;
+    const other = await call(base, 'POST', '/Patient', phrPatient());
+    const moved = { ...created.body, subject: { reference: `Patient/${other.body.id}` } };
+    const r = await call(base, 'PUT', `/Observation/${id}`, moved, { 'If-Match': 'W/"1"' });
+    expect(r.status).toBe(422);
+    expect(firstIssue(r)).toMatchObject({
+      expression: ['Observation.subject'],
+      diagnostics:
+        'kanta-subject: a stored Observation keeps its subject; an update cannot move it to another',
+    });
+    expect((await call(base, 'GET', `/Observation/${id}`)).body.subject).toEqual(created.body.subject);
+    // In a batch too; and one without a subject at all is refused (here its profile already asks for one).
+    const { subject: _s, ...without } = created.body;
+    const b = await call(
+      base,
+      'POST',
+      '',
+      batch(
+        [moved, without].map((resource) => ({
+          resource,
+          request: { method: 'PUT', url: `Observation/${id}`, ifMatch: 'W/"1"' },
+        })),
+      ),
+    );
+    expect(statuses(b)).toEqual(['422', '422']);
+    expect(entryIssue(b, 0)).toMatchObject({
+      expression: ['Bundle.entry[0].resource.subject'],
+      diagnostics:
+        'entry[0]: kanta-subject: a stored Observation keeps its subject; an update cannot move it to another',
+    });
+    // Anything else may change.
+    const heavier = { ...created.body.valueQuantity, value: created.body.valueQuantity.value + 1 };
+    const ok = await call(
+      base,
+      'PUT',
+      `/Observation/${id}`,
+      { ...created.body, valueQuantity: heavier },
+      {
+        'If-Match': 'W/"1"',
+      },
+    );
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+  });
+});
+
+describe('Kanta PHR sandbox: an entry that fails unexpectedly', () => {
+  it('is its own 500, and logged with the entry index and the error name only', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const own = await openStore({ dataDir: 'memory://' });
+    const running = await startServer({
+      store: own as never,
+      validator: (await loadProjectValidator()) as never,
+      logger,
+      mode: 'kanta-phr',
+    });
+    try {
+      const id = (await call(`${running.url}/fhir`, 'POST', '/Patient', phrPatient())).body.id as string;
+      // The database goes away under the service: an unexpected error, not a FhirError.
+      await own.close();
+      const r = await call(
+        `${running.url}/fhir`,
+        'POST',
+        '',
+        batch([
+          { request: { method: 'GET', url: 'Patient/010181-900C' } },
+          { request: { method: 'GET', url: `Patient/${id}` } },
+        ]),
+      );
+      expect(statuses(r)).toEqual(['500', '500']);
+      const logged = lines.filter((l) => l.msg === 'kanta batch: an entry failed unexpectedly');
+      expect(logged.map(({ entry, error, status, level }) => ({ entry, error, status, level }))).toEqual([
+        { entry: 0, error: 'Error', status: 500, level: 50 },
+        { entry: 1, error: 'Error', status: 500, level: 50 },
+      ]);
+      expect(logged.every((l) => typeof l.reqId === 'string')).toBe(true);
+      expect(JSON.stringify(logged)).not.toMatch(/010181|stack|PGlite/);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('Kanta PHR sandbox behind the security layer', () => {
+  it('a client allowed only to search Patients creates none through a batch entry POST Patient/_search', async () => {
+    const own = await openStore({ dataDir: 'memory://' });
+    const secured = await startSecured(own as never, (await loadProjectValidator()) as never, {
+      mode: 'kanta-phr',
+    });
+    try {
+      const { token } = await secured.client(
+        { id: 'searcher', scope: 'system/Patient.s' } as never,
+        'system/Patient.s',
+      );
+      const value = urn();
+      const r = await secured.call(token, '', {
+        method: 'POST',
+        body: JSON.stringify(
+          batch([{ resource: phrPatient(value), request: { method: 'POST', url: 'Patient/_search' } }]),
+        ),
+      });
+      const body = (await r.json()) as { entry: { response: unknown }[] };
+      expect(r.status).toBe(200);
+      expect(body.entry[0].response).toMatchObject({
+        status: '400',
+        outcome: {
+          issue: [
+            {
+              expression: ['Bundle.entry[0].request.url'],
+              diagnostics:
+                'kanta-batch: a POST entry is a create: request.url must be the resource type alone',
+            },
+          ],
+        },
+      });
+      const found = await own.findByIdentifiers('Patient', [{ system: 'urn:ietf:rfc:3986', value }]);
+      expect(found).toEqual([[]]);
+    } finally {
+      await secured.running.close();
+      await own.close();
     }
   });
 });

@@ -241,10 +241,11 @@ describe('Kanta PHR adapter: push', () => {
       date: '2026-05-02',
       overall: 3,
     }) as QuestionnaireResponse[];
-    // Without the narrative Kanta PHR demands (written locally through the store API, which does not validate).
+    // With a status outside the value set Kanta PHR binds it to (written locally through the store API,
+    // which does not validate; the narrative is no longer one to leave out: the push writes its own).
     const stored = await store.create({
       ...qr,
-      text: undefined,
+      status: 'not-a-status' as QuestionnaireResponse['status'],
       subject: { reference: `Patient/${suvi}` },
       author: { reference: `Patient/${suvi}` },
     });

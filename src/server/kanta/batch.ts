@@ -4,8 +4,8 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { inEntry } from '../fhir/interactions.ts';
-import { parseQueryString } from '../fhir/search-params.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
+import { type EntryRequest, readEntryRequest } from './batch-request.ts';
 import {
   type KantaContext,
   type PreparedCreate,
@@ -15,34 +15,32 @@ import {
   readOne,
   searchType,
   updateOne,
+  withIdentifierCheck,
 } from './interactions.ts';
 
 type Response = NonNullable<BundleEntry['response']>;
 
-/** A failed entry's answer, each issue naming the entry (`Bundle.entry[i]…`) unless it already does. */
-function errorEntry(err: unknown, i: number, type?: string): BundleEntry {
+/**
+ * A failed entry's answer, each issue naming the entry (`Bundle.entry[i]…`) unless it already does.
+ * An unexpected failure (5xx) is logged as the server logs one — by the error's name and the entry's
+ * index only: its message or stack could quote what the entry carried.
+ */
+function errorEntry(ctx: KantaContext, err: unknown, i: number, type?: string): BundleEntry {
   const e =
     err instanceof FhirError
       ? err
       : new FhirError(500, issue('fatal', 'exception', 'Internal error while processing the entry'));
+  if (e.status >= 500) {
+    const error = err instanceof Error ? err.name : typeof err;
+    ctx.log.error(
+      { reqId: ctx.requestId, entry: i, error, status: e.status },
+      'kanta batch: an entry failed unexpectedly',
+    );
+  }
   const named = (e.outcome.issue ?? []).flatMap((x) =>
     x.expression?.every((path) => path.startsWith('Bundle.entry[')) ? [x] : inEntry([x], i, type),
   );
   return { response: { status: String(e.status), outcome: maskedOutcome({ ...e.outcome, issue: named }) } };
-}
-
-/** An entry that is an object with a string request.url, or a 400 naming what is wrong. */
-function wellFormed(entry: unknown, i: number): BundleEntry {
-  const at = `Bundle.entry[${i}]`;
-  if (!entry || typeof entry !== 'object' || Array.isArray(entry))
-    throw new FhirError(400, issue('error', 'structure', 'kanta-batch: an entry must be an object', at));
-  const url = (entry as BundleEntry).request?.url;
-  if (typeof url !== 'string')
-    throw new FhirError(
-      400,
-      issue('error', 'required', 'kanta-batch: request.url must be a string', `${at}.request.url`),
-    );
-  return entry as BundleEntry;
 }
 
 function written(ctx: KantaContext, r: Resource, status: string): BundleEntry {
@@ -55,55 +53,56 @@ function written(ctx: KantaContext, r: Resource, status: string): BundleEntry {
   return { fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`, resource: r, response };
 }
 
-function noConditional(what: 'update' | 'delete', at: string): FhirError {
-  const message = `kanta-conditional: no conditional ${what} in Kanta PHR`;
-  return new FhirError(400, issue('error', 'not-supported', message, `${at}.url`));
-}
-
-/** `Type`, `Type/id`, `Type/id/_history/v` or `Type?query` from an entry's request.url. */
-function parseUrl(url: string): {
-  type: string;
-  id?: string;
-  version?: string;
-  query?: Record<string, string[]>;
-} {
-  const [path, qs] = url.split('?');
-  const [type, id, hist, version] = path.replace(/^\/+|\/+$/g, '').split('/');
-  if (hist !== undefined && hist !== '_history')
-    throw FhirError.badRequest('request.url must be Type, Type/id, Type/id/_history/version or Type?query');
-  return { type, id, version, query: qs === undefined ? undefined : parseQueryString(qs) };
-}
-
-async function otherEntry(ctx: KantaContext, entry: BundleEntry, i: number): Promise<BundleEntry> {
-  const req = entry.request;
-  const { type, id, version, query } = parseUrl(req?.url ?? '');
-  const at = `Bundle.entry[${i}].request`;
-  switch (req?.method) {
+/** A GET, PUT or DELETE entry (its request read and checked by readEntryRequest). */
+async function otherEntry(ctx: KantaContext, entry: BundleEntry, req: EntryRequest): Promise<BundleEntry> {
+  const { type, id, version } = req;
+  switch (req.method) {
     case 'GET':
       if (id) return { resource: await readOne(ctx, type, id, version), response: { status: '200' } };
-      return { resource: await searchType(ctx, type, query ?? {}), response: { status: '200' } };
+      return { resource: await searchType(ctx, type, req.query ?? {}), response: { status: '200' } };
     case 'PUT': {
-      if (!id || query) {
-        throw noConditional('update', at);
-      }
-      const r = await updateOne(ctx, entry.resource, type, id, req.ifMatch);
+      const r = await updateOne(ctx, entry.resource, type, id as string, req.ifMatch);
       return written(ctx, r.resource, '200');
     }
-    case 'DELETE':
-      if (!id || query) {
-        throw noConditional('delete', at);
-      }
-      await deleteOne(ctx, type, id, req.ifMatch);
-      return { response: { status: '204' } };
     default:
-      throw new FhirError(
-        400,
-        issue('error', 'not-supported', `Unsupported method '${req?.method}'`, `${at}.method`),
-      );
+      await deleteOne(ctx, type, id as string, req.ifMatch);
+      return { response: { status: '204' } };
   }
 }
 
-export async function processKantaBatch(ctx: KantaContext, bundle: Bundle): Promise<Bundle> {
+/** The batch's creates, written together (after the business-identifier check), each answered. */
+async function runCreates(
+  ctx: KantaContext,
+  creates: { i: number; prepared: PreparedCreate }[],
+  out: BundleEntry[],
+): Promise<void> {
+  if (!creates.length) return;
+  const prepared = creates.map((c) => c.prepared);
+  const results = await withIdentifierCheck(ctx.store, prepared, async (s, refused) => {
+    const open = prepared.filter((_, k) => !refused[k]);
+    const stored = open.length
+      ? await s.createMany(
+          open.map((p) => ({
+            resource: p.resource,
+            opts: p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : undefined,
+          })),
+        )
+      : [];
+    return refused.map((r) => r ?? (stored.shift() as (typeof stored)[number]));
+  });
+  results.forEach((r, k) => {
+    const { i, prepared: p } = creates[k] as (typeof creates)[number];
+    try {
+      if (r instanceof FhirError) throw r;
+      const done = createdOrDuplicate(p, r);
+      out[i] = written(ctx, done.resource, done.created ? '201' : '200');
+    } catch (err) {
+      out[i] = errorEntry(ctx, err, i, p.resource.resourceType);
+    }
+  });
+}
+
+function refuseBundle(bundle: Bundle): void {
   if (bundle.type !== 'batch') {
     throw new FhirError(
       400,
@@ -120,55 +119,36 @@ export async function processKantaBatch(ctx: KantaContext, bundle: Bundle): Prom
       400,
       issue('error', 'structure', 'kanta-batch: Bundle.entry must be an array', 'Bundle.entry'),
     );
+}
+
+export async function processKantaBatch(ctx: KantaContext, bundle: Bundle): Promise<Bundle> {
+  refuseBundle(bundle);
   const entries: unknown[] = bundle.entry ?? [];
   const out: BundleEntry[] = new Array(entries.length);
   const creates: { i: number; prepared: PreparedCreate }[] = [];
-  const others: { i: number; entry: BundleEntry }[] = [];
+  const others: { i: number; entry: BundleEntry; request: EntryRequest }[] = [];
   for (const [i, raw] of entries.entries()) {
+    let type: string | undefined;
     try {
-      const entry = wellFormed(raw, i);
-      if (entry.request?.method !== 'POST') {
-        others.push({ i, entry });
+      const { entry, request } = readEntryRequest(raw, i);
+      type = request.type;
+      if (request.method !== 'POST') {
+        others.push({ i, entry, request });
         continue;
       }
-      const type = parseUrl(entry.request.url as string).type;
       const at = `Bundle.entry[${i}]`;
-      creates.push({ i, prepared: prepareCreate(ctx, entry.resource, type, entry.request.ifNoneExist, at) });
+      creates.push({ i, prepared: prepareCreate(ctx, entry.resource, type, request.ifNoneExist, at) });
     } catch (err) {
-      out[i] = errorEntry(err, i);
+      out[i] = errorEntry(ctx, err, i, type);
     }
   }
-  const results = await ctx.store.createMany(
-    creates.map(({ prepared: p }) => ({
-      resource: p.resource,
-      opts: p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : undefined,
-    })),
-  );
-  results.forEach((r, k) => {
-    const { i, prepared } = creates[k] as (typeof creates)[number];
+  await runCreates(ctx, creates, out);
+  for (const { i, entry, request } of others) {
     try {
-      if (r instanceof FhirError) throw r;
-      const done = createdOrDuplicate(prepared, r, `Bundle.entry[${i}].resource`);
-      out[i] = written(ctx, done.resource, done.created ? '201' : '200');
+      out[i] = await otherEntry(ctx, entry, request);
     } catch (err) {
-      out[i] = errorEntry(err, i, prepared.resource.resourceType);
-    }
-  });
-  for (const { i, entry } of others) {
-    try {
-      out[i] = await otherEntry(ctx, entry, i);
-    } catch (err) {
-      out[i] = errorEntry(err, i, parseUrlType(entry));
+      out[i] = errorEntry(ctx, err, i, request.type);
     }
   }
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
-}
-
-/** The resource type an entry's request.url names (for naming its issues), if it can be read. */
-function parseUrlType(entry: BundleEntry): string | undefined {
-  try {
-    return parseUrl(entry.request?.url ?? '').type;
-  } catch {
-    return undefined;
-  }
 }

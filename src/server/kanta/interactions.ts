@@ -1,22 +1,33 @@
 // The interactions Kanta PHR's statement declares, over our store, with Kanta's write rules.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import { withQuery } from '../http/query-params.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { type KantaTypeRules, kantaCapability } from './capability.ts';
+import {
+  type PreparedCreate,
+  duplicateIdentifier,
+  globalTokens,
+  needsLookup,
+  takenIdentifiers,
+} from './identifiers.ts';
 import { filteredPage, planSearch } from './search.ts';
-import { type KantaWriteRules, identifierToken } from './write-rules.ts';
+import { assertKeepsIdentity } from './update-rules.ts';
+import type { KantaWriteRules } from './write-rules.ts';
+
+export type { PreparedCreate } from './identifiers.ts';
 
 export interface KantaContext {
   store: FacadeStore;
   rules: KantaWriteRules;
   base: string;
+  /** Where unexpected failures are logged (no client data), with the request's id. */
+  log: Logger;
+  requestId?: string;
 }
-
-/** Types whose writes carry citizen data and so follow every Kanta write rule (not ValueSet & co.). */
-const CONFORMANCE_TYPES = new Set(['ValueSet', 'StructureDefinition', 'CodeSystem']);
 
 /** The statement's rules for `type`, or 404 for a type Kanta PHR does not hold. */
 export function typeRules(type: string): KantaTypeRules {
@@ -73,40 +84,23 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
   return parts[0] as string;
 }
 
-function checkWrite(ctx: KantaContext, r: Resource, at: string): void {
-  if (CONFORMANCE_TYPES.has(r.resourceType)) return;
-  ctx.rules.check(r, at);
-}
-
-/** 409: a plain create (or an update) would give a second resource this business identifier. */
-function duplicateIdentifier(type: string, at: string): FhirError {
-  return new FhirError(
-    409,
-    issue(
-      'error',
-      'duplicate',
-      `kanta-identifier: another ${type} already has this business identifier`,
-      `${at}.identifier`,
-    ),
-  );
+/** The answer to a prepared create's store result: 409 for a plain create that found its identifier. */
+export function createdOrDuplicate<T extends { created: boolean }>(p: PreparedCreate, r: T): T {
+  if (p.duplicateIfMatched && !r.created) throw duplicateIdentifier(p.resource.resourceType, p.at);
+  return r;
 }
 
 /**
- * What a validated create asks of the store. A plain create becomes a conditional create on its own
- * business identifier (`duplicateIfMatched`): the store's lock on the criteria makes "is it taken?"
- * and the insert one step, so neither concurrent requests nor two entries of one batch can store the
- * identifier twice; a match is then a 409, not the 200 of a conditional create.
+ * Runs `write` after the business-identifier check of `creates` (identifiers.ts), in one transaction
+ * with it when the check reads the store; `write` gets the store to use and the check's refusals.
  */
-export interface PreparedCreate {
-  resource: Resource;
-  ifNoneExist?: string;
-  duplicateIfMatched: boolean;
-}
-
-/** The answer to a prepared create's store result: 409 for a plain create that found its identifier. */
-export function createdOrDuplicate<T extends { created: boolean }>(p: PreparedCreate, r: T, at: string): T {
-  if (p.duplicateIfMatched && !r.created) throw duplicateIdentifier(p.resource.resourceType, at);
-  return r;
+export function withIdentifierCheck<T>(
+  store: StoreWrites,
+  creates: readonly PreparedCreate[],
+  write: (s: StoreWrites, refused: Array<FhirError | undefined>) => Promise<T>,
+): Promise<T> {
+  const run = async (s: StoreWrites) => write(s, await takenIdentifiers(s, creates));
+  return needsLookup(creates) ? store.transaction(run) : run(store);
 }
 
 /** Validates a create; the store call is left to the caller (one or many). */
@@ -130,21 +124,28 @@ export function prepareCreate(
     const { versionId: _v, lastUpdated: _l, ...meta } = clean.meta;
     clean.meta = meta;
   }
-  checkWrite(ctx, clean as Resource, at === undefined ? type : `${at}.resource`);
+  const where = at === undefined ? type : `${at}.resource`;
+  ctx.rules.check(clean as Resource, where);
   // The criteria name the resource's own identifier, or a retry would create it again.
   if (condition) assertCriteriaMatchBody(condition, clean as Resource);
-  const token = condition ? undefined : identifierToken(clean as Resource);
+  const tokens = globalTokens(clean as Resource);
+  const token = condition ? undefined : tokens[0];
   return {
     resource: clean as Resource,
     ...(condition ? { ifNoneExist: condition } : token ? { ifNoneExist: `identifier=${token}` } : {}),
     duplicateIfMatched: token !== undefined,
+    tokens,
+    at: where,
   };
 }
 
 export async function createOne(ctx: KantaContext, body: unknown, type: string, ifNoneExist?: string) {
   const p = prepareCreate(ctx, body, type, ifNoneExist);
-  const r = await ctx.store.create(p.resource, p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {});
-  return createdOrDuplicate(p, r, type);
+  const r = await withIdentifierCheck(ctx.store, [p], async (s, [refused]) => {
+    if (refused) throw refused;
+    return s.create(p.resource, p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {});
+  });
+  return createdOrDuplicate(p, r);
 }
 
 export async function updateOne(
@@ -169,18 +170,8 @@ export async function updateOne(
   }
   const resource = assertResourceShape(body, type, id);
   const current = await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
-  checkWrite(ctx, resource, type);
-  // A stored resource keeps its business identifier: changing it could hand another resource's.
-  if (identifierToken(current) !== identifierToken(resource))
-    throw new FhirError(
-      409,
-      issue(
-        'error',
-        'conflict',
-        `kanta-identifier: a stored ${type} keeps its business identifier; an update cannot change it`,
-        `${type}.identifier`,
-      ),
-    );
+  ctx.rules.check(resource, type);
+  assertKeepsIdentity(current, resource, type);
   return ctx.store.update(resource, { ifMatch });
 }
 

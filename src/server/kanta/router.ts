@@ -3,9 +3,11 @@
 // The routes are one table (KANTA_ROUTES) of named handlers; the Express binding is derived from it.
 import type { Bundle } from '@medplum/fhirtypes';
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestJson } from '../http/json-body.ts';
 import { baseUrl, responseType, send, versionHeaders } from '../http/negotiation.ts';
+import { defaultLogger } from '../ops.ts';
 import type { FacadeValidator, StoreFor } from '../ports.ts';
 import { processKantaBatch } from './batch.ts';
 import { servedStatement } from './capability.ts';
@@ -19,6 +21,8 @@ export interface KantaRouterOptions {
   baseUrl?: string;
   bodyBytes?: number | string;
   jsonDepth?: number;
+  /** The app's logger (its default when absent): a batch entry's unexpected failure is logged there. */
+  logger?: Logger;
 }
 
 /** What a handler gets besides the request: the Kanta context and the request's parsed JSON body. */
@@ -120,6 +124,7 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
   const rules = createKantaWriteRules(opts.validator);
   const raw = express.raw({ type: () => true, limit: opts.bodyBytes ?? '20mb' });
   const maxDepth = opts.jsonDepth ?? 64;
+  const log = opts.logger ?? defaultLogger();
   router.use((req, res, next) => {
     const format = typeof req.query._format === 'string' ? req.query._format : undefined;
     res.locals.contentType = responseType(format, req.get('accept'));
@@ -138,6 +143,8 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
         },
         rules,
         base: baseUrl(req, opts.baseUrl),
+        log,
+        ...(req.id ? { requestId: req.id } : {}),
         body,
       });
     };

@@ -58,7 +58,19 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
     else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw]));
   }
   for (const m of rules.mandatory) {
-    if (!Object.keys(query).some((k) => k.split(':')[0] === m)) {
+    // Plain: a modifier (`patient:missing=false`) would let the search reach every patient's data.
+    if (Object.keys(query).some((k) => k.startsWith(`${m}:`))) {
+      throw new FhirError(
+        400,
+        issue(
+          'error',
+          'not-supported',
+          `kanta-search: the mandatory search parameter '${m}' takes no modifier on ${rules.type} in Kanta PHR (a plain ${m}=…)`,
+          m,
+        ),
+      );
+    }
+    if (!Object.keys(query).includes(m)) {
       throw new FhirError(
         400,
         issue(

@@ -1,17 +1,25 @@
-// What Kanta PHR asks of every write, besides profile conformance: a `fiphr-*` profile for the type in
-// meta.profile, `language`, `text` in that language and a globally unique business identifier.
+// What Kanta PHR asks of every write: the validation every store write here gets, and for the
+// citizen-data types a `fiphr-*` profile for the type in meta.profile (at a version held here),
+// `language`, `text` in that language and a globally unique business identifier.
 import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
 import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
+import { identifiersOf } from './identifiers.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
 
 export interface KantaWriteRules {
   check(resource: Resource, at?: string): void;
 }
+
+/**
+ * Conformance resources: no citizen data, so none of Kanta's citizen-data rules (profile, language,
+ * text, business identifier) — but the validation of every write all the same.
+ */
+const CONFORMANCE_TYPES = new Set(['ValueSet', 'StructureDefinition', 'CodeSystem']);
 
 /** The `fiphr-*` profiles we hold, by the resource type they constrain. */
 function profilesByType(validator: FacadeValidator): Map<string, Set<string>> {
@@ -25,17 +33,24 @@ function profilesByType(validator: FacadeValidator): Map<string, Set<string>> {
   return out;
 }
 
-function declaredProfile(r: Resource, kanta: Set<string> | undefined, at: string): void {
+function declaredProfile(
+  validator: FacadeValidator,
+  r: Resource,
+  kanta: Set<string> | undefined,
+  at: string,
+): void {
   // Read before the validator has judged the shape: anything but an array of strings declares nothing.
   const profile: unknown = (r.meta as { profile?: unknown } | undefined)?.profile;
   const declared = Array.isArray(profile) ? profile.filter((p): p is string => typeof p === 'string') : [];
-  if (!declared.some((p) => kanta?.has(p.split('|')[0] as string))) {
+  // A version not held would not be checked at all (the validator only warns that it cannot).
+  const held = (p: string) => kanta?.has(p.split('|')[0] as string) && validator.registry.holdsVersion(p);
+  if (!declared.some(held)) {
     const allowed = kanta ? [...kanta].sort().join(', ') : 'none';
     throw FhirError.unprocessable(
       issue(
         'error',
         'required',
-        `kanta-profile: meta.profile must name a Kanta PHR profile for ${r.resourceType} (${allowed})`,
+        `kanta-profile: meta.profile must name a Kanta PHR profile for ${r.resourceType} held here (${allowed}; a version, if given, must be the one held)`,
         `${at}.meta.profile`,
       ),
     );
@@ -69,17 +84,6 @@ function languageAndText(r: Resource & { text?: { div?: string } }, at: string):
   }
 }
 
-interface Ident {
-  system?: string;
-  value?: string;
-}
-
-/** A resource's identifiers, whether the type has one or many. */
-function identifiersOf(r: Resource): Ident[] {
-  const v = (r as { identifier?: Ident | Ident[] }).identifier;
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
 function businessIdentifier(r: Resource, at: string): void {
   if (!identifiersOf(r).some((i) => isGlobalIdentifier(i.system, i.value))) {
     throw FhirError.unprocessable(
@@ -95,25 +99,20 @@ function businessIdentifier(r: Resource, at: string): void {
 
 export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRules {
   const profiles = profilesByType(validator);
+  // Judged as every write to a store here (STORE_WRITE_CHECKS): every reference's type, resolved
+  // here or not (Kanta's QuestionnaireResponse author and source are the PHR Patient, nothing
+  // else), and no message quoting the citizen's values.
+  const validated = (resource: Resource) => {
+    const oo = validator.validate(resource, STORE_WRITE_CHECKS);
+    if (hasErrors(oo)) throw FhirError.unprocessable((oo.issue ?? []).filter(isErrorIssue));
+  };
   return {
     check(resource, at = resource.resourceType) {
-      declaredProfile(resource, profiles.get(resource.resourceType), at);
-      // Judged as every write to a store here (STORE_WRITE_CHECKS): every reference's type, resolved
-      // here or not (Kanta's QuestionnaireResponse author and source are the PHR Patient, nothing
-      // else), and no message quoting the citizen's values.
-      const oo = validator.validate(resource, STORE_WRITE_CHECKS);
-      if (hasErrors(oo)) {
-        const errors = (oo.issue ?? []).filter(isErrorIssue);
-        throw FhirError.unprocessable(errors);
-      }
+      if (CONFORMANCE_TYPES.has(resource.resourceType)) return validated(resource);
+      declaredProfile(validator, resource, profiles.get(resource.resourceType), at);
+      validated(resource);
       languageAndText(resource, at);
       businessIdentifier(resource, at);
     },
   };
-}
-
-/** The first global business identifier as a search token `system|value`. */
-export function identifierToken(r: Resource): string | undefined {
-  const id = identifiersOf(r).find((i) => isGlobalIdentifier(i.system, i.value));
-  return id ? `${id.system}|${id.value}` : undefined;
 }

@@ -5,6 +5,7 @@ import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtype
 import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
 import { fromKantaResponse } from './convert.ts';
 import { type KantaMapping, identifierKey, ownCreate, recordMappings } from './mapping.ts';
+import { isOfPatient } from './ownership.ts';
 import {
   auditTransfers,
   contentKey,
@@ -48,7 +49,12 @@ export type StoredVersion =
   /** The local copy holds these answers already, unrestricted (or was deleted here: deletes stay local). */
   | 'unchanged'
   /** A local change of the response is still to go: its push meets the citizen's version. */
-  | 'deferred';
+  | 'deferred'
+  /**
+   * The response held here under this business identifier (or mapping) is another client's: nothing
+   * written, nothing mapped.
+   */
+  | 'foreign';
 
 type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
 
@@ -94,12 +100,16 @@ async function store(
   if (mapping) {
     held = await heldCopy(tx, mapping.localId);
     if (!held) return 'unchanged';
+    if (!isOfPatient(held, patientId)) return 'foreign';
   } else {
     // Our own create, met before its answer was mapped: if it was deleted here meanwhile, it stays so.
     const own = await ownCreate(tx, identifierKey(ours) ?? '');
     if (own && !(await heldCopy(tx, own))) return 'unchanged';
     const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
     const localId = written.resource.id as string;
+    // Found by business identifier alone: it may be another client's, whose answers are not these.
+    if (!written.created && !isOfPatient(written.resource as QuestionnaireResponse, patientId))
+      return 'foreign';
     if (written.created) {
       await recordMappings(tx, [{ localId, remote, localVersion: written.resource.meta?.versionId }]);
       await auditTransfers(tx, deps, 'import', [{ type: TYPE, localId, action: 'create', patientId }]);
@@ -148,7 +158,7 @@ export function markRestricted(
   return deps.store.transaction(async (tx) => {
     markPulledWrites(tx);
     const held = await heldCopy(tx, mapping.localId);
-    if (!held || isRestricted(held)) return 'unchanged';
+    if (!held || isRestricted(held) || !isOfPatient(held, patientId)) return 'unchanged';
     await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
     await auditTransfers(tx, deps, 'import', [
       { type: TYPE, localId: mapping.localId, action: 'update', patientId },

@@ -37,7 +37,11 @@ const COUNTED = {
   updated: 'applied',
   unchanged: 'unchanged',
   deferred: 'skipped',
+  foreign: 'skipped',
 } as const;
+
+/** Why a citizen's response was not taken into a local one found by its business identifier. */
+const FOREIGN = 'identifier held by another client: not imported';
 
 /**
  * One fetched response: passed over when we hold it at that version, else stored (created, or the
@@ -73,6 +77,11 @@ async function pullOne(
     return false;
   }
   const stored = await storeCitizenVersion(deps, version, mapping);
+  if (stored === 'foreign') {
+    // Kept apart and said so; the reason names no one.
+    deps.log.warn({ type: 'QuestionnaireResponse', remote: r.id }, `sync: Kanta PHR pull: ${FOREIGN}`);
+    await recordSkipped(deps, r.id, local.id, FOREIGN);
+  }
   result[COUNTED[stored]]++;
   return stored === 'deferred';
 }

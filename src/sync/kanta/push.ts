@@ -13,7 +13,7 @@ import type {
 import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
-import { toKantaResponse } from './convert.ts';
+import { toKantaResponse, unreadableReason } from './convert.ts';
 import {
   type KantaMapping,
   identifierKey,
@@ -21,6 +21,7 @@ import {
   recordMappings,
   recordOwnCreates,
 } from './mapping.ts';
+import { matchIsOf } from './ownership.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
   type OutboxRow,
@@ -53,6 +54,8 @@ function emptyResult(): PushRoundResult {
 interface Prepared {
   row: OutboxRow;
   entry: BundleEntry;
+  /** The Kanta PHR id of the client's PHR Patient (what a matched response must be of). */
+  phr: string;
   /** Where Kanta PHR holds the response, for a versioned update. */
   update?: KantaMapping;
 }
@@ -137,10 +140,11 @@ async function dropVanished(
  * version), else a conditional create on the business identifier.
  */
 function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions, mapping?: KantaMapping): Prepared {
-  const qr = toKantaResponse(row.payload as QuestionnaireResponse, phr.remoteId, opts);
+  const qr = toKantaResponse(row.payload as QuestionnaireResponse, phr, opts);
   if (mapping?.remoteVersion) {
     return {
       row,
+      phr: phr.remoteId,
       update: mapping,
       entry: {
         resource: { ...qr, id: mapping.remoteId },
@@ -155,6 +159,7 @@ function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions, mapping?: 
   const ident = qr.identifier;
   return {
     row,
+    phr: phr.remoteId,
     entry: {
       resource: qr,
       request: {
@@ -179,6 +184,10 @@ interface Sorted {
   /** An update of a response no longer there: the citizen deleted it. */
   gone: string[];
   conflicts: Prepared[];
+  /** A conditional create that matched another person's response there. */
+  foreign: Prepared[];
+  /** A match whose owner could not be read there now: tried again later. */
+  unchecked: { p: Prepared; err: Error }[];
 }
 
 /**
@@ -199,13 +208,50 @@ function answeredCopy(e: BundleEntry | undefined, status: number, updatedId?: st
   }
 }
 
-async function sortAnswers(deps: KantaDeps, prepared: Prepared[], answer: Bundle, result: PushRoundResult) {
-  const sorted: Sorted = { delivered: [], written: [], matched: [], again: [], gone: [], conflicts: [] };
+/**
+ * A conditional create's match is ours only when it is of the client's PHR Patient (ownership.ts):
+ * another person's response is not delivered to, nor mapped (a later edit would go over it).
+ */
+async function sortMatch(
+  deps: KantaDeps,
+  p: Prepared,
+  e: BundleEntry | undefined,
+  remote: Resource | undefined,
+  sorted: Sorted,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    if ((await matchIsOf(deps, e, remote?.id, p.phr, signal)) !== false) return true;
+    sorted.foreign.push(p);
+  } catch (err) {
+    sorted.unchecked.push({ p, err: err as Error });
+  }
+  return false;
+}
+
+async function sortAnswers(
+  deps: KantaDeps,
+  prepared: Prepared[],
+  answer: Bundle,
+  result: PushRoundResult,
+  signal?: AbortSignal,
+) {
+  const sorted: Sorted = {
+    delivered: [],
+    written: [],
+    matched: [],
+    again: [],
+    gone: [],
+    conflicts: [],
+    foreign: [],
+    unchecked: [],
+  };
   for (const [i, p] of prepared.entries()) {
     const e = answer.entry?.[i];
     const status = Number(entryStatus(e?.response)?.slice(0, 3));
     if (status >= 200 && status < 300) {
       const remote = answeredCopy(e, status, p.update?.remoteId);
+      if (!p.update && status !== 201 && !(await sortMatch(deps, p, e, remote, sorted, signal))) continue;
       // An update that found a copy there already: that copy may be older (once mapped, it is updated).
       const again = !p.update && status !== 201 && p.row.action === 'update' && !!remote?.meta?.versionId;
       if (remote) {
@@ -245,12 +291,16 @@ async function settleEntries(
   consents: Map<string, string[]>,
   signal?: AbortSignal,
 ) {
-  const { delivered, written, matched, again, gone, conflicts } = await sortAnswers(
+  const { delivered, written, matched, again, gone, conflicts, foreign, unchecked } = await sortAnswers(
     deps,
     prepared,
     answer,
     result,
+    signal,
   );
+  for (const p of foreign) await foreignMatch(deps, p.row);
+  result.dead += foreign.length;
+  for (const { p, err } of unchecked) await failTransient(deps, [p.row], err, result);
   const sent = prepared.filter((p) => written.includes(p.row.id) || matched.includes(p.row.id));
   await deps.store.transaction(async (tx) => {
     await recordMappings(tx, delivered);
@@ -306,6 +356,39 @@ function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryRespon
     const refused = `remote refused (${answered}): ${issueSummary(oo)}`;
     if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused })]);
   });
+}
+
+/** Why a conditional create that matched another person's response on Kanta PHR is a dead letter. */
+const FOREIGN_MATCH =
+  "not sent: Kanta PHR holds another person's response under this business identifier (the conditional create matched it); nothing mapped";
+
+/**
+ * A dead letter for a response whose conditional create matched another person's response there:
+ * nothing is mapped, and the audit log has the disclosure as refused (what we sent reached Kanta PHR,
+ * which kept none of it).
+ */
+function foreignMatch(deps: KantaDeps, row: OutboxRow) {
+  deps.log.warn(
+    { outbox: row.id, type: row.resource_type },
+    "kanta push: a conditional create matched another person's response; not delivered",
+  );
+  return deps.store.transaction(async (tx) => {
+    const settled = await settle(tx, deps.workerId, [row.id], 'dead', {
+      reason: FOREIGN_MATCH,
+      outcome: outcome([issue('error', 'conflict', FOREIGN_MATCH)]),
+    });
+    if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(row, { refused: FOREIGN_MATCH })]);
+  });
+}
+
+/** A dead letter for a response the SDK cannot read as a self-assessment: nothing of it is sent. */
+async function unreadable(deps: KantaDeps, row: OutboxRow, err: unknown, result: PushRoundResult) {
+  const reason = unreadableReason(err);
+  await settle(deps.store, deps.workerId, [row.id], 'dead', {
+    reason,
+    outcome: outcome([issue('error', 'invalid', reason)]),
+  });
+  result.dead++;
 }
 
 async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {
@@ -411,8 +494,13 @@ export async function kantaPushRound(
       const patient = row.patient_id as string;
       if (!phr.has(patient)) phr.set(patient, ensurePhrPatient(deps, patient, signal));
       const phrPatient = (await phr.get(patient)) as PhrPatient;
-      prepared.push(prepare(row, phrPatient, opts, mappings.get(row.resource_id)));
+      try {
+        prepared.push(prepare(row, phrPatient, opts, mappings.get(row.resource_id)));
+      } catch (err) {
+        await unreadable(deps, row, err, result);
+      }
     }
+    if (!prepared.length) return result;
     // Written before they go: a pull meeting one of these before its answer is mapped knows it is ours.
     await recordOwnCreates(
       deps.store,
