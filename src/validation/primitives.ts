@@ -131,6 +131,35 @@ function checkInteger(min: number, type: string) {
 
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 const WHITESPACE = /\s+/g;
+/** White space to Java's Character.isWhitespace, but U+0020 (no-break spaces are not white space there). */
+function isJavaWhitespaceButSpace(c: number): boolean {
+  return (
+    (c >= 0x09 && c <= 0x0d) ||
+    (c >= 0x1c && c <= 0x1f) ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a && c !== 0x2007) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
+/**
+ * The HL7 validator's rule for a code: no white space at the ends (as Java's trim() sees it: anything
+ * up to U+0020), and inside only single spaces (U+0020) between other characters.
+ */
+function checkCode(value: unknown): string | undefined {
+  const s = value as string;
+  let ok = s.charCodeAt(0) > 0x20 && s.charCodeAt(s.length - 1) > 0x20;
+  for (let i = 1; ok && i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    ok = c === 0x20 ? s.charCodeAt(i + 1) !== 0x20 : !isJavaWhitespaceButSpace(c);
+  }
+  return ok
+    ? undefined
+    : `The value '${clip(s)}' is not a valid code (white space other than single spaces between characters)`;
+}
 
 const SEMANTIC: Record<string, (value: unknown) => string | undefined> = {
   date: checkCalendar,
@@ -139,8 +168,15 @@ const SEMANTIC: Record<string, (value: unknown) => string | undefined> = {
   integer: checkInteger(INT32_MIN, 'integer'),
   unsignedInt: checkInteger(0, 'unsignedInt'),
   positiveInt: checkInteger(1, 'positiveInt'),
+  code: checkCode,
+  // The R4 regex allows a fraction of a second; the HL7 validator's time rule does not.
+  time: (value) =>
+    (value as string).includes('.')
+      ? `The value '${value as string}' is not a valid time (no fractional seconds)`
+      : undefined,
   base64Binary(value) {
-    // The reference validator accepts whitespace (line breaks) inside base64 content.
+    // The reference validator accepts whitespace (line breaks) inside base64 content, with a warning
+    // (checks/element-values.ts).
     const s = (value as string).replace(WHITESPACE, '');
     if (s.length % 4 !== 0 || !BASE64_CHARS.test(s))
       return `The value '${clip(value as string)}' is not a valid base64Binary`;

@@ -74,7 +74,7 @@ beforeAll(() => {
       resourceType: 'Patient',
       id: 'f',
       text,
-      identifier: [{ use: 'official', system: 'urn:oid:1.2.3', value: '010181-900C' }],
+      identifier: [{ use: 'official', system: 'urn:oid:1.2.246.999', value: '010181-900C' }],
     }),
   );
 

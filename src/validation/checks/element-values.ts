@@ -77,6 +77,14 @@ export function checkPrimitiveValue(
     xmlIllegalCharacters(ctx, value);
   }
   if (type === 'string' && typeof value === 'string') stringWhitespace(ctx, value);
+  if (type === 'base64Binary' && typeof value === 'string' && /\s/.test(value)) {
+    // Valid (primitives.ts strips it), but RFC 4648 has none: the HL7 validator warns in R4.
+    ctx.report(
+      'warning',
+      'invalid',
+      `${el.path}: the base64 value contains white space, which RFC 4648 does not allow (readers are expected to ignore it)`,
+    );
+  }
   if (typeof value === 'string') checkExampleUrl(ctx, value, type);
   if (type === 'canonical' && typeof value === 'string') {
     // Every canonical, not only a conformance resource's own url (the reference validator's rule).
@@ -88,7 +96,7 @@ export function checkPrimitiveValue(
       );
     else canonicalTarget(ctx, el, value);
   }
-  if (URI_TYPES.has(type) && typeof value === 'string') uriScheme(ctx, el, value);
+  if ((URI_TYPES.has(type) || type === 'oid') && typeof value === 'string') uriScheme(ctx, el, value);
   if (type === 'uri' && typeof value === 'string' && isResourceUrl(ctx, el) && !isAbsoluteUri(value)) {
     ctx.report(
       'error',
@@ -107,13 +115,18 @@ export function checkPrimitiveValue(
   if (typeof value === 'string' && (el.minTemporal !== undefined || el.maxTemporal !== undefined))
     temporalRange(ctx, el, value);
   if (el.fixed !== undefined && value !== el.fixed) {
-    ctx.report('error', 'value', `${el.path}: value is '${String(value)}' but must be '${String(el.fixed)}'`);
-  }
-  if (el.pattern !== undefined && !el.array && value !== el.pattern) {
     ctx.report(
       'error',
       'value',
-      `${el.path}: value is '${String(value)}' but must be '${String(el.pattern)}'`,
+      `${named(el)}: value is '${String(value)}' but must be '${String(el.fixed)}'`,
+    );
+  }
+  // A pattern binds every repetition of a repeating element, as the HL7 validator checks it.
+  if (el.pattern !== undefined && value !== el.pattern) {
+    ctx.report(
+      'error',
+      'value',
+      `${named(el)}: value is '${String(value)}' but must be '${String(el.pattern)}'`,
     );
   }
 }
@@ -138,16 +151,21 @@ export function checkComplexValue(ctx: CheckContext, el: CompiledElement, value:
     ctx.report(
       'error',
       'value',
-      `${el.path}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`,
+      `${named(el)}: value does not equal the fixed value ${JSON.stringify(el.fixed)}`,
     );
   }
-  if (el.pattern !== undefined && !el.array && !matchesPattern(value, el.pattern)) {
+  if (el.pattern !== undefined && !matchesPattern(value, el.pattern)) {
     ctx.report(
       'error',
       'value',
-      `${el.path}: value does not match the pattern ${JSON.stringify(el.pattern)}`,
+      `${named(el)}: value does not match the pattern ${JSON.stringify(el.pattern)}`,
     );
   }
+}
+
+/** The element as a rule names it: a slice with its name (`Patient.identifier:hetu`). */
+function named(el: CompiledElement): string {
+  return el.sliceName ? `${el.path}:${el.sliceName}` : el.path;
 }
 
 function numericRange(ctx: CheckContext, el: CompiledElement, value: number): void {
@@ -231,6 +249,20 @@ function uriScheme(ctx: CheckContext, el: CompiledElement, value: string): void 
       'invalid',
       `${el.path}: '${value}' is not a valid OID URN (urn:oid: and then an OID)`,
     );
+  else if (value.startsWith('urn:oid:') && !namespaceOid(value.slice(8)))
+    ctx.report(
+      'error',
+      'invalid',
+      `${el.path}: '${value}' is not a valid OID URN (an OID this short names no namespace)`,
+    );
+}
+
+/**
+ * The HL7 validator takes an OID root shorter than `1.2.3.4` (its last dot before the fifth character)
+ * for a mistake, except under 1.3.
+ */
+function namespaceOid(oid: string): boolean {
+  return oid.lastIndexOf('.') >= 4 || oid.startsWith('1.3');
 }
 
 /** `<Resource>.url`: the canonical URL of a conformance resource, which SHALL be absolute (resource.html#canonical). */

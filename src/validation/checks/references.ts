@@ -29,6 +29,7 @@ export function checkReference(
     walk.report('error', 'invalid', `Reference '${r}' is not valid: it contains whitespace`, 'reference');
     return;
   }
+  checkTypeIsTarget(walk, value.type, el, ref);
   const found = r.startsWith('#') ? resolveLocal(walk, r) : resolveUrl(walk, r);
   if (!found) return;
   checkTypeAgrees(walk, value.type, r, found);
@@ -51,6 +52,33 @@ function checkTypeAgrees(walk: CheckContext, type: unknown, r: string, found: Re
     'error',
     'invalid',
     `The type '${type}' in Reference.type does not match the type '${actual}' of the reference '${r}'; both SHALL be consistent`,
+    'type',
+  );
+}
+
+/**
+ * Reference.type beside a literal reference names one of the element's target types, resolved or not
+ * (the HL7 validator judges the stated type so; beside an identifier alone it does not judge it).
+ */
+function checkTypeIsTarget(
+  walk: CheckContext,
+  type: unknown,
+  el: CompiledElement,
+  ref: TypeRef | undefined,
+): void {
+  const targets = ref?.targetProfiles ?? [];
+  if (typeof type !== 'string' || !targets.length) return;
+  const named = type.startsWith(CORE_TYPE) ? type.slice(CORE_TYPE.length) : type;
+  const allowed: string[] = [];
+  for (const url of targets) {
+    const t = walk.compiler.structure(url)?.type;
+    if (!t || t === 'Resource' || t === named) return; // a target we cannot read is not judged here
+    allowed.push(t);
+  }
+  walk.report(
+    'error',
+    'structure',
+    `${el.path}: the type '${type}' in Reference.type is not a valid target (must be one of ${[...new Set(allowed)].join(', ')})`,
     'type',
   );
 }

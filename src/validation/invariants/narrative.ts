@@ -1,9 +1,11 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
+import { NARRATIVE_ELEMENTS, engineCopy } from './xhtml-names.ts';
 
 // fhirpath.js implements the FHIR `htmlChecks()` rules (allowed XHTML subset, attributes, well-formed
-// XML). It folds the non-empty-content rule (txt-2) into the same check, so txt-1 is asked about a
-// copy of the div with content added, and txt-2 is checked on its own.
+// XML). Its subset is narrower than the HL7 validator's, so here it judges the XML only (the names are
+// xhtml-names.ts's). It folds the non-empty-content rule (txt-2) into the same check, so txt-1 is asked
+// about a copy of the div with content added, and txt-2 is checked on its own.
 const htmlChecks = fhirpath.compile({ base: 'Narrative.div', expression: 'htmlChecks()' }, r4 as any) as (
   div: string,
   env: Record<string, unknown>,
@@ -64,27 +66,40 @@ function withNumericEntities(div: string): string {
 const xhtmlRoot =
   /^\s*<div\b[^>]*?\sxmlns\s*=\s*(?:"http:\/\/www\.w3\.org\/1999\/xhtml"|'http:\/\/www\.w3\.org\/1999\/xhtml')/;
 
-// XML's own attributes: `xml:lang`/`xml:space` (narrative language, which the HL7 validator even asks
-// for next to `lang`) and namespace prefix declarations. fhirpath.js rejects every prefixed name.
-const xmlAttributes = /\s(?:xml:(?:lang|space)|xmlns:[A-Za-z_][\w.-]*)\s*=\s*(?:"[^"]*"|'[^']*')/g;
-
-function withoutXmlAttributes(div: string): string {
-  return div.replace(xmlAttributes, '');
+/** fhirpath.js's verdict on a div (it folds txt-2 in: callers give it some content). */
+function engineAccepts(div: string): boolean {
+  const result = htmlChecks(div, {});
+  return result.length === 1 && result[0] === true;
 }
 
-/** txt-1: the div is well-formed XHTML using only the allowed elements and attributes. */
+const withContent = (div: string) => div.replace(/<\/div>\s*$/, ' x</div>');
+
+/**
+ * txt-1: the div is well-formed XHTML using only the allowed elements and attributes. The names are
+ * judged by the HL7 validator's lists (xhtml-names.ts), the XML by fhirpath.js on a copy holding only
+ * names it knows; the values of the attributes taken out of that copy are put to it apart.
+ */
 export function narrativeXhtmlOk(div: unknown): boolean {
   if (typeof div !== 'string') return true; // absence is a cardinality question, not txt-1
   if (glance(div) !== NOT_PLAIN) return true;
   // The narrative root must be the XHTML div in the XHTML namespace; fhirpath.js does not insist on
   // the declaration, the HL7 validator does ("Wrong namespace on the XHTML").
   if (!xhtmlRoot.test(div)) return false;
-  const probe = withoutXmlAttributes(withNumericEntities(div)).replace(/<\/div>\s*$/, ' x</div>');
-  const result = htmlChecks(probe, {});
-  return result.length === 1 && result[0] === true;
+  const text = withNumericEntities(div);
+  // fhirpath.js's names are a subset of the HL7 validator's: what it accepts as it stands is fine.
+  if (engineAccepts(withContent(text))) return true;
+  const names = engineCopy(text);
+  if (!names || !engineAccepts(withContent(names.copy))) return false;
+  if (!names.values.length) return true;
+  const values = names.values.map((v) => `<span title=${v}/>`).join('');
+  return engineAccepts(`${openingDiv}${values} x</div>`);
 }
 
-/** txt-2: the narrative has some non-whitespace content (text or an image). */
+/**
+ * txt-2: the narrative has some content: an image, or text other than white space. The HL7 validator
+ * rewrites txt-2 as htmlChecks2(), which trims text as Java's String.trim() does: only characters up to
+ * U+0020 are white space, so a no-break space (`&#160;`) is content.
+ */
 export function narrativeHasContent(div: unknown): boolean {
   if (typeof div !== 'string') return true;
   if (glance(div) === PLAIN_WITH_TEXT) return true;
@@ -92,19 +107,19 @@ export function narrativeHasContent(div: unknown): boolean {
   const text = div
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/<[^>]*>/g, '')
-    .replace(/&#(?:160|x[aA]0);|&nbsp;/g, ' ');
-  return text.trim().length > 0;
+    .replace(/&#(x[0-9a-fA-F]+|[0-9]+);/g, (_, n: string) =>
+      Number(n[0] === 'x' ? `0${n}` : n) > 0x20 ? 'x' : ' ',
+    );
+  for (let i = 0; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return true;
+  return false;
 }
 
-// Elements allowed in narrative (the FHIR subset of HTML 4.0 chapters 7-11 and 15, anchors, images).
-const allowedElements = new Set(
-  'p br div h1 h2 h3 h4 h5 h6 a span b em i strong small big tt dfn q var abbr acronym cite blockquote hr address bdo kbd sub sup ul ol li dl dt dd pre table caption colgroup col thead tr tfoot tbody th td code samp img'.split(
-    ' ',
-  ),
-);
 const voidElements = new Set(['br', 'hr', 'img', 'col']);
 const tagRe = /<(\/?)([a-z][a-z0-9]*)\s*(\/?)>/g;
 const openingDiv = '<div xmlns="http://www.w3.org/1999/xhtml">';
+/** The opening div of the common narrative, our SDK's with its language (`lang`, then `xml:lang`). */
+const plainOpening =
+  /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml"(?: lang="[A-Za-z0-9-]{1,35}")?(?: xml:lang="[A-Za-z0-9-]{1,35}")?>/;
 const safeText = /^(?:[^<>&]|&(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});)*$/;
 
 const NOT_PLAIN = 0;
@@ -126,14 +141,16 @@ function glance(div: string): Glance {
 }
 
 /**
- * A quick "certainly fine" for the common narrative: the XHTML div with attribute-free allowed
- * elements, properly nested, and plain text. Anything else goes to the full check.
+ * A quick "certainly fine" for the common narrative: the XHTML div (with at most its language) holding
+ * attribute-free allowed elements, properly nested, and plain text. Anything else goes to the full
+ * check.
  */
 function plainGlance(div: string): Glance {
-  if (!div.startsWith(openingDiv) || !div.endsWith('</div>')) return NOT_PLAIN;
+  const opening = plainOpening.exec(div);
+  if (!opening || !div.endsWith('</div>')) return NOT_PLAIN;
   const end = div.length - 6;
   const stack: string[] = [];
-  let last = openingDiv.length;
+  let last = opening[0].length;
   let text = false;
   tagRe.lastIndex = last;
   for (let m = tagRe.exec(div); m && m.index < end; m = tagRe.exec(div)) {
@@ -142,7 +159,7 @@ function plainGlance(div: string): Glance {
     if (seg === SOME_TEXT) text = true;
     last = m.index + m[0].length;
     const [, closing, name, selfClosing] = m;
-    if (!allowedElements.has(name)) return NOT_PLAIN;
+    if (!NARRATIVE_ELEMENTS.has(name)) return NOT_PLAIN;
     if (closing) {
       if (selfClosing || stack.pop() !== name) return NOT_PLAIN;
     } else if (!selfClosing && !voidElements.has(name)) {
@@ -175,24 +192,12 @@ function segmentText(div: string, from: number, to: number): number {
     else if (!text && !isSpace(c)) text = true;
   }
   if (!entity) return text ? SOME_TEXT : BLANK_OR_ENTITIES;
-  // Entities: the published pattern decides; &#160; and friends are not content for txt-2.
+  // Entities: the published pattern decides whether they are well formed; narrativeHasContent whether
+  // one is content (`&#160;` is, `&#32;` is not).
   return safeText.test(div.slice(from, to)) ? BLANK_OR_ENTITIES : BAD_TEXT;
 }
 
-/** White space as String.prototype.trim sees it (the txt-2 test), for the common code points. */
+/** White space as txt-2 sees it (Java's String.trim(): every code up to U+0020). */
 function isSpace(c: number): boolean {
-  return (
-    c === 32 ||
-    (c >= 9 && c <= 13) ||
-    c === 160 ||
-    c === 0xfeff ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x1680 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000 ||
-    c === 0x85
-  );
+  return c <= 0x20;
 }

@@ -24,9 +24,9 @@ interface Expected {
 const prepared = new WeakMap<CompiledElement, Test[]>();
 
 /**
- * Validates the items of a sliced element: assigns each to the first slice whose discriminators match,
- * validates it against that slice (every rule inside the slice), checks closed/openAtEnd/ordered and each
- * slice's cardinality (also when the element is absent).
+ * Validates the items of a sliced element: assigns each to the first slice whose discriminators match
+ * (matching more than one is an error), validates it against that slice (every rule inside the slice),
+ * checks closed/openAtEnd/ordered and each slice's cardinality (also when the element is absent).
  */
 export function validateSliced(
   walk: CheckContext,
@@ -49,15 +49,7 @@ export function validateSliced(
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const x = exts?.[i] ?? null;
-    let s = -1;
-    if (v !== null && v !== undefined) {
-      for (let j = 0; j < slices.length; j++) {
-        if (sliceMatches(walk, v, slicing, slices[j])) {
-          s = j;
-          break;
-        }
-      }
-    }
+    const s = v !== null && v !== undefined ? matchSlice(walk, el, slicing, slices, v, seg, i) : -1;
     if (s >= 0) {
       counts[s]++;
       members?.[s].push(i);
@@ -75,16 +67,6 @@ export function validateSliced(
       }
       if (s > last) last = s;
       walk.value(v, x, slice, sliceType(slice, type), seg, i, true);
-      // Items of a slice each carry the slice's pattern (unlike an unsliced repeating element).
-      if (slice.pattern !== undefined && !matchesPattern(v, slice.pattern)) {
-        at(
-          walk,
-          seg,
-          i,
-          `${el.path}:${slice.sliceName}: value does not match the pattern ${JSON.stringify(slice.pattern)}`,
-          'value',
-        );
-      }
       if (baseHasChildren) walk.value(v, x, el, type, seg, i, true);
     } else {
       unmatchedSeen = true;
@@ -145,7 +127,7 @@ function validateReslices(
   const members = reslices.map((): number[] => []);
   for (const i of items) {
     const v = all.values[i];
-    const r = reslices.findIndex((rs) => sliceMatches(walk, v, slicing, rs));
+    const r = matchSlice(walk, slice, slicing, reslices, v, all.seg, i);
     if (r >= 0) {
       counts[r]++;
       members[r].push(i);
@@ -164,6 +146,40 @@ function validateReslices(
   checkSliceCounts(walk, slice, reslices, counts, all.seg);
   for (let r = 0; r < reslices.length; r++)
     if (reslices[r].slices.length) validateReslices(walk, reslices[r], slicing, members[r], all);
+}
+
+/**
+ * The first of `slices` the item matches, or -1. Matching another one as well is an error, once per
+ * further slice, and the item stays in the first (the HL7 validator's verdict; a slice and its own
+ * reslice are not two matches: reslices are matched apart, among themselves). Only certain matches
+ * count twice: a discriminator we cannot decide here lets an item in, but never into a second slice.
+ */
+function matchSlice(
+  walk: CheckContext,
+  sliced: CompiledElement,
+  slicing: CompiledSlicing,
+  slices: CompiledElement[],
+  item: unknown,
+  seg: string,
+  i: number,
+): number {
+  let first = 0;
+  while (first < slices.length && !sliceMatches(walk, item, slicing, slices[first], false)) first++;
+  if (first === slices.length) return -1;
+  let certain: boolean | undefined;
+  for (let j = first + 1; j < slices.length; j++) {
+    if (!sliceMatches(walk, item, slicing, slices[j], true)) continue;
+    certain ??= sliceMatches(walk, item, slicing, slices[first], true);
+    if (!certain) break;
+    const owner = sliced.sliceName ? `${sliced.path}:${sliced.sliceName}` : sliced.path;
+    at(
+      walk,
+      seg,
+      i,
+      `${owner}: this element matches more than one slice (${slices[first].sliceName}, ${slices[j].sliceName})`,
+    );
+  }
+  return first;
 }
 
 /** Each slice's cardinality against the number of items it matched. */
@@ -196,15 +212,9 @@ function checkSliceCounts(
   }
 }
 
-function at(
-  walk: CheckContext,
-  seg: string,
-  i: number,
-  message: string,
-  code: 'structure' | 'value' = 'structure',
-): void {
+function at(walk: CheckContext, seg: string, i: number, message: string): void {
   walk.at.push(seg, i);
-  walk.report('error', code, message);
+  walk.report('error', 'structure', message);
   walk.at.pop();
 }
 
@@ -212,18 +222,20 @@ function sliceType(slice: CompiledElement, fallback: string): string {
   return slice.types.length === 1 ? slice.types[0].code : fallback;
 }
 
+/** `certain`: only a match every test decides (no undecidable discriminator, no unverifiable binding). */
 function sliceMatches(
   walk: CheckContext,
   item: unknown,
   slicing: CompiledSlicing,
   slice: CompiledElement,
+  certain: boolean,
 ): boolean {
   let tests = prepared.get(slice);
   if (!tests) {
     tests = slicing.discriminators.map((d) => prepare(walk, slice, d.type, d.path));
     prepared.set(slice, tests);
   }
-  for (const t of tests) if (!passes(walk, item, t)) return false;
+  for (const t of tests) if (!passes(walk, item, t, certain)) return false;
   return true;
 }
 
@@ -477,10 +489,10 @@ function prepare(walk: CheckContext, slice: CompiledElement, type: string, path:
   return { kind: 'any' }; // 'position' is not an R4 discriminator
 }
 
-function passes(walk: CheckContext, item: unknown, t: Test): boolean {
+function passes(walk: CheckContext, item: unknown, t: Test, certain = false): boolean {
   switch (t.kind) {
     case 'any':
-      return true;
+      return !certain;
     case 'value': {
       const values = evaluatePath(walk, item, t.path);
       return values.some((v) =>
@@ -491,7 +503,7 @@ function passes(walk: CheckContext, item: unknown, t: Test): boolean {
       const term = walk.terminology;
       if (!term) return false;
       return evaluatePath(walk, item, t.path).some((v) => {
-        const found =
+        const found: { severity: string; code?: string }[] =
           typeof v === 'string'
             ? term.checkCode(t.valueSet, 'required', { code: v })
             : isObject(v) && Array.isArray(v.coding)
@@ -499,7 +511,8 @@ function passes(walk: CheckContext, item: unknown, t: Test): boolean {
               : isObject(v)
                 ? term.checkCode(t.valueSet, 'required', v as Json)
                 : [{ severity: 'error' }];
-        return !found.some((f) => f.severity === 'error');
+        // Certain: membership confirmed, not merely left unchecked (a value set or code system we lack).
+        return !found.some((f) => f.severity === 'error' || (certain && f.code === 'not-supported'));
       });
     }
     case 'exists':

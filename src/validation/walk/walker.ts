@@ -38,7 +38,6 @@ import type {
 import { clip, isJsonKind, isPrimitiveCode } from '../primitives.ts';
 import type { InvariantEnv } from '../types.ts';
 import { type Json, describeJsonValue, isEmpty, isObject } from '../util.ts';
-import { matchesPattern } from '../values.ts';
 import { PathStack } from './path.ts';
 import { type IssueCode, Reporter, type Severity } from './report.ts';
 import { resourceProfiles } from './resource-profiles.ts';
@@ -375,14 +374,6 @@ export class Walk implements CheckContext {
       this.value(values?.[i] ?? null, exts?.[i] ?? null, el, type, seg, i, true);
     }
     this.written = undefined;
-    if (el.pattern !== undefined && values && !values.some((v) => matchesPattern(v, el.pattern))) {
-      this.report(
-        'error',
-        'value',
-        `${el.path}: no element matches the pattern ${JSON.stringify(el.pattern)}`,
-        seg,
-      );
-    }
   }
 
   private single({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {

@@ -1,7 +1,8 @@
+import type { StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Validator, createValidator } from '../../../src/validation/index.ts';
 import { errors, patient } from './helpers.ts';
-import { ProfileBuilder } from './profiles.ts';
+import { ProfileBuilder, TEST_CANONICAL } from './profiles.ts';
 
 const CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const HETU = 'urn:oid:1.2.246.21';
@@ -30,6 +31,53 @@ const categorySlice = new ProfileBuilder('Observation', 'slice-pattern').slice(
   'vs',
   { min: 1, max: '1', patternCodeableConcept: { coding: [{ system: CAT, code: 'vital-signs' }] } },
 );
+const byPattern = { discriminator: [{ type: 'pattern' as const, path: '$this' }], rules: 'open' as const };
+const categoryCode = (code: string) => ({ coding: [{ system: CAT, code }] });
+const twoCategorySlices = new ProfileBuilder('Observation', 'slice-pattern-two')
+  .slice('Observation.category', byPattern, 'vs', {
+    min: 0,
+    max: '1',
+    patternCodeableConcept: categoryCode('vital-signs'),
+  })
+  .slice('Observation.category', byPattern, 'lab', {
+    min: 0,
+    max: '1',
+    patternCodeableConcept: categoryCode('laboratory'),
+  });
+/** Differential only (the snapshot is generated): a slice `cat` with two sibling reslices. */
+const categoryReslices = {
+  resourceType: 'StructureDefinition',
+  url: `${TEST_CANONICAL}/slice-reslices-siblings`,
+  name: 'SliceReslicesSiblings',
+  status: 'draft',
+  kind: 'resource',
+  abstract: false,
+  type: 'Observation',
+  fhirVersion: '4.0.1',
+  derivation: 'constraint',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation',
+  differential: {
+    element: [
+      { id: 'Observation.category', path: 'Observation.category', slicing: byPattern },
+      {
+        id: 'Observation.category:cat',
+        path: 'Observation.category',
+        sliceName: 'cat',
+        min: 0,
+        max: '*',
+        patternCodeableConcept: { coding: [{ system: CAT }] },
+      },
+      ...['vs', 'lab'].map((name) => ({
+        id: `Observation.category:cat/${name}`,
+        path: 'Observation.category',
+        sliceName: `cat/${name}`,
+        min: 0,
+        max: '1',
+        patternCodeableConcept: categoryCode(name === 'vs' ? 'vital-signs' : 'laboratory'),
+      })),
+    ],
+  },
+} as unknown as StructureDefinition;
 const byType = { discriminator: [{ type: 'type' as const, path: 'value' }], rules: 'closed' as const };
 const componentTypes = new ProfileBuilder('Observation', 'slice-type')
   .sliceBackbone(
@@ -105,10 +153,11 @@ const all = [
   profileSlice,
   atEnd,
   extSlice,
+  twoCategorySlices,
 ];
 let v: Validator;
 beforeAll(async () => {
-  v = await createValidator({ fiBase: false, resources: all.map((p) => p.build()) });
+  v = await createValidator({ fiBase: false, resources: [...all.map((p) => p.build()), categoryReslices] });
 });
 
 const withProfile = (p: ProfileBuilder, extra: Record<string, unknown>) => ({
@@ -148,12 +197,17 @@ describe('fixed[x] and pattern[x]', () => {
     ]);
   });
 
-  it('treats a pattern on a repeating element as "at least one element matches"', () => {
+  it('checks a pattern on a repeating element on every repetition, as the HL7 validator does', () => {
+    const mismatch = (i: number) =>
+      `Observation.category[${i}] | Observation.category: value does not match the pattern {"coding":[{"system":"${CAT}","code":"vital-signs"}]} (from ${patternObs.url})`;
+    expect(
+      errors(v.validate(obs(withProfile(patternObs, { category: [cc('vital-signs'), cc('vital-signs')] })))),
+    ).toEqual([]);
     expect(
       errors(v.validate(obs(withProfile(patternObs, { category: [cc('laboratory'), cc('vital-signs')] })))),
-    ).toEqual([]);
+    ).toEqual([mismatch(0)]);
     expect(errors(v.validate(obs(withProfile(patternObs, { category: [cc('laboratory')] }))))).toEqual([
-      `Observation.category | Observation.category: no element matches the pattern {"coding":[{"system":"${CAT}","code":"vital-signs"}]} (from ${patternObs.url})`,
+      mismatch(0),
     ]);
   });
 });
@@ -212,6 +266,28 @@ describe('slicing', () => {
     );
     expect(errors(v.validate(obs(withProfile(categorySlice, { category: [cc('laboratory')] }))))).toEqual([
       `Observation | Observation.category:vs: minimum required = 1, but only found 0 (from ${categorySlice.url})`,
+    ]);
+  });
+
+  it('refuses an item that matches two sibling slices, as the HL7 validator does', () => {
+    const both = { coding: [...categoryCode('vital-signs').coding, ...categoryCode('laboratory').coding] };
+    expect(
+      errors(
+        v.validate(obs(withProfile(twoCategorySlices, { category: [cc('vital-signs'), cc('laboratory')] }))),
+      ),
+    ).toEqual([]);
+    expect(errors(v.validate(obs(withProfile(twoCategorySlices, { category: [both] }))))).toEqual([
+      `Observation.category[0] | Observation.category: this element matches more than one slice (vs, lab) (from ${twoCategorySlices.url})`,
+    ]);
+  });
+
+  it('accepts an item that matches a slice and its reslice, and refuses one matching two sibling reslices', () => {
+    const url = `${TEST_CANONICAL}/slice-reslices-siblings`;
+    const both = { coding: [...categoryCode('vital-signs').coding, ...categoryCode('laboratory').coding] };
+    const withReslices = (category: unknown[]) => obs({ meta: { profile: [url] }, category });
+    expect(errors(v.validate(withReslices([cc('vital-signs'), cc('laboratory')])))).toEqual([]);
+    expect(errors(v.validate(withReslices([both])))).toEqual([
+      `Observation.category[0] | Observation.category:cat: this element matches more than one slice (cat/vs, cat/lab) (from ${url})`,
     ]);
   });
 

@@ -158,7 +158,7 @@ describe('differential-only definitions', () => {
   });
 
   it('a profile applies its differential on the base, unrolling datatype children', () => {
-    const ok = { gender: 'male', identifier: [{ system: 'urn:oid:1.2.3', value: '1' }] };
+    const ok = { gender: 'male', identifier: [{ system: 'urn:oid:1.2.246.999', value: '1' }] };
     expect(errors(v.validate(patient(ok), { profile: PROFILE }))).toEqual([]);
     expect(
       errors(v.validate(patient({ identifier: [{ value: '1' }] }), { profile: PROFILE })).sort(),
