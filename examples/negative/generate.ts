@@ -277,6 +277,20 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-work-ability-assessment',
+    name: 'component-code-matching-two-slices',
+    base: 'Observation-maija-assessment',
+    description:
+      'one component whose code carries both the rehabilitation-need and the assessment-mismatch codings matches two sibling slices',
+    mutate: (r) => {
+      const need = r.component.find((c: Json) => c.code.coding[0].code === 'rehabilitation-need');
+      const mismatch = r.component.find((c: Json) => c.code.coding[0].code === 'assessment-mismatch');
+      need.code.coding.push(...mismatch.code.coding);
+      r.component = r.component.filter((c: Json) => c !== mismatch);
+    },
+    expected: msg('Observation.component[2]', 'this element matches more than one slice'),
+  },
+  {
+    profile: 'tyokyky-work-ability-assessment',
     name: 'missing-phase',
     base: 'Observation-suvi-assessment',
     description: 'the phase component is required',
@@ -394,6 +408,34 @@ const cases: Case[] = [
   // Consent
   {
     profile: 'tyokyky-consent',
+    name: 'active-with-withdrawal-date',
+    base: 'Consent-suvi-consent',
+    description:
+      'a withdrawal date on a consent still active: withdrawal is status inactive and the date together',
+    mutate: (r) => {
+      r.extension = [
+        {
+          url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
+          valueDateTime: '2026-03-01',
+        },
+      ];
+    },
+    expected: inv('Consent', 'tyk-con-1'),
+  },
+  {
+    profile: 'tyokyky-consent',
+    name: 'permit-for-access-only',
+    base: 'Consent-maija-consent',
+    description: 'a permit whose actions leave out disclosure (access only) is no disclosure permit',
+    mutate: (r) => {
+      r.provision.action = [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] },
+      ];
+    },
+    expected: inv('Consent', 'tyk-con-3'),
+  },
+  {
+    profile: 'tyokyky-consent',
     name: 'withdrawn-without-date',
     base: 'Consent-suvi-consent',
     description: 'inactive (withdrawn) consent without the withdrawal date',
@@ -506,6 +548,58 @@ const cases: Case[] = [
   },
   {
     profile: 'tyokyky-support-plan',
+    name: 'rwa-frequency-max-6',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'rehabilitative work activity 2 to 6 days a week: frequencyMax is capped at 4 too',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.frequencyMax = 6;
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-five-days-of-the-week',
+    base: 'CarePlan-suvi-activation-plan',
+    description: 'rehabilitative work activity twice a week but on five named days of the week',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.dayOfWeek = ['mon', 'tue', 'wed', 'thu', 'fri'];
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-bounds-years-only',
+    base: 'CarePlan-suvi-activation-plan',
+    description:
+      'rehabilitative work activity bounded by years (2026..2028): the bounds are dates to the day',
+    mutate: (r) => {
+      r.activity[0].detail.scheduledTiming.repeat.boundsPeriod = { start: '2026', end: '2028' };
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-2'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'rwa-two-four-day-activities-at-once',
+    base: 'CarePlan-sirpa-implementation-plan',
+    description: "Sirpa's two rehabilitative work activities at four days a week each: eight days at once",
+    mutate: (r) => {
+      for (const a of r.activity) a.detail.scheduledTiming.repeat.frequency = 4;
+    },
+    expected: inv('CarePlan.activity[0]', 'tyk-rwa-3'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
+    name: 'category-matching-two-slices',
+    base: 'CarePlan-maija-plan',
+    description:
+      'one category carrying both the HOI record-view coding and the plan-category coding matches two sibling slices',
+    mutate: (r) => {
+      r.category = [{ coding: [...r.category[0].coding, ...r.category[1].coding] }];
+    },
+    expected: msg('CarePlan.category[0]', 'this element matches more than one slice'),
+  },
+  {
+    profile: 'tyokyky-support-plan',
     name: 'two-plan-categories',
     base: 'CarePlan-suvi-activation-plan',
     description: 'a plan is of exactly one plan category',
@@ -535,6 +629,16 @@ const cases: Case[] = [
     expected: min1('CarePlan', 'CarePlan.goal'),
   },
   // Goal
+  {
+    profile: 'tyokyky-goal',
+    name: 'client-hetu-as-only-identifier',
+    base: 'Goal-maija-goal',
+    description: "the client's HETU is no business identifier of a Goal (only of the Patient)",
+    mutate: (r) => {
+      r.identifier = [{ system: 'urn:oid:1.2.246.21', value: '030879-904X' }];
+    },
+    expected: inv('Goal', 'tyk-id-1'),
+  },
   {
     profile: 'tyokyky-goal',
     name: 'missing-description-text',
@@ -647,6 +751,41 @@ const cases: Case[] = [
       r.period.end = '2026-06-30';
     },
     expected: inv('CareTeam', 'tyk-ctm-2'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'ended-team-without-end-day',
+    base: 'CareTeam-suvi-team',
+    description: 'the client relationship ended (inactive) but the team carries no period.end',
+    mutate: (r) => {
+      r.status = 'inactive';
+      for (const p of r.participant) p.period.end ??= '2026-06-30';
+    },
+    expected: inv('CareTeam', 'tyk-ctm-2'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'ended-team-period-runs-past-end',
+    base: 'CareTeam-suvi-team',
+    description: "the team ended on 30 June 2026 but a participant's period runs to 2099",
+    mutate: (r) => {
+      r.status = 'inactive';
+      r.period.end = '2026-06-30';
+      for (const p of r.participant) p.period.end ??= '2099-12-31';
+    },
+    expected: inv('CareTeam', 'tyk-ctm-2'),
+  },
+  {
+    profile: 'tyokyky-responsible-worker-team',
+    name: 'participant-with-two-roles',
+    base: 'CareTeam-suvi-team',
+    description: 'a participant carries one role (the SDK and tyk-ctm-1 read that one)',
+    mutate: (r) => {
+      r.participant[1].role.unshift({
+        coding: [{ system: `${CS}/care-team-role`, code: 'job-coach' }],
+      });
+    },
+    expected: msg('CareTeam.participant[1].role', 'CareTeam.participant.role: max allowed = 1'),
   },
   {
     profile: 'tyokyky-responsible-worker-team',

@@ -13,7 +13,7 @@ import { withdrawalNotYetMade } from './rules/consent.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
 import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
-import { checkPlanActivity } from './rules/plan.ts';
+import { checkPlanActivities, checkPlanActivity } from './rules/plan.ts';
 import { type RelatedObjects, checkReferral, checkRelatedObjects } from './rules/referral.ts';
 import {
   AssessmentSchema,
@@ -226,6 +226,9 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
         : []),
       ...checkPlanActivity(a).map((v) => ruleIssue(`${base}.activities[${i}].${v.field}`, v.rule, v.reason)),
     ]),
+    ...checkPlanActivities(p.activities).map((v) =>
+      ruleIssue(`${base}.activities[${v.index}].${v.field}`, v.rule, v.reason),
+    ),
   ],
   referral: (r, base, related) =>
     checkReferral(r, related).map((v) => ruleIssue(`${base}.${v.field}`, v.rule, v.reason)),

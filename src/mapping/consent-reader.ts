@@ -4,7 +4,7 @@
  * does not look at (the client, the recording organisation), so a consent whose other references point
  * elsewhere can still be read for disclosure.
  */
-import type { Consent } from '@medplum/fhirtypes';
+import type { CodeableConcept, Consent } from '@medplum/fhirtypes';
 import {
   type ConsentDataClass,
   type ConsentParty,
@@ -28,6 +28,19 @@ function unreadable(expression: string, message: string): never {
  */
 const NARROWING = ['provision', 'data', 'dataPeriod', 'securityLabel', 'purpose', 'class'] as const;
 
+const CONSENT_ACTION = 'http://terminology.hl7.org/CodeSystem/consentaction';
+
+/**
+ * A permit's actions: absent (the SDK writes none) permits every action, so disclosure too; a list
+ * permits only what it names, so it must name disclosure for the rule to read it as a disclosure permit.
+ */
+function permitsDisclosure(action: unknown): boolean {
+  if (!present(action)) return true;
+  return (action as CodeableConcept[]).some((cc) =>
+    cc?.coding?.some((c) => c?.system === CONSENT_ACTION && c.code === 'disclose'),
+  );
+}
+
 /**
  * Why `consent` cannot be read as the client gave it: the element (relative to the Consent) and the
  * rule, or undefined. Shared by `fromFhir` and the disclosure reader.
@@ -39,6 +52,11 @@ export function consentDefect(consent: Consent): { element: string; message: str
       element: 'extension',
       message: 'tyk-con-1: an inactive (withdrawn) consent needs the consent-withdrawal-date extension',
     };
+  if (withdrawn && consent.status !== 'inactive')
+    return {
+      element: 'status',
+      message: 'tyk-con-1: a consent with a consent-withdrawal-date is withdrawn, so its status is inactive',
+    };
   if (consent.status !== 'active' && consent.status !== 'inactive')
     return {
       element: 'status',
@@ -47,6 +65,11 @@ export function consentDefect(consent: Consent): { element: string; message: str
   const provision = consent.provision as Record<string, unknown> | undefined;
   if (provision?.type !== undefined && provision.type !== 'permit')
     return { element: 'provision.type', message: 'tyk-con-3: the provision is a permit' };
+  if (!permitsDisclosure(provision?.action))
+    return {
+      element: 'provision.action',
+      message: `tyk-con-3: a permit listing actions names disclosure (${CONSENT_ACTION}#disclose), or the disclosure rule cannot read it`,
+    };
   const narrowing = NARROWING.find((name) => present(provision?.[name]));
   if (narrowing)
     return {
@@ -61,7 +84,7 @@ const present = (value: unknown) => value !== undefined && !(Array.isArray(value
 
 /**
  * The disclosure terms of `consent`; a consent that is neither active nor withdrawn (`inactive` with
- * its withdrawal date, rule tyk-con-1), that narrows its permit in ways the rule does not read
+ * its withdrawal date and only then, rule tyk-con-1), whose actions leave out disclosure or that narrows its permit in ways the rule does not read
  * (tyk-con-3), or that lacks a party, data class or start date, is refused with an error naming the
  * element.
  */

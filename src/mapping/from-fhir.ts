@@ -39,6 +39,7 @@ import type {
 } from '../domain/index.ts';
 import {
   DomainValidationError,
+  checkPlanActivities,
   domainIssues,
   finnishDay,
   finnishDayOf,
@@ -457,12 +458,19 @@ function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
   return out;
 }
 
+/** A date to the day: the bounds of rehabilitative work activity (tyk-rwa-2). */
+const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 /**
  * An activity's schedule: a weekly frequency is `daysPerWeek`, bounds are a `period` or a duration
- * in months. Any other frequency or duration unit has no domain field: refused rather than misread.
+ * in months. Any other frequency or duration unit, and a `frequencyMax`, have no domain field: refused
+ * rather than misread. Rehabilitative work activity names at most four days of the week (tyk-rwa-1)
+ * and runs between dates to the day (tyk-rwa-2), as the profile says.
  */
 function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: string): void {
   if (!repeat) return;
+  if (repeat.frequencyMax !== undefined)
+    fail(`${path}.frequencyMax`, 'a range of days a week has no domain field (daysPerWeek is one number)');
   if (repeat.frequency !== undefined) {
     if (repeat.period !== MAP.timing.period || repeat.periodUnit !== MAP.timing.periodUnit)
       fail(
@@ -471,9 +479,18 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
       );
     a.daysPerWeek = repeat.frequency;
   }
+  const rehabilitativeWork = a.service === 'rehabilitative-work-activity';
+  if (rehabilitativeWork && (repeat.dayOfWeek?.length ?? 0) > 4)
+    fail(`${path}.dayOfWeek`, 'tyk-rwa-1: rehabilitative work activity is 1–4 days a week');
   if (repeat.boundsPeriod?.start) {
-    a.period = { start: finnishDay(repeat.boundsPeriod.start) };
-    put(a.period, 'end', finnishDayOf(repeat.boundsPeriod.end));
+    const { start, end } = repeat.boundsPeriod;
+    if (rehabilitativeWork && (!FULL_DATE.test(start) || (end !== undefined && !FULL_DATE.test(end))))
+      fail(
+        `${path}.boundsPeriod`,
+        'tyk-rwa-2: rehabilitative work activity runs between dates to the day (YYYY-MM-DD)',
+      );
+    a.period = { start: finnishDay(start) };
+    put(a.period, 'end', finnishDayOf(end));
   }
   const duration = repeat.boundsDuration;
   if (duration) {
@@ -515,6 +532,8 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
     }),
     activities: (c.activity ?? []).map((act, i) => readActivity(act, status, r, `${r.path}.activity[${i}]`)),
   };
+  const [together] = checkPlanActivities(out.activities);
+  if (together) fail(`${r.path}.activity[${together.index}]`, `${together.rule}: ${together.reason}`);
   put(out.period, 'end', finnishDayOf(c.period?.end));
   put(out, 'title', c.title);
   const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
@@ -590,19 +609,14 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
     }),
   };
   put(out, 'name', t.name);
-  if (TEAM_ENDED[status]) out.ended = endedDay(t, out, r);
+  if (TEAM_ENDED[status]) out.ended = endedDay(t, r);
   return out;
 }
 
-/** An inactive team ended on its period's end, else on the last day a member's period ran. */
-function endedDay(t: CareTeam, team: ResponsibleWorkerTeam, r: Reader): string {
-  const end =
-    finnishDayOf(t.period?.end) ??
-    team.members
-      .map((m) => m.period.end ?? '')
-      .sort()
-      .at(-1);
-  return end || r.date(undefined, `${r.path}.period.end`);
+/** An inactive team ended on its period's end, which it carries (tyk-ctm-2). */
+function endedDay(t: CareTeam, r: Reader): string {
+  if (!t.period?.end) fail(`${r.path}.period.end`, 'tyk-ctm-2: an inactive team carries the day it ended');
+  return r.date(t.period.end, `${r.path}.period.end`);
 }
 
 function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {

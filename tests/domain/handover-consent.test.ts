@@ -222,7 +222,7 @@ describe('the client relationship ends (endTeam)', () => {
     expect(() => responsibleWorkersOn(team, '2026-13-01')).toThrow(new RangeError(notADay));
   });
 
-  it('an ended team with a period still open (tyk-ctm-2) or running past the end (team-ended) is invalid', () => {
+  it('an ended team with a period still open or running past the end (both tyk-ctm-2) is invalid', () => {
     const open = { ...team, ended: '2026-06-30' };
     expect(checkResponsibleWorkers(open)).toEqual({
       valid: false,
@@ -246,7 +246,7 @@ describe('the client relationship ends (endTeam)', () => {
     };
     expect(checkResponsibleWorkers(late)).toEqual({
       valid: false,
-      rule: 'team-ended',
+      rule: 'tyk-ctm-2',
       field: 'members',
       reason: 'the team ended on 2026-06-30, but the period of doc ends after it',
     });

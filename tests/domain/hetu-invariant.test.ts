@@ -106,6 +106,15 @@ describe('tyk-id-1 (profile), its native path and the domain rule agree', () => 
     };
     expect(native('tyk-id-1', single, 'QuestionnaireResponse')).toBe(true);
   });
+  it.each(['Goal', 'Consent', 'Observation', 'CarePlan', 'CareTeam'])(
+    "the client's HETU is no business identifier of a %s: only a Patient's counts",
+    (resourceType) => {
+      const r = { resourceType, identifier: [{ system: HETU_SYSTEM, value: '030879-904X' }] };
+      expect(published('tyk-id-1', r)).toBe(false);
+      expect(native('tyk-id-1', r, resourceType)).toBe(false);
+      expect(isGlobalIdentifier(HETU_SYSTEM, '030879-904X')).toBe(false);
+    },
+  );
 });
 
 describe('tyk-hetu-1 (profile), its native path and the SDK agree', () => {

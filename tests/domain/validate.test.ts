@@ -155,6 +155,20 @@ describe('domain validation names the field and the rule', () => {
     );
   });
 
+  it('two rehabilitative work activities of 3 days a week running together → tyk-rwa-3 (at most 4 in all)', () => {
+    const p = structuredClone(plan);
+    const first = p.activities[0]!;
+    first.daysPerWeek = 3;
+    p.activities = [first, { ...structuredClone(first), description: 'Toinen työpaikka' }];
+    const issues = domainIssues('plan', p).map((i) => i.diagnostics);
+    expect(issues).toContain(
+      'tyk-rwa-3: SupportPlan.activities[1].daysPerWeek: rehabilitative work activity is at most 4 days a week in all; on the day this one starts, the activities running add up to 6',
+    );
+    expect(() => validateDomain('plan', p)).toThrow(DomainValidationError);
+    p.activities[1]!.daysPerWeek = 1;
+    expect(domainIssues('plan', p)).toEqual([]);
+  });
+
   it('rehabilitative work activity for 2 months or 25 months → tyk-rwa-2', () => {
     const p = structuredClone(plan);
     p.activities[0]!.period = { start: '2026-04-01', end: '2026-05-31' };

@@ -319,13 +319,13 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         goals: p.goals.map((goal, j) =>
           clean({ id: `g.${j}`, description: goal.description, dueDate: goal.due, achieved: goal.achieved }),
         ),
-        activities: p.activities.map((a) => {
+        activities: withinAWeek(p.activities).map((a) => {
           const rwa = a.service === 'rehabilitative-work-activity';
           const months = a.months ?? (rwa ? 6 : undefined);
           return clean({
             service: a.service,
             description: a.description,
-            daysPerWeek: a.days ?? (rwa ? 2 : undefined),
+            daysPerWeek: rwa ? a.days : undefined,
             period:
               months === undefined
                 ? undefined
@@ -369,3 +369,19 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
       referrals: referrals.length ? referrals : undefined,
     }) as WorkAbilityRecord;
   });
+
+/**
+ * The activities a plan can hold: every one starts on the plan's day, so the days a week of its
+ * rehabilitative work activities add up (tyk-rwa-3: at most 4 in all); one that would pass that is
+ * left out. Each kept one has its days (2 when the draw gave none).
+ */
+function withinAWeek<T extends { service: string; days?: number | undefined }>(activities: T[]): T[] {
+  let used = 0;
+  return activities.flatMap((a) => {
+    if (a.service !== 'rehabilitative-work-activity') return [a];
+    const days = a.days ?? 2;
+    if (used + days > 4) return [];
+    used += days;
+    return [{ ...a, days }];
+  });
+}

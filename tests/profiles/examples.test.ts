@@ -40,8 +40,8 @@ describe('the package without FI Base', () => {
 });
 
 /** Examples and negative cases on disk: a missing or misnamed fixture fails instead of passing silently. */
-const EXAMPLES = 78;
-const NEGATIVE_CASES = 66;
+const EXAMPLES = 80;
+const NEGATIVE_CASES = 78;
 
 describe('examples', () => {
   it(`are ${EXAMPLES} (package examples, per-profile min/max examples, personas)`, () => {

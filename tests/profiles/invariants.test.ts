@@ -12,7 +12,7 @@ import { consentDefect } from '../../src/mapping/consent-reader.ts';
 import { type Json, profiles } from './fixtures.ts';
 
 const SDS = profiles();
-const compiled = new Map<string, (node: Json) => unknown[]>();
+const compiled = new Map<string, (node: Json, vars: Json) => unknown[]>();
 
 function invariant(key: string): { path: string; expression: string } {
   for (const sd of SDS) {
@@ -29,10 +29,12 @@ function holds(key: string, node: Json, base: string): boolean {
   if (!fn) {
     fn = fhirpath.compile({ base, expression: invariant(key).expression }, r4 as any) as unknown as (
       node: Json,
+      vars: Json,
     ) => unknown[];
     compiled.set(`${key}|${base}`, fn);
   }
-  const result = fn(node);
+  // %resource is the node itself when it is a resource (the tests here check whole resources or lone elements).
+  const result = fn(node, { resource: node });
   return result.length === 1 && result[0] === true;
 }
 
@@ -198,14 +200,22 @@ describe('tyk-ctm-1 / tyk-ctm-2', () => {
     expect(holds('tyk-ctm-1', team(p('own-worker', '2025-06-01'), p('doctor')), 'CareTeam')).toBe(false);
   });
   it('an inactive team (the client relationship ended) needs no current worker, and every period ended (tyk-ctm-2)', () => {
-    const ended = { ...team(p('own-worker', '2026-06-30'), p('doctor', '2026-06-30')), status: 'inactive' };
+    const ended = {
+      ...team(p('own-worker', '2026-06-30'), p('doctor', '2026-06-01')),
+      status: 'inactive',
+      period: { start: '2025-01-01', end: '2026-06-30' },
+    };
     expect(holds('tyk-ctm-1', ended, 'CareTeam')).toBe(true);
     expect(holds('tyk-ctm-2', ended, 'CareTeam')).toBe(true);
     // Active, or with no status: the current worker is still required.
     expect(holds('tyk-ctm-1', { ...ended, status: 'active' }, 'CareTeam')).toBe(false);
     expect(holds('tyk-ctm-1', { ...ended, status: undefined }, 'CareTeam')).toBe(false);
-    const stillOpen = { ...team(p('own-worker', '2026-06-30'), p('doctor')), status: 'inactive' };
+    const stillOpen = { ...ended, ...team(p('own-worker', '2026-06-30'), p('doctor')) };
     expect(holds('tyk-ctm-2', stillOpen, 'CareTeam')).toBe(false);
+    // The team carries the day it ended, and no period runs past it.
+    expect(holds('tyk-ctm-2', { ...ended, period: { start: '2025-01-01' } }, 'CareTeam')).toBe(false);
+    const late = { ...ended, ...team(p('own-worker', '2026-06-30'), p('doctor', '2026-07-01')) };
+    expect(holds('tyk-ctm-2', late, 'CareTeam')).toBe(false);
     // Open periods are fine while the team is active or has no status.
     expect(holds('tyk-ctm-2', { ...stillOpen, status: 'active' }, 'CareTeam')).toBe(true);
     expect(holds('tyk-ctm-2', { ...stillOpen, status: undefined }, 'CareTeam')).toBe(true);
@@ -213,18 +223,24 @@ describe('tyk-ctm-1 / tyk-ctm-2', () => {
 });
 
 describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
-  it('tyk-con-1: inactive needs the withdrawal date', () => {
+  it('tyk-con-1: withdrawal is status inactive together with the withdrawal date, both ways — and the SDK reader agrees', () => {
     const ext = [
       {
         url: 'https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date',
         valueDateTime: '2026-03-01',
       },
     ];
-    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive' }, 'Consent')).toBe(false);
-    expect(
-      holds('tyk-con-1', { resourceType: 'Consent', status: 'inactive', extension: ext }, 'Consent'),
-    ).toBe(true);
-    expect(holds('tyk-con-1', { resourceType: 'Consent', status: 'active' }, 'Consent')).toBe(true);
+    const cases: Array<[string, boolean, boolean]> = [
+      ['inactive', false, false],
+      ['inactive', true, true],
+      ['active', false, true],
+      ['active', true, false],
+    ];
+    for (const [status, withDate, expected] of cases) {
+      const c = { resourceType: 'Consent', status, ...(withDate ? { extension: ext } : {}) };
+      expect(holds('tyk-con-1', c, 'Consent'), `${status} ${withDate}`).toBe(expected);
+      expect(consentDefect(c as Consent)?.message.startsWith('tyk-con-1') ?? false).toBe(!expected);
+    }
   });
   it('tyk-con-3: the permit names its limits by parties, classes and period only — and the SDK reader agrees', () => {
     const permit = { type: 'permit', period: { start: '2026-01-01' } };
@@ -239,6 +255,38 @@ describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
       [{ ...permit, securityLabel: [{ code: 'R' }] }, false],
       [{ ...permit, purpose: [{ code: 'TREAT' }] }, false],
       [{ ...permit, class: [{ code: 'Observation' }] }, false],
+      // An action list permits only what it names: the disclosure rule reads only a disclosure permit.
+      [
+        {
+          ...permit,
+          action: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] },
+          ],
+        },
+        false,
+      ],
+      [{ ...permit, action: [{ text: 'disclose' }] }, false],
+      [{ ...permit, action: [{ coding: [{ system: 'http://example.org', code: 'disclose' }] }] }, false],
+      [
+        {
+          ...permit,
+          action: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'disclose' }] },
+          ],
+        },
+        true,
+      ],
+      [
+        {
+          ...permit,
+          action: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] },
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'disclose' }] },
+          ],
+        },
+        true,
+      ],
+      [{ ...permit, action: [] }, true],
     ];
     for (const [provision, expected] of cases) {
       const c = { resourceType: 'Consent', status: 'active', provision };

@@ -82,7 +82,7 @@ Instance: maija-self-assessment
 InstanceOf: TyokykySelfAssessmentResponse
 Title: "Maija's self-assessment (minimal QuestionnaireResponse)"
 Usage: #example
-* insert ExampleCommon(Maijan itsearvio: yleinen työkyky 4)
+* insert ExampleCommon(Maijan itsearvio: yleinen työkyky 8)
 * insert ExampleCreatingApplication
 * identifier.system = "urn:ietf:rfc:3986"
 * identifier.value = "urn:uuid:5b4c1f3e-2a10-5c3d-8e11-000000000022"
@@ -91,7 +91,7 @@ Usage: #example
 * subject = Reference(maija)
 * authored = "2026-02-03"
 * item[overall].linkId = "overall"
-* item[overall].answer.valueInteger = 4
+* item[overall].answer.valueInteger = 8
 
 Instance: suvi-work-ability-score
 InstanceOf: TyokykyWorkAbilityScore
@@ -117,17 +117,34 @@ Usage: #example
 
 Instance: maija-work-ability-score
 InstanceOf: TyokykyWorkAbilityScore
-Title: "Maija's Work Ability Score 8 (minimal Observation)"
+Title: "Maija's self-reported Work Ability Score 8 (minimal Observation)"
+Description: "Maija rates her own work ability 8; the professional's 4 (maija-professional-work-ability-score) disagrees, which the joint assessment records as a mismatch."
 Usage: #example
-* insert ExampleCommon(Työkykypistemäärä 8/10)
+* insert ExampleCommon(Työkykypistemäärä 8/10 - asiakkaan itse ilmoittama)
 * insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000032)
 * status = #final
 * code = WorkAbilityObservationCS#work-ability-score
 * subject = Reference(maija)
 * effectiveDateTime = "2026-02-03"
-* performer = Reference(social-worker-laine)
+* performer = Reference(maija)
 * valueInteger = 8
+* method = AssessmentMethodCS#self-reported
+
+Instance: maija-professional-work-ability-score
+InstanceOf: TyokykyWorkAbilityScore
+Title: "Maija's Work Ability Score 4 by the professional (Observation)"
+Usage: #example
+* insert ExampleCommon(Työkykypistemäärä 4/10 - ammattilaisen arvio - työkyky selvitettävä tarkemmin)
+* insert ExampleCreatingApplication
+* insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000035)
+* status = #final
+* code = WorkAbilityObservationCS#work-ability-score
+* subject = Reference(maija)
+* effectiveDateTime = "2026-02-03"
+* performer = Reference(social-worker-laine)
+* valueInteger = 4
+* interpretation = WorkAbilityInterpretationCS#needs-further-assessment
 * method = AssessmentMethodCS#professional
 
 Instance: suvi-assessment
@@ -163,8 +180,9 @@ Usage: #example
 Instance: maija-assessment
 InstanceOf: TyokykyWorkAbilityAssessment
 Title: "Maija's joint assessment (minimal Observation)"
+Description: "Secondary phase, unemployed, rehabilitation needed; her own score (8) and the professional's (4) disagree."
 Usage: #example
-* insert ExampleCommon(Yhteinen arvio: ensisijainen vaihe - työtön)
+* insert ExampleCommon(Yhteinen arvio: toissijainen vaihe - työtön - kuntoutustarve - oma ja ammattilaisen arvio eroavat)
 * insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000034)
 * status = #final
@@ -174,8 +192,10 @@ Usage: #example
 * effectiveDateTime = "2026-02-03"
 * performer = Reference(social-worker-laine)
 * component[phase].code = WorkAbilityObservationCS#phase
-* component[phase].valueCodeableConcept = WorkAbilityPhaseCS#primary
+* component[phase].valueCodeableConcept = WorkAbilityPhaseCS#secondary
 * component[clientSituation].code = WorkAbilityObservationCS#client-situation
 * component[clientSituation].valueCodeableConcept = ClientSituationCS#unemployed
 * component[rehabilitationNeed].code = WorkAbilityObservationCS#rehabilitation-need
-* component[rehabilitationNeed].valueBoolean = false
+* component[rehabilitationNeed].valueBoolean = true
+* component[assessmentMismatch].code = WorkAbilityObservationCS#assessment-mismatch
+* component[assessmentMismatch].valueBoolean = true

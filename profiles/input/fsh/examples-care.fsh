@@ -166,11 +166,23 @@ Usage: #example
 * author = Reference(social-worker-laine)
 * goal = Reference(maija-goal)
 
+Instance: sirpa-goal
+InstanceOf: TyokykyGoal
+Title: "Sirpa's goal: four days a week (Goal)"
+Usage: #example
+* insert ExampleCommon(Tavoite: neljä päivää viikossa kuntouttavassa työtoiminnassa)
+* insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000053)
+* lifecycleStatus = #active
+* description.text = "Neljä päivää viikossa kuntouttavassa työtoiminnassa: kaksi verstaalla ja kaksi asiakaspalvelussa."
+* subject = Reference(sirpa)
+* startDate = "2024-09-01"
+
 Instance: sirpa-implementation-plan
 InstanceOf: TyokykySupportPlan
 Title: "Sirpa's implementation plan: four days a week, 24 months (CarePlan)"
+Description: "Rehabilitative work activity raised to four days a week, split between two places running at the same time: two days in a workshop and two in customer service (tyk-rwa-3 adds them up)."
 Usage: #example
-* insert ExampleCommon(Toteuttamissuunnitelma: kuntouttava työtoiminta 4 päivää viikossa 24 kuukautta)
+* insert ExampleCommon(Toteuttamissuunnitelma: kuntouttava työtoiminta 4 päivää viikossa 24 kuukautta - 2 päivää verstaalla ja 2 asiakaspalvelussa)
 * insert ExampleCreatingApplication
 * insert ExampleUuid(5b4c1f3e-2a10-5c3d-8e11-000000000063)
 * status = #active
@@ -181,14 +193,21 @@ Usage: #example
 * period.start = "2024-09-01"
 * created = "2024-08-20"
 * author = Reference(social-worker-laine)
-* goal = Reference(maija-goal)
-* activity.detail.code = WorkAbilityServiceCS#rehabilitative-work-activity
-* activity.detail.status = #in-progress
-* activity.detail.scheduledTiming.repeat.boundsDuration = 24 'mo' "months"
-* activity.detail.scheduledTiming.repeat.frequency = 4
-* activity.detail.scheduledTiming.repeat.period = 1
-* activity.detail.scheduledTiming.repeat.periodUnit = #wk
-* activity.detail.description = "Kaksi päivää verstaalla ja kaksi asiakaspalvelussa."
+* goal = Reference(sirpa-goal)
+* activity[+].detail.code = WorkAbilityServiceCS#rehabilitative-work-activity
+* activity[=].detail.status = #in-progress
+* activity[=].detail.scheduledTiming.repeat.boundsDuration = 24 'mo' "months"
+* activity[=].detail.scheduledTiming.repeat.frequency = 2
+* activity[=].detail.scheduledTiming.repeat.period = 1
+* activity[=].detail.scheduledTiming.repeat.periodUnit = #wk
+* activity[=].detail.description = "Kaksi päivää viikossa verstaalla."
+* activity[+].detail.code = WorkAbilityServiceCS#rehabilitative-work-activity
+* activity[=].detail.status = #in-progress
+* activity[=].detail.scheduledTiming.repeat.boundsDuration = 24 'mo' "months"
+* activity[=].detail.scheduledTiming.repeat.frequency = 2
+* activity[=].detail.scheduledTiming.repeat.period = 1
+* activity[=].detail.scheduledTiming.repeat.periodUnit = #wk
+* activity[=].detail.description = "Kaksi päivää viikossa asiakaspalvelussa."
 
 Instance: suvi-referral
 InstanceOf: TyokykyReferral

@@ -44,22 +44,22 @@ Severity: #error
 Expression: "extension('https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date').value.ofType(dateTime).where($this < %resource.dateTime).empty()"
 
 Invariant: tyk-con-3
-Description: "Luovutuslupa rajataan vain vastaanottajilla, tietoryhmillä ja voimassaololla: ei poikkeuksia (provision.provision) eikä muita rajauksia, joita luovutussääntö ei lue; rajaus kirjataan suostumuksen uutena versiona. / The permit is limited only by its parties, data classes and period: no exception (provision.provision) and no other narrowing (data, dataPeriod, securityLabel, purpose, class) that the disclosure rule does not read; a limit is recorded as a new version of the consent."
+Description: "Luovutuslupa rajataan vain vastaanottajilla, tietoryhmillä ja voimassaololla: toiminto puuttuu tai sisältää luovutuksen (consentaction#disclose), ei poikkeuksia (provision.provision) eikä muita rajauksia, joita luovutussääntö ei lue; rajaus kirjataan suostumuksen uutena versiona. / The permit is limited only by its parties, data classes and period: its action is absent or includes disclosure (consentaction#disclose), no exception (provision.provision) and no other narrowing (data, dataPeriod, securityLabel, purpose, class) that the disclosure rule does not read; a limit is recorded as a new version of the consent."
 Severity: #error
-Expression: "provision.all((type.empty() or type = 'permit') and provision.empty() and data.empty() and dataPeriod.empty() and securityLabel.empty() and purpose.empty() and class.empty())"
+Expression: "provision.all((type.empty() or type = 'permit') and (action.empty() or action.coding.where(system = 'http://terminology.hl7.org/CodeSystem/consentaction' and code = 'disclose').exists()) and provision.empty() and data.empty() and dataPeriod.empty() and securityLabel.empty() and purpose.empty() and class.empty())"
 
 Invariant: tyk-con-1
-Description: "Peruutetulla (inactive) suostumuksella on peruutuspäivä. / A withdrawn (inactive) consent carries the consent-withdrawal-date extension."
+Description: "Peruutettu suostumus on inactive ja sillä on peruutuspäivä, eikä peruutuspäivää ole suostumuksella, joka ei ole inactive. / Withdrawal is status inactive together with the consent-withdrawal-date extension: an inactive consent carries the date, and a consent carrying the date is inactive."
 Severity: #error
-Expression: "status = 'inactive' implies extension('https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date').exists()"
+Expression: "(status = 'inactive') = extension('https://tyokyky-fhir.org/fhir/StructureDefinition/consent-withdrawal-date').exists()"
 
 Profile: TyokykySupportPlan
 Parent: CarePlan
 Id: tyokyky-support-plan
 Title: "Työkyvyn tuen suunnitelma / Work-ability support plan"
-Description: """Yhteinen työkyvyn tuen suunnitelma HOI-näkymällä (työkyvyn tuen suunnitelma, aktivointisuunnitelma tai toteuttamissuunnitelma): tavoitteet, palvelut, vastuutyöntekijätiimi, seurantapäivä ja arvio, johon suunnitelma perustuu. Kuntouttava työtoiminta 1–4 päivää viikossa (tyk-rwa-1) ja 3–24 kuukautta (tyk-rwa-2).
+Description: """Yhteinen työkyvyn tuen suunnitelma HOI-näkymällä (työkyvyn tuen suunnitelma, aktivointisuunnitelma tai toteuttamissuunnitelma): tavoitteet, palvelut, vastuutyöntekijätiimi, seurantapäivä ja arvio, johon suunnitelma perustuu. Kuntouttava työtoiminta 1–4 päivää viikossa (tyk-rwa-1; päällekkäiset toiminnot yhteensä, tyk-rwa-3) ja 3–24 kuukautta (tyk-rwa-2).
 
-The joint work-ability support plan on the HOI view (work-ability support plan, activation plan or implementation plan, tyk-cpl-1): goals, activities naming work-ability services, the responsible-worker team, follow-up date and the supporting assessment. Rehabilitative work activity runs 1–4 days a week (tyk-rwa-1) for 3–24 months (tyk-rwa-2)."""
+The joint work-ability support plan on the HOI view (work-ability support plan, activation plan or implementation plan, tyk-cpl-1): goals, activities naming work-ability services, the responsible-worker team, follow-up date and the supporting assessment. Rehabilitative work activity runs 1–4 days a week (tyk-rwa-1; all overlapping activities together, tyk-rwa-3) for 3–24 months (tyk-rwa-2)."""
 * insert KantaCommon
 * insert KantaCreatingApplication
 * identifier 1..*
@@ -86,12 +86,12 @@ The joint work-ability support plan on the HOI view (work-ability support plan, 
 * supportingInfo only Reference(TyokykyWorkAbilityAssessment or TyokykyConsent)
 * goal 1..*
 * goal only Reference(TyokykyGoal)
-* activity obeys tyk-rwa-1 and tyk-rwa-2
+* activity obeys tyk-rwa-1 and tyk-rwa-2 and tyk-rwa-3
 * activity.outcomeCodeableConcept from OnwardPathVS (extensible)
 * activity.reference only Reference(TyokykyReferral)
 * activity.detail.code 1..1
 * activity.detail.code from WorkAbilityServiceVS (required)
-* activity.detail.scheduled[x] ^comment = "Rehabilitative work activity: scheduledTiming.repeat with frequency 1–4 per 1 wk and boundsPeriod (or boundsDuration in months) of 3–24 months."
+* activity.detail.scheduled[x] ^comment = "Rehabilitative work activity: scheduledTiming.repeat with frequency 1–4 per 1 wk (overlapping activities together at most 4) and boundsPeriod with dates to the day (or boundsDuration in months) of 3–24 months."
 * activity.detail.goal only Reference(TyokykyGoal)
 
 Invariant: tyk-cpl-1
@@ -100,14 +100,19 @@ Severity: #error
 Expression: "category.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/plan-category').count() = 1"
 
 Invariant: tyk-rwa-1
-Description: "Kuntouttavaa työtoimintaa 1–4 päivää viikossa. / Rehabilitative work activity is scheduled 1–4 days a week (scheduledTiming.repeat frequency 1–4 per 1 wk)."
+Description: "Kuntouttavaa työtoimintaa 1–4 päivää viikossa, myös enimmäistiheys (frequencyMax) ja viikonpäivien määrä. / Rehabilitative work activity is scheduled 1–4 days a week: scheduledTiming.repeat frequency 1–4 per 1 wk, frequencyMax (if any) at most 4, at most 4 days of the week named."
 Severity: #error
-Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies detail.scheduled.ofType(Timing).repeat.where(period = 1 and periodUnit = 'wk' and frequency >= 1 and frequency <= 4).exists()"
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies detail.scheduled.ofType(Timing).repeat.where(period = 1 and periodUnit = 'wk' and frequency >= 1 and frequency <= 4 and (frequencyMax.empty() or frequencyMax <= 4) and dayOfWeek.count() <= 4).exists()"
 
 Invariant: tyk-rwa-2
-Description: "Kuntouttava työtoiminta kestää 3–24 kuukautta (jakson loppupäivä mukaan luettuna). / Rehabilitative work activity lasts 3–24 months (scheduledTiming.repeat.boundsPeriod with start and end, the end day included, or boundsDuration in months)."
+Description: "Kuntouttava työtoiminta kestää 3–24 kuukautta (jakson alku- ja loppupäivä päivän tarkkuudella, loppupäivä mukaan luettuna). / Rehabilitative work activity lasts 3–24 months (scheduledTiming.repeat.boundsPeriod whose start and end are dates to the day, the end day included, or boundsDuration in months)."
 Severity: #error
-Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies (detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).where(start.exists() and end.exists() and end + 1 day >= start + 3 months and end + 1 day <= start + 24 months).exists() or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Duration).where(code = 'mo' and value >= 3 and value <= 24).exists())"
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies (detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).where(start.toString().matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$') and end.toString().matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$') and end + 1 day >= start + 3 months and end + 1 day <= start + 24 months).exists() or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Duration).where(code = 'mo' and value >= 3 and value <= 24).exists())"
+
+Invariant: tyk-rwa-3
+Description: "Asiakkaalla on kuntouttavaa työtoimintaa yhteensä enintään 4 päivää viikossa: toiminnon alkupäivänä käynnissä olevien toimintojen päivät lasketaan yhteen (esim. 2 päivää verstaalla ja 2 asiakaspalvelussa). / A client's rehabilitative work activity totals at most 4 days a week: the days of the rehabilitative work activities running on the day this one starts (itself included; bounds without dates run on every day) add up to 4 at most, e.g. two days in a workshop and two in customer service."
+Severity: #error
+Expression: "detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() implies %resource.activity.where(detail.code.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/work-ability-service' and code = 'rehabilitative-work-activity').exists() and iif(detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).start > %context.detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).start or detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).end < %context.detail.scheduled.ofType(Timing).repeat.bounds.ofType(Period).start, false, true)).detail.scheduled.ofType(Timing).repeat.select(iif(frequencyMax.exists(), frequencyMax, frequency)).aggregate($this + $total, 0) <= 4"
 
 Profile: TyokykyGoal
 Parent: Goal
@@ -180,7 +185,7 @@ The team around the client: each participant with a care-team-role and a period;
 * subject 1..1
 * subject only Reference(TyokykyPatient)
 * participant 1..*
-* participant.role 1..*
+* participant.role 1..1
 * participant.role from CareTeamRoleVS (required)
 * participant.member 1..1
 * participant.member only Reference(TyokykyPractitionerRole or TyokykyOrganization or TyokykyPatient)
@@ -189,11 +194,11 @@ The team around the client: each participant with a care-team-role and a period;
 * managingOrganization only Reference(TyokykyOrganization)
 
 Invariant: tyk-ctm-1
-Description: "Aktiivisella tiimillä vähintään yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso); vastuutyöntekijä voi olla myös pari tai verkosto. Päättyneellä (inactive) tiimillä ei. / A team that is not inactive has at least one participant with a responsible-worker-kind role and an open period (no period.end): the responsible worker may be a pair or a network. An inactive team (the client relationship ended) needs none."
+Description: "Aktiivisella tiimillä vähintään yksi nykyinen vastuutyöntekijä (responsible-worker-kind-rooli, avoin jakso); vastuutyöntekijä voi olla myös pari tai verkosto. Päättyneellä (inactive) tiimillä ei. / A team that is not inactive has at least one participant with a responsible-worker-kind role and an open period (no period.end): the responsible worker may be a pair or a network. The role is the first care-team-role coding of the participant's one role, as the SDK reads it. An inactive team (the client relationship ended) needs none."
 Severity: #error
-Expression: "status = 'inactive' or participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and (code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach')).exists() and period.end.empty()).exists()"
+Expression: "(status.exists() and status = 'inactive') or participant.where(role.coding.where(system = 'https://tyokyky-fhir.org/fhir/CodeSystem/care-team-role' and code.exists()).first().where(code = 'patient-responsible-worker' or code = 'own-worker' or code = 'te-expert' or code = 'kuntakokeilu-coach').exists() and period.end.empty()).exists()"
 
 Invariant: tyk-ctm-2
-Description: "Päättyneen (inactive) tiimin kaikki jaksot ovat päättyneet. / In an inactive team (the client relationship ended) every participant's period has ended."
+Description: "Päättyneellä (inactive) tiimillä on päättymispäivä (period.end), ja jokaisen osallistujan jakso on päättynyt viimeistään silloin. / An inactive team (the client relationship ended) carries CareTeam.period.end, and every participant's period has an end not after it."
 Severity: #error
-Expression: "(status.exists() and status = 'inactive') implies participant.all(period.end.exists())"
+Expression: "(status.exists() and status = 'inactive') implies (period.end.exists() and participant.all(period.end.exists()) and participant.where(period.end > %resource.period.end).empty())"

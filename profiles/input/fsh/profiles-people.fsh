@@ -21,9 +21,9 @@ Severity: #error
 Expression: "system = 'urn:oid:1.2.246.21' implies (value.matches('^(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}[-+A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]$') and value.substring(7, 3).toInteger() >= 2 and '0123456789ABCDEFHJKLMNPRSTUVWXY'.substring((value.substring(0, 6) + value.substring(7, 3)).toInteger() mod 31, 1) = value.substring(10, 1) and value.substring(0, 2).toInteger() <= iif(value.substring(2, 2) = '02', iif(value.substring(4, 2).toInteger() mod 4 = 0 and (value.substring(4, 2) != '00' or 'ABCDEF'.contains(value.substring(6, 1))), 29, 28), iif(value.substring(2, 2) in ('04' | '06' | '09' | '11'), 30, 31)) and (iif(value.substring(6, 1) = '+', '18', iif('ABCDEF'.contains(value.substring(6, 1)), '20', '19')) + value.substring(4, 2) + '-' + value.substring(2, 2) + '-' + value.substring(0, 2)).toDate() <= today())"
 
 Invariant: tyk-id-1
-Description: "Vähintään yksi maailmanlaajuisesti yksilöivä liiketoimintatunniste: urn:ietf:rfc:3986-järjestelmässä urn:uuid- tai urn:oid-arvo (asiakkaalla myös HETU). / At least one globally unique business identifier (Kanta): a urn:uuid: or urn:oid: value under system urn:ietf:rfc:3986 (for a client, the HETU also is one)."
+Description: "Vähintään yksi maailmanlaajuisesti yksilöivä liiketoimintatunniste: urn:ietf:rfc:3986-järjestelmässä urn:uuid- tai urn:oid-arvo (asiakkaalla, Patient, myös HETU). / At least one globally unique business identifier (Kanta): a urn:uuid: or urn:oid: value under system urn:ietf:rfc:3986 (on a client, a Patient, the HETU also is one; on other resources it is not)."
 Severity: #error
-Expression: "identifier.where((system = 'urn:ietf:rfc:3986' and value.matches('^urn:(uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|oid:[0-2]([.](0|[1-9][0-9]*))+)$')) or system = 'urn:oid:1.2.246.21').exists()"
+Expression: "identifier.where(system = 'urn:ietf:rfc:3986' and value.matches('^urn:(uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|oid:[0-2]([.](0|[1-9][0-9]*))+)$')).exists() or (($this is Patient) and identifier.where(system = 'urn:oid:1.2.246.21').exists())"
 
 Profile: TyokykyPractitionerRole
 Parent: $fi-practitioner-role

@@ -50,8 +50,8 @@ export function checkResponsibleWorkers(team: ResponsibleWorkerTeam): Responsibl
 
 /**
  * A team whose client relationship ended: no current worker is needed any more, and every member's
- * period has ended (the CareTeam invariant `tyk-ctm-2`), by the day the relationship did, which is
- * not after today (`team-ended`).
+ * period has ended by the day the relationship did (the CareTeam invariant `tyk-ctm-2`, whose
+ * `CareTeam.period.end` is that day), which is not after today (`team-ended`).
  */
 function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): ResponsibleWorkerCheck {
   // A day still to come is a plan: the team stays active until it comes.
@@ -67,7 +67,7 @@ function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): Responsible
   const late = team.members.filter((m) => (m.period.end as string) > ended);
   if (late.length)
     return refused(
-      'team-ended',
+      'tyk-ctm-2',
       'members',
       `the team ended on ${ended}, but the period of ${names(late)} ends after it`,
     );

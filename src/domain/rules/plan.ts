@@ -1,11 +1,17 @@
-/** Rules on support-plan activities that the CarePlan profile also states (`tyk-rwa-1`, `tyk-rwa-2`). */
+/**
+ * Rules on support-plan activities that the CarePlan profile also states (`tyk-rwa-1`, `tyk-rwa-2`,
+ * `tyk-rwa-3`); tests/domain/plan-invariant.test.ts holds their shared case table.
+ */
 import type { Activity } from '../types.ts';
 import { dayBefore } from './calendar.ts';
 import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
 
+/** A date to the day (`YYYY-MM-DD`), as the rehabilitative work activity's bounds must be. */
+const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 export interface ActivityViolation {
   field: 'daysPerWeek' | 'period' | 'durationMonths';
-  rule: 'tyk-rwa-1' | 'tyk-rwa-2';
+  rule: 'tyk-rwa-1' | 'tyk-rwa-2' | 'tyk-rwa-3';
   reason: string;
 }
 
@@ -56,6 +62,13 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
       reason:
         'rehabilitative work activity needs a period with start and end, or a duration in months (3–24 months)',
     });
+  } else if (!FULL_DATE.test(a.period.start) || !FULL_DATE.test(a.period.end)) {
+    // FHIRPath date arithmetic keeps a partial date's precision: 2026 + 24 months is 2028, a year.
+    out.push({
+      field: 'period',
+      rule: 'tyk-rwa-2',
+      reason: 'rehabilitative work activity runs between days: period start and end are dates to the day',
+    });
   } else {
     // Same arithmetic as the invariant: start + 3 months <= end + 1 day <= start + 24 months.
     const earliest = lastDayAfterMonths(a.period.start, RWA_DURATION_MONTHS.min);
@@ -68,5 +81,43 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
       });
     }
   }
+  return out;
+}
+
+const isRehabilitativeWork = (a: Activity) => a.service === 'rehabilitative-work-activity';
+
+/**
+ * Does `b` run on the day `a` starts? The most days at one time fall on some activity's first day,
+ * so checking those days is exact. A bare duration (no dates) may run on any day, so it counts; an
+ * open period runs from its start on.
+ */
+function runsWhenStarts(b: Activity, a: Activity): boolean {
+  if (!a.period || !b.period) return true;
+  if (b.period.start > a.period.start) return false;
+  return b.period.end === undefined || b.period.end >= a.period.start;
+}
+
+/**
+ * A client's rehabilitative work activity is 1–4 days a week in all (DOMAIN.md; Sirpa's four days are
+ * two in a workshop and two in customer service): on the day each such activity starts, the days of
+ * the rehabilitative work activities running — itself included — add up to 4 at most. The CarePlan
+ * invariant `tyk-rwa-3` states the same on each `CarePlan.activity`.
+ */
+export function checkPlanActivities(
+  activities: readonly Activity[],
+): (ActivityViolation & { index: number })[] {
+  const out: (ActivityViolation & { index: number })[] = [];
+  activities.forEach((a, index) => {
+    if (!isRehabilitativeWork(a)) return;
+    const together = activities.filter((b) => isRehabilitativeWork(b) && runsWhenStarts(b, a));
+    const days = together.reduce((sum, b) => sum + (b.daysPerWeek ?? 0), 0);
+    if (days > RWA_DAYS_PER_WEEK.max)
+      out.push({
+        index,
+        field: 'daysPerWeek',
+        rule: 'tyk-rwa-3',
+        reason: `rehabilitative work activity is at most ${RWA_DAYS_PER_WEEK.max} days a week in all; on the day this one starts, the activities running add up to ${days}`,
+      });
+  });
   return out;
 }

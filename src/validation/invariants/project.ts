@@ -88,11 +88,14 @@ const tykWas3: FastPath = (node) => {
 
 /**
  * tyk-id-1 on a resource whose identifiers are plain `{system, value}` strings: some one is globally
- * unique (the domain rule), or is a HETU. Anything else (`_value` extensions, odd shapes) → fhirpath.js.
+ * unique (the domain rule), or — on a Patient only — is a HETU. Anything else (`_value` extensions,
+ * odd shapes) → fhirpath.js.
  */
 const tykId1: FastPath = (node) => {
   if (typeof node !== 'object' || node === null) return undefined;
-  const raw = (node as { identifier?: unknown }).identifier;
+  const { resourceType, identifier: raw } = node as { resourceType?: unknown; identifier?: unknown };
+  if (typeof resourceType !== 'string') return undefined;
+  const hetuCounts = resourceType === 'Patient';
   const ids = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   let found = false;
   for (const id of ids) {
@@ -101,7 +104,7 @@ const tykId1: FastPath = (node) => {
     if (_system !== undefined || _value !== undefined) return undefined;
     if (system !== undefined && typeof system !== 'string') return undefined;
     if (value !== undefined && typeof value !== 'string') return undefined;
-    if (system === HETU_SYSTEM || isGlobalIdentifier(system, value)) found = true;
+    if ((hetuCounts && system === HETU_SYSTEM) || isGlobalIdentifier(system, value)) found = true;
   }
   return found;
 };
