@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, Period, Resource, SearchParameter, Timing } from '@medplum/fhirtypes';
 import { OWN_PACKAGE, projectPath } from '../shared/project-files.ts';
 import { eachReference } from '../shared/references.ts';
 import { coreChildren } from '../validation/index.ts';
@@ -151,16 +151,28 @@ function pushValues(out: Typed[], type: string, value: unknown): void {
   } else out.push({ type, value });
 }
 
-/** What FHIRPath's resolve() reports as the type of a Reference, without resolving it. */
+const TYPE_ID = '([A-Z][A-Za-z]+)\\/([A-Za-z0-9\\-.]{1,64})(?:\\/_history\\/[^/]+)?$';
+/** A relative literal reference: `Type/id`, `Type/id/_history/v`. */
+const REFERENCE_RE = new RegExp(`^${TYPE_ID}`);
+/** The last `Type/id` of a relative reference or an absolute URL (`https://host/fhir/Type/id`). */
+const LAST_TYPE_ID_RE = new RegExp(`(?:^|\\/)${TYPE_ID}`);
+
+/**
+ * The type `resolve() is X` tests a Reference for, without resolving it: a literal reference's last
+ * `Type/id` (relative, versioned or absolute URL), a conditional reference's type, else its `type`.
+ * (@medplum/core's resolve() takes the text before the first '/', so it calls an absolute URL's
+ * target `https:`: `patient=<URL>` found nothing.)
+ */
 function referencedType(ref: unknown): string | undefined {
   if (typeof ref !== 'object' || ref === null) return undefined;
-  const r = ref as { reference?: unknown; type?: unknown; identifier?: unknown; resource?: unknown };
+  const r = ref as { reference?: unknown; type?: unknown; resource?: unknown };
   if (r.resource) return (r.resource as { resourceType?: string }).resourceType;
-  const text =
-    typeof r.reference === 'string' ? r.reference : r.type && r.identifier ? `${r.type}?` : undefined;
-  if (text?.includes('?')) return text.split('?')[0];
-  if (text?.includes('/')) return text.split('/')[0];
-  return undefined;
+  if (typeof r.reference === 'string') {
+    const literal = LAST_TYPE_ID_RE.exec(r.reference);
+    if (literal) return literal[1];
+    if (/^[A-Z][A-Za-z]+\?/.test(r.reference)) return r.reference.split('?')[0];
+  }
+  return typeof r.type === 'string' ? r.type : undefined;
 }
 
 export interface TokenRow {
@@ -255,9 +267,6 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
   return defs;
 }
 
-/** A literal reference's target type and id: the last `Type/id` of a relative or absolute URL. */
-const REFERENCE_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
-
 /**
  * Splits a relative reference (`Type/id`, `Type/id/_history/v`) into [type, id]; any other keeps its
  * text, with no type: `urn:uuid:`, `#contained`, and an absolute URL, which names a resource of the
@@ -340,9 +349,20 @@ export function walkedValues(resource: Resource, def: ParamDef): Typed[] | undef
   return out;
 }
 
-/** The values by @medplum/core's FHIRPath: `valuesOf`'s fallback, and its oracle in the tests. */
+/** A part of an expression that keeps the References to one type: `….where(resolve() is Patient)`. */
+const RESOLVE_IS = /^(.*)\.where\(resolve\(\) is ([A-Za-z]+)\)$/;
+
+/**
+ * The values by @medplum/core's FHIRPath: `valuesOf`'s fallback, and its oracle in the tests. Its
+ * resolve() reads a Reference's type otherwise than `referencedType`, so `resolve() is X` is decided here.
+ */
 export function valuesByFhirPath(resource: Resource, def: ParamDef): Typed[] {
-  return medplumFhirPath()(def.expression, resource);
+  const evaluate = medplumFhirPath();
+  return def.expression.split(' | ').flatMap((part) => {
+    const m = RESOLVE_IS.exec(part);
+    if (!m) return evaluate(part, resource);
+    return evaluate(m[1] as string, resource).filter((v) => referencedType(v.value) === m[2]);
+  });
 }
 
 type FhirPathEval = (expression: string, resource: Resource) => Typed[];
@@ -409,21 +429,48 @@ function tokenValues(type: string, v: unknown): Array<[string, string]> {
 const INFINITY = 'infinity';
 const NEG_INFINITY = '-infinity';
 
+/** A date row's range: a date, dateTime or instant; a Period (an open end is infinite); a Timing's outer limits. */
 function dateValue(type: string, v: unknown): { low: string; high: string } | undefined {
-  if (typeof v === 'string') {
-    const r = parseDateRange(v);
-    return r && { low: sqlTimestamp(r.low), high: sqlTimestamp(r.high) };
-  }
-  if (type === 'Period') {
-    const p = v as { start?: string; end?: string };
-    const r = periodRange(p.start, p.end);
-    if (!r) return undefined;
-    return {
-      low: r.low ? sqlTimestamp(r.low) : NEG_INFINITY,
-      high: r.high ? sqlTimestamp(r.high) : INFINITY,
-    };
-  }
-  return undefined;
+  const r =
+    typeof v === 'string'
+      ? parseDateRange(v)
+      : type === 'Period'
+        ? periodRange((v as Period).start, (v as Period).end)
+        : type === 'Timing'
+          ? timingRange(v as Timing)
+          : undefined;
+  if (!r) return undefined;
+  return {
+    low: r.low ? sqlTimestamp(r.low) : NEG_INFINITY,
+    high: r.high ? sqlTimestamp(r.high) : INFINITY,
+  };
+}
+
+/**
+ * R4 search.html: a Timing is searched by its outer limits, the schedule aside — from its earliest
+ * event or `repeat.boundsPeriod` start to its latest event or bounds end (an open end is infinite).
+ * Neither (a schedule alone, or bounds by duration or range) gives no date.
+ */
+function timingRange(t: Timing): { low: Date | null; high: Date | null } | undefined {
+  const events = Array.isArray(t.event) ? t.event.filter((e) => typeof e === 'string') : [];
+  const bounds = t.repeat?.boundsPeriod;
+  const parts = [
+    ...events.map((e) => parseDateRange(e)),
+    bounds ? periodRange(bounds.start, bounds.end) : undefined,
+  ].filter((p) => p !== undefined);
+  if (!parts.length) return undefined;
+  const outer = (ends: Array<Date | null>, pick: (...ms: number[]) => number) =>
+    ends.includes(null) ? null : new Date(pick(...ends.map((d) => (d as Date).getTime())));
+  return {
+    low: outer(
+      parts.map((p) => p.low),
+      Math.min,
+    ),
+    high: outer(
+      parts.map((p) => p.high),
+      Math.max,
+    ),
+  };
 }
 
 /** The longest token system or value the index holds as it is (a btree entry has room for ~2,700 bytes). */

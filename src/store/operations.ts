@@ -21,14 +21,8 @@ import {
   matchIdentifierCriteria,
   parseCriteria,
 } from './conditional.ts';
-import {
-  absentRefs,
-  findReferrers,
-  readHistory,
-  readHistoryPage,
-  readJsonMany,
-  readVersion,
-} from './reads.ts';
+import { readHistoryPage } from './history-page.ts';
+import { absentRefs, findReferrers, readHistory, readJsonMany, readVersion } from './reads.ts';
 import { runSearch } from './search-run.ts';
 import type {
   CreateManyOptions,

@@ -2,17 +2,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
 import { FhirError } from '../shared/outcome.ts';
-import { TYPE_RE, checkTypeAndId } from './checks.ts';
+import { checkTypeAndId } from './checks.ts';
 import { referenceRowParams } from './indexing.ts';
-import type {
-  HistoryEntry,
-  HistoryPage,
-  HistoryPageOptions,
-  Queryable,
-  Row,
-  StoredJson,
-  WriteAction,
-} from './types.ts';
+import type { HistoryEntry, Queryable, Row, StoredJson, WriteAction } from './types.ts';
 
 /**
  * A scalar SQL subquery for the stored content of one version, for stages that keep a version's
@@ -112,7 +104,7 @@ export async function absentRefs(q: Queryable, refs: readonly string[]): Promise
   return refs.filter((r) => !found.has(r));
 }
 
-interface HistoryRow extends Row {
+export interface HistoryRow extends Row {
   version_id: number;
   last_updated: Date;
   action: WriteAction;
@@ -120,7 +112,7 @@ interface HistoryRow extends Row {
   content: string | null;
 }
 
-function historyEntry(r: HistoryRow): HistoryEntry {
+export function historyEntry(r: HistoryRow): HistoryEntry {
   return {
     versionId: String(r.version_id),
     lastUpdated: r.last_updated.toISOString(),
@@ -165,36 +157,6 @@ export async function readHistory(q: Queryable, type: string, id: string): Promi
   );
   if (!rows.length) throw FhirError.notFound(`${type}/${id} not found`);
   return rows.map(historyEntry);
-}
-
-/**
- * Type-level (`type` given) or system-level history, newest first: every version written at or
- * after `since`, a page of `count` from `offset`, with the total.
- */
-export async function readHistoryPage(
-  q: Queryable,
-  type: string | undefined,
-  opts: HistoryPageOptions,
-): Promise<HistoryPage> {
-  if (type !== undefined && !TYPE_RE.test(type)) {
-    throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
-  }
-  const where = `($1::text IS NULL OR resource_type = $1) AND ($2::timestamptz IS NULL OR last_updated >= $2)`;
-  const args = [type ?? null, opts.since ?? null];
-  const [rows, total] = await Promise.all([
-    opts.count > 0
-      ? q.query<HistoryRow & { resource_type: string; id: string }>(
-          `SELECT resource_type, id, version_id, last_updated, action, content::text AS content FROM resource_history
-            WHERE ${where} ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT $3 OFFSET $4`,
-          [...args, opts.count, opts.offset],
-        )
-      : [],
-    q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history WHERE ${where}`, args),
-  ]);
-  return {
-    total: total[0].n,
-    entries: rows.map((r) => ({ resourceType: r.resource_type, id: r.id, ...historyEntry(r) })),
-  };
 }
 
 /**

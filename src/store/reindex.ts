@@ -8,7 +8,7 @@ import type { Queryable } from './types.ts';
 import { indexColumns } from './writes.ts';
 
 /** Bump when the rows of a parameter change without the parameter list changing. */
-const EXTRACTION_REVISION = 5;
+const EXTRACTION_REVISION = 6;
 
 /** The marker of the index this code writes. */
 export const SEARCH_INDEX_MARKER = `search-index-${createHash('sha256')
@@ -24,12 +24,17 @@ export type ReindexProgress = (indexed: number, done: boolean) => void;
 
 /**
  * Rebuilds every current resource's index rows unless the marker of this index is recorded. Runs in
- * the caller's transaction (under the migration lock), so the index is replaced whole or not at all.
+ * the caller's transaction (under the migration lock), so the index is replaced whole or not at all;
+ * writes of other processes wait until it commits (pages only bound the memory a rebuild takes).
  * Returns how many resources were indexed (0 when the index was current).
  */
 export async function reindexIfChanged(q: Queryable, progress?: ReindexProgress): Promise<number> {
   const done = await q.query('SELECT 1 FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
   if (done.length) return 0;
+  // Other processes keep writing while this one upgrades: a write between reading a resource here and
+  // the commit would leave this rebuild's rows of its old version beside its own. SHARE mode lets reads
+  // through and makes every write (which writes `resources` first) wait for the commit.
+  await q.query('LOCK TABLE resources IN SHARE MODE');
   await q.query('DELETE FROM search_token');
   await q.query('DELETE FROM search_date');
   await q.query('DELETE FROM search_number');

@@ -32,7 +32,7 @@ export async function runSearch(
     const keys = s.sort.map(({ def, desc }) => {
       const keyDir = desc ? 'DESC' : 'ASC';
       if (!def) return `${k}.last_updated ${keyDir}`;
-      const column = SORT_COLUMN[def.kind] as string;
+      const column = SORT_COLUMN[def.kind]?.[desc ? 'desc' : 'asc'] as string;
       return `(SELECT ${desc ? 'max' : 'min'}(v.${column}) FROM ${TABLE_OF_KIND[def.kind]} v WHERE v.resource_type = r.resource_type AND v.id = r.id AND v.param = ${bind(def.code)}) ${keyDir} NULLS LAST`;
     });
     order = `${keys.join(', ')}, r.id ${dir}`;

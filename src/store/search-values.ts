@@ -13,6 +13,19 @@ export function badSearch(param: string, diagnostics: string): FhirError {
   return new FhirError(400, issue('error', 'invalid', diagnostics, param));
 }
 
+/**
+ * A 400 (`not-supported`) naming a parameter this store does not search by: an unknown name, chain or
+ * reverse chain, or an unsupported modifier. A lenient search ignores these (`isUnsupported`).
+ */
+export function unsupportedSearch(param: string, diagnostics: string): FhirError {
+  return new FhirError(400, issue('error', 'not-supported', diagnostics, param));
+}
+
+/** Whether `err` is `unsupportedSearch`'s refusal. */
+export function isUnsupported(err: unknown): boolean {
+  return err instanceof FhirError && err.outcome.issue?.[0]?.code === 'not-supported';
+}
+
 /** A date or number search value's prefix (`eq` when it has none) and the rest of it. */
 export function splitPrefix(key: string, value: string): { prefix: Prefix; text: string } {
   if (!/^[a-zA-Z]{2}/.test(value)) return { prefix: 'eq', text: value };

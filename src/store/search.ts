@@ -1,6 +1,6 @@
 // FHIR search parameters → a parsed SearchRequest (parseSearch) → one SQL WHERE clause over
 // `resources r` (emitSearch), validating every name and value on the way.
-import { FhirError, issue } from '../shared/outcome.ts';
+import type { FhirError } from '../shared/outcome.ts';
 import { underBaseUrl } from '../shared/references.ts';
 import { parseDateRange, parseInstant, periodRange, sqlTimestamp } from './dates.ts';
 import {
@@ -12,7 +12,7 @@ import {
   splitReference,
 } from './indexing.ts';
 import { numberCondition, parseNumberSearch } from './numbers.ts';
-import { type Prefix, badSearch, splitPrefix } from './search-values.ts';
+import { type Prefix, badSearch, isUnsupported, splitPrefix, unsupportedSearch } from './search-values.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
 /** Which table holds a kind of parameter's rows. */
@@ -24,10 +24,14 @@ export const TABLE_OF_KIND: Readonly<Record<ParamDef['kind'], string>> = {
   number: 'search_number',
 };
 
-/** The kinds of parameter `_sort` takes besides `_lastUpdated`, and the column of their rows it orders by. */
-export const SORT_COLUMN: Readonly<Partial<Record<ParamDef['kind'], string>>> = {
-  date: 'low',
-  number: 'value',
+/**
+ * The kinds of parameter `_sort` takes besides `_lastUpdated`, and the column of their rows it orders
+ * by: ascending by a resource's earliest value (its least `low`), descending by its latest (its
+ * greatest `high`: a Period's end, infinite while open).
+ */
+export const SORT_COLUMN: Readonly<Partial<Record<ParamDef['kind'], { asc: string; desc: string }>>> = {
+  date: { asc: 'low', desc: 'high' },
+  number: { asc: 'value', desc: 'value' },
 };
 const SORTABLE: ReadonlySet<string> = new Set(Object.keys(SORT_COLUMN));
 
@@ -149,26 +153,37 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
           : name === '_lastUpdated'
             ? 'lastUpdated'
             : undefined;
-    if (kind) {
-      if (kind !== 'chain' && kind !== 'has') noModifier(key, modifier);
-      for (const value of list) req.terms.push({ kind, key, value });
+    let terms: Term[];
+    if (kind) terms = list.map((value) => ({ kind, key, value }));
+    else {
+      const def = defs.get(name);
+      if (!def) {
+        if (opts.lenient) {
+          req.ignored.push(key);
+          continue;
+        }
+        throw unsupportedSearch(key, `Unknown search parameter '${name}' for ${type}`);
+      }
+      if (def.kind === 'reference' && modifier !== undefined && /^[A-Z]/.test(modifier))
+        assertTargetType(def, key, name, modifier);
+      terms = list.map((value) => ({
+        kind: 'param',
+        key,
+        def,
+        modifier,
+        value: underBase(def, value, opts.base),
+      }));
+    }
+    // What a chain, a reverse chain or a modifier names is checked as its SQL is built: try that here.
+    if (
+      opts.lenient &&
+      (modifier !== undefined || kind === 'chain' || kind === 'has') &&
+      !supported(type, terms)
+    ) {
+      req.ignored.push(key);
       continue;
     }
-    const def = defs.get(name);
-    if (!def) {
-      if (opts.lenient) {
-        req.ignored.push(key);
-        continue;
-      }
-      throw new FhirError(
-        400,
-        issue('error', 'not-supported', `Unknown search parameter '${name}' for ${type}`, key),
-      );
-    }
-    if (def.kind === 'reference' && modifier !== undefined && /^[A-Z]/.test(modifier))
-      assertTargetType(def, key, name, modifier);
-    for (const value of list)
-      req.terms.push({ kind: 'param', key, def, modifier, value: underBase(def, value, opts.base) });
+    req.terms.push(...terms);
   }
   const sorted = req.sortText ?? '_lastUpdated';
   if (
@@ -258,21 +273,12 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
   const { terms: _terms, type: _type, ...paging } = req;
   const out: CompiledSearch = { ...paging, from: 'resources r', sortAlias: 'r', where: '', values };
   for (const term of req.terms) {
-    if (term.kind !== 'param') {
-      clauses.push(
-        term.kind === 'chain'
-          ? chainClause(req.type, term.key, term.value, bind)
-          : term.kind === 'has'
-            ? hasClause(req.type, term.key, term.value, bind)
-            : term.kind === 'id'
-              ? `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`
-              : lastUpdatedClause(term.key, term.value, bind),
-      );
-      continue;
-    }
-    const exact = out.sortAlias === 'r' ? exactToken(term.def, term.modifier, term.value) : undefined;
+    const exact =
+      term.kind === 'param' && out.sortAlias === 'r'
+        ? exactToken(term.def, term.modifier, term.value)
+        : undefined;
     // Compared as the index holds them (a long text by its start and digest).
-    if (exact) {
+    if (exact && term.kind === 'param') {
       // One fully specified token (e.g. patient=X, identifier=sys|val): read matches from the
       // token index, already in _lastUpdated order.
       out.from = 'search_token k JOIN resources r ON r.resource_type = k.resource_type AND r.id = k.id';
@@ -281,11 +287,43 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
         `k.resource_type = $1 AND k.param = ${bind(term.def.code)} AND k.value = ${bind(indexedText(exact.value))} AND k.system = ${bind(indexedText(exact.system))}`,
       );
     } else {
-      clauses.push(paramClause(term.def, term.key, term.modifier, term.value, bind));
+      clauses.push(termClause(req.type, term, bind));
     }
   }
   out.where = clauses.join(' AND ');
   return out;
+}
+
+/** One term's condition on `resources r`. */
+function termClause(type: string, term: Term, bind: (v: unknown) => string): string {
+  switch (term.kind) {
+    case 'chain':
+      return chainClause(type, term.key, term.value, bind);
+    case 'has':
+      return hasClause(type, term.key, term.value, bind);
+    case 'id':
+      noModifier(term.key, splitKey(term.key)[1]);
+      return `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`;
+    case 'lastUpdated':
+      noModifier(term.key, splitKey(term.key)[1]);
+      return lastUpdatedClause(term.key, term.value, bind);
+    case 'param':
+      return paramClause(term.def, term.key, term.modifier, term.value, bind);
+  }
+}
+
+/**
+ * Whether the store searches by what `terms` name (false for an unknown chain or reverse chain, or an
+ * unsupported modifier, which a lenient search ignores); a bad value is its 400 here already.
+ */
+function supported(type: string, terms: Term[]): boolean {
+  try {
+    for (const term of terms) termClause(type, term, () => '$0');
+    return true;
+  } catch (err) {
+    if (isUnsupported(err)) return false;
+    throw err;
+  }
 }
 
 export function compileSearch(type: string, params: SearchParams, opts: SearchOptions = {}): CompiledSearch {
@@ -329,7 +367,7 @@ function parseSort(type: string, key: string, value: string, lenient: boolean): 
     }
     if (lenient) return undefined;
     const sortable = [...paramsFor(type).values()].filter((d) => SORTABLE.has(d.kind)).map((d) => d.code);
-    throw badSearch(
+    throw unsupportedSearch(
       key,
       `Unsupported _sort (allowed: _lastUpdated${sortable.map((d) => `, ${d}`).join('')}, each with - for descending, comma-separated)`,
     );
@@ -422,14 +460,14 @@ function hasClause(type: string, key: string, value: string, bind: (v: unknown) 
   const [, source = '', refName = '', inner = ''] = m ?? [];
   const ref = m ? paramsFor(source).get(refName) : undefined;
   if (!ref || ref.kind !== 'reference' || !ref.targets.includes(type))
-    throw badSearch(
+    throw unsupportedSearch(
       key,
       `Reverse chain '${key}': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at ${type}`,
     );
   const [innerName, innerModifier] = splitKey(inner);
   const def = paramsFor(source).get(innerName);
   if (!def || innerName.includes('.'))
-    throw badSearch(
+    throw unsupportedSearch(
       key,
       `Reverse chain '${key}': '${innerName}' is not an indexed parameter of ${source} (one level of _has)`,
     );
@@ -447,7 +485,7 @@ function chainClause(type: string, key: string, value: string, bind: (v: unknown
   const [chained, chainedModifier] = splitKey(key.slice(dot + 1));
   const { refName, def, target } = chainHead(type, key);
   if (!def || def.kind !== 'reference') {
-    throw badSearch(
+    throw unsupportedSearch(
       key,
       `Chained parameter '${key}': '${refName}' is not an indexed reference parameter of ${type}`,
     );
@@ -479,7 +517,7 @@ function chainedMatch(
   }
   const inner = paramsFor(target).get(chained);
   if (!inner || chained.includes('.')) {
-    throw badSearch(
+    throw unsupportedSearch(
       key,
       `Chained parameter '${key}': '${chained}' is not an indexed parameter of ${target} (one level of chaining)`,
     );
@@ -782,7 +820,10 @@ function noModifier(key: string, modifier: string | undefined): void {
 }
 
 function unsupportedModifier(key: string, modifier: string): never {
-  throw badSearch(key, `Unsupported modifier ':${modifier}' on search parameter '${key.split(':')[0]}'`);
+  throw unsupportedSearch(
+    key,
+    `Unsupported modifier ':${modifier}' on search parameter '${key.split(':')[0]}'`,
+  );
 }
 
 function last(list: string[]): string {

@@ -78,16 +78,21 @@ export interface HistoryEntry {
 }
 
 export interface HistoryPageOptions {
-  /** Only versions written at or after this instant (ISO 8601). */
+  /** Only versions written at or after this instant (ISO 8601; a date alone is UTC midnight). */
   since?: string;
   count: number;
+  /** Where the page starts without a cursor. */
   offset: number;
+  /** The `nextCursor` of the page before: the page starts after its last entry (`offset` aside). */
+  cursor?: string;
 }
 
 export interface HistoryPage {
   /** Versions matching, over all pages. */
   total: number;
   entries: Array<HistoryEntry & { resourceType: string; id: string }>;
+  /** Pass as `cursor` for the next page; absent on the last. */
+  nextCursor?: string;
 }
 
 export type SearchParams = Record<string, string | string[] | undefined>;

@@ -61,13 +61,13 @@ describe('one process per PGlite data directory', () => {
     const gone = spawnSync(process.execPath, ['-e', '0']).pid;
     writeFileSync(lock(), String(gone));
     store = await openStore({ dataDir });
-    expect(readFileSync(lock(), 'utf8')).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(lock(), 'utf8')).pid).toBe(process.pid);
     await store.close();
     expect(existsSync(lock())).toBe(false);
     // Our own pid on a lock we do not hold: an earlier process with the same pid (a restarted
     // container's pid 1) left it.
     writeFileSync(lock(), String(process.pid));
     store = await openStore({ dataDir });
-    expect(readFileSync(lock(), 'utf8')).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(lock(), 'utf8')).pid).toBe(process.pid);
   });
 });

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/store/engine.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
+import { SEARCH_INDEX_MARKER } from '../../src/store/reindex.ts';
 import { STORE_MIGRATIONS, migrate } from '../../src/store/schema.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { type ChildResult, runChildren } from './children.ts';
@@ -95,6 +98,102 @@ describe('store on PostgreSQL', () => {
     } finally {
       await dropDatabase(upgradeUrl);
     }
+  });
+
+  it('an index rebuild at open excludes writes meanwhile: an update of another process leaves no rows of the old version', async () => {
+    const url = await freshDatabase('tyokyky_store_reindex');
+    const running = await openStore({ databaseUrl: url });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    let upgraded: Store | undefined;
+    try {
+      const { resource } = await running.create(observation({ status: 'preliminary' }));
+      const id = resource.id as string;
+      // A new release: its index marker is not recorded yet.
+      await admin.query('DELETE FROM schema_migrations WHERE name = $1', [SEARCH_INDEX_MARKER]);
+      // Holds the rebuild after it has emptied search_token and search_date: a window wide enough to write in.
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE search_number IN ACCESS EXCLUSIVE MODE');
+      const upgrading = openStore({ databaseUrl: url });
+      const waiting = async (relation: string) => {
+        for (let i = 0; i < 300; i++) {
+          const [row] = (
+            await admin.query(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass`,
+              [relation],
+            )
+          ).rows;
+          if (row.n > 0) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`nothing waits for ${relation}`);
+      };
+      await waiting('search_number');
+      const update = running.update({ ...resource, status: 'final' } as Resource, { ifMatch: '1' });
+      const settled = await Promise.race([
+        update.then(() => 'written'),
+        new Promise((r) => setTimeout(() => r('waits'), 1_000)),
+      ]);
+      await admin.query('COMMIT');
+      upgraded = await upgrading;
+      await update;
+      expect(settled).toBe('waits');
+      const rows = await upgraded.query<{ value: string }>(
+        `SELECT value FROM search_token WHERE id = $1 AND param = 'status' ORDER BY value`,
+        [id],
+      );
+      expect(rows.map((r) => r.value)).toEqual(['final']);
+      expect((await upgraded.search('Observation', { status: 'preliminary', _id: id })).resources).toEqual(
+        [],
+      );
+      expect(
+        (await upgraded.search('Observation', { status: 'final', _id: id })).resources.map((r) => r.id),
+      ).toEqual([id]);
+    } finally {
+      await admin.end();
+      await upgraded?.close();
+      await running.close();
+      await dropDatabase(url);
+    }
+  });
+
+  it('paging caveat: a create committed after a later-stamped one was read lands behind the cursor; a poll re-reading an overlap finds it', async () => {
+    const subject = { reference: `Patient/${randomUUID()}` };
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let began = () => {};
+    const inTransaction = new Promise<void>((r) => {
+      began = r;
+    });
+    // A transaction (a transaction Bundle, say) stamps its create, then commits late.
+    const slow = store.transaction(async (tx) => {
+      const { resource } = await tx.create(observation({ subject }));
+      began();
+      await gate;
+      return resource;
+    });
+    await inTransaction;
+    await new Promise((r) => setTimeout(r, 5));
+    const later = (await store.create(observation({ subject }))).resource;
+    const first = await store.search('Observation', { subject: subject.reference, _count: '1' });
+    expect(first.resources.map((r) => r.id)).toEqual([later.id]);
+    expect(first.nextCursor).toBeUndefined();
+    release();
+    const early = await slow;
+    expect(Date.parse(early.meta?.lastUpdated as string)).toBeLessThan(
+      Date.parse(later.meta?.lastUpdated as string),
+    );
+    const seen = later.meta?.lastUpdated as string;
+    const since = async (from: string) =>
+      (
+        await store.search('Observation', { subject: subject.reference, _lastUpdated: `gt${from}` })
+      ).resources.map((r) => r.id);
+    expect(await since(seen)).toEqual([]);
+    // An overlap longer than the longest write transaction (here: the time until release) finds it.
+    const overlap = new Date(Date.parse(seen) - 60_000).toISOString();
+    expect(await since(overlap)).toEqual([early.id, later.id]);
   });
 
   describe('two processes on one database', () => {

@@ -461,6 +461,64 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(store.delete('Observation', id), 404, `Observation/${id} not found`);
       await expectFhirError(store.history('Observation', id), 404, `Observation/${id} not found`);
     });
+
+    it('type- and system-level history page by next cursors: a write between pages neither repeats nor skips an entry', async () => {
+      const store = getStore();
+      const type = 'EpisodeOfCare';
+      const made: Array<{ id: string; at: string }> = [];
+      const make = async () => {
+        const { resource } = await store.create({ resourceType: type, status: 'active' } as Resource);
+        made.push({ id: resource.id as string, at: resource.meta?.lastUpdated as string });
+      };
+      for (let i = 0; i < 4; i++) await make();
+      for (const level of [type, undefined]) {
+        // Newest first; versions of one instant by type, then id, descending.
+        const newestFirst = made
+          .slice()
+          .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
+          .map((m) => m.id);
+        const first = await store.historyPage(level, { count: 2, offset: 0 });
+        expect(first.entries.map((e) => e.id)).toEqual(newestFirst.slice(0, 2));
+        await make();
+        const second = await store.historyPage(level, { count: 2, offset: 2, cursor: first.nextCursor });
+        expect([level, second.entries.map((e) => e.id)]).toEqual([level, newestFirst.slice(2, 4)]);
+        expect(second.total).toBe(first.total + 1);
+        // The type's last page: nothing after it.
+        if (level) expect(second.nextCursor).toBeUndefined();
+      }
+      await expectFhirError(
+        store.historyPage(type, { count: 2, offset: 0, cursor: 'nope' }),
+        400,
+        `Invalid value for '_cursor': not a cursor issued by this server`,
+        '_cursor',
+      );
+    });
+
+    it('type- and system-level history read _since as an instant, a date as UTC midnight, whatever the database TimeZone', async () => {
+      const store = getStore();
+      const { resource } = await store.create({
+        resourceType: 'EpisodeOfCare',
+        status: 'finished',
+      } as Resource);
+      await expect(
+        store.transaction(async (tx) => {
+          // 01:30 on 5 March in Helsinki: a zone-less date read in the session's zone would take it in.
+          await tx.query(`UPDATE resource_history SET last_updated = '1990-03-04T23:30:00Z' WHERE id = $1`, [
+            resource.id,
+          ]);
+          await tx.query(`SET LOCAL TimeZone = 'Europe/Helsinki'`);
+          const total = async (since: string) =>
+            (await tx.historyPage('EpisodeOfCare', { since, count: 0, offset: 0 })).total;
+          const after = await total('1990-03-04T23:30:00.001Z');
+          expect([
+            await total('1990-03-05'),
+            await total('1990-03-04T23:30:00Z'),
+            await total('1990-03-04'),
+          ]).toEqual([after, after + 1, after + 1]);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+    });
   });
 
   describe('conditional create (ifNoneExist)', () => {
@@ -537,12 +595,9 @@ export function storeSuite(getStore: () => Store): void {
         const r = await store.create(observation({ subject, effectiveDateTime: when }));
         made.push([when, r.resource.id as string]);
       }
+      // A date is the range it covers: 2024-03-01 starts before 2024-03-01T08:00:00Z and ends after it.
       const byDate = (desc: boolean) =>
-        made
-          .filter(([w]) => w)
-          .sort(([a], [b]) => (desc ? -1 : 1) * (Date.parse(a as string) - Date.parse(b as string)))
-          .map(([, id]) => id)
-          .concat(made.filter(([w]) => !w).map(([, id]) => id));
+        (desc ? [3, 0, 4, 1, 2] : [1, 0, 4, 3, 2]).map((i) => (made[i] as [unknown, string])[1]);
       const walk = async (sort: string) => {
         const seen: string[] = [];
         let cursor: string | undefined;
@@ -571,6 +626,24 @@ export function storeSuite(getStore: () => Store): void {
         "Invalid value for '_cursor': it was issued for a different _sort",
         '_cursor',
       );
+    });
+
+    it("_sort=-date orders by each resource's latest value (a Period's end; an open end is the latest), _sort=date by its earliest", async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const make = async (o: Partial<Observation>) =>
+        (await store.create(observation({ subject, effectiveDateTime: undefined, ...o }))).resource
+          .id as string;
+      const year = await make({ effectivePeriod: { start: '2024-01-01', end: '2024-12-31' } });
+      const june = await make({ effectiveDateTime: '2024-06-01' });
+      const ongoing = await make({ effectivePeriod: { start: '2023-01-01' } });
+      const sorted = async (_sort: string) =>
+        (await store.search('Observation', { subject: subject.reference, _sort })).resources.map((r) => r.id);
+      expect(await sorted('-date')).toEqual([ongoing, year, june]);
+      expect(await sorted('date')).toEqual([ongoing, year, june]);
+      const march2025 = await make({ effectiveDateTime: '2025-03-01' });
+      expect(await sorted('-date')).toEqual([ongoing, march2025, year, june]);
+      expect(await sorted('date')).toEqual([ongoing, year, june, march2025]);
     });
 
     it('string parameters: starts-with, case and accents aside; :exact as written; :contains; names in chains', async () => {
@@ -1032,6 +1105,77 @@ export function storeSuite(getStore: () => Store): void {
       expect((await store.search('Observation', { patient, _count: '0' })).total).toBe(3);
     });
 
+    it('a reference by absolute URL is a Patient by its last Type/id (or Reference.type): patient, subject and subject:Patient find it by its full URL', async () => {
+      const store = getStore();
+      const abs = `https://kanta.example.fi/fhir/Patient/${randomUUID()}`;
+      const group = `https://kanta.example.fi/fhir/Group/${randomUUID()}`;
+      const uuid = `urn:uuid:${randomUUID()}`;
+      const make = async (subject: Observation['subject']) =>
+        (await store.create(observation({ subject }))).resource.id as string;
+      const plain = await make({ reference: abs });
+      const typed = await make({ reference: abs, type: 'Patient' });
+      const groupId = await make({ reference: group });
+      const byType = await make({ reference: uuid, type: 'Patient' });
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Observation', params)).resources);
+      const both = [plain, typed].sort();
+      expect(await found({ patient: abs })).toEqual(both);
+      expect(await found({ subject: abs })).toEqual(both);
+      expect(await found({ 'subject:Patient': abs })).toEqual(both);
+      expect(await found({ patient: group })).toEqual([]);
+      expect(await found({ subject: group })).toEqual([groupId]);
+      const patientRows = await store.query<{ id: string; system: string; value: string }>(
+        `SELECT id, system, value FROM search_token WHERE resource_type = 'Observation' AND param = 'patient'
+          AND id = ANY($1::text[]) ORDER BY id`,
+        [[plain, typed, groupId, byType]],
+      );
+      expect(patientRows).toEqual(
+        [
+          { id: plain, system: '', value: abs },
+          { id: typed, system: '', value: abs },
+          { id: byType, system: '', value: uuid },
+        ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+    });
+
+    it('a Timing is searched by the outer limits of its events and repeat.boundsPeriod (R4 search.html)', async () => {
+      const store = getStore();
+      const subject = { reference: `Patient/${randomUUID()}` };
+      const make = async (effectiveTiming: NonNullable<Observation['effectiveTiming']>) =>
+        (await store.create(observation({ subject, effectiveDateTime: undefined, effectiveTiming }))).resource
+          .id as string;
+      const events = await make({ event: ['2024-05-03T10:00:00Z', '2024-05-10T10:00:00Z'] });
+      const bounded = await make({
+        event: ['2024-07-05'],
+        repeat: {
+          boundsPeriod: { start: '2024-01-01', end: '2024-06-30' },
+          frequency: 1,
+          period: 2,
+          periodUnit: 'd',
+        },
+      });
+      const open = await make({
+        repeat: { boundsPeriod: { start: '2025-02-01' }, frequency: 1, period: 1, periodUnit: 'wk' },
+      });
+      const schedule = await make({ repeat: { frequency: 3, period: 1, periodUnit: 'd' } });
+      const found = async (date: string) =>
+        ids((await store.search('Observation', { subject: subject.reference, date })).resources);
+      expect(await found('2024-05')).toEqual([events]);
+      expect(await found('2024')).toEqual([bounded, events].sort());
+      expect(await found('2024-05-07')).toEqual([]);
+      expect(await found('ge2024-05-01')).toEqual([bounded, events, open].sort());
+      expect(await found('lt2024-01-02')).toEqual([bounded]);
+      expect(await found('gt2024-07-05')).toEqual([open]);
+      expect(await found('ge2024-07-05')).toEqual([bounded, open].sort());
+      expect(await found('gt2030-01-01')).toEqual([open]);
+      expect(
+        ids(
+          (await store.search('Observation', { subject: subject.reference, 'date:missing': 'true' }))
+            .resources,
+        ),
+      ).toEqual([schedule]);
+    });
+
     it('searches other resource types by their own paths', async () => {
       const store = getStore();
       const pid = randomUUID();
@@ -1101,6 +1245,88 @@ export function storeSuite(getStore: () => Store): void {
       const lenient = await store.search('Observation', { patient, foo: 'bar' }, { lenient: true });
       expect(lenient.ignored).toEqual(['foo']);
       expect(lenient.resources).toHaveLength(3);
+    });
+
+    it('lenient ignores unknown chains, _has and unsupported modifiers as it does unknown names (strict: 400 not-supported naming each); a bad value stays a 400', async () => {
+      const store = getStore();
+      const unsupported: Array<[string, string]> = [
+        [
+          'foo.bar',
+          "Chained parameter 'foo.bar': 'foo' is not an indexed reference parameter of Observation",
+        ],
+        [
+          'patient.foo',
+          "Chained parameter 'patient.foo': 'foo' is not an indexed parameter of Patient (one level of chaining)",
+        ],
+        [
+          'patient.organization.name',
+          "Chained parameter 'patient.organization.name': 'organization.name' is not an indexed parameter of Patient (one level of chaining)",
+        ],
+        ['code:text', "Unsupported modifier ':text' on search parameter 'code'"],
+        ['patient.identifier:text', "Unsupported modifier ':text' on search parameter 'patient.identifier'"],
+        ['_id:exact', "Unsupported modifier ':exact' on search parameter '_id'"],
+        ['_lastUpdated:missing', "Unsupported modifier ':missing' on search parameter '_lastUpdated'"],
+        [
+          '_has:Foo:bar:baz',
+          "Reverse chain '_has:Foo:bar:baz': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Observation",
+        ],
+        [
+          '_has:Observation:based-on:code',
+          "Reverse chain '_has:Observation:based-on:code': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Observation",
+        ],
+      ];
+      for (const [key, diagnostics] of unsupported) {
+        const err = await expectFhirError(
+          store.search('Observation', { patient, [key]: 'x' }),
+          400,
+          diagnostics,
+          key,
+        );
+        expect([key, err.outcome.issue?.[0].code]).toEqual([key, 'not-supported']);
+      }
+      const lenient = await store.search(
+        'Observation',
+        { patient, ...Object.fromEntries(unsupported.map(([key]) => [key, 'x'])), foo: 'bar' },
+        { lenient: true },
+      );
+      expect(lenient.ignored).toEqual([...unsupported.map(([key]) => key), 'foo']);
+      expect(lenient.resources).toHaveLength(3);
+      const inner = '_has:Observation:subject:foo';
+      const refused = await expectFhirError(
+        store.search('Patient', { [inner]: 'x', _id: 'none' }),
+        400,
+        "Reverse chain '_has:Observation:subject:foo': 'foo' is not an indexed parameter of Observation (one level of _has)",
+        inner,
+      );
+      expect(refused.outcome.issue?.[0].code).toBe('not-supported');
+      expect(
+        (await store.search('Patient', { [inner]: 'x', _id: 'none' }, { lenient: true })).ignored,
+      ).toEqual([inner]);
+      const sort = await expectFhirError(
+        store.search('Observation', { patient, _sort: 'status' }),
+        400,
+        'Unsupported _sort (allowed: _lastUpdated, date, value-integer, each with - for descending, comma-separated)',
+        '_sort',
+      );
+      expect(sort.outcome.issue?.[0].code).toBe('not-supported');
+      const ignoredSort = await store.search('Observation', { patient, _sort: 'status' }, { lenient: true });
+      expect(ignoredSort.ignored).toEqual(['_sort']);
+      // Supported, with a value that is not: refused however lenient.
+      for (const [key, value, diagnostics] of [
+        [
+          'patient.birthdate',
+          'xx2024',
+          "Invalid value for 'patient.birthdate': unknown prefix (allowed: eq, ne, gt, lt, ge, le, sa, eb, ap)",
+        ],
+        ['code:missing', 'maybe', "Invalid value for 'code:missing': :missing takes true or false"],
+        ['date', '2024-13-01', "Invalid value for 'date': not a valid FHIR date/dateTime"],
+      ] as const)
+        await expectFhirError(
+          store.search('Observation', { patient, [key]: value }, { lenient: true }),
+          400,
+          diagnostics,
+          key,
+        );
     });
 
     const bad: Array<[Record<string, string>, string, string]> = [

@@ -51,14 +51,20 @@ export function sinceParam(query: Record<string, string | string[]>): string | u
   return since;
 }
 
-/** `_since`, `_count` and `_offset` of a type- or system-level history request, checked. */
+/**
+ * `_since`, `_count` and `_offset` of a history request, checked, and the `_cursor` of a next link
+ * (the store's, checked there; not a parameter a client writes, so not listed as one).
+ */
 export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
-  refuseUnknownParameters(query, HISTORY_PARAMETERS, '_history');
+  const { _cursor: _linkCursor, ...asked } = query;
+  refuseUnknownParameters(asked, HISTORY_PARAMETERS, '_history');
   const since = sinceParam(query);
+  const cursor = one(query, '_cursor');
   return {
     ...(since ? { since } : {}),
     count: countParam(query, '_count', DEFAULT_COUNT, MAX_COUNT),
     offset: countParam(query, '_offset', 0, Number.MAX_SAFE_INTEGER),
+    ...(cursor !== undefined ? { cursor } : {}),
   };
 }
 
@@ -86,6 +92,8 @@ export function instanceHistoryBundle(
   versions: HistoryEntry[],
   q: HistoryPageOptions,
 ): Bundle {
+  if (q.cursor !== undefined)
+    throw FhirError.badRequest(`Invalid value for '_cursor': not a cursor issued by this server`, '_cursor');
   const since = q.since ? Date.parse(q.since) : undefined;
   const matching =
     since === undefined ? versions : versions.filter((v) => Date.parse(v.lastUpdated) >= since);
@@ -93,18 +101,23 @@ export function instanceHistoryBundle(
   return historyBundle(`${base}/${type}/${id}/_history`, base, q, { total: matching.length, entries });
 }
 
-/** One page of a type's or the system's history, with a next link while versions remain. */
+/**
+ * One page of a type's or the system's history, with a next link while versions remain: the store's
+ * cursor where it gives one (the page then starts after this one's last entry, however many versions
+ * are written meanwhile; `_offset` only says where it is), else the next offset (instance history).
+ */
 export function historyBundle(self: string, base: string, q: HistoryPageOptions, page: HistoryPage): Bundle {
-  const url = (offset: number) => {
+  const url = (offset: number, cursor: string | undefined) => {
     const params = new URLSearchParams();
     if (q.since) params.set('_since', q.since);
     params.set('_count', String(q.count));
     if (offset) params.set('_offset', String(offset));
+    if (cursor !== undefined) params.set('_cursor', cursor);
     return withQuery(self, params);
   };
-  const link: Bundle['link'] = [{ relation: 'self', url: url(q.offset) }];
-  if (q.count > 0 && q.offset + q.count < page.total)
-    link.push({ relation: 'next', url: url(q.offset + q.count) });
+  const link: Bundle['link'] = [{ relation: 'self', url: url(q.offset, q.cursor) }];
+  const more = page.nextCursor !== undefined || (q.cursor === undefined && q.offset + q.count < page.total);
+  if (q.count > 0 && more) link.push({ relation: 'next', url: url(q.offset + q.count, page.nextCursor) });
   return {
     resourceType: 'Bundle',
     type: 'history',
