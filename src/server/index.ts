@@ -2,7 +2,13 @@ export { type AppOptions, createApp } from './app.ts';
 export { DEFAULT_LIMITS, type Limits } from './http/limits.ts';
 export { FHIR_ROUTES } from './fhir/routes.ts';
 export type { FacadeStore, FacadeSync, FacadeValidator } from './ports.ts';
-export { assertPortFree, type RunningServer, type StartOptions, startServer } from './start.ts';
+export {
+  assertExposureAllowed,
+  assertPortFree,
+  type RunningServer,
+  type StartOptions,
+  startServer,
+} from './start.ts';
 export { superviseWorkers, workerIndex } from './workers.ts';
 export { defaultLogger } from './ops.ts';
 export {

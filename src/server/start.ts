@@ -91,15 +91,24 @@ function holdEarlyRequests(server: Server) {
   };
 }
 
-export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const logger: Logger = opts.logger ?? defaultLogger();
-  const auth: AuthConfig = opts.auth ?? { mode: 'off' };
+/**
+ * The secure default: without authentication the facade listens on a loopback address only, unless
+ * `insecure` says so explicitly. Throws the refusal; a caller may ask before it opens anything.
+ */
+export function assertExposureAllowed(opts: Pick<StartOptions, 'auth' | 'host' | 'insecure'>): void {
   const host = opts.host ?? '127.0.0.1';
-  if (auth.mode === 'off' && !isLoopbackHost(host) && !opts.insecure) {
+  if ((opts.auth ?? { mode: 'off' }).mode === 'off' && !isLoopbackHost(host) && !opts.insecure) {
     throw new Error(
       `refusing to listen on ${host} without authentication: configure auth, bind 127.0.0.1, or pass --insecure`,
     );
   }
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const logger: Logger = opts.logger ?? defaultLogger();
+  const auth: AuthConfig = opts.auth ?? { mode: 'off' };
+  const host = opts.host ?? '127.0.0.1';
+  assertExposureAllowed(opts);
   const ownsStore = !opts.store;
   const store =
     opts.store ??

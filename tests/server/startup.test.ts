@@ -150,6 +150,10 @@ describe('startup errors', () => {
       ],
       '--auth-jwks-url must not carry credentials (user:password@)',
     ],
+    [
+      ['--host', '0.0.0.0'],
+      'refusing to listen on 0.0.0.0 without authentication: configure auth, bind 127.0.0.1, or pass --insecure',
+    ],
   ])('serve %j is one line and exit 2, and no data directory is created', async (args, message) => {
     const dataDir = join(dir, 'never-made');
     const r = await runHere(['serve', '--port', '0', '--data-dir', dataDir, ...args]);

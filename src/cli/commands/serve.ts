@@ -76,7 +76,8 @@ function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
     { flags: '--remote-party <code>', description: 'same as --party (kept for existing scripts)' },
     {
       flags: '--base-url <url>',
-      description: 'public base URL of the FHIR API used in links (default: from the request)',
+      description:
+        "public base URL of the FHIR API used in links (default: the address it listens on, http://HOST:PORT/fhir; never the request's Host)",
     },
     {
       flags: '--trust-proxy <addresses>',
@@ -161,16 +162,24 @@ function strictFrom(opts: ServeOpts, cmd: Command): boolean {
 
 /** The action of `tyokyky serve`: checks the options, then runs a supervisor or one facade process. */
 async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
-  const { defaultLogger, superviseWorkers, workerIndex } = await import('../../server/index.ts');
+  const { assertExposureAllowed, defaultLogger, superviseWorkers, workerIndex } = await import(
+    '../../server/index.ts'
+  );
   const logger = defaultLogger();
   const { port, workers, rateLimit } = checkServeOptions(opts);
+  const auth = authConfig(opts);
+  if (typeof auth === 'string') startupFailed(auth);
+  // Before anything is opened or started: a refused start leaves no data directory behind.
+  try {
+    assertExposureAllowed({ auth, host: opts.host, insecure: opts.insecure === true });
+  } catch (err) {
+    startupFailed((err as Error).message);
+  }
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) {
     superviseWorkers(workers, logger);
     return;
   }
-  const auth = authConfig(opts);
-  if (typeof auth === 'string') startupFailed(auth);
   await startFacade({ opts, port, rateLimit, auth, strict: strictFrom(opts, cmd), worker, logger });
 }
 
