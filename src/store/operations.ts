@@ -204,6 +204,11 @@ export class Operations implements StoreTx {
       const r = results[first] as WriteResult | FhirError;
       results[later] = r instanceof FhirError ? r : { resource: r.resource, created: false };
     }
+    items.forEach(({ opts: itemOpts }, i) => {
+      const r = results[i];
+      if (itemOpts?.matchRefused && r && !(r instanceof FhirError) && !r.created)
+        results[i] = itemOpts.matchRefused;
+    });
     return results as Array<WriteResult | FhirError>;
   }
 

@@ -19,6 +19,12 @@ export interface ReferenceTarget {
 export interface CreateOptions {
   /** Conditional create, e.g. `identifier=urn:ietf:rfc:3986|urn:uuid:...` (any supported search). */
   ifNoneExist?: string;
+  /**
+   * With `ifNoneExist`: a match is refused with this error instead of answered with the matched
+   * resource (a create whose identifier must be new, as Kanta PHR's), so nothing of the match reaches
+   * the caller, nor is it recorded as shown.
+   */
+  matchRefused?: FhirError;
   /** Keep `resource.id` instead of assigning a UUID (transaction bundles that pre-assign ids). */
   keepId?: boolean;
   /** References that must name current resources: checked with the write, 422 naming the others. */

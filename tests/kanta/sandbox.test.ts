@@ -948,6 +948,37 @@ describe('Kanta PHR sandbox: an entry that fails unexpectedly', () => {
 });
 
 describe('Kanta PHR sandbox behind the security layer', () => {
+  it('a plain create whose identifier is taken is a 409, and no read of the match is recorded (it was never shown)', async () => {
+    const own = await openStore({ dataDir: 'memory://' });
+    const secured = await startSecured(own as never, (await loadProjectValidator()) as never, {
+      mode: 'kanta-phr',
+    });
+    try {
+      const scope = 'system/Patient.crus';
+      const { token } = await secured.client({ id: 'twice', scope } as never, scope);
+      const audit = 'system/AuditEvent.rs';
+      const { token: auditor } = await secured.client({ id: 'auditor', scope: audit } as never, audit);
+      const body = JSON.stringify(phrPatient(urn()));
+      expect((await secured.call(token, '/Patient', { method: 'POST', body })).status).toBe(201);
+      expect((await secured.call(token, '/Patient', { method: 'POST', body })).status).toBe(409);
+      const rows = async () => {
+        const log = (await (await secured.call(auditor, '/AuditEvent?agent=twice')).json()) as Bundle;
+        return (log.entry ?? [])
+          .map((e) => {
+            const event = e.resource as { action?: string; outcome?: string };
+            return `${event.action} ${event.outcome}`;
+          })
+          .sort();
+      };
+      // The refusal's row is written when the response has finished; the create's, with the create.
+      for (let i = 0; i < 100 && (await rows()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await rows()).toEqual(['C 0', 'C 4']);
+    } finally {
+      await secured.running.close();
+      await own.close();
+    }
+  });
+
   it('a client allowed only to search Patients creates none through a batch entry POST Patient/_search', async () => {
     const own = await openStore({ dataDir: 'memory://' });
     const secured = await startSecured(own as never, (await loadProjectValidator()) as never, {

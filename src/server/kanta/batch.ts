@@ -9,7 +9,7 @@ import { type EntryRequest, readEntryRequest } from './batch-request.ts';
 import {
   type KantaContext,
   type PreparedCreate,
-  createdOrDuplicate,
+  createOptions,
   deleteOne,
   prepareCreate,
   readOne,
@@ -84,7 +84,7 @@ async function runCreates(
       ? await s.createMany(
           open.map((p) => ({
             resource: p.resource,
-            opts: p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : undefined,
+            opts: createOptions(p),
           })),
         )
       : [];
@@ -94,8 +94,7 @@ async function runCreates(
     const { i, prepared: p } = creates[k] as (typeof creates)[number];
     try {
       if (r instanceof FhirError) throw r;
-      const done = createdOrDuplicate(p, r);
-      out[i] = written(ctx, done.resource, done.created ? '201' : '200');
+      out[i] = written(ctx, r.resource, r.created ? '201' : '200');
     } catch (err) {
       out[i] = errorEntry(ctx, err, i, p.resource.resourceType);
     }

@@ -43,13 +43,14 @@ export function duplicateIdentifier(type: string, at: string): FhirError {
 
 /**
  * What a validated create asks of the store. A plain create becomes a conditional create on its first
- * global identifier (`duplicateIfMatched`: a match is then a 409, not the 200 of a conditional create).
+ * global identifier whose match is a 409, not the 200 of a conditional create (`createOptions`).
  */
 export interface PreparedCreate {
   resource: Resource;
   /** `identifier=…`: the client's criteria, else the resource's first global identifier. */
   ifNoneExist?: string;
-  duplicateIfMatched: boolean;
+  /** Whether the criteria are the client's own If-None-Exist (a match is then the answer). */
+  conditional: boolean;
   /** Its global identifiers (`globalTokens`). */
   tokens: string[];
   /** Where it sits, for a refusal: `Observation`, or `Bundle.entry[3].resource`. */

@@ -2,6 +2,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { CreateOptions } from '../../store/index.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import { withQuery } from '../http/query-params.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
@@ -84,10 +85,12 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
   return parts[0] as string;
 }
 
-/** The answer to a prepared create's store result: 409 for a plain create that found its identifier. */
-export function createdOrDuplicate<T extends { created: boolean }>(p: PreparedCreate, r: T): T {
-  if (p.duplicateIfMatched && !r.created) throw duplicateIdentifier(p.resource.resourceType, p.at);
-  return r;
+/** What the store is asked for a prepared create: a plain create's identifier match is a 409, not an answer. */
+export function createOptions(p: PreparedCreate): CreateOptions {
+  if (!p.ifNoneExist) return {};
+  return p.conditional
+    ? { ifNoneExist: p.ifNoneExist }
+    : { ifNoneExist: p.ifNoneExist, matchRefused: duplicateIdentifier(p.resource.resourceType, p.at) };
 }
 
 /**
@@ -133,7 +136,7 @@ export function prepareCreate(
   return {
     resource: clean as Resource,
     ...(condition ? { ifNoneExist: condition } : token ? { ifNoneExist: `identifier=${token}` } : {}),
-    duplicateIfMatched: token !== undefined,
+    conditional: condition !== undefined,
     tokens,
     at: where,
   };
@@ -141,11 +144,10 @@ export function prepareCreate(
 
 export async function createOne(ctx: KantaContext, body: unknown, type: string, ifNoneExist?: string) {
   const p = prepareCreate(ctx, body, type, ifNoneExist);
-  const r = await withIdentifierCheck(ctx.store, [p], async (s, [refused]) => {
+  return withIdentifierCheck(ctx.store, [p], async (s, [refused]) => {
     if (refused) throw refused;
-    return s.create(p.resource, p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {});
+    return s.create(p.resource, createOptions(p));
   });
-  return createdOrDuplicate(p, r);
 }
 
 export async function updateOne(
