@@ -1,11 +1,12 @@
-// How a Kanta PHR batch entry's request is read: exactly as written, or a 400 naming what cannot be.
-// The security front reads each entry's method and url through the facade's route table
-// (security/access.ts entryNeed) to check the caller's scopes; an entry the batch read otherwise —
-// `POST Patient/_search` run as a create, `DELETE Observation/1/_history/2` as a delete of the whole
-// resource — would do what that check did not allow. No message quotes the url or the method: they
-// are the sender's text, and may carry a HETU or a name.
+// How a Kanta PHR batch entry's request is read: through the facade's route table (fhir/entry-route.ts),
+// the very reading the security front checks the caller's scopes against, and run only as one of the
+// interactions a Kanta batch takes; anything else is a 400 naming what cannot be. An entry the batch
+// read otherwise — `POST Patient/_search` run as a create — would do what that check did not allow.
+// No message quotes the url or the method: they are the sender's text, and may carry a HETU or a name.
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { isFhirId } from '../../shared/references.ts';
+import { type EntryRoute, entryRoute } from '../fhir/entry-route.ts';
 import { parseQueryString } from '../fhir/search-params.ts';
 
 export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -25,17 +26,18 @@ export interface EntryRequest {
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE']);
 
-/**
- * `Type`, `Type/id`, `Type/id/_history/version` or `Type?query`, each id a FHIR id, the path with at
- * most one `/` before and after it (the security front's route matching trims them; Kanta's own
- * example batch writes `Observation/`); nothing else: no further or empty segment, no `_history`
- * without its version, no query on an instance.
- */
-const URL_FORM =
-  /^\/?([A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?\/?|\/?\?(.*)|\/)?$/;
+/** The FHIR routes (by name) a batch entry may name: each runs as the interaction of the same name. */
+const BATCH_ROUTES: ReadonlySet<string> = new Set([
+  'create',
+  'read',
+  'vread',
+  'search-type',
+  'update',
+  'delete',
+]);
 
-/** What a POST entry's url may be: the type alone (a create), with at most one `/` around it. */
-const CREATE_FORM = /^\/?([A-Za-z]+)\/?\??$/;
+/** A resource type as a path segment names one (checked before any message could quote it). */
+const TYPE_NAME = /^[A-Za-z]+$/;
 
 const refused = (diagnostics: string, at: string, code: 'structure' | 'invalid' | 'required' = 'invalid') =>
   new FhirError(400, issue('error', code, `kanta-batch: ${diagnostics}`, at));
@@ -61,26 +63,41 @@ function noConditional(what: 'update' | 'delete', at: string): FhirError {
   return new FhirError(400, issue('error', 'not-supported', message, `${at}.request.url`));
 }
 
-/** The url of a GET, PUT or DELETE: what it names, or a 400 when it cannot be read as written. */
-function target(method: EntryMethod, url: string, at: string): EntryRequest {
-  const m = URL_FORM.exec(url);
-  if (!m)
-    throw refused(
-      'request.url must be Type, Type/id, Type/id/_history/version or Type?query, as written',
+/** Why `method` and `url` are not an entry the batch runs, read off the route table. */
+function unreadable(method: EntryMethod, url: string, at: string): FhirError {
+  if (method === 'POST')
+    return refused(
+      'a POST entry is a create: request.url must be the resource type alone',
       `${at}.request.url`,
     );
-  const [, type, id, version, query] = m as unknown as [string, string, string?, string?, string?];
-  const read: EntryRequest = { method, type };
-  if (id !== undefined) read.id = id;
-  if (version !== undefined) read.version = version;
-  if (query !== undefined) read.query = parseQueryString(query);
-  if (method === 'GET') return read;
-  // An update or a delete names one current resource.
-  if (version !== undefined)
-    throw refused(`request.url of a ${method} entry cannot name a version (_history)`, `${at}.request.url`);
-  if (id === undefined || query !== undefined)
-    throw noConditional(method === 'PUT' ? 'update' : 'delete', at);
-  return read;
+  if (method !== 'GET') {
+    // What a GET of the same url would be: a search (a conditional write) or a version.
+    const asGet = entryRoute('GET', url)?.route.name;
+    if (asGet === 'search-type') return noConditional(method === 'PUT' ? 'update' : 'delete', at);
+    if (asGet === 'vread')
+      return refused(
+        `request.url of a ${method} entry cannot name a version (_history)`,
+        `${at}.request.url`,
+      );
+  }
+  return refused(
+    'request.url must be Type, Type/id, Type/id/_history/version or Type?query, as written',
+    `${at}.request.url`,
+  );
+}
+
+/**
+ * The entry's route when it is one the batch runs, its type and ids well-formed and, but on a
+ * search, no query (a create or an instance names no search); undefined otherwise.
+ */
+function batchRoute(method: EntryMethod, url: string): EntryRoute | undefined {
+  const match = entryRoute(method, url);
+  if (!match || !BATCH_ROUTES.has(match.route.name)) return undefined;
+  const { type, id, vid } = match.params;
+  if (!type || !TYPE_NAME.test(type)) return undefined;
+  if ((id !== undefined && !isFhirId(id)) || (vid !== undefined && !isFhirId(vid))) return undefined;
+  if (match.route.name !== 'search-type' && match.query) return undefined;
+  return match;
 }
 
 /** The request of batch entry `i` as the batch runs it, or a 400 naming what cannot be read as written. */
@@ -92,16 +109,14 @@ export function readEntryRequest(raw: unknown, i: number): { entry: BundleEntry;
   if (typeof method !== 'string' || !METHODS.has(method))
     throw refused('request.method must be GET, POST, PUT or DELETE', `${at}.request.method`);
   const url = request.url as string;
-  let read: EntryRequest;
-  if (method === 'POST') {
-    const type = CREATE_FORM.exec(url)?.[1];
-    if (!type)
-      throw refused(
-        'a POST entry is a create: request.url must be the resource type alone',
-        `${at}.request.url`,
-      );
-    read = { method, type };
-  } else read = target(method as EntryMethod, url, at);
+  const match = batchRoute(method as EntryMethod, url);
+  if (!match) throw unreadable(method as EntryMethod, url, at);
+  const { type, id, vid } = match.params as { type: string; id?: string; vid?: string };
+  const read: EntryRequest = { method: method as EntryMethod, type };
+  if (id !== undefined) read.id = id;
+  if (vid !== undefined) read.version = vid;
+  if (match.query !== undefined && match.route.name === 'search-type')
+    read.query = parseQueryString(match.query);
   const ifNoneExist = optionalText(request, 'ifNoneExist', at);
   const ifMatch = optionalText(request, 'ifMatch', at);
   if (ifNoneExist !== undefined) read.ifNoneExist = ifNoneExist;

@@ -1,4 +1,5 @@
-import { createDispatcher } from '../fhir/dispatch.ts';
+import { type Match, createDispatcher } from '../fhir/dispatch.ts';
+import { entryRoute } from '../fhir/entry-route.ts';
 import type { Permission } from '../fhir/route-types.ts';
 import { FHIR_ROUTES } from '../fhir/routes.ts';
 
@@ -74,7 +75,11 @@ function fhirNeed(type: string, perms: Permission[], interaction: string, id?: s
  */
 function fhirPathNeed(method: string, path: string): Need | undefined {
   const match = FHIR.find(method, path);
-  if (!match) return undefined;
+  return match && matchNeed(method, match);
+}
+
+/** The need of a matched FHIR route. */
+function matchNeed(method: string, match: Match): Need {
   const { access } = match.route;
   const { type, id } = match.params;
   if (type === 'AuditEvent') {
@@ -90,7 +95,7 @@ function fhirPathNeed(method: string, path: string): Need | undefined {
 /** The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …). */
 export function entryNeed(method: string | undefined, url: string | undefined): Need | undefined {
   if (!method || !url) return undefined;
-  const [path = '', query] = url.split('?', 2);
-  const need = fhirPathNeed(method, path.startsWith('/') ? path : `/${path}`);
-  return need && withValidateMode(need, () => new URLSearchParams(query ?? '').getAll('mode'));
+  const match = entryRoute(method, url);
+  if (!match) return undefined;
+  return withValidateMode(matchNeed(method, match), () => new URLSearchParams(match.query).getAll('mode'));
 }
