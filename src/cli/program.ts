@@ -15,7 +15,7 @@ export function createProgram(): Command {
     .name('tyokyky')
     .description('Finnish work-ability support (työkyvyn tuki) as FHIR R4: validate, map, serve and sync')
     .version(readProjectJson<{ version: string }>('package.json').version, '-V, --version')
-    .showHelpAfterError()
+    .showHelpAfterError('(run the command with --help for its options)')
     .exitOverride((err) => {
       // commander reports usage errors itself; map them to exit code 2 as documented.
       process.exit(err.exitCode === 0 ? 0 : 2);

@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('runHere (the CLI in this process) answers as the real command', () => {
   it.each([
     ['a command’s own refusal (exit 2)', ['sync', 'retry', 'abc', '--data-dir', join(dir, 'none')], 2],
-    ['a usage error from the parser (exit 2, help after it)', ['frobnicate'], 2],
+    ['a usage error from the parser (exit 2, a hint after it)', ['frobnicate'], 2],
     ['help (exit 0)', ['map', '--help'], 0],
     [
       'a file to load that does not exist (exit 2)',

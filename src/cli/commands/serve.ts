@@ -37,17 +37,17 @@ function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
     },
     {
       flags: '--auth-issuer <url>',
-      description: 'issuer of an external IdP (with --auth external)',
+      description: 'issuer of an external IdP (with --auth external) (env TYOKYKY_AUTH_ISSUER)',
       fallback: env.TYOKYKY_AUTH_ISSUER,
     },
     {
       flags: '--auth-jwks-url <url>',
-      description: 'JWKS URL of an external IdP (with --auth external)',
+      description: 'JWKS URL of an external IdP (with --auth external) (env TYOKYKY_AUTH_JWKS_URL)',
       fallback: env.TYOKYKY_AUTH_JWKS_URL,
     },
     {
       flags: '--rate-limit <n>',
-      description: 'requests per client per minute',
+      description: 'requests per client per minute (env TYOKYKY_RATE_LIMIT)',
       fallback: env.TYOKYKY_RATE_LIMIT ?? '6000',
     },
     {
