@@ -183,6 +183,13 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect();
         let broken: Error | undefined;
+        // A checked-out client has no listener of the pool's: a connection cut meanwhile (a server
+        // restart, pg_terminate_backend) would be an unhandled 'error' event, which ends the process.
+        // It fails this transaction instead, and the client is destroyed on release.
+        const onError = (err: Error) => {
+          broken ??= err;
+        };
+        client.on('error', onError);
         try {
           await run(client, 'BEGIN');
           const result = await fn({
@@ -202,6 +209,7 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
           if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
           throw err;
         } finally {
+          client.off('error', onError);
           client.release(broken);
         }
       }
