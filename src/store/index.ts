@@ -12,6 +12,7 @@ export {
   pageSize,
 } from './search.ts';
 export { freshPgliteDataDir } from './template.ts';
+export { SAVED_SEARCH_TTL_SECONDS, type SavedCriteria, loadSavedSearch, saveSearch } from './saved-search.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';
 export { StoreDatabaseError } from './db-errors.ts';

@@ -148,4 +148,18 @@ export const STORE_MIGRATIONS: Array<[string, string[]]> = [
       'ALTER TABLE resource_history ALTER COLUMN content TYPE json USING content::json',
     ],
   ],
+  [
+    'store-006-saved-search',
+    [
+      // Search criteria the paging links of a long or POSTed search name by a random key
+      // (saved-search.ts); rows past expires_at are purged when the next search is saved.
+      `CREATE TABLE search_saved (
+         key text PRIMARY KEY,
+         resource_type text NOT NULL,
+         criteria json NOT NULL,
+         expires_at timestamptz NOT NULL
+       )`,
+      'CREATE INDEX search_saved_expiry ON search_saved (expires_at)',
+    ],
+  ],
 ];

@@ -302,11 +302,9 @@ function termClause(type: string, term: Term, bind: (v: unknown) => string): str
     case 'has':
       return hasClause(type, term.key, term.value, bind);
     case 'id':
-      noModifier(term.key, splitKey(term.key)[1]);
-      return `r.id = ANY(${bind(splitValues(term.key, term.value))}::text[])`;
+      return idClause(term.key, splitKey(term.key)[1], term.value, bind);
     case 'lastUpdated':
-      noModifier(term.key, splitKey(term.key)[1]);
-      return lastUpdatedClause(term.key, term.value, bind);
+      return lastUpdatedTerm(term.key, splitKey(term.key)[1], term.value, bind);
     case 'param':
       return paramClause(term.def, term.key, term.modifier, term.value, bind);
   }
@@ -328,6 +326,36 @@ function supported(type: string, terms: Term[]): boolean {
 
 export function compileSearch(type: string, params: SearchParams, opts: SearchOptions = {}): CompiledSearch {
   return emitSearch(parseSearch(type, params, opts));
+}
+
+/**
+ * `_id` (comma = OR), `_id:not` (none of them) and `_id:missing` on `alias`: every resource has an id,
+ * so `:missing=false` matches all and `:missing=true` none.
+ */
+function idClause(
+  key: string,
+  modifier: string | undefined,
+  value: string,
+  bind: (v: unknown) => string,
+  alias = 'r',
+): string {
+  if (modifier === 'missing') return missingValue(key, value) ? 'FALSE' : 'TRUE';
+  if (modifier !== undefined && modifier !== 'not') unsupportedModifier(key, modifier);
+  const match = `${alias}.id = ANY(${bind(splitValues(key, value))}::text[])`;
+  return modifier === 'not' ? `NOT ${match}` : match;
+}
+
+/** `_lastUpdated` with its prefixes, or `:missing` (every resource has one, as `_id`). */
+function lastUpdatedTerm(
+  key: string,
+  modifier: string | undefined,
+  value: string,
+  bind: (v: unknown) => string,
+  alias = 'r',
+): string {
+  if (modifier === 'missing') return missingValue(key, value) ? 'FALSE' : 'TRUE';
+  noModifier(key, modifier);
+  return lastUpdatedClause(key, value, bind, alias);
 }
 
 function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => string, alias = 'r'): string {
@@ -509,12 +537,8 @@ function chainedMatch(
   value: string,
   bind: (v: unknown) => string,
 ): string {
-  if (chained === '_id' || chained === '_lastUpdated') {
-    noModifier(key, modifier);
-    return chained === '_id'
-      ? `c.id = ANY(${bind(splitValues(key, value))}::text[])`
-      : lastUpdatedClause(key, value, bind, 'c');
-  }
+  if (chained === '_id') return idClause(key, modifier, value, bind, 'c');
+  if (chained === '_lastUpdated') return lastUpdatedTerm(key, modifier, value, bind, 'c');
   const inner = paramsFor(target).get(chained);
   if (!inner || chained.includes('.')) {
     throw unsupportedSearch(
@@ -625,11 +649,17 @@ function missingClause(
   bind: (v: unknown) => string,
   alias: string,
 ): string {
-  if (value !== 'true' && value !== 'false')
-    throw badSearch(key, `Invalid value for '${key}': :missing takes true or false`);
+  const missing = missingValue(key, value);
   const table = TABLE_OF_KIND[def.kind];
   const present = `EXISTS (SELECT 1 FROM ${table} x WHERE x.resource_type = ${alias}.resource_type AND x.id = ${alias}.id AND x.param = ${bind(def.code)})`;
-  return value === 'true' ? `NOT ${present}` : present;
+  return missing ? `NOT ${present}` : present;
+}
+
+/** A `:missing` value: true or false (400 naming the parameter otherwise). */
+function missingValue(key: string, value: string): boolean {
+  if (value !== 'true' && value !== 'false')
+    throw badSearch(key, `Invalid value for '${key}': :missing takes true or false`);
+  return value === 'true';
 }
 
 /**

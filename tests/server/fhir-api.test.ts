@@ -556,6 +556,30 @@ describe('formats and Prefer', () => {
     expect(format.status).toBe(200);
   });
 
+  it('treats text/json as application/json: answered in that type, taken as a body (R4 http.html, generic types)', async () => {
+    const res = await post(app, '/fhir/Practitioner', practitioner());
+    for (const [query, accept] of [
+      ['', 'text/json'],
+      ['', 'text/json; q=0.9, application/fhir+xml'],
+      ['?_format=text/json', undefined],
+    ] as const) {
+      const got = request(app).get(`/fhir/Practitioner/${res.body.id}${query}`);
+      const answer = accept ? await got.set('Accept', accept) : await got;
+      expect([query, accept, answer.status, answer.headers['content-type']]).toEqual([
+        query,
+        accept,
+        200,
+        'text/json; charset=utf-8',
+      ]);
+      expect(JSON.parse(answer.text)).toMatchObject({ resourceType: 'Practitioner', id: res.body.id });
+    }
+    const sent = await request(app)
+      .post('/fhir/Practitioner')
+      .set('Content-Type', 'text/json')
+      .send(practitioner());
+    expect(sent.status).toBe(201);
+  });
+
   it('honours Prefer: return=minimal, representation and OperationOutcome', async () => {
     const minimal = await post(app, '/fhir/Practitioner', practitioner()).set('Prefer', 'return=minimal');
     expect(minimal.status).toBe(201);

@@ -96,6 +96,25 @@ describe('search results', () => {
     expect(self(counted.body)).toMatch(/\/fhir\/Practitioner\?_count=1$/);
   });
 
+  it('_id takes :not and :missing, _lastUpdated :missing, as the CapabilityStatement types them', async () => {
+    const made = [];
+    for (let i = 0; i < 3; i++)
+      made.push((await post('/fhir/Practitioner', practitioner())).body.id as string);
+    const [a, b, c] = made as [string, string, string];
+    const found = async (query: Record<string, string>) => {
+      const res = await request(app).get('/fhir/Practitioner').query(query);
+      expect([query, res.status]).toEqual([query, 200]);
+      return ((res.body as Bundle).entry?.map((e) => e.resource?.id as string) ?? []).sort();
+    };
+    const all = made.join(',');
+    expect(await found({ _id: all, '_id:not': b })).toEqual([a, c].sort());
+    expect(await found({ _id: all, '_id:not': `${a},${c}` })).toEqual([b]);
+    expect(await found({ _id: all, '_id:missing': 'false' })).toEqual([...made].sort());
+    expect(await found({ _id: all, '_id:missing': 'true' })).toEqual([]);
+    expect(await found({ _id: all, '_lastUpdated:missing': 'false' })).toEqual([...made].sort());
+    expect(await found({ _id: all, '_lastUpdated:missing': 'true' })).toEqual([]);
+  });
+
   it('searches demographics, the directory and who-did-what: gender, birthdate, active, practitioner, role, participant, performer, lifecycle-status, authored', async () => {
     const tag = uniqueUrn();
     const pat = (

@@ -4,7 +4,7 @@ import type { CarePlan, Consent, Observation, Patient, Resource } from '@medplum
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { type Store, StoreDatabaseError } from '../../src/store/index.ts';
+import { type Store, StoreDatabaseError, loadSavedSearch, saveSearch } from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER, reindexIfChanged } from '../../src/store/reindex.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
@@ -751,6 +751,38 @@ export function storeSuite(getStore: () => Store): void {
       );
     });
 
+    it('_id takes :not and :missing, _lastUpdated :missing (false: every resource has them, true: none), chained too', async () => {
+      const store = getStore();
+      const pid = (await store.create({ resourceType: 'Patient' } as Patient)).resource.id as string;
+      const subject = { reference: `Patient/${pid}` };
+      const made: string[] = [];
+      for (let i = 0; i < 3; i++)
+        made.push((await store.create(observation({ subject }))).resource.id as string);
+      const [a, b, c] = made as [string, string, string];
+      const all = [...made].sort();
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Observation', { subject: subject.reference, ...params })).resources);
+      expect(await found({ '_id:not': a })).toEqual([b, c].sort());
+      expect(await found({ '_id:not': `${a},${c}` })).toEqual([b]);
+      expect(await found({ '_id:not': 'none-such' })).toEqual(all);
+      expect(await found({ '_id:missing': 'false' })).toEqual(all);
+      expect(await found({ '_id:missing': 'true' })).toEqual([]);
+      expect(await found({ '_lastUpdated:missing': 'false' })).toEqual(all);
+      expect(await found({ '_lastUpdated:missing': 'true' })).toEqual([]);
+      expect(await found({ 'subject:Patient._id:not': pid })).toEqual([]);
+      expect(await found({ 'subject:Patient._id:missing': 'false' })).toEqual(all);
+      expect(await found({ 'subject:Patient._lastUpdated:missing': 'true' })).toEqual([]);
+      for (const key of ['_id:missing', '_lastUpdated:missing'])
+        await refusedSearch(
+          store,
+          'Observation',
+          key,
+          'maybe',
+          `Invalid value for '${key}': :missing takes true or false`,
+        );
+      await refusedSearch(store, 'Observation', '_id:not', 'a,', "Invalid value for '_id:not': empty value");
+    });
+
     it(':identifier on a reference parameter matches logical references (Reference.identifier), which no delete check counts', async () => {
       const store = getStore();
       const tag = randomUUID();
@@ -1265,7 +1297,7 @@ export function storeSuite(getStore: () => Store): void {
         ['code:text', "Unsupported modifier ':text' on search parameter 'code'"],
         ['patient.identifier:text', "Unsupported modifier ':text' on search parameter 'patient.identifier'"],
         ['_id:exact', "Unsupported modifier ':exact' on search parameter '_id'"],
-        ['_lastUpdated:missing', "Unsupported modifier ':missing' on search parameter '_lastUpdated'"],
+        ['_lastUpdated:not', "Unsupported modifier ':not' on search parameter '_lastUpdated'"],
         [
           '_has:Foo:bar:baz',
           "Reverse chain '_has:Foo:bar:baz': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at Observation",
@@ -1403,6 +1435,35 @@ export function storeSuite(getStore: () => Store): void {
         `Invalid value for '_cursor': it was issued for a different _sort`,
         '_cursor',
       );
+    });
+  });
+
+  describe('saved searches', () => {
+    it('keeps criteria under a random key for an hour: another type, an unknown or an expired key finds none; a save purges the expired', async () => {
+      const store = getStore();
+      const criteria = { _id: 'a,b', 'status:not': ['final', 'amended'], _sort: '-_lastUpdated' };
+      const key = await saveSearch(store, 'Observation', criteria);
+      expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      // The key is random, never derived from the criteria: the same criteria get another key.
+      const again = await saveSearch(store, 'Observation', criteria);
+      expect(again).not.toBe(key);
+      expect(await loadSavedSearch(store, 'Observation', key)).toEqual(criteria);
+      const [ttl] = await store.query<{ s: number }>(
+        'SELECT extract(epoch FROM expires_at - now())::float8 AS s FROM search_saved WHERE key = $1',
+        [key],
+      );
+      expect(ttl?.s).toBeGreaterThan(3590);
+      expect(ttl?.s).toBeLessThanOrEqual(3600);
+      expect(await loadSavedSearch(store, 'Patient', key)).toBeUndefined();
+      expect(await loadSavedSearch(store, 'Observation', 'A'.repeat(22))).toBeUndefined();
+      expect(await loadSavedSearch(store, 'Observation', 'not a key')).toBeUndefined();
+      await store.query(`UPDATE search_saved SET expires_at = now() - interval '1 second' WHERE key = $1`, [
+        key,
+      ]);
+      expect(await loadSavedSearch(store, 'Observation', key)).toBeUndefined();
+      await saveSearch(store, 'Observation', { _id: 'c' });
+      expect(await store.query('SELECT key FROM search_saved WHERE key = $1', [key])).toEqual([]);
+      expect(await loadSavedSearch(store, 'Observation', again)).toEqual(criteria);
     });
   });
 

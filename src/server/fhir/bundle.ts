@@ -339,17 +339,23 @@ async function execute(
       return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
     }
     case 'GET':
-      return getEntry(store, e.get!);
+      return getEntry(store, e.get!, inTransaction);
   }
 }
 
 /**
  * A GET entry answered by its route's handler against `store` (inside a transaction, the
  * transaction's own): a stored resource (its answer carries an ETag) as a read shows it, anything
- * else (a search or history Bundle, the CapabilityStatement) as the entry's resource.
+ * else (a search or history Bundle, the CapabilityStatement) as the entry's resource. Saved searches
+ * live outside the transaction (on PGlite, one connection the transaction holds): not in one.
  */
-async function getEntry(store: StoreWrites, { route, request, ctx }: RoutedGet): Promise<BundleEntry> {
+async function getEntry(
+  store: StoreWrites,
+  { route, request, ctx }: RoutedGet,
+  inTransaction: boolean,
+): Promise<BundleEntry> {
   const { policy, strict, limits, base, routes, timing, security } = ctx;
+  const savedSearches = inTransaction ? undefined : ctx.savedSearches;
   const out = await route.handler(request, {
     store,
     policy,
@@ -359,6 +365,7 @@ async function getEntry(store: StoreWrites, { route, request, ctx }: RoutedGet):
     routes,
     ...(timing ? { timing } : {}),
     ...(security ? { security } : {}),
+    ...(savedSearches ? { savedSearches } : {}),
   });
   if (out.status === 304) {
     const { ETag: etag, 'Last-Modified': modified } = out.headers ?? {};

@@ -3,6 +3,7 @@
 // transport-free handler and writes its response.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ServerTiming } from '../../shared/server-timing.ts';
+import { loadSavedSearch, saveSearch } from '../../store/index.ts';
 import type { Limits } from '../http/limits.ts';
 import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
@@ -15,6 +16,7 @@ import type {
   FhirRoute,
   Method,
   RouteMatcher,
+  SavedSearches,
   SecurityStatement,
 } from './route-types.ts';
 import { assertQueryEncoding } from './search-params.ts';
@@ -63,6 +65,14 @@ class RequestContext implements FhirContext {
   /** Looked up when a handler first uses it: the capability statement needs none (and is public). */
   get store(): FacadeStore {
     return this.opts.storeFor(this.res);
+  }
+  /** Saved criteria live in the database behind the caller's store, shared by every process on it. */
+  get savedSearches(): SavedSearches {
+    const db = this.store;
+    return {
+      save: (type, criteria) => saveSearch(db, type, criteria),
+      load: (type, key) => loadSavedSearch(db, type, key),
+    };
   }
 }
 

@@ -187,11 +187,22 @@ export const remove: FhirHandler = async (req, ctx) => {
   return { status: 204, headers };
 };
 
-export const searchType: FhirHandler = async (req, ctx) => {
+/** A search of `query`; `posted`: it came by POST _search, so its links name its criteria saved. */
+async function answerSearch(
+  req: FhirRequest,
+  ctx: FhirContext,
+  query: FhirRequest['query'],
+  posted: boolean,
+): Promise<FhirResponse> {
   const prefer = parsePrefer(req.headers.prefer);
-  const json = await searchTypeJson(ctx.store, ctx, req.params.type, req.query, prefer.lenient);
+  const json = await searchTypeJson(ctx.store, ctx, req.params.type, query, {
+    lenient: prefer.lenient,
+    posted,
+  });
   return { status: 200, headers: preferenceApplied(prefer, ['handling']), json };
-};
+}
+
+export const searchType: FhirHandler = (req, ctx) => answerSearch(req, ctx, req.query, false);
 
 /** POST _search: form parameters in the body, joined with any in the URL. */
 export const searchTypePost: FhirHandler = async (req, ctx) => {
@@ -212,7 +223,7 @@ export const searchTypePost: FhirHandler = async (req, ctx) => {
       query[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
     }
   }
-  return searchType({ ...req, query }, ctx);
+  return answerSearch(req, ctx, query, true);
 };
 
 export const historyInstance: FhirHandler = async (req, ctx) => {

@@ -4,12 +4,14 @@ import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
-import { isFormatParameter, withQuery } from '../http/query-params.ts';
+import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
 import { localizeReferences, targetsOf } from './references.ts';
+import type { SavedSearches } from './route-types.ts';
+import { searchCriteria, searchLinks } from './search-links.ts';
 import { toSearchParams } from './search-params.ts';
 import { shapeOf, shapedJson } from './shaping.ts';
 
@@ -278,38 +280,25 @@ export async function deleteIfPresent(
 
 /**
  * A searchset Bundle as JSON text. The matches are spliced in as the store holds them: a page of
- * resources is never parsed and serialised again just to be wrapped.
+ * resources is never parsed and serialised again just to be wrapped. `posted`: the criteria came in a
+ * POST _search body, so the links name them saved (search-links.ts).
  */
 export async function searchTypeJson(
   store: StoreWrites,
-  ctx: InteractionContext,
+  ctx: InteractionContext & { savedSearches?: SavedSearches },
   type: string,
   query: Record<string, unknown>,
-  lenient: boolean,
+  opts: { lenient: boolean; posted?: boolean },
 ): Promise<string> {
   assertType(type);
-  const params = toSearchParams(query);
+  const search = await searchCriteria(ctx, type, toSearchParams(query));
+  const params = search.params;
   const shape = shapeOf(params);
   const { _summary, _elements, ...storeParams } = params;
   if (shape.summary === 'count') Object.assign(storeParams, { _total: 'accurate', _count: '0' });
-  const result = await store.searchJson(type, storeParams, { lenient, base: ctx.base });
+  const result = await store.searchJson(type, storeParams, { lenient: opts.lenient, base: ctx.base });
   // The links say what the search was: a parameter ignored under handling=lenient is not part of it.
-  const ignored = new Set(result.ignored ?? []);
-  const link = (change: Record<string, string | undefined>) => {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries({ ...params, ...change })) {
-      if (v === undefined || ignored.has(k)) continue;
-      for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
-    }
-    return withQuery(`${ctx.base}/${type}`, q);
-  };
-  const links: Bundle['link'] = [{ relation: 'self', url: link({}) }];
-  if (result.nextCursor) {
-    links.push({
-      relation: 'next',
-      url: link({ _cursor: result.nextCursor, _offset: undefined, _count: String(result.count) }),
-    });
-  }
+  const links = await searchLinks(ctx, type, search, result, opts.posted === true);
   const head: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -1,4 +1,5 @@
 import type { ServerTiming } from '../../shared/server-timing.ts';
+import type { SavedCriteria, SearchParams } from '../../store/index.ts';
 import type { Limits } from '../http/limits.ts';
 import type { StoreWrites } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
@@ -43,6 +44,18 @@ export interface FhirContext {
   timing?: ServerTiming;
   /** What the CapabilityStatement says of access control; absent without the security layer. */
   security?: SecurityStatement;
+  /**
+   * Where the criteria of a long or POSTed search are saved for its paging links (`_saved`): the
+   * request's database. Absent for a transaction's entries, whose store is the open transaction.
+   */
+  savedSearches?: SavedSearches;
+}
+
+/** Search criteria saved under a random key for a while (the store's `saveSearch`, `loadSavedSearch`). */
+export interface SavedSearches {
+  save(type: string, criteria: SearchParams): Promise<string>;
+  /** The criteria saved under `key` for `type`; undefined when unknown or expired. */
+  load(type: string, key: string): Promise<SavedCriteria | undefined>;
 }
 
 /** Finds the route for a method and a path after the FHIR base (404/405 OperationOutcomes otherwise). */

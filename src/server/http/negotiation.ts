@@ -17,6 +17,11 @@ const XML_FORMATS = new Set([
   'application/xml+fhir',
 ]);
 const ANY = new Set(['*/*', 'application/*']);
+/**
+ * Generic JSON types: FHIR JSON, answered in the type asked for (R4 http.html: a generic mime type in
+ * Accept SHOULD be answered in that type) and taken as a body like application/fhir+json.
+ */
+const GENERIC_JSON = new Set(['application/json', 'text/json']);
 
 function notAcceptable(diagnostics: string, expression?: string): FhirError {
   return new FhirError(406, issue('error', 'not-supported', diagnostics, expression));
@@ -48,7 +53,8 @@ function isR4(params: Map<string, string>): boolean {
 
 /**
  * The response media type from `_format` or `Accept`, or a 406 when the client wants only something
- * we do not produce (XML, another FHIR version). Only an explicit `application/json` gets that back.
+ * we do not produce (XML, another FHIR version). Only an explicit generic JSON type (`application/json`,
+ * `text/json`) gets that type back.
  */
 export function responseType(format: string | undefined, accept: string | undefined): string {
   if (format !== undefined) {
@@ -56,7 +62,7 @@ export function responseType(format: string | undefined, accept: string | undefi
     if (XML_FORMATS.has(type)) {
       throw notAcceptable('_format=xml is not supported; this server speaks JSON only', '_format');
     }
-    if (type === 'application/json') return 'application/json';
+    if (GENERIC_JSON.has(type)) return type;
     if (!FHIR_JSON_NAMES.has(type) || !isR4(params)) {
       throw notAcceptable('this _format is not supported; use json', '_format');
     }
@@ -69,7 +75,7 @@ export function responseType(format: string | undefined, accept: string | undefi
     const q = params.has('q') ? Number(params.get('q')) : 1;
     if (!(q > 0) || !isR4(params)) continue;
     const produced =
-      FHIR_JSON_NAMES.has(type) || ANY.has(type) ? FHIR_JSON : type === 'application/json' ? type : undefined;
+      FHIR_JSON_NAMES.has(type) || ANY.has(type) ? FHIR_JSON : GENERIC_JSON.has(type) ? type : undefined;
     if (produced && (!best || q > best.q)) best = { type: produced, q };
   }
   if (!best) {
@@ -89,7 +95,7 @@ export function assertJsonType(contentType: string | undefined): ReturnType<type
     );
   }
   const parsed = parseMediaType(contentType);
-  if (!(FHIR_JSON_NAMES.has(parsed.type) || parsed.type === 'application/json') || !isR4(parsed.params)) {
+  if (!(FHIR_JSON_NAMES.has(parsed.type) || GENERIC_JSON.has(parsed.type)) || !isR4(parsed.params)) {
     throw new FhirError(
       415,
       issue(
