@@ -159,6 +159,25 @@ function periodIssues(
     : [];
 }
 
+/**
+ * `unique-id`: the items of `list` (at `path`) whose id an earlier item has. Ids name what the mapping
+ * derives from them (business identifiers, fullUrls), so two items with one id would become one resource.
+ */
+function uniqueIdIssues(
+  items: readonly { id: string }[],
+  path: string,
+  list: string,
+): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  const out: OperationOutcomeIssue[] = [];
+  items.forEach((item, i) => {
+    if (seen.has(item.id))
+      out.push(ruleIssue(`${path}[${i}].id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
+    seen.add(item.id);
+  });
+  return out;
+}
+
 const RULES: { [K in DomainKind]: Rules<K> } = {
   client: (c, base) => {
     const out: OperationOutcomeIssue[] = [];
@@ -213,6 +232,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
   },
   plan: (p, base) => [
     ...periodIssues(p.period, `${base}.period`),
+    // Each goal is a Goal resource whose identifier and fullUrl derive from the plan's id and its own.
+    ...uniqueIdIssues(p.goals, `${base}.goals`, 'goals'),
     ...p.activities.flatMap((a, i) => [
       ...periodIssues(a.period, `${base}.activities[${i}].period`),
       ...(a.period && a.durationMonths !== undefined
@@ -302,15 +323,12 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
   const out = RULES.client(r.client, `${base}.client`, related);
   const ids: Record<string, Set<string>> = {};
   for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
-    const seen = new Set<string>();
-    ids[kind] = seen;
-    (r[list] ?? []).forEach((item: { id: string }, i: number) => {
-      const path = `${base}.${list}[${i}]`;
-      out.push(...(RULES[kind] as Rules<DomainKind>)(item as never, path, related));
-      if (seen.has(item.id))
-        out.push(ruleIssue(`${path}.id`, 'unique-id', `id '${item.id}' is used twice in ${list}`));
-      seen.add(item.id);
+    const items: readonly { id: string }[] = r[list] ?? [];
+    items.forEach((item, i) => {
+      out.push(...(RULES[kind] as Rules<DomainKind>)(item as never, `${base}.${list}[${i}]`, related));
     });
+    out.push(...uniqueIdIssues(items, `${base}.${list}`, list));
+    ids[kind] = new Set(items.map((item) => item.id));
   }
   const ref = (path: string, kind: DomainKind, id: string | undefined) => {
     if (id !== undefined && !ids[kind]!.has(id)) {

@@ -55,6 +55,12 @@ export interface MapTable {
   timing: { period: number; periodUnit: 'wk' };
   /** A duration in months (UCUM `mo`), as Timing.repeat.boundsDuration carries it. */
   months: { unit: string; system: string; code: string };
+  plan: { intent: 'plan' };
+  goal: {
+    achievementSystem: string;
+    /** The goal states the domain holds: `achieved` (absent, false, true) and how each is written. */
+    states: { achieved?: boolean; lifecycleStatus: 'active' | 'completed'; achievement?: string }[];
+  };
   referral: { status: 'active'; intent: 'order' };
   team: { status: 'active'; endedStatus: 'inactive' };
   codedFields: Record<string, string>;

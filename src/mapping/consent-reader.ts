@@ -11,6 +11,7 @@ import {
   type ConsentTerms,
   finnishDay,
   finnishDayOf,
+  withdrawalNotYetMade,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
@@ -84,7 +85,8 @@ const present = (value: unknown) => value !== undefined && !(Array.isArray(value
 
 /**
  * The disclosure terms of `consent`; a consent that is neither active nor withdrawn (`inactive` with
- * its withdrawal date and only then, rule tyk-con-1), whose actions leave out disclosure or that narrows its permit in ways the rule does not read
+ * its withdrawal date and only then, rule tyk-con-1), withdrawn on a day still to come
+ * (`consent-withdrawn`, as `fromFhir` refuses it), whose actions leave out disclosure or that narrows its permit in ways the rule does not read
  * (tyk-con-3), or that lacks a party, data class or start date, is refused with an error naming the
  * element.
  */
@@ -96,6 +98,14 @@ export function consentForDisclosure(consent: Consent): ConsentTerms {
   const withdrawn = consent.extension?.find(
     (e) => e.url === MAP.extensions.consentWithdrawalDate,
   )?.valueDateTime;
+  const withdrawnOn = withdrawn ? finnishDay(withdrawn) : undefined;
+  // A withdrawal is something done, so not after today; fromFhir refuses the same (consent-withdrawn).
+  const notYet = withdrawnOn === undefined ? undefined : withdrawalNotYetMade(withdrawnOn);
+  if (notYet)
+    unreadable(
+      `Consent.extension('${MAP.extensions.consentWithdrawalDate}')`,
+      `consent-withdrawn: ${notYet}`,
+    );
   const parties = (consent.provision?.actor ?? []).map((a, i) => {
     const ext = a.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
     return (
@@ -116,6 +126,6 @@ export function consentForDisclosure(consent: Consent): ConsentTerms {
     parties,
     dataClasses,
     period: end ? { start, end } : { start },
-    ...(withdrawn ? { withdrawnOn: finnishDay(withdrawn) } : {}),
+    ...(withdrawnOn ? { withdrawnOn } : {}),
   };
 }

@@ -47,7 +47,8 @@ import {
   recordIssues,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { type FhirKind, MAP, profileUrl } from './config.ts';
+import { relativeReference } from '../shared/references.ts';
+import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
 import { consentDefect } from './consent-reader.ts';
 import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
 import { codeFrom } from './terminology.ts';
@@ -79,6 +80,31 @@ const KIND_BY_PROFILE = new Map(
 
 function fail(path: string, message: string): never {
   throw FhirError.unprocessable(issue('error', 'invalid', `${path}: ${message}`, path));
+}
+
+/** `type` with its article, as an error names it ("an Organization", "a Patient"). */
+function withArticle(type: string): string {
+  return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/**
+ * A code as an error may quote it: a code of FHIR's or ours is letters and hyphens, starting lowercase;
+ * anything else in a code element (free text, an identifier, digits) is not quoted.
+ */
+function codeText(value: unknown): string {
+  return typeof value === 'string' && /^[a-z][A-Za-z-]{0,63}$/.test(value) ? value : 'the value given';
+}
+
+const URN_UUID = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * How an error names the target of `ref`: a literal `Type/id` or `urn:uuid:` reference names a logical
+ * id, so it is quoted; a display, a conditional reference (`Patient?identifier=…` may hold a HETU) or
+ * any other text may be client data, and is not.
+ */
+function quotedTarget(ref: Reference): string {
+  const text = ref.reference;
+  return text !== undefined && (relativeReference(text) || URN_UUID.test(text)) ? `'${text}'` : 'it';
 }
 
 /**
@@ -133,10 +159,13 @@ interface HeldStatuses {
 // entered in error, withdrawn, cancelled, not yet made or of unknown state is refused, since read as
 // live data it would be written back as active or final. Each table lists what still holds the record.
 
-/** ServiceRequest.status: a referral made, open, on hold or served. */
+/**
+ * ServiceRequest.status: the domain keeps no referral status and writes every referral active, so a
+ * referral on hold or served would be written back open again: only an active one is read.
+ */
 const REFERRAL_STATUS: HeldStatuses = {
   what: 'a referral the domain holds',
-  accepted: ['active', 'on-hold', 'completed'],
+  accepted: [MAP.referral.status],
 };
 
 /** Observation.status: a result that stands (amended and corrected results are final too). */
@@ -147,11 +176,24 @@ const ASSESSMENT_STATUS: HeldStatuses = {
 };
 const SCORE_STATUS: HeldStatuses = { what: 'a score the domain holds', accepted: RESULT_STATUS };
 
-/** Goal.lifecycleStatus: a goal of the plan at any stage of agreeing on it or pursuing it. */
+/**
+ * Goal.lifecycleStatus: the domain holds a goal open or achieved (MAP.goal.states) and writes it
+ * active or completed; a goal proposed, planned, accepted or on hold would be written back active.
+ */
+const GOAL_STATES = MAP.goal.states;
 const GOAL_STATUS: HeldStatuses = {
   what: 'a goal the domain holds',
-  accepted: ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed'],
+  accepted: [...new Set(GOAL_STATES.map((g) => g.lifecycleStatus))],
 };
+/** The goal states, as an error lists them: "active (no achievement or in-progress) and completed (achieved)". */
+const GOAL_STATES_TEXT = GOAL_STATUS.accepted
+  .map(
+    (l) =>
+      `${l} (${GOAL_STATES.filter((g) => g.lifecycleStatus === l)
+        .map((g) => g.achievement ?? 'no achievement')
+        .join(' or ')})`,
+  )
+  .join(' and ');
 
 /** CareTeam.status → whether the team has ended (an absent status reads as active, as tyk-ctm-1 does). */
 const TEAM_ENDED: Readonly<Record<string, boolean>> = {
@@ -206,18 +248,34 @@ class Reader {
     const expected = MAP.kinds[kind].resourceType;
     const named = ref.type ?? referencedType(ref.reference);
     if (named !== undefined && named !== expected)
-      return fail(path, `refers to a ${named}, expected a ${expected}`);
+      return fail(path, `refers to ${withArticle(named)}, expected ${withArticle(expected)}`);
     const local = ref.identifier && localIdOf(kind, [ref.identifier], this.opts);
     if (local) return local;
     const target = this.opts.resolve?.(ref);
     if (target && target.resourceType !== expected)
-      return fail(path, `refers to a ${target.resourceType}, expected a ${expected}`);
+      return fail(path, `refers to ${withArticle(target.resourceType)}, expected ${withArticle(expected)}`);
     if (target)
       return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
-    return fail(
-      path,
-      `cannot tell which ${MAP.kinds[kind].resourceType} '${ref.reference ?? ref.display ?? ''}' is`,
-    );
+    return fail(path, `cannot tell which ${expected} ${quotedTarget(ref)} is`);
+  }
+
+  /** The resource type `ref` names or resolves to, if it can be told. */
+  typeOf(ref: Reference): string | undefined {
+    return ref.type ?? referencedType(ref.reference) ?? this.opts.resolve?.(ref)?.resourceType;
+  }
+
+  /**
+   * A client reference (`path`) that must name `clientId`, the client of what holds the resource: a
+   * score or goal of another client is refused (`refusal` says which), never read as this client's.
+   */
+  sameClient(ref: Reference | undefined, clientId: string, path: string, refusal: string): void {
+    if (this.refId('client', ref, path) !== clientId) fail(path, refusal);
+  }
+
+  /** `value` of an element the profile fixes to `fixed` (CarePlan.intent, ServiceRequest.intent). */
+  fixed(value: string | undefined, fixed: string, path: string): void {
+    if (value === undefined) fail(path, 'is required');
+    if (value !== fixed) fail(path, `${codeText(value)} is not the intent the profile fixes (${fixed})`);
   }
 
   code(cc: { coding?: Coding[] } | undefined, field: string, path: string): string {
@@ -230,7 +288,7 @@ class Reader {
   status(value: string | undefined, table: HeldStatuses, path: string): string {
     if (value === undefined) return fail(path, 'is required');
     if (!table.accepted.includes(value))
-      fail(path, `${value} is not ${table.what}; it reads ${table.accepted.join(', ')}`);
+      fail(path, `${codeText(value)} is not ${table.what}; it reads ${table.accepted.join(', ')}`);
     return value;
   }
 
@@ -250,11 +308,9 @@ function performerOf(
   path: string,
 ): [Reference | undefined, string] {
   const list = performers ?? [];
-  const typeOf = (p: Reference) =>
-    p.type ?? referencedType(p.reference) ?? r.opts.resolve?.(p)?.resourceType ?? 'PractitionerRole';
   const i = Math.max(
     0,
-    list.findIndex((p) => typeOf(p) === 'PractitionerRole'),
+    list.findIndex((p) => (r.typeOf(p) ?? 'PractitionerRole') === 'PractitionerRole'),
   );
   return [list[i], `${path}.performer[${i}]`];
 }
@@ -317,8 +373,14 @@ function readClient(p: Patient, r: Reader): Client {
 }
 
 function readOrganization(o: Organization, r: Reader): DomainOrganization {
-  const business = new Set([MAP.identifiers.business, localIdSystem('organization', r.opts)]);
-  const other = o.identifier?.find((i) => !business.has(i.system ?? ''));
+  // The identifiers the SDK writes for the id are the first business one and the first under the
+  // local-id system (what `idOf` reads); any other is the organisation's own, even under that system.
+  const ids = o.identifier ?? [];
+  const ours = new Set([
+    ids.findIndex((i) => i.system === MAP.identifiers.business),
+    ids.findIndex((i) => i.system === localIdSystem('organization', r.opts)),
+  ]);
+  const other = ids.find((_, n) => !ours.has(n));
   const out: DomainOrganization = {
     id: r.idOf('organization', o.identifier),
     name: o.name ?? fail(`${r.path}.name`, 'is required'),
@@ -350,6 +412,27 @@ function readScore(o: Observation, r: Reader): ScoreReading {
     method: r.code(o.method, 'method', `${r.path}.method`) as ScoreReading['method'],
     score: o.valueInteger ?? fail(`${r.path}.valueInteger`, 'is required'),
   };
+}
+
+/**
+ * The assessment's scores (`hasMember`) into `a`: each of the assessment's client, at most one per
+ * method (the domain's selfScore and professionalScore); anything else is refused at its element.
+ */
+function readScores(o: Observation, a: Record<string, unknown>, r: Reader): void {
+  const methods = new Set<string>();
+  for (const [i, member] of (o.hasMember ?? []).entries()) {
+    const at = `${r.path}.hasMember[${i}]`;
+    const target = r.opts.resolve?.(member);
+    if (!target) fail(at, 'the score Observation is not in the Bundle');
+    const score = readScore(target as Observation, new Reader(r.opts, at));
+    if (score.clientId !== a.clientId)
+      fail(`${at}.subject`, "a score of another client than the assessment's subject");
+    if (methods.has(score.method))
+      fail(`${at}.method`, `a second ${score.method} score; an assessment holds one score per method`);
+    methods.add(score.method);
+    const field = (Object.entries(MAP.scoreFields).find(([, m]) => m === score.method) ?? [])[0]!;
+    a[field] = score.score;
+  }
 }
 
 function readAssessment(o: Observation, r: Reader): Assessment {
@@ -384,13 +467,7 @@ function readAssessment(o: Observation, r: Reader): Assessment {
             fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
     }
   }
-  for (const [i, member] of (o.hasMember ?? []).entries()) {
-    const target = r.opts.resolve?.(member);
-    if (!target) fail(`${r.path}.hasMember[${i}]`, 'the score Observation is not in the Bundle');
-    const score = readScore(target as Observation, new Reader(r.opts, `${r.path}.hasMember[${i}]`));
-    const field = (Object.entries(MAP.scoreFields).find(([, m]) => m === score.method) ?? [])[0]!;
-    a[field] = score.score;
-  }
+  readScores(o, a, r);
   if (o.derivedFrom?.[0])
     a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
   if (o.note?.[0]?.text) a.note = o.note[0].text;
@@ -444,7 +521,7 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
 const PLAN_STATUS = Object.fromEntries(Object.entries(MAP.planStatus.carePlan).map(([d, f]) => [f, d]));
 
 function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
-  r.status(g.lifecycleStatus, GOAL_STATUS, `${r.path}.lifecycleStatus`);
+  const achieved = goalAchieved(g, r);
   const key = r.idOf('goal', g.identifier);
   const dot = key.lastIndexOf('/');
   const out: DomainGoal & { planId?: string } = {
@@ -452,10 +529,31 @@ function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
     description: g.description?.text ?? fail(`${r.path}.description.text`, 'is required'),
   };
   put(out, 'dueDate', g.target?.[0]?.dueDate);
-  const achievement = g.achievementStatus?.coding?.[0]?.code;
-  if (achievement !== undefined) out.achieved = achievement === 'achieved';
+  put(out, 'achieved', achieved);
   if (dot >= 0) out.planId = key.slice(0, dot);
   return out;
+}
+
+/**
+ * `achieved` of the goal state (MAP.goal.states) that the Goal's lifecycle and achievement status are;
+ * any other pair (completed but not achieved, achieved but still active…) is refused, since the domain
+ * would write it back as another state.
+ */
+function goalAchieved(g: Goal, r: Reader): boolean | undefined {
+  const lifecycle = r.status(g.lifecycleStatus, GOAL_STATUS, `${r.path}.lifecycleStatus`);
+  const path = `${r.path}.achievementStatus`;
+  const achievement =
+    g.achievementStatus === undefined
+      ? undefined
+      : (g.achievementStatus.coding?.find((c) => c.system === MAP.goal.achievementSystem)?.code ??
+        fail(path, `no code from ${MAP.goal.achievementSystem}`));
+  const state = GOAL_STATES.find((s) => s.lifecycleStatus === lifecycle && s.achievement === achievement);
+  if (!state)
+    fail(
+      path,
+      `${achievement === undefined ? 'none' : codeText(achievement)} in a ${lifecycle} goal is not a goal state the domain holds; it reads ${GOAL_STATES_TEXT}`,
+    );
+  return state.achieved;
 }
 
 /** A date to the day: the bounds of rehabilitative work activity (tyk-rwa-2). */
@@ -507,29 +605,70 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
   }
 }
 
+/**
+ * The plan's one plan-category code: tyk-cpl-1 counts the plan-category codings of all categories, and
+ * the reader counts them the same way rather than read the first of several.
+ */
+function planCategory(c: CarePlan, r: Reader): SupportPlan['category'] {
+  const system = codeSystemUrl(MAP.codedFields.planCategory!);
+  const holding = (c.category ?? []).filter((cc) => cc?.coding?.some((x) => x?.system === system));
+  const count = holding.reduce((n, cc) => n + cc.coding!.filter((x) => x?.system === system).length, 0);
+  if (count !== 1)
+    fail(
+      `${r.path}.category`,
+      `tyk-cpl-1: a support plan carries exactly one plan-category coding, found ${count}`,
+    );
+  return r.code(holding[0], 'planCategory', `${r.path}.category`) as SupportPlan['category'];
+}
+
+/** The plan's Goals, each of the plan's client (`clientId`). */
+function readPlanGoals(c: CarePlan, clientId: string, r: Reader): SupportPlan['goals'] {
+  return (c.goal ?? []).map((g, i) => {
+    const at = `${r.path}.goal[${i}]`;
+    const target = r.opts.resolve?.(g);
+    if (!target) return fail(at, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
+    const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, at));
+    r.sameClient(
+      (target as Goal).subject,
+      clientId,
+      `${at}.subject`,
+      "a goal of another client than the plan's subject",
+    );
+    return goal;
+  });
+}
+
+/**
+ * The assessment the plan rests on, among `supportingInfo`. The profile allows the plan's Consent there
+ * too; the domain's plan holds no consent (a referral carries its own), so a Consent is passed over. The
+ * domain holds one assessment (`assessmentId`): a second is refused.
+ */
+function planAssessment(c: CarePlan, r: Reader): string | undefined {
+  let assessmentId: string | undefined;
+  (c.supportingInfo ?? []).forEach((ref, i) => {
+    if (r.typeOf(ref) === MAP.kinds.consent.resourceType) return;
+    const at = `${r.path}.supportingInfo[${i}]`;
+    if (assessmentId !== undefined)
+      fail(at, 'a second assessment; a support plan rests on one (assessmentId)');
+    assessmentId = r.refId('assessment', ref, at);
+  });
+  return assessmentId;
+}
+
 function readPlan(c: CarePlan, r: Reader): SupportPlan {
-  const categoryIndex = (c.category ?? []).findIndex((cc) => codeFrom(cc, MAP.codedFields.planCategory!));
   const status = ((Object.hasOwn(PLAN_STATUS, c.status) ? PLAN_STATUS[c.status] : undefined) ??
-    fail(`${r.path}.status`, `'${c.status}' has no domain plan status`)) as SupportPlan['status'];
+    fail(`${r.path}.status`, `'${codeText(c.status)}' has no domain plan status`)) as SupportPlan['status'];
+  r.fixed(c.intent, MAP.plan.intent, `${r.path}.intent`);
+  const clientId = r.refId('client', c.subject, `${r.path}.subject`);
   const out: SupportPlan = {
     id: r.idOf('plan', c.identifier),
-    clientId: r.refId('client', c.subject, `${r.path}.subject`),
-    category: r.code(
-      c.category?.[categoryIndex],
-      'planCategory',
-      `${r.path}.category`,
-    ) as SupportPlan['category'],
+    clientId,
+    category: planCategory(c, r),
     status,
     created: r.date(c.created, `${r.path}.created`),
     period: { start: r.date(c.period?.start, `${r.path}.period.start`) },
     authorId: r.refId('professional', c.author, `${r.path}.author`),
-    goals: (c.goal ?? []).map((g, i) => {
-      const target = r.opts.resolve?.(g);
-      if (!target)
-        return fail(`${r.path}.goal[${i}]`, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
-      const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, `${r.path}.goal[${i}]`));
-      return goal;
-    }),
+    goals: readPlanGoals(c, clientId, r),
     activities: (c.activity ?? []).map((act, i) => readActivity(act, status, r, `${r.path}.activity[${i}]`)),
   };
   const [together] = checkPlanActivities(out.activities);
@@ -538,8 +677,7 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   put(out, 'title', c.title);
   const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
   put(out, 'followUpDate', followUp);
-  if (c.supportingInfo?.[0])
-    out.assessmentId = r.refId('assessment', c.supportingInfo[0], `${r.path}.supportingInfo[0]`);
+  put(out, 'assessmentId', planAssessment(c, r));
   if (c.careTeam?.[0]) out.teamId = r.refId('team', c.careTeam[0], `${r.path}.careTeam[0]`);
   return out;
 }
@@ -570,6 +708,7 @@ function readActivity(
 
 function readReferral(s: ServiceRequest, r: Reader): Referral {
   r.status(s.status, REFERRAL_STATUS, `${r.path}.status`);
+  r.fixed(s.intent, MAP.referral.intent, `${r.path}.intent`);
   const consentIndex = (s.supportingInfo ?? []).findIndex(
     (x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''),
   );
@@ -596,7 +735,7 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
     members: (t.participant ?? []).map((m, i) => {
       const p = `${r.path}.participant[${i}]`;
       const member = {
-        professionalId: r.refId('professional', m.member, `${p}.member`),
+        professionalId: teamMember(m.member, r, `${p}.member`),
         role: r.code(
           m.role?.[0],
           'careTeamRole',
@@ -611,6 +750,21 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
   put(out, 'name', t.name);
   if (TEAM_ENDED[status]) out.ended = endedDay(t, r);
   return out;
+}
+
+/**
+ * The professional a team member is. The profile also allows an Organization or the Patient as a
+ * member; the domain's team members are professionals, so those are refused (docs/sdk.md) rather than
+ * dropped or misread.
+ */
+function teamMember(member: Reference | undefined, r: Reader, path: string): string {
+  const type = member && r.typeOf(member);
+  if (type === MAP.kinds.organization.resourceType || type === MAP.kinds.client.resourceType)
+    fail(
+      path,
+      `a team member that is ${withArticle(type)} has no place in the domain, whose team members are professionals (PractitionerRole); see docs/sdk.md`,
+    );
+  return r.refId('professional', member, path);
 }
 
 /** An inactive team ended on its period's end, which it carries (tyk-ctm-2). */

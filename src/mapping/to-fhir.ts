@@ -19,6 +19,7 @@ import type {
   Timing,
 } from '@medplum/fhirtypes';
 import {
+  type Activity,
   type Assessment,
   type Client,
   type Consent as DomainConsent,
@@ -321,6 +322,8 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
 
 function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
   const g = plan.goals[index]!;
+  // The one state of MAP.goal.states that `achieved` names (the reader reads these back, and only these).
+  const state = MAP.goal.states.find((s) => s.achieved === g.achieved)!;
   const r: Goal = {
     resourceType: 'Goal',
     ...common('goal', goalKey(plan.id, g.id), ctx, 'goal', [
@@ -328,24 +331,40 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
       ['dueDate', g.dueDate],
       ['achieved', g.achieved === undefined ? undefined : yesNo(g.achieved, ctx.lang)],
     ]),
-    lifecycleStatus: g.achieved ? 'completed' : 'active',
+    lifecycleStatus: state.lifecycleStatus,
     description: { text: g.description },
     subject: ref('client', plan.clientId, ctx),
     startDate: plan.created,
   };
-  if (g.achieved !== undefined) {
-    r.achievementStatus = {
-      coding: [
-        {
-          system: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
-          code: g.achieved ? 'achieved' : 'in-progress',
-        },
-      ],
-    };
-  }
+  if (state.achievement !== undefined)
+    r.achievementStatus = { coding: [{ system: MAP.goal.achievementSystem, code: state.achievement }] };
   if (g.dueDate !== undefined) r.target = [{ dueDate: g.dueDate }];
   if (plan.assessmentId !== undefined) r.addresses = [ref('assessment', plan.assessmentId, ctx)];
   return r;
+}
+
+/** An activity as the plan's narrative lists it: its service, then days a week, bounds and onward path. */
+function activityText(a: Activity, ctx: Ctx): string {
+  const details = [
+    a.daysPerWeek ? `${a.daysPerWeek} ${label('daysPerWeek', ctx.lang)}` : undefined,
+    a.period ? `${a.period.start}–${a.period.end ?? ''}` : undefined,
+    a.durationMonths === undefined ? undefined : `${a.durationMonths} ${label('months', ctx.lang)}`,
+    a.onwardPath && `${label('onwardPath', ctx.lang)}: ${show(CS.onwardPath!, a.onwardPath, ctx)}`,
+  ].filter((d) => d !== undefined);
+  return show(CS.service!, a.service, ctx) + (details.length ? ` (${details.join(', ')})` : '');
+}
+
+/** The plan's narrative rows: what the client reads of the plan in Omakanta. */
+function planRows(p: SupportPlan, ctx: Ctx): Row[] {
+  return [
+    ['title', p.title],
+    ['category', show(CS.planCategory!, p.category, ctx)],
+    ['status', label(`status.${p.status}`, ctx.lang)],
+    ['period', `${p.period.start}–${p.period.end ?? ''}`],
+    ['goals', p.goals.map((g) => g.description).join('; ')],
+    ['activities', p.activities.map((a) => activityText(a, ctx)).join('; ')],
+    ['followUpDate', p.followUpDate],
+  ];
 }
 
 function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
@@ -373,31 +392,9 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
   });
   const r: CarePlan = {
     resourceType: 'CarePlan',
-    ...common(
-      'plan',
-      p.id,
-      ctx,
-      'plan',
-      [
-        ['category', show(CS.planCategory!, p.category, ctx)],
-        ['period', `${p.period.start}–${p.period.end ?? ''}`],
-        ['goals', p.goals.map((g) => g.description).join('; ')],
-        [
-          'activities',
-          p.activities
-            .map(
-              (a) =>
-                show(CS.service!, a.service, ctx) +
-                (a.daysPerWeek ? ` (${a.daysPerWeek} ${label('daysPerWeek', ctx.lang)})` : ''),
-            )
-            .join('; '),
-        ],
-        ['followUpDate', p.followUpDate],
-      ],
-      extra,
-    ),
+    ...common('plan', p.id, ctx, 'plan', planRows(p, ctx), extra),
     status: MAP.planStatus.carePlan[p.status] as CarePlan['status'],
-    intent: 'plan',
+    intent: MAP.plan.intent,
     category: [
       { coding: [coding(MAP.recordView.codeSystem, MAP.recordView.code)] },
       concept(CS.planCategory!, p.category),

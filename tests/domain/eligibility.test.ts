@@ -32,8 +32,10 @@ describe('Helsinki work-ability support services', () => {
     expect(r.eligible).toBe(true);
     expect(r.reasons).toContain('referred by a Criminal Sanctions Agency employee');
   });
-  it('accepts another role when the referrer is known to work in social care', () => {
-    expect(helsinki({ ...ok, referrerRole: 'own-worker', referrerInSocialCare: true }).eligible).toBe(true);
+  it('accepts the social-care own worker (always a social worker or social counsellor) by role alone', () => {
+    const r = helsinki({ ...ok, referrerRole: 'own-worker' });
+    expect(r.eligible).toBe(true);
+    expect(r.reasons).toContain('referred by a social-care professional (own-worker)');
   });
   it.each([
     [{ age: 17 }, 'age 17 is not within 18–63'],
@@ -43,8 +45,8 @@ describe('Helsinki work-ability support services', () => {
     [{ healthAffectsWorkAbility: false }, 'health does not affect work ability'],
     [{ referrerRole: 'none' as const }, 'no referral (lähete) — one is required'],
     [
-      { referrerRole: 'doctor' as const, referrerInSocialCare: false },
-      "referrer 'doctor' is neither in social care nor a Criminal Sanctions Agency employee",
+      { referrerRole: 'doctor' as const },
+      "referrer 'doctor' is neither a social-care professional nor a Criminal Sanctions Agency employee",
     ],
     [{ consentAttached: false }, 'no consent to disclosure attached to the referral'],
   ])('not eligible: %j', (change, reason) => {
@@ -62,9 +64,6 @@ describe('Helsinki work-ability support services', () => {
       'referrerRole',
       'consentAttached',
     ]);
-  });
-  it('asks whether an unlisted referrer works in social care', () => {
-    expect(helsinki({ ...ok, referrerRole: 'doctor' }).missingFacts).toEqual(['referrerInSocialCare']);
   });
   it('a failed criterion decides even when facts are missing', () => {
     expect(helsinki({ age: 70 })).toMatchObject({ eligible: false, missingFacts: [] });

@@ -145,6 +145,19 @@ describe('domain validation names the field and the rule', () => {
     expect(r.issue.diagnostics).toBe('Consent.parties: must NOT have fewer than 1 items (schema minItems)');
   });
 
+  it('two goals of one plan with one id → unique-id on SupportPlan.goals[1].id (their Goals would share a fullUrl)', () => {
+    const p = structuredClone(plan);
+    p.goals[1]!.id = p.goals[0]!.id;
+    const r = firstIssue(() => validateDomain('plan', p));
+    expect(r.all.map((i) => [i.expression?.[0], i.diagnostics])).toEqual([
+      ['SupportPlan.goals[1].id', "unique-id: SupportPlan.goals[1].id: id 'routine' is used twice in goals"],
+    ]);
+    const record = { ...suvi, plans: [p] };
+    expect(recordIssues(record).map((i) => i.expression?.[0])).toEqual([
+      'WorkAbilityRecord.plans[0].goals[1].id',
+    ]);
+  });
+
   it('plan with rehabilitative work activity 5 days a week → tyk-rwa-1', () => {
     const p = structuredClone(plan);
     p.activities[0]!.daysPerWeek = 5;

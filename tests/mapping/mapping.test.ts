@@ -159,6 +159,22 @@ describe('narrative and language', () => {
     expect(en).not.toEqual(sv);
   });
 
+  it.each([
+    ['fi', 'Tila: Peruttu', 'Otsikko: Sirpan suunnitelma', 'Jatkopolku: Palkkatyö', 'päivää viikossa'],
+    ['sv', 'Status: Återkallad', 'Rubrik: Sirpan suunnitelma', 'Fortsatt väg: Lönearbete', 'dagar i veckan'],
+    ['en', 'Status: Revoked', 'Title: Sirpan suunnitelma', 'Onward path: Paid work', 'days a week'],
+  ] as const)(
+    "a support plan's narrative (%s) says its status, title, activity periods and onward paths",
+    (language, status, title, onward, days) => {
+      const revoked = { ...sirpa.plans![0]!, status: 'revoked' as const, title: 'Sirpan suunnitelma' };
+      const plan = toResources('plan', revoked, { language }).at(-1) as CarePlan;
+      expect(plan.text!.div).toContain(`<p>${status}</p>`);
+      expect(plan.text!.div).toContain(`<p>${title}</p>`);
+      expect(plan.text!.div).toContain(`(2 ${days}, 2025-05-01–2026-03-14)`);
+      expect(plan.text!.div).toContain(`(2026-03-15–2026-12-31, ${onward})`);
+    },
+  );
+
   it('escapes text into XHTML', () => {
     const plan = { ...suvi.plans![0]!, goals: [{ id: 'g', description: 'A & B <c> "d"' }] };
     const [goal] = toResources('plan', plan);
@@ -868,12 +884,11 @@ describe('fromFhir refuses a status the domain cannot hold (not read back as liv
     // A revoked plan's activities are cancelled with it (MAP.planStatus.activity).
     const revoked = { ...suvi, plans: [{ ...suvi.plans![0]!, status: 'revoked' as const }] };
     expect(fromFhir(toFhir(revoked))).toEqual(revoked);
-    const { bundle, resource } = suviWith('tyokyky-referral');
-    (resource as ServiceRequest).status = 'completed';
+    // An amended result stands as final; a referral on hold or served, or a goal not yet agreed, would
+    // be written back open (tests/mapping/reader-limits.test.ts).
+    const { bundle } = suviWith('tyokyky-referral');
     const assessment = bundle.entry!.find((e) => (e.resource as Observation).hasMember)!;
     (assessment.resource as Observation).status = 'amended';
-    (bundle.entry!.find((e) => e.resource!.resourceType === 'Goal')!.resource as Goal).lifecycleStatus =
-      'proposed';
     expect(fromFhir(bundle)).toEqual(suvi);
   });
 

@@ -149,7 +149,7 @@ A referral (lähete) to a work-ability support service: the service code, the re
 * authoredOn 1..1
 * requester 1..1
 * requester only Reference(TyokykyPractitionerRole)
-* requester ^comment = "The PractitionerRole.code is one of referral-requester-role (social worker, social counsellor, Criminal Sanctions Agency employee); checked by the SDK's domain rules because a profile cannot follow the reference."
+* requester ^comment = "The PractitionerRole.code is one of referral-requester-role (social worker, social counsellor, the social-care own worker, Criminal Sanctions Agency employee); checked by the SDK's domain rules because a profile cannot follow the reference."
 * performer only Reference(TyokykyOrganization or TyokykyPractitionerRole)
 * reasonCode from WorkAbilityTriggerVS (required)
 * reasonCode MS
@@ -164,12 +164,13 @@ Expression: "supportingInfo.where(type = 'Consent' or reference.startsWith('Cons
 ValueSet: ReferralRequesterRoleVS
 Id: referral-requester-role
 Title: "Lähettäjän rooli / Referral requester role"
-Description: "Roles allowed to refer to Helsinki work-ability support: social-care professionals and Criminal Sanctions Agency employees; a subset of care-team-role."
+Description: "Roles allowed to refer to Helsinki work-ability support: social-care professionals (social worker, social counsellor, and the social-care own worker, who is always one of the two) and Criminal Sanctions Agency employees; a subset of care-team-role."
 * ^status = #active
 * ^experimental = false
 * ^language = #fi
 * CareTeamRoleCS#social-worker
 * CareTeamRoleCS#social-counsellor
+* CareTeamRoleCS#own-worker
 * CareTeamRoleCS#criminal-sanctions-agency-employee
 
 Profile: TyokykyResponsibleWorkerTeam

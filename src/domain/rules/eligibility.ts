@@ -83,38 +83,56 @@ export interface HelsinkiFacts {
   municipality?: string;
   /** Health affects work ability and participation in work or training. */
   healthAffectsWorkAbility?: boolean;
-  /** Role of the referring professional, when there is a referral. */
+  /** Role of the referring professional, when there is a referral (`'none'` when there is none). */
   referrerRole?: CareTeamRole | 'none';
-  /** Whether the referrer works in social care (social worker, social counsellor, own worker …). */
-  referrerInSocialCare?: boolean;
   /** Consent to data disclosure attached to the referral. */
   consentAttached?: boolean;
 }
 
-/** Roles that may refer to the Helsinki service (the profile's ValueSet referral-requester-role). */
+/**
+ * Roles that may refer to the Helsinki service (the profile's ValueSet referral-requester-role): the
+ * social-care professionals — a social worker, a social counsellor, and the social-care own worker
+ * (*omatyöntekijä*), who is always one of the two — and Criminal Sanctions Agency employees.
+ */
 export const HELSINKI_REFERRER_ROLES: readonly CareTeamRole[] = [
   'social-worker',
   'social-counsellor',
+  'own-worker',
   'criminal-sanctions-agency-employee',
 ];
 
+/** Whether a professional may refer to Helsinki work-ability support, and why. */
+export interface ReferrerDecision {
+  permitted: boolean;
+  reason: string;
+}
+
+/**
+ * May a professional in `role` refer a client to Helsinki work-ability support (*lähete* by a
+ * social-care professional or a Criminal Sanctions Agency employee)? The one place this is decided:
+ * the eligibility below and the referral rule `referral-requester-role` (`checkReferral`) both ask it.
+ */
+export function helsinkiReferrer(role: CareTeamRole): ReferrerDecision {
+  if (role === 'criminal-sanctions-agency-employee')
+    return { permitted: true, reason: 'referred by a Criminal Sanctions Agency employee' };
+  if (HELSINKI_REFERRER_ROLES.includes(role))
+    return { permitted: true, reason: `referred by a social-care professional (${role})` };
+  return {
+    permitted: false,
+    reason: `referrer '${role}' is neither a social-care professional nor a Criminal Sanctions Agency employee`,
+  };
+}
+
+function referralCriterion(role: HelsinkiFacts['referrerRole']): Criterion {
+  if (role === undefined)
+    return unknown('referrerRole', 'referral by a social-care professional or RISE employee');
+  if (role === 'none') return known(false, 'no referral (lähete) — one is required');
+  const { permitted, reason } = helsinkiReferrer(role);
+  return known(permitted, reason);
+}
+
 /** *Helsingin työkyvyn tuen palvelut*. */
 export function helsinkiWorkAbilitySupportEligibility(f: HelsinkiFacts): Eligibility {
-  let referral: Criterion;
-  if (f.referrerRole === undefined)
-    referral = unknown('referrerRole', 'referral by a social-care professional or RISE employee');
-  else if (f.referrerRole === 'none') referral = known(false, 'no referral (lähete) — one is required');
-  else if (f.referrerRole === 'criminal-sanctions-agency-employee')
-    referral = known(true, 'referred by a Criminal Sanctions Agency employee');
-  else if (HELSINKI_REFERRER_ROLES.includes(f.referrerRole) || f.referrerInSocialCare === true)
-    referral = known(true, `referred by a social-care professional (${f.referrerRole})`);
-  else if (f.referrerInSocialCare === undefined)
-    referral = unknown('referrerInSocialCare', `referrer '${f.referrerRole}' in social care`);
-  else
-    referral = known(
-      false,
-      `referrer '${f.referrerRole}' is neither in social care nor a Criminal Sanctions Agency employee`,
-    );
   return decide([
     ageBetween(f.age, 18, 63),
     flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
@@ -132,7 +150,7 @@ export function helsinkiWorkAbilitySupportEligibility(f: HelsinkiFacts): Eligibi
       'health affects work ability',
       'health does not affect work ability',
     ),
-    referral,
+    referralCriterion(f.referrerRole),
     flag(
       f.consentAttached,
       'consentAttached',

@@ -7,7 +7,7 @@
  */
 import type { Consent, Professional, Referral } from '../types.ts';
 import { consentNotInForce } from './consent.ts';
-import { HELSINKI_REFERRER_ROLES } from './eligibility.ts';
+import { helsinkiReferrer } from './eligibility.ts';
 
 /**
  * Objects outside the one validated that its rules read, by their local ids: a referral's consent
@@ -57,7 +57,7 @@ export function checkReferral(
   if (
     referral.service === 'helsinki-work-ability-support' &&
     role !== undefined &&
-    !HELSINKI_REFERRER_ROLES.includes(role)
+    !helsinkiReferrer(role).permitted
   )
     out.push({
       field: 'requesterId',

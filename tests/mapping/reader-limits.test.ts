@@ -1,0 +1,296 @@
+// What fromFhir and consentForDisclosure read and refuse at the edges of what the domain holds: the
+// client a score or goal belongs to, what the profiles allow but the domain cannot hold, states the
+// domain cannot write back, and refusals that quote no client data.
+import type {
+  Bundle,
+  CarePlan,
+  CareTeam,
+  Consent,
+  Goal,
+  Observation,
+  Resource,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sirpa, suvi } from '../../examples/tools/personas.ts';
+import type { WorkAbilityRecord } from '../../src/domain/index.ts';
+import { canonical, consentForDisclosure, fromFhir, toFhir } from '../../src/mapping/index.ts';
+import { FhirError } from '../../src/shared/outcome.ts';
+import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+
+let validator: Validator;
+beforeAll(async () => {
+  validator = await loadProjectValidator();
+});
+function errorsOf(resource: unknown): string[] {
+  return (validator.validate(resource).issue ?? [])
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
+}
+
+/** The entry of `bundle` declaring `profile` (the `n`th one), its resource and its path. */
+function entryOf<T extends Resource>(bundle: Bundle, profile: string, n = 0) {
+  const indexes = bundle
+    .entry!.map((e, i) => [e, i] as const)
+    .filter(([e]) => e.resource!.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`)
+    .map(([, i]) => i);
+  const index = indexes[n]!;
+  const entry = bundle.entry![index]!;
+  return { entry, resource: entry.resource as T, path: `Bundle.entry[${index}].resource` };
+}
+
+/** The 422 `read()` throws: its first issue's expression and diagnostics. */
+function refusal(read: () => unknown): { expression: string; diagnostics: string } {
+  try {
+    read();
+  } catch (e) {
+    expect(e).toBeInstanceOf(FhirError);
+    expect((e as FhirError).status).toBe(422);
+    const issue = (e as FhirError).outcome.issue![0]!;
+    return { expression: issue.expression![0]!, diagnostics: issue.diagnostics! };
+  }
+  throw new Error('accepted');
+}
+
+const OTHER_CLIENT = {
+  reference: 'Patient/someone-else',
+  type: 'Patient' as const,
+  identifier: { system: `${canonical}/sid/local/client`, value: 'someone-else' },
+};
+
+describe('consentForDisclosure refuses what fromFhir refuses', () => {
+  it('a consent withdrawn on a day still to come is not in force for disclosure either (consent-withdrawn)', () => {
+    const consent = entryOf<Consent>(toFhir(suvi), 'tyokyky-consent').resource;
+    consent.status = 'inactive';
+    consent.extension = [
+      ...(consent.extension ?? []),
+      { url: `${canonical}/StructureDefinition/consent-withdrawal-date`, valueDateTime: '2099-01-01' },
+    ];
+    expect(errorsOf(consent)).toEqual([]);
+    expect(refusal(() => consentForDisclosure(consent))).toEqual({
+      expression: `Consent.extension('${canonical}/StructureDefinition/consent-withdrawal-date')`,
+      diagnostics:
+        'consent-withdrawn: 2099-01-01 is in the future; a consent is withdrawn on or before today',
+    });
+  });
+});
+
+describe('a score or goal belongs to the client of what holds it', () => {
+  it("a score Observation of another Patient is refused at hasMember[i].subject, not read as this client's", () => {
+    const bundle = toFhir(suvi);
+    const assessment = entryOf<Observation>(bundle, 'tyokyky-work-ability-assessment');
+    const score = entryOf<Observation>(bundle, 'tyokyky-work-ability-score', 1);
+    score.resource.subject = OTHER_CLIENT;
+    const i = assessment.resource.hasMember!.findIndex((m) => m.reference === score.entry.fullUrl);
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${assessment.path}.hasMember[${i}].subject`,
+      diagnostics: `${assessment.path}.hasMember[${i}].subject: a score of another client than the assessment's subject`,
+    });
+  });
+
+  it('a second score with the same method is refused at hasMember[i].method, not put over the first', () => {
+    const bundle = toFhir(suvi);
+    const assessment = entryOf<Observation>(bundle, 'tyokyky-work-ability-assessment');
+    const [first, second] = [0, 1].map(
+      (n) => entryOf<Observation>(bundle, 'tyokyky-work-ability-score', n).resource,
+    );
+    second!.method = structuredClone(first!.method);
+    second!.performer = [structuredClone(second!.subject!) as never];
+    expect(errorsOf(bundle)).toEqual([]);
+    const method = first!.method!.coding![0]!.code;
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${assessment.path}.hasMember[1].method`,
+      diagnostics: `${assessment.path}.hasMember[1].method: a second ${method} score; an assessment holds one score per method`,
+    });
+  });
+
+  it("a Goal of another Patient is refused at goal[i].subject, not read as the plan's", () => {
+    const bundle = toFhir(suvi);
+    const plan = entryOf<CarePlan>(bundle, 'tyokyky-support-plan');
+    entryOf<Goal>(bundle, 'tyokyky-goal', 1).resource.subject = OTHER_CLIENT;
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${plan.path}.goal[1].subject`,
+      diagnostics: `${plan.path}.goal[1].subject: a goal of another client than the plan's subject`,
+    });
+  });
+});
+
+describe('what the profiles allow and the domain cannot hold', () => {
+  it("a plan's supportingInfo may name its Consent (the profile allows it): the assessment is read, the Consent is not refused", () => {
+    const bundle = toFhir(sirpa);
+    const plan = entryOf<CarePlan>(bundle, 'tyokyky-support-plan').resource;
+    const consent = entryOf<Consent>(bundle, 'tyokyky-consent', 1).entry;
+    plan.supportingInfo = [{ reference: consent.fullUrl!, type: 'Consent' }, ...plan.supportingInfo!];
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(fromFhir(bundle)).toEqual(sirpa);
+  });
+
+  it('a plan resting on two assessments is refused at the second (the domain holds one assessmentId)', () => {
+    const bundle = toFhir(sirpa);
+    const { resource: plan, path } = entryOf<CarePlan>(bundle, 'tyokyky-support-plan');
+    plan.supportingInfo = [...plan.supportingInfo!, { reference: 'Observation/other', type: 'Observation' }];
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${path}.supportingInfo[1]`,
+      diagnostics: `${path}.supportingInfo[1]: a second assessment; a support plan rests on one (assessmentId)`,
+    });
+  });
+
+  it.each([
+    ['an Organization', 'tyokyky-organization'],
+    ['a Patient', 'tyokyky-patient'],
+  ])(
+    'a CareTeam member that is %s (the profile allows it) is refused precisely: a team member is a professional',
+    (type, profile) => {
+      const bundle = toFhir(suvi);
+      const { resource: team, path } = entryOf<CareTeam>(bundle, 'tyokyky-responsible-worker-team');
+      const member = entryOf(bundle, profile).entry.fullUrl!;
+      const role = { system: `${canonical}/CodeSystem/care-team-role`, code: 'kela-worker' };
+      team.participant!.push({
+        role: [{ coding: [role] }],
+        member: { reference: member, type: type.split(' ')[1] as 'Organization' },
+        period: { start: '2026-02-17' },
+      });
+      expect(errorsOf(bundle)).toEqual([]);
+      const at = `${path}.participant[${team.participant!.length - 1}].member`;
+      expect(refusal(() => fromFhir(bundle))).toEqual({
+        expression: at,
+        diagnostics: `${at}: a team member that is ${type} has no place in the domain, whose team members are professionals (PractitionerRole); see docs/sdk.md`,
+      });
+    },
+  );
+});
+
+describe('what the profiles refuse, the reader refuses at the same element', () => {
+  it.each([
+    ['tyokyky-support-plan', 'proposal', 'plan'],
+    ['tyokyky-support-plan', 'order', 'plan'],
+    ['tyokyky-referral', 'proposal', 'order'],
+    ['tyokyky-referral', 'plan', 'order'],
+  ])('%s intent %s is refused at .intent', (profile, intent, ours) => {
+    const bundle = toFhir(suvi);
+    const { resource, path } = entryOf<CarePlan | ServiceRequest>(bundle, profile);
+    resource.intent = intent as 'plan';
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${path}.intent`,
+      diagnostics: `${path}.intent: ${intent} is not the intent the profile fixes (${ours})`,
+    });
+  });
+
+  it.each([
+    [2, ['implementation-plan', 'activation-plan']],
+    [0, []],
+  ])('a plan with %i plan-category codings is refused at .category (tyk-cpl-1)', (_, codes) => {
+    const bundle = toFhir(sirpa);
+    const { resource: plan, path } = entryOf<CarePlan>(bundle, 'tyokyky-support-plan');
+    plan.category = [
+      plan.category![0]!,
+      ...codes.map((code) => ({ coding: [{ system: `${canonical}/CodeSystem/plan-category`, code }] })),
+    ];
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${path}.category`,
+      diagnostics: `${path}.category: tyk-cpl-1: a support plan carries exactly one plan-category coding, found ${codes.length}`,
+    });
+  });
+});
+
+describe('states the domain cannot write back are refused, not reopened', () => {
+  /** sirpa's Bundle, its first Goal changed by `change`, and the plan's path. */
+  function sirpaGoal(change: (g: Goal) => void) {
+    const bundle = toFhir(sirpa);
+    change(entryOf<Goal>(bundle, 'tyokyky-goal').resource);
+    return { bundle, plan: entryOf<CarePlan>(bundle, 'tyokyky-support-plan').path };
+  }
+  const achievement = (code: string) => ({
+    coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code }],
+  });
+
+  it.each([
+    ['completed', 'not-achieved'],
+    ['completed', undefined],
+    ['active', 'achieved'],
+    ['active', 'not-achieved'],
+  ])('a Goal %s with achievement %s is refused at achievementStatus', (lifecycle, code) => {
+    const { bundle, plan } = sirpaGoal((g) => {
+      g.lifecycleStatus = lifecycle as 'active';
+      if (code) g.achievementStatus = achievement(code);
+      // biome-ignore lint/performance/noDelete: the test removes the element
+      else delete g.achievementStatus;
+    });
+    const at = `${plan}.goal[0].achievementStatus`;
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: at,
+      diagnostics: `${at}: ${code ?? 'none'} in a ${lifecycle} goal is not a goal state the domain holds; it reads active (no achievement or in-progress) and completed (achieved)`,
+    });
+  });
+
+  it.each(['proposed', 'planned', 'accepted', 'on-hold'])(
+    'a Goal in lifecycleStatus %s (written back active) is refused',
+    (status) => {
+      const { bundle, plan } = sirpaGoal((g) => {
+        g.lifecycleStatus = status as 'active';
+      });
+      const at = `${plan}.goal[0].lifecycleStatus`;
+      expect(refusal(() => fromFhir(bundle))).toEqual({
+        expression: at,
+        diagnostics: `${at}: ${status} is not a goal the domain holds; it reads active, completed`,
+      });
+    },
+  );
+
+  it.each(['completed', 'on-hold'])('a referral in status %s (written back active) is refused', (status) => {
+    const bundle = toFhir(suvi);
+    const { resource, path } = entryOf<ServiceRequest>(bundle, 'tyokyky-referral');
+    resource.status = status as 'active';
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${path}.status`,
+      diagnostics: `${path}.status: ${status} is not a referral the domain holds; it reads active`,
+    });
+  });
+
+  it('the goal states the SDK writes read back as they were', () => {
+    expect(fromFhir(toFhir(sirpa))).toEqual(sirpa);
+    expect(fromFhir(toFhir(suvi))).toEqual(suvi);
+  });
+});
+
+describe('refusals quote no client data', () => {
+  const consent = () => entryOf<Consent>(toFhir(suvi), 'tyokyky-consent').resource;
+
+  it('a reference known only by its display is refused without quoting the display', () => {
+    const c = consent();
+    c.patient = { display: 'Suvi Virtanen, Mannerheimintie 1 A 2' };
+    const r = refusal(() => fromFhir(c));
+    expect(r).toEqual({
+      expression: 'Consent.patient',
+      diagnostics: 'Consent.patient: cannot tell which Patient it is',
+    });
+    expect(JSON.stringify(r)).not.toContain('Mannerheimintie');
+  });
+
+  it('a conditional reference (it may hold a HETU) is not quoted; a literal Type/id or urn:uuid one is', () => {
+    const c = consent();
+    c.patient = { reference: 'Patient?identifier=urn:oid:1.2.246.21|010181-900C' };
+    expect(refusal(() => fromFhir(c)).diagnostics).toBe('Consent.patient: cannot tell which Patient it is');
+    c.patient = { reference: 'Patient/p-17' };
+    expect(refusal(() => fromFhir(c)).diagnostics).toBe(
+      "Consent.patient: cannot tell which Patient 'Patient/p-17' is",
+    );
+    const uuid = 'urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b';
+    c.patient = { reference: uuid };
+    expect(refusal(() => fromFhir(c)).diagnostics).toBe(
+      `Consent.patient: cannot tell which Patient '${uuid}' is`,
+    );
+  });
+});
+
+describe('an organisation identifier is kept', () => {
+  it.each([
+    [undefined, `${canonical}/sid/local/organization`],
+    ['https://ehr.example.fi/sid/local', 'https://ehr.example.fi/sid/local/organization'],
+  ])('under the local-id system itself (base %s)', (localIdSystemBase, system) => {
+    const record: WorkAbilityRecord = structuredClone(suvi);
+    record.organizations![0]!.identifier = { system, value: 'abc' };
+    const opts = { localIdSystemBase };
+    expect(fromFhir(toFhir(record, opts), opts)).toEqual(record);
+  });
+});
