@@ -68,22 +68,22 @@ export function parseCriteria(criteria: string, type: string): Record<string, st
   if (q >= 0) {
     const prefix = text.slice(0, q);
     if (prefix !== type && prefix !== '') {
-      throw FhirError.badRequest(
-        `If-None-Exist criteria '${criteria}' are for ${prefix}, not ${type}`,
-        'If-None-Exist',
-      );
+      throw FhirError.badRequest(`If-None-Exist criteria are for another type than ${type}`, 'If-None-Exist');
     }
     text = text.slice(q + 1);
   }
   const params: Record<string, string[]> = {};
   for (const [k, v] of new URLSearchParams(text)) {
     if (k.startsWith('_') && k !== '_id' && k !== '_lastUpdated') {
-      throw FhirError.badRequest(`If-None-Exist criteria may not use '${k}'`, 'If-None-Exist');
+      throw FhirError.badRequest(
+        `If-None-Exist criteria may not use ${/^_[A-Za-z]{1,32}$/.test(k) ? `'${k}'` : 'that parameter'}`,
+        'If-None-Exist',
+      );
     }
     params[k] = [...(params[k] ?? []), v];
   }
   if (!Object.keys(params).length) {
-    throw FhirError.badRequest(`If-None-Exist criteria '${criteria}' are empty`, 'If-None-Exist');
+    throw FhirError.badRequest('If-None-Exist criteria are empty', 'If-None-Exist');
   }
   return params;
 }

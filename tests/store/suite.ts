@@ -568,7 +568,20 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(
         store.create(observation(), { ifNoneExist: '' }),
         400,
-        `If-None-Exist criteria '' are empty`,
+        'If-None-Exist criteria are empty',
+        'If-None-Exist',
+      );
+      // The criteria are the sender's text (an identifier may be a HETU): no message quotes them.
+      await expectFhirError(
+        store.create(observation(), { ifNoneExist: 'Patient?identifier=urn:oid:1.2.246.21|010181-900C' }),
+        400,
+        'If-None-Exist criteria are for another type than Observation',
+        'If-None-Exist',
+      );
+      await expectFhirError(
+        store.create(observation(), { ifNoneExist: '_010181-900C=x' }),
+        400,
+        'If-None-Exist criteria may not use that parameter',
         'If-None-Exist',
       );
       await expectFhirError(
