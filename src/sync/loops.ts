@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SyncContext } from './context.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
-import { type PushRoundResult, emptyPushResult } from './push/state.ts';
+import { CredentialsRefused, type PushRoundResult, emptyPushResult } from './push/state.ts';
 import { queueDepth, setState } from './repository.ts';
 
 /** How one push round and one pull run against the remote (the FHIR-store default, or an adapter's). */
@@ -40,13 +40,23 @@ export async function drainOutbox(
   let lastReport = Promise.resolve();
   const lane = async () => {
     while (!signal.aborted) {
-      const r = await rounds.pushRound(ctx, signal);
+      let r: PushRoundResult;
+      let refused = false;
+      try {
+        r = await rounds.pushRound(ctx, signal);
+      } catch (err) {
+        // Its rows went back unsent, and every further round would meet the same refusal.
+        if (!(err instanceof CredentialsRefused)) throw err;
+        await keepLastError(ctx, err);
+        r = err.result ?? emptyPushResult();
+        refused = true;
+      }
       for (const k of Object.keys(total) as (keyof PushRoundResult)[]) total[k] += r[k];
       if (onProgress) {
         lastReport = lastReport.then(async () => onProgress(total, await queueDepth(ctx.store)));
         await lastReport;
       }
-      if (r.claimed === 0) break;
+      if (refused || r.claimed === 0) break;
       // Only rows that must wait came back: give them their moment instead of spinning.
       if (onlyGaveBack(r)) await sleep(250);
     }

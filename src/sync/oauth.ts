@@ -72,7 +72,7 @@ export class TokenSource {
     const text = await res.text();
     if (!res.ok) {
       const said = `token endpoint answered ${res.status}: ${text.slice(0, 300)}`;
-      throw isRetryableStatus(res.status) ? unavailable(said) : refused(said);
+      throw isRetryableStatus(res.status) ? unavailable(said) : refused(said, res.status);
     }
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
     try {
@@ -117,5 +117,5 @@ export async function clientAssertion(clientId: string, tokenUrl: string, privat
     .sign(key);
 }
 
-const refused = (diagnostics: string) => new TokenError(401, diagnostics, false);
+const refused = (diagnostics: string, answered?: number) => new TokenError(401, diagnostics, false, answered);
 const unavailable = (diagnostics: string) => new TokenError(502, diagnostics, true);

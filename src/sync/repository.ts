@@ -525,6 +525,29 @@ export async function release(
   );
 }
 
+/** Why a row went back unsent right before it would have left (releaseConsentChanged). */
+export const CONSENT_CHANGED_IN_FLIGHT = 'consent changed while in flight; re-checked';
+
+/**
+ * The rows of `ids` this claim holds that a Consent of their client marked while they were in flight
+ * (unblockConsentPatients) go back to the queue at once, unsent and without counting the attempt: the
+ * round's consent verdict is stale, and the next round's gate decides again. An UPDATE, not a read: a
+ * Consent whose transaction has marked a row but not yet committed holds the row's lock, so this waits
+ * for it and sees the mark. Returns the ids released.
+ */
+export async function releaseConsentChanged(db: Db, claimId: string, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const released = await db.query<{ id: string }>(
+    `UPDATE sync_outbox
+        SET state = 'pending', attempts = greatest(attempts - 1, 0), reason = $3, consent_changed = false,
+            claimed_by = NULL, lease_until = NULL, available_at = now(), updated_at = now()
+      WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND state = 'inflight' AND consent_changed
+      RETURNING id::text AS id`,
+    [claimId, ids, CONSENT_CHANGED_IN_FLIGHT],
+  );
+  return released.map((r) => r.id);
+}
+
 /**
  * Keep our claim on rows still being worked on (a long round must not lose them to another worker);
  * returns how many were still ours — fewer than `ids` means the lease of the others ran out and they

@@ -29,6 +29,8 @@ export class TokenError extends FhirError {
     status: number,
     diagnostics: string,
     readonly transient: boolean,
+    /** The token endpoint's own HTTP status, when it answered. */
+    readonly answered?: number,
   ) {
     super(status, issue('error', 'security', `sync-auth-1: ${diagnostics}`));
     this.name = 'TokenError';
@@ -103,6 +105,22 @@ export function unanswered(err: unknown, timeoutMs: number | undefined): string 
   if (err instanceof TaskCancelledError || (err as { name?: string })?.name === 'AbortError')
     return `no answer within ${timeoutMs ?? 'the'} ms of an attempt (--timeout), after every retry`;
   if (err instanceof TypeError) return 'the remote could not be reached (refused or unreachable)';
+  return undefined;
+}
+
+/**
+ * Why every request to the remote is refused alike, whatever it carries: the token endpoint refused
+ * our credentials (sync-auth-1), or the remote answered 401/403 (a token it does not accept, a scope
+ * it lacks). No row is to blame, and no other attempt helps until an operator fixes the credentials.
+ * Names the status, never the answer's text. Undefined for any other failure.
+ */
+export function credentialsRefused(err: unknown): string | undefined {
+  if (err instanceof TokenError && !err.transient)
+    return err.answered === undefined
+      ? err.message
+      : `sync-auth-1: the token endpoint refused the credentials (HTTP ${err.answered})`;
+  if (err instanceof RemoteHttpError && (err.status === 401 || err.status === 403))
+    return `sync-auth-1: the remote answered ${err.status} to ${err.method} (credentials, scopes or access policy refused)`;
   return undefined;
 }
 

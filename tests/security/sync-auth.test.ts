@@ -61,8 +61,12 @@ describe('sync between two facades with auth on', () => {
     await local.create(consent(p.id as string));
     await local.create(score(p.id as string, 7));
     const refused = await anonymous.pushOnce();
-    // The Patient is refused (401 → dead letter); what refers to it is held back, never sent with a local id.
-    expect(refused).toMatchObject({ claimed: 3, done: 0, dead: 1 });
+    // Refused credentials (401) stop the round: no row is to blame, none is dead; all wait, unsent.
+    expect(refused).toMatchObject({ done: 0, dead: 0 });
+    expect((await anonymous.status()).failures.lastError).toMatch(/sync-auth-1: the remote answered 401/);
+    expect(await local.query("SELECT count(*)::int AS n FROM sync_outbox WHERE state = 'dead'")).toEqual([
+      { n: 0 },
+    ]);
     await anonymous.stop();
 
     const sync = createSync({

@@ -6,6 +6,7 @@ import { FhirError } from '../../src/shared/outcome.ts';
 import type { Store } from '../../src/store/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RemoteClient, type SyncService, createSync } from '../../src/sync/index.ts';
+import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import {
   carePlan,
   consent,
@@ -181,6 +182,98 @@ describe('push to a Medplum peer', () => {
     expect((await outboxOf('Observation', obs.id!))[0].state).toBe('pending');
     await sync.pushOnce();
     expect((await outboxOf('Observation', obs.id!))[0].state).toBe('dead');
+  });
+});
+
+// Medplum answers a DELETE of a resource it no longer holds with 404: the delete's goal is reached.
+describe('a local delete whose remote copy is already gone', () => {
+  let gonePeer: MedplumPeer;
+  let proxy: FaultProxy;
+  let local: Store;
+  let pusher: SyncService;
+
+  beforeAll(async () => {
+    gonePeer = await startMedplumPeer();
+    proxy = await startFaultProxy(gonePeer.url.replace(/\/fhir$/, ''));
+    local = await openStore({ dataDir: 'memory://' });
+    pusher = createSync({
+      store: local,
+      remote: {
+        baseUrl: `${proxy.url}/fhir`,
+        party: 'other-health-care',
+        bundle: 'batch',
+        retry: { initialDelayMs: 5, maxDelayMs: 20 },
+      },
+      today: () => '2026-06-01',
+    });
+    await pusher.ready;
+  });
+  afterAll(async () => {
+    await pusher.stop();
+    await local.close();
+    await proxy.close();
+    await gonePeer.close();
+  });
+
+  /** A permitted client's Observation on the remote; its local resource and remote id. */
+  async function observationThere(hetu: string): Promise<{ obs: Observation; remoteId: string }> {
+    const p = (await local.create(patient(hetu))).resource as Patient;
+    await local.create(consent(p.id!));
+    const obs = (await local.create(score(p.id!, 5))).resource as Observation;
+    await pusher.pushOnce();
+    const [m] = await local.query<{ remote_id: string }>(
+      "SELECT remote_id FROM sync_idmap WHERE resource_type = 'Observation' AND local_id = $1",
+      [obs.id],
+    );
+    return { obs, remoteId: m!.remote_id };
+  }
+
+  const deleteRow = async (id: string) =>
+    (
+      await local.query<{ state: string; reason: string | null }>(
+        "SELECT state, reason FROM sync_outbox WHERE resource_type = 'Observation' AND resource_id = $1 AND action = 'delete'",
+        [id],
+      )
+    )[0];
+
+  it('deleted on the remote first, then here: the delete settles done, no dead letter', async () => {
+    const { obs, remoteId } = await observationThere('270181-9206');
+    const there = await fetch(`${gonePeer.url}/Observation/${remoteId}`, { method: 'DELETE' });
+    expect(there.ok).toBe(true);
+    await local.delete('Observation', obs.id!);
+    await pusher.pushOnce();
+    expect(await deleteRow(obs.id!)).toEqual({ state: 'done', reason: 'already gone from the remote' });
+    expect((await pusher.status()).states.dead).toBe(0);
+  });
+
+  it("our DELETE's answer lost: the retry meets the copy it deleted, and the delete settles done", async () => {
+    const { obs, remoteId } = await observationThere('280181-921E');
+    proxy.faults.dropNext = 1;
+    await local.delete('Observation', obs.id!);
+    await pusher.pushOnce();
+    expect(proxy.stats.dropped).toBe(1);
+    expect(await deleteRow(obs.id!)).toEqual({ state: 'done', reason: 'already gone from the remote' });
+    expect((await pusher.status()).states.dead).toBe(0);
+    expect((await fetch(`${gonePeer.url}/Observation/${remoteId}`)).status).toBe(404);
+  });
+
+  it('edits in a batch Bundle of copies deleted on the remote are created again, as a single edit is', async () => {
+    const first = await observationThere('290181-922F');
+    const second = await observationThere('300181-923H');
+    for (const { remoteId } of [first, second])
+      expect((await fetch(`${gonePeer.url}/Observation/${remoteId}`, { method: 'DELETE' })).ok).toBe(true);
+    for (const { obs } of [first, second])
+      await local.update({ ...obs, valueInteger: 9 }, { ifMatch: obs.meta!.versionId });
+    await pusher.pushOnce();
+    expect((await pusher.status()).states.dead).toBe(0);
+    for (const { obs, remoteId } of [first, second]) {
+      const copies = (await remoteAll(
+        gonePeer.url,
+        'Observation',
+        `identifier=${identifierOf(obs)}`,
+      )) as Observation[];
+      expect(copies.map((c) => [c.id === remoteId, c.valueInteger])).toEqual([[false, 9]]);
+    }
   });
 });
 

@@ -5,7 +5,6 @@
  * recorded in sync_conflict.
  */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { BrokenCircuitError } from 'cockatiel';
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
@@ -23,12 +22,10 @@ import {
   wasSentByUs,
 } from '../repository.ts';
 import { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
-import { inSendSlot } from './lease.ts';
-import { type Delivered, failed, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
-import { CircuitOpen, LeaseLost, type Round } from './state.ts';
+import { inSendSlot, withoutConsentChanged } from './lease.ts';
+import { type Delivered, failed, roundStop, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
+import type { Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
-
-const rows = (writes: RemoteWrite[]) => writes.map((w) => w.row);
 
 /** How many times a 412 is re-read and retried before the row is retried in a later round. */
 const CONFLICT_ROUNDS = 3;
@@ -54,12 +51,17 @@ export async function deliverWave(round: Round, writes: RemoteWrite[], recreate:
 }
 
 async function deliverSingly(round: Round, writes: RemoteWrite[], lanes: number, recreate: Recreate) {
+  const going = await withoutConsentChanged(round, writes);
   const delivered: Delivered[] = [];
-  await mapLimit(writes, lanes, async (w) => {
-    const d = await deliverOne(round, w, recreate);
-    if (d) delivered.push(d);
-  });
-  await succeed(round, delivered);
+  try {
+    await mapLimit(going, lanes, async (w) => {
+      const d = await deliverOne(round, w, recreate);
+      if (d) delivered.push(d);
+    });
+  } finally {
+    // What went before the round stopped (a circuit open, credentials refused) is settled all the same.
+    await succeed(round, delivered);
+  }
 }
 
 /**
@@ -125,7 +127,77 @@ async function deliverBundle(
   refuseWhole = false,
 ): Promise<void> {
   const { ctx } = round;
-  const bundle: Bundle = {
+  // The writes that went: those a consent change stopped in the send slot stay behind.
+  const went: { writes?: RemoteWrite[] } = {};
+  let response: Bundle;
+  try {
+    const answer = await inSendSlot(round, writes, (going) => {
+      went.writes = going;
+      return timeSpent(
+        ctx,
+        'network',
+        () => ctx.remote.bundle(bundleOf(going, mode), round.signal, { minimal: true }),
+        `push: ${mode} Bundle of ${going.length}`,
+      );
+    });
+    if (!went.writes) return;
+    response = answer as Bundle;
+  } catch (err) {
+    // Nothing left: the send slot's own checks failed (LeaseLost, or the database).
+    if (!went.writes) throw err;
+    const stop = roundStop(err);
+    if (stop) throw stop;
+    // A rejected transaction names no single culprit: deliver one by one to isolate it.
+    if (!isTransient(err) && err instanceof RemoteHttpError) {
+      if (refuseWhole) throw new RefusedTransaction(err.message);
+      return deliverSingly(round, went.writes, 8, recreate);
+    }
+    for (const w of went.writes) await failed(round, w.row, err);
+    return;
+  }
+  const sent = went.writes;
+  // No readable answer: the remote may have stored any of them. Sent again one by one, each write is
+  // recognised there (conditional on its identifier, our own content) or written.
+  const entries = answerEntries(response);
+  if (!entries) return deliverSingly(round, await rebuild(sent), 4, recreate);
+  const delivered: Delivered[] = [];
+  const followUps: RemoteWrite[] = [];
+  const refused: [RemoteWrite, RemoteHttpError][] = [];
+  for (const [i, w] of sent.entries()) {
+    const entry = entries[i];
+    // No status is 0, as an unreadable one.
+    const status = Number.parseInt(entryStatus(entry?.response) ?? '0', 10);
+    if (status === 201 || (status === 200 && w.method === 'PUT')) {
+      try {
+        delivered.push({
+          row: w.row,
+          remote: refFromAnswer(entryAnswer(entry, status), w.row.resource_type, w.mapping?.remote_id),
+        });
+      } catch {
+        followUps.push(w);
+      }
+    } else if (
+      status === 200 ||
+      status === 412 ||
+      (w.method === 'PUT' && (status === 404 || status === 410))
+    ) {
+      // 200 on a conditional create: it already exists (compare content); 412: see resolveConflict;
+      // an update of a copy gone from the remote is created again (put).
+      followUps.push(w);
+    } else {
+      const oo = entry?.response?.outcome as OperationOutcome | undefined;
+      refused.push([w, new RemoteHttpError(status || 500, w.method, w.url, oo, undefined)]);
+    }
+  }
+  await succeed(round, delivered);
+  // After the delivered are settled: a refusal of our credentials stops the round here.
+  for (const [w, err] of refused) await failed(round, w.row, err);
+  await deliverSingly(round, followUps.length ? await rebuild(followUps) : [], 4, recreate);
+}
+
+/** The Bundle of `writes`. */
+function bundleOf(writes: RemoteWrite[], mode: 'transaction' | 'batch'): Bundle {
+  return {
     resourceType: 'Bundle',
     type: mode,
     entry: writes.map((w) => ({
@@ -139,56 +211,6 @@ async function deliverBundle(
       },
     })),
   };
-  let response: Bundle;
-  try {
-    response = await inSendSlot(round, rows(writes), () =>
-      timeSpent(
-        ctx,
-        'network',
-        () => ctx.remote.bundle(bundle, round.signal, { minimal: true }),
-        `push: ${mode} Bundle of ${writes.length}`,
-      ),
-    );
-  } catch (err) {
-    if (err instanceof LeaseLost) throw err;
-    if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
-    // A rejected transaction names no single culprit: deliver one by one to isolate it.
-    if (!isTransient(err) && err instanceof RemoteHttpError) {
-      if (refuseWhole) throw new RefusedTransaction(err.message);
-      return deliverSingly(round, writes, 8, recreate);
-    }
-    for (const w of writes) await failed(round, w.row, err);
-    return;
-  }
-  // No readable answer: the remote may have stored any of them. Sent again one by one, each write is
-  // recognised there (conditional on its identifier, our own content) or written.
-  const entries = answerEntries(response);
-  if (!entries) return deliverSingly(round, await rebuild(writes), 4, recreate);
-  const delivered: Delivered[] = [];
-  const followUps: RemoteWrite[] = [];
-  for (const [i, w] of writes.entries()) {
-    const entry = entries[i];
-    // No status is 0, as an unreadable one.
-    const status = Number.parseInt(entryStatus(entry?.response) ?? '0', 10);
-    if (status === 201 || (status === 200 && w.method === 'PUT')) {
-      try {
-        delivered.push({
-          row: w.row,
-          remote: refFromAnswer(entryAnswer(entry, status), w.row.resource_type, w.mapping?.remote_id),
-        });
-      } catch {
-        followUps.push(w);
-      }
-    } else if (status === 200 || status === 412) {
-      // 200 on a conditional create: it already exists (compare content); 412: see resolveConflict.
-      followUps.push(w);
-    } else {
-      const oo = entry?.response?.outcome as OperationOutcome | undefined;
-      await failed(round, w.row, new RemoteHttpError(status || 500, w.method, w.url, oo, undefined));
-    }
-  }
-  await succeed(round, delivered);
-  await deliverSingly(round, followUps.length ? await rebuild(followUps) : [], 4, recreate);
 }
 
 /** A batch or transaction answer's entries, or undefined when the answer is no Bundle holding a list. */
@@ -202,19 +224,7 @@ function answerEntries(answer: unknown): Bundle['entry'] | undefined {
 async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
   const { ctx } = round;
   try {
-    if (w.method === 'DELETE') {
-      if (w.mapping) {
-        const id = w.mapping.remote_id;
-        await timeSpent(
-          ctx,
-          'network',
-          () => ctx.remote.delete(w.row.resource_type, id, round.signal),
-          `push: delete ${w.row.resource_type}`,
-        );
-      }
-      const reason = w.mapping ? undefined : 'never reached the remote';
-      return { row: w.row, remote: { id: w.mapping?.remote_id ?? '' }, reason, notSent: !w.mapping };
-    }
+    if (w.method === 'DELETE') return await deleteOne(round, w);
     if (w.method === 'PUT') return await put(round, w, recreate);
     const created = await timeSpent(
       ctx,
@@ -230,10 +240,35 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
     if (!matched) return undefined;
     return await overMatchedCopy(round, w, created.id);
   } catch (err) {
-    if (err instanceof BrokenCircuitError) throw new CircuitOpen('remote circuit open');
     await failed(round, w.row, err);
     return undefined;
   }
+}
+
+/** Why a delete settles without having deleted anything: the remote no longer held the copy. */
+const ALREADY_GONE = 'already gone from the remote';
+
+/**
+ * A delete. A copy the remote no longer holds (404, 410: deleted there meanwhile, or by our own DELETE
+ * whose answer was lost before a retry) is what the delete was for: done, not a failure.
+ */
+async function deleteOne(round: Round, w: RemoteWrite): Promise<Delivered> {
+  if (!w.mapping)
+    return { row: w.row, remote: { id: '' }, reason: 'never reached the remote', notSent: true };
+  const { ctx } = round;
+  const id = w.mapping.remote_id;
+  try {
+    await timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.delete(w.row.resource_type, id, round.signal),
+      `push: delete ${w.row.resource_type}`,
+    );
+  } catch (err) {
+    if (!isGoneRemotely(err)) throw err;
+    return { row: w.row, remote: { id }, reason: ALREADY_GONE, notSent: true };
+  }
+  return { row: w.row, remote: { id } };
 }
 
 /**
@@ -476,10 +511,22 @@ async function park(
   return undefined;
 }
 
+/**
+ * `fn` over `items`, `limit` at once. After a failure no further item starts (a stopped round sends
+ * nothing more), and the first failure is thrown once the items running have ended.
+ */
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { err: unknown } | undefined;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (next < items.length && !failure) {
+      try {
+        await fn(items[next++]);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
   });
   await Promise.all(lanes);
+  if (failure) throw failure.err;
 }

@@ -1,5 +1,6 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { BrokenCircuitError } from 'cockatiel';
 import { isErrorIssue, issue, mostSevereFirst, outcome } from '../../shared/outcome.ts';
 import { StoreDatabaseError } from '../../store/index.ts';
 import { type Transfer, auditTransfers, exportOf } from '../audit.ts';
@@ -15,8 +16,8 @@ import {
   settle,
   settleDelivered,
 } from '../repository.ts';
-import { RemoteHttpError, isTransient, issueSummary } from '../resilience.ts';
-import type { Round } from './state.ts';
+import { RemoteHttpError, credentialsRefused, isTransient, issueSummary } from '../resilience.ts';
+import { CircuitOpen, CredentialsRefused, type Round } from './state.ts';
 
 /** A row whose write reached the remote (or needed none), with where it lives there. */
 export interface Delivered {
@@ -128,9 +129,26 @@ export async function waitForDeletion(round: Round, row: OutboxRow, reason: stri
   await timeSpent(ctx, 'database', () => release(ctx.store, round.claim, [row.id], DELETION_WAIT_MS, reason));
 }
 
-/** A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent. */
+/**
+ * The error that stops the whole round instead of settling a row, or undefined: the remote's circuit
+ * is open, or our credentials are refused — no row is to blame for either.
+ */
+export function roundStop(err: unknown): Error | undefined {
+  // Already one (a nested write stopped): passed on as it is.
+  if (err instanceof CircuitOpen || err instanceof CredentialsRefused) return err;
+  if (err instanceof BrokenCircuitError) return new CircuitOpen('remote circuit open');
+  const refusal = credentialsRefused(err);
+  return refusal === undefined ? undefined : new CredentialsRefused(`${refusal}; rows wait, not sent`);
+}
+
+/**
+ * A failed write: permanent (4xx, bug) → dead letter; transient → retried later, or dead when spent.
+ * Throws the round's stop (roundStop) instead of settling the row.
+ */
 export async function failed(round: Round, row: OutboxRow, err: unknown): Promise<void> {
   const { ctx } = round;
+  const stop = roundStop(err);
+  if (stop) throw stop;
   if (err instanceof RemoteHttpError && !isTransient(err) && err.status >= 400 && err.status < 500) {
     const oo =
       err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]);

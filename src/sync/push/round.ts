@@ -27,7 +27,14 @@ import { type Recreate, deliverTransaction, deliverWave } from './delivery.ts';
 import { type Ordered, WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
 import { keepLease } from './lease.ts';
 import { deadFor } from './outcomes.ts';
-import { CircuitOpen, LeaseLost, type PushRoundResult, type Round, emptyPushResult } from './state.ts';
+import {
+  CircuitOpen,
+  CredentialsRefused,
+  LeaseLost,
+  type PushRoundResult,
+  type Round,
+  emptyPushResult,
+} from './state.ts';
 import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
 /** How often a worker looks for rows abandoned by dead workers or run-out leases. */
@@ -55,8 +62,9 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
   } catch (err) {
     // Whatever was not settled goes back to the queue; the claim guard keeps settled rows as they are
     // (and rows this round no longer holds with the round that does).
+    const refused = err instanceof CredentialsRefused;
     const delay =
-      err instanceof CircuitOpen
+      err instanceof CircuitOpen || refused
         ? (ctx.remote.config.breaker?.halfOpenAfterMs ?? 5_000)
         : err instanceof LeaseLost
           ? 0
@@ -70,8 +78,10 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
         (err as Error).message,
       ),
     );
-    if (err instanceof LeaseLost) result.waiting += rows.length - accounted(result);
-    else if (!(err instanceof CircuitOpen)) throw err;
+    if (err instanceof LeaseLost || refused) result.waiting += rows.length - accounted(result);
+    // Refused credentials are the operator's to fix: the caller keeps the error as the status's last.
+    if (refused) err.result = result;
+    if (!(err instanceof LeaseLost || err instanceof CircuitOpen)) throw err;
   }
   return result;
 }

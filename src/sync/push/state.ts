@@ -35,6 +35,16 @@ export interface Round {
 export class CircuitOpen extends Error {}
 
 /**
+ * The remote or its token endpoint refused our credentials (resilience.credentialsRefused): every
+ * request would be refused alike, so the round stops and its rows go back unsent, none dead; the
+ * caller keeps the message as the status's last error.
+ */
+export class CredentialsRefused extends Error {
+  /** What the round had settled when it stopped. */
+  result?: PushRoundResult;
+}
+
+/**
  * Some of the round's rows were no longer its own when it was about to send them (their lease ran out
  * while it waited; another round may hold them now): the round stops unsent, what it still holds goes back.
  */
