@@ -73,7 +73,9 @@ export function createApp(opts: AppOptions): express.Express {
     const sync = opts.sync?.metrics ? await opts.sync.metrics.metrics() : '';
     res.type(metrics.registry.contentType).send(sync ? `${own}\n${sync}` : own);
   });
-  if (opts.sync) app.use('/api/sync', syncApi(opts.sync));
+  // The operator's surface: with security on, the front admits only the operator scope (never a
+  // party) and each successful call is audited here.
+  if (opts.sync) app.use('/api/sync', syncApi(opts.sync, opts.security?.auditOperator));
 
   if (opts.mode === 'kanta-phr') {
     app.use('/fhir', createKantaRouter({ ...opts, storeFor, bodyBytes: limits.bodyBytes }));

@@ -22,37 +22,61 @@ function remoteFailure(err: unknown): never {
 }
 
 /**
+ * Records a successful call before it is answered (the security layer's audit log): what it did, in
+ * counts and row numbers, never a row's content (its resource and patient ids, its reason).
+ */
+export type OperatorAudit = (
+  res: express.Response,
+  call: { action: 'E' | 'U'; detail: string },
+) => Promise<void>;
+
+/** `n row(s)`. */
+const rowCount = (n: number) => (n === 1 ? '1 row' : `${n} rows`);
+
+/**
  * `/api/sync/*`: the sync's status, its stopped rows and conflicts, and the operator's `tyokyky sync
  * retry|resolve` over HTTP — with the embedded store the CLI cannot open the directory the server holds.
+ * An operator's surface: with security on, the front serves it only to the operator scope and never to
+ * a receiving party, and `audit` records each call that succeeds.
  */
-export function syncApi(sync: FacadeSync): express.Router {
+export function syncApi(sync: FacadeSync, audit: OperatorAudit = async () => {}): express.Router {
   const router = express.Router({ caseSensitive: true });
+  const answer = async (res: express.Response, action: 'E' | 'U', detail: string, body: unknown) => {
+    await audit(res, { action, detail });
+    res.json(body);
+  };
   router.get('/status', async (_req, res) => {
     res.locals.route = '/api/sync/status';
-    res.json(await sync.status());
+    await answer(res, 'E', 'sync status', await sync.status());
   });
   // GET /api/sync/rows?state=dead|blocked|held|parked[&limit=]: the rows an operator retries or
   // resolves, each with why it stopped (not its content)
   router.get('/rows', async (req, res) => {
     res.locals.route = '/api/sync/rows';
     const state = queryValue(req, 'state', checkListedState);
-    res.json(await sync.rows(state, listLimit(req)));
+    const rows = await sync.rows(state, listLimit(req));
+    await answer(res, 'E', `sync rows (${state}): ${rowCount(rows.length)} listed`, rows);
   });
   // GET /api/sync/conflicts[?limit=]: what each conflict with a remote edit was settled by, newest first
   router.get('/conflicts', async (req, res) => {
     res.locals.route = '/api/sync/conflicts';
-    res.json(await sync.conflicts(listLimit(req)));
+    const conflicts = await sync.conflicts(listLimit(req));
+    await answer(res, 'E', `sync conflicts: ${rowCount(conflicts.length)} listed`, conflicts);
   });
   // POST /api/sync/retry[?id=<outbox row>]
   router.post('/retry', async (req, res) => {
     res.locals.route = '/api/sync/retry';
     const id = req.query.id === undefined ? undefined : queryValue(req, 'id', checkOutboxId);
-    res.json({ requeued: await sync.retry(id) });
+    const requeued = await sync.retry(id);
+    const which = id === undefined ? 'sync retry' : `sync retry of row ${id}`;
+    await answer(res, 'U', `${which}: ${rowCount(requeued)} requeued`, { requeued });
   });
   // POST /api/sync/pull-refused: the remote resources the pull refused, read again by id
   router.post('/pull-refused', async (_req, res) => {
     res.locals.route = '/api/sync/pull-refused';
-    res.json(await sync.pullRefusedAgain().catch(remoteFailure));
+    const again = await sync.pullRefusedAgain().catch(remoteFailure);
+    const detail = `sync pull-refused: ${again.listed} listed, ${again.applied} applied`;
+    await answer(res, 'U', detail, again);
   });
   // POST /api/sync/resolve?id=<parked row>&keep=local|remote
   router.post('/resolve', async (req, res) => {
@@ -60,7 +84,8 @@ export function syncApi(sync: FacadeSync): express.Router {
     const id = queryValue(req, 'id', checkOutboxId);
     const keep = queryValue(req, 'keep', checkResolveChoice);
     const resolved = await sync.resolve(id, keep);
-    res.json(resolved ? { requeued: 1, ...resolved } : { requeued: 0 });
+    const detail = `sync resolve of row ${id} (keep ${keep}): ${rowCount(resolved ? 1 : 0)} requeued`;
+    await answer(res, 'U', detail, resolved ? { requeued: 1, ...resolved } : { requeued: 0 });
   });
   return router;
 }

@@ -6,11 +6,13 @@ import { entryNeed, needOf } from '../../src/server/security/access.ts';
 
 describe('needOf', () => {
   it.each([
-    ['GET', '/api/sync/status', undefined, { kind: 'domain', perms: ['r', 's'] }],
-    // Requeueing dead letters writes: the permissions of a domain write, not of a read.
-    ['POST', '/api/sync/retry', undefined, { kind: 'domain', perms: ['c', 'u'] }],
-    // Reading the refused resources again stores them here: a write too.
-    ['POST', '/api/sync/pull-refused', undefined, { kind: 'domain', perms: ['c', 'u'] }],
+    // The sync's outbox holds every client's rows: the operator's, whatever the method.
+    ['GET', '/api/sync/status', undefined, { kind: 'operator' }],
+    ['GET', '/api/sync/rows', undefined, { kind: 'operator' }],
+    ['POST', '/api/sync/retry', undefined, { kind: 'operator' }],
+    ['POST', '/api/sync/pull-refused', undefined, { kind: 'operator' }],
+    ['POST', '/api/sync', undefined, { kind: 'operator' }],
+    ['GET', '/api/syncing', undefined, { kind: 'domain', perms: ['r', 's'] }],
     // A client's disclosure log is read off the audit log: the audit scope as well.
     ['GET', '/api/clients/maija/disclosures', undefined, { kind: 'domain', perms: ['r', 's'], audit: true }],
     ['GET', '/api/clients/maija/consents', undefined, { kind: 'domain', perms: ['r', 's'] }],
@@ -111,6 +113,30 @@ describe('needOf', () => {
   ] as const)('%s %s (mode %s)', (method, path, mode, need) => {
     expect(needOf(method, path, () => mode)).toEqual(need);
   });
+
+  it('a create with If-None-Exist searches as well: it tells whether a match exists', () => {
+    expect(needOf('POST', '/fhir/Patient', undefined, true)).toEqual({
+      kind: 'fhir',
+      type: 'Patient',
+      perms: ['c', 's'],
+      interaction: 'create',
+      conditional: true,
+    });
+    expect(needOf('POST', '/fhir/Patient', undefined, false)).toEqual({
+      kind: 'fhir',
+      type: 'Patient',
+      perms: ['c'],
+      interaction: 'create',
+    });
+    // Only a create is conditional so: the header on anything else changes nothing.
+    expect(needOf('GET', '/fhir/Patient/p1', undefined, true)).toEqual({
+      kind: 'fhir',
+      type: 'Patient',
+      perms: ['r'],
+      interaction: 'read',
+      id: 'p1',
+    });
+  });
 });
 
 describe('entryNeed', () => {
@@ -148,13 +174,29 @@ describe('entryNeed', () => {
     [
       'PUT',
       'Patient?identifier=x',
-      { kind: 'fhir', type: 'Patient', perms: ['s', 'u', 'c'], interaction: 'update' },
+      { kind: 'fhir', type: 'Patient', perms: ['s', 'u', 'c'], interaction: 'update', conditional: true },
     ],
     // Not an interaction this server has: refused by the front as outside the scopes.
     ['PATCH', 'Patient?identifier=x', undefined],
     [undefined, 'Patient/p1', undefined],
   ] as const)('%s %s', (method, url, need) => {
     expect(entryNeed(method, url)).toEqual(need);
+  });
+
+  it('an entry with request.ifNoneExist searches as well', () => {
+    expect(entryNeed('POST', 'Patient', true)).toEqual({
+      kind: 'fhir',
+      type: 'Patient',
+      perms: ['c', 's'],
+      interaction: 'create',
+      conditional: true,
+    });
+    expect(entryNeed('POST', 'Patient', false)).toEqual({
+      kind: 'fhir',
+      type: 'Patient',
+      perms: ['c'],
+      interaction: 'create',
+    });
   });
 });
 

@@ -75,7 +75,7 @@ describe('tyokyky clients', () => {
     ],
     [
       ['--scope', 'system/*.rs patient/*.read'],
-      'scope "patient/*.read" grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or tyokyky/turvakielto.read',
+      'scope "patient/*.read" grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or tyokyky/turvakielto.read or tyokyky/sync.operate',
     ],
     [
       ['--scope', 'system/*.rs', '--party', 'kelaa'],

@@ -5,7 +5,7 @@ import { startServer } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { allows, parseScopes } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
-import { startSecured } from './helpers.ts';
+import { requestToken, startSecured } from './helpers.ts';
 
 describe('secure defaults', () => {
   let store: Store;
@@ -87,6 +87,69 @@ describe('secure defaults', () => {
       const oo = (await limited.json()) as { issue: { code: string; diagnostics: string }[] };
       expect(oo.issue[0]?.code).toBe('throttled');
       expect(oo.issue[0]?.diagnostics).toMatch(/^sec-rate-1: /);
+    } finally {
+      await s.running.close();
+    }
+  });
+
+  /** The status of each answer, and the last one's Retry-After and OperationOutcome. */
+  const throttled = async (send: () => Promise<Response>, times: number) => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < times; i++) {
+      last = await send();
+      statuses.push(last.status);
+    }
+    const oo = (await last?.json()) as { issue?: { code: string; diagnostics: string }[] };
+    return { statuses, retryAfter: Number(last?.headers.get('retry-after')), issue: oo.issue?.[0] };
+  };
+
+  it('limits requests that fail authentication per address, before their 401 and its audit row', async () => {
+    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+      rateLimit: 3,
+    });
+    try {
+      const { token: auditor } = await s.client({ id: 'limit-auditor', scope: 'system/AuditEvent.rs' });
+      const bad = 'eyJhbGciOiJIUzI1NiJ9.e30.x';
+      let n = 0;
+      // Without a token, then with a rejected one: one address, one count.
+      const got = await throttled(() => s.call(n++ < 3 ? undefined : bad, '/Observation'), 5);
+      expect(got.statuses).toEqual([401, 401, 401, 429, 429]);
+      expect(got.retryAfter).toBeGreaterThan(0);
+      expect(got.issue).toEqual({
+        severity: 'error',
+        code: 'throttled',
+        diagnostics:
+          'sec-rate-2: too many requests without a valid access token from this address; retry after the time in Retry-After',
+      });
+      // The refusals' rows, and one for the address's throttling in this window: a flood adds no more.
+      const log = await s.call(auditor, '/AuditEvent?agent=unauthenticated');
+      const outcomes = (
+        (await log.json()) as { entry?: { resource: { outcomeDesc?: string } }[] }
+      ).entry?.map((e) => e.resource.outcomeDesc?.slice(0, 11));
+      expect(outcomes).toEqual(['sec-rate-2:', 'sec-auth-1:', 'sec-auth-1:', 'sec-auth-1:']);
+      // A client with a valid token is counted as itself, not by its address.
+      expect((await s.call(auditor, '/AuditEvent?_count=1')).status).toBe(200);
+    } finally {
+      await s.running.close();
+    }
+  });
+
+  it('limits token requests per address: 429 with Retry-After and an OperationOutcome', async () => {
+    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+      rateLimit: 3,
+    });
+    try {
+      const junk = 'eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJhZG1pbiJ9.x';
+      const got = await throttled(() => requestToken(s.url, junk), 4);
+      expect(got.statuses).toEqual([401, 401, 401, 429]);
+      expect(got.retryAfter).toBeGreaterThan(0);
+      expect(got.issue).toEqual({
+        severity: 'error',
+        code: 'throttled',
+        diagnostics:
+          'sec-rate-3: too many token requests from this address; retry after the time in Retry-After',
+      });
     } finally {
       await s.running.close();
     }

@@ -21,6 +21,7 @@ import { type Secured, assertion, requestToken, startSecured } from './helpers.t
 
 const ADMIN = 'system/*.cruds';
 const AUDIT = 'system/AuditEvent.rs';
+const HETU = 'urn:oid:1.2.246.21';
 
 const diagnostics = async (res: Response) =>
   ((await res.json()) as OperationOutcome).issue?.map((i) => i.diagnostics).join(' | ') ?? '';
@@ -52,6 +53,32 @@ export function securitySuite(
         subject: { reference: `Patient/${patientId}` },
       });
     };
+
+    /** A client's HETU (FI Base's system), read by the admin. */
+    const hetuOf = async (patientId: string): Promise<string> => {
+      const p = (await (await s.call(admin, `/Patient/${patientId}`)).json()) as Patient;
+      return p.identifier?.find((i) => i.system === HETU)?.value as string;
+    };
+    /** Maija's Patient made into a new one with the HETU `hetu` (and identifiers of its own), unsaved. */
+    const patientWithHetu = async (hetu: string): Promise<string> => {
+      const maijaId = ids.get('Patient|maija') as string;
+      const own = await hetuOf(maijaId);
+      const stored = (await (await s.call(admin, `/Patient/${maijaId}`)).json()) as Patient;
+      const { id: _id, meta, ...body } = JSON.parse(JSON.stringify(stored).replaceAll(own, hetu)) as Patient;
+      return JSON.stringify({
+        ...body,
+        meta: { profile: meta?.profile },
+        identifier: body.identifier?.map((i) =>
+          i.system === HETU
+            ? i
+            : i.system === 'urn:ietf:rfc:3986'
+              ? { ...i, value: `urn:uuid:${crypto.randomUUID()}` }
+              : { ...i, value: crypto.randomUUID() },
+        ),
+      });
+    };
+    /** A HETU (valid check character) that no record here has. */
+    const ABSENT_HETU = '150550-9176';
 
     beforeAll(async () => {
       [db, validator] = await Promise.all([
@@ -108,6 +135,13 @@ export function securitySuite(
         >;
         expect(conf.token_endpoint).toBe(`${s.url}/auth/token`);
         expect(conf.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt']);
+        expect(conf.scopes_supported).toEqual([
+          'system/*.cruds',
+          'system/*.rs',
+          'system/AuditEvent.rs',
+          'tyokyky/turvakielto.read',
+          'tyokyky/sync.operate',
+        ]);
       });
 
       it.each([
@@ -476,7 +510,8 @@ export function securitySuite(
             body: JSON.stringify({ ...body, meta: { profile: stored.meta?.profile } }),
             headers: { 'if-none-exist': `identifier=${ident.system}|${ident.value}` },
           });
-        const { token: writer } = await s.client({ id: 'obs-write-only', scope: 'system/Observation.cu' });
+        // Search permission besides: a create with If-None-Exist searches (without it, refused before any match).
+        const { token: writer } = await s.client({ id: 'obs-write-only', scope: 'system/Observation.cus' });
         const refused = await post(writer);
         expect(refused.status).toBe(403);
         expect(await diagnostics(refused)).toBe(
@@ -484,11 +519,85 @@ export function securitySuite(
         );
         const { token: readerWriter } = await s.client({
           id: 'obs-read-write',
-          scope: 'system/Observation.cru',
+          scope: 'system/Observation.crus',
         });
         const matched = await post(readerWriter);
         expect(matched.status).toBe(200);
         expect(((await matched.json()) as Observation).id).toBe(stored.id);
+      });
+
+      it('a conditional create needs search permission as well: without it the same refusal whether or not the identifier exists', async () => {
+        const { token } = await s.client({ id: 'patient-creator', scope: 'system/Patient.c' });
+        const existing = await hetuOf(ids.get('Patient|maija') as string);
+        const answers: [number, string][] = [];
+        for (const hetu of [existing, ABSENT_HETU]) {
+          const res = await s.call(token, '/Patient', {
+            method: 'POST',
+            body: await patientWithHetu(hetu),
+            headers: { 'if-none-exist': `identifier=${HETU}|${hetu}` },
+          });
+          answers.push([res.status, await res.text()]);
+        }
+        // Before: 403 "a Patient matching the conditional criteria exists" against 201 Created.
+        expect(answers[0]).toEqual(answers[1]);
+        expect(answers[0]?.[0]).toBe(403);
+        expect(
+          (JSON.parse(answers[0]?.[1] ?? '{}') as OperationOutcome).issue?.map((i) => i.diagnostics),
+        ).toEqual(['sec-scope-1: the granted scopes do not permit this interaction']);
+        // The same in a transaction's entry (request.ifNoneExist).
+        const inBundle: [number, string][] = [];
+        for (const hetu of [existing, ABSENT_HETU]) {
+          const res = await s.call(token, '', {
+            method: 'POST',
+            body: JSON.stringify({
+              resourceType: 'Bundle',
+              type: 'transaction',
+              entry: [
+                {
+                  resource: JSON.parse(await patientWithHetu(hetu)),
+                  request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${HETU}|${hetu}` },
+                },
+              ],
+            }),
+          });
+          inBundle.push([res.status, await diagnostics(res)]);
+        }
+        expect(inBundle).toEqual([
+          [403, 'sec-scope-2: entry 0 (POST Patient) is outside the granted scopes; nothing was processed'],
+          [403, 'sec-scope-2: entry 0 (POST Patient) is outside the granted scopes; nothing was processed'],
+        ]);
+        const stored = await s.call(
+          admin,
+          `/Patient?identifier=${encodeURIComponent(`${HETU}|${ABSENT_HETU}`)}`,
+        );
+        expect(((await stored.json()) as Bundle).entry ?? []).toEqual([]);
+      });
+
+      it("a Bundle entry's absolute URL under this server's base is the entry it names; under another base it is refused", async () => {
+        const { token } = await s.client({ id: 'absolute-reader', scope: 'system/Observation.rs' });
+        const obs = `Observation/${suviId('Observation')}`;
+        const batch = (url: string) =>
+          s.call(token, '', {
+            method: 'POST',
+            body: JSON.stringify({
+              resourceType: 'Bundle',
+              type: 'batch',
+              entry: [{ request: { method: 'GET', url } }],
+            }),
+          });
+        const own = await batch(`${s.fhir}/${obs}`);
+        expect(own.status).toBe(200);
+        const entries = ((await own.json()) as Bundle).entry ?? [];
+        expect(entries.map((e) => [e.response?.status, e.resource?.id])).toEqual([
+          ['200 OK', suviId('Observation')],
+        ]);
+        for (const url of [`https://elsewhere.example/fhir/${obs}`, `${s.fhir}x/${obs}`]) {
+          const other = await batch(url);
+          expect(other.status, url).toBe(403);
+          expect(await diagnostics(other)).toBe(
+            `sec-scope-2: entry 0 (GET ${url}) is outside the granted scopes; nothing was processed`,
+          );
+        }
       });
 
       it('guards the domain API with the scopes of every domain family', async () => {
@@ -947,6 +1056,111 @@ export function securitySuite(
         ]);
       });
 
+      it('a party cannot page with _offset: an offset counts the matches withheld from it, and so tells which HETUs are here', async () => {
+        const { token: kela } = await s.client({ id: 'kela-offset', scope: 'system/*.rs', party: 'kela' });
+        const visible = await hetuOf(suviId('Patient'));
+        const withheldHetu = await hetuOf(ids.get('Patient|maija') as string);
+        const probe = (hetu: string, offset = '_offset') =>
+          `/Patient?identifier=${encodeURIComponent(`${HETU}|${hetu},${HETU}|${visible}`)}&_sort=-_lastUpdated&_count=1&${offset}=1`;
+        const answers: [number, string][] = [];
+        // Maija's HETU (withheld from kela), one nobody has, and the offset under a modifier the store ignores.
+        for (const path of [probe(withheldHetu), probe(ABSENT_HETU), probe(withheldHetu, '_offset:x')]) {
+          const res = await s.call(kela, path);
+          answers.push([res.status, await res.text()]);
+        }
+        // Before: Suvi's Patient on the page only when the withheld HETU exists.
+        expect(answers[1]).toEqual(answers[0]);
+        expect(answers[2]).toEqual(answers[0]);
+        const outcome = JSON.parse(answers[0]?.[1] ?? '{}') as OperationOutcome;
+        expect([answers[0]?.[0], outcome.issue]).toEqual([
+          400,
+          [
+            {
+              severity: 'error',
+              code: 'forbidden',
+              diagnostics:
+                'sec-consent-5: a receiving party pages with the next link (_cursor), not _offset: an offset counts matches withheld from it',
+              expression: ['_offset'],
+              location: ['_offset'],
+            },
+          ],
+        ]);
+        // The same in a batch's GET entry; every refusal is audited, naming the rule.
+        const batch = await s.call(kela, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [{ request: { method: 'GET', url: probe(ABSENT_HETU).slice(1) } }],
+          }),
+        });
+        expect(((await batch.json()) as Bundle).entry?.map((e) => e.response?.status)).toEqual([
+          '400 Bad Request',
+        ]);
+        const log = (await (await s.call(admin, '/AuditEvent?agent=kela-offset')).json()) as Bundle;
+        expect(
+          (log.entry ?? []).map((e) => {
+            const event = e.resource as AuditEvent;
+            return [event.subtype?.[0]?.code, event.outcome, event.outcomeDesc?.slice(0, 14)];
+          }),
+        ).toEqual(Array(4).fill(['search-type', '4', 'sec-consent-5:']));
+        // Paging by the next link goes on as before.
+        expect((await s.call(kela, '/Patient?_count=1')).status).toBe(200);
+      });
+
+      it('a party cannot create conditionally: whether a match exists may be data its consent does not show', async () => {
+        const { token: kela } = await s.client({
+          id: 'kela-creator',
+          scope: 'system/*.cruds',
+          party: 'kela',
+        });
+        const withheldHetu = await hetuOf(ids.get('Patient|maija') as string);
+        const refusal =
+          'sec-consent-6: a receiving party (kela) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show';
+        const answers: [number, string][] = [];
+        for (const hetu of [withheldHetu, ABSENT_HETU, await hetuOf(suviId('Patient'))]) {
+          const res = await s.call(kela, '/Patient', {
+            method: 'POST',
+            body: await patientWithHetu(hetu),
+            headers: { 'if-none-exist': `identifier=${HETU}|${hetu}` },
+          });
+          answers.push([res.status, await diagnostics(res)]);
+        }
+        // Before: 403 "a Patient matching the conditional criteria is not available" against 201 Created.
+        expect(answers).toEqual(Array(3).fill([403, refusal]));
+        const inBundle = await s.call(kela, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [
+              {
+                resource: JSON.parse(await patientWithHetu(ABSENT_HETU)),
+                request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${HETU}|${ABSENT_HETU}` },
+              },
+            ],
+          }),
+        });
+        expect([inBundle.status, await diagnostics(inBundle)]).toEqual([403, refusal]);
+        const stored = await s.call(
+          admin,
+          `/Patient?identifier=${encodeURIComponent(`${HETU}|${ABSENT_HETU}`)}`,
+        );
+        expect(((await stored.json()) as Bundle).entry ?? []).toEqual([]);
+        // Practitioners are nobody's client data: a party may still create them conditionally.
+        const practitioner = {
+          resourceType: 'Practitioner',
+          name: [{ family: 'Kelan virkailija' }],
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+        };
+        const created = await s.call(kela, '/Practitioner', {
+          method: 'POST',
+          body: JSON.stringify(practitioner),
+          headers: { 'if-none-exist': `identifier=urn:ietf:rfc:3986|${practitioner.identifier[0]?.value}` },
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+      });
+
       it('withholds the data as soon as the consent is withdrawn', async () => {
         const { token: kela } = await s.client({ id: 'kela-2', scope: 'system/*.rs', party: 'kela' });
         const obs = `/Observation/${suviId('Observation')}`;
@@ -1165,7 +1379,7 @@ export function securitySuite(
         expect(linked.status, await linked.clone().text()).toBe(201);
         const { token: both } = await s.client({
           id: 'obs-patient-no-tk',
-          scope: 'system/Observation.rs system/Patient.cru',
+          scope: 'system/Observation.rs system/Patient.crus',
         });
         const viaInclude = (await (
           await s.call(both, `/Observation?patient=${id}&_include=Observation:patient`)
@@ -1391,6 +1605,43 @@ export function securitySuite(
         const events = (own.entry ?? []).map((e) => e.resource as AuditEvent);
         expect(events.map((e) => [e.subtype?.[0]?.code, e.outcome])).toEqual([['search-type', '0']]);
         expect(JSON.stringify(events[0]?.entity)).toContain(patient);
+      });
+
+      it("records a delete in the client's use log (AuditEvent?patient=), and a delete of nothing as well", async () => {
+        const { token } = await s.client({ id: 'obs-deleter', scope: 'system/Observation.rd' });
+        const created = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: await observationAbout(suviId('Patient')),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const obs = `Observation/${((await created.json()) as Observation).id}`;
+        const never = 'Observation/00000000-0000-4000-8000-00000000dead';
+        for (const path of [obs, obs, never])
+          expect((await s.call(token, `/${path}`, { method: 'DELETE' })).status, path).toBe(204);
+        const rows = async (query: string) =>
+          (
+            (await (await s.call(auditor, `/AuditEvent?agent=obs-deleter&${query}`)).json()) as Bundle
+          ).entry?.map((e) => {
+            const event = e.resource as AuditEvent;
+            return [
+              event.subtype?.[0]?.code,
+              event.outcome,
+              event.outcomeDesc,
+              event.entity?.map((x) => x.what?.reference),
+            ];
+          });
+        const patient = `Patient/${suviId('Patient')}`;
+        // Newest first: the repeated delete, then the one that deleted.
+        expect(await rows(`patient=${patient}`)).toEqual([
+          ['delete', '0', 'nothing to delete', [patient, obs]],
+          ['delete', '0', undefined, [patient, obs]],
+        ]);
+        expect((await rows('entity-type=Observation'))?.[0]).toEqual([
+          'delete',
+          '0',
+          'nothing to delete',
+          [never],
+        ]);
       });
 
       it('audits a PATCH as patch and a PUT as update', async () => {

@@ -7,14 +7,19 @@ import { FHIR_ROUTES } from '../fhir/routes.ts';
 export type Need =
   /** Needs no token (capability statement, discovery, token endpoint, health). */
   | { kind: 'public' }
-  /** One FHIR interaction on a type: every permission listed is required. */
-  | { kind: 'fhir'; type: string; perms: Permission[]; interaction: string; id?: string }
+  /**
+   * One FHIR interaction on a type: every permission listed is required. `conditional`: a write
+   * that first looks for a match by criteria (a create with If-None-Exist, a conditional update).
+   */
+  | { kind: 'fhir'; type: string; perms: Permission[]; interaction: string; id?: string; conditional?: true }
   /** A transaction or batch Bundle: each entry is checked, one refused entry refuses the whole. */
   | { kind: 'bundle' }
   /** The audit log (read and search only): `interaction` is the route's (history, vread… are refused). */
   | { kind: 'audit'; id?: string; method: string; interaction: string }
   /** The domain API: the permissions on every domain family (and, with `audit`, reading the audit log). */
   | { kind: 'domain'; perms: Permission[]; audit?: true }
+  /** The sync's operator surface (`/api/sync/*`): the operator scope, never a receiving party. */
+  | { kind: 'operator' }
   /** Anything else (unknown routes): a valid token, nothing more. */
   | { kind: 'other' };
 
@@ -39,9 +44,29 @@ export type ValidateModes = () => unknown;
  * The need of a request to `path` with `method`; the query matters only to `$validate?mode=delete`,
  * which asks whether a DELETE would pass and so needs what a DELETE needs. `modes` reads the parsed
  * query (percent-decoded, repeated values kept), as the handler does: never the raw URL text.
+ * `ifNoneExist`: the request carries If-None-Exist (a create then searches as well).
  */
-export function needOf(method: string, path: string, modes: ValidateModes = () => undefined): Need {
-  return withValidateMode(pathNeed(method, path), modes);
+export function needOf(
+  method: string,
+  path: string,
+  modes: ValidateModes = () => undefined,
+  ifNoneExist = false,
+): Need {
+  return conditionalNeed(withValidateMode(pathNeed(method, path), modes), ifNoneExist);
+}
+
+/**
+ * A conditional write: a create with If-None-Exist answers differently when a match exists (the
+ * match, or a refusal to show it) than when none does (a new resource), so it is a search as well and
+ * needs `s` besides `c`; a conditional update's route already asks for `s`. Both are marked, for the
+ * rules that refuse them to some callers (front.ts).
+ */
+function conditionalNeed(need: Need, ifNoneExist: boolean): Need {
+  if (need.kind !== 'fhir') return need;
+  if (need.interaction === 'create' && ifNoneExist)
+    return { ...need, perms: [...need.perms, 's'], conditional: true };
+  if (need.interaction === 'update' && need.id === undefined) return { ...need, conditional: true };
+  return need;
 }
 
 function withValidateMode(need: Need, modes: ValidateModes): Need {
@@ -51,6 +76,7 @@ function withValidateMode(need: Need, modes: ValidateModes): Need {
 
 function pathNeed(method: string, path: string): Need {
   if (PUBLIC_PATHS.has(path)) return { kind: 'public' };
+  if (path === '/api/sync' || path.startsWith('/api/sync/')) return { kind: 'operator' };
   if (path === '/api' || path.startsWith('/api/')) {
     if (method !== 'GET' && method !== 'HEAD') return { kind: 'domain', perms: ['c', 'u'] };
     return DISCLOSURE_LOG.test(path)
@@ -92,10 +118,18 @@ function matchNeed(method: string, match: Match): Need {
   return fhirNeed(type ?? '*', access.perms, access.interaction, id);
 }
 
-/** The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …). */
-export function entryNeed(method: string | undefined, url: string | undefined): Need | undefined {
+/**
+ * The need of a Bundle entry's request (`GET Observation?code=x`, `PUT Patient/1`, …), its url relative
+ * to the FHIR base; `ifNoneExist`: the entry carries `request.ifNoneExist`.
+ */
+export function entryNeed(
+  method: string | undefined,
+  url: string | undefined,
+  ifNoneExist = false,
+): Need | undefined {
   if (!method || !url) return undefined;
   const match = entryRoute(method, url);
   if (!match) return undefined;
-  return withValidateMode(matchNeed(method, match), () => new URLSearchParams(match.query).getAll('mode'));
+  const modes = () => new URLSearchParams(match.query).getAll('mode');
+  return conditionalNeed(withValidateMode(matchNeed(method, match), modes), ifNoneExist);
 }

@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { AssertionError, verifyClientAssertion } from './clients.ts';
-import { uncoveredScopes } from './scopes.ts';
+import { OWN_SCOPES, uncoveredScopes } from './scopes.ts';
 import { type SigningKey, issueAccessToken } from './tokens.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -38,7 +38,7 @@ export function authRoutes(opts: AuthServerOptions): express.Router {
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['ES384', 'RS384'],
       grant_types_supported: ['client_credentials'],
-      scopes_supported: ['system/*.cruds', 'system/*.rs', 'system/AuditEvent.rs'],
+      scopes_supported: ['system/*.cruds', 'system/*.rs', 'system/AuditEvent.rs', ...OWN_SCOPES],
       capabilities: ['client-confidential-asymmetric', 'permission-v2', 'permission-v1'],
     });
   });

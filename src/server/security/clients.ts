@@ -2,7 +2,7 @@ import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify
 import { CONSENT_PARTIES } from '../../domain/index.ts';
 import { isSupportedType } from '../resource-types.ts';
 import { rows } from './schema.ts';
-import { TURVAKIELTO_SCOPE, parseScope } from './scopes.ts';
+import { OWN_SCOPES, parseScope } from './scopes.ts';
 import { ALGORITHMS, CLOCK_SKEW_S, remoteKeys } from './tokens.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -54,10 +54,10 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
  * undefined. A client may be registered only for what this server can grant.
  */
 function scopeProblem(token: string): string | undefined {
-  if (token === TURVAKIELTO_SCOPE) return undefined;
+  if (OWN_SCOPES.includes(token)) return undefined;
   const scope = parseScope(token);
   if (!scope)
-    return `grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or ${TURVAKIELTO_SCOPE}`;
+    return `grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or ${OWN_SCOPES.join(' or ')}`;
   if (scope.type !== '*' && scope.type !== 'AuditEvent' && !isSupportedType(scope.type))
     return `names ${scope.type}, a type this server does not hold`;
   return undefined;

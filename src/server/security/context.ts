@@ -13,6 +13,8 @@ export interface Principal {
   unrestricted: boolean;
   /** May read turvakielto Patients unredacted. */
   turvakielto: boolean;
+  /** Holds the sync operator's scope (`/api/sync/*`). */
+  syncOperator?: boolean;
   /** The request id, carried into audit rows. */
   requestId?: string;
   /** The request's FHIR interaction (its route's), where a write's audit row must tell it apart (`patch`). */

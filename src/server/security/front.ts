@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { underBaseUrl } from '../../shared/references.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
@@ -16,7 +17,7 @@ import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './au
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
 import { record as auditRecord, refusalsAudited } from './guard-context.ts';
-import { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
+import { SYNC_OPERATOR_SCOPE, TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
 
 export interface FrontOptions {
@@ -28,7 +29,10 @@ export interface FrontOptions {
   db: { query(sql: string, params?: unknown[]): Promise<unknown> };
   /** The FHIR base for links, e.g. https://host/fhir. */
   fhirBase: () => string;
-  /** Requests per client per minute. */
+  /**
+   * Requests per minute: per client once authenticated; per address for requests that fail
+   * authentication and for token requests.
+   */
   rateLimit: number;
   bodyLimit: number | string;
   /** Deepest JSON nesting a body may have, as the routes read it. */
@@ -42,8 +46,12 @@ export interface FrontOptions {
 
 const AUDIT_INTERACTIONS = new Set<string>(AUDIT_EVENT_INTERACTIONS);
 
+/** Client data: the types a party's consent decides on (DisclosureCheck); the others are nobody's. */
+const CLIENT_DATA = new Set(Object.keys(DEFAULT_FAMILIES));
 /** The families the domain API reads and writes. */
-const DOMAIN_TYPES = [...Object.keys(DEFAULT_FAMILIES), 'Organization', 'PractitionerRole', 'Practitioner'];
+const DOMAIN_TYPES = [...CLIENT_DATA, 'Organization', 'PractitionerRole', 'Practitioner'];
+/** Where the embedded authorization server hands out tokens (limited per address). */
+const TOKEN_PATH = '/auth/token';
 const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
   create: 'C',
   update: 'U',
@@ -72,8 +80,17 @@ const refuse = (status: 401 | 403, rule: keyof typeof CHALLENGE, text: string) =
 const run = (mw: RequestHandler, req: Request, res: Response) =>
   new Promise<void>((resolve, reject) => mw(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
 
-/** Per-client rate limiting (per address before authentication), answered 429 with Retry-After. */
-function clientRateLimit(limit: number): RequestHandler {
+/**
+ * A rate limit per key and minute, answered 429 with Retry-After and an OperationOutcome naming the
+ * rule (`refusal`). The first refusal of a key's window is marked for the audit log
+ * (`res.locals.firstThrottled`); the rest of a flood is not audited, or it would grow the log without
+ * bound.
+ */
+function rateLimiter(
+  limit: number,
+  key: (req: Request, res: Response) => string,
+  refusal: string,
+): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit,
@@ -81,17 +98,49 @@ function clientRateLimit(limit: number): RequestHandler {
     standardHeaders: 'draft-7',
     validate: false,
     legacyHeaders: false,
-    keyGenerator: (req, res) =>
-      (res.locals.principal as Principal | undefined)?.clientId ?? ipKeyGenerator(req.ip ?? ''),
-    handler: (_req, _res, next) =>
-      next(
-        new FhirError(
-          429,
-          issue('error', 'throttled', 'sec-rate-1: too many requests; retry after the time in Retry-After'),
-        ),
-      ),
+    keyGenerator: key,
+    handler: (req, res, next) => {
+      res.locals.firstThrottled = (req as { rateLimit?: { used?: number } }).rateLimit?.used === limit + 1;
+      next(new FhirError(429, issue('error', 'throttled', refusal)));
+    },
   });
 }
+
+/** The caller's address as express-rate-limit keys it (an IPv6 address by its /56 network). */
+const byAddress = (req: Request) => ipKeyGenerator(req.ip ?? '');
+
+/**
+ * The front's three limits: per client once authenticated; per address for requests that fail
+ * authentication (checked before their 401 and its audit row, so an unauthenticated flood is cut off
+ * after `limit` a minute); per address for token requests.
+ */
+function rateLimits(limit: number) {
+  return {
+    client: rateLimiter(
+      limit,
+      (_req, res) => (res.locals.principal as Principal).clientId,
+      'sec-rate-1: too many requests; retry after the time in Retry-After',
+    ),
+    unauthenticated: rateLimiter(
+      limit,
+      byAddress,
+      'sec-rate-2: too many requests without a valid access token from this address; retry after the time in Retry-After',
+    ),
+    token: rateLimiter(
+      limit,
+      byAddress,
+      'sec-rate-3: too many token requests from this address; retry after the time in Retry-After',
+    ),
+  };
+}
+
+/** Who a request is before (or without) authentication, in its audit row. */
+const unauthenticated = (req: Request): Principal => ({
+  ...ANONYMOUS,
+  clientId: 'unauthenticated',
+  unrestricted: false,
+  requestId: req.id,
+});
 
 /** Writes the audit row of a refused or failed request (and marks the response as audited). */
 function auditRequest(
@@ -137,12 +186,14 @@ function authenticator(verifier: TokenVerifier | undefined): (req: Request) => P
     const key = `${clientId}\n${party ?? ''}\n${scope}`;
     let p = principals.get(key);
     if (!p) {
+      const tokens = scope.split(/\s+/);
       p = {
         clientId,
         ...(party ? { party } : {}),
         scopes: parseScopes(scope),
         unrestricted: false,
-        turvakielto: scope.split(/\s+/).includes(TURVAKIELTO_SCOPE),
+        turvakielto: tokens.includes(TURVAKIELTO_SCOPE),
+        syncOperator: tokens.includes(SYNC_OPERATOR_SCOPE),
       };
       if (principals.size >= 1000) principals.clear();
       principals.set(key, p);
@@ -169,6 +220,7 @@ function authenticator(verifier: TokenVerifier | undefined): (req: Request) => P
 function permitted(p: Principal, need: Need): boolean {
   if (p.unrestricted) return true;
   if (need.kind === 'fhir') return need.perms.every((perm) => allows(p.scopes, need.type, perm));
+  if (need.kind === 'operator') return p.syncOperator === true;
   if (need.kind === 'audit')
     return (
       (need.method === 'GET' || need.method === 'HEAD') &&
@@ -184,6 +236,40 @@ function permitted(p: Principal, need: Need): boolean {
 }
 
 /**
+ * What a receiving party is refused whatever its scopes (403): the sync's operator surface, whose
+ * rows name every client's resources; and writing client data conditionally (If-None-Exist, a
+ * conditional update), which answers one way when a match exists and another when none does — and
+ * the match may be data the party's consent does not show it. Refused before anything is looked up,
+ * so the answer is the same whatever exists.
+ */
+function partyRefusal(p: Principal, need: Need, expression?: string): FhirError | undefined {
+  if (!p.party) return undefined;
+  const refuse = (text: string) => new FhirError(403, issue('error', 'forbidden', text, expression));
+  if (need.kind === 'operator')
+    return refuse(
+      `sec-consent-7: a receiving party (${p.party}) cannot use the sync API: its rows name every client's resources`,
+    );
+  if (need.kind === 'fhir' && need.conditional && CLIENT_DATA.has(need.type))
+    return refuse(
+      `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show`,
+    );
+  return undefined;
+}
+
+/** A URL scheme: an entry's request.url that has one is absolute. */
+const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * An entry's request.url as the Bundle handler reads it: relative to the FHIR base as it is; an
+ * absolute one under this server's own base (the fullUrls its answers carry) as the rest of it;
+ * under any other base (or not text) undefined, which names no entry and is refused.
+ */
+function entryUrl(url: unknown, base: string): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  return ABSOLUTE_URL.test(url) ? underBaseUrl(url, base) : url;
+}
+
+/**
  * A transaction or batch: every entry's interaction must be permitted, else the whole is refused
  * (audited) before anything is processed. Reads the body as the router does (a malformed one is refused here as it would be there).
  */
@@ -192,10 +278,10 @@ async function checkBundle(
   res: Response,
   p: Principal,
   raw: RequestHandler,
-  opts: Pick<FrontOptions, 'writer' | 'jsonDepth'>,
+  opts: Pick<FrontOptions, 'writer' | 'jsonDepth' | 'fhirBase'>,
 ): Promise<void> {
   const { writer } = opts;
-  let bundle: { entry?: { request?: { method?: string; url?: string } }[] };
+  let bundle: { entry?: { request?: { method?: string; url?: string; ifNoneExist?: unknown } }[] };
   try {
     await run(raw, req, res);
     // Read exactly as the router will read it (charset, byte-order mark, the same checks): a body it
@@ -207,11 +293,18 @@ async function checkBundle(
     await auditRequest(writer, res, p, { kind: 'bundle' }, '4', `answered ${status}`);
     throw err;
   }
+  const base = baseUrl(req, opts.fhirBase());
   for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
-    const need = entryNeed(entry?.request?.method, entry?.request?.url);
+    const request = entry?.request;
+    const need = entryNeed(request?.method, entryUrl(request?.url, base), request?.ifNoneExist !== undefined);
+    const partyRule = need && partyRefusal(p, need, `Bundle.entry[${i}].request`);
+    if (partyRule) {
+      await auditRequest(writer, res, p, need, '4', partyRule.outcome.issue?.[0]?.diagnostics ?? '');
+      throw partyRule;
+    }
     if (need && need.kind !== 'bundle' && need.kind !== 'audit' && permitted(p, need)) continue;
     await auditRequest(writer, res, p, need ?? { kind: 'bundle' }, '4', `entry ${i} refused`);
-    const what = `${entry?.request?.method ?? '?'} ${entry?.request?.url?.split('?')[0] ?? '?'}`;
+    const what = `${request?.method ?? '?'} ${String(request?.url ?? '?').split('?')[0]}`;
     throw new FhirError(
       403,
       issue(
@@ -250,65 +343,116 @@ async function serveAudit(
   res.status(200).type('application/fhir+json').send(JSON.stringify(body));
 }
 
+/** The audit log is read-only and answers read and search only (405 otherwise). */
+function auditMethodRefusal(need: Need): FhirError | undefined {
+  if (need.kind !== 'audit') return undefined;
+  if (need.method !== 'GET' && need.method !== 'HEAD')
+    return new FhirError(
+      405,
+      issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
+      { Allow: 'GET, HEAD' },
+    );
+  if (!AUDIT_INTERACTIONS.has(need.interaction))
+    return new FhirError(
+      405,
+      issue(
+        'error',
+        'not-supported',
+        `sec-audit-2: the audit log answers read and search only, not ${need.interaction}`,
+      ),
+      { Allow: 'GET, HEAD' },
+    );
+  return undefined;
+}
+
+type Admit = (req: Request, res: Response, need: Need) => Promise<Principal>;
+
 /**
- * The security front of the app, mounted before every route: security headers and `no-store`,
- * discovery and token endpoints, bearer-token authentication, per-client rate limiting, the scope
- * check of the interaction the request asks for (each entry of a transaction), the read-only audit
- * log endpoint, and the caller's guarded store, bound to the request for the routes. Every refusal
- * is audited before it is answered; any other failed request is audited when it finishes.
+ * Admission of a request: authentication (a failed one limited per address before it is refused),
+ * the per-client limit, the audit log's methods, what a receiving party is refused whatever its
+ * scopes, the scopes (each entry of a Bundle). A refusal (401, 403, and the first 429 of a key's
+ * window) is audited before it is thrown.
  */
-export function securityFront(opts: FrontOptions): RequestHandler {
-  const headers = securityHeaders();
-  const limiter = clientRateLimit(opts.rateLimit);
+function admission(opts: FrontOptions, limits: ReturnType<typeof rateLimits>): Admit {
   const raw = express.raw({ type: () => true, limit: opts.bodyLimit });
   const authenticate = authenticator(opts.verifier);
-
-  /** Authenticates, limits and checks scopes; a 401/403 is audited before it is thrown. */
-  const admit = async (req: Request, res: Response, need: Need): Promise<Principal> => {
+  const signIn = async (req: Request, res: Response): Promise<Principal> => {
+    try {
+      return await authenticate(req);
+    } catch (err) {
+      await run(limits.unauthenticated, req, res); // 429 once this address has failed too often
+      throw err;
+    }
+  };
+  return async (req, res, need) => {
     let p: Principal | undefined;
     try {
-      p = await authenticate(req);
+      p = await signIn(req, res);
       res.locals.principal = p;
       res.locals.clientId = p.clientId;
-      await run(limiter, req, res);
-      if (need.kind === 'audit' && need.method !== 'GET' && need.method !== 'HEAD') {
-        throw new FhirError(
-          405,
-          issue('error', 'not-supported', 'sec-audit-1: the audit log cannot be written through the API'),
-          { Allow: 'GET, HEAD' },
-        );
-      }
-      if (need.kind === 'audit' && !AUDIT_INTERACTIONS.has(need.interaction)) {
-        throw new FhirError(
-          405,
-          issue(
-            'error',
-            'not-supported',
-            `sec-audit-2: the audit log answers read and search only, not ${need.interaction}`,
-          ),
-          { Allow: 'GET, HEAD' },
-        );
-      }
+      await run(limits.client, req, res);
+      const refusal = auditMethodRefusal(need) ?? partyRefusal(p, need);
+      if (refusal) throw refusal;
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
       if (need.kind === 'fhir') p.interaction = need.interaction;
       if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts);
       return p;
     } catch (err) {
-      if (err instanceof FhirError && (err.status === 401 || err.status === 403)) {
-        if (!res.locals.audited)
-          await auditRequest(
-            opts.writer,
-            res,
-            p ?? { ...ANONYMOUS, clientId: 'unauthenticated', unrestricted: false, requestId: req.id },
-            need,
-            '4',
-            err.outcome.issue?.[0]?.diagnostics ?? String(err.status),
-          );
-      }
+      const status = err instanceof FhirError ? err.status : 0;
+      if (
+        (status === 401 || status === 403 || (status === 429 && res.locals.firstThrottled)) &&
+        !res.locals.audited
+      )
+        await auditRequest(
+          opts.writer,
+          res,
+          p ?? unauthenticated(req),
+          need,
+          '4',
+          (err as FhirError).outcome.issue?.[0]?.diagnostics ?? String(status),
+        );
       throw err;
     }
   };
+}
+
+/**
+ * A public route. Token requests are limited per address (each one reads the client registry and
+ * records its assertion's jti); the first refusal of a window is audited.
+ */
+async function servePublic(
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  opts: FrontOptions,
+  tokenLimit: RequestHandler,
+): Promise<void> {
+  if (req.path === TOKEN_PATH) {
+    try {
+      await run(tokenLimit, req, res);
+    } catch (err) {
+      if (res.locals.firstThrottled) {
+        const text = (err as FhirError).outcome?.issue?.[0]?.diagnostics ?? 'throttled';
+        await auditRequest(opts.writer, res, unauthenticated(req), { kind: 'public' }, '4', text);
+      }
+      throw err;
+    }
+  }
+  opts.publicRoutes(req, res, next);
+}
+
+/**
+ * The security front of the app, mounted before every route: security headers and `no-store`,
+ * discovery and token endpoints, bearer-token authentication, rate limits, the scope check of the
+ * interaction the request asks for (each entry of a transaction), the read-only audit log endpoint,
+ * and the caller's guarded store, bound to the request for the routes. Every refusal is audited
+ * before it is answered; any other failed request is audited when it finishes.
+ */
+export function securityFront(opts: FrontOptions): RequestHandler {
+  const headers = securityHeaders();
+  const limits = rateLimits(opts.rateLimit);
+  const admit = admission(opts, limits);
 
   /** On `finish`: a failed request the front admitted is audited (one listener shared by all). */
   function auditFailure(this: Response): void {
@@ -329,8 +473,9 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   }
 
   const front = async (req: Request, res: Response, next: NextFunction) => {
-    const need = needOf(req.method, req.path, () => req.query.mode);
-    if (need.kind === 'public') return opts.publicRoutes(req, res, next);
+    const conditional = req.headers['if-none-exist'] !== undefined;
+    const need = needOf(req.method, req.path, () => req.query.mode, conditional);
+    if (need.kind === 'public') return servePublic(req, res, next, opts, limits.token);
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
     res.locals.need = need;

@@ -149,18 +149,29 @@ export async function auditRefusal(
   patients: string[],
   err: unknown,
 ): Promise<never> {
-  if (err instanceof FhirError && err.status === 403) {
-    await g.refusal(
-      record(g.p, {
-        interaction,
-        action: 'R',
-        outcome: '4',
-        detail: err.outcome.issue?.[0]?.diagnostics ?? 'refused',
-        entities: [entity],
-        patients,
-      }),
-    );
-  }
+  if (err instanceof FhirError && err.status === 403)
+    await refuseAudited(g, interaction, entity, patients, err);
+  throw err;
+}
+
+/** A refusal by one of the guard's own rules, whatever its status: audited, naming the rule, then thrown. */
+export async function refuseAudited(
+  g: Guard,
+  interaction: string,
+  entity: string,
+  patients: string[],
+  err: FhirError,
+): Promise<never> {
+  await g.refusal(
+    record(g.p, {
+      interaction,
+      action: 'R',
+      outcome: '4',
+      detail: err.outcome.issue?.[0]?.diagnostics ?? 'refused',
+      entities: [entity],
+      patients,
+    }),
+  );
   throw err;
 }
 

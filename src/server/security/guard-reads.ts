@@ -24,6 +24,7 @@ import {
   hideMissing,
   patientOf,
   patientOfJson,
+  refuseAudited,
   succeeded,
   withheld,
 } from './guard-context.ts';
@@ -275,8 +276,27 @@ function searchRefusal(p: Principal, type: string, params: SearchParams): FhirEr
     return forbidden(
       'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
     );
+  if (p.party && Object.entries(params).some(([k, v]) => v !== undefined && k.split(':')[0] === '_offset'))
+    return partyOffset();
   return undefined;
 }
+
+/**
+ * A party pages with the next links (`_cursor`): the store would count an offset over every match,
+ * withheld ones included, so which match a page starts at would tell whether withheld ones exist (with
+ * `identifier=<a HETU>,<one it sees>`, whether that HETU is a client here). Refused whatever the value.
+ * The name counts with any modifier (`_offset:x`), as the store reads it.
+ */
+const partyOffset = () =>
+  new FhirError(
+    400,
+    issue(
+      'error',
+      'forbidden',
+      'sec-consent-5: a receiving party pages with the next link (_cursor), not _offset: an offset counts matches withheld from it',
+      '_offset',
+    ),
+  );
 
 /**
  * search-type: a party's matches are filtered by consent and get no total (a count would tell what it
@@ -290,7 +310,7 @@ export async function searchJson(
 ): Promise<SearchJsonResult> {
   const { p } = g;
   const refused = searchRefusal(p, type, asked);
-  if (refused) await auditRefusal(g, 'search-type', type, [], refused);
+  if (refused) await refuseAudited(g, 'search-type', type, [], refused);
   // A party's next link carries a token for the store's cursor (party-cursor.ts).
   const token = p.party ? [asked._cursor ?? []].flat().at(-1) : undefined;
   const params =

@@ -156,26 +156,47 @@ export function update<T extends Resource>(
   });
 }
 
-export function remove(
+/**
+ * A delete and its audit row, in one transaction: the row names the client of the version it deleted
+ * (read in the same transaction), so the client's use log (`AuditEvent?patient=`) has it. A delete of
+ * nothing (already deleted, or never there: the store's 404, answered 204) is audited too, with the
+ * detail 'nothing to delete'.
+ */
+export async function remove(
   g: Guard,
   type: string,
   id: string,
   opts?: Parameters<StoreWrites['delete']>[2],
 ): Promise<DeleteResult> {
-  return g.inTx(async (tx) => {
+  const done = await g.inTx(async (tx): Promise<DeleteResult | FhirError> => {
     await refuseBlindWrite(g, tx, type, id);
-    const result = await tx.delete(type, id, opts);
-    if (result.deleted) {
-      await insertAudit(tx, [
-        record(g.p, {
-          interaction: 'delete',
-          action: 'D',
-          outcome: '0',
-          entities: [`${type}/${id}`],
-          patients: [],
-        }),
-      ]);
+    let result: DeleteResult | FhirError;
+    try {
+      result = await tx.delete(type, id, opts);
+    } catch (err) {
+      if (!(err instanceof FhirError) || err.status !== 404) throw err;
+      result = err; // thrown after the transaction, which keeps the audit row
     }
+    const deleted = result instanceof FhirError ? undefined : result;
+    await insertAudit(tx, [
+      record(g.p, {
+        interaction: 'delete',
+        action: 'D',
+        outcome: '0',
+        ...(deleted?.deleted ? {} : { detail: 'nothing to delete' }),
+        entities: [`${type}/${id}`],
+        patients: deleted ? await patientDeleted(tx, type, id, deleted.versionId) : [],
+      }),
+    ]);
     return result;
   });
+  if (done instanceof FhirError) throw done;
+  return done;
+}
+
+/** The client of the version a deletion (version `deletion`) ended: the one before it. */
+async function patientDeleted(tx: StoreTx, type: string, id: string, deletion: string): Promise<string[]> {
+  const before = Number(deletion) - 1;
+  if (!(before >= 1)) return [];
+  return patientOf(await tx.vread(type, id, before));
 }

@@ -1,11 +1,12 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { FhirError, issue } from '../../shared/outcome.ts';
 import { migrateAuditLog } from '../../store/index.ts';
 import { DEFAULT_LIMITS } from '../http/limits.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import { AuditWriter } from './audit.ts';
 import { authRoutes, issuerOf } from './auth-server.ts';
-import { requestStore } from './context.ts';
+import { type Principal, requestStore } from './context.ts';
 import {
   type Disclosure,
   type DisclosureClient,
@@ -14,6 +15,7 @@ import {
 } from './disclosures.ts';
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
+import { record } from './guard-context.ts';
 import { guardStore } from './guard-store.ts';
 import {
   PARTY_CURSOR_MIGRATION,
@@ -26,7 +28,7 @@ import { type TokenVerifier, createVerifier, loadSigningKey, remoteKeySource, re
 
 export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
 export { ANONYMOUS, type Principal, requestStore } from './context.ts';
-export { TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
+export { SYNC_OPERATOR_SCOPE, TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 export {
   SECURITY_MIGRATION,
   SECURITY_STATEMENTS,
@@ -81,6 +83,11 @@ export interface Security {
   disclosureLog(client: DisclosureClient, filter?: DisclosureFilter): Promise<Disclosure[]>;
   /** Resolves once every audit row handed over so far is written (or has failed): before closing the store. */
   auditSettled(): Promise<void>;
+  /**
+   * Records a successful call of the sync's operator API (`/api/sync/*`) by the request's caller,
+   * before it is answered: `detail` says what it did (counts and row numbers, never client data).
+   */
+  auditOperator(res: Response, call: { action: 'E' | 'U'; detail: string }): Promise<void>;
 }
 
 /** Sets up audit tables, the embedded server's key (when embedded) and the security front. */
@@ -138,5 +145,13 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
     publicBase,
     disclosureLog: (client, filter) => disclosureLog(opts.store, client, filter),
     auditSettled: () => writer.settled(),
+    auditOperator: (res, call) => writer.record(operatorRecord(res, call)),
   };
+}
+
+/** The audit record of an operator's call, by the caller the front admitted (`sec-ctx-1` without one). */
+function operatorRecord(res: Response, call: { action: 'E' | 'U'; detail: string }) {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new FhirError(500, issue('fatal', 'security', 'sec-ctx-1: no access context for this call'));
+  return record(p, { interaction: 'operation', outcome: '0', entities: [], patients: [], ...call });
 }

@@ -18,6 +18,15 @@ export interface Scope {
 /** Read access to Patients labelled turvakielto without redaction. */
 export const TURVAKIELTO_SCOPE = 'tyokyky/turvakielto.read';
 
+/**
+ * The sync's operator surface, `/api/sync/*`: its outbox lists every client's rows (resource and
+ * patient ids, why each stopped) and requeues them, so no FHIR scope reaches it (docs/security.md).
+ */
+export const SYNC_OPERATOR_SCOPE = 'tyokyky/sync.operate';
+
+/** The scopes that are not SMART's: each grants what its constant above says, nothing else. */
+export const OWN_SCOPES: readonly string[] = [TURVAKIELTO_SCOPE, SYNC_OPERATOR_SCOPE];
+
 /** Types a `*` scope does not reach: the audit log needs its own scope. */
 const EXPLICIT_ONLY = new Set(['AuditEvent']);
 
