@@ -69,7 +69,9 @@ export const facadeAuth: Target = {
   what: 'a tampered access token is a 401 with WWW-Authenticate on every route that holds client data',
   async open() {
     const store = await openStore({ dataDir: 'memory://' });
-    const secured = await startSecured(store, await loadProjectValidator());
+    // Every tampered token fails authentication from one address: without a high limit a long run
+    // would meet the per-address limit (429) instead of the 401 it judges.
+    const secured = await startSecured(store, await loadProjectValidator(), { rateLimit: 1_000_000_000 });
     const { token } = await secured.client({ id: 'fuzz-client', scope: 'system/*.cruds' });
     return {
       seeds: [null],
