@@ -1108,6 +1108,20 @@ export function securitySuite(
         expect((await s.call(kela, '/Patient?_count=1')).status).toBe(200);
       });
 
+      it('a party cannot write through the domain API (its writes find records by business identifier first); another client can', async () => {
+        const { token: kela } = await s.client({ id: 'kela-domain', scope: 'system/*.cruds', party: 'kela' });
+        const { token: ehr } = await s.client({ id: 'ehr-domain', scope: 'system/*.cruds' });
+        const post = (token: string) =>
+          s.call(token, `${s.url}/api/records`, { method: 'POST', body: JSON.stringify({ clients: [] }) });
+        const refused = await post(kela);
+        expect([refused.status, await diagnostics(refused)]).toEqual([
+          403,
+          'sec-consent-6: a receiving party (kela) cannot write through the domain API: each write first finds its records by business identifier, and whether one exists may be data its consent does not show',
+        ]);
+        // Refused before the body is read: another client's same request reaches the domain API.
+        expect((await post(ehr)).status).not.toBe(403);
+      });
+
       it('a party cannot create conditionally: whether a match exists may be data its consent does not show', async () => {
         const { token: kela } = await s.client({
           id: 'kela-creator',

@@ -253,6 +253,11 @@ function partyRefusal(p: Principal, need: Need, expression?: string): FhirError 
     return refuse(
       `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show`,
     );
+  // Every domain API write finds what it writes by business identifier first (a HETU, for a client).
+  if (need.kind === 'domain' && need.perms.includes('c'))
+    return refuse(
+      `sec-consent-6: a receiving party (${p.party}) cannot write through the domain API: each write first finds its records by business identifier, and whether one exists may be data its consent does not show`,
+    );
   return undefined;
 }
 
