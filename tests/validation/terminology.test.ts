@@ -38,6 +38,22 @@ const insensitive: CodeSystem = {
   caseSensitive: false,
   concept: [{ code: 'Red', display: 'Red' }],
 };
+const unstatedCase: CodeSystem = {
+  resourceType: 'CodeSystem',
+  url: `${base}/CodeSystem/unstated-case`,
+  status: 'active',
+  content: 'complete',
+  concept: [{ code: 'Up', display: 'Up' }],
+};
+const fragment: CodeSystem = {
+  resourceType: 'CodeSystem',
+  url: `${base}/CodeSystem/fragment`,
+  version: '3',
+  status: 'active',
+  content: 'fragment',
+  caseSensitive: true,
+  concept: [{ code: 'known', display: 'Known' }],
+};
 const animalsUrl = `${base}/CodeSystem/animals`;
 const filtered = (...filter: { property: string; op: string; value: string }[]) =>
   ({
@@ -119,6 +135,7 @@ const valueSets = [
   }),
   vs('broken-import', { include: [{ valueSet: [`${base}/ValueSet/nowhere`] }] }),
   vs('colours', { include: [{ system: `${base}/CodeSystem/colours` }] }),
+  vs('fragment', { include: [{ system: `${base}/CodeSystem/fragment` }] }),
   vs('snomed-or-dog', {
     include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }],
   }),
@@ -132,7 +149,7 @@ let tx: Terminology;
 beforeAll(() => {
   const registry = new Registry();
   registry.loadCore();
-  for (const r of [cs, insensitive, ...valueSets]) registry.add(r);
+  for (const r of [cs, insensitive, unstatedCase, fragment, ...valueSets]) registry.add(r);
   tx = createTerminology(registry);
 });
 
@@ -229,19 +246,44 @@ describe('checkCode', () => {
       },
     ]);
   });
+  const v20203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
   it('an unknown code in an HL7 Terminology (THO) CodeSystem is only a warning: our R4 copy may be older', () => {
-    const v20203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
     expect(
       tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/identifier-type', 'extensible', [
-        { system: v20203, code: 'NNFIN' },
+        { system: v20203, code: 'NNF1N' },
       ]),
     ).toEqual([
       {
         severity: 'warning',
         code: 'code-invalid',
-        message: `Unknown code 'NNFIN' in the CodeSystem '${v20203}' (as of the R4 copy held here; HL7 Terminology may define it since)`,
+        message: `Unknown code 'NNF1N' in the CodeSystem '${v20203}' (as of the R4 copy held here; HL7 Terminology may define it since)`,
       },
     ]);
+  });
+  it('v2-0203: NN + an ISO 3166 country code is a national identifier type (HL7 findSpecialConcept)', () => {
+    for (const code of ['NNFIN', 'NNSWE', 'NNFI', 'NN246'])
+      expect(tx.checkCode('', 'example', { system: v20203, code }), code).toEqual([]);
+    for (const code of ['NNF1N', 'NNFINL', 'NNfin', 'NNX'])
+      expect(tx.checkCode('', 'example', { system: v20203, code }), code).toMatchObject([
+        { severity: 'warning', message: expect.stringContaining(`Unknown code '${code}'`) },
+      ]);
+    // Known to the code system, but not listed by R4's extensible identifier-type value set.
+    expect(
+      tx.checkCodeableConcept('http://hl7.org/fhir/ValueSet/identifier-type', 'extensible', [
+        { system: v20203, code: 'NNFIN' },
+      ]),
+    ).toMatchObject([{ severity: 'warning', message: expect.stringContaining('extensible value set') }]);
+  });
+  it('an unknown code in a fragment CodeSystem is accepted with a warning', () => {
+    const system = `${base}/CodeSystem/fragment`;
+    expect(tx.checkCode(url('fragment'), 'required', { system, code: 'other' })).toEqual([
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `Unknown Code 'other' in the CodeSystem '${system}' version '3' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment`,
+      },
+    ]);
+    expect(tx.checkCode(url('fragment'), 'required', { system, code: 'known' })).toEqual([]);
   });
   it('display mismatch is a warning; displays and designations match case-insensitively', () => {
     expect(
@@ -260,10 +302,31 @@ describe('checkCode', () => {
       },
     ]);
   });
-  it('case-insensitive CodeSystems match any case', () => {
+  it('case-insensitive CodeSystems match any case, with an information issue naming the correct code', () => {
+    const colours = `${base}/CodeSystem/colours`;
+    expect(tx.checkCode(url('colours'), 'required', { system: colours, code: 'RED' })).toEqual([
+      {
+        severity: 'information',
+        code: 'business-rule',
+        message: `The code 'RED' differs from the correct code 'Red' by case. Although the code system '${colours}' is case insensitive, implementers are strongly encouraged to use the correct case anyway`,
+      },
+    ]);
+    expect(tx.checkCode(url('colours'), 'required', { system: colours, code: 'Red' })).toEqual([]);
+  });
+  it('a CodeSystem without caseSensitive is case-insensitive (HL7: absent is false); true keeps case', () => {
+    expect(tx.codeSystem(`${base}/CodeSystem/unstated-case`)?.caseSensitive).toBe(false);
+    expect(tx.codeSystem(animals)?.caseSensitive).toBe(true);
     expect(
-      tx.checkCode(url('colours'), 'required', { system: `${base}/CodeSystem/colours`, code: 'RED' }),
-    ).toEqual([]);
+      tx.checkCode('', 'example', { system: `${base}/CodeSystem/unstated-case`, code: 'up' }),
+    ).toMatchObject([
+      {
+        severity: 'information',
+        message: expect.stringContaining("differs from the correct code 'Up' by case"),
+      },
+    ]);
+    expect(tx.checkCode('', 'example', { system: animals, code: 'Dog' })).toMatchObject([
+      { severity: 'error', message: `Unknown code 'Dog' in the CodeSystem '${animals}'` },
+    ]);
   });
   it('an unresolvable ValueSet is a warning, not an error', () => {
     expect(tx.checkCode(url('missing'), 'required', { code: 'x' })).toEqual([
@@ -366,11 +429,39 @@ describe('checkCodeableConcept', () => {
       },
     ]);
   });
-  it('required: text only is an error; extensible: text only is fine', () => {
+  it('text only: an error under a required binding, a warning under an extensible one, nothing under preferred', () => {
     expect(tx.checkCodeableConcept(url('is-a-mammal'), 'required', [], 'a pet')).toMatchObject([
       { severity: 'error', message: expect.stringContaining('No code provided') },
     ]);
-    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'extensible', [], 'a pet')).toEqual([]);
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'extensible', [], 'a pet')).toEqual([
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `No code provided (only text 'a pet'), and a code should be provided from the value set '${url('is-a-mammal')}'`,
+      },
+    ]);
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'preferred', [], 'a pet')).toEqual([]);
+  });
+  it("several codings outside the value set: one issue listing them, in the HL7 validator's words", () => {
+    const codings = [
+      { system: animals, code: 'bird' },
+      { system: 'http://loinc.org', code: '1234-5' },
+    ];
+    const codes = `${animals}#bird, http://loinc.org#1234-5`;
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'extensible', codings)).toEqual([
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `None of the codings provided are in the value set '${url('is-a-mammal')}', and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = ${codes})`,
+      },
+    ]);
+    expect(tx.checkCodeableConcept(url('is-a-mammal'), 'required', codings)).toEqual([
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `None of the codings provided are in the value set '${url('is-a-mammal')}', and a coding from this value set is required (codes = ${codes})`,
+      },
+    ]);
   });
   it('extensible: a coding from elsewhere is a warning', () => {
     expect(

@@ -2,6 +2,7 @@ import { isAbsoluteUri } from '../util.ts';
 import type { CheckContext } from './context.ts';
 
 /**
+ * A Coding with a code needs a system (a warning, as the HL7 validator gives it).
  * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
  * system, not a value set the registry holds nor a CodeSystem supplement (R4 codesystem.html: a
  * supplement adds designations and properties to another code system and is never a Coding's system),
@@ -13,6 +14,15 @@ export function checkSystem(
   type: 'Coding' | 'Identifier',
 ): void {
   const system = value.system;
+  if (type === 'Coding' && system === undefined && typeof value.code === 'string') {
+    // The HL7 validator's TERMINOLOGY_TX_SYSTEM_NO_CODE, at the coding, whatever binds it.
+    walk.report(
+      'warning',
+      'code-invalid',
+      'A code with no system has no defined meaning. A system should be provided',
+    );
+    return;
+  }
   if (typeof system !== 'string' || system === '') return;
   if (!isAbsoluteUri(system)) {
     walk.report(

@@ -1,4 +1,5 @@
 import type { CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
+import { isSpecialConcept } from './special-concepts.ts';
 
 /** One concept of a local CodeSystem, flattened, with what display checks and filters need. */
 export interface IndexedConcept {
@@ -18,8 +19,14 @@ export interface IndexedConcept {
 /** A CodeSystem indexed once for Set lookups. */
 export interface IndexedCodeSystem {
   url: string;
+  /** `url|version` when the CodeSystem has a version (for messages, as the HL7 validator names it). */
+  versionedUrl: string;
+  version?: string;
   /** True when the definition lists every code (`content = complete`), so an unknown code is really unknown. */
   complete: boolean;
+  /** `content = fragment`: an unknown code may be valid in another fragment. */
+  fragment: boolean;
+  /** `caseSensitive = true`; absent means false, as the HL7 validator's `getCaseSensitive()` reads it. */
   caseSensitive: boolean;
   concepts: Map<string, IndexedConcept>;
   lookup(code: string): IndexedConcept | undefined;
@@ -33,7 +40,7 @@ export function normaliseDisplay(s: string): string {
 
 export function indexCodeSystem(cs: CodeSystem): IndexedCodeSystem {
   const concepts = new Map<string, IndexedConcept>();
-  const caseSensitive = cs.caseSensitive !== false;
+  const caseSensitive = cs.caseSensitive === true;
   const key = (code: string) => (caseSensitive ? code : code.toLowerCase());
   const parentLinks: Array<[child: string, parent: string]> = [];
 
@@ -77,7 +84,10 @@ export function indexCodeSystem(cs: CodeSystem): IndexedCodeSystem {
     concepts.get(key(parent))?.children.add(child);
   }
 
-  const lookup = (code: string) => concepts.get(key(code));
+  const url = cs.url ?? '';
+  // A code the system defines by rule (v2-0203's NN + country code) is a concept without displays.
+  const lookup = (code: string) =>
+    concepts.get(key(code)) ?? (isSpecialConcept(url, code) ? ruleConcept(code) : undefined);
   const descendants = (code: string, includeSelf: boolean): Set<string> | undefined => {
     const start = lookup(code);
     if (!start) return undefined;
@@ -94,12 +104,27 @@ export function indexCodeSystem(cs: CodeSystem): IndexedCodeSystem {
   };
 
   return {
-    url: cs.url ?? '',
+    url,
+    versionedUrl: cs.version ? `${url}|${cs.version}` : url,
+    version: cs.version,
     complete: cs.content === 'complete' && concepts.size > 0,
+    fragment: cs.content === 'fragment',
     caseSensitive,
     concepts,
     lookup,
     descendants,
+  };
+}
+
+function ruleConcept(code: string): IndexedConcept {
+  return {
+    code,
+    displays: new Set(),
+    parents: new Set(),
+    children: new Set(),
+    properties: new Map(),
+    abstract: false,
+    inactive: false,
   };
 }
 

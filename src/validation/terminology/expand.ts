@@ -18,6 +18,8 @@ export interface SystemMembers {
 /** A ValueSet expanded once into Set lookups. */
 export interface CompiledValueSet {
   url: string;
+  /** The ValueSet's title (or name), as the HL7 validator names it in messages. */
+  title?: string;
   systems: Map<string, SystemMembers>;
   /** Imports or CodeSystems we could not resolve; membership outside `systems` is then uncertain. */
   unresolved: string[];
@@ -45,7 +47,12 @@ function addCode(m: SystemMembers, code: string, displays: Iterable<string>): vo
 }
 
 export function compileValueSet(vs: ValueSet, ctx: ExpansionContext): CompiledValueSet {
-  const out: CompiledValueSet = { url: vs.url ?? '', systems: new Map(), unresolved: [] };
+  const out: CompiledValueSet = {
+    url: vs.url ?? '',
+    title: vs.title ?? vs.name,
+    systems: new Map(),
+    unresolved: [],
+  };
   if (vs.compose) {
     for (const inc of vs.compose.include ?? []) mergeInto(out, includeSet(inc, ctx, out));
     for (const exc of vs.compose.exclude ?? []) subtract(out, includeSet(exc, ctx, out));

@@ -1,6 +1,7 @@
 import type { ValueSet } from '@medplum/fhirtypes';
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
-import { type IndexedCodeSystem, indexCodeSystem, normaliseDisplay } from './codesystem.ts';
+import { type IndexedCodeSystem, indexCodeSystem } from './codesystem.ts';
+import { conceptIssues, isTho } from './concept-issues.ts';
 import {
   type CompiledValueSet,
   type ExpansionContext,
@@ -11,6 +12,8 @@ import { syntaxChecks, syntaxName } from './external.ts';
 import {
   type CodedValue,
   describeCode,
+  noCodeIssue,
+  noCodingMemberIssue,
   notMemberIssue,
   uncheckableIssue,
   unresolvedValueSet,
@@ -76,8 +79,6 @@ export function createTerminology(
 /** The common answer, shared: callers only read issue lists. */
 const NO_ISSUES = Object.freeze([]) as unknown as BindingIssue[];
 const MEMBER: Verdict = { kind: 'member' };
-
-const isTho = (system: string) => system.startsWith('http://terminology.hl7.org/CodeSystem/');
 
 /** The terminology checks over the registry's CodeSystems and ValueSets, compiled on first use. */
 class LocalTerminology implements Terminology {
@@ -153,7 +154,10 @@ class LocalTerminology implements Terminology {
     };
   }
 
-  /** Checks that do not depend on the binding: unknown code in a complete local system, display. */
+  /**
+   * Checks that do not depend on the binding: the syntax of an external system's code; in a CodeSystem
+   * we hold, an unknown code (complete system or fragment), a code in another case, a wrong display.
+   */
   codeSystemIssues(v: CodedValue): BindingIssue[] {
     if (!v.system || !v.code) return NO_ISSUES;
     const syntax = syntaxChecks[v.system];
@@ -167,36 +171,13 @@ class LocalTerminology implements Terminology {
       ];
     }
     const cs = this.codeSystem(v.system);
-    if (!cs?.complete) return NO_ISSUES;
-    const concept = cs.lookup(v.code);
-    if (!concept) {
-      // HL7 Terminology (THO) code systems keep growing after R4; our R4-era copy can lack codes
-      // that are valid today (e.g. v2-0203 NNFIN, used by FI Base), so there it is only a warning.
-      const tho = isTho(v.system);
-      return [
-        {
-          severity: tho ? 'warning' : 'error',
-          code: 'code-invalid',
-          message: tho
-            ? `Unknown code '${v.code}' in the CodeSystem '${v.system}' (as of the R4 copy held here; HL7 Terminology may define it since)`
-            : `Unknown code '${v.code}' in the CodeSystem '${v.system}'`,
-        },
-      ];
-    }
-    if (
-      v.display !== undefined &&
-      concept.displays.size > 0 &&
-      !concept.displays.has(normaliseDisplay(v.display))
-    ) {
-      return [
-        {
-          severity: this.wrongDisplay,
-          code: 'invalid',
-          message: `Wrong display '${v.display}' for '${v.system}#${v.code}': expected '${concept.display ?? [...concept.displays][0]}' (or a designation)`,
-        },
-      ];
-    }
-    return NO_ISSUES;
+    if (!cs || (!cs.complete && !cs.fragment)) return NO_ISSUES;
+    const issues = conceptIssues(
+      cs,
+      { system: v.system, code: v.code, display: v.display },
+      this.wrongDisplay,
+    );
+    return issues.length ? issues : NO_ISSUES;
   }
 
   private thoUnknown(v: CodedValue): boolean {
@@ -205,7 +186,10 @@ class LocalTerminology implements Terminology {
     return !!cs?.complete && !cs.lookup(v.code);
   }
 
-  /** A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted. */
+  /**
+   * A fragment or example CodeSystem we hold: its codes cannot be refuted, so they are accepted (a
+   * code a fragment does not list gets its warning from `codeSystemIssues`).
+   */
   private holdsSome(system: string): boolean {
     return (this.codeSystem(system)?.concepts.size ?? 0) > 0;
   }
@@ -272,24 +256,10 @@ class LocalTerminology implements Terminology {
     const own =
       coded.length === 1 ? this.codeSystemIssues(coded[0]) : coded.flatMap((c) => this.codeSystemIssues(c));
     if (strength === 'preferred' || strength === 'example') return own;
-    if (coded.length === 0) {
-      if (strength !== 'required') return own;
-      const vs = this.expand(url);
-      if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
-      const what = text
-        ? `No code provided (only text '${text}'), and a code`
-        : 'No code provided, and a code';
-      return [
-        ...own,
-        {
-          severity: 'error',
-          code: 'code-invalid',
-          message: `${what} is required from the value set '${url}'`,
-        },
-      ];
-    }
     const vs = this.expand(url);
     if (!vs) return [...own, ...unresolvedValueSet(url, strength)];
+    // No coding at all (text only, or only extensions): the HL7 validator wants one, and says so.
+    if (coded.length === 0) return [...own, ...noCodeIssue(vs, url, strength, text)];
     const verdicts = coded.map((c) => this.verdict(vs, c, strength));
     if (verdicts.some(accepted)) return own;
     const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
@@ -297,10 +267,12 @@ class LocalTerminology implements Terminology {
       const c = coded[uncheckable];
       return [...own, uncheckableIssue(c.system!, c.code!, url)];
     }
-    const list = coded.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
     const reasons = verdicts.map((v) => (v.kind === 'not-member' ? v.reason : undefined)).filter(Boolean);
-    const what = coded.length === 1 ? describeCode(coded[0]) : `None of the codings (${list})`;
-    return [...own, ...notMemberIssue(vs, url, strength, what, reasons.join('; ') || undefined)];
+    const reason = reasons.join('; ') || undefined;
+    if (coded.length === 1)
+      return [...own, ...notMemberIssue(vs, url, strength, describeCode(coded[0]), reason)];
+    const list = coded.map((c) => `${c.system ?? ''}#${c.code}`).join(', ');
+    return [...own, ...noCodingMemberIssue(vs, url, strength, list, reason)];
   }
 }
 

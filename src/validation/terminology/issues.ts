@@ -71,6 +71,78 @@ export function notMemberIssue(
   return [];
 }
 
+/** A value set as the HL7 validator names it: `'title' (url)`, or `'url'` when it has no title. */
+function describeValueSet(vs: CompiledValueSet, url: string): string {
+  return vs.title ? `'${vs.title}' (${url})` : `'${url}'`;
+}
+
+/** A CodeableConcept with no coding (text only, or only extensions) under a required or extensible binding. */
+export function noCodeIssue(
+  vs: CompiledValueSet,
+  url: string,
+  strength: BindingStrength,
+  text: string | undefined,
+): BindingIssue[] {
+  const what = text ? `No code provided (only text '${text}'), and a code` : 'No code provided, and a code';
+  if (strength === 'required')
+    return [
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `${what} is required from the value set ${describeValueSet(vs, url)}`,
+      },
+    ];
+  if (strength === 'extensible')
+    return [
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `${what} should be provided from the value set ${describeValueSet(vs, url)}`,
+      },
+    ];
+  return [];
+}
+
+/** Several codings (`system#code, …`), none of them in the value set: one issue, in the HL7 validator's words. */
+export function noCodingMemberIssue(
+  vs: CompiledValueSet,
+  url: string,
+  strength: BindingStrength,
+  codes: string,
+  reason?: string,
+): BindingIssue[] {
+  const suffix = reason ? ` (${reason})` : '';
+  const where = describeValueSet(vs, url);
+  if (vs.unresolved.length) {
+    return [
+      {
+        severity: 'warning',
+        code: 'not-supported',
+        message: `None of the codings provided (${codes}) could be confirmed in the value set ${where} because it depends on ${vs.unresolved.join(', ')}, which could not be resolved${suffix}`,
+      },
+    ];
+  }
+  if (strength === 'required') {
+    return [
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        message: `None of the codings provided are in the value set ${where}, and a coding from this value set is required (codes = ${codes})${suffix}`,
+      },
+    ];
+  }
+  if (strength === 'extensible') {
+    return [
+      {
+        severity: 'warning',
+        code: 'code-invalid',
+        message: `None of the codings provided are in the value set ${where}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = ${codes})${suffix}`,
+      },
+    ];
+  }
+  return [];
+}
+
 export function describeCode(v: CodedValue): string {
   return v.system ? `The code '${v.system}#${v.code}'` : `The code '${v.code}'`;
 }

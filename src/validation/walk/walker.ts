@@ -250,11 +250,17 @@ export class Walk implements CheckContext {
     let choices: ChildSlot[] | undefined;
     // Whether any `_name` companion is present: most objects have none, so no look-up of `_name`.
     let underscored: boolean | undefined;
+    // Choice elements given in a type the profile excludes: present all the same (HL7 matches by name).
+    let excluded: CompiledElement[] | undefined;
     for (const key in obj) {
       empty = false;
       const slot = index.get(key);
       if (slot === undefined) {
-        if (key !== 'resourceType' || !isResource) this.unknownProperty(key, el);
+        const choice = key !== 'resourceType' || !isResource ? this.unknownProperty(key, el) : undefined;
+        if (choice) {
+          excluded ??= [];
+          excluded.push(choice);
+        }
         continue;
       }
       if (slot.el.choice) {
@@ -276,15 +282,20 @@ export class Walk implements CheckContext {
     }
     for (const r of this.compiler.requiredOf(el)) {
       if (isPresent(obj, r, index)) continue;
-      this.cardinality(r, 0, r.name);
+      // A value of an excluded type is there (no minimum error) but matches no slice.
+      if (!excluded?.includes(r)) this.cardinality(r, 0, r.name);
       if (r.slicing && r.slices.length)
         validateSliced(this, r, [], undefined, r.types[0]?.code ?? 'Element', r.name);
       else if (r.choice && r.slices.length) this.sliceMinimums(r, 0);
     }
   }
 
-  private unknownProperty(key: string, el: CompiledElement): void {
-    // A choice type the profile excludes (`valueString` where only Quantity is allowed) gets a precise message.
+  /**
+   * Reports a property `el` does not define. A choice type the profile excludes (`valueString` where
+   * only Quantity is allowed) gets a precise message, and its choice element is returned: the value
+   * is there, of the wrong type.
+   */
+  private unknownProperty(key: string, el: CompiledElement): CompiledElement | undefined {
     for (const child of this.compiler.childrenOf(el)) {
       if (!child.choice || !key.startsWith(child.jsonName)) continue;
       const type = this.compiler.typeSuffixes.get(key.slice(child.jsonName.length).replace(/^_/, ''));
@@ -296,10 +307,11 @@ export class Walk implements CheckContext {
           `${child.path}: the type '${type}' is not allowed here (allowed: ${allowed})`,
           key,
         );
-        return;
+        return child;
       }
     }
     this.report('error', 'structure', `Unrecognized property '${key}'`, key);
+    return undefined;
   }
 
   /** A second type for the same choice element (`valueString` and `valueInteger`) is reported, not validated. */
@@ -494,14 +506,9 @@ export class Walk implements CheckContext {
       }
       if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
         checkPrimitiveBinding(this, el, value);
-    } else if (type === 'code' && el.binding?.strength === 'required') {
-      // Only extensions (a data-absent-reason, say): the reference validator still wants the code.
-      this.report(
-        'error',
-        'code-invalid',
-        `${el.path}: no code provided, and a code is required from the value set '${el.binding.valueSet}'`,
-      );
     }
+    // Only extensions (a data-absent-reason, say): no value, so no binding to check (the HL7
+    // validator's checkPrimitiveBinding returns early for a primitive without a value).
     if (ext !== null) {
       if (!isObject(ext)) {
         this.report(

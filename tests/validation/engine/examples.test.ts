@@ -51,6 +51,19 @@ describe.skipIf(!existsSync(IG_EXAMPLES))('project IG examples', () => {
     }
     expect(found).toEqual({});
   });
+
+  it("give no unknown-code warning for FI Base's NNFIN identifier type (v2-0203 NN + country code)", async () => {
+    const v = await loadProjectValidator();
+    const patients = examples(IG_EXAMPLES).filter(([f]) => f.startsWith('Patient-'));
+    expect(patients.length).toBeGreaterThan(0);
+    for (const [file, resource] of patients) {
+      const diagnostics = (v.validate(resource).issue ?? []).map((i) => i.diagnostics ?? '');
+      expect(
+        diagnostics.filter((d) => d.includes('Unknown code')),
+        file,
+      ).toEqual([]);
+    }
+  });
 });
 
 describe.skipIf(!existsSync(IG_EXAMPLES))('project IG examples without values in messages', () => {
@@ -72,7 +85,7 @@ describe.skipIf(!existsSync(IG_EXAMPLES))('project IG examples without values in
     const quiet = (v.validate(changed, { valuesInMessages: false }).issue ?? [])
       .map((i) => i.diagnostics)
       .join('\n');
-    expect(quiet).toContain(`None of the codings (${system}#…, ${system}#…)`);
+    expect(quiet).toContain(`(codes = ${system}#…, ${system}#…)`);
     expect(quiet).not.toMatch(/ZZSECRET|QQSECRET/);
     expect(
       v
