@@ -42,6 +42,25 @@ export async function findByIdentifiers(
 }
 
 /**
+ * The advisory lock a conditional create on `params` holds until its transaction ends: "is it taken?"
+ * and the insert are then one step against every other create or lookup on the same criteria.
+ */
+export function conditionalLockKey(type: string, params: Record<string, string[]>): string {
+  return `ifNoneExist:${type}?${canonicalCriteria(params)}`;
+}
+
+/** Takes the locks of `keys` (held until the transaction ends) in one statement, in a fixed order. */
+export async function lockConditionalKeys(q: Queryable, keys: readonly string[]): Promise<void> {
+  if (!keys.length) return;
+  // One statement, sorted: two transactions taking overlapping sets never wait on each other in a cycle.
+  await q.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
+    [keys],
+  );
+}
+
+/**
  * Resources matching `identifier=system|value` criteria, for all such items at once. Items with
  * other criteria are left out (the caller searches for them one by one).
  */

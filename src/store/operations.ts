@@ -16,8 +16,9 @@ import {
   versionError,
 } from './checks.ts';
 import {
-  canonicalCriteria,
+  conditionalLockKey,
   findByIdentifiers,
+  lockConditionalKeys,
   matchIdentifierCriteria,
   parseCriteria,
 } from './conditional.ts';
@@ -29,6 +30,7 @@ import type {
   CreateOptions,
   DeleteOptions,
   DeleteResult,
+  FindByIdentifiersOptions,
   HistoryEntry,
   HistoryPage,
   HistoryPageOptions,
@@ -183,7 +185,7 @@ export class Operations implements StoreTx {
         }
         const type = checkResource(resource);
         const params = parseCriteria(itemOpts.ifNoneExist, type);
-        conditional.push({ i, type, key: `ifNoneExist:${type}?${canonicalCriteria(params)}`, params });
+        conditional.push({ i, type, key: conditionalLockKey(type, params), params });
       } catch (err) {
         fail(i, err);
       }
@@ -225,11 +227,9 @@ export class Operations implements StoreTx {
   ): Promise<Map<number, number>> {
     const sameAs = new Map<number, number>();
     if (!conditional.length) return sameAs;
-    // Locks in one statement, in a fixed order, so two batches never wait on each other in a cycle.
-    await this.q.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (
-         SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
-      [conditional.map((c) => c.key)],
+    await lockConditionalKeys(
+      this.q,
+      conditional.map((c) => c.key),
     );
     const matches = await matchIdentifierCriteria(this.q, conditional);
     const firstByKey = new Map<string, number>();
@@ -324,10 +324,16 @@ export class Operations implements StoreTx {
   }
 
   /** Current resources of `type` carrying each business identifier, in one statement. */
-  findByIdentifiers(
+  async findByIdentifiers(
     type: string,
     identifiers: ReadonlyArray<{ system: string; value: string }>,
+    opts?: FindByIdentifiersOptions,
   ): Promise<Resource[][]> {
+    if (opts?.lock)
+      await lockConditionalKeys(
+        this.q,
+        identifiers.map((i) => conditionalLockKey(type, { identifier: [`${i.system}|${i.value}`] })),
+      );
     return findByIdentifiers(
       this.q,
       identifiers.map((i) => ({ type, ...i })),

@@ -133,7 +133,7 @@ function createStore(
     vread: (t, id, v) => direct.vread(t, id, v),
     history: (t, id) => direct.history(t, id),
     historyPage: (t, o) => direct.historyPage(t, o),
-    findByIdentifiers: (t, ids) => direct.findByIdentifiers(t, ids),
+    findByIdentifiers: (t, ids, o) => direct.findByIdentifiers(t, ids, o),
     referrers: (t, id, from, limit) => direct.referrers(t, id, from, limit),
     absent: (refs) => direct.absent(refs),
     search: (t, p, o) => direct.search(t, p, o),

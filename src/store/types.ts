@@ -163,6 +163,15 @@ export interface StoreHooks {
   afterCommit?(): void;
 }
 
+export interface FindByIdentifiersOptions {
+  /**
+   * Inside a transaction: first take, until it ends, the lock a conditional create on each
+   * `identifier=system|value` takes, so that "is it taken?" and a write that follows are one step
+   * against concurrent creates of any of these identifiers (one sorted statement: no lock cycles).
+   */
+  lock?: boolean;
+}
+
 export interface StoreTx {
   create<T extends Resource>(resource: T, opts?: CreateOptions): Promise<WriteResult<T>>;
   /**
@@ -178,6 +187,7 @@ export interface StoreTx {
   findByIdentifiers(
     type: string,
     identifiers: ReadonlyArray<{ system: string; value: string }>,
+    opts?: FindByIdentifiersOptions,
   ): Promise<Resource[][]>;
   vread<T extends Resource = Resource>(type: string, id: string, versionId: string | number): Promise<T>;
   /** `read` without parsing: the stored JSON text and its version (for serving it as it is). */

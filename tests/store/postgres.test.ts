@@ -157,6 +157,38 @@ describe('store on PostgreSQL', () => {
     }
   });
 
+  it('findByIdentifiers with lock: a concurrent lookup of the same identifier waits for the writer and finds what it wrote', async () => {
+    const shared = { system: ID_SYSTEM, value: `urn:uuid:${randomUUID()}` };
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let looked = () => {};
+    const firstLooked = new Promise<void>((r) => {
+      looked = r;
+    });
+    // The first finds the identifier free, and writes a resource carrying it once let go.
+    const first = store.transaction(async (tx) => {
+      const [held] = await tx.findByIdentifiers('Observation', [shared], { lock: true });
+      looked();
+      await gate;
+      const own = { system: ID_SYSTEM, value: `urn:uuid:${randomUUID()}` };
+      await tx.create(observation({ identifier: [own, shared] }), {
+        ifNoneExist: `identifier=${own.system}|${own.value}`,
+      });
+      return held?.length;
+    });
+    await firstLooked;
+    // The second asks while the first holds the lock: it waits, then sees the first's write.
+    const second = store.transaction(async (tx) => {
+      const [held] = await tx.findByIdentifiers('Observation', [shared], { lock: true });
+      return held?.length;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    expect([await first, await second]).toEqual([0, 1]);
+  });
+
   it('paging caveat: a create committed after a later-stamped one was read lands behind the cursor; a poll re-reading an overlap finds it', async () => {
     const subject = { reference: `Patient/${randomUUID()}` };
     let release = () => {};

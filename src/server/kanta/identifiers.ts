@@ -78,7 +78,11 @@ function found(criteria: string | undefined, r: Resource): boolean {
  * Per create (in order), the 409 when one of its global identifiers is taken: held by a resource its
  * criteria would not find, or claimed by an earlier create here on other criteria. One lookup per type,
  * and none at all when every create's criteria name its only global identifier. Run in the same
- * transaction as the write when `needsLookup`.
+ * transaction as the write when `needsLookup`: the lookup first takes the lock a conditional create on
+ * each identifier it looks up takes, so a concurrent create carrying one of them (as its criteria or
+ * as another identifier) waits for this transaction, and then finds what it wrote. (Two creates whose
+ * identifiers cross — criteria A with B, criteria B with A — can wait on each other; PostgreSQL ends
+ * one as a deadlock and the store runs its transaction again.)
  */
 export async function takenIdentifiers(
   store: Pick<StoreWrites, 'findByIdentifiers'>,
@@ -86,24 +90,28 @@ export async function takenIdentifiers(
 ): Promise<Array<FhirError | undefined>> {
   const refused: Array<FhirError | undefined> = creates.map(() => undefined);
   const claimed = new Map<string, string | undefined>();
-  const lookups = new Map<string, { k: number; token: string }[]>();
   creates.forEach((p, k) => {
     const key = (t: string) => `${p.resource.resourceType}|${t}`;
     for (const t of p.tokens) {
       if (claimed.has(key(t)) && claimed.get(key(t)) !== p.ifNoneExist) refused[k] ??= taken(p);
     }
     for (const t of p.tokens) if (!claimed.has(key(t))) claimed.set(key(t), p.ifNoneExist);
+  });
+  const lookups = new Map<string, { k: number; token: string }[]>();
+  creates.forEach((p, k) => {
     const list = lookups.get(p.resource.resourceType) ?? [];
     for (const token of othersOf(p)) list.push({ k, token });
     lookups.set(p.resource.resourceType, list);
   });
-  for (const [type, list] of lookups) {
+  // Types in one order, so that two batches take their locks in the same order.
+  for (const type of [...lookups.keys()].sort()) {
+    const list = lookups.get(type) as { k: number; token: string }[];
     if (!list.length) continue;
     const idents = list.map(({ token }) => {
       const bar = token.indexOf('|');
       return { system: token.slice(0, bar), value: token.slice(bar + 1) };
     });
-    const holders = await store.findByIdentifiers(type, idents);
+    const holders = await store.findByIdentifiers(type, idents, { lock: true });
     list.forEach(({ k }, j) => {
       const p = creates[k] as PreparedCreate;
       if ((holders[j] ?? []).some((h) => !found(p.ifNoneExist, h))) refused[k] ??= taken(p);

@@ -357,6 +357,7 @@ export async function findByIdentifiers(
   g: Guard,
   type: string,
   identifiers: Parameters<StoreWrites['findByIdentifiers']>[1],
+  opts?: Parameters<StoreWrites['findByIdentifiers']>[2],
 ): Promise<Resource[][]> {
   await admitType(
     g,
@@ -365,7 +366,7 @@ export async function findByIdentifiers(
     { interaction: 'search-type', entity: type },
     `finding ${type} by identifier needs search permission on ${type}`,
   );
-  const found = await g.base.findByIdentifiers(type, identifiers);
+  const found = await g.base.findByIdentifiers(type, identifiers, opts);
   const seen = found.flat();
   const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checkedMatch(g, r)))));
   if (seen.length) {
