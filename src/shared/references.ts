@@ -63,6 +63,18 @@ export function patientOfReference(ref: string | undefined): string | undefined 
 }
 
 /**
+ * `Patient/<id>` of a reference to a Patient, any version in it dropped: a relative one (patientOfReference),
+ * or — when `base` is given — an absolute one under that base only (`<base>/Patient/<id>`, a trailing
+ * `/` of `base` ignored). An absolute URL under any other base names another server's Patient, whatever
+ * id it ends with: undefined, as for anything else (a value that is no string included).
+ */
+export function patientOfReferenceUnder(ref: unknown, base?: string): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const under = base ? underBaseUrl(ref, base.replace(/\/+$/, '')) : undefined;
+  return patientOfReference(under ?? ref);
+}
+
+/**
  * The client a resource belongs to, as `Patient/<id>`: a Patient itself, else its `patient` or
  * `subject` reference. A versioned reference names the same client as a plain one, so audit rows,
  * disclosure logs and consent lookups all key on the unversioned form.

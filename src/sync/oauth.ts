@@ -71,7 +71,8 @@ export class TokenSource {
     }
     const text = await res.text();
     if (!res.ok) {
-      const said = `token endpoint answered ${res.status}: ${text.slice(0, 300)}`;
+      const code = oauthErrorCode(text);
+      const said = `token endpoint answered ${res.status}${code ? ` (${code})` : ''}`;
       throw isRetryableStatus(res.status) ? unavailable(said) : refused(said, res.status);
     }
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
@@ -97,6 +98,26 @@ export class TokenSource {
     this.cached = { value: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
     return body.access_token;
   }
+}
+
+/** An OAuth 2.0 `error` code as RFC 6749 spells them (`invalid_client`): a plain token, nothing more. */
+const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
+
+/**
+ * The OAuth `error` code of a token endpoint's refusal, when its answer is a JSON object whose `error`
+ * is a plain token; else undefined. Nothing else of the answer is repeated in our errors (and so in
+ * logs and the status): its `error_description` and any other text may echo anything we sent or the
+ * endpoint knows.
+ */
+function oauthErrorCode(text: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const code = isJsonObject(body) ? body.error : undefined;
+  return typeof code === 'string' && OAUTH_ERROR_CODE.test(code) ? code : undefined;
 }
 
 /**

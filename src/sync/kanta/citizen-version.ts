@@ -18,6 +18,9 @@ import type { KantaDeps, KantaOptions } from './types.ts';
 
 const TYPE = 'QuestionnaireResponse';
 
+/** The base a local copy's subject is read under: none (a local client is `Patient/<local id>`; isOfPatient). */
+const HERE = undefined;
+
 /** What the citizen answers in a response: all a Kanta PHR version changes of the local copy. */
 const answersOf = (r: QuestionnaireResponse) =>
   contentKey({ resourceType: TYPE, status: r.status, authored: r.authored, item: r.item } as Resource);
@@ -100,7 +103,7 @@ async function store(
   if (mapping) {
     held = await heldCopy(tx, mapping.localId);
     if (!held) return 'unchanged';
-    if (!isOfPatient(held, patientId)) return 'foreign';
+    if (!isOfPatient(held, patientId, HERE)) return 'foreign';
   } else {
     // Our own create, met before its answer was mapped: if it was deleted here meanwhile, it stays so.
     const own = await ownCreate(tx, identifierKey(ours) ?? '');
@@ -108,7 +111,7 @@ async function store(
     const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
     const localId = written.resource.id as string;
     // Found by business identifier alone: it may be another client's, whose answers are not these.
-    if (!written.created && !isOfPatient(written.resource as QuestionnaireResponse, patientId))
+    if (!written.created && !isOfPatient(written.resource as QuestionnaireResponse, patientId, HERE))
       return 'foreign';
     if (written.created) {
       await recordMappings(tx, [{ localId, remote, localVersion: written.resource.meta?.versionId }]);
@@ -158,7 +161,7 @@ export function markRestricted(
   return deps.store.transaction(async (tx) => {
     markPulledWrites(tx);
     const held = await heldCopy(tx, mapping.localId);
-    if (!held || isRestricted(held) || !isOfPatient(held, patientId)) return 'unchanged';
+    if (!held || isRestricted(held) || !isOfPatient(held, patientId, HERE)) return 'unchanged';
     await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
     await auditTransfers(tx, deps, 'import', [
       { type: TYPE, localId: mapping.localId, action: 'update', patientId },

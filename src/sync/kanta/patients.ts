@@ -42,14 +42,20 @@ async function pseudonymOf(
   return { pseudonym: row.pseudonym, remoteId: row.remote_id };
 }
 
-/** Creates or finds the PHR Patient (conditional create on its pseudonym) and records the mapping. */
+/**
+ * Creates or finds the PHR Patient (conditional create on its pseudonym) and records the mapping.
+ * `mayGo` is asked right before the create leaves (not when the PHR Patient is known already): when it
+ * says no, nothing is sent and the result is undefined.
+ */
 export async function ensurePhrPatient(
   deps: KantaDeps,
   localId: string,
   signal?: AbortSignal,
-): Promise<PhrPatient> {
+  mayGo: () => Promise<boolean> = async () => true,
+): Promise<PhrPatient | undefined> {
   const known = await pseudonymOf(deps, localId);
   if (known.remoteId) return { localId, pseudonym: known.pseudonym, remoteId: known.remoteId };
+  if (!(await mayGo())) return undefined;
   const answer = await deps.remote.request('POST', 'Patient', {
     body: phrPatientResource(known.pseudonym),
     headers: { 'if-none-exist': `identifier=${KANTA.businessSystem}|${known.pseudonym}` },

@@ -2,6 +2,10 @@
 // (claim / settle), the round and pull result shapes, the transient-error test and how a pull's
 // writes are kept out of the outbox. When the sync stage moves these, only this file follows.
 /** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
+/**
+ * release: rows back to the queue unsent, the attempt not counted; releaseConsentChanged: the rows a
+ * Consent of their client marked while they were in flight, released so (right before a send).
+ */
 export {
   type OutboxRow,
   SUPERSEDED_BY_SENT,
@@ -10,6 +14,8 @@ export {
   laterRowsOf,
   markPulledWrites,
   recordConflict,
+  release,
+  releaseConsentChanged,
   setState,
   settle,
   settleBlocked,
@@ -28,8 +34,15 @@ export { reclaimAbandoned } from '../workers.ts';
 /** changedSince / laterCursor: a pull's window from its cursor, and the cursor moved on by a pulled resource. */
 export { type PullResult, changedSince, emptyPullResult, laterCursor } from '../pull.ts';
 export type { PushRoundResult } from '../push/state.ts';
+/**
+ * roundStop: the error that stops a whole round instead of settling a row (the remote's circuit open,
+ * our credentials refused: CircuitOpen, CredentialsRefused); CredentialsRefused is thrown on with the
+ * round's result, for the caller to keep as the status's last error.
+ */
+export { roundStop } from '../push/outcomes.ts';
+export { CredentialsRefused } from '../push/state.ts';
 export { entryAnswer, entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
-export { isGoneRemotely, isTransient } from '../resilience.ts';
+export { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';
 export type { SyncStore } from '../context.ts';

@@ -1,6 +1,9 @@
 // One push round to Kanta PHR: claim outbox rows; what Kanta PHR cannot hold is settled as "not
 // applicable to this remote"; self-assessment responses pass the consent gate, get their client's
 // pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
+// The FHIR-store push's rules hold here too, through its own functions: right before anything leaves,
+// rows a Consent marked while in flight go back to be gated again (releaseConsentChanged); an open
+// circuit or refused credentials stop the round with its rows waiting, none dead (roundStop).
 import type {
   Bundle,
   BundleEntry,
@@ -24,7 +27,9 @@ import {
 import { matchIsOf } from './ownership.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
+  CredentialsRefused,
   type OutboxRow,
+  RemoteHttpError,
   SUPERSEDED_BY_SENT,
   auditTransfers,
   claim,
@@ -36,6 +41,9 @@ import {
   laterRowsOf,
   reclaimAbandoned,
   refFromAnswer,
+  release,
+  releaseConsentChanged,
+  roundStop,
   setState,
   settle,
   settleBlocked,
@@ -188,6 +196,8 @@ interface Sorted {
   foreign: Prepared[];
   /** A match whose owner could not be read there now: tried again later. */
   unchecked: { p: Prepared; err: Error }[];
+  /** An entry's answer that stops the round (roundStop: our credentials refused), once what went is settled. */
+  stop?: Error;
 }
 
 /**
@@ -271,16 +281,28 @@ async function sortAnswers(
       sorted.gone.push(p.row.id);
       continue;
     }
+    const stop = roundStop(entryError(p, e, status));
+    if (stop) {
+      sorted.stop ??= stop;
+      continue;
+    }
     await refusedEntry(deps, p.row, e?.response);
     result.dead++;
   }
   return sorted;
 }
 
+/** An entry's refusal as the error a request answered so would be (for roundStop). */
+function entryError(p: Prepared, e: BundleEntry | undefined, status: number): RemoteHttpError {
+  const { method = 'POST', url = 'QuestionnaireResponse' } = p.entry.request ?? {};
+  return new RemoteHttpError(status, method, url, e?.response?.outcome, undefined);
+}
+
 /**
  * Each entry's answer settles its row: created, updated and already-there are done (with their
  * mapping and the disclosure's audit row, in one transaction), refusals are dead letters, and an
- * update that met another version on Kanta PHR is settled as a conflict.
+ * update that met another version on Kanta PHR is settled as a conflict. An answer that stops the
+ * round (roundStop: our credentials refused, the circuit open) is thrown once what went is settled.
  */
 async function settleEntries(
   deps: KantaDeps,
@@ -291,16 +313,16 @@ async function settleEntries(
   consents: Map<string, string[]>,
   signal?: AbortSignal,
 ) {
-  const { delivered, written, matched, again, gone, conflicts, foreign, unchecked } = await sortAnswers(
-    deps,
-    prepared,
-    answer,
-    result,
-    signal,
-  );
+  const sorted = await sortAnswers(deps, prepared, answer, result, signal);
+  const { delivered, written, matched, again, gone, conflicts, foreign, unchecked } = sorted;
   for (const p of foreign) await foreignMatch(deps, p.row);
   result.dead += foreign.length;
-  for (const { p, err } of unchecked) await failTransient(deps, [p.row], err, result);
+  let stop = sorted.stop;
+  for (const { p, err } of unchecked) {
+    const stops = roundStop(err);
+    if (stops) stop ??= stops;
+    else await failTransient(deps, [p.row], err, result);
+  }
   const sent = prepared.filter((p) => written.includes(p.row.id) || matched.includes(p.row.id));
   await deps.store.transaction(async (tx) => {
     await recordMappings(tx, delivered);
@@ -323,6 +345,7 @@ async function settleEntries(
   });
   result.done += written.length + matched.length + gone.length;
   result.retrying += again.length;
+  if (stop) throw stop;
   for (const p of conflicts) {
     const c = {
       row: p.row,
@@ -333,6 +356,8 @@ async function settleEntries(
     try {
       await settleKantaConflict(deps, opts, c, result, signal);
     } catch (err) {
+      const stops = roundStop(err);
+      if (stops) throw stops;
       // The version moved again, or Kanta PHR did not answer: the row is tried again later.
       await failTransient(deps, [p.row], err as Error, result);
     }
@@ -468,6 +493,141 @@ async function dropUnsendable(
   return rows.filter((r) => !deleted.includes(r) && !stale.includes(r));
 }
 
+/**
+ * `rows` less those a Consent of their client marked while they were in flight: they go back to the
+ * queue at once, unsent and without counting the attempt (releaseConsentChanged, as the FHIR-store
+ * push does right before a Bundle or wave leaves), and the next round's gate decides on the new
+ * consent. Called right before anything of the rows leaves.
+ */
+async function stillPermitted(
+  deps: KantaDeps,
+  rows: OutboxRow[],
+  result: PushRoundResult,
+): Promise<OutboxRow[]> {
+  const released = new Set(
+    await releaseConsentChanged(
+      deps.store,
+      deps.workerId,
+      rows.map((r) => r.id),
+    ),
+  );
+  if (!released.size) return rows;
+  result.waiting += released.size;
+  deps.log.info(
+    { released: released.size },
+    'kanta push: consent changed while rows were in flight; sent back to be gated again',
+  );
+  return rows.filter((r) => !released.has(r.id));
+}
+
+/**
+ * The batch entries of the rows the consent gate let through, client by client: each client's PHR
+ * Patient (created there first if it is new — right after its rows' consent is checked again), then
+ * its responses; one the SDK cannot read is a dead letter.
+ */
+async function prepareAll(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  passing: OutboxRow[],
+  mappings: Map<string, KantaMapping>,
+  result: PushRoundResult,
+  signal?: AbortSignal,
+): Promise<Prepared[]> {
+  const byClient = new Map<string, OutboxRow[]>();
+  for (const row of passing) {
+    const patient = row.patient_id as string;
+    byClient.set(patient, [...(byClient.get(patient) ?? []), row]);
+  }
+  const prepared: Prepared[] = [];
+  for (const [patient, rows] of byClient) {
+    let going = rows;
+    const phr = await ensurePhrPatient(deps, patient, signal, async () => {
+      going = await stillPermitted(deps, rows, result);
+      return going.length > 0;
+    });
+    if (!phr) continue;
+    for (const row of going) {
+      try {
+        prepared.push(prepare(row, phr, opts, mappings.get(row.resource_id)));
+      } catch (err) {
+        await unreadable(deps, row, err, result);
+      }
+    }
+  }
+  return prepared;
+}
+
+/** Gates `candidates` by consent and sends what may go as one batch Bundle; settles each entry by its answer. */
+async function sendPermitted(
+  deps: KantaDeps,
+  opts: KantaOptions,
+  candidates: OutboxRow[],
+  mappings: Map<string, KantaMapping>,
+  result: PushRoundResult,
+  signal?: AbortSignal,
+): Promise<void> {
+  const consents = new Map<string, string[]>();
+  const passing = await gate(deps, candidates, result, consents);
+  if (!passing.length) return;
+  const prepared = await prepareAll(deps, opts, passing, mappings, result, signal);
+  if (!prepared.length) return;
+  // Written before they go: a pull meeting one of these before its answer is mapped knows it is ours.
+  await recordOwnCreates(
+    deps.store,
+    prepared.flatMap((p) => {
+      const key = p.update ? undefined : identifierKey(p.entry.resource as QuestionnaireResponse);
+      return key ? [{ localId: p.row.resource_id, key }] : [];
+    }),
+  );
+  // Right before the Bundle leaves: a consent changed since the gate keeps its client's rows here.
+  const permitted = new Set(
+    await stillPermitted(
+      deps,
+      prepared.map((p) => p.row),
+      result,
+    ),
+  );
+  const going = prepared.filter((p) => permitted.has(p.row));
+  if (!going.length) return;
+  const answer = await deps.remote.bundle(
+    { resourceType: 'Bundle', type: 'batch', entry: going.map((p) => p.entry) },
+    signal,
+  );
+  await settleEntries(deps, opts, going, answer, result, consents, signal);
+}
+
+/** Rows of a round already counted in one of its results. */
+const accounted = (r: PushRoundResult) =>
+  r.done + r.dead + r.blocked + r.parked + r.retrying + r.waiting + r.held;
+
+/**
+ * A round roundStop stopped (the remote's circuit open, our credentials refused: no row is to blame,
+ * and every request would meet the same): every row it still holds goes back to the queue unsent —
+ * none dead, the attempt not counted — until the breaker would try again, as the FHIR-store push's
+ * rows do. Refused credentials are thrown on with the round's result: the caller keeps them as the
+ * status's last error (sync-auth-1).
+ */
+async function stopRound(
+  deps: KantaDeps,
+  rows: OutboxRow[],
+  result: PushRoundResult,
+  stop: Error,
+): Promise<PushRoundResult> {
+  await release(
+    deps.store,
+    deps.workerId,
+    rows.map((r) => r.id),
+    deps.remote.config.breaker?.halfOpenAfterMs ?? 5_000,
+    stop.message,
+  );
+  result.waiting += rows.length - accounted(result);
+  if (stop instanceof CredentialsRefused) {
+    stop.result = result;
+    throw stop;
+  }
+  return result;
+}
+
 export async function kantaPushRound(
   deps: KantaDeps,
   opts: KantaOptions,
@@ -485,36 +645,10 @@ export async function kantaPushRound(
   );
   const candidates = await dropUnsendable(deps, present, mappings, result);
   try {
-    const consents = new Map<string, string[]>();
-    const passing = await gate(deps, candidates, result, consents);
-    if (!passing.length) return result;
-    const prepared: Prepared[] = [];
-    const phr = new Map<string, Promise<PhrPatient>>();
-    for (const row of passing) {
-      const patient = row.patient_id as string;
-      if (!phr.has(patient)) phr.set(patient, ensurePhrPatient(deps, patient, signal));
-      const phrPatient = (await phr.get(patient)) as PhrPatient;
-      try {
-        prepared.push(prepare(row, phrPatient, opts, mappings.get(row.resource_id)));
-      } catch (err) {
-        await unreadable(deps, row, err, result);
-      }
-    }
-    if (!prepared.length) return result;
-    // Written before they go: a pull meeting one of these before its answer is mapped knows it is ours.
-    await recordOwnCreates(
-      deps.store,
-      prepared.flatMap((p) => {
-        const key = p.update ? undefined : identifierKey(p.entry.resource as QuestionnaireResponse);
-        return key ? [{ localId: p.row.resource_id, key }] : [];
-      }),
-    );
-    const answer = await deps.remote.bundle(
-      { resourceType: 'Bundle', type: 'batch', entry: prepared.map((p) => p.entry) },
-      signal,
-    );
-    await settleEntries(deps, opts, prepared, answer, result, consents, signal);
+    await sendPermitted(deps, opts, candidates, mappings, result, signal);
   } catch (err) {
+    const stop = roundStop(err);
+    if (stop) return stopRound(deps, rows, result, stop);
     if (!isTransient(err)) {
       await settle(
         deps.store,

@@ -1,0 +1,139 @@
+// A consent withdrawn after a Kanta PHR round let its client through the consent gate, but before
+// the client's responses left: right before a request leaves — before a client's PHR Patient is
+// created there, and before the batch Bundle — the rows a Consent marked in flight go back to the
+// queue unsent, and the next round's gate blocks them (the FHIR-store push's rule,
+// tests/sync/consent-in-flight.test.ts). The sandbox is a facade in the test's process
+// (`mode: 'kanta-phr'`) behind our fault proxy, which holds the answer to the round's first write;
+// the stores PGlite.
+import { randomUUID } from 'node:crypto';
+import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toResources } from '../../src/mapping/index.ts';
+import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { silent } from '../server/helpers.ts';
+import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
+import { consent, patient, withdrawn } from '../sync/helpers/fixtures.ts';
+import { drain, waitFor } from '../sync/helpers/waits.ts';
+
+let remoteStore: Store;
+let sandbox: RunningServer;
+let proxy: FaultProxy;
+let store: Store;
+let sync: SyncService;
+
+beforeAll(async () => {
+  remoteStore = await openStore({ dataDir: 'memory://' });
+  sandbox = await startServer({
+    store: remoteStore as never,
+    validator: (await loadProjectValidator()) as never,
+    logger: silent,
+    mode: 'kanta-phr',
+  });
+  proxy = await startFaultProxy(sandbox.url);
+  store = await openStore({ dataDir: 'memory://' });
+  sync = createSync({
+    store,
+    remote: {
+      baseUrl: `${proxy.url}/fhir`,
+      party: 'kela',
+      kind: 'kanta-phr',
+      application: { name: 'tyokyky-tests', applicationId: 'kela-test-app-4' },
+      timeoutMs: 60_000,
+    },
+    today: () => '2026-06-01',
+  });
+  await sync.ready;
+}, 60_000);
+afterAll(async () => {
+  proxy?.releaseHeld();
+  await sync?.stop();
+  await store?.close();
+  await proxy?.close();
+  await sandbox?.close();
+  await remoteStore?.close();
+});
+
+interface Client {
+  patient: Patient & { id: string };
+  consent: Consent;
+  response: QuestionnaireResponse & { id: string };
+}
+
+/** A client with a consent for kela and one self-assessment response. */
+async function client(hetu: string): Promise<Client> {
+  const p = (await store.create(patient(hetu))).resource as Patient & { id: string };
+  const c = (await store.create(consent(p.id, { parties: ['kela'] }))).resource as Consent;
+  const [qr] = toResources('selfAssessment', {
+    id: randomUUID(),
+    clientId: 'local',
+    date: '2026-04-01',
+    overall: 5,
+  }) as QuestionnaireResponse[];
+  const who = { reference: `Patient/${p.id}` };
+  const response = (await store.create({ ...qr, subject: who, author: who })).resource;
+  return { patient: p, consent: c, response: response as QuestionnaireResponse & { id: string } };
+}
+
+/** How many copies of a response Kanta PHR holds. */
+const onKanta = async (r: QuestionnaireResponse) =>
+  (
+    await remoteStore.search('QuestionnaireResponse', {
+      identifier: `urn:ietf:rfc:3986|${r.identifier?.value}`,
+    })
+  ).resources.length;
+
+/** The client's PHR Patient id on Kanta PHR (null: never created there). */
+const phrOf = async (c: Client) =>
+  (
+    await store.query<{ remote_id: string | null }>(
+      'SELECT remote_id FROM sync_kanta_patient WHERE local_id = $1',
+      [c.patient.id],
+    )
+  )[0]?.remote_id ?? null;
+
+const rowOf = async (c: Client) =>
+  (
+    await store.query<{ state: string; reason: string | null }>(
+      'SELECT state, reason FROM sync_outbox WHERE resource_id = $1 ORDER BY id DESC LIMIT 1',
+      [c.response.id],
+    )
+  )[0];
+
+describe('Kanta PHR push: a consent withdrawn while the round waits to send', () => {
+  it("none of the withdrawn clients' responses reach Kanta PHR; the others' go; the withdrawn end blocked", async () => {
+    const a = await client('010181-960A');
+    const b = await client('010181-961B');
+    const c = await client('010181-962C');
+
+    const held = proxy.stats.held;
+    proxy.faults.holdNext = 1;
+    proxy.faults.holdMethod = 'POST';
+    // The round's first write is client a's PHR Patient: its answer held, the round waits.
+    const round = sync.pushRound();
+    await waitFor(async () => proxy.stats.held > held, 20_000, "a's PHR Patient at Kanta PHR");
+    await store.update(withdrawn(a.consent), { ifMatchOptional: true });
+    await store.update(withdrawn(b.consent), { ifMatchOptional: true });
+    proxy.releaseHeld();
+    // Patients and Consents are settled as not applicable; c's response went; a's and b's wait.
+    expect(await round).toMatchObject({ claimed: 9, done: 7, waiting: 2, dead: 0, blocked: 0 });
+    for (const withdrawnOne of [a, b])
+      expect(await rowOf(withdrawnOne)).toEqual({
+        state: 'pending',
+        reason: 'consent changed while in flight; re-checked',
+      });
+    // a's PHR Patient was on its way before the withdrawal; b's was never created (pseudonym only).
+    expect(await phrOf(a)).not.toBeNull();
+    expect(await phrOf(b)).toBeNull();
+    expect([await onKanta(a.response), await onKanta(b.response), await onKanta(c.response)]).toEqual([
+      0, 0, 1,
+    ]);
+
+    await drain(sync, 20_000);
+    expect([await onKanta(a.response), await onKanta(b.response)]).toEqual([0, 0]);
+    for (const withdrawnOne of [a, b]) expect((await rowOf(withdrawnOne))?.state).toBe('blocked');
+    expect(await phrOf(b)).toBeNull();
+  }, 60_000);
+});
