@@ -40,7 +40,7 @@ export type { PushRoundResult } from '../push/state.ts';
  * round's result, for the caller to keep as the status's last error.
  */
 export { roundStop } from '../push/outcomes.ts';
-export { CredentialsRefused } from '../push/state.ts';
+export { CredentialsRefused, accountedRows, stoppedRoundDelay } from '../push/state.ts';
 export { entryAnswer, entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';

@@ -31,6 +31,7 @@ import {
   type OutboxRow,
   RemoteHttpError,
   SUPERSEDED_BY_SENT,
+  accountedRows,
   auditTransfers,
   claim,
   entryAnswer,
@@ -47,6 +48,7 @@ import {
   setState,
   settle,
   settleBlocked,
+  stoppedRoundDelay,
   vanishedVersion,
 } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
@@ -597,9 +599,6 @@ async function sendPermitted(
 }
 
 /** Rows of a round already counted in one of its results. */
-const accounted = (r: PushRoundResult) =>
-  r.done + r.dead + r.blocked + r.parked + r.retrying + r.waiting + r.held;
-
 /**
  * A round roundStop stopped (the remote's circuit open, our credentials refused: no row is to blame,
  * and every request would meet the same): every row it still holds goes back to the queue unsent —
@@ -617,10 +616,10 @@ async function stopRound(
     deps.store,
     deps.workerId,
     rows.map((r) => r.id),
-    deps.remote.config.breaker?.halfOpenAfterMs ?? 5_000,
+    stoppedRoundDelay(deps.remote.config.breaker),
     stop.message,
   );
-  result.waiting += rows.length - accounted(result);
+  result.waiting += rows.length - accountedRows(result);
   if (stop instanceof CredentialsRefused) {
     stop.result = result;
     throw stop;

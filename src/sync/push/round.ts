@@ -33,7 +33,9 @@ import {
   LeaseLost,
   type PushRoundResult,
   type Round,
+  accountedRows,
   emptyPushResult,
+  stoppedRoundDelay,
 } from './state.ts';
 import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite } from './writes.ts';
 
@@ -65,7 +67,7 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
     const refused = err instanceof CredentialsRefused;
     const delay =
       err instanceof CircuitOpen || refused
-        ? (ctx.remote.config.breaker?.halfOpenAfterMs ?? 5_000)
+        ? stoppedRoundDelay(ctx.remote.config.breaker)
         : err instanceof LeaseLost
           ? 0
           : 1_000;
@@ -78,17 +80,12 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
         (err as Error).message,
       ),
     );
-    if (err instanceof LeaseLost || refused) result.waiting += rows.length - accounted(result);
+    if (err instanceof LeaseLost || refused) result.waiting += rows.length - accountedRows(result);
     // Refused credentials are the operator's to fix: the caller keeps the error as the status's last.
     if (refused) err.result = result;
     if (!(err instanceof LeaseLost || err instanceof CircuitOpen)) throw err;
   }
   return result;
-}
-
-/** Rows of a round already counted in one of its results. */
-function accounted(r: PushRoundResult): number {
-  return r.done + r.dead + r.blocked + r.parked + r.retrying + r.waiting + r.held;
 }
 
 const claiming = new WeakMap<SyncContext, Promise<unknown>>();

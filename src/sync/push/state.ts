@@ -18,6 +18,16 @@ export function emptyPushResult(): PushRoundResult {
   return { claimed: 0, done: 0, dead: 0, blocked: 0, parked: 0, retrying: 0, waiting: 0, held: 0 };
 }
 
+/** Rows of a round already counted in one of its results. */
+export function accountedRows(r: PushRoundResult): number {
+  return r.done + r.dead + r.blocked + r.parked + r.retrying + r.waiting + r.held;
+}
+
+/** How long a stopped round's rows wait before a claim takes them again: until the breaker would try. */
+export function stoppedRoundDelay(breaker: { halfOpenAfterMs?: number } | undefined): number {
+  return breaker?.halfOpenAfterMs ?? 5_000;
+}
+
 /** What every step of one push round shares. */
 export interface Round {
   ctx: SyncContext;
