@@ -5,6 +5,7 @@ import { registerMapCommand } from './commands/map.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerSyncCommand } from './commands/sync.ts';
 import { registerValidateCommand } from './commands/validate.ts';
+import { settleStoreOptions } from './store-options.ts';
 
 /**
  * The `tyokyky` command tree. `main.ts` parses `process.argv` with it; tests build one per run to
@@ -25,5 +26,7 @@ export function createProgram(): Command {
   registerServeCommands(program);
   registerSyncCommand(program);
   registerClientsCommand(program);
+  // --data-dir / --database-url against DATA_DIR / DATABASE_URL, the same for every command.
+  program.hook('preAction', (_program, action) => settleStoreOptions(action));
   return program;
 }

@@ -1,8 +1,10 @@
+import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { maskHetus } from '../domain/index.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -67,7 +69,8 @@ export interface Metrics {
 
 /** Prometheus request counts and durations by method, route pattern and status. One registry per app. */
 export function createMetrics(): Metrics {
-  const registry = new Registry();
+  const registry = new PoolRegistry();
+  if (cluster.isWorker) joinPoolMetrics(registry);
   collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
@@ -101,4 +104,156 @@ export function createMetrics(): Metrics {
       series.time(seconds);
     },
   };
+}
+
+// A `--workers N` pool: every worker counts its own requests, and a scrape, answered by whichever
+// worker the primary hands the connection to, must show the pool's counts (a counter read from one
+// worker and then another would go backwards). The answering worker asks the primary, which gathers
+// each worker's registries as JSON and sums them (prom-client's AggregatorRegistry.aggregate). Not its
+// clusterMetrics(): that asks every connected worker, also one still starting (a replacement waiting
+// for its database), which never answers, so every scrape would wait 5 s and fail.
+const POOL = {
+  ready: 'tyokyky:metrics-ready', // worker → primary: it has a registry to gather
+  get: 'tyokyky:metrics-get', // primary → worker: your registries as JSON
+  json: 'tyokyky:metrics-json', // worker → primary: the answer to `get`
+  scrape: 'tyokyky:metrics-scrape', // worker → primary: the pool's metrics, please
+  text: 'tyokyky:metrics-text', // primary → worker: the answer to `scrape`
+} as const;
+/** How long the primary waits for the workers' counts, and a worker for the primary's answer. */
+const POOL_METRICS_TIMEOUT_MS = 5000;
+
+interface PoolMessage {
+  type?: unknown;
+  id?: number;
+  metrics?: object[][];
+  text?: string;
+  error?: string;
+}
+
+/** In a pool worker, `metrics()` is the whole pool's; elsewhere this process's own. */
+class PoolRegistry extends Registry {
+  override async metrics(): Promise<string> {
+    return cluster.isWorker && process.connected ? askPool() : super.metrics();
+  }
+}
+
+/** This worker's registries the pool's metrics gather, and its scrapes waiting for the primary. */
+const inWorker = {
+  registries: [] as Registry[],
+  scrapes: new Map<number, (answer: PoolMessage) => void>(),
+  next: 0,
+};
+
+/** Worker side: answers the primary's gathers with `registry`, and tells it there is one. */
+function joinPoolMetrics(registry: Registry): void {
+  inWorker.registries.push(registry);
+  if (inWorker.registries.length > 1) return;
+  process.on('message', (message: PoolMessage) => {
+    if (message?.type === POOL.get) {
+      void Promise.all(inWorker.registries.map((r) => r.getMetricsAsJSON())).then((metrics) =>
+        sendToPrimary({ type: POOL.json, id: message.id, metrics }),
+      );
+    } else if (message?.type === POOL.text && message.id !== undefined) {
+      inWorker.scrapes.get(message.id)?.(message);
+    }
+  });
+  sendToPrimary({ type: POOL.ready });
+}
+
+/** A message to the primary; a channel closed meanwhile (the pool stopping) is no error. */
+function sendToPrimary(message: PoolMessage): void {
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
+}
+
+/** The pool's metrics as Prometheus text, through the primary; a 503 when they cannot be had. */
+function askPool(): Promise<string> {
+  const id = inWorker.next++;
+  return new Promise<string>((resolve, reject) => {
+    const unavailable = (why: string) =>
+      new FhirError(503, issue('fatal', 'transient', `The worker pool's metrics are unavailable: ${why}`));
+    const timer = setTimeout(() => {
+      inWorker.scrapes.delete(id);
+      reject(unavailable('the primary did not answer'));
+    }, POOL_METRICS_TIMEOUT_MS * 2);
+    inWorker.scrapes.set(id, (answer) => {
+      clearTimeout(timer);
+      inWorker.scrapes.delete(id);
+      if (answer.text !== undefined) resolve(answer.text);
+      else reject(unavailable(answer.error ?? 'no answer'));
+    });
+    sendToPrimary({ type: POOL.scrape, id });
+  });
+}
+
+/**
+ * Primary side of a `--workers` pool: answers a worker's scrape with every ready worker's registries
+ * summed. A worker still starting has counted nothing and is not asked; one that exits meanwhile is
+ * left out (its counts went with it, as a restarted process's do).
+ */
+export function aggregateWorkerMetrics(logger: Logger): void {
+  const ready = new Set<Worker>();
+  const gathers = new Map<number, (worker: Worker, metrics?: object[][]) => void>();
+  let next = 0;
+  cluster.on('message', (worker: Worker, message: PoolMessage) => {
+    if (message?.type === POOL.ready) ready.add(worker);
+    else if (message?.type === POOL.json && message.id !== undefined)
+      gathers.get(message.id)?.(worker, message.metrics);
+    else if (message?.type === POOL.scrape) {
+      gatherPool(ready, gathers, next++)
+        .then((parts) => AggregatorRegistry.aggregate(parts).metrics())
+        .then(
+          (text) => sendQuietly(worker, { type: POOL.text, id: message.id, text }),
+          (err: Error) => {
+            logger.warn({ err: err.message }, 'metrics of the worker pool not gathered');
+            sendQuietly(worker, { type: POOL.text, id: message.id, error: err.message });
+          },
+        );
+    }
+  });
+  cluster.on('exit', (worker: Worker) => {
+    ready.delete(worker);
+    for (const answer of gathers.values()) answer(worker);
+  });
+}
+
+/** Every ready worker's registries as JSON (one list per registry). */
+function gatherPool(
+  ready: Set<Worker>,
+  gathers: Map<number, (worker: Worker, metrics?: object[][]) => void>,
+  id: number,
+): Promise<object[][]> {
+  const waiting = new Set([...ready].filter((w) => w.isConnected()));
+  if (!waiting.size) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const parts: object[][] = [];
+    const timer = setTimeout(() => {
+      gathers.delete(id);
+      reject(new Error(`${waiting.size} worker(s) did not answer within ${POOL_METRICS_TIMEOUT_MS} ms`));
+    }, POOL_METRICS_TIMEOUT_MS);
+    const answer = (worker: Worker, metrics?: object[][]) => {
+      if (!waiting.delete(worker)) return;
+      if (metrics) parts.push(...metrics);
+      if (waiting.size) return;
+      clearTimeout(timer);
+      gathers.delete(id);
+      resolve(parts);
+    };
+    gathers.set(id, answer);
+    for (const worker of [...waiting]) {
+      if (!sendQuietly(worker, { type: POOL.get, id })) answer(worker);
+    }
+  });
+}
+
+/** Sends to a worker that may have just gone away; false when it could not. */
+function sendQuietly(worker: Worker, message: PoolMessage): boolean {
+  if (!worker.isConnected()) return false;
+  try {
+    // With a callback a channel closed meanwhile is no 'error' event (unhandled, it would end the
+    // process); false only says the channel is backed up, and the message is queued.
+    worker.send(message, undefined, () => {});
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -42,7 +42,9 @@ export function explainOpenError(
   if (code === 'EACCES' || code === 'EPERM')
     return `cannot use data directory ${opts.dataDir}: permission denied`;
   if (code === 'ENOTDIR' || code === 'EEXIST') return `data directory ${opts.dataDir} is not a directory`;
-  if (code === 'ENOENT' || code === 'EROFS')
+  // A read-only mount refuses the lock file of a directory that exists and the copy into a new one alike.
+  if (code === 'EROFS') return `data directory ${opts.dataDir} is on a read-only file system`;
+  if (code === 'ENOENT')
     return `cannot create data directory ${opts.dataDir}: its parent does not take new directories (${code})`;
   return undefined;
 }

@@ -13,12 +13,13 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { makeDataDir } from './data-dir.ts';
@@ -159,11 +160,47 @@ export async function pgliteArchiveBlob(): Promise<Blob> {
   return archiveBlob.blob;
 }
 
-/** Fills `target` (absent or empty) with a copy of the migrated template. */
+/** The file whose presence makes a directory a store (openStore opens it instead of filling it). */
+const STORE_MARK = 'PG_VERSION';
+
+/**
+ * Fills `target` (absent or empty) with a copy of the migrated template. A copy that fails part-way
+ * (a full disk) leaves no PG_VERSION behind, which would make the next start open the half copy
+ * (PGlite: "Aborted()", for good): an absent target is filled beside it
+ * (`<target>.partial-<pid>`) and renamed into place; an existing one (a mount point, say) gets
+ * PG_VERSION last, and what was copied into it is removed again on failure.
+ */
 export async function copyPgliteTemplate(target: string): Promise<void> {
   const template = await ensurePgliteTemplate();
-  makeDataDir(target);
-  cpSync(template, target, { recursive: true });
+  const final = resolve(target);
+  if (existsSync(final)) {
+    makeDataDir(final); // an existing file is refused as not a directory
+    copyIntoExisting(template, final);
+    return;
+  }
+  const partial = `${final}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true }); // left by a process of this pid that was killed
+  try {
+    makeDataDir(partial);
+    cpSync(template, partial, { recursive: true });
+    renameSync(partial, final);
+  } catch (err) {
+    rmSync(partial, { recursive: true, force: true });
+    // Another process made the store meanwhile: that one is used.
+    if (!existsSync(join(final, STORE_MARK))) throw err;
+  }
+}
+
+/** The template's files into the directory `target`, PG_VERSION last; on failure none of them stays. */
+function copyIntoExisting(template: string, target: string): void {
+  const names = readdirSync(template).filter((name) => name !== STORE_MARK);
+  try {
+    for (const name of names) cpSync(join(template, name), join(target, name), { recursive: true });
+    cpSync(join(template, STORE_MARK), join(target, STORE_MARK));
+  } catch (err) {
+    for (const name of [STORE_MARK, ...names]) rmSync(join(target, name), { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /**

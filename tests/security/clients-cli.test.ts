@@ -121,7 +121,13 @@ describe('tyokyky clients', () => {
     expect(forbidden.status).toBe(403);
     // `tyokyky load --token` sends it: refused for want of the create scope (403), not unauthenticated (401).
     const obs = join(dir, 'obs.json');
-    writeFileSync(obs, JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }));
+    const identifier = [
+      { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:6c1d3c1e-4b8a-4f4e-9a52-0e3b7f3f2a10' },
+    ];
+    writeFileSync(
+      obs,
+      JSON.stringify({ resourceType: 'Observation', identifier, status: 'final', code: { text: 'x' } }),
+    );
     expect((await run(['load', obs, '--url', server.url, '--token', jwt])).out).toMatch(
       /^FAIL \S+obs\.json {2}403 /m,
     );

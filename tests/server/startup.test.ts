@@ -129,6 +129,20 @@ describe('startup errors', () => {
     }
   }, 30_000);
 
+  it('a data directory on a read-only file system is said so, not blamed on its parent', () => {
+    // No read-only mount to make here: the error openStore meets there (a lock file, a copy: EROFS).
+    const readOnly = Object.assign(new Error("EROFS: read-only file system, open '/srv/data/x'"), {
+      code: 'EROFS',
+    });
+    expect(explainOpenError(readOnly, { dataDir: '/srv/data' })).toBe(
+      'data directory /srv/data is on a read-only file system',
+    );
+    const wrapped = new Error('Cannot open the PGlite data directory', { cause: readOnly });
+    expect(explainOpenError(wrapped, { dataDir: '/srv/data' })).toBe(
+      'data directory /srv/data is on a read-only file system',
+    );
+  });
+
   it.each([
     [
       ['--rate-limit', 'lots'],

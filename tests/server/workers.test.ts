@@ -1,9 +1,11 @@
 // `tyokyky serve --workers N`: a pool of facade processes on one port and one PostgreSQL database.
 import { randomUUID } from 'node:crypto';
+import { Agent, get as httpGet } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Bundle, Consent, Practitioner, Resource } from '@medplum/fhirtypes';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { PG_URL, dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
 import { type ServeProcess, run, startServe } from '../helpers/processes.ts';
 import { practitioner } from './helpers.ts';
@@ -13,8 +15,6 @@ let remote: FacadeHere; // the Kanta-style store the pool syncs to (in this proc
 let pool: ServeProcess;
 let databaseUrl = '';
 let remoteDb = '';
-/** When both workers had logged "listening": each was forked before it. */
-let listeningAt = 0;
 
 /** The pids that logged "listening", with their worker numbers, in order. */
 function listening(logs: string): Array<{ pid: number; worker: number }> {
@@ -40,7 +40,6 @@ beforeAll(async () => {
   remote = await startFacadeHere(remoteDb);
   pool = await startServe(['--workers', '2', '--database-url', databaseUrl, '--remote', remote.url]);
   await until('both workers', () => listening(pool.logs()).length === 2);
-  listeningAt = Date.now();
 }, 120_000);
 
 afterAll(async () => {
@@ -210,24 +209,124 @@ describe('tyokyky serve --workers', () => {
     }
   }, 70_000);
 
-  it('replaces a worker that dies under load, and stops all on SIGTERM with exit code 0', async () => {
-    const [first] = listening(pool.logs());
-    // A worker younger than the start grace (10 s) counts as failing to start; wait out what is left
-    // of it (the tests above have usually used it up).
-    await new Promise((r) => setTimeout(r, Math.max(0, 10_500 - (Date.now() - listeningAt))));
-    process.kill(first.pid, 'SIGKILL');
-    await until('a replacement', () => listening(pool.logs()).length === 3);
-    const replacement = listening(pool.logs())[2];
-    expect(replacement.worker).toBe(first.worker);
-    expect(replacement.pid).not.toBe(first.pid);
-    expect(pool.logs()).toMatch(/"signal":"SIGKILL".*"msg":"facade worker exited"/);
-    const res = await fetch(`${pool.url}/metadata`);
-    expect(res.status).toBe(200);
+  it("/metrics answers with the whole pool's counts, whichever worker serves the scrape", async () => {
+    const from = pool.logs().length;
+    const path = `/fhir/Practitioner/${randomUUID()}`; // a 404: no other test reads it
+    const origin = pool.url.replace(/\/fhir$/, '');
+    /** GET /fhir/Practitioner/:id answered 404, as the scrape counts it. */
+    const scrape = async () => {
+      const res = await fetch(`${origin}/metrics`, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const series = 'http_requests_total{method="GET",route="/fhir/:type/:id",status="404"} ';
+      const line = text.split('\n').find((l) => l.startsWith(series));
+      return line ? Number(line.slice(series.length)) : 0; // a scrape without the series counts none
+    };
+    // Uneven: one keep-alive connection (one worker) takes most, a closed one goes to the next.
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        httpGet(`${origin}${path}`, { agent: keepAlive, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    const seen: number[] = [];
+    let sent = 0;
+    for (const round of [5, 3]) {
+      for (let i = 0; i < round; i++) expect(await get({})).toBe(404);
+      expect(await get({ connection: 'close' })).toBe(404);
+      sent += round + 1;
+      seen.push(await scrape(), await scrape());
+      expect(seen.slice(-2)).toEqual([sent, sent]);
+    }
+    keepAlive.destroy();
+    expect(seen).toEqual([6, 6, 10, 10]);
+    await new Promise((r) => setTimeout(r, 200));
+    const scrapedBy = new Set(
+      pool
+        .logs()
+        .slice(from)
+        .split('\n')
+        .filter((l) => l.includes('"route":"/metrics"'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    expect(scrapedBy.size).toBe(2);
+  });
 
+  it('keeps serving while a replacement cannot reach the database, and fills the slot once it can', async () => {
+    const one = listening(pool.logs()).find((w) => w.worker === 1) as { pid: number; worker: number };
+    const other = listening(pool.logs()).find((w) => w.worker === 2) as { pid: number; worker: number };
+    const database = new URL(databaseUrl).pathname.slice(1);
+    const healthz = `${pool.url.replace(/\/fhir$/, '')}/healthz`;
+    const health = () =>
+      fetch(healthz, { headers: { connection: 'close' } }).then(
+        (res) => res.status,
+        (err: Error) => String((err.cause as { code?: string })?.code),
+      );
+    // Both workers use a connection now: an idle one stays open for 10 s, and no new one will be let in.
+    expect(await Promise.all([health(), health(), health(), health()])).toEqual([200, 200, 200, 200]);
+    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
+    await admin.connect();
+    const statuses: Array<number | string> = [];
+    let polling = true;
+    let poll: Promise<void> | undefined;
+    try {
+      await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS false`);
+      process.kill(one.pid, 'SIGKILL');
+      await until('the worker exiting', () => pool.logs().includes(`"pid":${one.pid},"code":null`));
+      // From here on only the other worker takes connections; /healthz pings the database each time,
+      // which also keeps that worker's connection from idling out.
+      poll = (async () => {
+        while (polling) {
+          statuses.push(await health());
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      await until('the replacement failing to start', () =>
+        /"worker":1,.*"msg":"facade worker failed while starting/.test(pool.logs()),
+      );
+      expect(pool.child.exitCode).toBe(null);
+      expect(pool.logs()).toMatch(
+        /"worker":1,"retryInMs":1000,.*"msg":"facade worker failed while starting; starting it again"/,
+      );
+      await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`);
+      await until('a replacement', () => listening(pool.logs()).length === 3);
+    } finally {
+      polling = false;
+      await poll;
+      await admin.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    expect(statuses.length).toBeGreaterThan(10);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    const replacement = listening(pool.logs())[2];
+    expect(replacement.worker).toBe(1);
+    expect([one.pid, other.pid]).not.toContain(replacement.pid);
+    expect(pool.logs()).toMatch(/"signal":"SIGKILL".*"msg":"facade worker exited"/);
+    // Both slots answer again: new connections are dealt out in turn.
+    const from = pool.logs().length;
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${pool.url}/metadata`, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const servedBy = new Set(
+      pool
+        .logs()
+        .slice(from)
+        .split('\n')
+        .filter((l) => l.includes('"request completed"'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    expect(servedBy).toEqual(new Set([other.pid, replacement.pid]));
+  }, 90_000);
+
+  it('stops all on SIGTERM with exit code 0', async () => {
     pool.child.kill('SIGTERM');
     expect(await pool.exited).toBe(0);
     expect(pool.logs()).toMatch(/all facade workers stopped/);
-    for (const { pid } of listening(pool.logs()).slice(1)) {
+    for (const { pid } of listening(pool.logs())) {
       expect(() => process.kill(pid, 0)).toThrow();
     }
   }, 60_000);

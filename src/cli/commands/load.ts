@@ -15,7 +15,13 @@ export function registerLoadCommand(program: Command): void {
     .action(runLoad);
 }
 
-/** Posts every file, one line per file; exit status 1 when any failed. */
+/** After this many files in a row could not reach the facade, the rest are not tried (exit 1). */
+const UNREACHABLE_STOP = 3;
+
+/**
+ * Posts every file, one line per file (a 429 or 503 waited out is a `wait` line on stderr); exit
+ * status 1 when any failed, or at once when the facade could not be reached for a few files in a row.
+ */
 async function runLoad(files: string[], opts: { url: string; token?: string }): Promise<void> {
   const { LoadPathError, expandFiles, loadFile } = await import('../load/files.ts');
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
@@ -35,10 +41,20 @@ async function runLoad(files: string[], opts: { url: string; token?: string }): 
     process.exit(2);
   }
   let failed = 0;
-  for (const file of expanded) {
-    const r = await loadFile(file, base, opts.token);
+  let unreachableInARow = 0;
+  for (const [i, file] of expanded.entries()) {
+    const onWait = (status: number, ms: number, why: string) =>
+      console.error(`wait ${file}  ${status}  sending it again in ${Math.ceil(ms / 1000)} s (${why})`);
+    const r = await loadFile(file, base, opts.token, { onWait });
     if (!r.ok) failed++;
     console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.file}  ${r.status || '-'}  ${r.summary}`);
+    unreachableInARow = r.unreachable ? unreachableInARow + 1 : 0;
+    if (unreachableInARow === UNREACHABLE_STOP && i + 1 < expanded.length) {
+      console.error(
+        `tyokyky load: stopped: ${UNREACHABLE_STOP} files in a row could not reach ${base}; ${expanded.length - i - 1} file(s) not sent`,
+      );
+      process.exit(1);
+    }
   }
   if (failed) {
     console.error(`${failed} file(s) failed`);

@@ -10,6 +10,8 @@ export interface LoadResult {
   ok: boolean;
   status: number;
   summary: string;
+  /** The facade could not be reached (the load stops after a few of these in a row). */
+  unreachable?: true;
 }
 
 /**
@@ -64,11 +66,88 @@ function notAResource(value: unknown): string | undefined {
   return typeof type === 'string' && type !== '' ? undefined : 'an object without a resourceType';
 }
 
+/** Attempts per request the facade answers 429 or 503 (rate limit, database away for a moment). */
+export const MAX_ATTEMPTS = 4;
+/** The longest wait for one Retry-After (the facade's rate limit window is a minute). */
+const MAX_WAIT_MS = 60_000;
+
+/** What a load tells its caller besides the result: a 429/503 it waits out before sending again. */
+export interface LoadOptions {
+  onWait?: (status: number, waitMs: number, why: string) => void;
+}
+
+/** How long a 429/503 asks to wait: its Retry-After (seconds or an HTTP date), else 1, 2, 4 s. */
+function waitFor(res: Response, attempt: number): { ms: number; why: string } {
+  const header = res.headers.get('retry-after')?.trim() ?? '';
+  let ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  const given = Number.isFinite(ms);
+  if (!given) ms = 1000 * 2 ** (attempt - 1);
+  return { ms: Math.min(MAX_WAIT_MS, Math.max(0, ms)), why: given ? 'Retry-After' : 'no Retry-After' };
+}
+
 /**
- * Posts one file through the FHIR API: transaction/batch Bundles to the base, other resources to
- * their type (conditional on their first identifier, so loading twice creates nothing new).
+ * fetch, sending again after a 429 or 503 once the wait the facade asks for is over, up to
+ * MAX_ATTEMPTS times (the facade answers these before doing anything, or atomically: sending again
+ * is safe). Rejects as fetch does when the facade cannot be reached.
  */
-export async function loadFile(file: string, baseUrl: string, token?: string): Promise<LoadResult> {
+async function fetchPatiently(url: string, init: RequestInit, opts: LoadOptions): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, init);
+    if ((res.status !== 429 && res.status !== 503) || attempt === MAX_ATTEMPTS) return res;
+    await res.body?.cancel();
+    const { ms, why } = waitFor(res, attempt);
+    opts.onWait?.(res.status, ms, why);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** The resource's business identifier as If-None-Exist criteria (`identifier` may be a list or one). */
+function identifierCriteria(resource: Resource): string | undefined {
+  const given = (resource as { identifier?: unknown }).identifier;
+  const first = (Array.isArray(given) ? given[0] : given) as { system?: string; value?: string } | undefined;
+  return first?.system && first.value
+    ? `identifier=${encodeURIComponent(`${first.system}|${first.value}`)}`
+    : undefined;
+}
+
+/** A Bundle's entries' resources and its next link, when the answer is one. */
+function searchPage(body: unknown): { resources: Resource[]; next?: string } {
+  const bundle = body as Bundle | undefined;
+  return {
+    resources: (bundle?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])),
+    next: bundle?.link?.find((l) => l.relation === 'next')?.url,
+  };
+}
+
+/**
+ * The current resource of `type` with the canonical `url` and `version` (both absent alike), looked
+ * up page by page: the facade neither indexes `url` nor takes it as If-None-Exist criteria. Not
+ * atomic against another load of the same file at the same moment.
+ */
+async function findCanonical(
+  baseUrl: string,
+  canonical: { type: string; url: string; version: unknown },
+  headers: Record<string, string>,
+  opts: LoadOptions,
+): Promise<{ found?: Resource; failed?: Response }> {
+  let next: string | undefined = `${baseUrl}/${canonical.type}?_count=1000&_elements=url,version`;
+  while (next) {
+    const res = await fetchPatiently(next, { headers }, opts);
+    if (!res.ok) return { failed: res };
+    const page = searchPage(await res.json().catch(() => undefined));
+    const found = page.resources.find(
+      (r) =>
+        (r as { url?: unknown }).url === canonical.url &&
+        (r as { version?: unknown }).version === canonical.version,
+    );
+    if (found) return { found };
+    next = page.next;
+  }
+  return {};
+}
+
+/** The file's JSON as a resource, or the result that says why it is none. */
+async function readResource(file: string): Promise<{ text: string; resource: Resource } | LoadResult> {
   let parsed: unknown;
   let text: string;
   try {
@@ -80,32 +159,15 @@ export async function loadFile(file: string, baseUrl: string, token?: string): P
   const held = notAResource(parsed);
   if (held)
     return { file, ok: false, status: 0, summary: `not a FHIR resource or Bundle: the file holds ${held}` };
-  const resource = parsed as Resource;
-  const headers: Record<string, string> = {
-    'content-type': 'application/fhir+json',
-    accept: 'application/fhir+json',
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-  };
-  const isBundle =
-    resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '');
-  let url = baseUrl;
-  if (!isBundle) {
-    url = `${baseUrl}/${resource.resourceType}`;
-    const id = (resource as { identifier?: { system?: string; value?: string }[] }).identifier?.[0];
-    if (id?.system && id.value)
-      headers['if-none-exist'] = `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
-  }
-  let res: Response;
-  try {
-    // The file's own text: its numbers as written (`1.50`), which a parse and stringify would change.
-    res = await fetch(url, { method: 'POST', headers, body: text });
-  } catch (err) {
-    return { file, ok: false, status: 0, summary: `cannot reach ${url}: ${(err as Error).message}` };
-  }
+  return { text, resource: parsed as Resource };
+}
+
+/** What a Bundle's answer or a single resource's answer says, as the file's result. */
+async function resultOf(file: string, resource: Resource, res: Response): Promise<LoadResult> {
   const body = (await res.json().catch(() => undefined)) as Resource | undefined;
   if (!res.ok)
     return { file, ok: false, status: res.status, summary: describeOutcome(body) || res.statusText };
-  if (isBundle) {
+  if (resource.resourceType === 'Bundle' && isPosted(resource)) {
     const statuses = ((body as Bundle | undefined)?.entry ?? []).map(
       (e) => e.response?.status?.split(' ')[0] ?? '?',
     );
@@ -126,4 +188,77 @@ export async function loadFile(file: string, baseUrl: string, token?: string): P
     status: res.status,
     summary: `${res.status === 201 ? 'created' : 'already present'} ${body?.resourceType}/${body?.id}`,
   };
+}
+
+/** A transaction or batch Bundle, which is posted to the base. */
+function isPosted(resource: Resource): boolean {
+  return (
+    resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((resource as Bundle).type ?? '')
+  );
+}
+
+/** The message of a file that could not be sent; `unreachable` when the facade was not reached. */
+function unreachable(file: string, url: string, err: unknown): LoadResult {
+  return {
+    file,
+    ok: false,
+    status: 0,
+    summary: `cannot reach ${url}: ${(err as Error).message}`,
+    unreachable: true,
+  };
+}
+
+/**
+ * Posts one file through the FHIR API: transaction/batch Bundles to the base, other resources to
+ * their type, so that loading twice creates nothing new: conditionally on their first identifier,
+ * or, without one, only when no current resource of the type has their `url` and `version` (a
+ * Questionnaire); a resource with none of these is refused unsent. A 429 or 503 is waited out and
+ * the file sent again (MAX_ATTEMPTS in all).
+ */
+export async function loadFile(
+  file: string,
+  baseUrl: string,
+  token?: string,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
+  const read = await readResource(file);
+  if ('file' in read) return read;
+  const { text, resource } = read;
+  const headers: Record<string, string> = {
+    'content-type': 'application/fhir+json',
+    accept: 'application/fhir+json',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+  const url = isPosted(resource) ? baseUrl : `${baseUrl}/${resource.resourceType}`;
+  const { url: canonicalUrl, version } = resource as { url?: unknown; version?: unknown };
+  try {
+    if (!isPosted(resource)) {
+      const criteria = identifierCriteria(resource);
+      if (criteria) headers['if-none-exist'] = criteria;
+      else if (typeof canonicalUrl === 'string' && canonicalUrl) {
+        const canonical = { type: resource.resourceType, url: canonicalUrl, version };
+        const { found, failed } = await findCanonical(baseUrl, canonical, headers, opts);
+        if (failed) return await resultOf(file, resource, failed);
+        if (found)
+          return {
+            file,
+            ok: true,
+            status: 200,
+            summary: `already present ${found.resourceType}/${found.id}`,
+          };
+      } else {
+        return {
+          file,
+          ok: false,
+          status: 0,
+          summary: 'not loadable idempotently: no identifier, url or version',
+        };
+      }
+    }
+    // The file's own text: its numbers as written (`1.50`), which a parse and stringify would change.
+    const res = await fetchPatiently(url, { method: 'POST', headers, body: text }, opts);
+    return await resultOf(file, resource, res);
+  } catch (err) {
+    return unreachable(file, url, err);
+  }
 }
