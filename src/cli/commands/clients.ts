@@ -27,7 +27,7 @@ export function registerClientsCommand(program: Command): void {
       .argument('<id>', 'client id')
       .requiredOption(
         '--scope <scopes>',
-        'space-separated SMART scopes, e.g. "system/Observation.rs system/Patient.rs"',
+        'space-separated SMART scopes, e.g. "system/Observation.rs system/Patient.rs"; also tyokyky/turvakielto.read (unredacted turvakielto Patients) and tyokyky/sync.operate (the /api/sync operator API)',
       )
       .option(
         '--party <code>',
