@@ -110,17 +110,19 @@ export function unanswered(err: unknown, timeoutMs: number | undefined): string 
 
 /**
  * Why every request to the remote is refused alike, whatever it carries: the token endpoint refused
- * our credentials (sync-auth-1), or the remote answered 401/403 (a token it does not accept, a scope
- * it lacks). No row is to blame, and no other attempt helps until an operator fixes the credentials.
- * Names the status, never the answer's text. Undefined for any other failure.
+ * our credentials (sync-auth-1), or the remote answered 401 (a token it does not accept). No row is
+ * to blame, and no other attempt helps until an operator fixes the credentials. A 403 is not among
+ * them: a remote refuses one resource so (a type outside the client's scopes, a rule of its own), and
+ * that row is refused (a dead letter) while the rest go. Names the status, never the answer's text.
+ * Undefined for any other failure.
  */
 export function credentialsRefused(err: unknown): string | undefined {
   if (err instanceof TokenError && !err.transient)
     return err.answered === undefined
       ? err.message
       : `sync-auth-1: the token endpoint refused the credentials (HTTP ${err.answered})`;
-  if (err instanceof RemoteHttpError && (err.status === 401 || err.status === 403))
-    return `sync-auth-1: the remote answered ${err.status} to ${err.method} (credentials, scopes or access policy refused)`;
+  if (err instanceof RemoteHttpError && err.status === 401)
+    return `sync-auth-1: the remote answered 401 to ${err.method} (its access token refused)`;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 // The Kanta PHR push under credentials Kanta PHR refuses — its token endpoint (sync-auth-1), the
-// remote itself (401/403, here from our fault proxy: the sandbox models no OAuth), or one entry of a
+// remote itself (401, here from our fault proxy: the sandbox models no OAuth), or one entry of a
 // batch answer — and under an open circuit: no row is to blame, so the round stops with every row
 // waiting (none dead, no attempt counted, no refused disclosure audited), the status names the failure
 // by its status and rule only, and once the fault is gone everything arrives. The same rules as the
@@ -149,12 +149,12 @@ const withOverall = <T extends QuestionnaireResponse>(qr: T, overall: number): T
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Kanta PHR push: credentials refused', () => {
-  it('the remote answering 403: every row waits, none dead or audited, the status names sync-auth-1; allowed again, everything arrives', async () => {
+  it('the remote answering 401: every row waits, none dead or audited, the status names sync-auth-1; allowed again, everything arrives', async () => {
     const { store, responses } = await localWith(['010181-950A', '010181-951B']);
     const audited = await auditRows(store);
     const sync = worker(store, { baseUrl: `${proxy.url}/fhir` });
     await sync.ready;
-    Object.assign(proxy.faults, { errorNext: 1_000_000, statuses: [403] });
+    Object.assign(proxy.faults, { errorNext: 1_000_000, statuses: [401] });
     await sync.pushOnce();
     await pause(150); // past the rows' wait: a second round meets the same refusal
     await sync.pushOnce();
@@ -163,7 +163,7 @@ describe('Kanta PHR push: credentials refused', () => {
     // The Patients and Consents are not Kanta PHR's (settled done as not applicable); the responses wait.
     expect(status.states).toMatchObject({ pending: 2, done: 4, dead: 0, blocked: 0, inflight: 0 });
     expect(status.failures.lastError).toMatch(
-      /^\S+ sync-auth-1: the remote answered 403 to POST \(credentials, scopes or access policy refused\); rows wait, not sent$/,
+      /^\S+ sync-auth-1: the remote answered 401 to POST \(its access token refused\); rows wait, not sent$/,
     );
     expect(await responseRows(store)).toEqual([
       { state: 'pending', attempts: 0 },
@@ -273,7 +273,7 @@ describe('Kanta PHR push: credentials refused', () => {
     const status = await sync.status();
     expect(status.states.dead).toBe(0);
     expect(status.failures.lastError).toMatch(
-      /^\S+ sync-auth-1: the remote answered 401 to GET \(credentials, scopes or access policy refused\); rows wait, not sent$/,
+      /^\S+ sync-auth-1: the remote answered 401 to GET \(its access token refused\); rows wait, not sent$/,
     );
 
     proxy.faults.errorNext = 0;
@@ -299,7 +299,7 @@ describe('Kanta PHR push: a batch answer that stops the round (a scripted remote
     await scripted?.close();
   });
 
-  it('one entry answered 403: the row waits, not dead nor audited as refused; the status names sync-auth-1', async () => {
+  it('one entry answered 401: the row waits, not dead nor audited as refused; the status names sync-auth-1', async () => {
     const { store } = await localWith(['010181-954E']);
     const audited = await auditRows(store);
     const sync = worker(store, { baseUrl: scripted.url });
@@ -312,7 +312,7 @@ describe('Kanta PHR push: a batch answer that stops the round (a scripted remote
         entry: [
           {
             response: {
-              status: '403 Forbidden',
+              status: '401 Unauthorized',
               outcome: {
                 resourceType: 'OperationOutcome',
                 issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'no scope for 010181-954E' }],
@@ -328,7 +328,7 @@ describe('Kanta PHR push: a batch answer that stops the round (a scripted remote
     const status = await sync.status();
     expect(status.states).toMatchObject({ pending: 1, dead: 0 });
     expect(status.failures.lastError).toMatch(
-      /^\S+ sync-auth-1: the remote answered 403 to POST \(credentials, scopes or access policy refused\); rows wait, not sent$/,
+      /^\S+ sync-auth-1: the remote answered 401 to POST \(its access token refused\); rows wait, not sent$/,
     );
   }, 60_000);
 
@@ -353,7 +353,7 @@ describe('Kanta PHR push: a batch answer that stops the round (a scripted remote
     const status = await sync.status();
     expect(status.states).toMatchObject({ pending: 1, dead: 0 });
     expect(status.failures.lastError).toMatch(
-      /^\S+ sync-auth-1: the remote answered 401 to GET \(credentials, scopes or access policy refused\); rows wait, not sent$/,
+      /^\S+ sync-auth-1: the remote answered 401 to GET \(its access token refused\); rows wait, not sent$/,
     );
   }, 60_000);
 });

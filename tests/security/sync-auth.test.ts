@@ -100,4 +100,56 @@ describe('sync between two facades with auth on', () => {
     expect(found.entry?.length).toBe(1);
     await sync.stop();
   }, 60_000);
+  it('a remote refusing one resource (403, a type outside the scopes) refuses that row only: a dead letter, the rest arrive', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
+    const kid = 'sync-key-2';
+    // Patients and Consents only (a conditional create searches too: s); no Observations.
+    await addClient(remoteStore as never, {
+      id: 'facade-b',
+      scope: 'system/Patient.cruds system/Consent.cruds',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384' }] },
+    });
+    const own = await dir();
+    const store = await openStore({ dataDir: own });
+    try {
+      const sync = createSync({
+        store,
+        remote: {
+          baseUrl: remote.fhir,
+          party: 'other-health-care',
+          auth: {
+            tokenUrl: `${remote.url}/auth/token`,
+            clientId: 'facade-b',
+            method: 'private_key_jwt',
+            privateKey: { ...(await exportJWK(privateKey)), kid, alg: 'ES384' },
+          },
+        },
+      } as Parameters<typeof createSync>[0]);
+      await sync.ready;
+      const p = (await store.create(patient('010181-908M'))).resource as Patient;
+      await store.create(consent(p.id as string));
+      await store.create(score(p.id as string, 6));
+      let done = 0;
+      let dead = 0;
+      for (let round = 0; round < 60 && done + dead < 3; round++) {
+        const pushed = await sync.pushOnce();
+        done += pushed.done;
+        dead += pushed.dead;
+        if (done + dead < 3) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect({ done, dead }).toEqual({ done: 2, dead: 1 });
+      const states = await store.query<{ resource_type: string; state: string }>(
+        'SELECT resource_type, state FROM sync_outbox ORDER BY id',
+      );
+      expect(states).toEqual([
+        { resource_type: 'Patient', state: 'done' },
+        { resource_type: 'Consent', state: 'done' },
+        { resource_type: 'Observation', state: 'dead' },
+      ]);
+      expect((await sync.status()).failures.lastError ?? null).toBeNull();
+      await sync.stop();
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -1,8 +1,9 @@
 // Credentials the remote refuses — its token endpoint (a rotated client secret: sync-auth-1) or the
-// remote itself (401/403) — refuse every request alike: no row is to blame. The round stops, its rows
+// remote itself (401) — refuse every request alike: no row is to blame. The round stops, its rows
 // go back to the queue (no dead letter, no attempt counted, no refused disclosure audited), the status
 // names the failure, and once the credentials work the push resumes by itself. Local stores on
-// PGlite; a Medplum peer with a client-credentials token endpoint, or our fault proxy answering 403.
+// PGlite; a Medplum peer with a client-credentials token endpoint, or our fault proxy answering 401. (A 403 refuses
+// one resource, not the credentials: tests/security/sync-auth.test.ts.)
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
@@ -108,12 +109,12 @@ describe('credentials the remote refuses', () => {
     expect((await fixed.status()).states).toMatchObject({ done: 6, dead: 0 });
   }, 60_000);
 
-  it('the remote answering 403: the background loop keeps every row, the status names the status; allowed again, everything arrives', async () => {
+  it('the remote answering 401: the background loop keeps every row, the status names the status; allowed again, everything arrives', async () => {
     const peer = await started(
       startMedplumPeer().then((p: MedplumPeer) => Object.assign(p, { stop: () => p.close() })),
     );
     const proxy = await started(
-      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { errorNext: 1_000_000, statuses: [403] }).then((x) =>
+      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { errorNext: 1_000_000, statuses: [401] }).then((x) =>
         Object.assign(x, { stop: () => x.close() }),
       ),
     );
@@ -125,7 +126,7 @@ describe('credentials the remote refuses', () => {
     await waitFor(
       async () => proxy.stats.injected >= 3 && (await sync.status()).failures.lastError !== null,
       20_000,
-      'rounds refused with 403',
+      'rounds refused with 401',
     );
     const status = await sync.status();
     expect(status.states.dead).toBe(0);
@@ -133,7 +134,7 @@ describe('credentials the remote refuses', () => {
     expect(status.states.pending + status.states.inflight).toBe(4);
     // The remote's status and our rule, never the text of its answer.
     expect(status.failures.lastError).toMatch(
-      /^\S+ sync-auth-1: the remote answered 403 to POST \(credentials, scopes or access policy refused\); rows wait, not sent$/,
+      /^\S+ sync-auth-1: the remote answered 401 to POST \(its access token refused\); rows wait, not sent$/,
     );
     expect(await auditRows(store)).toBe(audited);
 
@@ -143,12 +144,12 @@ describe('credentials the remote refuses', () => {
     expect((await sync.status()).states).toMatchObject({ done: 4, dead: 0 });
   }, 60_000);
 
-  it('a 403 met while an update whose copy is gone is created again: the row waits, not dead', async () => {
+  it('a 401 met while an update whose copy is gone is created again: the row waits, not dead', async () => {
     const peer = await started(
       startMedplumPeer().then((p: MedplumPeer) => Object.assign(p, { stop: () => p.close() })),
     );
     const proxy = await started(
-      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { statuses: [403] }).then((x) =>
+      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { statuses: [401] }).then((x) =>
         Object.assign(x, { stop: () => x.close() }),
       ),
     );
@@ -172,7 +173,7 @@ describe('credentials the remote refuses', () => {
     );
     expect(row).toEqual({ state: 'pending', attempts: 0 });
     expect((await sync.status()).failures.lastError).toMatch(
-      / sync-auth-1: the remote answered 403 to POST /,
+      / sync-auth-1: the remote answered 401 to POST /,
     );
 
     proxy.faults.errorNext = 0;
@@ -187,7 +188,7 @@ describe('credentials the remote refuses', () => {
       startMedplumPeer().then((p: MedplumPeer) => Object.assign(p, { stop: () => p.close() })),
     );
     const proxy = await started(
-      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { statuses: [403] }).then((x) =>
+      startFaultProxy(peer.url.replace(/\/fhir$/, ''), { statuses: [401] }).then((x) =>
         Object.assign(x, { stop: () => x.close() }),
       ),
     );
