@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { expect } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
+import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { silent } from '../server/helpers.ts';
 
 export const FHIR = 'application/fhir+json';
 export const EXAMPLES = join(KANTA_PACKAGE_DIR, 'example');
@@ -56,6 +60,18 @@ export function phrPatient(value = urn()): Resource {
     identifier: [{ system: 'urn:ietf:rfc:3986', value }],
     active: true,
   } as Resource;
+}
+
+/** The Kanta PHR sandbox as a facade in the test's process, on an in-memory PGlite store of its own. */
+export async function startSandboxHere(): Promise<{ remoteStore: Store; sandbox: RunningServer }> {
+  const remoteStore = await openStore({ dataDir: 'memory://' });
+  const sandbox = await startServer({
+    store: remoteStore as never,
+    validator: (await loadProjectValidator()) as never,
+    logger: silent,
+    mode: 'kanta-phr',
+  });
+  return { remoteStore, sandbox };
 }
 
 /** `tyokyky serve --mode kanta-phr` as a real second process on its own PostgreSQL database. */

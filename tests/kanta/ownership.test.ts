@@ -9,14 +9,12 @@ import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toResources } from '../../src/mapping/index.ts';
-import { type RunningServer, startServer } from '../../src/server/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
 import { patientOfReferenceUnder } from '../../src/shared/references.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus } from '../../src/sync/index.ts';
-import { loadProjectValidator } from '../../src/validation/index.ts';
-import { silent } from '../server/helpers.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { call } from './helpers.ts';
+import { call, startSandboxHere } from './helpers.ts';
 
 const KANTA_PROFILE = 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4';
 const CREATING_APPLICATION = 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication';
@@ -64,13 +62,7 @@ let sync: SyncService;
 let clientId: string;
 
 beforeAll(async () => {
-  remoteStore = await openStore({ dataDir: 'memory://' });
-  sandbox = await startServer({
-    store: remoteStore as never,
-    validator: (await loadProjectValidator()) as never,
-    logger: silent,
-    mode: 'kanta-phr',
-  });
+  ({ remoteStore, sandbox } = await startSandboxHere());
   base = `${sandbox.url}/fhir`;
   store = await openStore({ dataDir: 'memory://' });
   sync = createSync({

@@ -9,14 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toResources } from '../../src/mapping/index.ts';
-import { type RunningServer, startServer } from '../../src/server/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { loadProjectValidator } from '../../src/validation/index.ts';
-import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { consent, patient, withdrawn } from '../sync/helpers/fixtures.ts';
 import { drain, waitFor } from '../sync/helpers/waits.ts';
+import { startSandboxHere } from './helpers.ts';
 
 let remoteStore: Store;
 let sandbox: RunningServer;
@@ -25,13 +24,7 @@ let store: Store;
 let sync: SyncService;
 
 beforeAll(async () => {
-  remoteStore = await openStore({ dataDir: 'memory://' });
-  sandbox = await startServer({
-    store: remoteStore as never,
-    validator: (await loadProjectValidator()) as never,
-    logger: silent,
-    mode: 'kanta-phr',
-  });
+  ({ remoteStore, sandbox } = await startSandboxHere());
   proxy = await startFaultProxy(sandbox.url);
   store = await openStore({ dataDir: 'memory://' });
   sync = createSync({

@@ -11,15 +11,14 @@ import type { AddressInfo } from 'node:net';
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toResources } from '../../src/mapping/index.ts';
-import { type RunningServer, startServer } from '../../src/server/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type RemoteConfig, type SyncService, createSync } from '../../src/sync/index.ts';
-import { loadProjectValidator } from '../../src/validation/index.ts';
-import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
 import { type ScriptedRemote, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
 import { drain } from '../sync/helpers/waits.ts';
+import { startSandboxHere } from './helpers.ts';
 
 const APP = { name: 'tyokyky-tests', applicationId: 'kela-test-app-3' };
 /** What the token endpoint says when it refuses: an error code, and a description quoting a HETU. */
@@ -35,13 +34,7 @@ let tokens: { server: Server; url: string; refusing: boolean; asked: number };
 const opened: { stop(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  remoteStore = await openStore({ dataDir: 'memory://' });
-  sandbox = await startServer({
-    store: remoteStore as never,
-    validator: (await loadProjectValidator()) as never,
-    logger: silent,
-    mode: 'kanta-phr',
-  });
+  ({ remoteStore, sandbox } = await startSandboxHere());
   proxy = await startFaultProxy(sandbox.url);
   const server = createServer(async (req, res) => {
     for await (const _ of req);
