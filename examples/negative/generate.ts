@@ -679,6 +679,57 @@ const cases: Case[] = [
     },
     expected: min1('Goal', 'Goal.text'),
   },
+  {
+    profile: 'tyokyky-goal',
+    name: 'on-hold',
+    base: 'Goal-maija-goal',
+    description: 'a goal on hold is no goal state the plan records (it would read back as active)',
+    mutate: (r) => {
+      r.lifecycleStatus = 'on-hold';
+    },
+    expected: inv('Goal', 'tyk-gol-1'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'cancelled',
+    base: 'Goal-suvi-goal',
+    description: 'a cancelled goal is no goal state the plan records',
+    mutate: (r) => {
+      r.lifecycleStatus = 'cancelled';
+    },
+    expected: inv('Goal', 'tyk-gol-1'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'completed-not-achieved',
+    base: 'Goal-suvi-goal',
+    description: 'a completed goal is an achieved one: completed with achievementStatus not-achieved',
+    mutate: (r) => {
+      r.lifecycleStatus = 'completed';
+      r.achievementStatus.coding[0].code = 'not-achieved';
+    },
+    expected: inv('Goal', 'tyk-gol-1'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'completed-without-achievement',
+    base: 'Goal-maija-goal',
+    description: 'a completed goal carries achievementStatus achieved',
+    mutate: (r) => {
+      r.lifecycleStatus = 'completed';
+    },
+    expected: inv('Goal', 'tyk-gol-1'),
+  },
+  {
+    profile: 'tyokyky-goal',
+    name: 'achieved-while-active',
+    base: 'Goal-suvi-goal',
+    description: 'an achieved goal is completed, not active',
+    mutate: (r) => {
+      r.achievementStatus.coding[0].code = 'achieved';
+    },
+    expected: inv('Goal', 'tyk-gol-1'),
+  },
   // Referral
   {
     profile: 'tyokyky-referral',

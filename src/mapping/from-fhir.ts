@@ -47,7 +47,7 @@ import {
   recordIssues,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { relativeReference } from '../shared/references.ts';
+import { isUrnUuid, relativeReference } from '../shared/references.ts';
 import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
 import { consentDefect } from './consent-reader.ts';
 import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
@@ -95,8 +95,6 @@ function codeText(value: unknown): string {
   return typeof value === 'string' && /^[a-z][A-Za-z-]{0,63}$/.test(value) ? value : 'the value given';
 }
 
-const URN_UUID = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /**
  * How an error names the target of `ref`: a literal `Type/id` or `urn:uuid:` reference names a logical
  * id, so it is quoted; a display, a conditional reference (`Patient?identifier=…` may hold a HETU) or
@@ -104,7 +102,7 @@ const URN_UUID = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
  */
 function quotedTarget(ref: Reference): string {
   const text = ref.reference;
-  return text !== undefined && (relativeReference(text) || URN_UUID.test(text)) ? `'${text}'` : 'it';
+  return text !== undefined && (relativeReference(text) || isUrnUuid(text)) ? `'${text}'` : 'it';
 }
 
 /**
@@ -149,10 +147,14 @@ export function kindOf(resource: Resource, path: string = resource.resourceType)
   );
 }
 
-/** The statuses a reader accepts for a kind of record (`what` says which, as an error names it). */
+/**
+ * The statuses a reader accepts for a kind of record (`what` says which, as an error names it; `rule`,
+ * the profile invariant stating the same, starts the error).
+ */
 interface HeldStatuses {
   what: string;
   accepted: readonly string[];
+  rule?: string;
 }
 
 // The domain keeps no status for these records (a plan's is PLAN_STATUS, a team's end TEAM_ENDED): one
@@ -179,11 +181,15 @@ const SCORE_STATUS: HeldStatuses = { what: 'a score the domain holds', accepted:
 /**
  * Goal.lifecycleStatus: the domain holds a goal open or achieved (MAP.goal.states) and writes it
  * active or completed; a goal proposed, planned, accepted or on hold would be written back active.
+ * The profile refuses the same states (tyk-gol-1; tests/profiles/invariants.test.ts proves the table
+ * and the invariant agree row by row), so only a resource read without validation meets this refusal.
  */
 const GOAL_STATES = MAP.goal.states;
+const GOAL_RULE = 'tyk-gol-1';
 const GOAL_STATUS: HeldStatuses = {
   what: 'a goal the domain holds',
   accepted: [...new Set(GOAL_STATES.map((g) => g.lifecycleStatus))],
+  rule: GOAL_RULE,
 };
 /** The goal states, as an error lists them: "active (no achievement or in-progress) and completed (achieved)". */
 const GOAL_STATES_TEXT = GOAL_STATUS.accepted
@@ -288,7 +294,10 @@ class Reader {
   status(value: string | undefined, table: HeldStatuses, path: string): string {
     if (value === undefined) return fail(path, 'is required');
     if (!table.accepted.includes(value))
-      fail(path, `${codeText(value)} is not ${table.what}; it reads ${table.accepted.join(', ')}`);
+      fail(
+        path,
+        `${table.rule ? `${table.rule}: ` : ''}${codeText(value)} is not ${table.what}; it reads ${table.accepted.join(', ')}`,
+      );
     return value;
   }
 
@@ -546,12 +555,12 @@ function goalAchieved(g: Goal, r: Reader): boolean | undefined {
     g.achievementStatus === undefined
       ? undefined
       : (g.achievementStatus.coding?.find((c) => c.system === MAP.goal.achievementSystem)?.code ??
-        fail(path, `no code from ${MAP.goal.achievementSystem}`));
+        fail(path, `${GOAL_RULE}: no code from ${MAP.goal.achievementSystem}`));
   const state = GOAL_STATES.find((s) => s.lifecycleStatus === lifecycle && s.achievement === achievement);
   if (!state)
     fail(
       path,
-      `${achievement === undefined ? 'none' : codeText(achievement)} in a ${lifecycle} goal is not a goal state the domain holds; it reads ${GOAL_STATES_TEXT}`,
+      `${GOAL_RULE}: ${achievement === undefined ? 'none' : codeText(achievement)} in ${/^[aeiou]/.test(lifecycle) ? 'an' : 'a'} ${lifecycle} goal is not a goal state the domain holds; it reads ${GOAL_STATES_TEXT}`,
     );
   return state.achieved;
 }

@@ -88,6 +88,18 @@ export function patientReferenceOf(resource: {
   return patientOfReference(r.patient?.reference ?? r.subject?.reference);
 }
 
+/** R4's `uuid` (datatypes.html#uuid): `urn:uuid:` and a UUID in lower-case hexadecimal. */
+const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether `value` is a `urn:uuid:` as R4 writes one (lower-case hexadecimal, 8-4-4-4-12): the one
+ * statement of the format, for the validator (an invalid one is an error) and the SDK's reader (a
+ * valid one names a Bundle entry, so an error may quote it).
+ */
+export function isUrnUuid(value: unknown): value is string {
+  return typeof value === 'string' && URN_UUID.test(value);
+}
+
 const BUNDLE_ENTRY = /^urn:(uuid|oid):/;
 
 /**

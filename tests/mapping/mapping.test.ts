@@ -858,7 +858,10 @@ describe('fromFhir refuses a status the domain cannot hold (not read back as liv
       const { bundle, resource } = suviWith('tyokyky-goal');
       (resource as Goal).lifecycleStatus = status as Goal['lifecycleStatus'];
       const plan = suviWith('tyokyky-support-plan').path;
-      expectRefused(bundle, `${plan}.goal[0].lifecycleStatus: ${status} is not a goal the domain holds`);
+      expectRefused(
+        bundle,
+        `${plan}.goal[0].lifecycleStatus: tyk-gol-1: ${status} is not a goal the domain holds`,
+      );
     },
   );
 

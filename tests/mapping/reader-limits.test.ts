@@ -16,6 +16,7 @@ import { sirpa, suvi } from '../../examples/tools/personas.ts';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { canonical, consentForDisclosure, fromFhir, toFhir } from '../../src/mapping/index.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
+import { isUrnUuid } from '../../src/shared/references.ts';
 import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 
 let validator: Validator;
@@ -219,7 +220,7 @@ describe('states the domain cannot write back are refused, not reopened', () => 
     const at = `${plan}.goal[0].achievementStatus`;
     expect(refusal(() => fromFhir(bundle))).toEqual({
       expression: at,
-      diagnostics: `${at}: ${code ?? 'none'} in a ${lifecycle} goal is not a goal state the domain holds; it reads active (no achievement or in-progress) and completed (achieved)`,
+      diagnostics: `${at}: tyk-gol-1: ${code ?? 'none'} in ${lifecycle === 'active' ? 'an' : 'a'} ${lifecycle} goal is not a goal state the domain holds; it reads active (no achievement or in-progress) and completed (achieved)`,
     });
   });
 
@@ -232,7 +233,7 @@ describe('states the domain cannot write back are refused, not reopened', () => 
       const at = `${plan}.goal[0].lifecycleStatus`;
       expect(refusal(() => fromFhir(bundle))).toEqual({
         expression: at,
-        diagnostics: `${at}: ${status} is not a goal the domain holds; it reads active, completed`,
+        diagnostics: `${at}: tyk-gol-1: ${status} is not a goal the domain holds; it reads active, completed`,
       });
     },
   );
@@ -245,6 +246,9 @@ describe('states the domain cannot write back are refused, not reopened', () => 
       expression: `${path}.status`,
       diagnostics: `${path}.status: ${status} is not a referral the domain holds; it reads active`,
     });
+    // The profile allows it: an EHR completes a served referral and revokes a withdrawn one (R4's
+    // request statuses); only the SDK, which would write it back active, refuses it.
+    expect(errorsOf(resource)).toEqual([]);
   });
 
   it('the goal states the SDK writes read back as they were', () => {
@@ -280,6 +284,36 @@ describe('refusals quote no client data', () => {
     expect(refusal(() => fromFhir(c)).diagnostics).toBe(
       `Consent.patient: cannot tell which Patient '${uuid}' is`,
     );
+  });
+});
+
+describe('one urn:uuid format (isUrnUuid, R4: lower-case hexadecimal) in the reader and the validator', () => {
+  const lower = 'urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b';
+  // [value, a urn:uuid by R4's rule]
+  const cases: Array<[string, boolean]> = [
+    [lower, true],
+    [`urn:uuid:${lower.slice(9).toUpperCase()}`, false],
+    [lower.toUpperCase(), false],
+    ['urn:uuid:0B9C3C1E-3f1d-5a6e-8d2b-1c2d3e4f5a6b', false],
+    ['URN:UUID:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b', false],
+    ['urn:uuid:0b9c3c1e3f1d5a6e8d2b1c2d3e4f5a6b', false],
+    ['urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6', false],
+    ['urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b7', false],
+    ['urn:uuid:0g9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b', false],
+    ['0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b', false],
+  ];
+
+  it.each(cases)('%s → %s: the reader quotes it exactly when the validator accepts it', (value, valid) => {
+    expect(isUrnUuid(value)).toBe(valid);
+    const c = entryOf<Consent>(toFhir(suvi), 'tyokyky-consent').resource;
+    c.patient = { reference: value };
+    expect(refusal(() => fromFhir(c)).diagnostics).toBe(
+      `Consent.patient: cannot tell which Patient ${valid ? `'${value}'` : 'it'} is`,
+    );
+    // The validator's check of a uri (Consent.policy.uri): a urn:uuid: value that is not one is an error.
+    const policy = { ...c, policy: [{ uri: value }] };
+    const invalid = `Consent.policy[0].uri: Consent.policy.uri: '${value}' is not a valid urn:uuid (a UUID in lowercase hexadecimal) (from ${canonical}/StructureDefinition/tyokyky-consent)`;
+    expect(errorsOf(policy).includes(invalid)).toBe(value.startsWith('urn:uuid:') && !valid);
   });
 });
 

@@ -41,7 +41,7 @@ describe('the package without FI Base', () => {
 
 /** Examples and negative cases on disk: a missing or misnamed fixture fails instead of passing silently. */
 const EXAMPLES = 80;
-const NEGATIVE_CASES = 78;
+const NEGATIVE_CASES = 83;
 
 describe('examples', () => {
   it(`are ${EXAMPLES} (package examples, per-profile min/max examples, personas)`, () => {

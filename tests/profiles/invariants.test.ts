@@ -1,4 +1,5 @@
-import type { Consent } from '@medplum/fhirtypes';
+import { join } from 'node:path';
+import type { Consent, Goal } from '@medplum/fhirtypes';
 /**
  * The profile invariants evaluated with fhirpath.js directly (independent of the project validator),
  * including property tests over generated HETUs.
@@ -9,7 +10,9 @@ import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { describe, expect, it } from 'vitest';
 import { CENTURY_SIGNS, CHECK_CHARS, makeHetu } from '../../src/domain/rules/hetu.ts';
 import { consentDefect } from '../../src/mapping/consent-reader.ts';
-import { type Json, profiles } from './fixtures.ts';
+import { fromFhir } from '../../src/mapping/index.ts';
+import { FhirError } from '../../src/shared/outcome.ts';
+import { type Json, PACKAGE, profiles, readJson } from './fixtures.ts';
 
 const SDS = profiles();
 const compiled = new Map<string, (node: Json, vars: Json) => unknown[]>();
@@ -25,6 +28,12 @@ function invariant(key: string): { path: string; expression: string } {
 }
 
 function holds(key: string, node: Json, base: string): boolean {
+  const result = evaluate(key, node, base);
+  return result.length === 1 && result[0] === true;
+}
+
+/** The invariant's raw result on `node` (validators read an empty one as holding). */
+function evaluate(key: string, node: Json, base: string): unknown[] {
   let fn = compiled.get(`${key}|${base}`);
   if (!fn) {
     fn = fhirpath.compile({ base, expression: invariant(key).expression }, r4 as any) as unknown as (
@@ -34,8 +43,7 @@ function holds(key: string, node: Json, base: string): boolean {
     compiled.set(`${key}|${base}`, fn);
   }
   // %resource is the node itself when it is a resource (the tests here check whole resources or lone elements).
-  const result = fn(node, { resource: node });
-  return result.length === 1 && result[0] === true;
+  return fn(node, { resource: node });
 }
 
 const CHECK = CHECK_CHARS;
@@ -320,5 +328,91 @@ describe('tyk-con-1 / tyk-ref-1 / tyk-cpl-1', () => {
     expect(holds('tyk-cpl-1', cp('activation-plan'), 'CarePlan')).toBe(true);
     expect(holds('tyk-cpl-1', cp(), 'CarePlan')).toBe(false);
     expect(holds('tyk-cpl-1', cp('activation-plan', 'implementation-plan'), 'CarePlan')).toBe(false);
+  });
+});
+
+describe('tyk-gol-1 (profile) and the SDK reader (fromFhir, mappings/fhir-map.json goal.states) agree', () => {
+  const ACHIEVEMENT = 'http://terminology.hl7.org/CodeSystem/goal-achievement';
+  const coded = (...codes: string[]) => ({ coding: codes.map((code) => ({ system: ACHIEVEMENT, code })) });
+  const goal = readJson(join(PACKAGE, 'example', 'Goal-suvi-goal.json')) as Goal;
+  const LIFECYCLE = [
+    'proposed',
+    'planned',
+    'accepted',
+    'active',
+    'on-hold',
+    'completed',
+    'cancelled',
+    'entered-in-error',
+    'rejected',
+  ];
+  const ACHIEVED = [
+    'in-progress',
+    'improving',
+    'worsening',
+    'no-change',
+    'achieved',
+    'sustaining',
+    'not-achieved',
+    'no-progress',
+    'not-attainable',
+  ];
+  // [achievementStatus as written, its name in a row]
+  const achievements: Array<[Json | undefined, string]> = [
+    [undefined, 'none'],
+    ...ACHIEVED.map((c): [Json, string] => [coded(c), c]),
+    [{ text: 'achieved' }, 'text only'],
+    [{ coding: [{ system: 'http://example.org/goal', code: 'achieved' }] }, 'another system'],
+    [{ coding: [{ system: ACHIEVEMENT }] }, 'no code'],
+    // Both read the first coding of goal-achievement.
+    [coded('achieved', 'in-progress'), 'achieved, then in-progress'],
+    [coded('in-progress', 'achieved'), 'in-progress, then achieved'],
+  ];
+
+  /** Whether fromFhir reads the Goal; a refusal must name tyk-gol-1 at the status it refuses. */
+  function read(g: Goal): boolean {
+    try {
+      fromFhir(g);
+      return true;
+    } catch (e) {
+      expect(e).toBeInstanceOf(FhirError);
+      const [issue] = (e as FhirError).outcome.issue!;
+      expect(issue!.diagnostics).toMatch(/^Goal\.(lifecycleStatus|achievementStatus): tyk-gol-1: /);
+      return false;
+    }
+  }
+
+  it('on every lifecycle status × achievement, row by row', () => {
+    const held: string[] = [];
+    for (const lifecycleStatus of LIFECYCLE)
+      for (const [achievementStatus, name] of achievements) {
+        const { achievementStatus: _, ...rest } = goal;
+        const g = { ...rest, lifecycleStatus, ...(achievementStatus && { achievementStatus }) } as Goal;
+        const row = `${lifecycleStatus} / ${name}`;
+        // Always a boolean: an empty result would pass a validator while fromFhir refuses.
+        const [profile, ...more] = evaluate('tyk-gol-1', g, 'Goal');
+        expect([typeof profile, more], row).toEqual(['boolean', []]);
+        expect(read(g), row).toBe(profile);
+        if (profile) held.push(row);
+      }
+    expect(held).toEqual([
+      'active / none',
+      'active / in-progress',
+      'active / in-progress, then achieved',
+      'completed / achieved',
+      'completed / achieved, then in-progress',
+    ]);
+  });
+
+  it('a Goal without lifecycleStatus is refused by both', () => {
+    const { lifecycleStatus: _, ...g } = goal;
+    expect(holds('tyk-gol-1', g, 'Goal')).toBe(false);
+    expect(() => fromFhir(g as Goal)).toThrow(
+      expect.objectContaining({
+        outcome: expect.objectContaining({
+          issue: [expect.objectContaining({ diagnostics: 'Goal.lifecycleStatus: is required' })],
+        }),
+      }),
+    );
   });
 });

@@ -39,6 +39,7 @@ const INVARIANTS: Record<string, string[]> = {
   'tyokyky-patient': ['tyk-hetu-1'],
   'tyokyky-work-ability-score': ['tyk-was-1', 'tyk-was-2'],
   'tyokyky-consent': ['tyk-con-1', 'tyk-con-2', 'tyk-con-3'],
+  'tyokyky-goal': ['tyk-gol-1'],
   'tyokyky-referral': ['tyk-ref-1'],
   'tyokyky-responsible-worker-team': ['tyk-ctm-1', 'tyk-ctm-2'],
   'tyokyky-support-plan': ['tyk-cpl-1', 'tyk-rwa-1', 'tyk-rwa-2'],

@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, CarePlan, CareTeam, Consent, Patient, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CarePlan,
+  CareTeam,
+  Consent,
+  Goal,
+  Patient,
+  Resource,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The SDK's persona records (the source of examples/personas/*.json).
 import { maija, suvi } from '../../examples/tools/personas.ts';
 import { type WorkAbilityRecord, dayBefore, endTeam, finnishDay, makeHetu } from '../../src/domain/index.ts';
-import { localIdSystem } from '../../src/mapping/index.ts';
+import { canonical, localIdSystem } from '../../src/mapping/index.ts';
 import { type Secured, startSecured } from '../security/helpers.ts';
 import { type Fixture, openFixture } from './helpers.ts';
 
@@ -326,6 +335,13 @@ describe('domain API: one rule on every path', () => {
   });
 });
 
+/** tyk-gol-1 as the validator reports it: the goal states the domain holds (mappings/fhir-map.json goal.states). */
+const GOAL_STATES_RULE =
+  'tyk-gol-1: Tavoite on joko avoin (active; saavutusta ei ole kirjattu tai se on in-progress) tai saavutettu (completed ja achieved). / A goal is open (lifecycleStatus active, achievementStatus absent or in-progress) or achieved (lifecycleStatus completed, achievementStatus achieved); the work-ability support plan records no other goal state (proposed, planned, accepted, on hold, cancelled, rejected or entered in error, nor completed without being achieved).';
+const achievement = (code: string) => ({
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code }],
+});
+
 describe('domain API: GET views', () => {
   it('the responsible-worker view names who is responsible today, not one whose period has not begun', async () => {
     const rec = suviAs('later');
@@ -365,6 +381,65 @@ describe('domain API: GET views', () => {
     const view = await request(app).get(`/api/clients/${client}/responsible-worker`);
     expect(view.status).toBe(200);
     expect(view.body).toEqual({ responsibleWorker: member, responsibleWorkers: [member], team: second });
+  });
+
+  it('a Goal state the domain cannot hold is refused on the write (tyk-gol-1), so the plan view still reads', async () => {
+    const rec = suviAs('goal');
+    const client = rec.client.id;
+    expect((await postJson('/api/records', rec)).status).toBe(201);
+    const goal = await storedByLocalId<Goal>(
+      'Goal',
+      'goal',
+      `${rec.plans![0]!.id}/${rec.plans![0]!.goals[0]!.id}`,
+    );
+    const refusals: Array<[string, Partial<Goal>]> = [
+      ['on hold', { lifecycleStatus: 'on-hold' }],
+      ['cancelled', { lifecycleStatus: 'cancelled' }],
+      [
+        'completed, not achieved',
+        { lifecycleStatus: 'completed', achievementStatus: achievement('not-achieved') },
+      ],
+      ['achieved while active', { lifecycleStatus: 'active', achievementStatus: achievement('achieved') }],
+    ];
+    for (const [why, change] of refusals) {
+      const res = await putFhir({ ...goal, ...change });
+      expect(res.status, why).toBe(422);
+      expect(res.body.issue, why).toEqual([
+        {
+          severity: 'error',
+          code: 'invariant',
+          diagnostics: `${GOAL_STATES_RULE} (from ${canonical}/StructureDefinition/tyokyky-goal)`,
+          expression: ['Goal'],
+          location: ['Goal'],
+        },
+      ]);
+    }
+    // The states the domain holds are written; the view reads each.
+    const done = await putFhir({
+      ...goal,
+      lifecycleStatus: 'completed',
+      achievementStatus: achievement('achieved'),
+    });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    const view = await request(app).get(`/api/clients/${client}/plan`);
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    expect(view.body.plan.goals[0]).toEqual({ ...rec.plans![0]!.goals[0], achieved: true });
+  });
+
+  it('a referral the EHR has completed or revoked is stored as R4 allows; no view reads referrals, so none refuses', async () => {
+    const rec = suviAs('served');
+    const client = rec.client.id;
+    expect((await postJson('/api/records', rec)).status).toBe(201);
+    let referral = await storedByLocalId<ServiceRequest>('ServiceRequest', 'referral', rec.referrals![0]!.id);
+    for (const status of ['completed', 'revoked'] as const) {
+      const res = await putFhir({ ...referral, status });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      referral = res.body;
+      for (const view of ['plan', 'responsible-worker', 'consents'])
+        expect((await request(app).get(`/api/clients/${client}/${view}`)).status, `${status} ${view}`).toBe(
+          200,
+        );
+    }
   });
 
   it('read data written through /fhir: plain literal references, text domain input would refuse; never a 400', async () => {

@@ -120,9 +120,12 @@ Id: tyokyky-goal
 Title: "Työkyvyn tuen tavoite / Work-ability goal"
 Description: """Asiakkaan kanssa sovittu tavoite työkyvyn tuen suunnitelmassa; muutokset kirjataan.
 
-A goal agreed with the client in the work-ability support plan (e.g. 'four days a week in the workshop by autumn'); changes are recorded."""
+A goal agreed with the client in the work-ability support plan (e.g. 'four days a week in the workshop by autumn'); changes are recorded. A goal is open (active) or achieved (completed with achievementStatus achieved), tyk-gol-1."""
 * insert KantaCommon
 * identifier 1..*
+* obeys tyk-gol-1
+* lifecycleStatus ^comment = "active (open) or completed (achieved): the goal states the work-ability support plan records (tyk-gol-1)."
+* achievementStatus ^comment = "Absent or in-progress on an active goal; achieved on a completed one (tyk-gol-1). The first goal-achievement coding is read."
 * description.text 1..1
 * subject only Reference(TyokykyPatient)
 * start[x] 1..1
@@ -131,6 +134,11 @@ A goal agreed with the client in the work-ability support plan (e.g. 'four days 
 * addresses only Reference(TyokykyWorkAbilityAssessment)
 * outcomeCode from OnwardPathVS (extensible)
 * target.due[x] MS
+
+Invariant: tyk-gol-1
+Description: "Tavoite on joko avoin (active; saavutusta ei ole kirjattu tai se on in-progress) tai saavutettu (completed ja achieved). / A goal is open (lifecycleStatus active, achievementStatus absent or in-progress) or achieved (lifecycleStatus completed, achievementStatus achieved); the work-ability support plan records no other goal state (proposed, planned, accepted, on hold, cancelled, rejected or entered in error, nor completed without being achieved)."
+Severity: #error
+Expression: "lifecycleStatus.exists() and ((lifecycleStatus = 'active' and (achievementStatus.empty() or achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement').first().where(code = 'in-progress').exists())) or (lifecycleStatus = 'completed' and achievementStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/goal-achievement').first().where(code = 'achieved').exists()))"
 
 Profile: TyokykyReferral
 Parent: ServiceRequest
@@ -142,6 +150,7 @@ A referral (lähete) to a work-ability support service: the service code, the re
 * insert KantaCommon
 * identifier 1..*
 * obeys tyk-ref-1
+* status ^comment = "R4's request statuses: a record system completes a served referral and revokes a withdrawn one (e.g. when the attached consent is withdrawn), so the profile leaves status open. The SDK's fromFhir reads only an active referral (the domain keeps no referral status and writes every referral active); the domain API's views read no referrals."
 * intent = #order
 * code 1..1
 * code from WorkAbilityServiceVS (required)

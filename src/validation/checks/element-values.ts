@@ -1,5 +1,6 @@
 // Value rules an element definition states: maxLength, minValue[x]/maxValue[x] (numbers and
 // temporal types), fixed[x] and pattern[x].
+import { isUrnUuid } from '../../shared/references.ts';
 import type { CompiledElement } from '../compiled.ts';
 import { compareQuantities } from '../quantity.ts';
 import { type Json, isAbsoluteUri } from '../util.ts';
@@ -9,7 +10,6 @@ import { checkExampleUrl } from './example-urls.ts';
 
 /** FHIR strings are limited to 1 MB (datatypes.html#string). */
 const MAX_STRING = 1024 * 1024;
-const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const URI_TYPES = new Set(['uri', 'url', 'canonical', 'uuid']);
 
 /** Space or a control character: what Java's String.trim() removes, as the reference validator trims. */
@@ -67,7 +67,7 @@ export function checkPrimitiveValue(
         `${el.path}: the value is longer than the permitted maximum of 1 MB (${MAX_STRING} characters)`,
       );
     }
-    if (URI_TYPES.has(type) && value.startsWith('urn:uuid:') && !URN_UUID.test(value)) {
+    if (URI_TYPES.has(type) && value.startsWith('urn:uuid:') && !isUrnUuid(value)) {
       ctx.report(
         'error',
         'value',
