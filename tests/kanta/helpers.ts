@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { expect } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
@@ -99,3 +99,41 @@ export const statuses = (r: Reply): string[] =>
 
 /** The first issue of a batch answer's entry `i`. */
 export const entryIssue = (r: Reply, i: number) => r.body.entry[i].response.outcome.issue[0];
+
+export const KANTA_QR_PROFILE = 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4';
+export const CREATING_APPLICATION = 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication';
+
+/**
+ * A response a citizen filled in on Kanta PHR (their own app), authored by their PHR Patient `phr`;
+ * its subject that Patient unless `subject` names another reference.
+ */
+export function citizenResponse(
+  phr: string,
+  identifier: string,
+  opts: { overall?: number; subject?: string } = {},
+): QuestionnaireResponse {
+  const who = { reference: `Patient/${phr}` };
+  return {
+    resourceType: 'QuestionnaireResponse',
+    meta: { profile: [KANTA_QR_PROFILE] },
+    language: 'fi',
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Kotona täytetty</div>' },
+    extension: [
+      {
+        url: CREATING_APPLICATION,
+        extension: [
+          { url: 'name', valueString: 'Kansalaisen sovellus' },
+          { url: 'applicationId', valueString: 'citizen-app-7' },
+        ],
+      },
+    ],
+    identifier: { system: 'urn:ietf:rfc:3986', value: identifier },
+    questionnaire: 'https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari',
+    status: 'completed',
+    subject: opts.subject ? { reference: opts.subject } : who,
+    author: who,
+    source: who,
+    authored: '2026-05-05',
+    item: [{ linkId: 'overall', answer: [{ valueInteger: opts.overall ?? 9 }] }],
+  };
+}

@@ -14,10 +14,8 @@ import { patientOfReferenceUnder } from '../../src/shared/references.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus } from '../../src/sync/index.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { call, startSandboxHere } from './helpers.ts';
+import { call, citizenResponse, startSandboxHere } from './helpers.ts';
 
-const KANTA_PROFILE = 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4';
-const CREATING_APPLICATION = 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication';
 const EVIL = 'http://evil.example/fhir';
 
 describe('patientOfReferenceUnder', () => {
@@ -101,34 +99,6 @@ async function localResponse(subject: string): Promise<QuestionnaireResponse & {
   };
 }
 
-/** A response a citizen filled in on Kanta PHR, its subject `subject`, its author their PHR Patient. */
-function citizenResponse(subject: string, phr: string, identifier: string): QuestionnaireResponse {
-  const who = { reference: `Patient/${phr}` };
-  return {
-    resourceType: 'QuestionnaireResponse',
-    meta: { profile: [KANTA_PROFILE] },
-    language: 'fi',
-    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Kotona täytetty</div>' },
-    extension: [
-      {
-        url: CREATING_APPLICATION,
-        extension: [
-          { url: 'name', valueString: 'Kansalaisen sovellus' },
-          { url: 'applicationId', valueString: 'citizen-app-7' },
-        ],
-      },
-    ],
-    identifier: { system: 'urn:ietf:rfc:3986', value: identifier },
-    questionnaire: 'https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari',
-    status: 'completed',
-    subject: { reference: subject },
-    author: who,
-    source: who,
-    authored: '2026-05-05',
-    item: [{ linkId: 'overall', answer: [{ valueInteger: 9 }] }],
-  };
-}
-
 const lastRow = async (id: string) =>
   (
     await store.query<{ state: string; reason: string | null }>(
@@ -159,7 +129,7 @@ describe("Kanta PHR push: a conditional create's match is the client's only unde
       base,
       'POST',
       '/QuestionnaireResponse',
-      citizenResponse(`${EVIL}/Patient/${phr}`, phr, local.identifier?.value as string),
+      citizenResponse(phr, local.identifier?.value as string, { subject: `${EVIL}/Patient/${phr}` }),
     );
     expect(theirs.status).toBe(201);
     expect(theirs.body.subject).toEqual({ reference: `${EVIL}/Patient/${phr}` });
@@ -179,7 +149,7 @@ describe("Kanta PHR push: a conditional create's match is the client's only unde
       base,
       'POST',
       '/QuestionnaireResponse',
-      citizenResponse(`${base}/Patient/${phr}`, phr, local.identifier?.value as string),
+      citizenResponse(phr, local.identifier?.value as string, { subject: `${base}/Patient/${phr}` }),
     );
     expect(theirs.status).toBe(201);
     expect(await sync.pushOnce()).toMatchObject({ dead: 0, done: 1 });
@@ -202,7 +172,7 @@ describe("Kanta PHR pull: a local response naming its client by another server's
       base,
       'POST',
       '/QuestionnaireResponse',
-      citizenResponse(`Patient/${phr}`, phr, local.identifier?.value as string),
+      citizenResponse(phr, local.identifier?.value as string, { subject: `Patient/${phr}` }),
     );
     expect(home.status).toBe(201);
     await sync.pullOnce();

@@ -13,11 +13,9 @@ import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { silent } from '../server/helpers.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { call, phrPatient, urn } from './helpers.ts';
+import { CREATING_APPLICATION, call, citizenResponse, phrPatient, urn } from './helpers.ts';
 
 const APP = { name: 'tyokyky-tests', applicationId: 'kela-test-app-2' };
-const KANTA_PROFILE = 'http://phr.kanta.fi/StructureDefinition/fiphr-sd-questionnaireresponse-r4';
-const CREATING_APPLICATION = 'http://phr.kanta.fi/StructureDefinition/fiphr-ext-creatingapplication';
 
 let remoteStore: Store;
 let sandbox: RunningServer;
@@ -83,34 +81,6 @@ async function localResponse(
   const who = { reference: `Patient/${of}` };
   const written = await store.create({ ...qr, subject: who, author: who, ...change });
   return written.resource as QuestionnaireResponse & { id: string };
-}
-
-/** A response a citizen filled in on Kanta PHR (their own app), of the PHR Patient `phr`. */
-function citizenResponse(phr: string, identifier: string, overall: number): QuestionnaireResponse {
-  const who = { reference: `Patient/${phr}` };
-  return {
-    resourceType: 'QuestionnaireResponse',
-    meta: { profile: [KANTA_PROFILE] },
-    language: 'fi',
-    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Kotona täytetty</div>' },
-    extension: [
-      {
-        url: CREATING_APPLICATION,
-        extension: [
-          { url: 'name', valueString: 'Kansalaisen sovellus' },
-          { url: 'applicationId', valueString: 'citizen-app-7' },
-        ],
-      },
-    ],
-    identifier: { system: 'urn:ietf:rfc:3986', value: identifier },
-    questionnaire: 'https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari',
-    status: 'completed',
-    subject: who,
-    author: who,
-    source: who,
-    authored: '2026-05-05',
-    item: [{ linkId: 'overall', answer: [{ valueInteger: overall }] }],
-  };
 }
 
 /** The copies on Kanta PHR of a business identifier. */
@@ -223,7 +193,7 @@ describe('Kanta PHR push: a conditional create that meets another person’s res
       base,
       'POST',
       '/QuestionnaireResponse',
-      citizenResponse(other.body.id, identifier, 9),
+      citizenResponse(other.body.id, identifier),
     );
     expect(theirs.status).toBe(201);
     expect(await sync.pushOnce()).toMatchObject({ dead: 1 });
@@ -264,7 +234,7 @@ describe('Kanta PHR pull: a business identifier another client holds here', () =
       base,
       'POST',
       '/QuestionnaireResponse',
-      citizenResponse(phr, theirs.identifier?.value as string, 0),
+      citizenResponse(phr, theirs.identifier?.value as string, { overall: 0 }),
     );
     expect(home.status).toBe(201);
     const pulled = await sync.pullOnce();

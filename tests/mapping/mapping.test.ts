@@ -10,7 +10,7 @@ import type {
   ServiceRequest,
 } from '@medplum/fhirtypes';
 import { v5 } from 'uuid';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maija, sirpa, suvi } from '../../examples/tools/personas.ts';
 import { DomainValidationError, validateDomain } from '../../src/domain/index.ts';
 import { NAMESPACE, uuidV5 } from '../../src/mapping/identity.ts';
@@ -26,17 +26,9 @@ import {
   workAbility,
 } from '../../src/mapping/index.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+import { projectErrors } from './project-errors.ts';
 
-let validator: Validator;
-beforeAll(async () => {
-  validator = await loadProjectValidator();
-});
-function errorsOf(resource: unknown): string[] {
-  return (validator.validate(resource).issue ?? [])
-    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
-    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
-}
+const errorsOf = projectErrors();
 
 function resources(bundle: Bundle): Resource[] {
   return bundle.entry!.map((e) => e.resource!);

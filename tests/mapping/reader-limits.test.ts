@@ -11,23 +11,15 @@ import type {
   Resource,
   ServiceRequest,
 } from '@medplum/fhirtypes';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sirpa, suvi } from '../../examples/tools/personas.ts';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { canonical, consentForDisclosure, fromFhir, toFhir } from '../../src/mapping/index.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { isUrnUuid } from '../../src/shared/references.ts';
-import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
+import { projectErrors } from './project-errors.ts';
 
-let validator: Validator;
-beforeAll(async () => {
-  validator = await loadProjectValidator();
-});
-function errorsOf(resource: unknown): string[] {
-  return (validator.validate(resource).issue ?? [])
-    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
-    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
-}
+const errorsOf = projectErrors();
 
 /** The entry of `bundle` declaring `profile` (the `n`th one), its resource and its path. */
 function entryOf<T extends Resource>(bundle: Bundle, profile: string, n = 0) {

@@ -1,22 +1,13 @@
 // Property: for generated valid records, fromFhir(toFhir(x)) deep-equals x and every Bundle validates
 // against our profiles with 0 errors (the project's validator, R4 core + FI Base + profiles/package).
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordIssues } from '../../src/domain/index.ts';
 import { fromFhir, toFhir, workAbility } from '../../src/mapping/index.ts';
-import { type Validator, loadProjectValidator } from '../../src/validation/index.ts';
 import { recordArb } from './arbitraries.ts';
+import { projectErrors } from './project-errors.ts';
 
-let validator: Validator;
-beforeAll(async () => {
-  validator = await loadProjectValidator();
-});
-
-function errorsOf(bundle: unknown): string[] {
-  return (validator.validate(bundle).issue ?? [])
-    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
-    .map((i) => `${i.expression?.[0]}: ${i.diagnostics}`);
-}
+const errorsOf = projectErrors();
 
 describe('domain ⇄ FHIR round trip', () => {
   it('the generator yields valid records', () => {
