@@ -37,6 +37,24 @@ export function underBaseUrl(url: string, base: string): string | undefined {
   return /^(?:$|[/?])/.test(rest) ? rest.replace(/^\//, '') : undefined;
 }
 
+/** A URL scheme: a URL (or URN) that has one is absolute. */
+const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** Whether `url` is absolute (has a scheme: `https:`, `urn:`…). */
+export function isAbsoluteUrl(url: string): boolean {
+  return ABSOLUTE_URL.test(url);
+}
+
+/**
+ * A Bundle entry's request.url relative to the FHIR base, without a leading `/`. An absolute URL under
+ * this server's own base (the one its answers' fullUrls carry, which clients send back) is taken as
+ * the rest of it; under any other base it names nothing here (undefined). The Bundle handler runs
+ * entries by this reading and the security front checks them by it.
+ */
+export function requestUrlUnderBase(url: string, base: string): string | undefined {
+  return isAbsoluteUrl(url) ? underBaseUrl(url, base) : url.replace(/^\//, '');
+}
+
 /** A FHIR id (R4 `id`: letters, digits, '-' and '.', 1 to 64 of them); versionIds are ids too. */
 const ID = '[A-Za-z0-9\\-.]{1,64}';
 const FHIR_ID = new RegExp(`^${ID}$`);

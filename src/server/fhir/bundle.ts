@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplu
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
-import { underBaseUrl } from '../../shared/references.ts';
+import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { StoreWrites } from '../ports.ts';
@@ -34,7 +34,6 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
 
 /** A URL that starts with its scheme (`http:`, `urn:`). */
-const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** A GET entry as the route table sees it: its row, the request its handler reads, the request's context. */
 interface RoutedGet {
@@ -95,7 +94,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   }
   const fail = (msg: string) =>
     new FhirError(400, issue('error', 'invalid', `entry[${index}]: ${msg}`, `${where}.url`));
-  const relative = relativeToBase(url, ctx.base);
+  const relative = requestUrlUnderBase(url, ctx.base);
   if (relative === undefined) throw fail("request.url is absolute but not under this server's base");
   const [path = '', search] = relative.split('?', 2);
   if (method === 'GET') {
@@ -141,15 +140,6 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST).
   parsed.ifMatch = entry.request?.ifMatch;
   return parsed;
-}
-
-/**
- * An entry's request.url relative to the base, without a leading `/`. An absolute URL under this
- * server's own base (the one its answers' fullUrls carry, which clients send back) is taken as the
- * rest of it; under any other base it names nothing here (undefined).
- */
-function relativeToBase(url: string, base: string): string | undefined {
-  return ABSOLUTE_URL.test(url) ? underBaseUrl(url, base) : url.replace(/^\//, '');
 }
 
 /** What this server reads of an entry's request that must be a string, besides `method` (one of ORDER's). */
@@ -455,7 +445,7 @@ function assignFullUrls(parsed: ParsedEntry[]): { refs: Map<string, string>; see
       );
     }
     seen.add(e.fullUrl);
-    if (e.method === 'POST' && ABSOLUTE_URL.test(e.fullUrl)) {
+    if (e.method === 'POST' && isAbsoluteUrl(e.fullUrl)) {
       const id = randomUUID();
       refs.set(e.fullUrl, `${e.type}/${id}`);
       e.resource = { ...e.resource!, id };

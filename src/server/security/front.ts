@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { underBaseUrl } from '../../shared/references.ts';
+import { requestUrlUnderBase } from '../../shared/references.ts';
 import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
@@ -261,19 +261,6 @@ function partyRefusal(p: Principal, need: Need, expression?: string): FhirError 
   return undefined;
 }
 
-/** A URL scheme: an entry's request.url that has one is absolute. */
-const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-
-/**
- * An entry's request.url as the Bundle handler reads it: relative to the FHIR base as it is; an
- * absolute one under this server's own base (the fullUrls its answers carry) as the rest of it;
- * under any other base (or not text) undefined, which names no entry and is refused.
- */
-function entryUrl(url: unknown, base: string): string | undefined {
-  if (typeof url !== 'string') return undefined;
-  return ABSOLUTE_URL.test(url) ? underBaseUrl(url, base) : url;
-}
-
 /**
  * A transaction or batch: every entry's interaction must be permitted, else the whole is refused
  * (audited) before anything is processed. Reads the body as the router does (a malformed one is refused here as it would be there).
@@ -301,7 +288,11 @@ async function checkBundle(
   const base = baseUrl(req, opts.fhirBase());
   for (const [i, entry] of (Array.isArray(bundle?.entry) ? bundle.entry : []).entries()) {
     const request = entry?.request;
-    const need = entryNeed(request?.method, entryUrl(request?.url, base), request?.ifNoneExist !== undefined);
+    const need = entryNeed(
+      request?.method,
+      typeof request?.url === 'string' ? requestUrlUnderBase(request.url, base) : undefined,
+      request?.ifNoneExist !== undefined,
+    );
     const partyRule = need && partyRefusal(p, need, `Bundle.entry[${i}].request`);
     if (partyRule) {
       await auditRequest(writer, res, p, need, '4', partyRule.outcome.issue?.[0]?.diagnostics ?? '');
