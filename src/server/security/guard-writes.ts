@@ -33,21 +33,26 @@ export function refuseOwnConsent(p: Principal, type: string): void {
  * resource included, is refused in the words of a withheld read (no 404, 405 or 412 tells it exists).
  * A caller without the turvakielto scope sees a turvakielto Patient redacted: what it sends back (the
  * redacted copy, changed) or a delete would erase the address, telecom and municipality it was never
- * shown. Refused before anything is written.
+ * shown. Refused before anything is written. Returns the current version when it read it.
  */
-async function refuseBlindWrite(g: Guard, tx: StoreTx, type: string, id: string): Promise<void> {
+async function refuseBlindWrite(
+  g: Guard,
+  tx: StoreTx,
+  type: string,
+  id: string,
+): Promise<Resource | undefined> {
   const { p } = g;
-  if (!p.party && (p.turvakielto || type !== 'Patient')) return;
+  if (!p.party && (p.turvakielto || type !== 'Patient')) return undefined;
   let current: Resource;
   try {
     current = await tx.read(type, id);
   } catch (err) {
     if (!(err instanceof FhirError) || (err.status !== 404 && err.status !== 410)) throw err;
     if (p.party) throw withheld(type, id);
-    return; // the write answers for a missing resource
+    return undefined; // the write answers for a missing resource
   }
   if (p.party) await checked({ ...g, base: tx }, current);
-  if (p.turvakielto || !hasNonDisclosure(current)) return;
+  if (p.turvakielto || !hasNonDisclosure(current)) return current;
   throw new FhirError(
     403,
     issue(
@@ -169,7 +174,7 @@ export async function remove(
   opts?: Parameters<StoreWrites['delete']>[2],
 ): Promise<DeleteResult> {
   const done = await g.inTx(async (tx): Promise<DeleteResult | FhirError> => {
-    await refuseBlindWrite(g, tx, type, id);
+    const current = await refuseBlindWrite(g, tx, type, id);
     let result: DeleteResult | FhirError;
     try {
       result = await tx.delete(type, id, opts);
@@ -178,6 +183,12 @@ export async function remove(
       result = err; // thrown after the transaction, which keeps the audit row
     }
     const deleted = result instanceof FhirError ? undefined : result;
+    // The client of what was deleted: the version the guard read before, else the one before the deletion.
+    const patients = !deleted
+      ? []
+      : current
+        ? patientOf(current)
+        : await patientDeleted(tx, type, id, deleted.versionId);
     await insertAudit(tx, [
       record(g.p, {
         interaction: 'delete',
@@ -185,7 +196,7 @@ export async function remove(
         outcome: '0',
         ...(deleted?.deleted ? {} : { detail: 'nothing to delete' }),
         entities: [`${type}/${id}`],
-        patients: deleted ? await patientDeleted(tx, type, id, deleted.versionId) : [],
+        patients,
       }),
     ]);
     return result;
