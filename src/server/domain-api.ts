@@ -7,7 +7,8 @@ import { currentTeam } from './domain/client-data.ts';
 import { relatedFromStore } from './domain/related.ts';
 import { CLIENT_VIEWS, type ViewOptions } from './domain/views.ts';
 import { writeAll } from './domain/write.ts';
-import type { InteractionContext } from './fhir/interactions.ts';
+import type { WriteBundleContext } from './fhir/bundle.ts';
+import { ENTRY_ROUTES } from './fhir/entry-route.ts';
 import { requestJson } from './http/json-body.ts';
 import { baseUrl } from './http/negotiation.ts';
 import { refuseUnknownParameters } from './http/query-params.ts';
@@ -44,7 +45,11 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
   const { storeFor, policy } = opts;
   const router = express.Router({ caseSensitive: true });
   router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
-  const ctxOf = (req: Request): InteractionContext => ({ policy, base: baseUrl(req, opts.baseUrl) });
+  const ctxOf = (req: Request): WriteBundleContext => ({
+    policy,
+    base: baseUrl(req, opts.baseUrl),
+    routes: ENTRY_ROUTES,
+  });
   const body = (req: Request) => requestJson(req, { maxDepth: opts.limits.jsonDepth }, 'the domain JSON');
   const label = (res: Response, route: string) => {
     res.locals.route = route;

@@ -977,7 +977,53 @@ describe('writes', () => {
     expect(missing.response.status).toBe('404 Not Found');
     expect(bad.response.status).toBe('400 Bad Request');
     expect(notGet.response.status).toBe('400 Bad Request');
-    expect(notGet.response.outcome.issue[0].diagnostics).toContain('is not of the form Type or Type/id');
+    expect(notGet.response.outcome.issue[0].diagnostics).toBe(
+      'entry[3]: the url of a DELETE entry must be Type/id',
+    );
+    expect(notGet.response.outcome.issue[0].expression).toEqual(['Bundle.entry[3].request.url']);
+  });
+
+  it('a batch write entry is read in the route table: only create, update, conditional update and delete run', async () => {
+    const created = await post('/fhir/Practitioner', practitioner());
+    const id = created.body.id as string;
+    const res = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'POST', url: 'Practitioner/_search' }, resource: practitioner() },
+        { request: { method: 'POST', url: `Practitioner/${id}/$validate` }, resource: practitioner() },
+        { request: { method: 'PUT', url: 'Practitioner' }, resource: practitioner() },
+        { request: { method: 'DELETE', url: 'Practitioner?name=x' } },
+        { request: { method: 'POST', url: 'metadata' }, resource: practitioner() },
+        // Percent-encoding in a path segment is read as over HTTP: this is Practitioner/<id>.
+        {
+          request: {
+            method: 'PUT',
+            url: `Practitioner/%${id.charCodeAt(0).toString(16)}${id.slice(1)}`,
+            ifMatch: 'W/"1"',
+          },
+          resource: { ...created.body, active: false },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const outcomes = res.body.entry.map((e: BundleEntry) => [
+      e.response?.status,
+      (e.response?.outcome as OperationOutcome | undefined)?.issue[0].diagnostics,
+    ]);
+    expect(outcomes).toEqual([
+      ['400 Bad Request', 'entry[0]: the url of a POST entry must be a resource type (a create)'],
+      ['400 Bad Request', 'entry[1]: the url of a POST entry must be a resource type (a create)'],
+      [
+        '400 Bad Request',
+        'entry[2]: the url of a PUT entry must be Type/id, or Type?identifier=system|value for a conditional update',
+      ],
+      ['400 Bad Request', 'entry[3]: the url of a DELETE entry must be Type/id'],
+      ['400 Bad Request', 'entry[4]: the url of a POST entry must be a resource type (a create)'],
+      ['200 OK', undefined],
+    ]);
+    const read = await request(app).get(`/fhir/Practitioner/${id}`);
+    expect(read.body).toMatchObject({ active: false, meta: { versionId: '2' } });
   });
 
   it('a batch GET entry is routed like the same GET over HTTP: history, metadata, repeated parameters, 404/405', async () => {

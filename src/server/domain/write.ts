@@ -3,8 +3,8 @@ import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
 import { transactionBundle } from '../../mapping/index.ts';
 import { weakEtag } from '../../shared/etag.ts';
 import { rewriteReferences } from '../fhir/bundle-links.ts';
-import { processBundle } from '../fhir/bundle.ts';
-import { type InteractionContext, assertSameClient } from '../fhir/interactions.ts';
+import { type WriteBundleContext, processBundle } from '../fhir/bundle.ts';
+import { assertSameClient } from '../fhir/interactions.ts';
 import type { FacadeStore } from '../ports.ts';
 import { sameContent } from './same-content.ts';
 
@@ -15,7 +15,7 @@ import { sameContent } from './same-content.ts';
  */
 export async function writeAll(
   store: FacadeStore,
-  ctx: InteractionContext,
+  ctx: WriteBundleContext,
   resources: Resource[],
 ): Promise<{ resources: Resource[]; created: boolean }> {
   const bundle: Bundle = transactionBundle(resources);

@@ -27,7 +27,7 @@ import {
   updateResource,
 } from './interactions.ts';
 import { assertTargetsExist, localizeReferences, referencePaths } from './references.ts';
-import type { FhirContext, FhirRequest, FhirRoute } from './route-types.ts';
+import type { FhirContext, FhirRequest, FhirRoute, RouteMatcher } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -61,13 +61,51 @@ interface ParsedEntry {
   createOnly?: boolean;
 }
 
+/** What the domain API's Bundles (writes only) are processed with: the table their entries are read in. */
+export interface WriteBundleContext extends InteractionContext {
+  routes: RouteMatcher;
+}
+
 /**
  * What a Bundle is processed with: a route's context (its GET entries are routed through the same
  * table), or only what writes need (the domain API's Bundles, which hold no GET entries).
  */
-export type BundleContext = FhirContext | InteractionContext;
+export type BundleContext = FhirContext | WriteBundleContext;
 
 export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome' | undefined;
+
+/** The interactions a non-GET entry may name, by its route's name in the table. */
+const ENTRY_WRITES = new Set(['create', 'update', 'conditional-update', 'delete']);
+
+/** What a non-GET entry's url must look like, by method (the 400 when its route is not one of ENTRY_WRITES). */
+const EXPECTED_URL: Record<Exclude<Method, 'GET'>, string> = {
+  POST: 'the url of a POST entry must be a resource type (a create)',
+  PUT: 'the url of a PUT entry must be Type/id, or Type?identifier=system|value for a conditional update',
+  DELETE: 'the url of a DELETE entry must be Type/id',
+};
+
+/**
+ * The write a non-GET entry names, read in the same route table as a request over HTTP (and as the
+ * security front reads the entry): its type, and its id unless it is a create or a conditional update.
+ */
+function writeRoute(
+  ctx: BundleContext,
+  method: Exclude<Method, 'GET'>,
+  path: string,
+  search: string | undefined,
+  fail: (msg: string) => FhirError,
+): { type: string; id?: string } {
+  let match: ReturnType<RouteMatcher['match']> | undefined;
+  try {
+    match = ctx.routes.match(method, `/${path}`);
+  } catch (err) {
+    if (!(err instanceof FhirError)) throw err;
+  }
+  const name = match?.route.name;
+  if (!match || !name || !ENTRY_WRITES.has(name) || (name === 'conditional-update' && search === undefined))
+    throw fail(EXPECTED_URL[method]);
+  return { type: match.params.type ?? '', id: match.params.id };
+}
 
 /** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
 function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): ParsedEntry {
@@ -98,12 +136,11 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   if (relative === undefined) throw fail("request.url is absolute but not under this server's base");
   const [path = '', search] = relative.split('?', 2);
   if (method === 'GET') {
-    if (!('routes' in ctx)) throw fail('GET entries are not accepted here');
+    if (!('store' in ctx)) throw fail('GET entries are not accepted here');
     return { index, method, type: '', get: routedGet(ctx, path, search, index, conditionalRead(entry)) };
   }
-  const [type, id, ...rest] = path.split('/');
   // The URL is not quoted back: a conditional one may carry a HETU.
-  if (rest.length) throw fail('request.url is not of the form Type or Type/id');
+  const { type, id } = writeRoute(ctx, method, path, search, fail);
   try {
     assertType(type);
   } catch (err) {
@@ -119,9 +156,6 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     }
   }
   if (method === 'POST' || method === 'PUT') {
-    if (method === 'POST' && id !== undefined) throw fail('POST url must be just the resource type');
-    if (method === 'PUT' && id === undefined && !parsed.conditionalUpdate)
-      throw fail('PUT url must be Type/id, or Type?identifier=system|value for a conditional update');
     try {
       parsed.resource = assertResourceShape(entry.resource, type, method === 'PUT' ? id : undefined);
     } catch (err) {
@@ -136,7 +170,6 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       }
     }
   }
-  if (method === 'DELETE' && id === undefined) throw fail('DELETE url must be Type/id');
   // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST).
   parsed.ifMatch = entry.request?.ifMatch;
   return parsed;

@@ -1,10 +1,13 @@
 // A Bundle entry's request read through the FHIR route table. The security front checks an entry's
 // scopes against this reading and the Kanta PHR batch runs the interaction it names, so an entry
 // cannot be allowed as one interaction and run as another.
-import { type Match, createDispatcher } from './dispatch.ts';
+import { type Dispatcher, type Match, createDispatcher } from './dispatch.ts';
 import { FHIR_ROUTES } from './routes.ts';
 
 const TABLE = createDispatcher(FHIR_ROUTES);
+
+/** The route table a Bundle's entries are read in when no request's own table is at hand (the domain API). */
+export const ENTRY_ROUTES: Pick<Dispatcher, 'match'> = TABLE;
 
 /** The route an entry names, and its query text (after the first `?`), when it has one. */
 export interface EntryRoute extends Match {
