@@ -43,6 +43,7 @@ export function createApp(opts: AppOptions): express.Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', false);
   app.locals.metrics = metrics;
+  if (opts.sync?.metrics) metrics.include(opts.sync.metrics);
 
   const logger = opts.logger ?? defaultLogger();
   // Where this app is mounted in a host app ('' at the root): absolute URLs carry it.
@@ -69,9 +70,7 @@ export function createApp(opts: AppOptions): express.Express {
   });
   app.get('/metrics', async (_req, res) => {
     res.locals.route = '/metrics';
-    const own = await metrics.registry.metrics();
-    const sync = opts.sync?.metrics ? await opts.sync.metrics.metrics() : '';
-    res.type(metrics.registry.contentType).send(sync ? `${own}\n${sync}` : own);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // The operator's surface: with security on, the front admits only the operator scope (never a
   // party) and each successful call is audited here.

@@ -65,6 +65,11 @@ export interface Metrics {
   registry: Registry;
   /** Counts a finished request and records its duration. */
   observe(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * Adds another registry (the sync's) to what `registry.metrics()` shows: in a `--workers` pool to
+   * what the pool sums, elsewhere to this process's own.
+   */
+  include(other: Registry): void;
 }
 
 /** Prometheus request counts and durations by method, route pattern and status. One registry per app. */
@@ -90,6 +95,10 @@ export function createMetrics(): Metrics {
   const bound = new Map<string, { count: () => void; time: (s: number) => void }>();
   return {
     registry,
+    include(other) {
+      registry.others.push(other);
+      if (cluster.isWorker) inWorker.registries.push(other);
+    },
     observe(method, route, status, seconds) {
       const key = `${method} ${status} ${route}`;
       let series = bound.get(key);
@@ -130,10 +139,14 @@ interface PoolMessage {
   error?: string;
 }
 
-/** In a pool worker, `metrics()` is the whole pool's; elsewhere this process's own. */
+/** In a pool worker, `metrics()` is the whole pool's; elsewhere this process's own, `others` included. */
 class PoolRegistry extends Registry {
+  readonly others: Registry[] = [];
+
   override async metrics(): Promise<string> {
-    return cluster.isWorker && process.connected ? askPool() : super.metrics();
+    if (cluster.isWorker && process.connected) return askPool();
+    const texts = await Promise.all([super.metrics(), ...this.others.map((r) => r.metrics())]);
+    return texts.join('\n');
   }
 }
 

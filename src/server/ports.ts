@@ -49,6 +49,6 @@ export type FacadeValidator = Pick<Validator, 'validate' | 'registry'>;
 export interface FacadeSync
   extends Pick<SyncService, 'retry' | 'resolve' | 'rows' | 'conflicts' | 'pullRefusedAgain'> {
   status(): Promise<unknown>;
-  /** The sync worker's Prometheus registry, served with the facade's on /metrics. */
-  readonly metrics?: { metrics(): Promise<string> };
+  /** The sync worker's Prometheus registry, served with the facade's on /metrics (summed over a pool). */
+  readonly metrics?: SyncService['metrics'];
 }

@@ -18,7 +18,8 @@ export type Db = Pick<StoreTx, 'query'>;
  * is blocked, dead, parked or never queued (re-checked after a delay); `blocked` by consent; `parked`
  * by a conflict; `dead` by a permanent failure; `done` delivered (or superseded).
  */
-export type OutboxState = 'pending' | 'inflight' | 'held' | 'done' | 'dead' | 'blocked' | 'parked';
+export const OUTBOX_STATES = ['pending', 'inflight', 'held', 'done', 'dead', 'blocked', 'parked'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
 
 export type OutboxRow = {
   id: string;

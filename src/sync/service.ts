@@ -43,7 +43,9 @@ import {
   listByState,
   listConflicts,
   listedByState,
+  outboxCounts,
   recentMappings,
+  refusedPullCount,
   requeue,
   resolveParked,
   setState,
@@ -172,7 +174,10 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
   const log =
     opts.logger ??
     pino({ name: 'tyokyky-sync', level: process.env.TYOKYKY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  const metrics = createSyncMetrics(opts.metricsRegistry);
+  const metrics = createSyncMetrics(opts.metricsRegistry, {
+    outbox: () => outboxCounts(opts.store),
+    refusedPulls: () => refusedPullCount(opts.store),
+  });
   const timings: Timings = {
     network: 0,
     database: 0,

@@ -2,6 +2,7 @@ import { type BackfillStatus, readBackfill } from './backfill.ts';
 import type { SyncContext } from './context.ts';
 import type { KantaStatus } from './kanta/status.ts';
 import {
+  OUTBOX_STATES,
   type OutboxState,
   conflictCount,
   followedCount,
@@ -45,24 +46,14 @@ export interface SyncStatus {
 
 export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
   const db = ctx.store;
-  const states: Record<OutboxState, number> = {
-    pending: 0,
-    inflight: 0,
-    held: 0,
-    done: 0,
-    dead: 0,
-    blocked: 0,
-    parked: 0,
-  };
+  const states = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
   let retrying = 0;
   for (const r of await outboxCounts(db)) {
     states[r.state] = r.n;
-    ctx.metrics.queue.set({ state: r.state }, r.n);
     if (r.state === 'pending') retrying = r.retrying;
   }
   const kv = await readStates(db);
   const pullRefused = await refusedPulls(db);
-  ctx.metrics.refused.set(pullRefused.total);
   const now = Date.now();
   return {
     remote: ctx.remote.baseUrl,

@@ -1430,7 +1430,20 @@ describe('sync status', () => {
       `INSERT INTO sync_outbox (resource_type, resource_id, action, payload, state, reason)
        VALUES ('Observation', 'retry-test', 'create', '{}', 'dead', 'test') RETURNING id`,
     );
+    /** The outbox gauge's series on /metrics, read from the store when scraped (no status call between). */
+    const outboxGauge = async () =>
+      (await request(withSync).get('/metrics')).text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('tyokyky_sync_outbox_rows{state="pending"}') ||
+            l.startsWith('tyokyky_sync_outbox_rows{state="dead"}'),
+        );
     try {
+      expect(await outboxGauge()).toEqual([
+        'tyokyky_sync_outbox_rows{state="pending"} 0',
+        'tyokyky_sync_outbox_rows{state="dead"} 1',
+      ]);
       const retried = await request(withSync).post(`/api/sync/retry?id=${dead.id}`);
       expect(retried.status).toBe(200);
       expect(retried.body).toEqual({ requeued: 1 });
@@ -1438,6 +1451,11 @@ describe('sync status', () => {
         dead.id,
       ]);
       expect(row.state).toBe('pending');
+      // A state that emptied shows 0, not its last count.
+      expect(await outboxGauge()).toEqual([
+        'tyokyky_sync_outbox_rows{state="pending"} 1',
+        'tyokyky_sync_outbox_rows{state="dead"} 0',
+      ]);
       expect((await request(withSync).post(`/api/sync/retry?id=${dead.id}`)).body).toEqual({ requeued: 0 });
       // POST /api/sync/pull-refused: what `tyokyky sync pull --refused` does; nothing refused here.
       expect((await request(withSync).post('/api/sync/pull-refused')).body).toEqual({
@@ -1453,6 +1471,7 @@ describe('sync status', () => {
         "INSERT INTO sync_pull_refused (resource_type, remote_id, reason) VALUES ('Consent', 'api-refused', 'test')",
       );
       try {
+        expect((await request(withSync).get('/metrics')).text).toMatch(/^tyokyky_sync_pull_refused 1$/m);
         const down = await request(withSync).post('/api/sync/pull-refused');
         expect(down.status).toBe(502);
         expect(down.body.issue[0]).toMatchObject({

@@ -242,6 +242,24 @@ describe('tyokyky serve --workers', () => {
     }
     keepAlive.destroy();
     expect(seen).toEqual([6, 6, 10, 10]);
+    // The sync's series too: counters summed over the pool (worker 1 pushes), the outbox gauge read
+    // from the shared database by each worker (the pool shows one reading, not their sum).
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const [{ done }] = (
+      await db.query<{ done: number }>("SELECT count(*)::int AS done FROM sync_outbox WHERE state = 'done'")
+    ).rows;
+    await db.end();
+    expect(done).toBeGreaterThan(0);
+    for (let i = 0; i < 2; i++) {
+      const text = await (await fetch(`${origin}/metrics`, { headers: { connection: 'close' } })).text();
+      const lines = text.split('\n');
+      expect(lines).toContain(`tyokyky_sync_outbox_rows{state="done"} ${done}`);
+      const pushed = lines
+        .filter((l) => l.startsWith('tyokyky_sync_pushed_total{') && l.includes('result="done"'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      expect(pushed).toBe(done);
+    }
     await new Promise((r) => setTimeout(r, 200));
     const scrapedBy = new Set(
       pool
