@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { OUTBOX_STATES, type OutboxState } from './repository.ts';
+import { OUTBOX_STATES, type OutboxState } from './outbox-states.ts';
 
 /** What the gauges show, read from the store when they are scraped (every process reads the same rows). */
 export interface SyncGaugeReadings {

@@ -9,17 +9,12 @@ import { parseAsWritten } from '../shared/json-text.ts';
 import { patientReferenceOf } from '../shared/references.ts';
 import { type ResourceChange, type StoreTx, versionContentSql } from '../store/index.ts';
 import type { SyncStore } from './context.ts';
+import type { OutboxState } from './outbox-states.ts';
 
 /** The part of the store's contract (src/store/index.ts) that sync's own tables need. */
 export type Db = Pick<StoreTx, 'query'>;
 
-/**
- * `pending` waits to be claimed; `inflight` is claimed by a worker; `held` waits for a dependency that
- * is blocked, dead, parked or never queued (re-checked after a delay); `blocked` by consent; `parked`
- * by a conflict; `dead` by a permanent failure; `done` delivered (or superseded).
- */
-export const OUTBOX_STATES = ['pending', 'inflight', 'held', 'done', 'dead', 'blocked', 'parked'] as const;
-export type OutboxState = (typeof OUTBOX_STATES)[number];
+export { OUTBOX_STATES, type OutboxState } from './outbox-states.ts';
 
 export type OutboxRow = {
   id: string;
