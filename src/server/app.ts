@@ -77,7 +77,16 @@ export function createApp(opts: AppOptions): express.Express {
   if (opts.sync) app.use('/api/sync', syncApi(opts.sync, opts.security?.auditOperator));
 
   if (opts.mode === 'kanta-phr') {
-    app.use('/fhir', createKantaRouter({ ...opts, storeFor, bodyBytes: limits.bodyBytes }));
+    const { security, ...rest } = opts;
+    app.use(
+      '/fhir',
+      createKantaRouter({
+        ...rest,
+        storeFor,
+        bodyBytes: limits.bodyBytes,
+        ...(security ? { security: securityStatement(security) } : {}),
+      }),
+    );
   } else {
     app.use(
       '/fhir',

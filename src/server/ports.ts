@@ -26,10 +26,27 @@ type StoreMembers = Pick<
   | 'searchJson'
 >;
 
+/** A failed entry of a batch, as its handler read it (a batch answers 200 whatever its entries did). */
+export interface FailedEntry {
+  /** Its index in the Bundle. */
+  index: number;
+  /** The FHIR interaction it asked for (`create`, `read`…), `batch` when its request was unreadable. */
+  interaction: string;
+  /** `Type/id`, or `Type`, when its request named them. */
+  entity?: string;
+  /** Its answer: a FhirError (the status and the rule it names), anything else an internal failure. */
+  error: unknown;
+}
+
 /** What a route may do with the store: reads and writes, and a transaction. */
 export interface StoreWrites extends StoreMembers {
   /** Runs `fn` in a transaction; a transaction's own store joins the open one (a batch's GET entry). */
   transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T>;
+  /**
+   * Audits a batch's failed entry as this store's caller's: the security layer's store for one
+   * caller has it (the front audits a failed request, never a failed entry); without security, none.
+   */
+  auditFailedEntry?(entry: FailedEntry): Promise<void>;
 }
 
 export interface FacadeStore extends StoreWrites {

@@ -94,16 +94,20 @@ export function patientOfReferenceUnder(ref: unknown, base?: string): string | u
 
 /**
  * The client a resource belongs to, as `Patient/<id>`: a Patient itself, else its `patient` or
- * `subject` reference. A versioned reference names the same client as a plain one, so audit rows,
- * disclosure logs and consent lookups all key on the unversioned form.
+ * `subject` reference (patientOfReferenceUnder: relative, or absolute under `base` when it is given).
+ * A versioned reference names the same client as a plain one, so audit rows, disclosure logs and
+ * consent lookups all key on the unversioned form.
  */
-export function patientReferenceOf(resource: {
-  resourceType: string;
-  id?: string;
-}): string | undefined {
+export function patientReferenceOf(
+  resource: {
+    resourceType: string;
+    id?: string;
+  },
+  base?: string,
+): string | undefined {
   if (resource.resourceType === 'Patient') return resource.id ? `Patient/${resource.id}` : undefined;
   const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
-  return patientOfReference(r.patient?.reference ?? r.subject?.reference);
+  return patientOfReferenceUnder(r.patient?.reference ?? r.subject?.reference, base);
 }
 
 /** R4's `uuid` (datatypes.html#uuid): `urn:uuid:` and a UUID in lower-case hexadecimal. */

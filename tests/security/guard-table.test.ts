@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FacadeStore } from '../../src/server/ports.ts';
 import { AuditWriter } from '../../src/server/security/audit.ts';
-import { GUARDED_MEMBERS, guardStore } from '../../src/server/security/guard-store.ts';
+import { GUARDED_MEMBERS, GUARD_OWN_MEMBERS, guardStore } from '../../src/server/security/guard-store.ts';
 import {
   ANONYMOUS,
   NOT_SERVED,
@@ -66,7 +66,9 @@ describe('guarded store table', () => {
   it('offers nothing beyond its table and nothing it lists as not served', () => {
     expect(GUARDED_MEMBERS.filter((k) => !(k in store))).toEqual([]);
     expect(Object.keys(NOT_SERVED).filter((k) => k in guarded)).toEqual([]);
-    for (const member of GUARDED_MEMBERS)
+    // Its own: none is a store member (the store offers no way around it), each is a method.
+    expect(GUARD_OWN_MEMBERS.filter((k) => k in store)).toEqual([]);
+    for (const member of [...GUARDED_MEMBERS, ...GUARD_OWN_MEMBERS])
       expect(typeof (guarded as unknown as Record<string, unknown>)[member]).toBe('function');
     // Its state (the caller, the store underneath) is private: nothing a route could reach around the table.
     expect(Object.keys(guarded)).toEqual([]);

@@ -187,7 +187,7 @@ describe('saved searches (_saved) behind the paging links of long searches', () 
       code: 'invalid',
       diagnostics:
         'entry[0]: A saved search (_saved) is not followed inside a transaction; use GET or a batch entry',
-      expression: ['Bundle.entry[0]._saved'],
+      expression: ['Bundle.entry[0].request.url'],
     });
   });
 });

@@ -6,7 +6,7 @@ import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts
 import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
-import type { StoreWrites } from '../ports.ts';
+import type { FailedEntry, StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { rewriteReferences } from './bundle-links.ts';
 import {
@@ -707,9 +707,11 @@ async function runBatch(
   prefer: ReturnPreference,
 ): Promise<Bundle> {
   const results: BundleEntry[] = [];
+  const failures: FailedEntry[] = [];
   for (const [index, entry] of entries.entries()) {
+    let parsed: ParsedEntry | undefined;
     try {
-      const parsed = parseEntry(entry, index, ctx);
+      parsed = parseEntry(entry, index, ctx);
       await resolveConditionalUpdates(store, [parsed]);
       const refs = new Map<string, string>();
       await resolveConditionalReferences(store, [parsed], refs);
@@ -729,12 +731,33 @@ async function runBatch(
       results.push({
         response: { status: statusLine(failed.status), outcome: maskedOutcome(failed.outcome) },
       });
+      failures.push(failedEntry(index, failed, entry, parsed));
     }
   }
+  // The batch answers 200 whatever its entries did: each failed one is audited here (with security on)
+  // before the answer goes, as a failed request is; a row that cannot be written fails the answer.
+  if (store.auditFailedEntry) for (const f of failures) await store.auditFailedEntry(f);
   return responseBundle('batch-response', results);
 }
 
-/** FHIR JSON has no empty arrays: the answer to an empty Bundle has no entry element. */
+/** The interaction a write entry's method asks for, as the audit log names it. */
+const WRITE_INTERACTION: Record<string, string> = { POST: 'create', PUT: 'update', DELETE: 'delete' };
+
+/**
+ * A failed batch entry as the audit log names it: its interaction (by its method when its request
+ * could not be read through) and its target when it was read; `batch` when not even the method was.
+ */
+function failedEntry(index: number, error: FhirError, entry: unknown, parsed?: ParsedEntry): FailedEntry {
+  if (parsed?.get) return { index, interaction: parsed.get.route.name, error };
+  if (parsed) {
+    const entity = parsed.id ? `${parsed.type}/${parsed.id}` : parsed.type;
+    return { index, interaction: WRITE_INTERACTION[parsed.method] ?? 'batch', entity, error };
+  }
+  const method = isJsonObject(entry) && isJsonObject(entry.request) ? entry.request.method : undefined;
+  const interaction = typeof method === 'string' ? WRITE_INTERACTION[method] : undefined;
+  return { index, interaction: interaction ?? 'batch', error };
+}
+
 function responseBundle(type: 'transaction-response' | 'batch-response', entry: BundleEntry[]): Bundle {
   return { resourceType: 'Bundle', type, ...(entry.length ? { entry } : {}) };
 }

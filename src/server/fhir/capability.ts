@@ -73,7 +73,7 @@ const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
 ];
 
 /** SMART on FHIR Backend Services, as the security layer enforces it. */
-function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRest['security']> {
+export function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRest['security']> {
   const smart = `${sec.origin()}/.well-known/smart-configuration`;
   if (sec.auth === 'off')
     return {

@@ -1,6 +1,6 @@
 // The FHIR interactions as named, transport-free handlers: (request, context) → response. The route
 // table (routes.ts) pairs each with its URL pattern; nothing here knows about Express.
-import type { OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { checkExpectedVersion, ifMatchRequired } from '../../store/index.ts';
@@ -15,6 +15,7 @@ import {
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
+import { maskedOutcome } from '../http/outcome-cap.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { processBundle } from './bundle.ts';
 import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
@@ -350,8 +351,17 @@ async function missingTargets(ctx: FhirContext, resource: Resource): Promise<Ope
   }
 }
 
-/** $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body. */
+/**
+ * $validate at type or instance level: a resource or a Parameters(resource, profile, mode) in the body.
+ * Its findings are masked as a refusal's are: they name what the client sent (a property it named
+ * with a HETU), and a 200 leaves the server without passing the error handler's net.
+ */
 export const validate: FhirHandler = async (req, ctx) => {
+  const answer = await validateAnswer(req, ctx);
+  return { ...answer, body: maskedOutcome(answer.body as OperationOutcome) };
+};
+
+const validateAnswer: FhirHandler = async (req, ctx) => {
   const type = req.params.type;
   assertType(type);
   const id = req.params.id;

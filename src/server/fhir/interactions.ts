@@ -392,9 +392,14 @@ const ENTRY_HEADERS: Readonly<Record<string, string>> = {
   'If-Modified-Since': 'request.ifModifiedSince',
 };
 
+/** What a Bundle entry holds: an expression starting with one of these names one of its elements. */
+const ENTRY_ELEMENTS = /^(?:fullUrl|link|request|resource|response|search)(?:[.[]|$)/;
+
 /**
- * Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from, and puts a
- * header's name at the entry's request element that carries it.
+ * Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from, puts a
+ * header's name at the entry's request element that carries it, and a query parameter's name (a
+ * search's or a conditional update's, named as written: no element of a resource or an entry) at the
+ * entry's `request.url`, which holds the query.
  */
 export function inEntry(
   issues: OperationOutcomeIssue[],
@@ -402,12 +407,14 @@ export function inEntry(
   type?: string,
 ): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
-  const rewrite = (e: string) =>
-    ENTRY_HEADERS[e]
-      ? `${prefix}.${ENTRY_HEADERS[e]}`
-      : type && (e === type || e.startsWith(`${type}.`))
-        ? `${prefix}.resource${e.slice(type.length)}`
-        : `${prefix}.${e}`;
+  const rewrite = (e: string) => {
+    if (ENTRY_HEADERS[e]) return `${prefix}.${ENTRY_HEADERS[e]}`;
+    if (type && (e === type || e.startsWith(`${type}.`))) return `${prefix}.resource${e.slice(type.length)}`;
+    if (e === 'resourceType') return `${prefix}.resource.resourceType`;
+    // A resource path starts with its type's name (capitalised); a parameter name never does.
+    if (/^[A-Z]/.test(e) || ENTRY_ELEMENTS.test(e)) return `${prefix}.${e}`;
+    return `${prefix}.request.url`;
+  };
   return issues.map((i) => ({
     ...i,
     diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,

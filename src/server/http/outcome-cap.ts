@@ -21,14 +21,31 @@ export function capOutcome(oo: OperationOutcome, max: number): OperationOutcome 
 }
 
 /**
- * An error's OperationOutcome as it leaves the server, every HETU-shaped part masked: the last net
- * for texts that quote what the caller sent (an id in "Type/id not found", a driver's message). The
+ * An error's OperationOutcome as it leaves the server, every HETU-shaped part masked — in diagnostics,
+ * expression and location: the last net for texts that quote what the caller sent (an id in "Type/id
+ * not found", a driver's message, a property or parameter name the caller wrote as an element). The
  * write path's validator already leaves values out of its own messages; this catches the rest.
  */
 export function maskedOutcome(oo: OperationOutcome): OperationOutcome {
-  if (!oo.issue?.some((i) => i.diagnostics && maskHetus(i.diagnostics) !== i.diagnostics)) return oo;
+  if (!oo.issue?.some(quotesHetu)) return oo;
+  return { ...oo, issue: oo.issue.map((i) => (quotesHetu(i) ? maskedIssue(i) : i)) };
+}
+
+const masks = (text: string) => maskHetus(text) !== text;
+
+function quotesHetu(i: OperationOutcomeIssue): boolean {
+  return (
+    (i.diagnostics !== undefined && masks(i.diagnostics)) ||
+    (i.expression ?? []).some(masks) ||
+    (i.location ?? []).some(masks)
+  );
+}
+
+function maskedIssue(i: OperationOutcomeIssue): OperationOutcomeIssue {
   return {
-    ...oo,
-    issue: oo.issue.map((i) => (i.diagnostics ? { ...i, diagnostics: maskHetus(i.diagnostics) } : i)),
+    ...i,
+    ...(i.diagnostics !== undefined ? { diagnostics: maskHetus(i.diagnostics) } : {}),
+    ...(i.expression ? { expression: i.expression.map(maskHetus) } : {}),
+    ...(i.location ? { location: i.location.map(maskHetus) } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { inEntry } from '../fhir/interactions.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
+import type { FailedEntry } from '../ports.ts';
 import { type EntryRequest, readEntryRequest } from './batch-request.ts';
 import {
   type KantaContext,
@@ -19,6 +20,24 @@ import {
 } from './interactions.ts';
 
 type Response = NonNullable<BundleEntry['response']>;
+
+/** The failed entries of one batch, audited before it is answered (its status is a 200 whatever they did). */
+type Failures = FailedEntry[];
+
+/** The interaction an entry's request asks for, as the audit log names it. */
+function interactionOf(req: EntryRequest): string {
+  if (req.method === 'POST') return 'create';
+  if (req.method === 'PUT') return 'update';
+  if (req.method === 'DELETE') return 'delete';
+  return req.id ? (req.version ? 'vread' : 'read') : 'search-type';
+}
+
+/** A failed entry for the audit log: `req` as read, absent when its request could not be read. */
+function failed(i: number, error: unknown, req?: EntryRequest): FailedEntry {
+  if (!req) return { index: i, interaction: 'batch', error };
+  const entity = req.id && req.method !== 'POST' ? `${req.type}/${req.id}` : req.type;
+  return { index: i, interaction: interactionOf(req), entity, error };
+}
 
 /**
  * A failed entry's answer, each issue naming the entry (`Bundle.entry[i]…`) unless it already does.
@@ -73,8 +92,9 @@ async function otherEntry(ctx: KantaContext, entry: BundleEntry, req: EntryReque
 /** The batch's creates, written together (after the business-identifier check), each answered. */
 async function runCreates(
   ctx: KantaContext,
-  creates: { i: number; prepared: PreparedCreate }[],
+  creates: { i: number; prepared: PreparedCreate; request: EntryRequest }[],
   out: BundleEntry[],
+  failures: Failures,
 ): Promise<void> {
   if (!creates.length) return;
   const prepared = creates.map((c) => c.prepared);
@@ -91,14 +111,37 @@ async function runCreates(
     return refused.map((r) => r ?? (stored.shift() as (typeof stored)[number]));
   });
   results.forEach((r, k) => {
-    const { i, prepared: p } = creates[k] as (typeof creates)[number];
+    const { i, prepared: p, request } = creates[k] as (typeof creates)[number];
     try {
       if (r instanceof FhirError) throw r;
       out[i] = written(ctx, r.resource, r.created ? '201' : '200');
     } catch (err) {
       out[i] = errorEntry(ctx, err, i, p.resource.resourceType);
+      failures.push(failed(i, err, request));
     }
   });
+}
+
+/**
+ * Audits the failed entries (the store's `auditFailedEntry`), in entry order, before the batch is answered.
+ * A row that cannot be written is logged (its error's name only), as the front logs the row of a
+ * failed request it cannot write: the entries' answers still go.
+ */
+async function auditFailures(ctx: KantaContext, failures: Failures): Promise<void> {
+  if (!failures.length) return;
+  const audit = ctx.store.auditFailedEntry?.bind(ctx.store);
+  if (!audit) return;
+  failures.sort((a, b) => a.index - b.index);
+  await Promise.all(
+    failures.map((f) =>
+      audit(f).catch((err: unknown) =>
+        ctx.log.error(
+          { reqId: ctx.requestId, entry: f.index, error: err instanceof Error ? err.name : typeof err },
+          'kanta batch: the audit row of a failed entry could not be written',
+        ),
+      ),
+    ),
+  );
 }
 
 function refuseBundle(bundle: Bundle): void {
@@ -124,30 +167,35 @@ export async function processKantaBatch(ctx: KantaContext, bundle: Bundle): Prom
   refuseBundle(bundle);
   const entries: unknown[] = bundle.entry ?? [];
   const out: BundleEntry[] = new Array(entries.length);
-  const creates: { i: number; prepared: PreparedCreate }[] = [];
+  const failures: Failures = [];
+  const creates: { i: number; prepared: PreparedCreate; request: EntryRequest }[] = [];
   const others: { i: number; entry: BundleEntry; request: EntryRequest }[] = [];
   for (const [i, raw] of entries.entries()) {
-    let type: string | undefined;
+    let read: EntryRequest | undefined;
     try {
       const { entry, request } = readEntryRequest(raw, i);
-      type = request.type;
+      read = request;
       if (request.method !== 'POST') {
         others.push({ i, entry, request });
         continue;
       }
       const at = `Bundle.entry[${i}]`;
-      creates.push({ i, prepared: prepareCreate(ctx, entry.resource, type, request.ifNoneExist, at) });
+      const prepared = prepareCreate(ctx, entry.resource, request.type, request.ifNoneExist, at);
+      creates.push({ i, prepared, request });
     } catch (err) {
-      out[i] = errorEntry(ctx, err, i, type);
+      out[i] = errorEntry(ctx, err, i, read?.type);
+      failures.push(failed(i, err, read));
     }
   }
-  await runCreates(ctx, creates, out);
+  await runCreates(ctx, creates, out, failures);
   for (const { i, entry, request } of others) {
     try {
       out[i] = await otherEntry(ctx, entry, request);
     } catch (err) {
       out[i] = errorEntry(ctx, err, i, request.type);
+      failures.push(failed(i, err, request));
     }
   }
+  await auditFailures(ctx, failures);
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
 }

@@ -3,6 +3,8 @@
 // how conditional create and versioning work. The statement itself is served (with our base URL).
 import { readFileSync } from 'node:fs';
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { restSecurity } from '../fhir/capability.ts';
+import type { SecurityStatement } from '../fhir/route-types.ts';
 
 const STATEMENT_FILE = new URL(
   '../../../profiles/kanta-phr/package/CapabilityStatement-kanta-phr-capabilitystatement.json',
@@ -59,20 +61,24 @@ export function kantaCapability(): KantaCapability {
 }
 
 /**
- * Kanta's statement as this sandbox's own: same rules, our base URL and software note, and what the
+ * Kanta's statement as this sandbox's own: same rules, our base URL and software note, what the
  * sandbox does not do taken out — no update-as-create (Kanta allows it on Patient; here an update of
- * an unknown id is 404), no CORS and no OAuth.
+ * an unknown id is 404), no CORS — and its security as the security layer (`security`) enforces it:
+ * without one, none.
  */
-export function servedStatement(base: string): CapabilityStatement {
+export function servedStatement(base: string, security?: SecurityStatement): CapabilityStatement {
   const { statement } = kantaCapability();
   const rest = (statement.rest ?? []).map((r) => ({
     ...r,
     security: {
       cors: false,
-      description: 'None: the local sandbox has no authorization (Kanta PHR uses OAuth 2.0)',
+      ...(security
+        ? restSecurity(security)
+        : { description: 'None: the local sandbox has no authorization (Kanta PHR uses OAuth 2.0)' }),
     },
     resource: (r.resource ?? []).map((res) => (res.updateCreate ? { ...res, updateCreate: false } : res)),
   }));
+  const oauth = security && security.auth !== 'off' ? '' : '; no OAuth';
   return {
     ...statement,
     rest,
@@ -81,7 +87,7 @@ export function servedStatement(base: string): CapabilityStatement {
     date: statement.date,
     instantiates: [statement.url ?? ''],
     implementation: {
-      description: 'tyokyky-fhir Kanta PHR sandbox (local; not Kanta; no OAuth)',
+      description: `tyokyky-fhir Kanta PHR sandbox (local; not Kanta${oauth})`,
       url: base,
     },
   };

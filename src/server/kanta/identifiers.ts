@@ -6,6 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { isGlobalIdentifier } from '../../domain/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { ReferenceTarget } from '../../store/index.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import type { StoreWrites } from '../ports.ts';
 
@@ -55,6 +56,8 @@ export interface PreparedCreate {
   tokens: string[];
   /** Where it sits, for a refusal: `Observation`, or `Bundle.entry[3].resource`. */
   at: string;
+  /** The references it must find (references.ts; none in the open sandbox). */
+  targets: ReferenceTarget[];
 }
 
 /** The global identifiers of a create that its criteria do not name: looked up before it is written. */

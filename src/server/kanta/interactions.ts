@@ -1,8 +1,9 @@
 // The interactions Kanta PHR's statement declares, over our store, with Kanta's write rules.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
+import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { CreateOptions } from '../../store/index.ts';
+import { type CreateOptions, checkExpectedVersion } from '../../store/index.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import { withQuery } from '../http/query-params.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
@@ -15,13 +16,14 @@ import {
   needsLookup,
   takenIdentifiers,
 } from './identifiers.ts';
+import { type ReferenceCheck, refusedTargets, writeTargets } from './references.ts';
 import { filteredPage, planSearch } from './search.ts';
 import { assertKeepsIdentity } from './update-rules.ts';
 import type { KantaWriteRules } from './write-rules.ts';
 
 export type { PreparedCreate } from './identifiers.ts';
 
-export interface KantaContext {
+export interface KantaContext extends ReferenceCheck {
   store: FacadeStore;
   rules: KantaWriteRules;
   base: string;
@@ -87,22 +89,38 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
 
 /** What the store is asked for a prepared create: a plain create's identifier match is a 409, not an answer. */
 export function createOptions(p: PreparedCreate): CreateOptions {
-  if (!p.ifNoneExist) return {};
+  const targets = p.targets.length ? { targets: p.targets } : {};
+  if (!p.ifNoneExist) return targets;
   return p.conditional
-    ? { ifNoneExist: p.ifNoneExist }
-    : { ifNoneExist: p.ifNoneExist, matchRefused: duplicateIdentifier(p.resource.resourceType, p.at) };
+    ? { ifNoneExist: p.ifNoneExist, ...targets }
+    : {
+        ifNoneExist: p.ifNoneExist,
+        matchRefused: duplicateIdentifier(p.resource.resourceType, p.at),
+        ...targets,
+      };
 }
 
 /**
  * Runs `write` after the business-identifier check of `creates` (identifiers.ts), in one transaction
- * with it when the check reads the store; `write` gets the store to use and the check's refusals.
+ * with it when the check reads the store, and after the check of their references (references.ts);
+ * `write` gets the store to use and each create's refusal (its identifier's, else its references').
  */
 export function withIdentifierCheck<T>(
   store: StoreWrites,
   creates: readonly PreparedCreate[],
   write: (s: StoreWrites, refused: Array<FhirError | undefined>) => Promise<T>,
 ): Promise<T> {
-  const run = async (s: StoreWrites) => write(s, await takenIdentifiers(s, creates));
+  const run = async (s: StoreWrites) => {
+    const taken = await takenIdentifiers(s, creates);
+    const missing = await refusedTargets(
+      s,
+      creates.map((p, k) => (taken[k] ? [] : p.targets)),
+    );
+    return write(
+      s,
+      taken.map((refused, k) => refused ?? missing[k]),
+    );
+  };
   return needsLookup(creates) ? store.transaction(run) : run(store);
 }
 
@@ -139,6 +157,7 @@ export function prepareCreate(
     conditional: condition !== undefined,
     tokens,
     at: where,
+    targets: writeTargets(ctx, clean as Resource, where),
   };
 }
 
@@ -170,11 +189,15 @@ export async function updateOne(
       ),
     );
   }
+  const expected = parseIfMatch(ifMatch);
   const resource = assertResourceShape(body, type, id);
   const current = await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
+  // The version first: a stale one must not learn, from which rule refuses its body, what is stored.
+  checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
   ctx.rules.check(resource, type);
   assertKeepsIdentity(current, resource, type);
-  return ctx.store.update(resource, { ifMatch });
+  const targets = writeTargets(ctx, resource, type);
+  return ctx.store.update(resource, { ifMatch, ...(targets.length ? { targets } : {}) });
 }
 
 /** A delete; an If-Match, when given, must name the current version (412 otherwise), as on an update. */

@@ -5,6 +5,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import type { SecurityStatement } from '../fhir/route-types.ts';
 import { requestJson } from '../http/json-body.ts';
 import { baseUrl, responseType, send, versionHeaders } from '../http/negotiation.ts';
 import { defaultLogger } from '../ops.ts';
@@ -23,11 +24,14 @@ export interface KantaRouterOptions {
   jsonDepth?: number;
   /** The app's logger (its default when absent): a batch entry's unexpected failure is logged there. */
   logger?: Logger;
+  /** The security layer as the statement declares it (the app's), and whether writes check references. */
+  security?: SecurityStatement;
 }
 
 /** What a handler gets besides the request: the Kanta context and the request's parsed JSON body. */
 interface KantaCall extends KantaContext {
   body: () => unknown;
+  security?: SecurityStatement;
 }
 
 type KantaHandler = (req: Request, res: Response, call: KantaCall) => Promise<void> | void;
@@ -44,7 +48,7 @@ interface KantaRoute {
 const param = (req: Request, name: string) => String(req.params[name]);
 const query = (req: Request) => req.query as Record<string, string | string[]>;
 
-const metadata: KantaHandler = (_req, res, call) => send(res, 200, servedStatement(call.base));
+const metadata: KantaHandler = (_req, res, call) => send(res, 200, servedStatement(call.base, call.security));
 
 const batch: KantaHandler = async (_req, res, call) => {
   const body = call.body() as Bundle;
@@ -125,6 +129,9 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
   const raw = express.raw({ type: () => true, limit: opts.bodyBytes ?? '20mb' });
   const maxDepth = opts.jsonDepth ?? 64;
   const log = opts.logger ?? defaultLogger();
+  const statement = opts.security;
+  // Behind authentication there are parties: a write's references must name what the caller may see.
+  const checkReferences = statement !== undefined && statement.auth !== 'off';
   router.use((req, res, next) => {
     const format = typeof req.query._format === 'string' ? req.query._format : undefined;
     res.locals.contentType = responseType(format, req.get('accept'));
@@ -143,6 +150,8 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
         },
         rules,
         base: baseUrl(req, opts.baseUrl),
+        checkReferences,
+        ...(statement ? { security: statement } : {}),
         log,
         ...(req.id ? { requestId: req.id } : {}),
         body,

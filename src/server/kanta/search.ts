@@ -2,7 +2,7 @@
 // mandatory ones present, and those our store does not index answered by filtering its results.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { INDEXED_PARAMS, cursorAfter, dateSearchMatcher, pageSize } from '../../store/index.ts';
+import { INDEXED_PARAMS, dateSearchMatcher, pageSize } from '../../store/index.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
@@ -106,15 +106,27 @@ export async function filteredPage(
 ): Promise<{ resources: Resource[]; nextCursor?: string; total?: number }> {
   const found: Resource[] = [];
   let cursor = plan.cursor;
+  let from: string | undefined; // where the window holding the page's last match began
+  let candidates: Resource[] = []; // that window's resources
   do {
     const window = await search({ ...plan.store, ...(cursor ? { _cursor: cursor } : {}) });
+    if (found.length < plan.count) {
+      from = cursor;
+      candidates = window.resources;
+    }
     found.push(...applyFilters(window.resources, plan));
     cursor = window.nextCursor;
   } while (cursor && found.length <= plan.count);
   const resources = found.slice(0, plan.count);
   const page: { resources: Resource[]; nextCursor?: string; total?: number } = { resources };
   const lastShown = resources.at(-1);
-  if (found.length > plan.count && lastShown) page.nextCursor = cursorAfter(lastShown);
+  if (found.length > plan.count && lastShown) {
+    // The cursor after the last match shown, as the store (or the caller's guard: a party's page
+    // token) issues it, by asking for that window again up to that match.
+    const upTo = candidates.indexOf(lastShown) + 1;
+    const again = await search({ ...plan.store, _count: String(upTo), ...(from ? { _cursor: from } : {}) });
+    page.nextCursor = again.nextCursor;
+  }
   if (plan.total) page.total = await countMatches(search, plan);
   return page;
 }

@@ -7,17 +7,17 @@ import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestUrlUnderBase } from '../../shared/references.ts';
-import { DEFAULT_FAMILIES } from '../../sync/index.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
 import { baseUrl } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
+import { partyRefusal, permitted } from './admit.ts';
 import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
-import { record as auditRecord, refusalsAudited } from './guard-context.ts';
-import { SYNC_OPERATOR_SCOPE, TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
+import { actionOf, record as auditRecord, refusalsAudited } from './guard-context.ts';
+import { SYNC_OPERATOR_SCOPE, TURVAKIELTO_SCOPE, parseScopes } from './scopes.ts';
 import type { TokenVerifier } from './tokens.ts';
 
 export interface FrontOptions {
@@ -46,20 +46,8 @@ export interface FrontOptions {
 
 const AUDIT_INTERACTIONS = new Set<string>(AUDIT_EVENT_INTERACTIONS);
 
-/** Client data: the types a party's consent decides on (DisclosureCheck); the others are nobody's. */
-const CLIENT_DATA = new Set(Object.keys(DEFAULT_FAMILIES));
-/** The families the domain API reads and writes. */
-const DOMAIN_TYPES = [...CLIENT_DATA, 'Organization', 'PractitionerRole', 'Practitioner'];
 /** Where the embedded authorization server hands out tokens (limited per address). */
 const TOKEN_PATH = '/auth/token';
-const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
-  create: 'C',
-  update: 'U',
-  delete: 'D',
-  'search-type': 'E',
-  transaction: 'E',
-  operation: 'E',
-};
 
 /**
  * RFC 6750 §3: a request without credentials gets the challenge alone, a rejected token
@@ -160,7 +148,7 @@ function auditRequest(
     interaction:
       fhir?.interaction ??
       (need.kind === 'bundle' ? 'transaction' : need.kind === 'audit' ? 'search-type' : 'operation'),
-    action: fhir ? (INTERACTION_ACTION[fhir.interaction] ?? 'R') : 'E',
+    action: fhir ? actionOf(fhir.interaction) : 'E',
     outcome,
     detail,
     entities: fhir
@@ -214,51 +202,6 @@ function authenticator(verifier: TokenVerifier | undefined): (req: Request) => P
     }
     return { ...principalOf(claims), requestId: req.id };
   };
-}
-
-/** Whether `p`'s scopes permit what the request needs (a Bundle's entries are checked one by one). */
-function permitted(p: Principal, need: Need): boolean {
-  if (p.unrestricted) return true;
-  if (need.kind === 'fhir') return need.perms.every((perm) => allows(p.scopes, need.type, perm));
-  if (need.kind === 'operator') return p.syncOperator === true;
-  if (need.kind === 'audit')
-    return (
-      (need.method === 'GET' || need.method === 'HEAD') &&
-      allows(p.scopes, 'AuditEvent', 'r') &&
-      allows(p.scopes, 'AuditEvent', 's')
-    );
-  if (need.kind === 'domain')
-    return (
-      DOMAIN_TYPES.every((t) => need.perms.every((perm) => allows(p.scopes, t, perm))) &&
-      (!need.audit || (allows(p.scopes, 'AuditEvent', 'r') && allows(p.scopes, 'AuditEvent', 's')))
-    );
-  return true;
-}
-
-/**
- * What a receiving party is refused whatever its scopes (403): the sync's operator surface, whose
- * rows name every client's resources; and writing client data conditionally (If-None-Exist, a
- * conditional update), which answers one way when a match exists and another when none does — and
- * the match may be data the party's consent does not show it. Refused before anything is looked up,
- * so the answer is the same whatever exists.
- */
-function partyRefusal(p: Principal, need: Need, expression?: string): FhirError | undefined {
-  if (!p.party) return undefined;
-  const refuse = (text: string) => new FhirError(403, issue('error', 'forbidden', text, expression));
-  if (need.kind === 'operator')
-    return refuse(
-      `sec-consent-7: a receiving party (${p.party}) cannot use the sync API: its rows name every client's resources`,
-    );
-  if (need.kind === 'fhir' && need.conditional && CLIENT_DATA.has(need.type))
-    return refuse(
-      `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show`,
-    );
-  // Every domain API write finds what it writes by business identifier first (a HETU, for a client).
-  if (need.kind === 'domain' && need.perms.includes('c'))
-    return refuse(
-      `sec-consent-6: a receiving party (${p.party}) cannot write through the domain API: each write first finds its records by business identifier, and whether one exists may be data its consent does not show`,
-    );
-  return undefined;
 }
 
 /**
@@ -474,6 +417,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     if (need.kind === 'public') return servePublic(req, res, next, opts, limits.token);
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
+    p.base = baseUrl(req, opts.fhirBase());
     res.locals.need = need;
     // `on`, not `once`: a response finishes once, and `once` would wrap the listener per request.
     res.on('finish', auditFailure);

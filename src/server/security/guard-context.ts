@@ -3,7 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { patientOfReference, patientReferenceOf } from '../../shared/references.ts';
+import { patientOfReferenceUnder, patientReferenceOf } from '../../shared/references.ts';
 import type { StoreTx } from '../../store/index.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import { DisclosureCheck } from './consent.ts';
@@ -48,19 +48,28 @@ export function txGuard(p: Principal, tx: StoreTx, refusals: AuditRecord[] = [])
 }
 
 const PATIENT_IN_JSON =
-  /"(?:subject|patient)"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*?"reference"\s*:\s*"(Patient\/[^"]+)"/;
+  /"(?:subject|patient)"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*?"reference"\s*:\s*"([^"\\]*Patient\/[^"\\]+)"/;
 export const TURVAKIELTO = '"TURVAKIELTO"';
 
-/** The client (Patient reference) a stored resource belongs to, read off its JSON text. */
-export function patientOfJson(type: string, id: string, json: string): string[] {
+/**
+ * The client (Patient reference) a stored resource belongs to, read off its JSON text: a relative
+ * reference, or an absolute one under `base` (the request's, `Principal.base`).
+ */
+export function patientOfJson(type: string, id: string, json: string, base?: string): string[] {
   if (type === 'Patient') return [`Patient/${id}`];
-  const patient = patientOfReference(PATIENT_IN_JSON.exec(json)?.[1]);
+  const patient = patientOfReferenceUnder(PATIENT_IN_JSON.exec(json)?.[1], base);
   return patient ? [patient] : [];
 }
 
-export function patientOf(r: Resource): string[] {
-  const patient = patientReferenceOf(r);
+/** The client `r` belongs to (patientReferenceOf), an absolute reference read under `base`. */
+export function patientOf(r: Resource, base?: string): string[] {
+  const patient = patientReferenceOf(r, base);
   return patient ? [patient] : [];
+}
+
+/** A party's consent check, reading clients off references as the request's base names them. */
+export function disclosureCheck(g: Guard, party: string): DisclosureCheck {
+  return new DisclosureCheck(g.base, party, g.p.base);
 }
 
 /**
@@ -94,6 +103,20 @@ export function withheld(type: string, id: string): FhirError {
     issue('error', 'forbidden', `sec-consent-1: ${type}/${id} is not available to this client`, type),
   );
 }
+
+const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
+  create: 'C',
+  update: 'U',
+  delete: 'D',
+  'search-type': 'E',
+  transaction: 'E',
+  batch: 'E',
+  operation: 'E',
+};
+
+/** The audit action (C, R, U, D, E) of a FHIR interaction. */
+export const actionOf = (interaction: string): AuditRecord['action'] =>
+  INTERACTION_ACTION[interaction] ?? 'R';
 
 /** An audit record of `p`'s request. */
 export const record = (
@@ -133,7 +156,7 @@ export async function checked<T extends Resource>(
 ): Promise<{ resource: T; consentId?: string }> {
   const { p } = g;
   if (!p.party) return { resource: p.turvakielto ? r : redactNonDisclosed(r) };
-  const d = await new DisclosureCheck(g.base, p.party).check(r);
+  const d = await disclosureCheck(g, p.party).check(r);
   if (!d.permitted) throw withheld(r.resourceType, r.id ?? '');
   return {
     resource: p.turvakielto ? r : redactNonDisclosed(r),
@@ -154,6 +177,12 @@ export async function auditRefusal(
   throw err;
 }
 
+/**
+ * The refusals whose audit row the guard has written (or, in a transaction, set aside to write): a
+ * batch's failed entry is not audited a second time (entry-audit.ts).
+ */
+export const auditedRefusals = new WeakSet<FhirError>();
+
 /** A refusal by one of the guard's own rules, whatever its status: audited, naming the rule, then thrown. */
 export async function refuseAudited(
   g: Guard,
@@ -165,13 +194,14 @@ export async function refuseAudited(
   await g.refusal(
     record(g.p, {
       interaction,
-      action: 'R',
+      action: actionOf(interaction),
       outcome: '4',
       detail: err.outcome.issue?.[0]?.diagnostics ?? 'refused',
       entities: [entity],
       patients,
     }),
   );
+  auditedRefusals.add(err);
   throw err;
 }
 

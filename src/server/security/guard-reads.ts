@@ -12,7 +12,6 @@ import {
   requireTargets,
 } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
-import { DisclosureCheck } from './consent.ts';
 import type { Principal } from './context.ts';
 import {
   type Guard,
@@ -21,6 +20,7 @@ import {
   checked,
   checkedMatch,
   consentRefs,
+  disclosureCheck,
   hideMissing,
   patientOf,
   patientOfJson,
@@ -83,10 +83,12 @@ export async function readOne<T extends Resource>(
   await admitRead(g, interaction, type, entity);
   const raw = await hideMissing(g, type, id, load).catch((e) => auditRefusal(g, interaction, entity, [], e));
   const { resource, consentId } = await checked(g, raw).catch((e) =>
-    auditRefusal(g, interaction, entity, patientOf(raw), e),
+    auditRefusal(g, interaction, entity, patientOf(raw, g.p.base), e),
   );
   await g.audit([
-    succeeded(g, interaction, 'R', [entity], patientOf(raw), { consents: consentRefs([consentId]) }),
+    succeeded(g, interaction, 'R', [entity], patientOf(raw, g.p.base), {
+      consents: consentRefs([consentId]),
+    }),
   ]);
   // An older version of a client who has turvakielto now: redacted as the current one is.
   if (interaction === 'vread' && !g.p.turvakielto && raw.resourceType === 'Patient' && !hasNonDisclosure(raw))
@@ -138,15 +140,17 @@ export async function readJson(g: Guard, type: string, id: string): Promise<Stor
     auditRefusal(g, 'read', entity, [], e),
   );
   if (!p.party && (p.turvakielto || type !== 'Patient' || !stored.json.includes(TURVAKIELTO))) {
-    await g.audit([succeeded(g, 'read', 'R', [entity], patientOfJson(type, id, stored.json))]);
+    await g.audit([succeeded(g, 'read', 'R', [entity], patientOfJson(type, id, stored.json, p.base))]);
     return stored;
   }
   const raw = JSON.parse(stored.json) as Resource;
   const { resource, consentId } = await checked(g, raw).catch((e) =>
-    auditRefusal(g, 'read', entity, patientOf(raw), e),
+    auditRefusal(g, 'read', entity, patientOf(raw, g.p.base), e),
   );
   await g.audit([
-    succeeded(g, 'read', 'R', [`${type}/${id}`], patientOf(raw), { consents: consentRefs([consentId]) }),
+    succeeded(g, 'read', 'R', [`${type}/${id}`], patientOf(raw, g.p.base), {
+      consents: consentRefs([consentId]),
+    }),
   ]);
   return { ...stored, json: resource === raw ? stored.json : JSON.stringify(resource) };
 }
@@ -158,7 +162,7 @@ async function partyMatches(
   ids: string[],
   json: string[],
 ): Promise<{ ids: string[]; json: string[]; consents: string[] }> {
-  const check = new DisclosureCheck(g.base, party);
+  const check = disclosureCheck(g, party);
   const decisions = await Promise.all(json.map((text) => check.check(JSON.parse(text) as Resource)));
   return {
     ids: ids.filter((_, i) => decisions[i]?.permitted),
@@ -182,7 +186,7 @@ async function visibleIncluded(
   let shown = p.unrestricted ? included : included.filter((inc) => allows(p.scopes, inc.type, 'r'));
   let consents: string[] = [];
   if (p.party && shown.length) {
-    const check = new DisclosureCheck(g.base, p.party);
+    const check = disclosureCheck(g, p.party);
     const decisions = await Promise.all(shown.map((inc) => check.check(JSON.parse(inc.json) as Resource)));
     shown = shown.filter((_, i) => decisions[i]?.permitted);
     consents = consentRefs(decisions.map((d) => d.consentId));
@@ -324,13 +328,13 @@ export async function searchJson(
       text.includes(TURVAKIELTO) ? JSON.stringify(redactNonDisclosed(JSON.parse(text))) : text,
     );
   }
-  const patients = json.flatMap((text, i) => patientOfJson(type, ids[i] as string, text));
+  const patients = json.flatMap((text, i) => patientOfJson(type, ids[i] as string, text, p.base));
   let included: Included | undefined;
   if (result.included) {
     const shown = await visibleIncluded(g, result.included);
     included = shown.included;
     consents = [...new Set([...consents, ...shown.consents])];
-    for (const inc of included) patients.push(...patientOfJson(inc.type, inc.id, inc.json));
+    for (const inc of included) patients.push(...patientOfJson(inc.type, inc.id, inc.json, p.base));
   }
   await g.audit([
     succeeded(
@@ -352,6 +356,20 @@ export async function searchJson(
  */
 const LOOKS_UP_TYPE: readonly Permission[] = ['s', 'u'];
 
+/**
+ * A lookup of `type` by business identifier before a write (`interaction`: the one audited when it is
+ * refused): a search of it or an update of it (LOOKS_UP_TYPE), else an audited 403.
+ */
+export function admitLookup(g: Guard, type: string, interaction: string): Promise<void> {
+  return admitType(
+    g,
+    type,
+    LOOKS_UP_TYPE,
+    { interaction, entity: type },
+    `finding ${type} by identifier needs search permission on ${type}`,
+  );
+}
+
 /** Resources found by business identifier (matching before a write): read rules apply to each. */
 export async function findByIdentifiers(
   g: Guard,
@@ -359,13 +377,7 @@ export async function findByIdentifiers(
   identifiers: Parameters<StoreWrites['findByIdentifiers']>[1],
   opts?: Parameters<StoreWrites['findByIdentifiers']>[2],
 ): Promise<Resource[][]> {
-  await admitType(
-    g,
-    type,
-    LOOKS_UP_TYPE,
-    { interaction: 'search-type', entity: type },
-    `finding ${type} by identifier needs search permission on ${type}`,
-  );
+  await admitLookup(g, type, 'search-type');
   const found = await g.base.findByIdentifiers(type, identifiers, opts);
   const seen = found.flat();
   const shown = await Promise.all(found.map((list) => Promise.all(list.map((r) => checkedMatch(g, r)))));
@@ -376,7 +388,7 @@ export async function findByIdentifiers(
         'search-type',
         'E',
         seen.map((r) => `${r.resourceType}/${r.id}`),
-        seen.flatMap(patientOf),
+        seen.flatMap((r) => patientOf(r, g.p.base)),
         { consents: consentRefs(shown.flat().map((s) => s.consentId)) },
       ),
     ]);
@@ -456,11 +468,11 @@ export async function history(g: Guard, type: string, id: string): Promise<Histo
     // The newest version decides whether the history is answered; each older one is shown as its
     // vread would be (one about another client, before a correction, is left out).
     await checked(g, newest as Resource).catch((e) =>
-      auditRefusal(g, 'history-instance', entity, patientOf(newest as Resource), e),
+      auditRefusal(g, 'history-instance', entity, patientOf(newest as Resource, g.p.base), e),
     );
     ({ shown, consentIds } = await partyVersions(g, p.party, versions));
   }
-  const patients = [...new Set(shown.flatMap((v) => (v.resource ? patientOf(v.resource) : [])))];
+  const patients = [...new Set(shown.flatMap((v) => (v.resource ? patientOf(v.resource, g.p.base) : [])))];
   await g.audit([
     succeeded(g, 'history-instance', 'R', [`${type}/${id}`], patients, { consents: consentRefs(consentIds) }),
   ]);
@@ -476,7 +488,7 @@ async function partyVersions(
   party: string,
   versions: HistoryEntry[],
 ): Promise<{ shown: HistoryEntry[]; consentIds: (string | undefined)[] }> {
-  const disclosure = new DisclosureCheck(g.base, party);
+  const disclosure = disclosureCheck(g, party);
   const shown: HistoryEntry[] = [];
   const consentIds: (string | undefined)[] = [];
   for (const v of versions) {
@@ -513,7 +525,7 @@ export async function historyPage(
     );
   }
   const page = await g.base.historyPage(...args);
-  const patients = page.entries.flatMap((e) => (e.resource ? patientOf(e.resource) : []));
+  const patients = page.entries.flatMap((e) => (e.resource ? patientOf(e.resource, g.p.base) : []));
   await g.audit([
     succeeded(g, type ? 'history-type' : 'history-system', 'R', [type ?? '*'], [...new Set(patients)]),
   ]);

@@ -1,9 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { CreateOptions, Row, UpdateOptions } from '../../store/index.ts';
-import type { FacadeStore, StoreWrites } from '../ports.ts';
+import type { FacadeStore, FailedEntry, StoreWrites } from '../ports.ts';
 import type { AuditRecord, AuditWriter } from './audit.ts';
 import type { Principal } from './context.ts';
 import { CreateBatcher } from './create-batcher.ts';
+import { auditFailedEntry } from './entry-audit.ts';
 import { type Guard, refusalsAudited, txGuard } from './guard-context.ts';
 import * as reads from './guard-reads.ts';
 import * as writes from './guard-writes.ts';
@@ -24,6 +25,12 @@ export const NOT_SERVED: Readonly<Record<string, string>> = {
 async function admitWrite(g: Guard, type: string, targets: CreateOptions['targets']): Promise<void> {
   writes.refuseOwnConsent(g.p, type);
   await reads.refuseHiddenTargets(g, targets);
+}
+
+/** What every create checks first: admitWrite's, and a create with criteria looks the type up. */
+async function admitCreate(g: Guard, type: string, opts: CreateOptions | undefined): Promise<void> {
+  await admitWrite(g, type, opts?.targets);
+  await writes.admitCreate(g, type, opts);
 }
 
 /**
@@ -70,11 +77,11 @@ class GuardedWrites implements StoreWrites {
     return reads.absent(this.#g, refs);
   }
   async create<T extends Resource>(resource: T, opts?: CreateOptions) {
-    await admitWrite(this.#g, resource.resourceType, opts?.targets);
+    await admitCreate(this.#g, resource.resourceType, opts);
     return writes.create(this.#g, resource, opts);
   }
   async createMany(...args: Parameters<StoreWrites['createMany']>) {
-    for (const { resource, opts } of args[0]) await admitWrite(this.#g, resource.resourceType, opts?.targets);
+    for (const { resource, opts } of args[0]) await admitCreate(this.#g, resource.resourceType, opts);
     return writes.createMany(this.#g, ...args);
   }
   async update<T extends Resource>(resource: T, opts?: UpdateOptions) {
@@ -118,8 +125,11 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
     this.#g = g;
     this.#shared = shared;
   }
+  auditFailedEntry(entry: FailedEntry): Promise<void> {
+    return auditFailedEntry(this.#g, entry);
+  }
   override async create<T extends Resource>(resource: T, opts?: CreateOptions) {
-    await admitWrite(this.#g, resource.resourceType, opts?.targets);
+    await admitCreate(this.#g, resource.resourceType, opts);
     return this.#shared.creates.submit(resource, opts, this.#g.p);
   }
   /**
@@ -148,11 +158,16 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
   }
 }
 
-/** Every member a guarded store offers (the table `tests/security/guard-table.test.ts` checks). */
+/** What a guarded store offers that the store does not: the audit of a batch's failed entry. */
+export const GUARD_OWN_MEMBERS: readonly string[] = ['auditFailedEntry'];
+
+/** Every store member a guarded store offers (the table `tests/security/guard-table.test.ts` checks). */
 export const GUARDED_MEMBERS: readonly string[] = [
   ...Object.getOwnPropertyNames(GuardedWrites.prototype),
   ...Object.getOwnPropertyNames(GuardedStore.prototype),
-].filter((name, i, all) => name !== 'constructor' && all.indexOf(name) === i);
+].filter(
+  (name, i, all) => name !== 'constructor' && !GUARD_OWN_MEMBERS.includes(name) && all.indexOf(name) === i,
+);
 
 /**
  * The store as the facade's routes see it when security is on, one per caller (the security front

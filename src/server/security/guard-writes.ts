@@ -5,9 +5,20 @@ import { hasNonDisclosure } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
+import { entryNeed } from './access.ts';
+import { partyRefusal } from './admit.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
-import { type Guard, checked, checkedMatch, patientOf, record, withheld } from './guard-context.ts';
+import {
+  type Guard,
+  checked,
+  checkedMatch,
+  patientOf,
+  record,
+  refuseAudited,
+  withheld,
+} from './guard-context.ts';
+import { admitLookup } from './guard-reads.ts';
 import { TURVAKIELTO_SCOPE, allows } from './scopes.ts';
 
 /**
@@ -27,20 +38,30 @@ export function refuseOwnConsent(p: Principal, type: string): void {
     );
 }
 
+/** A write refused by `blindWriteRefusal`, answered once its transaction is over (and audited then). */
+class BlindWrite {
+  constructor(
+    readonly refusal: FhirError,
+    readonly patients: string[],
+  ) {}
+}
+
 /**
  * An update or delete changes what is stored, so it needs what a read of the stored resource needs.
  * A receiving party may change only what its client's consent lets it read; anything else, a missing
  * resource included, is refused in the words of a withheld read (no 404, 405 or 412 tells it exists).
  * A caller without the turvakielto scope sees a turvakielto Patient redacted: what it sends back (the
  * redacted copy, changed) or a delete would erase the address, telecom and municipality it was never
- * shown. Refused before anything is written. Returns the current version when it read it.
+ * shown. Judged before anything is written. Returns the current version when it read it, or the
+ * refusal: the caller audits it after the transaction (a row written inside it would be rolled back
+ * with it, and on PGlite, one connection, the audit writer would wait for it forever).
  */
-async function refuseBlindWrite(
+async function blindWriteRefusal(
   g: Guard,
   tx: StoreTx,
   type: string,
   id: string,
-): Promise<Resource | undefined> {
+): Promise<Resource | BlindWrite | undefined> {
   const { p } = g;
   if (!p.party && (p.turvakielto || type !== 'Patient')) return undefined;
   let current: Resource;
@@ -48,20 +69,40 @@ async function refuseBlindWrite(
     current = await tx.read(type, id);
   } catch (err) {
     if (!(err instanceof FhirError) || (err.status !== 404 && err.status !== 410)) throw err;
-    if (p.party) throw withheld(type, id);
+    if (p.party) return new BlindWrite(withheld(type, id), []);
     return undefined; // the write answers for a missing resource
   }
-  if (p.party) await checked({ ...g, base: tx }, current);
+  const patients = patientOf(current, p.base);
+  if (p.party) {
+    const refused = await checked({ ...g, base: tx }, current).then(
+      () => undefined,
+      (err: unknown) => (err instanceof FhirError && err.status === 403 ? err : Promise.reject(err)),
+    );
+    if (refused) return new BlindWrite(refused, patients);
+  }
   if (p.turvakielto || !hasNonDisclosure(current)) return current;
-  throw new FhirError(
-    403,
-    issue(
-      'error',
-      'forbidden',
-      `sec-tk-1: ${type}/${id} is under turvakielto; changing or deleting it needs the ${TURVAKIELTO_SCOPE} scope`,
-      type,
-    ),
-  );
+  const text = `sec-tk-1: ${type}/${id} is under turvakielto; changing or deleting it needs the ${TURVAKIELTO_SCOPE} scope`;
+  return new BlindWrite(new FhirError(403, issue('error', 'forbidden', text, type)), patients);
+}
+
+/** A blind write's refusal, audited (naming the rule and the client) and thrown. */
+function refuseBlindWrite(g: Guard, interaction: string, entity: string, blind: BlindWrite): Promise<never> {
+  return refuseAudited(g, interaction, entity, blind.patients, blind.refusal);
+}
+
+/**
+ * A create with criteria (If-None-Exist; in Kanta PHR mode every create, on its business identifier)
+ * answers one way when a match exists and another when none does: it looks the type up by identifier,
+ * which needs what every such lookup needs here (`admitLookup`), and a receiving party is refused it
+ * as the front refuses it a conditional create (admit.ts `partyRefusal`). Judged where the store is
+ * asked, whichever route asks; refused (and audited) before anything is looked up.
+ */
+export async function admitCreate(g: Guard, type: string, opts: CreateOptions | undefined): Promise<void> {
+  if (opts?.ifNoneExist === undefined) return;
+  const need = entryNeed('POST', type, true);
+  const refusal = need && partyRefusal(g.p, need, type);
+  if (refusal) await refuseAudited(g, 'create', type, [], refusal);
+  await admitLookup(g, type, 'create');
 }
 
 /** The audit record of one written resource. */
@@ -76,7 +117,7 @@ export const writeRecord = (
     action,
     outcome: '0',
     entities: [`${r.resourceType}/${r.id}`],
-    patients: patientOf(r),
+    patients: patientOf(r, p.base),
   });
 
 /**
@@ -146,19 +187,23 @@ export function createMany(
   });
 }
 
-export function update<T extends Resource>(
+export async function update<T extends Resource>(
   g: Guard,
   resource: T,
   opts?: UpdateOptions,
 ): Promise<WriteResult<T>> {
-  return g.inTx(async (tx) => {
-    await refuseBlindWrite(g, tx, resource.resourceType, resource.id ?? '');
+  const { resourceType: type, id = '' } = resource;
+  // A PATCH is written as an update, and audited as what the client asked for.
+  const interaction = g.p.interaction === 'patch' ? 'patch' : 'update';
+  const done = await g.inTx(async (tx) => {
+    const blind = await blindWriteRefusal(g, tx, type, id);
+    if (blind instanceof BlindWrite) return blind;
     const written = await tx.update(resource, opts);
-    // A PATCH is written as an update, and audited as what the client asked for.
-    const interaction = g.p.interaction === 'patch' ? 'patch' : 'update';
     await insertAudit(tx, [writeRecord(g.p, interaction, 'U', written.resource)]);
     return written;
   });
+  if (done instanceof BlindWrite) return refuseBlindWrite(g, interaction, `${type}/${id}`, done);
+  return done;
 }
 
 /**
@@ -173,8 +218,9 @@ export async function remove(
   id: string,
   opts?: Parameters<StoreWrites['delete']>[2],
 ): Promise<DeleteResult> {
-  const done = await g.inTx(async (tx): Promise<DeleteResult | FhirError> => {
-    const current = await refuseBlindWrite(g, tx, type, id);
+  const done = await g.inTx(async (tx): Promise<DeleteResult | FhirError | BlindWrite> => {
+    const current = await blindWriteRefusal(g, tx, type, id);
+    if (current instanceof BlindWrite) return current;
     let result: DeleteResult | FhirError;
     try {
       result = await tx.delete(type, id, opts);
@@ -187,8 +233,8 @@ export async function remove(
     const patients = !deleted
       ? []
       : current
-        ? patientOf(current)
-        : await patientDeleted(tx, type, id, deleted.versionId);
+        ? patientOf(current, g.p.base)
+        : await patientDeleted(tx, type, id, deleted.versionId, g.p.base);
     await insertAudit(tx, [
       record(g.p, {
         interaction: 'delete',
@@ -201,13 +247,20 @@ export async function remove(
     ]);
     return result;
   });
+  if (done instanceof BlindWrite) return refuseBlindWrite(g, 'delete', `${type}/${id}`, done);
   if (done instanceof FhirError) throw done;
   return done;
 }
 
 /** The client of the version a deletion (version `deletion`) ended: the one before it. */
-async function patientDeleted(tx: StoreTx, type: string, id: string, deletion: string): Promise<string[]> {
+async function patientDeleted(
+  tx: StoreTx,
+  type: string,
+  id: string,
+  deletion: string,
+  base?: string,
+): Promise<string[]> {
   const before = Number(deletion) - 1;
   if (!(before >= 1)) return [];
-  return patientOf(await tx.vread(type, id, before));
+  return patientOf(await tx.vread(type, id, before), base);
 }

@@ -1,0 +1,115 @@
+// A party's refused delete (the guard's refusal of a write it may not see) is audited once, naming
+// the rule: alone, and as an entry of a batch (answered inside a 200). Every other failed batch entry
+// is audited too, naming its status and rule.
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { loadProjectValidator } from '../../src/validation/index.ts';
+import { type Secured, startSecured } from './helpers.ts';
+
+let store: Store;
+let s: Secured;
+const tokens: Record<string, string> = {};
+
+async function as(who: string, method: string, path: string, body?: unknown) {
+  const res = await s.call(tokens[who], path, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** [interaction, outcome, detail] of client `agent`'s audit rows, oldest first. */
+async function auditOf(agent: string): Promise<string[][]> {
+  const r = await as('auditor', 'GET', `/AuditEvent?agent=${agent}&_count=100`);
+  return ((r.body as Bundle).entry ?? [])
+    .map((e) => e.resource as AuditEvent)
+    .reverse()
+    .map((ev) => [ev.subtype?.[0]?.code ?? '', ev.outcome ?? '', ev.outcomeDesc ?? '']);
+}
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: 'memory://' });
+  const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
+  s = await startSecured(store as unknown as FacadeStore, validator);
+  for (const [id, scope] of [
+    ['auditor', 'system/AuditEvent.rs'],
+    ['kela', 'system/Observation.cruds system/Patient.cruds'],
+    ['kela2', 'system/Observation.cruds system/Patient.cruds'],
+    ['ehr', 'system/Practitioner.cruds'],
+  ] as const)
+    tokens[id] = (
+      await s.client({ id, scope, ...(id.startsWith('kela') ? { party: 'kela' } : {}) }, scope)
+    ).token;
+}, 120_000);
+
+afterAll(async () => {
+  await s?.running.close();
+  await store?.close();
+});
+
+describe("a party's refused delete is audited once", () => {
+  const id = '00000000-0000-4000-8000-000000000001';
+  const refusal = `sec-consent-1: Observation/${id} is not available to this client`;
+
+  it('as an entry of a batch', async () => {
+    const r = await as('kela', 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'DELETE', url: `Observation/${id}` } }],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.entry[0].response.status).toMatch(/^403/);
+    expect(await auditOf('kela')).toEqual([['delete', '4', refusal]]);
+  });
+
+  it('alone', async () => {
+    const r = await as('kela2', 'DELETE', `/Observation/${id}`);
+    expect(r.status).toBe(403);
+    // The front writes its row for a failed request once the answer is sent.
+    await new Promise((done) => setTimeout(done, 200));
+    expect(await auditOf('kela2')).toEqual([['delete', '4', refusal]]);
+  });
+});
+
+describe('a failed batch entry', () => {
+  it('leaves one row naming the entry, its status and the rule its answer names; a succeeded one its own', async () => {
+    const missing = '00000000-0000-4000-8000-000000000002';
+    const r = await as('ehr', 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${missing}` } },
+        {
+          request: { method: 'POST', url: 'Practitioner' },
+          resource: { resourceType: 'Practitioner', active: 'yes' },
+        },
+        {
+          request: { method: 'PUT', url: `Practitioner/${missing}` },
+          resource: { resourceType: 'Practitioner', id: 'another-id' },
+        },
+        {
+          request: { method: 'POST', url: 'Practitioner' },
+          resource: { resourceType: 'Practitioner', active: true },
+        },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.entry.map((e: { response: { status: string } }) => e.response.status.slice(0, 3))).toEqual([
+      '404',
+      '422',
+      '400',
+      '201',
+    ]);
+    await new Promise((done) => setTimeout(done, 200)); // the front's own row for the batch
+    const rows = await auditOf('ehr');
+    expect(rows.filter((row) => row[2].startsWith('entry '))).toEqual([
+      ['read', '4', 'entry 0 answered 404'],
+      ['create', '4', 'entry 1 answered 422'],
+      ['update', '4', 'entry 2 answered 400'],
+    ]);
+    expect(rows.filter((row) => row[0] === 'create' && row[1] === '0')).toHaveLength(1);
+  });
+});
