@@ -9,6 +9,7 @@ export * from './rules/eligibility.ts';
 export * from './rules/handover.ts';
 export * from './rules/hetu.ts';
 export * from './rules/identifier.ts';
+export * from './rules/links.ts';
 export * from './rules/plan.ts';
 export * from './rules/recommended-actions.ts';
 export * from './rules/referral.ts';

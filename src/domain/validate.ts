@@ -13,8 +13,9 @@ import { withdrawalNotYetMade } from './rules/consent.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
 import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
+import { type RelatedObjects, checkLinkedClients, checkRelatedObjects, linksOf } from './rules/links.ts';
 import { checkPlanActivities, checkPlanActivity } from './rules/plan.ts';
-import { type RelatedObjects, checkReferral, checkRelatedObjects } from './rules/referral.ts';
+import { checkReferral } from './rules/referral.ts';
 import {
   AssessmentSchema,
   ClientSchema,
@@ -116,13 +117,21 @@ function fieldPath(base: string, pointer: string): string {
   );
 }
 
+/** What a field name looks like: a letter, then letters and digits (the schemas' fields are camelCase). */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+
 function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   let path = fieldPath(base, e.instancePath);
   let message = e.message ?? 'is invalid';
   if (e.keyword === 'required') path += `.${(e.params as { missingProperty: string }).missingProperty}`;
   else if (e.keyword === 'additionalProperties') {
-    path += `.${(e.params as { additionalProperty: string }).additionalProperty}`;
-    message = 'is not a known field';
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    // A key shaped as a field name is named (a misspelt field); any other text could be client data
+    // (a name, a HETU) and is not echoed: the object holding it is named instead.
+    if (FIELD_NAME.test(key)) {
+      path += `.${key}`;
+      message = 'is not a known field';
+    } else message = 'has a key that is not a known field (not quoted: it is not a field name)';
   } else if (e.keyword === 'pattern' && (e.parentSchema as { patternText?: string })?.patternText) {
     message = `must be ${(e.parentSchema as { patternText: string }).patternText}`;
   } else if (e.keyword === 'enum') {
@@ -275,7 +284,13 @@ export function domainIssues<K extends DomainKind>(
   checkRelatedObjects(related);
   const fn = validatorFor(kind);
   if (!fn(value)) return (fn.errors ?? []).map((e) => ajvIssue(base, e));
-  return RULES[kind](value as DomainTypes[K], base, related);
+  const valid = value as DomainTypes[K];
+  // Alone, what it names of its client's must be that client's (a record checks the same by its lists).
+  const links = checkLinkedClients(kind, valid, related);
+  return [
+    ...RULES[kind](valid, base, related),
+    ...links.map((v) => ruleIssue(`${base}.${v.field}`, v.rule, v.reason)),
+  ];
 }
 
 /** A handover request's shape (`HandoverRequest`), or DomainValidationError naming the field. */
@@ -330,49 +345,21 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     out.push(...uniqueIdIssues(items, `${base}.${list}`, list));
     ids[kind] = new Set(items.map((item) => item.id));
   }
-  const ref = (path: string, kind: DomainKind, id: string | undefined) => {
-    if (id !== undefined && !ids[kind]!.has(id)) {
-      out.push(ruleIssue(path, 'reference', `'${id}' is not among the record's ${RECORD_LIST_OF[kind]}`));
-    }
-  };
-  const client = (path: string, id: string) => {
-    if (id !== r.client.id)
-      out.push(ruleIssue(path, 'reference', `'${id}' is not the record's client '${r.client.id}'`));
-  };
-  r.professionals?.forEach((p, i) =>
-    ref(`${base}.professionals[${i}].organizationId`, 'organization', p.organizationId),
-  );
-  r.selfAssessments?.forEach((s, i) => client(`${base}.selfAssessments[${i}].clientId`, s.clientId));
-  r.assessments?.forEach((a, i) => {
-    const p = `${base}.assessments[${i}]`;
-    client(`${p}.clientId`, a.clientId);
-    ref(`${p}.assessorId`, 'professional', a.assessorId);
-    ref(`${p}.selfAssessmentId`, 'selfAssessment', a.selfAssessmentId);
-  });
-  r.consents?.forEach((c, i) => {
-    client(`${base}.consents[${i}].clientId`, c.clientId);
-    ref(`${base}.consents[${i}].organizationId`, 'organization', c.organizationId);
-  });
-  r.plans?.forEach((pl, i) => {
-    const p = `${base}.plans[${i}]`;
-    client(`${p}.clientId`, pl.clientId);
-    ref(`${p}.authorId`, 'professional', pl.authorId);
-    ref(`${p}.assessmentId`, 'assessment', pl.assessmentId);
-    ref(`${p}.teamId`, 'team', pl.teamId);
-    pl.activities.forEach((a, j) => ref(`${p}.activities[${j}].performerId`, 'professional', a.performerId));
-  });
-  r.referrals?.forEach((rf, i) => {
-    const p = `${base}.referrals[${i}]`;
-    client(`${p}.clientId`, rf.clientId);
-    ref(`${p}.requesterId`, 'professional', rf.requesterId);
-    ref(`${p}.consentId`, 'consent', rf.consentId);
-  });
-  r.teams?.forEach((t, i) => {
-    client(`${base}.teams[${i}].clientId`, t.clientId);
-    t.members.forEach((m, j) =>
-      ref(`${base}.teams[${i}].members[${j}].professionalId`, 'professional', m.professionalId),
-    );
-  });
+  for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
+    (r[list] ?? []).forEach((item, i) => {
+      for (const { field, target, id } of linksOf(kind, item as never)) {
+        const path = `${base}.${list}[${i}].${field}`;
+        if (target === 'client') {
+          if (id !== r.client.id)
+            out.push(ruleIssue(path, 'reference', `'${id}' is not the record's client '${r.client.id}'`));
+        } else if (!ids[target]!.has(id)) {
+          out.push(
+            ruleIssue(path, 'reference', `'${id}' is not among the record's ${RECORD_LIST_OF[target]}`),
+          );
+        }
+      }
+    });
+  }
   return out;
 }
 

@@ -1,4 +1,4 @@
-import type { RelatedObjects } from '../domain/index.ts';
+import { type RelatedObjects, checkRelatedObjects } from '../domain/index.ts';
 import type { IdentityOptions } from './identity.ts';
 import { LANGUAGES, type Language } from './terminology.ts';
 
@@ -15,8 +15,11 @@ export interface MappingOptions extends IdentityOptions {
   /**
    * For one object mapped alone (`toResources`, `workAbility.<kind>()`): the objects outside it that
    * its rules read, by local id — a referral's consent (`referral-consent`) and requester
-   * (`referral-requester-role`). Without them those rules cannot be applied; a record (`toFhir`)
-   * supplies its own.
+   * (`referral-requester-role`); with their `clientId`, a consent, assessment, self-assessment or team
+   * it names, which must be its client's (`reference`) — and that its resources name as a record's
+   * would: a consent's receiving organisations (`organizations` with `party`), a team's professionals'
+   * names. Without them those rules cannot be applied and those names are not written; a record
+   * (`toFhir`) supplies its own.
    */
   related?: RelatedObjects;
 }
@@ -51,6 +54,7 @@ export function checkMappingOptions(opts: MappingOptions): void {
     throw new TypeError(
       `options.localIdSystemBase must be an absolute URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
     );
+  if (opts.related !== undefined) checkRelatedObjects(opts.related);
   const app = opts.application as Record<string, unknown> | undefined;
   if (app === undefined) return;
   for (const key of ['name', 'applicationId'])

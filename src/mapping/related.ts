@@ -1,15 +1,17 @@
 /**
  * Stored FHIR resources → the related objects (`RelatedObjects`) a domain rule reads about an object
- * outside the one validated: a Consent's terms, a PractitionerRole's role, under the local ids the
+ * outside the one validated, or its mapping names: a Consent's terms, a PractitionerRole's role and
+ * name, a stored consent's receiving organisations, under the local ids the
  * validated object names them by. Only what the rules read is read, as the disclosure reader does, so
  * a resource whose other references point elsewhere (written through `/fhir`, pulled by the sync)
  * still serves.
  */
 import type { Consent, PractitionerRole } from '@medplum/fhirtypes';
-import type { CareTeamRole, RelatedObjects } from '../domain/index.ts';
+import type { CareTeamRole, ConsentParty, RelatedObjects } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
 import { consentForDisclosure } from './consent-reader.ts';
+import { localIdSystem } from './identity.ts';
 import { codeFrom } from './terminology.ts';
 
 /** One stored resource found for a domain object's link: its local id, and the field that names it. */
@@ -18,22 +20,32 @@ export interface FoundRelated<T> {
   resource: T;
   /** The linking field (`Referral.consentId`): what an unreadable resource is reported on. */
   field: string;
+  /** Whose it is (the local id of its client), when the reader knows: the `reference` rule reads it. */
+  clientId?: string;
 }
 
 /**
  * The related objects of the resources found. A Consent that cannot be read as given (neither active
  * nor withdrawn, a narrowed permit: what `consentForDisclosure` refuses) is a 422 on the linking field
- * — a rule on whether it is in force cannot be answered for it; a PractitionerRole without a role of
- * ours gives no role (the rule does not apply).
+ * — a rule on whether it is in force cannot be answered for it; a PractitionerRole gives its role
+ * when it has one of ours (else the requester rule does not apply) and the professional's name.
+ * `actorsOf`, a stored version of the consent being written, gives the organisations its receiving
+ * parties were linked to, so a new version names them as the stored one does.
  */
 export function relatedFromFhir(found: {
   consents?: FoundRelated<Consent>[];
   professionals?: FoundRelated<PractitionerRole>[];
+  actorsOf?: Consent;
 }): RelatedObjects {
-  const consents = (found.consents ?? []).map(({ id, resource, field }) => {
+  const consents = (found.consents ?? []).map(({ id, resource, field, clientId }) => {
     try {
       const { period, withdrawnOn } = consentForDisclosure(resource);
-      return withdrawnOn === undefined ? { id, period } : { id, period, withdrawnOn };
+      return {
+        id,
+        period,
+        ...(withdrawnOn === undefined ? {} : { withdrawnOn }),
+        ...(clientId === undefined ? {} : { clientId }),
+      };
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       const why = err.outcome.issue?.[0]?.diagnostics ?? 'unreadable';
@@ -42,9 +54,27 @@ export function relatedFromFhir(found: {
       );
     }
   });
-  const professionals = (found.professionals ?? []).flatMap(({ id, resource }) => {
+  const professionals = (found.professionals ?? []).map(({ id, resource }) => {
     const role = codeFrom(resource.code?.[0], MAP.codedFields.careTeamRole!) as CareTeamRole | undefined;
-    return role === undefined ? [] : [{ id, role }];
+    const name = resource.practitioner?.display;
+    return { id, ...(role === undefined ? {} : { role }), ...(name === undefined ? {} : { name }) };
   });
-  return { consents, professionals };
+  return {
+    consents,
+    professionals,
+    ...(found.actorsOf ? { organizations: actorOrganizations(found.actorsOf) } : {}),
+  };
+}
+
+/** The organisations a Consent's actors name by local id, with the receiving party each acts as. */
+function actorOrganizations(consent: Consent): { id: string; party: ConsentParty }[] {
+  const system = localIdSystem('organization');
+  return (consent.provision?.actor ?? []).flatMap((actor) => {
+    const ext = actor.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
+    const party = codeFrom(ext?.valueCodeableConcept, MAP.codedFields.consentParty!) as
+      | ConsentParty
+      | undefined;
+    const ref = actor.reference?.identifier;
+    return party && ref?.system === system && ref.value ? [{ id: ref.value, party }] : [];
+  });
 }

@@ -49,9 +49,12 @@ interface Ctx {
   opts: IdentityOptions;
   lang: Language;
   creatingApplication: Extension;
-  /** Organisations of the record by the consent party they act as (none for a record without organisations). */
+  /**
+   * Organisations by the consent party they act as, the first of each party: the record's, or for an
+   * object mapped alone those `related` gives (none without them: the actor shows the party's name).
+   */
   partyOrganizations: Map<string, string> | undefined;
-  /** The record's professionals' names by id, for narratives the client reads (none outside a record). */
+  /** Professionals' names by id, for narratives the client reads: the record's, or `related`'s. */
   professionalNames: Map<string, string> | undefined;
 }
 
@@ -62,10 +65,13 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
     { url: 'name', valueString: app.name },
     { url: 'applicationId', valueString: app.applicationId },
   ];
+  // A record names its own; an object alone, what its caller relates it to (as a record would hold them).
+  const organizations = record ? record.organizations : opts.related?.organizations;
+  const professionals = record ? record.professionals : opts.related?.professionals;
   let partyOrganizations: Map<string, string> | undefined;
-  if (record?.organizations) {
+  if (organizations) {
     partyOrganizations = new Map();
-    for (const o of record.organizations)
+    for (const o of organizations)
       if (o.party && !partyOrganizations.has(o.party)) partyOrganizations.set(o.party, o.id);
   }
   return {
@@ -73,7 +79,9 @@ function context(opts: MappingOptions = {}, record?: WorkAbilityRecord): Ctx {
     lang: opts.language ?? 'fi',
     creatingApplication: { url: MAP.extensions.creatingApplication, extension },
     partyOrganizations,
-    professionalNames: record?.professionals && new Map(record.professionals.map((p) => [p.id, p.name])),
+    professionalNames:
+      professionals &&
+      new Map(professionals.flatMap((p) => (p.name === undefined ? [] : [[p.id, p.name] as const]))),
   };
 }
 

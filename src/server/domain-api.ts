@@ -3,7 +3,8 @@ import express, { type Request, type Response } from 'express';
 import { type DomainKind, type DomainTypes, handOver, validateHandoverRequest } from '../domain/index.ts';
 import { toFhir, toResources } from '../mapping/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { currentTeam } from './domain/client-data.ts';
+import { clientIdParam, currentTeam } from './domain/client-data.ts';
+import type { DomainSource } from './domain/fields.ts';
 import { relatedFromStore } from './domain/related.ts';
 import { CLIENT_VIEWS, type ViewOptions } from './domain/views.ts';
 import { writeAll } from './domain/write.ts';
@@ -56,8 +57,13 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     res.locals.contentType = 'application/json';
   };
 
-  const storeResources = async (req: Request, res: Response, resources: Resource[]) => {
-    const result = await writeAll(storeFor(res), ctxOf(req), resources);
+  const storeResources = async (
+    req: Request,
+    res: Response,
+    resources: Resource[],
+    source?: DomainSource,
+  ) => {
+    const result = await writeAll(storeFor(res), ctxOf(req), resources, source);
     res.status(result.created ? 201 : 200).json({ resources: result.resources });
   };
 
@@ -75,36 +81,41 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     router.post(`/${path}`, async (req, res) => {
       label(res, `/api/${path}`);
       const value = body(req) as DomainTypes[typeof kind];
-      // The rules that read objects outside this one (a referral's consent and requester) read them
-      // from the caller's store, as a record's validation reads them from the record.
+      // What the rules and the mapping read of objects outside this one (a referral's consent, whose
+      // an assessment a plan rests on is, a consent's organisations) comes from the caller's store, as
+      // a record's comes from the record.
       const related = await relatedFromStore(storeFor(res), kind, value);
-      await storeResources(req, res, toResources(kind, value, related ? { related } : {}));
+      await storeResources(req, res, toResources(kind, value, { related }), { kind, value });
     });
   }
 
   router.post('/clients/:clientId/responsible-worker', async (req, res) => {
     label(res, '/api/clients/:clientId/responsible-worker');
     const store = storeFor(res);
+    const clientId = clientIdParam(req.params.clientId);
     const request = validateHandoverRequest(body(req));
-    const current = await currentTeam(store, req.params.clientId as string);
+    const current = await currentTeam(store, clientId);
     if (!current)
       throw FhirError.notFound(
-        `Client "${req.params.clientId}" has no active responsible-worker team; POST /api/teams first`,
+        `Client "${clientId}" has no active responsible-worker team; POST /api/teams first`,
       );
     const result = handOver(current, request);
     if (!result.ok)
       throw FhirError.unprocessable(
         issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'),
       );
-    const written = await writeAll(store, ctxOf(req), toResources('team', result.team));
+    const related = await relatedFromStore(store, 'team', result.team);
+    const team = { kind: 'team' as const, value: result.team };
+    const written = await writeAll(store, ctxOf(req), toResources('team', result.team, { related }), team);
     res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
   });
 
   for (const [view, { answer, params, what }] of Object.entries(CLIENT_VIEWS)) {
     router.get(`/clients/:clientId/${view}`, async (req, res) => {
       label(res, `/api/clients/:clientId/${view}`);
+      const clientId = clientIdParam(req.params.clientId);
       refuseUnknownParameters(req.query, params, what);
-      res.json(await answer(storeFor(res), req.params.clientId as string, opts, req.query));
+      res.json(await answer(storeFor(res), clientId, opts, req.query));
     });
   }
 

@@ -5,38 +5,16 @@
  * place these rules live: a record's validation, a referral validated alone with what its caller knows
  * (`RelatedObjects`) and the domain API, which reads them from its store, all apply them from here.
  */
-import type { Consent, Professional, Referral } from '../types.ts';
+import type { Referral } from '../types.ts';
 import { consentNotInForce } from './consent.ts';
 import { helsinkiReferrer } from './eligibility.ts';
-
-/**
- * Objects outside the one validated that its rules read, by their local ids: a referral's consent
- * (`consentId`) and requester (`requesterId`). A record supplies its own; a referral sent alone gets
- * them from its caller (the SDK option `related`, the domain API from its store). A rule whose object
- * is not among them is not applied: the receiving server still resolves the reference itself.
- */
-export interface RelatedObjects {
-  /** Consents: what the consent rule reads of each (id, period, withdrawal). */
-  consents?: readonly Pick<Consent, 'id' | 'period' | 'withdrawnOn'>[];
-  /** Professionals: what the requester rule reads of each (id, role). */
-  professionals?: readonly Pick<Professional, 'id' | 'role'>[];
-}
+import type { RelatedObjects } from './links.ts';
 
 /** A referral rule refused: the referral's field at fault, the rule and why (ids and dates only). */
 export interface ReferralViolation {
   field: 'consentId' | 'requesterId';
   rule: 'referral-consent' | 'referral-requester-role';
   reason: string;
-}
-
-/**
- * A TypeError for a JavaScript caller whose `related` is not lists (nothing could be read from it, and
- * a rule silently skipped would accept what it refuses).
- */
-export function checkRelatedObjects(related: RelatedObjects): void {
-  for (const key of ['consents', 'professionals'] as const)
-    if (related[key] !== undefined && !Array.isArray(related[key]))
-      throw new TypeError(`related.${key} must be a list of domain objects, got ${typeof related[key]}`);
 }
 
 /** What the referral rules refuse of `referral`, given the objects it names that are known. */

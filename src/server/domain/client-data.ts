@@ -2,19 +2,38 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { ResponsibleWorkerTeam } from '../../domain/index.ts';
 import { localIdSystem } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
+import { isFhirId } from '../../shared/references.ts';
 import type { FacadeStore } from '../ports.ts';
 import { ReadBack } from './read-back.ts';
 
 /** Search parameters for the newest match only. */
 const NEWEST = { _sort: '-_lastUpdated', _count: '1' };
 
-/** The client's Patient, by the client's local id (404 when the caller's store has none). */
-export async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
+/**
+ * The `{clientId}` path parameter: a client's local id (FHIR id syntax, as the domain's ids). Anything
+ * else is a 400 that quotes nothing — a comma would make the identifier search an OR over any
+ * identifier, a HETU among them.
+ */
+export function clientIdParam(value: unknown): string {
+  if (isFhirId(value)) return value;
+  throw FhirError.badRequest(
+    "clientId: the path parameter must be a client's local id (1-64 of A-Z a-z 0-9 - .)",
+    'clientId',
+  );
+}
+
+/** The client's Patient, by the client's local id, as the caller's store holds it (undefined: none). */
+export async function clientPatient(store: FacadeStore, clientId: string): Promise<Resource | undefined> {
   const found = await store.search('Patient', {
-    identifier: `${localIdSystem('client')}|${clientId}`,
+    identifier: `${localIdSystem('client')}|${clientIdParam(clientId)}`,
     _count: '1',
   });
-  const patient = found.resources[0];
+  return found.resources[0];
+}
+
+/** The client's Patient, by the client's local id (404 when the caller's store has none). */
+export async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
+  const patient = await clientPatient(store, clientId);
   if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);
   return patient;
 }

@@ -1,38 +1,107 @@
-import type { Consent, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import type { Consent, PractitionerRole, Reference, Resource } from '@medplum/fhirtypes';
 import {
   type DomainKind,
+  type DomainTypes,
   GLOBAL_IDENTIFIER_SYSTEM,
-  type Referral,
+  KIND_LABEL,
+  type Link,
   type RelatedObjects,
+  linksOf,
   validateDomain,
 } from '../../domain/index.ts';
-import { fullUrl, relatedFromFhir } from '../../mapping/index.ts';
+import {
+  type FhirKind,
+  type FoundRelated,
+  fullUrl,
+  localIdSystem,
+  relatedFromFhir,
+} from '../../mapping/index.ts';
 import type { FacadeStore } from '../ports.ts';
+import { clientPatient } from './client-data.ts';
+
+/** The resource type each read link names (professionals and what belongs to a client). */
+const READ: Partial<Record<DomainKind, string>> = {
+  professional: 'PractitionerRole',
+  consent: 'Consent',
+  assessment: 'Observation',
+  selfAssessment: 'QuestionnaireResponse',
+  team: 'CareTeam',
+};
 
 /**
- * The objects outside a domain object sent alone that its rules read (`RelatedObjects`), from the
- * caller's store: for a referral, its consent and its requester, found by the business identifier
- * the transaction's conditional references resolve them by. `undefined` for kinds without such rules.
- * One not found (or not readable by the caller) is left out: the write then fails on its reference.
+ * The objects outside a domain object sent alone that its rules read and its mapping names
+ * (`RelatedObjects`), from the caller's store, found by the business identifiers the transaction's
+ * conditional references resolve them by: what it names of its client's (a consent, assessment,
+ * self-assessment, team) with whose each is, a referral's consent terms, professionals' roles and
+ * names, and for a consent its stored version's receiving organisations. Held to these, an object
+ * alone meets the rules and becomes the resources it would in a record. One not found (or not
+ * readable by the caller) is left out: the write then fails on its reference; so is whose each is
+ * when the object's own client is not found (the write fails on that).
  */
-export async function relatedFromStore(
+export async function relatedFromStore<K extends DomainKind>(
   store: FacadeStore,
-  kind: DomainKind,
+  kind: K,
   value: unknown,
-): Promise<RelatedObjects | undefined> {
-  if (kind !== 'referral') return undefined;
-  // The shape first: a malformed referral is a 400 naming its field before the store is asked.
-  const referral: Referral = validateDomain('referral', value);
-  const [consent, requester] = await Promise.all([
-    byBusinessId<Consent>(store, 'Consent', fullUrl('consent', referral.consentId)),
-    byBusinessId<PractitionerRole>(store, 'PractitionerRole', fullUrl('professional', referral.requesterId)),
+): Promise<RelatedObjects> {
+  // The shape first: a malformed object is a 400 naming its field before the store is asked.
+  const object: DomainTypes[K] = validateDomain(kind, value);
+  const clientId = (object as { clientId?: string }).clientId;
+  const links = unique(linksOf(kind, object).filter((l) => READ[l.target]));
+  const [patient, stored, ...found] = await Promise.all([
+    clientId === undefined ? undefined : clientPatient(store, clientId),
+    kind === 'consent' ? byBusinessId<Consent>(store, 'Consent', fullUrl('consent', object.id)) : undefined,
+    ...links.map((l) => byBusinessId(store, READ[l.target]!, fullUrl(l.target as FhirKind, l.id))),
   ]);
-  return relatedFromFhir({
-    consents: consent ? [{ id: referral.consentId, resource: consent, field: 'Referral.consentId' }] : [],
-    professionals: requester
-      ? [{ id: referral.requesterId, resource: requester, field: 'Referral.requesterId' }]
-      : [],
+  const owner = (resource: Resource) =>
+    patient && clientId !== undefined ? ownerOf(resource, `Patient/${patient.id}`, clientId) : undefined;
+  const of = <T extends Resource>(target: DomainKind): FoundRelated<T>[] =>
+    links.flatMap((l, i) => {
+      const resource = found[i] as T | undefined;
+      if (l.target !== target || !resource) return [];
+      const whose = owner(resource);
+      return [
+        {
+          id: l.id,
+          resource,
+          field: `${KIND_LABEL[kind]}.${l.field}`,
+          ...(whose ? { clientId: whose } : {}),
+        },
+      ];
+    });
+  const related: RelatedObjects = relatedFromFhir({
+    consents: of<Consent>('consent'),
+    professionals: of<PractitionerRole>('professional'),
+    ...(stored ? { actorsOf: stored } : {}),
   });
+  const ofClient = (target: DomainKind) =>
+    of(target).flatMap((f) => (f.clientId === undefined ? [] : [{ id: f.id, clientId: f.clientId }]));
+  return {
+    ...related,
+    assessments: ofClient('assessment'),
+    selfAssessments: ofClient('selfAssessment'),
+    teams: ofClient('team'),
+  };
+}
+
+/** Each (kind, id) once. */
+function unique(links: Link[]): Link[] {
+  const seen = new Set<string>();
+  return links.filter((l) => !seen.has(`${l.target}|${l.id}`) && seen.add(`${l.target}|${l.id}`));
+}
+
+/**
+ * Whose `resource` is: `clientId` when its subject (a Consent's patient) is the client's Patient;
+ * otherwise a key that is no local id (its client's local id when the reference names one, else the
+ * literal reference), so the `reference` rule tells it apart without anyone's id being quoted.
+ */
+function ownerOf(resource: Resource, patient: string, clientId: string): string {
+  const subject =
+    (resource as { patient?: Reference; subject?: Reference }).patient ??
+    (resource as { subject?: Reference }).subject;
+  if (subject?.reference === patient) return clientId;
+  const local =
+    subject?.identifier?.system === localIdSystem('client') ? subject.identifier.value : undefined;
+  return local !== undefined && local !== clientId ? local : (subject?.reference ?? 'Patient/?');
 }
 
 /** The one current resource of `type` with this business identifier, as the caller may read it. */
