@@ -1,47 +1,9 @@
-import type {
-  OperationOutcome,
-  OperationOutcomeIssue,
-  Resource,
-  StructureDefinition,
-} from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, hasErrors, issue, outcome } from '../shared/outcome.ts';
-import { readProjectJson } from '../shared/project-files.ts';
 import { isFhirId } from '../shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../shared/store-write-checks.ts';
+import { strictProfileRule } from '../validation/index.ts';
 import type { FacadeValidator } from './ports.ts';
-
-const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
-
-/** Our canonical base, read from the committed IG package as DEVELOPERS.md prescribes. */
-export function projectCanonical(): string {
-  try {
-    const pkg = readProjectJson<{ canonical?: string }>('profiles/package/package.json');
-    return pkg.canonical ?? FALLBACK_CANONICAL;
-  } catch {
-    return FALLBACK_CANONICAL;
-  }
-}
-
-/** Our resource profiles per resource type, as loaded by the validator from profiles/package. */
-export function ourProfiles(validator: FacadeValidator): Map<string, string[]> {
-  const prefix = `${projectCanonical()}/StructureDefinition/`;
-  const byType = new Map<string, string[]>();
-  // The registry's index lists every StructureDefinition without parsing one (parsing all of R4
-  // core here cost about 2 s and 70 MB at startup); any other registry is read in full. A package's
-  // index may leave `derivation` out: only a specialization is excluded.
-  const registry = validator.registry as FacadeValidator['registry'] & {
-    structureDefinitionInfo?: () => Array<Pick<StructureDefinition, 'url' | 'type' | 'kind' | 'derivation'>>;
-  };
-  const infos =
-    registry.structureDefinitionInfo?.() ?? registry.all<StructureDefinition>('StructureDefinition');
-  for (const sd of infos) {
-    if (!sd.url?.startsWith(prefix) || sd.kind !== 'resource' || sd.derivation === 'specialization') continue;
-    const list = byType.get(sd.type) ?? [];
-    list.push(sd.url);
-    byType.set(sd.type, list);
-  }
-  return byType;
-}
 
 export interface WritePolicy {
   /** Issues for a resource about to be written; an error among them means 422. */
@@ -58,27 +20,12 @@ export interface WritePolicy {
  * mode a resource of one of our families must also declare one of our profiles.
  */
 export function createWritePolicy(validator: FacadeValidator, strict: boolean): WritePolicy {
-  const profiles = ourProfiles(validator);
+  const rule = strictProfileRule(validator.registry, strict);
+  const profiles = rule.profiles;
   const check = (resource: Resource, opts?: { profile?: string }): OperationOutcome => {
     const issues: OperationOutcomeIssue[] = [];
-    // A malformed meta.profile (not a list of strings) declares nothing; the validator names it.
-    const profile: unknown = resource.meta?.profile;
-    const declared = Array.isArray(profile) ? profile : [];
-    const ours = profiles.get(resource.resourceType) ?? [];
-    // "Our families" are exactly the types our package profiles.
-    // A declared version must be the one held: another version would not be checked at all.
-    const isOurs = (p: unknown) =>
-      typeof p === 'string' && ours.includes(p.split('|')[0] as string) && validator.registry.holdsVersion(p);
-    if (strict && ours.length && !declared.some(isOurs)) {
-      issues.push(
-        issue(
-          'error',
-          'required',
-          `strict-profile: in strict mode a ${resource.resourceType} must declare one of our profiles in meta.profile (${ours.join(', ')})`,
-          `${resource.resourceType}.meta.profile`,
-        ),
-      );
-    }
+    const refused = rule.check(resource);
+    if (refused) issues.push(refused);
     const validated = validator.validate(resource, {
       ...STORE_WRITE_CHECKS,
       ...(opts?.profile ? { profile: opts.profile } : {}),

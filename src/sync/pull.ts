@@ -3,6 +3,7 @@ import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
 import { pullPages, remoteStamp, withinPullBound } from './pull-pages.ts';
 import { type RefusalBook, noteRefusals } from './pull-refused.ts';
+import { relinkAfterPull } from './relink.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
 import {
   clientsToFollow,
@@ -52,6 +53,8 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   await withinPullBound(ctx, signal, progress, (bounded) =>
     pullClients(ctx, result, clients, patientMaps, states, bounded, progress),
   );
+  // Each stored page rewrote what it could; targets mapped since by a push are rewritten here.
+  await timeSpent(ctx, 'database', () => relinkAfterPull(ctx));
   await timeSpent(ctx, 'database', async () => {
     await setState(ctx.store, 'last_pull_success', new Date().toISOString());
     // Status shows whom the last pull could not follow, also when the pull runs in the background.

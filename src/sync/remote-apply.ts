@@ -11,12 +11,16 @@ import { type Transfer, auditTransfers } from './audit.ts';
 import type { ConflictPolicy } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
 import { collectReferences, relativeParts, translateReferences } from './references.ts';
+import { mappedReference, relinkWaiting } from './relink.ts';
 import {
   type IdMapping,
   type Undelivered,
+  type Unlinked,
   contentDigest,
+  forgetSent,
   mappingsForRemote,
   markPulledWrites,
+  noteUnlinked,
   supersedeQueued,
   unblockConsentPatients,
   undeliveredChanges,
@@ -59,35 +63,36 @@ export interface ApplyOptions {
   judged?: boolean;
 }
 
-/**
- * Where a remote reference points locally: the mapped local resource, or — for a resource the id map
- * does not know (the pull does not fetch it) — the remote's own absolute URL, never the bare remote
- * id, which here would dangle or name some unrelated local resource. A versioned reference names the
- * local copy of that version when it is the one the id map last synced, else the remote's URL.
- */
-type LocalReferences = (remoteRef: string) => string;
-
-function localReferences(byRemote: Map<string, IdMapping>, remoteBase: string): LocalReferences {
-  return (ref) => {
-    const { target, version } = relativeParts(ref) as { target: string; version?: string };
-    const m = byRemote.get(target);
-    if (!m) return `${remoteBase}/${ref}`;
-    if (version === undefined) return `${m.resource_type}/${m.local_id}`;
-    return m.remote_version === version && m.local_version
-      ? `${m.resource_type}/${m.local_id}/_history/${m.local_version}`
-      : `${remoteBase}/${ref}`;
-  };
+/** A remote resource in local shape, with the remote `Type/id`s it names that the id map does not know. */
+interface LocalCopy {
+  resource: Resource;
+  /** Named by the remote's absolute URL until they are mapped (relink.ts). */
+  unlinked: string[];
 }
 
-/** Remote copy → local shape: no remote id or server meta, references through the id map. */
-function toLocal(remote: Resource, localRef: LocalReferences): Resource {
+/**
+ * Remote copy → local shape: no remote id or server meta, references through the id map. A reference
+ * points at the mapped local resource, or — for a resource the id map does not know (not pulled yet,
+ * or never: the pull does not fetch its type) — at the remote's own absolute URL, never the bare
+ * remote id, which here would dangle or name some unrelated local resource; relink.ts rewrites it once
+ * the target is mapped. A versioned reference names the local copy of that version when it is the one
+ * the id map last synced, else the remote's URL.
+ */
+function toLocal(remote: Resource, byRemote: Map<string, IdMapping>, remoteBase: string): LocalCopy {
   const { id: _id, meta, ...rest } = remote;
   const keptMeta = meta && { profile: meta.profile, security: meta.security, tag: meta.tag };
   const clean = {
     ...rest,
     ...(keptMeta && (keptMeta.profile || keptMeta.security || keptMeta.tag) ? { meta: keptMeta } : {}),
   } as Resource;
-  return translateReferences(clean, (ref) => ({ reference: localRef(ref) })).value;
+  const unlinked = new Set<string>();
+  const resource = translateReferences(clean, (ref) => {
+    const { target, version } = relativeParts(ref) as { target: string; version?: string };
+    const m = byRemote.get(target);
+    if (!m) unlinked.add(target);
+    return { reference: mappedReference(m, version) ?? `${remoteBase}/${ref}` };
+  }).value;
+  return { resource, unlinked: [...unlinked] };
 }
 
 function mappingOf(local: Resource, remote: Resource): IdMapping {
@@ -226,8 +231,8 @@ async function applyBatch(
   let refusals = new Map<number, OperationOutcome>();
   const candidates = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
   if (!candidates.length) return { outcomes, refusals, why };
-  const localRef = localReferences(byRemote, ctx.remote.baseUrl);
-  const locals = new Map(candidates.map((i) => [i, toLocal(remotes[i], localRef)]));
+  const copies = new Map(candidates.map((i) => [i, toLocal(remotes[i], byRemote, ctx.remote.baseUrl)]));
+  const locals = new Map([...copies].map(([i, c]) => [i, c.resource]));
   await timeSpent(ctx, 'database', () =>
     ctx.store.transaction(async (tx) => {
       refusals = await danglingCopies(tx, locals);
@@ -243,8 +248,8 @@ async function applyBatch(
       const todo = candidates.filter((i) => !refusals.has(i));
       if (!todo.length) return;
       markPulledWrites(tx);
-      const transfers: Transfer[] = [];
-      const existing = await createFresh(tx, todo, remotes, locals, keys, byRemote, transfers);
+      const written: Written = { transfers: [], unlinked: [] };
+      const existing = await createFresh(tx, todo, remotes, copies, keys, byRemote, written);
       for (const [i, localId] of existing) {
         if (localId === AMBIGUOUS) {
           outcomes[i] = 'refused';
@@ -255,17 +260,12 @@ async function applyBatch(
           );
           continue;
         }
-        outcomes[i] = await applyOne(
-          ctx,
-          tx,
-          remotes[i],
-          locals.get(i) as Resource,
-          localId,
-          opts,
-          transfers,
-        );
+        outcomes[i] = await applyOne(ctx, tx, remotes[i], copies.get(i) as LocalCopy, localId, opts, written);
       }
-      await auditTransfers(tx, ctx, 'import', transfers);
+      await auditTransfers(tx, ctx, 'import', written.transfers);
+      // References within the page, and to targets this page mapped, name the local copies now.
+      await noteUnlinked(tx, written.unlinked);
+      await relinkWaiting(ctx, tx);
     }),
   );
   return { outcomes, refusals, why };
@@ -283,17 +283,20 @@ async function createFresh(
   tx: Tx,
   todo: number[],
   remotes: Resource[],
-  locals: Map<number, Resource>,
+  copies: Map<number, LocalCopy>,
   keys: string[],
   byRemote: Map<string, IdMapping>,
-  transfers: Transfer[],
+  written: Written,
 ): Promise<Map<number, string | typeof AMBIGUOUS | undefined>> {
   const fresh = todo.flatMap((i) => {
     const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
     return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
   });
-  const written = await tx.createMany(
-    fresh.map(({ i, ifNoneExist }) => ({ resource: locals.get(i) as Resource, opts: { ifNoneExist } })),
+  const made = await tx.createMany(
+    fresh.map(({ i, ifNoneExist }) => ({
+      resource: copies.get(i)?.resource as Resource,
+      opts: { ifNoneExist },
+    })),
   );
   const existing = new Map<number, string | typeof AMBIGUOUS | undefined>(
     todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
@@ -301,7 +304,7 @@ async function createFresh(
   const mappings: IdMapping[] = [];
   const created: Resource[] = [];
   for (const [k, { i }] of fresh.entries()) {
-    const w = written[k];
+    const w = made[k];
     // 412: more than one local resource holds the identifier — which one it is cannot be told.
     if (w instanceof FhirError && w.status === 412) {
       existing.set(i, AMBIGUOUS);
@@ -314,7 +317,8 @@ async function createFresh(
     }
     existing.delete(i);
     created.push(w.resource);
-    transfers.push(imported(w.resource, 'create'));
+    written.transfers.push(imported(w.resource, 'create'));
+    written.unlinked.push(unlinkedOf(w.resource, copies.get(i) as LocalCopy));
     mappings.push(mappingOf(w.resource, remotes[i]));
   }
   await upsertMappings(tx, mappings);
@@ -323,33 +327,35 @@ async function createFresh(
   return existing;
 }
 
+/** The local resource a remote one new to the id map is, found by its business identifier. */
+async function byIdentifier(tx: Tx, remote: Resource): Promise<string | undefined> {
+  const ident = businessIdentifier(remote);
+  if (!ident) return undefined;
+  return (await tx.search(remote.resourceType, { identifier: `${ident.system}|${ident.value}` })).resources[0]
+    ?.id;
+}
+
 async function applyOne(
   ctx: SyncContext,
   tx: Tx,
   remote: Resource,
-  local: Resource,
+  copy: LocalCopy,
   mappedLocalId: string | undefined,
   opts: ApplyOptions,
-  transfers: Transfer[],
+  out: Written,
 ): Promise<ApplyOutcome> {
   const type = remote.resourceType;
-  let localId = mappedLocalId;
-  if (!localId) {
-    const ident = businessIdentifier(remote);
-    if (ident)
-      localId = (await tx.search(type, { identifier: `${ident.system}|${ident.value}` })).resources[0]?.id;
-  }
+  const local = copy.resource;
+  const localId = mappedLocalId ?? (await byIdentifier(tx, remote));
+  // The version the checks below judge: the pull writes over that version only, so a local edit that
+  // commits meanwhile is not overwritten (412: its push meets the remote change by the 412 policy).
+  const current = localId ? await tx.read(type, localId).catch(() => undefined) : undefined;
   if (localId && !opts.supersede) {
     // Our own write coming back (its answer may still be on its way): not a remote change.
     if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
     const undelivered = await undeliveredChanges(tx, type, localId);
-    if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict)) {
-      ctx.log.info(
-        { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
-        'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',
-      );
-      return 'skipped';
-    }
+    if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict))
+      return leftLocal(ctx, type, localId, remote);
   }
   if (localId && opts.supersede) {
     // A local delete is the last word on a resource: the remote version does not bring it back here
@@ -357,18 +363,62 @@ async function applyOne(
     if ((await undeliveredChanges(tx, type, localId)).deletes) return 'skipped';
     await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
   }
-  if (localId) {
-    const current = await tx.read(type, localId).catch(() => undefined);
-    if (current && contentKey(current) === contentKey(local)) {
-      await upsertMappings(tx, [mappingOf(current, remote)]);
-      return 'unchanged';
-    }
+  if (current && contentKey(current) === contentKey(local)) {
+    await upsertMappings(tx, [mappingOf(current, remote)]);
+    return 'unchanged';
   }
-  const written = localId
-    ? await tx.update({ ...local, id: localId } as Resource, { ifMatchOptional: true })
-    : await tx.create(local);
+  const written = await writeLocal(tx, local, localId, current, opts);
+  if (!written) return leftLocal(ctx, type, localId as string, remote);
+  out.unlinked.push(unlinkedOf(written.resource, copy));
+  // What we sent of it before is no longer the remote's: the same content again is a remote edit.
+  await forgetSent(tx, type, written.resource.id as string);
   await unblockConsentPatients(tx, [written.resource]);
   await upsertMappings(tx, [mappingOf(written.resource, remote)]);
-  transfers.push(imported(written.resource, localId ? 'update' : 'create'));
+  out.transfers.push(imported(written.resource, localId ? 'update' : 'create'));
   return 'applied';
+}
+
+/** What a batch wrote: its audit rows, and the references its local copies left unlinked. */
+interface Written {
+  transfers: Transfer[];
+  unlinked: Unlinked[];
+}
+
+const unlinkedOf = (local: Resource, copy: LocalCopy): Unlinked => ({
+  type: local.resourceType,
+  localId: local.id as string,
+  targets: copy.unlinked,
+});
+
+function leftLocal(ctx: SyncContext, type: string, localId: string, remote: Resource): 'skipped' {
+  ctx.log.info(
+    { resource: `${type}/${localId}`, remote: `${type}/${remote.id}` },
+    'sync: pull left a resource with local changes queued; their push resolves any conflict (412 policy)',
+  );
+  return 'skipped';
+}
+
+/**
+ * The local copy stored: created, or written over `current` (a pull: conditional on its version;
+ * undefined when a local edit committed since). A remote-wins resolution writes over whatever is here.
+ */
+async function writeLocal(
+  tx: Tx,
+  local: Resource,
+  localId: string | undefined,
+  current: Resource | undefined,
+  opts: ApplyOptions,
+): Promise<{ resource: Resource } | undefined> {
+  if (!localId) return tx.create(local);
+  const version = current?.meta?.versionId;
+  const conditional = !opts.supersede && version !== undefined;
+  try {
+    return await tx.update(
+      { ...local, id: localId } as Resource,
+      conditional ? { ifMatch: version } : { ifMatchOptional: true },
+    );
+  } catch (err) {
+    if (conditional && err instanceof FhirError && err.status === 412) return undefined;
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The sync stage's own tables (schema.ts): every statement on sync_outbox, sync_idmap, sync_sent,
- * sync_cursor, sync_followed, sync_conflict and sync_state lives here, so a change to a table is a
+ * sync_cursor, sync_followed, sync_conflict, sync_unlinked and sync_state lives here, so a change to a table is a
  * change to this file.
  */
 import { createHash } from 'node:crypto';
@@ -882,6 +882,69 @@ export async function wasSentByUs(db: Db, type: string, localId: string, digest:
     [type, localId, digest],
   );
   return rows.length > 0;
+}
+
+/**
+ * A pulled version replaced the local copy: what we sent of it before is no longer on the remote, so
+ * the same content coming back later is a remote edit, not our echo. A write still in flight keeps
+ * its row (its answer may yet come back as the remote's current version).
+ */
+export async function forgetSent(db: Db, type: string, localId: string): Promise<void> {
+  await db.query(
+    `DELETE FROM sync_sent s
+      WHERE s.resource_type = $1 AND s.local_id = $2
+        AND NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.id = s.outbox_id AND o.state = 'inflight')`,
+    [type, localId],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unlinked references: pulled local copies naming remote resources by the remote's absolute URL.
+
+/** A local copy and the remote `Type/id`s it names by absolute URL, not mapped when it was written. */
+export interface Unlinked {
+  type: string;
+  localId: string;
+  targets: string[];
+}
+
+/** The unlinked targets of each written local copy, in place of what was noted of it before. */
+export async function noteUnlinked(db: Db, list: Unlinked[]): Promise<void> {
+  if (!list.length) return;
+  // Two statements: a row deleted and inserted again in one statement would be lost (the insert
+  // sees the row the delete removes).
+  await db.query(
+    `DELETE FROM sync_unlinked u USING unnest($1::text[], $2::text[]) AS w(t, i)
+      WHERE u.resource_type = w.t AND u.local_id = w.i`,
+    [list.map((u) => u.type), list.map((u) => u.localId)],
+  );
+  const rows = list.flatMap((u) => u.targets.map((t) => [u.type, u.localId, ...splitRefs([t]).flat()]));
+  if (!rows.length) return;
+  await db.query(
+    `INSERT INTO sync_unlinked (resource_type, local_id, target_type, target_remote_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+    [0, 1, 2, 3].map((k) => rows.map((r) => r[k])),
+  );
+}
+
+/** Local copies (at most `limit`) with an unlinked target the id map now holds. */
+export function linkable(db: Db, limit: number): Promise<{ resource_type: string; local_id: string }[]> {
+  return db.query(
+    `SELECT DISTINCT u.resource_type, u.local_id FROM sync_unlinked u
+       JOIN sync_idmap m ON m.resource_type = u.target_type AND m.remote_id = u.target_remote_id
+      ORDER BY u.resource_type, u.local_id LIMIT $1`,
+    [limit],
+  );
+}
+
+/** Forgets the unlinked targets of a local copy that the id map holds (`all`: every one of them). */
+export async function forgetLinked(db: Db, type: string, localId: string, all = false): Promise<void> {
+  await db.query(
+    `DELETE FROM sync_unlinked u WHERE u.resource_type = $1 AND u.local_id = $2
+        AND ($3 OR EXISTS (SELECT 1 FROM sync_idmap m
+                            WHERE m.resource_type = u.target_type AND m.remote_id = u.target_remote_id))`,
+    [type, localId, all],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

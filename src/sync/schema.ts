@@ -146,6 +146,19 @@ export const SYNC_MIGRATIONS_11: string[] = [
   )`,
 ];
 
+export const SYNC_MIGRATIONS_12: string[] = [
+  // Pulled local copies that name a remote resource by the remote's absolute URL (not mapped when they
+  // came down): rewritten to the local reference once the target is mapped (relink.ts).
+  `CREATE TABLE IF NOT EXISTS sync_unlinked (
+    resource_type text NOT NULL,
+    local_id text NOT NULL,
+    target_type text NOT NULL,
+    target_remote_id text NOT NULL,
+    PRIMARY KEY (resource_type, local_id, target_type, target_remote_id)
+  )`,
+  'CREATE INDEX IF NOT EXISTS sync_unlinked_target ON sync_unlinked (target_type, target_remote_id)',
+];
+
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
 export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync', SYNC_MIGRATIONS],
@@ -159,4 +172,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-9', SYNC_MIGRATIONS_9],
   ['sync-10', SYNC_MIGRATIONS_10],
   ['sync-11', SYNC_MIGRATIONS_11],
+  ['sync-12', SYNC_MIGRATIONS_12],
 ];

@@ -108,6 +108,11 @@ export interface CreateSyncOptions {
    * is not stored (`PullResult.refused`). Default: the project's validator, loaded on the first pull.
    */
   validator?: PulledValidator | Promise<PulledValidator>;
+  /**
+   * strict-profile for pulled resources, as a strict facade judges a write (`serve` passes its own
+   * mode). Default false: the validator's checks only.
+   */
+  strict?: boolean;
 }
 
 export interface SyncService {
@@ -219,7 +224,7 @@ function contextFrom(opts: CreateSyncOptions): SyncContext {
     pullTimeoutMs: opts.pullTimeoutMs ?? 120_000,
     heldRecheckMs: opts.heldRecheckMs ?? 5_000,
     disclosure: opts.disclosure ?? sdkDisclosureRule,
-    checkPulled: pulledCheck(opts.validator),
+    checkPulled: pulledCheck(opts.validator, opts.strict),
     today: opts.today ?? (() => finnishDay()),
     log,
     metrics,

@@ -25,6 +25,13 @@ export type { ConformanceRegistry } from './types.ts';
 
 export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
 export { divAttribute as narrativeLanguageAttribute } from './checks/narrative.ts';
+export {
+  type ProfileRegistry,
+  type StrictProfileRule,
+  ourProfiles,
+  projectCanonical,
+  strictProfileRule,
+} from './strict-profile.ts';
 
 export interface ValidatorOptions {
   /**

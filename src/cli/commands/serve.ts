@@ -236,7 +236,7 @@ async function startFacade({
   );
   // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
   const sync = remote
-    ? await startSync(store, remote, logger, worker === undefined || worker === 1, validator)
+    ? await startSync(store, remote, logger, worker === undefined || worker === 1, validator, strict)
     : undefined;
   const running = await startServer({
     store,
@@ -309,10 +309,12 @@ async function startSync(
   logger: Logger,
   runLoops: boolean,
   validator: Promise<Validator>,
+  strict: boolean,
 ): Promise<SyncService> {
   const { createSync } = await import('../../sync/index.ts');
-  // Pulled resources are judged by the validator the facade judges writes with (one load).
-  const sync = createSync({ store, remote, validator, logger: logger.child({ remote: remote.baseUrl }) });
+  // Pulled resources are judged as the facade judges a write: its validator (one load), its mode.
+  const log = logger.child({ remote: remote.baseUrl });
+  const sync = createSync({ store, remote, validator, strict, logger: log });
   if (runLoops) sync.start();
   return sync;
 }
