@@ -38,7 +38,7 @@ beforeAll(async () => {
     ['auditor', 'system/AuditEvent.rs'],
     ['kela', 'system/Observation.cruds system/Patient.cruds'],
     ['kela2', 'system/Observation.cruds system/Patient.cruds'],
-    ['ehr', 'system/Practitioner.cruds'],
+    ['ehr', 'system/Practitioner.cruds system/Patient.rs'],
   ] as const)
     tokens[id] = (
       await s.client({ id, scope, ...(id.startsWith('kela') ? { party: 'kela' } : {}) }, scope)
@@ -94,6 +94,7 @@ describe('a failed batch entry', () => {
           request: { method: 'POST', url: 'Practitioner' },
           resource: { resourceType: 'Practitioner', active: true },
         },
+        { request: { method: 'GET', url: `Patient/${missing}/$everything` } },
       ],
     });
     expect(r.status).toBe(200);
@@ -102,6 +103,7 @@ describe('a failed batch entry', () => {
       '422',
       '400',
       '201',
+      '404',
     ]);
     await new Promise((done) => setTimeout(done, 200)); // the front's own row for the batch
     const rows = await auditOf('ehr');
@@ -109,6 +111,7 @@ describe('a failed batch entry', () => {
       ['read', '4', 'entry 0 answered 404'],
       ['create', '4', 'entry 1 answered 422'],
       ['update', '4', 'entry 2 answered 400'],
+      ['operation', '4', 'entry 4 answered 404'],
     ]);
     expect(rows.filter((row) => row[0] === 'create' && row[1] === '0')).toHaveLength(1);
   });

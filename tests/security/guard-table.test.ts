@@ -94,11 +94,14 @@ describe('guarded store table', () => {
   it('applies the consent rule to identifier matches and referrer lists for a receiving party', async () => {
     const own = await guarded.findByIdentifiers('Observation', [BUSINESS]);
     expect(own[0]?.map((r) => r.resourceType)).toEqual(['Observation']);
-    // No consent to kela exists: the match is withheld (its id unsaid: the identifier may be a HETU),
-    // and who points at the Patient is not told.
-    await expect(as(KELA).findByIdentifiers('Observation', [BUSINESS])).rejects.toThrow(
-      /^sec-consent-1: a Observation matching the conditional criteria is not available to this client$/,
-    );
+    // A party looks no client data up by identifier (it would learn whether a match exists, withheld
+    // or not): refused before the store is asked, in one text whatever exists. Who points at the
+    // Patient is not told either.
+    const fresh = { ...BUSINESS, value: 'urn:uuid:0b6f1c7e-2a54-4d0e-9c3b-7e1f5a2d8c40' };
+    for (const identifier of [BUSINESS, fresh])
+      await expect(as(KELA).findByIdentifiers('Observation', [identifier])).rejects.toThrow(
+        /^sec-consent-6: a receiving party \(kela\) cannot write client data conditionally/,
+      );
     await expect(as(KELA).referrers('Patient', patientId, ['Observation'])).rejects.toThrow(
       `sec-consent-1: Patient/${patientId} is not available to this client`,
     );

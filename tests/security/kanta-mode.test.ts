@@ -231,6 +231,35 @@ describe('a Kanta PHR create matches on its business identifier: it needs what a
     expect(rows.length).toBe(2);
   });
 
+  it('a receiving party is refused alike when a second identifier is the taken one', async () => {
+    const pid = await newPatient();
+    const hidden = urn();
+    expect((await as('admin', 'POST', '/Observation', weightOf(pid, hidden))).status).toBe(201);
+    const twoIdentifiers = (second: string) => {
+      const body = weightOf(pid);
+      (body as { identifier: unknown[] }).identifier.push({ system: 'urn:ietf:rfc:3986', value: second });
+      return body;
+    };
+    const taken = await as('kelaw', 'POST', '/Observation', twoIdentifiers(hidden));
+    const fresh = await as('kelaw', 'POST', '/Observation', twoIdentifiers(urn()));
+    expect([taken.status, fresh.status]).toEqual([403, 403]);
+    expect(diagnostics(taken)).toBe(diagnostics(fresh));
+    expect(diagnostics(taken)).toMatch(/^sec-consent-6: /);
+    for (const [second, label] of [
+      [hidden, 'taken'],
+      [urn(), 'fresh'],
+    ]) {
+      const r = await as(
+        'kelaw',
+        'POST',
+        '',
+        batch([{ resource: twoIdentifiers(second), request: { method: 'POST', url: 'Observation' } }]),
+      );
+      const answer = r.status === 200 ? r.body.entry[0].response.outcome : r.body;
+      expect(answer.issue[0].diagnostics, label).toMatch(/^sec-consent-6: /);
+    }
+  });
+
   it('a client with search permission still gets the 409 of a taken identifier', async () => {
     const secret = urn();
     await newPatient(secret);

@@ -748,7 +748,13 @@ const WRITE_INTERACTION: Record<string, string> = { POST: 'create', PUT: 'update
  * could not be read through) and its target when it was read; `batch` when not even the method was.
  */
 function failedEntry(index: number, error: FhirError, entry: unknown, parsed?: ParsedEntry): FailedEntry {
-  if (parsed?.get) return { index, interaction: parsed.get.route.name, error };
+  if (parsed?.get) {
+    // Named as the same GET over HTTP is audited: its route's interaction, the type and id it names.
+    const { route, request } = parsed.get;
+    const interaction = typeof route.access === 'object' ? route.access.interaction : route.name;
+    const { type, id } = request.params;
+    return { index, interaction, ...(type ? { entity: id ? `${type}/${id}` : type } : {}), error };
+  }
   if (parsed) {
     const entity = parsed.id ? `${parsed.type}/${parsed.id}` : parsed.type;
     return { index, interaction: WRITE_INTERACTION[parsed.method] ?? 'batch', entity, error };

@@ -12,6 +12,8 @@ import {
   requireTargets,
 } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
+import { entryNeed } from './access.ts';
+import { partyRefusal } from './admit.ts';
 import type { Principal } from './context.ts';
 import {
   type Guard,
@@ -358,10 +360,16 @@ const LOOKS_UP_TYPE: readonly Permission[] = ['s', 'u'];
 
 /**
  * A lookup of `type` by business identifier before a write (`interaction`: the one audited when it is
- * refused): a search of it or an update of it (LOOKS_UP_TYPE), else an audited 403.
+ * refused): a search of it or an update of it (LOOKS_UP_TYPE), else an audited 403. A receiving party
+ * is refused it outright for client data, as a conditional write (admit.ts `partyRefusal`): whether a
+ * match exists may be data its consent does not show, and the write's answer would tell. Judged
+ * before anything is looked up, so every such refusal reads the same whatever exists.
  */
-export function admitLookup(g: Guard, type: string, interaction: string): Promise<void> {
-  return admitType(
+export async function admitLookup(g: Guard, type: string, interaction: string): Promise<void> {
+  const need = entryNeed('POST', type, true);
+  const refusal = need && partyRefusal(g.p, need, type);
+  if (refusal) await refuseAudited(g, interaction, type, [], refusal);
+  await admitType(
     g,
     type,
     LOOKS_UP_TYPE,

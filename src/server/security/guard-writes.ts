@@ -5,8 +5,6 @@ import { hasNonDisclosure } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import type { CreateOptions, DeleteResult, StoreTx, UpdateOptions, WriteResult } from '../../store/index.ts';
 import type { StoreWrites } from '../ports.ts';
-import { entryNeed } from './access.ts';
-import { partyRefusal } from './admit.ts';
 import { type AuditRecord, insertAudit } from './audit.ts';
 import type { Principal } from './context.ts';
 import {
@@ -98,11 +96,7 @@ function refuseBlindWrite(g: Guard, interaction: string, entity: string, blind: 
  * asked, whichever route asks; refused (and audited) before anything is looked up.
  */
 export async function admitCreate(g: Guard, type: string, opts: CreateOptions | undefined): Promise<void> {
-  if (opts?.ifNoneExist === undefined) return;
-  const need = entryNeed('POST', type, true);
-  const refusal = need && partyRefusal(g.p, need, type);
-  if (refusal) await refuseAudited(g, 'create', type, [], refusal);
-  await admitLookup(g, type, 'create');
+  if (opts?.ifNoneExist !== undefined) await admitLookup(g, type, 'create');
 }
 
 /** The audit record of one written resource. */
