@@ -12,6 +12,7 @@ import { relativeParts } from './references.ts';
 import {
   type IdMapping,
   forgetLinked,
+  leftUnlinked,
   linkable,
   mappingsForLocal,
   mappingsForRemote,
@@ -37,16 +38,23 @@ export function mappedReference(m: IdMapping | undefined, version?: string): str
     : undefined;
 }
 
-/** Rewrites the references of the local copies whose unlinked targets are mapped now; how many. */
-export async function relinkWaiting(ctx: SyncContext, tx: Tx): Promise<number> {
+/**
+ * Rewrites the references of the local copies whose unlinked targets are mapped now; how many.
+ * `fresh` (a pull page's own transaction): only copies no pass has looked at yet, so copies left
+ * waiting (edited here) are not read again with every page.
+ */
+export async function relinkWaiting(ctx: SyncContext, tx: Tx, fresh = false): Promise<number> {
   markPulledWrites(tx);
   let n = 0;
-  for (const { resource_type: type, local_id: id } of await linkable(tx, PASS))
+  for (const { resource_type: type, local_id: id } of await linkable(tx, PASS, fresh))
     if (await relinkOne(ctx, tx, type, id)) n++;
   return n;
 }
 
-/** One pass in a transaction of its own (after a pull: targets a push mapped meanwhile). */
+/**
+ * One pass in a transaction of its own (after a pull: targets a push mapped meanwhile, and the copies
+ * earlier passes left waiting, longest-waiting first).
+ */
 export function relinkAfterPull(ctx: SyncContext): Promise<number> {
   return ctx.store.transaction((tx) => relinkWaiting(ctx, tx));
 }
@@ -62,15 +70,20 @@ async function relinkOne(ctx: SyncContext, tx: Tx, type: string, id: string): Pr
   const undelivered = await undeliveredChanges(tx, type, id);
   // Edited here since the sync wrote it: that edit's push carries the URLs (they name the remote's own
   // resources); relinked once it has gone.
-  if (mapping?.local_version !== current.meta?.versionId || undelivered.queued || undelivered.stuck)
+  if (mapping?.local_version !== current.meta?.versionId || undelivered.queued || undelivered.stuck) {
+    await leftUnlinked(tx, type, id);
     return false;
+  }
   const relinked = await withLocalReferences(ctx, tx, current);
   if (relinked) {
     const written = await tx.update(relinked, { ifMatch: current.meta?.versionId }).catch((err) => {
       if (err instanceof FhirError && err.status === 412) return undefined;
       throw err;
     });
-    if (!written) return false;
+    if (!written) {
+      await leftUnlinked(tx, type, id);
+      return false;
+    }
     await upsertMappings(tx, [
       { ...mapping, local_version: written.resource.meta?.versionId ?? null } as IdMapping,
     ]);

@@ -56,7 +56,8 @@ export type ApplyOutcome = 'applied' | 'unchanged' | 'skipped' | 'refused';
 export interface ApplyOptions {
   /**
    * Push's remote-wins resolution: queued local changes of the resource are marked superseded, except
-   * the outbox row `keepRow` being settled by the caller; `skipped` when a local delete of it is queued.
+   * the outbox row `keepRow` being settled by the caller; `skipped` when a local delete of it is queued,
+   * or (`newerLocal` in applyRemote's answer) when a local edit committed after the version judged.
    */
   supersede?: { keepRow?: string };
   /** Judge each resource that would be stored with `ctx.checkPulled` first (the pull does). */
@@ -113,9 +114,9 @@ export async function applyRemote(
   ctx: SyncContext,
   remote: Resource,
   opts: ApplyOptions = {},
-): Promise<{ outcome: ApplyOutcome; refusal?: OperationOutcome }> {
-  const { outcomes, refusals } = await applyBatch(ctx, [remote], opts);
-  return { outcome: outcomes[0], refusal: refusals.get(0) };
+): Promise<{ outcome: ApplyOutcome; refusal?: OperationOutcome; newerLocal?: boolean }> {
+  const { outcomes, refusals, newer } = await applyBatch(ctx, [remote], opts);
+  return { outcome: outcomes[0], refusal: refusals.get(0), ...(newer.has(0) ? { newerLocal: true } : {}) };
 }
 
 /** What a pulled write did locally, for its audit row. */
@@ -210,10 +211,17 @@ async function applyBatch(
   ctx: SyncContext,
   remotes: Resource[],
   opts: ApplyOptions,
-): Promise<{ outcomes: ApplyOutcome[]; refusals: Map<number, OperationOutcome>; why: RefusalReasons }> {
+): Promise<{
+  outcomes: ApplyOutcome[];
+  refusals: Map<number, OperationOutcome>;
+  why: RefusalReasons;
+  /** Skipped under `supersede`: a local edit committed after the version judged (see applyOne). */
+  newer: Set<number>;
+}> {
   const keys = remotes.map((r) => `${r.resourceType}/${r.id}`);
   const usable = remotes.map(mappable);
   const why: RefusalReasons = new Map();
+  const newer = new Set<number>();
   for (const [i, r] of remotes.entries())
     if (!usable[i]) {
       why.set(i, 'no FHIR id to map it by');
@@ -230,7 +238,7 @@ async function applyBatch(
   if (opts.judged) await refuseFailing(ctx, remotes, outcomes, why);
   let refusals = new Map<number, OperationOutcome>();
   const candidates = remotes.flatMap((_r, i) => (outcomes[i] === 'applied' ? [i] : []));
-  if (!candidates.length) return { outcomes, refusals, why };
+  if (!candidates.length) return { outcomes, refusals, why, newer };
   const copies = new Map(candidates.map((i) => [i, toLocal(remotes[i], byRemote, ctx.remote.baseUrl)]));
   const locals = new Map([...copies].map(([i, c]) => [i, c.resource]));
   await timeSpent(ctx, 'database', () =>
@@ -260,15 +268,25 @@ async function applyBatch(
           );
           continue;
         }
-        outcomes[i] = await applyOne(ctx, tx, remotes[i], copies.get(i) as LocalCopy, localId, opts, written);
+        const applied = await applyOne(
+          ctx,
+          tx,
+          remotes[i],
+          copies.get(i) as LocalCopy,
+          localId,
+          opts,
+          written,
+        );
+        if (applied === NEWER_LOCAL) newer.add(i);
+        outcomes[i] = applied === NEWER_LOCAL ? 'skipped' : applied;
       }
       await auditTransfers(tx, ctx, 'import', written.transfers);
       // References within the page, and to targets this page mapped, name the local copies now.
       await noteUnlinked(tx, written.unlinked);
-      await relinkWaiting(ctx, tx);
+      await relinkWaiting(ctx, tx, true);
     }),
   );
-  return { outcomes, refusals, why };
+  return { outcomes, refusals, why, newer };
 }
 
 /** In createFresh's answer: the business identifier matches more than one local resource. */
@@ -335,6 +353,12 @@ async function byIdentifier(tx: Tx, remote: Resource): Promise<string | undefine
     ?.id;
 }
 
+/**
+ * In applyOne's answer under `supersede`: not written, a local edit committed after the version judged
+ * (its row, queued after the supersede was decided, is left to meet the remote by the 412 policy).
+ */
+const NEWER_LOCAL = Symbol('newer local edit');
+
 async function applyOne(
   ctx: SyncContext,
   tx: Tx,
@@ -343,12 +367,13 @@ async function applyOne(
   mappedLocalId: string | undefined,
   opts: ApplyOptions,
   out: Written,
-): Promise<ApplyOutcome> {
+): Promise<ApplyOutcome | typeof NEWER_LOCAL> {
   const type = remote.resourceType;
   const local = copy.resource;
   const localId = mappedLocalId ?? (await byIdentifier(tx, remote));
-  // The version the checks below judge: the pull writes over that version only, so a local edit that
-  // commits meanwhile is not overwritten (412: its push meets the remote change by the 412 policy).
+  // The version the checks below judge: the pull and a remote-wins resolution write over that version
+  // only, so a local edit that commits meanwhile is not overwritten (412: its push meets the remote
+  // change by the 412 policy).
   const current = localId ? await tx.read(type, localId).catch(() => undefined) : undefined;
   if (localId && !opts.supersede) {
     // Our own write coming back (its answer may still be on its way): not a remote change.
@@ -357,18 +382,24 @@ async function applyOne(
     if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict))
       return leftLocal(ctx, type, localId, remote);
   }
-  if (localId && opts.supersede) {
-    // A local delete is the last word on a resource: the remote version does not bring it back here
-    // (and the delete, still queued, goes without If-Match).
-    if ((await undeliveredChanges(tx, type, localId)).deletes) return 'skipped';
-    await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
-  }
+  // A local delete is the last word on a resource: the remote version does not bring it back here
+  // (and the delete, still queued, goes without If-Match).
+  if (localId && opts.supersede && (await undeliveredChanges(tx, type, localId)).deletes) return 'skipped';
   if (current && contentKey(current) === contentKey(local)) {
+    if (localId && opts.supersede) {
+      // Nothing to write, but the version judged is held (written back unchanged: a no-op) before
+      // queued rows are superseded, so a local edit committed since is not among them.
+      if (!(await writeLocal(tx, current, localId, current))) return NEWER_LOCAL;
+      await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
+    }
     await upsertMappings(tx, [mappingOf(current, remote)]);
     return 'unchanged';
   }
-  const written = await writeLocal(tx, local, localId, current, opts);
-  if (!written) return leftLocal(ctx, type, localId as string, remote);
+  const written = await writeLocal(tx, local, localId, current);
+  if (!written) return opts.supersede ? NEWER_LOCAL : leftLocal(ctx, type, localId as string, remote);
+  // After the write, which holds the resource: a local edit queued since the version judged cannot be
+  // among the rows superseded (it made the write fail instead).
+  if (localId && opts.supersede) await supersedeQueued(tx, type, localId, opts.supersede.keepRow);
   out.unlinked.push(unlinkedOf(written.resource, copy));
   // What we sent of it before is no longer the remote's: the same content again is a remote edit.
   await forgetSent(tx, type, written.resource.id as string);
@@ -399,19 +430,18 @@ function leftLocal(ctx: SyncContext, type: string, localId: string, remote: Reso
 }
 
 /**
- * The local copy stored: created, or written over `current` (a pull: conditional on its version;
- * undefined when a local edit committed since). A remote-wins resolution writes over whatever is here.
+ * The local copy stored: created, or written over `current`, conditional on its version (the pull's
+ * and a remote-wins resolution's alike); undefined when a local edit committed since.
  */
 async function writeLocal(
   tx: Tx,
   local: Resource,
   localId: string | undefined,
   current: Resource | undefined,
-  opts: ApplyOptions,
 ): Promise<{ resource: Resource } | undefined> {
   if (!localId) return tx.create(local);
   const version = current?.meta?.versionId;
-  const conditional = !opts.supersede && version !== undefined;
+  const conditional = version !== undefined;
   try {
     return await tx.update(
       { ...local, id: localId } as Resource,

@@ -927,14 +927,31 @@ export async function noteUnlinked(db: Db, list: Unlinked[]): Promise<void> {
   );
 }
 
-/** Local copies (at most `limit`) with an unlinked target the id map now holds. */
-export function linkable(db: Db, limit: number): Promise<{ resource_type: string; local_id: string }[]> {
+/**
+ * Local copies (at most `limit`) with an unlinked target the id map now holds: those never looked at
+ * first, then those a pass left longest ago (`fresh`: only the never looked at).
+ */
+export function linkable(
+  db: Db,
+  limit: number,
+  fresh = false,
+): Promise<{ resource_type: string; local_id: string }[]> {
   return db.query(
-    `SELECT DISTINCT u.resource_type, u.local_id FROM sync_unlinked u
+    `SELECT u.resource_type, u.local_id FROM sync_unlinked u
        JOIN sync_idmap m ON m.resource_type = u.target_type AND m.remote_id = u.target_remote_id
-      ORDER BY u.resource_type, u.local_id LIMIT $1`,
-    [limit],
+      WHERE NOT $2 OR u.checked_at IS NULL
+      GROUP BY u.resource_type, u.local_id
+      ORDER BY min(u.checked_at) NULLS FIRST, u.resource_type, u.local_id LIMIT $1`,
+    [limit, fresh],
   );
+}
+
+/** A local copy a pass left as it was: it waits behind the copies not looked at yet. */
+export async function leftUnlinked(db: Db, type: string, localId: string): Promise<void> {
+  await db.query('UPDATE sync_unlinked SET checked_at = now() WHERE resource_type = $1 AND local_id = $2', [
+    type,
+    localId,
+  ]);
 }
 
 /** Forgets the unlinked targets of a local copy that the id map holds (`all`: every one of them). */

@@ -154,6 +154,9 @@ export const SYNC_MIGRATIONS_12: string[] = [
     local_id text NOT NULL,
     target_type text NOT NULL,
     target_remote_id text NOT NULL,
+    -- when a relink pass last left this copy as it was (edited here, its push not gone): such rows wait
+    -- behind the ones never looked at, so a pass is never filled by the same stuck copies
+    checked_at timestamptz,
     PRIMARY KEY (resource_type, local_id, target_type, target_remote_id)
   )`,
   'CREATE INDEX IF NOT EXISTS sync_unlinked_target ON sync_unlinked (target_type, target_remote_id)',

@@ -2,11 +2,14 @@
 // one to a resource of a type pulled later (Consent.sourceReference → QuestionnaireResponse) and one
 // to a resource of the same page (a self-assessment answering with another). Until its target is
 // mapped a reference names the remote's absolute URL; the pull rewrites it here, without queueing
-// anything for the remote (review 32, finding 4). In-process: PGlite on both sides.
-import type { Consent, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+// anything for the remote. In-process: PGlite on both sides.
+import type { Consent, Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.ts';
-import type { SyncService } from '../../src/sync/index.ts';
+import { type Store, type StoreTx, openStore } from '../../src/store/index.ts';
+import type { SyncContext } from '../../src/sync/context.ts';
+import { type SyncService, createSync } from '../../src/sync/index.ts';
+import { relinkAfterPull } from '../../src/sync/relink.ts';
+import { markPulledWrites } from '../../src/sync/repository.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteCopiesOf, remotePost, selfAssessment } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
@@ -75,4 +78,64 @@ describe('references to resources pulled in the same pull', () => {
       `QuestionnaireResponse/${formHere.id}`,
     );
   });
+});
+
+describe('copies a pass leaves waiting', () => {
+  it('wait behind the copies not looked at yet, so a full pass of them starves none', async () => {
+    // Its own stores: the rows below are written as the pull would, straight into the sync's tables.
+    const local = await openStore({ dataDir: 'memory://' });
+    const base = 'http://127.0.0.1:9/fhir';
+    const own = createSync({ store: local, remote: { baseUrl: base, party: 'kela' }, installHook: true });
+    await own.ready;
+    try {
+      const mapped = (sql: string, params: unknown[]) => local.query(sql, params);
+      const pulled = (fn: (tx: StoreTx) => Promise<unknown>) =>
+        local.transaction(async (tx) => {
+          markPulledWrites(tx);
+          return fn(tx);
+        });
+      const target = (await pulled((tx) => tx.create({ resourceType: 'Patient', active: true }))) as {
+        resource: Patient;
+      };
+      await mapped(
+        `INSERT INTO sync_idmap (resource_type, local_id, remote_id, local_version, remote_version)
+         VALUES ('Patient', $1, 'rp', '1', '1')`,
+        [target.resource.id],
+      );
+      const copy = async (id: string, editedHere: boolean) => {
+        const obs = {
+          resourceType: 'Observation',
+          id,
+          status: 'final',
+          code: { text: 'x' },
+          subject: { reference: `${base}/Patient/rp` },
+        } as Observation;
+        await pulled((tx) => tx.create(obs, { keepId: true }));
+        await mapped(
+          `INSERT INTO sync_idmap (resource_type, local_id, remote_id, local_version, remote_version)
+           VALUES ('Observation', $1, $2, '1', '1')`,
+          [id, `r-${id}`],
+        );
+        await mapped(
+          "INSERT INTO sync_unlinked (resource_type, local_id, target_type, target_remote_id) VALUES ('Observation', $1, 'Patient', 'rp')",
+          [id],
+        );
+        // Edited here (its push not gone): a pass leaves it as it is.
+        if (editedHere) await local.update({ ...obs, status: 'amended' }, { ifMatchOptional: true });
+      };
+      // More waiting copies than one pass looks at, sorted before the one that can be relinked.
+      for (let i = 0; i < 201; i++) await copy(`a${String(i).padStart(4, '0')}`, true);
+      await copy('zlast', false);
+      const ctx = { store: local, remote: { baseUrl: base } } as unknown as SyncContext;
+      const subject = async () =>
+        ((await local.read('Observation', 'zlast')) as Observation).subject?.reference;
+      expect(await relinkAfterPull(ctx)).toBe(0); // the first pass: 200 waiting ones, none relinked
+      expect(await subject()).toBe(`${base}/Patient/rp`);
+      expect(await relinkAfterPull(ctx)).toBe(1); // not looked at yet: ahead of those left waiting
+      expect(await subject()).toBe(`Patient/${target.resource.id}`);
+    } finally {
+      await own.stop();
+      await local.close();
+    }
+  }, 60_000);
 });

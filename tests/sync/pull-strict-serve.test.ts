@@ -1,11 +1,13 @@
 // `tyokyky serve --remote …` judges what its sync pulls in the facade's own mode: strict by default,
 // a pulled Consent without one of our profiles is refused and listed as the facade would refuse the
-// write (strict-profile at Consent.meta.profile); `--no-strict` stores it (review 32, finding 3).
+// write (strict-profile at Consent.meta.profile); `--no-strict` stores it. `tyokyky sync pull` judges
+// in the same mode, with the same flag and environment variable.
 import type { Consent, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
 import { type SyncStatus, createSync } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
+import { run } from '../helpers/processes.ts';
 import { consent, patient, remoteCopiesOf, remotePost } from './helpers/fixtures.ts';
 import { type ServeProcess, dropDatabase, freshDatabase, startServe } from './helpers/processes.ts';
 import { startRemote } from './helpers/remote.ts';
@@ -16,7 +18,7 @@ const databases: string[] = [];
 const serves: ServeProcess[] = [];
 
 beforeAll(async () => {
-  const db = await freshDatabase('review32_serve_remote');
+  const db = await freshDatabase('tyokyky_strict_remote');
   databases.push(db);
   remote = await startRemote(db);
 }, 120_000);
@@ -32,7 +34,7 @@ afterAll(async () => {
  * Consent the remote gained for that client without meta.profile.
  */
 async function clientWithBareConsent(hetu: string): Promise<{ database: string; bare: Consent }> {
-  const database = await freshDatabase('review32_serve_local');
+  const database = await freshDatabase('tyokyky_strict_local');
   databases.push(database);
   const store = await openStore({ databaseUrl: database });
   const sync = createSync({ store, remote: { baseUrl: remote.url, party: 'other-health-care' } });
@@ -89,5 +91,37 @@ describe('serve --remote judges pulled resources in its own profile mode', () =>
     const { database } = await clientWithBareConsent('311181-931T');
     const status = await afterFirstPull(await serveOn(database, ['--no-strict']));
     expect(status.pullRefused.total).toBe(0);
+  }, 120_000);
+});
+
+describe('tyokyky sync pull judges pulled resources in the same mode', () => {
+  /** `sync pull` on `database`, then how many pulled resources its store lists as refused. */
+  async function pullRefused(database: string, extra: string[], env: Record<string, string> = {}) {
+    const pulled = await run(
+      [
+        'sync',
+        'pull',
+        '--database-url',
+        database,
+        '--remote',
+        remote.url,
+        '--party',
+        'other-health-care',
+        ...extra,
+      ],
+      env,
+    );
+    expect(pulled.code, pulled.out).toBe(0);
+    const status = await run(['sync', 'status', '--json', '--database-url', database]);
+    return (JSON.parse(status.out.slice(status.out.indexOf('{'))) as SyncStatus).pullRefused.total;
+  }
+
+  it('strict by default, --no-strict or TYOKYKY_STRICT=0 not', async () => {
+    const strict = await clientWithBareConsent('011281-910K');
+    expect(await pullRefused(strict.database, [])).toBe(1);
+    const flag = await clientWithBareConsent('021281-917E');
+    expect(await pullRefused(flag.database, ['--no-strict'])).toBe(0);
+    const env = await clientWithBareConsent('031281-9140');
+    expect(await pullRefused(env.database, [], { TYOKYKY_STRICT: '0' })).toBe(0);
   }, 120_000);
 });

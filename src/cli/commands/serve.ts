@@ -6,12 +6,8 @@ import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import type { Validator } from '../../validation/index.ts';
 import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
+import { NO_STRICT_HELP, strictFrom } from '../strict-mode.ts';
 import { registerLoadCommand } from './load.ts';
-
-function envFlag(value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  return !/^(0|false|no|off)$/i.test(value);
-}
 
 /** One `tyokyky serve` option: its flags, help text and default (environment defaults are read when registered). */
 interface ServeOption {
@@ -66,7 +62,7 @@ function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
     },
     {
       flags: '--no-strict',
-      description: 'accept resources of our families without one of our profiles (env TYOKYKY_STRICT=0)',
+      description: NO_STRICT_HELP,
     },
     {
       flags: '--mode <mode>',
@@ -153,13 +149,6 @@ function checkServeOptions(opts: ServeOpts): { port: number; workers: number; ra
   return { port, workers, rateLimit };
 }
 
-/** --strict from the command line wins over TYOKYKY_STRICT; strict by default. */
-function strictFrom(opts: ServeOpts, cmd: Command): boolean {
-  return cmd.getOptionValueSource('strict') === 'cli'
-    ? opts.strict
-    : (envFlag(process.env.TYOKYKY_STRICT) ?? true);
-}
-
 /** The action of `tyokyky serve`: checks the options, then runs a supervisor or one facade process. */
 async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
   const { assertExposureAllowed, defaultLogger, superviseWorkers, workerIndex } = await import(
@@ -180,7 +169,7 @@ async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
     superviseWorkers(workers, logger);
     return;
   }
-  await startFacade({ opts, port, rateLimit, auth, strict: strictFrom(opts, cmd), worker, logger });
+  await startFacade({ opts, port, rateLimit, auth, strict: strictFrom(cmd), worker, logger });
 }
 
 /** What one facade process starts from. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addRemoteOptions } from '../remote-options.ts';
+import { NO_STRICT_HELP, strictFrom } from '../strict-mode.ts';
 import type { PullOptions, PushOptions, RowsOptions, SyncCliOptions } from '../sync/run.ts';
 
 /** The work is in `../sync/`, loaded only when a subcommand runs. */
@@ -26,6 +27,7 @@ function withConnection(cmd: Command, needsRemote: boolean): Command {
       'how long a claimed outbox row stays with this worker before others may take it',
       '120000',
     )
+    .option('--no-strict', NO_STRICT_HELP)
     .option('--json', 'print JSON');
 }
 
@@ -33,6 +35,10 @@ export function registerSyncCommand(program: Command): void {
   const sync = program
     .command('sync')
     .description('Two-way sync with a Kanta-style FHIR store (outbox push, pull, status)');
+  // What the pull (and a remote-wins conflict) stores is judged as `serve` judges a write: its mode.
+  sync.hook('preAction', (_sync, action) => {
+    action.setOptionValue('strict', strictFrom(action));
+  });
 
   withConnection(sync.command('push'), true)
     .description('Deliver the outbox to the remote (until empty, or forever with --watch)')

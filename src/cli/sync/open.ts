@@ -11,6 +11,8 @@ export interface SyncCliOptions extends RemoteSettings {
   batchSize: string;
   concurrency: string;
   lease: string;
+  /** Strict mode, as `serve`'s (cli/strict-mode.ts): resolved before the action runs. */
+  strict: boolean;
   json?: boolean;
 }
 
@@ -69,7 +71,15 @@ export async function openSync(opts: SyncCliOptions, needsRemote: boolean): Prom
     fail(`cannot open the store: ${(err as Error).message}`, 1);
   }
   // This process only moves outbox rows; the writers' processes own the hook.
-  const sync = createSync({ store, remote, batchSize, pushConcurrency, leaseMs, installHook: false });
+  const sync = createSync({
+    store,
+    remote,
+    batchSize,
+    pushConcurrency,
+    leaseMs,
+    strict: opts.strict,
+    installHook: false,
+  });
   await sync.ready;
   return { store, sync, given: { remote: configured?.baseUrl ?? null, party: givenParty } };
 }

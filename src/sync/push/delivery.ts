@@ -16,6 +16,7 @@ import {
   type OutboxRow,
   type ResolveChoice,
   contentDigest,
+  laterRowsOf,
   recordConflict,
   recordSent,
   settle,
@@ -300,7 +301,35 @@ async function overMatchedCopy(
   }
 }
 
+/** Why an update settles as a create: its remote copy was gone. */
+const CREATED_AGAIN = 'created again: the remote copy was gone';
+
+/** Why an update of a copy gone from the remote settles unsent: the resource is deleted here too. */
+const GONE_AND_DELETED = 'not sent: the remote copy is gone and a local delete of the resource follows';
+
+/**
+ * An update. A copy gone from the remote (404, 410 — on the PUT, or on the re-read of a 412: a server
+ * may answer a stale If-Match on a deleted copy so, as this project's facade does) is created again
+ * under its business identifier, and the id map then names the new copy — unless a local delete of
+ * the resource follows the row: then nothing is sent (the delete finds the copy gone).
+ */
 async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
+  try {
+    return await updateOrResolve(round, w);
+  } catch (err) {
+    if (!isGoneRemotely(err)) throw err;
+    const { ctx } = round;
+    const later = await timeSpent(ctx, 'database', () => laterRowsOf(ctx.store, [w.row]));
+    if (later.get(w.row.id)?.deleted)
+      return { row: w.row, remote: { id: '' }, reason: GONE_AND_DELETED, notSent: true };
+    const again = recreate(w);
+    if (!again) throw err;
+    const d = await deliverOne(round, again, recreate);
+    return d && !d.reason ? { ...d, reason: CREATED_AGAIN } : d;
+  }
+}
+
+async function updateOrResolve(round: Round, w: RemoteWrite): Promise<Delivered | undefined> {
   const { ctx } = round;
   try {
     const ref = await timeSpent(
@@ -311,13 +340,8 @@ async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<De
     );
     return { row: w.row, remote: ref };
   } catch (err) {
-    if (err instanceof RemoteHttpError && err.status === 412)
-      return resolveConflict(round, w, w.mapping!.remote_id, true);
-    if (!isGoneRemotely(err)) throw err;
-    // Gone remotely: create it again under its business identifier.
-    const again = recreate(w);
-    if (!again) throw err;
-    return deliverOne(round, again, recreate);
+    if (!(err instanceof RemoteHttpError && err.status === 412)) throw err;
+    return await resolveConflict(round, w, w.mapping!.remote_id, true);
   }
 }
 
@@ -359,22 +383,23 @@ async function resolveConflict(
           ? await applyRemote(ctx, current, { supersede: { keepRow: w.row.id } })
           : undefined;
       const refusal = judged ?? kept?.refusal;
+      const notKept =
+        kept?.outcome !== 'skipped' ? undefined : kept.newerLocal ? NEWER_FOLLOWS : DELETE_FOLLOWS;
       const resolution = refusal
         ? 'parked: remote version refused'
-        : kept?.outcome === 'skipped'
-          ? DELETE_FOLLOWS
-          : `${RESOLUTIONS[policy]}${chosen ? ` (an operator chose ${chosen})` : ''}`;
+        : (notKept ?? `${RESOLUTIONS[policy]}${chosen ? ` (an operator chose ${chosen})` : ''}`);
       await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
       if (refusal) return park(round, w, remoteId, version, refusal);
       if (policy === 'park') return park(round, w, remoteId, version);
+      // A newer local edit follows: the id map stays as it was, so its push meets the remote's version
+      // as a 412 too and is settled by the same policy.
+      if (notKept === NEWER_FOLLOWS)
+        return { row: w.row, remote: { id: '' }, reason: `conflict: ${NEWER_FOLLOWS}`, notSent: true };
       if (kept) {
         return {
           row: w.row,
           remote: { id: remoteId, versionId: version },
-          reason:
-            kept.outcome === 'skipped'
-              ? `conflict: ${DELETE_FOLLOWS}`
-              : 'conflict: remote version kept (remote-wins)',
+          reason: notKept ? `conflict: ${notKept}` : 'conflict: remote version kept (remote-wins)',
           notSent: true,
         };
       }
@@ -408,6 +433,9 @@ async function resolveConflict(
 
 /** A remote-wins resolution that keeps nothing: the resource's local delete is queued after the write. */
 const DELETE_FOLLOWS = 'remote version not kept: a local delete of the resource follows';
+
+/** A remote-wins resolution that keeps nothing: a local edit committed after the version it judged. */
+const NEWER_FOLLOWS = 'remote version not kept: a newer local edit follows';
 
 /** The policy a parked row's conflict is settled by once an operator chose a version (`sync resolve`). */
 const CHOSEN: Record<ResolveChoice, ConflictPolicy> = { local: 'local-wins', remote: 'remote-wins' };

@@ -137,8 +137,8 @@ function dropStale(round: Round, { waves, mappings }: Ordered): Promise<OutboxRo
  * identifier — a record entered again — would be matched to that copy by its conditional create,
  * clash with it and be lost. An edit of a resource on the remote whose delete has gone already (an
  * edit blocked by consent, released when consent returns) is settled without sending too: it would
- * meet the 410 of the copy the delete removed, a dead letter. (One whose delete is still queued goes
- * first, and a remote edit it meets is a conflict recorded as such; the delete follows it.)
+ * only find gone the copy the delete removed. (One whose delete is still queued goes first, and a
+ * remote edit it meets is a conflict recorded as such; the delete follows it.)
  */
 async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered): Promise<OutboxRow[][]> {
   const { ctx } = round;
