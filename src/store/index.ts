@@ -7,7 +7,6 @@ export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
 export {
   assertSearchText,
   chainedTypes,
-  cursorAfter,
   dateSearchMatcher,
   pageSize,
 } from './search.ts';

@@ -898,14 +898,6 @@ export function pageSize(value: string | undefined, key = '_count'): number {
   return value === undefined ? DEFAULT_COUNT : Math.min(nonNegativeInt(key, value), MAX_COUNT);
 }
 
-/**
- * The `_cursor` of the page that continues a search after `r`, a resource it returned (the keyset is
- * the stored lastUpdated and id, which the resource's meta carries exactly).
- */
-export function cursorAfter(r: { id?: string; meta?: { lastUpdated?: string } }, desc = false): string {
-  return encodeCursor({ lastUpdated: r.meta?.lastUpdated as string, id: r.id as string, desc });
-}
-
 export function encodeCursor(c: Cursor): string {
   const parts =
     'offset' in c ? ['o', c.offset, c.sort, c.desc ? 1 : 0] : [c.lastUpdated, c.id, c.desc ? 1 : 0];
