@@ -1,4 +1,4 @@
-// Review 32: an object validated alone is held to its client's objects (`reference`), as in a
+// An object validated alone is held to its client's objects (`reference`), as in a
 // record; an unknown key that is not a field name is not echoed.
 import { describe, expect, it } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';

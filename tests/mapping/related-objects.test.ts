@@ -1,4 +1,4 @@
-// Review 32: an object mapped alone with the objects it relates to (`related`) becomes the resources
+// An object mapped alone with the objects it relates to (`related`) becomes the resources
 // it would in a record: a consent's receiving organisations, a team's professionals' names.
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';

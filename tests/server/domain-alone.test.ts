@@ -1,4 +1,4 @@
-// Review 32 (domain API): an object sent alone held to its client's data, unchanged re-sends of a
+// The domain API: an object sent alone held to its client's data, unchanged re-sends of a
 // consent or team alone, the {clientId} path parameter, domain fields in write refusals, unknown keys.
 import type { Bundle, CareTeam, Consent, Observation, Resource } from '@medplum/fhirtypes';
 import type express from 'express';

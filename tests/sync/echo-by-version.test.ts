@@ -1,5 +1,5 @@
 // Our own echo is only a remote version we wrote: a remote edit whose content matches something we
-// pushed before a pulled version replaced it is a real change (review 32, finding 1). In-process:
+// pushed before a pulled version replaced it is a real change. In-process:
 // PGlite on both sides.
 import type { Consent, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

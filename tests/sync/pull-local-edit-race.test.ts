@@ -1,7 +1,7 @@
 // A local edit that commits while a pull's transaction is between its "local changes queued?" check
 // and its write is not overwritten: the pull writes over the version it checked only, counts the
 // resource skipped, and the edit's push meets the remote change by the family's 412 policy, recorded
-// as a conflict (review 32, finding 2). PostgreSQL (two connections); the store the sync gets runs a
+// as a conflict. PostgreSQL (two connections); the store the sync gets runs a
 // local edit right before the pull's write, on the real store, to open the window every time.
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,8 +46,8 @@ function widened(real: Store): Store {
 }
 
 beforeAll(async () => {
-  const remoteDb = await freshDatabase('review32_race_remote');
-  const localDb = await freshDatabase('review32_race_local');
+  const remoteDb = await freshDatabase('tyokyky_race_remote');
+  const localDb = await freshDatabase('tyokyky_race_local');
   databases.push(remoteDb, localDb);
   remote = await startRemote(remoteDb);
   store = await openStore({ databaseUrl: localDb });

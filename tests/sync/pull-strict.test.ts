@@ -1,6 +1,6 @@
 // Pulled resources are judged as a write here would be, strict-profile included: a sync told the
 // facade is strict refuses a pulled resource of our families that declares none of our profiles, and
-// lists it as refused, as the facade refuses the same write with a 422 (review 32, finding 3).
+// lists it as refused, as the facade refuses the same write with a 422.
 // In-process: PGlite on both sides; the remote is not strict.
 import type { Consent, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
