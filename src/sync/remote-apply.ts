@@ -371,13 +371,14 @@ async function applyOne(
   const type = remote.resourceType;
   const local = copy.resource;
   const localId = mappedLocalId ?? (await byIdentifier(tx, remote));
+  // Our own write coming back (its answer may still be on its way): not a remote change.
+  if (localId && !opts.supersede && (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))))
+    return 'unchanged';
   // The version the checks below judge: the pull and a remote-wins resolution write over that version
   // only, so a local edit that commits meanwhile is not overwritten (412: its push meets the remote
   // change by the 412 policy).
   const current = localId ? await tx.read(type, localId).catch(() => undefined) : undefined;
   if (localId && !opts.supersede) {
-    // Our own write coming back (its answer may still be on its way): not a remote change.
-    if (await wasSentByUs(tx, type, localId, contentDigest(contentKey(remote)))) return 'unchanged';
     const undelivered = await undeliveredChanges(tx, type, localId);
     if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict))
       return leftLocal(ctx, type, localId, remote);
