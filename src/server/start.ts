@@ -95,6 +95,13 @@ function holdEarlyRequests(server: Server) {
  * The secure default: without authentication the facade listens on a loopback address only, unless
  * `insecure` says so explicitly. Throws the refusal; a caller may ask before it opens anything.
  */
+/** Who can reach a server bound to `host`, as its warning says it: this host only, or every interface. */
+function exposure(host: string): string {
+  if (isLoopbackHost(host)) return `bound to ${host}: this host only`;
+  if (host === '0.0.0.0' || host === '::') return `listening on every interface (${host}), --insecure`;
+  return `listening on ${host}, --insecure`;
+}
+
 export function assertExposureAllowed(opts: Pick<StartOptions, 'auth' | 'host' | 'insecure'>): void {
   const host = opts.host ?? '127.0.0.1';
   if ((opts.auth ?? { mode: 'off' }).mode === 'off' && !isLoopbackHost(host) && !opts.insecure) {
@@ -160,7 +167,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   if (security.auth === 'off') {
     logger.warn(
-      `AUTHENTICATION IS OFF: anyone who can reach ${url} can read and write every client's data (bind stays ${host})`,
+      `AUTHENTICATION IS OFF: anyone who can reach ${url} can read and write every client's data (${exposure(host)})`,
     );
   }
   const app = createApp({ ...opts, baseUrl: fhirBase, security, store, validator, logger });

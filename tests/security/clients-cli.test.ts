@@ -182,7 +182,7 @@ describe('tyokyky serve --auth', () => {
     });
     expect(await run(['serve', '--port', '0', '--auth', 'external', '--data-dir', data])).toEqual({
       code: 2,
-      out: 'tyokyky serve: --auth external needs --auth-issuer and --auth-jwks-url\n',
+      out: 'tyokyky serve: --auth external needs --auth-issuer, --auth-jwks-url and --auth-token-url\n',
     });
   }, 60_000);
 });

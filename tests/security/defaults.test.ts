@@ -35,7 +35,9 @@ describe('secure defaults', () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
     const running = await startServer({ ...opts, host: '0.0.0.0', insecure: true, logger });
     await running.close();
-    expect(lines.some((l) => l.includes('AUTHENTICATION IS OFF'))).toBe(true);
+    const warning = lines.find((l) => l.includes('AUTHENTICATION IS OFF'));
+    // It says how far the exposure goes: every interface, not "this host".
+    expect(warning).toContain('listening on every interface (0.0.0.0), --insecure');
   });
 
   it('with auth off, a delete refused as still referenced names every referrer', async () => {

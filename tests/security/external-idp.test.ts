@@ -41,7 +41,12 @@ describe('external IdP by issuer and JWKS URL', () => {
       validator: validator as never,
       logger: pino({ level: 'silent' }),
       port: 0,
-      auth: { mode: 'external', issuer: ISSUER, jwksUrl },
+      auth: {
+        mode: 'external',
+        issuer: ISSUER,
+        jwksUrl,
+        tokenUrl: `${ISSUER}/protocol/openid-connect/token`,
+      },
     });
   }, 60_000);
   afterAll(async () => {
@@ -80,6 +85,9 @@ describe('external IdP by issuer and JWKS URL', () => {
     >;
     expect(conf.issuer).toBe(ISSUER);
     expect(conf.jwks_uri).toBe(jwksUrl);
+    // Clients find the IdP's token endpoint here; the signing algorithms are the IdP's to publish.
+    expect(conf.token_endpoint).toBe(`${ISSUER}/protocol/openid-connect/token`);
+    expect(conf).not.toHaveProperty('token_endpoint_auth_signing_alg_values_supported');
     expect((await fetch(`${running.url}/auth/token`, { method: 'POST' })).status).not.toBe(200);
   });
 

@@ -165,6 +165,17 @@ describe('startup errors', () => {
       '--auth-jwks-url must not carry credentials (user:password@)',
     ],
     [
+      [
+        '--auth',
+        'external',
+        '--auth-issuer',
+        'https://idp.example',
+        '--auth-jwks-url',
+        'https://idp.example/jwks',
+      ],
+      '--auth external needs --auth-issuer, --auth-jwks-url and --auth-token-url',
+    ],
+    [
       ['--host', '0.0.0.0'],
       'refusing to listen on 0.0.0.0 without authentication: configure auth, bind 127.0.0.1, or pass --insecure',
     ],

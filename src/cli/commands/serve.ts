@@ -42,6 +42,12 @@ function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
       fallback: env.TYOKYKY_AUTH_JWKS_URL,
     },
     {
+      flags: '--auth-token-url <url>',
+      description:
+        'token endpoint of an external IdP, named in /.well-known/smart-configuration (with --auth external) (env TYOKYKY_AUTH_TOKEN_URL)',
+      fallback: env.TYOKYKY_AUTH_TOKEN_URL,
+    },
+    {
       flags: '--rate-limit <n>',
       description: 'requests per client per minute (env TYOKYKY_RATE_LIMIT)',
       fallback: env.TYOKYKY_RATE_LIMIT ?? '6000',
@@ -97,6 +103,7 @@ interface ServeOpts {
   auth: string;
   authIssuer?: string;
   authJwksUrl?: string;
+  authTokenUrl?: string;
   rateLimit: string;
   insecure?: boolean;
   dataDir: string;
@@ -132,6 +139,7 @@ function checkServeOptions(opts: ServeOpts): { port: number; workers: number; ra
     if (opts.baseUrl) checkHttpUrl(opts.baseUrl, '--base-url');
     if (opts.authIssuer) checkHttpUrl(opts.authIssuer, '--auth-issuer');
     if (opts.authJwksUrl) checkHttpUrl(opts.authJwksUrl, '--auth-jwks-url');
+    if (opts.authTokenUrl) checkHttpUrl(opts.authTokenUrl, '--auth-token-url');
   } catch (err) {
     fail((err as Error).message);
   }
@@ -284,11 +292,23 @@ function startupFailed(message: string): never {
 }
 
 /** The --auth options as the server's AuthConfig, or what is wrong with them. */
-function authConfig(opts: { auth: string; authIssuer?: string; authJwksUrl?: string }): AuthConfig | string {
+function authConfig(opts: {
+  auth: string;
+  authIssuer?: string;
+  authJwksUrl?: string;
+  authTokenUrl?: string;
+}): AuthConfig | string {
   if (opts.auth === 'off' || opts.auth === 'embedded') return { mode: opts.auth };
   if (opts.auth !== 'external') return `invalid --auth "${opts.auth}" (off, embedded or external)`;
-  if (!opts.authIssuer || !opts.authJwksUrl) return '--auth external needs --auth-issuer and --auth-jwks-url';
-  return { mode: 'external', issuer: opts.authIssuer, jwksUrl: opts.authJwksUrl };
+  // The token endpoint too: SMART clients find it in our smart-configuration, and we serve none.
+  if (!opts.authIssuer || !opts.authJwksUrl || !opts.authTokenUrl)
+    return '--auth external needs --auth-issuer, --auth-jwks-url and --auth-token-url';
+  return {
+    mode: 'external',
+    issuer: opts.authIssuer,
+    jwksUrl: opts.authJwksUrl,
+    tokenUrl: opts.authTokenUrl,
+  };
 }
 
 /** The sync worker installs its outbox hook on the store before the server takes writes. */

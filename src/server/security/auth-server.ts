@@ -13,8 +13,8 @@ export interface AuthServerOptions {
   key?: SigningKey;
   /** Public origin, e.g. https://facade.example (no trailing slash). */
   publicBase: () => string;
-  /** Token issuer and endpoint of an external IdP, advertised instead of ours. */
-  external?: { issuer: string; tokenUrl?: string; jwksUrl: string };
+  /** Token issuer, endpoint and keys of an external IdP, advertised instead of ours. */
+  external?: { issuer: string; tokenUrl: string; jwksUrl: string };
 }
 
 export const issuerOf = (base: string) => `${base}/auth`;
@@ -31,12 +31,14 @@ export function authRoutes(opts: AuthServerOptions): express.Router {
 
   router.get('/.well-known/smart-configuration', (_req, res) => {
     const base = opts.publicBase();
+    const { external } = opts;
     res.json({
-      issuer: opts.external?.issuer ?? issuerOf(base),
-      jwks_uri: opts.external?.jwksUrl ?? `${base}/auth/jwks`,
-      token_endpoint: opts.external?.tokenUrl ?? tokenUrlOf(base),
+      issuer: external?.issuer ?? issuerOf(base),
+      jwks_uri: external?.jwksUrl ?? `${base}/auth/jwks`,
+      token_endpoint: external?.tokenUrl ?? tokenUrlOf(base),
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ['ES384', 'RS384'],
+      // What the embedded token endpoint accepts; an external IdP's own choice is its to publish.
+      ...(external ? {} : { token_endpoint_auth_signing_alg_values_supported: ['ES384', 'RS384'] }),
       grant_types_supported: ['client_credentials'],
       scopes_supported: ['system/*.cruds', 'system/*.rs', 'system/AuditEvent.rs', ...OWN_SCOPES],
       capabilities: ['client-confidential-asymmetric', 'permission-v2', 'permission-v1'],

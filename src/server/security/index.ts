@@ -44,8 +44,8 @@ export type AuthConfig =
   | { mode: 'off' }
   /** The embedded SMART Backend Services authorization server issues and verifies the tokens. */
   | { mode: 'embedded' }
-  /** Tokens from an external IdP (Keycloak, Azure AD…): its issuer and JWKS URL. */
-  | { mode: 'external'; issuer: string; jwksUrl: string; tokenUrl?: string };
+  /** Tokens from an external IdP (Keycloak, Azure AD…): its issuer, JWKS URL and token endpoint. */
+  | { mode: 'external'; issuer: string; jwksUrl: string; tokenUrl: string };
 
 export interface SecurityOptions {
   store: SecurityStore;
