@@ -6,19 +6,31 @@
 import type { Command } from 'commander';
 import type { RemoteSettings } from '../sync/index.ts';
 
+type RemoteKey = keyof RemoteSettings;
+
 interface RemoteOption {
-  key: keyof RemoteSettings;
+  key: RemoteKey;
   flags: string;
   description: string;
+  /** The description where the command never reaches the remote (`sync status`), when it differs. */
+  unconnected?: string;
   env: string;
 }
 
 const REMOTE_OPTIONS: RemoteOption[] = [
-  { key: 'remote', flags: '--remote <url>', description: 'remote FHIR base URL', env: 'TYOKYKY_SYNC_REMOTE' },
+  {
+    key: 'remote',
+    flags: '--remote <url>',
+    description: 'remote FHIR base URL',
+    unconnected: "remote FHIR base URL, shown beside the store's own (optional)",
+    env: 'TYOKYKY_SYNC_REMOTE',
+  },
   {
     key: 'party',
     flags: '--party <code>',
     description: 'consent-party code the remote counts as (default other-health-care)',
+    unconnected:
+      'consent-party code, shown beside the one the store syncs as (optional; with --remote, default other-health-care)',
     env: 'TYOKYKY_SYNC_PARTY',
   },
   {
@@ -57,6 +69,7 @@ const REMOTE_OPTIONS: RemoteOption[] = [
     key: 'remoteKind',
     flags: '--remote-kind <kind>',
     description: 'fhir-store (default) or kanta-phr (self-assessments to Kanta PHR, docs/kanta.md)',
+    unconnected: "fhir-store (default) or kanta-phr (with --remote: adds Kanta PHR's lines)",
     env: 'TYOKYKY_SYNC_REMOTE_KIND',
   },
   {
@@ -86,18 +99,45 @@ const REMOTE_OPTIONS: RemoteOption[] = [
   },
 ];
 
-/** Adds the remote options to `cmd` (`remoteNote` is appended to the --remote description). */
-export function addRemoteOptions(cmd: Command, remoteNote = ''): Command {
+const ALL_KEYS: readonly RemoteKey[] = REMOTE_OPTIONS.map((o) => o.key);
+
+/**
+ * What a command that never reaches the remote reads (`sync status`): which remote, as which party and
+ * of which kind (a kanta-phr remote needs its application) — no credentials, transport or timing.
+ */
+export const REMOTE_IDENTITY: readonly RemoteKey[] = [
+  'remote',
+  'party',
+  'remoteKind',
+  'applicationName',
+  'applicationId',
+];
+
+/**
+ * Adds the remote options to `cmd` (`remoteNote` is appended to the --remote description). With `only`
+ * (a command that never reaches the remote), just those, described as such a command reads them.
+ */
+export function addRemoteOptions(cmd: Command, remoteNote = '', only?: readonly RemoteKey[]): Command {
   for (const o of REMOTE_OPTIONS) {
-    cmd.option(o.flags, `${o.description}${o.key === 'remote' ? remoteNote : ''} (env ${o.env})`);
+    if (only && !only.includes(o.key)) continue;
+    const description = (only && o.unconnected) || o.description;
+    cmd.option(o.flags, `${description}${o.key === 'remote' ? remoteNote : ''} (env ${o.env})`);
   }
   return cmd;
 }
 
-/** The remote settings of parsed options: a flag wins over its environment variable. */
-export function remoteSettings(opts: RemoteSettings, env: NodeJS.ProcessEnv = process.env): RemoteSettings {
+/**
+ * The remote settings of parsed options: a flag wins over its environment variable. `keys`: the
+ * settings the command reads (all by default); the environment's others are not looked at.
+ */
+export function remoteSettings(
+  opts: RemoteSettings,
+  env: NodeJS.ProcessEnv = process.env,
+  keys: readonly RemoteKey[] = ALL_KEYS,
+): RemoteSettings {
   const out: RemoteSettings = {};
   for (const o of REMOTE_OPTIONS) {
+    if (!keys.includes(o.key)) continue;
     const value = opts[o.key] ?? env[o.env];
     if (value !== undefined && value !== '') out[o.key] = value;
   }

@@ -234,9 +234,11 @@ describe('backfill on first attach', () => {
     const later = await permittedClient(plain);
     await plain.close();
     const queued = await run(['backfill']);
-    expect(queued.out).toMatch(new RegExp(`queued ${later.length} of \\d+ stored resource`));
+    expect(queued.out).toMatch(
+      new RegExp(`^scanned \\d+ stored resource\\(s\\); queued ${later.length} that`),
+    );
     expect(queued.code).toBe(0);
-    expect((await run(['backfill'])).out).toMatch(/queued 0 of \d+ stored resource/);
+    expect((await run(['backfill'])).out).toMatch(/^scanned \d+ stored resource\(s\); queued 0 that/);
     const again = await run(['push', '--remote', facade.url, '--party', 'other-health-care']);
     expect(again.out).toContain(`pushed ${later.length}, dead letters 0`);
     const { counts } = await remoteByIdentifier();

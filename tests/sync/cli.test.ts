@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Patient } from '@medplum/fhirtypes';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER } from '../../src/store/reindex.ts';
 import { runHere as run } from '../helpers/cli.ts';
@@ -204,13 +204,105 @@ describe('tyokyky sync where there is no store', () => {
 
 describe('tyokyky sync status without --remote', () => {
   it('names no made-up remote or party', async () => {
-    await storeAt(data);
-    const status = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
+    const unbound = await storeAt(join(dir, 'unbound'));
+    const status = JSON.parse((await run(['sync', 'status', '--data-dir', unbound, '--json'])).out);
     expect(status).toMatchObject({ remote: null, party: null });
+    const text = (await run(['sync', 'status', '--data-dir', unbound])).out;
+    expect(text).toMatch(/^remote {13}-$/m);
+    expect(text).toMatch(/^party {14}-$/m);
+    // Given, before any push or pull has bound the store to one: shown as given.
+    const given = await run(['sync', 'status', '--data-dir', unbound, '--remote', 'http://127.0.0.1:9/fhir']);
+    expect(given.out).toMatch(
+      /^remote {13}http:\/\/127\.0\.0\.1:9\/fhir \(given; the store has none until its first push or pull\)$/m,
+    );
+    expect(given.out).toMatch(
+      /^party {14}other-health-care \(given; the store has none until its first push or pull\)$/m,
+    );
     // Once a push has run, the store's own remote and party, without flags.
-    await run(['sync', 'push', '--remote', 'http://127.0.0.1:9/fhir', '--party', 'kela', '--data-dir', data]);
-    const bound = JSON.parse((await run(['sync', 'status', '--data-dir', data, '--json'])).out);
+    await run([
+      'sync',
+      'push',
+      '--remote',
+      'http://127.0.0.1:9/fhir',
+      '--party',
+      'kela',
+      '--data-dir',
+      unbound,
+    ]);
+    const bound = JSON.parse((await run(['sync', 'status', '--data-dir', unbound, '--json'])).out);
     expect(bound).toMatchObject({ remote: 'http://127.0.0.1:9/fhir', party: 'kela' });
+    const boundText = (await run(['sync', 'status', '--data-dir', unbound])).out;
+    expect(boundText).toMatch(/^remote {13}http:\/\/127\.0\.0\.1:9\/fhir$/m);
+    expect(boundText).toMatch(/^party {14}kela$/m);
+    // Given otherwise than the store syncs: both, the store's first.
+    const other = await run(['sync', 'status', '--data-dir', unbound, '--party', 'other-health-care']);
+    expect(other.out).toMatch(/^party {14}kela \(the store's; given other-health-care\)$/m);
+  }, 60_000);
+});
+
+describe('tyokyky sync: each subcommand takes the options it uses', () => {
+  /** What only a push or pull reads: tuning, credentials and the remote's transport. */
+  const PUSH_ONLY = [
+    '--batch-size',
+    '--concurrency',
+    '--lease',
+    '--timeout',
+    '--bundle',
+    '--token-url',
+    '--client-secret',
+    '--pull-overlap',
+    '--no-strict',
+  ];
+  const help = async (cmd: string) => (await run(['sync', cmd, '--help'])).out;
+
+  it.each(['status', 'dead-letters', 'conflicts', 'retry', 'resolve', 'backfill'])(
+    'sync %s --help names the store options and none of the push options',
+    async (cmd) => {
+      const out = await help(cmd);
+      expect(out).toContain('--data-dir');
+      expect(out).toContain('--database-url');
+      expect(out).toContain('--json');
+      for (const flag of PUSH_ONLY) expect(out).not.toContain(flag);
+      // Only status reads a remote and party: to show them beside the store's own.
+      for (const flag of ['--remote <url>', '--party']) expect(out.includes(flag)).toBe(cmd === 'status');
+      expect(out).not.toContain('(default other-health-care)');
+    },
+  );
+
+  it.each(['push', 'pull'])('sync %s --help keeps every option', async (cmd) => {
+    const out = await help(cmd);
+    for (const flag of [...PUSH_ONLY, '--remote <url>', '--party', '--data-dir']) expect(out).toContain(flag);
+  });
+
+  it('a push option given to status is an unknown option (exit 2), not checked', async () => {
+    const r = await run(['sync', 'status', '--concurrency', '99', '--data-dir', data]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain("error: unknown option '--concurrency'");
+  });
+
+  it('the push settings of the environment do not stop a command that never reaches the remote', async () => {
+    await storeAt(data);
+    vi.stubEnv('TYOKYKY_SYNC_REMOTE', 'http://127.0.0.1:9/fhir');
+    vi.stubEnv('TYOKYKY_SYNC_TIMEOUT', 'soon');
+    try {
+      expect((await run(['sync', 'retry', '--data-dir', data])).out).toBe('requeued 0 row(s)\n');
+      expect((await run(['sync', 'status', '--data-dir', data])).code).toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }, 60_000);
+});
+
+describe('tyokyky sync backfill', () => {
+  it('says how many it scanned and how many of those it queued', async () => {
+    const filled = await storeWithClient('backfill-text', '010181-972X');
+    expect(await run(['sync', 'backfill', '--data-dir', filled])).toEqual({
+      code: 0,
+      out: 'scanned 2 stored resource(s); queued 2 that had never been queued; 1 local clients followed\n',
+    });
+    expect((await run(['sync', 'backfill', '--data-dir', filled])).out).toBe(
+      'scanned 2 stored resource(s); queued 0 that had never been queued; 1 local clients followed\n',
+    );
   }, 60_000);
 });
 

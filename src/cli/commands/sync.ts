@@ -1,21 +1,26 @@
 import type { Command } from 'commander';
-import { addRemoteOptions } from '../remote-options.ts';
+import { REMOTE_IDENTITY, addRemoteOptions } from '../remote-options.ts';
 import { NO_STRICT_HELP, strictFrom } from '../strict-mode.ts';
-import type { PullOptions, PushOptions, RowsOptions, SyncCliOptions } from '../sync/run.ts';
+import type { PullOptions, PushOptions, RowsOptions, StatusOptions, SyncStoreOptions } from '../sync/run.ts';
 
 /** The work is in `../sync/`, loaded only when a subcommand runs. */
 const run = () => import('../sync/run.ts');
 
-/** Connection options shared by every `tyokyky sync` subcommand. */
-function withConnection(cmd: Command, needsRemote: boolean): Command {
-  // The remote's options are the same as `serve --remote`'s (src/cli/remote-options.ts).
-  return addRemoteOptions(cmd, needsRemote ? '' : ' — optional here')
+/** The store and the output: what every `tyokyky sync` subcommand takes. */
+function withStore(cmd: Command): Command {
+  return cmd
     .option(
       '--database-url <url>',
       'PostgreSQL connection string (env DATABASE_URL)',
       process.env.DATABASE_URL,
     )
     .option('--data-dir <dir>', 'PGlite data directory (env DATA_DIR)', process.env.DATA_DIR ?? './data')
+    .option('--json', 'print JSON');
+}
+
+/** Push and pull: the remote (as `serve --remote`'s, src/cli/remote-options.ts), the store and the rounds. */
+function withConnection(cmd: Command): Command {
+  return withStore(addRemoteOptions(cmd))
     .option('--batch-size <n>', 'outbox rows per round', '100')
     .option(
       '--concurrency <n>',
@@ -27,8 +32,7 @@ function withConnection(cmd: Command, needsRemote: boolean): Command {
       'how long a claimed outbox row stays with this worker before others may take it',
       '120000',
     )
-    .option('--no-strict', NO_STRICT_HELP)
-    .option('--json', 'print JSON');
+    .option('--no-strict', NO_STRICT_HELP);
 }
 
 export function registerSyncCommand(program: Command): void {
@@ -37,16 +41,17 @@ export function registerSyncCommand(program: Command): void {
     .description('Two-way sync with a Kanta-style FHIR store (outbox push, pull, status)');
   // What the pull (and a remote-wins conflict) stores is judged as `serve` judges a write: its mode.
   sync.hook('preAction', (_sync, action) => {
-    action.setOptionValue('strict', strictFrom(action));
+    if (action.getOptionValueSource('strict') !== undefined)
+      action.setOptionValue('strict', strictFrom(action));
   });
 
-  withConnection(sync.command('push'), true)
+  withConnection(sync.command('push'))
     .description('Deliver the outbox to the remote (until empty, or forever with --watch)')
     .option('--watch', 'keep running (a worker); stop with SIGTERM/SIGINT')
     .option('--with-pull', 'with --watch: also poll the remote for followed clients')
     .action(async (opts: PushOptions) => (await run()).pushAction(opts));
 
-  withConnection(sync.command('pull'), true)
+  withConnection(sync.command('pull'))
     .description('Poll the remote for followed clients (Consent, QuestionnaireResponse) and store locally')
     .option('--follow <patientId...>', 'also follow these local Patient ids')
     .option(
@@ -55,39 +60,46 @@ export function registerSyncCommand(program: Command): void {
     )
     .action(async (opts: PullOptions) => (await run()).pullAction(opts));
 
-  withConnection(sync.command('status'), false)
-    .description('Queue depth, last successes, failures, blocked by consent')
-    .action(async (opts: SyncCliOptions) => (await run()).statusAction(opts));
+  registerLocalCommands(sync);
+}
 
-  withConnection(sync.command('dead-letters'), false)
+/** The subcommands that read or requeue the store's outbox and never reach the remote. */
+function registerLocalCommands(sync: Command): void {
+  withStore(addRemoteOptions(sync.command('status'), '', REMOTE_IDENTITY))
+    .description(
+      'Queue depth, last successes, failures, blocked by consent; the remote and party the store syncs with',
+    )
+    .action(async (opts: StatusOptions) => (await run()).statusAction(opts));
+
+  withStore(sync.command('dead-letters'))
     .description('List dead letters (with the remote OperationOutcome), blocked and parked rows')
     .option('--state <state>', 'dead | blocked | held | parked', 'dead')
     .option('--limit <n>', 'rows to show (1–1000; as many as the API shows when not given)')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));
 
-  withConnection(sync.command('conflicts'), false)
+  withStore(sync.command('conflicts'))
     .description('List the conflicts with remote edits, newest first: the policy that settled each and how')
     .option('--limit <n>', 'conflicts to show (1–1000; as many as the API shows when not given)')
-    .action(async (opts: SyncCliOptions & { limit?: string }) => (await run()).conflictsAction(opts));
+    .action(async (opts: SyncStoreOptions & { limit?: string }) => (await run()).conflictsAction(opts));
 
-  withConnection(sync.command('backfill'), false)
+  withStore(sync.command('backfill'))
     .description(
       'Queue resources stored while no sync was attached (the first push or pull does this once; run it after writes by a process without the sync)',
     )
-    .action(async (opts: SyncCliOptions) => (await run()).backfillAction(opts));
+    .action(async (opts: SyncStoreOptions) => (await run()).backfillAction(opts));
 
-  withConnection(sync.command('retry'), false)
+  withStore(sync.command('retry'))
     .description('Put dead, parked and blocked rows (or one, by outbox id) back in the queue')
     .argument('[id]', 'outbox row id')
-    .action(async (id: string | undefined, opts: SyncCliOptions) => (await run()).retryAction(id, opts));
+    .action(async (id: string | undefined, opts: SyncStoreOptions) => (await run()).retryAction(id, opts));
 
-  withConnection(sync.command('resolve'), false)
+  withStore(sync.command('resolve'))
     .description(
       'Settle a parked conflict: keep the local version (written over the remote one) or the remote one (stored here) on its next push',
     )
     .argument('<id>', 'outbox row id of the parked row')
     .requiredOption('--keep <local|remote>', 'which version to keep')
-    .action(async (id: string, opts: SyncCliOptions & { keep: string }) =>
+    .action(async (id: string, opts: SyncStoreOptions & { keep: string }) =>
       (await run()).resolveAction(id, opts),
     );
 }

@@ -5,15 +5,20 @@ import { printReindexProgress } from '../reindex-progress.ts';
 import { remoteSettings } from '../remote-options.ts';
 import { missingStore } from '../store-dir.ts';
 
-export interface SyncCliOptions extends RemoteSettings {
+/** What every `tyokyky sync` subcommand takes: the store and the output. */
+export interface SyncStoreOptions {
   databaseUrl?: string;
   dataDir: string;
+  json?: boolean;
+}
+
+/** Push and pull: the remote, the store and the rounds. */
+export interface SyncCliOptions extends SyncStoreOptions, RemoteSettings {
   batchSize: string;
   concurrency: string;
   lease: string;
   /** Strict mode, as `serve`'s (cli/strict-mode.ts): resolved before the action runs. */
   strict: boolean;
-  json?: boolean;
 }
 
 export function fail(message: string, code = 2): never {
@@ -44,19 +49,44 @@ export interface OpenedSync {
  */
 const UNUSED_REMOTE = 'http://remote.invalid';
 
-export async function openSync(opts: SyncCliOptions, needsRemote: boolean): Promise<OpenedSync> {
+/**
+ * A push's or pull's `--batch-size`, `--concurrency` and `--lease`, checked (exit 2 naming the option),
+ * and its strict mode.
+ */
+function connectSettings(opts: SyncCliOptions) {
+  return {
+    batchSize: integerOption('--batch-size', opts.batchSize, 1, 1000),
+    pushConcurrency: integerOption('--concurrency', opts.concurrency, 1, 8),
+    leaseMs: integerOption('--lease', opts.lease, 100, undefined, ' ms'),
+    strict: opts.strict,
+  };
+}
+
+/**
+ * The store and a sync service on it. `reads`: `connect` for a push or pull (every remote setting, a
+ * remote required, the rounds' options); otherwise the remote settings the command reads (none by
+ * default: it only reads or requeues the outbox) and the service's defaults.
+ */
+export async function openSync(opts: SyncCliOptions, reads: 'connect'): Promise<OpenedSync>;
+export async function openSync(
+  opts: SyncStoreOptions & RemoteSettings,
+  reads?: readonly (keyof RemoteSettings)[],
+): Promise<OpenedSync>;
+export async function openSync(
+  opts: SyncStoreOptions & RemoteSettings,
+  reads: 'connect' | readonly (keyof RemoteSettings)[] = [],
+): Promise<OpenedSync> {
   const { remoteConfigFrom, createSync } = await import('../../sync/index.ts');
+  const settings = reads === 'connect' ? remoteSettings(opts) : remoteSettings(opts, process.env, reads);
   let configured: ReturnType<typeof remoteConfigFrom>;
   try {
-    configured = remoteConfigFrom(remoteSettings(opts));
+    configured = remoteConfigFrom(settings);
   } catch (err) {
     fail((err as Error).message);
   }
-  if (needsRemote && !configured) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
-  const batchSize = integerOption('--batch-size', opts.batchSize, 1, 1000);
-  const pushConcurrency = integerOption('--concurrency', opts.concurrency, 1, 8);
-  const leaseMs = integerOption('--lease', opts.lease, 100, undefined, ' ms');
-  const givenParty = configured?.party ?? remoteSettings(opts).party ?? null;
+  if (reads === 'connect' && !configured) fail('--remote <url> (or TYOKYKY_SYNC_REMOTE) is required');
+  const connect = reads === 'connect' ? connectSettings(opts as SyncCliOptions) : {};
+  const givenParty = configured?.party ?? settings.party ?? null;
   const remote = configured ?? { baseUrl: UNUSED_REMOTE, party: givenParty ?? 'other-health-care' };
   const missing = missingStore(opts);
   if (missing) fail(missing);
@@ -71,15 +101,7 @@ export async function openSync(opts: SyncCliOptions, needsRemote: boolean): Prom
     fail(`cannot open the store: ${(err as Error).message}`, 1);
   }
   // This process only moves outbox rows; the writers' processes own the hook.
-  const sync = createSync({
-    store,
-    remote,
-    batchSize,
-    pushConcurrency,
-    leaseMs,
-    strict: opts.strict,
-    installHook: false,
-  });
+  const sync = createSync({ store, remote, ...connect, installHook: false });
   await sync.ready;
   return { store, sync, given: { remote: configured?.baseUrl ?? null, party: givenParty } };
 }

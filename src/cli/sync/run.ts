@@ -1,18 +1,35 @@
-// The work behind `tyokyky sync push|pull|status|dead-letters|retry|backfill` (registered in ../commands/sync.ts,
-// loaded only when a subcommand runs).
-import type { ConflictRow, ListedRow, Resolved, SyncService, SyncStatus } from '../../sync/index.ts';
-import { type SyncCliOptions, fail, openSync, print } from './open.ts';
+// The work behind `tyokyky sync push|pull|status|dead-letters|conflicts|retry|resolve|backfill` (registered in
+// ../commands/sync.ts, loaded only when a subcommand runs).
+import type {
+  ConflictRow,
+  ListedRow,
+  RemoteSettings,
+  Resolved,
+  SyncService,
+  SyncStatus,
+} from '../../sync/index.ts';
+import { REMOTE_IDENTITY } from '../remote-options.ts';
+import {
+  type OpenedSync,
+  type SyncCliOptions,
+  type SyncStoreOptions,
+  fail,
+  openSync,
+  print,
+} from './open.ts';
 import { notSentReason } from './push-reason.ts';
 
-export type { SyncCliOptions } from './open.ts';
+export type { SyncCliOptions, SyncStoreOptions } from './open.ts';
 
 export type PushOptions = SyncCliOptions & { watch?: boolean; withPull?: boolean };
 export type PullOptions = SyncCliOptions & { follow?: string[]; refused?: boolean };
-export type RowsOptions = SyncCliOptions & { state: string; limit?: string };
+export type RowsOptions = SyncStoreOptions & { state: string; limit?: string };
+/** `sync status`: the store and which remote, party and kind to show beside the store's own. */
+export type StatusOptions = SyncStoreOptions & RemoteSettings;
 
 /** `sync push --watch`: a worker that runs until SIGTERM/SIGINT. */
 async function watch(opts: PushOptions): Promise<void> {
-  const { store, sync } = await openSync(opts, true);
+  const { store, sync } = await openSync(opts, 'connect');
   sync.start({ push: true, pull: !!opts.withPull });
   console.error(`tyokyky sync: worker pushing to ${sync.remote.baseUrl}`);
   const stop = async () => {
@@ -26,7 +43,7 @@ async function watch(opts: PushOptions): Promise<void> {
 
 export async function pushAction(opts: PushOptions): Promise<void> {
   if (opts.watch) return watch(opts);
-  const { store, sync } = await openSync(opts, true);
+  const { store, sync } = await openSync(opts, 'connect');
   const { default: ProgressBar } = await import('progress');
   const before = (await sync.status()).queueDepth;
   const bar =
@@ -64,7 +81,7 @@ export async function pushAction(opts: PushOptions): Promise<void> {
 const pushExitCode = (dead: number, queueDepth: number): number => (dead > 0 ? 1 : queueDepth > 0 ? 75 : 0);
 
 export async function pullAction(opts: PullOptions): Promise<void> {
-  const { store, sync } = await openSync(opts, true);
+  const { store, sync } = await openSync(opts, 'connect');
   for (const id of opts.follow ?? []) {
     await sync.follow(id).catch(async (err: Error & { outcome?: { issue?: { diagnostics?: string }[] } }) => {
       await store.close();
@@ -120,8 +137,18 @@ function kantaLines(kanta: NonNullable<SyncStatus['kanta']>): string[] {
 
 const RESOLVE_HINT = '; settle each with: tyokyky sync resolve <outboxId> --keep local|remote';
 
-function statusText(s: Omit<SyncStatus, 'remote' | 'party'>): string {
+/** The remote or party the store syncs with, else the one given; and the one given where it differs. */
+function boundLine(label: string, bound: string | null, given: string | null): string {
+  let note = '';
+  if (bound === null && given !== null) note = ' (given; the store has none until its first push or pull)';
+  else if (bound !== null && given !== null && given !== bound) note = ` (the store's; given ${given})`;
+  return `${label.padEnd(19)}${bound ?? given ?? '-'}${note}`;
+}
+
+function statusText(s: SyncStatus, given: OpenedSync['given']): string {
   return [
+    boundLine('remote', s.boundTo.remote, given.remote),
+    boundLine('party', s.boundTo.party, given.party),
     `queue depth        ${s.queueDepth} (pending ${s.states.pending}, in flight ${s.states.inflight})`,
     `delivered          ${s.states.done}`,
     `last push success  ${s.lastPushSuccess ?? '-'}`,
@@ -145,8 +172,8 @@ function statusText(s: Omit<SyncStatus, 'remote' | 'party'>): string {
   ].join('\n');
 }
 
-export async function statusAction(opts: SyncCliOptions): Promise<void> {
-  const { store, sync, given } = await openSync(opts, false);
+export async function statusAction(opts: StatusOptions): Promise<void> {
+  const { store, sync, given } = await openSync(opts, REMOTE_IDENTITY);
   // What the store syncs with (recorded by its first push or pull), else what this command was given.
   const status = await sync.status();
   const s = {
@@ -155,7 +182,7 @@ export async function statusAction(opts: SyncCliOptions): Promise<void> {
     party: status.boundTo.party ?? given.party,
   };
   await store.close();
-  print(opts, s, () => statusText(s));
+  print(opts, s, () => statusText(status, given));
 }
 
 function rowText(r: ListedRow): string {
@@ -182,7 +209,7 @@ async function listing(opts: { state?: string; limit?: string }) {
 
 export async function rowsAction(opts: RowsOptions): Promise<void> {
   const { state, limit } = await listing(opts);
-  const { store, sync } = await openSync(opts, false);
+  const { store, sync } = await openSync(opts);
   // The listing leaves out the queued content: client data (HETU, names, health data), readable
   // through the API by whoever may; it names the row and says what went wrong.
   const rows = await sync.rows(state, limit);
@@ -197,15 +224,15 @@ function conflictText(c: ConflictRow): string {
 }
 
 /** `sync conflicts`: what each conflict with a remote edit was settled by, newest first. */
-export async function conflictsAction(opts: SyncCliOptions & { limit?: string }): Promise<void> {
+export async function conflictsAction(opts: SyncStoreOptions & { limit?: string }): Promise<void> {
   const { limit } = await listing(opts);
-  const { store, sync } = await openSync(opts, false);
+  const { store, sync } = await openSync(opts);
   const rows = await sync.conflicts(limit);
   await store.close();
   print(opts, rows, () => (rows.length ? rows.map(conflictText).join('\n') : 'no conflicts recorded'));
 }
 
-export async function retryAction(id: string | undefined, opts: SyncCliOptions): Promise<void> {
+export async function retryAction(id: string | undefined, opts: SyncStoreOptions): Promise<void> {
   if (id !== undefined) {
     const { checkOutboxId } = await import('../../sync/index.ts');
     try {
@@ -214,7 +241,7 @@ export async function retryAction(id: string | undefined, opts: SyncCliOptions):
       fail((err as Error).message);
     }
   }
-  const { store, sync } = await openSync(opts, false);
+  const { store, sync } = await openSync(opts);
   const n = await sync.retry(id);
   await store.close();
   print(opts, { requeued: n }, () => `requeued ${n} row(s)`);
@@ -222,7 +249,7 @@ export async function retryAction(id: string | undefined, opts: SyncCliOptions):
 }
 
 /** `sync resolve <id> --keep local|remote`: a parked row's resource back to the queue with the version to keep. */
-export async function resolveAction(id: string, opts: SyncCliOptions & { keep: string }): Promise<void> {
+export async function resolveAction(id: string, opts: SyncStoreOptions & { keep: string }): Promise<void> {
   const { checkOutboxId, checkResolveChoice } = await import('../../sync/index.ts');
   let keep: ReturnType<typeof checkResolveChoice>;
   try {
@@ -231,7 +258,7 @@ export async function resolveAction(id: string, opts: SyncCliOptions & { keep: s
   } catch (err) {
     fail((err as Error).message);
   }
-  const { store, sync } = await openSync(opts, false);
+  const { store, sync } = await openSync(opts);
   const resolved = await sync.resolve(id, keep);
   await store.close();
   print(opts, resolved ? { requeued: 1, ...resolved } : { requeued: 0 }, () =>
@@ -249,14 +276,14 @@ function resolvedText(id: string, keep: string, { row, superseded }: Resolved): 
 }
 
 /** `sync backfill`: queue what is stored but was never queued (written while no sync was attached). */
-export async function backfillAction(opts: SyncCliOptions): Promise<void> {
-  const { store, sync } = await openSync(opts, false);
+export async function backfillAction(opts: SyncStoreOptions): Promise<void> {
+  const { store, sync } = await openSync(opts);
   const b = await sync.backfill({ force: true });
   await store.close();
   print(
     opts,
     b,
     () =>
-      `queued ${b.enqueued} of ${b.scanned} stored resource(s) that had never been queued; ${b.clients} local clients followed`,
+      `scanned ${b.scanned} stored resource(s); queued ${b.enqueued} that had never been queued; ${b.clients} local clients followed`,
   );
 }
