@@ -6,8 +6,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  constants,
-  accessSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -18,10 +16,11 @@ import {
   rmSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { cacheRoot } from '../shared/cache-dir.ts';
 import { makeDataDir } from './data-dir.ts';
 import { openPglite } from './engine.ts';
 import { STORE_MIGRATIONS, applyStoreMigrations } from './schema.ts';
@@ -37,27 +36,6 @@ function pgliteVersion(): string {
   let dir = dirname(pgliteEntry());
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-function writable(dir: string): boolean {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Where templates live: TYOKYKY_CACHE_DIR, else the user's cache folder ($XDG_CACHE_HOME or
- * ~/.cache, kept across reboots, unlike the temp folder), else the temp folder.
- */
-function cacheRoot(): string {
-  const configured = process.env.TYOKYKY_CACHE_DIR;
-  if (configured) return configured;
-  const user = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tyokyky-fhir');
-  return writable(user) ? user : tmpdir();
 }
 
 /** The template directory for this PGlite version and this schema. */

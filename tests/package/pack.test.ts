@@ -87,6 +87,7 @@ beforeAll(async () => {
     'npx',
     ['--offline', '--no-install', 'tyokyky', 'validate', '--format', 'junit', 'patient.json'],
     app,
+    { TYOKYKY_CACHE_DIR: join(tmp, 'bin-cache') },
   );
   // Installed, ../shared is not beside the package: an FI Base profile names the missing package.
   runs.noFiBase = run(
@@ -112,13 +113,14 @@ afterAll(async () => {
 const SLOW = { timeout: 300_000 };
 
 describe('npm pack → npm install → use by package name', () => {
-  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package, mappings and the LICENSE; no tests, benches, sources, example tools or data', () => {
+  it('the tarball holds dist (JS, .d.ts, maps), bin, profiles/package, mappings, the docs the README links to and the LICENSE; no tests, benches, sources, example tools or data', () => {
     const tops = new Set(packed.files.map((f) => f.split('/')[0]));
     expect([...tops].sort()).toEqual([
       'LICENSE',
       'README.md',
       'bin',
       'dist',
+      'docs',
       'mappings',
       'package.json',
       'profiles',
@@ -141,6 +143,12 @@ describe('npm pack → npm install → use by package name', () => {
         /^(tests|bench|src|data|examples)\/|\.test\.|generate-examples|personas\./.test(f),
       ),
     ).toEqual([]);
+    // Every docs/… link of the README resolves inside the installed package.
+    const docs = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#\s]+)/g)].map(
+      (m) => m[1] as string,
+    );
+    expect(docs.length).toBeGreaterThan(0);
+    expect(docs.filter((f) => !packed.files.includes(f))).toEqual([]);
     expect(
       // Only compiled FHIR packages: our IG and, where present, Kanta PHR's definitions it builds on.
       packed.files.filter((f) => /^profiles\/(?!package\/|kanta-phr\/package\/)/.test(f)),
@@ -223,9 +231,11 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.stdout).toMatch(
         /<failure message="1 error\(s\), \d+ warning\(s\)" type="error">error +Patient\.gender/,
       );
-      // The R4 definitions were read through the index shipped in dist/: none were split into a cache.
-      const cache = join(app, 'node_modules', 'tyokyky-fhir', 'node_modules', '.cache', 'tyokyky');
-      expect(existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('r4-core-')) : []).toEqual([]);
+      // The R4 definitions were read through the index shipped in dist/: none were split into a cache,
+      // and nothing was written inside the installed package (it may be read-only to its user).
+      const cache = join(tmp, 'bin-cache');
+      expect(existsSync(cache) ? readdirSync(cache).filter((d) => d.includes('r4-core-')) : []).toEqual([]);
+      expect(existsSync(join(app, 'node_modules', 'tyokyky-fhir', 'node_modules', '.cache'))).toBe(false);
     },
   );
 

@@ -65,6 +65,30 @@ describe('FHIR packages', () => {
     expect(reg.structureDefinition(FI_PATIENT)?.type).toBe('Patient');
   });
 
+  it('unpacks a tarball under the cache root (TYOKYKY_CACHE_DIR), never inside the installed package', async () => {
+    const src = join(tmp, 'mini-src');
+    mkdirSync(join(src, 'package'), { recursive: true });
+    writeFileSync(
+      join(src, 'package', 'package.json'),
+      JSON.stringify({ name: 'example.mini', version: '1.0.0' }),
+    );
+    const tgz = join(tmp, 'example.mini-1.0.0.tgz');
+    const tar = (await import('tar')) as typeof import('tar');
+    tar.c({ file: tgz, cwd: src, sync: true, gzip: true }, ['package']);
+    const cache = join(tmp, 'cache-root');
+    const previous = process.env.TYOKYKY_CACHE_DIR;
+    process.env.TYOKYKY_CACHE_DIR = cache;
+    try {
+      const pkg = openPackage(tgz);
+      expect(pkg).toMatchObject({ name: 'example.mini', version: '1.0.0' });
+      expect(pkg.dir.startsWith(join(cache, 'tyokyky-fhir-packages'))).toBe(true);
+      expect(pkg.dir.startsWith(PROJECT_ROOT)).toBe(false);
+    } finally {
+      if (previous === undefined) Reflect.deleteProperty(process.env, 'TYOKYKY_CACHE_DIR');
+      else process.env.TYOKYKY_CACHE_DIR = previous;
+    }
+  });
+
   it('rejects a folder that is not a package', () => {
     expect(() => openPackage(tmp)).toThrow(/Not a FHIR package/);
   });
