@@ -91,10 +91,6 @@ function holdEarlyRequests(server: Server) {
   };
 }
 
-/**
- * The secure default: without authentication the facade listens on a loopback address only, unless
- * `insecure` says so explicitly. Throws the refusal; a caller may ask before it opens anything.
- */
 /** Who can reach a server bound to `host`, as its warning says it: this host only, or every interface. */
 function exposure(host: string): string {
   if (isLoopbackHost(host)) return `bound to ${host}: this host only`;
@@ -102,6 +98,10 @@ function exposure(host: string): string {
   return `listening on ${host}, --insecure`;
 }
 
+/**
+ * The secure default: without authentication the facade listens on a loopback address only, unless
+ * `insecure` says so explicitly. Throws the refusal; a caller may ask before it opens anything.
+ */
 export function assertExposureAllowed(opts: Pick<StartOptions, 'auth' | 'host' | 'insecure'>): void {
   const host = opts.host ?? '127.0.0.1';
   if ((opts.auth ?? { mode: 'off' }).mode === 'off' && !isLoopbackHost(host) && !opts.insecure) {

@@ -154,12 +154,15 @@ export const SYNC_MIGRATIONS_12: string[] = [
     local_id text NOT NULL,
     target_type text NOT NULL,
     target_remote_id text NOT NULL,
-    -- when a relink pass last left this copy as it was (edited here, its push not gone): such rows wait
-    -- behind the ones never looked at, so a pass is never filled by the same stuck copies
-    checked_at timestamptz,
     PRIMARY KEY (resource_type, local_id, target_type, target_remote_id)
   )`,
   'CREATE INDEX IF NOT EXISTS sync_unlinked_target ON sync_unlinked (target_type, target_remote_id)',
+];
+
+export const SYNC_MIGRATIONS_13: string[] = [
+  // When a relink pass last left a copy as it was (edited here, its push not gone): such rows wait
+  // behind the ones never looked at, so a pass is never filled by the same stuck copies.
+  'ALTER TABLE sync_unlinked ADD COLUMN IF NOT EXISTS checked_at timestamptz',
 ];
 
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
@@ -176,4 +179,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-10', SYNC_MIGRATIONS_10],
   ['sync-11', SYNC_MIGRATIONS_11],
   ['sync-12', SYNC_MIGRATIONS_12],
+  ['sync-13', SYNC_MIGRATIONS_13],
 ];

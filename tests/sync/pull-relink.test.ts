@@ -10,6 +10,7 @@ import type { SyncContext } from '../../src/sync/context.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { relinkAfterPull } from '../../src/sync/relink.ts';
 import { markPulledWrites } from '../../src/sync/repository.ts';
+import { SYNC_SCHEMA } from '../../src/sync/schema.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteCopiesOf, remotePost, selfAssessment } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
@@ -138,4 +139,30 @@ describe('copies a pass leaves waiting', () => {
       await local.close();
     }
   }, 60_000);
+});
+
+describe('a store migrated before copies could be left waiting', () => {
+  it('gains the column when the sync next opens it, and its relink passes run', async () => {
+    const local = await openStore({ dataDir: 'memory://' });
+    try {
+      // As a store migrated up to sync-12 was left: sync_unlinked without checked_at.
+      for (const [name, statements] of SYNC_SCHEMA.filter(([name]) => name !== 'sync-13'))
+        await local.migrate(name, statements);
+      const columns = async () =>
+        (
+          await local.query<{ column_name: string }>(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'sync_unlinked'",
+          )
+        ).map((r) => r.column_name);
+      expect(await columns()).not.toContain('checked_at');
+      const own = createSync({ store: local, remote: { baseUrl: 'http://127.0.0.1:9/fhir', party: 'kela' } });
+      await own.ready;
+      expect(await columns()).toContain('checked_at');
+      const ctx = { store: local, remote: { baseUrl: 'http://127.0.0.1:9/fhir' } } as unknown as SyncContext;
+      expect(await relinkAfterPull(ctx)).toBe(0);
+      await own.stop();
+    } finally {
+      await local.close();
+    }
+  });
 });
