@@ -14,17 +14,27 @@ const USAGE = `usage: npm run fuzz -- [target…] [--seconds N] [--cases N] [--s
 targets (all when none is named):
 ${TARGETS.map((t) => `  ${t.name.padEnd(18)} ${t.what}`).join('\n')}`;
 
+/** The command line as parseArgs reads it; a usage error (an unknown option, a missing value) exits 2. */
+function parsed() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        seconds: { type: 'string', default: '30' },
+        cases: { type: 'string' },
+        seed: { type: 'string', default: '1' },
+        out: { type: 'string', default: 'fuzz-findings' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 function options() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      seconds: { type: 'string', default: '30' },
-      cases: { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      out: { type: 'string', default: 'fuzz-findings' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parsed();
   if (values.help) {
     console.log(USAGE);
     process.exit(0);

@@ -7,11 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/processes.ts';
 
 /** `npx tsx bench/run.ts <args>`: its exit code, stdout and stderr (killed after 30 s: a benchmark ran). */
-function bench(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function bench(
+  args: string[],
+  runner = 'bench/run.ts',
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args],
+      ['--import', 'tsx', join(ROOT, runner), ...args],
       { cwd: ROOT, timeout: 30_000 },
       (error, out, err) => resolve({ code: error ? (error.code as number | null) : 0, out, err }),
     );
@@ -52,5 +55,15 @@ describe('npm run bench -- --help', () => {
     expect(r.code).toBe(2);
     expect(r.err.split('\n')[0]).toBe('unknown benchmark: bogus');
     expect(r.out).toBe('');
+  }, 60_000);
+});
+
+describe('npm run fuzz -- with an option it does not know', () => {
+  it('is a usage error naming it, exit 2, no stack trace', async () => {
+    const r = await bench(['--bogus'], 'tests/fuzz/run.ts');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^Unknown option '--bogus'/);
+    expect(r.err).toContain('usage: npm run fuzz --');
+    expect(r.err).not.toMatch(/\n\s+at /);
   }, 60_000);
 });
