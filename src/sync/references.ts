@@ -1,4 +1,4 @@
-import { eachReference, relativeReference } from '../shared/references.ts';
+import { eachReference, relativeReference, underBaseUrl } from '../shared/references.ts';
 
 const ABSOLUTE = /^https?:\/\//i;
 
@@ -13,6 +13,24 @@ export function absoluteReferences(value: unknown, remoteBase: string): string[]
     if (ABSOLUTE.test(ref) && !ref.startsWith(`${remoteBase}/`)) out.push(ref);
   });
   return out;
+}
+
+/**
+ * `value` with each reference under `remoteBase` (`<base>/Type/id`, versioned or not) as the relative
+ * one it names there; the same object when there is none.
+ */
+export function relativeUnder<T>(value: T, remoteBase: string): T {
+  let found = false;
+  eachReference(value, (ref) => {
+    if (!found && ABSOLUTE.test(ref) && underBaseUrl(ref, remoteBase)) found = true;
+  });
+  if (!found) return value;
+  const copy = structuredClone(value);
+  eachReference(copy, (ref, holder) => {
+    const rest = ABSOLUTE.test(ref) ? underBaseUrl(ref, remoteBase) : undefined;
+    if (rest) holder.reference = rest;
+  });
+  return copy;
 }
 
 /**

@@ -9,7 +9,12 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { redactNonDisclosed } from '../../mapping/index.ts';
 import { businessIdentifier } from '../context.ts';
-import { type ReferenceTranslation, relativeParts, translateReferences } from '../references.ts';
+import {
+  type ReferenceTranslation,
+  relativeParts,
+  relativeUnder,
+  translateReferences,
+} from '../references.ts';
 import { stripForRemote } from '../remote-client.ts';
 import type { IdMapping, OutboxRow } from '../repository.ts';
 
@@ -34,11 +39,23 @@ export interface RemoteWrite {
 /** Business identifiers of the local resources referenced logically (null: it has none / is missing). */
 export type LogicalTargets = Map<string, { system: string; value: string } | null>;
 
+/** Where the writes go: the types the sync sends, and the remote's base as the sync reaches it. */
+export interface WriteTarget {
+  pushTypes: Set<string>;
+  remoteBase: string;
+}
+
+/** The write target of a sync context. */
+export const writeTarget = (ctx: { pushTypes: Set<string>; remote: { baseUrl: string } }): WriteTarget => ({
+  pushTypes: ctx.pushTypes,
+  remoteBase: ctx.remote.baseUrl,
+});
+
 /** The write for `row`, or the references that cannot be translated yet. */
 export function remoteWrite(
   row: OutboxRow,
   mappings: Map<string, IdMapping>,
-  pushTypes: Set<string>,
+  { pushTypes, remoteBase }: WriteTarget,
   logical: LogicalTargets,
   inBundle: Map<string, string> = new Map(),
 ): RemoteWrite | { untranslated: string[] } {
@@ -54,7 +71,7 @@ export function remoteWrite(
     };
   }
   let viaBundle = false;
-  const { value: body, untranslated } = translateReferences(
+  const { value: translated, untranslated } = translateReferences(
     // Turvakielto: a party never receives what the label protects (the facade redacts reads the same way).
     stripForRemote(redactNonDisclosed(row.payload)),
     (ref) => {
@@ -74,6 +91,9 @@ export function remoteWrite(
     },
   );
   if (untranslated.length) return { untranslated };
+  // A reference a pulled copy names by the remote's URL (its target not pulled) is the remote's own
+  // `Type/id`: sent relative, it resolves on the remote whatever URL it knows itself by.
+  const body = relativeUnder(translated, remoteBase);
   if (mapping) {
     return {
       row,
@@ -112,11 +132,11 @@ function remoteVersion(m: IdMapping | undefined, version: string): ReferenceTran
 /** The same row written as a create again (its remote copy is gone). */
 export function asCreate(
   write: RemoteWrite,
-  pushTypes: Set<string>,
+  target: WriteTarget,
   logical: LogicalTargets,
   mappings: Map<string, IdMapping>,
 ) {
   const withoutSelf = new Map(mappings);
   withoutSelf.delete(write.key);
-  return remoteWrite(write.row, withoutSelf, pushTypes, logical);
+  return remoteWrite(write.row, withoutSelf, target, logical);
 }
