@@ -2,8 +2,8 @@
 // and its write is not overwritten: the pull writes over the version it checked only, counts the
 // resource skipped, and the edit's push meets the remote change by the family's 412 policy, recorded
 // as a conflict. PostgreSQL (two connections); the store the sync gets runs a
-// local edit right before the pull's write, on the real store, to open the window every time.
-import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
+// local edit right before the pull's write, on the real store, to open the window every time (helpers/write-window.ts).
+import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
@@ -11,39 +11,13 @@ import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteCopiesOf, remotePut, score } from './helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
+import { type WriteWindow, writeWindow } from './helpers/write-window.ts';
 
 let remote: FacadeHere;
 let store: Store;
 let sync: SyncService;
 const databases: string[] = [];
-/** Runs once, right before the next write of an Observation inside a sync transaction. */
-let beforePullWrite: (() => Promise<void>) | undefined;
-
-/** `store` as the sync sees it: its transactions call `beforePullWrite` before an Observation update. */
-function widened(real: Store): Store {
-  const inTx = (tx: Store): Store =>
-    new Proxy(tx, {
-      get(t, k) {
-        if (k === 'update')
-          return async (r: Resource, o: unknown) => {
-            const hook = r.resourceType === 'Observation' ? beforePullWrite : undefined;
-            beforePullWrite = undefined;
-            await hook?.();
-            return t.update(r, o as never);
-          };
-        const v = (t as unknown as Record<PropertyKey, unknown>)[k];
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
-  return new Proxy(real, {
-    get(t, k) {
-      if (k === 'transaction')
-        return <T>(fn: (tx: Store) => Promise<T>) => t.transaction((tx) => fn(inTx(tx as Store)));
-      const v = (t as unknown as Record<PropertyKey, unknown>)[k];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-}
+let race: WriteWindow;
 
 beforeAll(async () => {
   const remoteDb = await freshDatabase('tyokyky_race_remote');
@@ -51,8 +25,9 @@ beforeAll(async () => {
   databases.push(remoteDb, localDb);
   remote = await startRemote(remoteDb);
   store = await openStore({ databaseUrl: localDb });
+  race = writeWindow(store, 'Observation');
   sync = createSync({
-    store: widened(store),
+    store: race.store,
     remote: { baseUrl: remote.url, party: 'other-health-care' },
     pullTypes: ['Consent', 'Observation'],
   });
@@ -75,12 +50,12 @@ describe('a local edit committing during a pull', () => {
     const [there] = (await remoteCopiesOf(remote.url, o)) as Observation[];
     await remotePut(remote.url, { ...there, valueInteger: 9 });
 
-    beforePullWrite = async () => {
+    race.before(async () => {
       const cur = (await store.read('Observation', o.id as string)) as Observation;
       await store.update({ ...cur, valueInteger: 4 }, { ifMatch: cur.meta?.versionId });
-    };
+    });
     const pulled = await sync.pullOnce();
-    expect(beforePullWrite).toBeUndefined();
+    expect(race.ran()).toBe(true);
     expect(pulled.skipped).toBe(1);
     expect(((await store.read('Observation', o.id as string)) as Observation).valueInteger).toBe(4);
 

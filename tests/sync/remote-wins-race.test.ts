@@ -3,61 +3,22 @@
 // overwritten. It stays queued, the conflict is recorded as such, and its own push then meets the
 // remote under the same policy (docs/sync.md, "Policies"). PostgreSQL (two connections); the store the
 // sync gets runs a local edit right before the resolution's write, on the real store, to open the
-// window every time (as tests/sync/pull-local-edit-race.test.ts does for the pull).
-import type { Consent, Patient, Resource } from '@medplum/fhirtypes';
+// window every time (helpers/write-window.ts, as tests/sync/pull-local-edit-race.test.ts does for the pull).
+import type { Consent, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { isPulledWrite, markPulledWrites } from '../../src/sync/repository.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import { consent, patient, remoteCopiesOf, remotePut } from './helpers/fixtures.ts';
 import { dropDatabase, freshDatabase, startRemote } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
+import { type WriteWindow, writeWindow } from './helpers/write-window.ts';
 
 let remote: FacadeHere;
 let store: Store;
 let sync: SyncService;
 const databases: string[] = [];
-/** Runs once, right before the next write of a Consent inside a sync transaction. */
-let beforeLocalWrite: (() => Promise<void>) | undefined;
-
-/**
- * `store` as the sync sees it: its transactions call `beforeLocalWrite` before a Consent update. A
- * transaction the sync marks as applying remote versions is marked so under the proxy too, so the
- * outbox hook (which sees the real transaction) leaves its writes out as it does without the proxy.
- */
-function widened(real: Store): Store {
-  const inTx = (tx: Store): Store => {
-    const wrapped: Store = new Proxy(tx, {
-      get(t, k) {
-        const pulled = () => isPulledWrite(wrapped) && markPulledWrites(t);
-        if (k === 'update')
-          return async (r: Resource, o: unknown) => {
-            const hook = r.resourceType === 'Consent' ? beforeLocalWrite : undefined;
-            beforeLocalWrite = undefined;
-            await hook?.();
-            pulled();
-            return t.update(r, o as never);
-          };
-        const v = (t as unknown as Record<PropertyKey, unknown>)[k];
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
-          pulled();
-          return v.apply(t, args);
-        };
-      },
-    });
-    return wrapped;
-  };
-  return new Proxy(real, {
-    get(t, k) {
-      if (k === 'transaction')
-        return <T>(fn: (tx: Store) => Promise<T>) => t.transaction((tx) => fn(inTx(tx as Store)));
-      const v = (t as unknown as Record<PropertyKey, unknown>)[k];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-}
+let race: WriteWindow;
 
 beforeAll(async () => {
   const remoteDb = await freshDatabase('remote_wins_race_remote');
@@ -65,7 +26,8 @@ beforeAll(async () => {
   databases.push(remoteDb, localDb);
   remote = await startRemote(remoteDb);
   store = await openStore({ databaseUrl: localDb });
-  sync = createSync({ store: widened(store), remote: { baseUrl: remote.url, party: 'other-health-care' } });
+  race = writeWindow(store, 'Consent');
+  sync = createSync({ store: race.store, remote: { baseUrl: remote.url, party: 'other-health-care' } });
   await sync.ready;
 }, 120_000);
 
@@ -103,9 +65,9 @@ describe('a local edit committing during a remote-wins resolution', () => {
     await remotePut(remote.url, { ...there, dateTime: '2026-02-01' });
 
     await editHere(id, '2026-01-15');
-    beforeLocalWrite = () => editHere(id, '2026-01-20');
+    race.before(() => editHere(id, '2026-01-20'));
     await drain(sync);
-    expect(beforeLocalWrite).toBeUndefined();
+    expect(race.ran()).toBe(true);
 
     // The resolution of the first edit kept nothing: the second had committed over the version it
     // judged. The second, its own push, met the remote's version under the same policy: remote kept.
