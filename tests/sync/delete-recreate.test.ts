@@ -6,43 +6,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
-import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { BundleMode, SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { type BundleWorkers, openBundleWorkers } from './helpers/bundle-workers.ts';
 import { startFaultProxy } from './helpers/fault-proxy.ts';
-import { consent, patient, remoteAll, remotePost, score } from './helpers/fixtures.ts';
+import { remoteAll, remotePost, score } from './helpers/fixtures.ts';
 import { drain, waitFor } from './helpers/waits.ts';
 
+let workers: BundleWorkers;
 let remote: FacadeHere;
 let store: Store;
 let client: Patient;
-const syncs: SyncService[] = [];
 
 beforeAll(async () => {
-  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
-  store = await openStore({ dataDir: 'memory://' });
-  const first = worker('transaction');
-  await first.ready;
-  client = (await store.create(patient('251181-925R'))).resource as Patient;
-  await store.create(consent(client.id as string));
-  await drain(first);
+  workers = await openBundleWorkers('transaction');
+  ({ remote, store, client } = workers);
 }, 120_000);
 
-afterAll(async () => {
-  for (const s of syncs) await s.stop();
-  await store?.close();
-  await remote?.stop();
-});
+afterAll(() => workers?.close());
 
-function worker(bundle: BundleMode): SyncService {
-  const sync = createSync({
-    store,
-    remote: { baseUrl: remote.url, party: 'other-health-care', bundle },
-    installHook: syncs.length === 0,
-  });
-  syncs.push(sync);
-  return sync;
-}
+const worker = (bundle: BundleMode): SyncService => workers.worker(bundle);
 
 const scoreWith = (identifier: string, value: number): Observation => ({
   ...score(client.id as string, value),
@@ -119,12 +103,7 @@ it("a conditional create matched to another writer's copy that is deleted there 
   // another writer's copy by identifier) while that copy is deleted on the remote.
   const proxy = await startFaultProxy(remote.url);
   try {
-    const sync = createSync({
-      store,
-      remote: { baseUrl: proxy.url, party: 'other-health-care', bundle: 'none' },
-      installHook: false,
-    });
-    syncs.push(sync);
+    const sync = workers.worker('none', proxy.url);
     await sync.ready;
     const before = await unsettled(sync);
     const identifier = `urn:uuid:${randomUUID()}`;

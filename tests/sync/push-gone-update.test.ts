@@ -4,42 +4,26 @@
 // word"). In-process: PGlite on both sides, the remote a tyokyky facade (which answers 410 Gone).
 import type { CarePlan, Goal, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type BundleMode, type SyncService, createSync } from '../../src/sync/index.ts';
-import { type FacadeHere, startFacadeHere } from '../helpers/facade.ts';
-import { carePlan, consent, goal, patient, remoteCopiesOf, score } from './helpers/fixtures.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { BundleMode, SyncService } from '../../src/sync/index.ts';
+import type { FacadeHere } from '../helpers/facade.ts';
+import { type BundleWorkers, openBundleWorkers } from './helpers/bundle-workers.ts';
+import { carePlan, goal, remoteCopiesOf, score } from './helpers/fixtures.ts';
 import { drain } from './helpers/waits.ts';
 
+let workers: BundleWorkers;
 let remote: FacadeHere;
 let store: Store;
 let client: Patient;
-const syncs: SyncService[] = [];
 
 beforeAll(async () => {
-  remote = await startFacadeHere({ dataDir: 'memory://' }, { strict: false });
-  store = await openStore({ dataDir: 'memory://' });
-  const first = worker('none');
-  await first.ready;
-  client = (await store.create(patient('251181-925R'))).resource as Patient;
-  await store.create(consent(client.id as string));
-  await drain(first);
+  workers = await openBundleWorkers('none');
+  ({ remote, store, client } = workers);
 }, 120_000);
 
-afterAll(async () => {
-  for (const s of syncs) await s.stop();
-  await store?.close();
-  await remote?.stop();
-});
+afterAll(() => workers?.close());
 
-function worker(bundle: BundleMode): SyncService {
-  const sync = createSync({
-    store,
-    remote: { baseUrl: remote.url, party: 'other-health-care', bundle },
-    installHook: syncs.length === 0,
-  });
-  syncs.push(sync);
-  return sync;
-}
+const worker = (bundle: BundleMode): SyncService => workers.worker(bundle);
 
 /** Scores pushed to the remote, then deleted there (another writer, or the client in Omakanta). */
 async function deletedRemotely(sync: SyncService, values: number[]): Promise<Observation[]> {
