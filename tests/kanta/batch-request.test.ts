@@ -36,6 +36,8 @@ function batchReading(
 ): { runs?: string; type?: string; id?: string; refused?: string } {
   try {
     const { request } = readEntryRequest({ request: { method, url } }, 0);
+    // What the audit log names it (its route's interaction) is what the batch runs it as.
+    expect(request.interaction, `${method} ${url}`).toBe(interactionOf(request));
     return { runs: interactionOf(request), type: request.type, ...(request.id ? { id: request.id } : {}) };
   } catch (err) {
     if (!(err instanceof FhirError) || err.status !== 400) throw err;

@@ -27,7 +27,13 @@ import {
   updateResource,
 } from './interactions.ts';
 import { assertTargetsExist, localizeReferences, referencePaths } from './references.ts';
-import type { FhirContext, FhirRequest, FhirRoute, RouteMatcher } from './route-types.ts';
+import {
+  type FhirContext,
+  type FhirRequest,
+  type FhirRoute,
+  type RouteMatcher,
+  routeInteraction,
+} from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -45,6 +51,8 @@ interface RoutedGet {
 interface ParsedEntry {
   index: number;
   method: Method;
+  /** A write entry's interaction, as its route names it (the audit log's, for a failed entry). */
+  interaction?: string;
   type: string;
   id?: string;
   /** A GET entry: the route it matches in the route table, the request as its handler reads it. */
@@ -94,7 +102,7 @@ function writeRoute(
   path: string,
   search: string | undefined,
   fail: (msg: string) => FhirError,
-): { type: string; id?: string } {
+): { type: string; id?: string; interaction: string } {
   let match: ReturnType<RouteMatcher['match']> | undefined;
   try {
     match = ctx.routes.match(method, `/${path}`);
@@ -104,7 +112,7 @@ function writeRoute(
   const name = match?.route.name;
   if (!match || !name || !ENTRY_WRITES.has(name) || (name === 'conditional-update' && search === undefined))
     throw fail(EXPECTED_URL[method]);
-  return { type: match.params.type ?? '', id: match.params.id };
+  return { type: match.params.type ?? '', id: match.params.id, interaction: routeInteraction(match.route) };
 }
 
 /** Parses one entry's request into something we can execute, or throws a 400 naming the entry. */
@@ -140,14 +148,14 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     return { index, method, type: '', get: routedGet(ctx, path, search, index, conditionalRead(entry)) };
   }
   // The URL is not quoted back: a conditional one may carry a HETU.
-  const { type, id } = writeRoute(ctx, method, path, search, fail);
+  const { type, id, interaction } = writeRoute(ctx, method, path, search, fail);
   try {
     assertType(type);
   } catch (err) {
     throw new FhirError(404, inEntry((err as FhirError).outcome.issue ?? [], index));
   }
   if (id !== undefined) assertValidId(id, type);
-  const parsed: ParsedEntry = { index, method, type, id, fullUrl: entry.fullUrl };
+  const parsed: ParsedEntry = { index, method, type, id, interaction, fullUrl: entry.fullUrl };
   if (method === 'PUT' && id === undefined && search !== undefined) {
     try {
       parsed.conditionalUpdate = conditionalUpdateCriteria(listsToLast(parseQueryString(search)));
@@ -731,7 +739,7 @@ async function runBatch(
       results.push({
         response: { status: statusLine(failed.status), outcome: maskedOutcome(failed.outcome) },
       });
-      failures.push(failedEntry(index, failed, entry, parsed));
+      failures.push(failedEntry(index, failed, entry, ctx, parsed));
     }
   }
   // The batch answers 200 whatever its entries did: each failed one is audited here (with security on)
@@ -740,28 +748,44 @@ async function runBatch(
   return responseBundle('batch-response', results);
 }
 
-/** The interaction a write entry's method asks for, as the audit log names it. */
-const WRITE_INTERACTION: Record<string, string> = { POST: 'create', PUT: 'update', DELETE: 'delete' };
-
 /**
- * A failed batch entry as the audit log names it: its interaction (by its method when its request
- * could not be read through) and its target when it was read; `batch` when not even the method was.
+ * A failed batch entry as the audit log names it: its route's interaction (as the same request over
+ * HTTP is audited) and target when its request was read; when it was not, the route its method and url
+ * name if any, else `batch`.
  */
-function failedEntry(index: number, error: FhirError, entry: unknown, parsed?: ParsedEntry): FailedEntry {
+function failedEntry(
+  index: number,
+  error: FhirError,
+  entry: unknown,
+  ctx: BundleContext,
+  parsed?: ParsedEntry,
+): FailedEntry {
   if (parsed?.get) {
-    // Named as the same GET over HTTP is audited: its route's interaction, the type and id it names.
     const { route, request } = parsed.get;
-    const interaction = typeof route.access === 'object' ? route.access.interaction : route.name;
     const { type, id } = request.params;
-    return { index, interaction, ...(type ? { entity: id ? `${type}/${id}` : type } : {}), error };
+    return {
+      index,
+      interaction: routeInteraction(route),
+      ...(type ? { entity: id ? `${type}/${id}` : type } : {}),
+      error,
+    };
   }
-  if (parsed) {
+  if (parsed?.interaction) {
     const entity = parsed.id ? `${parsed.type}/${parsed.id}` : parsed.type;
-    return { index, interaction: WRITE_INTERACTION[parsed.method] ?? 'batch', entity, error };
+    return { index, interaction: parsed.interaction, entity, error };
   }
-  const method = isJsonObject(entry) && isJsonObject(entry.request) ? entry.request.method : undefined;
-  const interaction = typeof method === 'string' ? WRITE_INTERACTION[method] : undefined;
-  return { index, interaction: interaction ?? 'batch', error };
+  const request = isJsonObject(entry) && isJsonObject(entry.request) ? entry.request : {};
+  const { method, url } = request as { method?: unknown; url?: unknown };
+  const relative = typeof url === 'string' ? requestUrlUnderBase(url, ctx.base) : undefined;
+  let route: FhirRoute | undefined;
+  if (typeof method === 'string' && relative !== undefined) {
+    try {
+      route = ctx.routes.match(method, `/${relative.split('?')[0]}`).route;
+    } catch {
+      // no route: the entry is named as the batch's
+    }
+  }
+  return { index, interaction: route ? routeInteraction(route) : 'batch', error };
 }
 
 function responseBundle(type: 'transaction-response' | 'batch-response', entry: BundleEntry[]): Bundle {

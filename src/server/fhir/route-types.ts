@@ -118,3 +118,8 @@ export interface DeclaredInteractions {
   operations: Array<{ name: string; on?: string[] }>;
   conditionalUpdate: boolean;
 }
+
+/** The interaction a route runs, as the audit log and the CapabilityStatement name it. */
+export function routeInteraction(route: FhirRoute): string {
+  return typeof route.access === 'object' ? route.access.interaction : route.name;
+}

@@ -7,6 +7,7 @@ import type { BundleEntry } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import { type EntryRoute, entryRoute } from '../fhir/entry-route.ts';
+import { routeInteraction } from '../fhir/route-types.ts';
 import { parseQueryString } from '../fhir/search-params.ts';
 
 export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -14,6 +15,8 @@ export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** An entry's request as the batch runs it. */
 export interface EntryRequest {
   method: EntryMethod;
+  /** The interaction its route runs (the audit log's name for it). */
+  interaction: string;
   type: string;
   id?: string;
   /** `_history/<version>` (GET only). */
@@ -112,7 +115,11 @@ export function readEntryRequest(raw: unknown, i: number): { entry: BundleEntry;
   const match = batchRoute(method as EntryMethod, url);
   if (!match) throw unreadable(method as EntryMethod, url, at);
   const { type, id, vid } = match.params as { type: string; id?: string; vid?: string };
-  const read: EntryRequest = { method: method as EntryMethod, type };
+  const read: EntryRequest = {
+    method: method as EntryMethod,
+    interaction: routeInteraction(match.route),
+    type,
+  };
   if (id !== undefined) read.id = id;
   if (vid !== undefined) read.version = vid;
   if (match.query !== undefined && match.route.name === 'search-type')

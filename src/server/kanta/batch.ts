@@ -24,19 +24,11 @@ type Response = NonNullable<BundleEntry['response']>;
 /** The failed entries of one batch, audited before it is answered (its status is a 200 whatever they did). */
 type Failures = FailedEntry[];
 
-/** The interaction an entry's request asks for, as the audit log names it. */
-function interactionOf(req: EntryRequest): string {
-  if (req.method === 'POST') return 'create';
-  if (req.method === 'PUT') return 'update';
-  if (req.method === 'DELETE') return 'delete';
-  return req.id ? (req.version ? 'vread' : 'read') : 'search-type';
-}
-
 /** A failed entry for the audit log: `req` as read, absent when its request could not be read. */
 function failed(i: number, error: unknown, req?: EntryRequest): FailedEntry {
   if (!req) return { index: i, interaction: 'batch', error };
   const entity = req.id && req.method !== 'POST' ? `${req.type}/${req.id}` : req.type;
-  return { index: i, interaction: interactionOf(req), entity, error };
+  return { index: i, interaction: req.interaction, entity, error };
 }
 
 /**
