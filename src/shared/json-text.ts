@@ -4,10 +4,12 @@
  * - the first property name repeated in one object (FHIR JSON forbids that; `JSON.parse` silently keeps
  *   the last one);
  * - numbers written otherwise than JavaScript writes their value: `1.50` (a decimal's precision, which
- *   FHIR gives meaning to), `1.0` or `1e2` (valid for a decimal, not for an integer). `JSON.parse` turns
- *   `1.50` into `1.5` and `1.0` into `1`. Each is remembered against the parsed object or array holding
- *   it, so the validator judges the text as the HL7 validator does (`writtenNumber`) and the store and
- *   the answers write the number as it came (`stringifyAsWritten`).
+ *   FHIR gives meaning to), `1.0` or `1e2` (valid for a decimal, not for an integer), `1e400` (a valid
+ *   decimal, Infinity to JavaScript), a whole number of more than 15 digits (`12345678901234567890`,
+ *   which a double cannot hold). `JSON.parse` turns `1.50` into `1.5` and `1.0` into `1`. Each is
+ *   remembered against the parsed object or array holding it, so the validator judges the text as the
+ *   HL7 validator does (`writtenNumber`) and the store and the answers write the number as it came
+ *   (`stringifyAsWritten`).
  */
 
 export interface JsonTextScan {
@@ -25,7 +27,8 @@ const ABOVE_WRITTEN = new WeakSet<object>();
 
 /**
  * How the number at `holder[key]` was written in a text read by `scanJsonText`, when that is not how
- * JavaScript writes its value (`1.50`, `1.0`, `1e2`); undefined otherwise.
+ * JavaScript writes its value (`1.50`, `1.0`, `1e2`, `1e400`, `12345678901234567890`); undefined
+ * otherwise.
  */
 export function writtenNumber(holder: object, key: string | number): string | undefined {
   return WRITTEN.get(holder)?.get(key);
@@ -97,11 +100,11 @@ export function stringifyAsWritten(value: unknown, space?: number): string {
 }
 
 /**
- * A JSON number (after `:`, `,` or `[`) written with a trailing zero in its fraction (`1.50`, `2.0`)
- * or with an exponent. Ids and timestamps inside strings do not look like this; a string that does
- * only costs a scan.
+ * A JSON number (after `:`, `,` or `[`) written with a trailing zero in its fraction (`1.50`, `2.0`),
+ * with an exponent, or long (16 characters or more: more digits than a double may hold). Ids and
+ * timestamps inside strings do not look like this; a string that does only costs a scan.
  */
-const NOT_AS_JAVASCRIPT_WRITES = /[:,[]\s*-?\d+(?:\.\d*0|(?:\.\d+)?[eE][+-]?\d+)\s*[,}\]]/;
+const NOT_AS_JAVASCRIPT_WRITES = /[:,[]\s*-?(?:\d+(?:\.\d*0|(?:\.\d+)?[eE][+-]?\d+)|[\d.]{16,})\s*[,}\]]/;
 
 /**
  * `JSON.parse` of a JSON text already known to be well formed (e.g. stored), remembering its numbers
@@ -196,7 +199,8 @@ export function scanJsonText(text: string, value: unknown): JsonTextScan {
         else if (!((d >= 0x30 && d <= 0x39) || d === 0x2b /* + */ || d === 0x2d)) break;
       }
       const written = text.slice(i, end);
-      if (fraction && String(Number(written)) !== written) remember(frames, written);
+      // Up to 15 digits without a fraction or exponent JavaScript writes back as they came.
+      if ((fraction || end - i > 15) && String(Number(written)) !== written) remember(frames, written);
       i = end;
     } else {
       i++;

@@ -6,8 +6,19 @@ const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
 export interface PrimitiveRule {
   type: string;
   json: 'string' | 'number' | 'boolean';
-  /** Returns a problem description, or undefined when the value is valid. */
-  check(value: unknown): string | undefined;
+  /**
+   * Returns a problem description, or undefined when the value is valid. `written`: how a number was
+   * written in the JSON text, when that is not how JavaScript writes its value (`1e400`, whose value is
+   * Infinity; `12345678901234567890`); messages quote it, and a text `lexical` accepts is not refused
+   * for the value it parses to.
+   */
+  check(value: unknown, written?: string): string | undefined;
+  /**
+   * A warning on a valid value (the HL7 validator's): a date, dateTime or instant outside the range of
+   * reasonable years; a decimal outside the range of commonly supported ones (judged on `written` when
+   * there is one). Undefined when there is nothing to say.
+   */
+  caution(value: unknown, written?: string): string | undefined;
   /**
    * A number's or boolean's text as written (an XML `value` attribute; JSON.parse keeps no text):
    * the type's regex, which `check` cannot apply to a parsed value (`1.0`, `01`, `1e2`, `1.5` as an
@@ -35,10 +46,11 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
   const json: PrimitiveRule['json'] =
     type === 'boolean' ? 'boolean' : NUMBER_TYPES.has(type) ? 'number' : 'string';
   const semantic = SEMANTIC[type];
+  const caution = CAUTION[type];
   return {
     type,
     json,
-    check(value) {
+    check(value, written) {
       if (!isJsonKind(value, json))
         return `Error parsing JSON: the primitive value must be a ${json} (found ${describe(value)})`;
       if (json === 'string') {
@@ -46,9 +58,16 @@ export function compilePrimitive(sd: StructureDefinition): PrimitiveRule {
         if (s.length === 0) return '@value cannot be empty';
         if (regex && !regex.test(s)) return `The value '${clip(s)}' is not a valid ${type}`;
       } else if (json === 'number' && !Number.isFinite(value as number)) {
-        return `The value '${value}' is not a valid ${type}`;
+        // `1e400` is a valid decimal as written (the caller judged the text with `lexical`); the
+        // parsed value has nothing left to say. Without the text, the value is all there is.
+        if (written === undefined || !regex?.test(written))
+          return `The value '${clip(written ?? String(value))}' is not a valid ${type}`;
+        return undefined;
       }
-      return semantic ? semantic(value) : undefined;
+      return semantic ? semantic(value, written) : undefined;
+    },
+    caution(value, written) {
+      return caution ? caution(value, written) : undefined;
     },
     lexical(text, quoted = false) {
       if (json === 'string' || !regex || regex.test(text)) return undefined;
@@ -120,13 +139,28 @@ function checkCalendar(value: unknown): string | undefined {
 }
 
 function checkInteger(min: number, type: string) {
-  return (value: unknown): string | undefined => {
+  return (value: unknown, written?: string): string | undefined => {
     const n = value as number;
-    if (!Number.isInteger(n)) return `The value '${n}' is not a valid ${type} (not a whole number)`;
+    const text = clip(written ?? String(n));
+    if (!Number.isInteger(n)) return `The value '${text}' is not a valid ${type} (not a whole number)`;
     if (n < min || n > INT32_MAX)
-      return `The value '${n}' is outside the range of ${type} (${min}..${INT32_MAX})`;
+      return `The value '${text}' is outside the range of ${type} (${min}..${INT32_MAX})`;
     return undefined;
   };
+}
+
+/**
+ * A primitive holding nothing but white space, as Java's `StringUtils.isBlank` sees it (U+0020 and what
+ * `Character.isWhitespace` calls white space; U+00A0 is not). The HL7 validator's checkPrimitive judges
+ * no format for such a value: it warns "Primitive types should not only be whitespace" and stops.
+ */
+export function onlyWhitespace(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && !isJavaWhitespaceButSpace(c)) return false;
+  }
+  return true;
 }
 
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -161,7 +195,7 @@ function checkCode(value: unknown): string | undefined {
     : `The value '${clip(s)}' is not a valid code (white space other than single spaces between characters)`;
 }
 
-const SEMANTIC: Record<string, (value: unknown) => string | undefined> = {
+const SEMANTIC: Record<string, (value: unknown, written?: string) => string | undefined> = {
   date: checkCalendar,
   dateTime: checkCalendar,
   instant: checkCalendar,
@@ -182,4 +216,40 @@ const SEMANTIC: Record<string, (value: unknown) => string | undefined> = {
       return `The value '${clip(value as string)}' is not a valid base64Binary`;
     return undefined;
   },
+};
+
+/**
+ * The HL7 validator's reasonable years for date, dateTime and instant (InstanceValidator.yearIsValid):
+ * 1800 to 80 years after the current one; outside them a warning, a likely data entry error.
+ */
+function reasonableYear(value: unknown): string | undefined {
+  const s = value as string;
+  const year = Number(s.slice(0, 4));
+  if (year >= 1800 && year <= new Date().getUTCFullYear() + 80) return undefined;
+  return `The value '${clip(s)}' is outside the range of reasonable years - check for data entry error`;
+}
+
+/**
+ * The HL7 validator's decimal bounds (Utilities.checkDecimal, "arbitrary" there): at most 18 digits
+ * before and after the point together, and an exponent of at most 4 digits. `text` is a valid decimal.
+ */
+function decimalInRange(text: string): boolean {
+  const e = text.search(/[eE]/);
+  const mantissa = e < 0 ? text : text.slice(0, e);
+  const exponent = e < 0 ? '' : text.slice(e + 1).replace(/^[+-]/, '');
+  return mantissa.replace(/[-+.]/g, '').length <= 18 && exponent.length <= 4;
+}
+
+function decimalRange(value: unknown, written?: string): string | undefined {
+  const text = written ?? String(value);
+  return decimalInRange(text)
+    ? undefined
+    : `The value '${clip(text)}' is outside the range of commonly/reasonably supported decimals`;
+}
+
+const CAUTION: Record<string, (value: unknown, written?: string) => string | undefined> = {
+  date: reasonableYear,
+  dateTime: reasonableYear,
+  instant: reasonableYear,
+  decimal: decimalRange,
 };

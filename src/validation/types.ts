@@ -38,6 +38,18 @@ export interface CompiledInvariant {
    * `typeName` its FHIR type, `path` its ElementDefinition path (e.g. `Observation.component`).
    */
   check(node: unknown, env: InvariantEnv): boolean;
+  /**
+   * For a constraint that fails per part of the node (dom-3: each unreferenced contained resource),
+   * where and why, once `check` has said false; each is reported at `at` below the node, its message
+   * after the key. Absent: the failure is reported at the node with `human`.
+   */
+  failures?(node: unknown, env: InvariantEnv): InvariantFailure[];
+}
+
+/** One place where a constraint fails: `at` is a path below the node (`contained[1]`). */
+export interface InvariantFailure {
+  at: string;
+  message: string;
 }
 
 export interface InvariantEnv {

@@ -22,6 +22,17 @@ export function checkPrimitiveBinding(ctx: CheckContext, el: CompiledElement, va
     report(ctx, el, ctx.terminology.checkCode(b.maxValueSet, 'required', { code: value }));
 }
 
+/**
+ * A primitive holding only white space under a binding: no code at all. Under a required binding that
+ * is an error, as the HL7 validator's checkPrimitive reports it (Terminology_TX_Code_ValueSet_MISSING);
+ * otherwise nothing.
+ */
+export function checkBlankPrimitiveBinding(ctx: CheckContext, el: CompiledElement): void {
+  const b = el.binding!;
+  if (!ctx.terminology || b.strength !== 'required') return;
+  report(ctx, el, ctx.terminology.checkCodeableConcept(b.valueSet, 'required', []));
+}
+
 /** A CodeableConcept, Coding or coded Quantity under a binding. */
 export function checkComplexBinding(ctx: CheckContext, value: Json, el: CompiledElement, type: string): void {
   const b = el.binding!;

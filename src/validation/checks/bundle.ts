@@ -186,11 +186,14 @@ export function relativeTail(fullUrl: string, res: Json): string | undefined {
   return fullUrl.endsWith(`/${tail}`) ? tail : undefined;
 }
 
-/** The contained resources of `resource` by id. */
+/**
+ * The contained resources of `resource` by id; of several with one id (an error, checks/contained.ts)
+ * the first, as the HL7 validator resolves `#id` to the first.
+ */
 export function indexContained(resource: Json): Map<string, Json> | undefined {
   const list = resource.contained;
   if (!Array.isArray(list) || !list.length) return undefined;
   const map = new Map<string, Json>();
-  for (const c of list) if (isObject(c) && typeof c.id === 'string') map.set(c.id, c);
+  for (const c of list) if (isObject(c) && typeof c.id === 'string' && !map.has(c.id)) map.set(c.id, c);
   return map;
 }

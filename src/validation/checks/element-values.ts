@@ -3,7 +3,7 @@
 import { isUrnUuid } from '../../shared/references.ts';
 import type { CompiledElement } from '../compiled.ts';
 import { compareQuantities } from '../quantity.ts';
-import { type Json, isAbsoluteUri } from '../util.ts';
+import { type Json, isAbsoluteUri, isObject } from '../util.ts';
 import { compareTemporal, deepEqual, matchesPattern } from '../values.ts';
 import type { CheckContext } from './context.ts';
 import { checkExampleUrl } from './example-urls.ts';
@@ -129,6 +129,21 @@ export function checkPrimitiveValue(
       `${named(el)}: value is '${String(value)}' but must be '${String(el.pattern)}'`,
     );
   }
+}
+
+/**
+ * A primitive with a fixed value carries no extensions (its `_name` object), as the fixed value has
+ * none: the HL7 validator's checkFixedValue (EXTENSION_EXT_FIXED_BANNED). A pattern allows them. A
+ * complex fixed value is compared whole (`deepEqual`), extensions included, by `checkComplexValue`.
+ */
+export function checkFixedExtensions(ctx: CheckContext, el: CompiledElement, ext: unknown): void {
+  if (el.fixed === undefined || !isObject(ext) || !Array.isArray(ext.extension) || !ext.extension.length)
+    return;
+  ctx.report(
+    'error',
+    'value',
+    `${named(el)}: No extensions allowed, as the specified fixed value doesn't contain any extensions`,
+  );
 }
 
 /** fixed[x] (exact) and pattern[x] (containment) on a complex value; Quantity min/max after UCUM conversion. */

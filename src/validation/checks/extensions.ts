@@ -1,8 +1,10 @@
 import type { CompiledElement, CompiledStructure } from '../compiled.ts';
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
-// the element they name (cross-version.ts); any other unknown url is reported (an unknown
-// modifierExtension is an error, as it cannot be understood, except in an example domain while
-// examples are allowed: the HL7 validator lets unknown extensions there pass, modifiers too).
+// the element they name (cross-version.ts); nema.org and HL7's tools space are known to the HL7
+// validator whatever they are, so an extension there is not reported; any other unknown url is (an
+// unknown modifierExtension is an error, as it cannot be understood, except in an example domain while
+// examples are allowed, or in those known spaces: a warning; the HL7 validator lets them pass,
+// modifiers too).
 import { FI_BASE } from '../packages.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
@@ -13,8 +15,13 @@ import {
 } from './cross-version.ts';
 import { isExampleUrl } from './example-urls.ts';
 
-/** nema.org (DICOM): an unknown extension there is only a warning (one of the HL7 validator's exemptions). */
-const NEMA = /^https?:\/\/(?:[^/]+\.)?nema\.org(?:[:/]|$)/;
+/**
+ * Urls the HL7 validator always takes as known extensions (isKnownExtension, allowUnknownExtension):
+ * any containing `nema.org` (DICOM), and HL7's tools space. No warning, no error.
+ */
+function alwaysKnown(url: string): boolean {
+  return url.includes('nema.org') || url.startsWith('http://hl7.org/fhir/tools/StructureDefinition/');
+}
 /** HL7's own test space: no package defines it, so an unknown extension there is simply unknown. */
 const HL7_TEST_SPACE = 'http://hl7.org/fhir/test/';
 
@@ -33,12 +40,14 @@ const KNOWN_PACKAGE_BASES = [
 
 /**
  * `auto`: an error (the HL7 validator's verdict without `-allow-any-extensions`), except in example
- * domains while examples are allowed, on nema.org, and under the canonical base of a known package
- * that is not loaded (a warning). Under a loaded package's base it is always an error: the definition
- * would be there if it existed; so it is in HL7's test space (`http://hl7.org/fhir/test/`).
+ * domains while examples are allowed and under the canonical base of a known package that is not
+ * loaded (a warning). Under a loaded package's base it is always an error: the definition would be
+ * there if it existed; so it is in HL7's test space (`http://hl7.org/fhir/test/`). Example domains:
+ * the HL7 validator says nothing there while it allows examples (`-allow-example-urls`, whose default
+ * has changed between its releases) and errs otherwise; we keep a warning while they are allowed, so a
+ * url nothing defines is still pointed out.
  */
 function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
-  if (NEMA.test(url)) return 'warning';
   if (isExampleUrl(url)) return ctx.policy.allowExamples ? 'warning' : 'error';
   const policy = ctx.policy.unknownExtensions;
   if (policy !== 'auto') return policy;
@@ -56,12 +65,13 @@ export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: Com
     // Known, but a differential the simple snapshot generator cannot expand (a complex extension).
     ctx.report('warning', 'not-supported', `Extension '${url}' has no snapshot, so it has not been checked`);
   } else if (el.name === 'modifierExtension') {
+    // Exempt domains too: a modifier nothing here defines cannot be understood, so it is pointed out.
     ctx.report(
-      isExampleUrl(url) && ctx.policy.allowExamples ? 'warning' : 'error',
+      (isExampleUrl(url) && ctx.policy.allowExamples) || alwaysKnown(url) ? 'warning' : 'error',
       'structure',
       `Unknown modifierExtension '${url}': it cannot be understood, so the resource cannot be processed safely`,
     );
-  } else {
+  } else if (!alwaysKnown(url)) {
     ctx.report(unknownSeverity(ctx, url), 'structure', `Unknown extension '${url}'`);
   }
 }

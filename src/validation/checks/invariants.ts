@@ -43,6 +43,9 @@ export function runInvariants(
       ctx.report('warning', 'processing', failure.saying(evaluatorSaid(ctx, failure.said)));
       continue;
     }
-    if (!ok) ctx.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);
+    if (ok) continue;
+    const failures = inv.failures?.(node, env);
+    if (!failures?.length) ctx.report(inv.severity, 'invariant', `${inv.key}: ${inv.human}`);
+    else for (const f of failures) ctx.report(inv.severity, 'invariant', `${inv.key}: ${f.message}`, f.at);
   }
 }

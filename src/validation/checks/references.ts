@@ -24,7 +24,10 @@ export function checkReference(
   ref: TypeRef | undefined,
 ): void {
   const r = value.reference;
-  if (typeof r !== 'string') return;
+  if (typeof r !== 'string') {
+    if (r === undefined) checkDisplayWithoutReference(walk, value);
+    return;
+  }
   if (/\s/.test(r)) {
     walk.report('error', 'invalid', `Reference '${r}' is not valid: it contains whitespace`, 'reference');
     return;
@@ -34,6 +37,26 @@ export function checkReference(
   if (!found) return;
   checkTypeAgrees(walk, value.type, r, found);
   checkTarget(walk, r, el, ref, found.target, found.implied);
+}
+
+/** Values inside a definition (ElementDefinition.pattern, fixed, example): no instance's references. */
+const DEFINITION_VALUE = /^ElementDefinition\.(?:pattern|fixed|example)/;
+
+/**
+ * A Reference with no reference and no identifier (system or value) says nothing of its target but
+ * what a display could: the HL7 validator warns when there is none (REFERENCE_REF_NODISPLAY; it too
+ * leaves out values in a definition's pattern).
+ */
+function checkDisplayWithoutReference(walk: CheckContext, value: Json): void {
+  const id = value.identifier;
+  if (isObject(id) && (typeof id.system === 'string' || typeof id.value === 'string')) return;
+  if (typeof value.display === 'string' && value.display !== '') return;
+  if (walk.at.hostPaths.some((p) => DEFINITION_VALUE.test(p))) return;
+  walk.report(
+    'warning',
+    'structure',
+    'A Reference without an actual reference or identifier should have a display',
+  );
 }
 
 const CORE_TYPE = 'http://hl7.org/fhir/StructureDefinition/';

@@ -1,12 +1,14 @@
+import { isSystemReference } from '../../shared/system-uri.ts';
 import { isAbsoluteUri } from '../util.ts';
 import type { CheckContext } from './context.ts';
 
 /**
  * A Coding with a code needs a system (a warning, as the HL7 validator gives it).
- * `Coding.system` and `Identifier.system` must be absolute URIs, and a Coding's system must name a code
- * system, not a value set the registry holds nor a CodeSystem supplement (R4 codesystem.html: a
- * supplement adds designations and properties to another code system and is never a Coding's system),
- * nor a page of the FHIR web sites. The HL7 validator reports all of these as errors.
+ * `Coding.system` and `Identifier.system` must be system references (`isSystemReference`), and a
+ * Coding's system must name a code system, not a value set the registry holds nor a CodeSystem
+ * supplement (R4 codesystem.html: a supplement adds designations and properties to another code system
+ * and is never a Coding's system), nor a page of the FHIR web sites. The HL7 validator reports all of
+ * these as errors.
  */
 export function checkSystem(
   walk: CheckContext,
@@ -24,7 +26,7 @@ export function checkSystem(
     return;
   }
   if (typeof system !== 'string' || system === '') return;
-  if (!isAbsoluteUri(system)) {
+  if (!isSystemReference(system, type)) {
     walk.report(
       'error',
       'invalid',

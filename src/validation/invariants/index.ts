@@ -45,7 +45,7 @@ export function compileInvariant(
   const row = INVARIANTS[key];
   if (row?.by === 'engine') return undefined;
   const core = isCoreConstraint(constraint);
-  if (row?.by === 'native' && core) return { key, severity, human, check: row.check };
+  if (row?.by === 'native' && core) return { key, severity, human, check: row.check, failures: row.failures };
   const published = constraint.expression?.trim();
   if (!published) return undefined;
   const expression =

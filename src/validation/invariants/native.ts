@@ -1,11 +1,14 @@
 import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
-import type { InvariantEnv } from '../types.ts';
+import type { InvariantEnv, InvariantFailure } from '../types.ts';
 import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** A constraint implemented in code: faster than fhirpath.js, or right where the published text is not. */
 export type NativeCheck = (node: unknown, env: InvariantEnv) => boolean;
+
+/** Where a failed native constraint fails, when that is below the node (see CompiledInvariant.failures). */
+export type NativeFailures = (node: unknown, env: InvariantEnv) => InvariantFailure[];
 
 /** ele-1: every element has a value or children (other than `id`). */
 function ele1(node: unknown): boolean {
@@ -54,23 +57,32 @@ const dom6: NativeCheck = (node, env) => {
 };
 
 /**
- * dom-3: every contained resource is referenced from the rest of the resource, or from another
- * contained resource that is itself referenced, or refers to its container with `#`.
+ * dom-3: the indexes of the contained resources that are not referenced from the rest of the
+ * resource, nor from another contained resource that is itself referenced, and do not refer to their
+ * container with `#`. A reference names an id, so contained resources sharing an id (an error of its
+ * own, checks/contained.ts) are referenced together, and one without an id never is: as the HL7
+ * validator's checkContainedReferences judges them.
  */
-const dom3: NativeCheck = (node) => {
+export function unreferencedContained(node: unknown): number[] {
   const list = contained(node);
-  if (list.length === 0) return true;
-  const byId = new Map<string, JsonObject>();
-  for (const c of list) if (typeof c.id === 'string') byId.set(c.id, c);
+  if (list.length === 0) return [];
+  const byId = new Map<string, JsonObject[]>();
+  for (const c of list) {
+    if (typeof c.id !== 'string') continue;
+    const same = byId.get(c.id);
+    if (same) same.push(c);
+    else byId.set(c.id, [c]);
+  }
   const reached = new Set<JsonObject>();
   const queue: JsonObject[] = [];
+  const reach = (c: JsonObject) => {
+    if (reached.has(c)) return;
+    reached.add(c);
+    queue.push(c);
+  };
   const visitRefs = (value: unknown, skipContained: boolean) => {
     collectLocalRefs(value, skipContained, (id) => {
-      const target = byId.get(id);
-      if (target && !reached.has(target)) {
-        reached.add(target);
-        queue.push(target);
-      }
+      for (const target of byId.get(id) ?? []) reach(target);
     });
   };
   visitRefs(node, true);
@@ -79,13 +91,33 @@ const dom3: NativeCheck = (node) => {
     collectLocalRefs(c, false, (id) => {
       if (id === '') pointsHome = true;
     });
-    if (pointsHome && !reached.has(c)) {
-      reached.add(c);
-      queue.push(c);
-    }
+    if (pointsHome) reach(c);
   }
   while (queue.length) visitRefs(queue.pop(), false);
-  return list.every((c) => reached.has(c));
+  const unreferenced: number[] = [];
+  const all = isJsonObject(node) ? asList(node.contained) : [];
+  all.forEach((c, i) => {
+    if (isJsonObject(c) && !reached.has(c)) unreferenced.push(i);
+  });
+  return unreferenced;
+}
+
+const dom3: NativeCheck = (node) => unreferencedContained(node).length === 0;
+
+/**
+ * dom-3 reported as the HL7 validator reports it: once per unreferenced contained resource, at it
+ * (`contained[i]`), naming its id (which is the resource's own, not the client's data).
+ */
+const dom3Failures: NativeFailures = (node) => {
+  const all = isJsonObject(node) ? asList(node.contained) : [];
+  return unreferencedContained(node).map((i) => {
+    const id = isJsonObject(all[i]) ? all[i].id : undefined;
+    const which = typeof id === 'string' ? `'${id}'` : '(no id)';
+    return {
+      at: `contained[${i}]`,
+      message: `The contained resource ${which} is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource`,
+    };
+  });
 };
 
 /**
@@ -187,6 +219,11 @@ export const nativeChecks: Record<string, NativeCheck> = {
   'dom-6': dom6,
   'txt-1': (node) => narrativeXhtmlOk(divOf(node)),
   'txt-2': (node) => narrativeHasContent(divOf(node)),
+};
+
+/** Native constraints reported where they fail (below the node) rather than at the node. */
+export const nativeFailures: Record<string, NativeFailures> = {
+  'dom-3': dom3Failures,
 };
 
 /**

@@ -1,14 +1,24 @@
 // How each constraint key is evaluated: the one table. A key not listed here is evaluated by
 // fhirpath.js on its published expression (after the shortcut glance of shortcut.ts, which only ever
 // skips evaluations that are certainly true).
-import { type FastPath, type NativeCheck, fastPaths, nativeChecks } from './native.ts';
+import {
+  type FastPath,
+  type NativeCheck,
+  type NativeFailures,
+  fastPaths,
+  nativeChecks,
+  nativeFailures,
+} from './native.ts';
 import { projectFastPaths } from './project.ts';
 
 export type Evaluation =
   /** The engine checks it while walking (bdl-3, bdl-7: Bundle entries; ref-1: local references); never compiled. */
   | { by: 'engine'; where: string }
-  /** Code instead of the published expression, for core constraints (fhirpath.js is slow or wrong on it). */
-  | { by: 'native'; check: NativeCheck }
+  /**
+   * Code instead of the published expression, for core constraints (fhirpath.js is slow or wrong on
+   * it); `failures` says where below the node it fails, when that is where it is reported (dom-3).
+   */
+  | { by: 'native'; check: NativeCheck; failures?: NativeFailures }
   /** Code answers the plain cases of a core constraint; fhirpath.js the published expression otherwise. */
   | { by: 'fast'; fast: FastPath }
   /** Code (calling the domain rule) answers the plain cases of our own profiles' invariant; fhirpath.js the FSH text otherwise. */
@@ -83,7 +93,12 @@ export const INVARIANTS: Readonly<Record<string, Evaluation>> = {
   'bdl-3': { by: 'engine', where: 'walk: Bundle entries' },
   'bdl-7': { by: 'engine', where: 'walk: Bundle entries' },
   'ref-1': { by: 'engine', where: 'checks: references' },
-  ...rows(nativeChecks, (check: NativeCheck) => ({ by: 'native', check })),
+  ...Object.fromEntries(
+    Object.entries(nativeChecks).map(([key, check]): [string, Evaluation] => [
+      key,
+      { by: 'native', check, failures: nativeFailures[key] },
+    ]),
+  ),
   ...rows(fastPaths, (fast: FastPath) => ({ by: 'fast', fast })),
   ...rows(projectFastPaths, (fast: FastPath) => ({ by: 'project', fast })),
   ...corrected,

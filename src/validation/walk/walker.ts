@@ -5,6 +5,7 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { writtenNumber } from '../../shared/json-text.ts';
 import { checkAttachment } from '../checks/attachment.ts';
 import {
+  checkBlankPrimitiveBinding,
   checkCodeSystem,
   checkComplexBinding,
   checkPrimitiveBinding,
@@ -12,10 +13,11 @@ import {
 } from '../checks/bindings.ts';
 import { enterBundle, indexContained } from '../checks/bundle.ts';
 import { checkCodeSystemSupplement } from '../checks/codesystem-supplement.ts';
+import { checkContainedIds } from '../checks/contained.ts';
 import type { BundleScope, CheckContext, TerminologyPort, WalkPolicy } from '../checks/context.ts';
 import { checkCapabilityStatement, checkSearchParameter } from '../checks/definitions.ts';
 import { checkElementIds } from '../checks/element-ids.ts';
-import { checkComplexValue, checkPrimitiveValue } from '../checks/element-values.ts';
+import { checkComplexValue, checkFixedExtensions, checkPrimitiveValue } from '../checks/element-values.ts';
 import { checkExtensionContext } from '../checks/extension-context.ts';
 import { checkModifierUse, checkUnresolvedExtension } from '../checks/extensions.ts';
 import { runInvariants } from '../checks/invariants.ts';
@@ -26,6 +28,7 @@ import { checkNarrativeLanguage, checkXhtmlEntities } from '../checks/narrative.
 import { checkQuestionnaire } from '../checks/questionnaire-targets.ts';
 import { checkQuestionnaireResponse } from '../checks/questionnaire.ts';
 import { checkReference } from '../checks/references.ts';
+import { checkSecurityLabels } from '../checks/security-labels.ts';
 import { checkStructureDefinition } from '../checks/structure-definition.ts';
 import { checkSystem } from '../checks/systems.ts';
 import type {
@@ -35,7 +38,7 @@ import type {
   StructureCompiler,
   TypeRef,
 } from '../compiled.ts';
-import { clip, isJsonKind, isPrimitiveCode } from '../primitives.ts';
+import { clip, isJsonKind, isPrimitiveCode, onlyWhitespace } from '../primitives.ts';
 import type { InvariantEnv } from '../types.ts';
 import { type Json, describeJsonValue, isEmpty, isObject } from '../util.ts';
 import { PathStack } from './path.ts';
@@ -231,7 +234,11 @@ export class Walk implements CheckContext {
         this.out.profile = prev;
       }
     }
-    this.out.attributed(undefined, () => checkElementIds(this, value, rt));
+    this.out.attributed(undefined, () => {
+      checkElementIds(this, value, rt);
+      checkContainedIds(this, value);
+      checkSecurityLabels(this, value);
+    });
     const resourceRule = RESOURCE_RULES[rt];
     if (resourceRule) this.out.attributed(undefined, () => resourceRule(this, value));
     if (bundle) this.bundles.pop();
@@ -472,12 +479,14 @@ export class Walk implements CheckContext {
   private primitive(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
     if (value !== null && !this.policy.valuesInMessages) {
       // Every issue reported while this value (and any primitive in its extensions) is checked drops
-      // it from its message.
+      // it from its message, and the number's text as written too.
+      const before = this.unquoted.length;
       this.unquoted.push(value);
+      if (this.written !== undefined) this.unquoted.push(this.written);
       try {
         this.primitiveChecks(value, ext, el, type);
       } finally {
-        this.unquoted.pop();
+        this.unquoted.length = before;
       }
       return;
     }
@@ -485,20 +494,29 @@ export class Walk implements CheckContext {
   }
 
   private primitiveChecks(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
-    if (value !== null) {
+    if (typeof value === 'string' && onlyWhitespace(value)) this.blankPrimitive(ext, el);
+    else if (value !== null) {
       const rule = this.compiler.primitive(type);
-      const problem = rule?.check(value);
-      if (problem) {
-        this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
-        return;
-      }
+      // A number from JSON text is judged as written first (`1.0` is no integer), as the HL7 validator
+      // judges the text; a value of the wrong JSON kind is `check`'s to report.
+      const written = this.written;
       const lexical =
-        this.written !== undefined ? rule?.lexical(this.written, this.policy.valuesInMessages) : undefined;
+        written !== undefined && rule && isJsonKind(value, rule.json)
+          ? rule.lexical(written, this.policy.valuesInMessages)
+          : undefined;
       if (lexical) {
         this.report('error', 'value', lexical);
         return;
       }
+      const problem = rule?.check(value, written);
+      if (problem) {
+        this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
+        return;
+      }
+      const caution = rule?.caution(value, written);
+      if (caution) this.report('warning', 'value', caution);
       checkPrimitiveValue(this, el, value, type);
+      checkFixedExtensions(this, el, ext);
       if (type === 'xhtml' && typeof value === 'string') {
         checkXhtmlEntities(this, el, value);
         checkNarrativeLinks(this, el.path, value);
@@ -538,6 +556,17 @@ export class Walk implements CheckContext {
       if (el.valueInvariants.length)
         runInvariants(this, this.env, el, value, type, undefined, el.valueInvariants);
     }
+  }
+
+  /**
+   * A value of nothing but white space: the HL7 validator's checkPrimitive warns (unless its `_name`
+   * object gives the element children: an id or extensions) and judges neither its format nor its
+   * fixed value; under a required binding it is no code.
+   */
+  private blankPrimitive(ext: unknown, el: CompiledElement): void {
+    if (!isObject(ext) || isEmpty(ext))
+      this.report('warning', 'value', 'Primitive types should not only be whitespace');
+    if (el.binding) checkBlankPrimitiveBinding(this, el);
   }
 
   private complex(value: unknown, el: CompiledElement, type: string): void {
