@@ -1,15 +1,25 @@
 export { parseDateRange, parseInstant, sqlTimestamp } from './dates.ts';
-export { openStore } from './store.ts';
-export { versionContentSql } from './reads.ts';
-/** The JSON text a resource is stored as, or the 400 saying the store cannot keep it (U+0000). */
-export { storedText } from './writes.ts';
-export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
+/** The rules of every search's parameters, also for the searches a later stage runs itself (the audit log). */
 export {
   assertSearchText,
   chainedTypes,
   dateSearchMatcher,
+  dateSearchMatches,
+  instantCondition,
+  isFormatParameter,
+  lastValue,
   pageSize,
+  parseDateSearchValue,
+  referenceUnderBase,
+  splitValues,
+  unescapeValue,
+  unknownParameter,
 } from './search.ts';
+export { openStore } from './store.ts';
+export { assertUnreferenced, versionContentSql } from './reads.ts';
+/** The JSON text a resource is stored as, or the 400 saying the store cannot keep it (U+0000). */
+export { storedText } from './writes.ts';
+export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export { SAVED_SEARCH_TTL_SECONDS, type SavedCriteria, loadSavedSearch, saveSearch } from './saved-search.ts';
 export type * from './types.ts';

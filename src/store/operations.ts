@@ -114,7 +114,7 @@ export class Operations implements StoreTx {
     return readHistoryPage(this.q, type, opts);
   }
 
-  referrers(type: string, id: string, fromTypes: string[], limit = 10): Promise<string[]> {
+  referrers(type: string, id: string, fromTypes?: string[], limit = 10): Promise<string[]> {
     return findReferrers(this.q, type, id, fromTypes, limit);
   }
 

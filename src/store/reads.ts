@@ -1,7 +1,7 @@
 // Reads of current and historical versions, straight from the tables (no transaction needed).
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
-import { FhirError } from '../shared/outcome.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import { checkTypeAndId } from './checks.ts';
 import { referenceRowParams } from './indexing.ts';
 import type { HistoryEntry, Queryable, Row, StoredJson, WriteAction } from './types.ts';
@@ -168,16 +168,41 @@ export async function findReferrers(
   q: Queryable,
   type: string,
   id: string,
-  fromTypes: string[],
+  fromTypes: string[] | undefined,
   limit = 10,
 ): Promise<string[]> {
   checkTypeAndId(type, id);
+  const byType = fromTypes ? 'resource_type = ANY($5::text[]) AND ' : '';
   const rows = await q.query<{ resource_type: string; id: string }>(
     `SELECT DISTINCT resource_type, id FROM search_token
-      WHERE resource_type = ANY($1::text[]) AND param = ANY($2::text[]) AND value = $3 AND system = $4
-        AND NOT (resource_type = $4 AND id = $3)
-      ORDER BY resource_type, id LIMIT $5`,
-    [fromTypes, referenceRowParams(), id, type, limit],
+      WHERE ${byType}param = ANY($1::text[]) AND value = $2 AND system = $3
+        AND NOT (resource_type = $3 AND id = $2)
+      ORDER BY resource_type, id LIMIT $4`,
+    [referenceRowParams(), id, type, limit, ...(fromTypes ? [fromTypes] : [])],
   );
   return rows.map((r) => `${r.resource_type}/${r.id}`);
+}
+
+/**
+ * A resource that current resources still reference (through the references we index) is not
+ * deleted: 409 naming up to ten referrers. The facade's DELETE or batch entry checks before deleting,
+ * a transaction after all its entries (so it may delete a resource together with its referrers), and
+ * the sync before it applies a remote delete here.
+ */
+export async function assertUnreferenced(
+  store: { referrers(type: string, id: string, fromTypes?: string[], limit?: number): Promise<string[]> },
+  type: string,
+  id: string,
+): Promise<void> {
+  const referrers = await store.referrers(type, id, undefined, 10);
+  if (!referrers.length) return;
+  throw new FhirError(
+    409,
+    issue(
+      'error',
+      'conflict',
+      `${type}/${id} is still referenced by ${referrers.join(', ')}${referrers.length === 10 ? ' and possibly more' : ''}; delete or update those first`,
+      `${type}.id`,
+    ),
+  );
 }

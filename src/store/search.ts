@@ -37,8 +37,39 @@ const SORTABLE: ReadonlySet<string> = new Set(Object.keys(SORT_COLUMN));
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
-/** Accepted and ignored: presentation parameters the facade may pass through. */
-const PASSTHROUGH = new Set(['_format', '_pretty']);
+/**
+ * The format parameters: taken by every interaction (R4 http.html), they shape the answer, not what
+ * it holds; a search accepts and passes them over.
+ */
+const FORMAT_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_pretty']);
+
+/** `name` is a format parameter (`_format`, `_pretty`). */
+export function isFormatParameter(name: string): boolean {
+  return FORMAT_PARAMETERS.has(name);
+}
+
+/**
+ * The one rule for a parameter a search or history does not take (docs/server.md): strict by default,
+ * a 400 (not-supported) naming it, as an answer that silently left it out would not be the one asked
+ * for; under `Prefer: handling=lenient` (R4 search.html) it is ignored and its name added to
+ * `ignored`, for the answer to leave out of its links (and a searchset to list in an outcome entry).
+ */
+export function unknownParameter(
+  key: string,
+  diagnostics: string,
+  lenient: boolean | undefined,
+  ignored: string[],
+): void {
+  if (!lenient) throw unsupportedSearch(key, diagnostics);
+  ignored.push(key);
+}
+
+/** The value a result parameter given more than once takes (`_count`, `_total`, `_sort`, `_summary`): its last. */
+export function lastValue<T>(raw: T | T[]): T;
+export function lastValue<T>(raw: T | T[] | undefined): T | undefined;
+export function lastValue<T>(raw: T | T[] | undefined): T | undefined {
+  return Array.isArray(raw) ? raw[raw.length - 1] : raw;
+}
 
 /**
  * Where a next page starts: after a (lastUpdated, id) key (the default sort: stable while others
@@ -138,7 +169,7 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     const list = Array.isArray(raw) ? raw : [raw];
     assertSearchText(key, list);
     const [name, modifier] = splitKey(key);
-    if (parseResultParam(req, key, name, last(list), opts.lenient === true) || PASSTHROUGH.has(name))
+    if (parseResultParam(req, key, name, lastValue(list), opts.lenient === true) || isFormatParameter(name))
       continue;
     if (name === '_include' || name === '_revinclude') {
       for (const v of list) req.includes.push(...parseIncludes(type, key, v, name === '_revinclude'));
@@ -158,11 +189,8 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     else {
       const def = defs.get(name);
       if (!def) {
-        if (opts.lenient) {
-          req.ignored.push(key);
-          continue;
-        }
-        throw unsupportedSearch(key, `Unknown search parameter '${name}' for ${type}`);
+        unknownParameter(key, `Unknown search parameter '${name}' for ${type}`, opts.lenient, req.ignored);
+        continue;
       }
       if (def.kind === 'reference' && modifier !== undefined && /^[A-Z]/.test(modifier))
         assertTargetType(def, key, name, modifier);
@@ -204,13 +232,22 @@ function assertTargetType(def: ParamDef, key: string, name: string, type: string
     );
 }
 
-/** A reference parameter's value with `base` taken off each alternative under it (R4 search.html, reference). */
+/** A reference parameter's value with `base` taken off each alternative under it. */
 function underBase(def: ParamDef, value: string, base: string | undefined): string {
   if (def.kind !== 'reference' || !base || !value.includes(base)) return value;
   return value
     .split(',')
-    .map((one) => underBaseUrl(one, base) ?? one)
+    .map((one) => referenceUnderBase(one, base))
     .join(',');
+}
+
+/**
+ * One alternative of a reference search value, an absolute URL under `base` (the server's own) taken
+ * as the relative reference it names (R4 search.html, reference): `<base>/Patient/1` is `Patient/1`.
+ * Any other value is itself.
+ */
+export function referenceUnderBase(one: string, base: string | undefined): string {
+  return (base ? underBaseUrl(one, base) : undefined) ?? one;
 }
 
 /**
@@ -359,15 +396,10 @@ function lastUpdatedTerm(
 }
 
 function lastUpdatedClause(key: string, value: string, bind: (v: unknown) => string, alias = 'r'): string {
-  const ors = splitValues(key, value).map((one) => {
-    const { prefix, low, high } = parseDateSearch(key, one);
-    return pointCondition(
-      `${alias}.last_updated`,
-      prefix,
-      () => bind(low),
-      () => bind(high),
-    );
-  });
+  const col = `${alias}.last_updated`;
+  const ors = splitValues(key, value).map((one) =>
+    instantCondition(col, col, parseDateSearchValue(key, one), bind),
+  );
   return `(${ors.join(' OR ')})`;
 }
 
@@ -762,15 +794,18 @@ const COMPARE: Record<Comparison[1], (a: number, b: number) => boolean> = {
  * same 400 naming `key`. For callers that filter what a search returned (the Kanta sandbox).
  */
 export function dateSearchMatcher(key: string, wanted: string): (value: unknown) => boolean {
-  const { prefix, low, high } = parseDateSearchRange(key, wanted);
-  const search = { low: low.getTime(), high: high.getTime() };
-  const { all, not } = RANGE_RULES[prefix];
-  return (value) => {
-    const range = heldRange(value);
-    if (!range) return false;
-    const hit = all.every(([stored, op, bound]) => COMPARE[op](range[stored], search[bound]));
-    return not ? !hit : hit;
-  };
+  const search = parseDateSearchValue(key, wanted);
+  return (value) => dateSearchMatches(search, value);
+}
+
+/** Whether a date value held in memory (see `dateSearchMatcher`) matches the parsed date search. */
+export function dateSearchMatches(search: DateSearch, value: unknown): boolean {
+  const range = heldRange(value);
+  if (!range) return false;
+  const bounds = { low: search.low.getTime(), high: search.high.getTime() };
+  const { all, not } = RANGE_RULES[search.prefix];
+  const hit = all.every(([stored, op, bound]) => COMPARE[op](range[stored], bounds[bound]));
+  return not ? !hit : hit;
 }
 
 /** A held date value's range in milliseconds (an open Period end is ±infinity), or undefined. */
@@ -794,32 +829,52 @@ function heldRange(value: unknown): { low: number; high: number } | undefined {
   return undefined;
 }
 
-/** Search value range [sl, sh) against an instant column. */
-function pointCondition(col: string, prefix: Prefix, sl: () => string, sh: () => string): string {
-  const low = () => `${sl()}::timestamptz`;
-  const high = () => `${sh()}::timestamptz`;
-  switch (prefix) {
+/**
+ * A date search against instants: true where some instant from the column `earliest` to the column
+ * `latest` may match (both the same column for one instant each, as `_lastUpdated`; the first and last
+ * time of a batch of audit records). An instant `t` is the range [t, t + 1 ms), so by RANGE_RULES `eq`
+ * and `ap` match `low ≤ t < high`, `gt`/`sa` `t ≥ high`, `ge` `t ≥ low`, `lt`/`eb` `t < low`, `le`
+ * `t < high`, `ne` anything outside [low, high).
+ */
+export function instantCondition(
+  earliest: string,
+  latest: string,
+  search: DateSearch,
+  bind: (v: unknown) => string,
+): string {
+  const low = () => `${bind(sqlTimestamp(search.low))}::timestamptz`;
+  const high = () => `${bind(sqlTimestamp(search.high))}::timestamptz`;
+  switch (search.prefix) {
     case 'eq':
-      return `(${col} >= ${low()} AND ${col} < ${high()})`;
+    case 'ap':
+      return `(${latest} >= ${low()} AND ${earliest} < ${high()})`;
     case 'ne':
-      return `NOT (${col} >= ${low()} AND ${col} < ${high()})`;
+      return `(${earliest} < ${low()} OR ${latest} >= ${high()})`;
     case 'gt':
     case 'sa':
-      return `${col} >= ${high()}`;
+      return `${latest} >= ${high()}`;
     case 'ge':
-      return `${col} >= ${low()}`;
+      return `${latest} >= ${low()}`;
     case 'lt':
     case 'eb':
-      return `${col} < ${low()}`;
+      return `${earliest} < ${low()}`;
     case 'le':
-      return `${col} < ${high()}`;
-    case 'ap':
-      return `(${col} >= ${low()} AND ${col} < ${high()})`;
+      return `${earliest} < ${high()}`;
   }
 }
 
-/** A date search value: its prefix and range (widened by 10 % of its distance from now for `ap`). */
-function parseDateSearchRange(key: string, value: string): { prefix: Prefix; low: Date; high: Date } {
+/** A date search value parsed: its prefix and the range its date names. */
+export interface DateSearch {
+  prefix: Prefix;
+  low: Date;
+  high: Date;
+}
+
+/**
+ * A date search value (`ge2026-01-01`): its prefix (any of R4's) and range, widened by 10 % of its
+ * distance from now for `ap`; a bad prefix or date is a 400 naming `key`.
+ */
+export function parseDateSearchValue(key: string, value: string): DateSearch {
   const { prefix, text } = splitPrefix(key, value);
   const range = parseDateRange(text);
   if (!range) {
@@ -836,7 +891,7 @@ function parseDateSearchRange(key: string, value: string): { prefix: Prefix; low
 }
 
 function parseDateSearch(key: string, value: string): { prefix: Prefix; low: string; high: string } {
-  const { prefix, low, high } = parseDateSearchRange(key, value);
+  const { prefix, low, high } = parseDateSearchValue(key, value);
   return { prefix, low: sqlTimestamp(low), high: sqlTimestamp(high) };
 }
 
@@ -856,17 +911,17 @@ function unsupportedModifier(key: string, modifier: string): never {
   );
 }
 
-function last(list: string[]): string {
-  return list[list.length - 1];
-}
-
-function nonNegativeInt(key: string, v: string): number {
-  if (!/^\d{1,9}$/.test(v)) throw badSearch(key, `Invalid value for '${key}': not a non-negative integer`);
-  return Number(v);
+/**
+ * The one parser of a count or offset (`_count`, `_offset`): any whole number written in digits (however
+ * many), a larger one than `max` taken as `max`; anything else is a 400 naming `key`.
+ */
+function nonNegativeInt(key: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(v)) throw badSearch(key, `Invalid value for '${key}': not a non-negative integer`);
+  return Math.min(Number(v), max);
 }
 
 /** Comma-separated alternatives (OR); `\,` escapes a comma. Empty alternatives are an error. */
-function splitValues(key: string, value: string): string[] {
+export function splitValues(key: string, value: string): string[] {
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i < value.length; i++) {
@@ -889,13 +944,21 @@ function indexOfUnescaped(s: string, ch: string): number {
   return -1;
 }
 
-function unescapeValue(s: string): string {
+/** A token's text with its search escapes (`\,` `\|` `\$` `\\`) undone. */
+export function unescapeValue(s: string): string {
   return s.replace(/\\([\\,|$])/g, '$1');
 }
 
-/** The page size a `_count` value asks for (DEFAULT_COUNT without one, at most MAX_COUNT). */
-export function pageSize(value: string | undefined, key = '_count'): number {
-  return value === undefined ? DEFAULT_COUNT : Math.min(nonNegativeInt(key, value), MAX_COUNT);
+/**
+ * The page size a `_count` value asks for: `fallback` without one (DEFAULT_COUNT), at most `max`
+ * (MAX_COUNT). Search, history, `$everything` and the audit log all read their `_count` here.
+ */
+export function pageSize(
+  value: string | undefined,
+  key = '_count',
+  { fallback = DEFAULT_COUNT, max = MAX_COUNT }: { fallback?: number; max?: number } = {},
+): number {
+  return value === undefined ? fallback : nonNegativeInt(key, value, max);
 }
 
 export function encodeCursor(c: Cursor): string {

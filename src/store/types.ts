@@ -196,7 +196,7 @@ export interface StoreTx {
   /** Type-level (`type` given) or system-level history, newest first. */
   historyPage(type: string | undefined, opts: HistoryPageOptions): Promise<HistoryPage>;
   /** `Type/id` of current `fromTypes` resources whose indexed references point at `type/id`. */
-  referrers(type: string, id: string, fromTypes: string[], limit?: number): Promise<string[]>;
+  referrers(type: string, id: string, fromTypes?: string[], limit?: number): Promise<string[]>;
   /** Which of `refs` (`Type/id`) name no current resource (never stored, or deleted). */
   absent(refs: readonly string[]): Promise<string[]>;
   update<T extends Resource>(resource: T, opts?: UpdateOptions): Promise<WriteResult<T>>;

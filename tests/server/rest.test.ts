@@ -1726,7 +1726,7 @@ describe('Patient/$everything', () => {
         `/fhir/${patient}/$everything`,
         { _count: 'many' },
         400,
-        '_count must be a non-negative integer, got "many"',
+        "Invalid value for '_count': not a non-negative integer",
         '_count',
       ],
       [

@@ -4,6 +4,7 @@ import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
+import { assertUnreferenced } from '../../store/index.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { FailedEntry, StoreWrites } from '../ports.ts';
@@ -15,7 +16,6 @@ import {
   assertCriteriaMatchBody,
   assertSameClient,
   assertType,
-  assertUnreferenced,
   checkIfNoneExist,
   conditionalUpdateCriteria,
   conditionalUpdateTarget,

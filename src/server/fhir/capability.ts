@@ -35,11 +35,35 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
     'The audit log (BALP-shaped AuditEvents), read-only; needs system/AuditEvent.rs (system/* does not reach it).',
   interaction: AUDIT_EVENT_INTERACTIONS.map((code) => ({ code })),
   searchParam: [
-    { name: 'patient', type: 'reference' },
-    { name: 'agent', type: 'token', documentation: 'The client id' },
-    { name: 'date', type: 'date' },
-    { name: 'entity-type', type: 'token', documentation: 'Resource type of an entity' },
-    { name: '_count', type: 'number', documentation: 'Page size (max 1000); newest first' },
+    {
+      name: 'patient',
+      type: 'reference',
+      documentation:
+        'A Patient the event names (AuditEvent.entity.what with role Patient): Patient/<id>, <id> alone, or an absolute URL under this server base; comma-separated alternatives. R4 also matches AuditEvent.agent.who; here no agent is a Patient.',
+    },
+    {
+      name: 'agent',
+      type: 'token',
+      documentation:
+        'The client id that acted, exactly as registered (tyokyky-sync for the sync, unauthenticated for a request without a valid token): the value of AuditEvent.agent.who.identifier (system urn:tyokyky:client); comma-separated alternatives. Differs from R4, where agent is a reference to AuditEvent.agent.who.',
+    },
+    {
+      name: 'date',
+      type: 'date',
+      documentation:
+        'When the event was recorded (AuditEvent.recorded), as in R4; every prefix (eq, ne, gt, lt, ge, le, sa, eb, ap); comma-separated alternatives.',
+    },
+    {
+      name: 'entity-type',
+      type: 'token',
+      documentation:
+        'A resource type the event read, wrote or searched (Observation, Patient, AuditEvent…: the type of each resource it touched, or of the type searched; a Patient or Consent it names only as the subject of the data or the permission for it does not count); comma-separated alternatives. Differs from R4, where entity-type is a token on AuditEvent.entity.type (an audit-entity-type code such as 2, System Object).',
+    },
+    {
+      name: '_count',
+      type: 'number',
+      documentation: 'Page size (default 50, at most 1000: a larger number is taken as 1000); newest first',
+    },
     {
       name: '_cursor',
       type: 'string',
@@ -50,7 +74,11 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
 
 /** The result parameters every type's search takes (listed with its searchParam, as servers do). */
 const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
-  { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },
+  {
+    name: '_count',
+    type: 'number',
+    documentation: 'Page size (at most 1000: a larger number is taken as 1000)',
+  },
   {
     name: '_offset',
     type: 'number',
@@ -71,6 +99,10 @@ const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
   { name: '_summary', type: 'token', documentation: SUMMARY_MODES.join(' | ') },
   { name: '_elements', type: 'string', documentation: 'Comma-separated top-level elements' },
 ];
+
+/** The policy for parameters an endpoint does not take (unknownParameter in src/store/search.ts). */
+const UNKNOWN_PARAMETERS =
+  'Unknown parameters are strict by default: a search (of any type, AuditEvent too) or a history refuses a parameter it does not take with 400, an OperationOutcome naming it, unless the request says Prefer: handling=lenient; the parameter is then ignored and left out of the links (a search also lists it in an outcome entry), and the answer says Preference-Applied: handling=lenient. In a search, a repeated _count, _total, _sort or _summary takes its last value.';
 
 /** SMART on FHIR Backend Services, as the security layer enforces it. */
 export function restSecurity(sec: SecurityStatement): NonNullable<CapabilityStatementRest['security']> {
@@ -177,9 +209,11 @@ export function buildCapabilityStatement(opts: {
     rest: [
       {
         mode: 'server',
-        documentation: opts.strict
-          ? 'Writes are validated against meta.profile; resources of our families must declare one of our profiles.'
-          : 'Writes are validated against meta.profile.',
+        documentation: `${
+          opts.strict
+            ? 'Writes are validated against meta.profile; resources of our families must declare one of our profiles.'
+            : 'Writes are validated against meta.profile.'
+        } ${UNKNOWN_PARAMETERS}`,
         ...(opts.security ? { security: restSecurity(opts.security) } : {}),
         resource: opts.security ? [...resource, AUDIT_EVENT] : resource,
         interaction: declared.system.map((code) => ({

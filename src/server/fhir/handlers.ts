@@ -3,7 +3,7 @@
 import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
-import { checkExpectedVersion, ifMatchRequired } from '../../store/index.ts';
+import { assertUnreferenced, checkExpectedVersion, ifMatchRequired } from '../../store/index.ts';
 import { bodyJson, parseJsonBody } from '../http/json-body.ts';
 import {
   decodeText,
@@ -21,7 +21,6 @@ import { processBundle } from './bundle.ts';
 import { historyBundle, historyQuery, instanceHistoryBundle } from './history.ts';
 import {
   assertType,
-  assertUnreferenced,
   conditionalUpdateCriteria,
   conditionalUpdateTarget,
   createResource,
@@ -229,24 +228,36 @@ export const searchTypePost: FhirHandler = async (req, ctx) => {
 
 export const historyInstance: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  const q = historyQuery(req.query);
+  const prefer = parsePrefer(req.headers.prefer);
+  const q = historyQuery(req.query, prefer);
   return {
     status: 200,
+    headers: preferenceApplied(prefer, ['handling']),
     body: instanceHistoryBundle(ctx.base, type, id, await ctx.store.history(type, id), q),
   };
 };
 
 export const historyType: FhirHandler = async (req, ctx) => {
   assertType(req.params.type);
-  const q = historyQuery(req.query);
+  const prefer = parsePrefer(req.headers.prefer);
+  const q = historyQuery(req.query, prefer);
   const page = await ctx.store.historyPage(req.params.type, q);
-  return { status: 200, body: historyBundle(`${ctx.base}/${req.params.type}/_history`, ctx.base, q, page) };
+  return {
+    status: 200,
+    headers: preferenceApplied(prefer, ['handling']),
+    body: historyBundle(`${ctx.base}/${req.params.type}/_history`, ctx.base, q, page),
+  };
 };
 
 export const historySystem: FhirHandler = async (req, ctx) => {
-  const q = historyQuery(req.query);
+  const prefer = parsePrefer(req.headers.prefer);
+  const q = historyQuery(req.query, prefer);
   const page = await ctx.store.historyPage(undefined, q);
-  return { status: 200, body: historyBundle(`${ctx.base}/_history`, ctx.base, q, page) };
+  return {
+    status: 200,
+    headers: preferenceApplied(prefer, ['handling']),
+    body: historyBundle(`${ctx.base}/_history`, ctx.base, q, page),
+  };
 };
 
 export const transaction: FhirHandler = async (req, ctx) => {

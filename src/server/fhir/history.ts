@@ -6,12 +6,12 @@ import {
   type HistoryEntry,
   type HistoryPage,
   type HistoryPageOptions,
+  pageSize,
   parseDateRange,
 } from '../../store/index.ts';
 import { refuseUnknownParameters, withQuery } from '../http/query-params.ts';
 
 const DEFAULT_COUNT = 50;
-const MAX_COUNT = 1000;
 /** What a history request takes (R4's, and `_offset` for paging). */
 const HISTORY_PARAMETERS = ['_since', '_count', '_offset'];
 const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -22,21 +22,18 @@ function one(query: Record<string, string | string[]>, name: string): string | u
   return v;
 }
 
-/** A non-negative integer parameter given at most once (`_count`, `_offset`), capped at `max`. */
+/**
+ * A non-negative integer parameter given at most once (`_count`, `_offset`), read by the one count
+ * parser every search uses (`pageSize`): any whole number, capped at `max` (a search's page size, 1000,
+ * when not given).
+ */
 export function countParam(
   query: Record<string, string | string[]>,
   name: string,
   fallback: number,
-  max: number,
+  max?: number,
 ): number {
-  return count(one(query, name), name, fallback, max);
-}
-
-function count(value: string | undefined, name: string, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(value))
-    throw FhirError.badRequest(`${name} must be a non-negative integer, got "${value}"`, name);
-  return Math.min(Number(value), max);
+  return pageSize(one(query, name), name, { fallback, max });
 }
 
 /** `_since` of a history or `$everything` request: an instant (a 400 naming `_since` otherwise). */
@@ -53,16 +50,21 @@ export function sinceParam(query: Record<string, string | string[]>): string | u
 
 /**
  * `_since`, `_count` and `_offset` of a history request, checked, and the `_cursor` of a next link
- * (the store's, checked there; not a parameter a client writes, so not listed as one).
+ * (the store's, checked there; not a parameter a client writes, so not listed as one). Any other
+ * parameter is refused by the rule search follows too: a 400 naming it, or ignored when `lenient`
+ * (`Prefer: handling=lenient`); the links then leave it out, as they name only these.
  */
-export function historyQuery(query: Record<string, string | string[]>): HistoryPageOptions {
+export function historyQuery(
+  query: Record<string, string | string[]>,
+  opts: { lenient?: boolean } = {},
+): HistoryPageOptions {
   const { _cursor: _linkCursor, ...asked } = query;
-  refuseUnknownParameters(asked, HISTORY_PARAMETERS, '_history');
+  refuseUnknownParameters(asked, HISTORY_PARAMETERS, '_history', opts);
   const since = sinceParam(query);
   const cursor = one(query, '_cursor');
   return {
     ...(since ? { since } : {}),
-    count: countParam(query, '_count', DEFAULT_COUNT, MAX_COUNT),
+    count: countParam(query, '_count', DEFAULT_COUNT),
     offset: countParam(query, '_offset', 0, Number.MAX_SAFE_INTEGER),
     ...(cursor !== undefined ? { cursor } : {}),
   };

@@ -6,7 +6,7 @@ import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
-import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
+import { isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
 import { localizeReferences, targetsOf } from './references.ts';
@@ -241,25 +241,6 @@ export async function updateResource(
 }
 
 /**
- * A resource that current resources still reference (through the references we index) is not
- * deleted: 409 naming up to ten referrers. A direct DELETE or a batch entry checks before deleting; a
- * transaction checks after all its entries, so it may delete a resource together with its referrers.
- */
-export async function assertUnreferenced(store: StoreWrites, type: string, id: string): Promise<void> {
-  const referrers = await store.referrers(type, id, [...SUPPORTED_TYPES], 10);
-  if (!referrers.length) return;
-  throw new FhirError(
-    409,
-    issue(
-      'error',
-      'conflict',
-      `${type}/${id} is still referenced by ${referrers.join(', ')}${referrers.length === 10 ? ' and possibly more' : ''}; delete or update those first`,
-      `${type}.id`,
-    ),
-  );
-}
-
-/**
  * Deletes `type/id` (without the reference check): the deleted version's id, or undefined when there
  * was nothing to delete, which R4 answers with 204 all the same.
  */
@@ -317,17 +298,7 @@ export async function searchTypeJson(
     const json = shaped ? shapedJson(inc.json, shape, ctx) : inc.json;
     entries.push(searchEntryJson(`${ctx.base}/${inc.type}/${inc.id}`, json, 'include'));
   }
-  if (result.ignored?.length) {
-    const ignored = result.ignored.map((name) =>
-      issue(
-        'warning',
-        'not-supported',
-        `Search parameter "${name}" is unknown or unsupported for ${type}; ignored (Prefer: handling=lenient)`,
-        name,
-      ),
-    );
-    entries.push(outcomeEntryJson(ignored));
-  }
+  if (result.ignored?.length) entries.push(ignoredParametersEntryJson(type, result.ignored));
   return bundleWithEntries(head, entries);
 }
 
@@ -421,4 +392,17 @@ export function inEntry(
     ...(i.expression ? { expression: i.expression.map(rewrite) } : { expression: [prefix] }),
     ...(i.location ? { location: i.location.map(rewrite) } : { location: [prefix] }),
   }));
+}
+
+/** The outcome entry of a searchset naming the parameters `Prefer: handling=lenient` had ignored. */
+export function ignoredParametersEntryJson(type: string, names: readonly string[]): string {
+  const issues = names.map((name) =>
+    issue(
+      'warning',
+      'not-supported',
+      `Search parameter "${name}" is unknown or unsupported for ${type}; ignored (Prefer: handling=lenient)`,
+      name,
+    ),
+  );
+  return outcomeEntryJson(issues);
 }

@@ -69,7 +69,7 @@ interface PageState {
 
 /**
  * The self and next links of a search page. They repeat the criteria (less any ignored under
- * handling=lenient) unless the search came by POST (`posted`) or by `_saved`, or a link would be
+ * handling=lenient, `_count` as applied) unless the search came by POST (`posted`) or by `_saved`, or a link would be
  * longer than LONGEST_LINK: then the criteria are saved (once) and the links name their key.
  */
 export async function searchLinks(
@@ -80,7 +80,9 @@ export async function searchLinks(
   posted: boolean,
 ): Promise<NonNullable<Bundle['link']>> {
   const ignored = new Set(page.ignored ?? []);
-  const changes: Array<[string, SearchParams]> = [['self', {}]];
+  // The self link says the page size used: a `_count` over the cap (or given twice) as it was applied.
+  const used = search.params._count === undefined ? {} : { _count: String(page.count) };
+  const changes: Array<[string, SearchParams]> = [['self', used]];
   if (page.nextCursor)
     changes.push(['next', { _cursor: page.nextCursor, _offset: undefined, _count: String(page.count) }]);
   const url = (params: SearchParams) => withQuery(`${ctx.base}/${type}`, queryOf(params, ignored));

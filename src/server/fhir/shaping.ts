@@ -2,6 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten, stringifyAsWritten } from '../../shared/json-text.ts';
 import { FhirError } from '../../shared/outcome.ts';
+import { lastValue } from '../../store/index.ts';
 import type { WritePolicy } from '../write-policy.ts';
 
 export const SUMMARY_MODES = ['true', 'text', 'data', 'count', 'false'] as const;
@@ -16,10 +17,14 @@ export interface Shape {
   elements?: string[];
 }
 
-/** `_summary` and `_elements` from a query, checked (400 naming the parameter); undefined when absent. */
+/**
+ * `_summary` and `_elements` from a query, checked (400 naming the parameter); undefined when absent.
+ * A `_summary` given more than once (in the URL and a POST _search body, say) takes its last value, as
+ * `_count`, `_total` and `_sort` do; the `_elements` given are all taken.
+ */
 export function shapeOf(query: Record<string, string | string[] | undefined>): Shape {
   const shape: Shape = {};
-  const summary = query._summary;
+  const summary = lastValue(query._summary);
   if (summary !== undefined) {
     if (typeof summary !== 'string' || !(SUMMARY_MODES as readonly string[]).includes(summary)) {
       throw FhirError.badRequest(`_summary must be one of ${SUMMARY_MODES.join(', ')}`, '_summary');

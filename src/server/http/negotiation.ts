@@ -149,10 +149,58 @@ export function preferenceApplied(
   return applied.length ? { 'Preference-Applied': applied.join(', ') } : {};
 }
 
+const RETURNS: ReadonlySet<string> = new Set(['minimal', 'representation', 'OperationOutcome']);
+
+/** The preferences of a `Prefer` header (repeated headers joined) that this server acts on. */
 export function parsePrefer(raw: string | string[] | undefined): Prefer {
-  const header = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
-  const ret = /return=(minimal|representation|OperationOutcome)/.exec(header)?.[1] as Prefer['return'];
-  return { return: ret, lenient: /handling=lenient/.test(header) };
+  const prefs = preferences(Array.isArray(raw) ? raw.join(',') : (raw ?? ''));
+  const ret = prefs.get('return');
+  return {
+    return: ret !== undefined && RETURNS.has(ret) ? (ret as Prefer['return']) : undefined,
+    lenient: prefs.get('handling') === 'lenient',
+  };
+}
+
+/**
+ * A `Prefer` header's preferences by name, as RFC 7240 §2 writes them: `preference *( ";" parameter )`
+ * separated by commas, each `token [ "=" word ]` with optional whitespace around `=`, a word a token or
+ * a quoted-string (unquoted here). Names are lower-cased (they are case-insensitive); the first
+ * occurrence of a name wins; a preference's parameters are not read (none here takes any).
+ */
+export function preferences(header: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const preference of splitOutsideQuotes(header, ',')) {
+    const [first = ''] = splitOutsideQuotes(preference, ';');
+    const eq = first.indexOf('=');
+    const name = (eq < 0 ? first : first.slice(0, eq)).trim().toLowerCase();
+    if (!name || out.has(name)) continue;
+    out.set(name, eq < 0 ? '' : unquote(first.slice(eq + 1).trim()));
+  }
+  return out;
+}
+
+/** `text` split at each `sep` that is not inside a quoted-string. */
+function splitOutsideQuotes(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === sep) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** A quoted-string's content (its `\` escapes undone); any other word as it is. */
+function unquote(word: string): string {
+  if (word.length < 2 || !word.startsWith('"') || !word.endsWith('"')) return word;
+  return word.slice(1, -1).replace(/\\(.)/g, '$1');
 }
 
 function serverTiming(res: Response): void {

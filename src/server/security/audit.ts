@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventEntity, Bundle } from '@medplum/fhirtypes';
+import type { AuditEvent, AuditEventEntity, Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { canonical } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import {
@@ -6,11 +6,20 @@ import {
   type StoredAuditRecord,
   assertSearchText,
   auditEntityType,
+  dateSearchMatches,
   insertAudit,
-  parseDateRange,
-  sqlTimestamp,
+  instantCondition,
+  isFormatParameter,
+  lastValue,
+  pageSize,
+  parseDateSearchValue,
+  referenceUnderBase,
+  splitValues,
+  unescapeValue,
+  unknownParameter,
 } from '../../store/index.ts';
-import { countParam } from '../fhir/history.ts';
+import { ignoredParametersEntryJson } from '../fhir/interactions.ts';
+import { withQuery } from '../http/query-params.ts';
 import { rows } from './schema.ts';
 import { afterTwoTurns } from './turns.ts';
 
@@ -203,69 +212,161 @@ export function toAuditEvent(row: Row): AuditEvent {
   };
 }
 
-const SEARCH_PARAMS = new Set(['patient', 'agent', 'date', 'entity-type', '_count', '_cursor']);
-const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(.+)$/;
+/** What each AuditEvent search parameter matches on a record (documented in capability.ts, docs/security.md). */
+const AUDIT_SEARCH_PARAMETERS = ['patient', 'agent', 'date', 'entity-type'] as const;
+type AuditSearchParameter = (typeof AUDIT_SEARCH_PARAMETERS)[number];
+/** The page size without `_count` (at most a search's, 1000). */
+const AUDIT_PAGE = 50;
 
 type Filter = (e: Row) => boolean;
 
+/** An AuditEvent search, parsed: what narrows the batches in SQL, what matches each record, the paging. */
+export interface AuditSearch {
+  /** SQL conditions on `security_audit` (the batches that may hold a match) and their values. */
+  where: string[];
+  params: unknown[];
+  /** Each record must pass every one. */
+  filters: Filter[];
+  count: number;
+  after?: LogPlace;
+  /** Every patient the search names, as a relative reference (for the search's own audit record). */
+  patients: string[];
+  /** Parameters ignored under `Prefer: handling=lenient`. */
+  ignored: string[];
+  /** The query its links repeat: the parameters searched by, `_count` as used, no `_cursor`. */
+  linkQuery: URLSearchParams;
+}
+
 /**
- * Searches the audit log by patient, agent (client id), date and entity-type; newest first. Batches
- * are narrowed in SQL (patient index, time), each record is matched exactly here.
+ * An AuditEvent search's parameters, read by the rules of every search (src/store/search.ts): a comma
+ * separates alternatives (OR), a repeated parameter must match each time (AND); `patient` is a
+ * reference (an id alone names a Patient, an absolute URL under `base` the relative reference it ends
+ * in), `agent` the client id and `entity-type` a resource type (tokens), `date` the record's time with
+ * any of R4's prefixes; `_count` and `_cursor` page, the format parameters pass. Any other parameter is
+ * a 400 naming it, or ignored when `lenient`.
  */
-export async function searchAudit(db: Db, base: string, query: Record<string, unknown>): Promise<Bundle> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const filters: Filter[] = [];
-  const sql = (clause: (n: string) => string, value: unknown) => {
-    params.push(value);
-    where.push(clause(`$${params.length}`));
+export function parseAuditSearch(
+  base: string,
+  query: Record<string, unknown>,
+  opts: { lenient?: boolean } = {},
+): AuditSearch {
+  const s: AuditSearch = {
+    where: [],
+    params: [],
+    filters: [],
+    count: AUDIT_PAGE,
+    patients: [],
+    ignored: [],
+    linkQuery: new URLSearchParams(),
   };
-  for (const [name, raw] of Object.entries(query)) {
-    if (!SEARCH_PARAMS.has(name)) {
-      throw new FhirError(
-        400,
-        issue('error', 'not-supported', `Unknown search parameter "${name}" for AuditEvent`, name),
-      );
-    }
+  const bind = (value: unknown) => {
+    s.params.push(value);
+    return `$${s.params.length}`;
+  };
+  const links: Array<[string, string]> = [];
+  for (const [key, raw] of Object.entries(query)) {
+    if (raw === undefined) continue;
     const values = ([] as unknown[]).concat(raw);
-    assertSearchText(name, values);
-    for (const value of values) {
-      if (name === 'patient') {
-        const ref = value.includes('/') ? value : `Patient/${value}`;
-        sql((n) => `patients @> ARRAY[${n}::text]`, ref);
-        filters.push((e) => e.patients.includes(ref));
-      } else if (name === 'agent') {
-        sql((n) => `clients @> ARRAY[${n}::text]`, value);
-        filters.push((e) => e.client === value);
-      } else if (name === 'entity-type') {
-        sql((n) => `entity_types @> ARRAY[${n}::text]`, value);
-        filters.push((e) => e.entity_types.includes(value));
-      } else if (name === 'date') filters.push(dateFilter(value, sql));
+    assertSearchText(key, values);
+    if (key === '_count') {
+      s.count = pageSize(lastValue(values), key, { fallback: AUDIT_PAGE });
+      links.push([key, String(s.count)]);
+      continue;
     }
+    if (key === '_cursor') {
+      s.after = cursorOf(lastValue(values));
+      continue;
+    }
+    if (!isFormatParameter(key)) {
+      if (!(AUDIT_SEARCH_PARAMETERS as readonly string[]).includes(key)) {
+        const supported = [...AUDIT_SEARCH_PARAMETERS, '_count'].join(', ');
+        const text = `Unknown search parameter "${key}" for AuditEvent (supported: ${supported})`;
+        unknownParameter(key, text, opts.lenient, s.ignored);
+        continue;
+      }
+      for (const value of values) matchOne(s, key as AuditSearchParameter, value, base, bind);
+    }
+    for (const value of values) links.push([key, value]);
   }
-  const count = countParam(query as Record<string, string | string[]>, '_count', 50, 1000);
-  const after = cursorOf(query._cursor);
+  s.linkQuery = new URLSearchParams(links);
+  return s;
+}
+
+/** One value of an AuditEvent search parameter (its alternatives OR-ed) into the search. */
+function matchOne(
+  s: AuditSearch,
+  key: AuditSearchParameter,
+  value: string,
+  base: string,
+  bind: (v: unknown) => string,
+): void {
+  const alternatives = splitValues(key, value);
+  if (key === 'date') {
+    const dates = alternatives.map((one) => parseDateSearchValue(key, one));
+    // A batch holds records from `earliest` to `recorded` (their own times): it is read only when some
+    // of them may fall in the range; each record is then matched on its own time.
+    const ors = dates.map((d) => instantCondition('earliest', 'recorded', d, bind));
+    s.where.push(ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`);
+    s.filters.push((e) => dates.some((d) => dateSearchMatches(d, e.recorded)));
+    return;
+  }
+  if (key === 'patient') {
+    const refs = alternatives.map((one) => {
+      const ref = referenceUnderBase(one, base);
+      return ref.includes('/') ? ref : `Patient/${ref}`;
+    });
+    s.patients.push(...refs.filter((r) => !s.patients.includes(r)));
+    s.where.push(`patients && ${bind(refs)}::text[]`);
+    s.filters.push((e) => refs.some((r) => e.patients.includes(r)));
+    return;
+  }
+  const texts = alternatives.map(unescapeValue);
+  if (key === 'agent') {
+    s.where.push(`clients && ${bind(texts)}::text[]`);
+    s.filters.push((e) => texts.includes(e.client));
+  } else {
+    s.where.push(`entity_types && ${bind(texts)}::text[]`);
+    s.filters.push((e) => e.entity_types.some((t) => texts.includes(t)));
+  }
+}
+
+/** Searches the audit log (`parseAuditSearch`), newest first. */
+export async function searchAudit(
+  db: Db,
+  base: string,
+  query: Record<string, unknown>,
+  opts: { lenient?: boolean } = {},
+): Promise<Bundle> {
+  return runAuditSearch(db, base, parseAuditSearch(base, query, opts));
+}
+
+/**
+ * A parsed AuditEvent search run: batches are narrowed in SQL (patient, client and type indexes, time),
+ * each record is matched exactly here; newest first, with a next link while older ones match.
+ */
+export async function runAuditSearch(db: Db, base: string, s: AuditSearch): Promise<Bundle> {
+  const { count } = s;
   // One more than a page, to know whether a next page follows (_count=0: none asked for, none read).
-  const found = count ? await newestAudit(db, where, params, filters, count + 1, after) : [];
-  const self = `${base}/AuditEvent${searchString(query)}`;
+  const found = count ? await newestAudit(db, s.where, s.params, s.filters, count + 1, s.after) : [];
   const next = found.length > count ? found[count - 1]?.id : undefined;
+  const url = (cursor?: string) => {
+    const params = new URLSearchParams(s.linkQuery);
+    if (cursor) params.set('_cursor', cursor);
+    return withQuery(`${base}/AuditEvent`, params);
+  };
+  const entry: BundleEntry[] = found.slice(0, count).map((row) => ({
+    fullUrl: `${base}/AuditEvent/${row.id}`,
+    resource: toAuditEvent(row),
+    search: { mode: 'match' as const },
+  }));
+  if (s.ignored.length)
+    entry.push(JSON.parse(ignoredParametersEntryJson('AuditEvent', s.ignored)) as BundleEntry);
   return {
     resourceType: 'Bundle',
     type: 'searchset',
-    link: [
-      { relation: 'self', url: self },
-      ...(next ? [{ relation: 'next', url: `${base}/AuditEvent${searchString(query, next)}` }] : []),
-    ],
+    link: [{ relation: 'self', url: url() }, ...(next ? [{ relation: 'next', url: url(next) }] : [])],
     // No empty `entry` array when nothing matched (FHIR JSON has no empty arrays).
-    ...(found.length
-      ? {
-          entry: found.slice(0, count).map((row) => ({
-            fullUrl: `${base}/AuditEvent/${row.id}`,
-            resource: toAuditEvent(row),
-            search: { mode: 'match' as const },
-          })),
-        }
-      : {}),
+    ...(entry.length ? { entry } : {}),
   };
 }
 
@@ -291,16 +392,6 @@ function cursorOf(value: unknown): LogPlace | undefined {
       issue('error', 'invalid', '_cursor must be the id of an AuditEvent of the page before', '_cursor'),
     );
   return place;
-}
-
-/** The search's query string (`?a=1&b=2`), `_cursor` set to `cursor` or left out. */
-function searchString(query: Record<string, unknown>, cursor?: string): string {
-  const params = new URLSearchParams();
-  for (const [name, raw] of Object.entries(query))
-    if (name !== '_cursor') for (const v of ([] as unknown[]).concat(raw)) params.append(name, String(v));
-  if (cursor) params.set('_cursor', cursor);
-  const text = params.toString();
-  return text ? `?${text}` : '';
 }
 
 /**
@@ -337,31 +428,6 @@ async function newestAudit(
     before = BigInt(page[page.length - 1]?.id as string);
   }
   return found.slice(0, limit);
-}
-
-function dateFilter(value: string, sql: (clause: (n: string) => string, v: unknown) => void): Filter {
-  const [, prefix = 'eq', text = ''] = DATE_PREFIX.exec(value) ?? [];
-  const range = parseDateRange(text);
-  if (!range) {
-    throw new FhirError(
-      400,
-      issue('error', 'invalid', `Invalid date "${value}" for AuditEvent date`, 'date'),
-    );
-  }
-  const low = range.low.getTime();
-  const high = range.high.getTime();
-  // A batch holds records from `earliest` to `recorded` (their own times): it is read only when some
-  // of them may fall in the range; each record is then matched on its own time.
-  if (prefix === 'ge' || prefix === 'eq') sql((n) => `recorded >= ${n}`, sqlTimestamp(range.low));
-  if (prefix === 'gt') sql((n) => `recorded >= ${n}`, sqlTimestamp(range.high));
-  if (prefix === 'le' || prefix === 'eq') sql((n) => `earliest < ${n}`, sqlTimestamp(range.high));
-  if (prefix === 'lt') sql((n) => `earliest < ${n}`, sqlTimestamp(range.low));
-  const at = (e: Row) => Date.parse(e.recorded);
-  if (prefix === 'ge') return (e) => at(e) >= low;
-  if (prefix === 'gt') return (e) => at(e) >= high;
-  if (prefix === 'le') return (e) => at(e) < high;
-  if (prefix === 'lt') return (e) => at(e) < low;
-  return (e) => at(e) >= low && at(e) < high;
 }
 
 /** One audit record by id (`<batch>-<index>`) as an AuditEvent (404 when absent). */

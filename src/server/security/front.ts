@@ -9,11 +9,11 @@ import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestUrlUnderBase } from '../../shared/references.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
-import { baseUrl } from '../http/negotiation.ts';
+import { baseUrl, parsePrefer, preferenceApplied, responseType, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type Need, entryNeed, needOf } from './access.ts';
 import { partyRefusal, permitted } from './admit.ts';
-import { type AuditRecord, type AuditWriter, readAudit, searchAudit } from './audit.ts';
+import { type AuditRecord, type AuditWriter, parseAuditSearch, readAudit, runAuditSearch } from './audit.ts';
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
 import type { ForwardedOrigin } from './forwarded.ts';
 import { actionOf, record as auditRecord, refusalsAudited } from './guard-context.ts';
@@ -265,9 +265,15 @@ async function serveAudit(
   opts: FrontOptions,
 ): Promise<void> {
   res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
-  const body = need.id
-    ? await readAudit(opts.db, need.id)
-    : await searchAudit(opts.db, baseUrl(req, opts.fhirBase()), req.query as Record<string, unknown>);
+  // _format and Accept as every FHIR interaction takes them (406 for what is not produced).
+  const format = typeof req.query._format === 'string' ? req.query._format : undefined;
+  res.locals.contentType = responseType(format, req.headers.accept);
+  const prefer = parsePrefer(req.headers.prefer);
+  const base = baseUrl(req, opts.fhirBase());
+  const search = need.id ? undefined : parseAuditSearch(base, req.query as Record<string, unknown>, prefer);
+  const body = search
+    ? await runAuditSearch(opts.db, base, search)
+    : await readAudit(opts.db, need.id as string);
   // Reading the log is an access to what it holds of clients: recorded before it is answered.
   await opts.writer.record(
     auditRecord(p, {
@@ -275,11 +281,13 @@ async function serveAudit(
       action: need.id ? 'R' : 'E',
       outcome: '0',
       entities: [need.id ? `AuditEvent/${need.id}` : 'AuditEvent'],
-      patients: [req.query.patient ?? []].flat().filter((v): v is string => typeof v === 'string'),
+      // Each patient searched for, as the search read it (`A,B`, `<base>/Patient/A`: each in its use log).
+      patients: search?.patients ?? [],
       ...(need.id ? {} : { query: new URL(req.url, 'http://query.invalid').search.slice(1) }),
     }),
   );
-  res.status(200).type('application/fhir+json').send(JSON.stringify(body));
+  if (search) res.set(preferenceApplied(prefer, ['handling']));
+  sendJsonText(res, 200, JSON.stringify(body));
 }
 
 /** The audit log is read-only and answers read and search only (405 otherwise). */
