@@ -84,6 +84,33 @@ export async function withinPullBound<T>(
   }
 }
 
+/** How far a remote's clock may run ahead of ours before its stamps stop moving a cursor. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A remote's stamp (`meta.lastUpdated`, a history entry's `lastModified`) as a cursor may take it: a
+ * real instant, not later than our clock allows. Anything else would stop every later pull (no
+ * instant) or skip every later change (the future), so it leaves the cursor where it is.
+ */
+function cursorInstant(text: unknown): string | undefined {
+  const at = typeof text === 'string' ? parseInstant(text) : undefined;
+  return at !== undefined && at <= Date.now() + CLOCK_SKEW_MS ? (text as string) : undefined;
+}
+
+/** The cursor moved on to the remote's stamp `text`, where that is a later one the cursor may take. */
+export function laterStamp(cursor: string | undefined, text: unknown): string | undefined {
+  const stamp = cursorInstant(text);
+  return stamp && (!cursor || Date.parse(stamp) > Date.parse(cursor)) ? stamp : cursor;
+}
+
+/**
+ * Where a pull's window from `cursor` starts: a little before it (`overlapMs`), since a remote may
+ * stamp a write before its commit is visible.
+ */
+export function windowStart(cursor: string, overlapMs: number): string {
+  return new Date(Date.parse(cursor) - overlapMs).toISOString();
+}
+
 /** A pulled resource's `meta.lastUpdated` as the remote wrote it and as a time, if it is a real instant. */
 export function remoteStamp(r: Resource): { text: string; at: number } | undefined {
   const text = r.meta?.lastUpdated;

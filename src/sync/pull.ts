@@ -1,7 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
-import { pullPages, remoteStamp, withinPullBound } from './pull-pages.ts';
+import { type HeldByRemote, heldKey, pullDeletes } from './pull-deletes.ts';
+import { laterStamp, pullPages, windowStart, withinPullBound } from './pull-pages.ts';
 import { type RefusalBook, noteRefusals } from './pull-refused.ts';
 import { relinkAfterPull } from './relink.ts';
 import { applyRemoteBatch } from './remote-apply.ts';
@@ -23,19 +24,40 @@ export interface PullResult {
   skipped: number;
   /** Fetched resources not stored: they fail what a write to our facade must pass (pull-check.ts). */
   refused: number;
+  /** Local copies deleted because the remote deleted them (its type history says so: pull-deletes.ts). */
+  deleted: number;
+  /**
+   * Remote deletes not applied here (each counted in `skipped`): the local resource (`Type/id`) and
+   * why — local changes not on the remote, or resources here that still refer to it.
+   */
+  skippedDeletes: { resource: string; reason: string }[];
+  /** Pulled types whose remote deletes this pull could not look for (no type history there), and why. */
+  deletesNotChecked: { type: string; reason: string }[];
   /** Clients the local store holds data for that this pull could not follow, and why. */
   skippedClients: { patient: string; reason: string }[];
 }
 
 /** A pull that has not fetched anything yet (both adapters count into one). */
 export function emptyPullResult(): PullResult {
-  return { patients: 0, fetched: 0, applied: 0, unchanged: 0, skipped: 0, refused: 0, skippedClients: [] };
+  return {
+    patients: 0,
+    fetched: 0,
+    applied: 0,
+    unchanged: 0,
+    skipped: 0,
+    refused: 0,
+    deleted: 0,
+    skippedDeletes: [],
+    deletesNotChecked: [],
+    skippedClients: [],
+  };
 }
 
 /**
  * Poll the remote for every client the local store holds data for: `patient` + `_lastUpdated=gt<cursor>`
  * per pulled type, all pages; apply each resource; advance the cursor only after its pages are stored.
- * A client whose Patient is not on the remote is skipped with the reason. The whole pull is bounded by
+ * A client whose Patient is not on the remote is skipped with the reason. Then each pulled type's
+ * remote deletes (its history since the last look: pull-deletes.ts). The whole pull is bounded by
  * `pullTimeoutMs`; what it waits for is visible in status (`waiting`).
  */
 export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult> {
@@ -49,10 +71,13 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   const progress: PullRun = {
     step: 'the remote',
     refusals: { listed: (await timeSpent(ctx, 'database', () => refusedPullCount(ctx.store))) > 0 },
+    held: new Set(),
   };
-  await withinPullBound(ctx, signal, progress, (bounded) =>
-    pullClients(ctx, result, clients, patientMaps, states, bounded, progress),
-  );
+  await withinPullBound(ctx, signal, progress, async (bounded) => {
+    await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
+    // After the searches: a resource entered again there under a new id has come down by now.
+    await pullDeletes(ctx, result, progress.held, bounded, progress);
+  });
   // Each stored page rewrote what it could; targets mapped since by a push are rewritten here.
   await timeSpent(ctx, 'database', () => relinkAfterPull(ctx));
   await timeSpent(ctx, 'database', async () => {
@@ -63,10 +88,14 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   return result;
 }
 
-/** A pull under way: what it waits for now (status, and its error at its bound), and its refusals. */
+/**
+ * A pull under way: what it waits for now (status, and its error at its bound), its refusals, and the
+ * business identifiers of what its searches fetched (the remote holds those now).
+ */
 interface PullRun {
   step: string;
   refusals: RefusalBook;
+  held: HeldByRemote;
 }
 
 async function pullClients(
@@ -117,6 +146,10 @@ async function pullType(
     if (page.done) break;
     const fetched = page.value.filter((r) => r.resourceType === type);
     result.fetched += fetched.length;
+    for (const r of fetched) {
+      const key = heldKey(r);
+      if (key) progress.held.add(key);
+    }
     // Judged before they are stored: a remote need not enforce what a write here must pass.
     const { outcomes, why } = await applyRemoteBatch(ctx, fetched, { judged: true });
     for (const [i, outcome] of outcomes.entries()) {
@@ -138,24 +171,13 @@ async function pullType(
  * a remote may stamp lastUpdated before its commit is visible.
  */
 export function changedSince(cursor: string, overlapMs: number): string {
-  return `gt${new Date(Date.parse(cursor) - overlapMs).toISOString()}`;
+  return `gt${windowStart(cursor, overlapMs)}`;
 }
-
-/** How far a remote's clock may run ahead of ours before its stamps stop moving the cursor. */
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
- * A remote's `meta.lastUpdated` as the cursor may take it: a real instant, not later than our clock
- * allows. Anything else would stop every later pull (no instant) or skip every later change (the
- * future), so it leaves the cursor where it is.
+ * The cursor moved on by `resource`'s `meta.lastUpdated`, where that is a later stamp the cursor may
+ * take (a real instant, not in the future: `laterStamp`).
  */
-function cursorStamp(resource: Resource): string | undefined {
-  const stamp = remoteStamp(resource);
-  return stamp && stamp.at <= Date.now() + CLOCK_SKEW_MS ? stamp.text : undefined;
-}
-
-/** The cursor moved on by `resource`'s stamp, where that is a later one the cursor may take. */
 export function laterCursor(cursor: string | undefined, resource: Resource): string | undefined {
-  const stamp = cursorStamp(resource);
-  return stamp && (!cursor || Date.parse(stamp) > Date.parse(cursor)) ? stamp : cursor;
+  return laterStamp(cursor, resource.meta?.lastUpdated);
 }

@@ -7,6 +7,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { versionFromEtag, weakEtag } from '../shared/etag.ts';
 import { isLoopbackHost } from '../shared/http-url.ts';
+import { isJsonObject } from '../shared/json-object.ts';
 import { parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { isFhirId } from '../shared/references.ts';
@@ -28,6 +29,25 @@ export interface SearchPage {
   next?: string;
   /** The search as the remote says it ran it (a server leaves out what it ignored). */
   self?: string;
+}
+
+/**
+ * One entry of a remote's type history as the pull reads it: which resource, whether the entry
+ * deletes it, and when it was written — nothing of the resource's content.
+ */
+export interface HistoryItem {
+  /** The resource's id on the remote. */
+  id: string;
+  /** `request.method` DELETE, or (no method, no resource) an answer of 410 Gone. */
+  deleted: boolean;
+  /** When: `response.lastModified`, else the resource's `meta.lastUpdated` (as the remote wrote it). */
+  at?: string;
+}
+
+/** One page of a remote's type history: its entries (newest first, as R4 orders them) and its next link. */
+export interface HistoryPage {
+  items: HistoryItem[];
+  next?: string;
 }
 
 /** Where a written resource now lives on the remote. */
@@ -232,6 +252,28 @@ export class RemoteClient {
 
   /** The page a `next` link of this remote names; followed with our credentials, so only under its base. */
   async nextPage(next: string, signal?: AbortSignal): Promise<SearchPage> {
+    return this.page(this.followable(next), signal);
+  }
+
+  /**
+   * The first page of a type's history since `since` (`GET <type>/_history?_since=…`): every version
+   * of every resource of the type written since, whoever's client it names — the pull reads only which
+   * resource each entry is, whether it is a delete, and when.
+   */
+  historyPage(
+    type: string,
+    params: { _since: string; _count: string },
+    signal?: AbortSignal,
+  ): Promise<HistoryPage> {
+    return this.history(`${type}/_history?${new URLSearchParams(params)}`, type, signal);
+  }
+
+  /** The history page a `next` link of this remote names (only under its base, as a search's). */
+  nextHistoryPage(next: string, type: string, signal?: AbortSignal): Promise<HistoryPage> {
+    return this.history(this.followable(next), type, signal);
+  }
+
+  private followable(next: string): string {
     if (!underBase(next, this.baseUrl))
       throw new FhirError(
         502,
@@ -241,20 +283,11 @@ export class RemoteClient {
           "sync-search-2: the remote's next link leaves its base URL; not followed",
         ),
       );
-    return this.page(next, signal);
+    return next;
   }
 
   private async page(url: string, signal?: AbortSignal): Promise<SearchPage> {
-    const bundle = (await this.request<Bundle>('GET', url, { signal })).resource;
-    // Anything else answered 200 (an OperationOutcome, a portal's page, `entry` not a list) is no
-    // empty result: read as one, a misdirected remote would look healthy forever.
-    if (bundle?.resourceType !== 'Bundle' || (bundle.entry !== undefined && !Array.isArray(bundle.entry)))
-      throw new Error('sync-pull-4: the remote answered a search with no searchset Bundle');
-    const links = Array.isArray(bundle?.link) ? bundle.link : [];
-    const link = (relation: string) => {
-      const url = links.find((l) => l?.relation === relation)?.url;
-      return typeof url === 'string' ? url : undefined;
-    };
+    const { bundle, link } = await this.bundleAt(url, 'a search with no searchset Bundle', signal);
     return {
       resources: (bundle?.entry ?? []).flatMap((e) =>
         e.resource && (e.search?.mode ?? 'match') === 'match' ? [e.resource] : [],
@@ -262,6 +295,32 @@ export class RemoteClient {
       next: link('next'),
       self: link('self'),
     };
+  }
+
+  private async history(url: string, type: string, signal?: AbortSignal): Promise<HistoryPage> {
+    const { bundle, link } = await this.bundleAt(url, 'a type history with no history Bundle', signal);
+    return {
+      items: (bundle.entry ?? []).flatMap((e) => {
+        const item = historyItem(e, type);
+        return item ? [item] : [];
+      }),
+      next: link('next'),
+    };
+  }
+
+  /** A Bundle the remote answered `url` with, and its links by relation; `sync-pull-4` (`refusal`) otherwise. */
+  private async bundleAt(url: string, refusal: string, signal?: AbortSignal) {
+    const bundle = (await this.request<Bundle>('GET', url, { signal })).resource;
+    // Anything else answered 200 (an OperationOutcome, a portal's page, `entry` not a list) is no
+    // empty result: read as one, a misdirected remote would look healthy forever.
+    if (bundle?.resourceType !== 'Bundle' || (bundle.entry !== undefined && !Array.isArray(bundle.entry)))
+      throw new Error(`sync-pull-4: the remote answered ${refusal}`);
+    const links = Array.isArray(bundle?.link) ? bundle.link : [];
+    const link = (relation: string) => {
+      const url = links.find((l) => l?.relation === relation)?.url;
+      return typeof url === 'string' ? url : undefined;
+    };
+    return { bundle, link };
   }
 
   /** Bundle mode to use: configured, or read from the CapabilityStatement once. */
@@ -291,6 +350,45 @@ export function stripForRemote<T extends Resource>(resource: T): T {
   if (!meta) return { ...resource };
   const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = meta;
   return { ...resource, meta: Object.keys(rest).length ? rest : undefined };
+}
+
+/**
+ * A history entry of `type` as the pull reads it (data of any shape: only what is what it should be
+ * counts); undefined when it names no resource of the type by a FHIR id. R4 marks a deleted version
+ * by `request.method` DELETE and no resource; a remote that writes no request says 410 Gone instead.
+ */
+export function historyItem(entry: unknown, type: string): HistoryItem | undefined {
+  if (!isJsonObject(entry)) return undefined;
+  const resource = isJsonObject(entry.resource) ? entry.resource : undefined;
+  const request = isJsonObject(entry.request) ? entry.request : undefined;
+  const response = isJsonObject(entry.response) ? entry.response : undefined;
+  if (resource && resource.resourceType !== type) return undefined;
+  const method = typeof request?.method === 'string' ? request.method.toUpperCase() : undefined;
+  const deleted =
+    method === 'DELETE' || (!method && !resource && /^410(\D|$)/.test(entryStatus(response) ?? ''));
+  const id =
+    (isFhirId(resource?.id) ? resource.id : undefined) ??
+    idIn(request?.url, type) ??
+    idIn(entry.fullUrl, type) ??
+    idIn(response?.location, type);
+  if (!id) return undefined;
+  const meta = isJsonObject(resource?.meta) ? resource.meta : undefined;
+  const at = [response?.lastModified, meta?.lastUpdated].find((t) => typeof t === 'string') as
+    | string
+    | undefined;
+  return { id, deleted, ...(at ? { at } : {}) };
+}
+
+/** The id in `…/<type>/<id>` or `…/<type>/<id>/_history/<v>` (a request URL, a fullUrl, a Location). */
+function idIn(url: unknown, type: string): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const path = url.split(/[?#]/)[0].split('/');
+  const at = path.lastIndexOf(type);
+  if (at < 0) return undefined;
+  const rest = path.slice(at + 2);
+  const id = path[at + 1];
+  const shaped = rest.length === 0 || (rest.length === 2 && rest[0] === '_history');
+  return shaped && isFhirId(id) ? id : undefined;
 }
 
 /**

@@ -817,6 +817,16 @@ async function mappingsBy(
   return out;
 }
 
+/**
+ * A local copy deleted because its remote resource was deleted (pull-deletes.ts): its mapping, the
+ * contents we sent of it and its unlinked references go with it.
+ */
+export async function forgetDeletedCopy(db: Db, type: string, localId: string): Promise<void> {
+  await db.query('DELETE FROM sync_idmap WHERE resource_type = $1 AND local_id = $2', [type, localId]);
+  await forgetSent(db, type, localId);
+  await forgetLinked(db, type, localId, true);
+}
+
 /** Many mappings in one statement (the last one wins when a list maps one local resource twice). */
 export async function upsertMappings(db: Db, list: IdMapping[]): Promise<void> {
   if (!list.length) return;
@@ -986,6 +996,42 @@ export async function writeCursor(
      ON CONFLICT (patient_id, resource_type) DO UPDATE SET last_updated = EXCLUDED.last_updated, updated_at = now()`,
     [patientId, type, lastUpdated],
   );
+}
+
+/** The `sync_state` key of where the next look for a type's remote deletes starts (pull-deletes.ts). */
+const deletesSinceKey = (type: string) => `deletes_since:${type}`;
+
+/** The newest remote stamp a look at `type`'s history showed (none before the first look). */
+export async function readDeletesCursor(db: Db, type: string): Promise<string | undefined> {
+  const rows = await db.query<{ value: string }>('SELECT value FROM sync_state WHERE key = $1', [
+    deletesSinceKey(type),
+  ]);
+  return rows[0]?.value;
+}
+
+export async function writeDeletesCursor(db: Db, type: string, lastUpdated: string): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_state (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+    [deletesSinceKey(type), lastUpdated],
+  );
+}
+
+/**
+ * When this store began to sync (its first outbox row or followed client, our clock): nothing was
+ * mapped before, so no remote delete before it concerns a copy here. Undefined before either.
+ */
+export async function syncStartedAt(db: Db): Promise<Date | undefined> {
+  const [row] = await db.query<{ at: Date | string | null }>(
+    `SELECT least((SELECT min(created_at) FROM sync_outbox), (SELECT min(created_at) FROM sync_followed)) AS at`,
+  );
+  return row?.at ? new Date(row.at) : undefined;
+}
+
+/** Whether the id map holds any resource of `type`. */
+export async function mapsAnyOf(db: Db, type: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM sync_idmap WHERE resource_type = $1 LIMIT 1', [type]);
+  return rows.length > 0;
 }
 
 export async function follow(db: Db, patientIds: string[]): Promise<void> {

@@ -93,8 +93,10 @@ export async function pullAction(opts: PullOptions): Promise<void> {
     const result = await sync.pullOnce();
     print(opts, result, () =>
       [
-        `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}, refused ${result.refused}`,
+        `pulled ${result.fetched} from ${result.patients} client(s): applied ${result.applied}, unchanged ${result.unchanged}, skipped ${result.skipped}, refused ${result.refused}, deleted ${result.deleted}`,
         ...result.skippedClients.map((c) => `not pulled: Patient/${c.patient} — ${c.reason}`),
+        ...result.skippedDeletes.map((d) => `remote delete not applied: ${d.resource} — ${d.reason}`),
+        ...result.deletesNotChecked.map((d) => `remote deletes not checked: ${d.type} — ${d.reason}`),
       ].join('\n'),
     );
   } catch (err) {

@@ -29,6 +29,8 @@ export interface Faults {
   holdNext: number;
   /** When set, only requests of this method count for `holdNext` (e.g. POST: a write, not a read). */
   holdMethod?: string;
+  /** Requests whose path matches are answered with this status, never forwarded (a remote without an interaction). */
+  refuse?: { path: RegExp; status: number };
 }
 
 export interface FaultProxy {
@@ -83,6 +85,16 @@ export async function startFaultProxy(
     const isToken = (req.url ?? '').endsWith('/token');
     if (!isToken) {
       stats.requests++;
+      if (state.refuse?.path.test(new URL(req.url ?? '/', 'http://proxy').pathname)) {
+        stats.injected++;
+        res.writeHead(state.refuse.status, { 'content-type': 'application/fhir+json' }).end(
+          JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'not-supported', diagnostics: 'not here' }],
+          }),
+        );
+        return;
+      }
       const deferred = state.errorNext > 0 && state.errorAfter > 0;
       if (deferred) state.errorAfter--;
       else if (state.errorNext > 0 || random() < state.errorRate) {
