@@ -149,6 +149,15 @@ export const AssessmentSchema = Type.Object(
     /** The Kykyviisari self-assessment this assessment used. */
     selfAssessmentId: Type.Optional(Uuid),
     note: Type.Optional(Text),
+    /**
+     * The business identifiers (`urn:uuid:<this>`) of score Observations that came from elsewhere: the
+     * SDK's `fromFhir` sets one for a score it reads without a local id under the reader's system
+     * (another sender's), and `toFhir` sends it back as that score's identifier instead of deriving a
+     * new one, so the score is updated rather than duplicated. Leave them out for your own scores.
+     */
+    scoreIds: Type.Optional(
+      Type.Object({ selfScore: Type.Optional(Uuid), professionalScore: Type.Optional(Uuid) }, strict),
+    ),
   },
   strict,
 );

@@ -6,7 +6,7 @@
  * const bundle = workAbility.assessment({ id: 'a1', clientId: 'c1', ... }).toBundle();
  * ```
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import {
   type DomainKind,
   type DomainTypes,
@@ -14,6 +14,7 @@ import {
   validateDomain,
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
+import type { ObjectBundle, RecordBundle } from './from-fhir.ts';
 import type { MappingOptions } from './options.ts';
 import { toFhir, toResources } from './to-fhir.ts';
 
@@ -42,9 +43,12 @@ export class DomainBuilder<K extends DomainKind> {
     return all[all.length - 1]!;
   }
 
-  /** A transaction Bundle; references to resources outside it become conditional references. */
-  toBundle(): Bundle {
-    return transactionBundle(this.toResources());
+  /**
+   * A transaction Bundle; references to resources outside it become conditional references. `fromFhir`
+   * reads it back as `{ kind, value }` (a client's, which holds its Patient, as its record).
+   */
+  toBundle(): K extends 'client' ? RecordBundle : ObjectBundle<K> {
+    return transactionBundle(this.toResources()) as K extends 'client' ? RecordBundle : ObjectBundle<K>;
   }
 }
 
@@ -53,7 +57,7 @@ export class RecordBuilder {
     readonly value: WorkAbilityRecord,
     private readonly opts: MappingOptions = {},
   ) {}
-  toBundle(): Bundle {
+  toBundle(): RecordBundle {
     return toFhir(this.value, this.opts);
   }
 }

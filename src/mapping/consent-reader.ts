@@ -15,6 +15,8 @@ import {
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
+import { codeText } from './quote.ts';
+import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
 
 function unreadable(expression: string, message: string): never {
@@ -47,7 +49,23 @@ function permitsDisclosure(action: unknown): boolean {
  * rule, or undefined. Shared by `fromFhir` and the disclosure reader.
  */
 export function consentDefect(consent: Consent): { element: string; message: string } | undefined {
-  const withdrawn = consent.extension?.some((e) => e.url === MAP.extensions.consentWithdrawalDate);
+  // Repeats the profile allows once: a second withdrawal date, a second receiving party of one actor.
+  const isWithdrawal = (e: { url: string }) => e.url === MAP.extensions.consentWithdrawalDate;
+  const again = secondIndex(consent.extension, isWithdrawal);
+  if (again >= 0)
+    return {
+      element: `extension[${again}]`,
+      message: secondOne(extensionName(MAP.extensions.consentWithdrawalDate)),
+    };
+  for (const [a, actor] of (consent.provision?.actor ?? []).entries()) {
+    const party = secondIndex(actor?.extension, (e) => e?.url === MAP.extensions.consentReceivingParty);
+    if (party >= 0)
+      return {
+        element: `provision.actor[${a}].extension[${party}]`,
+        message: secondOne(extensionName(MAP.extensions.consentReceivingParty)),
+      };
+  }
+  const withdrawn = consent.extension?.some(isWithdrawal);
   if (consent.status === 'inactive' && !withdrawn)
     return {
       element: 'extension',
@@ -61,7 +79,7 @@ export function consentDefect(consent: Consent): { element: string; message: str
   if (consent.status !== 'active' && consent.status !== 'inactive')
     return {
       element: 'status',
-      message: `a consent in status '${consent.status}' is neither in force nor withdrawn`,
+      message: `a consent in status '${codeText(consent.status)}' is neither in force nor withdrawn`,
     };
   const provision = consent.provision as Record<string, unknown> | undefined;
   if (provision?.type !== undefined && provision.type !== 'permit')

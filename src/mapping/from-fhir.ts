@@ -47,10 +47,19 @@ import {
   recordIssues,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { isUrnUuid, relativeReference } from '../shared/references.ts';
 import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
 import { consentDefect } from './consent-reader.ts';
-import { type IdentityOptions, localIdOf, localIdSystem } from './identity.ts';
+import {
+  type IdentityOptions,
+  carriedUuid,
+  derivesBusinessId,
+  localIdOf,
+  localIdSystem,
+} from './identity.ts';
+import { fromMarkdown } from './markdown.ts';
+import { checkMappingOptions } from './options.ts';
+import { OUR_TYPES, codeText, isKnownType, quotedTarget } from './quote.ts';
+import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
 
 /** A Work Ability Score read on its own (outside its assessment). */
@@ -66,6 +75,19 @@ export type DomainObject =
   | { [K in DomainKind]: { kind: K; value: DomainTypes[K] } }[DomainKind]
   | { kind: 'score'; value: ScoreReading }
   | { kind: 'goal'; value: DomainGoal & { planId?: string } };
+
+declare const RECORD_BUNDLE: unique symbol;
+declare const OBJECT_BUNDLE: unique symbol;
+/**
+ * A Bundle `toFhir` wrote: a client's record, which `fromFhir` reads back as a `WorkAbilityRecord`. The
+ * mark is for the type checker only; any Bundle with its client reads as a record.
+ */
+export type RecordBundle = Bundle & { readonly [RECORD_BUNDLE]: true };
+/**
+ * A Bundle of one object without its client (`workAbility.<kind>().toBundle()`), which `fromFhir` reads
+ * back as `{ kind, value }`. The mark is for the type checker only.
+ */
+export type ObjectBundle<K extends DomainKind = DomainKind> = Bundle & { readonly [OBJECT_BUNDLE]: K };
 
 export interface FromFhirOptions extends IdentityOptions {
   /** Finds the resource a reference points to (a Bundle supplies its own entries). */
@@ -87,22 +109,10 @@ function withArticle(type: string): string {
   return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
-/**
- * A code as an error may quote it: a code of FHIR's or ours is letters and hyphens, starting lowercase;
- * anything else in a code element (free text, an identifier, digits) is not quoted.
- */
-function codeText(value: unknown): string {
-  return typeof value === 'string' && /^[a-z][A-Za-z-]{0,63}$/.test(value) ? value : 'the value given';
-}
-
-/**
- * How an error names the target of `ref`: a literal `Type/id` or `urn:uuid:` reference names a logical
- * id, so it is quoted; a display, a conditional reference (`Patient?identifier=…` may hold a HETU) or
- * any other text may be client data, and is not.
- */
-function quotedTarget(ref: Reference): string {
-  const text = ref.reference;
-  return text !== undefined && (relativeReference(text) || isUrnUuid(text)) ? `'${text}'` : 'it';
+/** A reference to `named` where `expected` belongs, as an error says it (`named` quoted only if known). */
+function refersTo(named: unknown, expected: string): string {
+  const what = isKnownType(named) ? withArticle(named) : 'a resource type none of our profiles is on';
+  return `refers to ${what}, expected ${withArticle(expected)}`;
 }
 
 /**
@@ -127,8 +137,17 @@ function wellFormed<T>(path: string, type: string, read: () => T): T {
   }
 }
 
-/** Which of our profiles a resource declares, or an error saying it is not ours. */
-export function kindOf(resource: Resource, path: string = resource.resourceType): FhirKind {
+/**
+ * Which of our profiles a resource declares, or an error saying it is not ours. `path` names the
+ * resource (its type, when it stands alone); a resource type none of our profiles is on is not quoted.
+ */
+export function kindOf(resource: Resource, path?: string): FhirKind {
+  if (!isKnownType(resource.resourceType))
+    return fail(
+      path === undefined ? 'resourceType' : `${path}.resourceType`,
+      `not a tyokyky resource: the resource type is none of those our profiles are on (${OUR_TYPES.join(', ')})`,
+    );
+  const at = path ?? resource.resourceType;
   // A malformed meta.profile (not a list of strings) declares none of our profiles.
   const declared: unknown = resource.meta?.profile;
   const profiles = Array.isArray(declared) ? declared.filter((p): p is string => typeof p === 'string') : [];
@@ -137,7 +156,7 @@ export function kindOf(resource: Resource, path: string = resource.resourceType)
     if (kind && MAP.kinds[kind].resourceType === resource.resourceType) return kind;
   }
   return fail(
-    `${path}.meta.profile`,
+    `${at}.meta.profile`,
     `${resource.resourceType} is not a tyokyky resource: meta.profile must name one of our profiles (${
       [...KIND_BY_PROFILE.entries()]
         .filter(([, k]) => MAP.kinds[k].resourceType === resource.resourceType)
@@ -253,13 +272,12 @@ class Reader {
     if (!ref) return fail(path, 'is required');
     const expected = MAP.kinds[kind].resourceType;
     const named = ref.type ?? referencedType(ref.reference);
-    if (named !== undefined && named !== expected)
-      return fail(path, `refers to ${withArticle(named)}, expected ${withArticle(expected)}`);
+    if (named !== undefined && named !== expected) return fail(path, refersTo(named, expected));
     const local = ref.identifier && localIdOf(kind, [ref.identifier], this.opts);
     if (local) return local;
     const target = this.opts.resolve?.(ref);
     if (target && target.resourceType !== expected)
-      return fail(path, `refers to ${withArticle(target.resourceType)}, expected ${withArticle(expected)}`);
+      return fail(path, refersTo(target.resourceType, expected));
     if (target)
       return this.idOf(kind, (target as { identifier?: Identifier[] }).identifier, `${path}.reference`);
     return fail(path, `cannot tell which ${expected} ${quotedTarget(ref)} is`);
@@ -371,7 +389,11 @@ function readClient(p: Patient, r: Reader): Client {
   if (!hetu) put(c, 'birthDate', p.birthDate);
   else if (p.birthDate !== undefined) assertBirthDateFitsHetu(hetu, p.birthDate, `${r.path}.birthDate`);
   put(c, 'gender', p.gender);
-  const municipality = p.extension?.find((e) => e.url === MAP.extensions.municipality)?.valueCoding?.code;
+  const isMunicipality = (e: { url: string }) => e.url === MAP.extensions.municipality;
+  const second = secondIndex(p.extension, isMunicipality);
+  if (second >= 0)
+    fail(`${r.path}.extension[${second}]`, secondOne(extensionName(MAP.extensions.municipality)));
+  const municipality = p.extension?.find(isMunicipality)?.valueCoding?.code;
   put(c, 'municipality', municipality);
   if (
     p.meta?.security?.some((s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code)
@@ -383,13 +405,17 @@ function readClient(p: Patient, r: Reader): Client {
 
 function readOrganization(o: Organization, r: Reader): DomainOrganization {
   // The identifiers the SDK writes for the id are the first business one and the first under the
-  // local-id system (what `idOf` reads); any other is the organisation's own, even under that system.
+  // local-id system (what `idOf` reads) — or, written by another sender, the local id under its own
+  // system, which the business identifier derives from; any other is the organisation's own, even
+  // under the local-id system.
   const ids = o.identifier ?? [];
+  const businessAt = ids.findIndex((i) => i.system === MAP.identifiers.business);
+  const business = ids[businessAt]?.value;
   const ours = new Set([
-    ids.findIndex((i) => i.system === MAP.identifiers.business),
+    businessAt,
     ids.findIndex((i) => i.system === localIdSystem('organization', r.opts)),
   ]);
-  const other = ids.find((_, n) => !ours.has(n));
+  const other = ids.find((i, n) => !ours.has(n) && !derivesBusinessId(i, business));
   const out: DomainOrganization = {
     id: r.idOf('organization', o.identifier),
     name: o.name ?? fail(`${r.path}.name`, 'is required'),
@@ -432,7 +458,11 @@ function readScores(o: Observation, a: Record<string, unknown>, r: Reader): void
   for (const [i, member] of (o.hasMember ?? []).entries()) {
     const at = `${r.path}.hasMember[${i}]`;
     const target = r.opts.resolve?.(member);
-    if (!target) fail(at, 'the score Observation is not in the Bundle');
+    if (!target)
+      fail(
+        at,
+        'the score Observation cannot be found: read the Bundle the assessment came in, or pass a resolver',
+      );
     const score = readScore(target as Observation, new Reader(r.opts, at));
     if (score.clientId !== a.clientId)
       fail(`${at}.subject`, "a score of another client than the assessment's subject");
@@ -441,6 +471,9 @@ function readScores(o: Observation, a: Record<string, unknown>, r: Reader): void
     methods.add(score.method);
     const field = (Object.entries(MAP.scoreFields).find(([, m]) => m === score.method) ?? [])[0]!;
     a[field] = score.score;
+    // A score without a local id under the reader's system keeps its business identifier to go back with.
+    const carried = carriedUuid(score.id);
+    if (carried !== undefined) a.scoreIds = { ...(a.scoreIds as object), [field]: carried };
   }
 }
 
@@ -461,6 +494,7 @@ function readAssessment(o: Observation, r: Reader): Assessment {
         ),
       );
     const at = (i: number) => `${r.path}.component[${i}]`;
+    if (c.value !== 'codes' && found.length > 1) fail(at(found[1]!.i), secondOne(`${c.code} component`));
     if (c.value === 'codes') {
       a[c.field] = found.map(
         ({ comp, i }) =>
@@ -479,7 +513,7 @@ function readAssessment(o: Observation, r: Reader): Assessment {
   readScores(o, a, r);
   if (o.derivedFrom?.[0])
     a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
-  if (o.note?.[0]?.text) a.note = o.note[0].text;
+  if (o.note?.[0]?.text) a.note = fromMarkdown(o.note[0].text);
   return a as Assessment;
 }
 
@@ -492,6 +526,10 @@ function readSelfAssessment(q: QuestionnaireResponse, r: Reader): SelfAssessment
   for (const [field, linkId] of Object.entries(MAP.selfAssessment.items)) {
     const i = (q.item ?? []).findIndex((it) => it.linkId === linkId);
     if (i < 0) continue;
+    const again = secondIndex(q.item, (it) => it.linkId === linkId);
+    if (again >= 0) fail(`${r.path}.item[${again}]`, secondOne(`${linkId} item`));
+    if ((q.item![i]!.answer?.length ?? 0) > 1)
+      fail(`${r.path}.item[${i}].answer[1]`, secondOne(`answer to the ${linkId} item`));
     s[field] =
       q.item![i]!.answer?.[0]?.valueInteger ??
       fail(`${r.path}.item[${i}].answer[0].valueInteger`, 'is required');
@@ -635,7 +673,8 @@ function readPlanGoals(c: CarePlan, clientId: string, r: Reader): SupportPlan['g
   return (c.goal ?? []).map((g, i) => {
     const at = `${r.path}.goal[${i}]`;
     const target = r.opts.resolve?.(g);
-    if (!target) return fail(at, 'the Goal is not in the Bundle (pass the Bundle or a resolver)');
+    if (!target)
+      return fail(at, 'the Goal cannot be found: read the Bundle the plan came in, or pass a resolver');
     const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, at));
     r.sameClient(
       (target as Goal).subject,
@@ -684,7 +723,11 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   if (together) fail(`${r.path}.activity[${together.index}]`, `${together.rule}: ${together.reason}`);
   put(out.period, 'end', finnishDayOf(c.period?.end));
   put(out, 'title', c.title);
-  const followUp = c.extension?.find((e) => e.url === MAP.extensions.followUpDate)?.valueDate;
+  const isFollowUp = (e: { url: string }) => e.url === MAP.extensions.followUpDate;
+  const second = secondIndex(c.extension, isFollowUp);
+  if (second >= 0)
+    fail(`${r.path}.extension[${second}]`, secondOne(extensionName(MAP.extensions.followUpDate)));
+  const followUp = c.extension?.find(isFollowUp)?.valueDate;
   put(out, 'followUpDate', followUp);
   put(out, 'assessmentId', planAssessment(c, r));
   if (c.careTeam?.[0]) out.teamId = r.refId('team', c.careTeam[0], `${r.path}.careTeam[0]`);
@@ -732,7 +775,7 @@ function readReferral(s: ServiceRequest, r: Reader): Referral {
     ) as Referral['reasons'],
     consentId: r.refId('consent', s.supportingInfo?.[consentIndex], `${r.path}.supportingInfo`),
   };
-  put(out, 'note', s.note?.[0]?.text);
+  put(out, 'note', s.note?.[0]?.text === undefined ? undefined : fromMarkdown(s.note[0].text));
   return out;
 }
 
@@ -743,6 +786,7 @@ function readTeam(t: CareTeam, r: Reader): ResponsibleWorkerTeam {
     clientId: r.refId('client', t.subject, `${r.path}.subject`),
     members: (t.participant ?? []).map((m, i) => {
       const p = `${r.path}.participant[${i}]`;
+      if ((m.role?.length ?? 0) > 1) fail(`${p}.role[1]`, secondOne('role'));
       const member = {
         professionalId: teamMember(m.member, r, `${p}.member`),
         role: r.code(
@@ -820,7 +864,11 @@ const RECORD_LIST: Partial<Record<FhirKind, keyof WorkAbilityRecord>> = {
   team: 'teams',
 };
 
-function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
+/**
+ * A Bundle with its client (a Patient) as the client's record; without one, as the one object it holds
+ * (with its Goals or scores: what `workAbility.<kind>().toBundle()` writes).
+ */
+function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord | DomainObject {
   const entries = bundle.entry ?? [];
   const byUrl = new Map<string, Resource>();
   for (const e of entries) {
@@ -835,6 +883,7 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
   const consumedScores = new Set<Resource>();
   const consumedGoals = new Set<Resource>();
   const loose: { kind: FhirKind; path: string; resource: Resource }[] = [];
+  const objects: DomainObject[] = [];
   entries.forEach((e, i) => {
     const path = `Bundle.entry[${i}].resource`;
     if (!e.resource) fail(path, 'is required');
@@ -844,7 +893,9 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
       return;
     }
     const r = new Reader(readerOpts, path);
-    const { value } = wellFormed(path, e.resource.resourceType, () => readResource(e.resource!, kind, r));
+    const object = wellFormed(path, e.resource.resourceType, () => readResource(e.resource!, kind, r));
+    const { value } = object;
+    objects.push(object);
     if (kind === 'client') {
       if (client) fail(path, 'a Bundle carries one client (Patient); found a second');
       client = value as Client;
@@ -868,8 +919,12 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord {
       );
     }
   }
-  if (!client) return fail('Bundle.entry', 'no client (Patient with the tyokyky-patient profile)');
-  return { client, ...lists } as WorkAbilityRecord;
+  if (client) return { client, ...lists } as WorkAbilityRecord;
+  if (objects.length === 1) return objects[0]!;
+  return fail(
+    'Bundle.entry',
+    `no client (Patient with the tyokyky-patient profile)${objects.length ? ', and more than one object: a Bundle is a record (with its client) or one object (with its Goals or scores)' : ''}`,
+  );
 }
 
 function checked<T>(issues: ReturnType<typeof domainIssues>, value: T): T {
@@ -878,24 +933,41 @@ function checked<T>(issues: ReturnType<typeof domainIssues>, value: T): T {
 }
 
 /**
- * FHIR → domain. A Bundle gives the client's WorkAbilityRecord; a single resource gives `{ kind, value }`
- * (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
+ * FHIR → domain. A Bundle gives the client's WorkAbilityRecord — or, without a client (a Patient), the one
+ * object it holds as `{ kind, value }`, as `workAbility.<kind>().toBundle()` writes it; a single resource
+ * gives `{ kind, value }` (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
  * Throws FhirError (422) naming the element for resources that are not ours or lack what the domain needs,
  * and naming the resource (or Bundle entry) for JSON that is not well-formed FHIR where it is read.
  */
-export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord;
+export function fromFhir(input: RecordBundle, opts?: FromFhirOptions): WorkAbilityRecord;
+export function fromFhir<K extends DomainKind>(
+  input: ObjectBundle<K>,
+  opts?: FromFhirOptions,
+): Extract<DomainObject, { kind: K }>;
+export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord | DomainObject;
 export function fromFhir(input: Resource, opts?: FromFhirOptions): DomainObject;
 export function fromFhir(input: Resource, opts: FromFhirOptions = {}): WorkAbilityRecord | DomainObject {
+  // The local-id systems are made of the base as toFhir makes them: a base it refuses, this refuses.
+  if (opts.localIdSystemBase !== undefined)
+    checkMappingOptions({ localIdSystemBase: opts.localIdSystemBase });
   if (!input || typeof input !== 'object' || typeof (input as Resource).resourceType !== 'string') {
     return fail('resourceType', 'input is not a FHIR resource');
   }
   const type = input.resourceType;
   if (type === 'Bundle') {
-    const record = wellFormed(type, type, () => readBundle(input as Bundle, opts));
-    return opts.validate === false ? record : checked(recordIssues(record), record);
+    const read = wellFormed(type, type, () => readBundle(input as Bundle, opts));
+    if ('kind' in read) return validated(read, opts);
+    return opts.validate === false ? read : checked(recordIssues(read), read);
   }
   const kind = kindOf(input);
-  const result = wellFormed(type, type, () => readResource(input, kind, new Reader(opts, type)));
+  return validated(
+    wellFormed(type, type, () => readResource(input, kind, new Reader(opts, type))),
+    opts,
+  );
+}
+
+/** `result`, validated as domain input unless `validate: false` (a score or Goal read alone is not). */
+function validated(result: DomainObject, opts: FromFhirOptions): DomainObject {
   if (opts.validate === false || result.kind === 'score' || result.kind === 'goal') return result;
   return checked(domainIssues(result.kind, result.value), result);
 }

@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
+import { isUrnUuid } from '../shared/references.ts';
 import { type FhirKind, MAP } from './config.ts';
 
 /** The project's UUID v5 namespace: v5 of the canonical base in the URL namespace. */
@@ -74,20 +75,41 @@ export function localIdSystem(kind: FhirKind, opts?: IdentityOptions): string {
 }
 
 /**
+ * A domain id that carries a business identifier instead of naming a local id: `urn.uuid.<UUID>` (a
+ * local id cannot hold the URN's ':'). `fromFhir` gives it to a resource it reads without a local id
+ * under the reader's system — another sender's, or one made in Omakanta — and `toFhir` sends that UUID
+ * back as the business identifier rather than deriving a new one from the id, so a record read from
+ * elsewhere and sent back updates what is there instead of duplicating it.
+ */
+const CARRIED = /^urn\.uuid\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** The domain id carrying the business identifier `urn:uuid:<uuid>` (lowercase hexadecimal). */
+export function carriedId(uuid: string): string {
+  return `urn.uuid.${uuid}`;
+}
+
+/** The UUID a carried id (`urn.uuid.<UUID>`) holds; undefined for a local id. */
+export function carriedUuid(id: string): string | undefined {
+  return CARRIED.exec(id)?.[1];
+}
+
+/**
  * The UUID of a domain object. Self-assessment ids are UUIDs already and are used as they are
- * (a QuestionnaireResponse has room for one identifier only).
+ * (a QuestionnaireResponse has room for one identifier only); a carried id gives the UUID it carries;
+ * any other id is a local id, whose UUID is derived from it.
  */
 export function businessUuid(kind: FhirKind, id: string, opts?: IdentityOptions): string {
   if (kind === 'selfAssessment' && isUuid(id)) return id.toLowerCase();
-  return uuidV5(`${localIdSystem(kind, opts)}|${id}`);
+  return carriedUuid(id) ?? uuidV5(`${localIdSystem(kind, opts)}|${id}`);
 }
 
 /**
  * Keys of the resources a domain object yields besides its own: '/' cannot occur in a local id, so
- * the key splits back unambiguously.
+ * the key splits back unambiguously. A goal with a carried id is keyed by it alone (it names its Goal's
+ * business identifier whatever plan holds it).
  */
 export function goalKey(planId: string, goalId: string): string {
-  return `${planId}/${goalId}`;
+  return carriedUuid(goalId) === undefined ? `${planId}/${goalId}` : goalId;
 }
 export function scoreKey(assessmentId: string, method: string): string {
   return `${assessmentId}/${method}`;
@@ -104,10 +126,8 @@ export function fullUrl(kind: FhirKind, id: string, opts?: IdentityOptions): str
   }
   let url = byId.get(id);
   if (url === undefined) {
-    url =
-      kind === 'selfAssessment' && isUuid(id)
-        ? `urn:uuid:${id.toLowerCase()}`
-        : urnV5(`${localIdSystem(kind, opts)}|${id}`);
+    const carried = kind === 'selfAssessment' && isUuid(id) ? id.toLowerCase() : carriedUuid(id);
+    url = carried === undefined ? urnV5(`${localIdSystem(kind, opts)}|${id}`) : `urn:uuid:${carried}`;
     byId.set(id, url);
   }
   return url;
@@ -132,7 +152,10 @@ export function reference(kind: FhirKind, id: string, opts?: IdentityOptions): R
   };
 }
 
-/** The domain id recorded in a resource's identifiers: the local id, else the business UUID. */
+/**
+ * The domain id recorded in a resource's identifiers: the local id, else the business identifier
+ * carried (`urn.uuid.<UUID>`, so that it is sent back as it came); a self-assessment's id is the UUID.
+ */
 export function localIdOf(
   kind: FhirKind,
   ids: Identifier[] | undefined,
@@ -142,7 +165,18 @@ export function localIdOf(
   const local = ids?.find((i) => i.system === system)?.value;
   if (local !== undefined) return local;
   const business = ids?.find((i) => i.system === MAP.identifiers.business)?.value;
-  return business?.startsWith('urn:uuid:') ? business.slice('urn:uuid:'.length) : undefined;
+  if (!business?.startsWith('urn:uuid:')) return undefined;
+  const uuid = business.slice('urn:uuid:'.length);
+  return kind === 'selfAssessment' || !isUrnUuid(business) ? uuid : carriedId(uuid);
+}
+
+/**
+ * Whether `id` is the local id the business identifier `business` (`urn:uuid:…`) derives from — under
+ * the reader's local-id system or any other sender's, which the reader does not know.
+ */
+export function derivesBusinessId(id: Identifier, business: string | undefined): boolean {
+  if (business === undefined || typeof id.system !== 'string' || typeof id.value !== 'string') return false;
+  return business === `urn:uuid:${uuidV5(`${id.system}|${id.value}`)}`;
 }
 
 /** The HETUs a resource carries as identifiers. */

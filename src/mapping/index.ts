@@ -3,7 +3,15 @@ export { transactionBundle } from './bundle.ts';
 export { DomainBuilder, RecordBuilder, workAbility } from './builders.ts';
 export { consentForDisclosure } from './consent-reader.ts';
 export { canonical, type FhirKind, profileUrl } from './config.ts';
-export { type DomainObject, type FromFhirOptions, fromFhir, kindOf, type ScoreReading } from './from-fhir.ts';
+export {
+  type DomainObject,
+  type FromFhirOptions,
+  fromFhir,
+  kindOf,
+  type ObjectBundle,
+  type RecordBundle,
+  type ScoreReading,
+} from './from-fhir.ts';
 export {
   businessUuid,
   differentClients,

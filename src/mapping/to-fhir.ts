@@ -1,6 +1,5 @@
 /** Domain objects → FHIR resources of our profiles, and a record → a transaction Bundle. */
 import type {
-  Bundle,
   CarePlan,
   CarePlanActivity,
   CareTeam,
@@ -40,7 +39,9 @@ import {
 } from '../domain/index.ts';
 import { transactionBundle } from './bundle.ts';
 import { CREATING_APPLICATION_TYPES, type FhirKind, MAP, profileUrl } from './config.ts';
-import { type IdentityOptions, goalKey, identifiers, reference, scoreKey } from './identity.ts';
+import type { RecordBundle } from './from-fhir.ts';
+import { type IdentityOptions, carriedId, goalKey, identifiers, reference, scoreKey } from './identity.ts';
+import { toMarkdown } from './markdown.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions, checkMappingOptions } from './options.ts';
 import { type Language, coding, concept, displayOf } from './terminology.ts';
@@ -180,12 +181,18 @@ function practitionerRole(p: Professional, ctx: Ctx): PractitionerRole {
   return r;
 }
 
+/** The key of an assessment's score: the business identifier it came with (`scoreIds`), else its method's. */
+function scoreKeyOf(a: Assessment, field: 'selfScore' | 'professionalScore'): string {
+  const carried = a.scoreIds?.[field];
+  return carried === undefined ? scoreKey(a.id, MAP.scoreFields[field]) : carriedId(carried);
+}
+
 function scoreObservation(a: Assessment, field: 'selfScore' | 'professionalScore', ctx: Ctx): Observation {
   const method = MAP.scoreFields[field];
   const score = a[field]!;
   const interpretation = interpretWorkAbilityScore(score);
   if (!interpretation.valid) throw new RangeError(interpretation.reason);
-  const key = scoreKey(a.id, method);
+  const key = scoreKeyOf(a, field);
   return {
     resourceType: 'Observation',
     ...common('score', key, ctx, 'score', [
@@ -249,10 +256,10 @@ function assessmentObservation(a: Assessment, ctx: Ctx): Observation {
     performer: [ref('professional', a.assessorId, ctx)],
     component,
   };
-  const members = scoreFieldsOf(a).map((f) => ref('score', scoreKey(a.id, MAP.scoreFields[f]), ctx));
+  const members = scoreFieldsOf(a).map((f) => ref('score', scoreKeyOf(a, f), ctx));
   if (members.length) o.hasMember = members;
   if (a.selfAssessmentId !== undefined) o.derivedFrom = [ref('selfAssessment', a.selfAssessmentId, ctx)];
-  if (a.note !== undefined) o.note = [{ text: a.note }];
+  if (a.note !== undefined) o.note = [{ text: toMarkdown(a.note) }];
   return o;
 }
 
@@ -438,7 +445,7 @@ function serviceRequest(s: Referral, ctx: Ctx): ServiceRequest {
     supportingInfo: [ref('consent', s.consentId, ctx)],
   };
   if (s.reasons.length) r.reasonCode = s.reasons.map((t) => concept(CS.trigger!, t));
-  if (s.note !== undefined) r.note = [{ text: s.note }];
+  if (s.note !== undefined) r.note = [{ text: toMarkdown(s.note) }];
   return r;
 }
 
@@ -523,7 +530,7 @@ const LISTS: [keyof WorkAbilityRecord, DomainKind][] = [
  * A record → transaction Bundle: every entry has a `urn:uuid` fullUrl equal to its business
  * identifier and a conditional create on that identifier, so sending the Bundle twice creates nothing new.
  */
-export function toFhir(record: WorkAbilityRecord, opts: MappingOptions = {}): Bundle {
+export function toFhir(record: WorkAbilityRecord, opts: MappingOptions = {}): RecordBundle {
   if (opts.validate !== false) validateRecord(record);
   const ctx = context(opts, record);
   const resources: Resource[] = [...MAPPERS.client(record.client, ctx)];
@@ -532,5 +539,5 @@ export function toFhir(record: WorkAbilityRecord, opts: MappingOptions = {}): Bu
       resources.push(...(MAPPERS[kind] as Mapper<typeof kind>)(item, ctx));
     }
   }
-  return transactionBundle(resources, { rewriteOutside: false });
+  return transactionBundle(resources, { rewriteOutside: false }) as RecordBundle;
 }

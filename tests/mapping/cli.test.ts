@@ -1,12 +1,14 @@
 // `tyokyky map` as a real process: stdout JSON, exit 0 / 1 (invalid input) / 2 (usage, I/O).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
-import { runMap } from '../../src/cli/map/run.ts';
+import { MAX_INPUT_BYTES, type MapOptions, runMap } from '../../src/cli/map/run.ts';
+import { workAbility } from '../../src/mapping/index.ts';
+import { runHere as runCommand } from '../helpers/cli.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-map-'));
@@ -23,7 +25,7 @@ function run(args: string[], input?: string) {
 }
 
 /** The same command body in this process, capturing its output. */
-function runHere(opts: { toFhir?: string; fromFhir?: string; language?: 'fi' | 'sv' | 'en' }) {
+function runHere(opts: Partial<MapOptions>) {
   let stdout = '';
   let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
@@ -100,7 +102,7 @@ describe('tyokyky map', () => {
     writeFileSync(pet, '{"kind":"pet","value":{}}');
     expect(runHere({ toFhir: pet })).toMatchObject({
       code: 1,
-      stderr: expect.stringContaining("kind: 'pet'"),
+      stderr: expect.stringContaining('kind: is not one of client, organization'),
     });
   });
 
@@ -121,6 +123,107 @@ describe('tyokyky map', () => {
     expect(JSON.parse(r.stdout).client.id).toBe('maija');
     expect(readFileSync(join(root, 'examples/personas/maija.json'), 'utf8')).toContain(
       '"resourceType": "Bundle"',
+    );
+  });
+
+  it('--application-name, --application-id and --local-id-system-base reach the mapping both ways', async () => {
+    const domainFile = join(dir, 'suvi-app.json');
+    writeFileSync(domainFile, JSON.stringify(suvi));
+    const base = 'https://ehr.example.fi/sid/local';
+    const to = await runCommand([
+      'map',
+      '--to-fhir',
+      domainFile,
+      '--application-name',
+      'My EHR',
+      '--application-id',
+      'my-ehr-kela-id',
+      '--local-id-system-base',
+      base,
+    ]);
+    expect(to.code).toBe(0);
+    const bundle = JSON.parse(to.out);
+    const plan = bundle.entry.find(
+      (e: { resource: { resourceType: string } }) => e.resource.resourceType === 'CarePlan',
+    );
+    expect(plan.resource.extension[0].extension).toEqual([
+      { url: 'name', valueString: 'My EHR' },
+      { url: 'applicationId', valueString: 'my-ehr-kela-id' },
+    ]);
+    const patient = bundle.entry.find(
+      (e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Patient',
+    );
+    expect(patient.resource.identifier[1]).toEqual({ system: `${base}/client`, value: 'suvi' });
+    const bundleFile = join(dir, 'suvi-app-bundle.json');
+    writeFileSync(bundleFile, to.out);
+    expect(JSON.parse(runHere({ fromFhir: bundleFile, localIdSystemBase: base }).stdout)).toEqual(suvi);
+  });
+
+  it('the application needs both flags, and a local-id system base the mapping can use → exit 2', async () => {
+    const file = join(dir, 'suvi-opts.json');
+    writeFileSync(file, JSON.stringify(suvi));
+    expect(await runCommand(['map', '--to-fhir', file, '--application-name', 'My EHR'])).toMatchObject({
+      code: 2,
+      out: expect.stringContaining('give --application-name and --application-id together'),
+    });
+    expect(
+      await runCommand(['map', '--from-fhir', file, '--application-name', 'A', '--application-id', 'B']),
+    ).toMatchObject({ code: 2, out: expect.stringContaining('apply to --to-fhir') });
+    const bad = runHere({ toFhir: file, localIdSystemBase: 'urn:oid:1.2.3' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--local-id-system-base must be an http:, https:, urn: or ldap: URI');
+    const control = runHere({ toFhir: file, applicationName: 'EHR\u0007', applicationId: 'x' });
+    expect(control.code).toBe(2);
+    expect(control.stderr).toContain('--application-name must be text without');
+  });
+
+  it('--help names the new options', async () => {
+    const help = await runCommand(['map', '--help']);
+    for (const flag of ['--application-name <name>', '--application-id <id>', '--local-id-system-base <uri>'])
+      expect(help.out).toContain(flag);
+  });
+
+  it('--from-fhir reads back what --to-fhir {kind, value} and workAbility.<kind>().toBundle() write', () => {
+    const one = join(dir, 'one.json');
+    writeFileSync(one, JSON.stringify({ kind: 'consent', value: suvi.consents![0] }));
+    const to = runHere({ toFhir: one });
+    expect(to.code).toBe(0);
+    const bundleFile = join(dir, 'one-bundle.json');
+    writeFileSync(bundleFile, to.stdout);
+    expect(JSON.parse(runHere({ fromFhir: bundleFile }).stdout)).toEqual({
+      kind: 'consent',
+      value: suvi.consents![0],
+    });
+    const plan = join(dir, 'plan-bundle.json');
+    writeFileSync(plan, JSON.stringify(workAbility.plan(suvi.plans![0]!).toBundle()));
+    expect(JSON.parse(runHere({ fromFhir: plan }).stdout)).toEqual({ kind: 'plan', value: suvi.plans![0] });
+  });
+
+  it('an unknown kind is refused without quoting it', () => {
+    const file = join(dir, 'kind-hetu.json');
+    writeFileSync(file, JSON.stringify({ kind: 'Suvi Virtanen 010181-900C', value: {} }));
+    const r = runHere({ toFhir: file });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('kind: is not one of client,');
+    expect(r.stderr).not.toContain('010181-900C');
+  });
+
+  it('a property name given twice is refused as validate refuses it, not read as the last', () => {
+    const file = join(dir, 'duplicate.json');
+    writeFileSync(file, '{"kind":"consent","kind":"plan","value":{}}');
+    const r = runHere({ toFhir: file });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Duplicated property name 'kind'");
+  });
+
+  it(`a file over ${MAX_INPUT_BYTES} bytes is refused as too large before it is read`, () => {
+    const file = join(dir, 'huge.json');
+    writeFileSync(file, '');
+    truncateSync(file, MAX_INPUT_BYTES + 1);
+    const r = runHere({ fromFhir: file });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `${file} is too large (${MAX_INPUT_BYTES + 1} bytes): tyokyky map reads at most 64 MiB`,
     );
   });
 });

@@ -192,27 +192,53 @@ describe('narrative and language', () => {
     });
   });
 
+  const APP_TEXT =
+    "must be text without leading or trailing white space, control characters (other than tab and line breaks), lone surrogates or the noncharacters U+FFFE and U+FFFF, of 1 to 10000 characters (the domain's free-text rule; Kanta's creating-application extension requires name and applicationId)";
   it.each([
+    [{ application: { name: 'My EHR', version: '5.2' } }, `options.application.applicationId ${APP_TEXT}`],
+    [{ application: { name: ' ', applicationId: 'x' } }, `options.application.name ${APP_TEXT}`],
+    [{ application: { name: ' EHR ', applicationId: 'x' } }, `options.application.name ${APP_TEXT}`],
+    [{ application: { name: 'EHR\u0000x', applicationId: 'x' } }, `options.application.name ${APP_TEXT}`],
+    [{ application: { name: 'EHR\uFFFF', applicationId: 'x' } }, `options.application.name ${APP_TEXT}`],
     [
-      { application: { name: 'My EHR', version: '5.2' } },
-      "options.application.applicationId must be a non-empty string (Kanta's creating-application extension requires name and applicationId)",
+      { application: { name: 'EHR', applicationId: 'id\u0007' } },
+      `options.application.applicationId ${APP_TEXT}`,
     ],
-    [
-      { application: { name: ' ', applicationId: 'x' } },
-      "options.application.name must be a non-empty string (Kanta's creating-application extension requires name and applicationId)",
-    ],
+
     [{ language: 'de' }, 'options.language must be one of fi, sv, en, got "de"'],
-    ...['my ids', '', 'https://ehr.example.fi/ids/', 'urn:oid:1.2.246.10.1', 42].map(
-      (base): [object, string] => [
-        { localIdSystemBase: base },
-        `options.localIdSystemBase must be an absolute URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
-      ],
-    ),
+    ...[
+      'my ids',
+      '',
+      'https://ehr.example.fi/ids/',
+      'urn:oid:1.2.246.10.1',
+      'x:y',
+      'ftp://ehr.example.fi/ids',
+      42,
+    ].map((base): [object, string] => [
+      { localIdSystemBase: base },
+      `options.localIdSystemBase must be an http:, https:, urn: or ldap: URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
+    ]),
   ])('refuses options a JavaScript caller got wrong: %j', (opts, message) => {
     const call = () => toResources('assessment', suvi.assessments![0]!, opts as never);
     expect(call).toThrow(TypeError);
     expect(call).toThrow(message);
     expect(() => toFhir(suvi, opts as never)).toThrow(message);
+  });
+
+  it('refuses an applicationId longer than free text may be (2 MiB)', () => {
+    const application = { name: 'EHR', applicationId: 'a'.repeat(2 * 1024 * 1024) };
+    expect(() => toFhir(suvi, { application })).toThrow(`options.application.applicationId ${APP_TEXT}`);
+  });
+
+  it('takes an application name of free text the domain takes (line breaks, letters beyond ASCII, emoji)', () => {
+    const application = { name: 'Potilastieto\tjärjestelmä 🩺', applicationId: 'kela-app-123' };
+    expect(() => toFhir(suvi, { application })).not.toThrow();
+  });
+
+  it('fromFhir refuses a local-id system base toFhir refuses (the same rule)', () => {
+    const read = () => fromFhir(toFhir(suvi), { localIdSystemBase: 'urn:oid:1.2.246.10.1' });
+    expect(read).toThrow(TypeError);
+    expect(read).toThrow('options.localIdSystemBase must be an http:, https:, urn: or ldap: URI');
   });
 });
 
@@ -704,13 +730,19 @@ describe('fromFhir', () => {
     expect(fromFhir(stored)).toEqual({ kind: 'consent', value: suvi.consents![0] });
   });
 
-  it('takes the business UUID as the id when the local id is not there (e.g. a consent given in Omakanta)', () => {
+  it('carries the business UUID as the id (urn.uuid.<UUID>) when the local id is not there (e.g. a consent given in Omakanta)', () => {
     const [consent] = toResources('consent', suvi.consents![0]!) as Consent[];
     const fromKanta = structuredClone(consent!);
     fromKanta.identifier = fromKanta.identifier!.slice(0, 1);
     const read = fromFhir(fromKanta);
     expect(read.kind).toBe('consent');
-    expect((read.value as { id: string }).id).toBe(businessUuid('consent', 'suvi-consent-1'));
+    const uuid = businessUuid('consent', 'suvi-consent-1');
+    expect((read.value as { id: string }).id).toBe(`urn.uuid.${uuid}`);
+    // …and is sent back under the business identifier it came with.
+    expect((toResources('consent', read.value as never) as Consent[])[0]!.identifier).toContainEqual({
+      system: 'urn:ietf:rfc:3986',
+      value: `urn:uuid:${uuid}`,
+    });
   });
 
   it('reads a searchset Bundle with server ids and relative references only', () => {
@@ -772,7 +804,7 @@ describe('fromFhir', () => {
   it('a plan needs its Goals: names the missing one', () => {
     const plan = toResources('plan', suvi.plans![0]!).at(-1) as CarePlan;
     expect(() => fromFhir(plan)).toThrow(
-      'CarePlan.goal[0]: the Goal is not in the Bundle (pass the Bundle or a resolver)',
+      'CarePlan.goal[0]: the Goal cannot be found: read the Bundle the plan came in, or pass a resolver',
     );
   });
 

@@ -8,6 +8,9 @@ import type {
   Consent,
   Goal,
   Observation,
+  Organization,
+  Patient,
+  QuestionnaireResponse,
   Resource,
   ServiceRequest,
 } from '@medplum/fhirtypes';
@@ -186,6 +189,107 @@ describe('what the profiles refuse, the reader refuses at the same element', () 
   });
 });
 
+describe('a repeat the profile refuses is refused at the repeat, not read as the first', () => {
+  /** suvi's record with a mismatch and a withdrawn consent, so that every element below is written. */
+  const full = (): WorkAbilityRecord => {
+    const r = structuredClone(suvi);
+    r.assessments![0]!.mismatch = true;
+    r.consents![0]!.withdrawnOn = '2026-03-01';
+    return r;
+  };
+  const cases: [string, string, (r: Resource) => string][] = [
+    ...(['phase', 'client-situation', 'rehabilitation-need', 'assessment-mismatch'] as const).map(
+      (code): [string, string, (r: Resource) => string] => [
+        `a second ${code} component`,
+        'tyokyky-work-ability-assessment',
+        (r) => {
+          const o = r as Observation;
+          o.component!.push(structuredClone(o.component!.find((c) => c.code.coding![0]!.code === code)!));
+          return `component[${o.component!.length - 1}]: a second ${code} component; the profile allows one`;
+        },
+      ],
+    ),
+    [
+      'a second answer to a self-assessment item',
+      'tyokyky-self-assessment-response',
+      (r) => {
+        (r as QuestionnaireResponse).item![0]!.answer!.push({ valueInteger: 3 });
+        return 'item[0].answer[1]: a second answer to the overall item; the profile allows one';
+      },
+    ],
+    [
+      'a second item with a linkId already answered',
+      'tyokyky-self-assessment-response',
+      (r) => {
+        const q = r as QuestionnaireResponse;
+        q.item!.push(structuredClone(q.item![0]!));
+        return `item[${q.item!.length - 1}]: a second overall item; the profile allows one`;
+      },
+    ],
+    [
+      'a second follow-up date',
+      'tyokyky-support-plan',
+      (r) => {
+        const c = r as CarePlan;
+        c.extension!.push(structuredClone(c.extension!.find((e) => e.url.endsWith('/follow-up-date'))!));
+        return `extension[${c.extension!.length - 1}]: a second follow-up-date extension; the profile allows one`;
+      },
+    ],
+    [
+      'a second withdrawal date',
+      'tyokyky-consent',
+      (r) => {
+        const c = r as Consent;
+        c.extension!.push(
+          structuredClone(c.extension!.find((e) => e.url.endsWith('/consent-withdrawal-date'))!),
+        );
+        return `extension[${c.extension!.length - 1}]: a second consent-withdrawal-date extension; the profile allows one`;
+      },
+    ],
+    [
+      'a second receiving party on one actor',
+      'tyokyky-consent',
+      (r) => {
+        const a = (r as Consent).provision!.actor![0]!;
+        a.extension!.push(structuredClone(a.extension![0]!));
+        return 'provision.actor[0].extension[1]: a second consent-receiving-party extension; the profile allows one';
+      },
+    ],
+    [
+      'a second municipality',
+      'tyokyky-patient',
+      (r) => {
+        const p = r as Patient;
+        p.extension!.push(structuredClone(p.extension!.find((e) => e.url.endsWith('/municipality-code'))!));
+        return `extension[${p.extension!.length - 1}]: a second municipality-code extension; the profile allows one`;
+      },
+    ],
+    [
+      'a second role of one team member',
+      'tyokyky-responsible-worker-team',
+      (r) => {
+        (r as CareTeam).participant![0]!.role!.push({
+          coding: [{ system: `${canonical}/CodeSystem/care-team-role`, code: 'doctor' }],
+        });
+        return 'participant[0].role[1]: a second role; the profile allows one';
+      },
+    ],
+  ];
+
+  it.each(cases)('%s', (_, profile, change) => {
+    const bundle = toFhir(full());
+    const { resource, path } = entryOf<Resource>(bundle, profile);
+    const message = change(resource);
+    const [element] = message.split(': ', 1);
+    // The profile refuses it too (the validator names the slice or the element).
+    expect(errorsOf(resource).join('\n')).toMatch(/max allowed = 1, but found 2|Only one response/);
+    expect(refusal(() => fromFhir(bundle))).toEqual({
+      expression: `${path}.${element}`,
+      diagnostics: `${path}.${message}`,
+    });
+  });
+});
+
 describe('states the domain cannot write back are refused, not reopened', () => {
   /** sirpa's Bundle, its first Goal changed by `change`, and the plan's path. */
   function sirpaGoal(change: (g: Goal) => void) {
@@ -279,6 +383,84 @@ describe('refusals quote no client data', () => {
   });
 });
 
+describe('refusals quote a type only when it is one the reader knows, and never a HETU', () => {
+  const NAME = 'Suvi Virtanen 010181-900C';
+  const referral = () => entryOf<ServiceRequest>(toFhir(suvi), 'tyokyky-referral').resource;
+  const quotesNothing = (r: { expression: string; diagnostics: string }) => {
+    expect(JSON.stringify(r)).not.toContain('Suvi');
+    expect(JSON.stringify(r)).not.toContain('010181-900C');
+  };
+
+  it('a resourceType that is none of our types is not quoted, at the top or in a Bundle', () => {
+    const top = refusal(() => fromFhir({ resourceType: NAME } as unknown as Resource));
+    quotesNothing(top);
+    expect(top).toEqual({
+      expression: 'resourceType',
+      diagnostics: `resourceType: not a tyokyky resource: the resource type is none of those our profiles are on (CarePlan, CareTeam, Consent, Goal, Observation, Organization, Patient, PractitionerRole, QuestionnaireResponse, ServiceRequest)`,
+    });
+    const inBundle = refusal(() =>
+      fromFhir({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ resource: { resourceType: NAME } }],
+      } as unknown as Bundle),
+    );
+    quotesNothing(inBundle);
+    expect(inBundle.expression).toBe('Bundle.entry[0].resource.resourceType');
+    // One of ours is still named.
+    expect(refusal(() => fromFhir({ resourceType: 'Patient' })).diagnostics).toContain(
+      'Patient is not a tyokyky resource',
+    );
+  });
+
+  it('a Reference.type, a literal reference or a resolved target of no type we know is not quoted', () => {
+    const r1 = referral();
+    r1.subject = { type: NAME as 'Patient', reference: 'Patient?identifier=urn:oid:1.2.246.21|010181-900C' };
+    const typed = refusal(() => fromFhir(r1));
+    quotesNothing(typed);
+    expect(typed).toEqual({
+      expression: 'ServiceRequest.subject',
+      diagnostics:
+        'ServiceRequest.subject: refers to a resource type none of our profiles is on, expected a Patient',
+    });
+    const r2 = referral();
+    r2.subject = { reference: 'Virtanen/x' };
+    expect(refusal(() => fromFhir(r2)).diagnostics).toBe(
+      'ServiceRequest.subject: refers to a resource type none of our profiles is on, expected a Patient',
+    );
+    const r3 = referral();
+    r3.subject = { reference: 'urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b' };
+    const resolved = refusal(() =>
+      fromFhir(r3, { resolve: () => ({ resourceType: NAME }) as unknown as Resource }),
+    );
+    quotesNothing(resolved);
+    // A type we know is named as before.
+    const r4 = referral();
+    r4.subject = { type: 'Organization', reference: 'Organization/o1' };
+    expect(refusal(() => fromFhir(r4)).diagnostics).toBe(
+      'ServiceRequest.subject: refers to an Organization, expected a Patient',
+    );
+  });
+
+  it('a literal reference whose id is a HETU is quoted with the HETU masked', () => {
+    const r = referral();
+    r.subject = { reference: 'Patient/010181-900C' };
+    const refused = refusal(() => fromFhir(r));
+    quotesNothing(refused);
+    expect(refused.diagnostics).toBe("ServiceRequest.subject: cannot tell which Patient 'Patient/[HETU]' is");
+  });
+
+  it("a consent's status that is no code is not quoted", () => {
+    const c = entryOf<Consent>(toFhir(suvi), 'tyokyky-consent').resource;
+    (c as { status: string }).status = NAME;
+    const refused = refusal(() => fromFhir(c));
+    quotesNothing(refused);
+    expect(refused.diagnostics).toBe(
+      "Consent.status: a consent in status 'the value given' is neither in force nor withdrawn",
+    );
+  });
+});
+
 describe('one urn:uuid format (isUrnUuid, R4: lower-case hexadecimal) in the reader and the validator', () => {
   const lower = 'urn:uuid:0b9c3c1e-3f1d-5a6e-8d2b-1c2d3e4f5a6b';
   // [value, a urn:uuid by R4's rule]
@@ -319,4 +501,24 @@ describe('an organisation identifier is kept', () => {
     const opts = { localIdSystemBase };
     expect(fromFhir(toFhir(record, opts), opts)).toEqual(record);
   });
+});
+
+describe("an organisation's own identifier is not taken for another sender's local id", () => {
+  it.each([undefined, 'https://ehr-b.example.fi/sid/local'])(
+    'written with another local-id system, read with %s: the urn:oid identifier is the one kept',
+    (readerBase) => {
+      const record: WorkAbilityRecord = structuredClone(suvi);
+      const own = { system: 'urn:oid:1.2.246.10.1234', value: '1.2.246.10.1234' };
+      record.organizations![0]!.identifier = own;
+      const fromA = toFhir(record, { localIdSystemBase: 'https://ehr-a.example.fi/sid/local' });
+      const read = fromFhir(fromA, { localIdSystemBase: readerBase });
+      expect(read.organizations![0]!.identifier).toEqual(own);
+      const back = toFhir(read, { localIdSystemBase: readerBase });
+      const org = back.entry!.find(
+        (e) => e.fullUrl === fromA.entry!.find((x) => x.resource!.resourceType === 'Organization')!.fullUrl,
+      );
+      expect((org!.resource as Organization).identifier).toContainEqual(own);
+      expect(JSON.stringify(org!.resource)).not.toContain('ehr-a.example.fi');
+    },
+  );
 });

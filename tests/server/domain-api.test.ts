@@ -471,7 +471,10 @@ describe('domain API: GET views', () => {
     expect(created.status).toBe(201);
     const consents = await request(app).get(`/api/clients/${client}/consents`);
     expect(consents.status, JSON.stringify(consents.body)).toBe(200);
-    expect(consents.body.consents).toEqual([{ ...rec.consents![0] }, { ...rec.consents![0], id: uuid }]);
+    expect(consents.body.consents).toEqual([
+      { ...rec.consents![0] },
+      { ...rec.consents![0], id: `urn.uuid.${uuid}` },
+    ]);
 
     // The plan edited through FHIR: a title with a trailing space (a valid FHIR string), then the author plain.
     const plan = await storedByLocalId<CarePlan>('CarePlan', 'plan', 'fhir-suvi-activation-plan');

@@ -55,15 +55,22 @@ function describeOutcome(body: unknown): string {
 }
 
 /**
- * What a file's JSON holds when it is no FHIR resource (an object with a resourceType), said without
- * its content; undefined for a resource.
+ * A resource type's name as FHIR spells them (`Patient`, `QuestionnaireResponse`): the only resourceType
+ * a resource is posted under, as `<base>/<resourceType>` — never a path or a query (`../api/…`).
+ */
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]+$/;
+
+/**
+ * What a file's JSON holds when it is no FHIR resource (an object whose resourceType is a resource type
+ * name), said without its content; undefined for a resource.
  */
 function notAResource(value: unknown): string | undefined {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value !== 'object') return `a ${typeof value}`;
   const type = (value as { resourceType?: unknown }).resourceType;
-  return typeof type === 'string' && type !== '' ? undefined : 'an object without a resourceType';
+  if (typeof type !== 'string' || type === '') return 'an object without a resourceType';
+  return RESOURCE_TYPE.test(type) ? undefined : 'an object whose resourceType is no resource type name';
 }
 
 /** Attempts per request the facade answers 429 or 503 (rate limit, database away for a moment). */
@@ -130,7 +137,8 @@ async function findCanonical(
   headers: Record<string, string>,
   opts: LoadOptions,
 ): Promise<{ found?: Resource; failed?: Response }> {
-  let next: string | undefined = `${baseUrl}/${canonical.type}?_count=1000&_elements=url,version`;
+  let next: string | undefined =
+    `${baseUrl}/${encodeURIComponent(canonical.type)}?_count=1000&_elements=url,version`;
   while (next) {
     const res = await fetchPatiently(next, { headers }, opts);
     if (!res.ok) return { failed: res };
@@ -229,7 +237,7 @@ export async function loadFile(
     accept: 'application/fhir+json',
     ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
-  const url = isPosted(resource) ? baseUrl : `${baseUrl}/${resource.resourceType}`;
+  const url = isPosted(resource) ? baseUrl : `${baseUrl}/${encodeURIComponent(resource.resourceType)}`;
   const { url: canonicalUrl, version } = resource as { url?: unknown; version?: unknown };
   try {
     if (!isPosted(resource)) {
