@@ -88,7 +88,7 @@ describe('tyokyky serve --workers', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     try {
-      const started = Date.now();
+      // Without the timeout the workers would wait on the silent socket past this test's own bound.
       const hung = await run(
         ['serve', '--workers', '2', '--port', '0', '--database-url', `postgres://127.0.0.1:${port}/x`],
         { PGCONNECT_TIMEOUT: '1' },
@@ -96,7 +96,6 @@ describe('tyokyky serve --workers', () => {
       expect(hung.code).toBe(1);
       expect(hung.out).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+ did not answer \(timeout\)/);
       expect(hung.out).toMatch(/facade worker failed while starting/);
-      expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       silent.close();
     }
