@@ -77,6 +77,63 @@ export function numbersWrittenAlike(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/** A number remembered as written, found below a value: the property names and array indexes down to it. */
+export interface WrittenNumberAt {
+  path: Array<string | number>;
+  text: string;
+}
+
+/**
+ * Every number below `value` (at any depth) remembered as written and still holding that value, with
+ * where it is: what a change that copies or moves values (a JSON Patch) needs to carry it over to its
+ * result with `rememberWrittenNumbers`.
+ */
+export function writtenNumbersIn(value: unknown): WrittenNumberAt[] {
+  const found: WrittenNumberAt[] = [];
+  if (remembered === 0) return found;
+  const stack: Array<[object, Array<string | number>]> = [];
+  if (value !== null && typeof value === 'object') stack.push([value, []]);
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [holder, path] = next;
+    const values = holder as Record<string | number, unknown>;
+    for (const [key, text] of WRITTEN.get(holder) ?? [])
+      if (values[key] === Number(text)) found.push({ path: [...path, key], text });
+    const keys = Array.isArray(holder) ? holder.keys() : Object.keys(holder);
+    for (const key of keys) {
+      const v = values[key];
+      if (v !== null && typeof v === 'object') stack.push([v, [...path, key]]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Remembers each number at its `path` below `root` as written `text` (`stringifyAsWritten` then
+ * writes it so), where that place holds the number `text` writes; `root` and each container on the
+ * way are marked as holding one. A step names an array element by its index, as a number or in digits.
+ */
+export function rememberWrittenNumbers(root: unknown, numbers: readonly WrittenNumberAt[]): void {
+  for (const { path, text } of numbers) {
+    const containers: object[] = [];
+    let at: unknown = root;
+    for (const step of path) {
+      if (at === null || typeof at !== 'object') break;
+      const key = Array.isArray(at) ? Number(step) : String(step);
+      if (!Object.hasOwn(at, key)) break;
+      containers.push(at);
+      at = (at as Record<string | number, unknown>)[key];
+    }
+    const holder = containers[containers.length - 1];
+    if (!holder || containers.length !== path.length || at !== Number(text)) continue;
+    const last = path[path.length - 1] as string | number;
+    const keys = WRITTEN.get(holder) ?? new Map<string | number, string>();
+    WRITTEN.set(holder, keys);
+    keys.set(Array.isArray(holder) ? Number(last) : String(last), text);
+    remembered++;
+    for (const container of containers) ABOVE_WRITTEN.add(container);
+  }
+}
+
 /** A number's stand-in while stringifying: U+0000 cannot occur in text we store, so it cannot collide. */
 const MARKED = /"\\u0000([-+.0-9eE]+)\\u0000"/g;
 

@@ -12,6 +12,8 @@ export {
   parseDateSearchValue,
   referenceUnderBase,
   splitValues,
+  type TokenAlternative,
+  tokenAlternatives,
   unescapeValue,
   unknownParameter,
 } from './search.ts';

@@ -662,8 +662,11 @@ function paramClause(
   return modifier === 'not' ? `NOT ${matching}` : matching;
 }
 
-/** A token search value's comma-separated alternatives: `system|code`, `code`, `|code` or `system|`. */
-function tokenAlternatives(key: string, value: string): TokenAlternative[] {
+/**
+ * A token search value's comma-separated alternatives: `system|code`, `code`, `|code` (system `''`:
+ * a code without a system) or `system|` (any code of the system), escapes undone.
+ */
+export function tokenAlternatives(key: string, value: string): TokenAlternative[] {
   return splitValues(key, value).map((one) => {
     const bar = indexOfUnescaped(one, '|');
     if (bar < 0) return { value: unescapeValue(one) };
@@ -711,7 +714,7 @@ function stringCondition(
 }
 
 /** One comma-separated alternative of a token or reference search: `system|value`, `value` or `system|`. */
-type TokenAlternative = { system: string; value?: string } | { system?: undefined; value: string };
+export type TokenAlternative = { system: string; value?: string } | { system?: undefined; value: string };
 
 /**
  * The alternatives as one condition on `t.system` / `t.value`. Values of one system (or of none) go

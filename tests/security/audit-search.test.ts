@@ -69,6 +69,28 @@ describe('AuditEvent search parameters', () => {
     expect(await refusal({ patient: 'A,' })).toMatchObject({ status: 400, expression: ['patient'] });
   });
 
+  it('reads agent and entity-type as tokens: system|code with the documented system, |code matching nothing', async () => {
+    expect(await patients({ agent: 'urn:tyokyky:client|app-a' })).toEqual(['Patient/A']);
+    expect(await patients({ agent: 'urn:tyokyky:client|app-a,app-c' })).toEqual(['Patient/C', 'Patient/A']);
+    expect(await patients({ agent: 'urn:tyokyky:client|' })).toHaveLength(3);
+    expect(await patients({ 'entity-type': 'http://hl7.org/fhir/resource-types|Observation' })).toEqual([
+      'Patient/C',
+      'Patient/A',
+    ]);
+    expect(await patients({ 'entity-type': 'http://hl7.org/fhir/resource-types|' })).toHaveLength(3);
+    // |code: a value without a system, which no client id or resource type here is.
+    expect(await patients({ agent: '|app-a' })).toEqual([]);
+    expect(await patients({ 'entity-type': '|Observation' })).toEqual([]);
+    expect(await patients({ agent: '|app-a,app-c' })).toEqual(['Patient/C']);
+    const agent = await refusal({ agent: 'urn:other|app-a' });
+    expect(agent).toMatchObject({ status: 400, code: 'invalid', expression: ['agent'] });
+    expect(agent.diagnostics).toContain('urn:tyokyky:client');
+    expect(agent.diagnostics).not.toContain('app-a');
+    const type = await refusal({ 'entity-type': 'http://snomed.info/sct|Observation' });
+    expect(type).toMatchObject({ status: 400, code: 'invalid', expression: ['entity-type'] });
+    expect(type.diagnostics).toContain('http://hl7.org/fhir/resource-types');
+  });
+
   it('a patient reference under this server base names the relative one', async () => {
     expect(await patients({ patient: `${BASE}/Patient/A` })).toEqual(['Patient/A']);
     expect(await patients({ patient: `${BASE}/Patient/A,Patient/C` })).toEqual(['Patient/C', 'Patient/A']);

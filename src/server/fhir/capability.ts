@@ -45,7 +45,7 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
       name: 'agent',
       type: 'token',
       documentation:
-        'The client id that acted, exactly as registered (tyokyky-sync for the sync, unauthenticated for a request without a valid token): the value of AuditEvent.agent.who.identifier (system urn:tyokyky:client); comma-separated alternatives. Differs from R4, where agent is a reference to AuditEvent.agent.who.',
+        'The client id that acted, exactly as registered (tyokyky-sync for the sync, unauthenticated for a request without a valid token): the value of AuditEvent.agent.who.identifier (system urn:tyokyky:client): app-a or urn:tyokyky:client|app-a; another system is a 400, |code matches nothing; comma-separated alternatives. Differs from R4, where agent is a reference to AuditEvent.agent.who.',
     },
     {
       name: 'date',
@@ -57,7 +57,7 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
       name: 'entity-type',
       type: 'token',
       documentation:
-        'A resource type the event read, wrote or searched (Observation, Patient, AuditEvent…: the type of each resource it touched, or of the type searched; a Patient or Consent it names only as the subject of the data or the permission for it does not count); comma-separated alternatives. Differs from R4, where entity-type is a token on AuditEvent.entity.type (an audit-entity-type code such as 2, System Object).',
+        'A resource type the event read, wrote or searched (Observation, Patient, AuditEvent…: the type of each resource it touched, or of the type searched; a Patient or Consent it names only as the subject of the data or the permission for it does not count), system http://hl7.org/fhir/resource-types: Observation or http://hl7.org/fhir/resource-types|Observation; another system is a 400, |code matches nothing; comma-separated alternatives. Differs from R4, where entity-type is a token on AuditEvent.entity.type (an audit-entity-type code such as 2, System Object).',
     },
     {
       name: '_count',

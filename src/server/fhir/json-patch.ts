@@ -1,8 +1,10 @@
 // The FHIR patch interaction's document: a JSON Patch (RFC 6902), applied with fast-json-patch. Its
 // errors are turned into OperationOutcomes that name the operation and its path, never a value or
-// the document (fast-json-patch's own messages quote both, and they may hold client data).
+// the document (fast-json-patch's own messages quote both, and they may hold client data). Numbers
+// keep how they were written (src/shared/json-text.ts), the resource's and the patch document's.
 import type { Resource } from '@medplum/fhirtypes';
 import jsonPatch from 'fast-json-patch';
+import { rememberWrittenNumbers, writtenNumbersIn } from '../../shared/json-text.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 
 export const JSON_PATCH = 'application/json-patch+json';
@@ -64,13 +66,168 @@ function movesIntoItself(op: unknown): boolean {
   );
 }
 
+/** A number written otherwise than JavaScript writes it, where it is: the JSON Pointer's steps to it. */
+interface Written {
+  path: string[];
+  text: string;
+}
+
+/** The numbers remembered as written below `value`, each with the steps to it (`writtenNumbersIn`). */
+function writtenIn(value: unknown): Written[] {
+  return writtenNumbersIn(value).map(({ path, text }) => ({ path: path.map(String), text }));
+}
+
+const isUnder = (path: string[], prefix: string[]) =>
+  prefix.length <= path.length && prefix.every((step, i) => path[i] === step);
+/** Those at or below `prefix`, their paths from there. */
+const below = (numbers: Written[], prefix: string[]) =>
+  numbers.filter((n) => isUnder(n.path, prefix)).map((n) => ({ ...n, path: n.path.slice(prefix.length) }));
+/** Those not at or below `prefix`. */
+const outside = (numbers: Written[], prefix: string[]) => numbers.filter((n) => !isUnder(n.path, prefix));
+/** `numbers` (paths from a value) for that value placed at `prefix`. */
+const placedAt = (numbers: Written[], prefix: string[]) =>
+  numbers.map((n) => ({ ...n, path: [...prefix, ...n.path] }));
+
+/** `numbers` with the elements of the array at `array`, from `index` on, moved `by` places. */
+function shifted(numbers: Written[], array: string[], index: number, by: 1 | -1): Written[] {
+  const at = array.length;
+  return numbers.map((n) => {
+    const i = Number(n.path[at]);
+    if (n.path.length <= at || !isUnder(n.path, array) || !(i >= index)) return n;
+    return { ...n, path: [...n.path.slice(0, at), String(i + by), ...n.path.slice(at + 1)] };
+  });
+}
+
+/**
+ * The steps of JSON Pointer `pointer` in `doc` (an array index in its canonical digits, `-` kept), and
+ * whether the last names an array element. Undefined for what is not a pointer (the patch refuses it).
+ */
+function locate(doc: unknown, pointer: unknown): { path: string[]; inArray: boolean } | undefined {
+  if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) return undefined;
+  const steps = pointer === '' ? [] : pointer.slice(1).split('/');
+  let at: unknown = doc;
+  let inArray = false;
+  const path = steps.map((raw) => {
+    const step = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    inArray = Array.isArray(at);
+    const canonical = inArray && /^\d+$/.test(step) ? String(Number(step)) : step;
+    at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[canonical] : undefined;
+    return canonical;
+  });
+  return { path, inArray };
+}
+
+/** The value at `path` in `doc`, or undefined. */
+function valueAt(doc: unknown, path: string[]): unknown {
+  let at = doc;
+  for (const step of path) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, step)) return undefined;
+    at = (at as Record<string, unknown>)[step];
+  }
+  return at;
+}
+
+/**
+ * The numbers after a value holding `added` (paths from it) was added at `path` of `after` (the
+ * document with it): into an array, the elements from its index on move up one (`-`: it is the last);
+ * into an object, it takes the place of what was there.
+ */
+function afterAdd(numbers: Written[], path: string[], added: Written[], after: unknown): Written[] {
+  if (path.length === 0) return added;
+  const parent = path.slice(0, -1);
+  const array = valueAt(after, parent);
+  let last = path[path.length - 1] as string;
+  let kept: Written[];
+  if (Array.isArray(array)) {
+    const index = last === '-' ? array.length - 1 : Number(last);
+    kept = shifted(numbers, parent, index, 1);
+    last = String(index);
+  } else {
+    kept = outside(numbers, path);
+  }
+  return [...kept, ...placedAt(added, [...parent, last])];
+}
+
+/** The numbers after the value at `path` was removed; from an array, the elements after it move down one. */
+function afterRemove(numbers: Written[], path: string[], inArray: boolean): Written[] {
+  if (path.length === 0) return [];
+  const kept = outside(numbers, path);
+  return inArray ? shifted(kept, path.slice(0, -1), Number(path[path.length - 1]) + 1, -1) : kept;
+}
+
+/**
+ * One operation applied to `doc` (fast-json-patch changes it in place, but for a root path), and the
+ * numbers remembered as written in `numbers` (the document's before it) carried over to the result:
+ * where the operation leaves, moves or copies them, and as the patch document wrote `value`. `op` is
+ * applied as a copy, so nothing it holds carries a number's text that a later operation changes.
+ */
+function applyOne(
+  doc: unknown,
+  numbers: Written[],
+  op: unknown,
+  index: number,
+): { doc: unknown; numbers: Written[] } {
+  const o = (op !== null && typeof op === 'object' ? op : {}) as Partial<
+    Record<'op' | 'from' | 'path' | 'value', unknown>
+  >;
+  const from = o.op === 'move' || o.op === 'copy' ? locate(doc, o.from) : undefined;
+  const fromNumbers = from ? below(numbers, from.path) : [];
+  // fast-json-patch copies by a JSON round trip, which turns 1e400 (Infinity) into null.
+  const copied = o.op === 'copy' && from ? structuredClone(valueAt(doc, from.path)) : undefined;
+  let after: unknown;
+  try {
+    after = jsonPatch.applyOperation(
+      doc,
+      structuredClone(op) as Operation,
+      true,
+      true,
+      true,
+      index,
+    ).newDocument;
+  } catch (err) {
+    throw patchError(err, index, op);
+  }
+  const path = locate(after, o.path);
+  if (!path) return { doc: after, numbers };
+  const given = below(writtenIn(op), ['value']);
+  switch (o.op) {
+    case 'add':
+      return { doc: after, numbers: afterAdd(numbers, path.path, given, after) };
+    case 'replace':
+      return { doc: after, numbers: [...outside(numbers, path.path), ...placedAt(given, path.path)] };
+    case 'remove':
+      return { doc: after, numbers: afterRemove(numbers, path.path, path.inArray) };
+    case 'move':
+      if (!from) return { doc: after, numbers };
+      return {
+        doc: after,
+        numbers: afterAdd(afterRemove(numbers, from.path, from.inArray), path.path, fromNumbers, after),
+      };
+    case 'copy': {
+      // The copy fast-json-patch made, replaced by one that keeps every number's value.
+      const parent = valueAt(after, path.path.slice(0, -1));
+      const last = path.path[path.path.length - 1];
+      if (last !== undefined && parent !== null && typeof parent === 'object') {
+        const key = Array.isArray(parent) ? (last === '-' ? parent.length - 1 : Number(last)) : last;
+        (parent as Record<string | number, unknown>)[key] = copied;
+      }
+      return { doc: after, numbers: afterAdd(numbers, path.path, fromNumbers, after) };
+    }
+    default:
+      return { doc: after, numbers };
+  }
+}
+
 /**
  * `current` with the JSON Patch `ops` applied (a copy: `current` is left as it was). The result keeps
- * its resourceType and id: a patch changes a resource, it does not turn it into another.
+ * its resourceType and id: a patch changes a resource, it does not turn it into another. Its numbers
+ * are written as they were (`current`'s) or as the patch document wrote them.
  */
 export function applyJsonPatch(current: Resource, ops: unknown): Resource {
   if (!Array.isArray(ops)) throw patchError(new jsonPatch.JsonPatchError('', 'SEQUENCE_NOT_AN_ARRAY'));
-  let patched = jsonPatch.deepClone(current) as Resource;
+  // structuredClone, not a JSON round trip: that would turn 1e400 (Infinity) into null.
+  let patched: unknown = structuredClone(current);
+  let numbers = writtenIn(current);
   // One operation at a time: fast-json-patch reports some failures of a later operation as index 0.
   for (const [index, op] of ops.entries()) {
     if (movesIntoItself(op))
@@ -82,14 +239,12 @@ export function applyJsonPatch(current: Resource, ops: unknown): Resource {
           `${describe(op, index)} moves a value into itself (from is a prefix of path)`,
         ),
       );
-    try {
-      patched = jsonPatch.applyOperation(patched, op as Operation, true, true, true, index).newDocument;
-    } catch (err) {
-      throw patchError(err, index, op);
-    }
+    ({ doc: patched, numbers } = applyOne(patched, numbers, op, index));
   }
+  rememberWrittenNumbers(patched, numbers);
+  const result = patched as Resource | null;
   for (const element of ['resourceType', 'id'] as const) {
-    if (patched?.[element] !== current[element]) {
+    if (result?.[element] !== current[element]) {
       throw new FhirError(
         422,
         issue(
@@ -101,5 +256,5 @@ export function applyJsonPatch(current: Resource, ops: unknown): Resource {
       );
     }
   }
-  return patched;
+  return result as Resource;
 }

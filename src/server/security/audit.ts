@@ -15,7 +15,7 @@ import {
   parseDateSearchValue,
   referenceUnderBase,
   splitValues,
-  unescapeValue,
+  tokenAlternatives,
   unknownParameter,
 } from '../../store/index.ts';
 import { ignoredParametersEntryJson } from '../fhir/interactions.ts';
@@ -122,6 +122,15 @@ const TRANSFER = {
 const SOURCE_ROLE = { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] };
 const DESTINATION_ROLE = { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] };
 const FACADE = { display: 'tyokyky-fhir facade' };
+/**
+ * The system of the values of each token parameter of the AuditEvent search: a client id is the value
+ * of `AuditEvent.agent.who.identifier` in urn:tyokyky:client, a resource type a code of R4's
+ * resource-types.
+ */
+const AUDIT_TOKEN_SYSTEMS = {
+  agent: 'urn:tyokyky:client',
+  'entity-type': 'http://hl7.org/fhir/resource-types',
+} as const;
 
 /**
  * Who: the requesting client (with its party) and this facade; in a sync export this facade's sync is
@@ -130,7 +139,7 @@ const FACADE = { display: 'tyokyky-fhir facade' };
 function agentsOf(row: Row): AuditEvent['agent'] {
   const role = (party: string | null) =>
     party ? { role: [{ coding: [{ system: `${canonical}/CodeSystem/consent-party`, code: party }] }] } : {};
-  const client = { identifier: { system: 'urn:tyokyky:client', value: row.client } };
+  const client = { identifier: { system: AUDIT_TOKEN_SYSTEMS.agent, value: row.client } };
   if (row.transfer) {
     const remote = {
       who: { display: row.transfer.remote },
@@ -241,8 +250,9 @@ export interface AuditSearch {
  * An AuditEvent search's parameters, read by the rules of every search (src/store/search.ts): a comma
  * separates alternatives (OR), a repeated parameter must match each time (AND); `patient` is a
  * reference (an id alone names a Patient, an absolute URL under `base` the relative reference it ends
- * in), `agent` the client id and `entity-type` a resource type (tokens), `date` the record's time with
- * any of R4's prefixes; `_count` and `_cursor` page, the format parameters pass. Any other parameter is
+ * in), `agent` the client id and `entity-type` a resource type (tokens: `code`, `system|code` and
+ * `system|` in the parameter's system, `AUDIT_TOKEN_SYSTEMS`, another system a 400; `|code`, a code
+ * without a system, matches nothing), `date` the record's time with any of R4's prefixes; `_count` and `_cursor` page, the format parameters pass. Any other parameter is
  * a 400 naming it, or ignored when `lenient`.
  */
 export function parseAuditSearch(
@@ -320,14 +330,29 @@ function matchOne(
     s.filters.push((e) => refs.some((r) => e.patients.includes(r)));
     return;
   }
-  const texts = alternatives.map(unescapeValue);
-  if (key === 'agent') {
-    s.where.push(`clients && ${bind(texts)}::text[]`);
-    s.filters.push((e) => texts.includes(e.client));
-  } else {
-    s.where.push(`entity_types && ${bind(texts)}::text[]`);
-    s.filters.push((e) => e.entity_types.some((t) => texts.includes(t)));
+  // A token, read as every token search reads one (system|code, code, |code, system|).
+  const system = AUDIT_TOKEN_SYSTEMS[key];
+  const codes: string[] = [];
+  let anyCode = false;
+  for (const one of tokenAlternatives(key, value)) {
+    if (one.system !== undefined && one.system !== '' && one.system !== system)
+      throw new FhirError(
+        400,
+        issue('error', 'invalid', `Invalid value for '${key}': its values have the system ${system}`, key),
+      );
+    // |code names a code without a system, which none here is: it matches nothing.
+    if (one.system === '') continue;
+    if (one.value === undefined) anyCode = true;
+    else codes.push(one.value);
   }
+  const column = key === 'agent' ? 'clients' : 'entity_types';
+  const valuesOf = (e: Row) => (key === 'agent' ? [e.client] : e.entity_types);
+  if (anyCode) {
+    s.filters.push((e) => valuesOf(e).length > 0);
+    return;
+  }
+  s.where.push(`${column} && ${bind(codes)}::text[]`);
+  s.filters.push((e) => valuesOf(e).some((v) => codes.includes(v)));
 }
 
 /** Searches the audit log (`parseAuditSearch`), newest first. */
