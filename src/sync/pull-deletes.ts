@@ -5,8 +5,10 @@
  * there is a delete — only what the remote says: a resource deleted and brought back under its id is
  * not deleted. The delete is a pulled write (never queued back for the remote) and an audited import.
  * A pull never overwrites a local edit: a copy with changes not on the remote is left (`skipped`; their
- * push creates it there again), as is one that resources here still refer to. A remote that answers no
- * type history leaves its deletes unpulled, as before: the pull says so, and the log once.
+ * push creates it there again), as is one that resources here still refer to. The look never fails a
+ * pull whose searches succeeded: a type history the remote refuses (not asked again for an hour), fails,
+ * or does not finish within the pull's bound leaves that type's deletes unpulled this time — the pull
+ * says so in `deletesNotChecked`, the log too.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
@@ -16,7 +18,7 @@ import { auditTransfers } from './audit.ts';
 import { type SyncContext, businessIdentifier, readHere, timeSpent } from './context.ts';
 import { CLOCK_SKEW_MS, laterStamp, windowStart } from './pull-pages.ts';
 import type { PullResult } from './pull.ts';
-import { type HistoryItem, nextOnce } from './remote-client.ts';
+import { type HistoryItem, type HistoryPage, nextOnce } from './remote-client.ts';
 import {
   type IdMapping,
   forgetDeletedCopy,
@@ -24,12 +26,17 @@ import {
   mapsAnyOf,
   markPulledWrites,
   readDeletesCursor,
-  syncStartedAt,
   unblockConsentPatients,
   undeliveredChanges,
   writeDeletesCursor,
 } from './repository.ts';
-import { RemoteHttpError, issueSummary } from './resilience.ts';
+import {
+  RemoteHttpError,
+  credentialsRefused,
+  isRetryableStatus,
+  issueSummary,
+  unanswered,
+} from './resilience.ts';
 
 /**
  * The business identifiers (`Type|system|value`, `heldKey`) of what a pull's searches fetched: the
@@ -49,118 +56,224 @@ export function heldKey(r: Resource): string | undefined {
  */
 const NO_TYPE_HISTORY = new Set([400, 403, 404, 405, 501]);
 
+/**
+ * How long a type history the remote refused (NO_TYPE_HISTORY) is not asked again: a remote's answer
+ * changes with its configuration, not from one pull to the next, and our facade records each refusal
+ * of a receiving party in its audit log (at the pull loop's default interval, 2,880 a day per type).
+ * Meanwhile each pull reports the type with the remembered reason; a new service asks at once.
+ */
+const NO_TYPE_HISTORY_QUIET_MS = 60 * 60_000;
+
 /** Why a remote delete was not applied here, in `PullResult.skippedDeletes`. */
 const LOCAL_CHANGES = 'it has local changes not on the remote; their push creates it there again';
 
-/** Types whose remote answered no type history, logged once per service. */
-const noted = new WeakMap<SyncContext, Set<string>>();
+/** A type history the remote refused: why, and when to ask again. */
+interface Refusal {
+  reason: string;
+  askAgainAt: number;
+}
 
-/** What the remote's history of one type says. */
-interface TypeDeletes {
-  type: string;
-  /** The local copies (id map entries) of resources whose newest entry there is a delete. */
-  copies: IdMapping[];
-  /** Where the next look starts, when this one saw a stamp. */
-  cursor?: string;
+/** Type histories the remote refused, per service (logged when first refused). */
+const refusals = new WeakMap<SyncContext, Map<string, Refusal>>();
+
+/** A remote delete the id map holds a copy of: that copy, by the entry that says so. */
+interface Found {
+  item: HistoryItem;
+  copy: IdMapping;
+}
+
+/** A copy resources here still refer to, waiting for the other deletes of the pull. */
+interface Waiting {
+  copy: IdMapping;
+  reason: string;
+}
+
+/** The signals a look for deletes runs under: the pull's bound (with the caller's), and the caller's. */
+export interface DeleteSignals {
+  /** Aborted at the pull's bound (`pullTimeoutMs`) or by the caller: the remote reads stop. */
+  bounded: AbortSignal;
+  /** The caller's own (shutdown): its abort fails the pull, as it would the searches. */
+  caller?: AbortSignal;
 }
 
 /**
- * Looks for the remote deletes of each pulled type the id map holds copies of, and applies them.
+ * Looks for the remote deletes of each pulled type the id map holds copies of, and applies them, type
+ * by type: a type's cursor moves on once its deletes are applied (or left with their reasons), so a
+ * pull stopped later reads none of its window again. The look never fails the pull: a type history
+ * the remote refuses, fails (no answer, an error after every retry) or does not finish within what is
+ * left of the pull's bound (`pullTimeoutMs`) is reported in `deletesNotChecked` with the reason, that
+ * type's cursor left where it was; only the caller's abort (shutdown) fails it.
  * `held`: what the searches of this pull fetched (the remote holds those, under whatever id).
  */
 export async function pullDeletes(
   ctx: SyncContext,
   result: PullResult,
   held: HeldByRemote,
-  signal: AbortSignal,
+  signals: DeleteSignals,
   progress: { step: string },
 ): Promise<void> {
-  const found: TypeDeletes[] = [];
+  // Copies still referred to wait for the later types' deletes (a remote deletes a referrer first),
+  // and their type's cursor with them.
+  const waiting: Waiting[] = [];
+  const cursors = new Map<string, string>();
   for (const type of ctx.pullTypes) {
-    const window = await timeSpent(ctx, 'database', () => lookFrom(ctx, type));
+    signals.caller?.throwIfAborted();
+    const lookAt = Date.now();
+    const window = await timeSpent(ctx, 'database', () => lookFrom(ctx, type, lookAt));
     if (!window) continue;
-    progress.step = `pull: remote history ${type}/_history`;
-    const read = await deletedSince(ctx, type, window, signal, progress.step);
-    if ('refused' in read) {
-      notChecked(ctx, result, type, read.refused);
+    const refused = refusals.get(ctx)?.get(type);
+    if (refused && refused.askAgainAt > lookAt) {
+      result.deletesNotChecked.push({ type, reason: refused.reason });
       continue;
     }
-    const refs = read.deleted.map((id) => `${type}/${id}`);
-    const mapped = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, refs));
-    found.push({ type, copies: [...mapped.values()], cursor: read.cursor });
+    if (signals.bounded.aborted) {
+      notChecked(ctx, result, type, outOfTime(ctx, type));
+      continue;
+    }
+    progress.step = `pull: remote history ${type}/_history`;
+    const read = await deletedSince(ctx, type, window, signals, progress.step);
+    if ('refused' in read) {
+      refusedHistory(ctx, result, type, read.refused, lookAt);
+      // Deletes are not pulled while it refuses: the next look, when it answers, starts from here.
+      await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, lookedFrom(lookAt)));
+      continue;
+    }
+    if ('failed' in read) {
+      notChecked(ctx, result, type, read.failed);
+      continue;
+    }
+    const left = await applyDeletes(ctx, result, read.copies, held);
+    if (left.length) {
+      waiting.push(...left);
+      cursors.set(type, read.cursor);
+    } else {
+      await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, read.cursor));
+    }
   }
-  await applyDeletes(
+  if (!waiting.length) return;
+  const still = await applyDeletes(
     ctx,
     result,
-    found.flatMap((f) => f.copies),
+    waiting.map((w) => w.copy),
     held,
   );
-  // Only once every delete it showed is applied (or left with its reason): a pull that fails before
-  // reads the same window again.
-  for (const { type, cursor } of found) {
-    if (cursor) await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, cursor));
-  }
+  for (const { copy, reason } of still) count(ctx, result, copy, { outcome: 'skipped', reason });
+  for (const [type, cursor] of cursors)
+    await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, cursor));
 }
 
 /** Where a look at a type's history starts (`since`), and where the last one ended (`cursor`). */
 interface HistoryWindow {
   since: string;
-  cursor?: string;
+  cursor: string;
 }
 
 /**
- * Where the look at `type`'s history starts: a little before where the last one ended, or — the first
- * time — before this store began to sync (nothing was mapped before; less our allowance for the
- * remote's clock). Undefined when the id map holds no copy of the type: no delete there concerns us.
+ * The cursor of a type whose deletes are looked for from `lookAt` (our clock) on: less our allowance
+ * for the remote's clock (`CLOCK_SKEW_MS`), as the window takes the overlap off it too.
  */
-async function lookFrom(ctx: SyncContext, type: string): Promise<HistoryWindow | undefined> {
-  if (!(await mapsAnyOf(ctx.store, type))) return undefined;
-  const cursor = await readDeletesCursor(ctx.store, type);
-  if (cursor) return { since: windowStart(cursor, ctx.pullOverlapMs), cursor };
-  const started = await syncStartedAt(ctx.store);
-  return started && { since: windowStart(started.toISOString(), CLOCK_SKEW_MS + ctx.pullOverlapMs) };
+function lookedFrom(lookAt: number): string {
+  return new Date(lookAt - CLOCK_SKEW_MS).toISOString();
 }
 
 /**
- * The remote ids of `type` whose newest entry in its history since the window's start is a delete,
- * and the newest stamp seen (from the cursor before: a window that shows nothing newer leaves it); or
- * why the remote answered no type history.
+ * Where the look at `type`'s history starts: a little before where the last one ended (`pullOverlapMs`).
+ * The first look starts from its own time (`lookedFrom`), kept at once as the cursor: a first look that
+ * fails is tried again from there. Undefined when the id map holds no copy of the type (no delete there
+ * concerns us); the cursor then follows our clock the same way, so a type mapped again months after its
+ * last copy went is not read back to then.
+ */
+async function lookFrom(ctx: SyncContext, type: string, lookAt: number): Promise<HistoryWindow | undefined> {
+  const mapped = await mapsAnyOf(ctx.store, type);
+  let cursor = await readDeletesCursor(ctx.store, type);
+  if (!cursor || !mapped) {
+    const from = lookedFrom(lookAt);
+    // Never back: a cursor a remote's clock ahead of ours moved past it stays.
+    if (!cursor || Date.parse(cursor) < Date.parse(from)) {
+      cursor = from;
+      await writeDeletesCursor(ctx.store, type, from);
+    }
+  }
+  return mapped ? { since: windowStart(cursor, ctx.pullOverlapMs), cursor } : undefined;
+}
+
+/** Marks an error of a remote read of a type history, to tell it from the pull's own (the database). */
+class HistoryUnread {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The copies (id map entries) of `type` whose newest entry in the remote's history since the window's
+ * start is a delete, and the newest stamp seen (from the cursor before: a window that shows nothing
+ * newer leaves it); or why the remote answered no type history (`refused`), or why it could not be
+ * read (`failed`). Only entries the id map holds are kept (it is asked page by page): the rest of the
+ * history — every client's changes of the type — is read for its stamps and dropped.
  */
 async function deletedSince(
   ctx: SyncContext,
   type: string,
   { since, cursor: before }: HistoryWindow,
-  signal: AbortSignal,
+  signals: DeleteSignals,
   step: string,
-): Promise<{ deleted: string[]; cursor?: string } | { refused: string }> {
-  const newest = new Map<string, HistoryItem>();
+): Promise<{ copies: IdMapping[]; cursor: string } | { refused: string } | { failed: string }> {
+  const newest = new Map<string, Found>();
   let cursor = before;
   const followed = new Set<string>();
   const remote = ctx.remote;
+  const { bounded } = signals;
+  const read = (get: () => Promise<HistoryPage>) =>
+    timeSpent(ctx, 'network', get, step).catch((err: unknown) => {
+      throw new HistoryUnread(err);
+    });
   try {
-    let page = await timeSpent(
-      ctx,
-      'network',
-      () => remote.historyPage(type, { _since: since, _count: String(ctx.pullPageSize) }, signal),
-      step,
+    let page = await read(() =>
+      remote.historyPage(type, { _since: since, _count: String(ctx.pullPageSize) }, bounded),
     );
     while (true) {
+      const refs = page.items.map((i) => `${type}/${i.id}`);
+      const mapped = await timeSpent(ctx, 'database', () => mappingsForRemote(ctx.store, refs));
       for (const item of page.items) {
-        cursor = laterStamp(cursor, item.at);
+        cursor = laterStamp(cursor, item.at) ?? cursor;
+        const copy = mapped.get(`${type}/${item.id}`);
+        if (!copy) continue;
         const seen = newest.get(item.id);
-        if (!seen || writtenAfter(item, seen)) newest.set(item.id, item);
+        if (!seen || writtenAfter(item, seen.item)) newest.set(item.id, { item, copy });
       }
-      if (!page.next) break;
-      const next = nextOnce(followed, page.next);
-      page = await timeSpent(ctx, 'network', () => remote.nextHistoryPage(next, type, signal), step);
+      const next = page.next;
+      if (!next) break;
+      page = await read(() => remote.nextHistoryPage(nextOnce(followed, next), type, bounded));
     }
   } catch (err) {
-    if (err instanceof RemoteHttpError && NO_TYPE_HISTORY.has(err.status))
-      return { refused: `the remote answered ${err.status} to ${type}/_history (no type history)` };
-    throw err;
+    if (!(err instanceof HistoryUnread) || signals.caller?.aborted) throw unwrap(err);
+    const cause = err.cause;
+    if (cause instanceof RemoteHttpError && NO_TYPE_HISTORY.has(cause.status))
+      return { refused: `the remote answered ${cause.status} to ${type}/_history (no type history)` };
+    return { failed: bounded.aborted ? outOfTime(ctx, type) : whyUnread(ctx, type, cause) };
   }
-  const deleted = [...newest.values()].filter((i) => i.deleted).map((i) => i.id);
-  return { deleted, ...(cursor ? { cursor } : {}) };
+  const copies = [...newest.values()].filter((f) => f.item.deleted).map((f) => f.copy);
+  return { copies, cursor };
+}
+
+const unwrap = (err: unknown) => (err instanceof HistoryUnread ? err.cause : err);
+
+/** Why the look at `type` stopped at the pull's bound. */
+function outOfTime(ctx: SyncContext, type: string): string {
+  return `the pull's bound of ${ctx.pullTimeoutMs} ms ran out before ${type}/_history was read`;
+}
+
+/**
+ * Why the remote's history of `type` could not be read, in words a status or log may show: the
+ * status it answered, or why there was no answer, or our own refusal of its answer (`sync-…`); never
+ * the remote's text.
+ */
+function whyUnread(ctx: SyncContext, type: string, err: unknown): string {
+  const what = `${type}/_history`;
+  if (err instanceof RemoteHttpError)
+    return `the remote answered ${err.status} to ${what}${isRetryableStatus(err.status) ? ', after every retry' : ''}`;
+  const why = unanswered(err, ctx.remote.config.timeoutMs) ?? credentialsRefused(err);
+  if (why) return `${why}, reading ${what}`;
+  if (err instanceof Error && /^sync-[a-z]+-\d+:/.test(err.message)) return `${err.message}, reading ${what}`;
+  return `${what} could not be read (${err instanceof Error ? err.name : typeof err})`;
 }
 
 /**
@@ -173,16 +286,35 @@ function writtenAfter(a: HistoryItem, b: HistoryItem): boolean {
   return x !== undefined && y !== undefined && x > y;
 }
 
-/** A type whose deletes this pull could not look for: in the result each time, in the log once. */
-function notChecked(ctx: SyncContext, result: PullResult, type: string, reason: string): void {
+/**
+ * A type whose remote refused its history: in the result each time, in the log when first refused;
+ * not asked again for `NO_TYPE_HISTORY_QUIET_MS`.
+ */
+function refusedHistory(
+  ctx: SyncContext,
+  result: PullResult,
+  type: string,
+  reason: string,
+  at: number,
+): void {
   result.deletesNotChecked.push({ type, reason });
-  const types = noted.get(ctx) ?? new Set<string>();
-  noted.set(ctx, types);
-  if (types.has(type)) return;
-  types.add(type);
+  const types = refusals.get(ctx) ?? new Map<string, Refusal>();
+  refusals.set(ctx, types);
+  const known = types.has(type);
+  types.set(type, { reason, askAgainAt: at + NO_TYPE_HISTORY_QUIET_MS });
+  if (known) return;
   ctx.log.warn(
     { type, reason },
     'sync: the remote answers no type history; its deletes of this type are not pulled',
+  );
+}
+
+/** A type whose history this pull could not read: in the result and the log; looked at again next pull. */
+function notChecked(ctx: SyncContext, result: PullResult, type: string, reason: string): void {
+  result.deletesNotChecked.push({ type, reason });
+  ctx.log.warn(
+    { type, reason },
+    'sync: the pull could not look for remote deletes of this type; the next pull looks from the same point',
   );
 }
 
@@ -190,27 +322,24 @@ type DeleteOutcome = { outcome: 'deleted' | 'none' } | { outcome: 'skipped' | 'r
 
 /**
  * Deletes the copies, counting each. One that resources here still refer to waits while others are
- * deleted (its referrer may be among them: a remote deletes a referrer first), and is left with the
- * reason once a pass deletes none.
+ * deleted (its referrer may be among them: a remote deletes a referrer first); those still referred to
+ * once a pass deletes none are returned with the reason, not counted yet.
  */
 async function applyDeletes(
   ctx: SyncContext,
   result: PullResult,
   copies: IdMapping[],
   held: HeldByRemote,
-): Promise<void> {
+): Promise<Waiting[]> {
   let todo = copies;
-  while (todo.length) {
-    const waiting: { copy: IdMapping; reason: string }[] = [];
+  while (true) {
+    const waiting: Waiting[] = [];
     for (const copy of todo) {
       const done = await deleteCopy(ctx, copy, held);
       if (done.outcome === 'referenced') waiting.push({ copy, reason: done.reason });
       else count(ctx, result, copy, done);
     }
-    if (waiting.length === todo.length) {
-      for (const { copy, reason } of waiting) count(ctx, result, copy, { outcome: 'skipped', reason });
-      return;
-    }
+    if (waiting.length === todo.length) return waiting;
     todo = waiting.map((w) => w.copy);
   }
 }

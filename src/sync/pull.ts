@@ -31,7 +31,10 @@ export interface PullResult {
    * why — local changes not on the remote, or resources here that still refer to it.
    */
   skippedDeletes: { resource: string; reason: string }[];
-  /** Pulled types whose remote deletes this pull could not look for (no type history there), and why. */
+  /**
+   * Pulled types whose remote deletes this pull could not look for, and why: no type history there
+   * (refused), no answer or an error after every retry, or the pull's bound ran out first.
+   */
   deletesNotChecked: { type: string; reason: string }[];
   /** Clients the local store holds data for that this pull could not follow, and why. */
   skippedClients: { patient: string; reason: string }[];
@@ -57,8 +60,9 @@ export function emptyPullResult(): PullResult {
  * Poll the remote for every client the local store holds data for: `patient` + `_lastUpdated=gt<cursor>`
  * per pulled type, all pages; apply each resource; advance the cursor only after its pages are stored.
  * A client whose Patient is not on the remote is skipped with the reason. Then each pulled type's
- * remote deletes (its history since the last look: pull-deletes.ts). The whole pull is bounded by
- * `pullTimeoutMs`; what it waits for is visible in status (`waiting`).
+ * remote deletes (its history since the last look: pull-deletes.ts), within what is left of the
+ * bound; a look that fails is reported in `deletesNotChecked`, not thrown. The whole pull is bounded
+ * by `pullTimeoutMs`; what it waits for is visible in status (`waiting`).
  */
 export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<PullResult> {
   const result = emptyPullResult();
@@ -75,8 +79,9 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   };
   await withinPullBound(ctx, signal, progress, async (bounded) => {
     await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
-    // After the searches: a resource entered again there under a new id has come down by now.
-    await pullDeletes(ctx, result, progress.held, bounded, progress);
+    // After the searches: a resource entered again there under a new id has come down by now. Within
+    // what is left of the bound; a look it stops is reported, and fails only at the caller's abort.
+    await pullDeletes(ctx, result, progress.held, { bounded, caller: signal }, progress);
   });
   // Each stored page rewrote what it could; targets mapped since by a push are rewritten here.
   await timeSpent(ctx, 'database', () => relinkAfterPull(ctx));

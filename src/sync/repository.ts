@@ -1017,17 +1017,6 @@ export async function writeDeletesCursor(db: Db, type: string, lastUpdated: stri
   );
 }
 
-/**
- * When this store began to sync (its first outbox row or followed client, our clock): nothing was
- * mapped before, so no remote delete before it concerns a copy here. Undefined before either.
- */
-export async function syncStartedAt(db: Db): Promise<Date | undefined> {
-  const [row] = await db.query<{ at: Date | string | null }>(
-    `SELECT least((SELECT min(created_at) FROM sync_outbox), (SELECT min(created_at) FROM sync_followed)) AS at`,
-  );
-  return row?.at ? new Date(row.at) : undefined;
-}
-
 /** Whether the id map holds any resource of `type`. */
 export async function mapsAnyOf(db: Db, type: string): Promise<boolean> {
   const rows = await db.query('SELECT 1 FROM sync_idmap WHERE resource_type = $1 LIMIT 1', [type]);

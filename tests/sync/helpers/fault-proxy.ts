@@ -1,6 +1,6 @@
 // An HTTP proxy in front of a FHIR server that injects faults: error statuses (with Retry-After
 // on 429/503), hangs past the client's timeout, lost responses (forwarded, then answered 503),
-// and going down (connections refused) and coming back on the same port.
+// slow paths, and going down (connections refused) and coming back on the same port.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from '../../helpers/seeded-random.ts';
@@ -31,6 +31,8 @@ export interface Faults {
   holdMethod?: string;
   /** Requests whose path matches are answered with this status, never forwarded (a remote without an interaction). */
   refuse?: { path: RegExp; status: number };
+  /** Requests whose path matches wait this long before they are forwarded (a slow interaction). */
+  slow?: { path: RegExp; ms: number };
 }
 
 export interface FaultProxy {
@@ -44,6 +46,8 @@ export interface FaultProxy {
     forwarded: number;
     held: number;
   };
+  /** The path and query of every request but the token's, in the order they came. */
+  requested: string[];
   /** Lets every held answer go on to the client. */
   releaseHeld(): void;
   down(): Promise<void>;
@@ -75,6 +79,7 @@ export async function startFaultProxy(
   };
   const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0, held: 0 };
   let holds: (() => void)[] = [];
+  const requested: string[] = [];
   const sockets = new Set<Socket>();
   let port = 0;
   let server: Server;
@@ -85,7 +90,10 @@ export async function startFaultProxy(
     const isToken = (req.url ?? '').endsWith('/token');
     if (!isToken) {
       stats.requests++;
-      if (state.refuse?.path.test(new URL(req.url ?? '/', 'http://proxy').pathname)) {
+      requested.push(req.url ?? '/');
+      const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+      if (state.slow?.path.test(path)) await new Promise((r) => setTimeout(r, state.slow?.ms));
+      if (state.refuse?.path.test(path)) {
         stats.injected++;
         res.writeHead(state.refuse.status, { 'content-type': 'application/fhir+json' }).end(
           JSON.stringify({
@@ -192,6 +200,7 @@ export async function startFaultProxy(
     url: `http://127.0.0.1:${port}${targetUrl.pathname.replace(/\/$/, '')}`,
     faults: state,
     stats,
+    requested,
     releaseHeld() {
       for (const h of holds) h();
       holds = [];
