@@ -4,6 +4,7 @@
  * runtime validation (validate.ts).
  */
 import { type TSchema, Type } from '@sinclair/typebox';
+import { LOWER_CASE_UUID } from '../shared/references.ts';
 import {
   CARE_TEAM_ROLES,
   CLIENT_SITUATIONS,
@@ -45,7 +46,7 @@ const Text = Type.String({
  * A UUID as `urn:uuid:` carries it: lowercase hexadecimal, no prefix (the format `uuid` would also
  * take upper case and a `urn:uuid:` prefix, which the mapping would change on the way).
  */
-const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const Uuid = Type.String({ pattern: `^${LOWER_CASE_UUID}$` });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
 const Score = Type.Integer({
   minimum: WORK_ABILITY_SCORE_RANGE.min,

@@ -56,7 +56,6 @@ import {
   localIdOf,
   localIdSystem,
 } from './identity.ts';
-import { fromMarkdown } from './markdown.ts';
 import { checkMappingOptions } from './options.ts';
 import { OUR_TYPES, codeText, isKnownType, quotedTarget } from './quote.ts';
 import { extensionName, secondIndex, secondOne } from './repeats.ts';
@@ -84,8 +83,8 @@ declare const OBJECT_BUNDLE: unique symbol;
  */
 export type RecordBundle = Bundle & { readonly [RECORD_BUNDLE]: true };
 /**
- * A Bundle of one object without its client (`workAbility.<kind>().toBundle()`), which `fromFhir` reads
- * back as `{ kind, value }`. The mark is for the type checker only.
+ * A Bundle of one object without its client (`workAbility.<kind>().toBundle()`), which `fromFhirObject`
+ * reads back as `{ kind, value }`. The mark is for the type checker only.
  */
 export type ObjectBundle<K extends DomainKind = DomainKind> = Bundle & { readonly [OBJECT_BUNDLE]: K };
 
@@ -513,7 +512,7 @@ function readAssessment(o: Observation, r: Reader): Assessment {
   readScores(o, a, r);
   if (o.derivedFrom?.[0])
     a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
-  if (o.note?.[0]?.text) a.note = fromMarkdown(o.note[0].text);
+  if (o.note?.[0]?.text) a.note = o.note[0].text;
   return a as Assessment;
 }
 
@@ -775,7 +774,7 @@ function readReferral(s: ServiceRequest, r: Reader): Referral {
     ) as Referral['reasons'],
     consentId: r.refId('consent', s.supportingInfo?.[consentIndex], `${r.path}.supportingInfo`),
   };
-  put(out, 'note', s.note?.[0]?.text === undefined ? undefined : fromMarkdown(s.note[0].text));
+  put(out, 'note', s.note?.[0]?.text);
   return out;
 }
 
@@ -864,11 +863,19 @@ const RECORD_LIST: Partial<Record<FhirKind, keyof WorkAbilityRecord>> = {
   team: 'teams',
 };
 
+/** What a Bundle is read as: a client's record, the one object it holds, or whichever it is. */
+type BundleAs = 'record' | 'object' | 'either';
+
+/** Where a Bundle of one object without its client is read (a refusal of one as a record says so). */
+const OBJECT_ENTRY =
+  'a Bundle of one object without its client (workAbility.<kind>().toBundle(), tyokyky map --to-fhir {kind, value}) is read with fromFhirObject';
+
 /**
- * A Bundle with its client (a Patient) as the client's record; without one, as the one object it holds
- * (with its Goals or scores: what `workAbility.<kind>().toBundle()` writes).
+ * A Bundle with its client (a Patient) as the client's record (`record`; with `either`); a Bundle of one
+ * object (with its Goals or scores: what `workAbility.<kind>().toBundle()` writes) as that object
+ * (`object`, a client alone too; with `either`, one without its client).
  */
-function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord | DomainObject {
+function readBundle(bundle: Bundle, opts: FromFhirOptions, as: BundleAs): WorkAbilityRecord | DomainObject {
   const entries = bundle.entry ?? [];
   const byUrl = new Map<string, Resource>();
   for (const e of entries) {
@@ -919,11 +926,22 @@ function readBundle(bundle: Bundle, opts: FromFhirOptions): WorkAbilityRecord | 
       );
     }
   }
+  if (as === 'object') {
+    if (objects.length === 1) return objects[0]!;
+    return fail(
+      'Bundle.entry',
+      client
+        ? 'a client with its objects is a record: fromFhir reads it'
+        : `holds ${objects.length} objects: fromFhirObject reads a Bundle of one object (with its Goals or scores)`,
+    );
+  }
   if (client) return { client, ...lists } as WorkAbilityRecord;
-  if (objects.length === 1) return objects[0]!;
+  if (as === 'either' && objects.length === 1) return objects[0]!;
   return fail(
     'Bundle.entry',
-    `no client (Patient with the tyokyky-patient profile)${objects.length ? ', and more than one object: a Bundle is a record (with its client) or one object (with its Goals or scores)' : ''}`,
+    as === 'record'
+      ? `no client (Patient with the tyokyky-patient profile): ${OBJECT_ENTRY}`
+      : `no client (Patient with the tyokyky-patient profile)${objects.length ? ', and more than one object: a Bundle is a record (with its client) or one object (with its Goals or scores)' : ''}`,
   );
 }
 
@@ -933,29 +951,55 @@ function checked<T>(issues: ReturnType<typeof domainIssues>, value: T): T {
 }
 
 /**
- * FHIR → domain. A Bundle gives the client's WorkAbilityRecord — or, without a client (a Patient), the one
- * object it holds as `{ kind, value }`, as `workAbility.<kind>().toBundle()` writes it; a single resource
- * gives `{ kind, value }` (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
+ * FHIR → domain. A Bundle gives the client's WorkAbilityRecord (a Bundle without its client, a Patient,
+ * is refused: `fromFhirObject` reads a Bundle of one object); a single resource gives `{ kind, value }`
+ * (a plan needs its Goals and an assessment its scores: pass the Bundle or `resolve`).
  * Throws FhirError (422) naming the element for resources that are not ours or lack what the domain needs,
  * and naming the resource (or Bundle entry) for JSON that is not well-formed FHIR where it is read.
  */
-export function fromFhir(input: RecordBundle, opts?: FromFhirOptions): WorkAbilityRecord;
-export function fromFhir<K extends DomainKind>(
-  input: ObjectBundle<K>,
-  opts?: FromFhirOptions,
-): Extract<DomainObject, { kind: K }>;
-export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord | DomainObject;
+export function fromFhir(input: Bundle, opts?: FromFhirOptions): WorkAbilityRecord;
 export function fromFhir(input: Resource, opts?: FromFhirOptions): DomainObject;
 export function fromFhir(input: Resource, opts: FromFhirOptions = {}): WorkAbilityRecord | DomainObject {
+  return readFhir(input, opts, 'record');
+}
+
+/**
+ * FHIR → domain for a Bundle of one object: what `workAbility.<kind>().toBundle()` and `tyokyky map
+ * --to-fhir {kind, value}` write (the object with its Goals or scores, its other references
+ * conditional), read back as `{ kind, value }`; a client alone too. A Bundle with a client and its
+ * objects is a record, which `fromFhir` reads: refused here. Throws as `fromFhir` does.
+ */
+export function fromFhirObject<K extends DomainKind>(
+  bundle: ObjectBundle<K>,
+  opts?: FromFhirOptions,
+): Extract<DomainObject, { kind: K }>;
+export function fromFhirObject(bundle: Bundle, opts?: FromFhirOptions): DomainObject;
+export function fromFhirObject(bundle: Bundle, opts: FromFhirOptions = {}): DomainObject {
+  if ((bundle as Resource | undefined)?.resourceType !== 'Bundle' && isResource(bundle))
+    return fail('resourceType', 'is not a Bundle: fromFhir reads a single resource');
+  return readFhir(bundle, opts, 'object') as DomainObject;
+}
+
+/**
+ * What `tyokyky map --from-fhir` reads: a Bundle with its client as a record (`fromFhir`), a Bundle of
+ * one object as that object (`fromFhirObject`), a single resource as `fromFhir` reads it.
+ */
+export function fromFhirAny(input: Resource, opts: FromFhirOptions = {}): WorkAbilityRecord | DomainObject {
+  return readFhir(input, opts, 'either');
+}
+
+function isResource(input: unknown): input is Resource {
+  return !!input && typeof input === 'object' && typeof (input as Resource).resourceType === 'string';
+}
+
+function readFhir(input: Resource, opts: FromFhirOptions, as: BundleAs): WorkAbilityRecord | DomainObject {
   // The local-id systems are made of the base as toFhir makes them: a base it refuses, this refuses.
   if (opts.localIdSystemBase !== undefined)
     checkMappingOptions({ localIdSystemBase: opts.localIdSystemBase });
-  if (!input || typeof input !== 'object' || typeof (input as Resource).resourceType !== 'string') {
-    return fail('resourceType', 'input is not a FHIR resource');
-  }
+  if (!isResource(input)) return fail('resourceType', 'input is not a FHIR resource');
   const type = input.resourceType;
   if (type === 'Bundle') {
-    const read = wellFormed(type, type, () => readBundle(input as Bundle, opts));
+    const read = wellFormed(type, type, () => readBundle(input as Bundle, opts, as));
     if ('kind' in read) return validated(read, opts);
     return opts.validate === false ? read : checked(recordIssues(read), read);
   }

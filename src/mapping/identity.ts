@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
-import { isUrnUuid } from '../shared/references.ts';
+import { LOWER_CASE_UUID, isUrnUuid } from '../shared/references.ts';
 import { type FhirKind, MAP } from './config.ts';
 
 /** The project's UUID v5 namespace: v5 of the canonical base in the URL namespace. */
@@ -81,7 +81,7 @@ export function localIdSystem(kind: FhirKind, opts?: IdentityOptions): string {
  * back as the business identifier rather than deriving a new one from the id, so a record read from
  * elsewhere and sent back updates what is there instead of duplicating it.
  */
-const CARRIED = /^urn\.uuid\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const CARRIED = new RegExp(`^urn\\.uuid\\.(${LOWER_CASE_UUID})$`);
 
 /** The domain id carrying the business identifier `urn:uuid:<uuid>` (lowercase hexadecimal). */
 export function carriedId(uuid: string): string {
@@ -133,22 +133,35 @@ export function fullUrl(kind: FhirKind, id: string, opts?: IdentityOptions): str
   return url;
 }
 
-export function identifiers(kind: FhirKind, id: string, opts?: IdentityOptions): Identifier[] {
-  const business: Identifier = { system: MAP.identifiers.business, value: fullUrl(kind, id, opts) };
-  if (kind === 'selfAssessment') return [business];
-  return [business, { system: localIdSystem(kind, opts), value: id }];
+/**
+ * The identifier a domain id names — the one rule for finding an object by its domain id: a carried
+ * id (`urn.uuid.<UUID>`) names the business identifier `urn:uuid:<UUID>` it carries, and so does a
+ * self-assessment's id (its UUID); any other id is a local id, named under the kind's local-id system.
+ * A reference writes it as its target's identifier, and the server looks a client up by it.
+ */
+export function idIdentifier(
+  kind: FhirKind,
+  id: string,
+  opts?: IdentityOptions,
+): { system: string; value: string } {
+  return kind === 'selfAssessment' || carriedUuid(id) !== undefined
+    ? { system: MAP.identifiers.business, value: fullUrl(kind, id, opts) }
+    : { system: localIdSystem(kind, opts), value: id };
 }
 
-/** A reference inside the Bundle (urn:uuid) that also names the target's local id, so it survives the server. */
+/** A resource's identifiers: its business identifier, and the identifier its domain id names when that is another. */
+export function identifiers(kind: FhirKind, id: string, opts?: IdentityOptions): Identifier[] {
+  const business: Identifier = { system: MAP.identifiers.business, value: fullUrl(kind, id, opts) };
+  const named = idIdentifier(kind, id, opts);
+  return named.system === business.system ? [business] : [business, named];
+}
+
+/** A reference inside the Bundle (urn:uuid) that also names its target's identifier, so it survives the server. */
 export function reference(kind: FhirKind, id: string, opts?: IdentityOptions): Reference<any> {
-  const url = fullUrl(kind, id, opts);
   return {
-    reference: url,
+    reference: fullUrl(kind, id, opts),
     type: MAP.kinds[kind].resourceType as Reference['type'],
-    identifier:
-      kind === 'selfAssessment'
-        ? { system: MAP.identifiers.business, value: url }
-        : { system: localIdSystem(kind, opts), value: id },
+    identifier: idIdentifier(kind, id, opts),
   };
 }
 
@@ -171,12 +184,17 @@ export function localIdOf(
 }
 
 /**
- * Whether `id` is the local id the business identifier `business` (`urn:uuid:…`) derives from — under
- * the reader's local-id system or any other sender's, which the reader does not know.
+ * The business identifier (`urn:uuid:…`) `id` derives as a local id under its system — the reader's
+ * local-id system or any other sender's, which the reader does not know.
  */
+export function derivedBusinessId(id: Identifier): string | undefined {
+  if (typeof id.system !== 'string' || typeof id.value !== 'string') return undefined;
+  return `urn:uuid:${uuidV5(`${id.system}|${id.value}`)}`;
+}
+
+/** Whether `id` is the local id the business identifier `business` (`urn:uuid:…`) derives from. */
 export function derivesBusinessId(id: Identifier, business: string | undefined): boolean {
-  if (business === undefined || typeof id.system !== 'string' || typeof id.value !== 'string') return false;
-  return business === `urn:uuid:${uuidV5(`${id.system}|${id.value}`)}`;
+  return business !== undefined && derivedBusinessId(id) === business;
 }
 
 /** The HETUs a resource carries as identifiers. */

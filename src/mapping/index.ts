@@ -7,6 +7,7 @@ export {
   type DomainObject,
   type FromFhirOptions,
   fromFhir,
+  fromFhirObject,
   kindOf,
   type ObjectBundle,
   type RecordBundle,
@@ -15,8 +16,12 @@ export {
 export {
   businessUuid,
   differentClients,
+  carriedUuid,
+  derivedBusinessId,
   fullUrl,
   type IdentityOptions,
+  idIdentifier,
+  localIdOf,
   localIdSystem,
 } from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';

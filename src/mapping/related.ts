@@ -6,12 +6,12 @@
  * a resource whose other references point elsewhere (written through `/fhir`, pulled by the sync)
  * still serves.
  */
-import type { Consent, PractitionerRole } from '@medplum/fhirtypes';
+import type { Consent, Identifier, PractitionerRole, Reference, Resource } from '@medplum/fhirtypes';
 import type { CareTeamRole, ConsentParty, RelatedObjects } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
 import { consentForDisclosure } from './consent-reader.ts';
-import { localIdSystem } from './identity.ts';
+import { localIdOf } from './identity.ts';
 import { codeFrom } from './terminology.ts';
 
 /** One stored resource found for a domain object's link: its local id, and the field that names it. */
@@ -30,12 +30,15 @@ export interface FoundRelated<T> {
  * — a rule on whether it is in force cannot be answered for it; a PractitionerRole gives its role
  * when it has one of ours (else the requester rule does not apply) and the professional's name.
  * `actorsOf`, a stored version of the consent being written, gives the organisations its receiving
- * parties were linked to, so a new version names them as the stored one does.
+ * parties were linked to, so a new version names them as the stored one does; each by the domain id
+ * its reference's identifier names (`localIdOf`), else (another sender's local id) the one its
+ * target, as `resolve` gives it, has.
  */
 export function relatedFromFhir(found: {
   consents?: FoundRelated<Consent>[];
   professionals?: FoundRelated<PractitionerRole>[];
   actorsOf?: Consent;
+  resolve?: (ref: Reference) => Resource | undefined;
 }): RelatedObjects {
   const consents = (found.consents ?? []).map(({ id, resource, field, clientId }) => {
     try {
@@ -62,19 +65,27 @@ export function relatedFromFhir(found: {
   return {
     consents,
     professionals,
-    ...(found.actorsOf ? { organizations: actorOrganizations(found.actorsOf) } : {}),
+    ...(found.actorsOf ? { organizations: actorOrganizations(found.actorsOf, found.resolve) } : {}),
   };
 }
 
-/** The organisations a Consent's actors name by local id, with the receiving party each acts as. */
-function actorOrganizations(consent: Consent): { id: string; party: ConsentParty }[] {
-  const system = localIdSystem('organization');
+/** The organisations a Consent's actors name, by domain id, with the receiving party each acts as. */
+function actorOrganizations(
+  consent: Consent,
+  resolve?: (ref: Reference) => Resource | undefined,
+): { id: string; party: ConsentParty }[] {
   return (consent.provision?.actor ?? []).flatMap((actor) => {
     const ext = actor.extension?.find((e) => e.url === MAP.extensions.consentReceivingParty);
     const party = codeFrom(ext?.valueCodeableConcept, MAP.codedFields.consentParty!) as
       | ConsentParty
       | undefined;
-    const ref = actor.reference?.identifier;
-    return party && ref?.system === system && ref.value ? [{ id: ref.value, party }] : [];
+    const ref = actor.reference;
+    const target = ref && resolve?.(ref);
+    const id =
+      (ref?.identifier && localIdOf('organization', [ref.identifier])) ??
+      (target?.resourceType === 'Organization'
+        ? localIdOf('organization', (target as { identifier?: Identifier[] }).identifier)
+        : undefined);
+    return party && id ? [{ id, party }] : [];
   });
 }

@@ -41,7 +41,6 @@ import { transactionBundle } from './bundle.ts';
 import { CREATING_APPLICATION_TYPES, type FhirKind, MAP, profileUrl } from './config.ts';
 import type { RecordBundle } from './from-fhir.ts';
 import { type IdentityOptions, carriedId, goalKey, identifiers, reference, scoreKey } from './identity.ts';
-import { toMarkdown } from './markdown.ts';
 import { type Row, label, narrative, yesNo } from './narrative.ts';
 import { DEFAULT_APPLICATION, type MappingOptions, checkMappingOptions } from './options.ts';
 import { type Language, coding, concept, displayOf } from './terminology.ts';
@@ -259,7 +258,7 @@ function assessmentObservation(a: Assessment, ctx: Ctx): Observation {
   const members = scoreFieldsOf(a).map((f) => ref('score', scoreKeyOf(a, f), ctx));
   if (members.length) o.hasMember = members;
   if (a.selfAssessmentId !== undefined) o.derivedFrom = [ref('selfAssessment', a.selfAssessmentId, ctx)];
-  if (a.note !== undefined) o.note = [{ text: toMarkdown(a.note) }];
+  if (a.note !== undefined) o.note = [{ text: a.note }];
   return o;
 }
 
@@ -445,7 +444,7 @@ function serviceRequest(s: Referral, ctx: Ctx): ServiceRequest {
     supportingInfo: [ref('consent', s.consentId, ctx)],
   };
   if (s.reasons.length) r.reasonCode = s.reasons.map((t) => concept(CS.trigger!, t));
-  if (s.note !== undefined) r.note = [{ text: toMarkdown(s.note) }];
+  if (s.note !== undefined) r.note = [{ text: s.note }];
   return r;
 }
 

@@ -110,8 +110,15 @@ export function patientReferenceOf(
   return patientOfReferenceUnder(r.patient?.reference ?? r.subject?.reference, base);
 }
 
+/**
+ * A UUID as R4's `uuid` (datatypes.html#uuid) writes it after `urn:uuid:`: lower-case hexadecimal,
+ * 8-4-4-4-12 (a regular expression's source, unanchored) — the one statement of the format, which the
+ * domain's schemas and the SDK's carried ids (`urn.uuid.<UUID>`) build theirs from.
+ */
+export const LOWER_CASE_UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
 /** R4's `uuid` (datatypes.html#uuid): `urn:uuid:` and a UUID in lower-case hexadecimal. */
-const URN_UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const URN_UUID = new RegExp(`^urn:uuid:${LOWER_CASE_UUID}$`);
 
 /**
  * Whether `value` is a `urn:uuid:` as R4 writes one (lower-case hexadecimal, 8-4-4-4-12): the one

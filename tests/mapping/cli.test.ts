@@ -1,12 +1,12 @@
 // `tyokyky map` as a real process: stdout JSON, exit 0 / 1 (invalid input) / 2 (usage, I/O).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
-import { MAX_INPUT_BYTES, type MapOptions, runMap } from '../../src/cli/map/run.ts';
+import { MAX_INPUT_BYTES, type MapOptions, readInput, runMap } from '../../src/cli/map/run.ts';
 import { workAbility } from '../../src/mapping/index.ts';
 import { runHere as runCommand } from '../helpers/cli.ts';
 
@@ -214,6 +214,54 @@ describe('tyokyky map', () => {
     const r = runHere({ toFhir: file });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Duplicated property name 'kind'");
+  });
+
+  it('a pipe over the limit is refused once a byte past it has come, without reading the rest', async () => {
+    // A writer in its own process pushes up to 64 MiB into a FIFO, counting what the reader took;
+    // the reader, limited to 1 MiB, stops and closes: the writer's next write fails (EPIPE).
+    const fifo = join(dir, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+        const fd = fs.openSync(process.argv[1], 'w');
+        const b = Buffer.alloc(65536, 32);
+        let n = 0;
+        try { while (n < 64 * 1024 * 1024) n += fs.writeSync(fd, b); } catch {}
+        process.stdout.write(String(n));`,
+        fifo,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let written = '';
+    writer.stdout.on('data', (d) => {
+      written += String(d);
+    });
+    const done = new Promise((resolve) => writer.on('close', resolve));
+    const limit = 1024 * 1024;
+    expect(() => readInput(fifo, limit)).toThrow(
+      `${fifo} is too large (more than ${limit} bytes): tyokyky map reads at most 1 MiB (one record or one object)`,
+    );
+    await done;
+    // What the writer got in: the limit, a chunk, and what the pipe's buffer held when it closed.
+    expect(Number(written)).toBeLessThan(limit + 2 * 1024 * 1024);
+  });
+
+  it('a pipe within the limit is read whole', () => {
+    const file = join(dir, 'small.json');
+    writeFileSync(file, '{"a":1}');
+    const r = spawnSync(
+      'sh',
+      ['-c', `cat '${file}' | '${process.execPath}' bin/tyokyky.js map --from-fhir -`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    // Read whole (then refused as no FHIR resource: the JSON itself came through).
+    expect(r.stderr).toContain('resourceType: input is not a FHIR resource');
   });
 
   it(`a file over ${MAX_INPUT_BYTES} bytes is refused as too large before it is read`, () => {

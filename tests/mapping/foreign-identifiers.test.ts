@@ -1,7 +1,7 @@
 // A record another sender wrote, read and sent back: every resource keeps its business identifier, so
 // Kanta's conditional create (on that identifier) updates nothing twice and duplicates nothing. Local
 // ids keep the business identifiers they always had.
-import type { Bundle, Consent } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Patient } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { maija, sirpa, suvi } from '../../examples/tools/personas.ts';
@@ -10,7 +10,9 @@ import {
   type FhirKind,
   businessUuid,
   canonical,
+  carriedUuid,
   fromFhir,
+  idIdentifier,
   toFhir,
   toResources,
 } from '../../src/mapping/index.ts';
@@ -86,6 +88,26 @@ describe("a record read from another sender's Bundle is sent back with the same 
     expect(read.kind).toBe('consent');
     const [again] = toResources('consent', read.value as never, { ...B, validate: false }) as Consent[];
     expect(again!.identifier![0]!.value).toBe(consent.identifier![0]!.value);
+  });
+});
+
+describe('a carried id names the business identifier it carries (idIdentifier)', () => {
+  it('the resource and every reference to it name that identifier; no local id is made up for it', () => {
+    const read = fromFhir(toFhir(suvi, A));
+    const again = toFhir(read);
+    const carried = (id: string) => ({ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${carriedUuid(id)}` });
+    const patient = again.entry!.find((e) => e.resource!.resourceType === 'Patient')!.resource as Patient;
+    expect(patient.identifier!.filter((i) => i.system !== 'urn:oid:1.2.246.21')).toEqual([
+      carried(read.client.id),
+    ]);
+    const consent = again.entry!.find((e) => e.resource!.resourceType === 'Consent')!.resource as Consent;
+    expect(consent.patient!.identifier).toEqual(carried(read.client.id));
+    expect(idIdentifier('client', read.client.id)).toEqual(carried(read.client.id));
+    expect(JSON.stringify(again)).not.toContain('"value":"urn.uuid.');
+  });
+
+  it('a local id names itself under the local-id system', () => {
+    expect(idIdentifier('client', 'c1', A)).toEqual({ system: `${A.localIdSystemBase}/client`, value: 'c1' });
   });
 });
 

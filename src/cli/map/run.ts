@@ -1,11 +1,11 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { DOMAIN_KINDS, type DomainKind } from '../../domain/index.ts';
+import { fromFhirAny } from '../../mapping/from-fhir.ts';
 import {
   type FromFhirOptions,
   type Language,
   type MappingOptions,
-  fromFhir,
   toFhir,
   toResources,
   transactionBundle,
@@ -27,10 +27,13 @@ export interface MapOptions {
 
 /**
  * The largest input `tyokyky map` reads: 64 MiB. One record or one object is some tens of kilobytes; a
- * larger file is refused before it is read (a JavaScript string holds at most ~512 MiB anyway).
+ * larger file is refused before it is read, a larger stream once a byte past the limit has come (a
+ * JavaScript string holds at most ~512 MiB anyway).
  */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
-const LIMIT_TEXT = '64 MiB';
+const MIB = 1024 * 1024;
+/** What a stream is read in: one chunk at a time, never more than the limit and one byte held. */
+const CHUNK_BYTES = 64 * 1024;
 
 function fail(message: string, code: number): number {
   process.stderr.write(`tyokyky map: ${message}\n`);
@@ -44,17 +47,21 @@ function describe(oo: OperationOutcome): string {
 /** An input over MAX_INPUT_BYTES (its size), or usage/I-O trouble reading it: an error. */
 class InputError extends Error {}
 
-function tooLarge(file: string, size: number): InputError {
+/** `file` is over `limit`: `size` is its size when known (a regular file), else what came past the limit. */
+function tooLarge(file: string, limit: number, size?: number): InputError {
+  const most = limit % MIB === 0 ? `${limit / MIB} MiB` : `${limit} bytes`;
+  const what = size === undefined ? `more than ${limit} bytes` : `${size} bytes`;
   return new InputError(
-    `${file} is too large (${size} bytes): tyokyky map reads at most ${LIMIT_TEXT} (one record or one object)`,
+    `${file} is too large (${what}): tyokyky map reads at most ${most} (one record or one object)`,
   );
 }
 
 /**
- * The input's text: a file is measured before it is read; stdin is measured as it is (a regular file
- * redirected to it by its size, a pipe by what came).
+ * The input's text (`-`: stdin), at most `limit` bytes: a regular file is measured before it is read;
+ * anything else (a pipe) is read a chunk at a time, and refused as soon as a byte past the limit has
+ * come, without reading the rest.
  */
-function readInput(file: string): string {
+export function readInput(file: string, limit = MAX_INPUT_BYTES): string {
   let fd: number;
   try {
     fd = file === '-' ? 0 : openSync(file, 'r');
@@ -63,15 +70,37 @@ function readInput(file: string): string {
   }
   try {
     const st = fstatSync(fd);
-    if (st.isFile() && st.size > MAX_INPUT_BYTES) throw tooLarge(file, st.size);
-    const bytes = readFileSync(fd);
-    if (bytes.length > MAX_INPUT_BYTES) throw tooLarge(file, bytes.length);
-    return bytes.toString('utf8');
+    if (st.isFile() && st.size > limit) throw tooLarge(file, limit, st.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, limit + 1 - total));
+      const n = readSome(fd, chunk);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (total > limit) throw tooLarge(file, limit, st.isFile() ? st.size : undefined);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   } finally {
     if (fd !== 0) closeSync(fd);
+  }
+}
+
+/** One read of `fd` into `buffer` (0 at the end); a non-blocking stdin with nothing yet is waited for. */
+function readSome(fd: number, buffer: Buffer): number {
+  for (;;) {
+    try {
+      return readSync(fd, buffer, 0, buffer.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EOF') return 0;
+      if (code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
   }
 }
 
@@ -109,7 +138,8 @@ export function runMap(opts: MapOptions): number {
       : { application: { name: opts.applicationName ?? '', applicationId: opts.applicationId ?? '' } }),
   };
   try {
-    const output = opts.toFhir !== undefined ? mapToFhir(input, mapping) : fromFhir(input as never, mapping);
+    const output =
+      opts.toFhir !== undefined ? mapToFhir(input, mapping) : fromFhirAny(input as never, mapping);
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     return 0;
   } catch (e) {

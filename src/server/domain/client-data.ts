@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResponsibleWorkerTeam } from '../../domain/index.ts';
-import { localIdSystem } from '../../mapping/index.ts';
+import { idIdentifier } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import type { FacadeStore } from '../ports.ts';
@@ -10,7 +10,8 @@ import { ReadBack } from './read-back.ts';
 const NEWEST = { _sort: '-_lastUpdated', _count: '1' };
 
 /**
- * The `{clientId}` path parameter: a client's local id (FHIR id syntax, as the domain's ids). Anything
+ * The `{clientId}` path parameter: a client's domain id — its local id, or the carried id
+ * (`urn.uuid.<UUID>`) the SDK reads another sender's client with — in FHIR id syntax, as the domain's ids. Anything
  * else is a 400 that quotes nothing — a comma would make the identifier search an OR over any
  * identifier, a HETU among them.
  */
@@ -22,16 +23,17 @@ export function clientIdParam(value: unknown): string {
   );
 }
 
-/** The client's Patient, by the client's local id, as the caller's store holds it (undefined: none). */
+/**
+ * The client's Patient, by the identifier the client's domain id names (`idIdentifier`: its local id,
+ * or the business identifier a carried id carries), as the caller's store holds it (undefined: none).
+ */
 export async function clientPatient(store: FacadeStore, clientId: string): Promise<Resource | undefined> {
-  const found = await store.search('Patient', {
-    identifier: `${localIdSystem('client')}|${clientIdParam(clientId)}`,
-    _count: '1',
-  });
+  const { system, value } = idIdentifier('client', clientIdParam(clientId));
+  const found = await store.search('Patient', { identifier: `${system}|${value}`, _count: '1' });
   return found.resources[0];
 }
 
-/** The client's Patient, by the client's local id (404 when the caller's store has none). */
+/** The client's Patient, by the client's domain id (404 when the caller's store has none). */
 export async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
   const patient = await clientPatient(store, clientId);
   if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);

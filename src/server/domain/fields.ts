@@ -1,13 +1,6 @@
 import type { OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
-import {
-  DOMAIN_KINDS,
-  type DomainKind,
-  type DomainTypes,
-  GLOBAL_IDENTIFIER_SYSTEM,
-  KIND_LABEL,
-  linksOf,
-} from '../../domain/index.ts';
-import { localIdSystem } from '../../mapping/index.ts';
+import { type DomainKind, type DomainTypes, KIND_LABEL, linksOf } from '../../domain/index.ts';
+import { idIdentifier } from '../../mapping/index.ts';
 import { eachReference } from '../../shared/references.ts';
 
 /** The domain object a write came from, when it was sent alone: what a refusal is told in terms of. */
@@ -18,18 +11,17 @@ export interface DomainSource<K extends DomainKind = DomainKind> {
 
 /**
  * The fields of `source` that name the target of `ref`, as `SupportPlan.authorId`: the SDK writes a
- * reference's identifier as the target's local id (a self-assessment's, its business UUID), so the
- * target is known by kind and id, and the fields linking to it by the domain's link table.
+ * reference's identifier as the identifier its target's domain id names (`idIdentifier`), so the
+ * fields linking to it are those of the domain's link table whose target names that identifier.
  */
 export function fieldsNaming(source: DomainSource, ref: Reference): string[] {
   const { system, value } = ref.identifier ?? {};
   if (!system || !value) return [];
-  const target =
-    system === GLOBAL_IDENTIFIER_SYSTEM
-      ? { kind: 'selfAssessment', id: value.replace(/^urn:uuid:/, '') }
-      : { kind: DOMAIN_KINDS.find((k) => localIdSystem(k) === system), id: value };
   return linksOf(source.kind, source.value)
-    .filter((l) => l.target === target.kind && l.id === target.id)
+    .filter((l) => {
+      const named = idIdentifier(l.target, l.id);
+      return named.system === system && named.value === value;
+    })
     .map((l) => `${KIND_LABEL[source.kind]}.${l.field}`);
 }
 

@@ -13,9 +13,11 @@ import {
   type FhirKind,
   type FoundRelated,
   fullUrl,
-  localIdSystem,
+  localIdOf,
   relatedFromFhir,
 } from '../../mapping/index.ts';
+import { FhirError } from '../../shared/outcome.ts';
+import { relativeReference } from '../../shared/references.ts';
 import type { FacadeStore } from '../ports.ts';
 import { clientPatient } from './client-data.ts';
 
@@ -68,10 +70,11 @@ export async function relatedFromStore<K extends DomainKind>(
         },
       ];
     });
+  const actors = stored ? await actorTargets(store, stored) : new Map<string, Resource>();
   const related: RelatedObjects = relatedFromFhir({
     consents: of<Consent>('consent'),
     professionals: of<PractitionerRole>('professional'),
-    ...(stored ? { actorsOf: stored } : {}),
+    ...(stored ? { actorsOf: stored, resolve: (ref) => actors.get(ref.reference ?? '') } : {}),
   });
   const ofClient = (target: DomainKind) =>
     of(target).flatMap((f) => (f.clientId === undefined ? [] : [{ id: f.id, clientId: f.clientId }]));
@@ -83,6 +86,32 @@ export async function relatedFromStore<K extends DomainKind>(
   };
 }
 
+/**
+ * The Organizations a stored consent's actors refer to without naming a domain id (another sender's
+ * local id), by reference, as the caller may read them: what tells their domain ids.
+ */
+async function actorTargets(store: FacadeStore, consent: Consent): Promise<Map<string, Resource>> {
+  const refs = (consent.provision?.actor ?? []).flatMap((a) => {
+    const ref = a.reference;
+    const named = ref?.identifier && localIdOf('organization', [ref.identifier]);
+    const target = named === undefined ? relativeReference(ref?.reference ?? '') : undefined;
+    return target?.type === 'Organization' && target.version === undefined ? [target.id] : [];
+  });
+  const found = await Promise.all(
+    [...new Set(refs)].map((id) =>
+      store.read('Organization', id).then(
+        (r) => [`Organization/${id}`, r] as const,
+        (err: unknown) => {
+          // Missing, deleted or withheld from this caller: the actor names no organisation.
+          if (err instanceof FhirError && [403, 404, 410].includes(err.status)) return undefined;
+          throw err;
+        },
+      ),
+    ),
+  );
+  return new Map(found.filter((f) => f !== undefined));
+}
+
 /** Each (kind, id) once. */
 function unique(links: Link[]): Link[] {
   const seen = new Set<string>();
@@ -91,16 +120,16 @@ function unique(links: Link[]): Link[] {
 
 /**
  * Whose `resource` is: `clientId` when its subject (a Consent's patient) is the client's Patient;
- * otherwise a key that is no local id (its client's local id when the reference names one, else the
- * literal reference), so the `reference` rule tells it apart without anyone's id being quoted.
+ * otherwise a key that is not `clientId` (the domain id its reference's identifier names — a local id
+ * or a carried one, `localIdOf` — else the literal reference), so the `reference` rule tells it apart
+ * without anyone's id being quoted.
  */
 function ownerOf(resource: Resource, patient: string, clientId: string): string {
   const subject =
     (resource as { patient?: Reference; subject?: Reference }).patient ??
     (resource as { subject?: Reference }).subject;
   if (subject?.reference === patient) return clientId;
-  const local =
-    subject?.identifier?.system === localIdSystem('client') ? subject.identifier.value : undefined;
+  const local = subject?.identifier && localIdOf('client', [subject.identifier]);
   return local !== undefined && local !== clientId ? local : (subject?.reference ?? 'Patient/?');
 }
 

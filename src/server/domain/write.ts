@@ -8,13 +8,15 @@ import { type WriteBundleContext, processBundle } from '../fhir/bundle.ts';
 import { assertSameClient } from '../fhir/interactions.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type DomainSource, inDomainTerms } from './fields.ts';
+import { withOriginatorIds } from './originator-ids.ts';
 import { assertSameClientOf } from './same-client.ts';
 import { sameContent } from './same-content.ts';
 
 /**
  * Stores SDK resources as one transaction: new ones as conditional creates, existing ones (found by
  * business identifier) as versioned updates, so a changed plan or team keeps its history; an
- * unchanged one (`sameContent`) is left out and answered as stored. A new version stays its client's
+ * unchanged one (`sameContent`) is left out and answered as stored. What the stored version holds of
+ * the local ids of the sender that wrote it is kept (`withOriginatorIds`). A new version stays its client's
  * (`same-client`). With `source`, the one domain object sent alone, a refusal about a reference is
  * told as the field that made it (`inDomainTerms`).
  */
@@ -29,17 +31,14 @@ export async function writeAll(
   // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
   const leftOut = new Map<string, string>();
   for (const entry of [...(bundle.entry ?? [])]) {
-    const resource = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
-    const ids = Array.isArray(resource.identifier)
-      ? resource.identifier
-      : resource.identifier
-        ? [resource.identifier]
-        : [];
+    const sent = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
+    const ids = Array.isArray(sent.identifier) ? sent.identifier : sent.identifier ? [sent.identifier] : [];
     const business = ids.find((i) => i.system === GLOBAL_IDENTIFIER_SYSTEM)?.value;
     if (!business) continue;
-    const [[existing]] = await store.findByIdentifiers(resource.resourceType, [
+    const [[existing]] = await store.findByIdentifiers(sent.resourceType, [
       { system: GLOBAL_IDENTIFIER_SYSTEM, value: business },
     ]);
+    const resource = existing ? withOriginatorIds(sent, existing) : sent;
     if (existing) {
       assertSameClient(resource, existing); // a new version may not swap the person
       await assertSameClientOf(store, resource, existing, source); // nor move to another person
