@@ -17,7 +17,7 @@ import { assertUnreferenced, parseInstant } from '../store/index.ts';
 import { auditTransfers } from './audit.ts';
 import { type SyncContext, businessIdentifier, readHere, timeSpent } from './context.ts';
 import { CLOCK_SKEW_MS, laterStamp, windowStart } from './pull-pages.ts';
-import type { PullResult } from './pull.ts';
+import type { PullResult } from './pull-result.ts';
 import { type HistoryItem, type HistoryPage, nextOnce } from './remote-client.ts';
 import {
   type IdMapping,
@@ -39,10 +39,29 @@ import {
 } from './resilience.ts';
 
 /**
- * The business identifiers (`Type|system|value`, `heldKey`) of what a pull's searches fetched: the
- * remote holds each now, whatever id it holds it under.
+ * The business identifiers (`Type|system|value`, `heldKey`) of what a pull's searches fetched, each
+ * with the remote ids it was fetched under: the remote holds each now under those ids.
  */
-export type HeldByRemote = Set<string>;
+export type HeldByRemote = Map<string, Set<string>>;
+
+/** Notes a fetched resource in `held`. */
+export function noteHeld(held: HeldByRemote, r: Resource): void {
+  const key = heldKey(r);
+  if (!key || typeof r.id !== 'string') return;
+  const ids = held.get(key) ?? new Set<string>();
+  ids.add(r.id);
+  held.set(key, ids);
+}
+
+/**
+ * Whether the remote holds `current` again under an id other than `remoteId` (entered again there
+ * under its business identifier). One fetched under the deleted id itself was deleted after the search.
+ */
+function heldElsewhere(held: HeldByRemote, current: Resource, remoteId: string): boolean {
+  const key = heldKey(current);
+  const ids = key === undefined ? undefined : held.get(key);
+  return !!ids && [...ids].some((id) => id !== remoteId);
+}
 
 /** A resource's key in `HeldByRemote`; undefined when it has no business identifier. */
 export function heldKey(r: Resource): string | undefined {
@@ -373,8 +392,7 @@ async function deleteCopy(ctx: SyncContext, copy: IdMapping, held: HeldByRemote)
     ctx.store.transaction(async (tx): Promise<DeleteOutcome> => {
       const current = await readHere(tx, type, localId);
       if (!current) return { outcome: 'none' };
-      const key = heldKey(current);
-      if (key && held.has(key)) return { outcome: 'none' };
+      if (heldElsewhere(held, current, copy.remote_id)) return { outcome: 'none' };
       const version = current.meta?.versionId as string;
       const undelivered = await undeliveredChanges(tx, type, localId);
       if (undelivered.queued || undelivered.stuck || copy.local_version !== version)
@@ -388,7 +406,8 @@ async function deleteCopy(ctx: SyncContext, copy: IdMapping, held: HeldByRemote)
       }
       markPulledWrites(tx);
       try {
-        await tx.delete(type, localId, { ifMatch: version });
+        // Another pull may have deleted it since it was read: then that pull counts and audits it.
+        if (!(await tx.delete(type, localId, { ifMatch: version })).deleted) return { outcome: 'none' };
       } catch (err) {
         if (err instanceof FhirError && err.status === 412)
           return { outcome: 'skipped', reason: LOCAL_CHANGES };

@@ -1,7 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SyncContext } from './context.ts';
 import { timeSpent } from './context.ts';
-import { type HeldByRemote, heldKey, pullDeletes } from './pull-deletes.ts';
+import { type PullResult, emptyPullResult } from './pull-result.ts';
+export { type PullResult, emptyPullResult } from './pull-result.ts';
+import { type HeldByRemote, noteHeld, pullDeletes } from './pull-deletes.ts';
 import { laterStamp, pullPages, windowStart, withinPullBound } from './pull-pages.ts';
 import { type RefusalBook, noteRefusals } from './pull-refused.ts';
 import { relinkAfterPull } from './relink.ts';
@@ -15,46 +17,6 @@ import {
   setState,
   writeCursor,
 } from './repository.ts';
-
-export interface PullResult {
-  patients: number;
-  fetched: number;
-  applied: number;
-  unchanged: number;
-  skipped: number;
-  /** Fetched resources not stored: they fail what a write to our facade must pass (pull-check.ts). */
-  refused: number;
-  /** Local copies deleted because the remote deleted them (its type history says so: pull-deletes.ts). */
-  deleted: number;
-  /**
-   * Remote deletes not applied here (each counted in `skipped`): the local resource (`Type/id`) and
-   * why — local changes not on the remote, or resources here that still refer to it.
-   */
-  skippedDeletes: { resource: string; reason: string }[];
-  /**
-   * Pulled types whose remote deletes this pull could not look for, and why: no type history there
-   * (refused), no answer or an error after every retry, or the pull's bound ran out first.
-   */
-  deletesNotChecked: { type: string; reason: string }[];
-  /** Clients the local store holds data for that this pull could not follow, and why. */
-  skippedClients: { patient: string; reason: string }[];
-}
-
-/** A pull that has not fetched anything yet (both adapters count into one). */
-export function emptyPullResult(): PullResult {
-  return {
-    patients: 0,
-    fetched: 0,
-    applied: 0,
-    unchanged: 0,
-    skipped: 0,
-    refused: 0,
-    deleted: 0,
-    skippedDeletes: [],
-    deletesNotChecked: [],
-    skippedClients: [],
-  };
-}
 
 /**
  * Poll the remote for every client the local store holds data for: `patient` + `_lastUpdated=gt<cursor>`
@@ -75,7 +37,7 @@ export async function pullOnce(ctx: SyncContext, signal?: AbortSignal): Promise<
   const progress: PullRun = {
     step: 'the remote',
     refusals: { listed: (await timeSpent(ctx, 'database', () => refusedPullCount(ctx.store))) > 0 },
-    held: new Set(),
+    held: new Map(),
   };
   await withinPullBound(ctx, signal, progress, async (bounded) => {
     await pullClients(ctx, result, clients, patientMaps, states, bounded, progress);
@@ -151,10 +113,7 @@ async function pullType(
     if (page.done) break;
     const fetched = page.value.filter((r) => r.resourceType === type);
     result.fetched += fetched.length;
-    for (const r of fetched) {
-      const key = heldKey(r);
-      if (key) progress.held.add(key);
-    }
+    for (const r of fetched) noteHeld(progress.held, r);
     // Judged before they are stored: a remote need not enforce what a write here must pass.
     const { outcomes, why } = await applyRemoteBatch(ctx, fetched, { judged: true });
     for (const [i, outcome] of outcomes.entries()) {
