@@ -10,6 +10,7 @@ import {
   migrateAuditLog,
   openStore,
 } from '../../src/store/index.ts';
+import { afterInstant } from '../helpers/clock.ts';
 
 const SUVI = { patient: 'Patient/suvi', consents: new Set(['Consent/suvi-1']) };
 const REMOTE = 'https://remote.example/fhir';
@@ -126,6 +127,7 @@ describe("a client's disclosure log", () => {
 
   it('reads the log back to `from` only: a batch written before it is not read', async () => {
     const from = new Date(Date.parse(log[0]?.when as string) + 1);
+    await afterInstant(from);
     await insertAudit(store, [record({ entities: ['Observation/o2'] })]);
     expect((await disclosureLog(store, SUVI, { from })).map((d) => d.resources)).toEqual([
       ['Observation/o2'],

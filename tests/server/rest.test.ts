@@ -11,6 +11,7 @@ import type {
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterInstant } from '../helpers/clock.ts';
 import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
@@ -690,6 +691,8 @@ describe('history at instance, type and system level', () => {
     let current = created.body as Practitioner;
     const stamps: string[] = [];
     for (let i = 1; i <= 3; i++) {
+      // Each stamp later than the version before it (its PUT may have been stamped this millisecond).
+      await afterInstant(current.meta?.lastUpdated as string);
       stamps.push(new Date().toISOString());
       const res = await request(app)
         .put(`/fhir/Practitioner/${id}`)
@@ -735,9 +738,15 @@ describe('history at instance, type and system level', () => {
   });
 
   it('GET Type/_history and /_history page newest first, honour _since and _count', async () => {
-    const since = new Date(Date.now() - 1).toISOString();
+    // `since` later than every earlier write, and each create later than the one before (no ties).
+    await afterInstant(new Date());
+    const since = new Date().toISOString();
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await post('/fhir/Practitioner', practitioner(`H${i}`))).body.id);
+    for (let i = 0; i < 3; i++) {
+      const made = (await post('/fhir/Practitioner', practitioner(`H${i}`))).body as Practitioner;
+      ids.push(made.id as string);
+      await afterInstant(made.meta?.lastUpdated as string);
+    }
     const type = await request(app).get('/fhir/Practitioner/_history').query({ _since: since, _count: '2' });
     expect(type.status).toBe(200);
     const page = type.body as Bundle;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { type Store, StoreDatabaseError, loadSavedSearch, saveSearch } from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER, reindexIfChanged } from '../../src/store/reindex.ts';
+import { afterInstant } from '../helpers/clock.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
 
 /** A search with the one parameter `key` refused with 400, naming it. */
@@ -479,6 +480,13 @@ export function storeSuite(getStore: () => Store): void {
           .map((m) => m.id);
         const first = await store.historyPage(level, { count: 2, offset: 0 });
         expect(first.entries.map((e) => e.id)).toEqual(newestFirst.slice(0, 2));
+        // The write between pages is the newest: later than every stamp before it, not tied with one.
+        await afterInstant(
+          made
+            .map((m) => m.at)
+            .sort()
+            .at(-1) as string,
+        );
         await make();
         const second = await store.historyPage(level, { count: 2, offset: 2, cursor: first.nextCursor });
         expect([level, second.entries.map((e) => e.id)]).toEqual([level, newestFirst.slice(2, 4)]);
@@ -905,6 +913,7 @@ export function storeSuite(getStore: () => Store): void {
       expect(await sorted('value-integer')).toEqual([s0, s4, s7, s8, s10, none]);
       expect(await sorted('-value-integer')).toEqual([s10, s8, s7, s4, s0, none]);
       // Several keys: the next breaks the previous one's ties (R4 search.html, _sort).
+      await afterInstant((await store.read('Observation', s7)).meta?.lastUpdated as string);
       const tied = await score(7);
       expect(await sorted('value-integer,-_lastUpdated')).toEqual([s0, s4, tied, s7, s8, s10, none]);
       expect(await sorted('value-integer,_lastUpdated')).toEqual([s0, s4, s7, tied, s8, s10, none]);
