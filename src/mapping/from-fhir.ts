@@ -981,7 +981,7 @@ export function fromFhirObject(bundle: Bundle, opts: FromFhirOptions = {}): Doma
 }
 
 /**
- * What `tyokyky map --from-fhir` reads: a Bundle with its client as a record (`fromFhir`), a Bundle of
+ * What the SDK writes, whatever it is (`tyokyky map --from-fhir` reads with it): a Bundle with its client as a record (`fromFhir`), a Bundle of
  * one object as that object (`fromFhirObject`), a single resource as `fromFhir` reads it.
  */
 export function fromFhirAny(input: Resource, opts: FromFhirOptions = {}): WorkAbilityRecord | DomainObject {

@@ -7,6 +7,7 @@ export {
   type DomainObject,
   type FromFhirOptions,
   fromFhir,
+  fromFhirAny,
   fromFhirObject,
   kindOf,
   type ObjectBundle,

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { DOMAIN_KINDS, type DomainKind } from '../../domain/index.ts';
-import { fromFhirAny } from '../../mapping/from-fhir.ts';
+import { fromFhirAny } from '../../mapping/index.ts';
 import {
   type FromFhirOptions,
   type Language,
