@@ -55,6 +55,18 @@ async function heldRemote(faults: Parameters<typeof startFaultProxy>[1] = {}): P
   };
 }
 
+/** Stops what a describe block set up, the local side first (any part may be missing after a failed setup). */
+async function closeAll(
+  local: { store: Store; sync: SyncService } | undefined,
+  proxy: FaultProxy | undefined,
+  facade: FacadeHere | undefined,
+): Promise<void> {
+  await local?.sync.stop();
+  await local?.store.close();
+  await proxy?.close();
+  await facade?.stop();
+}
+
 /** A local store and its sync against `baseUrl` (loops not started). */
 async function localSync(
   baseUrl: string,
@@ -177,12 +189,7 @@ describe('a type history that fails', () => {
     );
   }, 120_000);
 
-  afterAll(async () => {
-    await local?.sync.stop();
-    await local?.store.close();
-    await proxy?.close();
-    await facade?.stop();
-  });
+  afterAll(() => closeAll(local, proxy, facade));
 
   it('by timing out: the pull takes the searches and succeeds, reports the type, keeps its cursor; the next pull takes the delete', async () => {
     const { store, sync } = local;
@@ -250,12 +257,7 @@ describe("a type history that outlasts the pull's bound", () => {
     local = await localSync(proxy.url, { pullTypes: ['Consent', 'Observation'], pullTimeoutMs: 5_000 });
   }, 120_000);
 
-  afterAll(async () => {
-    await local?.sync.stop();
-    await local?.store.close();
-    await proxy?.close();
-    await facade?.stop();
-  });
+  afterAll(() => closeAll(local, proxy, facade));
 
   it("reports every type it had no time for; the searches' work stands", async () => {
     const { store, sync } = local;
@@ -308,12 +310,7 @@ describe('a receiving party (its facade refuses type history: 403)', () => {
     local = await localSync(proxy.url, { pullTypes: ['Consent', 'Observation'] });
   }, 120_000);
 
-  afterAll(async () => {
-    await local?.sync.stop();
-    await local?.store.close();
-    await proxy?.close();
-    await facade?.stop();
-  });
+  afterAll(() => closeAll(local, proxy, facade));
 
   it('is asked once per type within the quiet period; each pull reports the types', async () => {
     const { store, sync } = local;
