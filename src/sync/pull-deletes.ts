@@ -20,12 +20,17 @@ import { CLOCK_SKEW_MS, laterStamp, windowStart } from './pull-pages.ts';
 import type { PullResult } from './pull-result.ts';
 import { type HistoryItem, type HistoryPage, nextOnce } from './remote-client.ts';
 import {
+  type DeleteLeft,
   type IdMapping,
+  deletesLeftToTry,
+  forgetDeleteLeft,
   forgetDeletedCopy,
+  mappingsForLocal,
   mappingsForRemote,
   mapsAnyOf,
   markPulledWrites,
   readDeletesCursor,
+  recordDeletesLeft,
   unblockConsentPatients,
   undeliveredChanges,
   writeDeletesCursor,
@@ -33,6 +38,7 @@ import {
 import {
   RemoteHttpError,
   credentialsRefused,
+  isGoneRemotely,
   isRetryableStatus,
   issueSummary,
   unanswered,
@@ -169,16 +175,88 @@ export async function pullDeletes(
       await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, read.cursor));
     }
   }
-  if (!waiting.length) return;
-  const still = await applyDeletes(
-    ctx,
-    result,
-    waiting.map((w) => w.copy),
-    held,
-  );
-  for (const { copy, reason } of still) count(ctx, result, copy, { outcome: 'skipped', reason });
+  const now = new Set(waiting.map((w) => keyOf(w.copy)));
+  const earlier = await leftEarlier(ctx, signals, progress, now);
+  const tried = [...waiting.map((w) => w.copy), ...earlier];
+  if (tried.length) await keepLeft(ctx, result, tried, await applyDeletes(ctx, result, tried, held));
   for (const [type, cursor] of cursors)
     await timeSpent(ctx, 'database', () => writeDeletesCursor(ctx.store, type, cursor));
+}
+
+const keyOf = (copy: IdMapping) => `${copy.resource_type}/${copy.local_id}`;
+
+/**
+ * Lists the copies still referred to here (`sync_delete_left`), counting as skipped those not listed
+ * before, and takes the rest of `tried` off the list (deleted, gone here, or left for local changes).
+ */
+async function keepLeft(ctx: SyncContext, result: PullResult, tried: IdMapping[], still: Waiting[]) {
+  const kept = new Set(still.map((w) => keyOf(w.copy)));
+  for (const copy of tried)
+    if (!kept.has(keyOf(copy)))
+      await timeSpent(ctx, 'database', () => forgetDeleteLeft(ctx.store, copy.resource_type, copy.local_id));
+  const left = still.map(({ copy, reason }) => ({
+    type: copy.resource_type,
+    localId: copy.local_id,
+    remoteId: copy.remote_id,
+    reason,
+  }));
+  const listed = await timeSpent(ctx, 'database', () => recordDeletesLeft(ctx.store, left));
+  for (const { copy, reason } of still)
+    if (listed.has(keyOf(copy))) count(ctx, result, copy, { outcome: 'skipped', reason });
+}
+
+/**
+ * The copies an earlier pull left while resources here referred to them (`sync_delete_left`, those
+ * tried longest ago, a page of them) that the remote still holds deleted, asked by id (404 or 410):
+ * their deletes are no longer in the history window, so each pull tries them again. One the remote
+ * holds again (the read answers it), or that the id map no longer maps to that remote resource, is
+ * taken off the list; one whose read fails waits for the next pull. `now`: those this pull left already.
+ */
+async function leftEarlier(
+  ctx: SyncContext,
+  signals: DeleteSignals,
+  progress: { step: string },
+  now: Set<string>,
+): Promise<IdMapping[]> {
+  const left = await timeSpent(ctx, 'database', () => deletesLeftToTry(ctx.store, ctx.pullPageSize));
+  if (!left.length) return [];
+  const refs = left.map((l) => `${l.type}/${l.localId}`);
+  const mapped = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, refs));
+  const copies: IdMapping[] = [];
+  const unread: DeleteLeft[] = [];
+  for (const l of left) {
+    const copy = mapped.get(`${l.type}/${l.localId}`);
+    if (copy && now.has(keyOf(copy))) continue;
+    const forget = () => timeSpent(ctx, 'database', () => forgetDeleteLeft(ctx.store, l.type, l.localId));
+    if (copy?.remote_id !== l.remoteId) {
+      await forget();
+      continue;
+    }
+    progress.step = `pull: remote deletes left, ${l.type}`;
+    const gone = signals.bounded.aborted ? undefined : await deletedThere(ctx, l, signals, progress.step);
+    if (gone) copies.push(copy);
+    else if (gone === undefined) unread.push(l);
+    else await forget();
+  }
+  // Tried, not settled: behind the others next time.
+  await timeSpent(ctx, 'database', () => recordDeletesLeft(ctx.store, unread));
+  return copies;
+}
+
+/** Whether the remote still answers `l`'s remote resource as gone (404, 410); undefined: no answer. */
+async function deletedThere(
+  ctx: SyncContext,
+  l: DeleteLeft,
+  signals: DeleteSignals,
+  step: string,
+): Promise<boolean | undefined> {
+  try {
+    await timeSpent(ctx, 'network', () => ctx.remote.read(l.type, l.remoteId, signals.bounded), step);
+    return false;
+  } catch (err) {
+    if (signals.caller?.aborted) throw err;
+    return isGoneRemotely(err) ? true : undefined;
+  }
 }
 
 /** Where a look at a type's history starts (`since`), and where the last one ended (`cursor`). */

@@ -1,6 +1,6 @@
 /**
  * The sync stage's own tables (schema.ts): every statement on sync_outbox, sync_idmap, sync_sent,
- * sync_cursor, sync_followed, sync_conflict, sync_unlinked and sync_state lives here, so a change to a table is a
+ * sync_cursor, sync_followed, sync_conflict, sync_unlinked, sync_pull_refused, sync_delete_left and sync_state lives here, so a change to a table is a
  * change to this file.
  */
 import { createHash } from 'node:crypto';
@@ -825,6 +825,64 @@ export async function forgetDeletedCopy(db: Db, type: string, localId: string): 
   await db.query('DELETE FROM sync_idmap WHERE resource_type = $1 AND local_id = $2', [type, localId]);
   await forgetSent(db, type, localId);
   await forgetLinked(db, type, localId, true);
+  await forgetDeleteLeft(db, type, localId);
+}
+
+/** A remote delete the pull left (pull-deletes.ts): the local copy, the remote id, and why. */
+export type DeleteLeft = { type: string; localId: string; remoteId: string; reason: string };
+
+/**
+ * Lists remote deletes the pull left, or updates their reason and check time; returns the `Type/id`
+ * of those not listed before (a pull counts a delete it leaves once, not at every later try).
+ */
+export async function recordDeletesLeft(db: Db, left: DeleteLeft[]): Promise<Set<string>> {
+  if (!left.length) return new Set();
+  const rows = await db.query<{ resource_type: string; local_id: string; listed: boolean }>(
+    `INSERT INTO sync_delete_left (resource_type, local_id, remote_id, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+     ON CONFLICT (resource_type, local_id) DO UPDATE
+       SET remote_id = EXCLUDED.remote_id, reason = EXCLUDED.reason, checked_at = now()
+     RETURNING resource_type, local_id, (xmax <> 0) AS listed`,
+    [
+      left.map((l) => l.type),
+      left.map((l) => l.localId),
+      left.map((l) => l.remoteId),
+      left.map((l) => l.reason),
+    ],
+  );
+  return new Set(rows.filter((r) => !r.listed).map((r) => `${r.resource_type}/${r.local_id}`));
+}
+
+/** The remote deletes left longest without a try, at most `limit`: what a pull tries again. */
+export function deletesLeftToTry(db: Db, limit: number): Promise<DeleteLeft[]> {
+  return db.query<DeleteLeft>(
+    `SELECT resource_type AS "type", local_id AS "localId", remote_id AS "remoteId", reason
+       FROM sync_delete_left ORDER BY checked_at, resource_type, local_id LIMIT $1`,
+    [limit],
+  );
+}
+
+/** Takes a local copy off the remote deletes left (it went, or the remote holds it again). */
+export async function forgetDeleteLeft(db: Db, type: string, localId: string): Promise<void> {
+  await db.query('DELETE FROM sync_delete_left WHERE resource_type = $1 AND local_id = $2', [type, localId]);
+}
+
+/** One remote delete left as the status lists it: the local copy (`Type/id`), why, since when. */
+export type DeleteLeftListed = { resource: string; reason: string; since: string };
+
+/** Remote deletes left as the status lists them: how many, and the newest `limit`. */
+export async function deletesLeft(
+  db: Db,
+  limit = 20,
+): Promise<{ total: number; newest: DeleteLeftListed[] }> {
+  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_delete_left');
+  if (!n) return { total: 0, newest: [] };
+  const rows = await db.query<{ resource: string; reason: string; since: Date }>(
+    `SELECT resource_type || '/' || local_id AS resource, reason, seen_at AS since
+       FROM sync_delete_left ORDER BY seen_at DESC, resource_type, local_id LIMIT $1`,
+    [limit],
+  );
+  return { total: n, newest: rows.map((r) => ({ ...r, since: instantOf(r.since) })) };
 }
 
 /** Many mappings in one statement (the last one wins when a list maps one local resource twice). */

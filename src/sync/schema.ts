@@ -165,6 +165,20 @@ export const SYNC_MIGRATIONS_13: string[] = [
   'ALTER TABLE sync_unlinked ADD COLUMN IF NOT EXISTS checked_at timestamptz',
 ];
 
+export const SYNC_MIGRATIONS_14: string[] = [
+  // Remote deletes the pull could not apply because resources here still refer to the copy
+  // (pull-deletes.ts): tried again by each later pull until the copy goes or the remote holds it again.
+  `CREATE TABLE IF NOT EXISTS sync_delete_left (
+    resource_type text NOT NULL,
+    local_id text NOT NULL,
+    remote_id text NOT NULL,
+    reason text NOT NULL,
+    seen_at timestamptz NOT NULL DEFAULT now(),
+    checked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (resource_type, local_id)
+  )`,
+];
+
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
 export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync', SYNC_MIGRATIONS],
@@ -180,4 +194,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-11', SYNC_MIGRATIONS_11],
   ['sync-12', SYNC_MIGRATIONS_12],
   ['sync-13', SYNC_MIGRATIONS_13],
+  ['sync-14', SYNC_MIGRATIONS_14],
 ];

@@ -5,6 +5,7 @@ import {
   OUTBOX_STATES,
   type OutboxState,
   conflictCount,
+  deletesLeft,
   followedCount,
   outboxCounts,
   readStates,
@@ -33,6 +34,11 @@ export interface SyncStatus {
    * the newest twenty. The pull goes on past each; a later version of one is taken in when it passes.
    */
   pullRefused: Awaited<ReturnType<typeof refusedPulls>>;
+  /**
+   * Remote deletes the pull left because resources here still refer to the local copy: how many, and
+   * the newest twenty (ids and the reason only). Each later pull tries them again.
+   */
+  deletesLeft: Awaited<ReturnType<typeof deletesLeft>>;
   /** Clients the store holds sync data for (pull follows each of them, or says why not). */
   followedClients: number;
   /** Resources written before the sync was attached, queued once (backfill.ts). */
@@ -69,6 +75,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     heldByDependency: states.held,
     conflicts: await conflictCount(db),
     pullRefused,
+    deletesLeft: await deletesLeft(db),
     followedClients: await followedCount(db),
     backfill: await readBackfill(db),
     breaker: ctx.remote.breakerState,

@@ -159,6 +159,7 @@ describe('tyokyky sync resolve', () => {
     const after = await run(['sync', 'status', '--data-dir', data]);
     expect(after.out).toMatch(/^parked conflicts {3}0 \(1 conflicts logged\)$/m);
     expect(after.out).toMatch(/^refused pulls {6}0$/m);
+    expect(after.out).toMatch(/^deletes left {7}0$/m);
     const json = await run(['sync', 'resolve', parked.id, '--keep', 'local', '--data-dir', data, '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.out)).toEqual({ requeued: 0 });

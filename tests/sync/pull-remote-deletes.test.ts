@@ -220,6 +220,89 @@ describe('a resource deleted on the remote', () => {
   });
 });
 
+describe('a remote delete left here while resources here refer to the copy', () => {
+  /** The remote deletes a plan and the score it refers to; a local edit keeps the plan here. */
+  async function leftReferenced(
+    hetu: string,
+  ): Promise<{ o: Observation; plan: CarePlan; copy: Observation }> {
+    const p = await client(hetu);
+    const o = (await store.create(score(p.id as string, 6))).resource as Observation;
+    const plan = (
+      await store.create({
+        ...(carePlan(p.id as string) as CarePlan),
+        supportingInfo: [{ reference: `Observation/${o.id}` }],
+      })
+    ).resource as CarePlan;
+    await drain(sync);
+    await deletedRemotely(plan);
+    const copy = await deletedRemotely(o);
+    const edited = (
+      await store.update({ ...plan, description: 'kept here' }, { ifMatch: plan.meta?.versionId })
+    ).resource as CarePlan;
+    const pulled = await sync.pullOnce();
+    expect(pulled.skippedDeletes).toContainEqual({
+      resource: `Observation/${o.id}`,
+      reason: expect.stringMatching(/referenced/),
+    });
+    expect(await deletedHere('Observation', o.id as string)).toBe(false);
+    return { o, plan: edited, copy };
+  }
+
+  /**
+   * A pull with every type's history window moved past now (the remote's history shows none of the
+   * deletes), the windows put back after it for the tests that follow.
+   */
+  async function pullBeyondTheWindow() {
+    const saved = await store.query<{ key: string; value: string }>(
+      "SELECT key, value FROM sync_state WHERE key LIKE 'deletes_since:%'",
+    );
+    await store.query("UPDATE sync_state SET value = $1 WHERE key LIKE 'deletes_since:%'", [
+      new Date(Date.now() + 3_600_000).toISOString(),
+    ]);
+    try {
+      return await sync.pullOnce();
+    } finally {
+      for (const { key, value } of saved)
+        await store.query('UPDATE sync_state SET value = $2 WHERE key = $1', [key, value]);
+    }
+  }
+
+  const listedAsLeft = async (o: Observation) =>
+    (await sync.status()).deletesLeft.newest.filter((d) => d.resource === `Observation/${o.id}`);
+
+  it('is listed, and deleted by a later pull once the referrer has gone here — beyond the history window, counted once', async () => {
+    const { o, plan } = await leftReferenced('080281-937W');
+    expect(await listedAsLeft(o)).toEqual([
+      expect.objectContaining({
+        resource: `Observation/${o.id}`,
+        reason: expect.stringMatching(/referenced/),
+      }),
+    ]);
+    const still = await sync.pullOnce();
+    expect(still.skippedDeletes.map((s) => s.resource)).not.toContain(`Observation/${o.id}`);
+
+    await store.delete('CarePlan', plan.id as string);
+    await drain(sync);
+    const pulled = await pullBeyondTheWindow();
+    expect(pulled.deleted).toBe(1);
+    expect(await deletedHere('Observation', o.id as string)).toBe(true);
+    expect(await listedAsLeft(o)).toEqual([]);
+    expect(await outboxActions(o.id as string)).toEqual(['create']);
+  });
+
+  it('brought back there under its id: taken off the list, and the copy stays when the referrer goes', async () => {
+    const { o, plan, copy } = await leftReferenced('090281-938K');
+    await remotePut(remote.url, { ...copy, meta: { versionId: '2' }, valueInteger: 8 });
+    await pullBeyondTheWindow();
+    expect(await listedAsLeft(o)).toEqual([]);
+
+    await store.delete('CarePlan', plan.id as string);
+    await drain(sync);
+    expect((await sync.pullOnce()).deleted).toBe(0);
+    expect(((await store.read('Observation', o.id as string)) as Observation).valueInteger).toBe(8);
+  });
+});
+
 describe('a remote without type history (404 on _history)', () => {
   let facade: FacadeHere;
   let proxy: FaultProxy;

@@ -166,6 +166,8 @@ function statusText(s: SyncStatus, given: OpenedSync['given']): string {
       (r) =>
         `refused pull       ${r.resourceType}/${r.remoteId}${r.remoteVersion ? ` v${r.remoteVersion}` : ''} — ${r.reason}`,
     ),
+    `deletes left       ${s.deletesLeft.total}`,
+    ...s.deletesLeft.newest.map((d) => `delete left        ${d.resource} — ${d.reason}`),
     `followed clients   ${s.followedClients}`,
     `backfilled         ${s.backfill.enqueued} written before the sync was attached (${s.backfill.state}; ${s.backfill.clients} local clients followed)`,
     `last error         ${s.failures.lastError ?? '-'}`,
