@@ -5,7 +5,8 @@
  * there is a delete — only what the remote says: a resource deleted and brought back under its id is
  * not deleted. The delete is a pulled write (never queued back for the remote) and an audited import.
  * A pull never overwrites a local edit: a copy with changes not on the remote is left (`skipped`; their
- * push creates it there again), as is one that resources here still refer to. The look never fails a
+ * push creates it there again), as is one that resources here still refer to (listed, and tried again
+ * by every later pull while the remote answers it gone). The look never fails a
  * pull whose searches succeeded: a type history the remote refuses (not asked again for an hour), fails,
  * or does not finish within the pull's bound leaves that type's deletes unpulled this time — the pull
  * says so in `deletesNotChecked`, the log too.
