@@ -104,7 +104,8 @@ describe('needOf', () => {
       'PATCH',
       '/fhir/Patient/p1',
       undefined,
-      { kind: 'fhir', type: 'Patient', perms: ['u'], interaction: 'patch', id: 'p1' },
+      // A patch answers with, and tests, what it reads: read permission besides update.
+      { kind: 'fhir', type: 'Patient', perms: ['u', 'r'], interaction: 'patch', id: 'p1' },
     ],
     ['PATCH', '/fhir/Patient', undefined, { kind: 'other' }],
     ['GET', '/fhir/Patient/p1/_history/2/extra', undefined, { kind: 'other' }],

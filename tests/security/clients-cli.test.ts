@@ -78,6 +78,10 @@ describe('tyokyky clients', () => {
       'scope "patient/*.read" grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or tyokyky/turvakielto.read or tyokyky/sync.operate',
     ],
     [
+      ['--scope', 'system/*.rs system/AuditEvent.rs', '--party', 'kela'],
+      'scope "system/AuditEvent.rs": sec-consent-8: a receiving party (kela) cannot read the audit log: its events name every client and every search',
+    ],
+    [
       ['--scope', 'system/*.rs', '--party', 'kelaa'],
       'party "kelaa" is not a consent party (kela, te-services, kuntakokeilu, typ, unemployed-health-check, other-health-care, social-services, occupational-health, pension-institution)',
     ],

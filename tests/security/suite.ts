@@ -15,9 +15,10 @@ import { finnishDay } from '../../src/domain/index.ts';
 import { canonical, localIdSystem } from '../../src/mapping/index.ts';
 import { everythingTypes } from '../../src/server/fhir/everything.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
+import { addClient } from '../../src/server/security/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { persona } from '../server/personas.ts';
-import { type Secured, assertion, requestToken, startSecured } from './helpers.ts';
+import { type Secured, assertion, clientKey, requestToken, startSecured } from './helpers.ts';
 
 const ADMIN = 'system/*.cruds';
 const AUDIT = 'system/AuditEvent.rs';
@@ -244,6 +245,54 @@ export function securitySuite(
         });
         expect(patch.status).toBe(403);
         expect(await diagnostics(patch)).toMatch(/^sec-scope-1: /);
+      });
+
+      it('a PATCH reads its target (it answers with it, and a test op tells its values): an update-only scope cannot PATCH', async () => {
+        const created = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: await observationAbout(suviId('Patient')),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const obs = (await created.json()) as Observation;
+        const path = `/Observation/${obs.id}`;
+        const patch = (ops: unknown[]): RequestInit => ({
+          method: 'PATCH',
+          body: JSON.stringify(ops),
+          headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+        });
+        const guess = [{ op: 'test', path: '/status', value: obs.status }];
+        for (const scope of ['system/Observation.cud', 'system/Observation.write']) {
+          const { token } = await s.client({ id: `patch-${scope.split('.')[1]}`, scope });
+          for (const ops of [[], guess]) {
+            const res = await s.call(token, path, patch(ops));
+            expect([scope, ops.length, res.status]).toEqual([scope, ops.length, 403]);
+            expect(await diagnostics(res)).toMatch(/^sec-scope-1: /);
+          }
+          // The same entry in a batch is refused with the whole Bundle, nothing processed.
+          const batch = await s.call(token, '', {
+            method: 'POST',
+            body: JSON.stringify({
+              resourceType: 'Bundle',
+              type: 'batch',
+              entry: [
+                {
+                  resource: {
+                    resourceType: 'Binary',
+                    contentType: 'application/json-patch+json',
+                    data: Buffer.from(JSON.stringify(guess)).toString('base64'),
+                  },
+                  request: { method: 'PATCH', url: `Observation/${obs.id}` },
+                },
+              ],
+            }),
+          });
+          expect([scope, batch.status]).toEqual([scope, 403]);
+          expect(await diagnostics(batch)).toMatch(/^sec-scope-2: /);
+        }
+        const { token: full } = await s.client({ id: 'patch-cruds', scope: 'system/Observation.cruds' });
+        const res = await s.call(full, path, patch(guess));
+        expect(res.status, await res.clone().text()).toBe(200);
+        expect(((await res.json()) as Observation).id).toBe(obs.id);
       });
 
       it('a delete refused as still referenced names only referrers of types the caller may read', async () => {
@@ -1108,6 +1157,71 @@ export function securitySuite(
         expect((await s.call(kela, '/Patient?_count=1')).status).toBe(200);
       });
 
+      it("a party's next link does not tell whether a HETU it cannot see is a client here", async () => {
+        const { token: kela } = await s.client({ id: 'kela-next-link', scope: 'system/*.rs', party: 'kela' });
+        const visible = await hetuOf(suviId('Patient'));
+        const withheldHetu = await hetuOf(ids.get('Patient|maija') as string);
+        /** Every page of the search for `visible` or `other`: its entries, and whether it has a next link. */
+        const pages = async (other: string, sort: string) => {
+          const out: [string[], boolean][] = [];
+          const either = `${HETU}|${visible},${HETU}|${other}`;
+          let path: string | undefined = `/Patient?identifier=${encodeURIComponent(either)}&_count=1${sort}`;
+          while (path && out.length < 5) {
+            const page = (await (await s.call(kela, path)).json()) as Bundle;
+            const next = page.link?.find((l) => l.relation === 'next')?.url;
+            out.push([(page.entry ?? []).map((e) => e.resource?.id as string), next !== undefined]);
+            path = next?.slice(next.indexOf('/fhir') + '/fhir'.length);
+          }
+          return out;
+        };
+        for (const sort of ['', '&_sort=_lastUpdated', '&_sort=-_lastUpdated']) {
+          const absent = await pages(ABSENT_HETU, sort);
+          expect(absent, sort).toEqual([[[suviId('Patient')], false]]);
+          expect(await pages(withheldHetu, sort), sort).toEqual(absent);
+        }
+      });
+
+      it("a party's vread of an earlier version is refused once the resource is restricted (v3 Confidentiality R), as its read and history are", async () => {
+        const { token: kela } = await s.client({
+          id: 'kela-vread-restricted',
+          scope: 'system/*.rs',
+          party: 'kela',
+        });
+        const created = await s.call(admin, '/Observation', {
+          method: 'POST',
+          body: await observationAbout(suviId('Patient')),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const first = (await created.json()) as Observation;
+        const v1 = `/Observation/${first.id}/_history/1`;
+        expect((await s.call(kela, v1)).status).toBe(200);
+        const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+        const restricted = await s.call(admin, `/Observation/${first.id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...first, meta: { ...first.meta, security: [label] } }),
+          headers: { 'if-match': 'W/"1"' },
+        });
+        expect(restricted.status, await restricted.clone().text()).toBe(200);
+        const withheldText = `sec-consent-1: Observation/${first.id} is not available to this client`;
+        for (const path of [`/Observation/${first.id}`, v1, `/Observation/${first.id}/_history`]) {
+          const res = await s.call(kela, path);
+          expect([path, res.status, await diagnostics(res)]).toEqual([path, 403, withheldText]);
+        }
+        const batch = await s.call(kela, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [{ request: { method: 'GET', url: v1.slice(1) } }],
+          }),
+        });
+        expect(((await batch.json()) as Bundle).entry?.map((e) => e.response?.status)).toEqual([
+          '403 Forbidden',
+        ]);
+        // The service's own client reads every version.
+        expect((await s.call(admin, v1)).status).toBe(200);
+      });
+
       it('a party cannot write through the domain API (its writes find records by business identifier first); another client can', async () => {
         const { token: kela } = await s.client({ id: 'kela-domain', scope: 'system/*.cruds', party: 'kela' });
         const { token: ehr } = await s.client({ id: 'ehr-domain', scope: 'system/*.cruds' });
@@ -1545,6 +1659,44 @@ export function securitySuite(
         // With the turvakielto scope the old version is as it was.
         expect(await (await s.call(admin, `/Patient/${v1.id}/_history/1`)).text()).toContain('Piilotie');
       });
+
+      it('a Patient deleted under turvakielto keeps its earlier versions redacted: its last version before the deletion counts', async () => {
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const { id: _id, meta, ...rest } = suvi;
+        const plain: Patient = {
+          ...rest,
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+          meta: { profile: meta?.profile },
+          address: [{ line: ['Kätkökuja 3'], city: 'Kemi' }],
+        };
+        const created = await s.call(admin, '/Patient', { method: 'POST', body: JSON.stringify(plain) });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const v1 = (await created.json()) as Patient;
+        const label = {
+          system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
+          code: 'TURVAKIELTO',
+        };
+        const updated = await s.call(admin, `/Patient/${v1.id}`, {
+          method: 'PUT',
+          body: JSON.stringify({ ...v1, meta: { ...v1.meta, security: [label] } }),
+          headers: { 'if-match': 'W/"1"' },
+        });
+        expect(updated.status, await updated.clone().text()).toBe(200);
+        expect((await s.call(admin, `/Patient/${v1.id}`, { method: 'DELETE' })).status).toBe(204);
+        const { token } = await s.client({ id: 'deleted-no-tk', scope: 'system/*.rs' });
+        for (const path of [
+          `/Patient/${v1.id}/_history/1`,
+          `/Patient/${v1.id}/_history`,
+          `/Patient/_history?_count=1000&_since=${v1.meta?.lastUpdated}`,
+          `/_history?_count=1000&_since=${v1.meta?.lastUpdated}`,
+        ]) {
+          // Not vacuous: the version is there, whole, for a client with the turvakielto scope.
+          expect(await (await s.call(admin, path)).text(), path).toContain('Kätkökuja');
+          const text = await (await s.call(token, path)).text();
+          expect(text, path).toContain(v1.id);
+          expect(text, path).not.toContain('Kätkökuja');
+        }
+      });
     });
 
     describe('audit log', () => {
@@ -1587,6 +1739,78 @@ export function securitySuite(
           expect(await diagnostics(res)).toMatch(/^sec-audit-1: /);
           expect(res.headers.get('allow')).toBe('GET, HEAD');
         }
+      });
+
+      it('audits every refused attempt on it: a write (405), an interaction it does not answer (405), a token without its scope (403)', async () => {
+        const { token } = await s.client({ id: 'audit-prober', scope: AUDIT });
+        const { token: none } = await s.client({ id: 'audit-prober-no-scope', scope: 'system/*.rs' });
+        for (const [who, method, path, status] of [
+          [token, 'POST', '/AuditEvent', 405],
+          [token, 'DELETE', '/AuditEvent/x', 405],
+          [token, 'GET', '/AuditEvent/_history', 405],
+          [none, 'GET', '/AuditEvent', 403],
+        ] as const) {
+          const res = await s.call(who, path, {
+            method,
+            ...(method === 'POST' ? { body: '{"resourceType":"AuditEvent"}' } : {}),
+          });
+          expect([method, path, res.status]).toEqual([method, path, status]);
+        }
+        const rows = async (agent: string) =>
+          ((await (await s.call(admin, `/AuditEvent?agent=${agent}`)).json()) as Bundle).entry?.map((e) => {
+            const event = e.resource as AuditEvent;
+            return [event.subtype?.[0]?.code, event.outcome, event.outcomeDesc?.slice(0, 12)];
+          });
+        expect(await rows('audit-prober')).toEqual([
+          ['history-type', '4', 'sec-audit-2:'],
+          ['delete', '4', 'sec-audit-1:'],
+          ['create', '4', 'sec-audit-1:'],
+        ]);
+        expect(await rows('audit-prober-no-scope')).toEqual([['search-type', '4', 'sec-scope-1:']]);
+      });
+
+      it('is not for a receiving party, whatever its scopes, nor is a disclosure log; a party is not registered for it', async () => {
+        const key = await clientKey();
+        await expect(
+          addClient(db.store as never, {
+            id: 'kela-auditor',
+            scope: `system/*.rs ${AUDIT}`,
+            party: 'kela',
+            jwks: key.jwks,
+          }),
+        ).rejects.toThrow(
+          `scope "${AUDIT}": sec-consent-8: a receiving party (kela) cannot read the audit log: its events name every client and every search`,
+        );
+        // A party holding the scope all the same (registered so earlier, or an external IdP's token).
+        await addClient(db.store as never, {
+          id: 'kela-auditor',
+          scope: `system/*.rs ${AUDIT}`,
+          jwks: key.jwks,
+        });
+        await (db.store as unknown as { query(sql: string): Promise<unknown> }).query(
+          "UPDATE security_client SET party = 'kela' WHERE id = 'kela-auditor'",
+        );
+        const issued = await requestToken(s.url, await assertion('kela-auditor', key, `${s.url}/auth/token`));
+        const { access_token: kela } = (await issued.json()) as { access_token: string };
+        const log = (await (await s.call(auditor, '/AuditEvent?_count=1')).json()) as Bundle;
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const clientId = suvi.identifier?.find((i) => i.system === localIdSystem('client'))?.value as string;
+        for (const path of [
+          '/AuditEvent',
+          `/AuditEvent?patient=Patient/${suviId('Patient')}`,
+          `/AuditEvent/${log.entry?.[0]?.resource?.id}`,
+          `${s.url}/api/clients/${clientId}/disclosures`,
+        ]) {
+          const res = await s.call(kela, path);
+          expect([path, res.status]).toEqual([path, 403]);
+          expect(await diagnostics(res)).toBe(
+            'sec-consent-8: a receiving party (kela) cannot read the audit log: its events name every client and every search',
+          );
+        }
+        const refused = (await (await s.call(admin, '/AuditEvent?agent=kela-auditor')).json()) as Bundle;
+        expect(
+          (refused.entry ?? []).map((e) => (e.resource as AuditEvent).outcomeDesc?.slice(0, 14)),
+        ).toEqual(Array(4).fill('sec-consent-8:'));
       });
 
       it('answers read and search only, as its CapabilityStatement entry declares (no history, no vread)', async () => {

@@ -115,7 +115,18 @@ function matchNeed(method: string, match: Match): Need {
       : { kind: 'audit', id, method, interaction };
   }
   if (access === 'public' || access === 'bundle') return { kind: access };
-  return fhirNeed(type ?? '*', access.perms, access.interaction, id);
+  return fhirNeed(type ?? '*', patchReads(access), access.interaction, id);
+}
+
+/**
+ * A patch reads its target: it answers with the patched resource, and its `test` operations tell
+ * whether a stored value is what the caller guessed. So it needs `r` besides the route's `u`, or an
+ * update-only scope (`.cud`, v1 `.write`) would read every resource of the type.
+ */
+function patchReads(access: { perms: Permission[]; interaction: string }): Permission[] {
+  return access.interaction === 'patch' && !access.perms.includes('r')
+    ? [...access.perms, 'r']
+    : access.perms;
 }
 
 /**

@@ -32,8 +32,18 @@ export function permitted(p: Principal, need: Need): boolean {
 }
 
 /**
+ * Why a receiving party may not read the audit log (nor a client's disclosure log, read off it),
+ * whatever its scopes: its events name every client here, those withheld from the party too, and
+ * every search with its query (HETUs). `addClient` refuses to register a party for it in these words.
+ */
+export function auditRefusalText(party: string): string {
+  return `sec-consent-8: a receiving party (${party}) cannot read the audit log: its events name every client and every search`;
+}
+
+/**
  * What a receiving party is refused whatever its scopes (403): the sync's operator surface, whose
- * rows name every client's resources; and writing client data conditionally (If-None-Exist, a
+ * rows name every client's resources; the audit log and the disclosure logs read off it
+ * (`auditRefusalText`); and writing client data conditionally (If-None-Exist, a
  * conditional update, a create Kanta PHR mode matches on its business identifier), which answers one
  * way when a match exists and another when none does — and the match may be data the party's consent
  * does not show. Refused before anything is looked up, so the answer is the same whatever exists.
@@ -45,6 +55,8 @@ export function partyRefusal(p: Principal, need: Need, expression?: string): Fhi
     return refuse(
       `sec-consent-7: a receiving party (${p.party}) cannot use the sync API: its rows name every client's resources`,
     );
+  if (need.kind === 'audit' || (need.kind === 'domain' && need.audit))
+    return refuse(auditRefusalText(p.party));
   if (need.kind === 'fhir' && need.conditional && holdsClientData(need.type))
     return refuse(
       `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show`,

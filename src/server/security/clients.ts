@@ -1,6 +1,7 @@
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { CONSENT_PARTIES } from '../../domain/index.ts';
 import { isSupportedType } from '../resource-types.ts';
+import { auditRefusalText } from './admit.ts';
 import { rows } from './schema.ts';
 import { OWN_SCOPES, parseScope } from './scopes.ts';
 import { ALGORITHMS, CLOCK_SKEW_S, remoteKeys } from './tokens.ts';
@@ -36,6 +37,9 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
   }
   if (client.party !== undefined && !(CONSENT_PARTIES as readonly string[]).includes(client.party))
     throw new Error(`party "${client.party}" is not a consent party (${CONSENT_PARTIES.join(', ')})`);
+  // A party is refused the audit log whatever its scopes (admit.ts): no registration suggests otherwise.
+  const audit = client.party && client.scope.split(/\s+/).find((t) => parseScope(t)?.type === 'AuditEvent');
+  if (client.party && audit) throw new Error(`scope "${audit}": ${auditRefusalText(client.party)}`);
   await db.query(
     `INSERT INTO security_client (id, scope, party, jwks, jwks_url) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET scope = $2, party = $3, jwks = $4, jwks_url = $5`,

@@ -141,14 +141,14 @@ function auditRequest(
 ): Promise<void> {
   res.locals.audited = true;
   const fhir = need.kind === 'fhir' ? need : undefined;
+  // The audit log's own routes by their interaction too (a refused `create` or `history-type` on it).
+  const route = fhir ?? (need.kind === 'audit' ? need : undefined);
   return writer.record({
     client: p.clientId,
     ...(p.party ? { party: p.party } : {}),
     ...(p.requestId ? { requestId: p.requestId } : {}),
-    interaction:
-      fhir?.interaction ??
-      (need.kind === 'bundle' ? 'transaction' : need.kind === 'audit' ? 'search-type' : 'operation'),
-    action: fhir ? actionOf(fhir.interaction) : 'E',
+    interaction: route?.interaction ?? (need.kind === 'bundle' ? 'transaction' : 'operation'),
+    action: route ? actionOf(route.interaction) : 'E',
     outcome,
     detail,
     entities: fhir
@@ -317,7 +317,7 @@ type Admit = (req: Request, res: Response, need: Need) => Promise<Principal>;
 /**
  * Admission of a request: authentication (a failed one limited per address before it is refused),
  * the per-client limit, the audit log's methods, what a receiving party is refused whatever its
- * scopes, the scopes (each entry of a Bundle). A refusal (401, 403, and the first 429 of a key's
+ * scopes, the scopes (each entry of a Bundle). A refusal (every 4xx, of 429s the first of a key's
  * window) is audited before it is thrown.
  */
 function admission(opts: FrontOptions, limits: ReturnType<typeof rateLimits>): Admit {
@@ -346,9 +346,12 @@ function admission(opts: FrontOptions, limits: ReturnType<typeof rateLimits>): A
       if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts);
       return p;
     } catch (err) {
+      // Every refusal (any 4xx: 401, 403, the audit log's 405…), but of a flood's 429s only the first.
       const status = err instanceof FhirError ? err.status : 0;
       if (
-        (status === 401 || status === 403 || (status === 429 && res.locals.firstThrottled)) &&
+        status >= 400 &&
+        status < 500 &&
+        (status !== 429 || res.locals.firstThrottled) &&
         !res.locals.audited
       )
         await auditRequest(

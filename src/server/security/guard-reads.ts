@@ -38,8 +38,8 @@ type SearchJsonResult = Awaited<ReturnType<StoreWrites['searchJson']>>;
 
 /**
  * What lets a caller's request read a resource of a type through the guard: read permission, or an
- * update or delete of that type, which reads its own target first (If-Match, a patch, `$validate`
- * with mode=delete).
+ * update or delete of that type, which reads its own target first (If-Match, `$validate` with
+ * mode=delete; a patch, which answers with what it read, needs read permission as well: access.ts).
  */
 const READS_TYPE: readonly Permission[] = ['r', 'u', 'd'];
 
@@ -84,6 +84,15 @@ export async function readOne<T extends Resource>(
   const entity = `${type}/${id}`;
   await admitRead(g, interaction, type, entity);
   const raw = await hideMissing(g, type, id, load).catch((e) => auditRefusal(g, interaction, entity, [], e));
+  // A party's vread: the newest version decides too, as for the history (one restricted now, or
+  // about a client whose data it may not see now, is shown in no version).
+  if (interaction === 'vread' && g.p.party) {
+    const newest = await lastContent(g, type, id);
+    if (newest && newest.meta?.versionId !== raw.meta?.versionId)
+      await checked(g, newest).catch((e) =>
+        auditRefusal(g, interaction, entity, patientOf(newest, g.p.base), e),
+      );
+  }
   const { resource, consentId } = await checked(g, raw).catch((e) =>
     auditRefusal(g, interaction, entity, patientOf(raw, g.p.base), e),
   );
@@ -99,14 +108,30 @@ export async function readOne<T extends Resource>(
 }
 
 /**
- * Which of the Patients `ids` carry turvakielto in their current version: every version of theirs is
- * shown redacted (a label added later protects the address an earlier version still holds).
+ * The newest version of `type/id` that has content: the current one, or for a deleted resource the
+ * last before its deletion (its content is what the deletion left in the history). Undefined when none.
+ */
+async function lastContent(g: Guard, type: string, id: string): Promise<Resource | undefined> {
+  try {
+    return await g.base.read(type, id);
+  } catch (err) {
+    if (!(err instanceof FhirError) || (err.status !== 404 && err.status !== 410)) throw err;
+    if (err.status === 404) return undefined;
+  }
+  return (await g.base.history(type, id)).find((v) => v.resource)?.resource;
+}
+
+/**
+ * Which of the Patients `ids` are under turvakielto now: their newest version carries the label (the
+ * current one, or a deleted Patient's last: `lastContent`). Every version of theirs is shown redacted
+ * (a label added later protects the address an earlier version still holds, and a deletion does not
+ * lift it).
  */
 async function labelledNow(g: Guard, ids: Iterable<string>): Promise<Set<string>> {
   const out = new Set<string>();
   for (const id of new Set(ids)) {
-    const current = await g.base.readJson('Patient', id).catch(() => undefined); // deleted: none now
-    if (current?.json.includes(TURVAKIELTO)) out.add(id);
+    const newest = await lastContent(g, 'Patient', id);
+    if (newest && hasNonDisclosure(newest)) out.add(id);
   }
   return out;
 }
@@ -203,13 +228,18 @@ async function visibleIncluded(
   return { included: shown, consents };
 }
 
-/** How many further pages a party's search reads to fill a page with what it may see. */
+/** How many further pages a party's search reads to fill a page with what it may see, and to look past it. */
 const PARTY_FILL_ROUNDS = 10;
+
+/** How many matches a round that looks past a party's page reads at least. */
+const PARTY_LOOK_AHEAD = 50;
 
 /**
  * A party's page: the matches it may see, topped up from the following pages (keyset cursor) until
  * the page is full or the results end, so that a short or empty page with a next link does not tell
  * that withheld matches exist. Each top-up asks for just the missing count, so nothing is skipped.
+ * The next link is given only when a match it may see follows (`visibleAhead`): matches withheld
+ * from it alone never make one.
  */
 async function partyPage(
   g: Guard,
@@ -221,12 +251,9 @@ async function partyPage(
 ) {
   const page = await partyMatches(g, party, first.ids, first.json);
   let last = first;
+  let round = 0;
   const included = new Map((first.included ?? []).map((inc) => [`${inc.type}/${inc.id}`, inc]));
-  for (
-    let round = 0;
-    round < PARTY_FILL_ROUNDS && page.ids.length < first.count && last.nextCursor;
-    round++
-  ) {
+  for (; round < PARTY_FILL_ROUNDS && page.ids.length < first.count && last.nextCursor; round++) {
     last = await g.base.searchJson(
       type,
       {
@@ -244,13 +271,53 @@ async function partyPage(
     page.consents = [...new Set([...page.consents, ...more.consents])];
     for (const inc of last.included ?? []) included.set(`${inc.type}/${inc.id}`, inc);
   }
+  const ahead = { rounds: PARTY_FILL_ROUNDS - round, count: Math.max(first.count, PARTY_LOOK_AHEAD) };
+  const next =
+    last.nextCursor && (await visibleAhead(g, party, type, params, opts, last.nextCursor, ahead))
+      ? last.nextCursor
+      : undefined;
   const { nextCursor: _next, included: _included, ...rest } = first;
   const result: SearchJsonResult = {
     ...rest,
-    ...(last.nextCursor ? { nextCursor: await keepPartyCursor(g.base, g.p.clientId, last.nextCursor) } : {}),
+    ...(next ? { nextCursor: await keepPartyCursor(g.base, g.p.clientId, next) } : {}),
     ...(included.size ? { included: [...included.values()] } : {}),
   };
   return { result, ...page };
+}
+
+/**
+ * Whether a match `party` may see follows `cursor`, read in at most `rounds` pages of `count` (the
+ * fill's bound, what it left of it): its next link is given only then, so the link does not depend on
+ * withheld matches (with `identifier=<one it sees>,<a HETU>&_count=1`, a next link to an empty page
+ * would tell that the HETU is a client here). When the rounds run out with matches still following it
+ * cannot tell, and the link is given, as a page the fill could not complete has one.
+ */
+async function visibleAhead(
+  g: Guard,
+  party: string,
+  type: string,
+  params: SearchParams,
+  opts: SearchOptions | undefined,
+  cursor: string,
+  { rounds, count }: { rounds: number; count: number },
+): Promise<boolean> {
+  const check = disclosureCheck(g, party);
+  // What follows is only looked at: not what the matches include.
+  const matchesOnly = Object.fromEntries(
+    Object.entries(params).filter(([k]) => !k.startsWith('_include') && !k.startsWith('_revinclude')),
+  );
+  let after: string | undefined = cursor;
+  for (let round = 0; round < rounds && after; round++) {
+    const following: SearchJsonResult = await g.base.searchJson(
+      type,
+      { ...matchesOnly, _cursor: after, _count: String(count), _offset: undefined, _total: undefined },
+      opts,
+    );
+    for (const text of following.json)
+      if ((await check.check(JSON.parse(text) as Resource)).permitted) return true;
+    after = following.nextCursor;
+  }
+  return after !== undefined;
 }
 
 /** The search as the audit row records it (parameters, not results). */

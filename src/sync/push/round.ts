@@ -37,7 +37,14 @@ import {
   emptyPushResult,
   stoppedRoundDelay,
 } from './state.ts';
-import { type LogicalTargets, type RemoteWrite, asCreate, remoteWrite, writeTarget } from './writes.ts';
+import {
+  type LogicalTargets,
+  type RemoteWrite,
+  asCreate,
+  labelledNow,
+  remoteWrite,
+  writeTarget,
+} from './writes.ts';
 
 /** How often a worker looks for rows abandoned by dead workers or run-out leases. */
 const RECLAIM_EVERY_MS = 1_000;
@@ -106,6 +113,7 @@ function inTurn<T>(ctx: SyncContext, fn: () => Promise<T>): Promise<T> {
 async function run(round: Round, rows: OutboxRow[]): Promise<void> {
   const permitted = await gateByConsent(round, rows);
   const identified = await requireIdentifiers(round, await dropVanished(round, permitted));
+  round.labelled = await timeSpent(round.ctx, 'database', () => labelledNow(round.ctx.store, identified));
   const ordered = await orderByDependencies(round, identified);
   ordered.waves = await dropStale(round, ordered);
   ordered.waves = await dropDeletedBeforeSent(round, ordered);
@@ -189,7 +197,7 @@ async function writesFor(
   const notYet: OutboxRow[] = [];
   const untranslated = new Set<string>();
   for (const row of rows) {
-    const w = remoteWrite(row, mappings, writeTarget(ctx), logical, inBundle);
+    const w = remoteWrite(row, mappings, writeTarget(ctx, round.labelled), logical, inBundle);
     if ('untranslated' in w) {
       notYet.push(row);
       for (const r of w.untranslated) untranslated.add(r);
@@ -214,7 +222,7 @@ async function writesFor(
 /** Rebuilds a write as a create (its remote copy is gone), with the latest mappings in `known`. */
 function recreator(round: Round, logical: LogicalTargets, known: { mappings: Map<string, IdMapping> }) {
   const recreate: Recreate = (w) => {
-    const again = asCreate(w, writeTarget(round.ctx), logical, known.mappings);
+    const again = asCreate(w, writeTarget(round.ctx, round.labelled), logical, known.mappings);
     return 'untranslated' in again ? undefined : again;
   };
   return recreate;
@@ -243,7 +251,7 @@ async function asOneTransaction(round: Round, ordered: Ordered): Promise<boolean
   );
   const writes: RemoteWrite[] = [];
   for (const row of live) {
-    const w = remoteWrite(row, ordered.mappings, writeTarget(ctx), ordered.logical, inBundle);
+    const w = remoteWrite(row, ordered.mappings, writeTarget(ctx, round.labelled), ordered.logical, inBundle);
     if ('untranslated' in w) return false; // ordering let it through: go the careful way
     writes.push(w);
   }

@@ -39,6 +39,8 @@ export interface Round {
   leasedAt: number;
   /** Per outbox row id: local ids of the Consents that let it go (for the disclosure's audit row). */
   consents?: Map<string, string[]>;
+  /** Local ids of the round's Patients under turvakielto now (writes.ts `labelledNow`). */
+  labelled?: ReadonlySet<string>;
 }
 
 /** The remote refused to take more right now (open circuit): the round stops, rows go back. */

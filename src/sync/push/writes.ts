@@ -6,9 +6,9 @@
  * identifier; a versioned reference, to the remote's copy of that version. A row with any reference
  * left untranslated is never sent.
  */
-import type { Resource } from '@medplum/fhirtypes';
-import { redactNonDisclosed } from '../../mapping/index.ts';
-import { businessIdentifier } from '../context.ts';
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { hasNonDisclosure, redactNonDisclosed, redactPatient } from '../../mapping/index.ts';
+import { type SyncStore, businessIdentifier, readHere } from '../context.ts';
 import {
   type ReferenceTranslation,
   relativeParts,
@@ -43,19 +43,54 @@ export type LogicalTargets = Map<string, { system: string; value: string } | nul
 export interface WriteTarget {
   pushTypes: Set<string>;
   remoteBase: string;
+  /** Local ids of the Patients under turvakielto now (`labelledNow`): every version of theirs goes redacted. */
+  labelled?: ReadonlySet<string>;
 }
 
-/** The write target of a sync context. */
-export const writeTarget = (ctx: { pushTypes: Set<string>; remote: { baseUrl: string } }): WriteTarget => ({
+/** The write target of a sync context, with the round's Patients under turvakielto now. */
+export const writeTarget = (
+  ctx: { pushTypes: Set<string>; remote: { baseUrl: string } },
+  labelled?: ReadonlySet<string>,
+): WriteTarget => ({
   pushTypes: ctx.pushTypes,
   remoteBase: ctx.remote.baseUrl,
+  ...(labelled ? { labelled } : {}),
 });
+
+/**
+ * Which Patients of `rows` are under turvakielto now, though the version a row sends does not carry
+ * the label: their current local version does, or they are deleted here (the sync cannot read the
+ * version before the deletion, and the remote copy's delete follows). Their every version goes
+ * redacted, as the facade shows them to a reader without the turvakielto scope: a label added later
+ * protects the address an earlier version still holds.
+ */
+export async function labelledNow(
+  store: Pick<SyncStore, 'read'>,
+  rows: readonly OutboxRow[],
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const unlabelled = rows.filter(
+    (r) =>
+      r.resource_type === 'Patient' && r.action !== 'delete' && r.payload && !hasNonDisclosure(r.payload),
+  );
+  for (const id of new Set(unlabelled.map((r) => r.resource_id))) {
+    const current = await readHere<Patient>(store, 'Patient', id);
+    if (!current || hasNonDisclosure(current)) out.add(id);
+  }
+  return out;
+}
+
+/** A row's content as a party may receive it: without what turvakielto protects, now or in this version. */
+function disclosable(row: OutboxRow, labelled: ReadonlySet<string> | undefined): Resource {
+  const now = row.resource_type === 'Patient' && labelled?.has(row.resource_id);
+  return now ? redactPatient(row.payload) : redactNonDisclosed(row.payload);
+}
 
 /** The write for `row`, or the references that cannot be translated yet. */
 export function remoteWrite(
   row: OutboxRow,
   mappings: Map<string, IdMapping>,
-  { pushTypes, remoteBase }: WriteTarget,
+  { pushTypes, remoteBase, labelled }: WriteTarget,
   logical: LogicalTargets,
   inBundle: Map<string, string> = new Map(),
 ): RemoteWrite | { untranslated: string[] } {
@@ -73,7 +108,7 @@ export function remoteWrite(
   let viaBundle = false;
   const { value: translated, untranslated } = translateReferences(
     // Turvakielto: a party never receives what the label protects (the facade redacts reads the same way).
-    stripForRemote(redactNonDisclosed(row.payload)),
+    stripForRemote(disclosable(row, labelled)),
     (ref) => {
       const { target, version } = relativeParts(ref) as { target: string; version?: string };
       const type = target.slice(0, target.indexOf('/'));
