@@ -86,6 +86,9 @@ export const CREATING_APPLICATION_TYPES: ReadonlySet<string> = new Set(
   ).context?.map((c) => c.expression) ?? [],
 );
 
+/** The canonical of the Kykyviisari questionnaire a self-assessment response answers. */
+export const SELF_ASSESSMENT_QUESTIONNAIRE: string = MAP.selfAssessment.questionnaire;
+
 export function profileUrl(kind: FhirKind): string {
   return `${canonical}/StructureDefinition/${MAP.kinds[kind].profile}`;
 }

@@ -176,7 +176,10 @@ describe('Kanta PHR push to a remote answering malformed', () => {
       status: 200,
       body: { resourceType: 'Bundle', type: 'batch-response', entry: [{ response: { status: '412' } }] },
     };
-    await store.update({ ...written, status: 'stopped' } as never, { ifMatch: written.meta?.versionId });
+    await store.update(
+      { ...written, item: [{ linkId: 'overall', answer: [{ valueInteger: 3 }] }] } as never,
+      { ifMatch: written.meta?.versionId },
+    );
     await store.delete('Patient', client.id as string);
     await expect(sync.pushOnce()).resolves.toMatchObject({ dead: 0, parked: 0, retrying: 0 });
     expect(await lastRow(written.id as string)).toEqual({

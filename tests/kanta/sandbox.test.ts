@@ -372,8 +372,9 @@ describe('Kanta PHR sandbox: writes', () => {
     expect(firstIssue(system)?.diagnostics).toMatch(/^kanta-interaction: .*system-level interactions/);
     const unknown = await call(base, 'GET', '/Patient/x/_history');
     expect(unknown.status).toBe(404);
+    // The path is never quoted: it is the caller's text (it may hold a HETU); the method is named.
     expect(firstIssue(unknown)?.diagnostics).toBe(
-      'kanta-interaction: no Kanta PHR route for GET /Patient/x/_history',
+      'kanta-interaction: no Kanta PHR interaction at this path (GET)',
     );
   });
 

@@ -241,11 +241,13 @@ describe('Kanta PHR adapter: push', () => {
       date: '2026-05-02',
       overall: 3,
     }) as QuestionnaireResponse[];
-    // With a status outside the value set Kanta PHR binds it to (written locally through the store API,
-    // which does not validate; the narrative is no longer one to leave out: the push writes its own).
+    // With a time of writing that has no zone, which FHIR's dateTime does not allow (written locally
+    // through the store API, which does not validate; the SDK reads its day, and the date travels as
+    // written). A status outside the value set is no longer one: a response not completed or amended
+    // is not sent at all (tests/sync/kanta-push-scope.test.ts).
     const stored = await store.create({
       ...qr,
-      status: 'not-a-status' as QuestionnaireResponse['status'],
+      authored: '2026-05-02T10:00:00',
       subject: { reference: `Patient/${suvi}` },
       author: { reference: `Patient/${suvi}` },
     });

@@ -25,6 +25,8 @@ export interface KantaTypeRules {
   /** Search parameters the statement documents as mandatory (`patient` on three types). */
   mandatory: string[];
   conditionalCreate: boolean;
+  /** The statement's `versioning` is `versioned-update`: an update needs If-Match (on the others it may). */
+  versionedUpdate: boolean;
 }
 
 export interface KantaCapability {
@@ -45,6 +47,7 @@ function rulesOf(r: CapabilityStatementRestResource): KantaTypeRules {
     searchParams,
     mandatory,
     conditionalCreate: r.conditionalCreate === true,
+    versionedUpdate: r.versioning === 'versioned-update',
   };
 }
 

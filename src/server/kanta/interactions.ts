@@ -63,7 +63,19 @@ export function allow(rules: KantaTypeRules, interaction: string): void {
   }
 }
 
-/** `identifier=…` is the only condition Kanta PHR accepts on a conditional create. */
+/**
+ * Whether a search value holds an unescaped `,`: an OR of values in FHIR search (a literal comma is
+ * written `\,`, a literal backslash `\\`). Read as the store reads criteria, percent-decoded first.
+ */
+function hasOr(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === ',') return true;
+  }
+  return false;
+}
+
+/** `identifier=…` (one identifier) is the only condition Kanta PHR accepts on a conditional create. */
 export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: string): string {
   if (!rules.conditionalCreate) {
     throw new FhirError(
@@ -72,7 +84,10 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
     );
   }
   const parts = criteria.replace(/^\?/, '').split('&').filter(Boolean);
-  if (parts.length !== 1 || !/^identifier=[^=]+$/.test(parts[0] as string)) {
+  const only = parts[0] as string;
+  // One identifier: a conditional create matching any of several could answer with another person's resource.
+  const value = new URLSearchParams(only).get('identifier');
+  if (parts.length !== 1 || !/^identifier=[^=]+$/.test(only) || value === null || hasOr(value)) {
     throw new FhirError(
       400,
       issue(
@@ -84,7 +99,7 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
       ),
     );
   }
-  return parts[0] as string;
+  return only;
 }
 
 /** What the store is asked for a prepared create: a plain create's identifier match is a 409, not an answer. */
@@ -179,17 +194,19 @@ export async function updateOne(
   const rules = typeRules(type);
   allow(rules, 'update');
   assertValidId(id, type);
-  if (!ifMatch) {
+  // If-Match is required where the statement declares versioned updates (`versioning`), optional
+  // (and checked when given) on the types it declares none for.
+  if (!ifMatch && rules.versionedUpdate) {
     throw new FhirError(
       428,
       issue(
         'error',
         'required',
-        'kanta-version: update needs If-Match with the current version (versioned update)',
+        `kanta-version: an update of ${type} needs If-Match with the current version (Kanta PHR declares versioned-update)`,
       ),
     );
   }
-  const expected = parseIfMatch(ifMatch);
+  const expected = ifMatch ? parseIfMatch(ifMatch) : undefined;
   const resource = assertResourceShape(body, type, id);
   const current = await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
   // The version first: a stale one must not learn, from which rule refuses its body, what is stored.
@@ -197,7 +214,8 @@ export async function updateOne(
   ctx.rules.check(resource, type);
   assertKeepsIdentity(current, resource, type);
   const targets = writeTargets(ctx, resource, type);
-  return ctx.store.update(resource, { ifMatch, ...(targets.length ? { targets } : {}) });
+  const version = ifMatch ? { ifMatch } : { ifMatchOptional: true, noCreate: true };
+  return ctx.store.update(resource, { ...version, ...(targets.length ? { targets } : {}) });
 }
 
 /** A delete; an If-Match, when given, must name the current version (412 otherwise), as on an update. */

@@ -91,25 +91,47 @@ const remove: KantaHandler = async (req, res, call) => {
   send(res, 204, undefined);
 };
 
-const refuse =
-  (what: string): KantaHandler =>
-  () => {
+/** Handlers that refuse their route (an interaction Kanta PHR does not have): not listed in Allow. */
+const REFUSALS = new Set<KantaHandler>();
+
+const refuse = (what: string): KantaHandler => {
+  const handler: KantaHandler = () => {
     throw new FhirError(
       405,
       issue('error', 'not-supported', `kanta-interaction: Kanta PHR does not support ${what}`),
     );
   };
+  REFUSALS.add(handler);
+  return handler;
+};
 
+// Neither names the path: it is the caller's text, and may carry a HETU (`/Patient/<HETU>`).
 const unknownRoute: KantaHandler = (req) => {
   throw new FhirError(
     404,
-    issue('error', 'not-supported', `kanta-interaction: no Kanta PHR route for ${req.method} ${req.path}`),
+    issue(
+      'error',
+      'not-supported',
+      `kanta-interaction: no Kanta PHR interaction at this path (${req.method})`,
+    ),
   );
 };
+
+/** 405 for a path Kanta PHR has, asked with a method it does not take there; Allow lists those it does. */
+const noSuchMethod =
+  (path: string): KantaHandler =>
+  (req) => {
+    throw new FhirError(
+      405,
+      issue('error', 'not-supported', `kanta-interaction: Kanta PHR takes no ${req.method} at this path`),
+      { Allow: allowedOn(path) },
+    );
+  };
 
 /** Every interaction the Kanta PHR mode answers, in match order; the last row catches the rest. */
 export const KANTA_ROUTES: readonly KantaRoute[] = [
   { method: 'get', path: '/metadata', handler: metadata },
+  { method: 'all', path: '/metadata', handler: noSuchMethod('/metadata') },
   { method: 'post', path: '/', body: true, handler: batch },
   { method: 'get', path: '/:type', handler: search },
   { method: 'post', path: '/:type', body: true, handler: create },
@@ -120,8 +142,26 @@ export const KANTA_ROUTES: readonly KantaRoute[] = [
   { method: 'put', path: '/:type', handler: refuse('conditional update') },
   { method: 'delete', path: '/:type', handler: refuse('conditional delete') },
   { method: 'all', path: '/', handler: refuse('system-level interactions other than batch') },
+  { method: 'all', path: '/:type', handler: noSuchMethod('/:type') },
+  { method: 'all', path: '/:type/:id', handler: noSuchMethod('/:type/:id') },
+  { method: 'all', path: '/:type/:id/_history/:vid', handler: noSuchMethod('/:type/:id/_history/:vid') },
   { method: 'use', path: '/', handler: unknownRoute },
 ];
+
+const HTTP_METHODS = ['get', 'post', 'put', 'delete'] as const;
+
+/** The methods `path` takes (its rows of KANTA_ROUTES other than refusals; HEAD with GET), for Allow. */
+function allowedOn(path: string): string {
+  const methods = new Set(
+    KANTA_ROUTES.filter(
+      (r) =>
+        r.path === path && !REFUSALS.has(r.handler) && (HTTP_METHODS as readonly string[]).includes(r.method),
+    ).map((r) => r.method),
+  );
+  return HTTP_METHODS.filter((m) => methods.has(m))
+    .flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]))
+    .join(', ');
+}
 
 export function createKantaRouter(opts: KantaRouterOptions): express.Router {
   const router = express.Router({ caseSensitive: true });

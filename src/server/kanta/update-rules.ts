@@ -3,13 +3,20 @@
 // data it is — moved, one person's data would become another's).
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { patientOfReference } from '../../shared/references.ts';
 import { globalTokens } from './identifiers.ts';
 
-/** Who a subject reference names: its reference, else its identifier (display aside). */
-function subjectOf(r: Resource): string {
-  const s = (r as { subject?: Reference }).subject;
-  return JSON.stringify([s?.reference ?? null, s?.identifier?.system ?? null, s?.identifier?.value ?? null]);
+/**
+ * Whom a reference names, as a key: its reference (a Patient's without a version), and its identifier
+ * (a display aside: it names no one). Two references with equal keys name the same person.
+ */
+export function whoOf(ref: Reference | undefined): string {
+  const literal =
+    typeof ref?.reference === 'string' ? (patientOfReference(ref.reference) ?? ref.reference) : null;
+  return JSON.stringify([literal, ref?.identifier?.system ?? null, ref?.identifier?.value ?? null]);
 }
+
+const subjectOf = (r: Resource) => whoOf((r as { subject?: Reference }).subject);
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((t) => b.includes(t));
 

@@ -1,13 +1,19 @@
 // What Kanta PHR asks of every write: the validation every store write here gets, and for the
 // citizen-data types a `fiphr-*` profile for the type in meta.profile (at a version held here),
 // `language`, `text` in that language and a globally unique business identifier.
-import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier } from '../../domain/index.ts';
+import type {
+  OperationOutcomeIssue,
+  QuestionnaireResponse,
+  Resource,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
+import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
 import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 import { identifiersOf } from './identifiers.ts';
+import { whoOf } from './update-rules.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
 
@@ -97,6 +103,57 @@ function businessIdentifier(r: Resource, at: string): void {
   }
 }
 
+/** Every string of a JSON value with its FHIRPath (a primitive's `_x` extensions read as `x`). */
+function* stringsOf(value: unknown, at: string): Generator<[string, string]> {
+  if (typeof value === 'string') yield [value, at];
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* stringsOf(v, `${at}[${i}]`);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) yield* stringsOf(v, `${at}.${k.replace(/^_/, '')}`);
+}
+
+/**
+ * A PHR Patient is pseudonymous (Kanta PHR holds no personal identity code): no string of it, in
+ * whatever element — an extension, an identifier's extension, a narrative — may hold anything of a
+ * HETU's shape (the domain's HETU-in-text pattern, as maskHetus finds it: a mistyped or
+ * percent-encoded one too). One issue per element, naming it, never the value.
+ */
+function noHetu(r: Resource, at: string): void {
+  if (r.resourceType !== 'Patient') return;
+  const issues: OperationOutcomeIssue[] = [];
+  for (const [text, path] of stringsOf(r, at))
+    if (maskHetus(text) !== text)
+      issues.push(
+        issue(
+          'error',
+          'business-rule',
+          'kanta-pseudonym: a Kanta PHR Patient is pseudonymous: no element may hold a personal identity code (HETU)',
+          path,
+        ),
+      );
+  if (issues.length) throw FhirError.unprocessable(issues);
+}
+
+/**
+ * A QuestionnaireResponse's author and source, when given, are its subject: Kanta PHR holds what the
+ * citizen writes of themselves, not one person's answers written as another's.
+ */
+function writtenBySubject(r: Resource, at: string): void {
+  if (r.resourceType !== 'QuestionnaireResponse') return;
+  const qr = r as QuestionnaireResponse;
+  const subject = whoOf(qr.subject);
+  for (const element of ['author', 'source'] as const) {
+    if (qr[element] === undefined || whoOf(qr[element]) === subject) continue;
+    throw FhirError.unprocessable(
+      issue(
+        'error',
+        'business-rule',
+        `kanta-author: a QuestionnaireResponse's ${element}, when given, is its subject (the citizen writes their own answers)`,
+        `${at}.${element}`,
+      ),
+    );
+  }
+}
+
 export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRules {
   const profiles = profilesByType(validator);
   // Judged as every write to a store here (STORE_WRITE_CHECKS): every reference's type, resolved
@@ -111,8 +168,10 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
       if (CONFORMANCE_TYPES.has(resource.resourceType)) return validated(resource);
       declaredProfile(validator, resource, profiles.get(resource.resourceType), at);
       validated(resource);
+      noHetu(resource, at);
       languageAndText(resource, at);
       businessIdentifier(resource, at);
+      writtenBySubject(resource, at);
     },
   };
 }

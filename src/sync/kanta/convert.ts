@@ -2,6 +2,7 @@
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import {
   RESTRICTED_LABEL,
+  SELF_ASSESSMENT_QUESTIONNAIRE,
   fromFhir,
   isRestricted,
   isRestrictedLabel,
@@ -9,9 +10,10 @@ import {
   toResources,
 } from '../../mapping/index.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
-import { FhirError } from '../../shared/outcome.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
+import { patientOfReferenceUnder } from '../../shared/references.ts';
 import { phrPatientResource } from './patients.ts';
-import { KANTA, type KantaOptions } from './types.ts';
+import { KANTA, type KantaOptions, NOT_APPLICABLE } from './types.ts';
 
 function creatingApplication(app: KantaOptions['application']): Extension {
   return {
@@ -30,15 +32,29 @@ export interface PhrPatientRef {
 }
 
 /**
+ * 422 unless `r` answers our Kykyviisari questionnaire (its canonical, a version after `|` allowed):
+ * a response to any other questionnaire is no self-assessment, whatever its items' linkIds say.
+ */
+function assertKykyviisari(r: QuestionnaireResponse): void {
+  const q: unknown = r.questionnaire;
+  const ours = SELF_ASSESSMENT_QUESTIONNAIRE;
+  if (typeof q === 'string' && (q === ours || q.startsWith(`${ours}|`))) return;
+  const at = 'QuestionnaireResponse.questionnaire';
+  throw FhirError.unprocessable(issue('error', 'invalid', `${at}: not the Kykyviisari questionnaire`, at));
+}
+
+/**
  * A response read through the SDK as our self-assessment of `patient` (fromFhir → toResources), as
  * the SDK writes it: only what the SDK reads (the answers it knows, their date), with its narrative
- * for them in the response's language. Throws (a FhirError naming the elements) when it cannot be read.
+ * for them in the response's language. Throws (a FhirError naming the elements) when it cannot be read
+ * — a response to another questionnaire than the Kykyviisari first.
  */
 function throughSdk(
   r: QuestionnaireResponse,
   patient: Patient & { id: string },
   opts: KantaOptions,
 ): QuestionnaireResponse {
+  assertKykyviisari(r);
   const reading = fromFhir(
     {
       ...r,
@@ -55,6 +71,31 @@ function throughSdk(
   return qr as QuestionnaireResponse;
 }
 
+/** The statuses of a response the citizen finished: the only ones Kanta PHR is sent. */
+const FINISHED = new Set(['completed', 'amended']);
+
+const NOT_CITIZENS = `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data`;
+
+/**
+ * Why a local response is not the client's own finished answers, so it does not go to Kanta PHR
+ * (settled as not applicable), or undefined when it may go: its author — and its source, when it has
+ * one — must be the client's own Patient (`Patient/<clientId>`, a relative reference: here a client is
+ * a local Patient), its status completed or amended. A professional's response, one whose author is
+ * only a display or missing, a draft or one entered in error stays here: the Kanta copy's author is
+ * the citizen, so sending it would say the citizen wrote it. The reason names the element, never its
+ * value (a professional's name).
+ */
+export function notCitizensReason(ours: QuestionnaireResponse, clientId: string): string | undefined {
+  const isClient = (ref: unknown) => patientOfReferenceUnder(ref, undefined) === `Patient/${clientId}`;
+  if (!isClient(ours.author?.reference))
+    return `${NOT_CITIZENS}; the response's author is not the client (QuestionnaireResponse.author)`;
+  if (ours.source !== undefined && !isClient(ours.source?.reference))
+    return `${NOT_CITIZENS}; the response's source is not the client (QuestionnaireResponse.source)`;
+  if (!FINISHED.has(ours.status))
+    return `${NOT_CITIZENS}; only completed or amended responses go (QuestionnaireResponse.status)`;
+  return undefined;
+}
+
 /**
  * The Kanta copy of one of our self-assessment responses, built from what is sent: the answers as
  * the SDK reads them, with the SDK's narrative of them and its language; Kanta's profile, our
@@ -62,7 +103,8 @@ function throughSdk(
  * PHR Patient as subject, author and source, and the restriction label if it carries one. Nothing
  * else travels: not the local narrative, item texts, items that are no answers of the self-assessment
  * or other extensions — free text that can name the client. Throws when the response cannot be read
- * as a self-assessment.
+ * as a self-assessment. Only for a response the client wrote (notCitizensReason says none): the push
+ * settles the others before it builds anything.
  */
 export function toKantaResponse(
   ours: QuestionnaireResponse,

@@ -1,7 +1,8 @@
 /**
- * The Kanta PHR sync adapter (`--remote-kind kanta-phr`): self-assessment responses go to Kanta PHR as
- * fiphr QuestionnaireResponses of the client's pseudonymous PHR Patient; citizen-filled responses
- * come back. Everything else stays with the FHIR-store adapter. See docs/kanta.md.
+ * The Kanta PHR sync adapter (`--remote-kind kanta-phr`): self-assessment responses the client wrote go
+ * to Kanta PHR as fiphr QuestionnaireResponses of the client's pseudonymous PHR Patient; citizen-filled
+ * responses come back. Everything else is settled not applicable and synced to no remote (a store has
+ * one). See docs/kanta.md.
  */
 import type { PullResult } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';

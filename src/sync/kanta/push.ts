@@ -16,7 +16,7 @@ import type {
 import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
 import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
-import { toKantaResponse, unreadableReason } from './convert.ts';
+import { notCitizensReason, toKantaResponse, unreadableReason } from './convert.ts';
 import {
   type KantaMapping,
   identifierKey,
@@ -439,23 +439,51 @@ async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, res
   result.retrying += again.length;
 }
 
-/** Rows Kanta PHR does not take (other types, deletes) are settled as not applicable; the rest go on. */
+/**
+ * Why Kanta PHR does not take a row, or undefined when it may go: another type (with a Kanta PHR
+ * remote it is synced nowhere: a store has one remote), a delete, or a response the client did not
+ * write or finish (notCitizensReason). A row whose version is gone here goes on (dropVanished).
+ */
+function notApplicable(r: OutboxRow): string | undefined {
+  if (!KANTA_PUSH_TYPES.has(r.resource_type))
+    return `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data; ${r.resource_type} is not synced to any remote (a store syncs with one remote, here Kanta PHR)`;
+  if (r.action === 'delete')
+    return `${NOT_APPLICABLE}: deletes stay local (the citizen or Omakanta deletes on Kanta PHR)`;
+  // A response naming no client goes on: the consent gate blocks it (no consent can cover it).
+  if (!r.payload || !r.patient_id) return undefined;
+  return notCitizensReason(r.payload as QuestionnaireResponse, r.patient_id);
+}
+
+/**
+ * Rows Kanta PHR does not take (notApplicable) are settled `done` with the reason; the rest go on.
+ * Other types left unsynced are warned of, by type and count.
+ */
 async function settleNotApplicable(
   deps: KantaDeps,
   rows: OutboxRow[],
   result: PushRoundResult,
 ): Promise<OutboxRow[]> {
-  const other = rows.filter((r) => !KANTA_PUSH_TYPES.has(r.resource_type) || r.action === 'delete');
   const byReason = new Map<string, string[]>();
-  for (const r of other) {
-    const why = KANTA_PUSH_TYPES.has(r.resource_type)
-      ? `${NOT_APPLICABLE}: deletes stay local (the citizen or Omakanta deletes on Kanta PHR)`
-      : `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data; ${r.resource_type} goes to the FHIR-store adapter`;
+  const unsynced: Record<string, number> = {};
+  const going: OutboxRow[] = [];
+  for (const r of rows) {
+    const why = notApplicable(r);
+    if (!why) {
+      going.push(r);
+      continue;
+    }
     byReason.set(why, [...(byReason.get(why) ?? []), r.id]);
+    if (!KANTA_PUSH_TYPES.has(r.resource_type))
+      unsynced[r.resource_type] = (unsynced[r.resource_type] ?? 0) + 1;
   }
   for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
-  result.done += other.length;
-  return rows.filter((r) => !other.includes(r));
+  if (Object.keys(unsynced).length)
+    deps.log.warn(
+      { unsynced },
+      'kanta push: local writes of types Kanta PHR does not hold are synced to no remote (a store has one)',
+    );
+  result.done += rows.length - going.length;
+  return going;
 }
 
 /** Why a change of a response deleted here afterwards is not sent. */
@@ -525,7 +553,8 @@ async function stillPermitted(
 /**
  * The batch entries of the rows the consent gate let through, client by client: each client's PHR
  * Patient (created there first if it is new — right after its rows' consent is checked again), then
- * its responses; one the SDK cannot read is a dead letter.
+ * its responses; one the SDK cannot read is a dead letter. A client whose PHR Patient cannot be had
+ * (clientFailed) holds back that client's rows only; an error that stops the round is thrown on.
  */
 async function prepareAll(
   deps: KantaDeps,
@@ -543,10 +572,16 @@ async function prepareAll(
   const prepared: Prepared[] = [];
   for (const [patient, rows] of byClient) {
     let going = rows;
-    const phr = await ensurePhrPatient(deps, patient, signal, async () => {
-      going = await stillPermitted(deps, rows, result);
-      return going.length > 0;
-    });
+    let phr: PhrPatient | undefined;
+    try {
+      phr = await ensurePhrPatient(deps, patient, signal, async () => {
+        going = await stillPermitted(deps, rows, result);
+        return going.length > 0;
+      });
+    } catch (err) {
+      await clientFailed(deps, going, err, result);
+      continue;
+    }
     if (!phr) continue;
     for (const row of going) {
       try {
@@ -557,6 +592,35 @@ async function prepareAll(
     }
   }
   return prepared;
+}
+
+/**
+ * One client's rows when its PHR Patient could not be had: an error that stops the round (roundStop)
+ * is thrown on; a transient one sends these rows back to be tried again; any other makes them dead
+ * letters. The other clients' rows go on either way.
+ */
+async function clientFailed(deps: KantaDeps, rows: OutboxRow[], err: unknown, result: PushRoundResult) {
+  if (roundStop(err)) throw err;
+  if (isTransient(err)) {
+    deps.log.warn(
+      { err },
+      "kanta push: a client's PHR Patient: transient failure, its rows go back to the queue",
+    );
+    await failTransient(deps, rows, err as Error, result);
+    return;
+  }
+  result.dead += (await deadLetters(deps, rows, err as Error)).length;
+}
+
+/** `rows` as dead letters for `err` (its message, which names the request and status, never client data); the ids settled. */
+function deadLetters(deps: KantaDeps, rows: OutboxRow[], err: Error): Promise<string[]> {
+  return settle(
+    deps.store,
+    deps.workerId,
+    rows.map((r) => r.id),
+    'dead',
+    { reason: err.message, outcome: outcome([issue('error', 'exception', err.message)]) },
+  );
 }
 
 /** Gates `candidates` by consent and sends what may go as one batch Bundle; settles each entry by its answer. */
@@ -649,17 +713,7 @@ export async function kantaPushRound(
     const stop = roundStop(err);
     if (stop) return stopRound(deps, rows, result, stop);
     if (!isTransient(err)) {
-      await settle(
-        deps.store,
-        deps.workerId,
-        candidates.map((r) => r.id),
-        'dead',
-        {
-          reason: (err as Error).message,
-          outcome: outcome([issue('error', 'exception', (err as Error).message)]),
-        },
-      );
-      result.dead += candidates.length;
+      result.dead += (await deadLetters(deps, candidates, err as Error)).length;
       return result;
     }
     deps.log.warn({ err }, 'kanta push: transient failure, rows go back to the queue');

@@ -34,6 +34,6 @@ export const KANTA = {
   businessSystem: 'urn:ietf:rfc:3986',
 } as const;
 
-/** What this adapter sends: the rest stays with the FHIR-store adapter. */
+/** What this adapter sends; the rest is settled not applicable, and synced to no remote (a store has one). */
 export const KANTA_PUSH_TYPES = new Set(['QuestionnaireResponse']);
 export const NOT_APPLICABLE = 'not applicable to this remote';
