@@ -112,7 +112,8 @@ export function citizenResponse(
   identifier: string,
   opts: { overall?: number; subject?: string } = {},
 ): QuestionnaireResponse {
-  const who = { reference: `Patient/${phr}` };
+  // The citizen writes their own answers: author and source name the subject as it is written.
+  const who = { reference: opts.subject ?? `Patient/${phr}` };
   return {
     resourceType: 'QuestionnaireResponse',
     meta: { profile: [KANTA_QR_PROFILE] },
@@ -130,7 +131,7 @@ export function citizenResponse(
     identifier: { system: 'urn:ietf:rfc:3986', value: identifier },
     questionnaire: 'https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari',
     status: 'completed',
-    subject: opts.subject ? { reference: opts.subject } : who,
+    subject: who,
     author: who,
     source: who,
     authored: '2026-05-05',
