@@ -3,6 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { indexedText } from './indexing.ts';
+import { tokenAlternatives } from './search.ts';
 import type { Queryable } from './types.ts';
 
 /**
@@ -42,11 +43,75 @@ export async function findByIdentifiers(
 }
 
 /**
- * The advisory lock a conditional create on `params` holds until its transaction ends: "is it taken?"
- * and the insert are then one step against every other create or lookup on the same criteria.
+ * The advisory lock a conditional create on `params` holds until its transaction ends (the first of
+ * `conditionalLockKeys`): "is it taken?" and the insert are then one step against every other create
+ * on the same criteria. Two creates with the same criteria in one batch share it.
  */
 export function conditionalLockKey(type: string, params: Record<string, string[]>): string {
   return `ifNoneExist:${type}?${canonicalCriteria(params)}`;
+}
+
+/**
+ * The lock on one business identifier value of `type`, whatever its system: every conditional create
+ * whose criteria name the value (in an `identifier` parameter, any of its alternatives) and every
+ * locking `findByIdentifiers` take it, so creates under different criteria that could match one
+ * resource (`identifier=s|v`, `identifier=s|v&family=x`, `identifier=t|w,s|v`) are one step after
+ * another, never both creating.
+ */
+export function identifierLockKey(type: string, value: string): string {
+  return `identifier:${type}|${value}`;
+}
+
+/**
+ * Every lock a conditional create on `params` takes: the criteria's own, and one per identifier value
+ * they name (the alternatives read as a search reads them: escapes, commas).
+ */
+export function conditionalLockKeys(type: string, params: Record<string, string[]>): string[] {
+  const values = (params.identifier ?? []).flatMap((v) =>
+    tokenAlternatives('identifier', v).flatMap((alt) => (alt.value === undefined ? [] : [alt.value])),
+  );
+  return [conditionalLockKey(type, params), ...values.map((v) => identifierLockKey(type, v))];
+}
+
+/**
+ * The rounds a `createMany` of `items` runs in, as item indices, and every lock its conditional items
+ * take. An item whose criteria name an identifier value that an earlier item names under other
+ * criteria goes in the round after that item's (it may match what that one creates); the same
+ * criteria go in the first one's round (they make one resource). Items without criteria, and those
+ * whose criteria do not parse (refused in their round), are in the first round.
+ */
+export function identifierRounds(
+  items: ReadonlyArray<{ resource: { resourceType?: unknown }; opts?: { ifNoneExist?: string } }>,
+): { rounds: number[][]; locks: string[] } {
+  const rounds: number[][] = [];
+  const locks: string[] = [];
+  const roundOfCriteria = new Map<string, number>();
+  /** Per identifier lock, the criteria that take it and the round of their items. */
+  const claims = new Map<string, Array<{ criteria: string; round: number }>>();
+  items.forEach(({ resource, opts }, i) => {
+    let round = 0;
+    const type = resource.resourceType;
+    if (opts?.ifNoneExist !== undefined && typeof type === 'string') {
+      let keys: string[] = [];
+      try {
+        keys = conditionalLockKeys(type, parseCriteria(opts.ifNoneExist, type));
+      } catch {
+        // refused in its round
+      }
+      const [criteria, ...identifiers] = keys;
+      if (criteria !== undefined) {
+        const earlier = identifiers
+          .flatMap((k) => claims.get(k) ?? [])
+          .filter((c) => c.criteria !== criteria);
+        round = roundOfCriteria.get(criteria) ?? Math.max(0, ...earlier.map((c) => c.round + 1));
+        roundOfCriteria.set(criteria, round);
+        for (const k of identifiers) claims.set(k, [...(claims.get(k) ?? []), { criteria, round }]);
+        locks.push(...keys);
+      }
+    }
+    rounds[round] = [...(rounds[round] ?? []), i];
+  });
+  return { rounds, locks };
 }
 
 /** Takes the locks of `keys` (held until the transaction ends) in one statement, in a fixed order. */
@@ -71,10 +136,11 @@ export async function matchIdentifierCriteria(
   const simple = items.flatMap((c) => {
     const ident = c.params.identifier;
     if (Object.keys(c.params).length !== 1 || ident?.length !== 1) return [];
-    const value = ident[0];
-    const bar = value.indexOf('|');
-    if (bar <= 0 || bar === value.length - 1 || value.indexOf('|', bar + 1) >= 0) return [];
-    return [{ i: c.i, type: c.type, system: value.slice(0, bar), value: value.slice(bar + 1) }];
+    // As a search reads the value: one alternative, escapes undone.
+    const alternatives = tokenAlternatives('identifier', ident[0]);
+    const [{ system, value } = {}] = alternatives;
+    if (alternatives.length !== 1 || !system || value === undefined) return [];
+    return [{ i: c.i, type: c.type, system, value }];
   });
   const found = await findByIdentifiers(q, simple);
   return new Map(simple.map((c, k) => [c.i, found[k]]));

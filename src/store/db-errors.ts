@@ -2,6 +2,7 @@
 // their errors: PGlite the SQL and every parameter (a whole Patient with its HETU), PostgreSQL the
 // failing row in `detail` ("Key (value)=(010181-931P) already exists."), and both quote the offending
 // value in the message. Any logger that serialises an error writes all of it, so none of it leaves.
+import { FhirError, issue } from '../shared/outcome.ts';
 
 /** The fields PostgreSQL fills with names and codes, never with data values. */
 const NAME_FIELDS = ['severity', 'routine', 'schema', 'table', 'column', 'dataType', 'constraint'] as const;
@@ -51,4 +52,33 @@ function isDriverError(err: unknown): err is DriverError {
 /** `err` without the data a driver attached; anything that is not a database error passes unchanged. */
 export function storeError(err: unknown): unknown {
   return err instanceof StoreDatabaseError || !isDriverError(err) ? err : new StoreDatabaseError(err);
+}
+
+/** SQLSTATEs of a transaction that lost to a concurrent one and may run again: serialization failure, deadlock. */
+const CONTENDED = new Set(['40001', '40P01']);
+
+/** Whether `err` is a database error a retry of the whole transaction may get past. */
+export function isContended(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONTENDED.has(code);
+}
+
+/** Seconds a client is asked to wait before sending again what `contendedError` refused. */
+const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * What the caller is told when the database kept choosing its transaction as the one to abort
+ * (deadlock, serialization failure) through every retry: 503, `transient`, Retry-After: nothing was
+ * written, and the same request sent again may pass.
+ */
+export function contendedError(): FhirError {
+  return new FhirError(
+    503,
+    issue(
+      'error',
+      'transient',
+      'The write conflicted with concurrent writes to the same resources and was rolled back; nothing was written. Send it again after the time in Retry-After',
+    ),
+    { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  );
 }

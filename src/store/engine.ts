@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import pg from 'pg';
 import { makeDataDir } from './data-dir.ts';
-import { storeError } from './db-errors.ts';
+import { contendedError, isContended, storeError } from './db-errors.ts';
 import { lockDataDir } from './dir-lock.ts';
 import type { Queryable, Row } from './types.ts';
 
@@ -122,9 +122,13 @@ export function preparer(max = MAX_PREPARED): (sql: string, params?: unknown[]) 
   };
 }
 
-/** SQLSTATEs after which the whole transaction may be retried: serialization failure, deadlock. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/** Attempts at a transaction the database aborts as a deadlock's victim or a serialization failure. */
 const MAX_ATTEMPTS = 4;
+/** The wait before attempt n + 1 is random below BACKOFF_MS × 2ⁿ (full jitter: victims spread out). */
+const BACKOFF_MS = 20;
+
+const backoff = (attempt: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** attempt));
 
 /**
  * How long opening waits for PostgreSQL to answer: libpq's PGCONNECT_TIMEOUT in seconds (node-pg's
@@ -177,10 +181,15 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
   return {
     kind: 'postgres',
     async query<T extends Row>(sql: string, params?: unknown[]) {
-      return (await run(pool, sql, params)).rows as T[];
+      try {
+        return (await run(pool, sql, params)).rows as T[];
+      } catch (err) {
+        throw isContended(err) ? contendedError() : err;
+      }
     },
     async transaction<T>(fn: (q: Queryable) => Promise<T>) {
       for (let attempt = 1; ; attempt++) {
+        if (attempt > 1) await backoff(attempt - 1);
         const client = await pool.connect();
         let broken: Error | undefined;
         // A checked-out client has no listener of the pool's: a connection cut meanwhile (a server
@@ -205,9 +214,9 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
           } catch (rollbackErr) {
             broken = rollbackErr as Error;
           }
-          const code = (err as { code?: string }).code;
-          if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
-          throw err;
+          if (!isContended(err)) throw err;
+          if (attempt < MAX_ATTEMPTS) continue;
+          throw contendedError();
         } finally {
           client.off('error', onError);
           client.release(broken);

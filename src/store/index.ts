@@ -5,6 +5,7 @@ export {
   chainedTypes,
   dateSearchMatcher,
   dateSearchMatches,
+  escapeValue,
   instantCondition,
   isFormatParameter,
   lastValue,

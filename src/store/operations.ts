@@ -17,13 +17,23 @@ import {
 } from './checks.ts';
 import {
   conditionalLockKey,
+  conditionalLockKeys,
   findByIdentifiers,
+  identifierLockKey,
+  identifierRounds,
   lockConditionalKeys,
   matchIdentifierCriteria,
   parseCriteria,
 } from './conditional.ts';
 import { readHistoryPage } from './history-page.ts';
-import { absentRefs, findReferrers, readHistory, readJsonMany, readVersion } from './reads.ts';
+import {
+  absentRefs,
+  assertUnreferenced,
+  findReferrers,
+  readHistory,
+  readJsonMany,
+  readVersion,
+} from './reads.ts';
 import { runSearch } from './search-run.ts';
 import type {
   CreateManyOptions,
@@ -66,11 +76,13 @@ export interface CreateItem {
   opts?: CreateOptions;
 }
 
-/** A conditional item of `createMany`: its index, type, lock key and parsed criteria. */
+/** A conditional item of `createMany`: its index, type, criteria key, locks and parsed criteria. */
 interface Conditional {
   i: number;
   type: string;
+  /** Items with the same key have the same criteria. */
   key: string;
+  locks: string[];
   params: Record<string, string[]>;
 }
 
@@ -165,10 +177,35 @@ export class Operations implements StoreTx {
    * transaction the caller decides whether one error fails them all. With `opts.resolved`, the
    * caller learns what each conditional item resolved to before anything is inserted, and gives the
    * resources to insert then (a transaction Bundle's references to a matched entry).
+   *
+   * A conditional item naming an identifier value that an earlier item names under other criteria
+   * may match what that one creates: without `opts.resolved` it goes in a later round (all rounds'
+   * locks taken first, together), whose look-up sees what the rounds before inserted.
    */
   async createMany(
     items: CreateItem[],
     opts: CreateManyOptions = {},
+  ): Promise<Array<WriteResult | FhirError>> {
+    const { rounds, locks } = opts.resolved ? { rounds: [], locks: [] } : identifierRounds(items);
+    if (rounds.length <= 1) return this.createRound(items, opts);
+    await lockConditionalKeys(this.q, locks);
+    const results: Array<WriteResult | FhirError> = new Array(items.length);
+    for (const round of rounds) {
+      const done = await this.createRound(
+        round.map((i) => items[i]),
+        opts,
+      );
+      round.forEach((i, k) => {
+        results[i] = done[k];
+      });
+    }
+    return results;
+  }
+
+  /** One round of `createMany`: every item of `items` looked up, then inserted, together. */
+  private async createRound(
+    items: CreateItem[],
+    opts: CreateManyOptions,
   ): Promise<Array<WriteResult | FhirError>> {
     const results: Array<WriteResult | FhirError | undefined> = new Array(items.length);
     const fail = (i: number, err: unknown) => {
@@ -185,7 +222,8 @@ export class Operations implements StoreTx {
         }
         const type = checkResource(resource);
         const params = parseCriteria(itemOpts.ifNoneExist, type);
-        conditional.push({ i, type, key: conditionalLockKey(type, params), params });
+        const locks = conditionalLockKeys(type, params);
+        conditional.push({ i, type, key: conditionalLockKey(type, params), locks, params });
       } catch (err) {
         fail(i, err);
       }
@@ -229,7 +267,7 @@ export class Operations implements StoreTx {
     if (!conditional.length) return sameAs;
     await lockConditionalKeys(
       this.q,
-      conditional.map((c) => c.key),
+      conditional.flatMap((c) => c.locks),
     );
     const matches = await matchIdentifierCriteria(this.q, conditional);
     const firstByKey = new Map<string, number>();
@@ -332,7 +370,7 @@ export class Operations implements StoreTx {
     if (opts?.lock)
       await lockConditionalKeys(
         this.q,
-        identifiers.map((i) => conditionalLockKey(type, { identifier: [`${i.system}|${i.value}`] })),
+        identifiers.map((i) => identifierLockKey(type, i.value)),
       );
     return findByIdentifiers(
       this.q,
@@ -347,7 +385,7 @@ export class Operations implements StoreTx {
     const id = resource.id;
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
-    let current = await lockCurrent(this.q, type, id, true);
+    let current = await lockCurrent(this.q, type, id, 'update');
     if (!current && opts.noCreate) {
       throw new FhirError(
         405,
@@ -367,7 +405,7 @@ export class Operations implements StoreTx {
       if ((await this.insertVersions([{ resource: stored, text: storedText(stored) }])).size)
         return { resource: stored, created: true };
       // A concurrent PUT created it first: continue as an update of that version.
-      current = await lockCurrent(this.q, type, id, true);
+      current = await lockCurrent(this.q, type, id, 'update');
       if (!current) throw new Error(`${type}/${id} vanished during update`);
     }
     // Bringing a deleted resource back is a versioned update too when update may not create: a stale
@@ -394,7 +432,9 @@ export class Operations implements StoreTx {
   async delete(type: string, id: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
-    const current = await lockCurrent(this.q, type, id);
+    const current = await lockCurrent(this.q, type, id, 'delete');
+    // Under the row's lock: a write adding a reference has committed (and is seen) or waits for this.
+    if (current && opts.unreferenced) await assertUnreferenced(this, type, id);
     if (!current) {
       if (expected !== undefined)
         throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type, 'If-Match');

@@ -74,34 +74,41 @@ export async function readJsonMany(
 
 /**
  * Which of `refs` name nothing stored, in one statement: a `Type/id` no current resource (absent or
- * deleted), a `Type/id/_history/v` no stored version (a deletion is none).
+ * deleted), a `Type/id/_history/v` no stored version (a deletion is none). It also locks the current
+ * row of every `Type/id` named (`FOR KEY SHARE`, in one sorted order; inside a transaction until it
+ * ends): a delete (`FOR UPDATE`) waits for the write that checked its references to commit, and a
+ * write checking while a delete holds the row waits for it and finds the resource deleted. Updates
+ * (`FOR NO KEY UPDATE`) do not wait for it, nor it for them.
  */
 export async function absentRefs(q: Queryable, refs: readonly string[]): Promise<string[]> {
   if (!refs.length) return [];
-  const current = { types: [] as string[], ids: [] as string[] };
+  const rows = { types: [] as string[], ids: [] as string[] };
   const versions = { types: [] as string[], ids: [] as string[], versions: [] as string[] };
   for (const ref of refs) {
     const [type = '', id = '', , version] = ref.split('/');
-    if (version === undefined) {
-      current.types.push(type);
-      current.ids.push(id);
-    } else if (/^[1-9][0-9]{0,8}$/.test(version)) {
-      // A version id that is not a number names no version here (and would not cast).
+    rows.types.push(type);
+    rows.ids.push(id);
+    // A version id that is not a number names no version here (and would not cast).
+    if (version !== undefined && /^[1-9][0-9]{0,8}$/.test(version)) {
       versions.types.push(type);
       versions.ids.push(id);
       versions.versions.push(version);
     }
   }
-  const rows = await q.query<{ ref: string }>(
-    `SELECT resource_type || '/' || id AS ref FROM resources WHERE NOT deleted
-       AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+  const found = await q.query<{ ref: string }>(
+    // A locking read returns a row's newest version once its locker commits: a deleted one then.
+    `WITH locked AS (
+       SELECT resource_type, id, deleted FROM resources
+        WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        ORDER BY resource_type, id FOR KEY SHARE)
+     SELECT resource_type || '/' || id AS ref FROM locked WHERE NOT deleted
      UNION ALL
      SELECT resource_type || '/' || id || '/_history/' || version_id FROM resource_history WHERE action <> 'delete'
        AND (resource_type, id, version_id) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::int[]))`,
-    [current.types, current.ids, versions.types, versions.ids, versions.versions],
+    [rows.types, rows.ids, versions.types, versions.ids, versions.versions],
   );
-  const found = new Set(rows.map((r) => r.ref));
-  return refs.filter((r) => !found.has(r));
+  const present = new Set(found.map((r) => r.ref));
+  return refs.filter((r) => !present.has(r));
 }
 
 export interface HistoryRow extends Row {
@@ -185,9 +192,12 @@ export async function findReferrers(
 
 /**
  * A resource that current resources still reference (through the references we index) is not
- * deleted: 409 naming up to ten referrers. The facade's DELETE or batch entry checks before deleting,
- * a transaction after all its entries (so it may delete a resource together with its referrers), and
- * the sync before it applies a remote delete here.
+ * deleted: 409 naming up to ten referrers. Checked once the delete holds the resource's row (a write
+ * adding a reference locks it too, `absentRefs`): the store's `delete(…, { unreferenced: true })`
+ * before it writes (the sync's remote deletes), the facade's DELETE or batch entry right after its
+ * delete in the same transaction (through the caller's store, which names only referrers it may
+ * read), a transaction Bundle after all its entries (so it may delete a resource together with its
+ * referrers).
  */
 export async function assertUnreferenced(
   store: { referrers(type: string, id: string, fromTypes?: string[], limit?: number): Promise<string[]> },

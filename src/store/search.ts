@@ -952,6 +952,11 @@ export function unescapeValue(s: string): string {
   return s.replace(/\\([\\,|$])/g, '$1');
 }
 
+/** `s` as a search value naming exactly it: `\` `,` `|` `$` escaped (what `unescapeValue` undoes). */
+export function escapeValue(s: string): string {
+  return s.replace(/[\\,|$]/g, '\\$&');
+}
+
 /**
  * The page size a `_count` value asks for: `fallback` without one (DEFAULT_COUNT), at most `max`
  * (MAX_COUNT). Search, history, `$everything` and the audit log all read their `_count` here.

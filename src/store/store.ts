@@ -22,6 +22,12 @@ const MAX_BATCH = 200;
 const PG_CREATE_BATCH = 24;
 
 /**
+ * A create whose reference targets are checked: the check locks them until the insert commits, so it
+ * runs in a transaction (a delete of a target then waits for it, or it for the delete).
+ */
+const hasTargets = (item: CreateItem): boolean => (item.opts?.targets?.length ?? 0) > 0;
+
+/**
  * Opens the resource store: PostgreSQL when `databaseUrl` is given, otherwise embedded PGlite in
  * `dataDir` (default `./data`). Applies the store's migrations before returning.
  */
@@ -92,8 +98,10 @@ function createStore(
     async (items) => {
       // Hooks added since these were queued need a transaction.
       if (hooks.length) return transaction((tx) => tx.createMany(items));
+      const run = (batch: CreateItem[]) =>
+        batch.some(hasTargets) ? transaction((tx) => tx.createMany(batch)) : direct.createMany(batch);
       try {
-        return await direct.createMany(items);
+        return await run(items);
       } catch (err) {
         // One resource the database refuses (e.g. text it cannot store) must not fail the others.
         if (items.length === 1 || !(err as { code?: string }).code) throw err;
@@ -101,7 +109,7 @@ function createStore(
         const results: Array<WriteResult | Error> = [];
         for (const item of items) {
           results.push(
-            await direct.createMany([item]).then(
+            await run([item]).then(
               ([r]) => r,
               (e: Error) => e,
             ),
@@ -122,7 +130,7 @@ function createStore(
         ? creates.submit({ resource: r, opts: o })
         : transaction((tx) => tx.create(r, o))) as Promise<WriteResult<T>>,
     createMany: (items, o) =>
-      !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined)
+      !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined && !hasTargets(i))
         ? direct.createMany(items, o)
         : transaction((tx) => tx.createMany(items, o)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),

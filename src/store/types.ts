@@ -58,6 +58,12 @@ export interface UpdateOptions {
 
 export interface DeleteOptions {
   ifMatch?: string;
+  /**
+   * Refuse (409, `assertUnreferenced`) while current resources refer to it: checked once the row is
+   * locked and before anything is written, so a concurrent write adding a reference has either
+   * committed (and is seen) or waits and then finds it deleted (422 `store-ref-1`).
+   */
+  unreferenced?: boolean;
 }
 
 export interface WriteResult<T extends Resource = Resource> {

@@ -15,16 +15,24 @@ export interface CurrentRow extends Row {
   json: string | null;
 }
 
-/** Locks the current row of `type/id`; with `content`, also reads its JSON (an update compares it). */
+/**
+ * Locks the current row of `type/id` for an update (`FOR NO KEY UPDATE`: it also reads the JSON, which
+ * an update compares) or a delete (`FOR UPDATE`). Writers of one row wait for each other either way;
+ * only a delete waits for, and holds off, the writes that reference the row (`absentRefs` locks it
+ * `FOR KEY SHARE`).
+ */
 export async function lockCurrent(
   q: Queryable,
   type: string,
   id: string,
-  content = false,
+  purpose: 'update' | 'delete',
 ): Promise<CurrentRow | undefined> {
   const rows = await q.query<CurrentRow>(
-    `SELECT version_id, deleted, last_updated, ${content ? 'content::text' : 'NULL'} AS json FROM resources
-      WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
+    purpose === 'update'
+      ? `SELECT version_id, deleted, last_updated, content::text AS json FROM resources
+          WHERE resource_type = $1 AND id = $2 FOR NO KEY UPDATE`
+      : `SELECT version_id, deleted, last_updated, NULL AS json FROM resources
+          WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
     [type, id],
   );
   return rows[0];

@@ -14,7 +14,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { patientReferenceOf } from '../shared/references.ts';
-import { assertUnreferenced, parseInstant } from '../store/index.ts';
+import { parseInstant } from '../store/index.ts';
 import { auditTransfers } from './audit.ts';
 import { type SyncContext, businessIdentifier, readHere, timeSpent } from './context.ts';
 import { CLOCK_SKEW_MS, laterStamp, windowStart } from './pull-pages.ts';
@@ -463,7 +463,8 @@ function count(ctx: SyncContext, result: PullResult, copy: IdMapping, done: Dele
  * another id (`held`: entered again there under its business identifier); `skipped` with local changes
  * not on the remote — undelivered rows, or a version other than the one the sync last synced (an edit
  * committing meanwhile fails the delete's If-Match the same way); `referenced` while resources here
- * refer to it (the facade's rule for a delete, `assertUnreferenced`).
+ * refer to it (the facade's rule for a delete, `assertUnreferenced`, checked by the store's delete under
+ * the row's lock).
  */
 async function deleteCopy(ctx: SyncContext, copy: IdMapping, held: HeldByRemote): Promise<DeleteOutcome> {
   const { resource_type: type, local_id: localId } = copy;
@@ -476,21 +477,18 @@ async function deleteCopy(ctx: SyncContext, copy: IdMapping, held: HeldByRemote)
       const undelivered = await undeliveredChanges(tx, type, localId);
       if (undelivered.queued || undelivered.stuck || copy.local_version !== version)
         return { outcome: 'skipped', reason: LOCAL_CHANGES };
-      try {
-        await assertUnreferenced(tx, type, localId);
-      } catch (err) {
-        if (!(err instanceof FhirError && err.status === 409)) throw err;
-        const said = err.outcome.issue?.[0]?.diagnostics ?? issueSummary(err.outcome);
-        return { outcome: 'referenced', reason: `not deleted here: ${said}` };
-      }
       markPulledWrites(tx);
       try {
         // Another pull may have deleted it since it was read: then that pull counts and audits it.
-        if (!(await tx.delete(type, localId, { ifMatch: version })).deleted) return { outcome: 'none' };
+        // `unreferenced`: the delete policy, checked under the row's lock (assertUnreferenced).
+        if (!(await tx.delete(type, localId, { ifMatch: version, unreferenced: true })).deleted)
+          return { outcome: 'none' };
       } catch (err) {
         if (err instanceof FhirError && err.status === 412)
           return { outcome: 'skipped', reason: LOCAL_CHANGES };
-        throw err;
+        if (!(err instanceof FhirError && err.status === 409)) throw err;
+        const said = err.outcome.issue?.[0]?.diagnostics ?? issueSummary(err.outcome);
+        return { outcome: 'referenced', reason: `not deleted here: ${said}` };
       }
       await forgetDeletedCopy(tx, type, localId);
       // A Consent gone: its client's rows in flight were judged on it (see unblockConsentPatients).

@@ -22,6 +22,7 @@ import {
   createResource,
   createdMeanwhile,
   deleteIfPresent,
+  deleteUnreferenced,
   inEntry,
   timed,
   updateResource,
@@ -365,8 +366,9 @@ async function execute(
     }
     case 'DELETE': {
       // A transaction checks references once all its entries are written (runTransaction).
-      if (!inTransaction) await assertUnreferenced(store, e.type, e.id!);
-      const versionId = await deleteIfPresent(store, e.type, e.id!, e.ifMatch);
+      const versionId = inTransaction
+        ? await deleteIfPresent(store, e.type, e.id!, e.ifMatch)
+        : await deleteUnreferenced(store, e.type, e.id!, e.ifMatch);
       return { response: { status: '204 No Content', ...(versionId ? { etag: weakEtag(versionId) } : {}) } };
     }
     case 'GET':
@@ -522,44 +524,79 @@ async function runTransaction(
   );
   if (problems.length) throw FhirError.unprocessable(outcome(problems));
 
-  // By method (createPosts orders the POSTs among themselves), entry order within one.
-  const ordered = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
   const results = await timed(ctx, 'db', () =>
-    store.transaction(async (tx) => {
-      const out: BundleEntry[] = new Array(parsed.length);
-      /** POST entries whose If-None-Exist found a match: nothing of theirs was written. */
-      const matched = new Set<number>();
-      for (const group of groupBy(ordered, (e) => ORDER[e.method])) {
-        if (group[0].method === 'POST') {
-          await createPosts(tx, ctx, group, refs, prefer, out, matched);
-          continue;
-        }
-        for (const e of group) {
-          try {
-            if (e.resource) e.resource = rewriteReferences(e.resource, refs, e.fullUrl);
-            out[e.index] = await execute(tx, ctx, e, prefer, true);
-          } catch (err) {
-            throw inEntryError(err, e);
-          }
-        }
-      }
-      // Every write is in: a reference may name what another entry wrote (store-ref-1).
-      await assertTargetsExist(
+    // The database may run this more than once (a deadlock's victim is retried): each attempt starts
+    // from the entries and fullUrl map as they are now, not as a rolled-back attempt rewrote them.
+    store.transaction((tx) =>
+      writeTransaction(
         tx,
-        ctx.base,
-        parsed
-          .filter((e) => e.resource && (e.method === 'PUT' || !matched.has(e.index)))
-          .map((e) => ({ resource: e.resource, path: `Bundle.entry[${e.index}].resource` })),
-      );
-      for (const e of parsed.filter((p) => p.method === 'DELETE')) {
-        await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
-          throw inEntryError(err, e);
-        });
-      }
-      return out;
-    }),
+        ctx,
+        parsed.map((e) => ({ ...e })),
+        new Map(refs),
+        prefer,
+      ),
+    ),
   );
   return responseBundle('transaction-response', results);
+}
+
+/**
+ * One attempt at a transaction's writes, inside its store transaction: the entries in execution order,
+ * then the references of everything written (store-ref-1), then the delete policy of its DELETEs.
+ * `parsed` and `refs` are this attempt's own (they are rewritten as conditional entries resolve).
+ */
+async function writeTransaction(
+  tx: StoreWrites,
+  ctx: BundleContext,
+  parsed: ParsedEntry[],
+  refs: Map<string, string>,
+  prefer: ReturnPreference,
+): Promise<BundleEntry[]> {
+  const out: BundleEntry[] = new Array(parsed.length);
+  /** POST entries whose If-None-Exist found a match: nothing of theirs was written. */
+  const matched = new Set<number>();
+  for (const group of groupBy(executionOrder(parsed), (e) => ORDER[e.method])) {
+    if (group[0].method === 'POST') {
+      await createPosts(tx, ctx, group, refs, prefer, out, matched);
+      continue;
+    }
+    for (const e of group) {
+      try {
+        if (e.resource) e.resource = rewriteReferences(e.resource, refs, e.fullUrl);
+        out[e.index] = await execute(tx, ctx, e, prefer, true);
+      } catch (err) {
+        throw inEntryError(err, e);
+      }
+    }
+  }
+  // Every write is in: a reference may name what another entry wrote (store-ref-1).
+  await assertTargetsExist(
+    tx,
+    ctx.base,
+    parsed
+      .filter((e) => e.resource && (e.method === 'PUT' || !matched.has(e.index)))
+      .map((e) => ({ resource: e.resource, path: `Bundle.entry[${e.index}].resource` })),
+  );
+  for (const e of parsed.filter((p) => p.method === 'DELETE')) {
+    await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
+      throw inEntryError(err, e);
+    });
+  }
+  return out;
+}
+
+/**
+ * The order a transaction's entries are executed in: by method (R4's DELETE, POST, PUT, GET), the
+ * POSTs in entry order (createPosts orders them further), the DELETEs and the PUTs each by their
+ * target's `Type/id`. Transactions changing the same resources lock their rows in one order within
+ * each method, so they wait for each other instead of deadlocking.
+ */
+function executionOrder(parsed: ParsedEntry[]): ParsedEntry[] {
+  const target = (e: ParsedEntry) => (e.method === 'PUT' || e.method === 'DELETE' ? `${e.type}/${e.id}` : '');
+  return [...parsed].sort((a, b) => {
+    const [ta, tb] = [target(a), target(b)];
+    return ORDER[a.method] - ORDER[b.method] || (ta < tb ? -1 : ta > tb ? 1 : 0) || a.index - b.index;
+  });
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   conditionalUpdateTarget,
   createResource,
   createdMeanwhile,
-  deleteIfPresent,
+  deleteUnreferenced,
   readResource,
   readResourceJson,
   readVersion,
@@ -181,8 +181,7 @@ export const patch: FhirHandler = async (req, ctx) => {
 /** DELETE: 204 also for an id that never existed (R4 allows it); 409 while still referenced. */
 export const remove: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  await assertUnreferenced(ctx.store, type, id);
-  const versionId = await deleteIfPresent(ctx.store, type, id, header(req, 'if-match'));
+  const versionId = await deleteUnreferenced(ctx.store, type, id, header(req, 'if-match'));
   const headers: Record<string, string> = versionId === undefined ? {} : { ETag: weakEtag(versionId) };
   return { status: 204, headers };
 };

@@ -4,6 +4,12 @@ import { differentClients } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
+import {
+  type TokenAlternative,
+  assertUnreferenced,
+  escapeValue,
+  tokenAlternatives,
+} from '../../store/index.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -53,32 +59,31 @@ export function checkIfNoneExist(criteria: string): string {
 }
 
 /**
- * The identifier an If-None-Exist (or a conditional update) names must be one the resource itself
- * carries: otherwise the same resource would be created again on every retry, and the documented
- * idempotency would not hold.
+ * `fhir-cond-1`: the identifiers an If-None-Exist (or a conditional update) names must be ones the
+ * resource itself carries: otherwise the same resource would be created again on every retry, and the
+ * documented idempotency would not hold — and criteria naming another identifier could match another
+ * client's resource and show it. Each `identifier` value is read as the store's search reads it
+ * (`tokenAlternatives`: `,` separates alternatives that are OR-ed, `\,` is a comma of the value), and
+ * every alternative must be a system and value (or a value without a system) of the resource's own.
  */
 export function assertCriteriaMatchBody(criteria: string, resource: Resource): void {
   // QuestionnaireResponse (and a few others) carry one identifier, not a list.
   type Id = { system?: string; value?: string };
   const own = ([] as Id[]).concat((resource as { identifier?: Id | Id[] }).identifier ?? []);
+  const carried = ({ system, value }: TokenAlternative) =>
+    value !== undefined &&
+    own.some((i) => i?.value === value && (system === undefined || (i.system ?? '') === system));
   for (const wanted of new URLSearchParams(criteria.replace(/^[A-Za-z]*\?/, '')).getAll('identifier')) {
-    const bar = wanted.indexOf('|');
-    const system = bar >= 0 ? wanted.slice(0, bar) : undefined;
-    const value = bar >= 0 ? wanted.slice(bar + 1) : wanted;
-    const found = own.some(
-      (i) => i?.value === value && (system === undefined || (i.system ?? '') === system),
+    if (tokenAlternatives('identifier', wanted).every(carried)) continue;
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'invalid',
+        `fhir-cond-1: the conditional criteria name an identifier the ${resource.resourceType} does not carry (each of their alternatives must be); they must name the resource's own identifier`,
+        `${resource.resourceType}.identifier`,
+      ),
     );
-    if (!found) {
-      throw new FhirError(
-        400,
-        issue(
-          'error',
-          'invalid',
-          `The conditional criteria name an identifier the ${resource.resourceType} does not carry; they must name the resource's own identifier`,
-          `${resource.resourceType}.identifier`,
-        ),
-      );
-    }
   }
 }
 
@@ -152,11 +157,12 @@ export function conditionalUpdateCriteria(
       ),
     );
   }
-  return {
-    text: new URLSearchParams({ identifier }).toString(),
-    system: identifier.slice(0, bar),
-    value: identifier.slice(bar + 1),
-  };
+  // Matched exactly (a comma or a backslash is part of the value), and as the create's If-None-Exist
+  // escaped so that the store's search reads the same one identifier.
+  const system = identifier.slice(0, bar);
+  const value = identifier.slice(bar + 1);
+  const exact = `${escapeValue(system)}|${escapeValue(value)}`;
+  return { text: new URLSearchParams({ identifier: exact }).toString(), system, value };
 }
 
 /**
@@ -238,6 +244,26 @@ export async function updateResource(
       ...(targets.length ? { targets } : {}),
     }),
   );
+}
+
+/**
+ * A DELETE (or a batch's DELETE entry): `deleteIfPresent` and, in the same transaction once the delete
+ * holds the resource's row, the delete policy (`assertUnreferenced`: 409 while current resources refer
+ * to it, nothing deleted). A write adding a reference meanwhile has committed (and is seen here) or
+ * waits for this and finds the resource deleted (422 `store-ref-1`). The check asks `store` — the
+ * caller's, which names only the referrers it may read.
+ */
+export function deleteUnreferenced(
+  store: StoreWrites,
+  type: string,
+  id: string,
+  ifMatch: string | undefined,
+): Promise<string | undefined> {
+  return store.transaction(async (tx) => {
+    const versionId = await deleteIfPresent(tx, type, id, ifMatch);
+    await assertUnreferenced(tx, type, id);
+    return versionId;
+  });
 }
 
 /**

@@ -1,0 +1,147 @@
+// Conditional creates naming one business identifier with different criteria: each takes a lock per
+// identifier it names (besides the one on its whole criteria), so the second waits for the first and
+// finds what it made instead of making a second. Criteria are read as a search reads them (`\,` an
+// escaped comma, `,` alternatives). PostgreSQL forces the order by holding a transaction open.
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
+import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+
+let pglite: Store;
+let postgres: Store;
+let dataDir = '';
+let databaseUrl = '';
+
+beforeAll(async () => {
+  dataDir = await freshPgliteDataDir();
+  databaseUrl = await freshDatabase('tyokyky_store_condrace');
+  [pglite, postgres] = await Promise.all([openStore({ dataDir }), openStore({ databaseUrl })]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([pglite?.close(), postgres?.close()]);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (databaseUrl) await dropDatabase(databaseUrl);
+});
+
+const SYSTEM = 'urn:race';
+
+const patient = (value: string): Patient => ({
+  resourceType: 'Patient',
+  identifier: [{ system: SYSTEM, value }],
+  name: [{ family: 'Race' }],
+});
+
+async function stillPending(p: Promise<unknown>, ms = 300): Promise<boolean> {
+  const pending = Symbol('pending');
+  const first = await Promise.race([
+    p.then(() => 'settled'),
+    new Promise((r) => setTimeout(() => r(pending), ms)),
+  ]);
+  return first === pending;
+}
+
+/** Runs `first` in a transaction held open while `second` is started; returns both results. */
+async function heldWhile<A, B>(
+  store: Store,
+  first: (tx: Store | Parameters<Parameters<Store['transaction']>[0]>[0]) => Promise<A>,
+  second: () => Promise<B>,
+): Promise<{ a: A; b: B; waited: boolean }> {
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  let reached = () => {};
+  const inside = new Promise<void>((r) => {
+    reached = r;
+  });
+  const tx = store.transaction(async (t) => {
+    const a = await first(t);
+    reached();
+    await held;
+    return a;
+  });
+  await inside;
+  const b = second();
+  let waited = false;
+  try {
+    waited = await stillPending(b);
+  } finally {
+    release();
+  }
+  return { a: await tx, b: await b, waited };
+}
+
+describe('conditional creates of one identifier under different criteria, on PostgreSQL', () => {
+  const criteria = [
+    (value: string) => `identifier=${SYSTEM}|${value}&family=Race`,
+    (value: string) => `identifier=urn:other|${randomUUID()},${SYSTEM}|${value}`,
+    (value: string) => `Patient?identifier=${SYSTEM}|${value}&_lastUpdated=gt2000-01-01`,
+  ];
+
+  it('the second waits for the first and finds what it created', async () => {
+    for (const make of criteria) {
+      const value = randomUUID();
+      const other = make(value);
+      const { a, b, waited } = await heldWhile(
+        postgres,
+        (tx) => tx.create(patient(value), { ifNoneExist: `identifier=${SYSTEM}|${value}` }),
+        () => postgres.create(patient(value), { ifNoneExist: other }),
+      );
+      expect(waited, other).toBe(true);
+      expect(a.created).toBe(true);
+      expect([b.created, b.resource.id], other).toEqual([false, a.resource.id]);
+      const [found] = await postgres.findByIdentifiers('Patient', [{ system: SYSTEM, value }]);
+      expect(found?.map((r) => r.id)).toEqual([a.resource.id]);
+    }
+  });
+
+  it('a lookup by identifier with its lock waits for a conditional create naming it among other criteria', async () => {
+    const value = randomUUID();
+    const { a, b, waited } = await heldWhile(
+      postgres,
+      (tx) => tx.create(patient(value), { ifNoneExist: `identifier=${SYSTEM}|${value}&family=Race` }),
+      () =>
+        postgres.transaction((tx) =>
+          tx.findByIdentifiers('Patient', [{ system: SYSTEM, value }], { lock: true }),
+        ),
+    );
+    expect(waited).toBe(true);
+    expect(b[0]?.map((r) => r.id)).toEqual([a.resource.id]);
+  });
+});
+
+describe.each([
+  ['PGlite', () => pglite],
+  ['PostgreSQL', () => postgres],
+])('criteria read as a search reads them, on %s', (_name, getStore) => {
+  it('in one createMany (creates batched together), different criteria on one identifier make one resource', async () => {
+    const store = getStore();
+    const value = randomUUID();
+    const results = await store.transaction((tx) =>
+      tx.createMany([
+        { resource: patient(value), opts: { ifNoneExist: `identifier=${SYSTEM}|${value}` } },
+        { resource: patient(value), opts: { ifNoneExist: `identifier=${SYSTEM}|${value}&family=Race` } },
+        { resource: patient(value), opts: { ifNoneExist: `identifier=urn:x|y,${SYSTEM}|${value}` } },
+        { resource: patient(value), opts: { ifNoneExist: `identifier=${SYSTEM}|${value}` } },
+      ]),
+    );
+    const [first, ...rest] = results.map((r) =>
+      r instanceof Error ? r.message : [r.created, r.resource.id],
+    );
+    expect(first).toEqual([true, expect.any(String)]);
+    for (const r of rest) expect(r).toEqual([false, (first as [boolean, string])[1]]);
+  });
+
+  it('an escaped comma is part of the value: the second create finds the first', async () => {
+    const store = getStore();
+    const value = `${randomUUID()},2`;
+    const ifNoneExist = `identifier=${SYSTEM}|${value.replace(',', '\\,')}`;
+    const first = await store.create(patient(value), { ifNoneExist });
+    const again = await store.create(patient(value), { ifNoneExist });
+    expect(first.created).toBe(true);
+    expect([again.created, again.resource.id]).toEqual([false, first.resource.id]);
+  });
+});
