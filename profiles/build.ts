@@ -132,26 +132,45 @@ export async function buildProfiles(opts: BuildOptions = {}): Promise<BuildResul
   return { out, ...packed, sushiLog: sushi.log, millis: Date.now() - started };
 }
 
+const USAGE = `usage: tsx profiles/build.ts [--package PATH]... [--out DIR] [--work DIR]   (npm run build:profiles)
+
+Compiles profiles/input/fsh with SUSHI, offline, into a FHIR package.
+  --package PATH  where to look for ${FI_BASE.name}#${FI_BASE.version} (a .tgz, an unpacked package or a
+                  package cache folder); repeatable, searched before DEVELOPERS.md's places
+  --out DIR       the package folder to write (default profiles/package)
+  --work DIR      scratch folder (default profiles/.build)
+  --help          this text`;
+
+/** A wrong command line: what is wrong and the usage on stderr, exit 2. */
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 function parseArgs(argv: string[]): BuildOptions {
   const opts: BuildOptions = { packages: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
       const v = argv[++i];
-      if (!v) throw new Error(`${a} needs a value`);
+      if (!v) usageError(`${a} needs a value`);
       return v;
     };
-    if (a === '--package') opts.packages!.push(resolve(next()));
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === '--package') opts.packages!.push(resolve(next()));
     else if (a === '--out') opts.out = next();
     else if (a === '--work') opts.work = next();
-    else throw new Error(`unknown argument ${a}`);
+    else usageError(`unknown argument ${a}`);
   }
   return opts;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const opts = parseArgs(process.argv.slice(2));
   try {
-    const r = await buildProfiles(parseArgs(process.argv.slice(2)));
+    const r = await buildProfiles(opts);
     const warnings = (r.sushiLog.match(/^warn .*$/gim) ?? []).filter((w) => !w.includes('FSHOnly property'));
     for (const w of warnings) console.warn(w);
     console.log(

@@ -127,17 +127,42 @@ export async function buildKantaPackage(
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
+const USAGE = `usage: tsx profiles/kanta-phr/build.ts [--package PATH] [--out DIR]   (npm run build:kanta)
+
+Builds ${KANTA_PACKAGE.name}#${KANTA_PACKAGE.version} from ${SOURCE.name}#${SOURCE.version}, offline.
+  --package PATH  the ${SOURCE.name}#${SOURCE.version} package (a .tgz or an unpacked package folder);
+                  default: searched where DEVELOPERS.md says FHIR packages are, and in
+                  their kanta-phr/ subfolders
+  --out DIR       the package folder to write (default profiles/kanta-phr/package)
+  --help          this text`;
+
+/** The command line as options; a wrong one is what is wrong and the usage on stderr, exit 2. */
+function parseArgs(argv: string[]): { package?: string; out?: string } {
+  const opts: { package?: string; out?: string } = {};
+  const wrong = (message: string): never => {
+    console.error(`${message}\n\n${USAGE}`);
+    process.exit(2);
   };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (a !== '--package' && a !== '--out') wrong(`unknown argument ${a}`);
+    const v = argv[++i];
+    if (!v) wrong(`${a} needs a value`);
+    opts[a === '--package' ? 'package' : 'out'] = v;
+  }
+  return opts;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const opts = parseArgs(process.argv.slice(2));
   try {
-    const pkg = opt('--package');
     const r = await buildKantaPackage({
-      source: pkg ? locateSource([resolve(pkg)]) : undefined,
-      out: opt('--out'),
+      source: opts.package ? locateSource([resolve(opts.package)]) : undefined,
+      out: opts.out,
     });
     console.log(`built ${r.out}: ${r.conformance} conformance resources, ${r.examples} examples`);
   } catch (e) {

@@ -16,6 +16,8 @@ export {
   createSecurity,
   type Security,
   addClient,
+  checkClient,
+  checkTrustedProxies,
   listClients,
   removeClient,
   type RegisteredClient,

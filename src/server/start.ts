@@ -12,7 +12,7 @@ import { type AppOptions, createApp } from './app.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { defaultLogger } from './ops.ts';
 import type { FacadeStore, FacadeValidator } from './ports.ts';
-import { type AuthConfig, createSecurity, isSecurityStore } from './security/index.ts';
+import { type AuthConfig, checkTrustedProxies, createSecurity, isSecurityStore } from './security/index.ts';
 
 export interface StartOptions extends Omit<AppOptions, 'store' | 'validator'> {
   /** An open store; when absent one is opened from databaseUrl/dataDir and closed with the server. */
@@ -116,6 +116,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const auth: AuthConfig = opts.auth ?? { mode: 'off' };
   const host = opts.host ?? '127.0.0.1';
   assertExposureAllowed(opts);
+  // Before a store is opened or a port bound: a bad proxy list leaves nothing behind.
+  checkTrustedProxies(opts.trustProxy ?? []);
   const ownsStore = !opts.store;
   const store =
     opts.store ??

@@ -36,6 +36,8 @@ export async function drainOutbox(
   onProgress?: (done: PushRoundResult, remaining: number) => void,
   rounds: Rounds = FHIR_STORE_ROUNDS,
 ): Promise<PushRoundResult> {
+  // Stopped before it began: AbortError, as a pull gives, not a round that pushed nothing.
+  signal.throwIfAborted();
   const total = emptyPushResult();
   let lastReport = Promise.resolve();
   const lane = async () => {

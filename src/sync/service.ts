@@ -51,7 +51,7 @@ import {
   setState,
   unblockConsentPatients,
 } from './repository.ts';
-import { isGoneRemotely } from './resilience.ts';
+import { isGoneRemotely, unanswered } from './resilience.ts';
 import { SYNC_SCHEMA } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -313,7 +313,7 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
         () => true,
         (err) => {
           if (isGoneRemotely(err)) return false;
-          throw err;
+          throw uncheckedRemote(ctx, bound, err);
         },
       ),
     ),
@@ -329,6 +329,23 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
     );
   await setState(ctx.store, 'remote', url);
   ctx.log.info({ from: bound, to: url }, 'sync: the remote answers under a new URL');
+}
+
+/**
+ * `sameRemote`'s check that got no answer, said as such: a 503 (the CLI's push exits 75 with the rows
+ * still queued, as for any remote down). Any other failure is returned as it was.
+ */
+function uncheckedRemote(ctx: SyncContext, bound: string, err: unknown): unknown {
+  const why = unanswered(err, ctx.remote.config.timeoutMs);
+  if (!why) return err;
+  return new FhirError(
+    503,
+    issue(
+      'error',
+      'transient',
+      `sync-config-2: cannot check that ${ctx.remote.baseUrl} is the remote this store syncs with (${bound}): no answer (${why})`,
+    ),
+  );
 }
 
 /**
@@ -402,14 +419,18 @@ export function createSync(opts: CreateSyncOptions): SyncService {
     timings: ctx.timings,
     remote: ctx.remote,
     async pushRound() {
+      abort.signal.throwIfAborted();
       await attached();
       return adapter.pushRound(ctx, abort.signal);
     },
     async pushOnce(onProgress) {
+      abort.signal.throwIfAborted();
       await attached();
       return drainOutbox(ctx, abort.signal, lanes, onProgress, adapter);
     },
     async pullOnce() {
+      // stop() is final: a stopped service's one-shot rounds throw AbortError, never an empty result.
+      abort.signal.throwIfAborted();
       await attached();
       return keepingError(ctx, adapter.pullOnce(ctx, abort.signal));
     },

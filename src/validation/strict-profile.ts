@@ -5,6 +5,7 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import { issue } from '../shared/outcome.ts';
 import { readProjectJson } from '../shared/project-files.ts';
 import type { ConformanceRegistry } from './types.ts';
+import { withArticle } from './util.ts';
 
 const FALLBACK_CANONICAL = 'https://tyokyky-fhir.org/fhir';
 
@@ -67,7 +68,7 @@ export function strictProfileRule(registry: ProfileRegistry, strict: boolean): S
       return issue(
         'error',
         'required',
-        `strict-profile: in strict mode a ${resource.resourceType} must declare one of our profiles in meta.profile (${ours.join(', ')})`,
+        `strict-profile: in strict mode ${withArticle(resource.resourceType)} must declare one of our profiles in meta.profile (${ours.join(', ')})`,
         `${resource.resourceType}.meta.profile`,
       );
     },

@@ -17,10 +17,15 @@ export function isEmpty(v: Json): boolean {
   return true;
 }
 
-/** `null`, `an array`, `an object`, `a string` ... for messages about the JSON kind of a value. */
+/** `null`, `undefined`, `an array`, `an object`, `a string` ... for messages about the JSON kind of a value. */
 export function describeJsonValue(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   return `a ${typeof v}`;
+}
+
+/** A type name with its indefinite article, as a message reads it: `a Patient`, `an Organization`. */
+export function withArticle(name: string): string {
+  return `${/^[AEIOUaeiou]/.test(name) ? 'an' : 'a'} ${name}`;
 }

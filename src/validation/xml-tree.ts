@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import sax from 'sax';
 import type { xml2js as Xml2js } from 'xml-js';
 
 export const FHIR_NS = 'http://hl7.org/fhir';
@@ -50,6 +51,48 @@ export function readXmlTree(xml: string): XmlElement | undefined {
   }
   const root = doc.elements?.find((e) => e.type === 'element');
   return root ? toElement(root, new Map([['xml', XML_NS]])) : undefined;
+}
+
+/** The messages of `sax` that say the document ends early or goes on after its root, in our words. */
+const SAX_MESSAGES: Record<string, string> = {
+  'Unclosed root tag': 'the document ends before its root element is closed: truncated, or a tag left open',
+  'Unexpected end': 'the document ends inside a tag',
+  'Text data outside of root node.': 'there is content after the root element',
+};
+
+/**
+ * Why `xml` is not a well-formed XML document, with the position (line, column) where the reader saw
+ * it; undefined when it is one. Read with `sax` in strict mode (the reader `xml-js` is built on):
+ * `xml-js` reports none of what `sax` finds only at the end (an unclosed element, a truncated
+ * tag), and accepts a second root element. Messages name tags and positions, never text or values.
+ */
+export function wellFormednessProblem(xml: string): string | undefined {
+  const parser = sax.parser(true, {});
+  let problem: string | undefined;
+  const stop = (message: string) => {
+    problem = `${message} (line ${parser.line + 1}, column ${parser.column})`;
+    throw new Error(problem);
+  };
+  parser.onerror = (e) => {
+    const message = e.message.split('\n')[0] ?? '';
+    stop(SAX_MESSAGES[message] ?? message);
+  };
+  let depth = 0;
+  let rootClosed = false;
+  parser.onopentag = () => {
+    if (rootClosed) stop('there is a second element after the root element');
+    depth++;
+  };
+  parser.onclosetag = () => {
+    depth--;
+    if (depth === 0) rootClosed = true;
+  };
+  try {
+    parser.write(xml).close();
+  } catch (e) {
+    problem ??= (e as Error).message.split('\n')[0];
+  }
+  return problem;
 }
 
 function toElement(node: XmlNode, inScope: ReadonlyMap<string, string>): XmlElement {

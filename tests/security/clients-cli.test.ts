@@ -104,6 +104,27 @@ describe('tyokyky clients', () => {
     60_000,
   );
 
+  it('a refused add leaves nothing behind: no store is made where there was none', async () => {
+    const noKeys = join(dir, 'no-keys.jwks.json');
+    writeFileSync(noKeys, '{"keys":[]}');
+    const jwks = ['--jwks-file', `${key}.jwks.json`];
+    for (const [args, message] of [
+      [
+        ['--scope', 'bogus', ...jwks],
+        'scope "bogus" grants nothing here: use system/<Type or *>.<cruds> (SMART v2), .read/.write (v1) or tyokyky/turvakielto.read or tyokyky/sync.operate',
+      ],
+      [['--scope', 'system/*.rs'], 'give exactly one of a JWKS (file) or a JWKS URL'],
+      [['--scope', 'system/*.rs', '--party', 'kelaa', ...jwks], 'party "kelaa" is not a consent party'],
+      [['--scope', 'system/*.rs', '--jwks-file', noKeys], 'the JWKS has no keys'],
+    ] as const) {
+      const fresh = join(dir, 'refused-deployment');
+      const r = await run(['clients', 'add', 'a', ...args, '--data-dir', fresh]);
+      expect(r.code).toBe(2);
+      expect(r.out).toContain(`tyokyky clients: ${message}`);
+      expect(existsSync(fresh), `${args.join(' ')} made a store`).toBe(false);
+    }
+  }, 60_000);
+
   it('a client id with characters outside [A-Za-z0-9._:-] is refused with exit 2', async () => {
     const r = await run(['clients', 'add', 'bad id', '--scope', 'system/*.rs', '--data-dir', data]);
     expect(r.code).toBe(2);
@@ -159,6 +180,45 @@ describe('tyokyky clients: bad files', () => {
     expect(r.code).toBe(2);
     expect(r.out.trim()).toBe(`tyokyky clients: ${broken} is not JSON: Unexpected token in JSON`);
     expect(r.out).not.toContain(d.slice(0, 4));
+  });
+
+  it('token with the public JWKS instead of the private JWK is exit 2 saying so', async () => {
+    const r = await run([
+      'clients',
+      'token',
+      'kela',
+      '--key',
+      `${key}.jwks.json`,
+      '--url',
+      'http://127.0.0.1:9',
+    ]);
+    expect(r).toEqual({
+      code: 2,
+      out: `tyokyky clients: ${key}.jwks.json is not a private JWK (a JWKS, the public keys, was given); pass the .private.jwk.json file keygen wrote\n`,
+    });
+    const pub = join(dir, 'public.jwk.json');
+    writeFileSync(pub, JSON.stringify(JSON.parse(readFileSync(`${key}.jwks.json`, 'utf8')).keys[0]));
+    const one = await run([
+      'clients',
+      'assertion',
+      'kela',
+      '--key',
+      pub,
+      '--token-url',
+      'http://127.0.0.1:9/auth/token',
+    ]);
+    expect(one).toEqual({
+      code: 2,
+      out: `tyokyky clients: ${pub} is not a private JWK (it holds no private key); pass the .private.jwk.json file keygen wrote\n`,
+    });
+  });
+
+  it('keygen into a folder that does not exist is exit 2 naming the file', async () => {
+    const out = join(dir, 'nowhere', 'x');
+    expect(await run(['clients', 'keygen', '--out', out])).toEqual({
+      code: 2,
+      out: `tyokyky clients: cannot write ${out}.private.jwk.json: ENOENT\n`,
+    });
   });
 
   it('a JWKS file that cannot be read is exit 2 naming the file and the reason', async () => {

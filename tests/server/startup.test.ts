@@ -9,11 +9,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertPortFree, startServer } from '../../src/server/start.ts';
 import { explainOpenError, openStore } from '../../src/store/index.ts';
-import { MIGRATION_LOCK } from '../../src/store/schema.ts';
+import { MIGRATION_LOCK, STORE_MIGRATIONS } from '../../src/store/schema.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { runHere } from '../helpers/cli.ts';
 import { PG_URL, dropDatabase, freshDatabase } from '../helpers/databases.ts';
-import { run } from '../helpers/processes.ts';
+import { run, startServe } from '../helpers/processes.ts';
 
 let dir: string;
 let taken: Server;
@@ -71,6 +71,26 @@ describe('a request during start-up', () => {
       await dropDatabase(dbUrl);
     }
   }, 60_000);
+});
+
+describe('start-up on a brand-new PostgreSQL database', () => {
+  it('says once that it brings the database to the store schema, in words true of a new database', async () => {
+    const dbUrl = await freshDatabase('tyk_startup_new');
+    try {
+      const serve = await startServe(['--database-url', dbUrl]);
+      await serve.stop();
+      const lines = serve
+        .logs()
+        .split('\n')
+        .filter((l) => /migration/.test(l));
+      expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
+        'applying the store migrations: a new database, or the first start after an upgrade',
+        `store migrations applied: ${STORE_MIGRATIONS.length}`,
+      ]);
+    } finally {
+      await dropDatabase(dbUrl);
+    }
+  }, 120_000);
 });
 
 describe('startup errors', () => {
@@ -179,10 +199,22 @@ describe('startup errors', () => {
       ['--host', '0.0.0.0'],
       'refusing to listen on 0.0.0.0 without authentication: configure auth, bind 127.0.0.1, or pass --insecure',
     ],
+    [
+      ['--trust-proxy', 'garbage'],
+      '--trust-proxy: trusted proxy "garbage" is not an IP address or CIDR range',
+    ],
   ])('serve %j is one line and exit 2, and no data directory is created', async (args, message) => {
     const dataDir = join(dir, 'never-made');
     const r = await runHere(['serve', '--port', '0', '--data-dir', dataDir, ...args]);
     expect(r).toEqual({ code: 2, out: `tyokyky serve: ${message}\n` });
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('startServer refuses a bad trustProxy list before it opens a store or binds a port', async () => {
+    const dataDir = join(dir, 'never-made-by-start');
+    await expect(startServer({ dataDir, port: 0, trustProxy: ['10.0.0.0/33'] })).rejects.toThrow(
+      'trusted proxy "10.0.0.0/33" is not an IP address or CIDR range',
+    );
     expect(existsSync(dataDir)).toBe(false);
   });
 

@@ -338,6 +338,25 @@ describe('tyokyky sync push that leaves rows queued says why', () => {
   }, 60_000);
 });
 
+describe('tyokyky sync push to a new URL that does not answer, on a store bound to another remote', () => {
+  it('says it cannot check that the URL is the same remote (no answer), and exits 75', async () => {
+    const remote = await startScriptedRemote();
+    try {
+      const bound = await storeWithClient('bound', '010181-973R');
+      expect((await run(['sync', 'push', '--remote', remote.url, '--data-dir', bound])).code).toBe(0);
+      const r = await run(['sync', 'push', '--remote', 'http://127.0.0.1:9/fhir', '--data-dir', bound]);
+      expect(r.code).toBe(75);
+      expect(r.out.trim()).toMatch(
+        new RegExp(
+          `^tyokyky sync: sync-config-2: cannot check that http://127\\.0\\.0\\.1:9/fhir is the remote this store syncs with \\(${remote.url.replace(/[.]/g, '\\.')}\\): no answer \\(.+\\)$`,
+        ),
+      );
+    } finally {
+      await remote.close();
+    }
+  }, 90_000);
+});
+
 describe('tyokyky sync pull from a remote that stops answering', () => {
   it('says it timed out, after how long and waiting for what', async () => {
     const remote = await startScriptedRemote();

@@ -96,6 +96,10 @@ beforeAll(() => {
   runs.badFormat = tyokyky('validate', '--format', 'xml', good);
   runs.unknownProfile = tyokyky('validate', '--profile', 'http://example.org/StructureDefinition/none', good);
   runs.noArgs = tyokyky('validate');
+  // XML cut off before its end: every element so far complete, the root never closed.
+  const truncated = join(dir, 'truncated.xml');
+  writeFileSync(truncated, '<Patient xmlns="http://hl7.org/fhir"><active value="true"/>');
+  runs.truncatedXml = tyokyky('validate', truncated);
   // An example URL: accepted by default, refused with --no-allow-examples (the HL7 command line's default).
   const example = join(dir, 'example-url.json');
   writeFileSync(
@@ -202,6 +206,14 @@ describe('tyokyky validate', { timeout: SLOW }, () => {
         'Example URLs are not allowed in this context (http://repository.example.org/d)',
       ],
     ]);
+  });
+
+  it('reports a truncated XML document as a fatal issue, with its position, and exits 1', async () => {
+    const r = await runs.truncatedXml;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /truncated\.xml: 1 error\(s\)[\s\S]*Cannot parse .*truncated\.xml: the document ends before its root element is closed: truncated, or a tag left open \(line 1, column 59\)/,
+    );
   });
 
   it('exits 2 on a missing file, an unknown profile, a bad option value or no paths', async () => {

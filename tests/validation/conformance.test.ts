@@ -1,5 +1,6 @@
 // Conformance suite: labelled cases under tests/validation/cases/<check>/<name>.json, each
-// { description, resource, profile?, expect: "valid" | [{ severity, expression, rule }], absent? }.
+// { description, resource | xml, profile?, expect: "valid" | [{ severity, expression, rule }], absent? }
+// (`xml`: a FHIR XML document as text, validated with `validateXml`; a fatal issue counts as an error).
 // An invalid case passes when every expected issue is reported at exactly that FHIRPath expression
 // (null: an issue without expression) with a diagnostics text containing `rule`, and no other errors
 // are reported. A valid case passes with zero errors (warnings allowed). `absent` lists issues (of any
@@ -21,7 +22,9 @@ interface ExpectedIssue {
 interface Case {
   description: string;
   profile?: string;
-  resource: unknown;
+  resource?: unknown;
+  /** A FHIR XML document, instead of `resource`. */
+  xml?: string;
   expect: 'valid' | ExpectedIssue[];
   /** Issues that must not be reported (any severity), matched as `expect`'s are. */
   absent?: ExpectedIssue[];
@@ -52,6 +55,7 @@ const CASE_COUNTS: Record<string, number> = {
   'structure-definitions': 10,
   terminology: 37,
   types: 4,
+  xml: 8,
 };
 const groups = readdirSync(casesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -99,8 +103,10 @@ for (const group of groups) {
             ? `${title} [known gap: ${c.knownGap}]`
             : title,
         () => {
+          const opts = c.profile ? { profile: c.profile } : undefined;
           const issues =
-            validator.validate(c.resource, c.profile ? { profile: c.profile } : undefined).issue ?? [];
+            (c.xml !== undefined ? validator.validateXml(c.xml, opts) : validator.validate(c.resource, opts))
+              .issue ?? [];
           const errors = issues.filter(isError);
           const unwanted = issues.filter((i) => c.absent?.some((e) => matches(i, e)));
           expect(show(unwanted), 'issues listed as absent').toBe('');

@@ -67,20 +67,24 @@ async function withSecurityStore<T>(
 }
 
 export async function addClientAction(id: string, opts: AddOptions): Promise<void> {
-  const { addClient } = await import('../../server/index.ts');
+  const { addClient, checkClient } = await import('../../server/index.ts');
   const jwks = opts.jwksFile ? readJson<{ keys: JWK[] }>(opts.jwksFile) : undefined;
-  await withSecurityStore(
-    opts,
-    (db) =>
-      addClient(db, {
-        id,
-        scope: opts.scope,
-        ...(opts.party ? { party: opts.party } : {}),
-        ...(jwks ? { jwks } : {}),
-        ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
-      }),
-    'made if missing',
-  ).catch((err: Error) => fail(err.message));
+  const client = {
+    id,
+    scope: opts.scope,
+    ...(opts.party ? { party: opts.party } : {}),
+    ...(jwks ? { jwks } : {}),
+    ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
+  };
+  // Before the store is opened: a refused registration must not leave a new store behind.
+  try {
+    checkClient(client);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  await withSecurityStore(opts, (db) => addClient(db, client), 'made if missing').catch((err: Error) =>
+    fail(err.message),
+  );
   console.log(`client ${id} registered`);
 }
 
@@ -111,21 +115,54 @@ export async function keygenAction(opts: { out: string }): Promise<void> {
   const kid = randomUUID();
   const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
   const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  writeFileSync(`${opts.out}.private.jwk.json`, `${JSON.stringify(priv, null, 2)}\n`, { mode: 0o600 });
-  writeFileSync(`${opts.out}.jwks.json`, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`);
+  writeFile(`${opts.out}.private.jwk.json`, `${JSON.stringify(priv, null, 2)}\n`, 0o600);
+  writeFile(`${opts.out}.jwks.json`, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`);
   console.log(`wrote ${opts.out}.private.jwk.json and ${opts.out}.jwks.json`);
 }
 
-export async function assertionAction(id: string, opts: { key: string; tokenUrl: string }): Promise<void> {
+/** A file keygen writes; one that cannot be written (no such folder, no permission) fails naming it. */
+function writeFile(file: string, text: string, mode?: number): void {
+  try {
+    writeFileSync(file, text, mode === undefined ? undefined : { mode });
+  } catch (err) {
+    fail(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * `--key`: the private JWK keygen wrote. The public JWKS beside it (or one public key) given by mistake
+ * is exit 2 saying so, before signing; never a word of the key's content.
+ */
+function readPrivateJwk(file: string): JWK {
+  const jwk = readJson<JWK & { keys?: unknown }>(file);
+  const next = 'pass the .private.jwk.json file keygen wrote';
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+    fail(`${file} is not a private JWK (not a JSON object); ${next}`);
+  if ('keys' in jwk) fail(`${file} is not a private JWK (a JWKS, the public keys, was given); ${next}`);
+  if (typeof jwk.d !== 'string') fail(`${file} is not a private JWK (it holds no private key); ${next}`);
+  return jwk;
+}
+
+/** A client assertion signed with the key in `file`; a key jose cannot use is exit 2 naming the file. */
+async function assertionWith(id: string, tokenUrl: string, file: string): Promise<string> {
   const { clientAssertion } = await import('../../sync/index.ts');
-  console.log(await clientAssertion(id, opts.tokenUrl, readJson<JWK>(opts.key)));
+  const key = readPrivateJwk(file);
+  try {
+    return await clientAssertion(id, tokenUrl, key);
+  } catch (err) {
+    // jose's messages name the parameter at fault ("kty", "crv"), never its value.
+    fail(`${file} is not a usable private JWK: ${(err as Error).message}`);
+  }
+}
+
+export async function assertionAction(id: string, opts: { key: string; tokenUrl: string }): Promise<void> {
+  console.log(await assertionWith(id, opts.tokenUrl, opts.key));
 }
 
 export async function tokenAction(
   id: string,
   opts: { key: string; url: string; scope?: string },
 ): Promise<void> {
-  const { clientAssertion } = await import('../../sync/index.ts');
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
   let tokenUrl = '';
   try {
@@ -136,7 +173,7 @@ export async function tokenAction(
   const form = new URLSearchParams({
     grant_type: 'client_credentials',
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-    client_assertion: await clientAssertion(id, tokenUrl, readJson<JWK>(opts.key)),
+    client_assertion: await assertionWith(id, tokenUrl, opts.key),
   });
   if (opts.scope) form.set('scope', opts.scope);
   const res = await fetch(tokenUrl, { method: 'POST', body: form }).catch((err: Error) =>

@@ -159,9 +159,8 @@ function checkServeOptions(opts: ServeOpts): { port: number; workers: number; ra
 
 /** The action of `tyokyky serve`: checks the options, then runs a supervisor or one facade process. */
 async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
-  const { assertExposureAllowed, defaultLogger, superviseWorkers, workerIndex } = await import(
-    '../../server/index.ts'
-  );
+  const { assertExposureAllowed, checkTrustedProxies, defaultLogger, superviseWorkers, workerIndex } =
+    await import('../../server/index.ts');
   const logger = defaultLogger();
   const { port, workers, rateLimit } = checkServeOptions(opts);
   const auth = authConfig(opts);
@@ -171,6 +170,11 @@ async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
     assertExposureAllowed({ auth, host: opts.host, insecure: opts.insecure === true });
   } catch (err) {
     startupFailed((err as Error).message);
+  }
+  try {
+    checkTrustedProxies(trustedProxies(opts));
+  } catch (err) {
+    startupFailed(`--trust-proxy: ${(err as Error).message}`);
   }
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) {
@@ -223,14 +227,20 @@ async function startFacade({
       { indexed },
       done ? 'search index rebuilt' : 'rebuilding the search index (once, after an upgrade)',
     );
-  const onMigrate = (migration: string, done: boolean) =>
-    logger.info(
-      { migration },
-      done ? 'store migration applied' : 'applying a store migration (once, after an upgrade)',
-    );
+  // Once per process start, not per migration: a new database gets every one of them.
+  const applied: string[] = [];
+  let applying = false;
+  const onMigrate = (migration: string, done: boolean) => {
+    if (done) applied.push(migration);
+    else if (!applying) {
+      applying = true;
+      logger.info('applying the store migrations: a new database, or the first start after an upgrade');
+    }
+  };
   const store = await openStore({ ...where, onReindex, onMigrate }).catch((err: Error) =>
     startupFailed(explainOpenError(err, where) ?? `cannot open the store: ${err.message}`),
   );
+  if (applied.length) logger.info({ migrations: applied }, `store migrations applied: ${applied.length}`);
   // Every worker records its writes in the sync outbox; only the first runs the push and pull loops.
   const sync = remote
     ? await startSync(store, remote, logger, worker === undefined || worker === 1, validator, strict)
@@ -250,7 +260,7 @@ async function startFacade({
     auth,
     insecure: opts.insecure === true,
     rateLimit,
-    trustProxy: typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [],
+    trustProxy: trustedProxies(opts),
   }).catch((err: Error) => startupFailed(err.message));
   logger.info(
     {
@@ -283,6 +293,11 @@ function stopOnSignals(logger: Logger, close: () => Promise<void>): void {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** `--trust-proxy` (or TYOKYKY_TRUST_PROXY) as the list the server takes. */
+function trustedProxies(opts: Pick<ServeOpts, 'trustProxy'>): string[] {
+  return typeof opts.trustProxy === 'string' ? opts.trustProxy.split(',').filter(Boolean) : [];
 }
 
 /** A startup failure as one line on stderr (no stack) and exit status 2. */

@@ -1,3 +1,4 @@
+import { FhirError } from '../../shared/outcome.ts';
 // The work behind `tyokyky sync push|pull|status|dead-letters|conflicts|retry|resolve|backfill` (registered in
 // ../commands/sync.ts, loaded only when a subcommand runs).
 import type {
@@ -55,10 +56,17 @@ export async function pushAction(opts: PushOptions): Promise<void> {
         })
       : undefined;
   let last = 0;
-  const result = await sync.pushOnce((done) => {
+  const pushed = sync.pushOnce((done) => {
     const settled = done.done + done.dead + done.blocked + done.parked;
     bar?.tick(Math.max(0, Math.min(settled - last, bar.total - bar.curr)));
     last = settled;
+  });
+  const result = await pushed.catch(async (err: unknown) => {
+    await store.close();
+    // The push never started (a remote that could not be checked, another remote or party): one line;
+    // no answer is 75, as a remote down is, since every row is still queued.
+    if (err instanceof FhirError) fail(err.message, err.status === 503 ? 75 : 1);
+    throw err;
   });
   const status = await sync.status();
   const notSent = await notSentReason(sync, status);

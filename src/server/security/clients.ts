@@ -23,7 +23,12 @@ export interface RegisteredClient {
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export async function addClient(db: Db, client: RegisteredClient): Promise<void> {
+/**
+ * Throws (one line naming what is wrong) when `client` cannot be registered: its id, its keys (exactly
+ * one of a JWKS with public keys only or a JWKS URL), scopes this server can grant, a consent party,
+ * and no audit-log scope for a party. `addClient` applies it; the CLI calls it before opening a store.
+ */
+export function checkClient(client: RegisteredClient): void {
   if (!CLIENT_ID.test(client.id))
     throw new Error(`client id "${client.id}" must be 1-128 of A-Z a-z 0-9 . _ : -`);
   if (!client.jwks === !client.jwksUrl) throw new Error('give exactly one of a JWKS (file) or a JWKS URL');
@@ -40,6 +45,10 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
   // A party is refused the audit log whatever its scopes (admit.ts): no registration suggests otherwise.
   const audit = client.party && client.scope.split(/\s+/).find((t) => parseScope(t)?.type === 'AuditEvent');
   if (client.party && audit) throw new Error(`scope "${audit}": ${auditRefusalText(client.party)}`);
+}
+
+export async function addClient(db: Db, client: RegisteredClient): Promise<void> {
+  checkClient(client);
   await db.query(
     `INSERT INTO security_client (id, scope, party, jwks, jwks_url) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET scope = $2, party = $3, jwks = $4, jwks_url = $5`,

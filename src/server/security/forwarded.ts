@@ -17,6 +17,29 @@ const PREFIX = /^(?:\/[A-Za-z0-9._~-]+)*$/;
 
 /** `proxies`: addresses or CIDR ranges (`127.0.0.1`, `10.0.0.0/8`, `::1`); throws on anything else. */
 export function forwardedOrigin(proxies: readonly string[]): ForwardedOrigin {
+  const trusted = trustedProxies(proxies);
+  return (req) => {
+    const peer = req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    if (!peer || !trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4')) return undefined;
+    const proto = last(req.headers['x-forwarded-proto'])?.toLowerCase();
+    const host = last(req.headers['x-forwarded-host']);
+    const path = last(req.headers['x-forwarded-prefix'])?.replace(/\/+$/, '') ?? '';
+    if ((proto !== 'https' && proto !== 'http') || !host || !HOST.test(host) || !PREFIX.test(path)) {
+      return undefined;
+    }
+    return `${proto}://${host.toLowerCase()}${path}`;
+  };
+}
+
+/**
+ * The `--trust-proxy` list checked (the CLI calls it before it opens anything, `forwardedOrigin` when
+ * the server starts): throws naming the first entry that is not an IP address or CIDR range.
+ */
+export function checkTrustedProxies(proxies: readonly string[]): void {
+  trustedProxies(proxies);
+}
+
+function trustedProxies(proxies: readonly string[]): BlockList {
   const trusted = new BlockList();
   for (const entry of proxies) {
     const [address = '', bits, extra] = entry.trim().split('/');
@@ -34,17 +57,7 @@ export function forwardedOrigin(proxies: readonly string[]): ForwardedOrigin {
     if (prefix === undefined) trusted.addAddress(address, type);
     else trusted.addSubnet(address, prefix, type);
   }
-  return (req) => {
-    const peer = req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-    if (!peer || !trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4')) return undefined;
-    const proto = last(req.headers['x-forwarded-proto'])?.toLowerCase();
-    const host = last(req.headers['x-forwarded-host']);
-    const path = last(req.headers['x-forwarded-prefix'])?.replace(/\/+$/, '') ?? '';
-    if ((proto !== 'https' && proto !== 'http') || !host || !HOST.test(host) || !PREFIX.test(path)) {
-      return undefined;
-    }
-    return `${proto}://${host.toLowerCase()}${path}`;
-  };
+  return trusted;
 }
 
 function last(header: string | string[] | undefined): string | undefined {

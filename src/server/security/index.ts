@@ -26,7 +26,15 @@ import {
 } from './schema.ts';
 import { type TokenVerifier, createVerifier, loadSigningKey, remoteKeySource, remoteKeys } from './tokens.ts';
 
-export { addClient, getClient, listClients, removeClient, type RegisteredClient } from './clients.ts';
+export {
+  addClient,
+  checkClient,
+  getClient,
+  listClients,
+  removeClient,
+  type RegisteredClient,
+} from './clients.ts';
+export { checkTrustedProxies } from './forwarded.ts';
 export { ANONYMOUS, type Principal, requestStore } from './context.ts';
 export { SYNC_OPERATOR_SCOPE, TURVAKIELTO_SCOPE, allows, parseScopes } from './scopes.ts';
 export {

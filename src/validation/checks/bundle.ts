@@ -1,6 +1,6 @@
 // Bundle entry rules checked while entering a Bundle (bdl-3, bdl-7, fullUrl present and absolute), and the scope
 // the Bundle gives reference resolution.
-import { type Json, isAbsoluteUri, isObject } from '../util.ts';
+import { type Json, isAbsoluteUri, isObject, withArticle } from '../util.ts';
 import type { BundleScope, CheckContext } from './context.ts';
 import { checkDocumentLinks } from './document-links.ts';
 
@@ -112,7 +112,7 @@ function checkSearchset(ctx: CheckContext, bundle: Json, entries: unknown[]): vo
         ctx.report(
           'error',
           'invalid',
-          `A searchset entry with search.mode 'match' must be a ${searched} (the searched type), not ${String(rt)}`,
+          `A searchset entry with search.mode 'match' must be ${withArticle(searched)} (the searched type), not ${String(rt)}`,
           `entry[${i}].resource`,
         );
       }

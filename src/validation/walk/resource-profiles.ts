@@ -5,7 +5,7 @@ import type { ImplementationGuide } from '@medplum/fhirtypes';
 import type { CheckContext } from '../checks/context.ts';
 import type { CompiledStructure } from '../compiled.ts';
 import type { Registry } from '../registry.ts';
-import { type Json, isObject } from '../util.ts';
+import { type Json, isObject, withArticle } from '../util.ts';
 
 const globalsByRegistry = new WeakMap<Registry, Map<string, string[]>>();
 
@@ -214,7 +214,11 @@ export function resourceProfiles(
         where,
       );
     } else if (p.type !== rt || p.kind !== 'resource') {
-      ctx.report('error', 'invalid', `Profile '${url}' is for type '${p.type}' and cannot apply to a ${rt}`);
+      ctx.report(
+        'error',
+        'invalid',
+        `Profile '${url}' is for type '${p.type}' and cannot apply to ${withArticle(String(rt))}`,
+      );
     } else if (!p.base && !structures.includes(p)) {
       structures.push(p);
     }

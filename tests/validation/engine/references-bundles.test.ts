@@ -280,4 +280,10 @@ describe('profiles', () => {
       `Patient | Profile '${subjectObs.url}' is for type 'Observation' and cannot apply to a Patient`,
     ]);
   });
+
+  it('names the type with its article: an Observation', () => {
+    expect(errors(v.validate(obs({ meta: { profile: [idPatient.url] } })))).toContain(
+      `Observation | Profile '${idPatient.url}' is for type 'Patient' and cannot apply to an Observation`,
+    );
+  });
 });

@@ -88,6 +88,7 @@ describe('JSON shape', () => {
       "Patients | Unknown resource type 'Patients'",
     ]);
     expect(errors(v.validate('Patient'))).toEqual([' | A resource must be a JSON object (found a string)']);
+    expect(errors(v.validate(undefined))).toEqual([' | A resource must be a JSON object (found undefined)']);
   });
 
   it('rejects resourceType inside a non-resource object', () => {
