@@ -62,6 +62,39 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   return createStore(engine, { slots: batchSlots, createBatch }, opts.hooks);
 }
 
+/**
+ * How a batch of coalesced plain creates is written: in one statement, or in a transaction when hooks
+ * were added since they were queued or one checks its reference targets (`hasTargets`). A database
+ * refusal of the batch is retried one create at a time, in arrival order, so one resource the database
+ * refuses (e.g. text it cannot store) does not fail the others, and the first of two creates with one
+ * kept id is the one that wins.
+ */
+function createBatchRunner(
+  direct: Operations,
+  transaction: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>,
+  hooked: () => boolean,
+): (items: CreateItem[]) => Promise<Array<WriteResult | Error>> {
+  const run = (batch: CreateItem[]) =>
+    hooked() || batch.some(hasTargets) ? transaction((tx) => tx.createMany(batch)) : direct.createMany(batch);
+  return async (items) => {
+    try {
+      return await run(items);
+    } catch (err) {
+      if (items.length === 1 || !(err as { code?: string }).code) throw err;
+      const results: Array<WriteResult | Error> = [];
+      for (const item of items) {
+        results.push(
+          await run([item]).then(
+            ([r]) => r,
+            (e: Error) => e,
+          ),
+        );
+      }
+      return results;
+    }
+  };
+}
+
 function createStore(
   engine: Engine,
   batches: { slots: number; createBatch: number },
@@ -95,29 +128,7 @@ function createStore(
     MAX_BATCH,
   );
   const creates = new Coalescer<CreateItem, WriteResult>(
-    async (items) => {
-      // Hooks added since these were queued need a transaction.
-      if (hooks.length) return transaction((tx) => tx.createMany(items));
-      const run = (batch: CreateItem[]) =>
-        batch.some(hasTargets) ? transaction((tx) => tx.createMany(batch)) : direct.createMany(batch);
-      try {
-        return await run(items);
-      } catch (err) {
-        // One resource the database refuses (e.g. text it cannot store) must not fail the others.
-        if (items.length === 1 || !(err as { code?: string }).code) throw err;
-        // In arrival order, so the first of two creates with one kept id is the one that wins.
-        const results: Array<WriteResult | Error> = [];
-        for (const item of items) {
-          results.push(
-            await run([item]).then(
-              ([r]) => r,
-              (e: Error) => e,
-            ),
-          );
-        }
-        return results;
-      }
-    },
+    createBatchRunner(direct, transaction, () => hooks.length > 0),
     batches.slots,
     batches.createBatch,
   );

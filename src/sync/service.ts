@@ -394,6 +394,31 @@ function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number)
   };
 }
 
+/** The background loops `start` runs: `lanes` push loops and a pull loop, each after the backfill. */
+function startLoops(
+  ctx: SyncContext,
+  opts: CreateSyncOptions,
+  adapter: Rounds,
+  run: { signal: AbortSignal; lanes: number; attached: () => Promise<unknown> },
+  which: { push?: boolean; pull?: boolean },
+): Promise<void>[] {
+  const loops: Promise<void>[] = [];
+  const keep = (loop: () => Promise<void>) =>
+    loops.push(
+      run
+        .attached()
+        .catch((err) => ctx.log.error({ err }, 'sync: backfill failed'))
+        .then(loop)
+        .catch(() => {}),
+    );
+  if (which.push !== false) {
+    for (let i = 0; i < run.lanes; i++)
+      keep(() => pushLoop(ctx, run.signal, opts.pushIdleMs ?? 500, adapter));
+  }
+  if (which.pull !== false) keep(() => pullLoop(ctx, run.signal, opts.pullIntervalMs ?? 30_000, adapter));
+  return loops;
+}
+
 export function createSync(opts: CreateSyncOptions): SyncService {
   const store = opts.store;
   const ctx = contextFrom(opts);
@@ -439,20 +464,8 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       return keepingError(ctx, pullRefusedAgain(ctx, abort.signal));
     },
     start(which = {}) {
-      if (loops.length) return;
-      const keep = (loop: () => Promise<void>) =>
-        loops.push(
-          attached()
-            .catch((err) => ctx.log.error({ err }, 'sync: backfill failed'))
-            .then(loop)
-            .catch(() => {}),
-        );
-      if (which.push !== false) {
-        for (let i = 0; i < lanes; i++)
-          keep(() => pushLoop(ctx, abort.signal, opts.pushIdleMs ?? 500, adapter));
-      }
-      if (which.pull !== false)
-        keep(() => pullLoop(ctx, abort.signal, opts.pullIntervalMs ?? 30_000, adapter));
+      if (!loops.length)
+        loops = startLoops(ctx, opts, adapter, { signal: abort.signal, lanes, attached }, which);
     },
     async stop() {
       abort.abort();
