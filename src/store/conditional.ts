@@ -3,8 +3,17 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { indexedText } from './indexing.ts';
-import { tokenAlternatives } from './search.ts';
+import { escapeValue, tokenAlternatives } from './search.ts';
 import type { Queryable } from './types.ts';
+
+/**
+ * The If-None-Exist criteria (a query string) that match exactly the one business identifier
+ * `system|value`: its `\`, `,`, `|` and `$` escaped as a search reads a token (a bare `,` would be
+ * an OR), then encoded for a query string. What the sync sends and what the store is given alike.
+ */
+export function identifierCriteria(system: string, value: string): string {
+  return new URLSearchParams({ identifier: `${escapeValue(system)}|${escapeValue(value)}` }).toString();
+}
 
 /**
  * Current resources carrying each `(type, system, value)` identifier, in the order of `keys`, in one

@@ -63,6 +63,9 @@ export function isContended(err: unknown): boolean {
   return typeof code === 'string' && CONTENDED.has(code);
 }
 
+/** What `contendedError` makes: a write that lost to concurrent ones each time it ran (no SQLSTATE left). */
+export class ContendedWriteError extends FhirError {}
+
 /** Seconds a client is asked to wait before sending again what `contendedError` refused. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -72,7 +75,7 @@ const RETRY_AFTER_SECONDS = 1;
  * written, and the same request sent again may pass.
  */
 export function contendedError(): FhirError {
-  return new FhirError(
+  return new ContendedWriteError(
     503,
     issue(
       'error',

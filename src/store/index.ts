@@ -19,6 +19,8 @@ export {
   unknownParameter,
 } from './search.ts';
 export { openStore } from './store.ts';
+/** The If-None-Exist criteria that match exactly one business identifier (its commas escaped). */
+export { identifierCriteria } from './conditional.ts';
 export { assertUnreferenced, versionContentSql } from './reads.ts';
 /** The JSON text a resource is stored as, or the 400 saying the store cannot keep it (U+0000). */
 export { storedText } from './writes.ts';

@@ -433,8 +433,6 @@ export class Operations implements StoreTx {
     checkTypeAndId(type, id);
     const expected = opts.ifMatch === undefined ? undefined : parseIfMatch(opts.ifMatch);
     const current = await lockCurrent(this.q, type, id, 'delete');
-    // Under the row's lock: a write adding a reference has committed (and is seen) or waits for this.
-    if (current && opts.unreferenced) await assertUnreferenced(this, type, id);
     if (!current) {
       if (expected !== undefined)
         throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type, 'If-Match');
@@ -456,6 +454,9 @@ export class Operations implements StoreTx {
       };
     }
     checkExpectedVersion(type, id, expected, current.version_id, 'If-Match');
+    // Under the row's lock, after the version's check: a write adding a reference has committed (and
+    // is seen) or waits for this.
+    if (opts.unreferenced) await assertUnreferenced(this, type, id);
     const version = current.version_id + 1;
     const now = nextTimestamp(current.last_updated);
     const stub = {

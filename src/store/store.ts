@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
 import { Coalescer } from './coalescer.ts';
+import { ContendedWriteError } from './db-errors.ts';
 import { type Engine, openPglite, openPostgres } from './engine.ts';
 import { type CreateItem, Operations } from './operations.ts';
 import { readJsonMany } from './reads.ts';
@@ -80,7 +81,9 @@ function createBatchRunner(
     try {
       return await run(items);
     } catch (err) {
-      if (items.length === 1 || !(err as { code?: string }).code) throw err;
+      // A database refusal (a SQLSTATE), or a deadlock it lost every time (of one create, perhaps).
+      const refused = (err as { code?: string }).code !== undefined || err instanceof ContendedWriteError;
+      if (items.length === 1 || !refused) throw err;
       const results: Array<WriteResult | Error> = [];
       for (const item of items) {
         results.push(

@@ -6,7 +6,7 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
 import { patientReferenceOf } from '../shared/references.ts';
-import { type ReferenceTarget, missingTargets } from '../store/index.ts';
+import { type ReferenceTarget, identifierCriteria, missingTargets } from '../store/index.ts';
 import { type Transfer, auditTransfers } from './audit.ts';
 import type { ConflictPolicy } from './config.ts';
 import { type SyncContext, type SyncStore, businessIdentifier, contentKey, timeSpent } from './context.ts';
@@ -308,7 +308,7 @@ async function createFresh(
 ): Promise<Map<number, string | typeof AMBIGUOUS | undefined>> {
   const fresh = todo.flatMap((i) => {
     const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
-    return ident ? [{ i, ifNoneExist: `identifier=${ident.system}|${ident.value}` }] : [];
+    return ident ? [{ i, ifNoneExist: identifierCriteria(ident.system, ident.value) }] : [];
   });
   const made = await tx.createMany(
     fresh.map(({ i, ifNoneExist }) => ({

@@ -6,7 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
+import {
+  type Store,
+  freshPgliteDataDir,
+  identifierCriteria,
+  openStore,
+  tokenAlternatives,
+} from '../../src/store/index.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 
 let pglite: Store;
@@ -143,5 +149,24 @@ describe.each([
     const again = await store.create(patient(value), { ifNoneExist });
     expect(first.created).toBe(true);
     expect([again.created, again.resource.id]).toEqual([false, first.resource.id]);
+  });
+});
+
+describe('identifierCriteria: the criteria of exactly one business identifier', () => {
+  it('a value with a comma, a bar or a backslash is one identifier: a repeat matches it, another identifier sharing a part does not', async () => {
+    const value = `A,B|C\\D-${randomUUID()}`;
+    const criteria = identifierCriteria(SYSTEM, value);
+    const first = await pglite.create(patient(value), { ifNoneExist: criteria });
+    // Another client whose identifier is one of the parts a bare comma would have made an alternative.
+    await pglite.create({
+      ...patient('B'),
+      identifier: [{ system: SYSTEM, value: `B|C\\D-${value.slice(8)}` }],
+    });
+    const again = await pglite.create(patient(value), { ifNoneExist: criteria });
+    expect([first.created, again.created]).toEqual([true, false]);
+    expect(again.resource.id).toBe(first.resource.id);
+    expect(tokenAlternatives('identifier', new URLSearchParams(criteria).get('identifier') ?? '')).toEqual([
+      { system: SYSTEM, value },
+    ]);
   });
 });

@@ -209,3 +209,23 @@ describe.each([
     for (const line of seen) expect(line).toMatch(/^(ok|409) (ok|422) (ok|422)$/);
   });
 });
+
+describe('delete(…, { unreferenced: true }) judges the version before the references', () => {
+  it('a repeat of a delete is a no-op, a stale If-Match a 412, whatever refers to the resource', async () => {
+    const p = await patient(pglite);
+    // A referrer left by a delete that did not check (the store's plain delete): the state a repeat meets.
+    await pglite.create(referrer(p) as Resource);
+    const first = await pglite.delete('Patient', p);
+    const again = await pglite.delete('Patient', p, { unreferenced: true, ifMatch: first.versionId });
+    expect(again.deleted).toBe(false);
+
+    const q = await patient(pglite);
+    await pglite.create(referrer(q) as Resource);
+    expect(await outcomeOf(pglite.delete('Patient', q, { unreferenced: true, ifMatch: '7' }))).toMatch(
+      /^412 /,
+    );
+    expect(await outcomeOf(pglite.delete('Patient', q, { unreferenced: true, ifMatch: '1' }))).toMatch(
+      /^409 /,
+    );
+  });
+});

@@ -7,7 +7,7 @@ import type { ServerTiming } from '../../shared/server-timing.ts';
 import {
   type TokenAlternative,
   assertUnreferenced,
-  escapeValue,
+  identifierCriteria,
   tokenAlternatives,
 } from '../../store/index.ts';
 import { isFormatParameter } from '../http/query-params.ts';
@@ -161,8 +161,7 @@ export function conditionalUpdateCriteria(
   // escaped so that the store's search reads the same one identifier.
   const system = identifier.slice(0, bar);
   const value = identifier.slice(bar + 1);
-  const exact = `${escapeValue(system)}|${escapeValue(value)}`;
-  return { text: new URLSearchParams({ identifier: exact }).toString(), system, value };
+  return { text: identifierCriteria(system, value), system, value };
 }
 
 /**

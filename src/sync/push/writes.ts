@@ -8,6 +8,7 @@
  */
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { hasNonDisclosure, redactNonDisclosed, redactPatient } from '../../mapping/index.ts';
+import { identifierCriteria } from '../../store/index.ts';
 import { type SyncStore, businessIdentifier, readHere } from '../context.ts';
 import {
   type ReferenceTranslation,
@@ -150,7 +151,7 @@ export function remoteWrite(
     method: 'POST',
     url: row.resource_type,
     resource: withoutId as Resource,
-    ifNoneExist: `identifier=${encodeURIComponent(ident.system)}|${encodeURIComponent(ident.value)}`,
+    ifNoneExist: identifierCriteria(ident.system, ident.value),
     viaBundle,
   };
 }
