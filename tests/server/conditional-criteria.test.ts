@@ -88,3 +88,30 @@ describe('conditional criteria naming the resource own identifier', () => {
     expect([put.status, put.body.id]).toEqual([200, first.body.id]);
   });
 });
+
+describe('a transaction whose conditional creates name one identifier under different criteria', () => {
+  it('is refused before any work (400 naming the second entry), so it cannot create the resource twice', async () => {
+    const [a, b] = [uniqueUrn(), uniqueUrn()];
+    const entry = (criteria: string) => ({
+      resource: patient([
+        { system: ID, value: a },
+        { system: ID, value: b },
+      ]),
+      request: { method: 'POST', url: 'Patient', ifNoneExist: criteria },
+    });
+    const res = await request(app)
+      .post('/fhir')
+      .set('Content-Type', FHIR)
+      .send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [entry(`identifier=${ID}|${a}`), entry(`identifier=${ID}|${a},${ID}|${b}`)],
+        }),
+      );
+    expect(res.status).toBe(400);
+    expect(firstIssue(res.body)?.expression).toEqual(['Bundle.entry[1].request.ifNoneExist']);
+    const found = await request(app).get(`/fhir/Patient?identifier=${encodeURIComponent(`${ID}|${a}`)}`);
+    expect(found.body.total ?? found.body.entry?.length ?? 0).toBe(0);
+  });
+});

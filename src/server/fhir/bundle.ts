@@ -21,6 +21,7 @@ import {
   conditionalUpdateTarget,
   createResource,
   createdMeanwhile,
+  criteriaIdentifiers,
   deleteIfPresent,
   deleteUnreferenced,
   inEntry,
@@ -511,6 +512,7 @@ async function runTransaction(
   const { refs, seen } = assignFullUrls(parsed);
   assertLocalReferencesResolve(parsed, seen);
   assertDistinctTargets(parsed);
+  assertOneCriteriaPerIdentifier(parsed);
   await resolveConditionalReferences(store, parsed, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
@@ -623,6 +625,35 @@ function assertDistinctTargets(parsed: ParsedEntry[]): void {
         `Bundle.entry[${e.index}].request.url`,
       ),
     );
+  }
+}
+
+/**
+ * Two conditional creates of one transaction naming one identifier value under different criteria
+ * (`identifier=s|v` and `identifier=s|v,s|w`) would each look before either writes, and both create:
+ * 400 naming the second, before any work. The same criteria twice are one create (createPosts).
+ */
+function assertOneCriteriaPerIdentifier(parsed: ParsedEntry[]): void {
+  const first = new Map<string, { index: number; criteria: string }>();
+  for (const e of parsed) {
+    const criteria = e.method === 'POST' ? e.ifNoneExist : undefined;
+    if (criteria === undefined) continue;
+    for (const alt of criteriaIdentifiers(criteria).flat()) {
+      if (alt.value === undefined) continue;
+      const key = `${e.type}|${alt.value}`;
+      const earlier = first.get(key);
+      if (!earlier) first.set(key, { index: e.index, criteria });
+      else if (earlier.criteria !== criteria)
+        throw new FhirError(
+          400,
+          issue(
+            'error',
+            'duplicate',
+            `entry[${e.index}]: its If-None-Exist names an identifier entry[${earlier.index}]'s names too, under other criteria; a transaction names each identifier in one criteria`,
+            `Bundle.entry[${e.index}].request.ifNoneExist`,
+          ),
+        );
+    }
   }
 }
 

@@ -59,6 +59,16 @@ export function checkIfNoneExist(criteria: string): string {
 }
 
 /**
+ * The identifiers conditional criteria (`[Type?]identifier=…&…`) name: per `identifier` parameter, its
+ * alternatives as the store's search reads them (`,` an OR, `\\,` a comma of the value).
+ */
+export function criteriaIdentifiers(criteria: string): TokenAlternative[][] {
+  return new URLSearchParams(criteria.replace(/^[A-Za-z]*\?/, ''))
+    .getAll('identifier')
+    .map((wanted) => tokenAlternatives('identifier', wanted));
+}
+
+/**
  * `fhir-cond-1`: the identifiers an If-None-Exist (or a conditional update) names must be ones the
  * resource itself carries: otherwise the same resource would be created again on every retry, and the
  * documented idempotency would not hold — and criteria naming another identifier could match another
@@ -73,8 +83,8 @@ export function assertCriteriaMatchBody(criteria: string, resource: Resource): v
   const carried = ({ system, value }: TokenAlternative) =>
     value !== undefined &&
     own.some((i) => i?.value === value && (system === undefined || (i.system ?? '') === system));
-  for (const wanted of new URLSearchParams(criteria.replace(/^[A-Za-z]*\?/, '')).getAll('identifier')) {
-    if (tokenAlternatives('identifier', wanted).every(carried)) continue;
+  for (const alternatives of criteriaIdentifiers(criteria)) {
+    if (alternatives.every(carried)) continue;
     throw new FhirError(
       400,
       issue(
