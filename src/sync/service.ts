@@ -51,7 +51,7 @@ import {
   setState,
   unblockConsentPatients,
 } from './repository.ts';
-import { isGoneRemotely, unanswered } from './resilience.ts';
+import { RemoteHttpError, isGoneRemotely, isTransient, unanswered } from './resilience.ts';
 import { SYNC_SCHEMA } from './schema.ts';
 import { Slots } from './slots.ts';
 import { type SyncStatus, readStatus } from './status.ts';
@@ -131,6 +131,7 @@ export interface SyncService {
   pullRefusedAgain(): Promise<RefusedAgainResult>;
   /** Background loops (both by default). */
   start(which?: { push?: boolean; pull?: boolean }): void;
+  /** Final: afterwards pushRound, pushOnce, pullOnce, pullRefusedAgain and backfill throw AbortError. */
   stop(): Promise<void>;
   status(): Promise<SyncStatus>;
   deadLetters(limit?: number): Promise<OutboxRow[]>;
@@ -332,20 +333,31 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
 }
 
 /**
- * `sameRemote`'s check that got no answer, said as such: a 503 (the CLI's push exits 75 with the rows
- * still queued, as for any remote down). Any other failure is returned as it was.
+ * `sameRemote`'s check that got no answer, or only transient failures (a 5xx, 408 or 429 on every
+ * attempt), said as such: a 503 (the CLI's push exits 75 with the rows still queued, as for any remote
+ * down). Any other failure is returned as it was.
  */
 function uncheckedRemote(ctx: SyncContext, bound: string, err: unknown): unknown {
-  const why = unanswered(err, ctx.remote.config.timeoutMs);
+  const why = whyUnchecked(err, ctx.remote.config.timeoutMs);
   if (!why) return err;
   return new FhirError(
     503,
     issue(
       'error',
       'transient',
-      `sync-config-2: cannot check that ${ctx.remote.baseUrl} is the remote this store syncs with (${bound}): no answer (${why})`,
+      `sync-config-2: cannot check that ${ctx.remote.baseUrl} is the remote this store syncs with (${bound}): ${why}`,
     ),
   );
+}
+
+/** Why a check failed as a remote that is down fails (names the status, never the answer's text); undefined otherwise. */
+function whyUnchecked(err: unknown, timeoutMs: number | undefined): string | undefined {
+  const none = unanswered(err, timeoutMs);
+  if (none) return `no answer (${none})`;
+  if (!isTransient(err)) return undefined;
+  if (err instanceof RemoteHttpError)
+    return `the remote answered ${err.status} to every attempt (a transient failure)`;
+  return `a transient failure on every attempt (${err instanceof Error ? err.message : String(err)})`;
 }
 
 /**
@@ -460,6 +472,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       return keepingError(ctx, adapter.pullOnce(ctx, abort.signal));
     },
     async pullRefusedAgain() {
+      abort.signal.throwIfAborted();
       await ready;
       return keepingError(ctx, pullRefusedAgain(ctx, abort.signal));
     },
@@ -498,6 +511,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       return resolveParked(store, checkOutboxId(id), checkResolveChoice(keep));
     },
     async backfill(o = {}) {
+      abort.signal.throwIfAborted();
       if (!o.force) return attached();
       await ready;
       return backfill(ctx, { force: true, pageSize: opts.backfillPageSize });

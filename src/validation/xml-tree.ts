@@ -32,8 +32,9 @@ interface XmlNode {
 /**
  * The document's root element as a plain tree, read with `xml-js` (loaded on first use: JSON-only
  * users never load an XML reader); undefined when this reader refuses the document (the converter in
- * `xml.ts` decides whether it can be read at all). A DTD is never read: `sax`, under `xml-js`, does not
- * process one, and its strict mode refuses every entity but XML's five.
+ * `xml.ts` decides whether it can be read at all: `readWellFormed`). A DTD is never read: `sax`, under
+ * `xml-js`, does not process one. That `sax` expands HTML's entities too (`&nbsp;`); `readWellFormed`
+ * refuses every entity but XML's five, so a document holding one is never converted.
  */
 export function readXmlTree(xml: string): XmlElement | undefined {
   const { xml2js } = createRequire(import.meta.url)('xml-js') as { xml2js: typeof Xml2js };
@@ -58,41 +59,102 @@ const SAX_MESSAGES: Record<string, string> = {
   'Unclosed root tag': 'the document ends before its root element is closed: truncated, or a tag left open',
   'Unexpected end': 'the document ends inside a tag',
   'Text data outside of root node.': 'there is content after the root element',
+  'Invalid character entity':
+    "a reference to an entity other than XML's five (no DTD may declare one), or to a character XML does not allow",
 };
+
+/** Where the root element is in a well-formed document: from its start tag's `<` to after its end tag. */
+export interface RootSpan {
+  start: number;
+  end: number;
+}
+
+/** A start tag's attributes as written: name, then a quoted value (`sax` has accepted the tag's shape). */
+const WRITTEN_ATTRIBUTE = /\s([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
+/**
+ * Why a start tag `sax` accepted is not well-formed (an attribute given twice, a `<` in a value), and
+ * the offset in `tag` of the attribute at fault.
+ */
+function startTagProblem(tag: string): { why: string; at: number } | undefined {
+  const seen = new Set<string>();
+  for (const m of tag.matchAll(WRITTEN_ATTRIBUTE)) {
+    const name = m[1] as string;
+    const at = m.index + 1;
+    if (seen.has(name)) return { why: `the attribute '${name}' is given twice in one start tag`, at };
+    seen.add(name);
+    if ((m[2] ?? m[3] ?? '').includes('<'))
+      return { why: "a '<' inside an attribute value (write it as &lt;)", at };
+  }
+  return undefined;
+}
+
+/** `line N, column M` of `offset` in `text`, as `sax` counts them (both from 1). */
+function positionOf(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return `line ${before.split('\n').length}, column ${offset - lineStart + 1}`;
+}
 
 /**
  * Why `xml` is not a well-formed XML document, with the position (line, column) where the reader saw
- * it; undefined when it is one. Read with `sax` in strict mode (the reader `xml-js` is built on):
- * `xml-js` reports none of what `sax` finds only at the end (an unclosed element, a truncated
- * tag), and accepts a second root element. Messages name tags and positions, never text or values.
+ * it, or where its root element is when it is one. Read with `sax` in strict mode with only XML's
+ * five entities (the reader `xml-js` is built on, which knows HTML's too): `xml-js` reports none of
+ * what `sax` finds only at the end (an unclosed element, a truncated tag), and accepts a second root
+ * element. `sax` itself takes an attribute given twice (keeping the first), a `<` in an attribute
+ * value, an XML declaration after the start and a U+0000: each is named here. Comments and processing
+ * instructions may stand before and after the root. Messages name tags, attributes and positions,
+ * never text or values.
  */
-export function wellFormednessProblem(xml: string): string | undefined {
-  const parser = sax.parser(true, {});
+export function readWellFormed(xml: string): { problem: string } | RootSpan {
+  const nul = xml.indexOf('\0');
+  if (nul >= 0) return { problem: `the character U+0000 is not allowed in XML (${positionOf(xml, nul)})` };
+  // `strictEntities` (only XML's five entities) is an option `sax` has that its types do not list.
+  const options: sax.SAXOptions = { strictEntities: true } as sax.SAXOptions;
+  const parser = sax.parser(true, options);
   let problem: string | undefined;
-  const stop = (message: string) => {
-    problem = `${message} (line ${parser.line + 1}, column ${parser.column})`;
+  const stop = (message: string, at = `line ${parser.line + 1}, column ${parser.column}`) => {
+    problem = `${message} (${at})`;
     throw new Error(problem);
   };
   parser.onerror = (e) => {
     const message = e.message.split('\n')[0] ?? '';
     stop(SAX_MESSAGES[message] ?? message);
   };
+  // `sax` counts `position` in UTF-16 units of the one chunk written: offsets into `xml`.
+  const tagStart = () => parser.startTagPosition - 1;
+  const docStart = xml.startsWith('\uFEFF') ? 1 : 0;
+  parser.onprocessinginstruction = ({ name }) => {
+    if (/^xml$/i.test(name) && tagStart() !== docStart)
+      stop(
+        'an XML declaration (<?xml …?>) is allowed only at the very start of the document',
+        positionOf(xml, tagStart()),
+      );
+  };
   let depth = 0;
-  let rootClosed = false;
+  let root: RootSpan | undefined;
   parser.onopentag = () => {
-    if (rootClosed) stop('there is a second element after the root element');
-    depth++;
+    if (depth === 0 && root) stop('there is a second element after the root element');
+    const bad = startTagProblem(xml.slice(tagStart(), parser.position));
+    if (bad) stop(bad.why, positionOf(xml, tagStart() + bad.at));
+    if (depth++ === 0) root = { start: tagStart(), end: -1 };
   };
   parser.onclosetag = () => {
-    depth--;
-    if (depth === 0) rootClosed = true;
+    if (--depth === 0 && root) root.end = parser.position;
   };
   try {
     parser.write(xml).close();
   } catch (e) {
     problem ??= (e as Error).message.split('\n')[0];
   }
-  return problem;
+  if (problem !== undefined) return { problem };
+  return root && root.end >= 0 ? root : { problem: 'not an XML document: no root element' };
+}
+
+/** Why `xml` is not a well-formed XML document (`readWellFormed`); undefined when it is one. */
+export function wellFormednessProblem(xml: string): string | undefined {
+  const read = readWellFormed(xml);
+  return 'problem' in read ? read.problem : undefined;
 }
 
 function toElement(node: XmlNode, inScope: ReadonlyMap<string, string>): XmlElement {
@@ -145,12 +207,15 @@ function inDocumentOrder(root: XmlElement, out: XmlElement[] = []): XmlElement[]
  * `xml` with the `value` attribute of the given elements of its tree (read by `readXmlTree` from the
  * same text) replaced; undefined when the text's start tags do not line up with the tree's elements
  * name by name (then nothing is replaced). Replacements are written as they are: plain tokens only.
+ * Undefined too when `xml` is not well-formed: a replaced value must not take with it what makes the
+ * document unreadable (a `<` or an unknown entity in it), so the converter sees the text as written.
  */
 export function withValueAttributes(
   xml: string,
   root: XmlElement,
   values: ReadonlyMap<XmlElement, string>,
 ): string | undefined {
+  if (wellFormednessProblem(xml.replace(/^\uFEFF/, ''))) return undefined;
   const elements = inDocumentOrder(root);
   let index = 0;
   let aligned = true;

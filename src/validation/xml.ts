@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { FHIR_NS, wellFormednessProblem } from './xml-tree.ts';
+import { FHIR_NS, readWellFormed } from './xml-tree.ts';
 
 interface XmlConverter {
   xmlToJson(xml: string): string;
@@ -9,20 +9,19 @@ let converter: XmlConverter | undefined;
 /**
  * FHIR XML → FHIR JSON with the `fhir` package (type-aware: arrays, choice names, primitive `_name`
  * companions, decimals kept exact, XHTML div as a string). Loaded on first use. Throws on XML that is
- * not well-formed (`wellFormednessProblem`: unclosed or truncated, content after the root), a root
+ * not well-formed (`readWellFormed`: unclosed or truncated, content after the root), a root
  * outside the FHIR namespace, or values the converter cannot type (e.g. boolean "yes").
  * Elements the converter does not know are dropped by it, so they are not reported.
  */
 export function fhirXmlToJson(xml: string): unknown {
-  // The converter wants the root element as the document's only top-level node. A DOCTYPE (with its
-  // internal subset) goes unread: no DTD is fetched and no entity it declares is expanded (the reader's
-  // strict mode then refuses a reference to one). `validateXml` reports the DOCTYPE itself.
+  // The converter wants the root element as the document's only top-level node: what stands before
+  // and after it (the declaration, comments, processing instructions, a DOCTYPE) is left out. A DOCTYPE
+  // (with its internal subset) goes unread: no DTD is fetched and no entity it declares is expanded
+  // (`readWellFormed` refuses a reference to one). `validateXml` reports the DOCTYPE itself.
   const text = xml.replace(/^\uFEFF/, '');
-  const malformed = wellFormednessProblem(text);
-  if (malformed) throw new Error(malformed);
-  const body = text
-    .replace(/^(\s*(<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE(?:[^>[]|\[[^\]]*\])*>))*\s*/, '')
-    .replace(/(\s*<!--[\s\S]*?-->)*\s*$/, '');
+  const read = readWellFormed(text);
+  if ('problem' in read) throw new Error(read.problem);
+  const body = text.slice(read.start, read.end);
   const root = /^<([A-Za-z_][\w.:-]*)(\s[^>]*?)?\/?>/.exec(body);
   if (!root) throw new Error('not an XML document: no root element');
   const prefix = root[1]!.includes(':') ? `:${root[1]!.split(':')[0]!.replace(/\./g, '\\.')}` : '';

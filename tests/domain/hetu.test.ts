@@ -51,6 +51,27 @@ describe('HETU details', () => {
       expect(maskHetus(text), text).toBe(text);
   });
 
+  it('maskHetus finds a HETU whose check character is written in lower case (not a valid value, still a person)', () => {
+    expect(checkHetuFormat('010181-900c').valid).toBe(false);
+    for (const [text, masked] of [
+      ['010181-900c', '[HETU]'],
+      ["The value '131052-308t' is not a valid date", "The value '[HETU]' is not a valid date"],
+      ['a 250675Y906j and 010181-9001', 'a [HETU] and [HETU]'],
+      ['/fhir/Patient/010181%2D900c', '/fhir/Patient/[HETU]'],
+      ['/fhir/Patient/010181%2d900c/_history', '/fhir/Patient/[HETU]/_history'],
+    ])
+      expect(maskHetus(text as string), text).toBe(masked);
+    // Still a HETU standing on its own only; and a UUID's lower-case hex is no HETU.
+    for (const text of [
+      'x010181-900c',
+      '010181-900cx',
+      '010181-900cd',
+      '123e4567-e89b-12d3-a456-426614174000',
+      '550e8400-e29b-41d4-a716-446655440000',
+    ])
+      expect(maskHetus(text), text).toBe(text);
+  });
+
   it('maskHetus finds a HETU written with percent-escapes (a URL path), however often encoded', () => {
     const encoded = [...'131052-308T'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
     for (const [text, masked] of [

@@ -116,6 +116,15 @@ describe('tyokyky clients', () => {
       [['--scope', 'system/*.rs'], 'give exactly one of a JWKS (file) or a JWKS URL'],
       [['--scope', 'system/*.rs', '--party', 'kelaa', ...jwks], 'party "kelaa" is not a consent party'],
       [['--scope', 'system/*.rs', '--jwks-file', noKeys], 'the JWKS has no keys'],
+      [['--scope', 'system/*.rs', '--jwks-url', 'not a url'], 'the JWKS URL must be an absolute http(s) URL'],
+      [
+        ['--scope', 'system/*.rs', '--jwks-url', 'ftp://x/jwks'],
+        'the JWKS URL must be an absolute http(s) URL',
+      ],
+      [
+        ['--scope', 'system/*.rs', '--jwks-url', 'https://user:pw@keys.example/jwks'],
+        'the JWKS URL must not carry credentials (user:password@)',
+      ],
     ] as const) {
       const fresh = join(dir, 'refused-deployment');
       const r = await run(['clients', 'add', 'a', ...args, '--data-dir', fresh]);

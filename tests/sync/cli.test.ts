@@ -355,6 +355,33 @@ describe('tyokyky sync push to a new URL that does not answer, on a store bound 
       await remote.close();
     }
   }, 90_000);
+
+  it.each([503, 500])(
+    'a new URL answering %i to every check: cannot check, exit 75, nothing sent',
+    async (status) => {
+      const remote = await startScriptedRemote();
+      // The Patient's check fails on every attempt (fewer than open the circuit); the Consent's is held.
+      const failing = await startFaultProxy(remote.url, { refuse: { path: /\/Patient\//, status } });
+      try {
+        const bound = await storeWithClient(`bound-${status}`, '010181-973R');
+        expect((await run(['sync', 'push', '--remote', remote.url, '--data-dir', bound])).code).toBe(0);
+        const args = ['--remote', failing.url, '--data-dir', bound, '--timeout', '500'];
+        const r = await run(['sync', 'push', ...args]);
+        expect(r.code).toBe(75);
+        expect(r.out.trim()).toMatch(
+          new RegExp(
+            `^tyokyky sync: sync-config-2: cannot check that ${failing.url.replace(/[.]/g, '\\.')} is the remote this store syncs with \\(${remote.url.replace(/[.]/g, '\\.')}\\): the remote answered ${status} to every attempt \\(a transient failure\\)$`,
+          ),
+        );
+        // Only the checks' reads: nothing was sent.
+        expect(failing.requested.every((path) => /\/(Patient|Consent)\/[^/?]+$/.test(path))).toBe(true);
+      } finally {
+        await failing.close();
+        await remote.close();
+      }
+    },
+    90_000,
+  );
 });
 
 describe('tyokyky sync pull from a remote that stops answering', () => {

@@ -1,5 +1,5 @@
-// stop() is final (docs/sync.md): a stopped service's one-shot push and pull throw AbortError instead of
-// reporting an empty round, and leave the outbox as it was. The remote is never reached.
+// stop() is final (docs/sync.md): a stopped service's one-shot push, pull, refused-again pull and backfill
+// throw AbortError instead of reporting an empty round, and leave the outbox as it was. The remote is never reached.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
@@ -28,5 +28,14 @@ it('after stop(), pushOnce, pushRound and pullOnce throw AbortError; the queued 
   await expect(sync.pushOnce()).rejects.toMatchObject({ name: 'AbortError' });
   await expect(sync.pushRound()).rejects.toMatchObject({ name: 'AbortError' });
   await expect(sync.pullOnce()).rejects.toMatchObject({ name: 'AbortError' });
+  expect((await sync.status()).queueDepth).toBe(queued);
+});
+
+it('after stop(), pullRefusedAgain and backfill (first or forced) throw AbortError; nothing is queued', async () => {
+  await sync.stop();
+  const queued = (await sync.status()).queueDepth;
+  await expect(sync.pullRefusedAgain()).rejects.toMatchObject({ name: 'AbortError' });
+  await expect(sync.backfill()).rejects.toMatchObject({ name: 'AbortError' });
+  await expect(sync.backfill({ force: true })).rejects.toMatchObject({ name: 'AbortError' });
   expect((await sync.status()).queueDepth).toBe(queued);
 });

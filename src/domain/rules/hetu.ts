@@ -26,12 +26,17 @@ const CENTURY: Record<string, number> = {
 };
 /** Century signs and the first year of the century each stands for. */
 export const CENTURY_SIGNS: Readonly<Record<string, number>> = CENTURY;
+/** A HETU's shape up to its check character: day, month, year, century sign, individual number. */
+const BEFORE_CHECK = String.raw`(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})`;
 /** A HETU's shape: day, month, year, century sign, individual number, check character. */
-const SHAPE_SOURCE = String.raw`(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])`;
+const SHAPE_SOURCE = `${BEFORE_CHECK}([0-9A-Y])`;
 const SHAPE = new RegExp(`^${SHAPE_SOURCE}$`);
 
-/** Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's). */
-const HETU_IN_TEXT = new RegExp(`(?<![0-9A-Za-z])${SHAPE_SOURCE}(?![0-9A-Za-z])`, 'g');
+/**
+ * Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's), its
+ * check character in either case (`010181-900c` is no valid value, but names the same person).
+ */
+const HETU_IN_TEXT = new RegExp(`(?<![0-9A-Za-z])${BEFORE_CHECK}([0-9A-Ya-y])(?![0-9A-Za-z])`, 'g');
 
 /** A run of percent-escapes (`%2D`, `%C3%A4`): decoded together, as UTF-8. */
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;

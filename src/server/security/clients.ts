@@ -1,5 +1,6 @@
 import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { CONSENT_PARTIES } from '../../domain/index.ts';
+import { checkHttpUrl } from '../../shared/http-url.ts';
 import { isSupportedType } from '../resource-types.ts';
 import { auditRefusalText } from './admit.ts';
 import { rows } from './schema.ts';
@@ -25,13 +26,14 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Throws (one line naming what is wrong) when `client` cannot be registered: its id, its keys (exactly
- * one of a JWKS with public keys only or a JWKS URL), scopes this server can grant, a consent party,
- * and no audit-log scope for a party. `addClient` applies it; the CLI calls it before opening a store.
+ * one of a JWKS with public keys only or an absolute http(s) JWKS URL without credentials), scopes
+ * this server can grant, a consent party, and no audit-log scope for a party. `addClient` applies it; the CLI calls it before opening a store.
  */
 export function checkClient(client: RegisteredClient): void {
   if (!CLIENT_ID.test(client.id))
     throw new Error(`client id "${client.id}" must be 1-128 of A-Z a-z 0-9 . _ : -`);
   if (!client.jwks === !client.jwksUrl) throw new Error('give exactly one of a JWKS (file) or a JWKS URL');
+  if (client.jwksUrl !== undefined) checkHttpUrl(client.jwksUrl, 'the JWKS URL');
   if (client.jwks && !client.jwks.keys?.length) throw new Error('the JWKS has no keys');
   if (client.jwks?.keys.some((k) => 'd' in k || k.kty === 'oct')) {
     throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
