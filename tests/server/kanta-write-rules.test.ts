@@ -221,13 +221,53 @@ describe('Kanta PHR mode: methods and paths', () => {
     expect(r.status).toBe(405);
     expect(firstIssue(r)?.diagnostics).toMatch(/^kanta-interaction: .*PATCH/);
     expect(JSON.stringify(r.body)).not.toContain(HETU.slice(0, 6));
-    expect(r.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
+    // Per type, from the statement's interactions: Kanta PHR has no delete of a Patient.
+    expect(r.headers.get('allow')).toBe('GET, HEAD, PUT');
+    const obs = await call(base, 'PATCH', '/Observation/x', {});
+    expect(obs.status).toBe(405);
+    expect(obs.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
     const type = await call(base, 'PATCH', '/Observation');
     expect(type.status).toBe(405);
     expect(type.headers.get('allow')).toBe('GET, HEAD, POST');
     const metadata = await call(base, 'POST', '/metadata', {});
     expect(metadata.status).toBe(405);
     expect(metadata.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('every 405 carries Allow: an interaction the type does not have, a conditional update or delete, the base', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', `/Patient/${HETU}`, 'GET, HEAD, PUT'],
+      ['PUT', '/Patient', 'GET, HEAD, POST'],
+      ['DELETE', '/Observation?identifier=x', 'GET, HEAD, POST'],
+      ['PUT', '/', 'POST'],
+      ['DELETE', '', 'POST'],
+    ];
+    for (const [method, path, allowed] of cases) {
+      const r = await call(base, method, path, method === 'PUT' ? {} : undefined);
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(firstIssue(r)?.diagnostics, `${method} ${path}`).toMatch(/^kanta-interaction: /);
+      expect(r.headers.get('allow'), `${method} ${path}`).toBe(allowed);
+      expect(JSON.stringify(r.body)).not.toContain(HETU.slice(0, 6));
+    }
+  });
+
+  it('a type Kanta PHR does not hold is 404 kanta-type whatever the method; a type that is no type name is not quoted', async () => {
+    for (const [method, path] of [
+      ['PATCH', '/Foo/x'],
+      ['PUT', '/Foo'],
+      ['DELETE', '/Foo'],
+      ['POST', '/Foo/x/_history/1'],
+    ]) {
+      const r = await call(base, method as string, path as string, method === 'DELETE' ? undefined : {});
+      expect(r.status, `${method} ${path}`).toBe(404);
+      expect(firstIssue(r)?.diagnostics, `${method} ${path}`).toMatch(
+        /^kanta-type: Kanta PHR does not hold Foo /,
+      );
+    }
+    const hetu = await call(base, 'PATCH', `/${HETU}/x`, {});
+    expect(hetu.status).toBe(404);
+    expect(firstIssue(hetu)?.diagnostics).toMatch(/^kanta-type: /);
+    expect(JSON.stringify(hetu.body)).not.toContain(HETU.slice(0, 6));
   });
 
   it('an unknown path is 404 naming the method only, never the path', async () => {

@@ -32,17 +32,21 @@ export interface KantaContext extends ReferenceCheck {
   requestId?: string;
 }
 
-/** The statement's rules for `type`, or 404 for a type Kanta PHR does not hold. */
+/**
+ * The statement's rules for `type`, or 404 for a type Kanta PHR does not hold — naming it only when
+ * it is written as a type name: it is the caller's path, which may carry a HETU (`/fhir/<HETU>/x`).
+ */
 export function typeRules(type: string): KantaTypeRules {
   const rules = kantaCapability().types.get(type);
   if (!rules) {
     const known = [...kantaCapability().types.keys()].join(', ');
+    const asked = /^[A-Z][A-Za-z]{0,63}$/.test(type) ? type : 'such';
     throw new FhirError(
       404,
       issue(
         'error',
         'not-supported',
-        `kanta-type: Kanta PHR does not hold ${type} resources (it holds ${known})`,
+        `kanta-type: Kanta PHR does not hold ${asked} resources (it holds ${known})`,
       ),
     );
   }
@@ -184,6 +188,9 @@ export async function createOne(ctx: KantaContext, body: unknown, type: string, 
   });
 }
 
+/** How often an update without If-Match reads again when another write came between its read and its write. */
+const BLIND_UPDATE_TRIES = 5;
+
 export async function updateOne(
   ctx: KantaContext,
   body: unknown,
@@ -208,14 +215,52 @@ export async function updateOne(
   }
   const expected = ifMatch ? parseIfMatch(ifMatch) : undefined;
   const resource = assertResourceShape(body, type, id);
-  const current = await ctx.store.read(type, id); // 404/410: Kanta PHR does not create on update
+  // Without If-Match the last writer wins, but only over what it read: a 412 from the store means a
+  // write or a delete came in between, and a read again answers the delete (410) or goes over the write.
+  for (let tries = 1; ; tries++) {
+    try {
+      return await updateAsRead(ctx, resource, type, id, expected);
+    } catch (err) {
+      const raced = expected === undefined && err instanceof FhirError && err.status === 412;
+      if (!raced) throw err;
+      if (tries >= BLIND_UPDATE_TRIES) throw keptChanging(type, id, tries);
+    }
+  }
+}
+
+/**
+ * One try of an update: the stored resource read (404/410: Kanta PHR does not create on update, a
+ * deleted resource stays deleted), the checks against it, and the write as a compare-and-set on the
+ * version read — so nothing written or deleted since the read is undone by this write.
+ */
+async function updateAsRead(
+  ctx: KantaContext,
+  resource: Resource,
+  type: string,
+  id: string,
+  expected: number | undefined,
+) {
+  const current = await ctx.store.read(type, id);
+  const version = Number(current.meta?.versionId);
   // The version first: a stale one must not learn, from which rule refuses its body, what is stored.
-  checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
+  checkExpectedVersion(type, id, expected, version);
   ctx.rules.check(resource, type);
   assertKeepsIdentity(current, resource, type);
   const targets = writeTargets(ctx, resource, type);
-  const version = ifMatch ? { ifMatch } : { ifMatchOptional: true, noCreate: true };
-  return ctx.store.update(resource, { ...version, ...(targets.length ? { targets } : {}) });
+  return ctx.store.update(resource, { ifMatch: String(version), ...(targets.length ? { targets } : {}) });
+}
+
+/** 409 when other writes kept coming between an update's read and its write, try after try. */
+function keptChanging(type: string, id: string, tries: number): FhirError {
+  return new FhirError(
+    409,
+    issue(
+      'error',
+      'conflict',
+      `kanta-version: ${type}/${id} was written by others between each of ${tries} reads and this update; nothing was written, send it again`,
+      `${type}.meta.versionId`,
+    ),
+  );
 }
 
 /** A delete; an If-Match, when given, must name the current version (412 otherwise), as on an update. */

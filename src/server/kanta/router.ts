@@ -11,8 +11,16 @@ import { baseUrl, responseType, send, versionHeaders } from '../http/negotiation
 import { defaultLogger } from '../ops.ts';
 import type { FacadeValidator, StoreFor } from '../ports.ts';
 import { processKantaBatch } from './batch.ts';
-import { servedStatement } from './capability.ts';
-import { type KantaContext, createOne, deleteOne, readOne, searchType, updateOne } from './interactions.ts';
+import { type KantaTypeRules, kantaCapability, servedStatement } from './capability.ts';
+import {
+  type KantaContext,
+  createOne,
+  deleteOne,
+  readOne,
+  searchType,
+  typeRules,
+  updateOne,
+} from './interactions.ts';
 import { createKantaWriteRules } from './write-rules.ts';
 
 export interface KantaRouterOptions {
@@ -42,6 +50,8 @@ interface KantaRoute {
   path: string;
   /** Whether the route reads a request body. */
   body?: boolean;
+  /** The statement's interaction the route is (a type's: in Allow only where the type declares it). */
+  interaction?: string;
   handler: KantaHandler;
 }
 
@@ -94,8 +104,15 @@ const remove: KantaHandler = async (req, res, call) => {
 /** Handlers that refuse their route (an interaction Kanta PHR does not have): not listed in Allow. */
 const REFUSALS = new Set<KantaHandler>();
 
+/** The rules of the type a request's path names (404 `kanta-type` for another), none for a path without one. */
+function rulesOfPath(req: Request): KantaTypeRules | undefined {
+  return req.params.type === undefined ? undefined : typeRules(param(req, 'type'));
+}
+
+/** 405 for an interaction Kanta PHR does not have (the type checked first); its Allow is added by `bind`. */
 const refuse = (what: string): KantaHandler => {
-  const handler: KantaHandler = () => {
+  const handler: KantaHandler = (req) => {
+    rulesOfPath(req);
     throw new FhirError(
       405,
       issue('error', 'not-supported', `kanta-interaction: Kanta PHR does not support ${what}`),
@@ -117,50 +134,67 @@ const unknownRoute: KantaHandler = (req) => {
   );
 };
 
-/** 405 for a path Kanta PHR has, asked with a method it does not take there; Allow lists those it does. */
-const noSuchMethod =
-  (path: string): KantaHandler =>
-  (req) => {
-    throw new FhirError(
-      405,
-      issue('error', 'not-supported', `kanta-interaction: Kanta PHR takes no ${req.method} at this path`),
-      { Allow: allowedOn(path) },
-    );
-  };
+/** 405 for a path Kanta PHR has (of a type it holds), asked with a method it does not take there. */
+const noSuchMethod: KantaHandler = (req) => {
+  rulesOfPath(req);
+  throw new FhirError(
+    405,
+    issue('error', 'not-supported', `kanta-interaction: Kanta PHR takes no ${req.method} at this path`),
+  );
+};
 
 /** Every interaction the Kanta PHR mode answers, in match order; the last row catches the rest. */
 export const KANTA_ROUTES: readonly KantaRoute[] = [
   { method: 'get', path: '/metadata', handler: metadata },
-  { method: 'all', path: '/metadata', handler: noSuchMethod('/metadata') },
+  { method: 'all', path: '/metadata', handler: noSuchMethod },
   { method: 'post', path: '/', body: true, handler: batch },
-  { method: 'get', path: '/:type', handler: search },
-  { method: 'post', path: '/:type', body: true, handler: create },
-  { method: 'get', path: '/:type/:id', handler: read },
-  { method: 'get', path: '/:type/:id/_history/:vid', handler: read },
-  { method: 'put', path: '/:type/:id', body: true, handler: update },
-  { method: 'delete', path: '/:type/:id', handler: remove },
+  { method: 'get', path: '/:type', interaction: 'search-type', handler: search },
+  { method: 'post', path: '/:type', body: true, interaction: 'create', handler: create },
+  { method: 'get', path: '/:type/:id', interaction: 'read', handler: read },
+  { method: 'get', path: '/:type/:id/_history/:vid', interaction: 'vread', handler: read },
+  { method: 'put', path: '/:type/:id', body: true, interaction: 'update', handler: update },
+  { method: 'delete', path: '/:type/:id', interaction: 'delete', handler: remove },
   { method: 'put', path: '/:type', handler: refuse('conditional update') },
   { method: 'delete', path: '/:type', handler: refuse('conditional delete') },
   { method: 'all', path: '/', handler: refuse('system-level interactions other than batch') },
-  { method: 'all', path: '/:type', handler: noSuchMethod('/:type') },
-  { method: 'all', path: '/:type/:id', handler: noSuchMethod('/:type/:id') },
-  { method: 'all', path: '/:type/:id/_history/:vid', handler: noSuchMethod('/:type/:id/_history/:vid') },
+  { method: 'all', path: '/:type', handler: noSuchMethod },
+  { method: 'all', path: '/:type/:id', handler: noSuchMethod },
+  { method: 'all', path: '/:type/:id/_history/:vid', handler: noSuchMethod },
   { method: 'use', path: '/', handler: unknownRoute },
 ];
 
 const HTTP_METHODS = ['get', 'post', 'put', 'delete'] as const;
 
-/** The methods `path` takes (its rows of KANTA_ROUTES other than refusals; HEAD with GET), for Allow. */
-function allowedOn(path: string): string {
+/**
+ * The methods `path` takes (HEAD with GET), for Allow: its rows of KANTA_ROUTES other than refusals,
+ * a type's interaction only where the type (`rules`) declares it.
+ */
+function allowedOn(path: string, rules: KantaTypeRules | undefined): string {
   const methods = new Set(
     KANTA_ROUTES.filter(
       (r) =>
-        r.path === path && !REFUSALS.has(r.handler) && (HTTP_METHODS as readonly string[]).includes(r.method),
+        r.path === path &&
+        !REFUSALS.has(r.handler) &&
+        (HTTP_METHODS as readonly string[]).includes(r.method) &&
+        (r.interaction === undefined || rules?.interactions.has(r.interaction) === true),
     ).map((r) => r.method),
   );
   return HTTP_METHODS.filter((m) => methods.has(m))
     .flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]))
     .join(', ');
+}
+
+/**
+ * Every 405 leaves with Allow (RFC 9110): the methods the route's path takes for the type it names —
+ * whether its route refuses the method or the type's rules the interaction (interactions.ts `allow`).
+ */
+function withAllow(err: unknown, route: KantaRoute, req: Request): unknown {
+  if (!(err instanceof FhirError) || err.status !== 405 || err.headers.Allow !== undefined) return err;
+  const rules = req.params.type === undefined ? undefined : kantaCapability().types.get(param(req, 'type'));
+  return new FhirError(405, err.outcome.issue ?? [], {
+    ...err.headers,
+    Allow: allowedOn(route.path, rules),
+  });
 }
 
 export function createKantaRouter(opts: KantaRouterOptions): express.Router {
@@ -183,19 +217,23 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
       if (route.method !== 'use') res.locals.route = `/fhir${route.path}`;
       const body = () => requestJson(req, { maxDepth }, 'a FHIR resource');
       const { storeFor } = opts;
-      await route.handler(req, res, {
-        // Looked up when a handler first uses it: the capability statement needs none (and is public).
-        get store() {
-          return storeFor(res);
-        },
-        rules,
-        base: baseUrl(req, opts.baseUrl),
-        checkReferences,
-        ...(statement ? { security: statement } : {}),
-        log,
-        ...(req.id ? { requestId: req.id } : {}),
-        body,
-      });
+      try {
+        await route.handler(req, res, {
+          // Looked up when a handler first uses it: the capability statement needs none (and is public).
+          get store() {
+            return storeFor(res);
+          },
+          rules,
+          base: baseUrl(req, opts.baseUrl),
+          checkReferences,
+          ...(statement ? { security: statement } : {}),
+          log,
+          ...(req.id ? { requestId: req.id } : {}),
+          body,
+        });
+      } catch (err) {
+        throw withAllow(err, route, req);
+      }
     };
   for (const route of KANTA_ROUTES) {
     if (route.body) router[route.method](route.path, raw, bind(route));

@@ -1,8 +1,9 @@
+import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
 // A Kanta PHR version of a self-assessment response, stored here: a new response is created, a held
 // one takes the citizen's answers. Used by the pull, and by the push when the citizen's version wins
 // a conflict.
-import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
-import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping/index.ts';
+import { identifierCriteria } from '../../store/index.ts';
 import { fromKantaResponse } from './convert.ts';
 import { type KantaMapping, identifierKey, ownCreate, recordMappings } from './mapping.ts';
 import { isOfPatient } from './ownership.ts';
@@ -14,7 +15,7 @@ import {
   readHere,
   undeliveredChanges,
 } from './ports.ts';
-import type { KantaDeps, KantaOptions } from './types.ts';
+import { KANTA, type KantaDeps, type KantaOptions } from './types.ts';
 
 const TYPE = 'QuestionnaireResponse';
 
@@ -108,7 +109,9 @@ async function store(
     // Our own create, met before its answer was mapped: if it was deleted here meanwhile, it stays so.
     const own = await ownCreate(tx, identifierKey(ours) ?? '');
     if (own && !(await heldCopy(tx, own))) return 'unchanged';
-    const written = await tx.create(ours, { ifNoneExist: `identifier=${ident?.system}|${ident?.value}` });
+    const written = await tx.create(ours, {
+      ifNoneExist: identifierCriteria(ident?.system ?? KANTA.businessSystem, ident?.value ?? ''),
+    });
     const localId = written.resource.id as string;
     // Found by business identifier alone: it may be another client's, whose answers are not these.
     if (!written.created && !isOfPatient(written.resource as QuestionnaireResponse, patientId, HERE))

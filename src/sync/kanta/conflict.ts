@@ -21,7 +21,7 @@ import {
   settle,
   supersedeQueued,
 } from './ports.ts';
-import type { KantaDeps, KantaOptions } from './types.ts';
+import type { KantaDeps, KantaOptions, KantaRound } from './types.ts';
 
 const TYPE = 'QuestionnaireResponse';
 
@@ -38,11 +38,11 @@ export interface KantaConflict {
 type Tx = Parameters<Parameters<KantaDeps['store']['transaction']>[0]>[0];
 
 /** Settles the row done with its mapping (and, when something went, the disclosure's audit row). */
-function delivered(deps: KantaDeps, c: KantaConflict, remote: Resource, reason?: string) {
+function delivered(deps: KantaRound, c: KantaConflict, remote: Resource, reason?: string) {
   return deps.store.transaction(async (tx) => {
     const localVersion = c.row.version_id ?? undefined;
     await recordMappings(tx, [{ localId: c.row.resource_id, remote, localVersion }]);
-    const settled = await settle(tx, deps.workerId, [c.row.id], 'done', reason ? { reason } : {});
+    const settled = await settle(tx, deps.claim, [c.row.id], 'done', reason ? { reason } : {});
     if (settled.length) await auditTransfers(tx, deps, 'export', [exportOf(c.row, { consents: c.consents })]);
   });
 }
@@ -115,17 +115,17 @@ function keptBecause(restricted: unknown, patient: unknown, version: unknown): s
 }
 
 /** Parks the row for a person (`sync resolve`), naming the versions, or why the citizen's cannot be kept. */
-async function park(deps: KantaDeps, c: KantaConflict, found: string | undefined, unreadable?: string) {
+async function park(deps: KantaRound, c: KantaConflict, found: string | undefined, unreadable?: string) {
   await note(deps, c, 'park', unreadable ? 'parked: remote version not readable here' : 'parked', found);
   const why = unreadable ?? `is at version ${found}, we expected ${c.mapping.remoteVersion}`;
-  await settle(deps.store, deps.workerId, [c.row.id], 'parked', {
+  await settle(deps.store, deps.claim, [c.row.id], 'parked', {
     reason: `conflict: Kanta PHR ${TYPE}/${c.mapping.remoteId} ${why}; parked for manual resolution`,
     outcome: outcome([remoteChanged(TYPE)]),
   });
 }
 
 export async function settleKantaConflict(
-  deps: KantaDeps,
+  deps: KantaRound,
   opts: KantaOptions,
   c: KantaConflict,
   result: PushRoundResult,
@@ -133,7 +133,7 @@ export async function settleKantaConflict(
 ): Promise<void> {
   const current = await currentThere(deps, c.mapping.remoteId, signal);
   if (!current) {
-    await settle(deps.store, deps.workerId, [c.row.id], 'done', { reason: DELETED_THERE });
+    await settle(deps.store, deps.claim, [c.row.id], 'done', { reason: DELETED_THERE });
     result.done++;
     return;
   }
@@ -183,7 +183,7 @@ export async function settleKantaConflict(
   );
   const keep = async (tx: Tx) => {
     await supersedeQueued(tx, TYPE, c.row.resource_id, c.row.id);
-    await settle(tx, deps.workerId, [c.row.id], 'done', {
+    await settle(tx, deps.claim, [c.row.id], 'done', {
       reason: keptBecause(restricted, patient, version),
     });
   };

@@ -4,7 +4,7 @@
  * responses come back. Everything else is settled not applicable and synced to no remote (a store has
  * one). See docs/kanta.md.
  */
-import type { PullResult } from './ports.ts';
+import type { PullResult, SyncContext } from './ports.ts';
 import type { PushRoundResult } from './ports.ts';
 import { kantaPullOnce } from './pull.ts';
 import { kantaPushRound } from './push.ts';
@@ -19,7 +19,8 @@ export type { KantaDeps, KantaOptions } from './types.ts';
 export interface RemoteAdapter {
   readonly kind: string;
   migrate(store: KantaDeps['store']): Promise<void>;
-  pushRound(ctx: KantaDeps, signal?: AbortSignal): Promise<PushRoundResult>;
+  /** Takes the whole sync context: the round keeps its lease as the FHIR-store push's does (keepLease). */
+  pushRound(ctx: SyncContext, signal?: AbortSignal): Promise<PushRoundResult>;
   pullOnce(ctx: KantaDeps, signal?: AbortSignal): Promise<PullResult>;
 }
 

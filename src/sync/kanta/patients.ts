@@ -1,7 +1,8 @@
-// The pseudonymous PHR Patient of a local client: created (or found) on Kanta PHR by its urn:uuid
-// identifier, with nothing but that identifier — never HETU, name, birth date or address.
 import { randomUUID } from 'node:crypto';
 import type { Patient } from '@medplum/fhirtypes';
+// The pseudonymous PHR Patient of a local client: created (or found) on Kanta PHR by its urn:uuid
+// identifier, with nothing but that identifier — never HETU, name, birth date or address.
+import { identifierCriteria } from '../../store/index.ts';
 import { refFromAnswer } from './ports.ts';
 import { KANTA, type KantaDeps } from './types.ts';
 
@@ -58,7 +59,7 @@ export async function ensurePhrPatient(
   if (!(await mayGo())) return undefined;
   const answer = await deps.remote.request('POST', 'Patient', {
     body: phrPatientResource(known.pseudonym),
-    headers: { 'if-none-exist': `identifier=${KANTA.businessSystem}|${known.pseudonym}` },
+    headers: { 'if-none-exist': identifierCriteria(KANTA.businessSystem, known.pseudonym) },
     signal,
   });
   const remoteId = refFromAnswer(answer, 'Patient').id;

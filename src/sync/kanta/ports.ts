@@ -10,6 +10,7 @@ export {
   type OutboxRow,
   SUPERSEDED_BY_SENT,
   claim,
+  roundClaimId,
   isOlderThanSent,
   laterRowsOf,
   markPulledWrites,
@@ -40,12 +41,23 @@ export type { PushRoundResult } from '../push/state.ts';
  * round's result, for the caller to keep as the status's last error.
  */
 export { roundStop } from '../push/outcomes.ts';
-export { CredentialsRefused, accountedRows, stoppedRoundDelay } from '../push/state.ts';
+export {
+  CredentialsRefused,
+  LeaseLost,
+  type Round,
+  accountedRows,
+  stoppedRoundDelay,
+} from '../push/state.ts';
+/**
+ * keepLease: renews a round's lease on the rows it still works on once a quarter of it has gone by;
+ * LeaseLost when any of them is no longer the round's (its lease ran out; another round may hold it).
+ */
+export { keepLease } from '../push/lease.ts';
 export { entryAnswer, entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
 export { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';
-export type { SyncStore } from '../context.ts';
+export type { SyncContext, SyncStore } from '../context.ts';
 /**
  * auditTransfers: the audit rows of what went to Kanta PHR (exports, refused ones too) and came from
  * it (imports); exportOf: an outbox row as an export.

@@ -1,9 +1,3 @@
-// One push round to Kanta PHR: claim outbox rows; what Kanta PHR cannot hold is settled as "not
-// applicable to this remote"; self-assessment responses pass the consent gate, get their client's
-// pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
-// The FHIR-store push's rules hold here too, through its own functions: right before anything leaves,
-// rows a Consent marked while in flight go back to be gated again (releaseConsentChanged); an open
-// circuit or refused credentials stop the round with its rows waiting, none dead (roundStop).
 import type {
   Bundle,
   BundleEntry,
@@ -15,6 +9,13 @@ import type {
 } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { issue, outcome } from '../../shared/outcome.ts';
+// One push round to Kanta PHR: claim outbox rows; what Kanta PHR cannot hold is settled as "not
+// applicable to this remote"; self-assessment responses pass the consent gate, get their client's
+// pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
+// The FHIR-store push's rules hold here too, through its own functions: right before anything leaves,
+// rows a Consent marked while in flight go back to be gated again (releaseConsentChanged); an open
+// circuit or refused credentials stop the round with its rows waiting, none dead (roundStop).
+import { identifierCriteria } from '../../store/index.ts';
 import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
 import { notCitizensReason, toKantaResponse, unreadableReason } from './convert.ts';
 import {
@@ -28,8 +29,10 @@ import { matchIsOf } from './ownership.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
   CredentialsRefused,
+  LeaseLost,
   type OutboxRow,
   RemoteHttpError,
+  type Round,
   SUPERSEDED_BY_SENT,
   accountedRows,
   auditTransfers,
@@ -39,11 +42,13 @@ import {
   exportOf,
   isOlderThanSent,
   issueSummary,
+  keepLease,
   laterRowsOf,
   reclaimAbandoned,
   refFromAnswer,
   release,
   releaseConsentChanged,
+  roundClaimId,
   roundStop,
   setState,
   settle,
@@ -51,9 +56,9 @@ import {
   stoppedRoundDelay,
   vanishedVersion,
 } from './ports.ts';
-import type { PushRoundResult } from './ports.ts';
+import type { PushRoundResult, SyncContext } from './ports.ts';
 import { isTransient } from './ports.ts';
-import { KANTA, KANTA_PUSH_TYPES, type KantaDeps, type KantaOptions, NOT_APPLICABLE } from './types.ts';
+import { KANTA, KANTA_PUSH_TYPES, type KantaOptions, type KantaRound, NOT_APPLICABLE } from './types.ts';
 
 const DATA_CLASS = 'work-ability-assessment';
 
@@ -70,7 +75,7 @@ interface Prepared {
   update?: KantaMapping;
 }
 
-async function consentsOf(deps: KantaDeps, patientId: string): Promise<Consent[]> {
+async function consentsOf(deps: KantaRound, patientId: string): Promise<Consent[]> {
   const page = await deps.store.search('Consent', { patient: `Patient/${patientId}`, _count: '1000' });
   return page.resources as Consent[];
 }
@@ -80,7 +85,7 @@ async function consentsOf(deps: KantaDeps, patientId: string): Promise<Consent[]
  * `consents` gets, per client let through, the Consent that permitted it (for the audit rows).
  */
 async function gate(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   result: PushRoundResult,
   consents: Map<string, string[]>,
@@ -108,12 +113,12 @@ async function gate(
 }
 
 /** Settles rows consent stopped as `blocked`, and audits the refused disclosures in the same transaction. */
-function refuse(deps: KantaDeps, rows: OutboxRow[], reason: string): Promise<void> {
+function refuse(deps: KantaRound, rows: OutboxRow[], reason: string): Promise<void> {
   return deps.store.transaction(async (tx) => {
     const settled = new Set(
       await settleBlocked(
         tx,
-        deps.workerId,
+        deps.claim,
         rows.map((r) => r.id),
         reason,
       ),
@@ -125,7 +130,7 @@ function refuse(deps: KantaDeps, rows: OutboxRow[], reason: string): Promise<voi
 
 /** Rows whose version the store no longer holds are dead letters; the rest go on. */
 async function dropVanished(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   result: PushRoundResult,
 ): Promise<OutboxRow[]> {
@@ -136,7 +141,7 @@ async function dropVanished(
       present.push(row);
       continue;
     }
-    await settle(deps.store, deps.workerId, [row.id], 'dead', {
+    await settle(deps.store, deps.claim, [row.id], 'dead', {
       reason,
       outcome: outcome([issue('error', 'not-found', reason)]),
     });
@@ -175,7 +180,7 @@ function prepare(row: OutboxRow, phr: PhrPatient, opts: KantaOptions, mapping?: 
       request: {
         method: 'POST',
         url: 'QuestionnaireResponse',
-        ifNoneExist: `identifier=${ident?.system ?? KANTA.businessSystem}|${ident?.value}`,
+        ifNoneExist: identifierCriteria(ident?.system ?? KANTA.businessSystem, ident?.value ?? ''),
       },
     },
   };
@@ -225,7 +230,7 @@ function answeredCopy(e: BundleEntry | undefined, status: number, updatedId?: st
  * another person's response is not delivered to, nor mapped (a later edit would go over it).
  */
 async function sortMatch(
-  deps: KantaDeps,
+  deps: KantaRound,
   p: Prepared,
   e: BundleEntry | undefined,
   remote: Resource | undefined,
@@ -242,7 +247,7 @@ async function sortMatch(
 }
 
 async function sortAnswers(
-  deps: KantaDeps,
+  deps: KantaRound,
   prepared: Prepared[],
   answer: Bundle,
   result: PushRoundResult,
@@ -307,7 +312,7 @@ function entryError(p: Prepared, e: BundleEntry | undefined, status: number): Re
  * round (roundStop: our credentials refused, the circuit open) is thrown once what went is settled.
  */
 async function settleEntries(
-  deps: KantaDeps,
+  deps: KantaRound,
   opts: KantaOptions,
   prepared: Prepared[],
   answer: Bundle,
@@ -326,16 +331,19 @@ async function settleEntries(
     else await failTransient(deps, [p.row], err, result);
   }
   const sent = prepared.filter((p) => written.includes(p.row.id) || matched.includes(p.row.id));
-  await deps.store.transaction(async (tx) => {
+  // Counted by what each settle changed (the claim guard leaves a row another round holds now).
+  const settled = await deps.store.transaction(async (tx) => {
     await recordMappings(tx, delivered);
-    await settle(tx, deps.workerId, written, 'done');
-    await settle(tx, deps.workerId, matched, 'done', {
-      reason: 'already on Kanta PHR (conditional create matched)',
-    });
-    await settle(tx, deps.workerId, again, 'pending', {
+    const done = [
+      ...(await settle(tx, deps.claim, written, 'done')),
+      ...(await settle(tx, deps.claim, matched, 'done', {
+        reason: 'already on Kanta PHR (conditional create matched)',
+      })),
+      ...(await settle(tx, deps.claim, gone, 'done', { reason: DELETED_THERE })),
+    ];
+    const retrying = await settle(tx, deps.claim, again, 'pending', {
       reason: 'already on Kanta PHR (conditional create matched): sent again as a versioned update',
     });
-    await settle(tx, deps.workerId, gone, 'done', { reason: DELETED_THERE });
     await auditTransfers(
       tx,
       deps,
@@ -344,9 +352,10 @@ async function settleEntries(
     );
     // `sync status` reads it for either kind of remote (settleDelivered sets it for a FHIR store).
     if (sent.length) await setState(tx, 'last_push_success', new Date().toISOString());
+    return { done: done.length, retrying: retrying.length };
   });
-  result.done += written.length + matched.length + gone.length;
-  result.retrying += again.length;
+  result.done += settled.done;
+  result.retrying += settled.retrying;
   if (stop) throw stop;
   for (const p of conflicts) {
     const c = {
@@ -370,12 +379,12 @@ async function settleEntries(
  * An entry Kanta PHR refused: a dead letter, and — the response reached Kanta PHR — a refused
  * disclosure in the audit log (codes and elements of its answer, never its diagnostics).
  */
-function refusedEntry(deps: KantaDeps, row: OutboxRow, answer: BundleEntryResponse | undefined) {
+function refusedEntry(deps: KantaRound, row: OutboxRow, answer: BundleEntryResponse | undefined) {
   const said = entryStatus(answer);
   const status = said ?? (answer ? 'no readable status' : 'no answer');
   const oo = answer?.outcome as OperationOutcome | undefined;
   return deps.store.transaction(async (tx) => {
-    const settled = await settle(tx, deps.workerId, [row.id], 'dead', {
+    const settled = await settle(tx, deps.claim, [row.id], 'dead', {
       reason: `Kanta PHR refused the response (${status})`,
       outcome: oo,
     });
@@ -394,13 +403,13 @@ const FOREIGN_MATCH =
  * nothing is mapped, and the audit log has the disclosure as refused (what we sent reached Kanta PHR,
  * which kept none of it).
  */
-function foreignMatch(deps: KantaDeps, row: OutboxRow) {
+function foreignMatch(deps: KantaRound, row: OutboxRow) {
   deps.log.warn(
     { outbox: row.id, type: row.resource_type },
     "kanta push: a conditional create matched another person's response; not delivered",
   );
   return deps.store.transaction(async (tx) => {
-    const settled = await settle(tx, deps.workerId, [row.id], 'dead', {
+    const settled = await settle(tx, deps.claim, [row.id], 'dead', {
       reason: FOREIGN_MATCH,
       outcome: outcome([issue('error', 'conflict', FOREIGN_MATCH)]),
     });
@@ -409,34 +418,39 @@ function foreignMatch(deps: KantaDeps, row: OutboxRow) {
 }
 
 /** A dead letter for a response the SDK cannot read as a self-assessment: nothing of it is sent. */
-async function unreadable(deps: KantaDeps, row: OutboxRow, err: unknown, result: PushRoundResult) {
+async function unreadable(deps: KantaRound, row: OutboxRow, err: unknown, result: PushRoundResult) {
   const reason = unreadableReason(err);
-  await settle(deps.store, deps.workerId, [row.id], 'dead', {
+  await settle(deps.store, deps.claim, [row.id], 'dead', {
     reason,
     outcome: outcome([issue('error', 'invalid', reason)]),
   });
   result.dead++;
 }
 
-async function failTransient(deps: KantaDeps, rows: OutboxRow[], err: Error, result: PushRoundResult) {
+/**
+ * `rows` back to the queue to be tried again later (dead once their attempts are spent). Counted by
+ * what the settle changed: a row of `rows` an earlier step of the round settled (or another round
+ * holds now) is left as it is, and not counted again.
+ */
+async function failTransient(deps: KantaRound, rows: OutboxRow[], err: Error, result: PushRoundResult) {
   const give = rows.filter((r) => r.attempts >= deps.maxAttempts);
   const again = rows.filter((r) => r.attempts < deps.maxAttempts);
   const why = `transient: ${err.message}`;
-  await settle(
+  const dead = await settle(
     deps.store,
-    deps.workerId,
+    deps.claim,
     give.map((r) => r.id),
     'dead',
     { reason: why },
   );
-  result.dead += give.length;
+  result.dead += dead.length;
   for (const r of again) {
-    await settle(deps.store, deps.workerId, [r.id], 'pending', {
+    const settled = await settle(deps.store, deps.claim, [r.id], 'pending', {
       reason: why,
       delayMs: deps.retryBaseMs * 2 ** Math.min(r.attempts - 1, 10),
     });
+    result.retrying += settled.length;
   }
-  result.retrying += again.length;
 }
 
 /**
@@ -459,7 +473,7 @@ function notApplicable(r: OutboxRow): string | undefined {
  * Other types left unsynced are warned of, by type and count.
  */
 async function settleNotApplicable(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   result: PushRoundResult,
 ): Promise<OutboxRow[]> {
@@ -476,7 +490,7 @@ async function settleNotApplicable(
     if (!KANTA_PUSH_TYPES.has(r.resource_type))
       unsynced[r.resource_type] = (unsynced[r.resource_type] ?? 0) + 1;
   }
-  for (const [why, ids] of byReason) await settle(deps.store, deps.workerId, ids, 'done', { reason: why });
+  for (const [why, ids] of byReason) await settle(deps.store, deps.claim, ids, 'done', { reason: why });
   if (Object.keys(unsynced).length)
     deps.log.warn(
       { unsynced },
@@ -497,7 +511,7 @@ const DELETED_HERE =
  * Kanta PHR holds (one stuck here while the citizen's version came down over it). The rest go on.
  */
 async function dropUnsendable(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   mappings: Map<string, KantaMapping>,
   result: PushRoundResult,
@@ -513,7 +527,7 @@ async function dropUnsendable(
   ] as const) {
     await settle(
       deps.store,
-      deps.workerId,
+      deps.claim,
       unsent.map((r) => r.id),
       'done',
       { reason },
@@ -530,14 +544,14 @@ async function dropUnsendable(
  * consent. Called right before anything of the rows leaves.
  */
 async function stillPermitted(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   result: PushRoundResult,
 ): Promise<OutboxRow[]> {
   const released = new Set(
     await releaseConsentChanged(
       deps.store,
-      deps.workerId,
+      deps.claim,
       rows.map((r) => r.id),
     ),
   );
@@ -551,44 +565,66 @@ async function stillPermitted(
 }
 
 /**
- * The batch entries of the rows the consent gate let through, client by client: each client's PHR
- * Patient (created there first if it is new — right after its rows' consent is checked again), then
- * its responses; one the SDK cannot read is a dead letter. A client whose PHR Patient cannot be had
- * (clientFailed) holds back that client's rows only; an error that stops the round is thrown on.
+ * The batch entries of the rows the consent gate let through, client by client (prepareClient). After
+ * each client the round's lease on the rows it still holds is renewed (keepLease): one slow client —
+ * its PHR Patient retried under 503 + Retry-After — must not let the lease of the others run out, and
+ * another round take and send them too; a lease already lost stops the round (LeaseLost).
  */
 async function prepareAll(
-  deps: KantaDeps,
+  deps: KantaRound,
   opts: KantaOptions,
+  round: Round,
   passing: OutboxRow[],
   mappings: Map<string, KantaMapping>,
-  result: PushRoundResult,
-  signal?: AbortSignal,
 ): Promise<Prepared[]> {
   const byClient = new Map<string, OutboxRow[]>();
   for (const row of passing) {
     const patient = row.patient_id as string;
     byClient.set(patient, [...(byClient.get(patient) ?? []), row]);
   }
+  const clients = [...byClient];
   const prepared: Prepared[] = [];
-  for (const [patient, rows] of byClient) {
-    let going = rows;
-    let phr: PhrPatient | undefined;
+  for (const [k, [patient, rows]] of clients.entries()) {
+    prepared.push(...(await prepareClient(deps, opts, round, patient, rows, mappings)));
+    const held = [...prepared.map((p) => p.row), ...clients.slice(k + 1).flatMap(([, later]) => later)];
+    await keepLease(round, held);
+  }
+  return prepared;
+}
+
+/**
+ * One client's batch entries: its PHR Patient (created there first if it is new — right after its
+ * rows' consent is checked again), then its responses; one the SDK cannot read is a dead letter. A
+ * client whose PHR Patient cannot be had (clientFailed) holds back that client's rows only; an error
+ * that stops the round is thrown on.
+ */
+async function prepareClient(
+  deps: KantaRound,
+  opts: KantaOptions,
+  round: Round,
+  patient: string,
+  rows: OutboxRow[],
+  mappings: Map<string, KantaMapping>,
+): Promise<Prepared[]> {
+  const { result, signal } = round;
+  let going = rows;
+  let phr: PhrPatient | undefined;
+  try {
+    phr = await ensurePhrPatient(deps, patient, signal, async () => {
+      going = await stillPermitted(deps, rows, result);
+      return going.length > 0;
+    });
+  } catch (err) {
+    await clientFailed(deps, going, err, result);
+    return [];
+  }
+  if (!phr) return [];
+  const prepared: Prepared[] = [];
+  for (const row of going) {
     try {
-      phr = await ensurePhrPatient(deps, patient, signal, async () => {
-        going = await stillPermitted(deps, rows, result);
-        return going.length > 0;
-      });
+      prepared.push(prepare(row, phr, opts, mappings.get(row.resource_id)));
     } catch (err) {
-      await clientFailed(deps, going, err, result);
-      continue;
-    }
-    if (!phr) continue;
-    for (const row of going) {
-      try {
-        prepared.push(prepare(row, phr, opts, mappings.get(row.resource_id)));
-      } catch (err) {
-        await unreadable(deps, row, err, result);
-      }
+      await unreadable(deps, row, err, result);
     }
   }
   return prepared;
@@ -599,7 +635,7 @@ async function prepareAll(
  * is thrown on; a transient one sends these rows back to be tried again; any other makes them dead
  * letters. The other clients' rows go on either way.
  */
-async function clientFailed(deps: KantaDeps, rows: OutboxRow[], err: unknown, result: PushRoundResult) {
+async function clientFailed(deps: KantaRound, rows: OutboxRow[], err: unknown, result: PushRoundResult) {
   if (roundStop(err)) throw err;
   if (isTransient(err)) {
     deps.log.warn(
@@ -613,10 +649,10 @@ async function clientFailed(deps: KantaDeps, rows: OutboxRow[], err: unknown, re
 }
 
 /** `rows` as dead letters for `err` (its message, which names the request and status, never client data); the ids settled. */
-function deadLetters(deps: KantaDeps, rows: OutboxRow[], err: Error): Promise<string[]> {
+function deadLetters(deps: KantaRound, rows: OutboxRow[], err: Error): Promise<string[]> {
   return settle(
     deps.store,
-    deps.workerId,
+    deps.claim,
     rows.map((r) => r.id),
     'dead',
     { reason: err.message, outcome: outcome([issue('error', 'exception', err.message)]) },
@@ -625,18 +661,23 @@ function deadLetters(deps: KantaDeps, rows: OutboxRow[], err: Error): Promise<st
 
 /** Gates `candidates` by consent and sends what may go as one batch Bundle; settles each entry by its answer. */
 async function sendPermitted(
-  deps: KantaDeps,
+  deps: KantaRound,
   opts: KantaOptions,
+  round: Round,
   candidates: OutboxRow[],
   mappings: Map<string, KantaMapping>,
-  result: PushRoundResult,
-  signal?: AbortSignal,
 ): Promise<void> {
+  const { result, signal } = round;
   const consents = new Map<string, string[]>();
   const passing = await gate(deps, candidates, result, consents);
   if (!passing.length) return;
-  const prepared = await prepareAll(deps, opts, passing, mappings, result, signal);
+  const prepared = await prepareAll(deps, opts, round, passing, mappings);
   if (!prepared.length) return;
+  // Only what the round still holds goes: a lost lease stops the round here, nothing sent (LeaseLost).
+  await keepLease(
+    round,
+    prepared.map((p) => p.row),
+  );
   // Written before they go: a pull meeting one of these before its answer is mapped knows it is ours.
   await recordOwnCreates(
     deps.store,
@@ -662,25 +703,25 @@ async function sendPermitted(
   await settleEntries(deps, opts, going, answer, result, consents, signal);
 }
 
-/** Rows of a round already counted in one of its results. */
 /**
- * A round roundStop stopped (the remote's circuit open, our credentials refused: no row is to blame,
- * and every request would meet the same): every row it still holds goes back to the queue unsent —
- * none dead, the attempt not counted — until the breaker would try again, as the FHIR-store push's
- * rows do. Refused credentials are thrown on with the round's result: the caller keeps them as the
- * status's last error (sync-auth-1).
+ * A stopped round: roundStop stopped it (the remote's circuit open, our credentials refused: no row is
+ * to blame, and every request would meet the same), or it lost its lease (LeaseLost: another round may
+ * hold its rows now). Every row it still holds goes back to the queue unsent — none dead, the attempt
+ * not counted — until the breaker would try again (at once after a lost lease), as the FHIR-store
+ * push's rows do. Refused credentials are thrown on with the round's result: the caller keeps them as
+ * the status's last error (sync-auth-1).
  */
 async function stopRound(
-  deps: KantaDeps,
+  deps: KantaRound,
   rows: OutboxRow[],
   result: PushRoundResult,
   stop: Error,
 ): Promise<PushRoundResult> {
   await release(
     deps.store,
-    deps.workerId,
+    deps.claim,
     rows.map((r) => r.id),
-    stoppedRoundDelay(deps.remote.config.breaker),
+    stop instanceof LeaseLost ? 0 : stoppedRoundDelay(deps.remote.config.breaker),
     stop.message,
   );
   result.waiting += rows.length - accountedRows(result);
@@ -691,16 +732,24 @@ async function stopRound(
   return result;
 }
 
+/** Round numbers per worker context, for the rounds' claim ids. */
+const roundsOf = new WeakMap<SyncContext, number>();
+
 export async function kantaPushRound(
-  deps: KantaDeps,
+  ctx: SyncContext,
   opts: KantaOptions,
   signal?: AbortSignal,
 ): Promise<PushRoundResult> {
   const result = emptyResult();
-  await reclaimAbandoned(deps.store);
-  const rows = await claim(deps.store, deps.workerId, deps.batchSize, deps.leaseMs);
+  await reclaimAbandoned(ctx.store);
+  const n = (roundsOf.get(ctx) ?? 0) + 1;
+  roundsOf.set(ctx, n);
+  const deps: KantaRound = { ...ctx, claim: roundClaimId(ctx.workerId, n) };
+  const rows = await claim(deps.store, deps.claim, deps.batchSize, deps.leaseMs);
   result.claimed = rows.length;
   if (!rows.length) return result;
+  const round: Round = { ctx, result, claim: deps.claim, leasedAt: performance.now() };
+  if (signal) round.signal = signal;
   const present = await dropVanished(deps, await settleNotApplicable(deps, rows, result), result);
   const mappings = await mappingsOfLocal(
     deps.store,
@@ -708,9 +757,9 @@ export async function kantaPushRound(
   );
   const candidates = await dropUnsendable(deps, present, mappings, result);
   try {
-    await sendPermitted(deps, opts, candidates, mappings, result, signal);
+    await sendPermitted(deps, opts, round, candidates, mappings);
   } catch (err) {
-    const stop = roundStop(err);
+    const stop = err instanceof LeaseLost ? err : roundStop(err);
     if (stop) return stopRound(deps, rows, result, stop);
     if (!isTransient(err)) {
       result.dead += (await deadLetters(deps, candidates, err as Error)).length;

@@ -22,6 +22,15 @@ export interface KantaDeps {
   log: Logger;
 }
 
+/**
+ * One push round's deps: `claim` is the round's own claim id (repository.roundClaimId, as the
+ * FHIR-store push's rounds have), the `claimed_by` its rows are claimed, renewed and settled under —
+ * so a round can tell its rows from those another round of the same worker took once its lease ran out.
+ */
+export interface KantaRound extends KantaDeps {
+  claim: string;
+}
+
 export interface KantaOptions {
   /** Kanta's creating application: the name and the applicationId Kela assigned at registration. */
   application: { name: string; applicationId: string };
