@@ -11,6 +11,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { gate, stillPending } from '../helpers/locks.ts';
 import { type Fixture, openFixture } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
@@ -45,25 +46,6 @@ const send = (method: 'post' | 'put' | 'delete' | 'get', path: string, body?: un
     .set({ 'Content-Type': FHIR, ...headers });
   return body === undefined ? r : r.send(JSON.stringify(body));
 };
-
-/** A promise to hold a store transaction open, and its release. */
-function gate(): { wait: Promise<void>; open(): void } {
-  let open = () => {};
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
-
-/** Whether `p` is still pending after `ms` (a request waiting for a lock). */
-async function stillPending(p: PromiseLike<unknown>, ms = 400): Promise<boolean> {
-  const pending = Symbol('pending');
-  const first = await Promise.race([
-    Promise.resolve(p).then(() => 'settled'),
-    new Promise((r) => setTimeout(() => r(pending), ms)),
-  ]);
-  return first === pending;
-}
 
 const newPatient = async (family = 'Race'): Promise<Patient> =>
   (await send('post', '/fhir/Patient', { resourceType: 'Patient', name: [{ family }] })).body as Patient;

@@ -14,6 +14,7 @@ import {
   tokenAlternatives,
 } from '../../src/store/index.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { stillPending } from '../helpers/locks.ts';
 
 let pglite: Store;
 let postgres: Store;
@@ -39,15 +40,6 @@ const patient = (value: string): Patient => ({
   identifier: [{ system: SYSTEM, value }],
   name: [{ family: 'Race' }],
 });
-
-async function stillPending(p: Promise<unknown>, ms = 300): Promise<boolean> {
-  const pending = Symbol('pending');
-  const first = await Promise.race([
-    p.then(() => 'settled'),
-    new Promise((r) => setTimeout(() => r(pending), ms)),
-  ]);
-  return first === pending;
-}
 
 /** Runs `first` in a transaction held open while `second` is started; returns both results. */
 async function heldWhile<A, B>(

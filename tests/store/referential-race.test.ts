@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
 import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { gate, stillPending } from '../helpers/locks.ts';
 
 let pglite: Store;
 let postgres: Store;
@@ -27,15 +28,6 @@ afterAll(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
-/** A promise and its resolve, to hold a transaction open until the test lets it go. */
-function gate(): { wait: Promise<void>; open(): void } {
-  let open = () => {};
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
-
 /** What a call came to: 'ok', or the status and first diagnostics of its FhirError. */
 const outcomeOf = (p: Promise<unknown>): Promise<string> =>
   p.then(
@@ -45,16 +37,6 @@ const outcomeOf = (p: Promise<unknown>): Promise<string> =>
       return `${err.status} ${err.outcome.issue?.[0]?.diagnostics ?? ''}`;
     },
   );
-
-/** Whether `p` is still pending after `ms` (a call waiting for a lock). */
-async function stillPending(p: Promise<unknown>, ms = 300): Promise<boolean> {
-  const pending = Symbol('pending');
-  const first = await Promise.race([
-    p.then(() => 'settled'),
-    new Promise((r) => setTimeout(() => r(pending), ms)),
-  ]);
-  return first === pending;
-}
 
 const patient = (store: Store) =>
   store
