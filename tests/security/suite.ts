@@ -1,5 +1,6 @@
 import { type IncomingMessage, request } from 'node:http';
 import type {
+  Address,
   AuditEvent,
   Bundle,
   CapabilityStatement,
@@ -1612,14 +1613,18 @@ export function securitySuite(
     });
 
     describe('turvakielto added later', () => {
-      it('every earlier version is redacted too: vread, instance, type and system history, in a batch as over HTTP', async () => {
-        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
-        const { id: _id, meta, ...rest } = suvi;
+      /** A new client like Suvi with `address` in version 1, labelled TURVAKIELTO in version 2: version 1. */
+      async function labelledLater(address: Address): Promise<Patient> {
+        const {
+          id: _id,
+          meta,
+          ...rest
+        } = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
         const plain: Patient = {
           ...rest,
           identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
           meta: { profile: meta?.profile },
-          address: [{ line: ['Piilotie 7'], city: 'Oulu' }],
+          address: [address],
         };
         const created = await s.call(admin, '/Patient', { method: 'POST', body: JSON.stringify(plain) });
         expect(created.status, await created.clone().text()).toBe(201);
@@ -1634,6 +1639,11 @@ export function securitySuite(
           headers: { 'if-match': 'W/"1"' },
         });
         expect(updated.status, await updated.clone().text()).toBe(200);
+        return v1;
+      }
+
+      it('every earlier version is redacted too: vread, instance, type and system history, in a batch as over HTTP', async () => {
+        const v1 = await labelledLater({ line: ['Piilotie 7'], city: 'Oulu' });
         const { token } = await s.client({ id: 'history-no-tk', scope: 'system/*.rs' });
         for (const path of [
           `/Patient/${v1.id}/_history/1`,
@@ -1661,27 +1671,7 @@ export function securitySuite(
       });
 
       it('a Patient deleted under turvakielto keeps its earlier versions redacted: its last version before the deletion counts', async () => {
-        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
-        const { id: _id, meta, ...rest } = suvi;
-        const plain: Patient = {
-          ...rest,
-          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
-          meta: { profile: meta?.profile },
-          address: [{ line: ['Kätkökuja 3'], city: 'Kemi' }],
-        };
-        const created = await s.call(admin, '/Patient', { method: 'POST', body: JSON.stringify(plain) });
-        expect(created.status, await created.clone().text()).toBe(201);
-        const v1 = (await created.json()) as Patient;
-        const label = {
-          system: 'https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs',
-          code: 'TURVAKIELTO',
-        };
-        const updated = await s.call(admin, `/Patient/${v1.id}`, {
-          method: 'PUT',
-          body: JSON.stringify({ ...v1, meta: { ...v1.meta, security: [label] } }),
-          headers: { 'if-match': 'W/"1"' },
-        });
-        expect(updated.status, await updated.clone().text()).toBe(200);
+        const v1 = await labelledLater({ line: ['Kätkökuja 3'], city: 'Kemi' });
         expect((await s.call(admin, `/Patient/${v1.id}`, { method: 'DELETE' })).status).toBe(204);
         const { token } = await s.client({ id: 'deleted-no-tk', scope: 'system/*.rs' });
         for (const path of [
