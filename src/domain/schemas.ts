@@ -1,7 +1,9 @@
 /**
  * JSON Schemas of the domain model, written with TypeBox so that each schema and its TypeScript type
  * come from one declaration (`Static<typeof Schema>` in types.ts). ajv compiles the same objects for
- * runtime validation (validate.ts).
+ * runtime validation (validate.ts). A schema that states part of a business rule (a HETU's shape, the
+ * Work Ability Score's range) takes it from the rule's home and carries the rule's id as `rule`, so
+ * its failures name the rule.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 import { LOWER_CASE_UUID } from '../shared/references.ts';
@@ -17,6 +19,7 @@ import {
   TRIGGERS,
   WORK_ABILITY_SERVICES,
 } from './codes.ts';
+import { HETU_SHAPE_SOURCE, HETU_SHAPE_TEXT } from './rules/hetu.ts';
 import { WORK_ABILITY_SCORE_RANGE } from './rules/work-ability-score.ts';
 
 function code<T extends readonly string[]>(list: T, description: string) {
@@ -48,9 +51,11 @@ const Text = Type.String({
  */
 const Uuid = Type.String({ pattern: `^${LOWER_CASE_UUID}$` });
 const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
+/** A Work Ability Score: the range is the rule's (`tyk-was-1`), and a schema failure here names it. */
 const Score = Type.Integer({
   minimum: WORK_ABILITY_SCORE_RANGE.min,
   maximum: WORK_ABILITY_SCORE_RANGE.max,
+  rule: 'tyk-was-1',
 });
 const Identifier = Type.Object(
   { system: Type.String({ pattern: '^(urn:oid:[0-2](\\.\\d+)+|https?://\\S+)$' }), value: Text },
@@ -74,11 +79,7 @@ export const ClientSchema = Type.Object(
     id: LocalId,
     /** *Henkilötunnus*, e.g. `010181-900C`. */
     hetu: Type.Optional(
-      Type.String({
-        pattern: '^\\d{6}[-+A-FU-Y]\\d{3}[0-9A-Y]$',
-        patternText:
-          'a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter)',
-      }),
+      Type.String({ pattern: `^${HETU_SHAPE_SOURCE}$`, patternText: HETU_SHAPE_TEXT, rule: 'tyk-hetu-1' }),
     ),
     /** *Väliaikainen tunniste* under the issuing organisation's OID (`urn:oid:1.2.246.10.…`). */
     temporaryId: Type.Optional(

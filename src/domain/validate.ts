@@ -12,9 +12,9 @@ import { FhirError, issue } from '../shared/outcome.ts';
 import { withdrawalNotYetMade } from './rules/consent.ts';
 import { checkResponsibleWorkers } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
-import { checkHetuFormat, parseHetu } from './rules/hetu.ts';
+import { checkHetuFormat, maskHetus, parseHetu } from './rules/hetu.ts';
 import { type RelatedObjects, checkLinkedClients, checkRelatedObjects, linksOf } from './rules/links.ts';
-import { checkPlanActivities, checkPlanActivity } from './rules/plan.ts';
+import { checkClientActivities, checkPlanActivities, checkPlanActivity } from './rules/plan.ts';
 import { checkReferral } from './rules/referral.ts';
 import {
   AssessmentSchema,
@@ -92,9 +92,10 @@ export class DomainValidationError extends FhirError {
   }
 }
 
-// verbose: a pattern error reads its schema's `patternText` (what the pattern asks, in words).
+// verbose: a pattern error reads its schema's `patternText` (what the pattern asks, in words), and
+// any error its schema's `rule` (the business rule the schema states part of: `tyk-hetu-1`, `tyk-was-1`).
 const ajv = addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }));
-ajv.addKeyword('kind').addKeyword('modifier').addKeyword('patternText');
+ajv.addKeyword('kind').addKeyword('modifier').addKeyword('patternText').addKeyword('rule');
 const compiled = new Map<string, ValidateFunction>();
 function validatorFor(kind: DomainKind | 'record' | 'handover'): ValidateFunction {
   let fn = compiled.get(kind);
@@ -139,17 +140,22 @@ function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   }
   const code =
     e.keyword === 'required' ? 'required' : e.keyword === 'additionalProperties' ? 'structure' : 'value';
+  const rule = (e.parentSchema as { rule?: string } | undefined)?.rule;
   return issue(
     'error',
     code,
-    `${path}: ${e.keyword === 'required' ? 'is required' : message} (schema ${e.keyword})`,
+    `${rule ? `${rule}: ` : ''}${path}: ${e.keyword === 'required' ? 'is required' : message} (schema ${e.keyword})`,
     path,
   );
 }
 
-/** A rule violation found after the schema: expression = field, diagnostics start with the rule key. */
+/**
+ * A rule violation found after the schema: expression = field, diagnostics start with the rule key.
+ * Rule messages quote ids (a reference's target, an id used twice), and a vendor's id may be a HETU:
+ * every HETU-shaped part of the message is masked here, once for every rule.
+ */
 export function ruleIssue(path: string, rule: string, message: string): OperationOutcomeIssue {
-  return issue('error', 'invariant', `${rule}: ${path}: ${message}`, path);
+  return issue('error', 'invariant', `${rule}: ${path}: ${maskHetus(message)}`, path);
 }
 
 /** A kind's rules: `related` holds the objects outside `value` that some rules read (a referral's consent). */
@@ -345,6 +351,10 @@ export function recordIssues(value: unknown): OperationOutcomeIssue[] {
     out.push(...uniqueIdIssues(items, `${base}.${list}`, list));
     ids[kind] = new Set(items.map((item) => item.id));
   }
+  // A client's rehabilitative work activity adds up across its plans (`tyk-rwa-3`, per client).
+  const activityPath = (plan: number, index: number) => `${base}.plans[${plan}].activities[${index}]`;
+  for (const v of checkClientActivities(r.plans ?? [], activityPath))
+    out.push(ruleIssue(`${activityPath(v.plan, v.index)}.${v.field}`, v.rule, v.reason));
   for (const [list, kind] of Object.entries(RECORD_LISTS) as [keyof typeof RECORD_LISTS, DomainKind][]) {
     (r[list] ?? []).forEach((item, i) => {
       for (const { field, target, id } of linksOf(kind, item as never)) {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   ageOn,
@@ -93,7 +94,6 @@ describe('rehabilitative work activity', () => {
     [{ unemployed: false }, 'not unemployed'],
     [{ ownWorkerDecision: false }, 'no decision of the social-care own worker'],
     [{ activationPlan: false }, 'no activation plan'],
-    [{ age: 70 }, 'age 70 is not of working age'],
   ])('not eligible: %j', (change, reason) => {
     const r = rwa({ ...ok, ...change });
     expect(r.eligible).toBe(false);
@@ -111,9 +111,16 @@ describe('rehabilitative work activity', () => {
       missingFacts: ['labourMarketSubsidy', 'socialAssistance'],
     });
   });
+  it('age decides nothing: the sources state the same criteria for 25 and over and for under 25 (seed 002)', () => {
+    for (const age of [16, 24, 25, 64, 66, 70]) {
+      const r = rwa({ ...ok, age });
+      expect(r.eligible, String(age)).toBe(true);
+      expect(r.reasons.join('\n'), String(age)).not.toContain('age');
+    }
+    expect(rwa({ ...ok, age: undefined })).toMatchObject({ eligible: true, missingFacts: [] });
+  });
   it('names every missing fact', () => {
     expect(rwa({}).missingFacts).toEqual([
-      'age',
       'unemployed',
       'labourMarketSubsidy',
       'socialAssistance',
@@ -204,6 +211,59 @@ describe('kuntakokeilu', () => {
   it('Swedish and Sami mother tongues do not qualify', () => {
     expect(kuntakokeilu({ ...none, motherTongue: 'sv' }).eligible).toBe(false);
     expect(kuntakokeilu({ ...none, motherTongue: 'se' }).eligible).toBe(false);
+  });
+  it.each([
+    ['FI', "mother tongue 'FI' is Finnish"],
+    ['fin', "mother tongue 'fin' is Finnish"],
+    ['fi-FI', "mother tongue 'fi-FI' is Finnish"],
+    ['sv-FI', "mother tongue 'sv-FI' is Swedish"],
+    ['SWE', "mother tongue 'SWE' is Swedish"],
+    ['sme', "mother tongue 'sme' is Sami"],
+    ['se-NO', "mother tongue 'se-NO' is Sami"],
+    ['smn', "mother tongue 'smn' is Sami"],
+    ['sms', "mother tongue 'sms' is Sami"],
+    ['sma', "mother tongue 'sma' is Sami"],
+    ['smj', "mother tongue 'smj' is Sami"],
+    ['smi', "mother tongue 'smi' is Sami"],
+  ])('a domestic mother tongue in any case or form (%s) does not qualify', (motherTongue, reason) => {
+    const r = kuntakokeilu({ ...none, motherTongue });
+    expect(r.eligible).toBe(false);
+    expect(r.reasons[0]).toContain(reason);
+  });
+  it.each([
+    ['SO', "mother tongue 'SO' is other than Finnish, Swedish or Sami"],
+    ['ru-RU', "mother tongue 'ru-RU' is other than Finnish, Swedish or Sami"],
+    ['fit', "mother tongue 'fit' is other than Finnish, Swedish or Sami"],
+  ])('another registered language (%s) qualifies', (motherTongue, reason) => {
+    const r = kuntakokeilu({ ...none, motherTongue });
+    expect(r.eligible).toBe(true);
+    expect(r.reasons[0]).toContain(reason);
+  });
+  it.each(['suomi', 'xx', 'eng', 'fi_FI', 'fi-', '', ' fi', 'und', 'mul', 'zxx', 'qaa'])(
+    'a mother tongue that names no language (%j) decides nothing: undecided, the fact named',
+    (motherTongue) => {
+      const r = kuntakokeilu({ ...none, motherTongue });
+      expect(r).toMatchObject({ eligible: undefined, missingFacts: ['motherTongue'] });
+      expect(r.reasons[0]).toBe('kuntakokeilu group: undecided');
+    },
+  );
+  it('the invalid value is not quoted in the reasons', () => {
+    const r = kuntakokeilu({ ...none, motherTongue: '010181-900C' });
+    expect(r.eligible).toBeUndefined();
+    expect(JSON.stringify(r)).not.toContain('010181');
+  });
+  it('every Sami language of the IANA registry counts as Sami', () => {
+    const registry = createRequire(import.meta.url)('language-subtag-registry/data/json/registry.json') as {
+      Type: string;
+      Subtag?: string;
+      Description: string[];
+    }[];
+    const sami = registry
+      .filter((e) => e.Type === 'language' && e.Description.some((d) => /\bSami\b/.test(d)))
+      .map((e) => e.Subtag!);
+    expect(sami.length).toBeGreaterThan(10);
+    for (const tag of sami)
+      expect(kuntakokeilu({ ...none, motherTongue: tag }).reasons[0], tag).toContain('is Sami');
   });
   it('undecided while an open criterion could still make it hold', () => {
     expect(kuntakokeilu({ age: 45, entitledToEarningsRelatedAllowance: true })).toMatchObject({

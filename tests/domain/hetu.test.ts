@@ -46,8 +46,23 @@ describe('HETU details', () => {
     expect(maskHetus('a 010181-900C and 250675Y906J, a typo 010181-900D')).toBe(
       'a [HETU] and [HETU], a typo [HETU]',
     );
-    // Not inside a longer token (a UUID, an id): only a HETU standing on its own.
-    for (const text of ['x131052-308T', '131052-308Tx', 'Patient/1131052-308T', '2026-02-17'])
+    // Glued to letters (a parameter's name, an id) it is still a person's; glued to more digits it is
+    // another number, and a UUID's hex that has a HETU's shape is kept.
+    for (const [text, masked] of [
+      ['x131052-308T', 'x[HETU]'],
+      ['131052-308Tx', '[HETU]x'],
+      ['name010181-900C=1', 'name[HETU]=1'],
+      ['Patient/obs_010181-900Cb', 'Patient/obs_[HETU]b'],
+    ])
+      expect(maskHetus(text as string), text).toBe(masked);
+    for (const text of [
+      'Patient/1131052-308T',
+      '131052-308T5',
+      '2026-02-17',
+      '4e010181-9001-4abc-8def-0123456789ab',
+      '4E010181-9001-4ABC-8DEF-0123456789AB',
+      'Observation/ab4e010181-9001-4abc-8def-0123456789ab',
+    ])
       expect(maskHetus(text), text).toBe(text);
   });
 
@@ -61,14 +76,9 @@ describe('HETU details', () => {
       ['/fhir/Patient/010181%2d900c/_history', '/fhir/Patient/[HETU]/_history'],
     ])
       expect(maskHetus(text as string), text).toBe(masked);
-    // Still a HETU standing on its own only; and a UUID's lower-case hex is no HETU.
-    for (const text of [
-      'x010181-900c',
-      '010181-900cx',
-      '010181-900cd',
-      '123e4567-e89b-12d3-a456-426614174000',
-      '550e8400-e29b-41d4-a716-446655440000',
-    ])
+    expect(maskHetus('x010181-900c and 010181-900cd')).toBe('x[HETU] and [HETU]d');
+    // A UUID's lower-case hex is no HETU.
+    for (const text of ['123e4567-e89b-12d3-a456-426614174000', '550e8400-e29b-41d4-a716-446655440000'])
       expect(maskHetus(text), text).toBe(text);
   });
 

@@ -2,7 +2,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import {
+  ClientSchema,
   DomainValidationError,
+  HETU_SHAPE_SOURCE,
   type SupportPlan,
   addMonths,
   checkPlanActivity,
@@ -38,15 +40,28 @@ describe('domain validation names the field and the rule', () => {
     );
   });
 
-  it('a HETU of the wrong shape names what the shape is, without quoting the value', () => {
-    for (const hetu of ['010181-900c', '010181G123X', ' 010181-900C', '010181-900']) {
+  it('a HETU of the wrong shape names what the shape is and the rule (tyk-hetu-1), without quoting the value', () => {
+    for (const hetu of [
+      '010181-900c',
+      '010181y900C',
+      '010181G123X',
+      ' 010181-900C',
+      '010181 900C',
+      '010181-900',
+    ]) {
       const r = firstIssue(() =>
         validateDomain('client', { id: 'c1', hetu, name: { family: 'X', given: [] } }),
       );
+      expect(r.issue.expression, hetu).toEqual(['Client.hetu']);
       expect(r.issue.diagnostics, hetu).toBe(
-        'Client.hetu: must be a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter) (schema pattern)',
+        'tyk-hetu-1: Client.hetu: must be a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter) (schema pattern)',
       );
     }
+  });
+
+  it("the schema's HETU pattern is the rule's shape (hetu.ts), not a second copy", () => {
+    const pattern = (ClientSchema.properties.hetu as unknown as { pattern: string }).pattern;
+    expect(pattern).toBe(`^${HETU_SHAPE_SOURCE}$`);
   });
 
   it('a client whose local id is a HETU is refused (ids travel in URLs and logs), naming no HETU', () => {
@@ -89,11 +104,29 @@ describe('domain validation names the field and the rule', () => {
     expect(r.field).toBe('Client.birthDate');
   });
 
-  it('score 11 → schema maximum on Assessment.selfScore', () => {
+  it('score 11 → schema maximum on Assessment.selfScore, naming tyk-was-1', () => {
     const a = { ...suvi.assessments![0]!, selfScore: 11 };
     const r = firstIssue(() => validateDomain('assessment', a));
     expect(r.field).toBe('Assessment.selfScore');
-    expect(r.issue.diagnostics).toBe('Assessment.selfScore: must be <= 10 (schema maximum)');
+    expect(r.issue.diagnostics).toBe('tyk-was-1: Assessment.selfScore: must be <= 10 (schema maximum)');
+  });
+
+  it('every score out of the rule (not an integer 0–10) names tyk-was-1', () => {
+    const a = suvi.assessments![0]!;
+    expect(
+      firstIssue(() => validateDomain('assessment', { ...a, professionalScore: -1 })).issue.diagnostics,
+    ).toBe('tyk-was-1: Assessment.professionalScore: must be >= 0 (schema minimum)');
+    expect(firstIssue(() => validateDomain('assessment', { ...a, selfScore: 7.5 })).issue.diagnostics).toBe(
+      'tyk-was-1: Assessment.selfScore: must be integer (schema type)',
+    );
+    const s = suvi.selfAssessments![0]!;
+    expect(firstIssue(() => validateDomain('selfAssessment', { ...s, overall: 12 })).issue.diagnostics).toBe(
+      'tyk-was-1: SelfAssessment.overall: must be <= 10 (schema maximum)',
+    );
+    // Other schema failures name no rule.
+    expect(firstIssue(() => validateDomain('assessment', { ...a, phase: 'x' })).issue.diagnostics).toBe(
+      'Assessment.phase: must be one of primary, secondary, tertiary (schema enum)',
+    );
   });
 
   it('free text may span lines but not start or end with white space, nor carry what FHIR or XHTML cannot', () => {
@@ -387,6 +420,93 @@ describe('record validation', () => {
       }),
     ).toEqual([]);
     expect(() => validateDomain('referral', referral, { consents: 'x' } as never)).toThrow(TypeError);
+  });
+
+  it('ids that are HETUs are not quoted: every rule message masks them', () => {
+    const hetu = '010181-900C';
+    const clientRef = structuredClone(suvi);
+    clientRef.assessments![0]!.clientId = hetu;
+    const listRef = structuredClone(suvi);
+    listRef.referrals![0]!.consentId = hetu;
+    const twice = structuredClone(suvi);
+    twice.consents!.push({ ...twice.consents![0]! });
+    twice.consents![0]!.id = hetu;
+    twice.consents![1]!.id = hetu;
+    twice.referrals![0]!.consentId = hetu;
+    const diagnostics = [clientRef, listRef, twice].flatMap((r) => recordIssues(r).map((i) => i.diagnostics));
+    expect(diagnostics).toEqual([
+      "reference: WorkAbilityRecord.assessments[0].clientId: '[HETU]' is not the record's client 'suvi'",
+      "reference: WorkAbilityRecord.referrals[0].consentId: '[HETU]' is not among the record's consents",
+      "unique-id: WorkAbilityRecord.consents[1].id: id '[HETU]' is used twice in consents",
+    ]);
+    // The record's own client id quoted in a reference message is masked too.
+    const keyedByHetu = JSON.parse(JSON.stringify(suvi).replaceAll('"suvi"', JSON.stringify(hetu)));
+    keyedByHetu.consents[0].clientId = 'someone-else';
+    const all = recordIssues(keyedByHetu).map((i) => i.diagnostics!);
+    expect(all).toContain(
+      "reference: WorkAbilityRecord.consents[0].clientId: 'someone-else' is not the record's client '[HETU]'",
+    );
+    for (const d of [...diagnostics, ...all]) expect(d).not.toContain(hetu);
+  });
+
+  it("a client's rehabilitative work activity is 1–4 days a week in all, across its active plans of one kind (tyk-rwa-3)", () => {
+    const r = structuredClone(suvi);
+    const first = r.plans![0]!;
+    first.activities[0]!.daysPerWeek = 4;
+    const second = { ...structuredClone(first), id: 'suvi-activation-plan-2' };
+    second.activities[0]!.period = { start: '2026-06-01', end: '2026-11-30' };
+    r.plans = [first, second];
+    expect(recordIssues(r).map((i) => [i.expression?.[0], i.diagnostics])).toEqual([
+      [
+        'WorkAbilityRecord.plans[1].activities[0].daysPerWeek',
+        "tyk-rwa-3: WorkAbilityRecord.plans[1].activities[0].daysPerWeek: rehabilitative work activity is at most 4 days a week in all, across the client's plans; on the day this one starts, the activities running add up to 8 (WorkAbilityRecord.plans[0].activities[0], WorkAbilityRecord.plans[1].activities[0])",
+      ],
+    ]);
+    expect(() => validateRecord(r)).toThrow(DomainValidationError);
+    // Each plan alone passes: the rule is the client's, not the plan's.
+    for (const p of r.plans) expect(domainIssues('plan', p)).toEqual([]);
+    // Periods that do not overlap add nothing up.
+    second.activities[0]!.period = { start: '2026-10-01', end: '2027-03-31' };
+    expect(recordIssues(r)).toEqual([]);
+    // Two days and two days at one time are four: Sirpa's week.
+    second.activities[0]!.period = { start: '2026-06-01', end: '2026-11-30' };
+    first.activities[0]!.daysPerWeek = 2;
+    second.activities[0]!.daysPerWeek = 2;
+    expect(recordIssues(r)).toEqual([]);
+  });
+
+  it('the plans counted together: active ones of one kind (an implementation plan restates the activation plan)', () => {
+    const r = structuredClone(suvi);
+    const first = r.plans![0]!;
+    first.activities[0]!.daysPerWeek = 4;
+    const second = { ...structuredClone(first), id: 'suvi-plan-2' };
+    r.plans = [first, second];
+    expect(recordIssues(r).map((i) => i.expression?.[0])).toEqual([
+      'WorkAbilityRecord.plans[0].activities[0].daysPerWeek',
+      'WorkAbilityRecord.plans[1].activities[0].daysPerWeek',
+    ]);
+    // The implementation plan details the days the activation plan agreed (DOMAIN.md): not more days.
+    second.category = 'implementation-plan';
+    expect(recordIssues(r)).toEqual([]);
+    second.category = 'activation-plan';
+    for (const status of ['draft', 'completed', 'revoked'] as const) {
+      second.status = status;
+      expect(recordIssues(r), status).toEqual([]);
+    }
+  });
+
+  it('an activity without dates runs within its plan period when counted with other plans', () => {
+    const r = structuredClone(suvi);
+    const first = r.plans![0]!;
+    first.activities[0]!.daysPerWeek = 3;
+    const second = { ...structuredClone(first), id: 'suvi-plan-2', period: { start: '2027-01-01' } };
+    second.activities[0] = { service: 'rehabilitative-work-activity', daysPerWeek: 3, durationMonths: 6 };
+    r.plans = [first, second];
+    expect(recordIssues(r)).toEqual([]);
+    second.period = { start: '2026-08-01' };
+    expect(recordIssues(r).map((i) => i.expression?.[0])).toEqual([
+      'WorkAbilityRecord.plans[1].activities[0].daysPerWeek',
+    ]);
   });
 
   it('nested problems carry the record path', () => {

@@ -4,6 +4,7 @@
  * must still be found out.
  */
 import type { CareTeamRole } from '../codes.ts';
+import { motherTongueOf } from './language.ts';
 
 export interface Eligibility {
   eligible: boolean | undefined;
@@ -161,6 +162,10 @@ export function helsinkiWorkAbilitySupportEligibility(f: HelsinkiFacts): Eligibi
 }
 
 export interface RehabilitativeWorkActivityFacts {
+  /**
+   * Not a criterion: the sources state the same conditions for people aged 25 and over and for those
+   * under 25 (seed 002, "Kenelle?"; DOMAIN.md), and no age bound. Kept so callers' facts still type.
+   */
   age?: number;
   unemployed?: boolean;
   labourMarketSubsidy?: boolean;
@@ -198,17 +203,13 @@ export function rehabilitativeWorkActivitySchedule(
   return [days, months];
 }
 
-/** *Kuntouttava työtoiminta*. */
+/**
+ * *Kuntouttava työtoiminta*: for the unemployed aged 25 and over entitled to labour-market subsidy or
+ * receiving social assistance, or under 25 likewise (seed 002) — the same conditions at any age, so
+ * age decides nothing.
+ */
 export function rehabilitativeWorkActivityEligibility(f: RehabilitativeWorkActivityFacts): Eligibility {
-  const age =
-    f.age === undefined
-      ? unknown('age', 'working age')
-      : known(
-          f.age >= 17 && f.age < 65,
-          `age ${f.age}${f.age >= 17 && f.age < 65 ? '' : ' is not of working age'}`,
-        );
   return decide([
-    age,
     flag(f.unemployed, 'unemployed', 'unemployed', 'not unemployed'),
     any('benefit', [
       flag(
@@ -277,14 +278,33 @@ export function typEligibility(f: TypFacts): Eligibility {
 export interface KuntakokeiluFacts {
   age?: number;
   entitledToEarningsRelatedAllowance?: boolean;
-  /** ISO 639-1 mother tongue. */
+  /**
+   * Mother tongue: a BCP 47 tag (`fi`, `sv-FI`, `se`) or the ISO 639-2/3 code of Finnish, Swedish or
+   * Northern Sami (`fin`, `swe`, `sme`), in either letter case. A value that names no registered
+   * language (or `und`, `mul`) leaves the criterion undecided, as if it were missing.
+   */
   motherTongue?: string;
   finnishCitizen?: boolean;
 }
 
+const OTHER_TONGUE = 'mother tongue other than Finnish, Swedish or Sami';
+
+/** Mother tongue other than Finnish, Swedish or Sami (seed 002: "muu kuin suomi, ruotsi tai saame"). */
+function otherMotherTongue(tag: string | undefined): Criterion {
+  if (tag === undefined) return unknown('motherTongue', OTHER_TONGUE);
+  const tongue = motherTongueOf(tag);
+  // The value is not quoted unless it is a language tag: it could be any text.
+  if (tongue.kind === 'invalid')
+    return unknown('motherTongue', `${OTHER_TONGUE} (not a registered language tag)`);
+  if (tongue.kind === 'undetermined')
+    return unknown('motherTongue', `${OTHER_TONGUE} ('${tag}' names no particular language)`);
+  return tongue.domestic
+    ? known(false, `mother tongue '${tag}' is ${tongue.domestic}`)
+    : known(true, `mother tongue '${tag}' is other than Finnish, Swedish or Sami`);
+}
+
 /** *Työllisyyden kuntakokeilu* client group. */
 export function kuntakokeiluEligibility(f: KuntakokeiluFacts): Eligibility {
-  const domestic = ['fi', 'sv', 'se', 'smn', 'sms'];
   return decide([
     any('kuntakokeilu group', [
       f.entitledToEarningsRelatedAllowance === undefined
@@ -295,12 +315,7 @@ export function kuntakokeiluEligibility(f: KuntakokeiluFacts): Eligibility {
               ? 'entitled to earnings-related allowance'
               : 'not entitled to earnings-related allowance',
           ),
-      f.motherTongue === undefined
-        ? unknown('motherTongue', 'mother tongue other than Finnish, Swedish or Sami')
-        : known(
-            !domestic.includes(f.motherTongue),
-            `mother tongue '${f.motherTongue}'${domestic.includes(f.motherTongue) ? ' is Finnish, Swedish or Sami' : ' is other than Finnish, Swedish or Sami'}`,
-          ),
+      otherMotherTongue(f.motherTongue),
       f.finnishCitizen === undefined
         ? unknown('finnishCitizen', 'non-Finnish citizen')
         : known(!f.finnishCitizen, f.finnishCitizen ? 'Finnish citizen' : 'not a Finnish citizen'),

@@ -2,6 +2,7 @@
  * *Henkilötunnus* (HETU): `DDMMYYCZZZQ`. The profile invariant `tyk-hetu-1` enforces the same format
  * and check character; tests/domain/hetu-invariant.test.ts proves both agree on tests/fixtures/hetu-cases.json.
  */
+import { LOWER_CASE_UUID } from '../../shared/references.ts';
 import { finnishDay } from './calendar.ts';
 
 /** The identifier system of the HETU (the OID of the Finnish personal identity code); `tyk-hetu-1` applies to it. */
@@ -28,15 +29,28 @@ const CENTURY: Record<string, number> = {
 export const CENTURY_SIGNS: Readonly<Record<string, number>> = CENTURY;
 /** A HETU's shape up to its check character: day, month, year, century sign, individual number. */
 const BEFORE_CHECK = String.raw`(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})`;
-/** A HETU's shape: day, month, year, century sign, individual number, check character. */
-const SHAPE_SOURCE = `${BEFORE_CHECK}([0-9A-Y])`;
-const SHAPE = new RegExp(`^${SHAPE_SOURCE}$`);
+/**
+ * A HETU's shape: day, month, year, century sign, individual number, check character. The one home
+ * of the shape: the domain schema's `Client.hetu` pattern is `^${HETU_SHAPE_SOURCE}$`.
+ */
+export const HETU_SHAPE_SOURCE = `${BEFORE_CHECK}([0-9A-Y])`;
+/** The shape in words, for a value that does not have it (never quoting the value). */
+export const HETU_SHAPE_TEXT =
+  'a HETU: six digits of birth date, a century sign (+, -, A–F or U–Y), three digits and a check character (0–9 or an upper-case letter)';
+const SHAPE = new RegExp(`^${HETU_SHAPE_SOURCE}$`);
 
 /**
  * Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's), its
- * check character in either case (`010181-900c` is no valid value, but names the same person).
+ * check character in either case (`010181-900c` is no valid value, but names the same person), also
+ * glued to letters (`name010181-900C`, a parameter's name) but not to more digits. A UUID (either
+ * case) is matched whole first and kept: its hex can hold a HETU's shape (`4e010181-9001-…`).
  */
-const HETU_IN_TEXT = new RegExp(`(?<![0-9A-Za-z])${BEFORE_CHECK}([0-9A-Ya-y])(?![0-9A-Za-z])`, 'g');
+const HETU_IN_TEXT = new RegExp(
+  `(${LOWER_CASE_UUID.replaceAll('0-9a-f', '0-9A-Fa-f')})|(?<![0-9])${BEFORE_CHECK}[0-9A-Ya-y](?![0-9])`,
+  'g',
+);
+/** `HETU_IN_TEXT`'s replacement: a UUID as it was, a HETU masked. */
+const maskMatch = (match: string, uuid: string | undefined) => (uuid ? match : '[HETU]');
 
 /** A run of percent-escapes (`%2D`, `%C3%A4`): decoded together, as UTF-8. */
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
@@ -64,7 +78,7 @@ function decodeRun(run: string): string {
  * withheld whole.
  */
 export function maskHetus(text: string): string {
-  const masked = text.replace(HETU_IN_TEXT, '[HETU]');
+  const masked = text.replace(HETU_IN_TEXT, maskMatch);
   if (!text.includes('%')) return masked;
   let decoded = text;
   for (let round = 0; ; round++) {
@@ -73,7 +87,7 @@ export function maskHetus(text: string): string {
     if (round === DECODE_ROUNDS) return ENCODED_TOO_DEEP;
     decoded = next;
   }
-  const maskedDecoded = decoded.replace(HETU_IN_TEXT, '[HETU]');
+  const maskedDecoded = decoded.replace(HETU_IN_TEXT, maskMatch);
   return maskedDecoded === decoded ? masked : maskedDecoded;
 }
 /** From 2027 new HETUs no longer carry sex in the individual number (the HETU reform). */

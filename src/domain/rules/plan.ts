@@ -2,12 +2,12 @@
  * Rules on support-plan activities that the CarePlan profile also states (`tyk-rwa-1`, `tyk-rwa-2`,
  * `tyk-rwa-3`); tests/domain/plan-invariant.test.ts holds their shared case table.
  */
-import type { Activity } from '../types.ts';
+import type { Activity, SupportPlan } from '../types.ts';
 import { dayBefore } from './calendar.ts';
 import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
 
-/** A date to the day (`YYYY-MM-DD`), as the rehabilitative work activity's bounds must be. */
-const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A date to the day (`YYYY-MM-DD`), as the rehabilitative work activity's bounds must be (tyk-rwa-2). */
+export const RWA_BOUND_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface ActivityViolation {
   field: 'daysPerWeek' | 'period' | 'durationMonths';
@@ -62,7 +62,7 @@ export function checkPlanActivity(a: Activity): ActivityViolation[] {
       reason:
         'rehabilitative work activity needs a period with start and end, or a duration in months (3–24 months)',
     });
-  } else if (!FULL_DATE.test(a.period.start) || !FULL_DATE.test(a.period.end)) {
+  } else if (!RWA_BOUND_DATE.test(a.period.start) || !RWA_BOUND_DATE.test(a.period.end)) {
     // FHIRPath date arithmetic keeps a partial date's precision: 2026 + 24 months is 2028, a year.
     out.push({
       field: 'period',
@@ -119,5 +119,72 @@ export function checkPlanActivities(
         reason: `rehabilitative work activity is at most ${RWA_DAYS_PER_WEEK.max} days a week in all; on the day this one starts, the activities running add up to ${days}`,
       });
   });
+  return out;
+}
+
+/** A rehabilitative work activity of one of a client's plans, between the days it runs. */
+interface PlanActivity {
+  plan: number;
+  index: number;
+  activity: Activity;
+  start: string;
+  end: string | undefined;
+}
+
+/**
+ * The plans whose activities add up: the client's active plans, each with the plans of its own
+ * category. An implementation plan (*toteuttamissuunnitelma*) details the activity days its activation
+ * plan agreed (DOMAIN.md; seed 002: "toteutetaan aktivointisuunnitelmaan kirjattujen … sovittujen
+ * työtoiminta-aikojen … mukaisesti"), so plans of two categories state the same days, not more; a
+ * draft has not begun, a completed or revoked plan no longer runs.
+ */
+function countedTogether(plans: readonly SupportPlan[]): Map<string, PlanActivity[]> {
+  const out = new Map<string, PlanActivity[]>();
+  plans.forEach((p, plan) => {
+    if (p.status !== 'active') return;
+    p.activities.forEach((activity, index) => {
+      if (!isRehabilitativeWork(activity)) return;
+      // An activity without dates runs within its plan's period.
+      const { start, end } = activity.period ?? p.period;
+      const group = out.get(p.category) ?? [];
+      group.push({ plan, index, activity, start, end });
+      out.set(p.category, group);
+    });
+  });
+  return out;
+}
+
+/**
+ * A client's rehabilitative work activity is 1–4 days a week in all, whatever plans it is written in
+ * (seed 002: "asiakkaan yksilöllisen tarpeen mukaan … 1-4 päivänä viikossa"; Sirpa's four days are two
+ * and two): the record-level side of `tyk-rwa-3`. On the day each such activity of an active plan
+ * starts, the days of those running in the active plans of its category add up to 4 at most. What one
+ * plan exceeds alone `checkPlanActivities` reports; this reports what only plans together exceed,
+ * naming every activity counted (`pathOf` gives an activity's path).
+ */
+export function checkClientActivities(
+  plans: readonly SupportPlan[],
+  pathOf: (plan: number, index: number) => string,
+): (ActivityViolation & { plan: number; index: number })[] {
+  const out: (ActivityViolation & { plan: number; index: number })[] = [];
+  for (const group of countedTogether(plans).values()) {
+    for (const a of group) {
+      const running = group.filter((b) => b.start <= a.start && (b.end === undefined || b.end >= a.start));
+      if (running.every((b) => b.plan === a.plan)) continue;
+      const own = plans[a.plan]!.activities.filter(
+        (b) => isRehabilitativeWork(b) && runsWhenStarts(b, a.activity),
+      );
+      if (own.reduce((sum, b) => sum + (b.daysPerWeek ?? 0), 0) > RWA_DAYS_PER_WEEK.max) continue;
+      const days = running.reduce((sum, b) => sum + (b.activity.daysPerWeek ?? 0), 0);
+      if (days > RWA_DAYS_PER_WEEK.max)
+        out.push({
+          plan: a.plan,
+          index: a.index,
+          field: 'daysPerWeek',
+          rule: 'tyk-rwa-3',
+          reason: `rehabilitative work activity is at most ${RWA_DAYS_PER_WEEK.max} days a week in all, across the client's plans; on the day this one starts, the activities running add up to ${days} (${running.map((b) => pathOf(b.plan, b.index)).join(', ')})`,
+        });
+    }
+  }
   return out;
 }

@@ -4,7 +4,7 @@
 // that the NLM UCUM library fhirpath.js ships (ucumUtils) validates, and BCP-47, whose subtags are
 // looked up in the IANA registry (bcp47.ts).
 import { ucumUtils } from 'fhirpath';
-import { isBcp47 } from './bcp47.ts';
+import { isBcp47 } from '../../shared/bcp47.ts';
 
 export const UCUM = 'http://unitsofmeasure.org';
 export const BCP47 = 'urn:ietf:bcp:47';

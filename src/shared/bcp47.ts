@@ -1,5 +1,5 @@
-// BCP-47 language tags (RFC 5646): the shape, then the subtags of a normal tag looked up in the IANA
-// Language Subtag Registry, as the HL7 validator does (a well-formed `suomi` or `fi-XX` names no
+// BCP-47 language tags (RFC 5646), the one home of the IANA Language Subtag Registry here: the shape,
+// then the subtags of a normal tag looked up in the registry, as the HL7 validator does (a well-formed `suomi` or `fi-XX` names no
 // registered language or region). The registry is the `language-subtag-registry` package's data
 // (CC0), read on the first check. Private-use tags (`x-…`) and the registry's grandfathered tags are
 // accepted as they are; extensions and private-use parts after the subtags are not registered.
@@ -55,6 +55,19 @@ function subtagsRegistered(parts: string[]): boolean {
     if (!registered('variant', parts[i++] as string)) return false;
   return true; // what follows is an extension or private use: not registered subtags
 }
+
+/**
+ * The registry's language subtags that name no particular language (`mis`, `mul`, `und`, `zxx`) and its
+ * private-use range (`qaa..qtz`): a tag with one of them is well formed but says nothing of a language.
+ */
+export function namesNoLanguage(subtag: string): boolean {
+  const lower = subtag.toLowerCase();
+  special ??= new Set(
+    Object.keys(createRequire(import.meta.url)('language-subtag-registry/data/json/special.json') as object),
+  );
+  return special.has(lower) || (lower.length === 3 && lower >= 'qaa' && lower <= 'qtz');
+}
+let special: Set<string> | undefined;
 
 /** Whether `tag` is a well-formed BCP-47 tag whose subtags the IANA registry holds. */
 export function isBcp47(tag: string): boolean {
