@@ -88,6 +88,11 @@ export const CREATING_APPLICATION_TYPES: ReadonlySet<string> = new Set(
 
 /** The canonical of the Kykyviisari questionnaire a self-assessment response answers. */
 export const SELF_ASSESSMENT_QUESTIONNAIRE: string = MAP.selfAssessment.questionnaire;
+/**
+ * The statuses of a QuestionnaireResponse the citizen finished: the only ones the reader takes as a
+ * self-assessment (the SDK writes each one completed) and the only ones the Kanta PHR push sends.
+ */
+export const FINISHED_RESPONSE_STATUSES: readonly string[] = ['completed', 'amended'];
 
 export function profileUrl(kind: FhirKind): string {
   return `${canonical}/StructureDefinition/${MAP.kinds[kind].profile}`;

@@ -9,7 +9,7 @@ import {
   type ConsentDataClass,
   type ConsentParty,
   type ConsentTerms,
-  finnishDay,
+  calendarDay,
   finnishDayOf,
   withdrawalNotYetMade,
 } from '../domain/index.ts';
@@ -18,6 +18,8 @@ import { MAP } from './config.ts';
 import { codeText } from './quote.ts';
 import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
+import { unheldElement } from './unheld.ts';
+import { wellFormed } from './well-formed.ts';
 
 function unreadable(expression: string, message: string): never {
   throw FhirError.unprocessable([issue('error', 'invalid', message, expression)]);
@@ -49,13 +51,22 @@ function permitsDisclosure(action: unknown): boolean {
  * rule, or undefined. Shared by `fromFhir` and the disclosure reader.
  */
 export function consentDefect(consent: Consent): { element: string; message: string } | undefined {
+  const unheld = unheldElement('consent', consent);
+  if (unheld) return unheld;
   // Repeats the profile allows once: a second withdrawal date, a second receiving party of one actor.
-  const isWithdrawal = (e: { url: string }) => e.url === MAP.extensions.consentWithdrawalDate;
   const again = secondIndex(consent.extension, isWithdrawal);
   if (again >= 0)
     return {
       element: `extension[${again}]`,
       message: secondOne(extensionName(MAP.extensions.consentWithdrawalDate)),
+    };
+  // The day of withdrawal in any other element (valueDate, valueString) would be read as no withdrawal.
+  const at = (consent.extension ?? []).findIndex(isWithdrawal);
+  if (at >= 0 && withdrawalDay(consent) === undefined)
+    return {
+      element: `extension[${at}].valueDateTime`,
+      message:
+        "tyk-con-1: a withdrawn consent carries its day of withdrawal in the consent-withdrawal-date extension's valueDateTime (a date or dateTime)",
     };
   for (const [a, actor] of (consent.provision?.actor ?? []).entries()) {
     const party = secondIndex(actor?.extension, (e) => e?.url === MAP.extensions.consentReceivingParty);
@@ -65,7 +76,7 @@ export function consentDefect(consent: Consent): { element: string; message: str
         message: secondOne(extensionName(MAP.extensions.consentReceivingParty)),
       };
   }
-  const withdrawn = consent.extension?.some(isWithdrawal);
+  const withdrawn = at >= 0;
   if (consent.status === 'inactive' && !withdrawn)
     return {
       element: 'extension',
@@ -99,24 +110,38 @@ export function consentDefect(consent: Consent): { element: string; message: str
   return undefined;
 }
 
+const isWithdrawal = (e: { url: string }) => e.url === MAP.extensions.consentWithdrawalDate;
+
+/**
+ * The Finnish day of the consent's withdrawal (its consent-withdrawal-date's `valueDateTime`), or
+ * undefined: none, or one that is no date or dateTime (which `consentDefect` refuses). The one reading
+ * of the withdrawal date, for `fromFhir` and `consentForDisclosure`.
+ */
+export function withdrawalDay(consent: Consent): string | undefined {
+  const value: unknown = consent.extension?.find(isWithdrawal)?.valueDateTime;
+  return typeof value === 'string' ? calendarDay(value) : undefined;
+}
+
 const present = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);
 
 /**
  * The disclosure terms of `consent`; a consent that is neither active nor withdrawn (`inactive` with
- * its withdrawal date and only then, rule tyk-con-1), withdrawn on a day still to come
- * (`consent-withdrawn`, as `fromFhir` refuses it), whose actions leave out disclosure or that narrows its permit in ways the rule does not read
- * (tyk-con-3), or that lacks a party, data class or start date, is refused with an error naming the
- * element.
+ * its withdrawal date, a date in `valueDateTime`, and only then, rule tyk-con-1), withdrawn on a day
+ * still to come (`consent-withdrawn`, as `fromFhir` refuses it), whose actions leave out disclosure or
+ * that narrows its permit in ways the rule does not read (tyk-con-3), that carries a modifier the
+ * reader does not understand, or that lacks a party, data class or start date, is refused with an
+ * error naming the element; JSON that is not well-formed FHIR where it is read, naming the Consent.
  */
 export function consentForDisclosure(consent: Consent): ConsentTerms {
+  return wellFormed('Consent', 'Consent', () => readTerms(consent));
+}
+
+function readTerms(consent: Consent): ConsentTerms {
   const p = 'Consent.provision';
   const id = consent.id ? `Consent/${consent.id}` : 'Consent';
   const defect = consentDefect(consent);
   if (defect) unreadable(`Consent.${defect.element}`, defect.message);
-  const withdrawn = consent.extension?.find(
-    (e) => e.url === MAP.extensions.consentWithdrawalDate,
-  )?.valueDateTime;
-  const withdrawnOn = withdrawn ? finnishDay(withdrawn) : undefined;
+  const withdrawnOn = withdrawalDay(consent);
   // A withdrawal is something done, so not after today; fromFhir refuses the same (consent-withdrawn).
   const notYet = withdrawnOn === undefined ? undefined : withdrawalNotYetMade(withdrawnOn);
   if (notYet)
@@ -131,11 +156,13 @@ export function consentForDisclosure(consent: Consent): ConsentTerms {
       unreadable(`${p}.actor[${i}].extension`, `no code from CodeSystem ${MAP.codedFields.consentParty}`)
     );
   }) as ConsentParty[];
+  if (!parties.length) unreadable(`${p}.actor`, 'is required: a consent names at least one receiving party');
   const dataClasses = (consent.provision?.code ?? []).map(
     (cc, i) =>
       codeFrom(cc, MAP.codedFields.dataClass!) ??
       unreadable(`${p}.code[${i}]`, `no code from CodeSystem ${MAP.codedFields.dataClass}`),
   ) as ConsentDataClass[];
+  if (!dataClasses.length) unreadable(`${p}.code`, 'is required: a consent names at least one data class');
   const start =
     finnishDayOf(consent.provision?.period?.start) ?? unreadable(`${p}.period.start`, 'is required');
   const end = finnishDayOf(consent.provision?.period?.end);

@@ -39,6 +39,9 @@ import type {
 } from '../domain/index.ts';
 import {
   DomainValidationError,
+  RWA_BOUND_DATE,
+  RWA_DAYS_PER_WEEK,
+  calendarDay,
   checkPlanActivities,
   domainIssues,
   finnishDay,
@@ -47,8 +50,8 @@ import {
   recordIssues,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
-import { consentDefect } from './consent-reader.ts';
+import { FINISHED_RESPONSE_STATUSES, type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
+import { consentDefect, withdrawalDay } from './consent-reader.ts';
 import {
   type IdentityOptions,
   carriedUuid,
@@ -60,6 +63,8 @@ import { checkMappingOptions } from './options.ts';
 import { OUR_TYPES, codeText, isKnownType, quotedTarget } from './quote.ts';
 import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
+import { unheldElement } from './unheld.ts';
+import { wellFormed } from './well-formed.ts';
 
 /** A Work Ability Score read on its own (outside its assessment). */
 export interface ScoreReading {
@@ -112,28 +117,6 @@ function withArticle(type: string): string {
 function refersTo(named: unknown, expected: string): string {
   const what = isKnownType(named) ? withArticle(named) : 'a resource type none of our profiles is on';
   return `refers to ${what}, expected ${withArticle(expected)}`;
-}
-
-/**
- * `read()`, where a TypeError means the JSON at `path` is not well-formed FHIR where the mapping
- * reads it (an object where a list belongs, a null in a list): a 422 for `path`. The mapping reads
- * what its profiles allow and does not re-check FHIR's JSON shape; the validator names the element.
- * Anything else (our own refusals, a failing `resolve` of the caller's) passes through.
- */
-function wellFormed<T>(path: string, type: string, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (!(err instanceof TypeError)) throw err;
-    throw FhirError.unprocessable(
-      issue(
-        'error',
-        'structure',
-        `${path}: ${type} is not well-formed FHIR JSON where the mapping reads it; validate it first (the validator names the element)`,
-        path,
-      ),
-    );
-  }
 }
 
 /**
@@ -195,6 +178,16 @@ const ASSESSMENT_STATUS: HeldStatuses = {
   accepted: RESULT_STATUS,
 };
 const SCORE_STATUS: HeldStatuses = { what: 'a score the domain holds', accepted: RESULT_STATUS };
+
+/**
+ * QuestionnaireResponse.status: the client's finished answers (an amended response is finished too);
+ * the SDK writes every self-assessment completed, so a draft, a stopped or an entered-in-error
+ * response would be written back as finished answers.
+ */
+const SELF_ASSESSMENT_STATUS: HeldStatuses = {
+  what: 'a self-assessment the domain holds',
+  accepted: FINISHED_RESPONSE_STATUSES,
+};
 
 /**
  * Goal.lifecycleStatus: the domain holds a goal open or achieved (MAP.goal.states) and writes it
@@ -379,6 +372,9 @@ function readClient(p: Patient, r: Reader): Client {
   const current = (p.name ?? []).filter(inUse);
   const name = current.find((n) => n.use === 'official' && n.family) ?? current.find((n) => n.family);
   if (!name?.family) fail(`${r.path}.name`, 'a current name with a family name is required');
+  // A string where the list belongs would be spread into its letters.
+  if (name.given !== undefined && !Array.isArray(name.given))
+    fail(`${r.path}.name[${p.name!.indexOf(name)}].given`, 'is not well-formed FHIR JSON: a list of strings');
   const c: Client = {
     id: r.idOf('client', p.identifier),
     name: { family: name.family, given: [...(name.given ?? [])] },
@@ -388,18 +384,42 @@ function readClient(p: Patient, r: Reader): Client {
   if (!hetu) put(c, 'birthDate', p.birthDate);
   else if (p.birthDate !== undefined) assertBirthDateFitsHetu(hetu, p.birthDate, `${r.path}.birthDate`);
   put(c, 'gender', p.gender);
+  put(c, 'municipality', municipalityOf(p, r));
+  if (nonDisclosureOf(p, r)) c.nonDisclosure = true;
+  return c;
+}
+
+/** The client's municipality: the one municipality-code extension's `valueCoding.code`, if any. */
+function municipalityOf(p: Patient, r: Reader): string | undefined {
   const isMunicipality = (e: { url: string }) => e.url === MAP.extensions.municipality;
   const second = secondIndex(p.extension, isMunicipality);
   if (second >= 0)
     fail(`${r.path}.extension[${second}]`, secondOne(extensionName(MAP.extensions.municipality)));
-  const municipality = p.extension?.find(isMunicipality)?.valueCoding?.code;
-  put(c, 'municipality', municipality);
-  if (
-    p.meta?.security?.some((s) => s.system === MAP.nonDisclosure.system && s.code === MAP.nonDisclosure.code)
-  ) {
-    c.nonDisclosure = true;
-  }
-  return c;
+  const at = (p.extension ?? []).findIndex(isMunicipality);
+  if (at < 0) return undefined;
+  const code = p.extension![at]!.valueCoding?.code;
+  if (typeof code !== 'string')
+    fail(
+      `${r.path}.extension[${at}].valueCoding.code`,
+      `is required: the ${extensionName(MAP.extensions.municipality)} carries the municipality's code in valueCoding`,
+    );
+  return code;
+}
+
+/**
+ * Whether the Patient carries turvakielto. Any other label of its CodeSystem is one the reader cannot
+ * map (a code in another case, one FI Base may add): refused, never read as no turvakielto.
+ */
+function nonDisclosureOf(p: Patient, r: Reader): boolean {
+  const { system, code } = MAP.nonDisclosure;
+  const labels = p.meta?.security ?? [];
+  const other = labels.findIndex((s) => s.system === system && s.code !== code);
+  if (other >= 0)
+    fail(
+      `${r.path}.meta.security[${other}]`,
+      `a label of ${system} the reader cannot map: it reads ${code} (turvakielto)`,
+    );
+  return labels.some((s) => s.system === system);
 }
 
 function readOrganization(o: Organization, r: Reader): DomainOrganization {
@@ -442,10 +462,16 @@ function readScore(o: Observation, r: Reader): ScoreReading {
   return {
     id: r.idOf('score', o.identifier),
     clientId: r.refId('client', o.subject, `${r.path}.subject`),
-    date: r.date(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
+    date: scoreDay(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
     method: r.code(o.method, 'method', `${r.path}.method`) as ScoreReading['method'],
     score: o.valueInteger ?? fail(`${r.path}.valueInteger`, 'is required'),
   };
+}
+
+/** A score's day: it is compared with its assessment's, so one that is no day is refused (not quoted). */
+function scoreDay(value: string | undefined, path: string): string {
+  if (value === undefined) return fail(path, 'is required');
+  return calendarDay(value) ?? fail(path, 'is not a date or dateTime');
 }
 
 /**
@@ -462,9 +488,16 @@ function readScores(o: Observation, a: Record<string, unknown>, r: Reader): void
         at,
         'the score Observation cannot be found: read the Bundle the assessment came in, or pass a resolver',
       );
+    assertHeld(target, 'score', at);
     const score = readScore(target as Observation, new Reader(r.opts, at));
     if (score.clientId !== a.clientId)
       fail(`${at}.subject`, "a score of another client than the assessment's subject");
+    // An assessment date that is no day is the domain validation's to refuse, at the assessment.
+    if (score.date !== a.date && calendarDay(a.date as string) !== undefined)
+      fail(
+        `${at}.effectiveDateTime`,
+        "a score of another day than its assessment; an assessment's scores are of its day (effectiveDateTime)",
+      );
     if (methods.has(score.method))
       fail(`${at}.method`, `a second ${score.method} score; an assessment holds one score per method`);
     methods.add(score.method);
@@ -484,14 +517,41 @@ function readAssessment(o: Observation, r: Reader): Assessment {
     date: r.date(o.effectiveDateTime, `${r.path}.effectiveDateTime`),
     assessorId: r.refId('professional', ...performerOf(r, o.performer, r.path)),
   };
+  readComponents(o, a, r);
+  readScores(o, a, r);
+  if (o.derivedFrom?.[0])
+    a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
+  if (o.note?.[0]?.text) a.note = o.note[0].text;
+  return a as Assessment;
+}
+
+/** Whether an assessment component is the one of code `code` (work-ability-observation). */
+const isComponent = (comp: NonNullable<Observation['component']>[number], code: string) =>
+  comp.code.coding?.some((x) => x.code === code && x.system?.endsWith(`/${MAP.observationCodes.codeSystem}`));
+
+/** The components the domain's assessment reads, as a refusal of another lists them. */
+const COMPONENTS_TEXT = `${MAP.assessmentComponents
+  .map((c) => c.code)
+  .join(', ')
+  .replace(/, ([^,]*)$/, ' and $1')} of ${codeSystemUrl(MAP.observationCodes.codeSystem)}`;
+
+/**
+ * The assessment's components into `a`: each repeat the profile allows once read once, the triggers
+ * all; a component of any other code (the profile's slicing is open) is refused, never dropped.
+ */
+function readComponents(o: Observation, a: Record<string, unknown>, r: Reader): void {
+  const other = (o.component ?? []).findIndex(
+    (comp) => !MAP.assessmentComponents.some((c) => isComponent(comp, c.code)),
+  );
+  if (other >= 0)
+    fail(
+      `${r.path}.component[${other}]`,
+      `a component the domain's assessment does not hold: it reads ${COMPONENTS_TEXT}`,
+    );
   for (const c of MAP.assessmentComponents) {
     const found = (o.component ?? [])
       .map((comp, i) => ({ comp, i }))
-      .filter(({ comp }) =>
-        comp.code.coding?.some(
-          (x) => x.code === c.code && x.system?.endsWith(`/${MAP.observationCodes.codeSystem}`),
-        ),
-      );
+      .filter(({ comp }) => isComponent(comp, c.code));
     const at = (i: number) => `${r.path}.component[${i}]`;
     if (c.value !== 'codes' && found.length > 1) fail(at(found[1]!.i), secondOne(`${c.code} component`));
     if (c.value === 'codes') {
@@ -509,14 +569,10 @@ function readAssessment(o: Observation, r: Reader): Assessment {
             fail(`${at(i)}.valueCodeableConcept`, `no code from ${c.codeSystem}`));
     }
   }
-  readScores(o, a, r);
-  if (o.derivedFrom?.[0])
-    a.selfAssessmentId = r.refId('selfAssessment', o.derivedFrom[0], `${r.path}.derivedFrom[0]`);
-  if (o.note?.[0]?.text) a.note = o.note[0].text;
-  return a as Assessment;
 }
 
 function readSelfAssessment(q: QuestionnaireResponse, r: Reader): SelfAssessment {
+  r.status(q.status, SELF_ASSESSMENT_STATUS, `${r.path}.status`);
   const s: Record<string, unknown> = {
     id: r.idOf('selfAssessment', q.identifier),
     clientId: r.refId('client', q.subject, `${r.path}.subject`),
@@ -559,8 +615,7 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
   put(out.period, 'end', finnishDayOf(c.provision?.period?.end));
   const defect = consentDefect(c);
   if (defect) fail(`${r.path}.${defect.element}`, defect.message);
-  const withdrawn = c.extension?.find((e) => e.url === MAP.extensions.consentWithdrawalDate)?.valueDateTime;
-  put(out, 'withdrawnOn', finnishDayOf(withdrawn));
+  put(out, 'withdrawnOn', withdrawalDay(c));
   return out;
 }
 
@@ -602,9 +657,6 @@ function goalAchieved(g: Goal, r: Reader): boolean | undefined {
   return state.achieved;
 }
 
-/** A date to the day: the bounds of rehabilitative work activity (tyk-rwa-2). */
-const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * An activity's schedule: a weekly frequency is `daysPerWeek`, bounds are a `period` or a duration
  * in months. Any other frequency or duration unit, and a `frequencyMax`, have no domain field: refused
@@ -624,11 +676,17 @@ function readSchedule(a: Activity, repeat: TimingRepeat | undefined, path: strin
     a.daysPerWeek = repeat.frequency;
   }
   const rehabilitativeWork = a.service === 'rehabilitative-work-activity';
-  if (rehabilitativeWork && (repeat.dayOfWeek?.length ?? 0) > 4)
-    fail(`${path}.dayOfWeek`, 'tyk-rwa-1: rehabilitative work activity is 1–4 days a week');
+  if (rehabilitativeWork && (repeat.dayOfWeek?.length ?? 0) > RWA_DAYS_PER_WEEK.max)
+    fail(
+      `${path}.dayOfWeek`,
+      `tyk-rwa-1: rehabilitative work activity is ${RWA_DAYS_PER_WEEK.min}–${RWA_DAYS_PER_WEEK.max} days a week`,
+    );
   if (repeat.boundsPeriod?.start) {
     const { start, end } = repeat.boundsPeriod;
-    if (rehabilitativeWork && (!FULL_DATE.test(start) || (end !== undefined && !FULL_DATE.test(end))))
+    if (
+      rehabilitativeWork &&
+      (!RWA_BOUND_DATE.test(start) || (end !== undefined && !RWA_BOUND_DATE.test(end)))
+    )
       fail(
         `${path}.boundsPeriod`,
         'tyk-rwa-2: rehabilitative work activity runs between dates to the day (YYYY-MM-DD)',
@@ -674,6 +732,7 @@ function readPlanGoals(c: CarePlan, clientId: string, r: Reader): SupportPlan['g
     const target = r.opts.resolve?.(g);
     if (!target)
       return fail(at, 'the Goal cannot be found: read the Bundle the plan came in, or pass a resolver');
+    assertHeld(target, 'goal', at);
     const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, at));
     r.sameClient(
       (target as Goal).subject,
@@ -760,9 +819,15 @@ function readActivity(
 function readReferral(s: ServiceRequest, r: Reader): Referral {
   r.status(s.status, REFERRAL_STATUS, `${r.path}.status`);
   r.fixed(s.intent, MAP.referral.intent, `${r.path}.intent`);
+  // tyk-ref-1's test: a reference typed Consent or a literal Consent/<id> (the profile reads no Bundle).
   const consentIndex = (s.supportingInfo ?? []).findIndex(
     (x) => x.type === 'Consent' || /(^|\/)Consent\//.test(x.reference ?? ''),
   );
+  if (consentIndex < 0)
+    fail(
+      `${r.path}.supportingInfo`,
+      "tyk-ref-1: no supportingInfo references a Consent (type 'Consent', or a Consent/<id> reference); a urn:uuid reference names its type",
+    );
   const out: Referral = {
     id: r.idOf('referral', s.identifier),
     clientId: r.refId('client', s.subject, `${r.path}.subject`),
@@ -825,7 +890,17 @@ function endedDay(t: CareTeam, r: Reader): string {
   return r.date(t.period.end, `${r.path}.period.end`);
 }
 
+/**
+ * Refuses `resource` (of `kind`, at `path`) when it carries a modifier the reader does not understand
+ * or an element the domain cannot hold (unheld.ts, the one table of them).
+ */
+function assertHeld(resource: Resource, kind: FhirKind, path: string): void {
+  const unheld = unheldElement(kind, resource);
+  if (unheld) fail(`${path}.${unheld.element}`, unheld.message);
+}
+
 function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {
+  assertHeld(resource, kind, r.path);
   switch (kind) {
     case 'client':
       return { kind, value: readClient(resource as Patient, r) };

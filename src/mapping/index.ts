@@ -2,7 +2,13 @@
 export { transactionBundle } from './bundle.ts';
 export { DomainBuilder, RecordBuilder, workAbility } from './builders.ts';
 export { consentForDisclosure } from './consent-reader.ts';
-export { canonical, type FhirKind, profileUrl, SELF_ASSESSMENT_QUESTIONNAIRE } from './config.ts';
+export {
+  canonical,
+  FINISHED_RESPONSE_STATUSES,
+  type FhirKind,
+  profileUrl,
+  SELF_ASSESSMENT_QUESTIONNAIRE,
+} from './config.ts';
 export {
   type DomainObject,
   type FromFhirOptions,

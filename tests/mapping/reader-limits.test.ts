@@ -18,35 +18,11 @@ import { describe, expect, it } from 'vitest';
 import { sirpa, suvi } from '../../examples/tools/personas.ts';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { canonical, consentForDisclosure, fromFhir, toFhir } from '../../src/mapping/index.ts';
-import { FhirError } from '../../src/shared/outcome.ts';
 import { isUrnUuid } from '../../src/shared/references.ts';
 import { projectErrors } from './project-errors.ts';
+import { entryOf, refusal } from './reader-helpers.ts';
 
 const errorsOf = projectErrors();
-
-/** The entry of `bundle` declaring `profile` (the `n`th one), its resource and its path. */
-function entryOf<T extends Resource>(bundle: Bundle, profile: string, n = 0) {
-  const indexes = bundle
-    .entry!.map((e, i) => [e, i] as const)
-    .filter(([e]) => e.resource!.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`)
-    .map(([, i]) => i);
-  const index = indexes[n]!;
-  const entry = bundle.entry![index]!;
-  return { entry, resource: entry.resource as T, path: `Bundle.entry[${index}].resource` };
-}
-
-/** The 422 `read()` throws: its first issue's expression and diagnostics. */
-function refusal(read: () => unknown): { expression: string; diagnostics: string } {
-  try {
-    read();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FhirError);
-    expect((e as FhirError).status).toBe(422);
-    const issue = (e as FhirError).outcome.issue![0]!;
-    return { expression: issue.expression![0]!, diagnostics: issue.diagnostics! };
-  }
-  throw new Error('accepted');
-}
 
 const OTHER_CLIENT = {
   reference: 'Patient/someone-else',

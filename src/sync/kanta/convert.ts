@@ -1,6 +1,7 @@
 // Our self-assessment response ⇄ Kanta PHR's fiphr-sd-questionnaireresponse-r4.
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import {
+  FINISHED_RESPONSE_STATUSES,
   RESTRICTED_LABEL,
   SELF_ASSESSMENT_QUESTIONNAIRE,
   fromFhir,
@@ -71,9 +72,6 @@ function throughSdk(
   return qr as QuestionnaireResponse;
 }
 
-/** The statuses of a response the citizen finished: the only ones Kanta PHR is sent. */
-const FINISHED = new Set(['completed', 'amended']);
-
 const NOT_CITIZENS = `${NOT_APPLICABLE}: Kanta PHR holds citizen-produced data`;
 
 /**
@@ -91,7 +89,7 @@ export function notCitizensReason(ours: QuestionnaireResponse, clientId: string)
     return `${NOT_CITIZENS}; the response's author is not the client (QuestionnaireResponse.author)`;
   if (ours.source !== undefined && !isClient(ours.source?.reference))
     return `${NOT_CITIZENS}; the response's source is not the client (QuestionnaireResponse.source)`;
-  if (!FINISHED.has(ours.status))
+  if (!FINISHED_RESPONSE_STATUSES.includes(ours.status))
     return `${NOT_CITIZENS}; only completed or amended responses go (QuestionnaireResponse.status)`;
   return undefined;
 }

@@ -1,0 +1,210 @@
+/**
+ * What the profiles allow and the domain cannot hold, element by element — the one table of it.
+ * An element whose loss would change what the record says (a negation, a state of the record, when,
+ * to whom or how urgently something is to be done, what a goal aims at) is refused at the element,
+ * rather than read without it and written back saying otherwise; an element that only adds to what
+ * the domain holds (free text, links to what the domain does not hold) is knowingly dropped, and
+ * docs/sdk.md lists it. A modifier the reader does not understand — a `modifierExtension` at any
+ * depth, `implicitRules` — is refused wherever it is: FHIR forbids processing a resource carrying one.
+ * `fromFhir` checks every resource it reads (`unheldElement`), `consentDefect` a Consent for both readers.
+ */
+import type { FhirKind } from './config.ts';
+
+/** One element of the table. */
+export interface UnheldElement {
+  /**
+   * The element under the resource: names joined by dots, each list walked item by item, a choice
+   * `name[x]` matching each of its types (`deceased[x]`: `deceasedBoolean`, `deceasedDateTime`).
+   */
+  path: string;
+  /** `refused` at the element, or `dropped` (read without it; docs/sdk.md lists it). */
+  held: 'refused' | 'dropped';
+  /** What it says, as a refusal names it. */
+  what: string;
+  /** Refuse only a value this holds of (default: any value). */
+  when?: (value: unknown) => boolean;
+}
+
+const isTrue = (v: unknown) => v === true;
+const isFalse = (v: unknown) => v === false;
+
+/** The table, by the kind of resource (FhirKind). */
+export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
+  client: [
+    {
+      path: 'active',
+      held: 'refused',
+      when: isFalse,
+      what: 'a client record no longer in use (active false)',
+    },
+    {
+      path: 'deceased[x]',
+      held: 'refused',
+      when: (v) => v !== false,
+      what: 'a client who has died (deceased[x])',
+    },
+    {
+      path: 'link',
+      held: 'refused',
+      what: 'a link to another record of the client (link: replaced-by, replaces, refer, seealso)',
+    },
+  ],
+  organization: [
+    {
+      path: 'active',
+      held: 'refused',
+      when: isFalse,
+      what: 'an organisation no longer active (active false)',
+    },
+  ],
+  goal: [
+    { path: 'target.measure', held: 'refused', what: 'what a goal target measures (measure)' },
+    {
+      path: 'target.detail[x]',
+      held: 'refused',
+      what: 'the value a goal targets (detail[x]; the domain holds a due date)',
+    },
+    {
+      path: 'target.dueDuration',
+      held: 'refused',
+      what: 'a goal due within a duration (dueDuration; the domain holds a due date)',
+    },
+  ],
+  plan: [
+    {
+      path: 'activity.detail.doNotPerform',
+      held: 'refused',
+      when: isTrue,
+      what: 'an activity not to be done (doNotPerform)',
+    },
+    {
+      path: 'activity.detail.scheduledTiming.event',
+      held: 'refused',
+      what: "an activity's dates (Timing.event; the domain's schedule is days a week between bounds)",
+    },
+    { path: 'description', held: 'dropped', what: "the plan's summary" },
+    { path: 'note', held: 'dropped', what: 'notes on the plan' },
+    { path: 'addresses', held: 'dropped', what: 'the health concerns the plan addresses' },
+    { path: 'replaces', held: 'dropped', what: 'the plan this one replaces' },
+    { path: 'activity.progress', held: 'dropped', what: 'notes on how an activity went' },
+    { path: 'activity.detail.location', held: 'dropped', what: 'where an activity takes place' },
+    { path: 'activity.detail.goal', held: 'dropped', what: 'the goals an activity serves' },
+    {
+      path: 'activity.detail.scheduledTiming.repeat.dayOfWeek',
+      held: 'dropped',
+      what: 'the days of the week of an activity (the domain holds how many: frequency)',
+    },
+  ],
+  referral: [
+    {
+      path: 'doNotPerform',
+      held: 'refused',
+      when: isTrue,
+      what: 'a referral saying the service is not to be given (doNotPerform)',
+    },
+    { path: 'occurrence[x]', held: 'refused', what: 'when the service is to be given (occurrence[x])' },
+    { path: 'performer', held: 'refused', what: 'whom the referral is addressed to (performer)' },
+    {
+      path: 'priority',
+      held: 'refused',
+      when: (v) => v !== 'routine',
+      what: 'an urgent referral (priority other than routine)',
+    },
+    {
+      path: 'reasonReference',
+      held: 'refused',
+      what: 'reasons given as references (reasonReference; the domain reads the triggers in reasonCode)',
+    },
+  ],
+  team: [
+    { path: 'managingOrganization', held: 'dropped', what: 'the organisation managing the team' },
+    { path: 'participant.onBehalfOf', held: 'dropped', what: 'the organisation a member acts for' },
+  ],
+};
+
+const UNHELD =
+  'has no domain field: read without it, the record would be written back saying otherwise (docs/sdk.md)';
+
+const MODIFIER_EXTENSION =
+  'a modifier extension the reader does not understand: it may change what the element holding it means, and FHIR forbids processing a resource that carries one (docs/sdk.md)';
+
+const IMPLICIT_RULES =
+  'rules the reader does not know (implicitRules) may change what the resource means, and FHIR forbids processing a resource that carries them (docs/sdk.md)';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const present = (v: unknown) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+const join = (at: string, name: string) => (at ? `${at}.${name}` : name);
+
+/** The keys of `node` that the name `name` (a choice `x[x]` matches each of its types) names. */
+function keysOf(node: Json, name: string): string[] {
+  if (!name.endsWith('[x]')) return [name];
+  const stem = name.slice(0, -3);
+  return Object.keys(node).filter((k) => k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)));
+}
+
+/**
+ * The path (under `at`) of the first value at `names` under `node` that `when` holds of: each list
+ * walked item by item, an item named by its index. JSON of another shape is passed over (not read).
+ */
+function firstAt(
+  node: unknown,
+  names: readonly string[],
+  at: string,
+  when: (v: unknown) => boolean,
+): string | undefined {
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) {
+      const found = firstAt(item, names, `${at}[${i}]`, when);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (names.length === 0) return present(node) && when(node) ? at : undefined;
+  if (!isObject(node)) return undefined;
+  const [name, ...rest] = names;
+  for (const key of keysOf(node, name!)) {
+    const found = firstAt(node[key], rest, join(at, key), when);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The path (under `at`) of the first modifier extension anywhere under `node`. */
+function modifierAt(node: unknown, at: string): string | undefined {
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) {
+      const found = modifierAt(item, `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isObject(node)) return undefined;
+  for (const [key, value] of Object.entries(node)) {
+    const here = join(at, key);
+    if (key === 'modifierExtension' && present(value)) return Array.isArray(value) ? `${here}[0]` : here;
+    const found = modifierAt(value, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Why the reader does not read `resource` (of `kind`): the element, relative to the resource, and the
+ * message — a modifier it does not understand, or an element the table refuses — or undefined.
+ */
+export function unheldElement(
+  kind: FhirKind,
+  resource: unknown,
+): { element: string; message: string } | undefined {
+  if (isObject(resource) && present(resource.implicitRules))
+    return { element: 'implicitRules', message: IMPLICIT_RULES };
+  const modifier = modifierAt(resource, '');
+  if (modifier !== undefined) return { element: modifier, message: MODIFIER_EXTENSION };
+  for (const e of ELEMENTS[kind] ?? []) {
+    if (e.held !== 'refused') continue;
+    const element = firstAt(resource, e.path.split('.'), '', e.when ?? (() => true));
+    if (element !== undefined) return { element, message: `${e.what} ${UNHELD}` };
+  }
+  return undefined;
+}
