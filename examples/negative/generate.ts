@@ -1,8 +1,10 @@
 /**
  * Writes examples/negative/<profile>/<case>.json: a valid package example with exactly one rule broken,
- * and the issue a validator must report for it. Run after changing examples or rules:
+ * the issue a validator must report for it (`expected`) and, where breaking that rule genuinely
+ * breaks another too, the other errors (`alsoReported`). Run after changing examples or rules:
  *   npx tsx examples/negative/generate.ts
- * The expectations below are written by hand; tests/profiles checks the validator reports them.
+ * The expectations below are written by hand; tests/profiles checks that the validator's errors are
+ * exactly these: a new error a case does not list fails it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -28,6 +30,12 @@ interface Case {
   base: string;
   mutate(r: Json): void;
   expected: Expected;
+  /**
+   * The other errors breaking the rule brings with it (an element's minimum with its slice's, an
+   * unknown code with the required value set it is not in, a rule that implies another); none when
+   * absent.
+   */
+  also?: Expected[];
 }
 
 const inv = (expression: string, key: string): Expected => ({ severity: 'error', expression, key });
@@ -37,6 +45,11 @@ const min1 = (parent: string, element: string): Expected => msg(parent, `${eleme
 const CS = 'https://tyokyky-fhir.org/fhir/CodeSystem';
 const notIn = (expression: string, valueSet: string): Expected =>
   msg(expression, `is not in the required value set 'https://tyokyky-fhir.org/fhir/ValueSet/${valueSet}'`);
+/** A code our CodeSystem does not define: reported beside the required value set it is not in. */
+const unknownCode = (expression: string, code: string): Expected =>
+  msg(expression, `Unknown code '${code}' in the CodeSystem '${CS}/`);
+/** Kanta's business identifier rule (tyk-id-1), which a missing identifier also breaks. */
+const noGlobalIdentifier = (resourceType: string): Expected => inv(resourceType, 'tyk-id-1');
 
 const cases: Case[] = [
   // Patient
@@ -110,6 +123,8 @@ const cases: Case[] = [
       delete r.extension;
     },
     expected: min1('Observation', 'Observation.extension:creatingApplication'),
+    // Without the slice's extension the profile's extension minimum (1) fails too.
+    also: [msg('Observation', 'Observation.extension: minimum required = 1')],
   },
   {
     profile: 'tyokyky-work-ability-score',
@@ -212,6 +227,8 @@ const cases: Case[] = [
       ];
     },
     expected: inv('Observation', 'tyk-was-2'),
+    // no-further-assessment at 7 is also a contradiction (tyk-was-3).
+    also: [inv('Observation', 'tyk-was-3')],
   },
   {
     profile: 'tyokyky-work-ability-score',
@@ -309,6 +326,7 @@ const cases: Case[] = [
         'bad-luck';
     },
     expected: notIn('Observation.component[3].value.ofType(CodeableConcept)', 'work-ability-trigger'),
+    also: [unknownCode('Observation.component[3].value.ofType(CodeableConcept)', 'bad-luck')],
   },
   {
     profile: 'tyokyky-work-ability-assessment',
@@ -330,6 +348,8 @@ const cases: Case[] = [
       r.item = r.item.filter((i: Json) => i.linkId !== 'everyday-life');
     },
     expected: min1('Questionnaire', 'Questionnaire.item:everydayLife'),
+    // Five items where the slices add up to six: the item element's own minimum fails too.
+    also: [msg('Questionnaire', 'Questionnaire.item: minimum required = 6')],
   },
   {
     profile: 'tyokyky-self-assessment',
@@ -374,6 +394,8 @@ const cases: Case[] = [
       'QuestionnaireResponse.item[0].answer[0].valueString',
       "the type 'string' is not allowed here",
     ),
+    // The Questionnaire's integer item: the response check reports the same answer.
+    also: [msg('QuestionnaireResponse.item[0].answer[0]', 'Answer value must be of type integer')],
   },
   {
     profile: 'tyokyky-self-assessment-response',
@@ -384,6 +406,8 @@ const cases: Case[] = [
       r.item = r.item.filter((i: Json) => i.linkId !== 'overall');
     },
     expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.item:overall'),
+    // The Questionnaire marks the item required: the response check reports the same absence.
+    also: [msg('QuestionnaireResponse', "No response found for required item with id = 'overall'")],
   },
   {
     profile: 'tyokyky-self-assessment-response',
@@ -404,6 +428,7 @@ const cases: Case[] = [
       delete r.identifier;
     },
     expected: min1('QuestionnaireResponse', 'QuestionnaireResponse.identifier'),
+    also: [noGlobalIdentifier('QuestionnaireResponse')],
   },
   // Consent
   {
@@ -470,6 +495,8 @@ const cases: Case[] = [
       r.provision.type = 'deny';
     },
     expected: msg('Consent.provision.type', 'permit'),
+    // A deny provision narrows the permit as nothing the disclosure rule reads (tyk-con-3).
+    also: [inv('Consent', 'tyk-con-3')],
   },
   {
     profile: 'tyokyky-consent',
@@ -480,6 +507,8 @@ const cases: Case[] = [
       delete r.provision.actor[0].extension;
     },
     expected: min1('Consent.provision.actor[0]', 'Consent.provision.actor.extension:receivingParty'),
+    // The slice's minimum leaves the sliced extension element below its own minimum too.
+    also: [msg('Consent.provision.actor[0]', 'Consent.provision.actor.extension: minimum required = 1')],
   },
   {
     profile: 'tyokyky-consent',
@@ -490,6 +519,7 @@ const cases: Case[] = [
       r.provision.code[0].coding[0].code = 'everything';
     },
     expected: notIn('Consent.provision.code[0]', 'consent-data-class'),
+    also: [unknownCode('Consent.provision.code[0]', 'everything')],
   },
   {
     profile: 'tyokyky-consent',
@@ -511,6 +541,8 @@ const cases: Case[] = [
       r.activity[0].detail.scheduledTiming.repeat.frequency = 5;
     },
     expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+    // A single activity of five days is also more than four in all.
+    also: [inv('CarePlan.activity[0]', 'tyk-rwa-3')],
   },
   {
     profile: 'tyokyky-support-plan',
@@ -555,6 +587,8 @@ const cases: Case[] = [
       r.activity[0].detail.scheduledTiming.repeat.frequencyMax = 6;
     },
     expected: inv('CarePlan.activity[0]', 'tyk-rwa-1'),
+    // Six days of a single activity are also more than four in all.
+    also: [inv('CarePlan.activity[0]', 'tyk-rwa-3')],
   },
   {
     profile: 'tyokyky-support-plan',
@@ -586,6 +620,8 @@ const cases: Case[] = [
       for (const a of r.activity) a.detail.scheduledTiming.repeat.frequency = 4;
     },
     expected: inv('CarePlan.activity[0]', 'tyk-rwa-3'),
+    // Both activities start on the same day: each sees eight days in all.
+    also: [inv('CarePlan.activity[1]', 'tyk-rwa-3')],
   },
   {
     profile: 'tyokyky-support-plan',
@@ -668,6 +704,7 @@ const cases: Case[] = [
       delete r.identifier;
     },
     expected: min1('Goal', 'Goal.identifier'),
+    also: [noGlobalIdentifier('Goal')],
   },
   {
     profile: 'tyokyky-goal',
@@ -750,6 +787,7 @@ const cases: Case[] = [
       r.code.coding[0].code = 'spa-holiday';
     },
     expected: notIn('ServiceRequest.code', 'work-ability-service'),
+    also: [unknownCode('ServiceRequest.code', 'spa-holiday')],
   },
   {
     profile: 'tyokyky-referral',
@@ -780,6 +818,7 @@ const cases: Case[] = [
       r.reasonCode[0].coding[0].code = 'boredom';
     },
     expected: notIn('ServiceRequest.reasonCode[0]', 'work-ability-trigger'),
+    also: [unknownCode('ServiceRequest.reasonCode[0]', 'boredom')],
   },
   // Responsible-worker team
   {
@@ -837,6 +876,8 @@ const cases: Case[] = [
       });
     },
     expected: msg('CareTeam.participant[1].role', 'CareTeam.participant.role: max allowed = 1'),
+    // tyk-ctm-1 reads a participant's one role: with two, the team's responsible worker is not one.
+    also: [inv('CareTeam', 'tyk-ctm-1')],
   },
   {
     profile: 'tyokyky-responsible-worker-team',
@@ -857,6 +898,7 @@ const cases: Case[] = [
       r.participant[3].role[0].coding[0].code = 'janitor';
     },
     expected: notIn('CareTeam.participant[3].role[0]', 'care-team-role'),
+    also: [unknownCode('CareTeam.participant[3].role[0]', 'janitor')],
   },
   {
     profile: 'tyokyky-responsible-worker-team',
@@ -908,6 +950,7 @@ const cases: Case[] = [
       delete r.identifier;
     },
     expected: min1('PractitionerRole', 'PractitionerRole.identifier'),
+    also: [noGlobalIdentifier('PractitionerRole')],
   },
   // Organization
   {
@@ -929,6 +972,7 @@ const cases: Case[] = [
       delete r.identifier;
     },
     expected: min1('Organization', 'Organization.identifier'),
+    also: [noGlobalIdentifier('Organization')],
   },
   {
     profile: 'tyokyky-organization',
@@ -971,6 +1015,7 @@ export function generate(): number {
       description: c.description,
       derivedFrom: relative(join(HERE, '..', '..'), base),
       expected: c.expected,
+      ...(c.also ? { alsoReported: c.also } : {}),
       resource,
     };
     writeFileSync(join(HERE, c.profile, `${c.name}.json`), `${JSON.stringify(file, null, 2)}\n`);

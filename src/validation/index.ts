@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../shared/outcome.ts';
 import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
+import { checkNesting } from './checks/nesting.ts';
 import { type InvariantCompiler, StructureCompiler } from './compiled.ts';
 import {
   FI_BASE,
@@ -85,8 +86,10 @@ export interface ValidateOptions {
    */
   referenceTypes?: 'warning' | 'error';
   /**
-   * Severity of an empty JSON array (`"name": []`): `'warning'` (default, as the HL7 validator's JSON
-   * reader) or `'error'` (the facade's write path: a store should not keep or echo one).
+   * Severity of an empty JSON array. Unset (default): the HL7 validator's JSON reader's verdict, an
+   * error for an element of a complex type (`"name": []`), and a warning for a primitive's
+   * (`"given": []`, which that reader does not check). `'error'` makes both errors (the facade's write
+   * path: a store should not keep or echo one); `'warning'` makes both warnings.
    */
   emptyArrays?: 'warning' | 'error';
   /**
@@ -152,7 +155,6 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     unknownExtensions: opts.unknownExtensions ?? 'auto',
     allowExamples: opts.allowExamples ?? true,
     unresolvedReferenceTypes: 'warning',
-    emptyArrays: 'warning',
     valuesInMessages: true,
   });
 }
@@ -205,7 +207,7 @@ class CompiledValidator implements Validator {
     try {
       if (isObject(resource) && typeof resource.resourceType === 'string')
         walk.at.push(resource.resourceType);
-      walk.resourceNode(resource, profiles);
+      if (!isObject(resource) || checkNesting(walk, resource)) walk.resourceNode(resource, profiles);
     } catch (e) {
       walk.issues.push({
         severity: 'fatal',

@@ -12,6 +12,11 @@ interface Entry extends ListedResource {
   off?: number;
   len?: number;
   res?: Resource;
+  /**
+   * The version of the package the resource came from: its version where it declares none (FI Base's
+   * definitions carry no `version`; a package's resources share its version).
+   */
+  packageVersion?: string;
 }
 
 /** Where a registry's resources came from, for reports and cache keys. */
@@ -51,13 +56,16 @@ export class Registry implements ConformanceRegistry {
   /**
    * Whether `url|version` names the version held here (`|0.1` matches 0.1.x); true without a version.
    * `resolve` falls back to the url alone, which must not stand in for another version where the
-   * version matters (a resource's declared profile).
+   * version matters (a resource's declared profile). A resource without a `version` of its own has
+   * its package's; one with neither (added alone) has no version to compare, and any is taken.
    */
   holdsVersion(canonical: string): boolean {
     const bar = canonical.indexOf('|');
     if (bar < 0) return true;
     const wanted = canonical.slice(bar + 1);
-    const held = (this.resolve(canonical) as { version?: string } | undefined)?.version;
+    const e = this.byUrl.get(canonical) ?? this.byUrl.get(canonical.slice(0, bar));
+    if (!e) return true;
+    const held = (this.load(e) as { version?: string }).version ?? e.packageVersion;
     return held === undefined || held === wanted || held.startsWith(`${wanted}.`);
   }
 
@@ -107,8 +115,11 @@ export class Registry implements ConformanceRegistry {
     }));
   }
 
-  /** Adds one resource (later additions of the same canonical win). */
-  add(resource: Resource): void {
+  /**
+   * Adds one resource (later additions of the same canonical win); `packageVersion`: the version of
+   * the package it came from.
+   */
+  add(resource: Resource, packageVersion?: string): void {
     const r = resource as Resource & {
       url?: string;
       version?: string;
@@ -126,6 +137,7 @@ export class Registry implements ConformanceRegistry {
       derivation: r.derivation,
       file: '',
       res: resource,
+      packageVersion,
     });
   }
 
@@ -195,6 +207,7 @@ export class Registry implements ConformanceRegistry {
             type: listed.type ?? undefined,
             kind: listed.kind ?? undefined,
             file,
+            packageVersion: pkg.version || undefined,
           });
         }
         continue;
@@ -206,7 +219,7 @@ export class Registry implements ConformanceRegistry {
         continue; // not JSON we understand; the reference validator also skips such files
       }
       if (!r || typeof r !== 'object' || !CONFORMANCE_TYPES.has(r.resourceType) || !r.url) continue;
-      this.add(r);
+      this.add(r, pkg.version || undefined);
     }
     this.sources.push({ name: pkg.name, version: pkg.version });
     if (pkg.canonical)

@@ -151,6 +151,37 @@ export function readWellFormed(xml: string): { problem: string } | RootSpan {
   return root && root.end >= 0 ? root : { problem: 'not an XML document: no root element' };
 }
 
+/**
+ * The names (`Questionnaire.item.item…`) of the first element nested deeper than `limit` levels, the
+ * root element being the first; undefined when none is. Read with `sax`, which keeps no stack of its
+ * own beyond the names of the open elements, and read on past what is not well-formed (reported as
+ * such elsewhere), as the other readers may take it.
+ */
+export function elementPastLimit(xml: string, limit: number): string | undefined {
+  const parser = sax.parser(true);
+  const open: string[] = [];
+  let found: string | undefined;
+  parser.onerror = () => {
+    parser.resume();
+  };
+  parser.onopentag = (tag) => {
+    open.push(tag.name.slice(tag.name.indexOf(':') + 1));
+    if (open.length > limit) {
+      found = open.join('.');
+      throw new Error('stop');
+    }
+  };
+  parser.onclosetag = () => {
+    open.pop();
+  };
+  try {
+    parser.write(xml).close();
+  } catch {
+    // found
+  }
+  return found;
+}
+
 /** Why `xml` is not a well-formed XML document (`readWellFormed`); undefined when it is one. */
 export function wellFormednessProblem(xml: string): string | undefined {
   const read = readWellFormed(xml);

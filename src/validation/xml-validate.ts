@@ -3,15 +3,19 @@
 // namespaces, element order). `Validator.validateXml` validates the resource and merges these in.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from '../shared/outcome.ts';
+import { MAX_NESTING, NESTING_MESSAGE } from './checks/nesting.ts';
 import { documentProblems, withoutForbiddenReferences } from './xml-document.ts';
 import { droppedFromTree } from './xml-dropped.ts';
 import { decodeXml } from './xml-encoding.ts';
 import { type PrimitiveRules, type TypeDefinitions, structureFindings } from './xml-structure.ts';
-import { type XmlElement, readXmlTree, withValueAttributes } from './xml-tree.ts';
+import { type XmlElement, elementPastLimit, readXmlTree, withValueAttributes } from './xml-tree.ts';
 import { fhirXmlToJson } from './xml.ts';
 
 export interface ReadXmlResult {
-  /** The resource as FHIR JSON; undefined when the document cannot be read at all (a fatal issue says why). */
+  /**
+   * The resource as FHIR JSON; undefined when the document cannot be read at all (a fatal issue says
+   * why) or nests too deep to be read (val-depth-1, `checks/nesting.ts`).
+   */
   resource?: unknown;
   issues: OperationOutcomeIssue[];
 }
@@ -29,6 +33,17 @@ export function readFhirXml(
   const decoded = decodeXml(xml);
   const problems = [...decoded.problems, ...documentProblems(decoded.text)];
   const text = withoutForbiddenReferences(decoded.text);
+  // The readers below recurse over the elements: a document nested too deep is not read further.
+  const tooDeep = elementPastLimit(text, MAX_NESTING);
+  if (tooDeep !== undefined) {
+    const root = tooDeep.split('.')[0];
+    return {
+      issues: [
+        ...problems.map((p) => issue('error', 'structure', p, root)),
+        issue('error', 'structure', NESTING_MESSAGE, tooDeep),
+      ],
+    };
+  }
   // The element tree first: its walk finds the numbers and booleans the converter would refuse, and
   // they reach it as stand-ins (reported as written by the walk), not as a fatal error.
   const tree = readXmlTree(text);

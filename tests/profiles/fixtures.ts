@@ -66,6 +66,8 @@ export interface NegativeCase {
   name: string;
   description: string;
   expected: { severity: string; expression: string; key?: string; message?: string };
+  /** Other errors the broken rule brings with it, each with the reason (examples/negative/generate.ts). */
+  alsoReported?: NegativeCase['expected'][];
   resource: Json;
 }
 

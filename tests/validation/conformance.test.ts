@@ -44,7 +44,7 @@ const CASE_COUNTS: Record<string, number> = {
   cardinality: 2,
   extensions: 20,
   invariants: 28,
-  json: 15,
+  json: 16,
   'measure-report': 9,
   narrative: 6,
   primitives: 30,

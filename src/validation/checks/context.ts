@@ -60,8 +60,11 @@ export interface WalkPolicy {
   allowExamples: boolean;
   /** Severity of a wrongly typed reference that does not resolve here (see ValidateOptions). */
   unresolvedReferenceTypes: 'warning' | 'error';
-  /** Severity of an empty JSON array (see ValidateOptions). */
-  emptyArrays: 'warning' | 'error';
+  /**
+   * Severity of every empty JSON array; unset, the HL7 validator's: an error for a complex element, a
+   * warning for a primitive (see ValidateOptions).
+   */
+  emptyArrays?: 'warning' | 'error';
   /** Whether diagnostics about a primitive may quote its value (see ValidateOptions). */
   valuesInMessages: boolean;
 }

@@ -142,13 +142,7 @@ export class Walk implements CheckContext {
   constructor(
     readonly compiler: StructureCompiler,
     readonly terminology: TerminologyPort | undefined,
-    readonly policy: WalkPolicy = {
-      unknownExtensions: 'auto',
-      allowExamples: true,
-      unresolvedReferenceTypes: 'warning',
-      emptyArrays: 'warning',
-      valuesInMessages: true,
-    },
+    readonly policy: WalkPolicy,
   ) {}
 
   get issues(): OperationOutcomeIssue[] {
@@ -343,7 +337,7 @@ export class Walk implements CheckContext {
     }
   }
 
-  private repeating({ el, key, type, seg }: ChildSlot, value: unknown, ext: unknown): void {
+  private repeating({ el, key, type, seg, primitive }: ChildSlot, value: unknown, ext: unknown): void {
     if (value !== undefined && !Array.isArray(value)) {
       this.report(
         'error',
@@ -365,10 +359,12 @@ export class Walk implements CheckContext {
     const values = value as unknown[] | undefined;
     const exts = ext as unknown[] | undefined;
     if ((values && values.length === 0) || (exts && exts.length === 0)) {
-      // A warning by default, as the HL7 validator's JSON reader gives; the element then has no values
-      // (its minimum cardinality still applies, and an object left empty fails ele-1).
+      // By default as the HL7 validator's JSON reader: an error for a complex element
+      // (JsonParser.parseChildComplex), while it does not look at a primitive's array, where a warning
+      // says what is odd. The element then has no values (its minimum cardinality still applies, and an
+      // object left empty fails ele-1).
       this.report(
-        this.policy.emptyArrays,
+        this.policy.emptyArrays ?? (primitive ? 'warning' : 'error'),
         'structure',
         `${el.path}: array cannot be empty - the property should not be present if it has no values`,
         seg,

@@ -132,6 +132,66 @@ describe('FHIR packages', () => {
     },
   );
 
+  it.skipIf(NO_FI)(
+    `judges a versioned FI Base meta.profile by the package's version (its definitions carry none)${NEEDS_FI}`,
+    async () => {
+      const v = await createValidator({ packages: [FI_TGZ] });
+      expect((v.registry.resolve(FI_PATIENT) as { version?: string } | undefined)?.version).toBeUndefined();
+      const claiming = (profile: string) => ({
+        resourceType: 'Patient',
+        meta: { profile: [profile] },
+        text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+        identifier: [{ use: 'official', system: 'urn:oid:1.2.246.537.6.12', value: '1' }],
+      });
+      expect(
+        v.validate(claiming(`${FI_PATIENT}|9.9.9`)).issue?.map((i) => `${i.severity} ${i.diagnostics}`),
+      ).toEqual([
+        `warning Profile reference '${FI_PATIENT}|9.9.9' has not been checked because it could not be found`,
+      ]);
+      for (const version of ['2.0.0-rc2', '2.0']) {
+        expect(
+          v.validate(claiming(`${FI_PATIENT}|${version}`)).issue?.map((i) => i.diagnostics),
+          version,
+        ).toEqual([
+          `Patient.identifier.system: value is 'urn:oid:1.2.246.537.6.12' but must be 'urn:oid:1.2.246.21' (from ${FI_PATIENT})`,
+        ]);
+      }
+    },
+  );
+
+  it("judges a versioned profile without a version of its own by its package's version", async () => {
+    const pkg = join(tmp, 'ig-unversioned', 'package');
+    const sd = new ProfileBuilder('Patient', 'unversioned-active').set('Patient.active', { min: 1 }).build();
+    (sd as { version?: string }).version = undefined; // as FI Base's definitions: none
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'example.unversioned', version: '1.2.0' }),
+    );
+    writeFileSync(join(pkg, 'StructureDefinition-unversioned-active.json'), JSON.stringify(sd));
+    const v = await createValidator({ packages: [join(tmp, 'ig-unversioned')], fiBase: false });
+    const found = (profile: string) =>
+      v
+        .validate({
+          resourceType: 'Patient',
+          meta: { profile: [profile] },
+          text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+        })
+        .issue?.map((i) => i.diagnostics);
+    expect(v.registry.holdsVersion(`${sd.url}|1.2.0`)).toBe(true);
+    expect(v.registry.holdsVersion(`${sd.url}|1.2`)).toBe(true);
+    expect(v.registry.holdsVersion(`${sd.url}|9.9.9`)).toBe(false);
+    expect(found(`${sd.url}|9.9.9`)).toEqual([
+      `Profile reference '${sd.url}|9.9.9' has not been checked because it could not be found`,
+    ]);
+    expect(found(`${sd.url}|1.2.0`)).toEqual([
+      `Patient.active: minimum required = 1, but only found 0 (from ${sd.url})`,
+    ]);
+    // A definition given alone (no package, no version of its own): no version to compare, so any is taken.
+    const loose = await createValidator({ resources: [{ ...sd, url: `${sd.url}-loose` }], fiBase: false });
+    expect(loose.registry.holdsVersion(`${sd.url}-loose|9.9.9`)).toBe(true);
+  });
+
   it('loads an IG package folder with its own profiles', async () => {
     const pkg = join(tmp, 'ig', 'package');
     const sd = new ProfileBuilder('Patient', 'only-active').set('Patient.active', { min: 1 }).build();
