@@ -1,17 +1,24 @@
 import type { Resource } from '@medplum/fhirtypes';
 import express, { type Request, type Response } from 'express';
-import { type DomainKind, type DomainTypes, handOver, validateHandoverRequest } from '../domain/index.ts';
+import {
+  type DomainKind,
+  type DomainTypes,
+  KIND_LABEL,
+  type WorkAbilityRecord,
+  handOver,
+  validateHandoverRequest,
+} from '../domain/index.ts';
 import { toFhir, toResources } from '../mapping/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { clientIdParam, currentTeam } from './domain/client-data.ts';
-import type { DomainSource } from './domain/fields.ts';
+import { retold } from './domain/fields.ts';
 import { relatedFromStore } from './domain/related.ts';
 import { CLIENT_VIEWS, type ViewOptions } from './domain/views.ts';
-import { writeAll } from './domain/write.ts';
+import { type WriteOptions, writeAll } from './domain/write.ts';
 import type { WriteBundleContext } from './fhir/bundle.ts';
 import { ENTRY_ROUTES } from './fhir/entry-route.ts';
 import { requestJson } from './http/json-body.ts';
-import { baseUrl } from './http/negotiation.ts';
+import { baseUrl, responseType, send } from './http/negotiation.ts';
 import { refuseUnknownParameters } from './http/query-params.ts';
 import type { StoreFor } from './ports.ts';
 import type { WritePolicy } from './write-policy.ts';
@@ -45,6 +52,11 @@ export interface DomainApiOptions extends ViewOptions {
 export function createDomainRouter(opts: DomainApiOptions): express.Router {
   const { storeFor, policy } = opts;
   const router = express.Router({ caseSensitive: true });
+  // JSON only: an Accept (or _format) that admits no JSON is a 406 before anything is read or written.
+  router.use((req, _res, next) => {
+    responseType(typeof req.query._format === 'string' ? req.query._format : undefined, req.headers.accept);
+    next();
+  });
   router.use(express.raw({ type: () => true, limit: opts.limits.bodyBytes }));
   const ctxOf = (req: Request): WriteBundleContext => ({
     policy,
@@ -57,23 +69,23 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     res.locals.contentType = 'application/json';
   };
 
-  const storeResources = async (
-    req: Request,
-    res: Response,
-    resources: Resource[],
-    source?: DomainSource,
-  ) => {
-    const result = await writeAll(storeFor(res), ctxOf(req), resources, source);
-    res.status(result.created ? 201 : 200).json({ resources: result.resources });
+  const storeResources = async (req: Request, res: Response, resources: Resource[], write: WriteOptions) => {
+    const result = await writeAll(storeFor(res), ctxOf(req), resources, write);
+    // Sent as the facade sends (no Express ETag: a domain answer is no one version of a resource).
+    send(res, result.created ? 201 : 200, { resources: result.resources });
   };
 
   router.post('/records', async (req, res) => {
     label(res, '/api/records');
-    const bundle = toFhir(body(req) as never);
+    const record = body(req) as WorkAbilityRecord;
+    const bundle = toFhir(record);
+    // toFhir validated the record: its teams are as the domain types say.
+    const teams = (record.teams ?? []).map((team, i) => ({ team, at: `${KIND_LABEL.record}.teams[${i}]` }));
     await storeResources(
       req,
       res,
       (bundle.entry ?? []).map((e) => e.resource as Resource),
+      { teams },
     );
   });
 
@@ -85,7 +97,11 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       // an assessment a plan rests on is, a consent's organisations) comes from the caller's store, as
       // a record's comes from the record.
       const related = await relatedFromStore(storeFor(res), kind, value);
-      await storeResources(req, res, toResources(kind, value, { related }), { kind, value });
+      const teams = kind === 'team' ? [{ team: value as DomainTypes['team'], at: KIND_LABEL.team }] : [];
+      await storeResources(req, res, toResources(kind, value, { related }), {
+        source: { kind, value },
+        teams,
+      });
     });
   }
 
@@ -99,15 +115,20 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       throw FhirError.notFound(
         `Client "${clientId}" has no active responsible-worker team; POST /api/teams first`,
       );
-    const result = handOver(current, request);
+    const result = handOver(current.team, request);
     if (!result.ok)
       throw FhirError.unprocessable(
         issue('error', 'business-rule', `handover: ${result.reason}`, 'CareTeam.participant'),
       );
     const related = await relatedFromStore(store, 'team', result.team);
-    const team = { kind: 'team' as const, value: result.team };
-    const written = await writeAll(store, ctxOf(req), toResources('team', result.team, { related }), team);
-    res.status(200).json({ reason: result.reason, team: result.team, resources: written.resources });
+    // Written over the version it was computed from (same-version): a handover in between is not lost.
+    const source = { kind: 'team' as const, value: result.team, basedOn: current.read };
+    const written = await writeAll(store, ctxOf(req), toResources('team', result.team, { related }), {
+      source,
+    }).catch((err: unknown) => {
+      throw err instanceof FhirError ? asRequested(err, result.team, request.professionalId) : err;
+    });
+    send(res, 200, { reason: result.reason, team: result.team, resources: written.resources });
   });
 
   for (const [view, { answer, params, what }] of Object.entries(CLIENT_VIEWS)) {
@@ -115,9 +136,24 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       label(res, `/api/clients/:clientId/${view}`);
       const clientId = clientIdParam(req.params.clientId);
       refuseUnknownParameters(req.query, params, what);
-      res.json(await answer(storeFor(res), clientId, opts, req.query));
+      send(res, 200, await answer(storeFor(res), clientId, opts, req.query));
     });
   }
 
   return router;
+}
+
+/**
+ * A handover's refusal about the professional it names, told as the request's field
+ * (`HandoverRequest.professionalId`) rather than the team member the server made of it.
+ */
+function asRequested(err: FhirError, team: DomainTypes['team'], professionalId: string): FhirError {
+  const fields = new Set(
+    team.members.flatMap((m, i) =>
+      m.professionalId === professionalId ? [`${KIND_LABEL.team}.members[${i}].professionalId`] : [],
+    ),
+  );
+  const issues = err.outcome.issue ?? [];
+  const told = retold(issues, fields, `${KIND_LABEL.handover}.professionalId`);
+  return told.every((i, at) => i === issues[at]) ? err : new FhirError(err.status, told, { ...err.headers });
 }

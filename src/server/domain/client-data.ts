@@ -4,6 +4,7 @@ import { idIdentifier } from '../../mapping/index.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import type { FacadeStore } from '../ports.ts';
+import type { StoredVersion } from './fields.ts';
 import { ReadBack } from './read-back.ts';
 
 /** Search parameters for the newest match only. */
@@ -61,19 +62,23 @@ export async function newestOf(
 }
 
 /**
- * The client's active team, read back as a domain object; with `ended`, when the client has none,
- * the latest one whose relationship has ended. An active team wins over an ended one however
+ * The client's active team, read back as a domain object, with the stored version it was read from
+ * (`read`: what a change made from it must replace, `same-version`); with `ended`, when the client
+ * has none, the latest one whose relationship has ended. An active team wins over an ended one however
  * recently the ended one changed (a corrected name of an old team is not a new relationship).
  */
 export async function currentTeam(
   store: FacadeStore,
   clientId: string,
   opts: { ended?: boolean } = {},
-): Promise<ResponsibleWorkerTeam | undefined> {
+): Promise<{ team: ResponsibleWorkerTeam; read: StoredVersion } | undefined> {
   const patient = await findClient(store, clientId);
   const team =
     (await newestOf(store, patient, 'CareTeam', 'active')) ??
     (opts.ended ? await newestOf(store, patient, 'CareTeam', 'inactive') : undefined);
-  if (!team) return undefined;
-  return (await new ReadBack(store, [patient]).domainOf(team)) as ResponsibleWorkerTeam;
+  if (!team?.id) return undefined;
+  return {
+    team: (await new ReadBack(store, [patient]).domainOf(team)) as ResponsibleWorkerTeam,
+    read: { resourceType: team.resourceType, id: team.id, versionId: team.meta?.versionId ?? '' },
+  };
 }

@@ -3,10 +3,22 @@ import { type DomainKind, type DomainTypes, KIND_LABEL, linksOf } from '../../do
 import { idIdentifier } from '../../mapping/index.ts';
 import { eachReference } from '../../shared/references.ts';
 
-/** The domain object a write came from, when it was sent alone: what a refusal is told in terms of. */
+/** A stored version of a resource (a handover's team, as it was read). */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+}
+
+/**
+ * The domain object a write came from, when it was sent alone: what a refusal is told in terms of.
+ * `basedOn`: the stored version it was made from (a handover's team), which the write must replace
+ * (`same-version`); without it, the version found when writing.
+ */
 export interface DomainSource<K extends DomainKind = DomainKind> {
   kind: K;
   value: DomainTypes[K];
+  basedOn?: StoredVersion;
 }
 
 /**
@@ -53,5 +65,24 @@ export function inDomainTerms(
     if (!fields.length) return i;
     const why = (i.diagnostics ?? '').replace(/^entry\[\d+\]: /, '');
     return { ...i, diagnostics: `${fields.join(', ')}: ${why}`, expression: fields, location: fields };
+  });
+}
+
+/**
+ * `issues` with those naming only fields among `from` told as the field `to` instead (a handover's
+ * new team member's `professionalId` is the request's `HandoverRequest.professionalId`): what the
+ * caller sent, not what the server made of it.
+ */
+export function retold(
+  issues: OperationOutcomeIssue[],
+  from: ReadonlySet<string>,
+  to: string,
+): OperationOutcomeIssue[] {
+  return issues.map((i) => {
+    const named = i.expression ?? [];
+    if (!named.length || !named.every((e) => from.has(e))) return i;
+    const prefix = `${named.join(', ')}: `;
+    const why = i.diagnostics?.startsWith(prefix) ? i.diagnostics.slice(prefix.length) : i.diagnostics;
+    return { ...i, diagnostics: `${to}: ${why ?? ''}`, expression: [to], location: [to] };
   });
 }

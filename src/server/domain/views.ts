@@ -50,7 +50,7 @@ async function planView(store: FacadeStore, clientId: string): Promise<object> {
  * of them. Once the relationship has ended there is none, and `ended` says since when.
  */
 async function responsibleWorkerView(store: FacadeStore, clientId: string): Promise<object> {
-  const team = await currentTeam(store, clientId, { ended: true });
+  const team = (await currentTeam(store, clientId, { ended: true }))?.team;
   if (!team) throw FhirError.notFound(`Client "${clientId}" has no responsible-worker team`);
   const workers = team.ended === undefined ? responsibleWorkersOn(team, finnishDay()) : [];
   return {

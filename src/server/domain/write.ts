@@ -8,24 +8,38 @@ import { type WriteBundleContext, processBundle } from '../fhir/bundle.ts';
 import { assertSameClient } from '../fhir/interactions.ts';
 import type { FacadeStore } from '../ports.ts';
 import { type DomainSource, inDomainTerms } from './fields.ts';
+import { type TeamAt, assertOneActiveTeam } from './one-team.ts';
 import { withOriginatorIds } from './originator-ids.ts';
 import { assertSameClientOf } from './same-client.ts';
 import { sameContent } from './same-content.ts';
+import { changedMeanwhile, staleVersion } from './same-version.ts';
+
+/** What a write is besides its resources. */
+export interface WriteOptions {
+  /** The one domain object sent alone (its refusals are told as its fields; `basedOn`: see same-version). */
+  source?: DomainSource;
+  /** The teams it writes, for `one-active-team`. */
+  teams?: readonly TeamAt[];
+}
 
 /**
  * Stores SDK resources as one transaction: new ones as conditional creates, existing ones (found by
  * business identifier) as versioned updates, so a changed plan or team keeps its history; an
  * unchanged one (`sameContent`) is left out and answered as stored. What the stored version holds of
  * the local ids of the sender that wrote it is kept (`withOriginatorIds`). A new version stays its client's
- * (`same-client`). With `source`, the one domain object sent alone, a refusal about a reference is
- * told as the field that made it (`inDomainTerms`).
+ * (`same-client`) and is written over the version it was made from (`same-version`: the source's
+ * `basedOn`, else the one found here), a stale one refused as `changedMeanwhile`; a client keeps one
+ * active team (`one-active-team`). With `source`, the one domain object sent alone, a refusal about a
+ * reference is told as the field that made it (`inDomainTerms`).
  */
 export async function writeAll(
   store: FacadeStore,
   ctx: WriteBundleContext,
   resources: Resource[],
-  source?: DomainSource,
+  opts: WriteOptions = {},
 ): Promise<{ resources: Resource[]; created: boolean }> {
+  const { source } = opts;
+  await assertOneActiveTeam(store, opts.teams ?? []);
   const bundle: Bundle = transactionBundle(resources);
   const unchanged: Resource[] = [];
   // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
@@ -38,6 +52,9 @@ export async function writeAll(
     const [[existing]] = await store.findByIdentifiers(sent.resourceType, [
       { system: GLOBAL_IDENTIFIER_SYSTEM, value: business },
     ]);
+    const basedOn = source?.basedOn?.resourceType === sent.resourceType ? source.basedOn : undefined;
+    // What it was made from is gone (deleted meanwhile): not a new object to create in its place.
+    if (basedOn && existing?.id !== basedOn.id) throw changedMeanwhile(source, sent);
     const resource = existing ? withOriginatorIds(sent, existing) : sent;
     if (existing) {
       assertSameClient(resource, existing); // a new version may not swap the person
@@ -52,13 +69,17 @@ export async function writeAll(
       entry.request = {
         method: 'PUT',
         url: `${resource.resourceType}/${existing.id}`,
-        ifMatch: weakEtag(existing.meta?.versionId ?? ''),
+        // Compare-and-set on the version the change was made from: a write in between is refused.
+        ifMatch: weakEtag(basedOn?.versionId ?? existing.meta?.versionId ?? ''),
       };
     }
   }
   if (leftOut.size) bundle.entry = bundle.entry?.map((e) => rewriteReferences(e, leftOut));
   const response = await processBundle(store, ctx, bundle, 'representation').catch((err: unknown) => {
-    if (!source || !(err instanceof FhirError)) throw err;
+    if (!(err instanceof FhirError)) throw err;
+    const stale = staleVersion(err, bundle.entry ?? [], source);
+    if (stale) throw stale;
+    if (!source) throw err;
     const issues = err.outcome.issue ?? [];
     const told = inDomainTerms(issues, bundle.entry ?? [], source);
     if (told.every((i, at) => i === issues[at])) throw err;
