@@ -6,16 +6,34 @@ export function weakEtag(versionId: string | number): string {
 }
 
 /**
- * The version an `If-Match` header names: `W/"3"`, `"3"` or `3` → 3. The one parser server and store
- * share; anything else is a 400 naming the header. Versions are positive 32-bit integers.
+ * One entity tag naming a version (RFC 9110 §8.8.3, weak or strong): `W/"3"` or `"3"`. An If-Match
+ * header and a Bundle entry's `request.ifMatch` carry exactly one: this server's updates are versioned,
+ * so a list of tags or `*` ("any current version") names no version to check, and is refused.
  */
-export function parseIfMatch(value: string): number {
-  const m = /^\s*(?:W\/)?"?(\d{1,10})"?\s*$/.exec(value);
+const ENTITY_TAG = /^\s*(?:W\/)?"(\d{1,10})"\s*$/;
+/** A version number as it is (`3`): the store's own API takes it besides an entity tag. */
+const BARE_VERSION = /^\s*(\d{1,10})\s*$/;
+/** The highest version: versions are positive 32-bit integers. */
+const MAX_VERSION = 2_147_483_647;
+
+/**
+ * The version an If-Match names, the one parser server and store share: `W/"3"` or `"3"` → 3; with
+ * `header: false` (the store's API, whose callers hand over a versionId) also `3`. Anything else — a
+ * bare number in a header, `W/3`, an unbalanced quote, a list, `*`, version 0 or past 2^31-1 — is a 400
+ * naming the If-Match header (a Bundle entry reports it at its `request.ifMatch`).
+ */
+export function parseIfMatch(value: string, { header = false }: { header?: boolean } = {}): number {
+  const m = ENTITY_TAG.exec(value) ?? (header ? null : BARE_VERSION.exec(value));
   const version = m ? Number(m[1]) : Number.NaN;
-  if (!m || version < 1 || version > 2_147_483_647) {
+  if (!m || version < 1 || version > MAX_VERSION) {
     throw new FhirError(
       400,
-      issue('error', 'invalid', 'Invalid If-Match (expected W/"<versionId>")', 'If-Match'),
+      issue(
+        'error',
+        'invalid',
+        'If-Match must be one entity tag naming a version, W/"<versionId>" (or "<versionId>")',
+        'If-Match',
+      ),
     );
   }
   return version;

@@ -2,11 +2,15 @@
 // time. Pages continue from a cursor (the last entry's key), not an offset: a version written between
 // two page requests lands before the first page instead of pushing the next page's entries down.
 import { FhirError } from '../shared/outcome.ts';
+import { isFhirId } from '../shared/references.ts';
 import { TYPE_RE } from './checks.ts';
 import { parseDateRange, parseInstant } from './dates.ts';
 import { type HistoryRow, historyEntry } from './reads.ts';
 import { badSearch } from './search-values.ts';
 import type { HistoryPage, HistoryPageOptions, Queryable } from './types.ts';
+
+/** The highest version the store's integer column holds. */
+const MAX_VERSION = 2_147_483_647;
 
 /** A page's last entry: (lastUpdated, type, id, version), the order's key. */
 type HistoryKey = [string, string, string, number];
@@ -15,7 +19,12 @@ function encodeCursor(key: HistoryKey): string {
   return Buffer.from(JSON.stringify(['h', ...key])).toString('base64url');
 }
 
-function decodeCursor(text: string): HistoryKey {
+/**
+ * The key a `_cursor` names, or a 400 naming `_cursor`. Its parts go into the page's SQL, so each must
+ * be what this store writes (a forged U+0000 would be the database's error, a 500): a type as the store
+ * names one (the history's own at type level), a FHIR id, a version number.
+ */
+function decodeCursor(text: string, historyType: string | undefined): HistoryKey {
   try {
     const [tag, at, type, id, version] = JSON.parse(
       Buffer.from(text, 'base64url').toString('utf8'),
@@ -25,8 +34,12 @@ function decodeCursor(text: string): HistoryKey {
       typeof at === 'string' &&
       parseInstant(at) !== undefined &&
       typeof type === 'string' &&
-      typeof id === 'string' &&
-      Number.isInteger(version)
+      TYPE_RE.test(type) &&
+      (historyType === undefined || type === historyType) &&
+      isFhirId(id) &&
+      Number.isInteger(version) &&
+      (version as number) >= 1 &&
+      (version as number) <= MAX_VERSION
     )
       return [at, type, id, version as number];
   } catch {
@@ -59,7 +72,7 @@ export async function readHistoryPage(
   }
   const where = `($1::text IS NULL OR resource_type = $1) AND ($2::timestamptz IS NULL OR last_updated >= $2)`;
   const args = [type ?? null, opts.since === undefined ? null : sinceInstant(opts.since)];
-  const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+  const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor, type);
   const page = after
     ? `${where} AND (last_updated, resource_type, id, version_id) < ($5::timestamptz, $6, $7, $8)`
     : where;

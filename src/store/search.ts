@@ -1,7 +1,7 @@
 // FHIR search parameters → a parsed SearchRequest (parseSearch) → one SQL WHERE clause over
 // `resources r` (emitSearch), validating every name and value on the way.
 import type { FhirError } from '../shared/outcome.ts';
-import { underBaseUrl } from '../shared/references.ts';
+import { isFhirId, underBaseUrl } from '../shared/references.ts';
 import { parseDateRange, parseInstant, periodRange, sqlTimestamp } from './dates.ts';
 import {
   type ParamDef,
@@ -981,7 +981,8 @@ function decodeCursor(text: string): Cursor {
     const [a, b, c, d] = parts;
     if (a === 'o' && Number.isSafeInteger(b) && (b as number) >= 0 && typeof c === 'string')
       return { offset: b as number, sort: c, desc: d === 1 };
-    if (typeof a === 'string' && typeof b === 'string' && parseInstant(a) !== undefined) {
+    // The id goes into the page's SQL: a forged one (U+0000, which the database refuses) is not ours.
+    if (typeof a === 'string' && isFhirId(b) && parseInstant(a) !== undefined) {
       return { lastUpdated: a, id: b, desc: c === 1 };
     }
   } catch {

@@ -95,6 +95,29 @@ describe.each(['pglite', 'postgres'] as const)('hostile and edge inputs (%s)', (
     }
   });
 
+  it('a forged _cursor whose id is not a FHIR id (U+0000) → 400 naming _cursor, on search and type/system history', async () => {
+    const cursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+    const at = '2026-12-07T04:23:31.28+00:00';
+    const forged: Array<[string, string]> = [
+      ['/fhir/Observation?_count=2', cursor([at, 'x\u0000y', 0])],
+      ['/fhir/Observation?_count=2', cursor([at, 'not_an id', 1])],
+      ['/fhir/_history', cursor(['h', at, 'Observation', 'x\u0000', 1])],
+      ['/fhir/Observation/_history', cursor(['h', at, 'Observation', 'x\u0000', 1])],
+      ['/fhir/_history', cursor(['h', at, 'Obs\u0000', 'x', 1])],
+      ['/fhir/Observation/_history', cursor(['h', at, 'Patient', 'x', 1])],
+      ['/fhir/_history', cursor(['h', at, 'Observation', 'x', 2 ** 40])],
+    ];
+    for (const [path, value] of forged) {
+      const res = await request(app).get(`${path}${path.includes('?') ? '&' : '?'}_cursor=${value}`);
+      expect([path, res.status]).toEqual([path, 400]);
+      expect(issues(res.body)[0]).toMatchObject({
+        code: 'invalid',
+        diagnostics: "Invalid value for '_cursor': not a cursor issued by this server",
+        expression: ['_cursor'],
+      });
+    }
+  });
+
   it('vread of a version id ≥ 2^31 → 404', async () => {
     const res = await post('/fhir/Practitioner', JSON.stringify(practitioner()));
     for (const vid of ['2147483648', '99999999999999999999']) {

@@ -11,24 +11,46 @@ describe('ETags and If-Match (src/shared/etag.ts, the one place they are spelled
   it.each([
     ['W/"3"', 3],
     ['"3"', 3],
-    ['3', 3],
     [' W/"2147483647" ', 2_147_483_647],
-  ])('parseIfMatch(%s) = %d', (header, version) => expect(parseIfMatch(header)).toBe(version));
+  ])('parseIfMatch(%s) = %d, as a header and in the store API', (header, version) => {
+    expect(parseIfMatch(header, { header: true })).toBe(version);
+    expect(parseIfMatch(header)).toBe(version);
+  });
 
-  it.each(['W/"0"', 'W/"2147483648"', 'W/"abc"', '*', '', 'W/"1", W/"2"'])(
-    'parseIfMatch(%j) is a 400 naming the If-Match header',
-    (header) => {
+  it('the store API also takes a version number as it is (its callers hand over a versionId); a header does not', () => {
+    expect(parseIfMatch('3')).toBe(3);
+    expect(() => parseIfMatch('3', { header: true })).toThrow(FhirError);
+  });
+
+  it.each([
+    'W/"0"',
+    'W/"2147483648"',
+    'W/"abc"',
+    '*',
+    '',
+    'W/"1", W/"2"',
+    '"1", "1"',
+    'W/1',
+    '"1',
+    'W/"1',
+    '1"',
+    'W/ "1"',
+  ])('parseIfMatch(%j) is a 400 naming the If-Match header, as a header and in the store API', (header) => {
+    for (const opts of [{ header: true }, {}]) {
       let error: unknown;
       try {
-        parseIfMatch(header);
+        parseIfMatch(header, opts);
       } catch (e) {
         error = e;
       }
       expect(error).toBeInstanceOf(FhirError);
       expect((error as FhirError).status).toBe(400);
-      expect((error as FhirError).outcome.issue?.[0]?.expression).toEqual(['If-Match']);
-    },
-  );
+      expect((error as FhirError).outcome.issue?.[0]).toMatchObject({
+        diagnostics: 'If-Match must be one entity tag naming a version, W/"<versionId>" (or "<versionId>")',
+        expression: ['If-Match'],
+      });
+    }
+  });
 
   it("versionFromEtag reads a remote server's ETag leniently", () => {
     expect(versionFromEtag('W/"7"')).toBe('7');

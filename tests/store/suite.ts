@@ -352,7 +352,7 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(
         store.update({ ...resource, status: 'final' }, { ifMatch: 'abc' }),
         400,
-        'Invalid If-Match (expected W/"<versionId>")',
+        'If-Match must be one entity tag naming a version, W/"<versionId>" (or "<versionId>")',
         'If-Match',
       );
       const unconditional = await store.update({ ...resource, status: 'final' }, { ifMatchOptional: true });

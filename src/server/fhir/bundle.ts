@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
-import { weakEtag } from '../../shared/etag.ts';
+import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
@@ -180,8 +180,16 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       }
     }
   }
-  // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST).
+  // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST),
+  // read as the header it stands for.
   parsed.ifMatch = entry.request?.ifMatch;
+  if (parsed.ifMatch !== undefined && method !== 'POST') {
+    try {
+      parseIfMatch(parsed.ifMatch, { header: true });
+    } catch (err) {
+      throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index));
+    }
+  }
   return parsed;
 }
 
@@ -255,12 +263,7 @@ function parseBundle(body: unknown): Bundle {
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
     throw new FhirError(
       400,
-      issue(
-        'error',
-        'invalid',
-        `Bundle.type must be transaction or batch, got "${String(bundle.type)}"`,
-        'Bundle.type',
-      ),
+      issue('error', 'invalid', 'Bundle.type must be transaction or batch', 'Bundle.type'),
     );
   }
   if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {

@@ -32,7 +32,8 @@ function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw FhirError.badRequest(`Malformed percent-encoding in the URL path segment "${segment}"`);
+    // The segment is not quoted: it may be anything a client typed.
+    throw FhirError.badRequest('Malformed percent-encoding in the URL path');
   }
 }
 
@@ -69,6 +70,52 @@ function candidates(
   return out;
 }
 
+/** The level an operation's `$name` segment stands at, by its place in a path. */
+const LEVELS = ['system', 'type', 'instance'] as const;
+/** How a client writes an operation's URL at each level. */
+const LEVEL_URL = { system: '', type: '[type]/', instance: '[type]/[id]/' } as const;
+/** An operation name plain enough to be quoted back (`$everything`): anything else is not. */
+const OPERATION_NAME = /^\$[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/** Each operation the table has (`$validate`) with the levels it is defined at. */
+function operationLevels(routes: readonly FhirRoute[]): Map<string, Set<(typeof LEVELS)[number]>> {
+  const out = new Map<string, Set<(typeof LEVELS)[number]>>();
+  for (const route of routes)
+    split(route.path).forEach((segment, i) => {
+      const level = LEVELS[i];
+      if (!segment.startsWith('$') || !level) return;
+      out.set(segment, (out.get(segment) ?? new Set()).add(level));
+    });
+  return out;
+}
+
+/**
+ * Where a path names an operation (`$name`, which no type or id can be) that no route has there: the
+ * best matches take it as a `:type` or `:id` (`GET Patient/$everything` as a read), or nothing
+ * matches. The operation's 4xx then, not a route's answer to a type or id it is not.
+ */
+function operationMiss(
+  parts: string[],
+  found: Array<{ c: Compiled }>,
+  levels: Map<string, Set<(typeof LEVELS)[number]>>,
+): FhirError | undefined {
+  const at = parts.findIndex((p) => p.startsWith('$'));
+  if (at < 0 || found.some(({ c }) => c.segments[at] === parts[at])) return undefined;
+  const name = parts[at] as string;
+  const defined = levels.get(name);
+  if (!defined) {
+    const text = OPERATION_NAME.test(name) ? `Unknown operation ${name}` : 'Unknown operation';
+    return new FhirError(404, issue('error', 'not-supported', text));
+  }
+  const where = [...defined];
+  const article = where[0] === 'instance' ? 'an' : 'a';
+  const urls = where.map((l) => `${LEVEL_URL[l]}${name}`).join(', ');
+  return new FhirError(
+    400,
+    issue('error', 'not-supported', `${name} is ${article} ${where.join(' or ')} operation here: ${urls}`),
+  );
+}
+
 export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
   const byLength = new Map<number, Compiled[]>();
   for (const route of routes) {
@@ -77,15 +124,18 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
     list.push({ route, segments, literals: segments.filter((x) => !x.startsWith(':')).length });
     byLength.set(segments.length, list);
   }
+  const levels = operationLevels(routes);
   const methodOf = (method: string) => (method === 'HEAD' ? 'GET' : (method as Method));
   const lookup = (method: string, parts: string[]) => {
     const found = candidates(byLength.get(parts.length) ?? [], parts);
-    const hit = found.find(({ c }) => c.route.method === methodOf(method));
-    return { found, hit: hit && { route: hit.c.route, params: hit.params } };
+    const miss = operationMiss(parts, found, levels);
+    const hit = miss ? undefined : found.find(({ c }) => c.route.method === methodOf(method));
+    return { found, miss, hit: hit && { route: hit.c.route, params: hit.params } };
   };
   return {
     match(method, path) {
-      const { found, hit } = lookup(method, split(path).map(decode));
+      const { found, miss, hit } = lookup(method, split(path).map(decode));
+      if (miss) throw miss;
       if (hit) return hit;
       if (found.length) {
         const allowed = new Set(

@@ -11,10 +11,12 @@ import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { eachReference } from '../../shared/references.ts';
 import { type DateRangeParams, dateRangeParams } from '../http/date-range.ts';
+import { headerText } from '../http/negotiation.ts';
 import { refuseUnknownParameters, withQuery } from '../http/query-params.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
 import { countParam, sinceParam } from './history.ts';
 import { bundleWithEntries, outcomeEntryJson, readResourceJson, searchEntryJson } from './interactions.ts';
+import { operationQuery } from './posted-parameters.ts';
 import { localTarget } from './references.ts';
 import type { FhirContext, FhirHandler } from './route-types.ts';
 
@@ -143,6 +145,16 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
   await includeReferenced(ctx, types, got);
   const links = pageLinks(`${ctx.base}/Patient/${id}/$everything`, req.query, paging, got.total);
   return { status: 200, json: everythingBundle(ctx.base, links, got) };
+};
+
+/**
+ * POST Patient/[id]/$everything (R4 allows POST for any operation; this one changes nothing): its
+ * parameters from a Parameters resource or a form in the body, joined with any in the URL, then as GET.
+ */
+export const patientEverythingPost: FhirHandler = (req, ctx) => {
+  const contentType = headerText(req.headers['content-type']);
+  const query = operationQuery(req.query, req.body, contentType, '$everything', ctx.limits.jsonDepth);
+  return patientEverything({ ...req, query }, ctx);
 };
 
 /**

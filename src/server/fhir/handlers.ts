@@ -33,9 +33,9 @@ import {
   updateResource,
 } from './interactions.ts';
 import { JSON_PATCH, applyJsonPatch } from './json-patch.ts';
+import { searchFormQuery } from './posted-parameters.ts';
 import { assertTargetsExist } from './references.ts';
 import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
-import { assertQueryEncoding } from './search-params.ts';
 import { shapeOf, shapeResource, shapeResourceJson, wantsShaping } from './shaping.ts';
 
 function header(req: FhirRequest, name: string): string | undefined {
@@ -59,17 +59,17 @@ function instance(req: FhirRequest): { type: string; id: string } {
   return { type, id };
 }
 
-/** A written resource as the client's `Prefer: return=` asks for it, with version headers. */
-function written(
-  req: FhirRequest,
-  ctx: FhirContext,
-  resource: Resource,
-  status: number,
-  location: boolean,
-): FhirResponse {
+/**
+ * A written resource as the client's `Prefer: return=` asks for it, with version headers and its
+ * versioned Location (create, update, conditional update and patch alike).
+ */
+function written(req: FhirRequest, ctx: FhirContext, resource: Resource, status: number): FhirResponse {
   const preferences = parsePrefer(req.headers.prefer);
-  const headers = { ...versionHeaders(resource.meta), ...preferenceApplied(preferences, ['return']) };
-  if (location) headers.Location = versionedLocation(ctx.base, resource);
+  const headers = {
+    ...versionHeaders(resource.meta),
+    ...preferenceApplied(preferences, ['return']),
+    Location: versionedLocation(ctx.base, resource),
+  };
   const prefer = preferences.return;
   if (prefer === 'minimal') return { status, headers };
   if (prefer === 'OperationOutcome') {
@@ -104,7 +104,7 @@ export const create: FhirHandler = async (req, ctx) => {
   assertType(type);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
   const stored = await createResource(ctx.store, ctx, resource, header(req, 'if-none-exist'));
-  const out = written(req, ctx, stored.resource, stored.created ? 201 : 200, true);
+  const out = written(req, ctx, stored.resource, stored.created ? 201 : 200);
   // A conditional create that matched: the matched resource, also under Content-Location (200).
   if (!stored.created && out.headers?.Location) out.headers['Content-Location'] = out.headers.Location;
   return out;
@@ -114,10 +114,10 @@ export const create: FhirHandler = async (req, ctx) => {
 export const update: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
   const ifMatch = header(req, 'if-match');
-  if (ifMatch !== undefined) parseIfMatch(ifMatch);
+  if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const resource = assertResourceShape(resourceBody(req, ctx), type, id);
   const stored = await updateResource(ctx.store, ctx, resource, ifMatch);
-  return written(req, ctx, stored.resource, stored.created ? 201 : 200, true);
+  return written(req, ctx, stored.resource, stored.created ? 201 : 200);
 };
 
 /**
@@ -132,15 +132,15 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   const criteria = conditionalUpdateCriteria(req.query);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
   const ifMatch = header(req, 'if-match');
-  if (ifMatch !== undefined) parseIfMatch(ifMatch);
+  if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const target = await conditionalUpdateTarget(ctx.store, resource, criteria, ifMatch);
   if (target === undefined) {
     const stored = await createResource(ctx.store, ctx, resource, criteria.text);
     if (!stored.created) throw createdMeanwhile(type);
-    return written(req, ctx, stored.resource, 201, true);
+    return written(req, ctx, stored.resource, 201);
   }
   const stored = await updateResource(ctx.store, ctx, { ...resource, id: target }, ifMatch);
-  return written(req, ctx, stored.resource, 200, true);
+  return written(req, ctx, stored.resource, 200);
 };
 
 /** A PATCH body: a JSON Patch document (415 for any other media type, FHIRPath Patch included). */
@@ -167,7 +167,7 @@ function patchBody(req: FhirRequest, ctx: FhirContext): unknown {
 export const patch: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
   const ifMatch = header(req, 'if-match');
-  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
+  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch, { header: true });
   const ops = patchBody(req, ctx);
   const current = await readResource(ctx.store, type, id);
   // Checked ahead of the patch so that a stale version is a 412, not a failed patch; the store checks
@@ -175,13 +175,16 @@ export const patch: FhirHandler = async (req, ctx) => {
   if (expected === undefined) throw ifMatchRequired(type, id);
   checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
   const stored = await updateResource(ctx.store, ctx, applyJsonPatch(current, ops), ifMatch);
-  return written(req, ctx, stored.resource, 200, false);
+  // Location names the version written, as a PUT's answer does.
+  return written(req, ctx, stored.resource, 200);
 };
 
 /** DELETE: 204 also for an id that never existed (R4 allows it); 409 while still referenced. */
 export const remove: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
-  const versionId = await deleteUnreferenced(ctx.store, type, id, header(req, 'if-match'));
+  const ifMatch = header(req, 'if-match');
+  if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
+  const versionId = await deleteUnreferenced(ctx.store, type, id, ifMatch);
   const headers: Record<string, string> = versionId === undefined ? {} : { ETag: weakEtag(versionId) };
   return { status: 204, headers };
 };
@@ -204,26 +207,8 @@ async function answerSearch(
 export const searchType: FhirHandler = (req, ctx) => answerSearch(req, ctx, req.query, false);
 
 /** POST _search: form parameters in the body, joined with any in the URL. */
-export const searchTypePost: FhirHandler = async (req, ctx) => {
-  const contentType = header(req, 'content-type');
-  const form = contentType ? parseMediaType(contentType) : undefined;
-  if (form && form.type !== 'application/x-www-form-urlencoded') {
-    throw new FhirError(
-      415,
-      issue('error', 'not-supported', 'POST _search takes application/x-www-form-urlencoded parameters'),
-    );
-  }
-  const query: Record<string, string | string[]> = { ...req.query };
-  if (req.body?.length) {
-    const text = decodeText(req.body, form?.params.get('charset'));
-    assertQueryEncoding(text);
-    for (const [k, v] of new URLSearchParams(text)) {
-      const prev = query[k];
-      query[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
-    }
-  }
-  return answerSearch(req, ctx, query, true);
-};
+export const searchTypePost: FhirHandler = (req, ctx) =>
+  answerSearch(req, ctx, searchFormQuery(req.query, req.body, header(req, 'content-type')), true);
 
 export const historyInstance: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
@@ -323,10 +308,7 @@ function validateMode(req: FhirRequest, params: ValidateParameters | undefined):
       'mode',
     );
   if (mode !== undefined && (typeof mode !== 'string' || !VALIDATE_MODES.includes(mode)))
-    throw FhirError.badRequest(
-      `$validate mode must be one of ${VALIDATE_MODES.join(', ')}, got ${typeof mode === 'string' ? `"${mode}"` : 'something that is not a code'}`,
-      'mode',
-    );
+    throw FhirError.badRequest(`$validate mode must be one of ${VALIDATE_MODES.join(', ')}`, 'mode');
   return mode;
 }
 

@@ -31,6 +31,13 @@ const PATCH_ERRORS: Record<string, { status: 400 | 422; text: string }> = {
 /** A path made of element names and array indexes only: safe to quote (it holds no client data). */
 const ELEMENT_PATH = /^(?:\/(?:[A-Za-z_][A-Za-z0-9_]{0,63}|\d{1,6}|-)){0,32}$/;
 
+/**
+ * The rules a patch is refused by: `fhir-patch-1` the document is not a JSON Patch (400),
+ * `fhir-patch-2` an operation does not fit the resource (422), `fhir-patch-3` the result would be
+ * another resource (422).
+ */
+const RULE = { document: 'fhir-patch-1', apply: 'fhir-patch-2', identity: 'fhir-patch-3' } as const;
+
 /** "JSON Patch operation 2 (replace /status)": the op and path quoted only when they are plainly structural. */
 function describe(op: unknown, index: number): string {
   const o = op as Partial<Operation> | undefined;
@@ -40,18 +47,42 @@ function describe(op: unknown, index: number): string {
   return `JSON Patch operation ${index}${what ? ` (${what})` : ''}`;
 }
 
-function patchError(err: unknown, index = 0, op?: unknown): FhirError {
+/**
+ * The element a JSON Pointer names in a resource of `type`, as FHIRPath: `/component/0/code` →
+ * `Observation.component[0].code`, `/component/-` (the end of the list) → `Observation.component`.
+ * A pointer that is not plainly element names and indexes names the resource alone (it is not quoted).
+ */
+export function pointerExpression(type: string, pointer: unknown): string {
+  if (typeof pointer !== 'string' || !ELEMENT_PATH.test(pointer)) return type;
+  let out = type;
+  for (const step of pointer.split('/').slice(1)) {
+    if (step === '-') continue;
+    out += /^\d+$/.test(step) ? `[${Number(step)}]` : `.${step}`;
+  }
+  return out;
+}
+
+/** Which of an operation's pointers an error is about: `from` for a `from` that does not resolve. */
+const ABOUT_FROM = new Set(['OPERATION_FROM_REQUIRED', 'OPERATION_FROM_UNRESOLVABLE']);
+
+function patchError(err: unknown, type: string, index = 0, op?: unknown): FhirError {
   if (err instanceof jsonPatch.JsonPatchError) {
     const known = PATCH_ERRORS[err.name] ?? { status: 400, text: 'cannot be applied' };
     if (err.name === 'SEQUENCE_NOT_AN_ARRAY')
-      return new FhirError(400, issue('error', 'invalid', known.text));
+      return new FhirError(400, issue('error', 'invalid', `${RULE.document}: ${known.text}`));
     const where = describe(op, index);
     const code = known.status === 422 ? 'processing' : 'invalid';
-    return new FhirError(known.status, issue('error', code, `${where} ${known.text}`));
+    const rule = known.status === 422 ? RULE.apply : RULE.document;
+    const o = (op ?? {}) as Partial<Record<'path' | 'from', unknown>>;
+    const at = pointerExpression(type, ABOUT_FROM.has(err.name) ? o.from : o.path);
+    return new FhirError(known.status, issue('error', code, `${rule}: ${where} ${known.text}`, at));
   }
   // fast-json-patch refuses __proto__ (and constructor/prototype) with a TypeError.
   if (err instanceof TypeError)
-    return new FhirError(400, issue('error', 'invalid', 'a JSON Patch may not touch __proto__'));
+    return new FhirError(
+      400,
+      issue('error', 'invalid', `${RULE.document}: a JSON Patch may not touch __proto__`, type),
+    );
   throw err;
 }
 
@@ -166,6 +197,7 @@ function applyOne(
   numbers: Written[],
   op: unknown,
   index: number,
+  type: string,
 ): { doc: unknown; numbers: Written[] } {
   const o = (op !== null && typeof op === 'object' ? op : {}) as Partial<
     Record<'op' | 'from' | 'path' | 'value', unknown>
@@ -185,7 +217,7 @@ function applyOne(
       index,
     ).newDocument;
   } catch (err) {
-    throw patchError(err, index, op);
+    throw patchError(err, type, index, op);
   }
   const path = locate(after, o.path);
   if (!path) return { doc: after, numbers };
@@ -224,7 +256,8 @@ function applyOne(
  * are written as they were (`current`'s) or as the patch document wrote them.
  */
 export function applyJsonPatch(current: Resource, ops: unknown): Resource {
-  if (!Array.isArray(ops)) throw patchError(new jsonPatch.JsonPatchError('', 'SEQUENCE_NOT_AN_ARRAY'));
+  const type = current.resourceType;
+  if (!Array.isArray(ops)) throw patchError(new jsonPatch.JsonPatchError('', 'SEQUENCE_NOT_AN_ARRAY'), type);
   // structuredClone, not a JSON round trip: that would turn 1e400 (Infinity) into null.
   let patched: unknown = structuredClone(current);
   let numbers = writtenIn(current);
@@ -236,10 +269,11 @@ export function applyJsonPatch(current: Resource, ops: unknown): Resource {
         issue(
           'error',
           'invalid',
-          `${describe(op, index)} moves a value into itself (from is a prefix of path)`,
+          `${RULE.document}: ${describe(op, index)} moves a value into itself (from is a prefix of path)`,
+          pointerExpression(type, (op as { path?: unknown }).path),
         ),
       );
-    ({ doc: patched, numbers } = applyOne(patched, numbers, op, index));
+    ({ doc: patched, numbers } = applyOne(patched, numbers, op, index, type));
   }
   rememberWrittenNumbers(patched, numbers);
   const result = patched as Resource | null;
@@ -250,7 +284,7 @@ export function applyJsonPatch(current: Resource, ops: unknown): Resource {
         issue(
           'error',
           'processing',
-          `a patch may not change ${element}`,
+          `${RULE.identity}: a patch may not change ${element}`,
           `${current.resourceType}.${element}`,
         ),
       );

@@ -1,7 +1,8 @@
 // References on the write path: where they are in a resource, and the rule that a literal reference
 // to a resource this server stores must point at one that exists (the delete path's 409 keeps the
 // other direction: a resource still referenced is not deleted).
-import { FhirError } from '../../shared/outcome.ts';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { FhirError, issue } from '../../shared/outcome.ts';
 import {
   bundleEntryReferenceIssue,
   eachReference,
@@ -31,6 +32,30 @@ export function localTarget(ref: string, base: string): string | undefined {
   return r.version === undefined ? `${r.type}/${r.id}` : `${r.type}/${r.id}/_history/${r.version}`;
 }
 
+/** What a literal reference to a type starts with (`Patient/`): the type. */
+const TYPE_PREFIX = /^([A-Z][A-Za-z]{1,63})\//;
+
+/**
+ * The type a reference starts naming (`Patient/…`, relative or under `base`) when that type is stored
+ * here but the rest is not an id (`Patient/PATIENT_ID`, `Patient/1/_history/x_y`): undefined for
+ * anything else. Such a reference names no stored resource, whatever is stored.
+ */
+function malformedLocal(ref: string, base: string): string | undefined {
+  const rest = underBaseUrl(ref, base) ?? ref;
+  const type = TYPE_PREFIX.exec(rest)?.[1];
+  return type && isSupportedType(type) && !relativeReference(rest) ? type : undefined;
+}
+
+/** `store-ref-1` for a reference at `path` of the form `Type/…` whose id is not one; the reference is not quoted. */
+function malformedReferenceIssue(type: string, path: string): OperationOutcomeIssue {
+  return issue(
+    'error',
+    'invalid',
+    `store-ref-1: a reference to a ${type} here is ${type}/[id] (or ${type}/[id]/_history/[vid]), an id being 1 to 64 letters, digits, '-' and '.'; this one names no stored resource`,
+    path,
+  );
+}
+
 /**
  * Makes each reference of `resource` under this server's base relative, in place (`<base>/Patient/1`
  * → `Patient/1`): the store takes an absolute URL for another server's, so a write keeps one naming a
@@ -47,16 +72,16 @@ export function localizeReferences(resource: unknown, base: string): void {
  * The references of `resource` that must name stored resources, at their paths under `path`;
  * `store-ref-1` (422 naming each) for one still naming a Bundle entry, which nothing stored answers (a
  * transaction has rewritten those of its own entries by now, and a batch's entries may not depend on
- * each other).
+ * each other), and for one to a type stored here whose id is not an id (`Patient/PATIENT_ID`).
  */
 export function targetsOf(resource: unknown, base: string, path: string): ReferenceTarget[] {
   const refs = referencePaths(resource, path);
-  const unresolved = refs.filter(({ ref }) => namesBundleEntry(ref));
-  if (unresolved.length)
-    throw new FhirError(
-      422,
-      unresolved.map(({ path: at }) => bundleEntryReferenceIssue(at)),
-    );
+  const refused = refs.flatMap(({ path: at, ref }) => {
+    if (namesBundleEntry(ref)) return [bundleEntryReferenceIssue(at)];
+    const type = malformedLocal(ref, base);
+    return type ? [malformedReferenceIssue(type, at)] : [];
+  });
+  if (refused.length) throw new FhirError(422, refused);
   return refs.flatMap(({ path: at, ref }) => {
     const target = localTarget(ref, base);
     return target ? [{ ref: target, path: at }] : [];

@@ -2,7 +2,7 @@
 // CapabilityStatement are all derived from this table, so adding an interaction is adding a row.
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { buildCapabilityStatement } from './capability.ts';
-import { patientEverything } from './everything.ts';
+import { patientEverything, patientEverythingPost } from './everything.ts';
 import * as h from './handlers.ts';
 import type { DeclaredInteractions, FhirHandler, FhirRoute } from './route-types.ts';
 
@@ -167,6 +167,14 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     // Reading the Patient; each type of its compartment is searched as the caller may (left out if not).
     access: { interaction: 'operation', perms: ['r'] },
     declares: { operation: 'everything', on: ['Patient'] },
+  },
+  {
+    name: 'patient-everything-post',
+    method: 'POST',
+    path: '/:type/:id/$everything',
+    handler: patientEverythingPost,
+    // The same operation, its parameters in the body (R4 allows POST for any operation).
+    access: { interaction: 'operation', perms: ['r'] },
   },
   {
     name: 'vread',

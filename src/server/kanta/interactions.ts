@@ -213,7 +213,7 @@ export async function updateOne(
       ),
     );
   }
-  const expected = ifMatch ? parseIfMatch(ifMatch) : undefined;
+  const expected = ifMatch ? parseIfMatch(ifMatch, { header: true }) : undefined;
   const resource = assertResourceShape(body, type, id);
   // Without If-Match the last writer wins, but only over what it read: a 412 from the store means a
   // write or a delete came in between, and a read again answers the delete (410) or goes over the write.

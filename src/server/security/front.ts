@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { requestUrlUnderBase } from '../../shared/references.ts';
 import { AUDIT_EVENT_INTERACTIONS } from '../fhir/capability.ts';
+import { type Query, searchFormQuery } from '../fhir/posted-parameters.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
 import { baseUrl, parsePrefer, preferenceApplied, responseType, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
@@ -256,21 +257,35 @@ async function checkBundle(
   }
 }
 
-/** GET /fhir/AuditEvent[/:id]: the audit log, read-only. */
+/**
+ * A search's parameters: the URL's, and for POST AuditEvent/_search the form in its body as well
+ * (R4's search by POST, read by the rule every POSTed search follows).
+ */
+async function auditSearchQuery(req: Request, res: Response, raw: RequestHandler): Promise<Query> {
+  const query = req.query as Query;
+  if (req.method !== 'POST') return query;
+  await run(raw, req, res);
+  const body = Buffer.isBuffer(req.body) ? (req.body as Buffer) : undefined;
+  return searchFormQuery(query, body, req.headers['content-type'], 'POST AuditEvent/_search');
+}
+
+/** GET /fhir/AuditEvent[/:id] and POST /fhir/AuditEvent/_search: the audit log, read-only. */
 async function serveAudit(
   req: Request,
   res: Response,
   p: Principal,
   need: Extract<Need, { kind: 'audit' }>,
-  opts: FrontOptions,
+  opts: FrontOptions & { raw: RequestHandler },
 ): Promise<void> {
-  res.locals.route = need.id ? '/fhir/AuditEvent/:id' : '/fhir/AuditEvent';
+  const posted = req.method === 'POST';
+  res.locals.route = need.id ? '/fhir/AuditEvent/:id' : `/fhir/AuditEvent${posted ? '/_search' : ''}`;
   // _format and Accept as every FHIR interaction takes them (406 for what is not produced).
   const format = typeof req.query._format === 'string' ? req.query._format : undefined;
   res.locals.contentType = responseType(format, req.headers.accept);
   const prefer = parsePrefer(req.headers.prefer);
   const base = baseUrl(req, opts.fhirBase());
-  const search = need.id ? undefined : parseAuditSearch(base, req.query as Record<string, unknown>, prefer);
+  const query = need.id ? undefined : await auditSearchQuery(req, res, opts.raw);
+  const search = query && parseAuditSearch(base, query, prefer);
   const body = search
     ? await runAuditSearch(opts.db, base, search)
     : await readAudit(opts.db, need.id as string);
@@ -283,11 +298,29 @@ async function serveAudit(
       entities: [need.id ? `AuditEvent/${need.id}` : 'AuditEvent'],
       // Each patient searched for, as the search read it (`A,B`, `<base>/Patient/A`: each in its use log).
       patients: search?.patients ?? [],
-      ...(need.id ? {} : { query: new URL(req.url, 'http://query.invalid').search.slice(1) }),
+      ...(query ? { query: queryText(req, query) } : {}),
     }),
   );
   if (search) res.set(preferenceApplied(prefer, ['handling']));
   sendJsonText(res, 200, JSON.stringify(body));
+}
+
+/** The query a search of the log is recorded with: as the URL carried it, or (POSTed) every parameter. */
+function queryText(req: Request, query: Query): string {
+  if (req.method !== 'POST') return new URL(req.url, 'http://query.invalid').search.slice(1);
+  const text = new URLSearchParams();
+  for (const [name, values] of Object.entries(query)) for (const v of [values].flat()) text.append(name, v);
+  return text.toString();
+}
+
+/**
+ * POST AuditEvent/_search is a search of the log (R4 allows any search by POST): admitted, and refused,
+ * as GET AuditEvent is. Any other POST to the log is a write (sec-audit-1).
+ */
+function auditSearchByPost(need: Need): Need {
+  return need.kind === 'audit' && need.method === 'POST' && need.interaction === 'search-type'
+    ? { ...need, method: 'GET' }
+    : need;
 }
 
 /** The audit log is read-only and answers read and search only (405 otherwise). */
@@ -403,6 +436,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   const headers = securityHeaders();
   const limits = rateLimits(opts.rateLimit);
   const admit = admission(opts, limits);
+  const audit = { ...opts, raw: express.raw({ type: () => true, limit: opts.bodyLimit }) };
 
   /** On `finish`: a failed request the front admitted is audited (one listener shared by all). */
   function auditFailure(this: Response): void {
@@ -424,7 +458,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
 
   const front = async (req: Request, res: Response, next: NextFunction) => {
     const conditional = req.headers['if-none-exist'] !== undefined;
-    const need = needOf(req.method, req.path, () => req.query.mode, conditional);
+    const need = auditSearchByPost(needOf(req.method, req.path, () => req.query.mode, conditional));
     if (need.kind === 'public') return servePublic(req, res, next, opts, limits.token);
     res.setHeader('Cache-Control', 'no-store');
     const p = await admit(req, res, need);
@@ -432,7 +466,7 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     res.locals.need = need;
     // `on`, not `once`: a response finishes once, and `once` would wrap the listener per request.
     res.on('finish', auditFailure);
-    if (need.kind === 'audit') return serveAudit(req, res, p, need, opts);
+    if (need.kind === 'audit') return serveAudit(req, res, p, need, audit);
     bindRequestStore(res, opts.guard(p));
     next();
   };
