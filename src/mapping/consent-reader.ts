@@ -51,8 +51,14 @@ function permitsDisclosure(action: unknown): boolean {
  * rule, or undefined. Shared by `fromFhir` and the disclosure reader.
  */
 export function consentDefect(consent: Consent): { element: string; message: string } | undefined {
-  const unheld = unheldElement('consent', consent);
-  if (unheld) return unheld;
+  return unheldElement('consent', consent) ?? consentRuleDefect(consent);
+}
+
+/**
+ * `consentDefect` but for what the reader does not read a resource with (unheld.ts): the consent's own
+ * rules, which stand for stored data read back too.
+ */
+export function consentRuleDefect(consent: Consent): { element: string; message: string } | undefined {
   // Repeats the profile allows once: a second withdrawal date, a second receiving party of one actor.
   const again = secondIndex(consent.extension, isWithdrawal);
   if (again >= 0)

@@ -51,7 +51,7 @@ import {
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { FINISHED_RESPONSE_STATUSES, type FhirKind, MAP, codeSystemUrl, profileUrl } from './config.ts';
-import { consentDefect, withdrawalDay } from './consent-reader.ts';
+import { consentRuleDefect, withdrawalDay } from './consent-reader.ts';
 import {
   type IdentityOptions,
   carriedUuid,
@@ -63,7 +63,7 @@ import { checkMappingOptions } from './options.ts';
 import { OUR_TYPES, codeText, isKnownType, quotedTarget } from './quote.ts';
 import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
-import { unheldElement } from './unheld.ts';
+import { unheldElement, unheldElements } from './unheld.ts';
 import { wellFormed } from './well-formed.ts';
 
 /** A Work Ability Score read on its own (outside its assessment). */
@@ -98,6 +98,15 @@ export interface FromFhirOptions extends IdentityOptions {
   resolve?: (reference: Reference) => Resource | undefined;
   /** Validate the produced domain objects; on by default. */
   validate?: boolean;
+  /**
+   * Read stored data back (for a view) rather than as input: an element the domain cannot hold and
+   * refuses as input (`ELEMENTS` in unheld.ts), a `modifierExtension` or `implicitRules` is no refusal —
+   * the object is read without it and `unheld` is told its element (`expression`, as a refusal names
+   * it) and what the object lacks (`diagnostics`, no value quoted). An object read so may not say all
+   * the resource says: show it with what `unheld` was told, never write it back. Every other refusal
+   * stands.
+   */
+  unheld?: (found: { expression: string; diagnostics: string }) => void;
 }
 
 const KIND_BY_PROFILE = new Map(
@@ -471,7 +480,7 @@ function readScore(o: Observation, r: Reader): ScoreReading {
 /** A score's day: it is compared with its assessment's, so one that is no day is refused (not quoted). */
 function scoreDay(value: string | undefined, path: string): string {
   if (value === undefined) return fail(path, 'is required');
-  return calendarDay(value) ?? fail(path, 'is not a date or dateTime');
+  return calendarDay(value) ?? fail(path, 'is not a date to the day');
 }
 
 /**
@@ -488,7 +497,7 @@ function readScores(o: Observation, a: Record<string, unknown>, r: Reader): void
         at,
         'the score Observation cannot be found: read the Bundle the assessment came in, or pass a resolver',
       );
-    assertHeld(target, 'score', at);
+    assertHeld(target, 'score', at, r.opts);
     const score = readScore(target as Observation, new Reader(r.opts, at));
     if (score.clientId !== a.clientId)
       fail(`${at}.subject`, "a score of another client than the assessment's subject");
@@ -613,7 +622,8 @@ function readConsent(c: Consent, r: Reader): DomainConsent {
     organizationId: r.refId('organization', c.organization?.[0], `${r.path}.organization[0]`),
   };
   put(out.period, 'end', finnishDayOf(c.provision?.period?.end));
-  const defect = consentDefect(c);
+  // What the reader does not read a resource with was checked already (assertHeld).
+  const defect = consentRuleDefect(c);
   if (defect) fail(`${r.path}.${defect.element}`, defect.message);
   put(out, 'withdrawnOn', withdrawalDay(c));
   return out;
@@ -732,7 +742,7 @@ function readPlanGoals(c: CarePlan, clientId: string, r: Reader): SupportPlan['g
     const target = r.opts.resolve?.(g);
     if (!target)
       return fail(at, 'the Goal cannot be found: read the Bundle the plan came in, or pass a resolver');
-    assertHeld(target, 'goal', at);
+    assertHeld(target, 'goal', at, r.opts);
     const { planId: _, ...goal } = readGoal(target as Goal, new Reader(r.opts, at));
     r.sameClient(
       (target as Goal).subject,
@@ -892,15 +902,24 @@ function endedDay(t: CareTeam, r: Reader): string {
 
 /**
  * Refuses `resource` (of `kind`, at `path`) when it carries a modifier the reader does not understand
- * or an element the domain cannot hold (unheld.ts, the one table of them).
+ * or an element the domain cannot hold (unheld.ts, the one table of them); read back (`opts.unheld`),
+ * tells `opts.unheld` of each instead.
  */
-function assertHeld(resource: Resource, kind: FhirKind, path: string): void {
-  const unheld = unheldElement(kind, resource);
-  if (unheld) fail(`${path}.${unheld.element}`, unheld.message);
+function assertHeld(resource: Resource, kind: FhirKind, path: string, opts: FromFhirOptions): void {
+  const { unheld } = opts;
+  if (!unheld) {
+    const found = unheldElement(kind, resource);
+    if (found) fail(`${path}.${found.element}`, found.message);
+    return;
+  }
+  for (const found of unheldElements(kind, resource)) {
+    const expression = `${path}.${found.element}`;
+    unheld({ expression, diagnostics: `${expression}: ${found.readBack}` });
+  }
 }
 
 function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {
-  assertHeld(resource, kind, r.path);
+  assertHeld(resource, kind, r.path, r.opts);
   switch (kind) {
     case 'client':
       return { kind, value: readClient(resource as Patient, r) };

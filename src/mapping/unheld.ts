@@ -7,6 +7,8 @@
  * docs/sdk.md lists it. A modifier the reader does not understand — a `modifierExtension` at any
  * depth, `implicitRules` — is refused wherever it is: FHIR forbids processing a resource carrying one.
  * `fromFhir` checks every resource it reads (`unheldElement`), `consentDefect` a Consent for both readers.
+ * Stored data read back for a view (`fromFhir`'s `unheld` option) is read without each of them
+ * instead, and each is reported (`unheldElements`, with `readBack`, what the view says of it).
  */
 import type { FhirKind } from './config.ts';
 
@@ -25,6 +27,8 @@ export interface UnheldElement {
   when?: (value: unknown) => boolean;
 }
 
+/** Patient.link types that only point to another record of the client (dropped); any other is refused. */
+const LINKS_THAT_REFER: readonly unknown[] = ['refer', 'seealso'];
 const isTrue = (v: unknown) => v === true;
 const isFalse = (v: unknown) => v === false;
 
@@ -46,7 +50,13 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
     {
       path: 'link',
       held: 'refused',
-      what: 'a link to another record of the client (link: replaced-by, replaces, refer, seealso)',
+      when: (v) => !LINKS_THAT_REFER.includes((v as { type?: unknown })?.type),
+      what: 'a record of the client that replaces this one or that this one replaces (link: replaced-by, replaces)',
+    },
+    {
+      path: 'link',
+      held: 'dropped',
+      what: 'a link to another record of the same client that only refers to it (link: refer, seealso)',
     },
   ],
   organization: [
@@ -124,12 +134,28 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
 
 const UNHELD =
   'has no domain field: read without it, the record would be written back saying otherwise (docs/sdk.md)';
+const UNHELD_READ_BACK =
+  'has no domain field: read back without it, the object does not say all the resource says (docs/sdk.md)';
 
 const MODIFIER_EXTENSION =
   'a modifier extension the reader does not understand: it may change what the element holding it means, and FHIR forbids processing a resource that carries one (docs/sdk.md)';
+const MODIFIER_EXTENSION_READ_BACK =
+  'a modifier extension the reader does not understand: read back without it, the object may not say what the resource means (docs/sdk.md)';
 
 const IMPLICIT_RULES =
   'rules the reader does not know (implicitRules) may change what the resource means, and FHIR forbids processing a resource that carries them (docs/sdk.md)';
+const IMPLICIT_RULES_READ_BACK =
+  'rules the reader does not know (implicitRules): read back without them, the object may not say what the resource means (docs/sdk.md)';
+
+/**
+ * An element the reader does not read `resource` with: relative to the resource, why it is refused as
+ * input (`message`), and what an object read back without it (stored data, for a view) lacks (`readBack`).
+ */
+export interface Unheld {
+  element: string;
+  message: string;
+  readBack: string;
+}
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -144,67 +170,64 @@ function keysOf(node: Json, name: string): string[] {
 }
 
 /**
- * The path (under `at`) of the first value at `names` under `node` that `when` holds of: each list
- * walked item by item, an item named by its index. JSON of another shape is passed over (not read).
+ * The paths (under `at`) of the values at `names` under `node` that `when` holds of, in order: each
+ * list walked item by item, an item named by its index. JSON of another shape is passed over (not read).
  */
-function firstAt(
+function* pathsAt(
   node: unknown,
   names: readonly string[],
   at: string,
   when: (v: unknown) => boolean,
-): string | undefined {
+): Generator<string> {
   if (Array.isArray(node)) {
-    for (const [i, item] of node.entries()) {
-      const found = firstAt(item, names, `${at}[${i}]`, when);
-      if (found !== undefined) return found;
-    }
-    return undefined;
+    for (const [i, item] of node.entries()) yield* pathsAt(item, names, `${at}[${i}]`, when);
+    return;
   }
-  if (names.length === 0) return present(node) && when(node) ? at : undefined;
-  if (!isObject(node)) return undefined;
+  if (names.length === 0) {
+    if (present(node) && when(node)) yield at;
+    return;
+  }
+  if (!isObject(node)) return;
   const [name, ...rest] = names;
-  for (const key of keysOf(node, name!)) {
-    const found = firstAt(node[key], rest, join(at, key), when);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  for (const key of keysOf(node, name!)) yield* pathsAt(node[key], rest, join(at, key), when);
 }
 
-/** The path (under `at`) of the first modifier extension anywhere under `node`. */
-function modifierAt(node: unknown, at: string): string | undefined {
+/** The paths (under `at`) of the modifier extensions anywhere under `node`, in order. */
+function* modifiersAt(node: unknown, at: string): Generator<string> {
   if (Array.isArray(node)) {
-    for (const [i, item] of node.entries()) {
-      const found = modifierAt(item, `${at}[${i}]`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
+    for (const [i, item] of node.entries()) yield* modifiersAt(item, `${at}[${i}]`);
+    return;
   }
-  if (!isObject(node)) return undefined;
+  if (!isObject(node)) return;
   for (const [key, value] of Object.entries(node)) {
     const here = join(at, key);
-    if (key === 'modifierExtension' && present(value)) return Array.isArray(value) ? `${here}[0]` : here;
-    const found = modifierAt(value, here);
-    if (found !== undefined) return found;
+    if (key === 'modifierExtension' && present(value)) yield Array.isArray(value) ? `${here}[0]` : here;
+    else yield* modifiersAt(value, here);
   }
-  return undefined;
 }
 
 /**
- * Why the reader does not read `resource` (of `kind`): the element, relative to the resource, and the
- * message — a modifier it does not understand, or an element the table refuses — or undefined.
+ * Each element the reader does not read `resource` (of `kind`) with, in order: `implicitRules`, each
+ * modifier extension, then each element the table refuses (the table's order, each in document order).
  */
-export function unheldElement(
-  kind: FhirKind,
-  resource: unknown,
-): { element: string; message: string } | undefined {
+export function* unheldElements(kind: FhirKind, resource: unknown): Generator<Unheld> {
   if (isObject(resource) && present(resource.implicitRules))
-    return { element: 'implicitRules', message: IMPLICIT_RULES };
-  const modifier = modifierAt(resource, '');
-  if (modifier !== undefined) return { element: modifier, message: MODIFIER_EXTENSION };
+    yield { element: 'implicitRules', message: IMPLICIT_RULES, readBack: IMPLICIT_RULES_READ_BACK };
+  for (const element of modifiersAt(resource, ''))
+    yield { element, message: MODIFIER_EXTENSION, readBack: MODIFIER_EXTENSION_READ_BACK };
   for (const e of ELEMENTS[kind] ?? []) {
     if (e.held !== 'refused') continue;
-    const element = firstAt(resource, e.path.split('.'), '', e.when ?? (() => true));
-    if (element !== undefined) return { element, message: `${e.what} ${UNHELD}` };
+    for (const element of pathsAt(resource, e.path.split('.'), '', e.when ?? (() => true)))
+      yield { element, message: `${e.what} ${UNHELD}`, readBack: `${e.what} ${UNHELD_READ_BACK}` };
   }
+}
+
+/**
+ * Why the reader does not read `resource` (of `kind`): the first element it does not read it with,
+ * relative to the resource — a modifier it does not understand, or an element the table refuses — and
+ * the message; or undefined.
+ */
+export function unheldElement(kind: FhirKind, resource: unknown): Unheld | undefined {
+  for (const found of unheldElements(kind, resource)) return found;
   return undefined;
 }

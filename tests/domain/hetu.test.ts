@@ -46,23 +46,50 @@ describe('HETU details', () => {
     expect(maskHetus('a 010181-900C and 250675Y906J, a typo 010181-900D')).toBe(
       'a [HETU] and [HETU], a typo [HETU]',
     );
-    // Glued to letters (a parameter's name, an id) it is still a person's; glued to more digits it is
-    // another number, and a UUID's hex that has a HETU's shape is kept.
+    // Glued to letters before it (a parameter's name, an id's prefix) it is still a person's, and so
+    // it is before a sign or space; glued to more digits it is another number, glued to letters after
+    // its check character it is a run of hex or code (a hash, an id), and a UUID's hex that has a
+    // HETU's shape is kept.
     for (const [text, masked] of [
       ['x131052-308T', 'x[HETU]'],
-      ['131052-308Tx', '[HETU]x'],
+      ['131052-308T.x', '[HETU].x'],
       ['name010181-900C=1', 'name[HETU]=1'],
-      ['Patient/obs_010181-900Cb', 'Patient/obs_[HETU]b'],
+      ['Patient/obs_010181-900C_b', 'Patient/obs_[HETU]_b'],
+      ['c050574-901D', 'c[HETU]'],
+      // Letters glued before and the end of the text after: masked, whatever the letters (a code masked
+      // in a message costs its reader a little; a HETU shown costs its person more).
+      ['id AB123456A789B', 'id AB[HETU]'],
     ])
       expect(maskHetus(text as string), text).toBe(masked);
     for (const text of [
       'Patient/1131052-308T',
       '131052-308T5',
+      '131052-308Tx',
+      'Patient/obs_010181-900Cb',
+      'hash 4E010181A900CABC1234',
+      'id AB123456A789BC',
+      'key 010181-900CX',
       '2026-02-17',
       '4e010181-9001-4abc-8def-0123456789ab',
       '4E010181-9001-4ABC-8DEF-0123456789AB',
       'Observation/ab4e010181-9001-4abc-8def-0123456789ab',
+      // A HETU's shape inside a UUID's is the UUID's hex (the UUID is kept whole).
+      '00010181-900c-4abc-8def-0123456789ab',
     ])
+      expect(maskHetus(text), text).toBe(text);
+  });
+
+  it('maskHetus finds a HETU whose century sign is written in lower case, as its check character', () => {
+    for (const [text, masked] of [
+      ['010105a900b', '[HETU]'],
+      ['lower sign 010105a900b', 'lower sign [HETU]'],
+      ['a 250675y906j', 'a [HETU]'],
+      ['x010105A900b and 010105a900B', 'x[HETU] and [HETU]'],
+      ['/fhir/Patient/010105a900B/_history', '/fhir/Patient/[HETU]/_history'],
+    ])
+      expect(maskHetus(text as string), text).toBe(masked);
+    // Lower-case hex with such a part inside is a hash, not a HETU.
+    for (const text of ['4e010181a900cabc1234', 'deadbeef010105a900b1', 'sha 0a010105a900bcd'])
       expect(maskHetus(text), text).toBe(text);
   });
 
@@ -76,7 +103,7 @@ describe('HETU details', () => {
       ['/fhir/Patient/010181%2d900c/_history', '/fhir/Patient/[HETU]/_history'],
     ])
       expect(maskHetus(text as string), text).toBe(masked);
-    expect(maskHetus('x010181-900c and 010181-900cd')).toBe('x[HETU] and [HETU]d');
+    expect(maskHetus('x010181-900c and 010181-900c, 010181-900cd')).toBe('x[HETU] and [HETU], 010181-900cd');
     // A UUID's lower-case hex is no HETU.
     for (const text of ['123e4567-e89b-12d3-a456-426614174000', '550e8400-e29b-41d4-a716-446655440000'])
       expect(maskHetus(text), text).toBe(text);

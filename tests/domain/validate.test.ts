@@ -72,9 +72,32 @@ describe('domain validation names the field and the rule', () => {
     expect(r.issue.diagnostics).toBe(
       'local-id-not-hetu: Client.id: a local id must not be a HETU (ids travel in URLs and logs); give the HETU as hetu',
     );
-    // An id that only looks like one (no valid check character) is an ordinary id.
+  });
+
+  it.each([
+    ['a mistyped HETU (check character)', '010181-900D'],
+    ['a HETU glued to a letter before it', 'c050574-901D'],
+    ['a HETU with its check character in lower case', 'x010181-900c'],
+    ['a HETU before a sign', '010181-900C.1'],
+  ])('a local id holding %s is refused as the masker sees it (every message would mask it)', (_, id) => {
+    const r = firstIssue(() =>
+      validateDomain('client', { id, hetu: '010181-900C', name: { family: 'X', given: [] } }),
+    );
+    expect(r.field).toBe('Client.id');
+    expect(r.issue.diagnostics).toBe(
+      'local-id-not-hetu: Client.id: a local id must not be a HETU (ids travel in URLs and logs); give the HETU as hetu',
+    );
+  });
+
+  it.each([
+    'c1',
+    '0101819001',
+    '010181-900C5',
+    '010181-900Cb',
+    'urn.uuid.00010181-900c-4abc-8def-0123456789ab',
+  ])('a local id %s that the masker leaves as it is is an ordinary id', (id) => {
     expect(() =>
-      validateDomain('client', { id: '010181-900D', hetu: '010181-900C', name: { family: 'X', given: [] } }),
+      validateDomain('client', { id, hetu: '010181-900C', name: { family: 'X', given: [] } }),
     ).not.toThrow();
   });
 

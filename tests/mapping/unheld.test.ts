@@ -138,7 +138,19 @@ describe('what the profiles allow that flips the meaning of what the domain hold
         r.link = [{ other: { reference: 'Patient/xyz' }, type: 'replaced-by' }];
       },
       'link[0]',
-      `a link to another record of the client (link: replaced-by, replaces, refer, seealso) ${UNHELD}`,
+      `a record of the client that replaces this one or that this one replaces (link: replaced-by, replaces) ${UNHELD}`,
+    ],
+    [
+      'Patient.link replaces, after a seealso',
+      'tyokyky-patient',
+      (r: Patient) => {
+        r.link = [
+          { other: { reference: 'Patient/abc' }, type: 'seealso' },
+          { other: { reference: 'Patient/xyz' }, type: 'replaces' },
+        ];
+      },
+      'link[1]',
+      `a record of the client that replaces this one or that this one replaces (link: replaced-by, replaces) ${UNHELD}`,
     ],
     [
       'Organization.active false',
@@ -471,12 +483,15 @@ describe('what the profiles allow and the domain cannot hold is refused, or drop
       });
     });
 
-    it('a score date that is no date is refused, not quoted', () => {
-      const { bundle, at } = scoreDated('Virtanen');
-      expect(refusal(() => fromFhir(bundle))).toEqual({
-        expression: at,
-        diagnostics: `${at}: is not a date or dateTime`,
-      });
+    it.each([
+      ['a score date that is no date (not quoted)', 'Virtanen'],
+      ['a partial dateTime, a valid FHIR dateTime of no day', '2026-02'],
+      ['a year alone', '2026'],
+    ])('%s is refused: the domain holds a day', (_, value) => {
+      const { bundle, at } = scoreDated(value);
+      const r = refusal(() => fromFhir(bundle));
+      expect(r).toEqual({ expression: at, diagnostics: `${at}: is not a date to the day` });
+      expect(JSON.stringify(r)).not.toContain(value);
     });
 
     it('the same day written as a dateTime in Finland reads as before', () => {
@@ -558,6 +573,16 @@ describe('what the profiles allow and the domain cannot hold is refused, or drop
       },
     ],
     [
+      'Patient.link',
+      'tyokyky-patient',
+      (r: Patient) => {
+        r.link = [
+          { other: { display: 'toinen' }, type: 'seealso' },
+          { other: { reference: 'Patient/abc' }, type: 'refer' },
+        ];
+      },
+    ],
+    [
       'CareTeam.managingOrganization',
       'tyokyky-responsible-worker-team',
       (r: CareTeam) => {
@@ -587,7 +612,7 @@ describe('what the profiles allow and the domain cannot hold is refused, or drop
   });
 
   it("the reader's table lists what it drops, and docs/sdk.md names each", () => {
-    const TYPE = { plan: 'CarePlan', team: 'CareTeam' } as Record<string, string>;
+    const TYPE = { client: 'Patient', plan: 'CarePlan', team: 'CareTeam' } as Record<string, string>;
     const listed = Object.entries(ELEMENTS).flatMap(([kind, rows]) =>
       rows!.filter((e) => e.held === 'dropped').map((e) => `${TYPE[kind] ?? kind}.${e.path}`),
     );
@@ -643,5 +668,85 @@ describe('a referral whose supportingInfo names no Consent says so', () => {
       expression: `${path}.supportingInfo`,
       diagnostics: `${path}.supportingInfo: tyk-ref-1: no supportingInfo references a Consent (type 'Consent', or a Consent/<id> reference); a urn:uuid reference names its type`,
     });
+  });
+});
+
+describe('read back for a view (`unheld`): what is refused as input is read without it and reported', () => {
+  /** `fromFhir` of `bundle` in read-back mode: the object read and what it was read without. */
+  function readBack(bundle: Bundle) {
+    const found: { expression: string; diagnostics: string }[] = [];
+    const record = fromFhir(bundle, { validate: false, unheld: (u) => found.push(u) });
+    return { record, found };
+  }
+  const LEFT_OUT =
+    'has no domain field: read back without it, the object does not say all the resource says (docs/sdk.md)';
+
+  it("a Goal target's measure: the plan is read with its goal, the measure reported at its path", () => {
+    const { bundle } = changed<Goal>(suvi, 'tyokyky-goal', (g) => {
+      g.target = [{ measure: { text: 'päivärytmi' }, dueDate: suvi.plans![0]!.goals[0]!.dueDate }];
+    });
+    const at = `${entryOf(bundle, 'tyokyky-support-plan').path}.goal[0].target[0].measure`;
+    const { record, found } = readBack(bundle);
+    expect(record).toEqual(suvi);
+    expect(found).toEqual([
+      { expression: at, diagnostics: `${at}: what a goal target measures (measure) ${LEFT_OUT}` },
+    ]);
+    expect(JSON.stringify(found)).not.toContain('päivärytmi');
+  });
+
+  it('every refused element is reported, each at its path; a dropped one is not', () => {
+    const { bundle, path } = changed<ServiceRequest>(suvi, 'tyokyky-referral', (s) => {
+      s.performer = [{ display: 'Sosiaalipalvelut' }, { display: 'Kela' }];
+      s.occurrenceDateTime = '2026-05-01';
+    });
+    const { found } = readBack(bundle);
+    expect(found).toEqual(
+      [
+        ['occurrenceDateTime', 'when the service is to be given (occurrence[x])'],
+        ['performer[0]', 'whom the referral is addressed to (performer)'],
+        ['performer[1]', 'whom the referral is addressed to (performer)'],
+      ].map(([element, what]) => ({
+        expression: `${path}.${element}`,
+        diagnostics: `${path}.${element}: ${what} ${LEFT_OUT}`,
+      })),
+    );
+    const plan = changed<CarePlan>(suvi, 'tyokyky-support-plan', (c) => {
+      c.note = [{ text: 'muistiinpano' }];
+    });
+    expect(readBack(plan.bundle).found).toEqual([]);
+  });
+
+  it('a modifier extension and implicitRules are reported, not refused (the view says so)', () => {
+    const { bundle, path } = changed<Consent>(suvi, 'tyokyky-consent', (c) => {
+      c.implicitRules = 'https://ehr.example.fi/rules';
+      c.provision!.actor![0]!.modifierExtension = [
+        { url: 'https://ehr.example.fi/fhir/StructureDefinition/cancelled', valueBoolean: true },
+      ];
+    });
+    const { record, found } = readBack(bundle);
+    expect(record).toEqual(suvi);
+    expect(found).toEqual([
+      {
+        expression: `${path}.implicitRules`,
+        diagnostics: `${path}.implicitRules: rules the reader does not know (implicitRules): read back without them, the object may not say what the resource means (docs/sdk.md)`,
+      },
+      {
+        expression: `${path}.provision.actor[0].modifierExtension[0]`,
+        diagnostics: `${path}.provision.actor[0].modifierExtension[0]: a modifier extension the reader does not understand: read back without it, the object may not say what the resource means (docs/sdk.md)`,
+      },
+    ]);
+  });
+
+  it('without `unheld` the same resources are refused as before; any other refusal stands in read-back mode', () => {
+    const { bundle, path } = changed<Patient>(suvi, 'tyokyky-patient', (p) => {
+      p.link = [{ other: { reference: 'Patient/xyz' }, type: 'replaced-by' }];
+    });
+    expect(refusal(() => fromFhir(bundle)).expression).toBe(`${path}.link[0]`);
+    expect(readBack(bundle).found.map((f) => f.expression)).toEqual([`${path}.link[0]`]);
+    const withdrawn = changed<Consent>(suvi, 'tyokyky-consent', (c) => {
+      c.status = 'inactive';
+      c.extension = [...(c.extension ?? []), { url: WITHDRAWAL, valueDate: '2026-03-01' }];
+    });
+    expect(refusal(() => readBack(withdrawn.bundle)).expression).toMatch(/\.valueDateTime$/);
   });
 });

@@ -41,12 +41,14 @@ const SHAPE = new RegExp(`^${HETU_SHAPE_SOURCE}$`);
 
 /**
  * Anything of a HETU's shape inside a text (valid or not: a mistyped one is still a person's), its
- * check character in either case (`010181-900c` is no valid value, but names the same person), also
- * glued to letters (`name010181-900C`, a parameter's name) but not to more digits. A UUID (either
- * case) is matched whole first and kept: its hex can hold a HETU's shape (`4e010181-9001-…`).
+ * century sign and check character in either case (`010105a900b` is no valid value, but names the
+ * same person), also glued to letters before it (`name010181-900C`, a parameter's name, an id's
+ * prefix) but not to more digits, nor to a letter or digit after its check character: glued on there
+ * it is a run of hex or code (`4E010181A900CABC1234`), rarely a HETU. A UUID (either case) is matched
+ * whole first and kept: its hex can hold a HETU's shape (`4e010181-9001-…`, `00010181-900c-…`).
  */
 const HETU_IN_TEXT = new RegExp(
-  `(${LOWER_CASE_UUID.replaceAll('0-9a-f', '0-9A-Fa-f')})|(?<![0-9])${BEFORE_CHECK}[0-9A-Ya-y](?![0-9])`,
+  `(${LOWER_CASE_UUID.replaceAll('0-9a-f', '0-9A-Fa-f')})|(?<![0-9])${BEFORE_CHECK.replace('A-FU-Y', 'A-FU-Ya-fu-y')}[0-9A-Ya-y](?![0-9A-Za-z])`,
   'g',
 );
 /** `HETU_IN_TEXT`'s replacement: a UUID as it was, a HETU masked. */

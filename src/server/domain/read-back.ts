@@ -1,6 +1,6 @@
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { type DomainObject, fromFhir } from '../../mapping/index.ts';
-import { FhirError } from '../../shared/outcome.ts';
+import { FhirError, issue } from '../../shared/outcome.ts';
 import { relativeReference } from '../../shared/references.ts';
 import type { FacadeStore } from '../ports.ts';
 
@@ -11,16 +11,37 @@ import type { FacadeStore } from '../ports.ts';
  * it is mapped without re-running the domain's input validation (a title with a trailing space is a
  * valid FHIR string), and a plain literal reference (`Patient/123`, no identifier) is resolved by
  * reading its target. One instance serves one request: each target is read once.
+ *
+ * What the domain cannot hold and refuses as input (`ELEMENTS` in src/mapping/unheld.ts: a goal
+ * target's measure, a referral's performer, a linked client…), a modifier extension or implicitRules
+ * does not fail the view: the object is read without it and `warnings` names each element left out (an
+ * OperationOutcome issue, `not-supported`), which the view answers with (`answer`), so its caller
+ * knows the object does not say all the record says. An object read so is for showing: a write made
+ * from it would drop what it left out (`strict` refuses instead, as `fromFhir` does input).
  */
 export class ReadBack {
   readonly #store: FacadeStore;
+  readonly #strict: boolean;
+  /** What the objects read so far were read without, one issue per element. */
+  readonly #warnings: OperationOutcomeIssue[] = [];
   /** Targets by reference, as read (undefined: missing or not readable by this caller). */
   readonly #targets = new Map<string, Promise<Resource | undefined>>();
   readonly #read = new Map<string, Resource | undefined>();
 
-  constructor(store: FacadeStore, known: Resource[] = []) {
+  constructor(store: FacadeStore, known: Resource[] = [], opts: { strict?: boolean } = {}) {
     this.#store = store;
+    this.#strict = opts.strict === true;
     for (const r of known) this.#read.set(`${r.resourceType}/${r.id}`, r);
+  }
+
+  /** What the objects read so far leave out of their resources: a warning naming each element. */
+  get warnings(): readonly OperationOutcomeIssue[] {
+    return this.#warnings;
+  }
+
+  /** A view's `body`, with `warnings` when an object read leaves something out. */
+  answer<T extends object>(body: T): T & { warnings?: OperationOutcomeIssue[] } {
+    return this.#warnings.length ? { ...body, warnings: [...this.#warnings] } : body;
   }
 
   /**
@@ -38,15 +59,22 @@ export class ReadBack {
         if (!this.#read.has(key)) missing.add(key);
         return this.#read.get(key);
       };
+      // Only the last round's (the one that read the object) are kept.
+      const warnings: OperationOutcomeIssue[] = [];
+      const unheld = this.#strict
+        ? undefined
+        : (u: { expression: string; diagnostics: string }) =>
+            warnings.push(issue('warning', 'not-supported', u.diagnostics, u.expression));
       let value: DomainObject['value'] | undefined;
       let failure: unknown;
       try {
-        value = fromFhir(resource, { validate: false, resolve }).value;
+        value = fromFhir(resource, { validate: false, resolve, unheld }).value;
       } catch (err) {
         failure = err;
       }
       if (!missing.size) {
         if (failure !== undefined) throw failure;
+        this.#warnings.push(...warnings);
         return value as DomainObject['value'];
       }
       await Promise.all([...missing].map(async (ref) => this.#read.set(ref, await this.#target(ref))));

@@ -36,12 +36,16 @@ export const CLIENT_VIEWS: Record<string, ClientView> = {
   disclosures: { answer: disclosuresView, params: ['start', 'end', 'party'], what: 'the disclosure log' },
 };
 
-/** `{ plan }`: the client's current active support plan, with its goals. */
+/**
+ * `{ plan }`: the client's current active support plan, with its goals (and `warnings` naming what of
+ * the stored resources the domain object leaves out).
+ */
 async function planView(store: FacadeStore, clientId: string): Promise<object> {
   const patient = await findClient(store, clientId);
   const plan = await newestOf(store, patient, 'CarePlan', 'active');
   if (!plan) throw FhirError.notFound(`Client "${clientId}" has no active plan`);
-  return { plan: await new ReadBack(store, [patient]).domainOf(plan) };
+  const readBack = new ReadBack(store, [patient]);
+  return readBack.answer({ plan: await readBack.domainOf(plan) });
 }
 
 /**
@@ -61,12 +65,12 @@ async function responsibleWorkerView(store: FacadeStore, clientId: string): Prom
   };
 }
 
-/** `{ consents }`: the client's active consents. */
+/** `{ consents }`: the client's active consents (with `warnings`, as the plan view). */
 async function consentsView(store: FacadeStore, clientId: string): Promise<object> {
   const patient = await findClient(store, clientId);
   const consents = await ofPatient(store, patient, 'Consent', { status: 'active', _count: '1000' });
   const readBack = new ReadBack(store, [patient]);
-  return { consents: await Promise.all(consents.map((c) => readBack.domainOf(c))) };
+  return readBack.answer({ consents: await Promise.all(consents.map((c) => readBack.domainOf(c))) });
 }
 
 /**

@@ -1,0 +1,111 @@
+// Stored data the reader does not hold whole — written through /fhir (or pulled by the sync) and valid
+// for the profiles — still reads back in the domain API's GET views: the view leaves the element out
+// and says so in `warnings` (OperationOutcome issues naming the element), rather than failing the read
+// (src/server/domain/read-back.ts, fromFhir's `unheld`, src/mapping/unheld.ts).
+import type { Bundle, CarePlan, Goal, Resource } from '@medplum/fhirtypes';
+import type express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suvi } from '../../examples/tools/personas.ts';
+import { canonical, toFhir } from '../../src/mapping/index.ts';
+import { ReadBack } from '../../src/server/domain/read-back.ts';
+import { FhirError } from '../../src/shared/outcome.ts';
+import { type Fixture, openFixture } from './helpers.ts';
+
+let fx: Fixture;
+let app: express.Express;
+
+/** The resource of `profile` in `bundle` and its index. */
+function entry<T extends Resource>(bundle: Bundle, profile: string): T {
+  return bundle.entry!.find(
+    (e) => e.resource!.meta?.profile?.[0] === `${canonical}/StructureDefinition/${profile}`,
+  )!.resource as T;
+}
+
+const LEFT_OUT =
+  'has no domain field: read back without it, the object does not say all the resource says (docs/sdk.md)';
+
+beforeAll(async () => {
+  fx = await openFixture();
+  app = fx.app();
+  // Suvi's record as another system wrote it: a goal target measuring something, an activity on dates.
+  // (A modifier extension the profiles do not define is refused by the validator on the way in.)
+  const bundle = toFhir(suvi);
+  const goal = entry<Goal>(bundle, 'tyokyky-goal');
+  goal.target = [{ measure: { text: 'mittari-xq7' }, dueDate: goal.target?.[0]?.dueDate ?? '2026-06-30' }];
+  entry<CarePlan>(bundle, 'tyokyky-support-plan').activity![0]!.detail!.scheduledTiming!.event = [
+    '2026-04-07',
+  ];
+  const tx = await request(app)
+    .post('/fhir')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(bundle));
+  expect(tx.status, JSON.stringify(tx.body)).toBe(200);
+});
+afterAll(async () => fx?.close());
+
+/** A warning of the view about `at`, which the domain object leaves out. */
+const warning = (at: string, what: string) => ({
+  severity: 'warning',
+  code: 'not-supported',
+  diagnostics: `${at}: ${what} ${LEFT_OUT}`,
+  expression: [at],
+  location: [at],
+});
+
+describe('GET views of stored data the domain does not hold whole', () => {
+  it('/plan: 200 with the plan, read without what the domain does not hold', async () => {
+    const res = await request(app).get('/api/clients/suvi/plan');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.plan).toEqual(suvi.plans!.find((p) => p.status === 'active'));
+    expect(res.text).not.toContain('mittari-xq7');
+  });
+
+  it('/plan: its warnings name each element the plan leaves out', async () => {
+    const res = await request(app).get('/api/clients/suvi/plan');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.warnings).toEqual([
+      warning(
+        'CarePlan.activity[0].detail.scheduledTiming.event[0]',
+        "an activity's dates (Timing.event; the domain's schedule is days a week between bounds)",
+      ),
+      warning('CarePlan.goal[0].target[0].measure', 'what a goal target measures (measure)'),
+    ]);
+  });
+
+  it('a view read whole carries no warnings', async () => {
+    for (const view of ['consents', 'responsible-worker']) {
+      const res = await request(app).get(`/api/clients/suvi/${view}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body, view).not.toHaveProperty('warnings');
+    }
+  });
+});
+
+describe('ReadBack: warnings for a view, a refusal when strict (a write made from what it reads)', () => {
+  const EVENT = 'CarePlan.activity[0].detail.scheduledTiming.event[0]';
+  const MEASURE = 'CarePlan.goal[0].target[0].measure';
+
+  async function storedPlan(): Promise<Resource> {
+    const found = await fx.store.search('CarePlan', { status: 'active', _count: '1' });
+    return found.resources[0]!;
+  }
+
+  it('reads the plan and answers with a warning per element left out, once however many rounds it took', async () => {
+    const readBack = new ReadBack(fx.store);
+    expect(readBack.answer({ x: 1 })).toEqual({ x: 1 });
+    const plan = await readBack.domainOf(await storedPlan());
+    expect(plan).toEqual(suvi.plans!.find((p) => p.status === 'active'));
+    expect(readBack.warnings.map((w) => w.expression?.[0])).toEqual([EVENT, MEASURE]);
+    expect(readBack.answer({ plan })).toEqual({ plan, warnings: readBack.warnings });
+  });
+
+  it('strict: the 422 fromFhir gives input, naming the first element', async () => {
+    const strict = new ReadBack(fx.store, [], { strict: true });
+    const err = await strict.domainOf(await storedPlan()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FhirError);
+    expect((err as FhirError).status).toBe(422);
+    expect((err as FhirError).outcome.issue?.[0]?.expression).toEqual([EVENT]);
+    expect(strict.warnings).toEqual([]);
+  });
+});
