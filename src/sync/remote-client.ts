@@ -14,7 +14,7 @@ import { isFhirId } from '../shared/references.ts';
 import { parseServerTiming } from '../shared/server-timing.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
 import { TokenSource } from './oauth.ts';
-import { RemoteHttpError, buildPolicy, parseRetryAfter } from './resilience.ts';
+import { RemoteHttpError, UnreadableAnswer, buildPolicy, parseRetryAfter } from './resilience.ts';
 
 export interface RemoteAnswer<T = Resource> {
   status: number;
@@ -410,7 +410,10 @@ export function entryAnswer(entry: BundleEntry | undefined, status: number): Rem
   };
 }
 
-/** id/version from the body, else the Location (…/Type/id/_history/v), else the ETag. */
+/**
+ * id/version from the body, else the Location (…/Type/id/_history/v), else the ETag; `UnreadableAnswer`
+ * when none names an id (and no `fallbackId` is given).
+ */
 export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: string): RemoteRef {
   // Only FHIR ids count: anything else could neither be mapped nor sent back in a reference.
   const etagVersion = fhirIdOrUndefined(versionFromEtag(answer.etag));
@@ -422,7 +425,8 @@ export function refFromAnswer(answer: RemoteAnswer, type: string, fallbackId?: s
       ? new RegExp(`${type}/([^/?]+)(?:/_history/([^/?]+))?`).exec(answer.location)
       : null;
   const id = fhirIdOrUndefined(m?.[1]) ?? fallbackId;
-  if (!id) throw new Error(`remote answer to ${type} write names no valid id (in its body or Location)`);
+  if (!id)
+    throw new UnreadableAnswer(`remote answer to ${type} write names no valid id (in its body or Location)`);
   return { id, versionId: fhirIdOrUndefined(m?.[2]) ?? etagVersion };
 }
 

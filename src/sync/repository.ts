@@ -943,6 +943,52 @@ export async function recordSent(
   );
 }
 
+/** Before writes leave: their rows may reach the remote from now on (see schema sync-15). */
+export async function markLeaving(db: Db, outboxIds: string[]): Promise<void> {
+  if (!outboxIds.length) return;
+  await db.query('UPDATE sync_outbox SET sent_at = now() WHERE id = ANY($1::bigint[])', [outboxIds]);
+}
+
+/**
+ * Whether a write of the resource, queued no later than outbox row `upTo`, has left for the remote
+ * (its copy may be there whether or not the id map knows it).
+ */
+export async function mayHaveReached(db: Db, type: string, localId: string, upTo: string): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 FROM sync_outbox WHERE resource_type = $1 AND resource_id = $2 AND id <= $3::bigint
+        AND action <> 'delete' AND sent_at IS NOT NULL LIMIT 1`,
+    [type, localId, upTo],
+  );
+  return rows.length > 0;
+}
+
+/** The rows of a resource's writes queued before outbox row `before` that left for the remote, newest first. */
+export function sentRowsBefore(db: Db, type: string, localId: string, before: string): Promise<OutboxRow[]> {
+  return outboxRows(
+    db,
+    `SELECT ${rowColumns()} FROM sync_outbox
+      WHERE resource_type = $1 AND resource_id = $2 AND id < $3::bigint AND action <> 'delete'
+        AND sent_at IS NOT NULL
+      ORDER BY id DESC LIMIT 20`,
+    [type, localId, before],
+  );
+}
+
+/** The content of the newest version of a resource queued for the remote (a deleted one's last). */
+export async function lastQueuedContent(
+  db: Db,
+  type: string,
+  localId: string,
+): Promise<Resource | undefined> {
+  const [row] = await outboxRows(
+    db,
+    `SELECT ${rowColumns()} FROM sync_outbox
+      WHERE resource_type = $1 AND resource_id = $2 AND action <> 'delete' ORDER BY id DESC LIMIT 1`,
+    [type, localId],
+  );
+  return row?.payload ?? undefined;
+}
+
 /** Whether `digest` is content we wrote for this local resource (our own echo). */
 export async function wasSentByUs(db: Db, type: string, localId: string, digest: string): Promise<boolean> {
   const rows = await db.query(

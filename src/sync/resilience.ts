@@ -37,6 +37,18 @@ export class TokenError extends FhirError {
   }
 }
 
+/**
+ * A 2xx answer to a write that names no usable id (an empty body, `{}`, an OperationOutcome, a
+ * portal's page): the remote may have stored the write, so its outcome is unknown — as when the answer
+ * is lost on the way back. Transient: what is written again is recognised there (see push/delivery.ts).
+ */
+export class UnreadableAnswer extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreadableAnswer';
+  }
+}
+
 /** A non-2xx answer from the remote FHIR server. */
 export class RemoteHttpError extends Error {
   /** The remote's OperationOutcome, when it sent one (an object whose issues are a list of objects). */
@@ -126,11 +138,12 @@ export function credentialsRefused(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx. */
+/** Worth another attempt: network failures, per-attempt timeouts, 408/429/5xx, a write answer naming no id. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof BrokenCircuitError) return false;
   if (err instanceof RemoteHttpError) return isRetryableStatus(err.status);
   if (err instanceof TokenError) return err.transient;
+  if (err instanceof UnreadableAnswer) return true;
   if (err instanceof TaskCancelledError) return true;
   // fetch() rejects with TypeError('fetch failed') on connection errors.
   return err instanceof TypeError || (err as { name?: string })?.name === 'AbortError';

@@ -179,6 +179,13 @@ export const SYNC_MIGRATIONS_14: string[] = [
   )`,
 ];
 
+export const SYNC_MIGRATIONS_15: string[] = [
+  // When a write of the row last left for the remote, set before it leaves: a write that got no
+  // definite answer (lost, unreadable, late, its worker killed) may be on the remote though nothing
+  // maps to it, and a delete of the resource then looks its copy up there (push/orphans.ts).
+  'ALTER TABLE sync_outbox ADD COLUMN IF NOT EXISTS sent_at timestamptz',
+];
+
 /** The sync's migrations in the order they apply, each under the name the store records it by. */
 export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: string[]]> = [
   ['sync', SYNC_MIGRATIONS],
@@ -195,4 +202,5 @@ export const SYNC_SCHEMA: ReadonlyArray<readonly [name: string, statements: stri
   ['sync-12', SYNC_MIGRATIONS_12],
   ['sync-13', SYNC_MIGRATIONS_13],
   ['sync-14', SYNC_MIGRATIONS_14],
+  ['sync-15', SYNC_MIGRATIONS_15],
 ];

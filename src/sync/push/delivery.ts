@@ -11,19 +11,22 @@ import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import type { ConflictPolicy, FamilyRule } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
-import { entryAnswer, entryStatus, refFromAnswer } from '../remote-client.ts';
+import { type RemoteRef, entryAnswer, entryStatus, refFromAnswer } from '../remote-client.ts';
 import {
   type OutboxRow,
   type ResolveChoice,
   contentDigest,
   laterRowsOf,
+  markLeaving,
   recordConflict,
   recordSent,
   settle,
   wasSentByUs,
 } from '../repository.ts';
-import { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
+import { RemoteHttpError, UnreadableAnswer, isGoneRemotely, isTransient } from '../resilience.ts';
+import { isEarlierVersionOfOurs } from './earlier.ts';
 import { inSendSlot, withoutConsentChanged } from './lease.ts';
+import { ORPHAN_DELETED, deleteUnmappedCopies } from './orphans.ts';
 import { type Delivered, failed, roundStop, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
 import type { Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
@@ -48,7 +51,10 @@ export async function deliverWave(round: Round, writes: RemoteWrite[], recreate:
   const singles = writes.filter((w) => w.method === 'DELETE');
   if (mode === 'none' || bundled.length < 2) singles.push(...bundled);
   else await deliverBundle(round, bundled, mode, recreate);
-  await deliverSingly(round, singles, 8, recreate);
+  // A delete that may look its copy up by identifier (deleteUnmappedCopies) goes in queue order, one
+  // at a time: the local deletes came referrers first, and a remote may refuse deleting a referenced copy.
+  const unmapped = singles.some((w) => w.method === 'DELETE' && !w.mapping);
+  await deliverSingly(round, singles, unmapped ? 1 : 8, recreate);
 }
 
 async function deliverSingly(round: Round, writes: RemoteWrite[], lanes: number, recreate: Recreate) {
@@ -104,7 +110,16 @@ class RefusedTransaction extends Error {}
  */
 async function remember(round: Round, writes: RemoteWrite[]): Promise<void> {
   const { ctx } = round;
-  const known = writes.filter((w) => w.resource && !w.viaBundle);
+  const leaving = writes.filter((w) => w.resource);
+  if (!leaving.length) return;
+  // Whatever answer comes, or none, each may reach the remote from now on (see orphans.ts).
+  await timeSpent(ctx, 'database', () =>
+    markLeaving(
+      ctx.store,
+      leaving.map((w) => w.row.id),
+    ),
+  );
+  const known = leaving.filter((w) => !w.viaBundle);
   if (!known.length) return;
   await timeSpent(ctx, 'database', () =>
     recordSent(
@@ -223,16 +238,10 @@ function answerEntries(answer: unknown): Bundle['entry'] | undefined {
 
 /** One write by itself; returns the delivery to settle, or undefined when the row was settled otherwise. */
 async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Promise<Delivered | undefined> {
-  const { ctx } = round;
   try {
     if (w.method === 'DELETE') return await deleteOne(round, w);
     if (w.method === 'PUT') return await put(round, w, recreate);
-    const created = await timeSpent(
-      ctx,
-      'network',
-      () => ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
-      `push: create ${w.row.resource_type}`,
-    );
+    const created = await conditionalCreate(round, w);
     if (created.created) return { row: w.row, remote: created };
     // Already there: our earlier create whose answer was lost, or another writer's copy — or the copy of
     // another local resource, which is not written over (withoutClashes: the row waits for that one's
@@ -246,6 +255,34 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
   }
 }
 
+/**
+ * A single write's answer, the one rule: a 2xx whose answer names no usable id (an empty body, `{}`, an
+ * OperationOutcome, a portal's page; for an update, no version either) leaves the outcome unknown — the
+ * remote may have stored the write — and is handled as a lost answer. A create goes again as the
+ * conditional create on its identifier (stored, the remote now names its copy, which is recognised as
+ * ours by content); an update's copy is re-read (resolveConflict). When that answer is no better, the
+ * `UnreadableAnswer` is a transient failure: retried in a later round, never a dead letter.
+ */
+async function conditionalCreate(round: Round, w: RemoteWrite) {
+  const { ctx } = round;
+  const send = () =>
+    timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
+      `push: create ${w.row.resource_type}`,
+    );
+  try {
+    return await send();
+  } catch (err) {
+    if (!(err instanceof UnreadableAnswer)) throw err;
+    return await send();
+  }
+}
+
+/** Whether an update's answer names the copy written and its version (see conditionalCreate). */
+const answered = (ref: RemoteRef, remoteId: string): boolean => ref.id === remoteId && !!ref.versionId;
+
 /** Why a delete settles without having deleted anything: the remote no longer held the copy. */
 const ALREADY_GONE = 'already gone from the remote';
 
@@ -254,8 +291,12 @@ const ALREADY_GONE = 'already gone from the remote';
  * whose answer was lost before a retry) is what the delete was for: done, not a failure.
  */
 async function deleteOne(round: Round, w: RemoteWrite): Promise<Delivered> {
-  if (!w.mapping)
+  if (!w.mapping) {
+    // Nothing maps to a copy; one may be there all the same (a write of it had no definite answer).
+    if (await deleteUnmappedCopies(round, w.row))
+      return { row: w.row, remote: { id: '' }, reason: ORPHAN_DELETED };
     return { row: w.row, remote: { id: '' }, reason: 'never reached the remote', notSent: true };
+  }
   const { ctx } = round;
   const id = w.mapping.remote_id;
   try {
@@ -331,6 +372,7 @@ async function put(round: Round, w: RemoteWrite, recreate: Recreate): Promise<De
 
 async function updateOrResolve(round: Round, w: RemoteWrite): Promise<Delivered | undefined> {
   const { ctx } = round;
+  const remoteId = w.mapping!.remote_id;
   try {
     const ref = await timeSpent(
       ctx,
@@ -338,10 +380,12 @@ async function updateOrResolve(round: Round, w: RemoteWrite): Promise<Delivered 
       () => ctx.remote.update(w.resource as Resource & { id: string }, w.ifMatch, round.signal),
       `push: update ${w.row.resource_type}`,
     );
+    // Outcome unknown (see conditionalCreate): the copy is re-read, our content found there is success.
+    if (!answered(ref, remoteId)) return await resolveConflict(round, w, remoteId, false);
     return { row: w.row, remote: ref };
   } catch (err) {
     if (!(err instanceof RemoteHttpError && err.status === 412)) throw err;
-    return await resolveConflict(round, w, w.mapping!.remote_id, true);
+    return await resolveConflict(round, w, remoteId, true);
   }
 }
 
@@ -370,7 +414,9 @@ async function resolveConflict(
     const version = current.meta?.versionId;
     const found = contentKey(current);
     if (found === ours) return { row: w.row, remote: { id: remoteId, versionId: version } };
-    const echo = await wasSentByUs(ctx.store, type, w.row.resource_id, contentDigest(found));
+    const echo =
+      (await wasSentByUs(ctx.store, type, w.row.resource_id, contentDigest(found))) ||
+      (await isEarlierVersionOfOurs(round, w, found));
     if (!echo && !recorded) {
       const chosen = w.row.resolve_with;
       const policy = conflictPolicyOf(w.row, ctx.families);
@@ -417,6 +463,8 @@ async function resolveConflict(
           ),
         `push: update ${type} over the version re-read`,
       );
+      // An answer naming no version: re-read (our content there is success).
+      if (!answered(ref, remoteId)) continue;
       return {
         row: w.row,
         remote: ref,

@@ -259,7 +259,7 @@ function waves(
  * Business identifiers of referenced resources the sync does not send, read from the local store (all
  * at once: the store coalesces concurrent reads into one statement).
  */
-async function logicalTargets(round: Round, refs: string[]): Promise<LogicalTargets> {
+export async function logicalTargets(round: Round, refs: string[]): Promise<LogicalTargets> {
   if (!refs.length) return new Map();
   const targets = await timeSpent(round.ctx, 'database', () =>
     Promise.all(

@@ -26,7 +26,8 @@ import { gateByConsent } from './consent.ts';
 import { type Recreate, deliverTransaction, deliverWave } from './delivery.ts';
 import { type Ordered, WAIT_FOR_DEPENDENCY_MS, orderByDependencies } from './dependencies.ts';
 import { keepLease } from './lease.ts';
-import { deadFor } from './outcomes.ts';
+import { deleteUnmappedCopies } from './orphans.ts';
+import { deadFor, failed } from './outcomes.ts';
 import {
   CircuitOpen,
   CredentialsRefused,
@@ -156,13 +157,36 @@ async function dropDeletedBeforeSent(round: Round, { waves, mappings }: Ordered)
   const onRemote = (r: OutboxRow) => mappings.has(keyOf(r));
   const never = writes.filter((r) => !onRemote(r) && later.get(r.id)?.deleted);
   const after = writes.filter((r) => onRemote(r) && later.get(r.id)?.deleteDone);
+  // Its delete has gone already, though a write of it may have reached the remote (an earlier attempt
+  // of this row without a definite answer, retried): the copy that left goes now.
+  const retried = await deleteLeftCopies(
+    round,
+    never.filter((r) => later.get(r.id)?.deleteDone),
+  );
   const rest = await settledUnsent(
     round,
-    waves,
-    never,
+    waves.map((w) => w.filter((r) => !retried.has(r.id))),
+    never.filter((r) => !retried.has(r.id)),
     'not sent: deleted here before it reached the remote',
   );
   return settledUnsent(round, rest, after, DELETE_WENT);
+}
+
+/**
+ * Deletes the remote copies nothing maps to that `rows` may have left there (orphans.ts); returns the
+ * ids of the rows whose look-up failed, settled as failures (retried).
+ */
+async function deleteLeftCopies(round: Round, rows: OutboxRow[]): Promise<Set<string>> {
+  const failing = new Set<string>();
+  for (const row of rows) {
+    try {
+      await deleteUnmappedCopies(round, row);
+    } catch (err) {
+      await failed(round, row, err);
+      failing.add(row.id);
+    }
+  }
+  return failing;
 }
 
 /** Settles `rows` done without sending them, saying why; `waves` less those rows. */

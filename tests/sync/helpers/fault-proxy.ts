@@ -1,5 +1,6 @@
 // An HTTP proxy in front of a FHIR server that injects faults: error statuses (with Retry-After
 // on 429/503), hangs past the client's timeout, lost responses (forwarded, then answered 503),
+// unreadable answers (forwarded, then answered 200 with a body that is no answer),
 // slow paths, and going down (connections refused) and coming back on the same port.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -29,6 +30,13 @@ export interface Faults {
   holdNext: number;
   /** When set, only requests of this method count for `holdNext` (e.g. POST: a write, not a read). */
   holdMethod?: string;
+  /**
+   * The next this-many requests (of `garbleMethod`, when set) are forwarded, so they take effect, and
+   * answered 200 with `garbleBody` instead of the remote's answer: stored, the answer unreadable.
+   */
+  garbleNext: number;
+  garbleBody: string;
+  garbleMethod?: string;
   /** Requests whose path matches are answered with this status, never forwarded (a remote without an interaction). */
   refuse?: { path: RegExp; status: number };
   /** Requests whose path matches wait this long before they are forwarded (a slow interaction). */
@@ -45,6 +53,7 @@ export interface FaultProxy {
     dropped: number;
     forwarded: number;
     held: number;
+    garbled: number;
   };
   /** The path and query of every request but the token's, in the order they came. */
   requested: string[];
@@ -75,9 +84,11 @@ export async function startFaultProxy(
     dropNext: 0,
     holdNext: 0,
     dropAt: 0,
+    garbleNext: 0,
+    garbleBody: '',
     ...faults,
   };
-  const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0, held: 0 };
+  const stats = { requests: 0, injected: 0, hung: 0, dropped: 0, forwarded: 0, held: 0, garbled: 0 };
   let holds: (() => void)[] = [];
   const requested: string[] = [];
   const sockets = new Set<Socket>();
@@ -134,6 +145,13 @@ export async function startFaultProxy(
     const hold =
       !isToken && !drop && state.holdNext > 0 && (!state.holdMethod || req.method === state.holdMethod);
     if (hold) state.holdNext--;
+    const garble =
+      !isToken &&
+      !drop &&
+      !hold &&
+      state.garbleNext > 0 &&
+      (!state.garbleMethod || req.method === state.garbleMethod);
+    if (garble) state.garbleNext--;
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(
         ([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k),
@@ -153,6 +171,11 @@ export async function startFaultProxy(
         .end(
           '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"answer lost"}]}',
         );
+      return;
+    }
+    if (garble) {
+      stats.garbled++;
+      res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(state.garbleBody);
       return;
     }
     if (hold) {
