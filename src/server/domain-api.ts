@@ -81,11 +81,12 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     const bundle = toFhir(record);
     // toFhir validated the record: its teams are as the domain types say.
     const teams = (record.teams ?? []).map((team, i) => ({ team, at: `${KIND_LABEL.record}.teams[${i}]` }));
+    const plans = (record.plans ?? []).map((plan, i) => ({ plan, at: `${KIND_LABEL.record}.plans[${i}]` }));
     await storeResources(
       req,
       res,
       (bundle.entry ?? []).map((e) => e.resource as Resource),
-      { teams },
+      { teams, plans },
     );
   });
 
@@ -98,9 +99,11 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
       // a record's comes from the record.
       const related = await relatedFromStore(storeFor(res), kind, value);
       const teams = kind === 'team' ? [{ team: value as DomainTypes['team'], at: KIND_LABEL.team }] : [];
+      const plans = kind === 'plan' ? [{ plan: value as DomainTypes['plan'], at: KIND_LABEL.plan }] : [];
       await storeResources(req, res, toResources(kind, value, { related }), {
         source: { kind, value },
         teams,
+        plans,
       });
     });
   }
@@ -110,7 +113,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     const store = storeFor(res);
     const clientId = clientIdParam(req.params.clientId);
     const request = validateHandoverRequest(body(req));
-    const current = await currentTeam(store, clientId);
+    const current = await currentTeam(store, clientId, { strict: true });
     if (!current)
       throw FhirError.notFound(
         `Client "${clientId}" has no active responsible-worker team; POST /api/teams first`,

@@ -24,6 +24,7 @@ type StoreMembers = Pick<
   | 'delete'
   | 'search'
   | 'searchJson'
+  | 'lock'
 >;
 
 /** A failed entry of a batch, as its handler read it (a batch answers 200 whatever its entries did). */

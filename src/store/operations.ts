@@ -102,6 +102,11 @@ export class Operations implements StoreTx {
     return this.inTransaction(fn);
   }
 
+  /** The caller's advisory locks, until the transaction ends (`StoreTx.lock`; the store refuses it). */
+  lock(keys: readonly string[]): Promise<void> {
+    return lockConditionalKeys(this.q, keys);
+  }
+
   async read<T extends Resource = Resource>(type: string, id: string): Promise<T> {
     return parseAsWritten((await this.readJson(type, id)).json) as T;
   }

@@ -161,6 +161,8 @@ function createStore(
     search: (t, p, o) => direct.search(t, p, o),
     searchJson: (t, p, o) => direct.searchJson(t, p, o),
     query: (sql, params) => engine.query(sql, params),
+    // A lock outside a transaction would end with its own statement: only a transaction's tx takes one.
+    lock: () => Promise.reject(new Error('store.lock: only inside a transaction (transaction(fn), tx.lock)')),
     transaction,
     migrate: async (name, statements) => {
       await migrate(engine, name, statements);

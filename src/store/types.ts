@@ -211,6 +211,17 @@ export interface StoreTx {
   /** `search` with each match as its stored JSON text. */
   searchJson(type: string, params: SearchParams, opts?: SearchOptions): Promise<SearchJsonResult>;
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Takes the caller's own advisory locks on `keys` (any strings, e.g. `domain-client:<id>`; hashed,
+   * taken sorted in one statement, so two transactions taking overlapping sets never wait in a cycle),
+   * held until the transaction ends: a check and the write it admits are then one step against every
+   * other transaction locking one of the keys. The locks a conditional create takes are of the same
+   * kind; name your keys apart from theirs (`ifNoneExist:…`, `identifier:…`). Only a transaction's
+   * own store (`transaction(fn)`'s `tx`) takes them; the store itself refuses (rejects): outside a
+   * transaction the lock would end with its own statement. On PGlite (one connection, one
+   * transaction at a time) they never wait.
+   */
+  lock(keys: readonly string[]): Promise<void>;
   /** Inside a transaction this joins the open one. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 }

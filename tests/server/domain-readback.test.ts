@@ -2,7 +2,7 @@
 // for the profiles — still reads back in the domain API's GET views: the view leaves the element out
 // and says so in `warnings` (OperationOutcome issues naming the element), rather than failing the read
 // (src/server/domain/read-back.ts, fromFhir's `unheld`, src/mapping/unheld.ts).
-import type { Bundle, CarePlan, Goal, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, CareTeam, Goal, Resource } from '@medplum/fhirtypes';
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,9 @@ beforeAll(async () => {
   entry<CarePlan>(bundle, 'tyokyky-support-plan').activity![0]!.detail!.scheduledTiming!.event = [
     '2026-04-07',
   ];
+  // A team under rules the reader does not know: readable in a view, not a base for a handover.
+  entry<CareTeam>(bundle, 'tyokyky-responsible-worker-team').implicitRules =
+    'https://ehr.vendor.example/rules/teams';
   const tx = await request(app)
     .post('/fhir')
     .set('Content-Type', 'application/fhir+json')
@@ -107,5 +110,19 @@ describe('ReadBack: warnings for a view, a refusal when strict (a write made fro
     expect((err as FhirError).status).toBe(422);
     expect((err as FhirError).outcome.issue?.[0]?.expression).toEqual([EVENT]);
     expect(strict.warnings).toEqual([]);
+  });
+});
+
+describe('a write made from stored data reads it strictly', () => {
+  it('the responsible-worker view reads a team under unknown implicitRules; a handover from it is 422', async () => {
+    const view = await request(app).get('/api/clients/suvi/responsible-worker');
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    const handover = await request(app)
+      .post('/api/clients/suvi/responsible-worker')
+      .send({ professionalId: 'sw-nieminen', role: 'kuntakokeilu-coach', date: '2027-01-10' });
+    expect(handover.status, JSON.stringify(handover.body)).toBe(422);
+    expect(handover.body.issue[0].expression).toEqual(['CareTeam.implicitRules']);
+    const history = await request(app).get('/api/clients/suvi/responsible-worker');
+    expect(history.body.team).toEqual(view.body.team);
   });
 });

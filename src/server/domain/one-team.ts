@@ -1,9 +1,9 @@
 import type { Identifier } from '@medplum/fhirtypes';
 import type { ResponsibleWorkerTeam } from '../../domain/index.ts';
-import { localIdOf } from '../../mapping/index.ts';
+import { fullUrl, localIdOf } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { FacadeStore } from '../ports.ts';
-import { clientPatient, ofPatient } from './client-data.ts';
+import type { StoreWrites } from '../ports.ts';
+import { businessIdOf, clientPatient, ofPatient } from './client-data.ts';
 
 /** A team being written, and the domain path that names it (`ResponsibleWorkerTeam`, `WorkAbilityRecord.teams[1]`). */
 export interface TeamAt {
@@ -18,10 +18,13 @@ export interface TeamAt {
  * team was edited last. A write of an active team (no `ended`) while the caller's store holds another
  * active team of that client — one this write does not also send — or a record with two active teams
  * of one client is a 409 naming the team's `clientId`; nothing is written. The domain API's one home
- * of the rule (`writeAll`); the teams a write ends in the same request do not count.
+ * of the rule (`writeAll`, in the transaction of the write, under the client's lock); the teams a
+ * write ends in the same request do not count. A stored team is one this write sends when their
+ * business identifiers are one (as `writeAll` matches them): a team re-sent under its carried id
+ * (`urn.uuid.<UUID>`, another sender's reading of it) is the team stored, not a second one.
  */
-export async function assertOneActiveTeam(store: FacadeStore, teams: readonly TeamAt[]): Promise<void> {
-  const sent = new Set(teams.map((t) => t.team.id));
+export async function assertOneActiveTeam(store: StoreWrites, teams: readonly TeamAt[]): Promise<void> {
+  const sent = new Set(teams.map((t) => fullUrl('team', t.team.id)));
   const firstActive = new Map<string, TeamAt>();
   for (const t of teams) {
     if (t.team.ended !== undefined) continue;
@@ -37,10 +40,10 @@ export async function assertOneActiveTeam(store: FacadeStore, teams: readonly Te
     const patient = await clientPatient(store, t.team.clientId);
     if (!patient) continue; // the write fails on its reference to the client
     const active = await ofPatient(store, patient, 'CareTeam', { status: 'active', _count: '100' });
-    const other = active
-      .map((r) => localIdOf('team', (r as { identifier?: Identifier[] }).identifier) ?? `CareTeam/${r.id}`)
-      .find((id) => !sent.has(id));
-    if (other === undefined) continue;
+    const stored = active.find((r) => !sent.has(businessIdOf(r) ?? ''));
+    if (stored === undefined) continue;
+    const other =
+      localIdOf('team', (stored as { identifier?: Identifier[] }).identifier) ?? `CareTeam/${stored.id}`;
     const clientId = t.team.clientId;
     throw oneActiveTeam(
       t,

@@ -2,7 +2,10 @@ import type { OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirty
 import { type DomainObject, fromFhir } from '../../mapping/index.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { relativeReference } from '../../shared/references.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { StoreWrites } from '../ports.ts';
+
+/** What reading back needs of a store: reads of the resources the objects refer to. */
+type ReadBackStore = Pick<StoreWrites, 'read' | 'vread'>;
 
 /**
  * Stored resources read back as domain objects for a GET view, through the caller's store (so a
@@ -20,7 +23,7 @@ import type { FacadeStore } from '../ports.ts';
  * from it would drop what it left out (`strict` refuses instead, as `fromFhir` does input).
  */
 export class ReadBack {
-  readonly #store: FacadeStore;
+  readonly #store: ReadBackStore;
   readonly #strict: boolean;
   /** What the objects read so far were read without, one issue per element. */
   readonly #warnings: OperationOutcomeIssue[] = [];
@@ -28,7 +31,7 @@ export class ReadBack {
   readonly #targets = new Map<string, Promise<Resource | undefined>>();
   readonly #read = new Map<string, Resource | undefined>();
 
-  constructor(store: FacadeStore, known: Resource[] = [], opts: { strict?: boolean } = {}) {
+  constructor(store: ReadBackStore, known: Resource[] = [], opts: { strict?: boolean } = {}) {
     this.#store = store;
     this.#strict = opts.strict === true;
     for (const r of known) this.#read.set(`${r.resourceType}/${r.id}`, r);

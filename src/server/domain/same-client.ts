@@ -1,6 +1,6 @@
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { StoreWrites } from '../ports.ts';
 import { type DomainSource, fieldsNaming } from './fields.ts';
 
 /** The element naming whose a resource is: a Consent's patient, every other type's subject. */
@@ -13,7 +13,7 @@ const clientElement = (type: string) => (type === 'Consent' ? 'patient' : 'subje
  * (`Assessment.clientId`), else the element. As `tyk-id-2` for a Patient, no one is quoted.
  */
 export async function assertSameClientOf(
-  store: FacadeStore,
+  store: StoreWrites,
   incoming: Resource,
   stored: Resource,
   source?: DomainSource,
@@ -40,7 +40,7 @@ export async function assertSameClientOf(
  * else (a stored reference written through /fhir, with another identifier or none) by finding the
  * incoming one's Patient and comparing it with the stored literal reference.
  */
-async function samePatient(store: FacadeStore, mine: Reference, theirs: Reference): Promise<boolean> {
+async function samePatient(store: StoreWrites, mine: Reference, theirs: Reference): Promise<boolean> {
   const a = mine.identifier;
   const b = theirs.identifier;
   if (!a?.system || !a.value) return mine.reference === theirs.reference;

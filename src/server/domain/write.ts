@@ -1,4 +1,4 @@
-import type { Bundle, Identifier, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
 import { transactionBundle } from '../../mapping/index.ts';
 import { weakEtag } from '../../shared/etag.ts';
@@ -6,7 +6,9 @@ import { FhirError } from '../../shared/outcome.ts';
 import { rewriteReferences } from '../fhir/bundle-links.ts';
 import { type WriteBundleContext, processBundle } from '../fhir/bundle.ts';
 import { assertSameClient } from '../fhir/interactions.ts';
-import type { FacadeStore } from '../ports.ts';
+import type { FacadeStore, StoreWrites } from '../ports.ts';
+import { type PlanAt, assertClientActivities } from './client-activities.ts';
+import { businessIdOf, clientLockKey } from './client-data.ts';
 import { type DomainSource, inDomainTerms } from './fields.ts';
 import { type TeamAt, assertOneActiveTeam } from './one-team.ts';
 import { withOriginatorIds } from './originator-ids.ts';
@@ -20,6 +22,17 @@ export interface WriteOptions {
   source?: DomainSource;
   /** The teams it writes, for `one-active-team`. */
   teams?: readonly TeamAt[];
+  /** The plans it writes, for `tyk-rwa-3` across the client's plans, the stored ones too. */
+  plans?: readonly PlanAt[];
+}
+
+/** The locks of the clients whose stored objects a rule of this write reads (`clientLockKey`). */
+function clientLocks(opts: WriteOptions): string[] {
+  const clients = [
+    ...(opts.teams ?? []).filter((t) => t.team.ended === undefined).map((t) => t.team.clientId),
+    ...(opts.plans ?? []).filter((p) => p.plan.status === 'active').map((p) => p.plan.clientId),
+  ];
+  return [...new Set(clients.map(clientLockKey))];
 }
 
 /**
@@ -29,25 +42,46 @@ export interface WriteOptions {
  * the local ids of the sender that wrote it is kept (`withOriginatorIds`). A new version stays its client's
  * (`same-client`) and is written over the version it was made from (`same-version`: the source's
  * `basedOn`, else the one found here), a stale one refused as `changedMeanwhile`; a client keeps one
- * active team (`one-active-team`). With `source`, the one domain object sent alone, a refusal about a
- * reference is told as the field that made it (`inDomainTerms`).
+ * active team (`one-active-team`) and its rehabilitative work activity within `tyk-rwa-3` across its
+ * plans, stored ones too (`assertClientActivities`), each checked against the client's stored objects
+ * in the transaction of the write, under the client's lock. With `source`, the one domain object sent
+ * alone, a refusal about a reference is told as the field that made it (`inDomainTerms`).
  */
 export async function writeAll(
   store: FacadeStore,
   ctx: WriteBundleContext,
   resources: Resource[],
   opts: WriteOptions = {},
-): Promise<{ resources: Resource[]; created: boolean }> {
+): Promise<Written> {
+  const locks = clientLocks(opts);
+  if (!locks.length) return writeResources(store, ctx, resources, opts);
+  // A rule over the client's stored objects is checked and its write made in one transaction, under
+  // the client's lock: two writes for one client cannot both pass the check (processBundle joins it).
+  return store.transaction(async (tx) => {
+    await tx.lock(locks);
+    await assertOneActiveTeam(tx, opts.teams ?? []);
+    await assertClientActivities(tx, opts.plans ?? []);
+    return writeResources(tx, ctx, resources, opts);
+  });
+}
+
+type Written = { resources: Resource[]; created: boolean };
+
+/** `writeAll`'s write, on the store or the transaction the checks ran in. */
+async function writeResources(
+  store: StoreWrites,
+  ctx: WriteBundleContext,
+  resources: Resource[],
+  opts: WriteOptions,
+): Promise<Written> {
   const { source } = opts;
-  await assertOneActiveTeam(store, opts.teams ?? []);
   const bundle: Bundle = transactionBundle(resources);
   const unchanged: Resource[] = [];
   // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
   const leftOut = new Map<string, string>();
   for (const entry of [...(bundle.entry ?? [])]) {
-    const sent = entry.resource as Resource & { identifier?: Identifier[] | Identifier };
-    const ids = Array.isArray(sent.identifier) ? sent.identifier : sent.identifier ? [sent.identifier] : [];
-    const business = ids.find((i) => i.system === GLOBAL_IDENTIFIER_SYSTEM)?.value;
+    const sent = entry.resource as Resource;
+    const business = businessIdOf(sent);
     if (!business) continue;
     const [[existing]] = await store.findByIdentifiers(sent.resourceType, [
       { system: GLOBAL_IDENTIFIER_SYSTEM, value: business },

@@ -92,6 +92,10 @@ class GuardedWrites implements StoreWrites {
     writes.refuseOwnConsent(this.#g.p, args[0]);
     return writes.remove(this.#g, ...args);
   }
+  /** The caller's advisory locks, in the transaction underneath (the store's own refuses outside one). */
+  lock(keys: readonly string[]) {
+    return this.#g.base.lock(keys);
+  }
   /** Inside a transaction (the only place this class is used alone): joins the open one. */
   transaction<T>(fn: (tx: StoreWrites) => Promise<T>): Promise<T> {
     return fn(this);
