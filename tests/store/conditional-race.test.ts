@@ -3,35 +3,13 @@
 // finds what it made instead of making a second. Criteria are read as a search reads them (`\,` an
 // escaped comma, `,` alternatives). PostgreSQL forces the order by holding a transaction open.
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import type { Patient } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Store,
-  freshPgliteDataDir,
-  identifierCriteria,
-  openStore,
-  tokenAlternatives,
-} from '../../src/store/index.ts';
-import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import { type Store, identifierCriteria, tokenAlternatives } from '../../src/store/index.ts';
+import { bothStores } from '../helpers/both-stores.ts';
 import { stillPending } from '../helpers/locks.ts';
 
-let pglite: Store;
-let postgres: Store;
-let dataDir = '';
-let databaseUrl = '';
-
-beforeAll(async () => {
-  dataDir = await freshPgliteDataDir();
-  databaseUrl = await freshDatabase('tyokyky_store_condrace');
-  [pglite, postgres] = await Promise.all([openStore({ dataDir }), openStore({ databaseUrl })]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([pglite?.close(), postgres?.close()]);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  if (databaseUrl) await dropDatabase(databaseUrl);
-});
+const stores = bothStores('tyokyky_store_condrace');
 
 const SYSTEM = 'urn:race';
 
@@ -84,14 +62,14 @@ describe('conditional creates of one identifier under different criteria, on Pos
       const value = randomUUID();
       const other = make(value);
       const { a, b, waited } = await heldWhile(
-        postgres,
+        stores.postgres,
         (tx) => tx.create(patient(value), { ifNoneExist: `identifier=${SYSTEM}|${value}` }),
-        () => postgres.create(patient(value), { ifNoneExist: other }),
+        () => stores.postgres.create(patient(value), { ifNoneExist: other }),
       );
       expect(waited, other).toBe(true);
       expect(a.created).toBe(true);
       expect([b.created, b.resource.id], other).toEqual([false, a.resource.id]);
-      const [found] = await postgres.findByIdentifiers('Patient', [{ system: SYSTEM, value }]);
+      const [found] = await stores.postgres.findByIdentifiers('Patient', [{ system: SYSTEM, value }]);
       expect(found?.map((r) => r.id)).toEqual([a.resource.id]);
     }
   });
@@ -99,10 +77,10 @@ describe('conditional creates of one identifier under different criteria, on Pos
   it('a lookup by identifier with its lock waits for a conditional create naming it among other criteria', async () => {
     const value = randomUUID();
     const { a, b, waited } = await heldWhile(
-      postgres,
+      stores.postgres,
       (tx) => tx.create(patient(value), { ifNoneExist: `identifier=${SYSTEM}|${value}&family=Race` }),
       () =>
-        postgres.transaction((tx) =>
+        stores.postgres.transaction((tx) =>
           tx.findByIdentifiers('Patient', [{ system: SYSTEM, value }], { lock: true }),
         ),
     );
@@ -112,8 +90,8 @@ describe('conditional creates of one identifier under different criteria, on Pos
 });
 
 describe.each([
-  ['PGlite', () => pglite],
-  ['PostgreSQL', () => postgres],
+  ['PGlite', () => stores.pglite],
+  ['PostgreSQL', () => stores.postgres],
 ])('criteria read as a search reads them, on %s', (_name, getStore) => {
   it('in one createMany (creates batched together), different criteria on one identifier make one resource', async () => {
     const store = getStore();
@@ -148,13 +126,13 @@ describe('identifierCriteria: the criteria of exactly one business identifier', 
   it('a value with a comma, a bar or a backslash is one identifier: a repeat matches it, another identifier sharing a part does not', async () => {
     const value = `A,B|C\\D-${randomUUID()}`;
     const criteria = identifierCriteria(SYSTEM, value);
-    const first = await pglite.create(patient(value), { ifNoneExist: criteria });
+    const first = await stores.pglite.create(patient(value), { ifNoneExist: criteria });
     // Another client whose identifier is one of the parts a bare comma would have made an alternative.
-    await pglite.create({
+    await stores.pglite.create({
       ...patient('B'),
       identifier: [{ system: SYSTEM, value: `B|C\\D-${value.slice(8)}` }],
     });
-    const again = await pglite.create(patient(value), { ifNoneExist: criteria });
+    const again = await stores.pglite.create(patient(value), { ifNoneExist: criteria });
     expect([first.created, again.created]).toEqual([true, false]);
     expect(again.resource.id).toBe(first.resource.id);
     expect(tokenAlternatives('identifier', new URLSearchParams(criteria).get('identifier') ?? '')).toEqual([

@@ -2,28 +2,12 @@
 // the write it admits are one step against another transaction taking the same key (PostgreSQL; PGlite
 // runs one transaction at a time anyway). Outside a transaction the store refuses it: the lock would
 // end with its own statement.
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
-import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.ts';
+import { bothStores } from '../helpers/both-stores.ts';
 import { gate, stillPending } from '../helpers/locks.ts';
 
-let pglite: Store;
-let postgres: Store;
-let dataDir = '';
-let databaseUrl = '';
-
-beforeAll(async () => {
-  dataDir = await freshPgliteDataDir();
-  databaseUrl = await freshDatabase('tyokyky_store_lock');
-  [pglite, postgres] = await Promise.all([openStore({ dataDir }), openStore({ databaseUrl })]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([pglite?.close(), postgres?.close()]);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  if (databaseUrl) await dropDatabase(databaseUrl);
-});
+const stores = bothStores('tyokyky_store_lock');
 
 /** A transaction holding `keys` until the returned `open` is called. */
 async function holding(store: Store, keys: string[]) {
@@ -43,9 +27,9 @@ async function holding(store: Store, keys: string[]) {
 
 describe('tx.lock (PostgreSQL)', () => {
   it('a second transaction locking one of the keys waits until the first ends', async () => {
-    const held = await holding(postgres, ['client:a', 'client:b']);
+    const held = await holding(stores.postgres, ['client:a', 'client:b']);
     const order: string[] = [];
-    const second = postgres.transaction(async (tx) => {
+    const second = stores.postgres.transaction(async (tx) => {
       await tx.lock(['client:b', 'client:z']);
       order.push('second');
     });
@@ -57,10 +41,10 @@ describe('tx.lock (PostgreSQL)', () => {
   });
 
   it('other keys do not wait; an empty list takes nothing', async () => {
-    const held = await holding(postgres, ['client:c']);
+    const held = await holding(stores.postgres, ['client:c']);
     try {
-      await postgres.transaction((tx) => tx.lock(['client:d']));
-      await postgres.transaction((tx) => tx.lock([]));
+      await stores.postgres.transaction((tx) => tx.lock(['client:d']));
+      await stores.postgres.transaction((tx) => tx.lock([]));
     } finally {
       held.open();
       await held.done;
@@ -69,8 +53,8 @@ describe('tx.lock (PostgreSQL)', () => {
 });
 
 describe.each([
-  ['PGlite', () => pglite],
-  ['PostgreSQL', () => postgres],
+  ['PGlite', () => stores.pglite],
+  ['PostgreSQL', () => stores.postgres],
 ])('store.lock outside a transaction (%s)', (_engine, store) => {
   it('is refused; in a transaction it is taken', async () => {
     await expect(store().lock(['client:e'])).rejects.toThrow(/only inside a transaction/);

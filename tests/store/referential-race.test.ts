@@ -3,30 +3,14 @@
 // the delete sees the reference (409) or the write sees the deletion (422 store-ref-1): never both
 // succeed, leaving a dangling reference. On PostgreSQL each interleaving is forced (one transaction
 // held open while the other runs); on PGlite (one connection) the calls race in one process.
-import { rmSync } from 'node:fs';
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
-import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
+import type { Store } from '../../src/store/index.ts';
+import { bothStores } from '../helpers/both-stores.ts';
 import { gate, stillPending } from '../helpers/locks.ts';
 
-let pglite: Store;
-let postgres: Store;
-let dataDir = '';
-let databaseUrl = '';
-
-beforeAll(async () => {
-  dataDir = await freshPgliteDataDir();
-  databaseUrl = await freshDatabase('tyokyky_store_refrace');
-  [pglite, postgres] = await Promise.all([openStore({ dataDir }), openStore({ databaseUrl })]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([pglite?.close(), postgres?.close()]);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  if (databaseUrl) await dropDatabase(databaseUrl);
-});
+const stores = bothStores('tyokyky_store_refrace');
 
 /** What a call came to: 'ok', or the status and first diagnostics of its FhirError. */
 const outcomeOf = (p: Promise<unknown>): Promise<string> =>
@@ -63,7 +47,7 @@ async function dangling(store: Store, patientId: string): Promise<string[]> {
 
 describe('a delete racing a write that adds a reference, on PostgreSQL', () => {
   it('a create or update waits for a delete holding the row, then is refused (422 store-ref-1)', async () => {
-    const store = postgres;
+    const store = stores.postgres;
     const p = await patient(store);
     const { resource: existing } = await store.create<Observation>({ ...referrer(p), subject: undefined });
     const held = gate();
@@ -94,7 +78,7 @@ describe('a delete racing a write that adds a reference, on PostgreSQL', () => {
   });
 
   it('a delete waits for a write that checked its reference (create, or a transaction checking at its end), then is refused (409)', async () => {
-    const store = postgres;
+    const store = stores.postgres;
     for (const how of ['create with targets', 'transaction checking at its end'] as const) {
       const p = await patient(store);
       const held = gate();
@@ -129,7 +113,7 @@ describe('a delete racing a write that adds a reference, on PostgreSQL', () => {
   });
 
   it('an update of the referenced resource does not wait for a write that references it', async () => {
-    const store = postgres;
+    const store = stores.postgres;
     const p = await patient(store);
     const held = gate();
     let checked = () => {};
@@ -155,7 +139,7 @@ describe('a delete racing a write that adds a reference, on PostgreSQL', () => {
 
 describe('a delete racing a write that adds a reference, on PGlite', () => {
   it('a create whose reference check ran before the delete does not insert after it', async () => {
-    const store = pglite;
+    const store = stores.pglite;
     const p = await patient(store);
     // The create's check reaches PGlite's one connection first, the delete (a transaction) second.
     const create = outcomeOf(store.create(referrer(p), { targets: targets(p) }));
@@ -167,8 +151,8 @@ describe('a delete racing a write that adds a reference, on PGlite', () => {
 });
 
 describe.each([
-  ['PGlite', () => pglite],
-  ['PostgreSQL', () => postgres],
+  ['PGlite', () => stores.pglite],
+  ['PostgreSQL', () => stores.postgres],
 ])('a delete racing writes that add a reference, on %s', (_name, getStore) => {
   it('never leaves a dangling reference', async () => {
     const store = getStore();
@@ -194,19 +178,19 @@ describe.each([
 
 describe('delete(…, { unreferenced: true }) judges the version before the references', () => {
   it('a repeat of a delete is a no-op, a stale If-Match a 412, whatever refers to the resource', async () => {
-    const p = await patient(pglite);
+    const p = await patient(stores.pglite);
     // A referrer left by a delete that did not check (the store's plain delete): the state a repeat meets.
-    await pglite.create(referrer(p) as Resource);
-    const first = await pglite.delete('Patient', p);
-    const again = await pglite.delete('Patient', p, { unreferenced: true, ifMatch: first.versionId });
+    await stores.pglite.create(referrer(p) as Resource);
+    const first = await stores.pglite.delete('Patient', p);
+    const again = await stores.pglite.delete('Patient', p, { unreferenced: true, ifMatch: first.versionId });
     expect(again.deleted).toBe(false);
 
-    const q = await patient(pglite);
-    await pglite.create(referrer(q) as Resource);
-    expect(await outcomeOf(pglite.delete('Patient', q, { unreferenced: true, ifMatch: '7' }))).toMatch(
+    const q = await patient(stores.pglite);
+    await stores.pglite.create(referrer(q) as Resource);
+    expect(await outcomeOf(stores.pglite.delete('Patient', q, { unreferenced: true, ifMatch: '7' }))).toMatch(
       /^412 /,
     );
-    expect(await outcomeOf(pglite.delete('Patient', q, { unreferenced: true, ifMatch: '1' }))).toMatch(
+    expect(await outcomeOf(stores.pglite.delete('Patient', q, { unreferenced: true, ifMatch: '1' }))).toMatch(
       /^409 /,
     );
   });
