@@ -62,7 +62,7 @@ const STAGES: Stage[] = [
       'TYOKYKY_SYNC_BENCH_N (10000)',
       'TYOKYKY_SYNC_BENCH_BATCH (200)',
       'TYOKYKY_SYNC_BENCH_ROUNDS (3)',
-      'TYOKYKY_SYNC_BENCH_ONLY (linked: only the cross-referenced workload)',
+      'TYOKYKY_SYNC_BENCH_ONLY (linked: only the cross-referenced workload; pull: only the push and the pull back)',
       'TYOKYKY_SYNC_BENCH_PROFILE (a directory: V8 CPU profile)',
       PG,
     ],

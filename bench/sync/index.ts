@@ -11,6 +11,7 @@
 //   npx tsx bench/sync/index.ts                    # N = 10,000
 //   TYOKYKY_SYNC_BENCH_N=1000 npx tsx bench/sync/index.ts
 //   TYOKYKY_SYNC_BENCH_ONLY=linked npx tsx bench/sync/index.ts   # only the cross-referenced workload
+//   TYOKYKY_SYNC_BENCH_ONLY=pull npx tsx bench/sync/index.ts     # only the push, then the pull back
 //   TYOKYKY_SYNC_BENCH_PROFILE=DIR …   # + a V8 CPU profile of the end-to-end run, DIR/sync-end-to-end.cpuprofile
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -367,6 +368,10 @@ export default async function run(): Promise<void> {
     const clean = await seed(store, N);
     const batched = worker(store, facade.url, 'transaction');
     const push = await timedPush(batched);
+    if (process.env.TYOKYKY_SYNC_BENCH_ONLY === 'pull') {
+      await pullBack(store, facade.url, pullDb);
+      return;
+    }
     const pushRate = (push.done / push.ms) * 1000;
     const cleanCheck = await countRemote(facade.url, clean.ids);
     console.log(
