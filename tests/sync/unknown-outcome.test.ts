@@ -237,52 +237,16 @@ describe.each(['auto', 'none'] as const)(
   },
 );
 
-describe('a transaction the remote stored, answered 200 with no answer, then a newer local edit', () => {
-  it('our earlier version there (an entry that referred to another by urn:uuid) is no conflict: the edit goes over it', async () => {
-    const sync = worker('auto');
-    await sync.ready;
-    await store.create(score(client.id as string, 2));
-    await drain(sync);
-    const mark = await outboxMark();
-    const conflictsBefore = await conflicts();
-    const other = (await store.create(patient('271181-9273'))).resource as Patient;
-    await store.create(consent(other.id as string));
-    const answer = (await store.create(selfAssessment(other.id as string))).resource as QuestionnaireResponse;
-    // The transaction is stored and answered with nothing; every request after it fails.
-    Object.assign(proxy.faults, {
-      garbleNext: 1,
-      garbleMethod: 'POST',
-      garbleBody: '',
-      errorAfter: 1,
-      errorNext: 1_000_000,
-    });
-    const garbled = proxy.stats.garbled;
-    await sync.pushOnce();
-    expect(proxy.stats.garbled).toBe(garbled + 1);
-    // A newer local edit of the self-assessment (a remote-wins family) before the next round.
-    const edited = { ...answer, item: [{ linkId: 'work-ability', answer: [{ valueInteger: 9 }] }] };
-    await store.update(edited, { ifMatchOptional: true });
-    Object.assign(proxy.faults, { errorNext: 0, errorAfter: 0 });
-    await drain(sync);
-    expect(await notDone(mark)).toEqual([]);
-    expect(await conflicts()).toBe(conflictsBefore);
-    const here = await store.read<QuestionnaireResponse>('QuestionnaireResponse', answer.id as string);
-    expect(here.item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
-    expect((await onlyCopy<QuestionnaireResponse>(answer)).item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
-  });
-});
-
-it('our earlier version there, its row superseded by the newer edit while its Patient waited: no conflict, the edit kept on both sides', async () => {
-  // The Patient's retry backs off longer than its dependents wait, so the self-assessment's first
-  // version is claimed alone, waits for the Patient and is superseded by the newer edit; that edit then
-  // goes as a conditional create and meets the first version the lost transaction stored.
-  const sync = worker('auto', 1_500);
-  await sync.ready;
+/**
+ * A new client whose transaction the remote stores and answers with nothing (every request after it
+ * failing), pushed by `sync`, then a newer local edit of its self-assessment (a remote-wins family).
+ */
+async function storedUnansweredThenEdited(sync: ReturnType<typeof worker>, hetu: string) {
   await store.create(score(client.id as string, 2));
   await drain(sync);
   const mark = await outboxMark();
   const conflictsBefore = await conflicts();
-  const other = (await store.create(patient('281181-928S'))).resource as Patient;
+  const other = (await store.create(patient(hetu))).resource as Patient;
   await store.create(consent(other.id as string));
   const answer = (await store.create(selfAssessment(other.id as string))).resource as QuestionnaireResponse;
   Object.assign(proxy.faults, {
@@ -292,16 +256,45 @@ it('our earlier version there, its row superseded by the newer edit while its Pa
     errorAfter: 1,
     errorNext: 1_000_000,
   });
+  const garbled = proxy.stats.garbled;
   await sync.pushOnce();
-  const edited = { ...answer, item: [{ linkId: 'work-ability', answer: [{ valueInteger: 9 }] }] };
-  await store.update(edited, { ifMatchOptional: true });
-  await new Promise((r) => setTimeout(r, 400));
-  await sync.pushOnce();
-  Object.assign(proxy.faults, { errorNext: 0, errorAfter: 0 });
-  await drain(sync);
-  expect(await notDone(mark)).toEqual([]);
-  const here = await store.read<QuestionnaireResponse>('QuestionnaireResponse', answer.id as string);
-  expect(here.item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
-  expect((await onlyCopy<QuestionnaireResponse>(answer)).item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
-  expect(await conflicts()).toBe(conflictsBefore);
+  expect(proxy.stats.garbled).toBe(garbled + 1);
+  const edit = async () => {
+    const edited = { ...answer, item: [{ linkId: 'work-ability', answer: [{ valueInteger: 9 }] }] };
+    await store.update(edited, { ifMatchOptional: true });
+  };
+  /** Faults off, drained: nothing left, no conflict, the edit on both sides. */
+  const settledWithEdit = async () => {
+    Object.assign(proxy.faults, { errorNext: 0, errorAfter: 0 });
+    await drain(sync);
+    expect(await notDone(mark)).toEqual([]);
+    expect(await conflicts()).toBe(conflictsBefore);
+    const here = await store.read<QuestionnaireResponse>('QuestionnaireResponse', answer.id as string);
+    expect(here.item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
+    expect((await onlyCopy<QuestionnaireResponse>(answer)).item?.[0]?.answer).toEqual([{ valueInteger: 9 }]);
+  };
+  return { edit, settledWithEdit };
+}
+
+describe('a transaction the remote stored, answered 200 with no answer, then a newer local edit', () => {
+  it('our earlier version there (an entry that referred to another by urn:uuid) is no conflict: the edit goes over it', async () => {
+    const sync = worker('auto');
+    await sync.ready;
+    const { edit, settledWithEdit } = await storedUnansweredThenEdited(sync, '271181-9273');
+    await edit();
+    await settledWithEdit();
+  });
+
+  it('our earlier version there, its row superseded by the newer edit while its Patient waited: no conflict, the edit kept on both sides', async () => {
+    // The Patient's retry backs off longer than its dependents wait, so the self-assessment's first
+    // version is claimed alone, waits for the Patient and is superseded by the newer edit; that edit then
+    // goes as a conditional create and meets the first version the lost transaction stored.
+    const sync = worker('auto', 1_500);
+    await sync.ready;
+    const { edit, settledWithEdit } = await storedUnansweredThenEdited(sync, '281181-928S');
+    await edit();
+    await new Promise((r) => setTimeout(r, 400));
+    await sync.pushOnce();
+    await settledWithEdit();
+  });
 });
