@@ -121,6 +121,19 @@ export function securitySuite(
         expect(bundle.entry?.some((e) => (e.resource as { outcome?: string }).outcome === '4')).toBe(true);
       });
 
+      it('reads the Authorization scheme without regard to case (RFC 7235 §2.1), and nothing but Bearer', async () => {
+        const call = (authorization: string) =>
+          fetch(`${s.fhir}/Patient/${suviId('Patient')}`, { headers: { authorization } });
+        for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR'])
+          expect((await call(`${scheme} ${admin}`)).status, scheme).toBe(200);
+        expect((await call(`bearer   ${admin}`)).status).toBe(200);
+        for (const header of ['Basic x', `Basic ${admin}`, `Bearer${admin}`, 'Bearer ', `Token ${admin}`]) {
+          const res = await call(header);
+          expect(res.status, header).toBe(401);
+          expect(await diagnostics(res)).toBe('sec-auth-1: a Bearer access token is required');
+        }
+      });
+
       it('answers metadata and SMART discovery without a token', async () => {
         const metadata = await s.call(undefined, '/metadata');
         expect(metadata.status).toBe(200);
@@ -1158,6 +1171,129 @@ export function securitySuite(
         expect((await s.call(kela, '/Patient?_count=1')).status).toBe(200);
       });
 
+      it("a party cannot chain into client data (a referrer it sees would test a withheld client's content); into a directory it can", async () => {
+        const { token: kela } = await s.client({ id: 'kela-chainer', scope: 'system/*.rs', party: 'kela' });
+        const maijaId = ids.get('Patient|maija') as string;
+        const maijaHetu = await hetuOf(maijaId);
+        // A team of Suvi's (her consent shows kela her support plan) with Maija's Patient as a member.
+        const team = (await (await s.call(admin, `/CareTeam/${suviId('CareTeam')}`)).json()) as Resource & {
+          meta?: { profile?: string[] };
+          identifier?: { system?: string; value?: string }[];
+          participant?: Record<string, unknown>[];
+        };
+        const { id: _id, meta, ...body } = team;
+        const created = await s.call(admin, '/CareTeam', {
+          method: 'POST',
+          body: JSON.stringify({
+            ...body,
+            meta: { profile: meta?.profile },
+            identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` }],
+            participant: [
+              ...(body.participant ?? []),
+              { ...body.participant?.[0], member: { reference: `Patient/${maijaId}`, type: 'Patient' } },
+            ],
+          }),
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const teamId = ((await created.json()) as Resource).id as string;
+        const entries = async (res: Response) => {
+          expect(res.status, await res.clone().text()).toBe(200);
+          return ((await res.json()) as Bundle).entry?.map((e) => e.resource?.id) ?? [];
+        };
+        // The referrer is visible to kela, the Patient it points at is not.
+        expect(await entries(await s.call(kela, `/CareTeam?_id=${teamId}`))).toEqual([teamId]);
+        expect((await s.call(kela, `/Patient/${maijaId}`)).status).toBe(403);
+        const chained = (param: string, value: string) =>
+          `/CareTeam?_id=${teamId}&${encodeURIComponent(param)}=${encodeURIComponent(value)}`;
+        const refusal = (param: string) => ({
+          severity: 'error',
+          code: 'forbidden',
+          diagnostics:
+            'sec-consent-4: a receiving party cannot search through a chained parameter into client data: it would test data its consent may not show',
+          expression: [param],
+          location: [param],
+        });
+        // Right or wrong, with or without the type, a chain of chains: the same refusal, naming the parameter.
+        for (const [param, value] of [
+          ['participant:Patient.identifier', `${HETU}|${maijaHetu}`],
+          ['participant:Patient.identifier', `${HETU}|${ABSENT_HETU}`],
+          ['participant:Patient.birthdate', 'ge1900-01-01'],
+          ['participant.name', 'M'],
+          ['participant:Patient.organization.name', 'H'],
+          ['subject:Patient.name', 'S'],
+        ] as const) {
+          const res = await s.call(kela, chained(param, value));
+          const text = await res.text();
+          expect([res.status, (JSON.parse(text) as OperationOutcome).issue], param).toEqual([
+            403,
+            [refusal(param)],
+          ]);
+          expect(text).not.toContain(maijaHetu);
+        }
+        // POST _search and a batch's GET entry are refused alike.
+        const posted = await s.call(kela, '/CareTeam/_search', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            _id: teamId,
+            'participant:Patient.identifier': `${HETU}|${maijaHetu}`,
+          }).toString(),
+        });
+        expect(posted.status).toBe(403);
+        expect((await posted.json()) as OperationOutcome).toMatchObject({
+          issue: [refusal('participant:Patient.identifier')],
+        });
+        const batch = await s.call(kela, '', {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [{ request: { method: 'GET', url: chained('participant:Patient.name', 'M').slice(1) } }],
+          }),
+        });
+        expect(((await batch.json()) as Bundle).entry?.map((e) => e.response?.status)).toEqual([
+          '403 Forbidden',
+        ]);
+        // Every refusal is audited, naming the rule, never the value.
+        const log = (await (
+          await s.call(admin, '/AuditEvent?agent=kela-chainer&entity-type=CareTeam')
+        ).json()) as Bundle;
+        const refused = (log.entry ?? [])
+          .map((e) => e.resource as AuditEvent)
+          .filter((e) => e.outcome === '4');
+        expect(refused.map((e) => [e.subtype?.[0]?.code, e.outcomeDesc?.slice(0, 14)])).toEqual(
+          Array(8).fill(['search-type', 'sec-consent-4:']),
+        );
+        expect(JSON.stringify(log)).not.toContain(maijaHetu);
+        // A chain into a directory (Organization: nobody's client data) works for a party.
+        const orgName = (
+          (await (
+            await s.call(admin, `/Consent/${suviId('Consent')}?_elements=organization`)
+          ).json()) as Consent
+        ).organization?.[0]?.reference as string;
+        const org = (await (await s.call(admin, `/${orgName}`)).json()) as { name: string };
+        const consent = suviId('Consent');
+        expect(
+          await entries(
+            await s.call(kela, `/Consent?_id=${consent}&organization.name=${encodeURIComponent(org.name)}`),
+          ),
+        ).toEqual([consent]);
+        expect(await entries(await s.call(kela, `/Consent?_id=${consent}&organization.name=Zzz`))).toEqual(
+          [],
+        );
+        // Any other client chains as its scopes allow.
+        expect(
+          await entries(
+            await s.call(admin, chained('participant:Patient.identifier', `${HETU}|${maijaHetu}`)),
+          ),
+        ).toEqual([teamId]);
+        expect(
+          await entries(
+            await s.call(admin, chained('participant:Patient.identifier', `${HETU}|${ABSENT_HETU}`)),
+          ),
+        ).toEqual([]);
+      });
+
       it("a party's next link does not tell whether a HETU it cannot see is a client here", async () => {
         const { token: kela } = await s.client({ id: 'kela-next-link', scope: 'system/*.rs', party: 'kela' });
         const visible = await hetuOf(suviId('Patient'));
@@ -1870,6 +2006,54 @@ export function securitySuite(
           'nothing to delete',
           [never],
         ]);
+      });
+
+      it('audits a successful $validate POST as an operation naming the type or the instance, not what was sent', async () => {
+        const { token } = await s.client({ id: 'validate-poster', scope: 'system/Patient.cr' });
+        const suvi = (await (await s.call(admin, `/Patient/${suviId('Patient')}`)).json()) as Patient;
+        const hetu = await hetuOf(suviId('Patient'));
+        const typeLevel = await s.call(token, '/Patient/$validate', {
+          method: 'POST',
+          body: JSON.stringify(suvi),
+        });
+        expect(typeLevel.status, await typeLevel.clone().text()).toBe(200);
+        const instance = await s.call(token, `/Patient/${suviId('Patient')}/$validate`, {
+          method: 'POST',
+          body: JSON.stringify({
+            resourceType: 'Parameters',
+            parameter: [{ name: 'resource', resource: suvi }],
+          }),
+        });
+        expect(instance.status, await instance.clone().text()).toBe(200);
+        // The front writes the row once the answer is sent.
+        const rows = async () =>
+          ((await (await s.call(auditor, '/AuditEvent?agent=validate-poster')).json()) as Bundle).entry?.map(
+            (e) => e.resource as AuditEvent,
+          ) ?? [];
+        let events = await rows();
+        for (let i = 0; i < 40 && events.length < 2; i++) {
+          await new Promise((done) => setTimeout(done, 50));
+          events = await rows();
+        }
+        // Newest first.
+        expect(
+          events.map((e) => [
+            e.subtype?.[0]?.code,
+            e.action,
+            e.outcome,
+            e.outcomeDesc,
+            e.entity?.map((x) => x.what?.reference),
+          ]),
+        ).toEqual([
+          ['operation', 'E', '0', undefined, [`Patient/${suviId('Patient')}`]],
+          ['operation', 'E', '0', undefined, undefined],
+        ]);
+        const typeRows = (await (
+          await s.call(auditor, '/AuditEvent?agent=validate-poster&entity-type=Patient')
+        ).json()) as Bundle;
+        expect(typeRows.entry).toHaveLength(2);
+        const text = JSON.stringify(events);
+        for (const sent of [hetu, suvi.name?.[0]?.family as string]) expect(text).not.toContain(sent);
       });
 
       it('audits a PATCH as patch and a PUT as update', async () => {

@@ -1,5 +1,6 @@
 import { type Match, createDispatcher } from '../fhir/dispatch.ts';
 import { entryRoute } from '../fhir/entry-route.ts';
+import { validate } from '../fhir/handlers.ts';
 import type { Permission } from '../fhir/route-types.ts';
 import { FHIR_ROUTES } from '../fhir/routes.ts';
 
@@ -72,6 +73,15 @@ function conditionalNeed(need: Need, ifNoneExist: boolean): Need {
 function withValidateMode(need: Need, modes: ValidateModes): Need {
   if (need.kind !== 'fhir' || need.interaction !== 'operation' || !need.id) return need;
   return [modes()].flat().includes('delete') ? fhirNeed(need.type, ['d'], 'operation', need.id) : need;
+}
+
+/**
+ * Whether a request to `path` with `method` runs `$validate` (the route table's handler, at type or
+ * instance level): its answer tells only of what was sent, so no guarded read audits it (front.ts).
+ */
+export function runsValidate(method: string, path: string): boolean {
+  if (!path.startsWith('/fhir/')) return false;
+  return FHIR.find(method, path.slice('/fhir'.length))?.route.handler === validate;
 }
 
 function pathNeed(method: string, path: string): Need {

@@ -12,7 +12,7 @@ import { type Query, searchFormQuery } from '../fhir/posted-parameters.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
 import { baseUrl, parsePrefer, preferenceApplied, responseType, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
-import { type Need, entryNeed, needOf } from './access.ts';
+import { type Need, entryNeed, needOf, runsValidate } from './access.ts';
 import { partyRefusal, permitted } from './admit.ts';
 import { type AuditRecord, type AuditWriter, parseAuditSearch, readAudit, runAuditSearch } from './audit.ts';
 import { ANONYMOUS, type Principal, bindRequestStore } from './context.ts';
@@ -161,6 +161,9 @@ function auditRequest(
   });
 }
 
+/** `Bearer <token>`: the scheme in any case (RFC 7235 §2.1, RFC 6750 §2.1), one or more spaces, one token. */
+const BEARER = /^Bearer +(\S+)\s*$/i;
+
 /**
  * Bearer-token authentication: the principal of a verified token (`anonymous` with every
  * permission when auth is off). Every token is verified; the principal built from a verified
@@ -191,8 +194,7 @@ function authenticator(verifier: TokenVerifier | undefined): (req: Request) => P
   };
   return async (req) => {
     if (!verifier) return { ...ANONYMOUS, requestId: req.id };
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw refuse(401, 'sec-auth-1', 'a Bearer access token is required');
     let claims: JWTPayload;
     try {
@@ -438,9 +440,16 @@ export function securityFront(opts: FrontOptions): RequestHandler {
   const admit = admission(opts, limits);
   const audit = { ...opts, raw: express.raw({ type: () => true, limit: opts.bodyLimit }) };
 
-  /** On `finish`: a failed request the front admitted is audited (one listener shared by all). */
-  function auditFailure(this: Response): void {
-    if (this.statusCode < 400 || this.locals.audited) return;
+  /**
+   * On `finish` (one listener shared by all): a failed request the front admitted is audited, and so
+   * is a `$validate` that succeeded (`auditValidated`).
+   */
+  function auditFinished(this: Response): void {
+    if (this.statusCode < 400) {
+      auditValidated(this);
+      return;
+    }
+    if (this.locals.audited) return;
     const status = this.statusCode;
     const p = this.locals.principal as Principal;
     if (refusalsAudited.has(p)) return; // the guard wrote the refusal's row, naming what was refused
@@ -456,6 +465,31 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     );
   }
 
+  /**
+   * A `$validate` answered 200: the validation of what the caller sent reads nothing through the
+   * guarded store (a stored resource it validates leaves that read's row as well), so its row, an
+   * `operation` naming the type or the instance, is written here. Nothing of the body is recorded.
+   */
+  function auditValidated(res: Response): void {
+    const need = res.locals.need as Need;
+    if (need.kind !== 'fhir' || !res.locals.validates) return;
+    const p = res.locals.principal as Principal;
+    res.locals.audited = true;
+    opts.writer
+      .record(
+        auditRecord(p, {
+          interaction: 'operation',
+          action: 'E',
+          outcome: '0',
+          entities: [need.id ? `${need.type}/${need.id}` : need.type],
+          patients: [],
+        }),
+      )
+      .catch((e) =>
+        opts.logger.error({ err: e, reqId: p.requestId }, 'audit row of a $validate could not be written'),
+      );
+  }
+
   const front = async (req: Request, res: Response, next: NextFunction) => {
     const conditional = req.headers['if-none-exist'] !== undefined;
     const need = auditSearchByPost(needOf(req.method, req.path, () => req.query.mode, conditional));
@@ -464,8 +498,11 @@ export function securityFront(opts: FrontOptions): RequestHandler {
     const p = await admit(req, res, need);
     p.base = baseUrl(req, opts.fhirBase());
     res.locals.need = need;
+    // Read off the path here: once a router has taken the request, its path is the router's.
+    if (need.kind === 'fhir' && need.interaction === 'operation')
+      res.locals.validates = runsValidate(req.method, req.path);
     // `on`, not `once`: a response finishes once, and `once` would wrap the listener per request.
-    res.on('finish', auditFailure);
+    res.on('finish', auditFinished);
     if (need.kind === 'audit') return serveAudit(req, res, p, need, audit);
     bindRequestStore(res, opts.guard(p));
     next();

@@ -14,6 +14,7 @@ import {
 import type { StoreWrites } from '../ports.ts';
 import { entryNeed } from './access.ts';
 import { partyRefusal } from './admit.ts';
+import { holdsClientData } from './consent.ts';
 import type { Principal } from './context.ts';
 import {
   type Guard,
@@ -333,8 +334,9 @@ function queryText(params: SearchParams): string {
  * Why `p` may not run this search at all, or undefined: the searched type itself too (a route's search
  * was checked by the front, but a transaction's conditional reference, `Patient?identifier=…`, searches
  * here, and its match or miss would tell a client without search permission which identifiers exist),
- * the types a chain looks into, and a reverse chain by a party (it tests the other resources' content,
- * which the party's consent may not cover even where it shows the matches themselves).
+ * the types a chain looks into, and a reverse chain by a party, or its chain into client data (each
+ * tests other resources' content, which the party's consent may not cover even where it shows the
+ * matches themselves).
  */
 function searchRefusal(p: Principal, type: string, params: SearchParams): FhirError | undefined {
   const forbidden = (text: string) => new FhirError(403, issue('error', 'forbidden', text));
@@ -349,9 +351,35 @@ function searchRefusal(p: Principal, type: string, params: SearchParams): FhirEr
     return forbidden(
       'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
     );
+  const chain = p.party ? Object.keys(params).find((k) => chainsIntoClientData(type, k)) : undefined;
+  if (chain !== undefined)
+    return new FhirError(
+      403,
+      issue(
+        'error',
+        'forbidden',
+        'sec-consent-4: a receiving party cannot search through a chained parameter into client data: it would test data its consent may not show',
+        chain,
+      ),
+    );
   if (p.party && Object.entries(params).some(([k, v]) => v !== undefined && k.split(':')[0] === '_offset'))
     return partyOffset();
   return undefined;
+}
+
+/**
+ * Whether the search parameter `key` of `type` is a chain (`subject:Patient.name`, `patient.identifier`)
+ * that looks into a type which may hold client data (consent.ts `holdsClientData`). A party sees a
+ * referrer by its own client's consent, but the resource it points at may be another client's, withheld
+ * from it: a yes or no per guess would rebuild that client's name, birth date and HETU. A chain whose
+ * target the key leaves open (several are possible), or a chain of chains, is judged as one that does.
+ */
+function chainsIntoClientData(type: string, key: string): boolean {
+  const dot = key.indexOf('.');
+  if (key.startsWith('_') || dot < 0) return false;
+  if (key.includes('.', dot + 1)) return true;
+  const [target] = chainedTypes(type, { [key]: '' });
+  return target === undefined || holdsClientData(target);
 }
 
 /**
