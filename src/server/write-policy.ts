@@ -47,8 +47,14 @@ export function createWritePolicy(validator: FacadeValidator, strict: boolean): 
   };
 }
 
-/** Shape checks every incoming resource gets before validation: an object with the expected type and id. */
-export function assertResourceShape(body: unknown, expectedType?: string, expectedId?: string): Resource {
+/**
+ * Shape checks every incoming resource gets before validation: an object of the type in the URL, with
+ * a well-formed id (the URL's, for a PUT). A refusal names the element and the rule, never what was
+ * sent: a resourceType that is not the URL's may be anything, so it is located at the bare
+ * `resourceType` (the sent resource's own element; in a Bundle entry `inEntry` makes it
+ * `Bundle.entry[i].resource.resourceType`), and the ids are not quoted.
+ */
+export function assertResourceShape(body: unknown, expectedType: string, expectedId?: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new FhirError(
       400,
@@ -59,26 +65,21 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
   if (typeof r.resourceType !== 'string') {
     throw new FhirError(400, issue('error', 'required', 'Resource has no resourceType', 'resourceType'));
   }
-  if (expectedType && r.resourceType !== expectedType) {
+  if (r.resourceType !== expectedType) {
     throw new FhirError(
       400,
       issue(
         'error',
         'invalid',
-        `resourceType "${r.resourceType}" does not match the type in the URL ("${expectedType}")`,
-        `${r.resourceType}.resourceType`,
+        `resourceType does not match the type in the URL (${expectedType})`,
+        'resourceType',
       ),
     );
   }
   if (r.id !== undefined && !isFhirId(r.id)) {
     throw new FhirError(
       400,
-      issue(
-        'error',
-        'invalid',
-        `Invalid resource id "${String(r.id)}" (1-64 of A-Z a-z 0-9 - .)`,
-        `${r.resourceType}.id`,
-      ),
+      issue('error', 'invalid', 'Invalid resource id (1-64 of A-Z a-z 0-9 - .)', `${expectedType}.id`),
     );
   }
   if (expectedId !== undefined && r.id !== expectedId) {
@@ -88,20 +89,21 @@ export function assertResourceShape(body: unknown, expectedType?: string, expect
         'error',
         'invalid',
         r.id === undefined
-          ? `Resource id is missing; PUT requires it to equal the id in the URL ("${expectedId}")`
-          : `Resource id "${r.id}" does not match the id in the URL ("${expectedId}")`,
-        `${r.resourceType}.id`,
+          ? 'Resource id is missing; PUT requires it to equal the id in the URL'
+          : 'Resource id does not match the id in the URL',
+        `${expectedType}.id`,
       ),
     );
   }
   return r;
 }
 
+/** 400 for an id in the URL that is not an id; the id sent is not quoted. */
 export function assertValidId(id: string, type: string): void {
   if (!isFhirId(id)) {
     throw new FhirError(
       400,
-      issue('error', 'invalid', `Invalid id "${id}" in the URL (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`),
+      issue('error', 'invalid', 'Invalid id in the URL (1-64 of A-Z a-z 0-9 - .)', `${type}.id`),
     );
   }
 }

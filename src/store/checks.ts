@@ -53,7 +53,7 @@ export function missingTargets(missing: ReadonlyArray<{ ref: string; path: strin
   );
 }
 
-/** 412 when an If-Match version was given and the stored one is another (`at`: see versionError). */
+/** `store-version-1`: 412 when an If-Match version was given and the stored one is another (`at`: see versionError). */
 export function checkExpectedVersion(
   type: string,
   id: string,
@@ -64,7 +64,7 @@ export function checkExpectedVersion(
   if (expected !== undefined && expected !== current) {
     throw versionError(
       412,
-      `Version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current}`,
+      `store-version-1: version conflict on ${type}/${id}: If-Match is ${expected} but the current version is ${current}`,
       type,
       at,
     );
@@ -82,7 +82,7 @@ export function checkResource(resource: Resource): string {
 export function checkTypeAndId(type: string, id: string): void {
   if (!TYPE_RE.test(type)) throw FhirError.badRequest(`Invalid resource type '${type}'`, 'resourceType');
   if (!isFhirId(id)) {
-    throw FhirError.badRequest(`Invalid id '${id}' (1-64 of A-Z a-z 0-9 - .)`, `${type}.id`);
+    throw FhirError.badRequest('Invalid id (1-64 of A-Z a-z 0-9 - .)', `${type}.id`);
   }
 }
 

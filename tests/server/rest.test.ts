@@ -591,7 +591,7 @@ describe('patch (JSON Patch)', () => {
     const stale = await patch(id, ops, { 'If-Match': 'W/"7"' });
     expect(stale.status).toBe(412);
     expect(firstIssue(stale.body)?.diagnostics).toBe(
-      `Version conflict on Practitioner/${id}: If-Match is 7 but the current version is 1`,
+      `store-version-1: version conflict on Practitioner/${id}: If-Match is 7 but the current version is 1`,
     );
     expect((await patch(id, ops, { 'If-Match': 'nonsense' })).status).toBe(400);
     expect(await version(id)).toBe('1');
@@ -891,7 +891,7 @@ describe('writes', () => {
     expect(firstIssue(nothingToMatch.body)).toMatchObject({
       code: 'conflict',
       diagnostics:
-        'No Practitioner matches the conditional update\'s identifier, so If-Match W/"7" cannot hold; leave If-Match out to create',
+        "No Practitioner matches the conditional update's identifier, so its If-Match cannot hold; leave If-Match out to create",
       expression: ['If-Match'],
     });
     const created = await put(body);
@@ -1246,7 +1246,7 @@ describe('writes', () => {
     expect(batch.status).toBe(200);
     expect(batch.body.entry[0].response.status).toBe('412 Precondition Failed');
     expect(batch.body.entry[0].response.outcome.issue[0].diagnostics).toBe(
-      `Version conflict on Practitioner/${id}: If-Match is 2 but the current version is 1`,
+      `store-version-1: version conflict on Practitioner/${id}: If-Match is 2 but the current version is 1`,
     );
     // A batch entry's outcome names places as the direct request's would (there, the If-Match header).
     expect(batch.body.entry[0].response.outcome.issue[0].expression).toEqual(['If-Match']);
@@ -1787,7 +1787,7 @@ describe('Patient/$everything', () => {
         '/fhir/Observation/x/$everything',
         {},
         404,
-        '$everything is an operation on Patient here, not on Observation',
+        '$everything is an operation on Patient here: Patient/[id]/$everything',
         undefined,
       ],
     ];

@@ -265,7 +265,7 @@ describe('store on PostgreSQL', () => {
     it('concurrent updates with the same If-Match → exactly one wins, the other gets 412', async () => {
       expect(updates.filter((r) => r.status === 200)).toHaveLength(1);
       expect(updates.filter((r) => r.status === 412).map((r) => r.message)).toEqual([
-        `Version conflict on Observation/${contested.id}: If-Match is 1 but the current version is 2`,
+        `store-version-1: version conflict on Observation/${contested.id}: If-Match is 1 but the current version is 2`,
       ]);
       const history = await store.history('Observation', contested.id as string);
       expect(history.map((h) => h.versionId)).toEqual(['2', '1']);

@@ -156,7 +156,15 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   } catch (err) {
     throw new FhirError(404, inEntry((err as FhirError).outcome.issue ?? [], index));
   }
-  if (id !== undefined) assertValidId(id, type);
+  if (id !== undefined) {
+    try {
+      assertValidId(id, type);
+    } catch (err) {
+      // The id is in the entry's URL, not in its resource.
+      const [found] = (err as FhirError).outcome.issue ?? [];
+      throw fail(found?.diagnostics ?? 'Invalid id in the URL');
+    }
+  }
   const parsed: ParsedEntry = { index, method, type, id, interaction, fullUrl: entry.fullUrl };
   if (method === 'PUT' && id === undefined && search !== undefined) {
     try {
@@ -475,23 +483,28 @@ async function resolveConditionalUpdates(store: StoreWrites, parsed: ParsedEntry
  * `http://…`: a temporary name, R4 http.html) gets its id now; the map from each such fullUrl, and
  * from a PUT's `urn:uuid:` one, to the `Type/id` that references to it are rewritten to.
  */
-function assignFullUrls(parsed: ParsedEntry[]): { refs: Map<string, string>; seen: Set<string> } {
+function assignFullUrls(parsed: ParsedEntry[]): {
+  refs: Map<string, string>;
+  seen: ReadonlyMap<string, number>;
+} {
   const refs = new Map<string, string>();
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const e of parsed) {
     if (!e.fullUrl) continue;
-    if (seen.has(e.fullUrl)) {
+    const earlier = seen.get(e.fullUrl);
+    if (earlier !== undefined) {
+      // Not quoted: a fullUrl carries the id the client chose.
       throw new FhirError(
         400,
         issue(
           'error',
           'duplicate',
-          `entry[${e.index}]: fullUrl "${e.fullUrl}" appears more than once`,
+          `entry[${e.index}]: its fullUrl is entry[${earlier}]'s too; each entry's fullUrl must be unique`,
           `Bundle.entry[${e.index}].fullUrl`,
         ),
       );
     }
-    seen.add(e.fullUrl);
+    seen.set(e.fullUrl, e.index);
     if (e.method === 'POST' && isAbsoluteUrl(e.fullUrl)) {
       const id = randomUUID();
       refs.set(e.fullUrl, `${e.type}/${id}`);
@@ -624,7 +637,7 @@ function assertDistinctTargets(parsed: ParsedEntry[]): void {
       issue(
         'error',
         'duplicate',
-        `entry[${e.index}]: ${target} is the target of entry[${earlier}] too; a transaction may change each resource once`,
+        `entry[${e.index}]: the ${e.type} it changes is entry[${earlier}]'s target too; a transaction may change each resource once`,
         `Bundle.entry[${e.index}].request.url`,
       ),
     );
@@ -661,7 +674,7 @@ function assertOneCriteriaPerIdentifier(parsed: ParsedEntry[]): void {
 }
 
 /** A `urn:uuid:` reference must name some entry's fullUrl: 400 naming the entry that holds it. */
-function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: Set<string>): void {
+function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: ReadonlyMap<string, number>): void {
   for (const e of parsed) {
     if (!e.resource) continue;
     for (const { path, ref } of referencePaths(e.resource, `Bundle.entry[${e.index}].resource`)) {
@@ -671,7 +684,7 @@ function assertLocalReferencesResolve(parsed: ParsedEntry[], fullUrls: Set<strin
         issue(
           'error',
           'not-found',
-          `entry[${e.index}]: reference "${ref}" matches no entry's fullUrl in this transaction`,
+          `entry[${e.index}]: a urn:uuid reference matches no entry's fullUrl in this transaction`,
           path,
         ),
       );

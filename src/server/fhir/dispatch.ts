@@ -141,11 +141,12 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
         const allowed = new Set(
           found.flatMap(({ c }) => (c.route.method === 'GET' ? ['GET', 'HEAD'] : [c.route.method])),
         );
-        throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported on ${path}`), {
+        // The path is not quoted: its ids are whatever the client sent.
+        throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported at this URL`), {
           Allow: [...allowed].join(', '),
         });
       }
-      throw new FhirError(404, issue('error', 'not-found', `No FHIR interaction at ${path}`));
+      throw new FhirError(404, issue('error', 'not-found', 'No FHIR interaction at this URL'));
     },
     find(method, path) {
       let parts: string[];

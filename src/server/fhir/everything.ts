@@ -119,7 +119,12 @@ export const patientEverything: FhirHandler = async (req, ctx) => {
   if (type !== 'Patient')
     throw new FhirError(
       404,
-      issue('error', 'not-supported', `$everything is an operation on Patient here, not on ${type}`),
+      // The type is not quoted: it is whatever the URL held.
+      issue(
+        'error',
+        'not-supported',
+        '$everything is an operation on Patient here: Patient/[id]/$everything',
+      ),
     );
   refuseUnknownParameters(req.query, EVERYTHING_PARAMETERS, '$everything');
   const since = sinceParam(req.query);

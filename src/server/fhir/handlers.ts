@@ -386,10 +386,7 @@ const validateAnswer: FhirHandler = async (req, ctx) => {
   }
   const checked = assertResourceShape(resource, type, undefined);
   if (id !== undefined && checked.id !== undefined && checked.id !== id) {
-    throw FhirError.badRequest(
-      `Resource id "${checked.id}" does not match the id in the URL ("${id}")`,
-      `${type}.id`,
-    );
+    throw FhirError.badRequest('Resource id does not match the id in the URL', `${type}.id`);
   }
   const result = ctx.policy.check(checked, { profile });
   // mode=create/update asks whether that write would be accepted: its reference targets must exist.

@@ -38,7 +38,12 @@ export function assertType(type: string): void {
   if (!isSupportedType(type)) {
     throw new FhirError(
       404,
-      issue('error', 'not-supported', `Resource type "${type}" is not supported by this server`),
+      // Not quoted: the type comes from the URL or a reference, and may be anything.
+      issue(
+        'error',
+        'not-supported',
+        'This resource type is not supported by this server (see its CapabilityStatement)',
+      ),
     );
   }
 }
@@ -204,7 +209,7 @@ export async function conditionalUpdateTarget(
       issue(
         'error',
         'conflict',
-        `No ${type} matches the conditional update's identifier, so If-Match ${ifMatch} cannot hold; leave If-Match out to create`,
+        `No ${type} matches the conditional update's identifier, so its If-Match cannot hold; leave If-Match out to create`,
         'If-Match',
       ),
     );
@@ -379,7 +384,7 @@ export async function readVersion(
   assertType(type);
   assertValidId(id, type);
   if (!isFhirId(vid)) {
-    throw FhirError.badRequest(`Invalid version id "${vid}"`, `${type}.meta.versionId`);
+    throw FhirError.badRequest('Invalid version id (1-64 of A-Z a-z 0-9 - .)', `${type}.meta.versionId`);
   }
   return store.vread(type, id, vid);
 }
