@@ -43,6 +43,12 @@ export interface FhirMatcherOptions {
   packages?: string[];
   /** A validator to use instead of loading one. */
   validator?: Validator;
+  /**
+   * `false`: failure messages name the element and the rule but never quote the resource's values
+   * ("The value is not a valid date"), for test output kept where client data must not go (CI logs).
+   * Default `true`: values are quoted, as `tyokyky validate` prints them.
+   */
+  valuesInMessages?: boolean;
 }
 
 let shared: Validator | undefined;
@@ -58,12 +64,13 @@ export async function installFhirMatchers(
       ? await createValidator({ packages: [...opts.packages, ownPackageDir()] })
       : await loadProjectValidator());
   shared = validator;
-  expect.extend(fhirMatchers(validator));
+  expect.extend(fhirMatchers(validator, { valuesInMessages: opts.valuesInMessages }));
   return validator;
 }
 
 /** The matcher functions over a given validator, for `expect.extend` by hand. */
-export function fhirMatchers(validator: Validator) {
+export function fhirMatchers(validator: Validator, opts: Pick<FhirMatcherOptions, 'valuesInMessages'> = {}) {
+  const quiet = opts.valuesInMessages === false ? { valuesInMessages: false } : {};
   return {
     toConformTo(received: unknown, profileUrl: string): MatcherResult {
       if (typeof profileUrl !== 'string' || !validator.registry.structureDefinition(profileUrl)) {
@@ -72,10 +79,13 @@ export function fhirMatchers(validator: Validator) {
           message: () => `toConformTo: unknown profile '${String(profileUrl)}' (not in any loaded package)`,
         };
       }
-      return judge(validator.validate(received, { profile: profileUrl }), `conform to ${profileUrl}`);
+      return judge(
+        validator.validate(received, { ...quiet, profile: profileUrl }),
+        `conform to ${profileUrl}`,
+      );
     },
     toBeValidFhir(received: unknown): MatcherResult {
-      return judge(validator.validate(received), 'be valid FHIR R4');
+      return judge(validator.validate(received, quiet), 'be valid FHIR R4');
     },
   };
 }

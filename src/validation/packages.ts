@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
 import { cacheRoot } from '../shared/cache-dir.ts';
+import { parseJsonQuietly } from '../shared/json-error.ts';
 import { PROJECT_ROOT } from '../shared/project-files.ts';
+import { FHIR_NS } from './xml-tree.ts';
 import { fhirXmlToJson } from './xml.ts';
 
 /** An unpacked FHIR NPM package: the folder that holds `package.json` and the conformance JSON files. */
@@ -30,6 +33,24 @@ export { PROJECT_ROOT };
  * itself. Tarballs are unpacked once into the cache (`cacheRoot`), keyed by path, file size and mtime.
  */
 export function openPackage(path: string): FhirPackage {
+  return loading(path, () => readPackage(path));
+}
+
+/**
+ * Runs `open` for the package or resources given as `path`; what it throws says which: `cannot load
+ * package <path as given>: …` (the one place that names the package in a load error).
+ */
+function loading<T>(path: string, open: () => T): T {
+  try {
+    return open();
+  } catch (e) {
+    throw new Error(`cannot load package ${path}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
+  }
+}
+
+function readPackage(path: string): FhirPackage {
   const abs = resolve(path);
   const st = statSync(abs);
   let dir: string;
@@ -56,7 +77,12 @@ function unpackTarball(file: string, size: number, mtime: number): string {
   mkdirSync(tmp, { recursive: true });
   // Loaded only when a tarball is not yet in the cache, to keep start-up light.
   const tar = createRequire(import.meta.url)('tar') as typeof import('tar');
-  tar.x({ file, cwd: tmp, sync: true, strict: true });
+  try {
+    tar.x({ file, cwd: tmp, sync: true, strict: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   if (!existsSync(join(tmp, 'package', 'package.json'))) {
     rmSync(tmp, { recursive: true, force: true });
     throw new Error(`Tarball has no package/package.json: ${file}`);
@@ -72,7 +98,9 @@ function unpackTarball(file: string, size: number, mtime: number): string {
 /**
  * Folders (or package files) searched for a FHIR package, in the order DEVELOPERS.md fixes: the
  * explicit `--package` / `packages` paths, `TYOKYKY_FHIR_PACKAGES` (`:`-separated),
- * `../shared/fhir-packages` beside the project, `~/.fhir/packages`.
+ * `../shared/fhir-packages` beside the project, `~/.fhir/packages`. The folder beside the project is
+ * the project's own checkout layout: it is searched only from a checkout (a root holding `src/`), never
+ * from an installed package, where it would be `<app>/node_modules/shared/fhir-packages`.
  */
 export function packageSearchPath(
   explicit: string[] = [],
@@ -82,7 +110,7 @@ export function packageSearchPath(
   return [
     ...explicit,
     ...(env.TYOKYKY_FHIR_PACKAGES ?? '').split(':').filter(Boolean),
-    resolve(root, '..', 'shared', 'fhir-packages'),
+    ...(existsSync(join(root, 'src')) ? [resolve(root, '..', 'shared', 'fhir-packages')] : []),
     join(homedir(), '.fhir', 'packages'),
   ];
 }
@@ -163,35 +191,39 @@ export interface LooseResources {
 /** True when `path` is a package (tarball, or a folder with `package.json` or `package/package.json`). */
 export function isPackagePath(path: string): boolean {
   const abs = resolve(path);
-  const st = statSync(abs);
+  const st = loading(path, () => statSync(abs));
   if (st.isFile()) return !/\.(json|xml)$/i.test(abs);
   return existsSync(join(abs, 'package', 'package.json')) || existsSync(join(abs, 'package.json'));
 }
 
 /**
- * Reads conformance resources from a `.json` file (one resource, a Bundle of them, or a JSON array) or
- * from every `*.json` file under a folder (recursively), as fhir-test-cases supplies supporting
- * profiles and value sets. Resources without `url` are kept out (nothing can refer to them).
- * A file that is not JSON throws when it was named directly and is skipped inside a folder.
+ * Reads conformance resources from a `.json` or `.xml` file (one resource, a Bundle of them, or a JSON
+ * array) or from every `*.json` and `*.xml` file under a folder (recursively), as fhir-test-cases
+ * supplies supporting profiles and value sets. Resources without `url` are kept out (nothing can refer
+ * to them), and so are files that parse but hold none (notes, examples, an npm manifest). A file that
+ * does not parse throws — inside a folder naming the file under `path` as given — since skipping it
+ * would validate as if the profiles it holds did not exist.
  */
 export function openLooseResources(path: string): LooseResources {
-  const abs = resolve(path);
-  const resources: LooseResources['resources'] = [];
-  if (statSync(abs).isFile()) {
-    collectResources(readResourceFile(abs), resources);
-  } else {
+  return loading(path, () => {
+    const abs = resolve(path);
+    const resources: LooseResources['resources'] = [];
+    if (statSync(abs).isFile()) {
+      collectResources(readResourceFile(abs), resources);
+      return { name: `file:${abs}`, resources };
+    }
     const files = listJsonFiles(abs);
     if (!files.length)
       throw new Error(`Not a FHIR package (no package.json and no *.json or *.xml files): ${abs}`);
     for (const file of files) {
       try {
         collectResources(readResourceFile(file), resources);
-      } catch {
-        // not FHIR JSON or XML: skipped, as in a package folder
+      } catch (e) {
+        throw new Error(`${join(path, relative(abs, file))}: ${(e as Error).message}`, { cause: e });
       }
     }
-  }
-  return { name: `file:${abs}`, resources };
+    return { name: `file:${abs}`, resources };
+  });
 }
 
 function listJsonFiles(dir: string): string[] {
@@ -205,9 +237,15 @@ function listJsonFiles(dir: string): string[] {
   return out.sort();
 }
 
+/**
+ * A file's JSON or FHIR XML; a byte order mark before it is no part of it (as `tyokyky validate` reads
+ * files). Parse errors never quote the text (a folder may hold examples with client data). XML that
+ * does not mention the FHIR namespace is no FHIR resource: `undefined`, skipped like JSON that holds none.
+ */
 function readResourceFile(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
-  return /\.xml$/i.test(file) ? fhirXmlToJson(text) : JSON.parse(text);
+  const text = withoutByteOrderMark(readFileSync(file, 'utf8'));
+  if (!/\.xml$/i.test(file)) return parseJsonQuietly(text);
+  return text.includes(FHIR_NS) ? fhirXmlToJson(text) : undefined;
 }
 
 function collectResources(json: unknown, out: LooseResources['resources']): void {

@@ -2,6 +2,8 @@
 // Conservative: a document in valid UTF-8 that declares UTF-8 (any case) or nothing, with or without
 // a byte order mark, is never flagged; nor is a document whose bytes agree with what it declares.
 
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
+
 /** The `encoding` of the XML declaration at the start of `text`, if it has one. */
 export function declaredEncoding(text: string): string | undefined {
   const decl = /^<\?xml\s([^?]*)\?>/.exec(text)?.[1];
@@ -23,7 +25,7 @@ const SINGLE_BYTE = /^(iso-8859-1|iso_8859-1|latin1|l1|us-ascii|ascii|windows-12
 export function decodeXml(input: string | Uint8Array): { text: string; problems: string[] } {
   if (typeof input === 'string') {
     // Decoded by the caller: only the declaration's name can be judged.
-    const text = input.replace(/^\uFEFF/, '');
+    const text = withoutByteOrderMark(input);
     const name = declaredEncoding(text);
     const problem = name === undefined ? undefined : encodingNameProblem(name);
     return { text, problems: problem ? [problem] : [] };

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import sax from 'sax';
 import type { xml2js as Xml2js } from 'xml-js';
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
 
 export const FHIR_NS = 'http://hl7.org/fhir';
 export const XHTML_NS = 'http://www.w3.org/1999/xhtml';
@@ -246,7 +247,7 @@ export function withValueAttributes(
   root: XmlElement,
   values: ReadonlyMap<XmlElement, string>,
 ): string | undefined {
-  if (wellFormednessProblem(xml.replace(/^\uFEFF/, ''))) return undefined;
+  if (wellFormednessProblem(withoutByteOrderMark(xml))) return undefined;
   const elements = inDocumentOrder(root);
   let index = 0;
   let aligned = true;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
 import { FHIR_NS, readWellFormed } from './xml-tree.ts';
 
 interface XmlConverter {
@@ -18,7 +19,7 @@ export function fhirXmlToJson(xml: string): unknown {
   // and after it (the declaration, comments, processing instructions, a DOCTYPE) is left out. A DOCTYPE
   // (with its internal subset) goes unread: no DTD is fetched and no entity it declares is expanded
   // (`readWellFormed` refuses a reference to one). `validateXml` reports the DOCTYPE itself.
-  const text = xml.replace(/^\uFEFF/, '');
+  const text = withoutByteOrderMark(xml);
   const read = readWellFormed(text);
   if ('problem' in read) throw new Error(read.problem);
   const body = text.slice(read.start, read.end);

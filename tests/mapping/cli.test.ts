@@ -208,6 +208,19 @@ describe('tyokyky map', () => {
     expect(r.stderr).not.toContain('010181-900C');
   });
 
+  it('a file beginning with a UTF-8 byte order mark is read as validate reads it', () => {
+    const file = join(dir, 'bom.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify(suvi)}`);
+    const to = runHere({ toFhir: file });
+    expect(to.stderr).toBe('');
+    expect(to.code).toBe(0);
+    const bundleFile = join(dir, 'bom-bundle.json');
+    writeFileSync(bundleFile, `\uFEFF${to.stdout}`);
+    const back = runHere({ fromFhir: bundleFile });
+    expect(back.stderr).toBe('');
+    expect(JSON.parse(back.stdout)).toEqual(suvi);
+  });
+
   it('a property name given twice is refused as validate refuses it, not read as the last', () => {
     const file = join(dir, 'duplicate.json');
     writeFileSync(file, '{"kind":"consent","kind":"plan","value":{}}');

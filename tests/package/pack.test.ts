@@ -250,6 +250,8 @@ describe('npm pack → npm install → use by package name', () => {
         `tyokyky validate: unknown profile '${FI_PATIENT}': it is in the FHIR package hl7.fhir.fi.base 2.0.0-rc2, which was not found (searched `,
       );
       expect(r.stderr).toContain(join(tmp, '.fhir', 'packages'));
+      // The checkout's ../shared/fhir-packages is no folder of an installed package.
+      expect(r.stderr).not.toContain(join('node_modules', 'shared'));
       expect(r.stderr).toContain(
         'give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES',
       );

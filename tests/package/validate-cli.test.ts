@@ -1,12 +1,13 @@
 // `tyokyky validate` features for CI and large inputs, run in this process (the command body itself;
 // the installed bin is exercised by pack.test.ts): JUnit XML, --fail-on, progress by resources,
-// package manifests skipped in folders, no resources → exit 2.
+// package manifests skipped in folders, no resources → exit 2, client values left out of the issues.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { xmlText } from '../../src/cli/validate/report.ts';
 import { type ValidateOptions, runValidate } from '../../src/cli/validate/run.ts';
+import { runHere } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-validate-ci-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -208,5 +209,42 @@ describe('XML input', () => {
       `\uFEFF<?xml version="1.0" encoding="utf-8"?>${head}<name><family value="Mäkelä"/></name></Patient>`,
     );
     expect((await validate([utf8])).code).toBe(0);
+  });
+});
+
+describe('--no-values-in-messages', () => {
+  // HETUs where a code and a date belong: the issues name the element and the rule either way; by
+  // default they quote the value, as the HL7 validator words them, and with the flag they do not.
+  const HETUS = ['010181-900C', '120395-902S'];
+  const leaky = file('leaky/patient.json', {
+    resourceType: 'Patient',
+    id: 'p4',
+    text,
+    gender: HETUS[0],
+    birthDate: HETUS[1],
+  });
+  const leakyXml = file(
+    'leaky/patient.xml',
+    `<Patient xmlns="http://hl7.org/fhir"><id value="p5"/><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">x</div></text><gender value="${HETUS[0]}"/><birthDate value="${HETUS[1]}"/></Patient>`,
+  );
+
+  it.each(['text', 'ndjson', 'junit'])(
+    '--format %s: the issues at Patient.gender and Patient.birthDate quote neither value',
+    async (format) => {
+      const args = ['validate', leaky, leakyXml, '--format', format, '--no-progress'];
+      const quiet = await runHere([...args, '--no-values-in-messages']);
+      expect(quiet.code).toBe(1);
+      for (const element of ['Patient.gender', 'Patient.birthDate']) expect(quiet.out).toContain(element);
+      for (const hetu of HETUS) expect(quiet.out).not.toContain(hetu);
+      const shown = await runHere(args);
+      expect(shown.code).toBe(1);
+      for (const hetu of HETUS) expect(shown.out).toContain(hetu);
+    },
+  );
+
+  it('--help names the flag and says values are quoted without it', async () => {
+    const help = (await runHere(['validate', '--help'])).out.replace(/\s+/g, ' ');
+    expect(help).toContain("--no-values-in-messages leave the resources' values out of the issues");
+    expect(help).toContain('by default they are quoted');
   });
 });

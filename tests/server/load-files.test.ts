@@ -18,11 +18,18 @@ import { startFacadeHere } from '../helpers/facade.ts';
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-load-files-'));
 /** What the stand-in facade was sent: method and path of each request. */
 const received: string[] = [];
+/** The bodies of the POSTs it was sent, in order. */
+const bodies: string[] = [];
 /** Answers the stand-in gives before its usual one, first to last: status and Retry-After (seconds). */
 const script: Array<{ status: number; retryAfter?: string }> = [];
 /** A stand-in facade: every POST to a type is a 201 of that type, unless the script says otherwise. */
-const facade = createServer((req, res) => {
+const facade = createServer(async (req, res) => {
   received.push(`${req.method} ${req.url}`);
+  if (req.method === 'POST') {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    bodies.push(body);
+  }
   const next = script.shift();
   if (next) {
     res.writeHead(next.status, {
@@ -62,6 +69,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   received.length = 0;
+  bodies.length = 0;
   script.length = 0;
 });
 afterAll(async () => {
@@ -85,6 +93,28 @@ describe('the files tyokyky load posts', () => {
     const refused = expandFiles([join(dir, 'empty')]);
     await expect(refused).rejects.toBeInstanceOf(LoadPathError);
     await expect(refused).rejects.toThrow(`tyokyky load: no *.json files in ${join(dir, 'empty')}`);
+  });
+});
+
+describe('a file read as tyokyky validate reads it', () => {
+  it('a UTF-8 byte order mark before the JSON is no part of it: the file is posted without it', async () => {
+    const file = join(dir, 'bom-practitioner.json');
+    writeFileSync(file, `\uFEFF${practitioner(7)}`);
+    expect(await loadFile(file, url)).toMatchObject({ file, ok: true, status: 201 });
+    expect(received).toEqual(['POST /fhir/Practitioner']);
+    expect(bodies).toEqual([practitioner(7)]);
+  });
+
+  it('a property name given twice is that file’s failure, as validate refuses it; nothing is sent', async () => {
+    const file = join(dir, 'duplicate.json');
+    writeFileSync(file, '{"resourceType":"Practitioner","active":true,"active":false}');
+    expect(await loadFile(file, url)).toEqual({
+      file,
+      ok: false,
+      status: 0,
+      summary: "cannot read JSON: Duplicated property name 'active' at offset 45",
+    });
+    expect(received).toEqual([]);
   });
 });
 

@@ -22,13 +22,18 @@ const cache = keyedWorkDir('pglite-template', [
 ]);
 mkdirSync(cache, { recursive: true });
 
-/** Runs the `prepare` step's script (from dist/ as `npm ci` does; the sources if dist/ is stale) with the given cache folder. */
+/**
+ * Runs the `prepare` step's script (from dist/ as `npm ci` does; the sources if dist/ is stale) with the
+ * given cache folder; returns what it said. It says it on stderr: `npm pack --json` runs `prepare` and
+ * its stdout must be npm's JSON alone.
+ */
 async function prepare(cacheDir: string): Promise<string> {
-  const { stdout } = await run(process.execPath, nodeScript('src/store/prepare-template.ts'), {
+  const { stdout, stderr } = await run(process.execPath, nodeScript('src/store/prepare-template.ts'), {
     cwd: ROOT,
     env: { ...process.env, TYOKYKY_CACHE_DIR: cacheDir },
   });
-  return stdout;
+  expect(stdout).toBe('');
+  return stderr;
 }
 
 describe('PGlite template', () => {

@@ -62,12 +62,22 @@ describe('packageSearchPath', () => {
 
   it('follows DEVELOPERS.md: --package, TYOKYKY_FHIR_PACKAGES, ../shared/fhir-packages, ~/.fhir/packages', () => {
     vi.stubEnv('TYOKYKY_FHIR_PACKAGES', '/e1:/e2');
-    expect(packageSearchPath(['/p'], '/repo/main', process.env)).toEqual([
+    // A checkout: the project root holds src/.
+    const checkout = join(tmp, 'repo', 'main');
+    mkdirSync(join(checkout, 'src'), { recursive: true });
+    expect(packageSearchPath(['/p'], checkout, process.env)).toEqual([
       '/p',
       '/e1',
       '/e2',
-      '/repo/shared/fhir-packages',
+      join(tmp, 'repo', 'shared', 'fhir-packages'),
       join(homedir(), '.fhir', 'packages'),
     ]);
+  });
+
+  it('an installed package (no src/ in its root) does not look in ../shared beside it', () => {
+    vi.stubEnv('TYOKYKY_FHIR_PACKAGES', '');
+    const installed = join(tmp, 'app', 'node_modules', 'tyokyky-fhir');
+    mkdirSync(join(installed, 'dist'), { recursive: true });
+    expect(packageSearchPath([], installed, process.env)).toEqual([join(homedir(), '.fhir', 'packages')]);
   });
 });

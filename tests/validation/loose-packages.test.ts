@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { StructureDefinition } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../src/validation/index.ts';
@@ -41,6 +41,14 @@ function errorsOf(oo: { issue?: Array<{ severity: string; diagnostics?: string; 
     .map((i) => `${i.expression?.[0]} | ${i.diagnostics}`);
 }
 
+/** The XML form, written with the same library that reads it. */
+function fhirXml(resource: unknown): string {
+  const { Fhir } = createRequire(import.meta.url)('fhir') as {
+    Fhir: new () => { objToXml(o: unknown): string };
+  };
+  return new Fhir().objToXml(resource);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tyokyky-loose-'));
   const sd = await genderProfile();
@@ -51,24 +59,43 @@ beforeAll(async () => {
   );
   mkdirSync(join(dir, 'folder', 'sub'), { recursive: true });
   writeFileSync(join(dir, 'folder', 'sub', 'profile.json'), JSON.stringify(sd));
-  writeFileSync(join(dir, 'folder', 'notes.json'), '{ not json');
+  // JSON that parses but holds no conformance resource: skipped, as in a package.
+  writeFileSync(join(dir, 'folder', 'notes.json'), '{ "note": "not a resource" }');
+  writeFileSync(join(dir, 'folder', 'build.xml'), '<project name="not FHIR"/>');
+  // A conformance file with a UTF-8 byte order mark, as some editors save them: read as validate reads one.
+  mkdirSync(join(dir, 'bom-folder'), { recursive: true });
+  writeFileSync(join(dir, 'bom-folder', 'profile.json'), `\uFEFF${JSON.stringify(sd)}`);
+  writeFileSync(join(dir, 'bom-profile.json'), `\uFEFF${JSON.stringify(sd)}`);
+  // A folder whose profile does not parse (a trailing comma): loading it must fail, not skip the file.
+  mkdirSync(join(dir, 'trailing-comma', 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'trailing-comma', 'sub', 'profile.json'), JSON.stringify(sd));
+  writeFileSync(
+    join(dir, 'trailing-comma', 'StructureDefinition-my-patient.json'),
+    `${JSON.stringify(sd).slice(0, -1)},}`,
+  );
+  writeFileSync(join(dir, 'not-a-package.tgz'), '{ not a tarball');
+  mkdirSync(join(dir, 'cut-xml'), { recursive: true });
+  writeFileSync(join(dir, 'cut-xml', 'profile.xml'), fhirXml(sd).slice(0, -40));
   writeFileSync(join(dir, 'broken.json'), '{ not json');
   writeFileSync(join(dir, 'no-gender.json'), JSON.stringify(noGender));
   writeFileSync(join(dir, 'with-gender.json'), JSON.stringify(withGender));
-  // XML forms, written with the same library that reads them.
-  const { Fhir } = createRequire(import.meta.url)('fhir') as {
-    Fhir: new () => { objToXml(o: unknown): string };
-  };
-  const fhir = new Fhir();
   mkdirSync(join(dir, 'xml'), { recursive: true });
-  writeFileSync(join(dir, 'xml', 'profile.xml'), fhir.objToXml(sd));
-  writeFileSync(join(dir, 'no-gender.xml'), fhir.objToXml(noGender));
+  writeFileSync(join(dir, 'xml', 'profile.xml'), fhirXml(sd));
+  writeFileSync(join(dir, 'no-gender.xml'), fhirXml(noGender));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('createValidator({ packages }) with loose conformance resources', () => {
-  for (const source of ['profile.json', 'bundle.json', 'folder', 'xml', 'xml/profile.xml']) {
+  for (const source of [
+    'profile.json',
+    'bundle.json',
+    'folder',
+    'xml',
+    'xml/profile.xml',
+    'bom-folder',
+    'bom-profile.json',
+  ]) {
     it(`loads the profile from ${source}`, async () => {
       const v = await createValidator({ fiBase: false, packages: [join(dir, source)] });
       expect(v.registry.resolve(PROFILE)).toBeDefined();
@@ -78,9 +105,32 @@ describe('createValidator({ packages }) with loose conformance resources', () =>
     });
   }
 
-  it('rejects a named file that is not JSON', async () => {
-    await expect(createValidator({ fiBase: false, packages: [join(dir, 'broken.json')] })).rejects.toThrow(
-      /JSON/,
+  it('rejects a named file that is not JSON, naming the package', async () => {
+    const given = join(dir, 'broken.json');
+    await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
+      new RegExp(`^cannot load package ${given}: .*JSON`),
+    );
+  });
+
+  it('rejects a tarball that is none, naming the package', async () => {
+    const given = join(dir, 'not-a-package.tgz');
+    await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
+      `cannot load package ${given}: TAR_BAD_ARCHIVE`,
+    );
+  });
+
+  it('rejects a folder holding a file that does not parse, naming the file and the error', async () => {
+    const given = join(dir, 'trailing-comma');
+    const file = join(given, 'StructureDefinition-my-patient.json');
+    await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
+      new RegExp(`^cannot load package ${given}: ${file}: .*JSON at position`),
+    );
+  });
+
+  it('rejects a folder holding an XML file cut short, naming the file', async () => {
+    const given = join(dir, 'cut-xml');
+    await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
+      `cannot load package ${given}: ${join(given, 'profile.xml')}: `,
     );
   });
 
@@ -91,10 +141,10 @@ describe('createValidator({ packages }) with loose conformance resources', () =>
   });
 });
 
-function tyokyky(...args: string[]): Promise<{ code: number; stdout: string }> {
+function tyokyky(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ['bin/tyokyky.js', ...args], { cwd: root }, (err, stdout) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
+    execFile(process.execPath, ['bin/tyokyky.js', ...args], { cwd: root }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
 }
@@ -112,5 +162,18 @@ describe('tyokyky validate --package / --ig with loose resources', () => {
     expect(badXml.stdout).toContain(GENDER_RULE);
     expect(good.stdout).toContain('valid');
     expect(good.code).toBe(0);
+  }, 60_000);
+
+  it('a file in a --package folder that does not parse is a usage error naming it as the path was given (exit 2)', async () => {
+    // Given relative to the working folder, as a user types it: the file is named under that path.
+    const given = relative(root, join(dir, 'trailing-comma'));
+    const r = await tyokyky('validate', join(dir, 'no-gender.json'), '--package', given);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^tyokyky validate: cannot load package ${given}: ${join(given, 'StructureDefinition-my-patient.json')}: .*JSON at position \\d+`,
+      ),
+    );
   }, 60_000);
 });

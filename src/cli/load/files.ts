@@ -1,8 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { parseJsonQuietly } from '../../shared/json-error.ts';
 import { isErrorIssue } from '../../shared/outcome.ts';
+import { readJsonText } from '../json-input.ts';
 import { PACKAGE_MANIFESTS } from '../validate/input.ts';
 
 export interface LoadResult {
@@ -154,13 +154,12 @@ async function findCanonical(
   return {};
 }
 
-/** The file's JSON as a resource, or the result that says why it is none. */
+/** The file's JSON as a resource (read as `tyokyky validate` reads it), or the result that says why it is none. */
 async function readResource(file: string): Promise<{ text: string; resource: Resource } | LoadResult> {
   let parsed: unknown;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-    parsed = parseJsonQuietly(text);
+    ({ text, value: parsed } = readJsonText(await readFile(file, 'utf8')));
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }

@@ -12,7 +12,7 @@ import {
 } from '../../mapping/index.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
-import { parseStrict } from '../validate/input.ts';
+import { readJsonText } from '../json-input.ts';
 
 export interface MapOptions {
   toFhir?: string;
@@ -123,7 +123,7 @@ export function runMap(opts: MapOptions): number {
   }
   let input: unknown;
   try {
-    input = parseStrict(text);
+    input = readJsonText(text).value;
   } catch (e) {
     // parseStrict's own refusal (a property name given twice) says what it is; a syntax error, where.
     return e instanceof SyntaxError

@@ -2,8 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseJsonQuietly } from '../../shared/json-error.ts';
-import { scanJsonText } from '../../shared/json-text.ts';
+import { parseStrict, readJsonText } from '../json-input.ts';
 
 /** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
 export interface InputItem {
@@ -91,7 +90,7 @@ export async function* readItems(file: string, onBytes: (n: number) => void): As
     onBytes(Buffer.byteLength(text));
     let parsed: unknown;
     try {
-      parsed = parseStrict(stripBom(text));
+      parsed = readJsonText(text).value;
     } catch (e) {
       yield { source: file, file, parseError: (e as Error).message };
       return;
@@ -124,7 +123,8 @@ async function* readLines(file: string, onBytes: (n: number) => void): AsyncGene
       if (!line.trim()) continue;
       const source = `${file}:${lineNo}`;
       try {
-        yield { source, file, resource: parseStrict(lineNo === 1 ? stripBom(line) : line) };
+        // A byte order mark can only begin the file: its first line.
+        yield { source, file, resource: lineNo === 1 ? readJsonText(line).value : parseStrict(line) };
       } catch (e) {
         yield { source, file, parseError: (e as Error).message };
       }
@@ -133,19 +133,4 @@ async function* readLines(file: string, onBytes: (n: number) => void): AsyncGene
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
   if (pending) onBytes(pending);
-}
-
-const stripBom = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
-
-/**
- * JSON.parse, plus what it does not keep: a property name repeated in one object is an error (JSON.parse
- * keeps the last silently; FHIR JSON forbids duplicates and the HL7 validator rejects them), and whole
- * numbers written as `1.0` are remembered for the validator (src/shared/json-text.ts).
- */
-export function parseStrict(text: string): unknown {
-  const value = parseJsonQuietly(text);
-  const { duplicate } = scanJsonText(text, value);
-  if (duplicate)
-    throw new Error(`Duplicated property name '${duplicate.name}' at offset ${duplicate.offset}`);
-  return value;
 }

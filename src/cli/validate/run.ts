@@ -18,6 +18,8 @@ export interface ValidateOptions {
   allowExamples?: boolean;
   /** Severity of an unknown extension (`--unknown-extensions`, default `auto`). */
   unknownExtensions?: 'auto' | 'error' | 'warning';
+  /** Quote the resources' values in the issues (default true; `--no-values-in-messages`). */
+  valuesInMessages?: boolean;
 }
 
 export { UsageError };
@@ -36,10 +38,13 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
   );
   const reporter = createReporter(opts.format, (s) => process.stdout.write(s));
   const totals: Totals = { resources: 0, invalid: 0, failed: 0, errors: 0, warnings: 0 };
-  const profile = opts.profile.length ? { profile: opts.profile } : undefined;
+  const checks: CheckOptions = {
+    ...(opts.profile.length ? { profile: opts.profile } : {}),
+    ...(opts.valuesInMessages === false ? { valuesInMessages: false } : {}),
+  };
   for (const file of files) {
     for await (const item of readItems(file.path, (n) => progress.bytes(n))) {
-      const oo = check(validator, item, profile);
+      const oo = check(validator, item, checks);
       const errors = count(oo, 'error') + count(oo, 'fatal');
       const warnings = count(oo, 'warning');
       const failed = errors > 0 || (opts.failOn === 'warning' && warnings > 0);
@@ -59,11 +64,17 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
   return totals.failed > 0 ? 1 : 0;
 }
 
-function check(validator: Validator, item: InputItem, profile?: { profile: string[] }): OperationOutcome {
+/** What each resource is validated with: the `--profile`s and whether issues may quote values. */
+interface CheckOptions {
+  profile?: string[];
+  valuesInMessages?: false;
+}
+
+function check(validator: Validator, item: InputItem, opts: CheckOptions): OperationOutcome {
   if (item.parseError)
     return outcome([issue('fatal', 'structure', `Cannot parse ${item.source}: ${item.parseError}`)]);
-  if (item.xml) return validator.validateXml(item.xml, { ...profile, source: item.source });
-  return validator.validate(item.resource, profile);
+  if (item.xml) return validator.validateXml(item.xml, { ...opts, source: item.source });
+  return validator.validate(item.resource, opts);
 }
 
 async function openValidator(extraPackages: string[], opts: ValidateOptions): Promise<Validator> {
