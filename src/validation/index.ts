@@ -10,6 +10,7 @@ import {
   PROJECT_ROOT,
   findPackage,
   isPackagePath,
+  loading,
   openLooseResources,
   openPackage,
 } from './packages.ts';
@@ -139,7 +140,7 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
     const found = findPackage(FI_BASE.name, FI_BASE.version) ?? findPackage(FI_BASE.name);
     if (found) pkgs.unshift(openPackage(found));
   }
-  for (const p of pkgs) registry.loadPackage(p);
+  for (const p of pkgs) loading(p.dir, () => registry.loadPackage(p));
   for (const l of loose) {
     for (const r of l.resources) registry.add(r as unknown as Resource);
     registry.sources.push({ name: l.name, version: '' });

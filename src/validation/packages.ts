@@ -40,7 +40,7 @@ export function openPackage(path: string): FhirPackage {
  * Runs `open` for the package or resources given as `path`; what it throws says which: `cannot load
  * package <path as given>: …` (the one place that names the package in a load error).
  */
-function loading<T>(path: string, open: () => T): T {
+export function loading<T>(path: string, open: () => T): T {
   try {
     return open();
   } catch (e) {

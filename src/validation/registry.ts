@@ -1,6 +1,8 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
+import { parseJsonQuietly } from '../shared/json-error.ts';
 import { CONFORMANCE_TYPES, type IndexRow, type ListedResource, coreIndex } from './core-definitions.ts';
 import { type FhirPackage, packageResourceFiles } from './packages.ts';
 import type { ConformanceRegistry } from './types.ts';
@@ -214,9 +216,10 @@ export class Registry implements ConformanceRegistry {
       }
       let r: Resource & { url?: string };
       try {
-        r = JSON.parse(readFileSync(file, 'utf8'));
-      } catch {
-        continue; // not JSON we understand; the reference validator also skips such files
+        r = parseJsonQuietly(withoutByteOrderMark(readFileSync(file, 'utf8'))) as typeof r;
+      } catch (e) {
+        // A profile with a typo must not silently switch its checks off: the file is named.
+        throw new Error(`${file}: ${(e as Error).message}`);
       }
       if (!r || typeof r !== 'object' || !CONFORMANCE_TYPES.has(r.resourceType) || !r.url) continue;
       this.add(r, pkg.version || undefined);

@@ -127,6 +127,21 @@ describe('createValidator({ packages }) with loose conformance resources', () =>
     );
   });
 
+  it('rejects a package (with package.json) holding a file that does not parse, naming the file', async () => {
+    const given = join(dir, 'broken-package');
+    mkdirSync(given, { recursive: true });
+    writeFileSync(join(given, 'package.json'), JSON.stringify({ name: 'my.ig', version: '0.1.0' }));
+    writeFileSync(join(given, 'StructureDefinition-broken.json'), '{"resourceType": "StructureDefinition",}');
+    // A byte order mark is no parse error.
+    writeFileSync(join(given, 'StructureDefinition-bom.json'), `\uFEFF${JSON.stringify(await genderProfile())}`);
+    await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
+      `cannot load package ${given}: ${join(given, 'StructureDefinition-broken.json')}: `,
+    );
+    rmSync(join(given, 'StructureDefinition-broken.json'));
+    const validator = await createValidator({ fiBase: false, packages: [given] });
+    expect(validator.packages.map((p) => p.name)).toContain('my.ig');
+  });
+
   it('rejects a folder holding an XML file cut short, naming the file', async () => {
     const given = join(dir, 'cut-xml');
     await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
