@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, CarePlan, Resource } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
@@ -74,6 +74,14 @@ describe('Kanta PHR sandbox: CapabilityStatement', () => {
       { 'If-Match': 'W/"1"' },
     );
     expect(put.status).toBe(404);
+  });
+
+  it("declares the batch it takes (no transaction) and is no copy of Kanta's statement under its url", async () => {
+    const cs = (await call(base, 'GET', '/metadata')).body as CapabilityStatement;
+    expect(cs.rest?.[0].interaction).toEqual([{ code: 'batch' }]);
+    // It instantiates Kanta's statement; it is not that statement (its canonical url is Kanta's own).
+    expect(cs.url).toBeUndefined();
+    expect(cs.instantiates).toEqual(['http://phr.kanta.fi/capabilitystatementR4']);
   });
 
   it('refuses a type Kanta PHR does not hold', async () => {
@@ -319,6 +327,40 @@ describe('Kanta PHR sandbox: writes', () => {
     );
   });
 
+  it("a self-care plan's author is its subject: another Patient as author is 422 kanta-author", async () => {
+    const {
+      id: _id,
+      meta,
+      ...example
+    } = kantaExample<CarePlan>('CarePlan-b88191e3-ea47-4feb-9da9-e3b359fa8fca.json');
+    // The example's status and identifier are wrong by its profile (docs/kanta.md); the rest is Kanta's.
+    const plan = (author: string): CarePlan => ({
+      ...example,
+      meta: { profile: meta?.profile },
+      status: 'completed',
+      identifier: [{ system: 'urn:ietf:rfc:3986', value: urn() }],
+      subject: { reference: 'Patient/daf8ca40-b46c-4c6b-99d5-d3a1b77074ad' },
+      author: { reference: author },
+    });
+    const other = await call(base, 'POST', '/CarePlan', plan('Patient/someone-else'));
+    expect(other.status, JSON.stringify(other.body)).toBe(422);
+    expect(other.body.issue).toEqual([
+      expect.objectContaining({
+        code: 'business-rule',
+        diagnostics: expect.stringMatching(/^kanta-author: /),
+        expression: ['CarePlan.author'],
+      }),
+    ]);
+    expect(JSON.stringify(other.body)).not.toContain('someone-else');
+    const own = await call(base, 'POST', '/CarePlan', plan('Patient/daf8ca40-b46c-4c6b-99d5-d3a1b77074ad'));
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    // An update may not make another its author either.
+    const moved = { ...own.body, author: { reference: 'Patient/someone-else' } };
+    const upd = await call(base, 'PUT', `/CarePlan/${own.body.id}`, moved);
+    expect(upd.status).toBe(422);
+    expect(firstIssue(upd)?.expression).toEqual(['CarePlan.author']);
+  });
+
   it('update needs If-Match (428), a stale one is 412, no update-as-create (404), no conditional update (405)', async () => {
     const created = await call(base, 'POST', '/Patient', phrPatient());
     const id = created.body.id;
@@ -334,6 +376,26 @@ describe('Kanta PHR sandbox: writes', () => {
       (await call(base, 'PUT', '/Patient/nope', { ...body, id: 'nope' }, { 'If-Match': 'W/"1"' })).status,
     ).toBe(404);
     expect((await call(base, 'PUT', '/Patient?identifier=x', body)).status).toBe(405);
+  });
+
+  it('the 428 of an update without If-Match names If-Match (request.ifMatch in a batch)', async () => {
+    const created = await call(base, 'POST', '/Patient', phrPatient());
+    const body = { ...created.body, active: false };
+    const r = await call(base, 'PUT', `/Patient/${created.body.id}`, body);
+    expect(r.status).toBe(428);
+    expect(firstIssue(r)).toMatchObject({
+      code: 'required',
+      diagnostics: expect.stringMatching(/^kanta-version: /),
+      expression: ['If-Match'],
+    });
+    const b = await call(
+      base,
+      'POST',
+      '',
+      batch([{ resource: body, request: { method: 'PUT', url: `Patient/${created.body.id}` } }]),
+    );
+    expect(statuses(b)).toEqual(['428']);
+    expect(entryIssue(b, 0).expression).toEqual(['Bundle.entry[0].request.ifMatch']);
   });
 
   it('a delete with a stale If-Match is 412 and deletes nothing, directly or in a batch; a current one deletes', async () => {
@@ -779,6 +841,65 @@ describe('Kanta PHR sandbox: profiles and validation of every write', () => {
   });
 });
 
+describe("Kanta PHR sandbox: meta.versionId and meta.lastUpdated of a write are the server's", () => {
+  const valueSet = () => {
+    const {
+      id: _id,
+      meta: _meta,
+      ...vs
+    } = JSON.parse(readFileSync(join(KANTA_PACKAGE_DIR, 'ValueSet-fiphr-vs-confidentiality.json'), 'utf8'));
+    return { ...vs, url: `http://example.org/ValueSet/${urn().slice(9)}` };
+  };
+  const sent = { versionId: '7', lastUpdated: '2017-01-01T00:00:00Z' };
+
+  it('a create whose meta holds only them is stored with ours (not refused as an empty meta)', async () => {
+    const r = await call(base, 'POST', '/ValueSet', { ...valueSet(), meta: sent });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.meta.versionId).toBe('1');
+    expect(r.body.meta.lastUpdated).not.toBe(sent.lastUpdated);
+    const read = await call(base, 'GET', `/ValueSet/${r.body.id}`);
+    expect(read.body.meta).toEqual({ versionId: '1', lastUpdated: r.body.meta.lastUpdated });
+    const inBatch = await call(
+      base,
+      'POST',
+      '',
+      batch([{ resource: { ...valueSet(), meta: sent }, request: { method: 'POST', url: 'ValueSet' } }]),
+    );
+    expect(statuses(inBatch)).toEqual(['201']);
+  });
+
+  it("Kanta's own ValueSets, CodeSystems and StructureDefinitions, meta and all, are taken as they are (one aside)", async () => {
+    const files = readdirSync(KANTA_PACKAGE_DIR).filter((f) =>
+      /^(ValueSet|CodeSystem|StructureDefinition)-.*\.json$/.test(f),
+    );
+    const refused: string[] = [];
+    for (const f of files) {
+      const { id: _id, ...r } = JSON.parse(readFileSync(join(KANTA_PACKAGE_DIR, f), 'utf8')) as Resource;
+      const answer = await call(base, 'POST', `/${r.resourceType}`, r);
+      if (answer.status !== 201)
+        refused.push(`${f}: ${answer.status} ${answer.body.issue?.[0]?.diagnostics?.split(':')[0]}`);
+    }
+    expect(files.length).toBeGreaterThan(40);
+    // Refused for what it is, not for its meta: an element of its snapshot lacks a definition (sdf-3).
+    expect(refused).toEqual(['StructureDefinition-fiphr-sd-bloodglucose.json: 422 sdf-3']);
+  });
+
+  it('an update whose meta holds only them is versioned by If-Match, with ours', async () => {
+    const made = await call(base, 'POST', '/ValueSet', valueSet());
+    expect(made.status).toBe(201);
+    const r = await call(
+      base,
+      'PUT',
+      `/ValueSet/${made.body.id}`,
+      { ...made.body, title: 'Toinen', meta: sent },
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.meta.versionId).toBe('2');
+    expect(r.body.meta.lastUpdated).not.toBe(sent.lastUpdated);
+  });
+});
+
 describe('Kanta PHR sandbox: one resource per business identifier, every one of them', () => {
   const conflict = (type: string, at = type) => ({
     expression: [`${at}.identifier`],
@@ -955,7 +1076,8 @@ describe('Kanta PHR sandbox behind the security layer', () => {
       mode: 'kanta-phr',
     });
     try {
-      const scope = 'system/Patient.crus';
+      // A create looks its identifier up in every type Kanta PHR holds: search on each.
+      const scope = 'system/Patient.crus system/*.s';
       const { token } = await secured.client({ id: 'twice', scope } as never, scope);
       const audit = 'system/AuditEvent.rs';
       const { token: auditor } = await secured.client({ id: 'auditor', scope: audit } as never, audit);

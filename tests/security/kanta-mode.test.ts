@@ -101,7 +101,7 @@ beforeAll(async () => {
     ['kelaw', 'system/Observation.cruds system/Patient.cruds', 'kela'],
     ['kelab', 'system/Observation.cruds system/Patient.cruds', 'kela'],
     ['writer', 'system/Patient.c system/Observation.c'],
-    ['b', 'system/Observation.cruds system/Patient.cruds'],
+    ['b', 'system/Observation.cruds system/Patient.cruds system/*.s'],
   ];
   for (const [id, scope, party] of clients)
     tokens[id] = (await s.client({ id, scope, ...(party ? { party } : {}) }, scope)).token;
@@ -303,7 +303,7 @@ describe("a batch's failed entries are audited, each once", () => {
     expect(failed.map((row) => [row.interaction, row.detail])).toEqual([
       ['create', 'entry 0 answered 409 (kanta-identifier)'],
       ['create', 'entry 1 answered 422'],
-      ['update', 'entry 2 answered 412'],
+      ['update', 'entry 2 answered 412 (store-version-1)'],
       ['update', 'entry 3 answered 428 (kanta-version)'],
       ['delete', 'entry 4 answered 405 (kanta-interaction)'],
       ['read', 'entry 5 answered 404'],

@@ -66,13 +66,15 @@ export function kantaCapability(): KantaCapability {
 /**
  * Kanta's statement as this sandbox's own: same rules, our base URL and software note, what the
  * sandbox does not do taken out — no update-as-create (Kanta allows it on Patient; here an update of
- * an unknown id is 404), no CORS — and its security as the security layer (`security`) enforces it:
- * without one, none.
+ * an unknown id is 404), no CORS — what it does put in (the `batch` it takes, no transaction), and
+ * its security as the security layer (`security`) enforces it: without one, none. It instantiates
+ * Kanta's statement and has no canonical url: Kanta's names Kanta's statement, not this one.
  */
 export function servedStatement(base: string, security?: SecurityStatement): CapabilityStatement {
-  const { statement } = kantaCapability();
+  const { url, ...statement } = kantaCapability().statement;
   const rest = (statement.rest ?? []).map((r) => ({
     ...r,
+    interaction: [{ code: 'batch' as const }],
     security: {
       cors: false,
       ...(security
@@ -88,7 +90,7 @@ export function servedStatement(base: string, security?: SecurityStatement): Cap
     id: 'kanta-phr-sandbox',
     kind: 'instance',
     date: statement.date,
-    instantiates: [statement.url ?? ''],
+    instantiates: [url ?? ''],
     implementation: {
       description: `tyokyky-fhir Kanta PHR sandbox (local; not Kanta${oauth})`,
       url: base,

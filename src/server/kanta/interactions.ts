@@ -143,6 +143,22 @@ export function withIdentifierCheck<T>(
   return needsLookup(creates) ? store.transaction(run) : run(store);
 }
 
+/**
+ * A create as the store is given it: no id, and no meta.versionId or meta.lastUpdated — the server's
+ * to set (FHIR ignores them on create). A meta with nothing else in it is left out, not sent on empty
+ * (ele-1); a meta sent empty, or that is no object, is left for the validator to refuse.
+ */
+function withoutServerMeta(resource: Resource): Resource {
+  const { id: _ignored, ...clean } = resource as Resource & { id?: string };
+  const sent: unknown = clean.meta;
+  if (sent === null || typeof sent !== 'object' || Array.isArray(sent) || !Object.keys(sent).length)
+    return clean;
+  const { versionId: _v, lastUpdated: _l, ...meta } = sent as NonNullable<Resource['meta']>;
+  if (Object.keys(meta).length) return { ...clean, meta };
+  const { meta: _empty, ...rest } = clean;
+  return rest as Resource;
+}
+
 /** Validates a create; the store call is left to the caller (one or many). */
 export function prepareCreate(
   ctx: KantaContext,
@@ -159,11 +175,7 @@ export function prepareCreate(
     ifNoneExist === undefined
       ? undefined
       : checkIfNoneExist(ifNoneExist, rules, at ? `${at}.request.ifNoneExist` : 'If-None-Exist');
-  const { id: _ignored, ...clean } = resource as Resource & { id?: string };
-  if (clean.meta) {
-    const { versionId: _v, lastUpdated: _l, ...meta } = clean.meta;
-    clean.meta = meta;
-  }
+  const clean = withoutServerMeta(resource);
   const where = at === undefined ? type : `${at}.resource`;
   ctx.rules.check(clean as Resource, where);
   // The criteria name the resource's own identifier, or a retry would create it again.
@@ -210,6 +222,7 @@ export async function updateOne(
         'error',
         'required',
         `kanta-version: an update of ${type} needs If-Match with the current version (Kanta PHR declares versioned-update)`,
+        'If-Match',
       ),
     );
   }

@@ -1,12 +1,7 @@
 // What Kanta PHR asks of every write: the validation every store write here gets, and for the
 // citizen-data types a `fiphr-*` profile for the type in meta.profile (at a version held here),
 // `language`, `text` in that language and a globally unique business identifier.
-import type {
-  OperationOutcomeIssue,
-  QuestionnaireResponse,
-  Resource,
-  StructureDefinition,
-} from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Reference, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
@@ -134,20 +129,27 @@ function noHetu(r: Resource, at: string): void {
 }
 
 /**
- * A QuestionnaireResponse's author and source, when given, are its subject: Kanta PHR holds what the
- * citizen writes of themselves, not one person's answers written as another's.
+ * The elements that, when given, must name the resource's subject: Kanta PHR holds what the citizen
+ * writes of themselves — a QuestionnaireResponse's answers (author, source), a self-care plan
+ * (`fiphr-sd-selfcareplan-r4`: its author is the Patient) — not one person's data written as another's.
  */
+const WRITTEN_BY_SUBJECT: Readonly<Record<string, { elements: readonly string[]; why: string }>> = {
+  QuestionnaireResponse: { elements: ['author', 'source'], why: 'the citizen writes their own answers' },
+  CarePlan: { elements: ['author'], why: "a self-care plan is the citizen's own" },
+};
+
 function writtenBySubject(r: Resource, at: string): void {
-  if (r.resourceType !== 'QuestionnaireResponse') return;
-  const qr = r as QuestionnaireResponse;
-  const subject = whoOf(qr.subject);
-  for (const element of ['author', 'source'] as const) {
-    if (qr[element] === undefined || whoOf(qr[element]) === subject) continue;
+  const rule = WRITTEN_BY_SUBJECT[r.resourceType];
+  if (!rule) return;
+  const refs = r as unknown as Record<string, Reference | undefined>;
+  const subject = whoOf(refs.subject);
+  for (const element of rule.elements) {
+    if (refs[element] === undefined || whoOf(refs[element]) === subject) continue;
     throw FhirError.unprocessable(
       issue(
         'error',
         'business-rule',
-        `kanta-author: a QuestionnaireResponse's ${element}, when given, is its subject (the citizen writes their own answers)`,
+        `kanta-author: a ${r.resourceType}'s ${element}, when given, is its subject (${rule.why})`,
         `${at}.${element}`,
       ),
     );
