@@ -68,6 +68,18 @@ export interface RemoteObserver {
 }
 
 /**
+ * Asked right before each attempt of a request leaves (`attempt` 0 is the first; a retry after a
+ * failure, its backoff or the remote's Retry-After waited out, is 1, 2 …): a throw stops the request
+ * there, unsent, and is thrown to the caller as it is (never retried). The push's consent re-check.
+ */
+export type BeforeAttempt = (attempt: number) => Promise<void>;
+
+/** What a write may ask of its request beyond the signal. */
+export interface WriteOptions {
+  beforeAttempt?: BeforeAttempt;
+}
+
+/**
  * FHIR R4 REST client for a Kanta-style store: bearer tokens, per-attempt timeouts, retries with
  * jittered backoff honouring Retry-After, and a circuit breaker (all via cockatiel).
  */
@@ -90,19 +102,28 @@ export class RemoteClient {
     return String(this.resilience.breaker.state);
   }
 
-  /** One HTTP exchange through retry → breaker → timeout. Non-2xx answers throw RemoteHttpError. */
+  /**
+   * One HTTP exchange through retry → breaker → timeout. Non-2xx answers throw RemoteHttpError.
+   * `beforeAttempt` runs before each attempt, outside the breaker and the attempt's timeout.
+   */
   async request<T = Resource>(
     method: string,
     path: string,
-    opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    opts: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      beforeAttempt?: BeforeAttempt;
+    } = {},
   ): Promise<RemoteAnswer<T>> {
     const url = path.startsWith('http') ? path : `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
     const over = this.observer.onWait?.(`remote ${method} ${describePath(url, this.baseUrl)}`);
+    const { retryPolicy, attempt } = this.resilience;
     try {
-      return await this.resilience.policy.execute(
-        ({ signal }) => this.exchange<T>(method, url, opts, signal),
-        opts.signal,
-      );
+      return await retryPolicy.execute(async (retry) => {
+        await opts.beforeAttempt?.(retry.attempt);
+        return attempt.execute(({ signal }) => this.exchange<T>(method, url, opts, signal), retry.signal);
+      }, opts.signal);
     } finally {
       over?.();
     }
@@ -172,11 +193,13 @@ export class RemoteClient {
     resource: Resource,
     ifNoneExist: string,
     signal?: AbortSignal,
+    opts: WriteOptions = {},
   ): Promise<RemoteRef & { created: boolean }> {
     const answer = await this.request('POST', resource.resourceType, {
       body: { ...stripForRemote(resource), id: undefined },
       headers: { 'if-none-exist': ifNoneExist, prefer: 'return=representation' },
       signal,
+      beforeAttempt: opts.beforeAttempt,
     });
     return { ...refFromAnswer(answer, resource.resourceType), created: answer.status === 201 };
   }
@@ -186,6 +209,7 @@ export class RemoteClient {
     resource: Resource & { id: string },
     ifMatchVersion: string | undefined,
     signal?: AbortSignal,
+    opts: WriteOptions = {},
   ): Promise<RemoteRef> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (ifMatchVersion) headers['if-match'] = weakEtag(ifMatchVersion);
@@ -193,6 +217,7 @@ export class RemoteClient {
       body: stripForRemote(resource),
       headers,
       signal,
+      beforeAttempt: opts.beforeAttempt,
     });
     return refFromAnswer(answer, resource.resourceType, resource.id);
   }
@@ -210,9 +235,18 @@ export class RemoteClient {
    * A batch or transaction Bundle. `minimal`: ask for entries without the stored resources (their
    * Location and ETag are enough to map them), which spares both sides serialising them.
    */
-  async bundle(bundle: Bundle, signal?: AbortSignal, opts: { minimal?: boolean } = {}): Promise<Bundle> {
+  async bundle(
+    bundle: Bundle,
+    signal?: AbortSignal,
+    opts: WriteOptions & { minimal?: boolean } = {},
+  ): Promise<Bundle> {
     const headers = opts.minimal ? { prefer: 'return=minimal' } : undefined;
-    const answer = await this.request<Bundle>('POST', '', { body: bundle, signal, headers });
+    const answer = await this.request<Bundle>('POST', '', {
+      body: bundle,
+      signal,
+      headers,
+      beforeAttempt: opts.beforeAttempt,
+    });
     return answer.resource as Bundle;
   }
 

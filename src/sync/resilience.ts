@@ -202,5 +202,7 @@ export function buildPolicy(config: RemoteConfig) {
     breaker: new ConsecutiveBreaker(b.consecutiveFailures ?? 8),
   });
   const perAttempt = timeout(config.timeoutMs ?? 10_000, TimeoutStrategy.Cooperative);
-  return { policy: wrap(retryPolicy, breaker, perAttempt), retryPolicy, breaker };
+  // Retries outside, each attempt through the breaker and its own timeout: between the two the caller
+  // may look once more before an attempt leaves (RemoteClient.request's `beforeAttempt`).
+  return { retryPolicy, attempt: wrap(breaker, perAttempt), breaker };
 }

@@ -3,7 +3,7 @@ import type { Patient } from '@medplum/fhirtypes';
 // The pseudonymous PHR Patient of a local client: created (or found) on Kanta PHR by its urn:uuid
 // identifier, with nothing but that identifier — never HETU, name, birth date or address.
 import { identifierCriteria } from '../../store/index.ts';
-import { refFromAnswer } from './ports.ts';
+import { type BeforeAttempt, refFromAnswer } from './ports.ts';
 import { KANTA, type KantaDeps } from './types.ts';
 
 export interface PhrPatient {
@@ -46,13 +46,15 @@ async function pseudonymOf(
 /**
  * Creates or finds the PHR Patient (conditional create on its pseudonym) and records the mapping.
  * `mayGo` is asked right before the create leaves (not when the PHR Patient is known already): when it
- * says no, nothing is sent and the result is undefined.
+ * says no, nothing is sent and the result is undefined. `beforeAttempt` is the remote client's, asked
+ * before each attempt of the create (a throw stops it unsent and is thrown on).
  */
 export async function ensurePhrPatient(
   deps: KantaDeps,
   localId: string,
   signal?: AbortSignal,
   mayGo: () => Promise<boolean> = async () => true,
+  beforeAttempt?: BeforeAttempt,
 ): Promise<PhrPatient | undefined> {
   const known = await pseudonymOf(deps, localId);
   if (known.remoteId) return { localId, pseudonym: known.pseudonym, remoteId: known.remoteId };
@@ -61,6 +63,7 @@ export async function ensurePhrPatient(
     body: phrPatientResource(known.pseudonym),
     headers: { 'if-none-exist': identifierCriteria(KANTA.businessSystem, known.pseudonym) },
     signal,
+    beforeAttempt,
   });
   const remoteId = refFromAnswer(answer, 'Patient').id;
   await deps.store.query(

@@ -2,11 +2,9 @@
 // (claim / settle), the round and pull result shapes, the transient-error test and how a pull's
 // writes are kept out of the outbox. When the sync stage moves these, only this file follows.
 /** markPulledWrites(tx): the outbox hook does not send that transaction's writes back. */
-/**
- * release: rows back to the queue unsent, the attempt not counted; releaseConsentChanged: the rows a
- * Consent of their client marked while they were in flight, released so (right before a send).
- */
+/** release: rows back to the queue unsent, the attempt not counted. */
 export {
+  CONSENT_CHANGED_IN_FLIGHT,
   type OutboxRow,
   SUPERSEDED_BY_SENT,
   claim,
@@ -16,7 +14,6 @@ export {
   markPulledWrites,
   recordConflict,
   release,
-  releaseConsentChanged,
   setState,
   settle,
   settleBlocked,
@@ -53,7 +50,20 @@ export {
  * LeaseLost when any of them is no longer the round's (its lease ran out; another round may hold it).
  */
 export { keepLease } from '../push/lease.ts';
-export { entryAnswer, entryStatus, refFromAnswer, type RemoteClient } from '../remote-client.ts';
+/**
+ * consentReleased: the rows a Consent of their client marked while they were in flight, released so
+ * (right before a send); consentGuard: the same asked before each attempt of a request (its
+ * `beforeAttempt`), ConsentChangedInFlight naming the rows released when it stops one.
+ */
+export { consentGuard, consentReleased } from '../push/recheck.ts';
+export { ConsentChangedInFlight } from '../push/state.ts';
+export {
+  type BeforeAttempt,
+  entryAnswer,
+  entryStatus,
+  refFromAnswer,
+  type RemoteClient,
+} from '../remote-client.ts';
 export { RemoteHttpError, isGoneRemotely, isTransient } from '../resilience.ts';
 export type { DisclosureRule } from '../consent-gate.ts';
 export type { FamilyRule } from '../config.ts';

@@ -13,7 +13,8 @@ import { issue, outcome } from '../../shared/outcome.ts';
 // applicable to this remote"; self-assessment responses pass the consent gate, get their client's
 // pseudonymous PHR Patient, and go as one batch Bundle of conditional creates (no transaction).
 // The FHIR-store push's rules hold here too, through its own functions: right before anything leaves,
-// rows a Consent marked while in flight go back to be gated again (releaseConsentChanged); an open
+// rows a Consent marked while in flight go back to be gated again (consentReleased), before every
+// attempt of a write, a retry the remote client makes too (consentGuard); an open
 // circuit or refused credentials stop the round with its rows waiting, none dead (roundStop).
 import { identifierCriteria } from '../../store/index.ts';
 import { DELETED_THERE, settleKantaConflict } from './conflict.ts';
@@ -28,6 +29,8 @@ import {
 import { matchIsOf } from './ownership.ts';
 import { type PhrPatient, ensurePhrPatient } from './patients.ts';
 import {
+  CONSENT_CHANGED_IN_FLIGHT,
+  ConsentChangedInFlight,
   CredentialsRefused,
   LeaseLost,
   type OutboxRow,
@@ -37,6 +40,8 @@ import {
   accountedRows,
   auditTransfers,
   claim,
+  consentGuard,
+  consentReleased,
   entryAnswer,
   entryStatus,
   exportOf,
@@ -47,7 +52,6 @@ import {
   reclaimAbandoned,
   refFromAnswer,
   release,
-  releaseConsentChanged,
   roundClaimId,
   roundStop,
   setState,
@@ -539,29 +543,16 @@ async function dropUnsendable(
 
 /**
  * `rows` less those a Consent of their client marked while they were in flight: they go back to the
- * queue at once, unsent and without counting the attempt (releaseConsentChanged, as the FHIR-store
- * push does right before a Bundle or wave leaves), and the next round's gate decides on the new
- * consent. Called right before anything of the rows leaves.
+ * queue at once, unsent and without counting the attempt (consentReleased, the FHIR-store push's own
+ * re-check), and the next round's gate decides on the new consent. Called right before anything of
+ * the rows leaves.
  */
-async function stillPermitted(
-  deps: KantaRound,
-  rows: OutboxRow[],
-  result: PushRoundResult,
-): Promise<OutboxRow[]> {
-  const released = new Set(
-    await releaseConsentChanged(
-      deps.store,
-      deps.claim,
-      rows.map((r) => r.id),
-    ),
+async function stillPermitted(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
+  const released = await consentReleased(
+    round,
+    rows.map((r) => r.id),
   );
-  if (!released.size) return rows;
-  result.waiting += released.size;
-  deps.log.info(
-    { released: released.size },
-    'kanta push: consent changed while rows were in flight; sent back to be gated again',
-  );
-  return rows.filter((r) => !released.has(r.id));
+  return released.size ? rows.filter((r) => !released.has(r.id)) : rows;
 }
 
 /**
@@ -610,11 +601,31 @@ async function prepareClient(
   let going = rows;
   let phr: PhrPatient | undefined;
   try {
-    phr = await ensurePhrPatient(deps, patient, signal, async () => {
-      going = await stillPermitted(deps, rows, result);
-      return going.length > 0;
-    });
+    phr = await ensurePhrPatient(
+      deps,
+      patient,
+      signal,
+      async () => {
+        going = await stillPermitted(round, rows);
+        return going.length > 0;
+      },
+      // Its retries are asked again: a withdrawal committed meanwhile stops the create.
+      (attempt) => consentGuard(round, going, 1)(attempt),
+    );
   } catch (err) {
+    if (err instanceof ConsentChangedInFlight) {
+      // The client's rows went back to the queue with it (one Consent marks them all); any other waits too.
+      const left = going.filter((r) => !err.released.includes(r.id));
+      await release(
+        deps.store,
+        deps.claim,
+        left.map((r) => r.id),
+        0,
+        CONSENT_CHANGED_IN_FLIGHT,
+      );
+      result.waiting += left.length;
+      return [];
+    }
     await clientFailed(deps, going, err, result);
     return [];
   }
@@ -689,18 +700,30 @@ async function sendPermitted(
   // Right before the Bundle leaves: a consent changed since the gate keeps its client's rows here.
   const permitted = new Set(
     await stillPermitted(
-      deps,
+      round,
       prepared.map((p) => p.row),
-      result,
     ),
   );
-  const going = prepared.filter((p) => permitted.has(p.row));
-  if (!going.length) return;
-  const answer = await deps.remote.bundle(
-    { resourceType: 'Bundle', type: 'batch', entry: going.map((p) => p.entry) },
-    signal,
-  );
-  await settleEntries(deps, opts, going, answer, result, consents, signal);
+  let going = prepared.filter((p) => permitted.has(p.row));
+  while (going.length) {
+    const rows = going.map((p) => p.row);
+    let answer: Bundle;
+    try {
+      answer = await deps.remote.bundle(
+        { resourceType: 'Bundle', type: 'batch', entry: going.map((p) => p.entry) },
+        signal,
+        // The first attempt leaves on the check just made; every retry is checked again.
+        { beforeAttempt: consentGuard(round, rows, 1) },
+      );
+    } catch (err) {
+      if (!(err instanceof ConsentChangedInFlight)) throw err;
+      // A withdrawal committed while a retry waited: the batch goes again at once without those rows.
+      going = going.filter((p) => !err.released.includes(p.row.id));
+      continue;
+    }
+    await settleEntries(deps, opts, going, answer, result, consents, signal);
+    return;
+  }
 }
 
 /**

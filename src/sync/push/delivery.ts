@@ -25,10 +25,11 @@ import {
 } from '../repository.ts';
 import { RemoteHttpError, UnreadableAnswer, isGoneRemotely, isTransient } from '../resilience.ts';
 import { isEarlierVersionOfOurs } from './earlier.ts';
-import { inSendSlot, withoutConsentChanged } from './lease.ts';
+import { inSendSlot } from './lease.ts';
 import { ORPHAN_DELETED, deleteUnmappedCopies } from './orphans.ts';
 import { type Delivered, failed, roundStop, succeed, waitForDeletion, withoutClashes } from './outcomes.ts';
-import type { Round } from './state.ts';
+import { RecheckFailed, consentGuard } from './recheck.ts';
+import { ConsentChangedInFlight, type Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
 
 /** How many times a 412 is re-read and retried before the row is retried in a later round. */
@@ -57,11 +58,14 @@ export async function deliverWave(round: Round, writes: RemoteWrite[], recreate:
   await deliverSingly(round, singles, unmapped ? 1 : 8, recreate);
 }
 
+/**
+ * One request per write, `lanes` at once. Each write's consent is checked right before it leaves (and
+ * before each retry: `guarded`), not once for the wave: a write waits for a lane behind slow answers.
+ */
 async function deliverSingly(round: Round, writes: RemoteWrite[], lanes: number, recreate: Recreate) {
-  const going = await withoutConsentChanged(round, writes);
   const delivered: Delivered[] = [];
   try {
-    await mapLimit(going, lanes, async (w) => {
+    await mapLimit(writes, lanes, async (w) => {
       const d = await deliverOne(round, w, recreate);
       if (d) delivered.push(d);
     });
@@ -143,35 +147,32 @@ async function deliverBundle(
   refuseWhole = false,
 ): Promise<void> {
   const { ctx } = round;
-  // The writes that went: those a consent change stopped in the send slot stay behind.
-  const went: { writes?: RemoteWrite[] } = {};
-  let response: Bundle;
-  try {
-    const answer = await inSendSlot(round, writes, (going) => {
-      went.writes = going;
-      return timeSpent(
-        ctx,
-        'network',
-        () => ctx.remote.bundle(bundleOf(going, mode), round.signal, { minimal: true }),
-        `push: ${mode} Bundle of ${going.length}`,
-      );
-    });
-    if (!went.writes) return;
-    response = answer as Bundle;
-  } catch (err) {
-    // Nothing left: the send slot's own checks failed (LeaseLost, or the database).
-    if (!went.writes) throw err;
+  // The send slot's own checks throw (LeaseLost, or the database); nothing sent, nothing to settle here.
+  const slot = await inSendSlot(round, writes, (going, beforeAttempt) =>
+    timeSpent(
+      ctx,
+      'network',
+      () => ctx.remote.bundle(bundleOf(going, mode), round.signal, { minimal: true, beforeAttempt }),
+      `push: ${mode} Bundle of ${going.length}`,
+    ),
+  );
+  // Nothing went: a consent change stopped every write.
+  if (!slot) return;
+  // The writes that went: those a consent change stopped stay behind.
+  const sent = slot.going;
+  if ('error' in slot) {
+    const err = slot.error;
     const stop = roundStop(err);
     if (stop) throw stop;
     // A rejected transaction names no single culprit: deliver one by one to isolate it.
     if (!isTransient(err) && err instanceof RemoteHttpError) {
       if (refuseWhole) throw new RefusedTransaction(err.message);
-      return deliverSingly(round, went.writes, 8, recreate);
+      return deliverSingly(round, sent, 8, recreate);
     }
-    for (const w of went.writes) await failed(round, w.row, err);
+    for (const w of sent) await failed(round, w.row, err);
     return;
   }
-  const sent = went.writes;
+  const response = slot.answer;
   // No readable answer: the remote may have stored any of them. Sent again one by one, each write is
   // recognised there (conditional on its identifier, our own content) or written.
   const entries = answerEntries(response);
@@ -250,10 +251,20 @@ async function deliverOne(round: Round, w: RemoteWrite, recreate: Recreate): Pro
     if (!matched) return undefined;
     return await overMatchedCopy(round, w, created.id);
   } catch (err) {
+    // Its client's consent changed before it left: back in the queue unsent, counted (consentGuard).
+    if (err instanceof ConsentChangedInFlight) return undefined;
+    // The check could not be made: the round stops, its rows go back to the queue (pushRound).
+    if (err instanceof RecheckFailed) throw err.error;
     await failed(round, w.row, err);
     return undefined;
   }
 }
+
+/**
+ * The remote client's options for a request carrying `w`'s content: every attempt, the first too,
+ * leaves only while its client's consent has not changed since the round's gate (recheck.ts).
+ */
+const guarded = (round: Round, w: RemoteWrite) => ({ beforeAttempt: consentGuard(round, [w.row]) });
 
 /**
  * A single write's answer, the one rule: a 2xx whose answer names no usable id (an empty body, `{}`, an
@@ -269,7 +280,7 @@ async function conditionalCreate(round: Round, w: RemoteWrite) {
     timeSpent(
       ctx,
       'network',
-      () => ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal),
+      () => ctx.remote.conditionalCreate(w.resource!, w.ifNoneExist!, round.signal, guarded(round, w)),
       `push: create ${w.row.resource_type}`,
     );
   try {
@@ -377,7 +388,13 @@ async function updateOrResolve(round: Round, w: RemoteWrite): Promise<Delivered 
     const ref = await timeSpent(
       ctx,
       'network',
-      () => ctx.remote.update(w.resource as Resource & { id: string }, w.ifMatch, round.signal),
+      () =>
+        ctx.remote.update(
+          w.resource as Resource & { id: string },
+          w.ifMatch,
+          round.signal,
+          guarded(round, w),
+        ),
       `push: update ${w.row.resource_type}`,
     );
     // Outcome unknown (see conditionalCreate): the copy is re-read, our content found there is success.
@@ -460,6 +477,7 @@ async function resolveConflict(
             { ...w.resource!, id: remoteId } as Resource & { id: string },
             version,
             round.signal,
+            guarded(round, w),
           ),
         `push: update ${type} over the version re-read`,
       );

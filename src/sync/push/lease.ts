@@ -6,14 +6,10 @@
  */
 import { eachReference } from '../../shared/references.ts';
 import { timeSpent } from '../context.ts';
-import {
-  CONSENT_CHANGED_IN_FLIGHT,
-  type OutboxRow,
-  release,
-  releaseConsentChanged,
-  renewLease,
-} from '../repository.ts';
-import { LeaseLost, type Round } from './state.ts';
+import type { BeforeAttempt } from '../remote-client.ts';
+import { CONSENT_CHANGED_IN_FLIGHT, type OutboxRow, release, renewLease } from '../repository.ts';
+import { RecheckFailed, consentGuard, consentReleased } from './recheck.ts';
+import { ConsentChangedInFlight, LeaseLost, type Round } from './state.ts';
 import type { RemoteWrite } from './writes.ts';
 
 /**
@@ -36,14 +32,23 @@ export async function keepLease(round: Round, rows: OutboxRow[]): Promise<void> 
 }
 
 /**
+ * What a send slot's `send` did: the writes it carried (those a consent change stopped stayed
+ * behind) and the remote's answer, or the error it failed with.
+ */
+export type Sent<T> = { going: RemoteWrite[]; answer: T } | { going: RemoteWrite[]; error: unknown };
+
+/**
  * Runs `send` (one Bundle) in a send slot, once the round's lease on the rows of `writes` is checked,
- * with the writes that may still go (withoutConsentChanged); undefined when none may.
+ * with the writes that may still go (withoutConsentChanged); undefined when none may. `send` passes
+ * `beforeAttempt` to the remote client: a retry of the Bundle is checked the same way, and when a
+ * consent changed meanwhile, the Bundle goes again at once without those rows (and the entries naming
+ * them). Throws only what the slot's own checks throw (LeaseLost, the database).
  */
 export async function inSendSlot<T>(
   round: Round,
   writes: RemoteWrite[],
-  send: (going: RemoteWrite[]) => Promise<T>,
-): Promise<T | undefined> {
+  send: (going: RemoteWrite[], beforeAttempt: BeforeAttempt) => Promise<T>,
+): Promise<Sent<T> | undefined> {
   const { ctx } = round;
   const token = Symbol();
   ctx.waits.set(token, {
@@ -56,8 +61,23 @@ export async function inSendSlot<T>(
       round,
       writes.map((w) => w.row),
     );
-    const going = await withoutConsentChanged(round, writes);
-    return going.length ? send(going) : undefined;
+    let going = await withoutConsentChanged(round, writes);
+    while (going.length) {
+      try {
+        // The first attempt leaves on the check just made; every retry is checked again.
+        const guard = consentGuard(
+          round,
+          going.map((w) => w.row),
+          1,
+        );
+        return { going, answer: await send(going, guard) };
+      } catch (error) {
+        if (error instanceof RecheckFailed) throw error.error;
+        if (!(error instanceof ConsentChangedInFlight)) return { going, error };
+        going = await withoutReleased(round, going, new Set(error.released));
+      }
+    }
+    return undefined;
   });
 }
 
@@ -68,18 +88,22 @@ export async function inSendSlot<T>(
  * Bundle's entries, e.g. another client's record naming that client): sent without it, the reference
  * would resolve to nothing.
  */
-export async function withoutConsentChanged(round: Round, writes: RemoteWrite[]): Promise<RemoteWrite[]> {
-  const { ctx } = round;
+async function withoutConsentChanged(round: Round, writes: RemoteWrite[]): Promise<RemoteWrite[]> {
   if (!writes.length) return writes;
-  const released = new Set(
-    await timeSpent(ctx, 'database', () =>
-      releaseConsentChanged(
-        ctx.store,
-        round.claim,
-        writes.map((w) => w.row.id),
-      ),
-    ),
+  const released = await consentReleased(
+    round,
+    writes.map((w) => w.row.id),
   );
+  return withoutReleased(round, writes, released);
+}
+
+/** `writes` less the `released` rows (consentReleased) and, transitively, the writes naming them by `urn:uuid`. */
+async function withoutReleased(
+  round: Round,
+  writes: RemoteWrite[],
+  released: ReadonlySet<string>,
+): Promise<RemoteWrite[]> {
+  const { ctx } = round;
   if (!released.size) return writes;
   const gone = new Set(writes.flatMap((w) => (released.has(w.row.id) && w.fullUrl ? [w.fullUrl] : [])));
   let going = writes.filter((w) => !released.has(w.row.id));
@@ -100,11 +124,7 @@ export async function withoutConsentChanged(round: Round, writes: RemoteWrite[])
       release(ctx.store, round.claim, ids, 0, CONSENT_CHANGED_IN_FLIGHT),
     );
   }
-  round.result.waiting += released.size + dependents.length;
-  ctx.log.info(
-    { released: released.size + dependents.length },
-    'sync: consent changed while rows were in flight; sent back to be gated again',
-  );
+  round.result.waiting += dependents.length;
   return going;
 }
 

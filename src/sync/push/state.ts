@@ -61,3 +61,15 @@ export class CredentialsRefused extends Error {
  * while it waited; another round may hold them now): the round stops unsent, what it still holds goes back.
  */
 export class LeaseLost extends Error {}
+
+/**
+ * A write stopped right before an attempt left: a Consent of its client changed since its round's gate
+ * read them (push/recheck.ts). `released`: the rows that went back to the queue for it, unsent and
+ * already counted; the request carried nothing.
+ */
+export class ConsentChangedInFlight extends Error {
+  constructor(readonly released: readonly string[]) {
+    super('consent changed while in flight; not sent');
+    this.name = 'ConsentChangedInFlight';
+  }
+}
