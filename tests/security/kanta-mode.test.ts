@@ -101,7 +101,7 @@ beforeAll(async () => {
     ['kelaw', 'system/Observation.cruds system/Patient.cruds', 'kela'],
     ['kelab', 'system/Observation.cruds system/Patient.cruds', 'kela'],
     ['writer', 'system/Patient.c system/Observation.c'],
-    ['b', 'system/Observation.cruds system/Patient.cruds system/*.s'],
+    ['b', 'system/Observation.cruds system/Patient.cruds'],
   ];
   for (const [id, scope, party] of clients)
     tokens[id] = (await s.client({ id, scope, ...(party ? { party } : {}) }, scope)).token;

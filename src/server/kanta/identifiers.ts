@@ -1,8 +1,7 @@
-// One resource per business identifier, every one of them, whatever its type: a create is made as a
-// conditional create on one identifier, and each of its global identifiers (`urn:ietf:rfc:3986`) is
-// looked up first in every type Kanta PHR holds, under one lock per identifier — taken by a resource
-// of another type, or of its own that its criteria would not find, or claimed by an earlier create of
-// the same batch of another type or on other criteria, it is a 409.
+// One resource per business identifier, every one of them: a create is made as a conditional create
+// on one identifier (the store's lock makes "is it taken?" and the insert one step), and each of its
+// other global identifiers (`urn:ietf:rfc:3986`) is looked up first — taken by a resource its criteria
+// would not find, or claimed by an earlier create of the same batch on other criteria, it is a 409.
 // An update keeps them all (update-rules.ts).
 import type { Resource } from '@medplum/fhirtypes';
 import { isGlobalIdentifier } from '../../domain/index.ts';
@@ -10,7 +9,6 @@ import { FhirError, issue } from '../../shared/outcome.ts';
 import type { ReferenceTarget } from '../../store/index.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import type { StoreWrites } from '../ports.ts';
-import { kantaCapability } from './capability.ts';
 
 interface Ident {
   system?: string;
@@ -62,14 +60,11 @@ export interface PreparedCreate {
   targets: ReferenceTarget[];
 }
 
-/** The global identifiers of a create that its criteria do not name: looked up in its own type. */
+/** The global identifiers of a create that its criteria do not name: looked up before it is written. */
 const othersOf = (p: PreparedCreate) => p.tokens.filter((t) => p.ifNoneExist !== `identifier=${t}`);
 
-/**
- * Whether any create needs a lookup (and so a transaction around lookup and write): every global
- * identifier is looked up in every other type Kanta PHR holds.
- */
-export const needsLookup = (creates: readonly PreparedCreate[]) => creates.some((p) => p.tokens.length);
+/** Whether any create needs a lookup (and so a transaction around lookup and write). */
+export const needsLookup = (creates: readonly PreparedCreate[]) => creates.some((p) => othersOf(p).length);
 
 /** Whether `r` is what the criteria would find (it carries the identifier they name). */
 function found(criteria: string | undefined, r: Resource): boolean {
@@ -82,86 +77,50 @@ function found(criteria: string | undefined, r: Resource): boolean {
   }
 }
 
-/** `system|value` as the store's identifier. */
-function identOf(token: string): { system: string; value: string } {
-  const bar = token.indexOf('|');
-  return { system: token.slice(0, bar), value: token.slice(bar + 1) };
-}
-
 /**
- * The lock of one global identifier, whatever the type of the resource carrying it: every create
- * takes it for each of its global identifiers before it looks them up, so two creates of one
- * identifier — of one type or two — are one step after another. One lock per identifier, named apart
- * from the store's own (`StoreTx.lock`), not the store's per-type identifier lock in each of the
- * nine types: a 958-entry batch would take nine times as many, past PostgreSQL's default lock table.
- */
-const identifierLock = (token: string) => `kanta-identifier:${token}`;
-
-/** Per type, what to look up: its own creates' other identifiers, every other create's every one. */
-function lookupsOf(creates: readonly PreparedCreate[]): Map<string, { k: number; token: string }[]> {
-  const lookups = new Map<string, { k: number; token: string }[]>();
-  for (const type of [...kantaCapability().types.keys()].sort()) {
-    const list: { k: number; token: string }[] = [];
-    creates.forEach((p, k) => {
-      const tokens = p.resource.resourceType === type ? othersOf(p) : p.tokens;
-      for (const token of tokens) list.push({ k, token });
-    });
-    if (list.length) lookups.set(type, list);
-  }
-  return lookups;
-}
-
-/**
- * Per create (in order), the 409 when one of its global identifiers is taken: held by a resource of
- * another type, or of its own that its criteria would not find (the one they find is the store's to
- * answer: a conditional create's match, a plain create's 409), or claimed by an earlier create here
- * of another type or on other criteria. Run in the same transaction as the write when `needsLookup`,
- * after taking each identifier's lock (`identifierLock`): a concurrent create carrying one of them
- * waits for this transaction, and then finds what it wrote. One lookup per type, in one order.
- * (Two creates whose criteria name local identifiers crossing — criteria A with B, criteria B with
- * A — can wait on each other; PostgreSQL ends one as a deadlock and the store runs it again.)
+ * Per create (in order), the 409 when one of its global identifiers is taken: held by a resource its
+ * criteria would not find, or claimed by an earlier create here on other criteria. One lookup per type,
+ * and none at all when every create's criteria name its only global identifier. Run in the same
+ * transaction as the write when `needsLookup`: the lookup first takes the lock a conditional create on
+ * each identifier it looks up takes, so a concurrent create carrying one of them (as its criteria or
+ * as another identifier) waits for this transaction, and then finds what it wrote. (Two creates whose
+ * identifiers cross — criteria A with B, criteria B with A — can wait on each other; PostgreSQL ends
+ * one as a deadlock and the store runs its transaction again.)
  */
 export async function takenIdentifiers(
-  store: Pick<StoreWrites, 'findByIdentifiers' | 'lock'>,
+  store: Pick<StoreWrites, 'findByIdentifiers'>,
   creates: readonly PreparedCreate[],
 ): Promise<Array<FhirError | undefined>> {
   const refused: Array<FhirError | undefined> = creates.map(() => undefined);
-  const claimed = new Map<string, { type: string; criteria?: string }>();
+  const claimed = new Map<string, string | undefined>();
   creates.forEach((p, k) => {
-    const type = p.resource.resourceType;
+    const key = (t: string) => `${p.resource.resourceType}|${t}`;
     for (const t of p.tokens) {
-      const first = claimed.get(t);
-      if (first && (first.type !== type || first.criteria !== p.ifNoneExist))
-        refused[k] ??= taken(p, first.type);
+      if (claimed.has(key(t)) && claimed.get(key(t)) !== p.ifNoneExist) refused[k] ??= taken(p);
     }
-    for (const t of p.tokens) if (!claimed.has(t)) claimed.set(t, { type, criteria: p.ifNoneExist });
+    for (const t of p.tokens) if (!claimed.has(key(t))) claimed.set(key(t), p.ifNoneExist);
   });
-  if (!claimed.size) return refused;
-  await store.lock([...claimed.keys()].map(identifierLock));
-  for (const [type, list] of lookupsOf(creates)) {
-    const holders = await store.findByIdentifiers(
-      type,
-      list.map(({ token }) => identOf(token)),
-    );
+  const lookups = new Map<string, { k: number; token: string }[]>();
+  creates.forEach((p, k) => {
+    const list = lookups.get(p.resource.resourceType) ?? [];
+    for (const token of othersOf(p)) list.push({ k, token });
+    lookups.set(p.resource.resourceType, list);
+  });
+  // Types in one order, so that two batches take their locks in the same order.
+  for (const type of [...lookups.keys()].sort()) {
+    const list = lookups.get(type) as { k: number; token: string }[];
+    if (!list.length) continue;
+    const idents = list.map(({ token }) => {
+      const bar = token.indexOf('|');
+      return { system: token.slice(0, bar), value: token.slice(bar + 1) };
+    });
+    const holders = await store.findByIdentifiers(type, idents, { lock: true });
     list.forEach(({ k }, j) => {
       const p = creates[k] as PreparedCreate;
-      const own = p.resource.resourceType === type;
-      if ((holders[j] ?? []).some((h) => !own || !found(p.ifNoneExist, h))) refused[k] ??= taken(p, type);
+      if ((holders[j] ?? []).some((h) => !found(p.ifNoneExist, h))) refused[k] ??= taken(p);
     });
   }
   return refused;
 }
 
-/** The 409 of a create whose identifier a resource of `holder` (type) has. */
-const taken = (p: PreparedCreate, holder: string) =>
-  holder === p.resource.resourceType
-    ? duplicateIdentifier(holder, p.at)
-    : new FhirError(
-        409,
-        issue(
-          'error',
-          'duplicate',
-          "kanta-identifier: a resource of another type already has this business identifier (Kanta PHR's global identifiers name one resource, whatever its type)",
-          `${p.at}.identifier`,
-        ),
-      );
+const taken = (p: PreparedCreate) => duplicateIdentifier(p.resource.resourceType, p.at);
