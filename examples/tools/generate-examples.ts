@@ -1,8 +1,8 @@
 /** Writes examples/personas/<name>.json from the persona domain objects: `npm run build:examples`. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { projectPath } from '../../src/domain/index.ts';
 import { toFhir } from '../../src/mapping/index.ts';
+import { projectPath } from '../../src/shared/project-files.ts';
 import { personas } from './personas.ts';
 
 export const EXAMPLES_DIR = 'examples/personas';

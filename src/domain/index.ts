@@ -3,7 +3,7 @@
  * validation and the business rules.
  */
 export * from './codes.ts';
-export * from './rules/calendar.ts';
+export { calendarDay, dayBefore, finnishDay, finnishDayOf, finnishDayStart } from './rules/calendar.ts';
 export * from './rules/consent.ts';
 export * from './rules/eligibility.ts';
 export * from './rules/handover.ts';
@@ -28,4 +28,3 @@ export {
   validateHandoverRequest,
   validateRecord,
 } from './validate.ts';
-export { projectPath, readProjectJson } from '../shared/project-files.ts';

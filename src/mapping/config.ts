@@ -1,5 +1,5 @@
 /** The declarative mapping tables of mappings/, with `{canonical}` resolved from the profile package. */
-import { readProjectJson } from '../domain/index.ts';
+import { readProjectJson } from '../shared/project-files.ts';
 
 export type FhirKind =
   | 'client'

@@ -1,6 +1,6 @@
 /** Generated narrative (`Resource.text`): label/value rows in fi, sv or en as XHTML. */
 import type { Narrative } from '@medplum/fhirtypes';
-import { readProjectJson } from '../domain/index.ts';
+import { readProjectJson } from '../shared/project-files.ts';
 import type { Language } from './terminology.ts';
 
 const LABELS = readProjectJson<Record<Language, Record<string, string>>>('mappings/narrative.json');

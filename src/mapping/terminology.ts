@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
-import { projectPath, readProjectJson } from '../domain/index.ts';
+import { projectPath, readProjectJson } from '../shared/project-files.ts';
 import { codeSystemUrl } from './config.ts';
 
 export type Language = 'fi' | 'sv' | 'en';

@@ -29,7 +29,7 @@ export { freshPgliteDataDir } from './template.ts';
 export { SAVED_SEARCH_TTL_SECONDS, type SavedCriteria, loadSavedSearch, saveSearch } from './saved-search.ts';
 export type * from './types.ts';
 export { explainOpenError } from './open-errors.ts';
-export { StoreDatabaseError } from './db-errors.ts';
+export { ContendedWriteError, StoreDatabaseError } from './db-errors.ts';
 export { DataDirInUseError } from './dir-lock.ts';
 export {
   AUDIT_LOG_SCHEMA,

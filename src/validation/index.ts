@@ -24,6 +24,7 @@ import { readFhirXml } from './xml-validate.ts';
 export { Registry } from './registry.ts';
 export { type CoreChild, coreChildren } from './core-elements.ts';
 export type { ConformanceRegistry } from './types.ts';
+export { InvariantEvaluationError } from './types.ts';
 
 export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
 export { divAttribute as narrativeLanguageAttribute } from './checks/narrative.ts';

@@ -3,9 +3,9 @@ import {
   CLIENT_SITUATIONS,
   PHASES,
   interpretWorkAbilityScore,
-  readProjectJson,
   recommendedActions,
 } from '../../src/domain/index.ts';
+import { readProjectJson } from '../../src/shared/project-files.ts';
 
 describe('interpretWorkAbilityScore', () => {
   it.each([0, 5, 7])('%i ≤ 7 → investigate further', (score) => {
