@@ -165,7 +165,7 @@ export class Registry implements ConformanceRegistry {
   private load(e: Entry): Resource {
     if (e.res) return e.res;
     if (e.off === undefined || e.len === undefined) {
-      e.res = JSON.parse(readFileSync(e.file, 'utf8')) as Resource;
+      e.res = readConformanceFile(e.file) as Resource;
     } else {
       const buf = Buffer.allocUnsafe(e.len);
       const fd = openSync(e.file, 'r');
@@ -214,19 +214,25 @@ export class Registry implements ConformanceRegistry {
         }
         continue;
       }
-      let r: Resource & { url?: string };
-      try {
-        r = parseJsonQuietly(withoutByteOrderMark(readFileSync(file, 'utf8'))) as typeof r;
-      } catch (e) {
-        // A profile with a typo must not silently switch its checks off: the file is named.
-        throw new Error(`${file}: ${(e as Error).message}`);
-      }
+      const r = readConformanceFile(file) as (Resource & { url?: string }) | null;
       if (!r || typeof r !== 'object' || !CONFORMANCE_TYPES.has(r.resourceType) || !r.url) continue;
       this.add(r, pkg.version || undefined);
     }
     this.sources.push({ name: pkg.name, version: pkg.version });
     if (pkg.canonical)
       this.canonicals.push(pkg.canonical.endsWith('/') ? pkg.canonical : `${pkg.canonical}/`);
+  }
+}
+
+/**
+ * A package's JSON file, parsed: a byte order mark dropped; one that does not parse is an error naming
+ * the file and quoting none of its text (a profile with a typo must not silently switch its checks off).
+ */
+function readConformanceFile(file: string): unknown {
+  try {
+    return parseJsonQuietly(withoutByteOrderMark(readFileSync(file, 'utf8')));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
   }
 }
 

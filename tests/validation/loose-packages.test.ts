@@ -133,13 +133,45 @@ describe('createValidator({ packages }) with loose conformance resources', () =>
     writeFileSync(join(given, 'package.json'), JSON.stringify({ name: 'my.ig', version: '0.1.0' }));
     writeFileSync(join(given, 'StructureDefinition-broken.json'), '{"resourceType": "StructureDefinition",}');
     // A byte order mark is no parse error.
-    writeFileSync(join(given, 'StructureDefinition-bom.json'), `\uFEFF${JSON.stringify(await genderProfile())}`);
+    writeFileSync(
+      join(given, 'StructureDefinition-bom.json'),
+      `\uFEFF${JSON.stringify(await genderProfile())}`,
+    );
     await expect(createValidator({ fiBase: false, packages: [given] })).rejects.toThrow(
       `cannot load package ${given}: ${join(given, 'StructureDefinition-broken.json')}: `,
     );
     rmSync(join(given, 'StructureDefinition-broken.json'));
     const validator = await createValidator({ fiBase: false, packages: [given] });
     expect(validator.packages.map((p) => p.name)).toContain('my.ig');
+  });
+
+  it('reads a file its .index.json lists as it reads the others: a BOM is none, a parse error names the file', async () => {
+    const given = join(dir, 'indexed-package');
+    mkdirSync(given, { recursive: true });
+    writeFileSync(join(given, 'package.json'), JSON.stringify({ name: 'my.indexed', version: '0.1.0' }));
+    const files = [
+      { filename: 'StructureDefinition-bom.json', resourceType: 'StructureDefinition', url: PROFILE },
+      {
+        filename: 'StructureDefinition-cut.json',
+        resourceType: 'StructureDefinition',
+        url: 'https://example.org/fhir/StructureDefinition/cut',
+      },
+    ];
+    writeFileSync(join(given, '.index.json'), JSON.stringify({ 'index-version': 1, files }));
+    writeFileSync(
+      join(given, 'StructureDefinition-bom.json'),
+      `\uFEFF${JSON.stringify(await genderProfile())}`,
+    );
+    writeFileSync(
+      join(given, 'StructureDefinition-cut.json'),
+      '{"resourceType": "StructureDefinition", "url": "Suvi',
+    );
+    const v = await createValidator({ fiBase: false, packages: [given] });
+    expect(errorsOf(v.validate(noGender))).toEqual([`Patient | ${GENDER_RULE} (from ${PROFILE})`]);
+    // Parsed on first use: the error names the file and quotes none of its text.
+    expect(() => v.registry.resolve('https://example.org/fhir/StructureDefinition/cut')).toThrow(
+      new RegExp(`^${join(given, 'StructureDefinition-cut.json')}: [^"]*$`),
+    );
   });
 
   it('rejects a folder holding an XML file cut short, naming the file', async () => {
