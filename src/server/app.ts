@@ -118,7 +118,7 @@ export function createApp(opts: AppOptions): express.Express {
   // Mounted inside a host app, paths we do not serve are the host's (its later routes must run).
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if ((app as { parent?: unknown }).parent) return next();
-    throw new FhirError(404, issue('error', 'not-found', `No route for ${req.method} ${req.path}`));
+    throw new FhirError(404, issue('error', 'not-found', `No route for ${req.method} at this URL`));
   });
   app.use(errorHandler(logger, limits));
   return app;

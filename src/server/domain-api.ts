@@ -115,9 +115,7 @@ export function createDomainRouter(opts: DomainApiOptions): express.Router {
     const request = validateHandoverRequest(body(req));
     const current = await currentTeam(store, clientId, { strict: true });
     if (!current)
-      throw FhirError.notFound(
-        `Client "${clientId}" has no active responsible-worker team; POST /api/teams first`,
-      );
+      throw FhirError.notFound('The client has no active responsible-worker team; POST /api/teams first');
     const result = handOver(current.team, request);
     if (!result.ok)
       throw FhirError.unprocessable(

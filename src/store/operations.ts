@@ -410,7 +410,11 @@ export class Operations implements StoreTx {
     }
     if (!current) {
       if (expected !== undefined) {
-        throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type);
+        throw versionError(
+          412,
+          `store-version-1: ${type}/${id} does not exist (If-Match ${opts.ifMatch})`,
+          type,
+        );
       }
       const stored = stamp(resource, id, 1, new Date());
       if ((await this.insertVersions([{ resource: stored, text: storedText(stored) }])).size)
@@ -446,7 +450,12 @@ export class Operations implements StoreTx {
     const current = await lockCurrent(this.q, type, id, 'delete');
     if (!current) {
       if (expected !== undefined)
-        throw versionError(412, `${type}/${id} does not exist (If-Match ${opts.ifMatch})`, type, 'If-Match');
+        throw versionError(
+          412,
+          `store-version-1: ${type}/${id} does not exist (If-Match ${opts.ifMatch})`,
+          type,
+          'If-Match',
+        );
       throw FhirError.notFound(`${type}/${id} not found`);
     }
     if (current.deleted) {
@@ -454,7 +463,7 @@ export class Operations implements StoreTx {
       if (expected !== undefined && expected !== current.version_id && expected !== current.version_id - 1)
         throw versionError(
           412,
-          `${type}/${id} was deleted in version ${current.version_id}; If-Match is ${expected}`,
+          `store-version-1: ${type}/${id} was deleted in version ${current.version_id}; If-Match is ${expected}`,
           type,
           'If-Match',
         );

@@ -45,7 +45,7 @@ export interface FhirMatcherOptions {
   validator?: Validator;
   /**
    * `false`: failure messages name the element and the rule but never quote the resource's values
-   * ("The value is not a valid date"), for test output kept where client data must not go (CI logs).
+   * ("The value '…' is not a valid date"), for test output kept where client data must not go (CI logs).
    * Default `true`: values are quoted, as `tyokyky validate` prints them.
    */
   valuesInMessages?: boolean;

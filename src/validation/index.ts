@@ -95,7 +95,7 @@ export interface ValidateOptions {
    */
   emptyArrays?: 'warning' | 'error';
   /**
-   * `false`: diagnostics about a primitive value never quote it ("The value is not a valid date"
+   * `false`: diagnostics about a primitive value never quote it ("The value '…' is not a valid date"
    * instead of "The value '1981-02-30' is not a valid date"), nor do those about a Coding,
    * CodeableConcept, Quantity or Identifier quote its codes, displays, text or value; for a service
    * whose answers may be logged or shown where client data must not appear (the facade's write

@@ -219,7 +219,9 @@ describe('domain API', () => {
     expect(res.body.issue[0].diagnostics).toMatch(/the conditional reference to Patient matches no resource/);
     const missing = await request(app).get('/api/clients/nobody/plan');
     expect(missing.status).toBe(404);
-    expect(missing.body.issue[0].diagnostics).toBe('Client "nobody" not found');
+    expect(missing.body.issue[0].diagnostics).toBe(
+      'Client not found (no Patient carries the identifier its clientId names)',
+    );
   });
 });
 

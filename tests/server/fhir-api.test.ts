@@ -754,7 +754,7 @@ describe('bad input: 4xx OperationOutcome, nothing stored', () => {
     const route = await request(app).get('/nothing/here');
     expect(route.status).toBe(404);
     expect(route.headers['content-type']).toMatch(/^application\/fhir\+json/);
-    expect(firstIssue(route.body)?.diagnostics).toBe('No route for GET /nothing/here');
+    expect(firstIssue(route.body)?.diagnostics).toBe('No route for GET at this URL');
     const method = await request(app).patch('/fhir/Practitioner').set('Content-Type', FHIR).send('{}');
     expect(method.status).toBe(405);
     expect(method.headers.allow).toBe('GET, HEAD, POST, PUT');

@@ -109,6 +109,19 @@ describe('refusals of malformed requests quote nothing sent', () => {
     });
   });
 
+  it('a lenient search ignoring a parameter named with a HETU warns with it masked', async () => {
+    const res = await request(app)
+      .get('/fhir/Patient?identifier%3D010181-900C=1&other-010181-900C=2')
+      .set('Prefer', 'handling=lenient');
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain('010181-900C');
+    const outcome = res.body.entry.find((e: any) => e.resource.resourceType === 'OperationOutcome');
+    expect(outcome.resource.issue.map((i: OperationOutcomeIssue) => i.expression)).toEqual([
+      ['identifier=[HETU]'],
+      ['other-[HETU]'],
+    ]);
+  });
+
   it('a malformed version id in the URL', async () => {
     const res = await request(app).get('/fhir/Practitioner/some-id/_history/Suvi%20Virtanen');
     expect(refusal(res, 400)).toMatchObject({ code: 'invalid', expression: ['Practitioner.meta.versionId'] });

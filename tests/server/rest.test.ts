@@ -1271,14 +1271,14 @@ describe('writes', () => {
     const stale = await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"7"');
     expect(stale.status).toBe(412);
     expect(firstIssue(stale.body)).toMatchObject({
-      diagnostics: `Practitioner/${id} was deleted in version 2; If-Match is 7`,
+      diagnostics: `store-version-1: Practitioner/${id} was deleted in version 2; If-Match is 7`,
       expression: ['If-Match'],
     });
     // A resource that never existed has no version for If-Match to name: 412, as an entry too.
     const never = await request(app).delete('/fhir/Practitioner/never-there').set('If-Match', 'W/"1"');
     expect(never.status).toBe(412);
     expect(firstIssue(never.body)).toMatchObject({
-      diagnostics: 'Practitioner/never-there does not exist (If-Match W/"1")',
+      diagnostics: 'store-version-1: Practitioner/never-there does not exist (If-Match W/"1")',
       expression: ['If-Match'],
     });
     expect((await request(app).delete('/fhir/Practitioner/never-there')).status).toBe(204);

@@ -371,7 +371,7 @@ export function storeSuite(getStore: () => Store): void {
       await expectFhirError(
         store.update(observation({ id: other }), { ifMatch: '1' }),
         412,
-        `Observation/${other} does not exist (If-Match 1)`,
+        `store-version-1: Observation/${other} does not exist (If-Match 1)`,
         'Observation.meta.versionId',
       );
     });

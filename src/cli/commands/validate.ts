@@ -45,7 +45,7 @@ export function registerValidateCommand(program: Command): void {
     )
     .option(
       '--no-values-in-messages',
-      'leave the resources\' values out of the issues ("The value is not a valid date" rather than quoting it): for output kept in CI logs or shown where client data must not go; by default they are quoted, as the HL7 validator words them',
+      "leave the resources' values out of the issues (\"The value '…' is not a valid date\" rather than quoting it): for output kept in CI logs or shown where client data must not go; by default they are quoted, as the HL7 validator words them",
     )
     .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show progress')

@@ -53,7 +53,8 @@ export function clientLockKey(clientId: string): string {
 /** The client's Patient, by the client's domain id (404 when the caller's store has none). */
 export async function findClient(store: FacadeStore, clientId: string): Promise<Resource> {
   const patient = await clientPatient(store, clientId);
-  if (!patient) throw FhirError.notFound(`Client "${clientId}" not found`);
+  if (!patient)
+    throw FhirError.notFound('Client not found (no Patient carries the identifier its clientId names)');
   return patient;
 }
 

@@ -43,7 +43,7 @@ export const CLIENT_VIEWS: Record<string, ClientView> = {
 async function planView(store: FacadeStore, clientId: string): Promise<object> {
   const patient = await findClient(store, clientId);
   const plan = await newestOf(store, patient, 'CarePlan', 'active');
-  if (!plan) throw FhirError.notFound(`Client "${clientId}" has no active plan`);
+  if (!plan) throw FhirError.notFound('The client has no active plan');
   const readBack = new ReadBack(store, [patient]);
   return readBack.answer({ plan: await readBack.domainOf(plan) });
 }
@@ -55,7 +55,7 @@ async function planView(store: FacadeStore, clientId: string): Promise<object> {
  */
 async function responsibleWorkerView(store: FacadeStore, clientId: string): Promise<object> {
   const team = (await currentTeam(store, clientId, { ended: true }))?.team;
-  if (!team) throw FhirError.notFound(`Client "${clientId}" has no responsible-worker team`);
+  if (!team) throw FhirError.notFound('The client has no responsible-worker team');
   const workers = team.ended === undefined ? responsibleWorkersOn(team, finnishDay()) : [];
   return {
     responsibleWorker: workers[0] ?? null,

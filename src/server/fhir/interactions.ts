@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { differentClients } from '../../mapping/index.ts';
-import { FhirError, issue } from '../../shared/outcome.ts';
+import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import {
@@ -10,6 +10,7 @@ import {
   identifierCriteria,
   tokenAlternatives,
 } from '../../store/index.ts';
+import { maskedOutcome } from '../http/outcome-cap.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -434,7 +435,11 @@ export function inEntry(
   }));
 }
 
-/** The outcome entry of a searchset naming the parameters `Prefer: handling=lenient` had ignored. */
+/**
+ * The outcome entry of a searchset naming the parameters `Prefer: handling=lenient` had ignored, a
+ * HETU among their names masked (`?identifier%3D<HETU>` is one parameter's name): it is a 200's
+ * warning, which no error path's mask sees.
+ */
 export function ignoredParametersEntryJson(type: string, names: readonly string[]): string {
   const issues = names.map((name) =>
     issue(
@@ -444,5 +449,5 @@ export function ignoredParametersEntryJson(type: string, names: readonly string[
       name,
     ),
   );
-  return outcomeEntryJson(issues);
+  return outcomeEntryJson(maskedOutcome(outcome(issues)).issue ?? []);
 }

@@ -143,7 +143,7 @@ function refuseBundle(bundle: Bundle): void {
       issue(
         'error',
         'not-supported',
-        `kanta-batch: Kanta PHR accepts only batch Bundles, not '${bundle.type}'`,
+        'kanta-batch: Kanta PHR accepts only batch Bundles (Bundle.type batch)',
         'Bundle.type',
       ),
     );
