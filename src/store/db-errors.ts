@@ -85,3 +85,32 @@ export function contendedError(): FhirError {
     { 'Retry-After': String(RETRY_AFTER_SECONDS) },
   );
 }
+
+/**
+ * Whether `err` is the database running short of a resource for this moment's work (SQLSTATE class 53:
+ * e.g. "out of shared memory" when concurrent large batches fill the lock table, too many connections).
+ */
+export function isShortOfResources(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('53');
+}
+
+/** Seconds a client is asked to wait before sending again what `shortOfResourcesError` refused. */
+const SHORT_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * What the caller is told when the database ran short of a resource (`isShortOfResources`): 503,
+ * `transient`, Retry-After — the transaction was rolled back and nothing was written; not a 500, since
+ * the request is sound and may pass when the load has passed (or sent in smaller parts).
+ */
+export function shortOfResourcesError(): FhirError {
+  return new FhirError(
+    503,
+    issue(
+      'error',
+      'transient',
+      'The database is short of resources for this request at the moment (e.g. locks for large concurrent batches); nothing was written. Send it again after the time in Retry-After, or in smaller parts',
+    ),
+    { 'Retry-After': String(SHORT_RETRY_AFTER_SECONDS) },
+  );
+}

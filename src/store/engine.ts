@@ -6,7 +6,13 @@ import { dirname, join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import pg from 'pg';
 import { makeDataDir } from './data-dir.ts';
-import { contendedError, isContended, storeError } from './db-errors.ts';
+import {
+  contendedError,
+  isContended,
+  isShortOfResources,
+  shortOfResourcesError,
+  storeError,
+} from './db-errors.ts';
 import { lockDataDir } from './dir-lock.ts';
 import type { Queryable, Row } from './types.ts';
 
@@ -184,6 +190,7 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
       try {
         return (await run(pool, sql, params)).rows as T[];
       } catch (err) {
+        if (isShortOfResources(err)) throw shortOfResourcesError();
         throw isContended(err) ? contendedError() : err;
       }
     },
@@ -214,6 +221,7 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
           } catch (rollbackErr) {
             broken = rollbackErr as Error;
           }
+          if (isShortOfResources(err)) throw shortOfResourcesError();
           if (!isContended(err)) throw err;
           if (attempt < MAX_ATTEMPTS) continue;
           throw contendedError();

@@ -31,6 +31,20 @@ describe('store on PostgreSQL', () => {
 
   storeSuite(() => store);
 
+  it('a database short of resources (SQLSTATE class 53, e.g. a full lock table) is a 503 transient with Retry-After, not a 500', async () => {
+    // A real server error of that class, raised on purpose: filling the shared lock table would fail
+    // every other test's transactions on this server meanwhile.
+    const short = "DO $$ BEGIN RAISE EXCEPTION 'short' USING ERRCODE = '53200'; END $$";
+    for (const attempt of [() => store.query(short), () => store.transaction((tx) => tx.query(short))]) {
+      const err = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+      expect((err as { outcome: { issue: { code: string }[] } }).outcome.issue[0]?.code).toBe('transient');
+    }
+  });
+
   it('names the server (without password) when it cannot connect', async () => {
     await expect(openStore({ databaseUrl: 'postgres://someone:secret@127.0.0.1:1/nowhere' })).rejects.toThrow(
       /^Cannot connect to PostgreSQL at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: /,
