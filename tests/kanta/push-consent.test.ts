@@ -4,7 +4,8 @@
 // queue unsent, and the next round's gate blocks them (the FHIR-store push's rule,
 // tests/sync/consent-in-flight.test.ts). The sandbox is a facade in the test's process
 // (`mode: 'kanta-phr'`) behind our fault proxy, which holds the answer to the round's first write;
-// the stores PGlite.
+// the stores PGlite. And a withdrawal that commits while the batch waits out a 429's Retry-After stops
+// the retry (tests/sync/consent-every-attempt.test.ts for the FHIR-store push).
 import { randomUUID } from 'node:crypto';
 import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,15 +60,21 @@ interface Client {
 async function client(hetu: string): Promise<Client> {
   const p = (await store.create(patient(hetu))).resource as Patient & { id: string };
   const c = (await store.create(consent(p.id, { parties: ['kela'] }))).resource as Consent;
+  return { patient: p, consent: c, response: await responseOf(p.id) };
+}
+
+/** A new self-assessment response of the client's own. */
+async function responseOf(patientId: string): Promise<QuestionnaireResponse & { id: string }> {
   const [qr] = toResources('selfAssessment', {
     id: randomUUID(),
     clientId: 'local',
     date: '2026-04-01',
     overall: 5,
   }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${p.id}` };
-  const response = (await store.create({ ...qr, subject: who, author: who })).resource;
-  return { patient: p, consent: c, response: response as QuestionnaireResponse & { id: string } };
+  const who = { reference: `Patient/${patientId}` };
+  return (await store.create({ ...qr, subject: who, author: who })).resource as QuestionnaireResponse & {
+    id: string;
+  };
 }
 
 /** How many copies of a response Kanta PHR holds. */
@@ -128,5 +135,28 @@ describe('Kanta PHR push: a consent withdrawn while the round waits to send', ()
     expect([await onKanta(a.response), await onKanta(b.response)]).toEqual([0, 0]);
     for (const withdrawnOne of [a, b]) expect((await rowOf(withdrawnOne))?.state).toBe('blocked');
     expect(await phrOf(b)).toBeNull();
+  }, 60_000);
+});
+
+describe('Kanta PHR push: a withdrawal committed between a 429 and its retry', () => {
+  it("the retried batch leaves without the withdrawn client's response, which ends blocked", async () => {
+    const a = await client('010181-970A');
+    const b = await client('010181-971B');
+    // Both PHR Patients are on Kanta PHR now: the next round's first write is its batch Bundle.
+    await drain(sync, 20_000);
+    const aNew = { ...a, response: await responseOf(a.patient.id) };
+    const bNew = { ...b, response: await responseOf(b.patient.id) };
+
+    Object.assign(proxy.faults, { statuses: [429], retryAfter: '1', errorNext: 1 });
+    const injected = proxy.stats.injected;
+    const round = sync.pushRound();
+    await waitFor(async () => proxy.stats.injected > injected, 20_000, 'the 429 answer');
+    await store.update(withdrawn(b.consent), { ifMatchOptional: true });
+    expect(await round).toMatchObject({ claimed: 2, done: 1, waiting: 1, dead: 0 });
+
+    await drain(sync, 20_000);
+    expect([await onKanta(aNew.response), await onKanta(bNew.response)]).toEqual([1, 0]);
+    expect(await rowOf(bNew)).toMatchObject({ state: 'blocked' });
+    expect((await rowOf(bNew))?.reason).toMatch(/inactive \(withdrawn\)/);
   }, 60_000);
 });
