@@ -1,10 +1,11 @@
 // Kanta PHR mode's search refusals: a parameter name is the client's text (masked like any text that
 // may quote a HETU), and in a batch entry a query's issue names the element that holds the query,
 // `Bundle.entry[i].request.url` — not `Bundle.entry[i].<parameter>`, which no Bundle has.
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/index.ts';
 import type { Store } from '../../src/store/index.ts';
-import { batch, call, startSandboxHere } from './helpers.ts';
+import { batch, call, phrPatient, startSandboxHere } from './helpers.ts';
 
 const HETU = '010181-900C';
 let remoteStore: Store;
@@ -48,5 +49,33 @@ describe('Kanta PHR search refusals', () => {
         [`Bundle.entry[${i}].request.url`],
       ]);
     });
+  });
+});
+
+describe("Kanta PHR mode: the facade's shape checks quote nothing sent (tests/server/refusals-quote-nothing.test.ts)", () => {
+  const MARK = 'SuviVirtanen';
+  const issueOf = (r: { status: number; body: OperationOutcome }, status: number) => {
+    expect(r.status).toBe(status);
+    expect(JSON.stringify(r.body)).not.toContain('Suvi');
+    return r.body.issue?.[0];
+  };
+
+  it('a resourceType that is no type, a malformed id, one not the URL id', async () => {
+    const type = await call(base, 'POST', '/Patient', { ...phrPatient(), resourceType: MARK });
+    expect(issueOf(type, 400)).toMatchObject({ code: 'invalid', expression: ['resourceType'] });
+    const id = await call(base, 'POST', '/Patient', { ...phrPatient(), id: 'Suvi Virtanen' });
+    expect(issueOf(id, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
+    const url = await call(base, 'GET', '/Patient/Suvi%20Virtanen');
+    expect(issueOf(url, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
+    const other = await call(
+      base,
+      'PUT',
+      `/Patient/${MARK}1`,
+      { ...phrPatient(), id: `${MARK}2` },
+      {
+        'If-Match': 'W/"1"',
+      },
+    );
+    expect(issueOf(other, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
   });
 });

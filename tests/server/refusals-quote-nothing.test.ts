@@ -1,14 +1,11 @@
 // What a refusal of a malformed request names: the element (a FHIRPath on what was sent — the resource,
 // or the Bundle entry holding it) and the rule, never the value sent. Every value planted here carries
 // MARK: an id, a resource type, a version id, a fullUrl, a path segment; none may come back, in FHIR
-// mode and in Kanta PHR mode alike. And the store's 412s name their rule key.
+// mode (Kanta PHR mode: tests/kanta/search-refusal-outcome.test.ts). And the store's 412s name their rule key.
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/index.ts';
-import type { Store } from '../../src/store/index.ts';
-import { call, phrPatient, startSandboxHere } from '../kanta/helpers.ts';
 import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
@@ -247,44 +244,5 @@ describe("the store's 412s name their rule", () => {
     const found = refusal(res, 412);
     expect(found).toMatchObject({ code: 'conflict', expression: ['If-None-Exist'] });
     expect(found.diagnostics).toMatch(/^store-cond-1: /);
-  });
-});
-
-describe('Kanta PHR mode: the same shape checks quote nothing sent', () => {
-  let remoteStore: Store;
-  let sandbox: RunningServer;
-  let base: string;
-  beforeAll(async () => {
-    ({ remoteStore, sandbox } = await startSandboxHere());
-    base = `${sandbox.url}/fhir`;
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-    await remoteStore?.close();
-  });
-
-  const issueOf = (r: { status: number; body: OperationOutcome }, status: number) => {
-    expect(r.status).toBe(status);
-    expect(JSON.stringify(r.body)).not.toContain('Suvi');
-    return r.body.issue?.[0];
-  };
-
-  it('a resourceType that is no type, a malformed id, one not the URL id', async () => {
-    const type = await call(base, 'POST', '/Patient', { ...phrPatient(), resourceType: MARK });
-    expect(issueOf(type, 400)).toMatchObject({ code: 'invalid', expression: ['resourceType'] });
-    const id = await call(base, 'POST', '/Patient', { ...phrPatient(), id: 'Suvi Virtanen' });
-    expect(issueOf(id, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
-    const url = await call(base, 'GET', '/Patient/Suvi%20Virtanen');
-    expect(issueOf(url, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
-    const other = await call(
-      base,
-      'PUT',
-      `/Patient/${MARK}1`,
-      { ...phrPatient(), id: `${MARK}2` },
-      {
-        'If-Match': 'W/"1"',
-      },
-    );
-    expect(issueOf(other, 400)).toMatchObject({ code: 'invalid', expression: ['Patient.id'] });
   });
 });
