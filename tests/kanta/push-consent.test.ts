@@ -5,7 +5,7 @@
 // tests/sync/consent-in-flight.test.ts). The sandbox is a facade in the test's process
 // (`mode: 'kanta-phr'`) behind our fault proxy, which holds the answer to the round's first write;
 // the stores PGlite. And a withdrawal that commits while the batch waits out a 429's Retry-After stops
-// the retry (tests/sync/consent-every-attempt.test.ts for the FHIR-store push).
+// the retry (tests/sync/consent-in-flight.test.ts for the FHIR-store push).
 import { randomUUID } from 'node:crypto';
 import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
