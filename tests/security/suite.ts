@@ -219,11 +219,23 @@ export function securitySuite(
           error: 'invalid_client',
           error_description: 'client assertion jti was already used',
         });
-        const stranger = await requestToken(s.url, await assertion('nobody', key, tokenUrl));
-        expect(await stranger.json()).toMatchObject({
-          error: 'invalid_client',
-          error_description: 'unknown client',
-        });
+        // Unknown client, a known client's kid with some other key, a kid it never registered: one
+        // answer, so that without a client's key its id cannot be told registered or not.
+        const other = await clientKey();
+        const notVerified = [
+          await assertion('nobody', key, tokenUrl),
+          await assertion('replayer', { ...other, kid: key.kid }, tokenUrl),
+          await assertion('replayer', other, tokenUrl),
+        ];
+        for (const a of notVerified) {
+          const refused = await requestToken(s.url, a);
+          expect(refused.status).toBe(401);
+          expect(await refused.json()).toEqual({
+            error: 'invalid_client',
+            error_description:
+              'client assertion not verified: unknown client, or no key registered for it verifies the signature',
+          });
+        }
         const wide = await requestToken(
           s.url,
           await assertion('replayer', key, tokenUrl),
@@ -235,7 +247,10 @@ export function securitySuite(
           s.url,
           await assertion('replayer', key, 'https://other.example/token'),
         );
-        expect(await wrongAud.json()).toMatchObject({ error: 'invalid_client' });
+        expect(await wrongAud.json()).toEqual({
+          error: 'invalid_client',
+          error_description: 'client assertion rejected: ERR_JWT_CLAIM_VALIDATION_FAILED',
+        });
       });
     });
 

@@ -117,6 +117,16 @@ export async function removeClient(db: Db, id: string): Promise<boolean> {
 /** Why a client assertion was refused (the token endpoint answers `invalid_client`). */
 export class AssertionError extends Error {}
 
+/**
+ * One answer for an unknown client and for a signature no registered key of the client verifies, so
+ * that someone without a client's key cannot tell which client ids are registered.
+ */
+export const ASSERTION_NOT_VERIFIED =
+  'client assertion not verified: unknown client, or no key registered for it verifies the signature';
+
+/** jose's codes for an assertion whose signature verified but whose claims did not hold. */
+const CLAIM_FAILURES = new Set(['ERR_JWT_CLAIM_VALIDATION_FAILED', 'ERR_JWT_EXPIRED']);
+
 const remoteSets = new Map<string, JWTVerifyGetKey>();
 
 function keysOf(client: RegisteredClient): JWTVerifyGetKey {
@@ -150,7 +160,7 @@ export async function verifyClientAssertion(
     throw new AssertionError('client_assertion is not a JWT');
   }
   const client = claimed ? await getClient(db, claimed) : undefined;
-  if (!client) throw new AssertionError('unknown client');
+  if (!client) throw new AssertionError(ASSERTION_NOT_VERIFIED);
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
     ({ payload } = await jwtVerify(assertion, keysOf(client), {
@@ -162,7 +172,9 @@ export async function verifyClientAssertion(
       requiredClaims: ['exp', 'jti'],
     }));
   } catch (err) {
-    throw new AssertionError(`client assertion rejected: ${(err as { code?: string }).code ?? 'invalid'}`);
+    const code = (err as { code?: string }).code;
+    if (!code || !CLAIM_FAILURES.has(code)) throw new AssertionError(ASSERTION_NOT_VERIFIED);
+    throw new AssertionError(`client assertion rejected: ${code}`);
   }
   const now = Math.floor(Date.now() / 1000);
   if ((payload.exp as number) - now > MAX_ASSERTION_S + CLOCK_SKEW_S) {
