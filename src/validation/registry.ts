@@ -1,6 +1,13 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { CodeSystem, ConceptMap, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type {
+  CodeSystem,
+  ConceptMap,
+  ImplementationGuide,
+  Resource,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
 import { parseJsonQuietly } from '../shared/json-error.ts';
 import { CONFORMANCE_TYPES, type IndexRow, type ListedResource, coreIndex } from './core-definitions.ts';
@@ -41,9 +48,34 @@ export class Registry implements ConformanceRegistry {
   /** Canonical bases of the loaded packages (`http://hl7.org/fhir/StructureDefinition/` for the core), each ending in `/`. */
   readonly canonicals: string[] = [];
 
+  /**
+   * The `extension-domain` parameters of the loaded ImplementationGuides (`definition.parameter`), in
+   * load order, each once: url spaces whose extensions the guide's authors use without defining them
+   * (FI Base: `https://hl7.fi/`, the Kanta spaces). The IG Publisher passes them to the HL7 validator,
+   * which then takes an unknown extension there with a hint (checks/extensions.ts).
+   */
+  readonly extensionDomains: string[] = [];
+
   /** True when `url` lies under the canonical base of a loaded package: its definition would be here if it existed. */
   covers(url: string): boolean {
     return this.canonicals.some((base) => url.startsWith(base));
+  }
+
+  /** True when `url` lies under an extension domain a loaded ImplementationGuide declares. */
+  inExtensionDomain(url: string): boolean {
+    return this.extensionDomains.some((domain) => url.startsWith(domain));
+  }
+
+  /** Notes the extension domains an ImplementationGuide declares (the one place they are collected). */
+  private noteGuide(ig: ImplementationGuide | undefined): void {
+    if (ig?.resourceType !== 'ImplementationGuide') return;
+    for (const p of ig.definition?.parameter ?? []) {
+      // R4 writes the parameter's code as a string; later versions as a Coding.
+      const code = p?.code as unknown;
+      const name = typeof code === 'object' && code ? (code as { code?: unknown }).code : code;
+      if (name !== 'extension-domain' || typeof p.value !== 'string' || !p.value) continue;
+      if (!this.extensionDomains.includes(p.value)) this.extensionDomains.push(p.value);
+    }
   }
 
   resolve<T extends Resource = Resource>(canonical: string): T | undefined {
@@ -141,6 +173,7 @@ export class Registry implements ConformanceRegistry {
       res: resource,
       packageVersion,
     });
+    if (resource.resourceType === 'ImplementationGuide') this.noteGuide(resource);
   }
 
   private addEntry(e: Entry): void {
@@ -211,6 +244,9 @@ export class Registry implements ConformanceRegistry {
             file,
             packageVersion: pkg.version || undefined,
           });
+          // Read now (one small file a package): its extension domains apply from the start.
+          if (listed.resourceType === 'ImplementationGuide')
+            this.noteGuide(this.resolve<ImplementationGuide>(listed.url));
         }
         continue;
       }

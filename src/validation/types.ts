@@ -18,12 +18,14 @@ export interface ConformanceRegistry {
   all<T extends Resource = Resource>(resourceType: T['resourceType']): T[];
   /** Whether `url|version` names the version held (true without a version). */
   holdsVersion(canonical: string): boolean;
+  /** The `extension-domain` parameters of the loaded ImplementationGuides, each once. */
+  readonly extensionDomains: readonly string[];
 }
 
 /** What a terminology check reports; the engine turns it into an OperationOutcome issue. */
 export interface BindingIssue {
   severity: 'error' | 'warning' | 'information';
-  code: 'code-invalid' | 'not-supported' | 'invalid' | 'business-rule';
+  code: 'code-invalid' | 'not-supported' | 'invalid' | 'business-rule' | 'not-found';
   message: string;
 }
 

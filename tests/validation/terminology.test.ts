@@ -139,6 +139,12 @@ const valueSets = [
   vs('snomed-or-dog', {
     include: [{ system: 'http://snomed.info/sct' }, { system: animals, concept: [{ code: 'dog' }] }],
   }),
+  vs('nowhere-or-dog', {
+    include: [
+      { system: 'https://nowhere.test/CodeSystem/x' },
+      { system: animals, concept: [{ code: 'dog' }] },
+    ],
+  }),
   vs('cycle-a', { include: [{ valueSet: [`${base}/ValueSet/cycle-b`] }] }),
   ...FILTER_CASES.map(([id, compose]) => vs(id, compose)),
   vs('cycle-b', { include: [{ valueSet: [`${base}/ValueSet/cycle-a`] }] }),
@@ -404,6 +410,58 @@ describe('checkCode', () => {
         },
       ]);
     }
+  });
+});
+
+describe('a code system we do not hold', () => {
+  const nowhere = 'https://nowhere.test/CodeSystem/x';
+  const notFound = (system: string) =>
+    `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
+
+  it("is a warning in the HL7 validator's words, whatever the binding", () => {
+    const expected = [{ severity: 'warning', code: 'not-found', message: notFound(nowhere) }];
+    expect(tx.checkCode('', 'example', { system: nowhere, code: 'a', inCoding: true })).toEqual(expected);
+    expect(
+      tx.checkCodeableConcept(url('is-a-mammal'), 'preferred', [{ system: nowhere, code: 'a' }]),
+    ).toEqual(expected);
+    // A value set that includes the whole system: the one warning, not a second "could not be checked".
+    expect(tx.checkCode(url('nowhere-or-dog'), 'extensible', { system: nowhere, code: 'a' })).toEqual(
+      expected,
+    );
+    expect(
+      tx.checkCodeableConcept(url('nowhere-or-dog'), 'required', [{ system: nowhere, code: 'a' }]),
+    ).toEqual(expected);
+  });
+
+  it('gives nothing for systems held here, or at a url that holds another resource', () => {
+    expect(tx.checkCode('', 'example', { system: animals, code: 'dog' })).toEqual([]);
+    expect(tx.checkCode('', 'example', { system: url('is-a-mammal'), code: 'dog' })).toEqual([]);
+  });
+
+  it("gives nothing for external systems the HL7 validator's terminology server holds", () => {
+    for (const [system, code] of [
+      ['http://snomed.info/sct', '38341003'],
+      ['http://loinc.org', '8867-4'],
+      ['http://unitsofmeasure.org', 'mg'],
+      ['http://hl7.org/fhir/sid/icd-10', 'J06.9'],
+      ['http://hl7.org/fhir/sid/icd-10-cm', 'J06.9'],
+      ['http://www.whocc.no/atc', 'A10BA02'],
+      ['urn:ietf:bcp:47', 'fi'],
+      ['urn:iso:std:iso:3166', 'FI'],
+    ]) {
+      expect(tx.checkCode('', 'example', { system, code, inCoding: true }), system).toEqual([]);
+    }
+  });
+
+  it("is information for a Finnish national code system of THL's code server (urn:oid:1.2.246.537.…)", () => {
+    const thl = 'urn:oid:1.2.246.537.6.21';
+    expect(tx.checkCode('', 'example', { system: thl, code: '091', inCoding: true })).toEqual([
+      {
+        severity: 'information',
+        code: 'not-found',
+        message: `${notFound(thl)} (a code system of THL's national code server, which no loaded package defines)`,
+      },
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 // Bundle entry rules checked while entering a Bundle (bdl-3, bdl-7, fullUrl present and absolute), and the scope
 // the Bundle gives reference resolution.
 import { type Json, isAbsoluteUri, isObject, withArticle } from '../util.ts';
+import { quoted } from '../walk/report.ts';
 import type { BundleScope, CheckContext } from './context.ts';
 import { checkDocumentLinks } from './document-links.ts';
 
@@ -58,7 +59,7 @@ function checkRestfulFullUrl(ctx: CheckContext, fullUrl: string, res: Json | und
     ctx.report(
       'warning',
       'invalid',
-      `The fullUrl '${fullUrl}' is a RESTful URL, so it must end with the resource's type and id (${String(res.resourceType)}/${String(res.id ?? '(no id)')})`,
+      `The fullUrl ${quoted(fullUrl)} is a RESTful URL, so it must end with the resource's type and id (${String(res.resourceType)}/${String(res.id ?? '(no id)')})`,
       `entry[${i}].fullUrl`,
     );
   }
@@ -141,7 +142,7 @@ function checkFullUrl(
     ctx.report(
       'warning',
       'invalid',
-      `Bundle.entry.fullUrl must be an absolute URL (found '${fullUrl}')`,
+      `Bundle.entry.fullUrl must be an absolute URL (found ${quoted(fullUrl)})`,
       `entry[${i}].fullUrl`,
     );
   }
@@ -151,7 +152,7 @@ function checkFullUrl(
     ctx.report(
       'error',
       'invariant',
-      `bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '${fullUrl}')`,
+      `bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate ${quoted(fullUrl)})`,
       `entry[${i}]`,
     );
   }

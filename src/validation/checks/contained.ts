@@ -1,4 +1,5 @@
 import { type Json, isObject } from '../util.ts';
+import { quoted } from '../walk/report.ts';
 import type { CheckContext } from './context.ts';
 
 /**
@@ -21,7 +22,7 @@ export function checkContainedIds(ctx: CheckContext, resource: Json): void {
     }
     if (typeof id !== 'string') return; // a wrong kind of value: the walk reports that
     if (seen.has(id))
-      ctx.report('error', 'duplicate', `Duplicate contained resource id '${id}'`, `contained[${i}]`);
+      ctx.report('error', 'duplicate', `Duplicate contained resource id ${quoted(id)}`, `contained[${i}]`);
     seen.add(id);
   });
 }

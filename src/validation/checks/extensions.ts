@@ -1,10 +1,11 @@
 import type { CompiledElement, CompiledStructure } from '../compiled.ts';
 // An extension whose url resolves to no definition: implicit cross-version extensions are judged by
 // the element they name (cross-version.ts); nema.org and HL7's tools space are known to the HL7
-// validator whatever they are, so an extension there is not reported; any other unknown url is (an
-// unknown modifierExtension is an error, as it cannot be understood, except in an example domain while
-// examples are allowed, or in those known spaces: a warning; the HL7 validator lets them pass,
-// modifiers too).
+// validator whatever they are, so an extension there is not reported; under an extension domain a
+// loaded ImplementationGuide declares it is information (the HL7 validator's hint, as the IG Publisher
+// runs it); any other unknown url is reported (an unknown modifierExtension is an error, as it cannot
+// be understood, except in an example domain while examples are allowed, in a declared extension
+// domain, or in those known spaces: a warning; the HL7 validator lets them pass, modifiers too).
 import { FI_BASE } from '../packages.ts';
 import type { Json } from '../util.ts';
 import type { CheckContext } from './context.ts';
@@ -39,16 +40,28 @@ const KNOWN_PACKAGE_BASES = [
 ];
 
 /**
+ * An extension domain a loaded ImplementationGuide declares (`extension-domain`, collected by the
+ * registry), except under a loaded package's own canonical base: a definition there would be loaded
+ * if it existed, so a url nothing defines is a slip (the HL7 validator gives its hint there too).
+ */
+function inDeclaredDomain(ctx: CheckContext, url: string): boolean {
+  const registry = ctx.compiler.registry;
+  return registry.inExtensionDomain(url) && !registry.covers(url);
+}
+
+/**
  * `auto`: an error (the HL7 validator's verdict without `-allow-any-extensions`), except in example
  * domains while examples are allowed and under the canonical base of a known package that is not
  * loaded (a warning). Under a loaded package's base it is always an error: the definition would be
  * there if it existed; so it is in HL7's test space (`http://hl7.org/fhir/test/`). Example domains:
  * the HL7 validator says nothing there while it allows examples (`-allow-example-urls`, whose default
  * has changed between its releases) and errs otherwise; we keep a warning while they are allowed, so a
- * url nothing defines is still pointed out.
+ * url nothing defines is still pointed out. A declared extension domain: information, whatever the
+ * policy (the guide's authors say extensions there are used without being defined in it).
  */
-function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' {
+function unknownSeverity(ctx: CheckContext, url: string): 'error' | 'warning' | 'information' {
   if (isExampleUrl(url)) return ctx.policy.allowExamples ? 'warning' : 'error';
+  if (inDeclaredDomain(ctx, url)) return 'information';
   const policy = ctx.policy.unknownExtensions;
   if (policy !== 'auto') return policy;
   if (ctx.compiler.registry.covers(url) || url.startsWith(HL7_TEST_SPACE)) return 'error';
@@ -67,7 +80,9 @@ export function checkUnresolvedExtension(ctx: CheckContext, value: Json, el: Com
   } else if (el.name === 'modifierExtension') {
     // Exempt domains too: a modifier nothing here defines cannot be understood, so it is pointed out.
     ctx.report(
-      (isExampleUrl(url) && ctx.policy.allowExamples) || alwaysKnown(url) ? 'warning' : 'error',
+      (isExampleUrl(url) && ctx.policy.allowExamples) || alwaysKnown(url) || inDeclaredDomain(ctx, url)
+        ? 'warning'
+        : 'error',
       'structure',
       `Unknown modifierExtension '${url}': it cannot be understood, so the resource cannot be processed safely`,
     );

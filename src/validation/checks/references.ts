@@ -1,5 +1,6 @@
 import type { CompiledElement, TypeRef } from '../compiled.ts';
 import { isAbsoluteUri, isObject } from '../util.ts';
+import { quoted } from '../walk/report.ts';
 import { resolveInBundle } from './bundle-references.ts';
 import type { CheckContext } from './context.ts';
 
@@ -120,7 +121,7 @@ function resolveLocal(walk: CheckContext, r: string): Resolved | undefined {
     walk.report(
       'error',
       'not-found',
-      `ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id '${r.slice(1)}')`,
+      `ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id ${quoted(r.slice(1))})`,
       'reference',
     );
     return undefined;

@@ -79,7 +79,7 @@ const CORE_PAGE = /\/(?:codesystem-)?([A-Za-z0-9][A-Za-z0-9.-]*?)(?:\.html)?$/;
  * published specification, where the code system's canonical URL belongs. The HL7 validator refuses
  * both; so do we, suggesting the canonical a core code system would have (`http://hl7.org/fhir/<id>`).
  */
-function specPageInsteadOfSystem(system: string): string | undefined {
+export function specPageInsteadOfSystem(system: string): string | undefined {
   const why = BUILD_SITE.test(system)
     ? 'the code system reference cannot be a reference to build.fhir.org'
     : SPEC_PAGE.test(system)

@@ -1,5 +1,6 @@
 import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 import type { InvariantEnv, InvariantFailure } from '../types.ts';
+import { quoted } from '../walk/report.ts';
 import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -106,13 +107,14 @@ const dom3: NativeCheck = (node) => unreferencedContained(node).length === 0;
 
 /**
  * dom-3 reported as the HL7 validator reports it: once per unreferenced contained resource, at it
- * (`contained[i]`), naming its id (which is the resource's own, not the client's data).
+ * (`contained[i]`), naming its id (`quoted`: left out without values in messages, as an id may be
+ * client data).
  */
 const dom3Failures: NativeFailures = (node) => {
   const all = isJsonObject(node) ? asList(node.contained) : [];
   return unreferencedContained(node).map((i) => {
     const id = isJsonObject(all[i]) ? all[i].id : undefined;
-    const which = typeof id === 'string' ? `'${id}'` : '(no id)';
+    const which = typeof id === 'string' ? quoted(id) : '(no id)';
     return {
       at: `contained[${i}]`,
       message: `The contained resource ${which} is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource`,

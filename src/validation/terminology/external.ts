@@ -51,3 +51,64 @@ export const syntaxName: Record<string, string> = {
   [CURRENCY]: 'ISO 4217 currency code',
   [COUNTRY]: 'ISO 3166 country code',
 };
+
+/**
+ * Code systems the HL7 validator's terminology server (tx.fhir.org) holds and no package we load
+ * defines: too large or too external to ship (SNOMED CT, LOINC, ICD-10 and its national variants,
+ * ATC ...), or defined by the syntax or registry checked above. A code in one is not refused, and the
+ * system is not reported as unknown: the HL7 validator checks such a code there and says nothing of a
+ * valid one. HL7 Terminology (`terminology.hl7.org`) is one too: our R4 copy lacks systems it added since.
+ */
+const SERVER_SYSTEMS = new Set([
+  UCUM,
+  BCP47,
+  MIME,
+  CURRENCY,
+  COUNTRY,
+  'http://loinc.org',
+  'http://www.whocc.no/atc',
+  'http://www.nlm.nih.gov/research/umls/rxnorm',
+  'http://hl7.org/fhir/sid/ndc',
+  'http://hl7.org/fhir/sid/cvx',
+  'http://www.ama-assn.org/go/cpt',
+  'http://nucc.org/provider-taxonomy',
+  'http://unstats.un.org/unsd/methods/m49/m49.htm',
+  'http://fdasis.nlm.nih.gov',
+  'http://www.genenames.org',
+  'http://varnomen.hgvs.org',
+  'http://dicom.nema.org/resources/ontology/DCM',
+  'https://www.iana.org/time-zones',
+  'urn:oid:2.16.840.1.113883.6.238',
+]);
+const SERVER_PREFIXES = [
+  'http://snomed.info/',
+  'http://hl7.org/fhir/sid/icd-',
+  'http://id.who.int/icd/',
+  'urn:iso:std:iso:3166',
+  'urn:iso:std:iso:11073',
+  'http://terminology.hl7.org/CodeSystem/',
+];
+
+/**
+ * Finnish national code systems on THL's code server (koodistopalvelu), named by OID: FI Base, Kanta
+ * and our profiles use them throughout, and no FHIR package carries their content.
+ */
+const THL_CODE_SERVER = 'urn:oid:1.2.246.537.';
+
+/**
+ * How a code in a system we do not hold is reported ("A definition for CodeSystem … could not be
+ * found"): a warning, as the HL7 validator gives it for a system its terminology server does not know;
+ * information for THL's (the HL7 validator warns, not knowing them either, but a Finnish resource uses
+ * them as a matter of course: pointed out, not warned about); nothing for the systems that server holds.
+ */
+export function unheldSystem(
+  system: string,
+): { severity: 'warning' | 'information'; note?: string } | undefined {
+  if (SERVER_SYSTEMS.has(system) || SERVER_PREFIXES.some((p) => system.startsWith(p))) return undefined;
+  if (system.startsWith(THL_CODE_SERVER))
+    return {
+      severity: 'information',
+      note: "a code system of THL's national code server, which no loaded package defines",
+    };
+  return { severity: 'warning' };
+}

@@ -1,4 +1,7 @@
 import type { ValueSet } from '@medplum/fhirtypes';
+import { isSystemReference } from '../../shared/system-uri.ts';
+import { isExampleUrl } from '../checks/example-urls.ts';
+import { specPageInsteadOfSystem } from '../checks/systems.ts';
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
 import { type IndexedCodeSystem, indexCodeSystem } from './codesystem.ts';
 import { conceptIssues, isTho } from './concept-issues.ts';
@@ -8,7 +11,7 @@ import {
   type SystemMembers,
   compileValueSet,
 } from './expand.ts';
-import { syntaxChecks, syntaxName } from './external.ts';
+import { syntaxChecks, syntaxName, unheldSystem } from './external.ts';
 import {
   type CodedValue,
   describeCode,
@@ -16,6 +19,7 @@ import {
   noCodingMemberIssue,
   notMemberIssue,
   uncheckableIssue,
+  unknownSystemIssue,
   unresolvedValueSet,
 } from './issues.ts';
 
@@ -171,13 +175,43 @@ class LocalTerminology implements Terminology {
       ];
     }
     const cs = this.codeSystem(v.system);
-    if (!cs || (!cs.complete && !cs.fragment)) return NO_ISSUES;
+    if (!cs) return this.unheld(v.system);
+    if (!cs.complete && !cs.fragment) return NO_ISSUES;
     const issues = conceptIssues(
       cs,
       { system: v.system, code: v.code, display: v.display },
       this.wrongDisplay,
     );
     return issues.length ? issues : NO_ISSUES;
+  }
+
+  private readonly unheldIssues = new Map<string, BindingIssue[]>();
+
+  /**
+   * A system we hold no CodeSystem for: "could not be found" (external.ts says how, or that the HL7
+   * validator's terminology server holds it: nothing). Not for a system checks/systems.ts refuses (not
+   * a system reference, a page of the FHIR sites) or a url holding another resource (a supplement, a
+   * ValueSet): it says what is wrong with those; nor in an example domain (example.org, acme.com: test
+   * data, as for extensions).
+   */
+  private unheld(system: string): BindingIssue[] {
+    let issues = this.unheldIssues.get(system);
+    if (!issues) {
+      const exempt =
+        !isSystemReference(system, 'Coding') ||
+        specPageInsteadOfSystem(system) !== undefined ||
+        isExampleUrl(system) ||
+        this.registry.resolve(stripVersion(system)) !== undefined;
+      const how = exempt ? undefined : unheldSystem(system);
+      issues = how ? [unknownSystemIssue(system, how.severity, how.note)] : NO_ISSUES;
+      this.unheldIssues.set(system, issues);
+    }
+    return issues;
+  }
+
+  /** True when `system` has had its "could not be found" issue (no second "could not be checked"). */
+  private reportedUnheld(system: string): boolean {
+    return !this.codeSystem(system) && this.unheld(system).length > 0;
   }
 
   private thoUnknown(v: CodedValue): boolean {
@@ -241,7 +275,9 @@ class LocalTerminology implements Terminology {
     const v = this.verdict(vs, value, strength);
     if (v.kind === 'member' || v.kind === 'doubtful') return own;
     if (v.kind === 'uncheckable') {
-      return value.system ? [...own, uncheckableIssue(v.system, value.code, url)] : own;
+      return value.system && !this.reportedUnheld(v.system)
+        ? [...own, uncheckableIssue(v.system, value.code, url)]
+        : own;
     }
     return [...own, ...notMemberIssue(vs, url, strength, describeCode(value), v.reason)];
   }
@@ -265,7 +301,7 @@ class LocalTerminology implements Terminology {
     const uncheckable = verdicts.findIndex((v) => v.kind === 'uncheckable');
     if (uncheckable >= 0) {
       const c = coded[uncheckable];
-      return [...own, uncheckableIssue(c.system!, c.code!, url)];
+      return this.reportedUnheld(c.system!) ? own : [...own, uncheckableIssue(c.system!, c.code!, url)];
     }
     const reasons = verdicts.map((v) => (v.kind === 'not-member' ? v.reason : undefined)).filter(Boolean);
     const reason = reasons.join('; ') || undefined;

@@ -33,6 +33,23 @@ export function uncheckableIssue(system: string, code: string, url: string): Bin
   };
 }
 
+/**
+ * A code whose system we do not hold, in the HL7 validator's words (its UNKNOWN_CODESYSTEM); `note`
+ * says why it is only information.
+ */
+export function unknownSystemIssue(
+  system: string,
+  severity: 'warning' | 'information',
+  note?: string,
+): BindingIssue {
+  const why = note ? ` (${note})` : '';
+  return {
+    severity,
+    code: 'not-found',
+    message: `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated${why}`,
+  };
+}
+
 export function notMemberIssue(
   vs: CompiledValueSet,
   url: string,

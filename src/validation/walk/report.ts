@@ -4,6 +4,29 @@ import type { PathStack } from './path.ts';
 export type Severity = OperationOutcomeIssue['severity'];
 export type IssueCode = OperationOutcomeIssue['code'];
 
+// An instance value a message quotes is marked, and shown or left out where the message is reported
+// (Walk.report): the one place `valuesInMessages` decides for values that are not the value being
+// checked (an id, a fullUrl, a local reference). Private-use characters no message text holds.
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const MARKS = /[\uE000\uE001]/g;
+const MARKED = /\uE000([^\uE001]*)\uE001/g;
+
+/**
+ * `value` quoted in a message (`'value'`), or `'…'` in a run that keeps values out of messages
+ * (`valuesInMessages: false`). Every message quoting instance data that is not the value under check
+ * (the walk drops that one itself) quotes it with this.
+ */
+export function quoted(value: string): string {
+  return `${OPEN}${value.replace(MARKS, '')}${CLOSE}`;
+}
+
+/** The message with its `quoted` values shown, or each left out as `'…'`. */
+export function showQuoted(message: string, values: boolean): string {
+  if (!message.includes(OPEN)) return message;
+  return message.replace(MARKED, (_, value: string) => (values ? `'${value}'` : "'…'"));
+}
+
 /**
  * Collects the issues of one run: each at the current path (plus `extra`), once, and attributed to
  * the profile being applied (`(from <url>)`), as the HL7 validator words them.

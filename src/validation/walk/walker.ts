@@ -42,7 +42,7 @@ import { clip, isJsonKind, isPrimitiveCode, onlyWhitespace } from '../primitives
 import type { InvariantEnv } from '../types.ts';
 import { type Json, describeJsonValue, isEmpty, isObject } from '../util.ts';
 import { PathStack } from './path.ts';
-import { type IssueCode, Reporter, type Severity } from './report.ts';
+import { type IssueCode, Reporter, type Severity, showQuoted } from './report.ts';
 import { resourceProfiles } from './resource-profiles.ts';
 import { validateSliced } from './slicing.ts';
 import { ProfileVerdicts } from './verdicts.ts';
@@ -154,7 +154,7 @@ export class Walk implements CheckContext {
   }
 
   report(severity: Severity, code: IssueCode, message: string, extra?: string): void {
-    let text = message;
+    let text = showQuoted(message, this.policy.valuesInMessages);
     for (const v of this.unquoted) text = withoutValue(text, v);
     this.out.report(severity, code, text, extra);
   }
@@ -490,39 +490,58 @@ export class Walk implements CheckContext {
   }
 
   private primitiveChecks(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
+    // A value that is not valid skips what depends on it (fixed/pattern, binding, value invariants);
+    // its extensions are walked all the same, as the HL7 validator walks them.
+    let valid = value !== null;
     if (typeof value === 'string' && onlyWhitespace(value)) this.blankPrimitive(ext, el);
-    else if (value !== null) {
-      const rule = this.compiler.primitive(type);
-      // A number from JSON text is judged as written first (`1.0` is no integer), as the HL7 validator
-      // judges the text; a value of the wrong JSON kind is `check`'s to report.
-      const written = this.written;
-      const lexical =
-        written !== undefined && rule && isJsonKind(value, rule.json)
-          ? rule.lexical(written, this.policy.valuesInMessages)
-          : undefined;
-      if (lexical) {
-        this.report('error', 'value', lexical);
-        return;
-      }
-      const problem = rule?.check(value, written);
-      if (problem) {
-        this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
-        return;
-      }
-      const caution = rule?.caution(value, written);
-      if (caution) this.report('warning', 'value', caution);
-      checkPrimitiveValue(this, el, value, type);
-      checkFixedExtensions(this, el, ext);
-      if (type === 'xhtml' && typeof value === 'string') {
-        checkXhtmlEntities(this, el, value);
-        checkNarrativeLinks(this, el.path, value);
-        checkNarrativeLanguage(this, value);
-      }
-      if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
-        checkPrimitiveBinding(this, el, value);
+    else if (value !== null) valid = this.primitiveValue(value, ext, el, type);
+    this.primitiveExtensions(value, ext, el, type);
+    if (valid && el.invariants.length) {
+      el.valueInvariants ??= el.invariants.filter((inv) => inv.key !== 'ele-1');
+      if (el.valueInvariants.length)
+        runInvariants(this, this.env, el, value, type, undefined, el.valueInvariants);
     }
-    // Only extensions (a data-absent-reason, say): no value, so no binding to check (the HL7
-    // validator's checkPrimitiveBinding returns early for a primitive without a value).
+  }
+
+  /** A primitive's value: its format, then (when valid) fixed/pattern, narrative and binding; false when not valid. */
+  private primitiveValue(value: unknown, ext: unknown, el: CompiledElement, type: string): boolean {
+    const rule = this.compiler.primitive(type);
+    // A number from JSON text is judged as written first (`1.0` is no integer), as the HL7 validator
+    // judges the text; a value of the wrong JSON kind is `check`'s to report.
+    const written = this.written;
+    const lexical =
+      written !== undefined && rule && isJsonKind(value, rule.json)
+        ? rule.lexical(written, this.policy.valuesInMessages)
+        : undefined;
+    if (lexical) {
+      this.report('error', 'value', lexical);
+      return false;
+    }
+    const problem = rule?.check(value, written);
+    if (problem) {
+      this.report('error', rule && !isJsonKind(value, rule.json) ? 'structure' : 'value', problem);
+      return false;
+    }
+    const caution = rule?.caution(value, written);
+    if (caution) this.report('warning', 'value', caution);
+    checkPrimitiveValue(this, el, value, type);
+    checkFixedExtensions(this, el, ext);
+    if (type === 'xhtml' && typeof value === 'string') {
+      checkXhtmlEntities(this, el, value);
+      checkNarrativeLinks(this, el.path, value);
+      checkNarrativeLanguage(this, value);
+    }
+    if (el.binding && typeof value === 'string' && (type === 'code' || type === 'string' || type === 'uri'))
+      checkPrimitiveBinding(this, el, value);
+    return true;
+  }
+
+  /**
+   * A primitive's `_name` object (id and extensions), walked against its type. Only extensions (a
+   * data-absent-reason, say): no value, so no binding to check (the HL7 validator's
+   * checkPrimitiveBinding returns early for a primitive without a value).
+   */
+  private primitiveExtensions(value: unknown, ext: unknown, el: CompiledElement, type: string): void {
     if (ext !== null) {
       if (!isObject(ext)) {
         this.report(
@@ -546,11 +565,6 @@ export class Walk implements CheckContext {
         }
         this.at.popHost();
       }
-    }
-    if (value !== null && el.invariants.length) {
-      el.valueInvariants ??= el.invariants.filter((inv) => inv.key !== 'ele-1');
-      if (el.valueInvariants.length)
-        runInvariants(this, this.env, el, value, type, undefined, el.valueInvariants);
     }
   }
 

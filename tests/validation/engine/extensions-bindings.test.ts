@@ -176,3 +176,32 @@ describe('bindings', () => {
     expect(warnings(oo)).toEqual([]);
   });
 });
+
+describe('codings in a code system we do not hold', () => {
+  const issues = (r: unknown) =>
+    (v.validate(r).issue ?? [])
+      .filter((i) => i.diagnostics !== 'All OK')
+      .map((i) => `${i.severity} | ${i.expression?.[0]} | ${i.diagnostics}`);
+
+  it("warn once, at the coding (unbound) or the bound element, in the HL7 validator's words", () => {
+    const system = 'https://nowhere.test/CodeSystem/tags';
+    const notFound = `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`;
+    expect(issues(patient({ meta: { tag: [{ system, code: 'x' }] } }))).toEqual([
+      `warning | Patient.meta.tag[0] | ${notFound}`,
+    ]);
+    const found = issues(patient({ maritalStatus: { coding: [{ system, code: 'x' }] } }));
+    expect(found.filter((i) => i.includes('could not be found'))).toEqual([
+      `warning | Patient.maritalStatus | Patient.maritalStatus: ${notFound}`,
+    ]);
+  });
+
+  it('say nothing for SNOMED CT or LOINC, which the HL7 validator checks on its terminology server', () => {
+    const code = {
+      coding: [
+        { system: 'http://loinc.org', code: '2339-0' },
+        { system: 'http://snomed.info/sct', code: '33747003' },
+      ],
+    };
+    expect(issues(obs({ code }))).toEqual([]);
+  });
+});

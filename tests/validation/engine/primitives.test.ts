@@ -106,6 +106,33 @@ describe('primitive formats', () => {
   });
 });
 
+describe('a primitive whose value is invalid', () => {
+  it('still has its extensions walked: only the value-dependent checks are skipped', () => {
+    const resource = patient({
+      birthDate: '1970-13-01',
+      _birthDate: { extension: [{ url: 'http://foo.org/nope', valueCode: 'x' }] },
+    });
+    expect(errors(v.validate(resource))).toEqual([
+      "Patient.birthDate | The value '1970-13-01' is not a valid date",
+      "Patient.birthDate.extension[0] | Unknown extension 'http://foo.org/nope'",
+    ]);
+    // The same for a value of the wrong JSON kind, and for a code under its required binding.
+    expect(
+      errors(
+        v.validate(
+          patient({
+            gender: 12,
+            _gender: { extension: [{ url: 'http://foo.org/nope', valueCode: 'x' }] },
+          }),
+        ),
+      ),
+    ).toEqual([
+      'Patient.gender | Error parsing JSON: the primitive value must be a string (found number 12)',
+      "Patient.gender.extension[0] | Unknown extension 'http://foo.org/nope'",
+    ]);
+  });
+});
+
 describe('valuesInMessages: false', () => {
   it('drops the value from every message about it, also inside its extensions; the default quotes it', async () => {
     const v = await validator();
@@ -197,6 +224,49 @@ describe('valuesInMessages: false', () => {
       expect(quiet).not.toContain(secret);
     // The default quotes them, as the HL7 validator does.
     expect(all()).toContain("Unknown code 'ZZSECRET'");
+  });
+  it('drops ids and urls of the instance from the bundle, reference, contained and dom-3 findings', () => {
+    const secret = '131052-308T';
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { fullUrl: `http://x.org/fhir/Patient/${secret}`, resource: patient({ id: 'p1' }) },
+        { fullUrl: `http://x.org/fhir/Patient/${secret}`, resource: patient({ id: 'p2' }) },
+        { fullUrl: `Patient/${secret}`, resource: patient({ id: 'p3' }) },
+      ],
+    };
+    const contained = patient({
+      contained: [
+        { resourceType: 'Organization', id: secret, name: 'x' },
+        { resourceType: 'Organization', id: secret, name: 'y' },
+      ],
+      managingOrganization: { reference: `#${secret}x` },
+    });
+    const all = (r: unknown, opts?: { valuesInMessages: false }) =>
+      (v.validate(r, opts).issue ?? []).map((i) => `${i.expression?.[0]} | ${i.diagnostics}`);
+    const quiet = [
+      ...all(bundle, { valuesInMessages: false }),
+      ...all(contained, { valuesInMessages: false }),
+    ];
+    for (const expected of [
+      "Bundle.entry[0].fullUrl | The fullUrl '…' is a RESTful URL, so it must end with the resource's type and id (Patient/p1)",
+      "Bundle.entry[2].fullUrl | Bundle.entry.fullUrl must be an absolute URL (found '…')",
+      "Bundle.entry[1] | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '…')",
+      "Patient.managingOrganization.reference | ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id '…')",
+      "Patient.contained[0] | dom-3: The contained resource '…' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource",
+      "Patient.contained[1] | Duplicate contained resource id '…'",
+    ])
+      expect(quiet).toContain(expected);
+    expect(quiet.filter((m) => m.includes(secret))).toEqual([]);
+    // The default quotes them, as the HL7 validator does.
+    const loud = [...all(bundle), ...all(contained)].join('\n');
+    expect(loud).toContain(`The fullUrl 'http://x.org/fhir/Patient/${secret}' is a RESTful URL`);
+    expect(loud).toContain(`(duplicate 'http://x.org/fhir/Patient/${secret}')`);
+    expect(loud).toContain(`(found 'Patient/${secret}')`);
+    expect(loud).toContain(`(no contained resource has id '${secret}x')`);
+    expect(loud).toContain(`The contained resource '${secret}' is not referenced`);
+    expect(loud).toContain(`Duplicate contained resource id '${secret}'`);
   });
 });
 
