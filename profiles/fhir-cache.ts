@@ -47,7 +47,12 @@ interface FhirResource {
   version?: string;
   kind?: string;
   type?: string;
+  content?: string;
+  supplements?: string;
 }
+
+/** The optional fields of an index-version 1 entry, copied when the resource has them. */
+const INDEX_FIELDS = ['url', 'version', 'kind', 'type', 'supplements', 'content'] as const;
 
 function writeJson(path: string, value: unknown, pretty = true): void {
   writeFileSync(path, `${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
@@ -61,7 +66,7 @@ export function packageIndex(dir: string): unknown {
     .map((filename) => {
       const r = JSON.parse(readFileSync(join(dir, filename), 'utf8')) as FhirResource;
       const entry: Record<string, unknown> = { filename, resourceType: r.resourceType, id: r.id };
-      for (const k of ['url', 'version', 'kind', 'type'] as const) if (r[k] !== undefined) entry[k] = r[k];
+      for (const k of INDEX_FIELDS) if (r[k] !== undefined) entry[k] = r[k];
       return entry;
     });
   return { 'index-version': 1, files };

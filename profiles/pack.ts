@@ -45,6 +45,17 @@ function write(dir: string, resources: Resource[]): void {
   writeFileSync(join(dir, '.index.json'), `${JSON.stringify(packageIndex(dir), null, 2)}\n`);
 }
 
+/** `r` with `version` (placed after `url`) when it has none. */
+function withVersion(r: Resource, version: string): Resource {
+  if (r.version !== undefined) return r;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) {
+    out[k] = v;
+    if (k === 'url') out.version = version;
+  }
+  return out as Resource;
+}
+
 /**
  * Conformance resources go to `package/`, instances (examples) to `package/example/`.
  * `extraConformance` are resources authored outside FSH (the ConceptMaps in `mappings/conceptmaps/`).
@@ -64,7 +75,12 @@ export function packFhirPackage(opts: {
   // A canonical resource without a url (e.g. a minimal example Questionnaire) cannot be resolved: an example.
   const isConformance = (r: (typeof generated)[number]) =>
     CONFORMANCE_TYPES.has(r.resourceType) && typeof (r as { url?: unknown }).url === 'string';
-  const conformance = [...generated.filter(isConformance), ...extra];
+  // SUSHI gives profiles and terminology sushi-config.yaml's version but leaves definition instances (the
+  // SearchParameter, the Questionnaire) without one: they take the package's too, its one home.
+  const conformance = [
+    ...generated.filter(isConformance).map((r) => withVersion(r, opts.manifest.version)),
+    ...extra,
+  ];
   const examples = generated.filter((r) => !isConformance(r));
   rmSync(opts.out, { recursive: true, force: true });
   mkdirSync(opts.out, { recursive: true });

@@ -150,7 +150,12 @@ const cases: Case[] = [
     description:
       'Kanta: a client with only a temporary identifier has no globally unique one (no HETU, no urn:uuid)',
     mutate: (r) => {
-      r.identifier = r.identifier.filter((i: Json) => i.use === 'temp');
+      // Suvi without her HETU and her urn:uuid: the temporary identifier is left.
+      r.identifier = r.identifier.filter(
+        (i: Json) => i.system !== 'urn:oid:1.2.246.21' && i.system !== 'urn:ietf:rfc:3986',
+      );
+      if (r.identifier.length !== 1 || r.identifier[0].use !== 'temp')
+        throw new Error('suvi: no temporary id');
     },
     expected: inv('Patient', 'tyk-id-1'),
   },

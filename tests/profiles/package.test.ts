@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CANONICAL, type Json, PACKAGE, conformance, profiles, readJson } from './fixtures.ts';
+import { parse } from 'yaml';
+import { CANONICAL, type Json, PACKAGE, ROOT, conformance, profiles, readJson } from './fixtures.ts';
 
 const FI = 'https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition';
 const R4 = 'http://hl7.org/fhir/StructureDefinition';
@@ -71,12 +72,27 @@ describe('profiles/package', () => {
     expect(index.files.map((f: Json) => f.filename)).toEqual(files);
     for (const entry of index.files) {
       const r = readJson(join(dir, entry.filename));
-      expect({ resourceType: r.resourceType, id: r.id, url: r.url }).toEqual({
-        resourceType: entry.resourceType,
-        id: entry.id,
-        url: entry.url,
-      });
+      // index-version 1: filename, resourceType, id and, where the resource has them, these.
+      const fields = ['url', 'version', 'kind', 'type', 'supplements', 'content'];
+      const expected: Json = { filename: entry.filename, resourceType: r.resourceType, id: r.id };
+      for (const k of fields) if (r[k] !== undefined) expected[k] = r[k];
+      expect(entry, entry.filename).toEqual(expected);
     }
+  });
+
+  it('gives every conformance resource the version of sushi-config.yaml', () => {
+    const config = parse(readFileSync(join(ROOT, 'profiles', 'sushi-config.yaml'), 'utf8'));
+    expect(manifest.version).toBe(config.version);
+    for (const r of conformance()) expect(r.version, `${r.resourceType}/${r.id}`).toBe(config.version);
+  });
+
+  it("gives the profiles and the terminology sushi-config.yaml's status", () => {
+    const { status } = parse(readFileSync(join(ROOT, 'profiles', 'sushi-config.yaml'), 'utf8'));
+    const fsh = conformance().filter((r) =>
+      ['StructureDefinition', 'CodeSystem', 'ValueSet'].includes(r.resourceType),
+    );
+    expect(fsh.length).toBeGreaterThan(40);
+    for (const r of fsh) expect(r.status, `${r.resourceType}/${r.id}`).toBe(status);
   });
 
   it('holds the 12 profiles of DEVELOPERS.md with their parents, snapshots and bilingual descriptions', () => {
@@ -184,18 +200,53 @@ describe('profiles/package', () => {
 });
 
 describe('conformance resources in the project validator', () => {
-  it('every CodeSystem, ValueSet and ConceptMap of the package validates against R4 with 0 errors', async () => {
+  // Every file of the package root: the profiles and extensions (their snapshots carry what they inherit
+  // from FI Base, e.g. an empty slicing.description), terminology, ConceptMaps, the SearchParameter and
+  // the Questionnaire.
+  it('every conformance resource of the package validates against R4 with 0 errors', async () => {
     const { loadProjectValidator } = await import('../../src/validation/index.ts');
     const v = await loadProjectValidator();
-    const checked = conformance().filter((r) =>
-      ['CodeSystem', 'ValueSet', 'ConceptMap'].includes(r.resourceType),
+    const checked = conformance();
+    expect(checked.length).toBe(readdirSync(PACKAGE).filter((f) => /^[A-Z].*\.json$/.test(f)).length);
+    expect(new Set(checked.map((r) => r.resourceType))).toEqual(
+      new Set([
+        'StructureDefinition',
+        'CodeSystem',
+        'ValueSet',
+        'ConceptMap',
+        'SearchParameter',
+        'Questionnaire',
+      ]),
     );
-    expect(checked.length).toBeGreaterThan(25);
     for (const r of checked) {
       const errors = (v.validate(r).issue ?? []).filter(
         (i) => i.severity === 'error' || i.severity === 'fatal',
       );
       expect(errors, `${r.resourceType}/${r.id}`).toEqual([]);
     }
+  }, 60_000);
+});
+
+describe('docs/profiles.md', () => {
+  const docs = readFileSync(join(ROOT, 'docs', 'profiles.md'), 'utf8');
+  /** `-ig` arguments as name#version: a folder of the repository by its package.json. */
+  const loaded = (command: string) =>
+    [...command.matchAll(/-ig (\S+)/g)].map(([, arg]) => {
+      if (arg!.includes('#')) return arg!;
+      const m = readJson(join(ROOT, arg!, 'package.json'));
+      return `${m.name}#${m.version}`;
+    });
+
+  it('the HL7 validator recipe loads the package and every package it depends on (R4 core aside)', () => {
+    const manifest = readJson(join(PACKAGE, 'package.json'));
+    const command = /`(java -jar validator_cli\.jar [^`]+)`/.exec(docs)?.[1];
+    expect(command).toBeDefined();
+    const needed = [
+      `${manifest.name}#${manifest.version}`,
+      ...Object.entries(manifest.dependencies as Record<string, string>)
+        .filter(([name]) => name !== 'hl7.fhir.r4.core')
+        .map(([name, version]) => `${name}#${version}`),
+    ];
+    expect(loaded(command!).sort()).toEqual(needed.sort());
   });
 });

@@ -4,7 +4,6 @@ Title: "Kykyviisari-structured self-assessment (maximal Questionnaire)"
 Description: "Overall work ability and the five Kykyviisari domains, each 0–10."
 Usage: #definition
 * url = "https://tyokyky-fhir.org/fhir/Questionnaire/kykyviisari"
-* version = "0.1.0"
 * name = "TyokykyKykyviisariSelfAssessment"
 * title = "Työkyvyn ja toimintakyvyn itsearvio (Kykyviisarin rakenne)"
 * status = #active

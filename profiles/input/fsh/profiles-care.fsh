@@ -174,9 +174,7 @@ ValueSet: ReferralRequesterRoleVS
 Id: referral-requester-role
 Title: "Lähettäjän rooli / Referral requester role"
 Description: "Roles allowed to refer to Helsinki work-ability support: social-care professionals (social worker, social counsellor, and the social-care own worker, who is always one of the two) and Criminal Sanctions Agency employees; a subset of care-team-role."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * CareTeamRoleCS#social-worker
 * CareTeamRoleCS#social-counsellor
 * CareTeamRoleCS#own-worker

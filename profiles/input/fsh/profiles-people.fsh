@@ -9,6 +9,9 @@ A client of work-ability support, on FI Base Patient. The personal identity code
 * identifier 1..*
 * identifier obeys tyk-hetu-1
 * identifier ^comment = "HETU under system urn:oid:1.2.246.21 (use official, type NNFIN); temporary identifiers under urn:oid:1.2.246.10.<organisation>.<x>."
+// FI Base slices meta.security by system with an empty slicing.description, which R4 refuses (an empty
+// string is no value): say what the slicing is.
+* meta.security ^slicing.description = "Turvamerkinnät jaetaan koodiston (system) mukaan; turvakielto on FI Basen turvamerkintäkoodiston TURVAKIELTO. / Security labels are sliced by system; turvakielto is FI Base's security-label code TURVAKIELTO."
 * meta.security[turvakielto].code = #TURVAKIELTO
 * meta.security[turvakielto] ^short = "Turvakielto (non-disclosure for personal safety)"
 * name 1..*

@@ -5,17 +5,15 @@ RuleSet: Designations(code, sv, en)
 * {code} ^designation[+].language = #en
 * {code} ^designation[=].value = "{en}"
 
-RuleSet: LocalCodeSystem(title)
-* ^title = "{title}"
-* ^status = #active
+// Metadata of our CodeSystems and ValueSets. status and version are not set here: SUSHI gives every
+// CodeSystem, ValueSet and profile those of sushi-config.yaml.
+RuleSet: LocalCodeSystem
 * ^experimental = false
 * ^language = #fi
 * ^caseSensitive = true
 * ^content = #complete
 
-RuleSet: LocalValueSet(title)
-* ^title = "{title}"
-* ^status = #active
+RuleSet: LocalValueSet
 * ^experimental = false
 * ^language = #fi
 
@@ -51,8 +49,11 @@ RuleSet: ExampleUuid(uuid)
 * identifier[+].system = "urn:ietf:rfc:3986"
 * identifier[=].value = "urn:uuid:{uuid}"
 
+// A new identifier entry, not the named slice: writing identifier[PIC] does not move SUSHI's [+]
+// counter, so a following identifier[+] would land on index 0 and merge into the HETU. FI Base slices
+// identifier by use (official), so this entry is still the PIC slice.
 RuleSet: Hetu(value)
-* identifier[PIC].use = #official
-* identifier[PIC].type = $v2-0203#NNFIN
-* identifier[PIC].system = "urn:oid:1.2.246.21"
-* identifier[PIC].value = "{value}"
+* identifier[+].use = #official
+* identifier[=].type = $v2-0203#NNFIN
+* identifier[=].system = "urn:oid:1.2.246.21"
+* identifier[=].value = "{value}"

@@ -3,11 +3,7 @@ CodeSystem: RecordViewCS
 Id: record-view
 Title: "Potilaskertomuksen näkymä / Record view"
 Description: "Patient-record view (näkymä) on which an entry is recorded."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #HOI "Hoitotyö (HOI)"
 * insert Designations(#HOI, Vårdarbete (HOI\), Nursing care view (HOI\))
 
@@ -15,20 +11,14 @@ ValueSet: RecordViewVS
 Id: record-view
 Title: "Potilaskertomuksen näkymä / Record view"
 Description: "All codes of record-view."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system RecordViewCS
 
 CodeSystem: WorkAbilityObservationCS
 Id: work-ability-observation
 Title: "Työkyvyn havainnot / Work-ability observations"
 Description: "Local codes for work-ability observations and their components; no LOINC or SNOMED CT code exists for the single Work Ability Score item."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #work-ability-score "Työkykypistemäärä"
 * insert Designations(#work-ability-score, Arbetsförmågepoäng, Work Ability Score)
 * #work-ability-assessment "Työkyvyn yhteinen arvio"
@@ -48,20 +38,14 @@ ValueSet: WorkAbilityObservationVS
 Id: work-ability-observation
 Title: "Työkyvyn havainnot / Work-ability observations"
 Description: "All codes of work-ability-observation."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system WorkAbilityObservationCS
 
 CodeSystem: WorkAbilityInterpretationCS
 Id: work-ability-interpretation
 Title: "Työkykypistemäärän tulkinta / Work Ability Score interpretation"
 Description: "Interpretation of the Work Ability Score: 7 or lower means work ability is investigated further."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #needs-further-assessment "Työkyky selvitettävä tarkemmin"
 * insert Designations(#needs-further-assessment, Arbetsförmågan behöver utredas vidare, Needs further assessment)
 * #no-further-assessment "Ei lisäselvitystarvetta"
@@ -71,20 +55,14 @@ ValueSet: WorkAbilityInterpretationVS
 Id: work-ability-interpretation
 Title: "Työkykypistemäärän tulkinta / Work Ability Score interpretation"
 Description: "All codes of work-ability-interpretation."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system WorkAbilityInterpretationCS
 
 CodeSystem: AssessmentMethodCS
 Id: assessment-method
 Title: "Arviointitapa / Assessment method"
 Description: "Whether a score was reported by the client or assessed by a professional."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #self-reported "Asiakkaan itse ilmoittama"
 * insert Designations(#self-reported, Självrapporterad, Self-reported)
 * #professional "Ammattilaisen arvioima"
@@ -94,20 +72,14 @@ ValueSet: AssessmentMethodVS
 Id: assessment-method
 Title: "Arviointitapa / Assessment method"
 Description: "All codes of assessment-method."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system AssessmentMethodCS
 
 CodeSystem: WorkAbilityPhaseCS
 Id: work-ability-phase
 Title: "Työkyvyn tuen vaihe / Work-ability support phase"
 Description: "Phase of work-ability support (primary / secondary / tertiary)."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #primary "Ensisijainen: työkyvyn heikkenemisen riski"
 * insert Designations(#primary, Primär: risk för nedsatt arbetsförmåga, Primary: risk of declining work ability)
 * #secondary "Toissijainen: alentunut työkyky (osatyökykyinen)"
@@ -119,20 +91,14 @@ ValueSet: WorkAbilityPhaseVS
 Id: work-ability-phase
 Title: "Työkyvyn tuen vaihe / Work-ability support phase"
 Description: "All codes of work-ability-phase."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system WorkAbilityPhaseCS
 
 CodeSystem: ClientSituationCS
 Id: client-situation
 Title: "Asiakkaan tilanne / Client situation"
 Description: "Employment situation of the client that selects the column of actions."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #unemployed "Työtön"
 * insert Designations(#unemployed, Arbetslös, Unemployed)
 * #employed-without-occupational-health "Työssä ilman työterveyshuoltoa"
@@ -144,20 +110,14 @@ ValueSet: ClientSituationVS
 Id: client-situation
 Title: "Asiakkaan tilanne / Client situation"
 Description: "All codes of client-situation."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system ClientSituationCS
 
 CodeSystem: WorkAbilityTriggerCS
 Id: work-ability-trigger
 Title: "Herätteet / Triggers"
 Description: "Signals that prompt a professional to assess work ability."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #sick-leave "Sairauspoissaolo tai toistuvat sairauspoissaolot"
 * insert Designations(#sick-leave, Sjukfrånvaro eller upprepad sjukfrånvaro, Sick leave or repeated sick leaves)
 * #rejected-benefit "Hylätty sairauspäiväraha-, kuntoutustuki- tai eläkehakemus"
@@ -181,20 +141,14 @@ ValueSet: WorkAbilityTriggerVS
 Id: work-ability-trigger
 Title: "Herätteet / Triggers"
 Description: "All codes of work-ability-trigger."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system WorkAbilityTriggerCS
 
 CodeSystem: CareTeamRoleCS
 Id: care-team-role
 Title: "Moniammatillisen tiimin roolit / Care-team roles"
 Description: "Roles of professionals in the work-ability support network."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #patient-responsible-worker "Sote-tiimin potilasvastuullinen työntekijä"
 * insert Designations(#patient-responsible-worker, Patientansvarig arbetstagare i social- och hälsovårdsteamet, Patient-responsible worker in the health and social services team)
 * #own-worker "Omatyöntekijä"
@@ -240,18 +194,14 @@ ValueSet: CareTeamRoleVS
 Id: care-team-role
 Title: "Moniammatillisen tiimin roolit / Care-team roles"
 Description: "All codes of care-team-role."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system CareTeamRoleCS
 
 ValueSet: ResponsibleWorkerKindVS
 Id: responsible-worker-kind
 Title: "Vastuutyöntekijän laji / Responsible-worker kind"
 Description: "Roles that can be the client's responsible worker (vastuutyöntekijä); a subset of care-team-role."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * CareTeamRoleCS#patient-responsible-worker
 * CareTeamRoleCS#own-worker
 * CareTeamRoleCS#te-expert
@@ -261,11 +211,7 @@ CodeSystem: WorkAbilityServiceCS
 Id: work-ability-service
 Title: "Työkyvyn tuen palvelut / Work-ability support services"
 Description: "Services a referral or a support plan can point to."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #typ "Työllistymistä edistävä monialainen yhteispalvelu (TYP)"
 * insert Designations(#typ, Sektorsövergripande samservice som främjar sysselsättningen (TYP\), Multi-sector joint service promoting employment (TYP\))
 * #work-ability-coordinator "Työkykykoordinaattori"
@@ -313,20 +259,14 @@ ValueSet: WorkAbilityServiceVS
 Id: work-ability-service
 Title: "Työkyvyn tuen palvelut / Work-ability support services"
 Description: "All codes of work-ability-service."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system WorkAbilityServiceCS
 
 CodeSystem: ConsentPartyCS
 Id: consent-party
 Title: "Tietojen vastaanottajat / Consent receiving parties"
 Description: "Parties to which the client permits disclosure of data (Kela Y100-style)."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #kela "Kela"
 * insert Designations(#kela, FPA, Kela (Social Insurance Institution of Finland\))
 * #te-services "TE-palvelut"
@@ -350,20 +290,14 @@ ValueSet: ConsentPartyVS
 Id: consent-party
 Title: "Tietojen vastaanottajat / Consent receiving parties"
 Description: "All codes of consent-party."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system ConsentPartyCS
 
 CodeSystem: ConsentDataClassCS
 Id: consent-data-class
 Title: "Luovutettavat tietoryhmät / Consent data classes"
 Description: "Classes of data the client permits to be disclosed."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #identification "Henkilö- ja yhteystiedot"
 * insert Designations(#identification, Person- och kontaktuppgifter, Identification and contact data)
 * #work-ability-assessment "Työkyvyn arvio"
@@ -383,20 +317,14 @@ ValueSet: ConsentDataClassVS
 Id: consent-data-class
 Title: "Luovutettavat tietoryhmät / Consent data classes"
 Description: "All codes of consent-data-class."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system ConsentDataClassCS
 
 CodeSystem: PlanCategoryCS
 Id: plan-category
 Title: "Suunnitelman laji / Plan category"
 Description: "Kinds of work-ability plans."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #work-ability-support-plan "Työkyvyn tuen suunnitelma"
 * insert Designations(#work-ability-support-plan, Plan för stöd för arbetsförmågan, Work-ability support plan)
 * #activation-plan "Aktivointisuunnitelma"
@@ -408,20 +336,14 @@ ValueSet: PlanCategoryVS
 Id: plan-category
 Title: "Suunnitelman laji / Plan category"
 Description: "All codes of plan-category."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system PlanCategoryCS
 
 CodeSystem: OnwardPathCS
 Id: onward-path
 Title: "Jatkopolku / Onward path"
 Description: "Where the client continues after coaching or support."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
-* ^caseSensitive = true
-* ^content = #complete
+* insert LocalCodeSystem
 * #work-trial "Työkokeilu"
 * insert Designations(#work-trial, Arbetsprövning, Work trial)
 * #te-services "TE-palvelut"
@@ -443,8 +365,6 @@ ValueSet: OnwardPathVS
 Id: onward-path
 Title: "Jatkopolku / Onward path"
 Description: "All codes of onward-path."
-* ^status = #active
-* ^experimental = false
-* ^language = #fi
+* insert LocalValueSet
 * include codes from system OnwardPathCS
 
