@@ -50,7 +50,16 @@ const Text = Type.String({
  * take upper case and a `urn:uuid:` prefix, which the mapping would change on the way).
  */
 const Uuid = Type.String({ pattern: `^${LOWER_CASE_UUID}$` });
-const DateOnly = Type.String({ format: 'date', description: 'ISO date YYYY-MM-DD' });
+/**
+ * A date to the day as FHIR writes it: a real calendar day (`format: 'date'`) whose year is 0001–9999
+ * (FHIR's date pattern: there is no year 0000, which the format alone would take and FHIR refuse).
+ */
+const DateOnly = Type.String({
+  format: 'date',
+  pattern: '^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])$',
+  patternText: 'a date YYYY-MM-DD with a year from 0001 to 9999',
+  description: 'ISO date YYYY-MM-DD',
+});
 /** A Work Ability Score: the range is the rule's (`tyk-was-1`), and a schema failure here names it. */
 const Score = Type.Integer({
   minimum: WORK_ABILITY_SCORE_RANGE.min,
@@ -195,7 +204,10 @@ export const ConsentSchema = Type.Object(
   {
     id: LocalId,
     clientId: LocalId,
-    /** When the consent was recorded (*kirjattu*). */
+    /**
+     * The day the consent was given and recorded (*annettu, kirjattu*): not after today
+     * (`consent-given`), and the consent discloses nothing before it, whatever its period says.
+     */
     date: DateOnly,
     /** *Vastaanottajat*. */
     parties: Type.Array(code(CONSENT_PARTIES, 'consent party'), { minItems: 1, uniqueItems: true }),

@@ -9,10 +9,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { withdrawalNotYetMade } from './rules/consent.ts';
-import { checkResponsibleWorkers } from './rules/handover.ts';
+import { consentNotYetGiven, withdrawalNotYetMade } from './rules/consent.ts';
+import { checkResponsibleWorkers, checkTeamPeriods } from './rules/handover.ts';
 import type { HandoverRequest } from './rules/handover.ts';
-import { maskHetus, parseHetu } from './rules/hetu.ts';
+import { isFutureBirthDate, maskHetus, parseHetu } from './rules/hetu.ts';
 import { type RelatedObjects, checkLinkedClients, checkRelatedObjects, linksOf } from './rules/links.ts';
 import { checkClientActivities, checkPlanActivities, checkPlanActivity } from './rules/plan.ts';
 import { checkReferral } from './rules/referral.ts';
@@ -209,6 +209,10 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
     if (c.hetu === undefined && c.temporaryId === undefined) {
       out.push(ruleIssue(`${base}.hetu`, 'client-id', 'either hetu or temporaryId is required'));
     }
+    // Nobody is born on a day still to come, whatever identifies them (the HETU's future-date); the
+    // date is not quoted: it is the client's.
+    if (c.birthDate !== undefined && isFutureBirthDate(c.birthDate))
+      out.push(ruleIssue(`${base}.birthDate`, 'future-date', 'the birth date is in the future'));
     if (c.hetu !== undefined) {
       const r = parseHetu(c.hetu);
       if (!r.valid) {
@@ -244,6 +248,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
     }
     const notYet = c.withdrawnOn === undefined ? undefined : withdrawalNotYetMade(c.withdrawnOn);
     if (notYet) out.push(ruleIssue(`${base}.withdrawnOn`, 'consent-withdrawn', notYet));
+    const notGiven = consentNotYetGiven(c.date);
+    if (notGiven) out.push(ruleIssue(`${base}.date`, 'consent-given', notGiven));
     return out;
   },
   plan: (p, base) => [
@@ -273,6 +279,8 @@ const RULES: { [K in DomainKind]: Rules<K> } = {
     const out = t.members.flatMap((m, i) => periodIssues(m.period, `${base}.members[${i}].period`));
     const workers = checkResponsibleWorkers(t);
     if (!workers.valid) out.push(ruleIssue(`${base}.${workers.field}`, workers.rule, workers.reason));
+    for (const v of checkTeamPeriods(t))
+      out.push(ruleIssue(`${base}.members[${v.index}].${v.field}`, v.rule, v.reason));
     return out;
   },
 };

@@ -172,11 +172,14 @@ function readTerms(consent: Consent): ConsentTerms {
   const start =
     finnishDayOf(consent.provision?.period?.start) ?? unreadable(`${p}.period.start`, 'is required');
   const end = finnishDayOf(consent.provision?.period?.end);
+  // The day it was given: it discloses nothing before (consentNotInForce).
+  const date = finnishDayOf(consent.dateTime);
   return {
     id,
     parties,
     dataClasses,
     period: end ? { start, end } : { start },
+    ...(date ? { date } : {}),
     ...(withdrawnOn ? { withdrawnOn } : {}),
   };
 }

@@ -109,9 +109,14 @@ describe('responsible-worker handover', () => {
     expect(responsibleWorkerOn(r.team, '2026-06-01')?.professionalId).toBe('b');
     expect(responsibleWorkerOn(r.team, '2026-02-28')?.professionalId).toBe('a');
     expect(checkResponsibleWorkers(r.team).valid).toBe(true);
-    // A period that ended before the handover is history, not handed over from.
-    const past = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-02-01' });
-    expect(past).toMatchObject({ ok: true, reason: 'no current responsible worker; b starts on 2027-02-01' });
+    // A period that ended before the handover is history, not handed over from: the next one starts
+    // the day after it (a later start would leave days with nobody responsible, team-continuity).
+    const past = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-01-01' });
+    expect(past).toMatchObject({ ok: true, reason: 'no current responsible worker; b starts on 2027-01-01' });
+    expect(handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-02-01' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^team-continuity: /),
+    });
   });
   it('refuses a handover dated on or before the current start', () => {
     expect(handOver(team, { professionalId: 'sc', role: 'own-worker', date: '2026-01-01' })).toEqual({
@@ -349,7 +354,7 @@ describe('isDisclosurePermitted', () => {
     expect(calendarDay('2026-06-30T23:59:60+00:00')).toBe('2026-07-01');
     expect(calendarDay('2026-06-30T20:59:60.5+03:00')).toBe('2026-06-30');
     expect(calendarDay('2016-12-31T23:59:61Z')).toBeUndefined();
-    const given = { ...consent, period: { start: '2017-01-01' } };
+    const given = { ...consent, date: '2017-01-01', period: { start: '2017-01-01' } };
     expect(isDisclosurePermitted([given], 'kela', 'support-plan', leap)).toEqual({
       permitted: true,
       reason: "consent k1 permits 'kela' to receive 'support-plan' on 2017-01-01",

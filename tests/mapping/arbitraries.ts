@@ -27,6 +27,10 @@ const BASE = Date.UTC(2020, 0, 1);
 const dateArb = fc
   .integer({ min: 0, max: 2600 })
   .map((d) => new Date(BASE + d * DAY).toISOString().slice(0, 10));
+/** A day a consent was given: from 2020-01-01 to today (domain rule consent-given). */
+const givenArb = fc
+  .integer({ min: 0, max: Math.floor((Date.parse(finnishDay()) - BASE) / DAY) })
+  .map((d) => new Date(BASE + d * DAY).toISOString().slice(0, 10));
 const birthDateArb = fc
   .integer({ min: -36_000, max: 2_000 })
   .map((d) => new Date(Date.UTC(1980, 0, 1) + d * DAY).toISOString().slice(0, 10));
@@ -54,6 +58,17 @@ function subset<T>(items: readonly T[], min = 0) {
 function opt<T>(arb: fc.Arbitrary<T>) {
   return fc.option(arb, { nil: undefined });
 }
+/** The members without a later entry of a professional already in that role. */
+function onceInEachRole<M extends { professionalId: string; role: string }>(members: M[]): M[] {
+  const seen = new Set<string>();
+  return members.filter((m) => {
+    const key = `${m.professionalId} ${m.role}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Drops undefined members so the object looks like JSON read back. */
 function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -165,7 +180,7 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
     ),
     consents: fc.array(
       fc.record({
-        date: dateArb,
+        date: givenArb,
         parties: subset(CONSENT_PARTIES, 1),
         dataClasses: subset(CONSENT_DATA_CLASSES, 1),
         days: opt(fc.integer({ min: 0, max: 900 })),
@@ -293,11 +308,13 @@ export const recordArb: fc.Arbitrary<WorkAbilityRecord> = fc
         id: `team-${i}`,
         clientId: cid,
         name: t.name,
-        members: [
-          ...past,
+        // Every member starts on the team's day: one professional once in a role (team-duplicate-member),
+        // the current responsible worker before a past entry of theirs in the same role.
+        members: onceInEachRole([
           { professionalId: proId(0), role: t.kind, period: { start: t.start } },
           ...t.others.map((role, j) => ({ professionalId: proId(j + 1), role, period: { start: t.start } })),
-        ],
+          ...past,
+        ]),
       }) as ResponsibleWorkerTeam;
       const end = t.endAfter === undefined ? undefined : (period(t.start, t.endAfter).end as string);
       // A relationship ends on or before today (a later end is only planned).

@@ -30,6 +30,7 @@ describe('consentForDisclosure', () => {
       parties: ['kela', 'te-services'],
       dataClasses: ['identification'],
       period: { start: '2026-01-01' },
+      date: '2026-01-01',
     });
     const terms = consentForDisclosure(c);
     expect(isDisclosurePermitted([terms], 'kela', 'identification', '2026-02-01').permitted).toBe(true);
@@ -37,6 +38,22 @@ describe('consentForDisclosure', () => {
       permitted: false,
       reason: "consent Consent/k1 does not cover data class 'support-plan'",
     });
+  });
+
+  it('reads the day the consent was given: it disclosed nothing before, whatever its period says', () => {
+    const c = withId({
+      ...consent('someone', { parties: ['kela'], dataClasses: ['identification'] }),
+      dateTime: '2026-02-16T23:30:00Z',
+    });
+    const terms = consentForDisclosure(c);
+    // 23:30 UTC on the 16th is the 17th in Finland.
+    expect(terms.date).toBe('2026-02-17');
+    expect(isDisclosurePermitted([terms], 'kela', 'identification', '2026-02-16')).toMatchObject({
+      permitted: false,
+      reason:
+        'consent Consent/k1 was given on 2026-02-17 (Consent.date); it disclosed nothing before that day',
+    });
+    expect(isDisclosurePermitted([terms], 'kela', 'identification', '2026-02-17').permitted).toBe(true);
   });
 
   it('reads the withdrawal date of a withdrawn consent', () => {

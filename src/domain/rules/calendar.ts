@@ -102,6 +102,13 @@ export function dayBefore(date: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The calendar day after `date` (`YYYY-MM-DD`). */
+export function dayAfter(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
 /**
  * The instant the Finnish calendar day `day` (`YYYY-MM-DD`) begins: midnight in Europe/Helsinki.
  * That is two or three hours before midnight UTC since 1921, and 1:39:49 before it earlier (local

@@ -10,8 +10,18 @@ export interface DisclosureDecision {
   consentId?: string;
 }
 
-/** What the disclosure rule reads from a consent: who may receive which classes, when, and withdrawal. */
-export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'>;
+/**
+ * What the disclosure rule reads from a consent: who may receive which classes, when (the day it was
+ * given, `date`, and its period), and withdrawal. `date` is optional for terms read from elsewhere
+ * without it; without it the period alone says from when.
+ */
+export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'period' | 'withdrawnOn'> &
+  Partial<Pick<Consent, 'date'>>;
+
+/** `${day} is in the future; …`: a `done` thing (given, withdrawn) happens on or before today in Finland. */
+function stillToCome(day: string, done: string): string | undefined {
+  return day > finnishDay() ? `${day} is in the future; a consent is ${done} on or before today` : undefined;
+}
 
 /**
  * Why `withdrawnOn` cannot be recorded, or `undefined` when it can: a withdrawal is something the
@@ -19,22 +29,32 @@ export type ConsentTerms = Pick<Consent, 'id' | 'parties' | 'dataClasses' | 'per
  * still to come would read as withdrawn in FHIR (status inactive) while this rule still permits.
  */
 export function withdrawalNotYetMade(withdrawnOn: string): string | undefined {
-  return withdrawnOn > finnishDay()
-    ? `${withdrawnOn} is in the future; a consent is withdrawn on or before today`
-    : undefined;
+  return stillToCome(withdrawnOn, 'withdrawn');
 }
 
 /**
- * Why the consent is not in force on `day` (withdrawn on or before it, not yet begun, expired), or
- * `undefined` when it is. A Date or a zoned dateTime counts as its day in Finland.
+ * Why `Consent.date` cannot be recorded (rule `consent-given`), or `undefined` when it can: the client
+ * gives a consent on a day, so that day is not after today in Finland — as a withdrawal is not.
+ */
+export function consentNotYetGiven(date: string): string | undefined {
+  return stillToCome(date, 'given');
+}
+
+/**
+ * Why the consent is not in force on `day` (withdrawn on or before it, not yet given, not yet begun,
+ * expired), or `undefined` when it is. It is in force from the later of the day it was given
+ * (`Consent.date`: a consent discloses nothing before it was given, whatever its period says) and its
+ * period's start. A Date or a zoned dateTime counts as its day in Finland.
  */
 export function consentNotInForce(
-  c: Pick<ConsentTerms, 'id' | 'period' | 'withdrawnOn'>,
+  c: Pick<ConsentTerms, 'id' | 'period' | 'withdrawnOn' | 'date'>,
   date: string | Date,
 ): string | undefined {
   const day = dayArgument(date, 'date');
   if (c.withdrawnOn !== undefined && c.withdrawnOn <= day)
     return `consent ${c.id} was withdrawn on ${c.withdrawnOn}`;
+  if (c.date !== undefined && day < c.date && c.date > c.period.start)
+    return `consent ${c.id} was given on ${c.date} (Consent.date); it disclosed nothing before that day`;
   if (day < c.period.start) return `consent ${c.id} is valid only from ${c.period.start}`;
   if (c.period.end !== undefined && day > c.period.end) return `consent ${c.id} expired on ${c.period.end}`;
   return undefined;
@@ -56,7 +76,8 @@ function refusal(
 
 /**
  * Is `party` permitted to receive `dataClass` on `date` under any of the client's consents? A consent
- * permits when it names the party and the data class, the date is within its period, and it had not
+ * permits when it names the party and the data class, the date is within its period and not before the
+ * consent was given (`consentNotInForce`), and it had not
  * been withdrawn by that date (a Date or a zoned dateTime counts as its day in Finland,
  * `finnishDay`). Without a permitting consent the answer is no.
  */

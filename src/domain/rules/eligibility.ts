@@ -56,15 +56,29 @@ function decide(criteria: Criterion[]): Eligibility {
   };
 }
 
+/**
+ * A numeric fact: absent, or no number at all (NaN, ±Infinity: nothing can be decided from it), it is
+ * unknown and named as missing; otherwise `decide` judges it.
+ */
+function numberFact(
+  value: number | undefined,
+  fact: string,
+  what: string,
+  decide: (n: number) => Criterion,
+): Criterion {
+  if (value === undefined) return unknown(fact, what);
+  if (!Number.isFinite(value))
+    return { met: undefined, reason: `${what}: unknown (${fact} is not a number)`, missing: [fact] };
+  return decide(value);
+}
+
 function flag(value: boolean | undefined, fact: string, yes: string, no: string): Criterion {
   return value === undefined ? unknown(fact, yes) : known(value, value ? yes : no);
 }
 
 function ageBetween(age: number | undefined, min: number, max: number): Criterion {
-  if (age === undefined) return unknown('age', `age ${min}–${max}`);
-  return known(
-    age >= min && age <= max,
-    `age ${age} ${age >= min && age <= max ? 'is' : 'is not'} within ${min}–${max}`,
+  return numberFact(age, 'age', `age ${min}–${max}`, (a) =>
+    known(a >= min && a <= max, `age ${a} ${a >= min && a <= max ? 'is' : 'is not'} within ${min}–${max}`),
   );
 }
 
@@ -181,25 +195,39 @@ export interface RehabilitativeWorkActivityFacts {
 export const RWA_DAYS_PER_WEEK = { min: 1, max: 4 } as const;
 export const RWA_DURATION_MONTHS = { min: 3, max: 24 } as const;
 
+/**
+ * Rehabilitative work activity is on 1–4 days a week, whole days (`tyk-rwa-1`: FHIR's
+ * `Timing.repeat.frequency` is a positiveInt; the plan schema's `daysPerWeek` an integer). The one
+ * home of the days rule: the plan validation (`checkPlanActivity`) and the eligibility below ask it.
+ */
+export function rwaDaysPerWeekMet(daysPerWeek: number): boolean {
+  return (
+    Number.isInteger(daysPerWeek) &&
+    daysPerWeek >= RWA_DAYS_PER_WEEK.min &&
+    daysPerWeek <= RWA_DAYS_PER_WEEK.max
+  );
+}
+
 /** Schedule part of the rule, shared with the plan validation (invariants `tyk-rwa-1`, `tyk-rwa-2`). */
 export function rehabilitativeWorkActivitySchedule(
   daysPerWeek?: number,
   durationMonths?: number,
 ): Criterion[] {
-  const days =
-    daysPerWeek === undefined
-      ? unknown('daysPerWeek', 'activity days a week')
-      : known(
-          daysPerWeek >= RWA_DAYS_PER_WEEK.min && daysPerWeek <= RWA_DAYS_PER_WEEK.max,
-          `${daysPerWeek} days a week ${daysPerWeek >= 1 && daysPerWeek <= 4 ? 'is' : 'is not'} within 1–4 (tyk-rwa-1)`,
-        );
-  const months =
-    durationMonths === undefined
-      ? unknown('durationMonths', 'duration in months')
-      : known(
-          durationMonths >= RWA_DURATION_MONTHS.min && durationMonths <= RWA_DURATION_MONTHS.max,
-          `${durationMonths} months ${durationMonths >= 3 && durationMonths <= 24 ? 'is' : 'is not'} within 3–24 (tyk-rwa-2)`,
-        );
+  const days = numberFact(daysPerWeek, 'daysPerWeek', 'activity days a week', (d) => {
+    const met = rwaDaysPerWeekMet(d);
+    const within = `within ${RWA_DAYS_PER_WEEK.min}–${RWA_DAYS_PER_WEEK.max} (tyk-rwa-1)`;
+    return known(
+      met,
+      `${d} days a week ${met ? 'is' : Number.isInteger(d) ? 'is not' : 'is not a whole number of days'} ${within}`,
+    );
+  });
+  const months = numberFact(durationMonths, 'durationMonths', 'duration in months', (m) => {
+    const met = m >= RWA_DURATION_MONTHS.min && m <= RWA_DURATION_MONTHS.max;
+    return known(
+      met,
+      `${m} months ${met ? 'is' : 'is not'} within ${RWA_DURATION_MONTHS.min}–${RWA_DURATION_MONTHS.max} (tyk-rwa-2)`,
+    );
+  });
   return [days, months];
 }
 
@@ -241,31 +269,50 @@ export interface TypFacts {
   prospectWithinTwoYears?: boolean;
 }
 
-/** *TYP* — multi-sector joint service promoting employment. */
-export function typEligibility(f: TypFacts): Eligibility {
-  const subsidy =
-    f.labourMarketSubsidyDays === undefined
-      ? unknown('labourMarketSubsidyDays', '300 days of labour-market subsidy')
-      : known(
-          f.labourMarketSubsidyDays >= 300,
-          `${f.labourMarketSubsidyDays} days of labour-market subsidy (300 needed)`,
-        );
-  let unemployment: Criterion;
-  if (f.age === undefined || f.continuousUnemploymentMonths === undefined) {
-    const missing = [
-      f.age === undefined ? 'age' : '',
-      f.continuousUnemploymentMonths === undefined ? 'continuousUnemploymentMonths' : '',
-    ].filter(Boolean);
-    unemployment = { met: undefined, reason: 'continuous unemployment for the age: undecided', missing };
-  } else {
-    const needed = f.age >= 25 ? 12 : 6;
-    unemployment = known(
-      f.continuousUnemploymentMonths >= needed,
-      `${f.continuousUnemploymentMonths} months continuously unemployed (${needed} needed at age ${f.age})`,
+/** A number to decide with: given, and a number (not NaN or ±Infinity). */
+const isNumber = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
+
+/**
+ * TYP's continuous unemployment: 12 months at 25 or over, 6 under 25. Without the age the months
+ * still decide where both branches agree: 12 or more meets either, fewer than 6 neither.
+ */
+function unemploymentForAge(age: number | undefined, months: number | undefined): Criterion {
+  if (isNumber(months) && isNumber(age)) {
+    const needed = age >= 25 ? 12 : 6;
+    return known(
+      months >= needed,
+      `${months} months continuously unemployed (${needed} needed at age ${age})`,
     );
   }
+  if (isNumber(months) && (months >= 12 || months < 6))
+    return known(
+      months >= 12,
+      `${months} months continuously unemployed (12 needed at 25 or over, 6 under 25: met at ${months >= 12 ? 'any' : 'no'} age)`,
+    );
+  const facts = { age, continuousUnemploymentMonths: months };
+  const missing = Object.entries(facts)
+    .filter(([, v]) => !isNumber(v))
+    .map(([k]) => k);
+  const notNumbers = Object.entries(facts)
+    .filter(([, v]) => v !== undefined && !isNumber(v))
+    .map(([k]) => k);
+  return {
+    met: undefined,
+    reason: `continuous unemployment for the age: undecided${notNumbers.length ? ` (${notNumbers.join(' and ')} not a number)` : ''}`,
+    missing,
+  };
+}
+
+/** *TYP* — multi-sector joint service promoting employment. */
+export function typEligibility(f: TypFacts): Eligibility {
+  const subsidy = numberFact(
+    f.labourMarketSubsidyDays,
+    'labourMarketSubsidyDays',
+    '300 days of labour-market subsidy',
+    (days) => known(days >= 300, `${days} days of labour-market subsidy (300 needed)`),
+  );
   return decide([
-    any('unemployment history', [subsidy, unemployment]),
+    any('unemployment history', [subsidy, unemploymentForAge(f.age, f.continuousUnemploymentMonths)]),
     flag(
       f.prospectWithinTwoYears,
       'prospectWithinTwoYears',
@@ -319,9 +366,9 @@ export function kuntakokeiluEligibility(f: KuntakokeiluFacts): Eligibility {
       f.finnishCitizen === undefined
         ? unknown('finnishCitizen', 'non-Finnish citizen')
         : known(!f.finnishCitizen, f.finnishCitizen ? 'Finnish citizen' : 'not a Finnish citizen'),
-      f.age === undefined
-        ? unknown('age', 'under 30')
-        : known(f.age < 30, `age ${f.age}${f.age < 30 ? ' is under 30' : ' is 30 or over'}`),
+      numberFact(f.age, 'age', 'under 30', (age) =>
+        known(age < 30, `age ${age}${age < 30 ? ' is under 30' : ' is 30 or over'}`),
+      ),
     ]),
   ]);
 }

@@ -1,7 +1,7 @@
 /** *Vastuutyöntekijän vaihto* — handing the client over to the next responsible worker. */
 import { type CareTeamRole, type ResponsibleWorkerKind, isResponsibleWorkerKind } from '../codes.ts';
 import type { ResponsibleWorkerTeam, TeamMember } from '../types.ts';
-import { calendarDay, dayArgument, dayBefore, finnishDay, notADay } from './calendar.ts';
+import { calendarDay, dayAfter, dayArgument, dayBefore, finnishDay, notADay } from './calendar.ts';
 
 function isOpenOn(member: TeamMember, date: string): boolean {
   return member.period.start <= date && (member.period.end === undefined || member.period.end >= date);
@@ -74,6 +74,112 @@ function checkEndedTeam(team: ResponsibleWorkerTeam, ended: string): Responsible
   return { valid: true, reason: `the team ended on ${ended}`, current: [] };
 }
 
+/**
+ * A refusal of the team's periods: the member at fault (its index in `members` and the field), the
+ * rule and why (professional ids and days only).
+ */
+export interface TeamPeriodViolation {
+  index: number;
+  field: 'period.start' | 'period.end';
+  rule: 'team-continuity' | 'team-duplicate-member';
+  reason: string;
+}
+
+/** A member's period, unless it ends before it starts (which `period-order` refuses on its own). */
+const inOrder = (m: TeamMember) => m.period.end === undefined || m.period.end >= m.period.start;
+
+/** Do two periods share a day (an end day is included; no end runs on)? */
+const overlap = (a: TeamMember, b: TeamMember) =>
+  (b.period.end === undefined || a.period.start <= b.period.end) &&
+  (a.period.end === undefined || b.period.start <= a.period.end);
+
+/**
+ * What the team's periods break (DOMAIN.md stage 4: a named responsible worker until the client
+ * relationship ends): `team-continuity` — the responsible workers' periods together cover every day
+ * from the first one's start to the day the team `ended` (or on: the open end is `tyk-ctm-1`'s, an
+ * open-ended responsible worker), a gap of a day or more naming the member that starts after it (or,
+ * before the end, the last one to end); `team-duplicate-member` — one professional is in one role at
+ * most once on any day, naming the later entry. Members in other roles cover nothing.
+ */
+export function checkTeamPeriods(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
+  return [...continuityGaps(team), ...duplicateMembers(team)];
+}
+
+function continuityGaps(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
+  const responsible = team.members
+    .map((m, index) => ({ m, index }))
+    .filter(
+      ({ m }) =>
+        isResponsibleWorkerKind(m.role) &&
+        inOrder(m) &&
+        // After the end, no member runs (tyk-ctm-2); nothing there to cover.
+        (team.ended === undefined || m.period.start <= team.ended),
+    )
+    .sort((a, b) =>
+      a.m.period.start === b.m.period.start
+        ? a.index - b.index
+        : a.m.period.start < b.m.period.start
+          ? -1
+          : 1,
+    );
+  const first = responsible[0];
+  if (!first) return [];
+  const out: TeamPeriodViolation[] = [];
+  // The first day the periods so far leave uncovered (undefined once one runs on), and whose period
+  // ended the day before it.
+  let uncovered: string | undefined = first.m.period.start;
+  let last = first;
+  for (const r of responsible) {
+    if (uncovered === undefined) break;
+    if (r.m.period.start > uncovered)
+      out.push({
+        index: r.index,
+        field: 'period.start',
+        rule: 'team-continuity',
+        reason: `no responsible worker from ${uncovered} to ${dayBefore(r.m.period.start)}; the next one starts on ${r.m.period.start}`,
+      });
+    const end = r.m.period.end;
+    if (end === undefined) uncovered = undefined;
+    else if (dayAfter(end) > uncovered) {
+      uncovered = dayAfter(end);
+      last = r;
+    }
+  }
+  if (team.ended !== undefined && uncovered !== undefined && uncovered <= team.ended)
+    out.push({
+      index: last.index,
+      field: 'period.end',
+      rule: 'team-continuity',
+      reason: `no responsible worker from ${uncovered} to ${team.ended}, when the team ended`,
+    });
+  return out;
+}
+
+function duplicateMembers(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
+  const out: TeamPeriodViolation[] = [];
+  team.members.forEach((m, j) => {
+    if (!inOrder(m)) return;
+    const i = team.members.findIndex(
+      (o, k) =>
+        k < j && o.professionalId === m.professionalId && o.role === m.role && inOrder(o) && overlap(o, m),
+    );
+    if (i >= 0)
+      out.push({
+        index: j,
+        field: 'period.start',
+        rule: 'team-duplicate-member',
+        reason: `${m.professionalId} is in role ${m.role} twice over overlapping periods (members[${i}] and members[${j}])`,
+      });
+  });
+  return out;
+}
+
+/** Why a team a rule here made breaks `checkTeamPeriods` (the first refusal, with its rule), or `undefined`. */
+function periodsRefusal(team: ResponsibleWorkerTeam): string | undefined {
+  const broken = checkTeamPeriods(team)[0];
+  return broken && `${broken.rule}: ${broken.reason}`;
+}
+
 export type TeamEndResult =
   | { ok: true; team: ResponsibleWorkerTeam; reason: string }
   | { ok: false; reason: string };
@@ -97,6 +203,8 @@ export function endTeam(team: ResponsibleWorkerTeam, when: string | Date): TeamE
   const ended = { ...team, members, ended: date };
   const check = checkEndedTeam(ended, date);
   if (!check.valid) return { ok: false, reason: check.reason };
+  const periods = periodsRefusal(ended);
+  if (periods) return { ok: false, reason: periods };
   return { ok: true, team: ended, reason: `team ${team.id} ended on ${date}` };
 }
 
@@ -166,9 +274,12 @@ export function handOver(team: ResponsibleWorkerTeam, request: HandoverRequest):
     period: { start: next.date },
   };
   if (!previous) {
+    const out = { ...team, members: [...team.members, started] };
+    const periods = periodsRefusal(out);
+    if (periods) return { ok: false, reason: periods };
     return {
       ok: true,
-      team: { ...team, members: [...team.members, started] },
+      team: out,
       started,
       reason: `no current responsible worker; ${next.professionalId} starts on ${next.date}`,
     };
@@ -183,9 +294,13 @@ export function handOver(team: ResponsibleWorkerTeam, request: HandoverRequest):
     };
   }
   const ended: TeamMember = { ...previous, period: { ...previous.period, end: dayBefore(next.date) } };
+  const out = { ...team, members: [...team.members.map((m) => (m === previous ? ended : m)), started] };
+  // What the team was given may break the period rules already; what it gives back does not.
+  const periods = periodsRefusal(out);
+  if (periods) return { ok: false, reason: periods };
   return {
     ok: true,
-    team: { ...team, members: [...team.members.map((m) => (m === previous ? ended : m)), started] },
+    team: out,
     ended,
     started,
     reason: `${previous.professionalId} hands over to ${next.professionalId}: period ends ${ended.period.end}, next starts ${next.date}`,

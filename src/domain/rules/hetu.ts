@@ -152,12 +152,14 @@ function isRealDate(year: number, month: number, day: number): boolean {
 }
 
 /**
- * Whether the birth date is after today in Finland (a code of someone not yet born was never
- * issued). The Finnish day is worked out only for a birth in this year or later.
+ * Whether a birth date (`YYYY-MM-DD`) is after today in Finland: nobody is born on a day still to
+ * come, so neither a HETU carrying it (`tyk-hetu-1`, failure `future-date`; a code of someone not yet
+ * born was never issued) nor a client's `birthDate` (rule `future-date`) may. The one home of the rule.
+ * The Finnish day is worked out only for a birth in this year or later.
  */
-function isFuture(year: number, month: string, day: string): boolean {
-  if (year < new Date().getUTCFullYear()) return false;
-  return `${year}-${month}-${day}` > finnishDay();
+export function isFutureBirthDate(birthDate: string): boolean {
+  if (Number(birthDate.slice(0, 4)) < new Date().getUTCFullYear()) return false;
+  return birthDate > finnishDay();
 }
 
 /**
@@ -171,7 +173,7 @@ export function checkHetuFormat(hetu: string): { valid: boolean; reason: string;
   if (!isRealDate(year, Number(m[2]), Number(m[1]))) {
     return { valid: false, failure: 'date', reason: 'the date it carries is not a calendar date' };
   }
-  if (isFuture(year, m[2]!, m[1]!)) {
+  if (isFutureBirthDate(`${year}-${m[2]}-${m[1]}`)) {
     return { valid: false, failure: 'future-date', reason: 'the birth date it carries is in the future' };
   }
   if (Number(m[5]) < 2) {

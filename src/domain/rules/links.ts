@@ -24,8 +24,12 @@ import type {
  * them is not applied: the receiving server still resolves the reference itself.
  */
 export interface RelatedObjects {
-  /** Consents: what the consent rule reads of each (id, period, withdrawal) and, when known, whose it is. */
-  consents?: readonly (Pick<Consent, 'id' | 'period' | 'withdrawnOn'> & { clientId?: string })[];
+  /**
+   * Consents: what the consent rule reads of each (id, period, withdrawal; the day it was given,
+   * `date`, which it is not in force before) and, when known, whose it is.
+   */
+  consents?: readonly (Pick<Consent, 'id' | 'period' | 'withdrawnOn'> &
+    Partial<Pick<Consent, 'date'>> & { clientId?: string })[];
   /** Professionals: the role the requester rule reads; the name a team's narrative shows. */
   professionals?: readonly (Pick<Professional, 'id'> & Partial<Pick<Professional, 'role' | 'name'>>)[];
   /** Organisations: the consent party each acts as (a consent's actor names the first of each party). */

@@ -4,7 +4,7 @@
  */
 import type { Activity, SupportPlan } from '../types.ts';
 import { dayBefore } from './calendar.ts';
-import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS } from './eligibility.ts';
+import { RWA_DAYS_PER_WEEK, RWA_DURATION_MONTHS, rwaDaysPerWeekMet } from './eligibility.ts';
 
 /** A date to the day (`YYYY-MM-DD`), as the rehabilitative work activity's bounds must be (tyk-rwa-2). */
 export const RWA_BOUND_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -33,15 +33,11 @@ export function lastDayAfterMonths(start: string, months: number): string {
   return dayBefore(addMonths(start, months));
 }
 
-/** Rehabilitative work activity (*kuntouttava työtoiminta*): 1–4 days a week, for 3–24 months. */
+/** Rehabilitative work activity (*kuntouttava työtoiminta*): 1–4 whole days a week, for 3–24 months. */
 export function checkPlanActivity(a: Activity): ActivityViolation[] {
   if (a.service !== 'rehabilitative-work-activity') return [];
   const out: ActivityViolation[] = [];
-  if (
-    a.daysPerWeek === undefined ||
-    a.daysPerWeek < RWA_DAYS_PER_WEEK.min ||
-    a.daysPerWeek > RWA_DAYS_PER_WEEK.max
-  ) {
+  if (a.daysPerWeek === undefined || !rwaDaysPerWeekMet(a.daysPerWeek)) {
     out.push({
       field: 'daysPerWeek',
       rule: 'tyk-rwa-1',
