@@ -79,8 +79,13 @@ export type ParamKind = (typeof KINDS)[number];
 export interface ParamDef {
   code: string;
   kind: ParamKind;
-  /** Target types of a reference parameter (e.g. ['Patient'] for `patient`). */
+  /**
+   * Target types of a reference parameter (e.g. ['Patient'] for `patient`): R4's, or those of them
+   * the caller serves when `paramsFor` was given its types.
+   */
   targets: string[];
+  /** A token parameter on a boolean element (`active`): its values are `true` and `false`. */
+  boolean?: true;
   /** The expression, restricted to this type's paths. */
   expression: string;
   /** The same expression as plain element paths, when it is that simple (almost always). */
@@ -240,9 +245,14 @@ function searchParameter(resourceType: string, code: string): SearchParameter | 
 
 const paramCache = new Map<string, Map<string, ParamDef>>();
 
-/** The indexed parameters defined for `resourceType` (empty for unknown types). */
-export function paramsFor(resourceType: string): Map<string, ParamDef> {
-  const cached = paramCache.get(resourceType);
+/**
+ * The indexed parameters defined for `resourceType` (empty for unknown types). With `served`, the
+ * resource types the caller serves (`SearchOptions.types`), a reference parameter refers only to
+ * those of its R4 targets: the one place a search learns which types a reference may name.
+ */
+export function paramsFor(resourceType: string, served?: readonly string[]): Map<string, ParamDef> {
+  const key = served ? `${resourceType}|${served.join(',')}` : resourceType;
+  const cached = paramCache.get(key);
   if (cached) return cached;
   const defs = new Map<string, ParamDef>();
   for (const code of INDEXED_PARAMS) {
@@ -255,16 +265,37 @@ export function paramsFor(resourceType: string): Map<string, ParamDef> {
       .split(' | ')
       .filter((p) => p.startsWith(`${resourceType}.`) || p.startsWith(`(${resourceType}.`));
     if (!parts.length) continue;
+    const targets = sp.target ?? [];
+    const paths = compileSimple(resourceType, parts);
     defs.set(code, {
       code,
       kind,
-      targets: sp.target ?? [],
+      targets: served ? targets.filter((t) => served.includes(t)) : targets,
       expression: parts.join(' | '),
-      paths: compileSimple(resourceType, parts),
+      paths,
+      ...(kind === 'token' && paths && paths.every((p) => isBooleanPath(resourceType, p))
+        ? { boolean: true }
+        : {}),
     });
   }
-  paramCache.set(resourceType, defs);
+  paramCache.set(key, defs);
   return defs;
+}
+
+/** Whether a plain path ends at a boolean element only (by the R4 core definitions). */
+function isBooleanPath(resourceType: string, path: SimplePath): boolean {
+  if (path.as) return path.as === 'boolean';
+  let types = [resourceType];
+  for (const step of path.steps) {
+    const next: string[] = [];
+    for (const type of types) {
+      const child = coreChildren(type)?.get(step);
+      if (!child) return false;
+      next.push(...(child.inline ? [child.inline] : child.types));
+    }
+    types = next;
+  }
+  return types.length > 0 && types.every((t) => t === 'boolean');
 }
 
 /**

@@ -25,14 +25,18 @@ export const TABLE_OF_KIND: Readonly<Record<ParamDef['kind'], string>> = {
 };
 
 /**
- * The kinds of parameter `_sort` takes besides `_lastUpdated`, and the column of their rows it orders
- * by: ascending by a resource's earliest value (its least `low`), descending by its latest (its
- * greatest `high`: a Period's end, infinite while open).
+ * The kinds of parameter `_sort` takes besides `_lastUpdated`, the column of their rows it orders by —
+ * ascending by a resource's earliest value (its least `low`), descending by its latest (its greatest
+ * `high`: a Period's end, infinite while open) — and that column's SQL type (a cursor's value is cast to it).
  */
-export const SORT_COLUMN: Readonly<Partial<Record<ParamDef['kind'], { asc: string; desc: string }>>> = {
-  date: { asc: 'low', desc: 'high' },
-  number: { asc: 'value', desc: 'value' },
+export const SORT_COLUMN: Readonly<
+  Partial<Record<ParamDef['kind'], { asc: string; desc: string; cast: SortCast }>>
+> = {
+  date: { asc: 'low', desc: 'high', cast: 'timestamptz' },
+  number: { asc: 'value', desc: 'value', cast: 'numeric' },
 };
+/** The SQL type of a sort key's value: `_lastUpdated` and a date's are timestamptz, a number's numeric. */
+export type SortCast = 'timestamptz' | 'numeric';
 const SORTABLE: ReadonlySet<string> = new Set(Object.keys(SORT_COLUMN));
 
 export const DEFAULT_COUNT = 20;
@@ -72,12 +76,14 @@ export function lastValue<T>(raw: T | T[] | undefined): T | undefined {
 }
 
 /**
- * Where a next page starts: after a (lastUpdated, id) key (the default sort: stable while others
- * insert), or — for a sort by a date or number parameter — at an offset of that sort.
+ * Where a next page starts, strictly after the last match of the page before in the search's order
+ * (keyset paging: stable while others insert or delete): after its (lastUpdated, id) key for the
+ * default sort; for a `_sort` by other keys, after its value of each key (`null`: it has none) and
+ * its id. A sort value is text: an instant in UTC (`…Z`), `infinity`, `-infinity` or a decimal.
  */
 export type Cursor =
   | { lastUpdated: string; id: string; desc: boolean }
-  | { offset: number; sort: string; desc: boolean };
+  | { after: Array<string | null>; id: string; sort: string; desc: boolean };
 
 /** A search request turned into SQL: the request's paging and shaping, plus the clauses. */
 export interface CompiledSearch extends Omit<SearchRequest, 'type' | 'terms'> {
@@ -124,12 +130,14 @@ export interface SearchRequest {
    * value ascending, its latest or largest descending); absent for _lastUpdated alone.
    */
   sort?: SortKey[];
-  /** The `_sort` keys as one text (`-value-integer,date`): what an offset cursor was issued for. */
+  /** The `_sort` keys as one text (`-value-integer,date`): what a cursor of theirs was issued for. */
   sortText?: string;
   total: boolean;
   ignored: string[];
   includes: Include[];
   terms: Term[];
+  /** The resource types the caller serves (`SearchOptions.types`): what a reference may name. */
+  types?: readonly string[];
 }
 
 /** One match condition: a parameter, its modifier and one value (repeats are separate terms: AND). */
@@ -162,8 +170,9 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     ignored: [],
     includes: [],
     terms: [],
+    ...(opts.types ? { types: opts.types } : {}),
   };
-  const defs = paramsFor(type);
+  const defs = paramsFor(type, opts.types);
   for (const [key, raw] of Object.entries(params)) {
     if (raw === undefined) continue;
     const list = Array.isArray(raw) ? raw : [raw];
@@ -172,7 +181,8 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     if (parseResultParam(req, key, name, lastValue(list), opts.lenient === true) || isFormatParameter(name))
       continue;
     if (name === '_include' || name === '_revinclude') {
-      for (const v of list) req.includes.push(...parseIncludes(type, key, v, name === '_revinclude'));
+      for (const v of list)
+        req.includes.push(...parseIncludes(type, key, v, name === '_revinclude', opts.types));
       continue;
     }
     const kind = key.includes('.')
@@ -206,7 +216,7 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
     if (
       opts.lenient &&
       (modifier !== undefined || kind === 'chain' || kind === 'has') &&
-      !supported(type, terms)
+      !supported(type, terms, opts.types)
     ) {
       req.ignored.push(key);
       continue;
@@ -220,10 +230,46 @@ export function parseSearch(type: string, params: SearchParams, opts: SearchOpti
   ) {
     throw badSearch('_cursor', `Invalid value for '_cursor': it was issued for a different _sort`);
   }
+  if (req.cursor && 'after' in req.cursor && !keysetFits(req.sort ?? [], req.cursor.after))
+    throw foreignCursor();
   return req;
 }
 
-/** A reference parameter's type modifier (`subject:Patient`) names one of the types it refers to. */
+/** The 400 for a `_cursor` this server did not issue (or one tampered with). */
+function foreignCursor(): FhirError {
+  return badSearch('_cursor', `Invalid value for '_cursor': not a cursor issued by this server`);
+}
+
+/** The SQL type of one `_sort` key's value. */
+export function sortCast(key: SortKey): SortCast {
+  return key.def ? (SORT_COLUMN[key.def.kind]?.cast ?? 'timestamptz') : 'timestamptz';
+}
+
+const DECIMAL = /^-?\d{1,1000}(\.\d{1,1000})?$/;
+
+/**
+ * A keyset cursor's values fit the sort's keys: one per key, each as the database gave it (an instant
+ * or ±infinity, a decimal; null where a resource has no value, never for `_lastUpdated`). Its values
+ * go into the page's SQL: a forged one must be a 400 here, not a failed cast there.
+ */
+function keysetFits(keys: SortKey[], after: Array<string | null>): boolean {
+  return (
+    after.length === keys.length &&
+    keys.every((key, i) => {
+      const v = after[i];
+      if (v === null || v === undefined) return v === null && key.def !== undefined;
+      if (sortCast(key) === 'numeric') return DECIMAL.test(v);
+      return (
+        (key.def !== undefined && (v === 'infinity' || v === '-infinity')) || parseInstant(v) !== undefined
+      );
+    })
+  );
+}
+
+/**
+ * A reference parameter's type modifier (`subject:Patient`, `subject:Patient.name`) names one of the
+ * types it refers to (those the caller serves, `paramsFor`): a 400 naming the parameter otherwise.
+ */
 function assertTargetType(def: ParamDef, key: string, name: string, type: string): void {
   if (!def.targets.includes(type))
     throw badSearch(
@@ -284,7 +330,7 @@ function parseResultParam(
         return true;
       }
       req.desc = keys[0]?.desc ?? false;
-      // `_lastUpdated` alone pages by its (lastUpdated, id) key; anything else by offset.
+      // `_lastUpdated` alone pages by its (lastUpdated, id) key; any other sort by its keys' values and id.
       if (keys.length > 1 || keys[0]?.def) {
         req.sort = keys;
         req.sortText = v;
@@ -307,7 +353,7 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
     return `$${values.length}`;
   };
   const clauses = ['r.resource_type = $1', 'NOT r.deleted'];
-  const { terms: _terms, type: _type, ...paging } = req;
+  const { terms: _terms, type: _type, types: served, ...paging } = req;
   const out: CompiledSearch = { ...paging, from: 'resources r', sortAlias: 'r', where: '', values };
   for (const term of req.terms) {
     const exact =
@@ -324,20 +370,25 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
         `k.resource_type = $1 AND k.param = ${bind(term.def.code)} AND k.value = ${bind(indexedText(exact.value))} AND k.system = ${bind(indexedText(exact.system))}`,
       );
     } else {
-      clauses.push(termClause(req.type, term, bind));
+      clauses.push(termClause(req.type, term, bind, served));
     }
   }
   out.where = clauses.join(' AND ');
   return out;
 }
 
-/** One term's condition on `resources r`. */
-function termClause(type: string, term: Term, bind: (v: unknown) => string): string {
+/** One term's condition on `resources r`; `served`: the types a reference may name (`paramsFor`). */
+function termClause(
+  type: string,
+  term: Term,
+  bind: (v: unknown) => string,
+  served: readonly string[] | undefined,
+): string {
   switch (term.kind) {
     case 'chain':
-      return chainClause(type, term.key, term.value, bind);
+      return chainClause(type, term.key, term.value, bind, served);
     case 'has':
-      return hasClause(type, term.key, term.value, bind);
+      return hasClause(type, term.key, term.value, bind, served);
     case 'id':
       return idClause(term.key, splitKey(term.key)[1], term.value, bind);
     case 'lastUpdated':
@@ -351,9 +402,9 @@ function termClause(type: string, term: Term, bind: (v: unknown) => string): str
  * Whether the store searches by what `terms` name (false for an unknown chain or reverse chain, or an
  * unsupported modifier, which a lenient search ignores); a bad value is its 400 here already.
  */
-function supported(type: string, terms: Term[]): boolean {
+function supported(type: string, terms: Term[], served: readonly string[] | undefined): boolean {
   try {
-    for (const term of terms) termClause(type, term, () => '$0');
+    for (const term of terms) termClause(type, term, () => '$0', served);
     return true;
   } catch (err) {
     if (isUnsupported(err)) return false;
@@ -440,18 +491,24 @@ function parseSort(type: string, key: string, value: string, lenient: boolean): 
  * `Source:*[:Target]` for every indexed reference parameter of the source (that can reach the target,
  * and for `_revinclude` the searched type) — R4 search.html's wildcard.
  */
-function parseIncludes(type: string, key: string, value: string, rev: boolean): Include[] {
+function parseIncludes(
+  type: string,
+  key: string,
+  value: string,
+  rev: boolean,
+  served: readonly string[] | undefined,
+): Include[] {
   const [source, param, target, ...rest] = value.split(':');
-  if (param !== '*' || !source || rest.length) return [parseInclude(type, key, value, rev)];
+  if (param !== '*' || !source || rest.length) return [parseInclude(type, key, value, rev, served)];
   const iterate = splitKey(key)[1] === 'iterate';
   const reaches = (d: ParamDef) =>
     d.kind === 'reference' &&
     (target === undefined || d.targets.includes(target)) &&
     (!rev || iterate || d.targets.includes(type));
-  const defs = [...paramsFor(source).values()].filter(reaches);
+  const defs = [...paramsFor(source, served).values()].filter(reaches);
   if (!defs.length || (!rev && !iterate && source !== type)) throw invalidInclude(type, key, rev);
   return defs.map((d) =>
-    parseInclude(type, key, [source, d.code, ...(target ? [target] : [])].join(':'), rev),
+    parseInclude(type, key, [source, d.code, ...(target ? [target] : [])].join(':'), rev, served),
   );
 }
 
@@ -463,9 +520,15 @@ function invalidInclude(type: string, key: string, rev: boolean): FhirError {
   );
 }
 
-function parseInclude(type: string, key: string, value: string, rev: boolean): Include {
+function parseInclude(
+  type: string,
+  key: string,
+  value: string,
+  rev: boolean,
+  served: readonly string[] | undefined,
+): Include {
   const [source, param, target, ...rest] = value.split(':');
-  const def = source && param ? paramsFor(source).get(param) : undefined;
+  const def = source && param ? paramsFor(source, served).get(param) : undefined;
   const iterate = splitKey(key)[1] === 'iterate';
   if (rest.length || !def || def.kind !== 'reference' || (!rev && !iterate && source !== type))
     throw invalidInclude(type, key, rev);
@@ -480,28 +543,37 @@ function parseInclude(type: string, key: string, value: string, rev: boolean): I
   return { rev, source, param, iterate, targets: def.targets, ...(target ? { target } : {}) };
 }
 
-/** The reference parameter a chained key starts with, and the type it chains into (if it names one). */
-function chainHead(type: string, key: string) {
+/**
+ * The reference parameter a chained key starts with, and the type it chains into: the one its modifier
+ * names, or its only target type (of those the caller serves).
+ */
+function chainHead(type: string, key: string, served: readonly string[] | undefined) {
   const [refName, refModifier] = splitKey(key.slice(0, key.indexOf('.')));
-  const def = paramsFor(type).get(refName);
+  const def = paramsFor(type, served).get(refName);
   const target =
     def?.kind === 'reference'
       ? (refModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined))
       : undefined;
-  return { refName, def, target };
+  return { refName, refModifier, def, target };
 }
 
 /**
  * The types a search of `type` looks into through chained parameters (`patient.identifier=…` of an
- * Observation looks into Patient): access control asks for search permission on them too.
+ * Observation looks into Patient): access control asks for search permission on them too. Give it the
+ * `types` the search is given, so both infer the same target (`subject.name` → Patient where Patient
+ * is the only type `subject` may name).
  */
-export function chainedTypes(type: string, params: Record<string, unknown>): string[] {
+export function chainedTypes(
+  type: string,
+  params: Record<string, unknown>,
+  opts: Pick<SearchOptions, 'types'> = {},
+): string[] {
   const out = new Set<string>();
   for (const key of Object.keys(params)) {
     const has = HAS.exec(key);
     if (has) out.add(has[1] as string);
     if (key.startsWith('_') || !key.includes('.')) continue;
-    const { target } = chainHead(type, key);
+    const { target } = chainHead(type, key, opts.types);
     if (target) out.add(target);
   }
   return [...out];
@@ -515,17 +587,23 @@ const HAS = /^_has:([A-Z][A-Za-z]*):([^:]+):(.+)$/;
  * current resource of the named type refers to through the named reference parameter, where that
  * resource matches the inner parameter.
  */
-function hasClause(type: string, key: string, value: string, bind: (v: unknown) => string): string {
+function hasClause(
+  type: string,
+  key: string,
+  value: string,
+  bind: (v: unknown) => string,
+  served: readonly string[] | undefined,
+): string {
   const m = HAS.exec(key);
   const [, source = '', refName = '', inner = ''] = m ?? [];
-  const ref = m ? paramsFor(source).get(refName) : undefined;
+  const ref = m ? paramsFor(source, served).get(refName) : undefined;
   if (!ref || ref.kind !== 'reference' || !ref.targets.includes(type))
     throw unsupportedSearch(
       key,
       `Reverse chain '${key}': write _has:Type:param:parameter, where param is an indexed reference parameter of Type that can point at ${type}`,
     );
   const [innerName, innerModifier] = splitKey(inner);
-  const def = paramsFor(source).get(innerName);
+  const def = paramsFor(source, served).get(innerName);
   if (!def || innerName.includes('.'))
     throw unsupportedSearch(
       key,
@@ -540,23 +618,31 @@ function hasClause(type: string, key: string, value: string, bind: (v: unknown) 
  * `subject:Patient.identifier=…`. Matches resources whose reference points at a current resource of
  * the target type that matches the chained parameter.
  */
-function chainClause(type: string, key: string, value: string, bind: (v: unknown) => string): string {
+function chainClause(
+  type: string,
+  key: string,
+  value: string,
+  bind: (v: unknown) => string,
+  served: readonly string[] | undefined,
+): string {
   const dot = key.indexOf('.');
   const [chained, chainedModifier] = splitKey(key.slice(dot + 1));
-  const { refName, def, target } = chainHead(type, key);
+  const { refName, refModifier, def, target } = chainHead(type, key, served);
   if (!def || def.kind !== 'reference') {
     throw unsupportedSearch(
       key,
       `Chained parameter '${key}': '${refName}' is not an indexed reference parameter of ${type}`,
     );
   }
+  if (refModifier !== undefined && /^[A-Z]/.test(refModifier))
+    assertTargetType(def, key, refName, refModifier);
   if (!target || !def.targets.includes(target)) {
     throw badSearch(
       key,
       `Chained parameter '${key}': name the target type, e.g. ${refName}:${def.targets[0] ?? 'Patient'}.${chained} (allowed: ${def.targets.join(', ')})`,
     );
   }
-  const match = chainedMatch(target, key, chained, chainedModifier, value, bind);
+  const match = chainedMatch(target, key, chained, chainedModifier, value, bind, served);
   return `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.param = ${bind(refName)} AND t.system = ${bind(target)} AND t.value IN (SELECT c.id FROM resources c WHERE c.resource_type = ${bind(target)} AND NOT c.deleted AND ${match}))`;
 }
 
@@ -568,10 +654,11 @@ function chainedMatch(
   modifier: string | undefined,
   value: string,
   bind: (v: unknown) => string,
+  served: readonly string[] | undefined,
 ): string {
   if (chained === '_id') return idClause(key, modifier, value, bind, 'c');
   if (chained === '_lastUpdated') return lastUpdatedTerm(key, modifier, value, bind, 'c');
-  const inner = paramsFor(target).get(chained);
+  const inner = paramsFor(target, served).get(chained);
   if (!inner || chained.includes('.')) {
     throw unsupportedSearch(
       key,
@@ -598,7 +685,8 @@ function exactToken(
     }
     return defaultType ? { system: defaultType, value } : undefined;
   }
-  if (modifier !== undefined) return undefined;
+  // A boolean's value is checked in paramClause (and pins down half the resources: no index path).
+  if (modifier !== undefined || def.boolean) return undefined;
   const bar = indexOfUnescaped(value, '|');
   if (bar < 0) return undefined;
   const code = unescapeValue(value.slice(bar + 1));
@@ -656,6 +744,12 @@ function paramClause(
   } else {
     if (modifier !== undefined && modifier !== 'not') unsupportedModifier(key, modifier);
     alternatives = tokenAlternatives(key, value);
+    // A boolean element's token is `true` or `false` (R4 search.html, token): anything else matches nothing.
+    if (
+      def.boolean &&
+      alternatives.some((a) => a.system !== undefined || (a.value !== 'true' && a.value !== 'false'))
+    )
+      throw badSearch(key, `Invalid value for '${key}': a boolean takes true or false`);
   }
   const matching = `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = ${alias}.resource_type AND t.id = ${alias}.id AND t.param = ${p} AND ${tokenCondition(alternatives, bind)})`;
   // :not — no value matches any alternative, which a resource without any value also satisfies (R4 search.html).
@@ -971,22 +1065,29 @@ export function pageSize(
 
 export function encodeCursor(c: Cursor): string {
   const parts =
-    'offset' in c ? ['o', c.offset, c.sort, c.desc ? 1 : 0] : [c.lastUpdated, c.id, c.desc ? 1 : 0];
+    'after' in c ? ['k', c.after, c.id, c.sort, c.desc ? 1 : 0] : [c.lastUpdated, c.id, c.desc ? 1 : 0];
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
 function decodeCursor(text: string): Cursor {
   try {
     const parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    const [a, b, c, d] = parts;
-    if (a === 'o' && Number.isSafeInteger(b) && (b as number) >= 0 && typeof c === 'string')
-      return { offset: b as number, sort: c, desc: d === 1 };
-    // The id goes into the page's SQL: a forged one (U+0000, which the database refuses) is not ours.
+    const [a, b, c, d, e] = parts;
+    // The values and the id go into the page's SQL: a forged id (U+0000, which the database refuses)
+    // is not ours; the values are checked against the sort's keys (keysetFits).
+    if (
+      a === 'k' &&
+      Array.isArray(b) &&
+      b.every((v) => v === null || typeof v === 'string') &&
+      isFhirId(c) &&
+      typeof d === 'string'
+    )
+      return { after: b as Array<string | null>, id: c, sort: d, desc: e === 1 };
     if (typeof a === 'string' && isFhirId(b) && parseInstant(a) !== undefined) {
       return { lastUpdated: a, id: b, desc: c === 1 };
     }
   } catch {
     // fall through to the error below
   }
-  throw badSearch('_cursor', `Invalid value for '_cursor': not a cursor issued by this server`);
+  throw foreignCursor();
 }

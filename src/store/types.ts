@@ -117,6 +117,12 @@ export interface SearchOptions {
    * relative reference (`<base>/Patient/1` matches `Patient/1`); any other absolute URL only itself.
    */
   base?: string;
+  /**
+   * The resource types the caller serves: a reference parameter refers only to those of its R4
+   * targets (a chain names its target type only when several remain; a type modifier, chained or
+   * not, or an include naming another is a 400). Without it, every type R4 allows.
+   */
+  types?: readonly string[];
 }
 
 export interface SearchResult {

@@ -543,11 +543,18 @@ export function securitySuite(
           'match Observation',
           'include Patient',
         ]);
-        const chained = await s.call(token, '/Observation?patient.identifier=urn:oid:1.2.246.21|010181-900C');
-        expect(chained.status).toBe(403);
-        expect(await diagnostics(chained)).toBe(
-          'sec-scope-1: searching through Patient needs search permission on Patient',
-        );
+        // Named, or the only served type the reference may name (`subject` → Patient): judged alike.
+        for (const chain of [
+          'patient.identifier=urn:oid:1.2.246.21|010181-900C',
+          'subject.identifier=urn:oid:1.2.246.21|010181-900C',
+          'subject.name=S',
+        ]) {
+          const chained = await s.call(token, `/Observation?${chain}`);
+          expect(chained.status, chain).toBe(403);
+          expect(await diagnostics(chained)).toBe(
+            'sec-scope-1: searching through Patient needs search permission on Patient',
+          );
+        }
       });
 
       it('_has needs search permission on the type it looks into, and a receiving party cannot use it', async () => {
@@ -1236,6 +1243,7 @@ export function securitySuite(
           ['participant.name', 'M'],
           ['participant:Patient.organization.name', 'H'],
           ['subject:Patient.name', 'S'],
+          ['subject.name', 'S'],
         ] as const) {
           const res = await s.call(kela, chained(param, value));
           const text = await res.text();
@@ -1277,7 +1285,7 @@ export function securitySuite(
           .map((e) => e.resource as AuditEvent)
           .filter((e) => e.outcome === '4');
         expect(refused.map((e) => [e.subtype?.[0]?.code, e.outcomeDesc?.slice(0, 14)])).toEqual(
-          Array(8).fill(['search-type', 'sec-consent-4:']),
+          Array(9).fill(['search-type', 'sec-consent-4:']),
         );
         expect(JSON.stringify(log)).not.toContain(maijaHetu);
         // A chain into a directory (Organization: nobody's client data) works for a party.

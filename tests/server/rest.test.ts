@@ -335,9 +335,17 @@ describe('search results', () => {
       .get('/fhir/Observation')
       .query({ 'patient.identifier': `${ident}-other` });
     expect(none.body.entry).toBeUndefined();
-    const ambiguous = await request(app).get('/fhir/Observation').query({ 'subject.identifier': ident });
+    // Of the types `subject` may name, this server serves Patient only: the chain names it.
+    const served = await request(app).get('/fhir/Observation').query({ 'subject.identifier': ident });
+    expect(served.status).toBe(200);
+    expect(served.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([obs.body.id]);
+    const unserved = await request(app).get('/fhir/Observation').query({ 'subject:Group.identifier': ident });
+    expect(unserved.status).toBe(400);
+    expect(firstIssue(unserved.body)?.expression).toEqual(['subject:Group.identifier']);
+    // `performer` may name several served types (Practitioner, PractitionerRole, Organization, …).
+    const ambiguous = await request(app).get('/fhir/Observation').query({ 'performer.identifier': ident });
     expect(ambiguous.status).toBe(400);
-    expect(firstIssue(ambiguous.body)?.expression).toEqual(['subject.identifier']);
+    expect(firstIssue(ambiguous.body)?.expression).toEqual(['performer.identifier']);
 
     const inc = await request(app)
       .get('/fhir/Observation')
@@ -1807,7 +1815,8 @@ describe('Patient/$everything', () => {
       cs.rest?.[0]?.resource?.find((r) => r.type === type)?.operation?.map((o) => o.name);
     expect(ops('Patient')).toEqual(['validate', 'everything']);
     expect(ops('Observation')).toEqual(['validate']);
-    expect(cs.rest?.[0]?.operation?.map((o) => o.name)).toEqual(['validate']);
+    // $validate is served at type and instance level only: no operation at system level.
+    expect(cs.rest?.[0]?.operation).toBeUndefined();
   });
 });
 

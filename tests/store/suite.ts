@@ -4,7 +4,13 @@ import type { CarePlan, Consent, Observation, Patient, Resource } from '@medplum
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { type Store, StoreDatabaseError, loadSavedSearch, saveSearch } from '../../src/store/index.ts';
+import {
+  type Store,
+  StoreDatabaseError,
+  chainedTypes,
+  loadSavedSearch,
+  saveSearch,
+} from '../../src/store/index.ts';
 import { SEARCH_INDEX_MARKER, reindexIfChanged } from '../../src/store/reindex.ts';
 import { afterInstant } from '../helpers/clock.ts';
 import { ID_SYSTEM, LOINC, expectFhirError, observation } from './helpers.ts';
@@ -1428,6 +1434,24 @@ export function storeSuite(getStore: () => Store): void {
         '_cursor',
         `Invalid value for '_cursor': not a cursor issued by this server`,
       ]),
+      // Tampered keyset cursors of a _sort: each value must be what the database gives for its key.
+      ...[
+        ['value-integer', ['1e5']],
+        ['value-integer', ['7; DROP']],
+        ['date', ['2026-02-30T00:00:00Z']],
+        ['date', ['tomorrow']],
+        ['date', [null, null]],
+        ['date', []],
+        ['date,_lastUpdated', ['infinity', null]],
+        ['date,_lastUpdated', [null, 'infinity']],
+      ].map(([sort, after]): [Record<string, string>, string, string] => [
+        {
+          _sort: sort as string,
+          _cursor: Buffer.from(JSON.stringify(['k', after, 'x', sort, 0])).toString('base64url'),
+        },
+        '_cursor',
+        `Invalid value for '_cursor': not a cursor issued by this server`,
+      ]),
     ];
     for (const [params, expression, message] of bad) {
       it(`400 for ${JSON.stringify(params)}`, async () => {
@@ -1458,6 +1482,68 @@ export function storeSuite(getStore: () => Store): void {
         `Invalid value for '_cursor': it was issued for a different _sort`,
         '_cursor',
       );
+    });
+
+    it('a reference parameter refers only to the types the caller serves (types): a chain infers the one left; another type is a 400 naming the parameter, chained or not', async () => {
+      const store = getStore();
+      const types = ['Patient', 'Observation', 'Practitioner', 'Organization'];
+      const family = `chain${randomUUID().slice(0, 8)}`;
+      const p = (await store.create({ resourceType: 'Patient', name: [{ family }] } as Patient)).resource.id;
+      const obs = (await store.create(observation({ subject: { reference: `Patient/${p}` } }))).resource.id;
+      expect(
+        ids((await store.search('Observation', { 'subject.name': family }, { types })).resources),
+      ).toEqual([obs]);
+      // Access control asks for search permission on the same type the chain looks into.
+      expect(chainedTypes('Observation', { 'subject.name': '' }, { types })).toEqual(['Patient']);
+      const refusal = "Type modifier ':Group' on 'subject' names no type it refers to (allowed: Patient)";
+      for (const [key, value] of [
+        ['subject:Group.identifier', 'a|b'],
+        ['subject:Group.name', 'x'],
+        ['subject:Group', 'x'],
+      ])
+        await expectFhirError(store.search('Observation', { [key]: value }, { types }), 400, refusal, key);
+      await expectFhirError(
+        store.search('Observation', { _include: 'Observation:subject:Group' }, { types }),
+        400,
+        'Invalid _include: Observation.subject does not reference the target type it names',
+        '_include',
+      );
+      // Without the list, every type R4 allows: the target must be named.
+      expect(chainedTypes('Observation', { 'subject.name': '' })).toEqual([]);
+      await expectFhirError(
+        store.search('Observation', { 'subject.name': family }),
+        400,
+        "Chained parameter 'subject.name': name the target type, e.g. subject:Group.name (allowed: Group, Device, Patient, Location)",
+        'subject.name',
+      );
+    });
+
+    it('a token on a boolean element (active) takes true or false: anything else is a 400 naming the parameter', async () => {
+      const store = getStore();
+      const family = `bool${randomUUID().slice(0, 8)}`;
+      const p = (await store.create({ resourceType: 'Patient', active: true, name: [{ family }] } as Patient))
+        .resource.id;
+      const found = async (params: Record<string, string>) =>
+        ids((await store.search('Patient', { family, ...params })).resources);
+      expect(await found({ active: 'true' })).toEqual([p]);
+      expect(await found({ active: 'false' })).toEqual([]);
+      expect(await found({ active: 'false,true' })).toEqual([p]);
+      expect(await found({ 'active:not': 'false' })).toEqual([p]);
+      for (const [type, key, value] of [
+        ['Patient', 'active', 'yes'],
+        ['Patient', 'active', 'TRUE'],
+        ['Patient', 'active', '|true'],
+        ['Patient', 'active', 'true,1'],
+        ['Patient', 'active:not', 'no'],
+        ['Organization', 'active', 'yes'],
+        ['Observation', 'subject:Patient.active', 'yes'],
+      ])
+        await expectFhirError(
+          store.search(type as string, { [key as string]: value as string }, { lenient: true }),
+          400,
+          `Invalid value for '${key}': a boolean takes true or false`,
+          key,
+        );
     });
   });
 
@@ -1515,6 +1601,67 @@ export function storeSuite(getStore: () => Store): void {
         } while (cursor && pages < 50);
         expect(new Set(seen).size).toBe(seen.length);
         for (const id of originals) expect(seen).toContain(id);
+      });
+    }
+
+    // A sorted search pages by keyset too: the cursor carries the last match's sort values and id. Ties,
+    // resources without a value and open Periods (±infinity) all cross a page boundary of two.
+    for (const [sort, first] of [
+      ['value-integer', { valueInteger: -100 }],
+      ['-value-integer', { valueInteger: 100 }],
+      ['date', { effectiveDateTime: '1900-01-01' }],
+      ['-date', { effectiveDateTime: '2999-01-01' }],
+      ['value-integer,-date', { valueInteger: -100 }],
+      ['-value-integer,_lastUpdated', { valueInteger: 100 }],
+    ] as Array<[string, Partial<Observation>]>) {
+      it(`_sort=${sort} pages by keyset: an insert before the cursor and a delete of a seen match between pages neither repeat nor skip one`, async () => {
+        const store = getStore();
+        const subject = { reference: `Patient/${randomUUID()}` };
+        const make = async (o: Partial<Observation>) =>
+          (await store.create(observation({ subject, effectiveDateTime: undefined, ...o }))).resource
+            .id as string;
+        const originals = [
+          { valueInteger: 5, effectiveDateTime: '2024-01-01' },
+          { valueInteger: 3, effectivePeriod: { start: '2023-06-01' } },
+          { valueInteger: 3, effectiveDateTime: '2024-01-01' },
+          {},
+          { valueInteger: 3, effectivePeriod: { end: '2022-01-01' } },
+          { valueInteger: 8, effectiveDateTime: '2024-01-01T08:00:00Z' },
+          { effectiveDateTime: '2025-02-02' },
+          { valueInteger: 1 },
+          { valueInteger: 3, effectivePeriod: { start: '2023-06-01' } },
+          { valueInteger: 5, effectivePeriod: { start: '2021-01-01', end: '2026-01-01' } },
+          {},
+        ];
+        for (const o of originals) await make(o);
+        const whole = await store.search('Observation', {
+          subject: subject.reference,
+          _sort: sort,
+          _count: '100',
+        });
+        const expected = whole.resources.map((r) => r.id as string);
+        expect(expected).toHaveLength(originals.length);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.search('Observation', {
+            subject: subject.reference,
+            _sort: sort,
+            _count: '2',
+            ...(cursor ? { _cursor: cursor } : {}),
+          });
+          seen.push(...page.resources.map((r) => r.id as string));
+          cursor = page.nextCursor;
+          // After page 1 and 3 a match sorting before the originals comes (an offset would show the
+          // page's last match again); after page 2 and 4 a match already seen goes (an offset would
+          // skip one not yet seen).
+          if (pages < 4 && pages % 2 === 0) await make(first);
+          else if (pages < 4) await store.delete('Observation', page.resources[0]?.id as string);
+          pages++;
+        } while (cursor && pages < 50);
+        expect(new Set(seen).size).toBe(seen.length);
+        expect(seen.filter((id) => expected.includes(id))).toEqual(expected);
       });
     }
   });

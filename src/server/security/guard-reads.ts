@@ -338,12 +338,17 @@ function queryText(params: SearchParams): string {
  * tests other resources' content, which the party's consent may not cover even where it shows the
  * matches themselves).
  */
-function searchRefusal(p: Principal, type: string, params: SearchParams): FhirError | undefined {
+function searchRefusal(
+  p: Principal,
+  type: string,
+  params: SearchParams,
+  opts: SearchOptions | undefined,
+): FhirError | undefined {
   const forbidden = (text: string) => new FhirError(403, issue('error', 'forbidden', text));
   if (!p.unrestricted) {
     if (!allows(p.scopes, type, 's'))
       return forbidden(`sec-scope-1: searching ${type} needs search permission on ${type}`);
-    for (const through of chainedTypes(type, params))
+    for (const through of chainedTypes(type, params, opts))
       if (!allows(p.scopes, through, 's'))
         return forbidden(`sec-scope-1: searching through ${through} needs search permission on ${through}`);
   }
@@ -351,7 +356,7 @@ function searchRefusal(p: Principal, type: string, params: SearchParams): FhirEr
     return forbidden(
       'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
     );
-  const chain = p.party ? Object.keys(params).find((k) => chainsIntoClientData(type, k)) : undefined;
+  const chain = p.party ? Object.keys(params).find((k) => chainsIntoClientData(type, k, opts)) : undefined;
   if (chain !== undefined)
     return new FhirError(
       403,
@@ -374,11 +379,11 @@ function searchRefusal(p: Principal, type: string, params: SearchParams): FhirEr
  * from it: a yes or no per guess would rebuild that client's name, birth date and HETU. A chain whose
  * target the key leaves open (several are possible), or a chain of chains, is judged as one that does.
  */
-function chainsIntoClientData(type: string, key: string): boolean {
+function chainsIntoClientData(type: string, key: string, opts: SearchOptions | undefined): boolean {
   const dot = key.indexOf('.');
   if (key.startsWith('_') || dot < 0) return false;
   if (key.includes('.', dot + 1)) return true;
-  const [target] = chainedTypes(type, { [key]: '' });
+  const [target] = chainedTypes(type, { [key]: '' }, opts);
   return target === undefined || holdsClientData(target);
 }
 
@@ -410,7 +415,8 @@ export async function searchJson(
   opts?: SearchOptions,
 ): Promise<SearchJsonResult> {
   const { p } = g;
-  const refused = searchRefusal(p, type, asked);
+  // Judged with the search's own options: a chain names the type the search will look into.
+  const refused = searchRefusal(p, type, asked, opts);
   if (refused) await refuseAudited(g, 'search-type', type, [], refused);
   // A party's next link carries a token for the store's cursor (party-cursor.ts).
   const token = p.party ? [asked._cursor ?? []].flat().at(-1) : undefined;
