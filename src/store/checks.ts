@@ -71,6 +71,25 @@ export function checkExpectedVersion(
   }
 }
 
+/**
+ * `store-cond-1`: 412 when conditional criteria match more than one resource, so which one is meant
+ * cannot be told. `what` names the conditional interaction (`conditional create`, `conditional
+ * update`, `conditional reference`), `criteria` what carried its criteria in words, and `at` as an
+ * expression (`If-None-Exist`, `Observation?identifier`, the reference's element). The criteria are
+ * not quoted: they name an identifier, which may be a HETU.
+ */
+export function multipleMatches(what: string, type: string, criteria: string, at: string): FhirError {
+  return new FhirError(
+    412,
+    issue(
+      'error',
+      'multiple-matches',
+      `store-cond-1: ${what}: more than one ${type} matches ${criteria}`,
+      at,
+    ),
+  );
+}
+
 export function checkResource(resource: Resource): string {
   const type = (resource as { resourceType?: unknown } | null)?.resourceType;
   if (typeof type !== 'string' || !TYPE_RE.test(type)) {
@@ -84,6 +103,19 @@ export function checkTypeAndId(type: string, id: string): void {
   if (!isFhirId(id)) {
     throw FhirError.badRequest('Invalid id (1-64 of A-Z a-z 0-9 - .)', `${type}.id`);
   }
+}
+
+/**
+ * A version id as this store writes them (a positive integer), or a 400 at `Type.meta.versionId`;
+ * the id is not quoted back (it is whatever the URL held).
+ */
+export function checkVersionId(type: string, versionId: string | number): number {
+  // Digits only: `0x1`, `1e0` or ` 1` would read as 1 but name no version written.
+  const version =
+    typeof versionId === 'number' ? versionId : /^\d+$/.test(versionId) ? Number(versionId) : Number.NaN;
+  if (!Number.isInteger(version) || version < 1)
+    throw FhirError.badRequest('Invalid version id (a positive integer)', `${type}.meta.versionId`);
+  return version;
 }
 
 export function duplicateId(type: string, id: string): FhirError {

@@ -39,5 +39,16 @@ export {
   insertAudit,
   migrateAuditLog,
 } from './audit-log.ts';
-/** A write's preconditions (version, reference targets), for a caller that checks one ahead of the write. */
-export { checkExpectedVersion, ifMatchRequired, missingTargets, requireTargets } from './checks.ts';
+/**
+ * A write's preconditions (version, reference targets), for a caller that checks one ahead of the
+ * write; and `store-cond-1`, conditional criteria matching more than one, for every conditional
+ * interaction.
+ */
+export {
+  checkExpectedVersion,
+  checkVersionId,
+  ifMatchRequired,
+  missingTargets,
+  multipleMatches,
+  requireTargets,
+} from './checks.ts';

@@ -12,6 +12,7 @@ import {
   duplicateId,
   ifMatchRequired,
   missingTargets,
+  multipleMatches,
   requireTargets,
   versionError,
 } from './checks.ts';
@@ -285,17 +286,8 @@ export class Operations implements StoreTx {
         }
         firstByKey.set(c.key, c.i);
         const found = matches.get(c.i) ?? (await this.search(c.type, { ...c.params, _count: '2' })).resources;
-        if (found.length > 1) {
-          throw new FhirError(
-            412,
-            issue(
-              'error',
-              'conflict',
-              `store-cond-1: conditional create: more than one ${c.type} matches the If-None-Exist criteria`,
-              'If-None-Exist',
-            ),
-          );
-        }
+        if (found.length > 1)
+          throw multipleMatches('conditional create', c.type, 'the If-None-Exist criteria', 'If-None-Exist');
         if (found.length === 1) results[c.i] = { resource: found[0], created: false };
         else toCreate.push(c.i);
       } catch (err) {

@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
-import { checkTypeAndId } from './checks.ts';
+import { checkTypeAndId, checkVersionId } from './checks.ts';
 import { referenceRowParams } from './indexing.ts';
 import type { HistoryEntry, Queryable, Row, StoredJson, WriteAction } from './types.ts';
 
@@ -135,13 +135,7 @@ export async function readVersion<T extends Resource = Resource>(
   versionId: string | number,
 ): Promise<T> {
   checkTypeAndId(type, id);
-  const version = Number(versionId);
-  if (!Number.isInteger(version) || version < 1) {
-    throw FhirError.badRequest(
-      `Invalid version id '${versionId}' (expected a positive integer)`,
-      'Resource.meta.versionId',
-    );
-  }
+  const version = checkVersionId(type, versionId);
   // Versions are 32-bit integers in the database: a larger one cannot exist.
   if (version > 2_147_483_647) throw FhirError.notFound(`${type}/${id}/_history/${versionId} not found`);
   const rows = await q.query<{ action: WriteAction; content: string | null }>(

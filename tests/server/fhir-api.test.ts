@@ -873,13 +873,13 @@ describe('transaction and batch', () => {
       [
         { resource: patient, request: { method: 'constructor', url: 'Patient' } },
         'Bundle.entry[0].request.method',
-        'entry[0]: request.method must be GET, POST, PUT or DELETE',
+        'entry[0]: request.method must be GET, HEAD, POST, PUT, PATCH or DELETE',
       ],
       // A list holding the method's name is no method (a key lookup would read it as its text).
       [
         { resource: patient, request: { method: ['POST'], url: 'Patient' } },
         'Bundle.entry[0].request.method',
-        'entry[0]: request.method must be GET, POST, PUT or DELETE',
+        'entry[0]: request.method must be GET, HEAD, POST, PUT, PATCH or DELETE',
       ],
       [
         { resource: patient, request: { method: 'POST', url: ['Patient'] } },

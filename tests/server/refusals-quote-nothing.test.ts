@@ -242,7 +242,7 @@ describe("the store's 412s name their rule", () => {
       'If-None-Exist': `identifier=${system}|${value}`,
     });
     const found = refusal(res, 412);
-    expect(found).toMatchObject({ code: 'conflict', expression: ['If-None-Exist'] });
+    expect(found).toMatchObject({ code: 'multiple-matches', expression: ['If-None-Exist'] });
     expect(found.diagnostics).toMatch(/^store-cond-1: /);
   });
 });

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
-import { assertUnreferenced } from '../../store/index.ts';
+import { assertUnreferenced, multipleMatches } from '../../store/index.ts';
 import { statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { FailedEntry, StoreWrites } from '../ports.ts';
+import { SUPPORTED_TYPES } from '../resource-types.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { rewriteReferences } from './bundle-links.ts';
 import {
@@ -25,9 +26,11 @@ import {
   deleteIfPresent,
   deleteUnreferenced,
   inEntry,
+  patchResource,
   timed,
   updateResource,
 } from './interactions.ts';
+import { JSON_PATCH, notJsonPatch, patchDocument } from './json-patch.ts';
 import { assertTargetsExist, localizeReferences, referencePaths } from './references.ts';
 import {
   type FhirContext,
@@ -38,10 +41,16 @@ import {
 } from './route-types.ts';
 import { parseQueryString } from './search-params.ts';
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
-
-/** A URL that starts with its scheme (`http:`, `urn:`). */
+/** An entry's method (R4 HTTPVerb). */
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** The order a transaction runs its entries in (R4 http.html#trules): PATCH with PUT, HEAD with GET. */
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+/** Methods whose entries read, through the GET routes of the table. */
+type ReadMethod = 'GET' | 'HEAD';
+type WriteMethod = Exclude<Method, ReadMethod>;
+const isRead = (method: Method): method is ReadMethod => method === 'GET' || method === 'HEAD';
+/** Methods whose entries change one `Type/id`: a transaction changes each resource once. */
+const changesTarget = (method: Method) => method === 'PUT' || method === 'PATCH' || method === 'DELETE';
 
 /** A GET entry as the route table sees it: its row, the request its handler reads, the request's context. */
 interface RoutedGet {
@@ -57,9 +66,11 @@ interface ParsedEntry {
   interaction?: string;
   type: string;
   id?: string;
-  /** A GET entry: the route it matches in the route table, the request as its handler reads it. */
+  /** A GET or HEAD entry: the route it matches in the route table, the request as its handler reads it. */
   get?: RoutedGet;
   resource?: Resource;
+  /** A PATCH entry's JSON Patch document, read from its Binary. */
+  patch?: unknown;
   fullUrl?: string;
   ifNoneExist?: string;
   ifMatch?: string;
@@ -84,23 +95,24 @@ export type BundleContext = FhirContext | WriteBundleContext;
 
 export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome' | undefined;
 
-/** The interactions a non-GET entry may name, by its route's name in the table. */
-const ENTRY_WRITES = new Set(['create', 'update', 'conditional-update', 'delete']);
+/** The interactions a write entry may name, by its route's name in the table. */
+const ENTRY_WRITES = new Set(['create', 'update', 'conditional-update', 'patch', 'delete']);
 
-/** What a non-GET entry's url must look like, by method (the 400 when its route is not one of ENTRY_WRITES). */
-const EXPECTED_URL: Record<Exclude<Method, 'GET'>, string> = {
+/** What a write entry's url must look like, by method (the 400 when its route is not one of ENTRY_WRITES). */
+const EXPECTED_URL: Record<WriteMethod, string> = {
   POST: 'the url of a POST entry must be a resource type (a create)',
   PUT: 'the url of a PUT entry must be Type/id, or Type?identifier=system|value for a conditional update',
+  PATCH: 'the url of a PATCH entry must be Type/id',
   DELETE: 'the url of a DELETE entry must be Type/id',
 };
 
 /**
- * The write a non-GET entry names, read in the same route table as a request over HTTP (and as the
+ * The write an entry names, read in the same route table as a request over HTTP (and as the
  * security front reads the entry): its type, and its id unless it is a create or a conditional update.
  */
 function writeRoute(
   ctx: BundleContext,
-  method: Exclude<Method, 'GET'>,
+  method: WriteMethod,
   path: string,
   search: string | undefined,
   fail: (msg: string) => FhirError,
@@ -129,7 +141,7 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       issue(
         'error',
         'invalid',
-        `entry[${index}]: request.method must be GET, POST, PUT or DELETE`,
+        `entry[${index}]: request.method must be GET, HEAD, POST, PUT, PATCH or DELETE`,
         `${where}.method`,
       ),
     );
@@ -145,10 +157,11 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   const relative = requestUrlUnderBase(url, ctx.base);
   if (relative === undefined) throw fail("request.url is absolute but not under this server's base");
   const [path = '', search] = relative.split('?', 2);
-  if (method === 'GET') {
-    if (!('store' in ctx)) throw fail('GET entries are not accepted here');
+  if (isRead(method)) {
+    if (!('store' in ctx)) throw fail(`${method} entries are not accepted here`);
     return { index, method, type: '', get: routedGet(ctx, path, search, index, conditionalRead(entry)) };
   }
+  if (method === 'PATCH' && !('store' in ctx)) throw fail('PATCH entries are not accepted here');
   // The URL is not quoted back: a conditional one may carry a HETU.
   const { type, id, interaction } = writeRoute(ctx, method, path, search, fail);
   try {
@@ -188,8 +201,9 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
       }
     }
   }
-  // A PUT's or a DELETE's If-Match (a create has no version to match: ignored, as on a direct POST),
-  // read as the header it stands for.
+  if (method === 'PATCH') parsed.patch = patchEntryDocument(entry, index, ctx as FhirContext);
+  // A PUT's, a PATCH's or a DELETE's If-Match (a create has no version to match: ignored, as on a
+  // direct POST), read as the header it stands for.
   parsed.ifMatch = entry.request?.ifMatch;
   if (parsed.ifMatch !== undefined && method !== 'POST') {
     try {
@@ -199,6 +213,56 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
     }
   }
   return parsed;
+}
+
+/**
+ * A PATCH entry's JSON Patch. R4 carries it in a Binary (`contentType` application/json-patch+json,
+ * `data` the document in base64), read here as a PATCH request's body is (`patchDocument`: 415 for
+ * another media type, 400 for an empty or malformed document), each refusal naming the Binary's
+ * element. The Binary is validated as any resource is first (a `data` that is not base64 is a 400
+ * naming it); a resource of another type (a FHIRPath Patch's Parameters) is a patch of another media
+ * type: 415, as over HTTP.
+ */
+function patchEntryDocument(entry: BundleEntry, index: number, ctx: FhirContext): unknown {
+  const at = `Bundle.entry[${index}].resource`;
+  const refuse = (err: unknown, element: string) => {
+    if (!(err instanceof FhirError)) return err;
+    const issues = (err.outcome.issue ?? []).map((i) => ({
+      ...i,
+      diagnostics: `entry[${index}]: ${i.diagnostics ?? ''}`,
+      expression: [element],
+      location: [element],
+    }));
+    return new FhirError(err.status, issues);
+  };
+  const sent: unknown = entry.resource;
+  if (sent === undefined)
+    throw refuse(
+      new FhirError(
+        400,
+        issue(
+          'error',
+          'required',
+          `a PATCH entry carries its JSON Patch in a Binary (contentType ${JSON_PATCH}, data in base64)`,
+        ),
+      ),
+      at,
+    );
+  const type = isJsonObject(sent) ? sent.resourceType : undefined;
+  if (typeof type === 'string' && type !== 'Binary') throw refuse(notJsonPatch(), at);
+  let binary: Binary;
+  try {
+    binary = assertResourceShape(sent, 'Binary') as Binary;
+  } catch (err) {
+    throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index, 'Binary'));
+  }
+  const errors = (ctx.policy.check(binary).issue ?? []).filter(isErrorIssue);
+  if (errors.length) throw new FhirError(400, inEntry(errors, index, 'Binary'));
+  try {
+    return patchDocument(binary.contentType, Buffer.from(binary.data ?? '', 'base64'), ctx.limits.jsonDepth);
+  } catch (err) {
+    throw refuse(err, err instanceof FhirError && err.status === 415 ? `${at}.contentType` : `${at}.data`);
+  }
 }
 
 /** What this server reads of an entry's request that must be a string, besides `method` (one of ORDER's). */
@@ -303,21 +367,33 @@ async function resolveConditionalReferences(
       assertType(m[1]);
       let found: Resource[];
       try {
-        found = (await store.search(m[1], { ...params, _count: '2' })).resources;
+        found = (await store.search(m[1], { ...params, _count: '2' }, { types: SUPPORTED_TYPES })).resources;
       } catch (err) {
         // A malformed search is the entry's fault; a refusal (403) stays what it is.
         if (err instanceof FhirError && err.status === 400)
           throw new FhirError(400, inEntry(err.outcome.issue ?? [], e.index, e.type));
         throw err;
       }
-      if (found.length !== 1) {
+      // The search is not quoted: it names the target by identifier, which may be a HETU.
+      if (found.length > 1) {
+        const { outcome: several } = multipleMatches(
+          'conditional reference',
+          m[1],
+          "the reference's criteria",
+          where,
+        );
         throw new FhirError(
-          found.length ? 412 : 400,
+          412,
+          (several.issue ?? []).map((i) => ({ ...i, diagnostics: `entry[${e.index}]: ${i.diagnostics}` })),
+        );
+      }
+      if (!found.length) {
+        throw new FhirError(
+          400,
           issue(
             'error',
-            found.length ? 'multiple-matches' : 'not-found',
-            // The search is not quoted: it names the target by identifier, which may be a HETU.
-            `entry[${e.index}]: the conditional reference to ${m[1]} matches ${found.length ? 'more than one' : 'no'} resource`,
+            'not-found',
+            `entry[${e.index}]: the conditional reference to ${m[1]} matches no resource`,
             where,
           ),
         );
@@ -376,6 +452,16 @@ async function execute(
       const { resource, created } = await updateResource(store, ctx, e.resource!, e.ifMatch, inTransaction);
       return entryFor(ctx, created ? 201 : 200, resource, prefer, true);
     }
+    case 'PATCH':
+      // As the patch interaction: validated and its references checked as it is written (in a
+      // transaction every create and delete has run by then, R4's order).
+      return entryFor(
+        ctx,
+        200,
+        await patchResource(store, ctx, e.type, e.id!, e.ifMatch, e.patch),
+        prefer,
+        true,
+      );
     case 'DELETE': {
       // A transaction checks references once all its entries are written (runTransaction).
       const versionId = inTransaction
@@ -385,6 +471,11 @@ async function execute(
     }
     case 'GET':
       return getEntry(store, e.get!, inTransaction);
+    case 'HEAD': {
+      // The GET's answer without its resource.
+      const { fullUrl, response } = await getEntry(store, e.get!, inTransaction);
+      return { ...(fullUrl ? { fullUrl } : {}), ...(response ? { response } : {}) };
+    }
   }
 }
 
@@ -604,13 +695,13 @@ async function writeTransaction(
 }
 
 /**
- * The order a transaction's entries are executed in: by method (R4's DELETE, POST, PUT, GET), the
- * POSTs in entry order (createPosts orders them further), the DELETEs and the PUTs each by their
- * target's `Type/id`. Transactions changing the same resources lock their rows in one order within
- * each method, so they wait for each other instead of deadlocking.
+ * The order a transaction's entries are executed in: by method (R4's DELETE, POST, PUT and PATCH, GET
+ * and HEAD), the POSTs in entry order (createPosts orders them further), the DELETEs and the PUTs and
+ * PATCHes each by their target's `Type/id`. Transactions changing the same resources lock their rows
+ * in one order within each method, so they wait for each other instead of deadlocking.
  */
 function executionOrder(parsed: ParsedEntry[]): ParsedEntry[] {
-  const target = (e: ParsedEntry) => (e.method === 'PUT' || e.method === 'DELETE' ? `${e.type}/${e.id}` : '');
+  const target = (e: ParsedEntry) => (changesTarget(e.method) ? `${e.type}/${e.id}` : '');
   return [...parsed].sort((a, b) => {
     const [ta, tb] = [target(a), target(b)];
     return ORDER[a.method] - ORDER[b.method] || (ta < tb ? -1 : ta > tb ? 1 : 0) || a.index - b.index;
@@ -619,13 +710,13 @@ function executionOrder(parsed: ParsedEntry[]): ParsedEntry[] {
 
 /**
  * A transaction touches each resource once (R4 http.html#trules: overlapping identities fail the
- * transaction): two PUT or DELETE entries on one `Type/id` are a 400 naming the second, before any
- * work, rather than a version conflict half-way through.
+ * transaction): two PUT, PATCH or DELETE entries on one `Type/id` are a 400 naming the second, before
+ * any work, rather than a version conflict half-way through.
  */
 function assertDistinctTargets(parsed: ParsedEntry[]): void {
   const first = new Map<string, number>();
   for (const e of parsed) {
-    if ((e.method !== 'PUT' && e.method !== 'DELETE') || !e.id) continue;
+    if (!changesTarget(e.method) || !e.id) continue;
     const target = `${e.type}/${e.id}`;
     const earlier = first.get(target);
     if (earlier === undefined) {
@@ -706,7 +797,7 @@ function groupBy<T>(items: T[], key: (item: T) => number): T[][] {
 /** An entry's error, located in that entry (its issues' expressions under `Bundle.entry[i]`). */
 function inEntryError(err: unknown, e: ParsedEntry): unknown {
   return err instanceof FhirError
-    ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type))
+    ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type, e.method === 'PATCH'))
     : err;
 }
 

@@ -82,7 +82,8 @@ const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
   {
     name: '_offset',
     type: 'number',
-    documentation: 'Paging offset, used by next/previous links',
+    documentation:
+      'Matches to skip before the first page; a page links only self and next, and next goes on by _cursor',
   },
   {
     name: '_cursor',
@@ -148,10 +149,18 @@ export function buildCapabilityStatement(opts: {
 }): CapabilityStatement {
   const params = searchParamsByType();
   const { declared } = opts;
-  const operationsOn = (type: string | undefined) =>
-    declared.operations
-      .filter((op) => (type === undefined ? !op.on : !op.on || op.on.includes(type)))
+  // At system level only the operations served there; on a resource those served at type or instance
+  // level (R4 lists both under the resource) on that type.
+  const operationsOn = (type: string | undefined) => {
+    const ops = declared.operations
+      .filter((op) =>
+        type === undefined
+          ? op.levels.includes('system')
+          : op.levels.some((level) => level !== 'system') && (!op.on || op.on.includes(type)),
+      )
       .map(({ name }) => ({ name, definition: OPERATIONS[name] as string }));
+    return ops.length ? { operation: ops } : {};
+  };
   const resource: CapabilityStatementRestResource[] = SUPPORTED_TYPES.map((type) => {
     const ours = opts.profiles.get(type) ?? [];
     const refs = [...(params.get(type)?.values() ?? [])].filter((p) => p.type === 'reference');
@@ -167,7 +176,7 @@ export function buildCapabilityStatement(opts: {
         code: code as CapabilityStatementRestResourceInteraction['code'],
       })),
       documentation:
-        'Conditional create (If-None-Exist) and conditional update (PUT Type?identifier=…) take identifier=system|value only, and the resource must carry that identifier; a conditional update of an existing resource needs If-Match like any update.',
+        'Conditional create (If-None-Exist) and conditional update (PUT Type?identifier=…) take identifier=system|value only, and the resource must carry that identifier; a conditional update of an existing resource needs If-Match like any update. PUT and PATCH need If-Match (428 without); DELETE takes If-Match optionally (412 when stale), as R4 allows.',
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: false,
@@ -187,7 +196,7 @@ export function buildCapabilityStatement(opts: {
         })),
         ...RESULT_PARAMETERS,
       ],
-      operation: operationsOn(type),
+      ...operationsOn(type),
       // Each parameter, and the wildcard `Type:*` (all of a source type's that apply).
       ...(refs.length ? { searchInclude: [...refs.map((p) => `${type}:${p.code}`), `${type}:*`] } : {}),
       ...(revRefs.length ? { searchRevInclude: [...revRefs, ...wildcards(revRefs)] } : {}),
@@ -219,7 +228,7 @@ export function buildCapabilityStatement(opts: {
         interaction: declared.system.map((code) => ({
           code: code as NonNullable<CapabilityStatementRest['interaction']>[number]['code'],
         })),
-        operation: operationsOn(undefined),
+        ...operationsOn(undefined),
       },
     ],
   };

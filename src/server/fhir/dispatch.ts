@@ -72,14 +72,18 @@ function candidates(
 
 /** The level an operation's `$name` segment stands at, by its place in a path. */
 const LEVELS = ['system', 'type', 'instance'] as const;
+export type OperationLevel = (typeof LEVELS)[number];
 /** How a client writes an operation's URL at each level. */
 const LEVEL_URL = { system: '', type: '[type]/', instance: '[type]/[id]/' } as const;
 /** An operation name plain enough to be quoted back (`$everything`): anything else is not. */
 const OPERATION_NAME = /^\$[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
-/** Each operation the table has (`$validate`) with the levels it is defined at. */
-function operationLevels(routes: readonly FhirRoute[]): Map<string, Set<(typeof LEVELS)[number]>> {
-  const out = new Map<string, Set<(typeof LEVELS)[number]>>();
+/**
+ * Each operation the table has (`$validate`) with the levels it is defined at, read off its rows'
+ * paths: what the dispatcher answers there, and what the CapabilityStatement declares.
+ */
+export function operationLevels(routes: readonly FhirRoute[]): Map<string, Set<OperationLevel>> {
+  const out = new Map<string, Set<OperationLevel>>();
   for (const route of routes)
     split(route.path).forEach((segment, i) => {
       const level = LEVELS[i];
@@ -97,7 +101,7 @@ function operationLevels(routes: readonly FhirRoute[]): Map<string, Set<(typeof 
 function operationMiss(
   parts: string[],
   found: Array<{ c: Compiled }>,
-  levels: Map<string, Set<(typeof LEVELS)[number]>>,
+  levels: Map<string, Set<OperationLevel>>,
 ): FhirError | undefined {
   const at = parts.findIndex((p) => p.startsWith('$'));
   if (at < 0 || found.some(({ c }) => c.segments[at] === parts[at])) return undefined;

@@ -3,13 +3,11 @@
 import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
-import { assertUnreferenced, checkExpectedVersion, ifMatchRequired } from '../../store/index.ts';
-import { bodyJson, parseJsonBody } from '../http/json-body.ts';
+import { assertUnreferenced } from '../../store/index.ts';
+import { bodyJson } from '../http/json-body.ts';
 import {
-  decodeText,
   headerText,
   notModified,
-  parseMediaType,
   parsePrefer,
   preferenceApplied,
   versionHeaders,
@@ -26,13 +24,14 @@ import {
   createResource,
   createdMeanwhile,
   deleteUnreferenced,
+  patchResource,
   readResource,
   readResourceJson,
   readVersion,
   searchTypeJson,
   updateResource,
 } from './interactions.ts';
-import { JSON_PATCH, applyJsonPatch } from './json-patch.ts';
+import { patchDocument } from './json-patch.ts';
 import { searchFormQuery } from './posted-parameters.ts';
 import { assertTargetsExist } from './references.ts';
 import type { FhirContext, FhirHandler, FhirRequest, FhirResponse } from './route-types.ts';
@@ -143,40 +142,18 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   return written(req, ctx, stored.resource, 200);
 };
 
-/** A PATCH body: a JSON Patch document (415 for any other media type, FHIRPath Patch included). */
-function patchBody(req: FhirRequest, ctx: FhirContext): unknown {
-  const contentType = header(req, 'content-type');
-  const media = contentType === undefined ? undefined : parseMediaType(contentType);
-  if (media?.type !== JSON_PATCH) {
-    throw new FhirError(
-      415,
-      issue('error', 'not-supported', `PATCH takes a JSON Patch document (${JSON_PATCH}); send that`),
-    );
-  }
-  if (!req.body?.length) {
-    throw new FhirError(400, issue('error', 'required', 'Request body is empty; send a JSON Patch document'));
-  }
-  return parseJsonBody(decodeText(req.body, media.params.get('charset')), { maxDepth: ctx.limits.jsonDepth });
-}
-
 /**
- * PATCH with a JSON Patch: the stored resource (read as this caller may read it), patched, then
- * written exactly as a PUT of the result would be: validated, and versioned by If-Match (428
- * without, 412 stale).
+ * PATCH with a JSON Patch (`patchResource`): written exactly as a PUT of the result would be —
+ * validated, and versioned by If-Match (428 without, 412 stale).
  */
 export const patch: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
   const ifMatch = header(req, 'if-match');
-  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch, { header: true });
-  const ops = patchBody(req, ctx);
-  const current = await readResource(ctx.store, type, id);
-  // Checked ahead of the patch so that a stale version is a 412, not a failed patch; the store checks
-  // again, atomically, when it writes.
-  if (expected === undefined) throw ifMatchRequired(type, id);
-  checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
-  const stored = await updateResource(ctx.store, ctx, applyJsonPatch(current, ops), ifMatch);
+  if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
+  const ops = patchDocument(header(req, 'content-type'), req.body, ctx.limits.jsonDepth);
+  const stored = await patchResource(ctx.store, ctx, type, id, ifMatch, ops);
   // Location names the version written, as a PUT's answer does.
-  return written(req, ctx, stored.resource, 200);
+  return written(req, ctx, stored, 200);
 };
 
 /** DELETE: 204 also for an id that never existed (R4 allows it); 409 while still referenced. */

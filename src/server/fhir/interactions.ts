@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { differentClients } from '../../mapping/index.ts';
+import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
-import { isFhirId } from '../../shared/references.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import {
   type TokenAlternative,
   assertUnreferenced,
+  checkExpectedVersion,
+  checkVersionId,
   identifierCriteria,
+  ifMatchRequired,
+  multipleMatches,
   tokenAlternatives,
 } from '../../store/index.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { StoreWrites } from '../ports.ts';
-import { isSupportedType } from '../resource-types.ts';
+import { SUPPORTED_TYPES, isSupportedType } from '../resource-types.ts';
 import type { WritePolicy } from '../write-policy.ts';
 import { assertValidId } from '../write-policy.ts';
+import { applyJsonPatch } from './json-patch.ts';
 import { localizeReferences, targetsOf } from './references.ts';
 import type { SavedSearches } from './route-types.ts';
 import { searchCriteria, searchLinks } from './search-links.ts';
@@ -197,12 +202,8 @@ export async function conditionalUpdateTarget(
   const [matches = []] = await store.findByIdentifiers(type, [
     { system: criteria.system, value: criteria.value },
   ]);
-  if (matches.length > 1) {
-    throw new FhirError(
-      412,
-      issue('error', 'multiple-matches', `More than one ${type} matches the conditional update's identifier`),
-    );
-  }
+  if (matches.length > 1)
+    throw multipleMatches('conditional update', type, "the URL's criteria", `${type}?identifier`);
   const match = matches[0]?.id;
   if (match === undefined && ifMatch !== undefined)
     throw new FhirError(
@@ -236,6 +237,28 @@ export function createdMeanwhile(type: string): FhirError {
     412,
     issue('error', 'conflict', `A ${type} with this identifier was created meanwhile; retry the update`),
   );
+}
+
+/**
+ * A patch of `type/id` with the JSON Patch `ops` (a PATCH request's, or a Bundle entry's): the stored
+ * resource (read as this caller may read it), patched, then written exactly as a PUT of the result
+ * would be — validated, its references checked, versioned by If-Match (428 without, 412 stale). The
+ * version is checked ahead of the patch, so a stale one is a 412, not a failed patch; the store
+ * checks it again, atomically, when it writes.
+ */
+export async function patchResource(
+  store: StoreWrites,
+  ctx: InteractionContext,
+  type: string,
+  id: string,
+  ifMatch: string | undefined,
+  ops: unknown,
+): Promise<Resource> {
+  const expected = ifMatch === undefined ? undefined : parseIfMatch(ifMatch, { header: true });
+  const current = await readResource(store, type, id);
+  if (expected === undefined) throw ifMatchRequired(type, id);
+  checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
+  return (await updateResource(store, ctx, applyJsonPatch(current, ops), ifMatch)).resource;
 }
 
 /**
@@ -318,7 +341,12 @@ export async function searchTypeJson(
   const shape = shapeOf(params);
   const { _summary, _elements, ...storeParams } = params;
   if (shape.summary === 'count') Object.assign(storeParams, { _total: 'accurate', _count: '0' });
-  const result = await store.searchJson(type, storeParams, { lenient: opts.lenient, base: ctx.base });
+  // The types served: what a chain or an include may name, and which one a chain names when only one fits.
+  const result = await store.searchJson(type, storeParams, {
+    lenient: opts.lenient,
+    base: ctx.base,
+    types: SUPPORTED_TYPES,
+  });
   // The links say what the search was: a parameter ignored under handling=lenient is not part of it.
   const links = await searchLinks(ctx, type, search, result, opts.posted === true);
   const head: Bundle = {
@@ -375,7 +403,10 @@ export async function readResourceJson(
   return store.readJson(type, id);
 }
 
-/** One version of a resource (vread), directly or in a Bundle entry; 400 for a malformed version id. */
+/**
+ * One version of a resource (vread), directly or in a Bundle entry; 400 at `Type.meta.versionId` for a
+ * malformed version id (`checkVersionId`, the store's rule).
+ */
 export async function readVersion(
   store: StoreWrites,
   type: string,
@@ -384,10 +415,7 @@ export async function readVersion(
 ): Promise<Resource> {
   assertType(type);
   assertValidId(id, type);
-  if (!isFhirId(vid)) {
-    throw FhirError.badRequest('Invalid version id (1-64 of A-Z a-z 0-9 - .)', `${type}.meta.versionId`);
-  }
-  return store.vread(type, id, vid);
+  return store.vread(type, id, checkVersionId(type, vid));
 }
 
 export async function readResource(store: StoreWrites, type: string, id: string): Promise<Resource> {
@@ -410,19 +438,26 @@ const ENTRY_ELEMENTS = /^(?:fullUrl|link|request|resource|response|search)(?:[.[
 /**
  * Prefixes validator expressions (`Observation.x`) with the Bundle entry they came from, puts a
  * header's name at the entry's request element that carries it, and a query parameter's name (a
- * search's or a conditional update's, named as written: no element of a resource or an entry) at the
- * entry's `request.url`, which holds the query.
+ * search's or a conditional update's, named as written: no element of a resource or an entry) or a
+ * URL's criteria (`Observation?identifier`) at the entry's `request.url`, which holds the query.
+ * `patched`: the entry is a PATCH, whose resource is its patch document: what names the patched
+ * resource (`Observation.valueInteger`, as the patch interaction names it) stays as it is, but for
+ * its version, which the entry's `request.ifMatch` gave.
  */
 export function inEntry(
   issues: OperationOutcomeIssue[],
   index: number,
   type?: string,
+  patched = false,
 ): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
   const rewrite = (e: string) => {
     if (ENTRY_HEADERS[e]) return `${prefix}.${ENTRY_HEADERS[e]}`;
+    if (type && patched && (e === type || e.startsWith(`${type}.`)))
+      return e === `${type}.meta.versionId` ? `${prefix}.${ENTRY_HEADERS['If-Match']}` : e;
     if (type && (e === type || e.startsWith(`${type}.`))) return `${prefix}.resource${e.slice(type.length)}`;
     if (e === 'resourceType') return `${prefix}.resource.resourceType`;
+    if (/^[A-Za-z]+\?/.test(e)) return `${prefix}.request.url`;
     // A resource path starts with its type's name (capitalised); a parameter name never does.
     if (/^[A-Z]/.test(e) || ENTRY_ELEMENTS.test(e)) return `${prefix}.${e}`;
     return `${prefix}.request.url`;

@@ -6,8 +6,36 @@ import type { Resource } from '@medplum/fhirtypes';
 import jsonPatch from 'fast-json-patch';
 import { rememberWrittenNumbers, writtenNumbersIn } from '../../shared/json-text.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
+import { parseJsonBody } from '../http/json-body.ts';
+import { decodeText, parseMediaType } from '../http/negotiation.ts';
 
 export const JSON_PATCH = 'application/json-patch+json';
+
+/** 415: a patch document of another media type than JSON Patch (a FHIRPath Patch's Parameters too). */
+export function notJsonPatch(): FhirError {
+  return new FhirError(
+    415,
+    issue('error', 'not-supported', `PATCH takes a JSON Patch document (${JSON_PATCH}); send that`),
+  );
+}
+
+/**
+ * A PATCH's document from its media type and bytes — a request's `Content-Type` and body, or a Bundle
+ * entry's Binary (`contentType`, `data`): a JSON Patch (415 for any other media type, FHIRPath Patch
+ * included; 400 when empty or not JSON).
+ */
+export function patchDocument(
+  contentType: string | undefined,
+  body: Buffer | undefined,
+  maxDepth: number,
+): unknown {
+  const media = contentType === undefined ? undefined : parseMediaType(contentType);
+  if (media?.type !== JSON_PATCH) throw notJsonPatch();
+  if (!body?.length) {
+    throw new FhirError(400, issue('error', 'required', 'Request body is empty; send a JSON Patch document'));
+  }
+  return parseJsonBody(decodeText(body, media.params.get('charset')), { maxDepth });
+}
 
 type Operation = jsonPatch.Operation;
 

@@ -3,6 +3,7 @@ import type { SavedCriteria, SearchParams } from '../../store/index.ts';
 import type { Limits } from '../http/limits.ts';
 import type { StoreWrites } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
+import type { OperationLevel } from './dispatch.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -78,7 +79,10 @@ export interface Declares {
   type?: string[];
   /** System-level interaction codes (`transaction`, `history-system`, …). */
   system?: string[];
-  /** An operation name (`validate`) at type/instance level. */
+  /**
+   * An operation name (`validate`), declared once for all its rows: at the levels the paths of the
+   * rows serving it say (`/$name` system, `/:type/$name` type, `/:type/:id/$name` instance).
+   */
   operation?: string;
   /** The types the operation is defined on (`$everything`: Patient); every type when absent. */
   on?: string[];
@@ -114,8 +118,11 @@ export interface FhirRoute {
 export interface DeclaredInteractions {
   type: string[];
   system: string[];
-  /** Each operation with the types it is defined on (every type when `on` is absent). */
-  operations: Array<{ name: string; on?: string[] }>;
+  /**
+   * Each operation with the levels the table serves it at and the types it is defined on (every type
+   * when `on` is absent).
+   */
+  operations: Array<{ name: string; levels: OperationLevel[]; on?: string[] }>;
   conditionalUpdate: boolean;
 }
 

@@ -2,6 +2,7 @@
 // CapabilityStatement are all derived from this table, so adding an interaction is adding a row.
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { buildCapabilityStatement } from './capability.ts';
+import { operationLevels } from './dispatch.ts';
 import { patientEverything, patientEverythingPost } from './everything.ts';
 import * as h from './handlers.ts';
 import type { DeclaredInteractions, FhirHandler, FhirRoute } from './route-types.ts';
@@ -186,16 +187,24 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
   },
 ];
 
-/** The interaction codes the table declares at type level (for every supported type) and system level. */
+/**
+ * The interaction codes the table declares at type level (for every supported type) and system level,
+ * and its operations at the levels its rows' paths serve them at (the dispatcher's reading).
+ */
 export function declaredInteractions(routes: readonly FhirRoute[] = FHIR_ROUTES): DeclaredInteractions {
   const type = routes.flatMap((r) => r.declares?.type ?? []);
   const system = routes.flatMap((r) => r.declares?.system ?? []);
   const operations = new Map<string, string[] | undefined>();
   for (const r of routes) if (r.declares?.operation) operations.set(r.declares.operation, r.declares.on);
+  const levels = operationLevels(routes);
   return {
     type,
     system,
-    operations: [...operations].map(([name, on]) => (on ? { name, on } : { name })),
+    operations: [...operations].map(([name, on]) => ({
+      name,
+      levels: [...(levels.get(`$${name}`) ?? [])],
+      ...(on ? { on } : {}),
+    })),
     conditionalUpdate: routes.some((r) => r.declares?.conditionalUpdate),
   };
 }
