@@ -1,7 +1,8 @@
-// A named responsible worker until the client relationship ends (DOMAIN.md stage 4): the responsible
-// workers' periods leave no day uncovered from the first one's start to the team's end
-// (`team-continuity`), and one professional is not twice in one role at once (`team-duplicate-member`).
-// handOver's and endTeam's teams obey both.
+// A named responsible worker until the client relationship ends (DOMAIN.md stage 4): from today on, the
+// responsible workers' periods leave no day uncovered until the team's end (`team-continuity`), and one
+// professional is not twice in one role at once (`team-duplicate-member`); before today is history, kept
+// as recorded. handOver's and endTeam's teams break neither where the team they were given did not.
+// Dates are counted from today (`d(n)`), so each case means the same on any day it runs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,8 +12,13 @@ import {
   checkTeamPeriods,
   domainIssues,
   endTeam,
+  finnishDay,
   handOver,
 } from '../../src/domain/index.ts';
+
+const TODAY = finnishDay();
+/** The day `n` days from today (before it when negative). */
+const d = (n: number) => new Date(Date.parse(TODAY) + n * 86_400_000).toISOString().slice(0, 10);
 
 const member = (
   professionalId: string,
@@ -32,16 +38,12 @@ const ruleKeys = (t: ResponsibleWorkerTeam) =>
     .filter((k) => k === 'team-continuity' || k === 'team-duplicate-member');
 
 describe('team-continuity', () => {
-  it('refuses a stretch with nobody responsible, naming the member that starts after it', () => {
-    const gap = team(
-      member('a', 'own-worker', '2025-01-01', '2025-06-30'),
-      member('b', 'te-expert', '2030-01-01'),
-    );
+  it('refuses a stretch from today on with nobody responsible, naming the member that starts after it', () => {
+    const gap = team(member('a', 'own-worker', d(-400), d(-200)), member('b', 'te-expert', d(300)));
     expect(domainIssues('team', gap)).toEqual([
       expect.objectContaining({
         expression: ['ResponsibleWorkerTeam.members[1].period.start'],
-        diagnostics:
-          'team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from 2025-07-01 to 2029-12-31; the next one starts on 2030-01-01',
+        diagnostics: `team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from ${TODAY} to ${d(299)}; the next one starts on ${d(300)}`,
       }),
     ]);
     // In any order of the members.
@@ -53,69 +55,77 @@ describe('team-continuity', () => {
     expect(checkTeamPeriods(gap)).toEqual([
       expect.objectContaining({ index: 1, field: 'period.start', rule: 'team-continuity' }),
     ]);
+    // A gap still to come, after a planned end.
+    const ahead = team(member('a', 'own-worker', d(-10), d(20)), member('b', 'te-expert', d(40)));
+    expect(diagnostics(ahead)).toEqual([
+      `team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from ${d(21)} to ${d(39)}; the next one starts on ${d(40)}`,
+    ]);
+  });
+
+  it('a gap before today is history: kept as recorded, not refused', () => {
+    const past = team(member('a', 'own-worker', d(-400), d(-200)), member('b', 'own-worker', d(-100)));
+    expect(diagnostics(past)).toEqual([]);
+    // A gap that began before today and runs on is refused from today.
+    const running = team(member('a', 'own-worker', d(-400), d(-200)), member('b', 'own-worker', d(5)));
+    expect(diagnostics(running)).toEqual([
+      `team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from ${TODAY} to ${d(4)}; the next one starts on ${d(5)}`,
+    ]);
   });
 
   it('a gap of one day is a gap; the next day is none (a period end is its last day)', () => {
-    const oneDay = team(
-      member('a', 'own-worker', '2025-01-01', '2025-06-29'),
-      member('b', 'own-worker', '2025-07-01'),
-    );
+    const oneDay = team(member('a', 'own-worker', d(-30), d(10)), member('b', 'own-worker', d(12)));
     expect(diagnostics(oneDay)).toEqual([
-      'team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from 2025-06-30 to 2025-06-30; the next one starts on 2025-07-01',
+      `team-continuity: ResponsibleWorkerTeam.members[1].period.start: no responsible worker from ${d(11)} to ${d(11)}; the next one starts on ${d(12)}`,
     ]);
-    const adjacent = team(
-      member('a', 'own-worker', '2025-01-01', '2025-06-30'),
-      member('b', 'own-worker', '2025-07-01'),
-    );
+    const adjacent = team(member('a', 'own-worker', d(-30), d(10)), member('b', 'own-worker', d(11)));
     expect(diagnostics(adjacent)).toEqual([]);
-    // Across a year and a month end.
+    // Across a year and a month end, whatever today is.
     const newYear = team(
-      member('a', 'own-worker', '2025-01-01', '2025-12-31'),
-      member('b', 'own-worker', '2026-01-01'),
+      member('a', 'own-worker', d(-30), '2999-12-31'),
+      member('b', 'own-worker', '3000-01-01'),
     );
     expect(diagnostics(newYear)).toEqual([]);
   });
 
   it('a pair covers for each other; members in other roles neither cover nor break it', () => {
     const pair = team(
-      member('a', 'own-worker', '2025-01-01', '2025-06-30'),
-      member('te', 'te-expert', '2025-03-01', '2025-09-30'),
-      member('doc', 'doctor', '2024-01-01', '2024-02-01'),
-      member('b', 'own-worker', '2025-10-01'),
+      member('a', 'own-worker', d(-30), d(30)),
+      member('te', 'te-expert', d(20), d(60)),
+      member('doc', 'doctor', d(-300), d(-200)),
+      member('b', 'own-worker', d(61)),
     );
     expect(diagnostics(pair)).toEqual([]);
     const doctorOnly = team(
-      member('a', 'own-worker', '2025-01-01', '2025-06-30'),
-      member('doc', 'doctor', '2025-01-01'),
-      member('b', 'own-worker', '2025-08-01'),
+      member('a', 'own-worker', d(-30), d(30)),
+      member('doc', 'doctor', d(-30)),
+      member('b', 'own-worker', d(61)),
     );
     expect(diagnostics(doctorOnly)).toEqual([
-      'team-continuity: ResponsibleWorkerTeam.members[2].period.start: no responsible worker from 2025-07-01 to 2025-07-31; the next one starts on 2025-08-01',
+      `team-continuity: ResponsibleWorkerTeam.members[2].period.start: no responsible worker from ${d(31)} to ${d(60)}; the next one starts on ${d(61)}`,
     ]);
   });
 
-  it('an ended team: covered until the day it ended, naming the last period end', () => {
+  it('a team ended today: covered until the day it ended, naming the last period end; one ended before is history', () => {
     const ended = {
-      ...team(
-        member('a', 'own-worker', '2025-01-01', '2025-05-31'),
-        member('doc', 'doctor', '2025-01-01', '2025-06-30'),
-      ),
-      ended: '2025-06-30',
+      ...team(member('a', 'own-worker', d(-60), d(-1)), member('doc', 'doctor', d(-60), TODAY)),
+      ended: TODAY,
     };
     expect(domainIssues('team', ended)).toEqual([
       expect.objectContaining({
         expression: ['ResponsibleWorkerTeam.members[0].period.end'],
-        diagnostics:
-          'team-continuity: ResponsibleWorkerTeam.members[0].period.end: no responsible worker from 2025-06-01 to 2025-06-30, when the team ended',
+        diagnostics: `team-continuity: ResponsibleWorkerTeam.members[0].period.end: no responsible worker from ${TODAY} to ${TODAY}, when the team ended`,
       }),
     ]);
-    expect(
-      diagnostics({ ...ended, members: [member('a', 'own-worker', '2025-01-01', '2025-06-30')] }),
-    ).toEqual([]);
+    expect(diagnostics({ ...ended, members: [member('a', 'own-worker', d(-60), TODAY)] })).toEqual([]);
+    const endedBefore = {
+      ...team(member('a', 'own-worker', d(-60), d(-31)), member('doc', 'doctor', d(-60), d(-1))),
+      ended: d(-1),
+    };
+    expect(diagnostics(endedBefore)).toEqual([]);
   });
 
   it('tyk-ctm-1 keeps its meaning: a team whose only responsible worker has a planned end is refused by it alone', () => {
-    const planned = team(member('a', 'own-worker', '2026-01-01', '2026-12-31'));
+    const planned = team(member('a', 'own-worker', d(-30), d(300)));
     expect(diagnostics(planned)).toEqual([
       'tyk-ctm-1: ResponsibleWorkerTeam.members: no current responsible worker; at least one required',
     ]);
@@ -124,7 +134,7 @@ describe('team-continuity', () => {
 
 describe('team-duplicate-member', () => {
   it('refuses one professional twice in one role over overlapping periods, naming the later entry', () => {
-    const dup = team(member('a', 'own-worker', '2025-01-01'), member('a', 'own-worker', '2025-03-01'));
+    const dup = team(member('a', 'own-worker', d(-60)), member('a', 'own-worker', d(-30)));
     expect(domainIssues('team', dup)).toEqual([
       expect.objectContaining({
         expression: ['ResponsibleWorkerTeam.members[1].period.start'],
@@ -134,86 +144,101 @@ describe('team-duplicate-member', () => {
     ]);
     // A role outside the responsible workers too; a shared last day is an overlap.
     const doctors = team(
-      member('a', 'own-worker', '2025-01-01'),
-      member('doc', 'doctor', '2025-01-01', '2025-03-01'),
-      member('doc', 'doctor', '2025-03-01'),
+      member('a', 'own-worker', d(-60)),
+      member('doc', 'doctor', d(-60), d(10)),
+      member('doc', 'doctor', d(10)),
     );
     expect(domainIssues('team', doctors).map((i) => i.expression?.[0])).toEqual([
       'ResponsibleWorkerTeam.members[2].period.start',
     ]);
   });
 
-  it('accepts the same professional in two roles, or in one role again after a break', () => {
-    expect(
-      diagnostics(team(member('a', 'own-worker', '2025-01-01'), member('a', 'doctor', '2025-01-01'))),
-    ).toEqual([]);
+  it('accepts the same professional in two roles, in one role again after a break, or twice before today', () => {
+    expect(diagnostics(team(member('a', 'own-worker', d(-60)), member('a', 'doctor', d(-60))))).toEqual([]);
     expect(
       diagnostics(
         team(
-          member('a', 'own-worker', '2025-01-01', '2025-06-30'),
-          member('b', 'own-worker', '2025-07-01', '2025-12-31'),
-          member('a', 'own-worker', '2026-01-01'),
+          member('a', 'own-worker', d(-90), d(-61)),
+          member('b', 'own-worker', d(-60), d(-1)),
+          member('a', 'own-worker', TODAY),
+        ),
+      ),
+    ).toEqual([]);
+    // History: an overlap that ended before today.
+    expect(
+      diagnostics(
+        team(
+          member('a', 'own-worker', d(-90)),
+          member('doc', 'doctor', d(-90), d(-30)),
+          member('doc', 'doctor', d(-40), d(-2)),
         ),
       ),
     ).toEqual([]);
   });
 });
 
-describe("handOver's and endTeam's teams obey both rules", () => {
+describe("handOver's and endTeam's teams break neither rule where the team they were given did not", () => {
   it('refuses a handover that would leave a stretch with nobody responsible', () => {
-    const planned = team(member('a', 'own-worker', '2026-01-10', '2026-12-31'));
-    expect(handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-02-01' })).toEqual({
+    const planned = team(member('a', 'own-worker', d(-30), d(30)));
+    expect(handOver(planned, { professionalId: 'b', role: 'te-expert', date: d(40) })).toEqual({
       ok: false,
-      reason:
-        'team-continuity: no responsible worker from 2027-01-01 to 2027-01-31; the next one starts on 2027-02-01',
+      reason: `team-continuity: no responsible worker from ${d(31)} to ${d(39)}; the next one starts on ${d(40)}`,
     });
-    const next = handOver(planned, { professionalId: 'b', role: 'te-expert', date: '2027-01-01' });
+    const next = handOver(planned, { professionalId: 'b', role: 'te-expert', date: d(31) });
     expect(next.ok).toBe(true);
     if (next.ok) expect(diagnostics(next.team)).toEqual([]);
   });
 
   it('refuses a handover to a professional who already has the role on a later or planned period', () => {
-    const later = team(
-      member('a', 'own-worker', '2026-01-01'),
-      member('b', 'own-worker', '2026-09-01', '2026-12-31'),
-    );
-    expect(
-      handOver(later, { professionalId: 'b', role: 'own-worker', date: '2026-03-01', from: 'a' }),
-    ).toEqual({
+    const later = team(member('a', 'own-worker', d(-30)), member('b', 'own-worker', d(60), d(90)));
+    expect(handOver(later, { professionalId: 'b', role: 'own-worker', date: d(10), from: 'a' })).toEqual({
       ok: false,
       reason:
         'team-duplicate-member: b is in role own-worker twice over overlapping periods (members[1] and members[2])',
     });
   });
 
-  it('endTeam keeps the rules too', () => {
-    const gap = team(
-      member('a', 'own-worker', '2025-01-01', '2025-03-31'),
-      member('b', 'own-worker', '2025-05-01'),
+  it('hands over and ends a team that has a gap in its history (or one the team already had ahead)', () => {
+    const history = team(member('a', 'own-worker', d(-400), d(-300)), member('b', 'own-worker', d(-200)));
+    const next = handOver(history, { professionalId: 'c', role: 'own-worker', date: d(-1), from: 'b' });
+    expect(next).toMatchObject({ ok: true });
+    expect(endTeam(history, TODAY)).toMatchObject({ ok: true });
+    // A double entry it already had is no reason to refuse what does not add one.
+    const doubled = team(member('a', 'own-worker', d(-30)), member('a', 'own-worker', d(-20)));
+    expect(handOver(doubled, { professionalId: 'c', role: 'te-expert', date: d(5), from: 'a' }).ok).toBe(
+      true,
     );
-    expect(endTeam(gap, '2025-06-30')).toEqual({
+  });
+
+  it('endTeam keeps the rules too', () => {
+    const gap = team(member('a', 'own-worker', d(-30), d(-1)), member('b', 'own-worker', d(5)));
+    expect(endTeam(gap, TODAY)).toEqual({
       ok: false,
-      reason:
-        'team-continuity: no responsible worker from 2025-04-01 to 2025-04-30; the next one starts on 2025-05-01',
+      reason: `b's period begins after ${TODAY}`,
+    });
+    const ends = team(member('a', 'own-worker', d(-30), d(-1)), member('doc', 'doctor', d(-30)));
+    expect(endTeam(ends, TODAY)).toEqual({
+      ok: false,
+      reason: `team-continuity: no responsible worker from ${TODAY} to ${TODAY}, when the team ended`,
     });
   });
 
-  it('every handover accepted from a valid team gives a valid team; from any team, one that obeys both rules', () => {
-    const day = (offset: number) => new Date(Date.UTC(2024, 0, 1 + offset)).toISOString().slice(0, 10);
+  it('every handover accepted from a valid team gives a valid team; from any team, one that adds no break of either rule', () => {
     const who = fc.constantFrom('a', 'b', 'c');
     const kind = fc.constantFrom(...RESPONSIBLE_WORKER_KINDS);
     const request = fc.record({
       professionalId: who,
       role: kind,
-      date: fc.integer({ min: 0, max: 800 }).map(day),
+      date: fc.integer({ min: -400, max: 400 }).map(d),
       from: fc.option(who, { nil: undefined }),
     });
     const anyMember = fc.record({
       professionalId: who,
       role: fc.constantFrom(...RESPONSIBLE_WORKER_KINDS, 'doctor' as const),
-      start: fc.integer({ min: 0, max: 700 }),
+      start: fc.integer({ min: -500, max: 200 }),
       length: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
     });
+    const breaks = (t: ResponsibleWorkerTeam) => checkTeamPeriods(t).map((v) => `${v.rule}: ${v.reason}`);
     fc.assert(
       fc.property(
         who,
@@ -222,27 +247,28 @@ describe("handOver's and endTeam's teams obey both rules", () => {
         fc.array(anyMember, { minLength: 1, maxLength: 4 }),
         (first, firstKind, requests, members) => {
           // From a valid team: every team handed over to is valid.
-          let t = team(member(first, firstKind, day(0)));
+          let t = team(member(first, firstKind, d(-500)));
           for (const r of requests) {
             const res = handOver(t, r);
             if (!res.ok) continue;
             t = res.team;
             expect(diagnostics(t)).toEqual([]);
           }
-          // From any team (handOver takes invalid ones too): what it gives obeys both new rules.
+          // From any team (handOver takes invalid ones too): what it gives breaks nothing new.
           const messy = team(
             ...members.map((m) =>
               member(
                 m.professionalId,
                 m.role,
-                day(m.start),
-                m.length === undefined ? undefined : day(m.start + m.length),
+                d(m.start),
+                m.length === undefined ? undefined : d(m.start + m.length),
               ),
             ),
           );
+          const had = new Set(breaks(messy));
           for (const r of requests) {
             const res = handOver(messy, r);
-            if (res.ok) expect(ruleKeys(res.team)).toEqual([]);
+            if (res.ok) expect(breaks(res.team).filter((b) => !had.has(b))).toEqual([]);
           }
         },
       ),

@@ -94,18 +94,25 @@ const overlap = (a: TeamMember, b: TeamMember) =>
   (a.period.end === undefined || b.period.start <= a.period.end);
 
 /**
- * What the team's periods break (DOMAIN.md stage 4: a named responsible worker until the client
- * relationship ends): `team-continuity` — the responsible workers' periods together cover every day
- * from the first one's start to the day the team `ended` (or on: the open end is `tyk-ctm-1`'s, an
- * open-ended responsible worker), a gap of a day or more naming the member that starts after it (or,
- * before the end, the last one to end); `team-duplicate-member` — one professional is in one role at
- * most once on any day, naming the later entry. Members in other roles cover nothing.
+ * What the team's periods break from `today` on (DOMAIN.md stage 4: a named responsible worker until
+ * the client relationship ends): `team-continuity` — the responsible workers' periods together cover
+ * every day from today (or the first one's start, when later) to the day the team `ended` (or on: the
+ * open end is `tyk-ctm-1`'s, an open-ended responsible worker), a gap of a day or more naming the member
+ * that starts after it (or, before the end, the last one to end); `team-duplicate-member` — one
+ * professional is in one role at most once on any day from today on, naming the later entry. Members
+ * in other roles cover nothing. Days before today are history: a gap or a double entry there is what
+ * was recorded, kept as it was (a rule that refused it would have the past rewritten).
  */
-export function checkTeamPeriods(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
-  return [...continuityGaps(team), ...duplicateMembers(team)];
+export function checkTeamPeriods(
+  team: ResponsibleWorkerTeam,
+  today: string = finnishDay(),
+): TeamPeriodViolation[] {
+  return [...continuityGaps(team, today), ...duplicateMembers(team, today)];
 }
 
-function continuityGaps(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
+const later = (a: string, b: string) => (a > b ? a : b);
+
+function continuityGaps(team: ResponsibleWorkerTeam, today: string): TeamPeriodViolation[] {
   const responsible = team.members
     .map((m, index) => ({ m, index }))
     .filter(
@@ -131,12 +138,12 @@ function continuityGaps(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
   let last = first;
   for (const r of responsible) {
     if (uncovered === undefined) break;
-    if (r.m.period.start > uncovered)
+    if (r.m.period.start > uncovered && r.m.period.start > today)
       out.push({
         index: r.index,
         field: 'period.start',
         rule: 'team-continuity',
-        reason: `no responsible worker from ${uncovered} to ${dayBefore(r.m.period.start)}; the next one starts on ${r.m.period.start}`,
+        reason: `no responsible worker from ${later(uncovered, today)} to ${dayBefore(r.m.period.start)}; the next one starts on ${r.m.period.start}`,
       });
     const end = r.m.period.end;
     if (end === undefined) uncovered = undefined;
@@ -145,23 +152,25 @@ function continuityGaps(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
       last = r;
     }
   }
-  if (team.ended !== undefined && uncovered !== undefined && uncovered <= team.ended)
+  if (team.ended !== undefined && uncovered !== undefined && uncovered <= team.ended && team.ended >= today)
     out.push({
       index: last.index,
       field: 'period.end',
       rule: 'team-continuity',
-      reason: `no responsible worker from ${uncovered} to ${team.ended}, when the team ended`,
+      reason: `no responsible worker from ${later(uncovered, today)} to ${team.ended}, when the team ended`,
     });
   return out;
 }
 
-function duplicateMembers(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
+function duplicateMembers(team: ResponsibleWorkerTeam, today: string): TeamPeriodViolation[] {
   const out: TeamPeriodViolation[] = [];
+  // Only what runs on today or later can overlap there.
+  const current = (m: TeamMember) => inOrder(m) && (m.period.end === undefined || m.period.end >= today);
   team.members.forEach((m, j) => {
-    if (!inOrder(m)) return;
+    if (!current(m)) return;
     const i = team.members.findIndex(
       (o, k) =>
-        k < j && o.professionalId === m.professionalId && o.role === m.role && inOrder(o) && overlap(o, m),
+        k < j && o.professionalId === m.professionalId && o.role === m.role && current(o) && overlap(o, m),
     );
     if (i >= 0)
       out.push({
@@ -174,10 +183,17 @@ function duplicateMembers(team: ResponsibleWorkerTeam): TeamPeriodViolation[] {
   return out;
 }
 
-/** Why a team a rule here made breaks `checkTeamPeriods` (the first refusal, with its rule), or `undefined`. */
-function periodsRefusal(team: ResponsibleWorkerTeam): string | undefined {
-  const broken = checkTeamPeriods(team)[0];
-  return broken && `${broken.rule}: ${broken.reason}`;
+/**
+ * Why the team a rule here made from `given` breaks `checkTeamPeriods` where `given` did not (the
+ * first such refusal, with its rule), or `undefined`. A gap or a double entry the team already had —
+ * stored before the rule, or through FHIR, which does not check it — is history a handover or an end
+ * neither makes nor can mend, so it does not refuse them.
+ */
+function periodsRefusal(team: ResponsibleWorkerTeam, given: ResponsibleWorkerTeam): string | undefined {
+  const had = new Set(checkTeamPeriods(given).map((v) => `${v.rule}: ${v.reason}`));
+  return checkTeamPeriods(team)
+    .map((v) => `${v.rule}: ${v.reason}`)
+    .find((refusal) => !had.has(refusal));
 }
 
 export type TeamEndResult =
@@ -203,7 +219,7 @@ export function endTeam(team: ResponsibleWorkerTeam, when: string | Date): TeamE
   const ended = { ...team, members, ended: date };
   const check = checkEndedTeam(ended, date);
   if (!check.valid) return { ok: false, reason: check.reason };
-  const periods = periodsRefusal(ended);
+  const periods = periodsRefusal(ended, team);
   if (periods) return { ok: false, reason: periods };
   return { ok: true, team: ended, reason: `team ${team.id} ended on ${date}` };
 }
@@ -275,7 +291,7 @@ export function handOver(team: ResponsibleWorkerTeam, request: HandoverRequest):
   };
   if (!previous) {
     const out = { ...team, members: [...team.members, started] };
-    const periods = periodsRefusal(out);
+    const periods = periodsRefusal(out, team);
     if (periods) return { ok: false, reason: periods };
     return {
       ok: true,
@@ -295,8 +311,8 @@ export function handOver(team: ResponsibleWorkerTeam, request: HandoverRequest):
   }
   const ended: TeamMember = { ...previous, period: { ...previous.period, end: dayBefore(next.date) } };
   const out = { ...team, members: [...team.members.map((m) => (m === previous ? ended : m)), started] };
-  // What the team was given may break the period rules already; what it gives back does not.
-  const periods = periodsRefusal(out);
+  // What the team was given may break the period rules already; what it gives back breaks no more.
+  const periods = periodsRefusal(out, team);
   if (periods) return { ok: false, reason: periods };
   return {
     ok: true,
