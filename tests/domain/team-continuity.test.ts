@@ -32,10 +32,6 @@ const member = (
 });
 const team = (...members: TeamMember[]): ResponsibleWorkerTeam => ({ id: 't', clientId: 'c', members });
 const diagnostics = (t: unknown) => domainIssues('team', t).map((i) => i.diagnostics);
-const ruleKeys = (t: ResponsibleWorkerTeam) =>
-  domainIssues('team', t)
-    .map((i) => i.diagnostics!.split(':')[0])
-    .filter((k) => k === 'team-continuity' || k === 'team-duplicate-member');
 
 describe('team-continuity', () => {
   it('refuses a stretch from today on with nobody responsible, naming the member that starts after it', () => {
