@@ -54,6 +54,11 @@ export interface UpdateOptions {
   ifMatchOptional?: boolean;
   /** Refuse to create a resource that does not exist yet (405), as a server with updateCreate false does. */
   noCreate?: boolean;
+  /**
+   * The update writes a PATCH's result (`patchResource`): the store writes it as any update, and the
+   * security guard audits it as the interaction the client asked for, alone or as a Bundle's entry.
+   */
+  interaction?: 'patch';
 }
 
 export interface DeleteOptions {

@@ -6,6 +6,7 @@ import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
 import {
   type TokenAlternative,
+  type UpdateOptions,
   assertUnreferenced,
   checkExpectedVersion,
   checkVersionId,
@@ -258,12 +259,13 @@ export async function patchResource(
   const current = await readResource(store, type, id);
   if (expected === undefined) throw ifMatchRequired(type, id);
   checkExpectedVersion(type, id, expected, Number(current.meta?.versionId));
-  return (await updateResource(store, ctx, applyJsonPatch(current, ops), ifMatch)).resource;
+  return (await updateResource(store, ctx, applyJsonPatch(current, ops), ifMatch, false, 'patch')).resource;
 }
 
 /**
  * An update of an existing resource. The store checks If-Match (428 when missing, 412 when stale) and
- * refuses a new id with 405: this server does not create on PUT (`updateCreate: false`).
+ * refuses a new id with 405: this server does not create on PUT (`updateCreate: false`). `interaction`
+ * says the update writes a PATCH's result (`patchResource`), which is audited as a patch.
  */
 export async function updateResource(
   store: StoreWrites,
@@ -271,6 +273,7 @@ export async function updateResource(
   resource: Resource,
   ifMatch: string | undefined,
   validated = false,
+  interaction?: UpdateOptions['interaction'],
 ): Promise<{ resource: Resource; created: boolean }> {
   localizeReferences(resource, ctx.base);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
@@ -280,6 +283,7 @@ export async function updateResource(
       ...(ifMatch ? { ifMatch } : {}),
       noCreate: true,
       ...(targets.length ? { targets } : {}),
+      ...(interaction ? { interaction } : {}),
     }),
   );
 }

@@ -17,8 +17,6 @@ export interface Principal {
   syncOperator?: boolean;
   /** The request id, carried into audit rows. */
   requestId?: string;
-  /** The request's FHIR interaction (its route's), where a write's audit row must tell it apart (`patch`). */
-  interaction?: string;
   /**
    * The FHIR base the request is answered under: a reference written as an absolute URL under it names
    * a resource here (Kanta PHR mode stores references as written), so consent and audit read the client off it.

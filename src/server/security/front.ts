@@ -377,7 +377,6 @@ function admission(opts: FrontOptions, limits: ReturnType<typeof rateLimits>): A
       if (refusal) throw refusal;
       if (!permitted(p, need))
         throw refuse(403, 'sec-scope-1', 'the granted scopes do not permit this interaction');
-      if (need.kind === 'fhir') p.interaction = need.interaction;
       if (need.kind === 'bundle' && !p.unrestricted) await checkBundle(req, res, p, raw, opts);
       return p;
     } catch (err) {

@@ -187,8 +187,8 @@ export async function update<T extends Resource>(
   opts?: UpdateOptions,
 ): Promise<WriteResult<T>> {
   const { resourceType: type, id = '' } = resource;
-  // A PATCH is written as an update, and audited as what the client asked for.
-  const interaction = g.p.interaction === 'patch' ? 'patch' : 'update';
+  // A PATCH (a request's or a Bundle entry's) is written as an update, and audited as what the client asked for.
+  const interaction = opts?.interaction ?? 'update';
   const done = await g.inTx(async (tx) => {
     const blind = await blindWriteRefusal(g, tx, type, id);
     if (blind instanceof BlindWrite) return blind;
