@@ -1,7 +1,7 @@
 // Matching a request path against the route table: segments compared once, no regular expression per
 // route. What the binding calls for every FHIR request.
 import { FhirError, issue } from '../../shared/outcome.ts';
-import type { FhirRoute, Method } from './route-types.ts';
+import type { FhirRoute, Method, OperationLevel } from './route-types.ts';
 
 interface Compiled {
   route: FhirRoute;
@@ -71,8 +71,7 @@ function candidates(
 }
 
 /** The level an operation's `$name` segment stands at, by its place in a path. */
-const LEVELS = ['system', 'type', 'instance'] as const;
-export type OperationLevel = (typeof LEVELS)[number];
+const LEVELS: readonly OperationLevel[] = ['system', 'type', 'instance'];
 /** How a client writes an operation's URL at each level. */
 const LEVEL_URL = { system: '', type: '[type]/', instance: '[type]/[id]/' } as const;
 /** An operation name plain enough to be quoted back (`$everything`): anything else is not. */

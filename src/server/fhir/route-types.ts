@@ -3,9 +3,11 @@ import type { SavedCriteria, SearchParams } from '../../store/index.ts';
 import type { Limits } from '../http/limits.ts';
 import type { StoreWrites } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
-import type { OperationLevel } from './dispatch.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Where an operation's `$name` stands in its URL: `/$name`, `/:type/$name`, `/:type/:id/$name`. */
+export type OperationLevel = 'system' | 'type' | 'instance';
 
 /** A FHIR request with nothing of the transport left: what a handler reads. */
 export interface FhirRequest {
