@@ -3,6 +3,7 @@
 // RESTful fullUrl (else match `Type/id` among the entries); a versioned reference must match the
 // target's meta.versionId; a reference that matches entries with different fullUrls is ambiguous.
 import { type Json, isObject } from '../util.ts';
+import { quoted } from '../walk/report.ts';
 import type { BundleScope, CheckContext, EntryIndex } from './context.ts';
 
 /** `base/Type/id` (optionally `/_history/v`) with a resource type: a RESTful URL. */
@@ -89,7 +90,7 @@ export function resolveInBundle(
       ctx.report(
         'error',
         'invalid',
-        `The reference '${ref}' asks for version ${version}, but the Bundle entry it resolves to has meta.versionId ${versionOf(candidates[0]!.resource) ?? '(none)'}`,
+        `The reference ${quoted(ref)} asks for version ${version}, but the Bundle entry it resolves to has meta.versionId ${versionOf(candidates[0]!.resource) ?? '(none)'}`,
         'reference',
       );
       return candidates[0]!.resource;
@@ -103,7 +104,7 @@ export function resolveInBundle(
     ctx.report(
       'warning',
       'invalid',
-      `The reference '${ref}' matches more than one entry in the Bundle (${[...urls].join(', ')})`,
+      `The reference ${quoted(ref)} matches more than one entry in the Bundle (${[...urls].map((u) => quoted(String(u))).join(', ')})`,
       'reference',
     );
   }

@@ -5,6 +5,7 @@
 // (fullUrl; relative `Type/id` against the referring entry's RESTful base, else by type and id); a
 // stylesheet link makes its entry reachable.
 import { type Json, isAbsoluteUri, isObject } from '../util.ts';
+import { quoted } from '../walk/report.ts';
 import { bundleCandidates, restfulBase } from './bundle-references.ts';
 import type { BundleScope, CheckContext } from './context.ts';
 
@@ -39,7 +40,7 @@ export function checkDocumentLinks(ctx: CheckContext, bundle: Json, scope: Bundl
     ctx.report(
       'error',
       'invalid',
-      `Entry '${name}' isn't reachable by traversing links (forward or backward) from the Composition`,
+      `Entry ${quoted(name)} isn't reachable by traversing links (forward or backward) from the Composition`,
       `entry[${entryIndex(bundle, entries[i]!.resource)}]`,
     );
   }

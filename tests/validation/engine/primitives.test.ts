@@ -268,6 +268,48 @@ describe('valuesInMessages: false', () => {
     expect(loud).toContain(`The contained resource '${secret}' is not referenced`);
     expect(loud).toContain(`Duplicate contained resource id '${secret}'`);
   });
+  it("drops a document's unreachable entry and a Bundle reference's url from their findings", () => {
+    const secret = '131052-308T';
+    const document = {
+      resourceType: 'Bundle',
+      type: 'document',
+      identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:8f0c2a4e-5d1b-4c3e-9a7f-2b6d8e1f0a93' },
+      timestamp: '2026-01-01T00:00:00Z',
+      entry: [
+        {
+          fullUrl: 'http://x.org/fhir/Composition/c1',
+          resource: {
+            resourceType: 'Composition',
+            id: 'c1',
+            status: 'final',
+            type: { text: 'x' },
+            date: '2026-01-01',
+            author: [{ display: 'a' }],
+            title: 't',
+            subject: { reference: `Patient/${secret}/_history/2` },
+          },
+        },
+        {
+          fullUrl: `http://x.org/fhir/Patient/${secret}`,
+          resource: patient({ id: secret, meta: { versionId: '1' } }),
+        },
+        { fullUrl: `http://x.org/fhir/Patient/${secret}0`, resource: patient({ id: `${secret}0` }) },
+      ],
+    };
+    const messages = (opts?: { valuesInMessages: false }) =>
+      (v.validate(document, opts).issue ?? []).map((i) => i.diagnostics ?? '');
+    const quiet = messages({ valuesInMessages: false });
+    expect(quiet).toContain(
+      "The reference '…' asks for version 2, but the Bundle entry it resolves to has meta.versionId 1",
+    );
+    expect(quiet).toContain(
+      "Entry '…' isn't reachable by traversing links (forward or backward) from the Composition",
+    );
+    expect(quiet.filter((m) => m.includes(secret))).toEqual([]);
+    const loud = messages().join('\n');
+    expect(loud).toContain(`The reference 'Patient/${secret}/_history/2' asks for version 2`);
+    expect(loud).toContain(`Entry 'http://x.org/fhir/Patient/${secret}0' isn't reachable`);
+  });
 });
 
 describe('numbers as written in the JSON text', () => {
