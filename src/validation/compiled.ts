@@ -4,6 +4,7 @@ import { type PrimitiveRule, compilePrimitive, isPrimitiveCode } from './primiti
 import type { Registry } from './registry.ts';
 import { generateSnapshot } from './snapshot.ts';
 import type { CompiledInvariant } from './types.ts';
+import { MAX_REMEMBERED_MISSES } from './util.ts';
 
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
@@ -118,6 +119,7 @@ export type InvariantCompiler = (
  */
 export class StructureCompiler {
   private readonly structures = new Map<string, CompiledStructure | null>();
+  private structureMisses = 0;
   private readonly primitives = new Map<string, PrimitiveRule | null>();
   private readonly typeStructures = new Map<string, CompiledStructure | null>();
   /** Capitalised type name (as in `valueQuantity`) → FHIR type code. */
@@ -141,7 +143,8 @@ export class StructureCompiler {
     if (p === undefined) {
       const sd = this.registry.structureDefinition(url);
       p = sd?.snapshot?.element?.length ? this.compile(sd) : sd ? this.compileDifferential(sd) : null;
-      this.structures.set(url, p);
+      // A url naming nothing (a `meta.profile` a caller sent) is remembered up to the limit.
+      if (sd || this.structureMisses++ < MAX_REMEMBERED_MISSES) this.structures.set(url, p);
       if (p && p.url !== url) this.structures.set(p.url, p);
     }
     return p ?? undefined;

@@ -12,6 +12,13 @@ export function isAbsoluteUri(value: string): boolean {
 /** The one JSON-object test (src/shared/json-object.ts), under the engine's name. */
 export const isObject: (v: unknown) => v is Json = isJsonObject;
 
+/**
+ * At most this many urls that name nothing loaded are remembered, per cache. Instance data names them
+ * (`meta.profile`, `Coding.system`), and a long-running facade validates whatever its callers send, so
+ * what is remembered of them must not grow without bound; past the limit a miss is looked up again.
+ */
+export const MAX_REMEMBERED_MISSES = 10_000;
+
 export function isEmpty(v: Json): boolean {
   for (const _ in v) return false;
   return true;

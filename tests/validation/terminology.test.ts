@@ -2,6 +2,7 @@ import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../../src/validation/registry.ts';
 import { type Terminology, createTerminology } from '../../src/validation/terminology/index.ts';
+import { MAX_REMEMBERED_MISSES } from '../../src/validation/util.ts';
 
 const base = 'https://example.org/fhir';
 const cs: CodeSystem = {
@@ -431,6 +432,23 @@ describe('a code system we do not hold', () => {
     expect(
       tx.checkCodeableConcept(url('nowhere-or-dog'), 'required', [{ system: nowhere, code: 'a' }]),
     ).toEqual(expected);
+  });
+
+  it('is remembered for a bounded number of systems: instance data names them, a facade runs on', () => {
+    const registry = new Registry();
+    registry.loadCore();
+    const fresh = createTerminology(registry);
+    const count = MAX_REMEMBERED_MISSES + 50;
+    for (let i = 0; i < count; i++) {
+      const system = `https://nowhere.test/CodeSystem/${i}`;
+      // Past the limit the answer is the same, looked up again.
+      expect(fresh.checkCode('', 'example', { system, code: 'a', inCoding: true })).toEqual([
+        { severity: 'warning', code: 'not-found', message: notFound(system) },
+      ]);
+    }
+    const caches = fresh as unknown as Record<'codeSystems' | 'unheldIssues', Map<string, unknown>>;
+    expect(caches.codeSystems.size).toBeLessThanOrEqual(MAX_REMEMBERED_MISSES);
+    expect(caches.unheldIssues.size).toBeLessThanOrEqual(MAX_REMEMBERED_MISSES);
   });
 
   it('gives nothing for systems held here, or at a url that holds another resource', () => {

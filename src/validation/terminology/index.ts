@@ -3,6 +3,7 @@ import { isSystemReference } from '../../shared/system-uri.ts';
 import { isExampleUrl } from '../checks/example-urls.ts';
 import { specPageInsteadOfSystem } from '../checks/systems.ts';
 import type { BindingIssue, BindingStrength, ConformanceRegistry } from '../types.ts';
+import { MAX_REMEMBERED_MISSES } from '../util.ts';
 import { type IndexedCodeSystem, indexCodeSystem } from './codesystem.ts';
 import { conceptIssues, isTho } from './concept-issues.ts';
 import {
@@ -87,6 +88,7 @@ const MEMBER: Verdict = { kind: 'member' };
 /** The terminology checks over the registry's CodeSystems and ValueSets, compiled on first use. */
 class LocalTerminology implements Terminology {
   private readonly codeSystems = new Map<string, IndexedCodeSystem | null>();
+  private codeSystemMisses = 0;
   private readonly valueSets = new Map<string, CompiledValueSet | null>();
   private readonly compiling = new Set<string>();
   private readonly ctx: ExpansionContext = {
@@ -104,7 +106,8 @@ class LocalTerminology implements Terminology {
     if (cs === undefined) {
       const def = this.registry.codeSystem(url) ?? this.registry.codeSystem(stripVersion(url));
       cs = def && def.content !== 'supplement' ? indexCodeSystem(def) : null;
-      this.codeSystems.set(url, cs);
+      // What the registry holds is bounded by it; a url naming nothing is remembered up to the limit.
+      if (def || this.codeSystemMisses++ < MAX_REMEMBERED_MISSES) this.codeSystems.set(url, cs);
     }
     return cs ?? undefined;
   }
@@ -204,7 +207,7 @@ class LocalTerminology implements Terminology {
         this.registry.resolve(stripVersion(system)) !== undefined;
       const how = exempt ? undefined : unheldSystem(system);
       issues = how ? [unknownSystemIssue(system, how.severity, how.note)] : NO_ISSUES;
-      this.unheldIssues.set(system, issues);
+      if (this.unheldIssues.size < MAX_REMEMBERED_MISSES) this.unheldIssues.set(system, issues);
     }
     return issues;
   }
