@@ -3,24 +3,16 @@
 // itself carries (fhir-cond-1), or the criteria could match someone else's resource and the answer
 // would show it. A conditional update's identifier is matched exactly, commas and all.
 import type { OperationOutcome, Patient } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, openFixture, uniqueUrn } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { appPerSuite, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const ID = 'urn:ietf:rfc:3986';
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
-}, 60_000);
-afterAll(async () => fx?.close());
+const suite = appPerSuite({ strict: false });
 
 const post = (body: unknown, ifNoneExist: string) =>
-  request(app)
+  request(suite.app)
     .post('/fhir/Patient')
     .set({ 'Content-Type': FHIR, 'If-None-Exist': ifNoneExist })
     .send(JSON.stringify(body));
@@ -36,7 +28,7 @@ const patient = (identifier: Patient['identifier']): Patient => ({
 describe('conditional criteria naming the resource own identifier', () => {
   it('an alternative the body does not carry is refused, and nothing of the matching resource is shown', async () => {
     const victim = uniqueUrn();
-    const stored = await request(app)
+    const stored = await request(suite.app)
       .post('/fhir/Patient')
       .set('Content-Type', FHIR)
       .send(JSON.stringify(patient([{ system: ID, value: victim }])));
@@ -52,7 +44,7 @@ describe('conditional criteria naming the resource own identifier', () => {
     expect(JSON.stringify(res.body)).not.toContain(stored.body.id);
     // A conditional update (PUT Type?identifier=…) matches its identifier exactly, commas and all: it
     // creates a resource of its own, and neither matches nor shows the other.
-    const put = await request(app)
+    const put = await request(suite.app)
       .put(`/fhir/Patient?identifier=${encodeURIComponent(`http://x|1,${ID}|${victim}`)}`)
       .set('Content-Type', FHIR)
       .send(JSON.stringify(patient([{ system: 'http://x', value: `1,${ID}|${victim}` }])));
@@ -81,7 +73,7 @@ describe('conditional criteria naming the resource own identifier', () => {
     const again = await post(body, criteria);
     expect([again.status, again.body.id]).toEqual([200, first.body.id]);
     // A conditional update names the identifier exactly (no escapes): the same resource.
-    const put = await request(app)
+    const put = await request(suite.app)
       .put(`/fhir/Patient?identifier=${encodeURIComponent(`urn:local|${value}`)}`)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
       .send(JSON.stringify({ ...body, active: true }));
@@ -99,7 +91,7 @@ describe('a transaction whose conditional creates name one identifier under diff
       ]),
       request: { method: 'POST', url: 'Patient', ifNoneExist: criteria },
     });
-    const res = await request(app)
+    const res = await request(suite.app)
       .post('/fhir')
       .set('Content-Type', FHIR)
       .send(
@@ -111,7 +103,9 @@ describe('a transaction whose conditional creates name one identifier under diff
       );
     expect(res.status).toBe(400);
     expect(firstIssue(res.body)?.expression).toEqual(['Bundle.entry[1].request.ifNoneExist']);
-    const found = await request(app).get(`/fhir/Patient?identifier=${encodeURIComponent(`${ID}|${a}`)}`);
+    const found = await request(suite.app).get(
+      `/fhir/Patient?identifier=${encodeURIComponent(`${ID}|${a}`)}`,
+    );
     expect(found.body.total ?? found.body.entry?.length ?? 0).toBe(0);
   });
 });

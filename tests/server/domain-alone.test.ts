@@ -1,21 +1,19 @@
 // The domain API: an object sent alone held to its client's data, unchanged re-sends of a
 // consent or team alone, the {clientId} path parameter, domain fields in write refusals, unknown keys.
 import type { Bundle, CareTeam, Consent, Observation, Resource } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import { type WorkAbilityRecord, makeHetu } from '../../src/domain/index.ts';
 import { localIdSystem } from '../../src/mapping/index.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { appPerSuite } from './helpers.ts';
 
-let fx: Fixture;
-let app: express.Express;
+const suite = appPerSuite();
 let a: WorkAbilityRecord;
 let b: WorkAbilityRecord;
 
 const postJson = (path: string, body: unknown) =>
-  request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  request(suite.app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 let variants = 0;
 /** Suvi's record under ids of its own (client, HETU, each object), as domain-api.test.ts makes them. */
@@ -28,20 +26,17 @@ function suviAs(tag: string): WorkAbilityRecord {
 }
 
 async function storedByLocalId<T extends Resource>(type: string, kind: string, id: string): Promise<T[]> {
-  const res = await request(app)
+  const res = await request(suite.app)
     .get(`/fhir/${type}`)
     .query({ identifier: `${localIdSystem(kind as never)}|${id}` });
   return ((res.body as Bundle).entry ?? []).map((e) => e.resource as T);
 }
 
 beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app();
   a = suviAs('ra');
   b = suviAs('rb');
   for (const rec of [a, b]) expect((await postJson('/api/records', rec)).status).toBe(201);
 });
-afterAll(async () => fx?.close());
 
 type Issue = { diagnostics: string; expression?: string[]; location?: string[]; code: string };
 const issuesOf = (res: { body: { issue: Issue[] } }) => res.body.issue;
@@ -169,7 +164,7 @@ describe('the {clientId} path parameter (finding 3)', () => {
   it('is a local id: a comma, or anything else, is a 400 naming clientId, quoting nothing', async () => {
     const hetu = a.client.hetu as string;
     for (const view of ['plan', 'consents', 'responsible-worker', 'disclosures']) {
-      const res = await request(app).get(`/api/clients/nobody,${hetu}/${view}`);
+      const res = await request(suite.app).get(`/api/clients/nobody,${hetu}/${view}`);
       expect(res.status, view).toBe(400);
       expect(issuesOf(res)[0]).toMatchObject({ code: 'invalid', expression: ['clientId'] });
       expect(JSON.stringify(res.body), view).not.toContain(hetu);

@@ -9,7 +9,6 @@ import type {
   Resource,
   ServiceRequest,
 } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The SDK's persona records (the source of examples/personas/*.json).
@@ -17,19 +16,12 @@ import { maija, suvi } from '../../examples/tools/personas.ts';
 import { type WorkAbilityRecord, dayBefore, endTeam, finnishDay, makeHetu } from '../../src/domain/index.ts';
 import { canonical, localIdSystem } from '../../src/mapping/index.ts';
 import { type Secured, startSecured } from '../security/helpers.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { type Fixture, appPerSuite, openFixture } from './helpers.ts';
 
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app();
-});
-afterAll(async () => fx?.close());
+const suite = appPerSuite();
 
 const postJson = (path: string, body: unknown) =>
-  request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  request(suite.app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 describe('domain API', () => {
   it('stores a whole record through the SDK mapping as one validated transaction', async () => {
@@ -64,14 +56,14 @@ describe('domain API', () => {
     expect(res.status).toBe(409);
     expect(res.body.issue[0].diagnostics).toMatch(/^tyk-id-2: /);
     expect(JSON.stringify(res.body)).not.toContain(suvi.client.hetu);
-    const found = await request(app)
+    const found = await request(suite.app)
       .get('/fhir/Patient')
       .query({ identifier: `urn:oid:1.2.246.21|${maija.client.hetu}` });
     expect((found.body as Bundle).entry?.[0]?.resource?.meta?.versionId).toBe('1');
   });
 
   it('maps the current plan, the responsible worker and active consents back to domain objects', async () => {
-    const plan = await request(app).get('/api/clients/maija/plan');
+    const plan = await request(suite.app).get('/api/clients/maija/plan');
     expect(plan.status).toBe(200);
     expect(plan.body.plan).toMatchObject({
       id: 'maija-plan',
@@ -79,7 +71,7 @@ describe('domain API', () => {
       status: 'active',
       goals: maija.plans?.[0].goals,
     });
-    const worker = await request(app).get('/api/clients/maija/responsible-worker');
+    const worker = await request(suite.app).get('/api/clients/maija/responsible-worker');
     expect(worker.status).toBe(200);
     const team = maija.teams?.[0];
     const current = team?.members.find(
@@ -89,7 +81,7 @@ describe('domain API', () => {
     );
     expect(worker.body.responsibleWorker).toEqual(current);
     expect(worker.body.responsibleWorkers).toEqual([current]);
-    const consents = await request(app).get('/api/clients/maija/consents');
+    const consents = await request(suite.app).get('/api/clients/maija/consents');
     expect(consents.status).toBe(200);
     expect(consents.body.consents).toEqual([
       expect.objectContaining({ id: 'maija-consent-1', parties: maija.consents?.[0].parties }),
@@ -102,19 +94,21 @@ describe('domain API', () => {
       ['responsible-worker', 'the responsible-worker view'],
       ['consents', 'the consents view'],
     ]) {
-      const res = await request(app).get(`/api/clients/maija/${view}?status=draft`);
+      const res = await request(suite.app).get(`/api/clients/maija/${view}?status=draft`);
       expect(res.status, view).toBe(400);
       expect(res.body.issue[0]).toMatchObject({
         code: 'not-supported',
         diagnostics: `Unknown parameter "status" for ${what} (supported: none)`,
         expression: ['status'],
       });
-      expect((await request(app).get(`/api/clients/maija/${view}?_pretty=true`)).status, view).toBe(200);
+      expect((await request(suite.app).get(`/api/clients/maija/${view}?_pretty=true`)).status, view).toBe(
+        200,
+      );
     }
   });
 
   it('has no disclosure log without the security layer (nothing is audited), and says so', async () => {
-    const res = await request(app).get('/api/clients/maija/disclosures');
+    const res = await request(suite.app).get('/api/clients/maija/disclosures');
     expect(res.status).toBe(404);
     expect(res.body.issue?.[0]?.diagnostics).toBe(
       'This facade runs without its security layer: it keeps no audit log',
@@ -129,7 +123,7 @@ describe('domain API', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.reason).toMatch(/^sc-lehtonen hands over to nurse-koskinen/);
-    const worker = await request(app).get('/api/clients/maija/responsible-worker');
+    const worker = await request(suite.app).get('/api/clients/maija/responsible-worker');
     expect(worker.body.responsibleWorker).toEqual({
       professionalId: 'nurse-koskinen',
       role: 'patient-responsible-worker',
@@ -137,7 +131,7 @@ describe('domain API', () => {
     });
     const careTeam = res.body.resources.find((r: CareTeam) => r.resourceType === 'CareTeam') as CareTeam;
     expect(careTeam.meta?.versionId).toBe('2');
-    const history = await request(app).get(`/fhir/CareTeam/${careTeam.id}/_history`);
+    const history = await request(suite.app).get(`/fhir/CareTeam/${careTeam.id}/_history`);
     expect((history.body as Bundle).entry).toHaveLength(2);
 
     const same = await postJson('/api/clients/maija/responsible-worker', {
@@ -151,7 +145,7 @@ describe('domain API', () => {
   });
 
   it('ends the client relationship as an inactive CareTeam version; then nobody is the responsible worker, and a handover finds no active team', async () => {
-    const now = await request(app).get('/api/clients/maija/responsible-worker');
+    const now = await request(suite.app).get('/api/clients/maija/responsible-worker');
     const team = now.body.team;
     // Every period must have ended: an ended team with an open period is refused, nothing stored.
     const open = await postJson('/api/teams', { ...team, ended: '2026-09-30' });
@@ -170,7 +164,7 @@ describe('domain API', () => {
       '3',
     ]);
     // Who is responsible now: nobody, since the day the relationship ended.
-    const after = await request(app).get('/api/clients/maija/responsible-worker');
+    const after = await request(suite.app).get('/api/clients/maija/responsible-worker');
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({
       responsibleWorker: null,
@@ -217,7 +211,7 @@ describe('domain API', () => {
     const res = await postJson('/api/consents', orphan);
     expect(res.status).toBe(400);
     expect(res.body.issue[0].diagnostics).toMatch(/the conditional reference to Patient matches no resource/);
-    const missing = await request(app).get('/api/clients/nobody/plan');
+    const missing = await request(suite.app).get('/api/clients/nobody/plan');
     expect(missing.status).toBe(404);
     expect(missing.body.issue[0].diagnostics).toBe(
       'Client not found (no Patient carries the identifier its clientId names)',
@@ -237,14 +231,14 @@ function suviAs(tag: string): WorkAbilityRecord {
 
 /** The stored resource of `type` with the local id `id` (of the domain `kind`). */
 async function storedByLocalId<T extends Resource>(type: string, kind: string, id: string): Promise<T> {
-  const res = await request(app)
+  const res = await request(suite.app)
     .get(`/fhir/${type}`)
     .query({ identifier: `${localIdSystem(kind as never)}|${id}` });
   return (res.body as Bundle).entry?.[0]?.resource as T;
 }
 
 const putFhir = (resource: Resource) =>
-  request(app)
+  request(suite.app)
     .put(`/fhir/${resource.resourceType}/${resource.id}`)
     .set({ 'Content-Type': 'application/fhir+json', 'If-Match': `W/"${resource.meta?.versionId}"` })
     .send(JSON.stringify(resource));
@@ -355,7 +349,7 @@ describe('domain API: GET views', () => {
       date: next,
     });
     expect(handover.status).toBe(200);
-    const view = await request(app).get(`/api/clients/${rec.client.id}/responsible-worker`);
+    const view = await request(suite.app).get(`/api/clients/${rec.client.id}/responsible-worker`);
     expect(view.status).toBe(200);
     const today = {
       professionalId: 'coach-laine',
@@ -380,7 +374,7 @@ describe('domain API: GET views', () => {
     const corrected = await postJson('/api/teams', { ...ended.team, name: 'Suvin tiimi (kuntakokeilu)' });
     expect(corrected.status).toBe(200);
     expect(corrected.body.resources[0].meta.versionId).toBe('3');
-    const view = await request(app).get(`/api/clients/${client}/responsible-worker`);
+    const view = await request(suite.app).get(`/api/clients/${client}/responsible-worker`);
     expect(view.status).toBe(200);
     expect(view.body).toEqual({ responsibleWorker: member, responsibleWorkers: [member], team: second });
   });
@@ -423,7 +417,7 @@ describe('domain API: GET views', () => {
       achievementStatus: achievement('achieved'),
     });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
-    const view = await request(app).get(`/api/clients/${client}/plan`);
+    const view = await request(suite.app).get(`/api/clients/${client}/plan`);
     expect(view.status, JSON.stringify(view.body)).toBe(200);
     expect(view.body.plan.goals[0]).toEqual({ ...rec.plans![0]!.goals[0], achieved: true });
   });
@@ -438,9 +432,10 @@ describe('domain API: GET views', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       referral = res.body;
       for (const view of ['plan', 'responsible-worker', 'consents'])
-        expect((await request(app).get(`/api/clients/${client}/${view}`)).status, `${status} ${view}`).toBe(
-          200,
-        );
+        expect(
+          (await request(suite.app).get(`/api/clients/${client}/${view}`)).status,
+          `${status} ${view}`,
+        ).toBe(200);
     }
   });
 
@@ -466,12 +461,12 @@ describe('domain API: GET views', () => {
         })),
       },
     };
-    const created = await request(app)
+    const created = await request(suite.app)
       .post('/fhir/Consent')
       .set('Content-Type', 'application/fhir+json')
       .send(JSON.stringify(plain));
     expect(created.status).toBe(201);
-    const consents = await request(app).get(`/api/clients/${client}/consents`);
+    const consents = await request(suite.app).get(`/api/clients/${client}/consents`);
     expect(consents.status, JSON.stringify(consents.body)).toBe(200);
     // Two consents written apart: the view's order (by lastUpdated, then id) may tie within a millisecond.
     expect(consents.body.consents).toHaveLength(2);
@@ -483,12 +478,12 @@ describe('domain API: GET views', () => {
     const plan = await storedByLocalId<CarePlan>('CarePlan', 'plan', 'fhir-suvi-activation-plan');
     const titled = await putFhir({ ...plan, title: 'Aktivointisuunnitelma ' });
     expect(titled.status).toBe(200);
-    let view = await request(app).get(`/api/clients/${client}/plan`);
+    let view = await request(suite.app).get(`/api/clients/${client}/plan`);
     expect(view.status, JSON.stringify(view.body)).toBe(200);
     expect(view.body.plan).toEqual({ ...rec.plans![0], title: 'Aktivointisuunnitelma ' });
     const authored = await putFhir({ ...titled.body, author: { reference: plan.author?.reference } });
     expect(authored.status).toBe(200);
-    view = await request(app).get(`/api/clients/${client}/plan`);
+    view = await request(suite.app).get(`/api/clients/${client}/plan`);
     expect(view.status, JSON.stringify(view.body)).toBe(200);
     expect(view.body.plan.authorId).toBe('sw-nieminen');
 
@@ -496,7 +491,7 @@ describe('domain API: GET views', () => {
     const team = await storedByLocalId<CareTeam>('CareTeam', 'team', 'fhir-suvi-team');
     const members = team.participant?.map((p) => ({ ...p, member: { reference: p.member?.reference } }));
     expect((await putFhir({ ...team, participant: members })).status).toBe(200);
-    const worker = await request(app).get(`/api/clients/${client}/responsible-worker`);
+    const worker = await request(suite.app).get(`/api/clients/${client}/responsible-worker`);
     expect(worker.status, JSON.stringify(worker.body)).toBe(200);
     expect(worker.body.team).toEqual(rec.teams![0]);
   });

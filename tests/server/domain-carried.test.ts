@@ -1,16 +1,14 @@
 // A record another sender wrote through /fhir (its own local-id system), read with the SDK: its
 // objects have carried ids (`urn.uuid.<UUID>`), and those go back through the domain API as any id.
 import type { Bundle, CarePlan, CareTeam, Resource } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { carriedUuid, fromFhir, toFhir } from '../../src/mapping/index.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { appPerSuite } from './helpers.ts';
 
-let fx: Fixture;
-let app: express.Express;
+const suite = appPerSuite();
 let record: WorkAbilityRecord;
 
 const OTHER = { localIdSystemBase: 'https://other.example.fi/sid/local' };
@@ -18,13 +16,13 @@ const TYPES = ['Patient', 'Organization', 'PractitionerRole', 'Observation', 'Qu
 const MORE_TYPES = ['Consent', 'CarePlan', 'Goal', 'ServiceRequest', 'CareTeam'];
 
 const postJson = (path: string, body: unknown) =>
-  request(app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  request(suite.app).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 /** Every stored resource as `Type/id/version`, sorted. */
 async function stored(): Promise<string[]> {
   const out: string[] = [];
   for (const type of [...TYPES, ...MORE_TYPES]) {
-    const res = await request(app).get(`/fhir/${type}`).query({ _count: '1000' });
+    const res = await request(suite.app).get(`/fhir/${type}`).query({ _count: '1000' });
     expect(res.status).toBe(200);
     for (const e of (res.body as Bundle).entry ?? [])
       out.push(`${type}/${e.resource!.id}/${(e.resource as Resource).meta?.versionId}`);
@@ -33,17 +31,14 @@ async function stored(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app();
   const bundle = toFhir(suvi, OTHER);
-  const tx = await request(app)
+  const tx = await request(suite.app)
     .post('/fhir')
     .set('Content-Type', 'application/fhir+json')
     .send(JSON.stringify(bundle));
   expect(tx.status, JSON.stringify(tx.body)).toBe(200);
   record = fromFhir(bundle);
 });
-afterAll(async () => fx?.close());
 
 describe("another sender's record read with the SDK, by its carried ids", () => {
   it('the record read has carried ids', () => {
@@ -53,13 +48,13 @@ describe("another sender's record read with the SDK, by its carried ids", () => 
 
   it('GET /api/clients/<carried id>/consents, /plan, /responsible-worker answer with its data', async () => {
     const id = record.client.id;
-    const consents = await request(app).get(`/api/clients/${id}/consents`);
+    const consents = await request(suite.app).get(`/api/clients/${id}/consents`);
     expect(consents.status, JSON.stringify(consents.body)).toBe(200);
     expect(consents.body.consents).toEqual(record.consents);
-    const plan = await request(app).get(`/api/clients/${id}/plan`);
+    const plan = await request(suite.app).get(`/api/clients/${id}/plan`);
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
     expect(plan.body.plan).toEqual(record.plans!.find((p) => p.status === 'active'));
-    const worker = await request(app).get(`/api/clients/${id}/responsible-worker`);
+    const worker = await request(suite.app).get(`/api/clients/${id}/responsible-worker`);
     expect(worker.status, JSON.stringify(worker.body)).toBe(200);
     expect(worker.body.team).toEqual(record.teams!.find((t) => t.ended === undefined));
   });
@@ -95,7 +90,7 @@ describe("another sender's record read with the SDK, by its carried ids", () => 
       system: `${OTHER.localIdSystemBase}/client`,
       value: 'suvi',
     });
-    const again = await request(app).get(`/api/clients/${record.client.id}/plan`);
+    const again = await request(suite.app).get(`/api/clients/${record.client.id}/plan`);
     expect(again.body.plan).toEqual(plan);
   });
 
@@ -116,7 +111,7 @@ describe("another sender's record read with the SDK, by its carried ids", () => 
       system: `${OTHER.localIdSystemBase}/client`,
       value: 'suvi',
     });
-    const worker = await request(app).get(`/api/clients/${record.client.id}/responsible-worker`);
+    const worker = await request(suite.app).get(`/api/clients/${record.client.id}/responsible-worker`);
     expect(worker.body.team).toEqual(res.body.team);
   });
 });

@@ -3,17 +3,15 @@
 // and says so in `warnings` (OperationOutcome issues naming the element), rather than failing the read
 // (src/server/domain/read-back.ts, fromFhir's `unheld`, src/mapping/unheld.ts).
 import type { Bundle, CarePlan, CareTeam, Goal, Resource } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
 import { canonical, toFhir } from '../../src/mapping/index.ts';
 import { ReadBack } from '../../src/server/domain/read-back.ts';
 import { FhirError } from '../../src/shared/outcome.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { appPerSuite } from './helpers.ts';
 
-let fx: Fixture;
-let app: express.Express;
+const suite = appPerSuite();
 
 /** The resource of `profile` in `bundle` and its index. */
 function entry<T extends Resource>(bundle: Bundle, profile: string): T {
@@ -26,8 +24,6 @@ const LEFT_OUT =
   'has no domain field: read back without it, the object does not say all the resource says (docs/sdk.md)';
 
 beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app();
   // Suvi's record as another system wrote it: a goal target measuring something, an activity on dates.
   // (A modifier extension the profiles do not define is refused by the validator on the way in.)
   const bundle = toFhir(suvi);
@@ -39,13 +35,12 @@ beforeAll(async () => {
   // A team under rules the reader does not know: readable in a view, not a base for a handover.
   entry<CareTeam>(bundle, 'tyokyky-responsible-worker-team').implicitRules =
     'https://ehr.vendor.example/rules/teams';
-  const tx = await request(app)
+  const tx = await request(suite.app)
     .post('/fhir')
     .set('Content-Type', 'application/fhir+json')
     .send(JSON.stringify(bundle));
   expect(tx.status, JSON.stringify(tx.body)).toBe(200);
 });
-afterAll(async () => fx?.close());
 
 /** A warning of the view about `at`, which the domain object leaves out. */
 const warning = (at: string, what: string) => ({
@@ -58,14 +53,14 @@ const warning = (at: string, what: string) => ({
 
 describe('GET views of stored data the domain does not hold whole', () => {
   it('/plan: 200 with the plan, read without what the domain does not hold', async () => {
-    const res = await request(app).get('/api/clients/suvi/plan');
+    const res = await request(suite.app).get('/api/clients/suvi/plan');
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.plan).toEqual(suvi.plans!.find((p) => p.status === 'active'));
     expect(res.text).not.toContain('mittari-xq7');
   });
 
   it('/plan: its warnings name each element the plan leaves out', async () => {
-    const res = await request(app).get('/api/clients/suvi/plan');
+    const res = await request(suite.app).get('/api/clients/suvi/plan');
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.warnings).toEqual([
       warning(
@@ -78,7 +73,7 @@ describe('GET views of stored data the domain does not hold whole', () => {
 
   it('a view read whole carries no warnings', async () => {
     for (const view of ['consents', 'responsible-worker']) {
-      const res = await request(app).get(`/api/clients/suvi/${view}`);
+      const res = await request(suite.app).get(`/api/clients/suvi/${view}`);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body, view).not.toHaveProperty('warnings');
     }
@@ -90,12 +85,12 @@ describe('ReadBack: warnings for a view, a refusal when strict (a write made fro
   const MEASURE = 'CarePlan.goal[0].target[0].measure';
 
   async function storedPlan(): Promise<Resource> {
-    const found = await fx.store.search('CarePlan', { status: 'active', _count: '1' });
+    const found = await suite.fx.store.search('CarePlan', { status: 'active', _count: '1' });
     return found.resources[0]!;
   }
 
   it('reads the plan and answers with a warning per element left out, once however many rounds it took', async () => {
-    const readBack = new ReadBack(fx.store);
+    const readBack = new ReadBack(suite.fx.store);
     expect(readBack.answer({ x: 1 })).toEqual({ x: 1 });
     const plan = await readBack.domainOf(await storedPlan());
     expect(plan).toEqual(suvi.plans!.find((p) => p.status === 'active'));
@@ -104,7 +99,7 @@ describe('ReadBack: warnings for a view, a refusal when strict (a write made fro
   });
 
   it('strict: the 422 fromFhir gives input, naming the first element', async () => {
-    const strict = new ReadBack(fx.store, [], { strict: true });
+    const strict = new ReadBack(suite.fx.store, [], { strict: true });
     const err = await strict.domainOf(await storedPlan()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FhirError);
     expect((err as FhirError).status).toBe(422);
@@ -115,14 +110,14 @@ describe('ReadBack: warnings for a view, a refusal when strict (a write made fro
 
 describe('a write made from stored data reads it strictly', () => {
   it('the responsible-worker view reads a team under unknown implicitRules; a handover from it is 422', async () => {
-    const view = await request(app).get('/api/clients/suvi/responsible-worker');
+    const view = await request(suite.app).get('/api/clients/suvi/responsible-worker');
     expect(view.status, JSON.stringify(view.body)).toBe(200);
-    const handover = await request(app)
+    const handover = await request(suite.app)
       .post('/api/clients/suvi/responsible-worker')
       .send({ professionalId: 'sw-nieminen', role: 'kuntakokeilu-coach', date: '2027-01-10' });
     expect(handover.status, JSON.stringify(handover.body)).toBe(422);
     expect(handover.body.issue[0].expression).toEqual(['CareTeam.implicitRules']);
-    const history = await request(app).get('/api/clients/suvi/responsible-worker');
+    const history = await request(suite.app).get('/api/clients/suvi/responsible-worker');
     expect(history.body.team).toEqual(view.body.team);
   });
 });

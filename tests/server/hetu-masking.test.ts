@@ -2,11 +2,10 @@
 // in any part of an OperationOutcome: not in diagnostics, nor in expression or location, and not in
 // $validate's answer either (a 200 whose OperationOutcome quotes the resource as much as a refusal).
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maskedOutcome } from '../../src/server/http/outcome-cap.ts';
-import { type Fixture, openFixture, practitioner } from './helpers.ts';
+import { appPerSuite, practitioner } from './helpers.ts';
 
 const HETU = '010181-900C';
 const FHIR = 'application/fhir+json';
@@ -45,16 +44,10 @@ describe('maskedOutcome', () => {
 });
 
 describe('the facade masks every part of an outcome', () => {
-  let fx: Fixture;
-  let app: express.Express;
-  beforeAll(async () => {
-    fx = await openFixture();
-    app = fx.app({ strict: false });
-  }, 60_000);
-  afterAll(async () => fx?.close());
+  const suite = appPerSuite({ strict: false });
 
   const post = (path: string, body: unknown) =>
-    request(app).post(path).set('Content-Type', FHIR).send(JSON.stringify(body));
+    request(suite.app).post(path).set('Content-Type', FHIR).send(JSON.stringify(body));
 
   it('a refused write naming a property the client named with a HETU', async () => {
     const r = await post('/fhir/Practitioner', { ...practitioner(), [HETU]: 1 });

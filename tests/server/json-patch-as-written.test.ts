@@ -2,28 +2,20 @@
 // resource it does not touch (`1e400`, `12345678901234567890`, `1.50` stay byte for byte), and those
 // the patch document writes (`2.50` is stored as `2.50`), wherever the operations move them.
 import type { Resource } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyJsonPatch } from '../../src/server/fhir/json-patch.ts';
 import { parseJsonBody } from '../../src/server/http/json-body.ts';
 import { parseAsWritten, stringifyAsWritten } from '../../src/shared/json-text.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { appPerSuite } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const JSON_PATCH = 'application/json-patch+json';
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
-}, 60_000);
-afterAll(async () => fx?.close());
+const suite = appPerSuite({ strict: false });
 
 /** A new Observation whose valueQuantity.value is written `value`; its id. */
 async function observation(value: string): Promise<string> {
-  const res = await request(app)
+  const res = await request(suite.app)
     .post('/fhir/Observation')
     .set('Content-Type', FHIR)
     .send(
@@ -34,12 +26,12 @@ async function observation(value: string): Promise<string> {
 }
 
 /** The JSON text the store keeps for the Observation. */
-const stored = async (id: string) => (await fx.store.readJson('Observation', id)).json;
+const stored = async (id: string) => (await suite.fx.store.readJson('Observation', id)).json;
 const quantity = (json: string) => /"valueQuantity":\{[^}]*\}/.exec(json)?.[0];
 
 /** A PATCH with the JSON Patch document as written (its numbers' text is the point). */
 const patch = (id: string, ops: string, version = '1') =>
-  request(app)
+  request(suite.app)
     .patch(`/fhir/Observation/${id}`)
     .set({ 'Content-Type': JSON_PATCH, 'If-Match': `W/"${version}"` })
     .send(ops);

@@ -3,29 +3,24 @@
 // and history alike), one _count parser (any whole number, capped; the links say the count used) and
 // the last of a repeated _summary, as of _count, _total and _sort.
 import type { Bundle, CapabilityStatement, OperationOutcome } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCapabilityStatement } from '../../src/server/fhir/capability.ts';
 import { parsePrefer } from '../../src/server/http/negotiation.ts';
-import { type Fixture, openFixture, practitioner } from './helpers.ts';
+import { appPerSuite, practitioner } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
-let fx: Fixture;
-let app: express.Express;
+const suite = appPerSuite({ strict: false });
 
 beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
   for (let i = 0; i < 3; i++) {
-    const res = await request(app)
+    const res = await request(suite.app)
       .post('/fhir/Practitioner')
       .set('Content-Type', FHIR)
       .send(JSON.stringify(practitioner(`Rules${i}`)));
     expect(res.status).toBe(201);
   }
 }, 60_000);
-afterAll(async () => fx?.close());
 
 const link = (body: Bundle, relation: string) => body.link?.find((l) => l.relation === relation)?.url;
 const firstIssue = (body: OperationOutcome) => {
@@ -75,7 +70,7 @@ describe('Prefer (RFC 7240)', () => {
   });
 
   it('over HTTP, a differently written handling=lenient is honoured on search', async () => {
-    const res = await request(app)
+    const res = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ colour: 'blue' })
       .set('Prefer', 'Handling = "lenient"');
@@ -87,10 +82,10 @@ describe('Prefer (RFC 7240)', () => {
 describe('unknown parameters: one policy for search and history', () => {
   for (const path of ['/fhir/Practitioner/_history', '/fhir/_history']) {
     it(`${path}: 400 by default, ignored under Prefer: handling=lenient`, async () => {
-      const strict = await request(app).get(path).query({ _at: '2025', _count: '1' });
+      const strict = await request(suite.app).get(path).query({ _at: '2025', _count: '1' });
       expect(strict.status).toBe(400);
       expect(firstIssue(strict.body)).toMatchObject({ code: 'not-supported', expression: ['_at'] });
-      const lenient = await request(app)
+      const lenient = await request(suite.app)
         .get(path)
         .query({ _at: '2025', _count: '1' })
         .set('Prefer', 'handling=lenient');
@@ -100,22 +95,22 @@ describe('unknown parameters: one policy for search and history', () => {
       // The links say what the answer was: the ignored parameter is not in them.
       expect(link(lenient.body, 'self')).not.toContain('_at');
       // A bad value of a parameter it does take is still a 400.
-      const bad = await request(app).get(path).query({ _since: 'x' }).set('Prefer', 'handling=lenient');
+      const bad = await request(suite.app).get(path).query({ _since: 'x' }).set('Prefer', 'handling=lenient');
       expect(bad.status).toBe(400);
       expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
     });
   }
 
   it("an instance's history too", async () => {
-    const search = await request(app).get('/fhir/Practitioner').query({ _count: '1' });
+    const search = await request(suite.app).get('/fhir/Practitioner').query({ _count: '1' });
     const id = (search.body as Bundle).entry?.[0]?.resource?.id as string;
-    const lenient = await request(app)
+    const lenient = await request(suite.app)
       .get(`/fhir/Practitioner/${id}/_history`)
       .query({ _at: '2025' })
       .set('Prefer', 'handling=lenient');
     expect(lenient.status).toBe(200);
     expect(lenient.headers['preference-applied']).toBe('handling=lenient');
-    const plain = await request(app).get(`/fhir/Practitioner/${id}/_history`);
+    const plain = await request(suite.app).get(`/fhir/Practitioner/${id}/_history`);
     expect(plain.headers['preference-applied']).toBeUndefined();
   });
 
@@ -135,19 +130,19 @@ describe('unknown parameters: one policy for search and history', () => {
 describe('_count: one parser, any whole number, capped at 1000', () => {
   it('search: a count over the cap is answered with 1000, and the links say 1000', async () => {
     for (const _count of ['5000', '1000000000', '99999999999999999999999999']) {
-      const res = await request(app).get('/fhir/Practitioner').query({ _count });
+      const res = await request(suite.app).get('/fhir/Practitioner').query({ _count });
       expect(res.status, _count).toBe(200);
       expect(link(res.body, 'self'), _count).toMatch(/[?&]_count=1000$/);
     }
     // _offset by the same parser: past every match is an empty page, not a 400 or a 500.
-    const far = await request(app).get('/fhir/Practitioner').query({ _offset: '99999999999999999999' });
+    const far = await request(suite.app).get('/fhir/Practitioner').query({ _offset: '99999999999999999999' });
     expect(far.status).toBe(200);
     expect((far.body as Bundle).entry).toBeUndefined();
-    const repeated = await request(app).get('/fhir/Practitioner?_count=5&_count=1');
+    const repeated = await request(suite.app).get('/fhir/Practitioner?_count=5&_count=1');
     expect(link(repeated.body, 'self')).toMatch(/\?_count=1$/);
     expect((repeated.body as Bundle).entry).toHaveLength(1);
     for (const _count of ['-1', '1e3', 'many', '']) {
-      const bad = await request(app).get('/fhir/Practitioner').query({ _count });
+      const bad = await request(suite.app).get('/fhir/Practitioner').query({ _count });
       expect(bad.status, _count).toBe(400);
       expect(firstIssue(bad.body)?.expression).toEqual(['_count']);
     }
@@ -155,10 +150,10 @@ describe('_count: one parser, any whole number, capped at 1000', () => {
 
   it('history: the same parser', async () => {
     for (const path of ['/fhir/Practitioner/_history', '/fhir/_history']) {
-      const res = await request(app).get(path).query({ _count: '1000000000' });
+      const res = await request(suite.app).get(path).query({ _count: '1000000000' });
       expect(res.status, path).toBe(200);
       expect(link(res.body, 'self')).toMatch(/[?&]_count=1000(&|$)/);
-      const bad = await request(app).get(path).query({ _count: 'many' });
+      const bad = await request(suite.app).get(path).query({ _count: 'many' });
       expect(bad.status).toBe(400);
       expect(firstIssue(bad.body)).toMatchObject({
         diagnostics: "Invalid value for '_count': not a non-negative integer",
@@ -170,22 +165,22 @@ describe('_count: one parser, any whole number, capped at 1000', () => {
 
 describe('_summary given more than once', () => {
   it('the last one counts, as for _count, _total and _sort', async () => {
-    const res = await request(app).get('/fhir/Practitioner?_summary=true&_summary=count');
+    const res = await request(suite.app).get('/fhir/Practitioner?_summary=true&_summary=count');
     expect(res.status).toBe(200);
     expect((res.body as Bundle).entry).toBeUndefined();
     expect(typeof (res.body as Bundle).total).toBe('number');
-    const other = await request(app).get('/fhir/Practitioner?_summary=count&_summary=true&_count=1');
+    const other = await request(suite.app).get('/fhir/Practitioner?_summary=count&_summary=true&_count=1');
     expect(other.status).toBe(200);
     expect((other.body as Bundle).entry).toHaveLength(1);
     // One in the URL, one in a POST _search body: the body's is the later.
-    const posted = await request(app)
+    const posted = await request(suite.app)
       .post('/fhir/Practitioner/_search?_summary=true')
       .type('form')
       .send({ _summary: 'count' });
     expect(posted.status).toBe(200);
     expect((posted.body as Bundle).entry).toBeUndefined();
     // A bad last value is still the 400 naming _summary.
-    const bad = await request(app).get('/fhir/Practitioner?_summary=true&_summary=maybe');
+    const bad = await request(suite.app).get('/fhir/Practitioner?_summary=true&_summary=maybe');
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);
   });

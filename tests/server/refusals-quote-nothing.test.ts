@@ -3,25 +3,17 @@
 // MARK: an id, a resource type, a version id, a fullUrl, a path segment; none may come back, in FHIR
 // mode (Kanta PHR mode: tests/kanta/search-refusal-outcome.test.ts). And the store's 412s name their rule key.
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { appPerSuite, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const MARK = 'SuviVirtanen';
 
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
-});
-afterAll(async () => fx?.close());
+const suite = appPerSuite({ strict: false });
 
 const send = (method: 'post' | 'put', path: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(app)
+  request(suite.app)
     [method](path)
     .set({ 'Content-Type': FHIR, ...headers })
     .send(JSON.stringify(body));
@@ -91,7 +83,7 @@ describe('refusals of malformed requests quote nothing sent', () => {
   });
 
   it('a malformed id in the URL (read, and a transaction entry naming it at its request.url)', async () => {
-    const read = await request(app).get('/fhir/Practitioner/Suvi%20Virtanen');
+    const read = await request(suite.app).get('/fhir/Practitioner/Suvi%20Virtanen');
     expect(refusal(read, 400)).toMatchObject({ code: 'invalid', expression: ['Practitioner.id'] });
     const entry = await send(
       'post',
@@ -107,7 +99,7 @@ describe('refusals of malformed requests quote nothing sent', () => {
   });
 
   it('a lenient search ignoring a parameter named with a HETU warns with it masked', async () => {
-    const res = await request(app)
+    const res = await request(suite.app)
       .get('/fhir/Patient?identifier%3D010181-900C=1&other-010181-900C=2')
       .set('Prefer', 'handling=lenient');
     expect(res.status).toBe(200);
@@ -120,7 +112,7 @@ describe('refusals of malformed requests quote nothing sent', () => {
   });
 
   it('a malformed version id in the URL', async () => {
-    const res = await request(app).get('/fhir/Practitioner/some-id/_history/Suvi%20Virtanen');
+    const res = await request(suite.app).get('/fhir/Practitioner/some-id/_history/Suvi%20Virtanen');
     expect(refusal(res, 400)).toMatchObject({ code: 'invalid', expression: ['Practitioner.meta.versionId'] });
   });
 
@@ -140,16 +132,16 @@ describe('refusals of malformed requests quote nothing sent', () => {
   });
 
   it('a type in the URL this server does not have', async () => {
-    const res = await request(app).get(`/fhir/${MARK}`);
+    const res = await request(suite.app).get(`/fhir/${MARK}`);
     expect(refusal(res, 404)).toMatchObject({ code: 'not-supported' });
-    const everything = await request(app).get(`/fhir/${MARK}/x/$everything`);
+    const everything = await request(suite.app).get(`/fhir/${MARK}/x/$everything`);
     expect(refusal(everything, 404)).toMatchObject({ code: 'not-supported' });
   });
 
   it('a path with no interaction, and a method a path does not take', async () => {
-    const none = await request(app).get(`/fhir/Practitioner/${MARK}/x/y/z`);
+    const none = await request(suite.app).get(`/fhir/Practitioner/${MARK}/x/y/z`);
     expect(refusal(none, 404)).toMatchObject({ code: 'not-found' });
-    const method = await request(app)
+    const method = await request(suite.app)
       .post(`/fhir/Practitioner/${MARK}/_history`)
       .set('Content-Type', FHIR)
       .send('{}');

@@ -9,35 +9,20 @@ import type {
   OperationOutcome,
   Resource,
 } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FHIR_ROUTES } from '../../src/server/fhir/routes.ts';
-import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
+import { appPerSuite, firstIssue, postFhir, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
-}, 60_000);
-afterAll(async () => fx?.close());
+const suite = appPerSuite({ strict: false });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(app)
-    .post(path)
-    .set({ 'Content-Type': FHIR, ...headers })
-    .send(JSON.stringify(body));
-const firstIssue = (body: OperationOutcome) => {
-  expect(body.resourceType).toBe('OperationOutcome');
-  return body.issue?.[0];
-};
-const metadata = async () => (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+  postFhir(suite.app, path, body, headers);
+const metadata = async () => (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
 const created = async () => (await post('/fhir/Practitioner', practitioner())).body as Resource;
 const version = async (id: string) =>
-  (await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId as string;
+  (await request(suite.app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId as string;
 
 describe('the CapabilityStatement declares what is answered', () => {
   it('every operation it declares is answered at the level it is declared at', async () => {
@@ -51,7 +36,7 @@ describe('the CapabilityStatement declares what is answered', () => {
     // Type and instance level: at every route of the table serving the operation there.
     for (const resource of rest?.resource ?? []) {
       const type = resource.type;
-      const stored = await fx.store.create({ resourceType: type } as Resource);
+      const stored = await suite.fx.store.create({ resourceType: type } as Resource);
       for (const op of resource.operation ?? []) {
         const rows = FHIR_ROUTES.filter(
           (r) => r.path.startsWith('/:type/') && r.path.endsWith(`/$${op.name}`),
@@ -64,7 +49,7 @@ describe('the CapabilityStatement declares what is answered', () => {
             op.name === 'validate'
               ? { resourceType: type, ...(instance ? { id: stored.resource.id } : {}) }
               : { resourceType: 'Parameters' };
-          const res = row.method === 'GET' ? await request(app).get(path) : await post(path, body);
+          const res = row.method === 'GET' ? await request(suite.app).get(path) : await post(path, body);
           expect(res.status, `${row.method} ${path}: ${res.text}`).toBe(200);
         }
       }
@@ -84,12 +69,12 @@ describe('the CapabilityStatement declares what is answered', () => {
     expect(doc).toMatch(/PUT and PATCH need If-Match \(428 without\)/);
     expect(doc).toMatch(/DELETE takes If-Match optionally/);
     const id = (await created()).id as string;
-    expect((await request(app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
+    expect((await request(suite.app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
   });
 
   it('documents _offset as what it does: search pages link self and next, next by _cursor', async () => {
     for (let i = 0; i < 3; i++) await created();
-    const page = (await request(app).get('/fhir/Practitioner').query({ _count: '1', _offset: '1' }))
+    const page = (await request(suite.app).get('/fhir/Practitioner').query({ _count: '1', _offset: '1' }))
       .body as Bundle;
     expect(page.link?.map((l) => l.relation)).toEqual(['self', 'next']);
     const next = new URL(page.link?.find((l) => l.relation === 'next')?.url ?? '');
@@ -209,7 +194,7 @@ describe('PATCH and HEAD entries', () => {
     });
     expect(await version(other)).toBe('1');
     expect(await version(id)).toBe('2');
-    const search = await request(app)
+    const search = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: `${system}|${value}` });
     expect((search.body as Bundle).entry).toBeUndefined();
@@ -269,7 +254,7 @@ describe('store-cond-1: conditional criteria matching more than one resource', (
     expect(create.status).toBe(412);
     expect(refusal(create.body)?.expression).toEqual(['If-None-Exist']);
 
-    const update = await request(app)
+    const update = await request(suite.app)
       .put(`/fhir/Practitioner?${criteria}`)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
       .send(JSON.stringify(body));
@@ -307,7 +292,7 @@ describe('a malformed version id', () => {
   it("is named at the type's meta.versionId", async () => {
     const id = (await created()).id as string;
     for (const vid of ['abc', '0', '1.5']) {
-      const res = await request(app).get(`/fhir/Practitioner/${id}/_history/${vid}`);
+      const res = await request(suite.app).get(`/fhir/Practitioner/${id}/_history/${vid}`);
       expect(res.status, vid).toBe(400);
       expect(firstIssue(res.body)?.expression, vid).toEqual(['Practitioner.meta.versionId']);
       expect(firstIssue(res.body)?.diagnostics, vid).not.toContain(vid === '0' ? "'0'" : vid);

@@ -10,29 +10,15 @@ import type {
 } from '@medplum/fhirtypes';
 import express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { afterInstant } from '../helpers/clock.ts';
-import { type Fixture, openFixture, practitioner, uniqueUrn } from './helpers.ts';
+import { appPerSuite, firstIssue, postFhir, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
-let fx: Fixture;
-let app: express.Express;
-
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app({ strict: false });
-}, 60_000);
-afterAll(async () => fx?.close());
+const suite = appPerSuite({ strict: false });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(app)
-    .post(path)
-    .set({ 'Content-Type': FHIR, ...headers })
-    .send(typeof body === 'string' ? body : JSON.stringify(body));
-const firstIssue = (body: OperationOutcome) => {
-  expect(body.resourceType).toBe('OperationOutcome');
-  return body.issue?.[0];
-};
+  postFhir(suite.app, path, body, headers);
 const patient = () => ({
   resourceType: 'Patient',
   identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
@@ -59,13 +45,13 @@ describe('content negotiation', () => {
       'application/json+fhir',
       `${FHIR}; fhirVersion=4.0.1`,
     ]) {
-      const res = await request(app).get('/fhir/metadata').set('Accept', accept);
+      const res = await request(suite.app).get('/fhir/metadata').set('Accept', accept);
       expect(res.status, accept).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
     }
-    const format = await request(app).get('/fhir/metadata?_format=json');
+    const format = await request(suite.app).get('/fhir/metadata?_format=json');
     expect(format.status).toBe(200);
-    const r3 = await request(app).get('/fhir/metadata').set('Accept', `${FHIR}; fhirVersion=3.0`);
+    const r3 = await request(suite.app).get('/fhir/metadata').set('Accept', `${FHIR}; fhirVersion=3.0`);
     expect(r3.status).toBe(406);
     expect(firstIssue(r3.body)?.code).toBe('not-supported');
   });
@@ -73,16 +59,18 @@ describe('content negotiation', () => {
 
 describe('_pretty', () => {
   it('_pretty=true indents the answer; without it the answer is compact', async () => {
-    const pretty = await request(app).get('/fhir/metadata').query({ _pretty: 'true' });
+    const pretty = await request(suite.app).get('/fhir/metadata').query({ _pretty: 'true' });
     expect(pretty.status).toBe(200);
     expect(pretty.text.startsWith('{\n  "resourceType": "CapabilityStatement"')).toBe(true);
-    const compact = await request(app).get('/fhir/metadata');
+    const compact = await request(suite.app).get('/fhir/metadata');
     expect(compact.text.startsWith('{"resourceType":"CapabilityStatement"')).toBe(true);
-    const search = await request(app).get('/fhir/Practitioner').query({ _pretty: 'true', _count: '1' });
+    const search = await request(suite.app).get('/fhir/Practitioner').query({ _pretty: 'true', _count: '1' });
     expect(search.status).toBe(200);
     expect(search.text).toContain('\n  "type": "searchset"');
     const created = await post('/fhir/Practitioner', practitioner());
-    const read = await request(app).get(`/fhir/Practitioner/${created.body.id}`).query({ _pretty: 'true' });
+    const read = await request(suite.app)
+      .get(`/fhir/Practitioner/${created.body.id}`)
+      .query({ _pretty: 'true' });
     expect(read.text.startsWith('{\n  "')).toBe(true);
     expect(JSON.parse(read.text).id).toBe(created.body.id);
   });
@@ -91,9 +79,11 @@ describe('_pretty', () => {
 describe('search results', () => {
   it("the self link is the search's own URL: no dangling ? when there are no parameters", async () => {
     const self = (body: Bundle) => body.link?.find((l) => l.relation === 'self')?.url;
-    const bare = await request(app).get('/fhir/Practitioner');
+    const bare = await request(suite.app).get('/fhir/Practitioner');
     expect(self(bare.body)).toMatch(/\/fhir\/Practitioner$/);
-    const counted = await request(app).get('/fhir/Practitioner').query({ _count: '1', _pretty: 'false' });
+    const counted = await request(suite.app)
+      .get('/fhir/Practitioner')
+      .query({ _count: '1', _pretty: 'false' });
     expect(self(counted.body)).toMatch(/\/fhir\/Practitioner\?_count=1$/);
   });
 
@@ -103,7 +93,7 @@ describe('search results', () => {
       made.push((await post('/fhir/Practitioner', practitioner())).body.id as string);
     const [a, b, c] = made as [string, string, string];
     const found = async (query: Record<string, string>) => {
-      const res = await request(app).get('/fhir/Practitioner').query(query);
+      const res = await request(suite.app).get('/fhir/Practitioner').query(query);
       expect([query, res.status]).toEqual([query, 200]);
       return ((res.body as Bundle).entry?.map((e) => e.resource?.id as string) ?? []).sort();
     };
@@ -162,7 +152,7 @@ describe('search results', () => {
       })
     ).body.id as string;
     const found = async (query: string) => {
-      const res = await request(app).get(`/fhir/${query}`);
+      const res = await request(suite.app).get(`/fhir/${query}`);
       expect([query, res.status]).toEqual([query, 200]);
       return (res.body as Bundle).entry?.map((e) => e.resource?.id) ?? [];
     };
@@ -177,7 +167,7 @@ describe('search results', () => {
     expect(await found(`Goal?patient=${pat}&lifecycle-status=active`)).toEqual([]);
     expect(await found(`QuestionnaireResponse?patient=${pat}&authored=2026-03-04`)).toEqual([qr]);
     expect(await found(`QuestionnaireResponse?patient=${pat}&authored=gt2026-03-05`)).toEqual([]);
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     const params = (type: string) =>
       cs.rest?.[0]?.resource?.find((r) => r.type === type)?.searchParam?.map((p) => p.name) ?? [];
     expect(params('Patient')).toEqual(
@@ -206,7 +196,7 @@ describe('search results', () => {
       scores[valueInteger] = obs.body.id;
     }
     const found = async (value: string) => {
-      const res = await request(app)
+      const res = await request(suite.app)
         .get('/fhir/Observation')
         .query({ subject: `Patient/${p.body.id}`, 'value-integer': value });
       expect(res.status).toBe(200);
@@ -219,20 +209,20 @@ describe('search results', () => {
     const clients = async (value: string) =>
       (
         (
-          await request(app)
+          await request(suite.app)
             .get('/fhir/Patient')
             .query({ _id: p.body.id, '_has:Observation:subject:value-integer': value })
         ).body as Bundle
       ).total;
     expect([await clients('le7'), await clients('le2')]).toEqual([1, 0]);
-    const bad = await request(app).get('/fhir/Observation').query({ 'value-integer': '1.5.0' });
+    const bad = await request(suite.app).get('/fhir/Observation').query({ 'value-integer': '1.5.0' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)).toMatchObject({
       code: 'invalid',
       diagnostics: "Invalid value for 'value-integer': not a number",
       expression: ['value-integer'],
     });
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     const declared = cs.rest?.[0]?.resource
       ?.find((r) => r.type === 'Observation')
       ?.searchParam?.find((s) => s.name === 'value-integer');
@@ -246,7 +236,7 @@ describe('search results', () => {
   });
 
   it('an empty searchset has no entry element', async () => {
-    const res = await request(app)
+    const res = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: `urn:x|${uniqueUrn()}` });
     expect(res.status).toBe(200);
@@ -261,22 +251,24 @@ describe('search results', () => {
     };
     const created = await post('/fhir/Practitioner', p);
     const ident = `${p.identifier?.[0].system}|${p.identifier?.[0].value}`;
-    const count = await request(app)
+    const count = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: ident, _summary: 'count' });
     expect(count.body.total).toBe(1);
     expect(count.body.entry).toBeUndefined();
-    const summary = await request(app)
+    const summary = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: ident, _summary: 'true' });
     const s = summary.body.entry[0].resource;
     expect(s.name[0].family).toBe('Summary'); // name is a summary element
     expect(s.text).toBeUndefined();
     expect(s.meta.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
-    const data = await request(app).get(`/fhir/Practitioner/${created.body.id}`).query({ _summary: 'data' });
+    const data = await request(suite.app)
+      .get(`/fhir/Practitioner/${created.body.id}`)
+      .query({ _summary: 'data' });
     expect(data.body.text).toBeUndefined();
     expect(data.body.identifier).toBeDefined();
-    const elements = await request(app)
+    const elements = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: ident, _elements: 'identifier' });
     const e = elements.body.entry[0].resource;
@@ -289,7 +281,9 @@ describe('search results', () => {
       valueString: 'left out',
       note: [{ text: 'left out' }],
     });
-    const few = await request(app).get(`/fhir/Observation/${obs.body.id}`).query({ _elements: 'value[x]' });
+    const few = await request(suite.app)
+      .get(`/fhir/Observation/${obs.body.id}`)
+      .query({ _elements: 'value[x]' });
     expect(Object.keys(few.body).sort()).toEqual([
       'code',
       'id',
@@ -299,16 +293,16 @@ describe('search results', () => {
       'valueString',
     ]);
     // A vread is shaped as the read is.
-    const version = await request(app)
+    const version = await request(suite.app)
       .get(`/fhir/Observation/${obs.body.id}/_history/1`)
       .query({ _elements: 'value[x]' });
     expect(version.body).toEqual(few.body);
     expect(version.body.meta.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
-    const badVersion = await request(app)
+    const badVersion = await request(suite.app)
       .get(`/fhir/Observation/${obs.body.id}/_history/1`)
       .query({ _summary: 'maybe' });
     expect(badVersion.status).toBe(400);
-    const bad = await request(app).get('/fhir/Practitioner').query({ _summary: 'maybe' });
+    const bad = await request(suite.app).get('/fhir/Practitioner').query({ _summary: 'maybe' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_summary']);
   });
@@ -325,29 +319,33 @@ describe('search results', () => {
     expect(obs.status).toBe(201);
     const ident = `${pat.identifier[0].system}|${pat.identifier[0].value}`;
     for (const key of ['patient.identifier', 'subject:Patient.identifier']) {
-      const res = await request(app)
+      const res = await request(suite.app)
         .get('/fhir/Observation')
         .query({ [key]: ident });
       expect(res.status, key).toBe(200);
       expect(res.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([obs.body.id]);
     }
-    const none = await request(app)
+    const none = await request(suite.app)
       .get('/fhir/Observation')
       .query({ 'patient.identifier': `${ident}-other` });
     expect(none.body.entry).toBeUndefined();
     // Of the types `subject` may name, this server serves Patient only: the chain names it.
-    const served = await request(app).get('/fhir/Observation').query({ 'subject.identifier': ident });
+    const served = await request(suite.app).get('/fhir/Observation').query({ 'subject.identifier': ident });
     expect(served.status).toBe(200);
     expect(served.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([obs.body.id]);
-    const unserved = await request(app).get('/fhir/Observation').query({ 'subject:Group.identifier': ident });
+    const unserved = await request(suite.app)
+      .get('/fhir/Observation')
+      .query({ 'subject:Group.identifier': ident });
     expect(unserved.status).toBe(400);
     expect(firstIssue(unserved.body)?.expression).toEqual(['subject:Group.identifier']);
     // `performer` may name several served types (Practitioner, PractitionerRole, Organization, …).
-    const ambiguous = await request(app).get('/fhir/Observation').query({ 'performer.identifier': ident });
+    const ambiguous = await request(suite.app)
+      .get('/fhir/Observation')
+      .query({ 'performer.identifier': ident });
     expect(ambiguous.status).toBe(400);
     expect(firstIssue(ambiguous.body)?.expression).toEqual(['performer.identifier']);
 
-    const inc = await request(app)
+    const inc = await request(suite.app)
       .get('/fhir/Observation')
       .query({ _id: obs.body.id, _include: 'Observation:subject' });
     const modes = inc.body.entry.map(
@@ -360,14 +358,14 @@ describe('search results', () => {
       ['match', 'Observation'],
       ['include', 'Patient'],
     ]);
-    const rev = await request(app)
+    const rev = await request(suite.app)
       .get('/fhir/Patient')
       .query({ _id: p.body.id, _revinclude: 'Observation:subject' });
     expect(rev.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([
       p.body.id,
       obs.body.id,
     ]);
-    const bad = await request(app).get('/fhir/Observation').query({ _include: 'Observation:code' });
+    const bad = await request(suite.app).get('/fhir/Observation').query({ _include: 'Observation:code' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_include']);
 
@@ -383,7 +381,7 @@ describe('search results', () => {
     const included = async (query: Record<string, string>) =>
       (
         (
-          await request(app)
+          await request(suite.app)
             .get(`/fhir/${query._revinclude ? 'Patient' : 'Observation'}`)
             .query(query)
         ).body as Bundle
@@ -400,7 +398,7 @@ describe('search results', () => {
     expect(await included({ _id: p.body.id, _revinclude: 'Observation:*' })).toEqual(
       [`Observation/${obs.body.id}`, `Observation/${performed.body.id}`].sort(),
     );
-    const wrongType = await request(app).get('/fhir/Observation').query({ _include: 'Patient:*' });
+    const wrongType = await request(suite.app).get('/fhir/Observation').query({ _include: 'Patient:*' });
     expect(wrongType.status).toBe(400);
 
     // :iterate starts from what an earlier include brought in: Observation → its Patient → the
@@ -412,7 +410,7 @@ describe('search results', () => {
       subject: { reference: `Patient/${p.body.id}` },
     });
     expect(plan.status).toBe(201);
-    const iterated = await request(app).get('/fhir/Observation').query({
+    const iterated = await request(suite.app).get('/fhir/Observation').query({
       _id: obs.body.id,
       _include: 'Observation:subject',
       '_revinclude:iterate': 'CarePlan:subject',
@@ -429,14 +427,14 @@ describe('search results', () => {
       ['include', `CarePlan/${plan.body.id}`],
     ]);
     // Without :iterate the same _revinclude is refused: it cannot start from the searched type.
-    const flat = await request(app)
+    const flat = await request(suite.app)
       .get('/fhir/Observation')
       .query({ _id: obs.body.id, _revinclude: 'CarePlan:subject' });
     expect(flat.status).toBe(400);
   });
 
   it('declares in the CapabilityStatement what it supports', async () => {
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     const obs = cs.rest?.[0].resource?.find((r) => r.type === 'Observation');
     expect(obs?.interaction?.map((i) => i.code)).toEqual(
       expect.arrayContaining([
@@ -462,14 +460,14 @@ describe('conditional read (If-None-Match, If-Modified-Since)', () => {
   async function twoVersions(): Promise<{ id: string; modified: string }> {
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;
-    const updated = await request(app)
+    const updated = await request(suite.app)
       .put(`/fhir/Practitioner/${id}`)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
       .send(JSON.stringify({ ...created.body, active: true }));
     expect(updated.status).toBe(200);
     return { id, modified: updated.headers['last-modified'] as string };
   }
-  const get = (path: string, headers: Record<string, string>) => request(app).get(path).set(headers);
+  const get = (path: string, headers: Record<string, string>) => request(suite.app).get(path).set(headers);
 
   it('an If-None-Match naming the current version (or *) is 304 with the version headers and no body', async () => {
     const { id, modified } = await twoVersions();
@@ -506,7 +504,7 @@ describe('conditional read (If-None-Match, If-Modified-Since)', () => {
     const { id } = await twoVersions();
     expect((await get(`/fhir/Practitioner/${id}/_history/1`, { 'If-None-Match': 'W/"1"' })).status).toBe(304);
     expect((await get(`/fhir/Practitioner/${id}/_history/1`, { 'If-None-Match': 'W/"2"' })).status).toBe(200);
-    expect((await request(app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
+    expect((await request(suite.app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
     expect((await get(`/fhir/Practitioner/${id}`, { 'If-None-Match': '*' })).status).toBe(410);
     expect((await get('/fhir/Practitioner/never-was', { 'If-None-Match': '*' })).status).toBe(404);
   });
@@ -539,7 +537,7 @@ describe('conditional read (If-None-Match, If-Modified-Since)', () => {
   });
 
   it('the CapabilityStatement declares conditionalRead full-support', async () => {
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     const kinds = new Set(cs.rest?.[0].resource?.map((r) => r.conditionalRead));
     expect([...kinds]).toEqual(['full-support']);
   });
@@ -548,13 +546,13 @@ describe('conditional read (If-None-Match, If-Modified-Since)', () => {
 describe('patch (JSON Patch)', () => {
   const JSON_PATCH = 'application/json-patch+json';
   const patch = (id: string, body: unknown, headers: Record<string, string> = {}) =>
-    request(app)
+    request(suite.app)
       .patch(`/fhir/Practitioner/${id}`)
       .set({ 'Content-Type': JSON_PATCH, ...headers })
       .send(typeof body === 'string' ? body : JSON.stringify(body));
   const created = async () => (await post('/fhir/Practitioner', practitioner())).body.id as string;
   const version = async (id: string) =>
-    (await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId;
+    (await request(suite.app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId;
 
   it('applies the operations to the stored resource and writes the result as a versioned update', async () => {
     const id = await created();
@@ -575,7 +573,7 @@ describe('patch (JSON Patch)', () => {
       name: [{ family: 'Korhonen' }],
       meta: { versionId: '2' },
     });
-    const read = (await request(app).get(`/fhir/Practitioner/${id}`)).body;
+    const read = (await request(suite.app).get(`/fhir/Practitioner/${id}`)).body;
     expect(read.name[0].family).toBe('Korhonen');
     const minimal = await patch(id, [{ op: 'remove', path: '/active' }], {
       'If-Match': 'W/"2"',
@@ -717,12 +715,12 @@ describe('patch (JSON Patch)', () => {
     expect(firstIssue(fhirJson.body)?.diagnostics).toContain('application/json-patch+json');
     expect((await patch(id, '', { 'If-Match': 'W/"1"' })).status).toBe(400);
     expect((await patch('no-such-practitioner', ops, { 'If-Match': 'W/"1"' })).status).toBe(404);
-    expect((await request(app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
+    expect((await request(suite.app).delete(`/fhir/Practitioner/${id}`)).status).toBe(204);
     expect((await patch(id, ops, { 'If-Match': 'W/"2"' })).status).toBe(410);
   });
 
   it('the CapabilityStatement declares patch and its format', async () => {
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     expect(cs.patchFormat).toEqual(['application/json-patch+json']);
     const obs = cs.rest?.[0].resource?.find((r) => r.type === 'Observation');
     expect(obs?.interaction?.map((i) => i.code)).toContain('patch');
@@ -739,7 +737,7 @@ describe('history at instance, type and system level', () => {
       // Each stamp later than the version before it (its PUT may have been stamped this millisecond).
       await afterInstant(current.meta?.lastUpdated as string);
       stamps.push(new Date().toISOString());
-      const res = await request(app)
+      const res = await request(suite.app)
         .put(`/fhir/Practitioner/${id}`)
         .set('content-type', 'application/fhir+json')
         .set('if-match', `W/"${current.meta?.versionId}"`)
@@ -748,22 +746,24 @@ describe('history at instance, type and system level', () => {
       current = res.body as Practitioner;
     }
     const versions = (b: Bundle) => b.entry?.map((e) => e.response?.etag);
-    const paged = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _count: '2' });
+    const paged = await request(suite.app).get(`/fhir/Practitioner/${id}/_history`).query({ _count: '2' });
     expect(paged.body.total).toBe(4);
     expect(versions(paged.body)).toEqual(['W/"4"', 'W/"3"']);
     const next = (paged.body as Bundle).link?.find((l) => l.relation === 'next')?.url as string;
-    const rest = await request(app).get(new URL(next).pathname + new URL(next).search);
+    const rest = await request(suite.app).get(new URL(next).pathname + new URL(next).search);
     expect(versions(rest.body)).toEqual(['W/"2"', 'W/"1"']);
     expect((rest.body as Bundle).link?.some((l) => l.relation === 'next')).toBe(false);
-    const since = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since: stamps[1] });
+    const since = await request(suite.app)
+      .get(`/fhir/Practitioner/${id}/_history`)
+      .query({ _since: stamps[1] });
     expect(versions(since.body)).toEqual(['W/"4"', 'W/"3"']);
-    const future = await request(app)
+    const future = await request(suite.app)
       .get(`/fhir/Practitioner/${id}/_history`)
       .query({ _since: '2099-01-01T00:00:00Z' });
     expect(future.body.total).toBe(0);
     // Garbage, and an instant on a day no month has (which JavaScript's Date would take for 2 March).
     for (const _since of ['garbage', '2026-02-30T00:00:00Z']) {
-      const bad = await request(app).get(`/fhir/Practitioner/${id}/_history`).query({ _since });
+      const bad = await request(suite.app).get(`/fhir/Practitioner/${id}/_history`).query({ _since });
       expect(bad.status, _since).toBe(400);
       expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
     }
@@ -772,7 +772,7 @@ describe('history at instance, type and system level', () => {
       '/fhir/Practitioner/_history',
       '/fhir/_history',
     ]) {
-      const unknown = await request(app).get(path).query({ _at: '2025', _pretty: 'true' });
+      const unknown = await request(suite.app).get(path).query({ _at: '2025', _pretty: 'true' });
       expect(unknown.status, path).toBe(400);
       expect(firstIssue(unknown.body)).toMatchObject({
         code: 'not-supported',
@@ -792,7 +792,9 @@ describe('history at instance, type and system level', () => {
       ids.push(made.id as string);
       await afterInstant(made.meta?.lastUpdated as string);
     }
-    const type = await request(app).get('/fhir/Practitioner/_history').query({ _since: since, _count: '2' });
+    const type = await request(suite.app)
+      .get('/fhir/Practitioner/_history')
+      .query({ _since: since, _count: '2' });
     expect(type.status).toBe(200);
     const page = type.body as Bundle;
     expect(page.type).toBe('history');
@@ -800,11 +802,11 @@ describe('history at instance, type and system level', () => {
     expect(page.entry?.map((e) => e.resource?.id)).toEqual([ids[2], ids[1]]);
     const next = page.link?.find((l) => l.relation === 'next')?.url as string;
     expect(next).toContain('_offset=2');
-    const rest = await request(app).get(new URL(next).pathname + new URL(next).search);
+    const rest = await request(suite.app).get(new URL(next).pathname + new URL(next).search);
     expect(rest.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([ids[0]]);
-    const system = await request(app).get('/fhir/_history').query({ _since: since });
+    const system = await request(suite.app).get('/fhir/_history').query({ _since: since });
     expect(system.body.total).toBe(3);
-    const bad = await request(app).get('/fhir/_history').query({ _since: 'yesterday' });
+    const bad = await request(suite.app).get('/fhir/_history').query({ _since: 'yesterday' });
     expect(bad.status).toBe(400);
     expect(firstIssue(bad.body)?.expression).toEqual(['_since']);
   });
@@ -819,25 +821,25 @@ describe('writes', () => {
     };
     const created = await post('/fhir/Practitioner', body);
     expect(created.status).toBe(201);
-    const found = await request(app)
+    const found = await request(suite.app)
       .get('/fhir/Practitioner')
       .query({ identifier: `urn:ietf:rfc:3986|urn:x:${value}` });
     expect((found.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([created.body.id]);
   });
 
   it('DELETE of an id that never existed is 204', async () => {
-    const res = await request(app).delete('/fhir/Practitioner/never-existed-123');
+    const res = await request(suite.app).delete('/fhir/Practitioner/never-existed-123');
     expect(res.status).toBe(204);
   });
 
   it('deleting a Patient still referenced is 409 listing the referrers; unreferenced it is 204', async () => {
     const { patient: p, observation } = await referenced();
-    const refused = await request(app).delete(`/fhir/${p}`);
+    const refused = await request(suite.app).delete(`/fhir/${p}`);
     expect(refused.status).toBe(409);
     expect(firstIssue(refused.body)?.diagnostics).toContain(observation);
-    expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
-    expect((await request(app).delete(`/fhir/${observation}`)).status).toBe(204);
-    expect((await request(app).delete(`/fhir/${p}`)).status).toBe(204);
+    expect((await request(suite.app).get(`/fhir/${p}`)).status).toBe(200);
+    expect((await request(suite.app).delete(`/fhir/${observation}`)).status).toBe(204);
+    expect((await request(suite.app).delete(`/fhir/${p}`)).status).toBe(204);
   });
 
   it('a reference in any element keeps its target from being deleted (CarePlan.goal, Observation.performer, absolute URLs)', async () => {
@@ -871,17 +873,17 @@ describe('writes', () => {
       host,
     );
     expect([goal.status, doer.status, plan.status, obs.status]).toEqual([201, 201, 201, 201]);
-    const refusedGoal = await request(app).delete(`/fhir/Goal/${goal.body.id}`);
+    const refusedGoal = await request(suite.app).delete(`/fhir/Goal/${goal.body.id}`);
     expect(refusedGoal.status).toBe(409);
     expect(firstIssue(refusedGoal.body)?.diagnostics).toBe(
       `Goal/${goal.body.id} is still referenced by CarePlan/${plan.body.id}; delete or update those first`,
     );
-    const refusedDoer = await request(app).delete(`/fhir/Practitioner/${doer.body.id}`);
+    const refusedDoer = await request(suite.app).delete(`/fhir/Practitioner/${doer.body.id}`);
     expect(refusedDoer.status).toBe(409);
     expect(firstIssue(refusedDoer.body)?.diagnostics).toContain(`Observation/${obs.body.id}`);
-    expect((await request(app).get(`/fhir/Goal/${goal.body.id}`)).status).toBe(200);
-    expect((await request(app).delete(`/fhir/CarePlan/${plan.body.id}`)).status).toBe(204);
-    expect((await request(app).delete(`/fhir/Goal/${goal.body.id}`)).status).toBe(204);
+    expect((await request(suite.app).get(`/fhir/Goal/${goal.body.id}`)).status).toBe(200);
+    expect((await request(suite.app).delete(`/fhir/CarePlan/${plan.body.id}`)).status).toBe(204);
+    expect((await request(suite.app).delete(`/fhir/Goal/${goal.body.id}`)).status).toBe(204);
   });
 
   it('conditional update by identifier: creates when none matches, updates the one match with If-Match, refuses the rest', async () => {
@@ -889,7 +891,7 @@ describe('writes', () => {
     const [{ system, value }] = body.identifier as [{ system: string; value: string }];
     const url = `/fhir/Practitioner?identifier=${encodeURIComponent(`${system}|${value}`)}`;
     const put = (resource: unknown, headers: Record<string, string> = {}) =>
-      request(app)
+      request(suite.app)
         .put(url)
         .set({ 'Content-Type': FHIR, ...headers })
         .send(JSON.stringify(resource));
@@ -919,7 +921,7 @@ describe('writes', () => {
     const notCarried = await put(practitioner(), { 'If-Match': 'W/"2"' });
     expect(notCarried.status).toBe(400);
     expect(firstIssue(notCarried.body)?.expression).toEqual(['Practitioner.identifier']);
-    const twoCriteria = await request(app)
+    const twoCriteria = await request(suite.app)
       .put(`${url}&active=true`)
       .set({ 'Content-Type': FHIR })
       .send(JSON.stringify(body));
@@ -927,7 +929,7 @@ describe('writes', () => {
     expect(firstIssue(twoCriteria.body)?.diagnostics).toBe(
       'A conditional update (PUT Type?criteria) takes exactly one identifier=system|value',
     );
-    const formatted = await request(app)
+    const formatted = await request(suite.app)
       .put(`${url}&_format=json`)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"2"' })
       .send(JSON.stringify(renamed));
@@ -937,15 +939,18 @@ describe('writes', () => {
     const ambiguous = await put(renamed, { 'If-Match': 'W/"2"' });
     expect(ambiguous.status).toBe(412);
     expect(firstIssue(ambiguous.body)?.code).toBe('multiple-matches');
-    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    expect((await request(suite.app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('2');
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Practitioner')?.conditionalUpdate).toBe(true);
     // The identifier is matched exactly: a comma or a backslash in it is no search syntax.
     const odd = { ...practitioner(), identifier: [{ system: 'urn:x', value: `a,b\\c|${uniqueUrn()}` }] };
     const oddUrl = `/fhir/Practitioner?identifier=${encodeURIComponent(`urn:x|${odd.identifier[0].value}`)}`;
-    const first = await request(app).put(oddUrl).set({ 'Content-Type': FHIR }).send(JSON.stringify(odd));
+    const first = await request(suite.app)
+      .put(oddUrl)
+      .set({ 'Content-Type': FHIR })
+      .send(JSON.stringify(odd));
     expect(first.status).toBe(201);
-    const again = await request(app)
+    const again = await request(suite.app)
       .put(oddUrl)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
       .send(JSON.stringify({ ...odd, active: true }));
@@ -1076,14 +1081,14 @@ describe('writes', () => {
       ['400 Bad Request', 'entry[4]: the url of a POST entry must be a resource type (a create)'],
       ['200 OK', undefined],
     ]);
-    const read = await request(app).get(`/fhir/Practitioner/${id}`);
+    const read = await request(suite.app).get(`/fhir/Practitioner/${id}`);
     expect(read.body).toMatchObject({ active: false, meta: { versionId: '2' } });
   });
 
   it('a batch GET entry is routed like the same GET over HTTP: history, metadata, repeated parameters, 404/405', async () => {
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;
-    const updated = await request(app)
+    const updated = await request(suite.app)
       .put(`/fhir/Practitioner/${id}`)
       .set('Content-Type', 'application/fhir+json')
       .set('If-Match', 'W/"1"')
@@ -1103,7 +1108,7 @@ describe('writes', () => {
     });
     expect(res.status).toBe(200);
     const [instance, typeLevel, metadata, search, unknown, read] = res.body.entry;
-    const direct = await request(app).get(`/fhir/Practitioner/${id}/_history`);
+    const direct = await request(suite.app).get(`/fhir/Practitioner/${id}/_history`);
     expect(instance.response).toEqual({ status: '200 OK' });
     expect(instance.resource).toMatchObject({ resourceType: 'Bundle', type: 'history', total: 2 });
     expect(
@@ -1118,7 +1123,9 @@ describe('writes', () => {
     expect(metadata.resource.resourceType).toBe('CapabilityStatement');
     expect(metadata.fullUrl).toBeUndefined();
     // `_id` twice: the route sees both values (they AND, so nothing matches), as over HTTP
-    const directSearch = await request(app).get(`/fhir/Practitioner?_id=${id}&_id=${id}-other&_count=5`);
+    const directSearch = await request(suite.app).get(
+      `/fhir/Practitioner?_id=${id}&_id=${id}-other&_count=5`,
+    );
     expect(search.resource).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     expect(search.resource.total).toBe(directSearch.body.total);
     expect(unknown.response.status).toBe('404 Not Found');
@@ -1187,7 +1194,7 @@ describe('writes', () => {
     });
     expect(undone.status).toBe(404);
     expect(undone.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
-    const after = await request(app).get(`/fhir/Practitioner/${id}`);
+    const after = await request(suite.app).get(`/fhir/Practitioner/${id}`);
     expect(after.body.meta.versionId).toBe('2');
   });
 
@@ -1216,8 +1223,8 @@ describe('writes', () => {
         expression: ['Bundle.entry[1].resource.id'],
       });
       expect(firstIssue(res.body)?.diagnostics).toContain(`is still referenced by ${observation}`);
-      expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
-      expect((await request(app).get(`/fhir/Practitioner/${other}`)).status).toBe(200);
+      expect((await request(suite.app).get(`/fhir/${p}`)).status).toBe(200);
+      expect((await request(suite.app).get(`/fhir/Practitioner/${other}`)).status).toBe(200);
     });
 
     it('a transaction deleting the Patient with its referrers succeeds, in either order', async () => {
@@ -1230,7 +1237,7 @@ describe('writes', () => {
           '204 No Content',
           '204 No Content',
         ]);
-        expect((await request(app).get(`/fhir/${p}`)).status).toBe(410);
+        expect((await request(suite.app).get(`/fhir/${p}`)).status).toBe(410);
       }
     });
 
@@ -1241,7 +1248,7 @@ describe('writes', () => {
       expect(res.body.entry[0].response.status).toBe('409 Conflict');
       expect(res.body.entry[0].response.outcome.issue[0].diagnostics).toContain(observation);
       expect(res.body.entry[1].response.status).toBe('204 No Content');
-      expect((await request(app).get(`/fhir/${p}`)).status).toBe(200);
+      expect((await request(suite.app).get(`/fhir/${p}`)).status).toBe(200);
     });
   });
 
@@ -1265,31 +1272,33 @@ describe('writes', () => {
     });
     expect(transaction.status).toBe(412);
     expect(firstIssue(transaction.body)?.expression).toEqual(['Bundle.entry[0].request.ifMatch']);
-    expect((await request(app).get(`/fhir/Practitioner/${id}`)).status).toBe(200);
+    expect((await request(suite.app).get(`/fhir/Practitioner/${id}`)).status).toBe(200);
     const current = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"1"')] });
     expect(current.body.entry[0].response).toMatchObject({ status: '204 No Content', etag: 'W/"2"' });
-    expect((await request(app).get(`/fhir/Practitioner/${id}`)).status).toBe(410);
+    expect((await request(suite.app).get(`/fhir/Practitioner/${id}`)).status).toBe(410);
     // The same versioned delete again (its answer lost): done, not 412 — as a request and as an entry.
-    const retried = await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"1"');
+    const retried = await request(suite.app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"1"');
     expect(retried.status).toBe(204);
     const again = await post('/fhir', { resourceType: 'Bundle', type: 'batch', entry: [entry('W/"1"')] });
     expect(again.body.entry[0].response.status).toBe('204 No Content');
     // Naming the deletion itself holds too; a version older than the one deleted does not.
-    expect((await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"2"')).status).toBe(204);
-    const stale = await request(app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"7"');
+    expect(
+      (await request(suite.app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"2"')).status,
+    ).toBe(204);
+    const stale = await request(suite.app).delete(`/fhir/Practitioner/${id}`).set('If-Match', 'W/"7"');
     expect(stale.status).toBe(412);
     expect(firstIssue(stale.body)).toMatchObject({
       diagnostics: `store-version-1: Practitioner/${id} was deleted in version 2; If-Match is 7`,
       expression: ['If-Match'],
     });
     // A resource that never existed has no version for If-Match to name: 412, as an entry too.
-    const never = await request(app).delete('/fhir/Practitioner/never-there').set('If-Match', 'W/"1"');
+    const never = await request(suite.app).delete('/fhir/Practitioner/never-there').set('If-Match', 'W/"1"');
     expect(never.status).toBe(412);
     expect(firstIssue(never.body)).toMatchObject({
       diagnostics: 'store-version-1: Practitioner/never-there does not exist (If-Match W/"1")',
       expression: ['If-Match'],
     });
-    expect((await request(app).delete('/fhir/Practitioner/never-there')).status).toBe(204);
+    expect((await request(suite.app).delete('/fhir/Practitioner/never-there')).status).toBe(204);
     const neverEntry = await post('/fhir', {
       resourceType: 'Bundle',
       type: 'batch',
@@ -1314,7 +1323,7 @@ describe('writes', () => {
       expect(res.status, where[i]).toBe(400);
       expect(firstIssue(res.body)?.expression, where[i]).toEqual([`Bundle.entry[0].${where[i]}`]);
     }
-    expect((await request(app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('1');
+    expect((await request(suite.app).get(`/fhir/Practitioner/${id}`)).body.meta.versionId).toBe('1');
   });
 
   it('$validate?mode=delete says whether a DELETE would pass, deleting nothing; other modes are checked', async () => {
@@ -1328,7 +1337,7 @@ describe('writes', () => {
       severity: 'information',
       diagnostics: `${observation} can be deleted`,
     });
-    expect((await request(app).get(`/fhir/${observation}`)).status).toBe(200);
+    expect((await request(suite.app).get(`/fhir/${observation}`)).status).toBe(200);
     const gone = await post('/fhir/Observation/never-there/$validate?mode=delete', '');
     expect(gone.status).toBe(404);
     const typeLevel = await post('/fhir/Observation/$validate?mode=delete', '');
@@ -1347,13 +1356,13 @@ describe('writes', () => {
   });
 
   it('PUT to a new id is 405 with an OperationOutcome, nothing created', async () => {
-    const res = await request(app)
+    const res = await request(suite.app)
       .put('/fhir/Practitioner/brand-new-id')
       .set('Content-Type', FHIR)
       .send({ ...practitioner(), id: 'brand-new-id' });
     expect(res.status).toBe(405);
     expect(firstIssue(res.body)?.code).toBe('not-supported');
-    expect((await request(app).get('/fhir/Practitioner/brand-new-id')).status).toBe(404);
+    expect((await request(suite.app).get('/fhir/Practitioner/brand-new-id')).status).toBe(404);
   });
 
   it('If-None-Exist naming an identifier the body does not carry is refused, naming the mismatch', async () => {
@@ -1413,7 +1422,7 @@ describe('writes', () => {
     const [first, second] = (res.body as Bundle).entry!.map(
       (e) => e.response?.location?.split('/_history')[0],
     );
-    const stored = await request(app).get(new URL(second!).pathname);
+    const stored = await request(suite.app).get(new URL(second!).pathname);
     const relative = new URL(first!).pathname.replace(/^\/fhir\//, '');
     expect(stored.body.derivedFrom).toEqual([{ reference: relative }]);
     expect(stored.body.text.div).toBe(div(relative));
@@ -1456,7 +1465,7 @@ describe('writes', () => {
     const [absolute, byOid, ...roles] = (res.body as Bundle).entry!.map((e) =>
       new URL(e.response!.location!.split('/_history')[0]).pathname.replace(/^\/fhir\//, ''),
     );
-    const stored = await Promise.all(roles.map((r) => request(app).get(`/fhir/${r}`)));
+    const stored = await Promise.all(roles.map((r) => request(suite.app).get(`/fhir/${r}`)));
     expect(stored.map((s) => s.body.organization.reference)).toEqual([absolute, absolute, byOid]);
     expect(stored[0].body.text.div).toBe(div(absolute!));
   });
@@ -1514,7 +1523,7 @@ describe('writes', () => {
     });
     expect(res.status).toBe(200);
     const [first, second, holder, answers] = (res.body as Bundle).entry!.map((e) => e.resource as Resource);
-    const stored = await request(app).get(`/fhir/Organization/${holder!.id}`);
+    const stored = await request(suite.app).get(`/fhir/Organization/${holder!.id}`);
     expect(stored.body.extension.map((e: Record<string, string>) => Object.values(e)[1])).toEqual([
       `Organization/${first!.id}`,
       `Organization/${second!.id}`,
@@ -1522,9 +1531,9 @@ describe('writes', () => {
       `${absolute}/_history/1`,
       target,
     ]);
-    const response = await request(app).get(`/fhir/QuestionnaireResponse/${answers!.id}`);
+    const response = await request(suite.app).get(`/fhir/QuestionnaireResponse/${answers!.id}`);
     expect(response.body.item[0].item[0].answer[0].valueUri).toBe(`Organization/${first!.id}`);
-    const kept = await request(app).get(`/fhir/Organization/${first!.id}`);
+    const kept = await request(suite.app).get(`/fhir/Organization/${first!.id}`);
     expect(kept.body.identifier[0].value).toBe(target);
   });
 
@@ -1554,7 +1563,7 @@ describe('writes', () => {
 describe('mounted in a host app', () => {
   it('absolute URLs carry the prefix; a root mount leaves the host its later routes', async () => {
     const host = express();
-    host.use('/prefix', fx.app({ strict: false }));
+    host.use('/prefix', suite.fx.app({ strict: false }));
     const created = await request(host)
       .post('/prefix/fhir/Practitioner')
       .set('Content-Type', FHIR)
@@ -1563,7 +1572,7 @@ describe('mounted in a host app', () => {
     expect(created.headers.location).toMatch(/^http:\/\/[^/]+\/prefix\/fhir\/Practitioner\//);
 
     const root = express();
-    root.use(fx.app({ strict: false }));
+    root.use(suite.fx.app({ strict: false }));
     root.get('/hello', (_req, res) => {
       res.send('host route');
     });
@@ -1586,14 +1595,16 @@ describe('Patient/$everything', () => {
     expect(goal.status).toBe(201);
     const refs = (bundle: Bundle) =>
       (bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
-    const all = await request(app).get(`/fhir/${patient}/$everything`);
+    const all = await request(suite.app).get(`/fhir/${patient}/$everything`);
     expect(all.status).toBe(200);
     expect(all.body.type).toBe('searchset');
     expect(refs(all.body)).toEqual([`Goal/${goal.body.id}`, observation, patient].sort());
     expect(all.body.total).toBe(3);
-    const typed = await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation' });
+    const typed = await request(suite.app)
+      .get(`/fhir/${patient}/$everything`)
+      .query({ _type: 'Observation' });
     expect(refs(typed.body)).toEqual([observation]);
-    const later = await request(app)
+    const later = await request(suite.app)
       .get(`/fhir/${patient}/$everything`)
       .query({ _since: new Date(Date.now() + 60_000).toISOString() });
     expect(refs(later.body)).toEqual([]);
@@ -1635,7 +1646,7 @@ describe('Patient/$everything', () => {
     expect(goal.status).toBe(201);
     const matches = async (query: Record<string, string>) =>
       (
-        ((await request(app).get(`/fhir/Patient/${p.body.id}/$everything`).query(query)).body as Bundle)
+        ((await request(suite.app).get(`/fhir/Patient/${p.body.id}/$everything`).query(query)).body as Bundle)
           .entry ?? []
       )
         .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
@@ -1649,7 +1660,7 @@ describe('Patient/$everything', () => {
     expect(await matches({ end: '2024-12-31' })).toEqual([...always, early].sort());
     expect(await matches({ start: '2025-06-15', end: '2025-06' })).toEqual([...always, mid, planRef].sort());
     const paged = (
-      await request(app)
+      await request(suite.app)
         .get(`/fhir/Patient/${p.body.id}/$everything`)
         .query({ start: '2025', end: '2026', _count: '1' })
     ).body as Bundle;
@@ -1673,12 +1684,14 @@ describe('Patient/$everything', () => {
       (bundle.entry ?? [])
         .filter((e) => e.resource?.resourceType === 'Practitioner')
         .map((e) => `${e.resource?.id} ${e.search?.mode}`);
-    const all = (await request(app).get(`/fhir/${patient}/$everything`)).body as Bundle;
+    const all = (await request(suite.app).get(`/fhir/${patient}/$everything`)).body as Bundle;
     expect(modes(all)).toEqual([`${doer.body.id} include`]);
     expect(all.total).toBe(3); // the matches: Patient and two Observations
-    const typed = await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation' });
+    const typed = await request(suite.app)
+      .get(`/fhir/${patient}/$everything`)
+      .query({ _type: 'Observation' });
     expect(modes(typed.body)).toEqual([]);
-    const both = await request(app)
+    const both = await request(suite.app)
       .get(`/fhir/${patient}/$everything`)
       .query({ _type: 'Observation,Practitioner' });
     expect(modes(both.body)).toEqual([`${doer.body.id} include`]);
@@ -1704,12 +1717,12 @@ describe('Patient/$everything', () => {
         .filter((e) => e.search?.mode === 'include')
         .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
     const link = (bundle: Bundle, relation: string) => bundle.link?.find((l) => l.relation === relation)?.url;
-    const whole = (await request(app).get(`/fhir/${patient}/$everything`)).body as Bundle;
+    const whole = (await request(suite.app).get(`/fhir/${patient}/$everything`)).body as Bundle;
     expect(link(whole, 'next')).toBeUndefined();
     const pages: Bundle[] = [];
     let url: string | undefined = `/fhir/${patient}/$everything?_count=2`;
     while (url) {
-      const res = await request(app).get(url.replace(/^https?:\/\/[^/]+/, ''));
+      const res = await request(suite.app).get(url.replace(/^https?:\/\/[^/]+/, ''));
       expect(res.status).toBe(200);
       pages.push(res.body as Bundle);
       url = link(res.body as Bundle, 'next');
@@ -1729,10 +1742,12 @@ describe('Patient/$everything', () => {
     expect(link(pages[1] as Bundle, 'previous')).toMatch(/\$everything\?_count=2&_offset=0$/);
     // _type travels in the links; _count=0 is the total alone.
     const typed = (
-      await request(app).get(`/fhir/${patient}/$everything`).query({ _type: 'Observation', _count: '1' })
+      await request(suite.app)
+        .get(`/fhir/${patient}/$everything`)
+        .query({ _type: 'Observation', _count: '1' })
     ).body as Bundle;
     expect(link(typed, 'next')).toMatch(/\$everything\?_type=Observation&_count=1&_offset=1$/);
-    const counted = (await request(app).get(`/fhir/${patient}/$everything`).query({ _count: '0' }))
+    const counted = (await request(suite.app).get(`/fhir/${patient}/$everything`).query({ _count: '0' }))
       .body as Bundle;
     expect([counted.total, counted.entry]).toEqual([3, undefined]);
   });
@@ -1800,17 +1815,19 @@ describe('Patient/$everything', () => {
       ],
     ];
     for (const [path, query, status, text, expression] of cases) {
-      const res = await request(app).get(path).query(query);
+      const res = await request(suite.app).get(path).query(query);
       expect(res.status, path).toBe(status);
       expect(firstIssue(res.body)?.diagnostics).toContain(text);
       if (expression) expect(firstIssue(res.body)?.expression).toEqual([expression]);
     }
-    const missing = await request(app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000/$everything');
+    const missing = await request(suite.app).get(
+      '/fhir/Patient/00000000-0000-4000-8000-000000000000/$everything',
+    );
     expect(missing.status).toBe(404);
   });
 
   it('is declared on Patient only', async () => {
-    const cs = (await request(app).get('/fhir/metadata')).body as CapabilityStatement;
+    const cs = (await request(suite.app).get('/fhir/metadata')).body as CapabilityStatement;
     const ops = (type: string) =>
       cs.rest?.[0]?.resource?.find((r) => r.type === type)?.operation?.map((o) => o.name);
     expect(ops('Patient')).toEqual(['validate', 'everything']);
@@ -1844,24 +1861,26 @@ describe('numbers as written in the body', () => {
     expect(created.status).toBe(201);
     expect(created.text).toMatch(/"value": ?1\.50\b/);
     const id = created.body.id as string;
-    const read = await request(app).get(`/fhir/Observation/${id}`);
+    const read = await request(suite.app).get(`/fhir/Observation/${id}`);
     expect(read.text).toMatch(/"value": ?1\.50\b/);
     expect(read.text).toMatch(/"valueQuantity": ?\{"value": ?2\.0\}/);
-    const elements = await request(app)
+    const elements = await request(suite.app)
       .get('/fhir/Observation')
       .query({ _id: id, _elements: 'valueQuantity' });
     expect(elements.text).toMatch(/"value": ?1\.50\b/);
-    const pretty = await request(app).get(`/fhir/Observation/${id}`).query({ _pretty: 'true' });
+    const pretty = await request(suite.app).get(`/fhir/Observation/${id}`).query({ _pretty: 'true' });
     expect(pretty.text).toMatch(/"value": 1\.50\b/);
-    const updated = await request(app)
+    const updated = await request(suite.app)
       .put(`/fhir/Observation/${id}`)
       .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
       .send(
         `{"resourceType":"Observation","id":"${id}","status":"final","code":{"text":"x"},"valueQuantity":{"value":0.250}}`,
       );
     expect(updated.status).toBe(200);
-    expect((await request(app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?0\.250\b/);
-    expect((await request(app).get(`/fhir/Observation/${id}/_history/1`)).text).toMatch(/"value": ?1\.50\b/);
+    expect((await request(suite.app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?0\.250\b/);
+    expect((await request(suite.app).get(`/fhir/Observation/${id}/_history/1`)).text).toMatch(
+      /"value": ?1\.50\b/,
+    );
     const bundle = await post(
       '/fhir',
       `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"${uniqueUrn()}","resource":${observation('"valueQuantity":{"value":3.10}')},"request":{"method":"POST","url":"Observation"}}]}`,
@@ -1869,7 +1888,7 @@ describe('numbers as written in the body', () => {
     expect(bundle.status).toBe(200);
     const location = bundle.body.entry[0].response.location as string;
     const created3 = /Observation\/[^/]+/.exec(location)?.[0];
-    expect((await request(app).get(`/fhir/${created3}`)).text).toMatch(/"value": ?3\.10\b/);
+    expect((await request(suite.app).get(`/fhir/${created3}`)).text).toMatch(/"value": ?3\.10\b/);
   });
 
   it('an update that changes only how a decimal is written is a change; the same text again is none', async () => {
@@ -1878,14 +1897,14 @@ describe('numbers as written in the body', () => {
     const created = await post('/fhir/Observation', body('1.5'));
     const id = created.body.id as string;
     const put = (value: string, version: string) =>
-      request(app)
+      request(suite.app)
         .put(`/fhir/Observation/${id}`)
         .set({ 'Content-Type': FHIR, 'If-Match': `W/"${version}"` })
         .send(body(value, id));
     expect((await put('1.5', '1')).headers.etag).toBe('W/"1"'); // the same: no new version
     const precise = await put('1.50', '1');
     expect(precise.headers.etag).toBe('W/"2"');
-    expect((await request(app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?1\.50\b/);
+    expect((await request(suite.app).get(`/fhir/Observation/${id}`)).text).toMatch(/"value": ?1\.50\b/);
     expect((await put('1.50', '2')).headers.etag).toBe('W/"2"');
   });
 
@@ -1894,11 +1913,11 @@ describe('numbers as written in the body', () => {
     const body = `{"resourceType":"Bundle","type":"transaction","entry":[
       {"fullUrl":"${urn}","resource":${observation('"valueInteger":7')},"request":{"method":"POST","url":"Observation"}},
       {"resource":${observation('"valueInteger":2e0')},"request":{"method":"POST","url":"Observation"}}]}`;
-    const before = await request(app).get('/fhir/Observation').query({ _summary: 'count' });
+    const before = await request(suite.app).get('/fhir/Observation').query({ _summary: 'count' });
     const res = await post('/fhir', body);
     expect(res.status).toBe(422);
     expect(JSON.stringify(res.body)).toContain('Bundle.entry[1].resource.value.ofType(integer)');
-    const after = await request(app).get('/fhir/Observation').query({ _summary: 'count' });
+    const after = await request(suite.app).get('/fhir/Observation').query({ _summary: 'count' });
     expect(after.body.total).toBe(before.body.total);
   });
 });
@@ -1935,7 +1954,7 @@ describe('references on the write path', () => {
       subject: { reference: subject },
     });
     const count = async () =>
-      ((await request(app).get('/fhir/Observation?_summary=count')).body as Bundle).total;
+      ((await request(suite.app).get('/fhir/Observation?_summary=count')).body as Bundle).total;
 
     it('a create, update or patch naming a missing or deleted resource is 422 naming the element; nothing written', async () => {
       const before = await count();
@@ -1948,24 +1967,24 @@ describe('references on the write path', () => {
         expression: ['Observation.subject'],
       });
       const gone = (await post('/fhir/Patient', patient())).body.id as string;
-      expect((await request(app).delete(`/fhir/Patient/${gone}`)).status).toBe(204);
+      expect((await request(suite.app).delete(`/fhir/Patient/${gone}`)).status).toBe(204);
       expect((await post('/fhir/Observation', observation(`Patient/${gone}`))).status).toBe(422);
       expect(await count()).toBe(before);
 
       const { patient: subject, observation: obs } = await referenced();
-      const stored = (await request(app).get(`/fhir/${obs}`)).body;
-      const put = await request(app)
+      const stored = (await request(suite.app).get(`/fhir/${obs}`)).body;
+      const put = await request(suite.app)
         .put(`/fhir/${obs}`)
         .set({ 'Content-Type': FHIR, 'If-Match': 'W/"1"' })
         .send(JSON.stringify({ ...stored, performer: [{ reference: 'Practitioner/nobody' }] }));
       expect(put.status).toBe(422);
       expect(firstIssue(put.body)?.expression).toEqual(['Observation.performer[0]']);
-      const patched = await request(app)
+      const patched = await request(suite.app)
         .patch(`/fhir/${obs}`)
         .set({ 'Content-Type': 'application/json-patch+json', 'If-Match': 'W/"1"' })
         .send(JSON.stringify([{ op: 'replace', path: '/subject/reference', value: `Patient/${gone}` }]));
       expect(patched.status).toBe(422);
-      expect((await request(app).get(`/fhir/${obs}`)).body).toMatchObject({
+      expect((await request(suite.app).get(`/fhir/${obs}`)).body).toMatchObject({
         meta: { versionId: '1' },
         subject: { reference: subject },
       });
@@ -2002,14 +2021,14 @@ describe('references on the write path', () => {
       const foreign = await post('/fhir/Observation', observation(`http://elsewhere.example/fhir/${alone}`));
       expect(foreign.status).toBe(201);
       const matches = async (query: Record<string, string>) =>
-        ((await request(app).get('/fhir/Observation').set(host).query(query)).body as Bundle).entry?.map(
-          (e) => e.resource?.id,
-        ) ?? [];
+        (
+          (await request(suite.app).get('/fhir/Observation').set(host).query(query)).body as Bundle
+        ).entry?.map((e) => e.resource?.id) ?? [];
       expect(await matches({ subject: alone })).toEqual([]);
       expect(await matches({ subject: `http://elsewhere.example/fhir/${alone}` })).toEqual([foreign.body.id]);
       // A search by an absolute URL under this server's base matches the relative references.
       expect(await matches({ subject: `${base}/${subject}` })).toContain(absoluteHere.body.id);
-      expect((await request(app).delete(`/fhir/${alone}`)).status).toBe(204);
+      expect((await request(suite.app).delete(`/fhir/${alone}`)).status).toBe(204);
       const inTransaction = await post(
         '/fhir',
         {

@@ -2,21 +2,14 @@
 // person. Two senders keeping the SDK's default local-id system give their clients `c1` the same
 // "globally unique" identifier; the second client's data must not land on the first one's Patient.
 import type { Bundle, Patient } from '@medplum/fhirtypes';
-import type express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maija, suvi } from '../../examples/tools/personas.ts';
 import type { WorkAbilityRecord } from '../../src/domain/index.ts';
 import { toFhir } from '../../src/mapping/index.ts';
-import { type Fixture, openFixture } from './helpers.ts';
+import { appPerSuite } from './helpers.ts';
 
-let fx: Fixture;
-let app: express.Express;
-beforeAll(async () => {
-  fx = await openFixture();
-  app = fx.app();
-});
-afterAll(async () => fx?.close());
+const suite = appPerSuite();
 
 /** A persona's record with its client under local id `c1` (as two senders might both use). */
 function asC1(record: WorkAbilityRecord): WorkAbilityRecord {
@@ -24,13 +17,13 @@ function asC1(record: WorkAbilityRecord): WorkAbilityRecord {
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(app)
+  request(suite.app)
     .post(path)
     .set({ 'Content-Type': 'application/fhir+json', ...headers })
     .send(JSON.stringify(body));
 
 const count = async (type: string) =>
-  ((await request(app).get(`/fhir/${type}`).query({ _summary: 'count' })).body as Bundle).total;
+  ((await request(suite.app).get(`/fhir/${type}`).query({ _summary: 'count' })).body as Bundle).total;
 
 describe('tyk-id-2: one business identifier, one client', () => {
   it('refuses a transaction whose Patient matches another client by identifier; nothing of it is stored', async () => {
@@ -57,7 +50,7 @@ describe('tyk-id-2: one business identifier, one client', () => {
   });
 
   it('refuses a single conditional create the same way, and a batch entry alone', async () => {
-    const [stored] = ((await request(app).get('/fhir/Patient')).body as Bundle).entry!;
+    const [stored] = ((await request(suite.app).get('/fhir/Patient')).body as Bundle).entry!;
     const patient = stored!.resource as Patient;
     const other = {
       ...patient,
