@@ -9,7 +9,6 @@ import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toResources } from '../../src/mapping/index.ts';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { addClient } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
@@ -33,8 +32,8 @@ beforeAll(async () => {
     openStore({ dataDir: 'memory://' }),
     openStore({ dataDir: 'memory://' }),
   ]);
-  const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
-  kanta = await startSecured(kantaStore as unknown as FacadeStore, validator, { mode: 'kanta-phr' });
+  const validator = await loadProjectValidator();
+  kanta = await startSecured(kantaStore, validator, { mode: 'kanta-phr' });
   const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = 'kanta-sync-key';
   await addClient(kantaStore as never, {

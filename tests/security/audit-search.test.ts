@@ -3,10 +3,9 @@
 // parameters, one _count parser, and unknown parameters refused unless Prefer: handling=lenient.
 import type { AuditEvent, Bundle, CapabilityStatement, OperationOutcome } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { searchAudit } from '../../src/server/security/audit.ts';
 import { type Store, insertAudit, migrateAuditLog, openStore } from '../../src/store/index.ts';
-import { type Secured, startSecured } from './helpers.ts';
+import { type Secured, acceptingValidator, startSecured } from './helpers.ts';
 
 const BASE = 'http://x/fhir';
 let store: Store;
@@ -157,13 +156,10 @@ describe('AuditEvent search parameters', () => {
 describe('AuditEvent search over HTTP', () => {
   let s: Secured;
   let auditor: string;
-  const validator = {
-    validate: () => ({ resourceType: 'OperationOutcome', issue: [] }),
-    registry: { all: () => [] },
-  } as unknown as FacadeValidator;
+  const validator = acceptingValidator;
 
   beforeAll(async () => {
-    s = await startSecured(store as unknown as FacadeStore, validator);
+    s = await startSecured(store, validator);
     auditor = (await s.client({ id: 'audit-search-auditor', scope: 'system/AuditEvent.rs' })).token;
   }, 120_000);
   afterAll(async () => {

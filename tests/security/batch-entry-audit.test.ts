@@ -3,7 +3,6 @@
 // is audited too, naming its status and rule.
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { type Secured, startSecured } from './helpers.ts';
@@ -12,14 +11,8 @@ let store: Store;
 let s: Secured;
 const tokens: Record<string, string> = {};
 
-async function as(who: string, method: string, path: string, body?: unknown) {
-  const res = await s.call(tokens[who], path, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const as = (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  s.send(tokens[who], method, path, body, headers);
 
 /** [interaction, outcome, detail] of client `agent`'s audit rows, oldest first. */
 async function auditOf(agent: string): Promise<string[][]> {
@@ -32,8 +25,8 @@ async function auditOf(agent: string): Promise<string[][]> {
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
-  s = await startSecured(store as unknown as FacadeStore, validator);
+  const validator = await loadProjectValidator();
+  s = await startSecured(store, validator);
   for (const [id, scope] of [
     ['auditor', 'system/AuditEvent.rs'],
     ['kela', 'system/Observation.cruds system/Patient.cruds'],

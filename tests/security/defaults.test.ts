@@ -2,17 +2,13 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/index.ts';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { allows, parseScopes } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
-import { requestToken, startSecured } from './helpers.ts';
+import { acceptingValidator, requestToken, startSecured } from './helpers.ts';
 
 describe('secure defaults', () => {
   let store: Store;
-  const validator = {
-    validate: () => ({ resourceType: 'OperationOutcome', issue: [] }),
-    registry: { all: () => [] },
-  };
+  const validator = acceptingValidator;
   beforeAll(async () => {
     store = await openStore({ dataDir: 'memory://' });
   }, 60_000);
@@ -22,8 +18,8 @@ describe('secure defaults', () => {
 
   it('refuses to listen beyond loopback without auth unless insecure, and says loudly when auth is off', async () => {
     const opts = {
-      store: store as unknown as FacadeStore,
-      validator: validator as unknown as FacadeValidator,
+      store: store,
+      validator: validator,
       port: 0,
     };
     await expect(
@@ -42,8 +38,8 @@ describe('secure defaults', () => {
 
   it('with auth off, a delete refused as still referenced names every referrer', async () => {
     const running = await startServer({
-      store: store as unknown as FacadeStore,
-      validator: validator as unknown as FacadeValidator,
+      store: store,
+      validator: validator,
       port: 0,
       strict: false,
       logger: pino({ level: 'silent' }),
@@ -76,7 +72,7 @@ describe('secure defaults', () => {
   });
 
   it('limits requests per client: 429 with Retry-After and an OperationOutcome', async () => {
-    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+    const s = await startSecured(store, validator, {
       rateLimit: 3,
     });
     try {
@@ -107,7 +103,7 @@ describe('secure defaults', () => {
   };
 
   it('limits requests that fail authentication per address, before their 401 and its audit row', async () => {
-    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+    const s = await startSecured(store, validator, {
       rateLimit: 3,
     });
     try {
@@ -138,7 +134,7 @@ describe('secure defaults', () => {
   });
 
   it('limits token requests per address: 429 with Retry-After and an OperationOutcome', async () => {
-    const s = await startSecured(store as unknown as FacadeStore, validator as unknown as FacadeValidator, {
+    const s = await startSecured(store, validator, {
       rateLimit: 3,
     });
     try {

@@ -9,12 +9,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
+import { acceptingValidator } from './helpers.ts';
 
 const ISSUER = 'https://idp.example/realms/tyokyky';
-const validator = {
-  validate: () => ({ resourceType: 'OperationOutcome' as const, issue: [] }),
-  registry: { all: () => [] },
-};
+const validator = acceptingValidator;
 
 describe('external IdP by issuer and JWKS URL', () => {
   let store: Store;

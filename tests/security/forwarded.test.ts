@@ -7,11 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { forwardedOrigin } from '../../src/server/security/forwarded.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
+import { acceptingValidator } from './helpers.ts';
 
-const validator = {
-  validate: () => ({ resourceType: 'OperationOutcome' as const, issue: [] }),
-  registry: { all: () => [] },
-};
+const validator = acceptingValidator;
 const PROXIED = {
   'x-forwarded-proto': 'https',
   'x-forwarded-host': 'fhir.example.fi',

@@ -49,6 +49,15 @@ export async function requestToken(url: string, clientAssertion: string, scope?:
   return fetch(`${url}/auth/token`, { method: 'POST', body: form });
 }
 
+/**
+ * A validator that finds nothing, for suites about authentication, transport and defaults, where what
+ * is judged is who may call, not what is sent; loading the real one would cost each file seconds.
+ */
+export const acceptingValidator: FacadeValidator = {
+  validate: () => ({ resourceType: 'OperationOutcome', issue: [] }),
+  registry: { all: () => [] },
+} as unknown as FacadeValidator;
+
 export interface Secured {
   running: RunningServer;
   url: string;
@@ -59,6 +68,14 @@ export interface Secured {
     scope?: string,
   ): Promise<{ token: string; key: ClientKey }>;
   call(token: string | undefined, path: string, init?: RequestInit): Promise<Response>;
+  /** `call` with a JSON body; the answer's status and parsed body. */
+  send(
+    token: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any }>;
 }
 
 /** A facade with the embedded authorization server on an OS-chosen port. */
@@ -90,11 +107,21 @@ export async function startSecured(
         throw new Error(`token for ${c.id}: ${res.status} ${JSON.stringify(body)}`);
       return { token: body.access_token, key };
     },
-    call(token, path, init = {}) {
-      const headers = new Headers(init.headers);
-      if (token) headers.set('authorization', `Bearer ${token}`);
-      if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/fhir+json');
-      return fetch(path.startsWith('http') ? path : `${fhir}${path}`, { ...init, headers });
+    call,
+    async send(token, method, path, body, headers) {
+      const res = await call(token, path, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(headers ? { headers } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
   };
+  function call(token: string | undefined, path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/fhir+json');
+    return fetch(path.startsWith('http') ? path : `${fhir}${path}`, { ...init, headers });
+  }
 }

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent, Bundle, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { EXAMPLES, batch, bodyWeight, citizenResponse, phrPatient, urn } from '../kanta/helpers.ts';
@@ -30,12 +29,8 @@ let store: Store;
 let s: Secured;
 const tokens: Record<string, string> = {};
 
-async function as(who: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const init: RequestInit = { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
-  const res = await s.call(tokens[who], path, init);
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const as = (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  s.send(tokens[who], method, path, body, headers);
 
 /** The audit rows of client `agent`, oldest first. */
 async function auditOf(agent: string): Promise<Row[]> {
@@ -92,8 +87,8 @@ async function newPatient(identifier = urn()): Promise<string> {
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
-  s = await startSecured(store as unknown as FacadeStore, validator, { mode: 'kanta-phr' });
+  const validator = await loadProjectValidator();
+  s = await startSecured(store, validator, { mode: 'kanta-phr' });
   const clients: [string, string, string?][] = [
     ['admin', 'system/*.cruds'],
     ['auditor', 'system/AuditEvent.rs'],

@@ -2,7 +2,6 @@
 // or a transaction (whose request is the Bundle's). A PUT, alone or as an entry, stays `update`.
 import type { AuditEvent, Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { type Secured, startSecured } from './helpers.ts';
@@ -11,21 +10,8 @@ let store: Store;
 let s: Secured;
 const tokens: Record<string, string> = {};
 
-async function as(
-  who: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers?: Record<string, string>,
-) {
-  const res = await s.call(tokens[who], path, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    ...(headers ? { headers } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const as = (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  s.send(tokens[who], method, path, body, headers);
 
 /** [interaction, action, outcome] of client `agent`'s write rows (reads left out), oldest first. */
 async function writesOf(agent: string): Promise<string[][]> {
@@ -59,8 +45,8 @@ async function practitioner(who: string): Promise<string> {
 
 beforeAll(async () => {
   store = await openStore({ dataDir: 'memory://' });
-  const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
-  s = await startSecured(store as unknown as FacadeStore, validator);
+  const validator = await loadProjectValidator();
+  s = await startSecured(store, validator);
   for (const [id, scope] of [
     ['auditor', 'system/AuditEvent.rs'],
     ['direct', 'system/Practitioner.cru'],

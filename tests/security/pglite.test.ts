@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FacadeStore } from '../../src/server/ports.ts';
 import { freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { securitySuite } from './suite.ts';
 
@@ -9,7 +8,7 @@ securitySuite('PGlite', async () => {
   const dir = await freshPgliteDataDir(mkdtempSync(join(tmpdir(), 'tyokyky-security-')));
   const store = await openStore({ dataDir: dir });
   return {
-    store: store as unknown as FacadeStore,
+    store: store,
     async close() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import type { FacadeStore } from '../../src/server/ports.ts';
 import { openStore } from '../../src/store/index.ts';
 import { dropDatabase, freshDatabase } from '../helpers/databases.ts';
 import { securitySuite } from './suite.ts';
@@ -7,7 +6,7 @@ securitySuite('PostgreSQL', async () => {
   const url = await freshDatabase('tyokyky_security');
   const store = await openStore({ databaseUrl: url });
   return {
-    store: store as unknown as FacadeStore,
+    store: store,
     async close() {
       await store.close();
       await dropDatabase(url);

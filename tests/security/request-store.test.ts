@@ -3,7 +3,6 @@
 // own caller, never another's.
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeValidator } from '../../src/server/ports.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { type Secured, startSecured } from './helpers.ts';
@@ -17,7 +16,7 @@ describe('per-request guarded store', () => {
 
   beforeAll(async () => {
     store = await openStore({ dataDir: 'memory://' });
-    const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
+    const validator = await loadProjectValidator();
     s = await startSecured(store, validator, { strict: false });
     full = (await s.client({ id: 'caseworker', scope: 'system/*.cruds' })).token;
     // A receiving party with no consent from anybody: it may see none of the client's data.

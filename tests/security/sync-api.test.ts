@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent, Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { SYNC_OPERATOR_SCOPE } from '../../src/server/security/index.ts';
 import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { type Secured, startSecured } from './helpers.ts';
+import { type Secured, acceptingValidator, startSecured } from './helpers.ts';
 
 const AUDIT = 'system/AuditEvent.rs';
 
@@ -21,10 +20,7 @@ describe('the sync API with auth on', () => {
   let auditor: string;
   let dead: string;
 
-  const validator = {
-    validate: () => ({ resourceType: 'OperationOutcome', issue: [] }),
-    registry: { all: () => [] },
-  } as unknown as FacadeValidator;
+  const validator = acceptingValidator;
   const api = (token: string, path: string, method = 'GET') =>
     s.call(token, `${s.url}/api/sync/${path}`, { method });
   const stateOf = async (id: string) =>
@@ -44,7 +40,7 @@ describe('the sync API with auth on', () => {
       installHook: false,
     });
     await sync.ready;
-    s = await startSecured(store as unknown as FacadeStore, validator, { sync });
+    s = await startSecured(store, validator, { sync });
     auditor = (await s.client({ id: 'auditor', scope: AUDIT })).token;
     // A stopped row, as the push leaves one: another client's resource, why it stopped.
     const [row] = await store.query<{ id: string }>(

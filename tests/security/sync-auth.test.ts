@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { addClient } from '../../src/server/security/index.ts';
 import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { createSync } from '../../src/sync/index.ts';
@@ -32,9 +31,9 @@ describe('sync between two facades with auth on', () => {
       openStore({ dataDir: await dir() }),
       openStore({ dataDir: await dir() }),
     ]);
-    const validator = (await loadProjectValidator()) as unknown as FacadeValidator;
+    const validator = await loadProjectValidator();
     // Like the sync tests' remote facade: the fixtures carry no profiles.
-    remote = await startSecured(remoteStore as unknown as FacadeStore, validator, { strict: false });
+    remote = await startSecured(remoteStore, validator, { strict: false });
     reader = (await remote.client({ id: 'reader', scope: 'system/*.rs' })).token;
   }, 120_000);
   afterAll(async () => {

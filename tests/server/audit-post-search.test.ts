@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent, Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
 import { type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { type Secured, startSecured } from '../security/helpers.ts';
@@ -21,10 +20,7 @@ let auditor: string;
 beforeAll(async () => {
   dir = await freshPgliteDataDir(mkdtempSync(join(tmpdir(), 'tyokyky-audit-post-')));
   store = await openStore({ dataDir: dir });
-  s = await startSecured(
-    store as unknown as FacadeStore,
-    (await loadProjectValidator()) as unknown as FacadeValidator,
-  );
+  s = await startSecured(store, await loadProjectValidator());
   auditor = (await s.client({ id: 'auditor', scope: `system/*.cruds ${AUDIT}` })).token;
   // Something of the caller's own in the log to find.
   expect((await s.call(auditor, '/Practitioner?_count=1')).status).toBe(200);
