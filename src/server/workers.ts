@@ -2,6 +2,7 @@
 // whole facade with its own pool and event loop; the store's locks already make processes on one
 // database safe (conditional creates, If-Match updates, sync claims).
 import cluster, { type Worker } from 'node:cluster';
+import { ClusterMemoryStorePrimary } from '@express-rate-limit/cluster-memory-store';
 import type { Logger } from 'pino';
 import { aggregateWorkerMetrics } from './ops.ts';
 
@@ -37,6 +38,8 @@ interface Slot {
  * for a moment) is forked again after 1 s, 2 s, 4 s … at most 30 s, while the others keep serving.
  */
 export function superviseWorkers(count: number, logger: Logger): void {
+  // The pool's rate-limit counts (security/front.ts): workers ask the primary, so a limit is per pool.
+  new ClusterMemoryStorePrimary().init();
   /** Each running worker, and whether it got as far as listening. */
   const started = new Map<Worker, { listening: boolean }>();
   const slots: Slot[] = [];

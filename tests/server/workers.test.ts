@@ -339,6 +339,33 @@ describe('tyokyky serve --workers', () => {
     expect(servedBy).toEqual(new Set([other.pid, replacement.pid]));
   }, 90_000);
 
+  it("keeps one rate limit for the pool, not one per worker (the counts are the primary's)", async () => {
+    const secured = await startServe([
+      '--workers',
+      '2',
+      '--database-url',
+      databaseUrl,
+      '--auth',
+      'embedded',
+      '--rate-limit',
+      '5',
+    ]);
+    try {
+      await until('both secured workers', () => listening(secured.logs()).length === 2);
+      const statuses: number[] = [];
+      // A new connection each time, so the primary deals the requests out to both workers.
+      for (let i = 0; i < 12; i++) {
+        const res = await fetch(`${secured.url}/Practitioner`, {
+          headers: { authorization: 'Bearer not-a-token', connection: 'close' },
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([...Array(5).fill(401), ...Array(7).fill(429)]);
+    } finally {
+      await secured.stop();
+    }
+  }, 120_000);
+
   it('stops all on SIGTERM with exit code 0', async () => {
     pool.child.kill('SIGTERM');
     expect(await pool.exited).toBe(0);

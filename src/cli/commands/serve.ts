@@ -49,7 +49,7 @@ function serveOptions(env: NodeJS.ProcessEnv): ServeOption[] {
     },
     {
       flags: '--rate-limit <n>',
-      description: 'requests per client per minute (env TYOKYKY_RATE_LIMIT)',
+      description: 'requests per client per minute, for the whole worker pool (env TYOKYKY_RATE_LIMIT)',
       fallback: env.TYOKYKY_RATE_LIMIT ?? '6000',
     },
     {

@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { ClusterMemoryStoreWorker } from '@express-rate-limit/cluster-memory-store';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
@@ -12,6 +13,7 @@ import { type Query, searchFormQuery } from '../fhir/posted-parameters.ts';
 import { requestJsonAhead } from '../http/json-body.ts';
 import { baseUrl, parsePrefer, preferenceApplied, responseType, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore } from '../ports.ts';
+import { workerIndex } from '../workers.ts';
 import { type Need, entryNeed, needOf, runsValidate } from './access.ts';
 import { partyRefusal, permitted } from './admit.ts';
 import { type AuditRecord, type AuditWriter, parseAuditSearch, readAudit, runAuditSearch } from './audit.ts';
@@ -73,9 +75,11 @@ const run = (mw: RequestHandler, req: Request, res: Response) =>
  * A rate limit per key and minute, answered 429 with Retry-After and an OperationOutcome naming the
  * rule (`refusal`). The first refusal of a key's window is marked for the audit log
  * (`res.locals.firstThrottled`); the rest of a flood is not audited, or it would grow the log without
- * bound.
+ * bound. In a worker pool (`serve --workers`) the counts are kept in the primary process, so the
+ * limit is the pool's, not each worker's.
  */
 function rateLimiter(
+  name: string,
   limit: number,
   key: (req: Request, res: Response) => string,
   refusal: string,
@@ -83,6 +87,7 @@ function rateLimiter(
   return rateLimit({
     windowMs: 60_000,
     limit,
+    ...(workerIndex() === undefined ? {} : { store: new ClusterMemoryStoreWorker({ prefix: name }) }),
     // draft-7 headers: draft-8's policy header hashes the client key on every request.
     standardHeaders: 'draft-7',
     validate: false,
@@ -106,16 +111,19 @@ const byAddress = (req: Request) => ipKeyGenerator(req.ip ?? '');
 function rateLimits(limit: number) {
   return {
     client: rateLimiter(
+      'client',
       limit,
       (_req, res) => (res.locals.principal as Principal).clientId,
       'sec-rate-1: too many requests; retry after the time in Retry-After',
     ),
     unauthenticated: rateLimiter(
+      'unauthenticated',
       limit,
       byAddress,
       'sec-rate-2: too many requests without a valid access token from this address; retry after the time in Retry-After',
     ),
     token: rateLimiter(
+      'token',
       limit,
       byAddress,
       'sec-rate-3: too many token requests from this address; retry after the time in Retry-After',
