@@ -1,5 +1,6 @@
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import express from 'express';
-import { FhirError, issue } from '../shared/outcome.ts';
+import { FhirError, issue, ruleOf } from '../shared/outcome.ts';
 import {
   LIST_DEFAULT,
   checkListLimit,
@@ -30,6 +31,26 @@ export type OperatorAudit = (
   call: { action: 'E' | 'U'; detail: string },
 ) => Promise<void>;
 
+/**
+ * A stopped row's remote answer as this API shows it: each issue's severity, code, element and rule
+ * (as `diagnostics`), never the remote's own text, which may quote what was sent (a name, a HETU).
+ */
+function shownOutcome(o: OperationOutcome | null): OperationOutcome | null {
+  if (!o) return o;
+  return {
+    resourceType: 'OperationOutcome',
+    issue: (o.issue ?? []).map((i) => {
+      const rule = ruleOf(i);
+      return {
+        severity: i.severity,
+        code: i.code,
+        ...(i.expression ? { expression: i.expression } : {}),
+        ...(rule ? { diagnostics: rule } : {}),
+      };
+    }),
+  };
+}
+
 /** `n row(s)`. */
 const rowCount = (n: number) => (n === 1 ? '1 row' : `${n} rows`);
 
@@ -50,12 +71,13 @@ export function syncApi(sync: FacadeSync, audit: OperatorAudit = async () => {})
     await answer(res, 'E', 'sync status', await sync.status());
   });
   // GET /api/sync/rows?state=dead|blocked|held|parked[&limit=]: the rows an operator retries or
-  // resolves, each with why it stopped (not its content)
+  // resolves, each with why it stopped (not its content, nor the remote's words: shownOutcome)
   router.get('/rows', async (req, res) => {
     res.locals.route = '/api/sync/rows';
     const state = queryValue(req, 'state', checkListedState);
     const rows = await sync.rows(state, listLimit(req));
-    await answer(res, 'E', `sync rows (${state}): ${rowCount(rows.length)} listed`, rows);
+    const shown = rows.map((row) => ({ ...row, outcome: shownOutcome(row.outcome) }));
+    await answer(res, 'E', `sync rows (${state}): ${rowCount(rows.length)} listed`, shown);
   });
   // GET /api/sync/conflicts[?limit=]: what each conflict with a remote edit was settled by, newest first
   router.get('/conflicts', async (req, res) => {

@@ -99,3 +99,14 @@ export class FhirError extends Error {
     return new FhirError(422, isOutcome ? (problems.issue ?? []) : problems);
   }
 }
+
+const RULE_KEY = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)+):/;
+
+/**
+ * The rule an issue's diagnostics start with (`tyk-con-1: …`, `same-client: …`), or undefined: lower
+ * case words joined by hyphens before a colon. The rule is ours or the remote's, never client data —
+ * unlike the rest of a remote's diagnostics, which may quote what we sent.
+ */
+export function ruleOf(i: Pick<OperationOutcomeIssue, 'diagnostics'>): string | undefined {
+  return typeof i.diagnostics === 'string' ? RULE_KEY.exec(i.diagnostics)?.[1] : undefined;
+}

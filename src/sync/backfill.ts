@@ -10,7 +10,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { type SyncContext, timeSpent } from './context.ts';
-import { enqueueUnsynced, follow, readStates, setState } from './repository.ts';
+import { type Db, enqueueUnsynced, follow, readStates, setState } from './repository.ts';
 
 /** Types in the order their rows are queued: what is referenced before what refers to it. */
 const DEPENDENCY_ORDER = [
@@ -42,7 +42,7 @@ export interface BackfillStatus {
 const NOT_STARTED: BackfillStatus = { state: 'not started', enqueued: 0, scanned: 0, clients: 0 };
 
 /** The backfill's progress as recorded in the store. */
-export async function readBackfill(db: SyncContext['store']): Promise<BackfillStatus> {
+export async function readBackfill(db: Db): Promise<BackfillStatus> {
   const raw = (await readStates(db)).get('backfill');
   return raw ? (JSON.parse(raw) as BackfillStatus) : NOT_STARTED;
 }

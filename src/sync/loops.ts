@@ -4,7 +4,7 @@ import type { SyncContext } from './context.ts';
 import { type PullResult, pullOnce } from './pull.ts';
 import { pushRound } from './push/round.ts';
 import { CredentialsRefused, type PushRoundResult, emptyPushResult } from './push/state.ts';
-import { queueDepth, setState } from './repository.ts';
+import { ERROR_KEY, type WorkKind, queueDepth, setState } from './repository.ts';
 
 /** How one push round and one pull run against the remote (the FHIR-store default, or an adapter's). */
 export interface Rounds {
@@ -49,7 +49,7 @@ export async function drainOutbox(
       } catch (err) {
         // Its rows went back unsent, and every further round would meet the same refusal.
         if (!(err instanceof CredentialsRefused)) throw err;
-        await keepLastError(ctx, err);
+        await keepLastError(ctx, 'push', err);
         r = err.result ?? emptyPushResult();
         refused = true;
       }
@@ -67,16 +67,23 @@ export async function drainOutbox(
   return total;
 }
 
-/** A failed round is logged and kept as the status's last error; the loop goes on. */
-export async function recordError(ctx: SyncContext, err: unknown): Promise<void> {
+/** A failed round is logged and kept as the status's last error of its kind; the loop goes on. */
+export async function recordError(ctx: SyncContext, kind: WorkKind, err: unknown): Promise<void> {
   ctx.log.error({ err }, 'sync: round failed');
-  await keepLastError(ctx, err);
+  await keepLastError(ctx, kind, err);
 }
 
-/** Keeps `err` as the status's last error (its message: names and codes, never what was sent). */
-export async function keepLastError(ctx: Pick<SyncContext, 'store'>, err: unknown): Promise<void> {
+/**
+ * Keeps `err` as the last error of a push round or a pull, stamped (its message: names and codes,
+ * never what was sent). Status shows it until a later success of the same kind (status.ts).
+ */
+export async function keepLastError(
+  ctx: Pick<SyncContext, 'store'>,
+  kind: WorkKind,
+  err: unknown,
+): Promise<void> {
   const message = `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`;
-  await setState(ctx.store, 'last_error', message).catch(() => {});
+  await setState(ctx.store, ERROR_KEY[kind], message).catch(() => {});
 }
 
 export async function pushLoop(
@@ -93,7 +100,7 @@ export async function pushLoop(
       if (r.claimed === 0 || onlyGaveBack(r)) await ctx.doorbell.sleep(idleMs, ticket, signal);
     } catch (err) {
       if (signal.aborted) break;
-      await recordError(ctx, err);
+      await recordError(ctx, 'push', err);
       await sleep(1_000, undefined, { signal }).catch(() => {});
     }
   }
@@ -110,7 +117,7 @@ export async function pullLoop(
       await rounds.pullOnce(ctx, signal);
     } catch (err) {
       if (signal.aborted) break;
-      await recordError(ctx, err);
+      await recordError(ctx, 'pull', err);
     }
     await sleep(intervalMs, undefined, { signal }).catch(() => {});
   }

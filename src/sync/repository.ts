@@ -1266,11 +1266,17 @@ export async function conflictCount(db: Db): Promise<number> {
   return n;
 }
 
+/** The two kinds of work whose successes and errors the status shows. */
+export type WorkKind = 'push' | 'pull';
+
+/** Where each kind keeps its last success (an ISO instant) and its last error (`<instant> <message>`). */
+export const SUCCESS_KEY = { push: 'last_push_success', pull: 'last_pull_success' } as const;
+export const ERROR_KEY = { push: 'last_push_error', pull: 'last_pull_error' } as const;
+
 export type StateKey =
-  | 'last_push_success'
-  | 'last_pull_success'
+  | (typeof SUCCESS_KEY)[WorkKind]
+  | (typeof ERROR_KEY)[WorkKind]
   | 'last_pull_skipped'
-  | 'last_error'
   | 'backfill'
   | 'remote'
   | 'party';

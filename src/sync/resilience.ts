@@ -15,7 +15,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { isJsonObject } from '../shared/json-object.ts';
-import { FhirError, issue, mostSevereFirst } from '../shared/outcome.ts';
+import { FhirError, issue, mostSevereFirst, ruleOf } from '../shared/outcome.ts';
 import type { RemoteConfig } from './config.ts';
 
 /**
@@ -79,9 +79,17 @@ function isOutcome(value: unknown): value is OperationOutcome {
   );
 }
 
+/** One issue as `severity code at expression (rule)`: what may be shown of it, never its diagnostics. */
+export function describeIssue(i: Partial<OperationOutcomeIssue>): string {
+  const rule = ruleOf(i);
+  const at = Array.isArray(i.expression) && i.expression[0] ? ` at ${i.expression[0]}` : '';
+  return `${i.severity ?? 'error'} ${i.code ?? 'unknown'}${at}${rule ? ` (${rule})` : ''}`;
+}
+
 /**
- * An OperationOutcome as `severity code at expression` items, errors first (at most three, then a
- * count), never its diagnostics: what a log line or a status may show of a remote's answer.
+ * An OperationOutcome as `severity code at expression (rule)` items, errors first (at most three,
+ * then a count), never its diagnostics: what a log line, a status or a row's reason may show of a
+ * remote's answer.
  */
 export function issueSummary(oo: OperationOutcome | undefined): string {
   // A remote's outcome may have any shape: only its issue objects are read.
@@ -89,12 +97,7 @@ export function issueSummary(oo: OperationOutcome | undefined): string {
   const issues = mostSevereFirst<Partial<OperationOutcomeIssue>>(
     (Array.isArray(listed) ? listed : []).filter(isJsonObject),
   );
-  const shown = issues
-    .slice(0, 3)
-    .map(
-      (i) =>
-        `${i.severity ?? 'error'} ${i.code ?? 'unknown'}${i.expression?.[0] ? ` at ${i.expression[0]}` : ''}`,
-    );
+  const shown = issues.slice(0, 3).map(describeIssue);
   if (issues.length > 3) shown.push(`${issues.length - 3} more`);
   return shown.join('; ');
 }

@@ -54,7 +54,7 @@ import {
 import { RemoteHttpError, isGoneRemotely, isTransient, unanswered } from './resilience.ts';
 import { SYNC_SCHEMA } from './schema.ts';
 import { Slots } from './slots.ts';
-import { type SyncStatus, readStatus } from './status.ts';
+import { type SyncStatus, readStatus, waitingNow } from './status.ts';
 import { newWorkerId } from './workers.ts';
 
 /** The part of the store's contract (src/store/index.ts) createSync needs. */
@@ -134,6 +134,8 @@ export interface SyncService {
   /** Final: afterwards pushRound, pushOnce, pullOnce, pullRefusedAgain and backfill throw AbortError. */
   stop(): Promise<void>;
   status(): Promise<SyncStatus>;
+  /** What this service waits for right now and for how long (status's `waiting`, without the store). */
+  waiting(): SyncStatus['waiting'];
   deadLetters(limit?: number): Promise<OutboxRow[]>;
   blocked(limit?: number): Promise<OutboxRow[]>;
   parked(limit?: number): Promise<OutboxRow[]>;
@@ -382,7 +384,7 @@ async function sameParty(ctx: SyncContext): Promise<void> {
 /** A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's round does. */
 function keepingError<T>(ctx: SyncContext, work: Promise<T>): Promise<T> {
   return work.catch(async (err: unknown) => {
-    await keepLastError(ctx, err);
+    await keepLastError(ctx, 'pull', err);
     throw err;
   });
 }
@@ -489,6 +491,7 @@ export function createSync(opts: CreateSyncOptions): SyncService {
       await ready;
       return statusOf(ctx, opts);
     },
+    waiting: () => waitingNow(ctx.waits),
     deadLetters: list('dead'),
     blocked: list('blocked'),
     parked: list('parked'),

@@ -2,8 +2,11 @@ import { type BackfillStatus, readBackfill } from './backfill.ts';
 import type { SyncContext } from './context.ts';
 import type { KantaStatus } from './kanta/status.ts';
 import {
+  type Db,
+  ERROR_KEY,
   OUTBOX_STATES,
   type OutboxState,
+  SUCCESS_KEY,
   conflictCount,
   deletesLeft,
   followedCount,
@@ -24,6 +27,7 @@ export interface SyncStatus {
   lastPullSuccess: string | null;
   /** Clients the last pull could not follow (local Patient id) and why. */
   lastPullSkipped: { patient: string; reason: string }[];
+  /** `lastError`: the newest push-round or pull error no later success of its kind made good. */
   failures: { retrying: number; deadLetters: number; lastError: string | null };
   blockedByConsent: number;
   /** Rows held back because a resource they reference is blocked, dead, parked or never queued. */
@@ -44,13 +48,44 @@ export interface SyncStatus {
   /** Resources written before the sync was attached, queued once (backfill.ts). */
   backfill: BackfillStatus;
   breaker: string;
-  /** What the sync is waiting for right now, and for how long. */
+  /** What this process's sync is waiting for right now, and for how long (another process's: not known). */
   waiting: { what: string; forMs: number }[];
   /** With a Kanta PHR remote: PHR patients, writes not applicable to it, remote resources not imported. */
   kanta?: KantaStatus;
 }
 
-export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
+/**
+ * The newest error nothing has made good since: a push round's until a later push delivers, a pull's
+ * until a later pull completes (an error is `<instant> <message>`, a success its instant).
+ */
+function lastError(kv: Map<string, string>): string | null {
+  const open = WORK_KINDS.flatMap((kind) => {
+    const error = kv.get(ERROR_KEY[kind]);
+    const success = kv.get(SUCCESS_KEY[kind]);
+    return error && !(success && success > error.slice(0, error.indexOf(' '))) ? [error] : [];
+  });
+  return open.sort().at(-1) ?? null;
+}
+
+const WORK_KINDS = ['push', 'pull'] as const;
+
+/** What the status is read from: the store, and this process's remote client and waits. */
+export type StatusSource = Pick<SyncContext, 'party' | 'waits'> & {
+  store: Db;
+  remote: Pick<SyncContext['remote'], 'baseUrl' | 'breakerState'>;
+};
+
+/**
+ * What this process waits for right now and for how long, as of the call (a wait that began while the
+ * caller was busy counts from when it began). Only the process doing the work knows: the waits are
+ * not stored.
+ */
+export function waitingNow(waits: SyncContext['waits']): SyncStatus['waiting'] {
+  const now = Date.now();
+  return [...waits.values()].map((w) => ({ what: w.what, forMs: Math.max(0, now - w.since) }));
+}
+
+export async function readStatus(ctx: StatusSource): Promise<SyncStatus> {
   const db = ctx.store;
   const states = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
   let retrying = 0;
@@ -60,17 +95,16 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
   }
   const kv = await readStates(db);
   const pullRefused = await refusedPulls(db);
-  const now = Date.now();
   return {
     remote: ctx.remote.baseUrl,
     party: ctx.party,
     boundTo: { remote: kv.get('remote') ?? null, party: kv.get('party') ?? null },
     queueDepth: states.pending + states.inflight,
     states,
-    lastPushSuccess: kv.get('last_push_success') ?? null,
-    lastPullSuccess: kv.get('last_pull_success') ?? null,
+    lastPushSuccess: kv.get(SUCCESS_KEY.push) ?? null,
+    lastPullSuccess: kv.get(SUCCESS_KEY.pull) ?? null,
     lastPullSkipped: JSON.parse(kv.get('last_pull_skipped') ?? '[]'),
-    failures: { retrying, deadLetters: states.dead, lastError: kv.get('last_error') ?? null },
+    failures: { retrying, deadLetters: states.dead, lastError: lastError(kv) },
     blockedByConsent: states.blocked,
     heldByDependency: states.held,
     conflicts: await conflictCount(db),
@@ -79,6 +113,7 @@ export async function readStatus(ctx: SyncContext): Promise<SyncStatus> {
     followedClients: await followedCount(db),
     backfill: await readBackfill(db),
     breaker: ctx.remote.breakerState,
-    waiting: [...ctx.waits.values()].map((w) => ({ what: w.what, forMs: now - w.since })),
+    // Last, after every query: as of when the status is handed over.
+    waiting: waitingNow(ctx.waits),
   };
 }

@@ -72,7 +72,7 @@ function registerLocalCommands(sync: Command): void {
     .action(async (opts: StatusOptions) => (await run()).statusAction(opts));
 
   withStore(sync.command('dead-letters'))
-    .description('List dead letters (with the remote OperationOutcome), blocked and parked rows')
+    .description('List dead letters (each remote issue by severity, code, element and rule; --json gives the remote OperationOutcome whole), blocked and parked rows')
     .option('--state <state>', 'dead | blocked | held | parked', 'dead')
     .option('--limit <n>', 'rows to show (1–1000; as many as the API shows when not given)')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));

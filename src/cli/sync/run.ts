@@ -9,6 +9,7 @@ import type {
   SyncService,
   SyncStatus,
 } from '../../sync/index.ts';
+import { describeIssue } from '../../sync/index.ts';
 import { REMOTE_IDENTITY } from '../remote-options.ts';
 import {
   type OpenedSync,
@@ -45,29 +46,27 @@ async function watch(opts: PushOptions): Promise<void> {
 export async function pushAction(opts: PushOptions): Promise<void> {
   if (opts.watch) return watch(opts);
   const { store, sync } = await openSync(opts, 'connect');
-  const { default: ProgressBar } = await import('progress');
   const before = (await sync.status()).queueDepth;
-  const bar =
+  const progress =
     process.stderr.isTTY && before > 0 && !opts.json
-      ? new ProgressBar('pushing [:bar] :current/:total :rate/s :etas', {
-          total: before,
-          width: 30,
-          stream: process.stderr,
-        })
+      ? (await import('./progress.ts')).pushProgress(process.stderr, before)
       : undefined;
-  let last = 0;
-  const pushed = sync.pushOnce((done) => {
-    const settled = done.done + done.dead + done.blocked + done.parked;
-    bar?.tick(Math.max(0, Math.min(settled - last, bar.total - bar.curr)));
-    last = settled;
-  });
+  // Between rounds too: a remote holding its answers ends no round, and the bar says what it waits for.
+  const refresh = progress ? setInterval(() => progress.refresh(sync.waiting()), 1_000) : undefined;
+  const pushed = sync.pushOnce((done) =>
+    progress?.settled(done.done + done.dead + done.blocked + done.parked),
+  );
   const result = await pushed.catch(async (err: unknown) => {
+    clearInterval(refresh);
+    progress?.done();
     await store.close();
     // The push never started (a remote that could not be checked, another remote or party): one line;
     // no answer is 75, as a remote down is, since every row is still queued.
     if (err instanceof FhirError) fail(err.message, err.status === 503 ? 75 : 1);
     throw err;
   });
+  clearInterval(refresh);
+  progress?.done();
   const status = await sync.status();
   const notSent = await notSentReason(sync, status);
   await store.close();
@@ -197,11 +196,13 @@ export async function statusAction(opts: StatusOptions): Promise<void> {
   print(opts, s, () => statusText(status, given));
 }
 
-function rowText(r: ListedRow): string {
-  const issues = (r.outcome?.issue ?? []).map(
-    (i) =>
-      `    ${i.severity} ${i.code} ${(i.expression ?? []).join(',')} ${i.diagnostics ?? i.details?.text ?? ''}`,
-  );
+/**
+ * A listed row as text: what it is, why it stopped, and its outcome's issues as codes, elements and
+ * rules — never their diagnostics, which may quote what was sent (a remote's: a name, a HETU); the
+ * whole outcome is in `--json`.
+ */
+export function rowText(r: ListedRow): string {
+  const issues = (r.outcome?.issue ?? []).map((i) => `    ${describeIssue(i)}`);
   const head = `#${r.id} ${r.resource_type}/${r.resource_id} (${r.action}, attempts ${r.attempts}) ${r.reason ?? ''}`;
   return issues.length ? `${head}\n${issues.join('\n')}` : head;
 }

@@ -8,6 +8,7 @@ import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
+import { ruleOf } from '../../shared/outcome.ts';
 import type { ConflictPolicy, FamilyRule } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
 import { applyRemote } from '../remote-apply.ts';
@@ -570,11 +571,7 @@ export const remoteChanged = (type: string) =>
 /** The rules a refusal names (an issue's `key:` prefix, else its code), each once. */
 function rulesBroken(refusal: OperationOutcome): string[] {
   const errors = (refusal.issue ?? []).filter(isErrorIssue);
-  return [
-    ...new Set(
-      errors.map((i) => /^([a-z][a-z0-9]*(?:-[a-z0-9]+)+):/i.exec(i.diagnostics ?? '')?.[1] ?? i.code),
-    ),
-  ];
+  return [...new Set(errors.map((i) => ruleOf(i) ?? i.code))];
 }
 
 /**

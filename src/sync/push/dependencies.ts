@@ -69,7 +69,9 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
         const dep = inBatch.get(ref);
         const dv = dep && !mappings.has(ref) ? verdicts.get(dep.id) : undefined;
         if (!dv) continue;
-        verdicts.set(row.id, { kind: dv.kind, reason: `waits for ${ref}: ${dv.reason}` });
+        const reason =
+          dv.kind === 'hold' ? heldFor(ref, { state: 'held' }) : `waiting for ${ref} to reach the remote`;
+        verdicts.set(row.id, { kind: dv.kind, reason });
         changed = true;
         break;
       }
@@ -171,12 +173,25 @@ function ownVerdict(
     if (s?.state === 'pending' || s?.state === 'inflight') {
       return { kind: 'wait', reason: `waiting for ${ref} to reach the remote` };
     }
-    const why = !s
-      ? 'was never queued for the remote'
-      : `is ${s.state === 'done' ? 'not on the remote' : s.state}${s.reason ? ` (${s.reason})` : ''}`;
-    return { kind: 'hold', reason: `held: depends on ${ref}, which ${why}` };
+    return { kind: 'hold', reason: heldFor(ref, s) };
   }
   return undefined;
+}
+
+/**
+ * Why a row is held for its dependency `ref` (`state`: its latest row's, none when never queued): the
+ * dependency and its state, not why it is in that state — its own row, listed by state, says that
+ * (`sync dead-letters --state`), and held rows by the hundred would each carry a copy. Only a
+ * dependency settled without reaching the remote, a row no listing shows, is followed by its reason:
+ * always ours (restricted, superseded …), never a remote's words.
+ */
+function heldFor(
+  ref: string,
+  s: { state: LatestState['state']; reason?: string | null } | undefined,
+): string {
+  if (!s) return `held: depends on ${ref}, which was never queued for the remote`;
+  if (s.state !== 'done') return `held: depends on ${ref}, which is ${s.state}`;
+  return `held: depends on ${ref}, which is not on the remote${s.reason ? ` (${s.reason})` : ''}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Settling delivered, failed and dead rows; transient failures back off across rounds. */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { BrokenCircuitError } from 'cockatiel';
-import { isErrorIssue, issue, mostSevereFirst, outcome } from '../../shared/outcome.ts';
+import { issue, outcome } from '../../shared/outcome.ts';
 import { StoreDatabaseError } from '../../store/index.ts';
 import { type Transfer, auditTransfers, exportOf } from '../audit.ts';
 import { timeSpent } from '../context.ts';
@@ -111,9 +111,15 @@ export async function withoutClashes(round: Round, delivered: Delivered[]): Prom
       continue;
     }
     const reason = `sync-push-3: the remote answered with ${key}, which another local resource (${d.row.resource_type}/${owner}) already maps to`;
-    await dead(round, d.row, outcome([issue('error', 'conflict', reason, `${d.row.resource_type}.id`)]), {
-      unknown: reason,
-    });
+    await dead(
+      round,
+      d.row,
+      reason,
+      outcome([issue('error', 'conflict', reason, `${d.row.resource_type}.id`)]),
+      {
+        unknown: reason,
+      },
+    );
   }
   return kept;
 }
@@ -152,8 +158,11 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
   if (err instanceof RemoteHttpError && !isTransient(err) && err.status >= 400 && err.status < 500) {
     const oo =
       err.outcome ?? outcome([issue('error', 'processing', `remote answered ${err.status}: ${err.message}`)]);
-    // The remote received the write and refused it: the data reached the remote's party.
-    await dead(round, row, oo, { refused: `remote refused (HTTP ${err.status}): ${issueSummary(oo)}` });
+    // The remote received the write and refused it: the data reached the remote's party. Why, in the
+    // row's reason and the audit: the status and the issues' codes, elements and rules, never the
+    // remote's diagnostics (they may quote what we sent: a name, a HETU); the row's outcome keeps them.
+    const refused = `remote refused (HTTP ${err.status}): ${issueSummary(oo)}`;
+    await dead(round, row, refused, oo, { refused });
     return;
   }
   if (!isTransient(err)) {
@@ -163,7 +172,7 @@ export async function failed(round: Round, row: OutboxRow, err: unknown): Promis
   if (row.attempts >= ctx.maxAttempts) {
     const reason = `sync-push-2: gave up after ${row.attempts} attempts: ${(err as Error).message}`;
     // An attempt may have reached the remote and lost only its answer: whether the data went is unknown.
-    await dead(round, row, outcome([issue('error', 'transient', reason)]), {
+    await dead(round, row, reason, outcome([issue('error', 'transient', reason)]), {
       unknown: `sync-push-2: given up after ${row.attempts} attempts without a definite answer; the remote may hold it`,
     });
     return;
@@ -186,30 +195,26 @@ export function deadFor(
   diagnostics: string,
   expression?: string,
 ): Promise<void> {
-  return dead(round, row, outcome([issue('error', type, diagnostics, expression)]));
+  return dead(round, row, diagnostics, outcome([issue('error', type, diagnostics, expression)]));
 }
 
 /**
- * A dead letter. `audited`: when the data reached (or may have reached) the remote's party, the
- * refused or uncertain disclosure, audited with the settlement.
+ * A dead letter: `reason`, what an operator reads of it (the listing, the held rows that depend on
+ * it), is ours — a rule of ours, or what may be shown of a remote's answer (issueSummary) — and `oo`
+ * the whole answer, kept on the row. `audited`: when the data reached (or may have reached) the
+ * remote's party, the refused or uncertain disclosure, audited with the settlement.
  */
 export async function dead(
   round: Round,
   row: OutboxRow,
+  reason: string,
   oo: OperationOutcome,
   audited?: Pick<Transfer, 'refused' | 'unknown'>,
 ): Promise<void> {
   const { ctx } = round;
   round.result.dead++;
   ctx.metrics.pushed.inc({ type: row.resource_type, result: 'dead' });
-  // Why it was refused: the errors (warnings too only when the remote gave no error).
-  const issues = mostSevereFirst(oo.issue ?? []);
-  const errors = issues.filter(isErrorIssue);
-  const reason = (errors.length ? errors : issues)
-    .map((i) => i.diagnostics ?? i.details?.text ?? i.code)
-    .join('; ');
-  // The reason stays in the outbox row (the store holds the data anyway); the log names only codes
-  // and elements: a remote's diagnostics may quote the resource (a name, an identifier).
+  // The log names only codes, elements and rules: a remote's diagnostics may quote the resource.
   ctx.log.warn(
     { outbox: row.id, resource: `${row.resource_type}/${row.resource_id}`, issues: issueSummary(oo) },
     'sync: dead letter',
