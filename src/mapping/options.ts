@@ -1,4 +1,4 @@
-import { OrganizationSchema, type RelatedObjects, checkRelatedObjects } from '../domain/index.ts';
+import { OrganizationSchema, type RelatedObjects, checkRelatedObjects, maskHetus } from '../domain/index.ts';
 import { isSystemReference } from '../shared/system-uri.ts';
 import type { IdentityOptions } from './identity.ts';
 import { LANGUAGES, type Language } from './terminology.ts';
@@ -58,6 +58,11 @@ function isText(v: unknown): v is string {
  */
 const SYSTEM_BASE = /^(?!urn:(oid|uuid):)[A-Za-z][A-Za-z0-9+.-]*:[^\s]*[^\s/]$/i;
 
+/** A wrong option's value as the error quotes it: a HETU in it masked, as in every other message. */
+function quoted(value: unknown): string {
+  return maskHetus(String(JSON.stringify(value)));
+}
+
 /**
  * Refuses options a JavaScript caller got wrong (no type check stops them there): an unknown
  * language, a local-id system base the identifiers' systems cannot be made of, or an application
@@ -68,7 +73,7 @@ const SYSTEM_BASE = /^(?!urn:(oid|uuid):)[A-Za-z][A-Za-z0-9+.-]*:[^\s]*[^\s/]$/i
 export function checkMappingOptions(opts: MappingOptions): void {
   if (opts.language !== undefined && !(LANGUAGES as readonly string[]).includes(opts.language))
     throw new TypeError(
-      `options.language must be one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(opts.language)}`,
+      `options.language must be one of ${LANGUAGES.join(', ')}, got ${quoted(opts.language)}`,
     );
   const base = opts.localIdSystemBase;
   if (
@@ -76,7 +81,7 @@ export function checkMappingOptions(opts: MappingOptions): void {
     (typeof base !== 'string' || !SYSTEM_BASE.test(base) || !isSystemReference(base, 'Identifier'))
   )
     throw new TypeError(
-      `options.localIdSystemBase must be an http:, https:, urn: or ldap: URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${JSON.stringify(base)}`,
+      `options.localIdSystemBase must be an http:, https:, urn: or ldap: URI without whitespace or a trailing slash, such as https://ehr.example.fi/sid/local (not urn:oid: or urn:uuid:, which "/<kind>" after it would break), got ${quoted(base)}`,
     );
   if (opts.related !== undefined) checkRelatedObjects(opts.related);
   const app = opts.application as Record<string, unknown> | undefined;

@@ -6,13 +6,16 @@ import type { TerminologyPort, WalkPolicy } from './checks/context.ts';
 import { checkNesting } from './checks/nesting.ts';
 import { type InvariantCompiler, StructureCompiler } from './compiled.ts';
 import {
-  FI_BASE,
+  type FhirPackage,
   PROJECT_ROOT,
-  findPackage,
+  fiBaseNotFound,
+  findFiBase,
+  isFiBase,
   isPackagePath,
   loading,
   openLooseResources,
   openPackage,
+  packageSearchPath,
 } from './packages.ts';
 import { Registry } from './registry.ts';
 import type { ConformanceRegistry } from './types.ts';
@@ -43,8 +46,15 @@ export interface ValidatorOptions {
    * without `package.json` (loaded after the packages).
    */
   packages?: string[];
-  /** Look for FI Base in the package search folders (default true). */
-  fiBase?: boolean;
+  /**
+   * FI Base (`hl7.fhir.fi.base`, not shipped with tyokyky-fhir), unless `packages` holds it: `true`
+   * (default) loads it from the package search folders (`packageSearchPath()`: `TYOKYKY_FHIR_PACKAGES`,
+   * `~/.fhir/packages`; `../shared/fhir-packages` only from a checkout) when it is there and goes on
+   * without it otherwise, when FI Base's own rules are not checked (`packages` and `fiBaseMissing`
+   * say so); `'required'` throws then, naming the package, its version, the folders searched and how
+   * to supply it; `false` never looks.
+   */
+  fiBase?: boolean | 'required';
   /** Check required/extensible bindings (default true). */
   terminology?: boolean;
   /** Evaluate snapshot invariants (default true). */
@@ -137,9 +147,10 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Vali
   const paths = [...(opts.packages ?? [])];
   const loose = paths.filter((p) => !isPackagePath(p)).map((p) => openLooseResources(p));
   const pkgs = paths.filter((p) => isPackagePath(p)).map((p) => openPackage(p));
-  if (opts.fiBase !== false && !pkgs.some((p) => p.name === FI_BASE.name)) {
-    const found = findPackage(FI_BASE.name, FI_BASE.version) ?? findPackage(FI_BASE.name);
-    if (found) pkgs.unshift(openPackage(found));
+  if (opts.fiBase !== false) {
+    const fi = lookUpFiBase(pkgs);
+    if (fi.path) pkgs.unshift(openPackage(fi.path));
+    else if (fi.missing && opts.fiBase === 'required') throw new Error(fi.missing);
   }
   for (const p of pkgs) loading(p.dir, () => registry.loadPackage(p));
   for (const l of loose) {
@@ -219,6 +230,43 @@ class CompiledValidator implements Validator {
     }
     return dropCoveredCodingIssues(walk.issues);
   }
+}
+
+/**
+ * The FI Base a validator over `given` (the packages it was given) loads: none to look up when one of
+ * them is FI Base, else the one in the package search path (`findFiBase`); `missing` says why there is
+ * none.
+ */
+function lookUpFiBase(given: readonly FhirPackage[]): { path?: string; missing?: string } {
+  if (given.some(isFiBase)) return {};
+  const searchPath = packageSearchPath();
+  const path = findFiBase(searchPath);
+  return path ? { path } : { missing: fiBaseNotFound(searchPath) };
+}
+
+/**
+ * Why FI Base's own rules are not checked — the package, the folders searched and how to supply it,
+ * in one line — or `undefined` when they are. Given a validator: its `packages` hold no FI Base. Given
+ * package paths (`ValidatorOptions.packages`): a validator created with them (`fiBase` left `true`)
+ * would load none, which a caller can say or refuse before loading; a path that cannot be opened is
+ * passed over here (creating the validator reports it).
+ */
+export function fiBaseMissing(
+  from: readonly string[] | Pick<Validator, 'packages'> = [],
+): string | undefined {
+  if (!isStringArray(from)) return from.packages.some(isFiBase) ? undefined : fiBaseNotFound();
+  const given = from.flatMap((p) => {
+    try {
+      return isPackagePath(p) ? [openPackage(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+  return lookUpFiBase(given).missing;
+}
+
+function isStringArray(v: readonly string[] | object): v is readonly string[] {
+  return Array.isArray(v);
 }
 
 let project: Promise<Validator> | undefined;

@@ -98,7 +98,8 @@ function unpackTarball(file: string, size: number, mtime: number): string {
 /**
  * Folders (or package files) searched for a FHIR package, in the order DEVELOPERS.md fixes: the
  * explicit `--package` / `packages` paths, `TYOKYKY_FHIR_PACKAGES` (`:`-separated),
- * `../shared/fhir-packages` beside the project, `~/.fhir/packages`. The folder beside the project is
+ * `../shared/fhir-packages` beside the project, `~/.fhir/packages` (`env.HOME`'s, else the user's home).
+ * The folder beside the project is
  * the project's own checkout layout: it is searched only from a checkout (a root holding `src/`), never
  * from an installed package, where it would be `<app>/node_modules/shared/fhir-packages`.
  */
@@ -111,8 +112,29 @@ export function packageSearchPath(
     ...explicit,
     ...(env.TYOKYKY_FHIR_PACKAGES ?? '').split(':').filter(Boolean),
     ...(existsSync(join(root, 'src')) ? [resolve(root, '..', 'shared', 'fhir-packages')] : []),
-    join(homedir(), '.fhir', 'packages'),
+    join(env.HOME || homedir(), '.fhir', 'packages'),
   ];
+}
+
+/** True for FI Base, whatever its version (a package given or loaded). */
+export function isFiBase(pkg: { name: string }): boolean {
+  return pkg.name === FI_BASE.name;
+}
+
+/** FI Base in `searchPath`: `FI_BASE.version`, else the highest version found; `undefined` when none is. */
+export function findFiBase(searchPath: string[] = packageSearchPath()): string | undefined {
+  return (
+    findPackage(FI_BASE.name, FI_BASE.version, searchPath) ?? findPackage(FI_BASE.name, undefined, searchPath)
+  );
+}
+
+/**
+ * The one message for FI Base not found (createValidator's `fiBase: 'required'`, `tyokyky validate`,
+ * `tyokyky serve`): the package and version, the folders searched and how to supply it. One line.
+ */
+export function fiBaseNotFound(searchPath: string[] = packageSearchPath()): string {
+  const { name, version } = FI_BASE;
+  return `FI Base (${name} ${version}) not found: its own rules are not checked (searched ${searchPath.join(', ')}); it is not shipped with tyokyky-fhir: put ${name}-${version}.tgz (or the unpacked ${name}#${version}/ folder) in ~/.fhir/packages or in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (--package, the validator's packages); see docs/validation.md, "FI Base"`;
 }
 
 function manifestOf(dir: string): { name?: string; version?: string } | undefined {

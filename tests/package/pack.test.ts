@@ -1,6 +1,8 @@
 // The package as a vendor gets it: pack, install the tarball into a fresh project, and use it
 // there by package name — ESM, CommonJS, TypeScript (node16 and bundler), the bin, the test matchers,
-// the README's examples. One pack and one install; the checks then run side by side.
+// the README's examples, the TypeScript examples of docs/sdk.md and docs/validation.md, and what it
+// says when FI Base (not shipped) is not found. One pack and one install; the checks then run side by side.
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -11,9 +13,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suvi } from '../../examples/tools/personas.ts';
+import { toFhir } from '../../src/mapping/index.ts';
 import {
   type Packed,
   type Run,
@@ -47,6 +53,67 @@ function readmeExamples(): string[] {
     .filter((code) => code.includes("from 'tyokyky-fhir"));
 }
 
+/** The TypeScript blocks of these docs and how many each holds: all are type-checked as written. */
+const DOC_BLOCKS: Record<string, number> = { 'docs/sdk.md': 3, 'docs/validation.md': 1 };
+
+function docExamples(): Array<{ doc: string; code: string }> {
+  return Object.keys(DOC_BLOCKS).flatMap((doc) =>
+    [...readFileSync(join(root, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({
+      doc,
+      code: m[1] as string,
+    })),
+  );
+}
+
+/** FI Base as the checkout keeps it; an installed package never looks there (TYOKYKY_FHIR_PACKAGES does). */
+const SHARED_PACKAGES = join(root, '..', 'shared', 'fhir-packages');
+const HAS_FI = existsSync(join(SHARED_PACKAGES, 'hl7.fhir.fi.base-2.0.0-rc2.tgz'));
+const NEEDS_FI = HAS_FI ? '' : ' [skipped: needs hl7.fhir.fi.base-2.0.0-rc2.tgz in ../shared/fhir-packages]';
+const FI_BASE_LINE =
+  /^FI Base \(hl7\.fhir\.fi\.base 2\.0\.0-rc2\) not found: its own rules are not checked \(searched [^)]*\); .*TYOKYKY_FHIR_PACKAGES.*--package.*docs\/validation\.md/;
+
+/** A free port of 127.0.0.1 in 18000–18999. */
+async function freePort(): Promise<number> {
+  for (let i = 0; i < 1000; i++) {
+    const port = 18000 + ((process.pid + i) % 1000);
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer()
+        .once('error', () => done(false))
+        .listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 18000–18999');
+}
+
+/** `tyokyky serve` of the installed package until it logs that it listens; its log lines, then stopped. */
+async function serveLogs(env: NodeJS.ProcessEnv): Promise<{ lines: string[]; code: number | null }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    join(app, 'node_modules', '.bin', 'tyokyky'),
+    ['serve', '--port', String(port), '--data-dir', 'memory://'],
+    { cwd: app, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const listening = await new Promise<boolean>((done) => {
+    const timer = setTimeout(() => done(false), 240_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('facade listening on')) {
+        clearTimeout(timer);
+        done(true);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(() => done(false));
+  });
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const code = await exited;
+  return { lines: listening ? out.split('\n').filter(Boolean) : [`did not start: ${out}`], code };
+}
+
 let tmp: string;
 let app: string;
 let packed: Packed;
@@ -76,6 +143,55 @@ beforeAll(async () => {
   );
   const examples = readmeExamples();
   examples.forEach((code, i) => writeFileSync(join(app, `readme-${i}.mjs`), code));
+  const docs = docExamples().map(({ doc, code }, i) => {
+    const file = `${doc.replace(/\W+/g, '-')}-${i}.ts`;
+    writeFileSync(join(app, file), code);
+    return file;
+  });
+  writeFileSync(
+    join(app, 'tsconfig.docs.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'Node16',
+        moduleResolution: 'Node16',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      files: docs,
+    }),
+  );
+  // A tyokyky-patient whose FI Base municipality extension carries a string, not a Coding.
+  const patient = toFhir(suvi)
+    .entry?.map((e) => e.resource)
+    .find((r) => r?.resourceType === 'Patient') as Patient;
+  writeFileSync(
+    join(app, 'string-municipality.json'),
+    JSON.stringify({
+      ...patient,
+      extension: patient.extension?.map(({ valueCoding, ...e }) =>
+        e.url.endsWith('/municipality-code')
+          ? { ...e, valueString: valueCoding?.code }
+          : { ...e, valueCoding },
+      ),
+    }),
+  );
+  writeFileSync(
+    join(app, 'fi-base-required.mjs'),
+    `import { createValidator, fiBaseMissing } from 'tyokyky-fhir/validation';
+const found = await createValidator();
+let required;
+try {
+  await createValidator({ fiBase: 'required' });
+  required = 'loaded';
+} catch (e) {
+  required = e.message;
+}
+console.log(JSON.stringify({ packages: found.packages.map((p) => p.name), missing: fiBaseMissing(found), required }));
+`,
+  );
 
   // Everything below starts at once; each test awaits its own run.
   runs.esm = run(node, ['esm.mjs'], app);
@@ -96,6 +212,24 @@ beforeAll(async () => {
     app,
     { HOME: tmp, TYOKYKY_FHIR_PACKAGES: '' },
   );
+  runs.docs = run(node, [tsc, '-p', 'tsconfig.docs.json'], app);
+  // Installed, with an empty home and no TYOKYKY_FHIR_PACKAGES: FI Base is nowhere to be found.
+  const noFiBase = { HOME: tmp, TYOKYKY_FHIR_PACKAGES: '' };
+  const bin = ['--offline', '--no-install', 'tyokyky', 'validate', '--no-progress'];
+  runs.fiBaseWarning = run('npx', [...bin, 'patient.json'], app, noFiBase);
+  runs.requireFiBase = run('npx', [...bin, '--require-fi-base', 'patient.json'], app, noFiBase);
+  runs.fiBaseApi = run(node, ['fi-base-required.mjs'], app, noFiBase);
+  runs.serve = serveLogs(noFiBase).then(({ lines, code }) => ({
+    code: code ?? 0,
+    stdout: lines.join('\n'),
+    stderr: '',
+    ms: 0,
+  }));
+  if (HAS_FI)
+    runs.withFiBase = run('npx', [...bin, '--require-fi-base', 'string-municipality.json'], app, {
+      HOME: tmp,
+      TYOKYKY_FHIR_PACKAGES: SHARED_PACKAGES,
+    });
   runs.matchers = run(node, [vitest, 'run', '--root', app, 'matchers.test.ts'], app);
   runs.readme = Promise.all(examples.map((_, i) => run(node, [`readme-${i}.mjs`], app))).then((all) => ({
     code: all.some((r) => r.code !== 0) ? 1 : 0,
@@ -255,6 +389,78 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.stderr).toContain(
         'give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES',
       );
+    },
+  );
+
+  it(
+    'FI Base not found: validate says so in one stderr line after the results; --require-fi-base exits 2 with it',
+    SLOW,
+    async () => {
+      const warned = await runs.fiBaseWarning;
+      expect(warned.code, warned.stderr).toBe(1); // patient.json has an invalid gender
+      expect(warned.stdout).toContain('Patient.gender');
+      const lines = warned.stderr.split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^tyokyky validate: FI Base \(/);
+      expect(lines[0]?.replace('tyokyky validate: ', '')).toMatch(FI_BASE_LINE);
+      expect(lines[0]).toContain(`(searched ${join(tmp, '.fhir', 'packages')})`);
+      const refused = await runs.requireFiBase;
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toBe(warned.stderr);
+    },
+  );
+
+  it(
+    "FI Base not found: createValidator({ fiBase: 'required' }) throws naming the package, the folders searched and how to supply it",
+    SLOW,
+    async () => {
+      const r = await runs.fiBaseApi;
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout) as { packages: string[]; missing?: string; required: string };
+      expect(out.packages).not.toContain('hl7.fhir.fi.base');
+      expect(out.packages).toContain('hl7.fhir.r4.core');
+      expect(out.missing).toMatch(FI_BASE_LINE);
+      expect(out.required).toBe(out.missing);
+      expect(out.required).toContain(join(tmp, '.fhir', 'packages'));
+      expect(out.required).not.toContain(join('node_modules', 'shared'));
+    },
+  );
+
+  it('FI Base not found: tyokyky serve logs one warn line at startup', SLOW, async () => {
+    const r = await runs.serve;
+    const logs = r.stdout.split('\n');
+    expect(
+      logs.some((l) => l.includes('facade listening on')),
+      r.stdout,
+    ).toBe(true);
+    // One warn line of FI Base among the others (auth off ...).
+    const warnings = logs.filter((l) => l.includes('"level":40') && l.includes('FI Base'));
+    expect(warnings).toHaveLength(1);
+    expect((JSON.parse(warnings[0] as string) as { msg: string }).msg).toMatch(FI_BASE_LINE);
+  });
+
+  it.skipIf(!HAS_FI)(
+    `FI Base supplied through TYOKYKY_FHIR_PACKAGES: --require-fi-base validates, and FI Base's own rules are checked${NEEDS_FI}`,
+    SLOW,
+    async () => {
+      const r = await runs.withFiBase;
+      expect(r?.code, r?.stderr).toBe(1);
+      expect(r?.stderr).toBe('');
+      expect(r?.stdout).toMatch(/Patient\.extension\[0\]\.valueString .*municipality-code/);
+    },
+  );
+
+  it(
+    'the TypeScript examples of docs/sdk.md and docs/validation.md type-check as written against the installed package',
+    SLOW,
+    async () => {
+      const found = docExamples();
+      for (const [doc, count] of Object.entries(DOC_BLOCKS))
+        expect(found.filter((b) => b.doc === doc).length, doc).toBe(count);
+      const r = await runs.docs;
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.code).toBe(0);
     },
   );
 

@@ -245,11 +245,15 @@ async function startFacade({
   const sync = remote
     ? await startSync(store, remote, logger, worker === undefined || worker === 1, validator, strict)
     : undefined;
+  const definitions = await validator.catch((err: Error) =>
+    startupFailed(`cannot load the FHIR definitions: ${err.message}`),
+  );
+  // FI Base is not shipped with the package: without it, its own rules go unchecked (one warn line).
+  const noFiBase = (await import('../../validation/index.ts')).fiBaseMissing(definitions);
+  if (noFiBase) logger.warn(noFiBase);
   const running = await startServer({
     store,
-    validator: await validator.catch((err: Error) =>
-      startupFailed(`cannot load the FHIR definitions: ${err.message}`),
-    ),
+    validator: definitions,
     strict,
     port,
     host: opts.host,

@@ -47,12 +47,22 @@ export function registerValidateCommand(program: Command): void {
       '--no-values-in-messages',
       "leave the resources' values out of the issues (\"The value '…' is not a valid date\" rather than quoting it): for output kept in CI logs or shown where client data must not go; by default they are quoted, as the HL7 validator words them",
     )
+    .option(
+      '--require-fi-base',
+      'exit 2 when FI Base (hl7.fhir.fi.base) is not found, rather than validating without its own rules (by default one line on stderr says so); it is not shipped with tyokyky-fhir: TYOKYKY_FHIR_PACKAGES, ~/.fhir/packages or --package supply it',
+    )
     .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show progress')
-    .action(async (paths: string[], opts: ValidateOptions) => {
+    .action(async (paths: string[], opts: ValidateOptions & { requireFiBase?: boolean }) => {
       const { runValidate } = await import('../validate/run.ts');
+      const { fiBaseMissing } = await import('../../validation/index.ts');
       try {
+        // Looked up as the validator will (the --package/--ig paths, then the search folders).
+        const noFiBase = fiBaseMissing([...opts.package, ...(opts.ig ?? [])]);
+        if (noFiBase && opts.requireFiBase) throw new Error(noFiBase);
         process.exitCode = await runValidate(paths, opts);
+        // After the results, where it is seen; not after an error, which stays the one line.
+        if (noFiBase) process.stderr.write(`tyokyky validate: ${noFiBase}\n`);
       } catch (e) {
         // Usage and I/O problems (UsageError) and failures to load packages alike: one line, exit 2.
         process.stderr.write(`tyokyky validate: ${e instanceof Error ? e.message : String(e)}\n`);
