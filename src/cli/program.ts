@@ -17,6 +17,10 @@ export function createProgram(): Command {
     .description('Finnish work-ability support (työkyvyn tuki) as FHIR R4: validate, map, serve and sync')
     .version(readProjectJson<{ version: string }>('package.json').version, '-V, --version')
     .showHelpAfterError('(run the command with --help for its options)')
+    // What follows the first word that is no option belongs to that command: `tyokyky reindex --help`
+    // is an unknown command (exit 2), as `tyokyky reindex` is, not the root help and exit 0. A known
+    // command's own options are its own either way (passThroughOptions is not inherited).
+    .passThroughOptions()
     .exitOverride((err) => {
       // commander reports usage errors itself; map them to exit code 2 as documented.
       process.exit(err.exitCode === 0 ? 0 : 2);

@@ -237,11 +237,21 @@ export async function openPostgres(databaseUrl: string, max = 10): Promise<Engin
   };
 }
 
-/** The URL without its password, for error messages. */
-function redact(databaseUrl: string): string {
+/**
+ * The URL without its secrets, for error messages: the password (`user:password@`) and the value of
+ * every query parameter whose name says it is one (`password`, `sslpassword`, `sslkey`: any name with
+ * "pass", "key", "secret" or "token" in it, in any case, as node-postgres reads them decoded).
+ */
+export function redact(databaseUrl: string): string {
   try {
     const url = new URL(databaseUrl);
     if (url.password) url.password = '***';
+    const secret = (name: string) => /pass|key|secret|token/i.test(name);
+    if ([...url.searchParams.keys()].some(secret)) {
+      const query = new URLSearchParams();
+      for (const [name, value] of url.searchParams) query.append(name, secret(name) ? '***' : value);
+      url.search = query.toString();
+    }
     return url.toString();
   } catch {
     return '(unparsable DATABASE_URL)';

@@ -113,7 +113,7 @@ describe('tyokyky map', () => {
     });
     expect(runHere({ toFhir: join(dir, 'missing.json') })).toMatchObject({
       code: 2,
-      stderr: expect.stringContaining('ENOENT'),
+      stderr: expect.stringContaining('no such file or directory'),
     });
   });
 

@@ -226,7 +226,7 @@ describe('tyokyky clients: bad files', () => {
     const out = join(dir, 'nowhere', 'x');
     expect(await run(['clients', 'keygen', '--out', out])).toEqual({
       code: 2,
-      out: `tyokyky clients: cannot write ${out}.private.jwk.json: ENOENT\n`,
+      out: `tyokyky clients: cannot write ${out}.private.jwk.json: no such file or directory\n`,
     });
   });
 
@@ -243,7 +243,10 @@ describe('tyokyky clients: bad files', () => {
       '--data-dir',
       data,
     ]);
-    expect(r).toEqual({ code: 2, out: `tyokyky clients: cannot read ${missing}: ENOENT\n` });
+    expect(r).toEqual({
+      code: 2,
+      out: `tyokyky clients: cannot read ${missing}: no such file or directory\n`,
+    });
   });
 });
 

@@ -1,9 +1,10 @@
 // The work behind `tyokyky clients …` (registered in ../commands/clients.ts, loaded only when it runs).
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
+import { fsErrorText } from '../fs-error.ts';
 import { printReindexProgress } from '../reindex-progress.ts';
 import { missingStore } from '../store-dir.ts';
 
@@ -31,7 +32,7 @@ function readJson<T>(file: string): T {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    fail(`cannot read ${file}: ${fsErrorText(err)}`);
   }
   try {
     return JSON.parse(text) as T;
@@ -41,9 +42,11 @@ function readJson<T>(file: string): T {
 }
 
 /**
- * Opens the store with the security tables in place, runs `fn`, closes it. Only `add` may make the
- * store (registering the first client is a new deployment's first step); the others refuse a data
- * directory without one.
+ * Opens the store with the security tables in place, runs `fn`, closes it: every subcommand's store,
+ * so a store that cannot be opened (a data directory another process holds, a database that does not
+ * exist) or a failure in it is one line and exit 2 for each. Only `add` may make the store
+ * (registering the first client is a new deployment's first step); the others refuse a data directory
+ * without one.
  */
 async function withSecurityStore<T>(
   opts: StoreOptions,
@@ -54,15 +57,19 @@ async function withSecurityStore<T>(
   if (missing) fail(missing);
   const { openStore } = await import('../../store/index.ts');
   const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/index.ts');
-  const db = await openStore({
-    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir }),
-    onReindex: printReindexProgress,
-  });
   try {
-    await db.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
-    return await fn(db);
-  } finally {
-    await db.close();
+    const db = await openStore({
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: opts.dataDir }),
+      onReindex: printReindexProgress,
+    });
+    try {
+      await db.migrate(SECURITY_MIGRATION, SECURITY_STATEMENTS);
+      return await fn(db);
+    } finally {
+      await db.close();
+    }
+  } catch (err) {
+    fail((err as Error).message);
   }
 }
 
@@ -82,9 +89,7 @@ export async function addClientAction(id: string, opts: AddOptions): Promise<voi
   } catch (err) {
     fail((err as Error).message);
   }
-  await withSecurityStore(opts, (db) => addClient(db, client), 'made if missing').catch((err: Error) =>
-    fail(err.message),
-  );
+  await withSecurityStore(opts, (db) => addClient(db, client), 'made if missing');
   console.log(`client ${id} registered`);
 }
 
@@ -109,23 +114,62 @@ export async function removeClientAction(id: string, opts: StoreOptions): Promis
   console.log(`client ${id} removed`);
 }
 
-export async function keygenAction(opts: { out: string }): Promise<void> {
+export interface KeygenOptions {
+  out: string;
+  /** Replace an existing pair (`--force`). */
+  force?: boolean;
+}
+
+/**
+ * Writes a new key pair. An existing pair is never replaced without `--force` (the client registered
+ * with its public key could then get no token): both names are looked at before anything is written,
+ * and each file is made with O_EXCL (never through a link planted there).
+ */
+export async function keygenAction(opts: KeygenOptions): Promise<void> {
+  const privFile = `${opts.out}.private.jwk.json`;
+  const pubFile = `${opts.out}.jwks.json`;
+  if (!opts.force) for (const file of [privFile, pubFile]) if (existsSync(file)) fail(exists(file, opts));
   const { exportJWK, generateKeyPair } = await import('jose');
   const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = randomUUID();
   const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
   const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  writeFile(`${opts.out}.private.jwk.json`, `${JSON.stringify(priv, null, 2)}\n`, 0o600);
-  writeFile(`${opts.out}.jwks.json`, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`);
-  console.log(`wrote ${opts.out}.private.jwk.json and ${opts.out}.jwks.json`);
+  const privRefusal = writeKeyFile(privFile, `${JSON.stringify(priv, null, 2)}\n`, opts, true);
+  if (privRefusal) fail(privRefusal);
+  const pubRefusal = writeKeyFile(pubFile, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`, opts, false);
+  if (pubRefusal) {
+    // No new private key is left without its public half (with --force the old pair is gone anyway).
+    if (!opts.force) rmSync(privFile, { force: true });
+    fail(pubRefusal);
+  }
+  console.log(`wrote ${privFile} and ${pubFile}`);
 }
 
-/** A file keygen writes; one that cannot be written (no such folder, no permission) fails naming it. */
-function writeFile(file: string, text: string, mode?: number): void {
+function exists(file: string, opts: KeygenOptions): string {
+  return `${file} exists; pass --force to replace the key pair (a client registered with its public key then needs the new ${opts.out}.jwks.json)`;
+}
+
+/**
+ * Writes one file of the pair; the refusal naming it when it cannot be (it exists without --force, no
+ * such folder, no permission). The private key is 0600 before a byte of it is written, also when
+ * --force replaces a file others could read (a mode given to open applies to new files only).
+ */
+function writeKeyFile(file: string, text: string, opts: KeygenOptions, secret: boolean): string | undefined {
+  let fd: number;
   try {
-    writeFileSync(file, text, mode === undefined ? undefined : { mode });
+    fd = openSync(file, opts.force ? 'w' : 'wx', secret ? 0o600 : 0o666);
   } catch (err) {
-    fail(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return exists(file, opts);
+    return `cannot write ${file}: ${fsErrorText(err)}`;
+  }
+  try {
+    if (secret) fchmodSync(fd, 0o600);
+    writeFileSync(fd, text);
+    return undefined;
+  } catch (err) {
+    return `cannot write ${file}: ${fsErrorText(err)}`;
+  } finally {
+    closeSync(fd);
   }
 }
 

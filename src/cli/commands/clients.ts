@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AddOptions, StoreOptions } from '../clients/run.ts';
+import type { AddOptions, KeygenOptions, StoreOptions } from '../clients/run.ts';
 
 /** The work is in `../clients/run.ts`, loaded only when a subcommand runs. */
 const run = () => import('../clients/run.ts');
@@ -51,7 +51,11 @@ export function registerClientsCommand(program: Command): void {
       'make an ES384 key pair: <out>.private.jwk.json (keep secret) and <out>.jwks.json (register it)',
     )
     .requiredOption('--out <prefix>', 'file name prefix')
-    .action(async (opts: { out: string }) => (await run()).keygenAction(opts));
+    .option(
+      '--force',
+      'replace an existing pair (without it, either file existing is refused); a client registered with the old public key then needs the new one',
+    )
+    .action(async (opts: KeygenOptions) => (await run()).keygenAction(opts));
 
   clients
     .command('assertion')

@@ -29,7 +29,7 @@ async function runLoad(files: string[], opts: { url: string; token?: string }): 
   try {
     base = checkHttpUrl(opts.url, '--url', 'give a bearer token with --token').replace(/\/$/, '');
   } catch (err) {
-    console.error((err as Error).message);
+    console.error(`tyokyky load: ${(err as Error).message}`);
     process.exit(2);
   }
   let expanded: string[];

@@ -12,6 +12,7 @@ import {
 } from '../../mapping/index.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
+import { fsErrorText } from '../fs-error.ts';
 import { readJsonText } from '../json-input.ts';
 
 export interface MapOptions {
@@ -66,7 +67,7 @@ export function readInput(file: string, limit = MAX_INPUT_BYTES): string {
   try {
     fd = file === '-' ? 0 : openSync(file, 'r');
   } catch (e) {
-    throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read ${file}: ${fsErrorText(e)}`);
   }
   try {
     const st = fstatSync(fd);
@@ -84,7 +85,7 @@ export function readInput(file: string, limit = MAX_INPUT_BYTES): string {
     return Buffer.concat(chunks, total).toString('utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read ${file}: ${fsErrorText(e)}`);
   } finally {
     if (fd !== 0) closeSync(fd);
   }

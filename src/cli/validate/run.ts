@@ -78,8 +78,16 @@ function check(validator: Validator, item: InputItem, opts: CheckOptions): Opera
 }
 
 async function openValidator(extraPackages: string[], opts: ValidateOptions): Promise<Validator> {
-  const { existsSync } = await import('node:fs');
-  for (const p of extraPackages) if (!existsSync(p)) throw new UsageError(`package not found: ${p}`);
+  const { statSync } = await import('node:fs');
+  const { fsErrorText } = await import('../fs-error.ts');
+  // Worded as every package load error starts (src/validation/packages.ts), before the engine loads.
+  for (const p of extraPackages) {
+    try {
+      statSync(p);
+    } catch (err) {
+      throw new UsageError(`cannot load package ${p}: ${fsErrorText(err)}`);
+    }
+  }
   const validation = await import('../../validation/index.ts');
   const policy = {
     allowExamples: opts.allowExamples ?? true,
