@@ -143,3 +143,14 @@ export function remoteSettings(
   }
   return out;
 }
+
+/**
+ * The remote's flags given on the command line other than `--remote` itself (as written, e.g.
+ * `--party`): settings of a sync that only runs with a remote. Their environment variables are not
+ * counted, as an environment may be shared with commands that have one.
+ */
+export function remoteFlagsGiven(cmd: Command): string[] {
+  return REMOTE_OPTIONS.filter((o) => o.key !== 'remote' && cmd.getOptionValueSource(o.key) === 'cli').map(
+    (o) => o.flags.split(' ')[0],
+  );
+}

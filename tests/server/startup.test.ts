@@ -196,6 +196,18 @@ describe('startup errors', () => {
       '--auth external needs --auth-issuer, --auth-jwks-url and --auth-token-url',
     ],
     [
+      ['--remote-kind', 'kanta-phr'],
+      '--remote-kind configures the sync, which runs only with --remote (or TYOKYKY_SYNC_REMOTE)',
+    ],
+    [
+      ['--party', 'kela', '--client-secret', 's3cr3t', '--token-url', 'http://idp.example/token'],
+      '--party, --token-url, --client-secret configure the sync, which runs only with --remote (or TYOKYKY_SYNC_REMOTE)',
+    ],
+    [
+      ['--auth', 'embedded', '--auth-issuer', 'https://idp.example'],
+      '--auth-issuer names an external IdP, used only with --auth external (not --auth embedded)',
+    ],
+    [
       ['--host', '0.0.0.0'],
       'refusing to listen on 0.0.0.0 without authentication: configure auth, bind 127.0.0.1, or pass --insecure',
     ],

@@ -5,7 +5,7 @@ import { checkHttpUrl } from '../../shared/http-url.ts';
 import type { Store } from '../../store/index.ts';
 import type { RemoteConfig, SyncService } from '../../sync/index.ts';
 import type { Validator } from '../../validation/index.ts';
-import { addRemoteOptions, remoteSettings } from '../remote-options.ts';
+import { addRemoteOptions, remoteFlagsGiven, remoteSettings } from '../remote-options.ts';
 import { NO_STRICT_HELP, strictFrom } from '../strict-mode.ts';
 import { registerLoadCommand } from './load.ts';
 
@@ -165,6 +165,8 @@ async function runServe(opts: ServeOpts, cmd: Command): Promise<void> {
   const { port, workers, rateLimit } = checkServeOptions(opts);
   const auth = authConfig(opts);
   if (typeof auth === 'string') startupFailed(auth);
+  const unused = flagsWithoutEffect(opts, cmd);
+  if (unused) startupFailed(unused);
   // Before anything is opened or started: a refused start leaves no data directory behind.
   try {
     assertExposureAllowed({ auth, host: opts.host, insecure: opts.insecure === true });
@@ -308,6 +310,23 @@ function trustedProxies(opts: Pick<ServeOpts, 'trustProxy'>): string[] {
 function startupFailed(message: string): never {
   console.error(`tyokyky serve: ${message}`);
   process.exit(2);
+}
+
+/**
+ * Flags given on the command line that this start would ignore, as a refusal: the sync's without a
+ * remote (flag or TYOKYKY_SYNC_REMOTE), an external IdP's without `--auth external`.
+ */
+function flagsWithoutEffect(opts: ServeOpts, cmd: Command): string | undefined {
+  const sync = remoteFlagsGiven(cmd);
+  if (cmd.getOptionValueSource('remoteParty') === 'cli') sync.push('--remote-party');
+  if (sync.length && !remoteSettings(opts).remote)
+    return `${sync.join(', ')} ${sync.length > 1 ? 'configure' : 'configures'} the sync, which runs only with --remote (or TYOKYKY_SYNC_REMOTE)`;
+  const idp = ['authIssuer', 'authJwksUrl', 'authTokenUrl']
+    .filter((k) => cmd.getOptionValueSource(k) === 'cli')
+    .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (idp.length && opts.auth !== 'external')
+    return `${idp.join(', ')} ${idp.length > 1 ? 'name' : 'names'} an external IdP, used only with --auth external (not --auth ${opts.auth})`;
+  return undefined;
 }
 
 /** The --auth options as the server's AuthConfig, or what is wrong with them. */
