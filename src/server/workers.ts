@@ -14,9 +14,15 @@ export const RESTART_FIRST_MS = 1000;
 /** The longest wait between a slot's failed starts. */
 export const RESTART_MAX_MS = 30_000;
 
-/** This process's worker number, or undefined outside a worker pool. */
+/**
+ * This process's worker number in a pool of ours (`superviseWorkers`), or undefined outside one: also
+ * in a cluster worker some other primary forked (pm2's cluster mode, an application's own), which
+ * sets no number and answers none of our primary's messages.
+ */
 export function workerIndex(): number | undefined {
-  return cluster.isWorker ? Number(process.env[WORKER_INDEX_ENV]) : undefined;
+  if (!cluster.isWorker) return undefined;
+  const n = Number(process.env[WORKER_INDEX_ENV]);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
 
 /** One place in the pool (worker number), across the processes that fill it in turn. */

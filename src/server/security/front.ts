@@ -87,7 +87,11 @@ function rateLimiter(
   return rateLimit({
     windowMs: 60_000,
     limit,
-    ...(workerIndex() === undefined ? {} : { store: new ClusterMemoryStoreWorker({ prefix: name }) }),
+    // In a pool, an increment the primary leaves unanswered (1 s) lets the request through uncounted
+    // rather than failing it with a 500: the limit is a guard against floods, not an access rule.
+    ...(workerIndex() === undefined
+      ? {}
+      : { store: new ClusterMemoryStoreWorker({ prefix: name }), passOnStoreError: true }),
     // draft-7 headers: draft-8's policy header hashes the client key on every request.
     standardHeaders: 'draft-7',
     validate: false,
