@@ -12,10 +12,11 @@ import { settleStoreOptions } from './store-options.ts';
  * drive a subcommand in their own process (tests/helpers/cli.ts).
  */
 export function createProgram(): Command {
+  const version = readProjectJson<{ version: string }>('package.json').version;
   const program = new Command()
     .name('tyokyky')
     .description('Finnish work-ability support (työkyvyn tuki) as FHIR R4: validate, map, serve and sync')
-    .version(readProjectJson<{ version: string }>('package.json').version, '-V, --version')
+    .version(version, '-V, --version')
     .showHelpAfterError('(run the command with --help for its options)')
     // What follows the first word that is no option belongs to that command: `tyokyky reindex --help`
     // is an unknown command (exit 2), as `tyokyky reindex` is, not the root help and exit 0. A known
@@ -30,6 +31,15 @@ export function createProgram(): Command {
   registerServeCommands(program);
   registerSyncCommand(program);
   registerClientsCommand(program);
+  // With the root's options left to each command (passThroughOptions), each answers -V / --version
+  // itself, as `tyokyky validate --version` did when the root read it.
+  const withVersion = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub.version(version, '-V, --version');
+      withVersion(sub);
+    }
+  };
+  withVersion(program);
   // --data-dir / --database-url against DATA_DIR / DATABASE_URL, the same for every command.
   program.hook('preAction', (_program, action) => settleStoreOptions(action));
   return program;

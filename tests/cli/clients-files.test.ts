@@ -2,7 +2,16 @@
 // replaced without --force, a private key is never left readable by others, and a file that cannot be
 // read is named with what the system says (not an errno code; a folder keygen cannot write into is
 // tests/security/clients-cli.test.ts's case).
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +57,23 @@ describe('tyokyky clients keygen', () => {
     expect(statSync(`${out}.private.jwk.json`).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(`${out}.private.jwk.json`, 'utf8')).d).toEqual(expect.any(String));
     expect(JSON.parse(readFileSync(`${out}.jwks.json`, 'utf8')).keys).toHaveLength(1);
+  }, 60_000);
+
+  it('--force that cannot place the public JWKS changes nothing: the old pair stays, no file is left over', async () => {
+    const out = join(dir, 'blocked');
+    writeFileSync(`${out}.private.jwk.json`, 'old private');
+    // A folder where the JWKS goes: the private key is placed first, then must be put back.
+    mkdirSync(`${out}.jwks.json`);
+    writeFileSync(join(`${out}.jwks.json`, 'x'), 'x');
+    const r = await run(['clients', 'keygen', '--out', out, '--force']);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(new RegExp(`^tyokyky clients: cannot write ${out}\\.jwks\\.json: `));
+    expect(readFileSync(`${out}.private.jwk.json`, 'utf8')).toBe('old private');
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.startsWith('blocked'))
+        .sort(),
+    ).toEqual(['blocked.jwks.json', 'blocked.private.jwk.json']);
   }, 60_000);
 
   it('--help names --force', async () => {

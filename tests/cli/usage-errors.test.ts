@@ -1,6 +1,6 @@
 // One wording for the same trouble across commands: an unknown command is refused with or without
 // --help, a missing file is "no such file or directory", and every command's refusal names the command.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,13 @@ describe('an unknown command', () => {
       expect(r.out).not.toContain('Usage:');
     },
   );
+
+  it('a command answers -V / --version as the root does (its options are its own)', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const args of [['--version'], ['validate', '--version'], ['sync', 'push', '-V']]) {
+      expect(await run(args)).toEqual({ code: 0, out: `${version}\n` });
+    }
+  });
 
   it('tyokyky --help and a known command with --help still show help (exit 0)', async () => {
     expect((await run(['--help'])).code).toBe(0);

@@ -381,13 +381,13 @@ describe('npm pack → npm install → use by package name', () => {
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(
-        `tyokyky validate: unknown profile '${FI_PATIENT}': it is in the FHIR package hl7.fhir.fi.base 2.0.0-rc2, which was not found (searched `,
+        `tyokyky validate: unknown profile '${FI_PATIENT}': it is in FI Base, and FI Base (hl7.fhir.fi.base 2.0.0-rc2) not found: its own rules are not checked (searched `,
       );
       expect(r.stderr).toContain(join(tmp, '.fhir', 'packages'));
       // The checkout's ../shared/fhir-packages is no folder of an installed package.
       expect(r.stderr).not.toContain(join('node_modules', 'shared'));
       expect(r.stderr).toContain(
-        'give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES',
+        "in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (--package, the validator's packages)",
       );
     },
   );

@@ -1,6 +1,17 @@
 // The work behind `tyokyky clients …` (registered in ../commands/clients.ts, loaded only when it runs).
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fchmodSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import type { JWK } from 'jose';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
@@ -121,9 +132,11 @@ export interface KeygenOptions {
 }
 
 /**
- * Writes a new key pair. An existing pair is never replaced without `--force` (the client registered
- * with its public key could then get no token): both names are looked at before anything is written,
- * and each file is made with O_EXCL (never through a link planted there).
+ * Writes a new key pair, both files or neither. An existing pair is never replaced without `--force`
+ * (the client registered with its public key could then get no token). Each file is first written
+ * beside its place under a new name (O_EXCL, the private key 0600 from the start), then put in place:
+ * without `--force` as a hard link, which refuses a name taken meanwhile; with it by rename, the old
+ * file kept aside until both are in place, so a failure on the second puts the first back.
  */
 export async function keygenAction(opts: KeygenOptions): Promise<void> {
   const privFile = `${opts.out}.private.jwk.json`;
@@ -134,43 +147,93 @@ export async function keygenAction(opts: KeygenOptions): Promise<void> {
   const kid = randomUUID();
   const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
   const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const privRefusal = writeKeyFile(privFile, `${JSON.stringify(priv, null, 2)}\n`, opts, true);
-  if (privRefusal) fail(privRefusal);
-  const pubRefusal = writeKeyFile(pubFile, `${JSON.stringify({ keys: [pub] }, null, 2)}\n`, opts, false);
-  if (pubRefusal) {
-    // No new private key is left without its public half (with --force the old pair is gone anyway).
-    if (!opts.force) rmSync(privFile, { force: true });
-    fail(pubRefusal);
-  }
+  const files: KeyFile[] = [
+    { file: privFile, text: `${JSON.stringify(priv, null, 2)}\n`, secret: true },
+    { file: pubFile, text: `${JSON.stringify({ keys: [pub] }, null, 2)}\n`, secret: false },
+  ];
+  const refusal = writeKeyFiles(files, opts);
+  if (refusal) fail(refusal);
   console.log(`wrote ${privFile} and ${pubFile}`);
+}
+
+interface KeyFile {
+  file: string;
+  text: string;
+  secret: boolean;
+  /** The new content's temporary name beside `file`. */
+  temp?: string;
+  /** The replaced file's name while the pair is put in place (`--force`). */
+  aside?: string;
+  placed?: boolean;
 }
 
 function exists(file: string, opts: KeygenOptions): string {
   return `${file} exists; pass --force to replace the key pair (a client registered with its public key then needs the new ${opts.out}.jwks.json)`;
 }
 
-/**
- * Writes one file of the pair; the refusal naming it when it cannot be (it exists without --force, no
- * such folder, no permission). The private key is 0600 before a byte of it is written, also when
- * --force replaces a file others could read (a mode given to open applies to new files only).
- */
-function writeKeyFile(file: string, text: string, opts: KeygenOptions, secret: boolean): string | undefined {
-  let fd: number;
+/** Writes and places both files; the refusal naming the file that could not be, with nothing changed. */
+function writeKeyFiles(files: KeyFile[], opts: KeygenOptions): string | undefined {
+  let current = files[0];
   try {
-    fd = openSync(file, opts.force ? 'w' : 'wx', secret ? 0o600 : 0o666);
+    for (const f of files) {
+      current = f;
+      f.temp = `${f.file}.${randomUUID()}.tmp`;
+      writeNew(f.temp, f.text, f.secret);
+    }
+    for (const f of files) {
+      current = f;
+      placeKeyFile(f, opts.force === true);
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return exists(file, opts);
-    return `cannot write ${file}: ${fsErrorText(err)}`;
+    for (const f of [...files].reverse()) unplaceKeyFile(f);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && !opts.force) return exists(current.file, opts);
+    return `cannot write ${current.file}: ${err instanceof NotAFile ? err.message : fsErrorText(err)}`;
   }
+  // Both in place: the replaced files go (a failure here leaves a stale copy, never a broken pair).
+  for (const f of files) if (f.aside) rmSync(f.aside, { force: true });
+  return undefined;
+}
+
+/** A new file holding `text` (O_EXCL; a secret is 0600 before a byte of it is written). */
+function writeNew(file: string, text: string, secret: boolean): void {
+  const fd = openSync(file, 'wx', secret ? 0o600 : 0o666);
   try {
     if (secret) fchmodSync(fd, 0o600);
     writeFileSync(fd, text);
-    return undefined;
-  } catch (err) {
-    return `cannot write ${file}: ${fsErrorText(err)}`;
   } finally {
     closeSync(fd);
   }
+}
+
+function placeKeyFile(f: KeyFile, force: boolean): void {
+  const temp = f.temp as string;
+  if (!force) {
+    linkSync(temp, f.file);
+  } else {
+    if (existsSync(f.file)) {
+      if (!statSync(f.file).isFile()) throw new NotAFile();
+      f.aside = `${f.file}.${randomUUID()}.old`;
+      renameSync(f.file, f.aside);
+    }
+    renameSync(temp, f.file);
+  }
+  f.placed = true;
+  rmSync(temp, { force: true });
+}
+
+/** What stands where a key file goes is no file (a folder): --force replaces files only. */
+class NotAFile extends Error {
+  constructor() {
+    super('something other than a file is there');
+  }
+}
+
+/** Undoes what was done for `f`: its new file removed, the replaced one put back, the temporary gone. */
+function unplaceKeyFile(f: KeyFile): void {
+  if (f.placed) rmSync(f.file, { force: true });
+  if (f.aside && existsSync(f.aside)) renameSync(f.aside, f.file);
+  if (f.temp) rmSync(f.temp, { force: true });
 }
 
 /**

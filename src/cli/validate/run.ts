@@ -103,14 +103,8 @@ async function openValidator(extraPackages: string[], opts: ValidateOptions): Pr
       : await validation.loadProjectValidator();
   for (const p of opts.profile) {
     if (validator.registry.structureDefinition(p)) continue;
-    if (
-      p.startsWith(FI_BASE_CANONICAL) &&
-      !validator.packages.some((k) => k.name === validation.FI_BASE.name)
-    ) {
-      throw new UsageError(
-        `unknown profile '${p}': it is in the FHIR package ${validation.FI_BASE.name} ${validation.FI_BASE.version}, which was not found (searched ${validation.packageSearchPath().join(', ')}); give it with --package PATH (a .tgz or folder) or put it in a folder named in TYOKYKY_FHIR_PACKAGES`,
-      );
-    }
+    const noFiBase = p.startsWith(FI_BASE_CANONICAL) ? validation.fiBaseMissing(validator) : undefined;
+    if (noFiBase) throw new UsageError(`unknown profile '${p}': it is in FI Base, and ${noFiBase}`);
     throw new UsageError(`unknown profile '${p}' (not in any loaded package)`);
   }
   return validator;
