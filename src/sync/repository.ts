@@ -521,6 +521,22 @@ export async function release(
   );
 }
 
+/**
+ * How long until the earliest pending row that was put back for a wait of at most `shortMs` is due (0:
+ * due now); undefined when there is none. Such a wait is for something of the same run — a dependency
+ * or a deletion in flight, a consent re-check — not a backoff after a failure or an open circuit, whose
+ * rows wait longer. A row queued and not yet tried counts too (it has waited for nothing).
+ */
+export async function nextShortWait(db: Db, shortMs: number): Promise<number | undefined> {
+  const [row] = await db.query<{ ms: number | null }>(
+    `SELECT greatest(0, ceil(extract(epoch FROM min(available_at) - now()) * 1000))::int AS ms
+       FROM sync_outbox
+      WHERE state = 'pending' AND available_at - updated_at <= $1::int * interval '1 millisecond'`,
+    [shortMs],
+  );
+  return row?.ms ?? undefined;
+}
+
 /** Why a row went back unsent right before it would have left (releaseConsentChanged). */
 export const CONSENT_CHANGED_IN_FLIGHT = 'consent changed while in flight; re-checked';
 
@@ -1279,7 +1295,8 @@ export type StateKey =
   | 'last_pull_skipped'
   | 'backfill'
   | 'remote'
-  | 'party';
+  | 'party'
+  | 'gated_party';
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(
@@ -1289,9 +1306,16 @@ export async function setState(db: Db, key: StateKey, value: string): Promise<vo
   );
 }
 
+/** The value recorded under `key`, or undefined. */
+export async function stateOf(db: Db, key: StateKey): Promise<string | undefined> {
+  const [row] = await db.query<{ value: string }>('SELECT value FROM sync_state WHERE key = $1', [key]);
+  return row?.value;
+}
+
 /**
- * What this store syncs with, recorded by the first push or pull: `value` when nothing was recorded
- * yet under `key` (it is recorded), otherwise the value recorded first.
+ * What this store syncs with: `value` when nothing was recorded yet under `key` (it is recorded),
+ * otherwise the value recorded first. The remote is recorded by the first push or pull, the party by
+ * the first write that leaves for the remote (party.ts).
  */
 export async function bindOnce(db: Db, key: 'remote' | 'party', value: string): Promise<string> {
   await db.query(`INSERT INTO sync_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [
@@ -1300,6 +1324,29 @@ export async function bindOnce(db: Db, key: 'remote' | 'party', value: string): 
   ]);
   const [row] = await db.query<{ value: string }>('SELECT value FROM sync_state WHERE key = $1', [key]);
   return row?.value ?? value;
+}
+
+/**
+ * The party whose consents the consent gate judges by from now on (`sync_state` key `gated_party`;
+ * before it was kept, the bound `party`): when it was another, the rows it held back — blocked by
+ * consent, and held for a dependency (which may be one of them) — go back to the queue to be judged
+ * again. Returns how many went back.
+ */
+export async function judgeFor(db: Db, party: string): Promise<number> {
+  const rows = await db.query(
+    `WITH before AS (
+       SELECT coalesce((SELECT value FROM sync_state WHERE key = 'gated_party'),
+                       (SELECT value FROM sync_state WHERE key = 'party')) AS party),
+     judged AS (
+       INSERT INTO sync_state (key, value) VALUES ('gated_party', $1)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+        WHERE sync_state.value <> EXCLUDED.value)
+     UPDATE sync_outbox SET state = 'pending', available_at = now(), updated_at = now()
+      WHERE state IN ('blocked', 'held') AND (SELECT party FROM before) <> $1
+     RETURNING id`,
+    [party],
+  );
+  return rows.length;
 }
 
 /** The `n` id map entries written last (to ask a remote whether it holds them). */

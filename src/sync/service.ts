@@ -20,6 +20,7 @@ import {
   roundsInFlight,
 } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
+import { checkParty } from './party.ts';
 import { type PulledValidator, pulledCheck } from './pull-check.ts';
 import { type RefusedAgainResult, pullRefusedAgain } from './pull-refused.ts';
 import type { PullResult } from './pull.ts';
@@ -362,25 +363,6 @@ function whyUnchecked(err: unknown, timeoutMs: number | undefined): string | und
   return `a transient failure on every attempt (${err instanceof Error ? err.message : String(err)})`;
 }
 
-/**
- * One receiving party per store, also across restarts: what was sent was judged by that party's
- * consents, to that party's server. Syncing the same store as another party would send the
- * remote data judged by the other party's consents (a disclosure the client never permitted to the
- * remote's owner); sync-config-3 refuses it.
- */
-async function sameParty(ctx: SyncContext): Promise<void> {
-  const bound = await bindOnce(ctx.store, 'party', ctx.party);
-  if (bound !== ctx.party)
-    throw new FhirError(
-      409,
-      issue(
-        'error',
-        'conflict',
-        `sync-config-3: this store syncs as party ${bound} (what it sent was judged by that party's consents), not as ${ctx.party}; use a fresh store for another party`,
-      ),
-    );
-}
-
 /** A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's round does. */
 function keepingError<T>(ctx: SyncContext, work: Promise<T>): Promise<T> {
   return work.catch(async (err: unknown) => {
@@ -397,7 +379,7 @@ function backfillOnce(ctx: SyncContext, ready: Promise<void>, pageSize?: number)
   let backfilled: Promise<BackfillStatus> | undefined;
   return () => {
     backfilled ??= ready
-      .then(() => sameParty(ctx))
+      .then(() => checkParty(ctx))
       .then(() => sameRemote(ctx))
       .then(() => backfill(ctx, { pageSize }))
       .catch((err) => {

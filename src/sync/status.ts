@@ -19,7 +19,10 @@ export interface SyncStatus {
   /** The remote and party this service is configured with. */
   remote: string;
   party: string;
-  /** The remote and party the store syncs with, recorded by its first push or pull (null before one). */
+  /**
+   * The remote the store syncs with, recorded by its first push or pull, and the party it sends as,
+   * recorded by the first write that left for the remote (party.ts); null before.
+   */
   boundTo: { remote: string | null; party: string | null };
   queueDepth: number;
   states: Record<OutboxState, number>;

@@ -217,9 +217,10 @@ describe('tyokyky sync status without --remote', () => {
       /^remote {13}http:\/\/127\.0\.0\.1:9\/fhir \(given; the store has none until its first push or pull\)$/m,
     );
     expect(given.out).toMatch(
-      /^party {14}other-health-care \(given; the store has none until its first push or pull\)$/m,
+      /^party {14}other-health-care \(given; the store has none until it first sends to the remote\)$/m,
     );
-    // Once a push has run, the store's own remote and party, without flags.
+    // Once a push has run, the store's own remote, without flags; a push that sent nothing binds no
+    // party (tests/sync/party-binding.test.ts: the first write that leaves binds it).
     await run([
       'sync',
       'push',
@@ -231,13 +232,15 @@ describe('tyokyky sync status without --remote', () => {
       unbound,
     ]);
     const bound = JSON.parse((await run(['sync', 'status', '--data-dir', unbound, '--json'])).out);
-    expect(bound).toMatchObject({ remote: 'http://127.0.0.1:9/fhir', party: 'kela' });
+    expect(bound).toMatchObject({ remote: 'http://127.0.0.1:9/fhir', party: null });
     const boundText = (await run(['sync', 'status', '--data-dir', unbound])).out;
     expect(boundText).toMatch(/^remote {13}http:\/\/127\.0\.0\.1:9\/fhir$/m);
-    expect(boundText).toMatch(/^party {14}kela$/m);
+    expect(boundText).toMatch(/^party {14}-$/m);
     // Given otherwise than the store syncs: both, the store's first.
-    const other = await run(['sync', 'status', '--data-dir', unbound, '--party', 'other-health-care']);
-    expect(other.out).toMatch(/^party {14}kela \(the store's; given other-health-care\)$/m);
+    const other = await run(['sync', 'status', '--data-dir', unbound, '--remote', 'http://127.0.0.1:8/fhir']);
+    expect(other.out).toMatch(
+      /^remote {13}http:\/\/127\.0\.0\.1:9\/fhir \(the store's; given http:\/\/127\.0\.0\.1:8\/fhir\)$/m,
+    );
   }, 60_000);
 });
 

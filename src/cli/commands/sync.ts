@@ -46,7 +46,9 @@ export function registerSyncCommand(program: Command): void {
   });
 
   withConnection(sync.command('push'))
-    .description('Deliver the outbox to the remote (until empty, or forever with --watch)')
+    .description(
+      'Deliver the outbox to the remote (until nothing more can go now: exit 75 while rows wait for a failing remote; or forever with --watch)',
+    )
     .option('--watch', 'keep running (a worker); stop with SIGTERM/SIGINT')
     .option('--with-pull', 'with --watch: also poll the remote for followed clients')
     .action(async (opts: PushOptions) => (await run()).pushAction(opts));
@@ -72,7 +74,9 @@ function registerLocalCommands(sync: Command): void {
     .action(async (opts: StatusOptions) => (await run()).statusAction(opts));
 
   withStore(sync.command('dead-letters'))
-    .description('List dead letters (each remote issue by severity, code, element and rule; --json gives the remote OperationOutcome whole), blocked and parked rows')
+    .description(
+      'List dead letters (each remote issue by severity, code, element and rule; --json gives the remote OperationOutcome whole), blocked and parked rows',
+    )
     .option('--state <state>', 'dead | blocked | held | parked', 'dead')
     .option('--limit <n>', 'rows to show (1–1000; as many as the API shows when not given)')
     .action(async (opts: RowsOptions) => (await run()).rowsAction(opts));

@@ -146,18 +146,21 @@ function kantaLines(kanta: NonNullable<SyncStatus['kanta']>): string[] {
 
 const RESOLVE_HINT = '; settle each with: tyokyky sync resolve <outboxId> --keep local|remote';
 
-/** The remote or party the store syncs with, else the one given; and the one given where it differs. */
-function boundLine(label: string, bound: string | null, given: string | null): string {
+/**
+ * The remote or party the store syncs with, else the one given (`until`: what records the store's); and
+ * the one given where it differs.
+ */
+function boundLine(label: string, bound: string | null, given: string | null, until: string): string {
   let note = '';
-  if (bound === null && given !== null) note = ' (given; the store has none until its first push or pull)';
+  if (bound === null && given !== null) note = ` (given; the store has none until ${until})`;
   else if (bound !== null && given !== null && given !== bound) note = ` (the store's; given ${given})`;
   return `${label.padEnd(19)}${bound ?? given ?? '-'}${note}`;
 }
 
 function statusText(s: SyncStatus, given: OpenedSync['given']): string {
   return [
-    boundLine('remote', s.boundTo.remote, given.remote),
-    boundLine('party', s.boundTo.party, given.party),
+    boundLine('remote', s.boundTo.remote, given.remote, 'its first push or pull'),
+    boundLine('party', s.boundTo.party, given.party, 'it first sends to the remote'),
     `queue depth        ${s.queueDepth} (pending ${s.states.pending}, in flight ${s.states.inflight})`,
     `delivered          ${s.states.done}`,
     `last push success  ${s.lastPushSuccess ?? '-'}`,
@@ -185,7 +188,8 @@ function statusText(s: SyncStatus, given: OpenedSync['given']): string {
 
 export async function statusAction(opts: StatusOptions): Promise<void> {
   const { store, sync, given } = await openSync(opts, REMOTE_IDENTITY);
-  // What the store syncs with (recorded by its first push or pull), else what this command was given.
+  // What the store syncs with (its remote recorded by its first push or pull, its party by the first
+  // write it sent), else what this command was given.
   const status = await sync.status();
   const s = {
     ...status,

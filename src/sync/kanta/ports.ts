@@ -73,4 +73,9 @@ export type { SyncContext, SyncStore } from '../context.ts';
  * it (imports); exportOf: an outbox row as an export.
  */
 export { auditTransfers, exportOf } from '../audit.ts';
+/**
+ * sendAs: right before anything of a client leaves, the store's receiving party is recorded (by the
+ * first) and must be the service's; OtherParty (sync-config-3) otherwise, nothing sent.
+ */
+export { OtherParty, sendAs } from '../party.ts';
 export { issueSummary } from '../resilience.ts';

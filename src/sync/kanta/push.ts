@@ -33,6 +33,7 @@ import {
   ConsentChangedInFlight,
   CredentialsRefused,
   LeaseLost,
+  OtherParty,
   type OutboxRow,
   RemoteHttpError,
   type Round,
@@ -54,6 +55,7 @@ import {
   release,
   roundClaimId,
   roundStop,
+  sendAs,
   setState,
   settle,
   settleBlocked,
@@ -682,6 +684,8 @@ async function sendPermitted(
   const consents = new Map<string, string[]>();
   const passing = await gate(deps, candidates, result, consents);
   if (!passing.length) return;
+  // Sent as the store's party only, its PHR Patients too; the first to leave records it (sendAs).
+  await sendAs(round.ctx);
   const prepared = await prepareAll(deps, opts, round, passing, mappings);
   if (!prepared.length) return;
   // Only what the round still holds goes: a lost lease stops the round here, nothing sent (LeaseLost).
@@ -782,6 +786,17 @@ export async function kantaPushRound(
   try {
     await sendPermitted(deps, opts, round, candidates, mappings);
   } catch (err) {
+    // The store sent as another party: nothing went; its rows wait, none dead, and the caller is told.
+    if (err instanceof OtherParty) {
+      await release(
+        deps.store,
+        deps.claim,
+        rows.map((r) => r.id),
+        1_000,
+        err.message,
+      );
+      throw err;
+    }
     const stop = err instanceof LeaseLost ? err : roundStop(err);
     if (stop) return stopRound(deps, rows, result, stop);
     if (!isTransient(err)) {

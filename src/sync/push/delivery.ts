@@ -11,6 +11,7 @@ import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { ruleOf } from '../../shared/outcome.ts';
 import type { ConflictPolicy, FamilyRule } from '../config.ts';
 import { contentKey, timeSpent } from '../context.ts';
+import { sendAs } from '../party.ts';
 import { applyRemote } from '../remote-apply.ts';
 import { type RemoteRef, entryAnswer, entryStatus, refFromAnswer } from '../remote-client.ts';
 import {
@@ -117,6 +118,8 @@ async function remember(round: Round, writes: RemoteWrite[]): Promise<void> {
   const { ctx } = round;
   const leaving = writes.filter((w) => w.resource);
   if (!leaving.length) return;
+  // Sent as the store's party only; the first to leave records it (party.ts).
+  await timeSpent(ctx, 'database', () => sendAs(ctx));
   // Whatever answer comes, or none, each may reach the remote from now on (see orphans.ts).
   await timeSpent(ctx, 'database', () =>
     markLeaving(
