@@ -62,13 +62,19 @@ export interface SyncStatus {
  * until a later pull completes (an error is `<instant> <message>`, a success its instant).
  */
 function lastError(kv: Map<string, string>): string | null {
+  const madeGood = (error: string, success: string | undefined) =>
+    success !== undefined && success > error.slice(0, error.indexOf(' '));
   const open = WORK_KINDS.flatMap((kind) => {
     const error = kv.get(ERROR_KEY[kind]);
-    const success = kv.get(SUCCESS_KEY[kind]);
-    return error && !(success && success > error.slice(0, error.indexOf(' '))) ? [error] : [];
+    return error && !madeGood(error, kv.get(SUCCESS_KEY[kind])) ? [error] : [];
   });
+  // A store from before the two kinds kept one `last_error`: shown until any later success.
+  const legacy = kv.get(LEGACY_ERROR_KEY);
+  if (legacy && !WORK_KINDS.some((kind) => madeGood(legacy, kv.get(SUCCESS_KEY[kind])))) open.push(legacy);
   return open.sort().at(-1) ?? null;
 }
+
+const LEGACY_ERROR_KEY = 'last_error';
 
 const WORK_KINDS = ['push', 'pull'] as const;
 

@@ -52,4 +52,18 @@ describe('the last error', () => {
     await drain(sync, 20_000);
     expect(await lastError()).toBeNull();
   }, 60_000);
+
+  it('of a store from before the two kinds (one last_error) is shown until any later success', async () => {
+    const { store, sync } = followed;
+    const old = `${new Date(Date.now() + 1000).toISOString()} sync-auth-1: the remote answered 401`;
+    await store.query(
+      `INSERT INTO sync_state (key, value) VALUES ('last_error', $1)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [old],
+    );
+    expect(await lastError()).toBe(old);
+    await new Promise((r) => setTimeout(r, 1100));
+    await sync.pullOnce();
+    expect(await lastError()).toBeNull();
+  }, 60_000);
 });
