@@ -46,21 +46,21 @@ export interface ServeOptions {
   timeoutMs?: number;
 }
 
-/** Starts `tyokyky serve` on an OS-chosen port of 127.0.0.1 and waits for its "listening" log line. */
-export async function startServe(args: string[], options: ServeOptions = {}): Promise<ServeProcess> {
-  const child = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', ...args], {
-    LOG_LEVEL: 'info',
-    ...options.env,
-  });
+/**
+ * The FHIR base URL a starting facade process logs ("url":"http://…/fhir"), once it does; rejects with
+ * what it printed when it exits first or after `timeoutMs`. `onOutput` gets everything it prints.
+ */
+export function facadeUrl(
+  child: ChildProcess,
+  onOutput: (chunk: string) => void,
+  timeoutMs = 120_000,
+): Promise<string> {
   let logs = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`serve did not start:\n${logs}`)),
-      options.timeoutMs ?? 120_000,
-    );
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${logs}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       logs += chunk.toString();
+      onOutput(chunk.toString());
       const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(logs);
       if (m) {
         clearTimeout(timer);
@@ -74,6 +74,23 @@ export async function startServe(args: string[], options: ServeOptions = {}): Pr
       reject(new Error(`serve exited with ${code}:\n${logs}`));
     });
   });
+}
+
+/** Starts `tyokyky serve` on an OS-chosen port of 127.0.0.1 and waits for its "listening" log line. */
+export async function startServe(args: string[], options: ServeOptions = {}): Promise<ServeProcess> {
+  const child = tyokyky(['serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  let logs = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await facadeUrl(
+    child,
+    (chunk) => {
+      logs += chunk;
+    },
+    options.timeoutMs,
+  );
   return { child, url, logs: () => logs, exited, stop: (signal) => stopChild(child, signal) };
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/processes.ts';
+import { ROOT, facadeUrl } from '../helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tyokyky-foreign-primary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,18 +33,8 @@ describe('serve in a worker of a foreign cluster primary', () => {
     });
     let logs = '';
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve did not start:\n${logs}`)), 120_000);
-        const onData = (chunk: Buffer) => {
-          logs += chunk.toString();
-          const m = /"url":"(http:\/\/[^"]+\/fhir)"/.exec(logs);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        };
-        primary.stdout.on('data', onData);
-        primary.stderr.on('data', onData);
+      const url = await facadeUrl(primary, (chunk) => {
+        logs += chunk;
       });
       // Counted here, in this process (a store in a primary that never answers counts nothing).
       for (const remaining of [5999, 5998]) {
