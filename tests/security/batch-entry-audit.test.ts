@@ -1,11 +1,10 @@
 // A party's refused delete (the guard's refusal of a write it may not see) is audited once, naming
 // the rule: alone, and as an entry of a batch (answered inside a 200). Every other failed batch entry
 // is audited too, naming its status and rule.
-import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
-import { type Secured, startSecured } from './helpers.ts';
+import { type Secured, auditEventsOf, startSecured } from './helpers.ts';
 
 let store: Store;
 let s: Secured;
@@ -16,11 +15,11 @@ const as = (who: string, method: string, path: string, body?: unknown, headers?:
 
 /** [interaction, outcome, detail] of client `agent`'s audit rows, oldest first. */
 async function auditOf(agent: string): Promise<string[][]> {
-  const r = await as('auditor', 'GET', `/AuditEvent?agent=${agent}&_count=100`);
-  return ((r.body as Bundle).entry ?? [])
-    .map((e) => e.resource as AuditEvent)
-    .reverse()
-    .map((ev) => [ev.subtype?.[0]?.code ?? '', ev.outcome ?? '', ev.outcomeDesc ?? '']);
+  return (await auditEventsOf(s, tokens.auditor, agent)).map((ev) => [
+    ev.subtype?.[0]?.code ?? '',
+    ev.outcome ?? '',
+    ev.outcomeDesc ?? '',
+  ]);
 }
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { type RunningServer, type StartOptions, startServer } from '../../src/server/index.ts';
 import type { FacadeStore, FacadeValidator } from '../../src/server/ports.ts';
@@ -76,6 +77,13 @@ export interface Secured {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: any }>;
+}
+
+/** Client `agent`'s audit rows, oldest first, as the client holding `auditorToken` reads them. */
+export async function auditEventsOf(s: Secured, auditorToken: string, agent: string): Promise<AuditEvent[]> {
+  const r = await s.send(auditorToken, 'GET', `/AuditEvent?agent=${agent}&_count=100`);
+  if (r.status !== 200) throw new Error(`audit search for ${agent}: ${r.status}`);
+  return ((r.body as Bundle).entry ?? []).map((e) => e.resource as AuditEvent).reverse();
 }
 
 /** A facade with the embedded authorization server on an OS-chosen port. */

@@ -3,13 +3,13 @@
 // the audit rows of a batch's failed entries.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent, Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { EXAMPLES, batch, bodyWeight, citizenResponse, phrPatient, urn } from '../kanta/helpers.ts';
 import { consent } from '../sync/helpers/fixtures.ts';
-import { type Secured, startSecured } from './helpers.ts';
+import { type Secured, auditEventsOf, startSecured } from './helpers.ts';
 
 interface Reply {
   status: number;
@@ -34,21 +34,16 @@ const as = (who: string, method: string, path: string, body?: unknown, headers?:
 
 /** The audit rows of client `agent`, oldest first. */
 async function auditOf(agent: string): Promise<Row[]> {
-  const r = await as('auditor', 'GET', `/AuditEvent?agent=${agent}&_count=100`);
-  expect(r.status).toBe(200);
-  return ((r.body as Bundle).entry ?? [])
-    .map((e) => e.resource as AuditEvent)
-    .reverse()
-    .map((ev) => {
-      const what = (ev.entity ?? []).filter((x) => x.what?.reference);
-      return {
-        interaction: ev.subtype?.[0]?.code ?? '',
-        outcome: ev.outcome ?? '',
-        detail: ev.outcomeDesc ?? '',
-        patients: what.filter((x) => x.type?.code === '1').map((x) => x.what?.reference as string),
-        entities: what.filter((x) => x.type?.code === '2').map((x) => x.what?.reference as string),
-      };
-    });
+  return (await auditEventsOf(s, tokens.auditor, agent)).map((ev) => {
+    const what = (ev.entity ?? []).filter((x) => x.what?.reference);
+    return {
+      interaction: ev.subtype?.[0]?.code ?? '',
+      outcome: ev.outcome ?? '',
+      detail: ev.outcomeDesc ?? '',
+      patients: what.filter((x) => x.type?.code === '1').map((x) => x.what?.reference as string),
+      entities: what.filter((x) => x.type?.code === '2').map((x) => x.what?.reference as string),
+    };
+  });
 }
 
 const diagnostics = (r: Reply) => r.body?.issue?.[0]?.diagnostics as string;

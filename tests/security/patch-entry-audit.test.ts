@@ -1,10 +1,10 @@
 // A PATCH is audited as `patch` wherever it comes from: a PATCH request, or a PATCH entry of a batch
 // or a transaction (whose request is the Bundle's). A PUT, alone or as an entry, stays `update`.
-import type { AuditEvent, Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
-import { type Secured, startSecured } from './helpers.ts';
+import { type Secured, auditEventsOf, startSecured } from './helpers.ts';
 
 let store: Store;
 let s: Secured;
@@ -15,10 +15,7 @@ const as = (who: string, method: string, path: string, body?: unknown, headers?:
 
 /** [interaction, action, outcome] of client `agent`'s write rows (reads left out), oldest first. */
 async function writesOf(agent: string): Promise<string[][]> {
-  const r = await as('auditor', 'GET', `/AuditEvent?agent=${agent}&_count=100`);
-  return ((r.body as Bundle).entry ?? [])
-    .map((e) => e.resource as AuditEvent)
-    .reverse()
+  return (await auditEventsOf(s, tokens.auditor, agent))
     .filter((ev) => ev.action !== 'R')
     .map((ev) => [ev.subtype?.[0]?.code ?? '', ev.action ?? '', ev.outcome ?? '']);
 }
