@@ -2,45 +2,30 @@
 // a later push delivers, a pull's until a later pull completes — the other kind's success leaves it.
 // `sync status` and the one-shot push's `not sent:` line show it (cli/sync/push-reason.ts). The remote
 // is scripted (helpers/scripted-remote.ts), the local store PGlite.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { score } from './helpers/fixtures.ts';
-import {
-  type FollowedClient,
-  type ScriptedRemote,
-  followOnScripted,
-  startScriptedRemote,
-} from './helpers/scripted-remote.ts';
+import { scriptedPerSuite } from './helpers/scripted-remote.ts';
 import { drain } from './helpers/waits.ts';
 
-let remote: ScriptedRemote;
-let followed: FollowedClient;
+const suite = scriptedPerSuite('261181-926S');
 
-beforeAll(async () => {
-  remote = await startScriptedRemote();
-  followed = await followOnScripted(remote, '261181-926S');
-});
-afterAll(async () => {
-  await followed?.close();
-  await remote?.close();
-});
-
-const lastError = async () => (await followed.sync.status()).failures.lastError;
+const lastError = async () => (await suite.followed.sync.status()).failures.lastError;
 
 describe('the last error', () => {
   it("is a pull's until a later pull completes", async () => {
-    const { sync } = followed;
+    const { sync } = suite.followed;
     // A search answered 200 with no Bundle fails the pull (sync-pull-4).
-    remote.searchAnswer = { status: 200, body: { resourceType: 'OperationOutcome', issue: [] } };
+    suite.remote.searchAnswer = { status: 200, body: { resourceType: 'OperationOutcome', issue: [] } };
     await expect(sync.pullOnce()).rejects.toThrow(/sync-pull-4/);
     expect(await lastError()).toMatch(/^\S+ sync-pull-4: /);
-    remote.searchAnswer = undefined;
+    suite.remote.searchAnswer = undefined;
     await sync.pullOnce();
     expect(await lastError()).toBeNull();
   }, 60_000);
 
   it("is a push round's until a later push delivers; a pull completing leaves it", async () => {
-    const { store, sync, patientId } = followed;
-    remote.writeAnswer = { status: 401, body: { resourceType: 'OperationOutcome', issue: [] } };
+    const { store, sync, patientId } = suite.followed;
+    suite.remote.writeAnswer = { status: 401, body: { resourceType: 'OperationOutcome', issue: [] } };
     await store.create(score(patientId));
     await sync.pushOnce();
     const refused =
@@ -48,13 +33,13 @@ describe('the last error', () => {
     expect(await lastError()).toMatch(refused);
     await sync.pullOnce();
     expect(await lastError()).toMatch(refused);
-    remote.writeAnswer = undefined;
+    suite.remote.writeAnswer = undefined;
     await drain(sync, 20_000);
     expect(await lastError()).toBeNull();
   }, 60_000);
 
   it('of a store from before the two kinds (one last_error) is shown until any later success', async () => {
-    const { store, sync } = followed;
+    const { store, sync } = suite.followed;
     const old = `${new Date(Date.now() + 1000).toISOString()} sync-auth-1: the remote answered 401`;
     await store.query(
       `INSERT INTO sync_state (key, value) VALUES ('last_error', $1)

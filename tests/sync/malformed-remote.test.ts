@@ -13,28 +13,20 @@ import { score, selfAssessment } from './helpers/fixtures.ts';
 import {
   type FollowedClient,
   type ScriptedAnswer,
-  type ScriptedRemote,
   followOnScripted,
-  startScriptedRemote,
+  scriptedPerSuite,
 } from './helpers/scripted-remote.ts';
 import { waitFor } from './helpers/waits.ts';
 
-let remote: ScriptedRemote;
-let followed: FollowedClient;
+const suite = scriptedPerSuite('221181-922P');
 let store: Store;
 let sync: SyncService;
 /** The client's Patient here and on the remote. */
 let client: string;
 let remotePatient: string;
 
-beforeAll(async () => {
-  remote = await startScriptedRemote();
-  followed = await followOnScripted(remote, '221181-922P');
-  ({ store, sync, patientId: client, remotePatientId: remotePatient } = followed);
-});
-afterAll(async () => {
-  await followed?.close();
-  await remote?.close();
+beforeAll(() => {
+  ({ store, sync, patientId: client, remotePatientId: remotePatient } = suite.followed);
 });
 
 /** The outbox row of a local Observation. */
@@ -48,7 +40,7 @@ async function rowOf(id: string) {
 
 describe('pull from a remote sending malformed data', () => {
   it('a meta.lastUpdated that is no instant is refused and never becomes the cursor', async () => {
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       {
         ...selfAssessment(remotePatient),
         id: 'garbled',
@@ -59,7 +51,7 @@ describe('pull from a remote sending malformed data', () => {
     expect(first.refused).toBe(1);
     expect(first.applied).toBe(0);
     // The next pull reads the cursor this one wrote: still a pull, not a RangeError.
-    remote.answers.QuestionnaireResponse = [];
+    suite.remote.answers.QuestionnaireResponse = [];
     await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 0 });
   });
 
@@ -71,7 +63,7 @@ describe('pull from a remote sending malformed data', () => {
         )
       )[0]?.last_updated;
     const now = new Date().toISOString();
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       { ...selfAssessment(remotePatient), id: 'now', meta: { versionId: '1', lastUpdated: now } },
       {
         ...selfAssessment(remotePatient),
@@ -94,7 +86,7 @@ describe('pull from a remote sending malformed data', () => {
 
   it('a resource without an id, or with one that is no FHIR id, is refused; the pull and the store go on', async () => {
     const { id: _id, ...withoutId } = { ...selfAssessment(remotePatient), id: 'x' };
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       { ...withoutId, meta: { versionId: '1', lastUpdated: new Date().toISOString() } },
       {
         ...selfAssessment(remotePatient),
@@ -109,7 +101,7 @@ describe('pull from a remote sending malformed data', () => {
     ];
     const pulled = await sync.pullOnce();
     expect(pulled).toMatchObject({ fetched: 3, refused: 2, applied: 1 });
-    remote.answers.QuestionnaireResponse = [];
+    suite.remote.answers.QuestionnaireResponse = [];
     await expect(sync.pullOnce()).resolves.toMatchObject({ fetched: 0 });
   });
 
@@ -117,7 +109,7 @@ describe('pull from a remote sending malformed data', () => {
     const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
     const withNul = selfAssessment(remotePatient);
     withNul.item = [{ linkId: 'work-ability', text: 'a\u0000b', answer: [{ valueInteger: 7 }] }];
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       { ...withNul, id: 'nul', meta: stamp() },
       { ...selfAssessment(remotePatient), id: 'fine-too', meta: stamp() },
     ];
@@ -127,7 +119,7 @@ describe('pull from a remote sending malformed data', () => {
 
   it('store-ref-1: a reference to a Bundle entry (urn:uuid:) outside any Bundle is refused, as a write here would be', async () => {
     const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       {
         ...selfAssessment(remotePatient),
         id: 'names-an-entry',
@@ -154,14 +146,14 @@ describe('pull from a remote sending malformed data', () => {
     await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
     const other = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
     const client = new RemoteClient({
-      baseUrl: remote.url,
+      baseUrl: suite.remote.url,
       party: 'other-health-care',
       headers: { authorization: 'Bearer for-the-remote-only' },
       retry: { maxAttempts: 1 },
     });
     try {
-      for (const next of [`${other}/QuestionnaireResponse?page=2`, `${remote.url}.evil.example/x`]) {
-        remote.nextLink = next;
+      for (const next of [`${other}/QuestionnaireResponse?page=2`, `${suite.remote.url}.evil.example/x`]) {
+        suite.remote.nextLink = next;
         const pages = client.search('QuestionnaireResponse', { patient: `Patient/${remotePatient}` });
         await expect(
           (async () => {
@@ -171,37 +163,37 @@ describe('pull from a remote sending malformed data', () => {
       }
       expect(seen).toEqual([]);
     } finally {
-      remote.nextLink = undefined;
+      suite.remote.nextLink = undefined;
       await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
     }
   });
 
   it('a next link naming the same loopback server by another name (127.0.0.1 for localhost) is followed', async () => {
-    const port = new URL(remote.url).port;
+    const port = new URL(suite.remote.url).port;
     const client = new RemoteClient({ baseUrl: `http://localhost:${port}`, party: 'other-health-care' });
-    remote.answers.QuestionnaireResponse = [];
+    suite.remote.answers.QuestionnaireResponse = [];
     let served = 0;
-    remote.nextLink = `http://127.0.0.1:${port}/QuestionnaireResponse?page=2`;
+    suite.remote.nextLink = `http://127.0.0.1:${port}/QuestionnaireResponse?page=2`;
     try {
       for await (const _ of client.search('QuestionnaireResponse', { patient: `Patient/${remotePatient}` })) {
-        // The scripted remote answers every page with the same link: two pages prove the link was followed.
+        // The scripted remote answers every page with the same link: two pages prove the link was suite.followed.
         if (++served === 2) break;
       }
     } finally {
-      remote.nextLink = undefined;
+      suite.remote.nextLink = undefined;
     }
     expect(served).toBe(2);
   });
 
   it('sync-search-3: a next link naming a page the pull has read already stops the pull, instead of reading it forever', async () => {
-    remote.answers.QuestionnaireResponse = [];
-    remote.nextLink = `${remote.url}/QuestionnaireResponse?page=2`;
+    suite.remote.answers.QuestionnaireResponse = [];
+    suite.remote.nextLink = `${suite.remote.url}/QuestionnaireResponse?page=2`;
     try {
       await expect(sync.pullOnce()).rejects.toThrow(
         "sync-search-3: the remote's next link names a page this search has read already; paging stopped",
       );
     } finally {
-      remote.nextLink = undefined;
+      suite.remote.nextLink = undefined;
     }
   });
 
@@ -214,13 +206,13 @@ describe('pull from a remote sending malformed data', () => {
       '<html>portal</html>',
       null,
     ]) {
-      remote.searchAnswer = { status: 200, body };
+      suite.remote.searchAnswer = { status: 200, body };
       try {
         await expect(sync.pullOnce(), JSON.stringify(body)).rejects.toThrow(
           'sync-pull-4: the remote answered a search with no searchset Bundle',
         );
       } finally {
-        remote.searchAnswer = undefined;
+        suite.remote.searchAnswer = undefined;
       }
     }
     expect((await sync.status()).lastPullSuccess).toBe(before);
@@ -236,7 +228,7 @@ describe('pull from a remote sending malformed data', () => {
     for (let i = 0; i < 2; i++)
       await store.create({ ...selfAssessment(localPatient!.local_id), identifier: twin.identifier });
     const stamp = () => ({ versionId: '1', lastUpdated: new Date().toISOString() });
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       { ...twin, id: 'ambiguous', meta: stamp() },
       { ...selfAssessment(remotePatient), id: 'clear', meta: stamp() },
     ];
@@ -246,13 +238,13 @@ describe('pull from a remote sending malformed data', () => {
 
 describe('push to a remote answering malformed', () => {
   it('an answer naming an id that is no FHIR id leaves the outcome unknown: retried, never a dead letter', async () => {
-    remote.writeAnswer = {
+    suite.remote.writeAnswer = {
       status: 201,
       body: { ...score(client), id: 'a\u0000b', meta: { versionId: '1' } },
     };
     const obs = (await store.create(score(client))).resource as Observation;
     await sync.pushOnce();
-    remote.writeAnswer = undefined;
+    suite.remote.writeAnswer = undefined;
     // The remote may have stored it: sent again (conditional on its identifier) once it answers readably.
     expect(await rowOf(obs.id!)).toEqual({
       state: 'pending',
@@ -269,12 +261,15 @@ describe('push to a remote answering malformed', () => {
   });
 
   it('an answer naming the remote id another local resource maps to is a dead letter; the first keeps its map', async () => {
-    remote.writeAnswer = { status: 201, body: { ...score(client), id: 'same-id', meta: { versionId: '1' } } };
+    suite.remote.writeAnswer = {
+      status: 201,
+      body: { ...score(client), id: 'same-id', meta: { versionId: '1' } },
+    };
     const first = (await store.create(score(client))).resource as Observation;
     await sync.pushOnce();
     const second = (await store.create(score(client))).resource as Observation;
     await sync.pushOnce();
-    remote.writeAnswer = undefined;
+    suite.remote.writeAnswer = undefined;
     expect((await rowOf(first.id!)).state).toBe('done');
     expect(await rowOf(second.id!)).toEqual({
       state: 'dead',
@@ -291,10 +286,10 @@ describe('push in batch Bundles to a remote answering malformed', () => {
   let batch: FollowedClient;
 
   beforeAll(async () => {
-    batch = await followOnScripted(remote, '281181-928S', { bundle: 'batch' });
+    batch = await followOnScripted(suite.remote, '281181-928S', { bundle: 'batch' });
   });
   afterAll(async () => {
-    remote.bundleAnswer = undefined;
+    suite.remote.bundleAnswer = undefined;
     await batch?.close();
   });
 
@@ -337,7 +332,7 @@ describe('push in batch Bundles to a remote answering malformed', () => {
       ],
     ];
     for (const [answer, states] of answers) {
-      remote.bundleAnswer = answer;
+      suite.remote.bundleAnswer = answer;
       const ids: string[] = [];
       for (let i = 0; i < 2; i++)
         ids.push((await batch.store.create(score(batch.patientId))).resource.id as string);

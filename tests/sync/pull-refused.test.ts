@@ -4,32 +4,20 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { selfAssessment } from './helpers/fixtures.ts';
-import {
-  type FollowedClient,
-  type ScriptedRemote,
-  followOnScripted,
-  startScriptedRemote,
-} from './helpers/scripted-remote.ts';
+import { scriptedPerSuite } from './helpers/scripted-remote.ts';
 
-let remote: ScriptedRemote;
-let followed: FollowedClient;
+const suite = scriptedPerSuite('191181-919N');
 let sync: SyncService;
 let remotePatient: string;
 let store: Store;
 let client: string;
 
-beforeAll(async () => {
-  remote = await startScriptedRemote();
-  followed = await followOnScripted(remote, '191181-919N');
-  ({ sync, store, patientId: client, remotePatientId: remotePatient } = followed);
-});
-afterAll(async () => {
-  await followed?.close();
-  await remote?.close();
+beforeAll(() => {
+  ({ sync, store, patientId: client, remotePatientId: remotePatient } = suite.followed);
 });
 
 /** A self-assessment on the remote at `version`, its answer text `text`. */
@@ -41,7 +29,7 @@ function response(id: string, version: string, text: string): QuestionnaireRespo
 
 describe('a pulled resource refused here', () => {
   it('is listed in the status with its version and the rule, without its content', async () => {
-    remote.answers.QuestionnaireResponse = [
+    suite.remote.answers.QuestionnaireResponse = [
       response('held-back', '1', 'Salainen\u0000vastaus'),
       response('taken', '1', 'Hyvä'),
     ];
@@ -63,10 +51,10 @@ describe('a pulled resource refused here', () => {
   });
 
   it('is listed once however often it comes again, and leaves the list when a later version is taken in', async () => {
-    remote.answers.QuestionnaireResponse = [response('held-back', '1', 'Salainen\u0000vastaus')];
+    suite.remote.answers.QuestionnaireResponse = [response('held-back', '1', 'Salainen\u0000vastaus')];
     await sync.pullOnce();
     expect((await sync.status()).pullRefused.total).toBe(1);
-    remote.answers.QuestionnaireResponse = [response('held-back', '2', 'Korjattu vastaus')];
+    suite.remote.answers.QuestionnaireResponse = [response('held-back', '2', 'Korjattu vastaus')];
     await expect(sync.pullOnce()).resolves.toMatchObject({ refused: 0, applied: 1 });
     expect((await sync.status()).pullRefused).toEqual({ total: 0, newest: [] });
   });
@@ -74,7 +62,7 @@ describe('a pulled resource refused here', () => {
 
 /** Puts `r` on the scripted remote as its next version (what a read by id answers), and returns it. */
 async function onRemote(r: QuestionnaireResponse): Promise<QuestionnaireResponse> {
-  const res = await fetch(`${remote.url}/QuestionnaireResponse/${r.id}`, {
+  const res = await fetch(`${suite.remote.url}/QuestionnaireResponse/${r.id}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/fhir+json' },
     body: JSON.stringify(r),
@@ -100,7 +88,7 @@ describe('reading the refused resources again', () => {
     });
     const broken = await onRemote(response('still-broken', '1', 'Rikki\u0000'));
     const vanishing = response('vanishing', '1', 'Katoaa\u0000');
-    remote.answers.QuestionnaireResponse = [theirs, broken, vanishing];
+    suite.remote.answers.QuestionnaireResponse = [theirs, broken, vanishing];
     await expect(sync.pullOnce()).resolves.toMatchObject({ refused: 3 });
     const reasons = Object.fromEntries(
       (await sync.status()).pullRefused.newest.map((r) => [r.remoteId, r.reason]),
@@ -110,7 +98,7 @@ describe('reading the refused resources again', () => {
 
     // The operator removes the duplicate; the search no longer lists any of them.
     await store.delete('QuestionnaireResponse', twins[1].resource.id as string);
-    remote.answers.QuestionnaireResponse = [];
+    suite.remote.answers.QuestionnaireResponse = [];
     await expect(sync.pullRefusedAgain()).resolves.toEqual({
       listed: 3,
       applied: 1,

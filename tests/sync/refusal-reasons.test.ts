@@ -7,37 +7,22 @@
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rowText } from '../../src/cli/sync/run.ts';
 import { syncApi } from '../../src/server/sync-api.ts';
 import { carePlan, goal, score } from './helpers/fixtures.ts';
-import {
-  type FollowedClient,
-  type ScriptedRemote,
-  followOnScripted,
-  startScriptedRemote,
-} from './helpers/scripted-remote.ts';
+import { scriptedPerSuite } from './helpers/scripted-remote.ts';
 
 const HETU = '010395-9817';
 /** What the remote quotes back: the client's name (the fixture's) and HETU. */
 const QUOTED = [HETU, 'Testaaja', 'Suvi'];
 
-let remote: ScriptedRemote;
-let followed: FollowedClient;
-
-beforeAll(async () => {
-  remote = await startScriptedRemote();
-  followed = await followOnScripted(remote, HETU);
-});
-afterAll(async () => {
-  await followed?.close();
-  await remote?.close();
-});
+const suite = scriptedPerSuite(HETU);
 
 describe('a remote refusal quoting the client', () => {
   it('leaves the quote out of the dead row’s reason and out of every held dependent’s', async () => {
-    const { store, sync, patientId } = followed;
-    remote.writeAnswer = {
+    const { store, sync, patientId } = suite.followed;
+    suite.remote.writeAnswer = {
       status: 422,
       body: {
         resourceType: 'OperationOutcome',
@@ -87,7 +72,7 @@ describe('a remote refusal quoting the client', () => {
   }, 60_000);
 
   it('is left out of GET /api/sync/rows, which shows each issue by severity, code, element and rule', async () => {
-    const app = express().use('/api/sync', syncApi(followed.sync));
+    const app = express().use('/api/sync', syncApi(suite.followed.sync));
     const res = await request(app).get('/api/sync/rows?state=dead');
     expect(res.status).toBe(200);
     expect(res.body.map((r: { outcome: unknown }) => r.outcome)).toEqual([

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Patient, Resource } from '@medplum/fhirtypes';
+import { afterAll, beforeAll } from 'vitest';
 import { type Store, openStore } from '../../../src/store/index.ts';
 import {
   type CreateSyncOptions,
@@ -193,6 +194,39 @@ export async function followOnScripted(
     async close() {
       await sync.stop();
       await store.close();
+    },
+  };
+}
+
+/**
+ * A scripted remote and a client followed on it (`followOnScripted`) for the test file that calls
+ * this: opened before its tests (the file's own beforeAll hooks, registered after, run after it) and
+ * closed after them.
+ */
+export function scriptedPerSuite(hetu: string): {
+  readonly remote: ScriptedRemote;
+  readonly followed: FollowedClient;
+} {
+  let remote: ScriptedRemote | undefined;
+  let followed: FollowedClient | undefined;
+  beforeAll(async () => {
+    remote = await startScriptedRemote();
+    followed = await followOnScripted(remote, hetu);
+  });
+  afterAll(async () => {
+    await followed?.close();
+    await remote?.close();
+  });
+  const opened = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('scriptedPerSuite: used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get remote() {
+      return opened(remote);
+    },
+    get followed() {
+      return opened(followed);
     },
   };
 }
