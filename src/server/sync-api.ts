@@ -1,12 +1,12 @@
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import express from 'express';
-import { FhirError, issue, ruleOf } from '../shared/outcome.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import {
   LIST_DEFAULT,
   checkListLimit,
   checkListedState,
   checkOutboxId,
   checkResolveChoice,
+  shownOutcome,
 } from '../sync/index.ts';
 import type { FacadeSync } from './ports.ts';
 
@@ -30,26 +30,6 @@ export type OperatorAudit = (
   res: express.Response,
   call: { action: 'E' | 'U'; detail: string },
 ) => Promise<void>;
-
-/**
- * A stopped row's remote answer as this API shows it: each issue's severity, code, element and rule
- * (as `diagnostics`), never the remote's own text, which may quote what was sent (a name, a HETU).
- */
-function shownOutcome(o: OperationOutcome | null): OperationOutcome | null {
-  if (!o) return o;
-  return {
-    resourceType: 'OperationOutcome',
-    issue: (o.issue ?? []).map((i) => {
-      const rule = ruleOf(i);
-      return {
-        severity: i.severity,
-        code: i.code,
-        ...(i.expression ? { expression: i.expression } : {}),
-        ...(rule ? { diagnostics: rule } : {}),
-      };
-    }),
-  };
-}
 
 /** `n row(s)`. */
 const rowCount = (n: number) => (n === 1 ? '1 row' : `${n} rows`);

@@ -26,7 +26,7 @@ export type { RefusedAgainResult } from './pull-refused.ts';
 export type { PullResult } from './pull.ts';
 export type { PushRoundResult } from './push/state.ts';
 export { RemoteClient, type SearchPage } from './remote-client.ts';
-export { RemoteHttpError, TokenError, describeIssue, isTransient } from './resilience.ts';
+export { RemoteHttpError, TokenError, describeIssue, isTransient, shownOutcome } from './resilience.ts';
 export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';

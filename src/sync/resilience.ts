@@ -79,6 +79,26 @@ function isOutcome(value: unknown): value is OperationOutcome {
   );
 }
 
+/**
+ * A stopped row's remote answer as an operator's API shows it (`GET /api/sync/rows`): each issue's severity, code, element and rule
+ * (as `diagnostics`), never the remote's own text, which may quote what was sent (a name, a HETU).
+ */
+export function shownOutcome(o: OperationOutcome | null): OperationOutcome | null {
+  if (!o) return o;
+  return {
+    resourceType: 'OperationOutcome',
+    issue: (o.issue ?? []).map((i) => {
+      const rule = ruleOf(i);
+      return {
+        severity: i.severity,
+        code: i.code,
+        ...(i.expression ? { expression: i.expression } : {}),
+        ...(rule ? { diagnostics: rule } : {}),
+      };
+    }),
+  };
+}
+
 /** One issue as `severity code at expression (rule)`: what may be shown of it, never its diagnostics. */
 export function describeIssue(i: Partial<OperationOutcomeIssue>): string {
   const rule = ruleOf(i);
