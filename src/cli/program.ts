@@ -40,7 +40,29 @@ export function createProgram(): Command {
     }
   };
   withVersion(program);
+  withStrictHelp(program);
   // --data-dir / --database-url against DATA_DIR / DATABASE_URL, the same for every command.
   program.hook('preAction', (_program, action) => settleStoreOptions(action));
   return program;
+}
+
+/**
+ * commander's own `help <name>` shows the parent's help (exit 2) for a name that is no command, with no
+ * word on why: here, on `cmd` and every command under it that has commands, `help <name>` is refused
+ * as `tyokyky <name>` is ("unknown command", exit 2), and otherwise shows that command's help.
+ */
+function withStrictHelp(cmd: Command): void {
+  const subcommands = [...cmd.commands];
+  if (!subcommands.length) return;
+  cmd.helpCommand(false);
+  cmd
+    .command('help [command]')
+    .description('display help for command')
+    .action((name?: string) => {
+      if (name === undefined) cmd.help();
+      const sub = subcommands.find((c) => c.name() === name || c.aliases().includes(name as string));
+      if (!sub) cmd.error(`error: unknown command '${name}'`);
+      else sub.help();
+    });
+  for (const sub of subcommands) withStrictHelp(sub);
 }

@@ -20,6 +20,29 @@ describe('an unknown command', () => {
     },
   );
 
+  it.each([[['help', 'reindex']], [['sync', 'help', 'reindex']]])(
+    'tyokyky %s: the help command names the unknown command too (exit 2), not the help of its parent',
+    async (args) => {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.out.split('\n')[0]).toBe("error: unknown command 'reindex'");
+      expect(r.out).not.toContain('Usage:');
+    },
+  );
+
+  it('tyokyky help, help <command> and sync help <command> show help (exit 0)', async () => {
+    for (const [args, usage] of [
+      [['help'], 'Usage: tyokyky [options] [command]'],
+      [['help', 'sync'], 'Usage: tyokyky sync [options] [command]'],
+      [['help', 'validate'], 'Usage: tyokyky validate [options] <paths...>'],
+      [['sync', 'help', 'push'], 'Usage: tyokyky sync push [options]'],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out.split('\n')[0]).toBe(usage);
+    }
+  });
+
   it('a command answers -V / --version as the root does (its options are its own)', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     for (const args of [['--version'], ['validate', '--version'], ['sync', 'push', '-V']]) {
