@@ -134,7 +134,7 @@ export function findFiBase(searchPath: string[] = packageSearchPath()): string |
  */
 export function fiBaseNotFound(searchPath: string[] = packageSearchPath()): string {
   const { name, version } = FI_BASE;
-  return `FI Base (${name} ${version}) not found: its own rules are not checked (searched ${searchPath.join(', ')}); it is not shipped with tyokyky-fhir: put ${name}-${version}.tgz (or the unpacked ${name}#${version}/ folder) in ~/.fhir/packages or in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (--package, the validator's packages); see docs/validation.md, "FI Base"`;
+  return `FI Base (${name} ${version}) not found: its own rules are not checked (searched ${searchPath.join(', ')}); it is not shipped with tyokyky-fhir: put ${name}-${version}.tgz (or the unpacked ${name}#${version}/ folder) in ~/.fhir/packages or in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (tyokyky validate --package, the validator's packages option); see docs/validation.md, "FI Base"`;
 }
 
 function manifestOf(dir: string): { name?: string; version?: string } | undefined {

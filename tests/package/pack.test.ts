@@ -387,7 +387,7 @@ describe('npm pack → npm install → use by package name', () => {
       // The checkout's ../shared/fhir-packages is no folder of an installed package.
       expect(r.stderr).not.toContain(join('node_modules', 'shared'));
       expect(r.stderr).toContain(
-        "in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (--package, the validator's packages)",
+        "in a folder named in TYOKYKY_FHIR_PACKAGES (':'-separated), or give it as a package (tyokyky validate --package, the validator's packages option)",
       );
     },
   );

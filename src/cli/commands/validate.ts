@@ -53,16 +53,10 @@ export function registerValidateCommand(program: Command): void {
     )
     .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show progress')
-    .action(async (paths: string[], opts: ValidateOptions & { requireFiBase?: boolean }) => {
+    .action(async (paths: string[], opts: ValidateOptions) => {
       const { runValidate } = await import('../validate/run.ts');
-      const { fiBaseMissing } = await import('../../validation/index.ts');
       try {
-        // Looked up as the validator will (the --package/--ig paths, then the search folders).
-        const noFiBase = fiBaseMissing([...opts.package, ...(opts.ig ?? [])]);
-        if (noFiBase && opts.requireFiBase) throw new Error(noFiBase);
         process.exitCode = await runValidate(paths, opts);
-        // After the results, where it is seen; not after an error, which stays the one line.
-        if (noFiBase) process.stderr.write(`tyokyky validate: ${noFiBase}\n`);
       } catch (e) {
         // Usage and I/O problems (UsageError) and failures to load packages alike: one line, exit 2.
         process.stderr.write(`tyokyky validate: ${e instanceof Error ? e.message : String(e)}\n`);

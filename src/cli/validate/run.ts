@@ -20,18 +20,24 @@ export interface ValidateOptions {
   unknownExtensions?: 'auto' | 'error' | 'warning';
   /** Quote the resources' values in the issues (default true; `--no-values-in-messages`). */
   valuesInMessages?: boolean;
+  /** Refuse (UsageError) rather than validate without FI Base's own rules (`--require-fi-base`). */
+  requireFiBase?: boolean;
 }
 
 export { UsageError };
 
 /**
  * Validates everything under `paths`; returns the exit code: 0 nothing fails, 1 some resource fails
- * (`--fail-on`), 2 usage or I/O error — including paths that hold no resources at all.
+ * (`--fail-on`), 2 usage or I/O error — including paths that hold no resources at all. Without FI Base
+ * one stderr line says so after the results (`requireFiBase`: a UsageError before any is validated).
  */
 export async function runValidate(paths: string[], opts: ValidateOptions): Promise<number> {
   const files = await listFiles(paths);
   if (!files.length) throw new UsageError(`no FHIR resources found in ${paths.join(', ')}`);
   const validator = await openValidator([...opts.package, ...(opts.ig ?? [])], opts);
+  // As the loaded validator has it: FI Base given as a package, or found in the search folders.
+  const noFiBase = (await import('../../validation/index.ts')).fiBaseMissing(validator);
+  if (noFiBase && opts.requireFiBase) throw new UsageError(noFiBase);
   const progress = createProgress(
     files.reduce((n, f) => n + f.size, 0),
     opts.progress ?? process.stderr.isTTY === true,
@@ -61,6 +67,8 @@ export async function runValidate(paths: string[], opts: ValidateOptions): Promi
   progress.done();
   if (!totals.resources) throw new UsageError(`no FHIR resources found in ${paths.join(', ')}`);
   reporter.end(totals);
+  // After the results, where it is seen; not after an error, which stays the one line.
+  if (noFiBase) process.stderr.write(`tyokyky validate: ${noFiBase}\n`);
   return totals.failed > 0 ? 1 : 0;
 }
 
