@@ -56,3 +56,36 @@ function indexChildren(elements: ElementDefinition[]): void {
     children.set(path.slice(dot + 1), { types, inline: parents.has(path) ? path : undefined });
   }
 }
+
+/**
+ * The type of element `key` of a value of type `parent` (a core type, or an inline element's path):
+ * a plain element's (an inline element's path for a backbone), a choice's by its suffix (`valueUri` →
+ * `uri`), a primitive's `_key` sibling an Element, a contentReference's the element it repeats;
+ * undefined when not known.
+ */
+export function coreChildType(parent: string, key: string): string | undefined {
+  const children = coreChildren(parent);
+  if (!children) return undefined;
+  const plain = children.get(key);
+  if (plain) return plain.inline ?? (plain.types.length === 1 ? plain.types[0] : undefined);
+  if (key.startsWith('_')) return 'Element';
+  for (const [name, choice] of children) {
+    if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
+    const suffix = key.slice(name.length - 3);
+    const match = choice.types.find((t) => t.charAt(0).toUpperCase() + t.slice(1) === suffix);
+    if (match) return match;
+  }
+  return parent.includes('.') ? repeatedElement(parent, key) : undefined;
+}
+
+/**
+ * The element a contentReference below inline element `path` stands for (coreChildren leaves those
+ * out). In R4 they repeat an enclosing element of the same name (`QuestionnaireResponse.item.item`,
+ * `Consent.provision.provision`) or the resource's own child of that name
+ * (`Observation.component.referenceRange`); any other is not known.
+ */
+function repeatedElement(path: string, key: string): string | undefined {
+  for (let at = path; at.includes('.'); at = at.slice(0, at.lastIndexOf('.')))
+    if (at.endsWith(`.${key}`)) return at;
+  return coreChildren(path.slice(0, path.indexOf('.')))?.get(key)?.inline;
+}

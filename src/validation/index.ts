@@ -25,7 +25,7 @@ import { Walk } from './walk/walker.ts';
 import { readFhirXml } from './xml-validate.ts';
 
 export { Registry } from './registry.ts';
-export { type CoreChild, coreChildren } from './core-elements.ts';
+export { type CoreChild, coreChildType, coreChildren } from './core-elements.ts';
 export type { ConformanceRegistry } from './types.ts';
 export { InvariantEvaluationError } from './types.ts';
 

@@ -64,6 +64,11 @@ export interface InvariantEnv {
    * undefined when that cannot be told offline (the invariant is then not evaluated).
    */
   memberOf?: (value: unknown, valueSet: string) => boolean | undefined;
+  /**
+   * FHIRPath `conformsTo(url)`: the engine's verdict whether a node conforms to the profile;
+   * undefined when the profile does not resolve (the invariant is then not evaluated).
+   */
+  conformsTo?: (value: unknown, url: string) => boolean | undefined;
 }
 
 export type ConstraintInput = ElementDefinitionConstraint;

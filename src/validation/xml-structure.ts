@@ -70,7 +70,9 @@ function walk(el: XmlElement, ctx: Context, path: string, look: Lookups, out: Xm
     if (!found) continue; // unknown: reported by xml-dropped.ts
     const i = seen.get(child.name) ?? 0;
     seen.set(child.name, i + 1);
-    const here = found.def.many ? `${path}.${child.name}[${i}]` : `${path}.${child.name}`;
+    // A choice element is located as in JSON and by the HL7 validator: `value.ofType(integer)`.
+    const name = found.def.choice ? `${found.def.name}.ofType(${found.type})` : child.name;
+    const here = found.def.many ? `${path}.${name}[${i}]` : `${path}.${name}`;
     if (found.index < last) {
       const after = defs[last]!;
       out.push({

@@ -221,6 +221,34 @@ describe('native core invariants', () => {
     expect(root(inv, { resourceType: 'Observation', contained: [p, o] })).toBe(false);
   });
 
+  it("dom-3: a string that only starts with '#' (a name, an identifier, an extension's string) is no reference", () => {
+    const inv = core('Patient', 'Patient', 'dom-3');
+    const org = { resourceType: 'Organization', id: 'o' };
+    const pat = (extra: Record<string, unknown>) => ({ resourceType: 'Patient', contained: [org], ...extra });
+    expect(root(inv, pat({ name: [{ text: '#o' }] }))).toBe(false);
+    expect(root(inv, pat({ identifier: [{ value: '#o' }] }))).toBe(false);
+    expect(root(inv, pat({ extension: [{ url: 'http://example.org/e', valueString: '#o' }] }))).toBe(false);
+    expect(inv.failures?.(pat({ name: [{ text: '#o' }] }), {} as never)).toMatchObject([
+      { at: 'contained[0]' },
+    ]);
+    // References, canonicals and uris count, also inside extensions and Bundle entries.
+    expect(root(inv, pat({ managingOrganization: { reference: '#o' } }))).toBe(true);
+    expect(
+      root(inv, pat({ extension: [{ url: 'http://example.org/e', valueReference: { reference: '#o' } }] })),
+    ).toBe(true);
+    expect(root(inv, pat({ extension: [{ url: 'http://example.org/e', valueCanonical: '#o' }] }))).toBe(true);
+    expect(root(inv, pat({ extension: [{ url: 'http://example.org/e', valueUri: '#o' }] }))).toBe(true);
+    const q = (answerValueSet: string, text: string) => ({
+      resourceType: 'Questionnaire',
+      item: [
+        { linkId: 'a', type: 'choice', text, answerValueSet, item: [{ linkId: 'b', type: 'display', text }] },
+      ],
+      contained: [{ resourceType: 'ValueSet', id: 'vs' }],
+    });
+    expect(root(inv, q('#vs', 'x'))).toBe(true);
+    expect(root(inv, q('http://example.org/vs', '#vs'))).toBe(false);
+  });
+
   it('dom-6: a narrative is expected on the resource (warning), not on contained ones', () => {
     const inv = core('Observation', 'Observation', 'dom-6');
     expect(inv.severity).toBe('warning');

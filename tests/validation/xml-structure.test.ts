@@ -139,7 +139,7 @@ describe("a number's text as written (the JSON the converter makes keeps none)",
     const obs = (value: string) =>
       `<Observation ${FHIR}><status value="final"/><code><text value="x"/></code>${value}</Observation>`;
     expect(await findings(obs('<valueInteger value="007"/>'))).toEqual([
-      'Observation.valueInteger | The value as written is not a valid integer',
+      'Observation.value.ofType(integer) | The value as written is not a valid integer',
     ]);
     expect(await findings(obs('<valueInteger value="-0"/>'))).toEqual([]);
     expect(await findings(obs('<valueQuantity><value value="1.50"/></valueQuantity>'))).toEqual([]);
@@ -170,12 +170,39 @@ describe('values the converter refuses', () => {
         ),
         written,
       ).toEqual([
-        'error Observation.valueInteger | The value as written is not a valid integer',
+        'error Observation.value.ofType(integer) | The value as written is not a valid integer',
         "error Observation.note[0].time | The value '2020-13-01T00:00:00Z' is not a valid dateTime",
       ]);
     expect(
       await errors(obs('<component><code><text value="c"/></code><valueBoolean value="yes"/></component>')),
-    ).toEqual(['error Observation.component[0].valueBoolean | The value as written is not a valid boolean']);
+    ).toEqual([
+      'error Observation.component[0].value.ofType(boolean) | The value as written is not a valid boolean',
+    ]);
+  });
+
+  it("a choice element's finding is at `name.ofType(type)`, where the same problem in JSON is", async () => {
+    const v = await validator();
+    const xml = `<Observation ${FHIR}><id value="o1"/><text><status value="generated"/>${DIV}</text>
+  <status value="final"/><code><text value="x"/></code>
+  <valueQuantity><value value="1.50"/><unit value="kg"/></valueQuantity>
+  <component><code><text value="c"/></code><valueInteger value="007"/></component>
+  <component><code><text value="d"/></code><valueString value="  "/></component>
+</Observation>`;
+    const at = (oo: { issue?: { expression?: string[] }[] }) =>
+      (oo.issue ?? []).map((i) => i.expression?.[0]);
+    expect(at(v.validateXml(xml))).toEqual([
+      'Observation.component[0].value.ofType(integer)',
+      'Observation.component[1].value.ofType(string)',
+    ]);
+    const json = {
+      resourceType: 'Observation',
+      id: 'o1',
+      text: { status: 'generated', div: DIV },
+      status: 'final',
+      code: { text: 'x' },
+      component: [{ code: { text: 'c' }, valueInteger: 'x' }],
+    };
+    expect(at(v.validate(json))).toContain('Observation.component[0].value.ofType(integer)');
   });
 
   it('a decimal with an exponent is valid (the converter alone refuses it) and keeps its value', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { quoted } from '../walk/report.ts';
 import type { CheckContext } from './context.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -7,7 +8,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * Attachment.size and Attachment.hash (R4: base64 SHA-1) must describe `data` when both are present,
  * as the HL7 validator checks. Invalid base64 is reported by the primitive check, not here. An
  * attachment with neither data nor url should say at least what it would be (contentType or
- * language): the HL7 validator's warning (TYPE_SPECIFIC_CHECKS_DT_ATT_NO_CONTENT).
+ * language): the HL7 validator's warning (TYPE_SPECIFIC_CHECKS_DT_ATT_NO_CONTENT). The SHA-1 of the
+ * data is never printed: it fingerprints the client's document.
  */
 export function checkAttachment(walk: CheckContext, value: Record<string, unknown>): void {
   if (!has(value, 'data') && !has(value, 'url') && !has(value, 'contentType') && !has(value, 'language'))
@@ -24,7 +26,7 @@ export function checkAttachment(walk: CheckContext, value: Record<string, unknow
     walk.report(
       'error',
       'value',
-      `Attachment.size: stated attachment size ${value.size} does not match the actual size of data (${bytes.length} bytes)`,
+      `Attachment.size: stated attachment size ${quoted(String(value.size))} does not match the actual size of data (${quoted(String(bytes.length))} bytes)`,
     );
   }
   if (typeof value.hash === 'string') {
@@ -33,7 +35,7 @@ export function checkAttachment(walk: CheckContext, value: Record<string, unknow
       walk.report(
         'error',
         'value',
-        `Attachment.hash: stated hash ${value.hash} does not match the SHA-1 hash of data (${actual})`,
+        `Attachment.hash: stated hash ${quoted(value.hash)} does not match the SHA-1 hash of data`,
       );
     }
   }

@@ -3,6 +3,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledInvariant, InvariantEnv } from '../types.ts';
 import { InvariantEvaluationError } from '../types.ts';
+import { standardVariables } from './environment.ts';
 import { PROJECT_PROFILE_BASE } from './project.ts';
 import { localInvocations } from './resolve.ts';
 import { shortcutsFor, triviallyTrue } from './shortcut.ts';
@@ -83,7 +84,11 @@ export function compileInvariant(
         : undefined;
   // fhirpath.js hashes environment variables on every call; pass them only to expressions using them.
   const usesEnv =
-    expression.includes('%') || expression.includes('resolve(') || expression.includes('memberOf(');
+    expression.includes('%') ||
+    expression.includes('resolve(') ||
+    expression.includes('memberOf(') ||
+    expression.includes('conformsTo(');
+  const standard = usesEnv ? standardVariables(expression) : noEnv;
 
   return {
     key,
@@ -99,7 +104,13 @@ export function compileInvariant(
         result = fn(
           node,
           usesEnv
-            ? { resource: env.resource, rootResource: env.rootResource, memberOf: env.memberOf }
+            ? {
+                ...standard,
+                resource: env.resource,
+                rootResource: env.rootResource,
+                memberOf: env.memberOf,
+                conformsTo: env.conformsTo,
+              }
             : noEnv,
         );
       } catch (e) {

@@ -1,6 +1,7 @@
 import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
 import type { InvariantEnv, InvariantFailure } from '../types.ts';
 import { quoted } from '../walk/report.ts';
+import { collectLocalRefs } from './local-refs.ts';
 import { narrativeHasContent, narrativeXhtmlOk } from './narrative.ts';
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -121,26 +122,6 @@ const dom3Failures: NativeFailures = (node) => {
     };
   });
 };
-
-/**
- * Calls `found` with the id of every local reference (`#id`, `#` gives '') anywhere in `value`:
- * Reference.reference and canonical/uri values alike. Narrative is skipped.
- */
-function collectLocalRefs(value: unknown, skipContained: boolean, found: (id: string) => void): void {
-  if (typeof value === 'string') {
-    if (value.startsWith('#')) found(value.slice(1));
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) collectLocalRefs(v, false, found);
-    return;
-  }
-  if (!isJsonObject(value)) return;
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'div' || (skipContained && k === 'contained')) continue;
-    collectLocalRefs(v, false, found);
-  }
-}
 
 /** obs-7: no value[x] when a component has the same code as the observation (deep-equal Coding). */
 const obs7: NativeCheck = (node) => {

@@ -10,6 +10,7 @@ interface EvalContext {
     rootResource?: unknown;
     resource?: unknown;
     memberOf?: (value: unknown, valueSet: string) => boolean | undefined;
+    conformsTo?: (value: unknown, url: string) => boolean | undefined;
   };
 }
 interface NodeLike {
@@ -39,9 +40,11 @@ function findLocal(root: unknown, reference: string): JsonObject | undefined {
 }
 
 /**
- * fhirpath.js's own resolve() and memberOf() ask a FHIR or terminology server, asynchronously. These
- * answer locally: resolve() as described above, memberOf() from the value sets we can enumerate (the
- * walker's InvariantEnv.memberOf); one we cannot is an evaluation error (a warning, never a verdict).
+ * fhirpath.js's own resolve() and memberOf() ask a FHIR or terminology server, asynchronously, and it
+ * has no conformsTo(). These answer locally: resolve() as described above, memberOf() from the value
+ * sets we can enumerate (the walker's InvariantEnv.memberOf), conformsTo() from the walker's profile
+ * verdicts (InvariantEnv.conformsTo); what we cannot tell is an evaluation error (a warning, never a
+ * verdict).
  */
 export const localInvocations = {
   memberOf: {
@@ -55,6 +58,19 @@ export const localInvocations = {
           throw new Error(`memberOf: the value set '${valueSet}' cannot be expanded here`);
         return verdict;
       });
+    },
+  },
+  // As the HL7 validator: one input item is checked (any other count is false), by the engine's
+  // shared profile verdicts; a profile that does not resolve is an evaluation error.
+  conformsTo: {
+    arity: { 1: ['String'] },
+    internalStructures: true,
+    fn(this: EvalContext, items: NodeLike[], url: string): boolean[] {
+      if (items?.length !== 1) return [false];
+      const item = items[0];
+      const verdict = this.vars.conformsTo?.(item?.data ?? item, url);
+      if (verdict === undefined) throw new Error(`conformsTo: the profile '${url}' does not resolve here`);
+      return [verdict];
     },
   },
   resolve: {

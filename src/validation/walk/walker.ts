@@ -137,6 +137,7 @@ export class Walk implements CheckContext {
     typeName: '',
     path: '',
     memberOf: (value, valueSet) => memberOf(this.terminology, value, valueSet),
+    conformsTo: (value, url) => (this.compiler.structure(url) ? this.conformsTo(value, url) : undefined),
   };
 
   constructor(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scanJsonText } from '../../../src/shared/json-text.ts';
 import type { Validator } from '../../../src/validation/index.ts';
@@ -267,6 +268,23 @@ describe('valuesInMessages: false', () => {
     expect(loud).toContain(`(no contained resource has id '${secret}x')`);
     expect(loud).toContain(`The contained resource '${secret}' is not referenced`);
     expect(loud).toContain(`Duplicate contained resource id '${secret}'`);
+  });
+  it("drops an Attachment's stated hash and size, and never prints the hash of its data", () => {
+    // The data's SHA-1 fingerprints the client's document: it is left out whatever the option.
+    const data = Buffer.from('Hei Kalle, HIV-positiivinen').toString('base64');
+    const actual = createHash('sha1').update(Buffer.from(data, 'base64')).digest('base64');
+    const stated = Buffer.from('CLIENT-SUPPLIED-HASH').toString('base64');
+    const resource = patient({ photo: [{ contentType: 'text/plain', data, hash: stated, size: 99 }] });
+    const quiet = errors(v.validate(resource, { valuesInMessages: false }));
+    expect(quiet).toEqual([
+      "Patient.photo[0] | Attachment.size: stated attachment size '…' does not match the actual size of data ('…' bytes)",
+      "Patient.photo[0] | Attachment.hash: stated hash '…' does not match the SHA-1 hash of data",
+    ]);
+    const loud = errors(v.validate(resource)).join('\n');
+    expect(loud).toContain(`stated hash '${stated}' does not match the SHA-1 hash of data`);
+    expect(loud).toContain("stated attachment size '99' does not match the actual size of data ('27' bytes)");
+    expect(loud).not.toContain(actual);
+    expect(loud).not.toContain(actual.slice(0, 8));
   });
   it("drops a document's unreachable entry and a Bundle reference's url from their findings", () => {
     const secret = '131052-308T';
