@@ -2,7 +2,7 @@
 // rewritten to the `Type/id` that entry became here (R4 http.html, transaction processing rules).
 import { keepWrittenNumbers } from '../../shared/json-text.ts';
 import { relativeReference } from '../../shared/references.ts';
-import { type CoreChild, coreChildren } from '../../validation/index.ts';
+import { coreChildType } from '../../validation/index.ts';
 
 /**
  * The element types whose values a transaction points at the `Type/id` an entry became, as it does
@@ -75,46 +75,18 @@ function rewriteValue(value: unknown, typeOf: LazyType, rw: Rewrite): unknown {
   return copy;
 }
 
-/** The type of element `key` of a value of type `parent` (a type, or an inline element's path). */
+/**
+ * The type of element `key` of a value of type `parent` (a type, or an inline element's path), the
+ * validator's reading of the R4 definitions; undefined when not known, below which only references
+ * and narrative are rewritten.
+ */
 function elementType(parent: string | undefined, key: string): string | undefined {
-  const children = parent ? coreChildren(parent) : undefined;
-  return children && parent ? childType(children, key, parent) : undefined;
+  return parent ? coreChildType(parent, key) : undefined;
 }
 
 /** What a reference in the entry being rewritten becomes, if it names another entry. */
 function referenceTarget(ref: string, rw: Rewrite): string | undefined {
   return rw.refs.get(rw.base !== undefined && relativeReference(ref) ? `${rw.base}/${ref}` : ref);
-}
-
-/**
- * The type of element `key` among `children` (those of `parent`, a type or an inline element's
- * path): a plain element's, a choice's by its suffix (`valueUri` → `uri`), a primitive's `_key`
- * sibling an Element, a contentReference's the element it repeats; undefined when not known, below
- * which only references and narrative are rewritten.
- */
-function childType(children: Map<string, CoreChild>, key: string, parent: string): string | undefined {
-  const plain = children.get(key);
-  if (plain) return plain.inline ?? (plain.types.length === 1 ? plain.types[0] : undefined);
-  if (key.startsWith('_')) return 'Element';
-  for (const [name, choice] of children) {
-    if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
-    const suffix = key.slice(name.length - 3);
-    const match = choice.types.find((t) => t.charAt(0).toUpperCase() + t.slice(1) === suffix);
-    if (match) return match;
-  }
-  return parent.includes('.') ? repeatedElement(parent, key) : undefined;
-}
-
-/**
- * The element a contentReference below inline element `path` stands for (coreChildren leaves those
- * out). In R4 they repeat an enclosing element of the same name (`QuestionnaireResponse.item.item`,
- * `….item.answer.item`, `Consent.provision.provision`) or the resource's own child of that name
- * (`Observation.component.referenceRange`); any other is not known.
- */
-function repeatedElement(path: string, key: string): string | undefined {
-  for (let at = path; at.includes('.'); at = at.slice(0, at.lastIndexOf('.')))
-    if (at.endsWith(`.${key}`)) return at;
-  return coreChildren(path.slice(0, path.indexOf('.')))?.get(key)?.inline;
 }
 
 /**
