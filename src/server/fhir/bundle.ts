@@ -31,7 +31,12 @@ import {
   updateResource,
 } from './interactions.ts';
 import { JSON_PATCH, notJsonPatch, patchDocument } from './json-patch.ts';
-import { assertTargetsExist, localizeReferences, referencePaths } from './references.ts';
+import {
+  assertTargetsExist,
+  conditionalReference,
+  localizeReferences,
+  referencePaths,
+} from './references.ts';
 import {
   type FhirContext,
   type FhirRequest,
@@ -286,12 +291,15 @@ function assertEntryShape(entry: unknown, index: number): asserts entry is Bundl
       throw refuse(`.request.${name}`, `entry[${index}]: request.${name} must be a string`);
 }
 
-/** A GET entry's conditional-read elements as the request headers they stand for. */
+/**
+ * A GET entry's conditional-read elements as the request headers they stand for; `ifModifiedSince`
+ * kept as the instant it is (an HTTP-date would drop its milliseconds), which `notModified` reads.
+ */
 function conditionalRead(entry: BundleEntry): Record<string, string> {
   const { ifNoneMatch, ifModifiedSince } = entry.request ?? {};
   return {
     ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}),
-    ...(ifModifiedSince ? { 'if-modified-since': new Date(ifModifiedSince).toUTCString() } : {}),
+    ...(ifModifiedSince ? { 'if-modified-since': ifModifiedSince } : {}),
   };
 }
 
@@ -344,30 +352,30 @@ function parseBundle(body: unknown): Bundle {
   return bundle;
 }
 
-const CONDITIONAL_REF = /^([A-Z][A-Za-z]+)\?(.+)$/;
-
 /**
  * Resolves conditional references (`Patient?identifier=system|value`, as the SDK writes for
  * targets outside the Bundle) to `Type/id`; no match or several matches fail the entry.
  */
 async function resolveConditionalReferences(
   store: StoreWrites,
+  base: string,
   entries: ParsedEntry[],
   refs: Map<string, string>,
 ): Promise<void> {
   for (const e of entries) {
     if (!e.resource) continue;
     for (const { path, ref } of referencePaths(e.resource, `Bundle.entry[${e.index}].resource`)) {
-      const m = CONDITIONAL_REF.exec(ref);
+      const m = conditionalReference(ref, base);
       if (!m || refs.has(ref)) continue;
       const where = path;
       const params: Record<string, string | string[]> = {};
-      for (const [k, v] of new URLSearchParams(m[2]))
+      for (const [k, v] of new URLSearchParams(m.criteria))
         params[k] = k in params ? ([] as string[]).concat(params[k], v) : v;
-      assertType(m[1]);
+      assertType(m.type);
       let found: Resource[];
       try {
-        found = (await store.search(m[1], { ...params, _count: '2' }, { types: SUPPORTED_TYPES })).resources;
+        found = (await store.search(m.type, { ...params, _count: '2' }, { types: SUPPORTED_TYPES }))
+          .resources;
       } catch (err) {
         // A malformed search is the entry's fault; a refusal (403) stays what it is.
         if (err instanceof FhirError && err.status === 400)
@@ -378,7 +386,7 @@ async function resolveConditionalReferences(
       if (found.length > 1) {
         const { outcome: several } = multipleMatches(
           'conditional reference',
-          m[1],
+          m.type,
           "the reference's criteria",
           where,
         );
@@ -393,12 +401,12 @@ async function resolveConditionalReferences(
           issue(
             'error',
             'not-found',
-            `entry[${e.index}]: the conditional reference to ${m[1]} matches no resource`,
+            `entry[${e.index}]: the conditional reference to ${m.type} matches no resource`,
             where,
           ),
         );
       }
-      refs.set(ref, `${m[1]}/${found[0].id}`);
+      refs.set(ref, `${m.type}/${found[0].id}`);
     }
   }
 }
@@ -620,7 +628,7 @@ async function runTransaction(
   assertLocalReferencesResolve(parsed, seen);
   assertDistinctTargets(parsed);
   assertOneCriteriaPerIdentifier(parsed);
-  await resolveConditionalReferences(store, parsed, refs);
+  await resolveConditionalReferences(store, ctx.base, parsed, refs);
 
   // Validate everything first so a bad entry costs no database work and names its entry.
   const problems = timed(ctx, 'validate', () =>
@@ -678,7 +686,14 @@ async function writeTransaction(
       }
     }
   }
-  // Every write is in: a reference may name what another entry wrote (store-ref-1).
+  // Every write is in. A DELETE of what is still referenced (409) is checked first: an entry adding a
+  // reference to it then fails only because of the DELETE, which is the cause to name.
+  for (const e of parsed.filter((p) => p.method === 'DELETE')) {
+    await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
+      throw inEntryError(err, e);
+    });
+  }
+  // A reference may name what another entry wrote (store-ref-1).
   await assertTargetsExist(
     tx,
     ctx.base,
@@ -686,11 +701,6 @@ async function writeTransaction(
       .filter((e) => e.resource && (e.method === 'PUT' || !matched.has(e.index)))
       .map((e) => ({ resource: e.resource, path: `Bundle.entry[${e.index}].resource` })),
   );
-  for (const e of parsed.filter((p) => p.method === 'DELETE')) {
-    await assertUnreferenced(tx, e.type, e.id!).catch((err) => {
-      throw inEntryError(err, e);
-    });
-  }
   return out;
 }
 
@@ -897,7 +907,7 @@ async function runBatch(
       parsed = parseEntry(entry, index, ctx);
       await resolveConditionalUpdates(store, [parsed]);
       const refs = new Map<string, string>();
-      await resolveConditionalReferences(store, [parsed], refs);
+      await resolveConditionalReferences(store, ctx.base, [parsed], refs);
       if (parsed.resource && refs.size)
         parsed.resource = rewriteReferences(parsed.resource, refs, parsed.fullUrl);
       results.push(await execute(store, ctx, parsed, prefer));

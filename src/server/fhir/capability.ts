@@ -3,13 +3,12 @@ import type {
   CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
-  CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
 import { readProjectJson } from '../../shared/project-files.ts';
 import { SUPPORTED_TYPES, searchParamsByType } from '../resource-types.ts';
+import { typeSearchParams } from './capability-search.ts';
 import { JSON_PATCH } from './json-patch.ts';
 import type { DeclaredInteractions, SecurityStatement } from './route-types.ts';
-import { SUMMARY_MODES } from './shaping.ts';
 
 export const FORMATS = ['application/fhir+json', 'application/json', 'json', 'application/json+fhir'];
 
@@ -71,35 +70,6 @@ const AUDIT_EVENT: CapabilityStatementRestResource = {
     },
   ],
 };
-
-/** The result parameters every type's search takes (listed with its searchParam, as servers do). */
-const RESULT_PARAMETERS: CapabilityStatementRestResourceSearchParam[] = [
-  {
-    name: '_count',
-    type: 'number',
-    documentation: 'Page size (at most 1000: a larger number is taken as 1000)',
-  },
-  {
-    name: '_offset',
-    type: 'number',
-    documentation:
-      'Matches to skip before the first page; a page links only self and next, and next goes on by _cursor',
-  },
-  {
-    name: '_cursor',
-    type: 'string',
-    documentation: 'Opaque position of a next link (keyset paging); not made by clients',
-  },
-  {
-    name: '_sort',
-    type: 'string',
-    documentation:
-      '_lastUpdated (the default), a date parameter of the type (date, birthdate, authored) or a number parameter (value-integer); - for descending; several keys comma-separated',
-  },
-  { name: '_total', type: 'token', documentation: 'none | estimate | accurate' },
-  { name: '_summary', type: 'token', documentation: SUMMARY_MODES.join(' | ') },
-  { name: '_elements', type: 'string', documentation: 'Comma-separated top-level elements' },
-];
 
 /** The policy for parameters an endpoint does not take (unknownParameter in src/store/search.ts). */
 const UNKNOWN_PARAMETERS =
@@ -184,18 +154,7 @@ export function buildCapabilityStatement(opts: {
       conditionalRead: 'full-support',
       conditionalUpdate: declared.conditionalUpdate,
       conditionalDelete: 'not-supported',
-      searchParam: [
-        ...[...(params.get(type)?.values() ?? [])].map((p) => ({
-          name: p.code,
-          type: p.type,
-          definition: p.definition,
-          documentation:
-            p.type === 'reference'
-              ? `${p.documentation ?? ''} Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; ${p.code}:identifier=system|value matches a logical reference (Reference.identifier); _include/_revinclude (with :iterate).`.trim()
-              : p.documentation,
-        })),
-        ...RESULT_PARAMETERS,
-      ],
+      searchParam: typeSearchParams(type, params.get(type), revRefs),
       ...operationsOn(type),
       // Each parameter, and the wildcard `Type:*` (all of a source type's that apply).
       ...(refs.length ? { searchInclude: [...refs.map((p) => `${type}:${p.code}`), `${type}:*`] } : {}),

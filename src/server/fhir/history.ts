@@ -48,7 +48,8 @@ export function sinceParam(query: Record<string, string | string[]>): string | u
 
 /**
  * `_since`, `_count` and `_offset` of a history request, checked, and the `_cursor` of a next link
- * (the store's, checked there; not a parameter a client writes, so not listed as one). Any other
+ * (the store's, or an instance history's versionId; checked where read; not a parameter a client
+ * writes, so not listed as one). Any other
  * parameter is refused by the rule search follows too: a 400 naming it, or ignored when `lenient`
  * (`Prefer: handling=lenient`); the links then leave it out, as they name only these.
  */
@@ -82,8 +83,10 @@ function historyEntry(base: string, type: string, id: string, v: HistoryEntry): 
 }
 
 /**
- * One resource's versions (newest first) as a history page: `_since`, `_count` and `_offset` apply
- * as at type and system level, with a next link while versions remain.
+ * One resource's versions (newest first) as a history page: `_since` and `_count` apply as at type and
+ * system level. The next link carries a keyset cursor, the versionId of the page's last entry: the next
+ * page holds the versions older than it however many are written meanwhile (`_offset` then only says
+ * where it is). An `_offset` without a cursor pages by position.
  */
 export function instanceHistoryBundle(
   base: string,
@@ -92,19 +95,34 @@ export function instanceHistoryBundle(
   versions: HistoryEntry[],
   q: HistoryPageOptions,
 ): Bundle {
-  if (q.cursor !== undefined)
-    throw FhirError.badRequest(`Invalid value for '_cursor': not a cursor issued by this server`, '_cursor');
+  const before = q.cursor === undefined ? undefined : versionCursor(q.cursor);
   const since = q.since ? Date.parse(q.since) : undefined;
   const matching =
     since === undefined ? versions : versions.filter((v) => Date.parse(v.lastUpdated) >= since);
-  const entries = matching.slice(q.offset, q.offset + q.count).map((v) => ({ ...v, resourceType: type, id }));
-  return historyBundle(`${base}/${type}/${id}/_history`, base, q, { total: matching.length, entries });
+  const start = before === undefined ? q.offset : matching.findIndex((v) => Number(v.versionId) < before);
+  const from = start < 0 ? matching.length : start;
+  const page = matching.slice(from, from + q.count);
+  const last = page[page.length - 1];
+  const nextCursor = last && from + page.length < matching.length ? last.versionId : undefined;
+  const entries = page.map((v) => ({ ...v, resourceType: type, id }));
+  return historyBundle(`${base}/${type}/${id}/_history`, base, q, {
+    total: matching.length,
+    entries,
+    ...(nextCursor !== undefined ? { nextCursor } : {}),
+  });
+}
+
+/** An instance history's `_cursor`: a versionId, the next page's versions being older than it. */
+function versionCursor(cursor: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(cursor))
+    throw FhirError.badRequest(`Invalid value for '_cursor': not a cursor issued by this server`, '_cursor');
+  return Number(cursor);
 }
 
 /**
  * One page of a type's or the system's history, with a next link while versions remain: the store's
  * cursor where it gives one (the page then starts after this one's last entry, however many versions
- * are written meanwhile; `_offset` only says where it is), else the next offset (instance history).
+ * are written meanwhile; `_offset` only says where it is), else the next offset.
  */
 export function historyBundle(self: string, base: string, q: HistoryPageOptions, page: HistoryPage): Bundle {
   const url = (offset: number, cursor: string | undefined) => {

@@ -56,6 +56,36 @@ function malformedReferenceIssue(type: string, path: string): OperationOutcomeIs
   );
 }
 
+/** A conditional reference, `Type?criteria`: relative, or absolute under this server's base. */
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?(.+)$/;
+
+/**
+ * The type and criteria of a conditional reference (`Patient?identifier=system|value`, relative or
+ * under `base`), which only a transaction or batch resolves (http.html#trules); undefined for any
+ * other reference.
+ */
+export function conditionalReference(
+  ref: string,
+  base: string,
+): { type: string; criteria: string } | undefined {
+  const m = CONDITIONAL_REFERENCE.exec(underBaseUrl(ref, base) ?? ref);
+  return m ? { type: m[1] as string, criteria: m[2] as string } : undefined;
+}
+
+/**
+ * `store-ref-1` for a conditional reference at `path` outside a transaction or batch: stored as
+ * written it would name nothing the index, the delete rule or `$everything` follow. Not quoted: its
+ * criteria usually carry an identifier, often a HETU.
+ */
+function conditionalReferenceIssue(path: string): OperationOutcomeIssue {
+  return issue(
+    'error',
+    'invalid',
+    'store-ref-1: a conditional reference (Type?criteria) is resolved only in a transaction or batch; outside one, a stored reference must name a stored resource (Type/id)',
+    path,
+  );
+}
+
 /**
  * Makes each reference of `resource` under this server's base relative, in place (`<base>/Patient/1`
  * → `Patient/1`): the store takes an absolute URL for another server's, so a write keeps one naming a
@@ -72,12 +102,14 @@ export function localizeReferences(resource: unknown, base: string): void {
  * The references of `resource` that must name stored resources, at their paths under `path`;
  * `store-ref-1` (422 naming each) for one still naming a Bundle entry, which nothing stored answers (a
  * transaction has rewritten those of its own entries by now, and a batch's entries may not depend on
- * each other), and for one to a type stored here whose id is not an id (`Patient/PATIENT_ID`).
+ * each other), for a conditional reference (a transaction or batch has resolved its own by now), and for
+ * one to a type stored here whose id is not an id (`Patient/PATIENT_ID`).
  */
 export function targetsOf(resource: unknown, base: string, path: string): ReferenceTarget[] {
   const refs = referencePaths(resource, path);
   const refused = refs.flatMap(({ path: at, ref }) => {
     if (namesBundleEntry(ref)) return [bundleEntryReferenceIssue(at)];
+    if (conditionalReference(ref, base)) return [conditionalReferenceIssue(at)];
     const type = malformedLocal(ref, base);
     return type ? [malformedReferenceIssue(type, at)] : [];
   });

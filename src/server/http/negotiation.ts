@@ -262,8 +262,11 @@ export const headerText = (v: HeaderValue) => (Array.isArray(v) ? v.join(', ') :
 /**
  * A conditional read (R4 http.html §3.1.0.5.1, RFC 9110 §13): whether the client's copy of this
  * version is current, so the answer is 304 without a body. `If-None-Match` naming the version (or
- * `*`) says so; only without it, `If-Modified-Since` at or after the last update (to the second,
- * as Last-Modified has it). A date that does not parse is ignored, as RFC 9110 asks.
+ * `*`) says so; only without it, `If-Modified-Since` at or after the last update. An HTTP-date has whole
+ * seconds, as Last-Modified has: it is compared to the second, a weak validator (RFC 9110 §8.8.2.2: two
+ * versions within one second look alike; If-None-Match, the ETag, tells them apart). A batch GET entry's
+ * `ifModifiedSince` is an instant, compared to the millisecond. A date that does not parse is ignored,
+ * as RFC 9110 asks.
  */
 export function notModified(
   headers: { 'if-none-match'?: HeaderValue; 'if-modified-since'?: HeaderValue },
@@ -276,7 +279,9 @@ export function notModified(
   if (modifiedSince === undefined || !meta.lastUpdated) return false;
   const since = Date.parse(modifiedSince);
   if (Number.isNaN(since)) return false;
-  return Math.floor(Date.parse(meta.lastUpdated) / 1000) * 1000 <= since;
+  const updated = Date.parse(meta.lastUpdated);
+  const instant = /^\d{4}-\d{2}-\d{2}T/.test(modifiedSince);
+  return (instant ? updated : Math.floor(updated / 1000) * 1000) <= since;
 }
 
 export function versionedLocation(base: string, resource: Resource): string {
