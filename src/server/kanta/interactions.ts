@@ -1,6 +1,7 @@
 // The interactions Kanta PHR's statement declares, over our store, with Kanta's write rules.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
+import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
 import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import { type CreateOptions, checkExpectedVersion } from '../../store/index.ts';
@@ -68,18 +69,25 @@ export function allow(rules: KantaTypeRules, interaction: string): void {
 }
 
 /**
- * Whether a search value holds an unescaped `,`: an OR of values in FHIR search (a literal comma is
- * written `\,`, a literal backslash `\\`). Read as the store reads criteria, percent-decoded first.
+ * Where the first unescaped `ch` of a search value is, or -1 (a literal `,` or `|` is written `\,`,
+ * `\|`, a literal backslash `\\`). Read as the store reads criteria, percent-decoded first: an
+ * unescaped `,` is an OR of values, the first unescaped `|` parts a token's system from its value.
  */
-function hasOr(value: string): boolean {
+function unescapedAt(value: string, ch: ',' | '|'): number {
   for (let i = 0; i < value.length; i++) {
     if (value[i] === '\\') i++;
-    else if (value[i] === ',') return true;
+    else if (value[i] === ch) return i;
   }
-  return false;
+  return -1;
 }
 
-/** `identifier=…` (one identifier) is the only condition Kanta PHR accepts on a conditional create. */
+/**
+ * `identifier=…` (one identifier) is the only condition Kanta PHR accepts on a conditional create.
+ * A bare value (as Kanta's own example batch writes it) is read as a business identifier,
+ * `urn:ietf:rfc:3986|<value>`: searched under any system, it could match another person's resource
+ * carrying that value under a local system and answer with it. `|value` (no system) and `system|`
+ * (any value) are refused.
+ */
 export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: string): string {
   if (!rules.conditionalCreate) {
     throw new FhirError(
@@ -91,7 +99,12 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
   const only = parts[0] as string;
   // One identifier: a conditional create matching any of several could answer with another person's resource.
   const value = new URLSearchParams(only).get('identifier');
-  if (parts.length !== 1 || !/^identifier=[^=]+$/.test(only) || value === null || hasOr(value)) {
+  if (
+    parts.length !== 1 ||
+    !/^identifier=[^=]+$/.test(only) ||
+    value === null ||
+    unescapedAt(value, ',') >= 0
+  ) {
     throw new FhirError(
       400,
       issue(
@@ -99,6 +112,19 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
         'not-supported',
         // The criteria are not quoted back: they may carry a HETU.
         'kanta-conditional: conditional create allows only one identifier=… as condition',
+        at,
+      ),
+    );
+  }
+  const bar = unescapedAt(value, '|');
+  if (bar < 0) return `identifier=${GLOBAL_IDENTIFIER_SYSTEM}|${only.slice('identifier='.length)}`;
+  if (bar === 0 || bar === value.length - 1) {
+    throw new FhirError(
+      400,
+      issue(
+        'error',
+        'not-supported',
+        `kanta-conditional: a conditional create's identifier names a system and a value (system|value; a bare value is read as ${GLOBAL_IDENTIFIER_SYSTEM}|value)`,
         at,
       ),
     );

@@ -55,6 +55,7 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
     }
     if (name === '_total') plan.total = true;
     else if (STORE_PARAMS.has(name)) plan.store[key] = raw;
+    else if (key !== name) throw filteredModifier(key, rules.type);
     else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw]));
   }
   for (const m of rules.mandatory) {
@@ -89,6 +90,23 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
     plan.store = { ...store, _count: FILTER_WINDOW };
   } else if (plan.total) plan.store._total = 'accurate';
   return plan;
+}
+
+/**
+ * A modifier (`:missing`, `:not`, `:below`, `:identifier`, a type…) on a parameter answered by
+ * filtering: the filter compares plain values only, so it would answer a wrong empty page.
+ */
+function filteredModifier(key: string, type: string): FhirError {
+  const name = key.split(':')[0];
+  return new FhirError(
+    400,
+    issue(
+      'error',
+      'not-supported',
+      `kanta-search: the sandbox takes search parameter '${name}' on ${type} without a modifier (a plain ${name}=…)`,
+      key,
+    ),
+  );
 }
 
 type StoreSearch = (

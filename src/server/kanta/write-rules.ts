@@ -5,9 +5,9 @@ import type { OperationOutcomeIssue, Reference, Resource, StructureDefinition } 
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
-import { narrativeLanguageAttribute } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 import { identifiersOf } from './identifiers.ts';
+import { narrativeLanguages } from './narrative-language.ts';
 import { whoOf } from './update-rules.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
@@ -70,9 +70,8 @@ function languageAndText(r: Resource & { text?: { div?: string } }, at: string):
       issue('error', 'required', 'kanta-text: text (narrative) is mandatory', `${at}.text`),
     );
   }
-  for (const name of ['lang', 'xml:lang'] as const) {
-    const lang = narrativeLanguageAttribute(div, name);
-    if (lang !== undefined && lang.toLowerCase() !== r.language.toLowerCase()) {
+  for (const [name, lang] of narrativeLanguages(div)) {
+    if (lang.toLowerCase() !== r.language.toLowerCase()) {
       throw FhirError.unprocessable(
         issue(
           'error',
@@ -129,13 +128,20 @@ function noHetu(r: Resource, at: string): void {
 }
 
 /**
- * The elements that, when given, must name the resource's subject: Kanta PHR holds what the citizen
- * writes of themselves — a QuestionnaireResponse's answers (author, source), a self-care plan
- * (`fiphr-sd-selfcareplan-r4`: its author is the Patient) — not one person's data written as another's.
+ * The elements that must name the resource's subject: Kanta PHR holds what the citizen writes of
+ * themselves — a QuestionnaireResponse's answers (author and source: the PHR Patient, always given),
+ * a self-care plan (`fiphr-sd-selfcareplan-r4`: its author, when given, is the Patient) — not one
+ * person's data written as another's.
  */
-const WRITTEN_BY_SUBJECT: Readonly<Record<string, { elements: readonly string[]; why: string }>> = {
-  QuestionnaireResponse: { elements: ['author', 'source'], why: 'the citizen writes their own answers' },
-  CarePlan: { elements: ['author'], why: "a self-care plan is the citizen's own" },
+const WRITTEN_BY_SUBJECT: Readonly<
+  Record<string, { elements: readonly string[]; required: boolean; why: string }>
+> = {
+  QuestionnaireResponse: {
+    elements: ['author', 'source'],
+    required: true,
+    why: 'the citizen writes their own answers',
+  },
+  CarePlan: { elements: ['author'], required: false, why: "a self-care plan is the citizen's own" },
 };
 
 function writtenBySubject(r: Resource, at: string): void {
@@ -144,12 +150,14 @@ function writtenBySubject(r: Resource, at: string): void {
   const refs = r as unknown as Record<string, Reference | undefined>;
   const subject = whoOf(refs.subject);
   for (const element of rule.elements) {
-    if (refs[element] === undefined || whoOf(refs[element]) === subject) continue;
+    const given = refs[element] !== undefined;
+    if (given ? whoOf(refs[element]) === subject : !rule.required) continue;
+    const when = rule.required ? 'is' : 'when given, is';
     throw FhirError.unprocessable(
       issue(
         'error',
-        'business-rule',
-        `kanta-author: a ${r.resourceType}'s ${element}, when given, is its subject (${rule.why})`,
+        given ? 'business-rule' : 'required',
+        `kanta-author: a ${r.resourceType}'s ${element} ${when} its subject (${rule.why})`,
         `${at}.${element}`,
       ),
     );

@@ -44,9 +44,9 @@ const COUNTED = {
 const FOREIGN = 'identifier held by another client: not imported';
 
 /**
- * One fetched response: passed over when we hold it at that version, else stored (created, or the
- * citizen's answers taken into the local copy); a restricted or unreadable one is recorded as not
- * imported. Returns whether it was deferred (a local change of it is still to go).
+ * One fetched response: passed over when we hold it at that version (our own restricted one too),
+ * else stored (created, or the citizen's answers taken into the local copy); a restricted or
+ * unreadable one is recorded as not imported. Returns whether it was deferred (a local change of it is still to go).
  */
 async function pullOne(
   deps: KantaDeps,
@@ -56,16 +56,17 @@ async function pullOne(
   mapping: KantaMapping | undefined,
   result: PullResult,
 ): Promise<boolean> {
+  // First: a version we hold is ours (sent or read before) — a label on it is no citizen's change.
+  if (mapping?.remoteVersion && mapping.remoteVersion === r.meta?.versionId) {
+    result.unchanged++;
+    return false;
+  }
   const hidden = hiddenReason(r);
   if (hidden) {
     // Held here already: the local copy is labelled restricted as well.
     if (mapping) await markRestricted(deps, mapping, local.id);
     await recordSkipped(deps, r.id, local.id, hidden);
     result.skipped++;
-    return false;
-  }
-  if (mapping?.remoteVersion && mapping.remoteVersion === r.meta?.versionId) {
-    result.unchanged++;
     return false;
   }
   let version: CitizenVersion;

@@ -1,0 +1,90 @@
+// A response restricted here goes to Kanta PHR with its restriction label; reading it back is our own
+// echo, not the citizen's choice: the pull passes it over as held at that version and records nothing
+// "restricted by the citizen". A version the citizen restricts there afterwards still is recorded so.
+// The sandbox is a facade in the test's process (`mode: 'kanta-phr'`), both stores PGlite.
+import { randomUUID } from 'node:crypto';
+import type { QuestionnaireResponse } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toResources } from '../../src/mapping/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
+import { consent, patient } from '../sync/helpers/fixtures.ts';
+import { startSandboxHere } from './helpers.ts';
+
+const R = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+let remoteStore: Store;
+let sandbox: RunningServer;
+let store: Store;
+let sync: SyncService;
+let client: string;
+
+beforeAll(async () => {
+  ({ remoteStore, sandbox } = await startSandboxHere());
+  store = await openStore({ dataDir: 'memory://' });
+  const remote = remoteConfigFrom({
+    remote: `${sandbox.url}/fhir`,
+    party: 'kela',
+    remoteKind: 'kanta-phr',
+    applicationName: 'tyokyky-tests',
+    applicationId: 'kela-test-app-3',
+  });
+  if (!remote) throw new Error('no remote configured');
+  sync = createSync({
+    store,
+    remote: { ...remote, pullOverlapMs: 0, retry: { initialDelayMs: 10, maxDelayMs: 50 } },
+  });
+  await sync.ready;
+  client = (await store.create(patient('120395-902S'))).resource.id as string;
+  await store.create(consent(client, { parties: ['kela'] }));
+});
+
+afterAll(async () => {
+  await sync?.stop();
+  await store?.close();
+  await sandbox?.close();
+  await remoteStore?.close();
+});
+
+async function pushedResponse(restricted: boolean): Promise<QuestionnaireResponse & { id: string }> {
+  const [qr] = toResources('selfAssessment', {
+    id: randomUUID(),
+    clientId: 'local',
+    date: '2026-04-01',
+    overall: 6,
+  }) as QuestionnaireResponse[];
+  const who = { reference: `Patient/${client}` };
+  const meta = restricted ? { ...qr?.meta, security: [R] } : qr?.meta;
+  await store.create({ ...qr, meta, subject: who, author: who } as QuestionnaireResponse);
+  expect(await sync.pushOnce()).toMatchObject({ dead: 0, blocked: 0 });
+  const found = await remoteStore.search('QuestionnaireResponse', {
+    identifier: `urn:ietf:rfc:3986|${qr?.identifier?.value}`,
+  });
+  expect(found.resources).toHaveLength(1);
+  return found.resources[0] as QuestionnaireResponse & { id: string };
+}
+
+const reasonsOf = async (remoteId: string) =>
+  (await kantaStatus(store)).notImported.filter((s) => s.remoteId === remoteId).map((s) => s.reason);
+
+describe('Kanta PHR pull: our own restriction read back', () => {
+  it('a response we restricted and sent is passed over as held, not recorded as the citizen’s restriction', async () => {
+    const there = await pushedResponse(true);
+    expect(there.meta?.security).toEqual([R]);
+    const pulled = await sync.pullOnce();
+    expect(pulled).toMatchObject({ skipped: 0 });
+    expect(await reasonsOf(there.id)).toEqual([]);
+  });
+
+  it('a version the citizen restricts there afterwards is still recorded as restricted by the citizen', async () => {
+    const there = await pushedResponse(false);
+    await sync.pullOnce();
+    await remoteStore.update({ ...there, meta: { ...there.meta, security: [R] } } as QuestionnaireResponse, {
+      ifMatch: there.meta?.versionId,
+    });
+    await sync.pullOnce();
+    expect(await reasonsOf(there.id)).toEqual([
+      expect.stringMatching(/^restricted by the citizen \(meta\.security v3 Confidentiality R\)/),
+    ]);
+  });
+});
