@@ -255,6 +255,9 @@ function activityStatuses(planStatus: string): HeldStatuses {
   };
 }
 
+const SELF_ASSESSMENT_ID =
+  "tyk-sar-1: a self-assessment's one identifier is a urn:uuid: value under urn:ietf:rfc:3986, its id (a urn:oid: one is not read; docs/sdk.md)";
+
 class Reader {
   constructor(
     readonly opts: FromFhirOptions,
@@ -263,9 +266,9 @@ class Reader {
 
   idOf(kind: FhirKind, ids: Identifier[] | Identifier | undefined, path = `${this.path}.identifier`): string {
     const id = localIdOf(kind, Array.isArray(ids) ? ids : ids ? [ids] : undefined, this.opts);
-    return (
-      id ?? fail(path, `no local id (${localIdSystem(kind, this.opts)}) or business identifier (urn:uuid)`)
-    );
+    if (id !== undefined) return id;
+    if (kind === 'selfAssessment') fail(path, SELF_ASSESSMENT_ID);
+    return fail(path, `no local id (${localIdSystem(kind, this.opts)}) or business identifier (urn:uuid)`);
   }
 
   /** The domain id a reference points to: its identifier, else the resolved target's identifiers. */
@@ -785,10 +788,13 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
     period: { start: r.date(c.period?.start, `${r.path}.period.start`) },
     authorId: r.refId('professional', c.author, `${r.path}.author`),
     goals: readPlanGoals(c, clientId, r),
-    activities: (c.activity ?? []).map((act, i) => readActivity(act, status, r, `${r.path}.activity[${i}]`)),
+    activities: [],
   };
+  // An activity given only as a reference is refused (unheld.ts); read back for a view, it is left out.
+  const held = (c.activity ?? []).flatMap((act, i) => (act.detail || !act.reference ? [i] : []));
+  out.activities = held.map((i) => readActivity(c.activity![i]!, status, r, `${r.path}.activity[${i}]`));
   const [together] = checkPlanActivities(out.activities);
-  if (together) fail(`${r.path}.activity[${together.index}]`, `${together.rule}: ${together.reason}`);
+  if (together) fail(`${r.path}.activity[${held[together.index]}]`, `${together.rule}: ${together.reason}`);
   put(out.period, 'end', finnishDayOf(c.period?.end));
   put(out, 'title', c.title);
   const isFollowUp = (e: { url: string }) => e.url === MAP.extensions.followUpDate;

@@ -357,7 +357,10 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
   return r;
 }
 
-/** An activity as the plan's narrative lists it: its service, then days a week, bounds and onward path. */
+/**
+ * An activity as the plan's narrative lists it: its service and description (two activities of one
+ * service differ by it), then days a week, bounds and onward path.
+ */
 function activityText(a: Activity, ctx: Ctx): string {
   const details = [
     a.daysPerWeek ? `${a.daysPerWeek} ${label('daysPerWeek', ctx.lang)}` : undefined,
@@ -365,7 +368,8 @@ function activityText(a: Activity, ctx: Ctx): string {
     a.durationMonths === undefined ? undefined : `${a.durationMonths} ${label('months', ctx.lang)}`,
     a.onwardPath && `${label('onwardPath', ctx.lang)}: ${show(CS.onwardPath!, a.onwardPath, ctx)}`,
   ].filter((d) => d !== undefined);
-  return show(CS.service!, a.service, ctx) + (details.length ? ` (${details.join(', ')})` : '');
+  const what = show(CS.service!, a.service, ctx) + (a.description ? ` – ${a.description}` : '');
+  return what + (details.length ? ` (${details.join(', ')})` : '');
 }
 
 /** The plan's narrative rows: what the client reads of the plan in Omakanta. */

@@ -79,6 +79,29 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
       held: 'refused',
       what: 'a goal due within a duration (dueDuration; the domain holds a due date)',
     },
+    {
+      path: 'outcomeCode',
+      held: 'refused',
+      what: "what came of a goal (outcomeCode: the client's onward path)",
+    },
+    { path: 'outcomeReference', held: 'refused', what: 'what came of a goal (outcomeReference)' },
+    { path: 'expressedBy', held: 'refused', what: 'who set a goal (expressedBy)' },
+    { path: 'priority', held: 'refused', what: 'how urgent a goal is (priority)' },
+    { path: 'statusReason', held: 'dropped', what: "the reason for a goal's state, as free text" },
+  ],
+  consent: [
+    { path: 'performer', held: 'refused', what: 'who gave the consent (performer)' },
+    {
+      path: 'verification.verified',
+      held: 'refused',
+      when: isFalse,
+      what: 'a consent not verified with the client (verification.verified false)',
+    },
+    {
+      path: 'source[x]',
+      held: 'refused',
+      what: 'the document or record the consent is given in (source[x])',
+    },
   ],
   plan: [
     {
@@ -91,6 +114,26 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
       path: 'activity.detail.scheduledTiming.event',
       held: 'refused',
       what: "an activity's dates (Timing.event; the domain's schedule is days a week between bounds)",
+    },
+    ...['count', 'countMax'].map((name) => ({
+      path: `activity.detail.scheduledTiming.repeat.${name}`,
+      held: 'refused' as const,
+      what: 'how many times in all an activity is done (repeat.count, countMax)',
+    })),
+    {
+      path: 'activity.detail.scheduledTiming.repeat.periodMax',
+      held: 'refused',
+      what: "a range of an activity's period (repeat.periodMax; daysPerWeek is a week's)",
+    },
+    ...['duration', 'durationMax'].map((name) => ({
+      path: `activity.detail.scheduledTiming.repeat.${name}`,
+      held: 'refused' as const,
+      what: 'how long each time of an activity lasts (repeat.duration, durationMax)',
+    })),
+    {
+      path: 'activity.reference',
+      held: 'refused',
+      what: "an activity given as a reference to another resource (activity.reference; the domain's activities are activity.detail)",
     },
     { path: 'description', held: 'dropped', what: "the plan's summary" },
     { path: 'note', held: 'dropped', what: 'notes on the plan' },
@@ -114,6 +157,12 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
     },
     { path: 'occurrence[x]', held: 'refused', what: 'when the service is to be given (occurrence[x])' },
     { path: 'performer', held: 'refused', what: 'whom the referral is addressed to (performer)' },
+    {
+      path: 'performerType',
+      held: 'refused',
+      what: 'what kind of worker the referral is addressed to (performerType)',
+    },
+    { path: 'quantity[x]', held: 'refused', what: 'how much of the service is asked for (quantity[x])' },
     {
       path: 'priority',
       held: 'refused',

@@ -37,13 +37,14 @@ describe('recommendedActions (phase × situation matrix in mappings/)', () => {
     matrix: Record<string, Record<string, string[]>>;
   }>('mappings/phase-situation-actions.json');
 
-  it('covers every cell, and every action id has Finnish and English text', () => {
+  it('covers every cell, and every action id has Finnish, Swedish and English text', () => {
     for (const s of CLIENT_SITUATIONS) {
       for (const p of PHASES) {
         const r = recommendedActions(p, s);
         expect(r.actions.length).toBeGreaterThanOrEqual(4);
         for (const a of r.actions) {
           expect(a.fi.length).toBeGreaterThan(5);
+          expect(a.sv.length).toBeGreaterThan(5);
           expect(a.en.length).toBeGreaterThan(5);
         }
       }
@@ -57,6 +58,20 @@ describe('recommendedActions (phase × situation matrix in mappings/)', () => {
     expect(ids).toContain('start-multisector-rehabilitation-planning-with-typ');
     expect(ids).toContain('check-earlier-phases-done');
     expect(ids.at(-1)).toBe('coordinate-income-and-benefits');
+  });
+
+  it('an action reads in Swedish as Finland-Swedish social care says it', () => {
+    const r = recommendedActions('tertiary', 'unemployed');
+    const byId = (id: string) => r.actions.find((a) => a.id === id)!;
+    expect(byId('start-multisector-rehabilitation-planning-with-typ')).toEqual({
+      id: 'start-multisector-rehabilitation-planning-with-typ',
+      fi: 'Käynnistä monialaisen kuntoutuksen suunnittelu kuntoutustutkimusyksikön tai TYP:n kanssa',
+      sv: 'Inled planeringen av sektorsövergripande rehabilitering med rehabiliteringsundersökningsenheten eller SYP',
+      en: 'Start multi-sector rehabilitation planning with the rehabilitation research unit or TYP',
+    });
+    expect(byId('coordinate-income-and-benefits').sv).toBe(
+      'Beakta hela tiden klientens försörjning och samordningen av förmånerna',
+    );
   });
 
   it('with occupational health the primary phase contacts occupational health early', () => {

@@ -573,6 +573,13 @@ describe('what the profiles allow and the domain cannot hold is refused, or drop
       },
     ],
     [
+      'Goal.statusReason',
+      'tyokyky-goal',
+      (r: Goal) => {
+        r.statusReason = 'keskeytyi';
+      },
+    ],
+    [
       'Patient.link',
       'tyokyky-patient',
       (r: Patient) => {
@@ -612,7 +619,10 @@ describe('what the profiles allow and the domain cannot hold is refused, or drop
   });
 
   it("the reader's table lists what it drops, and docs/sdk.md names each", () => {
-    const TYPE = { client: 'Patient', plan: 'CarePlan', team: 'CareTeam' } as Record<string, string>;
+    const TYPE = { client: 'Patient', plan: 'CarePlan', team: 'CareTeam', goal: 'Goal' } as Record<
+      string,
+      string
+    >;
     const listed = Object.entries(ELEMENTS).flatMap(([kind, rows]) =>
       rows!.filter((e) => e.held === 'dropped').map((e) => `${TYPE[kind] ?? kind}.${e.path}`),
     );

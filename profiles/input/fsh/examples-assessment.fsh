@@ -12,17 +12,28 @@ Usage: #definition
 * text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"fi\" xml:lang=\"fi\"><p>Kykyviisarin rakenteinen itsearvio: yleinen työkyky ja viisi osa-aluetta (0–10).</p></div>"
 * subjectType = #Patient
 * description = "Modelled on the published structure of Kykyviisari (Finnish Institute of Occupational Health); the item texts are our own."
-* insert ScoreItem(overall, overall, true, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?)
-* insert ScoreItem(mentalWellbeing, mental-wellbeing, false, Psyykkinen hyvinvointi)
-* insert ScoreItem(socialParticipation, social-participation, false, Sosiaalinen osallisuus)
-* insert ScoreItem(physicalFunctioning, physical-functioning, false, Fyysinen toimintakyky)
-* insert ScoreItem(competence, competence, false, Osaaminen)
-* insert ScoreItem(everydayLife, everyday-life, false, Arki)
+* insert ScoreItem(overall, overall, true, Yleinen työkyky: jos työkykysi parhaimmillaan saa 10 pistettä\, minkä pistemäärän antaisit nykyiselle työkyvyllesi?, Allmän arbetsförmåga: om din arbetsförmåga när den är som bäst får 10 poäng\, hur många poäng skulle du ge din nuvarande arbetsförmåga?, Overall work ability: if your work ability at its best scores 10 points\, how many points would you give your current work ability?)
+* insert ScoreItem(mentalWellbeing, mental-wellbeing, false, Psyykkinen hyvinvointi, Psykiskt välbefinnande, Mental wellbeing)
+* insert ScoreItem(socialParticipation, social-participation, false, Sosiaalinen osallisuus, Social delaktighet, Social participation)
+* insert ScoreItem(physicalFunctioning, physical-functioning, false, Fyysinen toimintakyky, Fysisk funktionsförmåga, Physical functioning)
+* insert ScoreItem(competence, competence, false, Osaaminen, Kompetens, Competence)
+* insert ScoreItem(everydayLife, everyday-life, false, Arki, Vardagen, Everyday life)
 
 // Only the overall score is required: the five domains are optional, as in the response profile.
-RuleSet: ScoreItem(slice, linkId, required, text)
+// The item text is Finnish (the form's language); sv and en are translation extensions on it.
+RuleSet: ScoreItem(slice, linkId, required, text, sv, en)
 * item[{slice}].linkId = "{linkId}"
 * item[{slice}].text = "{text}"
+* item[{slice}].text.extension[+].url = "http://hl7.org/fhir/StructureDefinition/translation"
+* item[{slice}].text.extension[=].extension[+].url = "lang"
+* item[{slice}].text.extension[=].extension[=].valueCode = #sv
+* item[{slice}].text.extension[=].extension[+].url = "content"
+* item[{slice}].text.extension[=].extension[=].valueString = "{sv}"
+* item[{slice}].text.extension[+].url = "http://hl7.org/fhir/StructureDefinition/translation"
+* item[{slice}].text.extension[=].extension[+].url = "lang"
+* item[{slice}].text.extension[=].extension[=].valueCode = #en
+* item[{slice}].text.extension[=].extension[+].url = "content"
+* item[{slice}].text.extension[=].extension[=].valueString = "{en}"
 * item[{slice}].type = #integer
 * item[{slice}].required = {required}
 * item[{slice}].extension[+].url = $minValue

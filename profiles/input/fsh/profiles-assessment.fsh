@@ -122,6 +122,7 @@ The client's answers to the Kykyviisari-structured self-assessment: overall work
 * insert KantaCommon
 * insert KantaCreatingApplication
 * identifier 1..1
+* obeys tyk-sar-1
 * questionnaire 1..1
 * subject 1..1
 * subject only Reference(TyokykyPatient)
@@ -151,3 +152,8 @@ RuleSet: ScoreAnswer(slice)
 * item[{slice}].answer.value[x] ^minValueInteger = 0
 * item[{slice}].answer.value[x] ^maxValueInteger = 10
 * item[{slice}].item 0..0
+
+Invariant: tyk-sar-1
+Description: "Itsearvion ainoa tunniste on urn:ietf:rfc:3986-järjestelmän urn:uuid-arvo: se on itsearvion tunnus. / A self-assessment's one identifier is a urn:uuid: value under urn:ietf:rfc:3986: it is the self-assessment's id (a urn:oid: one, which tyk-id-1 allows on other resources, is not read)."
+Severity: #error
+Expression: "identifier.where(system = 'urn:ietf:rfc:3986').all(value.startsWith('urn:uuid:'))"

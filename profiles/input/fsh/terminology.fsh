@@ -80,12 +80,12 @@ Id: work-ability-phase
 Title: "Työkyvyn tuen vaihe / Work-ability support phase"
 Description: "Phase of work-ability support (primary / secondary / tertiary)."
 * insert LocalCodeSystem
-* #primary "Ensisijainen: työkyvyn heikkenemisen riski"
-* insert Designations(#primary, Primär: risk för nedsatt arbetsförmåga, Primary: risk of declining work ability)
-* #secondary "Toissijainen: alentunut työkyky (osatyökykyinen)"
-* insert Designations(#secondary, Sekundär: nedsatt arbetsförmåga, Secondary: reduced work ability)
-* #tertiary "Tertiäärinen: kuntouttava tuki työhön paluuseen"
-* insert Designations(#tertiary, Tertiär: rehabiliterande stöd för återgång till arbete, Tertiary: rehabilitative support for return to work)
+* #primary "Primaarivaihe: työkyvyn heikentymisen riski"
+* insert Designations(#primary, Primärfas: risk för nedsatt arbetsförmåga, Primary phase: risk of declining work ability)
+* #secondary "Sekundaarivaihe: työkyky alentunut (osatyökykyinen)"
+* insert Designations(#secondary, [[Sekundärfas: nedsatt arbetsförmåga (partiellt arbetsför)]], [[Secondary phase: reduced work ability (partial work ability)]])
+* #tertiary "Tertiaarivaihe: työhön paluun ja työllistymisen kuntoutuksellinen tuki"
+* insert Designations(#tertiary, Tertiärfas: rehabiliterande stöd för återgång till arbete och sysselsättning, Tertiary phase: rehabilitative support for return to work and employment)
 
 ValueSet: WorkAbilityPhaseVS
 Id: work-ability-phase

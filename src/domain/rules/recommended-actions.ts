@@ -4,6 +4,7 @@ import type { ClientSituation, Phase } from '../codes.ts';
 export interface RecommendedAction {
   id: string;
   fi: string;
+  sv: string;
   en: string;
 }
 
@@ -15,12 +16,12 @@ export interface RecommendedActions {
 }
 
 interface ActionTable {
-  actions: Record<string, { fi: string; en: string }>;
+  actions: Record<string, Omit<RecommendedAction, 'id'>>;
   always: string[];
   matrix: Record<ClientSituation, Record<Phase, string[]>>;
 }
 const table = readProjectJson<ActionTable>('mappings/phase-situation-actions.json');
-const actions = table.actions as Record<string, { fi: string; en: string }>;
+const actions = table.actions;
 const matrix = table.matrix as Record<ClientSituation, Record<Phase, string[]>>;
 
 /** *Työkyvyn tukeminen eri vaiheissa*: the actions the matrix in mappings/ prescribes for a cell. */
