@@ -48,21 +48,27 @@ export function createProgram(): Command {
 
 /**
  * commander's own `help <name>` shows the parent's help (exit 2) for a name that is no command, with no
- * word on why: here, on `cmd` and every command under it that has commands, `help <name>` is refused
- * as `tyokyky <name>` is ("unknown command", exit 2), and otherwise shows that command's help.
+ * word on why: here, on `cmd` and every command under it that has commands, `help [names...]` walks
+ * down the names (`tyokyky help sync push`) and shows the help of the command they name; a name that is
+ * no command where it stands is refused as `tyokyky <name>` is ("unknown command", exit 2). `help`
+ * names the help of where it stands.
  */
 function withStrictHelp(cmd: Command): void {
   const subcommands = [...cmd.commands];
   if (!subcommands.length) return;
   cmd.helpCommand(false);
   cmd
-    .command('help [command]')
+    .command('help [command...]')
     .description('display help for command')
-    .action((name?: string) => {
-      if (name === undefined) cmd.help();
-      const sub = subcommands.find((c) => c.name() === name || c.aliases().includes(name as string));
-      if (!sub) cmd.error(`error: unknown command '${name}'`);
-      else sub.help();
+    .action((names: string[]) => {
+      let at = cmd;
+      for (const name of names) {
+        if (name === 'help') continue;
+        const sub = at.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (!sub || sub.name() === 'help') at.error(`error: unknown command '${name}'`);
+        at = sub as Command;
+      }
+      at.help();
     });
   for (const sub of subcommands) withStrictHelp(sub);
 }

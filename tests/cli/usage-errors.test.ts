@@ -20,7 +20,12 @@ describe('an unknown command', () => {
     },
   );
 
-  it.each([[['help', 'reindex']], [['sync', 'help', 'reindex']]])(
+  it.each([
+    [['help', 'reindex']],
+    [['sync', 'help', 'reindex']],
+    [['help', 'sync', 'reindex']],
+    [['help', 'validate', 'reindex']],
+  ])(
     'tyokyky %s: the help command names the unknown command too (exit 2), not the help of its parent',
     async (args) => {
       const r = await run(args);
@@ -36,6 +41,8 @@ describe('an unknown command', () => {
       [['help', 'sync'], 'Usage: tyokyky sync [options] [command]'],
       [['help', 'validate'], 'Usage: tyokyky validate [options] <paths...>'],
       [['sync', 'help', 'push'], 'Usage: tyokyky sync push [options]'],
+      [['help', 'sync', 'push'], 'Usage: tyokyky sync push [options]'],
+      [['help', 'help'], 'Usage: tyokyky [options] [command]'],
     ] as const) {
       const r = await run([...args]);
       expect(r.code, args.join(' ')).toBe(0);
