@@ -30,7 +30,7 @@ export type { ConformanceRegistry } from './types.ts';
 export { InvariantEvaluationError } from './types.ts';
 
 export { FI_BASE, findPackage, packageSearchPath } from './packages.ts';
-export { divAttribute as narrativeLanguageAttribute } from './checks/narrative.ts';
+export { divAttribute as narrativeLanguageAttribute, narrativeLanguages } from './checks/narrative.ts';
 export {
   type ProfileRegistry,
   type StrictProfileRule,

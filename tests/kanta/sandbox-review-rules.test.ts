@@ -135,6 +135,11 @@ describe("the narrative's language", () => {
       '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi"><p>Hei</p><span xml:lang="en">Hi</span></div>',
       "<div xmlns='http://www.w3.org/1999/xhtml' lang='fi'><p class='x' lang='sv'>Hej</p></div>",
       '<div xmlns="http://www.w3.org/1999/xhtml"><ul><li><br/><b xml:lang="sv">Hej</b></li></ul></div>',
+      // A `>` or a `lang=` inside another attribute's value hides nothing: each value is read whole.
+      '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi"><p title="a>b" lang="sv" xml:lang="sv">Hej</p></div>',
+      '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi"><p title=">" lang="sv">Hej</p></div>',
+      '<div xmlns="http://www.w3.org/1999/xhtml" title="x>y" lang="sv">Hej</div>',
+      '<div xmlns="http://www.w3.org/1999/xhtml" lang="fi"><p title=" lang=\'fi\'" lang="sv">Hej</p></div>',
     ]) {
       const r = await call(base, 'POST', '/QuestionnaireResponse', withDiv(div));
       expect(r.status, div).toBe(422);

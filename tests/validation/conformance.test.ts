@@ -46,7 +46,7 @@ const CASE_COUNTS: Record<string, number> = {
   invariants: 28,
   json: 16,
   'measure-report': 9,
-  narrative: 6,
+  narrative: 7,
   primitives: 30,
   profiles: 27,
   questionnaire: 13,

@@ -5,9 +5,9 @@ import type { OperationOutcomeIssue, Reference, Resource, StructureDefinition } 
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
+import { narrativeLanguages } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
 import { identifiersOf } from './identifiers.ts';
-import { narrativeLanguages } from './narrative-language.ts';
 import { whoOf } from './update-rules.ts';
 
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';

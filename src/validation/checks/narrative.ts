@@ -21,14 +21,41 @@ export function checkXhtmlEntities(ctx: CheckContext, el: CompiledElement, div: 
 
 const I18N = 'see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues';
 
+/** An attribute of a start tag: its name and its value, a quoted one read whole (`>` and `=` in it too). */
+const ATTRIBUTE = String.raw`\s+([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>\x60]+)))?`;
+/** A start tag (`<p …>`, `<br/>`), read attribute by attribute, so a `>` inside a value does not end it. */
+const START_TAG = new RegExp(String.raw`<([A-Za-z][^\s/>]*)((?:${ATTRIBUTE})*)\s*/?>`, 'g');
+
+/** The attributes of one start tag's attribute text, by name (the first of a repeated name). */
+function attributes(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(new RegExp(ATTRIBUTE, 'g'))) {
+    const [, name, double, single, bare] = m;
+    if (name !== undefined && !out.has(name)) out.set(name, double ?? single ?? bare ?? '');
+  }
+  return out;
+}
+
 /** The value of attribute `name` (`lang` or `xml:lang`) on the narrative's opening div tag. */
 export function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
-  const open = /^\s*<div\b[^>]*>/.exec(div)?.[0] ?? '';
-  // `\slang` cannot match inside `xml:lang` (a colon, not white space, comes before it there).
-  const pattern =
-    name === 'lang' ? /\slang\s*=\s*("([^"]*)"|'([^']*)')/ : /\sxml:lang\s*=\s*("([^"]*)"|'([^']*)')/;
-  const m = pattern.exec(open);
-  return m ? (m[2] ?? m[3]) : undefined;
+  const open = new RegExp(START_TAG.source, 'y');
+  open.lastIndex = div.length - div.trimStart().length;
+  const m = open.exec(div);
+  return m?.[1] === 'div' ? attributes(m[2] ?? '').get(name) : undefined;
+}
+
+/**
+ * Every `lang` and `xml:lang` in the narrative, on the div and on each element inside it, in document
+ * order with the attribute's name: what a rule that the whole narrative is in one language reads.
+ */
+export function* narrativeLanguages(div: string): Generator<['lang' | 'xml:lang', string]> {
+  for (const m of div.matchAll(START_TAG)) {
+    const found = attributes(m[2] ?? '');
+    for (const name of ['lang', 'xml:lang'] as const) {
+      const value = found.get(name);
+      if (value !== undefined) yield [name, value];
+    }
+  }
 }
 
 /**
