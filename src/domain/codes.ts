@@ -127,6 +127,9 @@ export const ONWARD_PATHS = [
   'pension',
 ] as const;
 
+/** *Tärkeys* — how urgent a goal is (FHIR goal-priority: high-priority, medium-priority, low-priority). */
+export const GOAL_PRIORITIES = ['high', 'medium', 'low'] as const;
+
 /** *Arvioija* — who gave a Work Ability Score. */
 export const ASSESSMENT_METHODS = ['self-reported', 'professional'] as const;
 
@@ -142,6 +145,7 @@ export type ConsentParty = (typeof CONSENT_PARTIES)[number];
 export type ConsentDataClass = (typeof CONSENT_DATA_CLASSES)[number];
 export type PlanCategory = (typeof PLAN_CATEGORIES)[number];
 export type OnwardPath = (typeof ONWARD_PATHS)[number];
+export type GoalPriority = (typeof GOAL_PRIORITIES)[number];
 export type AssessmentMethod = (typeof ASSESSMENT_METHODS)[number];
 export type WorkAbilityInterpretation = (typeof WORK_ABILITY_INTERPRETATIONS)[number];
 

@@ -12,6 +12,7 @@ import {
   CLIENT_SITUATIONS,
   CONSENT_DATA_CLASSES,
   CONSENT_PARTIES,
+  GOAL_PRIORITIES,
   ONWARD_PATHS,
   PHASES,
   PLAN_CATEGORIES,
@@ -230,6 +231,17 @@ export const GoalSchema = Type.Object(
     description: Text,
     dueDate: Type.Optional(DateOnly),
     achieved: Type.Optional(Type.Boolean()),
+    /**
+     * Who set the goal (FHIR `Goal.expressedBy`): the plan's client, or a professional by id. Absent,
+     * the goal says nothing of it (no default is written).
+     */
+    expressedBy: Type.Optional(
+      Type.Union([Type.Literal('client'), Type.Object({ professionalId: LocalId }, strict)]),
+    ),
+    /** *Jatkopolku* — the onward path the goal aims at or led to (FHIR `Goal.outcomeCode`). */
+    onwardPath: Type.Optional(code(ONWARD_PATHS, 'onward path')),
+    /** *Tärkeys* — how urgent the goal is (FHIR `Goal.priority`). */
+    priority: Type.Optional(code(GOAL_PRIORITIES, 'goal priority')),
   },
   strict,
 );

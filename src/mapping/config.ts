@@ -60,6 +60,9 @@ export interface MapTable {
     achievementSystem: string;
     /** The goal states the domain holds: `achieved` (absent, false, true) and how each is written. */
     states: { achieved?: boolean; lifecycleStatus: 'active' | 'completed'; achievement?: string }[];
+    /** Goal.priority: the code system and the code of each domain priority (GOAL_PRIORITIES). */
+    prioritySystem: string;
+    priorities: Record<'high' | 'medium' | 'low', string>;
   };
   referral: { status: 'active'; intent: 'order' };
   team: { status: 'active'; endedStatus: 'inactive' };

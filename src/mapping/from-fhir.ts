@@ -60,6 +60,7 @@ import {
   localIdSystem,
 } from './identity.ts';
 import { checkMappingOptions } from './options.ts';
+import { namesOwnClient, referencedType, typeOfReference } from './own-client.ts';
 import { OUR_TYPES, codeText, isKnownType, quotedTarget } from './quote.ts';
 import { extensionName, secondIndex, secondOne } from './repeats.ts';
 import { codeFrom } from './terminology.ts';
@@ -289,7 +290,7 @@ class Reader {
 
   /** The resource type `ref` names or resolves to, if it can be told. */
   typeOf(ref: Reference): string | undefined {
-    return ref.type ?? referencedType(ref.reference) ?? this.opts.resolve?.(ref)?.resourceType;
+    return typeOfReference(ref, this.opts);
   }
 
   /**
@@ -344,13 +345,6 @@ function performerOf(
     list.findIndex((p) => (r.typeOf(p) ?? 'PractitionerRole') === 'PractitionerRole'),
   );
   return [list[i], `${path}.performer[${i}]`];
-}
-
-/** The type a literal reference names (`Type/id`, also absolute), if it names one. */
-function referencedType(reference: string | undefined): string | undefined {
-  const m =
-    reference && /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/.exec(reference);
-  return m ? m[1] : undefined;
 }
 
 function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
@@ -644,8 +638,48 @@ function readGoal(g: Goal, r: Reader): DomainGoal & { planId?: string } {
   };
   put(out, 'dueDate', g.target?.[0]?.dueDate);
   put(out, 'achieved', achieved);
+  put(out, 'expressedBy', goalSetter(g, r));
+  put(out, 'onwardPath', goalOnwardPath(g, r));
+  put(out, 'priority', goalPriority(g, r));
   if (dot >= 0) out.planId = key.slice(0, dot);
   return out;
+}
+
+/**
+ * Goal.expressedBy: the goal's own client (Goal.subject) or a professional. Anyone else is refused
+ * (unheld.ts); read back for a view, it is left out.
+ */
+function goalSetter(g: Goal, r: Reader): DomainGoal['expressedBy'] {
+  const by = g.expressedBy;
+  if (!by) return undefined;
+  if (namesOwnClient('goal', g, by, r.opts)) return 'client';
+  if (r.typeOf(by) !== MAP.kinds.professional.resourceType) return undefined;
+  return { professionalId: r.refId('professional', by, `${r.path}.expressedBy`) };
+}
+
+/** Goal.outcomeCode: the one onward path of the goal, from the onward-path CodeSystem. */
+function goalOnwardPath(g: Goal, r: Reader): DomainGoal['onwardPath'] {
+  const codes = g.outcomeCode ?? [];
+  if (codes.length > 1)
+    fail(`${r.path}.outcomeCode[1]`, 'a second onward path: a goal holds one (onwardPath)');
+  if (!codes[0]) return undefined;
+  return r.code(codes[0], 'onwardPath', `${r.path}.outcomeCode[0]`) as DomainGoal['onwardPath'];
+}
+
+const PRIORITY_OF = new Map(Object.entries(MAP.goal.priorities).map(([domain, code]) => [code, domain]));
+
+/** Goal.priority: a code of the goal-priority CodeSystem (MAP.goal.priorities). */
+function goalPriority(g: Goal, r: Reader): DomainGoal['priority'] {
+  if (!g.priority) return undefined;
+  const code = g.priority.coding?.find(
+    (c) => c.system === MAP.goal.prioritySystem && PRIORITY_OF.has(c.code!),
+  )?.code;
+  if (code === undefined)
+    return fail(
+      `${r.path}.priority`,
+      `no code from ${MAP.goal.prioritySystem} (${[...PRIORITY_OF.keys()].join(', ')})`,
+    );
+  return PRIORITY_OF.get(code) as DomainGoal['priority'];
 }
 
 /**
@@ -914,17 +948,19 @@ function endedDay(t: CareTeam, r: Reader): string {
 function assertHeld(resource: Resource, kind: FhirKind, path: string, opts: FromFhirOptions): void {
   const { unheld } = opts;
   if (!unheld) {
-    const found = unheldElement(kind, resource);
+    const found = unheldElement(kind, resource, opts);
     if (found) fail(`${path}.${found.element}`, found.message);
     return;
   }
-  for (const found of unheldElements(kind, resource)) {
+  for (const found of unheldElements(kind, resource, opts)) {
     const expression = `${path}.${found.element}`;
     unheld({ expression, diagnostics: `${expression}: ${found.readBack}` });
   }
 }
 
 function readResource(resource: Resource, kind: FhirKind, r: Reader): DomainObject {
+  // A consent's performer is judged against its client (unheld.ts): a client it cannot tell is named first.
+  if (kind === 'consent') r.refId('client', (resource as Consent).patient, `${r.path}.patient`);
   assertHeld(resource, kind, r.path, r.opts);
   switch (kind) {
     case 'client':

@@ -312,6 +312,8 @@ function consent(c: DomainConsent, ctx: Ctx): Consent {
     category: [{ coding: [{ ...k.category }] }],
     patient: ref('client', c.clientId, ctx),
     dateTime: c.date,
+    // The domain's consent is the client's own (Must Support in the profile; the reader reads it so).
+    performer: [ref('client', c.clientId, ctx)],
     organization: [ref('organization', c.organizationId, ctx)],
     policy: [{ uri: k.policyUri }],
     provision: {
@@ -344,6 +346,8 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
       ['goal', g.description],
       ['dueDate', g.dueDate],
       ['achieved', g.achieved === undefined ? undefined : yesNo(g.achieved, ctx.lang)],
+      ['onwardPath', g.onwardPath && show(CS.onwardPath!, g.onwardPath, ctx)],
+      ['priority', g.priority && label(`priority.${g.priority}`, ctx.lang)],
     ]),
     lifecycleStatus: state.lifecycleStatus,
     description: { text: g.description },
@@ -354,6 +358,14 @@ function goalResource(plan: SupportPlan, index: number, ctx: Ctx): Goal {
     r.achievementStatus = { coding: [{ system: MAP.goal.achievementSystem, code: state.achievement }] };
   if (g.dueDate !== undefined) r.target = [{ dueDate: g.dueDate }];
   if (plan.assessmentId !== undefined) r.addresses = [ref('assessment', plan.assessmentId, ctx)];
+  if (g.expressedBy !== undefined)
+    r.expressedBy =
+      g.expressedBy === 'client'
+        ? ref('client', plan.clientId, ctx)
+        : ref('professional', g.expressedBy.professionalId, ctx);
+  if (g.onwardPath !== undefined) r.outcomeCode = [concept(CS.onwardPath!, g.onwardPath)];
+  if (g.priority !== undefined)
+    r.priority = { coding: [{ system: MAP.goal.prioritySystem, code: MAP.goal.priorities[g.priority] }] };
   return r;
 }
 

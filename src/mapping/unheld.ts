@@ -10,7 +10,9 @@
  * Stored data read back for a view (`fromFhir`'s `unheld` option) is read without each of them
  * instead, and each is reported (`unheldElements`, with `readBack`, what the view says of it).
  */
+import type { Reference } from '@medplum/fhirtypes';
 import type { FhirKind } from './config.ts';
+import { type ReferenceOptions, namesOwnClient, typeOfReference } from './own-client.ts';
 
 /** One element of the table. */
 export interface UnheldElement {
@@ -23,8 +25,16 @@ export interface UnheldElement {
   held: 'refused' | 'dropped';
   /** What it says, as a refusal names it. */
   what: string;
-  /** Refuse only a value this holds of (default: any value). */
-  when?: (value: unknown) => boolean;
+  /** Refuse only a value this holds of (default: any value); `held` reads references in the resource. */
+  when?: (value: unknown, held: HeldContext) => boolean;
+}
+
+/** What a row's `when` may ask of a reference in the resource being read. */
+export interface HeldContext {
+  /** Whether the reference names the resource's own client (Consent.patient, Goal.subject). */
+  ownClient: (ref: unknown) => boolean;
+  /** The resource type the reference names or resolves to, if it can be told. */
+  typeOf: (ref: unknown) => string | undefined;
 }
 
 /** Patient.link types that only point to another record of the client (dropped); any other is refused. */
@@ -79,18 +89,24 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
       held: 'refused',
       what: 'a goal due within a duration (dueDuration; the domain holds a due date)',
     },
-    {
-      path: 'outcomeCode',
-      held: 'refused',
-      what: "what came of a goal (outcomeCode: the client's onward path)",
-    },
     { path: 'outcomeReference', held: 'refused', what: 'what came of a goal (outcomeReference)' },
-    { path: 'expressedBy', held: 'refused', what: 'who set a goal (expressedBy)' },
-    { path: 'priority', held: 'refused', what: 'how urgent a goal is (priority)' },
+    {
+      path: 'expressedBy',
+      held: 'refused',
+      // The client is `expressedBy: 'client'`, a PractitionerRole a professional's id (readGoal).
+      when: (v, held) => !held.ownClient(v) && held.typeOf(v) !== 'PractitionerRole',
+      what: "a goal set by another than its client or a professional (expressedBy naming other than Goal.subject or a PractitionerRole; the domain holds the client or a professional's id)",
+    },
     { path: 'statusReason', held: 'dropped', what: "the reason for a goal's state, as free text" },
   ],
   consent: [
-    { path: 'performer', held: 'refused', what: 'who gave the consent (performer)' },
+    {
+      path: 'performer',
+      held: 'refused',
+      // The client as performer says what the domain holds: she gave the consent (toFhir writes so).
+      when: (v, held) => !held.ownClient(v),
+      what: 'a consent given by another than its client, such as a guardian or an organisation (performer naming other than Consent.patient)',
+    },
     {
       path: 'verification.verified',
       held: 'refused',
@@ -258,15 +274,26 @@ function* modifiersAt(node: unknown, at: string): Generator<string> {
 /**
  * Each element the reader does not read `resource` (of `kind`) with, in order: `implicitRules`, each
  * modifier extension, then each element the table refuses (the table's order, each in document order).
+ * `opts` (the reader's resolver and local-id systems) tell what a reference in it names.
  */
-export function* unheldElements(kind: FhirKind, resource: unknown): Generator<Unheld> {
+export function* unheldElements(
+  kind: FhirKind,
+  resource: unknown,
+  opts: ReferenceOptions = {},
+): Generator<Unheld> {
+  const held: HeldContext = {
+    ownClient: (ref) => namesOwnClient(kind, resource, ref, opts),
+    typeOf: (ref) => (isObject(ref) ? typeOfReference(ref as Reference, opts) : undefined),
+  };
   if (isObject(resource) && present(resource.implicitRules))
     yield { element: 'implicitRules', message: IMPLICIT_RULES, readBack: IMPLICIT_RULES_READ_BACK };
   for (const element of modifiersAt(resource, ''))
     yield { element, message: MODIFIER_EXTENSION, readBack: MODIFIER_EXTENSION_READ_BACK };
   for (const e of ELEMENTS[kind] ?? []) {
     if (e.held !== 'refused') continue;
-    for (const element of pathsAt(resource, e.path.split('.'), '', e.when ?? (() => true)))
+    const when = e.when;
+    const holds = when ? (v: unknown) => when(v, held) : () => true;
+    for (const element of pathsAt(resource, e.path.split('.'), '', holds))
       yield { element, message: `${e.what} ${UNHELD}`, readBack: `${e.what} ${UNHELD_READ_BACK}` };
   }
 }
@@ -276,7 +303,11 @@ export function* unheldElements(kind: FhirKind, resource: unknown): Generator<Un
  * relative to the resource — a modifier it does not understand, or an element the table refuses — and
  * the message; or undefined.
  */
-export function unheldElement(kind: FhirKind, resource: unknown): Unheld | undefined {
-  for (const found of unheldElements(kind, resource)) return found;
+export function unheldElement(
+  kind: FhirKind,
+  resource: unknown,
+  opts: ReferenceOptions = {},
+): Unheld | undefined {
+  for (const found of unheldElements(kind, resource, opts)) return found;
   return undefined;
 }

@@ -59,7 +59,10 @@ export function checkRelatedObjects(related: RelatedObjects): void {
       throw new TypeError(`related.${key} must be a list of domain objects, got ${typeof related[key]}`);
 }
 
-/** A link field: its path (`[]` marks each item of a list) and the kind of object it names. */
+/**
+ * A link field: its path (`[]` marks each item of a list, a `.` after it a field inside the item) and
+ * the kind of object it names.
+ */
 type LinkField = readonly [path: string, target: DomainKind];
 
 /** Each kind's link fields, in the order the record's `reference` rule reports them. */
@@ -83,6 +86,7 @@ export const LINK_FIELDS: { readonly [K in DomainKind]: readonly LinkField[] } =
     ['assessmentId', 'assessment'],
     ['teamId', 'team'],
     ['activities[].performerId', 'professional'],
+    ['goals[].expressedBy.professionalId', 'professional'],
   ],
   referral: [
     ['clientId', 'client'],
@@ -114,7 +118,9 @@ export function linksOf<K extends DomainKind>(kind: K, value: DomainTypes[K]): L
       continue;
     }
     ((obj[list] ?? []) as Record<string, unknown>[]).forEach((item, i) => {
-      const id = item[field];
+      const id = field
+        .split('.')
+        .reduce<unknown>((at, name) => (at as Record<string, unknown>)?.[name], item);
       if (typeof id === 'string') out.push({ field: `${list}[${i}].${field}`, target, id });
     });
   }
