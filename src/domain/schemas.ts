@@ -288,6 +288,8 @@ export const SupportPlanSchema = Type.Object(
     assessmentId: Type.Optional(LocalId),
     /** The responsible-worker team carrying the plan. */
     teamId: Type.Optional(LocalId),
+    /** The referrals that are part of the plan (its activities given as references, after the others). */
+    referralIds: Type.Optional(Type.Array(LocalId, { minItems: 1, uniqueItems: true })),
   },
   strict,
 );

@@ -824,7 +824,8 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
     goals: readPlanGoals(c, clientId, r),
     activities: [],
   };
-  // An activity given only as a reference is refused (unheld.ts); read back for a view, it is left out.
+  // An activity given only as a reference is a referral (referralIds), else refused (unheld.ts); read
+  // back for a view, the latter is left out. The detail activities keep their indices in refusals.
   const held = (c.activity ?? []).flatMap((act, i) => (act.detail || !act.reference ? [i] : []));
   out.activities = held.map((i) => readActivity(c.activity![i]!, status, r, `${r.path}.activity[${i}]`));
   const [together] = checkPlanActivities(out.activities);
@@ -839,7 +840,19 @@ function readPlan(c: CarePlan, r: Reader): SupportPlan {
   put(out, 'followUpDate', followUp);
   put(out, 'assessmentId', planAssessment(c, r));
   if (c.careTeam?.[0]) out.teamId = r.refId('team', c.careTeam[0], `${r.path}.careTeam[0]`);
+  const referralIds = planReferrals(c, r);
+  if (referralIds.length) out.referralIds = referralIds;
   return out;
+}
+
+/** The referrals among the plan's activities given as references (any other is unheld.ts's). */
+function planReferrals(c: CarePlan, r: Reader): string[] {
+  const expected = MAP.kinds.referral.resourceType;
+  return (c.activity ?? []).flatMap((act, i) =>
+    !act.detail && act.reference && r.typeOf(act.reference) === expected
+      ? [r.refId('referral', act.reference, `${r.path}.activity[${i}].reference`)]
+      : [],
+  );
 }
 
 /** One activity of a plan in `planStatus` (`path` names it). */

@@ -420,6 +420,7 @@ function carePlan(p: SupportPlan, ctx: Ctx): CarePlan {
     if (a.onwardPath !== undefined) act.outcomeCodeableConcept = [concept(CS.onwardPath!, a.onwardPath)];
     return act;
   });
+  for (const id of p.referralIds ?? []) activity.push({ reference: ref('referral', id, ctx) });
   const r: CarePlan = {
     resourceType: 'CarePlan',
     ...common('plan', p.id, ctx, 'plan', planRows(p, ctx), extra),

@@ -149,7 +149,9 @@ export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
     {
       path: 'activity.reference',
       held: 'refused',
-      what: "an activity given as a reference to another resource (activity.reference; the domain's activities are activity.detail)",
+      // A referral (ServiceRequest) is one of the plan's referrals (referralIds, readPlan).
+      when: (v, held) => held.typeOf(v) !== 'ServiceRequest',
+      what: "an activity given as a reference to another resource than a referral, or to one it cannot tell (activity.reference; the domain's activities are activity.detail, its referrals referralIds)",
     },
     { path: 'description', held: 'dropped', what: "the plan's summary" },
     { path: 'note', held: 'dropped', what: 'notes on the plan' },

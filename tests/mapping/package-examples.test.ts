@@ -1,14 +1,14 @@
 // The package's own full examples are what another sender may send: the SDK reads them (resolving their
 // literal references among the package examples, as a server would) and writes them back unchanged in
 // meaning. Consent-suvi-consent carries who gave it (performer: the client); Goal-suvi-goal who set it
-// (expressedBy: the client), its onward path (outcomeCode) and priority. (The CarePlan example holding
-// that Goal also carries an activity given as a reference, which the reader refuses: the Goal is read alone.)
+// (expressedBy: the client), its onward path (outcomeCode) and priority; CarePlan-suvi-activation-plan
+// names the referral ServiceRequest-suvi-referral as one of its activities (referralIds).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Goal, Reference, Resource } from '@medplum/fhirtypes';
+import type { CarePlan, Goal, Reference, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { suvi } from '../../examples/tools/personas.ts';
-import { fromFhir, fromFhirObject, workAbility } from '../../src/mapping/index.ts';
+import { fromFhir, fromFhirObject, localIdOf, workAbility } from '../../src/mapping/index.ts';
 import { PACKAGE } from '../profiles/fixtures.ts';
 
 const EXAMPLES = join(PACKAGE, 'example');
@@ -58,5 +58,29 @@ describe('the package examples of who gave a consent and who set a goal', () => 
     expect(written.expressedBy).toEqual(written.subject);
     expect(written.identifier).toContainEqual(goal.identifier![0]);
     expect(fromFhirObject(bundle)).toEqual({ kind: 'plan', value: plan });
+  });
+
+  it('CarePlan-suvi-activation-plan is read with its referral activity and round trips', () => {
+    const plan = structuredClone(example('CarePlan/suvi-activation-plan')) as CarePlan;
+    // The example's first activity is performed by an Organization; the domain's performer is a
+    // professional (performerId), and the reader refuses another (a separate gap): read without it.
+    const { performer: _, ...detail } = plan.activity![0]!.detail!;
+    plan.activity![0]!.detail = detail;
+    const read = fromFhir(plan, { resolve });
+    expect(read.kind).toBe('plan');
+    if (read.kind !== 'plan') return;
+    const referral = example('ServiceRequest/suvi-referral') as ServiceRequest;
+    expect(read.value.referralIds).toEqual([localIdOf('referral', referral.identifier)]);
+    expect(read.value.activities.map((a) => a.service)).toEqual([
+      'rehabilitative-work-activity',
+      'unemployed-health-check',
+    ]);
+    const bundle = workAbility.plan(read.value).toBundle();
+    const written = bundle.entry!.find((e) => e.resource!.resourceType === 'CarePlan')!.resource as CarePlan;
+    // After the detail activities: the referral, by the identifier it carries.
+    expect(written.activity!.at(-1)).toEqual({
+      reference: expect.objectContaining({ type: 'ServiceRequest', identifier: referral.identifier![0] }),
+    });
+    expect(fromFhirObject(bundle)).toEqual(read);
   });
 });

@@ -1,6 +1,6 @@
 // Elements the profiles allow that change what the record says and the domain cannot hold (what came
 // of a goal as a reference, a goal set or a consent given by another than the client or a professional, whom a referral is addressed to, how often or how long an activity
-// runs, an activity that is a reference): refused at the element by fromFhir (and consentForDisclosure
+// runs, an activity that is a reference to other than a referral): refused at the element by fromFhir (and consentForDisclosure
 // for a Consent), reported at the element in read-back mode (`unheld`), never read as if absent.
 import type { Bundle, CarePlan, Consent, Goal, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
@@ -120,13 +120,13 @@ const cases: Case[] = [
     ],
   ),
   [
-    'CarePlan activity.reference (a referral as an activity)',
+    'CarePlan activity.reference (an Observation as an activity)',
     'tyokyky-support-plan',
     (p: CarePlan) => {
-      p.activity!.push({ reference: { reference: 'ServiceRequest/x' } });
+      p.activity!.push({ reference: { reference: 'Observation/x' } });
     },
     'activity[1].reference',
-    "an activity given as a reference to another resource (activity.reference; the domain's activities are activity.detail)",
+    "an activity given as a reference to another resource than a referral, or to one it cannot tell (activity.reference; the domain's activities are activity.detail, its referrals referralIds)",
   ],
 ];
 

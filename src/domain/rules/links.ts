@@ -60,8 +60,8 @@ export function checkRelatedObjects(related: RelatedObjects): void {
 }
 
 /**
- * A link field: its path (`[]` marks each item of a list, a `.` after it a field inside the item) and
- * the kind of object it names.
+ * A link field: its path (`[]` marks each item of a list, a `.` after it a field inside the item; at
+ * the end, the item itself) and the kind of object it names.
  */
 type LinkField = readonly [path: string, target: DomainKind];
 
@@ -87,6 +87,7 @@ export const LINK_FIELDS: { readonly [K in DomainKind]: readonly LinkField[] } =
     ['teamId', 'team'],
     ['activities[].performerId', 'professional'],
     ['goals[].expressedBy.professionalId', 'professional'],
+    ['referralIds[]', 'referral'],
   ],
   referral: [
     ['clientId', 'client'],
@@ -111,6 +112,13 @@ export function linksOf<K extends DomainKind>(kind: K, value: DomainTypes[K]): L
   const out: Link[] = [];
   const obj = value as unknown as Record<string, unknown>;
   for (const [path, target] of LINK_FIELDS[kind]) {
+    if (path.endsWith('[]')) {
+      const list = path.slice(0, -2);
+      ((obj[list] ?? []) as unknown[]).forEach((id, i) => {
+        if (typeof id === 'string') out.push({ field: `${list}[${i}]`, target, id });
+      });
+      continue;
+    }
     const [list, field] = path.split('[].') as [string, string | undefined];
     if (field === undefined) {
       const id = obj[list];
