@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-// The package's Finnish wording follows the source texts (/work/shared/seeds): the support phases are
+// The package's Finnish wording follows the source texts (`../shared/seeds` beside the project): the support phases are
 // Primaari-, Sekundaari- and Tertiaarivaihe, and sv and en say the same.
 import { describe, expect, it } from 'vitest';
 import { type Json, PACKAGE, readJson } from './fixtures.ts';
