@@ -26,6 +26,13 @@ describe('reference: what an object alone names of its client is that client', (
         "reference: SupportPlan.teamId: 'suvi-team' is not among the client's teams: it is another client's",
       ],
     ]);
+    expect(
+      domainIssues('plan', { ...plan, referralIds: [referral.id] }, undefined, {
+        referrals: [{ id: referral.id, ...other }],
+      }).map((i) => i.diagnostics),
+    ).toEqual([
+      `reference: SupportPlan.referralIds[0]: '${referral.id}' is not among the client's referrals: it is another client's`,
+    ]);
     const consent = { ...suvi.consents![0]!, clientId: 'maija' };
     expect(() => validateDomain('referral', referral, { consents: [consent] })).toThrow(
       "reference: Referral.consentId: 'suvi-consent-1' is not among the client's consents: it is another client's",

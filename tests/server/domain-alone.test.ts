@@ -79,6 +79,28 @@ describe('an object sent alone is held to its own client (finding 1)', () => {
     expect(own.status, JSON.stringify(own.body)).toBe(201);
   });
 
+  it("a plan naming another client's referral (referralIds) is refused naming the item; its own client's goes in", async () => {
+    // No activities of its own: the client's stored plans already run the days a week tyk-rwa-3 allows.
+    const plan = {
+      ...a.plans![0]!,
+      id: 'ra-referral-plan',
+      activities: [],
+      referralIds: [b.referrals![0]!.id],
+    };
+    const res = await postJson('/api/plans', plan);
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(issuesOf(res)).toEqual([
+      expect.objectContaining({
+        code: 'invariant',
+        expression: ['SupportPlan.referralIds[0]'],
+        diagnostics: `reference: SupportPlan.referralIds[0]: '${b.referrals![0]!.id}' is not among the client's referrals: it is another client's`,
+      }),
+    ]);
+    expect(await storedByLocalId('CarePlan', 'plan', 'ra-referral-plan')).toEqual([]);
+    const own = await postJson('/api/plans', { ...plan, referralIds: [a.referrals![0]!.id] });
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+  });
+
   it("an assessment derived from another client's self-assessment is refused naming Assessment.selfAssessmentId", async () => {
     const assessment = {
       ...a.assessments![0]!,

@@ -11,6 +11,7 @@ import type {
   DomainTypes,
   Organization,
   Professional,
+  Referral,
   ResponsibleWorkerTeam,
   SelfAssessment,
 } from '../types.ts';
@@ -38,6 +39,8 @@ export interface RelatedObjects {
   assessments?: readonly Pick<Assessment, 'id' | 'clientId'>[];
   selfAssessments?: readonly Pick<SelfAssessment, 'id' | 'clientId'>[];
   teams?: readonly Pick<ResponsibleWorkerTeam, 'id' | 'clientId'>[];
+  /** Referrals (a plan's `referralIds`): whose each is. */
+  referrals?: readonly Pick<Referral, 'id' | 'clientId'>[];
 }
 
 const RELATED_LISTS = [
@@ -47,6 +50,7 @@ const RELATED_LISTS = [
   'assessments',
   'selfAssessments',
   'teams',
+  'referrals',
 ] as const;
 
 /**
@@ -137,12 +141,13 @@ export function linksOf<K extends DomainKind>(kind: K, value: DomainTypes[K]): L
 
 /** The kinds that belong to one client, and the list of `RelatedObjects` (and of a record) holding them. */
 export const CLIENT_OWNED: Partial<
-  Record<DomainKind, 'consents' | 'assessments' | 'selfAssessments' | 'teams'>
+  Record<DomainKind, 'consents' | 'assessments' | 'selfAssessments' | 'teams' | 'referrals'>
 > = {
   consent: 'consents',
   assessment: 'assessments',
   selfAssessment: 'selfAssessments',
   team: 'teams',
+  referral: 'referrals',
 };
 
 /** A link refused: the field at fault (relative to the object), the rule and why (ids only). */

@@ -28,13 +28,14 @@ const READ: Partial<Record<DomainKind, string>> = {
   assessment: 'Observation',
   selfAssessment: 'QuestionnaireResponse',
   team: 'CareTeam',
+  referral: 'ServiceRequest',
 };
 
 /**
  * The objects outside a domain object sent alone that its rules read and its mapping names
  * (`RelatedObjects`), from the caller's store, found by the business identifiers the transaction's
  * conditional references resolve them by: what it names of its client's (a consent, assessment,
- * self-assessment, team) with whose each is, a referral's consent terms, professionals' roles and
+ * self-assessment, team, referral) with whose each is, a referral's consent terms, professionals' roles and
  * names, and for a consent its stored version's receiving organisations. Held to these, an object
  * alone meets the rules and becomes the resources it would in a record. One not found (or not
  * readable by the caller) is left out: the write then fails on its reference; so is whose each is
@@ -83,6 +84,7 @@ export async function relatedFromStore<K extends DomainKind>(
     assessments: ofClient('assessment'),
     selfAssessments: ofClient('selfAssessment'),
     teams: ofClient('team'),
+    referrals: ofClient('referral'),
   };
 }
 
