@@ -993,6 +993,37 @@ export function securitySuite(
         expect(JSON.stringify(consents) + JSON.stringify(patients)).not.toContain(maija);
       });
 
+      it('_include and _revinclude start from the matches a party may see only; :iterate is refused it', async () => {
+        const { token: kela } = await s.client({
+          id: 'kela-include-from',
+          scope: 'system/*.rs',
+          party: 'kela',
+        });
+        // Maija's Observations are withheld from kela; the professional who made them is not client data.
+        const maijas = [...ids.entries()]
+          .filter(([k]) => k.startsWith('Observation|maija|'))
+          .map(([, id]) => id);
+        const hidden = (await (
+          await s.call(kela, `/Observation?_id=${maijas.join(',')}&_include=Observation:performer`)
+        ).json()) as Bundle;
+        expect(hidden.entry ?? []).toEqual([]);
+        // From what kela may see, the same include is followed.
+        const shown = (await (
+          await s.call(kela, `/Observation?_id=${suviId('Observation')}&_include=Observation:subject`)
+        ).json()) as Bundle;
+        expect(shown.entry?.map((e) => e.search?.mode)).toEqual(['match', 'include']);
+        for (const key of ['_include:iterate', '_revinclude:iterate']) {
+          const res = await s.call(
+            kela,
+            `/PractitionerRole?_revinclude=Observation:performer&${key}=Observation:subject`,
+          );
+          expect(res.status, key).toBe(403);
+          expect(await diagnostics(res)).toBe(
+            'sec-consent-4: a receiving party cannot iterate _include/_revinclude: a step would pass through resources its consent may not show',
+          );
+        }
+      });
+
       it("fills a party's page from the following ones: no short or empty page tells that withheld matches exist", async () => {
         const { token: kela } = await s.client({ id: 'kela-pager', scope: 'system/*.rs', party: 'kela' });
         const all = (await (await s.call(kela, '/Observation?_count=1000')).json()) as Bundle;

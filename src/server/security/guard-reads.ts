@@ -253,7 +253,6 @@ async function partyPage(
   const page = await partyMatches(g, party, first.ids, first.json);
   let last = first;
   let round = 0;
-  const included = new Map((first.included ?? []).map((inc) => [`${inc.type}/${inc.id}`, inc]));
   for (; round < PARTY_FILL_ROUNDS && page.ids.length < first.count && last.nextCursor; round++) {
     last = await g.base.searchJson(
       type,
@@ -270,7 +269,6 @@ async function partyPage(
     page.ids.push(...more.ids);
     page.json.push(...more.json);
     page.consents = [...new Set([...page.consents, ...more.consents])];
-    for (const inc of last.included ?? []) included.set(`${inc.type}/${inc.id}`, inc);
   }
   const ahead = { rounds: PARTY_FILL_ROUNDS - round, count: Math.max(first.count, PARTY_LOOK_AHEAD) };
   const next =
@@ -281,7 +279,6 @@ async function partyPage(
   const result: SearchJsonResult = {
     ...rest,
     ...(next ? { nextCursor: await keepPartyCursor(g.base, g.p.clientId, next) } : {}),
-    ...(included.size ? { included: [...included.values()] } : {}),
   };
   return { result, ...page };
 }
@@ -304,9 +301,7 @@ async function visibleAhead(
 ): Promise<boolean> {
   const check = disclosureCheck(g, party);
   // What follows is only looked at: not what the matches include.
-  const matchesOnly = Object.fromEntries(
-    Object.entries(params).filter(([k]) => !k.startsWith('_include') && !k.startsWith('_revinclude')),
-  );
+  const matchesOnly = includesApart(params).matches;
   let after: string | undefined = cursor;
   for (let round = 0; round < rounds && after; round++) {
     const following: SearchJsonResult = await g.base.searchJson(
@@ -319,6 +314,33 @@ async function visibleAhead(
     after = following.nextCursor;
   }
   return after !== undefined;
+}
+
+/** A search's `_include`/`_revinclude` parameters (any modifier) apart from those that find the matches. */
+function includesApart(params: SearchParams): { matches: SearchParams; includes: SearchParams } {
+  const isInclude = (k: string) => ['_include', '_revinclude'].includes(k.split(':')[0] as string);
+  const entries = Object.entries(params);
+  return {
+    matches: Object.fromEntries(entries.filter(([k]) => !isInclude(k))),
+    includes: Object.fromEntries(entries.filter(([k]) => isInclude(k))),
+  };
+}
+
+/**
+ * What the matches a party may see include: the includes run again from those matches alone (by
+ * `_id`), never from a withheld one, whose included resources would tell that it exists and what it
+ * names even where each of them may be shown.
+ */
+async function includedFrom(
+  g: Guard,
+  type: string,
+  ids: string[],
+  includes: SearchParams,
+  opts: SearchOptions | undefined,
+): Promise<Included | undefined> {
+  if (!ids.length || !Object.keys(includes).length) return undefined;
+  const from = { _id: ids.join(','), _count: String(ids.length), ...includes };
+  return (await g.base.searchJson(type, from, opts)).included;
 }
 
 /** The search as the audit row records it (parameters, not results). */
@@ -352,6 +374,14 @@ function searchRefusal(
       if (!allows(p.scopes, through, 's'))
         return forbidden(`sec-scope-1: searching through ${through} needs search permission on ${through}`);
   }
+  const iterates = Object.keys(params).some((k) => {
+    const [name, modifier] = k.split(':');
+    return (name === '_include' || name === '_revinclude') && modifier === 'iterate';
+  });
+  if (p.party && iterates)
+    return forbidden(
+      'sec-consent-4: a receiving party cannot iterate _include/_revinclude: a step would pass through resources its consent may not show',
+    );
   if (p.party && Object.keys(params).some((k) => k.startsWith('_has:')))
     return forbidden(
       'sec-consent-4: a receiving party cannot search with _has: it would test data its consent may not show',
@@ -422,10 +452,16 @@ export async function searchJson(
   const token = p.party ? [asked._cursor ?? []].flat().at(-1) : undefined;
   const params =
     token === undefined ? asked : { ...asked, _cursor: await partyCursor(g.base, p.clientId, token) };
-  let result = await g.base.searchJson(type, params, opts);
+  // A party's matches are found without their includes, which are then run from those it may see.
+  const { matches, includes } = p.party ? includesApart(params) : { matches: params, includes: {} };
+  let result = await g.base.searchJson(type, matches, opts);
   let { ids, json } = result;
   let consents: string[] = [];
-  if (p.party) ({ result, ids, json, consents } = await partyPage(g, p.party, type, params, opts, result));
+  if (p.party) {
+    ({ result, ids, json, consents } = await partyPage(g, p.party, type, matches, opts, result));
+    const included = await includedFrom(g, type, ids, includes, opts);
+    if (included?.length) result = { ...result, included };
+  }
   if (!p.turvakielto && type === 'Patient') {
     json = json.map((text) =>
       text.includes(TURVAKIELTO) ? JSON.stringify(redactNonDisclosed(JSON.parse(text))) : text,
