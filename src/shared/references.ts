@@ -129,6 +129,18 @@ export function isUrnUuid(value: unknown): value is string {
   return typeof value === 'string' && URN_UUID.test(value);
 }
 
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?(.*)$/;
+
+/**
+ * The type and criteria of a relative conditional reference (`Patient?identifier=system|value`), which
+ * only a transaction or batch resolves (http.html#trules); undefined for any other reference. The
+ * criteria may be empty (`Patient?`): whoever resolves it judges that.
+ */
+export function conditionalParts(ref: string): { type: string; criteria: string } | undefined {
+  const m = CONDITIONAL_REFERENCE.exec(ref);
+  return m ? { type: m[1] as string, criteria: m[2] as string } : undefined;
+}
+
 const BUNDLE_ENTRY = /^urn:(uuid|oid):/;
 
 /**

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Bundle, Period, Resource, SearchParameter, Timing } from '@medplum/fhirtypes';
 import { OWN_PACKAGE, projectPath } from '../shared/project-files.ts';
-import { eachReference } from '../shared/references.ts';
+import { conditionalParts, eachReference } from '../shared/references.ts';
 import { coreChildren } from '../validation/index.ts';
 import { parseDateRange, periodRange, sqlTimestamp } from './dates.ts';
 
@@ -175,7 +175,8 @@ function referencedType(ref: unknown): string | undefined {
   if (typeof r.reference === 'string') {
     const literal = LAST_TYPE_ID_RE.exec(r.reference);
     if (literal) return literal[1];
-    if (/^[A-Z][A-Za-z]+\?/.test(r.reference)) return r.reference.split('?')[0];
+    const conditional = conditionalParts(r.reference);
+    if (conditional) return conditional.type;
   }
   return typeof r.type === 'string' ? r.type : undefined;
 }

@@ -5,6 +5,7 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
 import {
   bundleEntryReferenceIssue,
+  conditionalParts,
   eachReference,
   namesBundleEntry,
   relativeReference,
@@ -57,19 +58,16 @@ function malformedReferenceIssue(type: string, path: string): OperationOutcomeIs
 }
 
 /** A conditional reference, `Type?criteria`: relative, or absolute under this server's base. */
-const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?(.+)$/;
-
 /**
- * The type and criteria of a conditional reference (`Patient?identifier=system|value`, relative or
- * under `base`), which only a transaction or batch resolves (http.html#trules); undefined for any
- * other reference.
+ * A conditional reference with criteria (`conditionalParts`), relative or absolute under this server's
+ * base; `Patient?` names no criteria to resolve by, and is judged as any malformed reference.
  */
 export function conditionalReference(
   ref: string,
   base: string,
 ): { type: string; criteria: string } | undefined {
-  const m = CONDITIONAL_REFERENCE.exec(underBaseUrl(ref, base) ?? ref);
-  return m ? { type: m[1] as string, criteria: m[2] as string } : undefined;
+  const parts = conditionalParts(underBaseUrl(ref, base) ?? ref);
+  return parts?.criteria ? parts : undefined;
 }
 
 /**

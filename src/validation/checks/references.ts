@@ -1,3 +1,4 @@
+import { conditionalParts } from '../../shared/references.ts';
 import type { CompiledElement, TypeRef } from '../compiled.ts';
 import { isAbsoluteUri, isObject } from '../util.ts';
 import { quoted } from '../walk/report.ts';
@@ -8,7 +9,6 @@ type Json = Record<string, unknown>;
 
 const RELATIVE = /^(?:(.+)\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 /** A conditional reference `Type?search` (a transaction resolves it to the one match). */
-const CONDITIONAL = /^[A-Z][A-Za-z]+\?/;
 /** A search parameter name with its modifier or chain (`identifier`, `subject:Patient.name`, `_has:…`). */
 const SEARCH_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 /** Bundle types whose `urn:` references must resolve inside the Bundle. */
@@ -157,7 +157,7 @@ function resolveUrl(walk: CheckContext, r: string): Resolved | undefined {
       `Relative URLs must be of the format [ResourceName]/[id] (found '${r}')`,
       'reference',
     );
-  } else if (!m && CONDITIONAL.test(r)) {
+  } else if (!m && conditionalParts(r)) {
     checkConditional(walk, r, bundle?.type);
     return undefined;
   } else if (!m && !isAbsoluteUri(r)) {
