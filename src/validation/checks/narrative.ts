@@ -26,22 +26,29 @@ const ATTRIBUTE = String.raw`\s+([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([
 /** A start tag (`<p …>`, `<br/>`), read attribute by attribute, so a `>` inside a value does not end it. */
 const START_TAG = new RegExp(String.raw`<([A-Za-z][^\s/>]*)((?:${ATTRIBUTE})*)\s*/?>`, 'g');
 
+/** Each attribute of a start tag's attribute text (matchAll copies it, so one shared expression serves). */
+const ATTRIBUTES = new RegExp(ATTRIBUTE, 'g');
+/** The narrative's opening tag, after any white space. */
+const OPEN_TAG = new RegExp(String.raw`^\s*${START_TAG.source}`);
+
 /** The attributes of one start tag's attribute text, by name (the first of a repeated name). */
 function attributes(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of text.matchAll(new RegExp(ATTRIBUTE, 'g'))) {
-    const [, name, double, single, bare] = m;
+  for (const [, name, double, single, bare] of text.matchAll(ATTRIBUTES)) {
     if (name !== undefined && !out.has(name)) out.set(name, double ?? single ?? bare ?? '');
   }
   return out;
 }
 
+/** The attributes of the narrative's opening div tag; none when it does not open with a div. */
+function divAttributes(div: string): Map<string, string> {
+  const m = OPEN_TAG.exec(div);
+  return m?.[1] === 'div' ? attributes(m[2] ?? '') : new Map();
+}
+
 /** The value of attribute `name` (`lang` or `xml:lang`) on the narrative's opening div tag. */
 export function divAttribute(div: string, name: 'lang' | 'xml:lang'): string | undefined {
-  const open = new RegExp(START_TAG.source, 'y');
-  open.lastIndex = div.length - div.trimStart().length;
-  const m = open.exec(div);
-  return m?.[1] === 'div' ? attributes(m[2] ?? '').get(name) : undefined;
+  return divAttributes(div).get(name);
 }
 
 /**
@@ -67,8 +74,9 @@ export function checkNarrativeLanguage(ctx: CheckContext, div: string): void {
   // The resource's own narrative (the walk reaches a div through the Narrative type, not by its path).
   if (typeof language !== 'string' || (ctx.resource?.text as { div?: unknown } | undefined)?.div !== div)
     return;
-  const lang = divAttribute(div, 'lang');
-  const xmlLang = divAttribute(div, 'xml:lang');
+  const opening = divAttributes(div);
+  const lang = opening.get('lang');
+  const xmlLang = opening.get('xml:lang');
   if (lang === undefined || xmlLang === undefined) {
     const missing =
       lang === undefined && xmlLang === undefined
