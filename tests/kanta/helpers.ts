@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { OperationOutcome, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { expect } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
+import { toResources } from '../../src/mapping/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
@@ -137,4 +138,23 @@ export function citizenResponse(
     authored: '2026-05-05',
     item: [{ linkId: 'overall', answer: [{ valueInteger: opts.overall ?? 9 }] }],
   };
+}
+
+/**
+ * A self-assessment as the SDK writes it (Kykyviisari, `overall`), with the client's Patient
+ * `Patient/<patientId>` (or the reference `subject` gives) as subject and author, ready to store.
+ */
+export function sdkResponse(
+  patientId: string,
+  overall = 6,
+  change: Partial<QuestionnaireResponse> = {},
+): QuestionnaireResponse {
+  const [qr] = toResources('selfAssessment', {
+    id: randomUUID(),
+    clientId: 'local',
+    date: '2026-04-01',
+    overall,
+  }) as QuestionnaireResponse[];
+  const who = { reference: patientId.includes('/') ? patientId : `Patient/${patientId}` };
+  return { ...(qr as QuestionnaireResponse), subject: who, author: who, ...change };
 }

@@ -5,16 +5,14 @@
 // Patient>` is another person's (a dead letter, nothing mapped); a local response naming its client
 // by another server's URL is not the client's, so a citizen's version is not imported into it. The
 // sandbox is a facade in the test's process (`mode: 'kanta-phr'`), the stores PGlite.
-import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { patientOfReferenceUnder } from '../../src/shared/references.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus } from '../../src/sync/index.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { call, citizenResponse, startSandboxHere } from './helpers.ts';
+import { call, citizenResponse, sdkResponse, startSandboxHere } from './helpers.ts';
 
 const EVIL = 'http://evil.example/fhir';
 
@@ -87,14 +85,7 @@ afterAll(async () => {
 
 /** A self-assessment response here, of the client `subject` names. */
 async function localResponse(subject: string): Promise<QuestionnaireResponse & { id: string }> {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-04-01',
-    overall: 4,
-  }) as QuestionnaireResponse[];
-  const who = { reference: subject };
-  return (await store.create({ ...qr, subject: who, author: who })).resource as QuestionnaireResponse & {
+  return (await store.create(sdkResponse(subject, 4))).resource as QuestionnaireResponse & {
     id: string;
   };
 }

@@ -3,14 +3,13 @@
 // is malformed: each row settles, the push finishes; one with no bodies at all still maps by Location
 // and ETag (the versioned update goes over the version they name). The remote is scripted
 // (tests/sync/helpers/scripted-remote.ts), the local store PGlite.
-import { randomUUID } from 'node:crypto';
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, remoteConfigFrom } from '../../src/sync/index.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
 import { type ScriptedRemote, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
+import { sdkResponse } from './helpers.ts';
 
 let remote: ScriptedRemote;
 let store: Store;
@@ -49,14 +48,7 @@ afterAll(async () => {
  * SDK, as the pull reads what comes back).
  */
 function selfAssessment(patientId: string): QuestionnaireResponse {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-03-02',
-    overall: 7,
-  }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${patientId}` };
-  return { ...(qr as QuestionnaireResponse), subject: who, author: who };
+  return sdkResponse(patientId, 7);
 }
 
 /** The state and reason of a resource's newest outbox row. */

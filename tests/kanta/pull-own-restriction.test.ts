@@ -2,15 +2,13 @@
 // echo, not the citizen's choice: the pull passes it over as held at that version and records nothing
 // "restricted by the citizen". A version the citizen restricts there afterwards still is recorded so.
 // The sandbox is a facade in the test's process (`mode: 'kanta-phr'`), both stores PGlite.
-import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { startSandboxHere } from './helpers.ts';
+import { sdkResponse, startSandboxHere } from './helpers.ts';
 
 const R = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
 let remoteStore: Store;
@@ -47,15 +45,8 @@ afterAll(async () => {
 });
 
 async function pushedResponse(restricted: boolean): Promise<QuestionnaireResponse & { id: string }> {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-04-01',
-    overall: 6,
-  }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${client}` };
-  const meta = restricted ? { ...qr?.meta, security: [R] } : qr?.meta;
-  await store.create({ ...qr, meta, subject: who, author: who } as QuestionnaireResponse);
+  const qr = sdkResponse(client);
+  await store.create(restricted ? { ...qr, meta: { ...qr.meta, security: [R] } } : qr);
   expect(await sync.pushOnce()).toMatchObject({ dead: 0, blocked: 0 });
   const found = await remoteStore.search('QuestionnaireResponse', {
     identifier: `urn:ietf:rfc:3986|${qr?.identifier?.value}`,

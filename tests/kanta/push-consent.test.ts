@@ -6,17 +6,15 @@
 // (`mode: 'kanta-phr'`) behind our fault proxy, which holds the answer to the round's first write;
 // the stores PGlite. And a withdrawal that commits while the batch waits out a 429's Retry-After stops
 // the retry (tests/sync/consent-in-flight.test.ts for the FHIR-store push).
-import { randomUUID } from 'node:crypto';
 import type { Consent, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { consent, patient, withdrawn } from '../sync/helpers/fixtures.ts';
 import { drain, waitFor } from '../sync/helpers/waits.ts';
-import { startSandboxHere } from './helpers.ts';
+import { sdkResponse, startSandboxHere } from './helpers.ts';
 
 let remoteStore: Store;
 let sandbox: RunningServer;
@@ -65,14 +63,7 @@ async function client(hetu: string): Promise<Client> {
 
 /** A new self-assessment response of the client's own. */
 async function responseOf(patientId: string): Promise<QuestionnaireResponse & { id: string }> {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-04-01',
-    overall: 5,
-  }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${patientId}` };
-  return (await store.create({ ...qr, subject: who, author: who })).resource as QuestionnaireResponse & {
+  return (await store.create(sdkResponse(patientId, 5))).resource as QuestionnaireResponse & {
     id: string;
   };
 }

@@ -5,12 +5,10 @@
 // by its status and rule only, and once the fault is gone everything arrives. The same rules as the
 // FHIR-store push (tests/sync/credentials.test.ts). The sandbox is a facade in the test's process
 // (`mode: 'kanta-phr'`), the stores PGlite; the token endpoint a small HTTP server of the test's.
-import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type RemoteConfig, type SyncService, createSync } from '../../src/sync/index.ts';
@@ -18,7 +16,7 @@ import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts
 import { consent, patient } from '../sync/helpers/fixtures.ts';
 import { type ScriptedRemote, startScriptedRemote } from '../sync/helpers/scripted-remote.ts';
 import { drain } from '../sync/helpers/waits.ts';
-import { startSandboxHere } from './helpers.ts';
+import { sdkResponse, startSandboxHere } from './helpers.ts';
 
 const APP = { name: 'tyokyky-tests', applicationId: 'kela-test-app-3' };
 /** What the token endpoint says when it refuses: an error code, and a description quoting a HETU. */
@@ -82,14 +80,7 @@ async function localWith(hetus: string[]): Promise<Local> {
   for (const hetu of hetus) {
     const p = (await store.create(patient(hetu))).resource as Patient;
     await store.create(consent(p.id as string, { parties: ['kela'] }));
-    const [qr] = toResources('selfAssessment', {
-      id: randomUUID(),
-      clientId: 'local',
-      date: '2026-04-01',
-      overall: 6,
-    }) as QuestionnaireResponse[];
-    const who = { reference: `Patient/${p.id}` };
-    const written = await store.create({ ...qr, subject: who, author: who });
+    const written = await store.create(sdkResponse(p.id as string));
     responses.push(written.resource as QuestionnaireResponse & { id: string });
   }
   return { store, hooks, responses };

@@ -5,17 +5,15 @@
 // result counts each row once, by what its settle actually changed (rows an earlier step of the round
 // settled are not counted again when the batch fails). The sandbox is a facade in the test's process,
 // behind the fault proxy; the stores PGlite.
-import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, remoteConfigFrom } from '../../src/sync/index.ts';
 import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { startSandboxHere } from './helpers.ts';
+import { sdkResponse, startSandboxHere } from './helpers.ts';
 
 let remoteStore: Store;
 let sandbox: RunningServer;
@@ -77,14 +75,7 @@ async function local(tuning: { leaseMs?: number; maxAttempts?: number }): Promis
       return id;
     },
     async response(of) {
-      const [qr] = toResources('selfAssessment', {
-        id: randomUUID(),
-        clientId: 'x',
-        date: '2026-04-01',
-        overall: 6,
-      }) as QuestionnaireResponse[];
-      const who = { reference: `Patient/${of}` };
-      return (await store.create({ ...qr, subject: who, author: who })).resource as never;
+      return (await store.create(sdkResponse(of))).resource as never;
     },
   };
 }

@@ -4,11 +4,9 @@
 // an edit as a versioned update) and a pull of what the citizen filled in go through with those
 // scopes only; a rule that needed a scope on another type would show here as a dead letter or a
 // refused round. Both stores PGlite, the Kanta facade in the test's process.
-import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import { addClient } from '../../src/server/security/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
@@ -17,7 +15,7 @@ import { type Secured, startSecured } from '../security/helpers.ts';
 import { silent } from '../server/helpers.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
 import { drain } from '../sync/helpers/waits.ts';
-import { citizenResponse, urn } from './helpers.ts';
+import { citizenResponse, sdkResponse, urn } from './helpers.ts';
 
 /** The sync client's whole registration on the Kanta side. */
 const SYNC_SCOPE = 'system/Patient.cruds system/QuestionnaireResponse.cruds';
@@ -81,14 +79,8 @@ describe(`Kanta PHR sync registered for ${SYNC_SCOPE} only`, () => {
   it('pushes a self-assessment and its edit, and pulls what the citizen filled in there', async () => {
     const client = (await store.create(patient('010181-900C'))).resource.id as string;
     await store.create(consent(client, { parties: ['kela'] }));
-    const [qr] = toResources('selfAssessment', {
-      id: randomUUID(),
-      clientId: 'local',
-      date: '2026-04-01',
-      overall: 6,
-    }) as QuestionnaireResponse[];
     const who = { reference: `Patient/${client}` };
-    const local = (await store.create({ ...qr, subject: who, author: who, source: who }))
+    const local = (await store.create(sdkResponse(client, 6, { source: who })))
       .resource as QuestionnaireResponse & { id: string };
     const identifier = local.identifier?.value as string;
 

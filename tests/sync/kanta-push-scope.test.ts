@@ -4,14 +4,12 @@
 // to the citizen. Only responses to our Kykyviisari questionnaire are self-assessments, either way. One
 // client's failure settles that client's rows only. The sandbox is a facade in the test's process
 // (`mode: 'kanta-phr'`), behind our fault proxy; both stores PGlite.
-import { randomUUID } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toResources } from '../../src/mapping/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
-import { call, citizenResponse, startSandboxHere, urn } from '../kanta/helpers.ts';
+import { call, citizenResponse, sdkResponse, startSandboxHere, urn } from '../kanta/helpers.ts';
 import { silent } from '../server/helpers.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { consent, patient } from './helpers/fixtures.ts';
@@ -78,14 +76,7 @@ async function localResponse(
   of: string,
   change: Partial<QuestionnaireResponse> = {},
 ): Promise<QuestionnaireResponse & { id: string }> {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-04-01',
-    overall: 6,
-  }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${of}` };
-  const written = await store.create({ ...qr, subject: who, author: who, ...change });
+  const written = await store.create(sdkResponse(of, 6, change));
   return written.resource as QuestionnaireResponse & { id: string };
 }
 
