@@ -3,7 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../shared/outcome.ts';
 import { indexedText } from './indexing.ts';
-import { escapeValue, tokenAlternatives } from './search.ts';
+import { escapeValue, tokenAlternatives } from './search-values.ts';
 import type { Queryable } from './types.ts';
 
 /**

@@ -3,21 +3,25 @@ export { parseDateRange, parseInstant, sqlTimestamp } from './dates.ts';
 export {
   assertSearchText,
   chainedTypes,
-  dateSearchMatcher,
-  dateSearchMatches,
-  escapeValue,
-  instantCondition,
   isFormatParameter,
   lastValue,
   pageSize,
-  parseDateSearchValue,
   referenceUnderBase,
+  unknownParameter,
+} from './search.ts';
+export {
+  escapeValue,
   splitValues,
   type TokenAlternative,
   tokenAlternatives,
   unescapeValue,
-  unknownParameter,
-} from './search.ts';
+} from './search-values.ts';
+export {
+  dateSearchMatcher,
+  dateSearchMatches,
+  instantCondition,
+  parseDateSearchValue,
+} from './date-search.ts';
 export { openStore } from './store.ts';
 /** The If-None-Exist criteria that match exactly one business identifier (its commas escaped). */
 export { identifierCriteria } from './conditional.ts';

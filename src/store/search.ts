@@ -2,7 +2,8 @@
 // `resources r` (emitSearch), validating every name and value on the way.
 import type { FhirError } from '../shared/outcome.ts';
 import { isFhirId, underBaseUrl } from '../shared/references.ts';
-import { parseDateRange, parseInstant, periodRange, sqlTimestamp } from './dates.ts';
+import { instantCondition, parseDateSearch, parseDateSearchValue, rangeCondition } from './date-search.ts';
+import { parseInstant } from './dates.ts';
 import {
   type ParamDef,
   identifierParam,
@@ -12,7 +13,16 @@ import {
   splitReference,
 } from './indexing.ts';
 import { numberCondition, parseNumberSearch } from './numbers.ts';
-import { type Prefix, badSearch, isUnsupported, splitPrefix, unsupportedSearch } from './search-values.ts';
+import {
+  type TokenAlternative,
+  badSearch,
+  indexOfUnescaped,
+  isUnsupported,
+  splitValues,
+  tokenAlternatives,
+  unescapeValue,
+  unsupportedSearch,
+} from './search-values.ts';
 import type { SearchOptions, SearchParams } from './types.ts';
 
 /** Which table holds a kind of parameter's rows. */
@@ -358,7 +368,7 @@ export function emitSearch(req: SearchRequest): CompiledSearch {
   for (const term of req.terms) {
     const exact =
       term.kind === 'param' && out.sortAlias === 'r'
-        ? exactToken(term.def, term.modifier, term.value)
+        ? exactToken(term.def, term.key, term.modifier, term.value)
         : undefined;
     // Compared as the index holds them (a long text by its start and digest).
     if (exact && term.kind === 'param') {
@@ -671,6 +681,7 @@ function chainedMatch(
 /** The single system+value a token/reference search value pins down, if it does. */
 function exactToken(
   def: ParamDef,
+  key: string,
   modifier: string | undefined,
   value: string,
 ): { system: string; value: string } | undefined {
@@ -687,10 +698,10 @@ function exactToken(
   }
   // A boolean's value is checked in paramClause (and pins down half the resources: no index path).
   if (modifier !== undefined || def.boolean) return undefined;
-  const bar = indexOfUnescaped(value, '|');
-  if (bar < 0) return undefined;
-  const code = unescapeValue(value.slice(bar + 1));
-  return code === '' ? undefined : { system: unescapeValue(value.slice(0, bar)), value: code };
+  const [only] = tokenAlternatives(key, value);
+  return only?.system !== undefined && only.value !== undefined
+    ? { system: only.system, value: only.value }
+    : undefined;
 }
 
 function paramClause(
@@ -756,20 +767,6 @@ function paramClause(
   return modifier === 'not' ? `NOT ${matching}` : matching;
 }
 
-/**
- * A token search value's comma-separated alternatives: `system|code`, `code`, `|code` (system `''`:
- * a code without a system) or `system|` (any code of the system), escapes undone.
- */
-export function tokenAlternatives(key: string, value: string): TokenAlternative[] {
-  return splitValues(key, value).map((one) => {
-    const bar = indexOfUnescaped(one, '|');
-    if (bar < 0) return { value: unescapeValue(one) };
-    const system = unescapeValue(one.slice(0, bar));
-    const code = unescapeValue(one.slice(bar + 1));
-    return code === '' ? { system } : { system, value: code };
-  });
-}
-
 /** `:missing=true` (the resource has no value the parameter indexes) or `:missing=false` (it has one). */
 function missingClause(
   def: ParamDef,
@@ -807,9 +804,6 @@ function stringCondition(
   return `t.value LIKE ${bind(modifier === 'contains' ? `%${pattern}%` : `${pattern}%`)}`;
 }
 
-/** One comma-separated alternative of a token or reference search: `system|value`, `value` or `system|`. */
-export type TokenAlternative = { system: string; value?: string } | { system?: undefined; value: string };
-
 /**
  * The alternatives as one condition on `t.system` / `t.value`. Values of one system (or of none) go
  * into one `= ANY(array)`, which the (…, value, system, …) index probes value by value; an OR of
@@ -830,166 +824,6 @@ function tokenCondition(alternatives: TokenAlternative[], bind: (v: unknown) => 
     ors.push(system === undefined ? value : `(t.system = ${bind(system)} AND ${value})`);
   }
   return ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`;
-}
-
-/** Which end of a range a comparison reads. */
-type End = 'low' | 'high';
-type Comparison = readonly [stored: End, op: '<' | '<=' | '>' | '>=', search: End];
-
-/**
- * How each prefix compares a stored range [low, high) with the search value's [low, high): one table,
- * read as SQL by `rangeCondition` and in memory by `dateSearchMatcher`. `ap` compares with the
- * widened search range (parseDateSearch).
- */
-const RANGE_RULES: Record<Prefix, { all: readonly Comparison[]; not?: true }> = {
-  eq: {
-    all: [
-      ['low', '>=', 'low'],
-      ['high', '<=', 'high'],
-    ],
-  },
-  ne: {
-    all: [
-      ['low', '>=', 'low'],
-      ['high', '<=', 'high'],
-    ],
-    not: true,
-  },
-  gt: { all: [['high', '>', 'high']] },
-  ge: { all: [['high', '>', 'low']] },
-  lt: { all: [['low', '<', 'low']] },
-  le: { all: [['low', '<', 'high']] },
-  sa: { all: [['low', '>=', 'high']] },
-  eb: { all: [['high', '<=', 'low']] },
-  ap: {
-    all: [
-      ['low', '<', 'high'],
-      ['high', '>', 'low'],
-    ],
-  },
-};
-
-/** Search value range [sl, sh) against a stored range [d.low, d.high). */
-function rangeCondition(prefix: Prefix, sl: () => string, sh: () => string): string {
-  const search = { low: () => `${sl()}::timestamptz`, high: () => `${sh()}::timestamptz` };
-  const { all, not } = RANGE_RULES[prefix];
-  const parts = all.map(([stored, op, bound]) => `d.${stored} ${op} ${search[bound]()}`);
-  const joined = parts.length === 1 ? (parts[0] as string) : `(${parts.join(' AND ')})`;
-  return not ? `NOT ${joined}` : joined;
-}
-
-const COMPARE: Record<Comparison[1], (a: number, b: number) => boolean> = {
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-};
-
-/**
- * The date search `wanted` (`ge2026-01-01`, …) as a test of a value held in memory — a FHIR date,
- * dateTime or instant, or a Period — by the same rules as the indexed search; a malformed value is the
- * same 400 naming `key`. For callers that filter what a search returned (the Kanta sandbox).
- */
-export function dateSearchMatcher(key: string, wanted: string): (value: unknown) => boolean {
-  const search = parseDateSearchValue(key, wanted);
-  return (value) => dateSearchMatches(search, value);
-}
-
-/** Whether a date value held in memory (see `dateSearchMatcher`) matches the parsed date search. */
-export function dateSearchMatches(search: DateSearch, value: unknown): boolean {
-  const range = heldRange(value);
-  if (!range) return false;
-  const bounds = { low: search.low.getTime(), high: search.high.getTime() };
-  const { all, not } = RANGE_RULES[search.prefix];
-  const hit = all.every(([stored, op, bound]) => COMPARE[op](range[stored], bounds[bound]));
-  return not ? !hit : hit;
-}
-
-/** A held date value's range in milliseconds (an open Period end is ±infinity), or undefined. */
-function heldRange(value: unknown): { low: number; high: number } | undefined {
-  if (typeof value === 'string') {
-    const r = parseDateRange(value);
-    return r && { low: r.low.getTime(), high: r.high.getTime() };
-  }
-  if (value && typeof value === 'object') {
-    const p = value as { start?: unknown; end?: unknown };
-    if (p.start !== undefined && typeof p.start !== 'string') return undefined;
-    if (p.end !== undefined && typeof p.end !== 'string') return undefined;
-    const r = periodRange(p.start, p.end);
-    return (
-      r && {
-        low: r.low?.getTime() ?? Number.NEGATIVE_INFINITY,
-        high: r.high?.getTime() ?? Number.POSITIVE_INFINITY,
-      }
-    );
-  }
-  return undefined;
-}
-
-/**
- * A date search against instants: true where some instant from the column `earliest` to the column
- * `latest` may match (both the same column for one instant each, as `_lastUpdated`; the first and last
- * time of a batch of audit records). An instant `t` is the range [t, t + 1 ms), so by RANGE_RULES `eq`
- * and `ap` match `low ≤ t < high`, `gt`/`sa` `t ≥ high`, `ge` `t ≥ low`, `lt`/`eb` `t < low`, `le`
- * `t < high`, `ne` anything outside [low, high).
- */
-export function instantCondition(
-  earliest: string,
-  latest: string,
-  search: DateSearch,
-  bind: (v: unknown) => string,
-): string {
-  const low = () => `${bind(sqlTimestamp(search.low))}::timestamptz`;
-  const high = () => `${bind(sqlTimestamp(search.high))}::timestamptz`;
-  switch (search.prefix) {
-    case 'eq':
-    case 'ap':
-      return `(${latest} >= ${low()} AND ${earliest} < ${high()})`;
-    case 'ne':
-      return `(${earliest} < ${low()} OR ${latest} >= ${high()})`;
-    case 'gt':
-    case 'sa':
-      return `${latest} >= ${high()}`;
-    case 'ge':
-      return `${latest} >= ${low()}`;
-    case 'lt':
-    case 'eb':
-      return `${earliest} < ${low()}`;
-    case 'le':
-      return `${earliest} < ${high()}`;
-  }
-}
-
-/** A date search value parsed: its prefix and the range its date names. */
-export interface DateSearch {
-  prefix: Prefix;
-  low: Date;
-  high: Date;
-}
-
-/**
- * A date search value (`ge2026-01-01`): its prefix (any of R4's) and range, widened by 10 % of its
- * distance from now for `ap`; a bad prefix or date is a 400 naming `key`.
- */
-export function parseDateSearchValue(key: string, value: string): DateSearch {
-  const { prefix, text } = splitPrefix(key, value);
-  const range = parseDateRange(text);
-  if (!range) {
-    throw badSearch(key, `Invalid value for '${key}': not a valid FHIR date/dateTime`);
-  }
-  if (prefix === 'ap') {
-    // R4 search.html: "approximately" is ±10 % of the gap between now and the date.
-    const low = range.low.getTime();
-    const high = range.high.getTime();
-    const margin = 0.1 * Math.abs(Date.now() - (low + high) / 2);
-    return { prefix, low: new Date(low - margin), high: new Date(high + margin) };
-  }
-  return { prefix, low: range.low, high: range.high };
-}
-
-function parseDateSearch(key: string, value: string): { prefix: Prefix; low: string; high: string } {
-  const { prefix, low, high } = parseDateSearchValue(key, value);
-  return { prefix, low: sqlTimestamp(low), high: sqlTimestamp(high) };
 }
 
 function splitKey(key: string): [string, string | undefined] {
@@ -1015,40 +849,6 @@ function unsupportedModifier(key: string, modifier: string): never {
 function nonNegativeInt(key: string, v: string, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(v)) throw badSearch(key, `Invalid value for '${key}': not a non-negative integer`);
   return Math.min(Number(v), max);
-}
-
-/** Comma-separated alternatives (OR); `\,` escapes a comma. Empty alternatives are an error. */
-export function splitValues(key: string, value: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    if (value[i] === '\\') i++;
-    else if (value[i] === ',') {
-      parts.push(value.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(value.slice(start));
-  if (parts.some((p) => p === '')) throw badSearch(key, `Invalid value for '${key}': empty value`);
-  return parts;
-}
-
-function indexOfUnescaped(s: string, ch: string): number {
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\') i++;
-    else if (s[i] === ch) return i;
-  }
-  return -1;
-}
-
-/** A token's text with its search escapes (`\,` `\|` `\$` `\\`) undone. */
-export function unescapeValue(s: string): string {
-  return s.replace(/\\([\\,|$])/g, '$1');
-}
-
-/** `s` as a search value naming exactly it: `\` `,` `|` `$` escaped (what `unescapeValue` undoes). */
-export function escapeValue(s: string): string {
-  return s.replace(/[\\,|$]/g, '\\$&');
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type Store,
   StoreDatabaseError,
   chainedTypes,
+  escapeValue,
   loadSavedSearch,
   saveSearch,
 } from '../../src/store/index.ts';
@@ -1131,6 +1132,19 @@ export function storeSuite(getStore: () => Store): void {
       ).toEqual([]);
     });
 
+    it('an identifier holding the separators (| , $ \\) is found by its escaped form, and only by it', async () => {
+      const store = getStore();
+      const value = 'a|b,c$d\\';
+      const { resource: held } = await store.create(
+        observation({ identifier: [{ system: 'urn:x:esc', value }] }),
+      );
+      const found = await store.search('Observation', { identifier: `urn:x:esc|${escapeValue(value)}` });
+      expect(ids(found.resources)).toEqual(ids([held]));
+      expect(escapeValue(value)).toBe('a\\|b\\,c\\$d\\\\');
+      const unescapedComma = await store.search('Observation', { identifier: 'urn:x:esc|a\\|b,c$d\\\\' });
+      expect(unescapedComma.resources).toEqual([]);
+    });
+
     it('_total=accurate, _count, nextCursor and _sort', async () => {
       const store = getStore();
       // The order is _lastUpdated, then id: two creates in one millisecond are ordered by their ids.
@@ -1418,6 +1432,28 @@ export function storeSuite(getStore: () => Store): void {
       [{ _total: 'all' }, '_total', `Invalid value for '_total' (allowed: none, estimate, accurate)`],
       [{ 'code:text': 'x' }, 'code:text', `Unsupported modifier ':text' on search parameter 'code'`],
       [{ status: 'final,' }, 'status', `Invalid value for 'status': empty value`],
+      // A '|' in a code is escaped; a second bare one is not read as part of the code.
+      [
+        { identifier: 'urn:x|a|b' },
+        'identifier',
+        `Invalid value for 'identifier': more than one '|' (a '|' in a code is written '\\|')`,
+      ],
+      [
+        { 'code:not': 'a|b|c' },
+        'code:not',
+        `Invalid value for 'code:not': more than one '|' (a '|' in a code is written '\\|')`,
+      ],
+      // A backslash that ends the value escapes nothing (an escaped one, written twice, is a value).
+      [
+        { identifier: 'urn:x|a\\' },
+        'identifier',
+        `Invalid value for 'identifier': a '\\' at the end escapes nothing (a backslash is written '\\\\')`,
+      ],
+      [
+        { 'subject:identifier': 'urn:x|a\\\\\\' },
+        'subject:identifier',
+        `Invalid value for 'subject:identifier': a '\\' at the end escapes nothing (a backslash is written '\\\\')`,
+      ],
       [{ _cursor: 'nope' }, '_cursor', `Invalid value for '_cursor': not a cursor issued by this server`],
       [
         { 'subject:Practitioner': 'x' },
