@@ -12,6 +12,7 @@ import {
   calendarDay,
   finnishDayOf,
   withdrawalNotYetMade,
+  withdrawalUndone,
 } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { MAP } from './config.ts';
@@ -126,6 +127,24 @@ const isWithdrawal = (e: { url: string }) => e.url === MAP.extensions.consentWit
 export function withdrawalDay(consent: Consent): string | undefined {
   const value: unknown = consent.extension?.find(isWithdrawal)?.valueDateTime;
   return typeof value === 'string' ? calendarDay(value) : undefined;
+}
+
+/**
+ * `consent-withdrawal-final` (`withdrawalUndone`) for `next`, a new version of the stored consent
+ * `stored`: the element of `next` (relative to the Consent) and the rule, or undefined when it keeps
+ * the withdrawal as recorded.
+ */
+export function withdrawalChanged(
+  stored: Consent,
+  next: Consent,
+): { element: string; message: string } | undefined {
+  const why = withdrawalUndone(withdrawalDay(stored), withdrawalDay(next));
+  if (why === undefined) return undefined;
+  const at = (next.extension ?? []).findIndex(isWithdrawal);
+  return {
+    element: at >= 0 ? `extension[${at}].valueDateTime` : 'status',
+    message: `consent-withdrawal-final: ${why}`,
+  };
 }
 
 const present = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);

@@ -1,6 +1,7 @@
 /** Domain ⇄ FHIR mapping driven by the tables in mappings/. */
 export { transactionBundle } from './bundle.ts';
 export { DomainBuilder, RecordBuilder, workAbility } from './builders.ts';
+export { changeRefusal, changeRuleOf } from './change-rules.ts';
 export { consentForDisclosure } from './consent-reader.ts';
 export {
   canonical,

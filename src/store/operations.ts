@@ -428,8 +428,11 @@ export class Operations implements StoreTx {
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
-    if (!current.deleted && current.json !== null && changesNothing(current.json, resource))
-      return { resource: parseAsWritten(current.json) as T, created: false };
+    if (!current.deleted && current.json !== null) {
+      if (changesNothing(current.json, resource))
+        return { resource: parseAsWritten(current.json) as T, created: false };
+      opts.assertChange?.(parseAsWritten(current.json) as Resource, resource);
+    }
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');

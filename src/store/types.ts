@@ -59,6 +59,13 @@ export interface UpdateOptions {
    * security guard audits it as the interaction the client asked for, alone or as a Bundle's entry.
    */
   interaction?: 'patch';
+  /**
+   * A rule on the change itself, which neither version shows alone (a withdrawn consent stays
+   * withdrawn): called with the stored version and the new one once the row is locked and the version
+   * checked, before anything is written; what it throws refuses the update. Not called when the update
+   * changes nothing or brings back a deleted resource.
+   */
+  assertChange?: (stored: Resource, next: Resource) => void;
 }
 
 export interface DeleteOptions {

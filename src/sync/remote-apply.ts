@@ -3,7 +3,8 @@
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { FhirError } from '../shared/outcome.ts';
+import { changeRefusal } from '../mapping/index.ts';
+import { FhirError, ruleOf } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
 import { patientReferenceOf } from '../shared/references.ts';
 import { type ReferenceTarget, identifierCriteria, missingTargets } from '../store/index.ts';
@@ -378,6 +379,7 @@ async function applyOne(
   // only, so a local edit that commits meanwhile is not overwritten (412: its push meets the remote
   // change by the 412 policy).
   const current = localId ? await tx.read(type, localId).catch(() => undefined) : undefined;
+  if (current && keptHere(ctx, current, local)) return 'skipped';
   if (localId && !opts.supersede) {
     const undelivered = await undeliveredChanges(tx, type, localId);
     if (pullLeavesLocal(undelivered, ctx.families[type]?.conflict))
@@ -421,6 +423,21 @@ const unlinkedOf = (local: Resource, copy: LocalCopy): Unlinked => ({
   localId: local.id as string,
   targets: copy.unlinked,
 });
+
+/**
+ * Whether the local version stays because the remote one would undo what a change rule keeps here (a
+ * withdrawn consent stays withdrawn, consent-withdrawal-final), as a write here would be refused.
+ * Logged by rule, never content; the local version's own push settles the remote by the 412 policy.
+ */
+function keptHere(ctx: SyncContext, current: Resource, local: Resource): boolean {
+  const refused = changeRefusal(current, local);
+  if (!refused) return false;
+  ctx.log.warn(
+    { resource: `${current.resourceType}/${current.id}`, rule: ruleOf(refused) },
+    'sync: pull kept the local version: the remote one would undo what a change rule keeps here',
+  );
+  return true;
+}
 
 function leftLocal(ctx: SyncContext, type: string, localId: string, remote: Resource): 'skipped' {
   ctx.log.info(

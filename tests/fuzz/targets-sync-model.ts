@@ -36,7 +36,6 @@ import { startFaultProxy } from '../sync/helpers/fault-proxy.ts';
 import {
   carePlan,
   consent,
-  givenAgain,
   patient,
   remoteAll,
   remotePost,
@@ -376,9 +375,14 @@ class Model {
   async setConsent(client: number, given: boolean) {
     if (this.withdrawn[client] !== given) return;
     const { store, clientIds } = this.sides;
-    const [now] = (await store.search('Consent', { patient: `Patient/${clientIds[client]}` }))
-      .resources as Consent[];
-    await store.update((given ? givenAgain : withdrawn)(now as Consent), { ifMatchOptional: true });
+    const patient = clientIds[client] as string;
+    // A withdrawn consent stays withdrawn (consent-withdrawal-final): agreeing again is a new consent.
+    if (given) await store.create(consent(patient));
+    else {
+      const active = (await store.search('Consent', { patient: `Patient/${patient}`, status: 'active' }))
+        .resources as Consent[];
+      for (const c of active) await store.update(withdrawn(c), { ifMatchOptional: true });
+    }
     this.withdrawn[client] = !given;
     // Consent given again releases the client's blocked rows: queued again, a pull leaves them alone.
     if (given) for (const s of this.slots) if (s.client === client) s.blocked = false;

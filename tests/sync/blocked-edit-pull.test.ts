@@ -10,7 +10,6 @@ import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
 import {
   consent,
-  givenAgain,
   patient,
   remoteCopiesOf,
   remotePost,
@@ -53,7 +52,7 @@ describe('a local edit not on the remote', () => {
     await sync.pullOnce();
     expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
 
-    await store.update(givenAgain(given), { ifMatchOptional: true });
+    await store.create(consent(client.id as string)); // agreeing again is a new consent
     await drain(sync);
     await sync.pullOnce();
     expect((await store.read<Observation>('Observation', o.id as string)).valueInteger).toBe(4);
@@ -78,7 +77,7 @@ describe('a local edit not on the remote', () => {
     expect((await store.read<QuestionnaireResponse>('QuestionnaireResponse', qr.id as string)).status).toBe(
       'entered-in-error',
     );
-    await store.update(givenAgain(given), { ifMatchOptional: true });
+    await store.create(consent(client.id as string)); // agreeing again is a new consent
     await drain(sync);
     const [after] = await onRemote(qr);
     expect(after?.status).toBe('entered-in-error');

@@ -39,19 +39,22 @@ async function remoteCopy<T extends Consent | Observation>(local: T): Promise<T>
 const localConsent = async (id: string) => (await store.read('Consent', id)) as Consent;
 
 describe('echo detection after a pulled version replaced what we sent', () => {
-  it('a withdrawal made again on the remote, with the content we once pushed, is pulled; new data is not sent', async () => {
+  // A withdrawn Consent stays withdrawn (consent-withdrawal-final), so the content that comes back is
+  // an earlier dateTime, not a consent given again.
+  it('an edit on the remote back to the content we first pushed is pulled; a withdrawal after it too, and new data is not sent', async () => {
     const client = (await store.create(patient('251181-925R'))).resource as Patient;
     const k = (await store.create(consent(client.id as string))).resource as Consent;
     await drain(sync);
-    await store.update(withdrawn(k), { ifMatchOptional: true });
+    await store.update({ ...k, dateTime: '2026-01-02' }, { ifMatchOptional: true });
     await drain(sync);
 
-    let there = await remoteCopy(k);
-    there = await remotePut(remote.url, givenAgain(there));
-    await sync.pullOnce();
-    expect((await localConsent(k.id as string)).status).toBe('active');
+    // The remote goes back to the content of our first push.
+    const there = await remotePut(remote.url, { ...(await remoteCopy(k)), dateTime: k.dateTime });
+    const back = await sync.pullOnce();
+    expect(back.applied).toBe(1);
+    expect((await localConsent(k.id as string)).dateTime).toBe(k.dateTime);
 
-    // The client withdraws again there, the same day: the content we pushed earlier.
+    // The client withdraws there.
     await remotePut(remote.url, withdrawn(there));
     const pulled = await sync.pullOnce();
     expect(pulled.applied).toBe(1);
@@ -62,20 +65,18 @@ describe('echo detection after a pulled version replaced what we sent', () => {
     expect(await remoteCopiesOf(remote.url, o)).toEqual([]);
   });
 
-  it('consent given again on the remote, with the content we once pushed, is pulled', async () => {
+  it('a withdrawal made here, pushed, then an earlier pushed content restored on the remote is refused there, never pulled as ours', async () => {
     const client = (await store.create(patient('261181-926D'))).resource as Patient;
     const k = (await store.create(consent(client.id as string))).resource as Consent;
     await drain(sync);
-    await store.update({ ...k, dateTime: '2026-01-02' }, { ifMatchOptional: true });
+    await store.update(withdrawn(k), { ifMatchOptional: true });
     await drain(sync);
-
-    const w = await remotePut(remote.url, withdrawn(await remoteCopy(k)));
-    await sync.pullOnce();
-    expect((await localConsent(k.id as string)).status).toBe('inactive');
-
-    await remotePut(remote.url, givenAgain(w));
+    const there = await remoteCopy(k);
+    expect(there.status).toBe('inactive');
+    // The remote (a facade like ours) keeps the withdrawal: the content we first pushed cannot return.
+    await expect(remotePut(remote.url, givenAgain(there))).rejects.toThrow(/409.*consent-withdrawal-final/);
     const pulled = await sync.pullOnce();
-    expect(pulled.applied).toBe(1);
-    expect((await localConsent(k.id as string)).status).toBe('active');
+    expect(pulled.applied).toBe(0);
+    expect((await localConsent(k.id as string)).status).toBe('inactive');
   });
 });

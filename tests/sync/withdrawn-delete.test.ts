@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, givenAgain, patient, remoteCopiesOf, score, withdrawn } from './helpers/fixtures.ts';
+import { consent, patient, remoteCopiesOf, score, withdrawn } from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -27,8 +27,10 @@ async function withdraw(c: Consent): Promise<Consent> {
   return (await store.update(withdrawn(c), { ifMatchOptional: true })).resource as Consent;
 }
 
+/** The client agrees again: a new consent (a withdrawn one stays withdrawn, consent-withdrawal-final). */
 async function consentAgain(c: Consent): Promise<Consent> {
-  return (await store.update(givenAgain(c), { ifMatchOptional: true })).resource as Consent;
+  const clientId = (c.patient?.reference as string).split('/')[1] as string;
+  return (await store.create(consent(clientId))).resource as Consent;
 }
 
 const onRemote = (r: Resource) => remoteCopiesOf(remote.url, r);

@@ -33,6 +33,19 @@ export function withdrawalNotYetMade(withdrawnOn: string): string | undefined {
 }
 
 /**
+ * `consent-withdrawal-final`: why a new version of a consent cannot replace `before`, or `undefined`
+ * when it can. A withdrawal is the client's act and part of the consent's history: once recorded, a
+ * later version keeps it as it was (no undoing it, no other day). A client who agrees again gives a new
+ * consent. The days are not quoted: the message travels in errors.
+ */
+export function withdrawalUndone(before: string | undefined, after: string | undefined): string | undefined {
+  if (before === undefined || after === before) return undefined;
+  return after === undefined
+    ? 'the consent was withdrawn, and a withdrawal stays recorded: a client who agrees again gives a new consent'
+    : 'the consent was withdrawn on another day, and a withdrawal stays as recorded: a client who agrees again gives a new consent';
+}
+
+/**
  * Why `Consent.date` cannot be recorded (rule `consent-given`), or `undefined` when it can: the client
  * gives a consent on a day, so that day is not after today in Finland — as a withdrawal is not.
  */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { differentClients } from '../../mapping/index.ts';
+import { changeRuleOf, differentClients } from '../../mapping/index.ts';
 import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
@@ -278,12 +278,14 @@ export async function updateResource(
   localizeReferences(resource, ctx.base);
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
+  const assertChange = changeRuleOf(resource.resourceType);
   return timed(ctx, 'db', () =>
     store.update(resource, {
       ...(ifMatch ? { ifMatch } : {}),
       noCreate: true,
       ...(targets.length ? { targets } : {}),
       ...(interaction ? { interaction } : {}),
+      ...(assertChange ? { assertChange } : {}),
     }),
   );
 }

@@ -5,6 +5,7 @@
  * recorded in sync_conflict.
  */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { changeRefusal } from '../../mapping/index.ts';
 import { weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
@@ -440,7 +441,7 @@ async function resolveConflict(
       (await isEarlierVersionOfOurs(round, w, found));
     if (!echo && !recorded) {
       const chosen = w.row.resolve_with;
-      const policy = conflictPolicyOf(w.row, ctx.families);
+      const { policy, keptBy } = policyFor(w, current, ctx.families);
       recorded = true;
       // Remote-wins stores the remote version here, so it must pass what a write here must pass —
       // its own rules, then (as it is stored) references to resources current here.
@@ -454,7 +455,8 @@ async function resolveConflict(
         kept?.outcome !== 'skipped' ? undefined : kept.newerLocal ? NEWER_FOLLOWS : DELETE_FOLLOWS;
       const resolution = refusal
         ? 'parked: remote version refused'
-        : (notKept ?? `${RESOLUTIONS[policy]}${chosen ? ` (an operator chose ${chosen})` : ''}`);
+        : (notKept ??
+          `${RESOLUTIONS[policy]}${keptBy ? ` (${keptBy})` : chosen ? ` (an operator chose ${chosen})` : ''}`);
       await noteConflict(round, w, { remoteId, version, policy, resolution, afterIfMatch });
       if (refusal) return park(round, w, remoteId, version, refusal);
       if (policy === 'park') return park(round, w, remoteId, version);
@@ -499,6 +501,24 @@ async function resolveConflict(
   }
   // Still moving after several re-reads: a transient failure, retried in a later round.
   throw new RemoteHttpError(503, 'PUT', `${type}/${remoteId}`, undefined, undefined);
+}
+
+/**
+ * The policy a real concurrent edit is settled by: the family's (or the operator's choice), except
+ * that a remote version which would undo what a change rule keeps here (our withdrawal of a consent,
+ * consent-withdrawal-final) never wins over it: ours is written over it, and `keptBy` names the rule.
+ */
+function policyFor(
+  w: RemoteWrite,
+  current: Resource,
+  families: Readonly<Record<string, FamilyRule>>,
+): { policy: ConflictPolicy; keptBy?: string } {
+  const policy = conflictPolicyOf(w.row, families);
+  if (policy !== 'remote-wins') return { policy };
+  const refused = changeRefusal(w.resource!, current);
+  return refused
+    ? { policy: 'local-wins', keptBy: `kept by ${ruleOf(refused) ?? 'a change rule'}` }
+    : { policy };
 }
 
 /** A remote-wins resolution that keeps nothing: the resource's local delete is queued after the write. */
