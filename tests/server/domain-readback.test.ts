@@ -98,6 +98,13 @@ describe('ReadBack: warnings for a view, a refusal when strict (a write made fro
     expect(readBack.answer({ plan })).toEqual({ plan, warnings: readBack.warnings });
   });
 
+  it('unheldIn: the warnings of the resource itself, not of the targets it refers to; none kept', async () => {
+    const readBack = new ReadBack(suite.fx.store);
+    const unheld = await readBack.unheldIn(await storedPlan());
+    expect(unheld.map((w) => w.expression?.[0])).toEqual([EVENT]);
+    expect(readBack.warnings).toEqual([]);
+  });
+
   it('strict: the 422 fromFhir gives input, naming the first element', async () => {
     const strict = new ReadBack(suite.fx.store, [], { strict: true });
     const err = await strict.domainOf(await storedPlan()).catch((e: unknown) => e);

@@ -133,7 +133,8 @@ function handoverRace(engine: string, open: () => Promise<{ fx: Fixture; drop?: 
       hold.open();
       const refused = await b;
       expect(refused.status).toBe(409);
-      expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+      // A refusal is an OperationOutcome, labelled as every /api refusal is (docs/server.md).
+      expect(refused.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
       expect((await answer(refused)).issue).toEqual([
         {
           severity: 'error',

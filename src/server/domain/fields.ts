@@ -3,22 +3,31 @@ import { type DomainKind, type DomainTypes, KIND_LABEL, linksOf } from '../../do
 import { idIdentifier } from '../../mapping/index.ts';
 import { eachReference } from '../../shared/references.ts';
 
+/**
+ * The stored version a change was made from, which the write must replace (`same-version`): a
+ * handover's team as it read it (`id` given), or the version a caller's `If-Match` names of the object
+ * it posts alone (no `id`: the stored one its business identifier finds).
+ */
+export interface BasedOn {
+  versionId: string;
+  id?: string;
+}
+
 /** A stored version of a resource (a handover's team, as it was read). */
-export interface StoredVersion {
+export interface StoredVersion extends BasedOn {
   resourceType: string;
   id: string;
-  versionId: string;
 }
 
 /**
  * The domain object a write came from, when it was sent alone: what a refusal is told in terms of.
- * `basedOn`: the stored version it was made from (a handover's team), which the write must replace
- * (`same-version`); without it, the version found when writing.
+ * `basedOn`: the stored version of the object's own resource (its CarePlan, not its Goals) it was made
+ * from; without it, the version found when writing.
  */
 export interface DomainSource<K extends DomainKind = DomainKind> {
   kind: K;
   value: DomainTypes[K];
-  basedOn?: StoredVersion;
+  basedOn?: BasedOn;
 }
 
 /**

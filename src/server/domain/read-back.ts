@@ -54,6 +54,27 @@ export class ReadBack {
    * references are asked in the same round, so two or three rounds suffice).
    */
   async domainOf(resource: Resource): Promise<DomainObject['value']> {
+    const read = await this.#map(resource, !this.#strict);
+    if (read.failure !== undefined) throw read.failure;
+    this.#warnings.push(...read.warnings);
+    return read.value as DomainObject['value'];
+  }
+
+  /**
+   * What a domain object read from `resource` leaves out of it: the warnings a view gives for it, one
+   * per element of the resource itself (not of the targets it refers to, which are their own
+   * resources), whether or not the rest of it maps. Kept out of `warnings`.
+   */
+  async unheldIn(resource: Resource): Promise<OperationOutcomeIssue[]> {
+    const { warnings } = await this.#map(resource, true);
+    return warnings.filter((w) => holdsElement(resource, w.expression?.[0]));
+  }
+
+  /** `resource` mapped, reading the targets the mapping asks for; `unheld`: collect warnings. */
+  async #map(
+    resource: Resource,
+    unheld: boolean,
+  ): Promise<{ value?: DomainObject['value']; failure?: unknown; warnings: OperationOutcomeIssue[] }> {
     for (;;) {
       const missing = new Set<string>();
       const resolve = (ref: Reference) => {
@@ -64,21 +85,15 @@ export class ReadBack {
       };
       // Only the last round's (the one that read the object) are kept.
       const warnings: OperationOutcomeIssue[] = [];
-      const unheld = this.#strict
-        ? undefined
-        : (u: { expression: string; diagnostics: string }) =>
-            warnings.push(issue('warning', 'not-supported', u.diagnostics, u.expression));
-      let value: DomainObject['value'] | undefined;
-      let failure: unknown;
+      const onUnheld = unheld
+        ? (u: { expression: string; diagnostics: string }) =>
+            warnings.push(issue('warning', 'not-supported', u.diagnostics, u.expression))
+        : undefined;
       try {
-        value = fromFhir(resource, { validate: false, resolve, unheld }).value;
-      } catch (err) {
-        failure = err;
-      }
-      if (!missing.size) {
-        if (failure !== undefined) throw failure;
-        this.#warnings.push(...warnings);
-        return value as DomainObject['value'];
+        const { value } = fromFhir(resource, { validate: false, resolve, unheld: onUnheld });
+        if (!missing.size) return { value, warnings };
+      } catch (failure) {
+        if (!missing.size) return { failure, warnings };
       }
       await Promise.all([...missing].map(async (ref) => this.#read.set(ref, await this.#target(ref))));
     }
@@ -108,4 +123,21 @@ export class ReadBack {
     }
     return pending;
   }
+}
+
+/**
+ * Whether `expression` (`Goal.target[0].measure`, as the mapping names an element it reads without)
+ * is an element of `resource` itself: one under a reference the mapping resolved
+ * (`CarePlan.goal[0].target[0].measure`) is of the target, not of this resource.
+ */
+function holdsElement(resource: Resource, expression: string | undefined): boolean {
+  const steps = expression?.split('.').slice(1) ?? [];
+  let node: unknown = resource;
+  for (const step of steps) {
+    const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(step);
+    if (!m || typeof node !== 'object' || node === null) return false;
+    node = (node as Record<string, unknown>)[m[1]!];
+    if (m[2] !== undefined) node = Array.isArray(node) ? node[Number(m[2])] : undefined;
+  }
+  return steps.length > 0 && node !== undefined;
 }

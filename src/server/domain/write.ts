@@ -1,6 +1,6 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
-import { transactionBundle } from '../../mapping/index.ts';
+import { kindOf, transactionBundle } from '../../mapping/index.ts';
 import { weakEtag } from '../../shared/etag.ts';
 import { FhirError } from '../../shared/outcome.ts';
 import { rewriteReferences } from '../fhir/bundle-links.ts';
@@ -9,9 +9,11 @@ import { assertSameClient } from '../fhir/interactions.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { type PlanAt, assertClientActivities } from './client-activities.ts';
 import { businessIdOf, clientLockKey } from './client-data.ts';
-import { type DomainSource, inDomainTerms } from './fields.ts';
+import { type BasedOn, type DomainSource, inDomainTerms } from './fields.ts';
+import { assertHeldWhole } from './held-whole.ts';
 import { type TeamAt, assertOneActiveTeam } from './one-team.ts';
 import { withOriginatorIds } from './originator-ids.ts';
+import { ReadBack } from './read-back.ts';
 import { assertSameClientOf } from './same-client.ts';
 import { sameContent } from './same-content.ts';
 import { changedMeanwhile, staleVersion } from './same-version.ts';
@@ -41,7 +43,8 @@ function clientLocks(opts: WriteOptions): string[] {
  * unchanged one (`sameContent`) is left out and answered as stored. What the stored version holds of
  * the local ids of the sender that wrote it is kept (`withOriginatorIds`). A new version stays its client's
  * (`same-client`) and is written over the version it was made from (`same-version`: the source's
- * `basedOn`, else the one found here), a stale one refused as `changedMeanwhile`; a client keeps one
+ * `basedOn`, else the one found here), a stale one refused as `changedMeanwhile`, and never over a
+ * stored version holding what the domain object cannot hold (`unheld-element`); a client keeps one
  * active team (`one-active-team`) and its rehabilitative work activity within `tyk-rwa-3` across its
  * plans, stored ones too (`assertClientActivities`), each checked against the client's stored objects
  * in the transaction of the write, under the client's lock. With `source`, the one domain object sent
@@ -79,6 +82,7 @@ async function writeResources(
   const unchanged: Resource[] = [];
   // An unchanged object leaves the transaction; what referred to its fullUrl now names the stored one.
   const leftOut = new Map<string, string>();
+  const readBack = new ReadBack(store);
   for (const entry of [...(bundle.entry ?? [])]) {
     const sent = entry.resource as Resource;
     const business = businessIdOf(sent);
@@ -86,9 +90,8 @@ async function writeResources(
     const [[existing]] = await store.findByIdentifiers(sent.resourceType, [
       { system: GLOBAL_IDENTIFIER_SYSTEM, value: business },
     ]);
-    const basedOn = source?.basedOn?.resourceType === sent.resourceType ? source.basedOn : undefined;
-    // What it was made from is gone (deleted meanwhile): not a new object to create in its place.
-    if (basedOn && existing?.id !== basedOn.id) throw changedMeanwhile(source, sent);
+    const basedOn = basedOnOf(source, sent);
+    if (basedOn) assertBasedOn(basedOn, existing, source, sent);
     const resource = existing ? withOriginatorIds(sent, existing) : sent;
     if (existing) {
       assertSameClient(resource, existing); // a new version may not swap the person
@@ -99,6 +102,7 @@ async function writeResources(
       if (entry.fullUrl) leftOut.set(entry.fullUrl, `${existing.resourceType}/${existing.id}`);
       bundle.entry = bundle.entry?.filter((e) => e !== entry);
     } else if (existing) {
+      await assertHeldWhole(readBack, existing); // nor erase what the domain object cannot hold
       entry.resource = { ...resource, id: existing.id };
       entry.request = {
         method: 'PUT',
@@ -124,4 +128,29 @@ async function writeResources(
     resources: [...unchanged, ...entries.map((e) => e.resource as Resource)],
     created: entries.some((e) => e.response?.status.startsWith('201')),
   };
+}
+
+/** The version `sent` was made from: the source's `basedOn`, when `sent` is the object's own resource. */
+function basedOnOf(source: DomainSource | undefined, sent: Resource): BasedOn | undefined {
+  if (!source?.basedOn) return undefined;
+  try {
+    return kindOf(sent) === source.kind ? source.basedOn : undefined;
+  } catch {
+    return undefined; // not of our profiles: no domain object's own resource
+  }
+}
+
+/**
+ * `same-version` before anything is written: what the change was made from is gone (deleted
+ * meanwhile, or never stored: not a new object to create in its place), another resource, or no
+ * longer the current version — even when the change would leave it unchanged.
+ */
+function assertBasedOn(
+  basedOn: BasedOn,
+  existing: Resource | undefined,
+  source: DomainSource | undefined,
+  sent: Resource,
+): void {
+  const gone = !existing || (basedOn.id !== undefined && existing.id !== basedOn.id);
+  if (gone || existing.meta?.versionId !== basedOn.versionId) throw changedMeanwhile(source, sent);
 }

@@ -17,7 +17,10 @@ export type Need =
   | { kind: 'bundle' }
   /** The audit log (read and search only): `interaction` is the route's (history, vread… are refused). */
   | { kind: 'audit'; id?: string; method: string; interaction: string }
-  /** The domain API: the permissions on every domain family (and, with `audit`, reading the audit log). */
+  /**
+   * The domain API: the permissions on every domain family (and, with `audit`, reading the audit log);
+   * a write (any method but GET and HEAD) needs `c u s`, a view `r s`.
+   */
   | { kind: 'domain'; perms: Permission[]; audit?: true }
   /** The sync's operator surface (`/api/sync/*`): the operator scope, never a receiving party. */
   | { kind: 'operator' }
@@ -88,7 +91,9 @@ function pathNeed(method: string, path: string): Need {
   if (PUBLIC_PATHS.has(path)) return { kind: 'public' };
   if (path === '/api/sync' || path.startsWith('/api/sync/')) return { kind: 'operator' };
   if (path === '/api' || path.startsWith('/api/')) {
-    if (method !== 'GET' && method !== 'HEAD') return { kind: 'domain', perms: ['c', 'u'] };
+    // A write finds what it writes, and the objects it names, by business identifier first (the
+    // conditional references of its transaction): it searches as well as creates and updates.
+    if (method !== 'GET' && method !== 'HEAD') return { kind: 'domain', perms: ['c', 'u', 's'] };
     return DISCLOSURE_LOG.test(path)
       ? { kind: 'domain', perms: ['r', 's'], audit: true }
       : { kind: 'domain', perms: ['r', 's'] };
