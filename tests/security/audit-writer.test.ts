@@ -98,8 +98,10 @@ describe('audit writer', () => {
   it("a facade closing right after a failed request still writes that request's audit row first", async () => {
     const dir = await fresh();
     const running = await startServer({ dataDir: dir, logger: pino({ level: 'silent' }), port: 0 });
-    const res = await fetch(`${running.url}/fhir/Patient/no-such-patient`);
-    expect(res.status).toBe(404);
+    // A malformed version id: refused by the route (400) before any read, so audited by the front on
+    // `finish` (a read that finds nothing is the guard's row, written before its 404: audit-actions).
+    const res = await fetch(`${running.url}/fhir/Patient/no-such-patient/_history/not-a-version`);
+    expect(res.status).toBe(400);
     await running.close();
     const reopened = await openStore({ dataDir: dir });
     try {
@@ -108,7 +110,7 @@ describe('audit writer', () => {
         (r) => JSON.parse(r.events) as Array<{ detail?: string; entities: string[] }>,
       );
       expect(records).toContainEqual(
-        expect.objectContaining({ detail: 'answered 404', entities: ['Patient/no-such-patient'] }),
+        expect.objectContaining({ detail: 'answered 400', entities: ['Patient/no-such-patient'] }),
       );
     } finally {
       await reopened.close();

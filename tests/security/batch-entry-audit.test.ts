@@ -100,10 +100,14 @@ describe('a failed batch entry', () => {
     await new Promise((done) => setTimeout(done, 200)); // the front's own row for the batch
     const rows = await auditOf('ehr');
     expect(rows.filter((row) => row[2].startsWith('entry '))).toEqual([
-      ['read', '4', 'entry 0 answered 404'],
       ['create', '4', 'entry 1 answered 422'],
       ['update', '4', 'entry 2 answered 400'],
-      ['operation', '4', 'entry 4 answered 404'],
+    ]);
+    // A read that finds nothing (entry 0's, and $everything's of its Patient in entry 4) leaves the
+    // guard's row, written before the answer and naming what was not found, in place of the entry's.
+    expect(rows.filter((row) => row[2].endsWith(' not found'))).toEqual([
+      ['read', '4', `Practitioner/${missing} not found`],
+      ['read', '4', `Patient/${missing} not found`],
     ]);
     expect(rows.filter((row) => row[0] === 'create' && row[1] === '0')).toHaveLength(1);
   });

@@ -140,6 +140,25 @@ describe('tyokyky clients', () => {
     expect(r.out).not.toContain('registered');
   }, 60_000);
 
+  it('a JWKS with a key that names no kid is refused with exit 2: an assertion must name its key', async () => {
+    const jwks = JSON.parse(readFileSync(`${key}.jwks.json`, 'utf8')) as { keys: Record<string, unknown>[] };
+    const nameless = join(dir, 'nameless.jwks.json');
+    writeFileSync(nameless, JSON.stringify({ keys: jwks.keys.map(({ kid: _kid, ...k }) => k) }));
+    const r = await run([
+      'clients',
+      'add',
+      'nameless',
+      '--scope',
+      'system/*.rs',
+      '--jwks-file',
+      nameless,
+      '--data-dir',
+      data,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('every key of the JWKS needs a kid');
+  }, 60_000);
+
   it('token: a registered client gets an access token from a facade with --auth embedded', async () => {
     const add = ['clients', 'add', 'kela-token', '--scope', 'system/Observation.rs'];
     expect((await run([...add, '--jwks-file', `${key}.jwks.json`, '--data-dir', data])).code).toBe(0);

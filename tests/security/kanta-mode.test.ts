@@ -296,9 +296,13 @@ describe("a batch's failed entries are audited, each once", () => {
       ['update', 'entry 2 answered 412 (store-version-1)'],
       ['update', 'entry 3 answered 428 (kanta-version)'],
       ['delete', 'entry 4 answered 405 (kanta-interaction)'],
-      ['read', 'entry 5 answered 404'],
     ]);
     expect(failed[2]?.entities).toEqual([`Observation/${ob.id}`]);
+    // Entry 5's read found nothing: the guard's row, written before the answer, names what it missed.
+    const missed = (await auditOf('b')).filter((row) => row.detail.endsWith(' not found'));
+    expect(missed.map((row) => [row.interaction, row.outcome, row.detail])).toEqual([
+      ['read', '4', `Observation/${missing} not found`],
+    ]);
   });
 
   it("a party's refused DELETE entry leaves one row: the guard's, naming the rule", async () => {

@@ -9,7 +9,16 @@ import { ReadBack } from './read-back.ts';
 
 /** What a view needs besides the store: the security layer's disclosure log, when there is one. */
 export interface ViewOptions {
-  disclosureLog?: (client: DisclosureClient, filter?: DisclosureFilter) => Promise<Disclosure[]>;
+  /**
+   * `client`'s disclosure log as `filter` keeps it, read for the caller whose store is `caller` (the
+   * read is audited as the caller's, with the view's parameters, `query`, as its query).
+   */
+  disclosureLog?: (
+    client: DisclosureClient,
+    filter: DisclosureFilter,
+    caller: FacadeStore,
+    query: string,
+  ) => Promise<Disclosure[]>;
 }
 
 /** A GET view of one client: its answer, from the caller's store, and the query parameters it takes. */
@@ -94,7 +103,14 @@ async function disclosuresView(
   const patient = await findClient(store, clientId);
   const consents = await ofPatient(store, patient, 'Consent', { _count: '1000' });
   const own = { patient: `Patient/${patient.id}`, consents: new Set(consents.map((c) => `Consent/${c.id}`)) };
-  return { client: clientId, disclosures: await log(own, filter) };
+  return { client: clientId, disclosures: await log(own, filter, store, queryText(query)) };
+}
+
+/** The view's parameters as a query string (each one given once: the view has refused others). */
+function queryText(query: Request['query']): string {
+  const text = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (typeof value === 'string') text.append(name, value);
+  return text.toString();
 }
 
 /** `party`: one receiving party's code, given at most once. */

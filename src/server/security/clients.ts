@@ -1,4 +1,11 @@
-import { type JWK, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import {
+  type JWK,
+  type JWTVerifyGetKey,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+} from 'jose';
 import { CONSENT_PARTIES } from '../../domain/index.ts';
 import { checkHttpUrl } from '../../shared/http-url.ts';
 import { isSupportedType } from '../resource-types.ts';
@@ -38,6 +45,9 @@ export function checkClient(client: RegisteredClient): void {
   if (client.jwks?.keys.some((k) => 'd' in k || k.kty === 'oct')) {
     throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
   }
+  // An assertion must name its key (claimedClient): a key without a kid could never be used.
+  if (client.jwks?.keys.some((k) => typeof k.kid !== 'string' || !k.kid))
+    throw new Error('every key of the JWKS needs a kid (SMART Backend Services: assertions name their key)');
   for (const token of client.scope.split(/\s+/).filter(Boolean)) {
     const why = scopeProblem(token);
     if (why) throw new Error(`scope "${token}" ${why}`);
@@ -144,21 +154,41 @@ function keysOf(client: RegisteredClient): JWTVerifyGetKey {
 const MAX_ASSERTION_S = 300;
 
 /**
- * Verifies a SMART Backend Services client assertion: signed by one of the client's registered keys,
- * `iss` = `sub` = client id, `aud` = our token endpoint, unexpired and short-lived, and a `jti` never
- * seen before (kept until the assertion expires, in the database so every worker sees it).
+ * The client an assertion claims to be (its `iss`), read before it is verified: the assertion must be
+ * a JWT whose header names its key (`kid`, SMART Backend Services), and a `client_id` sent beside it
+ * must name the same client (RFC 7521 §4.2).
+ */
+function claimedClient(assertion: string, clientId: string | undefined): string | undefined {
+  let claimed: string | undefined;
+  let kid: unknown;
+  try {
+    claimed = decodeJwt(assertion).iss;
+    kid = decodeProtectedHeader(assertion).kid;
+  } catch {
+    throw new AssertionError('client_assertion is not a JWT');
+  }
+  if (typeof kid !== 'string' || !kid)
+    throw new AssertionError(
+      'client assertion header names no key (kid), as SMART Backend Services requires',
+    );
+  if (clientId !== undefined && clientId !== claimed)
+    throw new AssertionError('client_id is not the client assertion issuer (iss)');
+  return claimed;
+}
+
+/**
+ * Verifies a SMART Backend Services client assertion: its header names its key (`kid`), signed by one
+ * of the client's registered keys, `iss` = `sub` = client id (= `clientId` when the request names
+ * one), `aud` = our token endpoint, unexpired and short-lived, and a `jti` never seen before (kept
+ * until the assertion expires, in the database so every worker sees it).
  */
 export async function verifyClientAssertion(
   db: Db,
   assertion: string,
   tokenUrl: string,
+  clientId?: string,
 ): Promise<RegisteredClient> {
-  let claimed: string | undefined;
-  try {
-    claimed = decodeJwt(assertion).iss;
-  } catch {
-    throw new AssertionError('client_assertion is not a JWT');
-  }
+  const claimed = claimedClient(assertion, clientId);
   const client = claimed ? await getClient(db, claimed) : undefined;
   if (!client) throw new AssertionError(ASSERTION_NOT_VERIFIED);
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];

@@ -5,6 +5,7 @@
  * by the service's own, non-party clients (*käyttöloki*) stay in the AuditEvent search.
  */
 import { type StoredAuditRecord, sqlTimestamp } from '../../store/index.ts';
+import { guardOf, succeeded } from './guard-context.ts';
 import { rows } from './schema.ts';
 
 type Db = { query(sql: string, params?: unknown[]): Promise<unknown> };
@@ -83,6 +84,24 @@ export async function disclosureLog(
     if (page.length < BATCHES) return out;
     before = page[page.length - 1]?.id ?? null;
   }
+}
+
+/**
+ * The disclosure log as the caller of a request reads it through its guarded store (`caller`): a read
+ * of the audit log, so recorded as reading /fhir/AuditEvent is (front.ts `serveAudit`) — a search of
+ * AuditEvent naming the client, with the view's parameters (`query`) as its query — before it is
+ * answered. A log that cannot be recorded is not answered.
+ */
+export async function auditedDisclosureLog(
+  client: DisclosureClient,
+  filter: DisclosureFilter,
+  caller: object,
+  query: string,
+): Promise<Disclosure[]> {
+  const g = guardOf(caller);
+  const log = await disclosureLog(g.base, client, filter);
+  await g.audit([succeeded(g, 'search-type', 'E', ['AuditEvent'], [client.patient], { query })]);
+  return log;
 }
 
 /** Whether `filter` keeps `entry`, by the record's own time (its batch may span others). */

@@ -24,6 +24,23 @@ export interface Guard {
 }
 
 /**
+ * Each guarded store's guard, registered as the store is made (guard-store.ts): for the security
+ * layer's own reads through a request's store that no store member makes (the disclosure log).
+ */
+const GUARDS = new WeakMap<object, Guard>();
+
+export function registerGuard(store: object, g: Guard): void {
+  GUARDS.set(store, g);
+}
+
+/** The guard of a request's guarded store; a store without one is refused (`sec-ctx-1`), as unchecked. */
+export function guardOf(store: object): Guard {
+  const g = GUARDS.get(store);
+  if (!g) throw new FhirError(500, issue('fatal', 'security', 'sec-ctx-1: no access context for this call'));
+  return g;
+}
+
+/**
  * The requests (by the caller's per-request principal) whose refusals the guard has audited, naming
  * what was refused: the front writes no second, vaguer row for them. A refused entry of a batch
  * (answered inside a 200) is audited only this way.
@@ -104,19 +121,36 @@ export function withheld(type: string, id: string): FhirError {
   );
 }
 
-const INTERACTION_ACTION: Record<string, AuditRecord['action']> = {
+/**
+ * The audit action of each FHIR interaction (R4 AuditEvent.action): reads (read, vread, history) `R`,
+ * writes `C`/`U`/`D` (a patch is an update), searches and operations `E`.
+ */
+const INTERACTION_ACTION: Readonly<Record<string, AuditRecord['action']>> = {
+  read: 'R',
+  vread: 'R',
+  'history-instance': 'R',
+  'history-type': 'R',
+  'history-system': 'R',
+  capabilities: 'R',
   create: 'C',
   update: 'U',
+  patch: 'U',
   delete: 'D',
   'search-type': 'E',
+  'search-system': 'E',
   transaction: 'E',
   batch: 'E',
   operation: 'E',
 };
 
-/** The audit action (C, R, U, D, E) of a FHIR interaction. */
+/**
+ * The audit action (C, R, U, D, E) of a FHIR interaction. One not in the table is `E`, never `R`: a
+ * party's `R` rows are disclosures in the client's disclosure log (disclosures.ts).
+ */
 export const actionOf = (interaction: string): AuditRecord['action'] =>
-  INTERACTION_ACTION[interaction] ?? 'R';
+  Object.hasOwn(INTERACTION_ACTION, interaction)
+    ? (INTERACTION_ACTION[interaction] as AuditRecord['action'])
+    : 'E';
 
 /** An audit record of `p`'s request. */
 export const record = (

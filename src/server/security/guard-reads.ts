@@ -74,6 +74,17 @@ function admitRead(g: Guard, interaction: string, type: string, entity: string):
   );
 }
 
+/**
+ * A read's failure, audited before it reaches the caller: a refusal (403: `auditRefusal`), and a
+ * missing or deleted resource (404, 410: for a party `hideMissing` made it a refusal already), naming
+ * what was not found. The front writes no second row for the request (`refusalsAudited`).
+ */
+async function auditFailedRead(g: Guard, interaction: string, entity: string, err: unknown): Promise<never> {
+  if (err instanceof FhirError && (err.status === 404 || err.status === 410))
+    await refuseAudited(g, interaction, entity, [], err);
+  return auditRefusal(g, interaction, entity, [], err);
+}
+
 /** read and vread: the resource as the caller may see it. */
 export async function readOne<T extends Resource>(
   g: Guard,
@@ -84,7 +95,7 @@ export async function readOne<T extends Resource>(
 ): Promise<T> {
   const entity = `${type}/${id}`;
   await admitRead(g, interaction, type, entity);
-  const raw = await hideMissing(g, type, id, load).catch((e) => auditRefusal(g, interaction, entity, [], e));
+  const raw = await hideMissing(g, type, id, load).catch((e) => auditFailedRead(g, interaction, entity, e));
   // A party's vread: the newest version decides too, as for the history (one restricted now, or
   // about a client whose data it may not see now, is shown in no version).
   if (interaction === 'vread' && g.p.party) {
@@ -165,7 +176,7 @@ export async function readJson(g: Guard, type: string, id: string): Promise<Stor
   const entity = `${type}/${id}`;
   await admitRead(g, 'read', type, entity);
   const stored = await hideMissing(g, type, id, () => g.base.readJson(type, id)).catch((e) =>
-    auditRefusal(g, 'read', entity, [], e),
+    auditFailedRead(g, 'read', entity, e),
   );
   if (!p.party && (p.turvakielto || type !== 'Patient' || !stored.json.includes(TURVAKIELTO))) {
     await g.audit([succeeded(g, 'read', 'R', [entity], patientOfJson(type, id, stored.json, p.base))]);

@@ -5,7 +5,7 @@ import type { AuditRecord, AuditWriter } from './audit.ts';
 import type { Principal } from './context.ts';
 import { CreateBatcher } from './create-batcher.ts';
 import { auditFailedEntry } from './entry-audit.ts';
-import { type Guard, refusalsAudited, txGuard } from './guard-context.ts';
+import { type Guard, refusalsAudited, registerGuard, txGuard } from './guard-context.ts';
 import * as reads from './guard-reads.ts';
 import * as writes from './guard-writes.ts';
 import type { SecurityStore } from './schema.ts';
@@ -126,6 +126,7 @@ class GuardedStore extends GuardedWrites implements FacadeStore {
       refusal: (row) => shared.auditRead([row]).then(() => void refusalsAudited.add(p)),
     };
     super(g);
+    registerGuard(this, g);
     this.#g = g;
     this.#shared = shared;
   }

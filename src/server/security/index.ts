@@ -11,7 +11,7 @@ import {
   type Disclosure,
   type DisclosureClient,
   type DisclosureFilter,
-  disclosureLog,
+  auditedDisclosureLog,
 } from './disclosures.ts';
 import { forwardedOrigin } from './forwarded.ts';
 import { securityFront } from './front.ts';
@@ -88,7 +88,12 @@ export interface Security {
   setPublicBase(origin: string): void;
   publicBase(): string;
   /** A client's disclosure log (*luovutusloki*), newest first (security/disclosures.ts). */
-  disclosureLog(client: DisclosureClient, filter?: DisclosureFilter): Promise<Disclosure[]>;
+  disclosureLog(
+    client: DisclosureClient,
+    filter: DisclosureFilter,
+    caller: FacadeStore,
+    query: string,
+  ): Promise<Disclosure[]>;
   /** Resolves once every audit row handed over so far is written (or has failed): before closing the store. */
   auditSettled(): Promise<void>;
   /**
@@ -151,7 +156,7 @@ export async function createSecurity(opts: SecurityOptions): Promise<Security> {
       origin = o.replace(/\/+$/, '');
     },
     publicBase,
-    disclosureLog: (client, filter) => disclosureLog(opts.store, client, filter),
+    disclosureLog: auditedDisclosureLog,
     auditSettled: () => writer.settled(),
     auditOperator: (res, call) => writer.record(operatorRecord(res, call)),
   };

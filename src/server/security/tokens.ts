@@ -22,7 +22,8 @@ import { rows } from './schema.ts';
 
 /**
  * Algorithms accepted on an external IdP's access tokens and on client assertions (asymmetric only:
- * no `none`, no HS*). The embedded server's own tokens are checked against its stored keys' algorithms.
+ * no `none`, no HS*), and advertised as such (`token_endpoint_auth_signing_alg_values_supported`).
+ * The embedded server's own tokens are checked against its stored keys' algorithms.
  */
 export const ALGORITHMS = ['ES384', 'RS384', 'ES256', 'RS256'];
 /** Allowed clock difference when checking `exp` and `nbf`. */
