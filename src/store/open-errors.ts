@@ -42,6 +42,8 @@ export function explainOpenError(
   if (code === 'EACCES' || code === 'EPERM')
     return `cannot use data directory ${opts.dataDir}: permission denied`;
   if (code === 'ENOTDIR' || code === 'EEXIST') return `data directory ${opts.dataDir} is not a directory`;
+  if (code === 'ENOTEMPTY')
+    return `data directory ${opts.dataDir} is not empty and holds no store: give a new or empty directory`;
   // A read-only mount refuses the lock file of a directory that exists and the copy into a new one alike.
   if (code === 'EROFS') return `data directory ${opts.dataDir} is on a read-only file system`;
   if (code === 'ENOENT')

@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { cacheRoot } from '../shared/cache-dir.ts';
 import { makeDataDir } from './data-dir.ts';
+import { LOCK_FILE } from './dir-lock.ts';
 import { openPglite } from './engine.ts';
 import { STORE_MIGRATIONS, applyStoreMigrations } from './schema.ts';
 
@@ -153,6 +154,7 @@ export async function copyPgliteTemplate(target: string): Promise<void> {
   const final = resolve(target);
   if (existsSync(final)) {
     makeDataDir(final); // an existing file is refused as not a directory
+    assertNothingElse(final);
     copyIntoExisting(template, final);
     return;
   }
@@ -167,6 +169,19 @@ export async function copyPgliteTemplate(target: string): Promise<void> {
     // Another process made the store meanwhile: that one is used.
     if (!existsSync(join(final, STORE_MARK))) throw err;
   }
+}
+
+/**
+ * What an existing directory may hold before it becomes a store: hidden files, a file system's
+ * `lost+found`, and this store's lock. Anything else is someone's folder (`--data-dir .` or `~` by
+ * mistake): refused (code ENOTEMPTY), rather than filled with the store's files — nor, on a failed copy,
+ * stripped of a `base/` or `global/` of its own.
+ */
+function assertNothingElse(dir: string): void {
+  const other = readdirSync(dir).some(
+    (name) => !name.startsWith('.') && name !== 'lost+found' && name !== LOCK_FILE,
+  );
+  if (other) throw Object.assign(new Error(`${dir} is not empty and holds no store`), { code: 'ENOTEMPTY' });
 }
 
 /** The template's files into the directory `target`, PG_VERSION last; on failure none of them stays. */

@@ -19,6 +19,14 @@ const suite = appPerSuite({ strict: false });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   postFhir(suite.app, path, body, headers);
+/** The same facade with a configured base URL, for tests of absolute URLs (the Host header names none). */
+const HERE = 'http://facade.test/fhir';
+let hereApp: ReturnType<typeof suite.fx.app> | undefined;
+const here = () => {
+  hereApp ??= suite.fx.app({ strict: false, baseUrl: HERE });
+  return hereApp;
+};
+const postHere = (path: string, body: unknown) => postFhir(here(), path, body);
 const patient = () => ({
   resourceType: 'Patient',
   identifier: [{ system: 'urn:ietf:rfc:3986', value: uniqueUrn() }],
@@ -850,10 +858,8 @@ describe('writes', () => {
       description: { text: 'x' },
       subject: { reference: `Patient/${p}` },
     });
-    // One Host for both: without a configured base URL the facade takes it from the request, and a URL
-    // under another base names another server's resource.
-    const host = { Host: 'facade.test' };
-    const doer = await post('/fhir/Practitioner', practitioner(), host);
+    // One base for both: a URL under another base names another server's resource.
+    const doer = await postHere('/fhir/Practitioner', practitioner());
     const plan = await post('/fhir/CarePlan', {
       resourceType: 'CarePlan',
       status: 'active',
@@ -862,16 +868,12 @@ describe('writes', () => {
       goal: [{ reference: `Goal/${goal.body.id}` }],
     });
     const absolute = (doer.headers.location as string).replace(/\/_history\/1$/, '');
-    const obs = await post(
-      '/fhir/Observation',
-      {
-        resourceType: 'Observation',
-        status: 'final',
-        code: { text: 'x' },
-        performer: [{ reference: absolute }],
-      },
-      host,
-    );
+    const obs = await postHere('/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      performer: [{ reference: absolute }],
+    });
     expect([goal.status, doer.status, plan.status, obs.status]).toEqual([201, 201, 201, 201]);
     const refusedGoal = await request(suite.app).delete(`/fhir/Goal/${goal.body.id}`);
     expect(refusedGoal.status).toBe(409);
@@ -1135,24 +1137,20 @@ describe('writes', () => {
   });
 
   it("a batch entry's absolute request.url under this server's base is taken as its relative form; under another base it is 400 naming it", async () => {
-    const base = 'http://fhir.test/fhir';
+    const base = HERE;
     const created = await post('/fhir/Practitioner', practitioner());
     const id = created.body.id as string;
-    const res = await post(
-      '/fhir',
-      {
-        resourceType: 'Bundle',
-        type: 'batch',
-        entry: [
-          { request: { method: 'GET', url: `${base}/Practitioner/${id}` } },
-          { request: { method: 'GET', url: `${base}/Practitioner?_id=${id}` } },
-          { resource: practitioner(), request: { method: 'POST', url: `${base}/Practitioner` } },
-          { request: { method: 'GET', url: `http://elsewhere.test/fhir/Practitioner/${id}` } },
-          { request: { method: 'GET', url: `${base}x/Practitioner/${id}` } },
-        ],
-      },
-      { Host: 'fhir.test' },
-    );
+    const res = await postHere('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `${base}/Practitioner/${id}` } },
+        { request: { method: 'GET', url: `${base}/Practitioner?_id=${id}` } },
+        { resource: practitioner(), request: { method: 'POST', url: `${base}/Practitioner` } },
+        { request: { method: 'GET', url: `http://elsewhere.test/fhir/Practitioner/${id}` } },
+        { request: { method: 'GET', url: `${base}x/Practitioner/${id}` } },
+      ],
+    });
     expect(res.status).toBe(200);
     const [read, search, create, elsewhere, lookalike] = res.body.entry;
     expect(read.response).toMatchObject({ status: '200 OK', etag: 'W/"1"' });
@@ -1561,6 +1559,23 @@ describe('writes', () => {
 });
 
 describe('mounted in a host app', () => {
+  it('without baseUrl, absolute URLs name the address the connection came in on, never the Host header', async () => {
+    const host = express();
+    host.use('/prefix', suite.fx.app({ strict: false }));
+    const created = await request(host)
+      .post('/prefix/fhir/Practitioner')
+      .set({ 'Content-Type': FHIR, Host: 'evil.example' })
+      .send(JSON.stringify(practitioner()));
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/prefix\/fhir\/Practitioner\//);
+    const page = await request(host)
+      .get('/prefix/fhir/Practitioner')
+      .query({ _count: '1' })
+      .set('Host', 'evil.example');
+    expect(JSON.stringify(page.body.link)).not.toContain('evil.example');
+    expect(page.body.link[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/prefix\/fhir\/Practitioner\?/);
+  });
+
   it('absolute URLs carry the prefix; a root mount leaves the host its later routes', async () => {
     const host = express();
     host.use('/prefix', suite.fx.app({ strict: false }));
@@ -1992,19 +2007,18 @@ describe('references on the write path', () => {
 
     it('versioned, absolute-here and contained references are checked as what they name; others are not', async () => {
       const { patient: subject } = await referenced();
-      // Without a configured base URL the app takes it from the request: one Host for all.
-      const host = { Host: 'facade.test' };
-      const base = 'http://facade.test/fhir';
+      // Absolute URLs under the configured base are this server's.
+      const base = HERE;
       for (const ref of [
         `${subject}/_history/1`,
         `${base}/${subject}`,
         'http://elsewhere.example/fhir/Patient/1',
       ]) {
-        expect((await post('/fhir/Observation', observation(ref), host)).status, ref).toBe(201);
+        expect((await postHere('/fhir/Observation', observation(ref))).status, ref).toBe(201);
       }
-      expect(
-        (await post('/fhir/Observation', observation(`${base}/Patient/never-stored`), host)).status,
-      ).toBe(422);
+      expect((await postHere('/fhir/Observation', observation(`${base}/Patient/never-stored`))).status).toBe(
+        422,
+      );
       // A versioned reference names that version: one the resource never had is missing.
       for (const version of ['2', 'x', '0']) {
         const res = await post('/fhir/Observation', observation(`${subject}/_history/${version}`));
@@ -2015,31 +2029,27 @@ describe('references on the write path', () => {
       }
       // One under this server's base is stored as the relative reference it is; one naming another
       // server names nothing here, even with the Type/id of a resource stored here.
-      const absoluteHere = await post('/fhir/Observation', observation(`${base}/${subject}`), host);
+      const absoluteHere = await postHere('/fhir/Observation', observation(`${base}/${subject}`));
       expect(absoluteHere.body.subject).toEqual({ reference: subject });
       const alone = `Patient/${(await post('/fhir/Patient', patient())).body.id}`;
       const foreign = await post('/fhir/Observation', observation(`http://elsewhere.example/fhir/${alone}`));
       expect(foreign.status).toBe(201);
       const matches = async (query: Record<string, string>) =>
-        (
-          (await request(suite.app).get('/fhir/Observation').set(host).query(query)).body as Bundle
-        ).entry?.map((e) => e.resource?.id) ?? [];
+        ((await request(here()).get('/fhir/Observation').query(query)).body as Bundle).entry?.map(
+          (e) => e.resource?.id,
+        ) ?? [];
       expect(await matches({ subject: alone })).toEqual([]);
       expect(await matches({ subject: `http://elsewhere.example/fhir/${alone}` })).toEqual([foreign.body.id]);
       // A search by an absolute URL under this server's base matches the relative references.
       expect(await matches({ subject: `${base}/${subject}` })).toContain(absoluteHere.body.id);
       expect((await request(suite.app).delete(`/fhir/${alone}`)).status).toBe(204);
-      const inTransaction = await post(
-        '/fhir',
-        {
-          resourceType: 'Bundle',
-          type: 'transaction',
-          entry: [
-            { resource: observation(`${base}/${subject}`), request: { method: 'POST', url: 'Observation' } },
-          ],
-        },
-        host,
-      );
+      const inTransaction = await postHere('/fhir', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: observation(`${base}/${subject}`), request: { method: 'POST', url: 'Observation' } },
+        ],
+      });
       expect(inTransaction.body.entry[0].resource.subject).toEqual({ reference: subject });
       const withContained = await post('/fhir/Observation', {
         ...observation(subject),

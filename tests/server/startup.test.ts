@@ -1,5 +1,5 @@
 // Startup failures are one line and exit 2, checked before anything is created on disk.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,26 @@ describe('startup errors', () => {
       expect(explainOpenError(err, { dataDir })).toContain(why);
     }
   }, 30_000);
+
+  it("someone's folder (not empty, no store in it) is refused as a data directory, and left as it was", async () => {
+    const folder = join(dir, 'documents');
+    mkdirSync(join(folder, 'base'), { recursive: true });
+    writeFileSync(join(folder, 'readme.txt'), 'mine');
+    writeFileSync(join(folder, 'base', 'notes.txt'), 'also mine');
+    const err = await openStore({ dataDir: folder }).catch((e: unknown) => e);
+    expect(explainOpenError(err, { dataDir: folder })).toBe(
+      `data directory ${folder} is not empty and holds no store: give a new or empty directory`,
+    );
+    expect(readdirSync(folder).sort()).toEqual(['base', 'readme.txt']);
+    expect(readdirSync(join(folder, 'base'))).toEqual(['notes.txt']);
+    // An empty directory, or one with hidden files only, becomes a store.
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, '.keep'), '');
+    const store = await openStore({ dataDir: empty });
+    await store.close();
+    expect(existsSync(join(empty, 'PG_VERSION'))).toBe(true);
+  }, 60_000);
 
   it('a data directory on a read-only file system is said so, not blamed on its parent', () => {
     // No read-only mount to make here: the error openStore meets there (a lock file, a copy: EROFS).

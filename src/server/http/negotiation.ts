@@ -235,15 +235,24 @@ function indented(json: string): string {
 
 /**
  * The public base of the FHIR API: the origin a trusted proxy reported (set by the security front,
- * security/forwarded.ts, in `res.locals.forwardedOrigin`), else the configured one, else this
- * request's origin; plus the path the app is mounted at (recorded by createApp in
- * `res.locals.appBase`) and `/fhir`.
+ * security/forwarded.ts, in `res.locals.forwardedOrigin`), else the configured one, else the address
+ * the connection came in on; plus the path the app is mounted at (recorded by createApp in
+ * `res.locals.appBase`) and `/fhir`. Never the `Host` header: anyone can send one, and a Location or
+ * paging link built from it would send the next request wherever the sender chose.
  */
 export function baseUrl(req: Request, configured?: string): string {
   const mount = (req.res?.locals.appBase as string | undefined) ?? '';
   const forwarded = req.res?.locals.forwardedOrigin as string | undefined;
   if (forwarded) return `${forwarded}${mount}/fhir`;
-  return configured ?? `${req.protocol}://${req.get('host')}${mount}/fhir`;
+  return configured ?? `${socketOrigin(req)}${mount}/fhir`;
+}
+
+/** `http://<local address>:<port>` of the connection (https over TLS), an IPv6 address bracketed. */
+function socketOrigin(req: Request): string {
+  const socket = req.socket as Request['socket'] & { encrypted?: boolean };
+  const address = (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.)/, '');
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${socket.encrypted ? 'https' : 'http'}://${host}:${socket.localPort}`;
 }
 
 export function versionHeaders(
