@@ -5,7 +5,7 @@ import { type PullResult, pullOnce } from './pull.ts';
 import { WAIT_FOR_DEPENDENCY_MS } from './push/dependencies.ts';
 import { pushRound } from './push/round.ts';
 import { CredentialsRefused, type PushRoundResult, emptyPushResult } from './push/state.ts';
-import { ERROR_KEY, type WorkKind, nextShortWait, queueDepth, setState } from './repository.ts';
+import { type WorkKind, keepLastError, nextShortWait, queueDepth } from './repository.ts';
 
 /** How one push round and one pull run against the remote (the FHIR-store default, or an adapter's). */
 export interface Rounds {
@@ -102,7 +102,7 @@ export async function drainOutbox(
         // Its rows went back unsent.
         stopped = true;
         if (!(err instanceof CredentialsRefused)) throw err;
-        await keepLastError(ctx, 'push', err);
+        await keepLastError(ctx.store, 'push', err);
         r = err.result ?? emptyPushResult();
       } finally {
         inFlight--;
@@ -128,20 +128,7 @@ export async function drainOutbox(
 /** A failed round is logged and kept as the status's last error of its kind; the loop goes on. */
 export async function recordError(ctx: SyncContext, kind: WorkKind, err: unknown): Promise<void> {
   ctx.log.error({ err }, 'sync: round failed');
-  await keepLastError(ctx, kind, err);
-}
-
-/**
- * Keeps `err` as the last error of a push round or a pull, stamped (its message: names and codes,
- * never what was sent). Status shows it until a later success of the same kind (status.ts).
- */
-export async function keepLastError(
-  ctx: Pick<SyncContext, 'store'>,
-  kind: WorkKind,
-  err: unknown,
-): Promise<void> {
-  const message = `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`;
-  await setState(ctx.store, ERROR_KEY[kind], message).catch(() => {});
+  await keepLastError(ctx.store, kind, err);
 }
 
 export async function pushLoop(

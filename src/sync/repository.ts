@@ -901,6 +901,25 @@ export async function deletesLeft(
   return { total: n, newest: rows.map((r) => ({ ...r, since: instantOf(r.since) })) };
 }
 
+/**
+ * Of local references `Type/id`, those the remote deleted while the pull left their copy here
+ * (`sync_delete_left`, for the remote id the id map still maps them to): gone on the remote, though
+ * mapped. What refers to them cannot go there (push/dependencies.ts).
+ */
+export async function deletedOnRemote(db: Db, refs: Iterable<string>): Promise<Set<string>> {
+  const keys = [...new Set(refs)];
+  if (!keys.length) return new Set();
+  const rows = await db.query<{ ref: string }>(
+    `SELECT l.resource_type || '/' || l.local_id AS ref
+       FROM sync_delete_left l
+       JOIN sync_idmap m
+         ON m.resource_type = l.resource_type AND m.local_id = l.local_id AND m.remote_id = l.remote_id
+      WHERE (l.resource_type, l.local_id) IN (SELECT t, i FROM unnest($1::text[], $2::text[]) AS k(t, i))`,
+    splitRefs(keys),
+  );
+  return new Set(rows.map((r) => r.ref));
+}
+
 /** Many mappings in one statement (the last one wins when a list maps one local resource twice). */
 export async function upsertMappings(db: Db, list: IdMapping[]): Promise<void> {
   if (!list.length) return;
@@ -1297,6 +1316,15 @@ export type StateKey =
   | 'remote'
   | 'party'
   | 'gated_party';
+
+/**
+ * Keeps `err` as the last error of a push round or a pull, stamped (its message: names and codes,
+ * never what was sent). Status shows it until a later success of the same kind (status.ts).
+ */
+export async function keepLastError(db: Db, kind: WorkKind, err: unknown): Promise<void> {
+  const message = `${new Date().toISOString()} ${(err as Error)?.message ?? String(err)}`;
+  await setState(db, ERROR_KEY[kind], message).catch(() => {});
+}
 
 export async function setState(db: Db, key: StateKey, value: string): Promise<void> {
   await db.query(

@@ -10,15 +10,7 @@ import { type DisclosureRule, sdkDisclosureRule } from './consent-gate.ts';
 import { type SyncContext, type SyncStore, type Timings, readHere } from './context.ts';
 import { doorbellOf } from './doorbell.ts';
 import { type RemoteAdapter, createKantaAdapter, kantaStatus } from './kanta/index.ts';
-import {
-  FHIR_STORE_ROUNDS,
-  type Rounds,
-  drainOutbox,
-  keepLastError,
-  pullLoop,
-  pushLoop,
-  roundsInFlight,
-} from './loops.ts';
+import { FHIR_STORE_ROUNDS, type Rounds, drainOutbox, pullLoop, pushLoop, roundsInFlight } from './loops.ts';
 import { createSyncMetrics } from './metrics.ts';
 import { checkParty } from './party.ts';
 import { type PulledValidator, pulledCheck } from './pull-check.ts';
@@ -41,6 +33,7 @@ import {
   enqueueMany,
   follow,
   isPulledWrite,
+  keepLastError,
   listByState,
   listConflicts,
   listedByState,
@@ -366,7 +359,7 @@ function whyUnchecked(err: unknown, timeoutMs: number | undefined): string | und
 /** A one-shot pull (the CLI's, the API's) that fails leaves its error in the status, as a loop's round does. */
 function keepingError<T>(ctx: SyncContext, work: Promise<T>): Promise<T> {
   return work.catch(async (err: unknown) => {
-    await keepLastError(ctx, 'pull', err);
+    await keepLastError(ctx.store, 'pull', err);
     throw err;
   });
 }

@@ -20,8 +20,8 @@ type Decision = ClientDisclosure;
  */
 export async function gateByConsent(round: Round, rows: OutboxRow[]): Promise<OutboxRow[]> {
   const { ctx } = round;
-  const others = new Map(rows.map((r) => [r.id, otherClients(r)]));
-  const patients = new Set([...others.values()].flat());
+  const others = await timeSpent(ctx, 'database', () => otherClientRefs(round, rows));
+  const patients = new Set([...others.values()].flat().map((o) => o.patient));
   for (const r of rows) if (r.action !== 'delete' && r.patient_id) patients.add(r.patient_id);
   const consents = await timeSpent(ctx, 'consent', () => consentsOf(round, [...patients]));
   const decide = decider(round, consents);
@@ -97,29 +97,76 @@ async function withdrawalToTell(round: Round, row: OutboxRow): Promise<boolean> 
   return mapped.has(key);
 }
 
-/** Patients other than the row's own client that the row refers to (e.g. a CareTeam member). */
-function otherClients(row: OutboxRow): string[] {
-  if (row.action === 'delete') return [];
-  const out: string[] = [];
-  for (const ref of collectReferences(row.payload)) {
-    const id = ref.startsWith('Patient/') ? ref.slice('Patient/'.length) : undefined;
-    if (id && id !== row.patient_id) out.push(id);
+/** A reference to data of a client other than the row's own: the reference, and that client's local Patient id. */
+interface OtherClientRef {
+  ref: string;
+  patient: string;
+}
+
+/**
+ * Per row, what it refers to of clients other than its own: their Patient (e.g. a CareTeam member),
+ * or any resource of theirs (e.g. a goal addressing another client's score).
+ */
+async function otherClientRefs(round: Round, rows: OutboxRow[]): Promise<Map<string, OtherClientRef[]>> {
+  const refs = new Map(
+    rows.map((r) => [r.id, r.action === 'delete' ? [] : [...collectReferences(r.payload)]]),
+  );
+  const owners = await ownersOf(round, rows, [...new Set([...refs.values()].flat())]);
+  const out = new Map<string, OtherClientRef[]>();
+  for (const row of rows) {
+    const theirs = (refs.get(row.id) ?? []).flatMap((ref) => {
+      const patient = owners.get(ref);
+      return patient && patient !== row.patient_id ? [{ ref, patient }] : [];
+    });
+    out.set(row.id, theirs);
   }
   return out;
 }
 
 /**
- * Why a reference to another client's Patient may not go (that client's identification is not
- * disclosed to the party), or undefined. Held, not blocked: the row goes once the other client's
- * consent permits, and no consent change of the row's own client is needed for that.
+ * The client (local Patient id) each referenced resource belongs to, by the rule its own outbox rows
+ * are given theirs (patientReferenceOf): a Patient itself; a resource of a family as queued in this
+ * batch, else as read here (all at once: the store coalesces concurrent reads). Directory resources
+ * and resources not found belong to no client.
+ */
+async function ownersOf(round: Round, rows: OutboxRow[], refs: string[]): Promise<Map<string, string>> {
+  const { store, families } = round.ctx;
+  const queued = new Map(
+    rows
+      .filter((r) => r.action !== 'delete' && r.payload)
+      .map((r) => [`${r.resource_type}/${r.resource_id}`, r]),
+  );
+  const resources = await Promise.all(
+    refs.map((ref) => {
+      const [type, id] = [ref.slice(0, ref.indexOf('/')), ref.slice(ref.indexOf('/') + 1)];
+      if (type === 'Patient') return { resourceType: type, id };
+      if (!families[type]) return undefined;
+      return queued.get(ref)?.payload ?? store.read(type, id).catch(() => undefined);
+    }),
+  );
+  const out = new Map<string, string>();
+  refs.forEach((ref, i) => {
+    const resource = resources[i];
+    const patient = resource && patientReferenceOf(resource)?.slice('Patient/'.length);
+    if (patient) out.set(ref, patient);
+  });
+  return out;
+}
+
+/**
+ * Why a reference to another client's data may not go (that client's identification is not disclosed
+ * to the party), or undefined. Held, not blocked: the row goes once the other client's consent
+ * permits, and no consent change of the row's own client is needed for that.
  */
 async function otherClientRefused(
-  patients: string[],
+  others: OtherClientRef[],
   decide: (patient: string, dataClass: string) => Promise<Decision>,
 ): Promise<string | undefined> {
-  for (const patient of patients) {
+  for (const { ref, patient } of others) {
     const identity = await decide(patient, IDENTITY_CLASS);
-    if (!identity.permitted) return `held: refers to Patient/${patient}, another client — ${identity.reason}`;
+    if (identity.permitted) continue;
+    const whose = ref === `Patient/${patient}` ? 'another client' : `of another client (Patient/${patient})`;
+    return `held: refers to ${ref}, ${whose} — ${identity.reason}`;
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import {
   type IdMapping,
   type LatestState,
   type OutboxRow,
+  deletedOnRemote,
   isDeletedHere,
   laterRowsOf,
   latestStates,
@@ -49,15 +50,16 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
   const all = [...new Set([...deps.values()].flat())];
   const synced = all.filter((r) => ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
   const logicalRefs = all.filter((r) => !ctx.pushTypes.has(r.slice(0, r.indexOf('/'))));
-  const { mappings, states } = await knownState(round, synced, inBatch);
+  const { mappings, states, goneThere } = await knownState(round, synced, inBatch);
   const logical = await logicalTargets(round, logicalRefs);
+  const known: Known = { inBatch, mappings, states, goneThere, logical, pushTypes: ctx.pushTypes };
 
   const verdicts = new Map<string, Verdict>();
   for (const row of rows) {
     const v =
       absoluteVerdict(row, ctx.remote.baseUrl) ??
       versionVerdict(row, inBatch, mappings, ctx.pushTypes) ??
-      ownVerdict(deps.get(row.id)!, inBatch, mappings, states, logical, ctx.pushTypes);
+      ownVerdict(deps.get(row.id)!, known);
     if (v) verdicts.set(row.id, v);
   }
   // A row whose in-batch dependency cannot go cannot go either (to a fixed point).
@@ -83,9 +85,10 @@ export async function orderByDependencies(round: Round, rows: OutboxRow[]): Prom
 }
 
 /**
- * The mappings of the dependencies and of the rows themselves, and the queue state of each dependency
- * outside the batch that is not mapped. A dependency settled between the two reads shows as `done`
- * without a mapping: its mapping (written in the statement that settled it) is read again.
+ * The mappings of the dependencies and of the rows themselves, the queue state of each dependency
+ * outside the batch that is not mapped, and the mapped ones outside the batch the remote deleted while
+ * the pull left their copy here (`goneThere`). A dependency settled between the two reads shows as
+ * `done` without a mapping: its mapping (written in the statement that settled it) is read again.
  */
 async function knownState(round: Round, synced: string[], inBatch: Map<string, OutboxRow>) {
   const { ctx } = round;
@@ -101,7 +104,9 @@ async function knownState(round: Round, synced: string[], inBatch: Map<string, O
     const late = await timeSpent(ctx, 'database', () => mappingsForLocal(ctx.store, settled));
     for (const [k, m] of late) mappings.set(k, m);
   }
-  return { mappings, states };
+  const mappedOutside = synced.filter((r) => !inBatch.has(r) && mappings.has(r));
+  const goneThere = await timeSpent(ctx, 'database', () => deletedOnRemote(ctx.store, mappedOutside));
+  return { mappings, states, goneThere };
 }
 
 /** A row with an absolute reference the sync cannot translate (it may point at this store) is held. */
@@ -148,14 +153,18 @@ function versionVerdict(
   return undefined;
 }
 
-function ownVerdict(
-  refs: string[],
-  inBatch: Map<string, OutboxRow>,
-  mappings: Map<string, IdMapping>,
-  states: Map<string, LatestState>,
-  logical: LogicalTargets,
-  pushTypes: Set<string>,
-): Verdict | undefined {
+/** What the ordering knows of the round's dependencies (knownState, logicalTargets). */
+interface Known {
+  inBatch: Map<string, OutboxRow>;
+  mappings: Map<string, IdMapping>;
+  states: Map<string, LatestState>;
+  goneThere: Set<string>;
+  logical: LogicalTargets;
+  pushTypes: Set<string>;
+}
+
+function ownVerdict(refs: string[], known: Known): Verdict | undefined {
+  const { inBatch, mappings, states, goneThere, logical, pushTypes } = known;
   for (const ref of refs) {
     if (!pushTypes.has(ref.slice(0, ref.indexOf('/')))) {
       if (!logical.get(ref)) {
@@ -166,6 +175,12 @@ function ownVerdict(
       }
       continue;
     }
+    // Mapped, but deleted there: the remote would refuse the reference, or keep it dangling.
+    if (goneThere.has(ref))
+      return {
+        kind: 'hold',
+        reason: `held: depends on ${ref}, deleted on the remote (its copy here is kept while resources here refer to it)`,
+      };
     if (mappings.has(ref) || inBatch.has(ref)) continue;
     const s = states.get(ref);
     // Deleted here before it reached the remote: it never will (its delete is not to be waited for).

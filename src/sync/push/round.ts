@@ -14,6 +14,7 @@ import {
   SUPERSEDED_BY_SENT,
   claim,
   isOlderThanSent,
+  keepLastError,
   laterRowsOf,
   mappingsForLocal,
   release,
@@ -91,6 +92,9 @@ export async function pushRound(ctx: SyncContext, signal?: AbortSignal): Promise
     if (err instanceof LeaseLost || refused) result.waiting += rows.length - accountedRows(result);
     // Refused credentials are the operator's to fix: the caller keeps the error as the status's last.
     if (refused) err.result = result;
+    // An open circuit (the remote down) ends the round quietly, but it is a failed round all the same:
+    // the status's last error until a later push delivers.
+    if (err instanceof CircuitOpen) await keepLastError(ctx.store, 'push', err);
     if (!(err instanceof LeaseLost || err instanceof CircuitOpen)) throw err;
   }
   return result;
