@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
+import { FhirError, issue } from '../shared/outcome.ts';
 import { LOWER_CASE_UUID, isUrnUuid } from '../shared/references.ts';
 import { type FhirKind, MAP } from './config.ts';
 
@@ -216,4 +217,33 @@ export function differentClients(incoming: Resource, matched: Resource): boolean
   const mine = hetusOf(incoming);
   const theirs = hetusOf(matched);
   return mine.length > 0 && theirs.length > 0 && !mine.some((h) => theirs.includes(h));
+}
+
+/**
+ * `tyk-id-3`: one person is one client here. What a write of `resource` must hold alone — a Patient's
+ * HETUs, which no other current Patient may carry — with the 409 for when one is taken (naming the
+ * identifier, never the HETU or the other Patient), or undefined for anything else. A second Patient
+ * of one person would split the person's data and consents in two: a withdrawal recorded on one would
+ * not cover what is written for the other.
+ */
+export function uniqueClientIdentifiers(
+  resource: Resource,
+): { identifiers: Array<{ system: string; value: string }>; refused: FhirError } | undefined {
+  if (resource.resourceType !== 'Patient') return undefined;
+  const hetus = hetusOf(resource);
+  if (!hetus.length) return undefined;
+  const system = MAP.identifiers.hetu.system;
+  const at = ([] as Identifier[])
+    .concat((resource as { identifier?: Identifier | Identifier[] }).identifier ?? [])
+    .findIndex((i) => i?.system === system);
+  const refused = new FhirError(
+    409,
+    issue(
+      'error',
+      'duplicate',
+      'tyk-id-3: another Patient carries this HETU: one person is one client here (update that Patient, e.g. by a conditional update on the identifier, instead of writing a second)',
+      `Patient.identifier[${at}]`,
+    ),
+  );
+  return { identifiers: [...new Set(hetus)].map((value) => ({ system, value })), refused };
 }

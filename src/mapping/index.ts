@@ -31,6 +31,7 @@ export {
   idIdentifier,
   localIdOf,
   localIdSystem,
+  uniqueClientIdentifiers,
 } from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { followUpScoreSearch } from './queries.ts';

@@ -52,6 +52,24 @@ export async function findByIdentifiers(
 }
 
 /**
+ * For each `(type, system, value)` in order, whether a current resource other than its `self` (its
+ * id, for an update) carries it — asked under each value's identifier lock, held until the
+ * transaction ends, so a concurrent write of the same value waits and then sees this one's.
+ */
+export async function identifiersHeld(
+  q: Queryable,
+  keys: ReadonlyArray<{ type: string; system: string; value: string; self?: string }>,
+): Promise<boolean[]> {
+  if (!keys.length) return [];
+  await lockConditionalKeys(
+    q,
+    keys.map((k) => identifierLockKey(k.type, k.value)),
+  );
+  const holders = await findByIdentifiers(q, keys);
+  return keys.map((k, j) => (holders[j] ?? []).some((h) => h.id !== k.self));
+}
+
+/**
  * The advisory lock a conditional create on `params` holds until its transaction ends (the first of
  * `conditionalLockKeys`): "is it taken?" and the insert are then one step against every other create
  * on the same criteria. Two creates with the same criteria in one batch share it.

@@ -22,6 +22,7 @@ import {
   findByIdentifiers,
   identifierLockKey,
   identifierRounds,
+  identifiersHeld,
   lockConditionalKeys,
   matchIdentifierCriteria,
   parseCriteria,
@@ -56,6 +57,7 @@ import type {
   StoreHooks,
   StoreTx,
   StoredJson,
+  UniqueIdentifiers,
   UpdateOptions,
   WriteAction,
   WriteResult,
@@ -236,6 +238,7 @@ export class Operations implements StoreTx {
     });
     const sameAs = await this.matchConditionals(conditional, results, toCreate, fail);
     const ids = this.assignIds(items, toCreate, fail);
+    await this.refuseTaken(items, ids, fail);
     const toInsert = this.versionsToInsert(items, ids, sameAs, results, opts, fail);
 
     const ready = await this.withTargets(toInsert, (i) => items[i].opts?.targets, fail);
@@ -295,6 +298,33 @@ export class Operations implements StoreTx {
       }
     }
     return sameAs;
+  }
+
+  /**
+   * The items to create that carry an identifier another current resource, or an earlier item here,
+   * already holds (`CreateOptions.unique`): failed with their `refused`, and left out of `ids`.
+   */
+  private async refuseTaken(
+    items: CreateItem[],
+    ids: Map<number, string>,
+    fail: (i: number, err: unknown) => void,
+  ): Promise<void> {
+    const keys = [...ids.keys()].flatMap((i) =>
+      (items[i].opts?.unique?.identifiers ?? []).map((ident) => ({
+        i,
+        type: items[i].resource.resourceType,
+        ...ident,
+      })),
+    );
+    const held = await identifiersHeld(this.q, keys);
+    const first = new Map<string, number>();
+    keys.forEach((k, j) => {
+      const key = `${k.type}\u0000${k.system}\u0000${k.value}`;
+      const earlier = first.get(key) ?? k.i;
+      first.set(key, earlier);
+      if ((held[j] || earlier !== k.i) && ids.delete(k.i))
+        fail(k.i, items[k.i].opts?.unique?.refused as FhirError);
+    });
   }
 
   /** The id each item to create gets: its own with `keepId`, else a new UUID (item → id). */
@@ -428,6 +458,7 @@ export class Operations implements StoreTx {
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
+    if (opts.unique) await this.assertHeldAlone(type, id, opts.unique);
     if (!current.deleted && current.json !== null) {
       if (changesNothing(current.json, resource))
         return { resource: parseAsWritten(current.json) as T, created: false };
@@ -437,6 +468,15 @@ export class Operations implements StoreTx {
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');
     return { resource: stored, created: current.deleted };
+  }
+
+  /** `UpdateOptions.unique`: refused when a current resource other than `type/id` holds one. */
+  private async assertHeldAlone(type: string, id: string, unique: UniqueIdentifiers): Promise<void> {
+    const held = await identifiersHeld(
+      this.q,
+      unique.identifiers.map((ident) => ({ type, ...ident, self: id })),
+    );
+    if (held.some(Boolean)) throw unique.refused;
   }
 
   async delete(type: string, id: string, opts: DeleteOptions = {}): Promise<DeleteResult> {

@@ -23,10 +23,12 @@ const MAX_BATCH = 200;
 const PG_CREATE_BATCH = 24;
 
 /**
- * A create whose reference targets are checked: the check locks them until the insert commits, so it
- * runs in a transaction (a delete of a target then waits for it, or it for the delete).
+ * A create that takes locks until its insert commits, so it runs in a transaction: one whose reference
+ * targets are checked (a delete of a target then waits for it, or it for the delete), or that must
+ * hold an identifier alone (`CreateOptions.unique`: a concurrent create of it waits).
  */
-const hasTargets = (item: CreateItem): boolean => (item.opts?.targets?.length ?? 0) > 0;
+const needsLocks = (item: CreateItem): boolean =>
+  (item.opts?.targets?.length ?? 0) > 0 || item.opts?.unique !== undefined;
 
 /**
  * Opens the resource store: PostgreSQL when `databaseUrl` is given, otherwise embedded PGlite in
@@ -65,7 +67,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
 
 /**
  * How a batch of coalesced plain creates is written: in one statement, or in a transaction when hooks
- * were added since they were queued or one checks its reference targets (`hasTargets`). A database
+ * were added since they were queued or one takes locks (`needsLocks`). A database
  * refusal of the batch is retried one create at a time, in arrival order, so one resource the database
  * refuses (e.g. text it cannot store) does not fail the others, and the first of two creates with one
  * kept id is the one that wins.
@@ -76,7 +78,7 @@ function createBatchRunner(
   hooked: () => boolean,
 ): (items: CreateItem[]) => Promise<Array<WriteResult | Error>> {
   const run = (batch: CreateItem[]) =>
-    hooked() || batch.some(hasTargets) ? transaction((tx) => tx.createMany(batch)) : direct.createMany(batch);
+    hooked() || batch.some(needsLocks) ? transaction((tx) => tx.createMany(batch)) : direct.createMany(batch);
   return async (items) => {
     try {
       return await run(items);
@@ -144,7 +146,7 @@ function createStore(
         ? creates.submit({ resource: r, opts: o })
         : transaction((tx) => tx.create(r, o))) as Promise<WriteResult<T>>,
     createMany: (items, o) =>
-      !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined && !hasTargets(i))
+      !hooks.length && items.every((i) => i.opts?.ifNoneExist === undefined && !needsLocks(i))
         ? direct.createMany(items, o)
         : transaction((tx) => tx.createMany(items, o)),
     update: (r, o) => transaction((tx) => tx.update(r, o)),

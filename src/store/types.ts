@@ -29,6 +29,19 @@ export interface CreateOptions {
   keepId?: boolean;
   /** References that must name current resources: checked with the write, 422 naming the others. */
   targets?: readonly ReferenceTarget[];
+  /** Identifiers it must hold alone: see `UniqueIdentifiers`. */
+  unique?: UniqueIdentifiers;
+}
+
+/**
+ * Identifiers (`system|value`) no other current resource of the type may carry (a HETU: one person,
+ * one Patient). The write takes each value's identifier lock (the one a conditional create on it
+ * takes), looks for holders and refuses with `refused` when another resource, or an earlier item of
+ * the same `createMany`, holds one — so two concurrent writes cannot both pass.
+ */
+export interface UniqueIdentifiers {
+  identifiers: ReadonlyArray<{ system: string; value: string }>;
+  refused: FhirError;
 }
 
 /** Options of a whole `createMany`. */
@@ -66,6 +79,8 @@ export interface UpdateOptions {
    * changes nothing or brings back a deleted resource.
    */
   assertChange?: (stored: Resource, next: Resource) => void;
+  /** Identifiers it must hold alone (`UniqueIdentifiers`); its own stored version does not count. */
+  unique?: UniqueIdentifiers;
 }
 
 export interface DeleteOptions {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import { uniqueClientIdentifiers } from '../../mapping/index.ts';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
@@ -833,10 +834,17 @@ async function createPosts(
     ...posts.filter((e) => e.ifNoneExist === undefined),
   ];
   const written = await tx.createMany(
-    entries.map((e) => ({
-      resource: e.resource!,
-      opts: { ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}), keepId: e.keepId === true },
-    })),
+    entries.map((e) => {
+      const unique = uniqueClientIdentifiers(e.resource!);
+      return {
+        resource: e.resource!,
+        opts: {
+          ...(e.ifNoneExist ? { ifNoneExist: e.ifNoneExist } : {}),
+          keepId: e.keepId === true,
+          ...(unique ? { unique } : {}),
+        },
+      };
+    }),
     {
       resolved(resolution) {
         for (const [k, to] of resolution) {
