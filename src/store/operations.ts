@@ -458,23 +458,39 @@ export class Operations implements StoreTx {
     }
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
-    if (opts.unique) await this.assertHeldAlone(type, id, opts.unique);
     if (!current.deleted && current.json !== null) {
       if (changesNothing(current.json, resource))
         return { resource: parseAsWritten(current.json) as T, created: false };
-      opts.assertChange?.(parseAsWritten(current.json) as Resource, resource);
-    }
+      const before = parseAsWritten(current.json) as Resource;
+      opts.assertChange?.(before, resource);
+      if (opts.unique) await this.assertHeldAlone(type, id, opts.unique, before);
+    } else if (opts.unique) await this.assertHeldAlone(type, id, opts.unique);
     const version = current.version_id + 1;
     const stored = stamp(resource, id, version, nextTimestamp(current.last_updated));
     await this.writeVersion(stored, current.deleted ? 'create' : 'update');
     return { resource: stored, created: current.deleted };
   }
 
-  /** `UpdateOptions.unique`: refused when a current resource other than `type/id` holds one. */
-  private async assertHeldAlone(type: string, id: string, unique: UniqueIdentifiers): Promise<void> {
+  /**
+   * `UpdateOptions.unique`: refused when a current resource other than `type/id` holds one that the
+   * version it replaces (`before`) did not carry — so a pair a store holds from before the rule can
+   * still be updated, while no update makes a new pair.
+   */
+  private async assertHeldAlone(
+    type: string,
+    id: string,
+    unique: UniqueIdentifiers,
+    before?: Resource,
+  ): Promise<void> {
+    const kept = new Set(
+      ([] as Array<{ system?: string; value?: string }>)
+        .concat((before as { identifier?: [] } | undefined)?.identifier ?? [])
+        .map((i) => `${i?.system}|${i?.value}`),
+    );
+    const added = unique.identifiers.filter((i) => !kept.has(`${i.system}|${i.value}`));
     const held = await identifiersHeld(
       this.q,
-      unique.identifiers.map((ident) => ({ type, ...ident, self: id })),
+      added.map((ident) => ({ type, ...ident, self: id })),
     );
     if (held.some(Boolean)) throw unique.refused;
   }

@@ -106,6 +106,28 @@ describe('tyk-id-3: one HETU, one Patient', () => {
     expect(renamed.status).toBe(200);
   });
 
+  it('a pair a store holds from before the rule updates as before, and no update makes a new pair', async () => {
+    const hetu = freshHetu();
+    // Written straight into the store, as a store made before the rule may hold them.
+    const [a, b] = await Promise.all([
+      suite.fx.store.create(patient(hetu)),
+      suite.fx.store.create(patient(hetu)),
+    ]);
+    expect(await holders(hetu)).toBe(2);
+    const renamed = await request(suite.app)
+      .put(`/fhir/Patient/${a.resource.id}`)
+      .set({ 'Content-Type': 'application/fhir+json', 'If-Match': 'W/"1"' })
+      .send(JSON.stringify({ ...a.resource, name: [{ family: 'Uusinimi' }] }));
+    expect(renamed.status).toBe(200);
+    const third = (await postFhir(suite.app, '/fhir/Patient', patient(freshHetu()))).body as Patient;
+    const joined = await request(suite.app)
+      .put(`/fhir/Patient/${third.id}`)
+      .set({ 'Content-Type': 'application/fhir+json', 'If-Match': 'W/"1"' })
+      .send(JSON.stringify({ ...third, identifier: [third.identifier![0]!, { system: HETU, value: hetu }] }));
+    expectRefused(joined, 'Patient.identifier[1]', hetu);
+    expect(b.created).toBe(true);
+  });
+
   it('lets one of six concurrent creates of one new HETU through', async () => {
     const hetu = freshHetu();
     const answers = await Promise.all(
