@@ -200,7 +200,8 @@ export const facadeApi: Target = {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(input),
         });
-        return judgeAnswer(res, input, 'application/json');
+        // The domain API answers in its plain JSON, and refuses as the facade does (docs/server.md).
+        return judgeAnswer(res, input, res.status >= 400 ? 'application/fhir+json' : 'application/json');
       },
       close: () => server.close(),
     };

@@ -52,6 +52,8 @@ export async function notSentReason(
     parts.push(
       `${status.states.pending} row(s) not due yet (put back to wait for a dependency in flight, a backoff or an open circuit)`,
     );
-  if (status.failures.lastError) parts.push(`last error recorded: ${status.failures.lastError}`);
+  // The last error, unless it only repeats a reason given (`<instant> remote circuit open`).
+  const last = status.failures.lastError;
+  if (last && !parts.some((p) => last.endsWith(` ${p}`))) parts.push(`last error recorded: ${last}`);
   return parts.join('; ');
 }
