@@ -11,6 +11,7 @@ import {
   givenAgain,
   patient,
   remoteCopiesOf,
+  remoteCopy,
   remotePut,
   score,
   withdrawn,
@@ -30,12 +31,6 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-async function remoteCopy<T extends Consent | Observation>(local: T): Promise<T> {
-  const [there] = await remoteCopiesOf(remote.url, local);
-  if (!there) throw new Error(`${local.resourceType} is not on the remote`);
-  return there as T;
-}
-
 const localConsent = async (id: string) => (await store.read('Consent', id)) as Consent;
 
 describe('echo detection after a pulled version replaced what we sent', () => {
@@ -49,7 +44,7 @@ describe('echo detection after a pulled version replaced what we sent', () => {
     await drain(sync);
 
     // The remote goes back to the content of our first push.
-    const there = await remotePut(remote.url, { ...(await remoteCopy(k)), dateTime: k.dateTime });
+    const there = await remotePut(remote.url, { ...(await remoteCopy(remote.url, k)), dateTime: k.dateTime });
     const back = await sync.pullOnce();
     expect(back.applied).toBe(1);
     expect((await localConsent(k.id as string)).dateTime).toBe(k.dateTime);
@@ -71,7 +66,7 @@ describe('echo detection after a pulled version replaced what we sent', () => {
     await drain(sync);
     await store.update(withdrawn(k), { ifMatchOptional: true });
     await drain(sync);
-    const there = await remoteCopy(k);
+    const there = await remoteCopy(remote.url, k);
     expect(there.status).toBe('inactive');
     // The remote (a facade like ours) keeps the withdrawal: the content we first pushed cannot return.
     await expect(remotePut(remote.url, givenAgain(there))).rejects.toThrow(/409.*consent-withdrawal-final/);

@@ -2,7 +2,7 @@
 // to the facade must: a remote resource whose reference maps to a resource deleted here is not stored
 // — on a pull it is refused, on a remote-wins resolution of a 412 the row is parked — while one whose
 // references map to live resources comes down with them mapped. In-process: PGlite on both sides.
-import type { Observation, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
@@ -10,7 +10,7 @@ import type { FacadeHere } from '../helpers/facade.ts';
 import {
   consent,
   patient,
-  remoteCopiesOf,
+  remoteCopy,
   remotePost,
   remotePut,
   score,
@@ -31,12 +31,6 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-async function remoteCopy<T extends Resource>(local: T): Promise<T> {
-  const [there] = await remoteCopiesOf(remote.url, local);
-  if (!there) throw new Error(`${local.resourceType} is not on the remote`);
-  return there as T;
-}
-
 describe('referential integrity of what the sync stores here', () => {
   it('a pull refuses a remote resource that refers to one deleted here, and stores one that refers to a live one', async () => {
     const client = (await store.create(patient('231181-923C'))).resource as Patient;
@@ -44,8 +38,8 @@ describe('referential integrity of what the sync stores here', () => {
     const gone = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     const kept = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const goneThere = await remoteCopy(gone);
-    const keptThere = await remoteCopy(kept);
+    const goneThere = await remoteCopy(remote.url, gone);
+    const keptThere = await remoteCopy(remote.url, kept);
     const remoteClient = goneThere.subject?.reference?.slice('Patient/'.length) as string;
 
     // Deleted here (the delete not yet pushed), while the remote gains a score derived from it.
@@ -73,8 +67,8 @@ describe('referential integrity of what the sync stores here', () => {
     const o = (await store.create(score(client.id as string, 5))).resource as Observation;
     const qr = (await store.create(selfAssessment(client.id as string))).resource as QuestionnaireResponse;
     await drain(sync);
-    const oThere = await remoteCopy(o);
-    const qrThere = await remoteCopy(qr);
+    const oThere = await remoteCopy(remote.url, o);
+    const qrThere = await remoteCopy(remote.url, qr);
 
     // Here: the self-assessment amended, then the score deleted; there: the self-assessment made part of
     // the score. The amendment's PUT meets a 412, and remote-wins would store the remote version.

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.ts';
 import type { SyncService } from '../../src/sync/index.ts';
 import type { FacadeHere } from '../helpers/facade.ts';
-import { consent, patient, remoteCopiesOf, remotePut, score, withdrawn } from './helpers/fixtures.ts';
+import {
+  consent,
+  patient,
+  remoteCopiesOf,
+  remoteCopy,
+  remotePut,
+  score,
+  withdrawn,
+} from './helpers/fixtures.ts';
 import { type SyncPair, openMemorySyncPair } from './helpers/remote.ts';
 import { drain } from './helpers/waits.ts';
 
@@ -23,23 +31,17 @@ beforeAll(async () => {
 
 afterAll(() => pair?.close());
 
-async function remoteCopy(local: Consent): Promise<Consent> {
-  const [there] = await remoteCopiesOf(remote.url, local);
-  if (!there) throw new Error('not on the remote');
-  return there as Consent;
-}
-
 describe('a withdrawal here against a concurrent remote edit', () => {
   it('is written over the remote edit, the conflict names the rule, and new data is not sent', async () => {
     const client = (await store.create(patient('281181-928J'))).resource as Patient;
     const k = (await store.create(consent(client.id as string))).resource as Consent;
     await drain(sync);
     // An unrelated edit there, before our withdrawal reaches it.
-    await remotePut(remote.url, { ...(await remoteCopy(k)), dateTime: '2026-01-03' });
+    await remotePut(remote.url, { ...(await remoteCopy(remote.url, k)), dateTime: '2026-01-03' });
     await store.update(withdrawn(k), { ifMatchOptional: true });
     await drain(sync);
 
-    expect((await remoteCopy(k)).status).toBe('inactive');
+    expect((await remoteCopy(remote.url, k)).status).toBe('inactive');
     expect((await store.read<Consent>('Consent', k.id as string)).status).toBe('inactive');
     const conflicts = await store.query<{ policy: string; resolution: string }>(
       'SELECT policy, resolution FROM sync_conflict WHERE resource_id = $1',
@@ -65,7 +67,7 @@ describe('a withdrawal here against a concurrent remote edit', () => {
       `UPDATE sync_outbox SET state = 'dead', reason = 'test: dead letter' WHERE resource_id = $1 AND state = 'pending'`,
       [k.id],
     );
-    await remotePut(remote.url, { ...(await remoteCopy(k)), dateTime: '2026-01-04' });
+    await remotePut(remote.url, { ...(await remoteCopy(remote.url, k)), dateTime: '2026-01-04' });
     const pulled = await sync.pullOnce();
     expect(pulled.applied).toBe(0);
     const here = await store.read<Consent>('Consent', k.id as string);

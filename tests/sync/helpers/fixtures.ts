@@ -139,6 +139,13 @@ export function remoteCopiesOf(baseUrl: string, r: Resource): Promise<Resource[]
   return remoteAll(baseUrl, r.resourceType, q);
 }
 
+/** The one copy of `local` on the remote (by its business identifier); an error when there is none. */
+export async function remoteCopy<T extends Resource>(baseUrl: string, local: T): Promise<T> {
+  const [there] = await remoteCopiesOf(baseUrl, local);
+  if (!there) throw new Error(`${local.resourceType} is not on the remote`);
+  return there as T;
+}
+
 /** Every resource of `type` on a Medplum peer or facade, via plain HTTP search. */
 export async function remoteAll(baseUrl: string, type: string, query = ''): Promise<Resource[]> {
   const out: Resource[] = [];
