@@ -7,15 +7,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { consent, goal, linkedPlan, patient, score } from '../../tests/sync/helpers/fixtures.ts';
+import { EHR_HETU_FROM, nextHetu } from './hetu.ts';
 
 /** One client of the workload: Patient, Consent, 3 Observations, Goal → Observation, CarePlan → Goal + Observation. */
 export const LINKED_PER_CLIENT = 7;
 
-let hetu = 0;
-
 /** A new client of the workload, references as `Type/<business identifier uuid>`. */
 export function linkedClient(): Resource[] {
-  const p = patient(`010181-${String(900 + (hetu++ % 100))}X`);
+  const p = patient(nextHetu());
   const ref = (r: Resource) => `urn:uuid:${(r as Patient).identifier![0].value!.slice('urn:uuid:'.length)}`;
   const pid = ref(p).slice('urn:uuid:'.length);
   const k = consent(pid);
@@ -103,6 +102,7 @@ export interface EhrClient {
 export function startEhrClient(batch: number): EhrClient {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, TYOKYKY_BENCH_HETU_FROM: String(EHR_HETU_FROM) },
   });
   const answers = createInterface({ input: child.stdout! });
   const waiting: ((line: string) => void)[] = [];

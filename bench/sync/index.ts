@@ -32,13 +32,12 @@ import {
   postTransaction,
   startEhrClient,
 } from './ehr-client.ts';
+import { nextHetu } from './hetu.ts';
 import { type LocalFacade, drained, resetTimings, startLocalFacade, unsettled } from './through-facade.ts';
 
 const N = Number(process.env.TYOKYKY_SYNC_BENCH_N ?? 10_000);
 const BATCH = Number(process.env.TYOKYKY_SYNC_BENCH_BATCH ?? 200);
 const PER_CLIENT = 50; // 1 Patient + 1 Consent + 48 Observations
-
-let hetu = 900;
 
 /** N resources (clients of 50) written locally in transactions of one client each. */
 async function seed(store: Store, n: number): Promise<{ ids: Set<string>; ms: number }> {
@@ -46,7 +45,7 @@ async function seed(store: Store, n: number): Promise<{ ids: Set<string>; ms: nu
   const started = performance.now();
   for (let written = 0; written < n; ) {
     await store.transaction(async (tx) => {
-      const p = (await tx.create(patient(`010181-${String(900 + (hetu++ % 100))}X`))).resource as Patient;
+      const p = (await tx.create(patient(nextHetu()))).resource as Patient;
       ids.add(p.identifier![0].value!);
       const c = (await tx.create(consent(p.id!))).resource as Consent;
       ids.add(c.identifier![0].value!);
