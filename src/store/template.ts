@@ -154,7 +154,7 @@ export async function copyPgliteTemplate(target: string): Promise<void> {
   const final = resolve(target);
   if (existsSync(final)) {
     makeDataDir(final); // an existing file is refused as not a directory
-    assertNothingElse(final);
+    assertNothingElse(final, template);
     copyIntoExisting(template, final);
     return;
   }
@@ -173,14 +173,13 @@ export async function copyPgliteTemplate(target: string): Promise<void> {
 
 /**
  * What an existing directory may hold before it becomes a store: hidden files, a file system's
- * `lost+found`, and this store's lock. Anything else is someone's folder (`--data-dir .` or `~` by
- * mistake): refused (code ENOTEMPTY), rather than filled with the store's files — nor, on a failed copy,
- * stripped of a `base/` or `global/` of its own.
+ * `lost+found`, this store's lock, and the template's own entries (a copy a killed process left without
+ * its PG_VERSION, which this copy overwrites). Anything else is someone's folder (`--data-dir .` or `~`
+ * by mistake): refused (code ENOTEMPTY), rather than filled with the store's files.
  */
-function assertNothingElse(dir: string): void {
-  const other = readdirSync(dir).some(
-    (name) => !name.startsWith('.') && name !== 'lost+found' && name !== LOCK_FILE,
-  );
+function assertNothingElse(dir: string, template: string): void {
+  const ours = new Set([...readdirSync(template), 'lost+found', LOCK_FILE]);
+  const other = readdirSync(dir).some((name) => !name.startsWith('.') && !ours.has(name));
   if (other) throw Object.assign(new Error(`${dir} is not empty and holds no store`), { code: 'ENOTEMPTY' });
 }
 

@@ -160,13 +160,19 @@ describe('startup errors', () => {
     );
     expect(readdirSync(folder).sort()).toEqual(['base', 'readme.txt']);
     expect(readdirSync(join(folder, 'base'))).toEqual(['notes.txt']);
-    // An empty directory, or one with hidden files only, becomes a store.
+    // An empty directory, one with hidden files only, or one a killed copy left (the store's own
+    // entries, no PG_VERSION) becomes a store.
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     writeFileSync(join(empty, '.keep'), '');
-    const store = await openStore({ dataDir: empty });
-    await store.close();
-    expect(existsSync(join(empty, 'PG_VERSION'))).toBe(true);
+    const left = join(dir, 'left-by-a-killed-copy');
+    mkdirSync(join(left, 'base'), { recursive: true });
+    mkdirSync(join(left, 'global'));
+    for (const dataDir of [empty, left]) {
+      const store = await openStore({ dataDir });
+      await store.close();
+      expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    }
   }, 60_000);
 
   it('a data directory on a read-only file system is said so, not blamed on its parent', () => {
