@@ -459,9 +459,8 @@ export class Operations implements StoreTx {
     checkExpectedVersion(type, id, expected, current.version_id);
     await requireTargets(opts.targets ?? [], (refs) => this.absent(refs));
     if (!current.deleted && current.json !== null) {
-      if (changesNothing(current.json, resource))
-        return { resource: parseAsWritten(current.json) as T, created: false };
       const before = parseAsWritten(current.json) as Resource;
+      if (changesNothing(before, resource)) return { resource: before as T, created: false };
       opts.assertChange?.(before, resource);
       if (opts.unique) await this.assertHeldAlone(type, id, opts.unique, before);
     } else if (opts.unique) await this.assertHeldAlone(type, id, opts.unique);

@@ -2,7 +2,7 @@
 // on the caller's open transaction; the caller runs the hooks.
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
-import { numbersWrittenAlike, parseAsWritten, stringifyAsWritten } from '../shared/json-text.ts';
+import { numbersWrittenAlike, stringifyAsWritten } from '../shared/json-text.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { extractIndex } from './indexing.ts';
 import type { Queryable, Row, WriteAction } from './types.ts';
@@ -39,13 +39,12 @@ export async function lockCurrent(
 }
 
 /**
- * Whether writing `resource` over the stored version `json` changes nothing: the same content apart
- * from the server's `meta.versionId` and `meta.lastUpdated` (key order aside), numbers written alike
- * (`1.50` over `1.5` is a change). Such an update writes no new version (as HAPI and Medplum do): no
- * history row, no outbox row, no sync traffic.
+ * Whether writing `resource` over the stored version (parsed as written) changes nothing: the same
+ * content apart from the server's `meta.versionId` and `meta.lastUpdated` (key order aside), numbers
+ * written alike (`1.50` over `1.5` is a change). Such an update writes no new version (as HAPI and
+ * Medplum do): no history row, no outbox row, no sync traffic.
  */
-export function changesNothing(json: string, resource: Resource): boolean {
-  const stored = parseAsWritten(json) as Resource;
+export function changesNothing(stored: Resource, resource: Resource): boolean {
   return (
     isDeepStrictEqual(withoutServerMeta(stored), withoutServerMeta(resource)) &&
     numbersWrittenAlike(stored, resource)
