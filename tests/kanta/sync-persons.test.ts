@@ -13,7 +13,7 @@ import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { silent } from '../server/helpers.ts';
 import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { CREATING_APPLICATION, call, citizenResponse, phrPatient, urn } from './helpers.ts';
+import { CREATING_APPLICATION, call, citizenResponse, phrPatient, sdkResponse, urn } from './helpers.ts';
 
 const APP = { name: 'tyokyky-tests', applicationId: 'kela-test-app-2' };
 
@@ -72,14 +72,7 @@ async function localResponse(
   overall: number,
   change: Partial<QuestionnaireResponse> = {},
 ): Promise<QuestionnaireResponse & { id: string }> {
-  const [qr] = toResources('selfAssessment', {
-    id: randomUUID(),
-    clientId: 'local',
-    date: '2026-04-01',
-    overall,
-  }) as QuestionnaireResponse[];
-  const who = { reference: `Patient/${of}` };
-  const written = await store.create({ ...qr, subject: who, author: who, ...change });
+  const written = await store.create(sdkResponse(of, overall, change));
   return written.resource as QuestionnaireResponse & { id: string };
 }
 
