@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { validate as isUuid, parse as parseUuid, v5 as uuidv5 } from 'uuid';
+import { isGlobalIdentifier } from '../domain/index.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { LOWER_CASE_UUID, isUrnUuid } from '../shared/references.ts';
 import { type FhirKind, MAP } from './config.ts';
@@ -219,31 +220,68 @@ export function differentClients(incoming: Resource, matched: Resource): boolean
   return mine.length > 0 && theirs.length > 0 && !mine.some((h) => theirs.includes(h));
 }
 
+/** An identifier a write must hold alone, as the store is given it. */
+export interface HeldAloneIdentifier {
+  system: string;
+  value: string;
+}
+
 /**
- * `tyk-id-3`: one person is one client here. What a write of `resource` must hold alone — a Patient's
- * HETUs, which no other current Patient may carry — with the 409 for when one is taken (naming the
- * identifier, never the HETU or the other Patient), or undefined for anything else. A second Patient
- * of one person would split the person's data and consents in two: a withdrawal recorded on one would
- * not cover what is written for the other.
+ * What a write of `resource` must hold alone, each identifier once, with the 409 for one another
+ * current resource of the type already carries (naming the identifier and the rule, never its value
+ * or the other resource); undefined when there is none:
+ * - `tyk-id-3`: one person is one client here, so a Patient's HETUs. A second Patient of one person
+ *   would split the person's data and consents in two: a withdrawal recorded on one would not cover
+ *   what is written for the other.
+ * - `tyk-id-4`: a globally unique business identifier (`isGlobalIdentifier`, the one Kanta PHR
+ *   requires and `tyk-id-1` asks for) names one resource. Two resources carrying one would be one
+ *   resource to every reader that finds by identifier: a conditional create or update, and the sync,
+ *   which would deliver both onto one remote resource.
+ *
+ * `at` is where the resource sits (`Observation`, `Bundle.entry[2].resource`); default its type.
  */
-export function uniqueClientIdentifiers(
+export function identifiersHeldAlone(
   resource: Resource,
-): { identifiers: Array<{ system: string; value: string }>; refused: FhirError } | undefined {
-  if (resource.resourceType !== 'Patient') return undefined;
-  const hetus = hetusOf(resource);
-  if (!hetus.length) return undefined;
-  const system = MAP.identifiers.hetu.system;
-  const at = ([] as Identifier[])
-    .concat((resource as { identifier?: Identifier | Identifier[] }).identifier ?? [])
-    .findIndex((i) => i?.system === system);
-  const refused = new FhirError(
-    409,
-    issue(
-      'error',
-      'duplicate',
-      'tyk-id-3: another Patient carries this HETU: one person is one client here (update that Patient, e.g. by a conditional update on the identifier, instead of writing a second)',
-      `Patient.identifier[${at}]`,
-    ),
+  at: string = resource.resourceType,
+): { identifiers: HeldAloneIdentifier[]; refused: (held: HeldAloneIdentifier) => FhirError } | undefined {
+  const all = ([] as Identifier[]).concat(
+    (resource as { identifier?: Identifier | Identifier[] }).identifier ?? [],
   );
-  return { identifiers: [...new Set(hetus)].map((value) => ({ system, value })), refused };
+  const hetuSystem = MAP.identifiers.hetu.system;
+  const keys = new Set<string>();
+  const identifiers: HeldAloneIdentifier[] = [];
+  for (const i of all) {
+    const held =
+      (resource.resourceType === 'Patient' && i?.system === hetuSystem && typeof i.value === 'string') ||
+      isGlobalIdentifier(i?.system, i?.value);
+    const key = `${i?.system}|${i?.value}`;
+    if (!held || keys.has(key)) continue;
+    keys.add(key);
+    identifiers.push({ system: i.system as string, value: i.value as string });
+  }
+  if (!identifiers.length) return undefined;
+  const refused = (held: HeldAloneIdentifier) => {
+    const index = all.findIndex((i) => i?.system === held.system && i.value === held.value);
+    const where = `${at}.identifier[${index}]`;
+    return held.system === hetuSystem
+      ? new FhirError(
+          409,
+          issue(
+            'error',
+            'duplicate',
+            'tyk-id-3: another Patient carries this HETU: one person is one client here (update that Patient, e.g. by a conditional update on the identifier, instead of writing a second)',
+            where,
+          ),
+        )
+      : new FhirError(
+          409,
+          issue(
+            'error',
+            'duplicate',
+            `tyk-id-4: another ${resource.resourceType} already has this business identifier: a globally unique identifier names one resource (update that one, e.g. by a conditional update on the identifier, instead of writing a second)`,
+            where,
+          ),
+        );
+  };
+  return { identifiers, refused };
 }

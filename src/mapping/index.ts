@@ -31,7 +31,8 @@ export {
   idIdentifier,
   localIdOf,
   localIdSystem,
-  uniqueClientIdentifiers,
+  type HeldAloneIdentifier,
+  identifiersHeldAlone,
 } from './identity.ts';
 export { DEFAULT_APPLICATION, type MappingOptions } from './options.ts';
 export { followUpScoreSearch } from './queries.ts';

@@ -1,7 +1,7 @@
 // Conditional create's lookups: If-None-Exist criteria parsed and canonicalised, and the one way the
 // store finds current resources by business identifier.
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError } from '../shared/outcome.ts';
+import { FhirError, issue } from '../shared/outcome.ts';
 import { indexedText } from './indexing.ts';
 import { escapeValue, tokenAlternatives } from './search-values.ts';
 import type { Queryable } from './types.ts';
@@ -145,10 +145,32 @@ export function identifierRounds(
 export async function lockConditionalKeys(q: Queryable, keys: readonly string[]): Promise<void> {
   if (!keys.length) return;
   // One statement, sorted: two transactions taking overlapping sets never wait on each other in a cycle.
-  await q.query(
-    `SELECT pg_advisory_xact_lock(h) FROM (
+  await q
+    .query(
+      `SELECT pg_advisory_xact_lock(h) FROM (
        SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
-    [keys],
+      [keys],
+    )
+    .catch((err: unknown) => {
+      throw (err as { code?: unknown }).code === OUT_OF_SHARED_MEMORY ? tooManyLocks(keys.length) : err;
+    });
+}
+
+/** SQLSTATE 53200: here, PostgreSQL's lock table (`max_locks_per_transaction` per connection) is full. */
+const OUT_OF_SHARED_MEMORY = '53200';
+
+/**
+ * 413 for a write that holds more identifier locks than the database's lock table has room for: one
+ * Bundle creating many thousands of resources that carry business identifiers. Nothing is written.
+ */
+function tooManyLocks(count: number): FhirError {
+  return new FhirError(
+    413,
+    issue(
+      'error',
+      'too-costly',
+      `store-locks-1: the write needs ${count} identifier locks in one transaction, more than the database's lock table holds (PostgreSQL max_locks_per_transaction); nothing was written — send the entries in smaller Bundles`,
+    ),
   );
 }
 

@@ -253,11 +253,6 @@ export class Operations implements StoreTx {
       const r = results[first] as WriteResult | FhirError;
       results[later] = r instanceof FhirError ? r : { resource: r.resource, created: false };
     }
-    items.forEach(({ opts: itemOpts }, i) => {
-      const r = results[i];
-      if (itemOpts?.matchRefused && r && !(r instanceof FhirError) && !r.created)
-        results[i] = itemOpts.matchRefused;
-    });
     return results as Array<WriteResult | FhirError>;
   }
 
@@ -323,7 +318,7 @@ export class Operations implements StoreTx {
       const earlier = first.get(key) ?? k.i;
       first.set(key, earlier);
       if ((held[j] || earlier !== k.i) && ids.delete(k.i))
-        fail(k.i, items[k.i].opts?.unique?.refused as FhirError);
+        fail(k.i, (items[k.i].opts?.unique as UniqueIdentifiers).refused(k));
     });
   }
 
@@ -491,7 +486,8 @@ export class Operations implements StoreTx {
       this.q,
       added.map((ident) => ({ type, ...ident, self: id })),
     );
-    if (held.some(Boolean)) throw unique.refused;
+    const first = held.indexOf(true);
+    if (first >= 0) throw unique.refused(added[first]);
   }
 
   async delete(type: string, id: string, opts: DeleteOptions = {}): Promise<DeleteResult> {

@@ -19,12 +19,6 @@ export interface ReferenceTarget {
 export interface CreateOptions {
   /** Conditional create, e.g. `identifier=urn:ietf:rfc:3986|urn:uuid:...` (any supported search). */
   ifNoneExist?: string;
-  /**
-   * With `ifNoneExist`: a match is refused with this error instead of answered with the matched
-   * resource (a create whose identifier must be new, as Kanta PHR's), so nothing of the match reaches
-   * the caller, nor is it recorded as shown.
-   */
-  matchRefused?: FhirError;
   /** Keep `resource.id` instead of assigning a UUID (transaction bundles that pre-assign ids). */
   keepId?: boolean;
   /** References that must name current resources: checked with the write, 422 naming the others. */
@@ -36,12 +30,12 @@ export interface CreateOptions {
 /**
  * Identifiers (`system|value`) no other current resource of the type may carry (a HETU: one person,
  * one Patient). The write takes each value's identifier lock (the one a conditional create on it
- * takes), looks for holders and refuses with `refused` when another resource, or an earlier item of
- * the same `createMany`, holds one — so two concurrent writes cannot both pass.
+ * takes), looks for holders and refuses with `refused(the first one held)` when another resource, or
+ * an earlier item of the same `createMany`, holds one — so two concurrent writes cannot both pass.
  */
 export interface UniqueIdentifiers {
   identifiers: ReadonlyArray<{ system: string; value: string }>;
-  refused: FhirError;
+  refused(held: { system: string; value: string }): FhirError;
 }
 
 /** Options of a whole `createMany`. */

@@ -3,7 +3,7 @@
  * The writes are marked as pulled, so the outbox hook does not send them back.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { changeRefusal } from '../mapping/index.ts';
+import { changeRefusal, identifiersHeldAlone } from '../mapping/index.ts';
 import { FhirError, ruleOf } from '../shared/outcome.ts';
 import { eachReference, isFhirId, relativeReference } from '../shared/references.ts';
 import { patientReferenceOf } from '../shared/references.ts';
@@ -269,6 +269,16 @@ async function applyBatch(
           );
           continue;
         }
+        if (localId instanceof FhirError) {
+          outcomes[i] = 'refused';
+          const rule = ruleOf(localId.outcome.issue?.[0] ?? {}) ?? 'duplicate';
+          why.set(i, `another local resource carries one of its identifiers (${rule})`);
+          ctx.log.warn(
+            { remote: keys[i], rule },
+            'sync: pulled resource refused (another local resource carries one of its identifiers)',
+          );
+          continue;
+        }
         const applied = await applyOne(
           ctx,
           tx,
@@ -296,7 +306,9 @@ const AMBIGUOUS = Symbol('ambiguous');
 /**
  * Resources new to the id map are created together, conditionally on their business identifier;
  * returns the others (mapped, or found locally by identifier) with their local id, to update one by
- * one, or AMBIGUOUS where the identifier matches more than one local resource.
+ * one, AMBIGUOUS where the identifier matches more than one local resource, or the 409 of one that
+ * carries an identifier another local resource holds (a HETU, a second global identifier:
+ * `identifiersHeldAlone`), which would make one person two clients or one resource two.
  */
 async function createFresh(
   tx: Tx,
@@ -306,18 +318,19 @@ async function createFresh(
   keys: string[],
   byRemote: Map<string, IdMapping>,
   written: Written,
-): Promise<Map<number, string | typeof AMBIGUOUS | undefined>> {
+): Promise<Map<number, string | typeof AMBIGUOUS | FhirError | undefined>> {
   const fresh = todo.flatMap((i) => {
     const ident = byRemote.get(keys[i])?.local_id ? undefined : businessIdentifier(remotes[i]);
     return ident ? [{ i, ifNoneExist: identifierCriteria(ident.system, ident.value) }] : [];
   });
   const made = await tx.createMany(
-    fresh.map(({ i, ifNoneExist }) => ({
-      resource: copies.get(i)?.resource as Resource,
-      opts: { ifNoneExist },
-    })),
+    fresh.map(({ i, ifNoneExist }) => {
+      const resource = copies.get(i)?.resource as Resource;
+      const unique = identifiersHeldAlone(resource);
+      return { resource, opts: { ifNoneExist, ...(unique ? { unique } : {}) } };
+    }),
   );
-  const existing = new Map<number, string | typeof AMBIGUOUS | undefined>(
+  const existing = new Map<number, string | typeof AMBIGUOUS | FhirError | undefined>(
     todo.map((i) => [i, byRemote.get(keys[i])?.local_id]),
   );
   const mappings: IdMapping[] = [];
@@ -327,6 +340,10 @@ async function createFresh(
     // 412: more than one local resource holds the identifier — which one it is cannot be told.
     if (w instanceof FhirError && w.status === 412) {
       existing.set(i, AMBIGUOUS);
+      continue;
+    }
+    if (w instanceof FhirError && w.status === 409 && w.outcome.issue?.[0]?.code === 'duplicate') {
+      existing.set(i, w);
       continue;
     }
     if (w instanceof Error) throw w;

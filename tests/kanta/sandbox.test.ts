@@ -159,7 +159,10 @@ describe('Kanta PHR sandbox: writes', () => {
     expect(first.status).toBe(201);
     const again = await call(base, 'POST', '/Patient', p);
     expect(again.status).toBe(409);
-    expect(firstIssue(again)?.expression).toEqual(['Patient.identifier']);
+    expect(firstIssue(again)?.expression).toEqual(['Patient.identifier[0]']);
+    expect(firstIssue(again)?.diagnostics).toMatch(
+      /^tyk-id-4: another Patient already has this business identifier/,
+    );
     const cond = await call(base, 'POST', '/Patient', p, {
       'If-None-Exist': 'identifier=urn:ietf:rfc:3986|urn:uuid:36749a02-1710-44e7-aa76-0e934eb7860a',
     });
@@ -193,7 +196,7 @@ describe('Kanta PHR sandbox: writes', () => {
       '409',
     ]);
     expect(twins.body.entry[1].response.outcome.issue[0].expression).toEqual([
-      'Bundle.entry[1].resource.identifier',
+      'Bundle.entry[1].resource.identifier[0]',
     ]);
     const racing = urn();
     const statuses = await Promise.all(
@@ -901,9 +904,11 @@ describe("Kanta PHR sandbox: meta.versionId and meta.lastUpdated of a write are 
 });
 
 describe('Kanta PHR sandbox: one resource per business identifier, every one of them', () => {
-  const conflict = (type: string, at = type) => ({
-    expression: [`${at}.identifier`],
-    diagnostics: `kanta-identifier: another ${type} already has this business identifier`,
+  const conflict = (type: string, index: number, at = type) => ({
+    expression: [`${at}.identifier[${index}]`],
+    diagnostics: expect.stringMatching(
+      new RegExp(`^(entry\\[\\d+\\]: )?tyk-id-4: another ${type} already has this business identifier`),
+    ),
   });
 
   it('a create is refused when any of its global identifiers is taken, not only the first', async () => {
@@ -911,7 +916,7 @@ describe('Kanta PHR sandbox: one resource per business identifier, every one of 
     expect((await call(base, 'POST', '/Observation', bodyWeight(u1, u2))).status).toBe(201);
     const second = await call(base, 'POST', '/Observation', bodyWeight(u3, u2));
     expect(second.status).toBe(409);
-    expect(firstIssue(second)).toMatchObject(conflict('Observation'));
+    expect(firstIssue(second)).toMatchObject(conflict('Observation', 1));
     expect(await held('Observation', u3)).toBe(0);
     expect(await held('Observation', u2)).toBe(1);
   });
@@ -926,7 +931,7 @@ describe('Kanta PHR sandbox: one resource per business identifier, every one of 
       'If-None-Exist': `identifier=${local.system}|${local.value}`,
     });
     expect(r.status).toBe(409);
-    expect(firstIssue(r)).toMatchObject(conflict('Observation'));
+    expect(firstIssue(r)).toMatchObject(conflict('Observation', 0));
     expect(await held('Observation', u)).toBe(1);
     // A conditional create whose criteria find the one holding every identifier is still a 200.
     const same = await call(base, 'POST', '/Observation', bodyWeight(u), {
@@ -947,7 +952,7 @@ describe('Kanta PHR sandbox: one resource per business identifier, every one of 
       ]),
     );
     expect(statuses(r)).toEqual(['201', '409']);
-    expect(entryIssue(r, 1)).toMatchObject(conflict('Observation', 'Bundle.entry[1].resource'));
+    expect(entryIssue(r, 1)).toMatchObject(conflict('Observation', 1, 'Bundle.entry[1].resource'));
     expect(await held('Observation', u2)).toBe(1);
   });
 

@@ -1435,7 +1435,7 @@ export function securitySuite(
         });
         const withheldHetu = await hetuOf(ids.get('Patient|maija') as string);
         const refusal =
-          'sec-consent-6: a receiving party (kela) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show';
+          'sec-consent-6: a receiving party (kela) cannot write client data conditionally (If-None-Exist, a conditional update, a create whose business identifier must be new): whether a match exists may be data its consent does not show';
         const answers: [number, string][] = [];
         for (const hetu of [withheldHetu, ABSENT_HETU, await hetuOf(suviId('Patient'))]) {
           const res = await s.call(kela, '/Patient', {

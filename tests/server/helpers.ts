@@ -106,3 +106,16 @@ export function practitioner(family = 'Virtanen'): Practitioner {
     name: [{ family, given: ['Liisa'] }],
   };
 }
+
+/**
+ * A Practitioner under an EHR-local identifier: two resources may carry one such identifier (a global
+ * one names one resource, `tyk-id-4`), so conditional criteria on it can match more than one.
+ */
+export function localPractitioner(family = 'Virtanen'): Practitioner {
+  return {
+    ...practitioner(family),
+    identifier: [
+      { system: 'http://ehr.example/practitioners', value: uniqueUrn().slice('urn:uuid:'.length) },
+    ],
+  };
+}

@@ -5,7 +5,7 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { appPerSuite, practitioner, uniqueUrn } from './helpers.ts';
+import { appPerSuite, localPractitioner, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const MARK = 'SuviVirtanen';
@@ -227,7 +227,7 @@ describe("the store's 412s name their rule", () => {
   });
 
   it('store-cond-1: a conditional create matching more than one, at If-None-Exist', async () => {
-    const body = practitioner();
+    const body = localPractitioner();
     const [{ system, value }] = body.identifier as [{ system: string; value: string }];
     for (let i = 0; i < 2; i++) expect((await send('post', '/fhir/Practitioner', body)).status).toBe(201);
     const res = await send('post', '/fhir/Practitioner', body, {

@@ -12,7 +12,7 @@ import type {
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { FHIR_ROUTES } from '../../src/server/fhir/routes.ts';
-import { appPerSuite, firstIssue, postFhir, practitioner, uniqueUrn } from './helpers.ts';
+import { appPerSuite, firstIssue, localPractitioner, postFhir, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const suite = appPerSuite({ strict: false });
@@ -236,7 +236,7 @@ describe('PATCH and HEAD entries', () => {
 describe('store-cond-1: conditional criteria matching more than one resource', () => {
   /** A Practitioner stored twice under one identifier, and that identifier as criteria. */
   async function twins(): Promise<{ body: ReturnType<typeof practitioner>; criteria: string }> {
-    const body = practitioner('Kaksonen');
+    const body = localPractitioner('Kaksonen');
     for (let i = 0; i < 2; i++) expect((await post('/fhir/Practitioner', body)).status).toBe(201);
     const [{ system, value }] = body.identifier as [{ system: string; value: string }];
     return { body, criteria: `identifier=${encodeURIComponent(`${system}|${value}`)}` };

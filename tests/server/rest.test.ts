@@ -12,7 +12,7 @@ import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { afterInstant } from '../helpers/clock.ts';
-import { appPerSuite, firstIssue, postFhir, practitioner, uniqueUrn } from './helpers.ts';
+import { appPerSuite, firstIssue, localPractitioner, postFhir, practitioner, uniqueUrn } from './helpers.ts';
 
 const FHIR = 'application/fhir+json';
 const suite = appPerSuite({ strict: false });
@@ -889,7 +889,7 @@ describe('writes', () => {
   });
 
   it('conditional update by identifier: creates when none matches, updates the one match with If-Match, refuses the rest', async () => {
-    const body = practitioner('Ehdollinen');
+    const body = localPractitioner('Ehdollinen');
     const [{ system, value }] = body.identifier as [{ system: string; value: string }];
     const url = `/fhir/Practitioner?identifier=${encodeURIComponent(`${system}|${value}`)}`;
     const put = (resource: unknown, headers: Record<string, string> = {}) =>

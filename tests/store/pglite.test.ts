@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FhirError, issue } from '../../src/shared/outcome.ts';
 import { DataDirInUseError, type Store, freshPgliteDataDir, openStore } from '../../src/store/index.ts';
 import { run } from '../helpers/processes.ts';
 import { observation } from './helpers.ts';
@@ -28,6 +30,31 @@ describe('store on PGlite', () => {
   });
 
   storeSuite(() => store);
+
+  it('a write needing more identifier locks than the lock table holds is 413 store-locks-1; nothing written', async () => {
+    const count = async () => (await store.query('SELECT count(*)::int AS n FROM resources'))[0]?.n;
+    const before = await count();
+    const refused = () => new FhirError(409, issue('error', 'duplicate', 'taken'));
+    const items = Array.from({ length: 20_000 }, () => ({
+      resource: observation(),
+      opts: {
+        unique: {
+          identifiers: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${randomUUID()}` }],
+          refused,
+        },
+      },
+    }));
+    const failed = await store.createMany(items).then(
+      () => undefined,
+      (err: unknown) => err as FhirError,
+    );
+    expect(failed).toBeInstanceOf(FhirError);
+    expect(failed?.status).toBe(413);
+    expect(failed?.outcome.issue?.[0]?.diagnostics).toMatch(
+      /^store-locks-1: the write needs 20000 identifier locks/,
+    );
+    expect(await count()).toBe(before);
+  });
 
   it('persists across close and reopen of the data directory', async () => {
     const { resource } = await store.create(observation());

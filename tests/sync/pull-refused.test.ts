@@ -7,7 +7,7 @@ import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { type SyncService, createSync } from '../../src/sync/index.ts';
-import { selfAssessment } from './helpers/fixtures.ts';
+import { consent, selfAssessment } from './helpers/fixtures.ts';
 import { scriptedPerSuite } from './helpers/scripted-remote.ts';
 
 const suite = scriptedPerSuite('191181-919N');
@@ -120,6 +120,35 @@ describe('reading the refused resources again', () => {
     expect(local.item?.[0]?.answer?.[0]?.valueInteger).toBe(4);
     // Nothing left that passes: a second read-again changes nothing.
     await expect(sync.pullRefusedAgain()).resolves.toMatchObject({ listed: 1, refused: 1 });
+  });
+});
+
+describe('a pulled resource carrying an identifier another local resource holds', () => {
+  it('is refused (tyk-id-4), listed with the rule, and the local one is left as it was', async () => {
+    const held = await store.create(consent(client));
+    await store.query("UPDATE sync_outbox SET state = 'done' WHERE resource_id = $1", [held.resource.id]);
+    // New to the id map: its first identifier is new here, its second is the local consent's.
+    const other = consent(remotePatient);
+    const body = {
+      ...other,
+      id: 'second-holder',
+      identifier: [...other.identifier!, ...held.resource.identifier!],
+    };
+    const res = await fetch(`${suite.remote.url}/Consent/second-holder`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(body),
+    });
+    suite.remote.answers.Consent = [await res.json()];
+    await expect(sync.pullOnce()).resolves.toMatchObject({ refused: 1, applied: 0 });
+    const refused = (await sync.status()).pullRefused.newest.find((r) => r.remoteId === 'second-holder');
+    expect(refused?.reason).toBe('another local resource carries one of its identifiers (tyk-id-4)');
+    const { resources } = await store.search('Consent', {
+      identifier: `${held.resource.identifier![0]!.system}|${held.resource.identifier![0]!.value}`,
+    });
+    expect(resources.map((r) => r.id)).toEqual([held.resource.id]);
+    expect(await store.read('Consent', held.resource.id as string)).toEqual(held.resource);
+    suite.remote.answers.Consent = [];
   });
 });
 

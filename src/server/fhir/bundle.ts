@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
-import { uniqueClientIdentifiers } from '../../mapping/index.ts';
+import { identifiersHeldAlone } from '../../mapping/index.ts';
 import { parseIfMatch, weakEtag } from '../../shared/etag.ts';
 import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
@@ -835,7 +835,7 @@ async function createPosts(
   ];
   const written = await tx.createMany(
     entries.map((e) => {
-      const unique = uniqueClientIdentifiers(e.resource!);
+      const unique = identifiersHeldAlone(e.resource!);
       return {
         resource: e.resource!,
         opts: {

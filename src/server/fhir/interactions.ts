@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { changeRuleOf, differentClients, uniqueClientIdentifiers } from '../../mapping/index.ts';
+import { changeRuleOf, differentClients, identifiersHeldAlone } from '../../mapping/index.ts';
 import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import type { ServerTiming } from '../../shared/server-timing.ts';
@@ -141,7 +141,7 @@ export async function createResource(
   // A transaction (`validated`) checks its entries' references once all are written.
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
-  const unique = uniqueClientIdentifiers(resource);
+  const unique = identifiersHeldAlone(resource);
   const opts = {
     ...(ifNoneExist !== undefined ? { ifNoneExist } : {}),
     keepId,
@@ -281,7 +281,7 @@ export async function updateResource(
   if (!validated) timed(ctx, 'validate', () => ctx.policy.enforce(resource));
   const targets = validated ? [] : targetsOf(resource, ctx.base, resource.resourceType);
   const assertChange = changeRuleOf(resource.resourceType);
-  const unique = uniqueClientIdentifiers(resource);
+  const unique = identifiersHeldAlone(resource);
   return timed(ctx, 'db', () =>
     store.update(resource, {
       ...(ifMatch ? { ifMatch } : {}),

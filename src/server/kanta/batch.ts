@@ -16,7 +16,7 @@ import {
   readOne,
   searchType,
   updateOne,
-  withIdentifierCheck,
+  withReferenceCheck,
 } from './interactions.ts';
 
 type Response = NonNullable<BundleEntry['response']>;
@@ -90,7 +90,7 @@ async function runCreates(
 ): Promise<void> {
   if (!creates.length) return;
   const prepared = creates.map((c) => c.prepared);
-  const results = await withIdentifierCheck(ctx.store, prepared, async (s, refused) => {
+  const results = await withReferenceCheck(ctx.store, prepared, async (s, refused) => {
     const open = prepared.filter((_, k) => !refused[k]);
     const stored = open.length
       ? await s.createMany(

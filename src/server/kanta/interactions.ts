@@ -2,27 +2,19 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { GLOBAL_IDENTIFIER_SYSTEM } from '../../domain/index.ts';
+import { identifiersHeldAlone } from '../../mapping/index.ts';
 import { parseIfMatch } from '../../shared/etag.ts';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { type CreateOptions, checkExpectedVersion } from '../../store/index.ts';
+import { type CreateOptions, type ReferenceTarget, checkExpectedVersion } from '../../store/index.ts';
 import { assertCriteriaMatchBody } from '../fhir/interactions.ts';
 import { withQuery } from '../http/query-params.ts';
 import type { FacadeStore, StoreWrites } from '../ports.ts';
 import { assertResourceShape, assertValidId } from '../write-policy.ts';
 import { type KantaTypeRules, kantaCapability } from './capability.ts';
-import {
-  type PreparedCreate,
-  duplicateIdentifier,
-  globalTokens,
-  needsLookup,
-  takenIdentifiers,
-} from './identifiers.ts';
 import { type ReferenceCheck, refusedTargets, writeTargets } from './references.ts';
 import { filteredPage, planSearch } from './search.ts';
 import { assertKeepsIdentity } from './update-rules.ts';
 import type { KantaWriteRules } from './write-rules.ts';
-
-export type { PreparedCreate } from './identifiers.ts';
 
 export interface KantaContext extends ReferenceCheck {
   store: FacadeStore;
@@ -132,41 +124,47 @@ export function checkIfNoneExist(criteria: string, rules: KantaTypeRules, at: st
   return only;
 }
 
-/** What the store is asked for a prepared create: a plain create's identifier match is a 409, not an answer. */
-export function createOptions(p: PreparedCreate): CreateOptions {
-  const targets = p.targets.length ? { targets: p.targets } : {};
-  if (!p.ifNoneExist) return targets;
-  return p.conditional
-    ? { ifNoneExist: p.ifNoneExist, ...targets }
-    : {
-        ifNoneExist: p.ifNoneExist,
-        matchRefused: duplicateIdentifier(p.resource.resourceType, p.at),
-        ...targets,
-      };
+/** A validated create, and what the store is to hold with it. */
+export interface PreparedCreate {
+  resource: Resource;
+  /** The client's If-None-Exist criteria (`identifier=system|value`), if any. */
+  ifNoneExist?: string;
+  /** Where it sits, for a refusal: `Observation`, or `Bundle.entry[3].resource`. */
+  at: string;
+  /** The references it must find (references.ts; none in the open sandbox). */
+  targets: ReferenceTarget[];
 }
 
 /**
- * Runs `write` after the business-identifier check of `creates` (identifiers.ts), in one transaction
- * with it when the check reads the store, and after the check of their references (references.ts);
- * `write` gets the store to use and each create's refusal (its identifier's, else its references').
+ * What the store is asked for a prepared create: its criteria, its references, and its global business
+ * identifiers, which no other resource of the type may hold (`tyk-id-4`: a plain create of a taken
+ * one is a 409, as is a batch's second create of one).
  */
-export function withIdentifierCheck<T>(
+export function createOptions(p: PreparedCreate): CreateOptions {
+  const unique = identifiersHeldAlone(p.resource, p.at);
+  return {
+    ...(p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {}),
+    ...(p.targets.length ? { targets: p.targets } : {}),
+    ...(unique ? { unique } : {}),
+  };
+}
+
+/**
+ * Runs `write` after the check of the creates' references (references.ts), with each create's
+ * refusal: a batch's entry with a missing target fails alone.
+ */
+export async function withReferenceCheck<T>(
   store: StoreWrites,
   creates: readonly PreparedCreate[],
   write: (s: StoreWrites, refused: Array<FhirError | undefined>) => Promise<T>,
 ): Promise<T> {
-  const run = async (s: StoreWrites) => {
-    const taken = await takenIdentifiers(s, creates);
-    const missing = await refusedTargets(
-      s,
-      creates.map((p, k) => (taken[k] ? [] : p.targets)),
-    );
-    return write(
-      s,
-      taken.map((refused, k) => refused ?? missing[k]),
-    );
-  };
-  return needsLookup(creates) ? store.transaction(run) : run(store);
+  return write(
+    store,
+    await refusedTargets(
+      store,
+      creates.map((p) => p.targets),
+    ),
+  );
 }
 
 /**
@@ -203,16 +201,12 @@ export function prepareCreate(
       : checkIfNoneExist(ifNoneExist, rules, at ? `${at}.request.ifNoneExist` : 'If-None-Exist');
   const clean = withoutServerMeta(resource);
   const where = at === undefined ? type : `${at}.resource`;
-  ctx.rules.check(clean as Resource, where);
+  ctx.rules.check(clean as Resource, where, ctx.base);
   // The criteria name the resource's own identifier, or a retry would create it again.
   if (condition) assertCriteriaMatchBody(condition, clean as Resource);
-  const tokens = globalTokens(clean as Resource);
-  const token = condition ? undefined : tokens[0];
   return {
     resource: clean as Resource,
-    ...(condition ? { ifNoneExist: condition } : token ? { ifNoneExist: `identifier=${token}` } : {}),
-    conditional: condition !== undefined,
-    tokens,
+    ...(condition ? { ifNoneExist: condition } : {}),
     at: where,
     targets: writeTargets(ctx, clean as Resource, where),
   };
@@ -220,7 +214,7 @@ export function prepareCreate(
 
 export async function createOne(ctx: KantaContext, body: unknown, type: string, ifNoneExist?: string) {
   const p = prepareCreate(ctx, body, type, ifNoneExist);
-  return withIdentifierCheck(ctx.store, [p], async (s, [refused]) => {
+  return withReferenceCheck(ctx.store, [p], async (s, [refused]) => {
     if (refused) throw refused;
     return s.create(p.resource, createOptions(p));
   });
@@ -283,7 +277,7 @@ async function updateAsRead(
   const version = Number(current.meta?.versionId);
   // The version first: a stale one must not learn, from which rule refuses its body, what is stored.
   checkExpectedVersion(type, id, expected, version);
-  ctx.rules.check(resource, type);
+  ctx.rules.check(resource, type, ctx.base);
   assertKeepsIdentity(current, resource, type);
   const targets = writeTargets(ctx, resource, type);
   return ctx.store.update(resource, { ifMatch: String(version), ...(targets.length ? { targets } : {}) });
@@ -323,9 +317,12 @@ export async function searchType(
   const rules = typeRules(type);
   allow(rules, 'search-type');
   const plan = planSearch(rules, query);
+  // A reference value under this server's base names the relative reference (`<base>/Patient/1` is
+  // `Patient/1`), as in the facade's searches.
+  const opts = { base: ctx.base };
   const page = plan.filters.length
-    ? await filteredPage((params) => ctx.store.search(type, params), plan)
-    : await ctx.store.search(type, plan.store);
+    ? await filteredPage((params) => ctx.store.search(type, params, opts), plan)
+    : await ctx.store.search(type, plan.store, opts);
   const { resources } = page;
   // The links carry the search (a next link of `_cursor` alone would lose its mandatory `patient`).
   const link = (cursor?: string) => {

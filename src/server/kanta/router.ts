@@ -134,6 +134,15 @@ const unknownRoute: KantaHandler = (req) => {
   );
 };
 
+/**
+ * 404 for a type-level path Kanta PHR does not have (`/Observation/_history`, `/Observation/_search`),
+ * the type checked first — read as an id, `_history` would be a 400 and `_search` a 405.
+ */
+const noSuchTypePath: KantaHandler = (req, res, call) => {
+  rulesOfPath(req);
+  return unknownRoute(req, res, call);
+};
+
 /** 405 for a path Kanta PHR has (of a type it holds), asked with a method it does not take there. */
 const noSuchMethod: KantaHandler = (req) => {
   rulesOfPath(req);
@@ -150,6 +159,8 @@ export const KANTA_ROUTES: readonly KantaRoute[] = [
   { method: 'post', path: '/', body: true, handler: batch },
   { method: 'get', path: '/:type', interaction: 'search-type', handler: search },
   { method: 'post', path: '/:type', body: true, interaction: 'create', handler: create },
+  { method: 'all', path: '/:type/_history', handler: noSuchTypePath },
+  { method: 'all', path: '/:type/_search', handler: noSuchTypePath },
   { method: 'get', path: '/:type/:id', interaction: 'read', handler: read },
   { method: 'get', path: '/:type/:id/_history/:vid', interaction: 'vread', handler: read },
   { method: 'put', path: '/:type/:id', body: true, interaction: 'update', handler: update },

@@ -16,6 +16,7 @@ const FILTER_WINDOW = '1000';
 export interface KantaSearchPlan {
   store: Record<string, string | string[]>;
   filters: KantaFilter[];
+  /** Whether the answer counts the matches (`_total=estimate|accurate`; `none` or none given: no count). */
   total: boolean;
   /** The page size the caller asked for (a filtered search reads FILTER_WINDOW candidates at a time). */
   count: number;
@@ -53,8 +54,10 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
         ),
       );
     }
-    if (name === '_total') plan.total = true;
-    else if (STORE_PARAMS.has(name)) plan.store[key] = raw;
+    if (name === '_total') {
+      plan.store[key] = raw;
+      plan.total = COUNTED.has(last(raw) as string);
+    } else if (STORE_PARAMS.has(name)) plan.store[key] = raw;
     else if (key !== name) throw filteredModifier(key, rules.type);
     else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw]));
   }
@@ -88,8 +91,25 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
     const { _cursor, ...store } = plan.store;
     plan.cursor = last(_cursor);
     plan.store = { ...store, _count: FILTER_WINDOW };
-  } else if (plan.total) plan.store._total = 'accurate';
+  }
+  totalForStore(plan);
   return plan;
+}
+
+/** The `_total` values that ask for a count (R4: none | estimate | accurate); an accurate one is an estimate too. */
+const COUNTED = new Set(['estimate', 'accurate']);
+
+/**
+ * `_total` as the store is asked it. Each value given reaches the store, whose rule judges it (another
+ * than none, estimate or accurate is its 400 naming the parameter); one asking for a count becomes
+ * `accurate` where the store counts (the store does not count an estimate) and `none` where the
+ * search is filtered (countMatches counts the matches, not the windows).
+ */
+function totalForStore(plan: KantaSearchPlan): void {
+  const counted = plan.filters.length ? 'none' : 'accurate';
+  for (const [key, raw] of Object.entries(plan.store))
+    if (key.split(':')[0] === '_total')
+      plan.store[key] = [raw].flat().map((v) => (COUNTED.has(v) ? counted : v));
 }
 
 /**

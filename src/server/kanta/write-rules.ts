@@ -4,6 +4,7 @@
 import type { OperationOutcomeIssue, Reference, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
+import { patientOfReferenceUnder } from '../../shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
 import { narrativeLanguages } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
@@ -13,7 +14,11 @@ import { whoOf } from './update-rules.ts';
 export const KANTA_SD_PREFIX = 'http://phr.kanta.fi/StructureDefinition/fiphr-';
 
 export interface KantaWriteRules {
-  check(resource: Resource, at?: string): void;
+  /**
+   * Refuses `resource` (reported at `at`) with the first rule it breaks; `base` is the base URL the
+   * sandbox serves, under which an absolute reference names what the relative one does.
+   */
+  check(resource: Resource, at?: string, base?: string): void;
 }
 
 /**
@@ -22,11 +27,15 @@ export interface KantaWriteRules {
  */
 const CONFORMANCE_TYPES = new Set(['ValueSet', 'StructureDefinition', 'CodeSystem']);
 
-/** The `fiphr-*` profiles we hold, by the resource type they constrain. */
+/**
+ * The `fiphr-*` profiles we hold, by the resource type they constrain — the concrete ones only: an
+ * abstract profile (`fiphr-sd-fitness`, `fiphr-sd-nutrition`) is a base for others, and no instance
+ * may declare it as its own.
+ */
 function profilesByType(validator: FacadeValidator): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const sd of validator.registry.all<StructureDefinition>('StructureDefinition')) {
-    if (!sd.url?.startsWith(KANTA_SD_PREFIX) || sd.kind !== 'resource' || !sd.type) continue;
+    if (!sd.url?.startsWith(KANTA_SD_PREFIX) || sd.kind !== 'resource' || !sd.type || sd.abstract) continue;
     const set = out.get(sd.type) ?? new Set<string>();
     set.add(sd.url);
     out.set(sd.type, set);
@@ -144,14 +153,23 @@ const WRITTEN_BY_SUBJECT: Readonly<
   CarePlan: { elements: ['author'], required: false, why: "a self-care plan is the citizen's own" },
 };
 
-function writtenBySubject(r: Resource, at: string): void {
+/**
+ * Whom a reference names (whoOf), a Patient's as `Patient/<id>` whether it is written relative or as
+ * an absolute URL under `base` (patientOfReferenceUnder); under any other base it names another server's.
+ */
+function whoUnder(ref: Reference | undefined, base: string | undefined): string {
+  const patient = patientOfReferenceUnder(ref?.reference, base);
+  return whoOf(patient === undefined ? ref : { ...ref, reference: patient });
+}
+
+function writtenBySubject(r: Resource, at: string, base: string | undefined): void {
   const rule = WRITTEN_BY_SUBJECT[r.resourceType];
   if (!rule) return;
   const refs = r as unknown as Record<string, Reference | undefined>;
-  const subject = whoOf(refs.subject);
+  const subject = whoUnder(refs.subject, base);
   for (const element of rule.elements) {
     const given = refs[element] !== undefined;
-    if (given ? whoOf(refs[element]) === subject : !rule.required) continue;
+    if (given ? whoUnder(refs[element], base) === subject : !rule.required) continue;
     const when = rule.required ? 'is' : 'when given, is';
     throw FhirError.unprocessable(
       issue(
@@ -174,14 +192,14 @@ export function createKantaWriteRules(validator: FacadeValidator): KantaWriteRul
     if (hasErrors(oo)) throw FhirError.unprocessable((oo.issue ?? []).filter(isErrorIssue));
   };
   return {
-    check(resource, at = resource.resourceType) {
+    check(resource, at = resource.resourceType, base?: string) {
       if (CONFORMANCE_TYPES.has(resource.resourceType)) return validated(resource);
       declaredProfile(validator, resource, profiles.get(resource.resourceType), at);
       validated(resource);
       noHetu(resource, at);
       languageAndText(resource, at);
       businessIdentifier(resource, at);
-      writtenBySubject(resource, at);
+      writtenBySubject(resource, at, base);
     },
   };
 }

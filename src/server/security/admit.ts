@@ -44,7 +44,7 @@ export function auditRefusalText(party: string): string {
  * What a receiving party is refused whatever its scopes (403): the sync's operator surface, whose
  * rows name every client's resources; the audit log and the disclosure logs read off it
  * (`auditRefusalText`); and writing client data conditionally (If-None-Exist, a
- * conditional update, a create Kanta PHR mode matches on its business identifier), which answers one
+ * conditional update, a create that must hold its business identifiers alone), which answers one
  * way when a match exists and another when none does — and the match may be data the party's consent
  * does not show. Refused before anything is looked up, so the answer is the same whatever exists.
  */
@@ -59,7 +59,7 @@ export function partyRefusal(p: Principal, need: Need, expression?: string): Fhi
     return refuse(auditRefusalText(p.party));
   if (need.kind === 'fhir' && need.conditional && holdsClientData(need.type))
     return refuse(
-      `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update): whether a match exists may be data its consent does not show`,
+      `sec-consent-6: a receiving party (${p.party}) cannot write client data conditionally (If-None-Exist, a conditional update, a create whose business identifier must be new): whether a match exists may be data its consent does not show`,
     );
   // Every domain API write finds what it writes by business identifier first (a HETU, for a client).
   if (need.kind === 'domain' && need.perms.includes('c'))

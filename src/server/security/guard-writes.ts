@@ -89,14 +89,15 @@ function refuseBlindWrite(g: Guard, interaction: string, entity: string, blind: 
 }
 
 /**
- * A create with criteria (If-None-Exist; in Kanta PHR mode every create, on its business identifier)
- * answers one way when a match exists and another when none does: it looks the type up by identifier,
- * which needs what every such lookup needs here (`admitLookup`), and a receiving party is refused it
- * as the front refuses it a conditional create (admit.ts `partyRefusal`). Judged where the store is
- * asked, whichever route asks; refused (and audited) before anything is looked up.
+ * A create with criteria (If-None-Exist), or one that must hold identifiers alone (`unique`: a global
+ * business identifier, a Patient's HETU, refused 409 when taken), answers one way when a match exists
+ * and another when none does: it looks the type up by identifier, which needs what every such lookup
+ * needs here (`admitLookup`), and a receiving party is refused it as the front refuses it a
+ * conditional create (admit.ts `partyRefusal`). Judged where the store is asked, whichever route
+ * asks; refused (and audited) before anything is looked up.
  */
 export async function admitCreate(g: Guard, type: string, opts: CreateOptions | undefined): Promise<void> {
-  if (opts?.ifNoneExist !== undefined) await admitLookup(g, type, 'create');
+  if (opts?.ifNoneExist !== undefined || opts?.unique !== undefined) await admitLookup(g, type, 'create');
 }
 
 /** The audit record of one written resource. */
