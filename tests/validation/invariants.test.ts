@@ -563,6 +563,50 @@ describe('fast paths agree with fhirpath.js', () => {
     }
     expect(fastPaths['per-1']({ start: '2024-03', end: '2024-03-01T10:00:00Z' }, env)).toBeUndefined();
   });
+  it('rng-2 compares low and high as the HL7 validator does, where fhirpath.js is wrong (marked)', async () => {
+    const { fastPaths } = await import('../../src/validation/invariants/native.ts');
+    const fhirpath = (await import('fhirpath')).default;
+    const r4 = (await import('fhirpath/fhir-context/r4')).default;
+    const rng2 = core('Range', 'Range', 'rng-2');
+    const expression = 'low.empty() or high.empty() or (low <= high)';
+    const published = (range: object) =>
+      fhirpath.evaluate(range, { base: 'Range', expression }, undefined, r4 as never);
+    const env = { resource: {}, rootResource: {}, typeName: 'Range', path: 'Range' };
+    const U = 'http://unitsofmeasure.org';
+    // [low, high, the HL7 validator's verdict, whether fhirpath.js gives another one]
+    const cases: Array<[object | undefined, object | undefined, boolean, boolean]> = [
+      [{ value: 1 }, undefined, true, false],
+      [undefined, { value: 1 }, true, false],
+      [{ value: 1, system: U, code: 'mg' }, { value: 5, system: U, code: 'mg' }, true, false],
+      [{ value: 5, system: U, code: 'mg' }, { value: 5, system: U, code: 'mg' }, true, false],
+      [{ value: 5, system: U, code: 'mg' }, { value: 1, system: U, code: 'mg' }, false, false],
+      [{ value: 5, system: U, code: 'g' }, { value: 1, system: U, code: 'kg' }, true, false],
+      [{ value: 5, system: U, code: 'g' }, { value: 1, system: U, code: 'mg' }, false, false],
+      [{ value: 1 }, { value: 5 }, true, false],
+      // The Java FHIRPath engine compares Quantities without a code by value; fhirpath.js says true.
+      [{ value: 5 }, { value: 1 }, false, true],
+      [{ value: 5, unit: 'mg' }, { value: 1, unit: 'mg' }, false, true],
+      // One non-UCUM code on both sides: compared by value; fhirpath.js says true.
+      [{ value: 5, system: 'urn:x', code: 'a' }, { value: 1, system: 'urn:x', code: 'a' }, false, true],
+    ];
+    for (const [low, high, verdict, fhirpathJsWrong] of cases) {
+      const range = { ...(low ? { low } : {}), ...(high ? { high } : {}) };
+      const label = JSON.stringify(range);
+      expect([label, fastPaths['rng-2'](range, env)]).toEqual([label, verdict]);
+      expect([label, rng2.check(range, env)]).toEqual([label, verdict]);
+      expect([label, published(range)]).toEqual([label, [fhirpathJsWrong ? !verdict : verdict]]);
+    }
+    // Quantities the comparison cannot decide (a value missing, units that do not convert) go to the
+    // published expression.
+    for (const range of [
+      { low: { unit: 'mg' }, high: { value: 1 } },
+      { low: { value: 5, system: U, code: 'g' }, high: { value: 1, system: U, code: 's' } },
+      { low: { value: 5, system: 'urn:x', code: 'a' }, high: { value: 1, system: 'urn:x', code: 'b' } },
+    ])
+      expect(fastPaths['rng-2'](range, env)).toBeUndefined();
+    // No other core constraint compares two Quantity elements (per-1 compares dates, tim-4/tim-5 numbers).
+    expect(INVARIANTS['rng-2']?.by).toBe('fast');
+  });
   it('bdl-4 by Bundle type', () => {
     const bdl4 = core('Bundle', 'Bundle', 'bdl-4');
     const b = (type: string, withResponse: boolean) => ({

@@ -43,6 +43,14 @@ export function registerValidateCommand(program: Command): void {
         .choices(['auto', 'error', 'warning'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--display-issues <severity>',
+        "severity of a Coding display that is neither its code's display nor a designation in a CodeSystem we hold (error: the HL7 validator's verdict without -display-issues-are-warnings)",
+      )
+        .choices(['error', 'warning'])
+        .default('warning'),
+    )
     .option(
       '--no-values-in-messages',
       "leave the resources' values out of the issues (\"The value '…' is not a valid date\" rather than quoting it): for output kept in CI logs or shown where client data must not go; by default they are quoted, as the HL7 validator words them",

@@ -13,7 +13,7 @@ export function enterBundle(ctx: CheckContext, bundle: Json): BundleScope {
   const type = typeof bundle.type === 'string' ? bundle.type : '';
   const scope: BundleScope = { type, byUrl: new Map(), entries: [], fullUrlOf: new Map() };
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
-  const versions = new Map<string, Set<unknown>>();
+  const versions = new Map<string, Set<string>>();
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     if (!isObject(e)) continue;
@@ -134,7 +134,7 @@ function checkFullUrl(
   res: Json | undefined,
   i: number,
   type: string,
-  versions: Map<string, Set<unknown>>,
+  versions: Map<string, Set<string>>,
 ): void {
   // A warning, as the HL7 validator judges it (its test case bundle-duplicate-id: a collection with
   // fullUrl 'Patient/1' expects no errors).
@@ -146,21 +146,27 @@ function checkFullUrl(
       `entry[${i}].fullUrl`,
     );
   }
-  const versionId = isObject(res?.meta) ? (res.meta as Json).versionId : undefined;
+  // bdl-7 is `select(fullUrl & resource.meta.versionId).isDistinct()`: `&` takes an absent versionId
+  // as '', so one entry without a versionId and one with '1' differ, whichever comes first. Reported
+  // on the Bundle, which carries the constraint in R4, naming the entry.
+  const meta = isObject(res?.meta) ? (res.meta as Json) : undefined;
+  const versionId = typeof meta?.versionId === 'string' ? meta.versionId : '';
   const seen = versions.get(fullUrl);
-  if (seen && type !== 'history' && (seen.has(versionId) || versionId === undefined)) {
+  if (seen && type !== 'history' && seen.has(versionId)) {
     ctx.report(
       'error',
       'invariant',
-      `bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate ${quoted(fullUrl)})`,
-      `entry[${i}]`,
+      `bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate ${quoted(fullUrl)} at entry ${i})`,
     );
   }
   if (seen) seen.add(versionId);
   else versions.set(fullUrl, new Set([versionId]));
 }
 
-/** bdl-3: entry.request exactly in batch, transaction and history Bundles. */
+/**
+ * bdl-3: entry.request exactly in batch, transaction and history Bundles. Reported on the Bundle,
+ * which carries the constraint in R4, naming the entry.
+ */
 function checkRequest(ctx: CheckContext, e: Json, i: number, type: string): void {
   const needsRequest = type === 'transaction' || type === 'batch' || type === 'history';
   if (needsRequest && e.request === undefined) {
@@ -168,14 +174,12 @@ function checkRequest(ctx: CheckContext, e: Json, i: number, type: string): void
       'error',
       'invariant',
       `bdl-3: entry.request mandatory for batch/transaction/history (entry ${i} has none)`,
-      `entry[${i}]`,
     );
   } else if (!needsRequest && type && e.request !== undefined) {
     ctx.report(
       'error',
       'invariant',
-      `bdl-3: entry.request is not allowed in a ${type} Bundle`,
-      `entry[${i}].request`,
+      `bdl-3: entry.request is not allowed in a ${type} Bundle (entry ${i} has one)`,
     );
   }
 }

@@ -58,7 +58,9 @@ function resolveQuestionnaire(walk: CheckContext, qr: Json, ref: string): Json |
       (c): c is Json => isObject(c) && c.resourceType === 'Questionnaire' && c.id === ref.slice(1),
     );
   }
-  const r = walk.compiler.registry.resolve(ref) ?? walk.compiler.registry.resolve(ref.split('|')[0]);
+  // `url|version` as a declared profile resolves (resource-profiles.ts): the version held, or nothing.
+  const registry = walk.compiler.registry;
+  const r = registry.holdsVersion(ref) ? registry.resolve(ref) : undefined;
   return r?.resourceType === 'Questionnaire' ? (r as unknown as Json) : undefined;
 }
 

@@ -1,4 +1,5 @@
 import { type JsonObject, isJsonObject } from '../../shared/json-object.ts';
+import { compareQuantities } from '../quantity.ts';
 import type { InvariantEnv, InvariantFailure } from '../types.ts';
 import { quoted } from '../walk/report.ts';
 import { collectLocalRefs } from './local-refs.ts';
@@ -227,6 +228,21 @@ const per1: FastPath = (node) => {
   return undefined;
 };
 
+/**
+ * rng-2: low <= high, as the HL7 validator's FHIRPath engine compares the two Quantities: by value
+ * when system and code are the same on both, both absent included (fhirpath.js passes those whatever
+ * the values), after UCUM conversion otherwise (`compareQuantities`, the one Quantity comparison).
+ * No other core constraint compares two Quantity elements. Deferred when they cannot be compared.
+ */
+const rng2: FastPath = (node) => {
+  if (!isJsonObject(node)) return undefined;
+  const { low, high } = node;
+  if (low === undefined || high === undefined) return true;
+  if (!isJsonObject(low) || !isJsonObject(high)) return undefined;
+  const order = compareQuantities(low, high);
+  return order === undefined ? undefined : order <= 0;
+};
+
 const RESPONSE_TYPES = new Set(['batch-response', 'transaction-response', 'history']);
 
 /** bdl-4: entries have a response exactly in batch-response, transaction-response and history Bundles. */
@@ -262,6 +278,7 @@ const vs3: FastPath = (node) =>
 
 export const fastPaths: Record<string, FastPath> = {
   'per-1': per1,
+  'rng-2': rng2,
   'bdl-4': bdl4,
   'org-1': org1,
   'vs-1': vs1,

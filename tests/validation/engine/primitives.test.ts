@@ -253,7 +253,7 @@ describe('valuesInMessages: false', () => {
     for (const expected of [
       "Bundle.entry[0].fullUrl | The fullUrl '…' is a RESTful URL, so it must end with the resource's type and id (Patient/p1)",
       "Bundle.entry[2].fullUrl | Bundle.entry.fullUrl must be an absolute URL (found '…')",
-      "Bundle.entry[1] | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '…')",
+      "Bundle | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '…' at entry 1)",
       "Patient.managingOrganization.reference | ref-1: SHALL have a contained resource if a local reference is provided (no contained resource has id '…')",
       "Patient.contained[0] | dom-3: The contained resource '…' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource",
       "Patient.contained[1] | Duplicate contained resource id '…'",
@@ -263,7 +263,7 @@ describe('valuesInMessages: false', () => {
     // The default quotes them, as the HL7 validator does.
     const loud = [...all(bundle), ...all(contained)].join('\n');
     expect(loud).toContain(`The fullUrl 'http://x.org/fhir/Patient/${secret}' is a RESTful URL`);
-    expect(loud).toContain(`(duplicate 'http://x.org/fhir/Patient/${secret}')`);
+    expect(loud).toContain(`(duplicate 'http://x.org/fhir/Patient/${secret}' at entry 1)`);
     expect(loud).toContain(`(found 'Patient/${secret}')`);
     expect(loud).toContain(`(no contained resource has id '${secret}x')`);
     expect(loud).toContain(`The contained resource '${secret}' is not referenced`);

@@ -57,9 +57,13 @@ const work = (items: unknown[] = [{ linkId: 'work.hours', answer: [{ valueDecima
   item: items,
 });
 
+// The same Questionnaire at another url, with a version of its own.
+const Q_VERSIONED = 'http://example.org/Questionnaire/wellbeing-versioned';
+const versioned = { ...questionnaire, id: 'wellbeing-versioned', url: Q_VERSIONED, version: '1.2.0' };
+
 let v: Validator;
 beforeAll(async () => {
-  v = await createValidator({ fiBase: false, resources: [questionnaire as never] });
+  v = await createValidator({ fiBase: false, resources: [questionnaire as never, versioned as never] });
 });
 
 describe('QuestionnaireResponse against its Questionnaire', () => {
@@ -162,6 +166,26 @@ describe('QuestionnaireResponse against its Questionnaire', () => {
     expect(errors(oo)).toEqual([]);
     expect(warnings(oo)).toContain(
       "QuestionnaireResponse.questionnaire | The questionnaire 'http://example.org/Questionnaire/unknown' could not be resolved, so no validation can be performed against the base questionnaire",
+    );
+  });
+});
+
+describe('a versioned questionnaire canonical', () => {
+  const renamed = { linkId: 'score', text: 'Points', answer: [{ valueInteger: 8 }] };
+  const textError =
+    "QuestionnaireResponse.item[0].text | If text exists, it must match the questionnaire definition for linkId 'score'";
+
+  it('resolves the version held (exactly, or by its major.minor), as meta.profile does', () => {
+    for (const ref of [Q_VERSIONED, `${Q_VERSIONED}|1.2.0`, `${Q_VERSIONED}|1.2`])
+      expect(errors(v.validate(response([renamed, work()], { questionnaire: ref })))).toEqual([textError]);
+  });
+
+  it('is not found when that version is not loaded: a warning at questionnaire, no check against another version', () => {
+    const ref = `${Q_VERSIONED}|9.9.9`;
+    const oo = v.validate(response([renamed, work()], { questionnaire: ref }));
+    expect(errors(oo)).toEqual([]);
+    expect(warnings(oo)).toContain(
+      `QuestionnaireResponse.questionnaire | The questionnaire '${ref}' could not be resolved, so no validation can be performed against the base questionnaire`,
     );
   });
 });

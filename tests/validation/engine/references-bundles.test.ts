@@ -158,17 +158,46 @@ describe('Bundles', () => {
     );
   });
 
-  it('requires unique fullUrls (bdl-7)', () => {
+  it('requires unique fullUrls (bdl-7), reported on the Bundle (where R4 puts the constraint)', () => {
     const b = { resourceType: 'Bundle', type: 'collection', entry: [entry(pUrl, p), entry(pUrl, p)] };
     expect(errors(v.validate(b))).toEqual([
-      `Bundle.entry[1] | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '${pUrl}')`,
+      `Bundle | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '${pUrl}' at entry 1)`,
     ]);
   });
 
-  it('requires request on transaction entries (bdl-3)', () => {
-    const b = { resourceType: 'Bundle', type: 'transaction', entry: [entry(pUrl, p)] };
+  it('bdl-7 takes an absent versionId as empty, in either order (as `fullUrl & versionId` does)', () => {
+    const v1 = { ...p, meta: { versionId: '1' } };
+    const v2 = { ...p, meta: { versionId: '2' } };
+    const bundle = (...entries: unknown[]) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: entries,
+    });
+    expect(errors(v.validate(bundle(entry(pUrl, v1), entry(pUrl, p))))).toEqual([]);
+    expect(errors(v.validate(bundle(entry(pUrl, p), entry(pUrl, v1))))).toEqual([]);
+    expect(errors(v.validate(bundle(entry(pUrl, v1), entry(pUrl, v2))))).toEqual([]);
+    expect(errors(v.validate(bundle(entry(pUrl, v1), entry(pUrl, p), entry(pUrl, v1))))).toEqual([
+      `Bundle | bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (duplicate '${pUrl}' at entry 2)`,
+    ]);
+  });
+
+  it('requires request on transaction entries (bdl-3), reported on the Bundle', () => {
+    const b = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [entry(pUrl, p), entry(pUrl.replace('6f', '7f'), p)],
+    };
     expect(errors(v.validate(b))).toEqual([
-      'Bundle.entry[0] | bdl-3: entry.request mandatory for batch/transaction/history (entry 0 has none)',
+      'Bundle | bdl-3: entry.request mandatory for batch/transaction/history (entry 0 has none)',
+      'Bundle | bdl-3: entry.request mandatory for batch/transaction/history (entry 1 has none)',
+    ]);
+    const c = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [entry(pUrl, p, { request: { method: 'POST', url: 'Patient' } })],
+    };
+    expect(errors(v.validate(c))).toEqual([
+      'Bundle | bdl-3: entry.request is not allowed in a collection Bundle (entry 0 has one)',
     ]);
   });
 
