@@ -30,7 +30,7 @@ export { RemoteHttpError, TokenError, describeIssue, isTransient, shownOutcome }
 export type { CreateSyncOptions, SyncService, SyncableStore } from './service.ts';
 export { createSync } from './service.ts';
 export type { SyncStatus } from './status.ts';
-export { type RemoteSettings, remoteConfigFrom } from './settings.ts';
+export { type RemoteSettings, checkSigningKey, readPrivateJwk, remoteConfigFrom } from './settings.ts';
 export {
   type KantaOptions,
   type KantaStatus,

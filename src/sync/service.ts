@@ -331,19 +331,24 @@ async function sameRemote(ctx: SyncContext): Promise<void> {
 /**
  * `sameRemote`'s check that got no answer, or only transient failures (a 5xx, 408 or 429 on every
  * attempt), said as such: a 503 (the CLI's push exits 75 with the rows still queued, as for any remote
- * down). Any other failure is returned as it was.
+ * down). A check the remote refused (401, 403: these credentials or their scope) is sync-config-2 as
+ * well, a 502 (the CLI exits 1, as for the other refusals of a remote). Any other failure is returned
+ * as it was.
  */
 function uncheckedRemote(ctx: SyncContext, bound: string, err: unknown): unknown {
+  const cannot = `sync-config-2: cannot check that ${ctx.remote.baseUrl} is the remote this store syncs with (${bound})`;
+  if (err instanceof RemoteHttpError && (err.status === 401 || err.status === 403))
+    return new FhirError(
+      502,
+      issue(
+        'error',
+        'security',
+        `${cannot}: the remote answered ${err.status} (it refused these credentials or their scope; check the token settings and the client's scopes there)`,
+      ),
+    );
   const why = whyUnchecked(err, ctx.remote.config.timeoutMs);
   if (!why) return err;
-  return new FhirError(
-    503,
-    issue(
-      'error',
-      'transient',
-      `sync-config-2: cannot check that ${ctx.remote.baseUrl} is the remote this store syncs with (${bound}): ${why}`,
-    ),
-  );
+  return new FhirError(503, issue('error', 'transient', `${cannot}: ${why}`));
 }
 
 /** Why a check failed as a remote that is down fails (names the status, never the answer's text); undefined otherwise. */

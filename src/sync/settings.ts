@@ -4,9 +4,14 @@
  * `tyokyky serve --remote …` alike: the same settings, the same checks, the same RemoteConfig.
  */
 import { readFileSync } from 'node:fs';
+import type { JWK } from 'jose';
 import { CONSENT_PARTIES } from '../domain/index.ts';
+import { withoutByteOrderMark } from '../shared/byte-order-mark.ts';
+import { fsErrorText } from '../shared/fs-error.ts';
 import { checkHttpUrl } from '../shared/http-url.ts';
+import { parseJsonQuietly } from '../shared/json-error.ts';
 import type { BundleMode, RemoteConfig } from './config.ts';
+import { clientAssertion } from './oauth.ts';
 
 /** The remote options as a command line gives them (all strings, all optional). */
 export interface RemoteSettings {
@@ -64,7 +69,7 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
         tokenUrl: s.tokenUrl,
         clientId: s.clientId,
         method: 'private_key_jwt',
-        privateKey: readPrivateKey(s.clientKey),
+        privateKey: clientKeyOption(s.clientKey),
         scope: s.scope,
       };
     } else {
@@ -97,17 +102,53 @@ export function remoteConfigFrom(s: RemoteSettings): RemoteConfig | undefined {
   };
 }
 
-function readPrivateKey(path: string): NonNullable<RemoteConfig['auth']>['privateKey'] {
+/** `--client-key`'s JWK; the option named in front of what is wrong with the file. */
+function clientKeyOption(file: string): JWK {
+  try {
+    return readPrivateJwk(file);
+  } catch (err) {
+    throw new Error(`--client-key: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The one reader of a private JWK for signing client assertions (`--client-key` here, `tyokyky clients
+ * assertion|token --key`): a JSON object (a byte order mark dropped) holding a private key. The public
+ * JWKS beside it, or one public key, given by mistake is refused saying so; the error names the file
+ * and what is wrong, never a word of the key's content.
+ */
+export function readPrivateJwk(file: string): JWK {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = withoutByteOrderMark(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`--client-key: cannot read a JWK from ${path} (${(err as NodeJS.ErrnoException).code})`);
+    throw new Error(`cannot read ${file}: ${fsErrorText(err)}`);
   }
+  let jwk: unknown;
   try {
-    return JSON.parse(text);
-  } catch {
-    // JSON.parse's message quotes the text it failed on: a piece of the private key.
-    throw new Error(`--client-key: ${path} is not a JSON Web Key (not JSON)`);
+    jwk = parseJsonQuietly(text);
+  } catch (err) {
+    throw new Error(`${file} is not JSON: ${(err as Error).message}`);
+  }
+  const next = 'pass the .private.jwk.json file keygen wrote';
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+    throw new Error(`${file} is not a private JWK (not a JSON object); ${next}`);
+  if ('keys' in jwk)
+    throw new Error(`${file} is not a private JWK (a JWKS, the public keys, was given); ${next}`);
+  if (typeof (jwk as JWK).d !== 'string')
+    throw new Error(`${file} is not a private JWK (it holds no private key); ${next}`);
+  return jwk as JWK;
+}
+
+/**
+ * Throws `<file> is not a usable private JWK: …` when jose cannot sign an assertion with `jwk` (an
+ * unknown kty or crv, a broken key): checked once when a command starts, not on the first push.
+ */
+export async function checkSigningKey(jwk: JWK, file: string): Promise<void> {
+  try {
+    await clientAssertion('key-check', 'https://key-check.invalid/token', jwk);
+  } catch (err) {
+    // jose's messages name the parameter at fault ("kty", "crv"), never its value.
+    throw new Error(`${file} is not a usable private JWK: ${(err as Error).message}`);
   }
 }

@@ -56,12 +56,12 @@ describe('remoteConfigFrom', () => {
     [{ clientKey: '/nonexistent.jwk' }, '--client-id/--client-secret/--client-key need --token-url'],
     [
       { tokenUrl: 'http://t', clientId: 'c', clientKey: '/nonexistent.jwk' },
-      '--client-key: cannot read a JWK from /nonexistent.jwk (ENOENT)',
+      '--client-key: cannot read /nonexistent.jwk: no such file or directory',
     ],
     // Not JSON: the message must not quote the file (it would be a piece of a private key).
     [
       { tokenUrl: 'http://t', clientId: 'c', clientKey: 'README.md' },
-      /^--client-key: README.md is not a JSON Web Key \(not JSON\)$/,
+      /^--client-key: README.md is not JSON: Unexpected token in JSON$/,
     ],
     [{ remote: 'ftp://r.example/fhir' }, '--remote must be an absolute http(s) URL'],
     [{ remote: 'r.example/fhir' }, '--remote must be an absolute http(s) URL'],

@@ -13,9 +13,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import type { JWK } from 'jose';
+import { fsErrorText } from '../../shared/fs-error.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import type { Store } from '../../store/index.ts';
-import { fsErrorText } from '../fs-error.ts';
+import { readJsonText } from '../json-input.ts';
 import { printReindexProgress } from '../reindex-progress.ts';
 import { missingStore } from '../store-dir.ts';
 
@@ -46,7 +47,7 @@ function readJson<T>(file: string): T {
     fail(`cannot read ${file}: ${fsErrorText(err)}`);
   }
   try {
-    return JSON.parse(text) as T;
+    return readJsonText(text).value as T;
   } catch (err) {
     fail(`${file} is not JSON: ${jsonSyntaxMessage(err)}`);
   }
@@ -64,7 +65,7 @@ async function withSecurityStore<T>(
   fn: (db: Store) => Promise<T>,
   store: 'existing' | 'made if missing' = 'existing',
 ): Promise<T> {
-  const missing = store === 'existing' ? missingStore(opts) : undefined;
+  const missing = store === 'existing' ? await missingStore(opts) : undefined;
   if (missing) fail(missing);
   const { openStore } = await import('../../store/index.ts');
   const { SECURITY_MIGRATION, SECURITY_STATEMENTS } = await import('../../server/index.ts');
@@ -91,12 +92,12 @@ export async function addClientAction(id: string, opts: AddOptions): Promise<voi
     id,
     scope: opts.scope,
     ...(opts.party ? { party: opts.party } : {}),
-    ...(jwks ? { jwks } : {}),
+    ...(opts.jwksFile ? { jwks } : {}),
     ...(opts.jwksUrl ? { jwksUrl: opts.jwksUrl } : {}),
   };
   // Before the store is opened: a refused registration must not leave a new store behind.
   try {
-    checkClient(client);
+    await checkClient(client);
   } catch (err) {
     fail((err as Error).message);
   }
@@ -237,43 +238,41 @@ function unplaceKeyFile(f: KeyFile): void {
 }
 
 /**
- * `--key`: the private JWK keygen wrote. The public JWKS beside it (or one public key) given by mistake
- * is exit 2 saying so, before signing; never a word of the key's content.
+ * A client assertion signed with the key in `file` (the one private-JWK reader, src/sync/settings.ts):
+ * the public JWKS given by mistake or a key jose cannot use is exit 2 naming the file, before signing.
  */
-function readPrivateJwk(file: string): JWK {
-  const jwk = readJson<JWK & { keys?: unknown }>(file);
-  const next = 'pass the .private.jwk.json file keygen wrote';
-  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
-    fail(`${file} is not a private JWK (not a JSON object); ${next}`);
-  if ('keys' in jwk) fail(`${file} is not a private JWK (a JWKS, the public keys, was given); ${next}`);
-  if (typeof jwk.d !== 'string') fail(`${file} is not a private JWK (it holds no private key); ${next}`);
-  return jwk;
-}
-
-/** A client assertion signed with the key in `file`; a key jose cannot use is exit 2 naming the file. */
 async function assertionWith(id: string, tokenUrl: string, file: string): Promise<string> {
-  const { clientAssertion } = await import('../../sync/index.ts');
-  const key = readPrivateJwk(file);
+  const { checkSigningKey, clientAssertion, readPrivateJwk } = await import('../../sync/index.ts');
   try {
+    const key = readPrivateJwk(file);
+    await checkSigningKey(key, file);
     return await clientAssertion(id, tokenUrl, key);
   } catch (err) {
-    // jose's messages name the parameter at fault ("kty", "crv"), never its value.
-    fail(`${file} is not a usable private JWK: ${(err as Error).message}`);
+    fail((err as Error).message);
   }
 }
 
 export async function assertionAction(id: string, opts: { key: string; tokenUrl: string }): Promise<void> {
+  const { checkHttpUrl } = await import('../../shared/http-url.ts');
+  try {
+    checkHttpUrl(opts.tokenUrl, '--token-url');
+  } catch (err) {
+    fail((err as Error).message);
+  }
   console.log(await assertionWith(id, opts.tokenUrl, opts.key));
 }
 
 export async function tokenAction(
   id: string,
-  opts: { key: string; url: string; scope?: string },
+  opts: { key: string; url: string; scope?: string; timeout: string },
 ): Promise<void> {
   const { checkHttpUrl } = await import('../../shared/http-url.ts');
+  const { requestFailureText, timeoutOption } = await import('../request-timeout.ts');
   let tokenUrl = '';
+  let timeoutMs = 0;
   try {
     tokenUrl = `${checkHttpUrl(opts.url, '--url').replace(/\/+$/, '')}/auth/token`;
+    timeoutMs = timeoutOption(opts.timeout);
   } catch (err) {
     fail((err as Error).message);
   }
@@ -283,8 +282,9 @@ export async function tokenAction(
     client_assertion: await assertionWith(id, tokenUrl, opts.key),
   });
   if (opts.scope) form.set('scope', opts.scope);
-  const res = await fetch(tokenUrl, { method: 'POST', body: form }).catch((err: Error) =>
-    fail(`cannot reach ${tokenUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`, 1),
+  const signal = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(tokenUrl, { method: 'POST', body: form, signal }).catch((err: Error) =>
+    fail(`cannot reach ${tokenUrl}: ${requestFailureText(err, timeoutMs)}`, 1),
   );
   const body = (await res.json().catch(() => ({}))) as {
     access_token?: string;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AddOptions, KeygenOptions, StoreOptions } from '../clients/run.ts';
+import { DEFAULT_TIMEOUT_MS } from '../request-timeout.ts';
 
 /** The work is in `../clients/run.ts`, loaded only when a subcommand runs. */
 const run = () => import('../clients/run.ts');
@@ -74,7 +75,8 @@ export function registerClientsCommand(program: Command): void {
     .requiredOption('--key <file>', 'the private JWK from keygen')
     .option('--url <url>', 'the facade (origin)', 'http://127.0.0.1:8080')
     .option('--scope <scopes>', 'scopes to ask for (default: all registered)')
-    .action(async (id: string, opts: { key: string; url: string; scope?: string }) =>
+    .option('--timeout <ms>', 'how long to wait for the token endpoint to answer', DEFAULT_TIMEOUT_MS)
+    .action(async (id: string, opts: { key: string; url: string; scope?: string; timeout: string }) =>
       (await run()).tokenAction(id, opts),
     );
 }

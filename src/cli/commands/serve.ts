@@ -208,10 +208,13 @@ async function startFacade({
   logger,
 }: FacadeStart): Promise<void> {
   const { startServer } = await import('../../server/index.ts');
-  const { remoteConfigFrom } = await import('../../sync/index.ts');
+  const { checkSigningKey, remoteConfigFrom } = await import('../../sync/index.ts');
   let remote: RemoteConfig | undefined;
   try {
-    remote = remoteConfigFrom(remoteSettings({ ...opts, party: opts.party ?? opts.remoteParty }));
+    const settings = remoteSettings({ ...opts, party: opts.party ?? opts.remoteParty });
+    remote = remoteConfigFrom(settings);
+    const key = remote?.auth?.privateKey;
+    if (key) await checkSigningKey(key, `--client-key: ${settings.clientKey}`);
   } catch (err) {
     startupFailed(`invalid remote settings: ${(err as Error).message}`);
   }

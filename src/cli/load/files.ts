@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { isErrorIssue } from '../../shared/outcome.ts';
 import { readJsonText } from '../json-input.ts';
+import { requestFailureText } from '../request-timeout.ts';
 import { PACKAGE_MANIFESTS } from '../validate/input.ts';
 
 export interface LoadResult {
@@ -81,6 +82,8 @@ const MAX_WAIT_MS = 60_000;
 /** What a load tells its caller besides the result: a 429/503 it waits out before sending again. */
 export interface LoadOptions {
   onWait?: (status: number, waitMs: number, why: string) => void;
+  /** How long one request waits for its answer (`--timeout`); unbounded when absent. */
+  timeoutMs?: number;
 }
 
 /** How long a 429/503 asks to wait: its Retry-After (seconds or an HTTP date), else 1, 2, 4 s. */
@@ -99,7 +102,8 @@ function waitFor(res: Response, attempt: number): { ms: number; why: string } {
  */
 async function fetchPatiently(url: string, init: RequestInit, opts: LoadOptions): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
-    const res = await fetch(url, init);
+    const signal = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+    const res = await fetch(url, { ...init, ...(signal ? { signal } : {}) });
     if ((res.status !== 429 && res.status !== 503) || attempt === MAX_ATTEMPTS) return res;
     await res.body?.cancel();
     const { ms, why } = waitFor(res, attempt);
@@ -205,12 +209,16 @@ function isPosted(resource: Resource): boolean {
 }
 
 /** The message of a file that could not be sent; `unreachable` when the facade was not reached. */
-function unreachable(file: string, url: string, err: unknown): LoadResult {
+function unreachable(file: string, url: string, err: unknown, opts: LoadOptions): LoadResult {
+  const why =
+    (err as Error)?.name === 'TimeoutError' && opts.timeoutMs
+      ? requestFailureText(err, opts.timeoutMs)
+      : (err as Error).message;
   return {
     file,
     ok: false,
     status: 0,
-    summary: `cannot reach ${url}: ${(err as Error).message}`,
+    summary: `cannot reach ${url}: ${why}`,
     unreachable: true,
   };
 }
@@ -266,6 +274,6 @@ export async function loadFile(
     const res = await fetchPatiently(url, { method: 'POST', headers, body: text }, opts);
     return await resultOf(file, resource, res);
   } catch (err) {
-    return unreachable(file, url, err);
+    return unreachable(file, url, err, opts);
   }
 }

@@ -10,9 +10,9 @@ import {
   toResources,
   transactionBundle,
 } from '../../mapping/index.ts';
+import { fsErrorText } from '../../shared/fs-error.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
-import { fsErrorText } from '../fs-error.ts';
 import { readJsonText } from '../json-input.ts';
 
 export interface MapOptions {

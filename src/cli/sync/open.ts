@@ -76,11 +76,13 @@ export async function openSync(
   opts: SyncStoreOptions & RemoteSettings,
   reads: 'connect' | readonly (keyof RemoteSettings)[] = [],
 ): Promise<OpenedSync> {
-  const { remoteConfigFrom, createSync } = await import('../../sync/index.ts');
+  const { checkSigningKey, remoteConfigFrom, createSync } = await import('../../sync/index.ts');
   const settings = reads === 'connect' ? remoteSettings(opts) : remoteSettings(opts, process.env, reads);
   let configured: ReturnType<typeof remoteConfigFrom>;
   try {
     configured = remoteConfigFrom(settings);
+    const key = configured?.auth?.privateKey;
+    if (key) await checkSigningKey(key, `--client-key: ${settings.clientKey}`);
   } catch (err) {
     fail((err as Error).message);
   }
@@ -88,7 +90,7 @@ export async function openSync(
   const connect = reads === 'connect' ? connectSettings(opts as SyncCliOptions) : {};
   const givenParty = configured?.party ?? settings.party ?? null;
   const remote = configured ?? { baseUrl: UNUSED_REMOTE, party: givenParty ?? 'other-health-care' };
-  const missing = missingStore(opts);
+  const missing = await missingStore(opts);
   if (missing) fail(missing);
   const { openStore } = await import('../../store/index.ts');
   let store: Store;

@@ -292,7 +292,10 @@ function resolvedText(id: string, keep: string, { row, superseded }: Resolved): 
   ].join('; ');
 }
 
-/** `sync backfill`: queue what is stored but was never queued (written while no sync was attached). */
+/**
+ * `sync backfill`: queue what is stored at a version the sync never queued, sent or pulled (written
+ * while no sync was attached).
+ */
 export async function backfillAction(opts: SyncStoreOptions): Promise<void> {
   const { store, sync } = await openSync(opts);
   const b = await sync.backfill({ force: true });

@@ -20,6 +20,8 @@ export interface ValidateOptions {
   unknownExtensions?: 'auto' | 'error' | 'warning';
   /** Quote the resources' values in the issues (default true; `--no-values-in-messages`). */
   valuesInMessages?: boolean;
+  /** Severity of a Coding display that is not its code's (`--display-issues`, default `warning`). */
+  displayIssues?: 'error' | 'warning';
   /** Refuse (UsageError) rather than validate without FI Base's own rules (`--require-fi-base`). */
   requireFiBase?: boolean;
 }
@@ -87,7 +89,7 @@ function check(validator: Validator, item: InputItem, opts: CheckOptions): Opera
 
 async function openValidator(extraPackages: string[], opts: ValidateOptions): Promise<Validator> {
   const { statSync } = await import('node:fs');
-  const { fsErrorText } = await import('../fs-error.ts');
+  const { fsErrorText } = await import('../../shared/fs-error.ts');
   // Worded as every package load error starts (src/validation/packages.ts), before the engine loads.
   for (const p of extraPackages) {
     try {
@@ -100,8 +102,11 @@ async function openValidator(extraPackages: string[], opts: ValidateOptions): Pr
   const policy = {
     allowExamples: opts.allowExamples ?? true,
     unknownExtensions: opts.unknownExtensions ?? 'auto',
+    wrongDisplay: opts.displayIssues ?? 'warning',
   } as const;
-  const defaults = policy.allowExamples && policy.unknownExtensions === 'auto';
+  // loadProjectValidator's validator is the library's defaults; any other policy needs its own.
+  const defaults =
+    policy.allowExamples && policy.unknownExtensions === 'auto' && policy.wrongDisplay === 'warning';
   const validator =
     extraPackages.length || !defaults
       ? await validation.createValidator({

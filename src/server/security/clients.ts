@@ -4,6 +4,7 @@ import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
+  importJWK,
   jwtVerify,
 } from 'jose';
 import { CONSENT_PARTIES } from '../../domain/index.ts';
@@ -32,22 +33,19 @@ export interface RegisteredClient {
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Throws (one line naming what is wrong) when `client` cannot be registered: its id, its keys (exactly
- * one of a JWKS with public keys only or an absolute http(s) JWKS URL without credentials), scopes
- * this server can grant, a consent party, and no audit-log scope for a party. `addClient` applies it; the CLI calls it before opening a store.
+ * Rejects (one line naming what is wrong) when `client` cannot be registered: its id, its keys (exactly
+ * one of a JWKS whose every key jose imports as a public signature-verification key of an algorithm
+ * assertions are checked with, or an absolute http(s) JWKS URL without credentials), scopes this
+ * server can grant, a consent party, and no audit-log scope for a party. `addClient` applies it; the
+ * CLI calls it before opening a store.
  */
-export function checkClient(client: RegisteredClient): void {
+export async function checkClient(client: RegisteredClient): Promise<void> {
   if (!CLIENT_ID.test(client.id))
     throw new Error(`client id "${client.id}" must be 1-128 of A-Z a-z 0-9 . _ : -`);
-  if (!client.jwks === !client.jwksUrl) throw new Error('give exactly one of a JWKS (file) or a JWKS URL');
+  if ((client.jwks === undefined) === (client.jwksUrl === undefined))
+    throw new Error('give exactly one of a JWKS (file) or a JWKS URL');
   if (client.jwksUrl !== undefined) checkHttpUrl(client.jwksUrl, 'the JWKS URL');
-  if (client.jwks && !client.jwks.keys?.length) throw new Error('the JWKS has no keys');
-  if (client.jwks?.keys.some((k) => 'd' in k || k.kty === 'oct')) {
-    throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
-  }
-  // An assertion must name its key (claimedClient): a key without a kid could never be used.
-  if (client.jwks?.keys.some((k) => typeof k.kid !== 'string' || !k.kid))
-    throw new Error('every key of the JWKS needs a kid (SMART Backend Services: assertions name their key)');
+  if (client.jwks !== undefined) await checkJwks(client.jwks);
   for (const token of client.scope.split(/\s+/).filter(Boolean)) {
     const why = scopeProblem(token);
     if (why) throw new Error(`scope "${token}" ${why}`);
@@ -60,7 +58,7 @@ export function checkClient(client: RegisteredClient): void {
 }
 
 export async function addClient(db: Db, client: RegisteredClient): Promise<void> {
-  checkClient(client);
+  await checkClient(client);
   await db.query(
     `INSERT INTO security_client (id, scope, party, jwks, jwks_url) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET scope = $2, party = $3, jwks = $4, jwks_url = $5`,
@@ -72,6 +70,56 @@ export async function addClient(db: Db, client: RegisteredClient): Promise<void>
       client.jwksUrl ?? null,
     ],
   );
+}
+
+/** The algorithm a key without `alg` verifies with, by its type and curve. */
+const DEFAULT_ALG: Record<string, string> = { RSA: 'RS384', 'P-256': 'ES256', 'P-384': 'ES384' };
+
+/**
+ * A registered JWKS: an object with a non-empty `keys` array of public keys, each with a kid (an
+ * assertion must name its key: claimedClient), and each imported by jose as a public key of one of
+ * `ALGORITHMS` for signatures: a key no assertion could be checked with is refused now, naming its
+ * place and kid, not when the client first asks for a token.
+ */
+async function checkJwks(jwks: unknown): Promise<void> {
+  const keys = (jwks as { keys?: unknown })?.keys;
+  if (!jwks || typeof jwks !== 'object' || Array.isArray(jwks) || !Array.isArray(keys))
+    throw new Error('the JWKS must be a JSON object with a "keys" array');
+  if (!keys.length) throw new Error('the JWKS has no keys');
+  keys.forEach((k, i) => {
+    if (!k || typeof k !== 'object' || Array.isArray(k))
+      throw new Error(`key ${i} of the JWKS is not a JSON object`);
+  });
+  const jwkList = keys as JWK[];
+  if (jwkList.some((k) => 'd' in k || k.kty === 'oct'))
+    throw new Error('the JWKS must hold public keys only (no private or symmetric keys)');
+  if (jwkList.some((k) => typeof k.kid !== 'string' || !k.kid))
+    throw new Error('every key of the JWKS needs a kid (SMART Backend Services: assertions name their key)');
+  for (const [i, k] of jwkList.entries()) {
+    const why = await keyProblem(k);
+    if (why)
+      throw new Error(
+        `key ${i} (kid ${JSON.stringify(k.kid)}) of the JWKS is not a usable public signature key: ${why}`,
+      );
+  }
+}
+
+/** Why jose cannot verify an assertion with `k`, or undefined; names parameters, never their values. */
+async function keyProblem(k: JWK): Promise<string | undefined> {
+  if (k.use !== undefined && k.use !== 'sig') return '"use" must be "sig"';
+  const alg = k.alg ?? DEFAULT_ALG[k.kty === 'EC' ? (k.crv ?? '') : (k.kty ?? '')];
+  if (!alg || !ALGORITHMS.includes(alg))
+    return `"alg" must be one of ${ALGORITHMS.join(', ')} (or "kty" RSA, or EC with "crv" P-256 or P-384)`;
+  try {
+    const imported = (await importJWK(k, alg)) as { type?: string; algorithm?: { modulusLength?: number } };
+    if (imported.type !== 'public') return 'not a public key';
+    // jose verifies RS* only with a modulus of 2048 bits or more (and imports shorter ones).
+    if ((imported.algorithm?.modulusLength ?? 2048) < 2048) return '"n": an RSA key needs 2048 bits or more';
+  } catch (err) {
+    // jose's messages name the parameter at fault ("kty", "crv"), never its value.
+    return (err as Error).message;
+  }
+  return undefined;
 }
 
 /**
