@@ -65,7 +65,16 @@ export const DOMAIN_KINDS: readonly DomainKind[] = [
 export function checkDomainKind(kind: unknown): DomainKind {
   if (typeof kind === 'string' && (DOMAIN_KINDS as readonly string[]).includes(kind))
     return kind as DomainKind;
-  throw new TypeError(`kind must be one of ${DOMAIN_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  // Not quoted: a string that is no kind may be client data (a HETU, a name); any other is its type.
+  const got =
+    typeof kind === 'string'
+      ? 'a string that is none of them (not quoted: it may be client data)'
+      : kind === null
+        ? 'null'
+        : typeof kind === 'undefined'
+          ? 'undefined'
+          : `${/^[aeiou]/.test(typeof kind) ? 'an' : 'a'} ${typeof kind}`;
+  throw new TypeError(`kind must be one of ${DOMAIN_KINDS.join(', ')}; got ${got}`);
 }
 
 export const SCHEMAS: Record<DomainKind | 'record' | 'handover', TSchema> = {
@@ -121,6 +130,9 @@ function fieldPath(base: string, pointer: string): string {
 /** What a field name looks like: a letter, then letters and digits (the schemas' fields are camelCase). */
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
+/** Whether an unknown key may be quoted: shaped as a field name, and no HETU in it (`p010105A9147`). */
+const quotableKey = (key: string) => FIELD_NAME.test(key) && maskHetus(key) === key;
+
 function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   let path = fieldPath(base, e.instancePath);
   let message = e.message ?? 'is invalid';
@@ -128,8 +140,9 @@ function ajvIssue(base: string, e: ErrorObject): OperationOutcomeIssue {
   else if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
     // A key shaped as a field name is named (a misspelt field); any other text could be client data
-    // (a name, a HETU) and is not echoed: the object holding it is named instead.
-    if (FIELD_NAME.test(key)) {
+    // (a name, a HETU — one with a letter century sign is shaped as a field name) and is not echoed:
+    // the object holding it is named instead.
+    if (quotableKey(key)) {
       path += `.${key}`;
       message = 'is not a known field';
     } else message = 'has a key that is not a known field (not quoted: it is not a field name)';

@@ -395,7 +395,10 @@ function readClient(p: Patient, r: Reader): Client {
   return c;
 }
 
-/** The client's municipality: the one municipality-code extension's `valueCoding.code`, if any. */
+/**
+ * The client's municipality: the one municipality-code extension's `valueCoding.code`, if any, of the
+ * municipality code system.
+ */
 function municipalityOf(p: Patient, r: Reader): string | undefined {
   const isMunicipality = (e: { url: string }) => e.url === MAP.extensions.municipality;
   const second = secondIndex(p.extension, isMunicipality);
@@ -408,6 +411,13 @@ function municipalityOf(p: Patient, r: Reader): string | undefined {
     fail(
       `${r.path}.extension[${at}].valueCoding.code`,
       `is required: the ${extensionName(MAP.extensions.municipality)} carries the municipality's code in valueCoding`,
+    );
+  // A code of another system (a postal code, another register) is no municipality: read as one, it
+  // would be written back under the municipality system.
+  if (p.extension![at]!.valueCoding?.system !== MAP.municipalitySystem)
+    fail(
+      `${r.path}.extension[${at}].valueCoding.system`,
+      `the ${extensionName(MAP.extensions.municipality)} carries a code of ${MAP.municipalitySystem} (municipalities): a code of another system is no home municipality`,
     );
   return code;
 }

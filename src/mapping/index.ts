@@ -43,6 +43,7 @@ export {
   hasNonDisclosure,
   isRestricted,
   isRestrictedLabel,
+  KANTA_RESTRICTED_LABEL,
   REDACTED_LABEL,
   RESTRICTED_LABEL,
   redactNonDisclosed,

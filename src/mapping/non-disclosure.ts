@@ -13,15 +13,33 @@ export const REDACTED_LABEL: Coding = {
 /**
  * The label of a resource restricted in whom it may reach (HL7 v3 Confidentiality R): on Kanta PHR
  * the citizen's choice to keep a resource out of professionals' view, carried over to the local copy.
+ * The label written here names the CodeSystem by its R4 URI; `isRestrictedLabel` reads either URI.
  */
 export const RESTRICTED_LABEL = {
   system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
   code: 'R',
 } as const;
 
-/** Whether a security label is the restriction label. */
+/**
+ * The restriction as Kanta PHR's ValueSet fiphr-vs-confidentiality names it: R of v3 Confidentiality
+ * under the CodeSystem's pre-R4 URI (`http://hl7.org/fhir/v3/Confidentiality`, codes R and U). What
+ * the sync sends to Kanta PHR carries this coding.
+ */
+export const KANTA_RESTRICTED_LABEL = {
+  system: 'http://hl7.org/fhir/v3/Confidentiality',
+  code: RESTRICTED_LABEL.code,
+} as const;
+
+/** The URIs of the v3 Confidentiality CodeSystem, R4's and Kanta's: R under either is the restriction. */
+const CONFIDENTIALITY_SYSTEMS: readonly unknown[] = [RESTRICTED_LABEL.system, KANTA_RESTRICTED_LABEL.system];
+
+/** Whether a security label is the restriction label (R of v3 Confidentiality, under either URI). */
 export const isRestrictedLabel = (label: { system?: unknown; code?: unknown }): boolean =>
-  label.system === RESTRICTED_LABEL.system && label.code === RESTRICTED_LABEL.code;
+  CONFIDENTIALITY_SYSTEMS.includes(label.system) && label.code === RESTRICTED_LABEL.code;
+
+/** Whether a security label is the REDACTED label: the resource is a copy with details removed. */
+export const isRedactedLabel = (label: { system?: unknown; code?: unknown }): boolean =>
+  label.system === REDACTED_LABEL.system && label.code === REDACTED_LABEL.code;
 
 /** Does this resource carry the restriction label (v3 Confidentiality R)? */
 export function isRestricted(resource: Resource): boolean {
@@ -75,6 +93,5 @@ export function redactPatient<T extends Resource>(resource: T): T {
 
 /** The labels with REDACTED once: a copy redacted again (a pulled or forwarded one) gains no second. */
 function withRedactedLabel(security: Coding[]): Coding[] {
-  const has = security.some((s) => s.system === REDACTED_LABEL.system && s.code === REDACTED_LABEL.code);
-  return has ? security : [...security, REDACTED_LABEL];
+  return security.some(isRedactedLabel) ? security : [...security, REDACTED_LABEL];
 }

@@ -12,6 +12,7 @@
  */
 import type { Reference } from '@medplum/fhirtypes';
 import type { FhirKind } from './config.ts';
+import { isRedactedLabel, isRestrictedLabel } from './non-disclosure.ts';
 import { type ReferenceOptions, namesOwnClient, typeOfReference } from './own-client.ts';
 
 /** One element of the table. */
@@ -42,7 +43,30 @@ const LINKS_THAT_REFER: readonly unknown[] = ['refer', 'seealso'];
 const isTrue = (v: unknown) => v === true;
 const isFalse = (v: unknown) => v === false;
 
-/** The table, by the kind of resource (FhirKind). */
+const isLabel = (test: (label: { system?: unknown; code?: unknown }) => boolean) => (v: unknown) =>
+  typeof v === 'object' && v !== null && test(v as { system?: unknown; code?: unknown });
+
+/**
+ * The rows of every kind, before its own: the security labels the domain holds nothing of — read
+ * without them, the resource would be written back unrestricted, or a redacted copy as the whole. The
+ * FI Base turvakielto label of a Patient is the client's `nonDisclosure`, read by the client's reader.
+ */
+export const EVERY_KIND: readonly UnheldElement[] = [
+  {
+    path: 'meta.security',
+    held: 'refused',
+    when: isLabel(isRestrictedLabel),
+    what: 'a restriction of whom the resource may reach (meta.security v3 Confidentiality R; the domain holds none)',
+  },
+  {
+    path: 'meta.security',
+    held: 'refused',
+    when: isLabel(isRedactedLabel),
+    what: 'a copy with details removed for its reader (meta.security REDACTED; written back, they would read as absent)',
+  },
+];
+
+/** The table, by the kind of resource (FhirKind); `EVERY_KIND`'s rows come first for each. */
 export const ELEMENTS: Partial<Record<FhirKind, readonly UnheldElement[]>> = {
   client: [
     {
@@ -291,7 +315,7 @@ export function* unheldElements(
     yield { element: 'implicitRules', message: IMPLICIT_RULES, readBack: IMPLICIT_RULES_READ_BACK };
   for (const element of modifiersAt(resource, ''))
     yield { element, message: MODIFIER_EXTENSION, readBack: MODIFIER_EXTENSION_READ_BACK };
-  for (const e of ELEMENTS[kind] ?? []) {
+  for (const e of [...EVERY_KIND, ...(ELEMENTS[kind] ?? [])]) {
     if (e.held !== 'refused') continue;
     const when = e.when;
     const holds = when ? (v: unknown) => when(v, held) : () => true;

@@ -61,7 +61,8 @@ const reasonsOf = async (remoteId: string) =>
 describe('Kanta PHR pull: our own restriction read back', () => {
   it('a response we restricted and sent is passed over as held, not recorded as the citizen’s restriction', async () => {
     const there = await pushedResponse(true);
-    expect(there.meta?.security).toEqual([R]);
+    // Sent in the coding Kanta PHR's ValueSet names (fiphr-vs-confidentiality).
+    expect(there.meta?.security).toEqual([{ system: 'http://hl7.org/fhir/v3/Confidentiality', code: 'R' }]);
     const pulled = await sync.pullOnce();
     expect(pulled).toMatchObject({ skipped: 0 });
     expect(await reasonsOf(there.id)).toEqual([]);

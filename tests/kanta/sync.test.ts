@@ -464,7 +464,8 @@ describe('Kanta PHR adapter: versioned updates both ways', () => {
     const { id } = await writtenResponse(3, [label]);
     expect(await sync.pushOnce()).toMatchObject({ dead: 0, blocked: 0 });
     const there = (await remoteResponses()).find((x) => x.identifier?.value === `urn:uuid:${id}`);
-    expect(there?.meta?.security).toEqual([label]);
+    // In the coding Kanta PHR's ValueSet names (fiphr-vs-confidentiality): R of the pre-R4 URI.
+    expect(there?.meta?.security).toEqual([{ system: 'http://hl7.org/fhir/v3/Confidentiality', code: 'R' }]);
   }, 60_000);
 
   it('a lost answer to an update is recognised when it is sent again: no conflict, no third version', async () => {

@@ -709,7 +709,7 @@ describe('fromFhir', () => {
 
   it('refuses a kind that is not one of the domain kinds, as a TypeError naming the kinds', () => {
     for (const kind of ['constructor', 'toString', 'patient']) {
-      const message = `kind must be one of client, organization, professional, assessment, selfAssessment, consent, plan, referral, team; got "${kind}"`;
+      const message = `kind must be one of client, organization, professional, assessment, selfAssessment, consent, plan, referral, team; got a string that is none of them (not quoted: it may be client data)`;
       expect(() => toResources(kind as never, {} as never)).toThrow(message);
       expect(() => toResources(kind as never, {} as never, { validate: false })).toThrow(message);
       expect(() => validateDomain(kind as never, {})).toThrow(TypeError);

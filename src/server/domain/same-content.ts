@@ -27,7 +27,7 @@ export function sameContent(stored: Resource, incoming: Resource): boolean {
 }
 
 /** Whether `resource` is a copy redacted for its reader (it carries the REDACTED label). */
-function isRedactedCopy(resource: Resource): boolean {
+export function isRedactedCopy(resource: Resource): boolean {
   return (resource.meta?.security ?? []).some(
     (s) => s.system === REDACTED_LABEL.system && s.code === REDACTED_LABEL.code,
   );

@@ -2,7 +2,7 @@
 import type { Extension, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
 import {
   FINISHED_RESPONSE_STATUSES,
-  RESTRICTED_LABEL,
+  KANTA_RESTRICTED_LABEL,
   SELF_ASSESSMENT_QUESTIONNAIRE,
   fromFhir,
   isRestricted,
@@ -111,8 +111,9 @@ export function toKantaResponse(
 ): QuestionnaireResponse {
   const sdk = throughSdk(ours, { ...phrPatientResource(phr.pseudonym), id: phr.remoteId }, opts);
   const patient = { reference: `Patient/${phr.remoteId}` };
-  // A response restricted here goes restricted: Kanta PHR keeps it out of professionals' view.
-  const security = isRestricted(ours) ? [{ ...RESTRICTED_LABEL }] : undefined;
+  // A response restricted here goes restricted, in the coding Kanta PHR's ValueSet names: Kanta PHR
+  // keeps it out of professionals' view.
+  const security = isRestricted(ours) ? [{ ...KANTA_RESTRICTED_LABEL }] : undefined;
   const { system, value } = ours.identifier ?? {};
   return {
     resourceType: 'QuestionnaireResponse',
