@@ -2,11 +2,13 @@
  * Backfill on first attach: resources written before any sync was attached to the store (no outbox
  * row, no id map entry) are queued once, as if they had just been written, so they go through the
  * same push round — consent gate, dependency order, conditional creates — as every new write. Every
- * Patient the store holds is followed, so pull covers (or names, when it skips) each client.
+ * Patient the store holds is followed, so pull covers (or names, when it skips) each client. A forced
+ * run (`sync backfill`) also queues, as an update, a resource changed since the version the sync last
+ * queued, sent or pulled (written by a process without the outbox hook): `enqueueUnsynced`.
  *
  * Bounded: the store is read page by page through its search contract and each page is queued in one
- * statement; a run cut short is resumed by the next one (a resource already queued or mapped is never
- * queued again). Progress and the outcome are in `sync_state` (`status().backfill`).
+ * statement; a run cut short is resumed by the next one (a version already queued, sent or pulled is
+ * never queued again). Progress and the outcome are in `sync_state` (`status().backfill`).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { type SyncContext, timeSpent } from './context.ts';
@@ -30,7 +32,7 @@ export const BACKFILL_PAGE = 500;
 export interface BackfillStatus {
   /** `not started`: no sync has pushed or pulled from this store yet. */
   state: 'not started' | 'running' | 'done';
-  /** Resources queued by the backfill (each once). */
+  /** Resources queued by the backfill (each version once). */
   enqueued: number;
   /** Resources looked at. */
   scanned: number;
@@ -54,8 +56,8 @@ function typesInOrder(pushTypes: Set<string>): string[] {
 }
 
 /**
- * Runs the backfill unless it has finished before (`force`: run again; it queues only what still has
- * no outbox row and no mapping). Returns the recorded status.
+ * Runs the backfill unless it has finished before (`force`: run again; it queues only current versions
+ * the sync has not queued, sent or pulled). Returns the recorded status.
  */
 export async function backfill(
   ctx: SyncContext,

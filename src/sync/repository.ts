@@ -172,10 +172,30 @@ export async function enqueueMany(tx: Db, changes: ResourceChange[]): Promise<st
   return rows.map((r) => r.id);
 }
 
+/** A stored version number of text column `col` (the store's versions are integers; other text is none). */
+const versionNumber = (col: string) => `CASE WHEN ${col} ~ '^[0-9]{1,18}$' THEN ${col}::bigint END`;
+
 /**
- * Backfill: queues those of `resources` that the sync has never seen (no outbox row, no mapping) as
- * creates, in one statement; returns how many. Serialised across processes by an advisory lock, so
- * two services attaching at once queue each resource once.
+ * The tables that record a version of a local resource as the sync's, each as `[table, id column,
+ * version column]`: queued (sync_outbox), on the remote or written by the pull (sync_idmap), and with
+ * the Kanta PHR adapter held by Kanta PHR or written by its pull (the adapter's sync_kanta_resource,
+ * there once the adapter has migrated the store).
+ */
+function versionRecords(kanta: boolean): [string, string, string][] {
+  return [
+    ['sync_outbox', 'resource_id', 'version_id'],
+    ['sync_idmap', 'local_id', 'local_version'],
+    ...(kanta ? [['sync_kanta_resource', 'local_id', 'local_version'] as [string, string, string]] : []),
+  ];
+}
+
+/**
+ * Backfill: queues those of `resources` (current versions) whose version the sync has not seen, in
+ * one statement; returns how many. A resource the sync has never seen (no outbox row, no mapping)
+ * goes as a create; one whose current version is newer than every version the sync queued, sent or
+ * pulled (written by a process without the outbox hook) as an update. A version already queued is
+ * never queued again. Serialised across processes by an advisory lock, so two services attaching at
+ * once queue each version once.
  */
 export async function enqueueUnsynced(
   db: Pick<SyncStore, 'transaction'>,
@@ -184,11 +204,25 @@ export async function enqueueUnsynced(
   if (!resources.length) return 0;
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tyokyky_sync_backfill'))`);
+    const [{ kanta }] = await tx.query<{ kanta: boolean }>(
+      `SELECT to_regclass('sync_kanta_resource') IS NOT NULL AS kanta`,
+    );
+    const records = versionRecords(kanta);
+    const recorded = (table: string, id: string) =>
+      `SELECT 1 FROM ${table} r WHERE r.resource_type = t AND r.${id} = i`;
     const rows = await tx.query(
       `INSERT INTO sync_outbox (resource_type, resource_id, version_id, action, patient_id, payload)
-       SELECT t, i, v, a, p, nullif(j, 'null'::jsonb) FROM ${OUTBOX_UNNEST}
-        WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.resource_type = t AND o.resource_id = i)
-          AND NOT EXISTS (SELECT 1 FROM sync_idmap m WHERE m.resource_type = t AND m.local_id = i)
+       SELECT t, i, v,
+              CASE WHEN ${records.map(([table, id]) => `EXISTS (${recorded(table, id)})`).join(' OR ')}
+                   THEN 'update' ELSE a END,
+              p, nullif(j, 'null'::jsonb)
+         FROM ${OUTBOX_UNNEST}
+        WHERE ${records
+          .map(
+            ([table, id, version]) =>
+              `NOT EXISTS (${recorded(table, id)} AND ${versionNumber(`r.${version}`)} >= ${versionNumber('v')})`,
+          )
+          .join(' AND ')}
        ORDER BY n
        RETURNING id`,
       outboxParams(resources.map((resource) => ({ action: 'create' as const, resource }))),
