@@ -260,23 +260,11 @@ async function applyBatch(
       const written: Written = { transfers: [], unlinked: [] };
       const existing = await createFresh(tx, todo, remotes, copies, keys, byRemote, written);
       for (const [i, localId] of existing) {
-        if (localId === AMBIGUOUS) {
+        const refused = freshRefusal(localId);
+        if (refused) {
           outcomes[i] = 'refused';
-          why.set(i, 'its business identifier matches more than one local resource');
-          ctx.log.warn(
-            { remote: keys[i] },
-            'sync: pulled resource refused (its business identifier matches more than one local resource)',
-          );
-          continue;
-        }
-        if (localId instanceof FhirError) {
-          outcomes[i] = 'refused';
-          const rule = ruleOf(localId.outcome.issue?.[0] ?? {}) ?? 'duplicate';
-          why.set(i, `another local resource carries one of its identifiers (${rule})`);
-          ctx.log.warn(
-            { remote: keys[i], rule },
-            'sync: pulled resource refused (another local resource carries one of its identifiers)',
-          );
+          why.set(i, refused);
+          ctx.log.warn({ remote: keys[i] }, `sync: pulled resource refused (${refused})`);
           continue;
         }
         const applied = await applyOne(
@@ -284,7 +272,7 @@ async function applyBatch(
           tx,
           remotes[i],
           copies.get(i) as LocalCopy,
-          localId,
+          localId as string | undefined, // not refused: a local id, or none
           opts,
           written,
         );
@@ -298,6 +286,18 @@ async function applyBatch(
     }),
   );
   return { outcomes, refusals, why, newer };
+}
+
+/**
+ * Why a resource createFresh answered for is not applied: its identifier matches more than one local
+ * resource (AMBIGUOUS), or another local resource holds one of its identifiers (its 409, whose rule
+ * is named; no value is). Undefined for a local id to apply onto, or none.
+ */
+function freshRefusal(found: string | typeof AMBIGUOUS | FhirError | undefined): string | undefined {
+  if (found === AMBIGUOUS) return 'its business identifier matches more than one local resource';
+  if (found instanceof FhirError)
+    return `another local resource carries one of its identifiers (${ruleOf(found.outcome.issue?.[0] ?? {}) ?? 'duplicate'})`;
+  return undefined;
 }
 
 /** In createFresh's answer: the business identifier matches more than one local resource. */
