@@ -3,6 +3,13 @@ import { parseJsonQuietly } from '../shared/json-error.ts';
 import { scanJsonText } from '../shared/json-text.ts';
 
 /**
+ * The largest input `tyokyky map` and `tyokyky load` read: 64 MiB. One record, object, resource or
+ * Bundle is some tens of kilobytes; a larger file is refused before it is read, a larger stream once a
+ * byte past the limit has come (a JavaScript string holds at most ~512 MiB anyway).
+ */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/**
  * The one reader of a JSON input's text for every command (`validate`, `map`, `load`): a UTF-8 byte
  * order mark, which some editors write, is no part of the JSON and is dropped; the rest is read by
  * `parseStrict`. `text` is what was read (without the mark), for a command that passes it on as written.

@@ -235,10 +235,14 @@ describe('backfill on first attach', () => {
     await plain.close();
     const queued = await run(['backfill']);
     expect(queued.out).toMatch(
-      new RegExp(`^scanned \\d+ stored resource\\(s\\); queued ${later.length} that`),
+      new RegExp(
+        `^scanned \\d+ stored resource\\(s\\); queued ${later.length} not queued at their current version`,
+      ),
     );
     expect(queued.code).toBe(0);
-    expect((await run(['backfill'])).out).toMatch(/^scanned \d+ stored resource\(s\); queued 0 that/);
+    expect((await run(['backfill'])).out).toMatch(
+      /^scanned \d+ stored resource\(s\); queued 0 not queued at their current version/,
+    );
     const again = await run(['push', '--remote', facade.url, '--party', 'other-health-care']);
     expect(again.out).toContain(`pushed ${later.length}, dead letters 0`);
     const { counts } = await remoteByIdentifier();

@@ -302,10 +302,10 @@ describe('tyokyky sync backfill', () => {
     const filled = await storeWithClient('backfill-text', '010181-972X');
     expect(await run(['sync', 'backfill', '--data-dir', filled])).toEqual({
       code: 0,
-      out: 'scanned 2 stored resource(s); queued 2 that had never been queued; 1 local clients followed\n',
+      out: 'scanned 2 stored resource(s); queued 2 not queued at their current version; 1 local clients followed\n',
     });
     expect((await run(['sync', 'backfill', '--data-dir', filled])).out).toBe(
-      'scanned 2 stored resource(s); queued 0 that had never been queued; 1 local clients followed\n',
+      'scanned 2 stored resource(s); queued 0 not queued at their current version; 1 local clients followed\n',
     );
   }, 60_000);
 });

@@ -18,15 +18,17 @@ function withStore(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
+/** What `--concurrency` is to each: the push's send slots; a pull sends no Bundles. */
+const CONCURRENCY_HELP = {
+  push: 'Bundles at the remote at once (1-8; a round is prepared while another is sent)',
+  pull: "the push's Bundles at the remote at once (1-8, checked as for push): a pull sends none",
+} as const;
+
 /** Push and pull: the remote (as `serve --remote`'s, src/cli/remote-options.ts), the store and the rounds. */
-function withConnection(cmd: Command): Command {
+function withConnection(cmd: Command, kind: keyof typeof CONCURRENCY_HELP): Command {
   return withStore(addRemoteOptions(cmd))
     .option('--batch-size <n>', 'outbox rows per round', '100')
-    .option(
-      '--concurrency <n>',
-      'Bundles at the remote at once (1-8; a round is prepared while another is sent)',
-      '2',
-    )
+    .option('--concurrency <n>', CONCURRENCY_HELP[kind], '2')
     .option(
       '--lease <ms>',
       'how long a claimed outbox row stays with this worker before others may take it',
@@ -45,15 +47,22 @@ export function registerSyncCommand(program: Command): void {
       action.setOptionValue('strict', strictFrom(action));
   });
 
-  withConnection(sync.command('push'))
+  withConnection(sync.command('push'), 'push')
     .description(
       'Deliver the outbox to the remote (until nothing more can go now: exit 75 while rows wait for a failing remote; or forever with --watch)',
     )
     .option('--watch', 'keep running (a worker); stop with SIGTERM/SIGINT')
     .option('--with-pull', 'with --watch: also poll the remote for followed clients')
-    .action(async (opts: PushOptions) => (await run()).pushAction(opts));
+    .action(async (opts: PushOptions) => {
+      const unused = pushFlagsWithoutEffect(opts);
+      if (unused) {
+        console.error(`tyokyky sync: ${unused}`);
+        process.exit(2);
+      }
+      return (await run()).pushAction(opts);
+    });
 
-  withConnection(sync.command('pull'))
+  withConnection(sync.command('pull'), 'pull')
     .description('Poll the remote for followed clients (Consent, QuestionnaireResponse) and store locally')
     .option('--follow <patientId...>', 'also follow these local Patient ids')
     .option(
@@ -63,6 +72,16 @@ export function registerSyncCommand(program: Command): void {
     .action(async (opts: PullOptions) => (await run()).pullAction(opts));
 
   registerLocalCommands(sync);
+}
+
+/**
+ * A push flag this run would ignore, as a refusal (exit 2 before the store opens), as `serve` refuses
+ * its flags without effect: `--with-pull` polls only in the `--watch` worker.
+ */
+function pushFlagsWithoutEffect(opts: PushOptions): string | undefined {
+  if (opts.withPull && !opts.watch)
+    return '--with-pull works only with --watch (a one-off push pulls nothing; run sync pull)';
+  return undefined;
 }
 
 /** The subcommands that read or requeue the store's outbox and never reach the remote. */

@@ -1,8 +1,10 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { fsErrorText } from '../../shared/fs-error.ts';
 import { isErrorIssue } from '../../shared/outcome.ts';
-import { readJsonText } from '../json-input.ts';
+import { MAX_INPUT_BYTES, readJsonText } from '../json-input.ts';
 import { requestFailureText } from '../request-timeout.ts';
 import { PACKAGE_MANIFESTS } from '../validate/input.ts';
 
@@ -16,30 +18,53 @@ export interface LoadResult {
 }
 
 /**
- * A path on the command line that does not exist, or a folder with nothing to load (a usage error:
- * exit 2, like validate and map).
+ * A path on the command line, or a folder inside one, that does not exist or cannot be read, a folder
+ * with nothing to load, or a file over MAX_INPUT_BYTES (a usage error: exit 2 before anything is sent,
+ * like validate and map).
  */
 export class LoadPathError extends Error {}
 
+/** The failed look at `path` (or the folder inside it the walk failed on), with the system's reason. */
+function cannotRead(path: string, err: unknown): LoadPathError {
+  return new LoadPathError(
+    `tyokyky load: cannot read ${(err as NodeJS.ErrnoException).path ?? path}: ${fsErrorText(err)}`,
+  );
+}
+
+/** What a file over MAX_INPUT_BYTES is told; `size` when known (a regular file). */
+function tooLargeText(file: string, size?: number): string {
+  const what = size === undefined ? `more than ${MAX_INPUT_BYTES} bytes` : `${size} bytes`;
+  return `${file} is too large (${what}): tyokyky load reads at most ${MAX_INPUT_BYTES / 1024 / 1024} MiB (one resource or Bundle)`;
+}
+
+/** `file`'s size, refused over MAX_INPUT_BYTES before anything is sent. */
+async function checkSize(file: string, size?: number): Promise<void> {
+  const bytes = size ?? (await stat(file).catch((err) => Promise.reject(cannotRead(file, err)))).size;
+  if (bytes > MAX_INPUT_BYTES) throw new LoadPathError(`tyokyky load: ${tooLargeText(file, bytes)}`);
+}
+
 /**
  * Files to load: plain files as given, folders walked to their *.json files at any depth (sorted by
- * path; package manifests left out, as `tyokyky validate` leaves them).
+ * path; package manifests left out, as `tyokyky validate` leaves them). A path or folder that cannot
+ * be read, or a file over MAX_INPUT_BYTES, is refused (LoadPathError) before any file is sent.
  */
 export async function expandFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new LoadPathError(`tyokyky load: no such file or directory: ${p}`);
-      throw err;
-    });
+    const st = await stat(p).catch((err) => Promise.reject(cannotRead(p, err)));
     if (st.isDirectory()) {
-      const found = (await readdir(p, { recursive: true, withFileTypes: true }))
+      const entries = await readdir(p, { recursive: true, withFileTypes: true }).catch((err) =>
+        Promise.reject(cannotRead(p, err)),
+      );
+      const found = entries
         .filter((e) => e.isFile() && e.name.endsWith('.json') && !PACKAGE_MANIFESTS.has(e.name))
         .map((e) => join(e.parentPath, e.name))
         .sort();
       if (!found.length) throw new LoadPathError(`tyokyky load: no *.json files in ${p}`);
+      for (const f of found) await checkSize(f);
       files.push(...found);
     } else {
+      if (st.isFile()) await checkSize(p, st.size);
       files.push(p);
     }
   }
@@ -160,10 +185,22 @@ async function findCanonical(
 
 /** The file's JSON as a resource (read as `tyokyky validate` reads it), or the result that says why it is none. */
 async function readResource(file: string): Promise<{ text: string; resource: Resource } | LoadResult> {
+  // At most one byte past the limit: a file grown since expandFiles, or a pipe, is not read whole.
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of createReadStream(file, { end: MAX_INPUT_BYTES })) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+    }
+  } catch (err) {
+    return { file, ok: false, status: 0, summary: `cannot read: ${fsErrorText(err)}` };
+  }
+  if (total > MAX_INPUT_BYTES) return { file, ok: false, status: 0, summary: tooLargeText(file) };
   let parsed: unknown;
   let text: string;
   try {
-    ({ text, value: parsed } = readJsonText(await readFile(file, 'utf8')));
+    ({ text, value: parsed } = readJsonText(Buffer.concat(chunks, total).toString('utf8')));
   } catch (err) {
     return { file, ok: false, status: 0, summary: `cannot read JSON: ${(err as Error).message}` };
   }

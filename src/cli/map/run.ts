@@ -13,7 +13,7 @@ import {
 import { fsErrorText } from '../../shared/fs-error.ts';
 import { jsonSyntaxMessage } from '../../shared/json-error.ts';
 import { FhirError } from '../../shared/outcome.ts';
-import { readJsonText } from '../json-input.ts';
+import { MAX_INPUT_BYTES, readJsonText } from '../json-input.ts';
 
 export interface MapOptions {
   toFhir?: string;
@@ -26,12 +26,8 @@ export interface MapOptions {
   localIdSystemBase?: string;
 }
 
-/**
- * The largest input `tyokyky map` reads: 64 MiB. One record or one object is some tens of kilobytes; a
- * larger file is refused before it is read, a larger stream once a byte past the limit has come (a
- * JavaScript string holds at most ~512 MiB anyway).
- */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+/** The largest input `tyokyky map` reads (the CLI's one input limit, src/cli/json-input.ts). */
+export { MAX_INPUT_BYTES };
 const MIB = 1024 * 1024;
 /** What a stream is read in: one chunk at a time, never more than the limit and one byte held. */
 const CHUNK_BYTES = 64 * 1024;

@@ -304,6 +304,6 @@ export async function backfillAction(opts: SyncStoreOptions): Promise<void> {
     opts,
     b,
     () =>
-      `scanned ${b.scanned} stored resource(s); queued ${b.enqueued} that had never been queued; ${b.clients} local clients followed`,
+      `scanned ${b.scanned} stored resource(s); queued ${b.enqueued} not queued at their current version; ${b.clients} local clients followed`,
   );
 }

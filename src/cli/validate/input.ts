@@ -2,6 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fsErrorText } from '../../shared/fs-error.ts';
 import { parseStrict, readJsonText } from '../json-input.ts';
 
 /** One resource read from the input, or the reason it could not be parsed (reported as a fatal issue). */
@@ -34,20 +35,17 @@ export const PACKAGE_MANIFESTS: ReadonlySet<string> = new Set([
 export async function listFiles(paths: string[]): Promise<Array<{ path: string; size: number }>> {
   const files: Array<{ path: string; size: number }> = [];
   for (const p of paths) {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new UsageError(`no such file or directory: ${p}`);
-    }
+    const st = readable(p, () => statSync(p));
     if (st.isDirectory()) {
-      const entries = await readdir(p, { recursive: true, withFileTypes: true });
+      const entries = await readdir(p, { recursive: true, withFileTypes: true }).catch((e) => {
+        throw cannotRead(p, e);
+      });
       const found = entries
         .filter((e) => e.isFile() && INPUT_EXTENSIONS.has(extname(e.name).toLowerCase()))
         .filter((e) => !PACKAGE_MANIFESTS.has(basename(e.name)))
         .map((e) => join(e.parentPath, e.name))
         .sort();
-      for (const f of found) files.push({ path: f, size: statSync(f).size });
+      for (const f of found) files.push({ path: f, size: readable(f, () => statSync(f)).size });
     } else {
       if (!INPUT_EXTENSIONS.has(extname(p).toLowerCase())) {
         throw new UsageError(
@@ -60,6 +58,23 @@ export async function listFiles(paths: string[]): Promise<Array<{ path: string; 
   return files;
 }
 
+/**
+ * A failed look at `path` as a UsageError naming the path it failed on (a folder inside a walk, say)
+ * and why, as the system words it (`cannot read sub: permission denied`): never "missing" whatever the cause.
+ */
+function cannotRead(path: string, e: unknown): UsageError {
+  return new UsageError(`cannot read ${(e as NodeJS.ErrnoException).path ?? path}: ${fsErrorText(e)}`);
+}
+
+/** `look()`'s answer, or its failure as `cannotRead`. */
+function readable<T>(path: string, look: () => T): T {
+  try {
+    return look();
+  } catch (e) {
+    throw cannotRead(path, e);
+  }
+}
+
 function readText(file: string): string {
   return readBytes(file).toString('utf8');
 }
@@ -68,7 +83,7 @@ function readBytes(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+    throw cannotRead(file, e);
   }
 }
 
@@ -130,7 +145,7 @@ async function* readLines(file: string, onBytes: (n: number) => void): AsyncGene
       }
     }
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+    throw cannotRead(file, e);
   }
   if (pending) onBytes(pending);
 }

@@ -45,18 +45,22 @@ const isAllOk = (i: OperationOutcomeIssue) =>
 
 function textReporter(write: (s: string) => void): Reporter {
   return {
-    result({ source, outcome, errors, warnings }) {
-      const head = errors
-        ? `✗ ${source}: ${errors} error(s), ${warnings} warning(s)`
-        : `✓ ${source}: valid${warnings ? `, ${warnings} warning(s)` : ''}`;
+    result({ source, outcome, errors, warnings, failed }) {
+      // Failing with no errors can only be --fail-on warning's doing: said, so the ✗ matches the exit code.
+      const head =
+        errors || failed
+          ? `✗ ${source}: ${errors} error(s), ${warnings} warning(s)${errors ? '' : ' (fails --fail-on warning)'}`
+          : `✓ ${source}: valid${warnings ? `, ${warnings} warning(s)` : ''}`;
       const lines = [head];
       for (const i of outcome.issue ?? []) if (!isAllOk(i)) lines.push(`  ${issueLine(i)}`);
       write(`${lines.join('\n')}\n`);
     },
     end(t) {
       const valid = t.resources - t.invalid;
+      // More failing than invalid: --fail-on warning failed resources without errors too.
+      const failed = t.failed > t.invalid ? `, ${t.failed} failed (--fail-on warning)` : '';
       write(
-        `\n${t.resources} resource(s): ${valid} valid, ${t.invalid} with errors (${t.errors} error(s), ${t.warnings} warning(s))\n`,
+        `\n${t.resources} resource(s): ${valid} valid, ${t.invalid} with errors${failed} (${t.errors} error(s), ${t.warnings} warning(s))\n`,
       );
     },
   };
@@ -64,8 +68,9 @@ function textReporter(write: (s: string) => void): Reporter {
 
 function ndjsonReporter(write: (s: string) => void): Reporter {
   return {
-    result({ source, outcome, errors, warnings }) {
-      write(`${JSON.stringify({ source, valid: errors === 0, errors, warnings, outcome })}\n`);
+    // `valid`: no errors; `failed`: fails under `--fail-on` (the exit code 1), warnings too with `warning`.
+    result({ source, outcome, errors, warnings, failed }) {
+      write(`${JSON.stringify({ source, valid: errors === 0, failed, errors, warnings, outcome })}\n`);
     },
     end() {},
   };
