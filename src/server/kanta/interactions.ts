@@ -278,7 +278,7 @@ async function updateAsRead(
   // The version first: a stale one must not learn, from which rule refuses its body, what is stored.
   checkExpectedVersion(type, id, expected, version);
   ctx.rules.check(resource, type, ctx.base);
-  assertKeepsIdentity(current, resource, type);
+  assertKeepsIdentity(current, resource, type, ctx.base);
   const targets = writeTargets(ctx, resource, type);
   return ctx.store.update(resource, { ifMatch: String(version), ...(targets.length ? { targets } : {}) });
 }
@@ -316,7 +316,7 @@ export async function searchType(
 ): Promise<Bundle> {
   const rules = typeRules(type);
   allow(rules, 'search-type');
-  const plan = planSearch(rules, query);
+  const plan = planSearch(rules, query, ctx.base);
   // A reference value under this server's base names the relative reference (`<base>/Patient/1` is
   // `Patient/1`), as in the facade's searches.
   const opts = { base: ctx.base };

@@ -52,6 +52,8 @@ interface KantaRoute {
   body?: boolean;
   /** The statement's interaction the route is (a type's: in Allow only where the type declares it). */
   interaction?: string;
+  /** When given, the route takes only the requests it holds for; the others go on to the next rows. */
+  when?: (req: Request) => boolean;
   handler: KantaHandler;
 }
 
@@ -135,9 +137,13 @@ const unknownRoute: KantaHandler = (req) => {
 };
 
 /**
- * 404 for a type-level path Kanta PHR does not have (`/Observation/_history`, `/Observation/_search`),
- * the type checked first — read as an id, `_history` would be a 400 and `_search` a 405.
+ * Whether a type's path goes on with a segment that is no id: one starting with `$` (an operation:
+ * `$everything`, `$validate`) or `_` (`_history`, `_search`). No FHIR id starts so, and Kanta PHR's
+ * statement declares none of them; read as an id, each would be a 400 (or a 405 for the method).
  */
+const namesNoId = (req: Request) => /^[$_]/.test(param(req, 'segment'));
+
+/** 404 for a type-level path Kanta PHR does not have (`namesNoId`), the type checked first. */
 const noSuchTypePath: KantaHandler = (req, res, call) => {
   rulesOfPath(req);
   return unknownRoute(req, res, call);
@@ -159,8 +165,7 @@ export const KANTA_ROUTES: readonly KantaRoute[] = [
   { method: 'post', path: '/', body: true, handler: batch },
   { method: 'get', path: '/:type', interaction: 'search-type', handler: search },
   { method: 'post', path: '/:type', body: true, interaction: 'create', handler: create },
-  { method: 'all', path: '/:type/_history', handler: noSuchTypePath },
-  { method: 'all', path: '/:type/_search', handler: noSuchTypePath },
+  { method: 'all', path: '/:type/:segment{/*rest}', when: namesNoId, handler: noSuchTypePath },
   { method: 'get', path: '/:type/:id', interaction: 'read', handler: read },
   { method: 'get', path: '/:type/:id/_history/:vid', interaction: 'vread', handler: read },
   { method: 'put', path: '/:type/:id', body: true, interaction: 'update', handler: update },
@@ -224,7 +229,8 @@ export function createKantaRouter(opts: KantaRouterOptions): express.Router {
   });
   const bind =
     (route: KantaRoute): RequestHandler =>
-    async (req, res) => {
+    async (req, res, next) => {
+      if (route.when && !route.when(req)) return next();
       if (route.method !== 'use') res.locals.route = `/fhir${route.path}`;
       const body = () => requestJson(req, { maxDepth }, 'a FHIR resource');
       const { storeFor } = opts;

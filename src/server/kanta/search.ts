@@ -2,7 +2,8 @@
 // mandatory ones present, and those our store does not index answered by filtering its results.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { INDEXED_PARAMS, dateSearchMatcher, pageSize } from '../../store/index.ts';
+import { relativeReference } from '../../shared/references.ts';
+import { INDEXED_PARAMS, dateSearchMatcher, pageSize, referenceUnderBase } from '../../store/index.ts';
 import { isFormatParameter } from '../http/query-params.ts';
 import type { KantaSearchParam, KantaTypeRules } from './capability.ts';
 
@@ -31,7 +32,15 @@ interface KantaFilter {
   tests: Array<Array<(value: unknown) => boolean>>;
 }
 
-export function planSearch(rules: KantaTypeRules, query: Record<string, string | string[]>): KantaSearchPlan {
+/**
+ * How a search of `rules.type` with `query` runs: what the store is asked, and what is answered by
+ * filtering. `base`: the base URL the request came to (a reference value under it names the relative one).
+ */
+export function planSearch(
+  rules: KantaTypeRules,
+  query: Record<string, string | string[]>,
+  base?: string,
+): KantaSearchPlan {
   const last = (v: string | string[] | undefined) => (Array.isArray(v) ? v.at(-1) : v);
   const plan: KantaSearchPlan = { store: {}, filters: [], total: false, count: pageSize(last(query._count)) };
   for (const [key, raw] of Object.entries(query)) {
@@ -59,7 +68,7 @@ export function planSearch(rules: KantaTypeRules, query: Record<string, string |
       plan.total = COUNTED.has(last(raw) as string);
     } else if (STORE_PARAMS.has(name)) plan.store[key] = raw;
     else if (key !== name) throw filteredModifier(key, rules.type);
-    else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw]));
+    else plan.filters.push(filterOf(key, param, Array.isArray(raw) ? raw : [raw], base));
   }
   for (const m of rules.mandatory) {
     // Plain: a modifier (`patient:missing=false`) would let the search reach every patient's data.
@@ -212,20 +221,40 @@ function valuesAt(resource: Resource, definition: string): unknown[] {
  * A filter's tests, made once: a date value is parsed here (a malformed one is the store's 400 before
  * anything is read) and compared as the store's indexed search compares it, instants and zones included.
  */
-function filterOf(key: string, param: KantaSearchParam, values: string[]): KantaFilter {
+function filterOf(
+  key: string,
+  param: KantaSearchParam,
+  values: string[],
+  base: string | undefined,
+): KantaFilter {
   const testOf = (wanted: string): ((value: unknown) => boolean) => {
     if (param.type === 'date') return dateSearchMatcher(key, wanted);
-    if (param.type === 'reference') return (value) => refMatches(value, wanted);
+    if (param.type === 'reference') return (value) => refMatches(value, wanted, base);
     return (value) => value === wanted;
   };
   return { param, tests: values.map((v) => v.split(',').map(testOf)) };
 }
 
-function refMatches(value: unknown, wanted: string): boolean {
+/**
+ * What a reference names, as the store's index keys it: `Type/id` (any version dropped) for a relative
+ * one — or, as the store reads a search value, one under `base` (referenceUnderBase) — and any other
+ * text as itself: an absolute URL under another base names that server's resource, whatever it ends with.
+ */
+function namedHere(ref: string, base: string | undefined): string {
+  const rest = referenceUnderBase(ref, base);
+  const parsed = relativeReference(rest);
+  return parsed ? `${parsed.type}/${parsed.id}` : rest;
+}
+
+/**
+ * A reference parameter's value matches as the store's indexed search matches it: `Type/id` (or
+ * `<base>/Type/id`) names the resource here, a plain id one of any type here, any other text only itself.
+ */
+function refMatches(value: unknown, wanted: string, base: string | undefined): boolean {
   const ref = typeof value === 'string' ? value : (value as { reference?: string })?.reference;
-  return (
-    typeof ref === 'string' && (ref === wanted || ref.endsWith(`/${wanted}`) || wanted.endsWith(`/${ref}`))
-  );
+  if (typeof ref !== 'string') return false;
+  const held = namedHere(ref, base);
+  return wanted.includes('/') ? held === namedHere(wanted, base) : relativeReference(held)?.id === wanted;
 }
 
 function matches(r: Resource, f: KantaFilter): boolean {

@@ -3,25 +3,33 @@
 // data it is — moved, one person's data would become another's).
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../shared/outcome.ts';
-import { patientOfReference } from '../../shared/references.ts';
+import { patientOfReferenceUnder } from '../../shared/references.ts';
 import { globalTokens } from './identifiers.ts';
 
 /**
- * Whom a reference names, as a key: its reference (a Patient's without a version), and its identifier
- * (a display aside: it names no one). Two references with equal keys name the same person.
+ * Whom a reference names, as a key: its reference — a Patient's as `Patient/<id>`, without a version,
+ * whether written relative or, when `base` is given, as an absolute URL under that base
+ * (patientOfReferenceUnder; under any other base it names another server's) — and its identifier (a
+ * display aside: it names no one). Two references with equal keys name the same person.
  */
-export function whoOf(ref: Reference | undefined): string {
+export function whoOf(ref: Reference | undefined, base?: string): string {
   const literal =
-    typeof ref?.reference === 'string' ? (patientOfReference(ref.reference) ?? ref.reference) : null;
+    typeof ref?.reference === 'string'
+      ? (patientOfReferenceUnder(ref.reference, base) ?? ref.reference)
+      : null;
   return JSON.stringify([literal, ref?.identifier?.system ?? null, ref?.identifier?.value ?? null]);
 }
 
-const subjectOf = (r: Resource) => whoOf((r as { subject?: Reference }).subject);
+const subjectOf = (r: Resource, base: string | undefined) =>
+  whoOf((r as { subject?: Reference }).subject, base);
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((t) => b.includes(t));
 
-/** 409 when `next` adds, changes or removes a global business identifier; 422 when it moves the subject. */
-export function assertKeepsIdentity(current: Resource, next: Resource, type: string): void {
+/**
+ * 409 when `next` adds, changes or removes a global business identifier; 422 when it moves the subject
+ * (read under `base`, the base URL the request came to: `<base>/Patient/x` is `Patient/x`).
+ */
+export function assertKeepsIdentity(current: Resource, next: Resource, type: string, base?: string): void {
   if (!sameSet(globalTokens(current), globalTokens(next)))
     throw new FhirError(
       409,
@@ -32,7 +40,7 @@ export function assertKeepsIdentity(current: Resource, next: Resource, type: str
         `${type}.identifier`,
       ),
     );
-  if (subjectOf(current) !== subjectOf(next))
+  if (subjectOf(current, base) !== subjectOf(next, base))
     throw FhirError.unprocessable(
       issue(
         'error',

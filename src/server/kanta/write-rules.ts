@@ -4,7 +4,6 @@
 import type { OperationOutcomeIssue, Reference, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { GLOBAL_IDENTIFIER_SYSTEM, isGlobalIdentifier, maskHetus } from '../../domain/index.ts';
 import { FhirError, hasErrors, isErrorIssue, issue } from '../../shared/outcome.ts';
-import { patientOfReferenceUnder } from '../../shared/references.ts';
 import { STORE_WRITE_CHECKS } from '../../shared/store-write-checks.ts';
 import { narrativeLanguages } from '../../validation/index.ts';
 import type { FacadeValidator } from '../ports.ts';
@@ -153,23 +152,14 @@ const WRITTEN_BY_SUBJECT: Readonly<
   CarePlan: { elements: ['author'], required: false, why: "a self-care plan is the citizen's own" },
 };
 
-/**
- * Whom a reference names (whoOf), a Patient's as `Patient/<id>` whether it is written relative or as
- * an absolute URL under `base` (patientOfReferenceUnder); under any other base it names another server's.
- */
-function whoUnder(ref: Reference | undefined, base: string | undefined): string {
-  const patient = patientOfReferenceUnder(ref?.reference, base);
-  return whoOf(patient === undefined ? ref : { ...ref, reference: patient });
-}
-
 function writtenBySubject(r: Resource, at: string, base: string | undefined): void {
   const rule = WRITTEN_BY_SUBJECT[r.resourceType];
   if (!rule) return;
   const refs = r as unknown as Record<string, Reference | undefined>;
-  const subject = whoUnder(refs.subject, base);
+  const subject = whoOf(refs.subject, base);
   for (const element of rule.elements) {
     const given = refs[element] !== undefined;
-    if (given ? whoUnder(refs[element], base) === subject : !rule.required) continue;
+    if (given ? whoOf(refs[element], base) === subject : !rule.required) continue;
     const when = rule.required ? 'is' : 'when given, is';
     throw FhirError.unprocessable(
       issue(

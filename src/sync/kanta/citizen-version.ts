@@ -5,7 +5,7 @@ import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../mapping
 // a conflict.
 import { identifierCriteria } from '../../store/index.ts';
 import { fromKantaResponse } from './convert.ts';
-import { type KantaMapping, identifierKey, ownCreate, recordMappings } from './mapping.ts';
+import { type KantaMapping, identifierKey, ownCreate, recordMappings, recordPulledLabel } from './mapping.ts';
 import { isOfPatient } from './ownership.ts';
 import {
   auditTransfers,
@@ -153,8 +153,9 @@ function withRestriction(r: QuestionnaireResponse, restricted: boolean): Questio
  * The citizen restricted a response held here (a later version on Kanta PHR carries `R`, or labels
  * that cannot be read): the local copy is labelled restricted too, in one transaction with its import
  * audit row, and keeps its answers — what the citizen restricted is not taken into the professional
- * view. The mapping keeps the version last written or read, so a local edit meets the restricted
- * version as a conflict and never overwrites it.
+ * view. The mapping keeps the Kanta PHR version last written or read, so a local edit meets the
+ * restricted version as a conflict and never overwrites it; its local side takes the labelled version
+ * (recordSettledLabel). A copy labelled already is recorded so too.
  */
 export function markRestricted(
   deps: KantaDeps,
@@ -164,11 +165,39 @@ export function markRestricted(
   return deps.store.transaction(async (tx) => {
     markPulledWrites(tx);
     const held = await heldCopy(tx, mapping.localId);
-    if (!held || isRestricted(held) || !isOfPatient(held, patientId, HERE)) return 'unchanged';
-    await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
+    if (!held || !isOfPatient(held, patientId, HERE)) return 'unchanged';
+    if (isRestricted(held)) {
+      await recordSettledLabel(tx, held);
+      return 'unchanged';
+    }
+    const labelled = await tx.update(withRestriction(held, true), { ifMatch: held.meta?.versionId });
+    await recordSettledLabel(tx, labelled.resource as QuestionnaireResponse);
     await auditTransfers(tx, deps, 'import', [
       { type: TYPE, localId: mapping.localId, action: 'update', patientId },
     ]);
     return 'updated';
   });
+}
+
+/**
+ * A local copy labelled restricted (`copy`, its current version), recorded as the version the sync
+ * wrote (recordPulledLabel), which `sync backfill` then does not queue — only while no change of it
+ * waits here: a change older than the label, queued or stuck, must still go and meet the restricted
+ * version as a conflict, where a newer recorded version would settle it unsent as superseded
+ * (`isOlderThanSent`). Such a conflict, settled, records the copy (recordRestrictedCopy).
+ */
+async function recordSettledLabel(tx: Tx, copy: QuestionnaireResponse): Promise<void> {
+  const id = copy.id as string;
+  const waiting = await undeliveredChanges(tx, TYPE, id);
+  if (waiting.queued || waiting.stuck || waiting.deletes) return;
+  await recordPulledLabel(tx, id, copy.meta?.versionId as string);
+}
+
+/**
+ * After a change met the citizen's restricted version and was settled unsent (conflict.ts): a local
+ * copy the pull labelled restricted meanwhile is recorded as the sync's version (recordSettledLabel).
+ */
+export async function recordRestrictedCopy(tx: Tx, localId: string): Promise<void> {
+  const held = await heldCopy(tx, localId);
+  if (held && isRestricted(held)) await recordSettledLabel(tx, held);
 }

@@ -4,7 +4,12 @@
 // the family's conflict policy (self-assessments: remote-wins, the citizen's version is kept here).
 import type { Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { outcome } from '../../shared/outcome.ts';
-import { type CitizenVersion, readCitizenVersion, storeCitizenVersion } from './citizen-version.ts';
+import {
+  type CitizenVersion,
+  readCitizenVersion,
+  recordRestrictedCopy,
+  storeCitizenVersion,
+} from './citizen-version.ts';
 import { hiddenReason } from './convert.ts';
 import { type KantaMapping, recordMappings } from './mapping.ts';
 import {
@@ -186,6 +191,8 @@ export async function settleKantaConflict(
     await settle(tx, deps.claim, [c.row.id], 'done', {
       reason: keptBecause(restricted, patient, version),
     });
+    // A copy the pull labelled restricted while this change waited is the sync's own version now.
+    if (restricted) await recordRestrictedCopy(tx, c.row.resource_id);
   };
   if (!version) {
     await deps.store.transaction(keep);

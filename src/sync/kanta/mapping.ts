@@ -11,7 +11,10 @@ export interface KantaMapping {
   remoteId: string;
   /** The Kanta PHR version last written or read (absent: an answer that named none). */
   remoteVersion?: string;
-  /** The local version that Kanta PHR version holds (absent: not known). */
+  /**
+   * The local version that Kanta PHR version holds, or the newer one the pull wrote over it (the
+   * restriction label: recordPulledLabel); absent: not known.
+   */
   localVersion?: string;
 }
 
@@ -74,6 +77,19 @@ export async function recordMappings(
       mapped.map((m) => (isFhirId(m.remote.meta?.versionId) ? m.remote.meta?.versionId : null)),
       mapped.map((m) => m.localVersion ?? null),
     ],
+  );
+}
+
+/**
+ * Records `localVersion`, the version the pull wrote labelling a response the citizen restricted, as
+ * the one the mapping's local side holds (so `sync backfill` sees it as the sync's own write); the
+ * Kanta PHR version it names stays the one last written or read.
+ */
+export async function recordPulledLabel(db: Db, localId: string, localVersion: string): Promise<void> {
+  await db.query(
+    `UPDATE sync_kanta_resource SET local_version = $3, updated_at = now()
+      WHERE resource_type = $1 AND local_id = $2`,
+    [TYPE, localId, localVersion],
   );
 }
 
