@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createBody } from './seed.ts';
+import { createBodies } from './seed.ts';
 
 const RESOURCES = Number(process.env.FACADE_BENCH_RESOURCES ?? 100_000);
 const SECONDS = Number(process.env.FACADE_BENCH_SECONDS ?? 10);
@@ -111,7 +111,7 @@ async function startWorkerPool(workers: number): Promise<{ child: ChildProcess; 
   throw new Error('worker pool did not start');
 }
 
-type Req = { method: 'GET' | 'POST'; path: () => string; body?: string; expect: number };
+type Req = { method: 'GET' | 'POST'; path: () => string; body?: () => string; expect: number };
 
 async function measure(name: string, url: string, pid: number, req: Req): Promise<Measured> {
   const run = (duration: number, connections: number) =>
@@ -123,8 +123,7 @@ async function measure(name: string, url: string, pid: number, req: Req): Promis
         {
           method: req.method,
           headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-          body: req.body,
-          setupRequest: (r) => ({ ...r, path: req.path() }),
+          setupRequest: (r) => ({ ...r, path: req.path(), ...(req.body ? { body: req.body() } : {}) }),
         },
       ],
     });
@@ -170,7 +169,7 @@ function medianRound(rounds: Measured[]): Measured {
 }
 
 export default async function run(): Promise<void> {
-  const body = createBody();
+  const body = createBodies();
   const patients = Math.max(1, Math.floor(RESOURCES / 100));
   console.log(
     `facade bench: ${RESOURCES} Observations over ${patients} patients, ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${ROUNDS} rounds`,

@@ -1,6 +1,7 @@
 // Seeds N Observations (spread over N/100 patients, stored first: a reference must name a stored
 // resource) through the store's own bulk path, createMany: each call writes a thousand resources,
 // their history and search index in one statement, so the seed follows whatever the store's schema is.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Observation, Patient, PractitionerRole } from '@medplum/fhirtypes';
 import type { Store } from '../../src/store/index.ts';
@@ -13,10 +14,11 @@ const CHUNK = 1_000;
 const PERFORMER = 'bench-role';
 
 /**
- * The body the benches POST: the package's Work Ability Score example, its references pointed at
- * seeded resources (Patient/bench-pat-1 and the performer).
+ * The bodies the benches POST, one per call: the package's Work Ability Score example, its references
+ * pointed at seeded resources (Patient/bench-pat-1 and the performer), with a business identifier of
+ * its own — a global identifier names one resource (tyk-id-4), so the same body twice is a 409.
  */
-export function createBody(): string {
+export function createBodies(): () => string {
   const example = JSON.parse(
     readFileSync(
       new URL('../../profiles/package/example/Observation-maija-work-ability-score.json', import.meta.url),
@@ -24,11 +26,13 @@ export function createBody(): string {
     ),
   );
   const { id: _id, ...body } = example;
-  return JSON.stringify({
+  const [before, after] = JSON.stringify({
     ...body,
+    identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:\u0000' }],
     subject: { reference: 'Patient/bench-pat-1' },
     performer: [{ reference: `PractitionerRole/${PERFORMER}` }],
-  });
+  }).split('\\u0000');
+  return () => `${before}${randomUUID()}${after}`;
 }
 
 export async function seedObservations(store: Store, n: number): Promise<void> {

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createBody } from '../facade/seed.ts';
+import { createBodies } from '../facade/seed.ts';
 
 const RESOURCES = Number(process.env.SECURITY_BENCH_RESOURCES ?? 20_000);
 const SECONDS = Number(process.env.SECURITY_BENCH_SECONDS ?? 8);
@@ -127,7 +127,7 @@ async function stop(s: Server): Promise<void> {
 
 const rand = (n: number) => 1 + Math.floor(Math.random() * n);
 
-type Scenario = { name: string; method: 'GET' | 'POST'; path: () => string; body?: string };
+type Scenario = { name: string; method: 'GET' | 'POST'; path: () => string; body?: () => string };
 
 interface Measured {
   rps: number;
@@ -150,8 +150,7 @@ async function measure(s: Server, sc: Scenario): Promise<Measured> {
             'content-type': 'application/fhir+json',
             ...(s.token ? { authorization: `Bearer ${s.token}` } : {}),
           },
-          body: sc.body,
-          setupRequest: (r) => ({ ...r, path: sc.path() }),
+          setupRequest: (r) => ({ ...r, path: sc.path(), ...(sc.body ? { body: sc.body() } : {}) }),
         },
       ],
     });
@@ -181,7 +180,7 @@ export default async function run(): Promise<void> {
       name: 'create',
       method: 'POST',
       path: () => '/fhir/Observation',
-      body: createBody(),
+      body: createBodies(),
     },
   ];
   const scenarios = all.filter((sc) => SCENARIOS.includes(sc.name));

@@ -22,7 +22,10 @@ export interface SearchParamInfo {
   type: 'token' | 'date' | 'reference' | 'string' | 'number';
   definition: string;
   documentation?: string;
-  /** Target types of a reference parameter. */
+  /**
+   * Target types of a reference parameter: those of its R4 targets this facade holds, the types the
+   * store's search lets it name (every search is given `types: SUPPORTED_TYPES`, `paramsFor`).
+   */
   targets?: string[];
 }
 
@@ -30,6 +33,15 @@ const TYPE_SET = new Set<string>(SUPPORTED_TYPES);
 
 export function isSupportedType(type: string): type is SupportedType {
   return TYPE_SET.has(type);
+}
+
+/**
+ * The types a reference may name here: of `targets` (a SearchParameter's R4 `target`), those this
+ * facade holds. The CapabilityStatement describes a reference parameter by these; the store's search
+ * is given the same list (`SearchOptions.types`) and keeps the same ones.
+ */
+export function servedTargets(targets: readonly string[] | undefined): SupportedType[] {
+  return (targets ?? []).filter(isSupportedType);
 }
 
 let cached: Map<string, Map<string, SearchParamInfo>> | undefined;
@@ -60,7 +72,7 @@ export function searchParamsByType(): Map<string, Map<string, SearchParamInfo>> 
         type: sp.type as SearchParamInfo['type'],
         definition: sp.url ?? '',
         documentation: describeFor(sp.description, type),
-        ...(sp.type === 'reference' ? { targets: sp.target ?? [] } : {}),
+        ...(sp.type === 'reference' ? { targets: servedTargets(sp.target) } : {}),
       });
     }
   }

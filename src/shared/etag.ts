@@ -10,22 +10,29 @@ export function weakEtag(versionId: string | number): string {
  * header and a Bundle entry's `request.ifMatch` carry exactly one: this server's updates are versioned,
  * so a list of tags or `*` ("any current version") names no version to check, and is refused.
  */
-const ENTITY_TAG = /^\s*(?:W\/)?"(\d{1,10})"\s*$/;
+const ENTITY_TAG = /^\s*(?:W\/)?"([^"]*)"\s*$/;
 /** A version number as it is (`3`): the store's own API takes it besides an entity tag. */
-const BARE_VERSION = /^\s*(\d{1,10})\s*$/;
+const BARE_VERSION = /^\s*(\S*)\s*$/;
+/**
+ * A version id as this server writes them: a positive integer in decimal, without leading zeros. The
+ * one rule of its spelling, in an entity tag and in a URL (`_history/3`, `checkVersionId`): `05` names
+ * no version written (an entity tag is compared as written, RFC 9110 §8.8.3.2), so it is never read as 5.
+ */
+export const VERSION_ID = /^[1-9]\d*$/;
 /** The highest version: versions are positive 32-bit integers. */
 const MAX_VERSION = 2_147_483_647;
 
 /**
  * The version an If-Match names, the one parser server and store share: `W/"3"` or `"3"` → 3; with
  * `header: false` (the store's API, whose callers hand over a versionId) also `3`. Anything else — a
- * bare number in a header, `W/3`, an unbalanced quote, a list, `*`, version 0 or past 2^31-1 — is a 400
- * naming the If-Match header (a Bundle entry reports it at its `request.ifMatch`).
+ * bare number in a header, `W/3`, an unbalanced quote, a list, `*`, version 0, a leading zero (`W/"05"`)
+ * or past 2^31-1 — is a 400 naming the If-Match header (a Bundle entry reports it at its
+ * `request.ifMatch`).
  */
 export function parseIfMatch(value: string, { header = false }: { header?: boolean } = {}): number {
   const m = ENTITY_TAG.exec(value) ?? (header ? null : BARE_VERSION.exec(value));
-  const version = m ? Number(m[1]) : Number.NaN;
-  if (!m || version < 1 || version > MAX_VERSION) {
+  const version = m && VERSION_ID.test(m[1] as string) ? Number(m[1]) : Number.NaN;
+  if (!(version <= MAX_VERSION)) {
     throw new FhirError(
       400,
       issue(

@@ -1,5 +1,6 @@
 // The checks every store operation makes on types, ids and versions, and the errors they raise.
 import type { Resource } from '@medplum/fhirtypes';
+import { VERSION_ID } from '../shared/etag.ts';
 import { FhirError, issue } from '../shared/outcome.ts';
 import { isFhirId } from '../shared/references.ts';
 
@@ -110,11 +111,14 @@ export function checkTypeAndId(type: string, id: string): void {
  * the id is not quoted back (it is whatever the URL held).
  */
 export function checkVersionId(type: string, versionId: string | number): number {
-  // Digits only: `0x1`, `1e0` or ` 1` would read as 1 but name no version written.
+  // As written (`VERSION_ID`): `0x1`, `1e0`, ` 1` or `01` would read as 1 but name no version written.
   const version =
-    typeof versionId === 'number' ? versionId : /^\d+$/.test(versionId) ? Number(versionId) : Number.NaN;
+    typeof versionId === 'number' ? versionId : VERSION_ID.test(versionId) ? Number(versionId) : Number.NaN;
   if (!Number.isInteger(version) || version < 1)
-    throw FhirError.badRequest('Invalid version id (a positive integer)', `${type}.meta.versionId`);
+    throw FhirError.badRequest(
+      'Invalid version id (a positive integer, without leading zeros)',
+      `${type}.meta.versionId`,
+    );
   return version;
 }
 

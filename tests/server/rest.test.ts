@@ -1218,7 +1218,7 @@ describe('writes', () => {
       expect(res.status).toBe(409);
       expect(firstIssue(res.body)).toMatchObject({
         code: 'conflict',
-        expression: ['Bundle.entry[1].resource.id'],
+        expression: ['Bundle.entry[1].request.url'],
       });
       expect(firstIssue(res.body)?.diagnostics).toContain(`is still referenced by ${observation}`);
       expect((await request(suite.app).get(`/fhir/${p}`)).status).toBe(200);

@@ -25,7 +25,7 @@ describe('a transaction deleting a still referenced resource and adding a refere
     });
     expect([tx.status, (tx.body as OperationOutcome).issue?.[0]?.expression]).toEqual([
       409,
-      ['Bundle.entry[0].resource.id'],
+      ['Bundle.entry[0].request.url'],
     ]);
     expect((tx.body as OperationOutcome).issue?.[0]?.diagnostics).toContain(
       `PractitionerRole/${referrer.body.id}`,

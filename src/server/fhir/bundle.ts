@@ -805,11 +805,19 @@ function groupBy<T>(items: T[], key: (item: T) => number): T[][] {
   return groups;
 }
 
-/** An entry's error, located in that entry (its issues' expressions under `Bundle.entry[i]`). */
+/**
+ * An entry's error as the transaction's answer, located in that entry (its issues' expressions under
+ * `Bundle.entry[i]`). An update that cannot create (the store's 405, `updateCreate: false`) fails the
+ * transaction with 404 — the resource the entry names does not exist, as a PATCH entry's would be — not
+ * 405, which a client would read as POST [base] (transactions) being refused; the entry's method
+ * headers (`Allow`) do not describe the Bundle's URL and are dropped.
+ */
 function inEntryError(err: unknown, e: ParsedEntry): unknown {
-  return err instanceof FhirError
-    ? new FhirError(err.status, inEntry(err.outcome.issue ?? [], e.index, e.type, e.method === 'PATCH'))
-    : err;
+  if (!(err instanceof FhirError)) return err;
+  return new FhirError(
+    err.status === 405 ? 404 : err.status,
+    inEntry(err.outcome.issue ?? [], e.index, e.type, e.method),
+  );
 }
 
 /**

@@ -50,9 +50,11 @@ const MODIFIERS: Record<SearchParamInfo['type'], string> = {
 };
 
 function indexedParam(p: SearchParamInfo): CapabilityStatementRestResourceSearchParam {
+  // The example names a type the search takes (`targets` are the served ones, `servedTargets`).
+  const target = p.targets?.[0];
   const chains =
-    p.type === 'reference'
-      ? ` Chains one level to an indexed parameter of the target, e.g. ${p.code}:${p.targets?.[0]}.identifier=system|value; _include/_revinclude (with :iterate).`
+    p.type === 'reference' && target
+      ? ` Chains one level to an indexed parameter of the target, e.g. ${p.code}:${target}.identifier=system|value; _include/_revinclude (with :iterate).`
       : '';
   return {
     name: p.code,

@@ -21,6 +21,12 @@ export interface Dispatcher {
   match(method: string, path: string): Match;
   /** The route for `method` and `path`, or undefined (no route, or a malformed path). */
   find(method: string, path: string): Match | undefined;
+  /**
+   * A 405's `Allow` (RFC 9110 §15.5.6: a 405 MUST carry it) for `path`: the methods its routes take,
+   * HEAD with GET, but `refused` — the method the 405 answers (a route's handler may refuse its own
+   * method for the resource at hand: PUT of an id that does not exist, `updateCreate: false`).
+   */
+  allow(path: string, refused: string): string;
 }
 
 function split(path: string): string[] {
@@ -141,12 +147,9 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
       if (miss) throw miss;
       if (hit) return hit;
       if (found.length) {
-        const allowed = new Set(
-          found.flatMap(({ c }) => (c.route.method === 'GET' ? ['GET', 'HEAD'] : [c.route.method])),
-        );
         // The path is not quoted: its ids are whatever the client sent.
         throw new FhirError(405, issue('error', 'not-supported', `${method} is not supported at this URL`), {
-          Allow: [...allowed].join(', '),
+          Allow: allowOf(found, method),
         });
       }
       throw new FhirError(404, issue('error', 'not-found', 'No FHIR interaction at this URL'));
@@ -160,5 +163,23 @@ export function createDispatcher(routes: readonly FhirRoute[]): Dispatcher {
       }
       return lookup(method, parts).hit;
     },
+    allow(path, refused) {
+      let parts: string[];
+      try {
+        parts = split(path).map(decode);
+      } catch {
+        return '';
+      }
+      return allowOf(candidates(byLength.get(parts.length) ?? [], parts), refused);
+    },
   };
+}
+
+/** The methods `found` routes take (HEAD with GET), but `refused`, as an `Allow` value. */
+function allowOf(found: Array<{ c: Compiled }>, refused: string): string {
+  const allowed = new Set(
+    found.flatMap(({ c }) => (c.route.method === 'GET' ? ['GET', 'HEAD'] : [c.route.method])),
+  );
+  allowed.delete(refused);
+  return [...allowed].join(', ');
 }

@@ -2,13 +2,14 @@
 // negotiates the media type, matches the table, reads the body when the method has one, runs the
 // transport-free handler and writes its response.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { FhirError } from '../../shared/outcome.ts';
 import { ServerTiming } from '../../shared/server-timing.ts';
 import { loadSavedSearch, saveSearch } from '../../store/index.ts';
 import type { Limits } from '../http/limits.ts';
 import { FHIR_JSON, baseUrl, responseType, send, sendJsonText } from '../http/negotiation.ts';
 import type { FacadeStore, StoreFor } from '../ports.ts';
 import type { WritePolicy } from '../write-policy.ts';
-import { createDispatcher } from './dispatch.ts';
+import { type Dispatcher, createDispatcher } from './dispatch.ts';
 import type {
   FhirContext,
   FhirRequest,
@@ -76,6 +77,18 @@ class RequestContext implements FhirContext {
   }
 }
 
+/**
+ * Every 405 leaves with `Allow` (RFC 9110 §15.5.6): one a handler or the store raised without it (an
+ * update that cannot create) gets the methods the path's routes take, but the one refused.
+ */
+function withAllow(err: unknown, dispatcher: Dispatcher, req: Request): unknown {
+  if (!(err instanceof FhirError) || err.status !== 405 || err.headers.Allow !== undefined) return err;
+  return new FhirError(405, err.outcome.issue ?? [], {
+    ...err.headers,
+    Allow: dispatcher.allow(req.path, req.method),
+  });
+}
+
 /** The FHIR API as one Express middleware over `routes`; errors go to the app's error handler. */
 export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOptions): RequestHandler {
   const dispatcher = createDispatcher(routes);
@@ -106,6 +119,6 @@ export function bindFhirRoutes(routes: readonly FhirRoute[], opts: BindingOption
     writeResponse(res, await route.handler(request, ctx));
   };
   return (req: Request, res: Response, next: NextFunction) => {
-    dispatch(req, res).catch(next);
+    dispatch(req, res).catch((err: unknown) => next(withAllow(err, dispatcher, req)));
   };
 }

@@ -450,22 +450,29 @@ const ENTRY_ELEMENTS = /^(?:fullUrl|link|request|resource|response|search)(?:[.[
  * header's name at the entry's request element that carries it, and a query parameter's name (a
  * search's or a conditional update's, named as written: no element of a resource or an entry) or a
  * URL's criteria (`Observation?identifier`) at the entry's `request.url`, which holds the query.
- * `patched`: the entry is a PATCH, whose resource is its patch document: what names the patched
- * resource (`Observation.valueInteger`, as the patch interaction names it) stays as it is, but for
- * its version, which the entry's `request.ifMatch` gave.
+ * `method`, for a write's refusal by the store: what the entry holds instead of the store's
+ * `Type.meta.versionId` — the version precondition of a PUT, PATCH or DELETE, which the entry's
+ * `request.ifMatch` gave — and, for an entry that holds no resource (a DELETE), what the store names at
+ * the resource (`Type.id`) is at its `request.url`, which names it. A PATCH's resource is its patch
+ * document: what names the patched resource (`Observation.valueInteger`, as the patch interaction
+ * names it) stays as it is.
  */
 export function inEntry(
   issues: OperationOutcomeIssue[],
   index: number,
   type?: string,
-  patched = false,
+  method?: string,
 ): OperationOutcomeIssue[] {
   const prefix = `Bundle.entry[${index}]`;
+  const versioned = method === 'PUT' || method === 'PATCH' || method === 'DELETE';
   const rewrite = (e: string) => {
     if (ENTRY_HEADERS[e]) return `${prefix}.${ENTRY_HEADERS[e]}`;
-    if (type && patched && (e === type || e.startsWith(`${type}.`)))
-      return e === `${type}.meta.versionId` ? `${prefix}.${ENTRY_HEADERS['If-Match']}` : e;
-    if (type && (e === type || e.startsWith(`${type}.`))) return `${prefix}.resource${e.slice(type.length)}`;
+    if (type !== undefined && (e === type || e.startsWith(`${type}.`))) {
+      if (versioned && e === `${type}.meta.versionId`) return `${prefix}.${ENTRY_HEADERS['If-Match']}`;
+      if (method === 'PATCH') return e;
+      if (method === 'DELETE') return `${prefix}.request.url`;
+      return `${prefix}.resource${e.slice(type.length)}`;
+    }
     if (e === 'resourceType') return `${prefix}.resource.resourceType`;
     if (/^[A-Za-z]+\?/.test(e)) return `${prefix}.request.url`;
     // A resource path starts with its type's name (capitalised); a parameter name never does.

@@ -337,7 +337,11 @@ function auditSearchByPost(need: Need): Need {
     : need;
 }
 
-/** The audit log is read-only and answers read and search only (405 otherwise). */
+/**
+ * The audit log is read-only (a write is 405, `Allow: GET, HEAD`) and answers read and search only:
+ * history and vread, asked with GET as they are, are interactions it does not offer — 400
+ * `not-supported`, not a 405, which would say GET itself is refused.
+ */
 function auditMethodRefusal(need: Need): FhirError | undefined {
   if (need.kind !== 'audit') return undefined;
   if (need.method !== 'GET' && need.method !== 'HEAD')
@@ -348,13 +352,12 @@ function auditMethodRefusal(need: Need): FhirError | undefined {
     );
   if (!AUDIT_INTERACTIONS.has(need.interaction))
     return new FhirError(
-      405,
+      400,
       issue(
         'error',
         'not-supported',
         `sec-audit-2: the audit log answers read and search only, not ${need.interaction}`,
       ),
-      { Allow: 'GET, HEAD' },
     );
   return undefined;
 }
