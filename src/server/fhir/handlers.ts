@@ -6,10 +6,12 @@ import { FhirError, issue, outcome } from '../../shared/outcome.ts';
 import { assertUnreferenced } from '../../store/index.ts';
 import { bodyJson } from '../http/json-body.ts';
 import {
+  assertIfMatchOnRead,
   headerText,
   notModified,
   parsePrefer,
   preferenceApplied,
+  refuseIfNoneMatchOnWrite,
   versionHeaders,
   versionedLocation,
 } from '../http/negotiation.ts';
@@ -83,6 +85,7 @@ function written(req: FhirRequest, ctx: FhirContext, resource: Resource, status:
 
 export const read: FhirHandler = async (req, ctx) => {
   const stored = await readResourceJson(ctx.store, req.params.type, req.params.id);
+  assertIfMatchOnRead(req.headers, stored.versionId);
   if (notModified(req.headers, stored)) return { status: 304, headers: versionHeaders(stored) };
   const json = wantsShaping(req.query) ? shapeResourceJson(stored.json, req.query, ctx) : stored.json;
   return { status: 200, headers: versionHeaders(stored), json };
@@ -91,6 +94,7 @@ export const read: FhirHandler = async (req, ctx) => {
 export const vread: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
   const resource = await readVersion(ctx.store, type, id, req.params.vid);
+  assertIfMatchOnRead(req.headers, resource.meta?.versionId);
   if (notModified(req.headers, resource.meta ?? {})) {
     return { status: 304, headers: versionHeaders(resource.meta) };
   }
@@ -112,6 +116,7 @@ export const create: FhirHandler = async (req, ctx) => {
 /** PUT: an update of an existing resource with If-Match; a new id is 405 (updateCreate: false). */
 export const update: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
+  refuseIfNoneMatchOnWrite(req.headers);
   const ifMatch = header(req, 'if-match');
   if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const resource = assertResourceShape(resourceBody(req, ctx), type, id);
@@ -130,6 +135,7 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
   assertType(type);
   const criteria = conditionalUpdateCriteria(req.query);
   const resource = assertResourceShape(resourceBody(req, ctx), type);
+  refuseIfNoneMatchOnWrite(req.headers);
   const ifMatch = header(req, 'if-match');
   if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const target = await conditionalUpdateTarget(ctx.store, resource, criteria, ifMatch);
@@ -148,6 +154,7 @@ export const conditionalUpdate: FhirHandler = async (req, ctx) => {
  */
 export const patch: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
+  refuseIfNoneMatchOnWrite(req.headers);
   const ifMatch = header(req, 'if-match');
   if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const ops = patchDocument(header(req, 'content-type'), req.body, ctx.limits.jsonDepth);
@@ -159,6 +166,7 @@ export const patch: FhirHandler = async (req, ctx) => {
 /** DELETE: 204 also for an id that never existed (R4 allows it); 409 while still referenced. */
 export const remove: FhirHandler = async (req, ctx) => {
   const { type, id } = instance(req);
+  refuseIfNoneMatchOnWrite(req.headers);
   const ifMatch = header(req, 'if-match');
   if (ifMatch !== undefined) parseIfMatch(ifMatch, { header: true });
   const versionId = await deleteUnreferenced(ctx.store, type, id, ifMatch);

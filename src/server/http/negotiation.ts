@@ -293,6 +293,38 @@ export function notModified(
   return (instant ? updated : Math.floor(updated / 1000) * 1000) <= since;
 }
 
+/**
+ * RFC 9110 §13.1.1 on a read: an `If-Match` that names none of the current version's tags (nor `*`)
+ * fails the request, 412 naming the header; it is evaluated before `If-None-Match` (`notModified`).
+ */
+export function assertIfMatchOnRead(headers: { 'if-match'?: HeaderValue }, versionId: string | undefined): void {
+  const ifMatch = headerText(headers['if-match']);
+  if (ifMatch === undefined || (versionId !== undefined && etagListNames(ifMatch, versionId))) return;
+  throw new FhirError(
+    412,
+    issue('error', 'conflict', 'If-Match names no tag of the current version of this resource', 'If-Match'),
+  );
+}
+
+/**
+ * `If-None-Match` on an update, a patch or a delete: the headers that make a write conditional here
+ * are `If-Match` (versioned update) and `If-None-Exist` (create only when none matches). Evaluating it
+ * (RFC 9110 §13.1.2) would at best repeat those; ignoring it would write what the client asked not to,
+ * so it is refused, 400 naming the header.
+ */
+export function refuseIfNoneMatchOnWrite(headers: { 'if-none-match'?: HeaderValue }): void {
+  if (headerText(headers['if-none-match']) === undefined) return;
+  throw new FhirError(
+    400,
+    issue(
+      'error',
+      'not-supported',
+      'If-None-Match is not evaluated on an update, patch or delete here: use If-Match (versioned update) or POST with If-None-Exist (create only if none exists)',
+      'If-None-Match',
+    ),
+  );
+}
+
 export function versionedLocation(base: string, resource: Resource): string {
   return `${base}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
 }
