@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcome, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { KANTA_PACKAGE_DIR } from '../../profiles/kanta-phr/build.ts';
 import { toResources } from '../../src/mapping/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
+import { type SyncService, createSync, remoteConfigFrom } from '../../src/sync/index.ts';
 import { loadProjectValidator } from '../../src/validation/index.ts';
 import { silent } from '../server/helpers.ts';
+import { consent, patient } from '../sync/helpers/fixtures.ts';
 
 export const FHIR = 'application/fhir+json';
 export const EXAMPLES = join(KANTA_PACKAGE_DIR, 'example');
@@ -157,4 +159,52 @@ export function sdkResponse(
   }) as QuestionnaireResponse[];
   const who = { reference: patientId.includes('/') ? patientId : `Patient/${patientId}` };
   return { ...(qr as QuestionnaireResponse), subject: who, author: who, ...change };
+}
+
+/** The creating application the Kanta sync suites write as. */
+export const TEST_APPLICATION = { name: 'tyokyky-tests', applicationId: 'kela-test-app-3' };
+
+/** A local store syncing with a sandbox in the test's process, and the one client it holds. */
+export interface KantaSyncSuite {
+  remoteStore: Store;
+  sandbox: RunningServer;
+  store: Store;
+  sync: SyncService;
+  /** The client's local Patient id (HETU 120395-902S, consent given to kela). */
+  client: string;
+}
+
+/**
+ * For the suite: a Kanta PHR sandbox in this process and a local PGlite store syncing with it as
+ * kela (no pull overlap, quick retries), holding one client whose consent lets kela have its data.
+ * The fields are filled in `beforeAll`; everything is closed in `afterAll`.
+ */
+export function kantaSyncPerSuite(): KantaSyncSuite {
+  const suite = {} as KantaSyncSuite;
+  beforeAll(async () => {
+    ({ remoteStore: suite.remoteStore, sandbox: suite.sandbox } = await startSandboxHere());
+    suite.store = await openStore({ dataDir: 'memory://' });
+    const remote = remoteConfigFrom({
+      remote: `${suite.sandbox.url}/fhir`,
+      party: 'kela',
+      remoteKind: 'kanta-phr',
+      applicationName: TEST_APPLICATION.name,
+      applicationId: TEST_APPLICATION.applicationId,
+    });
+    if (!remote) throw new Error('no remote configured');
+    suite.sync = createSync({
+      store: suite.store,
+      remote: { ...remote, pullOverlapMs: 0, retry: { initialDelayMs: 10, maxDelayMs: 50 } },
+    });
+    await suite.sync.ready;
+    suite.client = (await suite.store.create(patient('120395-902S'))).resource.id as string;
+    await suite.store.create(consent(suite.client, { parties: ['kela'] }));
+  });
+  afterAll(async () => {
+    await suite.sync?.stop();
+    await suite.store?.close();
+    await suite.sandbox?.close();
+    await suite.remoteStore?.close();
+  });
+  return suite;
 }

@@ -4,48 +4,23 @@
 // conflict — made after the label, or queued before the pull labelled it (never settled unsent as
 // "superseded"). The sandbox is a facade in the test's process (`mode: 'kanta-phr'`), both stores PGlite.
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isRestricted } from '../../src/mapping/index.ts';
-import type { RunningServer } from '../../src/server/index.ts';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync, remoteConfigFrom } from '../../src/sync/index.ts';
-import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { sdkResponse, startSandboxHere } from './helpers.ts';
+import type { Store } from '../../src/store/index.ts';
+import type { SyncService } from '../../src/sync/index.ts';
+import { kantaSyncPerSuite, sdkResponse } from './helpers.ts';
 
 const R = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
 const RESTRICTED_THERE =
   'conflict: the citizen restricted the response on Kanta PHR; the local version was not sent';
 let remoteStore: Store;
-let sandbox: RunningServer;
 let store: Store;
 let sync: SyncService;
 let client: string;
 
-beforeAll(async () => {
-  ({ remoteStore, sandbox } = await startSandboxHere());
-  store = await openStore({ dataDir: 'memory://' });
-  const remote = remoteConfigFrom({
-    remote: `${sandbox.url}/fhir`,
-    party: 'kela',
-    remoteKind: 'kanta-phr',
-    applicationName: 'tyokyky-tests',
-    applicationId: 'kela-test-app-3',
-  });
-  if (!remote) throw new Error('no remote configured');
-  sync = createSync({
-    store,
-    remote: { ...remote, pullOverlapMs: 0, retry: { initialDelayMs: 10, maxDelayMs: 50 } },
-  });
-  await sync.ready;
-  client = (await store.create(patient('120395-902S'))).resource.id as string;
-  await store.create(consent(client, { parties: ['kela'] }));
-});
-
-afterAll(async () => {
-  await sync?.stop();
-  await store?.close();
-  await sandbox?.close();
-  await remoteStore?.close();
+const suite = kantaSyncPerSuite();
+beforeAll(() => {
+  ({ remoteStore, store, sync, client } = suite);
 });
 
 type Local = QuestionnaireResponse & { id: string };

@@ -4,19 +4,16 @@
 // and a response restricted here goes to Kanta PHR with the coding its ValueSet names. The sandbox is
 // a facade in the test's process (`mode: 'kanta-phr'`), both stores PGlite.
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RESTRICTED_LABEL, isRestricted, isRestrictedLabel } from '../../src/mapping/index.ts';
 import { KANTA_RESTRICTED_LABEL } from '../../src/mapping/index.ts';
-import type { RunningServer } from '../../src/server/index.ts';
-import { type Store, openStore } from '../../src/store/index.ts';
-import { type SyncService, createSync, kantaStatus, remoteConfigFrom } from '../../src/sync/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { type SyncService, kantaStatus } from '../../src/sync/index.ts';
 import { hiddenReason, toKantaResponse } from '../../src/sync/kanta/convert.ts';
-import { consent, patient } from '../sync/helpers/fixtures.ts';
-import { citizenResponse, sdkResponse, startSandboxHere, urn } from './helpers.ts';
+import { TEST_APPLICATION, citizenResponse, kantaSyncPerSuite, sdkResponse, urn } from './helpers.ts';
 
 /** The restriction as Kanta PHR's ValueSet fiphr-vs-confidentiality names it. */
 const KANTA_R = { system: 'http://hl7.org/fhir/v3/Confidentiality', code: 'R' };
-const APPLICATION = { name: 'tyokyky-tests', applicationId: 'kela-test-app-3' };
 const RESTRICTED_BY_CITIZEN = /^restricted by the citizen \(meta\.security v3 Confidentiality R\)/;
 
 describe('convert: the Kanta PHR coding of the restriction', () => {
@@ -35,47 +32,24 @@ describe('convert: the Kanta PHR coding of the restriction', () => {
     const sent = toKantaResponse(
       { ...ours, meta: { ...ours.meta, security: [{ ...label }] } },
       { remoteId: 'phr-1', pseudonym: urn() },
-      { application: APPLICATION },
+      { application: TEST_APPLICATION },
     );
     expect(sent.meta?.security).toEqual([KANTA_R]);
     expect(
-      toKantaResponse(ours, { remoteId: 'phr-1', pseudonym: urn() }, { application: APPLICATION }).meta,
+      toKantaResponse(ours, { remoteId: 'phr-1', pseudonym: urn() }, { application: TEST_APPLICATION }).meta,
     ).not.toHaveProperty('security');
   });
 });
 
 describe('Kanta PHR sync: a restriction in the Kanta PHR coding', () => {
   let remoteStore: Store;
-  let sandbox: RunningServer;
   let store: Store;
   let sync: SyncService;
   let client: string;
 
-  beforeAll(async () => {
-    ({ remoteStore, sandbox } = await startSandboxHere());
-    store = await openStore({ dataDir: 'memory://' });
-    const remote = remoteConfigFrom({
-      remote: `${sandbox.url}/fhir`,
-      party: 'kela',
-      remoteKind: 'kanta-phr',
-      applicationName: APPLICATION.name,
-      applicationId: APPLICATION.applicationId,
-    });
-    if (!remote) throw new Error('no remote configured');
-    sync = createSync({
-      store,
-      remote: { ...remote, pullOverlapMs: 0, retry: { initialDelayMs: 10, maxDelayMs: 50 } },
-    });
-    await sync.ready;
-    client = (await store.create(patient('120395-902S'))).resource.id as string;
-    await store.create(consent(client, { parties: ['kela'] }));
-  });
-
-  afterAll(async () => {
-    await sync?.stop();
-    await store?.close();
-    await sandbox?.close();
-    await remoteStore?.close();
+  const suite = kantaSyncPerSuite();
+  beforeAll(() => {
+    ({ remoteStore, store, sync, client } = suite);
   });
 
   /** A response of the client written here and pushed: the local copy and the one on Kanta PHR. */

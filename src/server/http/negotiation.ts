@@ -295,9 +295,12 @@ export function notModified(
 
 /**
  * RFC 9110 §13.1.1 on a read: an `If-Match` that names none of the current version's tags (nor `*`)
- * fails the request, 412 naming the header; it is evaluated before `If-None-Match` (`notModified`).
+ * fails the request, 412 naming the header; evaluated before `If-None-Match` (`notModified`).
  */
-export function assertIfMatchOnRead(headers: { 'if-match'?: HeaderValue }, versionId: string | undefined): void {
+export function assertIfMatchOnRead(
+  headers: { 'if-match'?: HeaderValue },
+  versionId: string | undefined,
+): void {
   const ifMatch = headerText(headers['if-match']);
   if (ifMatch === undefined || (versionId !== undefined && etagListNames(ifMatch, versionId))) return;
   throw new FhirError(
