@@ -67,3 +67,31 @@ describe('If-None-Match on a write', () => {
     expect(await versionOf(id)).toBe('2');
   });
 });
+
+describe('ifNoneMatch on a Bundle write entry', () => {
+  it('is 400 naming Bundle.entry[i].request.ifNoneMatch in a transaction; a GET entry still takes it', async () => {
+    const id = await twice();
+    const current = (await request(suite.app).get(`/fhir/Practitioner/${id}`)).body;
+    const bundle = (entry: unknown) => ({ resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+    const put = await postFhir(
+      suite.app,
+      '/fhir',
+      bundle({
+        resource: { ...current, active: false },
+        request: { method: 'PUT', url: `Practitioner/${id}`, ifMatch: 'W/"2"', ifNoneMatch: '*' },
+      }),
+    );
+    expect(put.status).toBe(400);
+    expect(put.body.issue[0]).toMatchObject({
+      code: 'not-supported',
+      expression: ['Bundle.entry[0].request.ifNoneMatch'],
+    });
+    expect(await versionOf(id)).toBe('2');
+    const get = await postFhir(suite.app, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'GET', url: `Practitioner/${id}`, ifNoneMatch: 'W/"2"' } }],
+    });
+    expect(get.body.entry[0].response.status).toMatch(/^304/);
+  });
+});

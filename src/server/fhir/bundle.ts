@@ -6,7 +6,7 @@ import { isJsonObject } from '../../shared/json-object.ts';
 import { FhirError, isErrorIssue, issue, outcome } from '../../shared/outcome.ts';
 import { isAbsoluteUrl, requestUrlUnderBase } from '../../shared/references.ts';
 import { assertUnreferenced, multipleMatches } from '../../store/index.ts';
-import { statusLine, versionedLocation } from '../http/negotiation.ts';
+import { refuseIfNoneMatchOnWrite, statusLine, versionedLocation } from '../http/negotiation.ts';
 import { maskedOutcome } from '../http/outcome-cap.ts';
 import type { FailedEntry, StoreWrites } from '../ports.ts';
 import { SUPPORTED_TYPES } from '../resource-types.ts';
@@ -214,6 +214,14 @@ function parseEntry(entry: BundleEntry, index: number, ctx: BundleContext): Pars
   if (parsed.ifMatch !== undefined && method !== 'POST') {
     try {
       parseIfMatch(parsed.ifMatch, { header: true });
+    } catch (err) {
+      throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index));
+    }
+  }
+  // A write entry's ifNoneMatch is refused as the header is on a direct write, never ignored.
+  if (method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
+    try {
+      refuseIfNoneMatchOnWrite({ 'if-none-match': entry.request?.ifNoneMatch });
     } catch (err) {
       throw new FhirError(400, inEntry((err as FhirError).outcome.issue ?? [], index));
     }
