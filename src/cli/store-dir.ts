@@ -17,31 +17,7 @@ export async function missingStore(opts: { databaseUrl?: string; dataDir: string
     if (existsSync(join(opts.dataDir, 'PG_VERSION'))) return undefined;
     return `no store in ${opts.dataDir} (no PGlite database there); ${next}`;
   }
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {});
-  let held: boolean;
-  try {
-    await client.connect();
-    const r = await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS held");
-    held = r.rows[0]?.held === true;
-  } catch {
-    return undefined;
-  } finally {
-    await client.end().catch(() => {});
-  }
-  return held
-    ? undefined
-    : `no store in ${describeDatabase(opts.databaseUrl)} (no tyokyky tables there); ${next}`;
-}
-
-/** `PostgreSQL database "<name>" at <host>:<port>`: never the user, password or query of the URL. */
-function describeDatabase(url: string): string {
-  try {
-    const u = new URL(url);
-    const name = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
-    return `PostgreSQL database "${name}" at ${u.hostname || 'localhost'}:${u.port || '5432'}`;
-  } catch {
-    return 'the PostgreSQL database of --database-url';
-  }
+  const { describePostgresDatabase, postgresHoldsStore } = await import('../store/index.ts');
+  if ((await postgresHoldsStore(opts.databaseUrl)) !== false) return undefined;
+  return `no store in ${describePostgresDatabase(opts.databaseUrl)} (no tyokyky tables there); ${next}`;
 }

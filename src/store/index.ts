@@ -32,7 +32,7 @@ export { INDEXED_PARAMS, searchParameterDefinitions } from './indexing.ts';
 export { freshPgliteDataDir } from './template.ts';
 export { SAVED_SEARCH_TTL_SECONDS, type SavedCriteria, loadSavedSearch, saveSearch } from './saved-search.ts';
 export type * from './types.ts';
-export { explainOpenError } from './open-errors.ts';
+export { describePostgresDatabase, explainOpenError, postgresHoldsStore } from './open-errors.ts';
 export { ContendedWriteError, StoreDatabaseError } from './db-errors.ts';
 export { DataDirInUseError } from './dir-lock.ts';
 export {

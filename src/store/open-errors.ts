@@ -14,6 +14,32 @@ function describeUrl(url: string): { where: string; database: string; user: stri
   }
 }
 
+/** `PostgreSQL database "<name>" at <host>:<port>`: never the user, password or query of the URL. */
+export function describePostgresDatabase(databaseUrl: string): string {
+  const { where, database } = describeUrl(databaseUrl);
+  return `PostgreSQL database "${database}" at ${where}`;
+}
+
+/**
+ * Whether the PostgreSQL database at `databaseUrl` holds a store (the migrations table every store
+ * has), only looked at, never written; undefined when it cannot be asked (opening the store then says
+ * why).
+ */
+export async function postgresHoldsStore(databaseUrl: string): Promise<boolean | undefined> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const r = await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS held");
+    return r.rows[0]?.held === true;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /**
  * One line saying why `openStore` failed, for the errors an operator causes (PostgreSQL not running,
  * database or role missing, data directory unusable); undefined for anything else.
